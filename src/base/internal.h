@@ -1,0 +1,39 @@
+// internal.h - helpers shared across the core's files (not part of the public API).
+#ifndef KITE_BASE_INTERNAL_H
+#define KITE_BASE_INTERNAL_H
+
+#include "kite.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+// Sets this thread's error message (printf-style) and returns s, so callers can write
+// `return kite__fail(KITE_ERR_INVALID, "tensor %s: ...", name);`.
+kite_status kite__fail(kite_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+// Logs through the host's sink if one is installed.
+void kite__log(kite_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+// Programmer invariants only: hostile input must never reach one of these.
+_Noreturn void kite__assert_fail(const char *expr, const char *file, int line);
+#define KITE_ASSERT(x) ((x) ? (void)0 : kite__assert_fail(#x, __FILE__, __LINE__))
+
+// Propagates a non-OK status.
+#define KITE_TRY(expr)                    \
+    do {                                  \
+        kite_status kite__s = (expr);     \
+        if (kite__s != KITE_OK) return kite__s; \
+    } while (0)
+
+#define KITE_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define KITE_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#endif

@@ -1,0 +1,10 @@
+// kite.h - the one public header of the Kite core (libkite). Each module keeps its part
+// in its own header; this one includes them all.
+#ifndef KITE_H
+#define KITE_H
+
+#include "base/kite_base.h"
+#include "base/kite_types.h"
+#include "gguf/kite_gguf.h"
+
+#endif

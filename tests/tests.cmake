@@ -1,0 +1,19 @@
+# C tests: every tests/unit/test_*.c is one executable and one ctest test.
+# They find models through KITE_MODELS (default: ../shared/models beside the repo).
+if(DEFINED ENV{KITE_MODELS})
+  set(KITE_MODELS_DIR $ENV{KITE_MODELS})
+else()
+  get_filename_component(KITE_MODELS_DIR ${CMAKE_SOURCE_DIR}/../shared/models ABSOLUTE)
+endif()
+file(GLOB KITE_TEST_SRC CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/test_*.c)
+foreach(src ${KITE_TEST_SRC})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src})
+  target_compile_options(${name} PRIVATE ${KITE_WARN})
+  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/unit)
+  target_link_libraries(${name} PRIVATE kite)
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES
+    ENVIRONMENT "KITE_MODELS=${KITE_MODELS_DIR};KITE_ROOT=${CMAKE_SOURCE_DIR};KITE_BIN=$<TARGET_FILE:kite_cli>"
+    TIMEOUT 900)
+endforeach()
