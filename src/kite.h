@@ -6,5 +6,6 @@
 #include "base/kite_base.h"
 #include "base/kite_types.h"
 #include "gguf/kite_gguf.h"
+#include "quant/kite_quant.h"
 
 #endif
