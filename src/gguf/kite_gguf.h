@@ -114,6 +114,15 @@ uint32_t kite_gguf_type_size(kite_gguf_type t);
 // The spec's name of a value type ("u32", "str", "arr"...).
 const char *kite_gguf_type_name(kite_gguf_type t);
 
+// Sums over all tensors: element count and data bytes.
+void kite_gguf_totals(const kite_gguf *g, uint64_t *n_elements, uint64_t *n_bytes);
+
+// Writes a complete JSON description of g to sink: version, alignment, sizes, totals and
+// bits per weight; "metadata": every key with its type and value (arrays of up to 16 items
+// in full, longer ones as element type and count); "tensors": name, type, shape, file offset,
+// bytes. Strings are escaped so the output is always valid JSON. Returns the sink's error.
+kite_status kite_gguf_info_json(const kite_gguf *g, const kite_sink *sink);
+
 // ---- writer -------------------------------------------------------------------------
 //
 // Usage: w = kite_gguf_writer_new(); add kvs (copied from a parsed file or set anew) and
