@@ -1,0 +1,74 @@
+// kite_sampler.h - token samplers (greedy, temperature, top-k, top-p, min-p, penalties) and
+// stop-string matching for streamed text.
+#ifndef KITE_SAMPLER_H
+#define KITE_SAMPLER_H
+
+#include "base/kite_base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// Sampling parameters. The chain runs in llama.cpp's default order:
+//   penalties -> top-k -> top-p -> min-p -> temperature -> draw from the distribution.
+// The random source is our own MT19937 (32-bit Mersenne Twister, the generator llama.cpp's
+// dist sampler uses) turned into a double in [0,1) the way libstdc++'s generate_canonical
+// does (two draws), so a seed gives the same tokens on every platform and, for the same
+// logits, the same tokens as llama.cpp built with libstdc++.
+typedef struct kite_sampler_params {
+    float temp;              // <= 0: greedy (argmax after penalties)
+    int32_t top_k;           // <= 0: disabled
+    float top_p;             // >= 1: disabled
+    float min_p;             // <= 0: disabled
+    float repeat_penalty;    // 1: disabled; must be > 0
+    float presence_penalty;  // 0: disabled
+    float frequency_penalty; // 0: disabled
+    int32_t penalty_last_n;  // window of accepted tokens the penalties look at; 0: disabled.
+                             // llama.cpp's -1 ("whole context") is for the host to resolve.
+    uint32_t seed;           // used verbatim (the host picks a random one if it wants)
+} kite_sampler_params;
+
+// llama.cpp's defaults (common_params_sampling): temp 0.8, top_k 40, top_p 0.95, min_p 0.05,
+// penalties off (repeat 1, presence 0, frequency 0) with a window of 64, seed 0xFFFFFFFF.
+kite_sampler_params kite_sampler_default_params(void);
+
+typedef struct kite_sampler kite_sampler;
+
+// Creates a sampler. Fails with KITE_ERR_INVALID on a non-finite or out-of-range parameter
+// (the message names it), KITE_ERR_NOMEM on allocation failure. *out is set only on success.
+kite_status kite_sampler_new(const kite_sampler_params *p, kite_sampler **out);
+
+// Frees a sampler (NULL is fine).
+void kite_sampler_free(kite_sampler *s);
+
+// Picks the next token from n_vocab logits. Does not modify logits; does not record the token
+// (call kite_sampler_accept for that). Returns the token id, or -1 when logits is NULL,
+// n_vocab <= 0 or scratch memory cannot be allocated (kite_last_error says which).
+// NaN logits count as -infinity.
+int32_t kite_sampler_sample(kite_sampler *s, const float *logits, int32_t n_vocab);
+
+// Records a token (prompt or generated) in the penalty window.
+void kite_sampler_accept(kite_sampler *s, int32_t token);
+
+// Clears the penalty window and reseeds the random source with the original seed.
+void kite_sampler_reset(kite_sampler *s);
+
+// ---- stop strings -------------------------------------------------------------------------
+
+// Result of matching pending (not yet shown) text against stop strings.
+typedef struct kite_stop_result {
+    size_t n_release; // bytes at the start of the pending text that may be shown now
+    bool stopped;     // a stop string completed: show n_release bytes, then stop generating
+} kite_stop_result;
+
+// Looks for stop strings in the pending text (text, len). When one occurs, stopped is true
+// and n_release is the offset of the earliest occurrence (the stop string and what follows
+// are dropped). Otherwise n_release excludes the longest tail that is the beginning of some
+// stop string, so a streamed reply never shows part of a stop string; the caller keeps that
+// tail pending and appends the next piece. Empty or NULL stop strings are ignored.
+kite_stop_result kite_stop_match(const char *text, size_t len, const char *const *stops, size_t n_stops);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,68 @@
+// sampler_stages.h - the sampler's building blocks on a candidate array (internal; the unit
+// tests drive them one by one the way llama.cpp's test-sampling.cpp drives its samplers).
+#ifndef KITE_SAMPLER_STAGES_H
+#define KITE_SAMPLER_STAGES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+// One candidate token: id, logit, probability (set by softmax / dist).
+typedef struct kite__cand {
+    int32_t id;
+    float logit;
+    float p;
+} kite__cand;
+
+// A candidate list. sorted: data is in descending logit order.
+typedef struct kite__cands {
+    kite__cand *data;
+    size_t size;
+    bool sorted;
+} kite__cands;
+
+// MT19937 state (the 32-bit Mersenne Twister of Matsumoto & Nishimura, std::mt19937).
+typedef struct kite__mt19937 {
+    uint32_t mt[624];
+    uint32_t idx;
+} kite__mt19937;
+
+void kite__mt_seed(kite__mt19937 *r, uint32_t seed);
+uint32_t kite__mt_next(kite__mt19937 *r);
+// A double in [0,1) from two draws, as libstdc++'s generate_canonical<double, 53> makes it
+// for std::uniform_real_distribution<double>(0, 1).
+double kite__mt_uniform(kite__mt19937 *r);
+
+// Sorts the candidates by descending logit (ties: lower id first) and sets sorted.
+void kite__cands_sort(kite__cands *c);
+
+// Moves the k best candidates, in descending order, to the front (the rest keep no order)
+// without changing size. k is clamped to size.
+void kite__cands_partial_sort(kite__cands *c, size_t k);
+
+// Sets p to the softmax of the logits (no reordering).
+void kite__smp_softmax(kite__cands *c);
+
+// Repetition / frequency / presence penalties for the tokens in window[0..n) (any order).
+// scratch: room for n tokens. Marks the list unsorted.
+void kite__smp_penalties(kite__cands *c, const int32_t *window, size_t n, int32_t *scratch,
+                         float repeat, float freq, float presence);
+
+// Keeps the k best (k <= 0: no-op). Leaves the list sorted when it cuts.
+void kite__smp_top_k(kite__cands *c, int32_t k);
+
+// Keeps the smallest best-first prefix whose probability reaches p (p >= 1: no-op), at
+// least min_keep. Computes p by softmax; leaves the list sorted.
+void kite__smp_top_p(kite__cands *c, float p, size_t min_keep);
+
+// Keeps the tokens whose probability is at least p times the best one's (p <= 0: no-op).
+void kite__smp_min_p(kite__cands *c, float p, size_t min_keep);
+
+// Divides the logits by t; t <= 0 keeps the first maximum and sets the others to -inf.
+void kite__smp_temp(kite__cands *c, float t);
+
+// Softmax, then draws one candidate with r. Returns its index in data (0 for one candidate,
+// -1 for none). Sets p of every candidate.
+int64_t kite__smp_dist(kite__cands *c, kite__mt19937 *r);
+
+#endif

@@ -1,0 +1,368 @@
+// test_sampler.c - samplers against llama.cpp: the expectations of its tests/test-sampling.cpp
+// (same inputs, same expected probabilities) and token-for-token agreement with its sampler
+// chain loaded from libllama (dlopen), plus seeds, greedy and stop strings.
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "check.h"
+#include "kite.h"
+#include "llama_ref.h"
+#include "sampler/sampler_stages.h"
+
+// ---- llama.cpp's test-sampling.cpp expectations ---------------------------------------------
+
+enum stage { ST_TEMP, ST_TOP_K, ST_TOP_P, ST_MIN_P };
+
+// Builds candidates with logit = log(prob) and p = prob (as its sampler_tester does), applies
+// one stage, then the dist draw (seed 0), and compares the probabilities within 1e-5.
+static void expect_stage(int line, enum stage st, const float *probs, size_t n, const float *want, size_t n_want,
+                         float arg) {
+    kite__cand d[16];
+    for (size_t i = 0; i < n; i++) d[i] = (kite__cand){(int32_t)i, logf(probs[i]), probs[i]};
+    kite__cands c = {d, n, false};
+    switch (st) {
+    case ST_TEMP: kite__smp_temp(&c, arg); break;
+    case ST_TOP_K: kite__smp_top_k(&c, (int32_t)arg); break;
+    case ST_TOP_P: kite__smp_top_p(&c, arg, 0); break;
+    case ST_MIN_P: kite__smp_min_p(&c, arg, 0); break;
+    }
+    kite__mt19937 r;
+    kite__mt_seed(&r, 0);
+    kite__smp_dist(&c, &r);
+    CHECK(c.size == n_want, "line %d: %zu candidates left, want %zu", line, c.size, n_want);
+    for (size_t i = 0; i < c.size && i < n_want; i++)
+        CHECK(fabsf(c.data[i].p - want[i]) < 1e-5f, "line %d: p[%zu] = %f, want %f", line, i, c.data[i].p, want[i]);
+}
+
+#define P4 ((const float[]){0.1f, 0.2f, 0.3f, 0.4f})
+#define EXPECT(st, arg, ...)                                                                        \
+    do {                                                                                            \
+        const float w_[] = {__VA_ARGS__};                                                           \
+        expect_stage(__LINE__, st, P4, 4, w_, sizeof w_ / sizeof w_[0], arg);                       \
+    } while (0)
+
+static void expect_penalties(int line, const int32_t *last, size_t n_last, const float *want, float rep, float freq,
+                             float pres) {
+    kite__cand d[5];
+    for (int i = 0; i < 5; i++) d[i] = (kite__cand){i, logf(0.2f), 0.2f};
+    kite__cands c = {d, 5, false};
+    int32_t scratch[8];
+    kite__smp_penalties(&c, last, n_last, scratch, rep, freq, pres);
+    kite__mt19937 r;
+    kite__mt_seed(&r, 0);
+    kite__smp_dist(&c, &r);
+    for (int i = 0; i < 5; i++)
+        CHECK(fabsf(c.data[i].p - want[i]) < 1e-5f, "line %d: p[%d] = %f, want %f", line, i, c.data[i].p, want[i]);
+}
+
+#define PEN(last, rep, freq, pres, ...)                                                             \
+    do {                                                                                            \
+        const int32_t l_[] = last;                                                                  \
+        const float w_[] = {__VA_ARGS__};                                                           \
+        expect_penalties(__LINE__, l_, sizeof l_ / sizeof l_[0], w_, rep, freq, pres);              \
+    } while (0)
+#define T(...) {__VA_ARGS__}
+
+static void test_llama_expectations(void) {
+    EXPECT(ST_TEMP, 1.0f, 0.1f, 0.2f, 0.3f, 0.4f);
+    EXPECT(ST_TEMP, 0.0f, 0.0f, 0.0f, 0.0f, 1.0f);
+
+    EXPECT(ST_TOP_K, 1, 1.0f);
+    EXPECT(ST_TOP_K, 3, 0.44444f, 0.33333f, 0.22222f);
+    EXPECT(ST_TOP_K, 4, 0.4f, 0.3f, 0.2f, 0.1f);
+    EXPECT(ST_TOP_K, 0, 0.1f, 0.2f, 0.3f, 0.4f);
+
+    EXPECT(ST_TOP_P, 0.0f, 1.0f);
+    EXPECT(ST_TOP_P, 0.7f, 0.571429f, 0.428571f);
+    EXPECT(ST_TOP_P, 0.8f, 0.44444f, 0.33333f, 0.22222f);
+    EXPECT(ST_TOP_P, 1.0f, 0.1f, 0.2f, 0.3f, 0.4f);
+
+    EXPECT(ST_MIN_P, 0.00f, 0.1f, 0.2f, 0.3f, 0.4f);
+    EXPECT(ST_MIN_P, 0.24f, 0.1f, 0.2f, 0.3f, 0.4f);
+    EXPECT(ST_MIN_P, 0.26f, 0.2f / 0.9f, 0.3f / 0.9f, 0.4f / 0.9f);
+    EXPECT(ST_MIN_P, 0.49f, 0.2f / 0.9f, 0.3f / 0.9f, 0.4f / 0.9f);
+    EXPECT(ST_MIN_P, 0.51f, 0.3f / 0.7f, 0.4f / 0.7f);
+    EXPECT(ST_MIN_P, 0.74f, 0.3f / 0.7f, 0.4f / 0.7f);
+    EXPECT(ST_MIN_P, 0.76f, 1.0f);
+    EXPECT(ST_MIN_P, 1.00f, 1.0f);
+    EXPECT(ST_MIN_P, 1.05f, 1.0f);
+
+    PEN(T(0), 50.0f, 0.0f, 0.0f, 0, 0.25f, 0.25f, 0.25f, 0.25f);
+    PEN(T(0, 1, 2), 50.0f, 0.0f, 0.0f, 0, 0, 0, 0.5f, 0.5f);
+    PEN(T(0, 1, 2, 0, 0), 50.0f, 0.0f, 0.0f, 0, 0, 0, 0.5f, 0.5f);
+    PEN(T(0), 1.0f, 5.0f, 5.0f, 0.000011f, 0.249997f, 0.249997f, 0.249997f, 0.249997f);
+    PEN(T(0, 1, 2), 1.0f, 5.0f, 5.0f, 0.000023f, 0.000023f, 0.000023f, 0.499966f, 0.499966f);
+    PEN(T(0, 1, 2, 0, 0), 1.0f, 5.0f, 5.0f, 0.000000f, 0.000023f, 0.000023f, 0.499977f, 0.499977f);
+}
+
+// llama.cpp's test_sampler_queue: logits log(id) over n_vocab tokens, stages in the given order
+// (each followed by a draw), with its formulas for the expected size and end tokens.
+static void sampler_queue(int n_vocab, const char *seq, int top_k, float top_p, float min_p) {
+    static kite__cand d[10000];
+    for (int i = 0; i < n_vocab; i++) d[i] = (kite__cand){i, logf((float)i), 0.0f};
+    kite__cands c = {d, (size_t)n_vocab, false};
+    int min_id = 0;
+    const int max_id = n_vocab - 1;
+    for (const char *s = seq; *s; s++) {
+        if (*s == 'k') kite__smp_top_k(&c, top_k);
+        if (*s == 'p') kite__smp_top_p(&c, top_p, 1);
+        if (*s == 'm') kite__smp_min_p(&c, min_p, 1);
+        kite__mt19937 r;
+        kite__mt_seed(&r, 0);
+        kite__smp_dist(&c, &r);
+        const int size = (int)c.size;
+        int want = 0;
+        if (*s == 'k') {
+            want = size < top_k ? size : top_k;
+            if (n_vocab - top_k > min_id) min_id = n_vocab - top_k;
+            CHECK(size == want && c.data[0].id == max_id && c.data[want - 1].id == min_id,
+                  "queue %s k: size %d (want %d), ends %d..%d", seq, size, want, c.data[0].id, c.data[size - 1].id);
+            continue;
+        }
+        if (*s == 'p') {
+            const int div = n_vocab * (n_vocab - 1) / 2 - min_id * (min_id - 1) / 2;
+            const int target = (int)ceilf(top_p * div);
+            min_id = n_vocab;
+            int cum = 0;
+            do {
+                min_id--;
+                want++;
+                cum += min_id;
+            } while (cum < target);
+            if (min_id == 1) { // token 0 has p 0: the cumulative sum stops before it
+                min_id--;
+                want++;
+            }
+        } else {
+            want = (int)ceilf((1.0f - min_p) * n_vocab);
+            if (want < 1) want = 1;
+            if (want > size) want = size;
+            min_id = (int)floorf(min_p * n_vocab);
+            if (min_id < 1) min_id = 1;
+            if (min_id < n_vocab - size) min_id = n_vocab - size;
+            if (min_id > n_vocab - 1) min_id = n_vocab - 1;
+        }
+        CHECK(size == want, "queue %s %c (k %d p %g m %g): size %d, want %d", seq, *s, top_k, top_p, min_p, size, want);
+        if (c.sorted && size == want)
+            CHECK(c.data[0].id == max_id && c.data[want - 1].id == min_id, "queue %s %c: ends %d..%d, want %d..%d",
+                  seq, *s, c.data[0].id, c.data[want - 1].id, max_id, min_id);
+    }
+}
+
+static void test_sampler_queues(void) {
+    sampler_queue(10000, "k", 10000, 1.0f, 1.0f);
+    sampler_queue(10000, "k", 1, 1.0f, 1.0f);
+    sampler_queue(10000, "p", 10000, 1.0f, 1.0f);
+    sampler_queue(10000, "p", 10000, 0.0f, 1.0f);
+    sampler_queue(10000, "m", 10000, 1.0f, 1.0f);
+    sampler_queue(10000, "m", 10000, 1.0f, 1e-12f);
+    sampler_queue(10000, "k", 100, 1.0000f, 1.0f);
+    sampler_queue(10000, "p", 10000, 0.0003f, 1.0f);
+    sampler_queue(10000, "p", 10000, 0.8000f, 1.0f);
+    sampler_queue(10000, "m", 10000, 1.0000f, 9997.9f / 9999.0f);
+    sampler_queue(10000, "m", 10000, 1.0000f, 0.1f);
+    const char *two[] = {"kp", "km", "pk", "pm", "mk", "mp", "kpm", "kmp", "pkm", "pmk", "mkp", "mpk"};
+    for (size_t i = 0; i < sizeof two / sizeof two[0]; i++) sampler_queue(10000, two[i], 100, 0.8f, 0.1f);
+    sampler_queue(10000, "mp", 100, 0.8f, 9997.9f / 9999.0f);
+}
+
+// ---- the random source ----------------------------------------------------------------------
+
+static void test_mt19937(void) {
+    // C++ [rand.predef]: the 10000th output of a default-constructed mt19937 (seed 5489).
+    kite__mt19937 r;
+    kite__mt_seed(&r, 5489);
+    uint32_t v = 0;
+    for (int i = 0; i < 10000; i++) v = kite__mt_next(&r);
+    CHECK(v == 4123659995u, "mt19937 10000th output %u, want 4123659995", v);
+}
+
+// ---- whole chain against libllama -----------------------------------------------------------
+
+// Test input only: a small LCG spreading logits over about [-6, 6].
+static uint32_t lcg_state;
+static float next_logit(void) {
+    lcg_state = lcg_state * 1664525u + 1013904223u;
+    return ((float)(lcg_state >> 8) / 16777216.0f - 0.5f) * 12.0f;
+}
+
+typedef struct llref_api {
+    void *(*chain_init)(llref_chain_params);
+    void (*chain_add)(void *, void *);
+    void *(*penalties)(int32_t, int32_t, float, float, float);
+    void *(*top_k)(int32_t);
+    void *(*top_p)(float, size_t);
+    void *(*min_p)(float, size_t);
+    void *(*temp_ext)(float, float, float);
+    void *(*dist)(uint32_t);
+    void (*apply)(void *, llref_token_data_array *);
+    void (*accept)(void *, int32_t);
+    void (*free_)(void *);
+} llref_api;
+
+static int load_api(void *h, llref_api *a) {
+    *(void **)&a->chain_init = dlsym(h, "llama_sampler_chain_init");
+    *(void **)&a->chain_add = dlsym(h, "llama_sampler_chain_add");
+    *(void **)&a->penalties = dlsym(h, "llama_sampler_init_penalties");
+    *(void **)&a->top_k = dlsym(h, "llama_sampler_init_top_k");
+    *(void **)&a->top_p = dlsym(h, "llama_sampler_init_top_p");
+    *(void **)&a->min_p = dlsym(h, "llama_sampler_init_min_p");
+    *(void **)&a->temp_ext = dlsym(h, "llama_sampler_init_temp_ext");
+    *(void **)&a->dist = dlsym(h, "llama_sampler_init_dist");
+    *(void **)&a->apply = dlsym(h, "llama_sampler_apply");
+    *(void **)&a->accept = dlsym(h, "llama_sampler_accept");
+    *(void **)&a->free_ = dlsym(h, "llama_sampler_free");
+    return a->chain_init && a->chain_add && a->penalties && a->top_k && a->top_p && a->min_p && a->temp_ext &&
+           a->dist && a->apply && a->accept && a->free_;
+}
+
+// Samples n_steps tokens with both samplers from the same fresh logits each step (accepting
+// each token into both) and requires the same token every time.
+static void compare_chain(const llref_api *a, const char *what, kite_sampler_params p, int n_vocab, int n_steps) {
+    void *ref = a->chain_init((llref_chain_params){true});
+    // common_sampler_init's default order; temperature through temp_ext with no dynamic range.
+    a->chain_add(ref, a->penalties(n_vocab, p.penalty_last_n, p.repeat_penalty, p.frequency_penalty,
+                                   p.presence_penalty));
+    a->chain_add(ref, a->top_k(p.top_k));
+    a->chain_add(ref, a->top_p(p.top_p, 0));
+    a->chain_add(ref, a->min_p(p.min_p, 0));
+    a->chain_add(ref, a->temp_ext(p.temp, 0.0f, 1.0f));
+    a->chain_add(ref, a->dist(p.seed));
+    kite_sampler *s = NULL;
+    CHECK(kite_sampler_new(&p, &s) == KITE_OK, "%s: kite_sampler_new: %s", what, kite_last_error());
+    float *logits = malloc((size_t)n_vocab * sizeof *logits);
+    llref_token_data *cur = malloc((size_t)n_vocab * sizeof *cur);
+    int mismatches = 0, distinct = 0, prev = -1;
+    lcg_state = 12345u + (uint32_t)n_vocab;
+    for (int step = 0; s && step < n_steps; step++) {
+        for (int i = 0; i < n_vocab; i++) {
+            logits[i] = next_logit();
+            cur[i] = (llref_token_data){i, logits[i], 0.0f};
+        }
+        llref_token_data_array arr = {cur, (size_t)n_vocab, -1, false};
+        a->apply(ref, &arr);
+        int want = arr.selected >= 0 ? arr.data[arr.selected].id : -1;
+        int got = kite_sampler_sample(s, logits, n_vocab);
+        if (got != want && mismatches++ < 3) fprintf(stderr, "%s: step %d: kite %d, llama.cpp %d\n", what, step, got, want);
+        distinct += want != prev;
+        prev = want;
+        a->accept(ref, want);
+        kite_sampler_accept(s, want);
+    }
+    CHECK(mismatches == 0, "%s: %d of %d tokens differ from llama.cpp", what, mismatches, n_steps);
+    CHECK(distinct > n_steps / 2, "%s: the reference drew too few distinct tokens (%d) to test much", what, distinct);
+    free(logits);
+    free(cur);
+    kite_sampler_free(s);
+    a->free_(ref);
+}
+
+static void test_against_llama(void) {
+    int ci_fail;
+    void *h = llama_ref_open(&ci_fail);
+    if (ci_fail) check_failed++;
+    if (!h) return;
+    llref_api a;
+    int ok = load_api(h, &a);
+    CHECK(ok, "libllama lacks a sampler symbol");
+    if (ok) {
+        kite_sampler_params p = kite_sampler_default_params();
+        p.seed = 42;
+        compare_chain(&a, "defaults", p, 1000, 300);
+        compare_chain(&a, "defaults, 32000 vocab", p, 32000, 60);
+        p = (kite_sampler_params){.temp = 1.0f, .top_k = 0, .top_p = 0.9f, .min_p = 0.0f, .repeat_penalty = 1.0f,
+                                  .penalty_last_n = 64, .seed = 7};
+        compare_chain(&a, "top-p only, 32000 vocab", p, 32000, 60);
+        p = (kite_sampler_params){.temp = 1.5f, .top_k = 0, .top_p = 1.0f, .min_p = 0.1f, .repeat_penalty = 1.3f,
+                                  .frequency_penalty = 0.2f, .presence_penalty = 0.3f, .penalty_last_n = 16,
+                                  .seed = 1234567};
+        compare_chain(&a, "penalties + min-p", p, 500, 300);
+        p.temp = 0.0f;
+        p.repeat_penalty = 3.0f;
+        compare_chain(&a, "greedy + penalties", p, 50, 200);
+    }
+    dlclose(h);
+}
+
+// ---- properties -----------------------------------------------------------------------------
+
+static void test_greedy_and_seed(void) {
+    enum { N = 300 };
+    float logits[N];
+    lcg_state = 99;
+    for (int i = 0; i < N; i++) logits[i] = next_logit();
+    int argmax = 0;
+    for (int i = 1; i < N; i++)
+        if (logits[i] > logits[argmax]) argmax = i;
+    kite_sampler_params p = kite_sampler_default_params();
+    p.temp = 0.0f;
+    kite_sampler *g = NULL;
+    CHECK(kite_sampler_new(&p, &g) == KITE_OK, "greedy sampler");
+    float copy[N];
+    memcpy(copy, logits, sizeof copy);
+    CHECK(g && kite_sampler_sample(g, logits, N) == argmax, "greedy is not argmax %d", argmax);
+    CHECK(memcmp(copy, logits, sizeof copy) == 0, "sample modified the logits");
+    kite_sampler_free(g);
+
+    // Same seed, same sequence; reset replays it; another seed differs somewhere.
+    p = kite_sampler_default_params();
+    p.temp = 1.5f;
+    p.top_k = 0;
+    p.top_p = 1.0f;
+    p.min_p = 0.0f;
+    p.seed = 5;
+    kite_sampler *a = NULL, *b = NULL;
+    kite_sampler_new(&p, &a);
+    p.seed = 6;
+    kite_sampler_new(&p, &b);
+    int seq[64], same_as_other = 0;
+    for (int i = 0; i < 64; i++) {
+        seq[i] = kite_sampler_sample(a, logits, N);
+        same_as_other += seq[i] == kite_sampler_sample(b, logits, N);
+    }
+    CHECK(same_as_other < 64, "seeds 5 and 6 gave identical sequences");
+    kite_sampler_reset(a);
+    int replay_ok = 1;
+    for (int i = 0; i < 64; i++) replay_ok &= seq[i] == kite_sampler_sample(a, logits, N);
+    CHECK(replay_ok, "reset did not replay the seeded sequence");
+    kite_sampler_free(a);
+    kite_sampler_free(b);
+
+    // Hostile parameters are refused with a message.
+    p = kite_sampler_default_params();
+    p.top_p = NAN;
+    kite_sampler *bad = NULL;
+    CHECK(kite_sampler_new(&p, &bad) == KITE_ERR_INVALID && bad == NULL && strstr(kite_last_error(), "top_p"),
+          "NaN top_p accepted (%s)", kite_last_error());
+    p = kite_sampler_default_params();
+    p.penalty_last_n = -1;
+    CHECK(kite_sampler_new(&p, &bad) == KITE_ERR_INVALID, "negative penalty_last_n accepted");
+    CHECK(kite_sampler_sample(NULL, logits, N) == -1, "NULL sampler gave a token");
+}
+
+static void test_stop_match(void) {
+    const char *stops[] = {"</s>", "\nUser:"};
+    kite_stop_result r = kite_stop_match("Hello wor", 9, stops, 2);
+    CHECK(r.n_release == 9 && !r.stopped, "plain text held back (%zu)", r.n_release);
+    r = kite_stop_match("Hello </", 8, stops, 2);
+    CHECK(r.n_release == 6 && !r.stopped, "partial stop string released (%zu)", r.n_release);
+    r = kite_stop_match("Hi\nUs", 5, stops, 2);
+    CHECK(r.n_release == 2 && !r.stopped, "partial second stop string released (%zu)", r.n_release);
+    r = kite_stop_match("Hi</s>tail\nUser:", 16, stops, 2);
+    CHECK(r.stopped && r.n_release == 2, "earliest stop string not cut (%zu)", r.n_release);
+    r = kite_stop_match("<<", 2, (const char *[]){"<<<", ""}, 2);
+    CHECK(r.n_release == 0 && !r.stopped, "overlapping prefix (%zu)", r.n_release);
+    r = kite_stop_match("abc", 3, NULL, 0);
+    CHECK(r.n_release == 3 && !r.stopped, "no stop strings");
+}
+
+int main(void) {
+    test_llama_expectations();
+    test_sampler_queues();
+    test_mt19937();
+    test_greedy_and_seed();
+    test_stop_match();
+    test_against_llama();
+    return check_done("test_sampler");
+}
