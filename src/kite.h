@@ -7,5 +7,6 @@
 #include "base/kite_types.h"
 #include "gguf/kite_gguf.h"
 #include "quant/kite_quant.h"
+#include "sampler/kite_sampler.h"
 
 #endif
