@@ -1,0 +1,130 @@
+// dispatch.c - picks the kernel set once per process: CPUID + XGETBV on x86 (AVX-512 > AVX2 >
+// scalar), NEON on aarch64, SIMD128 in wasm (compile time); KITE_FORCE_SCALAR=1 forces scalar.
+#include "kernels/kernels_internal.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/internal.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <cpuid.h>
+#define KITE_X86 1
+#endif
+
+enum { MAX_SETS = 3 }; // scalar + at most two ISA sets per architecture
+
+static kite__kernels g_sets[MAX_SETS];
+static int g_count;
+static _Atomic(const kite__kernels *) g_active;
+static atomic_int g_state; // 0 = not built, 1 = building, 2 = ready
+
+#ifdef KITE_X86
+// The OS must save the wider registers across context switches (XCR0), not only the CPU
+// support them: a CPUID bit alone can lie in a VM or on an old kernel.
+static uint64_t xgetbv0(void) {
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static void x86_features(bool *avx2, bool *avx512) {
+    unsigned a, b, c, d;
+    *avx2 = *avx512 = false;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return;
+    bool osxsave = (c >> 27) & 1, fma = (c >> 12) & 1, f16c = (c >> 29) & 1;
+    if (!osxsave) return;
+    uint64_t xcr0 = xgetbv0();
+    bool ymm_ok = (xcr0 & 0x6) == 0x6;    // SSE + AVX state
+    bool zmm_ok = (xcr0 & 0xe6) == 0xe6;  // plus opmask, ZMM_Hi256, Hi16_ZMM
+    if (__get_cpuid_max(0, NULL) < 7) return;
+    __cpuid_count(7, 0, a, b, c, d);
+    bool has_avx2 = (b >> 5) & 1;
+    bool f = (b >> 16) & 1, dq = (b >> 17) & 1, bw = (b >> 30) & 1, vl = (b >> 31) & 1;
+    bool vnni = (c >> 11) & 1;
+    *avx2 = ymm_ok && has_avx2 && fma && f16c;
+    *avx512 = *avx2 && zmm_ok && f && dq && bw && vl && vnni;
+}
+#endif
+
+static void add_set(void (*fill)(kite__kernels *)) {
+    kite__kernels *k = &g_sets[g_count++];
+    *k = g_sets[0]; // start from scalar; the ISA overrides what it accelerates
+    fill(k);
+}
+
+static void build_sets(void) {
+    kite__kernels_fill_ref(&g_sets[0]);
+    g_count = 1;
+#ifdef KITE_X86
+    bool avx2, avx512;
+    x86_features(&avx2, &avx512);
+    if (avx2) add_set(kite__kernels_fill_avx2);
+    if (avx512) add_set(kite__kernels_fill_avx512);
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+    add_set(kite__kernels_fill_neon);
+#elif defined(__wasm_simd128__)
+    add_set(kite__kernels_fill_wasm);
+#endif
+    const char *force = getenv("KITE_FORCE_SCALAR");
+    bool scalar = force && *force && strcmp(force, "0") != 0;
+    atomic_store(&g_active, scalar ? &g_sets[0] : &g_sets[g_count - 1]);
+}
+
+// Builds the sets exactly once, even when several threads arrive together.
+static void ensure_sets(void) {
+    if (atomic_load_explicit(&g_state, memory_order_acquire) == 2) return;
+    int expected = 0;
+    if (atomic_compare_exchange_strong(&g_state, &expected, 1)) {
+        build_sets();
+        atomic_store_explicit(&g_state, 2, memory_order_release);
+    } else {
+        while (atomic_load_explicit(&g_state, memory_order_acquire) != 2) {
+        }
+    }
+}
+
+const kite__kernels *kite__kernels_active(void) {
+    ensure_sets();
+    return atomic_load_explicit(&g_active, memory_order_acquire);
+}
+
+const kite__kernels *kite__kernels_get(const char *isa) {
+    ensure_sets();
+    for (int i = 0; i < g_count; i++)
+        if (strcmp(g_sets[i].isa, isa) == 0) return &g_sets[i];
+    return NULL;
+}
+
+const char *kite_kernels_isa(void) { return kite__kernels_active()->isa; }
+
+int kite_kernels_isa_count(void) {
+    ensure_sets();
+    return g_count;
+}
+
+const char *kite_kernels_isa_name(int i) {
+    ensure_sets();
+    return i >= 0 && i < g_count ? g_sets[i].isa : NULL;
+}
+
+kite_status kite_kernels_set_isa(const char *name) {
+    const kite__kernels *k = name ? kite__kernels_get(name) : NULL;
+    if (!k) return kite__fail(KITE_ERR_UNSUPPORTED, "kernel set '%s' is not available on this host", name ? name : "(null)");
+    atomic_store(&g_active, k);
+    return KITE_OK;
+}
+
+kite_type kite__dot_partner(kite_type wtype) {
+    switch (wtype) {
+    case KITE_TYPE_F32: return KITE_TYPE_F32;
+    case KITE_TYPE_F16: return KITE_TYPE_F16;
+    case KITE_TYPE_BF16: return KITE_TYPE_BF16;
+    case KITE_TYPE_Q4_0: case KITE_TYPE_Q5_0: case KITE_TYPE_Q8_0: case KITE_TYPE_IQ4_NL: return KITE_TYPE_Q8_0;
+    case KITE_TYPE_Q4_1: case KITE_TYPE_Q5_1: return KITE_TYPE_Q8_1;
+    case KITE_TYPE_Q2_K: case KITE_TYPE_Q3_K: case KITE_TYPE_Q4_K: case KITE_TYPE_Q5_K: case KITE_TYPE_Q6_K:
+    case KITE_TYPE_IQ4_XS: return KITE_TYPE_Q8_K;
+    default: return KITE_TYPE_COUNT;
+    }
+}

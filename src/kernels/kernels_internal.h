@@ -1,0 +1,86 @@
+// kernels_internal.h - the kernel table shared by dispatch, matmul, the ISA files and the tests.
+#ifndef KITE_KERNELS_INTERNAL_H
+#define KITE_KERNELS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/kite_types.h"
+#include "kernels/kite_kernels.h"
+#include "quant/blocks.h"
+
+// One tile of dot products, the unit every kernel implements:
+//   y[t*ys + r] = dot(W row r, activation t)   for r < nr, t < nt
+// W row r starts at (const char *)w + r*ws (weight type's blocks), activation t at
+// (const char *)a + t*as (already in the partner format: Q8_0, Q8_1, Q8_K, f16, bf16 or f32).
+// n is the row length in elements (a multiple of the block size). SIMD variants have exactly
+// this signature and must match the _ref one up to float summation order.
+typedef void (*kite__tile_fn)(int n, const void *w, size_t ws, int nr, const void *a, size_t as, int nt,
+                              float *y, size_t ys);
+
+// A set of kernels for one ISA. NULL entries mean "no kernel" (in the scalar set: unsupported
+// type); ISA sets start as copies of the scalar set and override what they accelerate.
+typedef struct kite__kernels {
+    const char *isa;
+    kite__tile_fn tile[KITE_TYPE_COUNT];
+    // activation quantizers; SIMD versions must write the same bytes as the _ref ones
+    void (*quant_q8_0)(const float *x, block_q8_0 *y, int64_t n);
+    void (*quant_q8_1)(const float *x, block_q8_1 *y, int64_t n);
+    void (*quant_q8_K)(const float *x, block_q8_K *y, int64_t n);
+} kite__kernels;
+
+// The set in use (never NULL; selected on first call).
+const kite__kernels *kite__kernels_active(void);
+
+// The set named `isa` if the host can run it, else NULL.
+const kite__kernels *kite__kernels_get(const char *isa);
+
+// Partner (activation) format of a weight type, as ggml's vec_dot_type; KITE_TYPE_COUNT
+// when the type has no kernels.
+kite_type kite__dot_partner(kite_type wtype);
+
+// ---- scalar reference dots: one weight row x one activation row of n elements ---------
+// Integer math as ggml's generic vec_dot_<type>_<partner>; the specification of each format.
+float kite__vec_dot_f32_ref(int n, const float *w, const float *a);
+float kite__vec_dot_f16_ref(int n, const kite_f16 *w, const kite_f16 *a);
+float kite__vec_dot_bf16_ref(int n, const kite_bf16 *w, const kite_bf16 *a);
+float kite__vec_dot_q4_0_ref(int n, const block_q4_0 *w, const block_q8_0 *a);
+float kite__vec_dot_q4_1_ref(int n, const block_q4_1 *w, const block_q8_1 *a);
+float kite__vec_dot_q5_0_ref(int n, const block_q5_0 *w, const block_q8_0 *a);
+float kite__vec_dot_q5_1_ref(int n, const block_q5_1 *w, const block_q8_1 *a);
+float kite__vec_dot_q8_0_ref(int n, const block_q8_0 *w, const block_q8_0 *a);
+float kite__vec_dot_iq4_nl_ref(int n, const block_iq4_nl *w, const block_q8_0 *a);
+float kite__vec_dot_q2_K_ref(int n, const block_q2_K *w, const block_q8_K *a);
+float kite__vec_dot_q3_K_ref(int n, const block_q3_K *w, const block_q8_K *a);
+float kite__vec_dot_q4_K_ref(int n, const block_q4_K *w, const block_q8_K *a);
+float kite__vec_dot_q5_K_ref(int n, const block_q5_K *w, const block_q8_K *a);
+float kite__vec_dot_q6_K_ref(int n, const block_q6_K *w, const block_q8_K *a);
+float kite__vec_dot_iq4_xs_ref(int n, const block_iq4_xs *w, const block_q8_K *a);
+
+// Unpacks the 12 packed bytes of Q4_K/Q5_K into eight 6-bit scales and eight 6-bit mins.
+static inline void kite__unpack_scales_k4(const uint8_t *s, uint8_t sc[8], uint8_t mn[8]) {
+    for (int j = 0; j < 4; j++) {
+        sc[j] = s[j] & 63;
+        mn[j] = s[j + 4] & 63;
+        sc[j + 4] = (s[j + 8] & 0x0F) | ((s[j] >> 6) << 4);
+        mn[j + 4] = (s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4);
+    }
+}
+
+// Unpacks the 12 packed bytes of Q3_K into sixteen 6-bit scales, already minus 32.
+static inline void kite__unpack_scales_q3k(const uint8_t *s, int8_t sc[16]) {
+    for (int j = 0; j < 16; j++) {
+        int lo = j < 8 ? (s[j] & 0x0F) : (s[j - 8] >> 4);
+        int hi = (s[8 + (j & 3)] >> (2 * (j >> 2))) & 3;
+        sc[j] = (int8_t)((lo | (hi << 4)) - 32);
+    }
+}
+
+// ISA sets: each fills the entries it accelerates (compiled only where the ISA exists).
+void kite__kernels_fill_avx2(kite__kernels *k);
+void kite__kernels_fill_avx512(kite__kernels *k);
+void kite__kernels_fill_neon(kite__kernels *k);
+void kite__kernels_fill_wasm(kite__kernels *k);
+void kite__kernels_fill_ref(kite__kernels *k);
+
+#endif

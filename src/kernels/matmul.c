@@ -1,0 +1,145 @@
+// matmul.c - kite_matmul: converts the activations once to the weight type's partner format,
+// then splits the weight rows over the pool's threads and runs the active kernel set's tiles.
+#include "kernels/kernels_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/internal.h"
+#include "quant/kite_quant.h"
+
+// Rows per thread are a multiple of this, so every ISA's multi-row kernel (2-4 rows per pass)
+// runs full row groups except in the last chunk.
+enum { ROW_ALIGN = 8 };
+// GEMM blocking: a block of ROW_BLOCK weight rows (a few KB to tens of KB) stays in L1/L2 while
+// TOK_BLOCK tokens' activations (at most ~100 KB for n_in <= 1536 in Q8) stream past it.
+enum { ROW_BLOCK = 16, TOK_BLOCK = 64 };
+// Tokens below which the caller converts activations alone (a pool dispatch costs more).
+enum { PAR_QUANT_MIN_TOK = 4 };
+enum { SCRATCH_ALIGN = 64 };
+
+bool kite_matmul_supports(kite_type wtype) {
+    kite_type p = kite__dot_partner(wtype);
+    return p != KITE_TYPE_COUNT && kite__kernels_active()->tile[wtype] != NULL;
+}
+
+static size_t act_row_bytes(kite_type partner, int64_t n_in) {
+    return (size_t)kite_type_row_bytes(partner, (uint64_t)n_in);
+}
+
+size_t kite_matmul_scratch_size(kite_type wtype, int64_t n_in, int64_t n_tok) {
+    kite_type p = kite__dot_partner(wtype);
+    if (p == KITE_TYPE_COUNT || n_in <= 0 || n_tok <= 0) return 0;
+    if (p == KITE_TYPE_F32) return SCRATCH_ALIGN; // activations are used in place
+    return (size_t)n_tok * act_row_bytes(p, n_in) + SCRATCH_ALIGN;
+}
+
+typedef struct mm_job {
+    const kite__kernels *k;
+    kite__tile_fn tile;
+    kite_type partner;
+    const float *x; // f32 activations
+    char *a;        // converted activations, one row of `as` bytes per token
+    size_t as;
+    const char *w; // weight rows of `ws` bytes
+    size_t ws;
+    int n_in;
+    int64_t n_out, n_tok;
+    float *y;
+} mm_job;
+
+// Converts activation rows [t0, t1) to the partner format.
+static void convert_rows(const mm_job *j, int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; t++) {
+        const float *x = j->x + t * j->n_in;
+        void *dst = j->a + t * j->as;
+        switch (j->partner) {
+        case KITE_TYPE_Q8_0: j->k->quant_q8_0(x, dst, j->n_in); break;
+        case KITE_TYPE_Q8_1: j->k->quant_q8_1(x, dst, j->n_in); break;
+        case KITE_TYPE_Q8_K: j->k->quant_q8_K(x, dst, j->n_in); break;
+        case KITE_TYPE_F16: {
+            kite_f16 *h = dst;
+            for (int i = 0; i < j->n_in; i++) h[i] = kite_f32_to_f16(x[i]);
+            break;
+        }
+        case KITE_TYPE_BF16: {
+            kite_bf16 *h = dst;
+            for (int i = 0; i < j->n_in; i++) h[i] = kite_f32_to_bf16(x[i]);
+            break;
+        }
+        default: KITE_ASSERT(!"unreachable partner");
+        }
+    }
+}
+
+static void convert_worker(void *ctx, int ith, int nth) {
+    const mm_job *j = ctx;
+    int64_t per = (j->n_tok + nth - 1) / nth;
+    int64_t t0 = KITE_MIN(j->n_tok, per * ith), t1 = KITE_MIN(j->n_tok, t0 + per);
+    convert_rows(j, t0, t1);
+}
+
+static void matmul_worker(void *ctx, int ith, int nth) {
+    const mm_job *j = ctx;
+    // contiguous row chunks, a multiple of ROW_ALIGN each (the last one takes the rest)
+    int64_t per = (j->n_out + nth - 1) / nth;
+    per = (per + ROW_ALIGN - 1) / ROW_ALIGN * ROW_ALIGN;
+    int64_t r0 = KITE_MIN(j->n_out, per * ith), r1 = KITE_MIN(j->n_out, r0 + per);
+    if (r0 >= r1) return;
+    if (j->n_tok == 1) { // GEMV: the tile kernel walks the whole chunk a few rows at a time
+        j->tile(j->n_in, j->w + r0 * j->ws, j->ws, (int)(r1 - r0), j->a, j->as, 1, j->y + r0, (size_t)j->n_out);
+        return;
+    }
+    for (int64_t rb = r0; rb < r1; rb += ROW_BLOCK) {
+        int nr = (int)KITE_MIN((int64_t)ROW_BLOCK, r1 - rb);
+        for (int64_t tb = 0; tb < j->n_tok; tb += TOK_BLOCK) {
+            int nt = (int)KITE_MIN((int64_t)TOK_BLOCK, j->n_tok - tb);
+            j->tile(j->n_in, j->w + rb * j->ws, j->ws, nr, j->a + tb * j->as, j->as, nt,
+                    j->y + tb * j->n_out + rb, (size_t)j->n_out);
+        }
+    }
+}
+
+kite_status kite_matmul(kite_pool *pool, kite_type wtype, const void *w, int64_t n_in, int64_t n_out,
+                        const float *x, int64_t n_tok, float *y, void *scratch, size_t scratch_size) {
+    const kite__kernels *k = kite__kernels_active();
+    kite_type partner = kite__dot_partner(wtype);
+    if (partner == KITE_TYPE_COUNT || (unsigned)wtype >= KITE_TYPE_COUNT || !k->tile[wtype])
+        return kite__fail(KITE_ERR_UNSUPPORTED, "matmul: no kernel for weight type %s", kite_type_name(wtype));
+    const kite_type_traits *wt = kite_type_get(wtype), *pt = kite_type_get(partner);
+    if (n_in <= 0 || n_out <= 0 || n_tok <= 0 || n_in > INT32_MAX / 2)
+        return kite__fail(KITE_ERR_INVALID, "matmul: bad shape n_in=%lld n_out=%lld n_tok=%lld", (long long)n_in,
+                          (long long)n_out, (long long)n_tok);
+    if (n_in % wt->block_size != 0 || n_in % pt->block_size != 0)
+        return kite__fail(KITE_ERR_INVALID, "matmul: row length %lld is not a multiple of the %s block size",
+                          (long long)n_in, n_in % wt->block_size ? wt->name : pt->name);
+    if (!w || !x || !y) return kite__fail(KITE_ERR_INVALID, "matmul: NULL operand");
+
+    mm_job j = {
+        .k = k, .tile = k->tile[wtype], .partner = partner, .x = x, .w = w,
+        .ws = (size_t)kite_type_row_bytes(wtype, (uint64_t)n_in), .n_in = (int)n_in,
+        .n_out = n_out, .n_tok = n_tok, .y = y,
+    };
+    void *owned = NULL;
+    if (partner == KITE_TYPE_F32) {
+        j.a = (char *)x;
+        j.as = (size_t)n_in * sizeof(float);
+    } else {
+        size_t need = kite_matmul_scratch_size(wtype, n_in, n_tok);
+        if (!scratch) {
+            scratch = owned = malloc(need);
+            if (!owned) return kite__fail(KITE_ERR_NOMEM, "matmul: cannot allocate %zu scratch bytes", need);
+            scratch_size = need;
+        }
+        if (scratch_size < need)
+            return kite__fail(KITE_ERR_INVALID, "matmul: scratch of %zu bytes, %zu needed", scratch_size, need);
+        uintptr_t p = ((uintptr_t)scratch + SCRATCH_ALIGN - 1) & ~(uintptr_t)(SCRATCH_ALIGN - 1);
+        j.a = (char *)p;
+        j.as = act_row_bytes(partner, n_in);
+        if (pool && n_tok >= PAR_QUANT_MIN_TOK) kite_pool_run(pool, convert_worker, &j);
+        else convert_rows(&j, 0, n_tok);
+    }
+    kite_pool_run(pool, matmul_worker, &j);
+    free(owned);
+    return KITE_OK;
+}

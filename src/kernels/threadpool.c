@@ -1,0 +1,150 @@
+// threadpool.c - a fixed pool of worker threads for per-token parallel work: the caller is
+// thread 0, workers spin briefly on a generation counter and then sleep on a condition variable.
+#include "kernels/kite_kernels.h"
+
+#include <stdlib.h>
+
+#if defined(KITE_THREADS)
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CPU_RELAX() _mm_pause()
+#elif defined(__aarch64__)
+#define CPU_RELAX() __asm__ volatile("yield")
+#else
+#define CPU_RELAX() ((void)0)
+#endif
+
+// Spin iterations before a worker sleeps. Between two matmuls of one token there are only a
+// few microseconds of single-threaded work, so spinning ~100 us keeps dispatch cheap there,
+// while an idle pool stops burning CPU soon after the last token.
+enum { SPIN_ITERS = 1 << 15 };
+
+typedef struct worker {
+    struct kite_pool *pool;
+    int ith;
+    pthread_t th;
+} worker;
+
+struct kite_pool {
+    int n;
+    worker *workers; // n - 1 of them
+    void (*fn)(void *, int, int);
+    void *ctx;
+    atomic_uint gen;     // bumped once per run; workers wait for it to change
+    atomic_int pending;  // workers that have not finished the current run
+    atomic_int sleepers; // workers inside (or entering) the condition wait
+    atomic_bool stop;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+};
+
+static void *worker_main(void *arg) {
+    worker *me = arg;
+    struct kite_pool *p = me->pool;
+    unsigned seen = 0;
+    for (;;) {
+        unsigned g;
+        int spins = 0;
+        while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen && !atomic_load(&p->stop)) {
+            if (++spins < SPIN_ITERS) {
+                CPU_RELAX();
+                continue;
+            }
+            pthread_mutex_lock(&p->mu);
+            atomic_fetch_add(&p->sleepers, 1);
+            // re-check under the mutex: run() bumps gen before it looks at sleepers
+            while (atomic_load(&p->gen) == seen && !atomic_load(&p->stop)) pthread_cond_wait(&p->cv, &p->mu);
+            atomic_fetch_sub(&p->sleepers, 1);
+            pthread_mutex_unlock(&p->mu);
+            spins = 0;
+        }
+        if (atomic_load(&p->stop)) return NULL;
+        seen = g;
+        p->fn(p->ctx, me->ith, p->n);
+        atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
+    }
+}
+
+kite_pool *kite_pool_new(int n_threads) {
+    if (n_threads < 1) return NULL;
+    struct kite_pool *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->n = n_threads;
+    p->workers = calloc((size_t)n_threads, sizeof *p->workers);
+    if (!p->workers || pthread_mutex_init(&p->mu, NULL) != 0) {
+        free(p->workers);
+        free(p);
+        return NULL;
+    }
+    pthread_cond_init(&p->cv, NULL);
+    for (int i = 1; i < n_threads; i++) {
+        worker *w = &p->workers[i - 1];
+        w->pool = p;
+        w->ith = i;
+        if (pthread_create(&w->th, NULL, worker_main, w) != 0) {
+            p->n = i; // join the ones that started
+            kite_pool_free(p);
+            return NULL;
+        }
+    }
+    return p;
+}
+
+void kite_pool_free(kite_pool *p) {
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    atomic_store(&p->stop, true);
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 1; i < p->n; i++) pthread_join(p->workers[i - 1].th, NULL);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    free(p->workers);
+    free(p);
+}
+
+int kite_pool_size(const kite_pool *p) { return p ? p->n : 1; }
+
+void kite_pool_run(kite_pool *p, void (*fn)(void *ctx, int ith, int nth), void *ctx) {
+    if (!p || p->n == 1) {
+        fn(ctx, 0, 1);
+        return;
+    }
+    p->fn = fn;
+    p->ctx = ctx;
+    atomic_store(&p->pending, p->n - 1);
+    atomic_fetch_add(&p->gen, 1); // seq_cst: ordered before the sleepers check below
+    if (atomic_load(&p->sleepers) > 0) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+    fn(ctx, 0, p->n);
+    // the workers' results must be visible to the caller after this returns
+    for (int spins = 0; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; spins++) {
+        if (spins < SPIN_ITERS) CPU_RELAX();
+        else sched_yield(); // an oversubscribed machine: let the straggler have the core
+    }
+}
+
+#else // no threads (wasm-st, WASI): the pool does not exist and runs are inline
+
+kite_pool *kite_pool_new(int n_threads) {
+    (void)n_threads;
+    return NULL;
+}
+void kite_pool_free(kite_pool *p) { (void)p; }
+int kite_pool_size(const kite_pool *p) {
+    (void)p;
+    return 1;
+}
+void kite_pool_run(kite_pool *p, void (*fn)(void *ctx, int ith, int nth), void *ctx) {
+    (void)p;
+    fn(ctx, 0, 1);
+}
+
+#endif
