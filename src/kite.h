@@ -6,6 +6,7 @@
 #include "base/kite_base.h"
 #include "base/kite_types.h"
 #include "gguf/kite_gguf.h"
+#include "kernels/kite_kernels.h"
 #include "quant/kite_quant.h"
 #include "sampler/kite_sampler.h"
 
