@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# setup.sh - installs everything Kite's builds and tests need on a fresh Debian 12 machine:
+# Debian packages (one apt-get update, then one apt-get install) and the npm devDependencies.
+# Safe to run again: it skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  cmake gcc clang lld libclang-rt-14-dev        # native build, ASan/UBSan, libFuzzer
+  gcc-aarch64-linux-gnu qemu-user               # NEON build, tests under qemu-aarch64
+  emscripten                                    # wasm-mt / wasm-st
+  wasi-libc libclang-rt-14-dev-wasm32           # WASI build
+  chromium                                      # browser tests (Debian's build, never a download)
+  nodejs npm
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  echo "setup: apt-get install ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if [ ! -d node_modules/node-llama-cpp ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# test.sh - the whole test suite, from a fresh clone: set-up, every build preset, the C tests
+# (native, ASan+UBSan, aarch64 under qemu), fuzzing for a fixed time, the Node tests (wasm
+# package, agreement with llama.cpp through node-llama-cpp, the browser demo).
+# Each stage is reported; the script exits non-zero if any stage failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+export KITE_MODELS="${KITE_MODELS:-$root/../shared/models}"
+jobs=$(nproc)
+fuzz_seconds="${KITE_FUZZ_SECONDS:-30}"
+
+passed=0; failed=0; failed_names=()
+stage() { # stage NAME COMMAND...: runs a stage, records its result
+  local name=$1; shift
+  echo; echo "=== $name"
+  local t0=$SECONDS
+  if "$@"; then
+    passed=$((passed + 1)); echo "=== $name: ok ($((SECONDS - t0)) s)"
+  else
+    failed=$((failed + 1)); failed_names+=("$name"); echo "=== $name: FAILED ($((SECONDS - t0)) s)"
+  fi
+}
+
+build() { cmake --preset "$1" >/dev/null && cmake --build --preset "$1" -j"$jobs"; }
+ctest_in() { ctest --test-dir "build/$1" --output-on-failure -j"$jobs"; }
+
+if [ "${CI:-}" = "true" ] && [ ! -d "$KITE_MODELS" ]; then
+  echo "test: KITE_MODELS=$KITE_MODELS is missing (required in CI)"; exit 1
+fi
+
+stage setup bash scripts/setup.sh
+
+stage "build native" build native
+stage "ctest native" ctest_in native
+
+stage "build native-asan" build native-asan
+stage "ctest native-asan" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ctest_in native-asan
+
+stage "build aarch64" build aarch64
+stage "ctest aarch64 (qemu)" ctest_in aarch64
+
+run_fuzz() {
+  build fuzz || return 1
+  local ok=0
+  for f in build/fuzz/fuzz_*; do
+    [ -x "$f" ] || continue
+    local name corpus
+    name=$(basename "$f")
+    corpus=$(mktemp -d)
+    # seeds: the real files the target parses (small GGUFs, JSON from tests/fuzz/seeds)
+    case "$name" in
+      fuzz_gguf) cp "$KITE_MODELS/stories260K.gguf" "$root/../shared/vocab/ggml-vocab-llama-spm.gguf" "$corpus/" 2>/dev/null ;;
+    esac
+    [ -d "tests/fuzz/seeds_${name#fuzz_}" ] && cp tests/fuzz/seeds_"${name#fuzz_}"/* "$corpus/"
+    echo "fuzz: $name for ${fuzz_seconds}s"
+    "$f" -max_total_time="$fuzz_seconds" -max_len=65536 -print_final_stats=0 "$corpus" >"$corpus.log" 2>&1 \
+      || { tail -40 "$corpus.log"; ok=1; }
+    tail -1 "$corpus.log"
+    rm -rf "$corpus" "$corpus.log"
+  done
+  return $ok
+}
+stage "fuzz" run_fuzz
+
+stage "build wasm-st" build wasm-st
+stage "build wasm-mt" build wasm-mt
+stage "build wasi" build wasi
+stage "build cuda (compile only)" build cuda
+
+stage "node tests" node --test --test-concurrency=1 tests/node/
+
+echo
+echo "stages: ${passed} passed, ${failed} failed"
+[ "$failed" -eq 0 ] || { echo "failed stages: ${failed_names[*]}"; exit 1; }
