@@ -1,0 +1,23 @@
+// helpers.mjs - shared by the Node tests: where the models and the built binaries are.
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+// The shared test models (KITE_MODELS, default ../shared/models beside the repo).
+export const modelsDir = () => process.env.KITE_MODELS || resolve(repoRoot, '../shared/models');
+
+// Throws when the models are missing: in CI (CI=true) that is a failure by design; locally
+// too, since every test here needs them and a silent skip would hide it.
+export function requireModels() {
+  if (!existsSync(join(modelsDir(), 'stories260K.gguf')))
+    throw new Error(`test models not found in ${modelsDir()} (set KITE_MODELS)`);
+}
+
+// The native CLI (KITE_BIN, default build/native/kite).
+export function kiteBin() {
+  const p = process.env.KITE_BIN || join(repoRoot, 'build/native/kite');
+  if (!existsSync(p)) throw new Error(`kite binary not found at ${p}: build it with cmake --preset native && cmake --build --preset native`);
+  return p;
+}
