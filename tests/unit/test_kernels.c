@@ -1,0 +1,348 @@
+// test_kernels.c - kernels: _ref dots against llama.cpp's own generic vec_dot and its
+// dequantizers (dlopen'd from node-llama-cpp), every ISA set this host runs against _ref on
+// odd shapes through kite_matmul (1 and 2 threads), the thread pool, and the error paths.
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "ggml_ref.h"
+#include "kernels/kernels_internal.h"
+#include "kite.h"
+
+// Named tolerances, all relative to the largest |y| of the output (or |terms| of one dot).
+// SIMD vs _ref differ only in float summation order of per-block terms: 1e-5 catches any
+// wrong block (which moves a result by ~1/n_blocks of its size) with a wide margin.
+#define TOL_ISA_QUANT 2e-5
+#define TOL_ISA_FLOAT 2e-5 // f32 _ref sums in double, SIMD in float lanes
+// _ref vs ggml's generic vec_dot: same integer math, float order may differ slightly.
+#define TOL_GGML_DOT 1e-5
+// _ref vs dequantize + float dot: the format anchor; only product rounding differs.
+#define TOL_DEQUANT 1e-4
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint32_t rnd(void) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state >> 16);
+}
+static float rndf(void) { return (float)rnd() / 4294967296.0f * 2.0f - 1.0f; } // [-1, 1)
+
+typedef struct tcase {
+    kite_type t;
+    const char *ggml_dot;   // generic vec_dot in libggml-cpu
+    const char *ggml_deq;   // dequantize_row_* in libggml-base (NULL: plain type)
+} tcase;
+
+static const tcase CASES[] = {
+    {KITE_TYPE_F32, "ggml_vec_dot_f32", NULL},
+    {KITE_TYPE_F16, "ggml_vec_dot_f16", NULL},
+    {KITE_TYPE_BF16, "ggml_vec_dot_bf16", NULL},
+    {KITE_TYPE_Q4_0, "ggml_vec_dot_q4_0_q8_0_generic", "dequantize_row_q4_0"},
+    {KITE_TYPE_Q4_1, "ggml_vec_dot_q4_1_q8_1_generic", "dequantize_row_q4_1"},
+    {KITE_TYPE_Q5_0, "ggml_vec_dot_q5_0_q8_0_generic", "dequantize_row_q5_0"},
+    {KITE_TYPE_Q5_1, "ggml_vec_dot_q5_1_q8_1_generic", "dequantize_row_q5_1"},
+    {KITE_TYPE_Q8_0, "ggml_vec_dot_q8_0_q8_0_generic", "dequantize_row_q8_0"},
+    {KITE_TYPE_IQ4_NL, "ggml_vec_dot_iq4_nl_q8_0_generic", "dequantize_row_iq4_nl"},
+    {KITE_TYPE_Q2_K, "ggml_vec_dot_q2_K_q8_K_generic", "dequantize_row_q2_K"},
+    {KITE_TYPE_Q3_K, "ggml_vec_dot_q3_K_q8_K_generic", "dequantize_row_q3_K"},
+    {KITE_TYPE_Q4_K, "ggml_vec_dot_q4_K_q8_K_generic", "dequantize_row_q4_K"},
+    {KITE_TYPE_Q5_K, "ggml_vec_dot_q5_K_q8_K_generic", "dequantize_row_q5_K"},
+    {KITE_TYPE_Q6_K, "ggml_vec_dot_q6_K_q8_K_generic", "dequantize_row_q6_K"},
+    {KITE_TYPE_IQ4_XS, "ggml_vec_dot_iq4_xs_q8_K_generic", "dequantize_row_iq4_xs"},
+};
+enum { N_CASES = sizeof CASES / sizeof CASES[0] };
+
+static void set_f16(void *p, float v) {
+    kite_f16 h = kite_f32_to_f16(v);
+    memcpy(p, &h, 2);
+}
+// a scale of either sign, small enough that products stay in a realistic range
+static float rnd_scale(void) { return (rnd() & 1 ? 1.0f : -1.0f) * (0.002f + 0.03f * (rndf() + 1.0f)); }
+
+// Random weights: random bytes for the levels (every bit pattern a file may hold, including
+// -128 in Q8_0), then finite scales written into each block's f16 fields.
+static void fill_weights(kite_type t, void *w, int64_t n_in, int64_t rows) {
+    const kite_type_traits *tr = kite_type_get(t);
+    size_t bytes = (size_t)kite_type_row_bytes(t, (uint64_t)n_in) * (size_t)rows;
+    unsigned char *b = w;
+    for (size_t i = 0; i < bytes; i++) b[i] = (unsigned char)rnd();
+    int64_t nblk = rows * (n_in / tr->block_size);
+    for (int64_t i = 0; i < (t == KITE_TYPE_F32 || t == KITE_TYPE_F16 || t == KITE_TYPE_BF16 ? rows * n_in : 0); i++) {
+        if (t == KITE_TYPE_F32) ((float *)w)[i] = rndf();
+        else if (t == KITE_TYPE_F16) ((kite_f16 *)w)[i] = kite_f32_to_f16(rndf());
+        else ((kite_bf16 *)w)[i] = kite_f32_to_bf16(rndf());
+    }
+    for (int64_t i = 0; i < nblk; i++) {
+        unsigned char *blk = b + i * tr->type_size;
+        switch (t) {
+        case KITE_TYPE_Q4_0: case KITE_TYPE_Q5_0: case KITE_TYPE_Q8_0: case KITE_TYPE_IQ4_NL: case KITE_TYPE_IQ4_XS:
+            set_f16(blk, rnd_scale());
+            break;
+        case KITE_TYPE_Q4_1: case KITE_TYPE_Q5_1:
+            set_f16(blk, rnd_scale());
+            set_f16(blk + 2, rnd_scale());
+            break;
+        case KITE_TYPE_Q4_K: case KITE_TYPE_Q5_K:
+            set_f16(blk + offsetof(block_q4_K, d), rnd_scale() * 0.1f);
+            set_f16(blk + offsetof(block_q4_K, dmin), fabsf(rnd_scale()) * 0.1f);
+            break;
+        case KITE_TYPE_Q2_K:
+            set_f16(blk + offsetof(block_q2_K, d), rnd_scale() * 0.1f);
+            set_f16(blk + offsetof(block_q2_K, dmin), fabsf(rnd_scale()) * 0.1f);
+            break;
+        case KITE_TYPE_Q3_K: set_f16(blk + offsetof(block_q3_K, d), rnd_scale() * 0.1f); break;
+        case KITE_TYPE_Q6_K: set_f16(blk + offsetof(block_q6_K, d), rnd_scale() * 0.1f); break;
+        default: break;
+        }
+    }
+}
+
+static void fill_acts(float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) x[i] = rndf() * (rnd() % 16 == 0 ? 4.0f : 1.0f); // some outliers
+}
+
+static float max_abs(const float *y, int64_t n) {
+    float m = 0;
+    for (int64_t i = 0; i < n; i++) m = fmaxf(m, fabsf(y[i]));
+    return m;
+}
+
+// Converts one f32 row to the partner format the way kite_matmul does (the _ref quantizers).
+static void to_partner(kite_type p, const float *x, void *dst, int n) {
+    switch (p) {
+    case KITE_TYPE_Q8_0: kite_quantize_row_q8_0_ref(x, dst, n); break;
+    case KITE_TYPE_Q8_1: kite_quantize_row_q8_1_ref(x, dst, n); break;
+    case KITE_TYPE_Q8_K: kite_quantize_row_q8_K_ref(x, dst, n); break;
+    case KITE_TYPE_F16: for (int i = 0; i < n; i++) ((kite_f16 *)dst)[i] = kite_f32_to_f16(x[i]); break;
+    case KITE_TYPE_BF16: for (int i = 0; i < n; i++) ((kite_bf16 *)dst)[i] = kite_f32_to_bf16(x[i]); break;
+    default: memcpy(dst, x, (size_t)n * 4); break;
+    }
+}
+
+// Dequantizes a row of type t with llama.cpp's own functions (or plain conversions).
+static int ggml_dequant(void *base, const char *fn, kite_type t, const void *src, float *dst, int n) {
+    switch (t) {
+    case KITE_TYPE_F32: memcpy(dst, src, (size_t)n * 4); return 1;
+    case KITE_TYPE_F16: for (int i = 0; i < n; i++) dst[i] = kite_f16_to_f32(((const kite_f16 *)src)[i]); return 1;
+    case KITE_TYPE_BF16: for (int i = 0; i < n; i++) dst[i] = kite_bf16_to_f32(((const kite_bf16 *)src)[i]); return 1;
+    case KITE_TYPE_Q8_1: // no dequantize_row_q8_1 in ggml: x = d * q
+        for (int b = 0; b < n / 32; b++)
+            for (int j = 0; j < 32; j++)
+                dst[32 * b + j] = kite_f16_to_f32(((const block_q8_1 *)src)[b].d) * ((const block_q8_1 *)src)[b].qs[j];
+        return 1;
+    default: {
+        ggml_row_fn f = (ggml_row_fn)ggml_ref_sym(base, fn);
+        if (!f) return 0;
+        f(src, dst, n);
+        return 1;
+    }
+    }
+}
+
+static float ref_dot(kite_type t, int n, const void *w, const void *a) {
+    float y;
+    kite__kernels_get("scalar")->tile[t](n, w, 0, 1, a, 0, 1, &y, 0);
+    return y;
+}
+
+// ---- 1. the _ref dots against llama.cpp ----------------------------------------------------
+static void test_ref_vs_ggml(void) {
+    int ci_fail = 0;
+    void *base = ggml_ref_open(&ci_fail);
+    if (ci_fail) check_failed++;
+    if (!base) return;
+    char path[4096];
+    const char *root = getenv("KITE_ROOT");
+    snprintf(path, sizeof path, "%s/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/libggml-cpu-x64.so",
+             root && *root ? root : ".");
+    void *cpu = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    CHECK(cpu != NULL, "cannot load %s: %s", path, dlerror());
+    // ggml's CPU code converts f16 through a table that ggml_cpu_init fills
+    void (*cpu_init)(void) = cpu ? (void (*)(void))dlsym(cpu, "ggml_cpu_init") : NULL;
+    CHECK(cpu_init != NULL, "ggml_cpu_init missing");
+    if (cpu_init) cpu_init();
+    typedef void (*vec_dot_fn)(int, float *, size_t, const void *, size_t, const void *, size_t, int);
+    for (int c = 0; c < N_CASES; c++) {
+        const tcase *tc = &CASES[c];
+        kite_type p = kite__dot_partner(tc->t);
+        vec_dot_fn gdot = cpu ? (vec_dot_fn)dlsym(cpu, tc->ggml_dot) : NULL;
+        CHECK(gdot != NULL, "symbol %s missing", tc->ggml_dot);
+        for (int rep = 0; rep < 6; rep++) {
+            int n = 256 * (1 + rep % 3) + (rep >= 3 ? 512 : 0);
+            void *w = malloc((size_t)kite_type_row_bytes(tc->t, (uint64_t)n));
+            void *a = malloc((size_t)kite_type_row_bytes(p, (uint64_t)n));
+            float *x = malloc((size_t)n * 4), *wf = malloc((size_t)n * 4), *af = malloc((size_t)n * 4);
+            fill_weights(tc->t, w, n, 1);
+            fill_acts(x, n);
+            to_partner(p, x, a, n);
+            float ours = ref_dot(tc->t, n, w, a);
+            // anchor: the same dot from llama.cpp's dequantized values, in double
+            int ok_w = ggml_dequant(base, tc->ggml_deq, tc->t, w, wf, n);
+            int ok_a = ggml_dequant(base, p == KITE_TYPE_Q8_K ? "dequantize_row_q8_K" : "dequantize_row_q8_0", p, a, af, n);
+            CHECK(ok_w && ok_a, "%s: dequantizer missing", kite_type_name(tc->t));
+            double fd = 0, mag = 0;
+            for (int i = 0; ok_w && ok_a && i < n; i++) {
+                fd += (double)wf[i] * af[i];
+                mag += fabs((double)wf[i] * af[i]);
+            }
+            CHECK(fabs(ours - fd) <= TOL_DEQUANT * mag + 1e-6, "%s n=%d: _ref %.7g vs dequantized dot %.7g (mag %.3g)",
+                  kite_type_name(tc->t), n, ours, fd, mag);
+            if (gdot) {
+                float g = 0;
+                gdot(n, &g, 0, w, 0, a, 0, 1);
+                CHECK(fabs(ours - g) <= TOL_GGML_DOT * mag + 1e-6, "%s n=%d: _ref %.7g vs ggml %s %.7g",
+                      kite_type_name(tc->t), n, ours, tc->ggml_dot, g);
+            }
+            free(w), free(a), free(x), free(wf), free(af);
+        }
+    }
+    if (cpu) dlclose(cpu);
+    dlclose(base);
+}
+
+// ---- 2. every ISA set against scalar, through kite_matmul --------------------------------
+static void test_isa_vs_ref(kite_pool *pool2) {
+    static const int n_toks[] = {1, 2, 3, 5, 17};
+    static const int n_outs[] = {1, 3, 8, 13, 37};
+    int n_isa = kite_kernels_isa_count();
+    printf("kernel sets on this host:");
+    for (int i = 0; i < n_isa; i++) printf(" %s", kite_kernels_isa_name(i));
+    printf(" (default %s)\n", kite_kernels_isa());
+    const char *dflt = kite_kernels_isa();
+    for (int c = 0; c < N_CASES; c++) {
+        kite_type t = CASES[c].t;
+        int bs = (int)kite_type_get(kite__dot_partner(t))->block_size;
+        if ((int)kite_type_get(t)->block_size > bs) bs = (int)kite_type_get(t)->block_size;
+        for (int si = 0; si < 3; si++) {
+            int n_in = bs * (si == 0 ? 1 : si == 1 ? 3 : 7); // odd block counts hit every tail
+            int n_out = n_outs[(c + si) % 5] + (si == 2 ? 24 : 0);
+            int n_tok = n_toks[(c + 2 * si) % 5];
+            if (si == 1) n_tok = 17;
+            size_t wb = (size_t)kite_type_row_bytes(t, (uint64_t)n_in) * (size_t)n_out;
+            void *w = malloc(wb);
+            float *x = malloc((size_t)n_in * n_tok * 4);
+            float *yr = malloc((size_t)n_out * n_tok * 4), *yi = malloc((size_t)n_out * n_tok * 4);
+            size_t ss = kite_matmul_scratch_size(t, n_in, n_tok);
+            void *scratch = malloc(ss);
+            fill_weights(t, w, n_in, n_out);
+            fill_acts(x, (int64_t)n_in * n_tok);
+            CHECK(kite_kernels_set_isa("scalar") == KITE_OK, "scalar set");
+            kite_status st = kite_matmul(NULL, t, w, n_in, n_out, x, n_tok, yr, scratch, ss);
+            CHECK(st == KITE_OK, "%s: scalar matmul failed: %s", kite_type_name(t), kite_last_error());
+            float scale = max_abs(yr, (int64_t)n_out * n_tok);
+            double tol = (t == KITE_TYPE_F32 || t == KITE_TYPE_F16 || t == KITE_TYPE_BF16 ? TOL_ISA_FLOAT : TOL_ISA_QUANT) * scale;
+            for (int i = 0; i < n_isa; i++) {
+                const char *isa = kite_kernels_isa_name(i);
+                CHECK(kite_kernels_set_isa(isa) == KITE_OK, "set %s", isa);
+                for (int th = 0; th < 2; th++) {
+                    for (int64_t k = 0; k < (int64_t)n_out * n_tok; k++) yi[k] = NAN;
+                    st = kite_matmul(th ? pool2 : NULL, t, w, n_in, n_out, x, n_tok, yi, scratch, ss);
+                    CHECK(st == KITE_OK, "%s/%s: matmul failed", isa, kite_type_name(t));
+                    int bad = 0;
+                    for (int64_t k = 0; k < (int64_t)n_out * n_tok && bad < 3; k++) {
+                        if (!(fabs(yi[k] - yr[k]) <= tol)) {
+                            bad++;
+                            CHECK(0, "%s %s n_in=%d n_out=%d n_tok=%d threads=%d: y[t=%d][o=%d] = %.7g, _ref %.7g",
+                                  isa, kite_type_name(t), n_in, n_out, n_tok, th + 1, (int)(k / n_out), (int)(k % n_out),
+                                  yi[k], yr[k]);
+                        }
+                    }
+                    if (!bad) check_passed++;
+                }
+            }
+            free(w), free(x), free(yr), free(yi), free(scratch);
+        }
+    }
+    kite_kernels_set_isa(dflt);
+}
+
+// ---- 3. activation quantizers of each set write the _ref bytes ----------------------------
+static void test_act_quant(void) {
+    int n = 256 * 3;
+    float *x = malloc((size_t)n * 4);
+    fill_acts(x, n);
+    x[5] = 0; // a zero and a block of zeros
+    for (int i = 256; i < 288; i++) x[i] = 0;
+    block_q8_0 r0[24], s0[24];
+    block_q8_1 r1[24], s1[24];
+    block_q8_K rk[3], sk[3];
+    kite_quantize_row_q8_0_ref(x, r0, n);
+    kite_quantize_row_q8_1_ref(x, r1, n);
+    kite_quantize_row_q8_K_ref(x, rk, n);
+    for (int i = 0; i < kite_kernels_isa_count(); i++) {
+        const kite__kernels *k = kite__kernels_get(kite_kernels_isa_name(i));
+        memset(s0, 0x55, sizeof s0), memset(s1, 0x55, sizeof s1), memset(sk, 0x55, sizeof sk);
+        k->quant_q8_0(x, s0, n);
+        k->quant_q8_1(x, s1, n);
+        k->quant_q8_K(x, sk, n);
+        CHECK(memcmp(r0, s0, sizeof r0) == 0, "%s: q8_0 activation bytes differ from _ref", k->isa);
+        CHECK(memcmp(r1, s1, sizeof r1) == 0, "%s: q8_1 activation bytes differ from _ref", k->isa);
+        CHECK(memcmp(rk, sk, sizeof rk) == 0, "%s: q8_K activation bytes differ from _ref", k->isa);
+    }
+    free(x);
+}
+
+// ---- 4. thread pool ------------------------------------------------------------------------
+typedef struct pool_probe {
+    int hits[8];
+    int nth_seen[8];
+} pool_probe;
+static void probe_fn(void *ctx, int ith, int nth) {
+    pool_probe *p = ctx;
+    p->hits[ith]++;
+    p->nth_seen[ith] = nth;
+}
+static void test_pool(void) {
+    for (int n = 1; n <= 3; n++) {
+        kite_pool *p = kite_pool_new(n);
+#if defined(KITE_THREADS)
+        CHECK(p != NULL && kite_pool_size(p) == n, "pool of %d", n);
+#endif
+        int nth = kite_pool_size(p);
+        pool_probe pr = {{0}, {0}};
+        for (int r = 0; r < 2000; r++) kite_pool_run(p, probe_fn, &pr);
+        for (int i = 0; i < nth; i++)
+            CHECK(pr.hits[i] == 2000 && pr.nth_seen[i] == nth, "pool %d: thread %d ran %d times (nth %d)", n, i,
+                  pr.hits[i], pr.nth_seen[i]);
+        kite_pool_free(p);
+    }
+    pool_probe pr = {{0}, {0}};
+    kite_pool_run(NULL, probe_fn, &pr);
+    CHECK(pr.hits[0] == 1 && pr.nth_seen[0] == 1, "NULL pool runs inline once");
+    CHECK(kite_pool_new(0) == NULL, "pool of 0 threads is NULL");
+}
+
+// ---- 5. errors ---------------------------------------------------------------------------
+static void test_errors(void) {
+    float x[64] = {0}, y[4];
+    unsigned char w[1024] = {0};
+    char scratch[256];
+    CHECK(kite_matmul(NULL, KITE_TYPE_IQ2_XXS, w, 256, 1, x, 1, y, scratch, sizeof scratch) == KITE_ERR_UNSUPPORTED,
+          "IQ2_XXS unsupported");
+    CHECK(strstr(kite_last_error(), "iq2_xxs") != NULL, "message names the type: %s", kite_last_error());
+    CHECK(kite_matmul(NULL, KITE_TYPE_Q8_0, w, 48, 1, x, 1, y, scratch, sizeof scratch) == KITE_ERR_INVALID,
+          "n_in not a multiple of 32");
+    CHECK(kite_matmul(NULL, KITE_TYPE_Q4_K, w, 64, 1, x, 1, y, scratch, sizeof scratch) == KITE_ERR_INVALID,
+          "Q4_K needs 256-element rows");
+    CHECK(kite_matmul(NULL, KITE_TYPE_Q8_0, w, 64, 1, x, 1, y, scratch, 10) == KITE_ERR_INVALID, "scratch too small");
+    CHECK(kite_matmul(NULL, KITE_TYPE_Q8_0, w, 64, 1, x, 1, y, NULL, 0) == KITE_OK, "NULL scratch allocates");
+    CHECK(kite_matmul_scratch_size(KITE_TYPE_IQ2_XXS, 256, 1) == 0, "no scratch size for unsupported");
+    CHECK(!kite_matmul_supports(KITE_TYPE_Q8_K) && kite_matmul_supports(KITE_TYPE_Q6_K), "supports()");
+    CHECK(kite_kernels_set_isa("no-such-isa") == KITE_ERR_UNSUPPORTED, "unknown ISA refused");
+}
+
+int main(void) {
+    kite_pool *pool2 = kite_pool_new(2);
+    test_ref_vs_ggml();
+    test_isa_vs_ref(pool2);
+    test_act_quant();
+    test_pool();
+    test_errors();
+    kite_pool_free(pool2);
+    return check_done("test_kernels");
+}
