@@ -12,6 +12,7 @@ foreach(src ${KITE_TEST_SRC})
   target_compile_options(${name} PRIVATE ${KITE_WARN})
   target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/unit)
   target_link_libraries(${name} PRIVATE kite)
+  target_link_libraries(${name} PRIVATE ${CMAKE_DL_LIBS}) # ggml_ref.h dlopens llama.cpp's libggml-base.so
   add_test(NAME ${name} COMMAND ${name})
   set_tests_properties(${name} PROPERTIES
     ENVIRONMENT "KITE_MODELS=${KITE_MODELS_DIR};KITE_ROOT=${CMAKE_SOURCE_DIR};KITE_BIN=$<TARGET_FILE:kite_cli>"

@@ -14,20 +14,86 @@
 extern "C" {
 #endif
 
-// ---- activation formats (quantize the f32 operand of a dot product) -------------------
-// n is the element count and must be a multiple of the block size (32, or 256 for Q8_K);
-// these are internal building blocks, so that is a programmer invariant (KITE_ASSERT).
+// ---- row API (validates its parameters: safe on hostile sizes) ------------------------
 
+// True when kite_quantize_rows can produce type t (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1,
+// Q8_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS).
+bool kite_quant_can_quantize(kite_type t);
+
+// True when kite_dequantize_row can read type t (the above plus Q8_K).
+bool kite_quant_can_dequantize(kite_type t);
+
+// Quantizes nrows rows of n_per_row floats (src, row-major) into dst, which must hold
+// nrows * kite_type_row_bytes(t, n_per_row) bytes. Writes the same bytes as ggml's
+// ggml_quantize_chunk / quantize_<type>(src, dst, nrows, n_per_row, imatrix = NULL), i.e. what
+// llama-quantize writes without an importance matrix.
+// Errors: KITE_ERR_UNSUPPORTED for a type it cannot produce; KITE_ERR_INVALID when n_per_row is
+// not a multiple of the block size, a count is negative or overflows, or (block types only) an
+// input value is NaN or infinite. The message names the type and row length. dst may be partly
+// written on error.
+kite_status kite_quantize_rows(kite_type t, const float *src, void *dst, int64_t nrows, int64_t n_per_row);
+
+// Dequantizes n elements (a whole number of blocks) of type t at src into dst; bit-exact with
+// ggml's dequantize_row_<type> (ggml_fp16_to_fp32_row / ggml_bf16_to_fp32_row for F16 / BF16).
+// Errors: KITE_ERR_UNSUPPORTED for an unknown type, KITE_ERR_INVALID when n is negative or not
+// a multiple of the block size.
+kite_status kite_dequantize_row(kite_type t, const void *src, float *dst, int64_t n);
+
+// ---- reference quantizers (scalar, the specification) ---------------------------------
+// n is the element count and must be a multiple of the block size (32, or QK_K = 256); these
+// are internal building blocks, so that is a programmer invariant (KITE_ASSERT), and inputs are
+// assumed finite. Each gives the same bytes as ggml's quantize_<type>(..., imatrix = NULL)
+// applied to n/n_per_row rows (every block is quantized on its own, so the row split does not
+// matter). Where that differs from ggml's quantize_row_<type>_ref, the comment says so.
+
+// Activation formats (quantize the f32 operand of a dot product).
 // Q8_0: per 32 values d = amax/127, q = round(x/d). Same bytes as ggml's quantize_row_q8_0_ref.
 void kite_quantize_row_q8_0_ref(const float *x, block_q8_0 *y, int64_t n);
-
 // Q8_1: as Q8_0 plus s = d * sum(q). Same bytes as ggml's quantize_row_q8_1_ref.
 void kite_quantize_row_q8_1_ref(const float *x, block_q8_1 *y, int64_t n);
-
 // Q8_K: per 256 values d = max/-127 (f32, signed), q = nearest(x/d) clamped to 127, bsums over
 // each 16. Same bytes as ggml's quantize_row_q8_K_ref (an all-zero block gets bsums = 0, where
 // ggml leaves them unwritten).
 void kite_quantize_row_q8_K_ref(const float *x, block_q8_K *y, int64_t n);
+
+// Legacy 32-value formats: one scale (and min) per block from the block's extremes.
+void kite_quantize_row_q4_0_ref(const float *x, block_q4_0 *y, int64_t n);
+void kite_quantize_row_q4_1_ref(const float *x, block_q4_1 *y, int64_t n);
+void kite_quantize_row_q5_0_ref(const float *x, block_q5_0 *y, int64_t n);
+void kite_quantize_row_q5_1_ref(const float *x, block_q5_1 *y, int64_t n);
+
+// k-quants: 256-value super-blocks with quantized sub-block scales (searched, not just amax).
+void kite_quantize_row_q2_K_ref(const float *x, block_q2_K *y, int64_t n);
+void kite_quantize_row_q3_K_ref(const float *x, block_q3_K *y, int64_t n);
+void kite_quantize_row_q4_K_ref(const float *x, block_q4_K *y, int64_t n);
+void kite_quantize_row_q5_K_ref(const float *x, block_q5_K *y, int64_t n);
+void kite_quantize_row_q6_K_ref(const float *x, block_q6_K *y, int64_t n);
+
+// Non-linear 4-bit. Both follow quantize_iq4_nl / quantize_iq4_xs (the file path, which tries
+// 15 scales per block); ggml's quantize_row_iq4_nl_ref tries none and gives other bytes.
+void kite_quantize_row_iq4_nl_ref(const float *x, block_iq4_nl *y, int64_t n);
+void kite_quantize_row_iq4_xs_ref(const float *x, block_iq4_xs *y, int64_t n);
+
+// Plain types: round to nearest even (f16.h), as ggml_fp32_to_fp16_row / _bf16_row_ref.
+void kite_quantize_row_f16_ref(const float *x, kite_f16 *y, int64_t n);
+void kite_quantize_row_bf16_ref(const float *x, kite_bf16 *y, int64_t n);
+
+// ---- reference dequantizers: bit-exact with ggml's dequantize_row_<type> ----------------
+void kite_dequantize_row_q4_0_ref(const block_q4_0 *x, float *y, int64_t n);
+void kite_dequantize_row_q4_1_ref(const block_q4_1 *x, float *y, int64_t n);
+void kite_dequantize_row_q5_0_ref(const block_q5_0 *x, float *y, int64_t n);
+void kite_dequantize_row_q5_1_ref(const block_q5_1 *x, float *y, int64_t n);
+void kite_dequantize_row_q8_0_ref(const block_q8_0 *x, float *y, int64_t n);
+void kite_dequantize_row_q2_K_ref(const block_q2_K *x, float *y, int64_t n);
+void kite_dequantize_row_q3_K_ref(const block_q3_K *x, float *y, int64_t n);
+void kite_dequantize_row_q4_K_ref(const block_q4_K *x, float *y, int64_t n);
+void kite_dequantize_row_q5_K_ref(const block_q5_K *x, float *y, int64_t n);
+void kite_dequantize_row_q6_K_ref(const block_q6_K *x, float *y, int64_t n);
+void kite_dequantize_row_q8_K_ref(const block_q8_K *x, float *y, int64_t n);
+void kite_dequantize_row_iq4_nl_ref(const block_iq4_nl *x, float *y, int64_t n);
+void kite_dequantize_row_iq4_xs_ref(const block_iq4_xs *x, float *y, int64_t n);
+void kite_dequantize_row_f16_ref(const kite_f16 *x, float *y, int64_t n);
+void kite_dequantize_row_bf16_ref(const kite_bf16 *x, float *y, int64_t n);
 
 #ifdef __cplusplus
 }

@@ -22,7 +22,7 @@ void kite_quantize_row_q8_0_ref(const float *x, block_q8_0 *y, int64_t n) {
         const float d = block_amax(x, QK8_0) / 127.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         y[i].d = kite_f32_to_f16(d);
-        for (int j = 0; j < QK8_0; j++) y[i].qs[j] = (int8_t)roundf(x[j] * id);
+        for (int j = 0; j < QK8_0; j++) y[i].qs[j] = kite__trunc_i8(roundf(x[j] * id));
     }
 }
 
@@ -33,7 +33,7 @@ void kite_quantize_row_q8_1_ref(const float *x, block_q8_1 *y, int64_t n) {
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         int sum = 0;
         for (int j = 0; j < QK8_1; j++) {
-            y[i].qs[j] = (int8_t)roundf(x[j] * id);
+            y[i].qs[j] = kite__trunc_i8(roundf(x[j] * id));
             sum += y[i].qs[j];
         }
         y[i].d = kite_f32_to_f16(d);
