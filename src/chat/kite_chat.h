@@ -1,0 +1,43 @@
+// kite_chat.h - chat templates: recognize a model's tokenizer.chat_template and format a
+// conversation into the prompt text the model was trained on (llama.cpp's built-in set).
+#ifndef KITE_CHAT_H
+#define KITE_CHAT_H
+
+#include "base/kite_base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// One chat message; role is usually "system", "user" or "assistant" (some templates know
+// others, e.g. "tool"). Both are NUL-terminated UTF-8.
+typedef struct kite_chat_msg {
+    const char *role;
+    const char *content;
+} kite_chat_msg;
+
+// The built-in template a template source belongs to, recognized the way llama.cpp's
+// llm_chat_detect_template does (an exact template name, else marker substrings of the Jinja
+// source). Returns a static name ("chatml", "llama3", "gemma", ...) or NULL if unknown or NULL.
+const char *kite_chat_detect(const char *tmpl);
+
+// The static canonical name if name is a built-in template name, else NULL.
+const char *kite_chat_template_from_name(const char *name);
+
+// Number of built-in templates and the i-th name (NULL when i is out of range).
+size_t kite_chat_template_count(void);
+const char *kite_chat_template_name(size_t i);
+
+// Formats msgs[0..n) with a template given by name or by Jinja source (detected as above;
+// NULL means "chatml", as in llama.cpp). add_assistant appends the opening of the assistant's
+// reply. On success *out is a malloc'd NUL-terminated string (caller frees) and *out_len its
+// length (out_len may be NULL). Errors: KITE_ERR_UNSUPPORTED for an unknown template,
+// KITE_ERR_INVALID for NULL out, NULL msgs with n > 0, or a message with a NULL role or
+// content, KITE_ERR_NOMEM.
+kite_status kite_chat_apply(const char *tmpl_name_or_source, const kite_chat_msg *msgs, size_t n, bool add_assistant,
+                            char **out, size_t *out_len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

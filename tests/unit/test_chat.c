@@ -1,0 +1,137 @@
+// test_chat.c - chat templates against llama.cpp: the template sources and expected outputs of
+// its tests/test-chat-template.cpp (data/chat_cases.h), and byte equality with its
+// llama_chat_apply_template (libllama via dlopen) for every built-in name and source on
+// varied conversations.
+#include <string.h>
+
+#include "check.h"
+#include "chat/kite_chat.h"
+#include "data/chat_cases.h"
+#include "kite.h"
+#include "llama_ref.h"
+
+// The conversation test-chat-template.cpp uses.
+static const kite_chat_msg conversation[] = {
+    {"system", "You are a helpful assistant"}, {"user", "Hello"},
+    {"assistant", "Hi there"},                 {"user", "Who are you"},
+    {"assistant", "   I am an assistant   "},  {"user", "Another question"},
+};
+#define N_CONV (sizeof conversation / sizeof conversation[0])
+
+static void test_reference_cases(void) {
+    for (size_t i = 0; i < sizeof chat_cases / sizeof chat_cases[0]; i++) {
+        const chat_case *c = &chat_cases[i];
+        kite_chat_msg msgs[N_CONV + 3];
+        memcpy(msgs, conversation, sizeof conversation);
+        for (int k = 0; k < c->n_extra; k++) msgs[N_CONV + k] = (kite_chat_msg){c->extra[k][0], c->extra[k][1]};
+        char *out = NULL;
+        size_t len = 0;
+        kite_status st = kite_chat_apply(c->tmpl, msgs, N_CONV + (size_t)c->n_extra, true, &out, &len);
+        CHECK(st == KITE_OK, "%s: %s (detected %s)", c->name, kite_last_error(), kite_chat_detect(c->tmpl));
+        if (st == KITE_OK) {
+            CHECK(len == strlen(c->expected) && strcmp(out, c->expected) == 0,
+                  "%s (detected as %s):\n got: %s\nwant: %s", c->name, kite_chat_detect(c->tmpl), out, c->expected);
+            free(out);
+        }
+    }
+    char *out = NULL;
+    CHECK(kite_chat_apply("INVALID TEMPLATE", conversation, N_CONV, true, &out, NULL) == KITE_ERR_UNSUPPORTED && !out,
+          "an unknown template was accepted");
+    CHECK(kite_chat_detect("INVALID TEMPLATE") == NULL, "unknown template detected");
+    CHECK(kite_chat_detect(NULL) == NULL, "NULL detected");
+    kite_chat_msg bad = {"user", NULL};
+    CHECK(kite_chat_apply("chatml", &bad, 1, true, &out, NULL) == KITE_ERR_INVALID &&
+              strstr(kite_last_error(), "content"),
+          "a message without content was accepted");
+    CHECK(kite_chat_template_from_name("llama3") && !kite_chat_template_from_name("llama-3"), "name lookup");
+    CHECK(kite_chat_template_count() >= 50 && kite_chat_template_name(kite_chat_template_count()) == NULL,
+          "template list");
+}
+
+// ---- against libllama -----------------------------------------------------------------------
+
+typedef int32_t (*apply_fn)(const char *, const llref_chat_message *, size_t, bool, char *, int32_t);
+
+static const kite_chat_msg conv_user_first[] = {
+    {"user", "Hi"}, {"assistant", " ok \n"}, {"tool", "{\"r\": 1}"}, {"function", "f()"},
+    {"assistant_tool_call", "[call]"}, {"user", "  padded\t "}, {"odd", "x"},
+};
+static const kite_chat_msg conv_two_systems[] = {
+    {"system", "first"}, {"system", " second "}, {"user", "u"}, {"assistant", "a"}, {"system", "late"}, {"user", "y"},
+};
+static const kite_chat_msg conv_ends_assistant[] = {
+    {"system", ""}, {"user", "q"}, {"assistant", "reply"},
+};
+
+typedef struct conv {
+    const kite_chat_msg *m;
+    size_t n;
+} conv;
+
+// Our output and llama.cpp's for one template and conversation must be identical.
+static int compare_one(apply_fn ref, const char *tmpl, const char *label, conv c, bool add) {
+    llref_chat_message lm[16];
+    for (size_t i = 0; i < c.n; i++) lm[i] = (llref_chat_message){c.m[i].role, c.m[i].content};
+    static char buf[1 << 16];
+    int32_t n = ref(tmpl, lm, c.n, add, buf, (int32_t)sizeof buf);
+    char *out = NULL;
+    size_t len = 0;
+    kite_status st = kite_chat_apply(tmpl, c.m, c.n, add, &out, &len);
+    int bad = 0;
+    if (n < 0) {
+        bad = st != KITE_ERR_UNSUPPORTED;
+        CHECK(!bad, "%s: llama.cpp refuses it, kite accepts it", label);
+    } else {
+        bad = st != KITE_OK || (size_t)n != len || memcmp(out, buf, len) != 0;
+        CHECK(!bad, "%s (add %d, %zu msgs):\n got: %s\nwant: %.*s", label, add, c.n, st == KITE_OK ? out : "(error)",
+              n, buf);
+    }
+    free(out);
+    return bad;
+}
+
+static void compare_all(apply_fn ref, const char *tmpl, const char *label) {
+    const conv convs[] = {
+        {conversation, N_CONV},
+        {conv_user_first, sizeof conv_user_first / sizeof conv_user_first[0]},
+        {conv_two_systems, sizeof conv_two_systems / sizeof conv_two_systems[0]},
+        {conv_ends_assistant, sizeof conv_ends_assistant / sizeof conv_ends_assistant[0]},
+        {conversation + 1, 1},
+        {NULL, 0},
+    };
+    for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++)
+        for (int add = 0; add < 2; add++) compare_one(ref, tmpl, label, convs[i], add);
+}
+
+static void test_against_llama(void) {
+    int ci_fail;
+    void *h = llama_ref_open(&ci_fail);
+    if (ci_fail) check_failed++;
+    if (!h) return;
+    apply_fn ref;
+    *(void **)&ref = dlsym(h, "llama_chat_apply_template");
+    int32_t (*builtin_names)(const char **, size_t);
+    *(void **)&builtin_names = dlsym(h, "llama_chat_builtin_templates");
+    CHECK(ref && builtin_names, "libllama lacks the chat template API");
+    if (ref && builtin_names) {
+        const char *names[128];
+        int32_t n = builtin_names(names, 128);
+        CHECK(n > 0 && n <= 128, "llama_chat_builtin_templates gave %d", n);
+        for (int32_t i = 0; i < n && i < 128; i++) {
+            CHECK(kite_chat_template_from_name(names[i]) != NULL, "llama.cpp's template %s is missing", names[i]);
+            compare_all(ref, names[i], names[i]);
+        }
+        for (size_t i = 0; i < sizeof chat_cases / sizeof chat_cases[0]; i++)
+            compare_all(ref, chat_cases[i].tmpl, chat_cases[i].name);
+        // a source only llama.cpp's detector names (dots.llm1), and one it cannot place
+        compare_all(ref, "{{ '<|userprompt|>' + content + '<|endofuserprompt|>' }}", "dots1 source");
+        compare_all(ref, "{{ messages }}", "unknown source");
+    }
+    dlclose(h);
+}
+
+int main(void) {
+    test_reference_cases();
+    test_against_llama();
+    return check_done("test_chat");
+}
