@@ -24,8 +24,8 @@ static inline void *ggml_ref_open(int *ci_fail) {
              root && *root ? root : ".");
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (h) return h;
-    const char *ci = getenv("CI");
 #if defined(__x86_64__)
+    const char *ci = getenv("CI");
     if (ci && strcmp(ci, "true") == 0) {
         fprintf(stderr, "FAIL: cannot load llama.cpp reference %s: %s (CI=true)\n", path, dlerror());
         *ci_fail = 1;
