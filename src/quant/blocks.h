@@ -51,27 +51,36 @@ static_assert(sizeof(block_iq4_nl) == 18, "block_iq4_nl size");
 
 // ---- 256-element super-blocks (k-quants) ----------------------------------------------
 
-// Q2_K: 16 sub-blocks of 16. scales[i]: low nibble = scale, high nibble = min (4 bits each);
-// x = d * sc * q - dmin * m, q in 0..3, packed 4 per byte in qs (see dequantize).
+// Q2_K: 16 sub-blocks of 16. scales[k]: low nibble = sc, high nibble = m of sub-block k
+// (elements 16k..16k+15); x = d * sc * q - dmin * m, q in 0..3.
+// qs: two halves of 32 bytes; in half h, byte l holds elements 128h + l + 32s in bits 2s..2s+1:
+//   qs[32h + l] = q[128h+l] | q[128h+l+32] << 2 | q[128h+l+64] << 4 | q[128h+l+96] << 6
 typedef struct { uint8_t scales[QK_K / 16]; uint8_t qs[QK_K / 4]; kite_f16 d, dmin; } block_q2_K;
 static_assert(sizeof(block_q2_K) == 84, "block_q2_K size");
 
-// Q3_K: 16 sub-blocks of 16; x = d * (sc - 32) * (q - 4 if high bit clear), q low 2 bits in qs,
-// high bit in hmask; 16 six-bit scales packed into 12 bytes.
+// Q3_K: 16 sub-blocks of 16; x = d * (sc_k - 32) * (lo + 4*hi - 4), code in -4..3.
+// lo: 2 bits per element in qs, laid out as Q2_K's. hi: bit (e / 32) of hmask[e % 32].
+// sc_k (6 bits): low 4 bits in scales[k] (k < 8) or the high nibble of scales[k-8] (k >= 8);
+// top 2 bits in scales[8 + k%4] at bits 2*(k/4)..2*(k/4)+1.
 typedef struct { uint8_t hmask[QK_K / 8]; uint8_t qs[QK_K / 4]; uint8_t scales[12]; kite_f16 d; } block_q3_K;
 static_assert(sizeof(block_q3_K) == 110, "block_q3_K size");
 
-// Q4_K: 8 sub-blocks of 32; x = d * sc * q - dmin * m, q in 0..15; eight 6-bit scales and
-// eight 6-bit mins packed into 12 bytes (get_scale_min_k4).
+// Q4_K: 8 sub-blocks of 32; x = d * sc_j * q - dmin * m_j, q in 0..15.
+// scales (eight 6-bit sc, eight 6-bit m in 12 bytes): for j < 4, sc_j = scales[j] & 63 and
+// m_j = scales[j+4] & 63; for j >= 4, sc_j = (scales[j+4] & 15) | (scales[j-4] >> 6) << 4 and
+// m_j = (scales[j+4] >> 4) | (scales[j] >> 6) << 4.
+// qs: four chunks of 32 bytes; byte l of chunk c = element 64c+l (low nibble) | 64c+32+l (high).
 typedef struct { kite_f16 d, dmin; uint8_t scales[K_SCALE_SIZE]; uint8_t qs[QK_K / 2]; } block_q4_K;
 static_assert(sizeof(block_q4_K) == 144, "block_q4_K size");
 
-// Q5_K: as Q4_K with a fifth bit per element in qh.
+// Q5_K: as Q4_K, q in 0..31; bit 4 of element 64c+l is bit 2c of qh[l], of 64c+32+l bit 2c+1.
 typedef struct { kite_f16 d, dmin; uint8_t scales[K_SCALE_SIZE]; uint8_t qh[QK_K / 8]; uint8_t qs[QK_K / 2]; } block_q5_K;
 static_assert(sizeof(block_q5_K) == 176, "block_q5_K size");
 
-// Q6_K: 16 sub-blocks of 16; x = d * sc * (q - 32), q: 4 low bits in ql, 2 high bits in qh;
-// sc an int8 per sub-block.
+// Q6_K: 16 sub-blocks of 16; x = d * sc_k * (q - 32), q in 0..63, sc_k an int8.
+// Two halves of 128 (ql += 64, qh += 32 per half); in a half, for l < 32:
+//   ql[l] = e(l) | e(l+64) << 4, ql[l+32] = e(l+32) | e(l+96) << 4   (low 4 bits)
+//   qh[l] = e(l)>>4 | e(l+32)>>4 << 2 | e(l+64)>>4 << 4 | e(l+96)>>4 << 6   (top 2 bits)
 typedef struct { uint8_t ql[QK_K / 2]; uint8_t qh[QK_K / 4]; int8_t scales[QK_K / 16]; kite_f16 d; } block_q6_K;
 static_assert(sizeof(block_q6_K) == 210, "block_q6_K size");
 
