@@ -8,6 +8,7 @@
 #include "gguf/kite_gguf.h"
 #include "kernels/kite_kernels.h"
 #include "quant/kite_quant.h"
+#include "quant/kite_quantize.h"
 #include "sampler/kite_sampler.h"
 #include "chat/kite_chat.h"
 

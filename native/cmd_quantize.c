@@ -1,0 +1,313 @@
+// cmd_quantize.c - `kite quantize IN.gguf OUT.gguf TYPE [NTHREADS]`: llama-quantize's command
+// line over kite_quantize_gguf, writing OUT.tmp-XXXXXX and renaming it only when complete.
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "file_map.h"
+#include "kite.h"
+
+static const char usage_text[] =
+    "usage: kite quantize [options] IN.gguf OUT.gguf TYPE [NTHREADS]\n"
+    "\n"
+    "TYPE: Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K\n"
+    "      IQ4_NL IQ4_XS F16 BF16 F32 (aliases Q3_K, Q4_K, Q5_K = the _M mixes)\n"
+    "NTHREADS: worker threads (default: all cores)\n"
+    "\n"
+    "options (as llama-quantize's):\n"
+    "  --allow-requantize           accept inputs whose tensors are already quantized\n"
+    "  --leave-output-tensor        keep output.weight as it is\n"
+    "  --pure                       one type for every tensor (no k-quant mixture)\n"
+    "  --output-tensor-type T       type of output.weight\n"
+    "  --token-embedding-type T     type of token_embd.weight\n"
+    "  --tensor-type PATTERN=T      type of tensors whose name matches the regex (repeatable)\n"
+    "  -q, --quiet                  no progress bar\n";
+
+// Set from the signal handler; polled by the progress callback, which then stops the run.
+static volatile sig_atomic_t g_abort;
+static void on_signal(int sig) {
+    (void)sig;
+    g_abort = 1;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+// ---- output file ---------------------------------------------------------------------------
+
+typedef struct out_file {
+    FILE *f;
+    char *tmp_path;
+    int err; // errno of the first failed write
+} out_file;
+
+static kite_status file_write(void *user, const void *data, size_t n) {
+    out_file *o = user;
+    if (fwrite(data, 1, n, o->f) != n) {
+        o->err = errno ? errno : EIO;
+        return KITE_ERR_IO;
+    }
+    return KITE_OK;
+}
+
+// ---- progress --------------------------------------------------------------------------------
+
+typedef struct progress_state {
+    bool show;
+    double t0, last;
+    uint64_t total;
+    bool drawn;
+} progress_state;
+
+static bool on_progress(void *user, const char *what, uint64_t done, uint64_t total) {
+    progress_state *ps = user;
+    if (g_abort) return false;
+    ps->total = total;
+    if (!ps->show) return true;
+    double t = now_s();
+    // redraw at most 10 times a second: a terminal write per slice would cost more than it shows
+    if (t - ps->last < 0.1 && done < total) return true;
+    ps->last = t;
+    double pct = total ? 100.0 * (double)done / (double)total : 100.0;
+    double mbs = t > ps->t0 ? (double)done / 1e6 / (t - ps->t0) : 0.0;
+    fprintf(stderr, "\r\033[K%-40.40s %5.1f%%  %7.1f MB/s", what, pct, mbs);
+    fflush(stderr);
+    ps->drawn = true;
+    return true;
+}
+
+// ---- arguments -------------------------------------------------------------------------------
+
+static int usage_error(const char *fmt, const char *arg) {
+    fprintf(stderr, "kite quantize: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, " (see 'kite quantize --help')\n");
+    return 2;
+}
+
+static bool parse_type(const char *s, int *out) {
+    kite_type t;
+    if (!kite_type_from_name(s, &t)) return false;
+    *out = (int)t;
+    return true;
+}
+
+int kite_cmd_quantize(int argc, char **argv) {
+    kite_quantize_params p = kite_quantize_default_params();
+    const char *pos[4];
+    int n_pos = 0;
+    bool quiet = false;
+    kite_quantize_tensor_type *tt = calloc((size_t)argc + 1, sizeof *tt);
+    char **patterns = calloc((size_t)argc + 1, sizeof *patterns);
+    size_t n_tt = 0;
+    int rc = 2;
+    kite_file_map in_map = {0};
+    kite_gguf *g = NULL;
+    out_file of = {0};
+    if (!tt || !patterns) {
+        fprintf(stderr, "kite quantize: out of memory\n");
+        rc = 1;
+        goto out;
+    }
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(usage_text, stdout);
+            rc = 0;
+            goto out;
+        } else if (!strcmp(a, "--allow-requantize")) {
+            p.allow_requantize = true;
+        } else if (!strcmp(a, "--pure")) {
+            p.pure = true;
+        } else if (!strcmp(a, "--leave-output-tensor")) {
+            p.leave_output_tensor = true;
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            quiet = true;
+        } else if (!strcmp(a, "--output-tensor-type") || !strcmp(a, "--token-embedding-type")) {
+            if (!next) {
+                rc = usage_error("%s needs a type", a);
+                goto out;
+            }
+            int *dst = a[2] == 'o' ? &p.output_tensor_type : &p.token_embedding_type;
+            if (!parse_type(next, dst)) {
+                rc = usage_error("unknown tensor type '%s'", next);
+                goto out;
+            }
+            i++;
+        } else if (!strcmp(a, "--tensor-type")) {
+            if (!next) {
+                rc = usage_error("%s needs PATTERN=TYPE", a);
+                goto out;
+            }
+            const char *eq = strrchr(next, '=');
+            if (!eq || eq == next || !eq[1]) {
+                rc = usage_error("bad --tensor-type '%s': expected PATTERN=TYPE", next);
+                goto out;
+            }
+            int ty;
+            if (!parse_type(eq + 1, &ty)) {
+                rc = usage_error("bad --tensor-type: unknown tensor type '%s'", eq + 1);
+                goto out;
+            }
+            // llama-quantize lowercases the pattern (tensor names are lowercase)
+            char *pat = strndup(next, (size_t)(eq - next));
+            if (!pat) {
+                rc = 1;
+                goto out;
+            }
+            for (char *c = pat; *c; c++)
+                if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+            patterns[n_tt] = pat;
+            tt[n_tt].pattern = pat;
+            tt[n_tt].type = (kite_type)ty;
+            n_tt++;
+            i++;
+        } else if (a[0] == '-' && a[1] == '-') {
+            rc = usage_error("unknown option '%s'", a);
+            goto out;
+        } else {
+            if (n_pos == 4) {
+                rc = usage_error("unexpected argument '%s'", a);
+                goto out;
+            }
+            pos[n_pos++] = a;
+        }
+    }
+    if (n_pos < 3) {
+        fputs(usage_text, stderr);
+        goto out;
+    }
+    const char *in_path = pos[0], *out_path = pos[1];
+    if (!kite_quantize_ftype_from_name(pos[2], &p.ftype)) {
+        rc = usage_error("unknown quantization type '%s'", pos[2]);
+        goto out;
+    }
+    long nthreads = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n_pos == 4) {
+        char *end;
+        errno = 0;
+        nthreads = strtol(pos[3], &end, 10);
+        if (errno || *end || nthreads < 1 || nthreads > 1024) {
+            rc = usage_error("bad thread count '%s'", pos[3]);
+            goto out;
+        }
+    }
+    p.n_threads = nthreads > 0 ? (int)nthreads : 1;
+    p.tensor_types = tt;
+    p.n_tensor_types = n_tt;
+    if (kite_quantize_params_check(&p) != KITE_OK) {
+        rc = usage_error("%s", kite_last_error());
+        goto out;
+    }
+    if (!strcmp(in_path, out_path) || kite_file_same(in_path, out_path)) {
+        rc = usage_error("output %s is the input file: choose another name", out_path);
+        goto out;
+    }
+
+    // ---- run ----
+    rc = 1;
+    char err[512];
+    if (!kite_file_map_open(in_path, &in_map, err, sizeof err)) {
+        fprintf(stderr, "kite quantize: %s\n", err);
+        goto out;
+    }
+    if (kite_gguf_parse(in_map.data, in_map.size, &g) != KITE_OK) {
+        fprintf(stderr, "kite quantize: %s: %s\n", in_path, kite_last_error());
+        goto out;
+    }
+
+    size_t tl = strlen(out_path) + 16;
+    of.tmp_path = malloc(tl);
+    if (!of.tmp_path) goto out;
+    snprintf(of.tmp_path, tl, "%s.tmp-XXXXXX", out_path);
+    int fd = mkstemp(of.tmp_path);
+    if (fd < 0) {
+        fprintf(stderr, "kite quantize: cannot create %s: %s\n", of.tmp_path, strerror(errno));
+        free(of.tmp_path);
+        of.tmp_path = NULL;
+        goto out;
+    }
+    // mkstemp makes the file 0600; give it the mode a plain create would (0666 & ~umask)
+    mode_t um = umask(0);
+    umask(um);
+    fchmod(fd, 0666 & ~um);
+    of.f = fdopen(fd, "wb");
+    if (!of.f) {
+        close(fd);
+        fprintf(stderr, "kite quantize: cannot open %s: %s\n", of.tmp_path, strerror(errno));
+        goto out;
+    }
+    setvbuf(of.f, NULL, _IOFBF, 4u << 20); // big writes: the sink sees whole slices anyway
+
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+
+    kite_quantize_stats st;
+    p.stats = &st;
+    progress_state ps = {!quiet && isatty(2), now_s(), 0, 0, false};
+    kite_sink sink = {file_write, &of};
+    kite_status s = kite_quantize_gguf(g, &sink, &p, on_progress, &ps);
+    double secs = now_s() - ps.t0;
+    if (ps.drawn) fprintf(stderr, "\r\033[K");
+    if (s == KITE_OK && fflush(of.f) != 0) {
+        of.err = errno;
+        s = KITE_ERR_IO;
+    }
+    int close_rc = fclose(of.f);
+    of.f = NULL;
+    if (s == KITE_OK && close_rc != 0) {
+        of.err = errno;
+        s = KITE_ERR_IO;
+    }
+    if (s == KITE_OK && rename(of.tmp_path, out_path) != 0) {
+        fprintf(stderr, "kite quantize: cannot rename %s to %s: %s\n", of.tmp_path, out_path, strerror(errno));
+    } else if (s != KITE_OK) {
+        if (s == KITE_ERR_ABORTED && g_abort) fprintf(stderr, "kite quantize: interrupted; %s not written\n", out_path);
+        else if (s == KITE_ERR_IO && of.err) fprintf(stderr, "kite quantize: writing %s: %s\n", of.tmp_path, strerror(of.err));
+        else fprintf(stderr, "kite quantize: %s\n", kite_last_error());
+    } else {
+        free(of.tmp_path); // renamed: nothing to clean up
+        of.tmp_path = NULL;
+        rc = 0;
+        double mib_in = st.bytes_in / 1048576.0, mib_out = st.bytes_out / 1048576.0;
+        double n = st.n_elements ? (double)st.n_elements : 1.0;
+        printf("kite quantize: %s -> %s (%s, %d threads)\n", in_path, out_path, kite_quantize_ftype_name(p.ftype), p.n_threads);
+        printf("  tensors: %llu, quantized %llu", (unsigned long long)st.n_tensors, (unsigned long long)st.n_quantized);
+        if (st.n_fallback)
+            printf(", %llu fell back to another type (rows not a multiple of the block size)", (unsigned long long)st.n_fallback);
+        printf("\n  size: %.2f MiB (%.2f BPW) -> %.2f MiB (%.2f BPW), %.1f%%\n", mib_in, st.bytes_in * 8.0 / n, mib_out,
+               st.bytes_out * 8.0 / n, st.bytes_in ? 100.0 * st.bytes_out / st.bytes_in : 100.0);
+        printf("  time: %.2f s, %.1f MB/s of input\n", secs, secs > 0 ? st.bytes_in / 1e6 / secs : 0.0);
+    }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+
+out:
+    if (of.f) fclose(of.f);
+    if (of.tmp_path) {
+        unlink(of.tmp_path);
+        free(of.tmp_path);
+    }
+    kite_gguf_free(g);
+    kite_file_map_close(&in_map);
+    for (size_t i = 0; i < n_tt; i++) free(patterns[i]);
+    free(patterns);
+    free(tt);
+    return rc;
+}
