@@ -1,4 +1,8 @@
-// kernels_avx2.c - x86 avx2 kernels (placeholder until the SIMD tiles land).
-#include "kernels/kernels_internal.h"
+// kernels_avx2.c - the x86 tiles (kernels_x86.h) built for AVX2 + FMA + F16C.
+#define KITE_X86_AVX2_BUILD 1
+#include "kernels/kernels_x86.h"
 
-void kite__kernels_fill_avx2(kite__kernels *k) { k->isa = "avx2"; }
+void kite__kernels_fill_avx2(kite__kernels *k) {
+    k->isa = "avx2";
+    x86_fill(k);
+}

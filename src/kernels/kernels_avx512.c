@@ -1,4 +1,9 @@
-// kernels_avx512.c - x86 avx512 kernels (placeholder until the SIMD tiles land).
-#include "kernels/kernels_internal.h"
+// kernels_avx512.c - the x86 tiles (kernels_x86.h) built for AVX-512 VL + VNNI: dpbusd/dpwssd
+// int8 dots and 32 vector registers (wider token tiles).
+#define KITE_X86_VNNI 1
+#include "kernels/kernels_x86.h"
 
-void kite__kernels_fill_avx512(kite__kernels *k) { k->isa = "avx512"; }
+void kite__kernels_fill_avx512(kite__kernels *k) {
+    k->isa = "avx512";
+    x86_fill(k);
+}
