@@ -8,7 +8,7 @@
 // Q2_K: qs holds two 128-value halves; in half h, byte l of its 32 carries element
 // 128h + 32s + l in bits 2s..2s+1 (s = 0..3). Sub-block k (16 values) uses scales[k]:
 // low nibble scales d, high nibble scales dmin.
-void kite_dequantize_row_q2_K_ref(const block_q2_K *x, float *y, int64_t n) {
+void kite_dequantize_row_q2_K_ref(const block_q2_K *restrict x, float *restrict y, int64_t n) {
     KITE_ASSERT(n % QK_K == 0);
     for (int64_t i = 0; i < n / QK_K; i++) {
         const float d = kite_f16_to_f32(x[i].d), dmin = kite_f16_to_f32(x[i].dmin);
@@ -38,7 +38,7 @@ static void q3_k_scales(const uint8_t s[12], int sc[16]) {
 
 // Q3_K: the low 2 bits are laid out as Q2_K's; bit 2 of element 32b + l (b = 0..7, l = 0..31)
 // is bit b of hmask[l]; a clear bit means "subtract 4", so q - 4 lies in -4..3.
-void kite_dequantize_row_q3_K_ref(const block_q3_K *x, float *y, int64_t n) {
+void kite_dequantize_row_q3_K_ref(const block_q3_K *restrict x, float *restrict y, int64_t n) {
     KITE_ASSERT(n % QK_K == 0);
     for (int64_t i = 0; i < n / QK_K; i++) {
         const float d = kite_f16_to_f32(x[i].d);
@@ -62,7 +62,7 @@ void kite_dequantize_row_q3_K_ref(const block_q3_K *x, float *y, int64_t n) {
 
 // Q4_K: four 64-value chunks; chunk c's 32 bytes hold element 64c + l in the low nibble and
 // 64c + 32 + l in the high nibble, with scale/min pairs 2c and 2c+1.
-void kite_dequantize_row_q4_K_ref(const block_q4_K *x, float *y, int64_t n) {
+void kite_dequantize_row_q4_K_ref(const block_q4_K *restrict x, float *restrict y, int64_t n) {
     KITE_ASSERT(n % QK_K == 0);
     for (int64_t i = 0; i < n / QK_K; i++) {
         const float d = kite_f16_to_f32(x[i].d), dmin = kite_f16_to_f32(x[i].dmin);
@@ -80,7 +80,7 @@ void kite_dequantize_row_q4_K_ref(const block_q4_K *x, float *y, int64_t n) {
 }
 
 // Q5_K: as Q4_K; the fifth bit of element 64c + l is bit 2c of qh[l], of 64c + 32 + l bit 2c+1.
-void kite_dequantize_row_q5_K_ref(const block_q5_K *x, float *y, int64_t n) {
+void kite_dequantize_row_q5_K_ref(const block_q5_K *restrict x, float *restrict y, int64_t n) {
     KITE_ASSERT(n % QK_K == 0);
     for (int64_t i = 0; i < n / QK_K; i++) {
         const float d = kite_f16_to_f32(x[i].d), dmin = kite_f16_to_f32(x[i].dmin);
@@ -100,7 +100,7 @@ void kite_dequantize_row_q5_K_ref(const block_q5_K *x, float *y, int64_t n) {
 // Q6_K: two 128-value halves; in a half, ql[l] / ql[l+32] hold elements l / l+32 (low nibbles)
 // and l+64 / l+96 (high nibbles); qh[l] bits 0-1, 2-3, 4-5, 6-7 are the top 2 bits of elements
 // l, l+32, l+64, l+96. Each 16 values share an int8 scale.
-void kite_dequantize_row_q6_K_ref(const block_q6_K *x, float *y, int64_t n) {
+void kite_dequantize_row_q6_K_ref(const block_q6_K *restrict x, float *restrict y, int64_t n) {
     KITE_ASSERT(n % QK_K == 0);
     for (int64_t i = 0; i < n / QK_K; i++) {
         const float d = kite_f16_to_f32(x[i].d);
@@ -123,7 +123,7 @@ void kite_dequantize_row_q6_K_ref(const block_q6_K *x, float *y, int64_t n) {
     }
 }
 
-void kite_dequantize_row_q8_K_ref(const block_q8_K *x, float *y, int64_t n) {
+void kite_dequantize_row_q8_K_ref(const block_q8_K *restrict x, float *restrict y, int64_t n) {
     KITE_ASSERT(n % QK_K == 0);
     for (int64_t i = 0; i < n / QK_K; i++)
         for (int j = 0; j < QK_K; j++) *y++ = x[i].d * (float)x[i].qs[j];
@@ -131,7 +131,7 @@ void kite_dequantize_row_q8_K_ref(const block_q8_K *x, float *y, int64_t n) {
 
 // IQ4_XS: block b (32 values) has 6-bit scale ls = low nibble b%2 of scales_l[b/2] | bits
 // 2b..2b+1 of scales_h << 4; values d * (ls - 32) * grid[q], nibbles as IQ4_NL.
-void kite_dequantize_row_iq4_xs_ref(const block_iq4_xs *x, float *y, int64_t n) {
+void kite_dequantize_row_iq4_xs_ref(const block_iq4_xs *restrict x, float *restrict y, int64_t n) {
     KITE_ASSERT(n % QK_K == 0);
     for (int64_t i = 0; i < n / QK_K; i++) {
         const float d = kite_f16_to_f32(x[i].d);

@@ -9,7 +9,7 @@ static uint32_t load_qh(const uint8_t qh[4]) {
     return (uint32_t)qh[0] | ((uint32_t)qh[1] << 8) | ((uint32_t)qh[2] << 16) | ((uint32_t)qh[3] << 24);
 }
 
-void kite_dequantize_row_q4_0_ref(const block_q4_0 *x, float *y, int64_t n) {
+void kite_dequantize_row_q4_0_ref(const block_q4_0 *restrict x, float *restrict y, int64_t n) {
     KITE_ASSERT(n % QK4_0 == 0);
     for (int64_t i = 0; i < n / QK4_0; i++, y += QK4_0) {
         const float d = kite_f16_to_f32(x[i].d);
@@ -20,7 +20,7 @@ void kite_dequantize_row_q4_0_ref(const block_q4_0 *x, float *y, int64_t n) {
     }
 }
 
-void kite_dequantize_row_q4_1_ref(const block_q4_1 *x, float *y, int64_t n) {
+void kite_dequantize_row_q4_1_ref(const block_q4_1 *restrict x, float *restrict y, int64_t n) {
     KITE_ASSERT(n % QK4_1 == 0);
     for (int64_t i = 0; i < n / QK4_1; i++, y += QK4_1) {
         const float d = kite_f16_to_f32(x[i].d), m = kite_f16_to_f32(x[i].m);
@@ -31,7 +31,7 @@ void kite_dequantize_row_q4_1_ref(const block_q4_1 *x, float *y, int64_t n) {
     }
 }
 
-void kite_dequantize_row_q5_0_ref(const block_q5_0 *x, float *y, int64_t n) {
+void kite_dequantize_row_q5_0_ref(const block_q5_0 *restrict x, float *restrict y, int64_t n) {
     KITE_ASSERT(n % QK5_0 == 0);
     for (int64_t i = 0; i < n / QK5_0; i++, y += QK5_0) {
         const float d = kite_f16_to_f32(x[i].d);
@@ -45,7 +45,7 @@ void kite_dequantize_row_q5_0_ref(const block_q5_0 *x, float *y, int64_t n) {
     }
 }
 
-void kite_dequantize_row_q5_1_ref(const block_q5_1 *x, float *y, int64_t n) {
+void kite_dequantize_row_q5_1_ref(const block_q5_1 *restrict x, float *restrict y, int64_t n) {
     KITE_ASSERT(n % QK5_1 == 0);
     for (int64_t i = 0; i < n / QK5_1; i++, y += QK5_1) {
         const float d = kite_f16_to_f32(x[i].d), m = kite_f16_to_f32(x[i].m);
@@ -59,7 +59,7 @@ void kite_dequantize_row_q5_1_ref(const block_q5_1 *x, float *y, int64_t n) {
     }
 }
 
-void kite_dequantize_row_q8_0_ref(const block_q8_0 *x, float *y, int64_t n) {
+void kite_dequantize_row_q8_0_ref(const block_q8_0 *restrict x, float *restrict y, int64_t n) {
     KITE_ASSERT(n % QK8_0 == 0);
     for (int64_t i = 0; i < n / QK8_0; i++, y += QK8_0) {
         const float d = kite_f16_to_f32(x[i].d);
@@ -67,7 +67,7 @@ void kite_dequantize_row_q8_0_ref(const block_q8_0 *x, float *y, int64_t n) {
     }
 }
 
-void kite_dequantize_row_iq4_nl_ref(const block_iq4_nl *x, float *y, int64_t n) {
+void kite_dequantize_row_iq4_nl_ref(const block_iq4_nl *restrict x, float *restrict y, int64_t n) {
     KITE_ASSERT(n % QK4_NL == 0);
     for (int64_t i = 0; i < n / QK4_NL; i++, y += QK4_NL) {
         const float d = kite_f16_to_f32(x[i].d);

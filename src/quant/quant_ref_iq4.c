@@ -72,7 +72,7 @@ static void pack_levels(const float *x, float d, uint8_t qs[16]) {
         qs[j] = (uint8_t)(nearest_level(id * x[j]) | (nearest_level(id * x[j + 16]) << 4));
 }
 
-void kite_quantize_row_iq4_nl_ref(const float *x, block_iq4_nl *y, int64_t n) {
+void kite_quantize_row_iq4_nl_ref(const float *restrict x, block_iq4_nl *restrict y, int64_t n) {
     KITE_ASSERT(n % QK4_NL == 0);
     for (int64_t i = 0; i < n / QK4_NL; i++, x += QK4_NL) {
         const float d = block_scale(x);
@@ -82,7 +82,7 @@ void kite_quantize_row_iq4_nl_ref(const float *x, block_iq4_nl *y, int64_t n) {
     }
 }
 
-void kite_quantize_row_iq4_xs_ref(const float *x, block_iq4_xs *y, int64_t n) {
+void kite_quantize_row_iq4_xs_ref(const float *restrict x, block_iq4_xs *restrict y, int64_t n) {
     KITE_ASSERT(n % QK_K == 0);
     for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
         float scales[QK_K / 32];

@@ -183,7 +183,7 @@ static void pack_2bit(const uint8_t *L, uint8_t *qs) {
 
 // ---- Q2_K: 16 x 16 values, 2-bit codes, 4-bit scale and min per 16 --------------------
 
-void kite_quantize_row_q2_K_ref(const float *x, block_q2_K *y, int64_t n) {
+void kite_quantize_row_q2_K_ref(const float *restrict x, block_q2_K *restrict y, int64_t n) {
     KITE_ASSERT(n % QK_K == 0);
     uint8_t L[QK_K], Laux[16];
     float weights[16], mins[QK_K / 16], scales[QK_K / 16];
@@ -228,7 +228,7 @@ void kite_quantize_row_q2_K_ref(const float *x, block_q2_K *y, int64_t n) {
 
 // ---- Q3_K: 16 x 16 values, 3-bit codes (2 in qs + 1 in hmask), 6-bit signed scales ------
 
-void kite_quantize_row_q3_K_ref(const float *x, block_q3_K *y, int64_t n) {
+void kite_quantize_row_q3_K_ref(const float *restrict x, block_q3_K *restrict y, int64_t n) {
     KITE_ASSERT(n % QK_K == 0);
     int8_t L[QK_K];
     float scales[QK_K / 16];
@@ -333,7 +333,7 @@ static void quantize_k4_common(const float *x, kite_f16 *dh, kite_f16 *dminh, ui
     }
 }
 
-void kite_quantize_row_q4_K_ref(const float *x, block_q4_K *y, int64_t n) {
+void kite_quantize_row_q4_K_ref(const float *restrict x, block_q4_K *restrict y, int64_t n) {
     KITE_ASSERT(n % QK_K == 0);
     uint8_t L[QK_K];
     for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
@@ -344,7 +344,7 @@ void kite_quantize_row_q4_K_ref(const float *x, block_q4_K *y, int64_t n) {
     }
 }
 
-void kite_quantize_row_q5_K_ref(const float *x, block_q5_K *y, int64_t n) {
+void kite_quantize_row_q5_K_ref(const float *restrict x, block_q5_K *restrict y, int64_t n) {
     KITE_ASSERT(n % QK_K == 0);
     uint8_t L[QK_K];
     for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
@@ -364,7 +364,7 @@ void kite_quantize_row_q5_K_ref(const float *x, block_q5_K *y, int64_t n) {
 
 // ---- Q6_K: 16 x 16 values, 6-bit codes (4 in ql + 2 in qh), int8 scale per 16 -----------
 
-void kite_quantize_row_q6_K_ref(const float *x, block_q6_K *y, int64_t n) {
+void kite_quantize_row_q6_K_ref(const float *restrict x, block_q6_K *restrict y, int64_t n) {
     KITE_ASSERT(n % QK_K == 0);
     int8_t L[QK_K];
     float scales[QK_K / 16];

@@ -41,7 +41,7 @@ static void pack_q5(const uint8_t *q, uint8_t *qs, uint8_t qh_out[4]) {
     for (int b = 0; b < 4; b++) qh_out[b] = (uint8_t)(qh >> (8 * b));
 }
 
-void kite_quantize_row_q4_0_ref(const float *x, block_q4_0 *y, int64_t n) {
+void kite_quantize_row_q4_0_ref(const float *restrict x, block_q4_0 *restrict y, int64_t n) {
     KITE_ASSERT(n % QK4_0 == 0);
     for (int64_t i = 0; i < n / QK4_0; i++, x += QK4_0) {
         // d = max/-8 maps the extreme to code 0 exactly and leaves 15 levels for the other sign
@@ -57,7 +57,7 @@ void kite_quantize_row_q4_0_ref(const float *x, block_q4_0 *y, int64_t n) {
     }
 }
 
-void kite_quantize_row_q4_1_ref(const float *x, block_q4_1 *y, int64_t n) {
+void kite_quantize_row_q4_1_ref(const float *restrict x, block_q4_1 *restrict y, int64_t n) {
     KITE_ASSERT(n % QK4_1 == 0);
     for (int64_t i = 0; i < n / QK4_1; i++, x += QK4_1) {
         float mn, mx;
@@ -74,7 +74,7 @@ void kite_quantize_row_q4_1_ref(const float *x, block_q4_1 *y, int64_t n) {
     }
 }
 
-void kite_quantize_row_q5_0_ref(const float *x, block_q5_0 *y, int64_t n) {
+void kite_quantize_row_q5_0_ref(const float *restrict x, block_q5_0 *restrict y, int64_t n) {
     KITE_ASSERT(n % QK5_0 == 0);
     for (int64_t i = 0; i < n / QK5_0; i++, x += QK5_0) {
         const float d = signed_absmax(x, QK5_0) / -16.0f;
@@ -86,7 +86,7 @@ void kite_quantize_row_q5_0_ref(const float *x, block_q5_0 *y, int64_t n) {
     }
 }
 
-void kite_quantize_row_q5_1_ref(const float *x, block_q5_1 *y, int64_t n) {
+void kite_quantize_row_q5_1_ref(const float *restrict x, block_q5_1 *restrict y, int64_t n) {
     KITE_ASSERT(n % QK5_1 == 0);
     for (int64_t i = 0; i < n / QK5_1; i++, x += QK5_1) {
         float mn, mx;

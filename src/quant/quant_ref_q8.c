@@ -15,7 +15,7 @@ static float block_amax(const float *x, int n) {
     return amax;
 }
 
-void kite_quantize_row_q8_0_ref(const float *x, block_q8_0 *y, int64_t n) {
+void kite_quantize_row_q8_0_ref(const float *restrict x, block_q8_0 *restrict y, int64_t n) {
     KITE_ASSERT(n % QK8_0 == 0);
     for (int64_t i = 0; i < n / QK8_0; i++, x += QK8_0) {
         // 127, not 128: the grid is symmetric so -amax and +amax both fit.
@@ -26,7 +26,7 @@ void kite_quantize_row_q8_0_ref(const float *x, block_q8_0 *y, int64_t n) {
     }
 }
 
-void kite_quantize_row_q8_1_ref(const float *x, block_q8_1 *y, int64_t n) {
+void kite_quantize_row_q8_1_ref(const float *restrict x, block_q8_1 *restrict y, int64_t n) {
     KITE_ASSERT(n % QK8_1 == 0);
     for (int64_t i = 0; i < n / QK8_1; i++, x += QK8_1) {
         const float d = block_amax(x, QK8_1) / 127.0f;
@@ -41,7 +41,7 @@ void kite_quantize_row_q8_1_ref(const float *x, block_q8_1 *y, int64_t n) {
     }
 }
 
-void kite_quantize_row_q8_K_ref(const float *x, block_q8_K *y, int64_t n) {
+void kite_quantize_row_q8_K_ref(const float *restrict x, block_q8_K *restrict y, int64_t n) {
     KITE_ASSERT(n % QK_K == 0);
     for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
         // the signed value of largest magnitude (first one wins on ties)
