@@ -59,7 +59,8 @@ bool kite_quant_can_dequantize(kite_type t) { return dequantize_any(t, NULL, NUL
 kite_status kite_quantize_rows(kite_type t, const float *src, void *dst, int64_t nrows, int64_t n_per_row) {
     const kite_type_traits *tr = kite_type_get((uint32_t)t);
     if (!tr || !kite_quant_can_quantize(t))
-        return kite__fail(KITE_ERR_UNSUPPORTED, "quantize: cannot produce type %s (%d)", kite_type_name((uint32_t)t), (int)t);
+        return kite__fail(KITE_ERR_UNSUPPORTED, "quantize: cannot produce type %s (%d) (rows of %lld)",
+                          kite_type_name((uint32_t)t), (int)t, (long long)n_per_row);
     if (nrows < 0 || n_per_row < 0 || n_per_row % tr->block_size != 0)
         return kite__fail(KITE_ERR_INVALID, "quantize %s: row length %lld is not a multiple of the block size %u (rows %lld)",
                           tr->name, (long long)n_per_row, tr->block_size, (long long)nrows);
