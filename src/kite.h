@@ -7,9 +7,11 @@
 #include "base/kite_types.h"
 #include "gguf/kite_gguf.h"
 #include "kernels/kite_kernels.h"
+#include "model/kite_model.h"
 #include "quant/kite_quant.h"
 #include "quant/kite_quantize.h"
 #include "sampler/kite_sampler.h"
 #include "chat/kite_chat.h"
+#include "tokenizer/kite_tokenizer.h"
 
 #endif

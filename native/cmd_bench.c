@@ -1,0 +1,174 @@
+// cmd_bench.c - `kite bench -m MODEL [-p 128] [-n 64] [-t 1,2] [-r 3]`: prefill (pp) and decode
+// (tg) speed in a llama-bench-like table, with the weight bandwidth each implies.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "commands.h"
+#include "model_cli.h"
+
+#define MAX_THREAD_SETS 16
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: kite bench [-m MODEL] [-p N] [-n N] [-t T1,T2,...] [-r N] [-b N] [-o md|json]\n"
+            "  -p N    prompt tokens of the prefill test (default 128; 0 skips it)\n"
+            "  -n N    tokens of the decode test (default 64; 0 skips it)\n"
+            "  -t LIST thread counts (default 1)\n"
+            "  -r N    repetitions, the mean and deviation are shown (default 3)\n"
+            "  -o FMT  md (table, default) or json (one object per line)\n"
+            "GB/s = weight bytes read per token x tokens/s (decode reads every weight once per token).\n");
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+// One timed run: prefill n_p random tokens in batches, or decode n_g tokens one by one
+// (after one BOS-like token, as llama-bench's tg test does). Returns seconds, < 0 on error.
+static double run_once(kite_ctx *c, int32_t n_vocab, int32_t n_p, int32_t n_g, uint32_t *rng) {
+    int32_t *toks = malloc(sizeof(int32_t) * (size_t)(n_p > 0 ? n_p : 1));
+    if (!toks) return -1;
+    for (int32_t i = 0; i < n_p; i++) {
+        *rng = *rng * 1664525u + 1013904223u;
+        toks[i] = (int32_t)((*rng >> 8) % (uint32_t)n_vocab);
+    }
+    kite_ctx_reset(c);
+    double t = -1;
+    if (n_p > 0) {
+        double t0 = now_s();
+        if (kite_ctx_eval(c, toks, n_p, NULL) == KITE_OK) t = now_s() - t0;
+    } else {
+        int32_t tok = 1 % n_vocab;
+        if (kite_ctx_eval(c, &tok, 1, NULL) == KITE_OK) {
+            double t0 = now_s();
+            t = 0;
+            for (int32_t i = 0; i < n_g; i++) {
+                *rng = *rng * 1664525u + 1013904223u;
+                tok = (int32_t)((*rng >> 8) % (uint32_t)n_vocab);
+                if (kite_ctx_eval(c, &tok, 1, NULL) != KITE_OK) {
+                    t = -1;
+                    break;
+                }
+            }
+            if (t == 0) t = now_s() - t0;
+        }
+    }
+    free(toks);
+    return t;
+}
+
+int kite_cmd_bench(int argc, char **argv) {
+    const char *model = NULL, *fmt = "md";
+    int32_t n_p = 128, n_g = 64, reps = 3, n_batch = 0;
+    int32_t threads[MAX_THREAD_SETS] = {1}, n_threads = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "kite bench: unknown option or missing value '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+        const char *v = argv[++i];
+        bool ok = true;
+        if (!strcmp(a, "-m") || !strcmp(a, "--model")) model = v;
+        else if (!strcmp(a, "-p") || !strcmp(a, "--n-prompt")) ok = model_cli_int(a, v, 0, 1 << 20, &n_p);
+        else if (!strcmp(a, "-n") || !strcmp(a, "--n-gen")) ok = model_cli_int(a, v, 0, 1 << 20, &n_g);
+        else if (!strcmp(a, "-r") || !strcmp(a, "--repetitions")) ok = model_cli_int(a, v, 1, 1000, &reps);
+        else if (!strcmp(a, "-b") || !strcmp(a, "--batch-size")) ok = model_cli_int(a, v, 1, 1 << 16, &n_batch);
+        else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+            fmt = v;
+            ok = !strcmp(v, "md") || !strcmp(v, "json");
+            if (!ok) fprintf(stderr, "kite bench: -o expects md or json, got '%s'\n", v);
+        } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
+            n_threads = 0;
+            char buf[256];
+            snprintf(buf, sizeof buf, "%s", v);
+            for (char *tok = strtok(buf, ","); tok && ok; tok = strtok(NULL, ",")) {
+                if (n_threads == MAX_THREAD_SETS) {
+                    fprintf(stderr, "kite bench: at most %d thread counts\n", MAX_THREAD_SETS);
+                    ok = false;
+                } else {
+                    ok = model_cli_int("-t", tok, 1, 512, &threads[n_threads++]);
+                }
+            }
+            if (ok && n_threads == 0) ok = model_cli_int("-t", "", 1, 512, &threads[0]);
+        } else {
+            fprintf(stderr, "kite bench: unknown option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+        if (!ok) return 2;
+    }
+
+    model_opts o;
+    model_opts_init(&o);
+    o.model = model;
+    o.n_ctx = n_p + n_g + 1;
+    o.n_batch = n_batch;
+    o.n_threads = threads[0];
+    model_session s;
+    if (!model_session_open(&s, &o)) return 1;
+    const kite_hparams *hp = kite_model_hparams(s.model);
+    const double wbytes = (double)kite_model_weight_bytes(s.model);
+    const bool json = !strcmp(fmt, "json");
+    const char *name = strrchr(s.path, '/') ? strrchr(s.path, '/') + 1 : s.path;
+    if (!json) {
+        printf("| %-28s | %10s | %-8s | %7s | %8s | %18s | %8s |\n", "model", "weights", "isa", "threads", "test", "t/s",
+               "GB/s");
+        printf("| %.28s | ---------: | -------- | ------: | -------: | -----------------: | -------: |\n",
+               "---------------------------------");
+    }
+    int rc = 0;
+    uint32_t rng = 42;
+    for (int32_t ti = 0; ti < n_threads && rc == 0; ti++) {
+        kite_ctx *c = NULL;
+        kite_ctx_params cp = {.n_ctx = o.n_ctx, .n_threads = threads[ti], .n_batch = n_batch};
+        if (kite_ctx_new(s.model, &cp, &c) != KITE_OK) {
+            fprintf(stderr, "kite bench: %s\n", kite_last_error());
+            rc = 1;
+            break;
+        }
+        for (int test = 0; test < 2 && rc == 0; test++) {
+            const int32_t np = test == 0 ? n_p : 0, ng = test == 0 ? 0 : n_g, n = np + ng;
+            if (n == 0) continue;
+            run_once(c, hp->n_vocab, np, ng, &rng); // warm-up (page in the weights, spin up threads)
+            double sum = 0, sum2 = 0;
+            for (int32_t r = 0; r < reps && rc == 0; r++) {
+                double t = run_once(c, hp->n_vocab, np, ng, &rng);
+                if (t <= 0) {
+                    fprintf(stderr, "kite bench: %s\n", kite_last_error());
+                    rc = 1;
+                }
+                const double tps = n / t;
+                sum += tps;
+                sum2 += tps * tps;
+            }
+            if (rc) break;
+            const double mean = sum / reps, var = reps > 1 ? (sum2 - sum * sum / reps) / (reps - 1) : 0;
+            const double sd = var > 0 ? sqrt(var) : 0;
+            char test_name[32];
+            snprintf(test_name, sizeof test_name, "%s%d", np ? "pp" : "tg", n);
+            if (json)
+                printf("{\"model\":\"%s\",\"size\":%.0f,\"isa\":\"%s\",\"threads\":%d,\"test\":\"%s\",\"n\":%d,"
+                       "\"tps\":%.3f,\"tps_sd\":%.3f,\"gbps\":%.3f}\n",
+                       name, wbytes, kite_kernels_isa(), threads[ti], test_name, n, mean, sd, wbytes * mean / 1e9);
+            else
+                printf("| %-28.28s | %6.2f MiB | %-8s | %7d | %8s | %9.2f ± %6.2f | %8.2f |\n", name,
+                       wbytes / (1024.0 * 1024.0), kite_kernels_isa(), threads[ti], test_name, mean, sd,
+                       wbytes * mean / 1e9);
+            fflush(stdout);
+        }
+        kite_ctx_free(c);
+    }
+    model_session_close(&s);
+    return rc;
+}

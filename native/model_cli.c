@@ -1,0 +1,157 @@
+// model_cli.c - shared flags, default-model lookup and model/context opening for the model
+// commands of the CLI.
+#include "model_cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_MODEL_NAME "stories260K.gguf"
+
+void model_opts_init(model_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->n_predict = -1;
+    o->sampling = kite_sampler_default_params();
+}
+
+bool model_cli_int(const char *flag, const char *s, long lo, long hi, int32_t *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "kite: %s expects an integer in [%ld, %ld], got '%s'\n", flag, lo, hi, s);
+        return false;
+    }
+    *out = (int32_t)v;
+    return true;
+}
+
+static bool parse_float(const char *flag, const char *s, float lo, float hi, float *out) {
+    char *end;
+    float v = strtof(s, &end);
+    if (end == s || *end || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "kite: %s expects a number in [%g, %g], got '%s'\n", flag, lo, hi, s);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
+    const char *a = argv[*i];
+    static const char *with_value[] = {"-m", "--model", "-p", "--prompt", "-f", "--file", "--chat-template",
+                                       "-n", "--n-predict", "-c", "--ctx-size", "-b", "--batch-size", "-t",
+                                       "--threads", "--temp", "--top-k", "--top-p", "--min-p", "--repeat-penalty",
+                                       "--repeat-last-n", "--seed", "-s"};
+    bool known = false;
+    for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) known |= !strcmp(a, with_value[k]);
+    if (!known) return 0;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "kite: %s needs a value\n", a);
+        return -1;
+    }
+    const char *v = argv[++*i];
+    bool ok = true;
+    int32_t iv;
+    if (!strcmp(a, "-m") || !strcmp(a, "--model")) o->model = v;
+    else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) o->prompt = v;
+    else if (!strcmp(a, "-f") || !strcmp(a, "--file")) o->file = v;
+    else if (!strcmp(a, "--chat-template")) o->chat_template = v;
+    else if (!strcmp(a, "-n") || !strcmp(a, "--n-predict")) ok = model_cli_int(a, v, -1, 1 << 24, &o->n_predict);
+    else if (!strcmp(a, "-c") || !strcmp(a, "--ctx-size")) ok = model_cli_int(a, v, 0, 1 << 22, &o->n_ctx);
+    else if (!strcmp(a, "-b") || !strcmp(a, "--batch-size")) ok = model_cli_int(a, v, 1, 1 << 16, &o->n_batch);
+    else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) ok = model_cli_int(a, v, 1, 512, &o->n_threads);
+    else if (!strcmp(a, "--temp")) ok = parse_float(a, v, 0.0f, 100.0f, &o->sampling.temp);
+    else if (!strcmp(a, "--top-k")) ok = model_cli_int(a, v, 0, 1 << 24, &o->sampling.top_k);
+    else if (!strcmp(a, "--top-p")) ok = parse_float(a, v, 0.0f, 1.0f, &o->sampling.top_p);
+    else if (!strcmp(a, "--min-p")) ok = parse_float(a, v, 0.0f, 1.0f, &o->sampling.min_p);
+    else if (!strcmp(a, "--repeat-penalty")) ok = parse_float(a, v, 0.0001f, 100.0f, &o->sampling.repeat_penalty);
+    else if (!strcmp(a, "--repeat-last-n")) ok = model_cli_int(a, v, 0, 1 << 22, &o->sampling.penalty_last_n);
+    else { // --seed / -s
+        ok = model_cli_int(a, v, -1, 2147483647, &iv);
+        // llama.cpp: -1 (its default) means a random seed
+        if (ok && iv >= 0) {
+            o->sampling.seed = (uint32_t)iv;
+            o->seed_given = true;
+        }
+    }
+    return ok ? 1 : -1;
+}
+
+// The built-in model: $KITE_DEFAULT_MODEL, else models/ found from the executable's folder
+// (build/native/kite -> ../../models; an installed bin/kite -> ../models).
+static bool default_model(char *out, size_t n) {
+    const char *env = getenv("KITE_DEFAULT_MODEL");
+    if (env && *env) {
+        snprintf(out, n, "%s", env);
+        return true;
+    }
+    char exe[4096];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len <= 0) return false;
+    exe[len] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash) return false;
+    *slash = 0;
+    static const char *rel[] = {"/../../models/", "/../models/", "/models/"};
+    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+        int k = snprintf(out, n, "%s%s%s", exe, rel[i], DEFAULT_MODEL_NAME);
+        if (k > 0 && (size_t)k < n && access(out, R_OK) == 0) return true;
+    }
+    return false;
+}
+
+bool model_session_open(model_session *s, const model_opts *o) {
+    static char def[4096];
+    memset(s, 0, sizeof *s);
+    s->path = o->model;
+    if (!s->path) {
+        if (!default_model(def, sizeof def)) {
+            fprintf(stderr, "kite: no -m given and the built-in model %s was not found (set KITE_DEFAULT_MODEL)\n",
+                    DEFAULT_MODEL_NAME);
+            return false;
+        }
+        s->path = def;
+    }
+    char err[512];
+    if (!kite_file_map_open(s->path, &s->map, err, sizeof err)) {
+        fprintf(stderr, "kite: %s\n", err);
+        return false;
+    }
+    kite_status st = kite_model_load(s->map.data, s->map.size, NULL, &s->model);
+    if (st != KITE_OK) {
+        fprintf(stderr, "kite: %s: %s\n", s->path, kite_last_error());
+        model_session_close(s);
+        return false;
+    }
+    kite_ctx_params cp = {.n_ctx = o->n_ctx, .n_threads = o->n_threads, .n_batch = o->n_batch};
+    st = kite_ctx_new(s->model, &cp, &s->ctx);
+    if (st != KITE_OK) {
+        fprintf(stderr, "kite: %s: %s\n", s->path, kite_last_error());
+        model_session_close(s);
+        return false;
+    }
+    return true;
+}
+
+void model_session_close(model_session *s) {
+    kite_ctx_free(s->ctx);
+    kite_model_free(s->model);
+    kite_file_map_close(&s->map);
+    memset(s, 0, sizeof *s);
+}
+
+uint32_t model_cli_random_seed(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint32_t)(ts.tv_nsec ^ (ts.tv_sec * 2654435761u) ^ (uint32_t)getpid());
+}
+
+void model_cli_print_stats(const kite_gen_stats *st) {
+    fprintf(stderr, "\nprompt: %d tokens in %.3f s (%.1f tok/s) | generated: %d tokens in %.3f s (%.1f tok/s)\n",
+            st->n_prompt, st->prefill_s, st->prefill_s > 0 ? st->n_prompt / st->prefill_s : 0.0, st->n_generated,
+            st->decode_s, st->decode_s > 0 ? st->n_generated / st->decode_s : 0.0);
+}

@@ -1,0 +1,56 @@
+// model_cli.h - what the model commands (run, chat, bench, perplexity) share: llama.cpp-style
+// flags, the built-in default model's location, and opening a model (mmap) with a context.
+#ifndef KITE_NATIVE_MODEL_CLI_H
+#define KITE_NATIVE_MODEL_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "file_map.h"
+#include "kite.h"
+
+typedef struct model_opts {
+    const char *model;         // -m; NULL = the built-in default model
+    const char *prompt;        // -p
+    const char *file;          // -f
+    const char *chat_template; // --chat-template
+    int32_t n_predict;         // -n
+    int32_t n_ctx;             // -c (0 = model default)
+    int32_t n_batch;           // -b
+    int32_t n_threads;         // -t (0 = 1)
+    kite_sampler_params sampling; // --temp --top-k --top-p --min-p --repeat-penalty --repeat-last-n --seed
+    bool seed_given;
+} model_opts;
+
+// Sets llama.cpp's defaults (sampling as llama-cli's; n_predict -1).
+void model_opts_init(model_opts *o);
+
+// Tries to parse argv[*i] (and its value) as one of the shared flags. Returns 1 when it was
+// one (advancing *i past its value), 0 when it is not a shared flag, -1 on a bad value (a
+// message naming the flag is printed to stderr).
+int model_opts_parse(model_opts *o, int argc, char **argv, int *i);
+
+// Parses an integer flag value in [lo, hi]; false (and a message) if it is not one.
+bool model_cli_int(const char *flag, const char *s, long lo, long hi, int32_t *out);
+
+typedef struct model_session {
+    kite_file_map map;
+    kite_model *model;
+    kite_ctx *ctx;
+    const char *path; // the file opened
+} model_session;
+
+// Maps the model file (o->model, else the default model), loads it and creates a context with
+// o's n_ctx / n_threads / n_batch. On failure prints a message to stderr and returns false
+// (the session is then closed).
+bool model_session_open(model_session *s, const model_opts *o);
+
+void model_session_close(model_session *s);
+
+// A seed for runs without --seed (llama.cpp picks a random one too).
+uint32_t model_cli_random_seed(void);
+
+// Writes stats of a generation to stderr in one line.
+void model_cli_print_stats(const kite_gen_stats *st);
+
+#endif

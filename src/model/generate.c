@@ -1,0 +1,147 @@
+// generate.c - the text generation loop: tokenize, prefill, then sample / detokenize / stream
+// until an end-of-generation token, a stop string, the token budget or a full context.
+#include <time.h>
+
+#include "model/model_internal.h"
+#include "sampler/kite_sampler.h"
+#include "tokenizer/kite_tokenizer.h"
+
+kite_gen_params kite_gen_default_params(void) {
+    kite_gen_params p = {0};
+    p.n_predict = -1;
+    p.sampling = kite_sampler_default_params();
+    return p;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+// Text sampled but not yet shown: it may still turn out to begin a stop string.
+typedef struct pending {
+    char *buf;
+    size_t len, cap;
+} pending;
+
+static kite_status pending_add(pending *p, const char *s, size_t n) {
+    if (p->len + n > p->cap) {
+        size_t cap = KITE_MAX(p->cap * 2, p->len + n + 64);
+        char *b = realloc(p->buf, cap);
+        if (!b) return kite__fail(KITE_ERR_NOMEM, "out of memory for generated text");
+        p->buf = b;
+        p->cap = cap;
+    }
+    memcpy(p->buf + p->len, s, n);
+    p->len += n;
+    return KITE_OK;
+}
+
+// Tokenizes the prompt into a malloc'd array (*ids, *n).
+static kite_status tokenize_prompt(const kite_vocab *v, const char *prompt, bool add_special, bool parse_special,
+                                   int32_t **ids, int32_t *n) {
+    size_t len = strlen(prompt);
+    if (len > (size_t)INT32_MAX / 2) return kite__fail(KITE_ERR_INVALID, "prompt of %zu bytes is too long", len);
+    int32_t cap = (int32_t)len + 8; // a token covers at least one byte, plus BOS/EOS
+    int32_t *buf = malloc((size_t)cap * sizeof *buf);
+    if (!buf) return kite__fail(KITE_ERR_NOMEM, "out of memory for the prompt's tokens");
+    kite_status s = kite_tokenize(v, prompt, len, add_special, parse_special, buf, cap, n);
+    if (s == KITE_ERR_INVALID && *n > cap) {
+        int32_t *b2 = realloc(buf, (size_t)*n * sizeof *buf);
+        if (!b2) {
+            free(buf);
+            return kite__fail(KITE_ERR_NOMEM, "out of memory for the prompt's tokens");
+        }
+        buf = b2;
+        cap = *n;
+        s = kite_tokenize(v, prompt, len, add_special, parse_special, buf, cap, n);
+    }
+    if (s != KITE_OK) {
+        free(buf);
+        return s;
+    }
+    *ids = buf;
+    return KITE_OK;
+}
+
+kite_status kite_generate(kite_ctx *c, const char *prompt, const kite_gen_params *p,
+                          bool (*on_piece)(void *user, const char *piece, size_t len), void *user) {
+    kite_gen_params defaults = kite_gen_default_params();
+    if (!p) p = &defaults;
+    if (!prompt) return kite__fail(KITE_ERR_INVALID, "prompt is NULL");
+    if (p->n_stop < 0 || (p->n_stop > 0 && !p->stop)) return kite__fail(KITE_ERR_INVALID, "bad stop string list");
+    kite_gen_stats st = {0};
+    const kite_vocab *vocab = c->m->vocab;
+    const int32_t n_vocab = c->m->hp.n_vocab;
+    if (!p->keep_context) kite_ctx_reset(c);
+
+    // tokenize (BOS only at the start of the context)
+    int32_t *ids = NULL, n_ids = 0;
+    KITE_TRY(tokenize_prompt(vocab, prompt, !p->no_bos && c->pos == 0, p->parse_special, &ids, &n_ids));
+    kite_sampler *smp = NULL;
+    pending pend = {0};
+    kite_status s = KITE_OK;
+    if (n_ids == 0) s = kite__fail(KITE_ERR_INVALID, "the prompt has no tokens");
+    else if (n_ids >= c->n_ctx - c->pos)
+        s = kite__fail(KITE_ERR_INVALID, "prompt of %d tokens does not fit the context (%d of %d used)", n_ids, c->pos,
+                       c->n_ctx);
+    if (s == KITE_OK) s = kite_sampler_new(&p->sampling, &smp);
+    if (s != KITE_OK) goto done;
+
+    // prefill: the prompt in batches; its tokens also feed the repetition penalties
+    for (int32_t i = 0; i < n_ids; i++) kite_sampler_accept(smp, ids[i]);
+    st.n_prompt = n_ids;
+    double t0 = now_s();
+    const float *logits = NULL;
+    s = kite_ctx_eval(c, ids, n_ids, &logits);
+    st.prefill_s = now_s() - t0;
+    if (s != KITE_OK) goto done;
+
+    // decode: sample, stream the text, feed the token back
+    t0 = now_s();
+    char piece[256];
+    while (p->n_predict < 0 || st.n_generated < p->n_predict) {
+        int32_t tok = kite_sampler_sample(smp, logits, n_vocab);
+        if (tok < 0) {
+            s = kite__fail(KITE_ERR_NOMEM, "sampling failed: %s", kite_last_error());
+            break;
+        }
+        kite_sampler_accept(smp, tok);
+        if (kite_vocab_is_eog(vocab, tok)) {
+            st.stopped_eog = true;
+            break;
+        }
+        st.n_generated++;
+        if (p->on_token) p->on_token(user, tok);
+        int32_t np = kite_token_to_piece(vocab, tok, piece, sizeof piece, false);
+        if (np < 0) np = 0; // a piece over 256 bytes does not occur in real vocabularies
+        if ((s = pending_add(&pend, piece, (size_t)np)) != KITE_OK) break;
+        kite_stop_result r = kite_stop_match(pend.buf, pend.len, p->stop, (size_t)p->n_stop);
+        if (r.n_release > 0 && on_piece && !on_piece(user, pend.buf, r.n_release)) {
+            s = kite__fail(KITE_ERR_ABORTED, "generation stopped by the caller");
+            break;
+        }
+        memmove(pend.buf, pend.buf + r.n_release, pend.len - r.n_release);
+        pend.len -= r.n_release;
+        if (r.stopped) {
+            st.stopped_string = true;
+            pend.len = 0;
+            break;
+        }
+        if (c->pos >= c->n_ctx) break; // context full
+        if (p->n_predict >= 0 && st.n_generated >= p->n_predict) break;
+        if ((s = kite_ctx_eval(c, &tok, 1, &logits)) != KITE_OK) break;
+    }
+    st.decode_s = now_s() - t0;
+    // what was held back as a possible stop-string start is output after all
+    if (s == KITE_OK && pend.len > 0 && on_piece && !on_piece(user, pend.buf, pend.len))
+        s = kite__fail(KITE_ERR_ABORTED, "generation stopped by the caller");
+
+done:
+    if (p->stats) *p->stats = st;
+    kite_sampler_free(smp);
+    free(pend.buf);
+    free(ids);
+    return s;
+}

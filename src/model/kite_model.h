@@ -1,0 +1,170 @@
+// kite_model.h - model loading (hparams + weight views from GGUF), the inference context
+// (F16 KV cache, scratch), the forward pass, the generate loop and perplexity.
+#ifndef KITE_MODEL_H
+#define KITE_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/kite_base.h"
+#include "base/kite_types.h"
+#include "gguf/kite_gguf.h"
+#include "sampler/kite_sampler.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct kite_model kite_model;
+typedef struct kite_ctx kite_ctx;
+typedef struct kite_vocab kite_vocab;
+
+// Architecture families with a forward pass.
+typedef enum kite_arch {
+    KITE_ARCH_LLAMA = 0, // llama, mistral, smollm, tinyllama: separate q/k/v, gate/up
+    KITE_ARCH_PHI3 = 1,  // fused qkv and gate_up, neox rope, optional LongRoPE factors
+    KITE_ARCH_QWEN2 = 2, // llama-like with q/k/v biases, neox rope
+} kite_arch;
+
+// Shapes and numeric constants read from the GGUF metadata ("<arch>.*" keys).
+typedef struct kite_hparams {
+    kite_arch arch;
+    const char *arch_name;  // "llama", "phi3", "qwen2"
+    int32_t n_vocab;        // rows of token_embd
+    int32_t n_ctx_train;    // <arch>.context_length
+    int32_t n_embd;         // model width
+    int32_t n_layer;        // transformer blocks
+    int32_t n_head;         // query heads
+    int32_t n_head_kv;      // key/value heads (GQA when < n_head)
+    int32_t head_dim;       // n_embd / n_head (or attention.key_length)
+    int32_t n_ff;           // feed-forward width
+    int32_t n_rot;          // rotated dims per head (rope.dimension_count)
+    bool rope_neox;         // rotate (i, i + n_rot/2) pairs instead of (2i, 2i+1)
+    float norm_eps;         // RMSNorm epsilon
+    float rope_freq_base;   // theta base (10000 unless given)
+    float rope_freq_scale;  // 1 / rope.scaling.factor (linear scaling), 1 if none
+    float rope_attn_factor; // cos/sin multiplier (rope.scaling.attn_factor; LongRoPE)
+    int32_t n_ctx_orig;     // rope.scaling.original_context_length (LongRoPE long/short switch)
+} kite_hparams;
+
+// Options of kite_model_load. Zero-initialize (or pass NULL) for defaults.
+typedef struct kite_model_params {
+    bool vocab_only; // parse metadata and vocabulary only; no forward pass possible
+} kite_model_params;
+
+// Parses the GGUF file in buf[0..len), checks the architecture, shapes and every tensor the
+// forward pass needs, and loads the vocabulary. The weights stay in buf (no copy), which must
+// outlive the model. An unknown architecture returns KITE_ERR_UNSUPPORTED naming it; a missing
+// or misshapen tensor returns KITE_ERR_INVALID naming it. On success *out must be freed with
+// kite_model_free.
+kite_status kite_model_load(const uint8_t *buf, uint64_t len, const kite_model_params *p, kite_model **out);
+
+// Frees the model (not the buffer). NULL is allowed.
+void kite_model_free(kite_model *m);
+
+// Views owned by the model (valid until kite_model_free).
+const kite_gguf *kite_model_gguf(const kite_model *m);
+const kite_vocab *kite_model_vocab(const kite_model *m);
+const kite_hparams *kite_model_hparams(const kite_model *m);
+
+// Bytes of weights read for one token's forward pass (every matrix once, plus one embedding
+// row): the numerator of the GB/s figure of a decode benchmark.
+uint64_t kite_model_weight_bytes(const kite_model *m);
+
+// ---- context ------------------------------------------------------------------------
+
+typedef struct kite_ctx_params {
+    int32_t n_ctx;     // KV cache length in tokens; 0 = min(n_ctx_train, 4096)
+    int32_t n_threads; // worker threads; 0 = 1
+    int32_t n_batch;   // most tokens per forward pass (prefill splits longer inputs); 0 = 512
+} kite_ctx_params;
+
+// A context with defaults for all fields (zeros).
+kite_ctx_params kite_ctx_default_params(void);
+
+// Creates an inference context on a loaded model: the F16 KV cache, scratch buffers and a
+// thread pool. The model must outlive it. Bad parameters return KITE_ERR_INVALID.
+kite_status kite_ctx_new(kite_model *m, const kite_ctx_params *p, kite_ctx **out);
+
+// Frees a context. NULL is allowed.
+void kite_ctx_free(kite_ctx *c);
+
+// Runs the forward pass on n tokens appended at the current position (batched prefill in
+// pieces of n_batch) and sets *logits to the last token's logits (n_vocab floats, owned by
+// the context, valid until the next call). Errors: a token out of range, or the context
+// would overflow n_ctx (KITE_ERR_INVALID; the position is then unchanged).
+kite_status kite_ctx_eval(kite_ctx *c, const int32_t *tokens, int32_t n, const float **logits);
+
+// As kite_ctx_eval, but writes the logits of every one of the n tokens to all_logits
+// (n * n_vocab floats, row i for tokens[i]). Used by perplexity.
+kite_status kite_ctx_eval_all(kite_ctx *c, const int32_t *tokens, int32_t n, float *all_logits);
+
+// Forgets the KV cache: the next eval starts at position 0.
+void kite_ctx_reset(kite_ctx *c);
+
+// Tokens held in the KV cache (the position the next token gets).
+int32_t kite_ctx_pos(const kite_ctx *c);
+
+// The context's length in tokens.
+int32_t kite_ctx_n_ctx(const kite_ctx *c);
+
+// The model a context runs.
+kite_model *kite_ctx_model(const kite_ctx *c);
+
+// ---- generation ---------------------------------------------------------------------
+
+typedef struct kite_gen_stats {
+    int32_t n_prompt;      // prompt tokens evaluated
+    int32_t n_generated;   // tokens sampled
+    double prefill_s;      // seconds spent evaluating the prompt
+    double decode_s;       // seconds spent in the decode loop
+    bool stopped_eog;      // stopped on an end-of-generation token
+    bool stopped_string;   // stopped on a stop string
+} kite_gen_stats;
+
+typedef struct kite_gen_params {
+    int32_t n_predict;            // most tokens to generate; < 0 = until EOG or the context is full
+    kite_sampler_params sampling; // temp <= 0 is greedy (argmax)
+    const char *const *stop;      // n_stop stop strings (output ends before the match)
+    int32_t n_stop;
+    bool no_bos;                  // never prepend BOS, even if the vocabulary asks for it
+    bool parse_special;           // tokenize special-token text in the prompt (chat templates)
+    bool keep_context;            // append to the KV cache instead of resetting it first (chat)
+    void (*on_token)(void *user, int32_t id); // optional: each sampled id, before its text
+    kite_gen_stats *stats;        // optional output
+} kite_gen_params;
+
+// n_predict -1, llama.cpp's sampling defaults (kite_sampler_default_params), no stop strings.
+kite_gen_params kite_gen_default_params(void);
+
+// Tokenizes prompt (with BOS when the vocabulary says so), evaluates it, then samples tokens
+// and streams their text to on_piece until an end-of-generation token, a stop string,
+// n_predict tokens or a full context. on_piece returning false stops with KITE_ERR_ABORTED.
+// Text that could be the start of a stop string is held back until it is decided.
+kite_status kite_generate(kite_ctx *c, const char *prompt, const kite_gen_params *p,
+                          bool (*on_piece)(void *user, const char *piece, size_t len), void *user);
+
+// ---- perplexity ---------------------------------------------------------------------
+
+typedef struct kite_ppl_result {
+    double ppl;       // exp(mean negative log-likelihood)
+    double nll;       // mean negative log-likelihood
+    double ppl_err;   // llama.cpp's +/- figure: ppl * stddev(nll) / sqrt(n_scored - 1)
+    int32_t n_chunks; // chunks evaluated
+    int64_t n_scored; // tokens scored
+} kite_ppl_result;
+
+// Perplexity as llama-perplexity computes it: the tokens are cut into chunks of n_chunk
+// (= the context's n_ctx), each evaluated from an empty cache with its first token replaced by
+// BOS when the vocabulary adds one; the second half of each chunk is scored (each token by the
+// logits of the one before). Needs at least 2 chunks. progress (optional) gets the chunk done
+// and the running perplexity; returning false aborts.
+kite_status kite_perplexity(kite_ctx *c, const int32_t *tokens, int64_t n_tokens,
+                            bool (*progress)(void *user, int32_t chunk, int32_t n_chunks, double ppl),
+                            void *user, kite_ppl_result *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,266 @@
+// model_load.c - builds a kite_model from GGUF bytes: architecture, hparams and weight views
+// (every tensor checked for presence, shape and type before the forward pass may touch it).
+#include "model/model_internal.h"
+
+#include <stdio.h>
+
+#include "kernels/kite_kernels.h"
+#include "tokenizer/kite_tokenizer.h"
+
+// Sanity bounds on shapes: far above any real model, low enough that products of two of them
+// fit comfortably in int64 and allocation sizes cannot overflow.
+#define MAX_DIM (1 << 20)
+#define MAX_VOCAB (1 << 24)
+#define MAX_LAYERS 4096
+
+typedef struct arch_info {
+    const char *name;
+    kite_arch arch;
+    bool neox; // rope pairing as llama.cpp's llama_model_rope_type gives for the arch
+} arch_info;
+
+static const arch_info arches[] = {
+    {"llama", KITE_ARCH_LLAMA, false},
+    {"phi3", KITE_ARCH_PHI3, true},
+    {"qwen2", KITE_ARCH_QWEN2, true},
+};
+
+// ---- metadata ---------------------------------------------------------------------------
+
+static kite_status get_dim(const kite_gguf *g, const char *arch, const char *suffix, bool required,
+                           int32_t def, int32_t lo, int32_t hi, int32_t *out) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    uint64_t v;
+    if (!kite_gguf_get_u64(g, key, &v)) {
+        if (kite_gguf_find(g, key))
+            return kite__fail(KITE_ERR_UNSUPPORTED, "metadata %s: expected one unsigned integer", key);
+        if (required) return kite__fail(KITE_ERR_INVALID, "metadata %s is missing", key);
+        *out = def;
+        return KITE_OK;
+    }
+    if (v < (uint64_t)lo || v > (uint64_t)hi)
+        return kite__fail(KITE_ERR_INVALID, "metadata %s = %llu is out of range [%d, %d]", key,
+                          (unsigned long long)v, lo, hi);
+    *out = (int32_t)v;
+    return KITE_OK;
+}
+
+static float get_f32(const kite_gguf *g, const char *arch, const char *suffix, float def) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    float v;
+    return kite_gguf_get_f32(g, key, &v) ? v : def;
+}
+
+static kite_status load_hparams(const kite_gguf *g, kite_hparams *hp) {
+    kite_str an;
+    if (!kite_gguf_get_str(g, "general.architecture", &an))
+        return kite__fail(KITE_ERR_INVALID, "metadata general.architecture is missing");
+    const arch_info *ai = NULL;
+    for (size_t i = 0; i < sizeof arches / sizeof arches[0]; i++)
+        if (kite_str_eq(an, arches[i].name)) ai = &arches[i];
+    if (!ai)
+        return kite__fail(KITE_ERR_UNSUPPORTED, "architecture '%.*s' is not supported (supported: llama, phi3, qwen2)",
+                          (int)KITE_MIN(an.len, 64), an.ptr);
+    const char *a = ai->name;
+    hp->arch = ai->arch;
+    hp->arch_name = ai->name;
+    hp->rope_neox = ai->neox;
+
+    KITE_TRY(get_dim(g, a, "context_length", false, 2048, 1, 1 << 24, &hp->n_ctx_train));
+    KITE_TRY(get_dim(g, a, "embedding_length", true, 0, 1, MAX_DIM, &hp->n_embd));
+    KITE_TRY(get_dim(g, a, "block_count", true, 0, 1, MAX_LAYERS, &hp->n_layer));
+    KITE_TRY(get_dim(g, a, "feed_forward_length", true, 0, 1, MAX_DIM, &hp->n_ff));
+    KITE_TRY(get_dim(g, a, "attention.head_count", true, 0, 1, MAX_DIM, &hp->n_head));
+    KITE_TRY(get_dim(g, a, "attention.head_count_kv", false, hp->n_head, 1, hp->n_head, &hp->n_head_kv));
+    if (hp->n_head % hp->n_head_kv != 0)
+        return kite__fail(KITE_ERR_INVALID, "head_count %d is not a multiple of head_count_kv %d", hp->n_head,
+                          hp->n_head_kv);
+    KITE_TRY(get_dim(g, a, "attention.key_length", false, hp->n_embd / hp->n_head, 1, MAX_DIM, &hp->head_dim));
+    int32_t vlen;
+    KITE_TRY(get_dim(g, a, "attention.value_length", false, hp->head_dim, 1, MAX_DIM, &vlen));
+    if (vlen != hp->head_dim)
+        return kite__fail(KITE_ERR_UNSUPPORTED, "attention.value_length %d differs from key_length %d", vlen,
+                          hp->head_dim);
+    if ((int64_t)hp->head_dim * hp->n_head > MAX_DIM)
+        return kite__fail(KITE_ERR_INVALID, "head_count * head size %lld is too large",
+                          (long long)hp->head_dim * hp->n_head);
+    KITE_TRY(get_dim(g, a, "rope.dimension_count", false, hp->head_dim, 0, hp->head_dim, &hp->n_rot));
+    if (hp->n_rot % 2 != 0) return kite__fail(KITE_ERR_INVALID, "rope.dimension_count %d is odd", hp->n_rot);
+
+    hp->norm_eps = get_f32(g, a, "attention.layer_norm_rms_epsilon", 1e-5f);
+    hp->rope_freq_base = get_f32(g, a, "rope.freq_base", 10000.0f);
+    // rope.scaling.factor is the context stretch; llama.cpp rotates by its inverse
+    float factor = get_f32(g, a, "rope.scaling.factor", 0.0f);
+    if (factor == 0.0f) factor = get_f32(g, a, "rope.scale_linear", 0.0f);
+    hp->rope_freq_scale = factor == 0.0f ? 1.0f : 1.0f / factor;
+    hp->rope_attn_factor = get_f32(g, a, "rope.scaling.attn_factor", 1.0f);
+    KITE_TRY(get_dim(g, a, "rope.scaling.original_context_length", false, hp->n_ctx_train, 1, 1 << 24,
+                     &hp->n_ctx_orig));
+    if (!(hp->norm_eps > 0.0f && hp->norm_eps < 1.0f) || !(hp->rope_freq_base > 0.0f) ||
+        !(hp->rope_freq_scale > 0.0f) || !(hp->rope_attn_factor > 0.0f))
+        return kite__fail(KITE_ERR_INVALID, "bad norm epsilon or rope constants (eps %g, base %g, scale %g)",
+                          hp->norm_eps, hp->rope_freq_base, hp->rope_freq_scale);
+
+    char key[128];
+    snprintf(key, sizeof key, "%s.rope.scaling.type", a);
+    kite_str st;
+    if (kite_gguf_get_str(g, key, &st) && !kite_str_eq(st, "none") && !kite_str_eq(st, "linear") &&
+        !kite_str_eq(st, "longrope") && !kite_str_eq(st, "su"))
+        return kite__fail(KITE_ERR_UNSUPPORTED, "rope scaling '%.*s' is not supported", (int)KITE_MIN(st.len, 32),
+                          st.ptr);
+    return KITE_OK;
+}
+
+// ---- tensors ----------------------------------------------------------------------------
+
+// Looks up a tensor and checks its shape (ne1 = 0 for a vector). Missing: error if required,
+// else *found = false.
+static kite_status find(const kite_gguf *g, const char *name, int64_t ne0, int64_t ne1, bool required,
+                        const kite_gguf_tensor **out) {
+    *out = NULL;
+    int64_t i = kite_gguf_find_tensor(g, name);
+    if (i < 0) {
+        if (required) return kite__fail(KITE_ERR_INVALID, "tensor %s is missing", name);
+        return KITE_OK;
+    }
+    const kite_gguf_tensor *t = &g->tensors[i];
+    uint64_t want1 = ne1 ? (uint64_t)ne1 : 1;
+    if (t->ne[0] != (uint64_t)ne0 || t->ne[1] != want1 || t->ne[2] != 1 || t->ne[3] != 1)
+        return kite__fail(KITE_ERR_INVALID, "tensor %s has shape [%llu, %llu, %llu, %llu], expected [%lld, %llu]", name,
+                          (unsigned long long)t->ne[0], (unsigned long long)t->ne[1], (unsigned long long)t->ne[2],
+                          (unsigned long long)t->ne[3], (long long)ne0, (unsigned long long)want1);
+    *out = t;
+    return KITE_OK;
+}
+
+static kite_status vec(const kite_gguf *g, const char *name, int64_t n, bool required, const float **out) {
+    const kite_gguf_tensor *t;
+    *out = NULL;
+    KITE_TRY(find(g, name, n, 0, required, &t));
+    if (!t) return KITE_OK;
+    if (t->type != KITE_TYPE_F32)
+        return kite__fail(KITE_ERR_UNSUPPORTED, "tensor %s has type %s; vectors must be f32", name,
+                          kite_type_name(t->type));
+    if (((uintptr_t)t->data & 3) != 0) return kite__fail(KITE_ERR_INVALID, "tensor %s is not 4-byte aligned", name);
+    *out = (const float *)t->data;
+    return KITE_OK;
+}
+
+static kite_status mat(const kite_gguf *g, const char *name, int64_t n_in, int64_t n_out, bool required,
+                       kite_weight *w) {
+    const kite_gguf_tensor *t;
+    memset(w, 0, sizeof *w);
+    KITE_TRY(find(g, name, n_in, n_out, required, &t));
+    if (!t) return KITE_OK;
+    if (!kite_matmul_supports(t->type))
+        return kite__fail(KITE_ERR_UNSUPPORTED, "tensor %s has type %s, which has no matmul kernel", name,
+                          kite_type_name(t->type));
+    w->data = t->data;
+    w->type = t->type;
+    w->n_in = (int32_t)n_in;
+    w->n_out = (int32_t)n_out;
+    return KITE_OK;
+}
+
+static kite_status load_layer(const kite_gguf *g, const kite_hparams *hp, int il, kite_layer *L) {
+    char n[96];
+    const int64_t E = hp->n_embd, q_dim = (int64_t)hp->n_head * hp->head_dim,
+                  kv_dim = (int64_t)hp->n_head_kv * hp->head_dim, F = hp->n_ff;
+#define NAME(s) (snprintf(n, sizeof n, "blk.%d." s, il), n)
+    KITE_TRY(vec(g, NAME("attn_norm.weight"), E, true, &L->attn_norm));
+    KITE_TRY(mat(g, NAME("attn_qkv.weight"), E, q_dim + 2 * kv_dim, false, &L->wqkv));
+    if (!L->wqkv.data) {
+        KITE_TRY(mat(g, NAME("attn_q.weight"), E, q_dim, true, &L->wq));
+        KITE_TRY(mat(g, NAME("attn_k.weight"), E, kv_dim, true, &L->wk));
+        KITE_TRY(mat(g, NAME("attn_v.weight"), E, kv_dim, true, &L->wv));
+        KITE_TRY(vec(g, NAME("attn_q.bias"), q_dim, hp->arch == KITE_ARCH_QWEN2, &L->bq));
+        KITE_TRY(vec(g, NAME("attn_k.bias"), kv_dim, hp->arch == KITE_ARCH_QWEN2, &L->bk));
+        KITE_TRY(vec(g, NAME("attn_v.bias"), kv_dim, hp->arch == KITE_ARCH_QWEN2, &L->bv));
+    }
+    KITE_TRY(mat(g, NAME("attn_output.weight"), q_dim, E, true, &L->wo));
+    KITE_TRY(vec(g, NAME("ffn_norm.weight"), E, true, &L->ffn_norm));
+    if (kite_gguf_find_tensor(g, NAME("ffn_gate.weight")) >= 0) {
+        KITE_TRY(mat(g, NAME("ffn_gate.weight"), E, F, true, &L->w_gate));
+        KITE_TRY(mat(g, NAME("ffn_up.weight"), E, F, true, &L->w_up));
+    } else {
+        // no separate gate: ffn_up holds gate and up stacked (phi3)
+        KITE_TRY(mat(g, NAME("ffn_up.weight"), E, 2 * F, true, &L->w_gate_up));
+    }
+    KITE_TRY(mat(g, NAME("ffn_down.weight"), F, E, true, &L->w_down));
+#undef NAME
+    return KITE_OK;
+}
+
+static kite_status load_weights(kite_model *m) {
+    const kite_gguf *g = m->gguf;
+    kite_hparams *hp = &m->hp;
+    int64_t ie = kite_gguf_find_tensor(g, "token_embd.weight");
+    if (ie < 0) return kite__fail(KITE_ERR_INVALID, "tensor token_embd.weight is missing");
+    uint64_t nv = g->tensors[ie].ne[1];
+    if (nv < 1 || nv > MAX_VOCAB)
+        return kite__fail(KITE_ERR_INVALID, "tensor token_embd.weight has %llu rows", (unsigned long long)nv);
+    hp->n_vocab = (int32_t)nv;
+    KITE_TRY(mat(g, "token_embd.weight", hp->n_embd, hp->n_vocab, true, &m->tok_embd));
+    KITE_TRY(vec(g, "output_norm.weight", hp->n_embd, true, &m->output_norm));
+    KITE_TRY(mat(g, "output.weight", hp->n_embd, hp->n_vocab, false, &m->output));
+    if (!m->output.data) m->output = m->tok_embd; // tied embeddings
+    if (hp->n_rot > 0) {
+        KITE_TRY(vec(g, "rope_factors_short.weight", hp->n_rot / 2, false, &m->rope_short));
+        KITE_TRY(vec(g, "rope_factors_long.weight", hp->n_rot / 2, false, &m->rope_long));
+        if (!m->rope_short) // some files carry one set only, under the llama name
+            KITE_TRY(vec(g, "rope_freqs.weight", hp->n_rot / 2, false, &m->rope_short));
+    }
+    m->layers = calloc((size_t)hp->n_layer, sizeof *m->layers);
+    if (!m->layers) return kite__fail(KITE_ERR_NOMEM, "out of memory for %d layers", hp->n_layer);
+    for (int il = 0; il < hp->n_layer; il++) KITE_TRY(load_layer(g, hp, il, &m->layers[il]));
+    return KITE_OK;
+}
+
+// ---- public -----------------------------------------------------------------------------
+
+kite_status kite_model_load(const uint8_t *buf, uint64_t len, const kite_model_params *p, kite_model **out) {
+    *out = NULL;
+    kite_model_params defaults = {0};
+    if (!p) p = &defaults;
+    kite_model *m = calloc(1, sizeof *m);
+    if (!m) return kite__fail(KITE_ERR_NOMEM, "out of memory");
+    kite_status s = kite_gguf_parse(buf, len, &m->gguf);
+    if (s == KITE_OK) s = load_hparams(m->gguf, &m->hp);
+    if (s == KITE_OK && !p->vocab_only) s = load_weights(m);
+    if (s == KITE_OK) s = kite_vocab_load(m->gguf, &m->vocab);
+    if (s != KITE_OK) {
+        kite_model_free(m);
+        return s;
+    }
+    *out = m;
+    return KITE_OK;
+}
+
+void kite_model_free(kite_model *m) {
+    if (!m) return;
+    kite_vocab_free(m->vocab);
+    free(m->layers);
+    kite_gguf_free(m->gguf);
+    free(m);
+}
+
+const kite_gguf *kite_model_gguf(const kite_model *m) { return m->gguf; }
+const kite_vocab *kite_model_vocab(const kite_model *m) { return m->vocab; }
+const kite_hparams *kite_model_hparams(const kite_model *m) { return &m->hp; }
+
+static uint64_t wbytes(const kite_weight *w) {
+    return w->data ? kite_type_row_bytes(w->type, (uint64_t)w->n_in) * (uint64_t)w->n_out : 0;
+}
+
+uint64_t kite_model_weight_bytes(const kite_model *m) {
+    uint64_t b = kite_type_row_bytes(m->tok_embd.type, (uint64_t)m->hp.n_embd) + wbytes(&m->output);
+    for (int il = 0; il < m->hp.n_layer; il++) {
+        const kite_layer *L = &m->layers[il];
+        const kite_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_gate_up,
+                                   &L->w_down};
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) b += wbytes(ws[i]);
+    }
+    return b;
+}

@@ -1,0 +1,92 @@
+// ops.c - plain-C ops of the forward pass (written so the compiler can vectorize the loops).
+#include "model/ops.h"
+
+#include <math.h>
+
+#include "base/f16.h"
+#include "base/internal.h"
+#include "quant/kite_quant.h"
+
+void kite__rmsnorm(float *y, const float *x, const float *w, int32_t n, float eps) {
+    double sum = 0.0;
+    for (int32_t i = 0; i < n; i++) sum += (double)x[i] * x[i];
+    const float scale = 1.0f / sqrtf((float)(sum / n) + eps);
+    for (int32_t i = 0; i < n; i++) y[i] = x[i] * scale * w[i];
+}
+
+void kite__rope_cache(float *cs, int32_t pos, int32_t n_rot, float base, float freq_scale, float attn_factor,
+                      const float *factors) {
+    const float step = powf(base, -2.0f / (float)n_rot);
+    float theta = (float)pos;
+    for (int32_t i = 0; i < n_rot / 2; i++) {
+        const float t = freq_scale * (factors ? theta / factors[i] : theta);
+        cs[2 * i] = cosf(t) * attn_factor;
+        cs[2 * i + 1] = sinf(t) * attn_factor;
+        theta *= step;
+    }
+}
+
+void kite__rope_apply(float *x, int32_t n_heads, int32_t head_dim, int32_t n_rot, const float *cs, bool neox) {
+    const int32_t half = n_rot / 2;
+    for (int32_t h = 0; h < n_heads; h++) {
+        float *v = x + (int64_t)h * head_dim;
+        for (int32_t i = 0; i < half; i++) {
+            // neox rotates dim i with dim i + n_rot/2; normal rope rotates neighbours
+            const int32_t a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
+            const float c = cs[2 * i], s = cs[2 * i + 1], x0 = v[a], x1 = v[b];
+            v[a] = x0 * c - x1 * s;
+            v[b] = x0 * s + x1 * c;
+        }
+    }
+}
+
+void kite__softmax(float *x, int32_t n) {
+    float mx = -INFINITY;
+    for (int32_t i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    double sum = 0.0;
+    for (int32_t i = 0; i < n; i++) {
+        x[i] = expf(x[i] - mx);
+        sum += x[i];
+    }
+    const float inv = (float)(1.0 / sum);
+    for (int32_t i = 0; i < n; i++) x[i] *= inv;
+}
+
+void kite__swiglu(float *g, const float *u, int32_t n) {
+    for (int32_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
+void kite__add(float *x, const float *b, int32_t n) {
+    for (int32_t i = 0; i < n; i++) x[i] += b[i];
+}
+
+kite_status kite__embed_row(kite_type t, const void *data, int32_t n, int32_t row, float *out) {
+    const uint64_t rb = kite_type_row_bytes(t, (uint64_t)n);
+    const uint8_t *src = (const uint8_t *)data + rb * (uint64_t)row;
+    if (t == KITE_TYPE_F32) {
+        memcpy(out, src, (size_t)n * sizeof(float));
+        return KITE_OK;
+    }
+    return kite_dequantize_row(t, src, out, n);
+}
+
+void kite__attend_head(const float *q, const uint16_t *k, const uint16_t *v, int32_t kv_stride, int32_t n_kv,
+                       int32_t head_dim, float scale, const float *f16tab, float *scores, float *out) {
+    float qh[512]; // head_dim is checked <= 512 at context creation
+    for (int32_t d = 0; d < head_dim; d++) qh[d] = f16tab[kite_f32_to_f16(q[d])];
+    // scores: scaled dot products with every cached key
+    for (int32_t j = 0; j < n_kv; j++) {
+        const uint16_t *kj = k + (int64_t)j * kv_stride;
+        float dot = 0.0f;
+        for (int32_t d = 0; d < head_dim; d++) dot += qh[d] * f16tab[kj[d]];
+        scores[j] = dot * scale;
+    }
+    kite__softmax(scores, n_kv);
+    // weighted sum of values
+    for (int32_t d = 0; d < head_dim; d++) out[d] = 0.0f;
+    for (int32_t j = 0; j < n_kv; j++) {
+        const uint16_t *vj = v + (int64_t)j * kv_stride;
+        const float p = f16tab[kite_f32_to_f16(scores[j])];
+        for (int32_t d = 0; d < head_dim; d++) out[d] += p * f16tab[vj[d]];
+    }
+}

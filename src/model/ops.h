@@ -1,0 +1,44 @@
+// ops.h - the forward pass's small ops besides matmul: RMSNorm, RoPE, softmax, SwiGLU, the
+// embedding lookup and causal attention over the F16 KV cache (internal to src/model).
+#ifndef KITE_MODEL_OPS_H
+#define KITE_MODEL_OPS_H
+
+#include <stdint.h>
+
+#include "base/kite_types.h"
+#include "base/kite_base.h"
+
+// y = x / sqrt(mean(x^2) + eps) * w over n elements (sum in double, as ggml does). y may be x.
+void kite__rmsnorm(float *y, const float *x, const float *w, int32_t n, float eps);
+
+// Fills cs[0..n_rot) with interleaved (cos, sin) of pos * base^(-2i/n_rot) * freq_scale /
+// factors[i] for the n_rot/2 rotation frequencies, both multiplied by attn_factor. The angle is
+// stepped by repeated multiplication in float, as ggml's rope cache is, so rotations match it.
+void kite__rope_cache(float *cs, int32_t pos, int32_t n_rot, float base, float freq_scale, float attn_factor,
+                      const float *factors);
+
+// Rotates the first n_rot dims of each of n_heads vectors of head_dim floats in place:
+// pairs (2i, 2i+1) normally, (i, i + n_rot/2) for neox.
+void kite__rope_apply(float *x, int32_t n_heads, int32_t head_dim, int32_t n_rot, const float *cs, bool neox);
+
+// x[i] = exp(x[i] - max) / sum over n (sum in double).
+void kite__softmax(float *x, int32_t n);
+
+// g[i] = silu(g[i]) * u[i].
+void kite__swiglu(float *g, const float *u, int32_t n);
+
+// x[i] += b[i].
+void kite__add(float *x, const float *b, int32_t n);
+
+// Row `row` of an embedding matrix of n-wide rows in type t, as f32.
+kite_status kite__embed_row(kite_type t, const void *data, int32_t n, int32_t row, float *out);
+
+// One query head against positions 0..n_kv-1 of one KV head of a layer's cache:
+// out = softmax(scale * q.k_j) . v_j. q has head_dim floats and is rounded to f16 first (ggml
+// takes the dot product of q and an f16 key in f16 x f16); the probabilities are rounded to
+// f16 before the V sum for the same reason. kv_stride is the floats between cache rows.
+// f16tab maps f16 bits to float. scores needs n_kv floats.
+void kite__attend_head(const float *q, const uint16_t *k, const uint16_t *v, int32_t kv_stride, int32_t n_kv,
+                       int32_t head_dim, float scale, const float *f16tab, float *scores, float *out);
+
+#endif

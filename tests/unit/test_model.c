@@ -1,0 +1,231 @@
+// test_model.c - model loading, the forward pass, generation and perplexity against llama.cpp's
+// published results (shared models README): hparams of every shared model, stories260K's
+// greedy text and its perplexity (3.9096 at -c 128), plus clear errors on bad files and inputs.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "kite.h"
+#include "tokenizer/kite_tokenizer.h"
+
+// ---- an in-memory GGUF built from a real one, with one change ------------------------------
+
+typedef struct membuf {
+    uint8_t *p;
+    size_t n, cap;
+} membuf;
+
+static kite_status mem_write(void *user, const void *data, size_t n) {
+    membuf *b = user;
+    if (b->n + n > b->cap) {
+        size_t cap = (b->n + n) * 2;
+        uint8_t *p = realloc(b->p, cap);
+        if (!p) return KITE_ERR_NOMEM;
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, data, n);
+    b->n += n;
+    return KITE_OK;
+}
+
+// Copies g, with general.architecture set to arch (if not NULL) and tensor `drop` left out.
+static membuf rewrite(const kite_gguf *g, const char *arch, const char *drop) {
+    membuf b = {0};
+    kite_gguf_writer *w = kite_gguf_writer_new();
+    kite_gguf_writer_copy_kvs(w, g);
+    if (arch) kite_gguf_writer_set_str(w, "general.architecture", arch);
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        const kite_gguf_tensor *t = &g->tensors[i];
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)t->name.len, t->name.ptr);
+        if (drop && !strcmp(name, drop)) continue;
+        kite_gguf_writer_add_tensor(w, name, t->type, t->n_dims, t->ne);
+    }
+    kite_sink sink = {mem_write, &b};
+    kite_gguf_writer_write_header(w, &sink);
+    uint64_t k = 0;
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        const kite_gguf_tensor *t = &g->tensors[i];
+        if (drop && kite_str_eq(t->name, drop)) continue;
+        kite_gguf_writer_write_data(w, &sink, k++, t->data);
+    }
+    kite_gguf_writer_free(w);
+    return b;
+}
+
+// ---- hparams --------------------------------------------------------------------------------
+
+typedef struct expect {
+    const char *file;
+    kite_arch arch;
+    int n_vocab, n_embd, n_layer, n_head, n_head_kv, n_ff;
+    bool neox;
+} expect;
+
+// The shapes the shared models' README lists.
+static const expect expects[] = {
+    {"stories260K.gguf", KITE_ARCH_LLAMA, 512, 64, 5, 8, 4, 172, false},
+    {"rand-llama-spm-f16.gguf", KITE_ARCH_LLAMA, 32000, 256, 2, 8, 4, 768, false},
+    {"rand-phi3-f16.gguf", KITE_ARCH_PHI3, 32064, 256, 2, 8, 8, 768, true},
+    {"rand-qwen2-f16.gguf", KITE_ARCH_QWEN2, 151936, 128, 2, 4, 2, 512, true},
+    {"ref/rand-llama-spm-Q4_K_M.gguf", KITE_ARCH_LLAMA, 32000, 256, 2, 8, 4, 768, false},
+};
+
+static void test_hparams(void) {
+    for (size_t i = 0; i < sizeof expects / sizeof expects[0]; i++) {
+        const expect *e = &expects[i];
+        size_t len;
+        unsigned char *buf = check_read_model(e->file, &len);
+        if (!buf) continue;
+        kite_model *m = NULL;
+        kite_status s = kite_model_load(buf, len, NULL, &m);
+        CHECK(s == KITE_OK, "%s: load: %s", e->file, kite_last_error());
+        if (m) {
+            const kite_hparams *hp = kite_model_hparams(m);
+            CHECK(hp->arch == e->arch && hp->n_vocab == e->n_vocab && hp->n_embd == e->n_embd &&
+                      hp->n_layer == e->n_layer && hp->n_head == e->n_head && hp->n_head_kv == e->n_head_kv &&
+                      hp->n_ff == e->n_ff && hp->rope_neox == e->neox,
+                  "%s: hparams arch %d vocab %d embd %d layers %d heads %d/%d ff %d neox %d", e->file, hp->arch,
+                  hp->n_vocab, hp->n_embd, hp->n_layer, hp->n_head, hp->n_head_kv, hp->n_ff, hp->rope_neox);
+            CHECK(kite_vocab_n_tokens(kite_model_vocab(m)) == e->n_vocab, "%s: vocab size %d", e->file,
+                  kite_vocab_n_tokens(kite_model_vocab(m)));
+        }
+        kite_model_free(m);
+        free(buf);
+    }
+}
+
+// ---- bad files --------------------------------------------------------------------------------
+
+static void test_bad_files(const kite_gguf *g) {
+    membuf b = rewrite(g, "gemma", NULL);
+    kite_model *m = NULL;
+    kite_status s = kite_model_load(b.p, b.n, NULL, &m);
+    CHECK(s == KITE_ERR_UNSUPPORTED && strstr(kite_last_error(), "'gemma'") && !m,
+          "unknown architecture: status %d, message '%s'", s, kite_last_error());
+    free(b.p);
+
+    b = rewrite(g, NULL, "blk.3.ffn_down.weight");
+    s = kite_model_load(b.p, b.n, NULL, &m);
+    CHECK(s == KITE_ERR_INVALID && strstr(kite_last_error(), "blk.3.ffn_down.weight") && !m,
+          "missing tensor: status %d, message '%s'", s, kite_last_error());
+    free(b.p);
+
+    // truncated file: the GGUF reader refuses it, the model loader passes the error on
+    b = rewrite(g, NULL, NULL);
+    s = kite_model_load(b.p, b.n / 2, NULL, &m);
+    CHECK(s != KITE_OK && !m, "truncated file loaded");
+    free(b.p);
+}
+
+// ---- the forward pass and generation on stories260K ------------------------------------------
+
+static bool collect(void *user, const char *piece, size_t len) {
+    membuf *b = user;
+    return mem_write(b, piece, len) == KITE_OK;
+}
+
+static void test_stories(kite_model *m) {
+    kite_ctx *c = NULL;
+    kite_ctx_params cp = {.n_ctx = 256, .n_threads = 2};
+    CHECK(kite_ctx_new(m, &cp, &c) == KITE_OK, "ctx: %s", kite_last_error());
+    if (!c) return;
+
+    // llama.cpp (llama-simple, greedy, 60 tokens) continues "Once upon a time" with exactly this
+    const char *want = ", there was a little girl named Lily. She loved to play outside in the park. One day, she "
+                       "saw a big, red ball. She wanted to play with it, but it was too high.\nLily";
+    kite_gen_params gp = kite_gen_default_params();
+    kite_gen_stats st;
+    gp.n_predict = 60;
+    gp.sampling.temp = 0.0f;
+    gp.stats = &st;
+    membuf out = {0};
+    kite_status s = kite_generate(c, "Once upon a time", &gp, collect, &out);
+    mem_write(&out, "", 1);
+    CHECK(s == KITE_OK && !strcmp((char *)out.p, want), "greedy text: status %d\n got  '%s'\n want '%s'", s,
+          (char *)out.p, want);
+    CHECK(st.n_prompt == 5 && st.n_generated == 60, "stats: %d prompt, %d generated", st.n_prompt, st.n_generated);
+    free(out.p);
+
+    // a stop string ends the text before it; aborting from the callback gives KITE_ERR_ABORTED
+    const char *stops[] = {"Lily."};
+    gp.stop = stops;
+    gp.n_stop = 1;
+    out = (membuf){0};
+    s = kite_generate(c, "Once upon a time", &gp, collect, &out);
+    mem_write(&out, "", 1);
+    CHECK(s == KITE_OK && st.stopped_string && !strcmp((char *)out.p, ", there was a little girl named "),
+          "stop string: '%s'", (char *)out.p);
+    free(out.p);
+
+    // batched prefill and token-by-token decoding give the same logits
+    const int32_t toks[] = {1, 403, 407, 261, 378, 432, 383, 286, 261, 376};
+    const int n = 10, nv = kite_model_hparams(m)->n_vocab;
+    const float *l1 = NULL, *l2 = NULL;
+    kite_ctx_reset(c);
+    CHECK(kite_ctx_eval(c, toks, n, &l1) == KITE_OK, "batched eval: %s", kite_last_error());
+    float *batched = malloc(sizeof(float) * nv);
+    memcpy(batched, l1, sizeof(float) * nv);
+    kite_ctx_reset(c);
+    for (int i = 0; i < n; i++) kite_ctx_eval(c, &toks[i], 1, &l2);
+    double maxd = 0;
+    for (int i = 0; i < nv; i++) maxd = fmax(maxd, fabs(batched[i] - l2[i]));
+    CHECK(maxd < 1e-3, "batched vs sequential logits differ by %g", maxd);
+    CHECK(kite_ctx_pos(c) == n, "pos %d after %d tokens", kite_ctx_pos(c), n);
+    free(batched);
+
+    // hostile inputs: an id out of range, a context overflow; the position stays put
+    int32_t bad = nv;
+    CHECK(kite_ctx_eval(c, &bad, 1, &l1) == KITE_ERR_INVALID && kite_ctx_pos(c) == n, "bad token id accepted");
+    int32_t *many = calloc(300, sizeof *many);
+    CHECK(kite_ctx_eval(c, many, 300, &l1) == KITE_ERR_INVALID && kite_ctx_pos(c) == n, "overflow accepted");
+    free(many);
+    kite_ctx_free(c);
+}
+
+// llama-perplexity -m stories260K.gguf -f stories.txt -c 128 gives PPL = 3.9096.
+static void test_perplexity(kite_model *m) {
+    const char *root = getenv("KITE_MODELS");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/../text/stories.txt", root && *root ? root : "../shared/models");
+    size_t len;
+    char *text = (char *)check_read_file(path, &len);
+    if (!text) {
+        fprintf(stderr, "skip: %s missing\n", path);
+        return;
+    }
+    int32_t *ids = malloc(sizeof(int32_t) * (len + 8));
+    int32_t n = 0;
+    CHECK(kite_tokenize(kite_model_vocab(m), text, len, true, false, ids, (int32_t)len + 8, &n) == KITE_OK,
+          "tokenize: %s", kite_last_error());
+    kite_ctx *c = NULL;
+    kite_ctx_params cp = {.n_ctx = 128, .n_threads = 2};
+    kite_ctx_new(m, &cp, &c);
+    kite_ppl_result r;
+    kite_status s = kite_perplexity(c, ids, n, NULL, NULL, &r);
+    CHECK(s == KITE_OK && r.n_chunks == 12 && fabs(r.ppl - 3.9096) < 0.0005,
+          "perplexity %.4f over %d chunks (llama.cpp: 3.9096 over 12): %s", r.ppl, r.n_chunks, kite_last_error());
+    kite_ctx_free(c);
+    free(ids);
+    free(text);
+}
+
+int main(void) {
+    test_hparams();
+    size_t len;
+    unsigned char *buf = check_read_model("stories260K.gguf", &len);
+    if (buf) {
+        kite_model *m = NULL;
+        CHECK(kite_model_load(buf, len, NULL, &m) == KITE_OK, "stories260K: %s", kite_last_error());
+        if (m) {
+            test_bad_files(kite_model_gguf(m));
+            test_stories(m);
+            test_perplexity(m);
+        }
+        kite_model_free(m);
+        free(buf);
+    }
+    return check_done("test_model");
+}
