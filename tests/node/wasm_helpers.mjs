@@ -1,0 +1,54 @@
+// wasm_helpers.mjs - shared by the wasm*.test.mjs files: the built package, the native CLI as
+// the reference runner, a static file server for URL sources.
+import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import { createReadStream, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot, kiteBin, modelsDir, requireModels } from './helpers.mjs';
+
+export { repoRoot, kiteBin, modelsDir, requireModels };
+
+// Throws when a wasm flavour is not built (npm run build:wasm, or the wasm-st/wasm-mt presets).
+export function requireDist(flavors = ['st', 'mt']) {
+  for (const f of flavors) {
+    if (!existsSync(join(repoRoot, 'dist', `kite-${f}.wasm`)))
+      throw new Error(`dist/kite-${f}.wasm is missing: run npm run build:wasm`);
+  }
+}
+
+export const model = (name) => join(modelsDir(), name);
+
+// Runs the native CLI and returns stdout (throws with stderr on failure).
+export function native(args, opts = {}) {
+  return execFileSync(kiteBin(), args, { maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+}
+
+// Greedy token ids from the native CLI: `kite run --ids --temp 0`.
+export function nativeGreedyIds(file, prompt, n, extra = []) {
+  const out = native(['run', '-m', file, '-p', prompt, '-n', String(n), '--temp', '0', '--ids', '--no-stats', ...extra]);
+  return out.toString().trim().split(/\s+/).filter(Boolean).map(Number);
+}
+
+// Serves files of a directory on 127.0.0.1 (Content-Length set unless chunked is asked for);
+// resolves to { url, close }.
+export function serveDir(dir, { chunked = false } = {}) {
+  const server = createServer((req, res) => {
+    const name = decodeURIComponent(new URL(req.url, 'http://x').pathname).replace(/^\/+/, '');
+    const path = join(dir, name);
+    if (name.includes('..') || !existsSync(path)) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    const headers = { 'content-type': 'application/octet-stream' };
+    if (!chunked) headers['content-length'] = statSync(path).size;
+    res.writeHead(200, headers);
+    createReadStream(path).pipe(res);
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      resolve({ url: `http://127.0.0.1:${port}/`, close: () => new Promise((r) => server.close(r)) });
+    });
+  });
+}

@@ -1,0 +1,97 @@
+// exports.c - the C ABI the JS worker calls (web/worker.js): heap buffers for streamed
+// model bytes, error messages, and the byte sink/progress bridges to JS. Every kw_* function
+// is exported; pointers and sizes cross as wasm32 numbers, strings as NUL-terminated UTF-8.
+#include "exports.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+// ---- JS callbacks (the worker installs Module.kite* handlers) -------------------------
+
+// Bytes for the current output sink; returns 0 when JS accepted them.
+EM_JS(int, kw_js_sink, (const void *p, size_t n), {
+    return Module.kiteSink ? Module.kiteSink(p >>> 0, n >>> 0) : 1;
+});
+
+// Progress (done/total as doubles: counts can pass 2^32); returns 0 to go on, 1 to stop.
+EM_JS(int, kw_js_progress, (const char *what, double done, double total), {
+    // A pool thread has no handlers: it never reports, and never stops the work.
+    return Module.kiteProgress ? Module.kiteProgress(UTF8ToString(what), done, total) : 0;
+});
+
+// ---- buffers --------------------------------------------------------------------------
+
+// Model bytes are streamed into one block of this alignment: GGUF aligns tensor data to 32
+// bytes from the file start, and 64 keeps whole cache lines for the SIMD kernels.
+#define KW_BUF_ALIGN 64
+
+EMSCRIPTEN_KEEPALIVE void *kw_alloc(size_t n) {
+    if (n == 0) n = 1;
+    size_t rounded = (n + KW_BUF_ALIGN - 1) / KW_BUF_ALIGN * KW_BUF_ALIGN;
+    if (rounded < n) return NULL;
+    void *p = aligned_alloc(KW_BUF_ALIGN, rounded);
+    if (!p) kite__fail(KITE_ERR_NOMEM, "out of wasm memory allocating %zu bytes", n);
+    return p;
+}
+
+EMSCRIPTEN_KEEPALIVE void kw_free(void *p) { free(p); }
+
+EMSCRIPTEN_KEEPALIVE const char *kw_last_error(void) { return kite_last_error(); }
+
+EMSCRIPTEN_KEEPALIVE const char *kw_version(void) { return KITE_VERSION; }
+
+// Number of hardware threads the build can use (1 without pthreads).
+EMSCRIPTEN_KEEPALIVE int kw_threaded(void) {
+#ifdef __EMSCRIPTEN_PTHREADS__
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+// ---- sinks ----------------------------------------------------------------------------
+
+static kite_status js_sink_write(void *user, const void *data, size_t n) {
+    (void)user;
+    if (n == 0) return KITE_OK;
+    if (kw_js_sink(data, n) != 0) return kite__fail(KITE_ERR_ABORTED, "output sink refused the data (aborted)");
+    return KITE_OK;
+}
+
+const kite_sink kw__js_sink = {js_sink_write, NULL};
+
+bool kw__js_progress(void *user, const char *what, uint64_t done, uint64_t total) {
+    (void)user;
+    return kw_js_progress(what ? what : "", (double)done, (double)total) == 0;
+}
+
+static kite_status mem_sink_write(void *user, const void *data, size_t n) {
+    kw_membuf *b = user;
+    if (n > SIZE_MAX - b->len - 1) return kite__fail(KITE_ERR_NOMEM, "output too large");
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1) cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
+        char *p = realloc(b->ptr, cap);
+        if (!p) return kite__fail(KITE_ERR_NOMEM, "out of wasm memory (%zu bytes of output)", cap);
+        b->ptr = p;
+        b->cap = cap;
+    }
+    memcpy(b->ptr + b->len, data, n);
+    b->len += n;
+    b->ptr[b->len] = 0;
+    return KITE_OK;
+}
+
+kite_sink kw__membuf_sink(kw_membuf *b) { return (kite_sink){mem_sink_write, b}; }
+
+char *kw__membuf_take(kw_membuf *b) {
+    if (!b->ptr) {
+        b->ptr = calloc(1, 1);
+        if (!b->ptr) kite__fail(KITE_ERR_NOMEM, "out of wasm memory");
+    }
+    char *p = b->ptr;
+    *b = (kw_membuf){0};
+    return p;
+}
+
+EMSCRIPTEN_KEEPALIVE const char *kw_status_name(int s) { return kite_status_name((kite_status)s); }

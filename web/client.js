@@ -1,0 +1,108 @@
+// client.js - the page/main-thread side of the kite worker: numbered requests turned into
+// promises, streamed events (progress, pieces, output chunks, byte pulls) routed to callers.
+import { startWorker, pickFlavor, defaultThreads } from './env.js';
+
+// Error thrown for every failure the C core or the worker reports; .status is the core's
+// status name ("invalid input", "unsupported", "aborted", ...) when it came from C.
+export class KiteError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.name = status === 'aborted' ? 'AbortError' : 'KiteError';
+    if (status) this.status = status;
+  }
+}
+
+export class Client {
+  #w;
+  #next = 1;
+  #pending = new Map(); // id -> { resolve, reject, onEvent }
+  #dead = null;
+  flavor;
+  threads;
+
+  static async start(opts = {}) {
+    const c = new Client();
+    c.flavor = pickFlavor(opts.flavor);
+    const threads = opts.threads ?? (await defaultThreads());
+    if (!Number.isInteger(threads) || threads < 1) throw new TypeError(`kite: threads must be a positive integer (got ${threads})`);
+    c.threads = c.flavor === 'mt' ? threads : 1;
+    c.#w = await startWorker();
+    c.#w.onMessage((m) => c.#onMessage(m));
+    c.#w.onFailure((e) => c.#fail(e));
+    c.#w.unref();
+    await c.call('init', { flavor: c.flavor, threads: c.threads });
+    return c;
+  }
+
+  // Sends one request; onEvent(msg) gets its intermediate messages. Resolves with the
+  // 'done' message's value, rejects with a KiteError.
+  call(op, args = {}, { onEvent, transfer } = {}) {
+    if (this.#dead) return Promise.reject(this.#dead);
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      if (this.#pending.size === 0) this.#w.ref();
+      this.#pending.set(id, { resolve, reject, onEvent });
+      this.#w.post({ ...args, id, op }, transfer);
+    });
+  }
+
+  // Replies to a worker's request inside a call (the next bytes of an in-memory source).
+  reply(msg, transfer) {
+    if (!this.#dead) this.#w.post(msg, transfer);
+  }
+
+  async terminate() {
+    this.#dead ??= new KiteError('kite: the model was disposed', 'invalid input');
+    await this.#w.terminate();
+    this.#rejectAll(this.#dead);
+  }
+
+  #onMessage(m) {
+    const p = this.#pending.get(m.id);
+    if (!p) return;
+    if (m.type === 'done' || m.type === 'error') {
+      this.#pending.delete(m.id);
+      if (this.#pending.size === 0) this.#w.unref();
+      if (m.type === 'done') p.resolve(m.value);
+      else p.reject(new KiteError(m.message, m.status));
+      return;
+    }
+    try {
+      p.onEvent?.(m);
+    } catch (e) {
+      // A throwing user callback must not leave the request hanging.
+      console.error(e);
+    }
+  }
+
+  #fail(e) {
+    if (this.#dead) return;
+    this.#dead = new KiteError(`kite worker died: ${e.message}`);
+    this.#rejectAll(this.#dead);
+  }
+
+  #rejectAll(e) {
+    for (const p of this.#pending.values()) p.reject(e);
+    this.#pending.clear();
+  }
+}
+
+// A flag the worker's C callbacks poll (SharedArrayBuffer where the host has one). Without
+// it (a browser page that is not crossOriginIsolated), aborting still ends the JS side at
+// once, but the worker finishes the running C call before it sees anything.
+export function makeAbortFlag(signal, onAbort) {
+  const flag = typeof SharedArrayBuffer === 'function' ? new Int32Array(new SharedArrayBuffer(4)) : null;
+  const fire = () => {
+    if (flag) Atomics.store(flag, 0, 1);
+    onAbort?.();
+  };
+  if (signal) {
+    if (signal.aborted) fire();
+    else signal.addEventListener('abort', fire, { once: true });
+  }
+  return {
+    flag,
+    fire,
+    release: () => signal?.removeEventListener('abort', fire),
+  };
+}

@@ -1,0 +1,57 @@
+// env.js - what the host is (Node or browser) and how to start the kite worker there.
+export const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
+
+// The build to load: 'mt' (SIMD128 + pthreads) needs SharedArrayBuffer, which browsers only
+// expose to crossOriginIsolated pages; Node always has it.
+export function pickFlavor(requested) {
+  const canShare = typeof SharedArrayBuffer === 'function' && (isNode || globalThis.crossOriginIsolated === true);
+  if (requested === 'mt' && !canShare) {
+    throw new Error('kite: the multi-threaded build needs SharedArrayBuffer (a crossOriginIsolated page: ' +
+      'serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)');
+  }
+  if (requested === 'mt' || requested === 'st') return requested;
+  if (requested !== undefined && requested !== 'auto') throw new TypeError(`kite: unknown flavor ${requested} (mt, st or auto)`);
+  return canShare ? 'mt' : 'st';
+}
+
+// Default thread count: all logical cores (the wasm pool is sized to it).
+export async function defaultThreads() {
+  if (isNode) {
+    const os = await import('node:os');
+    return os.availableParallelism ? os.availableParallelism() : os.cpus().length;
+  }
+  return globalThis.navigator?.hardwareConcurrency || 4;
+}
+
+// A uniform handle on a Worker (browser) or worker_threads.Worker (Node):
+// { post(msg, transfer), onMessage(fn), onFailure(fn), terminate(), ref(), unref() }.
+export async function startWorker() {
+  const url = new URL('./worker.js', import.meta.url);
+  if (isNode) {
+    const { Worker } = await import('node:worker_threads');
+    const w = new Worker(url);
+    return {
+      post: (m, t) => w.postMessage(m, t || []),
+      onMessage: (fn) => w.on('message', fn),
+      onFailure: (fn) => {
+        w.on('error', (e) => fn(e instanceof Error ? e : new Error(String(e))));
+        w.on('exit', (code) => fn(new Error(`kite worker exited (code ${code})`)));
+      },
+      terminate: () => w.terminate(),
+      ref: () => w.ref(),
+      unref: () => w.unref(),
+    };
+  }
+  const w = new Worker(url, { type: 'module', name: 'kite' });
+  return {
+    post: (m, t) => w.postMessage(m, t || []),
+    onMessage: (fn) => w.addEventListener('message', (e) => fn(e.data)),
+    onFailure: (fn) => {
+      w.addEventListener('error', (e) => fn(new Error(`kite worker failed: ${e.message || 'script error'}`)));
+      w.addEventListener('messageerror', () => fn(new Error('kite worker: a message could not be decoded')));
+    },
+    terminate: async () => w.terminate(),
+    ref: () => {},
+    unref: () => {},
+  };
+}

@@ -1,0 +1,49 @@
+// source.js - turns what the caller passes as a model (URL, hf:// reference, File/Blob,
+// ArrayBuffer/typed array, Node path) into a message the worker can read the bytes from.
+import { isNode } from './env.js';
+
+// hf://owner/repo/path/file.gguf (optionally owner/repo@revision/...) -> the Hugging Face
+// download URL, https://huggingface.co/owner/repo/resolve/<revision or main>/path/file.gguf.
+export function hfUrl(ref) {
+  const m = /^hf:\/\/([^/]+)\/([^/@]+)(?:@([^/]+))?\/(.+)$/.exec(ref);
+  if (!m) throw new TypeError(`kite: bad Hugging Face reference ${JSON.stringify(ref)} (expected hf://owner/repo/file.gguf)`);
+  const [, owner, repo, rev, file] = m;
+  const path = file.split('/').map(encodeURIComponent).join('/');
+  return `https://huggingface.co/${owner}/${repo}/resolve/${encodeURIComponent(rev || 'main')}/${path}`;
+}
+
+// Returns { desc, serve }: desc goes to the worker ({kind: 'path'|'url'|'blob'|'bytes', ...});
+// serve(offset, length) gives a copy of the next bytes of an in-memory source (else null).
+export async function describeSource(source) {
+  if (source instanceof URL) source = source.href;
+  if (typeof source === 'string') {
+    if (source.startsWith('hf://')) return { desc: { kind: 'url', url: hfUrl(source), name: source } };
+    if (/^(https?|blob|data):/i.test(source)) return { desc: { kind: 'url', url: source, name: source } };
+    if (isNode) {
+      const { fileURLToPath } = await import('node:url');
+      const { resolve } = await import('node:path');
+      const path = source.startsWith('file:') ? fileURLToPath(source) : resolve(source);
+      return { desc: { kind: 'path', path, name: path } };
+    }
+    const url = new URL(source, globalThis.location?.href).href;
+    return { desc: { kind: 'url', url, name: source } };
+  }
+  if (typeof Blob === 'function' && source instanceof Blob) {
+    // A Blob is cloned to the worker by reference: its bytes are not copied.
+    return { desc: { kind: 'blob', blob: source, size: source.size, name: source.name || 'blob' } };
+  }
+  let bytes = null;
+  if (source instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && source instanceof SharedArrayBuffer)) {
+    bytes = new Uint8Array(source);
+  } else if (ArrayBuffer.isView(source)) {
+    bytes = new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  }
+  if (bytes) {
+    // Served in slices on request, so the worker never holds a second full copy.
+    return {
+      desc: { kind: 'bytes', size: bytes.byteLength, name: 'buffer' },
+      serve: (offset, length) => bytes.slice(offset, offset + length),
+    };
+  }
+  throw new TypeError('kite: a model source is a URL, hf:// reference, File/Blob, ArrayBuffer, typed array or (Node) path');
+}

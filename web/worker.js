@@ -1,0 +1,357 @@
+// worker.js - the kite worker (a Web Worker in browsers, worker_threads in Node): owns one
+// wasm instance, runs one request at a time, and turns the C ABI of wasm/exports*.c into
+// messages. All numerics stay in C; this file only moves bytes and strings.
+import { readIntoHeap } from './reader.js';
+
+const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
+let port; // { post(msg, transfer), on(fn) }
+if (isNode) {
+  const { parentPort } = await import('node:worker_threads');
+  port = { post: (m, t) => parentPort.postMessage(m, t || []), on: (fn) => parentPort.on('message', fn) };
+} else {
+  port = { post: (m, t) => self.postMessage(m, t || []), on: (fn) => self.addEventListener('message', (e) => fn(e.data)) };
+}
+
+let M = null;        // the Emscripten module
+let broken = null;   // set when the instance aborted: it cannot be used again
+let scratch = 0;     // 64 bytes of heap for out-parameters
+let model = 0;       // kw_model* of this worker (one per worker)
+let abortFlag = null; // Int32Array over the running request's SharedArrayBuffer
+let current = null;  // the running request: { id, pieceDecoder, tokens }
+const pulls = new Map(); // pull id -> resolve
+
+class CError extends Error {
+  constructor(message, status) { super(message); this.status = status; }
+}
+
+// ---- module --------------------------------------------------------------------------
+
+async function loadModule(flavor, threads) {
+  const name = `kite-${flavor}`;
+  const dist = new URL('../dist/', import.meta.url);
+  const common = {
+    kitePoolSize: flavor === 'mt' ? threads : 0,
+    print: (s) => console.log(s),
+    printErr: (s) => console.error(s),
+    onAbort: (what) => { broken = `the wasm instance aborted (${what}); dispose this model and load it again`; },
+  };
+  let factory;
+  if (isNode) {
+    const { createRequire } = await import('node:module');
+    const { readFileSync } = await import('node:fs');
+    const require = createRequire(import.meta.url);
+    factory = require(new URL(`${name}.js`, dist).pathname);
+    // Emscripten 3.1.6 under Node 20 tries fetch() on a file path: hand it the bytes.
+    common.wasmBinary = readFileSync(new URL(`${name}.wasm`, dist));
+  } else {
+    // A module worker cannot importScripts the classic glue: evaluate its text instead.
+    const glueUrl = new URL(`${name}.js`, dist).href;
+    const res = await fetch(glueUrl);
+    if (!res.ok) throw new Error(`cannot fetch ${glueUrl}: HTTP ${res.status}`);
+    factory = new Function(`${await res.text()}\n;return createKite${flavor.toUpperCase()};`)();
+    common.locateFile = (p) => new URL(p, dist).href;
+    common.mainScriptUrlOrBlob = glueUrl; // what the pthread workers load
+  }
+  M = await factory(common);
+  scratch = M._kw_alloc(64) >>> 0;
+  M.kiteSink = (p, n) => onSink(p, n);
+  M.kiteProgress = (what, done, total) => onProgress(what, done, total);
+  M.kitePiece = (p, n) => onPiece(p, n);
+  M.kiteToken = (id) => { current?.tokens?.push(id); };
+}
+
+const heap = () => {
+  const buf = M.wasmMemory ? M.wasmMemory.buffer : M.HEAPU8.buffer;
+  return new Uint8Array(buf);
+};
+const u32 = (ptr) => new DataView(heap().buffer).getUint32(ptr, true);
+const i32 = (ptr) => new DataView(heap().buffer).getInt32(ptr, true);
+
+function check(status) {
+  if (status === 0) return;
+  throw new CError(M.UTF8ToString(M._kw_last_error()) || 'unknown error', M.UTF8ToString(M._kw_status_name(status)));
+}
+
+function cstr(s) {
+  const n = M.lengthBytesUTF8(s) + 1;
+  const p = M._kw_alloc(n) >>> 0;
+  if (!p) check(3);
+  M.stringToUTF8(s, p, n);
+  return p;
+}
+
+// Takes a malloc'd NUL-terminated string out of the heap and frees it.
+function takeString(p) {
+  p >>>= 0;
+  try { return M.UTF8ToString(p); } finally { M._kw_free(p); }
+}
+
+const aborted = () => abortFlag !== null && Atomics.load(abortFlag, 0) !== 0;
+
+// ---- callbacks from C ------------------------------------------------------------------
+
+let lastProgress = 0;
+function progress(stage, done, total, force) {
+  const now = Date.now();
+  // At most ~20 messages a second: a 4 GB read would otherwise flood the page.
+  if (!force && now - lastProgress < 50 && done !== total) return;
+  lastProgress = now;
+  port.post({ id: current.id, type: 'progress', stage, loaded: done, total });
+}
+
+function onProgress(what, done, total) {
+  if (current) progress(current.stage || what, done, total, false);
+  return aborted() ? 1 : 0;
+}
+
+// Output bytes are gathered into ~4 MB messages (the writer emits many small pieces).
+const OUT_CHUNK = 4 * 2 ** 20;
+let outBuf = null;
+let outLen = 0;
+function onSink(p, n) {
+  if (aborted()) return 1;
+  let src = heap().subarray(p, p + n);
+  while (src.length > 0) {
+    if (!outBuf) { outBuf = new Uint8Array(OUT_CHUNK); outLen = 0; }
+    const k = Math.min(src.length, OUT_CHUNK - outLen);
+    outBuf.set(src.subarray(0, k), outLen);
+    outLen += k;
+    src = src.subarray(k);
+    if (outLen === OUT_CHUNK) flushOut();
+  }
+  return 0;
+}
+function flushOut() {
+  if (!outBuf || outLen === 0) return;
+  const data = outLen === outBuf.length ? outBuf : outBuf.slice(0, outLen);
+  port.post({ id: current.id, type: 'chunk', data }, [data.buffer]);
+  outBuf = null;
+  outLen = 0;
+}
+
+function onPiece(p, n) {
+  if (aborted()) return 1;
+  const text = current.decoder.decode(heap().slice(p, p + n), { stream: true });
+  if (text) port.post({ id: current.id, type: 'piece', text });
+  return 0;
+}
+
+// ---- requests ------------------------------------------------------------------------
+
+async function readSource(source) {
+  current.stage = 'read';
+  const r = await readIntoHeap(source, {
+    alloc: (n) => {
+      const p = M._kw_alloc(n) >>> 0;
+      if (!p) check(3);
+      return p;
+    },
+    free: (p) => M._kw_free(p),
+    heap,
+    progress: (done, total) => {
+      progress('read', done, total, false);
+      if (aborted()) throw new CError('aborted while reading the model', 'aborted');
+    },
+    pull: (offset, length) => new Promise((resolve) => {
+      pulls.set(current.id, resolve);
+      port.post({ id: current.id, type: 'pull', offset, length });
+    }),
+  });
+  return r;
+}
+
+function modelInfo() {
+  check(M._kw_model_info_json(model, scratch));
+  return JSON.parse(takeString(u32(scratch)));
+}
+
+const ops = {
+  async init({ flavor, threads }) {
+    await loadModule(flavor, threads);
+    return { version: M.UTF8ToString(M._kw_version()), threaded: M._kw_threaded() === 1 };
+  },
+
+  // Reads the file and describes it (no model: works for any GGUF).
+  async inspect({ source }) {
+    const { ptr, size } = await readSource(source);
+    try {
+      check(M._kw_gguf_parse(ptr, size, scratch));
+      const g = u32(scratch);
+      try {
+        check(M._kw_gguf_info_json(g, scratch));
+        return JSON.parse(takeString(u32(scratch)));
+      } finally {
+        M._kw_gguf_free(g);
+      }
+    } finally {
+      M._kw_free(ptr);
+    }
+  },
+
+  async load({ source, nCtx, threads, vocabOnly }) {
+    if (model) throw new CError('this worker already holds a model', 'invalid input');
+    const { ptr, size } = await readSource(source);
+    current.stage = 'load';
+    const st = M._kw_model_load(ptr, size, nCtx | 0, threads | 0, vocabOnly ? 1 : 0, scratch);
+    if (st !== 0) M._kw_free(ptr); // on success the model owns the buffer
+    check(st);
+    model = u32(scratch);
+    return modelInfo();
+  },
+
+  tokenize({ text, addSpecial, parseSpecial }) {
+    const t = cstr(text);
+    try {
+      check(M._kw_tokenize(model, t, addSpecial ? 1 : 0, parseSpecial ? 1 : 0, scratch, scratch + 4));
+      const p = u32(scratch);
+      const n = i32(scratch + 4);
+      const ids = Int32Array.from(new Int32Array(heap().buffer, p, n));
+      M._kw_free(p);
+      return ids;
+    } finally {
+      M._kw_free(t);
+    }
+  },
+
+  detokenize({ ids }) {
+    const arr = Int32Array.from(ids);
+    const p = M._kw_alloc(Math.max(4, arr.byteLength)) >>> 0;
+    try {
+      heap().set(new Uint8Array(arr.buffer), p);
+      check(M._kw_detokenize(model, p, arr.length, scratch));
+      return takeString(u32(scratch));
+    } finally {
+      M._kw_free(p);
+    }
+  },
+
+  // Streams 'piece' messages; resolves with stats and the sampled token ids.
+  generate({ prompt, opts }) {
+    return runGenerate(prompt, opts);
+  },
+
+  chat({ messages, opts }) {
+    const n = messages.length;
+    const ptrs = [];
+    const arr = M._kw_alloc(8 * Math.max(1, n)) >>> 0;
+    try {
+      const dv = () => new DataView(heap().buffer);
+      messages.forEach((m, i) => {
+        const r = cstr(String(m.role));
+        const c = cstr(String(m.content));
+        ptrs.push(r, c);
+        dv().setUint32(arr + 8 * i, r, true);
+        dv().setUint32(arr + 8 * i + 4, c, true);
+      });
+      check(M._kw_chat_apply(model, arr, n, opts.addAssistant === false ? 0 : 1, scratch));
+    } finally {
+      ptrs.forEach((p) => M._kw_free(p));
+      M._kw_free(arr);
+    }
+    const prompt = takeString(u32(scratch));
+    // As `kite run --chat-template`: special-token text in the template becomes tokens.
+    return runGenerate(prompt, { ...opts, parseSpecial: true });
+  },
+
+  async quantize({ source, type, opts }) {
+    const { ptr, size } = await readSource(source);
+    try {
+      current.stage = 'quantize';
+      const t = cstr(type);
+      let ftype;
+      try {
+        check(M._kw_ftype_from_name(t, scratch));
+        ftype = i32(scratch);
+      } finally {
+        M._kw_free(t);
+      }
+      const stats = M._kw_alloc(8 * 6) >>> 0;
+      try {
+        const flags = (opts.allowRequantize ? 1 : 0) | (opts.pure ? 2 : 0) | (opts.leaveOutputTensor ? 4 : 0);
+        const st = M._kw_quantize(ptr, size, ftype, opts.threads | 0, flags, stats);
+        if (st !== 0) { outBuf = null; outLen = 0; }
+        check(st);
+        flushOut();
+        const d = Float64Array.from(new Float64Array(heap().buffer, stats, 6));
+        return { nTensors: d[0], nQuantized: d[1], nFallback: d[2], bytesIn: d[3], bytesOut: d[4], nElements: d[5] };
+      } finally {
+        M._kw_free(stats);
+      }
+    } finally {
+      M._kw_free(ptr);
+    }
+  },
+
+  dispose() {
+    if (model) M._kw_model_free(model);
+    model = 0;
+    // The pthread pool would keep the process (Node) or the tab's workers alive.
+    M?.PThread?.terminateAllThreads?.();
+    return true;
+  },
+};
+
+function runGenerate(prompt, o) {
+  const p = cstr(prompt);
+  const stops = (o.stop || []).map(String);
+  const sp = stops.map(cstr);
+  const arr = M._kw_alloc(4 * Math.max(1, sp.length)) >>> 0;
+  const stats = M._kw_alloc(8 * 6) >>> 0;
+  try {
+    sp.forEach((s, i) => new DataView(heap().buffer).setUint32(arr + 4 * i, s, true));
+    current.decoder = new TextDecoder('utf-8');
+    current.tokens = [];
+    const flags = (o.noBos ? 1 : 0) | (o.keepContext ? 2 : 0) | (o.parseSpecial ? 4 : 0);
+    const st = M._kw_generate(model, p, o.maxTokens ?? -1, o.temperature ?? 0.8, o.topK ?? 40, o.topP ?? 0.95,
+      o.minP ?? 0.05, o.repeatPenalty ?? 1.0, o.repeatLastN ?? 64, o.seed ?? 0xffffffff, arr, sp.length, flags, stats);
+    const tail = current.decoder.decode();
+    if (tail) port.post({ id: current.id, type: 'piece', text: tail });
+    const d = Float64Array.from(new Float64Array(heap().buffer, stats, 6));
+    const result = {
+      tokens: current.tokens,
+      nPrompt: d[0], nGenerated: d[1], prefillSeconds: d[2], decodeSeconds: d[3],
+      stoppedBy: d[4] ? 'eog' : d[5] ? 'stop' : 'length',
+    };
+    if (st === 5 && aborted()) return { ...result, stoppedBy: 'abort' };
+    check(st);
+    return result;
+  } finally {
+    M._kw_free(p);
+    sp.forEach((s) => M._kw_free(s));
+    M._kw_free(arr);
+    M._kw_free(stats);
+  }
+}
+
+// ---- message loop ----------------------------------------------------------------------
+
+let chain = Promise.resolve();
+port.on((msg) => {
+  if (msg.op === 'chunk') { // a reply to a pull: must not wait behind the running request
+    const resolve = pulls.get(msg.id);
+    pulls.delete(msg.id);
+    resolve?.(msg.data);
+    return;
+  }
+  chain = chain.then(() => handle(msg));
+});
+
+async function handle(msg) {
+  const { id, op } = msg;
+  current = { id };
+  abortFlag = msg.abort ? new Int32Array(msg.abort) : null;
+  try {
+    if (broken) throw new CError(broken, 'aborted');
+    if (!ops[op]) throw new CError(`unknown request ${op}`, 'invalid input');
+    if (op !== 'init' && !M) throw new CError('the wasm module is not loaded', 'invalid input');
+    if (['tokenize', 'detokenize', 'generate', 'chat'].includes(op) && !model) throw new CError('no model is loaded', 'invalid input');
+    const value = await ops[op](msg);
+    port.post({ id, type: 'done', value });
+  } catch (e) {
+    const message = broken && !(e instanceof CError) ? broken : (e?.message || String(e));
+    port.post({ id, type: 'error', message, status: e?.status });
+  } finally {
+    current = null;
+    abortFlag = null;
+  }
+}
