@@ -125,11 +125,14 @@ typedef struct kite_quant_tensor {
 // it is not to be quantized) and, if n_fallback is not NULL, how many tensors fell back to
 // another type because of their row length. Errors (KITE_ERR_INVALID, message names the
 // tensor): a pattern that does not compile, an unknown ftype, a layer number it cannot read
-// where experts need one, a target type without a fallback for its row length, or a type that
-// needs an importance matrix.
+// where experts need one, or a target type without a fallback for its row length.
 kite_status kite_quantize_choose_types(const kite_quant_model *m, const kite_quantize_params *p,
                                        const kite_quant_tensor *t, size_t n, kite_type *out,
                                        uint32_t *n_fallback);
+
+// True when llama.cpp refuses to produce type t for this tensor without an importance matrix
+// (IQ1/IQ2/IQ3_XXS types, and Q2_K inside a Q2_K_S file; never the embedding or output).
+bool kite_quantize_needs_imatrix(const char *name, kite_type t, int ftype);
 
 // Reads the kite_quant_model facts from a parsed file; m->arch is set to arch_buf, which gets
 // a NUL-terminated copy of general.architecture (arch_cap bytes at most). Errors

@@ -449,7 +449,7 @@ static kite_status fallback_type(mix *x, const kite_quant_tensor *t, kite_type *
 }
 
 // Types that give garbage without an importance matrix; llama.cpp refuses them, so do we.
-static bool needs_imatrix(const char *name, kite_type ty, int ftype) {
+bool kite_quantize_needs_imatrix(const char *name, kite_type ty, int ftype) {
     if (tensor_category(name) == CAT_OUTPUT || tensor_category(name) == CAT_TOKEN_EMBD) return false;
     switch (ty) {
     case KITE_TYPE_IQ3_XXS: case KITE_TYPE_IQ2_XXS: case KITE_TYPE_IQ2_XS: case KITE_TYPE_IQ2_S:
@@ -539,9 +539,6 @@ kite_status kite_quantize_choose_types(const kite_quant_model *m, const kite_qua
         out[i] = t[i].type;
         if (!allows_quantization(p, &t[i])) continue;
         s = tensor_type(&x, &t[i], def, &out[i]);
-        if (s == KITE_OK && needs_imatrix(t[i].name, out[i], p->ftype))
-            s = kite__fail(KITE_ERR_UNSUPPORTED, "tensor %s: type %s needs an importance matrix, which kite quantize does not take",
-                           t[i].name, kite_type_name(out[i]));
     }
     for (size_t i = 0; x.pats && i < p->n_tensor_types; i++) kite__pattern_free(x.pats[i]);
     free(x.pats);

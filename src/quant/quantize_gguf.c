@@ -265,6 +265,9 @@ static kite_status make_plan(const kite_gguf *in, const kite_quantize_params *p,
     for (uint64_t i = 0; i < n; i++) {
         kite_type from = pl->qt[i].type, to = pl->type[i];
         if (from == to) continue;
+        if (kite_quantize_needs_imatrix(pl->names[i], to, p->ftype))
+            return kite__fail(KITE_ERR_UNSUPPORTED, "tensor %s: type %s needs an importance matrix, which kite quantize does not take",
+                              pl->names[i], kite_type_name(to));
         const kite_type_traits *tr = kite_type_get(from);
         if (tr && tr->quantized && !p->allow_requantize)
             return kite__fail(KITE_ERR_INVALID, "tensor %s is already %s: requantizing is disabled (allow it with --allow-requantize)",
