@@ -1,0 +1,76 @@
+// spm.c - SentencePiece (llama) tokenization of one text fragment: start from single UTF-8
+// characters, repeatedly merge the adjacent pair whose concatenation is the vocabulary token
+// with the highest score (ties: leftmost), then fall back to <0xXX> byte tokens for symbols
+// that are not tokens.
+#include "tokenizer/tok_internal.h"
+
+// The id of byte b: its <0xXX> token, else a token that is that one byte, else unk.
+static int32_t byte_token(const kite_vocab *v, uint8_t b) {
+    static const char hex[] = "0123456789ABCDEF";
+    char s[6] = {'<', '0', 'x', hex[b >> 4], hex[b & 15], '>'};
+    int32_t id = kite__strmap_get(&v->tok_map, s, 6, NULL, 0);
+    if (id >= 0) return id;
+    id = kite__strmap_get(&v->tok_map, (const char *)&b, 1, NULL, 0);
+    // llama.cpp throws here (a vocabulary without byte tokens); we degrade to unk.
+    return id >= 0 ? id : v->unk;
+}
+
+// Queues the merge of symbols l and r if their concatenation is a token.
+static kite_status try_bigram(const kite_vocab *v, const char *text, const kite__symbol *sym,
+                              int32_t l, int32_t r, kite__bigram_heap *q) {
+    if (l < 0 || r < 0) return KITE_OK;
+    uint32_t size = sym[l].n + sym[r].n;
+    int32_t id = kite__strmap_get(&v->tok_map, text + sym[l].off, size, NULL, 0);
+    if (id < 0) return KITE_OK;
+    kite__bigram b = {v->tok[id].score, l, r, size};
+    return kite__heap_push(q, b);
+}
+
+kite_status kite__spm_tokenize(const kite_vocab *v, const char *text, size_t n, kite__ids *out) {
+    if (n == 0) return KITE_OK;
+    if (n > INT32_MAX) return kite__fail(KITE_ERR_INVALID, "tokenize: text of %zu bytes is too long", n);
+    kite__symbol *sym = malloc(n * sizeof *sym);
+    kite__bigram_heap q = {0};
+    kite_status st = KITE_OK;
+    if (!sym) return kite__fail(KITE_ERR_NOMEM, "tokenize: out of memory for %zu symbols", n);
+
+    // One symbol per UTF-8 character (by the lead byte's announced length, clamped).
+    int32_t ns = 0;
+    for (size_t off = 0; off < n;) {
+        size_t len = KITE_MIN(kite__utf8_len((uint8_t)text[off]), n - off);
+        sym[ns] = (kite__symbol){ns - 1, off + len == n ? -1 : ns + 1, (uint32_t)off, (uint32_t)len};
+        ns++;
+        off += len;
+    }
+    for (int32_t i = 1; i < ns && st == KITE_OK; i++) st = try_bigram(v, text, sym, i - 1, i, &q);
+
+    kite__bigram b;
+    while (st == KITE_OK && kite__heap_pop(&q, &b)) {
+        kite__symbol *l = &sym[b.left], *r = &sym[b.right];
+        // Stale entry: one side was merged away or has grown since it was queued.
+        if (l->n == 0 || r->n == 0 || l->n + r->n != b.size) continue;
+        l->n += r->n;
+        r->n = 0;
+        l->next = r->next;
+        if (r->next >= 0) sym[r->next].prev = b.left;
+        st = try_bigram(v, text, sym, l->prev, b.left, &q);
+        if (st == KITE_OK) st = try_bigram(v, text, sym, b.left, l->next, &q);
+    }
+
+    // Every merged symbol is a token by construction; single characters may not be.
+    for (int32_t i = 0; st == KITE_OK && i != -1; i = sym[i].next) {
+        const char *s = text + sym[i].off;
+        int32_t id = kite__strmap_get(&v->tok_map, s, sym[i].n, NULL, 0);
+        if (id >= 0) {
+            st = kite__ids_push(out, id);
+            continue;
+        }
+        for (uint32_t j = 0; j < sym[i].n && st == KITE_OK; j++) {
+            int32_t bid = byte_token(v, (uint8_t)s[j]);
+            if (bid >= 0) st = kite__ids_push(out, bid);
+        }
+    }
+    free(sym);
+    free(q.a);
+    return st;
+}

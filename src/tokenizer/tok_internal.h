@@ -1,0 +1,146 @@
+// tok_internal.h - the vocabulary's layout and the helpers the tokenizer's files share
+// (internal: not part of the public API).
+#ifndef KITE_TOKENIZER_INTERNAL_H
+#define KITE_TOKENIZER_INTERNAL_H
+
+#include "base/internal.h"
+#include "tokenizer/kite_tokenizer.h"
+#include "tokenizer/unicode.h"
+
+// Token attributes: llama.cpp's llama_token_attr bits, since its rules are phrased in them.
+#define KITE_ATTR_UNKNOWN 0x001
+#define KITE_ATTR_UNUSED 0x002
+#define KITE_ATTR_NORMAL 0x004
+#define KITE_ATTR_CONTROL 0x008
+#define KITE_ATTR_USER_DEFINED 0x010
+#define KITE_ATTR_BYTE 0x020
+#define KITE_ATTR_LSTRIP 0x080
+#define KITE_ATTR_RSTRIP 0x100
+
+typedef enum kite__vocab_type { KITE_VOCAB_SPM, KITE_VOCAB_BPE } kite__vocab_type;
+
+// BPE pre-tokenizer families: each is one regex split sequence of llama.cpp.
+typedef enum kite__pre_type {
+    KITE_PRE_DEFAULT,   // punctuation runs, GPT-2, number runs, digit triples
+    KITE_PRE_GPT2,      // GPT-2's regex alone
+    KITE_PRE_STARCODER, // single digits, then GPT-2's regex (starcoder, smollm, ...)
+    KITE_PRE_LLAMA3,    // llama3's regex (digits in groups of up to 3)
+    KITE_PRE_QWEN2,     // llama3's regex with single digits
+} kite__pre_type;
+
+// ---- string -> int map (open addressing over keys held in an arena) -----------------------
+
+typedef struct kite__strmap {
+    uint32_t *off;    // per slot: key offset in base, UINT32_MAX when empty
+    uint32_t *len;    // per slot: key length
+    int32_t *val;     // per slot: value
+    uint32_t mask;    // slots - 1 (a power of two)
+    const char *base; // the arena the keys live in
+} kite__strmap;
+
+kite_status kite__strmap_init(kite__strmap *m, const char *base, size_t n_keys);
+void kite__strmap_free(kite__strmap *m);
+// Inserts key base[off..off+len) -> val. If the key exists: replace (true) or keep the old value.
+void kite__strmap_put(kite__strmap *m, uint32_t off, uint32_t len, int32_t val, bool replace);
+// Looks up the key a[0..an) (+ ' ' + b[0..bn) when b is not NULL); -1 if absent.
+int32_t kite__strmap_get(const kite__strmap *m, const char *a, size_t an, const char *b, size_t bn);
+
+// ---- growable id list -----------------------------------------------------------------
+
+typedef struct kite__ids {
+    int32_t *p;
+    size_t n, cap;
+} kite__ids;
+
+kite_status kite__ids_push(kite__ids *ids, int32_t id);
+
+// ---- the vocabulary -------------------------------------------------------------------
+
+typedef struct kite__token {
+    uint32_t off; // text offset in kite_vocab.text (NUL-terminated there)
+    uint32_t len;
+    float score;
+    uint32_t attr; // KITE_ATTR_*
+} kite__token;
+
+struct kite_vocab {
+    kite__vocab_type type;
+    kite__pre_type pre;
+    int32_t n_tokens;
+    kite__token *tok;
+    char *text;           // all token texts, each NUL-terminated
+    kite__strmap tok_map; // text -> id (a later duplicate wins, as in llama.cpp)
+    char *merges;         // all merge strings "left right", each NUL-terminated
+    kite__strmap merge_map; // "left right" -> rank (the first duplicate wins)
+
+    int32_t bos, eos, eot, eom, unk, sep, pad, mask;
+    int32_t fim_pre, fim_suf, fim_mid, fim_pad, fim_rep, fim_sep;
+    bool add_bos, add_eos, add_space_prefix, ignore_merges, clean_spaces;
+
+    int32_t *special;  // control/user-defined/unknown ids, longest text first
+    int32_t n_special;
+    uint8_t *eog;      // per id: 1 if it ends generation
+};
+
+// SPM: appends the ids of one text fragment (spaces already escaped to U+2581).
+kite_status kite__spm_tokenize(const kite_vocab *v, const char *text, size_t n, kite__ids *out);
+// BPE: pre-tokenizes and merges one text fragment, appending its ids.
+kite_status kite__bpe_tokenize(const kite_vocab *v, const char *text, size_t n, kite__ids *out);
+
+// ---- bigram queue (SPM and BPE merges) ----------------------------------------------------
+
+// A candidate merge of symbols left and right into a string of size bytes. The best is the
+// highest score, ties to the leftmost (BPE uses score = -rank).
+typedef struct kite__bigram {
+    float score;
+    int32_t left, right;
+    uint32_t size;
+} kite__bigram;
+
+typedef struct kite__bigram_heap {
+    kite__bigram *a;
+    size_t n, cap;
+} kite__bigram_heap;
+
+kite_status kite__heap_push(kite__bigram_heap *h, kite__bigram b);
+// Removes the best bigram into *out; false when empty.
+bool kite__heap_pop(kite__bigram_heap *h, kite__bigram *out);
+
+// A symbol of the merge loops: bytes text[0..n) of the current word, in a linked list.
+typedef struct kite__symbol {
+    int32_t prev, next;
+    uint32_t off; // byte offset in the word
+    uint32_t n;   // bytes; 0 once merged into its left neighbour
+} kite__symbol;
+
+// ---- pre-tokenizers (regex splits as hand-written scanners) -----------------------------
+//
+// Each split takes the text as code points with their flags, and the current pieces as
+// lengths in code points (consecutive, covering the text); it appends the finer pieces to out.
+// Like llama.cpp's regexes, a scanner never looks beyond the piece it is in.
+
+typedef struct kite__pieces {
+    size_t *len;
+    size_t n, cap;
+} kite__pieces;
+
+kite_status kite__pieces_push(kite__pieces *p, size_t len);
+
+typedef struct kite__cpt_text {
+    const uint32_t *cpt;
+    const uint16_t *flags;
+    size_t n;
+} kite__cpt_text;
+
+kite_status kite__split_gpt2(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out);
+kite_status kite__split_llama3(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out,
+                               size_t max_digits);
+kite_status kite__split_punct_runs(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out);
+kite_status kite__split_number_runs(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out,
+                                    bool single);
+kite_status kite__split_digit_triples(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out);
+
+// Runs the pre-tokenizer of a family over t; *out gets the word lengths (code points).
+kite_status kite__pretokenize(kite__pre_type pre, const kite__cpt_text *t, kite__pieces *out);
+
+#endif

@@ -1,0 +1,315 @@
+// test_tokenizer.c - tokenizer ids against llama.cpp's own test vectors (shared/vocab/*.inp/.out,
+// tokenized as tests/test-tokenizer-0.cpp does: add_special=false, parse_special=false), the
+// round trips of llama.cpp's test-tokenizer-1-{spm,bpe}.cpp (every token, every code point),
+// and the vocabularies carried by the shared models.
+#include "check.h"
+#include "kite.h"
+
+#include <stdint.h>
+
+typedef struct loaded {
+    unsigned char *buf;
+    kite_gguf *g;
+    kite_vocab *v;
+} loaded;
+
+static int load_path(const char *path, loaded *l) {
+    size_t len = 0;
+    memset(l, 0, sizeof *l);
+    l->buf = check_read_file(path, &len);
+    if (!l->buf) return 0;
+    kite_status st = kite_gguf_parse(l->buf, len, &l->g);
+    CHECK(st == KITE_OK, "%s: parse: %s", path, kite_last_error());
+    if (st != KITE_OK) return 0;
+    st = kite_vocab_load(l->g, &l->v);
+    CHECK(st == KITE_OK, "%s: vocab: %s", path, kite_last_error());
+    return st == KITE_OK;
+}
+
+static void unload(loaded *l) {
+    kite_vocab_free(l->v);
+    kite_gguf_free(l->g);
+    free(l->buf);
+}
+
+// Tokenizes into a malloc'd array (*n ids); exercises the too-small-buffer contract first.
+static int32_t *tok(const kite_vocab *v, const char *s, size_t len, bool add_special, bool parse_special, int32_t *n) {
+    int32_t need = 0;
+    kite_status st = kite_tokenize(v, s, len, add_special, parse_special, NULL, 0, &need);
+    if (need == 0) {
+        CHECK(st == KITE_OK, "tokenize with cap 0: %s", kite_last_error());
+        *n = 0;
+        return malloc(1);
+    }
+    CHECK(st != KITE_OK, "a buffer of 0 ids must be refused when %d are needed", need);
+    int32_t *ids = malloc((size_t)need * sizeof *ids);
+    st = kite_tokenize(v, s, len, add_special, parse_special, ids, need, n);
+    CHECK(st == KITE_OK && *n == need, "tokenize: %s (%d vs %d)", kite_last_error(), *n, need);
+    return ids;
+}
+
+// Detokenizes into a malloc'd, NUL-terminated string; *n gets the length.
+static char *detok(const kite_vocab *v, const int32_t *ids, int32_t n_ids, bool special, int32_t *n) {
+    int32_t need = kite_detokenize(v, ids, n_ids, NULL, 0, false, special);
+    int32_t cap = need < 0 ? -need : need;
+    char *s = malloc((size_t)cap + 1);
+    *n = kite_detokenize(v, ids, n_ids, s, cap, false, special);
+    CHECK(*n >= 0 && *n <= cap, "detokenize: %d bytes, expected <= %d", *n, cap);
+    if (*n < 0) *n = 0;
+    s[*n] = 0;
+    return s;
+}
+
+static void print_ids(const char *what, const int32_t *ids, int32_t n) {
+    fprintf(stderr, "  %s:", what);
+    for (int32_t i = 0; i < n; i++) fprintf(stderr, " %d", ids[i]);
+    fprintf(stderr, "\n");
+}
+
+// ---- llama.cpp's test vectors -------------------------------------------------------------
+
+static void test_vectors(const char *dir, const char *name) {
+    char path[2048], inp_path[2100], out_path[2100];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(inp_path, sizeof inp_path, "%s.inp", path);
+    snprintf(out_path, sizeof out_path, "%s.out", path);
+    size_t inp_len = 0, out_len = 0;
+    char *inp = (char *)check_read_file(inp_path, &inp_len);
+    char *out = (char *)check_read_file(out_path, &out_len);
+    loaded l;
+    if (!inp || !out || !load_path(path, &l)) {
+        CHECK(0, "%s: cannot read the vocab or its .inp/.out", path);
+        free(inp);
+        free(out);
+        return;
+    }
+    static const char sep[] = "\n__ggml_vocab_test__\n";
+    const size_t sep_len = sizeof sep - 1;
+    size_t ip = 0, op = 0;
+    int n_texts = 0, n_bad = 0;
+    while (ip < inp_len && op < out_len) {
+        // next text: up to the separator (or the end)
+        char *next = NULL;
+        for (size_t i = ip; i + sep_len <= inp_len; i++)
+            if (memcmp(inp + i, sep, sep_len) == 0) { next = inp + i; break; }
+        size_t tlen = next ? (size_t)(next - (inp + ip)) : inp_len - ip;
+        const char *text = inp + ip;
+        ip = next ? (size_t)(next - inp) + sep_len : inp_len;
+        // expected ids: one line of the .out file
+        char *eol = memchr(out + op, '\n', out_len - op);
+        size_t llen = eol ? (size_t)(eol - (out + op)) : out_len - op;
+        int32_t expect[4096], ne = 0;
+        char line[65536];
+        memcpy(line, out + op, (llen < sizeof line ? llen : sizeof line - 1));
+        line[(llen < sizeof line ? llen : sizeof line - 1)] = 0;
+        op += llen + (eol ? 1 : 0);
+        for (char *p = line; *p && ne < 4096;) {
+            char *e;
+            long x = strtol(p, &e, 10);
+            if (e == p) break;
+            expect[ne++] = (int32_t)x;
+            p = e;
+        }
+        int32_t n = 0;
+        int32_t *got = tok(l.v, text, tlen, false, false, &n);
+        bool same = n == ne && memcmp(got, expect, (size_t)n * sizeof *got) == 0;
+        if (!same && n_bad++ == 0) { // report the first mismatching text of each vocab
+            CHECK(same, "%s: text %d '%.*s' tokenizes differently", name, n_texts, (int)tlen, text);
+            print_ids("llama.cpp", expect, ne);
+            print_ids("kite     ", got, n);
+        }
+        free(got);
+        n_texts++;
+    }
+    CHECK(n_bad == 0, "%s: %d of %d texts differ", name, n_bad, n_texts);
+    CHECK(n_texts > 10, "%s: only %d texts read", name, n_texts);
+    printf("%s: %d texts, %d differ\n", name, n_texts, n_bad);
+    unload(&l);
+    free(inp);
+    free(out);
+}
+
+// ---- round trips of test-tokenizer-1-spm/bpe.cpp -------------------------------------------
+
+static bool valid_utf8(const char *s, size_t n) {
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t k = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+        if (!k || i + k > n) return false;
+        for (size_t j = 1; j < k; j++)
+            if (((unsigned char)s[i + j] & 0xC0) != 0x80) return false;
+        i += k;
+    }
+    return true;
+}
+
+static void test_round_trips(const char *dir, const char *name) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    loaded l;
+    if (!load_path(path, &l)) return;
+    const kite_vocab *v = l.v;
+    bool spm = strcmp(kite_vocab_type_name(v), "SPM") == 0;
+    int bad = 0;
+    // Every token: its text (specials rendered) re-tokenizes, special tokens parsed, to the
+    // same text. (llama.cpp's BPE test also wants one token back under ignore_merges; that
+    // fails in llama.cpp itself, e.g. ' !$' detokenizes to '!$' after its space clean-up, so
+    // the upstream test is disabled and we leave that part out.) BPE tokens whose text is
+    // not valid UTF-8 (lone bytes) are skipped, as llama.cpp's test meant to (its try/catch
+    // around the UTF-8 decoding): the tokenizer reads invalid bytes as U+FFFD.
+    for (int32_t id = 0; id < kite_vocab_n_tokens(v) && bad < 3; id++) {
+        int32_t n1, n2, n3;
+        char *s = detok(v, &id, 1, true, &n1);
+        if (!spm && !valid_utf8(s, (size_t)n1)) {
+            free(s);
+            continue;
+        }
+        int32_t *ids = tok(v, s, (size_t)n1, false, true, &n2);
+        char *back = detok(v, ids, n2, true, &n3);
+        if (n3 != n1 || memcmp(s, back, (size_t)n1) != 0) {
+            bad++;
+            CHECK(0, "%s: token %d '%s' re-tokenizes to %d tokens '%s'", name, id, s, n2, back);
+        }
+        free(s);
+        free(ids);
+        free(back);
+    }
+    // Every code point (but surrogates, the large unassigned block and U+2581) round-trips.
+    for (uint32_t cp = 0; cp < 0x110000 && bad < 6; cp++) {
+        if ((cp >= 0xD800 && cp <= 0xDFFF) || (cp >= 0x40000 && cp <= 0xE0000) || cp == 0x2581) continue;
+        char u8[5];
+        size_t k;
+        if (cp < 0x80) u8[0] = (char)cp, k = 1;
+        else if (cp < 0x800) u8[0] = (char)(0xC0 | (cp >> 6)), u8[1] = (char)(0x80 | (cp & 0x3F)), k = 2;
+        else if (cp < 0x10000)
+            u8[0] = (char)(0xE0 | (cp >> 12)), u8[1] = (char)(0x80 | ((cp >> 6) & 0x3F)),
+            u8[2] = (char)(0x80 | (cp & 0x3F)), k = 3;
+        else
+            u8[0] = (char)(0xF0 | (cp >> 18)), u8[1] = (char)(0x80 | ((cp >> 12) & 0x3F)),
+            u8[2] = (char)(0x80 | ((cp >> 6) & 0x3F)), u8[3] = (char)(0x80 | (cp & 0x3F)), k = 4;
+        int32_t n, m;
+        int32_t *ids = tok(v, u8, k, false, spm, &n);
+        char *back = detok(v, ids, n, true, &m);
+        if ((size_t)m != k || memcmp(back, u8, k) != 0) {
+            bad++;
+            CHECK(0, "%s: code point U+%04X detokenizes to %d bytes '%s'", name, cp, m, back);
+        }
+        free(ids);
+        free(back);
+    }
+    CHECK(bad == 0, "%s: %d round-trip failures", name, bad);
+    printf("%s: round trips of %d tokens and every code point: %s\n", name, kite_vocab_n_tokens(v),
+           bad ? "FAILED" : "ok");
+    unload(&l);
+}
+
+// ---- API behaviour ---------------------------------------------------------------------
+
+static void test_api(const char *dir) {
+    char path[4096];
+    loaded l;
+    snprintf(path, sizeof path, "%s/ggml-vocab-llama-spm.gguf", dir);
+    if (load_path(path, &l)) {
+        const kite_vocab *v = l.v;
+        CHECK(kite_vocab_bos(v) == 1 && kite_vocab_eos(v) == 2, "llama-spm bos/eos %d/%d", kite_vocab_bos(v),
+              kite_vocab_eos(v));
+        CHECK(kite_vocab_add_bos(v) && !kite_vocab_add_eos(v), "llama-spm adds BOS only");
+        CHECK(kite_vocab_is_eog(v, 2) && !kite_vocab_is_eog(v, 1), "llama-spm: </s> ends generation, <s> not");
+        int32_t n;
+        int32_t *ids = tok(v, "Hello", 5, true, false, &n);
+        CHECK(n >= 2 && ids[0] == 1, "add_special puts BOS first (n=%d)", n);
+        char buf[64];
+        // As llama.cpp: the prefix space is only removed from the first piece when no BOS is
+        // removed before it.
+        int32_t k = kite_detokenize(v, ids, n, buf, sizeof buf, true, false);
+        CHECK(k == 6 && memcmp(buf, " Hello", 6) == 0, "detokenize(remove_special) gives ' Hello' (%d)", k);
+        k = kite_detokenize(v, ids + 1, n - 1, buf, sizeof buf, false, false);
+        CHECK(k == 5 && memcmp(buf, "Hello", 5) == 0, "detokenize without BOS gives 'Hello' (%d)", k);
+        k = kite_token_to_piece(v, 1, buf, sizeof buf, false);
+        CHECK(k == 0, "a control token renders as nothing unless special (%d)", k);
+        k = kite_token_to_piece(v, 1, buf, sizeof buf, true);
+        CHECK(k == 3 && memcmp(buf, "<s>", 3) == 0, "<s> with special=true (%d)", k);
+        k = kite_token_to_piece(v, 1, buf, 2, true);
+        CHECK(k == -3, "too small a buffer gives -needed (%d)", k);
+        // A byte token: <0x0A> is a newline byte.
+        int32_t nl = kite_vocab_find(v, "<0x0A>", 6);
+        k = kite_token_to_piece(v, nl, buf, sizeof buf, false);
+        CHECK(nl >= 0 && k == 1 && buf[0] == '\n', "<0x0A> renders as a newline");
+        // parse_special: "<s>" in the text becomes BOS only when asked.
+        free(ids);
+        ids = tok(v, "<s>x", 4, false, true, &n);
+        CHECK(n >= 1 && ids[0] == 1, "parse_special turns '<s>' into BOS");
+        free(ids);
+        ids = tok(v, "<s>x", 4, false, false, &n);
+        CHECK(n >= 1 && ids[0] != 1, "without parse_special '<s>' is text");
+        free(ids);
+        unload(&l);
+    }
+    snprintf(path, sizeof path, "%s/ggml-vocab-qwen2.gguf", dir);
+    if (load_path(path, &l)) {
+        const kite_vocab *v = l.v;
+        int32_t im_end = kite_vocab_find(v, "<|im_end|>", 10);
+        CHECK(im_end >= 0 && kite_vocab_is_eog(v, im_end), "qwen2: <|im_end|> ends generation");
+        CHECK(!kite_vocab_add_bos(v), "qwen2 adds no BOS");
+        int32_t n;
+        int32_t *ids = tok(v, "a<|im_end|>", 11, false, true, &n);
+        CHECK(n == 2 && ids[1] == im_end, "qwen2 parses <|im_end|> (n=%d)", n);
+        free(ids);
+        // Split UTF-8: the pieces of a multi-byte character concatenate to its bytes.
+        const char *emoji = "\xf0\x9f\xa6\x99"; // U+1F999
+        ids = tok(v, emoji, 4, false, false, &n);
+        char buf[64];
+        int32_t k = 0;
+        for (int32_t i = 0; i < n; i++) k += kite_token_to_piece(v, ids[i], buf + k, (int32_t)sizeof buf - k, false);
+        CHECK(k == 4 && memcmp(buf, emoji, 4) == 0, "qwen2: pieces of an emoji give its 4 bytes (%d)", k);
+        free(ids);
+        unload(&l);
+    }
+}
+
+// ---- the models' vocabularies ---------------------------------------------------------------
+
+// The shared models carry the vocabularies of the vocab files: same ids on every test text.
+static void test_model_vocab(const char *models, const char *model, const char *vocab_dir, const char *vocab) {
+    char p1[4096], p2[4096];
+    snprintf(p1, sizeof p1, "%s/%s", models, model);
+    snprintf(p2, sizeof p2, "%s/%s", vocab_dir, vocab);
+    loaded a, b;
+    if (!load_path(p1, &a)) return;
+    if (!load_path(p2, &b)) {
+        unload(&a);
+        return;
+    }
+    static const char *texts[] = {"The capital of France is", "Once upon a time",
+                                  " Hello\n\nworld 1234 \xc3\xa4\xc3\xb6\xc3\xbc <s></s><|endoftext|>", ""};
+    for (int i = 0; texts[i][0]; i++) {
+        for (int special = 0; special < 2; special++) {
+            int32_t na, nb;
+            int32_t *x = tok(a.v, texts[i], strlen(texts[i]), special, special, &na);
+            int32_t *y = tok(b.v, texts[i], strlen(texts[i]), special, special, &nb);
+            CHECK(na == nb && memcmp(x, y, (size_t)na * sizeof *x) == 0, "%s vs %s: '%s' differs", model, vocab,
+                  texts[i]);
+            free(x);
+            free(y);
+        }
+    }
+    CHECK(kite_vocab_eos(a.v) == kite_vocab_eos(b.v) && kite_vocab_bos(a.v) == kite_vocab_bos(b.v),
+          "%s: bos/eos as %s", model, vocab);
+    unload(&a);
+    unload(&b);
+}
+
+int main(void) {
+    const char *models = check_models_dir();
+    char vocab_dir[1024];
+    snprintf(vocab_dir, sizeof vocab_dir, "%s/../vocab", models);
+    static const char *vocabs[] = {"ggml-vocab-llama-spm.gguf", "ggml-vocab-phi-3.gguf", "ggml-vocab-gpt-2.gguf",
+                                   "ggml-vocab-llama-bpe.gguf", "ggml-vocab-qwen2.gguf"};
+    for (size_t i = 0; i < sizeof vocabs / sizeof vocabs[0]; i++) test_vectors(vocab_dir, vocabs[i]);
+    test_api(vocab_dir);
+    for (size_t i = 0; i < sizeof vocabs / sizeof vocabs[0]; i++) test_round_trips(vocab_dir, vocabs[i]);
+    test_model_vocab(models, "rand-llama-spm-f16.gguf", vocab_dir, "ggml-vocab-llama-spm.gguf");
+    test_model_vocab(models, "rand-phi3-f16.gguf", vocab_dir, "ggml-vocab-phi-3.gguf");
+    test_model_vocab(models, "rand-qwen2-f16.gguf", vocab_dir, "ggml-vocab-qwen2.gguf");
+    return check_done("test_tokenizer");
+}
