@@ -1,0 +1,157 @@
+// wasm_errors.test.mjs - aborts (generate, quantize), bad inputs (missing, truncated, garbage,
+// oversized files, HTTP errors, bad options) reaching JS as errors with the C core's message
+// while the worker stays usable, and dispose() ending the thread pool so Node exits.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, ftruncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadModel, quantize, inspect, KiteError, MAX_MODEL_BYTES } from '../../web/index.js';
+import { requireDist, requireModels, model, modelsDir, serveDir, repoRoot } from './wasm_helpers.mjs';
+
+const stories = () => model('stories260K.gguf');
+
+test('abort: a signal or leaving the loop stops generation; the model stays usable', async () => {
+  requireModels();
+  requireDist();
+  for (const flavor of ['st', 'mt']) {
+    const m = await loadModel(stories(), { flavor, threads: 2 });
+    try {
+      const full = await m.generate('Once upon a time', { maxTokens: 60, temperature: 0 }).text();
+      const ac = new AbortController();
+      const g = m.generate('Once upon a time', { maxTokens: 60, temperature: 0, signal: ac.signal });
+      let pieces = 0;
+      let text = '';
+      for await (const p of g) {
+        text += p;
+        if (++pieces === 3) ac.abort();
+      }
+      assert.ok(pieces >= 3 && text.length < full.length, `${flavor}: stopped early (${pieces} pieces)`);
+      assert.ok(full.startsWith(text), `${flavor}: the pieces before the abort are the greedy text`);
+      const r = await g.result;
+      assert.equal(r.stoppedBy, 'abort', flavor);
+      assert.ok(r.nGenerated < 60, `${flavor}: generated ${r.nGenerated} < 60`);
+
+      // break out of the loop: the worker stops too, and the next call runs normally
+      let n = 0;
+      for await (const _ of m.generate('Once upon a time', { maxTokens: 60, temperature: 0 })) if (++n === 2) break;
+      assert.equal(await m.generate('Once upon a time', { maxTokens: 60, temperature: 0 }).text(), full, `${flavor}: after break`);
+
+      // an already aborted signal: nothing is generated
+      const pre = m.generate('Once upon a time', { maxTokens: 60, signal: AbortSignal.abort() });
+      assert.equal(await pre.text(), '');
+    } finally {
+      await m.dispose();
+    }
+  }
+});
+
+test('abort: quantize rejects with an AbortError and leaves no file', async () => {
+  requireModels();
+  requireDist(['mt']);
+  const dir = mkdtempSync(join(tmpdir(), 'kite-wasm-abort-'));
+  try {
+    const ac = new AbortController();
+    const out = join(dir, 'q.gguf');
+    await assert.rejects(
+      quantize(model('rand-llama-spm-f16.gguf'), 'Q4_K_M', {
+        signal: ac.signal, output: out,
+        onProgress: (p) => { if (p.stage === 'quantize') ac.abort(); },
+      }),
+      (e) => e.name === 'AbortError' && e instanceof KiteError,
+    );
+    assert.deepEqual(readdirSync(dir), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bad files give KiteErrors with the reader\'s message', async () => {
+  requireModels();
+  requireDist(['st']);
+  const dir = mkdtempSync(join(tmpdir(), 'kite-wasm-bad-'));
+  const server = await serveDir(modelsDir());
+  try {
+    const bytes = readFileSync(stories());
+    const cases = [
+      ['missing path', join(dir, 'nope.gguf'), /cannot open .*nope\.gguf/],
+      ['truncated', bytes.subarray(0, 5000), /./],
+      ['truncated data', bytes.subarray(0, bytes.length - 100), /./],
+      ['garbage', new Uint8Array(4096).fill(7), /magic|GGUF/i],
+      ['empty', new Uint8Array(0), /./],
+      ['HTTP 404', server.url + 'missing.gguf', /HTTP 404/],
+      ['vocab-only file as a model', model('../vocab/ggml-vocab-llama-spm.gguf'), /tensor|weight/i],
+    ];
+    for (const [what, src, re] of cases) {
+      await assert.rejects(loadModel(src, { flavor: 'st' }), (e) => {
+        assert.ok(e instanceof KiteError, `${what}: KiteError (got ${e?.constructor?.name}: ${e?.message})`);
+        assert.match(e.message, re, what);
+        return true;
+      }, what);
+    }
+    await assert.rejects(inspect(bytes.subarray(0, 5000)), KiteError);
+
+    // Over the wasm32 limit: refused from its size alone (a sparse file, nothing is read).
+    const big = join(dir, 'big.gguf');
+    const fd = openSync(big, 'w');
+    ftruncateSync(fd, MAX_MODEL_BYTES + 1);
+    closeSync(fd);
+    const t0 = Date.now();
+    await assert.rejects(loadModel(big, { flavor: 'st' }), /larger than a wasm32 module can hold/);
+    assert.ok(Date.now() - t0 < 5000, 'refused up front');
+    await assert.rejects(loadModel(new Blob([new Uint8Array(16)]), { flavor: 'st', nCtx: -1 }), TypeError);
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bad calls on a loaded model fail alone; the worker keeps working', async () => {
+  requireModels();
+  requireDist(['st']);
+  const m = await loadModel(stories(), { flavor: 'st', nCtx: 32 });
+  try {
+    const ok = await m.generate('Once upon a time', { maxTokens: 8, temperature: 0 }).text();
+    await assert.rejects(m.detokenize([1, 99999]), /out of range/);
+    await assert.rejects(m.generate('Once upon a time '.repeat(20), { maxTokens: 4 }).text(), /does not fit the context/);
+    await assert.rejects(m.generate('x', { repeatPenalty: 0 }).text(), /repeat/i);
+    assert.throws(() => m.generate('x', { temperature: NaN }), TypeError);
+    assert.throws(() => m.chat([{ role: 'user' }]), TypeError);
+    await assert.rejects(quantize(stories(), 'Q9_9', { flavor: 'st' }), /unknown quantization type 'Q9_9'/);
+    assert.equal(await m.generate('Once upon a time', { maxTokens: 8, temperature: 0 }).text(), ok);
+    assert.equal(m.info.model.n_ctx, 32);
+  } finally {
+    await m.dispose();
+  }
+  await assert.rejects(m.tokenize('x'), /disposed/);
+
+  const v = await loadModel(model('../vocab/ggml-vocab-llama-spm.gguf'), { flavor: 'st', vocabOnly: true });
+  try {
+    assert.ok((await v.tokenize('Hello world')).length > 1);
+    await assert.rejects(v.generate('x').text(), /vocabOnly/);
+  } finally {
+    await v.dispose();
+  }
+});
+
+test('dispose() ends the worker and its thread pool: Node exits', () => {
+  requireModels();
+  requireDist(['mt']);
+  const script = `
+    import { loadModel } from ${JSON.stringify(join(repoRoot, 'web/index.js'))};
+    const m = await loadModel(${JSON.stringify(stories())}, { flavor: 'mt', threads: 4 });
+    const t = await m.generate('Once upon a time', { maxTokens: 8, temperature: 0 }).text();
+    await m.dispose();
+    console.log('done', JSON.stringify(t));`;
+  const dir = mkdtempSync(join(tmpdir(), 'kite-wasm-exit-'));
+  try {
+    writeFileSync(join(dir, 'x.mjs'), script);
+    const r = spawnSync(process.execPath, [join(dir, 'x.mjs')], { timeout: 30000, encoding: 'utf8' });
+    assert.equal(r.error, undefined, `the process did not exit: ${r.error}`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'done ", there was a little girl"\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,106 @@
+// wasm_generate.test.mjs - the wasm builds (st, and mt on 2 threads) sample the same greedy
+// tokens as the native CLI (`kite run --temp 0 --ids`) on every shared model, and the text of
+// every model is llama.cpp's (models/README.md, llama-simple). Tokenize/detokenize and chat
+// (the model's template, as `kite run --chat-template auto`) agree with the native CLI too.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadModel } from '../../web/index.js';
+import { requireDist, requireModels, model, nativeGreedyIds, native } from './wasm_helpers.mjs';
+
+const CASES = [
+  ['stories260K.gguf', 'Once upon a time', 60],
+  ['rand-llama-spm-f16.gguf', 'The capital of France is', 16],
+  ['rand-phi3-f16.gguf', 'The capital of France is', 16],
+  ['rand-qwen2-f16.gguf', 'The capital of France is', 16],
+];
+
+// llama.cpp's llama-simple, greedy (../shared/models/README.md): 60 and 16 tokens.
+const LLAMA_CPP_TEXT = {
+  'stories260K.gguf': ', there was a little girl named Lily. She loved to play outside in the park. One day, ' +
+    'she saw a big, red ball. She wanted to play with it, but it was too high.\nLily',
+  'rand-llama-spm-f16.gguf': ' Element AF existing Layout Layout Layout Layout Layout Layout Ladywendung mus Centreськонала teach',
+  'rand-phi3-f16.gguf': ' ALLmsdn MakelglglglglgровиAccountença bandatively juniorScrollViewcross',
+  'rand-qwen2-f16.gguf': ' Cann'.repeat(16),
+};
+
+test('greedy tokens of the wasm builds equal the native CLI on every shared model', async () => {
+  requireModels();
+  requireDist();
+  for (const [name, prompt, n] of CASES) {
+    const file = model(name);
+    const want = nativeGreedyIds(file, prompt, n);
+    assert.equal(want.length, n, `${name}: native gave ${want.length} ids`);
+    for (const flavor of ['st', 'mt']) {
+      const m = await loadModel(file, { flavor, threads: 2 });
+      try {
+        const g = m.generate(prompt, { maxTokens: n, temperature: 0 });
+        const text = await g.text();
+        const r = await g.result;
+        assert.deepEqual(r.tokens, want, `${name} (${flavor})`);
+        assert.equal(r.nGenerated, n);
+        assert.equal(r.stoppedBy, 'length');
+        assert.equal(text, LLAMA_CPP_TEXT[name], `${name} (${flavor}): llama.cpp's text`);
+      } finally {
+        await m.dispose();
+      }
+    }
+  }
+});
+
+test('tokenize agrees with the prompt the native CLI evaluates, and round-trips', async () => {
+  requireModels();
+  requireDist(['st']);
+  const m = await loadModel(model('stories260K.gguf'), { flavor: 'st' });
+  try {
+    const ids = await m.tokenize('Once upon a time');
+    assert.ok(ids instanceof Int32Array);
+    assert.equal(ids[0], m.info.model.bos, 'BOS first');
+    assert.equal(await m.detokenize(ids.subarray(1)), 'Once upon a time');
+    const noBos = await m.tokenize('Once upon a time', { addSpecial: false });
+    assert.deepEqual([...noBos], [...ids.subarray(1)]);
+    // The prompt the generator counted is the tokenizer's output.
+    const g = m.generate('Once upon a time', { maxTokens: 1, temperature: 0 });
+    await g.text();
+    assert.equal((await g.result).nPrompt, ids.length);
+  } finally {
+    await m.dispose();
+  }
+});
+
+test('chat() formats with the model template and generates as kite run --chat-template auto', async () => {
+  requireModels();
+  requireDist(['st']);
+  for (const name of ['stories260K.gguf', 'rand-qwen2-f16.gguf']) {
+    const file = model(name);
+    const content = 'Tell me a story.';
+    const want = nativeGreedyIds(file, content, 12, ['--chat-template', 'auto']);
+    const m = await loadModel(file, { flavor: 'st' });
+    try {
+      const g = m.chat([{ role: 'user', content }], { maxTokens: 12, temperature: 0 });
+      await g.text();
+      assert.deepEqual((await g.result).tokens, want, name);
+    } finally {
+      await m.dispose();
+    }
+  }
+});
+
+test('stop strings end the text before the match, as in the native CLI', async () => {
+  requireModels();
+  requireDist(['st']);
+  const m = await loadModel(model('stories260K.gguf'), { flavor: 'st' });
+  try {
+    const g = m.generate('Once upon a time', { maxTokens: 60, temperature: 0, stop: ['Lily.'] });
+    const text = await g.text();
+    assert.equal(text, ', there was a little girl named ');
+    assert.equal((await g.result).stoppedBy, 'stop');
+    // Sampling with a seed is reproducible within the build and across builds.
+    const a = await m.generate('Once', { maxTokens: 20, temperature: 0.8, seed: 42 }).text();
+    const b = await m.generate('Once', { maxTokens: 20, temperature: 0.8, seed: 42 }).text();
+    assert.equal(a, b);
+    const nat = native(['run', '-m', model('stories260K.gguf'), '-p', 'Once', '-n', '20', '--temp', '0.8', '--seed', '42', '--no-stats']).toString();
+    assert.equal(a, nat, 'seeded sampling: wasm vs native');
+  } finally {
+    await m.dispose();
+  }
+});
