@@ -69,7 +69,8 @@ function explain(e, doing) {
       'Close other tabs, or use a smaller model or quantization.'],
   ];
   const hit = rules.find(([re]) => re.test(msg));
-  return hit ? { title: hit[1], hint: hit[2], detail: msg } : { title: `Something went wrong while ${doing}.`, hint: '', detail: msg };
+  return hit ? { title: hit[1], hint: hit[2], detail: `while ${doing}: ${msg}` }
+    : { title: `Something went wrong while ${doing}.`, hint: '', detail: msg };
 }
 
 function showError(e, doing) {
@@ -216,27 +217,29 @@ const elements = (t) => (t.shape || t.ne || []).reduce((a, b) => a * b, 1);
 
 function renderModel(info, name) {
   const meta = metaMap(info);
-  const arch = meta.get('general.architecture') ?? info?.arch ?? info?.architecture;
+  const m = info?.model || {}; // what the loaded model made of the file (hparams, vocabulary)
+  const arch = m.arch ?? meta.get('general.architecture');
   const a = (k) => meta.get(`${arch}.${k}`);
   const tensors = info?.tensors || [];
-  const nParams = info?.n_elements ?? info?.nParams ?? tensors.reduce((s, t) => s + elements(t), 0);
+  const nParams = info?.n_elements ?? tensors.reduce((s, t) => s + elements(t), 0);
   const tensorBytes = info?.tensor_bytes ?? tensors.reduce((s, t) => s + (t.bytes || 0), 0);
-  const vocab = a('vocab_size') ?? arrLen(meta.get('tokenizer.ggml.tokens')) ?? info?.n_vocab;
+  const vocab = m.n_vocab ?? a('vocab_size') ?? arrLen(meta.get('tokenizer.ggml.tokens'));
   const template = meta.get('tokenizer.chat_template');
   state.hasTemplate = typeof template === 'string' && template.length > 0;
+  const heads = m.n_head ?? a('attention.head_count');
+  const headsKv = m.n_head_kv ?? a('attention.head_count_kv');
 
   const facts = [
     ['Architecture', arch ?? 'unknown'],
     ['Parameters', count(nParams)],
-    ['Context length', int(a('context_length') ?? info?.n_ctx_train)],
+    ['Context length', int(m.n_ctx_train ?? a('context_length'))],
     ['Vocabulary', vocab !== undefined ? `${int(vocab)} tokens` : '–'],
-    ['Layers', int(a('block_count'))],
-    ['Embedding size', int(a('embedding_length'))],
-    ['Attention heads', a('attention.head_count') !== undefined
-      ? `${a('attention.head_count')}${a('attention.head_count_kv') && a('attention.head_count_kv') !== a('attention.head_count') ? ` (${a('attention.head_count_kv')} kv)` : ''}` : '–'],
+    ['Layers', int(m.n_layer ?? a('block_count'))],
+    ['Embedding size', int(m.n_embd ?? a('embedding_length'))],
+    ['Attention heads', heads !== undefined ? `${heads}${headsKv && headsKv !== heads ? ` (${headsKv} kv)` : ''}` : '–'],
     ['File size', bytes(state.size)],
     ['Bits per weight', nParams ? (8 * tensorBytes / nParams).toFixed(2) : '–'],
-    ['Tokenizer', meta.get('tokenizer.ggml.model') ?? '–'],
+    ['Tokenizer', m.vocab_type ?? meta.get('tokenizer.ggml.model') ?? '–'],
   ];
   const title = meta.get('general.name');
   const dl = el('dl', { class: 'facts' }, ...facts.map(([k, v]) => el('div', { class: 'fact' }, el('dt', {}, k), el('dd', {}, String(v)))));
@@ -244,11 +247,12 @@ function renderModel(info, name) {
   // Per-type breakdown: how many tensors, weights and bytes each storage type holds.
   const byType = new Map();
   for (const t of tensors) {
-    const r = byType.get(t.type) || { n: 0, params: 0, bytes: 0 };
+    const type = String(t.type).toUpperCase(); // ggml's names (q4_K) as people write them (Q4_K)
+    const r = byType.get(type) || { n: 0, params: 0, bytes: 0 };
     r.n++;
     r.params += elements(t);
     r.bytes += t.bytes || 0;
-    byType.set(t.type, r);
+    byType.set(type, r);
   }
   const rows = [...byType.entries()].sort((x, y) => y[1].bytes - x[1].bytes);
   const table = el('table', { class: 'types' },
@@ -263,7 +267,7 @@ function renderModel(info, name) {
     : el('p', { class: 'template none' }, 'This model has no chat template: use "Continue text" to let it write on from your prompt.');
 
   $('#model-info').replaceChildren(
-    title && title !== name ? el('p', { class: 'muted', style: 'margin:0 0 10px' }, `“${title}”`) : '',
+    title && title !== name && title !== arch ? el('p', { class: 'muted', style: 'margin:0 0 10px' }, `“${title}”`) : '',
     dl,
     el('div', { class: 'model-details' },
       el('div', {}, el('h3', {}, 'Quantization types'), table),
