@@ -4,6 +4,7 @@
 // and the vocabularies carried by the shared models.
 #include "check.h"
 #include "kite.h"
+#include "llama_ref.h"
 
 #include <stdint.h>
 
@@ -299,6 +300,180 @@ static void test_model_vocab(const char *models, const char *model, const char *
     unload(&b);
 }
 
+
+// ---- against llama.cpp itself (libllama from node-llama-cpp, dlopen) ---------------------------
+
+typedef struct llref_params { unsigned char b[512]; } llref_params; // llama_model_params, padded
+#define LLREF_VOCAB_ONLY_OFFSET 72 // offsetof(llama_model_params, vocab_only) in this llama.h
+
+typedef struct llref {
+    void *h;
+    llref_params (*default_params)(void);
+    void *(*load)(const char *, llref_params);
+    void (*free_model)(void *);
+    const void *(*get_vocab)(const void *);
+    int32_t (*tokenize)(const void *, const char *, int32_t, int32_t *, int32_t, bool, bool);
+    int32_t (*detokenize)(const void *, const int32_t *, int32_t, char *, int32_t, bool, bool);
+    int32_t (*piece)(const void *, int32_t, char *, int32_t, int32_t, bool);
+    int32_t (*n_tokens)(const void *);
+    int32_t (*bos)(const void *), (*eos)(const void *), (*eot)(const void *);
+    bool (*add_bos)(const void *), (*add_eos)(const void *);
+    bool (*is_eog)(const void *, int32_t), (*is_control)(const void *, int32_t);
+} llref;
+
+static void quiet_log(int level, const char *text, void *user) { (void)level, (void)text, (void)user; }
+
+static bool llref_init(llref *r) {
+    int ci_fail;
+    memset(r, 0, sizeof *r);
+    r->h = llama_ref_open(&ci_fail);
+    if (ci_fail) check_failed++;
+    if (!r->h) return false;
+    void (*backend_init)(void) = (void (*)(void))dlsym(r->h, "llama_backend_init");
+    void (*log_set)(void (*)(int, const char *, void *), void *) =
+        (void (*)(void (*)(int, const char *, void *), void *))dlsym(r->h, "llama_log_set");
+    *(void **)&r->default_params = dlsym(r->h, "llama_model_default_params");
+    *(void **)&r->load = dlsym(r->h, "llama_model_load_from_file");
+    *(void **)&r->free_model = dlsym(r->h, "llama_model_free");
+    *(void **)&r->get_vocab = dlsym(r->h, "llama_model_get_vocab");
+    *(void **)&r->tokenize = dlsym(r->h, "llama_tokenize");
+    *(void **)&r->detokenize = dlsym(r->h, "llama_detokenize");
+    *(void **)&r->piece = dlsym(r->h, "llama_token_to_piece");
+    *(void **)&r->n_tokens = dlsym(r->h, "llama_vocab_n_tokens");
+    *(void **)&r->bos = dlsym(r->h, "llama_vocab_bos");
+    *(void **)&r->eos = dlsym(r->h, "llama_vocab_eos");
+    *(void **)&r->eot = dlsym(r->h, "llama_vocab_eot");
+    *(void **)&r->add_bos = dlsym(r->h, "llama_vocab_get_add_bos");
+    *(void **)&r->add_eos = dlsym(r->h, "llama_vocab_get_add_eos");
+    *(void **)&r->is_eog = dlsym(r->h, "llama_vocab_is_eog");
+    *(void **)&r->is_control = dlsym(r->h, "llama_vocab_is_control");
+    bool ok = backend_init && log_set && r->default_params && r->load && r->free_model && r->get_vocab &&
+              r->tokenize && r->detokenize && r->piece && r->n_tokens && r->bos && r->eos && r->eot &&
+              r->add_bos && r->add_eos && r->is_eog && r->is_control;
+    CHECK(ok, "libllama lacks a symbol the tokenizer comparison needs");
+    if (!ok) return false;
+    log_set(quiet_log, NULL);
+    backend_init();
+    return true;
+}
+
+// A random text from fragments that stress the pre-tokenizers and the special-token split.
+static size_t random_text(uint64_t *state, char *out, size_t cap) {
+    static const char *const frag[] = {
+        "a", "Z", "hello", " world", " ", "  ", "   ", "\n", "\n\n", "\t", "\r\n", "'s", "'LL", "'Re", "'",
+        "1", "42", "12345", "\xc2\xbd", "\xc3\xa4", "\xc3\x84pfel", "\xd0\xb9", "\xe4\xb8\xad\xe6\x96\x87",
+        "\xf0\x9f\xa6\x99", "\xe2\x96\x81", "<s>", "</s>", "<unk>", "<|im_end|>", "<|im_start|>",
+        "<|endoftext|>", "<|end|>", "<|user|>", "<|begin_of_text|>", "<0x0A>", "!", "...", "`", "$", "+=",
+        "?!", " ,", " .", " 's", " ' ", "\xc3", "\xff", "\xe0\x80", "\xd9\xa3", "\xe2\x85\xab", "e\xcc\x81",
+        "\xe3\x80\x80", "\xc2\xa0", "\xc2\x85", "\xe2\x80\xa8", "(x)", "{}", "--", "__init__", "\xef\xbc\x81"};
+    size_t n = 0, parts = (size_t)(*state % 12);
+    for (size_t i = 0; i < parts; i++) {
+        *state ^= *state << 13, *state ^= *state >> 7, *state ^= *state << 17; // xorshift64
+        const char *f = frag[*state % (sizeof frag / sizeof frag[0])];
+        size_t k = strlen(f);
+        if (n + k >= cap) break;
+        memcpy(out + n, f, k);
+        n += k;
+    }
+    *state ^= *state << 13, *state ^= *state >> 7, *state ^= *state << 17;
+    return n;
+}
+
+static void compare_with_llama(llref *r, const char *path, const char *name, const char *inp_path) {
+    loaded l;
+    if (!load_path(path, &l)) return;
+    const kite_vocab *v = l.v;
+    llref_params p = r->default_params();
+    CHECK(p.b[LLREF_VOCAB_ONLY_OFFSET] == 0 && p.b[LLREF_VOCAB_ONLY_OFFSET + 2] == 1,
+          "llama_model_params layout is not the expected one (vocab_only at %d)", LLREF_VOCAB_ONLY_OFFSET);
+    p.b[LLREF_VOCAB_ONLY_OFFSET] = 1;
+    void *model = r->load(path, p);
+    CHECK(model != NULL, "libllama cannot load %s", path);
+    if (!model) {
+        unload(&l);
+        return;
+    }
+    const void *rv = r->get_vocab(model);
+    int32_t nt = r->n_tokens(rv);
+    CHECK(kite_vocab_n_tokens(v) == nt, "%s: %d tokens, llama.cpp %d", name, kite_vocab_n_tokens(v), nt);
+    CHECK(kite_vocab_bos(v) == r->bos(rv) && kite_vocab_eos(v) == r->eos(rv) && kite_vocab_eot(v) == r->eot(rv),
+          "%s: bos/eos/eot %d/%d/%d, llama.cpp %d/%d/%d", name, kite_vocab_bos(v), kite_vocab_eos(v),
+          kite_vocab_eot(v), r->bos(rv), r->eos(rv), r->eot(rv));
+    CHECK(kite_vocab_add_bos(v) == r->add_bos(rv) && kite_vocab_add_eos(v) == r->add_eos(rv),
+          "%s: add_bos/add_eos differ from llama.cpp", name);
+    int bad = 0;
+    for (int32_t id = 0; id < nt && id < kite_vocab_n_tokens(v) && bad < 3; id++) {
+        if (kite_vocab_is_eog(v, id) != r->is_eog(rv, id) || kite_vocab_is_control(v, id) != r->is_control(rv, id)) {
+            bad++;
+            CHECK(0, "%s: token %d eog/control %d/%d, llama.cpp %d/%d", name, id, kite_vocab_is_eog(v, id),
+                  kite_vocab_is_control(v, id), r->is_eog(rv, id), r->is_control(rv, id));
+        }
+        for (int special = 0; special < 2; special++) {
+            char a[512], b[512];
+            int32_t ka = kite_token_to_piece(v, id, a, sizeof a, special);
+            int32_t kb = r->piece(rv, id, b, sizeof b, 0, special);
+            if (ka != kb || (ka > 0 && memcmp(a, b, (size_t)ka) != 0)) {
+                bad++;
+                CHECK(0, "%s: piece of token %d (special %d): %d bytes, llama.cpp %d", name, id, special, ka, kb);
+            }
+        }
+    }
+    // Texts: llama.cpp's test texts and random ones, in every add_special/parse_special mode;
+    // then detokenizing llama.cpp's ids in every remove_special/unparse_special mode.
+    size_t inp_len = 0;
+    char *inp = inp_path ? (char *)check_read_file(inp_path, &inp_len) : NULL;
+    uint64_t state = 0x9E3779B97F4A7C15ull;
+    size_t inp_pos = 0;
+    int n_texts = 0;
+    for (int t = 0; t < 400 && bad < 6; t++) {
+        char text[1024];
+        size_t len;
+        if (inp && inp_pos < inp_len) { // the next test text (up to the separator line)
+            const char *sep = "\n__ggml_vocab_test__\n";
+            const char *e = NULL;
+            for (size_t i = inp_pos; i + 21 <= inp_len; i++)
+                if (memcmp(inp + i, sep, 21) == 0) { e = inp + i; break; }
+            len = e ? (size_t)(e - inp) - inp_pos : inp_len - inp_pos;
+            if (len >= sizeof text) len = sizeof text - 1;
+            memcpy(text, inp + inp_pos, len);
+            inp_pos = e ? (size_t)(e - inp) + 21 : inp_len;
+        } else {
+            len = random_text(&state, text, sizeof text);
+        }
+        n_texts++;
+        for (int mode = 0; mode < 4; mode++) {
+            bool add_special = mode & 1, parse_special = mode & 2;
+            int32_t want[1024], nw = r->tokenize(rv, text, (int32_t)len, want, 1024, add_special, parse_special);
+            int32_t ng;
+            int32_t *got = tok(v, text, len, add_special, parse_special, &ng);
+            if (nw != ng || memcmp(want, got, (size_t)(ng > 0 ? ng : 0) * sizeof *got) != 0) {
+                bad++;
+                CHECK(0, "%s: '%.*s' (add_special %d, parse_special %d) tokenizes differently", name, (int)len,
+                      text, add_special, parse_special);
+                print_ids("llama.cpp", want, nw);
+                print_ids("kite     ", got, ng);
+            }
+            free(got);
+            for (int dm = 0; dm < 4 && nw > 0; dm++) {
+                char a[4096], b[4096];
+                int32_t ka = kite_detokenize(v, want, nw, a, sizeof a, dm & 1, dm & 2);
+                int32_t kb = r->detokenize(rv, want, nw, b, sizeof b, dm & 1, dm & 2);
+                if (ka != kb || (ka > 0 && memcmp(a, b, (size_t)ka) != 0)) {
+                    bad++;
+                    CHECK(0, "%s: detokenize of '%.*s' (remove_special %d, unparse_special %d): '%.*s', llama.cpp '%.*s'",
+                          name, (int)len, text, dm & 1, dm >> 1, ka, a, kb, b);
+                }
+            }
+        }
+    }
+    CHECK(bad == 0, "%s: %d differences from llama.cpp", name, bad);
+    printf("%s: %d texts x 4 modes, %d token pieces, eog/control flags vs libllama: %s\n", name, n_texts, nt,
+           bad ? "DIFFER" : "identical");
+    free(inp);
+    r->free_model(model);
+    unload(&l);
+}
+
 int main(void) {
     const char *models = check_models_dir();
     char vocab_dir[1024];
@@ -311,5 +486,21 @@ int main(void) {
     test_model_vocab(models, "rand-llama-spm-f16.gguf", vocab_dir, "ggml-vocab-llama-spm.gguf");
     test_model_vocab(models, "rand-phi3-f16.gguf", vocab_dir, "ggml-vocab-phi-3.gguf");
     test_model_vocab(models, "rand-qwen2-f16.gguf", vocab_dir, "ggml-vocab-qwen2.gguf");
+    llref r;
+    if (llref_init(&r)) {
+        for (size_t i = 0; i < sizeof vocabs / sizeof vocabs[0]; i++) {
+            char path[2048], inp[2100];
+            snprintf(path, sizeof path, "%s/%s", vocab_dir, vocabs[i]);
+            snprintf(inp, sizeof inp, "%s.inp", path);
+            compare_with_llama(&r, path, vocabs[i], inp);
+        }
+        static const char *model_files[] = {"stories260K.gguf", "rand-llama-spm-f16.gguf", "rand-phi3-f16.gguf",
+                                            "rand-qwen2-f16.gguf"};
+        for (size_t i = 0; i < sizeof model_files / sizeof model_files[0]; i++) {
+            char path[2048];
+            snprintf(path, sizeof path, "%s/%s", models, model_files[i]);
+            compare_with_llama(&r, path, model_files[i], NULL);
+        }
+    }
     return check_done("test_tokenizer");
 }
