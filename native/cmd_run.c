@@ -17,6 +17,8 @@ static void usage(FILE *f) {
             "  -t, --threads N        threads (default 1)\n"
             "  -c, --ctx-size N       context length (default: the model's, at most 4096)\n"
             "  -b, --batch-size N     prompt tokens per forward pass (default 512)\n"
+            "  -fa, --flash-attn on|off|auto  attention rounding as llama.cpp's flash-attention\n"
+            "                         path (on, auto) or its plain one (off)\n"
             "  --temp T               temperature, 0 = greedy (default 0.8)\n"
             "  --top-k K --top-p P --min-p P --repeat-penalty R --repeat-last-n N --seed S\n"
             "  --chat-template NAME   wrap the prompt as one user turn of this template\n"

@@ -45,7 +45,7 @@ int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
     static const char *with_value[] = {"-m", "--model", "-p", "--prompt", "-f", "--file", "--chat-template",
                                        "-n", "--n-predict", "-c", "--ctx-size", "-b", "--batch-size", "-t",
                                        "--threads", "--temp", "--top-k", "--top-p", "--min-p", "--repeat-penalty",
-                                       "--repeat-last-n", "--seed", "-s"};
+                                       "--repeat-last-n", "--seed", "-s", "-fa", "--flash-attn"};
     bool known = false;
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) known |= !strcmp(a, with_value[k]);
     if (!known) return 0;
@@ -70,7 +70,15 @@ int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
     else if (!strcmp(a, "--min-p")) ok = parse_float(a, v, 0.0f, 1.0f, &o->sampling.min_p);
     else if (!strcmp(a, "--repeat-penalty")) ok = parse_float(a, v, 0.0001f, 100.0f, &o->sampling.repeat_penalty);
     else if (!strcmp(a, "--repeat-last-n")) ok = model_cli_int(a, v, 0, 1 << 22, &o->sampling.penalty_last_n);
-    else { // --seed / -s
+    else if (!strcmp(a, "-fa") || !strcmp(a, "--flash-attn")) {
+        if (!strcmp(v, "on")) o->flash_attn = KITE_FA_ON;
+        else if (!strcmp(v, "off")) o->flash_attn = KITE_FA_OFF;
+        else if (!strcmp(v, "auto")) o->flash_attn = KITE_FA_AUTO;
+        else {
+            fprintf(stderr, "kite: %s expects on, off or auto, got '%s'\n", a, v);
+            ok = false;
+        }
+    } else { // --seed / -s
         ok = model_cli_int(a, v, -1, 2147483647, &iv);
         // llama.cpp: -1 (its default) means a random seed
         if (ok && iv >= 0) {
@@ -127,7 +135,7 @@ bool model_session_open(model_session *s, const model_opts *o) {
         model_session_close(s);
         return false;
     }
-    kite_ctx_params cp = {.n_ctx = o->n_ctx, .n_threads = o->n_threads, .n_batch = o->n_batch};
+    kite_ctx_params cp = {.n_ctx = o->n_ctx, .n_threads = o->n_threads, .n_batch = o->n_batch, .flash_attn = o->flash_attn};
     st = kite_ctx_new(s->model, &cp, &s->ctx);
     if (st != KITE_OK) {
         fprintf(stderr, "kite: %s: %s\n", s->path, kite_last_error());

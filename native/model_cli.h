@@ -18,6 +18,7 @@ typedef struct model_opts {
     int32_t n_ctx;             // -c (0 = model default)
     int32_t n_batch;           // -b
     int32_t n_threads;         // -t (0 = 1)
+    kite_flash_attn flash_attn; // -fa on|off|auto
     kite_sampler_params sampling; // --temp --top-k --top-p --min-p --repeat-penalty --repeat-last-n --seed
     bool seed_given;
 } model_opts;

@@ -4,9 +4,8 @@
 
 #include "base/f16.h"
 #include "kernels/kite_kernels.h"
+#include "model/ops.h"
 
-// The attention op keeps one f16-rounded query head on the stack.
-#define MAX_HEAD_DIM 512
 // Default context when the caller gives none: the trained length, capped so that a model
 // trained on 128k tokens does not allocate a KV cache for all of them by default.
 #define DEFAULT_MAX_CTX 4096
@@ -37,15 +36,18 @@ kite_status kite_ctx_new(kite_model *m, const kite_ctx_params *p, kite_ctx **out
     if (p->n_ctx < 0 || p->n_ctx > (1 << 22)) return kite__fail(KITE_ERR_INVALID, "n_ctx %d is out of range", p->n_ctx);
     if (p->n_threads < 0 || p->n_threads > 512)
         return kite__fail(KITE_ERR_INVALID, "n_threads %d is out of range", p->n_threads);
+    if ((unsigned)p->flash_attn > KITE_FA_OFF)
+        return kite__fail(KITE_ERR_INVALID, "flash_attn %d is not auto/on/off", (int)p->flash_attn);
     if (p->n_batch < 0) return kite__fail(KITE_ERR_INVALID, "n_batch %d is negative", p->n_batch);
-    if (hp->head_dim > MAX_HEAD_DIM)
-        return kite__fail(KITE_ERR_UNSUPPORTED, "head size %d is above %d", hp->head_dim, MAX_HEAD_DIM);
+    if (hp->head_dim > KITE_ATTN_MAX_HEAD_DIM)
+        return kite__fail(KITE_ERR_UNSUPPORTED, "head size %d is above %d", hp->head_dim, KITE_ATTN_MAX_HEAD_DIM);
 
     kite_ctx *c = calloc(1, sizeof *c);
     if (!c) return kite__fail(KITE_ERR_NOMEM, "out of memory");
     c->m = m;
     c->n_ctx = p->n_ctx ? p->n_ctx : KITE_MIN(hp->n_ctx_train, DEFAULT_MAX_CTX);
     c->n_threads = p->n_threads ? p->n_threads : 1;
+    c->flash_attn = p->flash_attn != KITE_FA_OFF;
     c->n_batch = KITE_MIN(p->n_batch ? p->n_batch : 512, c->n_ctx);
     // LongRoPE: the long factors serve contexts beyond the original training length
     c->rope_factors = (m->rope_long && c->n_ctx > hp->n_ctx_orig) ? m->rope_long : m->rope_short;

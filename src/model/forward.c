@@ -18,7 +18,20 @@ typedef struct attn_job {
     kite_ctx *c;
     int32_t layer, n_tok, pos0;
     float scale;
+    kite_attn_mode mode;
 } attn_job;
+
+// ggml's CPU flash attention runs batches of at least 64 queries through a tiled f32 kernel when
+// the head size is a multiple of its f32 vector width (16 floats in the AVX-512 build that
+// node-llama-cpp loads on x86-64 hosts with it), else row by row with an f16 accumulator.
+#define FA_TILE_MIN_TOKENS 64
+#define FA_TILE_HEAD_MULTIPLE 16
+
+static kite_attn_mode attn_mode(const kite_ctx *c, int32_t n_tok) {
+    if (!c->flash_attn) return KITE_ATTN_MATMUL;
+    if (n_tok >= FA_TILE_MIN_TOKENS && c->m->hp.head_dim % FA_TILE_HEAD_MULTIPLE == 0) return KITE_ATTN_FA_F32;
+    return KITE_ATTN_FA_F16;
+}
 
 static void attn_worker(void *arg, int ith, int nth) {
     const attn_job *j = arg;
@@ -32,7 +45,7 @@ static void attn_worker(void *arg, int ith, int nth) {
         const int32_t t = task / hp->n_head, h = task % hp->n_head, kvh = h / group;
         const size_t off = layer_off + (size_t)kvh * hd;
         // causal: token t sees the cache up to and including its own position
-        kite__attend_head(c->a.q + (size_t)t * q_dim + (size_t)h * hd, c->k_cache + off, c->v_cache + off, kv_dim,
+        kite__attend_head(j->mode, c->a.q + (size_t)t * q_dim + (size_t)h * hd, c->k_cache + off, c->v_cache + off, kv_dim,
                           j->pos0 + t + 1, hd, j->scale, c->f16tab, scores, c->a.att + (size_t)t * q_dim + (size_t)h * hd);
     }
 }
@@ -96,7 +109,7 @@ kite_status kite__forward(kite_ctx *c, const int32_t *tokens, int32_t n, bool al
         }
 
         // causal self-attention over the cache (phi3 scales q before, the others the scores)
-        attn_job job = {c, il, n, pos0, 1.0f / sqrtf((float)hd)};
+        attn_job job = {c, il, n, pos0, 1.0f / sqrtf((float)hd), attn_mode(c, n)};
         if (hp->arch == KITE_ARCH_PHI3) {
             for (size_t i = 0; i < (size_t)n * q_dim; i++) a->q[i] *= job.scale;
             job.scale = 1.0f;

@@ -74,10 +74,19 @@ uint64_t kite_model_weight_bytes(const kite_model *m);
 
 // ---- context ------------------------------------------------------------------------
 
+// Attention rounding: llama.cpp's flash-attention path or its plain one (they round
+// differently, and greedy tokens can differ between them where logits nearly tie).
+typedef enum kite_flash_attn {
+    KITE_FA_AUTO = 0, // as llama.cpp's default on CPU: on
+    KITE_FA_ON = 1,
+    KITE_FA_OFF = 2,
+} kite_flash_attn;
+
 typedef struct kite_ctx_params {
-    int32_t n_ctx;     // KV cache length in tokens; 0 = min(n_ctx_train, 4096)
-    int32_t n_threads; // worker threads; 0 = 1
-    int32_t n_batch;   // most tokens per forward pass (prefill splits longer inputs); 0 = 512
+    int32_t n_ctx;              // KV cache length in tokens; 0 = min(n_ctx_train, 4096)
+    int32_t n_threads;          // worker threads; 0 = 1
+    int32_t n_batch;            // most tokens per forward pass (prefill splits longer inputs); 0 = 512
+    kite_flash_attn flash_attn; // attention numerics to follow (see above)
 } kite_ctx_params;
 
 // A context with defaults for all fields (zeros).

@@ -63,6 +63,7 @@ struct kite_ctx {
     kite_model *m;
     int32_t n_ctx, n_batch, n_threads;
     int32_t pos;        // tokens in the cache
+    bool flash_attn;    // follow llama.cpp's flash-attention rounding
     uint16_t *k_cache;  // (n_layer, n_ctx, n_head_kv*head_dim) f16, rotated keys
     uint16_t *v_cache;  // (n_layer, n_ctx, n_head_kv*head_dim) f16
     const float *rope_factors; // LongRoPE long or short factors for this n_ctx, or NULL

@@ -70,23 +70,53 @@ kite_status kite__embed_row(kite_type t, const void *data, int32_t n, int32_t ro
     return kite_dequantize_row(t, src, out, n);
 }
 
-void kite__attend_head(const float *q, const uint16_t *k, const uint16_t *v, int32_t kv_stride, int32_t n_kv,
-                       int32_t head_dim, float scale, const float *f16tab, float *scores, float *out) {
-    float qh[512]; // head_dim is checked <= 512 at context creation
-    for (int32_t d = 0; d < head_dim; d++) qh[d] = f16tab[kite_f32_to_f16(q[d])];
+// ggml's flash-attention row: online softmax over the keys, the V sum accumulated in f16.
+static void attend_fa_f16(const float *q16, const uint16_t *k, const uint16_t *v, int32_t kv_stride, int32_t n_kv,
+                          int32_t head_dim, float scale, const float *f16tab, float *out) {
+    uint16_t acc[KITE_ATTN_MAX_HEAD_DIM];
+    for (int32_t d = 0; d < head_dim; d++) acc[d] = 0;
+    float m = -INFINITY, sum = 0.0f;
+    for (int32_t j = 0; j < n_kv; j++) {
+        const uint16_t *kj = k + (int64_t)j * kv_stride, *vj = v + (int64_t)j * kv_stride;
+        float s = 0.0f;
+        for (int32_t d = 0; d < head_dim; d++) s += q16[d] * f16tab[kj[d]];
+        s *= scale;
+        float ms = 1.0f, vs = 1.0f; // rescale of the old sum, weight of this value
+        if (s > m) {
+            ms = expf(m - s);
+            m = s;
+            for (int32_t d = 0; d < head_dim; d++) acc[d] = kite_f32_to_f16(f16tab[acc[d]] * ms);
+        } else {
+            vs = expf(s - m);
+        }
+        for (int32_t d = 0; d < head_dim; d++) acc[d] = kite_f32_to_f16(f16tab[acc[d]] + f16tab[vj[d]] * vs);
+        sum = sum * ms + vs;
+    }
+    for (int32_t d = 0; d < head_dim; d++) out[d] = f16tab[acc[d]] / sum;
+}
+
+void kite__attend_head(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v, int32_t kv_stride,
+                       int32_t n_kv, int32_t head_dim, float scale, const float *f16tab, float *scores, float *out) {
+    float qr[KITE_ATTN_MAX_HEAD_DIM];
+    for (int32_t d = 0; d < head_dim; d++) qr[d] = mode == KITE_ATTN_FA_F32 ? q[d] : f16tab[kite_f32_to_f16(q[d])];
+    if (mode == KITE_ATTN_FA_F16) {
+        attend_fa_f16(qr, k, v, kv_stride, n_kv, head_dim, scale, f16tab, out);
+        return;
+    }
     // scores: scaled dot products with every cached key
     for (int32_t j = 0; j < n_kv; j++) {
         const uint16_t *kj = k + (int64_t)j * kv_stride;
         float dot = 0.0f;
-        for (int32_t d = 0; d < head_dim; d++) dot += qh[d] * f16tab[kj[d]];
+        for (int32_t d = 0; d < head_dim; d++) dot += qr[d] * f16tab[kj[d]];
         scores[j] = dot * scale;
     }
     kite__softmax(scores, n_kv);
     // weighted sum of values
+    const bool round_p = mode == KITE_ATTN_MATMUL;
     for (int32_t d = 0; d < head_dim; d++) out[d] = 0.0f;
     for (int32_t j = 0; j < n_kv; j++) {
         const uint16_t *vj = v + (int64_t)j * kv_stride;
-        const float p = f16tab[kite_f32_to_f16(scores[j])];
+        const float p = round_p ? f16tab[kite_f32_to_f16(scores[j])] : scores[j];
         for (int32_t d = 0; d < head_dim; d++) out[d] += p * f16tab[vj[d]];
     }
 }

@@ -8,6 +8,9 @@
 #include "base/kite_types.h"
 #include "base/kite_base.h"
 
+// Largest head size the attention op handles (it keeps one head on the stack).
+#define KITE_ATTN_MAX_HEAD_DIM 512
+
 // y = x / sqrt(mean(x^2) + eps) * w over n elements (sum in double, as ggml does). y may be x.
 void kite__rmsnorm(float *y, const float *x, const float *w, int32_t n, float eps);
 
@@ -33,12 +36,20 @@ void kite__add(float *x, const float *b, int32_t n);
 // Row `row` of an embedding matrix of n-wide rows in type t, as f32.
 kite_status kite__embed_row(kite_type t, const void *data, int32_t n, int32_t row, float *out);
 
-// One query head against positions 0..n_kv-1 of one KV head of a layer's cache:
-// out = softmax(scale * q.k_j) . v_j. q has head_dim floats and is rounded to f16 first (ggml
-// takes the dot product of q and an f16 key in f16 x f16); the probabilities are rounded to
-// f16 before the V sum for the same reason. kv_stride is the floats between cache rows.
-// f16tab maps f16 bits to float. scores needs n_kv floats.
-void kite__attend_head(const float *q, const uint16_t *k, const uint16_t *v, int32_t kv_stride, int32_t n_kv,
-                       int32_t head_dim, float scale, const float *f16tab, float *scores, float *out);
+// How attention rounds, following the ggml CPU path llama.cpp would take, so that greedy tokens
+// match it even where two logits nearly tie (random-weight models have many such ties):
+typedef enum kite_attn_mode {
+    KITE_ATTN_MATMUL, // no flash attention: q and the softmax probabilities rounded to f16
+                      // (ggml multiplies them with the f16 cache in f16 x f16 dot products)
+    KITE_ATTN_FA_F16, // flash attention, ggml's per-row path: q rounded to f16, online
+                      // softmax, the V accumulator kept in f16
+    KITE_ATTN_FA_F32, // flash attention, ggml's tiled prefill path: all in f32
+} kite_attn_mode;
+
+// One query head against positions 0..n_kv-1 of one KV head of a layer's f16 cache:
+// out = softmax(scale * q.k_j) . v_j, rounded as `mode` says. kv_stride is the elements between
+// cache rows; f16tab maps f16 bits to float; scores needs n_kv floats.
+void kite__attend_head(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v, int32_t kv_stride,
+                       int32_t n_kv, int32_t head_dim, float scale, const float *f16tab, float *scores, float *out);
 
 #endif

@@ -185,7 +185,8 @@ static void test_stories(kite_model *m) {
     kite_ctx_free(c);
 }
 
-// llama-perplexity -m stories260K.gguf -f stories.txt -c 128 gives PPL = 3.9096.
+// llama-perplexity -m stories260K.gguf -f stories.txt -c 128 gives PPL = 3.9096 (flash attention
+// on, its CPU default); we must print the same 4 decimals.
 static void test_perplexity(kite_model *m) {
     const char *root = getenv("KITE_MODELS");
     char path[4096];
@@ -205,7 +206,7 @@ static void test_perplexity(kite_model *m) {
     kite_ctx_new(m, &cp, &c);
     kite_ppl_result r;
     kite_status s = kite_perplexity(c, ids, n, NULL, NULL, &r);
-    CHECK(s == KITE_OK && r.n_chunks == 12 && fabs(r.ppl - 3.9096) < 0.0005,
+    CHECK(s == KITE_OK && r.n_chunks == 12 && fabs(r.ppl - 3.9096) <= 0.00005,
           "perplexity %.4f over %d chunks (llama.cpp: 3.9096 over 12): %s", r.ppl, r.n_chunks, kite_last_error());
     kite_ctx_free(c);
     free(ids);

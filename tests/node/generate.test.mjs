@@ -1,0 +1,83 @@
+// generate.test.mjs - `kite run` generates the same greedy tokens as llama.cpp (node-llama-cpp's
+// prebuilt CPU library) on every shared model, with flash attention on (llama.cpp's CPU default,
+// kite's default) and off (node-llama-cpp's default; kite -fa off): the two round differently
+// and the random-weight models have near ties that tell them apart. Compared id for id (`kite
+// run --ids` prints the generated ids); the text is also checked against the llama-simple
+// outputs listed in the models README. `kite perplexity` gives llama-perplexity's
+// 3.9096 for stories260K at -c 128 (to 3 decimals), and bad flags are usage errors (exit 2).
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { kiteBin, modelsDir, requireModels } from './helpers.mjs';
+import { llamaGreedy, llamaDispose } from './llama_ref.mjs';
+
+after(llamaDispose);
+
+const france = 'The capital of France is';
+const cases = [
+  ['stories260K.gguf', 'Once upon a time', 60],
+  ['rand-llama-spm-f16.gguf', france, 16],
+  ['rand-phi3-f16.gguf', france, 16],
+  ['rand-qwen2-f16.gguf', france, 16],
+  ...['Q8_0', 'Q4_0', 'Q4_K_M', 'Q6_K', 'IQ4_NL'].map((t) => [`ref/rand-llama-spm-${t}.gguf`, france, 16]),
+];
+
+// llama-simple's greedy continuations from the models README (a cross-check of the reference).
+const readme = {
+  'stories260K.gguf':
+    ', there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. She wanted to play with it, but it was too high.\nLily',
+  'rand-llama-spm-f16.gguf': ' Element AF existing Layout Layout Layout Layout Layout Layout Ladywendung mus Centreськонала teach',
+  'rand-phi3-f16.gguf': ' ALLmsdn MakelglglglglgровиAccountença bandatively juniorScrollViewcross',
+  'rand-qwen2-f16.gguf': ' Cann Cann Cann Cann Cann Cann Cann Cann Cann Cann Cann Cann Cann Cann Cann Cann',
+};
+
+const kite = (args) => execFileSync(kiteBin(), args, { maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+
+for (const [file, prompt, n] of cases) {
+  for (const fa of [true, false]) {
+    test(`greedy tokens match llama.cpp (flash attention ${fa ? 'on' : 'off'}): ${file}`, async () => {
+      requireModels();
+      const path = join(modelsDir(), file);
+      assert.ok(existsSync(path), `${path} missing`);
+      const ref = await llamaGreedy(path, prompt, n, { flashAttention: fa });
+      assert.equal(ref.ids.length, n, 'reference stopped early');
+      const common = ['run', '-m', path, '-p', prompt, '-n', String(n), '--temp', '0', '-c', '512', '--no-stats'];
+      if (!fa) common.push('-fa', 'off');
+      const ids = kite([...common, '--ids']).trim().split(/\s+/).map(Number);
+      assert.deepEqual(ids, ref.ids);
+      const text = kite(common);
+      if (readme[file]) assert.equal(text, readme[file]);
+    });
+  }
+}
+
+test('greedy tokens do not depend on the thread count or batch size', () => {
+  requireModels();
+  const path = join(modelsDir(), 'rand-qwen2-f16.gguf');
+  const run = (t, b) => kite(['run', '-m', path, '-p', france, '-n', '8', '--temp', '0', '-t', t, '-b', b, '--ids', '--no-stats']);
+  const one = run('1', '512');
+  assert.equal(run('2', '512'), one);
+  assert.equal(run('2', '2'), one);
+});
+
+test('kite perplexity on stories260K -c 128 gives llama-perplexity 3.9096 (3 decimals)', () => {
+  requireModels();
+  const text = resolve(modelsDir(), '../text/stories.txt');
+  const out = kite(['perplexity', '-m', join(modelsDir(), 'stories260K.gguf'), '-f', text, '-c', '128']);
+  const m = out.match(/PPL = ([0-9.]+)/);
+  assert.ok(m, out);
+  assert.equal(Number(m[1]).toFixed(3), (3.9096).toFixed(3), out);
+});
+
+test('bad flags are usage errors (exit 2) with a message', () => {
+  for (const args of [['run', '--bogus'], ['run', '-n', 'x'], ['run', '-t', '0'], ['perplexity', '-m', 'x'], ['bench', '-t', 'a']]) {
+    const r = spawnSync(kiteBin(), args);
+    assert.equal(r.status, 2, `${args.join(' ')}: exit ${r.status}`);
+    assert.match(r.stderr.toString(), /kite/);
+  }
+  const r = spawnSync(kiteBin(), ['run', '-m', '/nonexistent.gguf', '-p', 'x']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr.toString(), /nonexistent/);
+});
