@@ -211,3 +211,42 @@ test('hostile requests get 4xx with a message naming the problem; the server kee
   const h = await fetch(base + '/health', { signal: AbortSignal.timeout(T) });
   assert.equal(h.status, 200);
 });
+
+test("the server's JSON parser accepts and rejects exactly what V8's JSON.parse does", async () => {
+  // Mutations of valid documents (seeded, reproducible), sent to the chat endpoint: a body
+  // JSON.parse accepts must not be refused as invalid JSON, and one it rejects must be.
+  // Outside the comparison: lone UTF-16 surrogates (JSON.parse keeps them, we refuse them) and
+  // numbers beyond double range (JSON.parse gives Infinity, we refuse them).
+  const seeds = [
+    '{"a":[1,2.5e3,-0.125,true,false,null,"s\\n\\"x\\u00e9"],"b":{"c":{}},"d":[]}',
+    '[{"k":"v"},[0,-0,1E2,3e-2],"\\t\\/\\\\",{"x":{"y":[null]}}]',
+    '{"messages":"no","z":-12.5e+1}',
+  ];
+  const alphabet = '{}[]:,"\\ 0123456789.eE+-truefalsn\t\nu';
+  let state = 20261123;
+  const rand = (n) => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return (state >>> 8) % n;
+  };
+  let accepted = 0, rejected = 0;
+  for (let i = 0; i < 1500; i++) {
+    let s = seeds[rand(seeds.length)];
+    for (let k = 1 + rand(3); k > 0; k--) {
+      const at = rand(s.length + 1), op = rand(3), ch = alphabet[rand(alphabet.length)];
+      s = op === 0 ? s.slice(0, at) + ch + s.slice(at) : op === 1 ? s.slice(0, at) + s.slice(at + 1) : s.slice(0, at) + ch + s.slice(at + 1);
+    }
+    if (/\\u[dD][89a-fA-F]/i.test(s) || /[eE][+-]?\d{3}/.test(s)) continue;
+    let valid = true;
+    try {
+      JSON.parse(s);
+    } catch {
+      valid = false;
+    }
+    const r = await post('/v1/chat/completions', s);
+    const msg = r.status === 200 ? '' : (await r.json()).error.message;
+    if (r.status === 200) await r.arrayBuffer();
+    assert.equal(/^invalid JSON/.test(msg), !valid, `body ${JSON.stringify(s)}: JSON.parse ${valid ? 'accepts' : 'rejects'} it, server said ${r.status} ${msg}`);
+    valid ? accepted++ : rejected++;
+  }
+  assert.ok(accepted > 100 && rejected > 100, `too one-sided: ${accepted} accepted, ${rejected} rejected`);
+});
