@@ -7,6 +7,7 @@
 #include "llama_ref.h"
 
 #include <stdint.h>
+#include <unistd.h>
 
 typedef struct loaded {
     unsigned char *buf;
@@ -351,7 +352,10 @@ static bool llref_init(llref *r) {
               r->tokenize && r->detokenize && r->piece && r->n_tokens && r->bos && r->eos && r->eot &&
               r->add_bos && r->add_eos && r->is_eog && r->is_control;
     CHECK(ok, "libllama lacks a symbol the tokenizer comparison needs");
-    if (!ok) return false;
+    if (!ok) {
+        r->h = NULL;
+        return false;
+    }
     log_set(quiet_log, NULL);
     backend_init();
     return true;
@@ -365,7 +369,9 @@ static size_t random_text(uint64_t *state, char *out, size_t cap) {
         "\xf0\x9f\xa6\x99", "\xe2\x96\x81", "<s>", "</s>", "<unk>", "<|im_end|>", "<|im_start|>",
         "<|endoftext|>", "<|end|>", "<|user|>", "<|begin_of_text|>", "<0x0A>", "!", "...", "`", "$", "+=",
         "?!", " ,", " .", " 's", " ' ", "\xc3", "\xff", "\xe0\x80", "\xd9\xa3", "\xe2\x85\xab", "e\xcc\x81",
-        "\xe3\x80\x80", "\xc2\xa0", "\xc2\x85", "\xe2\x80\xa8", "(x)", "{}", "--", "__init__", "\xef\xbc\x81"};
+        "\xe3\x80\x80", "\xc2\xa0", "\xc2\x85", "\xe2\x80\xa8", "(x)", "{}", "--", "__init__", "\xef\xbc\x81",
+        "1234567", "3.14", "a,b", "\xc2\xbf", "\xc2\xab\xc2\xbb", "\xd9\xa3\xd9\xa4\xd9\xa5", "x^2", "a|b", "~",
+        "<=>", "\xc2\xb2", "\xe2\x82\xac" "5", "@#", "\\n", "'t", "'ve", "'d", "'m"};
     size_t n = 0, parts = (size_t)(*state % 12);
     for (size_t i = 0; i < parts; i++) {
         *state ^= *state << 13, *state ^= *state >> 7, *state ^= *state << 17; // xorshift64
@@ -474,6 +480,116 @@ static void compare_with_llama(llref *r, const char *path, const char *name, con
     unload(&l);
 }
 
+// ---- variants: the same vocabularies under other tokenizer settings -------------------------
+//
+// No shared file uses the "default" or starcoder-style pre-tokenizers, or SPM without a space
+// prefix: rewrite vocab files with other tokenizer.* keys and compare those with llama.cpp too.
+
+typedef struct variant {
+    const char *src;      // vocab file
+    const char *key, *str; // a string key to set (str) or remove (str == NULL)
+    const char *bkey;     // a bool key to set true (or NULL)
+    const char *bkey2;    // a second one
+    bool bval;            // the value of the bool keys
+} variant;
+
+static kite_status file_sink(void *user, const void *data, size_t n) {
+    return fwrite(data, 1, n, (FILE *)user) == n ? KITE_OK : KITE_ERR_IO;
+}
+
+static bool write_variant(const char *dir, const variant *va, const char *dst) {
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", dir, va->src);
+    size_t len = 0;
+    unsigned char *buf = check_read_file(path, &len);
+    kite_gguf *g = NULL;
+    if (!buf || kite_gguf_parse(buf, len, &g) != KITE_OK || g->n_tensors != 0) {
+        CHECK(0, "cannot read %s as a vocab-only file", path);
+        kite_gguf_free(g);
+        free(buf);
+        return false;
+    }
+    kite_gguf_writer *w = kite_gguf_writer_new();
+    kite_status st = kite_gguf_writer_copy_kvs(w, g);
+    if (st == KITE_OK && va->key) {
+        if (va->str) st = kite_gguf_writer_set_str(w, va->key, va->str);
+        else kite_gguf_writer_remove(w, va->key);
+    }
+    const char *bkeys[2] = {va->bkey, va->bkey2};
+    for (int i = 0; i < 2 && st == KITE_OK; i++) {
+        if (!bkeys[i]) continue;
+        kite_gguf_value b = {.type = KITE_GGUF_BOOL, .u = va->bval};
+        st = kite_gguf_writer_set(w, bkeys[i], &b);
+    }
+    FILE *f = fopen(dst, "wb");
+    kite_sink sink = {file_sink, f};
+    if (st == KITE_OK && f) st = kite_gguf_writer_write_header(w, &sink);
+    bool ok = f && st == KITE_OK;
+    if (f) ok = (fclose(f) == 0) && ok;
+    CHECK(ok, "cannot write the variant %s: %s", dst, kite_last_error());
+    kite_gguf_writer_free(w);
+    kite_gguf_free(g);
+    free(buf);
+    return ok;
+}
+
+// r: the reference, or NULL to only check the refused settings.
+static void test_variants(llref *r, const char *vocab_dir) {
+    static const variant variants[] = {
+        {"ggml-vocab-gpt-2.gguf", "tokenizer.ggml.pre", "default", NULL, NULL, false},
+        {"ggml-vocab-gpt-2.gguf", "tokenizer.ggml.pre", NULL, NULL, NULL, false}, // no pre: default
+        {"ggml-vocab-gpt-2.gguf", "tokenizer.ggml.pre", "smollm", NULL, NULL, false},
+        {"ggml-vocab-gpt-2.gguf", "tokenizer.ggml.pre", "starcoder", NULL, NULL, false},
+        {"ggml-vocab-llama-bpe.gguf", "tokenizer.ggml.pre", "dbrx", NULL, NULL, false},
+        {"ggml-vocab-qwen2.gguf", "tokenizer.ggml.pre", "stablelm2", "tokenizer.ggml.add_bos_token",
+         "tokenizer.ggml.add_eos_token", true},
+        {"ggml-vocab-llama-spm.gguf", NULL, NULL, "tokenizer.ggml.add_space_prefix", NULL, false},
+        {"ggml-vocab-llama-spm.gguf", NULL, NULL, "tokenizer.ggml.add_eos_token", NULL, true},
+        {"ggml-vocab-phi-3.gguf", "general.name", "other", NULL, NULL, false}, // no phi-3 strip rules
+    };
+    char tmpl[] = "/tmp/kite_tok_XXXXXX";
+    const char *dir = mkdtemp(tmpl);
+    CHECK(dir != NULL, "cannot make a temporary directory");
+    if (!dir) return;
+    for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
+        const variant *va = &variants[i];
+        char dst[512], name[256];
+        snprintf(dst, sizeof dst, "%s/variant%zu.gguf", dir, i);
+        snprintf(name, sizeof name, "%s [%s=%s%s%s]", va->src, va->key ? va->key : va->bkey,
+                 va->key ? (va->str ? va->str : "(removed)") : (va->bval ? "true" : "false"),
+                 va->key && va->bkey ? ", " : "", va->key && va->bkey ? va->bkey : "");
+        if (r && write_variant(vocab_dir, va, dst)) compare_with_llama(r, dst, name, NULL);
+        remove(dst);
+    }
+    // Settings we do not support are refused with a message naming them.
+    static const variant refused[] = {
+        {"ggml-vocab-gpt-2.gguf", "tokenizer.ggml.pre", "no-such-pre", NULL, NULL, false},
+        {"ggml-vocab-gpt-2.gguf", "tokenizer.ggml.model", "no-such-model", NULL, NULL, false},
+        {"ggml-vocab-gpt-2.gguf", "tokenizer.ggml.model", NULL, NULL, NULL, false},
+        {"ggml-vocab-gpt-2.gguf", "tokenizer.ggml.merges", NULL, NULL, NULL, false},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        char dst[512];
+        snprintf(dst, sizeof dst, "%s/refused%zu.gguf", dir, i);
+        if (!write_variant(vocab_dir, &refused[i], dst)) continue;
+        size_t len = 0;
+        unsigned char *buf = check_read_file(dst, &len);
+        kite_gguf *g = NULL;
+        kite_vocab *v = NULL;
+        kite_status st = buf ? kite_gguf_parse(buf, len, &g) : KITE_ERR_IO;
+        if (st == KITE_OK) st = kite_vocab_load(g, &v);
+        const char *want = refused[i].str ? refused[i].str : refused[i].key;
+        CHECK(st != KITE_OK && v == NULL && strstr(kite_last_error(), want),
+              "a vocab with %s=%s must be refused naming '%s' (got: %s)", refused[i].key,
+              refused[i].str ? refused[i].str : "(removed)", want, st == KITE_OK ? "accepted" : kite_last_error());
+        kite_vocab_free(v);
+        kite_gguf_free(g);
+        free(buf);
+        remove(dst);
+    }
+    rmdir(dir);
+}
+
 int main(void) {
     const char *models = check_models_dir();
     char vocab_dir[1024];
@@ -502,5 +618,6 @@ int main(void) {
             compare_with_llama(&r, path, model_files[i], NULL);
         }
     }
+    test_variants(r.h ? &r : NULL, vocab_dir);
     return check_done("test_tokenizer");
 }
