@@ -266,8 +266,12 @@ static void test_act_quant(void) {
     int n = 256 * 3;
     float *x = malloc((size_t)n * 4);
     fill_acts(x, n);
-    x[5] = 0; // a zero and a block of zeros
+    x[5] = 0; // a zero, a block of zeros, exact .5 ties, inf and NaN (those blocks go to _ref)
     for (int i = 256; i < 288; i++) x[i] = 0;
+    x[288] = 127.0f; // amax 127 makes the scale exactly 1, so these are exact .5 ties
+    for (int i = 289; i < 320; i++) x[i] = (float)(i - 304) + 0.5f;
+    x[600] = INFINITY;
+    x[700] = NAN;
     block_q8_0 r0[24], s0[24];
     block_q8_1 r1[24], s1[24];
     block_q8_K rk[3], sk[3];

@@ -1,0 +1,266 @@
+// kernels_bench.c - GEMV/GEMM throughput of kite_matmul per weight type, ISA and thread count on
+// SmolLM2-135M shapes, against the memory bandwidth measured in the same run and against
+// llama.cpp's own vec_dot kernels (node-llama-cpp's libggml-cpu, dlopen'd) on the same rows.
+// Not a test: prints numbers. Usage: kernels_bench [--all] [--types q8_0,q4_K,...] [--quick]
+#include <dlfcn.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kernels/kernels_internal.h"
+#include "kite.h"
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static uint64_t rs = 0x243F6A8885A308D3ull;
+static uint32_t rnd(void) {
+    rs ^= rs << 13, rs ^= rs >> 7, rs ^= rs << 17;
+    return (uint32_t)(rs >> 16);
+}
+static float rndf(void) { return (float)rnd() / 4294967296.0f * 2.0f - 1.0f; }
+
+// Random bytes with small finite f16 scales: kernels' speed does not depend on the values,
+// but NaN/inf scales could hit slow paths.
+static void fill(kite_type t, unsigned char *w, size_t bytes, int64_t n_in) {
+    const kite_type_traits *tr = kite_type_get(t);
+    for (size_t i = 0; i < bytes; i++) w[i] = (unsigned char)rnd();
+    if (t == KITE_TYPE_F32) { for (size_t i = 0; i < bytes / 4; i++) ((float *)w)[i] = rndf(); return; }
+    if (t == KITE_TYPE_F16 || t == KITE_TYPE_BF16) {
+        for (size_t i = 0; i < bytes / 2; i++) ((uint16_t *)w)[i] = t == KITE_TYPE_F16 ? kite_f32_to_f16(rndf()) : kite_f32_to_bf16(rndf());
+        return;
+    }
+    size_t off = t == KITE_TYPE_Q2_K ? offsetof(block_q2_K, d) : t == KITE_TYPE_Q3_K ? offsetof(block_q3_K, d)
+               : t == KITE_TYPE_Q6_K ? offsetof(block_q6_K, d) : 0;
+    for (size_t b = 0; b + tr->type_size <= bytes; b += tr->type_size) {
+        kite_f16 h = kite_f32_to_f16(0.01f);
+        memcpy(w + b + off, &h, 2);
+        if (t == KITE_TYPE_Q4_1 || t == KITE_TYPE_Q5_1 || t == KITE_TYPE_Q4_K || t == KITE_TYPE_Q5_K || t == KITE_TYPE_Q2_K)
+            memcpy(w + b + off + 2, &h, 2);
+    }
+    (void)n_in;
+}
+
+// ---- memory baselines --------------------------------------------------------------------
+static double g_read_gbs;
+static void bandwidth(void) {
+    size_t n = (size_t)256 << 20;
+    char *a = malloc(n), *b = malloc(n);
+    memset(a, 1, n), memset(b, 2, n);
+    double best = 1e9;
+    for (int r = 0; r < 5; r++) {
+        double t0 = now();
+        memcpy(b, a, n);
+        best = fmin(best, now() - t0);
+    }
+    double rbest = 1e9;
+    volatile uint64_t sink = 0;
+    for (int r = 0; r < 5; r++) {
+        double t0 = now();
+        const uint64_t *p = (const uint64_t *)a;
+        uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (size_t i = 0; i < n / 8; i += 4) s0 += p[i], s1 += p[i + 1], s2 += p[i + 2], s3 += p[i + 3];
+        sink += s0 + s1 + s2 + s3;
+        rbest = fmin(rbest, now() - t0);
+    }
+    g_read_gbs = n / rbest / 1e9;
+    printf("memory: memcpy %.1f GB/s copied (%.1f GB/s traffic), read %.1f GB/s (1 thread, 256 MiB)\n",
+           n / best / 1e9, 2 * n / best / 1e9, g_read_gbs);
+    free(a), free(b);
+}
+
+// ---- llama.cpp's kernels as the peer -------------------------------------------------------
+typedef void (*ggml_dot_fn)(int, float *, size_t, const void *, size_t, const void *, size_t, int);
+static void *g_cpu;
+static ggml_dot_fn peer_dot(kite_type t) {
+    if (!g_cpu) return NULL;
+    char name[64];
+    const char *p = kite_type_name(kite__dot_partner(t));
+    if (t == KITE_TYPE_F32 || t == KITE_TYPE_F16 || t == KITE_TYPE_BF16) snprintf(name, sizeof name, "ggml_vec_dot_%s", kite_type_name(t));
+    else snprintf(name, sizeof name, "ggml_vec_dot_%s_%s", kite_type_name(t), p);
+    return (ggml_dot_fn)dlsym(g_cpu, name);
+}
+static void open_peer(void) {
+    const char *root = getenv("KITE_ROOT");
+    const char *var = kite__kernels_get("avx512") ? "zen4" : "haswell";
+    char path[4096];
+    snprintf(path, sizeof path, "%s/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/libggml-cpu-%s.so", root && *root ? root : ".", var);
+    g_cpu = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!g_cpu) { printf("peer: llama.cpp CPU library not loadable (%s): peer columns empty\n", dlerror()); return; }
+    void (*init)(void) = (void (*)(void))dlsym(g_cpu, "ggml_cpu_init");
+    if (init) init();
+    printf("peer: llama.cpp vec_dot from libggml-cpu-%s.so (node-llama-cpp), rows split over the same pool\n", var);
+}
+
+typedef struct peer_job {
+    ggml_dot_fn dot;
+    int n;
+    const char *w;
+    size_t ws;
+    int64_t n_out;
+    const void *a;
+    float *y;
+} peer_job;
+static void peer_worker(void *ctx, int ith, int nth) {
+    peer_job *j = ctx;
+    int64_t per = (j->n_out + nth - 1) / nth, r0 = per * ith, r1 = r0 + per < j->n_out ? r0 + per : j->n_out;
+    for (int64_t r = r0; r < r1; r++) j->dot(j->n, &j->y[r], 0, j->w + r * j->ws, 0, j->a, 0, 1);
+}
+
+// ---- one shape ---------------------------------------------------------------------------
+typedef struct shape { const char *name; int n_in, n_out; } shape;
+
+// Runs GEMV over enough copies of the matrix to leave the caches (as decode does: every
+// weight once per token) and returns GB/s of weight bytes; peer => llama.cpp's vec_dot.
+static double run_gemv(kite_pool *pool, kite_type t, const shape *s, unsigned char *w, size_t mbytes, int copies,
+                       const float *x, float *y, void *scr, size_t ss, bool peer, double min_time) {
+    ggml_dot_fn pd = peer ? peer_dot(t) : NULL;
+    if (peer && !pd) return -1;
+    void *aq = NULL;
+    if (peer) { // activations converted once, as ggml does
+        aq = malloc(ss);
+        kite_type p = kite__dot_partner(t);
+        if (p == KITE_TYPE_Q8_0) kite_quantize_row_q8_0_ref(x, aq, s->n_in);
+        else if (p == KITE_TYPE_Q8_1) kite_quantize_row_q8_1_ref(x, aq, s->n_in);
+        else if (p == KITE_TYPE_Q8_K) kite_quantize_row_q8_K_ref(x, aq, s->n_in);
+        else if (p == KITE_TYPE_F16) for (int i = 0; i < s->n_in; i++) ((kite_f16 *)aq)[i] = kite_f32_to_f16(x[i]);
+        else if (p == KITE_TYPE_BF16) for (int i = 0; i < s->n_in; i++) ((kite_bf16 *)aq)[i] = kite_f32_to_bf16(x[i]);
+        else memcpy(aq, x, (size_t)s->n_in * 4);
+    }
+    int calls = 0;
+    double t0 = now(), el;
+    do {
+        const unsigned char *m = w + (size_t)(calls % copies) * mbytes;
+        if (peer) {
+            peer_job j = {pd, s->n_in, (const char *)m, mbytes / s->n_out, s->n_out, aq, y};
+            kite_pool_run(pool, peer_worker, &j);
+        } else {
+            kite_matmul(pool, t, m, s->n_in, s->n_out, x, 1, y, scr, ss);
+        }
+        calls++;
+        el = now() - t0;
+    } while (el < min_time || calls < 3);
+    free(aq);
+    return (double)mbytes * calls / el / 1e9;
+}
+
+static double run_gemm(kite_pool *pool, kite_type t, const shape *s, const unsigned char *w, int n_tok, const float *x,
+                       float *y, void *scr, size_t ss, double min_time) {
+    int calls = 0;
+    double t0 = now(), el;
+    do {
+        kite_matmul(pool, t, w, s->n_in, s->n_out, x, n_tok, y, scr, ss);
+        calls++;
+        el = now() - t0;
+    } while (el < min_time || calls < 2);
+    return 2.0 * s->n_in * s->n_out * n_tok * calls / el / 1e9;
+}
+
+int main(int argc, char **argv) {
+    static const kite_type DEFAULT[] = {KITE_TYPE_Q8_0, KITE_TYPE_Q4_0, KITE_TYPE_Q5_0, KITE_TYPE_Q4_K, KITE_TYPE_Q5_K, KITE_TYPE_Q6_K, KITE_TYPE_F16};
+    static const kite_type ALL[] = {KITE_TYPE_Q8_0, KITE_TYPE_Q4_0, KITE_TYPE_Q4_1, KITE_TYPE_Q5_0, KITE_TYPE_Q5_1,
+                                    KITE_TYPE_IQ4_NL, KITE_TYPE_Q2_K, KITE_TYPE_Q3_K, KITE_TYPE_Q4_K, KITE_TYPE_Q5_K,
+                                    KITE_TYPE_Q6_K, KITE_TYPE_IQ4_XS, KITE_TYPE_F16, KITE_TYPE_BF16, KITE_TYPE_F32};
+    kite_type types[32];
+    int nt = 0;
+    bool quick = false;
+    for (int i = 0; i < (int)(sizeof DEFAULT / sizeof DEFAULT[0]); i++) types[nt++] = DEFAULT[i];
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--all")) {
+            nt = 0;
+            for (int k = 0; k < (int)(sizeof ALL / sizeof ALL[0]); k++) types[nt++] = ALL[k];
+        } else if (!strcmp(argv[i], "--quick")) {
+            quick = true;
+        } else if (!strcmp(argv[i], "--types") && i + 1 < argc) {
+            nt = 0;
+            for (char *tok = strtok(argv[++i], ","); tok && nt < 32; tok = strtok(NULL, ","))
+                if (kite_type_from_name(tok, &types[nt])) nt++;
+        } else {
+            fprintf(stderr, "usage: %s [--all] [--quick] [--types q8_0,q4_K,...]\n", argv[0]);
+            return 2;
+        }
+    }
+    const double min_time = quick ? 0.05 : 0.2;
+    // SmolLM2-135M: n_embd 576, n_ff 1536, vocab 49152 (q/o 576x576, gate/up, down, output)
+    static const shape SHAPES[] = {{"attn_q 576->576", 576, 576}, {"ffn_up 576->1536", 576, 1536},
+                                   {"ffn_down 1536->576", 1536, 576}, {"output 576->49152", 576, 49152}};
+    bandwidth();
+    open_peer();
+    kite_pool *pools[2] = {NULL, kite_pool_new(2)};
+    const char *dflt = kite_kernels_isa();
+    printf("default kernel set: %s\n\n", dflt);
+    printf("GEMV (decode, cold weights: every call reads a different copy), weight GB/s [%% of read bandwidth]\n");
+    printf("%-8s %-20s %-8s %16s %16s %16s %16s\n", "type", "shape", "isa", "1 thread", "2 threads", "llama.cpp 1t",
+           "llama.cpp 2t");
+    for (int ti = 0; ti < nt; ti++) {
+        kite_type t = types[ti];
+        for (size_t si = 0; si < sizeof SHAPES / sizeof SHAPES[0]; si++) {
+            const shape *s = &SHAPES[si];
+            if (s->n_in % kite_type_get(t)->block_size) {
+                printf("%-8s %-20s (n/a: %d is not a multiple of %u; llama.cpp falls back to another type)\n",
+                       kite_type_name(t), s->name, s->n_in, kite_type_get(t)->block_size);
+                continue;
+            }
+            size_t mbytes = (size_t)kite_type_row_bytes(t, s->n_in) * s->n_out;
+            int copies = (int)((((size_t)160 << 20) + mbytes - 1) / mbytes); // 160 MiB: beyond any L3 here
+            unsigned char *w = malloc(mbytes * copies);
+            fill(t, w, mbytes * copies, s->n_in);
+            float *x = malloc((size_t)s->n_in * 64 * 4), *y = malloc((size_t)s->n_out * 64 * 4);
+            for (int i = 0; i < s->n_in * 64; i++) x[i] = rndf();
+            size_t ss = kite_matmul_scratch_size(t, s->n_in, 64);
+            void *scr = malloc(ss);
+            for (int ii = kite_kernels_isa_count() - 1; ii >= 0; ii--) {
+                const char *isa = kite_kernels_isa_name(ii);
+                if (quick && ii == 0 && kite_kernels_isa_count() > 1) continue;
+                kite_kernels_set_isa(isa);
+                double g[2];
+                for (int th = 0; th < 2; th++)
+                    g[th] = run_gemv(pools[th], t, s, w, mbytes, copies, x, y, scr, ss, false, ii == 0 ? min_time / 4 : min_time);
+                char c1[32] = "", c2[32] = "";
+                if (ii == kite_kernels_isa_count() - 1) {
+                    double p1 = run_gemv(pools[0], t, s, w, mbytes, copies, x, y, scr, ss, true, min_time);
+                    double p2 = run_gemv(pools[1], t, s, w, mbytes, copies, x, y, scr, ss, true, min_time);
+                    if (p1 > 0) snprintf(c1, sizeof c1, "%6.1f (x%.2f)", p1, g[0] / p1);
+                    if (p2 > 0) snprintf(c2, sizeof c2, "%6.1f (x%.2f)", p2, g[1] / p2);
+                }
+                printf("%-8s %-20s %-8s %8.1f [%3.0f%%] %8.1f [%3.0f%%] %16s %16s\n", kite_type_name(t), s->name, isa, g[0],
+                       100 * g[0] / g_read_gbs, g[1], 100 * g[1] / g_read_gbs, c1, c2);
+                fflush(stdout);
+            }
+            free(w), free(x), free(y), free(scr);
+        }
+    }
+    printf("\nGEMM (prefill, 64 tokens, hot weights), GOP/s (2 ops per multiply-add), x = vs scalar\n");
+    printf("%-8s %-20s %-8s %12s %12s\n", "type", "shape", "isa", "1 thread", "2 threads");
+    for (int ti = 0; ti < nt; ti++) {
+        kite_type t = types[ti];
+        const shape *s = &SHAPES[2]; // ffn_down: 1536 wide, a multiple of every block size
+        size_t mbytes = (size_t)kite_type_row_bytes(t, s->n_in) * s->n_out;
+        unsigned char *w = malloc(mbytes);
+        fill(t, w, mbytes, s->n_in);
+        float *x = malloc((size_t)s->n_in * 64 * 4), *y = malloc((size_t)s->n_out * 64 * 4);
+        for (int i = 0; i < s->n_in * 64; i++) x[i] = rndf();
+        size_t ss = kite_matmul_scratch_size(t, s->n_in, 64);
+        void *scr = malloc(ss);
+        double scalar1 = 0;
+        for (int ii = 0; ii < kite_kernels_isa_count(); ii++) {
+            kite_kernels_set_isa(kite_kernels_isa_name(ii));
+            double g1 = run_gemm(pools[0], t, s, w, 64, x, y, scr, ss, min_time / (ii == 0 ? 4 : 1));
+            double g2 = run_gemm(pools[1], t, s, w, 64, x, y, scr, ss, min_time / (ii == 0 ? 4 : 1));
+            if (ii == 0) scalar1 = g1;
+            printf("%-8s %-20s %-8s %6.1f x%-4.0f %6.1f\n", kite_type_name(t), s->name, kite_kernels_isa_name(ii), g1,
+                   g1 / scalar1, g2);
+            fflush(stdout);
+        }
+        free(w), free(x), free(y), free(scr);
+    }
+    kite_kernels_set_isa(dflt);
+    kite_pool_free(pools[1]);
+    if (g_cpu) dlclose(g_cpu);
+    return 0;
+}
