@@ -7,7 +7,7 @@
 
 // Appends bytes to buf[0..cap) at *n; past cap only *n keeps counting.
 static void put(char *buf, int64_t cap, int64_t *n, const char *s, size_t k) {
-    if (*n + (int64_t)k <= cap) memcpy(buf + *n, s, k);
+    if (k && *n + (int64_t)k <= cap) memcpy(buf + *n, s, k);
     *n += (int64_t)k;
 }
 
