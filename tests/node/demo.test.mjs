@@ -1,0 +1,156 @@
+// demo.test.mjs - the browser demo page (web/demo/) in Debian's Chromium, driven by
+// playwright-core: a model loaded through the file input generates the same greedy text as
+// the native CLI (`kite run --temp 0`), its Q8_0 download has the same bytes as
+// `kite quantize`, and a non-GGUF file gives a plain error. Both with threads (COOP/COEP)
+// and without isolation (the single-thread build). Screenshots go to test-output/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { chromium } from 'playwright-core';
+import { serve } from '../../web/serve.mjs';
+import { kiteBin, modelsDir, repoRoot, requireModels } from './helpers.mjs';
+
+const CHROMIUM = '/usr/bin/chromium';
+// TOOLCHAIN.md: Debian's build, never a downloaded one; these flags keep it quiet and offline.
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--no-first-run'];
+const PROMPT = 'Once upon a time';
+const N_PREDICT = 40;
+const outDir = join(repoRoot, 'test-output');
+
+let browser;
+let tmp;
+const model = () => join(modelsDir(), 'stories260K.gguf');
+
+before(async () => {
+  requireModels();
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/setup.sh (apt-get install chromium)`);
+  for (const f of ['kite-st.wasm', 'kite-mt.wasm']) {
+    assert.ok(existsSync(join(repoRoot, 'dist', f)), `dist/${f} is missing: build the package first (npm run build:wasm)`);
+  }
+  mkdirSync(outDir, { recursive: true });
+  tmp = mkdtempSync(join(tmpdir(), 'kite-demo-'));
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+});
+
+after(async () => {
+  await browser?.close();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+// The native CLI's greedy continuation of PROMPT (stdout is the generated text only).
+function nativeText() {
+  return execFileSync(kiteBin(), ['run', '-m', model(), '-p', PROMPT, '-n', String(N_PREDICT), '--temp', '0'],
+    { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+}
+
+// Opens the page from a fresh server; returns { page, close, errors } (uncaught page errors).
+async function openPage({ isolation }) {
+  const server = await serve({ port: 0, isolation });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(server.url);
+  return { page, errors, close: async () => { await page.close(); await server.close(); } };
+}
+
+async function loadThroughInput(page, file) {
+  await page.setInputFiles('#model-file', file);
+  await page.waitForFunction(() => !document.querySelector('#generate').disabled
+    || !document.querySelector('#error').hidden, null, { timeout: 60_000 });
+  assert.equal(await page.locator('#error').isHidden(), true, `load failed: ${await page.locator('#error').textContent()}`);
+}
+
+async function generateGreedy(page) {
+  await page.fill('#prompt', PROMPT);
+  await page.fill('#temperature', '0');
+  await page.fill('#max-tokens', String(N_PREDICT));
+  await page.click('#generate');
+  // Stop is enabled while the model generates; wait for the run to start, then to end.
+  await page.waitForFunction(() => !document.querySelector('#stop').disabled
+    || document.querySelector('#output').textContent.length > 0, null, { timeout: 60_000 });
+  await page.waitForFunction(() => document.querySelector('#stop').disabled, null, { timeout: 120_000 });
+  assert.equal(await page.locator('#error').isHidden(), true, `generate failed: ${await page.locator('#error').textContent()}`);
+  return page.locator('#output').textContent();
+}
+
+test('demo page: greedy text equals the native CLI, Q8_0 download equals kite quantize (threads on)', async () => {
+  const expected = nativeText();
+  assert.ok(expected.length > 20, `native CLI produced too little text: ${JSON.stringify(expected)}`);
+  const qref = join(tmp, 'ref-Q8_0.gguf');
+  execFileSync(kiteBin(), ['quantize', model(), qref, 'Q8_0'], { stdio: 'ignore' });
+
+  const { page, errors, close } = await openPage({ isolation: true });
+  try {
+    assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'the server must send COOP/COEP');
+    await loadThroughInput(page, model());
+    const card = await page.locator('#model-info').textContent();
+    for (const want of ['llama', '2,048', '512 tokens', 'F32']) assert.ok(card.includes(want), `model card lacks ${want}: ${card}`);
+
+    const text = await generateGreedy(page);
+    assert.equal(text, expected, 'page output vs kite run --temp 0');
+    const tps = await page.locator('#tokens-per-second').textContent();
+    assert.ok(Number(tps) > 0, `tokens/s shown: ${tps}`);
+    const threads = Number(await page.locator('#thread-count').textContent());
+    assert.ok(threads >= 1, 'thread count shown');
+
+    await page.selectOption('#quantize-type', 'Q8_0');
+    await page.click('#quantize');
+    await page.waitForFunction(() => document.querySelector('#download').hasAttribute('href')
+      || !document.querySelector('#error').hidden, null, { timeout: 120_000 });
+    assert.equal(await page.locator('#error').isHidden(), true, `quantize failed: ${await page.locator('#error').textContent()}`);
+    const b64 = await page.evaluate(async () => {
+      const blob = await (await fetch(document.querySelector('#download').href)).blob();
+      const u8 = new Uint8Array(await blob.arrayBuffer());
+      let s = '';
+      for (let i = 0; i < u8.length; i += 0x8000) s += String.fromCharCode(...u8.subarray(i, i + 0x8000));
+      return btoa(s);
+    });
+    const got = Buffer.from(b64, 'base64');
+    const want = readFileSync(qref);
+    assert.equal(got.length, want.length, 'Q8_0 size: page download vs kite quantize');
+    assert.ok(got.equals(want), 'Q8_0 bytes: page download vs kite quantize');
+    assert.match(await page.locator('#download').getAttribute('download'), /Q8_0\.gguf$/);
+
+    await page.screenshot({ path: join(outDir, 'demo.png'), fullPage: true });
+    assert.deepEqual(errors, [], 'uncaught errors in the page');
+  } finally {
+    await close();
+  }
+});
+
+test('demo page: a non-GGUF file gives a plain error, and the page still works after it', async () => {
+  const { page, errors, close } = await openPage({ isolation: true });
+  try {
+    await page.setInputFiles('#model-file', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('these are not model weights\n'.repeat(8)) });
+    await page.locator('#error').waitFor({ state: 'visible', timeout: 60_000 });
+    const msg = await page.locator('#error').textContent();
+    assert.match(msg, /not a GGUF model/i, msg);
+    assert.equal(await page.locator('#generate').isDisabled(), true, 'nothing to generate with');
+    await page.screenshot({ path: join(outDir, 'demo-error.png'), fullPage: true });
+    // The page is not stuck: a real model loads after the failure and clears the error.
+    await loadThroughInput(page, model());
+    assert.deepEqual(errors, [], 'uncaught errors in the page');
+  } finally {
+    await close();
+  }
+});
+
+test('demo page without cross-origin isolation: the single-thread build gives the same text', async () => {
+  const expected = nativeText();
+  const { page, errors, close } = await openPage({ isolation: false });
+  try {
+    assert.equal(await page.evaluate(() => crossOriginIsolated), false);
+    assert.match(await page.locator('#runtime-note').textContent(), /single-thread/);
+    await loadThroughInput(page, model());
+    assert.equal(await generateGreedy(page), expected, 'single-thread page output vs kite run --temp 0');
+    assert.equal(await page.locator('#thread-count').textContent(), '1');
+    await page.screenshot({ path: join(outDir, 'demo-single-thread.png'), fullPage: true });
+    assert.deepEqual(errors, [], 'uncaught errors in the page');
+  } finally {
+    await close();
+  }
+});
