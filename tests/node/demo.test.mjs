@@ -69,10 +69,8 @@ async function generateGreedy(page) {
   await page.fill('#temperature', '0');
   await page.fill('#max-tokens', String(N_PREDICT));
   await page.click('#generate');
-  // Stop is enabled while the model generates; wait for the run to start, then to end.
-  await page.waitForFunction(() => !document.querySelector('#stop').disabled
-    || document.querySelector('#output').textContent.length > 0, null, { timeout: 60_000 });
-  await page.waitForFunction(() => document.querySelector('#stop').disabled, null, { timeout: 120_000 });
+  // #stop-reason reads 'generating…' from the click until the run ends, then says why it ended.
+  await page.waitForFunction(() => document.querySelector('#stop-reason').textContent !== 'generating…', null, { timeout: 120_000 });
   assert.equal(await page.locator('#error').isHidden(), true, `generate failed: ${await page.locator('#error').textContent()}`);
   return page.locator('#output').textContent();
 }
@@ -96,6 +94,20 @@ test('demo page: greedy text equals the native CLI, Q8_0 download equals kite qu
     assert.ok(Number(tps) > 0, `tokens/s shown: ${tps}`);
     const threads = Number(await page.locator('#thread-count').textContent());
     assert.ok(threads >= 1, 'thread count shown');
+    assert.equal(await page.locator('#stop-reason').textContent(), 'token limit reached');
+
+    // Stop: greedy stories260K never ends on its own, so only the button can end this run early.
+    await page.fill('#max-tokens', '2000');
+    await page.click('#generate');
+    await page.waitForFunction(() => document.querySelector('#output').textContent.length > 20, null, { timeout: 60_000 });
+    await page.click('#stop');
+    await page.waitForFunction(() => document.querySelector('#stop').disabled, null, { timeout: 10_000 });
+    assert.equal(await page.locator('#stop-reason').textContent(), 'stopped');
+    const n = Number(await page.locator('#token-count').textContent());
+    assert.ok(n > 0 && n < 2000, `stopped after ${n} tokens`);
+    assert.equal(await page.locator('#error').isHidden(), true, 'a stop is not an error');
+    await page.fill('#max-tokens', String(N_PREDICT));
+    assert.equal(await generateGreedy(page), expected, 'the same text again after a stop');
 
     await page.selectOption('#quantize-type', 'Q8_0');
     await page.click('#quantize');
@@ -131,8 +143,21 @@ test('demo page: a non-GGUF file gives a plain error, and the page still works a
     assert.match(msg, /not a GGUF model/i, msg);
     assert.equal(await page.locator('#generate').isDisabled(), true, 'nothing to generate with');
     await page.screenshot({ path: join(outDir, 'demo-error.png'), fullPage: true });
-    // The page is not stuck: a real model loads after the failure and clears the error.
-    await loadThroughInput(page, model());
+    // The same through drag and drop (a file dropped on the drop zone).
+    await page.evaluate(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['not a model either'], 'dropped.bin'));
+      for (const type of ['dragenter', 'dragover', 'drop'])
+        document.querySelector('#drop-zone').dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
+    });
+    await page.waitForFunction(() => document.querySelector('#error').textContent.includes('dropped.bin'), null, { timeout: 60_000 });
+    assert.match(await page.locator('#error').textContent(), /not a GGUF model/i);
+    // The page is not stuck: the built-in model loads by URL (fetched from the server) and clears the error.
+    await page.click('#try-builtin');
+    await page.waitForFunction(() => !document.querySelector('#generate').disabled
+      || document.querySelector('#error').textContent.includes('stories260K'), null, { timeout: 60_000 });
+    assert.equal(await page.locator('#error').isHidden(), true, `URL load failed: ${await page.locator('#error').textContent()}`);
+    assert.match(await page.locator('#model-info').textContent(), /llama/);
     assert.deepEqual(errors, [], 'uncaught errors in the page');
   } finally {
     await close();

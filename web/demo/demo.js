@@ -65,6 +65,8 @@ function explain(e, doing) {
       'Check the URL; a file on another site must allow cross-origin requests (CORS) for a page to read it.'],
     [/truncated|past end|shrank|corrupt|offset/i, 'This GGUF file is damaged or incomplete.',
       'Part of it is missing or inconsistent; download it again.'],
+    [/unreachable|RuntimeError|instance aborted|worker died/i, 'Kite\'s WebAssembly code crashed.',
+      'That is a bug in Kite, not in your model: please report it with the model\'s name. Load the model again to go on.'],
     [/out of memory|cannot allocate|allocation/i, 'The browser ran out of memory.',
       'Close other tabs, or use a smaller model or quantization.'],
   ];
@@ -306,6 +308,7 @@ function resetOutputs() {
   $('#transcript-placeholder').hidden = false;
   for (const id of ['#tokens-per-second', '#ttft']) $(id).textContent = '–';
   $('#token-count').textContent = '0';
+  $('#stop-reason').textContent = '';
 }
 
 function showMode() {
@@ -371,6 +374,7 @@ async function generate() {
   let reply = '';
   $('#ttft').textContent = '…';
   $('#tokens-per-second').textContent = '…';
+  $('#stop-reason').textContent = 'generating…';
   $('#token-count').textContent = '0';
   try {
     for await (const piece of stream) {
@@ -388,14 +392,20 @@ async function generate() {
       const nearBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 60;
       if (nearBottom) transcript.scrollTop = transcript.scrollHeight;
     }
-    // The package's own figures, measured in the worker, replace the page's estimates.
-    const r = await stream.result.catch(() => null);
+    // The package's own figures, measured in the worker, replace the page's estimates. After
+    // a stop, a worker without SharedArrayBuffer finishes its run first: don't wait for that.
+    const r = ctrl.signal.aborted
+      ? await Promise.race([stream.result.catch(() => null), new Promise((ok) => setTimeout(() => ok(null), 300))])
+      : await stream.result.catch(() => null);
+    $('#stop-reason').textContent = ctrl.signal.aborted ? 'stopped'
+      : { eog: 'the model ended its text', stop: 'a stop string was reached', length: 'token limit reached' }[r?.stoppedBy] ?? '';
     if (r) {
       $('#token-count').textContent = String(r.nGenerated);
       if (r.decodeSeconds > 0 && r.nGenerated > 1) $('#tokens-per-second').textContent = ((r.nGenerated - 1) / r.decodeSeconds).toFixed(1);
     }
     if (!tFirst) $('#ttft').textContent = '–';
   } catch (e) {
+    $('#stop-reason').textContent = isAbort(e) ? 'stopped' : 'failed';
     if (!isAbort(e)) showError(e, 'generating');
   } finally {
     if (pieces <= 1 && $('#tokens-per-second').textContent === '…') $('#tokens-per-second').textContent = '–';
