@@ -1,4 +1,328 @@
-// kernels_wasm.c - wasm kernels (placeholder until the SIMD tiles land).
+// kernels_wasm.c - WebAssembly SIMD128 tiles. There is no int8 dot product in SIMD128, so
+// levels and activations are widened to int16 and multiplied with i32x4.dot_i16x8_s; the work
+// that widening costs is shared: activations across 4 weight rows (GEMV), weight levels across
+// 2 tokens (GEMM), and k-quant sub-block scales are folded into the widened weights once.
 #include "kernels/kernels_internal.h"
 
-void kite__kernels_fill_wasm(kite__kernels *k) { k->isa = "wasm-simd128"; }
+#include <string.h>
+#include <wasm_simd128.h>
+
+#include "quant/kite_quant.h"
+#include "quant/quant_util.h"
+
+#define AI static inline __attribute__((always_inline))
+#define NT_MAX 2 // token tile; with 4 rows, 8 float accumulators + widened operands fit the 16 x64 xmm registers V8 allocates
+
+// Half -> float without a table: the half's bits shifted into a float's place are the value
+// times 2^-112 (normals and subnormals alike), so one exact multiply fixes the exponent.
+AI float h2f(const void *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    if ((h & 0x7c00) == 0x7c00) return kite_f16_to_f32(h); // inf / nan (never in sane files)
+    float f = kite__f32_from_bits((uint32_t)(h & 0x7fff) << 13) * 0x1p112f;
+    return (h & 0x8000) ? -f : f;
+}
+
+AI v128_t ld(const void *p) { return wasm_v128_load(p); }
+
+AI float hsum_f(v128_t v) {
+    return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) +
+           (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
+}
+
+// dot of 16 int16 pairs: (w0,w1) . (a0,a1) added to acc
+AI v128_t dot16(v128_t acc, v128_t w0, v128_t w1, v128_t a0, v128_t a1) {
+    return wasm_i32x4_add(acc, wasm_i32x4_add(wasm_i32x4_dot_i16x8(w0, a0), wasm_i32x4_dot_i16x8(w1, a1)));
+}
+
+// 16 bytes of nibbles -> levels of elements 0..15 (low nibbles) and 16..31 (high nibbles)
+AI void nibbles(const uint8_t *qs, v128_t *lo, v128_t *hi) {
+    v128_t b = ld(qs);
+    *lo = wasm_v128_and(b, wasm_i8x16_splat(0x0F));
+    *hi = wasm_u8x16_shr(b, 4);
+}
+
+// 0x10 in byte j where bit j of the 16-bit value h is set
+AI v128_t bits16_to_0x10(uint32_t h) {
+    v128_t v = wasm_i8x16_make((int8_t)(h & 0xff), (int8_t)(h & 0xff), (int8_t)(h & 0xff), (int8_t)(h & 0xff),
+                               (int8_t)(h & 0xff), (int8_t)(h & 0xff), (int8_t)(h & 0xff), (int8_t)(h & 0xff),
+                               (int8_t)(h >> 8), (int8_t)(h >> 8), (int8_t)(h >> 8), (int8_t)(h >> 8),
+                               (int8_t)(h >> 8), (int8_t)(h >> 8), (int8_t)(h >> 8), (int8_t)(h >> 8));
+    const v128_t bits = wasm_i8x16_make(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+    return wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(v, bits), bits), wasm_i8x16_splat(0x10));
+}
+
+// ---- 32-element blocks x Q8_0 / Q8_1 -------------------------------------------------------
+
+enum { K_Q4_0, K_Q4_1, K_Q5_0, K_Q5_1, K_Q8_0, K_IQ4_NL };
+
+AI int k_has_min(int kind) { return kind == K_Q4_1 || kind == K_Q5_1; }
+AI size_t k_wsize(int kind) {
+    return kind == K_Q4_0 ? sizeof(block_q4_0) : kind == K_Q4_1 ? sizeof(block_q4_1) : kind == K_Q5_0 ? sizeof(block_q5_0)
+         : kind == K_Q5_1 ? sizeof(block_q5_1) : kind == K_Q8_0 ? sizeof(block_q8_0) : sizeof(block_iq4_nl);
+}
+
+// Signed levels of one block: elements 0..15 in *l0, 16..31 in *l1 (offsets applied).
+AI void k_levels(int kind, const uint8_t *b, v128_t *l0, v128_t *l1) {
+    switch (kind) {
+    case K_Q4_0:
+        nibbles(((const block_q4_0 *)b)->qs, l0, l1);
+        *l0 = wasm_i8x16_sub(*l0, wasm_i8x16_splat(8)), *l1 = wasm_i8x16_sub(*l1, wasm_i8x16_splat(8));
+        break;
+    case K_Q4_1: nibbles(((const block_q4_1 *)b)->qs, l0, l1); break;
+    case K_Q5_0: case K_Q5_1: {
+        const uint8_t *qs = kind == K_Q5_0 ? ((const block_q5_0 *)b)->qs : ((const block_q5_1 *)b)->qs;
+        const uint8_t *qhp = kind == K_Q5_0 ? ((const block_q5_0 *)b)->qh : ((const block_q5_1 *)b)->qh;
+        uint32_t qh;
+        memcpy(&qh, qhp, 4);
+        nibbles(qs, l0, l1);
+        *l0 = wasm_v128_or(*l0, bits16_to_0x10(qh & 0xffff));
+        *l1 = wasm_v128_or(*l1, bits16_to_0x10(qh >> 16));
+        if (kind == K_Q5_0) *l0 = wasm_i8x16_sub(*l0, wasm_i8x16_splat(16)), *l1 = wasm_i8x16_sub(*l1, wasm_i8x16_splat(16));
+        break;
+    }
+    case K_Q8_0: *l0 = ld(((const block_q8_0 *)b)->qs), *l1 = ld(((const block_q8_0 *)b)->qs + 16); break;
+    default: {
+        const v128_t tbl = ld(kite__kvalues_iq4nl);
+        nibbles(((const block_iq4_nl *)b)->qs, l0, l1);
+        *l0 = wasm_i8x16_swizzle(tbl, *l0), *l1 = wasm_i8x16_swizzle(tbl, *l1);
+    }
+    }
+}
+
+AI void micro32(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a, size_t as, float *y, size_t ys,
+                const int NR, const int NT) {
+    const size_t wsz = k_wsize(kind);
+    const size_t asz = k_has_min(kind) ? sizeof(block_q8_1) : sizeof(block_q8_0);
+    const size_t aq = k_has_min(kind) ? 4 : 2;
+    v128_t acc[4][NT_MAX];
+    float macc[4][NT_MAX];
+    for (int r = 0; r < NR; r++)
+        for (int t = 0; t < NT; t++) acc[r][t] = wasm_f32x4_splat(0), macc[r][t] = 0;
+    for (int b = 0; b < nb; b++) {
+        v128_t a16[NT_MAX][4];
+        float ad[NT_MAX], as_[NT_MAX];
+        for (int t = 0; t < NT; t++) {
+            const uint8_t *ab = a + t * as + b * asz;
+            v128_t x0 = ld(ab + aq), x1 = ld(ab + aq + 16);
+            a16[t][0] = wasm_i16x8_extend_low_i8x16(x0), a16[t][1] = wasm_i16x8_extend_high_i8x16(x0);
+            a16[t][2] = wasm_i16x8_extend_low_i8x16(x1), a16[t][3] = wasm_i16x8_extend_high_i8x16(x1);
+            ad[t] = h2f(ab);
+            if (k_has_min(kind)) as_[t] = h2f(ab + 2);
+        }
+        for (int r = 0; r < NR; r++) {
+            const uint8_t *wb = w + r * ws + b * wsz;
+            v128_t l0, l1;
+            k_levels(kind, wb, &l0, &l1);
+            const v128_t w0 = wasm_i16x8_extend_low_i8x16(l0), w1 = wasm_i16x8_extend_high_i8x16(l0);
+            const v128_t w2 = wasm_i16x8_extend_low_i8x16(l1), w3 = wasm_i16x8_extend_high_i8x16(l1);
+            const float dw = h2f(wb);
+            for (int t = 0; t < NT; t++) {
+                v128_t p = dot16(wasm_i32x4_splat(0), w0, w1, a16[t][0], a16[t][1]);
+                p = dot16(p, w2, w3, a16[t][2], a16[t][3]);
+                acc[r][t] = wasm_f32x4_add(acc[r][t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(p), wasm_f32x4_splat(dw * ad[t])));
+                if (k_has_min(kind)) macc[r][t] += h2f(wb + 2) * as_[t];
+            }
+        }
+    }
+    for (int r = 0; r < NR; r++)
+        for (int t = 0; t < NT; t++) y[t * ys + r] = hsum_f(acc[r][t]) + macc[r][t];
+}
+
+// ---- k-quants x Q8_K: one row at a time, scales folded into the widened levels ------------
+
+enum { K_Q4_K, K_Q5_K, K_Q6_K };
+
+AI size_t kk_wsize(int kind) {
+    return kind == K_Q4_K ? sizeof(block_q4_K) : kind == K_Q5_K ? sizeof(block_q5_K) : sizeof(block_q6_K);
+}
+
+// 32 levels (two i8x16, unsigned or signed small) times int16 scales s0 (elements 0..15) and
+// s1 (16..31) -> four i16x8 (|level * scale| < 2^13 for every k-quant).
+AI void widen_scaled(v128_t l0, v128_t l1, int s0, int s1, v128_t o[4]) {
+    const v128_t m0 = wasm_i16x8_splat((int16_t)s0), m1 = wasm_i16x8_splat((int16_t)s1);
+    o[0] = wasm_i16x8_mul(wasm_i16x8_extend_low_i8x16(l0), m0);
+    o[1] = wasm_i16x8_mul(wasm_i16x8_extend_high_i8x16(l0), m0);
+    o[2] = wasm_i16x8_mul(wasm_i16x8_extend_low_i8x16(l1), m1);
+    o[3] = wasm_i16x8_mul(wasm_i16x8_extend_high_i8x16(l1), m1);
+}
+
+// isum += o . (32 activations at q)
+AI v128_t dot32_acts(v128_t isum, const v128_t o[4], const int8_t *q) {
+    v128_t x0 = ld(q), x1 = ld(q + 16);
+    isum = dot16(isum, o[0], o[1], wasm_i16x8_extend_low_i8x16(x0), wasm_i16x8_extend_high_i8x16(x0));
+    return dot16(isum, o[2], o[3], wasm_i16x8_extend_low_i8x16(x1), wasm_i16x8_extend_high_i8x16(x1));
+}
+
+AI void micro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a, size_t as, float *y, size_t ys,
+                const int NR, const int NT) {
+    const size_t wsz = kk_wsize(kind);
+    const v128_t m4 = wasm_i8x16_splat(0x0F);
+    for (int r = 0; r < NR; r++) {
+        const uint8_t *wr = w + r * ws;
+        v128_t acc[NT_MAX];
+        float macc[NT_MAX];
+        for (int t = 0; t < NT; t++) acc[t] = wasm_f32x4_splat(0), macc[t] = 0;
+        for (int b = 0; b < nb; b++) {
+            const uint8_t *wb = wr + b * wsz;
+            const block_q8_K *ab[NT_MAX];
+            v128_t isum[NT_MAX];
+            for (int t = 0; t < NT; t++) ab[t] = (const block_q8_K *)(a + t * as) + b, isum[t] = wasm_i32x4_splat(0);
+            float d, dmin = 0;
+            if (kind == K_Q4_K || kind == K_Q5_K) {
+                const block_q4_K *x4 = (const block_q4_K *)wb;
+                const uint8_t *qs = kind == K_Q4_K ? x4->qs : ((const block_q5_K *)wb)->qs;
+                d = h2f(&x4->d), dmin = h2f(&x4->dmin);
+                uint8_t sc[8], mn[8];
+                kite__unpack_scales_k4(x4->scales, sc, mn);
+                v128_t qh0 = wasm_i8x16_splat(0), qh1 = qh0;
+                if (kind == K_Q5_K) qh0 = ld(((const block_q5_K *)wb)->qh), qh1 = ld(((const block_q5_K *)wb)->qh + 16);
+                for (int j = 0; j < 4; j++) {
+                    v128_t b0 = ld(qs + 32 * j), b1 = ld(qs + 32 * j + 16);
+                    v128_t lo0 = wasm_v128_and(b0, m4), lo1 = wasm_v128_and(b1, m4);
+                    v128_t hi0 = wasm_u8x16_shr(b0, 4), hi1 = wasm_u8x16_shr(b1, 4);
+                    if (kind == K_Q5_K) {
+                        const v128_t bl = wasm_i8x16_splat((int8_t)(1 << (2 * j))), bh = wasm_i8x16_splat((int8_t)(2 << (2 * j)));
+                        const v128_t h16 = wasm_i8x16_splat(0x10);
+                        lo0 = wasm_v128_or(lo0, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh0, bl), bl), h16));
+                        lo1 = wasm_v128_or(lo1, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh1, bl), bl), h16));
+                        hi0 = wasm_v128_or(hi0, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh0, bh), bh), h16));
+                        hi1 = wasm_v128_or(hi1, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh1, bh), bh), h16));
+                    }
+                    v128_t ol[4], oh[4];
+                    widen_scaled(lo0, lo1, sc[2 * j], sc[2 * j], ol);
+                    widen_scaled(hi0, hi1, sc[2 * j + 1], sc[2 * j + 1], oh);
+                    for (int t = 0; t < NT; t++) {
+                        isum[t] = dot32_acts(isum[t], ol, ab[t]->qs + 64 * j);
+                        isum[t] = dot32_acts(isum[t], oh, ab[t]->qs + 64 * j + 32);
+                    }
+                }
+                for (int t = 0; t < NT; t++) {
+                    int ms = 0;
+                    for (int s = 0; s < 8; s++) ms += mn[s] * (ab[t]->bsums[2 * s] + ab[t]->bsums[2 * s + 1]);
+                    macc[t] -= dmin * ab[t]->d * (float)ms;
+                }
+            } else { // Q6_K
+                const block_q6_K *x6 = (const block_q6_K *)wb;
+                d = h2f(&x6->d);
+                for (int h = 0; h < 2; h++) {
+                    const uint8_t *ql = x6->ql + 64 * h, *qhp = x6->qh + 32 * h;
+                    const v128_t qh0 = ld(qhp), qh1 = ld(qhp + 16);
+                    for (int i = 0; i < 4; i++) {
+                        v128_t b0 = ld(ql + 32 * (i & 1)), b1 = ld(ql + 32 * (i & 1) + 16);
+                        if (i >> 1) b0 = wasm_u8x16_shr(b0, 4), b1 = wasm_u8x16_shr(b1, 4);
+                        else b0 = wasm_v128_and(b0, m4), b1 = wasm_v128_and(b1, m4);
+                        const v128_t m3 = wasm_i8x16_splat(0x30);
+                        v128_t h0 = wasm_v128_and(i < 2 ? wasm_i8x16_shl(qh0, 4 - 2 * i) : wasm_u8x16_shr(qh0, 2 * i - 4), m3);
+                        v128_t h1 = wasm_v128_and(i < 2 ? wasm_i8x16_shl(qh1, 4 - 2 * i) : wasm_u8x16_shr(qh1, 2 * i - 4), m3);
+                        v128_t l0 = wasm_i8x16_sub(wasm_v128_or(b0, h0), wasm_i8x16_splat(32));
+                        v128_t l1 = wasm_i8x16_sub(wasm_v128_or(b1, h1), wasm_i8x16_splat(32));
+                        const int g = 4 * h + i;
+                        v128_t o[4];
+                        widen_scaled(l0, l1, x6->scales[2 * g], x6->scales[2 * g + 1], o);
+                        for (int t = 0; t < NT; t++) isum[t] = dot32_acts(isum[t], o, ab[t]->qs + 32 * g);
+                    }
+                }
+            }
+            for (int t = 0; t < NT; t++)
+                acc[t] = wasm_f32x4_add(acc[t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum[t]), wasm_f32x4_splat(d * ab[t]->d)));
+        }
+        for (int t = 0; t < NT; t++) y[t * ys + r] = hsum_f(acc[t]) + macc[t];
+    }
+}
+
+// ---- f16 / f32 ------------------------------------------------------------------------------
+
+// Four halves (zero-extended to u32 lanes) -> floats, the h2f trick per lane.
+AI v128_t h2f4(v128_t h) {
+    v128_t mag = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x7fff)), 13);
+    v128_t f = wasm_f32x4_mul(mag, wasm_f32x4_splat(0x1p112f));
+    v128_t infnan = wasm_i32x4_eq(wasm_v128_and(h, wasm_i32x4_splat(0x7c00)), wasm_i32x4_splat(0x7c00));
+    f = wasm_v128_bitselect(wasm_v128_or(mag, wasm_i32x4_splat(0x7f800000)), f, infnan);
+    return wasm_v128_or(f, wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16));
+}
+
+enum { K_F32, K_F16 };
+
+AI void load8f(int kind, const uint8_t *p, int i, v128_t *lo, v128_t *hi) {
+    if (kind == K_F32) {
+        *lo = ld((const float *)p + i), *hi = ld((const float *)p + i + 4);
+    } else {
+        v128_t h = ld((const uint16_t *)p + i);
+        *lo = h2f4(wasm_u32x4_extend_low_u16x8(h)), *hi = h2f4(wasm_u32x4_extend_high_u16x8(h));
+    }
+}
+
+AI float load1f(int kind, const uint8_t *p, int i) {
+    return kind == K_F32 ? ((const float *)p)[i] : h2f(p + 2 * i);
+}
+
+AI void micro_f(int kind, int n, const uint8_t *w, size_t ws, const uint8_t *a, size_t as, float *y, size_t ys,
+                const int NR, const int NT) {
+    v128_t acc[4][NT_MAX];
+    for (int r = 0; r < NR; r++)
+        for (int t = 0; t < NT; t++) acc[r][t] = wasm_f32x4_splat(0);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v128_t a0[NT_MAX], a1[NT_MAX];
+        for (int t = 0; t < NT; t++) load8f(kind, a + t * as, i, &a0[t], &a1[t]);
+        for (int r = 0; r < NR; r++) {
+            v128_t w0, w1;
+            load8f(kind, w + r * ws, i, &w0, &w1);
+            for (int t = 0; t < NT; t++)
+                acc[r][t] = wasm_f32x4_add(acc[r][t], wasm_f32x4_add(wasm_f32x4_mul(w0, a0[t]), wasm_f32x4_mul(w1, a1[t])));
+        }
+    }
+    for (int r = 0; r < NR; r++)
+        for (int t = 0; t < NT; t++) {
+            float s = hsum_f(acc[r][t]);
+            for (int k = i; k < n; k++) s += load1f(kind, w + r * ws, k) * load1f(kind, a + t * as, k);
+            y[t * ys + r] = s;
+        }
+}
+
+// ---- tile drivers ----------------------------------------------------------------------------
+
+#define WASM_TILE(name, micro, kind, len)                                                                     \
+    static void name(int n, const void *wv, size_t ws, int nr, const void *av, size_t as, int nt, float *y,   \
+                     size_t ys) {                                                                             \
+        const uint8_t *w = wv, *a = av;                                                                       \
+        int t = 0;                                                                                            \
+        for (; t + NT_MAX <= nt; t += NT_MAX) {                                                               \
+            int r = 0;                                                                                        \
+            for (; r + 4 <= nr; r += 4) micro(kind, len, w + r * ws, ws, a + t * as, as, y + t * ys + r, ys, 4, NT_MAX); \
+            for (; r < nr; r++) micro(kind, len, w + r * ws, ws, a + t * as, as, y + t * ys + r, ys, 1, NT_MAX);  \
+        }                                                                                                     \
+        for (; t < nt; t++) {                                                                                 \
+            int r = 0;                                                                                        \
+            for (; r + 4 <= nr; r += 4) micro(kind, len, w + r * ws, ws, a + t * as, as, y + t * ys + r, ys, 4, 1); \
+            for (; r < nr; r++) micro(kind, len, w + r * ws, ws, a + t * as, as, y + t * ys + r, ys, 1, 1);   \
+        }                                                                                                     \
+    }
+
+WASM_TILE(tile_q4_0, micro32, K_Q4_0, n / 32)
+WASM_TILE(tile_q4_1, micro32, K_Q4_1, n / 32)
+WASM_TILE(tile_q5_0, micro32, K_Q5_0, n / 32)
+WASM_TILE(tile_q5_1, micro32, K_Q5_1, n / 32)
+WASM_TILE(tile_q8_0, micro32, K_Q8_0, n / 32)
+WASM_TILE(tile_iq4_nl, micro32, K_IQ4_NL, n / 32)
+WASM_TILE(tile_q4_K, micro_k, K_Q4_K, n / QK_K)
+WASM_TILE(tile_q5_K, micro_k, K_Q5_K, n / QK_K)
+WASM_TILE(tile_q6_K, micro_k, K_Q6_K, n / QK_K)
+WASM_TILE(tile_f32, micro_f, K_F32, n)
+WASM_TILE(tile_f16, micro_f, K_F16, n)
+
+void kite__kernels_fill_wasm(kite__kernels *k) {
+    k->isa = "wasm-simd128";
+    k->tile[KITE_TYPE_Q4_0] = tile_q4_0;
+    k->tile[KITE_TYPE_Q4_1] = tile_q4_1;
+    k->tile[KITE_TYPE_Q5_0] = tile_q5_0;
+    k->tile[KITE_TYPE_Q5_1] = tile_q5_1;
+    k->tile[KITE_TYPE_Q8_0] = tile_q8_0;
+    k->tile[KITE_TYPE_IQ4_NL] = tile_iq4_nl;
+    k->tile[KITE_TYPE_Q4_K] = tile_q4_K;
+    k->tile[KITE_TYPE_Q5_K] = tile_q5_K;
+    k->tile[KITE_TYPE_Q6_K] = tile_q6_K;
+    k->tile[KITE_TYPE_F32] = tile_f32;
+    k->tile[KITE_TYPE_F16] = tile_f16;
+}
