@@ -4,7 +4,7 @@
 //   node web/serve.mjs [--port N] [--no-isolation]    (npm run demo)
 // Tests import { serve } and ask for port 0 (a free port).
 import { createServer } from 'node:http';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -107,6 +107,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   serve({ port, isolation }).then(
     ({ url }) => {
       console.log(`Kite demo: ${url}`);
+      if (!existsSync(join(root, 'dist', 'kite-st.wasm')))
+        console.log('warning: dist/ holds no WebAssembly build yet: run npm run build:wasm, or the page cannot load models');
       console.log(isolation
         ? '(cross-origin isolated: the multi-threaded build is used; Ctrl-C to stop)'
         : '(no isolation headers: the page uses the single-thread build; Ctrl-C to stop)');

@@ -179,3 +179,32 @@ test('demo page without cross-origin isolation: the single-thread build gives th
     await close();
   }
 });
+
+test('demo server: isolation headers, MIME types, nothing outside the repository', async () => {
+  const on = await serve({ port: 0 });
+  const off = await serve({ port: 0, isolation: false });
+  try {
+    const base = new URL('/', on.url);
+    let r = await fetch(on.url);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('cross-origin-opener-policy'), 'same-origin');
+    assert.equal(r.headers.get('cross-origin-embedder-policy'), 'require-corp');
+    assert.match(r.headers.get('content-type'), /^text\/html/);
+    r = await fetch(new URL('dist/kite-st.wasm', base));
+    assert.equal(r.headers.get('content-type'), 'application/wasm');
+    assert.deepEqual(new Uint8Array(await r.arrayBuffer()).subarray(0, 4), new Uint8Array([0, 0x61, 0x73, 0x6d]));
+    r = await fetch(new URL('web/index.js', base));
+    assert.match(r.headers.get('content-type'), /^text\/javascript/);
+    // %2f survives URL parsing, so the server itself sees (and must refuse) the '..' segments.
+    for (const bad of ['/.git/config', '/web/..%2f..%2f..%2fetc/passwd', '/web/..%2f.gitignore', '/nope.js']) {
+      r = await fetch(new URL(bad, base));
+      assert.equal(r.status, 404, bad);
+    }
+    r = await fetch(off.url);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('cross-origin-opener-policy'), null);
+  } finally {
+    await on.close();
+    await off.close();
+  }
+});
