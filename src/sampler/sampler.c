@@ -9,9 +9,11 @@ struct kite_sampler {
     kite_sampler_params p;
     kite__mt19937 rng;
     int32_t *window;  // ring of the last penalty_last_n accepted tokens
-    int32_t *scratch; // penalty_last_n ints for counting
+    int32_t *scratch; // 2 * penalty_last_n ints: distinct ids, then their counts
+    float *pen_vals;  // penalty_last_n penalized logits
     size_t n_window, head;
     kite__cand *cand; // n_cap candidates
+    kite__cand *tmp;  // n_cap candidates of sort scratch
     size_t n_cap;
 };
 
@@ -51,8 +53,9 @@ kite_status kite_sampler_new(const kite_sampler_params *p, kite_sampler **out) {
     s->p = *p;
     if (p->penalty_last_n > 0) {
         s->window = malloc((size_t)p->penalty_last_n * sizeof *s->window);
-        s->scratch = malloc((size_t)p->penalty_last_n * sizeof *s->scratch);
-        if (!s->window || !s->scratch) {
+        s->scratch = malloc(2 * (size_t)p->penalty_last_n * sizeof *s->scratch);
+        s->pen_vals = malloc((size_t)p->penalty_last_n * sizeof *s->pen_vals);
+        if (!s->window || !s->scratch || !s->pen_vals) {
             kite_sampler_free(s);
             return kite__fail(KITE_ERR_NOMEM, "sampler: out of memory for a window of %d tokens", p->penalty_last_n);
         }
@@ -66,7 +69,9 @@ void kite_sampler_free(kite_sampler *s) {
     if (!s) return;
     free(s->window);
     free(s->scratch);
+    free(s->pen_vals);
     free(s->cand);
+    free(s->tmp);
     free(s);
 }
 
@@ -88,29 +93,46 @@ int32_t kite_sampler_sample(kite_sampler *s, const float *logits, int32_t n_voca
         kite__fail(KITE_ERR_INVALID, "sampler: no logits (n_vocab %d)", (int)n_vocab);
         return -1;
     }
-    if ((size_t)n_vocab > s->n_cap) {
-        kite__cand *c = realloc(s->cand, (size_t)n_vocab * sizeof *c);
-        if (!c) {
-            kite__fail(KITE_ERR_NOMEM, "sampler: out of memory for %d candidates", (int)n_vocab);
+    bool penalize = s->n_window > 0 &&
+                    (s->p.repeat_penalty != 1.0f || s->p.frequency_penalty != 0.0f || s->p.presence_penalty != 0.0f);
+    size_t n = (size_t)n_vocab, n_pen = 0, cap = (size_t)s->p.penalty_last_n;
+    if (penalize) {
+        n_pen = kite__window_counts(s->window, s->n_window, s->scratch, s->scratch + cap);
+        for (size_t i = 0; i < n_pen; i++) {
+            int32_t id = s->scratch[i];
+            float l = id >= 0 && id < n_vocab ? logits[id] : 0.0f; // out-of-range ids are never read
+            s->pen_vals[i] = kite__penalize(isnan(l) ? -INFINITY : l, s->scratch[cap + i], s->p.repeat_penalty,
+                                            s->p.frequency_penalty, s->p.presence_penalty);
+        }
+    }
+    // Greedy is the best single candidate; a small top-k needs only its k candidates. Both are
+    // picked straight from the logits (penalized ones swapped in), never building all n.
+    size_t k = s->p.temp <= 0.0f ? 1 : s->p.top_k > 0 && (size_t)s->p.top_k * 8 < n ? (size_t)s->p.top_k : 0;
+    size_t need = k ? k : n;
+    if (need > s->n_cap) {
+        free(s->cand);
+        free(s->tmp);
+        s->cand = malloc(need * sizeof *s->cand);
+        s->tmp = malloc(need * sizeof *s->tmp);
+        s->n_cap = s->cand && s->tmp ? need : 0;
+        if (!s->n_cap) {
+            kite__fail(KITE_ERR_NOMEM, "sampler: out of memory for %zu candidates", need);
             return -1;
         }
-        s->cand = c;
-        s->n_cap = (size_t)n_vocab;
     }
-    kite__cands c = {s->cand, (size_t)n_vocab, false};
-    for (int32_t i = 0; i < n_vocab; i++) {
-        float l = logits[i];
-        c.data[i] = (kite__cand){i, isnan(l) ? -INFINITY : l, 0.0f};
-    }
-    // The window's order does not matter for counting, so the ring is passed as it lies.
-    kite__smp_penalties(&c, s->window, s->n_window, s->scratch, s->p.repeat_penalty, s->p.frequency_penalty,
-                        s->p.presence_penalty);
-    if (s->p.temp <= 0.0f) {
-        // Greedy: the filters below always keep the best token, so they cannot change it.
-        size_t best = 0;
-        for (size_t i = 1; i < c.size; i++)
-            if (c.data[i].logit > c.data[best].logit) best = i;
-        return c.data[best].id;
+    kite__cands c = {s->cand, n, false, s->tmp};
+    if (k) {
+        kite__select_top_logits(logits, n, s->scratch, s->pen_vals, n_pen, k, c.data);
+        if (k == 1) return c.data[0].id;
+        c.size = k;
+        c.sorted = true;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            float l = logits[i];
+            c.data[i] = (kite__cand){(int32_t)i, isnan(l) ? -INFINITY : l, 0.0f};
+        }
+        for (size_t i = 0; i < n_pen; i++) // the window's tokens, already penalized above
+            if (s->scratch[i] >= 0 && s->scratch[i] < n_vocab) c.data[s->scratch[i]].logit = s->pen_vals[i];
     }
     kite__smp_top_k(&c, s->p.top_k);
     kite__smp_top_p(&c, s->p.top_p, 0);

@@ -14,11 +14,13 @@ typedef struct kite__cand {
     float p;
 } kite__cand;
 
-// A candidate list. sorted: data is in descending logit order.
+// A candidate list. sorted: data is in descending logit order. tmp: optional scratch of at
+// least size candidates for the sort (NULL: the sort allocates its own or falls back).
 typedef struct kite__cands {
     kite__cand *data;
     size_t size;
     bool sorted;
+    kite__cand *tmp;
 } kite__cands;
 
 // MT19937 state (the 32-bit Mersenne Twister of Matsumoto & Nishimura, std::mt19937).
@@ -43,8 +45,21 @@ void kite__cands_partial_sort(kite__cands *c, size_t k);
 // Sets p to the softmax of the logits (no reordering).
 void kite__smp_softmax(kite__cands *c);
 
+// The distinct tokens of window[0..n) in ascending order (ids) and how often each occurs
+// (counts); returns how many. ids and counts need room for n each.
+size_t kite__window_counts(const int32_t *window, size_t n, int32_t *ids, int32_t *counts);
+
+// A logit after the repetition, frequency and presence penalties for a token seen count times.
+float kite__penalize(float logit, int32_t count, float repeat, float freq, float presence);
+
+// The k best of logits[0..n) (ids = indices), with the values of the ascending ids[0..n_ovr)
+// replaced by vals (penalized tokens), into out[0..k) in descending order, ties to the lower
+// id, NaN as -inf; k in 1..n. What penalties + top-k do, without building all n candidates.
+void kite__select_top_logits(const float *logits, size_t n, const int32_t *ids, const float *vals, size_t n_ovr,
+                             size_t k, kite__cand *out);
+
 // Repetition / frequency / presence penalties for the tokens in window[0..n) (any order).
-// scratch: room for n tokens. Marks the list unsorted.
+// scratch: room for 2n ints. Marks the list unsorted.
 void kite__smp_penalties(kite__cands *c, const int32_t *window, size_t n, int32_t *scratch,
                          float repeat, float freq, float presence);
 

@@ -20,7 +20,7 @@ static void expect_stage(int line, enum stage st, const float *probs, size_t n, 
                          float arg) {
     kite__cand d[16];
     for (size_t i = 0; i < n; i++) d[i] = (kite__cand){(int32_t)i, logf(probs[i]), probs[i]};
-    kite__cands c = {d, n, false};
+    kite__cands c = {d, n, false, NULL};
     switch (st) {
     case ST_TEMP: kite__smp_temp(&c, arg); break;
     case ST_TOP_K: kite__smp_top_k(&c, (int32_t)arg); break;
@@ -46,8 +46,8 @@ static void expect_penalties(int line, const int32_t *last, size_t n_last, const
                              float pres) {
     kite__cand d[5];
     for (int i = 0; i < 5; i++) d[i] = (kite__cand){i, logf(0.2f), 0.2f};
-    kite__cands c = {d, 5, false};
-    int32_t scratch[8];
+    kite__cands c = {d, 5, false, NULL};
+    int32_t scratch[16];
     kite__smp_penalties(&c, last, n_last, scratch, rep, freq, pres);
     kite__mt19937 r;
     kite__mt_seed(&r, 0);
@@ -101,7 +101,7 @@ static void test_llama_expectations(void) {
 static void sampler_queue(int n_vocab, const char *seq, int top_k, float top_p, float min_p) {
     static kite__cand d[10000];
     for (int i = 0; i < n_vocab; i++) d[i] = (kite__cand){i, logf((float)i), 0.0f};
-    kite__cands c = {d, (size_t)n_vocab, false};
+    kite__cands c = {d, (size_t)n_vocab, false, NULL};
     int min_id = 0;
     const int max_id = n_vocab - 1;
     for (const char *s = seq; *s; s++) {
