@@ -6,7 +6,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { chromium } from 'playwright-core';
@@ -152,6 +153,39 @@ test('demo page: a non-GGUF file gives a plain error, and the page still works a
     });
     await page.waitForFunction(() => document.querySelector('#error').textContent.includes('dropped.bin'), null, { timeout: 60_000 });
     assert.match(await page.locator('#error').textContent(), /not a GGUF model/i);
+    // An architecture Kite does not run (stories260K relabelled 'mamba'): said so, the card
+    // still describes the file, and quantizing stays possible.
+    const bytes = readFileSync(model());
+    const key = Buffer.from('general.architecture');
+    const at = bytes.indexOf(key) + key.length + 4 + 8; // string type (u32), length (u64), value
+    assert.equal(bytes.subarray(at, at + 5).toString(), 'llama');
+    const mamba = join(tmp, 'mamba.gguf');
+    writeFileSync(mamba, Buffer.concat([bytes.subarray(0, at), Buffer.from('mamba'), bytes.subarray(at + 5)]));
+    await page.setInputFiles('#model-file', mamba);
+    await page.waitForFunction(() => document.querySelector('#error').textContent.includes('mamba.gguf')
+      && document.querySelector('#model-info').textContent.includes('mamba'), null, { timeout: 60_000 });
+    assert.match(await page.locator('#error').textContent(), /cannot run this kind of model/i);
+    assert.equal(await page.locator('#generate').isDisabled(), true);
+    assert.equal(await page.locator('#quantize').isDisabled(), false);
+
+    // Too large for wasm32: a server that announces a 5 GB body (and sends none of it).
+    const big = createServer((req, res) => {
+      res.writeHead(200, { 'content-length': String(5e9), 'access-control-allow-origin': '*',
+        'cross-origin-resource-policy': 'cross-origin', 'content-type': 'application/octet-stream' });
+      res.flushHeaders();
+      setTimeout(() => res.destroy(), 2000);
+    });
+    await new Promise((ok) => big.listen(0, '127.0.0.1', ok));
+    try {
+      await page.fill('#model-url', `http://127.0.0.1:${big.address().port}/huge.gguf`);
+      await page.click('#load');
+      await page.waitForFunction(() => document.querySelector('#error').textContent.includes('huge.gguf'), null, { timeout: 60_000 });
+      assert.match(await page.locator('#error').textContent(), /too large to run in a browser/i);
+    } finally {
+      big.closeAllConnections();
+      await new Promise((ok) => big.close(ok));
+    }
+
     // The page is not stuck: the built-in model loads by URL (fetched from the server) and clears the error.
     await page.click('#try-builtin');
     await page.waitForFunction(() => !document.querySelector('#generate').disabled

@@ -1,7 +1,7 @@
 // demo.js - the demo page's behaviour: load a model (file, drop, URL), show its card, generate
 // or chat with live speed figures, quantize and offer the result. Uses only the kite-llm package;
 // all the work runs in the package's worker, so this thread only updates the page.
-import { loadModel, quantize } from 'kite-llm';
+import { loadModel, quantize, inspect } from 'kite-llm';
 
 const $ = (sel) => document.querySelector(sel);
 const el = (tag, attrs = {}, ...kids) => {
@@ -18,6 +18,8 @@ const el = (tag, attrs = {}, ...kids) => {
 const state = {
   model: null,         // the loaded kite-llm model
   source: null,        // what it was loaded from (File or URL string): quantize reads it again
+  fileOnly: false,     // the file parsed but cannot run here (say, an unsupported architecture)
+  threads: undefined,  // the thread count picked in the header (undefined: the package's default)
   name: '',            // file name shown in the card and used for the download's name
   size: 0,             // bytes of the GGUF file
   busy: null,          // 'load' | 'generate' | 'quantize' while one runs
@@ -60,7 +62,7 @@ function explain(e, doing) {
     [/larger than a wasm32|4 GiB|too large|address space/i, 'This model is too large to run in a browser.',
       'WebAssembly can address at most 4 GiB. Use a smaller quantization of it (for example Q4_K_M), or the native kite CLI.'],
     [/architecture|unsupported/i, 'Kite cannot run this kind of model yet.',
-      'Its architecture or one of its tensor types is not supported. The model card still shows what it contains.'],
+      'Its architecture or one of its tensor types is not supported here. The card below still shows what the file holds, and you can still quantize it.'],
     [/cannot fetch|HTTP \d|failed to fetch|network/i, 'The model could not be downloaded.',
       'Check the URL; a file on another site must allow cross-origin requests (CORS) for a page to read it.'],
     [/truncated|past end|shrank|corrupt|offset/i, 'This GGUF file is damaged or incomplete.',
@@ -116,17 +118,21 @@ const quantBar = progressBar('#quantize-progress');
 
 function refresh() {
   const ready = !!state.model;
+  const parsed = ready || state.fileOnly; // enough to show the card and to quantize
   const busy = state.busy;
   $('#load').disabled = busy === 'load';
   $('#model-file').disabled = busy === 'load';
   $('#try-builtin').disabled = busy === 'load';
   $('#generate').disabled = !ready || !!busy;
   $('#stop').disabled = busy !== 'generate';
-  $('#quantize').disabled = !ready || !!busy;
+  $('#quantize').disabled = !parsed || !!busy;
+  $('#threads').disabled = !!busy;
   $('#quantize-cancel').hidden = busy !== 'quantize';
   $('#mode-chat').disabled = !ready || !state.hasTemplate || busy === 'generate';
   $('#mode-complete').disabled = busy === 'generate';
-  for (const id of ['#model-card', '#generate-card', '#quantize-card']) $(id).classList.toggle('locked', !ready);
+  $('#model-card').classList.toggle('locked', !parsed);
+  $('#generate-card').classList.toggle('locked', !ready);
+  $('#quantize-card').classList.toggle('locked', !parsed);
   $('#generate').textContent = mode() === 'chat' ? 'Send' : 'Generate';
 }
 const mode = () => ($('#mode-chat').checked ? 'chat' : 'complete');
@@ -136,14 +142,28 @@ const mode = () => ($('#mode-chat').checked ? 'chat' : 'complete');
 function showRuntime(threads) {
   const isolated = globalThis.crossOriginIsolated === true;
   const badge = $('#runtime-badge');
-  const n = threads ?? (isolated ? navigator.hardwareConcurrency || 4 : 1);
-  badge.textContent = isolated ? `WebAssembly · ${n} thread${n === 1 ? '' : 's'}` : 'WebAssembly · single thread';
+  const n = threads ?? (isolated ? state.threads ?? (navigator.hardwareConcurrency || 4) : 1);
+  badge.textContent = isolated ? 'WebAssembly · SIMD · threads' : 'WebAssembly · single thread';
   badge.classList.toggle('warn', !isolated);
+  $('#threads-pick').hidden = !isolated;
   $('#runtime-note').textContent = isolated
-    ? 'SIMD and threads are on (this page is cross-origin isolated).'
+    ? 'This page is cross-origin isolated, so the multi-threaded build runs.'
     : 'This page is not cross-origin isolated, so the single-thread build runs: it works, only slower. ' +
       'Serve it with COOP/COEP headers (npm run demo) for threads.';
   $('#thread-count').textContent = String(n);
+}
+
+// The thread picker: 1 .. the number of cores; a change reloads the model with the new count.
+function fillThreads() {
+  const max = Math.max(1, Math.min(navigator.hardwareConcurrency || 4, 64));
+  const sel = $('#threads');
+  for (let i = 1; i <= max; i++) sel.append(el('option', { value: String(i) }, String(i)));
+  sel.value = String(max);
+  sel.addEventListener('change', () => {
+    state.threads = Number(sel.value);
+    showRuntime();
+    if (state.model && !state.busy) load(state.source, state.name, state.size);
+  });
 }
 
 // ---- loading ---------------------------------------------------------------------------------
@@ -158,18 +178,19 @@ async function load(source, name, size) {
     state.model = null;
     old.dispose().catch(() => {});
   }
+  state.fileOnly = false;
+  state.source = null;
   resetOutputs();
   $('#model-name').textContent = name;
   loadBar.show('starting…');
   const t0 = performance.now();
+  const onProgress = ({ stage, loaded, total }) => {
+    if (stage === 'read' && total) loadBar.set(loaded / total, `reading ${bytes(loaded)} of ${bytes(total)}`);
+    else if (stage === 'read') loadBar.busy(`reading ${bytes(loaded)}`);
+    else loadBar.busy('preparing the model…');
+  };
   try {
-    const model = await loadModel(source, {
-      onProgress: ({ stage, loaded, total }) => {
-        if (stage === 'read' && total) loadBar.set(loaded / total, `reading ${bytes(loaded)} of ${bytes(total)}`);
-        else if (stage === 'read') loadBar.busy(`reading ${bytes(loaded)}`);
-        else loadBar.busy('preparing the model…');
-      },
-    });
+    const model = await loadModel(source, { onProgress, threads: state.threads });
     state.model = model;
     state.source = source;
     state.name = name;
@@ -179,9 +200,19 @@ async function load(source, name, size) {
     showRuntime(model.threads);
   } catch (e) {
     loadBar.hide();
-    $('#model-name').textContent = '';
-    $('#model-info').replaceChildren(el('p', { class: 'placeholder' }, 'No model loaded.'));
     if (!isAbort(e)) showError(e, `loading ${name}`);
+    // A well-formed file Kite cannot run still has a card, and can still be quantized.
+    const info = /architecture|unsupported/i.test(String(e?.message)) ? await inspect(source).catch(() => null) : null;
+    if (info) {
+      state.fileOnly = true;
+      state.source = source;
+      state.name = name;
+      state.size = size ?? info.file_size ?? NaN;
+      renderModel(info, name);
+    } else {
+      $('#model-name').textContent = '';
+      $('#model-info').replaceChildren(el('p', { class: 'placeholder' }, 'No model loaded.'));
+    }
   } finally {
     state.busy = null;
     refresh();
@@ -420,7 +451,7 @@ async function generate() {
 // ---- quantization ----------------------------------------------------------------------------
 
 async function runQuantize() {
-  if (!state.model || state.busy) return;
+  if (!(state.model || state.fileOnly) || state.busy) return;
   clearError();
   const type = $('#quantize-type').value;
   const ctrl = new AbortController();
@@ -509,6 +540,7 @@ function wire() {
 
   // ?model=URL loads a model at once (a link can share a ready page).
   const q = new URLSearchParams(location.search).get('model');
+  fillThreads();
   showRuntime();
   showMode();
   if (q) {
