@@ -271,6 +271,10 @@ static void test_against_llama(void) {
         p.seed = 42;
         compare_chain(&a, "defaults", p, 1000, 300);
         compare_chain(&a, "defaults, 32000 vocab", p, 32000, 60);
+        p.repeat_penalty = 1.5f;
+        p.presence_penalty = -0.5f; // negative: a penalized token can climb into the top k
+        p.penalty_last_n = 32;
+        compare_chain(&a, "defaults + penalties", p, 2000, 300);
         p = (kite_sampler_params){.temp = 1.0f, .top_k = 0, .top_p = 0.9f, .min_p = 0.0f, .repeat_penalty = 1.0f,
                                   .penalty_last_n = 64, .seed = 7};
         compare_chain(&a, "top-p only, 32000 vocab", p, 32000, 60);
