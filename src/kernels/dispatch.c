@@ -12,6 +12,9 @@
 #include <cpuid.h>
 #define KITE_X86 1
 #endif
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#endif
 
 enum { MAX_SETS = 3 }; // scalar + at most two ISA sets per architecture
 
@@ -62,8 +65,13 @@ static void build_sets(void) {
     x86_features(&avx2, &avx512);
     if (avx2) add_set(kite__kernels_fill_avx2);
     if (avx512) add_set(kite__kernels_fill_avx512);
-#elif defined(__aarch64__) && defined(__ARM_NEON)
-    add_set(kite__kernels_fill_neon);
+#elif defined(__aarch64__)
+    // the NEON file uses SDOT (ARMv8.2 dotprod): ask the kernel where we can, else assume it
+    // (every 64-bit Apple and recent Android/server core has it)
+#if defined(__linux__)
+    if (getauxval(AT_HWCAP) & (1UL << 20)) // HWCAP_ASIMDDP
+#endif
+        add_set(kite__kernels_fill_neon);
 #elif defined(__wasm_simd128__)
     add_set(kite__kernels_fill_wasm);
 #endif

@@ -1,4 +1,280 @@
-// kernels_neon.c - neon kernels (placeholder until the SIMD tiles land).
+// kernels_neon.c - aarch64 NEON tiles with the dot-product extension (SDOT: 4 int8 products
+// per int32 lane). Levels are decoded to signed int8 so every type uses the same signed dot;
+// 32-element blocks run 4 rows x 2 tokens per pass, k-quants stream one row for 2 tokens.
 #include "kernels/kernels_internal.h"
 
-void kite__kernels_fill_neon(kite__kernels *k) { k->isa = "neon"; }
+#include <arm_neon.h>
+#include <string.h>
+
+#include "quant/quant_util.h"
+
+#define AI static inline __attribute__((always_inline))
+#define NT_MAX 2
+
+AI float h2f(const void *p) {
+    __fp16 h;
+    memcpy(&h, p, 2);
+    return (float)h;
+}
+
+// 16 bytes of nibbles -> levels of elements 0..15 (low) and 16..31 (high)
+AI void nibbles(const uint8_t *qs, int8x16_t *lo, int8x16_t *hi) {
+    uint8x16_t b = vld1q_u8(qs);
+    *lo = vreinterpretq_s8_u8(vandq_u8(b, vdupq_n_u8(0x0F)));
+    *hi = vreinterpretq_s8_u8(vshrq_n_u8(b, 4));
+}
+
+// 0x10 in byte j where bit j of the 16-bit value h is set
+AI int8x16_t bits16_to_0x10(uint32_t h) {
+    uint8x16_t v = vcombine_u8(vdup_n_u8((uint8_t)h), vdup_n_u8((uint8_t)(h >> 8)));
+    static const uint8_t bits[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
+    return vreinterpretq_s8_u8(vandq_u8(vtstq_u8(v, vld1q_u8(bits)), vdupq_n_u8(0x10)));
+}
+
+// ---- 32-element blocks x Q8_0 / Q8_1 -------------------------------------------------------
+
+enum { K_Q4_0, K_Q4_1, K_Q5_0, K_Q5_1, K_Q8_0, K_IQ4_NL };
+
+AI int k_has_min(int kind) { return kind == K_Q4_1 || kind == K_Q5_1; }
+AI size_t k_wsize(int kind) {
+    return kind == K_Q4_0 ? sizeof(block_q4_0) : kind == K_Q4_1 ? sizeof(block_q4_1) : kind == K_Q5_0 ? sizeof(block_q5_0)
+         : kind == K_Q5_1 ? sizeof(block_q5_1) : kind == K_Q8_0 ? sizeof(block_q8_0) : sizeof(block_iq4_nl);
+}
+
+AI void k_levels(int kind, const uint8_t *b, int8x16_t *l0, int8x16_t *l1) {
+    switch (kind) {
+    case K_Q4_0:
+        nibbles(((const block_q4_0 *)b)->qs, l0, l1);
+        *l0 = vsubq_s8(*l0, vdupq_n_s8(8)), *l1 = vsubq_s8(*l1, vdupq_n_s8(8));
+        break;
+    case K_Q4_1: nibbles(((const block_q4_1 *)b)->qs, l0, l1); break;
+    case K_Q5_0: case K_Q5_1: {
+        const uint8_t *qs = kind == K_Q5_0 ? ((const block_q5_0 *)b)->qs : ((const block_q5_1 *)b)->qs;
+        const uint8_t *qhp = kind == K_Q5_0 ? ((const block_q5_0 *)b)->qh : ((const block_q5_1 *)b)->qh;
+        uint32_t qh;
+        memcpy(&qh, qhp, 4);
+        nibbles(qs, l0, l1);
+        *l0 = vorrq_s8(*l0, bits16_to_0x10(qh & 0xffff));
+        *l1 = vorrq_s8(*l1, bits16_to_0x10(qh >> 16));
+        if (kind == K_Q5_0) *l0 = vsubq_s8(*l0, vdupq_n_s8(16)), *l1 = vsubq_s8(*l1, vdupq_n_s8(16));
+        break;
+    }
+    case K_Q8_0: *l0 = vld1q_s8(((const block_q8_0 *)b)->qs), *l1 = vld1q_s8(((const block_q8_0 *)b)->qs + 16); break;
+    default: {
+        const int8x16_t tbl = vld1q_s8(kite__kvalues_iq4nl);
+        nibbles(((const block_iq4_nl *)b)->qs, l0, l1);
+        *l0 = vqtbl1q_s8(tbl, vreinterpretq_u8_s8(*l0)), *l1 = vqtbl1q_s8(tbl, vreinterpretq_u8_s8(*l1));
+    }
+    }
+}
+
+AI void micro32(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a, size_t as, float *y, size_t ys,
+                const int NR, const int NT) {
+    const size_t wsz = k_wsize(kind);
+    const size_t asz = k_has_min(kind) ? sizeof(block_q8_1) : sizeof(block_q8_0);
+    const size_t aq = k_has_min(kind) ? 4 : 2;
+    float32x4_t acc[4][NT_MAX];
+    float macc[4][NT_MAX];
+    for (int r = 0; r < NR; r++)
+        for (int t = 0; t < NT; t++) acc[r][t] = vdupq_n_f32(0), macc[r][t] = 0;
+    for (int b = 0; b < nb; b++) {
+        int8x16_t a0[NT_MAX], a1[NT_MAX];
+        float ad[NT_MAX], as_[NT_MAX];
+        for (int t = 0; t < NT; t++) {
+            const uint8_t *ab = a + t * as + b * asz;
+            a0[t] = vld1q_s8((const int8_t *)(ab + aq)), a1[t] = vld1q_s8((const int8_t *)(ab + aq + 16));
+            ad[t] = h2f(ab);
+            if (k_has_min(kind)) as_[t] = h2f(ab + 2);
+        }
+        for (int r = 0; r < NR; r++) {
+            const uint8_t *wb = w + r * ws + b * wsz;
+            int8x16_t l0, l1;
+            k_levels(kind, wb, &l0, &l1);
+            const float dw = h2f(wb);
+            for (int t = 0; t < NT; t++) {
+                int32x4_t p = vdotq_s32(vdotq_s32(vdupq_n_s32(0), l0, a0[t]), l1, a1[t]);
+                acc[r][t] = vfmaq_n_f32(acc[r][t], vcvtq_f32_s32(p), dw * ad[t]);
+                if (k_has_min(kind)) macc[r][t] += h2f(wb + 2) * as_[t];
+            }
+        }
+    }
+    for (int r = 0; r < NR; r++)
+        for (int t = 0; t < NT; t++) y[t * ys + r] = vaddvq_f32(acc[r][t]) + macc[r][t];
+}
+
+// ---- k-quants x Q8_K ------------------------------------------------------------------------
+
+enum { K_Q4_K, K_Q5_K, K_Q6_K };
+
+AI size_t kk_wsize(int kind) {
+    return kind == K_Q4_K ? sizeof(block_q4_K) : kind == K_Q5_K ? sizeof(block_q5_K) : sizeof(block_q6_K);
+}
+
+AI int32x4_t dot32(int8x16_t l0, int8x16_t l1, const int8_t *q) {
+    return vdotq_s32(vdotq_s32(vdupq_n_s32(0), l0, vld1q_s8(q)), l1, vld1q_s8(q + 16));
+}
+
+AI void micro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a, size_t as, float *y, size_t ys,
+                const int NR, const int NT) {
+    const size_t wsz = kk_wsize(kind);
+    const uint8x16_t m4 = vdupq_n_u8(0x0F);
+    for (int r = 0; r < NR; r++) {
+        const uint8_t *wr = w + r * ws;
+        float32x4_t acc[NT_MAX];
+        float macc[NT_MAX];
+        for (int t = 0; t < NT; t++) acc[t] = vdupq_n_f32(0), macc[t] = 0;
+        for (int b = 0; b < nb; b++) {
+            const uint8_t *wb = wr + b * wsz;
+            const block_q8_K *ab[NT_MAX];
+            int32x4_t isum[NT_MAX];
+            for (int t = 0; t < NT; t++) ab[t] = (const block_q8_K *)(a + t * as) + b, isum[t] = vdupq_n_s32(0);
+            float d;
+            if (kind == K_Q4_K || kind == K_Q5_K) {
+                const block_q4_K *x4 = (const block_q4_K *)wb;
+                const uint8_t *qs = kind == K_Q4_K ? x4->qs : ((const block_q5_K *)wb)->qs;
+                d = h2f(&x4->d);
+                const float dmin = h2f(&x4->dmin);
+                uint8_t sc[8], mn[8];
+                kite__unpack_scales_k4(x4->scales, sc, mn);
+                uint8x16_t qh0 = vdupq_n_u8(0), qh1 = qh0;
+                if (kind == K_Q5_K) qh0 = vld1q_u8(((const block_q5_K *)wb)->qh), qh1 = vld1q_u8(((const block_q5_K *)wb)->qh + 16);
+                for (int j = 0; j < 4; j++) {
+                    uint8x16_t b0 = vld1q_u8(qs + 32 * j), b1 = vld1q_u8(qs + 32 * j + 16);
+                    uint8x16_t lo0 = vandq_u8(b0, m4), lo1 = vandq_u8(b1, m4);
+                    uint8x16_t hi0 = vshrq_n_u8(b0, 4), hi1 = vshrq_n_u8(b1, 4);
+                    if (kind == K_Q5_K) {
+                        const uint8x16_t bl = vdupq_n_u8((uint8_t)(1 << (2 * j))), bh = vdupq_n_u8((uint8_t)(2 << (2 * j)));
+                        const uint8x16_t h16 = vdupq_n_u8(0x10);
+                        lo0 = vorrq_u8(lo0, vandq_u8(vtstq_u8(qh0, bl), h16));
+                        lo1 = vorrq_u8(lo1, vandq_u8(vtstq_u8(qh1, bl), h16));
+                        hi0 = vorrq_u8(hi0, vandq_u8(vtstq_u8(qh0, bh), h16));
+                        hi1 = vorrq_u8(hi1, vandq_u8(vtstq_u8(qh1, bh), h16));
+                    }
+                    for (int t = 0; t < NT; t++) {
+                        isum[t] = vmlaq_n_s32(isum[t], dot32(vreinterpretq_s8_u8(lo0), vreinterpretq_s8_u8(lo1), ab[t]->qs + 64 * j), sc[2 * j]);
+                        isum[t] = vmlaq_n_s32(isum[t], dot32(vreinterpretq_s8_u8(hi0), vreinterpretq_s8_u8(hi1), ab[t]->qs + 64 * j + 32), sc[2 * j + 1]);
+                    }
+                }
+                for (int t = 0; t < NT; t++) {
+                    int ms = 0;
+                    for (int s = 0; s < 8; s++) ms += mn[s] * (ab[t]->bsums[2 * s] + ab[t]->bsums[2 * s + 1]);
+                    macc[t] -= dmin * ab[t]->d * (float)ms;
+                }
+            } else { // Q6_K: signed levels (q - 32), one int8 scale per 16
+                const block_q6_K *x6 = (const block_q6_K *)wb;
+                d = h2f(&x6->d);
+                for (int h = 0; h < 2; h++) {
+                    const uint8_t *ql = x6->ql + 64 * h, *qhp = x6->qh + 32 * h;
+                    const uint8x16_t qh0 = vld1q_u8(qhp), qh1 = vld1q_u8(qhp + 16);
+                    for (int i = 0; i < 4; i++) {
+                        uint8x16_t b0 = vld1q_u8(ql + 32 * (i & 1)), b1 = vld1q_u8(ql + 32 * (i & 1) + 16);
+                        if (i >> 1) b0 = vshrq_n_u8(b0, 4), b1 = vshrq_n_u8(b1, 4);
+                        else b0 = vandq_u8(b0, m4), b1 = vandq_u8(b1, m4);
+                        const uint8x16_t m3 = vdupq_n_u8(0x30);
+                        // bits 2i, 2i+1 of qh -> bits 4, 5 (shift amounts are constants after unrolling)
+                        uint8x16_t h0, h1;
+                        switch (i) {
+                        case 0: h0 = vshlq_n_u8(qh0, 4), h1 = vshlq_n_u8(qh1, 4); break;
+                        case 1: h0 = vshlq_n_u8(qh0, 2), h1 = vshlq_n_u8(qh1, 2); break;
+                        case 2: h0 = qh0, h1 = qh1; break;
+                        default: h0 = vshrq_n_u8(qh0, 2), h1 = vshrq_n_u8(qh1, 2); break;
+                        }
+                        int8x16_t l0 = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(b0, vandq_u8(h0, m3))), vdupq_n_s8(32));
+                        int8x16_t l1 = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(b1, vandq_u8(h1, m3))), vdupq_n_s8(32));
+                        const int g = 4 * h + i;
+                        for (int t = 0; t < NT; t++) {
+                            const int8_t *q = ab[t]->qs + 32 * g;
+                            isum[t] = vmlaq_n_s32(isum[t], vdotq_s32(vdupq_n_s32(0), l0, vld1q_s8(q)), x6->scales[2 * g]);
+                            isum[t] = vmlaq_n_s32(isum[t], vdotq_s32(vdupq_n_s32(0), l1, vld1q_s8(q + 16)), x6->scales[2 * g + 1]);
+                        }
+                    }
+                }
+            }
+            for (int t = 0; t < NT; t++) acc[t] = vfmaq_n_f32(acc[t], vcvtq_f32_s32(isum[t]), d * ab[t]->d);
+        }
+        for (int t = 0; t < NT; t++) y[t * ys + r] = vaddvq_f32(acc[t]) + macc[t];
+    }
+}
+
+// ---- f16 / f32 (f32 arithmetic, as the _ref and ggml's x86 path) -----------------------------
+
+enum { K_F32, K_F16 };
+
+AI void load8f(int kind, const uint8_t *p, int i, float32x4_t *lo, float32x4_t *hi) {
+    if (kind == K_F32) {
+        *lo = vld1q_f32((const float *)p + i), *hi = vld1q_f32((const float *)p + i + 4);
+    } else {
+        float16x8_t h = vreinterpretq_f16_u16(vld1q_u16((const uint16_t *)p + i));
+        *lo = vcvt_f32_f16(vget_low_f16(h)), *hi = vcvt_high_f32_f16(h);
+    }
+}
+AI float load1f(int kind, const uint8_t *p, int i) { return kind == K_F32 ? ((const float *)p)[i] : h2f(p + 2 * i); }
+
+AI void micro_f(int kind, int n, const uint8_t *w, size_t ws, const uint8_t *a, size_t as, float *y, size_t ys,
+                const int NR, const int NT) {
+    float32x4_t acc[4][NT_MAX];
+    for (int r = 0; r < NR; r++)
+        for (int t = 0; t < NT; t++) acc[r][t] = vdupq_n_f32(0);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        float32x4_t a0[NT_MAX], a1[NT_MAX];
+        for (int t = 0; t < NT; t++) load8f(kind, a + t * as, i, &a0[t], &a1[t]);
+        for (int r = 0; r < NR; r++) {
+            float32x4_t w0, w1;
+            load8f(kind, w + r * ws, i, &w0, &w1);
+            for (int t = 0; t < NT; t++) acc[r][t] = vfmaq_f32(vfmaq_f32(acc[r][t], w0, a0[t]), w1, a1[t]);
+        }
+    }
+    for (int r = 0; r < NR; r++)
+        for (int t = 0; t < NT; t++) {
+            float s = vaddvq_f32(acc[r][t]);
+            for (int k = i; k < n; k++) s += load1f(kind, w + r * ws, k) * load1f(kind, a + t * as, k);
+            y[t * ys + r] = s;
+        }
+}
+
+// ---- tile drivers ----------------------------------------------------------------------------
+
+#define NEON_TILE(name, micro, kind, len)                                                                     \
+    static void name(int n, const void *wv, size_t ws, int nr, const void *av, size_t as, int nt, float *y,   \
+                     size_t ys) {                                                                             \
+        const uint8_t *w = wv, *a = av;                                                                       \
+        int t = 0;                                                                                            \
+        for (; t + NT_MAX <= nt; t += NT_MAX) {                                                               \
+            int r = 0;                                                                                        \
+            for (; r + 4 <= nr; r += 4) micro(kind, len, w + r * ws, ws, a + t * as, as, y + t * ys + r, ys, 4, NT_MAX); \
+            for (; r < nr; r++) micro(kind, len, w + r * ws, ws, a + t * as, as, y + t * ys + r, ys, 1, NT_MAX);  \
+        }                                                                                                     \
+        for (; t < nt; t++) {                                                                                 \
+            int r = 0;                                                                                        \
+            for (; r + 4 <= nr; r += 4) micro(kind, len, w + r * ws, ws, a + t * as, as, y + t * ys + r, ys, 4, 1); \
+            for (; r < nr; r++) micro(kind, len, w + r * ws, ws, a + t * as, as, y + t * ys + r, ys, 1, 1);   \
+        }                                                                                                     \
+    }
+
+NEON_TILE(tile_q4_0, micro32, K_Q4_0, n / 32)
+NEON_TILE(tile_q4_1, micro32, K_Q4_1, n / 32)
+NEON_TILE(tile_q5_0, micro32, K_Q5_0, n / 32)
+NEON_TILE(tile_q5_1, micro32, K_Q5_1, n / 32)
+NEON_TILE(tile_q8_0, micro32, K_Q8_0, n / 32)
+NEON_TILE(tile_iq4_nl, micro32, K_IQ4_NL, n / 32)
+NEON_TILE(tile_q4_K, micro_k, K_Q4_K, n / QK_K)
+NEON_TILE(tile_q5_K, micro_k, K_Q5_K, n / QK_K)
+NEON_TILE(tile_q6_K, micro_k, K_Q6_K, n / QK_K)
+NEON_TILE(tile_f32, micro_f, K_F32, n)
+NEON_TILE(tile_f16, micro_f, K_F16, n)
+
+void kite__kernels_fill_neon(kite__kernels *k) {
+    k->isa = "neon";
+    k->tile[KITE_TYPE_Q4_0] = tile_q4_0;
+    k->tile[KITE_TYPE_Q4_1] = tile_q4_1;
+    k->tile[KITE_TYPE_Q5_0] = tile_q5_0;
+    k->tile[KITE_TYPE_Q5_1] = tile_q5_1;
+    k->tile[KITE_TYPE_Q8_0] = tile_q8_0;
+    k->tile[KITE_TYPE_IQ4_NL] = tile_iq4_nl;
+    k->tile[KITE_TYPE_Q4_K] = tile_q4_K;
+    k->tile[KITE_TYPE_Q5_K] = tile_q5_K;
+    k->tile[KITE_TYPE_Q6_K] = tile_q6_K;
+    k->tile[KITE_TYPE_F32] = tile_f32;
+    k->tile[KITE_TYPE_F16] = tile_f16;
+}
