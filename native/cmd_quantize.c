@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#if !defined(__wasi__)
+#include <sys/mman.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -32,10 +35,12 @@ static const char usage_text[] =
 
 // Set from the signal handler; polled by the progress callback, which then stops the run.
 static volatile sig_atomic_t g_abort;
+#if !defined(__wasi__)
 static void on_signal(int sig) {
     (void)sig;
     g_abort = 1;
 }
+#endif
 
 static double now_s(void) {
     struct timespec ts;
@@ -58,6 +63,21 @@ static kite_status file_write(void *user, const void *data, size_t n) {
         return KITE_ERR_IO;
     }
     return KITE_OK;
+}
+
+// Drops the pages of input bytes the quantizer is done with: the mapping is read-only and
+// backed by the file, so they are simply re-read if touched again. Keeps resident memory near
+// the scratch size instead of growing to the model's size.
+static void release_input(void *user, const void *data, uint64_t len) {
+    (void)user;
+#if !defined(__wasi__)
+    long pg = sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)data + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1); // whole pages inside
+    uintptr_t e = ((uintptr_t)data + len) & ~((uintptr_t)pg - 1);
+    if (e > a) madvise((void *)a, e - a, MADV_DONTNEED);
+#else
+    (void)data, (void)len;
+#endif
 }
 
 // ---- progress --------------------------------------------------------------------------------
@@ -231,8 +251,14 @@ int kite_cmd_quantize(int argc, char **argv) {
     size_t tl = strlen(out_path) + 16;
     of.tmp_path = malloc(tl);
     if (!of.tmp_path) goto out;
+#if defined(__wasi__)
+    // WASI has no mkstemp/umask/fchmod: one fixed temporary name beside the output.
+    snprintf(of.tmp_path, tl, "%s.tmp-wasi", out_path);
+    int fd = open(of.tmp_path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+#else
     snprintf(of.tmp_path, tl, "%s.tmp-XXXXXX", out_path);
     int fd = mkstemp(of.tmp_path);
+#endif
     if (fd < 0) {
         fprintf(stderr, "kite quantize: cannot create %s: %s\n", of.tmp_path, strerror(errno));
         free(of.tmp_path);
@@ -240,9 +266,11 @@ int kite_cmd_quantize(int argc, char **argv) {
         goto out;
     }
     // mkstemp makes the file 0600; give it the mode a plain create would (0666 & ~umask)
+#if !defined(__wasi__)
     mode_t um = umask(0);
     umask(um);
     fchmod(fd, 0666 & ~um);
+#endif
     of.f = fdopen(fd, "wb");
     if (!of.f) {
         close(fd);
@@ -251,15 +279,18 @@ int kite_cmd_quantize(int argc, char **argv) {
     }
     setvbuf(of.f, NULL, _IOFBF, 4u << 20); // big writes: the sink sees whole slices anyway
 
+#if !defined(__wasi__) // WASI delivers no signals
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+#endif
 
     kite_quantize_stats st;
     p.stats = &st;
+    if (in_map.mapped) p.release = release_input;
     progress_state ps = {!quiet && isatty(2), now_s(), 0, 0, false};
     kite_sink sink = {file_write, &of};
     kite_status s = kite_quantize_gguf(g, &sink, &p, on_progress, &ps);
@@ -295,8 +326,10 @@ int kite_cmd_quantize(int argc, char **argv) {
                st.bytes_out * 8.0 / n, st.bytes_in ? 100.0 * st.bytes_out / st.bytes_in : 100.0);
         printf("  time: %.2f s, %.1f MB/s of input\n", secs, secs > 0 ? st.bytes_in / 1e6 / secs : 0.0);
     }
+#if !defined(__wasi__)
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+#endif
 
 out:
     if (of.f) fclose(of.f);

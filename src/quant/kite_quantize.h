@@ -83,6 +83,11 @@ typedef struct kite_quantize_params {
     const kite_quantize_tensor_type *tensor_types; // overrides, in priority order (may be NULL)
     size_t n_tensor_types;
     kite_quantize_stats *stats; // optional out: sizes and counts after a successful run
+    // Optional: called with input tensor bytes (a slice or a whole tensor) once they are no
+    // longer read, so a host that mapped the file can drop those pages (madvise) and keep
+    // resident memory bounded.
+    void (*release)(void *user, const void *data, uint64_t len);
+    void *release_user;
 } kite_quantize_params;
 
 // Defaults: Q8_0, 1 thread, no overrides (llama_model_quantize_default_params' choices).

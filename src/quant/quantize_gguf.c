@@ -318,6 +318,7 @@ static kite_status convert_tensor(const kite_gguf_tensor *t, const char *name, k
         job j = {t->type, to, t->data + (uint64_t)r * src_rb, *f32, *dst, nr, n_per_row, src_rb, dst_rb, KITE_OK, {0}};
         KITE_TRY(convert_rows(&j, p->n_threads, name));
         KITE_TRY(sink->write(sink->user, *dst, (size_t)(nr * dst_rb)));
+        if (p->release) p->release(p->release_user, j.src, (uint64_t)nr * src_rb);
         *written += (uint64_t)nr * dst_rb;
         *done += (uint64_t)nr * src_rb;
         if (progress && !progress(user, name, *done, total)) return kite__fail(KITE_ERR_ABORTED, "quantization aborted");
@@ -397,6 +398,7 @@ kite_status kite_quantize_gguf(const kite_gguf *in, const kite_sink *out, const 
             if (s != KITE_OK) goto done;
             st.n_quantized++;
         }
+        if (p->release && t->nbytes && pl.type[i] == t->type) p->release(p->release_user, t->data, t->nbytes);
         st.bytes_in += t->nbytes;
         st.bytes_out += written;
         if ((s = write_zeros(&sink, (align - written % align) % align)) != KITE_OK) goto done;
