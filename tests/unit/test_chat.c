@@ -126,6 +126,31 @@ static void test_against_llama(void) {
         // a source only llama.cpp's detector names (dots.llm1), and one it cannot place
         compare_all(ref, "{{ '<|userprompt|>' + content + '<|endofuserprompt|>' }}", "dots1 source");
         compare_all(ref, "{{ messages }}", "unknown source");
+        // real templates shipped in llama.cpp's vocab files (tokenizer.chat_template)
+        const struct {
+            const char *file, *family;
+        } real[] = {{"../vocab/ggml-vocab-phi-3.gguf", "phi3"}, {"../vocab/ggml-vocab-qwen2.gguf", "chatml"}};
+        for (int i = 0; i < 2; i++) {
+            size_t len;
+            unsigned char *buf = check_read_model(real[i].file, &len);
+            kite_gguf *g = NULL;
+            kite_str src;
+            if (!buf) continue;
+            CHECK(kite_gguf_parse(buf, len, &g) == KITE_OK && kite_gguf_get_str(g, "tokenizer.chat_template", &src),
+                  "%s: no chat template", real[i].file);
+            if (g && kite_gguf_get_str(g, "tokenizer.chat_template", &src)) {
+                char *t = malloc(src.len + 1);
+                memcpy(t, src.ptr, src.len);
+                t[src.len] = 0;
+                const char *got = kite_chat_detect(t);
+                CHECK(got && !strcmp(got, real[i].family), "%s detected as %s, want %s", real[i].file, got,
+                      real[i].family);
+                compare_all(ref, t, real[i].file);
+                free(t);
+            }
+            kite_gguf_free(g);
+            free(buf);
+        }
     }
     dlclose(h);
 }
