@@ -1,8 +1,7 @@
 // tokenizer_bench.c - tokenization speed of kite_tokenize against llama.cpp's llama_tokenize
 // (node-llama-cpp's libllama, dlopen'd) on the same vocabulary and text, one thread; also says
 // whether the ids are identical. Not a test: prints numbers.
-//   cc -O2 -std=gnu11 -Isrc bench/tokenizer_bench.c build/<dir>/libkite.a -lm -lpthread -ldl -o /tmp/tb
-//   KITE_ROOT=$PWD /tmp/tb [TEXT_FILE] VOCAB.gguf...
+//   KITE_ROOT=$PWD build/<dir>/tokenizer_bench [TEXT_FILE] VOCAB.gguf...
 // TEXT_FILE defaults to /usr/share/common-licenses/GPL-3 (English prose, ~35 KB).
 #include <dlfcn.h>
 #include <stdio.h>
