@@ -12,57 +12,54 @@ static uint64_t hash_parts(const char *a, size_t an, const char *b, size_t bn) {
         h = (h ^ (uint8_t)' ') * 1099511628211ull;
         for (size_t i = 0; i < bn; i++) h = (h ^ (uint8_t)b[i]) * 1099511628211ull;
     }
-    return h ^ (h >> 29);
+    h ^= h >> 33; // murmur3 fmix64: spread the high bits into the low ones the mask keeps
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return h;
 }
 
 kite_status kite__strmap_init(kite__strmap *m, const char *base, size_t n_keys) {
     size_t slots = 16;
     while (slots < n_keys * 2) slots *= 2; // load factor <= 1/2 keeps probes short
-    m->off = malloc(slots * sizeof *m->off);
-    m->len = malloc(slots * sizeof *m->len);
-    m->val = malloc(slots * sizeof *m->val);
+    m->slot = malloc(slots * sizeof *m->slot);
     m->mask = (uint32_t)(slots - 1);
     m->base = base;
-    if (!m->off || !m->len || !m->val) {
-        kite__strmap_free(m);
-        return kite__fail(KITE_ERR_NOMEM, "tokenizer: out of memory for a map of %zu keys", n_keys);
-    }
-    for (size_t i = 0; i < slots; i++) m->off[i] = EMPTY;
+    if (!m->slot) return kite__fail(KITE_ERR_NOMEM, "tokenizer: out of memory for a map of %zu keys", n_keys);
+    for (size_t i = 0; i < slots; i++) m->slot[i].off = EMPTY;
     return KITE_OK;
 }
 
 void kite__strmap_free(kite__strmap *m) {
-    free(m->off);
-    free(m->len);
-    free(m->val);
-    m->off = m->len = NULL;
-    m->val = NULL;
+    free(m->slot);
+    m->slot = NULL;
 }
 
 void kite__strmap_put(kite__strmap *m, uint32_t off, uint32_t len, int32_t val, bool replace) {
     const char *key = m->base + off;
-    uint32_t i = (uint32_t)hash_parts(key, len, NULL, 0) & m->mask;
-    while (m->off[i] != EMPTY) {
-        if (m->len[i] == len && memcmp(m->base + m->off[i], key, len) == 0) {
-            if (replace) m->val[i] = val;
+    uint64_t h = hash_parts(key, len, NULL, 0);
+    uint32_t tag = (uint32_t)(h >> 32);
+    for (uint32_t i = (uint32_t)h & m->mask;; i = (i + 1) & m->mask) {
+        kite__strmap_slot *s = &m->slot[i];
+        if (s->off == EMPTY) {
+            *s = (kite__strmap_slot){off, len, val, tag};
             return;
         }
-        i = (i + 1) & m->mask;
+        if (s->hash == tag && s->len == len && memcmp(m->base + s->off, key, len) == 0) {
+            if (replace) s->val = val;
+            return;
+        }
     }
-    m->off[i] = off;
-    m->len[i] = len;
-    m->val[i] = val;
 }
 
 int32_t kite__strmap_get(const kite__strmap *m, const char *a, size_t an, const char *b, size_t bn) {
     size_t len = an + (b ? 1 + bn : 0);
-    uint32_t i = (uint32_t)hash_parts(a, an, b, bn) & m->mask;
-    while (m->off[i] != EMPTY) {
-        const char *k = m->base + m->off[i];
-        if (m->len[i] == len && memcmp(k, a, an) == 0 &&
-            (!b || (k[an] == ' ' && memcmp(k + an + 1, b, bn) == 0)))
-            return m->val[i];
-        i = (i + 1) & m->mask;
+    uint64_t h = hash_parts(a, an, b, bn);
+    uint32_t tag = (uint32_t)(h >> 32);
+    for (uint32_t i = (uint32_t)h & m->mask;; i = (i + 1) & m->mask) {
+        const kite__strmap_slot *s = &m->slot[i];
+        if (s->off == EMPTY) return -1;
+        if (s->hash != tag || s->len != len) continue;
+        const char *k = m->base + s->off;
+        if (memcmp(k, a, an) == 0 && (!b || (k[an] == ' ' && memcmp(k + an + 1, b, bn) == 0))) return s->val;
     }
-    return -1;
 }

@@ -30,10 +30,15 @@ typedef enum kite__pre_type {
 
 // ---- string -> int map (open addressing over keys held in an arena) -----------------------
 
+typedef struct kite__strmap_slot {
+    uint32_t off;  // key offset in base, UINT32_MAX when empty
+    uint32_t len;  // key length
+    int32_t val;
+    uint32_t hash; // high bits of the key's hash: most mismatches never touch the arena
+} kite__strmap_slot;
+
 typedef struct kite__strmap {
-    uint32_t *off;    // per slot: key offset in base, UINT32_MAX when empty
-    uint32_t *len;    // per slot: key length
-    int32_t *val;     // per slot: value
+    kite__strmap_slot *slot;
     uint32_t mask;    // slots - 1 (a power of two)
     const char *base; // the arena the keys live in
 } kite__strmap;
