@@ -129,6 +129,13 @@ test('demo page: greedy text equals the native CLI, Q8_0 download equals kite qu
     assert.match(await page.locator('#download').getAttribute('download'), /Q8_0\.gguf$/);
 
     await page.screenshot({ path: join(outDir, 'demo.png'), fullPage: true });
+
+    // The thread picker reloads the model with one thread: same text.
+    await page.selectOption('#threads', '1');
+    await page.waitForFunction(() => document.querySelector('#load-progress .progress-text').textContent.startsWith('loaded')
+      && !document.querySelector('#generate').disabled, null, { timeout: 60_000 });
+    assert.equal(await page.locator('#thread-count').textContent(), '1');
+    assert.equal(await generateGreedy(page), expected, 'one thread vs kite run --temp 0');
     assert.deepEqual(errors, [], 'uncaught errors in the page');
   } finally {
     await close();
