@@ -2,18 +2,8 @@
 // or chat with live speed figures, quantize and offer the result. Uses only the kite-llm package;
 // all the work runs in the package's worker, so this thread only updates the page.
 import { loadModel, quantize, inspect } from 'kite-llm';
-
-const $ = (sel) => document.querySelector(sel);
-const el = (tag, attrs = {}, ...kids) => {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') e.className = v;
-    else if (k === 'style') e.style.cssText = v;
-    else e.setAttribute(k, v);
-  }
-  for (const k of kids) if (k !== null && k !== undefined) e.append(k);
-  return e;
-};
+import { $, bytes, el, explain, progressBar, secs } from './ui.js';
+import { renderModelCard } from './model-card.js';
 
 const state = {
   model: null,         // the loaded kite-llm model
@@ -30,52 +20,7 @@ const state = {
   downloadUrl: null,   // object URL of the last quantized Blob
 };
 
-// ---- formatting ---------------------------------------------------------------------------
-
-function bytes(n) {
-  if (!Number.isFinite(n)) return '–';
-  const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  while (n >= 1000 && i < units.length - 1) { n /= 1000; i++; }
-  return i === 0 ? `${n} bytes` : `${n.toFixed(n < 10 ? 2 : n < 100 ? 1 : 0)} ${units[i]}`;
-}
-function count(n) {
-  if (!Number.isFinite(n)) return '–';
-  const s = [[1e12, 'T'], [1e9, 'B'], [1e6, 'M'], [1e3, 'K']].find(([d]) => n >= d);
-  if (!s) return String(n);
-  const v = n / s[0];
-  return `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)}${s[1]}`;
-}
-const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
-const secs = (s) => (s < 1 ? `${Math.round(s * 1000)} ms` : `${s.toFixed(2)} s`);
-
 // ---- errors in plain words -------------------------------------------------------------------
-
-// Turns a failure into a headline a person can act on, keeping the exact message as detail.
-function explain(e, doing) {
-  const msg = String(e?.message || e);
-  const rules = [
-    [/dist\/kite-|wasm module is not loaded|WebAssembly\.instantiate|kite worker failed/i, 'Kite\'s WebAssembly build could not be started.',
-      'If you run this page from a checkout, build it first: npm run build:wasm, then reload.'],
-    [/magic|not a gguf|bad gguf|gguf header/i, 'This file is not a GGUF model.',
-      'Kite reads GGUF files (the format of llama.cpp; names usually end in .gguf). Pick another file.'],
-    [/larger than a wasm32|4 GiB|too large|address space/i, 'This model is too large to run in a browser.',
-      'WebAssembly can address at most 4 GiB. Use a smaller quantization of it (for example Q4_K_M), or the native kite CLI.'],
-    [/architecture|unsupported/i, 'Kite cannot run this kind of model yet.',
-      'Its architecture or one of its tensor types is not supported here. The card below still shows what the file holds, and you can still quantize it.'],
-    [/cannot fetch|HTTP \d|failed to fetch|network/i, 'The model could not be downloaded.',
-      'Check the URL; a file on another site must allow cross-origin requests (CORS) for a page to read it.'],
-    [/truncated|past end|shrank|corrupt|offset/i, 'This GGUF file is damaged or incomplete.',
-      'Part of it is missing or inconsistent; download it again.'],
-    [/unreachable|RuntimeError|instance aborted|worker died/i, 'Kite\'s WebAssembly code crashed.',
-      'That is a bug in Kite, not in your model: please report it with the model\'s name. Load the model again to go on.'],
-    [/out of memory|cannot allocate|allocation/i, 'The browser ran out of memory.',
-      'Close other tabs, or use a smaller model or quantization.'],
-  ];
-  const hit = rules.find(([re]) => re.test(msg));
-  return hit ? { title: hit[1], hint: hit[2], detail: `while ${doing}: ${msg}` }
-    : { title: `Something went wrong while ${doing}.`, hint: '', detail: msg };
-}
 
 function showError(e, doing) {
   const { title, hint, detail } = explain(e, doing);
@@ -96,21 +41,6 @@ const isAbort = (e) => e?.name === 'AbortError' || e?.status === 'aborted';
 
 // ---- progress bars ---------------------------------------------------------------------------
 
-function progressBar(sel) {
-  const root = $(sel);
-  const fill = root.querySelector('.progress-fill');
-  const text = root.querySelector('.progress-text');
-  return {
-    show(label) { root.hidden = false; root.classList.add('indeterminate'); fill.style.width = ''; text.textContent = label; },
-    set(fraction, label) {
-      root.classList.remove('indeterminate');
-      fill.style.width = `${Math.max(0, Math.min(1, fraction)) * 100}%`;
-      text.textContent = label;
-    },
-    busy(label) { root.classList.add('indeterminate'); text.textContent = label; },
-    hide() { root.hidden = true; },
-  };
-}
 const loadBar = progressBar('#load-progress');
 const quantBar = progressBar('#quantize-progress');
 
@@ -196,7 +126,7 @@ async function load(source, name, size) {
     state.name = name;
     state.size = size ?? model.info?.file_size ?? NaN;
     loadBar.set(1, `loaded in ${secs((performance.now() - t0) / 1000)}`);
-    renderModel(model.info, name);
+    showModel(model.info, name);
     showRuntime(model.threads);
   } catch (e) {
     loadBar.hide();
@@ -208,7 +138,7 @@ async function load(source, name, size) {
       state.source = source;
       state.name = name;
       state.size = size ?? info.file_size ?? NaN;
-      renderModel(info, name);
+      showModel(info, name);
     } else {
       $('#model-name').textContent = '';
       $('#model-info').replaceChildren(el('p', { class: 'placeholder' }, 'No model loaded.'));
@@ -235,79 +165,12 @@ function loadUrl(text) {
   load(url, name, undefined);
 }
 
-// ---- the model card --------------------------------------------------------------------------
-
-// The info's metadata as a Map key -> value (arrays longer than a few items come as { count }).
-function metaMap(info) {
-  const m = new Map();
-  const md = info?.metadata;
-  if (Array.isArray(md)) for (const kv of md) m.set(kv.key, kv.value);
-  else if (md && typeof md === 'object') for (const [k, v] of Object.entries(md)) m.set(k, v);
-  return m;
-}
-const arrLen = (v) => (Array.isArray(v) ? v.length : v && typeof v === 'object' ? (v.count ?? v.value?.length) : undefined);
-const elements = (t) => (t.shape || t.ne || []).reduce((a, b) => a * b, 1);
-
-function renderModel(info, name) {
-  const meta = metaMap(info);
-  const m = info?.model || {}; // what the loaded model made of the file (hparams, vocabulary)
-  const arch = m.arch ?? meta.get('general.architecture');
-  const a = (k) => meta.get(`${arch}.${k}`);
-  const tensors = info?.tensors || [];
-  const nParams = info?.n_elements ?? tensors.reduce((s, t) => s + elements(t), 0);
-  const tensorBytes = info?.tensor_bytes ?? tensors.reduce((s, t) => s + (t.bytes || 0), 0);
-  const vocab = m.n_vocab ?? a('vocab_size') ?? arrLen(meta.get('tokenizer.ggml.tokens'));
-  const template = meta.get('tokenizer.chat_template');
-  state.hasTemplate = typeof template === 'string' && template.length > 0;
-  const heads = m.n_head ?? a('attention.head_count');
-  const headsKv = m.n_head_kv ?? a('attention.head_count_kv');
-
-  const facts = [
-    ['Architecture', arch ?? 'unknown'],
-    ['Parameters', count(nParams)],
-    ['Context length', int(m.n_ctx_train ?? a('context_length'))],
-    ['Vocabulary', vocab !== undefined ? `${int(vocab)} tokens` : '–'],
-    ['Layers', int(m.n_layer ?? a('block_count'))],
-    ['Embedding size', int(m.n_embd ?? a('embedding_length'))],
-    ['Attention heads', heads !== undefined ? `${heads}${headsKv && headsKv !== heads ? ` (${headsKv} kv)` : ''}` : '–'],
-    ['File size', bytes(state.size)],
-    ['Bits per weight', nParams ? (8 * tensorBytes / nParams).toFixed(2) : '–'],
-    ['Tokenizer', m.vocab_type ?? meta.get('tokenizer.ggml.model') ?? '–'],
-  ];
-  const title = meta.get('general.name');
-  const dl = el('dl', { class: 'facts' }, ...facts.map(([k, v]) => el('div', { class: 'fact' }, el('dt', {}, k), el('dd', {}, String(v)))));
-
-  // Per-type breakdown: how many tensors, weights and bytes each storage type holds.
-  const byType = new Map();
-  for (const t of tensors) {
-    const type = String(t.type).toUpperCase(); // ggml's names (q4_K) as people write them (Q4_K)
-    const r = byType.get(type) || { n: 0, params: 0, bytes: 0 };
-    r.n++;
-    r.params += elements(t);
-    r.bytes += t.bytes || 0;
-    byType.set(type, r);
-  }
-  const rows = [...byType.entries()].sort((x, y) => y[1].bytes - x[1].bytes);
-  const table = el('table', { class: 'types' },
-    el('thead', {}, el('tr', {}, ...['type', 'tensors', 'weights', 'size', ''].map((h) => el('th', {}, h)))),
-    el('tbody', {}, ...rows.map(([type, r]) => el('tr', {},
-      el('td', {}, type), el('td', {}, int(r.n)), el('td', {}, count(r.params)), el('td', {}, bytes(r.bytes)),
-      el('td', { class: 'bar', title: `${((100 * r.bytes) / (tensorBytes || 1)).toFixed(1)}% of the weights' bytes` },
-        el('span', { style: `width:${((100 * r.bytes) / (tensorBytes || 1)).toFixed(1)}%` }))))));
-
-  const tpl = state.hasTemplate
-    ? el('pre', { class: 'template' }, template)
-    : el('p', { class: 'template none' }, 'This model has no chat template: use "Continue text" to let it write on from your prompt.');
-
-  $('#model-info').replaceChildren(
-    title && title !== name && title !== arch ? el('p', { class: 'muted', style: 'margin:0 0 10px' }, `“${title}”`) : '',
-    dl,
-    el('div', { class: 'model-details' },
-      el('div', {}, el('h3', {}, 'Quantization types'), table),
-      el('div', {}, el('h3', {}, 'Chat template'), tpl)),
-  );
-  $('#chat-note').textContent = state.hasTemplate ? '' : '(needs a chat template)';
-  if (state.hasTemplate) $('#mode-chat').checked = true;
+// The card, and the mode that fits the model: chat where it has a template.
+function showModel(info, name) {
+  const { hasTemplate } = renderModelCard($('#model-info'), info, { name, size: state.size });
+  state.hasTemplate = hasTemplate;
+  $('#chat-note').textContent = hasTemplate ? '' : '(needs a chat template)';
+  if (hasTemplate) $('#mode-chat').checked = true;
   else $('#mode-complete').checked = true;
   showMode();
 }

@@ -1,0 +1,79 @@
+// ui.js - small helpers of the demo page: DOM building, number formats, progress bars, and
+// failures turned into plain words.
+
+export const $ = (sel) => document.querySelector(sel);
+export const el = (tag, attrs = {}, ...kids) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v;
+    else if (k === 'style') e.style.cssText = v;
+    else e.setAttribute(k, v);
+  }
+  for (const k of kids) if (k !== null && k !== undefined) e.append(k);
+  return e;
+};
+
+// ---- formatting ---------------------------------------------------------------------------
+
+export function bytes(n) {
+  if (!Number.isFinite(n)) return '–';
+  const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (n >= 1000 && i < units.length - 1) { n /= 1000; i++; }
+  return i === 0 ? `${n} bytes` : `${n.toFixed(n < 10 ? 2 : n < 100 ? 1 : 0)} ${units[i]}`;
+}
+export function count(n) {
+  if (!Number.isFinite(n)) return '–';
+  const s = [[1e12, 'T'], [1e9, 'B'], [1e6, 'M'], [1e3, 'K']].find(([d]) => n >= d);
+  if (!s) return String(n);
+  const v = n / s[0];
+  return `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)}${s[1]}`;
+}
+export const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
+export const secs = (s) => (s < 1 ? `${Math.round(s * 1000)} ms` : `${s.toFixed(2)} s`);
+
+// ---- errors in plain words -------------------------------------------------------------------
+
+// Turns a failure into a headline a person can act on, keeping the exact message as detail.
+export function explain(e, doing) {
+  const msg = String(e?.message || e);
+  const rules = [
+    [/dist\/kite-|wasm module is not loaded|WebAssembly\.instantiate|kite worker failed/i, 'Kite\'s WebAssembly build could not be started.',
+      'If you run this page from a checkout, build it first: npm run build:wasm, then reload.'],
+    [/magic|not a gguf|bad gguf|gguf header/i, 'This file is not a GGUF model.',
+      'Kite reads GGUF files (the format of llama.cpp; names usually end in .gguf). Pick another file.'],
+    [/larger than a wasm32|4 GiB|too large|address space/i, 'This model is too large to run in a browser.',
+      'WebAssembly can address at most 4 GiB. Use a smaller quantization of it (for example Q4_K_M), or the native kite CLI.'],
+    [/architecture|unsupported/i, 'Kite cannot run this kind of model yet.',
+      'Its architecture or one of its tensor types is not supported here. The card below still shows what the file holds, and you can still quantize it.'],
+    [/cannot fetch|HTTP \d|failed to fetch|network/i, 'The model could not be downloaded.',
+      'Check the URL; a file on another site must allow cross-origin requests (CORS) for a page to read it.'],
+    [/truncated|past end|shrank|corrupt|offset/i, 'This GGUF file is damaged or incomplete.',
+      'Part of it is missing or inconsistent; download it again.'],
+    [/unreachable|RuntimeError|instance aborted|worker died/i, 'Kite\'s WebAssembly code crashed.',
+      'That is a bug in Kite, not in your model: please report it with the model\'s name. Load the model again to go on.'],
+    [/out of memory|cannot allocate|allocation/i, 'The browser ran out of memory.',
+      'Close other tabs, or use a smaller model or quantization.'],
+  ];
+  const hit = rules.find(([re]) => re.test(msg));
+  return hit ? { title: hit[1], hint: hit[2], detail: `while ${doing}: ${msg}` }
+    : { title: `Something went wrong while ${doing}.`, hint: '', detail: msg };
+}
+
+// ---- progress bars ---------------------------------------------------------------------------
+
+export function progressBar(sel) {
+  const root = $(sel);
+  const fill = root.querySelector('.progress-fill');
+  const text = root.querySelector('.progress-text');
+  return {
+    show(label) { root.hidden = false; root.classList.add('indeterminate'); fill.style.width = ''; text.textContent = label; },
+    set(fraction, label) {
+      root.classList.remove('indeterminate');
+      fill.style.width = `${Math.max(0, Math.min(1, fraction)) * 100}%`;
+      text.textContent = label;
+    },
+    busy(label) { root.classList.add('indeterminate'); text.textContent = label; },
+    hide() { root.hidden = true; },
+  };
+}
