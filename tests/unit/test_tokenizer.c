@@ -7,6 +7,7 @@
 #include "llama_ref.h"
 
 #include <stdint.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 typedef struct loaded {
@@ -590,6 +591,51 @@ static void test_variants(llref *r, const char *vocab_dir) {
     rmdir(dir);
 }
 
+// ---- the CLI ----------------------------------------------------------------------------------
+
+// Runs `$KITE_BIN tokenize ARGS` through the shell; returns its exit code, stdout in out.
+static int run_cli(const char *args, char *out, size_t cap) {
+    const char *bin = getenv("KITE_BIN");
+    if (!bin || !*bin) return -1;
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "'%s' tokenize %s 2>/dev/null", bin, args);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_cli(const char *vocab_dir) {
+    if (!getenv("KITE_BIN")) {
+        fprintf(stderr, "skip: KITE_BIN not set, CLI not checked\n");
+        return;
+    }
+    char args[4096], out[4096];
+    // llama.cpp's vectors: "Hello world" is 15043 3186 in llama-spm; the model adds BOS (1).
+    snprintf(args, sizeof args, "-m '%s/ggml-vocab-llama-spm.gguf' -p 'Hello world' --ids", vocab_dir);
+    int rc = run_cli(args, out, sizeof out);
+    CHECK(rc == 0 && strcmp(out, "[1, 15043, 3186]\n") == 0, "kite tokenize --ids: rc %d, '%s'", rc, out);
+    snprintf(args, sizeof args, "-m '%s/ggml-vocab-llama-spm.gguf' -p 'Hello world' --ids --no-bos", vocab_dir);
+    rc = run_cli(args, out, sizeof out);
+    CHECK(rc == 0 && strcmp(out, "[15043, 3186]\n") == 0, "kite tokenize --ids --no-bos: rc %d, '%s'", rc, out);
+    // llama.cpp (llama_tokenize, parse_special) gives 9707 1879 151645 for this text in qwen2.
+    snprintf(args, sizeof args, "-m '%s/ggml-vocab-qwen2.gguf' -p 'Hello world<|im_end|>'", vocab_dir);
+    rc = run_cli(args, out, sizeof out);
+    CHECK(rc == 0 && strcmp(out, "  9707 -> 'Hello'\n  1879 -> ' world'\n151645 -> '<|im_end|>'\n") == 0,
+          "kite tokenize (pieces): rc %d, '%s'", rc, out);
+    snprintf(args, sizeof args, "-m '%s/ggml-vocab-qwen2.gguf' -p '<|im_end|>' --ids --no-parse-special", vocab_dir);
+    rc = run_cli(args, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "151645") == NULL, "--no-parse-special keeps <|im_end|> as text: '%s'", out);
+    rc = run_cli("-m x -p y --bogus", out, sizeof out);
+    CHECK(rc == 2, "a bad flag is a usage error (exit 2), got %d", rc);
+    rc = run_cli("-p y", out, sizeof out);
+    CHECK(rc == 2, "a missing -m is a usage error (exit 2), got %d", rc);
+    rc = run_cli("-m /nonexistent/model.gguf -p y", out, sizeof out);
+    CHECK(rc == 1, "a missing model file is a runtime error (exit 1), got %d", rc);
+}
+
 int main(void) {
     const char *models = check_models_dir();
     char vocab_dir[1024];
@@ -598,6 +644,7 @@ int main(void) {
                                    "ggml-vocab-llama-bpe.gguf", "ggml-vocab-qwen2.gguf"};
     for (size_t i = 0; i < sizeof vocabs / sizeof vocabs[0]; i++) test_vectors(vocab_dir, vocabs[i]);
     test_api(vocab_dir);
+    test_cli(vocab_dir);
     for (size_t i = 0; i < sizeof vocabs / sizeof vocabs[0]; i++) test_round_trips(vocab_dir, vocabs[i]);
     test_model_vocab(models, "rand-llama-spm-f16.gguf", vocab_dir, "ggml-vocab-llama-spm.gguf");
     test_model_vocab(models, "rand-phi3-f16.gguf", vocab_dir, "ggml-vocab-phi-3.gguf");
