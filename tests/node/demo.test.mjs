@@ -205,6 +205,32 @@ test('demo page: a non-GGUF file gives a plain error, and the page still works a
   }
 });
 
+test('demo page chat: the model\'s own template, the reply equals kite run --chat-template auto', async () => {
+  const file = join(modelsDir(), 'rand-phi3-f16.gguf'); // random weights, phi-3's real template
+  const msg = 'Hello! Who are you?';
+  const expected = execFileSync(kiteBin(), ['run', '-m', file, '-p', msg, '--chat-template', 'auto', '-n', '16', '--temp', '0'],
+    { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+  const { page, errors, close } = await openPage({ isolation: true });
+  try {
+    await loadThroughInput(page, file);
+    assert.match(await page.locator('#model-info').textContent(), /<\|user\|>/, 'the chat template is shown');
+    assert.equal(await page.locator('#mode-chat').isChecked(), true, 'a model with a template opens in chat mode');
+    await page.fill('#temperature', '0');
+    await page.fill('#max-tokens', '16');
+    await page.fill('#prompt', msg);
+    await page.click('#generate');
+    await page.waitForFunction(() => document.querySelector('#stop-reason').textContent !== 'generating…', null, { timeout: 120_000 });
+    assert.equal(await page.locator('#error').isHidden(), true, `chat failed: ${await page.locator('#error').textContent()}`);
+    assert.equal(await page.locator('.msg.user .text').last().textContent(), msg);
+    assert.equal(await page.locator('.msg.assistant .text').last().textContent(), expected, 'reply vs kite run --chat-template auto');
+    assert.equal(await page.locator('#prompt').inputValue(), '', 'the input is cleared for the next message');
+    await page.screenshot({ path: join(outDir, 'demo-chat.png'), fullPage: true });
+    assert.deepEqual(errors, [], 'uncaught errors in the page');
+  } finally {
+    await close();
+  }
+});
+
 test('demo page without cross-origin isolation: the single-thread build gives the same text', async () => {
   const expected = nativeText();
   const { page, errors, close } = await openPage({ isolation: false });
