@@ -403,7 +403,7 @@ kite_status kite_quantize_gguf(const kite_gguf *in, const kite_sink *out, const 
         st.bytes_out += written;
         if ((s = write_zeros(&sink, (align - written % align) % align)) != KITE_OK) goto done;
     }
-    if (progress && !progress(user, "", total, total)) {
+    if (progress && !progress(user, "done", total, total)) {
         s = kite__fail(KITE_ERR_ABORTED, "quantization aborted");
         goto done;
     }

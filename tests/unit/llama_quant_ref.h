@@ -67,7 +67,7 @@ typedef struct lq_ref {
     void *(*ggml_set_name)(void *t, const char *name);
 } lq_ref;
 
-static void lq_silent_log(int level, const char *text, void *user) {
+static inline void lq_silent_log(int level, const char *text, void *user) {
     (void)level, (void)text, (void)user;
 }
 
