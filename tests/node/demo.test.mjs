@@ -43,8 +43,8 @@ after(async () => {
 });
 
 // The native CLI's greedy continuation of PROMPT (stdout is the generated text only).
-function nativeText() {
-  return execFileSync(kiteBin(), ['run', '-m', model(), '-p', PROMPT, '-n', String(N_PREDICT), '--temp', '0'],
+function nativeText(file = model()) {
+  return execFileSync(kiteBin(), ['run', '-m', file, '-p', PROMPT, '-n', String(N_PREDICT), '--temp', '0'],
     { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 }
 
@@ -193,8 +193,9 @@ test('demo page: a non-GGUF file gives a plain error, and the page still works a
       await new Promise((ok) => big.close(ok));
     }
 
-    // The page is not stuck: the built-in model loads by URL (fetched from the server) and clears the error.
-    await page.click('#try-builtin');
+    // The page is not stuck: a model loads by URL (a path on this server) and clears the error.
+    await page.fill('#model-url', '/models/stories260K.gguf');
+    await page.press('#model-url', 'Enter');
     await page.waitForFunction(() => !document.querySelector('#generate').disabled
       || document.querySelector('#error').textContent.includes('stories260K'), null, { timeout: 60_000 });
     assert.equal(await page.locator('#error').isHidden(), true, `URL load failed: ${await page.locator('#error').textContent()}`);
@@ -232,12 +233,15 @@ test('demo page chat: the model\'s own template, the reply equals kite run --cha
 });
 
 test('demo page without cross-origin isolation: the single-thread build gives the same text', async () => {
-  const expected = nativeText();
+  const expected = nativeText(join(repoRoot, 'models/stories260K.gguf')); // what #try-builtin loads
   const { page, errors, close } = await openPage({ isolation: false });
   try {
     assert.equal(await page.evaluate(() => crossOriginIsolated), false);
     assert.match(await page.locator('#runtime-note').textContent(), /single-thread/);
-    await loadThroughInput(page, model());
+    await page.click('#try-builtin'); // the repository's models/stories260K.gguf, fetched by URL
+    await page.waitForFunction(() => !document.querySelector('#generate').disabled
+      || !document.querySelector('#error').hidden, null, { timeout: 60_000 });
+    assert.equal(await page.locator('#error').isHidden(), true, `load failed: ${await page.locator('#error').textContent()}`);
     assert.equal(await generateGreedy(page), expected, 'single-thread page output vs kite run --temp 0');
     assert.equal(await page.locator('#thread-count').textContent(), '1');
     await page.screenshot({ path: join(outDir, 'demo-single-thread.png'), fullPage: true });
