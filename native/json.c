@@ -57,6 +57,7 @@ typedef struct node_block {
 
 struct json_doc {
     node_block *blocks;
+    size_t n_values;
     char *strings; // decoded strings, each NUL-terminated; never longer than the input + 1
     size_t str_used;
     const json_value *root;
@@ -90,6 +91,10 @@ static bool fail(parser *p, const char *fmt, ...) {
 }
 
 static json_value *new_node(parser *p, json_type t) {
+    if (p->doc->n_values++ >= JSON_MAX_VALUES) {
+        fail(p, "more than %d values", JSON_MAX_VALUES);
+        return NULL;
+    }
     node_block *b = p->doc->blocks;
     if (!b || b->used == NODES_PER_BLOCK) {
         node_block *nb = malloc(sizeof *nb);

@@ -27,10 +27,13 @@ typedef struct json_doc json_doc;
 
 // Nesting deeper than this is refused (it bounds the parser's recursion).
 #define JSON_MAX_DEPTH 64
+// More values than this are refused: each costs a tree node (~72 bytes) per input byte or two,
+// so the cap bounds memory at about 20 MB whatever the input; strings count once each.
+#define JSON_MAX_VALUES (1 << 18)
 
 // Parses text[0..len) as one JSON value. Returns NULL (and a message naming the problem and its
 // byte offset in err) on malformed input, invalid UTF-8, nesting deeper than JSON_MAX_DEPTH,
-// or an allocation failure. Free the document with json_free.
+// more than JSON_MAX_VALUES values, or an allocation failure. Free the document with json_free.
 json_doc *json_parse(const char *text, size_t len, char *err, size_t err_size);
 const json_value *json_root(const json_doc *d);
 void json_free(json_doc *d);

@@ -116,6 +116,19 @@ static void test_grammar(void) {
     d = parse(deep, err);
     CHECK(!d && strstr(err, "nesting deeper than 64"), "65 levels: %s", d ? "parsed" : err);
     json_free(d);
+    // the value cap: an array of 2^18 - 1 zeros (2^18 values) parses, one zero more does not
+    for (size_t zeros = JSON_MAX_VALUES - 1; zeros <= JSON_MAX_VALUES; zeros++) {
+        size_t n = 2 * zeros + 1;
+        char *many = malloc(n);
+        many[0] = '[';
+        for (size_t i = 0; i < zeros; i++) many[1 + 2 * i] = '0', many[2 + 2 * i] = ',';
+        many[n - 1] = ']';
+        d = json_parse(many, n, err, sizeof err);
+        if (zeros < JSON_MAX_VALUES) CHECK(d, "2^18 values refused: %s", err);
+        else CHECK(!d && strstr(err, "more than 262144 values"), "2^18 + 1 values: %s", d ? "parsed" : err);
+        json_free(d);
+        free(many);
+    }
     // escapes decode to UTF-8 (U+00E9, U+1F600 from a surrogate pair, U+0000 kept with its length)
     d = parse("\"\\u00e9\\ud83d\\ude00\\u0000x\"", err);
     CHECK(d && json_root(d)->len == 8 && !memcmp(json_root(d)->str, "\xC3\xA9\xF0\x9F\x98\x80\0x", 8),
