@@ -295,7 +295,8 @@ async function generate() {
       : { eog: 'the model ended its text', stop: 'a stop string was reached', length: 'token limit reached' }[r?.stoppedBy] ?? '';
     if (r) {
       $('#token-count').textContent = String(r.nGenerated);
-      if (r.decodeSeconds > 0 && r.nGenerated > 1) $('#tokens-per-second').textContent = ((r.nGenerated - 1) / r.decodeSeconds).toFixed(1);
+      // As kite run reports it: tokens sampled over the decode loop's seconds.
+      if (r.decodeSeconds > 0 && r.nGenerated > 0) $('#tokens-per-second').textContent = (r.nGenerated / r.decodeSeconds).toFixed(1);
     }
     if (!tFirst) $('#ttft').textContent = '–';
   } catch (e) {
