@@ -275,6 +275,8 @@ static void test_against_llama(void) {
         p.presence_penalty = -0.5f; // negative: a penalized token can climb into the top k
         p.penalty_last_n = 32;
         compare_chain(&a, "defaults + penalties", p, 2000, 300);
+        p.top_k = 100; // more than n_vocab / 8: the whole list is built and sorted
+        compare_chain(&a, "top-k 100 of 512 + penalties", p, 512, 300);
         p = (kite_sampler_params){.temp = 1.0f, .top_k = 0, .top_p = 0.9f, .min_p = 0.0f, .repeat_penalty = 1.0f,
                                   .penalty_last_n = 64, .seed = 7};
         compare_chain(&a, "top-p only, 32000 vocab", p, 32000, 60);
