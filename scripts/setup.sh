@@ -11,8 +11,10 @@ packages=(
   emscripten                                    # wasm-mt / wasm-st
   wasi-libc libclang-rt-14-dev-wasm32           # WASI build
   chromium                                      # browser tests (Debian's build, never a download)
-  nodejs npm
 )
+# Node 20+ with npm: Debian's nodejs only where the machine has no node of its own (Debian's
+# npm package conflicts with a node that ships its own npm).
+command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
