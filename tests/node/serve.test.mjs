@@ -18,27 +18,35 @@ const LLAMA_REF_60 =
 let server, base, model;
 const T = 20000; // ms: the bound of any single request
 
-before(async () => {
-  requireModels();
-  model = join(modelsDir(), 'stories260K.gguf');
-  server = spawn(kiteBin(), ['serve', '-m', model, '--host', '127.0.0.1', '--port', '0'], {
+// Starts `kite serve` on a free loopback port; resolves with { proc, base }.
+function startServer(modelPath) {
+  const proc = spawn(kiteBin(), ['serve', '-m', modelPath, '--host', '127.0.0.1', '--port', '0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
-  server.stderr.on('data', (d) => (err += d));
-  base = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`kite serve did not start in 15 s: ${err}`)), 15000);
+  proc.stderr.on('data', (d) => (err += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`kite serve did not start in 15 s: ${err}`));
+    }, 15000);
     let out = '';
-    server.stdout.on('data', (d) => {
+    proc.stdout.on('data', (d) => {
       out += d;
       const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
       if (m) {
         clearTimeout(timer);
-        resolve(m[1]);
+        resolve({ proc, base: m[1] });
       }
     });
-    server.on('exit', (code) => reject(new Error(`kite serve exited (${code}): ${err}`)));
+    proc.on('exit', (code) => reject(new Error(`kite serve exited (${code}): ${err}`)));
   });
+}
+
+before(async () => {
+  requireModels();
+  model = join(modelsDir(), 'stories260K.gguf');
+  ({ proc: server, base } = await startServer(model));
 });
 
 after(() => {
@@ -60,8 +68,8 @@ const sseData = (text) =>
     .filter((e) => e.startsWith('data: '))
     .map((e) => e.slice(6));
 
-const kiteRun = (args) =>
-  execFileSync(kiteBin(), ['run', '-m', model, '--no-stats', '--temp', '0', ...args], { timeout: T }).toString();
+const kiteRun = (args, m = model) =>
+  execFileSync(kiteBin(), ['run', '-m', m, '--no-stats', '--temp', '0', ...args], { timeout: T }).toString();
 
 // A raw HTTP exchange (for requests fetch refuses to send); resolves with the whole reply.
 const rawHttp = (payload) =>
@@ -249,4 +257,25 @@ test("the server's JSON parser accepts and rejects exactly what V8's JSON.parse 
     valid ? accepted++ : rejected++;
   }
   assert.ok(accepted > 100 && rejected > 100, `too one-sided: ${accepted} accepted, ${rejected} rejected`);
+});
+
+test("chat uses the model's own template (phi-3) as kite run --chat-template auto does", async () => {
+  const phi3 = join(modelsDir(), 'rand-phi3-f16.gguf');
+  const { proc, base: b } = await startServer(phi3);
+  try {
+    const models = await (await fetch(b + '/v1/models', { signal: AbortSignal.timeout(T) })).json();
+    assert.equal(models.data[0].meta.chat_template, 'phi3');
+    const r = await fetch(b + '/v1/chat/completions', {
+      method: 'POST',
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'The capital of France is' }], max_tokens: 8, temperature: 0 }),
+      signal: AbortSignal.timeout(T),
+    });
+    const j = await r.json();
+    assert.equal(r.status, 200);
+    assert.equal(j.choices[0].message.content, kiteRun(['-p', 'The capital of France is', '-n', '8', '--chat-template', 'auto'], phi3));
+    // <|user|>\n{text}<|end|>\n<|assistant|>\n: the markers are single special tokens
+    assert.ok(j.usage.prompt_tokens < 20, `prompt of ${j.usage.prompt_tokens} tokens: template markers not parsed as special`);
+  } finally {
+    proc.kill('SIGTERM');
+  }
 });
