@@ -1,7 +1,9 @@
 // kernels_wasm.c - WebAssembly SIMD128 tiles. There is no int8 dot product in SIMD128, so
-// levels and activations are widened to int16 and multiplied with i32x4.dot_i16x8_s; the work
-// that widening costs is shared: activations across 4 weight rows (GEMV), weight levels across
-// 2 tokens (GEMM), and k-quant sub-block scales are folded into the widened weights once.
+// levels and activations are widened to int16 and multiplied with i32x4.dot_i16x8_s. Widening
+// is paid once where possible: a tile widens its activations (and converts their block scales)
+// segment by segment into a stack buffer used by all of its rows; weight levels are widened
+// once per pass and used for 2 tokens (GEMM); k-quant sub-block scales are folded into the
+// widened weights.
 #include "kernels/kernels_internal.h"
 
 #include <string.h>
@@ -44,10 +46,9 @@ AI void nibbles(const uint8_t *qs, v128_t *lo, v128_t *hi) {
 
 // 0x10 in byte j where bit j of the 16-bit value h is set
 AI v128_t bits16_to_0x10(uint32_t h) {
-    v128_t v = wasm_i8x16_make((int8_t)(h & 0xff), (int8_t)(h & 0xff), (int8_t)(h & 0xff), (int8_t)(h & 0xff),
-                               (int8_t)(h & 0xff), (int8_t)(h & 0xff), (int8_t)(h & 0xff), (int8_t)(h & 0xff),
-                               (int8_t)(h >> 8), (int8_t)(h >> 8), (int8_t)(h >> 8), (int8_t)(h >> 8),
-                               (int8_t)(h >> 8), (int8_t)(h >> 8), (int8_t)(h >> 8), (int8_t)(h >> 8));
+    // splat, then byte j takes byte j/8 of h (a constant swizzle; building lanes one by one
+    // would cost 16 replace_lane)
+    v128_t v = wasm_i8x16_swizzle(wasm_i16x8_splat((int16_t)h), wasm_i8x16_make(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
     const v128_t bits = wasm_i8x16_make(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
     return wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(v, bits), bits), wasm_i8x16_splat(0x10));
 }
@@ -90,26 +91,41 @@ AI void k_levels(int kind, const uint8_t *b, v128_t *l0, v128_t *l1) {
     }
 }
 
-AI void micro32(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a, size_t as, float *y, size_t ys,
-                const int NR, const int NT) {
+// Activations of up to NT_MAX tokens for one segment of SEG elements, widened to int16, with
+// their per-32 scales as floats (and Q8_1's s). Lives on the stack of a tile call.
+enum { SEG = 1024 };
+typedef struct wide_acts {
+    int16_t q[NT_MAX][SEG];
+    float d[NT_MAX][SEG / 32];
+    float s[NT_MAX][SEG / 32];
+} wide_acts;
+
+// Widens blocks [b0, b0 + nb) of ntt Q8_0/Q8_1 activation rows.
+AI void widen_q8(int has_min, const uint8_t *a, size_t as, int ntt, int b0, int nb, wide_acts *A) {
+    const size_t asz = has_min ? sizeof(block_q8_1) : sizeof(block_q8_0), aq = has_min ? 4 : 2;
+    for (int t = 0; t < ntt; t++)
+        for (int b = 0; b < nb; b++) {
+            const uint8_t *blk = a + t * as + (size_t)(b0 + b) * asz;
+            v128_t x0 = ld(blk + aq), x1 = ld(blk + aq + 16);
+            int16_t *q = A->q[t] + 32 * b;
+            wasm_v128_store(q, wasm_i16x8_extend_low_i8x16(x0));
+            wasm_v128_store(q + 8, wasm_i16x8_extend_high_i8x16(x0));
+            wasm_v128_store(q + 16, wasm_i16x8_extend_low_i8x16(x1));
+            wasm_v128_store(q + 24, wasm_i16x8_extend_high_i8x16(x1));
+            A->d[t][b] = h2f(blk);
+            if (has_min) A->s[t][b] = h2f(blk + 2);
+        }
+}
+
+// NR rows x NT tokens over nb blocks of one segment; accumulate: add to y instead of storing.
+AI void micro32(int kind, int nb, const uint8_t *w, size_t ws, const wide_acts *A, float *y, size_t ys, const int NR,
+                const int NT, int accumulate) {
     const size_t wsz = k_wsize(kind);
-    const size_t asz = k_has_min(kind) ? sizeof(block_q8_1) : sizeof(block_q8_0);
-    const size_t aq = k_has_min(kind) ? 4 : 2;
     v128_t acc[4][NT_MAX];
     float macc[4][NT_MAX];
     for (int r = 0; r < NR; r++)
         for (int t = 0; t < NT; t++) acc[r][t] = wasm_f32x4_splat(0), macc[r][t] = 0;
     for (int b = 0; b < nb; b++) {
-        v128_t a16[NT_MAX][4];
-        float ad[NT_MAX], as_[NT_MAX];
-        for (int t = 0; t < NT; t++) {
-            const uint8_t *ab = a + t * as + b * asz;
-            v128_t x0 = ld(ab + aq), x1 = ld(ab + aq + 16);
-            a16[t][0] = wasm_i16x8_extend_low_i8x16(x0), a16[t][1] = wasm_i16x8_extend_high_i8x16(x0);
-            a16[t][2] = wasm_i16x8_extend_low_i8x16(x1), a16[t][3] = wasm_i16x8_extend_high_i8x16(x1);
-            ad[t] = h2f(ab);
-            if (k_has_min(kind)) as_[t] = h2f(ab + 2);
-        }
         for (int r = 0; r < NR; r++) {
             const uint8_t *wb = w + r * ws + b * wsz;
             v128_t l0, l1;
@@ -118,15 +134,42 @@ AI void micro32(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a,
             const v128_t w2 = wasm_i16x8_extend_low_i8x16(l1), w3 = wasm_i16x8_extend_high_i8x16(l1);
             const float dw = h2f(wb);
             for (int t = 0; t < NT; t++) {
-                v128_t p = dot16(wasm_i32x4_splat(0), w0, w1, a16[t][0], a16[t][1]);
-                p = dot16(p, w2, w3, a16[t][2], a16[t][3]);
-                acc[r][t] = wasm_f32x4_add(acc[r][t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(p), wasm_f32x4_splat(dw * ad[t])));
-                if (k_has_min(kind)) macc[r][t] += h2f(wb + 2) * as_[t];
+                const int16_t *q = A->q[t] + 32 * b;
+                v128_t p = dot16(wasm_i32x4_splat(0), w0, w1, ld(q), ld(q + 8));
+                p = dot16(p, w2, w3, ld(q + 16), ld(q + 24));
+                acc[r][t] = wasm_f32x4_add(acc[r][t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(p), wasm_f32x4_splat(dw * A->d[t][b])));
+                if (k_has_min(kind)) macc[r][t] += h2f(wb + 2) * A->s[t][b];
             }
         }
     }
     for (int r = 0; r < NR; r++)
-        for (int t = 0; t < NT; t++) y[t * ys + r] = hsum_f(acc[r][t]) + macc[r][t];
+        for (int t = 0; t < NT; t++) {
+            float v = hsum_f(acc[r][t]) + macc[r][t];
+            y[t * ys + r] = accumulate ? y[t * ys + r] + v : v;
+        }
+}
+
+AI void tile32(int kind, int n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nt, float *y,
+               size_t ys) {
+    wide_acts A;
+    const size_t wsz = k_wsize(kind);
+    for (int t0 = 0; t0 < nt; t0 += NT_MAX) {
+        const int ntt = nt - t0 < NT_MAX ? nt - t0 : NT_MAX;
+        for (int s0 = 0; s0 < n; s0 += SEG) {
+            const int nb = (n - s0 < SEG ? n - s0 : SEG) / 32;
+            widen_q8(k_has_min(kind), a + t0 * as, as, ntt, s0 / 32, nb, &A);
+            const uint8_t *ws0 = w + (size_t)(s0 / 32) * wsz;
+            float *yt = y + t0 * ys;
+            int r = 0;
+            if (ntt == NT_MAX) {
+                for (; r + 4 <= nr; r += 4) micro32(kind, nb, ws0 + r * ws, ws, &A, yt + r, ys, 4, NT_MAX, s0 > 0);
+                for (; r < nr; r++) micro32(kind, nb, ws0 + r * ws, ws, &A, yt + r, ys, 1, NT_MAX, s0 > 0);
+            } else {
+                for (; r + 4 <= nr; r += 4) micro32(kind, nb, ws0 + r * ws, ws, &A, yt + r, ys, 4, 1, s0 > 0);
+                for (; r < nr; r++) micro32(kind, nb, ws0 + r * ws, ws, &A, yt + r, ys, 1, 1, s0 > 0);
+            }
+        }
+    }
 }
 
 // ---- k-quants x Q8_K: one row at a time, scales folded into the widened levels ------------
@@ -147,15 +190,30 @@ AI void widen_scaled(v128_t l0, v128_t l1, int s0, int s1, v128_t o[4]) {
     o[3] = wasm_i16x8_mul(wasm_i16x8_extend_high_i8x16(l1), m1);
 }
 
-// isum += o . (32 activations at q)
-AI v128_t dot32_acts(v128_t isum, const v128_t o[4], const int8_t *q) {
-    v128_t x0 = ld(q), x1 = ld(q + 16);
-    isum = dot16(isum, o[0], o[1], wasm_i16x8_extend_low_i8x16(x0), wasm_i16x8_extend_high_i8x16(x0));
-    return dot16(isum, o[2], o[3], wasm_i16x8_extend_low_i8x16(x1), wasm_i16x8_extend_high_i8x16(x1));
+// isum += o . (32 widened activations at q)
+AI v128_t dot32_w(v128_t isum, const v128_t o[4], const int16_t *q) {
+    isum = dot16(isum, o[0], o[1], ld(q), ld(q + 8));
+    return dot16(isum, o[2], o[3], ld(q + 16), ld(q + 24));
 }
 
-AI void micro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a, size_t as, float *y, size_t ys,
-                const int NR, const int NT) {
+// Widens super-blocks [sb0, sb0 + nsb) of ntt Q8_K rows (their d and bsums are read in place).
+AI void widen_q8K(const uint8_t *a, size_t as, int ntt, int sb0, int nsb, wide_acts *A) {
+    for (int t = 0; t < ntt; t++)
+        for (int b = 0; b < nsb; b++) {
+            const int8_t *src = ((const block_q8_K *)(a + t * as) + sb0 + b)->qs;
+            int16_t *q = A->q[t] + QK_K * b;
+            for (int i = 0; i < QK_K; i += 16) {
+                v128_t x = ld(src + i);
+                wasm_v128_store(q + i, wasm_i16x8_extend_low_i8x16(x));
+                wasm_v128_store(q + i + 8, wasm_i16x8_extend_high_i8x16(x));
+            }
+        }
+}
+
+// One row at a time (a sequential stream) x NT tokens over the nb super-blocks of a segment;
+// ak[t] points at token t's first Q8_K block of the segment.
+AI void micro_k(int kind, int nb, const uint8_t *w, size_t ws, const wide_acts *A, const block_q8_K *const *ak,
+                float *y, size_t ys, const int NR, const int NT, int accumulate) {
     const size_t wsz = kk_wsize(kind);
     const v128_t m4 = wasm_i8x16_splat(0x0F);
     for (int r = 0; r < NR; r++) {
@@ -165,14 +223,14 @@ AI void micro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a,
         for (int t = 0; t < NT; t++) acc[t] = wasm_f32x4_splat(0), macc[t] = 0;
         for (int b = 0; b < nb; b++) {
             const uint8_t *wb = wr + b * wsz;
-            const block_q8_K *ab[NT_MAX];
             v128_t isum[NT_MAX];
-            for (int t = 0; t < NT; t++) ab[t] = (const block_q8_K *)(a + t * as) + b, isum[t] = wasm_i32x4_splat(0);
-            float d, dmin = 0;
+            for (int t = 0; t < NT; t++) isum[t] = wasm_i32x4_splat(0);
+            float d;
             if (kind == K_Q4_K || kind == K_Q5_K) {
                 const block_q4_K *x4 = (const block_q4_K *)wb;
                 const uint8_t *qs = kind == K_Q4_K ? x4->qs : ((const block_q5_K *)wb)->qs;
-                d = h2f(&x4->d), dmin = h2f(&x4->dmin);
+                d = h2f(&x4->d);
+                const float dmin = h2f(&x4->dmin);
                 uint8_t sc[8], mn[8];
                 kite__unpack_scales_k4(x4->scales, sc, mn);
                 v128_t qh0 = wasm_i8x16_splat(0), qh1 = qh0;
@@ -193,14 +251,15 @@ AI void micro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a,
                     widen_scaled(lo0, lo1, sc[2 * j], sc[2 * j], ol);
                     widen_scaled(hi0, hi1, sc[2 * j + 1], sc[2 * j + 1], oh);
                     for (int t = 0; t < NT; t++) {
-                        isum[t] = dot32_acts(isum[t], ol, ab[t]->qs + 64 * j);
-                        isum[t] = dot32_acts(isum[t], oh, ab[t]->qs + 64 * j + 32);
+                        isum[t] = dot32_w(isum[t], ol, A->q[t] + QK_K * b + 64 * j);
+                        isum[t] = dot32_w(isum[t], oh, A->q[t] + QK_K * b + 64 * j + 32);
                     }
                 }
                 for (int t = 0; t < NT; t++) {
+                    const block_q8_K *abk = ak[t] + b;
                     int ms = 0;
-                    for (int s = 0; s < 8; s++) ms += mn[s] * (ab[t]->bsums[2 * s] + ab[t]->bsums[2 * s + 1]);
-                    macc[t] -= dmin * ab[t]->d * (float)ms;
+                    for (int k = 0; k < 8; k++) ms += mn[k] * (abk->bsums[2 * k] + abk->bsums[2 * k + 1]);
+                    macc[t] -= dmin * abk->d * (float)ms;
                 }
             } else { // Q6_K
                 const block_q6_K *x6 = (const block_q6_K *)wb;
@@ -220,14 +279,38 @@ AI void micro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a,
                         const int g = 4 * h + i;
                         v128_t o[4];
                         widen_scaled(l0, l1, x6->scales[2 * g], x6->scales[2 * g + 1], o);
-                        for (int t = 0; t < NT; t++) isum[t] = dot32_acts(isum[t], o, ab[t]->qs + 32 * g);
+                        for (int t = 0; t < NT; t++) isum[t] = dot32_w(isum[t], o, A->q[t] + QK_K * b + 32 * g);
                     }
                 }
             }
             for (int t = 0; t < NT; t++)
-                acc[t] = wasm_f32x4_add(acc[t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum[t]), wasm_f32x4_splat(d * ab[t]->d)));
+                acc[t] = wasm_f32x4_add(acc[t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum[t]), wasm_f32x4_splat(d * ak[t][b].d)));
         }
-        for (int t = 0; t < NT; t++) y[t * ys + r] = hsum_f(acc[t]) + macc[t];
+        for (int t = 0; t < NT; t++) {
+            float v = hsum_f(acc[t]) + macc[t];
+            y[t * ys + r] = accumulate ? y[t * ys + r] + v : v;
+        }
+    }
+}
+
+AI void tile_k(int kind, int n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nt, float *y,
+               size_t ys) {
+    wide_acts A;
+    const size_t wsz = kk_wsize(kind);
+    for (int t0 = 0; t0 < nt; t0 += NT_MAX) {
+        const int ntt = nt - t0 < NT_MAX ? nt - t0 : NT_MAX;
+        for (int s0 = 0; s0 < n; s0 += SEG) {
+            const int nsb = (n - s0 < SEG ? n - s0 : SEG) / QK_K;
+            widen_q8K(a + t0 * as, as, ntt, s0 / QK_K, nsb, &A);
+            const block_q8_K *ak[NT_MAX];
+            for (int t = 0; t < ntt; t++) ak[t] = (const block_q8_K *)(a + (t0 + t) * as) + s0 / QK_K;
+            const uint8_t *ws0 = w + (size_t)(s0 / QK_K) * wsz;
+            float *yt = y + t0 * ys;
+            for (int r = 0; r < nr; r++) {
+                if (ntt == NT_MAX) micro_k(kind, nsb, ws0 + r * ws, ws, &A, ak, yt + r, ys, 1, NT_MAX, s0 > 0);
+                else micro_k(kind, nsb, ws0 + r * ws, ws, &A, ak, yt + r, ys, 1, 1, s0 > 0);
+            }
+        }
     }
 }
 
@@ -257,60 +340,86 @@ AI float load1f(int kind, const uint8_t *p, int i) {
     return kind == K_F32 ? ((const float *)p)[i] : h2f(p + 2 * i);
 }
 
-AI void micro_f(int kind, int n, const uint8_t *w, size_t ws, const uint8_t *a, size_t as, float *y, size_t ys,
-                const int NR, const int NT) {
+// NR rows x NT tokens over len elements of a segment; af[t] = token t's f32 activations there.
+AI void micro_f(int kind, int len, const uint8_t *w, size_t ws, const float *const *af, float *y, size_t ys,
+                const int NR, const int NT, int accumulate) {
     v128_t acc[4][NT_MAX];
     for (int r = 0; r < NR; r++)
         for (int t = 0; t < NT; t++) acc[r][t] = wasm_f32x4_splat(0);
     int i = 0;
-    for (; i + 8 <= n; i += 8) {
-        v128_t a0[NT_MAX], a1[NT_MAX];
-        for (int t = 0; t < NT; t++) load8f(kind, a + t * as, i, &a0[t], &a1[t]);
+    for (; i + 8 <= len; i += 8) {
         for (int r = 0; r < NR; r++) {
             v128_t w0, w1;
             load8f(kind, w + r * ws, i, &w0, &w1);
             for (int t = 0; t < NT; t++)
-                acc[r][t] = wasm_f32x4_add(acc[r][t], wasm_f32x4_add(wasm_f32x4_mul(w0, a0[t]), wasm_f32x4_mul(w1, a1[t])));
+                acc[r][t] = wasm_f32x4_add(acc[r][t], wasm_f32x4_add(wasm_f32x4_mul(w0, ld(af[t] + i)), wasm_f32x4_mul(w1, ld(af[t] + i + 4))));
         }
     }
     for (int r = 0; r < NR; r++)
         for (int t = 0; t < NT; t++) {
-            float s = hsum_f(acc[r][t]);
-            for (int k = i; k < n; k++) s += load1f(kind, w + r * ws, k) * load1f(kind, a + t * as, k);
-            y[t * ys + r] = s;
+            float v = hsum_f(acc[r][t]);
+            for (int k = i; k < len; k++) v += load1f(kind, w + r * ws, k) * af[t][k];
+            y[t * ys + r] = accumulate ? y[t * ys + r] + v : v;
         }
+}
+
+AI void tile_f(int kind, int n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nt, float *y,
+               size_t ys) {
+    float buf[NT_MAX][SEG]; // f16 activations converted once per segment (f32 ones are used in place)
+    const size_t esz = kind == K_F32 ? 4 : 2;
+    for (int t0 = 0; t0 < nt; t0 += NT_MAX) {
+        const int ntt = nt - t0 < NT_MAX ? nt - t0 : NT_MAX;
+        for (int s0 = 0; s0 < n; s0 += SEG) {
+            const int len = n - s0 < SEG ? n - s0 : SEG;
+            const float *af[NT_MAX];
+            for (int t = 0; t < ntt; t++) {
+                const uint8_t *src = a + (t0 + t) * as + (size_t)s0 * esz;
+                if (kind == K_F32) {
+                    af[t] = (const float *)src;
+                } else {
+                    int i = 0;
+                    for (; i + 8 <= len; i += 8) {
+                        v128_t lo, hi;
+                        load8f(kind, src, i, &lo, &hi);
+                        wasm_v128_store(buf[t] + i, lo), wasm_v128_store(buf[t] + i + 4, hi);
+                    }
+                    for (; i < len; i++) buf[t][i] = load1f(kind, src, i);
+                    af[t] = buf[t];
+                }
+            }
+            const uint8_t *ws0 = w + (size_t)s0 * esz;
+            float *yt = y + t0 * ys;
+            int r = 0;
+            if (ntt == NT_MAX) {
+                for (; r + 4 <= nr; r += 4) micro_f(kind, len, ws0 + r * ws, ws, af, yt + r, ys, 4, NT_MAX, s0 > 0);
+                for (; r < nr; r++) micro_f(kind, len, ws0 + r * ws, ws, af, yt + r, ys, 1, NT_MAX, s0 > 0);
+            } else {
+                for (; r + 4 <= nr; r += 4) micro_f(kind, len, ws0 + r * ws, ws, af, yt + r, ys, 4, 1, s0 > 0);
+                for (; r < nr; r++) micro_f(kind, len, ws0 + r * ws, ws, af, yt + r, ys, 1, 1, s0 > 0);
+            }
+        }
+    }
 }
 
 // ---- tile drivers ----------------------------------------------------------------------------
 
-#define WASM_TILE(name, micro, kind, len)                                                                     \
-    static void name(int n, const void *wv, size_t ws, int nr, const void *av, size_t as, int nt, float *y,   \
+#define WASM_TILE(name, tiler, kind)                                                                          \
+    static void name(int n, const void *w, size_t ws, int nr, const void *a, size_t as, int nt, float *y,     \
                      size_t ys) {                                                                             \
-        const uint8_t *w = wv, *a = av;                                                                       \
-        int t = 0;                                                                                            \
-        for (; t + NT_MAX <= nt; t += NT_MAX) {                                                               \
-            int r = 0;                                                                                        \
-            for (; r + 4 <= nr; r += 4) micro(kind, len, w + r * ws, ws, a + t * as, as, y + t * ys + r, ys, 4, NT_MAX); \
-            for (; r < nr; r++) micro(kind, len, w + r * ws, ws, a + t * as, as, y + t * ys + r, ys, 1, NT_MAX);  \
-        }                                                                                                     \
-        for (; t < nt; t++) {                                                                                 \
-            int r = 0;                                                                                        \
-            for (; r + 4 <= nr; r += 4) micro(kind, len, w + r * ws, ws, a + t * as, as, y + t * ys + r, ys, 4, 1); \
-            for (; r < nr; r++) micro(kind, len, w + r * ws, ws, a + t * as, as, y + t * ys + r, ys, 1, 1);   \
-        }                                                                                                     \
+        tiler(kind, n, (const uint8_t *)w, ws, nr, (const uint8_t *)a, as, nt, y, ys);                        \
     }
 
-WASM_TILE(tile_q4_0, micro32, K_Q4_0, n / 32)
-WASM_TILE(tile_q4_1, micro32, K_Q4_1, n / 32)
-WASM_TILE(tile_q5_0, micro32, K_Q5_0, n / 32)
-WASM_TILE(tile_q5_1, micro32, K_Q5_1, n / 32)
-WASM_TILE(tile_q8_0, micro32, K_Q8_0, n / 32)
-WASM_TILE(tile_iq4_nl, micro32, K_IQ4_NL, n / 32)
-WASM_TILE(tile_q4_K, micro_k, K_Q4_K, n / QK_K)
-WASM_TILE(tile_q5_K, micro_k, K_Q5_K, n / QK_K)
-WASM_TILE(tile_q6_K, micro_k, K_Q6_K, n / QK_K)
-WASM_TILE(tile_f32, micro_f, K_F32, n)
-WASM_TILE(tile_f16, micro_f, K_F16, n)
+WASM_TILE(tile_q4_0, tile32, K_Q4_0)
+WASM_TILE(tile_q4_1, tile32, K_Q4_1)
+WASM_TILE(tile_q5_0, tile32, K_Q5_0)
+WASM_TILE(tile_q5_1, tile32, K_Q5_1)
+WASM_TILE(tile_q8_0, tile32, K_Q8_0)
+WASM_TILE(tile_iq4_nl, tile32, K_IQ4_NL)
+WASM_TILE(tile_q4_K, tile_k, K_Q4_K)
+WASM_TILE(tile_q5_K, tile_k, K_Q5_K)
+WASM_TILE(tile_q6_K, tile_k, K_Q6_K)
+WASM_TILE(tile_f32, tile_f, K_F32)
+WASM_TILE(tile_f16, tile_f, K_F16)
 
 void kite__kernels_fill_wasm(kite__kernels *k) {
     k->isa = "wasm-simd128";
