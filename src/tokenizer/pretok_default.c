@@ -89,7 +89,8 @@ kite_status kite__split_digit_triples(const kite__cpt_text *t, const kite__piece
 }
 
 typedef enum split_kind { SPLIT_PUNCT, SPLIT_GPT2, SPLIT_NUMBERS, SPLIT_DIGIT, SPLIT_TRIPLES,
-                          SPLIT_LLAMA3, SPLIT_QWEN2, SPLIT_END } split_kind;
+                          SPLIT_LLAMA3, SPLIT_QWEN2, SPLIT_QWEN35, SPLIT_GPT4O, SPLIT_TEKKEN,
+                          SPLIT_END } split_kind;
 
 static kite_status run_split(split_kind k, const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out) {
     switch (k) {
@@ -98,8 +99,11 @@ static kite_status run_split(split_kind k, const kite__cpt_text *t, const kite__
     case SPLIT_NUMBERS: return kite__split_number_runs(t, in, out, false);
     case SPLIT_DIGIT: return kite__split_number_runs(t, in, out, true);
     case SPLIT_TRIPLES: return kite__split_digit_triples(t, in, out);
-    case SPLIT_LLAMA3: return kite__split_llama3(t, in, out, 3);
-    case SPLIT_QWEN2: return kite__split_llama3(t, in, out, 1);
+    case SPLIT_LLAMA3: return kite__split_llama3(t, in, out, 3, false);
+    case SPLIT_QWEN2: return kite__split_llama3(t, in, out, 1, false);
+    case SPLIT_QWEN35: return kite__split_llama3(t, in, out, 1, true);
+    case SPLIT_GPT4O: return kite__split_gpt4o(t, in, out, 3, true);
+    case SPLIT_TEKKEN: return kite__split_gpt4o(t, in, out, 1, false);
     case SPLIT_END: break;
     }
     return KITE_OK;
@@ -113,6 +117,9 @@ kite_status kite__pretokenize(kite__pre_type pre, const kite__cpt_text *t, kite_
         [KITE_PRE_STARCODER] = {SPLIT_DIGIT, SPLIT_GPT2, SPLIT_END},
         [KITE_PRE_LLAMA3] = {SPLIT_LLAMA3, SPLIT_END},
         [KITE_PRE_QWEN2] = {SPLIT_QWEN2, SPLIT_END},
+        [KITE_PRE_QWEN35] = {SPLIT_QWEN35, SPLIT_END},
+        [KITE_PRE_GPT4O] = {SPLIT_GPT4O, SPLIT_END},
+        [KITE_PRE_TEKKEN] = {SPLIT_TEKKEN, SPLIT_END},
     };
     out->n = 0;
     if (t->n == 0) return KITE_OK;

@@ -1,7 +1,8 @@
-// pretok_llama3.c - the llama3 / qwen2 pre-tokenizer regex as a hand-written scanner:
+// pretok_llama3.c - the llama3 / qwen2 / qwen3.5 pre-tokenizer regex as a hand-written scanner:
 //   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
 //   ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
 // qwen2's regex is the same with \p{N} (one digit) in place of \p{N}{1,3}: max_digits = 1.
+// qwen3.5's also reads [\p{L}\p{M}] wherever \p{L} stands (marks join letters): with_marks.
 #include "tokenizer/tok_internal.h"
 #include "tokenizer/unicode.h"
 
@@ -19,8 +20,8 @@ static inline uint16_t flags_at(const kite__cpt_text *t, size_t end, size_t p) {
 static uint32_t lower(uint32_t c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
 
 kite_status kite__split_llama3(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out,
-                               size_t max_digits) {
-    const uint16_t L = KITE_UC_LETTER, N = KITE_UC_NUMBER, WS = KITE_UC_WHITESPACE;
+                               size_t max_digits, bool with_marks) {
+    const uint16_t L = KITE_UC_LETTER | (with_marks ? KITE_UC_MARK : 0), N = KITE_UC_NUMBER, WS = KITE_UC_WHITESPACE;
     size_t ini = 0;
     for (size_t pi = 0; pi < in->n; pi++) {
         const size_t end = ini + in->len[pi];

@@ -26,6 +26,9 @@ typedef enum kite__pre_type {
     KITE_PRE_STARCODER, // single digits, then GPT-2's regex (starcoder, smollm, ...)
     KITE_PRE_LLAMA3,    // llama3's regex (digits in groups of up to 3)
     KITE_PRE_QWEN2,     // llama3's regex with single digits
+    KITE_PRE_QWEN35,    // qwen2's regex with marks joining letters
+    KITE_PRE_GPT4O,     // cased letter runs, digits in groups of up to 3 (gpt-4o, llama4)
+    KITE_PRE_TEKKEN,    // cased letter runs, single digits, no contractions (mistral tekken)
 } kite__pre_type;
 
 // ---- string -> int map (open addressing over keys held in an arena) -----------------------
@@ -139,7 +142,9 @@ typedef struct kite__cpt_text {
 
 kite_status kite__split_gpt2(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out);
 kite_status kite__split_llama3(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out,
-                               size_t max_digits);
+                               size_t max_digits, bool with_marks);
+kite_status kite__split_gpt4o(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out,
+                              size_t max_digits, bool contractions);
 kite_status kite__split_punct_runs(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out);
 kite_status kite__split_number_runs(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out,
                                     bool single);

@@ -44,6 +44,14 @@ static const pre_entry pre_table[] = {
     {"hunyuan", KITE_PRE_QWEN2, false, false, false, false},
     {"solar-open", KITE_PRE_QWEN2, false, false, false, false},
     {"grok-2", KITE_PRE_QWEN2, false, false, false, false},
+    {"qwen35", KITE_PRE_QWEN35, false, false, false, false},
+    // gpt-4o's regex (cased letter runs)
+    {"gpt-4o", KITE_PRE_GPT4O, false, false, false, false},
+    {"llama4", KITE_PRE_GPT4O, false, false, false, false},
+    {"kanana2", KITE_PRE_GPT4O, false, false, false, false},
+    {"talkie", KITE_PRE_GPT4O, false, false, false, false},
+    {"minimax-m2", KITE_PRE_GPT4O, false, false, false, false},
+    {"tekken", KITE_PRE_TEKKEN, false, true, true, false},
     // GPT-2's regex
     {"gpt-2", KITE_PRE_GPT2, true, false, false, false},
     {"phi-2", KITE_PRE_GPT2, true, false, false, false},
