@@ -48,6 +48,7 @@ kite_status kite_ctx_new(kite_model *m, const kite_ctx_params *p, kite_ctx **out
     c->n_ctx = p->n_ctx ? p->n_ctx : KITE_MIN(hp->n_ctx_train, DEFAULT_MAX_CTX);
     c->n_threads = p->n_threads ? p->n_threads : 1;
     c->flash_attn = p->flash_attn != KITE_FA_OFF;
+    c->attend = kite__attend_select();
     c->n_batch = KITE_MIN(p->n_batch ? p->n_batch : 512, c->n_ctx);
     // LongRoPE: the long factors serve contexts beyond the original training length
     c->rope_factors = (m->rope_long && c->n_ctx > hp->n_ctx_orig) ? m->rope_long : m->rope_short;

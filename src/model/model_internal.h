@@ -5,6 +5,7 @@
 
 #include "base/internal.h"
 #include "model/kite_model.h"
+#include "model/ops.h"
 
 // A weight matrix as it lies in the file: n_out rows of n_in elements of `type`.
 typedef struct kite_weight {
@@ -69,6 +70,7 @@ struct kite_ctx {
     const float *rope_factors; // LongRoPE long or short factors for this n_ctx, or NULL
     float *f16tab;      // (65536) f16 bits -> float, for reading the cache
     kite_acts a;
+    kite_attend_fn attend; // the attention op for this host
     kite_pool *pool;
 };
 

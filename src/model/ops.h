@@ -52,4 +52,23 @@ typedef enum kite_attn_mode {
 void kite__attend_head(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v, int32_t kv_stride,
                        int32_t n_kv, int32_t head_dim, float scale, const float *f16tab, float *scores, float *out);
 
+// q.k for an f16-valued q and an f16 k, summed in ggml's order (see ops.c).
+float kite__dot_f16_ggml(const float *q, const uint16_t *k, int32_t n, const float *f16tab);
+
+typedef void (*kite_attend_fn)(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v,
+                               int32_t kv_stride, int32_t n_kv, int32_t head_dim, float scale, const float *f16tab,
+                               float *scores, float *out);
+
+#if defined(__x86_64__) && !defined(__EMSCRIPTEN__)
+// The same with AVX2 + FMA + F16C (attn_avx2.c); falls back to the scalar op for head sizes
+// that are not a multiple of 8.
+void kite__attend_head_avx2(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v,
+                            int32_t kv_stride, int32_t n_kv, int32_t head_dim, float scale, const float *f16tab,
+                            float *scores, float *out);
+#endif
+
+// The attention op for this host: the AVX2 one when the kernels run an x86 SIMD set (so
+// KITE_FORCE_SCALAR=1 selects the scalar op here too), else the scalar one.
+kite_attend_fn kite__attend_select(void);
+
 #endif
