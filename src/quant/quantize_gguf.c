@@ -6,11 +6,9 @@
 #include <stdio.h>
 
 #include "base/internal.h"
+#include "kernels/kite_kernels.h"
 #include "quant/kite_quant.h"
 
-#ifdef KITE_THREADS
-#include <pthread.h>
-#endif
 
 // The value llama.cpp writes to general.quantization_version (GGML_QNT_VERSION).
 #define KITE_QNT_VERSION 2
@@ -19,7 +17,6 @@
 #define SLICE_F32_ELEMS (16u << 20)
 // Below this many elements a slice is not worth waking threads for.
 #define MIN_ELEMS_PER_THREAD (64u << 10)
-#define MAX_THREADS 256 // more threads than this only add overhead
 
 // ---- model facts and tensor order -------------------------------------------------------------
 
@@ -129,53 +126,43 @@ static void run_job(job *j) {
     if (j->status != KITE_OK) snprintf(j->msg, sizeof j->msg, "%s", kite_last_error());
 }
 
-#ifdef KITE_THREADS
-static void *job_thread(void *arg) {
-    run_job(arg);
-    return NULL;
-}
-#endif
+// One slice of rows split over the pool's threads: thread ith converts rows
+// [nrows*ith/nt, nrows*(ith+1)/nt); threads past nt (slices too small to share) sit out.
+typedef struct slice_run {
+    const job *whole;
+    job *jobs; // one per pool thread
+    int nt;
+} slice_run;
 
-// Converts nrows rows, split into n_threads contiguous parts (each row is quantized on its
-// own, so the split cannot change the bytes).
-static kite_status convert_rows(const job *whole, int n_threads, const char *name) {
+static void slice_worker(void *ctx, int ith, int nth) {
+    (void)nth;
+    slice_run *r = ctx;
+    if (ith >= r->nt) return;
+    const job *w = r->whole;
+    int64_t r0 = w->nrows * ith / r->nt, r1 = w->nrows * (ith + 1) / r->nt;
+    job *j = &r->jobs[ith];
+    *j = *w;
+    j->src = w->src + r0 * w->src_row_bytes;
+    j->f32 = w->f32 + r0 * w->n_per_row;
+    j->dst = w->dst + r0 * w->dst_row_bytes;
+    j->nrows = r1 - r0;
+    j->status = KITE_OK;
+    run_job(j);
+}
+
+// Converts a slice of rows on the pool (NULL: on this thread). Each row is quantized on its
+// own, so the split cannot change the bytes.
+static kite_status convert_rows(kite_pool *pool, job *jobs, const job *whole, const char *name) {
     int64_t n_elems = whole->nrows * whole->n_per_row;
-    int nt = n_threads < 1 ? 1 : n_threads > MAX_THREADS ? MAX_THREADS : n_threads;
+    int nt = kite_pool_size(pool);
     if (nt > whole->nrows) nt = (int)whole->nrows;
     if (n_elems / nt < (int64_t)MIN_ELEMS_PER_THREAD) nt = (int)KITE_MAX(1, n_elems / MIN_ELEMS_PER_THREAD);
-#ifndef KITE_THREADS
-    nt = 1;
-#endif
-    job *jobs = malloc((size_t)nt * sizeof *jobs); // heap: wasm stacks are small
-    if (!jobs) return kite__fail(KITE_ERR_NOMEM, "tensor %s: out of memory", name);
-    int64_t r0 = 0;
-    for (int t = 0; t < nt; t++) {
-        int64_t r1 = whole->nrows * (t + 1) / nt;
-        jobs[t] = *whole;
-        jobs[t].src = whole->src + r0 * whole->src_row_bytes;
-        jobs[t].f32 = whole->f32 + r0 * whole->n_per_row;
-        jobs[t].dst = whole->dst + r0 * whole->dst_row_bytes;
-        jobs[t].nrows = r1 - r0;
-        jobs[t].status = KITE_OK;
-        r0 = r1;
-    }
-#ifdef KITE_THREADS
-    pthread_t th[MAX_THREADS];
-    bool started[MAX_THREADS] = {0};
-    for (int t = 1; t < nt; t++) started[t] = pthread_create(&th[t], NULL, job_thread, &jobs[t]) == 0;
-    run_job(&jobs[0]);
-    for (int t = 1; t < nt; t++) {
-        if (started[t]) pthread_join(th[t], NULL);
-        else run_job(&jobs[t]); // no thread available: do its share here
-    }
-#else
-    run_job(&jobs[0]);
-#endif
-    kite_status s = KITE_OK;
-    for (int t = 0; t < nt && s == KITE_OK; t++)
-        if (jobs[t].status != KITE_OK) s = kite__fail(jobs[t].status, "tensor %s: %s", name, jobs[t].msg);
-    free(jobs);
-    return s;
+    slice_run r = {whole, jobs, nt};
+    if (nt > 1) kite_pool_run(pool, slice_worker, &r);
+    else slice_worker(&r, 0, 1);
+    for (int t = 0; t < nt; t++)
+        if (jobs[t].status != KITE_OK) return kite__fail(jobs[t].status, "tensor %s: %s", name, jobs[t].msg);
+    return KITE_OK;
 }
 
 // ---- the quantizer ----------------------------------------------------------------------------
@@ -284,7 +271,7 @@ static kite_status make_plan(const kite_gguf *in, const kite_quantize_params *p,
 // Streams one tensor that changes type: slices of whole rows, dequantized to f32 then
 // quantized, written as they are done.
 static kite_status convert_tensor(const kite_gguf_tensor *t, const char *name, kite_type to, const kite_sink *sink,
-                                  const kite_quantize_params *p, float **f32, uint8_t **dst, size_t *cap_f32,
+                                  const kite_quantize_params *p, kite_pool *pool, job *jobs, float **f32, uint8_t **dst, size_t *cap_f32,
                                   size_t *cap_dst, kite_progress_fn progress, void *user, uint64_t *done,
                                   uint64_t total, uint64_t *written) {
     int64_t n_per_row = (int64_t)t->ne[0];
@@ -316,7 +303,7 @@ static kite_status convert_tensor(const kite_gguf_tensor *t, const char *name, k
     for (int64_t r = 0; r < nrows; r += rows_per_slice) {
         int64_t nr = KITE_MIN(rows_per_slice, nrows - r);
         job j = {t->type, to, t->data + (uint64_t)r * src_rb, *f32, *dst, nr, n_per_row, src_rb, dst_rb, KITE_OK, {0}};
-        KITE_TRY(convert_rows(&j, p->n_threads, name));
+        KITE_TRY(convert_rows(pool, jobs, &j, name));
         KITE_TRY(sink->write(sink->user, *dst, (size_t)(nr * dst_rb)));
         if (p->release) p->release(p->release_user, j.src, (uint64_t)nr * src_rb);
         *written += (uint64_t)nr * dst_rb;
@@ -336,6 +323,10 @@ kite_status kite_quantize_gguf(const kite_gguf *in, const kite_sink *out, const 
         return s;
     }
     kite_gguf_writer *w = kite_gguf_writer_new();
+    // A pool of p->n_threads threads (NULL without threads or when it cannot start: then all
+    // work runs here), and one job record per thread.
+    kite_pool *pool = p->n_threads > 1 ? kite_pool_new(p->n_threads) : NULL;
+    job *jobs = calloc((size_t)kite_pool_size(pool), sizeof *jobs);
     float *f32 = NULL;
     uint8_t *dst = NULL;
     size_t cap_f32 = 0, cap_dst = 0;
@@ -344,7 +335,7 @@ kite_status kite_quantize_gguf(const kite_gguf *in, const kite_sink *out, const 
     kite_quantize_stats st;
     memset(&st, 0, sizeof st);
     st.n_tensors = in->n_tensors;
-    if (!w) {
+    if (!w || !jobs) {
         s = kite__fail(KITE_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -393,7 +384,7 @@ kite_status kite_quantize_gguf(const kite_gguf *in, const kite_sink *out, const 
             written = t->nbytes;
             done_bytes += t->nbytes;
         } else {
-            s = convert_tensor(t, pl.names[i], pl.type[i], &sink, p, &f32, &dst, &cap_f32, &cap_dst, progress, user,
+            s = convert_tensor(t, pl.names[i], pl.type[i], &sink, p, pool, jobs, &f32, &dst, &cap_f32, &cap_dst, progress, user,
                                &done_bytes, total, &written);
             if (s != KITE_OK) goto done;
             st.n_quantized++;
@@ -412,6 +403,8 @@ kite_status kite_quantize_gguf(const kite_gguf *in, const kite_sink *out, const 
     st.n_fallback = pl.n_fallback;
     if (p->stats) *p->stats = st;
 done:
+    kite_pool_free(pool);
+    free(jobs);
     free(f32);
     free(dst);
     kite_gguf_writer_free(w);
