@@ -44,14 +44,18 @@ AI void nibbles(const uint8_t *qs, v128_t *lo, v128_t *hi) {
     *hi = wasm_u8x16_shr(b, 4);
 }
 
+// Byte k of BIT_TO_0x10[v] is 0x10 when bit k of v is set: the fifth bit of 8 Q5 levels from
+// one qh byte with one table load (cheaper than spreading bits with swizzle + compare).
+#define B2B(v) ((((v) >> 0 & 1) ? 0x10ull : 0) | (((v) >> 1 & 1) ? 0x10ull << 8 : 0) | (((v) >> 2 & 1) ? 0x10ull << 16 : 0) | \
+                (((v) >> 3 & 1) ? 0x10ull << 24 : 0) | (((v) >> 4 & 1) ? 0x10ull << 32 : 0) | (((v) >> 5 & 1) ? 0x10ull << 40 : 0) | \
+                (((v) >> 6 & 1) ? 0x10ull << 48 : 0) | (((v) >> 7 & 1) ? 0x10ull << 56 : 0))
+#define B2B4(v) B2B(v), B2B((v) + 1), B2B((v) + 2), B2B((v) + 3)
+#define B2B16(v) B2B4(v), B2B4((v) + 4), B2B4((v) + 8), B2B4((v) + 12)
+#define B2B64(v) B2B16(v), B2B16((v) + 16), B2B16((v) + 32), B2B16((v) + 48)
+static const uint64_t BIT_TO_0x10[256] = {B2B64(0), B2B64(64), B2B64(128), B2B64(192)};
+
 // 0x10 in byte j where bit j of the 16-bit value h is set
-AI v128_t bits16_to_0x10(uint32_t h) {
-    // splat, then byte j takes byte j/8 of h (a constant swizzle; building lanes one by one
-    // would cost 16 replace_lane)
-    v128_t v = wasm_i8x16_swizzle(wasm_i16x8_splat((int16_t)h), wasm_i8x16_make(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
-    const v128_t bits = wasm_i8x16_make(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
-    return wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(v, bits), bits), wasm_i8x16_splat(0x10));
-}
+AI v128_t bits16_to_0x10(uint32_t h) { return wasm_i64x2_make((int64_t)BIT_TO_0x10[h & 0xff], (int64_t)BIT_TO_0x10[(h >> 8) & 0xff]); }
 
 // ---- 32-element blocks x Q8_0 / Q8_1 -------------------------------------------------------
 
@@ -98,10 +102,12 @@ typedef struct wide_acts {
     int16_t q[NT_MAX][SEG];
     float d[NT_MAX][SEG / 32];
     float s[NT_MAX][SEG / 32];
+    v128_t off8[NT_MAX][SEG / 32]; // lanes summing to -8 * sum(block): Q4_0's level offset
 } wide_acts;
 
 // Widens blocks [b0, b0 + nb) of ntt Q8_0/Q8_1 activation rows.
-AI void widen_q8(int has_min, const uint8_t *a, size_t as, int ntt, int b0, int nb, wide_acts *A) {
+AI void widen_q8(int kind, const uint8_t *a, size_t as, int ntt, int b0, int nb, wide_acts *A) {
+    const int has_min = k_has_min(kind);
     const size_t asz = has_min ? sizeof(block_q8_1) : sizeof(block_q8_0), aq = has_min ? 4 : 2;
     for (int t = 0; t < ntt; t++)
         for (int b = 0; b < nb; b++) {
@@ -112,6 +118,11 @@ AI void widen_q8(int has_min, const uint8_t *a, size_t as, int ntt, int b0, int 
             wasm_v128_store(q + 8, wasm_i16x8_extend_high_i8x16(x0));
             wasm_v128_store(q + 16, wasm_i16x8_extend_low_i8x16(x1));
             wasm_v128_store(q + 24, wasm_i16x8_extend_high_i8x16(x1));
+            if (kind == K_Q4_0) {
+                v128_t s = wasm_i32x4_add(wasm_i32x4_extadd_pairwise_i16x8(wasm_i16x8_extadd_pairwise_i8x16(x0)),
+                                          wasm_i32x4_extadd_pairwise_i16x8(wasm_i16x8_extadd_pairwise_i8x16(x1)));
+                A->off8[t][b] = wasm_i32x4_sub(wasm_i32x4_splat(0), wasm_i32x4_shl(s, 3));
+            }
             A->d[t][b] = h2f(blk);
             if (has_min) A->s[t][b] = h2f(blk + 2);
         }
@@ -128,15 +139,29 @@ AI void micro32(int kind, int nb, const uint8_t *w, size_t ws, const wide_acts *
     for (int b = 0; b < nb; b++) {
         for (int r = 0; r < NR; r++) {
             const uint8_t *wb = w + r * ws + b * wsz;
-            v128_t l0, l1;
-            k_levels(kind, wb, &l0, &l1);
-            const v128_t w0 = wasm_i16x8_extend_low_i8x16(l0), w1 = wasm_i16x8_extend_high_i8x16(l0);
-            const v128_t w2 = wasm_i16x8_extend_low_i8x16(l1), w3 = wasm_i16x8_extend_high_i8x16(l1);
+            v128_t w0, w1, w2, w3;
+            if (kind == K_Q8_0) { // load-and-widen in one instruction (pmovsxbw)
+                const int8_t *qs = ((const block_q8_0 *)wb)->qs;
+                w0 = wasm_i16x8_load8x8(qs), w1 = wasm_i16x8_load8x8(qs + 8);
+                w2 = wasm_i16x8_load8x8(qs + 16), w3 = wasm_i16x8_load8x8(qs + 24);
+            } else if (kind == K_Q4_0 || kind == K_Q4_1) { // nibbles split in int16 lanes directly
+                const uint8_t *qs = kind == K_Q4_0 ? ((const block_q4_0 *)wb)->qs : ((const block_q4_1 *)wb)->qs;
+                const v128_t v0 = wasm_u16x8_load8x8(qs), v1 = wasm_u16x8_load8x8(qs + 8);
+                const v128_t m = wasm_i16x8_splat(0x0F);
+                w0 = wasm_v128_and(v0, m), w1 = wasm_v128_and(v1, m);
+                w2 = wasm_u16x8_shr(v0, 4), w3 = wasm_u16x8_shr(v1, 4);
+            } else {
+                v128_t l0, l1;
+                k_levels(kind, wb, &l0, &l1);
+                w0 = wasm_i16x8_extend_low_i8x16(l0), w1 = wasm_i16x8_extend_high_i8x16(l0);
+                w2 = wasm_i16x8_extend_low_i8x16(l1), w3 = wasm_i16x8_extend_high_i8x16(l1);
+            }
             const float dw = h2f(wb);
             for (int t = 0; t < NT; t++) {
                 const int16_t *q = A->q[t] + 32 * b;
                 v128_t p = dot16(wasm_i32x4_splat(0), w0, w1, ld(q), ld(q + 8));
                 p = dot16(p, w2, w3, ld(q + 16), ld(q + 24));
+                if (kind == K_Q4_0) p = wasm_i32x4_add(p, A->off8[t][b]); // levels were taken as 0..15
                 acc[r][t] = wasm_f32x4_add(acc[r][t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(p), wasm_f32x4_splat(dw * A->d[t][b])));
                 if (k_has_min(kind)) macc[r][t] += h2f(wb + 2) * A->s[t][b];
             }
@@ -157,7 +182,7 @@ AI void tile32(int kind, int n, const uint8_t *w, size_t ws, int nr, const uint8
         const int ntt = nt - t0 < NT_MAX ? nt - t0 : NT_MAX;
         for (int s0 = 0; s0 < n; s0 += SEG) {
             const int nb = (n - s0 < SEG ? n - s0 : SEG) / 32;
-            widen_q8(k_has_min(kind), a + t0 * as, as, ntt, s0 / 32, nb, &A);
+            widen_q8(kind, a + t0 * as, as, ntt, s0 / 32, nb, &A);
             const uint8_t *ws0 = w + (size_t)(s0 / 32) * wsz;
             float *yt = y + t0 * ys;
             int r = 0;
