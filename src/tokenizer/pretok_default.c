@@ -17,6 +17,11 @@ static bool is_punct_class(const kite__cpt_text *t, size_t i) {
     return category(t, i) == KITE_UC_PUNCT;
 }
 
+// [\p{P}\$\+<=>\^~\|`] (falcon): the same with '`'.
+static bool is_punct_tick_class(const kite__cpt_text *t, size_t i) {
+    return t->cpt[i] == '`' || is_punct_class(t, i);
+}
+
 // \p{N}: ASCII digits, or a non-ASCII number.
 static bool is_number_class(const kite__cpt_text *t, size_t i) {
     uint32_t c = t->cpt[i];
@@ -45,6 +50,60 @@ static kite_status split_runs(const kite__cpt_text *t, const kite__pieces *in, k
 // regex: [\p{P}\$\+<=>\^~\|]+
 kite_status kite__split_punct_runs(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out) {
     return split_runs(t, in, out, is_punct_class);
+}
+
+// ---- deepseek-coder's splits: a match may start anywhere, text between matches is a piece --
+
+// The end of the match of a regex at i (piece end: end), or i when none starts there.
+typedef size_t (*match_fn)(const kite__cpt_text *t, size_t i, size_t end);
+
+static kite_status split_search(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out, match_fn m) {
+    size_t ini = 0;
+    for (size_t pi = 0; pi < in->n; pi++) {
+        size_t end = ini + in->len[pi], start = ini;
+        for (size_t i = ini; i < end;) {
+            size_t e = m(t, i, end);
+            if (e == i) {
+                i++;
+                continue;
+            }
+            if (i > start) KITE_TRY(kite__pieces_push(out, i - start));
+            KITE_TRY(kite__pieces_push(out, e - i));
+            i = start = e;
+        }
+        if (end > start) KITE_TRY(kite__pieces_push(out, end - start));
+        ini = end;
+    }
+    return KITE_OK;
+}
+
+static bool ws_at(const kite__cpt_text *t, size_t i, size_t end) { return i < end && (t->flags[i] & KITE_UC_WHITESPACE); }
+
+// \s?X+ where X is one category: the optional space is taken only if X follows it.
+static size_t ws_then_run(const kite__cpt_text *t, size_t i, size_t end, uint16_t cat) {
+    size_t j = i + (ws_at(t, i, end) && i + 1 < end && category(t, i + 1) == cat);
+    size_t e = j;
+    while (e < end && category(t, e) == cat) e++;
+    return e > j ? e : i;
+}
+
+// regex: [\r\n]
+static size_t m_newline(const kite__cpt_text *t, size_t i, size_t end) {
+    return i + (t->cpt[i] == '\r' || t->cpt[i] == '\n');
+}
+// regex: \s?\p{L}+
+static size_t m_ws_letters(const kite__cpt_text *t, size_t i, size_t end) { return ws_then_run(t, i, end, KITE_UC_LETTER); }
+// regex: \s?\p{P}+
+static size_t m_ws_punct(const kite__cpt_text *t, size_t i, size_t end) { return ws_then_run(t, i, end, KITE_UC_PUNCT); }
+// regex: [一-龥ࠀ-一가-퟿]+ (U+4E00..U+9FA5, U+0800..U+4E00, U+AC00..U+D7FF; llama.cpp hides
+// non-ASCII spaces such as U+3000 from this one)
+static bool cjk(const kite__cpt_text *t, size_t i) {
+    uint32_t c = t->cpt[i];
+    return !(t->flags[i] & KITE_UC_WHITESPACE) && ((c >= 0x0800 && c <= 0x9FA5) || (c >= 0xAC00 && c <= 0xD7FF));
+}
+static size_t m_cjk(const kite__cpt_text *t, size_t i, size_t end) {
+    while (i < end && cjk(t, i)) i++;
+    return i;
 }
 
 // regex: \p{N}+ (single = false) or \p{N} (single = true)
@@ -88,13 +147,19 @@ kite_status kite__split_digit_triples(const kite__cpt_text *t, const kite__piece
     return KITE_OK;
 }
 
-typedef enum split_kind { SPLIT_PUNCT, SPLIT_GPT2, SPLIT_NUMBERS, SPLIT_DIGIT, SPLIT_TRIPLES,
+typedef enum split_kind { SPLIT_PUNCT, SPLIT_PUNCT_TICK, SPLIT_NEWLINE, SPLIT_WS_LETTERS, SPLIT_WS_PUNCT,
+                          SPLIT_CJK, SPLIT_GPT2, SPLIT_NUMBERS, SPLIT_DIGIT, SPLIT_TRIPLES,
                           SPLIT_LLAMA3, SPLIT_QWEN2, SPLIT_QWEN35, SPLIT_GPT4O, SPLIT_TEKKEN,
                           SPLIT_END } split_kind;
 
 static kite_status run_split(split_kind k, const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out) {
     switch (k) {
     case SPLIT_PUNCT: return kite__split_punct_runs(t, in, out);
+    case SPLIT_PUNCT_TICK: return split_runs(t, in, out, is_punct_tick_class);
+    case SPLIT_NEWLINE: return split_search(t, in, out, m_newline);
+    case SPLIT_WS_LETTERS: return split_search(t, in, out, m_ws_letters);
+    case SPLIT_WS_PUNCT: return split_search(t, in, out, m_ws_punct);
+    case SPLIT_CJK: return split_search(t, in, out, m_cjk);
     case SPLIT_GPT2: return kite__split_gpt2(t, in, out);
     case SPLIT_NUMBERS: return kite__split_number_runs(t, in, out, false);
     case SPLIT_DIGIT: return kite__split_number_runs(t, in, out, true);
@@ -111,7 +176,7 @@ static kite_status run_split(split_kind k, const kite__cpt_text *t, const kite__
 
 kite_status kite__pretokenize(kite__pre_type pre, const kite__cpt_text *t, kite__pieces *out) {
     // The regex sequence of each family, as llama.cpp lists them.
-    static const split_kind seq[][5] = {
+    static const split_kind seq[][6] = {
         [KITE_PRE_DEFAULT] = {SPLIT_PUNCT, SPLIT_GPT2, SPLIT_NUMBERS, SPLIT_TRIPLES, SPLIT_END},
         [KITE_PRE_GPT2] = {SPLIT_GPT2, SPLIT_END},
         [KITE_PRE_STARCODER] = {SPLIT_DIGIT, SPLIT_GPT2, SPLIT_END},
@@ -120,6 +185,8 @@ kite_status kite__pretokenize(kite__pre_type pre, const kite__cpt_text *t, kite_
         [KITE_PRE_QWEN35] = {SPLIT_QWEN35, SPLIT_END},
         [KITE_PRE_GPT4O] = {SPLIT_GPT4O, SPLIT_END},
         [KITE_PRE_TEKKEN] = {SPLIT_TEKKEN, SPLIT_END},
+        [KITE_PRE_FALCON] = {SPLIT_PUNCT_TICK, SPLIT_GPT2, SPLIT_TRIPLES, SPLIT_END},
+        [KITE_PRE_DEEPSEEK_CODER] = {SPLIT_NEWLINE, SPLIT_WS_LETTERS, SPLIT_WS_PUNCT, SPLIT_CJK, SPLIT_DIGIT, SPLIT_END},
     };
     out->n = 0;
     if (t->n == 0) return KITE_OK;

@@ -29,6 +29,8 @@ typedef enum kite__pre_type {
     KITE_PRE_QWEN35,    // qwen2's regex with marks joining letters
     KITE_PRE_GPT4O,     // cased letter runs, digits in groups of up to 3 (gpt-4o, llama4)
     KITE_PRE_TEKKEN,    // cased letter runs, single digits, no contractions (mistral tekken)
+    KITE_PRE_FALCON,    // punctuation runs (with '`'), GPT-2, digit triples
+    KITE_PRE_DEEPSEEK_CODER, // newlines, letter runs, punctuation runs, CJK runs, single digits
 } kite__pre_type;
 
 // ---- string -> int map (open addressing over keys held in an arena) -----------------------

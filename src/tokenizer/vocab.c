@@ -52,6 +52,8 @@ static const pre_entry pre_table[] = {
     {"talkie", KITE_PRE_GPT4O, false, false, false, false},
     {"minimax-m2", KITE_PRE_GPT4O, false, false, false, false},
     {"tekken", KITE_PRE_TEKKEN, false, true, true, false},
+    {"falcon", KITE_PRE_FALCON, true, false, false, false},
+    {"deepseek-coder", KITE_PRE_DEEPSEEK_CODER, false, false, false, false},
     // GPT-2's regex
     {"gpt-2", KITE_PRE_GPT2, true, false, false, false},
     {"phi-2", KITE_PRE_GPT2, true, false, false, false},

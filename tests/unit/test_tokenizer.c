@@ -372,7 +372,7 @@ static size_t random_text(uint64_t *state, char *out, size_t cap) {
         "?!", " ,", " .", " 's", " ' ", "\xc3", "\xff", "\xe0\x80", "\xd9\xa3", "\xe2\x85\xab", "e\xcc\x81",
         "\xe3\x80\x80", "\xc2\xa0", "\xc2\x85", "\xe2\x80\xa8", "(x)", "{}", "--", "__init__", "\xef\xbc\x81",
         "1234567", "3.14", "a,b", "\xc2\xbf", "\xc2\xab\xc2\xbb", "\xd9\xa3\xd9\xa4\xd9\xa5", "x^2", "a|b", "~",
-        "<=>", "HTTPServer", "McDonald's", "\xc3\x84" "BC", "ABC\xc3\xa4", "x\xcc\x81y", "\xe0\xa4\xb9\xe0\xa4\xbf", "a/b\n/",
+        "<=>", "HTTPServer", "McDonald's", "\xc3\x84" "BC", "ABC\xc3\xa4", "x\xcc\x81y", "\xe0\xa4\xb9\xe0\xa4\xbf", "a/b\n/", "\xea\xb0\x80\xea\xb0\x81", "\xe3\x81\x82", "\xe0\xa0\x80", " \xe4\xb8\x80",
         "\xc2\xb2", "\xe2\x82\xac" "5", "@#", "\\n", "'t", "'ve", "'d", "'m"};
     size_t n = 0, parts = (size_t)(*state % 12);
     for (size_t i = 0; i < parts; i++) {
@@ -547,6 +547,8 @@ static void test_variants(llref *r, const char *vocab_dir) {
         {"ggml-vocab-llama-bpe.gguf", "tokenizer.ggml.pre", "tekken", NULL, NULL, false},
         {"ggml-vocab-qwen2.gguf", "tokenizer.ggml.pre", "qwen35", NULL, NULL, false},
         {"ggml-vocab-qwen2.gguf", "tokenizer.ggml.pre", "llama4", NULL, NULL, false},
+        {"ggml-vocab-gpt-2.gguf", "tokenizer.ggml.pre", "falcon", NULL, NULL, false},
+        {"ggml-vocab-qwen2.gguf", "tokenizer.ggml.pre", "deepseek-coder", NULL, NULL, false},
         {"ggml-vocab-qwen2.gguf", "tokenizer.ggml.pre", "stablelm2", "tokenizer.ggml.add_bos_token",
          "tokenizer.ggml.add_eos_token", true},
         {"ggml-vocab-llama-spm.gguf", NULL, NULL, "tokenizer.ggml.add_space_prefix", NULL, false},
