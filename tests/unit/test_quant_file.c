@@ -153,13 +153,14 @@ static uint8_t *llama_quantize_file(const char *in_path, const opts *o, const ch
     return b;
 }
 
-// Quantizes `model` both ways and compares.
+// Quantizes `model` (relative to the models dir, or an absolute path) both ways and compares.
 static void versus_llama(const char *model, const opts *o, const char *label) {
     if (!have_ref) return;
     char in_path[512];
-    snprintf(in_path, sizeof in_path, "%s/%s", check_models_dir(), model);
+    if (model[0] == '/') snprintf(in_path, sizeof in_path, "%s", model);
+    else snprintf(in_path, sizeof in_path, "%s/%s", check_models_dir(), model);
     size_t len = 0, nl = 0;
-    uint8_t *in = check_read_model(model, &len);
+    uint8_t *in = model[0] == '/' ? check_read_file(in_path, &len) : check_read_model(model, &len);
     if (!in) return;
     uint8_t *want = llama_quantize_file(in_path, o, "ref.gguf", &nl);
     membuf got = {0};
@@ -263,6 +264,31 @@ static void test_requantize(void) {
         snprintf(label, sizeof label, "requantize Q8_0 -> %s", types[i]);
         versus_llama("ref/rand-llama-spm-Q8_0.gguf", &r, label);
     }
+    // k-quant and non-linear sources go through their dequantizers
+    opts r8 = {.ftype = "Q8_0", .threads = 2, .allow_requantize = true};
+    versus_llama("ref/rand-llama-spm-Q4_K_M.gguf", &r8, "requantize Q4_K_M -> Q8_0");
+    opts r6 = {.ftype = "Q5_K_S", .threads = 2, .allow_requantize = true};
+    versus_llama("ref/rand-llama-spm-Q6_K.gguf", &r6, "requantize Q6_K -> Q5_K_S");
+    opts r4 = {.ftype = "Q4_K_M", .threads = 2, .allow_requantize = true};
+    versus_llama("ref/rand-llama-spm-IQ4_NL.gguf", &r4, "requantize IQ4_NL -> Q4_K_M");
+    // a BF16 source (made by llama.cpp from the F16 model) is not "requantizing"
+    if (!have_ref) return;
+    char src[512], bf16[512];
+    snprintf(src, sizeof src, "%s/rand-llama-spm-f16.gguf", check_models_dir());
+    opts b = {.ftype = "BF16"};
+    size_t nb = 0;
+    uint8_t *bb = llama_quantize_file(src, &b, "bf16.gguf", &nb);
+    if (!bb) return;
+    snprintf(bf16, sizeof bf16, "%s/src-bf16.gguf", tmpdir);
+    FILE *f = fopen(bf16, "wb");
+    fwrite(bb, 1, nb, f);
+    fclose(f);
+    free(bb);
+    opts q = {.ftype = "Q4_K_M", .threads = 2};
+    versus_llama(bf16, &q, "BF16 -> Q4_K_M");
+    opts h = {.ftype = "F16", .threads = 2};
+    versus_llama(bf16, &h, "BF16 -> F16");
+    unlink(bf16);
 }
 
 // The progress callback can stop a run; the result is KITE_ERR_ABORTED.
