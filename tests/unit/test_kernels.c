@@ -82,6 +82,11 @@ static void fill_weights(kite_type t, void *w, int64_t n_in, int64_t rows) {
     }
     for (int64_t i = 0; i < nblk; i++) {
         unsigned char *blk = b + i * tr->type_size;
+        // Q8_0 levels span -127..127 in every file ggml or kite writes; the relaxed-SIMD wasm
+        // kernel relies on that (a hostile -128 changes its result there, nothing more)
+        if (t == KITE_TYPE_Q8_0)
+            for (int j = 0; j < QK8_0; j++)
+                if (((block_q8_0 *)blk)->qs[j] == -128) ((block_q8_0 *)blk)->qs[j] = -127;
         switch (t) {
         case KITE_TYPE_Q4_0: case KITE_TYPE_Q5_0: case KITE_TYPE_Q8_0: case KITE_TYPE_IQ4_NL: case KITE_TYPE_IQ4_XS:
             set_f16(blk, rnd_scale());
