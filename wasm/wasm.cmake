@@ -27,6 +27,9 @@ set(KITE_WASM_LINK
   # wasm32 can address 4 GiB: the model is streamed into this heap, so allow all of it.
   -sMAXIMUM_MEMORY=4GB
   -sINITIAL_MEMORY=32MB
+  # dlmalloc refuses single blocks of 2 GiB or more (HALF_MAX_SIZE_T); emmalloc takes any
+  # size up to 4 GiB, and the model is one block.
+  -sMALLOC=emmalloc
   -sTOTAL_STACK=1MB
   -sEXPORTED_FUNCTIONS=_malloc,_free
   -sEXPORTED_RUNTIME_METHODS=UTF8ToString,stringToUTF8,lengthBytesUTF8
