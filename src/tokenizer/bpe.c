@@ -68,15 +68,16 @@ static kite_status merge_word(const kite_vocab *v, const char *w, size_t n, kite
 
 kite_status kite__bpe_tokenize(const kite_vocab *v, const char *text, size_t n, kite__ids *out) {
     if (n == 0) return KITE_OK;
-    if (n > INT32_MAX / 8) return kite__fail(KITE_ERR_INVALID, "tokenize: text of %zu bytes is too long", n);
+    if (n > INT32_MAX || n > SIZE_MAX / sizeof(uint32_t))
+        return kite__fail(KITE_ERR_INVALID, "tokenize: text of %zu bytes is too long", n);
     uint32_t *cpt = malloc(n * sizeof *cpt);
     uint16_t *flags = malloc(n * sizeof *flags);
-    char *word = malloc(8 * n); // a code point is <= 4 bytes, each encoded as <= 2 bytes
-    kite__symbol *sym = malloc(8 * n * sizeof *sym);
+    char *word = NULL;
+    kite__symbol *sym = NULL;
     kite__pieces words = {0};
     kite__bigram_heap q = {0};
     kite_status st = KITE_OK;
-    if (!cpt || !flags || !word || !sym) {
+    if (!cpt || !flags) {
         st = kite__fail(KITE_ERR_NOMEM, "tokenize: out of memory for %zu bytes of text", n);
         goto done;
     }
@@ -92,6 +93,21 @@ kite_status kite__bpe_tokenize(const kite_vocab *v, const char *text, size_t n, 
     }
     kite__cpt_text t = {cpt, flags, nc};
     st = kite__pretokenize(v->pre, &t, &words);
+    if (st != KITE_OK) goto done;
+
+    // Buffers for the longest word: a code point is <= 4 bytes, each encoded as <= 2 bytes.
+    size_t longest = 0;
+    for (size_t wi = 0; wi < words.n; wi++) longest = KITE_MAX(longest, words.len[wi]);
+    if (longest > SIZE_MAX / (8 * sizeof *sym)) {
+        st = kite__fail(KITE_ERR_INVALID, "tokenize: a word of %zu characters is too long", longest);
+        goto done;
+    }
+    word = malloc(8 * longest);
+    sym = malloc(8 * longest * sizeof *sym);
+    if (!word || !sym) {
+        st = kite__fail(KITE_ERR_NOMEM, "tokenize: out of memory for a word of %zu characters", longest);
+        goto done;
+    }
 
     size_t pos = 0;
     for (size_t wi = 0; st == KITE_OK && wi < words.n; wi++) {

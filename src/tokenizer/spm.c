@@ -28,7 +28,8 @@ static kite_status try_bigram(const kite_vocab *v, const char *text, const kite_
 
 kite_status kite__spm_tokenize(const kite_vocab *v, const char *text, size_t n, kite__ids *out) {
     if (n == 0) return KITE_OK;
-    if (n > INT32_MAX) return kite__fail(KITE_ERR_INVALID, "tokenize: text of %zu bytes is too long", n);
+    if (n > INT32_MAX || n > SIZE_MAX / sizeof(kite__symbol))
+        return kite__fail(KITE_ERR_INVALID, "tokenize: text of %zu bytes is too long", n);
     kite__symbol *sym = malloc(n * sizeof *sym);
     kite__bigram_heap q = {0};
     kite_status st = KITE_OK;

@@ -92,6 +92,7 @@ static kite_status partition(const kite_vocab *v, const char *text, size_t len, 
 
 // SPM input: an optional leading space, then every space as U+2581 ("\xe2\x96\x81").
 static kite_status spm_fragment(const kite_vocab *v, const char *s, size_t n, bool prefix, kite__ids *out) {
+    if (n >= SIZE_MAX / 3) return kite__fail(KITE_ERR_INVALID, "tokenize: text of %zu bytes is too long", n);
     char *buf = malloc(3 * (n + 1));
     if (!buf) return kite__fail(KITE_ERR_NOMEM, "tokenize: out of memory for %zu bytes", n);
     size_t k = 0;
