@@ -21,7 +21,7 @@ static uint64_t hash_parts(const char *a, size_t an, const char *b, size_t bn) {
 kite_status kite__strmap_init(kite__strmap *m, const char *base, size_t n_keys) {
     size_t slots = 16;
     while (slots * 3 < n_keys * 4) slots *= 2; // load factor <= 3/4: short probes, tagged slots
-    m->slot = malloc(slots * sizeof *m->slot);
+    m->slot = slots <= SIZE_MAX / sizeof *m->slot ? malloc(slots * sizeof *m->slot) : NULL;
     m->mask = (uint32_t)(slots - 1);
     m->base = base;
     if (!m->slot) return kite__fail(KITE_ERR_NOMEM, "tokenizer: out of memory for a map of %zu keys", n_keys);
