@@ -19,13 +19,13 @@ static uint64_t hash_parts(const char *a, size_t an, const char *b, size_t bn) {
 }
 
 kite_status kite__strmap_init(kite__strmap *m, const char *base, size_t n_keys) {
-    size_t slots = 16;
-    while (slots * 3 < n_keys * 4) slots *= 2; // load factor <= 3/4: short probes, tagged slots
-    m->slot = slots <= SIZE_MAX / sizeof *m->slot ? malloc(slots * sizeof *m->slot) : NULL;
+    uint64_t slots = 16;
+    while (slots * 3 < (uint64_t)n_keys * 4) slots *= 2; // load factor <= 3/4: short probes, tagged slots
+    m->slot = slots <= UINT32_MAX && slots <= SIZE_MAX / sizeof *m->slot ? malloc((size_t)slots * sizeof *m->slot) : NULL;
     m->mask = (uint32_t)(slots - 1);
     m->base = base;
     if (!m->slot) return kite__fail(KITE_ERR_NOMEM, "tokenizer: out of memory for a map of %zu keys", n_keys);
-    for (size_t i = 0; i < slots; i++) m->slot[i].off = EMPTY;
+    for (uint64_t i = 0; i < slots; i++) m->slot[i].off = EMPTY;
     return KITE_OK;
 }
 
