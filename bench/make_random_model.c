@@ -12,6 +12,12 @@
 #include "base/f16.h"
 #include "kite.h"
 
+#define TRY(expr)                          \
+    do {                                   \
+        kite_status try_s = (expr);        \
+        if (try_s != KITE_OK) return try_s; \
+    } while (0)
+
 enum { N_EMBD = 576, N_LAYER = 30, N_HEAD = 9, N_HEAD_KV = 3, N_FF = 1536, N_VOCAB = 49152, N_SPECIAL = 3 };
 
 static kite_status file_write(void *user, const void *data, size_t n) {
@@ -79,45 +85,45 @@ static kite_status set_vocab(kite_gguf_writer *w) {
     v.arr.elem = KITE_GGUF_STRING;
     v.arr.n = (uint64_t)n;
     v.arr.strs = toks;
-    KITE_TRY(kite_gguf_writer_set(w, "tokenizer.ggml.tokens", &v));
+    TRY(kite_gguf_writer_set(w, "tokenizer.ggml.tokens", &v));
     v.arr.elem = KITE_GGUF_INT32;
     v.arr.strs = NULL;
     v.arr.raw = (const uint8_t *)types; // little-endian hosts only (x86, arm, wasm)
-    KITE_TRY(kite_gguf_writer_set(w, "tokenizer.ggml.token_type", &v));
+    TRY(kite_gguf_writer_set(w, "tokenizer.ggml.token_type", &v));
     v.arr.elem = KITE_GGUF_STRING;
     v.arr.n = (uint64_t)nm;
     v.arr.raw = NULL;
     v.arr.strs = merges;
-    KITE_TRY(kite_gguf_writer_set(w, "tokenizer.ggml.merges", &v));
+    TRY(kite_gguf_writer_set(w, "tokenizer.ggml.merges", &v));
     return KITE_OK;
 }
 
 static kite_status build(kite_gguf_writer *w) {
-    KITE_TRY(kite_gguf_writer_set_str(w, "general.architecture", "llama"));
-    KITE_TRY(kite_gguf_writer_set_str(w, "general.name", "rand-smollm2-135m"));
-    KITE_TRY(kite_gguf_writer_set_u32(w, "general.file_type", 1)); // mostly F16
-    KITE_TRY(kite_gguf_writer_set_u32(w, "llama.context_length", 8192));
-    KITE_TRY(kite_gguf_writer_set_u32(w, "llama.embedding_length", N_EMBD));
-    KITE_TRY(kite_gguf_writer_set_u32(w, "llama.block_count", N_LAYER));
-    KITE_TRY(kite_gguf_writer_set_u32(w, "llama.feed_forward_length", N_FF));
-    KITE_TRY(kite_gguf_writer_set_u32(w, "llama.attention.head_count", N_HEAD));
-    KITE_TRY(kite_gguf_writer_set_u32(w, "llama.attention.head_count_kv", N_HEAD_KV));
-    KITE_TRY(kite_gguf_writer_set_u32(w, "llama.rope.dimension_count", N_EMBD / N_HEAD));
-    KITE_TRY(kite_gguf_writer_set_f32(w, "llama.rope.freq_base", 100000.0f));
-    KITE_TRY(kite_gguf_writer_set_f32(w, "llama.attention.layer_norm_rms_epsilon", 1e-5f));
-    KITE_TRY(kite_gguf_writer_set_u32(w, "llama.vocab_size", N_VOCAB));
-    KITE_TRY(kite_gguf_writer_set_str(w, "tokenizer.ggml.model", "gpt2"));
-    KITE_TRY(kite_gguf_writer_set_str(w, "tokenizer.ggml.pre", "smollm"));
-    KITE_TRY(set_vocab(w));
-    KITE_TRY(kite_gguf_writer_set_u32(w, "tokenizer.ggml.bos_token_id", 1));
-    KITE_TRY(kite_gguf_writer_set_u32(w, "tokenizer.ggml.eos_token_id", 2));
-    KITE_TRY(kite_gguf_writer_set_u32(w, "tokenizer.ggml.padding_token_id", 2));
+    TRY(kite_gguf_writer_set_str(w, "general.architecture", "llama"));
+    TRY(kite_gguf_writer_set_str(w, "general.name", "rand-smollm2-135m"));
+    TRY(kite_gguf_writer_set_u32(w, "general.file_type", 1)); // mostly F16
+    TRY(kite_gguf_writer_set_u32(w, "llama.context_length", 8192));
+    TRY(kite_gguf_writer_set_u32(w, "llama.embedding_length", N_EMBD));
+    TRY(kite_gguf_writer_set_u32(w, "llama.block_count", N_LAYER));
+    TRY(kite_gguf_writer_set_u32(w, "llama.feed_forward_length", N_FF));
+    TRY(kite_gguf_writer_set_u32(w, "llama.attention.head_count", N_HEAD));
+    TRY(kite_gguf_writer_set_u32(w, "llama.attention.head_count_kv", N_HEAD_KV));
+    TRY(kite_gguf_writer_set_u32(w, "llama.rope.dimension_count", N_EMBD / N_HEAD));
+    TRY(kite_gguf_writer_set_f32(w, "llama.rope.freq_base", 100000.0f));
+    TRY(kite_gguf_writer_set_f32(w, "llama.attention.layer_norm_rms_epsilon", 1e-5f));
+    TRY(kite_gguf_writer_set_u32(w, "llama.vocab_size", N_VOCAB));
+    TRY(kite_gguf_writer_set_str(w, "tokenizer.ggml.model", "gpt2"));
+    TRY(kite_gguf_writer_set_str(w, "tokenizer.ggml.pre", "smollm"));
+    TRY(set_vocab(w));
+    TRY(kite_gguf_writer_set_u32(w, "tokenizer.ggml.bos_token_id", 1));
+    TRY(kite_gguf_writer_set_u32(w, "tokenizer.ggml.eos_token_id", 2));
+    TRY(kite_gguf_writer_set_u32(w, "tokenizer.ggml.padding_token_id", 2));
 
     const uint64_t kv = (uint64_t)N_EMBD / N_HEAD * N_HEAD_KV;
     uint64_t ne[2] = {N_EMBD, N_VOCAB};
-    KITE_TRY(kite_gguf_writer_add_tensor(w, "token_embd.weight", KITE_TYPE_F16, 2, ne));
+    TRY(kite_gguf_writer_add_tensor(w, "token_embd.weight", KITE_TYPE_F16, 2, ne));
     ne[1] = 1;
-    KITE_TRY(kite_gguf_writer_add_tensor(w, "output_norm.weight", KITE_TYPE_F32, 1, ne));
+    TRY(kite_gguf_writer_add_tensor(w, "output_norm.weight", KITE_TYPE_F32, 1, ne));
     for (int il = 0; il < N_LAYER; il++) {
         char n[64];
         struct { const char *name; uint64_t ne0, ne1; } t[] = {
@@ -129,7 +135,7 @@ static kite_status build(kite_gguf_writer *w) {
         for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
             snprintf(n, sizeof n, "blk.%d.%s", il, t[i].name);
             uint64_t e[2] = {t[i].ne0, t[i].ne1};
-            KITE_TRY(kite_gguf_writer_add_tensor(w, n, t[i].ne1 == 1 ? KITE_TYPE_F32 : KITE_TYPE_F16,
+            TRY(kite_gguf_writer_add_tensor(w, n, t[i].ne1 == 1 ? KITE_TYPE_F32 : KITE_TYPE_F16,
                                                  t[i].ne1 == 1 ? 1 : 2, e));
         }
     }

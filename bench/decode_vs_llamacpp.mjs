@@ -1,0 +1,99 @@
+// decode_vs_llamacpp.mjs - decode (tg) and prefill (pp) speed of `kite bench` against llama.cpp
+// (node-llama-cpp's prebuilt CPU library) on the same files and thread counts: a SmolLM2-135M-
+// shaped random-weight model in Q8_0 and Q4_K_M (made once by bench/make_random_model.c + kite
+// quantize). Prints tokens/s of both and the ratio kite / llama.cpp. Not a test: nothing asserted.
+//
+// usage: node bench/decode_vs_llamacpp.mjs [--threads 1,2] [--n-gen 64] [--n-prompt 128] [--reps 3]
+// env: KITE_BIN (default build/native/kite; libkite.a is taken from the same folder),
+//      KITE_BENCH_DIR (where the models are made, default /tmp/kite-bench)
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const arg = (name, def) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
+};
+const threads = arg('--threads', '1,2').split(',').map(Number);
+const nGen = Number(arg('--n-gen', '64'));
+const nPrompt = Number(arg('--n-prompt', '128'));
+const reps = Number(arg('--reps', '3'));
+const bin = process.env.KITE_BIN || join(root, 'build/native/kite');
+const dir = process.env.KITE_BENCH_DIR || '/tmp/kite-bench';
+if (!existsSync(bin)) throw new Error(`kite binary not found at ${bin} (set KITE_BIN)`);
+
+// ---- the models: F16 random weights, then kite quantize --------------------------------------
+function makeModels() {
+  mkdirSync(dir, { recursive: true });
+  const f16 = join(dir, 'smollm2-135m-rand-f16.gguf');
+  if (!existsSync(f16)) {
+    const tool = join(dir, 'make_random_model');
+    const lib = join(dirname(bin), 'libkite.a');
+    execFileSync('cc', ['-O2', `-I${join(root, 'src')}`, join(root, 'bench/make_random_model.c'), lib, '-lm', '-lpthread', '-o', tool], { stdio: 'inherit' });
+    execFileSync(tool, [f16], { stdio: 'inherit' });
+  }
+  const out = [];
+  for (const type of ['Q8_0', 'Q4_K_M']) {
+    const q = join(dir, `smollm2-135m-rand-${type}.gguf`);
+    if (!existsSync(q)) execFileSync(bin, ['quantize', f16, q, type], { stdio: ['ignore', 'ignore', 'inherit'] });
+    out.push([type, q]);
+  }
+  return out;
+}
+
+// ---- kite: `kite bench -o json` ---------------------------------------------------------------
+function kiteBench(path, t) {
+  const out = execFileSync(bin, ['bench', '-m', path, '-p', String(nPrompt), '-n', String(nGen), '-t', String(t), '-r', String(reps), '-o', 'json']).toString();
+  const rows = out.trim().split('\n').map((l) => JSON.parse(l));
+  return { pp: rows.find((r) => r.test.startsWith('pp'))?.tps, tg: rows.find((r) => r.test.startsWith('tg'))?.tps, gbps: rows.find((r) => r.test.startsWith('tg'))?.gbps };
+}
+
+// ---- llama.cpp: the same work through node-llama-cpp ------------------------------------------
+async function llamaBench(llama, path, t) {
+  const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
+  const context = await model.createContext({ contextSize: nPrompt + nGen + 16, threads: t, batchSize: 512, flashAttention: true });
+  const seq = context.getSequence();
+  let rng = 42;
+  const rand = () => ((rng = (rng * 1664525 + 1013904223) >>> 0) >>> 8) % 49152;
+  const runPP = async () => {
+    await seq.clearHistory();
+    const toks = Array.from({ length: nPrompt }, rand);
+    const t0 = performance.now();
+    await seq.evaluateWithoutGeneratingNewTokens(toks);
+    return nPrompt / ((performance.now() - t0) / 1000);
+  };
+  const runTG = async () => {
+    await seq.clearHistory();
+    await seq.evaluateWithoutGeneratingNewTokens([1]);
+    const t0 = performance.now();
+    for (let i = 0; i < nGen; i++) await seq.evaluateWithoutGeneratingNewTokens([rand()]);
+    return nGen / ((performance.now() - t0) / 1000);
+  };
+  const mean = async (fn) => {
+    await fn(); // warm-up
+    let s = 0;
+    for (let r = 0; r < reps; r++) s += await fn();
+    return s / reps;
+  };
+  const res = { pp: await mean(runPP), tg: await mean(runTG) };
+  await context.dispose();
+  await model.dispose();
+  return res;
+}
+
+const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
+console.log(`decode tg${nGen} / prefill pp${nPrompt}, tokens/s (mean of ${reps}); ratio = kite / llama.cpp; kite ISA per its bench output`);
+console.log('| model | threads | kite tg | llama.cpp tg | tg ratio | kite GB/s | kite pp | llama.cpp pp | pp ratio |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+for (const [type, path] of makeModels()) {
+  for (const t of threads) {
+    const k = kiteBench(path, t);
+    const l = await llamaBench(llama, path, t);
+    const f = (x) => (x === undefined ? '-' : x.toFixed(1));
+    console.log(`| SmolLM2-135M-shaped ${type} | ${t} | ${f(k.tg)} | ${f(l.tg)} | ${(k.tg / l.tg).toFixed(2)} | ${f(k.gbps)} | ${f(k.pp)} | ${f(l.pp)} | ${(k.pp / l.pp).toFixed(2)} |`);
+  }
+}
+await llama.dispose();
