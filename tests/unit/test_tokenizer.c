@@ -387,6 +387,44 @@ static size_t random_text(uint64_t *state, char *out, size_t cap) {
     return n;
 }
 
+// Tokenizes text in every add_special/parse_special mode with both, then detokenizes
+// llama.cpp's ids in every remove_special/unparse_special mode with both. Returns the number
+// of differences (each reported).
+static int compare_text(llref *r, const void *rv, const kite_vocab *v, const char *name, const char *text, size_t len) {
+    int bad = 0;
+    int32_t cap = (int32_t)len + 8;
+    int32_t *want = malloc((size_t)cap * sizeof *want);
+    char *a = malloc(8 * len + 4096), *b = malloc(8 * len + 4096);
+    int32_t tcap = (int32_t)(8 * len + 4096);
+    for (int mode = 0; mode < 4; mode++) {
+        bool add_special = mode & 1, parse_special = mode & 2;
+        int32_t nw = r->tokenize(rv, text, (int32_t)len, want, cap, add_special, parse_special);
+        int32_t ng;
+        int32_t *got = tok(v, text, len, add_special, parse_special, &ng);
+        if (nw != ng || memcmp(want, got, (size_t)(ng > 0 ? ng : 0) * sizeof *got) != 0) {
+            bad++;
+            CHECK(0, "%s: '%.*s' (add_special %d, parse_special %d) tokenizes differently", name,
+                  (int)(len < 200 ? len : 200), text, add_special, parse_special);
+            print_ids("llama.cpp", want, nw < 64 ? nw : 64);
+            print_ids("kite     ", got, ng < 64 ? ng : 64);
+        }
+        free(got);
+        for (int dm = 0; dm < 4 && nw > 0; dm++) {
+            int32_t ka = kite_detokenize(v, want, nw, a, tcap, dm & 1, dm & 2);
+            int32_t kb = r->detokenize(rv, want, nw, b, tcap, dm & 1, dm & 2);
+            if (ka != kb || (ka > 0 && memcmp(a, b, (size_t)ka) != 0)) {
+                bad++;
+                CHECK(0, "%s: detokenize of '%.*s' (remove_special %d, unparse_special %d): %d bytes, llama.cpp %d",
+                      name, (int)(len < 200 ? len : 200), text, dm & 1, dm >> 1, ka, kb);
+            }
+        }
+    }
+    free(want);
+    free(a);
+    free(b);
+    return bad;
+}
+
 static void compare_with_llama(llref *r, const char *path, const char *name, const char *inp_path) {
     loaded l;
     if (!load_path(path, &l)) return;
@@ -449,30 +487,20 @@ static void compare_with_llama(llref *r, const char *path, const char *name, con
             len = random_text(&state, text, sizeof text);
         }
         n_texts++;
-        for (int mode = 0; mode < 4; mode++) {
-            bool add_special = mode & 1, parse_special = mode & 2;
-            int32_t want[1024], nw = r->tokenize(rv, text, (int32_t)len, want, 1024, add_special, parse_special);
-            int32_t ng;
-            int32_t *got = tok(v, text, len, add_special, parse_special, &ng);
-            if (nw != ng || memcmp(want, got, (size_t)(ng > 0 ? ng : 0) * sizeof *got) != 0) {
-                bad++;
-                CHECK(0, "%s: '%.*s' (add_special %d, parse_special %d) tokenizes differently", name, (int)len,
-                      text, add_special, parse_special);
-                print_ids("llama.cpp", want, nw);
-                print_ids("kite     ", got, ng);
-            }
-            free(got);
-            for (int dm = 0; dm < 4 && nw > 0; dm++) {
-                char a[4096], b[4096];
-                int32_t ka = kite_detokenize(v, want, nw, a, sizeof a, dm & 1, dm & 2);
-                int32_t kb = r->detokenize(rv, want, nw, b, sizeof b, dm & 1, dm & 2);
-                if (ka != kb || (ka > 0 && memcmp(a, b, (size_t)ka) != 0)) {
-                    bad++;
-                    CHECK(0, "%s: detokenize of '%.*s' (remove_special %d, unparse_special %d): '%.*s', llama.cpp '%.*s'",
-                          name, (int)len, text, dm & 1, dm >> 1, ka, a, kb, b);
-                }
-            }
-        }
+        bad += compare_text(r, rv, v, name, text, len);
+    }
+    // Long real texts (whole documents as one prompt), where present.
+    static const char *const docs[] = {"/usr/share/common-licenses/GPL-3", "../text/stories.txt"};
+    for (size_t d = 0; d < sizeof docs / sizeof docs[0] && bad < 6; d++) {
+        char dpath[4096];
+        if (docs[d][0] == '/') snprintf(dpath, sizeof dpath, "%s", docs[d]);
+        else snprintf(dpath, sizeof dpath, "%s/%s", check_models_dir(), docs[d]);
+        size_t dlen = 0;
+        char *doc = (char *)check_read_file(dpath, &dlen);
+        if (!doc) continue;
+        bad += compare_text(r, rv, v, name, doc, dlen);
+        n_texts++;
+        free(doc);
     }
     CHECK(bad == 0, "%s: %d differences from llama.cpp", name, bad);
     printf("%s: %d texts x 4 modes, %d token pieces, eog/control flags vs libllama: %s\n", name, n_texts, nt,
