@@ -134,6 +134,10 @@ int kite_cmd_quantize(int argc, char **argv) {
     kite_file_map in_map = {0};
     kite_gguf *g = NULL;
     out_file of = {0};
+#if !defined(__wasi__)
+    struct sigaction old_int, old_term;
+    bool handlers_set = false;
+#endif
     if (!tt || !patterns) {
         fprintf(stderr, "kite quantize: out of memory\n");
         rc = 1;
@@ -248,6 +252,17 @@ int kite_cmd_quantize(int argc, char **argv) {
         goto out;
     }
 
+#if !defined(__wasi__) // WASI delivers no signals
+    // From here on Ctrl-C only sets a flag: the run stops at the next slice and cleans up, so
+    // the handler goes in before the temporary file exists.
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    handlers_set = true;
+#endif
     size_t tl = strlen(out_path) + 16;
     of.tmp_path = malloc(tl);
     if (!of.tmp_path) goto out;
@@ -279,14 +294,6 @@ int kite_cmd_quantize(int argc, char **argv) {
     }
     setvbuf(of.f, NULL, _IOFBF, 4u << 20); // big writes: the sink sees whole slices anyway
 
-#if !defined(__wasi__) // WASI delivers no signals
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-#endif
 
     kite_quantize_stats st;
     p.stats = &st;
@@ -326,10 +333,6 @@ int kite_cmd_quantize(int argc, char **argv) {
                st.bytes_out * 8.0 / n, st.bytes_in ? 100.0 * st.bytes_out / st.bytes_in : 100.0);
         printf("  time: %.2f s, %.1f MB/s of input\n", secs, secs > 0 ? st.bytes_in / 1e6 / secs : 0.0);
     }
-#if !defined(__wasi__)
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-#endif
 
 out:
     if (of.f) fclose(of.f);
@@ -337,6 +340,12 @@ out:
         unlink(of.tmp_path);
         free(of.tmp_path);
     }
+#if !defined(__wasi__)
+    if (handlers_set) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+    }
+#endif
     kite_gguf_free(g);
     kite_file_map_close(&in_map);
     for (size_t i = 0; i < n_tt; i++) free(patterns[i]);
