@@ -8,10 +8,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { kiteBin, modelsDir, requireModels } from './helpers.mjs';
 import { llamaGreedy, llamaDispose } from './llama_ref.mjs';
+import { ggufAppend } from './gguf_append.mjs';
 
 after(llamaDispose);
 
@@ -60,6 +62,41 @@ for (const [file, prompt, n] of cases) {
     });
   }
 }
+
+// LongRoPE (phi3): rand-phi3 plus per-frequency rope factors and an attention factor. llama.cpp
+// uses the long factors when the context exceeds rope.scaling.original_context_length (256
+// here), else the short ones: -c 512 and -c 256 exercise both sets.
+test('phi3 LongRoPE factors (short and long) match llama.cpp', async () => {
+  requireModels();
+  const half = 16; // rope.dimension_count 32 / 2
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const short = Float32Array.from({ length: half }, () => 1 + 3 * rnd());
+  const long = Float32Array.from({ length: half }, () => 1 + 20 * rnd());
+  const bytes = ggufAppend(readFileSync(join(modelsDir(), 'rand-phi3-f16.gguf')),
+    [['phi3.rope.scaling.type', 'str', 'longrope'], ['phi3.rope.scaling.attn_factor', 'f32', 1.1902381],
+      ['phi3.rope.scaling.original_context_length', 'u32', 256]],
+    [['rope_factors_long.weight', long], ['rope_factors_short.weight', short]]);
+  const path = join(mkdtempSync(join(tmpdir(), 'kite-longrope-')), 'phi3-longrope.gguf');
+  writeFileSync(path, bytes);
+  const plain = kite(['run', '-m', join(modelsDir(), 'rand-phi3-f16.gguf'), '-p', france, '-n', '16', '--temp', '0', '-c', '512', '--ids', '--no-stats']);
+  for (const ctx of [512, 256]) {
+    const ref = await llamaGreedy(path, france, 16, { contextSize: ctx });
+    const ids = kite(['run', '-m', path, '-p', france, '-n', '16', '--temp', '0', '-c', String(ctx), '-fa', 'off', '--ids', '--no-stats']);
+    assert.deepEqual(ids.trim().split(/\s+/).map(Number), ref.ids, `-c ${ctx}`);
+    assert.notEqual(ids, plain, 'the factors must change the output');
+  }
+});
+
+// A chat-formatted prompt: the template's special tokens are parsed as tokens (qwen2, chatml).
+test('a chat-template prompt gives llama.cpp\'s tokens', async () => {
+  requireModels();
+  const path = join(modelsDir(), 'rand-qwen2-f16.gguf');
+  const formatted = '<|im_start|>user\nHello there<|im_end|>\n<|im_start|>assistant\n';
+  const ref = await llamaGreedy(path, formatted, 8, { specialTokens: true });
+  const ids = kite(['run', '-m', path, '-p', 'Hello there', '--chat-template', 'chatml', '-n', '8', '--temp', '0', '-fa', 'off', '--ids', '--no-stats']);
+  assert.deepEqual(ids.trim().split(/\s+/).map(Number), ref.ids);
+});
 
 test('greedy tokens do not depend on the thread count or batch size', () => {
   requireModels();

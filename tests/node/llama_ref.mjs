@@ -7,12 +7,12 @@ const llama = () => (llamaPromise ??= getLlama({ gpu: false, build: 'never', log
 
 // Prompt ids as llama.cpp's generation sees them (BOS first when the vocabulary adds one) and
 // the first n greedily generated ids (fewer if an end-of-generation token comes first).
-export async function llamaGreedy(modelPath, prompt, n, { contextSize = 512, threads = 1, flashAttention = false } = {}) {
+export async function llamaGreedy(modelPath, prompt, n, { contextSize = 512, threads = 1, flashAttention = false, specialTokens = false } = {}) {
   const model = await (await llama()).loadModel({ modelPath, gpuLayers: 0 });
   try {
     const context = await model.createContext({ contextSize, threads, flashAttention });
     try {
-      let ids = model.tokenize(prompt);
+      let ids = model.tokenize(prompt, specialTokens);
       if (model.tokens.shouldPrependBosToken && model.tokens.bos != null) ids = [model.tokens.bos, ...ids];
       const seq = context.getSequence();
       const out = [];
