@@ -127,6 +127,12 @@ static bool collect(void *user, const char *piece, size_t len) {
     return mem_write(b, piece, len) == KITE_OK;
 }
 
+static bool refuse_second(void *user, const char *piece, size_t len) {
+    (void)piece;
+    (void)len;
+    return ++*(int *)user < 2;
+}
+
 static void test_stories(kite_model *m) {
     kite_ctx *c = NULL;
     kite_ctx_params cp = {.n_ctx = 256, .n_threads = 2};
@@ -159,6 +165,21 @@ static void test_stories(kite_model *m) {
     CHECK(s == KITE_OK && st.stopped_string && !strcmp((char *)out.p, ", there was a little girl named "),
           "stop string: '%s'", (char *)out.p);
     free(out.p);
+
+    // the callback refusing a piece stops generation with KITE_ERR_ABORTED after that piece
+    gp.n_stop = 0;
+    int calls = 0;
+    s = kite_generate(c, "Once upon a time", &gp, refuse_second, &calls);
+    CHECK(s == KITE_ERR_ABORTED && calls == 2, "abort: status %d after %d pieces", s, calls);
+
+    // generation ends when the context is full (256 tokens), without an error
+    gp.n_predict = -1;
+    gp.stop = NULL;
+    gp.sampling.temp = 1.0f;
+    gp.sampling.seed = 3;
+    s = kite_generate(c, "Once upon a time", &gp, NULL, NULL);
+    CHECK(s == KITE_OK && (st.stopped_eog || kite_ctx_pos(c) == 256), "until full: status %d, pos %d", s,
+          kite_ctx_pos(c));
 
     // batched prefill and token-by-token decoding give the same logits
     const int32_t toks[] = {1, 403, 407, 261, 378, 432, 383, 286, 261, 376};
