@@ -145,8 +145,9 @@ bool kite_quantize_needs_imatrix(const char *name, kite_type t, int ftype);
 kite_status kite_quantize_model_info(const kite_gguf *g, kite_quant_model *m, char *arch_buf, size_t arch_cap);
 
 // Index order llama-quantize writes tensors in: non-layer tensors first, then by layer number
-// ("blk.N."), names compared bytewise within each group. Fills order[0..g->n_tensors).
-void kite_quantize_tensor_order(const kite_gguf *g, uint64_t *order);
+// ("blk.N."), names compared bytewise within each group. Fills order[0..g->n_tensors) with
+// input tensor indices. KITE_ERR_NOMEM if it cannot allocate its sort keys.
+kite_status kite_quantize_tensor_order(const kite_gguf *g, uint64_t *order);
 
 // ---- the file quantizer ----------------------------------------------------------------
 

@@ -94,16 +94,14 @@ static int cmp_key(const void *pa, const void *pb) {
     return a->idx < b->idx ? -1 : a->idx > b->idx; // duplicates: keep file order
 }
 
-void kite_quantize_tensor_order(const kite_gguf *g, uint64_t *order) {
+kite_status kite_quantize_tensor_order(const kite_gguf *g, uint64_t *order) {
     order_key *k = malloc((size_t)g->n_tensors * sizeof *k + 1);
-    if (!k) { // no memory for keys: file order is still a valid (if different) order
-        for (uint64_t i = 0; i < g->n_tensors; i++) order[i] = i;
-        return;
-    }
+    if (!k) return kite__fail(KITE_ERR_NOMEM, "out of memory sorting %llu tensors", (unsigned long long)g->n_tensors);
     for (uint64_t i = 0; i < g->n_tensors; i++) k[i] = (order_key){layer_number(g->tensors[i].name), g->tensors[i].name, i};
     qsort(k, (size_t)g->n_tensors, sizeof *k, cmp_key);
     for (uint64_t i = 0; i < g->n_tensors; i++) order[i] = k[i].idx;
     free(k);
+    return KITE_OK;
 }
 
 // ---- row conversion, optionally on threads ----------------------------------------------------
@@ -225,7 +223,7 @@ static kite_status make_plan(const kite_gguf *in, const kite_quantize_params *p,
     pl->qt = calloc(cnt, sizeof *pl->qt);
     pl->type = calloc(cnt, sizeof *pl->type);
     if (!pl->order || !pl->names || !pl->qt || !pl->type) return kite__fail(KITE_ERR_NOMEM, "out of memory planning %llu tensors", (unsigned long long)n);
-    kite_quantize_tensor_order(in, pl->order);
+    KITE_TRY(kite_quantize_tensor_order(in, pl->order));
     for (uint64_t i = 0; i < n; i++) {
         const kite_gguf_tensor *t = &in->tensors[pl->order[i]];
         if (memchr(t->name.ptr, 0, (size_t)t->name.len))

@@ -291,6 +291,67 @@ static void test_requantize(void) {
     unlink(bf16);
 }
 
+// A 12-layer model whose tensors are stored in a scrambled order: llama-quantize writes them
+// sorted (non-layer first, then layer 0, 1, ..., 10, 11 numerically, names bytewise), and so
+// must kite. Built from stories260K's metadata and layer-0 weights.
+static void test_many_layers(void) {
+    if (!have_ref) return;
+    size_t len = 0;
+    uint8_t *in = check_read_model("stories260K.gguf", &len);
+    if (!in) return;
+    kite_gguf *g = NULL;
+    CHECK(kite_gguf_parse(in, len, &g) == KITE_OK, "parse stories260K");
+    if (!g) {
+        free(in);
+        return;
+    }
+    enum { NL = 12 };
+    kite_gguf_writer *w = kite_gguf_writer_new();
+    kite_gguf_writer_copy_kvs(w, g);
+    kite_gguf_writer_set_u32(w, "llama.block_count", NL);
+    // source index per output tensor: layers from last to first, each layer's tensors reversed,
+    // the non-layer tensors in the middle
+    int64_t src[512];
+    char names[512][64];
+    int n = 0;
+    for (int l = NL - 1; l >= 0; l--) {
+        if (l == NL / 2)
+            for (uint64_t i = 0; i < g->n_tensors; i++)
+                if (strncmp(g->tensors[i].name.ptr, "blk.", 4) != 0) {
+                    snprintf(names[n], 64, "%.*s", (int)g->tensors[i].name.len, g->tensors[i].name.ptr);
+                    src[n++] = (int64_t)i;
+                }
+        for (int64_t i = (int64_t)g->n_tensors - 1; i >= 0; i--)
+            if (!strncmp(g->tensors[i].name.ptr, "blk.0.", 6)) {
+                snprintf(names[n], 64, "blk.%d.%.*s", l, (int)g->tensors[i].name.len - 6, g->tensors[i].name.ptr + 6);
+                src[n++] = i;
+            }
+    }
+    for (int i = 0; i < n; i++) {
+        const kite_gguf_tensor *t = &g->tensors[src[i]];
+        kite_gguf_writer_add_tensor(w, names[i], t->type, t->n_dims, t->ne);
+    }
+    char path[512];
+    snprintf(path, sizeof path, "%s/layers12.gguf", tmpdir);
+    FILE *f = fopen(path, "wb");
+    membuf mb = {0};
+    kite_sink sink = {mem_write, &mb};
+    kite_status s = kite_gguf_writer_write_header(w, &sink);
+    for (int i = 0; s == KITE_OK && i < n; i++) s = kite_gguf_writer_write_data(w, &sink, (uint64_t)i, g->tensors[src[i]].data);
+    CHECK(s == KITE_OK, "building the 12-layer file: %s", kite_last_error());
+    fwrite(mb.p, 1, mb.n, f);
+    fclose(f);
+    free(mb.p);
+    kite_gguf_writer_free(w);
+    kite_gguf_free(g);
+    free(in);
+    opts q = {.ftype = "Q4_K_M", .threads = 2};
+    versus_llama(path, &q, "12 scrambled layers Q4_K_M");
+    opts q8 = {.ftype = "Q8_0", .threads = 2};
+    versus_llama(path, &q8, "12 scrambled layers Q8_0");
+    unlink(path);
+}
+
 // The progress callback can stop a run; the result is KITE_ERR_ABORTED.
 static void test_abort(void) {
     size_t len = 0;
@@ -553,6 +614,7 @@ int main(void) {
     test_every_type();
     test_options_and_archs();
     test_requantize();
+    test_many_layers();
     test_abort();
     test_corrupted();
     test_cli();
