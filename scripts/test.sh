@@ -65,6 +65,8 @@ stage "fuzz" run_fuzz
 
 stage "build wasm-st" build wasm-st
 stage "build wasm-mt" build wasm-mt
+stage "build wasm-mt-relaxed" build wasm-mt-relaxed
+stage "build wasm-st-relaxed" build wasm-st-relaxed
 stage "build wasi" build wasi
 stage "build cuda (compile only)" build cuda
 

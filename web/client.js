@@ -19,6 +19,7 @@ export class Client {
   #dead = null;
   flavor;
   threads;
+  build; // the wasm file loaded: kite-mt, kite-st, kite-mt-relaxed, kite-st-relaxed
 
   static async start(opts = {}) {
     const c = new Client();
@@ -30,7 +31,14 @@ export class Client {
     c.#w.onMessage((m) => c.#onMessage(m));
     c.#w.onFailure((e) => c.#fail(e));
     c.#w.unref();
-    await c.call('init', { flavor: c.flavor, threads: c.threads });
+    const simd = opts.simd ?? 'auto';
+    if (!['auto', 'relaxed', 'simd128'].includes(simd)) throw new TypeError(`kite: simd must be auto, relaxed or simd128 (got ${simd})`);
+    try {
+      c.build = (await c.call('init', { flavor: c.flavor, threads: c.threads, simd })).build;
+    } catch (e) {
+      await c.terminate();
+      throw e;
+    }
     return c;
   }
 

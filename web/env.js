@@ -14,6 +14,26 @@ export function pickFlavor(requested) {
   return canShare ? 'mt' : 'st';
 }
 
+// True when the engine runs relaxed SIMD (i32x4.relaxed_dot_i8x16_i7x16_add_s): a module of
+// one function returning relaxed_dot(0, 0, 0) must validate. Node 20's V8 says no; current
+// Chromium says yes.
+export function hasRelaxedSimd() {
+  const zero16 = new Array(16).fill(0);
+  const vconst = [0xfd, 0x0c, ...zero16];
+  const body = [0x00, ...vconst, ...vconst, ...vconst, 0xfd, 0x93, 0x02, 0x0b];
+  const bytes = new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+    0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // types: () -> v128
+    0x03, 0x02, 0x01, 0x00, // one function of type 0
+    0x0a, body.length + 2, 0x01, body.length, ...body, // its code
+  ]);
+  try {
+    return WebAssembly.validate(bytes);
+  } catch {
+    return false;
+  }
+}
+
 // Default thread count: all logical cores (the wasm pool is sized to it).
 export async function defaultThreads() {
   if (isNode) {

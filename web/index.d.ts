@@ -37,6 +37,9 @@ export interface LoadOptions {
   nCtx?: number;
   /** 'auto' (default), 'mt' or 'st'. 'mt' throws where SharedArrayBuffer is unavailable. */
   flavor?: 'auto' | 'mt' | 'st';
+  /** 'auto' (default): the relaxed-SIMD build (int8 dot instruction) where the engine has
+   *  relaxed SIMD and dist/ holds it, else SIMD128. 'relaxed' insists, 'simd128' never uses it. */
+  simd?: 'auto' | 'relaxed' | 'simd128';
   /** Load metadata and vocabulary only (tokenize, chat formatting; no generate). */
   vocabOnly?: boolean;
   /** Stops the download / read. */
@@ -135,6 +138,8 @@ export interface Model {
   readonly info: ModelInfo;
   readonly flavor: 'mt' | 'st';
   readonly threads: number;
+  /** The wasm file that runs it: 'kite-mt', 'kite-st', 'kite-mt-relaxed' or 'kite-st-relaxed'. */
+  readonly build: string;
   /** Token ids; addSpecial (default true) adds BOS/EOS as the model asks. */
   tokenize(text: string, opts?: { addSpecial?: boolean; parseSpecial?: boolean }): Promise<Int32Array>;
   detokenize(ids: ArrayLike<number>): Promise<string>;
@@ -165,6 +170,7 @@ export interface QuantizeOptions {
   signal?: AbortSignal;
   threads?: number;
   flavor?: 'auto' | 'mt' | 'st';
+  simd?: 'auto' | 'relaxed' | 'simd128';
   /** Node: write the file here (through a temporary name, renamed when complete). */
   output?: string;
   /** Result form; default 'uint8array' in Node, 'blob' in browsers, 'file' with output. */

@@ -38,12 +38,14 @@ class Model {
   info;
   flavor;
   threads;
+  build;
 
   constructor(client, info) {
     this.#client = client;
     this.info = info;
     this.flavor = client.flavor;
     this.threads = client.threads;
+    this.build = client.build;
   }
 
   #live() {
@@ -165,9 +167,9 @@ function genOpts(o) {
 }
 
 export async function loadModel(source, opts = {}) {
-  const { onProgress, threads, nCtx = 0, flavor, signal, vocabOnly = false } = opts;
+  const { onProgress, threads, nCtx = 0, flavor, simd, signal, vocabOnly = false } = opts;
   if (!Number.isInteger(nCtx) || nCtx < 0) throw new TypeError(`kite: nCtx must be a non-negative integer (got ${nCtx})`);
-  const client = await Client.start({ flavor, threads });
+  const client = await Client.start({ flavor, threads, simd });
   try {
     const info = await withSource(client, 'load', source, { nCtx, threads: client.threads, vocabOnly }, { onProgress, signal });
     return new Model(client, info);
@@ -188,11 +190,11 @@ export async function inspect(source, opts = {}) {
 }
 
 export async function quantize(source, type, opts = {}) {
-  const { onProgress, signal, threads, flavor, output, allowRequantize, pure, leaveOutputTensor } = opts;
+  const { onProgress, signal, threads, flavor, simd, output, allowRequantize, pure, leaveOutputTensor } = opts;
   if (typeof type !== 'string' || !type) throw new TypeError('kite: quantize(source, type) needs a type name such as "Q4_K_M"');
   const as = opts.as ?? (output ? 'file' : isNode ? 'uint8array' : 'blob');
   if (as === 'file' && !(isNode && typeof output === 'string')) throw new TypeError('kite: output (a file path) is only for Node');
-  const client = await Client.start({ flavor, threads });
+  const client = await Client.start({ flavor, threads, simd });
   const chunks = [];
   let file = null;
   let tmp = null;

@@ -2,6 +2,7 @@
 // wasm instance, runs one request at a time, and turns the C ABI of wasm/exports*.c into
 // messages. All numerics stay in C; this file only moves bytes and strings.
 import { readIntoHeap } from './reader.js';
+import { hasRelaxedSimd } from './env.js';
 
 const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
 let port; // { post(msg, transfer), on(fn) }
@@ -26,8 +27,22 @@ class CError extends Error {
 
 // ---- module --------------------------------------------------------------------------
 
-async function loadModule(flavor, threads) {
-  const name = `kite-${flavor}`;
+// simd: 'auto' takes the relaxed-SIMD build where the engine validates relaxed ops and the
+// build exists (else the SIMD128 one), 'relaxed' insists on it, 'simd128' never uses it.
+async function loadModule(flavor, threads, simd = 'auto') {
+  if (simd === 'relaxed' && !hasRelaxedSimd()) throw new CError('this engine has no relaxed SIMD', 'unsupported');
+  if (simd !== 'simd128' && hasRelaxedSimd()) {
+    try {
+      return await loadBuild(`kite-${flavor}-relaxed`, flavor, threads);
+    } catch (e) {
+      if (simd === 'relaxed') throw e;
+      // not built (dist/ without the relaxed files): the SIMD128 build does the same work
+    }
+  }
+  return loadBuild(`kite-${flavor}`, flavor, threads);
+}
+
+async function loadBuild(name, flavor, threads) {
   const dist = new URL('../dist/', import.meta.url);
   const common = {
     kitePoolSize: flavor === 'mt' ? threads : 0,
@@ -53,6 +68,7 @@ async function loadModule(flavor, threads) {
     common.mainScriptUrlOrBlob = glueUrl; // what the pthread workers load
   }
   M = await factory(common);
+  M.kiteBuild = name;
   scratch = M._kw_alloc(64) >>> 0;
   M.kiteSink = (p, n) => onSink(p, n);
   M.kiteProgress = (what, done, total) => onProgress(what, done, total);
@@ -166,9 +182,9 @@ function modelInfo() {
 }
 
 const ops = {
-  async init({ flavor, threads }) {
-    await loadModule(flavor, threads);
-    return { version: M.UTF8ToString(M._kw_version()), threaded: M._kw_threaded() === 1 };
+  async init({ flavor, threads, simd }) {
+    await loadModule(flavor, threads, simd);
+    return { version: M.UTF8ToString(M._kw_version()), threaded: M._kw_threaded() === 1, build: M.kiteBuild };
   },
 
   // Reads the file and describes it (no model: works for any GGUF).
