@@ -92,6 +92,12 @@ struct kite_vocab {
     uint8_t *eog;      // per id: 1 if it ends generation
 };
 
+// Special tokens (vocab_special.c): ids from the tokenizer.ggml.*_token_id keys, then
+// llama.cpp's rules by text (EOT/EOM/FIM detection, end-of-generation set, unused and strip
+// attributes) and the longest-first list of tokens split out before tokenizing.
+void kite__vocab_read_special_ids(const kite_gguf *g, kite_vocab *v);
+kite_status kite__vocab_special_rules(const kite_gguf *g, kite_vocab *v);
+
 // SPM: appends the ids of one text fragment (spaces already escaped to U+2581).
 kite_status kite__spm_tokenize(const kite_vocab *v, const char *text, size_t n, kite__ids *out);
 // BPE: pre-tokenizes and merges one text fragment, appending its ids.
