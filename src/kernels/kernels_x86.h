@@ -109,8 +109,19 @@ AI __m256i k_levels(int kind, const uint8_t *b) {
     switch (kind) {
     case K_Q4_0: return nibbles32(((const block_q4_0 *)b)->qs);
     case K_Q4_1: return nibbles32(((const block_q4_1 *)b)->qs);
-    case K_Q5_0: return _mm256_or_si256(nibbles32(((const block_q5_0 *)b)->qs), q5_high(((const block_q5_0 *)b)->qh));
-    case K_Q5_1: return _mm256_or_si256(nibbles32(((const block_q5_1 *)b)->qs), q5_high(((const block_q5_1 *)b)->qh));
+    case K_Q5_0: case K_Q5_1: {
+        const uint8_t *qs = kind == K_Q5_0 ? ((const block_q5_0 *)b)->qs : ((const block_q5_1 *)b)->qs;
+        const uint8_t *qh = kind == K_Q5_0 ? ((const block_q5_0 *)b)->qh : ((const block_q5_1 *)b)->qh;
+#ifdef KITE_X86_VNNI
+        // AVX-512BW: qh is exactly a 32-lane byte mask; OR 0x10 into the lanes it selects
+        uint32_t h;
+        memcpy(&h, qh, 4);
+        const __m256i nib = nibbles32(qs);
+        return _mm256_mask_add_epi8(nib, _cvtu32_mask32(h), nib, _mm256_set1_epi8(0x10));
+#else
+        return _mm256_or_si256(nibbles32(qs), q5_high(qh));
+#endif
+    }
     case K_Q8_0: return loadu(((const block_q8_0 *)b)->qs);
     default: return _mm256_shuffle_epi8(iq4nl_table(), nibbles32(((const block_iq4_nl *)b)->qs));
     }
