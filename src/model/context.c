@@ -2,6 +2,8 @@
 // eval (splitting a long input into n_batch pieces for the forward pass).
 #include "model/model_internal.h"
 
+#include <stdint.h>
+
 #include "base/f16.h"
 #include "kernels/kite_kernels.h"
 #include "model/ops.h"
@@ -42,6 +44,15 @@ kite_status kite_ctx_new(kite_model *m, const kite_ctx_params *p, kite_ctx **out
     if (hp->head_dim > KITE_ATTN_MAX_HEAD_DIM)
         return kite__fail(KITE_ERR_UNSUPPORTED, "head size %d is above %d", hp->head_dim, KITE_ATTN_MAX_HEAD_DIM);
 
+    // the largest buffers, sized in 64 bits first: on wasm32 size_t products could wrap
+    {
+        const uint64_t n_ctx = p->n_ctx ? (uint64_t)p->n_ctx : (uint64_t)KITE_MIN(hp->n_ctx_train, DEFAULT_MAX_CTX);
+        const uint64_t kv = (uint64_t)hp->n_layer * n_ctx * (uint64_t)hp->n_head_kv * (uint64_t)hp->head_dim * 2;
+        const uint64_t acts = n_ctx * (uint64_t)KITE_MAX(hp->n_ff * 2, hp->n_head * hp->head_dim * 2) * 4;
+        if (kv > SIZE_MAX / 4 || acts > SIZE_MAX / 4)
+            return kite__fail(KITE_ERR_NOMEM, "a context of %llu tokens does not fit this address space",
+                              (unsigned long long)n_ctx);
+    }
     kite_ctx *c = calloc(1, sizeof *c);
     if (!c) return kite__fail(KITE_ERR_NOMEM, "out of memory");
     c->m = m;

@@ -83,6 +83,8 @@ static kite_status load_hparams(const kite_gguf *g, kite_hparams *hp) {
     if (vlen != hp->head_dim)
         return kite__fail(KITE_ERR_UNSUPPORTED, "attention.value_length %d differs from key_length %d", vlen,
                           hp->head_dim);
+    if (hp->head_dim < 1) // the default n_embd / n_head is 0 when there are more heads than dims
+        return kite__fail(KITE_ERR_INVALID, "head_count %d exceeds embedding_length %d", hp->n_head, hp->n_embd);
     if ((int64_t)hp->head_dim * hp->n_head > MAX_DIM)
         return kite__fail(KITE_ERR_INVALID, "head_count * head size %lld is too large",
                           (long long)hp->head_dim * hp->n_head);
@@ -156,6 +158,9 @@ static kite_status mat(const kite_gguf *g, const char *name, int64_t n_in, int64
     if (!t) return KITE_OK;
     if (!kite_matmul_supports(t->type))
         return kite__fail(KITE_ERR_UNSUPPORTED, "tensor %s has type %s, which has no matmul kernel", name,
+                          kite_type_name(t->type));
+    if (kite_type_row_bytes(t->type, (uint64_t)n_in) == 0)
+        return kite__fail(KITE_ERR_INVALID, "tensor %s: rows of %lld are not whole %s blocks", name, (long long)n_in,
                           kite_type_name(t->type));
     w->data = t->data;
     w->type = t->type;

@@ -120,6 +120,39 @@ static void test_bad_files(const kite_gguf *g) {
     free(b.p);
 }
 
+// Corrupted header bytes (metadata values, tensor shapes, types, offsets) must give an error
+// or a model that runs; never a crash (run under the ASan preset to catch memory errors).
+static void test_corrupt(const unsigned char *orig, size_t len, const kite_gguf *g) {
+    unsigned char *buf = malloc(len);
+    uint32_t rng = 12345;
+    int loaded = 0;
+    for (int trial = 0; trial < 300; trial++) {
+        memcpy(buf, orig, len);
+        for (int k = 0; k < 1 + trial % 3; k++) {
+            rng = rng * 1664525u + 1013904223u;
+            size_t at = (rng >> 8) % g->data_offset;
+            buf[at] ^= (unsigned char)(1u << (rng & 7));
+        }
+        kite_model *m = NULL;
+        if (kite_model_load(buf, len, NULL, &m) != KITE_OK) {
+            CHECK(m == NULL && kite_last_error()[0] != 0, "trial %d: failed load without a message", trial);
+            continue;
+        }
+        loaded++;
+        kite_ctx *c = NULL;
+        kite_ctx_params cp = {.n_ctx = 16};
+        if (kite_ctx_new(m, &cp, &c) == KITE_OK) {
+            const int32_t toks[] = {1, 2};
+            const float *l;
+            kite_ctx_eval(c, toks, 2, &l);
+        }
+        kite_ctx_free(c);
+        kite_model_free(m);
+    }
+    CHECK(loaded > 0 && loaded < 300, "corruption trials: %d of 300 loaded", loaded);
+    free(buf);
+}
+
 // ---- the forward pass and generation on stories260K ------------------------------------------
 
 static bool collect(void *user, const char *piece, size_t len) {
@@ -243,6 +276,7 @@ int main(void) {
         CHECK(kite_model_load(buf, len, NULL, &m) == KITE_OK, "stories260K: %s", kite_last_error());
         if (m) {
             test_bad_files(kite_model_gguf(m));
+            test_corrupt(buf, len, kite_model_gguf(m));
             test_stories(m);
             test_perplexity(m);
         }
