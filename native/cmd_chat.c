@@ -121,20 +121,30 @@ int kite_cmd_chat(int argc, char **argv) {
         // evaluate only what the cache does not hold yet
         reply r = {0};
         kite_status st = kite_generate(s.ctx, formatted + (prev_len <= flen ? prev_len : flen), &gp, on_piece, &r);
-        free(formatted);
+        char *asked = formatted; // the conversation up to the assistant's opening
+        size_t asked_len = flen;
         fputs("\n", stdout);
         fflush(stdout);
         if (st != KITE_OK) {
             fprintf(stderr, "kite chat: %s\n", kite_last_error());
+            free(asked);
             free(r.text);
             rc = 1;
             break;
         }
         msgs[n_msgs++] = (kite_chat_msg){"assistant", r.text ? r.text : dup_str("", 0)};
         if (kite_chat_apply(tmpl, msgs, n_msgs, false, &formatted, &flen) == KITE_OK) {
-            prev_len = flen;
+            // The cache holds the reply but not the end-of-turn text the template puts after it
+            // (the end token was sampled, not evaluated): when the template renders the reply
+            // verbatim, start the next evaluation at that end-of-turn text so the model sees it.
+            // Otherwise skip it, as llama.cpp's simple-chat does.
+            const size_t rl = r.text ? r.len : 0;
+            bool verbatim = flen >= asked_len + rl && !memcmp(formatted, asked, asked_len) &&
+                            (rl == 0 || !memcmp(formatted + asked_len, r.text, rl));
+            prev_len = verbatim ? asked_len + rl : flen;
             free(formatted);
         }
+        free(asked);
     }
     for (size_t i = 0; i < n_msgs; i++) free((char *)msgs[i].content);
     free(msgs);
