@@ -29,7 +29,7 @@ function hostArg(a) {
 }
 
 // Runs the CLI with args; resolves to its exit code. stdout/stderr are the process's own.
-export async function runWasi(args, { binary = wasiBinary(), env = {} } = {}) {
+export async function runWasi(args, { binary = wasiBinary(), env = process.env } = {}) {
   // node:wasi announces itself as experimental on every run: keep the CLI's stderr clean.
   const emit = process.emitWarning;
   process.emitWarning = (w, ...rest) => (String(w?.message ?? w).includes('WASI') ? undefined : emit.call(process, w, ...rest));

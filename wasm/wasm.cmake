@@ -6,9 +6,26 @@ if(KITE_WASM_FLAVOR STREQUAL "mt" AND NOT KITE_THREADS)
   message(FATAL_ERROR "KITE_WASM_FLAVOR=mt needs KITE_THREADS=ON")
 endif()
 
+# Relaxed SIMD (i32x4.relaxed_dot_i8x16_i7x16_add_s in the int8 kernels): a separate build,
+# kite-<flavor>-relaxed, that the JS picks where WebAssembly.validate accepts relaxed ops.
+option(KITE_WASM_RELAXED "Relaxed-SIMD build (clang-19 through wasm/em-relaxed.config)" OFF)
+set(KITE_WASM_NAME kite-${KITE_WASM_FLAVOR})
+# emcc's JS optimizer needs Debian's acorn (TOOLCHAIN.md): every link gets NODE_PATH, so a
+# plain `cmake --build --preset wasm-st` works without it in the environment.
+set(em_env "${CMAKE_COMMAND} -E env NODE_PATH=/usr/share/nodejs")
+if(KITE_WASM_RELAXED)
+  set(KITE_WASM_NAME kite-${KITE_WASM_FLAVOR}-relaxed)
+  # clang 14 (emcc's own) lacks the relaxed builtins: every compile and link of this build
+  # directory runs emcc with a config naming clang-19 (TOOLCHAIN.md).
+  set(em_env "${em_env} EM_CONFIG=${CMAKE_SOURCE_DIR}/wasm/em-relaxed.config")
+  set_property(GLOBAL PROPERTY RULE_LAUNCH_COMPILE "${em_env}")
+  target_compile_options(kite PRIVATE -mrelaxed-simd)
+endif()
+set_property(GLOBAL PROPERTY RULE_LAUNCH_LINK "${em_env}")
+
 file(GLOB KITE_WASM_SRC CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/wasm/exports*.c)
 add_executable(kite_wasm ${KITE_WASM_SRC})
-set_target_properties(kite_wasm PROPERTIES OUTPUT_NAME kite-${KITE_WASM_FLAVOR} SUFFIX ".js")
+set_target_properties(kite_wasm PROPERTIES OUTPUT_NAME ${KITE_WASM_NAME} SUFFIX ".js")
 target_compile_options(kite_wasm PRIVATE ${KITE_WARN})
 target_link_libraries(kite_wasm PRIVATE kite)
 # Every translation unit gets SIMD128: the core's scalar code auto-vectorises too.
@@ -43,19 +60,25 @@ if(KITE_WASM_FLAVOR STREQUAL "mt")
   list(APPEND KITE_WASM_LINK -pthread "-sPTHREAD_POOL_SIZE=Module.kitePoolSize||0"
        -sPTHREAD_POOL_SIZE_STRICT=0 -Wno-pthreads-mem-growth)
 endif()
+if(KITE_WASM_RELAXED)
+  # Debian's wasm-opt (binaryen 108) encodes relaxed ops from an old draft that browsers
+  # reject: link at -O0 with WASM_BIGINT so emcc does not run it (the code is clang -O3).
+  list(REMOVE_ITEM KITE_WASM_LINK -O3)
+  list(APPEND KITE_WASM_LINK -O0 -sWASM_BIGINT)
+endif()
 target_link_options(kite_wasm PRIVATE ${KITE_WASM_LINK})
 
 # Copy the outputs where the npm package loads them from (dist/, beside web/). dist/ gets a
 # package.json saying "commonjs": the Emscripten glue is a classic script, and the package
 # root is "type": "module".
 set(KITE_DIST_DIR ${CMAKE_SOURCE_DIR}/dist)
-set(KITE_WASM_OUTPUTS $<TARGET_FILE_DIR:kite_wasm>/kite-${KITE_WASM_FLAVOR}.js
-    $<TARGET_FILE_DIR:kite_wasm>/kite-${KITE_WASM_FLAVOR}.wasm)
+set(KITE_WASM_OUTPUTS $<TARGET_FILE_DIR:kite_wasm>/${KITE_WASM_NAME}.js
+    $<TARGET_FILE_DIR:kite_wasm>/${KITE_WASM_NAME}.wasm)
 if(KITE_WASM_FLAVOR STREQUAL "mt")
-  list(APPEND KITE_WASM_OUTPUTS $<TARGET_FILE_DIR:kite_wasm>/kite-mt.worker.js)
+  list(APPEND KITE_WASM_OUTPUTS $<TARGET_FILE_DIR:kite_wasm>/${KITE_WASM_NAME}.worker.js)
 endif()
 add_custom_command(TARGET kite_wasm POST_BUILD
   COMMAND ${CMAKE_COMMAND} -E make_directory ${KITE_DIST_DIR}
   COMMAND ${CMAKE_COMMAND} -E copy ${KITE_WASM_OUTPUTS} ${KITE_DIST_DIR}/
   COMMAND ${CMAKE_COMMAND} -E copy ${CMAKE_SOURCE_DIR}/wasm/dist-package.json ${KITE_DIST_DIR}/package.json
-  COMMENT "kite: copying kite-${KITE_WASM_FLAVOR} to dist/")
+  COMMENT "kite: copying ${KITE_WASM_NAME} to dist/")
