@@ -46,7 +46,7 @@ static void attn_worker(void *arg, int ith, int nth) {
         const size_t off = layer_off + (size_t)kvh * hd;
         // causal: token t sees the cache up to and including its own position
         c->attend(j->mode, c->a.q + (size_t)t * q_dim + (size_t)h * hd, c->k_cache + off, c->v_cache + off, kv_dim,
-                          j->pos0 + t + 1, hd, j->scale, c->f16tab, scores, c->a.att + (size_t)t * q_dim + (size_t)h * hd);
+                  j->pos0 + t + 1, hd, j->scale, c->f16tab, scores, c->a.att + (size_t)t * q_dim + (size_t)h * hd);
     }
 }
 
@@ -145,7 +145,10 @@ kite_status kite__forward(kite_ctx *c, const int32_t *tokens, int32_t n, bool al
     const int32_t first = all ? 0 : n - 1, n_out = n - first;
     for (int32_t t = first; t < n; t++)
         kite__rmsnorm(a->xn + (size_t)(t - first) * E, a->x + (size_t)t * E, m->output_norm, E, hp->norm_eps);
-    KITE_TRY(matmul(c, &m->output, a->xn, n_out, all ? logits_out : a->logits));
+    float *logits = all ? logits_out : a->logits;
+    KITE_TRY(matmul(c, &m->output, a->xn, n_out, logits));
+    if (m->output_bias)
+        for (int32_t t = 0; t < n_out; t++) kite__add(logits + (size_t)t * hp->n_vocab, m->output_bias, hp->n_vocab);
 
     c->pos = pos0 + n;
     return KITE_OK;

@@ -36,6 +36,7 @@ struct kite_model {
     kite_weight tok_embd;      // (n_embd -> n_vocab) rows looked up per token
     const float *output_norm;  // (n_embd)
     kite_weight output;        // (n_embd -> n_vocab); token_embd when the file ties them
+    const float *output_bias;  // (n_vocab) or NULL
     const float *rope_short;   // phi3 LongRoPE factors (n_rot/2) or NULL
     const float *rope_long;
     kite_layer *layers;        // (n_layer)

@@ -211,6 +211,7 @@ static kite_status load_weights(kite_model *m) {
     KITE_TRY(vec(g, "output_norm.weight", hp->n_embd, true, &m->output_norm));
     KITE_TRY(mat(g, "output.weight", hp->n_embd, hp->n_vocab, false, &m->output));
     if (!m->output.data) m->output = m->tok_embd; // tied embeddings
+    KITE_TRY(vec(g, "output.bias", hp->n_vocab, false, &m->output_bias));
     if (hp->n_rot > 0) {
         KITE_TRY(vec(g, "rope_factors_short.weight", hp->n_rot / 2, false, &m->rope_short));
         KITE_TRY(vec(g, "rope_factors_long.weight", hp->n_rot / 2, false, &m->rope_long));
