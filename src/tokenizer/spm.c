@@ -26,15 +26,10 @@ static kite_status try_bigram(const kite_vocab *v, const char *text, const kite_
     return kite__heap_push(q, b);
 }
 
-kite_status kite__spm_tokenize(const kite_vocab *v, const char *text, size_t n, kite__ids *out) {
-    if (n == 0) return KITE_OK;
-    if (n > INT32_MAX || n > SIZE_MAX / sizeof(kite__symbol))
-        return kite__fail(KITE_ERR_INVALID, "tokenize: text of %zu bytes is too long", n);
-    kite__symbol *sym = malloc(n * sizeof *sym);
-    kite__bigram_heap q = {0};
+// Merges one segment text[0..n) (sym and q have room for it) and appends its ids.
+static kite_status spm_segment(const kite_vocab *v, const char *text, size_t n, kite__symbol *sym,
+                               kite__bigram_heap *q, kite__ids *out) {
     kite_status st = KITE_OK;
-    if (!sym) return kite__fail(KITE_ERR_NOMEM, "tokenize: out of memory for %zu symbols", n);
-
     // One symbol per UTF-8 character (by the lead byte's announced length, clamped).
     int32_t ns = 0;
     for (size_t off = 0; off < n;) {
@@ -43,10 +38,11 @@ kite_status kite__spm_tokenize(const kite_vocab *v, const char *text, size_t n, 
         ns++;
         off += len;
     }
-    for (int32_t i = 1; i < ns && st == KITE_OK; i++) st = try_bigram(v, text, sym, i - 1, i, &q);
+    q->n = 0;
+    for (int32_t i = 1; i < ns && st == KITE_OK; i++) st = try_bigram(v, text, sym, i - 1, i, q);
 
     kite__bigram b;
-    while (st == KITE_OK && kite__heap_pop(&q, &b)) {
+    while (st == KITE_OK && kite__heap_pop(q, &b)) {
         kite__symbol *l = &sym[b.left], *r = &sym[b.right];
         // Stale entry: one side was merged away or has grown since it was queued.
         if (l->n == 0 || r->n == 0 || l->n + r->n != b.size) continue;
@@ -54,8 +50,8 @@ kite_status kite__spm_tokenize(const kite_vocab *v, const char *text, size_t n, 
         r->n = 0;
         l->next = r->next;
         if (r->next >= 0) sym[r->next].prev = b.left;
-        st = try_bigram(v, text, sym, l->prev, b.left, &q);
-        if (st == KITE_OK) st = try_bigram(v, text, sym, b.left, l->next, &q);
+        st = try_bigram(v, text, sym, l->prev, b.left, q);
+        if (st == KITE_OK) st = try_bigram(v, text, sym, b.left, l->next, q);
     }
 
     // Every merged symbol is a token by construction; single characters may not be.
@@ -71,6 +67,36 @@ kite_status kite__spm_tokenize(const kite_vocab *v, const char *text, size_t n, 
             if (bid >= 0) st = kite__ids_push(out, bid);
         }
     }
+    return st;
+}
+
+static bool is_space_mark(const char *s) { return memcmp(s, "\xe2\x96\x81", 3) == 0; } // U+2581
+
+kite_status kite__spm_tokenize(const kite_vocab *v, const char *text, size_t n, kite__ids *out) {
+    if (n == 0) return KITE_OK;
+    if (n > INT32_MAX || n > SIZE_MAX / sizeof(kite__symbol))
+        return kite__fail(KITE_ERR_INVALID, "tokenize: text of %zu bytes is too long", n);
+    kite__symbol *sym = malloc(n * sizeof *sym);
+    kite__bigram_heap q = {0};
+    kite_status st = KITE_OK;
+    if (!sym) return kite__fail(KITE_ERR_NOMEM, "tokenize: out of memory for %zu symbols", n);
+    // Merges never reach across a point no token spans, so when no token has a U+2581 right
+    // after another character, each word (cut before such a U+2581) merges on its own with the
+    // same result, and far smaller queues. Otherwise the text is one segment.
+    // Cuts fall on symbol boundaries as spm_segment splits symbols (invalid UTF-8 included).
+    size_t start = 0;
+    bool prev_mark = false;
+    for (size_t off = 0; v->spm_cut_words && st == KITE_OK && off < n;) {
+        size_t len = KITE_MIN(kite__utf8_len((uint8_t)text[off]), n - off);
+        bool mark = len == 3 && is_space_mark(text + off);
+        if (mark && off > start && !prev_mark) {
+            st = spm_segment(v, text + start, off - start, sym, &q, out);
+            start = off;
+        }
+        prev_mark = mark;
+        off += len;
+    }
+    if (st == KITE_OK) st = spm_segment(v, text + start, n - start, sym, &q, out);
     free(sym);
     free(q.a);
     return st;

@@ -86,6 +86,7 @@ struct kite_vocab {
     int32_t bos, eos, eot, eom, unk, sep, pad, mask;
     int32_t fim_pre, fim_suf, fim_mid, fim_pad, fim_rep, fim_sep;
     bool add_bos, add_eos, add_space_prefix, ignore_merges, clean_spaces;
+    bool spm_cut_words; // SPM: no token has U+2581 right after another character
 
     int32_t *special;  // control/user-defined/unknown ids, longest text first
     int32_t n_special;

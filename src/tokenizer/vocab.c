@@ -105,6 +105,19 @@ static kite_status get_array(const kite_gguf *g, const char *key, int elem1, int
 
 // ---- loading ------------------------------------------------------------------------------
 
+// True when some token has U+2581 right after another character (then SPM merges can join a
+// word to the next one, and the text is merged in one piece).
+static bool any_space_mark_inside(const kite_vocab *v) {
+    for (int32_t i = 0; i < v->n_tokens; i++) {
+        const char *t = v->text + v->tok[i].off;
+        uint32_t n = v->tok[i].len;
+        for (uint32_t k = 1; k + 3 <= n; k++)
+            if (memcmp(t + k, "\xe2\x96\x81", 3) == 0 && !(k >= 3 && memcmp(t + k - 3, "\xe2\x96\x81", 3) == 0))
+                return true;
+    }
+    return false;
+}
+
 static kite_status load_tokens(const kite_gguf *g, kite_vocab *v) {
     const kite_gguf_value *toks, *scores, *types;
     KITE_TRY(get_array(g, "tokenizer.ggml.tokens", KITE_GGUF_STRING, KITE_GGUF_STRING, &toks));
@@ -159,6 +172,7 @@ static kite_status load_tokens(const kite_gguf *g, kite_vocab *v) {
         kite__strmap_put(&v->tok_map, off, len, i, true);
         off += len + 1;
     }
+    v->spm_cut_words = v->type == KITE_VOCAB_SPM && !any_space_mark_inside(v);
     return KITE_OK;
 }
 

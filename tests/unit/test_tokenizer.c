@@ -521,6 +521,8 @@ typedef struct variant {
     const char *bkey;     // a bool key to set true (or NULL)
     const char *bkey2;    // a second one
     bool bval;            // the value of the bool keys
+    int32_t tok_id;       // a token whose text is replaced by tok_text (when tok_text is set)
+    const char *tok_text;
 } variant;
 
 static kite_status file_sink(void *user, const void *data, size_t n) {
@@ -545,6 +547,18 @@ static bool write_variant(const char *dir, const variant *va, const char *dst) {
         if (va->str) st = kite_gguf_writer_set_str(w, va->key, va->str);
         else kite_gguf_writer_remove(w, va->key);
     }
+    kite_str *strs = NULL;
+    if (st == KITE_OK && va->tok_text) { // a copy of the token list with one text replaced
+        const kite_gguf_value *toks = kite_gguf_get_arr(g, "tokenizer.ggml.tokens", KITE_GGUF_STRING);
+        strs = toks ? malloc(toks->arr.n * sizeof *strs) : NULL;
+        if (strs) {
+            memcpy(strs, toks->arr.strs, toks->arr.n * sizeof *strs);
+            strs[va->tok_id] = (kite_str){va->tok_text, strlen(va->tok_text)};
+            kite_gguf_value a = *toks;
+            a.arr.strs = strs;
+            st = kite_gguf_writer_set(w, "tokenizer.ggml.tokens", &a);
+        }
+    }
     const char *bkeys[2] = {va->bkey, va->bkey2};
     for (int i = 0; i < 2 && st == KITE_OK; i++) {
         if (!bkeys[i]) continue;
@@ -559,6 +573,7 @@ static bool write_variant(const char *dir, const variant *va, const char *dst) {
     CHECK(ok, "cannot write the variant %s: %s", dst, kite_last_error());
     kite_gguf_writer_free(w);
     kite_gguf_free(g);
+    free(strs);
     free(buf);
     return ok;
 }
@@ -566,22 +581,25 @@ static bool write_variant(const char *dir, const variant *va, const char *dst) {
 // r: the reference, or NULL to only check the refused settings.
 static void test_variants(llref *r, const char *vocab_dir) {
     static const variant variants[] = {
-        {"ggml-vocab-gpt-2.gguf", "tokenizer.ggml.pre", "default", NULL, NULL, false},
-        {"ggml-vocab-gpt-2.gguf", "tokenizer.ggml.pre", NULL, NULL, NULL, false}, // no pre: default
-        {"ggml-vocab-gpt-2.gguf", "tokenizer.ggml.pre", "smollm", NULL, NULL, false},
-        {"ggml-vocab-gpt-2.gguf", "tokenizer.ggml.pre", "starcoder", NULL, NULL, false},
-        {"ggml-vocab-llama-bpe.gguf", "tokenizer.ggml.pre", "dbrx", NULL, NULL, false},
-        {"ggml-vocab-llama-bpe.gguf", "tokenizer.ggml.pre", "gpt-4o", NULL, NULL, false},
-        {"ggml-vocab-llama-bpe.gguf", "tokenizer.ggml.pre", "tekken", NULL, NULL, false},
-        {"ggml-vocab-qwen2.gguf", "tokenizer.ggml.pre", "qwen35", NULL, NULL, false},
-        {"ggml-vocab-qwen2.gguf", "tokenizer.ggml.pre", "llama4", NULL, NULL, false},
-        {"ggml-vocab-gpt-2.gguf", "tokenizer.ggml.pre", "falcon", NULL, NULL, false},
-        {"ggml-vocab-qwen2.gguf", "tokenizer.ggml.pre", "deepseek-coder", NULL, NULL, false},
+        {"ggml-vocab-gpt-2.gguf", "tokenizer.ggml.pre", "default", NULL, NULL, false, 0, NULL},
+        {"ggml-vocab-gpt-2.gguf", "tokenizer.ggml.pre", NULL, NULL, NULL, false, 0, NULL}, // no pre: default
+        {"ggml-vocab-gpt-2.gguf", "tokenizer.ggml.pre", "smollm", NULL, NULL, false, 0, NULL},
+        {"ggml-vocab-gpt-2.gguf", "tokenizer.ggml.pre", "starcoder", NULL, NULL, false, 0, NULL},
+        {"ggml-vocab-llama-bpe.gguf", "tokenizer.ggml.pre", "dbrx", NULL, NULL, false, 0, NULL},
+        {"ggml-vocab-llama-bpe.gguf", "tokenizer.ggml.pre", "gpt-4o", NULL, NULL, false, 0, NULL},
+        {"ggml-vocab-llama-bpe.gguf", "tokenizer.ggml.pre", "tekken", NULL, NULL, false, 0, NULL},
+        {"ggml-vocab-qwen2.gguf", "tokenizer.ggml.pre", "qwen35", NULL, NULL, false, 0, NULL},
+        {"ggml-vocab-qwen2.gguf", "tokenizer.ggml.pre", "llama4", NULL, NULL, false, 0, NULL},
+        {"ggml-vocab-gpt-2.gguf", "tokenizer.ggml.pre", "falcon", NULL, NULL, false, 0, NULL},
+        {"ggml-vocab-qwen2.gguf", "tokenizer.ggml.pre", "deepseek-coder", NULL, NULL, false, 0, NULL},
         {"ggml-vocab-qwen2.gguf", "tokenizer.ggml.pre", "stablelm2", "tokenizer.ggml.add_bos_token",
-         "tokenizer.ggml.add_eos_token", true},
-        {"ggml-vocab-llama-spm.gguf", NULL, NULL, "tokenizer.ggml.add_space_prefix", NULL, false},
-        {"ggml-vocab-llama-spm.gguf", NULL, NULL, "tokenizer.ggml.add_eos_token", NULL, true},
-        {"ggml-vocab-phi-3.gguf", "general.name", "other", NULL, NULL, false}, // no phi-3 strip rules
+         "tokenizer.ggml.add_eos_token", true, 0, NULL},
+        {"ggml-vocab-llama-spm.gguf", NULL, NULL, "tokenizer.ggml.add_space_prefix", NULL, false, 0, NULL},
+        {"ggml-vocab-llama-spm.gguf", NULL, NULL, "tokenizer.ggml.add_eos_token", NULL, true, 0, NULL},
+        {"ggml-vocab-phi-3.gguf", "general.name", "other", NULL, NULL, false, 0, NULL}, // no phi-3 strip rules
+        // a token with U+2581 inside: SPM merges may then join words (no per-word merging)
+        {"ggml-vocab-llama-spm.gguf", "general.name", "inner-space-token", NULL, NULL, false, 31999,
+         "s\xe2\x96\x81the"},
     };
     char tmpl[] = "/tmp/kite_tok_XXXXXX";
     const char *dir = mkdtemp(tmpl);
@@ -599,10 +617,10 @@ static void test_variants(llref *r, const char *vocab_dir) {
     }
     // Settings we do not support are refused with a message naming them.
     static const variant refused[] = {
-        {"ggml-vocab-gpt-2.gguf", "tokenizer.ggml.pre", "no-such-pre", NULL, NULL, false},
-        {"ggml-vocab-gpt-2.gguf", "tokenizer.ggml.model", "no-such-model", NULL, NULL, false},
-        {"ggml-vocab-gpt-2.gguf", "tokenizer.ggml.model", NULL, NULL, NULL, false},
-        {"ggml-vocab-gpt-2.gguf", "tokenizer.ggml.merges", NULL, NULL, NULL, false},
+        {"ggml-vocab-gpt-2.gguf", "tokenizer.ggml.pre", "no-such-pre", NULL, NULL, false, 0, NULL},
+        {"ggml-vocab-gpt-2.gguf", "tokenizer.ggml.model", "no-such-model", NULL, NULL, false, 0, NULL},
+        {"ggml-vocab-gpt-2.gguf", "tokenizer.ggml.model", NULL, NULL, NULL, false, 0, NULL},
+        {"ggml-vocab-gpt-2.gguf", "tokenizer.ggml.merges", NULL, NULL, NULL, false, 0, NULL},
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         char dst[512];
