@@ -134,7 +134,12 @@ def main():
     if line:
         out.append(line.rstrip() + "\n")
     out.append("};\n\n")
-    out.append("const uint32_t kite__uc_n_ranges = %d;\n" % len(ranges))
+    out.append("const uint32_t kite__uc_n_ranges = %d;\n\n" % len(ranges))
+    out.append("// The first 256 code points directly (most text is ASCII / Latin-1).\n")
+    out.append("const uint16_t kite__uc_latin1[256] = {\n")
+    for row in range(0, 256, 16):
+        out.append("    " + ",".join("0x%X" % flags[c] for c in range(row, row + 16)) + ",\n")
+    out.append("};\n")
     with open(args.out, "w", encoding="utf-8") as f:
         f.write("".join(out))
     print("wrote %s: %d ranges (%s)" % (args.out, len(ranges), version_note))

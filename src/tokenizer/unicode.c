@@ -2,6 +2,7 @@
 #include "tokenizer/unicode.h"
 
 uint16_t kite__uc_flags(uint32_t cpt) {
+    if (cpt < 256) return kite__uc_latin1[cpt];
     if (cpt >= KITE_UC_MAX) return KITE_UC_UNDEFINED;
     // Binary search for the last range starting at or before cpt.
     uint32_t lo = 0, hi = kite__uc_n_ranges; // invariant: ranges[lo].start <= cpt < ranges[hi].start

@@ -30,6 +30,7 @@ typedef struct kite__uc_range {
 // Generated (unicode_tables.c): sorted ranges; entry i covers [start_i, start_{i+1}).
 extern const kite__uc_range kite__uc_ranges[];
 extern const uint32_t kite__uc_n_ranges;
+extern const uint16_t kite__uc_latin1[256]; // flags of U+0000..U+00FF
 
 // Flags of a code point (KITE_UC_UNDEFINED past U+10FFFF).
 uint16_t kite__uc_flags(uint32_t cpt);
