@@ -51,16 +51,19 @@ async function benchInPage({ url, threads, promptTokens, nGen, reps }) {
 
   const m = await kite.loadModel(url, { threads, nCtx: 1024 });
   try {
-    out.kiteFlavor = m.flavor;
+    out.kiteBuild = m.build;
     await m.generate('Hello', { maxTokens: 4, temperature: 0 }).text(); // warm-up
     const runs = [];
     for (let r = 0; r < reps; r++) {
+      const t0 = performance.now();
       const g = m.generate(prompt, { maxTokens: nGen, temperature: 0 });
       await g.text();
       const s = await g.result;
-      runs.push({ prefill: s.nPrompt / s.prefillSeconds, decode: s.nGenerated / s.decodeSeconds, nPrompt: s.nPrompt, nGen: s.nGenerated });
+      runs.push({ prefill: s.nPrompt / s.prefillSeconds, decode: s.nGenerated / s.decodeSeconds, nPrompt: s.nPrompt, nGen: s.nGenerated,
+        wall: performance.now() - t0, reported: 1000 * (s.prefillSeconds + s.decodeSeconds) });
     }
-    out.kite = { prefill: best(runs, 'prefill'), decode: best(runs, 'decode'), nPrompt: runs[0].nPrompt, nGen: runs[0].nGen };
+    out.kite = { prefill: best(runs, 'prefill'), decode: best(runs, 'decode'), nPrompt: runs[0].nPrompt, nGen: runs[0].nGen,
+      wall: runs.at(-1).wall, reported: runs.at(-1).reported };
   } finally {
     await m.dispose();
   }
@@ -72,11 +75,15 @@ async function benchInPage({ url, threads, promptTokens, nGen, reps }) {
     const runs = [];
     for (let r = 0; r < reps; r++) {
       // A different first word each run, so no prompt prefix is reused from the cache.
+      const t0 = performance.now();
       const res = await w.createCompletion({ prompt: `${r} ${prompt}`, max_tokens: nGen, temperature: 0, cache_prompt: false });
+      const wall = performance.now() - t0;
       const t = res.timings;
-      runs.push({ prefill: t.prompt_per_second, decode: t.predicted_per_second, nPrompt: t.prompt_n, nGen: t.predicted_n });
+      runs.push({ prefill: t.prompt_per_second, decode: t.predicted_per_second, nPrompt: t.prompt_n, nGen: t.predicted_n,
+        wall, reported: t.prompt_ms + t.predicted_ms });
     }
-    out.wllama = { prefill: best(runs, 'prefill'), decode: best(runs, 'decode'), nPrompt: runs[0].nPrompt, nGen: runs[0].nGen };
+    out.wllama = { prefill: best(runs, 'prefill'), decode: best(runs, 'decode'), nPrompt: runs[0].nPrompt, nGen: runs[0].nGen,
+      wall: runs.at(-1).wall, reported: runs.at(-1).reported };
   } finally {
     await w.exit();
   }
@@ -115,7 +122,8 @@ try {
       console.log(basename(file).padEnd(28) +
         `${f(r.kite.prefill)} / ${f(r.wllama.prefill)} = ${(r.kite.prefill / r.wllama.prefill).toFixed(2)}x`.padEnd(40) +
         `${f(r.kite.decode)} / ${f(r.wllama.decode)} = ${(r.kite.decode / r.wllama.decode).toFixed(2)}x` +
-        `   (kite ${r.kiteFlavor}; prompt ${r.kite.nPrompt}/${r.wllama.nPrompt}, generated ${r.kite.nGen}/${r.wllama.nGen} tokens)`);
+        `   (${r.kiteBuild}; prompt ${r.kite.nPrompt}/${r.wllama.nPrompt}, generated ${r.kite.nGen}/${r.wllama.nGen} tokens;` +
+        ` last run wall/timed ms: kite ${r.kite.wall.toFixed(0)}/${r.kite.reported.toFixed(0)}, wllama ${r.wllama.wall.toFixed(0)}/${r.wllama.reported.toFixed(0)})`);
     } finally {
       if (link) (await import('node:fs')).rmSync(link, { force: true });
     }
