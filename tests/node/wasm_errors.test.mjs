@@ -101,6 +101,11 @@ test('bad files give KiteErrors with the reader\'s message', async () => {
     await assert.rejects(loadModel(big, { flavor: 'st' }), /larger than a wasm32 module can hold/);
     assert.ok(Date.now() - t0 < 5000, 'refused up front');
     await assert.rejects(loadModel(new Blob([new Uint8Array(16)]), { flavor: 'st', nCtx: -1 }), TypeError);
+    // An aborted load: an AbortError, before or while the bytes stream in.
+    await assert.rejects(loadModel(stories(), { flavor: 'st', signal: AbortSignal.abort() }), (e) => e.name === 'AbortError');
+    const ac = new AbortController();
+    await assert.rejects(loadModel(new Uint8Array(bytes), { flavor: 'st', signal: ac.signal, onProgress: () => ac.abort() }),
+      (e) => e.name === 'AbortError' && /aborted/.test(e.message));
   } finally {
     await server.close();
     rmSync(dir, { recursive: true, force: true });
