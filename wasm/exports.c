@@ -40,7 +40,7 @@ EMSCRIPTEN_KEEPALIVE const char *kw_last_error(void) { return kite_last_error();
 
 EMSCRIPTEN_KEEPALIVE const char *kw_version(void) { return KITE_VERSION; }
 
-// Number of hardware threads the build can use (1 without pthreads).
+// 1 in the pthreads build (mt), 0 in the single-threaded one (st).
 EMSCRIPTEN_KEEPALIVE int kw_threaded(void) {
 #ifdef __EMSCRIPTEN_PTHREADS__
     return 1;

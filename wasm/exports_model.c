@@ -56,42 +56,28 @@ EMSCRIPTEN_KEEPALIVE int kw_model_load(uint8_t *buf, size_t len, int n_ctx, int 
     return KITE_OK;
 }
 
-// *out: the file's JSON description (as kw_gguf_info_json) with a "model" object added
-// (architecture, shapes, context length, vocabulary): free with kw_free.
-EMSCRIPTEN_KEEPALIVE int kw_model_info_json(const kw_model *h, char **out) {
-    kw_membuf b = {0};
-    kite_sink sink = kw__membuf_sink(&b);
-    kite_status s = kite_gguf_info_json(kite_model_gguf(h->m), &sink);
-    if (s != KITE_OK) {
-        free(b.ptr);
-        return s;
-    }
-    // Splice the runtime facts in before the closing brace of the top-level object.
-    while (b.len > 0 && b.ptr[b.len - 1] != '}') b.len--;
-    if (b.len == 0) {
-        free(b.ptr);
-        return kite__fail(KITE_ERR_INVALID, "internal error: GGUF JSON is not an object");
-    }
-    b.len--;
+// The model's GGUF file, for kw_gguf_info_json (the JS adds kw_model_facts_json to it).
+EMSCRIPTEN_KEEPALIVE const kite_gguf *kw_model_gguf(const kw_model *h) { return kite_model_gguf(h->m); }
+
+// *out: the runtime facts of a loaded model as a JSON object (architecture, shapes, context
+// length, vocabulary, weight bytes per token); free with kw_free.
+EMSCRIPTEN_KEEPALIVE int kw_model_facts_json(const kw_model *h, char **out) {
     const kite_hparams *hp = kite_model_hparams(h->m);
     const kite_vocab *v = kite_model_vocab(h->m);
-    char tail[640];
-    int n = snprintf(tail, sizeof tail,
-                     ",\"model\":{\"arch\":\"%s\",\"n_vocab\":%d,\"n_ctx_train\":%d,\"n_ctx\":%d,\"n_embd\":%d,"
+    char buf[640];
+    int n = snprintf(buf, sizeof buf,
+                     "{\"arch\":\"%s\",\"n_vocab\":%d,\"n_ctx_train\":%d,\"n_ctx\":%d,\"n_embd\":%d,"
                      "\"n_layer\":%d,\"n_head\":%d,\"n_head_kv\":%d,\"n_ff\":%d,\"vocab_type\":\"%s\","
-                     "\"bos\":%d,\"eos\":%d,\"add_bos\":%s,\"weight_bytes\":%llu}}",
+                     "\"bos\":%d,\"eos\":%d,\"add_bos\":%s,\"weight_bytes\":%llu}",
                      hp->arch_name, hp->n_vocab, hp->n_ctx_train, h->c ? kite_ctx_n_ctx(h->c) : 0, hp->n_embd,
                      hp->n_layer, hp->n_head, hp->n_head_kv, hp->n_ff, v ? kite_vocab_type_name(v) : "none",
                      v ? kite_vocab_bos(v) : -1, v ? kite_vocab_eos(v) : -1,
                      v && kite_vocab_add_bos(v) ? "true" : "false",
                      (unsigned long long)kite_model_weight_bytes(h->m));
-    s = sink.write(sink.user, tail, (size_t)n);
-    if (s != KITE_OK) {
-        free(b.ptr);
-        return s;
-    }
-    *out = kw__membuf_take(&b);
-    return *out ? KITE_OK : KITE_ERR_NOMEM;
+    *out = malloc((size_t)n + 1);
+    if (!*out) return kite__fail(KITE_ERR_NOMEM, "out of wasm memory");
+    memcpy(*out, buf, (size_t)n + 1);
+    return KITE_OK;
 }
 
 // Tokenizes text; *out_ids (free with kw_free) gets *out_n ids.

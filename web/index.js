@@ -199,6 +199,7 @@ export async function quantize(source, type, opts = {}) {
   let file = null;
   let tmp = null;
   let writing = Promise.resolve();
+  let hardStop = null;
   try {
     if (as === 'file') {
       const fs = await import('node:fs/promises');
@@ -211,8 +212,10 @@ export async function quantize(source, type, opts = {}) {
       else chunks.push(data);
     };
     // Without a SharedArrayBuffer the worker cannot see an abort: end it instead.
-    const hardStop = typeof SharedArrayBuffer !== 'function' ? () => client.terminate() : null;
-    signal?.addEventListener('abort', () => hardStop?.(), { once: true });
+    if (typeof SharedArrayBuffer !== 'function') {
+      hardStop = () => client.terminate();
+      signal?.addEventListener('abort', hardStop, { once: true });
+    }
     const stats = await withSource(client, 'quantize', source, {
       type,
       opts: { threads: client.threads, allowRequantize: !!allowRequantize, pure: !!pure, leaveOutputTensor: !!leaveOutputTensor },
@@ -240,6 +243,7 @@ export async function quantize(source, type, opts = {}) {
     if (signal?.aborted && !(e.status === 'aborted')) throw new KiteError('aborted', 'aborted');
     throw e;
   } finally {
+    if (hardStop) signal?.removeEventListener('abort', hardStop);
     if (file) await writing.catch(() => {}).then(() => file.close());
     if (tmp) await (await import('node:fs/promises')).rm(tmp, { force: true });
     await client.terminate();

@@ -53,8 +53,11 @@ async function loadBuild(name, flavor, threads) {
   let factory;
   if (isNode) {
     const { createRequire } = await import('node:module');
-    const { readFileSync } = await import('node:fs');
+    const { readFileSync, existsSync } = await import('node:fs');
     const require = createRequire(import.meta.url);
+    if (!existsSync(new URL(`${name}.wasm`, dist))) {
+      throw new CError(`dist/${name}.wasm is missing: build it with npm run build:wasm`, 'unsupported');
+    }
     factory = require(new URL(`${name}.js`, dist).pathname);
     // Emscripten 3.1.6 under Node 20 tries fetch() on a file path: hand it the bytes.
     common.wasmBinary = readFileSync(new URL(`${name}.wasm`, dist));
@@ -176,9 +179,17 @@ async function readSource(source) {
   return r;
 }
 
-function modelInfo() {
-  check(M._kw_model_info_json(model, scratch));
+// A C call that sets *scratch to a malloc'd JSON string: its parsed value.
+function json(call) {
+  check(call(scratch));
   return JSON.parse(takeString(u32(scratch)));
+}
+
+// The file's description plus the loaded model's runtime facts under "model".
+function modelInfo() {
+  const info = json((out) => M._kw_gguf_info_json(M._kw_model_gguf(model), out));
+  info.model = json((out) => M._kw_model_facts_json(model, out));
+  return info;
 }
 
 const ops = {
@@ -194,8 +205,7 @@ const ops = {
       check(M._kw_gguf_parse(ptr, size, scratch));
       const g = u32(scratch);
       try {
-        check(M._kw_gguf_info_json(g, scratch));
-        return JSON.parse(takeString(u32(scratch)));
+        return json((out) => M._kw_gguf_info_json(g, out));
       } finally {
         M._kw_gguf_free(g);
       }
