@@ -29,5 +29,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 if [ ! -d node_modules/node-llama-cpp ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  # node-llama-cpp lists prebuilt packages for every platform as optional dependencies; the
+  # registry reachable here lacks some of them (riscv64, mac, win), so they never enter the
+  # lock file and npm ci refuses the lock as out of sync. Then install from the lock as
+  # npm install does (same pinned versions, the missing optional packages skipped).
+  npm ci --no-audit --no-fund --loglevel=error 2>/dev/null \
+    || npm install --no-audit --no-fund --no-save --loglevel=error
 fi
