@@ -10,10 +10,11 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: kite tokenize -m MODEL.gguf (-p TEXT | -f FILE) [options]\n"
+            "usage: kite tokenize -m MODEL.gguf (-p TEXT | -f FILE | --stdin) [options]\n"
             "  -m, --model FILE        model or vocab-only GGUF file\n"
             "  -p, --prompt TEXT       text to tokenize\n"
             "  -f, --file FILE         read the text from a file\n"
+            "  --stdin                 read the text from standard input\n"
             "  --ids                   print only the ids, as [1, 2, 3]\n"
             "  --no-bos                do not add BOS even if the model asks for it\n"
             "  --no-parse-special      treat control-token text (e.g. <|im_end|>) as plain text\n"
@@ -37,15 +38,41 @@ static char *read_text(const char *path, size_t *len) {
     return s;
 }
 
+// Reads a whole stream into a malloc'd buffer; NULL (and a message) on failure.
+static char *read_stream(FILE *f, size_t *len) {
+    size_t cap = 4096, n = 0;
+    char *s = malloc(cap);
+    while (s) {
+        n += fread(s + n, 1, cap - n, f);
+        if (n < cap) break;
+        char *t = realloc(s, cap * 2);
+        if (!t) {
+            free(s);
+            s = NULL;
+            break;
+        }
+        s = t;
+        cap *= 2;
+    }
+    if (!s || ferror(f)) {
+        fprintf(stderr, "kite tokenize: cannot read standard input\n");
+        free(s);
+        return NULL;
+    }
+    *len = n;
+    return s;
+}
+
 int kite_cmd_tokenize(int argc, char **argv) {
     const char *model = NULL, *prompt = NULL, *file = NULL;
-    bool ids_only = false, no_bos = false, parse_special = true, show_count = false;
+    bool from_stdin = false, ids_only = false, no_bos = false, parse_special = true, show_count = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_value = i + 1 < argc;
         if ((!strcmp(a, "-m") || !strcmp(a, "--model")) && has_value) model = argv[++i];
         else if ((!strcmp(a, "-p") || !strcmp(a, "--prompt")) && has_value) prompt = argv[++i];
         else if ((!strcmp(a, "-f") || !strcmp(a, "--file")) && has_value) file = argv[++i];
+        else if (!strcmp(a, "--stdin")) from_stdin = true;
         else if (!strcmp(a, "--ids")) ids_only = true;
         else if (!strcmp(a, "--no-bos")) no_bos = true;
         else if (!strcmp(a, "--no-parse-special")) parse_special = false;
@@ -59,8 +86,8 @@ int kite_cmd_tokenize(int argc, char **argv) {
             return 2;
         }
     }
-    if (!model || (!prompt == !file)) {
-        fprintf(stderr, "kite tokenize: need -m MODEL and exactly one of -p TEXT / -f FILE\n");
+    if (!model || (prompt != NULL) + (file != NULL) + from_stdin != 1) {
+        fprintf(stderr, "kite tokenize: need -m MODEL and exactly one of -p TEXT / -f FILE / --stdin\n");
         usage(stderr);
         return 2;
     }
@@ -69,6 +96,10 @@ int kite_cmd_tokenize(int argc, char **argv) {
     char *owned = NULL;
     if (file) {
         owned = read_text(file, &len);
+        if (!owned) return 1;
+        prompt = owned;
+    } else if (from_stdin) {
+        owned = read_stream(stdin, &len);
         if (!owned) return 1;
         prompt = owned;
     } else {

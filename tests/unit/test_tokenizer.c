@@ -681,6 +681,9 @@ static void test_cli(const char *vocab_dir) {
     snprintf(args, sizeof args, "-m '%s/ggml-vocab-qwen2.gguf' -p '<|im_end|>' --ids --no-parse-special", vocab_dir);
     rc = run_cli(args, out, sizeof out);
     CHECK(rc == 0 && strstr(out, "151645") == NULL, "--no-parse-special keeps <|im_end|> as text: '%s'", out);
+    snprintf(args, sizeof args, "-m '%s/ggml-vocab-llama-spm.gguf' --stdin --ids < /dev/null", vocab_dir);
+    rc = run_cli(args, out, sizeof out);
+    CHECK(rc == 0 && strcmp(out, "[1]\n") == 0, "kite tokenize --stdin of nothing gives BOS only: rc %d, '%s'", rc, out);
     rc = run_cli("-m x -p y --bogus", out, sizeof out);
     CHECK(rc == 2, "a bad flag is a usage error (exit 2), got %d", rc);
     rc = run_cli("-p y", out, sizeof out);
