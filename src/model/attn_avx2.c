@@ -47,10 +47,10 @@ static inline float dot_f32(const float *q, const uint16_t *k, int32_t head_dim)
 }
 
 void kite__attend_head_avx2(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v,
-                            int32_t kv_stride, int32_t n_kv, int32_t head_dim, float scale, const float *f16tab,
-                            float *scores, float *out) {
+                            int32_t kv_stride, int32_t n_kv, int32_t head_dim, float scale, float *scores,
+                            float *out) {
     if (head_dim % 8 != 0) {
-        kite__attend_head(mode, q, k, v, kv_stride, n_kv, head_dim, scale, f16tab, scores, out);
+        kite__attend_head(mode, q, k, v, kv_stride, n_kv, head_dim, scale, scores, out);
         return;
     }
     float qr[KITE_ATTN_MAX_HEAD_DIM];

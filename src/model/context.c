@@ -70,7 +70,6 @@ kite_status kite_ctx_new(kite_model *m, const kite_ctx_params *p, kite_ctx **out
     kite_acts *a = &c->a;
     c->k_cache = malloc(kv_elems * sizeof(uint16_t));
     c->v_cache = malloc(kv_elems * sizeof(uint16_t));
-    c->f16tab = malloc(65536 * sizeof(float));
     a->x = malloc(B * E * sizeof(float));
     a->xn = malloc(B * KITE_MAX(E, q_dim) * sizeof(float));
     a->qkv = malloc(B * (q_dim + 2 * kv_dim) * sizeof(float));
@@ -85,13 +84,12 @@ kite_status kite_ctx_new(kite_model *m, const kite_ctx_params *p, kite_ctx **out
     a->rope = malloc(B * (size_t)KITE_MAX(hp->n_rot, 2) * sizeof(float));
     a->scratch_size = max_scratch(m, c->n_batch);
     a->scratch = malloc(a->scratch_size ? a->scratch_size : 1);
-    if (!c->k_cache || !c->v_cache || !c->f16tab || !a->x || !a->xn || !a->qkv || !a->q || !a->k || !a->v ||
+    if (!c->k_cache || !c->v_cache || !a->x || !a->xn || !a->qkv || !a->q || !a->k || !a->v ||
         !a->att || !a->ff || !a->ff2 || !a->logits || !a->scores || !a->rope || !a->scratch) {
         kite_ctx_free(c);
         return kite__fail(KITE_ERR_NOMEM, "out of memory for a context of %d tokens (KV cache %llu MiB)", p->n_ctx,
                           (unsigned long long)(kv_elems * 4 >> 20));
     }
-    for (uint32_t i = 0; i < 65536; i++) c->f16tab[i] = kite_f16_to_f32((kite_f16)i);
     if (c->n_threads > 1) c->pool = kite_pool_new(c->n_threads); // NULL (inline) is a valid fallback
     *out = c;
     return KITE_OK;
@@ -101,7 +99,7 @@ void kite_ctx_free(kite_ctx *c) {
     if (!c) return;
     kite_pool_free(c->pool);
     kite_acts *a = &c->a;
-    void *bufs[] = {c->k_cache, c->v_cache, c->f16tab, a->x, a->xn, a->qkv, a->q, a->k, a->v, a->att,
+    void *bufs[] = {c->k_cache, c->v_cache, a->x, a->xn, a->qkv, a->q, a->k, a->v, a->att,
                     a->ff, a->ff2, a->logits, a->scores, a->rope, a->scratch};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
     free(c);

@@ -46,7 +46,7 @@ static void attn_worker(void *arg, int ith, int nth) {
         const size_t off = layer_off + (size_t)kvh * hd;
         // causal: token t sees the cache up to and including its own position
         c->attend(j->mode, c->a.q + (size_t)t * q_dim + (size_t)h * hd, c->k_cache + off, c->v_cache + off, kv_dim,
-                  j->pos0 + t + 1, hd, j->scale, c->f16tab, scores, c->a.att + (size_t)t * q_dim + (size_t)h * hd);
+                  j->pos0 + t + 1, hd, j->scale, scores, c->a.att + (size_t)t * q_dim + (size_t)h * hd);
     }
 }
 

@@ -69,7 +69,6 @@ struct kite_ctx {
     uint16_t *k_cache;  // (n_layer, n_ctx, n_head_kv*head_dim) f16, rotated keys
     uint16_t *v_cache;  // (n_layer, n_ctx, n_head_kv*head_dim) f16
     const float *rope_factors; // LongRoPE long or short factors for this n_ctx, or NULL
-    float *f16tab;      // (65536) f16 bits -> float, for reading the cache
     kite_acts a;
     kite_attend_fn attend; // the attention op for this host
     kite_pool *pool;

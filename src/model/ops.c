@@ -76,55 +76,55 @@ kite_status kite__embed_row(kite_type t, const void *data, int32_t n, int32_t ro
 // pairwise, then the tail added one by one in double. Each product of two f16 values is exact
 // in float, so the sums alone decide the rounding; matching their order makes near-tied greedy
 // choices come out as llama.cpp's do.
-float kite__dot_f16_ggml(const float *q, const uint16_t *k, int32_t n, const float *f16tab) {
+float kite__dot_f16_ggml(const float *q, const uint16_t *k, int32_t n) {
     const int32_t np = n & ~63;
     double sum = 0.0;
     if (np > 0) {
-        float acc[4][16] = {{0}};
+        float acc[64] = {0}; // sum j (of 4), lane l (of 16) at 16 * j + l
         for (int32_t i = 0; i < np; i += 64)
-            for (int j = 0; j < 4; j++)
-                for (int l = 0; l < 16; l++) acc[j][l] += q[i + 16 * j + l] * f16tab[k[i + 16 * j + l]];
+            for (int t = 0; t < 64; t++) acc[t] += q[i + t] * kite__h2f(k[i + t]);
         float r[16], h[8];
-        for (int l = 0; l < 16; l++) r[l] = (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]);
+        for (int l = 0; l < 16; l++) r[l] = (acc[l] + acc[32 + l]) + (acc[16 + l] + acc[48 + l]);
         for (int l = 0; l < 8; l++) h[l] = r[l] + r[l + 8];
         for (int l = 0; l < 4; l++) h[l] = h[l] + h[l + 4];
         sum = (double)((h[0] + h[2]) + (h[1] + h[3]));
     }
-    for (int32_t i = np; i < n; i++) sum += (double)(q[i] * f16tab[k[i]]);
+    for (int32_t i = np; i < n; i++) sum += (double)(q[i] * kite__h2f(k[i]));
     return (float)sum;
 }
 
-// ggml's flash-attention row: online softmax over the keys, the V sum accumulated in f16.
+// ggml's flash-attention row: online softmax over the keys, the V sum accumulated in f16
+// (here: floats that always hold f16 values).
 static void attend_fa_f16(const float *q16, const uint16_t *k, const uint16_t *v, int32_t kv_stride, int32_t n_kv,
-                          int32_t head_dim, float scale, const float *f16tab, float *out) {
-    uint16_t acc[KITE_ATTN_MAX_HEAD_DIM];
-    for (int32_t d = 0; d < head_dim; d++) acc[d] = 0;
+                          int32_t head_dim, float scale, float *out) {
+    float acc[KITE_ATTN_MAX_HEAD_DIM];
+    for (int32_t d = 0; d < head_dim; d++) acc[d] = 0.0f;
     float m = -INFINITY, sum = 0.0f;
     for (int32_t j = 0; j < n_kv; j++) {
         const uint16_t *kj = k + (int64_t)j * kv_stride, *vj = v + (int64_t)j * kv_stride;
-        const float s = kite__dot_f16_ggml(q16, kj, head_dim, f16tab) * scale;
+        const float s = kite__dot_f16_ggml(q16, kj, head_dim) * scale;
         float ms = 1.0f, vs = 1.0f; // rescale of the old sum, weight of this value
         if (s > m) {
             ms = expf(m - s);
             m = s;
-            for (int32_t d = 0; d < head_dim; d++) acc[d] = kite_f32_to_f16(f16tab[acc[d]] * ms);
+            for (int32_t d = 0; d < head_dim; d++) acc[d] = kite__f16_round(acc[d] * ms);
         } else {
             vs = expf(s - m);
         }
-        for (int32_t d = 0; d < head_dim; d++) acc[d] = kite_f32_to_f16(f16tab[acc[d]] + f16tab[vj[d]] * vs);
+        for (int32_t d = 0; d < head_dim; d++) acc[d] = kite__f16_round(acc[d] + kite__h2f(vj[d]) * vs);
         sum = sum * ms + vs;
     }
     // a division, not a multiply by 1/sum: only this agrees with llama.cpp's results bit for bit
     // (greedy ids of rand-llama-spm-Q4_0 with flash attention, stories260K's perplexity)
-    for (int32_t d = 0; d < head_dim; d++) out[d] = f16tab[acc[d]] / sum;
+    for (int32_t d = 0; d < head_dim; d++) out[d] = acc[d] / sum;
 }
 
 void kite__attend_head(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v, int32_t kv_stride,
-                       int32_t n_kv, int32_t head_dim, float scale, const float *f16tab, float *scores, float *out) {
+                       int32_t n_kv, int32_t head_dim, float scale, float *scores, float *out) {
     float qr[KITE_ATTN_MAX_HEAD_DIM];
-    for (int32_t d = 0; d < head_dim; d++) qr[d] = mode == KITE_ATTN_FA_F32 ? q[d] : f16tab[kite_f32_to_f16(q[d])];
+    for (int32_t d = 0; d < head_dim; d++) qr[d] = mode == KITE_ATTN_FA_F32 ? q[d] : kite__f16_round(q[d]);
     if (mode == KITE_ATTN_FA_F16) {
-        attend_fa_f16(qr, k, v, kv_stride, n_kv, head_dim, scale, f16tab, out);
+        attend_fa_f16(qr, k, v, kv_stride, n_kv, head_dim, scale, out);
         return;
     }
     // scores: scaled dot products with every cached key
@@ -133,9 +133,9 @@ void kite__attend_head(kite_attn_mode mode, const float *q, const uint16_t *k, c
         float dot;
         if (mode == KITE_ATTN_FA_F32) {
             dot = 0.0f;
-            for (int32_t d = 0; d < head_dim; d++) dot += qr[d] * f16tab[kj[d]];
+            for (int32_t d = 0; d < head_dim; d++) dot += qr[d] * kite__h2f(kj[d]);
         } else {
-            dot = kite__dot_f16_ggml(qr, kj, head_dim, f16tab);
+            dot = kite__dot_f16_ggml(qr, kj, head_dim);
         }
         scores[j] = dot * scale;
     }
@@ -145,8 +145,8 @@ void kite__attend_head(kite_attn_mode mode, const float *q, const uint16_t *k, c
     for (int32_t d = 0; d < head_dim; d++) out[d] = 0.0f;
     for (int32_t j = 0; j < n_kv; j++) {
         const uint16_t *vj = v + (int64_t)j * kv_stride;
-        const float p = round_p ? f16tab[kite_f32_to_f16(scores[j])] : scores[j];
-        for (int32_t d = 0; d < head_dim; d++) out[d] += p * f16tab[vj[d]];
+        const float p = round_p ? kite__f16_round(scores[j]) : scores[j];
+        for (int32_t d = 0; d < head_dim; d++) out[d] += p * kite__h2f(vj[d]);
     }
 }
 
