@@ -72,31 +72,51 @@ static kite_status spm_segment(const kite_vocab *v, const char *text, size_t n, 
 
 static bool is_space_mark(const char *s) { return memcmp(s, "\xe2\x96\x81", 3) == 0; } // U+2581
 
-kite_status kite__spm_tokenize(const kite_vocab *v, const char *text, size_t n, kite__ids *out) {
-    if (n == 0) return KITE_OK;
-    if (n > INT32_MAX || n > SIZE_MAX / sizeof(kite__symbol))
-        return kite__fail(KITE_ERR_INVALID, "tokenize: text of %zu bytes is too long", n);
-    kite__symbol *sym = malloc(n * sizeof *sym);
-    kite__bigram_heap q = {0};
-    kite_status st = KITE_OK;
-    if (!sym) return kite__fail(KITE_ERR_NOMEM, "tokenize: out of memory for %zu symbols", n);
-    // Merges never reach across a point no token spans, so when no token has a U+2581 right
-    // after another character, each word (cut before such a U+2581) merges on its own with the
-    // same result, and far smaller queues. Otherwise the text is one segment.
-    // Cuts fall on symbol boundaries as spm_segment splits symbols (invalid UTF-8 included).
-    size_t start = 0;
+// Finds where the segments of text[0..n) start (into starts, when given; *n_starts gets their
+// count) and returns the longest one's length. Merges never reach across a
+// point no token spans, so when no token has a U+2581 right after another character (cut),
+// the text is cut before each U+2581 that follows another character and every word merges on
+// its own, with the same result and far smaller queues. Cuts fall on symbol boundaries as
+// spm_segment splits symbols (invalid UTF-8 included). Returns the longest segment.
+static size_t segments(const char *text, size_t n, bool cut, size_t *starts, size_t *n_starts) {
+    size_t start = 0, longest = 0, k = 0;
     bool prev_mark = false;
-    for (size_t off = 0; v->spm_cut_words && st == KITE_OK && off < n;) {
+    for (size_t off = 0; cut && off < n;) {
         size_t len = KITE_MIN(kite__utf8_len((uint8_t)text[off]), n - off);
         bool mark = len == 3 && is_space_mark(text + off);
         if (mark && off > start && !prev_mark) {
-            st = spm_segment(v, text + start, off - start, sym, &q, out);
+            if (starts) starts[k] = start;
+            k++;
+            longest = KITE_MAX(longest, off - start);
             start = off;
         }
         prev_mark = mark;
         off += len;
     }
-    if (st == KITE_OK) st = spm_segment(v, text + start, n - start, sym, &q, out);
+    if (starts) starts[k] = start;
+    *n_starts = k + 1;
+    return KITE_MAX(longest, n - start);
+}
+
+kite_status kite__spm_tokenize(const kite_vocab *v, const char *text, size_t n, kite__ids *out) {
+    if (n == 0) return KITE_OK;
+    if (n > INT32_MAX || n > SIZE_MAX / sizeof(kite__symbol))
+        return kite__fail(KITE_ERR_INVALID, "tokenize: text of %zu bytes is too long", n);
+    size_t n_seg, longest = segments(text, n, v->spm_cut_words, NULL, &n_seg);
+    size_t *starts = malloc(n_seg * sizeof *starts);
+    kite__symbol *sym = malloc(longest * sizeof *sym); // symbols of the longest segment
+    kite__bigram_heap q = {0};
+    kite_status st = KITE_OK;
+    if (!starts || !sym) {
+        st = kite__fail(KITE_ERR_NOMEM, "tokenize: out of memory for %zu symbols", longest);
+    } else {
+        segments(text, n, v->spm_cut_words, starts, &n_seg);
+        for (size_t i = 0; st == KITE_OK && i < n_seg; i++) {
+            size_t end = i + 1 < n_seg ? starts[i + 1] : n;
+            st = spm_segment(v, text + starts[i], end - starts[i], sym, &q, out);
+        }
+    }
+    free(starts);
     free(sym);
     free(q.a);
     return st;
