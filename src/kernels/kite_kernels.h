@@ -34,6 +34,12 @@ int kite_pool_size(const kite_pool *p);
 // do not call kite_pool_run on the same pool from inside fn or from two threads at once.
 void kite_pool_run(kite_pool *p, void (*fn)(void *ctx, int ith, int nth), void *ctx);
 
+// Like kite_pool_run for work that threads take from a shared counter: fn runs on the caller
+// and on each worker that arrives before the caller's fn has returned; a worker that arrives
+// later (descheduled on a busy machine, a slow core) skips the run instead of stalling it.
+// Contract: any single call of fn must finish all work still untaken when it returns.
+void kite_pool_run_shared(kite_pool *p, void (*fn)(void *ctx, int ith, int nth), void *ctx);
+
 // ---- matmul ----------------------------------------------------------------------------
 
 // Scratch bytes kite_matmul needs for these shapes (activations quantized to the weight

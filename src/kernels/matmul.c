@@ -2,6 +2,7 @@
 // then splits the weight rows over the pool's threads and runs the active kernel set's tiles.
 #include "kernels/kernels_internal.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,10 @@ enum { ROW_ALIGN = 8 };
 // GEMM blocking: a block of ROW_BLOCK weight rows (a few KB to tens of KB) stays in L1/L2 while
 // TOK_BLOCK tokens' activations (at most ~100 KB for n_in <= 1536 in Q8) stream past it.
 enum { ROW_BLOCK = 16, TOK_BLOCK = 64 };
+// Row chunks per thread: threads take chunks from a shared counter, so a thread that starts
+// late (a busy machine, a slower core) leaves its share to the others instead of stalling the
+// whole matmul; a few chunks per thread keep each chunk long enough to stream well.
+enum { CHUNKS_PER_THREAD = 4 };
 // Tokens below which the caller converts activations alone (a pool dispatch costs more).
 enum { PAR_QUANT_MIN_TOK = 4 };
 enum { SCRATCH_ALIGN = 64 };
@@ -46,6 +51,8 @@ typedef struct mm_job {
     int n_in;
     int64_t n_out, n_tok;
     float *y;
+    int64_t chunk_rows, n_chunks; // rows per chunk (a multiple of ROW_ALIGN), chunks in all
+    atomic_llong next_chunk;      // the next chunk nobody has taken
 } mm_job;
 
 // Converts activation rows [t0, t1) to the partner format.
@@ -79,13 +86,8 @@ static void convert_worker(void *ctx, int ith, int nth) {
     convert_rows(j, t0, t1);
 }
 
-static void matmul_worker(void *ctx, int ith, int nth) {
-    const mm_job *j = ctx;
-    // contiguous row chunks, a multiple of ROW_ALIGN each (the last one takes the rest)
-    int64_t per = (j->n_out + nth - 1) / nth;
-    per = (per + ROW_ALIGN - 1) / ROW_ALIGN * ROW_ALIGN;
-    int64_t r0 = KITE_MIN(j->n_out, per * ith), r1 = KITE_MIN(j->n_out, r0 + per);
-    if (r0 >= r1) return;
+// Rows [r0, r1) for every token: one tile call for GEMV, ROW_BLOCK x TOK_BLOCK tiles for GEMM.
+static void run_rows(const mm_job *j, int64_t r0, int64_t r1) {
     if (j->n_tok == 1) { // GEMV: the tile kernel walks the whole chunk a few rows at a time
         j->tile(j->n_in, j->w + r0 * j->ws, j->ws, (int)(r1 - r0), j->a, j->as, 1, j->y + r0, (size_t)j->n_out);
         return;
@@ -97,6 +99,17 @@ static void matmul_worker(void *ctx, int ith, int nth) {
             j->tile(j->n_in, j->w + rb * j->ws, j->ws, nr, j->a + tb * j->as, j->as, nt,
                     j->y + tb * j->n_out + rb, (size_t)j->n_out);
         }
+    }
+}
+
+static void matmul_worker(void *ctx, int ith, int nth) {
+    mm_job *j = ctx;
+    (void)ith, (void)nth;
+    for (;;) {
+        int64_t c = atomic_fetch_add_explicit(&j->next_chunk, 1, memory_order_relaxed);
+        if (c >= j->n_chunks) return;
+        int64_t r0 = c * j->chunk_rows;
+        run_rows(j, r0, KITE_MIN(j->n_out, r0 + j->chunk_rows));
     }
 }
 
@@ -139,7 +152,12 @@ kite_status kite_matmul(kite_pool *pool, kite_type wtype, const void *w, int64_t
         if (pool && n_tok >= PAR_QUANT_MIN_TOK) kite_pool_run(pool, convert_worker, &j);
         else convert_rows(&j, 0, n_tok);
     }
-    kite_pool_run(pool, matmul_worker, &j);
+    int nth = kite_pool_size(pool);
+    int64_t per = (n_out + (int64_t)nth * CHUNKS_PER_THREAD - 1) / ((int64_t)nth * CHUNKS_PER_THREAD);
+    j.chunk_rows = nth == 1 ? n_out : (per + ROW_ALIGN - 1) / ROW_ALIGN * ROW_ALIGN;
+    j.n_chunks = (n_out + j.chunk_rows - 1) / j.chunk_rows;
+    atomic_init(&j.next_chunk, 0);
+    kite_pool_run_shared(pool, matmul_worker, &j);
     free(owned);
     return KITE_OK;
 }

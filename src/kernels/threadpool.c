@@ -2,6 +2,8 @@
 // thread 0, workers spin briefly on a generation counter and then sleep on a condition variable.
 #include "kernels/kite_kernels.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #if defined(KITE_THREADS)
@@ -23,6 +25,9 @@
 // while an idle pool stops burning CPU soon after the last token.
 enum { SPIN_ITERS = 1 << 15 };
 
+#define JOIN_CLOSED ((uint64_t)1 << 31)
+#define JOIN_COUNT ((uint64_t)JOIN_CLOSED - 1)
+
 typedef struct worker {
     struct kite_pool *pool;
     int ith;
@@ -38,6 +43,8 @@ struct kite_pool {
     atomic_int pending;  // workers that have not finished the current run
     atomic_int sleepers; // workers inside (or entering) the condition wait
     atomic_bool stop;
+    // shared runs: generation (high 32 bits) | closed (bit 31) | workers inside fn (low bits)
+    _Atomic uint64_t joins;
     pthread_mutex_t mu;
     pthread_cond_t cv;
 };
@@ -64,8 +71,29 @@ static void *worker_main(void *arg) {
         }
         if (atomic_load(&p->stop)) return NULL;
         seen = g;
-        p->fn(p->ctx, me->ith, p->n);
-        atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
+        // Which kind of run is g? A shared run stores its generation in `joins` before it
+        // publishes gen, and the caller can only get past a run without us if it is shared:
+        // joins' generation == g: shared, try to join; later than g: a shared run already over
+        // (skip, ctx may be gone); earlier: g is a plain run and the caller waits for us.
+        uint64_t st = atomic_load(&p->joins);
+        int32_t age = (int32_t)((uint32_t)(st >> 32) - g);
+        if (age < 0) {
+            p->fn(p->ctx, me->ith, p->n);
+            atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
+            continue;
+        }
+        bool joined = false;
+        while (age == 0 && !(st & JOIN_CLOSED)) {
+            if (atomic_compare_exchange_weak(&p->joins, &st, st + 1)) {
+                joined = true;
+                break;
+            }
+            age = (int32_t)((uint32_t)(st >> 32) - g);
+        }
+        if (joined) { // fn and ctx stay valid: the caller waits for the workers inside
+            p->fn(p->ctx, me->ith, p->n);
+            atomic_fetch_sub_explicit(&p->joins, 1, memory_order_release);
+        }
     }
 }
 
@@ -131,6 +159,30 @@ void kite_pool_run(kite_pool *p, void (*fn)(void *ctx, int ith, int nth), void *
     }
 }
 
+void kite_pool_run_shared(kite_pool *p, void (*fn)(void *ctx, int ith, int nth), void *ctx) {
+    if (!p || p->n == 1) {
+        fn(ctx, 0, 1);
+        return;
+    }
+    p->fn = fn;
+    p->ctx = ctx;
+    unsigned g = atomic_load(&p->gen) + 1;
+    atomic_store(&p->joins, (uint64_t)g << 32); // open for generation g, nobody inside
+    atomic_store(&p->gen, g);                    // publish (seq_cst, before the sleepers check)
+    if (atomic_load(&p->sleepers) > 0) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+    fn(ctx, 0, p->n); // returns when no work is left to take
+    // close the run; wait only for the workers already inside fn
+    atomic_fetch_or(&p->joins, JOIN_CLOSED);
+    for (int spins = 0; atomic_load_explicit(&p->joins, memory_order_acquire) & JOIN_COUNT; spins++) {
+        if (spins < SPIN_ITERS) CPU_RELAX();
+        else sched_yield();
+    }
+}
+
 #else // no threads (wasm-st, WASI): the pool does not exist and runs are inline
 
 kite_pool *kite_pool_new(int n_threads) {
@@ -143,6 +195,10 @@ int kite_pool_size(const kite_pool *p) {
     return 1;
 }
 void kite_pool_run(kite_pool *p, void (*fn)(void *ctx, int ith, int nth), void *ctx) {
+    (void)p;
+    fn(ctx, 0, 1);
+}
+void kite_pool_run_shared(kite_pool *p, void (*fn)(void *ctx, int ith, int nth), void *ctx) {
     (void)p;
     fn(ctx, 0, 1);
 }

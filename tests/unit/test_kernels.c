@@ -2,6 +2,7 @@
 // dequantizers (dlopen'd from node-llama-cpp), every ISA set this host runs against _ref on
 // odd shapes through kite_matmul (1 and 2 threads), the thread pool, and the error paths.
 #include <math.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -315,6 +316,37 @@ static void probe_fn(void *ctx, int ith, int nth) {
     p->hits[ith]++;
     p->nth_seen[ith] = nth;
 }
+// shared runs: 64 items taken from a counter, each must be done exactly once per run
+typedef struct shared_probe {
+    atomic_int next;
+    int done[64];
+} shared_probe;
+static void shared_fn(void *ctx, int ith, int nth) {
+    shared_probe *s = ctx;
+    (void)ith, (void)nth;
+    for (int i; (i = atomic_fetch_add(&s->next, 1)) < 64;) s->done[i]++;
+}
+static void test_pool_shared(void) {
+    for (int n = 1; n <= 3; n++) {
+        kite_pool *p = kite_pool_new(n);
+        int bad = 0;
+        for (int r = 0; r < 3000 && !bad; r++) {
+            shared_probe s;
+            atomic_init(&s.next, 0);
+            memset(s.done, 0, sizeof s.done);
+            kite_pool_run_shared(p, shared_fn, &s);
+            for (int i = 0; i < 64; i++) bad += s.done[i] != 1;
+            if (r % 3 == 0) { // plain runs between shared ones: every thread must still come
+                pool_probe pr = {{0}, {0}};
+                kite_pool_run(p, probe_fn, &pr);
+                for (int i = 0; i < kite_pool_size(p); i++) bad += pr.hits[i] != 1;
+            }
+        }
+        CHECK(bad == 0, "pool %d: shared runs lost or repeated work (%d bad)", n, bad);
+        kite_pool_free(p);
+    }
+}
+
 static void test_pool(void) {
     for (int n = 1; n <= 3; n++) {
         kite_pool *p = kite_pool_new(n);
@@ -360,6 +392,7 @@ int main(void) {
     test_isa_vs_ref(pool2);
     test_act_quant();
     test_pool();
+    test_pool_shared();
     test_errors();
     kite_pool_free(pool2);
     return check_done("test_kernels");
