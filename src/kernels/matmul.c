@@ -79,11 +79,15 @@ static void convert_rows(const mm_job *j, int64_t t0, int64_t t1) {
     }
 }
 
+// Converts tokens taken 4 at a time from the shared counter (a shared pool run).
 static void convert_worker(void *ctx, int ith, int nth) {
-    const mm_job *j = ctx;
-    int64_t per = (j->n_tok + nth - 1) / nth;
-    int64_t t0 = KITE_MIN(j->n_tok, per * ith), t1 = KITE_MIN(j->n_tok, t0 + per);
-    convert_rows(j, t0, t1);
+    mm_job *j = ctx;
+    (void)ith, (void)nth;
+    for (;;) {
+        int64_t t0 = atomic_fetch_add_explicit(&j->next_chunk, 4, memory_order_relaxed);
+        if (t0 >= j->n_tok) return;
+        convert_rows(j, t0, KITE_MIN(j->n_tok, t0 + 4));
+    }
 }
 
 // Rows [r0, r1) for every token: one tile call for GEMV, ROW_BLOCK x TOK_BLOCK tiles for GEMM.
@@ -149,14 +153,18 @@ kite_status kite_matmul(kite_pool *pool, kite_type wtype, const void *w, int64_t
         uintptr_t p = ((uintptr_t)scratch + SCRATCH_ALIGN - 1) & ~(uintptr_t)(SCRATCH_ALIGN - 1);
         j.a = (char *)p;
         j.as = act_row_bytes(partner, n_in);
-        if (pool && n_tok >= PAR_QUANT_MIN_TOK) kite_pool_run(pool, convert_worker, &j);
-        else convert_rows(&j, 0, n_tok);
+        if (pool && n_tok >= PAR_QUANT_MIN_TOK) {
+            atomic_init(&j.next_chunk, 0);
+            kite_pool_run_shared(pool, convert_worker, &j);
+        } else {
+            convert_rows(&j, 0, n_tok);
+        }
     }
     int nth = kite_pool_size(pool);
     int64_t per = (n_out + (int64_t)nth * CHUNKS_PER_THREAD - 1) / ((int64_t)nth * CHUNKS_PER_THREAD);
     j.chunk_rows = nth == 1 ? n_out : (per + ROW_ALIGN - 1) / ROW_ALIGN * ROW_ALIGN;
     j.n_chunks = (n_out + j.chunk_rows - 1) / j.chunk_rows;
-    atomic_init(&j.next_chunk, 0);
+    atomic_store(&j.next_chunk, 0); // (reused after the conversion run)
     kite_pool_run_shared(pool, matmul_worker, &j);
     free(owned);
     return KITE_OK;
