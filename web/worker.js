@@ -18,7 +18,7 @@ let broken = null;   // set when the instance aborted: it cannot be used again
 let scratch = 0;     // 64 bytes of heap for out-parameters
 let model = 0;       // kw_model* of this worker (one per worker)
 let abortFlag = null; // Int32Array over the running request's SharedArrayBuffer
-let current = null;  // the running request: { id, pieceDecoder, tokens }
+let current = null;  // the running request: { id, stage, decoder, tokens }
 const pulls = new Map(); // pull id -> resolve
 
 class CError extends Error {
@@ -110,16 +110,17 @@ const aborted = () => abortFlag !== null && Atomics.load(abortFlag, 0) !== 0;
 // ---- callbacks from C ------------------------------------------------------------------
 
 let lastProgress = 0;
-function progress(stage, done, total, force) {
+function progress(stage, done, total) {
   const now = Date.now();
-  // At most ~20 messages a second: a 4 GB read would otherwise flood the page.
-  if (!force && now - lastProgress < 50 && done !== total) return;
+  // At most ~20 messages a second (and always the last): a 4 GB read would otherwise flood
+  // the page.
+  if (now - lastProgress < 50 && done !== total) return;
   lastProgress = now;
   port.post({ id: current.id, type: 'progress', stage, loaded: done, total });
 }
 
 function onProgress(what, done, total) {
-  if (current) progress(current.stage || what, done, total, false);
+  if (current) progress(current.stage || what, done, total);
   return aborted() ? 1 : 0;
 }
 
@@ -168,7 +169,7 @@ async function readSource(source) {
     free: (p) => M._kw_free(p),
     heap,
     progress: (done, total) => {
-      progress('read', done, total, false);
+      progress('read', done, total);
       if (aborted()) throw new CError('aborted while reading the model', 'aborted');
     },
     pull: (offset, length) => new Promise((resolve) => {
