@@ -356,23 +356,36 @@ AI float load1f(int kind, const uint8_t *p, int i) {
 
 AI void micro_f(int kind, int n, const uint8_t *w, size_t ws, const uint8_t *a, size_t as, float *y, size_t ys,
                 const int NR, const int NT) {
-    __m256 acc[4][NT_MAX];
+    // two accumulators per (row, token) when there are few of them: FMA latency is 4 cycles
+    // at 2 per cycle, so a GEMV pass needs 8 independent chains to keep both units busy
+    const int NA = NR * NT < 8 ? 2 : 1;
+    __m256 acc[4][NT_MAX][2];
     for (int r = 0; r < NR; r++)
-        for (int t = 0; t < NT; t++) acc[r][t] = _mm256_setzero_ps();
+        for (int t = 0; t < NT; t++) acc[r][t][0] = acc[r][t][1] = _mm256_setzero_ps();
     const size_t esz = kind == K_F32 ? 4 : 2;
     int i = 0;
+    for (; i + 8 * NA <= n; i += 8 * NA) {
+        if (NR == 4) prefetch_next(w + 4 * ws + i * 4 * esz, 4 * 8 * NA * esz);
+        for (int u = 0; u < NA; u++) {
+            __m256 av[NT_MAX];
+            for (int t = 0; t < NT; t++) av[t] = load8f(kind, a + t * as, i + 8 * u);
+            for (int r = 0; r < NR; r++) {
+                __m256 wv = load8f(kind, w + r * ws, i + 8 * u);
+                for (int t = 0; t < NT; t++) acc[r][t][u] = _mm256_fmadd_ps(wv, av[t], acc[r][t][u]);
+            }
+        }
+    }
     for (; i + 8 <= n; i += 8) {
-        if (NR == 4) prefetch_next(w + 4 * ws + i * 4 * esz, 4 * 8 * esz);
         __m256 av[NT_MAX];
         for (int t = 0; t < NT; t++) av[t] = load8f(kind, a + t * as, i);
         for (int r = 0; r < NR; r++) {
             __m256 wv = load8f(kind, w + r * ws, i);
-            for (int t = 0; t < NT; t++) acc[r][t] = _mm256_fmadd_ps(wv, av[t], acc[r][t]);
+            for (int t = 0; t < NT; t++) acc[r][t][0] = _mm256_fmadd_ps(wv, av[t], acc[r][t][0]);
         }
     }
     for (int r = 0; r < NR; r++)
         for (int t = 0; t < NT; t++) {
-            float s = hsum(acc[r][t]);
+            float s = hsum(_mm256_add_ps(acc[r][t][0], acc[r][t][1]));
             for (int k = i; k < n; k++) s += load1f(kind, w + r * ws, k) * load1f(kind, a + t * as, k);
             y[t * ys + r] = s;
         }
