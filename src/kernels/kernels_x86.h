@@ -41,6 +41,15 @@ AI __m256i dot_us(__m256i u, __m256i s) {
 #endif
 }
 
+// acc + dot_us(u, s), fused where the ISA has it.
+AI __m256i dot_us_acc(__m256i acc, __m256i u, __m256i s) {
+#ifdef KITE_X86_VNNI
+    return _mm256_dpbusd_epi32(acc, u, s);
+#else
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
+#endif
+}
+
 // acc + pairwise int16 products p*s summed into int32 lanes.
 AI __m256i madd_acc(__m256i acc, __m256i p, __m256i s) {
 #ifdef KITE_X86_VNNI
@@ -70,8 +79,10 @@ AI __m256i loadu(const void *p) { return _mm256_loadu_si256((const __m256i *)p);
 // 16 bytes of nibbles -> 32 levels: element j < 16 is the low nibble of byte j, element
 // j + 16 its high nibble (the Q4_0/Q4_1/Q5/IQ4 order).
 AI __m256i nibbles32(const uint8_t *qs) {
-    __m128i b = _mm_loadu_si128((const __m128i *)qs);
-    __m256i v = _mm256_set_m128i(_mm_srli_epi16(b, 4), b);
+    // the 16 bytes in both halves, the upper half shifted by 4: one broadcast load, one
+    // per-lane variable shift (no cross-lane insert)
+    __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+    v = _mm256_srlv_epi64(v, _mm256_setr_epi64x(0, 0, 4, 4));
     return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
 }
 
@@ -146,8 +157,9 @@ AI void micro32(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a,
             av[t] = loadu(ab + aq);
             ad[t] = _mm256_set1_ps(f16s(ab));
             if (k_has_min(kind)) asum[t] = f16s(ab + 2);
-            if (kind == K_Q4_0 || kind == K_Q5_0) // offset * sum(a), lane-wise like the dot
-                aoff[t] = _mm256_slli_epi32(dot_us(_mm256_set1_epi8(1), av[t]), kind == K_Q4_0 ? 3 : 4);
+            if (kind == K_Q4_0 || kind == K_Q5_0) // -offset * sum(a), lane-wise like the dot
+                aoff[t] = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                           _mm256_slli_epi32(dot_us(_mm256_set1_epi8(1), av[t]), kind == K_Q4_0 ? 3 : 4));
         }
         for (int r = 0; r < NR; r++) {
             const uint8_t *wb = w + r * ws + b * wsz;
@@ -155,8 +167,9 @@ AI void micro32(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a,
             __m256 dw = _mm256_set1_ps(f16s(wb));
             __m256i u = k_signed(kind) ? _mm256_abs_epi8(q) : q;
             for (int t = 0; t < NT; t++) {
-                __m256i p = k_signed(kind) ? dot_us(u, _mm256_sign_epi8(av[t], q)) : dot_us(u, av[t]);
-                if (kind == K_Q4_0 || kind == K_Q5_0) p = _mm256_sub_epi32(p, aoff[t]);
+                __m256i p = k_signed(kind)                       ? dot_us(u, _mm256_sign_epi8(av[t], q))
+                            : (kind == K_Q4_0 || kind == K_Q5_0) ? dot_us_acc(aoff[t], u, av[t]) // starts at -offset*sum(a)
+                                                                 : dot_us(u, av[t]);
                 acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw, ad[t]), acc[r][t]);
                 if (k_has_min(kind)) macc[r][t] += f16s(wb + 2) * asum[t];
             }
