@@ -74,6 +74,13 @@ AI void prefetch_next(const uint8_t *p, size_t bytes) {
     for (size_t o = 0; o < bytes; o += 64) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
 }
 
+// A half read from memory, converted and broadcast to all 8 lanes (vpbroadcastw + vcvtph2ps).
+AI __m256 f16_bcast(const void *p) {
+    short h;
+    memcpy(&h, p, 2);
+    return _mm256_cvtph_ps(_mm_set1_epi16(h));
+}
+
 AI __m256i loadu(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
 
 // 16 bytes of nibbles -> 32 levels: element j < 16 is the low nibble of byte j, element
@@ -155,7 +162,7 @@ AI void micro32(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a,
         for (int t = 0; t < NT; t++) {
             const uint8_t *ab = a + t * as + b * asz;
             av[t] = loadu(ab + aq);
-            ad[t] = _mm256_set1_ps(f16s(ab));
+            ad[t] = f16_bcast(ab);
             if (k_has_min(kind)) asum[t] = f16s(ab + 2);
             if (kind == K_Q4_0 || kind == K_Q5_0) // -offset * sum(a), lane-wise like the dot
                 aoff[t] = _mm256_sub_epi32(_mm256_setzero_si256(),
@@ -164,7 +171,7 @@ AI void micro32(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a,
         for (int r = 0; r < NR; r++) {
             const uint8_t *wb = w + r * ws + b * wsz;
             __m256i q = k_levels(kind, wb);
-            __m256 dw = _mm256_set1_ps(f16s(wb));
+            __m256 dw = f16_bcast(wb);
             __m256i u = k_signed(kind) ? _mm256_abs_epi8(q) : q;
             for (int t = 0; t < NT; t++) {
                 __m256i p = k_signed(kind)                       ? dot_us(u, _mm256_sign_epi8(av[t], q))
