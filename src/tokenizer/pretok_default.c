@@ -106,6 +106,16 @@ static size_t m_cjk(const kite__cpt_text *t, size_t i, size_t end) {
     return i;
 }
 
+// regex: \p{N}{1,3} (minicpm5)
+static size_t m_num3(const kite__cpt_text *t, size_t i, size_t end) {
+    size_t j = i;
+    while (j < end && j - i < 3 && is_number_class(t, j)) j++;
+    return j;
+}
+
+// [^\n]+|[\n]+ (laguna): runs of newlines and runs of anything else
+static bool is_newline(const kite__cpt_text *t, size_t i) { return t->cpt[i] == '\n'; }
+
 // regex: \p{N}+ (single = false) or \p{N} (single = true)
 kite_status kite__split_number_runs(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out,
                                     bool single) {
@@ -150,6 +160,7 @@ kite_status kite__split_digit_triples(const kite__cpt_text *t, const kite__piece
 typedef enum split_kind { SPLIT_PUNCT, SPLIT_PUNCT_TICK, SPLIT_NEWLINE, SPLIT_WS_LETTERS, SPLIT_WS_PUNCT,
                           SPLIT_CJK, SPLIT_GPT2, SPLIT_NUMBERS, SPLIT_DIGIT, SPLIT_TRIPLES,
                           SPLIT_LLAMA3, SPLIT_QWEN2, SPLIT_QWEN35, SPLIT_GPT4O, SPLIT_TEKKEN,
+                          SPLIT_SEED_CODER, SPLIT_UFAKZEKA, SPLIT_MINICPM5, SPLIT_NL_RUNS, SPLIT_NUM3,
                           SPLIT_END } split_kind;
 
 static kite_status run_split(split_kind k, const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out) {
@@ -164,9 +175,14 @@ static kite_status run_split(split_kind k, const kite__cpt_text *t, const kite__
     case SPLIT_NUMBERS: return kite__split_number_runs(t, in, out, false);
     case SPLIT_DIGIT: return kite__split_number_runs(t, in, out, true);
     case SPLIT_TRIPLES: return kite__split_digit_triples(t, in, out);
-    case SPLIT_LLAMA3: return kite__split_llama3(t, in, out, 3, false);
-    case SPLIT_QWEN2: return kite__split_llama3(t, in, out, 1, false);
-    case SPLIT_QWEN35: return kite__split_llama3(t, in, out, 1, true);
+    case SPLIT_LLAMA3: return kite__split_llama3(t, in, out, &(kite__llama3_opts){3, false, true, true});
+    case SPLIT_QWEN2: return kite__split_llama3(t, in, out, &(kite__llama3_opts){1, false, true, true});
+    case SPLIT_QWEN35: return kite__split_llama3(t, in, out, &(kite__llama3_opts){1, true, true, true});
+    case SPLIT_SEED_CODER: return kite__split_llama3(t, in, out, &(kite__llama3_opts){1, false, true, false});
+    case SPLIT_UFAKZEKA: return kite__split_llama3(t, in, out, &(kite__llama3_opts){1, false, false, true});
+    case SPLIT_MINICPM5: return kite__split_llama3(t, in, out, &(kite__llama3_opts){SIZE_MAX, false, true, true});
+    case SPLIT_NL_RUNS: return split_runs(t, in, out, is_newline);
+    case SPLIT_NUM3: return split_search(t, in, out, m_num3);
     case SPLIT_GPT4O: return kite__split_gpt4o(t, in, out, 3, true);
     case SPLIT_TEKKEN: return kite__split_gpt4o(t, in, out, 1, false);
     case SPLIT_END: break;
@@ -186,6 +202,10 @@ kite_status kite__pretokenize(kite__pre_type pre, const kite__cpt_text *t, kite_
         [KITE_PRE_GPT4O] = {SPLIT_GPT4O, SPLIT_END},
         [KITE_PRE_TEKKEN] = {SPLIT_TEKKEN, SPLIT_END},
         [KITE_PRE_FALCON] = {SPLIT_PUNCT_TICK, SPLIT_GPT2, SPLIT_TRIPLES, SPLIT_END},
+        [KITE_PRE_SEED_CODER] = {SPLIT_SEED_CODER, SPLIT_END},
+        [KITE_PRE_UFAKZEKA] = {SPLIT_UFAKZEKA, SPLIT_END},
+        [KITE_PRE_LAGUNA] = {SPLIT_NL_RUNS, SPLIT_QWEN2, SPLIT_END},
+        [KITE_PRE_MINICPM5] = {SPLIT_NUM3, SPLIT_MINICPM5, SPLIT_END},
         [KITE_PRE_DEEPSEEK_CODER] = {SPLIT_NEWLINE, SPLIT_WS_LETTERS, SPLIT_WS_PUNCT, SPLIT_CJK, SPLIT_DIGIT, SPLIT_END},
     };
     out->n = 0;

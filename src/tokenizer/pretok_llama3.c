@@ -1,8 +1,10 @@
 // pretok_llama3.c - the llama3 / qwen2 / qwen3.5 pre-tokenizer regex as a hand-written scanner:
 //   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
 //   ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
-// qwen2's regex is the same with \p{N} (one digit) in place of \p{N}{1,3}: max_digits = 1.
-// qwen3.5's also reads [\p{L}\p{M}] wherever \p{L} stands (marks join letters): with_marks.
+// Its relatives differ in a few places, set by kite__llama3_opts: qwen2 has \p{N} (one digit)
+// for \p{N}{1,3} (max_digits 1), minicpm5 \p{N}+ (no limit); qwen3.5 reads [\p{L}\p{M}]
+// wherever \p{L} stands (marks); ufakzeka has no contractions; seed-coder's punctuation run
+// takes no [\r\n]* after it.
 #include "tokenizer/tok_internal.h"
 #include "tokenizer/unicode.h"
 
@@ -20,8 +22,9 @@ static inline uint16_t flags_at(const kite__cpt_text *t, size_t end, size_t p) {
 static uint32_t lower(uint32_t c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
 
 kite_status kite__split_llama3(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out,
-                               size_t max_digits, bool with_marks) {
-    const uint16_t L = KITE_UC_LETTER | (with_marks ? KITE_UC_MARK : 0), N = KITE_UC_NUMBER, WS = KITE_UC_WHITESPACE;
+                               const kite__llama3_opts *o) {
+    const uint16_t L = KITE_UC_LETTER | (o->marks ? KITE_UC_MARK : 0), N = KITE_UC_NUMBER, WS = KITE_UC_WHITESPACE;
+    const size_t max_digits = o->max_digits;
     size_t ini = 0;
     for (size_t pi = 0; pi < in->n; pi++) {
         const size_t end = ini + in->len[pi];
@@ -31,7 +34,7 @@ kite_status kite__split_llama3(const kite__cpt_text *t, const kite__pieces *in, 
             const uint32_t c = cpt_at(t, end, pos);
             const uint16_t f = flags_at(t, end, pos);
             // (?i:'s|'t|'re|'ve|'m|'ll|'d)
-            if (c == '\'' && pos + 1 < end) {
+            if (o->contractions && c == '\'' && pos + 1 < end) {
                 uint32_t c1 = lower(cpt_at(t, end, pos + 1));
                 if (c1 == 's' || c1 == 't' || c1 == 'm' || c1 == 'd') {
                     pos += 2;
@@ -70,7 +73,7 @@ kite_status kite__split_llama3(const kite__cpt_text *t, const kite__pieces *in, 
                 if (!(f2 & (WS | L | N)) && f) {
                     pos += c == ' ';
                     while (!(f2 & (WS | L | N)) && f2) f2 = flags_at(t, end, ++pos);
-                    while (cpt_at(t, end, pos) == '\r' || cpt_at(t, end, pos) == '\n') pos++;
+                    while (o->punct_newlines && (cpt_at(t, end, pos) == '\r' || cpt_at(t, end, pos) == '\n')) pos++;
                     goto emit;
                 }
             }

@@ -31,6 +31,10 @@ typedef enum kite__pre_type {
     KITE_PRE_TEKKEN,    // cased letter runs, single digits, no contractions (mistral tekken)
     KITE_PRE_FALCON,    // punctuation runs (with '`'), GPT-2, digit triples
     KITE_PRE_DEEPSEEK_CODER, // newlines, letter runs, punctuation runs, CJK runs, single digits
+    KITE_PRE_SEED_CODER, // qwen2's regex without newlines after punctuation
+    KITE_PRE_UFAKZEKA,   // qwen2's regex without contractions
+    KITE_PRE_LAGUNA,     // newline runs, then qwen2's regex
+    KITE_PRE_MINICPM5,   // digit groups of up to 3, then llama3's regex with \p{N}+
 } kite__pre_type;
 
 // ---- string -> int map (open addressing over keys held in an arena) -----------------------
@@ -150,8 +154,14 @@ typedef struct kite__cpt_text {
 } kite__cpt_text;
 
 kite_status kite__split_gpt2(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out);
+typedef struct kite__llama3_opts {
+    size_t max_digits;   // \p{N}{1,max_digits} (SIZE_MAX: \p{N}+)
+    bool marks;          // [\p{L}\p{M}] in place of \p{L}
+    bool contractions;   // the (?i:'s|'t|...) alternative
+    bool punct_newlines; // [\r\n]* after a punctuation run
+} kite__llama3_opts;
 kite_status kite__split_llama3(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out,
-                               size_t max_digits, bool with_marks);
+                               const kite__llama3_opts *o);
 kite_status kite__split_gpt4o(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out,
                               size_t max_digits, bool contractions);
 kite_status kite__split_punct_runs(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out);

@@ -44,6 +44,13 @@ static const pre_entry pre_table[] = {
     {"solar-open", KITE_PRE_QWEN2, false, false, false, false},
     {"grok-2", KITE_PRE_QWEN2, false, false, false, false},
     {"qwen35", KITE_PRE_QWEN35, false, false, false, false},
+    {"bailingmoe", KITE_PRE_QWEN2, false, false, false, false}, // its "\s*[\r\n]" splits alike
+    {"bailingmoe2", KITE_PRE_QWEN2, false, false, false, false},
+    {"llada-moe", KITE_PRE_QWEN2, false, false, false, false},
+    {"seed-coder", KITE_PRE_SEED_CODER, false, false, false, false},
+    {"ufakzeka", KITE_PRE_UFAKZEKA, false, false, false, false},
+    {"laguna", KITE_PRE_LAGUNA, false, false, false, false},
+    {"minicpm5", KITE_PRE_MINICPM5, true, true, false, false},
     // gpt-4o's regex (cased letter runs)
     {"gpt-4o", KITE_PRE_GPT4O, false, false, false, false},
     {"llama4", KITE_PRE_GPT4O, false, false, false, false},
