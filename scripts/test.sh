@@ -35,7 +35,8 @@ stage "build native" build native
 stage "ctest native" ctest_in native
 
 stage "build native-asan" build native-asan
-stage "ctest native-asan" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ctest_in native-asan
+ctest_asan() { ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ctest_in native-asan; }
+stage "ctest native-asan" ctest_asan
 
 stage "build aarch64" build aarch64
 stage "ctest aarch64 (qemu)" ctest_in aarch64
