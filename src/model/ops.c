@@ -19,10 +19,13 @@ void kite__rope_cache(float *cs, int32_t pos, int32_t n_rot, float base, float f
                       const float *factors) {
     const float step = powf(base, -2.0f / (float)n_rot);
     float theta = (float)pos;
+    // cos/sin in double, rounded once: glibc's cosf/sinf and musl's (wasm) differ in the
+    // last bit for about 1% of angles, which split native and wasm greedy paths; the double
+    // versions agree on both and still give llama.cpp's tokens on every shared model.
     for (int32_t i = 0; i < n_rot / 2; i++) {
         const float t = freq_scale * (factors ? theta / factors[i] : theta);
-        cs[2 * i] = cosf(t) * attn_factor;
-        cs[2 * i + 1] = sinf(t) * attn_factor;
+        cs[2 * i] = (float)cos((double)t) * attn_factor;
+        cs[2 * i + 1] = (float)sin((double)t) * attn_factor;
         theta *= step;
     }
 }
