@@ -651,12 +651,16 @@ static void test_variants(llref *r, const char *vocab_dir) {
 
 // ---- the CLI ----------------------------------------------------------------------------------
 
+// How to start the CLI: directly, or (a cross build tested under qemu-user, where the shell
+// cannot exec a foreign binary) through the same emulator.
+static const char *cli_prefix = "";
+
 // Runs `$KITE_BIN tokenize ARGS` through the shell; returns its exit code, stdout in out.
 static int run_cli(const char *args, char *out, size_t cap) {
     const char *bin = getenv("KITE_BIN");
     if (!bin || !*bin) return -1;
     char cmd[8192];
-    snprintf(cmd, sizeof cmd, "'%s' tokenize %s 2>/dev/null", bin, args);
+    snprintf(cmd, sizeof cmd, "%s'%s' tokenize %s 2>/dev/null", cli_prefix, bin, args);
     FILE *p = popen(cmd, "r");
     if (!p) return -1;
     size_t n = fread(out, 1, cap - 1, p);
@@ -671,9 +675,17 @@ static void test_cli(const char *vocab_dir) {
         return;
     }
     char args[4096], out[4096];
+    int rc = run_cli("--help", out, sizeof out);
+#if defined(__aarch64__)
+    if (rc == 126 || rc == 127) { // exec format error: the host is not aarch64
+        cli_prefix = "qemu-aarch64 ";
+        rc = run_cli("--help", out, sizeof out);
+    }
+#endif
+    CHECK(rc == 0 && strstr(out, "usage: kite tokenize"), "kite tokenize --help: rc %d", rc);
     // llama.cpp's vectors: "Hello world" is 15043 3186 in llama-spm; the model adds BOS (1).
     snprintf(args, sizeof args, "-m '%s/ggml-vocab-llama-spm.gguf' -p 'Hello world' --ids", vocab_dir);
-    int rc = run_cli(args, out, sizeof out);
+    rc = run_cli(args, out, sizeof out);
     CHECK(rc == 0 && strcmp(out, "[1, 15043, 3186]\n") == 0, "kite tokenize --ids: rc %d, '%s'", rc, out);
     snprintf(args, sizeof args, "-m '%s/ggml-vocab-llama-spm.gguf' -p 'Hello world' --ids --no-bos", vocab_dir);
     rc = run_cli(args, out, sizeof out);
