@@ -1,7 +1,8 @@
 // test_tokenizer.c - tokenizer ids against llama.cpp's own test vectors (shared/vocab/*.inp/.out,
 // tokenized as tests/test-tokenizer-0.cpp does: add_special=false, parse_special=false), the
 // round trips of llama.cpp's test-tokenizer-1-{spm,bpe}.cpp (every token, every code point),
-// and the vocabularies carried by the shared models.
+// and, through libllama itself (dlopen), ids, pieces, detokenized text and special-token
+// flags on the vocab files, the shared models and variants of the vocab files.
 #include "check.h"
 #include "kite.h"
 #include "llama_ref.h"
@@ -269,39 +270,6 @@ static void test_api(const char *dir) {
         unload(&l);
     }
 }
-
-// ---- the models' vocabularies ---------------------------------------------------------------
-
-// The shared models carry the vocabularies of the vocab files: same ids on every test text.
-static void test_model_vocab(const char *models, const char *model, const char *vocab_dir, const char *vocab) {
-    char p1[4096], p2[4096];
-    snprintf(p1, sizeof p1, "%s/%s", models, model);
-    snprintf(p2, sizeof p2, "%s/%s", vocab_dir, vocab);
-    loaded a, b;
-    if (!load_path(p1, &a)) return;
-    if (!load_path(p2, &b)) {
-        unload(&a);
-        return;
-    }
-    static const char *texts[] = {"The capital of France is", "Once upon a time",
-                                  " Hello\n\nworld 1234 \xc3\xa4\xc3\xb6\xc3\xbc <s></s><|endoftext|>", ""};
-    for (int i = 0; texts[i][0]; i++) {
-        for (int special = 0; special < 2; special++) {
-            int32_t na, nb;
-            int32_t *x = tok(a.v, texts[i], strlen(texts[i]), special, special, &na);
-            int32_t *y = tok(b.v, texts[i], strlen(texts[i]), special, special, &nb);
-            CHECK(na == nb && memcmp(x, y, (size_t)na * sizeof *x) == 0, "%s vs %s: '%s' differs", model, vocab,
-                  texts[i]);
-            free(x);
-            free(y);
-        }
-    }
-    CHECK(kite_vocab_eos(a.v) == kite_vocab_eos(b.v) && kite_vocab_bos(a.v) == kite_vocab_bos(b.v),
-          "%s: bos/eos as %s", model, vocab);
-    unload(&a);
-    unload(&b);
-}
-
 
 // ---- against llama.cpp itself (libllama from node-llama-cpp, dlopen) ---------------------------
 
@@ -719,9 +687,6 @@ int main(void) {
     test_api(vocab_dir);
     test_cli(vocab_dir);
     for (size_t i = 0; i < sizeof vocabs / sizeof vocabs[0]; i++) test_round_trips(vocab_dir, vocabs[i]);
-    test_model_vocab(models, "rand-llama-spm-f16.gguf", vocab_dir, "ggml-vocab-llama-spm.gguf");
-    test_model_vocab(models, "rand-phi3-f16.gguf", vocab_dir, "ggml-vocab-phi-3.gguf");
-    test_model_vocab(models, "rand-qwen2-f16.gguf", vocab_dir, "ggml-vocab-qwen2.gguf");
     llref r;
     if (llref_init(&r)) {
         for (size_t i = 0; i < sizeof vocabs / sizeof vocabs[0]; i++) {
