@@ -81,6 +81,15 @@ AI __m256 f16_bcast(const void *p) {
     return _mm256_cvtph_ps(_mm_set1_epi16(h));
 }
 
+// How far ahead a 4-row pass prefetches: a whole number of row groups, at least PF_MIN bytes:
+// short rows (Q5_0 576 wide: 1.6 KB per group) would otherwise prefetch less than one DRAM
+// latency ahead (measured on SmolLM2-135M shapes: decode 1.4-2x faster with 4-8 KB).
+enum { PF_MIN = 8192 };
+AI size_t prefetch_distance(size_t ws) {
+    size_t g = 4 * ws;
+    return g >= PF_MIN ? g : (PF_MIN + g - 1) / g * g;
+}
+
 AI __m256i loadu(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
 
 // 16 bytes of nibbles -> 32 levels: element j < 16 is the low nibble of byte j, element
@@ -154,8 +163,9 @@ AI void micro32(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a,
     float macc[4][NT_MAX];
     for (int r = 0; r < NR; r++)
         for (int t = 0; t < NT; t++) acc[r][t] = _mm256_setzero_ps(), macc[r][t] = 0;
+    const size_t pf_dist = prefetch_distance(ws);
     for (int b = 0; b < nb; b++) {
-        if (NR == 4) prefetch_next(w + 4 * ws + b * 4 * wsz, 4 * wsz);
+        if (NR == 4) prefetch_next(w + pf_dist + b * 4 * wsz, 4 * wsz);
         __m256i av[NT_MAX], aoff[NT_MAX];
         __m256 ad[NT_MAX];
         float asum[NT_MAX];
@@ -383,9 +393,10 @@ AI void micro_f(int kind, int n, const uint8_t *w, size_t ws, const uint8_t *a, 
     for (int r = 0; r < NR; r++)
         for (int t = 0; t < NT; t++) acc[r][t][0] = acc[r][t][1] = _mm256_setzero_ps();
     const size_t esz = kind == K_F32 ? 4 : 2;
+    const size_t pf_dist = prefetch_distance(ws);
     int i = 0;
     for (; i + 8 * NA <= n; i += 8 * NA) {
-        if (NR == 4) prefetch_next(w + 4 * ws + i * 4 * esz, 4 * 8 * NA * esz);
+        if (NR == 4) prefetch_next(w + pf_dist + i * 4 * esz, 4 * 8 * NA * esz);
         for (int u = 0; u < NA; u++) {
             __m256 av[NT_MAX];
             for (int t = 0; t < NT; t++) av[t] = load8f(kind, a + t * as, i + 8 * u);
