@@ -88,12 +88,9 @@ int kite_cmd_perplexity(int argc, char **argv) {
         return 1;
     }
     int rc = 1;
-    int32_t n_tok = 0, cap = (int32_t)(len < 0x3fffffff ? len : 0x3fffffff) + 8;
-    int32_t *ids = malloc((size_t)cap * sizeof *ids);
+    int32_t n_tok = 0, *ids = NULL;
     kite_ppl_result res;
-    if (!ids) {
-        fprintf(stderr, "kite perplexity: out of memory\n");
-    } else if (kite_tokenize(kite_model_vocab(s.model), text, len, true, false, ids, cap, &n_tok) != KITE_OK) {
+    if (kite_tokenize_alloc(kite_model_vocab(s.model), text, len, true, false, &ids, &n_tok) != KITE_OK) {
         fprintf(stderr, "kite perplexity: tokenizing %s: %s\n", o.file, kite_last_error());
     } else {
         fprintf(stderr, "perplexity: %d tokens, %lld chunks of %d\n", n_tok, (long long)(n_tok / o.n_ctx), o.n_ctx);

@@ -123,10 +123,8 @@ int kite_cmd_tokenize(int argc, char **argv) {
     // As llama-tokenize: special tokens are added when the model adds BOS and --no-bos is absent.
     bool add_special = kite_vocab_add_bos(v) && !no_bos;
     int32_t n = 0;
-    kite_tokenize(v, prompt, len, add_special, parse_special, NULL, 0, &n); // learns the count
-    ids = malloc(((size_t)n + 1) * sizeof *ids);
-    if (!ids || kite_tokenize(v, prompt, len, add_special, parse_special, ids, n, &n) != KITE_OK) {
-        fprintf(stderr, "kite tokenize: %s\n", ids ? kite_last_error() : "out of memory");
+    if (kite_tokenize_alloc(v, prompt, len, add_special, parse_special, &ids, &n) != KITE_OK) {
+        fprintf(stderr, "kite tokenize: %s\n", kite_last_error());
         goto done;
     }
     if (ids_only) printf("[");

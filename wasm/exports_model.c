@@ -83,22 +83,8 @@ EMSCRIPTEN_KEEPALIVE int kw_model_facts_json(const kw_model *h, char **out) {
 // Tokenizes text; *out_ids (free with kw_free) gets *out_n ids.
 EMSCRIPTEN_KEEPALIVE int kw_tokenize(const kw_model *h, const char *text, int add_special, int parse_special,
                                      int32_t **out_ids, int32_t *out_n) {
-    const kite_vocab *v = kite_model_vocab(h->m);
-    size_t len = strlen(text);
-    // One token per byte plus BOS/EOS bounds every tokenizer's output.
-    if (len > INT32_MAX - 2) return kite__fail(KITE_ERR_INVALID, "text too long (%zu bytes)", len);
-    int32_t cap = (int32_t)len + 2;
-    int32_t *ids = malloc(sizeof *ids * (size_t)cap);
-    if (!ids) return kite__fail(KITE_ERR_NOMEM, "out of wasm memory");
-    int32_t n = 0;
-    kite_status s = kite_tokenize(v, text, len, add_special != 0, parse_special != 0, ids, cap, &n);
-    if (s != KITE_OK) {
-        free(ids);
-        return s;
-    }
-    *out_ids = ids;
-    *out_n = n;
-    return KITE_OK;
+    return kite_tokenize_alloc(kite_model_vocab(h->m), text, strlen(text), add_special != 0, parse_special != 0,
+                               out_ids, out_n);
 }
 
 // Detokenizes ids[0..n) (llama_detokenize without removing or rendering special tokens);

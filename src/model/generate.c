@@ -38,33 +38,6 @@ static kite_status pending_add(pending *p, const char *s, size_t n) {
     return KITE_OK;
 }
 
-// Tokenizes the prompt into a malloc'd array (*ids, *n).
-static kite_status tokenize_prompt(const kite_vocab *v, const char *prompt, bool add_special, bool parse_special,
-                                   int32_t **ids, int32_t *n) {
-    size_t len = strlen(prompt);
-    if (len > (size_t)INT32_MAX / 2) return kite__fail(KITE_ERR_INVALID, "prompt of %zu bytes is too long", len);
-    int32_t cap = (int32_t)len + 8; // a token covers at least one byte, plus BOS/EOS
-    int32_t *buf = malloc((size_t)cap * sizeof *buf);
-    if (!buf) return kite__fail(KITE_ERR_NOMEM, "out of memory for the prompt's tokens");
-    kite_status s = kite_tokenize(v, prompt, len, add_special, parse_special, buf, cap, n);
-    if (s == KITE_ERR_INVALID && *n > cap) {
-        int32_t *b2 = realloc(buf, (size_t)*n * sizeof *buf);
-        if (!b2) {
-            free(buf);
-            return kite__fail(KITE_ERR_NOMEM, "out of memory for the prompt's tokens");
-        }
-        buf = b2;
-        cap = *n;
-        s = kite_tokenize(v, prompt, len, add_special, parse_special, buf, cap, n);
-    }
-    if (s != KITE_OK) {
-        free(buf);
-        return s;
-    }
-    *ids = buf;
-    return KITE_OK;
-}
-
 kite_status kite_generate(kite_ctx *c, const char *prompt, const kite_gen_params *p,
                           bool (*on_piece)(void *user, const char *piece, size_t len), void *user) {
     kite_gen_params defaults = kite_gen_default_params();
@@ -78,8 +51,9 @@ kite_status kite_generate(kite_ctx *c, const char *prompt, const kite_gen_params
 
     // tokenize (BOS only at the start of the context)
     int32_t *ids = NULL, n_ids = 0;
-    KITE_TRY(tokenize_prompt(vocab, prompt, !p->no_bos && c->pos == 0, p->parse_special, &ids, &n_ids));
+    KITE_TRY(kite_tokenize_alloc(vocab, prompt, strlen(prompt), !p->no_bos && c->pos == 0, p->parse_special, &ids, &n_ids));
     kite_sampler *smp = NULL;
+    char *piece_big = NULL; // a token's text when it does not fit piece_small
     pending pend = {0};
     kite_status s = KITE_OK;
     if (n_ids == 0) s = kite__fail(KITE_ERR_INVALID, "the prompt has no tokens");
@@ -100,7 +74,7 @@ kite_status kite_generate(kite_ctx *c, const char *prompt, const kite_gen_params
 
     // decode: sample, stream the text, feed the token back
     t0 = now_s();
-    char piece[256];
+    char piece_small[256], *piece = piece_small;
     while (p->n_predict < 0 || st.n_generated < p->n_predict) {
         int32_t tok = kite_sampler_sample(smp, logits, n_vocab);
         if (tok < 0) {
@@ -114,8 +88,17 @@ kite_status kite_generate(kite_ctx *c, const char *prompt, const kite_gen_params
         }
         st.n_generated++;
         if (p->on_token) p->on_token(user, tok);
-        int32_t np = kite_token_to_piece(vocab, tok, piece, sizeof piece, false);
-        if (np < 0) np = 0; // a piece over 256 bytes does not occur in real vocabularies
+        int32_t np = kite_token_to_piece(vocab, tok, piece_small, sizeof piece_small, false);
+        piece = piece_small;
+        if (np < 0) { // a rare long piece: a buffer of the size asked for
+            char *big = realloc(piece_big, (size_t)-np);
+            if (!big) {
+                s = kite__fail(KITE_ERR_NOMEM, "out of memory for a %d-byte piece", -np);
+                break;
+            }
+            piece = piece_big = big;
+            np = kite_token_to_piece(vocab, tok, piece, -np, false);
+        }
         if ((s = pending_add(&pend, piece, (size_t)np)) != KITE_OK) break;
         kite_stop_result r = kite_stop_match(pend.buf, pend.len, p->stop, (size_t)p->n_stop);
         if (r.n_release > 0 && on_piece && !on_piece(user, pend.buf, r.n_release)) {
@@ -142,6 +125,7 @@ done:
     if (p->stats) *p->stats = st;
     kite_sampler_free(smp);
     free(pend.buf);
+    free(piece_big);
     free(ids);
     return s;
 }

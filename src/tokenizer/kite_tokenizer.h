@@ -33,6 +33,11 @@ void kite_vocab_free(kite_vocab *v);
 kite_status kite_tokenize(const kite_vocab *v, const char *text, size_t len, bool add_special,
                           bool parse_special, int32_t *ids, int32_t cap, int32_t *n_ids);
 
+// As kite_tokenize, into a malloc'd array sized to fit: on success *ids (free with free())
+// holds *n_ids ids. Texts over INT32_MAX/2 bytes are refused.
+kite_status kite_tokenize_alloc(const kite_vocab *v, const char *text, size_t len, bool add_special,
+                                bool parse_special, int32_t **ids, int32_t *n_ids);
+
 // Writes the bytes of one token into buf[0..cap) (not NUL-terminated) and returns their count,
 // or -(bytes needed) if cap is too small. SPM pieces turn U+2581 into spaces, byte tokens
 // <0xXX> into that byte, BPE pieces are decoded back to raw bytes; so a UTF-8 character split

@@ -151,3 +151,28 @@ kite_status kite_tokenize(const kite_vocab *v, const char *text, size_t len, boo
     free(out.p);
     return st;
 }
+
+kite_status kite_tokenize_alloc(const kite_vocab *v, const char *text, size_t len, bool add_special,
+                                bool parse_special, int32_t **ids, int32_t *n_ids) {
+    *ids = NULL;
+    *n_ids = 0;
+    if (len > (size_t)INT32_MAX / 2) return kite__fail(KITE_ERR_INVALID, "text of %zu bytes is too long to tokenize", len);
+    // Nearly always enough (a token covers at least one byte, plus BOS/EOS); when not (an
+    // invalid byte can become a 3-byte U+FFFD token in BPE), kite_tokenize says how many.
+    int32_t cap = (int32_t)len + 8;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int32_t *buf = malloc((size_t)cap * sizeof *buf);
+        if (!buf) return kite__fail(KITE_ERR_NOMEM, "out of memory for %d token ids", cap);
+        int32_t n = 0;
+        kite_status s = kite_tokenize(v, text, len, add_special, parse_special, buf, cap, &n);
+        if (s == KITE_OK) {
+            *ids = buf;
+            *n_ids = n;
+            return KITE_OK;
+        }
+        free(buf);
+        if (s != KITE_ERR_INVALID || n <= cap) return s;
+        cap = n;
+    }
+    return kite__fail(KITE_ERR_INVALID, "tokenize: the token count changed between two runs");
+}
