@@ -102,7 +102,7 @@ typedef struct wide_acts {
     int16_t q[NT_MAX][SEG];
     float d[NT_MAX][SEG / 32];
     float s[NT_MAX][SEG / 32];
-    v128_t off8[NT_MAX][SEG / 32]; // lanes summing to -8 * sum(block): Q4_0's level offset
+    v128_t off8[NT_MAX][SEG / 32]; // lanes summing to -8 * sum(block): Q4_0's level offset (x2: Q5_0's)
 } wide_acts;
 
 // Widens blocks [b0, b0 + nb) of ntt Q8_0/Q8_1 activation rows.
@@ -118,10 +118,10 @@ AI void widen_q8(int kind, const uint8_t *a, size_t as, int ntt, int b0, int nb,
             wasm_v128_store(q + 8, wasm_i16x8_extend_high_i8x16(x0));
             wasm_v128_store(q + 16, wasm_i16x8_extend_low_i8x16(x1));
             wasm_v128_store(q + 24, wasm_i16x8_extend_high_i8x16(x1));
-            if (kind == K_Q4_0) {
+            if (kind == K_Q4_0 || kind == K_Q5_0) {
                 v128_t s = wasm_i32x4_add(wasm_i32x4_extadd_pairwise_i16x8(wasm_i16x8_extadd_pairwise_i8x16(x0)),
                                           wasm_i32x4_extadd_pairwise_i16x8(wasm_i16x8_extadd_pairwise_i8x16(x1)));
-                A->off8[t][b] = wasm_i32x4_sub(wasm_i32x4_splat(0), wasm_i32x4_shl(s, 3));
+                A->off8[t][b] = wasm_i32x4_sub(wasm_i32x4_splat(0), wasm_i32x4_shl(s, kind == K_Q4_0 ? 3 : 4));
             }
             A->d[t][b] = h2f(blk);
             if (has_min) A->s[t][b] = h2f(blk + 2);
@@ -150,6 +150,15 @@ AI void micro32(int kind, int nb, const uint8_t *w, size_t ws, const wide_acts *
                 const v128_t m = wasm_i16x8_splat(0x0F);
                 w0 = wasm_v128_and(v0, m), w1 = wasm_v128_and(v1, m);
                 w2 = wasm_u16x8_shr(v0, 4), w3 = wasm_u16x8_shr(v1, 4);
+            } else if (kind == K_Q5_0 || kind == K_Q5_1) { // as Q4, plus the fifth bits widened by the table load
+                const uint8_t *qs = kind == K_Q5_0 ? ((const block_q5_0 *)wb)->qs : ((const block_q5_1 *)wb)->qs;
+                const uint8_t *qh = kind == K_Q5_0 ? ((const block_q5_0 *)wb)->qh : ((const block_q5_1 *)wb)->qh;
+                const v128_t v0 = wasm_u16x8_load8x8(qs), v1 = wasm_u16x8_load8x8(qs + 8);
+                const v128_t m = wasm_i16x8_splat(0x0F);
+                w0 = wasm_v128_or(wasm_v128_and(v0, m), wasm_u16x8_load8x8(&BIT_TO_0x10[qh[0]]));
+                w1 = wasm_v128_or(wasm_v128_and(v1, m), wasm_u16x8_load8x8(&BIT_TO_0x10[qh[1]]));
+                w2 = wasm_v128_or(wasm_u16x8_shr(v0, 4), wasm_u16x8_load8x8(&BIT_TO_0x10[qh[2]]));
+                w3 = wasm_v128_or(wasm_u16x8_shr(v1, 4), wasm_u16x8_load8x8(&BIT_TO_0x10[qh[3]]));
             } else {
                 v128_t l0, l1;
                 k_levels(kind, wb, &l0, &l1);
@@ -161,7 +170,7 @@ AI void micro32(int kind, int nb, const uint8_t *w, size_t ws, const wide_acts *
                 const int16_t *q = A->q[t] + 32 * b;
                 v128_t p = dot16(wasm_i32x4_splat(0), w0, w1, ld(q), ld(q + 8));
                 p = dot16(p, w2, w3, ld(q + 16), ld(q + 24));
-                if (kind == K_Q4_0) p = wasm_i32x4_add(p, A->off8[t][b]); // levels were taken as 0..15
+                if (kind == K_Q4_0 || kind == K_Q5_0) p = wasm_i32x4_add(p, A->off8[t][b]); // levels taken unsigned
                 acc[r][t] = wasm_f32x4_add(acc[r][t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(p), wasm_f32x4_splat(dw * A->d[t][b])));
                 if (k_has_min(kind)) macc[r][t] += h2f(wb + 2) * A->s[t][b];
             }
@@ -215,6 +224,12 @@ AI void widen_scaled(v128_t l0, v128_t l1, int s0, int s1, v128_t o[4]) {
     o[3] = wasm_i16x8_mul(wasm_i16x8_extend_high_i8x16(l1), m1);
 }
 
+// 32 signed levels (two i8x16) -> four i16x8.
+AI void widen(v128_t l0, v128_t l1, v128_t o[4]) {
+    o[0] = wasm_i16x8_extend_low_i8x16(l0), o[1] = wasm_i16x8_extend_high_i8x16(l0);
+    o[2] = wasm_i16x8_extend_low_i8x16(l1), o[3] = wasm_i16x8_extend_high_i8x16(l1);
+}
+
 // isum += o . (32 widened activations at q)
 AI v128_t dot32_w(v128_t isum, const v128_t o[4], const int16_t *q) {
     isum = dot16(isum, o[0], o[1], ld(q), ld(q + 8));
@@ -261,23 +276,32 @@ AI void micro_k(int kind, int nb, const uint8_t *w, size_t ws, const wide_acts *
                 v128_t qh0 = wasm_i8x16_splat(0), qh1 = qh0;
                 if (kind == K_Q5_K) qh0 = ld(((const block_q5_K *)wb)->qh), qh1 = ld(((const block_q5_K *)wb)->qh + 16);
                 for (int j = 0; j < 4; j++) {
-                    v128_t b0 = ld(qs + 32 * j), b1 = ld(qs + 32 * j + 16);
-                    v128_t lo0 = wasm_v128_and(b0, m4), lo1 = wasm_v128_and(b1, m4);
-                    v128_t hi0 = wasm_u8x16_shr(b0, 4), hi1 = wasm_u8x16_shr(b1, 4);
-                    if (kind == K_Q5_K) {
+                    v128_t ol[4], oh[4];
+                    if (kind == K_Q4_K) { // nibbles split in int16 lanes directly (load8x8 widens)
+                        const v128_t m = wasm_i16x8_splat(0x0F);
+                        for (int k = 0; k < 4; k++) {
+                            v128_t v = wasm_u16x8_load8x8(qs + 32 * j + 8 * k);
+                            ol[k] = wasm_v128_and(v, m), oh[k] = wasm_u16x8_shr(v, 4);
+                        }
+                    } else { // Q5_K: bytes, fifth bits by compare, then widened
+                        v128_t b0 = ld(qs + 32 * j), b1 = ld(qs + 32 * j + 16);
+                        v128_t lo0 = wasm_v128_and(b0, m4), lo1 = wasm_v128_and(b1, m4);
+                        v128_t hi0 = wasm_u8x16_shr(b0, 4), hi1 = wasm_u8x16_shr(b1, 4);
                         const v128_t bl = wasm_i8x16_splat((int8_t)(1 << (2 * j))), bh = wasm_i8x16_splat((int8_t)(2 << (2 * j)));
                         const v128_t h16 = wasm_i8x16_splat(0x10);
                         lo0 = wasm_v128_or(lo0, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh0, bl), bl), h16));
                         lo1 = wasm_v128_or(lo1, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh1, bl), bl), h16));
                         hi0 = wasm_v128_or(hi0, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh0, bh), bh), h16));
                         hi1 = wasm_v128_or(hi1, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh1, bh), bh), h16));
+                        widen(lo0, lo1, ol);
+                        widen(hi0, hi1, oh);
                     }
-                    v128_t ol[4], oh[4];
-                    widen_scaled(lo0, lo1, sc[2 * j], sc[2 * j], ol);
-                    widen_scaled(hi0, hi1, sc[2 * j + 1], sc[2 * j + 1], oh);
+                    // one scale per 32: dot first, then one i32 multiply per 32 (not 4 i16 ones)
+                    const v128_t slo = wasm_i32x4_splat(sc[2 * j]), shi = wasm_i32x4_splat(sc[2 * j + 1]);
                     for (int t = 0; t < NT; t++) {
-                        isum[t] = dot32_w(isum[t], ol, A->q[t] + QK_K * b + 64 * j);
-                        isum[t] = dot32_w(isum[t], oh, A->q[t] + QK_K * b + 64 * j + 32);
+                        const v128_t z = wasm_i32x4_splat(0);
+                        isum[t] = wasm_i32x4_add(isum[t], wasm_i32x4_mul(dot32_w(z, ol, A->q[t] + QK_K * b + 64 * j), slo));
+                        isum[t] = wasm_i32x4_add(isum[t], wasm_i32x4_mul(dot32_w(z, oh, A->q[t] + QK_K * b + 64 * j + 32), shi));
                     }
                 }
                 for (int t = 0; t < NT; t++) {
