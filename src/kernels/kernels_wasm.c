@@ -190,8 +190,8 @@ AI void tile32(int kind, int n, const uint8_t *w, size_t ws, int nr, const uint8
                size_t ys) {
     wide_acts A;
     const size_t wsz = k_wsize(kind);
-    for (int t0 = 0; t0 < nt; t0 += NT_MAX) {
-        const int ntt = nt - t0 < NT_MAX ? nt - t0 : NT_MAX;
+    for (int t0 = 0, ntt; t0 < nt; t0 += ntt) {
+        ntt = nt - t0 >= NT_MAX ? NT_MAX : 1; // full tiles, then the leftover tokens one by one
         for (int s0 = 0; s0 < n; s0 += SEG) {
             const int nb = (n - s0 < SEG ? n - s0 : SEG) / 32;
             widen_q8(kind, a + t0 * as, as, ntt, s0 / 32, nb, &A);
@@ -349,8 +349,8 @@ AI void tile_k(int kind, int n, const uint8_t *w, size_t ws, int nr, const uint8
                size_t ys) {
     wide_acts A;
     const size_t wsz = kk_wsize(kind);
-    for (int t0 = 0; t0 < nt; t0 += NT_MAX) {
-        const int ntt = nt - t0 < NT_MAX ? nt - t0 : NT_MAX;
+    for (int t0 = 0, ntt; t0 < nt; t0 += ntt) {
+        ntt = nt - t0 >= NT_MAX ? NT_MAX : 1; // full tiles, then the leftover tokens one by one
         for (int s0 = 0; s0 < n; s0 += SEG) {
             const int nsb = (n - s0 < SEG ? n - s0 : SEG) / QK_K;
             widen_q8K(a + t0 * as, as, ntt, s0 / QK_K, nsb, &A);
@@ -419,8 +419,8 @@ AI void tile_f(int kind, int n, const uint8_t *w, size_t ws, int nr, const uint8
                size_t ys) {
     float buf[NT_MAX][SEG]; // f16 activations converted once per segment (f32 ones are used in place)
     const size_t esz = kind == K_F32 ? 4 : 2;
-    for (int t0 = 0; t0 < nt; t0 += NT_MAX) {
-        const int ntt = nt - t0 < NT_MAX ? nt - t0 : NT_MAX;
+    for (int t0 = 0, ntt; t0 < nt; t0 += ntt) {
+        ntt = nt - t0 >= NT_MAX ? NT_MAX : 1; // full tiles, then the leftover tokens one by one
         for (int s0 = 0; s0 < n; s0 += SEG) {
             const int len = n - s0 < SEG ? n - s0 : SEG;
             const float *af[NT_MAX];
