@@ -368,13 +368,31 @@ AI void tile_k(int kind, int n, const uint8_t *w, size_t ws, int nr, const uint8
 
 // ---- f16 / f32 ------------------------------------------------------------------------------
 
-// Four halves (zero-extended to u32 lanes) -> floats, the h2f trick per lane.
-AI v128_t h2f4(v128_t h) {
-    v128_t mag = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x7fff)), 13);
+// Four halves sitting in the high 16 bits of u32 lanes -> floats (the h2f trick per lane; the
+// sign bit is already in place). Only finite halves: inf/nan go through h2f8_slow.
+AI v128_t h2f4_finite(v128_t x) {
+    v128_t mag = wasm_u32x4_shr(wasm_v128_and(x, wasm_i32x4_splat(0x7fff0000)), 3);
     v128_t f = wasm_f32x4_mul(mag, wasm_f32x4_splat(0x1p112f));
-    v128_t infnan = wasm_i32x4_eq(wasm_v128_and(h, wasm_i32x4_splat(0x7c00)), wasm_i32x4_splat(0x7c00));
-    f = wasm_v128_bitselect(wasm_v128_or(mag, wasm_i32x4_splat(0x7f800000)), f, infnan);
-    return wasm_v128_or(f, wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16));
+    return wasm_v128_or(f, wasm_v128_and(x, wasm_i32x4_splat((int32_t)0x80000000u)));
+}
+
+static void h2f8_slow(const uint16_t *p, v128_t *lo, v128_t *hi) {
+    float f[8];
+    for (int k = 0; k < 8; k++) f[k] = kite_f16_to_f32(p[k]);
+    *lo = ld(f), *hi = ld(f + 4);
+}
+
+// Eight halves -> two float vectors: shuffles put each half in the top of a 32-bit lane.
+AI void h2f8(const uint16_t *p, v128_t *lo, v128_t *hi) {
+    v128_t h = ld(p);
+    // an exponent of 31 (inf/nan) needs the exact path; files never hold them in weights
+    if (wasm_v128_any_true(wasm_i16x8_eq(wasm_v128_and(h, wasm_i16x8_splat(0x7c00)), wasm_i16x8_splat(0x7c00)))) {
+        h2f8_slow(p, lo, hi);
+        return;
+    }
+    const v128_t z = wasm_i16x8_splat(0);
+    *lo = h2f4_finite(wasm_i16x8_shuffle(z, h, 0, 8, 1, 9, 2, 10, 3, 11));
+    *hi = h2f4_finite(wasm_i16x8_shuffle(z, h, 4, 12, 5, 13, 6, 14, 7, 15));
 }
 
 enum { K_F32, K_F16 };
@@ -383,8 +401,7 @@ AI void load8f(int kind, const uint8_t *p, int i, v128_t *lo, v128_t *hi) {
     if (kind == K_F32) {
         *lo = ld((const float *)p + i), *hi = ld((const float *)p + i + 4);
     } else {
-        v128_t h = ld((const uint16_t *)p + i);
-        *lo = h2f4(wasm_u32x4_extend_low_u16x8(h)), *hi = h2f4(wasm_u32x4_extend_high_u16x8(h));
+        h2f8((const uint16_t *)p + i, lo, hi);
     }
 }
 
