@@ -367,6 +367,30 @@ static void test_pool(void) {
     CHECK(kite_pool_new(0) == NULL, "pool of 0 threads is NULL");
 }
 
+// ---- 4b. f16 weights holding inf: every set gives the same infinities as _ref ----------------
+static void test_f16_inf(void) {
+    enum { N = 40, R = 5 }; // 40 = five groups of 8 halves, rows with inf in different groups
+    kite_f16 w[R * N];
+    float x[N], yr[R], yi[R];
+    for (int i = 0; i < R * N; i++) w[i] = kite_f32_to_f16(0.25f * (float)((i % 7) - 3));
+    for (int i = 0; i < N; i++) x[i] = 1.0f + (float)(i % 3);
+    w[0 * N + 3] = 0x7c00;  // +inf
+    w[2 * N + 17] = 0xfc00; // -inf
+    w[4 * N + 39] = 0x7c00; // +inf in the last group
+    const char *dflt = kite_kernels_isa();
+    kite_kernels_set_isa("scalar");
+    CHECK(kite_matmul(NULL, KITE_TYPE_F16, w, N, R, x, 1, yr, NULL, 0) == KITE_OK, "f16 inf scalar");
+    CHECK(isinf(yr[0]) && yr[0] > 0 && isinf(yr[2]) && yr[2] < 0 && isfinite(yr[1]), "f16 inf: _ref gives the infinities");
+    for (int i = 1; i < kite_kernels_isa_count(); i++) {
+        kite_kernels_set_isa(kite_kernels_isa_name(i));
+        CHECK(kite_matmul(NULL, KITE_TYPE_F16, w, N, R, x, 1, yi, NULL, 0) == KITE_OK, "f16 inf %s", kite_kernels_isa_name(i));
+        for (int r = 0; r < R; r++)
+            CHECK(isinf(yr[r]) ? yi[r] == yr[r] : fabsf(yi[r] - yr[r]) <= 1e-5f * (1.0f + fabsf(yr[r])),
+                  "%s f16 with inf row %d: %g vs _ref %g", kite_kernels_isa_name(i), r, yi[r], yr[r]);
+    }
+    kite_kernels_set_isa(dflt);
+}
+
 // ---- 5. errors ---------------------------------------------------------------------------
 static void test_errors(void) {
     float x[64] = {0}, y[4];
@@ -393,6 +417,7 @@ int main(void) {
     test_act_quant();
     test_pool();
     test_pool_shared();
+    test_f16_inf();
     test_errors();
     kite_pool_free(pool2);
     return check_done("test_kernels");
