@@ -3,7 +3,8 @@
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 
 let llamaPromise = null;
-const llama = () => (llamaPromise ??= getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error }));
+// node-llama-cpp's prebuilt CPU library, loaded once per process (never built from source).
+export const llama = () => (llamaPromise ??= getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error }));
 
 // Prompt ids as llama.cpp's generation sees them (BOS first when the vocabulary adds one) and
 // the first n greedily generated ids (fewer if an end-of-generation token comes first).

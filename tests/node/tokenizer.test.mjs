@@ -3,8 +3,8 @@
 // seeded random strings, with and without special-token parsing, on every shared model.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 import { loadModel } from '../../web/index.js';
+import { llama as llamaLib, llamaDispose } from './llama_ref.mjs';
 import { requireDist, requireModels, model } from './wasm_helpers.mjs';
 
 const MODELS = ['stories260K.gguf', 'rand-llama-spm-f16.gguf', 'rand-phi3-f16.gguf', 'rand-qwen2-f16.gguf'];
@@ -34,7 +34,7 @@ function randomText(state) {
 test('wasm tokenize/detokenize equal llama.cpp on random text, every shared model', async () => {
   requireModels();
   requireDist(['st']);
-  const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
+  const llama = await llamaLib();
   try {
     for (const name of MODELS) {
       const ref = await llama.loadModel({ modelPath: model(name), gpuLayers: 0, vocabOnly: true });
@@ -64,6 +64,6 @@ test('wasm tokenize/detokenize equal llama.cpp on random text, every shared mode
       }
     }
   } finally {
-    await llama.dispose();
+    await llamaDispose();
   }
 });

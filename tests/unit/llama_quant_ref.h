@@ -4,12 +4,10 @@
 #ifndef KITE_TEST_LLAMA_QUANT_REF_H
 #define KITE_TEST_LLAMA_QUANT_REF_H
 
-#include <dlfcn.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+
+#include "llama_lib.h"
 
 // llama.h's llama_model_quantize_params (the version node-llama-cpp ships; checked against
 // /tmp/ref/llama.cpp/include/llama.h). Enums are ints.
@@ -71,53 +69,34 @@ static inline void lq_silent_log(int level, const char *text, void *user) {
     (void)level, (void)text, (void)user;
 }
 
-// Loads the library. Returns false when it is missing: under CI=true on x86-64 that is a failure
-// (*ci_fail = 1); elsewhere (non-x86 hosts, no node_modules) the caller skips. Prints why.
+// Loads libllama and libggml-base. Returns false when they are missing (see llama_lib_open:
+// CI=true on x86-64 sets *ci_fail, elsewhere the caller skips) or libllama lacks the quantizer
+// (a failure). Prints why.
 static inline bool lq_open(lq_ref *r, int *ci_fail) {
     memset(r, 0, sizeof *r);
-    *ci_fail = 0;
-    const char *root = getenv("KITE_ROOT");
-    char dir[4096], path[4200];
-    snprintf(dir, sizeof dir, "%s/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64", root && *root ? root : ".");
-#if defined(__x86_64__)
-    snprintf(path, sizeof path, "%s/libllama.v0.5.0.so", dir);
-    r->h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    snprintf(path, sizeof path, "%s/libggml-base.so", dir);
-    r->hg = r->h ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
-    if (r->h && r->hg) {
-#define LQ_SYM(h, field, name) *(void **)&r->field = dlsym(h, name)
-        LQ_SYM(r->h, default_params, "llama_model_quantize_default_params");
-        LQ_SYM(r->h, quantize, "llama_model_quantize");
-        LQ_SYM(r->h, log_set, "llama_log_set");
-        LQ_SYM(r->h, model_from_metadata, "_Z31llama_quant_model_from_metadataPK22llama_quant_model_desc");
-        LQ_SYM(r->h, quant_init, "_Z16llama_quant_initPK11llama_modelPK27llama_model_quantize_params");
-        LQ_SYM(r->h, quant_free, "_Z16llama_quant_freeP19quantize_state_impl");
-        LQ_SYM(r->h, compute_types, "_Z25llama_quant_compute_typesP19quantize_state_impl11llama_ftypePP11ggml_tensorP9ggml_typem");
-        LQ_SYM(r->h, model_free, "llama_model_free");
-        LQ_SYM(r->hg, ggml_init, "ggml_init");
-        LQ_SYM(r->hg, ggml_free, "ggml_free");
-        LQ_SYM(r->hg, ggml_new_tensor, "ggml_new_tensor");
-        LQ_SYM(r->hg, ggml_set_name, "ggml_set_name");
+    r->h = llama_lib_open("libllama.v0.5.0.so", ci_fail);
+    r->hg = r->h ? llama_lib_open("libggml-base.so", ci_fail) : NULL;
+    if (!r->hg) return false;
+#define LQ_SYM(h, field, name) *(void **)&r->field = llama_lib_sym(h, name)
+    LQ_SYM(r->h, default_params, "llama_model_quantize_default_params");
+    LQ_SYM(r->h, quantize, "llama_model_quantize");
+    LQ_SYM(r->h, log_set, "llama_log_set");
+    LQ_SYM(r->h, model_from_metadata, "_Z31llama_quant_model_from_metadataPK22llama_quant_model_desc");
+    LQ_SYM(r->h, quant_init, "_Z16llama_quant_initPK11llama_modelPK27llama_model_quantize_params");
+    LQ_SYM(r->h, quant_free, "_Z16llama_quant_freeP19quantize_state_impl");
+    LQ_SYM(r->h, compute_types, "_Z25llama_quant_compute_typesP19quantize_state_impl11llama_ftypePP11ggml_tensorP9ggml_typem");
+    LQ_SYM(r->h, model_free, "llama_model_free");
+    LQ_SYM(r->hg, ggml_init, "ggml_init");
+    LQ_SYM(r->hg, ggml_free, "ggml_free");
+    LQ_SYM(r->hg, ggml_new_tensor, "ggml_new_tensor");
+    LQ_SYM(r->hg, ggml_set_name, "ggml_set_name");
 #undef LQ_SYM
-        if (r->default_params && r->quantize && r->log_set) {
-            if (!getenv("KITE_LLAMA_LOG")) r->log_set(lq_silent_log, NULL);
-            return true;
-        }
-        fprintf(stderr, "FAIL: libllama lacks llama_model_quantize\n");
-        *ci_fail = 1;
-        return false;
+    if (r->default_params && r->quantize && r->log_set) {
+        if (!getenv("KITE_LLAMA_LOG")) r->log_set(lq_silent_log, NULL);
+        return true;
     }
-    const char *ci = getenv("CI");
-    if (ci && strcmp(ci, "true") == 0) {
-        fprintf(stderr, "FAIL: cannot load llama.cpp reference from %s: %s (CI=true)\n", dir, dlerror());
-        *ci_fail = 1;
-        return false;
-    }
-    fprintf(stderr, "skip: llama.cpp reference not loadable (%s): comparisons skipped\n", dlerror());
-#else
-    (void)path;
-    fprintf(stderr, "skip: llama.cpp reference is an x86-64 library: comparisons skipped on this host\n");
-#endif
+    fprintf(stderr, "FAIL: libllama lacks llama_model_quantize\n");
+    *ci_fail = 1;
     return false;
 }
 
