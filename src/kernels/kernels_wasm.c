@@ -211,10 +211,11 @@ AI void tile32(int kind, int n, const uint8_t *w, size_t ws, int nr, const uint8
 
 // ---- k-quants x Q8_K: one row at a time, scales folded into the widened levels ------------
 
-enum { K_Q4_K, K_Q5_K, K_Q6_K };
+enum { K_Q4_K, K_Q5_K, K_Q6_K, K_Q2_K, K_Q3_K, K_IQ4_XS };
 
 AI size_t kk_wsize(int kind) {
-    return kind == K_Q4_K ? sizeof(block_q4_K) : kind == K_Q5_K ? sizeof(block_q5_K) : sizeof(block_q6_K);
+    return kind == K_Q4_K ? sizeof(block_q4_K) : kind == K_Q5_K ? sizeof(block_q5_K) : kind == K_Q6_K ? sizeof(block_q6_K)
+         : kind == K_Q2_K ? sizeof(block_q2_K) : kind == K_Q3_K ? sizeof(block_q3_K) : sizeof(block_iq4_xs);
 }
 
 // 32 levels (two i8x16, unsigned or signed small) times int16 scales s0 (elements 0..15) and
@@ -312,6 +313,60 @@ AI void micro_k(int kind, int nb, const uint8_t *w, size_t ws, const wide_acts *
                     int ms = 0;
                     for (int k = 0; k < 8; k++) ms += mn[k] * (abk->bsums[2 * k] + abk->bsums[2 * k + 1]);
                     macc[t] -= dmin * abk->d * (float)ms;
+                }
+            } else if (kind == K_Q2_K || kind == K_Q3_K) {
+                // levels 2 bits (Q3_K: plus a high bit, minus 4) per byte lane, 16-element
+                // sub-blocks with their own scale (Q2_K: 4-bit scale and min; Q3_K: 6-bit - 32)
+                const uint8_t *qs = kind == K_Q2_K ? ((const block_q2_K *)wb)->qs : ((const block_q3_K *)wb)->qs;
+                int8_t sc[16];
+                v128_t hm0 = wasm_i8x16_splat(0), hm1 = hm0;
+                if (kind == K_Q2_K) {
+                    const block_q2_K *x2 = (const block_q2_K *)wb;
+                    d = h2f(&x2->d);
+                    const float dmin = h2f(&x2->dmin);
+                    for (int k = 0; k < 16; k++) sc[k] = (int8_t)(x2->scales[k] & 0x0F);
+                    for (int t = 0; t < NT; t++) {
+                        const block_q8_K *abk = ak[t] + b;
+                        int ms = 0;
+                        for (int k = 0; k < 16; k++) ms += (x2->scales[k] >> 4) * abk->bsums[k];
+                        macc[t] -= dmin * abk->d * (float)ms;
+                    }
+                } else {
+                    const block_q3_K *x3 = (const block_q3_K *)wb;
+                    d = h2f(&x3->d);
+                    kite__unpack_scales_q3k(x3->scales, sc);
+                    hm0 = ld(x3->hmask), hm1 = ld(x3->hmask + 16);
+                }
+                for (int h = 0; h < 2; h++) {
+                    const v128_t q0 = ld(qs + 32 * h), q1 = ld(qs + 32 * h + 16);
+                    for (int j = 0; j < 4; j++) {
+                        const v128_t m3 = wasm_i8x16_splat(3);
+                        v128_t l0 = wasm_v128_and(wasm_u8x16_shr(q0, 2 * j), m3), l1 = wasm_v128_and(wasm_u8x16_shr(q1, 2 * j), m3);
+                        if (kind == K_Q3_K) { // + 4 where the high bit is set, then - 4
+                            const v128_t bit = wasm_i8x16_splat((int8_t)(1 << (4 * h + j))), four = wasm_i8x16_splat(4);
+                            l0 = wasm_i8x16_sub(wasm_v128_or(l0, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(hm0, bit), bit), four)), four);
+                            l1 = wasm_i8x16_sub(wasm_v128_or(l1, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(hm1, bit), bit), four)), four);
+                        }
+                        const int g = 4 * h + j;
+                        v128_t o[4];
+                        widen_scaled(l0, l1, sc[2 * g], sc[2 * g + 1], o);
+                        for (int t = 0; t < NT; t++) isum[t] = dot32_w(isum[t], o, A->q[t] + QK_K * b + 32 * g);
+                    }
+                }
+            } else if (kind == K_IQ4_XS) {
+                const block_iq4_xs *xi = (const block_iq4_xs *)wb;
+                d = h2f(&xi->d);
+                const v128_t tbl = ld(kite__kvalues_iq4nl);
+                for (int sb = 0; sb < 8; sb++) {
+                    int ls = ((xi->scales_l[sb / 2] >> (4 * (sb & 1))) & 0x0F) | (((xi->scales_h >> (2 * sb)) & 3) << 4);
+                    v128_t l0, l1;
+                    nibbles(xi->qs + 16 * sb, &l0, &l1);
+                    l0 = wasm_i8x16_swizzle(tbl, l0), l1 = wasm_i8x16_swizzle(tbl, l1);
+                    v128_t o[4];
+                    widen(l0, l1, o);
+                    const v128_t s32 = wasm_i32x4_splat(ls - 32);
+                    for (int t = 0; t < NT; t++)
+                        isum[t] = wasm_i32x4_add(isum[t], wasm_i32x4_mul(dot32_w(wasm_i32x4_splat(0), o, A->q[t] + QK_K * b + 32 * sb), s32));
                 }
             } else { // Q6_K
                 const block_q6_K *x6 = (const block_q6_K *)wb;
@@ -487,6 +542,9 @@ WASM_TILE(tile_iq4_nl, tile32, K_IQ4_NL)
 WASM_TILE(tile_q4_K, tile_k, K_Q4_K)
 WASM_TILE(tile_q5_K, tile_k, K_Q5_K)
 WASM_TILE(tile_q6_K, tile_k, K_Q6_K)
+WASM_TILE(tile_q2_K, tile_k, K_Q2_K)
+WASM_TILE(tile_q3_K, tile_k, K_Q3_K)
+WASM_TILE(tile_iq4_xs, tile_k, K_IQ4_XS)
 WASM_TILE(tile_f32, tile_f, K_F32)
 WASM_TILE(tile_f16, tile_f, K_F16)
 
@@ -692,6 +750,9 @@ void kite__kernels_fill_wasm(kite__kernels *k) {
     k->tile[KITE_TYPE_Q4_K] = tile_q4_K;
     k->tile[KITE_TYPE_Q5_K] = tile_q5_K;
     k->tile[KITE_TYPE_Q6_K] = tile_q6_K;
+    k->tile[KITE_TYPE_Q2_K] = tile_q2_K;
+    k->tile[KITE_TYPE_Q3_K] = tile_q3_K;
+    k->tile[KITE_TYPE_IQ4_XS] = tile_iq4_xs;
     k->tile[KITE_TYPE_F32] = tile_f32;
     k->tile[KITE_TYPE_F16] = tile_f16;
 #ifdef __wasm_relaxed_simd__
