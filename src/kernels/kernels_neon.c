@@ -118,10 +118,11 @@ AI void micro32(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a,
 
 // ---- k-quants x Q8_K ------------------------------------------------------------------------
 
-enum { K_Q4_K, K_Q5_K, K_Q6_K };
+enum { K_Q4_K, K_Q5_K, K_Q6_K, K_Q2_K, K_Q3_K, K_IQ4_XS };
 
 AI size_t kk_wsize(int kind) {
-    return kind == K_Q4_K ? sizeof(block_q4_K) : kind == K_Q5_K ? sizeof(block_q5_K) : sizeof(block_q6_K);
+    return kind == K_Q4_K ? sizeof(block_q4_K) : kind == K_Q5_K ? sizeof(block_q5_K) : kind == K_Q6_K ? sizeof(block_q6_K)
+         : kind == K_Q2_K ? sizeof(block_q2_K) : kind == K_Q3_K ? sizeof(block_q3_K) : sizeof(block_iq4_xs);
 }
 
 AI int32x4_t dot32(int8x16_t l0, int8x16_t l1, const int8_t *q) {
@@ -173,6 +174,57 @@ AI void micro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a,
                     int ms = 0;
                     for (int s = 0; s < 8; s++) ms += mn[s] * (ab[t]->bsums[2 * s] + ab[t]->bsums[2 * s + 1]);
                     macc[t] -= dmin * ab[t]->d * (float)ms;
+                }
+            } else if (kind == K_Q2_K || kind == K_Q3_K) { // 2-bit levels (+ high bit - 4), scale per 16
+                const uint8_t *qs = kind == K_Q2_K ? ((const block_q2_K *)wb)->qs : ((const block_q3_K *)wb)->qs;
+                int8_t sc[16];
+                uint8x16_t hm0 = vdupq_n_u8(0), hm1 = hm0;
+                if (kind == K_Q2_K) {
+                    const block_q2_K *x2 = (const block_q2_K *)wb;
+                    d = h2f(&x2->d);
+                    const float dmin = h2f(&x2->dmin);
+                    for (int k = 0; k < 16; k++) sc[k] = (int8_t)(x2->scales[k] & 0x0F);
+                    for (int t = 0; t < NT; t++) {
+                        int ms = 0;
+                        for (int k = 0; k < 16; k++) ms += (x2->scales[k] >> 4) * ab[t]->bsums[k];
+                        macc[t] -= dmin * ab[t]->d * (float)ms;
+                    }
+                } else {
+                    const block_q3_K *x3 = (const block_q3_K *)wb;
+                    d = h2f(&x3->d);
+                    kite__unpack_scales_q3k(x3->scales, sc);
+                    hm0 = vld1q_u8(x3->hmask), hm1 = vld1q_u8(x3->hmask + 16);
+                }
+                for (int h = 0; h < 2; h++) {
+                    const uint8x16_t q0 = vld1q_u8(qs + 32 * h), q1 = vld1q_u8(qs + 32 * h + 16);
+                    for (int j = 0; j < 4; j++) {
+                        const uint8x16_t m3 = vdupq_n_u8(3);
+                        const int8x16_t sh = vdupq_n_s8((int8_t)(-2 * j)); // right shift by 2j
+                        uint8x16_t u0 = vandq_u8(vshlq_u8(q0, sh), m3), u1 = vandq_u8(vshlq_u8(q1, sh), m3);
+                        int8x16_t l0 = vreinterpretq_s8_u8(u0), l1 = vreinterpretq_s8_u8(u1);
+                        if (kind == K_Q3_K) {
+                            const uint8x16_t bit = vdupq_n_u8((uint8_t)(1 << (4 * h + j))), four = vdupq_n_u8(4);
+                            l0 = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(u0, vandq_u8(vtstq_u8(hm0, bit), four))), vdupq_n_s8(4));
+                            l1 = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(u1, vandq_u8(vtstq_u8(hm1, bit), four))), vdupq_n_s8(4));
+                        }
+                        const int g = 4 * h + j;
+                        for (int t = 0; t < NT; t++) {
+                            const int8_t *q = ab[t]->qs + 32 * g;
+                            isum[t] = vmlaq_n_s32(isum[t], vdotq_s32(vdupq_n_s32(0), l0, vld1q_s8(q)), sc[2 * g]);
+                            isum[t] = vmlaq_n_s32(isum[t], vdotq_s32(vdupq_n_s32(0), l1, vld1q_s8(q + 16)), sc[2 * g + 1]);
+                        }
+                    }
+                }
+            } else if (kind == K_IQ4_XS) {
+                const block_iq4_xs *xi = (const block_iq4_xs *)wb;
+                d = h2f(&xi->d);
+                const int8x16_t tbl = vld1q_s8(kite__kvalues_iq4nl);
+                for (int sb = 0; sb < 8; sb++) {
+                    int ls = ((xi->scales_l[sb / 2] >> (4 * (sb & 1))) & 0x0F) | (((xi->scales_h >> (2 * sb)) & 3) << 4);
+                    int8x16_t l0, l1;
+                    nibbles(xi->qs + 16 * sb, &l0, &l1);
+                    l0 = vqtbl1q_s8(tbl, vreinterpretq_u8_s8(l0)), l1 = vqtbl1q_s8(tbl, vreinterpretq_u8_s8(l1));
+                    for (int t = 0; t < NT; t++) isum[t] = vmlaq_n_s32(isum[t], dot32(l0, l1, ab[t]->qs + 32 * sb), ls - 32);
                 }
             } else { // Q6_K: signed levels (q - 32), one int8 scale per 16
                 const block_q6_K *x6 = (const block_q6_K *)wb;
@@ -275,6 +327,9 @@ NEON_TILE(tile_iq4_nl, micro32, K_IQ4_NL, n / 32)
 NEON_TILE(tile_q4_K, micro_k, K_Q4_K, n / QK_K)
 NEON_TILE(tile_q5_K, micro_k, K_Q5_K, n / QK_K)
 NEON_TILE(tile_q6_K, micro_k, K_Q6_K, n / QK_K)
+NEON_TILE(tile_q2_K, micro_k, K_Q2_K, n / QK_K)
+NEON_TILE(tile_q3_K, micro_k, K_Q3_K, n / QK_K)
+NEON_TILE(tile_iq4_xs, micro_k, K_IQ4_XS, n / QK_K)
 NEON_TILE(tile_f32, micro_f, K_F32, n)
 NEON_TILE(tile_f16, micro_f, K_F16, n)
 
@@ -289,6 +344,9 @@ void kite__kernels_fill_neon(kite__kernels *k) {
     k->tile[KITE_TYPE_Q4_K] = tile_q4_K;
     k->tile[KITE_TYPE_Q5_K] = tile_q5_K;
     k->tile[KITE_TYPE_Q6_K] = tile_q6_K;
+    k->tile[KITE_TYPE_Q2_K] = tile_q2_K;
+    k->tile[KITE_TYPE_Q3_K] = tile_q3_K;
+    k->tile[KITE_TYPE_IQ4_XS] = tile_iq4_xs;
     k->tile[KITE_TYPE_F32] = tile_f32;
     k->tile[KITE_TYPE_F16] = tile_f16;
 }
