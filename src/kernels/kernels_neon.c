@@ -264,17 +264,28 @@ AI void micro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a,
 
 // ---- f16 / f32 (f32 arithmetic, as the _ref and ggml's x86 path) -----------------------------
 
-enum { K_F32, K_F16 };
+enum { K_F32, K_F16, K_BF16 };
 
 AI void load8f(int kind, const uint8_t *p, int i, float32x4_t *lo, float32x4_t *hi) {
     if (kind == K_F32) {
         *lo = vld1q_f32((const float *)p + i), *hi = vld1q_f32((const float *)p + i + 4);
-    } else {
+    } else if (kind == K_F16) {
         float16x8_t h = vreinterpretq_f16_u16(vld1q_u16((const uint16_t *)p + i));
         *lo = vcvt_f32_f16(vget_low_f16(h)), *hi = vcvt_high_f32_f16(h);
+    } else { // bf16 is the top half of a float
+        uint16x8_t h = vld1q_u16((const uint16_t *)p + i);
+        *lo = vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(h), 16));
+        *hi = vreinterpretq_f32_u32(vshll_high_n_u16(h, 16));
     }
 }
-AI float load1f(int kind, const uint8_t *p, int i) { return kind == K_F32 ? ((const float *)p)[i] : h2f(p + 2 * i); }
+AI float load1f(int kind, const uint8_t *p, int i) {
+    if (kind == K_BF16) {
+        uint16_t h;
+        memcpy(&h, p + 2 * i, 2);
+        return kite_bf16_to_f32(h);
+    }
+    return kind == K_F32 ? ((const float *)p)[i] : h2f(p + 2 * i);
+}
 
 AI void micro_f(int kind, int n, const uint8_t *w, size_t ws, const uint8_t *a, size_t as, float *y, size_t ys,
                 const int NR, const int NT) {
@@ -332,6 +343,7 @@ NEON_TILE(tile_q3_K, micro_k, K_Q3_K, n / QK_K)
 NEON_TILE(tile_iq4_xs, micro_k, K_IQ4_XS, n / QK_K)
 NEON_TILE(tile_f32, micro_f, K_F32, n)
 NEON_TILE(tile_f16, micro_f, K_F16, n)
+NEON_TILE(tile_bf16, micro_f, K_BF16, n)
 
 void kite__kernels_fill_neon(kite__kernels *k) {
     k->isa = "neon";
@@ -349,4 +361,5 @@ void kite__kernels_fill_neon(kite__kernels *k) {
     k->tile[KITE_TYPE_IQ4_XS] = tile_iq4_xs;
     k->tile[KITE_TYPE_F32] = tile_f32;
     k->tile[KITE_TYPE_F16] = tile_f16;
+    k->tile[KITE_TYPE_BF16] = tile_bf16;
 }

@@ -450,17 +450,26 @@ AI void h2f8(const uint16_t *p, v128_t *lo, v128_t *hi) {
     *hi = h2f4_finite(wasm_i16x8_shuffle(z, h, 4, 12, 5, 13, 6, 14, 7, 15));
 }
 
-enum { K_F32, K_F16 };
+enum { K_F32, K_F16, K_BF16 };
 
 AI void load8f(int kind, const uint8_t *p, int i, v128_t *lo, v128_t *hi) {
     if (kind == K_F32) {
         *lo = ld((const float *)p + i), *hi = ld((const float *)p + i + 4);
-    } else {
+    } else if (kind == K_F16) {
         h2f8((const uint16_t *)p + i, lo, hi);
+    } else { // bf16 is the top half of a float
+        const v128_t h = ld((const uint16_t *)p + i), z = wasm_i16x8_splat(0);
+        *lo = wasm_i16x8_shuffle(z, h, 0, 8, 1, 9, 2, 10, 3, 11);
+        *hi = wasm_i16x8_shuffle(z, h, 4, 12, 5, 13, 6, 14, 7, 15);
     }
 }
 
 AI float load1f(int kind, const uint8_t *p, int i) {
+    if (kind == K_BF16) {
+        uint16_t h;
+        memcpy(&h, p + 2 * i, 2);
+        return kite_bf16_to_f32(h);
+    }
     return kind == K_F32 ? ((const float *)p)[i] : h2f(p + 2 * i);
 }
 
@@ -547,6 +556,7 @@ WASM_TILE(tile_q3_K, tile_k, K_Q3_K)
 WASM_TILE(tile_iq4_xs, tile_k, K_IQ4_XS)
 WASM_TILE(tile_f32, tile_f, K_F32)
 WASM_TILE(tile_f16, tile_f, K_F16)
+WASM_TILE(tile_bf16, tile_f, K_BF16)
 
 #ifdef __wasm_relaxed_simd__
 // ---- relaxed SIMD build: i32x4.relaxed_dot_i8x16_i7x16_add_s, 16 int8 products per op ---------
@@ -755,6 +765,7 @@ void kite__kernels_fill_wasm(kite__kernels *k) {
     k->tile[KITE_TYPE_IQ4_XS] = tile_iq4_xs;
     k->tile[KITE_TYPE_F32] = tile_f32;
     k->tile[KITE_TYPE_F16] = tile_f16;
+    k->tile[KITE_TYPE_BF16] = tile_bf16;
 #ifdef __wasm_relaxed_simd__
     k->isa = "wasm-relaxed";
     k->tile[KITE_TYPE_Q4_0] = rtile_q4_0;
