@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "chat/kite_chat.h"
 #include "commands.h"
 #include "model_cli.h"
@@ -19,26 +20,11 @@ static void usage(FILE *f) {
             "  -c N -t N --temp T --top-k K --top-p P --min-p P --repeat-penalty R --seed S\n");
 }
 
-typedef struct reply {
-    char *text;
-    size_t len, cap;
-} reply;
-
+// Shows each piece as it comes and keeps the reply (a kite__buf) for the conversation.
 static bool on_piece(void *user, const char *piece, size_t len) {
-    reply *r = user;
     fwrite(piece, 1, len, stdout);
     fflush(stdout);
-    if (r->len + len + 1 > r->cap) {
-        size_t cap = (r->len + len + 1) * 2;
-        char *t = realloc(r->text, cap);
-        if (!t) return false;
-        r->text = t;
-        r->cap = cap;
-    }
-    memcpy(r->text + r->len, piece, len);
-    r->len += len;
-    r->text[r->len] = 0;
-    return true;
+    return kite__buf_append(user, piece, len);
 }
 
 static char *dup_str(const char *s, size_t n) {
@@ -119,7 +105,7 @@ int kite_cmd_chat(int argc, char **argv) {
             break;
         }
         // evaluate only what the cache does not hold yet
-        reply r = {0};
+        kite__buf r = {0};
         kite_status st = kite_generate(s.ctx, formatted + (prev_len <= flen ? prev_len : flen), &gp, on_piece, &r);
         char *asked = formatted; // the conversation up to the assistant's opening
         size_t asked_len = flen;
@@ -128,19 +114,19 @@ int kite_cmd_chat(int argc, char **argv) {
         if (st != KITE_OK) {
             fprintf(stderr, "kite chat: %s\n", kite_last_error());
             free(asked);
-            free(r.text);
+            kite__buf_free(&r);
             rc = 1;
             break;
         }
-        msgs[n_msgs++] = (kite_chat_msg){"assistant", r.text ? r.text : dup_str("", 0)};
+        msgs[n_msgs++] = (kite_chat_msg){"assistant", r.ptr ? r.ptr : dup_str("", 0)};
         if (kite_chat_apply(tmpl, msgs, n_msgs, false, &formatted, &flen) == KITE_OK) {
             // The cache holds the reply but not the end-of-turn text the template puts after it
             // (the end token was sampled, not evaluated): when the template renders the reply
             // verbatim, start the next evaluation at that end-of-turn text so the model sees it.
             // Otherwise skip it, as llama.cpp's simple-chat does.
-            const size_t rl = r.text ? r.len : 0;
+            const size_t rl = r.len;
             bool verbatim = flen >= asked_len + rl && !memcmp(formatted, asked, asked_len) &&
-                            (rl == 0 || !memcmp(formatted + asked_len, r.text, rl));
+                            (rl == 0 || !memcmp(formatted + asked_len, r.ptr, rl));
             prev_len = verbatim ? asked_len + rl : flen;
             free(formatted);
         }

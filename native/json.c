@@ -414,23 +414,7 @@ const char *json_type_name(json_type t) {
 
 // ---- writer -------------------------------------------------------------------------------
 
-static void put(json_writer *w, const char *s, size_t n) {
-    if (w->nomem || n == 0) return;
-    if (w->len + n + 1 > w->cap) {
-        size_t cap = w->cap ? w->cap : 256;
-        while (cap < w->len + n + 1) cap *= 2;
-        char *b = realloc(w->buf, cap);
-        if (!b) {
-            w->nomem = true;
-            return;
-        }
-        w->buf = b;
-        w->cap = cap;
-    }
-    memcpy(w->buf + w->len, s, n);
-    w->len += n;
-    w->buf[w->len] = 0;
-}
+static void put(json_writer *w, const char *s, size_t n) { kite__buf_append(&w->out, s, n); }
 
 // Comma handling before a value (or key) in the current container.
 static void before_value(json_writer *w, bool is_key) {
@@ -548,6 +532,6 @@ void jw_null(json_writer *w) {
 }
 
 void jw_free(json_writer *w) {
-    free(w->buf);
+    kite__buf_free(&w->out);
     memset(w, 0, sizeof *w);
 }

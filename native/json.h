@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
+
 typedef enum json_type { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT } json_type;
 
 typedef struct json_value json_value;
@@ -49,12 +51,11 @@ const char *json_type_name(json_type t);
 
 #define JSON_WRITER_DEPTH 32
 
-// Appends JSON text to a growable buffer, placing commas itself. nomem latches an allocation
+// Appends JSON text to a growable buffer, placing commas itself. out.nomem latches an allocation
 // failure (the text is then incomplete); misuse (a value where a key is due) sets bad.
 typedef struct json_writer {
-    char *buf;
-    size_t len, cap;
-    bool nomem, bad;
+    kite__buf out; // the text so far (out.ptr, out.len)
+    bool bad;
     int depth;
     int count[JSON_WRITER_DEPTH]; // items written in each open container
     bool after_key;

@@ -16,12 +16,12 @@
 // ---- responses ----------------------------------------------------------------------------
 
 static void send_json(int fd, int status, json_writer *w) {
-    if (w->nomem) {
+    if (w->out.nomem) {
         static const char oom[] = "{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\",\"code\":500}}";
         http_respond(fd, 500, "application/json", oom, sizeof oom - 1);
         return;
     }
-    http_respond(fd, status, "application/json", w->buf, w->len);
+    http_respond(fd, status, "application/json", w->out.ptr, w->out.len);
 }
 
 static void write_error(json_writer *w, int status, const char *message) {
@@ -260,8 +260,7 @@ typedef struct gen_out {
     bool client_gone; // a write failed
     char hold[4];     // the start of a UTF-8 character whose rest has not come yet
     size_t n_hold;
-    char *text;       // non-streamed: the whole reply
-    size_t len, cap;
+    kite__buf text;   // non-streamed: the whole reply
 } gen_out;
 
 static void chunk_head(json_writer *w, const gen_out *o) {
@@ -282,8 +281,8 @@ static void chunk_head(json_writer *w, const gen_out *o) {
 }
 
 static bool send_event(gen_out *o, json_writer *w) {
-    if (w->nomem) return false;
-    if (!http_sse_data(o->fd, w->buf, w->len)) o->client_gone = true;
+    if (w->out.nomem) return false;
+    if (!http_sse_data(o->fd, w->out.ptr, w->out.len)) o->client_gone = true;
     return !o->client_gone;
 }
 
@@ -355,24 +354,9 @@ static bool stream_start(gen_out *o) {
     return ok;
 }
 
-static bool append(gen_out *o, const char *p, size_t n) {
-    if (o->len + n + 1 > o->cap) {
-        size_t cap = o->cap ? o->cap * 2 : 1024;
-        while (cap < o->len + n + 1) cap *= 2;
-        char *t = realloc(o->text, cap);
-        if (!t) return false;
-        o->text = t;
-        o->cap = cap;
-    }
-    memcpy(o->text + o->len, p, n);
-    o->len += n;
-    o->text[o->len] = 0;
-    return true;
-}
-
 static bool on_piece(void *user, const char *piece, size_t len) {
     gen_out *o = user;
-    if (!o->r->stream) return append(o, piece, len);
+    if (!o->r->stream) return kite__buf_append(&o->text, piece, len);
     // Send whole UTF-8 characters only: a JSON string cannot carry half of one.
     char buf[512];
     while (len > 0) {
@@ -398,11 +382,11 @@ static void respond_whole(gen_out *o, const char *finish, const kite_gen_stats *
         jw_key(&w, "role");
         jw_cstr(&w, "assistant");
         jw_key(&w, "content");
-        jw_string(&w, o->text ? o->text : "", o->len);
+        jw_string(&w, o->text.ptr ? o->text.ptr : "", o->text.len);
         jw_end_object(&w);
     } else {
         jw_key(&w, "text");
-        jw_string(&w, o->text ? o->text : "", o->len);
+        jw_string(&w, o->text.ptr ? o->text.ptr : "", o->text.len);
         jw_key(&w, "logprobs");
         jw_null(&w);
     }
@@ -463,7 +447,7 @@ static void generate(serve_state *s, int fd, gen_request *r) {
         fprintf(stderr, "kite serve: %s %d prompt + %d generated tokens, %s%s\n", r->chat ? "chat" : "completion",
                 st.n_prompt, st.n_generated, rs == KITE_OK ? finish : "error: ",
                 rs == KITE_OK ? "" : kite_last_error());
-    free(o.text);
+    kite__buf_free(&o.text);
 }
 
 // ---- routing ------------------------------------------------------------------------------

@@ -67,19 +67,8 @@ bool kw__js_progress(void *user, const char *what, uint64_t done, uint64_t total
 
 static kite_status mem_sink_write(void *user, const void *data, size_t n) {
     kw_membuf *b = user;
-    if (n > SIZE_MAX - b->len - 1) return kite__fail(KITE_ERR_NOMEM, "output too large");
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1) cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
-        char *p = realloc(b->ptr, cap);
-        if (!p) return kite__fail(KITE_ERR_NOMEM, "out of wasm memory (%zu bytes of output)", cap);
-        b->ptr = p;
-        b->cap = cap;
-    }
-    memcpy(b->ptr + b->len, data, n);
-    b->len += n;
-    b->ptr[b->len] = 0;
-    return KITE_OK;
+    if (kite__buf_append(b, data, n)) return KITE_OK;
+    return kite__fail(KITE_ERR_NOMEM, "out of wasm memory (%zu bytes of output)", b->len + n);
 }
 
 kite_sink kw__membuf_sink(kw_membuf *b) { return (kite_sink){mem_sink_write, b}; }

@@ -4,6 +4,7 @@
 
 #include <emscripten.h>
 
+#include "base/buf.h"
 #include "base/internal.h"
 #include "kite.h"
 #include "chat/kite_chat.h"
@@ -12,10 +13,7 @@
 #include "tokenizer/kite_tokenizer.h"
 
 // A growable, NUL-terminated byte buffer used as a kite_sink (JSON, detokenized text).
-typedef struct kw_membuf {
-    char *ptr;
-    size_t len, cap;
-} kw_membuf;
+typedef kite__buf kw_membuf;
 
 // A sink that appends to b (b starts zeroed).
 kite_sink kw__membuf_sink(kw_membuf *b);

@@ -1,15 +1,11 @@
 // gguf_write.c - the streaming GGUF v3 writer. Each key/value is encoded to its file bytes
 // when it is set, so the writer owns copies and never points into a source buffer.
+#include "base/buf.h"
 #include "base/internal.h"
-
-typedef struct bytes {
-    uint8_t *p;
-    size_t n, cap;
-} bytes;
 
 typedef struct wkv {
     char *key;
-    bytes enc; // the encoded key and value, exactly as written to the file
+    kite__buf enc; // the encoded key and value, exactly as written to the file
 } wkv;
 
 typedef struct wtensor {
@@ -31,48 +27,35 @@ struct kite_gguf_writer {
 
 static const uint8_t zeros[256];
 
-static bool put(bytes *b, const void *p, size_t n) {
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->n + n) cap *= 2;
-        uint8_t *q = realloc(b->p, cap);
-        if (!q) return false;
-        b->p = q;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, p, n);
-    b->n += n;
-    return true;
-}
-static bool put_u32(bytes *b, uint32_t x) { return put(b, &x, 4); }
-static bool put_u64(bytes *b, uint64_t x) { return put(b, &x, 8); }
-static bool put_str(bytes *b, const char *s, uint64_t n) { return put_u64(b, n) && put(b, s, (size_t)n); }
+static bool put_u32(kite__buf *b, uint32_t x) { return kite__buf_append(b, &x, 4); }
+static bool put_u64(kite__buf *b, uint64_t x) { return kite__buf_append(b, &x, 8); }
+static bool put_str(kite__buf *b, const char *s, uint64_t n) { return put_u64(b, n) && kite__buf_append(b, s, (size_t)n); }
 
 // Encodes one scalar value (narrowing the widened field back to its file type).
-static bool put_scalar(bytes *b, const kite_gguf_value *v) {
+static bool put_scalar(kite__buf *b, const kite_gguf_value *v) {
     uint8_t buf[8];
     switch (v->type) {
-    case KITE_GGUF_UINT8: case KITE_GGUF_BOOL: buf[0] = (uint8_t)v->u; return put(b, buf, 1);
-    case KITE_GGUF_INT8: buf[0] = (uint8_t)(int8_t)v->i; return put(b, buf, 1);
-    case KITE_GGUF_UINT16: { uint16_t x = (uint16_t)v->u; return put(b, &x, 2); }
-    case KITE_GGUF_INT16: { int16_t x = (int16_t)v->i; return put(b, &x, 2); }
-    case KITE_GGUF_UINT32: { uint32_t x = (uint32_t)v->u; return put(b, &x, 4); }
-    case KITE_GGUF_INT32: { int32_t x = (int32_t)v->i; return put(b, &x, 4); }
-    case KITE_GGUF_FLOAT32: { float x = (float)v->f; return put(b, &x, 4); }
-    case KITE_GGUF_UINT64: return put(b, &v->u, 8);
-    case KITE_GGUF_INT64: return put(b, &v->i, 8);
-    case KITE_GGUF_FLOAT64: return put(b, &v->f, 8);
+    case KITE_GGUF_UINT8: case KITE_GGUF_BOOL: buf[0] = (uint8_t)v->u; return kite__buf_append(b, buf, 1);
+    case KITE_GGUF_INT8: buf[0] = (uint8_t)(int8_t)v->i; return kite__buf_append(b, buf, 1);
+    case KITE_GGUF_UINT16: { uint16_t x = (uint16_t)v->u; return kite__buf_append(b, &x, 2); }
+    case KITE_GGUF_INT16: { int16_t x = (int16_t)v->i; return kite__buf_append(b, &x, 2); }
+    case KITE_GGUF_UINT32: { uint32_t x = (uint32_t)v->u; return kite__buf_append(b, &x, 4); }
+    case KITE_GGUF_INT32: { int32_t x = (int32_t)v->i; return kite__buf_append(b, &x, 4); }
+    case KITE_GGUF_FLOAT32: { float x = (float)v->f; return kite__buf_append(b, &x, 4); }
+    case KITE_GGUF_UINT64: return kite__buf_append(b, &v->u, 8);
+    case KITE_GGUF_INT64: return kite__buf_append(b, &v->i, 8);
+    case KITE_GGUF_FLOAT64: return kite__buf_append(b, &v->f, 8);
     default: return false;
     }
 }
 
 // Encodes a value's payload (no type tag) for arrays' elements and top-level values alike.
-static bool put_payload(bytes *b, const kite_gguf_value *v) {
+static bool put_payload(kite__buf *b, const kite_gguf_value *v) {
     if (v->type == KITE_GGUF_STRING) return put_str(b, v->s.ptr, v->s.len);
     if (v->type != KITE_GGUF_ARRAY) return put_scalar(b, v);
     if (!put_u32(b, v->arr.elem) || !put_u64(b, v->arr.n)) return false;
     uint32_t esize = kite_gguf_type_size(v->arr.elem);
-    if (esize) return put(b, v->arr.raw, (size_t)(v->arr.n * esize));
+    if (esize) return kite__buf_append(b, v->arr.raw, (size_t)(v->arr.n * esize));
     for (uint64_t i = 0; i < v->arr.n; i++) {
         if (v->arr.elem == KITE_GGUF_STRING) {
             if (!put_str(b, v->arr.strs[i].ptr, v->arr.strs[i].len)) return false;
@@ -89,7 +72,7 @@ void kite_gguf_writer_free(kite_gguf_writer *w) {
     if (!w) return;
     for (size_t i = 0; i < w->n_kv; i++) {
         free(w->kv[i].key);
-        free(w->kv[i].enc.p);
+        free(w->kv[i].enc.ptr);
     }
     for (size_t i = 0; i < w->n_t; i++) free(w->t[i].name);
     free(w->kv);
@@ -108,15 +91,15 @@ static char *dup_str(const char *s, size_t n) {
 
 kite_status kite_gguf_writer_set(kite_gguf_writer *w, const char *key, const kite_gguf_value *v) {
     if ((unsigned)v->type >= KITE_GGUF_TYPE_COUNT) return kite__fail(KITE_ERR_INVALID, "gguf writer: %s: bad value type", key);
-    bytes enc = {0};
+    kite__buf enc = {0};
     size_t klen = strlen(key);
     if (!put_str(&enc, key, klen) || !put_u32(&enc, v->type) || !put_payload(&enc, v)) {
-        free(enc.p);
+        free(enc.ptr);
         return kite__fail(KITE_ERR_NOMEM, "gguf writer: out of memory encoding %s", key);
     }
     for (size_t i = 0; i < w->n_kv; i++) {
         if (strcmp(w->kv[i].key, key) == 0) {
-            free(w->kv[i].enc.p);
+            free(w->kv[i].enc.ptr);
             w->kv[i].enc = enc;
             return KITE_OK;
         }
@@ -125,7 +108,7 @@ kite_status kite_gguf_writer_set(kite_gguf_writer *w, const char *key, const kit
         size_t cap = w->cap_kv ? w->cap_kv * 2 : 32;
         wkv *kv = realloc(w->kv, cap * sizeof *kv);
         if (!kv) {
-            free(enc.p);
+            free(enc.ptr);
             return kite__fail(KITE_ERR_NOMEM, "gguf writer: out of memory");
         }
         w->kv = kv;
@@ -133,7 +116,7 @@ kite_status kite_gguf_writer_set(kite_gguf_writer *w, const char *key, const kit
     }
     char *k = dup_str(key, klen);
     if (!k) {
-        free(enc.p);
+        free(enc.ptr);
         return kite__fail(KITE_ERR_NOMEM, "gguf writer: out of memory");
     }
     w->kv[w->n_kv++] = (wkv){k, enc};
@@ -159,7 +142,7 @@ void kite_gguf_writer_remove(kite_gguf_writer *w, const char *key) {
     for (size_t i = 0; i < w->n_kv; i++) {
         if (strcmp(w->kv[i].key, key) == 0) {
             free(w->kv[i].key);
-            free(w->kv[i].enc.p);
+            free(w->kv[i].enc.ptr);
             memmove(&w->kv[i], &w->kv[i + 1], (w->n_kv - i - 1) * sizeof *w->kv);
             w->n_kv--;
             return;
@@ -182,12 +165,12 @@ kite_status kite_gguf_writer_copy_kvs(kite_gguf_writer *w, const kite_gguf *g) {
 static uint32_t writer_alignment(const kite_gguf_writer *w) {
     for (size_t i = 0; i < w->n_kv; i++) {
         if (strcmp(w->kv[i].key, "general.alignment") != 0) continue;
-        const bytes *e = &w->kv[i].enc;
+        const kite__buf *e = &w->kv[i].enc;
         uint32_t type, x;
         size_t at = 8 + strlen(w->kv[i].key);
-        memcpy(&type, e->p + at, 4);
+        memcpy(&type, e->ptr + at, 4);
         if (type != KITE_GGUF_UINT32) break;
-        memcpy(&x, e->p + at + 4, 4);
+        memcpy(&x, e->ptr + at + 4, 4);
         if (x && !(x & (x - 1))) return x;
         break;
     }
@@ -238,7 +221,7 @@ static void layout(kite_gguf_writer *w) {
 
 static uint64_t header_size(const kite_gguf_writer *w) {
     uint64_t n = 4 + 4 + 8 + 8;
-    for (size_t i = 0; i < w->n_kv; i++) n += w->kv[i].enc.n;
+    for (size_t i = 0; i < w->n_kv; i++) n += w->kv[i].enc.len;
     for (size_t i = 0; i < w->n_t; i++) n += 8 + strlen(w->t[i].name) + 4 + 8 * w->t[i].n_dims + 4 + 8;
     return n;
 }
@@ -261,9 +244,9 @@ static kite_status sink_pad(const kite_sink *sink, uint64_t n) {
 
 kite_status kite_gguf_writer_write_header(kite_gguf_writer *w, const kite_sink *sink) {
     layout(w);
-    bytes h = {0};
-    bool ok = put(&h, "GGUF", 4) && put_u32(&h, 3) && put_u64(&h, w->n_t) && put_u64(&h, w->n_kv);
-    for (size_t i = 0; ok && i < w->n_kv; i++) ok = put(&h, w->kv[i].enc.p, w->kv[i].enc.n);
+    kite__buf h = {0};
+    bool ok = kite__buf_append(&h, "GGUF", 4) && put_u32(&h, 3) && put_u64(&h, w->n_t) && put_u64(&h, w->n_kv);
+    for (size_t i = 0; ok && i < w->n_kv; i++) ok = kite__buf_append(&h, w->kv[i].enc.ptr, w->kv[i].enc.len);
     for (size_t i = 0; ok && i < w->n_t; i++) {
         const wtensor *t = &w->t[i];
         ok = put_str(&h, t->name, strlen(t->name)) && put_u32(&h, t->n_dims);
@@ -271,12 +254,12 @@ kite_status kite_gguf_writer_write_header(kite_gguf_writer *w, const kite_sink *
         ok = ok && put_u32(&h, (uint32_t)t->type) && put_u64(&h, t->offset);
     }
     if (!ok) {
-        free(h.p);
+        free(h.ptr);
         return kite__fail(KITE_ERR_NOMEM, "gguf writer: out of memory");
     }
-    kite_status s = sink->write(sink->user, h.p, h.n);
-    uint64_t hn = h.n;
-    free(h.p);
+    kite_status s = sink->write(sink->user, h.ptr, h.len);
+    uint64_t hn = h.len;
+    free(h.ptr);
     KITE_TRY(s);
     // A file without tensors (vocab-only) ends right after the tensor table, as llama.cpp's.
     return w->n_t ? sink_pad(sink, pad_to(hn, writer_alignment(w))) : KITE_OK;

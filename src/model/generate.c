@@ -2,6 +2,7 @@
 // until an end-of-generation token, a stop string, the token budget or a full context.
 #include <time.h>
 
+#include "base/buf.h"
 #include "model/model_internal.h"
 #include "sampler/kite_sampler.h"
 #include "tokenizer/kite_tokenizer.h"
@@ -17,25 +18,6 @@ static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-// Text sampled but not yet shown: it may still turn out to begin a stop string.
-typedef struct pending {
-    char *buf;
-    size_t len, cap;
-} pending;
-
-static kite_status pending_add(pending *p, const char *s, size_t n) {
-    if (p->len + n > p->cap) {
-        size_t cap = KITE_MAX(p->cap * 2, p->len + n + 64);
-        char *b = realloc(p->buf, cap);
-        if (!b) return kite__fail(KITE_ERR_NOMEM, "out of memory for generated text");
-        p->buf = b;
-        p->cap = cap;
-    }
-    memcpy(p->buf + p->len, s, n);
-    p->len += n;
-    return KITE_OK;
 }
 
 kite_status kite_generate(kite_ctx *c, const char *prompt, const kite_gen_params *p,
@@ -54,7 +36,7 @@ kite_status kite_generate(kite_ctx *c, const char *prompt, const kite_gen_params
     KITE_TRY(kite_tokenize_alloc(vocab, prompt, strlen(prompt), !p->no_bos && c->pos == 0, p->parse_special, &ids, &n_ids));
     kite_sampler *smp = NULL;
     char *piece_big = NULL; // a token's text when it does not fit piece_small
-    pending pend = {0};
+    kite__buf pend = {0}; // text sampled but not yet shown: it may still turn out to begin a stop string
     kite_status s = KITE_OK;
     if (n_ids == 0) s = kite__fail(KITE_ERR_INVALID, "the prompt has no tokens");
     else if (n_ids >= c->n_ctx - c->pos)
@@ -99,13 +81,16 @@ kite_status kite_generate(kite_ctx *c, const char *prompt, const kite_gen_params
             piece = piece_big = big;
             np = kite_token_to_piece(vocab, tok, piece, -np, false);
         }
-        if ((s = pending_add(&pend, piece, (size_t)np)) != KITE_OK) break;
-        kite_stop_result r = kite_stop_match(pend.buf, pend.len, p->stop, (size_t)p->n_stop);
-        if (r.n_release > 0 && on_piece && !on_piece(user, pend.buf, r.n_release)) {
+        if (!kite__buf_append(&pend, piece, (size_t)np)) {
+            s = kite__fail(KITE_ERR_NOMEM, "out of memory for generated text");
+            break;
+        }
+        kite_stop_result r = kite_stop_match(pend.ptr, pend.len, p->stop, (size_t)p->n_stop);
+        if (r.n_release > 0 && on_piece && !on_piece(user, pend.ptr, r.n_release)) {
             s = kite__fail(KITE_ERR_ABORTED, "generation stopped by the caller");
             break;
         }
-        memmove(pend.buf, pend.buf + r.n_release, pend.len - r.n_release);
+        memmove(pend.ptr, pend.ptr + r.n_release, pend.len - r.n_release);
         pend.len -= r.n_release;
         if (r.stopped) {
             st.stopped_string = true;
@@ -118,13 +103,13 @@ kite_status kite_generate(kite_ctx *c, const char *prompt, const kite_gen_params
     }
     st.decode_s = now_s() - t0;
     // what was held back as a possible stop-string start is output after all
-    if (s == KITE_OK && pend.len > 0 && on_piece && !on_piece(user, pend.buf, pend.len))
+    if (s == KITE_OK && pend.len > 0 && on_piece && !on_piece(user, pend.ptr, pend.len))
         s = kite__fail(KITE_ERR_ABORTED, "generation stopped by the caller");
 
 done:
     if (p->stats) *p->stats = st;
     kite_sampler_free(smp);
-    free(pend.buf);
+    kite__buf_free(&pend);
     free(piece_big);
     free(ids);
     return s;

@@ -1,27 +1,9 @@
 // test_gguf_roundtrip.c - parsing then re-writing every shared GGUF file (llama.cpp-made
 // models, quantized refs, vocab-only files) must give the original bytes back.
+#include "base/buf.h"
 #include "check.h"
 #include "kite.h"
 
-typedef struct membuf {
-    unsigned char *p;
-    size_t n, cap;
-} membuf;
-
-static kite_status mem_write(void *user, const void *data, size_t n) {
-    membuf *m = user;
-    if (m->n + n > m->cap) {
-        size_t cap = m->cap ? m->cap : 4096;
-        while (cap < m->n + n) cap *= 2;
-        unsigned char *q = realloc(m->p, cap);
-        if (!q) return KITE_ERR_NOMEM;
-        m->p = q;
-        m->cap = cap;
-    }
-    memcpy(m->p + m->n, data, n);
-    m->n += n;
-    return KITE_OK;
-}
 
 static void roundtrip(const char *rel) {
     size_t len = 0;
@@ -39,24 +21,24 @@ static void roundtrip(const char *rel) {
         snprintf(name, sizeof name, "%.*s", (int)t->name.len, t->name.ptr);
         CHECK(kite_gguf_writer_add_tensor(w, name, t->type, t->n_dims, t->ne) == KITE_OK, "%s: add %s", rel, name);
     }
-    membuf m = {0};
-    kite_sink sink = {mem_write, &m};
+    kite__buf m = {0};
+    kite_sink sink = kite__buf_sink(&m);
     uint64_t expect = kite_gguf_writer_total_size(w);
     CHECK(kite_gguf_writer_write_header(w, &sink) == KITE_OK, "%s: header", rel);
     for (uint64_t i = 0; i < g->n_tensors; i++)
         CHECK(kite_gguf_writer_write_data(w, &sink, i, g->tensors[i].data) == KITE_OK, "%s: data %llu", rel,
               (unsigned long long)i);
-    CHECK(m.n == expect, "%s: total_size %llu but wrote %zu", rel, (unsigned long long)expect, m.n);
+    CHECK(m.len == expect, "%s: total_size %llu but wrote %zu", rel, (unsigned long long)expect, m.len);
     // A file whose last tensor is not padded may end before our padding; compare the common part
     // and require any extra bytes to be the zero padding.
     size_t first_diff = (size_t)-1;
-    for (size_t i = 0; i < len && i < m.n; i++)
-        if (buf[i] != m.p[i]) { first_diff = i; break; }
+    for (size_t i = 0; i < len && i < m.len; i++)
+        if (buf[i] != m.bytes[i]) { first_diff = i; break; }
     CHECK(first_diff == (size_t)-1, "%s: first differing byte at offset %zu", rel, first_diff);
-    CHECK(m.n == len, "%s: wrote %zu bytes, original has %zu", rel, m.n, len);
+    CHECK(m.len == len, "%s: wrote %zu bytes, original has %zu", rel, m.len, len);
     printf("%-40s %llu keys %llu tensors: %s\n", rel, (unsigned long long)g->n_kv, (unsigned long long)g->n_tensors,
-           first_diff == (size_t)-1 && m.n == len ? "identical" : "DIFFERENT");
-    free(m.p);
+           first_diff == (size_t)-1 && m.len == len ? "identical" : "DIFFERENT");
+    kite__buf_free(&m);
     kite_gguf_writer_free(w);
     kite_gguf_free(g);
     free(buf);

@@ -155,17 +155,17 @@ static void test_writer(void) {
     jw_end_array(&w);
     jw_end_object(&w);
     const char *want = "{\"s\":\"q\\\"b\\\\\\n\\u0001\xC3\xA9\\ufffd\",\"n\":[0.1,-7,null,true,null]}";
-    CHECK(!w.bad && !w.nomem && !strcmp(w.buf, want), "writer:\n got %s\nwant %s", w.buf, want);
+    CHECK(!w.bad && !w.out.nomem && !strcmp(w.out.ptr, want), "writer:\n got %s\nwant %s", w.out.ptr, want);
     char err[256];
-    json_doc *d = json_parse(w.buf, w.len, err, sizeof err);
+    json_doc *d = json_parse(w.out.ptr, w.out.len, err, sizeof err);
     CHECK(d && !strcmp(json_get(json_root(d), "s")->str, "q\"b\\\n\x01\xC3\xA9\xEF\xBF\xBD"), "read back: %s", err);
     json_free(d);
     jw_free(&w);
     const double nums[] = {1e300, -2.5e-308, 123456789012345678.0, 1.0 / 3.0};
     for (int i = 0; i < 4; i++) {
         jw_number(&w, nums[i]);
-        d = json_parse(w.buf, w.len, err, sizeof err);
-        CHECK(d && json_root(d)->number == nums[i], "number %.17g written as %s", nums[i], w.buf);
+        d = json_parse(w.out.ptr, w.out.len, err, sizeof err);
+        CHECK(d && json_root(d)->number == nums[i], "number %.17g written as %s", nums[i], w.out.ptr);
         json_free(d);
         jw_free(&w);
     }

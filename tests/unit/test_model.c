@@ -5,34 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "check.h"
 #include "kite.h"
 #include "tokenizer/kite_tokenizer.h"
 
 // ---- an in-memory GGUF built from a real one, with one change ------------------------------
 
-typedef struct membuf {
-    uint8_t *p;
-    size_t n, cap;
-} membuf;
-
-static kite_status mem_write(void *user, const void *data, size_t n) {
-    membuf *b = user;
-    if (b->n + n > b->cap) {
-        size_t cap = (b->n + n) * 2;
-        uint8_t *p = realloc(b->p, cap);
-        if (!p) return KITE_ERR_NOMEM;
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, data, n);
-    b->n += n;
-    return KITE_OK;
-}
-
 // Copies g, with general.architecture set to arch (if not NULL) and tensor `drop` left out.
-static membuf rewrite(const kite_gguf *g, const char *arch, const char *drop) {
-    membuf b = {0};
+static kite__buf rewrite(const kite_gguf *g, const char *arch, const char *drop) {
+    kite__buf b = {0};
     kite_gguf_writer *w = kite_gguf_writer_new();
     kite_gguf_writer_copy_kvs(w, g);
     if (arch) kite_gguf_writer_set_str(w, "general.architecture", arch);
@@ -43,7 +25,7 @@ static membuf rewrite(const kite_gguf *g, const char *arch, const char *drop) {
         if (drop && !strcmp(name, drop)) continue;
         kite_gguf_writer_add_tensor(w, name, t->type, t->n_dims, t->ne);
     }
-    kite_sink sink = {mem_write, &b};
+    kite_sink sink = kite__buf_sink(&b);
     kite_gguf_writer_write_header(w, &sink);
     uint64_t k = 0;
     for (uint64_t i = 0; i < g->n_tensors; i++) {
@@ -100,24 +82,24 @@ static void test_hparams(void) {
 // ---- bad files --------------------------------------------------------------------------------
 
 static void test_bad_files(const kite_gguf *g) {
-    membuf b = rewrite(g, "gemma", NULL);
+    kite__buf b = rewrite(g, "gemma", NULL);
     kite_model *m = NULL;
-    kite_status s = kite_model_load(b.p, b.n, NULL, &m);
+    kite_status s = kite_model_load(b.bytes, b.len, NULL, &m);
     CHECK(s == KITE_ERR_UNSUPPORTED && strstr(kite_last_error(), "'gemma'") && !m,
           "unknown architecture: status %d, message '%s'", s, kite_last_error());
-    free(b.p);
+    kite__buf_free(&b);
 
     b = rewrite(g, NULL, "blk.3.ffn_down.weight");
-    s = kite_model_load(b.p, b.n, NULL, &m);
+    s = kite_model_load(b.bytes, b.len, NULL, &m);
     CHECK(s == KITE_ERR_INVALID && strstr(kite_last_error(), "blk.3.ffn_down.weight") && !m,
           "missing tensor: status %d, message '%s'", s, kite_last_error());
-    free(b.p);
+    kite__buf_free(&b);
 
     // truncated file: the GGUF reader refuses it, the model loader passes the error on
     b = rewrite(g, NULL, NULL);
-    s = kite_model_load(b.p, b.n / 2, NULL, &m);
+    s = kite_model_load(b.bytes, b.len / 2, NULL, &m);
     CHECK(s != KITE_OK && !m, "truncated file loaded");
-    free(b.p);
+    kite__buf_free(&b);
 }
 
 // Corrupted header bytes (metadata values, tensor shapes, types, offsets) must give an error
@@ -156,8 +138,7 @@ static void test_corrupt(const unsigned char *orig, size_t len, const kite_gguf 
 // ---- the forward pass and generation on stories260K ------------------------------------------
 
 static bool collect(void *user, const char *piece, size_t len) {
-    membuf *b = user;
-    return mem_write(b, piece, len) == KITE_OK;
+    return kite__buf_append(user, piece, len);
 }
 
 static bool refuse_second(void *user, const char *piece, size_t len) {
@@ -180,24 +161,22 @@ static void test_stories(kite_model *m) {
     gp.n_predict = 60;
     gp.sampling.temp = 0.0f;
     gp.stats = &st;
-    membuf out = {0};
+    kite__buf out = {0};
     kite_status s = kite_generate(c, "Once upon a time", &gp, collect, &out);
-    mem_write(&out, "", 1);
-    CHECK(s == KITE_OK && !strcmp((char *)out.p, want), "greedy text: status %d\n got  '%s'\n want '%s'", s,
-          (char *)out.p, want);
+    kite__buf_append(&out, "", 1); // a C string even when nothing came
+    CHECK(s == KITE_OK && !strcmp(out.ptr, want), "greedy text: status %d\n got  '%s'\n want '%s'", s, out.ptr, want);
     CHECK(st.n_prompt == 5 && st.n_generated == 60, "stats: %d prompt, %d generated", st.n_prompt, st.n_generated);
-    free(out.p);
+    kite__buf_free(&out);
 
     // a stop string ends the text before it; aborting from the callback gives KITE_ERR_ABORTED
     const char *stops[] = {"Lily."};
     gp.stop = stops;
     gp.n_stop = 1;
-    out = (membuf){0};
     s = kite_generate(c, "Once upon a time", &gp, collect, &out);
-    mem_write(&out, "", 1);
-    CHECK(s == KITE_OK && st.stopped_string && !strcmp((char *)out.p, ", there was a little girl named "),
-          "stop string: '%s'", (char *)out.p);
-    free(out.p);
+    kite__buf_append(&out, "", 1);
+    CHECK(s == KITE_OK && st.stopped_string && !strcmp(out.ptr, ", there was a little girl named "),
+          "stop string: '%s'", out.ptr);
+    kite__buf_free(&out);
 
     // the callback refusing a piece stops generation with KITE_ERR_ABORTED after that piece
     gp.n_stop = 0;

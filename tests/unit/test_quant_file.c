@@ -9,33 +9,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "check.h"
 #include "kite.h"
 #include "llama_quant_ref.h"
 
 static char tmpdir[256];
-
-// ---- memory sink -------------------------------------------------------------------------------
-
-typedef struct membuf {
-    uint8_t *p;
-    size_t n, cap;
-} membuf;
-
-static kite_status mem_write(void *user, const void *data, size_t n) {
-    membuf *b = user;
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 1 << 20;
-        while (cap < b->n + n) cap *= 2;
-        uint8_t *q = realloc(b->p, cap);
-        if (!q) return KITE_ERR_NOMEM;
-        b->p = q;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, data, n);
-    b->n += n;
-    return KITE_OK;
-}
 
 // ---- comparison with a located first difference ------------------------------------------------
 
@@ -93,7 +72,7 @@ static bool abort_after_first(void *user, const char *what, uint64_t done, uint6
     return ++*calls < 3 || done == 0;
 }
 
-static kite_status kite_quantize_buf(const uint8_t *in, size_t len, const opts *o, membuf *out, kite_quantize_stats *st) {
+static kite_status kite_quantize_buf(const uint8_t *in, size_t len, const opts *o, kite__buf *out, kite_quantize_stats *st) {
     kite_gguf *g = NULL;
     kite_status s = kite_gguf_parse(in, len, &g);
     if (s != KITE_OK) return s;
@@ -113,7 +92,7 @@ static kite_status kite_quantize_buf(const uint8_t *in, size_t len, const opts *
         p.n_tensor_types = 1;
     }
     p.stats = st;
-    kite_sink sink = {mem_write, out};
+    kite_sink sink = kite__buf_sink(out);
     s = kite_quantize_gguf(g, &sink, &p, NULL, NULL);
     kite_gguf_free(g);
     return s;
@@ -163,13 +142,13 @@ static void versus_llama(const char *model, const opts *o, const char *label) {
     uint8_t *in = model[0] == '/' ? check_read_file(in_path, &len) : check_read_model(model, &len);
     if (!in) return;
     uint8_t *want = llama_quantize_file(in_path, o, "ref.gguf", &nl);
-    membuf got = {0};
+    kite__buf got = {0};
     kite_quantize_stats st;
     kite_status s = kite_quantize_buf(in, len, o, &got, &st);
     CHECK(s == KITE_OK, "%s: kite failed: %s", label, kite_last_error());
-    if (s == KITE_OK && want) compare_bytes(label, got.p, got.n, want, nl);
+    if (s == KITE_OK && want) compare_bytes(label, got.bytes, got.len, want, nl);
     free(want);
-    free(got.p);
+    kite__buf_free(&got);
     free(in);
 }
 
@@ -189,18 +168,18 @@ static void test_shared_refs(void) {
         if (!want) continue;
         for (int threads = 1; threads <= 3; threads += 2) { // the row split must not matter
             opts o = {.ftype = types[i], .threads = threads};
-            membuf got = {0};
+            kite__buf got = {0};
             kite_quantize_stats st;
             kite_status s = kite_quantize_buf(in, len, &o, &got, &st);
             CHECK(s == KITE_OK, "%s: %s", rel, kite_last_error());
             char label[160];
             snprintf(label, sizeof label, "%s (%d threads)", rel, threads);
-            if (s == KITE_OK) compare_bytes(label, got.p, got.n, want, nr);
+            if (s == KITE_OK) compare_bytes(label, got.bytes, got.len, want, nr);
             if (s == KITE_OK && threads == 1)
                 CHECK(st.n_tensors == 20 && st.n_quantized == 15 && st.bytes_in > st.bytes_out,
                       "%s stats: %llu tensors, %llu quantized", rel, (unsigned long long)st.n_tensors,
                       (unsigned long long)st.n_quantized);
-            free(got.p);
+            kite__buf_free(&got);
         }
         free(want);
     }
@@ -251,11 +230,11 @@ static void test_requantize(void) {
     uint8_t *in = check_read_model("ref/rand-llama-spm-Q8_0.gguf", &len);
     if (!in) return;
     opts o = {.ftype = "Q4_K_M", .threads = 2};
-    membuf got = {0};
+    kite__buf got = {0};
     kite_quantize_stats st;
     CHECK(kite_quantize_buf(in, len, &o, &got, &st) == KITE_ERR_INVALID, "requantizing without the flag must fail");
     CHECK(strstr(kite_last_error(), "requantiz") != NULL, "message: %s", kite_last_error());
-    free(got.p);
+    kite__buf_free(&got);
     free(in);
     static const char *types[] = {"Q4_K_M", "Q4_0", "Q6_K", "F16", "IQ4_XS"};
     for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
@@ -334,14 +313,14 @@ static void test_many_layers(void) {
     char path[512];
     snprintf(path, sizeof path, "%s/layers12.gguf", tmpdir);
     FILE *f = fopen(path, "wb");
-    membuf mb = {0};
-    kite_sink sink = {mem_write, &mb};
+    kite__buf mb = {0};
+    kite_sink sink = kite__buf_sink(&mb);
     kite_status s = kite_gguf_writer_write_header(w, &sink);
     for (int i = 0; s == KITE_OK && i < n; i++) s = kite_gguf_writer_write_data(w, &sink, (uint64_t)i, g->tensors[src[i]].data);
     CHECK(s == KITE_OK, "building the 12-layer file: %s", kite_last_error());
-    fwrite(mb.p, 1, mb.n, f);
+    fwrite(mb.ptr, 1, mb.len, f);
     fclose(f);
-    free(mb.p);
+    kite__buf_free(&mb);
     kite_gguf_writer_free(w);
     kite_gguf_free(g);
     free(in);
@@ -360,12 +339,12 @@ static void test_abort(void) {
     kite_gguf *g = NULL;
     CHECK(kite_gguf_parse(in, len, &g) == KITE_OK, "parse");
     kite_quantize_params p = kite_quantize_default_params();
-    membuf out = {0};
-    kite_sink sink = {mem_write, &out};
+    kite__buf out = {0};
+    kite_sink sink = kite__buf_sink(&out);
     int calls = 0;
     CHECK(kite_quantize_gguf(g, &sink, &p, abort_after_first, &calls) == KITE_ERR_ABORTED, "abort via progress");
     kite_gguf_free(g);
-    free(out.p);
+    kite__buf_free(&out);
     free(in);
 }
 
@@ -394,13 +373,13 @@ static void test_corrupted(void) {
             buf[at] = (uint8_t)(x >> 32);
         }
         opts o = {.ftype = it % 2 ? "Q4_K_M" : "Q8_0", .threads = 2, .allow_requantize = true};
-        membuf out = {0};
+        kite__buf out = {0};
         kite_quantize_stats st;
         kite_status s = kite_quantize_buf(buf, len, &o, &out, &st);
         if (s == KITE_OK) ok++;
         else if (*kite_last_error()) failed++;
         else silent++;
-        free(out.p);
+        kite__buf_free(&out);
     }
     CHECK(silent == 0, "%d corrupted inputs failed without a message", silent);
     printf("corrupted headers: %d quantized, %d refused with a message\n", ok, failed);

@@ -1,0 +1,48 @@
+// buf.c - the growable byte buffer (base/buf.h).
+#include "base/buf.h"
+
+#include <stdint.h>
+
+#include "base/internal.h"
+
+bool kite__buf_append(kite__buf *b, const void *data, size_t n) {
+    if (b->nomem) return false;
+    if (n == 0) return true;
+    // +1 keeps room for the NUL after the bytes
+    if (n > SIZE_MAX - b->len - 1) {
+        b->nomem = true;
+        return false;
+    }
+    size_t need = b->len + n + 1;
+    if (need > b->cap) {
+        // doubling from 256 keeps appends amortized O(1) without wasting much on small strings
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < need) cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
+        char *p = realloc(b->ptr, cap);
+        if (!p) {
+            b->nomem = true;
+            return false;
+        }
+        b->ptr = p;
+        b->cap = cap;
+    }
+    memcpy(b->ptr + b->len, data, n);
+    b->len += n;
+    b->ptr[b->len] = 0;
+    return true;
+}
+
+bool kite__buf_puts(kite__buf *b, const char *s) { return kite__buf_append(b, s, strlen(s)); }
+
+static kite_status buf_write(void *user, const void *data, size_t n) {
+    kite__buf *b = user;
+    if (kite__buf_append(b, data, n)) return KITE_OK;
+    return kite__fail(KITE_ERR_NOMEM, "out of memory (%zu bytes of output so far, %zu more)", b->len, n);
+}
+
+kite_sink kite__buf_sink(kite__buf *b) { return (kite_sink){buf_write, b}; }
+
+void kite__buf_free(kite__buf *b) {
+    free(b->ptr);
+    *b = (kite__buf){0};
+}
