@@ -11,6 +11,7 @@
 
 #include "base/buf.h"
 #include "check.h"
+#include "cli_run.h"
 #include "kite.h"
 #include "llama_quant_ref.h"
 
@@ -389,43 +390,6 @@ static void test_corrupted(void) {
 
 // ---- the CLI -----------------------------------------------------------------------------------
 
-typedef struct run_result {
-    int code;
-    char err[4096];
-} run_result;
-
-// Runs `kite quantize ARGS...` with stderr captured.
-static run_result run_cli(const char *const *args) {
-    run_result r = {-1, ""};
-    const char *bin = getenv("KITE_BIN");
-    if (!bin) return r;
-    int pipefd[2];
-    if (pipe(pipefd) != 0) return r;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(pipefd[1], 2);
-        close(pipefd[0]);
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 1);
-        const char *argv[32] = {bin, "quantize"};
-        int n = 2;
-        for (int i = 0; args[i] && n < 31; i++) argv[n++] = args[i];
-        argv[n] = NULL;
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    close(pipefd[1]);
-    size_t got = 0;
-    ssize_t k;
-    while ((k = read(pipefd[0], r.err + got, sizeof r.err - 1 - got)) > 0) got += (size_t)k;
-    r.err[got] = 0;
-    close(pipefd[0]);
-    int status;
-    waitpid(pid, &status, 0);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return r;
-}
-
 static int count_lines(const char *s) {
     int n = 0;
     for (; *s; s++) n += *s == '\n';
@@ -446,7 +410,7 @@ static bool no_output_left(const char *out_name) {
 }
 
 static void expect_error(const char *what, const char *const *args, const char *out_name, const char *needle) {
-    run_result r = run_cli(args);
+    cli_result r = cli_run("quantize", args, NULL);
     CHECK(r.code == 1 || r.code == 2, "%s: exit code %d", what, r.code);
     CHECK(count_lines(r.err) == 1, "%s: want one line on stderr, got: %s", what, r.err);
     CHECK(strstr(r.err, needle) != NULL, "%s: message should mention '%s': %s", what, needle, r.err);
@@ -473,7 +437,7 @@ static void test_cli(void) {
     // success: stories260K to Q8_0 equals llama.cpp's
     {
         const char *a[] = {in, out, "Q8_0", "2", NULL};
-        run_result r = run_cli(a);
+        cli_result r = cli_run("quantize", a, NULL);
         CHECK(r.code == 0, "kite quantize Q8_0: exit %d: %s", r.code, r.err);
         size_t n = 0, nl = 0;
         uint8_t *got = check_read_file(out, &n);
@@ -493,7 +457,7 @@ static void test_cli(void) {
     // options reach the core: --pure gives a different file than the default mix
     {
         const char *a[] = {"--pure", "--tensor-type", "ATTN_V=q8_0", in, out, "q4_k_m", NULL};
-        run_result r = run_cli(a);
+        cli_result r = cli_run("quantize", a, NULL);
         CHECK(r.code == 0, "options: exit %d: %s", r.code, r.err);
         unlink(out);
     }
@@ -531,7 +495,7 @@ static void test_cli(void) {
     fputs("keep me", f);
     fclose(f);
     const char *fail_keep[] = {"--tensor-type", "attn_q=q8_K", in, out, "Q4_0", NULL};
-    run_result r = run_cli(fail_keep);
+    cli_result r = cli_run("quantize", fail_keep, NULL);
     CHECK(r.code == 1, "q8_K override on 64-wide rows must fail: exit %d", r.code);
     size_t kn = 0;
     uint8_t *keep = check_read_file(out, &kn);

@@ -4,11 +4,11 @@
 // and, through libllama itself (dlopen), ids, pieces, detokenized text and special-token
 // flags on the vocab files, the shared models and variants of the vocab files.
 #include "check.h"
+#include "cli_run.h"
 #include "kite.h"
 #include "llama_ref.h"
 
 #include <stdint.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 typedef struct loaded {
@@ -619,62 +619,35 @@ static void test_variants(llref *r, const char *vocab_dir) {
 
 // ---- the CLI ----------------------------------------------------------------------------------
 
-// How to start the CLI: directly, or (a cross build tested under qemu-user, where the shell
-// cannot exec a foreign binary) through the same emulator.
-static const char *cli_prefix = "";
-
-// Runs `$KITE_BIN tokenize ARGS` through the shell; returns its exit code, stdout in out.
-static int run_cli(const char *args, char *out, size_t cap) {
-    const char *bin = getenv("KITE_BIN");
-    if (!bin || !*bin) return -1;
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "%s'%s' tokenize %s 2>/dev/null", cli_prefix, bin, args);
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void test_cli(const char *vocab_dir) {
     if (!getenv("KITE_BIN")) {
         fprintf(stderr, "skip: KITE_BIN not set, CLI not checked\n");
         return;
     }
-    char args[4096], out[4096];
-    int rc = run_cli("--help", out, sizeof out);
-#if defined(__aarch64__)
-    if (rc == 126 || rc == 127) { // exec format error: the host is not aarch64
-        cli_prefix = "qemu-aarch64 ";
-        rc = run_cli("--help", out, sizeof out);
-    }
-#endif
-    CHECK(rc == 0 && strstr(out, "usage: kite tokenize"), "kite tokenize --help: rc %d", rc);
+    char spm[2048], qwen2[2048];
+    snprintf(spm, sizeof spm, "%s/ggml-vocab-llama-spm.gguf", vocab_dir);
+    snprintf(qwen2, sizeof qwen2, "%s/ggml-vocab-qwen2.gguf", vocab_dir);
+    cli_result r = cli_run("tokenize", (const char *[]){"--help", NULL}, NULL);
+    CHECK(r.code == 0 && strstr(r.out, "usage: kite tokenize"), "kite tokenize --help: rc %d", r.code);
     // llama.cpp's vectors: "Hello world" is 15043 3186 in llama-spm; the model adds BOS (1).
-    snprintf(args, sizeof args, "-m '%s/ggml-vocab-llama-spm.gguf' -p 'Hello world' --ids", vocab_dir);
-    rc = run_cli(args, out, sizeof out);
-    CHECK(rc == 0 && strcmp(out, "[1, 15043, 3186]\n") == 0, "kite tokenize --ids: rc %d, '%s'", rc, out);
-    snprintf(args, sizeof args, "-m '%s/ggml-vocab-llama-spm.gguf' -p 'Hello world' --ids --no-bos", vocab_dir);
-    rc = run_cli(args, out, sizeof out);
-    CHECK(rc == 0 && strcmp(out, "[15043, 3186]\n") == 0, "kite tokenize --ids --no-bos: rc %d, '%s'", rc, out);
+    r = cli_run("tokenize", (const char *[]){"-m", spm, "-p", "Hello world", "--ids", NULL}, NULL);
+    CHECK(r.code == 0 && strcmp(r.out, "[1, 15043, 3186]\n") == 0, "kite tokenize --ids: rc %d, '%s'", r.code, r.out);
+    r = cli_run("tokenize", (const char *[]){"-m", spm, "-p", "Hello world", "--ids", "--no-bos", NULL}, NULL);
+    CHECK(r.code == 0 && strcmp(r.out, "[15043, 3186]\n") == 0, "kite tokenize --ids --no-bos: rc %d, '%s'", r.code, r.out);
     // llama.cpp (llama_tokenize, parse_special) gives 9707 1879 151645 for this text in qwen2.
-    snprintf(args, sizeof args, "-m '%s/ggml-vocab-qwen2.gguf' -p 'Hello world<|im_end|>'", vocab_dir);
-    rc = run_cli(args, out, sizeof out);
-    CHECK(rc == 0 && strcmp(out, "  9707 -> 'Hello'\n  1879 -> ' world'\n151645 -> '<|im_end|>'\n") == 0,
-          "kite tokenize (pieces): rc %d, '%s'", rc, out);
-    snprintf(args, sizeof args, "-m '%s/ggml-vocab-qwen2.gguf' -p '<|im_end|>' --ids --no-parse-special", vocab_dir);
-    rc = run_cli(args, out, sizeof out);
-    CHECK(rc == 0 && strstr(out, "151645") == NULL, "--no-parse-special keeps <|im_end|> as text: '%s'", out);
-    snprintf(args, sizeof args, "-m '%s/ggml-vocab-llama-spm.gguf' --stdin --ids < /dev/null", vocab_dir);
-    rc = run_cli(args, out, sizeof out);
-    CHECK(rc == 0 && strcmp(out, "[1]\n") == 0, "kite tokenize --stdin of nothing gives BOS only: rc %d, '%s'", rc, out);
-    rc = run_cli("-m x -p y --bogus", out, sizeof out);
-    CHECK(rc == 2, "a bad flag is a usage error (exit 2), got %d", rc);
-    rc = run_cli("-p y", out, sizeof out);
-    CHECK(rc == 2, "a missing -m is a usage error (exit 2), got %d", rc);
-    rc = run_cli("-m /nonexistent/model.gguf -p y", out, sizeof out);
-    CHECK(rc == 1, "a missing model file is a runtime error (exit 1), got %d", rc);
+    r = cli_run("tokenize", (const char *[]){"-m", qwen2, "-p", "Hello world<|im_end|>", NULL}, NULL);
+    CHECK(r.code == 0 && strcmp(r.out, "  9707 -> 'Hello'\n  1879 -> ' world'\n151645 -> '<|im_end|>'\n") == 0,
+          "kite tokenize (pieces): rc %d, '%s'", r.code, r.out);
+    r = cli_run("tokenize", (const char *[]){"-m", qwen2, "-p", "<|im_end|>", "--ids", "--no-parse-special", NULL}, NULL);
+    CHECK(r.code == 0 && strstr(r.out, "151645") == NULL, "--no-parse-special keeps <|im_end|> as text: '%s'", r.out);
+    r = cli_run("tokenize", (const char *[]){"-m", spm, "--stdin", "--ids", NULL}, "/dev/null");
+    CHECK(r.code == 0 && strcmp(r.out, "[1]\n") == 0, "kite tokenize --stdin of nothing gives BOS only: rc %d, '%s'", r.code, r.out);
+    r = cli_run("tokenize", (const char *[]){"-m", "x", "-p", "y", "--bogus", NULL}, NULL);
+    CHECK(r.code == 2, "a bad flag is a usage error (exit 2), got %d", r.code);
+    r = cli_run("tokenize", (const char *[]){"-p", "y", NULL}, NULL);
+    CHECK(r.code == 2, "a missing -m is a usage error (exit 2), got %d", r.code);
+    r = cli_run("tokenize", (const char *[]){"-m", "/nonexistent/model.gguf", "-p", "y", NULL}, NULL);
+    CHECK(r.code == 1, "a missing model file is a runtime error (exit 1), got %d", r.code);
 }
 
 int main(void) {
