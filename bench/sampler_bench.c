@@ -24,21 +24,7 @@ static float rnd_logit(void) {
     return ((float)(lcg >> 8) / 16777216.0f - 0.5f) * 16.0f;
 }
 
-typedef struct ref_api {
-    void *(*chain_init)(llref_chain_params);
-    void (*add)(void *, void *);
-    void *(*penalties)(int32_t, int32_t, float, float, float);
-    void *(*top_k)(int32_t);
-    void *(*top_p)(float, size_t);
-    void *(*min_p)(float, size_t);
-    void *(*temp_ext)(float, float, float);
-    void *(*dist)(uint32_t);
-    void (*apply)(void *, llref_token_data_array *);
-    void (*accept)(void *, int32_t);
-    void (*free_)(void *);
-} ref_api;
-
-static void bench(const ref_api *a, const char *label, kite_sampler_params p, int n_vocab, int steps) {
+static void bench(const llref_sampler_api *a, const char *label, kite_sampler_params p, int n_vocab, int steps) {
     float *logits = malloc((size_t)n_vocab * sizeof *logits);
     llref_token_data *cur = malloc((size_t)n_vocab * sizeof *cur);
     for (int i = 0; i < n_vocab; i++) logits[i] = rnd_logit();
@@ -50,13 +36,7 @@ static void bench(const ref_api *a, const char *label, kite_sampler_params p, in
     kite_sampler_free(s);
     double t_ref = NAN;
     if (a) {
-        void *c = a->chain_init((llref_chain_params){true});
-        a->add(c, a->penalties(n_vocab, p.penalty_last_n, p.repeat_penalty, p.frequency_penalty, p.presence_penalty));
-        a->add(c, a->top_k(p.top_k));
-        a->add(c, a->top_p(p.top_p, 0));
-        a->add(c, a->min_p(p.min_p, 0));
-        a->add(c, a->temp_ext(p.temp, 0, 1));
-        a->add(c, a->dist(p.seed));
+        void *c = llref_sampler_chain(a, &p, n_vocab);
         t0 = now();
         for (int i = 0; i < steps; i++) {
             for (int k = 0; k < n_vocab; k++) cur[k] = (llref_token_data){k, logits[k], 0.0f};
@@ -76,21 +56,8 @@ static void bench(const ref_api *a, const char *label, kite_sampler_params p, in
 int main(void) {
     int ci_fail;
     void *h = llama_ref_open(&ci_fail);
-    ref_api a, *ap = NULL;
-    if (h) {
-        *(void **)&a.chain_init = dlsym(h, "llama_sampler_chain_init");
-        *(void **)&a.add = dlsym(h, "llama_sampler_chain_add");
-        *(void **)&a.penalties = dlsym(h, "llama_sampler_init_penalties");
-        *(void **)&a.top_k = dlsym(h, "llama_sampler_init_top_k");
-        *(void **)&a.top_p = dlsym(h, "llama_sampler_init_top_p");
-        *(void **)&a.min_p = dlsym(h, "llama_sampler_init_min_p");
-        *(void **)&a.temp_ext = dlsym(h, "llama_sampler_init_temp_ext");
-        *(void **)&a.dist = dlsym(h, "llama_sampler_init_dist");
-        *(void **)&a.apply = dlsym(h, "llama_sampler_apply");
-        *(void **)&a.accept = dlsym(h, "llama_sampler_accept");
-        *(void **)&a.free_ = dlsym(h, "llama_sampler_free");
-        ap = &a;
-    }
+    llref_sampler_api a, *ap = h && llref_sampler_load(h, &a) ? &a : NULL;
+    (void)ci_fail; // a bench reports no failures: without the library it times kite only
     const int vocabs[] = {32000, 151936};
     for (int v = 0; v < 2; v++) {
         int n = vocabs[v], steps = n > 100000 ? 200 : 500;

@@ -23,32 +23,13 @@ static bool progress(void *user, int32_t chunk, int32_t n_chunks, double ppl) {
     return true;
 }
 
+// Reads a whole text file (NUL-terminated, malloc'd); NULL if it cannot.
 static char *read_text(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap) break;
-        char *b2 = realloc(buf, cap * 2 + 1);
-        if (!b2) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = b2;
-        cap *= 2;
-    }
-    bool err = ferror(f);
+    char *text = kite_read_stream(f, len);
     fclose(f);
-    if (!buf || err) {
-        free(buf);
-        return NULL;
-    }
-    buf[n] = 0;
-    *len = n;
-    return buf;
+    return text;
 }
 
 int kite_cmd_perplexity(int argc, char **argv) {

@@ -38,31 +38,6 @@ static char *read_text(const char *path, size_t *len) {
     return s;
 }
 
-// Reads a whole stream into a malloc'd buffer; NULL (and a message) on failure.
-static char *read_stream(FILE *f, size_t *len) {
-    size_t cap = 4096, n = 0;
-    char *s = malloc(cap);
-    while (s) {
-        n += fread(s + n, 1, cap - n, f);
-        if (n < cap) break;
-        char *t = realloc(s, cap * 2);
-        if (!t) {
-            free(s);
-            s = NULL;
-            break;
-        }
-        s = t;
-        cap *= 2;
-    }
-    if (!s || ferror(f)) {
-        fprintf(stderr, "kite tokenize: cannot read standard input\n");
-        free(s);
-        return NULL;
-    }
-    *len = n;
-    return s;
-}
-
 int kite_cmd_tokenize(int argc, char **argv) {
     const char *model = NULL, *prompt = NULL, *file = NULL;
     bool from_stdin = false, ids_only = false, no_bos = false, parse_special = true, show_count = false;
@@ -99,8 +74,11 @@ int kite_cmd_tokenize(int argc, char **argv) {
         if (!owned) return 1;
         prompt = owned;
     } else if (from_stdin) {
-        owned = read_stream(stdin, &len);
-        if (!owned) return 1;
+        owned = kite_read_stream(stdin, &len);
+        if (!owned) {
+            fprintf(stderr, "kite tokenize: cannot read standard input\n");
+            return 1;
+        }
         prompt = owned;
     } else {
         len = strlen(prompt);

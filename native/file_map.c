@@ -1,6 +1,8 @@
 // file_map.c - mmap (or read, on WASI) a whole file read-only; the input is never written.
 #include "file_map.h"
 
+#include "base/buf.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -77,4 +79,18 @@ bool kite_file_same(const char *a, const char *b) {
     struct stat sa, sb;
     if (stat(a, &sa) != 0 || stat(b, &sb) != 0) return false;
     return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+char *kite_read_stream(FILE *f, size_t *len) {
+    kite__buf b = {0};
+    char chunk[1 << 16];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && kite__buf_append(&b, chunk, n)) {}
+    if (!b.nomem && !ferror(f) && !b.ptr) b.ptr = calloc(1, 1); // an empty stream is "" too
+    if (b.nomem || ferror(f) || !b.ptr) {
+        kite__buf_free(&b);
+        return NULL;
+    }
+    *len = b.len;
+    return b.ptr;
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct kite_file_map {
     const uint8_t *data;
@@ -22,5 +23,9 @@ void kite_file_map_close(kite_file_map *m);
 
 // True when paths a and b name the same existing file (same device and inode).
 bool kite_file_same(const char *a, const char *b);
+
+// Reads the rest of stream f into a malloc'd, NUL-terminated buffer (*len: its bytes without the
+// NUL); NULL on a read error or when memory runs out. Prints nothing.
+char *kite_read_stream(FILE *f, size_t *len);
 
 #endif

@@ -286,6 +286,19 @@ static bool send_event(gen_out *o, json_writer *w) {
     return !o->client_gone;
 }
 
+// The OpenAI "usage" member: token counts of the prompt and the completion.
+static void write_usage(json_writer *w, const kite_gen_stats *st) {
+    jw_key(w, "usage");
+    jw_begin_object(w);
+    jw_key(w, "prompt_tokens");
+    jw_int(w, st->n_prompt);
+    jw_key(w, "completion_tokens");
+    jw_int(w, st->n_generated);
+    jw_key(w, "total_tokens");
+    jw_int(w, (long long)st->n_prompt + st->n_generated);
+    jw_end_object(w);
+}
+
 // One streamed chunk of text (finish: NULL) or the closing chunk (finish: its reason).
 static bool stream_chunk(gen_out *o, const char *text, size_t len, const char *finish, const kite_gen_stats *st) {
     json_writer w = {0};
@@ -310,15 +323,7 @@ static bool stream_chunk(gen_out *o, const char *text, size_t len, const char *f
     jw_end_object(&w);
     jw_end_array(&w);
     if (st) {
-        jw_key(&w, "usage");
-        jw_begin_object(&w);
-        jw_key(&w, "prompt_tokens");
-        jw_int(&w, st->n_prompt);
-        jw_key(&w, "completion_tokens");
-        jw_int(&w, st->n_generated);
-        jw_key(&w, "total_tokens");
-        jw_int(&w, (long long)st->n_prompt + st->n_generated);
-        jw_end_object(&w);
+        write_usage(&w, st);
     }
     jw_end_object(&w);
     bool ok = send_event(o, &w);
@@ -394,15 +399,7 @@ static void respond_whole(gen_out *o, const char *finish, const kite_gen_stats *
     jw_cstr(&w, finish);
     jw_end_object(&w);
     jw_end_array(&w);
-    jw_key(&w, "usage");
-    jw_begin_object(&w);
-    jw_key(&w, "prompt_tokens");
-    jw_int(&w, st->n_prompt);
-    jw_key(&w, "completion_tokens");
-    jw_int(&w, st->n_generated);
-    jw_key(&w, "total_tokens");
-    jw_int(&w, (long long)st->n_prompt + st->n_generated);
-    jw_end_object(&w);
+    write_usage(&w, st);
     jw_end_object(&w);
     send_json(o->fd, 200, &w);
     jw_free(&w);

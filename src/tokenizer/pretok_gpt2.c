@@ -3,14 +3,17 @@
 #include "tokenizer/tok_internal.h"
 #include "tokenizer/unicode.h"
 
-#define OUT_OF_PIECE UINT32_MAX
 
-// Code point / flags at p, or OUT_OF_PIECE / 0 past the piece's end: lookaheads stop there.
-static inline uint32_t cpt_at(const kite__cpt_text *t, size_t end, size_t p) {
-    return p < end ? t->cpt[p] : OUT_OF_PIECE;
-}
-static inline uint16_t flags_at(const kite__cpt_text *t, size_t end, size_t p) {
-    return p < end ? t->flags[p] : 0;
+size_t kite__contraction_len(const kite__cpt_text *t, size_t end, size_t p, bool any_case) {
+    if (kite__cpt_at(t, end, p) != '\'') return 0;
+    uint32_t a = kite__cpt_at(t, end, p + 1), b = kite__cpt_at(t, end, p + 2);
+    if (any_case) { // ASCII only: no other code point folds to one of these letters
+        a = a >= 'A' && a <= 'Z' ? a + 32 : a;
+        b = b >= 'A' && b <= 'Z' ? b + 32 : b;
+    }
+    if (a == 's' || a == 't' || a == 'm' || a == 'd') return 2;
+    if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) return 3;
+    return 0;
 }
 
 kite_status kite__split_gpt2(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out) {
@@ -21,41 +24,32 @@ kite_status kite__split_gpt2(const kite__cpt_text *t, const kite__pieces *in, ki
         size_t pos = ini;
         while (pos < end) {
             const size_t start = pos;
-            const uint32_t c = cpt_at(t, end, pos);
-            const uint16_t f = flags_at(t, end, pos);
+            const uint32_t c = kite__cpt_at(t, end, pos);
+            const uint16_t f = kite__flags_at(t, end, pos);
             // 's|'t|'re|'ve|'m|'ll|'d
-            if (c == '\'' && pos + 1 < end) {
-                uint32_t c1 = cpt_at(t, end, pos + 1);
-                if (c1 == 's' || c1 == 't' || c1 == 'm' || c1 == 'd') {
-                    pos += 2;
-                    goto emit;
-                }
-                if (pos + 2 < end) {
-                    uint32_t c2 = cpt_at(t, end, pos + 2);
-                    if ((c1 == 'r' && c2 == 'e') || (c1 == 'v' && c2 == 'e') || (c1 == 'l' && c2 == 'l')) {
-                        pos += 3;
-                        goto emit;
-                    }
-                }
+            size_t nc = kite__contraction_len(t, end, pos, false);
+            if (nc) {
+                pos += nc;
+                goto emit;
             }
-            uint16_t f2 = c == ' ' ? flags_at(t, end, pos + 1) : f; // the class after an optional space
+            uint16_t f2 = c == ' ' ? kite__flags_at(t, end, pos + 1) : f; // the class after an optional space
             // ' ?\p{L}+' and ' ?\p{N}+'
             if (f2 & (L | N)) {
                 const uint16_t cls = (f2 & L) ? L : N;
                 pos += c == ' ';
-                while (f2 & cls) f2 = flags_at(t, end, ++pos);
+                while (f2 & cls) f2 = kite__flags_at(t, end, ++pos);
                 goto emit;
             }
             // ' ?[^\s\p{L}\p{N}]+'
             if (!(f2 & (WS | L | N)) && f2) {
                 pos += c == ' ';
-                while (!(f2 & (WS | L | N)) && f2) f2 = flags_at(t, end, ++pos);
+                while (!(f2 & (WS | L | N)) && f2) f2 = kite__flags_at(t, end, ++pos);
                 goto emit;
             }
             {
                 size_t nws = 0;
-                while (flags_at(t, end, pos + nws) & WS) nws++;
-                if (nws > 1 && cpt_at(t, end, pos + nws) != OUT_OF_PIECE) {
+                while (kite__flags_at(t, end, pos + nws) & WS) nws++;
+                if (nws > 1 && kite__cpt_at(t, end, pos + nws) != UINT32_MAX) {
                     pos += nws - 1; // '\s+(?!\S)': leave the last space to the next word
                 } else if (nws > 0) {
                     pos += nws; // '\s+'

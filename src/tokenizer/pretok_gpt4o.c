@@ -15,8 +15,8 @@ typedef struct scan {
     size_t end; // end of the current piece: nothing past it is seen
 } scan;
 
-static uint32_t cp(const scan *s, size_t i) { return i < s->end ? s->t->cpt[i] : UINT32_MAX; }
-static uint16_t fl(const scan *s, size_t i) { return i < s->end ? s->t->flags[i] : 0; }
+static uint32_t cp(const scan *s, size_t i) { return kite__cpt_at(s->t, s->end, i); }
+static uint16_t fl(const scan *s, size_t i) { return kite__flags_at(s->t, s->end, i); }
 static bool letter(const scan *s, size_t i) { return fl(s, i) & KITE_UC_LETTER; }
 static bool upper(const scan *s, size_t i) { return letter(s, i) && !(cp(s, i) >= 'a' && cp(s, i) <= 'z'); }
 static bool lower(const scan *s, size_t i) { return letter(s, i) && !(cp(s, i) >= 'A' && cp(s, i) <= 'Z'); }
@@ -31,18 +31,6 @@ static size_t run(const scan *s, size_t i, bool (*cls)(const scan *, size_t)) {
     return j - i;
 }
 
-// Length of an ASCII contraction ('s 't 're 've 'm 'll 'd, any case) at i, or 0.
-static size_t contraction(const scan *s, size_t i) {
-    if (cp(s, i) != '\'') return 0;
-    uint32_t a = cp(s, i + 1) | 0x20, b = cp(s, i + 2) | 0x20; // ASCII lower case (harmless elsewhere)
-    if (cp(s, i + 1) < 128 && (a == 's' || a == 't')) return 2;
-    if (cp(s, i + 1) < 128 && cp(s, i + 2) < 128 && ((a == 'r' && b == 'e') || (a == 'v' && b == 'e'))) return 3;
-    if (cp(s, i + 1) < 128 && a == 'm') return 2;
-    if (cp(s, i + 1) < 128 && cp(s, i + 2) < 128 && a == 'l' && b == 'l') return 3;
-    if (cp(s, i + 1) < 128 && a == 'd') return 2;
-    return 0;
-}
-
 // The end of the match starting at p (> p).
 static size_t match_at(const scan *s, size_t p, size_t max_digits, bool contractions) {
     const uint16_t L = KITE_UC_LETTER, N = KITE_UC_NUMBER, WS = KITE_UC_WHITESPACE;
@@ -53,14 +41,14 @@ static size_t match_at(const scan *s, size_t p, size_t max_digits, bool contract
         size_t w = run(s, q + k, lower);
         if (w) {
             size_t e = q + k + w;
-            return e + (contractions ? contraction(s, e) : 0);
+            return e + (contractions ? kite__contraction_len(s->t, s->end, e, true) : 0);
         }
     }
     // upper+ lower* contraction?
     if (u) {
         size_t e = q + u;
         e += run(s, e, lower);
-        return e + (contractions ? contraction(s, e) : 0);
+        return e + (contractions ? kite__contraction_len(s->t, s->end, e, true) : 0);
     }
     // \p{N}{1,max_digits}
     if (fl(s, p) & N) {

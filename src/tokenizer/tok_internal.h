@@ -153,6 +153,19 @@ typedef struct kite__cpt_text {
     size_t n;
 } kite__cpt_text;
 
+// Code point / flags at p, or UINT32_MAX / 0 at or past end (the end of the current piece):
+// the scanners' lookaheads stop there.
+static inline uint32_t kite__cpt_at(const kite__cpt_text *t, size_t end, size_t p) {
+    return p < end ? t->cpt[p] : UINT32_MAX;
+}
+static inline uint16_t kite__flags_at(const kite__cpt_text *t, size_t end, size_t p) {
+    return p < end ? t->flags[p] : 0;
+}
+
+// Length (2 or 3) of the contraction 's 't 're 've 'm 'll or 'd starting at p (before end), or 0.
+// any_case also takes their ASCII capitals (llama3's (?i:...), gpt-4o's '[sS]|...).
+size_t kite__contraction_len(const kite__cpt_text *t, size_t end, size_t p, bool any_case);
+
 kite_status kite__split_gpt2(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out);
 typedef struct kite__llama3_opts {
     size_t max_digits;   // \p{N}{1,max_digits} (SIZE_MAX: \p{N}+)

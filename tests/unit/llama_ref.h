@@ -1,11 +1,13 @@
-// llama_ref.h - loads llama.cpp's libllama from node-llama-cpp (dlopen) so sampler and chat
-// tests compare with the real reference. Header-only; the C API structs are restated here.
+// llama_ref.h - loads llama.cpp's libllama from node-llama-cpp (dlopen) so sampler, chat and
+// tokenizer tests compare with the real reference. Header-only; the C API structs are restated
+// here, with the sampler API and the chain common_sampler_init builds.
 #ifndef KITE_TEST_LLAMA_REF_H
 #define KITE_TEST_LLAMA_REF_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kite.h"
 #include "llama_lib.h"
 
 // Layouts of include/llama.h (C API, stable across these versions).
@@ -22,5 +24,51 @@ typedef struct llref_chat_message { const char *role; const char *content; } llr
 // Returns the dlopen handle of libllama, or NULL (see llama_lib_open: CI=true on x86-64 sets
 // *ci_fail, elsewhere the caller skips the comparisons).
 static inline void *llama_ref_open(int *ci_fail) { return llama_lib_open("libllama.v0.5.0.so", ci_fail); }
+
+// llama.cpp's sampler API (llama_sampler_*).
+typedef struct llref_sampler_api {
+    void *(*chain_init)(llref_chain_params);
+    void (*chain_add)(void *, void *);
+    void *(*penalties)(int32_t, int32_t, float, float, float);
+    void *(*top_k)(int32_t);
+    void *(*top_p)(float, size_t);
+    void *(*min_p)(float, size_t);
+    void *(*temp_ext)(float, float, float);
+    void *(*dist)(uint32_t);
+    void (*apply)(void *, llref_token_data_array *);
+    void (*accept)(void *, int32_t);
+    void (*free_)(void *);
+} llref_sampler_api;
+
+// Looks the sampler functions up in libllama (h from llama_ref_open); false if one is missing.
+static inline bool llref_sampler_load(void *h, llref_sampler_api *a) {
+    *(void **)&a->chain_init = llama_lib_sym(h, "llama_sampler_chain_init");
+    *(void **)&a->chain_add = llama_lib_sym(h, "llama_sampler_chain_add");
+    *(void **)&a->penalties = llama_lib_sym(h, "llama_sampler_init_penalties");
+    *(void **)&a->top_k = llama_lib_sym(h, "llama_sampler_init_top_k");
+    *(void **)&a->top_p = llama_lib_sym(h, "llama_sampler_init_top_p");
+    *(void **)&a->min_p = llama_lib_sym(h, "llama_sampler_init_min_p");
+    *(void **)&a->temp_ext = llama_lib_sym(h, "llama_sampler_init_temp_ext");
+    *(void **)&a->dist = llama_lib_sym(h, "llama_sampler_init_dist");
+    *(void **)&a->apply = llama_lib_sym(h, "llama_sampler_apply");
+    *(void **)&a->accept = llama_lib_sym(h, "llama_sampler_accept");
+    *(void **)&a->free_ = llama_lib_sym(h, "llama_sampler_free");
+    return a->chain_init && a->chain_add && a->penalties && a->top_k && a->top_p && a->min_p && a->temp_ext &&
+           a->dist && a->apply && a->accept && a->free_;
+}
+
+// llama.cpp's sampler chain for kite's parameters p (free with a->free_): common_sampler_init's
+// default order, temperature through temp_ext with no dynamic range.
+static inline void *llref_sampler_chain(const llref_sampler_api *a, const kite_sampler_params *p, int n_vocab) {
+    void *c = a->chain_init((llref_chain_params){true});
+    a->chain_add(c, a->penalties(n_vocab, p->penalty_last_n, p->repeat_penalty, p->frequency_penalty,
+                                 p->presence_penalty));
+    a->chain_add(c, a->top_k(p->top_k));
+    a->chain_add(c, a->top_p(p->top_p, 0));
+    a->chain_add(c, a->min_p(p->min_p, 0));
+    a->chain_add(c, a->temp_ext(p->temp, 0.0f, 1.0f));
+    a->chain_add(c, a->dist(p->seed));
+    return c;
+}
 
 #endif

@@ -187,48 +187,11 @@ static float next_logit(void) {
     return ((float)(lcg_state >> 8) / 16777216.0f - 0.5f) * 12.0f;
 }
 
-typedef struct llref_api {
-    void *(*chain_init)(llref_chain_params);
-    void (*chain_add)(void *, void *);
-    void *(*penalties)(int32_t, int32_t, float, float, float);
-    void *(*top_k)(int32_t);
-    void *(*top_p)(float, size_t);
-    void *(*min_p)(float, size_t);
-    void *(*temp_ext)(float, float, float);
-    void *(*dist)(uint32_t);
-    void (*apply)(void *, llref_token_data_array *);
-    void (*accept)(void *, int32_t);
-    void (*free_)(void *);
-} llref_api;
-
-static int load_api(void *h, llref_api *a) {
-    *(void **)&a->chain_init = dlsym(h, "llama_sampler_chain_init");
-    *(void **)&a->chain_add = dlsym(h, "llama_sampler_chain_add");
-    *(void **)&a->penalties = dlsym(h, "llama_sampler_init_penalties");
-    *(void **)&a->top_k = dlsym(h, "llama_sampler_init_top_k");
-    *(void **)&a->top_p = dlsym(h, "llama_sampler_init_top_p");
-    *(void **)&a->min_p = dlsym(h, "llama_sampler_init_min_p");
-    *(void **)&a->temp_ext = dlsym(h, "llama_sampler_init_temp_ext");
-    *(void **)&a->dist = dlsym(h, "llama_sampler_init_dist");
-    *(void **)&a->apply = dlsym(h, "llama_sampler_apply");
-    *(void **)&a->accept = dlsym(h, "llama_sampler_accept");
-    *(void **)&a->free_ = dlsym(h, "llama_sampler_free");
-    return a->chain_init && a->chain_add && a->penalties && a->top_k && a->top_p && a->min_p && a->temp_ext &&
-           a->dist && a->apply && a->accept && a->free_;
-}
-
 // Samples n_steps tokens with both samplers from the same fresh logits each step (accepting
 // each token into both) and requires the same token every time.
-static void compare_chain(const llref_api *a, const char *what, kite_sampler_params p, int n_vocab, int n_steps) {
-    void *ref = a->chain_init((llref_chain_params){true});
-    // common_sampler_init's default order; temperature through temp_ext with no dynamic range.
-    a->chain_add(ref, a->penalties(n_vocab, p.penalty_last_n, p.repeat_penalty, p.frequency_penalty,
-                                   p.presence_penalty));
-    a->chain_add(ref, a->top_k(p.top_k));
-    a->chain_add(ref, a->top_p(p.top_p, 0));
-    a->chain_add(ref, a->min_p(p.min_p, 0));
-    a->chain_add(ref, a->temp_ext(p.temp, 0.0f, 1.0f));
-    a->chain_add(ref, a->dist(p.seed));
+static void compare_chain(const llref_sampler_api *a, const char *what, kite_sampler_params p, int n_vocab,
+                          int n_steps) {
+    void *ref = llref_sampler_chain(a, &p, n_vocab);
     kite_sampler *s = NULL;
     CHECK(kite_sampler_new(&p, &s) == KITE_OK, "%s: kite_sampler_new: %s", what, kite_last_error());
     float *logits = malloc((size_t)n_vocab * sizeof *logits);
@@ -263,8 +226,8 @@ static void test_against_llama(void) {
     void *h = llama_ref_open(&ci_fail);
     if (ci_fail) check_failed++;
     if (!h) return;
-    llref_api a;
-    int ok = load_api(h, &a);
+    llref_sampler_api a;
+    bool ok = llref_sampler_load(h, &a);
     CHECK(ok, "libllama lacks a sampler symbol");
     if (ok) {
         kite_sampler_params p = kite_sampler_default_params();
