@@ -1,6 +1,7 @@
 // forward.c - the transformer forward pass for the llama family (llama, phi3, qwen2): one
 // function, one comment per stage; matmuls go to the kernels, the small ops to ops.c.
 #include <math.h>
+#include <stdatomic.h>
 
 #include "base/f16.h"
 #include "kernels/kite_kernels.h"
@@ -19,6 +20,7 @@ typedef struct attn_job {
     int32_t layer, n_tok, pos0;
     float scale;
     kite_attn_mode mode;
+    atomic_int next_task; // the next (token, head) task nobody has taken
 } attn_job;
 
 // ggml's CPU flash attention runs batches of at least 64 queries through a tiled f32 kernel when
@@ -34,14 +36,18 @@ static kite_attn_mode attn_mode(const kite_ctx *c, int32_t n_tok) {
 }
 
 static void attn_worker(void *arg, int ith, int nth) {
-    const attn_job *j = arg;
+    attn_job *j = arg;
     kite_ctx *c = j->c;
     const kite_hparams *hp = &c->m->hp;
     const int32_t hd = hp->head_dim, kv_dim = hp->n_head_kv * hd, q_dim = hp->n_head * hd;
     const int32_t group = hp->n_head / hp->n_head_kv; // query heads sharing one KV head (GQA)
     const size_t layer_off = (size_t)j->layer * c->n_ctx * kv_dim;
     float *scores = c->a.scores + (size_t)ith * c->n_ctx;
-    for (int32_t task = ith; task < j->n_tok * hp->n_head; task += nth) {
+    (void)nth;
+    // Tasks come from a shared counter (kite_pool_run_shared): a thread that is descheduled
+    // on a busy machine holds no share of the work hostage.
+    for (int32_t task; (task = atomic_fetch_add_explicit(&j->next_task, 1, memory_order_relaxed)) <
+                       j->n_tok * hp->n_head;) {
         const int32_t t = task / hp->n_head, h = task % hp->n_head, kvh = h / group;
         const size_t off = layer_off + (size_t)kvh * hd;
         // causal: token t sees the cache up to and including its own position
@@ -109,12 +115,14 @@ kite_status kite__forward(kite_ctx *c, const int32_t *tokens, int32_t n, bool al
         }
 
         // causal self-attention over the cache (phi3 scales q before, the others the scores)
-        attn_job job = {c, il, n, pos0, 1.0f / sqrtf((float)hd), attn_mode(c, n)};
+        attn_job job = {.c = c, .layer = il, .n_tok = n, .pos0 = pos0, .scale = 1.0f / sqrtf((float)hd),
+                        .mode = attn_mode(c, n)};
+        atomic_init(&job.next_task, 0);
         if (hp->arch == KITE_ARCH_PHI3) {
             for (size_t i = 0; i < (size_t)n * q_dim; i++) a->q[i] *= job.scale;
             job.scale = 1.0f;
         }
-        kite_pool_run(c->pool, attn_worker, &job);
+        kite_pool_run_shared(c->pool, attn_worker, &job);
 
         // output projection and residual
         KITE_TRY(matmul(c, &L->wo, a->att, n, a->xn));
