@@ -64,6 +64,8 @@ int kite_cmd_chat(int argc, char **argv) {
     kite_str ts;
     if (!tmpl && kite_gguf_get_str(kite_model_gguf(s.model), "tokenizer.chat_template", &ts))
         tmpl = tmpl_src = dup_str(ts.ptr, ts.len);
+    else if (!tmpl)
+        fprintf(stderr, "kite chat: the model has no chat template (tokenizer.chat_template); using chatml\n");
 
     size_t n_msgs = 0, cap_msgs = 16;
     kite_chat_msg *msgs = malloc(cap_msgs * sizeof *msgs);

@@ -98,7 +98,11 @@ kite_status kite_generate(kite_ctx *c, const char *prompt, const kite_gen_params
             break;
         }
         if (c->pos >= c->n_ctx) break; // context full
-        if (p->n_predict >= 0 && st.n_generated >= p->n_predict) break;
+        if (p->n_predict >= 0 && st.n_generated >= p->n_predict) {
+            // A kept context (chat) must hold every token shown: the next turn's text follows it.
+            if (p->keep_context) s = kite_ctx_eval(c, &tok, 1, &logits);
+            break;
+        }
         if ((s = kite_ctx_eval(c, &tok, 1, &logits)) != KITE_OK) break;
     }
     st.decode_s = now_s() - t0;

@@ -139,7 +139,8 @@ typedef struct kite_gen_params {
     int32_t n_stop;
     bool no_bos;                  // never prepend BOS, even if the vocabulary asks for it
     bool parse_special;           // tokenize special-token text in the prompt (chat templates)
-    bool keep_context;            // append to the KV cache instead of resetting it first (chat)
+    bool keep_context;            // append to the KV cache instead of resetting it first (chat);
+                                  // a reply cut at n_predict then has its last token evaluated too
     void (*on_token)(void *user, int32_t id); // optional: each sampled id, before its text
     kite_gen_stats *stats;        // optional output
 } kite_gen_params;

@@ -36,3 +36,42 @@ export async function llamaDispose() {
   if (llamaPromise) await (await llamaPromise).dispose();
   llamaPromise = null;
 }
+
+// llama.cpp's greedy replies in a conversation kept in one context, as a chat program runs it:
+// turn k evaluates nextText(k, replies so far) after everything before it (BOS first on turn 0
+// when the vocabulary adds one), then generates up to n ids (fewer if an end-of-generation token
+// comes first). Every reply id stays in the context, even the last one of a reply cut at n, since
+// the conversation the model reads next holds the whole reply. Returns [{ ids, text, eog }].
+export async function llamaGreedyTurns(modelPath, nTurns, nextText, n, { contextSize = 512, threads = 1, flashAttention = false } = {}) {
+  const model = await (await llama()).loadModel({ modelPath, gpuLayers: 0 });
+  try {
+    const context = await model.createContext({ contextSize, threads, flashAttention });
+    try {
+      const seq = context.getSequence();
+      const turns = [];
+      let pending = []; // the last id of a reply cut at n: sampled but not evaluated yet
+      for (let k = 0; k < nTurns; k++) {
+        let ids = model.tokenize(nextText(k, turns.map((t) => t.text)), true);
+        if (k === 0 && model.tokens.shouldPrependBosToken && model.tokens.bos != null) ids = [model.tokens.bos, ...ids];
+        const before = [...seq.contextTokens, ...pending, ...ids];
+        const out = [];
+        let eog = false;
+        for await (const tok of seq.evaluate([...pending, ...ids], { temperature: 0 })) {
+          if (model.isEogToken(tok)) {
+            eog = true;
+            break;
+          }
+          out.push(tok);
+          if (out.length >= n) break;
+        }
+        pending = eog || out.length === 0 ? [] : [out[out.length - 1]];
+        turns.push({ ids: out, text: model.detokenize(out, false, before), eog });
+      }
+      return turns;
+    } finally {
+      await context.dispose();
+    }
+  } finally {
+    await model.dispose();
+  }
+}
