@@ -27,15 +27,6 @@ static bool on_piece(void *user, const char *piece, size_t len) {
     return kite__buf_append(user, piece, len);
 }
 
-static char *dup_str(const char *s, size_t n) {
-    char *d = malloc(n + 1);
-    if (d) {
-        memcpy(d, s, n);
-        d[n] = 0;
-    }
-    return d;
-}
-
 int kite_cmd_chat(int argc, char **argv) {
     model_opts o;
     model_opts_init(&o);
@@ -63,7 +54,7 @@ int kite_cmd_chat(int argc, char **argv) {
     const char *tmpl = o.chat_template;
     kite_str ts;
     if (!tmpl && kite_gguf_get_str(kite_model_gguf(s.model), "tokenizer.chat_template", &ts))
-        tmpl = tmpl_src = dup_str(ts.ptr, ts.len);
+        tmpl = tmpl_src = strndup(ts.ptr, ts.len);
     else if (!tmpl)
         fprintf(stderr, "kite chat: the model has no chat template (tokenizer.chat_template); using chatml\n");
 
@@ -72,7 +63,7 @@ int kite_cmd_chat(int argc, char **argv) {
     size_t prev_len = 0; // bytes of the formatted conversation already in the KV cache
     int rc = 0;
     if (!msgs) rc = 1;
-    if (system && msgs) msgs[n_msgs++] = (kite_chat_msg){"system", dup_str(system, strlen(system))};
+    if (system && msgs) msgs[n_msgs++] = (kite_chat_msg){"system", strdup(system)};
     char *line = NULL;
     size_t line_cap = 0;
     const bool tty = isatty(0);
@@ -98,7 +89,7 @@ int kite_cmd_chat(int argc, char **argv) {
             }
             msgs = m2;
         }
-        msgs[n_msgs++] = (kite_chat_msg){"user", dup_str(line, (size_t)n)};
+        msgs[n_msgs++] = (kite_chat_msg){"user", strndup(line, (size_t)n)};
         char *formatted = NULL;
         size_t flen = 0;
         if (kite_chat_apply(tmpl, msgs, n_msgs, true, &formatted, &flen) != KITE_OK) {
@@ -120,7 +111,7 @@ int kite_cmd_chat(int argc, char **argv) {
             rc = 1;
             break;
         }
-        msgs[n_msgs++] = (kite_chat_msg){"assistant", r.ptr ? r.ptr : dup_str("", 0)};
+        msgs[n_msgs++] = (kite_chat_msg){"assistant", r.ptr ? r.ptr : strdup("")};
         if (kite_chat_apply(tmpl, msgs, n_msgs, false, &formatted, &flen) == KITE_OK) {
             // The cache holds the reply but not the end-of-turn text the template puts after it
             // (the end token was sampled, not evaluated): when the template renders the reply

@@ -26,13 +26,7 @@ static kite_status merge_word(const kite_vocab *v, const char *w, size_t n, kite
     int32_t whole = v->ignore_merges ? kite__strmap_get(&v->tok_map, w, n, NULL, 0) : -1;
     if (whole >= 0) return kite__ids_push(out, whole); // llama3: a word that is a token stays whole
 
-    int32_t ns = 0;
-    for (size_t off = 0; off < n;) {
-        size_t len = KITE_MIN(kite__utf8_len((uint8_t)w[off]), n - off);
-        sym[ns] = (kite__symbol){ns - 1, off + len == n ? -1 : ns + 1, (uint32_t)off, (uint32_t)len};
-        ns++;
-        off += len;
-    }
+    int32_t ns = kite__symbols_from_utf8(w, n, sym);
     q->n = 0;
     kite_status st = KITE_OK;
     for (int32_t i = 1; i < ns && st == KITE_OK; i++) st = add_bigram(v, w, sym, i - 1, i, q);

@@ -1,5 +1,5 @@
-// merge_queue.c - the binary max-heap of candidate merges both SPM and BPE pop from, and the
-// growable id / piece lists.
+// merge_queue.c - the binary max-heap of candidate merges both SPM and BPE pop from, their
+// symbol lists, and the growable id / piece lists.
 #include "tokenizer/tok_internal.h"
 
 // True when x should be merged before y: higher score, then the leftmost.
@@ -59,4 +59,15 @@ kite_status kite__pieces_push(kite__pieces *p, size_t len) {
     KITE_TRY(grow((void **)&p->len, &p->cap, p->n + 1, sizeof *p->len));
     p->len[p->n++] = len;
     return KITE_OK;
+}
+
+int32_t kite__symbols_from_utf8(const char *text, size_t n, kite__symbol *sym) {
+    int32_t ns = 0;
+    for (size_t off = 0; off < n;) {
+        size_t len = KITE_MIN(kite__utf8_len((uint8_t)text[off]), n - off);
+        sym[ns] = (kite__symbol){ns - 1, off + len == n ? -1 : ns + 1, (uint32_t)off, (uint32_t)len};
+        ns++;
+        off += len;
+    }
+    return ns;
 }

@@ -30,14 +30,7 @@ static kite_status try_bigram(const kite_vocab *v, const char *text, const kite_
 static kite_status spm_segment(const kite_vocab *v, const char *text, size_t n, kite__symbol *sym,
                                kite__bigram_heap *q, kite__ids *out) {
     kite_status st = KITE_OK;
-    // One symbol per UTF-8 character (by the lead byte's announced length, clamped).
-    int32_t ns = 0;
-    for (size_t off = 0; off < n;) {
-        size_t len = KITE_MIN(kite__utf8_len((uint8_t)text[off]), n - off);
-        sym[ns] = (kite__symbol){ns - 1, off + len == n ? -1 : ns + 1, (uint32_t)off, (uint32_t)len};
-        ns++;
-        off += len;
-    }
+    int32_t ns = kite__symbols_from_utf8(text, n, sym);
     q->n = 0;
     for (int32_t i = 1; i < ns && st == KITE_OK; i++) st = try_bigram(v, text, sym, i - 1, i, q);
 

@@ -134,6 +134,10 @@ typedef struct kite__symbol {
     uint32_t n;   // bytes; 0 once merged into its left neighbour
 } kite__symbol;
 
+// Fills sym with one symbol per UTF-8 character of text[0..n) (by the lead byte's announced
+// length, clamped to the text), linked in order; returns how many (sym holds at least n).
+int32_t kite__symbols_from_utf8(const char *text, size_t n, kite__symbol *sym);
+
 // ---- pre-tokenizers (regex splits as hand-written scanners) -----------------------------
 //
 // Each split takes the text as code points with their flags, and the current pieces as

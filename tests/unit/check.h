@@ -3,6 +3,7 @@
 #ifndef KITE_TEST_CHECK_H
 #define KITE_TEST_CHECK_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,14 @@ static inline unsigned char *check_read_file(const char *path, size_t *len) {
     fclose(f);
     if (buf) *len = (size_t)n;
     return buf;
+}
+
+// Writes len bytes to path (created or truncated); false if it cannot.
+static inline bool check_write_file(const char *path, const void *data, size_t len) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return false;
+    bool ok = fwrite(data, 1, len, f) == len;
+    return (fclose(f) == 0) && ok;
 }
 
 // Reads a shared model file; a missing file fails the test under CI=true, else skips it.

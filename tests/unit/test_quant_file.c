@@ -260,9 +260,7 @@ static void test_requantize(void) {
     uint8_t *bb = llama_quantize_file(src, &b, "bf16.gguf", &nb);
     if (!bb) return;
     snprintf(bf16, sizeof bf16, "%s/src-bf16.gguf", tmpdir);
-    FILE *f = fopen(bf16, "wb");
-    fwrite(bb, 1, nb, f);
-    fclose(f);
+    CHECK(check_write_file(bf16, bb, nb), "cannot write %s", bf16);
     free(bb);
     opts q = {.ftype = "Q4_K_M", .threads = 2};
     versus_llama(bf16, &q, "BF16 -> Q4_K_M");
@@ -313,14 +311,12 @@ static void test_many_layers(void) {
     }
     char path[512];
     snprintf(path, sizeof path, "%s/layers12.gguf", tmpdir);
-    FILE *f = fopen(path, "wb");
     kite__buf mb = {0};
     kite_sink sink = kite__buf_sink(&mb);
     kite_status s = kite_gguf_writer_write_header(w, &sink);
     for (int i = 0; s == KITE_OK && i < n; i++) s = kite_gguf_writer_write_data(w, &sink, (uint64_t)i, g->tensors[src[i]].data);
     CHECK(s == KITE_OK, "building the 12-layer file: %s", kite_last_error());
-    fwrite(mb.ptr, 1, mb.len, f);
-    fclose(f);
+    CHECK(check_write_file(path, mb.ptr, mb.len), "cannot write %s", path);
     kite__buf_free(&mb);
     kite_gguf_writer_free(w);
     kite_gguf_free(g);
@@ -429,9 +425,7 @@ static void test_cli(void) {
     if (!orig) return;
     // a private copy of the input, so "input unchanged" is checked on a file the test owns
     snprintf(in, sizeof in, "%s/in.gguf", tmpdir);
-    FILE *f = fopen(in, "wb");
-    fwrite(orig, 1, len, f);
-    fclose(f);
+    CHECK(check_write_file(in, orig, len), "cannot write %s", in);
     snprintf(out, sizeof out, "%s/out.gguf", tmpdir);
 
     // success: stories260K to Q8_0 equals llama.cpp's
@@ -484,16 +478,12 @@ static void test_cli(void) {
     const char *miss[] = {missing, out, "Q4_0", NULL};
     expect_error("missing input", miss, "out.gguf", "missing.gguf");
     snprintf(trunc, sizeof trunc, "%s/trunc.gguf", tmpdir);
-    f = fopen(trunc, "wb");
-    fwrite(orig, 1, len / 2, f);
-    fclose(f);
+    CHECK(check_write_file(trunc, orig, len / 2), "cannot write %s", trunc);
     const char *tr[] = {trunc, out, "Q4_0", NULL};
     expect_error("truncated input", tr, "out.gguf", "trunc.gguf");
     unlink(trunc);
     // an existing OUT survives a failed run untouched
-    f = fopen(out, "wb");
-    fputs("keep me", f);
-    fclose(f);
+    CHECK(check_write_file(out, "keep me", 7), "cannot write %s", out);
     const char *fail_keep[] = {"--tensor-type", "attn_q=q8_K", in, out, "Q4_0", NULL};
     cli_result r = cli_run("quantize", fail_keep, NULL);
     CHECK(r.code == 1, "q8_K override on 64-wide rows must fail: exit %d", r.code);
