@@ -78,7 +78,7 @@ static kite_status load_hparams(const kite_gguf *g, kite_hparams *hp) {
         return kite__fail(KITE_ERR_INVALID, "head_count %d is not a multiple of head_count_kv %d", hp->n_head,
                           hp->n_head_kv);
     KITE_TRY(get_dim(g, a, "attention.key_length", false, hp->n_embd / hp->n_head, 1, MAX_DIM, &hp->head_dim));
-    int32_t vlen;
+    int32_t vlen = 0;
     KITE_TRY(get_dim(g, a, "attention.value_length", false, hp->head_dim, 1, MAX_DIM, &vlen));
     if (vlen != hp->head_dim)
         return kite__fail(KITE_ERR_UNSUPPORTED, "attention.value_length %d differs from key_length %d", vlen,
