@@ -517,6 +517,8 @@ static void test_sigint(void) {
         dup2(devnull, 1);
         dup2(devnull, 2);
         execl(bin, bin, "quantize", in, out, "Q4_K_M", "1", (char *)NULL);
+        // a cross build tested under qemu-user cannot exec a foreign binary itself (as cli_run.h)
+        execlp("qemu-aarch64", "qemu-aarch64", bin, "quantize", in, out, "Q4_K_M", "1", (char *)NULL);
         _exit(127);
     }
     // wait for the temporary file (the handler is installed before it is created), then stop
