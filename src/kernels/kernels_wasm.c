@@ -5,7 +5,9 @@
 // once per pass and used for 2 tokens (GEMM); k-quant sub-block scales are folded into the
 // widened weights.
 #include "kernels/kernels_internal.h"
+#include "kernels/wasm_f16.h"
 
+#include <math.h>
 #include <string.h>
 #include <wasm_simd128.h>
 
@@ -30,9 +32,28 @@ AI float h2f(const void *p) {
 
 AI v128_t ld(const void *p) { return wasm_v128_load(p); }
 
+// The halves at p + r * stride (rows r < nr; lanes past nr are 0) as four floats: one block
+// scale of 4 weight rows converted at once instead of row by row.
+AI v128_t h2f_rows(const uint8_t *p, size_t stride, int nr) {
+    uint16_t h[4] = {0, 0, 0, 0};
+    for (int r = 0; r < nr; r++) memcpy(&h[r], p + r * stride, 2);
+    // lanes built in registers (a v128 load of just-stored scalars would stall on store forwarding)
+    const v128_t x = wasm_i32x4_make((int32_t)((uint32_t)h[0] << 16), (int32_t)((uint32_t)h[1] << 16),
+                                     (int32_t)((uint32_t)h[2] << 16), (int32_t)((uint32_t)h[3] << 16));
+    return kite__h2f4_hi(x);
+}
+
 AI float hsum_f(v128_t v) {
     return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) +
            (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
+}
+
+// [sum of p0's lanes, p1's, p2's, p3's]: four rows' int32 partial sums in one vector, so that
+// the block scale multiply and float accumulate run once per 4 rows (exact: integer adds).
+AI v128_t hsum4_i32(v128_t p0, v128_t p1, v128_t p2, v128_t p3) {
+    v128_t a = wasm_i32x4_add(wasm_i32x4_shuffle(p0, p1, 0, 4, 1, 5), wasm_i32x4_shuffle(p0, p1, 2, 6, 3, 7));
+    v128_t b = wasm_i32x4_add(wasm_i32x4_shuffle(p2, p3, 0, 4, 1, 5), wasm_i32x4_shuffle(p2, p3, 2, 6, 3, 7));
+    return wasm_i32x4_add(wasm_i32x4_shuffle(a, b, 0, 1, 4, 5), wasm_i32x4_shuffle(a, b, 2, 3, 6, 7));
 }
 
 // dot of 16 int16 pairs: (w0,w1) . (a0,a1) added to acc
@@ -105,7 +126,7 @@ typedef struct wide_acts {
     int16_t q[NT_MAX][SEG];
     float d[NT_MAX][SEG / 32];
     float s[NT_MAX][SEG / 32];
-    v128_t off8[NT_MAX][SEG / 32]; // lanes summing to -8 * sum(block): Q4_0's level offset (x2: Q5_0's)
+    int32_t off[NT_MAX][SEG / 32]; // -8 * sum(block): Q4_0's level offset (x2: Q5_0's)
 } wide_acts;
 
 // Widens blocks [b0, b0 + nb) of ntt Q8_0/Q8_1 activation rows.
@@ -124,22 +145,35 @@ AI void widen_q8(int kind, const uint8_t *a, size_t as, int ntt, int b0, int nb,
             if (kind == K_Q4_0 || kind == K_Q5_0) {
                 v128_t s = wasm_i32x4_add(wasm_i32x4_extadd_pairwise_i16x8(wasm_i16x8_extadd_pairwise_i8x16(x0)),
                                           wasm_i32x4_extadd_pairwise_i16x8(wasm_i16x8_extadd_pairwise_i8x16(x1)));
-                A->off8[t][b] = wasm_i32x4_sub(wasm_i32x4_splat(0), wasm_i32x4_shl(s, kind == K_Q4_0 ? 3 : 4));
+                s = wasm_i32x4_add(s, wasm_i32x4_shuffle(s, s, 2, 3, 0, 1));
+                A->off[t][b] = -(int32_t)((uint32_t)(wasm_i32x4_extract_lane(s, 0) + wasm_i32x4_extract_lane(s, 1)) << (kind == K_Q4_0 ? 3 : 4));
             }
             A->d[t][b] = h2f(blk);
             if (has_min) A->s[t][b] = h2f(blk + 2);
         }
 }
 
-// NR rows x NT tokens over nb blocks of one segment; accumulate: add to y instead of storing.
+// Writes lane r < nr of v[t] to y[t * ys + r] (added to it when accumulate).
+AI void store_rows(const v128_t *v, int nt, float *y, size_t ys, int nr, int accumulate) {
+    for (int t = 0; t < nt; t++) {
+        float f[4];
+        wasm_v128_store(f, v[t]);
+        for (int r = 0; r < nr; r++) y[t * ys + r] = accumulate ? y[t * ys + r] + f[r] : f[r];
+    }
+}
+
+// NR (<= 4) rows x NT tokens over nb blocks of one segment; accumulate: add to y instead of
+// storing. Each block's integer dots of the 4 rows are reduced into one vector (lane = row),
+// scaled by the 4 rows' block scales at once and added to a float vector per token.
 AI void micro32(int kind, int nb, const uint8_t *w, size_t ws, const wide_acts *A, float *y, size_t ys, const int NR,
                 const int NT, int accumulate) {
     const size_t wsz = k_wsize(kind);
-    v128_t acc[4][NT_MAX];
-    float macc[4][NT_MAX];
-    for (int r = 0; r < NR; r++)
-        for (int t = 0; t < NT; t++) acc[r][t] = wasm_f32x4_splat(0), macc[r][t] = 0;
+    v128_t acc[NT_MAX], macc[NT_MAX];
+    for (int t = 0; t < NT; t++) acc[t] = macc[t] = wasm_f32x4_splat(0);
     for (int b = 0; b < nb; b++) {
+        v128_t p[4][NT_MAX];
+        for (int r = 0; r < 4; r++)
+            for (int t = 0; t < NT; t++) p[r][t] = wasm_i32x4_splat(0);
         for (int r = 0; r < NR; r++) {
             const uint8_t *wb = w + r * ws + b * wsz;
             v128_t w0, w1, w2, w3;
@@ -168,22 +202,24 @@ AI void micro32(int kind, int nb, const uint8_t *w, size_t ws, const wide_acts *
                 w0 = wasm_i16x8_extend_low_i8x16(l0), w1 = wasm_i16x8_extend_high_i8x16(l0);
                 w2 = wasm_i16x8_extend_low_i8x16(l1), w3 = wasm_i16x8_extend_high_i8x16(l1);
             }
-            const float dw = h2f(wb);
             for (int t = 0; t < NT; t++) {
                 const int16_t *q = A->q[t] + 32 * b;
-                v128_t p = dot16(wasm_i32x4_splat(0), w0, w1, ld(q), ld(q + 8));
-                p = dot16(p, w2, w3, ld(q + 16), ld(q + 24));
-                if (kind == K_Q4_0 || kind == K_Q5_0) p = wasm_i32x4_add(p, A->off8[t][b]); // levels taken unsigned
-                acc[r][t] = wasm_f32x4_add(acc[r][t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(p), wasm_f32x4_splat(dw * A->d[t][b])));
-                if (k_has_min(kind)) macc[r][t] += h2f(wb + 2) * A->s[t][b];
+                v128_t s = dot16(wasm_i32x4_splat(0), w0, w1, ld(q), ld(q + 8));
+                p[r][t] = dot16(s, w2, w3, ld(q + 16), ld(q + 24));
             }
         }
-    }
-    for (int r = 0; r < NR; r++)
+        const uint8_t *wb = w + b * wsz;
+        const v128_t dw = h2f_rows(wb, ws, NR);
+        const v128_t mw = k_has_min(kind) ? h2f_rows(wb + 2, ws, NR) : dw;
         for (int t = 0; t < NT; t++) {
-            float v = hsum_f(acc[r][t]) + macc[r][t];
-            y[t * ys + r] = accumulate ? y[t * ys + r] + v : v;
+            v128_t s = hsum4_i32(p[0][t], p[1][t], p[2][t], p[3][t]);
+            if (kind == K_Q4_0 || kind == K_Q5_0) s = wasm_i32x4_add(s, wasm_i32x4_splat(A->off[t][b])); // levels taken unsigned
+            acc[t] = wasm_f32x4_add(acc[t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), wasm_f32x4_mul(dw, wasm_f32x4_splat(A->d[t][b]))));
+            if (k_has_min(kind)) macc[t] = wasm_f32x4_add(macc[t], wasm_f32x4_mul(mw, wasm_f32x4_splat(A->s[t][b])));
         }
+    }
+    for (int t = 0; t < NT; t++) acc[t] = wasm_f32x4_add(acc[t], macc[t]);
+    store_rows(acc, NT, y, ys, NR, accumulate);
 }
 
 AI void tile32(int kind, int n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nt, float *y,
@@ -423,40 +459,13 @@ AI void tile_k(int kind, int n, const uint8_t *w, size_t ws, int nr, const uint8
 
 // ---- f16 / f32 ------------------------------------------------------------------------------
 
-// Four halves sitting in the high 16 bits of u32 lanes -> floats (the h2f trick per lane; the
-// sign bit is already in place). Only finite halves: inf/nan go through h2f8_slow.
-AI v128_t h2f4_finite(v128_t x) {
-    v128_t mag = wasm_u32x4_shr(wasm_v128_and(x, wasm_i32x4_splat(0x7fff0000)), 3);
-    v128_t f = wasm_f32x4_mul(mag, wasm_f32x4_splat(0x1p112f));
-    return wasm_v128_or(f, wasm_v128_and(x, wasm_i32x4_splat((int32_t)0x80000000u)));
-}
-
-static void h2f8_slow(const uint16_t *p, v128_t *lo, v128_t *hi) {
-    float f[8];
-    for (int k = 0; k < 8; k++) f[k] = kite_f16_to_f32(p[k]);
-    *lo = ld(f), *hi = ld(f + 4);
-}
-
-// Eight halves -> two float vectors: shuffles put each half in the top of a 32-bit lane.
-AI void h2f8(const uint16_t *p, v128_t *lo, v128_t *hi) {
-    v128_t h = ld(p);
-    // an exponent of 31 (inf/nan) needs the exact path; files never hold them in weights
-    if (wasm_v128_any_true(wasm_i16x8_eq(wasm_v128_and(h, wasm_i16x8_splat(0x7c00)), wasm_i16x8_splat(0x7c00)))) {
-        h2f8_slow(p, lo, hi);
-        return;
-    }
-    const v128_t z = wasm_i16x8_splat(0);
-    *lo = h2f4_finite(wasm_i16x8_shuffle(z, h, 0, 8, 1, 9, 2, 10, 3, 11));
-    *hi = h2f4_finite(wasm_i16x8_shuffle(z, h, 4, 12, 5, 13, 6, 14, 7, 15));
-}
-
 enum { K_F32, K_F16, K_BF16 };
 
 AI void load8f(int kind, const uint8_t *p, int i, v128_t *lo, v128_t *hi) {
     if (kind == K_F32) {
         *lo = ld((const float *)p + i), *hi = ld((const float *)p + i + 4);
     } else if (kind == K_F16) {
-        h2f8((const uint16_t *)p + i, lo, hi);
+        kite__h2f8_wasm((const uint16_t *)p + i, lo, hi);
     } else { // bf16 is the top half of a float
         const v128_t h = ld((const uint16_t *)p + i), z = wasm_i16x8_splat(0);
         *lo = wasm_i16x8_shuffle(z, h, 0, 8, 1, 9, 2, 10, 3, 11);
@@ -592,10 +601,9 @@ AI void rmicro32(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a
     // a hostile Q8_0 level of -128 wraps there and only changes this row's result
     const int sgn = kind == K_Q8_0 || kind == K_IQ4_NL;
     const int off = kind == K_Q4_0 ? 3 : kind == K_Q5_0 ? 4 : 0; // log2 of the level offset
-    v128_t acc[4][NT_MAX];
-    float macc[4][NT_MAX];
-    for (int r = 0; r < NR; r++)
-        for (int t = 0; t < NT; t++) acc[r][t] = wasm_f32x4_splat(0), macc[r][t] = 0;
+    const v128_t zero = wasm_i32x4_splat(0);
+    v128_t acc[NT_MAX], macc[NT_MAX];
+    for (int t = 0; t < NT; t++) acc[t] = macc[t] = wasm_f32x4_splat(0);
     for (int b = 0; b < nb; b++) {
         v128_t x0[NT_MAX], x1[NT_MAX], m0[NT_MAX], m1[NT_MAX], offv[NT_MAX];
         float ad[NT_MAX], as_[NT_MAX];
@@ -603,38 +611,46 @@ AI void rmicro32(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a
             const uint8_t *ab = a + t * as + b * asz;
             x0[t] = ld(ab + aq), x1[t] = ld(ab + aq + 16);
             if (sgn) { // sign masks, then |a| (activations are never -128)
-                m0[t] = wasm_i8x16_shr(x0[t], 7), m1[t] = wasm_i8x16_shr(x1[t], 7);
+                m0[t] = wasm_i8x16_lt(x0[t], zero), m1[t] = wasm_i8x16_lt(x1[t], zero);
                 x0[t] = wasm_i8x16_abs(x0[t]), x1[t] = wasm_i8x16_abs(x1[t]);
             }
-            if (off) {
+            if (off) { // the offset's sum, in every lane (added after the rows' reduction)
                 const v128_t one = wasm_i8x16_splat(1);
-                offv[t] = wasm_i32x4_shl(rdot(rdot(wasm_i32x4_splat(0), x0[t], one), x1[t], one), off);
+                v128_t o = rdot(rdot(zero, x0[t], one), x1[t], one);
+                o = wasm_i32x4_add(o, wasm_i32x4_shuffle(o, o, 2, 3, 0, 1));
+                offv[t] = wasm_i32x4_shl(wasm_i32x4_add(o, wasm_i32x4_shuffle(o, o, 1, 0, 3, 2)), off);
             }
             ad[t] = h2f(ab);
             if (k_has_min(kind)) as_[t] = h2f(ab + 2);
         }
+        v128_t p[4][NT_MAX];
+        for (int r = 0; r < 4; r++)
+            for (int t = 0; t < NT; t++) p[r][t] = zero;
         for (int r = 0; r < NR; r++) {
-            const uint8_t *wb = w + r * ws + b * wsz;
             v128_t l0, l1;
-            k_levels_relaxed(kind, wb, &l0, &l1);
-            const float dw = h2f(wb);
+            k_levels_relaxed(kind, w + r * ws + b * wsz, &l0, &l1);
             for (int t = 0; t < NT; t++) {
-                v128_t p;
                 if (sgn) {
                     v128_t s0 = wasm_i8x16_sub(wasm_v128_xor(l0, m0[t]), m0[t]);
                     v128_t s1 = wasm_i8x16_sub(wasm_v128_xor(l1, m1[t]), m1[t]);
-                    p = rdot(rdot(wasm_i32x4_splat(0), s0, x0[t]), s1, x1[t]);
+                    p[r][t] = rdot(rdot(zero, s0, x0[t]), s1, x1[t]);
                 } else {
-                    p = rdot(rdot(wasm_i32x4_splat(0), x0[t], l0), x1[t], l1);
-                    if (off) p = wasm_i32x4_sub(p, offv[t]);
+                    p[r][t] = rdot(rdot(zero, x0[t], l0), x1[t], l1);
                 }
-                acc[r][t] = wasm_f32x4_add(acc[r][t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(p), wasm_f32x4_splat(dw * ad[t])));
-                if (k_has_min(kind)) macc[r][t] += h2f(wb + 2) * as_[t];
             }
         }
+        const uint8_t *wb = w + b * wsz;
+        const v128_t dw = h2f_rows(wb, ws, NR);
+        const v128_t mw = k_has_min(kind) ? h2f_rows(wb + 2, ws, NR) : dw;
+        for (int t = 0; t < NT; t++) {
+            v128_t s = hsum4_i32(p[0][t], p[1][t], p[2][t], p[3][t]);
+            if (off) s = wasm_i32x4_sub(s, offv[t]);
+            acc[t] = wasm_f32x4_add(acc[t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), wasm_f32x4_mul(dw, wasm_f32x4_splat(ad[t]))));
+            if (k_has_min(kind)) macc[t] = wasm_f32x4_add(macc[t], wasm_f32x4_mul(mw, wasm_f32x4_splat(as_[t])));
+        }
     }
-    for (int r = 0; r < NR; r++)
-        for (int t = 0; t < NT; t++) y[t * ys + r] = hsum_f(acc[r][t]) + macc[r][t];
+    for (int t = 0; t < NT; t++) acc[t] = wasm_f32x4_add(acc[t], macc[t]);
+    store_rows(acc, NT, y, ys, NR, 0);
 }
 
 AI void rmicro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a, size_t as, float *y, size_t ys,
@@ -749,8 +765,101 @@ RELAXED_TILE(rtile_q5_K, rmicro_k, K_Q5_K, n / QK_K)
 RELAXED_TILE(rtile_q6_K, rmicro_k, K_Q6_K, n / QK_K)
 #endif
 
+// ---- activation quantizers: the _ref bytes, four lanes at a time ---------------------------
+
+// max |x| over n floats (n a multiple of 4); *finite = 0 when any is inf / nan (those blocks
+// go to _ref, whose comparison order decides how a nan propagates).
+AI float amax_n(const float *x, int n, int *finite) {
+    v128_t m = wasm_f32x4_splat(0.0f), ok = wasm_i32x4_splat(-1);
+    const v128_t inf = wasm_f32x4_splat(INFINITY);
+    for (int j = 0; j < n; j += 4) {
+        const v128_t a = wasm_f32x4_abs(ld(x + j));
+        m = wasm_f32x4_pmax(m, a);
+        ok = wasm_v128_and(ok, wasm_f32x4_lt(a, inf));
+    }
+    *finite = wasm_i32x4_all_true(ok);
+    m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
+    m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2));
+    return wasm_f32x4_extract_lane(m, 0);
+}
+
+// roundf (half away from zero) of v, exactly: truncate, then step away from zero when the
+// dropped fraction is >= 0.5 (both steps exact for |v| < 2^23).
+AI v128_t round_away(v128_t v) {
+    const v128_t t = wasm_f32x4_trunc(v);
+    const v128_t half = wasm_f32x4_ge(wasm_f32x4_abs(wasm_f32x4_sub(v, t)), wasm_f32x4_splat(0.5f));
+    const v128_t step = wasm_v128_or(wasm_f32x4_splat(1.0f), wasm_v128_and(v, wasm_f32x4_splat(-0.0f)));
+    return wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_add(t, wasm_v128_and(half, step)));
+}
+
+// 16 int32 within int8 (four vectors) -> 16 int8 in order
+AI v128_t pack16(v128_t a, v128_t b, v128_t c, v128_t d) {
+    return wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(a, b), wasm_i16x8_narrow_i32x4(c, d));
+}
+
+AI int32_t hsum_i32(v128_t v) {
+    v = wasm_i32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+    return wasm_i32x4_extract_lane(v, 0) + wasm_i32x4_extract_lane(v, 1);
+}
+
+AI void quant_q8_x(const float *x, void *yv, int64_t n, int with_sum) {
+    for (int64_t i = 0; i < n / 32; i++, x += 32) {
+        int finite;
+        const float amax = amax_n(x, 32, &finite);
+        if (!finite) {
+            if (with_sum) kite_quantize_row_q8_1_ref(x, (block_q8_1 *)yv + i, 32);
+            else kite_quantize_row_q8_0_ref(x, (block_q8_0 *)yv + i, 32);
+            continue;
+        }
+        const float d = amax / 127.0f;
+        const v128_t id = wasm_f32x4_splat(d != 0.0f ? 1.0f / d : 0.0f);
+        v128_t q[8];
+        for (int k = 0; k < 8; k++) q[k] = round_away(wasm_f32x4_mul(ld(x + 4 * k), id));
+        int8_t *qs = with_sum ? ((block_q8_1 *)yv + i)->qs : ((block_q8_0 *)yv + i)->qs;
+        wasm_v128_store(qs, pack16(q[0], q[1], q[2], q[3]));
+        wasm_v128_store(qs + 16, pack16(q[4], q[5], q[6], q[7]));
+        if (with_sum) {
+            block_q8_1 *y = (block_q8_1 *)yv + i;
+            v128_t s = wasm_i32x4_add(wasm_i32x4_add(wasm_i32x4_add(q[0], q[1]), wasm_i32x4_add(q[2], q[3])),
+                                      wasm_i32x4_add(wasm_i32x4_add(q[4], q[5]), wasm_i32x4_add(q[6], q[7])));
+            y->d = kite_f32_to_f16(d);
+            y->s = kite_f32_to_f16((float)hsum_i32(s) * d);
+        } else {
+            ((block_q8_0 *)yv + i)->d = kite_f32_to_f16(d);
+        }
+    }
+}
+static void quant_q8_0_wasm(const float *x, block_q8_0 *y, int64_t n) { quant_q8_x(x, y, n, 0); }
+static void quant_q8_1_wasm(const float *x, block_q8_1 *y, int64_t n) { quant_q8_x(x, y, n, 1); }
+
+static void quant_q8_K_wasm(const float *x, block_q8_K *y, int64_t n) {
+    for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
+        int finite;
+        const float amax = amax_n(x, QK_K, &finite);
+        if (!finite || amax == 0.0f) {
+            kite_quantize_row_q8_K_ref(x, y + i, QK_K);
+            continue;
+        }
+        int j = 0; // the first element of largest magnitude gives the sign
+        while (fabsf(x[j]) != amax) j++;
+        const float iscale = -127.0f / x[j];
+        const v128_t is = wasm_f32x4_splat(iscale), top = wasm_i32x4_splat(127);
+        for (int g = 0; g < QK_K / 16; g++) {
+            v128_t q[4];
+            for (int k = 0; k < 4; k++) // round to nearest even, as kite__nearest_int
+                q[k] = wasm_i32x4_min(wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(is, ld(x + 16 * g + 4 * k)))), top);
+            wasm_v128_store(y[i].qs + 16 * g, pack16(q[0], q[1], q[2], q[3]));
+            y[i].bsums[g] = (int16_t)hsum_i32(wasm_i32x4_add(wasm_i32x4_add(q[0], q[1]), wasm_i32x4_add(q[2], q[3])));
+        }
+        y[i].d = 1.0f / iscale;
+    }
+}
+
 void kite__kernels_fill_wasm(kite__kernels *k) {
     k->isa = "wasm-simd128";
+    k->quant_q8_0 = quant_q8_0_wasm;
+    k->quant_q8_1 = quant_q8_1_wasm;
+    k->quant_q8_K = quant_q8_K_wasm;
     k->tile[KITE_TYPE_Q4_0] = tile_q4_0;
     k->tile[KITE_TYPE_Q4_1] = tile_q4_1;
     k->tile[KITE_TYPE_Q5_0] = tile_q5_0;
