@@ -158,5 +158,8 @@ kite_attend_fn kite__attend_select(void) {
     const char *isa = kite_kernels_isa();
     if (!strcmp(isa, "avx2") || !strcmp(isa, "avx512")) return kite__attend_head_avx2;
 #endif
+#ifdef __wasm_simd128__
+    if (strcmp(kite_kernels_isa(), "scalar") != 0) return kite__attend_head_wasm; // KITE_FORCE_SCALAR keeps the scalar op
+#endif
     return kite__attend_head;
 }

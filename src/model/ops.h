@@ -102,6 +102,14 @@ void kite__attend_head_avx2(kite_attn_mode mode, const float *q, const uint16_t 
                             float *out);
 #endif
 
+#ifdef __wasm_simd128__
+// The same with wasm SIMD128 (attn_wasm.c), bit for bit: the flash-attention modes and head
+// sizes that are not a multiple of 8 go to the scalar op.
+void kite__attend_head_wasm(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v,
+                            int32_t kv_stride, int32_t n_kv, int32_t head_dim, float scale, float *scores,
+                            float *out);
+#endif
+
 // The attention op for this host: the AVX2 one when the kernels run an x86 SIMD set (so
 // KITE_FORCE_SCALAR=1 selects the scalar op here too), else the scalar one.
 kite_attend_fn kite__attend_select(void);

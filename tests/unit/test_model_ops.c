@@ -1,4 +1,4 @@
-// test_model_ops.c - the forward pass's small ops: the AVX2 attention against the scalar one
+// test_model_ops.c - the forward pass's small ops: the AVX2 (wasm: SIMD128) attention against the scalar one
 // (every rounding mode, odd cache lengths, head sizes on and off the 64-wide vector blocks),
 // and RoPE / RMSNorm against their textbook formulas computed in double.
 #include <math.h>
@@ -51,8 +51,31 @@ static void test_attention(void) {
             }
     free(k);
     free(v);
+#elif defined(__wasm_simd128__)
+    // the SIMD128 op keeps every sum's order: bit for bit the scalar op's output
+    const int dims[] = {8, 32, 64, 72, 128};
+    const int lens[] = {1, 7, 64, 133};
+    const int stride = 3 * 128;
+    uint16_t *k = malloc(sizeof(uint16_t) * 133 * stride), *v = malloc(sizeof(uint16_t) * 133 * stride);
+    for (int i = 0; i < 133 * stride; i++) {
+        k[i] = kite_f32_to_f16(2.0f * frand() * (i % 97 == 0 ? 1e-6f : 1.0f)); // subnormal halves too
+        v[i] = kite_f32_to_f16(frand() * (i % 89 == 0 ? 1e-6f : 1.0f));
+    }
+    float q[128], a[128], b[128], scores[133];
+    for (int mode = KITE_ATTN_MATMUL; mode <= KITE_ATTN_FA_F32; mode++)
+        for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
+            for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+                const int hd = dims[di], n = lens[li];
+                for (int d = 0; d < hd; d++) q[d] = frand();
+                const float scale = 1.0f / sqrtf((float)hd);
+                kite__attend_head((kite_attn_mode)mode, q, k + hd, v + hd, stride, n, hd, scale, scores, a);
+                kite__attend_head_wasm((kite_attn_mode)mode, q, k + hd, v + hd, stride, n, hd, scale, scores, b);
+                CHECK(!memcmp(a, b, sizeof(float) * (size_t)hd), "mode %d head %d len %d: wasm vs scalar differ", mode, hd, n);
+            }
+    free(k);
+    free(v);
 #else
-    fprintf(stderr, "skip: no x86 attention variant on this target\n");
+    fprintf(stderr, "skip: no SIMD attention variant on this target\n");
 #endif
 }
 
