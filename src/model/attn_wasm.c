@@ -1,5 +1,5 @@
-// attn_wasm.c - kite__attend_head for wasm SIMD128: the scalar op's results bit for bit (every
-// sum keeps ops.c's order; wasm has no fused multiply-add), four head dims per instruction.
+// attn_wasm.c - kite__attend_head for wasm SIMD128: the scalar op's results bit for bit in every
+// mode (every sum keeps ops.c's order; wasm has no fused multiply-add), four lanes per instruction.
 #include <math.h>
 #include <wasm_simd128.h>
 
@@ -75,27 +75,64 @@ static void attend_fa_f16(const float *q16, const uint16_t *k, const uint16_t *v
     for (int32_t d = 0; d < head_dim; d += 4) wasm_v128_store(out + d, wasm_f32x4_div(wasm_v128_load(acc + d), sv));
 }
 
+// The scalar op's FA_F32 scores: q.k_j summed in dim order, for 4 keys at a time (lane = key),
+// so each key's sum keeps its sequential order. Each 8-dim step transposes the keys' halves
+// with shuffles into one vector per dim. Keys past a multiple of 4 are summed one by one.
+static void scores_f32(const float *q, const uint16_t *k, int32_t kv_stride, int32_t n_kv, int32_t head_dim,
+                       float scale, float *scores) {
+    const v128_t z = wasm_i16x8_splat(0), sv = wasm_f32x4_splat(scale);
+    int32_t j = 0;
+    for (; j + 4 <= n_kv; j += 4) {
+        const uint16_t *k0 = k + (int64_t)j * kv_stride;
+        v128_t acc = wasm_f32x4_splat(0.0f);
+        for (int32_t d = 0; d < head_dim; d += 8) {
+            const v128_t r0 = wasm_v128_load(k0 + d), r1 = wasm_v128_load(k0 + kv_stride + d);
+            const v128_t r2 = wasm_v128_load(k0 + 2 * kv_stride + d), r3 = wasm_v128_load(k0 + 3 * kv_stride + d);
+            // (key0, key1) and (key2, key3) pairs per dim, then 4 keys per dim, two dims a vector
+            const v128_t a = wasm_i16x8_shuffle(r0, r1, 0, 8, 1, 9, 2, 10, 3, 11), ah = wasm_i16x8_shuffle(r0, r1, 4, 12, 5, 13, 6, 14, 7, 15);
+            const v128_t b = wasm_i16x8_shuffle(r2, r3, 0, 8, 1, 9, 2, 10, 3, 11), bh = wasm_i16x8_shuffle(r2, r3, 4, 12, 5, 13, 6, 14, 7, 15);
+            const v128_t x[4] = {wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7),
+                                 wasm_i32x4_shuffle(ah, bh, 0, 4, 1, 5), wasm_i32x4_shuffle(ah, bh, 2, 6, 3, 7)};
+            for (int i = 0; i < 4; i++) {
+                const v128_t lo = kite__h2f4_hi(wasm_i16x8_shuffle(z, x[i], 0, 8, 1, 9, 2, 10, 3, 11));
+                const v128_t hi = kite__h2f4_hi(wasm_i16x8_shuffle(z, x[i], 4, 12, 5, 13, 6, 14, 7, 15));
+                acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_splat(q[d + 2 * i]), lo));
+                acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_splat(q[d + 2 * i + 1]), hi));
+            }
+        }
+        wasm_v128_store(scores + j, wasm_f32x4_mul(acc, sv));
+    }
+    for (; j < n_kv; j++) {
+        const uint16_t *kj = k + (int64_t)j * kv_stride;
+        float dot = 0.0f;
+        for (int32_t d = 0; d < head_dim; d++) dot += q[d] * kite__h2f(kj[d]);
+        scores[j] = dot * scale;
+    }
+}
+
 void kite__attend_head_wasm(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v,
                             int32_t kv_stride, int32_t n_kv, int32_t head_dim, float scale, float *scores,
                             float *out) {
-    // the tiled flash-attention mode keeps the scalar op (its f32 dot is one sequential sum)
-    if (mode == KITE_ATTN_FA_F32 || head_dim % 8 != 0) {
+    if (head_dim % 8 != 0) {
         kite__attend_head(mode, q, k, v, kv_stride, n_kv, head_dim, scale, scores, out);
         return;
     }
     float qr[KITE_ATTN_MAX_HEAD_DIM];
-    for (int32_t d = 0; d < head_dim; d += 4) wasm_v128_store(qr + d, f16_round4(wasm_v128_load(q + d)));
+    for (int32_t d = 0; d < head_dim; d += 4)
+        wasm_v128_store(qr + d, mode == KITE_ATTN_FA_F32 ? wasm_v128_load(q + d) : f16_round4(wasm_v128_load(q + d)));
     if (mode == KITE_ATTN_FA_F16) {
         attend_fa_f16(qr, k, v, kv_stride, n_kv, head_dim, scale, out);
         return;
     }
-    for (int32_t j = 0; j < n_kv; j++) scores[j] = dot_ggml(qr, k + (int64_t)j * kv_stride, head_dim) * scale;
+    if (mode == KITE_ATTN_FA_F32) scores_f32(qr, k, kv_stride, n_kv, head_dim, scale, scores);
+    else
+        for (int32_t j = 0; j < n_kv; j++) scores[j] = dot_ggml(qr, k + (int64_t)j * kv_stride, head_dim) * scale;
     kite__softmax(scores, n_kv);
     // out[d] += p_j * v_j[d] in j order, lane by lane as the scalar loop does
     for (int32_t d = 0; d < head_dim; d += 4) wasm_v128_store(out + d, wasm_f32x4_splat(0.0f));
     for (int32_t j = 0; j < n_kv; j++) {
         const uint16_t *vj = v + (int64_t)j * kv_stride;
-        const v128_t p = wasm_f32x4_splat(kite__f16_round(scores[j]));
+        const v128_t p = wasm_f32x4_splat(mode == KITE_ATTN_MATMUL ? kite__f16_round(scores[j]) : scores[j]);
         for (int32_t d = 0; d < head_dim; d += 8) {
             v128_t lo, hi;
             kite__h2f8_wasm(vj + d, &lo, &hi);

@@ -103,8 +103,8 @@ void kite__attend_head_avx2(kite_attn_mode mode, const float *q, const uint16_t 
 #endif
 
 #ifdef __wasm_simd128__
-// The same with wasm SIMD128 (attn_wasm.c), bit for bit: the flash-attention modes and head
-// sizes that are not a multiple of 8 go to the scalar op.
+// The same with wasm SIMD128 (attn_wasm.c), bit for bit in every mode; head sizes that are not
+// a multiple of 8 go to the scalar op.
 void kite__attend_head_wasm(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v,
                             int32_t kv_stride, int32_t n_kv, int32_t head_dim, float scale, float *scores,
                             float *out);
