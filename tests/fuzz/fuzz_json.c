@@ -56,9 +56,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     json_writer w = {0};
     emit(&w, json_root(d), 0);
-    if (!w.nomem) {
+    if (!w.out.nomem) {
         if (w.bad) abort();
-        json_doc *again = json_parse(w.buf, w.len, err, sizeof err);
+        json_doc *again = json_parse(w.out.ptr, w.out.len, err, sizeof err);
         if (!again) abort(); // our own output must parse
         if (!same_shape(json_root(d), json_root(again), 0)) abort();
         json_free(again);
