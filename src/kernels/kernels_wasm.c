@@ -746,11 +746,67 @@ AI void rmicro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a
     }
 }
 
-// GEMV over Q8_0 / IQ4_NL (little work per byte) reads one row after another, a sequential
-// stream (see wide_acts; Q8_0 GEMV 2x in Chromium); the other 32-element kinds do more work per
-// byte and gain more from 4 rows sharing each block's activation setup (Q5_0: 4 rows 1.5x).
-#define GEMV_ROW_BY_ROW(kind) ((kind) == K_Q8_0 || (kind) == K_IQ4_NL)
-#define RELAXED_TILE(name, micro, kind, len)                                                                  \
+// One token's activations for relaxed GEMV over a segment of NT_MAX * SEG elements, set up once
+// per block for all rows: the second dot operands (|a| for signed levels), the sign masks, the
+// level offset's sum (spread over the lanes) and the scales.
+typedef struct ract {
+    v128_t x[NT_MAX * SEG / 32][2], m[NT_MAX * SEG / 32][2], off[NT_MAX * SEG / 32];
+    float d[NT_MAX * SEG / 32], s[NT_MAX * SEG / 32];
+} ract;
+
+// GEMV: rows one after another (a sequential stream, see wide_acts), the activation setup shared
+// through a ract.
+AI void rgemv32(int kind, int n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, float *y) {
+    const size_t wsz = k_wsize(kind);
+    const size_t asz = k_has_min(kind) ? sizeof(block_q8_1) : sizeof(block_q8_0), aq = k_has_min(kind) ? 4 : 2;
+    const int sgn = kind == K_Q8_0 || kind == K_IQ4_NL;
+    const int off = kind == K_Q4_0 ? 3 : kind == K_Q5_0 ? 4 : 0;
+    const v128_t zero = wasm_i32x4_splat(0);
+    ract R;
+    for (int s0 = 0; s0 < n; s0 += NT_MAX * SEG) {
+        const int nb = (n - s0 < NT_MAX * SEG ? n - s0 : NT_MAX * SEG) / 32;
+        for (int b = 0; b < nb; b++) {
+            const uint8_t *blk = a + (size_t)(s0 / 32 + b) * asz;
+            v128_t x0 = ld(blk + aq), x1 = ld(blk + aq + 16);
+            if (sgn) {
+                R.m[b][0] = wasm_i8x16_lt(x0, zero), R.m[b][1] = wasm_i8x16_lt(x1, zero);
+                x0 = wasm_i8x16_abs(x0), x1 = wasm_i8x16_abs(x1);
+            }
+            R.x[b][0] = x0, R.x[b][1] = x1;
+            if (off) { // lanes summing to the level offset's contribution (a row's dot is summed later)
+                const v128_t one = wasm_i8x16_splat(1);
+                R.off[b] = wasm_i32x4_shl(rdot(rdot(zero, x0, one), x1, one), off);
+            }
+            R.d[b] = h2f(blk);
+            if (k_has_min(kind)) R.s[b] = h2f(blk + 2);
+        }
+        const uint8_t *ws0 = w + (size_t)(s0 / 32) * wsz;
+        for (int r = 0; r < nr; r++) {
+            const uint8_t *wr = ws0 + r * ws;
+            v128_t acc = wasm_f32x4_splat(0);
+            float macc = 0;
+            for (int b = 0; b < nb; b++) {
+                const uint8_t *wb = wr + b * wsz;
+                v128_t l0, l1, p;
+                k_levels_relaxed(kind, wb, &l0, &l1);
+                if (sgn) {
+                    const v128_t s0v = wasm_i8x16_sub(wasm_v128_xor(l0, R.m[b][0]), R.m[b][0]);
+                    const v128_t s1v = wasm_i8x16_sub(wasm_v128_xor(l1, R.m[b][1]), R.m[b][1]);
+                    p = rdot(rdot(zero, s0v, R.x[b][0]), s1v, R.x[b][1]);
+                } else {
+                    p = rdot(rdot(zero, R.x[b][0], l0), R.x[b][1], l1);
+                    if (off) p = wasm_i32x4_sub(p, R.off[b]);
+                }
+                acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(p), wasm_f32x4_splat(h2f(wb) * R.d[b])));
+                if (k_has_min(kind)) macc += h2f(wb + 2) * R.s[b];
+            }
+            const float v = hsum_f(acc) + macc;
+            y[r] = s0 > 0 ? y[r] + v : v;
+        }
+    }
+}
+
+#define RELAXED_TILE(name, micro, kind, len, is32)                                                                  \
     static void name(int n, const void *wv, size_t ws, int nr, const void *av, size_t as, int nt, float *y,   \
                      size_t ys) {                                                                             \
         const uint8_t *w = wv, *a = av;                                                                       \
@@ -760,23 +816,21 @@ AI void rmicro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a
             for (; r + 4 <= nr; r += 4) micro(kind, len, w + r * ws, ws, a + t * as, as, y + t * ys + r, ys, 4, NT_MAX); \
             for (; r < nr; r++) micro(kind, len, w + r * ws, ws, a + t * as, as, y + t * ys + r, ys, 1, NT_MAX);  \
         }                                                                                                     \
-        for (; t < nt; t++) {                                                                                 \
-            int r = 0;                                                                                        \
-            if (!GEMV_ROW_BY_ROW(kind))                                                                       \
-                for (; r + 4 <= nr; r += 4) micro(kind, len, w + r * ws, ws, a + t * as, as, y + t * ys + r, ys, 4, 1); \
-            for (; r < nr; r++) micro(kind, len, w + r * ws, ws, a + t * as, as, y + t * ys + r, ys, 1, 1);   \
+        for (; t < nt; t++) { /* GEMV: rows one after another (see wide_acts) */                              \
+            if (is32) rgemv32(kind, n, w, ws, nr, a + t * as, y + t * ys);                                     \
+            else micro(kind, len, w, ws, a + t * as, as, y + t * ys, ys, nr, 1);                                \
         }                                                                                                     \
     }
 
-RELAXED_TILE(rtile_q4_0, rmicro32, K_Q4_0, n / 32)
-RELAXED_TILE(rtile_q4_1, rmicro32, K_Q4_1, n / 32)
-RELAXED_TILE(rtile_q5_0, rmicro32, K_Q5_0, n / 32)
-RELAXED_TILE(rtile_q5_1, rmicro32, K_Q5_1, n / 32)
-RELAXED_TILE(rtile_q8_0, rmicro32, K_Q8_0, n / 32)
-RELAXED_TILE(rtile_iq4_nl, rmicro32, K_IQ4_NL, n / 32)
-RELAXED_TILE(rtile_q4_K, rmicro_k, K_Q4_K, n / QK_K)
-RELAXED_TILE(rtile_q5_K, rmicro_k, K_Q5_K, n / QK_K)
-RELAXED_TILE(rtile_q6_K, rmicro_k, K_Q6_K, n / QK_K)
+RELAXED_TILE(rtile_q4_0, rmicro32, K_Q4_0, n / 32, 1)
+RELAXED_TILE(rtile_q4_1, rmicro32, K_Q4_1, n / 32, 1)
+RELAXED_TILE(rtile_q5_0, rmicro32, K_Q5_0, n / 32, 1)
+RELAXED_TILE(rtile_q5_1, rmicro32, K_Q5_1, n / 32, 1)
+RELAXED_TILE(rtile_q8_0, rmicro32, K_Q8_0, n / 32, 1)
+RELAXED_TILE(rtile_iq4_nl, rmicro32, K_IQ4_NL, n / 32, 1)
+RELAXED_TILE(rtile_q4_K, rmicro_k, K_Q4_K, n / QK_K, 0)
+RELAXED_TILE(rtile_q5_K, rmicro_k, K_Q5_K, n / QK_K, 0)
+RELAXED_TILE(rtile_q6_K, rmicro_k, K_Q6_K, n / QK_K, 0)
 #endif
 
 // ---- activation quantizers: the _ref bytes, four lanes at a time ---------------------------
