@@ -754,6 +754,20 @@ typedef struct ract {
     float d[NT_MAX * SEG / 32], s[NT_MAX * SEG / 32];
 } ract;
 
+// One row's block b against the prepared activations: int32 lanes summing to the block's dot.
+AI v128_t rdot_block(int kind, const uint8_t *wb, const ract *R, int b) {
+    const v128_t zero = wasm_i32x4_splat(0);
+    v128_t l0, l1;
+    k_levels_relaxed(kind, wb, &l0, &l1);
+    if (kind == K_Q8_0 || kind == K_IQ4_NL) {
+        const v128_t s0 = wasm_i8x16_sub(wasm_v128_xor(l0, R->m[b][0]), R->m[b][0]);
+        const v128_t s1 = wasm_i8x16_sub(wasm_v128_xor(l1, R->m[b][1]), R->m[b][1]);
+        return rdot(rdot(zero, s0, R->x[b][0]), s1, R->x[b][1]);
+    }
+    const v128_t p = rdot(rdot(zero, R->x[b][0], l0), R->x[b][1], l1);
+    return kind == K_Q4_0 || kind == K_Q5_0 ? wasm_i32x4_sub(p, R->off[b]) : p;
+}
+
 // GEMV: rows one after another (a sequential stream, see wide_acts), the activation setup shared
 // through a ract.
 AI void rgemv32(int kind, int n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, float *y) {
@@ -783,23 +797,25 @@ AI void rgemv32(int kind, int n, const uint8_t *w, size_t ws, int nr, const uint
         const uint8_t *ws0 = w + (size_t)(s0 / 32) * wsz;
         for (int r = 0; r < nr; r++) {
             const uint8_t *wr = ws0 + r * ws;
-            v128_t acc = wasm_f32x4_splat(0);
+            v128_t acc = wasm_f32x4_splat(0), macc4 = acc;
             float macc = 0;
-            for (int b = 0; b < nb; b++) {
+            int b = 0;
+            // 4 blocks at a time: their int sums reduced into one vector, their 4 weight scales
+            // converted at once and multiplied by the 4 activation scales in one go
+            for (; b + 4 <= nb; b += 4) {
                 const uint8_t *wb = wr + b * wsz;
-                v128_t l0, l1, p;
-                k_levels_relaxed(kind, wb, &l0, &l1);
-                if (sgn) {
-                    const v128_t s0v = wasm_i8x16_sub(wasm_v128_xor(l0, R.m[b][0]), R.m[b][0]);
-                    const v128_t s1v = wasm_i8x16_sub(wasm_v128_xor(l1, R.m[b][1]), R.m[b][1]);
-                    p = rdot(rdot(zero, s0v, R.x[b][0]), s1v, R.x[b][1]);
-                } else {
-                    p = rdot(rdot(zero, R.x[b][0], l0), R.x[b][1], l1);
-                    if (off) p = wasm_i32x4_sub(p, R.off[b]);
-                }
+                const v128_t s = hsum4_i32(rdot_block(kind, wb, &R, b), rdot_block(kind, wb + wsz, &R, b + 1),
+                                           rdot_block(kind, wb + 2 * wsz, &R, b + 2), rdot_block(kind, wb + 3 * wsz, &R, b + 3));
+                acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), wasm_f32x4_mul(h2f_rows(wb, wsz, 4), ld(R.d + b))));
+                if (k_has_min(kind)) macc4 = wasm_f32x4_add(macc4, wasm_f32x4_mul(h2f_rows(wb + 2, wsz, 4), ld(R.s + b)));
+            }
+            for (; b < nb; b++) {
+                const uint8_t *wb = wr + b * wsz;
+                const v128_t p = rdot_block(kind, wb, &R, b);
                 acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(p), wasm_f32x4_splat(h2f(wb) * R.d[b])));
                 if (k_has_min(kind)) macc += h2f(wb + 2) * R.s[b];
             }
+            if (k_has_min(kind)) macc += hsum_f(macc4);
             const float v = hsum_f(acc) + macc;
             y[r] = s0 > 0 ? y[r] + v : v;
         }
