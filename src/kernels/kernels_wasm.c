@@ -56,6 +56,11 @@ AI v128_t hsum4_i32(v128_t p0, v128_t p1, v128_t p2, v128_t p3) {
     return wasm_i32x4_add(wasm_i32x4_shuffle(a, b, 0, 1, 4, 5), wasm_i32x4_shuffle(a, b, 2, 3, 6, 7));
 }
 
+AI int32_t hsum_i32(v128_t v) {
+    v = wasm_i32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+    return wasm_i32x4_extract_lane(v, 0) + wasm_i32x4_extract_lane(v, 1);
+}
+
 // dot of 16 int16 pairs: (w0,w1) . (a0,a1) added to acc
 AI v128_t dot16(v128_t acc, v128_t w0, v128_t w1, v128_t a0, v128_t a1) {
     return wasm_i32x4_add(acc, wasm_i32x4_add(wasm_i32x4_dot_i16x8(w0, a0), wasm_i32x4_dot_i16x8(w1, a1)));
@@ -161,6 +166,36 @@ AI void widen_q8(int kind, const uint8_t *a, size_t as, int ntt, int b0, int nb,
         }
 }
 
+// One block's 32 weight levels widened to int16 (Q4_0 / Q5_0 taken unsigned: offset applied
+// through the activation sums).
+AI void wide_levels(int kind, const uint8_t *wb, v128_t *w0, v128_t *w1, v128_t *w2, v128_t *w3) {
+    if (kind == K_Q8_0) { // load-and-widen in one instruction (pmovsxbw)
+        const int8_t *qs = ((const block_q8_0 *)wb)->qs;
+        *w0 = wasm_i16x8_load8x8(qs), *w1 = wasm_i16x8_load8x8(qs + 8);
+        *w2 = wasm_i16x8_load8x8(qs + 16), *w3 = wasm_i16x8_load8x8(qs + 24);
+    } else if (kind == K_Q4_0 || kind == K_Q4_1) { // nibbles split in int16 lanes directly
+        const uint8_t *qs = kind == K_Q4_0 ? ((const block_q4_0 *)wb)->qs : ((const block_q4_1 *)wb)->qs;
+        const v128_t v0 = wasm_u16x8_load8x8(qs), v1 = wasm_u16x8_load8x8(qs + 8);
+        const v128_t m = wasm_i16x8_splat(0x0F);
+        *w0 = wasm_v128_and(v0, m), *w1 = wasm_v128_and(v1, m);
+        *w2 = wasm_u16x8_shr(v0, 4), *w3 = wasm_u16x8_shr(v1, 4);
+    } else if (kind == K_Q5_0 || kind == K_Q5_1) { // as Q4, plus the fifth bits widened by the table load
+        const uint8_t *qs = kind == K_Q5_0 ? ((const block_q5_0 *)wb)->qs : ((const block_q5_1 *)wb)->qs;
+        const uint8_t *qh = kind == K_Q5_0 ? ((const block_q5_0 *)wb)->qh : ((const block_q5_1 *)wb)->qh;
+        const v128_t v0 = wasm_u16x8_load8x8(qs), v1 = wasm_u16x8_load8x8(qs + 8);
+        const v128_t m = wasm_i16x8_splat(0x0F);
+        *w0 = wasm_v128_or(wasm_v128_and(v0, m), wasm_u16x8_load8x8(&BIT_TO_0x10[qh[0]]));
+        *w1 = wasm_v128_or(wasm_v128_and(v1, m), wasm_u16x8_load8x8(&BIT_TO_0x10[qh[1]]));
+        *w2 = wasm_v128_or(wasm_u16x8_shr(v0, 4), wasm_u16x8_load8x8(&BIT_TO_0x10[qh[2]]));
+        *w3 = wasm_v128_or(wasm_u16x8_shr(v1, 4), wasm_u16x8_load8x8(&BIT_TO_0x10[qh[3]]));
+    } else {
+        v128_t l0, l1;
+        k_levels(kind, wb, &l0, &l1);
+        *w0 = wasm_i16x8_extend_low_i8x16(l0), *w1 = wasm_i16x8_extend_high_i8x16(l0);
+        *w2 = wasm_i16x8_extend_low_i8x16(l1), *w3 = wasm_i16x8_extend_high_i8x16(l1);
+    }
+}
+
 // Writes lane r < nr of v[t] to y[t * ys + r] (added to it when accumulate).
 AI void store_rows(const v128_t *v, int nt, float *y, size_t ys, int nr, int accumulate) {
     for (int t = 0; t < nt; t++) {
@@ -185,31 +220,7 @@ AI void micro32(int kind, int nb, const uint8_t *w, size_t ws, const wide_acts *
         for (int r = 0; r < NR; r++) {
             const uint8_t *wb = w + r * ws + b * wsz;
             v128_t w0, w1, w2, w3;
-            if (kind == K_Q8_0) { // load-and-widen in one instruction (pmovsxbw)
-                const int8_t *qs = ((const block_q8_0 *)wb)->qs;
-                w0 = wasm_i16x8_load8x8(qs), w1 = wasm_i16x8_load8x8(qs + 8);
-                w2 = wasm_i16x8_load8x8(qs + 16), w3 = wasm_i16x8_load8x8(qs + 24);
-            } else if (kind == K_Q4_0 || kind == K_Q4_1) { // nibbles split in int16 lanes directly
-                const uint8_t *qs = kind == K_Q4_0 ? ((const block_q4_0 *)wb)->qs : ((const block_q4_1 *)wb)->qs;
-                const v128_t v0 = wasm_u16x8_load8x8(qs), v1 = wasm_u16x8_load8x8(qs + 8);
-                const v128_t m = wasm_i16x8_splat(0x0F);
-                w0 = wasm_v128_and(v0, m), w1 = wasm_v128_and(v1, m);
-                w2 = wasm_u16x8_shr(v0, 4), w3 = wasm_u16x8_shr(v1, 4);
-            } else if (kind == K_Q5_0 || kind == K_Q5_1) { // as Q4, plus the fifth bits widened by the table load
-                const uint8_t *qs = kind == K_Q5_0 ? ((const block_q5_0 *)wb)->qs : ((const block_q5_1 *)wb)->qs;
-                const uint8_t *qh = kind == K_Q5_0 ? ((const block_q5_0 *)wb)->qh : ((const block_q5_1 *)wb)->qh;
-                const v128_t v0 = wasm_u16x8_load8x8(qs), v1 = wasm_u16x8_load8x8(qs + 8);
-                const v128_t m = wasm_i16x8_splat(0x0F);
-                w0 = wasm_v128_or(wasm_v128_and(v0, m), wasm_u16x8_load8x8(&BIT_TO_0x10[qh[0]]));
-                w1 = wasm_v128_or(wasm_v128_and(v1, m), wasm_u16x8_load8x8(&BIT_TO_0x10[qh[1]]));
-                w2 = wasm_v128_or(wasm_u16x8_shr(v0, 4), wasm_u16x8_load8x8(&BIT_TO_0x10[qh[2]]));
-                w3 = wasm_v128_or(wasm_u16x8_shr(v1, 4), wasm_u16x8_load8x8(&BIT_TO_0x10[qh[3]]));
-            } else {
-                v128_t l0, l1;
-                k_levels(kind, wb, &l0, &l1);
-                w0 = wasm_i16x8_extend_low_i8x16(l0), w1 = wasm_i16x8_extend_high_i8x16(l0);
-                w2 = wasm_i16x8_extend_low_i8x16(l1), w3 = wasm_i16x8_extend_high_i8x16(l1);
-            }
+            wide_levels(kind, wb, &w0, &w1, &w2, &w3);
             for (int t = 0; t < NT; t++) {
                 const int16_t *q = caq(A, t) + 32 * b;
                 v128_t s = dot16(wasm_i32x4_splat(0), w0, w1, ld(q), ld(q + 8));
@@ -230,6 +241,45 @@ AI void micro32(int kind, int nb, const uint8_t *w, size_t ws, const wide_acts *
     store_rows(acc, NT, y, ys, NR, accumulate);
 }
 
+// GEMV: rows one after another over nb blocks of a segment, 4 blocks at a time (their int sums
+// reduced into one vector, 4 weight scales converted at once); accumulate: add to y.
+AI void gemv32(int kind, int nb, const uint8_t *w, size_t ws, int nr, const wide_acts *A, float *y, int accumulate) {
+    const size_t wsz = k_wsize(kind);
+    const int16_t *q = A->q;
+    for (int r = 0; r < nr; r++) {
+        const uint8_t *wr = w + r * ws;
+        v128_t acc = wasm_f32x4_splat(0), macc = acc;
+        int b = 0;
+        for (; b + 4 <= nb; b += 4) {
+            v128_t p[4];
+            for (int k = 0; k < 4; k++) {
+                v128_t w0, w1, w2, w3;
+                wide_levels(kind, wr + (b + k) * wsz, &w0, &w1, &w2, &w3);
+                const int16_t *qb = q + 32 * (b + k);
+                p[k] = dot16(dot16(wasm_i32x4_splat(0), w0, w1, ld(qb), ld(qb + 8)), w2, w3, ld(qb + 16), ld(qb + 24));
+            }
+            v128_t s = hsum4_i32(p[0], p[1], p[2], p[3]);
+            if (kind == K_Q4_0 || kind == K_Q5_0) s = wasm_i32x4_add(s, ld(A->off + b)); // levels taken unsigned
+            const uint8_t *wb = wr + b * wsz;
+            acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), wasm_f32x4_mul(h2f_rows(wb, wsz, 4), ld(A->d + b))));
+            if (k_has_min(kind)) macc = wasm_f32x4_add(macc, wasm_f32x4_mul(h2f_rows(wb + 2, wsz, 4), ld(A->s + b)));
+        }
+        float v = hsum_f(wasm_f32x4_add(acc, macc));
+        for (; b < nb; b++) {
+            const uint8_t *wb = wr + b * wsz;
+            v128_t w0, w1, w2, w3;
+            wide_levels(kind, wb, &w0, &w1, &w2, &w3);
+            const int16_t *qb = q + 32 * b;
+            const v128_t p = dot16(dot16(wasm_i32x4_splat(0), w0, w1, ld(qb), ld(qb + 8)), w2, w3, ld(qb + 16), ld(qb + 24));
+            int32_t is = hsum_i32(p);
+            if (kind == K_Q4_0 || kind == K_Q5_0) is += A->off[b];
+            v += (float)is * (h2f(wb) * A->d[b]);
+            if (k_has_min(kind)) v += h2f(wb + 2) * A->s[b];
+        }
+        y[r] = accumulate ? y[r] + v : v;
+    }
+}
+
 AI void tile32(int kind, int n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nt, float *y,
                size_t ys) {
     wide_acts A;
@@ -247,7 +297,7 @@ AI void tile32(int kind, int n, const uint8_t *w, size_t ws, int nr, const uint8
                 for (; r + 4 <= nr; r += 4) micro32(kind, nb, ws0 + r * ws, ws, &A, yt + r, ys, 4, NT_MAX, s0 > 0);
                 for (; r < nr; r++) micro32(kind, nb, ws0 + r * ws, ws, &A, yt + r, ys, 1, NT_MAX, s0 > 0);
             } else { // GEMV: one row after another (see wide_acts)
-                for (; r < nr; r++) micro32(kind, nb, ws0 + r * ws, ws, &A, yt + r, ys, 1, 1, s0 > 0);
+                gemv32(kind, nb, ws0, ws, nr, &A, yt, s0 > 0);
             }
         }
     }
@@ -879,11 +929,6 @@ AI v128_t round_away(v128_t v) {
 // 16 int32 within int8 (four vectors) -> 16 int8 in order
 AI v128_t pack16(v128_t a, v128_t b, v128_t c, v128_t d) {
     return wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(a, b), wasm_i16x8_narrow_i32x4(c, d));
-}
-
-AI int32_t hsum_i32(v128_t v) {
-    v = wasm_i32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
-    return wasm_i32x4_extract_lane(v, 0) + wasm_i32x4_extract_lane(v, 1);
 }
 
 AI void quant_q8_x(const float *x, void *yv, int64_t n, int with_sum) {
