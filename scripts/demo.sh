@@ -13,7 +13,10 @@ $kite info "$model" | head -12
 out=$(mktemp -d)
 echo; echo "== kite quantize $model -> Q8_0"
 $kite quantize "$model" "$out/stories260K-Q8_0.gguf" Q8_0
-echo; echo "== kite run -m $model -p 'Once upon a time' -n 60"
-$kite run -m "$model" -p "Once upon a time" -n 60
+echo; echo "== kite run -m $model -p 'Once upon a time' -n 60 --temp 0   (greedy: llama.cpp's text)"
+$kite run -m "$model" -p "Once upon a time" -n 60 --temp 0
+echo
+echo; echo "== the same, sampled (temperature 0.8, seed 42)"
+$kite run -m "$model" -p "Once upon a time" -n 60 --seed 42
 echo
 rm -rf "$out"
