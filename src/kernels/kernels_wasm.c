@@ -2,8 +2,9 @@
 // levels and activations are widened to int16 and multiplied with i32x4.dot_i16x8_s. Widening
 // is paid once where possible: a tile widens its activations (and converts their block scales)
 // segment by segment into a stack buffer used by all of its rows; weight levels are widened
-// once per pass and used for 2 tokens (GEMM); k-quant sub-block scales are folded into the
-// widened weights.
+// once per pass and used for 4 tokens (GEMM); k-quant sub-block scales are folded into the
+// widened weights. GEMV (decode) reads the weight rows one after another (a sequential stream
+// the hardware prefetcher follows) and reduces 4 blocks' int sums into one vector per step.
 #include "kernels/kernels_internal.h"
 #include "kernels/wasm_f16.h"
 
