@@ -6,6 +6,27 @@
 #include "kernels/wasm_f16.h"
 #include "model/ops.h"
 
+// Four halves in the high 16 bits of u32 lanes -> floats, for halves known finite (the exact
+// multiply of kite__h2f4_hi without its inf/nan fix-up).
+static inline v128_t h2f4_finite(v128_t x) {
+    const v128_t mag = wasm_u32x4_shr(wasm_v128_and(x, wasm_i32x4_splat(0x7fff0000)), 3);
+    return wasm_v128_or(wasm_f32x4_mul(mag, wasm_f32x4_splat(0x1p112f)), wasm_v128_and(x, wasm_i32x4_splat((int32_t)0x80000000u)));
+}
+
+// Lanes of 8 halves whose exponent is all ones (inf / nan): all ones there.
+static inline v128_t special8(v128_t h) {
+    const v128_t e = wasm_i16x8_splat(0x7c00);
+    return wasm_i16x8_eq(wasm_v128_and(h, e), e);
+}
+
+// Eight halves -> two float vectors; the inf/nan fix-up only where a lane needs it.
+static inline void h2f8(const uint16_t *p, v128_t *lo, v128_t *hi) {
+    const v128_t h = wasm_v128_load(p), z = wasm_i16x8_splat(0);
+    const v128_t a = wasm_i16x8_shuffle(z, h, 0, 8, 1, 9, 2, 10, 3, 11), b = wasm_i16x8_shuffle(z, h, 4, 12, 5, 13, 6, 14, 7, 15);
+    if (wasm_v128_any_true(special8(h))) *lo = kite__h2f4_hi(a), *hi = kite__h2f4_hi(b);
+    else *lo = h2f4_finite(a), *hi = h2f4_finite(b);
+}
+
 // q.k in kite__dot_f16_ggml's order: its 64 lane sums are 16 vectors here, reduced the same way.
 static float dot_ggml(const float *q, const uint16_t *k, int32_t n) {
     const int32_t np = n & ~63;
@@ -16,7 +37,7 @@ static float dot_ggml(const float *q, const uint16_t *k, int32_t n) {
         for (int32_t i = 0; i < np; i += 64)
             for (int j = 0; j < 16; j += 2) {
                 v128_t lo, hi;
-                kite__h2f8_wasm(k + i + 4 * j, &lo, &hi);
+                h2f8(k + i + 4 * j, &lo, &hi);
                 a[j] = wasm_f32x4_add(a[j], wasm_f32x4_mul(wasm_v128_load(q + i + 4 * j), lo));
                 a[j + 1] = wasm_f32x4_add(a[j + 1], wasm_f32x4_mul(wasm_v128_load(q + i + 4 * j + 4), hi));
             }
@@ -65,7 +86,7 @@ static void attend_fa_f16(const float *q16, const uint16_t *k, const uint16_t *v
         const v128_t vsv = wasm_f32x4_splat(vs);
         for (int32_t d = 0; d < head_dim; d += 8) {
             v128_t lo, hi;
-            kite__h2f8_wasm(vj + d, &lo, &hi);
+            h2f8(vj + d, &lo, &hi);
             wasm_v128_store(acc + d, f16_round4(wasm_f32x4_add(wasm_v128_load(acc + d), wasm_f32x4_mul(lo, vsv))));
             wasm_v128_store(acc + d + 4, f16_round4(wasm_f32x4_add(wasm_v128_load(acc + d + 4), wasm_f32x4_mul(hi, vsv))));
         }
@@ -93,9 +114,10 @@ static void scores_f32(const float *q, const uint16_t *k, int32_t kv_stride, int
             const v128_t b = wasm_i16x8_shuffle(r2, r3, 0, 8, 1, 9, 2, 10, 3, 11), bh = wasm_i16x8_shuffle(r2, r3, 4, 12, 5, 13, 6, 14, 7, 15);
             const v128_t x[4] = {wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7),
                                  wasm_i32x4_shuffle(ah, bh, 0, 4, 1, 5), wasm_i32x4_shuffle(ah, bh, 2, 6, 3, 7)};
+            const int special = wasm_v128_any_true(wasm_v128_or(wasm_v128_or(special8(r0), special8(r1)), wasm_v128_or(special8(r2), special8(r3))));
             for (int i = 0; i < 4; i++) {
-                const v128_t lo = kite__h2f4_hi(wasm_i16x8_shuffle(z, x[i], 0, 8, 1, 9, 2, 10, 3, 11));
-                const v128_t hi = kite__h2f4_hi(wasm_i16x8_shuffle(z, x[i], 4, 12, 5, 13, 6, 14, 7, 15));
+                const v128_t xl = wasm_i16x8_shuffle(z, x[i], 0, 8, 1, 9, 2, 10, 3, 11), xh = wasm_i16x8_shuffle(z, x[i], 4, 12, 5, 13, 6, 14, 7, 15);
+                const v128_t lo = special ? kite__h2f4_hi(xl) : h2f4_finite(xl), hi = special ? kite__h2f4_hi(xh) : h2f4_finite(xh);
                 acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_splat(q[d + 2 * i]), lo));
                 acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_splat(q[d + 2 * i + 1]), hi));
             }
@@ -135,7 +157,7 @@ void kite__attend_head_wasm(kite_attn_mode mode, const float *q, const uint16_t 
         const v128_t p = wasm_f32x4_splat(mode == KITE_ATTN_MATMUL ? kite__f16_round(scores[j]) : scores[j]);
         for (int32_t d = 0; d < head_dim; d += 8) {
             v128_t lo, hi;
-            kite__h2f8_wasm(vj + d, &lo, &hi);
+            h2f8(vj + d, &lo, &hi);
             wasm_v128_store(out + d, wasm_f32x4_add(wasm_v128_load(out + d), wasm_f32x4_mul(p, lo)));
             wasm_v128_store(out + d + 4, wasm_f32x4_add(wasm_v128_load(out + d + 4), wasm_f32x4_mul(p, hi)));
         }
