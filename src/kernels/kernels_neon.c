@@ -2,6 +2,7 @@
 // per int32 lane). Levels are decoded to signed int8 so every type uses the same signed dot;
 // 32-element blocks run 4 rows x 2 tokens per pass, k-quants stream one row for 2 tokens.
 #include "kernels/kernels_internal.h"
+#include "kernels/kernel_kinds.h"
 
 #include <arm_neon.h>
 #include <string.h>
@@ -45,13 +46,7 @@ AI int8x16_t bits16_to_0x10(uint32_t h) {
 
 // ---- 32-element blocks x Q8_0 / Q8_1 -------------------------------------------------------
 
-enum { K_Q4_0, K_Q4_1, K_Q5_0, K_Q5_1, K_Q8_0, K_IQ4_NL };
 
-AI int k_has_min(int kind) { return kind == K_Q4_1 || kind == K_Q5_1; }
-AI size_t k_wsize(int kind) {
-    return kind == K_Q4_0 ? sizeof(block_q4_0) : kind == K_Q4_1 ? sizeof(block_q4_1) : kind == K_Q5_0 ? sizeof(block_q5_0)
-         : kind == K_Q5_1 ? sizeof(block_q5_1) : kind == K_Q8_0 ? sizeof(block_q8_0) : sizeof(block_iq4_nl);
-}
 
 AI void k_levels(int kind, const uint8_t *b, int8x16_t *l0, int8x16_t *l1) {
     switch (kind) {
@@ -264,7 +259,6 @@ AI void micro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a,
 
 // ---- f16 / f32 (f32 arithmetic, as the _ref and ggml's x86 path) -----------------------------
 
-enum { K_F32, K_F16, K_BF16 };
 
 AI void load8f(int kind, const uint8_t *p, int i, float32x4_t *lo, float32x4_t *hi) {
     if (kind == K_F32) {

@@ -6,6 +6,7 @@
 // widened weights. GEMV (decode) reads the weight rows one after another (a sequential stream
 // the hardware prefetcher follows) and reduces 4 blocks' int sums into one vector per step.
 #include "kernels/kernels_internal.h"
+#include "kernels/kernel_kinds.h"
 #include "kernels/wasm_f16.h"
 
 #include <math.h>
@@ -89,13 +90,7 @@ AI v128_t bits16_to_0x10(uint32_t h) { return wasm_i64x2_make((int64_t)BIT_TO_0x
 
 // ---- 32-element blocks x Q8_0 / Q8_1 -------------------------------------------------------
 
-enum { K_Q4_0, K_Q4_1, K_Q5_0, K_Q5_1, K_Q8_0, K_IQ4_NL };
 
-AI int k_has_min(int kind) { return kind == K_Q4_1 || kind == K_Q5_1; }
-AI size_t k_wsize(int kind) {
-    return kind == K_Q4_0 ? sizeof(block_q4_0) : kind == K_Q4_1 ? sizeof(block_q4_1) : kind == K_Q5_0 ? sizeof(block_q5_0)
-         : kind == K_Q5_1 ? sizeof(block_q5_1) : kind == K_Q8_0 ? sizeof(block_q8_0) : sizeof(block_iq4_nl);
-}
 
 // Signed levels of one block: elements 0..15 in *l0, 16..31 in *l1 (offsets applied).
 AI void k_levels(int kind, const uint8_t *b, v128_t *l0, v128_t *l1) {
@@ -519,7 +514,6 @@ AI void tile_k(int kind, int n, const uint8_t *w, size_t ws, int nr, const uint8
 
 // ---- f16 / f32 ------------------------------------------------------------------------------
 
-enum { K_F32, K_F16, K_BF16 };
 
 AI void load8f(int kind, const uint8_t *p, int i, v128_t *lo, v128_t *hi) {
     if (kind == K_F32) {

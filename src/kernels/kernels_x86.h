@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "kernels/kernels_internal.h"
+#include "kernels/kernel_kinds.h"
 #include "quant/kite_quant.h"
 #include "quant/quant_util.h"
 
@@ -121,16 +122,9 @@ AI __m256i iq4nl_table(void) {
 
 // ---- the 32-element block family x Q8_0 / Q8_1 ---------------------------------------------
 
-enum { K_Q4_0, K_Q4_1, K_Q5_0, K_Q5_1, K_Q8_0, K_IQ4_NL };
-
 // Unsigned levels (Q4_0/Q5_0) carry an offset subtracted via the activation sum; signed ones
 // (Q8_0/IQ4_NL) go through abs/sign; Q4_1/Q5_1 add the min term m * s.
 AI int k_signed(int kind) { return kind == K_Q8_0 || kind == K_IQ4_NL; }
-AI int k_has_min(int kind) { return kind == K_Q4_1 || kind == K_Q5_1; }
-AI size_t k_wsize(int kind) {
-    return kind == K_Q4_0 ? sizeof(block_q4_0) : kind == K_Q4_1 ? sizeof(block_q4_1) : kind == K_Q5_0 ? sizeof(block_q5_0)
-         : kind == K_Q5_1 ? sizeof(block_q5_1) : kind == K_Q8_0 ? sizeof(block_q8_0) : sizeof(block_iq4_nl);
-}
 
 AI __m256i k_levels(int kind, const uint8_t *b) {
     switch (kind) {
@@ -369,7 +363,6 @@ AI void micro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a,
 
 // ---- plain number types --------------------------------------------------------------------
 
-enum { K_F32, K_F16, K_BF16 };
 
 AI __m256 load8f(int kind, const uint8_t *p, int i) {
     if (kind == K_F32) return _mm256_loadu_ps((const float *)p + i);
