@@ -306,38 +306,21 @@ AI void micro_f(int kind, int n, const uint8_t *w, size_t ws, const uint8_t *a, 
 
 // ---- tile drivers ----------------------------------------------------------------------------
 
-#define NEON_TILE(name, micro, kind, len)                                                                     \
-    static void name(int n, const void *wv, size_t ws, int nr, const void *av, size_t as, int nt, float *y,   \
-                     size_t ys) {                                                                             \
-        const uint8_t *w = wv, *a = av;                                                                       \
-        int t = 0;                                                                                            \
-        for (; t + NT_MAX <= nt; t += NT_MAX) {                                                               \
-            int r = 0;                                                                                        \
-            for (; r + 4 <= nr; r += 4) micro(kind, len, w + r * ws, ws, a + t * as, as, y + t * ys + r, ys, 4, NT_MAX); \
-            for (; r < nr; r++) micro(kind, len, w + r * ws, ws, a + t * as, as, y + t * ys + r, ys, 1, NT_MAX);  \
-        }                                                                                                     \
-        for (; t < nt; t++) {                                                                                 \
-            int r = 0;                                                                                        \
-            for (; r + 4 <= nr; r += 4) micro(kind, len, w + r * ws, ws, a + t * as, as, y + t * ys + r, ys, 4, 1); \
-            for (; r < nr; r++) micro(kind, len, w + r * ws, ws, a + t * as, as, y + t * ys + r, ys, 1, 1);   \
-        }                                                                                                     \
-    }
-
-NEON_TILE(tile_q4_0, micro32, K_Q4_0, n / 32)
-NEON_TILE(tile_q4_1, micro32, K_Q4_1, n / 32)
-NEON_TILE(tile_q5_0, micro32, K_Q5_0, n / 32)
-NEON_TILE(tile_q5_1, micro32, K_Q5_1, n / 32)
-NEON_TILE(tile_q8_0, micro32, K_Q8_0, n / 32)
-NEON_TILE(tile_iq4_nl, micro32, K_IQ4_NL, n / 32)
-NEON_TILE(tile_q4_K, micro_k, K_Q4_K, n / QK_K)
-NEON_TILE(tile_q5_K, micro_k, K_Q5_K, n / QK_K)
-NEON_TILE(tile_q6_K, micro_k, K_Q6_K, n / QK_K)
-NEON_TILE(tile_q2_K, micro_k, K_Q2_K, n / QK_K)
-NEON_TILE(tile_q3_K, micro_k, K_Q3_K, n / QK_K)
-NEON_TILE(tile_iq4_xs, micro_k, K_IQ4_XS, n / QK_K)
-NEON_TILE(tile_f32, micro_f, K_F32, n)
-NEON_TILE(tile_f16, micro_f, K_F16, n)
-NEON_TILE(tile_bf16, micro_f, K_BF16, n)
+KITE_TILE(tile_q4_0, micro32, K_Q4_0, n / 32)
+KITE_TILE(tile_q4_1, micro32, K_Q4_1, n / 32)
+KITE_TILE(tile_q5_0, micro32, K_Q5_0, n / 32)
+KITE_TILE(tile_q5_1, micro32, K_Q5_1, n / 32)
+KITE_TILE(tile_q8_0, micro32, K_Q8_0, n / 32)
+KITE_TILE(tile_iq4_nl, micro32, K_IQ4_NL, n / 32)
+KITE_TILE(tile_q4_K, micro_k, K_Q4_K, n / QK_K)
+KITE_TILE(tile_q5_K, micro_k, K_Q5_K, n / QK_K)
+KITE_TILE(tile_q6_K, micro_k, K_Q6_K, n / QK_K)
+KITE_TILE(tile_q2_K, micro_k, K_Q2_K, n / QK_K)
+KITE_TILE(tile_q3_K, micro_k, K_Q3_K, n / QK_K)
+KITE_TILE(tile_iq4_xs, micro_k, K_IQ4_XS, n / QK_K)
+KITE_TILE(tile_f32, micro_f, K_F32, n)
+KITE_TILE(tile_f16, micro_f, K_F16, n)
+KITE_TILE(tile_bf16, micro_f, K_BF16, n)
 
 void kite__kernels_fill_neon(kite__kernels *k) {
     k->isa = "neon";
