@@ -76,6 +76,20 @@ static inline void kite__unpack_scales_q3k(const uint8_t *s, int8_t sc[16]) {
     }
 }
 
+// Points the 15 tile slots of k at the calling file's functions: every kernel file (ref, x86,
+// NEON, wasm) names its tiles tile_<type>, so one list serves them all.
+#define KITE_SET_TILES(k)                                                                        \
+    do {                                                                                          \
+        (k)->tile[KITE_TYPE_F32] = tile_f32, (k)->tile[KITE_TYPE_F16] = tile_f16;                 \
+        (k)->tile[KITE_TYPE_BF16] = tile_bf16;                                                    \
+        (k)->tile[KITE_TYPE_Q4_0] = tile_q4_0, (k)->tile[KITE_TYPE_Q4_1] = tile_q4_1;             \
+        (k)->tile[KITE_TYPE_Q5_0] = tile_q5_0, (k)->tile[KITE_TYPE_Q5_1] = tile_q5_1;             \
+        (k)->tile[KITE_TYPE_Q8_0] = tile_q8_0, (k)->tile[KITE_TYPE_IQ4_NL] = tile_iq4_nl;         \
+        (k)->tile[KITE_TYPE_Q2_K] = tile_q2_K, (k)->tile[KITE_TYPE_Q3_K] = tile_q3_K;             \
+        (k)->tile[KITE_TYPE_Q4_K] = tile_q4_K, (k)->tile[KITE_TYPE_Q5_K] = tile_q5_K;             \
+        (k)->tile[KITE_TYPE_Q6_K] = tile_q6_K, (k)->tile[KITE_TYPE_IQ4_XS] = tile_iq4_xs;         \
+    } while (0)
+
 // ISA sets: each fills the entries it accelerates (compiled only where the ISA exists).
 void kite__kernels_fill_avx2(kite__kernels *k);
 void kite__kernels_fill_avx512(kite__kernels *k);

@@ -535,21 +535,7 @@ KITE_TILE(tile_f16, micro_f, K_F16, n)
 KITE_TILE(tile_bf16, micro_f, K_BF16, n)
 
 static void x86_fill(kite__kernels *k) {
-    k->tile[KITE_TYPE_Q4_0] = tile_q4_0;
-    k->tile[KITE_TYPE_Q4_1] = tile_q4_1;
-    k->tile[KITE_TYPE_Q5_0] = tile_q5_0;
-    k->tile[KITE_TYPE_Q5_1] = tile_q5_1;
-    k->tile[KITE_TYPE_Q8_0] = tile_q8_0;
-    k->tile[KITE_TYPE_IQ4_NL] = tile_iq4_nl;
-    k->tile[KITE_TYPE_Q2_K] = tile_q2_K;
-    k->tile[KITE_TYPE_Q3_K] = tile_q3_K;
-    k->tile[KITE_TYPE_Q4_K] = tile_q4_K;
-    k->tile[KITE_TYPE_Q5_K] = tile_q5_K;
-    k->tile[KITE_TYPE_Q6_K] = tile_q6_K;
-    k->tile[KITE_TYPE_IQ4_XS] = tile_iq4_xs;
-    k->tile[KITE_TYPE_F32] = tile_f32;
-    k->tile[KITE_TYPE_F16] = tile_f16;
-    k->tile[KITE_TYPE_BF16] = tile_bf16;
+    KITE_SET_TILES(k);
     k->quant_q8_0 = quant_q8_0_simd;
     k->quant_q8_1 = quant_q8_1_simd;
     k->quant_q8_K = quant_q8_K_simd;

@@ -271,21 +271,7 @@ REF_TILE(tile_iq4_xs, block_iq4_xs, block_q8_K, kite__vec_dot_iq4_xs_ref)
 void kite__kernels_fill_ref(kite__kernels *k) {
     memset(k, 0, sizeof *k);
     k->isa = "scalar";
-    k->tile[KITE_TYPE_F32] = tile_f32;
-    k->tile[KITE_TYPE_F16] = tile_f16;
-    k->tile[KITE_TYPE_BF16] = tile_bf16;
-    k->tile[KITE_TYPE_Q4_0] = tile_q4_0;
-    k->tile[KITE_TYPE_Q4_1] = tile_q4_1;
-    k->tile[KITE_TYPE_Q5_0] = tile_q5_0;
-    k->tile[KITE_TYPE_Q5_1] = tile_q5_1;
-    k->tile[KITE_TYPE_Q8_0] = tile_q8_0;
-    k->tile[KITE_TYPE_IQ4_NL] = tile_iq4_nl;
-    k->tile[KITE_TYPE_Q2_K] = tile_q2_K;
-    k->tile[KITE_TYPE_Q3_K] = tile_q3_K;
-    k->tile[KITE_TYPE_Q4_K] = tile_q4_K;
-    k->tile[KITE_TYPE_Q5_K] = tile_q5_K;
-    k->tile[KITE_TYPE_Q6_K] = tile_q6_K;
-    k->tile[KITE_TYPE_IQ4_XS] = tile_iq4_xs;
+    KITE_SET_TILES(k);
     k->quant_q8_0 = kite_quantize_row_q8_0_ref;
     k->quant_q8_1 = kite_quantize_row_q8_1_ref;
     k->quant_q8_K = kite_quantize_row_q8_K_ref;
