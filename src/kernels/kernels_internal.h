@@ -14,7 +14,22 @@
 // W row r starts at (const char *)w + r*ws (weight type's blocks), activation t at
 // (const char *)a + t*as (already in the partner format: Q8_0, Q8_1, Q8_K, f16, bf16 or f32).
 // n is the row length in elements (a multiple of the block size). SIMD variants have exactly
-// this signature and must match the _ref one up to float summation order.
+// this signature.
+//
+// The canonical order (quantized weights): every kernel set gives the _ref's float, bit for bit,
+// whatever its tile shape, thread count or ISA, so greedy tokens never depend on the machine
+// (native x86/NEON and wasm agree). Each block's dot is an exact integer sum; the float work is
+// one term per block, added to one running sum in block order, each operation rounded alone
+// (no FMA: SIMD128 has none, and relaxed SIMD's madd may or may not fuse):
+//   32-element blocks:  s = s + (dw*da) * (float)isum                   Q4_0 Q5_0 Q8_0 IQ4_NL
+//                       s = s + ((dw*da) * (float)isum + m*sa)           Q4_1 Q5_1
+//   256-element blocks: s = s + (d*da) * (float)isum                     Q3_K Q6_K IQ4_XS
+//                       s = s + ((d*da) * (float)isum - (dmin*da) * (float)msum)   Q2_K Q4_K Q5_K
+// with s starting at +0, isum the block's integer dot (sub-block scales applied in integers),
+// msum the min term sum(min_j * sum(a in sub-block j)). llama.cpp's x86 Q4_0 path (the repacked
+// 8x8 GEMV) sums the same per-block terms in the same order, with FMA.
+// Plain number types (F32/F16/BF16) are not canonical yet: _ref sums in double, SIMD sets in
+// float lanes (results agree to ~1e-6 relative).
 typedef void (*kite__tile_fn)(int n, const void *w, size_t ws, int nr, const void *a, size_t as, int nt,
                               float *y, size_t ys);
 

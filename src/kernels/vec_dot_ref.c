@@ -1,5 +1,7 @@
 // vec_dot_ref.c - scalar reference dot products, one per weight type: the specification the
-// SIMD kernels are tested against. Integer math per block as ggml's generic vec_dot_*.
+// SIMD kernels are tested against. Integer math per block as ggml's generic vec_dot_*; the
+// float steps are the canonical order of kernels_internal.h, which every SIMD set reproduces
+// bit for bit.
 #include "kernels/kernels_internal.h"
 
 #include "base/f16.h"
@@ -229,14 +231,15 @@ float kite__vec_dot_iq4_xs_ref(int n, const block_iq4_xs *w, const block_q8_K *a
     float s = 0;
     int8_t q[32];
     for (int b = 0; b < n / QK_K; b++) {
-        const float d = F16(w[b].d) * a[b].d;
+        int isum = 0; // |isum| <= 8 * 32 * 127 * 128 * 32 < 2^31
         for (int sb = 0; sb < 8; sb++) {
             // 6-bit scale: low 4 bits in a nibble of scales_l, high 2 bits in scales_h
             int ls = ((w[b].scales_l[sb / 2] >> (4 * (sb & 1))) & 0x0F) | (((w[b].scales_h >> (2 * sb)) & 3) << 4);
             unpack_nibbles(w[b].qs + 16 * sb, q);
             for (int j = 0; j < 32; j++) q[j] = kite__kvalues_iq4nl[q[j]];
-            s += d * (float)(ls - 32) * (float)idot32(q, a[b].qs + 32 * sb);
+            isum += (ls - 32) * idot32(q, a[b].qs + 32 * sb);
         }
+        s += F16(w[b].d) * a[b].d * (float)isum;
     }
     return s;
 }
