@@ -1,6 +1,7 @@
 // kernels_neon.c - aarch64 NEON tiles with the dot-product extension (SDOT: 4 int8 products
 // per int32 lane). Levels are decoded to signed int8 so every type uses the same signed dot;
-// 32-element blocks run 4 rows x 2 tokens per pass, k-quants stream one row for 2 tokens.
+// 32-element blocks run 4 rows x 2 tokens per pass, k-quants stream one row for 2 tokens. Float
+// results follow the canonical order of kernels_internal.h (the _ref's bits).
 #include "kernels/kernels_internal.h"
 #include "kernels/kernel_kinds.h"
 
@@ -75,15 +76,25 @@ AI void k_levels(int kind, const uint8_t *b, int8x16_t *l0, int8x16_t *l1) {
     }
 }
 
+// Four half floats at p, p + stride, p + 2*stride, p + 3*stride as one vector (exact).
+AI float32x4_t h2f_x4(const uint8_t *p, size_t stride) {
+    uint16_t h[4];
+    for (int r = 0; r < 4; r++) memcpy(&h[r], p + r * stride, 2);
+    return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(h)));
+}
+
+// The canonical order of kernels_internal.h: per block the exact integer dot, then one float
+// term added to one running sum per (row, token). The 4-row pass reduces the four rows' int32x4
+// partial dots with a pairwise-add tree into one vector with lane = row, so the float term of
+// four rows is computed at once (vmulq/vaddq, each op rounded alone: no FMA).
 AI void micro32(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a, size_t as, float *y, size_t ys,
                 const int NR, const int NT) {
     const size_t wsz = k_wsize(kind);
     const size_t asz = k_has_min(kind) ? sizeof(block_q8_1) : sizeof(block_q8_0);
     const size_t aq = k_has_min(kind) ? 4 : 2;
-    float32x4_t acc[4][NT_MAX];
-    float macc[4][NT_MAX];
-    for (int r = 0; r < NR; r++)
-        for (int t = 0; t < NT; t++) acc[r][t] = vdupq_n_f32(0), macc[r][t] = 0;
+    float32x4_t acc[NT_MAX]; // NR == 4: lane r is row r's running sum
+    float acc1[NT_MAX];      // NR == 1
+    for (int t = 0; t < NT; t++) acc[t] = vdupq_n_f32(0), acc1[t] = 0;
     const size_t pf_dist = prefetch_distance(ws);
     for (int b = 0; b < nb; b++) {
         if (NR == 4) prefetch_range(w + pf_dist + b * 4 * wsz, 4 * wsz);
@@ -93,22 +104,41 @@ AI void micro32(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a,
             const uint8_t *ab = a + t * as + b * asz;
             a0[t] = vld1q_s8((const int8_t *)(ab + aq)), a1[t] = vld1q_s8((const int8_t *)(ab + aq + 16));
             ad[t] = h2f(ab);
-            if (k_has_min(kind)) as_[t] = h2f(ab + 2);
+            as_[t] = k_has_min(kind) ? h2f(ab + 2) : 0;
         }
-        for (int r = 0; r < NR; r++) {
-            const uint8_t *wb = w + r * ws + b * wsz;
-            int8x16_t l0, l1;
-            k_levels(kind, wb, &l0, &l1);
-            const float dw = h2f(wb);
+        const uint8_t *wb0 = w + b * wsz;
+        if (NR == 4) {
+            int32x4_t p[4][NT_MAX];
+            for (int r = 0; r < 4; r++) {
+                int8x16_t l0, l1;
+                k_levels(kind, wb0 + r * ws, &l0, &l1);
+                for (int t = 0; t < NT; t++) p[r][t] = vdotq_s32(vdotq_s32(vdupq_n_s32(0), l0, a0[t]), l1, a1[t]);
+            }
+            const float32x4_t dw = h2f_x4(wb0, ws);
+            float32x4_t mw = vdupq_n_f32(0);
+            if (k_has_min(kind)) mw = h2f_x4(wb0 + 2, ws);
             for (int t = 0; t < NT; t++) {
-                int32x4_t p = vdotq_s32(vdotq_s32(vdupq_n_s32(0), l0, a0[t]), l1, a1[t]);
-                acc[r][t] = vfmaq_n_f32(acc[r][t], vcvtq_f32_s32(p), dw * ad[t]);
-                if (k_has_min(kind)) macc[r][t] += h2f(wb + 2) * as_[t];
+                const int32x4_t isum = vpaddq_s32(vpaddq_s32(p[0][t], p[1][t]), vpaddq_s32(p[2][t], p[3][t]));
+                float32x4_t term = vmulq_f32(vmulq_n_f32(dw, ad[t]), vcvtq_f32_s32(isum));
+                if (k_has_min(kind)) term = vaddq_f32(term, vmulq_n_f32(mw, as_[t]));
+                acc[t] = vaddq_f32(acc[t], term);
+            }
+        } else {
+            int8x16_t l0, l1;
+            k_levels(kind, wb0, &l0, &l1);
+            const float dw = h2f(wb0);
+            for (int t = 0; t < NT; t++) {
+                const int isum = vaddvq_s32(vdotq_s32(vdotq_s32(vdupq_n_s32(0), l0, a0[t]), l1, a1[t]));
+                float term = (dw * ad[t]) * (float)isum;
+                if (k_has_min(kind)) term = term + h2f(wb0 + 2) * as_[t];
+                acc1[t] = acc1[t] + term;
             }
         }
     }
-    for (int r = 0; r < NR; r++)
-        for (int t = 0; t < NT; t++) y[t * ys + r] = vaddvq_f32(acc[r][t]) + macc[r][t];
+    for (int t = 0; t < NT; t++) {
+        if (NR == 4) vst1q_f32(y + t * ys, acc[t]);
+        else y[t * ys] = acc1[t];
+    }
 }
 
 // ---- k-quants x Q8_K ------------------------------------------------------------------------
@@ -130,20 +160,20 @@ AI void micro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a,
     const uint8x16_t m4 = vdupq_n_u8(0x0F);
     for (int r = 0; r < NR; r++) {
         const uint8_t *wr = w + r * ws;
-        float32x4_t acc[NT_MAX];
-        float macc[NT_MAX];
-        for (int t = 0; t < NT; t++) acc[t] = vdupq_n_f32(0), macc[t] = 0;
+        float acc[NT_MAX]; // one running sum per token (canonical order)
+        for (int t = 0; t < NT; t++) acc[t] = 0;
         for (int b = 0; b < nb; b++) {
             const uint8_t *wb = wr + b * wsz;
             const block_q8_K *ab[NT_MAX];
             int32x4_t isum[NT_MAX];
-            for (int t = 0; t < NT; t++) ab[t] = (const block_q8_K *)(a + t * as) + b, isum[t] = vdupq_n_s32(0);
-            float d;
+            int msum[NT_MAX]; // min term sum (Q2_K, Q4_K, Q5_K)
+            for (int t = 0; t < NT; t++) ab[t] = (const block_q8_K *)(a + t * as) + b, isum[t] = vdupq_n_s32(0), msum[t] = 0;
+            float d, dmin = 0;
             if (kind == K_Q4_K || kind == K_Q5_K) {
                 const block_q4_K *x4 = (const block_q4_K *)wb;
                 const uint8_t *qs = kind == K_Q4_K ? x4->qs : ((const block_q5_K *)wb)->qs;
                 d = h2f(&x4->d);
-                const float dmin = h2f(&x4->dmin);
+                dmin = h2f(&x4->dmin);
                 uint8_t sc[8], mn[8];
                 kite__unpack_scales_k4(x4->scales, sc, mn);
                 uint8x16_t qh0 = vdupq_n_u8(0), qh1 = qh0;
@@ -168,7 +198,7 @@ AI void micro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a,
                 for (int t = 0; t < NT; t++) {
                     int ms = 0;
                     for (int s = 0; s < 8; s++) ms += mn[s] * (ab[t]->bsums[2 * s] + ab[t]->bsums[2 * s + 1]);
-                    macc[t] -= dmin * ab[t]->d * (float)ms;
+                    msum[t] = ms;
                 }
             } else if (kind == K_Q2_K || kind == K_Q3_K) { // 2-bit levels (+ high bit - 4), scale per 16
                 const uint8_t *qs = kind == K_Q2_K ? ((const block_q2_K *)wb)->qs : ((const block_q3_K *)wb)->qs;
@@ -177,12 +207,12 @@ AI void micro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a,
                 if (kind == K_Q2_K) {
                     const block_q2_K *x2 = (const block_q2_K *)wb;
                     d = h2f(&x2->d);
-                    const float dmin = h2f(&x2->dmin);
+                    dmin = h2f(&x2->dmin);
                     for (int k = 0; k < 16; k++) sc[k] = (int8_t)(x2->scales[k] & 0x0F);
                     for (int t = 0; t < NT; t++) {
                         int ms = 0;
                         for (int k = 0; k < 16; k++) ms += (x2->scales[k] >> 4) * ab[t]->bsums[k];
-                        macc[t] -= dmin * ab[t]->d * (float)ms;
+                        msum[t] = ms;
                     }
                 } else {
                     const block_q3_K *x3 = (const block_q3_K *)wb;
@@ -251,9 +281,15 @@ AI void micro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a,
                     }
                 }
             }
-            for (int t = 0; t < NT; t++) acc[t] = vfmaq_n_f32(acc[t], vcvtq_f32_s32(isum[t]), d * ab[t]->d);
+            // the super-block's exact integer dot, then its float term (each op rounded alone)
+            const int has_min = kind == K_Q2_K || kind == K_Q4_K || kind == K_Q5_K;
+            for (int t = 0; t < NT; t++) {
+                const float is = (float)vaddvq_s32(isum[t]), da = ab[t]->d;
+                if (has_min) acc[t] = acc[t] + ((d * da) * is - (dmin * da) * (float)msum[t]);
+                else acc[t] = acc[t] + (d * da) * is;
+            }
         }
-        for (int t = 0; t < NT; t++) y[t * ys + r] = vaddvq_f32(acc[t]) + macc[t];
+        for (int t = 0; t < NT; t++) y[t * ys + r] = acc[t];
     }
 }
 
