@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   cmake gcc clang lld libclang-rt-14-dev        # native build, ASan/UBSan, libFuzzer
-  gcc-aarch64-linux-gnu qemu-user               # NEON build, tests under qemu-aarch64
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user  # NEON build, tests under qemu-aarch64
   emscripten                                    # wasm-mt / wasm-st
   clang-19 lld-19                               # wasm relaxed-SIMD builds (emcc through clang-19)
   wasi-libc libclang-rt-14-dev-wasm32           # WASI build

@@ -148,46 +148,86 @@ AI __m256i k_levels(int kind, const uint8_t *b) {
     }
 }
 
+// The 16-bit halves at p + r * stride for 4 rows, as 4 floats (one block scale of 4 weight
+// rows converted at once).
+AI __m128 f16_rows4(const uint8_t *p, size_t stride) {
+    uint16_t h[4];
+    for (int r = 0; r < 4; r++) memcpy(&h[r], p + r * stride, 2);
+    return _mm_cvtph_ps(_mm_setr_epi16((short)h[0], (short)h[1], (short)h[2], (short)h[3], 0, 0, 0, 0));
+}
+
+// [sum of p0's 8 lanes, p1's, p2's, p3's] (exact: integer adds).
+AI __m128i hsum4_i32(__m256i p0, __m256i p1, __m256i p2, __m256i p3) {
+    const __m256i c = _mm256_hadd_epi32(_mm256_hadd_epi32(p0, p1), _mm256_hadd_epi32(p2, p3));
+    return _mm_add_epi32(_mm256_castsi256_si128(c), _mm256_extracti128_si256(c, 1));
+}
+
+AI int hsum_i32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+// NR (4 or 1) rows x NT tokens. Per block, each (row, token) integer dot is reduced to one
+// int32 and its float term added to that pair's running sum in block order: the canonical
+// order of kernels_internal.h. With 4 rows the sums of one token live in the lanes of one
+// vector (lane = row), so the block's float work is one convert, two multiplies and an add
+// for 4 rows at once.
 AI void micro32(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a, size_t as, float *y, size_t ys,
                 const int NR, const int NT) {
     const size_t wsz = k_wsize(kind);
     const size_t asz = k_has_min(kind) ? sizeof(block_q8_1) : sizeof(block_q8_0);
     const size_t aq = k_has_min(kind) ? 4 : 2; // offset of qs in the activation block
-    __m256 acc[4][NT_MAX];
-    float macc[4][NT_MAX];
-    for (int r = 0; r < NR; r++)
-        for (int t = 0; t < NT; t++) acc[r][t] = _mm256_setzero_ps(), macc[r][t] = 0;
+    __m128 acc4[NT_MAX]; // NR == 4: lane r = row r's running sum
+    float acc1[NT_MAX];  // NR == 1
+    for (int t = 0; t < NT; t++) acc4[t] = _mm_setzero_ps(), acc1[t] = 0;
     const size_t pf_dist = prefetch_distance(ws);
     for (int b = 0; b < nb; b++) {
         if (NR == 4) prefetch_next(w + pf_dist + b * 4 * wsz, 4 * wsz);
         __m256i av[NT_MAX], aoff[NT_MAX];
-        __m256 ad[NT_MAX];
-        float asum[NT_MAX];
+        float ad[NT_MAX], asum[NT_MAX];
         for (int t = 0; t < NT; t++) {
             const uint8_t *ab = a + t * as + b * asz;
             av[t] = loadu(ab + aq);
-            ad[t] = f16_bcast(ab);
+            ad[t] = f16s(ab);
             if (k_has_min(kind)) asum[t] = f16s(ab + 2);
             if (kind == K_Q4_0 || kind == K_Q5_0) // -offset * sum(a), lane-wise like the dot
                 aoff[t] = _mm256_sub_epi32(_mm256_setzero_si256(),
                                            _mm256_slli_epi32(dot_us(_mm256_set1_epi8(1), av[t]), kind == K_Q4_0 ? 3 : 4));
         }
+        __m256i q[4], u[4];
         for (int r = 0; r < NR; r++) {
-            const uint8_t *wb = w + r * ws + b * wsz;
-            __m256i q = k_levels(kind, wb);
-            __m256 dw = f16_bcast(wb);
-            __m256i u = k_signed(kind) ? _mm256_abs_epi8(q) : q;
-            for (int t = 0; t < NT; t++) {
-                __m256i p = k_signed(kind)                       ? dot_us(u, _mm256_sign_epi8(av[t], q))
-                            : (kind == K_Q4_0 || kind == K_Q5_0) ? dot_us_acc(aoff[t], u, av[t]) // starts at -offset*sum(a)
-                                                                 : dot_us(u, av[t]);
-                acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw, ad[t]), acc[r][t]);
-                if (k_has_min(kind)) macc[r][t] += f16s(wb + 2) * asum[t];
+            q[r] = k_levels(kind, w + r * ws + b * wsz);
+            u[r] = k_signed(kind) ? _mm256_abs_epi8(q[r]) : q[r];
+        }
+        const uint8_t *wb = w + b * wsz;
+        __m128 dw4 = _mm_setzero_ps(), m4 = _mm_setzero_ps();
+        if (NR == 4) {
+            dw4 = f16_rows4(wb, ws);
+            if (k_has_min(kind)) m4 = f16_rows4(wb + 2, ws);
+        }
+        for (int t = 0; t < NT; t++) {
+            __m256i p[4];
+            for (int r = 0; r < NR; r++)
+                p[r] = k_signed(kind)                       ? dot_us(u[r], _mm256_sign_epi8(av[t], q[r]))
+                       : (kind == K_Q4_0 || kind == K_Q5_0) ? dot_us_acc(aoff[t], u[r], av[t]) // starts at -offset*sum(a)
+                                                            : dot_us(u[r], av[t]);
+            if (NR == 4) {
+                __m128 term = _mm_mul_ps(_mm_mul_ps(dw4, _mm_set1_ps(ad[t])), _mm_cvtepi32_ps(hsum4_i32(p[0], p[1], p[2], p[3])));
+                if (k_has_min(kind)) term = _mm_add_ps(term, _mm_mul_ps(m4, _mm_set1_ps(asum[t])));
+                acc4[t] = _mm_add_ps(acc4[t], term);
+            } else {
+                float term = (f16s(wb) * ad[t]) * (float)hsum_i32(p[0]);
+                if (k_has_min(kind)) term = term + f16s(wb + 2) * asum[t];
+                acc1[t] = acc1[t] + term;
             }
         }
     }
-    for (int r = 0; r < NR; r++)
-        for (int t = 0; t < NT; t++) y[t * ys + r] = hsum(acc[r][t]) + macc[r][t];
+    for (int t = 0; t < NT; t++) {
+        if (NR == 4) _mm_storeu_ps(y + t * ys, acc4[t]);
+        else y[t * ys] = acc1[t];
+    }
 }
 
 // ---- k-quants x Q8_K -------------------------------------------------------------------------
@@ -230,15 +270,15 @@ AI __m128i k4_scales_mins(const uint8_t *s12) {
 // One weight row x NT tokens per pass, rows one after another: a k-quant row is read as one
 // sequential stream (the hardware prefetcher's best case) and each decoded 32-level group is
 // used for all NT tokens. Integer sums per super-block (offsets folded in via Q8_K's bsums),
-// then one float multiply-add per super-block with d (and dmin for the min term).
+// reduced to one int each, then the super-block's canonical float term (kernels_internal.h).
 AI void micro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a, size_t as, float *y, size_t ys,
                 const int NR, const int NT) {
     const size_t wsz = kk_wsize(kind);
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     for (int r = 0; r < NR; r++) {
         const uint8_t *wr = w + r * ws;
-        __m256 acc[NT_MAX];
-        for (int t = 0; t < NT; t++) acc[t] = _mm256_setzero_ps();
+        float acc[NT_MAX];
+        for (int t = 0; t < NT; t++) acc[t] = 0;
         for (int b = 0; b < nb; b++) {
             const uint8_t *wb = wr + b * wsz;
             const block_q8_K *ab[NT_MAX];
@@ -351,13 +391,14 @@ AI void micro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a,
                         isum[t] = madd_acc(isum[t], _mm256_maddubs_epi16(u, _mm256_sign_epi8(loadu(ab[t]->qs + 32 * sb), q)), s16);
                 }
             }
-            for (int t = 0; t < NT; t++) {
-                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_set1_ps(d * ab[t]->d), acc[t]);
+            for (int t = 0; t < NT; t++) { // the canonical term of the super-block
+                float term = (d * ab[t]->d) * (float)hsum_i32(isum[t]);
                 if (kind == K_Q4_K || kind == K_Q5_K || kind == K_Q2_K)
-                    acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum[t]), _mm256_set1_ps(dmin * ab[t]->d), acc[t]);
+                    term = term - (dmin * ab[t]->d) * (float)hsum_i32(msum[t]);
+                acc[t] = acc[t] + term;
             }
         }
-        for (int t = 0; t < NT; t++) y[t * ys + r] = hsum(acc[t]);
+        for (int t = 0; t < NT; t++) y[t * ys + r] = acc[t];
     }
 }
 

@@ -37,17 +37,9 @@ const readme = {
 
 const kite = (args) => execFileSync(kiteBin(), args, { maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 
-// Known divergence, reported rather than hidden: at token 10 of this case the top two
-// probabilities differ by 0.001, and the order in which our AVX-512 Q4_0 x Q8_0 kernel sums
-// its blocks (not ggml's) tips it; with KITE_FORCE_SCALAR=1 the ids match.
-const knownNearTie = (file, fa) =>
-  fa && file.endsWith('Q4_0.gguf') && !process.env.KITE_FORCE_SCALAR
-    ? 'near-tie decided by the x86 Q4_0 kernel summation order (passes with KITE_FORCE_SCALAR=1)'
-    : false;
-
 for (const [file, prompt, n] of cases) {
   for (const fa of [true, false]) {
-    test(`greedy tokens match llama.cpp (flash attention ${fa ? 'on' : 'off'}): ${file}`, { todo: knownNearTie(file, fa) }, async () => {
+    test(`greedy tokens match llama.cpp (flash attention ${fa ? 'on' : 'off'}): ${file}`, async () => {
       requireModels();
       const path = join(modelsDir(), file);
       assert.ok(existsSync(path), `${path} missing`);
