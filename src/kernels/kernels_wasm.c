@@ -5,6 +5,10 @@
 // once per pass and used for 4 tokens (GEMM); k-quant sub-block scales are folded into the
 // widened weights. GEMV (decode) reads the weight rows one after another (a sequential stream
 // the hardware prefetcher follows) and reduces 4 blocks' int sums into one vector per step.
+// Float order: the canonical one of kernels_internal.h (the _ref's bits). Each running sum is
+// either one lane (GEMM: lanes = 4 rows of one token) or one scalar (GEMV: the 4 blocks' terms
+// computed as one vector, then added lane by lane in block order); a row split into activation
+// segments continues its sum from y. No op is fused (SIMD128 has no FMA).
 #include "kernels/kernels_internal.h"
 #include "kernels/kernel_kinds.h"
 #include "kernels/wasm_f16.h"
@@ -192,23 +196,38 @@ AI void wide_levels(int kind, const uint8_t *wb, v128_t *w0, v128_t *w1, v128_t 
     }
 }
 
-// Writes lane r < nr of v[t] to y[t * ys + r] (added to it when accumulate).
-AI void store_rows(const v128_t *v, int nt, float *y, size_t ys, int nr, int accumulate) {
+// The running sums of rows r < nr of token t (lane r; y[t * ys + r] when accumulate, else +0).
+AI v128_t load_rows(const float *y, int nr, int accumulate) {
+    if (!accumulate) return wasm_f32x4_splat(0);
+    return wasm_f32x4_make(y[0], nr > 1 ? y[1] : 0, nr > 2 ? y[2] : 0, nr > 3 ? y[3] : 0);
+}
+
+// Writes lane r < nr of v[t] to y[t * ys + r].
+AI void store_rows(const v128_t *v, int nt, float *y, size_t ys, int nr) {
     for (int t = 0; t < nt; t++) {
         float f[4];
         wasm_v128_store(f, v[t]);
-        for (int r = 0; r < nr; r++) y[t * ys + r] = accumulate ? y[t * ys + r] + f[r] : f[r];
+        for (int r = 0; r < nr; r++) y[t * ys + r] = f[r];
     }
 }
 
-// NR (<= 4) rows x NT tokens over nb blocks of one segment; accumulate: add to y instead of
-// storing. Each block's integer dots of the 4 rows are reduced into one vector (lane = row),
-// scaled by the 4 rows' block scales at once and added to a float vector per token.
+// s + lane 0 + lane 1 + lane 2 + lane 3 of v, in that order, each add rounded (4 blocks' terms
+// added to one running sum in block order).
+AI float add_lanes(float s, v128_t v) {
+    s = s + wasm_f32x4_extract_lane(v, 0);
+    s = s + wasm_f32x4_extract_lane(v, 1);
+    s = s + wasm_f32x4_extract_lane(v, 2);
+    return s + wasm_f32x4_extract_lane(v, 3);
+}
+
+// NR (<= 4) rows x NT tokens over nb blocks of one segment; accumulate: the running sums go on
+// from y (earlier segments). Each block's integer dots of the 4 rows are reduced into one vector
+// (lane = row), scaled by the 4 rows' block scales at once and added to the token's sums.
 AI void micro32(int kind, int nb, const uint8_t *w, size_t ws, const wide_acts *A, float *y, size_t ys, const int NR,
                 const int NT, int accumulate) {
     const size_t wsz = k_wsize(kind);
-    v128_t acc[NT_MAX], macc[NT_MAX];
-    for (int t = 0; t < NT; t++) acc[t] = macc[t] = wasm_f32x4_splat(0);
+    v128_t acc[NT_MAX];
+    for (int t = 0; t < NT; t++) acc[t] = load_rows(y + t * ys, NR, accumulate);
     for (int b = 0; b < nb; b++) {
         v128_t p[4][NT_MAX];
         for (int r = 0; r < 4; r++)
@@ -229,22 +248,23 @@ AI void micro32(int kind, int nb, const uint8_t *w, size_t ws, const wide_acts *
         for (int t = 0; t < NT; t++) {
             v128_t s = hsum4_i32(p[0][t], p[1][t], p[2][t], p[3][t]);
             if (kind == K_Q4_0 || kind == K_Q5_0) s = wasm_i32x4_add(s, wasm_i32x4_splat(A->off[blk_i(A, t, b)])); // levels taken unsigned
-            acc[t] = wasm_f32x4_add(acc[t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), wasm_f32x4_mul(dw, wasm_f32x4_splat(A->d[blk_i(A, t, b)]))));
-            if (k_has_min(kind)) macc[t] = wasm_f32x4_add(macc[t], wasm_f32x4_mul(mw, wasm_f32x4_splat(A->s[blk_i(A, t, b)])));
+            v128_t term = wasm_f32x4_mul(wasm_f32x4_mul(dw, wasm_f32x4_splat(A->d[blk_i(A, t, b)])), wasm_f32x4_convert_i32x4(s));
+            if (k_has_min(kind)) term = wasm_f32x4_add(term, wasm_f32x4_mul(mw, wasm_f32x4_splat(A->s[blk_i(A, t, b)])));
+            acc[t] = wasm_f32x4_add(acc[t], term);
         }
     }
-    for (int t = 0; t < NT; t++) acc[t] = wasm_f32x4_add(acc[t], macc[t]);
-    store_rows(acc, NT, y, ys, NR, accumulate);
+    store_rows(acc, NT, y, ys, NR);
 }
 
 // GEMV: rows one after another over nb blocks of a segment, 4 blocks at a time (their int sums
-// reduced into one vector, 4 weight scales converted at once); accumulate: add to y.
+// reduced into one vector, 4 weight scales converted at once, the 4 terms computed as one
+// vector and added to the row's sum in block order); accumulate: the sum goes on from y.
 AI void gemv32(int kind, int nb, const uint8_t *w, size_t ws, int nr, const wide_acts *A, float *y, int accumulate) {
     const size_t wsz = k_wsize(kind);
     const int16_t *q = A->q;
     for (int r = 0; r < nr; r++) {
         const uint8_t *wr = w + r * ws;
-        v128_t acc = wasm_f32x4_splat(0), macc = acc;
+        float v = accumulate ? y[r] : 0.0f;
         int b = 0;
         for (; b + 4 <= nb; b += 4) {
             v128_t p[4];
@@ -257,10 +277,10 @@ AI void gemv32(int kind, int nb, const uint8_t *w, size_t ws, int nr, const wide
             v128_t s = hsum4_i32(p[0], p[1], p[2], p[3]);
             if (kind == K_Q4_0 || kind == K_Q5_0) s = wasm_i32x4_add(s, ld(A->off + b)); // levels taken unsigned
             const uint8_t *wb = wr + b * wsz;
-            acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), wasm_f32x4_mul(h2f_rows(wb, wsz, 4), ld(A->d + b))));
-            if (k_has_min(kind)) macc = wasm_f32x4_add(macc, wasm_f32x4_mul(h2f_rows(wb + 2, wsz, 4), ld(A->s + b)));
+            v128_t term = wasm_f32x4_mul(wasm_f32x4_mul(h2f_rows(wb, wsz, 4), ld(A->d + b)), wasm_f32x4_convert_i32x4(s));
+            if (k_has_min(kind)) term = wasm_f32x4_add(term, wasm_f32x4_mul(h2f_rows(wb + 2, wsz, 4), ld(A->s + b)));
+            v = add_lanes(v, term);
         }
-        float v = hsum_f(wasm_f32x4_add(acc, macc));
         for (; b < nb; b++) {
             const uint8_t *wb = wr + b * wsz;
             v128_t w0, w1, w2, w3;
@@ -269,10 +289,11 @@ AI void gemv32(int kind, int nb, const uint8_t *w, size_t ws, int nr, const wide
             const v128_t p = dot16(dot16(wasm_i32x4_splat(0), w0, w1, ld(qb), ld(qb + 8)), w2, w3, ld(qb + 16), ld(qb + 24));
             int32_t is = hsum_i32(p);
             if (kind == K_Q4_0 || kind == K_Q5_0) is += A->off[b];
-            v += (float)is * (h2f(wb) * A->d[b]);
-            if (k_has_min(kind)) v += h2f(wb + 2) * A->s[b];
+            float term = (h2f(wb) * A->d[b]) * (float)is;
+            if (k_has_min(kind)) term = term + h2f(wb + 2) * A->s[b];
+            v = v + term;
         }
-        y[r] = accumulate ? y[r] + v : v;
+        y[r] = v;
     }
 }
 
@@ -344,27 +365,36 @@ AI void widen_q8K(const uint8_t *a, size_t as, int ntt, int sb0, int nsb, wide_a
         }
 }
 
+// One super-block's float term for a token (the canonical order): (d*da)*isum, minus
+// (dmin*da)*msum for the kinds with mins; isum's lanes are reduced in integers first.
+AI float k_term(float d, float dmin, float da, v128_t isum, int msum, int has_min) {
+    const float term = (d * da) * (float)hsum_i32(isum);
+    return has_min ? term - (dmin * da) * (float)msum : term;
+}
+
 // One row at a time (a sequential stream) x NT tokens over the nb super-blocks of a segment;
-// ak[t] points at token t's first Q8_K block of the segment.
+// ak[t] points at token t's first Q8_K block of the segment; accumulate: the running sums go
+// on from y (earlier segments).
 AI void micro_k(int kind, int nb, const uint8_t *w, size_t ws, const wide_acts *A, const block_q8_K *const *ak,
                 float *y, size_t ys, const int NR, const int NT, int accumulate) {
     const size_t wsz = kk_wsize(kind);
     const v128_t m4 = wasm_i8x16_splat(0x0F);
+    const int has_min = kind == K_Q4_K || kind == K_Q5_K || kind == K_Q2_K;
     for (int r = 0; r < NR; r++) {
         const uint8_t *wr = w + r * ws;
-        v128_t acc[NT_MAX];
-        float macc[NT_MAX];
-        for (int t = 0; t < NT; t++) acc[t] = wasm_f32x4_splat(0), macc[t] = 0;
+        float acc[NT_MAX];
+        for (int t = 0; t < NT; t++) acc[t] = accumulate ? y[t * ys + r] : 0.0f;
         for (int b = 0; b < nb; b++) {
             const uint8_t *wb = wr + b * wsz;
             v128_t isum[NT_MAX];
-            for (int t = 0; t < NT; t++) isum[t] = wasm_i32x4_splat(0);
-            float d;
+            int msum[NT_MAX];
+            for (int t = 0; t < NT; t++) isum[t] = wasm_i32x4_splat(0), msum[t] = 0;
+            float d, dmin = 0;
             if (kind == K_Q4_K || kind == K_Q5_K) {
                 const block_q4_K *x4 = (const block_q4_K *)wb;
                 const uint8_t *qs = kind == K_Q4_K ? x4->qs : ((const block_q5_K *)wb)->qs;
                 d = h2f(&x4->d);
-                const float dmin = h2f(&x4->dmin);
+                dmin = h2f(&x4->dmin);
                 uint8_t sc[8], mn[8];
                 kite__unpack_scales_k4(x4->scales, sc, mn);
                 v128_t qh0 = wasm_i8x16_splat(0), qh1 = qh0;
@@ -400,9 +430,7 @@ AI void micro_k(int kind, int nb, const uint8_t *w, size_t ws, const wide_acts *
                 }
                 for (int t = 0; t < NT; t++) {
                     const block_q8_K *abk = ak[t] + b;
-                    int ms = 0;
-                    for (int k = 0; k < 8; k++) ms += mn[k] * (abk->bsums[2 * k] + abk->bsums[2 * k + 1]);
-                    macc[t] -= dmin * abk->d * (float)ms;
+                    for (int k = 0; k < 8; k++) msum[t] += mn[k] * (abk->bsums[2 * k] + abk->bsums[2 * k + 1]);
                 }
             } else if (kind == K_Q2_K || kind == K_Q3_K) {
                 // levels 2 bits (Q3_K: plus a high bit, minus 4) per byte lane, 16-element
@@ -413,13 +441,11 @@ AI void micro_k(int kind, int nb, const uint8_t *w, size_t ws, const wide_acts *
                 if (kind == K_Q2_K) {
                     const block_q2_K *x2 = (const block_q2_K *)wb;
                     d = h2f(&x2->d);
-                    const float dmin = h2f(&x2->dmin);
+                    dmin = h2f(&x2->dmin);
                     for (int k = 0; k < 16; k++) sc[k] = (int8_t)(x2->scales[k] & 0x0F);
                     for (int t = 0; t < NT; t++) {
                         const block_q8_K *abk = ak[t] + b;
-                        int ms = 0;
-                        for (int k = 0; k < 16; k++) ms += (x2->scales[k] >> 4) * abk->bsums[k];
-                        macc[t] -= dmin * abk->d * (float)ms;
+                        for (int k = 0; k < 16; k++) msum[t] += (x2->scales[k] >> 4) * abk->bsums[k];
                     }
                 } else {
                     const block_q3_K *x3 = (const block_q3_K *)wb;
@@ -480,13 +506,9 @@ AI void micro_k(int kind, int nb, const uint8_t *w, size_t ws, const wide_acts *
                     }
                 }
             }
-            for (int t = 0; t < NT; t++)
-                acc[t] = wasm_f32x4_add(acc[t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum[t]), wasm_f32x4_splat(d * ak[t][b].d)));
+            for (int t = 0; t < NT; t++) acc[t] = acc[t] + k_term(d, dmin, ak[t][b].d, isum[t], msum[t], has_min);
         }
-        for (int t = 0; t < NT; t++) {
-            float v = hsum_f(acc[t]) + macc[t];
-            y[t * ys + r] = accumulate ? y[t * ys + r] + v : v;
-        }
+        for (int t = 0; t < NT; t++) y[t * ys + r] = acc[t];
     }
 }
 
@@ -656,8 +678,8 @@ AI void rmicro32(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a
     const int sgn = kind == K_Q8_0 || kind == K_IQ4_NL;
     const int off = kind == K_Q4_0 ? 3 : kind == K_Q5_0 ? 4 : 0; // log2 of the level offset
     const v128_t zero = wasm_i32x4_splat(0);
-    v128_t acc[NT_MAX], macc[NT_MAX];
-    for (int t = 0; t < NT; t++) acc[t] = macc[t] = wasm_f32x4_splat(0);
+    v128_t acc[NT_MAX]; // lane r: the running sum of row r (whole rows: no segments here)
+    for (int t = 0; t < NT; t++) acc[t] = wasm_f32x4_splat(0);
     for (int b = 0; b < nb; b++) {
         v128_t x0[NT_MAX], x1[NT_MAX], m0[NT_MAX], m1[NT_MAX], offv[NT_MAX];
         float ad[NT_MAX], as_[NT_MAX];
@@ -699,34 +721,35 @@ AI void rmicro32(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a
         for (int t = 0; t < NT; t++) {
             v128_t s = hsum4_i32(p[0][t], p[1][t], p[2][t], p[3][t]);
             if (off) s = wasm_i32x4_sub(s, offv[t]);
-            acc[t] = wasm_f32x4_add(acc[t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), wasm_f32x4_mul(dw, wasm_f32x4_splat(ad[t]))));
-            if (k_has_min(kind)) macc[t] = wasm_f32x4_add(macc[t], wasm_f32x4_mul(mw, wasm_f32x4_splat(as_[t])));
+            v128_t term = wasm_f32x4_mul(wasm_f32x4_mul(dw, wasm_f32x4_splat(ad[t])), wasm_f32x4_convert_i32x4(s));
+            if (k_has_min(kind)) term = wasm_f32x4_add(term, wasm_f32x4_mul(mw, wasm_f32x4_splat(as_[t])));
+            acc[t] = wasm_f32x4_add(acc[t], term); // no relaxed_madd: it may or may not fuse
         }
     }
-    for (int t = 0; t < NT; t++) acc[t] = wasm_f32x4_add(acc[t], macc[t]);
-    store_rows(acc, NT, y, ys, NR, 0);
+    store_rows(acc, NT, y, ys, NR);
 }
 
 AI void rmicro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a, size_t as, float *y, size_t ys,
                  const int NR, const int NT) {
     const size_t wsz = kk_wsize(kind);
     const v128_t m4 = wasm_i8x16_splat(0x0F), zero = wasm_i32x4_splat(0);
+    const int has_min = kind == K_Q4_K || kind == K_Q5_K;
     for (int r = 0; r < NR; r++) {
         const uint8_t *wr = w + r * ws;
-        v128_t acc[NT_MAX];
-        float macc[NT_MAX];
-        for (int t = 0; t < NT; t++) acc[t] = wasm_f32x4_splat(0), macc[t] = 0;
+        float acc[NT_MAX]; // the running sums (whole rows: no segments here)
+        for (int t = 0; t < NT; t++) acc[t] = 0.0f;
         for (int b = 0; b < nb; b++) {
             const uint8_t *wb = wr + b * wsz;
             const block_q8_K *ab[NT_MAX];
             v128_t isum[NT_MAX];
-            for (int t = 0; t < NT; t++) ab[t] = (const block_q8_K *)(a + t * as) + b, isum[t] = zero;
-            float d;
+            int msum[NT_MAX];
+            for (int t = 0; t < NT; t++) ab[t] = (const block_q8_K *)(a + t * as) + b, isum[t] = zero, msum[t] = 0;
+            float d, dmin = 0;
             if (kind == K_Q4_K || kind == K_Q5_K) {
                 const block_q4_K *x4 = (const block_q4_K *)wb;
                 const uint8_t *qs = kind == K_Q4_K ? x4->qs : ((const block_q5_K *)wb)->qs;
                 d = h2f(&x4->d);
-                const float dmin = h2f(&x4->dmin);
+                dmin = h2f(&x4->dmin);
                 uint8_t sc[8], mn[8];
                 kite__unpack_scales_k4(x4->scales, sc, mn);
                 v128_t qh0 = wasm_i8x16_splat(0), qh1 = qh0;
@@ -751,11 +774,8 @@ AI void rmicro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a
                         isum[t] = wasm_i32x4_add(isum[t], wasm_i32x4_add(wasm_i32x4_mul(s0, slo), wasm_i32x4_mul(s1, shi)));
                     }
                 }
-                for (int t = 0; t < NT; t++) {
-                    int ms = 0;
-                    for (int k = 0; k < 8; k++) ms += mn[k] * (ab[t]->bsums[2 * k] + ab[t]->bsums[2 * k + 1]);
-                    macc[t] -= dmin * ab[t]->d * (float)ms;
-                }
+                for (int t = 0; t < NT; t++)
+                    for (int k = 0; k < 8; k++) msum[t] += mn[k] * (ab[t]->bsums[2 * k] + ab[t]->bsums[2 * k + 1]);
             } else { // Q6_K: levels 0..63 here, the -32 comes from the bsums
                 const block_q6_K *x6 = (const block_q6_K *)wb;
                 d = h2f(&x6->d);
@@ -784,10 +804,9 @@ AI void rmicro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a
                     isum[t] = wasm_i32x4_sub(isum[t], wasm_i32x4_make(32 * corr, 0, 0, 0));
                 }
             }
-            for (int t = 0; t < NT; t++)
-                acc[t] = wasm_f32x4_add(acc[t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum[t]), wasm_f32x4_splat(d * ab[t]->d)));
+            for (int t = 0; t < NT; t++) acc[t] = acc[t] + k_term(d, dmin, ab[t]->d, isum[t], msum[t], has_min);
         }
-        for (int t = 0; t < NT; t++) y[t * ys + r] = hsum_f(acc[t]) + macc[t];
+        for (int t = 0; t < NT; t++) y[t * ys + r] = acc[t];
     }
 }
 
@@ -842,27 +861,25 @@ AI void rgemv32(int kind, int n, const uint8_t *w, size_t ws, int nr, const uint
         const uint8_t *ws0 = w + (size_t)(s0 / 32) * wsz;
         for (int r = 0; r < nr; r++) {
             const uint8_t *wr = ws0 + r * ws;
-            v128_t acc = wasm_f32x4_splat(0), macc4 = acc;
-            float macc = 0;
+            float v = s0 > 0 ? y[r] : 0.0f; // the row's running sum goes on from earlier segments
             int b = 0;
-            // 4 blocks at a time: their int sums reduced into one vector, their 4 weight scales
-            // converted at once and multiplied by the 4 activation scales in one go
+            // 4 blocks at a time: their int sums reduced into one vector, their 4 terms computed
+            // as one vector, then added to the running sum in block order
             for (; b + 4 <= nb; b += 4) {
                 const uint8_t *wb = wr + b * wsz;
                 const v128_t s = hsum4_i32(rdot_block(kind, wb, &R, b), rdot_block(kind, wb + wsz, &R, b + 1),
                                            rdot_block(kind, wb + 2 * wsz, &R, b + 2), rdot_block(kind, wb + 3 * wsz, &R, b + 3));
-                acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), wasm_f32x4_mul(h2f_rows(wb, wsz, 4), ld(R.d + b))));
-                if (k_has_min(kind)) macc4 = wasm_f32x4_add(macc4, wasm_f32x4_mul(h2f_rows(wb + 2, wsz, 4), ld(R.s + b)));
+                v128_t term = wasm_f32x4_mul(wasm_f32x4_mul(h2f_rows(wb, wsz, 4), ld(R.d + b)), wasm_f32x4_convert_i32x4(s));
+                if (k_has_min(kind)) term = wasm_f32x4_add(term, wasm_f32x4_mul(h2f_rows(wb + 2, wsz, 4), ld(R.s + b)));
+                v = add_lanes(v, term);
             }
             for (; b < nb; b++) {
                 const uint8_t *wb = wr + b * wsz;
-                const v128_t p = rdot_block(kind, wb, &R, b);
-                acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(p), wasm_f32x4_splat(h2f(wb) * R.d[b])));
-                if (k_has_min(kind)) macc += h2f(wb + 2) * R.s[b];
+                float term = (h2f(wb) * R.d[b]) * (float)hsum_i32(rdot_block(kind, wb, &R, b));
+                if (k_has_min(kind)) term = term + h2f(wb + 2) * R.s[b];
+                v = v + term;
             }
-            if (k_has_min(kind)) macc += hsum_f(macc4);
-            const float v = hsum_f(acc) + macc;
-            y[r] = s0 > 0 ? y[r] + v : v;
+            y[r] = v;
         }
     }
 }
