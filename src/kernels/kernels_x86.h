@@ -230,6 +230,112 @@ AI void micro32(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a,
     }
 }
 
+// ---- 32-element blocks, GEMM with lanes = tokens ---------------------------------------------
+// For 4 or more tokens the activations of 8 tokens are repacked so that one vector holds the
+// same 4 elements of all 8 tokens (lane = token); a weight row's 4 levels broadcast to every
+// lane then make one int8 dot per 4 elements for all 8 tokens. The block's integer dot comes
+// out whole in each lane (no horizontal sums) and its float term is one vector op for 8
+// tokens: the canonical order at about half the instructions of the row tiles.
+
+enum { TG = 8, SEGB = 64 }; // tokens per group (vector lanes), blocks per packed segment
+
+// The level offset a kind's isum must take back: -offset * sum(a). Q4_0/Q5_0 store levels
+// +8/+16; with VNNI the signed kinds are dotted as (q + 128) (unsigned, no saturation in
+// dpbusd); AVX2's maddubs would saturate there, so it uses abs/sign instead (no offset).
+AI int k_offset_shift(int kind) {
+    if (kind == K_Q4_0) return 3;
+    if (kind == K_Q5_0) return 4;
+#ifdef KITE_X86_VNNI
+    if (k_signed(kind)) return 7;
+#endif
+    return -1;
+}
+
+typedef struct packed8 {
+    int32_t q[SEGB][8][TG]; // [block][k][token]: the token's elements 4k..4k+3
+    float d[SEGB][TG];      // activation block scale
+    float s[SEGB][TG];      // Q8_1's s (kinds with a min)
+    int32_t off[SEGB][TG];  // -offset * sum of the block's 32 values
+} packed8;
+
+// Packs blocks [b0, b0 + nb) of ng <= TG activation rows; lanes past ng are zero.
+AI void pack8(int kind, const uint8_t *a, size_t as, int ng, int b0, int nb, packed8 *P) {
+    const size_t asz = k_has_min(kind) ? sizeof(block_q8_1) : sizeof(block_q8_0);
+    const size_t aq = k_has_min(kind) ? 4 : 2;
+    const int sh = k_offset_shift(kind);
+    if (ng < TG) memset(P, 0, sizeof *P);
+    for (int l = 0; l < ng; l++) {
+        const uint8_t *ab = a + l * as + (size_t)b0 * asz;
+        for (int b = 0; b < nb; b++, ab += asz) {
+            for (int k = 0; k < 8; k++) memcpy(&P->q[b][k][l], ab + aq + 4 * k, 4);
+            P->d[b][l] = f16s(ab);
+            if (k_has_min(kind)) P->s[b][l] = f16s(ab + 2);
+            if (sh >= 0) P->off[b][l] = -hsum_i32(dot_us(_mm256_set1_epi8(1), loadu(ab + aq))) * (1 << sh);
+        }
+    }
+}
+
+// isum += the 4 levels in every lane of wk . packed activations v (8 tokens)
+AI __m256i dot_lane(int kind, __m256i isum, __m256i wk, const int32_t *v) {
+    const __m256i av = loadu(v);
+    if (k_offset_shift(kind) < 0 && k_signed(kind)) // AVX2 signed kinds: |w| . sign(a, w)
+        return dot_us_acc(isum, _mm256_abs_epi8(wk), _mm256_sign_epi8(av, wk));
+    return dot_us_acc(isum, wk, av);
+}
+
+// nr rows x ng (4..8) tokens, the whole row length (nb blocks): y[t * ys + r].
+static void gemm32_tokens(int kind, int nbt, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int ng,
+                          float *y, size_t ys) {
+    packed8 P;
+    const size_t wsz = k_wsize(kind);
+    const int sh = k_offset_shift(kind);
+    float lanes[TG];
+    for (int b0 = 0; b0 < nbt; b0 += SEGB) {
+        const int nb = nbt - b0 < SEGB ? nbt - b0 : SEGB;
+        pack8(kind, a, as, ng, b0, nb, &P);
+        for (int r = 0; r < nr; r++) {
+            const uint8_t *wb = w + r * ws + (size_t)b0 * wsz;
+            __m256 acc = _mm256_setzero_ps();
+            if (b0 > 0) { // continue the running sums of the previous segment
+                for (int l = 0; l < TG; l++) lanes[l] = l < ng ? y[l * ys + r] : 0;
+                acc = _mm256_loadu_ps(lanes);
+            }
+            for (int b = 0; b < nb; b++, wb += wsz) {
+                __m256i lev = k_levels(kind, wb);
+                if (sh == 7) lev = _mm256_xor_si256(lev, _mm256_set1_epi8((char)0x80)); // q + 128
+                __m256i isum = sh >= 0 ? loadu(P.off[b]) : _mm256_setzero_si256();
+                const __m256i lo = _mm256_permute2x128_si256(lev, lev, 0x00), hi = _mm256_permute2x128_si256(lev, lev, 0x11);
+                isum = dot_lane(kind, isum, _mm256_shuffle_epi32(lo, 0x00), P.q[b][0]);
+                isum = dot_lane(kind, isum, _mm256_shuffle_epi32(lo, 0x55), P.q[b][1]);
+                isum = dot_lane(kind, isum, _mm256_shuffle_epi32(lo, 0xAA), P.q[b][2]);
+                isum = dot_lane(kind, isum, _mm256_shuffle_epi32(lo, 0xFF), P.q[b][3]);
+                isum = dot_lane(kind, isum, _mm256_shuffle_epi32(hi, 0x00), P.q[b][4]);
+                isum = dot_lane(kind, isum, _mm256_shuffle_epi32(hi, 0x55), P.q[b][5]);
+                isum = dot_lane(kind, isum, _mm256_shuffle_epi32(hi, 0xAA), P.q[b][6]);
+                isum = dot_lane(kind, isum, _mm256_shuffle_epi32(hi, 0xFF), P.q[b][7]);
+                __m256 term = _mm256_mul_ps(_mm256_mul_ps(f16_bcast(wb), _mm256_loadu_ps(P.d[b])), _mm256_cvtepi32_ps(isum));
+                if (k_has_min(kind)) term = _mm256_add_ps(term, _mm256_mul_ps(f16_bcast(wb + 2), _mm256_loadu_ps(P.s[b])));
+                acc = _mm256_add_ps(acc, term);
+            }
+            _mm256_storeu_ps(lanes, acc);
+            for (int l = 0; l < ng; l++) y[l * ys + r] = lanes[l];
+        }
+    }
+}
+
+// The 32-element tiles: groups of 4..8 tokens through gemm32_tokens, the rest (GEMV, and up
+// to 3 tokens) through the row tiles of `walk`.
+#define X86_TILE32(name, kind)                                                                                   \
+    KITE_TILE(name##_rows, micro32, kind, n / 32)                                                               \
+    static void name(int n, const void *wv, size_t ws, int nr, const void *av, size_t as, int nt, float *y,     \
+                     size_t ys) {                                                                               \
+        const uint8_t *a = av;                                                                                  \
+        int t = 0;                                                                                              \
+        for (; nt - t >= 4; t += TG)                                                                            \
+            gemm32_tokens(kind, n / 32, wv, ws, nr, a + t * as, as, nt - t < TG ? nt - t : TG, y + t * ys, ys); \
+        if (t < nt) name##_rows(n, wv, ws, nr, a + t * as, as, nt - t, y + t * ys, ys);                        \
+    }
+
 // ---- k-quants x Q8_K -------------------------------------------------------------------------
 
 enum { K_Q2_K, K_Q3_K, K_Q4_K, K_Q5_K, K_Q6_K, K_IQ4_XS };
@@ -277,8 +383,7 @@ AI void micro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a,
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     for (int r = 0; r < NR; r++) {
         const uint8_t *wr = w + r * ws;
-        float acc[NT_MAX];
-        for (int t = 0; t < NT; t++) acc[t] = 0;
+        __m128 acc = _mm_setzero_ps(); // lane t = token t's running sum
         for (int b = 0; b < nb; b++) {
             const uint8_t *wb = wr + b * wsz;
             const block_q8_K *ab[NT_MAX];
@@ -391,14 +496,22 @@ AI void micro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a,
                         isum[t] = madd_acc(isum[t], _mm256_maddubs_epi16(u, _mm256_sign_epi8(loadu(ab[t]->qs + 32 * sb), q)), s16);
                 }
             }
-            for (int t = 0; t < NT; t++) { // the canonical term of the super-block
-                float term = (d * ab[t]->d) * (float)hsum_i32(isum[t]);
-                if (kind == K_Q4_K || kind == K_Q5_K || kind == K_Q2_K)
-                    term = term - (dmin * ab[t]->d) * (float)hsum_i32(msum[t]);
-                acc[t] = acc[t] + term;
+            // the canonical term of the super-block for up to 4 tokens at once (lane = token)
+            const __m256i z = _mm256_setzero_si256();
+            float adl[4] = {0, 0, 0, 0};
+            for (int t = 0; t < NT; t++) adl[t] = ab[t]->d;
+            const __m128 ad = _mm_loadu_ps(adl);
+            const __m128i is = hsum4_i32(isum[0], NT > 1 ? isum[1] : z, NT > 2 ? isum[2] : z, NT > 3 ? isum[3] : z);
+            __m128 term = _mm_mul_ps(_mm_mul_ps(_mm_set1_ps(d), ad), _mm_cvtepi32_ps(is));
+            if (kind == K_Q4_K || kind == K_Q5_K || kind == K_Q2_K) {
+                const __m128i ms = hsum4_i32(msum[0], NT > 1 ? msum[1] : z, NT > 2 ? msum[2] : z, NT > 3 ? msum[3] : z);
+                term = _mm_sub_ps(term, _mm_mul_ps(_mm_mul_ps(_mm_set1_ps(dmin), ad), _mm_cvtepi32_ps(ms)));
             }
+            acc = _mm_add_ps(acc, term);
         }
-        for (int t = 0; t < NT; t++) y[t * ys + r] = acc[t];
+        float out[4];
+        _mm_storeu_ps(out, acc);
+        for (int t = 0; t < NT; t++) y[t * ys + r] = out[t];
     }
 }
 
@@ -559,12 +672,12 @@ static void quant_q8_K_simd(const float *x, block_q8_K *y, int64_t n) {
 
 // ---- tile drivers: full 4-row x NT_MAX-token micro tiles, then the edges ---------------------
 
-KITE_TILE(tile_q4_0, micro32, K_Q4_0, n / 32)
-KITE_TILE(tile_q4_1, micro32, K_Q4_1, n / 32)
-KITE_TILE(tile_q5_0, micro32, K_Q5_0, n / 32)
-KITE_TILE(tile_q5_1, micro32, K_Q5_1, n / 32)
-KITE_TILE(tile_q8_0, micro32, K_Q8_0, n / 32)
-KITE_TILE(tile_iq4_nl, micro32, K_IQ4_NL, n / 32)
+X86_TILE32(tile_q4_0, K_Q4_0)
+X86_TILE32(tile_q4_1, K_Q4_1)
+X86_TILE32(tile_q5_0, K_Q5_0)
+X86_TILE32(tile_q5_1, K_Q5_1)
+X86_TILE32(tile_q8_0, K_Q8_0)
+X86_TILE32(tile_iq4_nl, K_IQ4_NL)
 KITE_TILE(tile_q2_K, micro_k, K_Q2_K, n / QK_K)
 KITE_TILE(tile_q3_K, micro_k, K_Q3_K, n / QK_K)
 KITE_TILE(tile_q4_K, micro_k, K_Q4_K, n / QK_K)
