@@ -69,6 +69,10 @@ stage "build wasm-mt" build wasm-mt
 stage "build wasm-mt-relaxed" build wasm-mt-relaxed
 stage "build wasm-st-relaxed" build wasm-st-relaxed
 stage "build wasi" build wasi
+# the C tests that run inside wasm (test_kernels: the wasm kernels give _ref's bits), SIMD128 and
+# relaxed SIMD; tests/node/wasm_kernels.test.mjs runs them in the node tests stage
+stage "build wasi-tests" build wasi-tests
+stage "build wasi-tests-relaxed" build wasi-tests-relaxed
 stage "build cuda (compile only)" build cuda
 
 stage "node tests" node --test --test-concurrency=1 tests/node/

@@ -1,0 +1,106 @@
+// wasm_kernels.test.mjs - the C kernel test (tests/unit/test_kernels.c) built for WASI, run inside
+// wasm: every wasm kernel set must give the scalar _ref's float bits (the canonical order of
+// src/kernels/kernels_internal.h). The SIMD128 build (preset wasi-tests) runs under node:wasi
+// through wasm/kite-wasi.mjs; the relaxed-SIMD build (preset wasi-tests-relaxed) runs in headless
+// Chromium through a minimal WASI shim, since Node 20's V8 computes the final relaxed dot
+// product wrong. A missing build fails under CI=true and is skipped with a message elsewhere.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from './wasm_helpers.mjs';
+
+const VARIANTS = [
+  { name: 'SIMD128', dir: 'build/wasi-tests', preset: 'wasi-tests', isa: 'wasm-simd128', run: runNode },
+  { name: 'relaxed SIMD', dir: 'build/wasi-tests-relaxed', preset: 'wasi-tests-relaxed', isa: 'wasm-relaxed', run: runChromium },
+];
+
+// The built module (CMake names it with or without the .wasm suffix), or null.
+function binary(dir) {
+  return [join(repoRoot, dir, 'test_kernels.wasm'), join(repoRoot, dir, 'test_kernels')].find((p) => existsSync(p)) ?? null;
+}
+
+function runNode(file) {
+  const r = spawnSync(process.execPath, [join(repoRoot, 'wasm/kite-wasi.mjs')], {
+    env: { ...process.env, KITE_WASI: file }, maxBuffer: 1 << 26,
+  });
+  return { code: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+// Runs in the page: the module's _start with the WASI preview1 calls test_kernels makes (stdout and
+// stderr writes, an empty environment, exit); any other call answers ENOSYS.
+async function wasiInPage(b64) {
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const out = { 1: '', 2: '' };
+  const decoder = new TextDecoder();
+  let memory;
+  const view = () => new DataView(memory.buffer);
+  const calls = {
+    args_sizes_get: (argc, size) => (view().setUint32(argc, 0, true), view().setUint32(size, 0, true), 0),
+    args_get: () => 0,
+    environ_sizes_get: (count, size) => (view().setUint32(count, 0, true), view().setUint32(size, 0, true), 0),
+    environ_get: () => 0,
+    fd_write: (fd, iovs, n, written) => {
+      let total = 0;
+      for (let i = 0; i < n; i++) {
+        const ptr = view().getUint32(iovs + 8 * i, true), len = view().getUint32(iovs + 8 * i + 4, true);
+        out[fd] = (out[fd] ?? '') + decoder.decode(new Uint8Array(memory.buffer, ptr, len));
+        total += len;
+      }
+      view().setUint32(written, total, true);
+      return 0;
+    },
+    fd_fdstat_get: (fd, st) => { // a character device with every right
+      new Uint8Array(memory.buffer, st, 24).fill(0);
+      view().setUint8(st, 2);
+      view().setBigUint64(st + 8, ~0n, true), view().setBigUint64(st + 16, ~0n, true);
+      return 0;
+    },
+    fd_seek: () => 70, // ESPIPE: stdout and stderr are not seekable
+    fd_close: () => 0,
+    proc_exit: (code) => { throw { exitCode: code }; },
+  };
+  const wasi = new Proxy(calls, { get: (t, k) => t[k] ?? (() => 52) }); // 52: ENOSYS
+  const { instance } = await WebAssembly.instantiate(bytes, { wasi_snapshot_preview1: wasi });
+  memory = instance.exports.memory;
+  let code = 0;
+  try {
+    instance.exports._start();
+  } catch (e) {
+    if (e && typeof e.exitCode === 'number') code = e.exitCode;
+    else return { code: -1, stdout: out[1], stderr: `${out[2]}\n${e}` };
+  }
+  return { code, stdout: out[1], stderr: out[2] };
+}
+
+async function runChromium(file) {
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--no-first-run'],
+  });
+  try {
+    const page = await browser.newPage();
+    return await page.evaluate(wasiInPage, readFileSync(file).toString('base64'));
+  } finally {
+    await browser.close();
+  }
+}
+
+for (const v of VARIANTS) {
+  test(`test_kernels in wasm (${v.name}): every kernel set gives the _ref's bits`, { timeout: 300_000 }, async (t) => {
+    const file = binary(v.dir);
+    if (!file) {
+      const msg = `${v.dir}/test_kernels.wasm is missing: cmake --preset ${v.preset} && cmake --build --preset ${v.preset}`;
+      if (process.env.CI === 'true') assert.fail(msg);
+      t.skip(msg);
+      return;
+    }
+    const r = await v.run(file);
+    const fails = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => l.startsWith('FAIL')).slice(0, 20).join('\n');
+    assert.match(r.stdout, new RegExp(`kernel sets on this host: scalar ${v.isa} `), r.stdout + r.stderr);
+    assert.equal(r.code, 0, `exit ${r.code}:\n${fails || r.stderr}`);
+  });
+}
