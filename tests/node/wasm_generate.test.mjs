@@ -1,7 +1,8 @@
 // wasm_generate.test.mjs - the wasm builds (st, and mt on 2 threads) sample the same greedy
-// tokens as the native CLI (`kite run --temp 0 --ids`) on every shared model, and the text of
-// every model is llama.cpp's (models/README.md, llama-simple). Tokenize/detokenize and chat
-// (the model's template, as `kite run --chat-template auto`) agree with the native CLI too.
+// tokens as the native CLI (`kite run --temp 0 --ids`) on every shared model (F16 and the
+// quantized refs), and the text of the F16 models is llama.cpp's (models/README.md,
+// llama-simple). Tokenize/detokenize and chat (the model's template, as `kite run
+// --chat-template auto`) agree with the native CLI too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadModel } from '../../web/index.js';
@@ -12,6 +13,9 @@ const CASES = [
   ['rand-llama-spm-f16.gguf', 'The capital of France is', 16],
   ['rand-phi3-f16.gguf', 'The capital of France is', 16],
   ['rand-qwen2-f16.gguf', 'The capital of France is', 16],
+  // every quantized kernel follows one float order (src/kernels/kernels_internal.h), so the
+  // near ties of these random-weight models fall the same way in wasm and natively
+  ...['Q8_0', 'Q4_0', 'Q4_K_M', 'Q6_K', 'IQ4_NL'].map((t) => [`ref/rand-llama-spm-${t}.gguf`, 'The capital of France is', 16]),
 ];
 
 // llama.cpp's llama-simple, greedy (../shared/models/README.md): 60 and 16 tokens.
@@ -39,7 +43,7 @@ test('greedy tokens of the wasm builds equal the native CLI on every shared mode
         assert.deepEqual(r.tokens, want, `${name} (${flavor})`);
         assert.equal(r.nGenerated, n);
         assert.equal(r.stoppedBy, 'length');
-        assert.equal(text, LLAMA_CPP_TEXT[name], `${name} (${flavor}): llama.cpp's text`);
+        if (LLAMA_CPP_TEXT[name]) assert.equal(text, LLAMA_CPP_TEXT[name], `${name} (${flavor}): llama.cpp's text`);
       } finally {
         await m.dispose();
       }
