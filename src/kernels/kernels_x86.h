@@ -383,7 +383,8 @@ AI void micro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a,
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     for (int r = 0; r < NR; r++) {
         const uint8_t *wr = w + r * ws;
-        __m128 acc = _mm_setzero_ps(); // lane t = token t's running sum
+        __m128 acc = _mm_setzero_ps(); // 3-4 tokens: lane t = token t's running sum
+        float sacc[2] = {0, 0};         // 1-2 tokens
         for (int b = 0; b < nb; b++) {
             const uint8_t *wb = wr + b * wsz;
             const block_q8_K *ab[NT_MAX];
@@ -496,21 +497,34 @@ AI void micro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a,
                         isum[t] = madd_acc(isum[t], _mm256_maddubs_epi16(u, _mm256_sign_epi8(loadu(ab[t]->qs + 32 * sb), q)), s16);
                 }
             }
+            if (NT <= 2) { // per token: isum and msum reduced by one tree, the term in scalars
+                for (int t = 0; t < NT; t++) {
+                    const __m256i h = _mm256_hadd_epi32(isum[t], msum[t]);
+                    __m128i x = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+                    x = _mm_hadd_epi32(x, x); // [isum, msum, isum, msum]
+                    float term = (d * ab[t]->d) * (float)_mm_cvtsi128_si32(x);
+                    if (kind == K_Q4_K || kind == K_Q5_K || kind == K_Q2_K)
+                        term = term - (dmin * ab[t]->d) * (float)_mm_extract_epi32(x, 1);
+                    sacc[t] = sacc[t] + term;
+                }
+                continue;
+            }
             // the canonical term of the super-block for up to 4 tokens at once (lane = token)
             const __m256i z = _mm256_setzero_si256();
             float adl[4] = {0, 0, 0, 0};
             for (int t = 0; t < NT; t++) adl[t] = ab[t]->d;
             const __m128 ad = _mm_loadu_ps(adl);
-            const __m128i is = hsum4_i32(isum[0], NT > 1 ? isum[1] : z, NT > 2 ? isum[2] : z, NT > 3 ? isum[3] : z);
+            const int has_min = kind == K_Q4_K || kind == K_Q5_K || kind == K_Q2_K;
+            __m128i is, ms = _mm_setzero_si128();
+            is = hsum4_i32(isum[0], isum[1], isum[2], NT > 3 ? isum[3] : z);
+            if (has_min) ms = hsum4_i32(msum[0], msum[1], msum[2], NT > 3 ? msum[3] : z);
             __m128 term = _mm_mul_ps(_mm_mul_ps(_mm_set1_ps(d), ad), _mm_cvtepi32_ps(is));
-            if (kind == K_Q4_K || kind == K_Q5_K || kind == K_Q2_K) {
-                const __m128i ms = hsum4_i32(msum[0], NT > 1 ? msum[1] : z, NT > 2 ? msum[2] : z, NT > 3 ? msum[3] : z);
-                term = _mm_sub_ps(term, _mm_mul_ps(_mm_mul_ps(_mm_set1_ps(dmin), ad), _mm_cvtepi32_ps(ms)));
-            }
+            if (has_min) term = _mm_sub_ps(term, _mm_mul_ps(_mm_mul_ps(_mm_set1_ps(dmin), ad), _mm_cvtepi32_ps(ms)));
             acc = _mm_add_ps(acc, term);
         }
         float out[4];
         _mm_storeu_ps(out, acc);
+        if (NT <= 2) out[0] = sacc[0], out[1] = sacc[1];
         for (int t = 0; t < NT; t++) y[t * ys + r] = out[t];
     }
 }
