@@ -9,7 +9,7 @@ packages=(
   cmake gcc clang lld libclang-rt-14-dev        # native build, ASan/UBSan, libFuzzer
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user  # NEON build, tests under qemu-aarch64
   emscripten                                    # wasm-mt / wasm-st
-  clang-19 lld-19                               # wasm relaxed-SIMD builds (emcc through clang-19)
+  clang-19 lld-19 llvm-19                       # wasm relaxed-SIMD builds (emcc through clang-19)
   wasi-libc libclang-rt-14-dev-wasm32           # WASI build
   chromium                                      # browser tests (Debian's build, never a download)
 )

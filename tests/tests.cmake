@@ -40,11 +40,6 @@ foreach(src ${KITE_TEST_SRC})
   target_link_libraries(${name} PRIVATE kite)
   target_link_libraries(${name} PRIVATE ${CMAKE_DL_LIBS}) # ggml_ref.h dlopens llama.cpp's libggml-base.so
   if(KITE_WASI_TESTS)
-    if(name STREQUAL "test_kernels")
-      # its llama.cpp comparison (dlopen) is guarded by __EMSCRIPTEN__ alone: take that branch
-      # (it skips the comparison) until the guard also names __wasi__
-      target_compile_definitions(${name} PRIVATE __EMSCRIPTEN__=1)
-    endif()
     continue()
   endif()
   add_test(NAME ${name} COMMAND ${name})

@@ -3,7 +3,8 @@
 // src/kernels/kernels_internal.h). The SIMD128 build (preset wasi-tests) runs under node:wasi
 // through wasm/kite-wasi.mjs; the relaxed-SIMD build (preset wasi-tests-relaxed) runs in headless
 // Chromium through a minimal WASI shim, since Node 20's V8 computes the final relaxed dot
-// product wrong. A missing build fails under CI=true and is skipped with a message elsewhere.
+// product wrong. The other C tests that build for WASI run under node:wasi as well. A missing
+// build fails under CI=true and is skipped with a message elsewhere.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -104,3 +105,28 @@ for (const v of VARIANTS) {
     assert.equal(r.code, 0, `exit ${r.code}:\n${fails || r.stderr}`);
   });
 }
+
+// The rest of the C suite that builds for WASI (GGUF reader/writer and the corrupted-file corpus,
+// quantizers, the model ops and forward pass, JSON) passes inside wasm too: the core is one
+// codebase, and musl's libm, wasm's 32-bit size_t and its memory model must not change a result.
+const OTHER_TESTS = ['test_gguf_corrupt', 'test_gguf_roundtrip', 'test_json', 'test_model', 'test_model_ops',
+  'test_quant_blocks', 'test_quant_mixture'];
+test('the other C unit tests built for WASI pass under node:wasi (SIMD128)', { timeout: 600_000 }, (t) => {
+  const dir = join(repoRoot, 'build/wasi-tests');
+  for (const name of OTHER_TESTS) {
+    const file = [join(dir, `${name}.wasm`), join(dir, name)].find((p) => existsSync(p));
+    if (!file) {
+      const msg = `build/wasi-tests/${name} is missing: cmake --preset wasi-tests && cmake --build --preset wasi-tests`;
+      if (process.env.CI === 'true') assert.fail(msg);
+      t.skip(msg);
+      return;
+    }
+    const r = spawnSync(process.execPath, [join(repoRoot, 'wasm/kite-wasi.mjs')], {
+      env: { ...process.env, KITE_WASI: file, KITE_ROOT: repoRoot }, maxBuffer: 1 << 26,
+    });
+    const out = `${r.stdout}\n${r.stderr}`;
+    const fails = out.split('\n').filter((l) => l.startsWith('FAIL')).slice(0, 20).join('\n');
+    assert.equal(r.status, 0, `${name} exit ${r.status}:\n${fails || out.slice(-2000)}`);
+    assert.match(out, / passed, 0 failed/, `${name}: no summary line`);
+  }
+});

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "check.h"
-#if !defined(__EMSCRIPTEN__) // no native llama.cpp library to load inside wasm
+#if !defined(__EMSCRIPTEN__) && !defined(__wasi__) // no native llama.cpp library to load inside wasm
 #include "ggml_ref.h"
 #define HAVE_GGML_REF 1
 #endif
