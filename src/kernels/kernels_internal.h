@@ -28,8 +28,14 @@
 // with s starting at +0, isum the block's integer dot (sub-block scales applied in integers),
 // msum the min term sum(min_j * sum(a in sub-block j)). llama.cpp's x86 Q4_0 path (the repacked
 // 8x8 GEMV) sums the same per-block terms in the same order, with FMA.
-// Plain number types (F32/F16/BF16) are not canonical yet: _ref sums in double, SIMD sets in
-// float lanes (results agree to ~1e-6 relative).
+// Plain number types (F32/F16/BF16; activations F32/F16/BF16 like the weights): the row is cut
+// into chunks of KITE_FDOT_CHUNK elements (the last one shorter). In a chunk, lane j (j < 8)
+// sums the products w[i]*a[i] of the elements i = j mod 8 below the chunk's last multiple of 8,
+// in order, from +0; the chunk's value is c = ((l0+l4) + (l2+l6)) + ((l1+l5) + (l3+l7)), then
+// c = c + w[i]*a[i] for its remaining 0..7 elements in order; the row's sum is s = s + c per
+// chunk, from +0. Each product is rounded to float before its add: FMA only where the product
+// is exact (F16 x F16: 22 significant bits), never for F32 or BF16 (BF16 products can underflow).
+enum { KITE_FDOT_CHUNK = 1024 };
 typedef void (*kite__tile_fn)(int n, const void *w, size_t ws, int nr, const void *a, size_t as, int nt,
                               float *y, size_t ys);
 

@@ -545,42 +545,41 @@ AI float load1f(int kind, const uint8_t *p, int i) {
     return kind == K_F16 ? _cvtsh_ss(h) : kite_bf16_to_f32(h);
 }
 
+// NR rows x NT tokens in the canonical chunked 8-lane order (kernels_internal.h): one 8-lane
+// accumulator per (row, token), reduced by hsum's tree at each chunk's end. F16 products are
+// exact in float, so FMA gives the same bits there; F32 and BF16 multiply, then add.
 AI void micro_f(int kind, int n, const uint8_t *w, size_t ws, const uint8_t *a, size_t as, float *y, size_t ys,
                 const int NR, const int NT) {
-    // two accumulators per (row, token) when there are few of them: FMA latency is 4 cycles
-    // at 2 per cycle, so a GEMV pass needs 8 independent chains to keep both units busy
-    const int NA = NR * NT < 8 ? 2 : 1;
-    __m256 acc[4][NT_MAX][2];
+    float s[4][NT_MAX];
     for (int r = 0; r < NR; r++)
-        for (int t = 0; t < NT; t++) acc[r][t][0] = acc[r][t][1] = _mm256_setzero_ps();
+        for (int t = 0; t < NT; t++) s[r][t] = 0;
     const size_t esz = kind == K_F32 ? 4 : 2;
     const size_t pf_dist = prefetch_distance(ws);
-    int i = 0;
-    for (; i + 8 * NA <= n; i += 8 * NA) {
-        if (NR == 4) prefetch_next(w + pf_dist + i * 4 * esz, 4 * 8 * NA * esz);
-        for (int u = 0; u < NA; u++) {
+    for (int c0 = 0; c0 < n; c0 += KITE_FDOT_CHUNK) {
+        const int len = n - c0 < KITE_FDOT_CHUNK ? n - c0 : KITE_FDOT_CHUNK, full = len & ~7;
+        __m256 acc[4][NT_MAX];
+        for (int r = 0; r < NR; r++)
+            for (int t = 0; t < NT; t++) acc[r][t] = _mm256_setzero_ps();
+        for (int i = c0; i < c0 + full; i += 8) {
+            if (NR == 4) prefetch_next(w + pf_dist + i * 4 * esz, 4 * 8 * esz);
             __m256 av[NT_MAX];
-            for (int t = 0; t < NT; t++) av[t] = load8f(kind, a + t * as, i + 8 * u);
+            for (int t = 0; t < NT; t++) av[t] = load8f(kind, a + t * as, i);
             for (int r = 0; r < NR; r++) {
-                __m256 wv = load8f(kind, w + r * ws, i + 8 * u);
-                for (int t = 0; t < NT; t++) acc[r][t][u] = _mm256_fmadd_ps(wv, av[t], acc[r][t][u]);
+                const __m256 wv = load8f(kind, w + r * ws, i);
+                for (int t = 0; t < NT; t++)
+                    acc[r][t] = kind == K_F16 ? _mm256_fmadd_ps(wv, av[t], acc[r][t])
+                                              : _mm256_add_ps(acc[r][t], _mm256_mul_ps(wv, av[t]));
             }
         }
-    }
-    for (; i + 8 <= n; i += 8) {
-        __m256 av[NT_MAX];
-        for (int t = 0; t < NT; t++) av[t] = load8f(kind, a + t * as, i);
-        for (int r = 0; r < NR; r++) {
-            __m256 wv = load8f(kind, w + r * ws, i);
-            for (int t = 0; t < NT; t++) acc[r][t][0] = _mm256_fmadd_ps(wv, av[t], acc[r][t][0]);
-        }
+        for (int r = 0; r < NR; r++)
+            for (int t = 0; t < NT; t++) {
+                float c = hsum(acc[r][t]); // ((l0+l4) + (l2+l6)) + ((l1+l5) + (l3+l7))
+                for (int i = c0 + full; i < c0 + len; i++) c = c + load1f(kind, w + r * ws, i) * load1f(kind, a + t * as, i);
+                s[r][t] = s[r][t] + c;
+            }
     }
     for (int r = 0; r < NR; r++)
-        for (int t = 0; t < NT; t++) {
-            float s = hsum(_mm256_add_ps(acc[r][t][0], acc[r][t][1]));
-            for (int k = i; k < n; k++) s += load1f(kind, w + r * ws, k) * load1f(kind, a + t * as, k);
-            y[t * ys + r] = s;
-        }
+        for (int t = 0; t < NT; t++) y[t * ys + r] = s[r][t];
 }
 
 // ---- activation quantizers: the same bytes as the _ref ones -----------------------------------

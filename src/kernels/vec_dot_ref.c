@@ -10,24 +10,40 @@
 
 #define F16(x) kite_f16_to_f32(x)
 
-// ---- plain number types (ggml accumulates these in double in its generic path) ----------
+// ---- plain number types: the canonical chunked 8-lane order (kernels_internal.h) ------------
+
+// The canonical dot of n products prod(i) (each already rounded to float).
+#define CANONICAL_FDOT(n, prod)                                                                    \
+    do {                                                                                           \
+        float s_ = 0;                                                                              \
+        for (int c0_ = 0; c0_ < (n); c0_ += KITE_FDOT_CHUNK) {                                      \
+            const int len_ = (n) - c0_ < KITE_FDOT_CHUNK ? (n) - c0_ : KITE_FDOT_CHUNK;            \
+            const int full_ = len_ & ~7;                                                           \
+            float l_[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                                \
+            for (int i_ = 0; i_ < full_; i_++) l_[i_ & 7] = l_[i_ & 7] + prod(c0_ + i_);           \
+            float c_ = ((l_[0] + l_[4]) + (l_[2] + l_[6])) + ((l_[1] + l_[5]) + (l_[3] + l_[7]));   \
+            for (int i_ = full_; i_ < len_; i_++) c_ = c_ + prod(c0_ + i_);                         \
+            s_ = s_ + c_;                                                                          \
+        }                                                                                          \
+        return s_;                                                                                 \
+    } while (0)
 
 float kite__vec_dot_f32_ref(int n, const float *w, const float *a) {
-    double s = 0;
-    for (int i = 0; i < n; i++) s += (double)w[i] * (double)a[i];
-    return (float)s;
+#define PROD(i) (w[i] * a[i])
+    CANONICAL_FDOT(n, PROD);
+#undef PROD
 }
 
 float kite__vec_dot_f16_ref(int n, const kite_f16 *w, const kite_f16 *a) {
-    double s = 0;
-    for (int i = 0; i < n; i++) s += (double)(F16(w[i]) * F16(a[i]));
-    return (float)s;
+#define PROD(i) (F16(w[i]) * F16(a[i]))
+    CANONICAL_FDOT(n, PROD);
+#undef PROD
 }
 
 float kite__vec_dot_bf16_ref(int n, const kite_bf16 *w, const kite_bf16 *a) {
-    double s = 0;
-    for (int i = 0; i < n; i++) s += (double)(kite_bf16_to_f32(w[i]) * kite_bf16_to_f32(a[i]));
-    return (float)s;
+#define PROD(i) (kite_bf16_to_f32(w[i]) * kite_bf16_to_f32(a[i]))
+    CANONICAL_FDOT(n, PROD);
+#undef PROD
 }
 
 // ---- 32-element blocks x Q8_0 / Q8_1 -----------------------------------------------------
