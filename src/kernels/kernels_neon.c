@@ -317,27 +317,48 @@ AI float load1f(int kind, const uint8_t *p, int i) {
     return kind == K_F32 ? ((const float *)p)[i] : h2f(p + 2 * i);
 }
 
+// NR rows x NT tokens in the canonical chunked 8-lane order (kernels_internal.h): one 8-lane
+// accumulator per (row, token) as two vectors (lanes 0-3, 4-7), reduced at each chunk's end as
+// u = lo + hi = [l0+l4, l1+l5, l2+l6, l3+l7], then (u0 + u2) + (u1 + u3). F16 products are
+// exact in float, so FMA gives the same bits there; F32 and BF16 multiply, then add.
 AI void micro_f(int kind, int n, const uint8_t *w, size_t ws, const uint8_t *a, size_t as, float *y, size_t ys,
                 const int NR, const int NT) {
-    float32x4_t acc[4][NT_MAX];
+    float s[4][NT_MAX];
     for (int r = 0; r < NR; r++)
-        for (int t = 0; t < NT; t++) acc[r][t] = vdupq_n_f32(0);
-    int i = 0;
-    for (; i + 8 <= n; i += 8) {
-        float32x4_t a0[NT_MAX], a1[NT_MAX];
-        for (int t = 0; t < NT; t++) load8f(kind, a + t * as, i, &a0[t], &a1[t]);
-        for (int r = 0; r < NR; r++) {
-            float32x4_t w0, w1;
-            load8f(kind, w + r * ws, i, &w0, &w1);
-            for (int t = 0; t < NT; t++) acc[r][t] = vfmaq_f32(vfmaq_f32(acc[r][t], w0, a0[t]), w1, a1[t]);
+        for (int t = 0; t < NT; t++) s[r][t] = 0;
+    for (int c0 = 0; c0 < n; c0 += KITE_FDOT_CHUNK) {
+        const int len = n - c0 < KITE_FDOT_CHUNK ? n - c0 : KITE_FDOT_CHUNK, full = len & ~7;
+        float32x4_t acc0[4][NT_MAX], acc1[4][NT_MAX];
+        for (int r = 0; r < NR; r++)
+            for (int t = 0; t < NT; t++) acc0[r][t] = acc1[r][t] = vdupq_n_f32(0);
+        for (int i = c0; i < c0 + full; i += 8) {
+            float32x4_t a0[NT_MAX], a1[NT_MAX];
+            for (int t = 0; t < NT; t++) load8f(kind, a + t * as, i, &a0[t], &a1[t]);
+            for (int r = 0; r < NR; r++) {
+                float32x4_t w0, w1;
+                load8f(kind, w + r * ws, i, &w0, &w1);
+                for (int t = 0; t < NT; t++) {
+                    if (kind == K_F16) {
+                        acc0[r][t] = vfmaq_f32(acc0[r][t], w0, a0[t]);
+                        acc1[r][t] = vfmaq_f32(acc1[r][t], w1, a1[t]);
+                    } else {
+                        acc0[r][t] = vaddq_f32(acc0[r][t], vmulq_f32(w0, a0[t]));
+                        acc1[r][t] = vaddq_f32(acc1[r][t], vmulq_f32(w1, a1[t]));
+                    }
+                }
+            }
         }
+        for (int r = 0; r < NR; r++)
+            for (int t = 0; t < NT; t++) {
+                const float32x4_t u = vaddq_f32(acc0[r][t], acc1[r][t]);
+                float c = (vgetq_lane_f32(u, 0) + vgetq_lane_f32(u, 2)) + (vgetq_lane_f32(u, 1) + vgetq_lane_f32(u, 3));
+                for (int i = c0 + full; i < c0 + len; i++)
+                    c = c + load1f(kind, w + r * ws, i) * load1f(kind, a + t * as, i);
+                s[r][t] = s[r][t] + c;
+            }
     }
     for (int r = 0; r < NR; r++)
-        for (int t = 0; t < NT; t++) {
-            float s = vaddvq_f32(acc[r][t]);
-            for (int k = i; k < n; k++) s += load1f(kind, w + r * ws, k) * load1f(kind, a + t * as, k);
-            y[t * ys + r] = s;
-        }
+        for (int t = 0; t < NT; t++) y[t * ys + r] = s[r][t];
 }
 
 // ---- tile drivers ----------------------------------------------------------------------------
