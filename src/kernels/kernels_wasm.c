@@ -49,11 +49,6 @@ AI v128_t h2f_rows(const uint8_t *p, size_t stride, int nr) {
     return kite__h2f4_hi(x);
 }
 
-AI float hsum_f(v128_t v) {
-    return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) +
-           (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
-}
-
 // [sum of p0's lanes, p1's, p2's, p3's]: four rows' int32 partial sums in one vector, so that
 // the block scale multiply and float accumulate run once per 4 rows (exact: integer adds).
 AI v128_t hsum4_i32(v128_t p0, v128_t p1, v128_t p2, v128_t p3) {
@@ -558,26 +553,35 @@ AI float load1f(int kind, const uint8_t *p, int i) {
     return kind == K_F32 ? ((const float *)p)[i] : h2f(p + 2 * i);
 }
 
-// NR rows x NT tokens over len elements of a segment; af[t] = token t's f32 activations there.
+// NR rows x NT tokens over len elements of a segment (one canonical chunk: SEG ==
+// KITE_FDOT_CHUNK); af[t] = token t's f32 activations there. One 8-lane accumulator per
+// (row, token) as two vectors (lanes 0-3, 4-7), reduced as u = lo + hi = [l0+l4, l1+l5, l2+l6,
+// l3+l7], then (u0 + u2) + (u1 + u3); the chunk's leftover 0..7 elements follow in order, and
+// the chunk value c goes to y as s = (first segment ? +0 : y) + c (kernels_internal.h).
+_Static_assert(SEG == KITE_FDOT_CHUNK, "tile_f's segments are the canonical chunks");
 AI void micro_f(int kind, int len, const uint8_t *w, size_t ws, const float *const *af, float *y, size_t ys,
                 const int NR, const int NT, int accumulate) {
-    v128_t acc[4][NT_MAX];
+    v128_t acc0[4][NT_MAX], acc1[4][NT_MAX];
     for (int r = 0; r < NR; r++)
-        for (int t = 0; t < NT; t++) acc[r][t] = wasm_f32x4_splat(0);
-    int i = 0;
-    for (; i + 8 <= len; i += 8) {
+        for (int t = 0; t < NT; t++) acc0[r][t] = acc1[r][t] = wasm_f32x4_splat(0);
+    const int full = len & ~7;
+    for (int i = 0; i < full; i += 8) {
         for (int r = 0; r < NR; r++) {
             v128_t w0, w1;
             load8f(kind, w + r * ws, i, &w0, &w1);
-            for (int t = 0; t < NT; t++)
-                acc[r][t] = wasm_f32x4_add(acc[r][t], wasm_f32x4_add(wasm_f32x4_mul(w0, ld(af[t] + i)), wasm_f32x4_mul(w1, ld(af[t] + i + 4))));
+            for (int t = 0; t < NT; t++) {
+                acc0[r][t] = wasm_f32x4_add(acc0[r][t], wasm_f32x4_mul(w0, ld(af[t] + i)));
+                acc1[r][t] = wasm_f32x4_add(acc1[r][t], wasm_f32x4_mul(w1, ld(af[t] + i + 4)));
+            }
         }
     }
     for (int r = 0; r < NR; r++)
         for (int t = 0; t < NT; t++) {
-            float v = hsum_f(acc[r][t]);
-            for (int k = i; k < len; k++) v += load1f(kind, w + r * ws, k) * af[t][k];
-            y[t * ys + r] = accumulate ? y[t * ys + r] + v : v;
+            const v128_t u = wasm_f32x4_add(acc0[r][t], acc1[r][t]);
+            float c = (wasm_f32x4_extract_lane(u, 0) + wasm_f32x4_extract_lane(u, 2)) +
+                      (wasm_f32x4_extract_lane(u, 1) + wasm_f32x4_extract_lane(u, 3));
+            for (int k = full; k < len; k++) c = c + load1f(kind, w + r * ws, k) * af[t][k];
+            y[t * ys + r] = (accumulate ? y[t * ys + r] : 0.0f) + c;
         }
 }
 
