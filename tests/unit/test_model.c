@@ -239,13 +239,11 @@ static void test_perplexity(kite_model *m) {
     kite_ctx_new(m, &cp, &c);
     kite_ppl_result r;
     kite_status s = kite_perplexity(c, ids, n, NULL, NULL, &r);
-    // llama.cpp's value was measured on x86-64; other ISAs sum the F32 dots in another order,
-    // which moves the 4th decimal (aarch64/NEON gives 3.9095), so there 3 decimals must agree.
-#if defined(__x86_64__)
-    const double tol = 0.00005;
-#else
-    const double tol = 0.0005;
-#endif
+    // Every kernel set sums stories260K's F32 dots in the canonical order (kernels_internal.h),
+    // so every ISA gives the same value, 3.9097: llama.cpp's F32 matmul rounds and sums in its
+    // own order (FMA tiles) and prints 3.9096. They must agree to within one unit of the 4th
+    // decimal (the shift from summation order alone is ~3e-5 relative).
+    const double tol = 0.00015;
     CHECK(s == KITE_OK && r.n_chunks == 12 && fabs(r.ppl - 3.9096) <= tol,
           "perplexity %.4f over %d chunks (llama.cpp: 3.9096 over 12): %s", r.ppl, r.n_chunks, kite_last_error());
     kite_ctx_free(c);
