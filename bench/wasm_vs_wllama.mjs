@@ -5,7 +5,7 @@
 // Chromium (memory64, JSPI: TOOLCHAIN.md), hence the browser.
 //   node bench/wasm_vs_wllama.mjs [--threads N] [--prompt-tokens N] [--gen N] [--reps N] [MODEL...]
 // MODEL defaults: the shared rand-llama-spm-f16 and its llama-quantize Q8_0 / Q4_0 / Q4_K_M.
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../tests/node/chromium.mjs';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '../web/serve.mjs';
@@ -92,11 +92,7 @@ async function benchInPage({ url, threads, promptTokens, nGen, reps }) {
 
 const server = await serve({ port: 0 });
 const origin = `http://127.0.0.1:${server.port}`;
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--no-first-run'],
-});
+const browser = await launchChromium();
 try {
   const page = await browser.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));

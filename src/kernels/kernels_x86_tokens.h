@@ -35,6 +35,21 @@ AI void transpose8_store(const uint8_t *const src[TG], int32_t (*dst)[TG]) {
 
 static const uint8_t zero_bytes[sizeof(block_q8_K)]; // the source of lanes past the last token
 
+// The running sums of ng tokens (lane = token) of one row: y[l * ys] when a previous segment
+// left them there (carry), else +0.
+AI __m256 sums_load(const float *y, size_t ys, int ng, int carry) {
+    float lanes[TG] = {0};
+    if (carry)
+        for (int l = 0; l < ng; l++) lanes[l] = y[l * ys];
+    return _mm256_loadu_ps(lanes);
+}
+
+AI void sums_store(__m256 acc, float *y, size_t ys, int ng) {
+    float lanes[TG];
+    _mm256_storeu_ps(lanes, acc);
+    for (int l = 0; l < ng; l++) y[l * ys] = lanes[l];
+}
+
 // The level offset a kind's isum must take back: -offset * sum(a). Q4_0/Q5_0 store levels
 // +8/+16; with VNNI the signed kinds are dotted as (q + 128) (unsigned, no saturation in
 // dpbusd); AVX2's maddubs would saturate there, so it uses abs/sign instead (no offset).
@@ -90,17 +105,12 @@ static void gemm32_tokens(int kind, int nbt, const uint8_t *w, size_t ws, int nr
     packed8 P;
     const size_t wsz = k_wsize(kind);
     const int sh = k_offset_shift(kind);
-    float lanes[TG];
     for (int b0 = 0; b0 < nbt; b0 += SEGB) {
         const int nb = nbt - b0 < SEGB ? nbt - b0 : SEGB;
         pack8(kind, a, as, ng, b0, nb, &P);
         for (int r = 0; r < nr; r++) {
             const uint8_t *wb = w + r * ws + (size_t)b0 * wsz;
-            __m256 acc = _mm256_setzero_ps();
-            if (b0 > 0) { // continue the running sums of the previous segment
-                for (int l = 0; l < TG; l++) lanes[l] = l < ng ? y[l * ys + r] : 0;
-                acc = _mm256_loadu_ps(lanes);
-            }
+            __m256 acc = sums_load(y + r, ys, ng, b0 > 0);
             for (int b = 0; b < nb; b++, wb += wsz) {
                 __m256i lev = k_levels(kind, wb);
                 if (sh == 7) lev = _mm256_xor_si256(lev, _mm256_set1_epi8((char)0x80)); // q + 128
@@ -118,8 +128,7 @@ static void gemm32_tokens(int kind, int nbt, const uint8_t *w, size_t ws, int nr
                 if (k_has_min(kind)) term = _mm256_add_ps(term, _mm256_mul_ps(f16_bcast(wb + 2), _mm256_loadu_ps(P.s[b])));
                 acc = _mm256_add_ps(acc, term);
             }
-            _mm256_storeu_ps(lanes, acc);
-            for (int l = 0; l < ng; l++) y[l * ys + r] = lanes[l];
+            sums_store(acc, y + r, ys, ng);
         }
     }
 }
@@ -293,17 +302,12 @@ static void gemmK_tokens(int kind, int nbt, const uint8_t *w, size_t ws, int nr,
     const size_t wsz = kk_wsize(kind);
     const int has_min = kind == K_Q4_K || kind == K_Q5_K || kind == K_Q2_K;
     const int sgn = kind == K_IQ4_XS; // signed levels: AVX2 dots them through abs/sign
-    float lanes[TG];
     for (int b0 = 0; b0 < nbt; b0 += SEGK) {
         const int nb = nbt - b0 < SEGK ? nbt - b0 : SEGK;
         packK(a, as, ng, b0, nb, &P);
         for (int r = 0; r < nr; r++) {
             const uint8_t *wb = w + r * ws + (size_t)b0 * wsz;
-            __m256 acc = _mm256_setzero_ps();
-            if (b0 > 0) { // continue the running sums of the previous segment
-                for (int l = 0; l < TG; l++) lanes[l] = l < ng ? y[l * ys + r] : 0;
-                acc = _mm256_loadu_ps(lanes);
-            }
+            __m256 acc = sums_load(y + r, ys, ng, b0 > 0);
             for (int b = 0; b < nb; b++, wb += wsz) {
                 kdec D;
                 kdecode(kind, wb, &D);
@@ -338,8 +342,7 @@ static void gemmK_tokens(int kind, int nbt, const uint8_t *w, size_t ws, int nr,
                     term = _mm256_sub_ps(term, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(D.dmin), da), _mm256_cvtepi32_ps(bsum_dot(D.mpair, P.bs[b]))));
                 acc = _mm256_add_ps(acc, term);
             }
-            _mm256_storeu_ps(lanes, acc);
-            for (int l = 0; l < ng; l++) y[l * ys + r] = lanes[l];
+            sums_store(acc, y + r, ys, ng);
         }
     }
 }

@@ -10,14 +10,10 @@ import { createServer } from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { chromium } from 'playwright-core';
+import { CHROMIUM, launchChromium } from './chromium.mjs';
 import { serve } from '../../web/serve.mjs';
 import { kiteBin, modelsDir, repoRoot, requireModels } from './helpers.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
-// TOOLCHAIN.md: Debian's build, never a downloaded one; these flags keep it quiet and offline.
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--no-first-run'];
 const PROMPT = 'Once upon a time';
 const N_PREDICT = 40;
 const outDir = join(repoRoot, 'test-output');
@@ -34,7 +30,7 @@ before(async () => {
   }
   mkdirSync(outDir, { recursive: true });
   tmp = mkdtempSync(join(tmpdir(), 'kite-demo-'));
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  browser = await launchChromium();
 });
 
 after(async () => {

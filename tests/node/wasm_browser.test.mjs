@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 import { serve } from '../../web/serve.mjs';
 import { requireDist, requireModels, model, nativeGreedyIds, repoRoot } from './wasm_helpers.mjs';
 
@@ -51,11 +51,7 @@ test('in Chromium every build (mt/st, SIMD128/relaxed) gives the native greedy t
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const server = await serve({ port: 0 });
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--no-first-run'],
-  });
+  const browser = await launchChromium();
   try {
     const origin = `http://127.0.0.1:${server.port}`;
     const urls = MODELS.map(([name, prompt, n, native]) => {

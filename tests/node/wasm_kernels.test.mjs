@@ -76,12 +76,8 @@ async function wasiInPage(b64) {
 }
 
 async function runChromium(file) {
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--no-first-run'],
-  });
+  const { launchChromium } = await import('./chromium.mjs');
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     return await page.evaluate(wasiInPage, readFileSync(file).toString('base64'));
