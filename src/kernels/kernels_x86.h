@@ -275,159 +275,152 @@ AI __m128i k4_scales_mins(const uint8_t *s12) {
     return _mm_setr_epi32((int)sc_lo, (int)sc_hi, (int)mn_lo, (int)mn_hi);
 }
 
-// One weight row x NT tokens per pass, rows one after another: a k-quant row is read as one
-// sequential stream (the hardware prefetcher's best case) and each decoded 32-level group is
-// used for all NT tokens. Integer sums per super-block (offsets folded in via Q8_K's bsums),
-// reduced to one int each, then the super-block's canonical float term (kernels_internal.h).
+// The integer sums of one super-block (row block wb) for NT tokens (ab[t]: token t's Q8_K block):
+// isum[t] = sum of scale * dot (offsets folded in via the bsums), msum[t] the min term's sum,
+// both as 8 int32 lanes to be added up; *d and *dmin the block's float scales.
+AI void ksums(int kind, const uint8_t *wb, const block_q8_K *const *ab, const int NT, __m256i *isum, __m256i *msum,
+              float *d, float *dmin) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (int t = 0; t < NT; t++) isum[t] = msum[t] = _mm256_setzero_si256();
+    *dmin = 0;
+    if (kind == K_Q4_K || kind == K_Q5_K) {
+        const block_q4_K *x4 = (const block_q4_K *)wb; // Q5_K starts the same way
+        const uint8_t *qs = kind == K_Q4_K ? x4->qs : ((const block_q5_K *)wb)->qs;
+        *d = f16s(&x4->d), *dmin = f16s(&x4->dmin);
+        const __m128i sm = k4_scales_mins(x4->scales);
+        const scales16 sc = scales16_load(sm, 0); // .lo: scales, .hi: mins
+        // mins repeated per 16-element half: [m0 m0 m1 m1 ... m7 m7] against the 16 bsums
+        const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sm, sm));
+        const __m256i qh = kind == K_Q5_K ? loadu(((const block_q5_K *)wb)->qh) : _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            __m256i bytes = loadu(qs + 32 * j);
+            __m256i lo = _mm256_and_si256(bytes, m4);
+            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), m4);
+            if (kind == K_Q5_K) { // bit 2j of qh[l] is bit 4 of the low level, bit 2j+1 of the high one
+                const __m256i h16 = _mm256_set1_epi8(0x10);
+                lo = _mm256_or_si256(lo, _mm256_and_si256(j < 2 ? _mm256_slli_epi16(qh, 4 - 2 * j) : _mm256_srli_epi16(qh, 2 * j - 4), h16));
+                hi = _mm256_or_si256(hi, _mm256_and_si256(j < 2 ? _mm256_slli_epi16(qh, 3 - 2 * j) : _mm256_srli_epi16(qh, 2 * j - 3), h16));
+            }
+            const __m256i slo = scales16_pick(sc, 2 * j, 2 * j), shi = scales16_pick(sc, 2 * j + 1, 2 * j + 1);
+            for (int t = 0; t < NT; t++) {
+                isum[t] = madd_acc(isum[t], _mm256_maddubs_epi16(lo, loadu(ab[t]->qs + 64 * j)), slo);
+                isum[t] = madd_acc(isum[t], _mm256_maddubs_epi16(hi, loadu(ab[t]->qs + 64 * j + 32)), shi);
+            }
+        }
+        for (int t = 0; t < NT; t++) msum[t] = _mm256_madd_epi16(loadu(ab[t]->bsums), mins16);
+    } else if (kind == K_Q6_K) {
+        const block_q6_K *x6 = (const block_q6_K *)wb;
+        *d = f16s(&x6->d);
+        const __m128i s8 = _mm_loadu_si128((const __m128i *)x6->scales);
+        const scales16 sc = scales16_load(s8, 1);
+        for (int h = 0; h < 2; h++) {
+            const __m256i ql0 = loadu(x6->ql + 64 * h), ql1 = loadu(x6->ql + 64 * h + 32);
+            const __m256i qhv = loadu(x6->qh + 32 * h);
+            for (int i = 0; i < 4; i++) {
+                __m256i lo = (i & 1) ? ql1 : ql0;
+                lo = _mm256_and_si256(i >> 1 ? _mm256_srli_epi16(lo, 4) : lo, m4);
+                // bits 2i, 2i+1 of qh[l] -> bits 4, 5 of the level
+                __m256i hb = i < 2 ? _mm256_slli_epi16(qhv, 4 - 2 * i) : _mm256_srli_epi16(qhv, 2 * i - 4);
+                __m256i q = _mm256_or_si256(lo, _mm256_and_si256(hb, _mm256_set1_epi8(0x30)));
+                const int g = 4 * h + i;
+                const __m256i sp = scales16_pick(sc, 2 * g, 2 * g + 1);
+                for (int t = 0; t < NT; t++)
+                    isum[t] = madd_acc(isum[t], _mm256_maddubs_epi16(q, loadu(ab[t]->qs + 32 * g)), sp);
+            }
+        }
+        // levels are stored +32: subtract 32 * sum(scale * bsum)
+        const __m256i sc16 = _mm256_cvtepi8_epi16(s8);
+        for (int t = 0; t < NT; t++)
+            isum[t] = _mm256_sub_epi32(isum[t], _mm256_slli_epi32(_mm256_madd_epi16(loadu(ab[t]->bsums), sc16), 5));
+    } else if (kind == K_Q3_K) {
+        const block_q3_K *x3 = (const block_q3_K *)wb;
+        *d = f16s(&x3->d);
+        int8_t scb[16];
+        kite__unpack_scales_q3k(x3->scales, scb);
+        const __m128i s8 = _mm_loadu_si128((const __m128i *)scb);
+        const scales16 sc = scales16_load(s8, 1);
+        const __m256i hm = loadu(x3->hmask);
+        for (int h = 0; h < 2; h++) {
+            const __m256i qv = loadu(x3->qs + 32 * h);
+            for (int j = 0; j < 4; j++) {
+                __m256i lo = _mm256_and_si256(_mm256_srli_epi16(qv, 2 * j), _mm256_set1_epi8(3));
+                const __m256i bit = _mm256_set1_epi8((char)(1 << (4 * h + j)));
+                __m256i hb = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hm, bit), bit), _mm256_set1_epi8(4));
+                __m256i q = _mm256_or_si256(lo, hb); // level + 4, in 0..7
+                const int g = 4 * h + j;
+                const __m256i sp = scales16_pick(sc, 2 * g, 2 * g + 1);
+                for (int t = 0; t < NT; t++)
+                    isum[t] = madd_acc(isum[t], _mm256_maddubs_epi16(q, loadu(ab[t]->qs + 32 * g)), sp);
+            }
+        }
+        const __m256i sc16 = _mm256_cvtepi8_epi16(s8);
+        for (int t = 0; t < NT; t++)
+            isum[t] = _mm256_sub_epi32(isum[t], _mm256_slli_epi32(_mm256_madd_epi16(loadu(ab[t]->bsums), sc16), 2));
+    } else if (kind == K_Q2_K) {
+        const block_q2_K *x2 = (const block_q2_K *)wb;
+        *d = f16s(&x2->d), *dmin = f16s(&x2->dmin);
+        const __m128i scb = _mm_loadu_si128((const __m128i *)x2->scales);
+        const scales16 sc = scales16_load(_mm_and_si128(scb, _mm_set1_epi8(0x0F)), 0);
+        const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(scb, 4), _mm_set1_epi8(0x0F)));
+        for (int h = 0; h < 2; h++) {
+            const __m256i qv = loadu(x2->qs + 32 * h);
+            for (int j = 0; j < 4; j++) {
+                __m256i q = _mm256_and_si256(_mm256_srli_epi16(qv, 2 * j), _mm256_set1_epi8(3));
+                const int g = 4 * h + j;
+                const __m256i sp = scales16_pick(sc, 2 * g, 2 * g + 1);
+                for (int t = 0; t < NT; t++)
+                    isum[t] = madd_acc(isum[t], _mm256_maddubs_epi16(q, loadu(ab[t]->qs + 32 * g)), sp);
+            }
+        }
+        for (int t = 0; t < NT; t++) msum[t] = _mm256_madd_epi16(loadu(ab[t]->bsums), mins16);
+    } else { // IQ4_XS: signed non-linear levels through abs/sign, one scale per 32
+        const block_iq4_xs *xi = (const block_iq4_xs *)wb;
+        *d = f16s(&xi->d);
+        const __m256i tbl = iq4nl_table();
+        for (int sb = 0; sb < 8; sb++) {
+            int ls = ((xi->scales_l[sb / 2] >> (4 * (sb & 1))) & 0x0F) | (((xi->scales_h >> (2 * sb)) & 3) << 4);
+            __m256i q = _mm256_shuffle_epi8(tbl, nibbles32(xi->qs + 16 * sb));
+            __m256i u = _mm256_abs_epi8(q);
+            const __m256i s16 = _mm256_set1_epi16((short)(ls - 32));
+            for (int t = 0; t < NT; t++)
+                isum[t] = madd_acc(isum[t], _mm256_maddubs_epi16(u, _mm256_sign_epi8(loadu(ab[t]->qs + 32 * sb), q)), s16);
+        }
+    }
+}
+
+// One weight row x NT (1-3) tokens per pass, rows one after another: a k-quant row is read as
+// one sequential stream (the hardware prefetcher's best case) and each decoded 32-level group
+// is used for all NT tokens. Super-blocks go in pairs: the integer sums of both (isum and msum
+// each) are reduced by one tree, their canonical terms computed as one vector and added to the
+// running sum in block order.
 AI void micro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a, size_t as, float *y, size_t ys,
                 const int NR, const int NT) {
     const size_t wsz = kk_wsize(kind);
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const __m256i z = _mm256_setzero_si256();
     for (int r = 0; r < NR; r++) {
         const uint8_t *wr = w + r * ws;
-        __m128 acc = _mm_setzero_ps(); // 3-4 tokens: lane t = token t's running sum
-        float sacc[2] = {0, 0};         // 1-2 tokens
-        for (int b = 0; b < nb; b++) {
-            const uint8_t *wb = wr + b * wsz;
-            const block_q8_K *ab[NT_MAX];
-            __m256i isum[NT_MAX], msum[NT_MAX];
+        float acc[NT_MAX];
+        for (int t = 0; t < NT; t++) acc[t] = 0;
+        for (int b = 0; b < nb; b += 2) {
+            const int pair = b + 1 < nb;
+            const block_q8_K *ab0[NT_MAX], *ab1[NT_MAX];
+            for (int t = 0; t < NT; t++) ab0[t] = (const block_q8_K *)(a + t * as) + b, ab1[t] = ab0[t] + pair;
+            __m256i is0[NT_MAX], ms0[NT_MAX], is1[NT_MAX], ms1[NT_MAX];
+            float d0, dm0, d1 = 0, dm1 = 0;
+            ksums(kind, wr + b * wsz, ab0, NT, is0, ms0, &d0, &dm0);
+            if (pair) ksums(kind, wr + (b + 1) * wsz, ab1, NT, is1, ms1, &d1, &dm1);
             for (int t = 0; t < NT; t++) {
-                ab[t] = (const block_q8_K *)(a + t * as) + b;
-                isum[t] = msum[t] = _mm256_setzero_si256();
+                // [isum0, msum0, isum1, msum1] -> [A0, B0, A1, B1] = scales x sums -> A - B
+                const __m128i x = hsum4_i32(is0[t], ms0[t], pair ? is1[t] : z, pair ? ms1[t] : z);
+                const float ad0 = ab0[t]->d, ad1 = ab1[t]->d;
+                const __m128 v = _mm_mul_ps(_mm_setr_ps(d0 * ad0, dm0 * ad0, d1 * ad1, dm1 * ad1), _mm_cvtepi32_ps(x));
+                float tt[4];
+                _mm_storeu_ps(tt, _mm_sub_ps(v, _mm_shuffle_ps(v, v, _MM_SHUFFLE(2, 3, 0, 1))));
+                acc[t] = acc[t] + tt[0];
+                if (pair) acc[t] = acc[t] + tt[2];
             }
-            float d, dmin = 0;
-            if (kind == K_Q4_K || kind == K_Q5_K) {
-                const block_q4_K *x4 = (const block_q4_K *)wb; // Q5_K starts the same way
-                const uint8_t *qs = kind == K_Q4_K ? x4->qs : ((const block_q5_K *)wb)->qs;
-                d = f16s(&x4->d), dmin = f16s(&x4->dmin);
-                const __m128i sm = k4_scales_mins(x4->scales);
-                const scales16 sc = scales16_load(sm, 0); // .lo: scales, .hi: mins
-                // mins repeated per 16-element half: [m0 m0 m1 m1 ... m7 m7] against the 16 bsums
-                const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sm, sm));
-                const __m256i qh = kind == K_Q5_K ? loadu(((const block_q5_K *)wb)->qh) : _mm256_setzero_si256();
-                for (int j = 0; j < 4; j++) {
-                    __m256i bytes = loadu(qs + 32 * j);
-                    __m256i lo = _mm256_and_si256(bytes, m4);
-                    __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), m4);
-                    if (kind == K_Q5_K) { // bit 2j of qh[l] is bit 4 of the low level, bit 2j+1 of the high one
-                        const __m256i h16 = _mm256_set1_epi8(0x10);
-                        lo = _mm256_or_si256(lo, _mm256_and_si256(j < 2 ? _mm256_slli_epi16(qh, 4 - 2 * j) : _mm256_srli_epi16(qh, 2 * j - 4), h16));
-                        hi = _mm256_or_si256(hi, _mm256_and_si256(j < 2 ? _mm256_slli_epi16(qh, 3 - 2 * j) : _mm256_srli_epi16(qh, 2 * j - 3), h16));
-                    }
-                    const __m256i slo = scales16_pick(sc, 2 * j, 2 * j), shi = scales16_pick(sc, 2 * j + 1, 2 * j + 1);
-                    for (int t = 0; t < NT; t++) {
-                        isum[t] = madd_acc(isum[t], _mm256_maddubs_epi16(lo, loadu(ab[t]->qs + 64 * j)), slo);
-                        isum[t] = madd_acc(isum[t], _mm256_maddubs_epi16(hi, loadu(ab[t]->qs + 64 * j + 32)), shi);
-                    }
-                }
-                for (int t = 0; t < NT; t++) msum[t] = _mm256_madd_epi16(loadu(ab[t]->bsums), mins16);
-            } else if (kind == K_Q6_K) {
-                const block_q6_K *x6 = (const block_q6_K *)wb;
-                d = f16s(&x6->d);
-                const __m128i s8 = _mm_loadu_si128((const __m128i *)x6->scales);
-                const scales16 sc = scales16_load(s8, 1);
-                for (int h = 0; h < 2; h++) {
-                    const __m256i ql0 = loadu(x6->ql + 64 * h), ql1 = loadu(x6->ql + 64 * h + 32);
-                    const __m256i qhv = loadu(x6->qh + 32 * h);
-                    for (int i = 0; i < 4; i++) {
-                        __m256i lo = (i & 1) ? ql1 : ql0;
-                        lo = _mm256_and_si256(i >> 1 ? _mm256_srli_epi16(lo, 4) : lo, m4);
-                        // bits 2i, 2i+1 of qh[l] -> bits 4, 5 of the level
-                        __m256i hb = i < 2 ? _mm256_slli_epi16(qhv, 4 - 2 * i) : _mm256_srli_epi16(qhv, 2 * i - 4);
-                        __m256i q = _mm256_or_si256(lo, _mm256_and_si256(hb, _mm256_set1_epi8(0x30)));
-                        const int g = 4 * h + i;
-                        const __m256i sp = scales16_pick(sc, 2 * g, 2 * g + 1);
-                        for (int t = 0; t < NT; t++)
-                            isum[t] = madd_acc(isum[t], _mm256_maddubs_epi16(q, loadu(ab[t]->qs + 32 * g)), sp);
-                    }
-                }
-                // levels are stored +32: subtract 32 * sum(scale * bsum)
-                const __m256i sc16 = _mm256_cvtepi8_epi16(s8);
-                for (int t = 0; t < NT; t++)
-                    isum[t] = _mm256_sub_epi32(isum[t], _mm256_slli_epi32(_mm256_madd_epi16(loadu(ab[t]->bsums), sc16), 5));
-            } else if (kind == K_Q3_K) {
-                const block_q3_K *x3 = (const block_q3_K *)wb;
-                d = f16s(&x3->d);
-                int8_t scb[16];
-                kite__unpack_scales_q3k(x3->scales, scb);
-                const __m128i s8 = _mm_loadu_si128((const __m128i *)scb);
-                const scales16 sc = scales16_load(s8, 1);
-                const __m256i hm = loadu(x3->hmask);
-                for (int h = 0; h < 2; h++) {
-                    const __m256i qv = loadu(x3->qs + 32 * h);
-                    for (int j = 0; j < 4; j++) {
-                        __m256i lo = _mm256_and_si256(_mm256_srli_epi16(qv, 2 * j), _mm256_set1_epi8(3));
-                        const __m256i bit = _mm256_set1_epi8((char)(1 << (4 * h + j)));
-                        __m256i hb = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hm, bit), bit), _mm256_set1_epi8(4));
-                        __m256i q = _mm256_or_si256(lo, hb); // level + 4, in 0..7
-                        const int g = 4 * h + j;
-                        const __m256i sp = scales16_pick(sc, 2 * g, 2 * g + 1);
-                        for (int t = 0; t < NT; t++)
-                            isum[t] = madd_acc(isum[t], _mm256_maddubs_epi16(q, loadu(ab[t]->qs + 32 * g)), sp);
-                    }
-                }
-                const __m256i sc16 = _mm256_cvtepi8_epi16(s8);
-                for (int t = 0; t < NT; t++)
-                    isum[t] = _mm256_sub_epi32(isum[t], _mm256_slli_epi32(_mm256_madd_epi16(loadu(ab[t]->bsums), sc16), 2));
-            } else if (kind == K_Q2_K) {
-                const block_q2_K *x2 = (const block_q2_K *)wb;
-                d = f16s(&x2->d), dmin = f16s(&x2->dmin);
-                const __m128i scb = _mm_loadu_si128((const __m128i *)x2->scales);
-                const scales16 sc = scales16_load(_mm_and_si128(scb, _mm_set1_epi8(0x0F)), 0);
-                const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(scb, 4), _mm_set1_epi8(0x0F)));
-                for (int h = 0; h < 2; h++) {
-                    const __m256i qv = loadu(x2->qs + 32 * h);
-                    for (int j = 0; j < 4; j++) {
-                        __m256i q = _mm256_and_si256(_mm256_srli_epi16(qv, 2 * j), _mm256_set1_epi8(3));
-                        const int g = 4 * h + j;
-                        const __m256i sp = scales16_pick(sc, 2 * g, 2 * g + 1);
-                        for (int t = 0; t < NT; t++)
-                            isum[t] = madd_acc(isum[t], _mm256_maddubs_epi16(q, loadu(ab[t]->qs + 32 * g)), sp);
-                    }
-                }
-                for (int t = 0; t < NT; t++) msum[t] = _mm256_madd_epi16(loadu(ab[t]->bsums), mins16);
-            } else { // IQ4_XS: signed non-linear levels through abs/sign, one scale per 32
-                const block_iq4_xs *xi = (const block_iq4_xs *)wb;
-                d = f16s(&xi->d);
-                const __m256i tbl = iq4nl_table();
-                for (int sb = 0; sb < 8; sb++) {
-                    int ls = ((xi->scales_l[sb / 2] >> (4 * (sb & 1))) & 0x0F) | (((xi->scales_h >> (2 * sb)) & 3) << 4);
-                    __m256i q = _mm256_shuffle_epi8(tbl, nibbles32(xi->qs + 16 * sb));
-                    __m256i u = _mm256_abs_epi8(q);
-                    const __m256i s16 = _mm256_set1_epi16((short)(ls - 32));
-                    for (int t = 0; t < NT; t++)
-                        isum[t] = madd_acc(isum[t], _mm256_maddubs_epi16(u, _mm256_sign_epi8(loadu(ab[t]->qs + 32 * sb), q)), s16);
-                }
-            }
-            if (NT <= 2) { // per token: isum and msum reduced by one tree, the term in scalars
-                for (int t = 0; t < NT; t++) {
-                    const __m256i h = _mm256_hadd_epi32(isum[t], msum[t]);
-                    __m128i x = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-                    x = _mm_hadd_epi32(x, x); // [isum, msum, isum, msum]
-                    float term = (d * ab[t]->d) * (float)_mm_cvtsi128_si32(x);
-                    if (kind == K_Q4_K || kind == K_Q5_K || kind == K_Q2_K)
-                        term = term - (dmin * ab[t]->d) * (float)_mm_extract_epi32(x, 1);
-                    sacc[t] = sacc[t] + term;
-                }
-                continue;
-            }
-            // the canonical term of the super-block for up to 4 tokens at once (lane = token)
-            const __m256i z = _mm256_setzero_si256();
-            float adl[4] = {0, 0, 0, 0};
-            for (int t = 0; t < NT; t++) adl[t] = ab[t]->d;
-            const __m128 ad = _mm_loadu_ps(adl);
-            const int has_min = kind == K_Q4_K || kind == K_Q5_K || kind == K_Q2_K;
-            __m128i is, ms = _mm_setzero_si128();
-            is = hsum4_i32(isum[0], isum[1], isum[2], NT > 3 ? isum[3] : z);
-            if (has_min) ms = hsum4_i32(msum[0], msum[1], msum[2], NT > 3 ? msum[3] : z);
-            __m128 term = _mm_mul_ps(_mm_mul_ps(_mm_set1_ps(d), ad), _mm_cvtepi32_ps(is));
-            if (has_min) term = _mm_sub_ps(term, _mm_mul_ps(_mm_mul_ps(_mm_set1_ps(dmin), ad), _mm_cvtepi32_ps(ms)));
-            acc = _mm_add_ps(acc, term);
         }
-        float out[4];
-        _mm_storeu_ps(out, acc);
-        if (NT <= 2) out[0] = sacc[0], out[1] = sacc[1];
-        for (int t = 0; t < NT; t++) y[t * ys + r] = out[t];
+        for (int t = 0; t < NT; t++) y[t * ys + r] = acc[t];
     }
 }
 
