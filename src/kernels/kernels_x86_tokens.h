@@ -91,13 +91,28 @@ AI void pack8(int kind, const uint8_t *a, size_t as, int ng, int b0, int nb, pac
     }
 }
 
-// isum += the 4 levels in every lane of wk . packed activations v (8 tokens)
-AI __m256i dot_lane(int kind, __m256i isum, __m256i wk, const int32_t *v) {
-    const __m256i av = loadu(v);
-    if (k_offset_shift(kind) < 0 && k_signed(kind)) // AVX2 signed kinds: |w| . sign(a, w)
-        return dot_us_acc(isum, _mm256_abs_epi8(wk), _mm256_sign_epi8(av, wk));
-    return dot_us_acc(isum, wk, av);
+// isum + the dot of 16 levels (lanes 0..3 of the 128-bit half h, repeated in both halves) with
+// 4 packed activation vectors v[0..3] (8 tokens each): lane k of h broadcast against v[k].
+// abs_sign: the levels are signed and the dot goes through |w| . sign(a, w) (AVX2, whose maddubs
+// would saturate on q + 128).
+AI __m256i dot16_bcast(int abs_sign, __m256i isum, __m256i h, const int32_t (*v)[TG]) {
+#define BCAST_DOT(k, imm)                                                                                       \
+    do {                                                                                                        \
+        const __m256i wk = _mm256_shuffle_epi32(h, imm);                                                        \
+        isum = abs_sign ? dot_us_acc(isum, _mm256_abs_epi8(wk), _mm256_sign_epi8(loadu(v[k]), wk))              \
+                        : dot_us_acc(isum, wk, loadu(v[k]));                                                    \
+    } while (0)
+    BCAST_DOT(0, 0x00);
+    BCAST_DOT(1, 0x55);
+    BCAST_DOT(2, 0xAA);
+    BCAST_DOT(3, 0xFF);
+#undef BCAST_DOT
+    return isum;
 }
+
+// The low and the high 16 levels of a 32-level vector, each repeated in both 128-bit halves.
+AI __m256i lev_lo(__m256i lev) { return _mm256_permute2x128_si256(lev, lev, 0x00); }
+AI __m256i lev_hi(__m256i lev) { return _mm256_permute2x128_si256(lev, lev, 0x11); }
 
 // nr rows x ng (4..8) tokens, the whole row length (nb blocks): y[t * ys + r].
 static void gemm32_tokens(int kind, int nbt, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int ng,
@@ -105,6 +120,7 @@ static void gemm32_tokens(int kind, int nbt, const uint8_t *w, size_t ws, int nr
     packed8 P;
     const size_t wsz = k_wsize(kind);
     const int sh = k_offset_shift(kind);
+    const int abs_sign = sh < 0 && k_signed(kind); // AVX2's signed kinds
     for (int b0 = 0; b0 < nbt; b0 += SEGB) {
         const int nb = nbt - b0 < SEGB ? nbt - b0 : SEGB;
         pack8(kind, a, as, ng, b0, nb, &P);
@@ -115,15 +131,8 @@ static void gemm32_tokens(int kind, int nbt, const uint8_t *w, size_t ws, int nr
                 __m256i lev = k_levels(kind, wb);
                 if (sh == 7) lev = _mm256_xor_si256(lev, _mm256_set1_epi8((char)0x80)); // q + 128
                 __m256i isum = sh >= 0 ? loadu(P.off[b]) : _mm256_setzero_si256();
-                const __m256i lo = _mm256_permute2x128_si256(lev, lev, 0x00), hi = _mm256_permute2x128_si256(lev, lev, 0x11);
-                isum = dot_lane(kind, isum, _mm256_shuffle_epi32(lo, 0x00), P.q[b][0]);
-                isum = dot_lane(kind, isum, _mm256_shuffle_epi32(lo, 0x55), P.q[b][1]);
-                isum = dot_lane(kind, isum, _mm256_shuffle_epi32(lo, 0xAA), P.q[b][2]);
-                isum = dot_lane(kind, isum, _mm256_shuffle_epi32(lo, 0xFF), P.q[b][3]);
-                isum = dot_lane(kind, isum, _mm256_shuffle_epi32(hi, 0x00), P.q[b][4]);
-                isum = dot_lane(kind, isum, _mm256_shuffle_epi32(hi, 0x55), P.q[b][5]);
-                isum = dot_lane(kind, isum, _mm256_shuffle_epi32(hi, 0xAA), P.q[b][6]);
-                isum = dot_lane(kind, isum, _mm256_shuffle_epi32(hi, 0xFF), P.q[b][7]);
+                isum = dot16_bcast(abs_sign, isum, lev_lo(lev), P.q[b]);
+                isum = dot16_bcast(abs_sign, isum, lev_hi(lev), P.q[b] + 4);
                 __m256 term = _mm256_mul_ps(_mm256_mul_ps(f16_bcast(wb), _mm256_loadu_ps(P.d[b])), _mm256_cvtepi32_ps(isum));
                 if (k_has_min(kind)) term = _mm256_add_ps(term, _mm256_mul_ps(f16_bcast(wb + 2), _mm256_loadu_ps(P.s[b])));
                 acc = _mm256_add_ps(acc, term);
@@ -132,19 +141,6 @@ static void gemm32_tokens(int kind, int nbt, const uint8_t *w, size_t ws, int nr
         }
     }
 }
-
-// The 32-element tiles: groups of 4..8 tokens through gemm32_tokens, the rest (GEMV, and up
-// to 3 tokens) through the row tiles of `walk`.
-#define X86_TILE32(name, kind)                                                                                   \
-    KITE_TILE(name##_rows, micro32, kind, n / 32)                                                               \
-    static void name(int n, const void *wv, size_t ws, int nr, const void *av, size_t as, int nt, float *y,     \
-                     size_t ys) {                                                                               \
-        const uint8_t *a = av;                                                                                  \
-        int t = 0;                                                                                              \
-        for (; nt - t >= 4; t += TG)                                                                            \
-            gemm32_tokens(kind, n / 32, wv, ws, nr, a + t * as, as, nt - t < TG ? nt - t : TG, y + t * ys, ys); \
-        if (t < nt) name##_rows(n, wv, ws, nr, a + t * as, as, nt - t, y + t * ys, ys);                        \
-    }
 
 // ---- k-quants, GEMM with lanes = tokens ---------------------------------------------------------
 // As gemm32_tokens: 8 tokens' Q8_K activations repacked so that one vector holds the same 4
@@ -301,7 +297,7 @@ static void gemmK_tokens(int kind, int nbt, const uint8_t *w, size_t ws, int nr,
     packedK P;
     const size_t wsz = kk_wsize(kind);
     const int has_min = kind == K_Q4_K || kind == K_Q5_K || kind == K_Q2_K;
-    const int sgn = kind == K_IQ4_XS; // signed levels: AVX2 dots them through abs/sign
+    const int abs_sign = kind == K_IQ4_XS && !KITE_X86_HAS_VNNI; // signed levels on AVX2
     for (int b0 = 0; b0 < nbt; b0 += SEGK) {
         const int nb = nbt - b0 < SEGK ? nbt - b0 : SEGK;
         packK(a, as, ng, b0, nb, &P);
@@ -313,22 +309,9 @@ static void gemmK_tokens(int kind, int nbt, const uint8_t *w, size_t ws, int nr,
                 kdecode(kind, wb, &D);
                 __m256i isum = _mm256_setzero_si256();
                 for (int g = 0; g < 8; g++) {
-                    const __m256i lo = _mm256_permute2x128_si256(D.lev[g], D.lev[g], 0x00);
-                    const __m256i hi = _mm256_permute2x128_si256(D.lev[g], D.lev[g], 0x11);
                     const int32_t(*q)[TG] = P.q[b] + 8 * g;
-                    __m256i ia = _mm256_setzero_si256(), ib = _mm256_setzero_si256();
-#define KDOT(acc, wk, v)                                                                                         \
-    (acc = sgn && !KITE_X86_HAS_VNNI ? dot_us_acc(acc, _mm256_abs_epi8(wk), _mm256_sign_epi8(loadu(v), wk))     \
-                                     : dot_us_acc(acc, wk, loadu(v)))
-                    KDOT(ia, _mm256_shuffle_epi32(lo, 0x00), q[0]);
-                    KDOT(ia, _mm256_shuffle_epi32(lo, 0x55), q[1]);
-                    KDOT(ia, _mm256_shuffle_epi32(lo, 0xAA), q[2]);
-                    KDOT(ia, _mm256_shuffle_epi32(lo, 0xFF), q[3]);
-                    KDOT(ib, _mm256_shuffle_epi32(hi, 0x00), q[4]);
-                    KDOT(ib, _mm256_shuffle_epi32(hi, 0x55), q[5]);
-                    KDOT(ib, _mm256_shuffle_epi32(hi, 0xAA), q[6]);
-                    KDOT(ib, _mm256_shuffle_epi32(hi, 0xFF), q[7]);
-#undef KDOT
+                    const __m256i ia = dot16_bcast(abs_sign, _mm256_setzero_si256(), lev_lo(D.lev[g]), q);
+                    const __m256i ib = dot16_bcast(abs_sign, _mm256_setzero_si256(), lev_hi(D.lev[g]), q + 4);
                     if (D.same_halves)
                         isum = _mm256_add_epi32(isum, _mm256_mullo_epi32(_mm256_add_epi32(ia, ib), lane_bcast(D.sca, g)));
                     else
@@ -347,17 +330,19 @@ static void gemmK_tokens(int kind, int nbt, const uint8_t *w, size_t ws, int nr,
     }
 }
 
-// The k-quant tiles: groups of 4..8 tokens through gemmK_tokens, the rest (GEMV, and up to 3
-// tokens) through micro_k's row tiles.
-#define X86_TILEK(name, kind)                                                                                    \
-    KITE_TILE(name##_rows, micro_k, kind, n / QK_K)                                                              \
+// A tile: groups of 4..8 tokens through `gemm` (gemm32_tokens or gemmK_tokens), the rest (GEMV,
+// and up to 3 tokens) through `micro`'s row tiles; bs is the weight block size.
+#define X86_TILE_TOKENS(name, micro, gemm, kind, bs)                                                             \
+    KITE_TILE(name##_rows, micro, kind, n / (bs))                                                                \
     static void name(int n, const void *wv, size_t ws, int nr, const void *av, size_t as, int nt, float *y,     \
                      size_t ys) {                                                                               \
         const uint8_t *a = av;                                                                                  \
         int t = 0;                                                                                              \
         for (; nt - t >= 4; t += TG)                                                                            \
-            gemmK_tokens(kind, n / QK_K, wv, ws, nr, a + t * as, as, nt - t < TG ? nt - t : TG, y + t * ys, ys); \
+            gemm(kind, n / (bs), wv, ws, nr, a + t * as, as, nt - t < TG ? nt - t : TG, y + t * ys, ys);        \
         if (t < nt) name##_rows(n, wv, ws, nr, a + t * as, as, nt - t, y + t * ys, ys);                        \
     }
+#define X86_TILE32(name, kind) X86_TILE_TOKENS(name, micro32, gemm32_tokens, kind, 32)
+#define X86_TILEK(name, kind) X86_TILE_TOKENS(name, micro_k, gemmK_tokens, kind, QK_K)
 
 #endif

@@ -24,7 +24,7 @@ function binary(dir) {
 
 function runNode(file) {
   const r = spawnSync(process.execPath, [join(repoRoot, 'wasm/kite-wasi.mjs')], {
-    env: { ...process.env, KITE_WASI: file }, maxBuffer: 1 << 26,
+    env: { ...process.env, KITE_WASI: file, KITE_ROOT: repoRoot }, maxBuffer: 1 << 26,
   });
   return { code: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
@@ -117,12 +117,10 @@ test('the other C unit tests built for WASI pass under node:wasi (SIMD128)', { t
       t.skip(msg);
       return;
     }
-    const r = spawnSync(process.execPath, [join(repoRoot, 'wasm/kite-wasi.mjs')], {
-      env: { ...process.env, KITE_WASI: file, KITE_ROOT: repoRoot }, maxBuffer: 1 << 26,
-    });
+    const r = runNode(file);
     const out = `${r.stdout}\n${r.stderr}`;
     const fails = out.split('\n').filter((l) => l.startsWith('FAIL')).slice(0, 20).join('\n');
-    assert.equal(r.status, 0, `${name} exit ${r.status}:\n${fails || out.slice(-2000)}`);
+    assert.equal(r.code, 0, `${name} exit ${r.code}:\n${fails || out.slice(-2000)}`);
     assert.match(out, / passed, 0 failed/, `${name}: no summary line`);
   }
 });
