@@ -17,7 +17,8 @@ static void usage(FILE *f) {
             "  --chat-template NAME   built-in template (default: the model's own, else chatml)\n"
             "  -sys, --system TEXT    system message\n"
             "  -n N                   most tokens per reply (default -1: until end of turn)\n"
-            "  -c N -t N --temp T --top-k K --top-p P --min-p P --repeat-penalty R --seed S\n");
+            "  -c N -t N --temp T --top-k K --top-p P --min-p P --repeat-penalty R --seed S\n"
+            "  -ngl N, --device NAME  the last N layers on the GPU backend (see kite run --help)\n");
 }
 
 // Shows each piece as it comes and keeps the reply (a kite__buf) for the conversation.

@@ -45,7 +45,8 @@ int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
     static const char *with_value[] = {"-m", "--model", "-p", "--prompt", "-f", "--file", "--chat-template",
                                        "-n", "--n-predict", "-c", "--ctx-size", "-b", "--batch-size", "-t",
                                        "--threads", "--temp", "--top-k", "--top-p", "--min-p", "--repeat-penalty",
-                                       "--repeat-last-n", "--seed", "-s", "-fa", "--flash-attn"};
+                                       "--repeat-last-n", "--seed", "-s", "-fa", "--flash-attn", "-ngl",
+                                       "--gpu-layers", "--n-gpu-layers", "-dev", "--device"};
     bool known = false;
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) known |= !strcmp(a, with_value[k]);
     if (!known) return 0;
@@ -64,6 +65,9 @@ int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
     else if (!strcmp(a, "-c") || !strcmp(a, "--ctx-size")) ok = model_cli_int(a, v, 0, 1 << 22, &o->n_ctx);
     else if (!strcmp(a, "-b") || !strcmp(a, "--batch-size")) ok = model_cli_int(a, v, 1, 1 << 16, &o->n_batch);
     else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) ok = model_cli_int(a, v, 1, 512, &o->n_threads);
+    else if (!strcmp(a, "-ngl") || !strcmp(a, "--gpu-layers") || !strcmp(a, "--n-gpu-layers"))
+        ok = model_cli_int(a, v, 0, 1 << 20, &o->n_gpu_layers);
+    else if (!strcmp(a, "-dev") || !strcmp(a, "--device")) o->device = v;
     else if (!strcmp(a, "--temp")) ok = parse_float(a, v, 0.0f, 100.0f, &o->sampling.temp);
     else if (!strcmp(a, "--top-k")) ok = model_cli_int(a, v, 0, 1 << 24, &o->sampling.top_k);
     else if (!strcmp(a, "--top-p")) ok = parse_float(a, v, 0.0f, 1.0f, &o->sampling.top_p);
@@ -135,13 +139,17 @@ bool model_session_open(model_session *s, const model_opts *o) {
         model_session_close(s);
         return false;
     }
-    kite_ctx_params cp = {.n_ctx = o->n_ctx, .n_threads = o->n_threads, .n_batch = o->n_batch, .flash_attn = o->flash_attn};
+    kite_ctx_params cp = {.n_ctx = o->n_ctx, .n_threads = o->n_threads, .n_batch = o->n_batch, .flash_attn = o->flash_attn,
+                          .n_gpu_layers = o->n_gpu_layers, .gpu_backend = o->device};
     st = kite_ctx_new(s->model, &cp, &s->ctx);
     if (st != KITE_OK) {
         fprintf(stderr, "kite: %s: %s\n", s->path, kite_last_error());
         model_session_close(s);
         return false;
     }
+    const int32_t n_layer = kite_model_hparams(s->model)->n_layer;
+    if (o->n_gpu_layers > 0 && !strcmp(kite_ctx_layer_backend(s->ctx, n_layer - 1), "cpu"))
+        fprintf(stderr, "kite: -ngl %d: this build has no GPU backend; every layer runs on the CPU\n", o->n_gpu_layers);
     return true;
 }
 

@@ -19,6 +19,8 @@ typedef struct model_opts {
     int32_t n_batch;           // -b
     int32_t n_threads;         // -t (0 = 1)
     kite_flash_attn flash_attn; // -fa on|off|auto
+    int32_t n_gpu_layers;      // -ngl: the last N layers on the offload backend
+    const char *device;        // --device: the offload backend by name (NULL: the best built in)
     kite_sampler_params sampling; // --temp --top-k --top-p --min-p --repeat-penalty --repeat-last-n --seed
     bool seed_given;
 } model_opts;

@@ -1,12 +1,10 @@
-// context.c - inference contexts: the F16 KV cache, activation buffers, the thread pool, and
-// eval (splitting a long input into n_batch pieces for the forward pass).
+// context.c - inference contexts: placing the layers on backends (each holds its activations,
+// KV cache and thread pool), and eval (splitting a long input into n_batch pieces).
 #include "model/model_internal.h"
 
 #include <stdint.h>
 
-#include "base/f16.h"
-#include "kernels/kite_kernels.h"
-#include "model/ops.h"
+#include "model/backend.h"
 
 // Default context when the caller gives none: the trained length, capped so that a model
 // trained on 128k tokens does not allocate a KV cache for all of them by default.
@@ -17,16 +15,43 @@ kite_ctx_params kite_ctx_default_params(void) {
     return p;
 }
 
-static size_t max_scratch(const kite_model *m, int32_t n_tok) {
-    size_t s = kite_matmul_scratch_size(m->output.type, m->output.n_in, n_tok);
-    for (int il = 0; il < m->hp.n_layer; il++) {
-        const kite_layer *L = &m->layers[il];
-        const kite_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_gate_up,
-                                   &L->w_down};
-        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
-            if (ws[i]->data) s = KITE_MAX(s, kite_matmul_scratch_size(ws[i]->type, ws[i]->n_in, n_tok));
+// The offload backend to use when the caller names none: the first GPU backend built into
+// this binary (none yet: CUDA and WebGPU land behind this seam).
+static const char *default_offload_backend(void) { return NULL; }
+
+// Splits the model over the host CPU backend and (n_gpu_layers > 0) an offload backend, as
+// llama.cpp's -ngl does: the last n_gpu_layers repeating layers, and the output head once
+// n_gpu_layers exceeds the layer count, run on the offload backend; the embedding on the host.
+static kite_status place(kite_ctx *c, const kite_ctx_params *p) {
+    const kite_hparams *hp = &c->m->hp;
+    const char *offload = p->gpu_backend ? p->gpu_backend : default_offload_backend();
+    int32_t n_off = KITE_MIN(p->n_gpu_layers, hp->n_layer + 1);
+    if (n_off > 0 && !offload) {
+        kite__log(KITE_LOG_INFO, "no GPU backend in this build: %d layers requested, all run on the CPU", n_off);
+        n_off = 0;
     }
-    return s;
+    const int32_t first_off = hp->n_layer - KITE_MIN(n_off, hp->n_layer); // first offloaded layer
+    const bool output_off = n_off > hp->n_layer;
+    kite_backend_config cfg = {.m = c->m, .n_ctx = c->n_ctx, .n_batch = c->n_batch, .n_threads = c->n_threads,
+                               .flash_attn = p->flash_attn != KITE_FA_OFF, .layer_first = 0,
+                               .layer_last = first_off, .embed = true, .output = !output_off};
+    KITE_TRY(kite__backend_cpu_new(&cfg, &c->backends[0]));
+    c->n_backends = 1;
+    if (n_off > 0) {
+        cfg.layer_first = first_off;
+        cfg.layer_last = hp->n_layer;
+        cfg.embed = false;
+        cfg.output = output_off;
+        KITE_TRY(kite__backend_new(offload, &cfg, &c->backends[1]));
+        c->n_backends = 2;
+        if (!strcmp(c->backends[1]->name, c->backends[0]->name)) c->backends[1]->name = "cpu#2"; // a second CPU
+        c->host_x = malloc((size_t)c->n_batch * (size_t)hp->n_embd * sizeof(float));
+        if (!c->host_x) return kite__fail(KITE_ERR_NOMEM, "out of memory");
+    }
+    c->input_backend = c->backends[0];
+    c->output_backend = c->backends[output_off ? 1 : 0];
+    for (int32_t il = 0; il < hp->n_layer; il++) c->layer_backend[il] = c->backends[il >= first_off ? 1 : 0];
+    return KITE_OK;
 }
 
 kite_status kite_ctx_new(kite_model *m, const kite_ctx_params *p, kite_ctx **out) {
@@ -41,6 +66,7 @@ kite_status kite_ctx_new(kite_model *m, const kite_ctx_params *p, kite_ctx **out
     if ((unsigned)p->flash_attn > KITE_FA_OFF)
         return kite__fail(KITE_ERR_INVALID, "flash_attn %d is not auto/on/off", (int)p->flash_attn);
     if (p->n_batch < 0) return kite__fail(KITE_ERR_INVALID, "n_batch %d is negative", p->n_batch);
+    if (p->n_gpu_layers < 0) return kite__fail(KITE_ERR_INVALID, "n_gpu_layers %d is negative", p->n_gpu_layers);
     if (hp->head_dim > KITE_ATTN_MAX_HEAD_DIM)
         return kite__fail(KITE_ERR_UNSUPPORTED, "head size %d is above %d", hp->head_dim, KITE_ATTN_MAX_HEAD_DIM);
 
@@ -58,51 +84,33 @@ kite_status kite_ctx_new(kite_model *m, const kite_ctx_params *p, kite_ctx **out
     c->m = m;
     c->n_ctx = p->n_ctx ? p->n_ctx : KITE_MIN(hp->n_ctx_train, DEFAULT_MAX_CTX);
     c->n_threads = p->n_threads ? p->n_threads : 1;
-    c->flash_attn = p->flash_attn != KITE_FA_OFF;
-    c->attend = kite__attend_select();
     c->n_batch = KITE_MIN(p->n_batch ? p->n_batch : 512, c->n_ctx);
     // LongRoPE: the long factors serve contexts beyond the original training length
     c->rope_factors = (m->rope_long && c->n_ctx > hp->n_ctx_orig) ? m->rope_long : m->rope_short;
-
-    const size_t B = (size_t)c->n_batch, E = (size_t)hp->n_embd, hd = (size_t)hp->head_dim;
-    const size_t q_dim = hd * hp->n_head, kv_dim = hd * hp->n_head_kv, F = (size_t)hp->n_ff;
-    const size_t kv_elems = (size_t)hp->n_layer * (size_t)c->n_ctx * kv_dim;
-    kite_acts *a = &c->a;
-    c->k_cache = malloc(kv_elems * sizeof(uint16_t));
-    c->v_cache = malloc(kv_elems * sizeof(uint16_t));
-    a->x = malloc(B * E * sizeof(float));
-    a->xn = malloc(B * KITE_MAX(E, q_dim) * sizeof(float));
-    a->qkv = malloc(B * (q_dim + 2 * kv_dim) * sizeof(float));
-    a->q = malloc(B * q_dim * sizeof(float));
-    a->k = malloc(B * kv_dim * sizeof(float));
-    a->v = malloc(B * kv_dim * sizeof(float));
-    a->att = malloc(B * q_dim * sizeof(float));
-    a->ff = malloc(B * 2 * F * sizeof(float));
-    a->ff2 = malloc(B * F * sizeof(float));
-    a->logits = malloc((size_t)hp->n_vocab * sizeof(float));
-    a->scores = malloc((size_t)c->n_threads * (size_t)c->n_ctx * sizeof(float));
-    a->rope = malloc(B * (size_t)KITE_MAX(hp->n_rot, 2) * sizeof(float));
-    a->scratch_size = max_scratch(m, c->n_batch);
-    a->scratch = malloc(a->scratch_size ? a->scratch_size : 1);
-    if (!c->k_cache || !c->v_cache || !a->x || !a->xn || !a->qkv || !a->q || !a->k || !a->v ||
-        !a->att || !a->ff || !a->ff2 || !a->logits || !a->scores || !a->rope || !a->scratch) {
+    c->logits = malloc((size_t)hp->n_vocab * sizeof(float));
+    c->layer_backend = calloc((size_t)hp->n_layer, sizeof *c->layer_backend);
+    kite_status s = c->logits && c->layer_backend ? place(c, p) : kite__fail(KITE_ERR_NOMEM, "out of memory");
+    if (s != KITE_OK) {
         kite_ctx_free(c);
-        return kite__fail(KITE_ERR_NOMEM, "out of memory for a context of %d tokens (KV cache %llu MiB)", p->n_ctx,
-                          (unsigned long long)(kv_elems * 4 >> 20));
+        return s;
     }
-    if (c->n_threads > 1) c->pool = kite_pool_new(c->n_threads); // NULL (inline) is a valid fallback
     *out = c;
     return KITE_OK;
 }
 
 void kite_ctx_free(kite_ctx *c) {
     if (!c) return;
-    kite_pool_free(c->pool);
-    kite_acts *a = &c->a;
-    void *bufs[] = {c->k_cache, c->v_cache, a->x, a->xn, a->qkv, a->q, a->k, a->v, a->att,
-                    a->ff, a->ff2, a->logits, a->scores, a->rope, a->scratch};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
+    for (int i = 0; i < KITE_MAX_BACKENDS; i++)
+        if (c->backends[i]) c->backends[i]->free(c->backends[i]);
+    free(c->logits);
+    free(c->host_x);
+    free(c->layer_backend);
     free(c);
+}
+
+const char *kite_ctx_layer_backend(const kite_ctx *c, int32_t il) {
+    if (il < 0 || il > c->m->hp.n_layer) return NULL;
+    return il == c->m->hp.n_layer ? c->output_backend->name : c->layer_backend[il]->name;
 }
 
 void kite_ctx_reset(kite_ctx *c) { c->pos = 0; }
@@ -132,7 +140,7 @@ kite_status kite_ctx_eval(kite_ctx *c, const int32_t *tokens, int32_t n, const f
             return s;
         }
     }
-    if (logits) *logits = c->a.logits;
+    if (logits) *logits = c->logits;
     return KITE_OK;
 }
 

@@ -87,17 +87,28 @@ typedef struct kite_ctx_params {
     int32_t n_threads;          // worker threads; 0 = 1
     int32_t n_batch;            // most tokens per forward pass (prefill splits longer inputs); 0 = 512
     kite_flash_attn flash_attn; // attention numerics to follow (see above)
+    int32_t n_gpu_layers;       // as llama.cpp's -ngl: the last n repeating layers, and the output
+                                // head too when n > n_layer, run on the offload backend; 0 = none
+    const char *gpu_backend;    // the offload backend by name; NULL = the best one built in (when
+                                // none is, the layers stay on the CPU and a log line says so).
+                                // "cpu" is a second CPU instance with its own thread pool
 } kite_ctx_params;
 
 // A context with defaults for all fields (zeros).
 kite_ctx_params kite_ctx_default_params(void);
 
-// Creates an inference context on a loaded model: the F16 KV cache, scratch buffers and a
-// thread pool. The model must outlive it. Bad parameters return KITE_ERR_INVALID.
+// Creates an inference context on a loaded model: its layers placed on backends (see
+// n_gpu_layers), each with its F16 KV cache, scratch buffers and thread pool. The model must
+// outlive it. Bad parameters return KITE_ERR_INVALID; an offload backend that is not built in
+// KITE_ERR_UNSUPPORTED naming it.
 kite_status kite_ctx_new(kite_model *m, const kite_ctx_params *p, kite_ctx **out);
 
 // Frees a context. NULL is allowed.
 void kite_ctx_free(kite_ctx *c);
+
+// The name of the backend that runs repeating layer il (0 <= il < n_layer), or the output head
+// (il == n_layer): "cpu", or an offload backend's name. NULL when il is out of range.
+const char *kite_ctx_layer_backend(const kite_ctx *c, int32_t il);
 
 // Runs the forward pass on n tokens appended at the current position (batched prefill in
 // pieces of n_batch) and sets *logits to the last token's logits (n_vocab floats, owned by

@@ -42,36 +42,23 @@ struct kite_model {
     kite_layer *layers;        // (n_layer)
 };
 
-typedef struct kite_pool kite_pool;
+typedef struct kite_backend kite_backend;
 
-// Activations of one forward pass over up to n_batch tokens (all f32, row per token).
-typedef struct kite_acts {
-    float *x;      // (n_batch, n_embd) residual stream
-    float *xn;     // (n_batch, n_embd) normed input of a sublayer
-    float *qkv;    // (n_batch, (n_head + 2*n_head_kv)*head_dim) fused projections
-    float *q;      // (n_batch, n_head*head_dim)
-    float *k, *v;  // (n_batch, n_head_kv*head_dim)
-    float *att;    // (n_batch, n_head*head_dim) attention output
-    float *ff;     // (n_batch, 2*n_ff) gate | up (or fused gate_up)
-    float *ff2;    // (n_batch, n_ff) up (split arches)
-    float *logits; // (n_batch, n_vocab) when all logits are wanted, else (1, n_vocab)
-    float *scores; // (n_threads, n_ctx) attention scores per worker
-    float *rope;   // (n_batch, n_rot) cos/sin table of the batch's positions
-    void *scratch; // matmul scratch (quantized activations)
-    size_t scratch_size;
-} kite_acts;
+// Most backends one context runs on: the host CPU and one offload backend.
+#define KITE_MAX_BACKENDS 2
 
 struct kite_ctx {
     kite_model *m;
     int32_t n_ctx, n_batch, n_threads;
-    int32_t pos;        // tokens in the cache
-    bool flash_attn;    // follow llama.cpp's flash-attention rounding
-    uint16_t *k_cache;  // (n_layer, n_ctx, n_head_kv*head_dim) f16, rotated keys
-    uint16_t *v_cache;  // (n_layer, n_ctx, n_head_kv*head_dim) f16
-    const float *rope_factors; // LongRoPE long or short factors for this n_ctx, or NULL
-    kite_acts a;
-    kite_attend_fn attend; // the attention op for this host
-    kite_pool *pool;
+    int32_t pos;                    // tokens in the cache
+    const float *rope_factors;      // LongRoPE long or short factors for this n_ctx, or NULL
+    float *logits;                  // (n_vocab) the last token's logits
+    float *host_x;                  // (n_batch, n_embd) residual staging at a backend boundary
+    kite_backend *backends[KITE_MAX_BACKENDS]; // [0] the host CPU, [1] the offload backend if any
+    int32_t n_backends;
+    kite_backend *input_backend;    // runs the token embedding (the host CPU)
+    kite_backend *output_backend;   // runs the final norm and output head
+    kite_backend **layer_backend;   // (n_layer) where each repeating layer runs
 };
 
 // Runs the forward pass over tokens[0..n) at positions pos..pos+n (n <= n_batch, fits n_ctx)

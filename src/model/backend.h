@@ -1,0 +1,127 @@
+// backend.h - the seam the forward pass runs on (internal to src/model). A backend is one
+// compute device instance: it owns a set of activation buffers, the KV cache of the layers
+// placed on it, and implements the ops of the forward pass over them. forward.c is written
+// once against this table; each backend implements ops, not models. Weights are named by their
+// kite_weight (the file's bytes on the host); a backend that computes elsewhere keeps its own
+// copy, made when it is created (create() below gets the layers it will run).
+//
+// Placement (kite_ctx_params.n_gpu_layers, as llama.cpp's -ngl N): the token embedding always
+// runs on the host CPU backend; the last N repeating layers run on the offload backend, and the
+// output head too once N exceeds the layer count. At a boundary the residual stream (n_embd
+// floats per token) is the only thing copied across, through host memory.
+//
+// Ops record work on the backend; a backend may run them at once (CPU) or queue them and run
+// the queue at end() (a GPU command stream). Ops report no status: the first failure is kept
+// and end() returns it, so a GPU backend can record a whole step without a round trip.
+#ifndef KITE_MODEL_BACKEND_H
+#define KITE_MODEL_BACKEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/kite_base.h"
+#include "model/model_internal.h"
+
+// Activation buffers every backend holds: f32, one row per token of the step.
+typedef enum kite_act {
+    KITE_ACT_X,   // (n_batch, n_embd) the residual stream
+    KITE_ACT_XN,  // (n_batch, max(n_embd, q_dim)) a sublayer's normed input, then its output
+    KITE_ACT_QKV, // (n_batch, q_dim + 2 kv_dim) fused q|k|v projections
+    KITE_ACT_Q,   // (n_batch, q_dim)
+    KITE_ACT_K,   // (n_batch, kv_dim)
+    KITE_ACT_V,   // (n_batch, kv_dim)
+    KITE_ACT_ATT, // (n_batch, q_dim) attention output
+    KITE_ACT_FF,  // (n_batch, 2 n_ff) gate|up (fused) or up
+    KITE_ACT_FF2, // (n_batch, n_ff) the FFN's hidden state
+    KITE_ACT_OUT, // logits: the host rows given to bind_output (only on the output backend)
+    KITE_ACT_COUNT
+} kite_act;
+
+// Rows of an activation: row t starts at element off + t * stride of buffer act.
+typedef struct kite_view {
+    kite_act act;
+    int32_t off, stride;
+} kite_view;
+
+// Rotary embedding of one layer (llama.cpp's rope with freq_base, linear freq_scale, optional
+// per-frequency divisors and a cos/sin multiplier). Positions are the step's (see begin()).
+typedef struct kite_rope {
+    int32_t n_rot;       // rotated dims per head (the first n_rot of head_dim)
+    bool neox;           // pairs (i, i + n_rot/2) instead of (2i, 2i+1)
+    float freq_base;     // theta base
+    float freq_scale;    // 1 / linear scaling factor
+    float attn_factor;   // multiplies cos and sin
+    const float *factors; // (n_rot/2) divisors of the frequencies, or NULL
+} kite_rope;
+
+// Attention of one layer over its KV cache.
+typedef struct kite_attn {
+    int32_t n_head, n_head_kv, head_dim;
+    float scale; // multiplies q.k
+} kite_attn;
+
+// What a backend is created for.
+typedef struct kite_backend_config {
+    const kite_model *m;
+    int32_t n_ctx, n_batch, n_threads;
+    bool flash_attn;          // follow llama.cpp's flash-attention rounding
+    int32_t layer_first;      // the repeating layers it runs: [layer_first, layer_last)
+    int32_t layer_last;
+    bool embed;               // it runs the token embedding
+    bool output;              // it runs the output head (final norm, output matmul, bias)
+} kite_backend_config;
+
+typedef struct kite_backend kite_backend;
+
+// The table a backend fills. Every op works on the rows [0, n) of the current step.
+struct kite_backend {
+    const char *name;
+
+    // Frees the backend and everything it holds.
+    void (*free)(kite_backend *b);
+
+    // Starts a step of n tokens at positions pos0 .. pos0 + n - 1 (n <= n_batch).
+    void (*begin)(kite_backend *b, int32_t n, int32_t pos0);
+    // Runs what is queued and returns the first failure of the step's ops (KITE_OK if none).
+    kite_status (*end)(kite_backend *b);
+
+    // Host <-> activation rows (the residual at a backend boundary): width floats per row,
+    // host rows contiguous.
+    void (*write)(kite_backend *b, kite_view dst, int32_t n, int32_t width, const float *host);
+    void (*read)(kite_backend *b, kite_view src, int32_t n, int32_t width, float *host);
+    // Makes KITE_ACT_OUT the host rows out[0 .. n_rows * width) for this step.
+    void (*bind_output)(kite_backend *b, float *out, int32_t n_rows, int32_t width);
+
+    // dst row t = row tokens[t] of the embedding table w (any block type), as f32.
+    void (*embed)(kite_backend *b, const kite_weight *w, const int32_t *tokens, int32_t n, kite_view dst);
+    // y rows = x rows times w's rows (x: n rows of w->n_in, y: n rows of w->n_out; both contiguous).
+    void (*matmul)(kite_backend *b, const kite_weight *w, kite_view x, int32_t n, kite_view y);
+    // dst row = src row / sqrt(mean(src row^2) + eps) * w (width elements, w on the host).
+    void (*rmsnorm)(kite_backend *b, kite_view dst, kite_view src, const float *w, int32_t n, int32_t width,
+                    float eps);
+    // dst row += src row.
+    void (*add)(kite_backend *b, kite_view dst, kite_view src, int32_t n, int32_t width);
+    // dst row += bias (width elements on the host).
+    void (*add_bias)(kite_backend *b, kite_view dst, const float *bias, int32_t n, int32_t width);
+    // x row *= s.
+    void (*scale)(kite_backend *b, kite_view x, int32_t n, int32_t width, float s);
+    // dst row = silu(gate row) * up row (dst may be gate).
+    void (*swiglu)(kite_backend *b, kite_view dst, kite_view gate, kite_view up, int32_t n, int32_t width);
+    // Rotates each of n_heads heads (head_dim apart) of every row by its token's position.
+    void (*rope)(kite_backend *b, kite_view x, int32_t n, int32_t n_heads, int32_t head_dim, const kite_rope *r);
+    // Stores k and v rows (n_head_kv * head_dim) into layer's cache at the step's positions.
+    void (*kv_store)(kite_backend *b, int32_t layer, kite_view k, kite_view v, int32_t n);
+    // Causal attention of q rows (n_head heads) over layer's cache up to each token's own
+    // position; out rows get n_head * head_dim floats.
+    void (*attention)(kite_backend *b, int32_t layer, kite_view q, kite_view out, int32_t n, const kite_attn *a);
+};
+
+// Creates a backend by name for cfg: "cpu" (today's kernels, its own thread pool of
+// cfg->n_threads). Backends not built into this binary return KITE_ERR_UNSUPPORTED naming
+// them; allocation failures KITE_ERR_NOMEM.
+kite_status kite__backend_new(const char *name, const kite_backend_config *cfg, kite_backend **out);
+
+// The CPU backend (backend_cpu.c).
+kite_status kite__backend_cpu_new(const kite_backend_config *cfg, kite_backend **out);
+
+#endif

@@ -1,0 +1,332 @@
+// backend_cpu.c - the CPU backend: the forward pass's ops on host memory, run at once with
+// the kernels' dispatch table (any ISA), over a thread pool of its own. Its activations, KV
+// cache (f16, for its layers only) and matmul scratch are allocated at creation.
+#include <math.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "base/f16.h"
+#include "kernels/kite_kernels.h"
+#include "model/backend.h"
+#include "model/ops.h"
+
+// Rotation tables kept per step: one per distinct kite_rope (gemma3's local and global
+// layers use two). More distinct ropes in one step recompute the oldest slot.
+#define ROPE_SLOTS 4
+
+typedef struct rope_slot {
+    kite_rope r;   // the parameters the table was made for
+    bool valid;    // made for the current step
+    float *cs;     // (n_batch, n_rot) interleaved cos, sin
+} rope_slot;
+
+typedef struct cpu_backend {
+    kite_backend b;
+    kite_backend_config cfg;
+    kite_status err;          // the step's first failure
+    int32_t n, pos0;          // the current step
+    float *acts[KITE_ACT_COUNT];
+    int32_t out_rows, out_width;
+    uint16_t *k_cache;        // (layers, n_ctx, kv_dim) f16 rotated keys of cfg's layers
+    uint16_t *v_cache;        // (layers, n_ctx, kv_dim) f16 values
+    int32_t kv_dim;
+    float *scores;            // (n_threads, n_ctx) attention scores per worker
+    void *scratch;            // matmul scratch (quantized activations)
+    size_t scratch_size;
+    rope_slot rope[ROPE_SLOTS];
+    int32_t rope_next;        // the slot to reuse next
+    kite_attend_fn attend;    // the attention op for this host
+    kite_pool *pool;
+} cpu_backend;
+
+static cpu_backend *cpu(kite_backend *b) { return (cpu_backend *)b; }
+
+static void fail(cpu_backend *c, kite_status s) {
+    if (c->err == KITE_OK) c->err = s;
+}
+
+// Row 0 of a view.
+static float *at(cpu_backend *c, kite_view v) { return c->acts[v.act] + v.off; }
+
+// ---- step --------------------------------------------------------------------------------
+
+static void cpu_begin(kite_backend *b, int32_t n, int32_t pos0) {
+    cpu_backend *c = cpu(b);
+    KITE_ASSERT(n > 0 && n <= c->cfg.n_batch && pos0 + n <= c->cfg.n_ctx);
+    c->n = n;
+    c->pos0 = pos0;
+    c->err = KITE_OK;
+    for (int i = 0; i < ROPE_SLOTS; i++) c->rope[i].valid = false;
+}
+
+static kite_status cpu_end(kite_backend *b) {
+    cpu_backend *c = cpu(b);
+    kite_status s = c->err;
+    c->err = KITE_OK;
+    c->acts[KITE_ACT_OUT] = NULL;
+    return s;
+}
+
+static void cpu_write(kite_backend *b, kite_view dst, int32_t n, int32_t width, const float *host) {
+    cpu_backend *c = cpu(b);
+    for (int32_t t = 0; t < n; t++)
+        memcpy(at(c, dst) + (size_t)t * dst.stride, host + (size_t)t * width, (size_t)width * sizeof(float));
+}
+
+static void cpu_read(kite_backend *b, kite_view src, int32_t n, int32_t width, float *host) {
+    cpu_backend *c = cpu(b);
+    for (int32_t t = 0; t < n; t++)
+        memcpy(host + (size_t)t * width, at(c, src) + (size_t)t * src.stride, (size_t)width * sizeof(float));
+}
+
+static void cpu_bind_output(kite_backend *b, float *out, int32_t n_rows, int32_t width) {
+    cpu_backend *c = cpu(b);
+    c->acts[KITE_ACT_OUT] = out;
+    c->out_rows = n_rows;
+    c->out_width = width;
+}
+
+// ---- ops ---------------------------------------------------------------------------------
+
+static void cpu_embed(kite_backend *b, const kite_weight *w, const int32_t *tokens, int32_t n, kite_view dst) {
+    cpu_backend *c = cpu(b);
+    for (int32_t t = 0; t < n && c->err == KITE_OK; t++) {
+        kite_status s = kite__embed_row(w->type, w->data, w->n_in, tokens[t], at(c, dst) + (size_t)t * dst.stride);
+        if (s != KITE_OK) fail(c, s);
+    }
+}
+
+static void cpu_matmul(kite_backend *b, const kite_weight *w, kite_view x, int32_t n, kite_view y) {
+    cpu_backend *c = cpu(b);
+    KITE_ASSERT(x.stride == w->n_in && y.stride == w->n_out);
+    if (c->err != KITE_OK) return;
+    kite_status s = kite_matmul(c->pool, w->type, w->data, w->n_in, w->n_out, at(c, x), n, at(c, y), c->scratch,
+                                c->scratch_size);
+    if (s != KITE_OK) fail(c, s);
+}
+
+static void cpu_rmsnorm(kite_backend *b, kite_view dst, kite_view src, const float *w, int32_t n, int32_t width,
+                        float eps) {
+    cpu_backend *c = cpu(b);
+    for (int32_t t = 0; t < n; t++)
+        kite__rmsnorm(at(c, dst) + (size_t)t * dst.stride, at(c, src) + (size_t)t * src.stride, w, width, eps);
+}
+
+static void cpu_add(kite_backend *b, kite_view dst, kite_view src, int32_t n, int32_t width) {
+    cpu_backend *c = cpu(b);
+    if (dst.stride == width && src.stride == width) { // contiguous rows: one loop
+        kite__add(at(c, dst), at(c, src), n * width);
+        return;
+    }
+    for (int32_t t = 0; t < n; t++)
+        kite__add(at(c, dst) + (size_t)t * dst.stride, at(c, src) + (size_t)t * src.stride, width);
+}
+
+static void cpu_add_bias(kite_backend *b, kite_view dst, const float *bias, int32_t n, int32_t width) {
+    cpu_backend *c = cpu(b);
+    for (int32_t t = 0; t < n; t++) kite__add(at(c, dst) + (size_t)t * dst.stride, bias, width);
+}
+
+static void cpu_scale(kite_backend *b, kite_view x, int32_t n, int32_t width, float s) {
+    cpu_backend *c = cpu(b);
+    for (int32_t t = 0; t < n; t++) {
+        float *row = at(c, x) + (size_t)t * x.stride;
+        for (int32_t i = 0; i < width; i++) row[i] *= s;
+    }
+}
+
+static void cpu_swiglu(kite_backend *b, kite_view dst, kite_view gate, kite_view up, int32_t n, int32_t width) {
+    cpu_backend *c = cpu(b);
+    for (int32_t t = 0; t < n; t++) {
+        float *g = at(c, gate) + (size_t)t * gate.stride, *d = at(c, dst) + (size_t)t * dst.stride;
+        kite__swiglu(g, at(c, up) + (size_t)t * up.stride, width);
+        if (d != g) memmove(d, g, (size_t)width * sizeof(float));
+    }
+}
+
+// The step's cos/sin table for r, made on first use in the step.
+static const float *rope_table(cpu_backend *c, const kite_rope *r) {
+    for (int i = 0; i < ROPE_SLOTS; i++) {
+        const rope_slot *s = &c->rope[i];
+        if (s->valid && s->r.n_rot == r->n_rot && s->r.freq_base == r->freq_base &&
+            s->r.freq_scale == r->freq_scale && s->r.attn_factor == r->attn_factor && s->r.factors == r->factors)
+            return s->cs;
+    }
+    rope_slot *s = &c->rope[c->rope_next];
+    c->rope_next = (c->rope_next + 1) % ROPE_SLOTS;
+    for (int32_t t = 0; t < c->n; t++)
+        kite__rope_cache(s->cs + (size_t)t * r->n_rot, c->pos0 + t, r->n_rot, r->freq_base, r->freq_scale,
+                         r->attn_factor, r->factors);
+    s->r = *r;
+    s->valid = true;
+    return s->cs;
+}
+
+static void cpu_rope(kite_backend *b, kite_view x, int32_t n, int32_t n_heads, int32_t head_dim, const kite_rope *r) {
+    cpu_backend *c = cpu(b);
+    if (r->n_rot == 0) return;
+    const float *cs = rope_table(c, r);
+    for (int32_t t = 0; t < n; t++)
+        kite__rope_apply(at(c, x) + (size_t)t * x.stride, n_heads, head_dim, r->n_rot, cs + (size_t)t * r->n_rot,
+                         r->neox);
+}
+
+// Offset of (layer, position) in this backend's cache.
+static size_t cache_off(const cpu_backend *c, int32_t layer, int32_t pos) {
+    KITE_ASSERT(layer >= c->cfg.layer_first && layer < c->cfg.layer_last);
+    return ((size_t)(layer - c->cfg.layer_first) * c->cfg.n_ctx + pos) * c->kv_dim;
+}
+
+static void cpu_kv_store(kite_backend *b, int32_t layer, kite_view k, kite_view v, int32_t n) {
+    cpu_backend *c = cpu(b);
+    const size_t off = cache_off(c, layer, c->pos0);
+    for (int32_t t = 0; t < n; t++) {
+        const float *kr = at(c, k) + (size_t)t * k.stride, *vr = at(c, v) + (size_t)t * v.stride;
+        uint16_t *kc = c->k_cache + off + (size_t)t * c->kv_dim, *vc = c->v_cache + off + (size_t)t * c->kv_dim;
+        for (int32_t i = 0; i < c->kv_dim; i++) {
+            kc[i] = kite_f32_to_f16(kr[i]);
+            vc[i] = kite_f32_to_f16(vr[i]);
+        }
+    }
+}
+
+// ---- attention: every (token, query head) pair is one task, spread over the pool ------------
+
+typedef struct attn_job {
+    cpu_backend *c;
+    const kite_attn *a;
+    const float *q;
+    float *out;
+    int32_t q_stride, out_stride, n_tok;
+    size_t layer_off;
+    kite_attn_mode mode;
+    atomic_int next_task; // the next (token, head) task nobody has taken
+} attn_job;
+
+// ggml's CPU flash attention runs batches of at least 64 queries through a tiled f32 kernel when
+// the head size is a multiple of its f32 vector width (16 floats in the AVX-512 build that
+// node-llama-cpp loads on x86-64 hosts with it), else row by row with an f16 accumulator.
+#define FA_TILE_MIN_TOKENS 64
+#define FA_TILE_HEAD_MULTIPLE 16
+
+static kite_attn_mode attn_mode(const cpu_backend *c, int32_t n_tok, int32_t head_dim) {
+    if (!c->cfg.flash_attn) return KITE_ATTN_MATMUL;
+    if (n_tok >= FA_TILE_MIN_TOKENS && head_dim % FA_TILE_HEAD_MULTIPLE == 0) return KITE_ATTN_FA_F32;
+    return KITE_ATTN_FA_F16;
+}
+
+static void attn_worker(void *arg, int ith, int nth) {
+    attn_job *j = arg;
+    cpu_backend *c = j->c;
+    const kite_attn *a = j->a;
+    const int32_t hd = a->head_dim, group = a->n_head / a->n_head_kv; // query heads per KV head (GQA)
+    float *scores = c->scores + (size_t)ith * c->cfg.n_ctx;
+    (void)nth;
+    // Tasks come from a shared counter (kite_pool_run_shared): a thread that is descheduled
+    // on a busy machine holds no share of the work hostage.
+    for (int32_t task; (task = atomic_fetch_add_explicit(&j->next_task, 1, memory_order_relaxed)) <
+                       j->n_tok * a->n_head;) {
+        const int32_t t = task / a->n_head, h = task % a->n_head, kvh = h / group;
+        const size_t off = j->layer_off + (size_t)kvh * hd;
+        // causal: token t sees the cache up to and including its own position
+        c->attend(j->mode, j->q + (size_t)t * j->q_stride + (size_t)h * hd, c->k_cache + off, c->v_cache + off,
+                  c->kv_dim, c->pos0 + t + 1, hd, a->scale, scores, j->out + (size_t)t * j->out_stride + (size_t)h * hd);
+    }
+}
+
+static void cpu_attention(kite_backend *b, int32_t layer, kite_view q, kite_view out, int32_t n, const kite_attn *a) {
+    cpu_backend *c = cpu(b);
+    attn_job job = {.c = c, .a = a, .q = at(c, q), .out = at(c, out), .q_stride = q.stride, .out_stride = out.stride,
+                    .n_tok = n, .layer_off = cache_off(c, layer, 0), .mode = attn_mode(c, n, a->head_dim)};
+    atomic_init(&job.next_task, 0);
+    kite_pool_run_shared(c->pool, attn_worker, &job);
+}
+
+// ---- creation ----------------------------------------------------------------------------
+
+static void cpu_free(kite_backend *b) {
+    cpu_backend *c = cpu(b);
+    if (!c) return;
+    kite_pool_free(c->pool);
+    for (int i = 0; i < KITE_ACT_COUNT; i++)
+        if (i != KITE_ACT_OUT) free(c->acts[i]);
+    for (int i = 0; i < ROPE_SLOTS; i++) free(c->rope[i].cs);
+    free(c->k_cache);
+    free(c->v_cache);
+    free(c->scores);
+    free(c->scratch);
+    free(c);
+}
+
+// Scratch for the largest matmul of the weights this backend runs.
+static size_t max_scratch(const kite_backend_config *cfg) {
+    const kite_model *m = cfg->m;
+    size_t s = 0;
+    if (cfg->output) s = kite_matmul_scratch_size(m->output.type, m->output.n_in, cfg->n_batch);
+    for (int32_t il = cfg->layer_first; il < cfg->layer_last; il++) {
+        const kite_layer *L = &m->layers[il];
+        const kite_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_gate_up,
+                                   &L->w_down};
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
+            if (ws[i]->data) s = KITE_MAX(s, kite_matmul_scratch_size(ws[i]->type, ws[i]->n_in, cfg->n_batch));
+    }
+    return s;
+}
+
+kite_status kite__backend_cpu_new(const kite_backend_config *cfg, kite_backend **out) {
+    *out = NULL;
+    const kite_hparams *hp = &cfg->m->hp;
+    cpu_backend *c = calloc(1, sizeof *c);
+    if (!c) return kite__fail(KITE_ERR_NOMEM, "out of memory");
+    c->b = (kite_backend){
+        .name = "cpu",
+        .free = cpu_free,
+        .begin = cpu_begin,
+        .end = cpu_end,
+        .write = cpu_write,
+        .read = cpu_read,
+        .bind_output = cpu_bind_output,
+        .embed = cpu_embed,
+        .matmul = cpu_matmul,
+        .rmsnorm = cpu_rmsnorm,
+        .add = cpu_add,
+        .add_bias = cpu_add_bias,
+        .scale = cpu_scale,
+        .swiglu = cpu_swiglu,
+        .rope = cpu_rope,
+        .kv_store = cpu_kv_store,
+        .attention = cpu_attention,
+    };
+    c->cfg = *cfg;
+    c->attend = kite__attend_select();
+
+    const size_t B = (size_t)cfg->n_batch, E = (size_t)hp->n_embd, hd = (size_t)hp->head_dim;
+    const size_t q_dim = hd * hp->n_head, kv_dim = hd * hp->n_head_kv, F = (size_t)hp->n_ff;
+    const size_t n_layers = (size_t)(cfg->layer_last - cfg->layer_first);
+    const size_t kv_elems = n_layers * (size_t)cfg->n_ctx * kv_dim;
+    const size_t widths[KITE_ACT_COUNT] = {
+        [KITE_ACT_X] = E,           [KITE_ACT_XN] = KITE_MAX(E, q_dim), [KITE_ACT_QKV] = q_dim + 2 * kv_dim,
+        [KITE_ACT_Q] = q_dim,       [KITE_ACT_K] = kv_dim,              [KITE_ACT_V] = kv_dim,
+        [KITE_ACT_ATT] = q_dim,     [KITE_ACT_FF] = 2 * F,              [KITE_ACT_FF2] = F,
+    };
+    bool ok = true;
+    for (int i = 0; i < KITE_ACT_COUNT; i++)
+        if (widths[i]) ok = ok && (c->acts[i] = malloc(B * widths[i] * sizeof(float)));
+    for (int i = 0; i < ROPE_SLOTS; i++) ok = ok && (c->rope[i].cs = malloc(B * (size_t)KITE_MAX(hp->n_rot, 2) * sizeof(float)));
+    c->kv_dim = (int32_t)kv_dim;
+    if (kv_elems) {
+        ok = ok && (c->k_cache = malloc(kv_elems * sizeof(uint16_t)));
+        ok = ok && (c->v_cache = malloc(kv_elems * sizeof(uint16_t)));
+    }
+    ok = ok && (c->scores = malloc((size_t)KITE_MAX(cfg->n_threads, 1) * (size_t)cfg->n_ctx * sizeof(float)));
+    c->scratch_size = max_scratch(cfg);
+    ok = ok && (c->scratch = malloc(c->scratch_size ? c->scratch_size : 1));
+    if (!ok) {
+        cpu_free(&c->b);
+        return kite__fail(KITE_ERR_NOMEM, "out of memory for a context of %d tokens (KV cache %llu MiB)", cfg->n_ctx,
+                          (unsigned long long)(kv_elems * 4 >> 20));
+    }
+    if (cfg->n_threads > 1) c->pool = kite_pool_new(cfg->n_threads); // NULL (inline) is a valid fallback
+    *out = &c->b;
+    return KITE_OK;
+}
