@@ -60,10 +60,20 @@ typedef struct kite_attn {
     float scale; // multiplies q.k
 } kite_attn;
 
+// One step of the forward pass: n tokens (rows), token t at position pos[t] of sequence seq[t].
+// Tokens of one sequence come in position order; a step may mix sequences (continuous batching).
+typedef struct kite_step {
+    int32_t n;
+    const int32_t *pos; // (n)
+    const int32_t *seq; // (n) in [0, n_seq)
+} kite_step;
+
 // What a backend is created for.
 typedef struct kite_backend_config {
     const kite_model *m;
-    int32_t n_ctx, n_batch, n_threads;
+    int32_t n_ctx;            // cache positions per sequence
+    int32_t n_seq;            // sequences, each with its own n_ctx positions of cache
+    int32_t n_batch, n_threads;
     bool flash_attn;          // follow llama.cpp's flash-attention rounding
     int32_t layer_first;      // the repeating layers it runs: [layer_first, layer_last)
     int32_t layer_last;
@@ -80,8 +90,8 @@ struct kite_backend {
     // Frees the backend and everything it holds.
     void (*free)(kite_backend *b);
 
-    // Starts a step of n tokens at positions pos0 .. pos0 + n - 1 (n <= n_batch).
-    void (*begin)(kite_backend *b, int32_t n, int32_t pos0);
+    // Starts a step (st->n <= n_batch); st's arrays stay valid until end().
+    void (*begin)(kite_backend *b, const kite_step *st);
     // Runs what is queued and returns the first failure of the step's ops (KITE_OK if none).
     kite_status (*end)(kite_backend *b);
 
@@ -107,12 +117,15 @@ struct kite_backend {
     void (*scale)(kite_backend *b, kite_view x, int32_t n, int32_t width, float s);
     // dst row = silu(gate row) * up row (dst may be gate).
     void (*swiglu)(kite_backend *b, kite_view dst, kite_view gate, kite_view up, int32_t n, int32_t width);
+    // dst row i = src row rows[i], for i < n.
+    void (*gather)(kite_backend *b, kite_view dst, kite_view src, const int32_t *rows, int32_t n, int32_t width);
     // Rotates each of n_heads heads (head_dim apart) of every row by its token's position.
     void (*rope)(kite_backend *b, kite_view x, int32_t n, int32_t n_heads, int32_t head_dim, const kite_rope *r);
-    // Stores k and v rows (n_head_kv * head_dim) into layer's cache at the step's positions.
+    // Stores k and v rows (n_head_kv * head_dim) into layer's cache at each token's sequence
+    // and position.
     void (*kv_store)(kite_backend *b, int32_t layer, kite_view k, kite_view v, int32_t n);
-    // Causal attention of q rows (n_head heads) over layer's cache up to each token's own
-    // position; out rows get n_head * head_dim floats.
+    // Causal attention of q rows (n_head heads) over layer's cache of each token's sequence, up
+    // to the token's own position; out rows get n_head * head_dim floats.
     void (*attention)(kite_backend *b, int32_t layer, kite_view q, kite_view out, int32_t n, const kite_attn *a);
 };
 

@@ -24,11 +24,11 @@ typedef struct cpu_backend {
     kite_backend b;
     kite_backend_config cfg;
     kite_status err;          // the step's first failure
-    int32_t n, pos0;          // the current step
+    kite_step step;           // the current step
     float *acts[KITE_ACT_COUNT];
     int32_t out_rows, out_width;
-    uint16_t *k_cache;        // (layers, n_ctx, kv_dim) f16 rotated keys of cfg's layers
-    uint16_t *v_cache;        // (layers, n_ctx, kv_dim) f16 values
+    uint16_t *k_cache;        // (layers, n_seq, n_ctx, kv_dim) f16 rotated keys of cfg's layers
+    uint16_t *v_cache;        // (layers, n_seq, n_ctx, kv_dim) f16 values
     int32_t kv_dim;
     float *scores;            // (n_threads, n_ctx) attention scores per worker
     void *scratch;            // matmul scratch (quantized activations)
@@ -50,11 +50,10 @@ static float *at(cpu_backend *c, kite_view v) { return c->acts[v.act] + v.off; }
 
 // ---- step --------------------------------------------------------------------------------
 
-static void cpu_begin(kite_backend *b, int32_t n, int32_t pos0) {
+static void cpu_begin(kite_backend *b, const kite_step *st) {
     cpu_backend *c = cpu(b);
-    KITE_ASSERT(n > 0 && n <= c->cfg.n_batch && pos0 + n <= c->cfg.n_ctx);
-    c->n = n;
-    c->pos0 = pos0;
+    KITE_ASSERT(st->n > 0 && st->n <= c->cfg.n_batch);
+    c->step = *st;
     c->err = KITE_OK;
     for (int i = 0; i < ROPE_SLOTS; i++) c->rope[i].valid = false;
 }
@@ -144,6 +143,13 @@ static void cpu_swiglu(kite_backend *b, kite_view dst, kite_view gate, kite_view
     }
 }
 
+static void cpu_gather(kite_backend *b, kite_view dst, kite_view src, const int32_t *rows, int32_t n, int32_t width) {
+    cpu_backend *c = cpu(b);
+    for (int32_t i = 0; i < n; i++)
+        memmove(at(c, dst) + (size_t)i * dst.stride, at(c, src) + (size_t)rows[i] * src.stride,
+                (size_t)width * sizeof(float));
+}
+
 // The step's cos/sin table for r, made on first use in the step.
 static const float *rope_table(cpu_backend *c, const kite_rope *r) {
     for (int i = 0; i < ROPE_SLOTS; i++) {
@@ -154,8 +160,8 @@ static const float *rope_table(cpu_backend *c, const kite_rope *r) {
     }
     rope_slot *s = &c->rope[c->rope_next];
     c->rope_next = (c->rope_next + 1) % ROPE_SLOTS;
-    for (int32_t t = 0; t < c->n; t++)
-        kite__rope_cache(s->cs + (size_t)t * r->n_rot, c->pos0 + t, r->n_rot, r->freq_base, r->freq_scale,
+    for (int32_t t = 0; t < c->step.n; t++)
+        kite__rope_cache(s->cs + (size_t)t * r->n_rot, c->step.pos[t], r->n_rot, r->freq_base, r->freq_scale,
                          r->attn_factor, r->factors);
     s->r = *r;
     s->valid = true;
@@ -171,18 +177,19 @@ static void cpu_rope(kite_backend *b, kite_view x, int32_t n, int32_t n_heads, i
                          r->neox);
 }
 
-// Offset of (layer, position) in this backend's cache.
-static size_t cache_off(const cpu_backend *c, int32_t layer, int32_t pos) {
-    KITE_ASSERT(layer >= c->cfg.layer_first && layer < c->cfg.layer_last);
-    return ((size_t)(layer - c->cfg.layer_first) * c->cfg.n_ctx + pos) * c->kv_dim;
+// Offset of (layer, sequence, position) in this backend's cache.
+static size_t cache_off(const cpu_backend *c, int32_t layer, int32_t seq, int32_t pos) {
+    KITE_ASSERT(layer >= c->cfg.layer_first && layer < c->cfg.layer_last && seq >= 0 && seq < c->cfg.n_seq &&
+                pos >= 0 && pos < c->cfg.n_ctx);
+    return (((size_t)(layer - c->cfg.layer_first) * c->cfg.n_seq + seq) * c->cfg.n_ctx + pos) * c->kv_dim;
 }
 
 static void cpu_kv_store(kite_backend *b, int32_t layer, kite_view k, kite_view v, int32_t n) {
     cpu_backend *c = cpu(b);
-    const size_t off = cache_off(c, layer, c->pos0);
     for (int32_t t = 0; t < n; t++) {
+        const size_t off = cache_off(c, layer, c->step.seq[t], c->step.pos[t]);
         const float *kr = at(c, k) + (size_t)t * k.stride, *vr = at(c, v) + (size_t)t * v.stride;
-        uint16_t *kc = c->k_cache + off + (size_t)t * c->kv_dim, *vc = c->v_cache + off + (size_t)t * c->kv_dim;
+        uint16_t *kc = c->k_cache + off, *vc = c->v_cache + off;
         for (int32_t i = 0; i < c->kv_dim; i++) {
             kc[i] = kite_f32_to_f16(kr[i]);
             vc[i] = kite_f32_to_f16(vr[i]);
@@ -197,8 +204,7 @@ typedef struct attn_job {
     const kite_attn *a;
     const float *q;
     float *out;
-    int32_t q_stride, out_stride, n_tok;
-    size_t layer_off;
+    int32_t q_stride, out_stride, n_tok, layer;
     kite_attn_mode mode;
     atomic_int next_task; // the next (token, head) task nobody has taken
 } attn_job;
@@ -227,17 +233,17 @@ static void attn_worker(void *arg, int ith, int nth) {
     for (int32_t task; (task = atomic_fetch_add_explicit(&j->next_task, 1, memory_order_relaxed)) <
                        j->n_tok * a->n_head;) {
         const int32_t t = task / a->n_head, h = task % a->n_head, kvh = h / group;
-        const size_t off = j->layer_off + (size_t)kvh * hd;
-        // causal: token t sees the cache up to and including its own position
+        const size_t off = cache_off(c, j->layer, c->step.seq[t], 0) + (size_t)kvh * hd;
+        // causal: token t sees its sequence's cache up to and including its own position
         c->attend(j->mode, j->q + (size_t)t * j->q_stride + (size_t)h * hd, c->k_cache + off, c->v_cache + off,
-                  c->kv_dim, c->pos0 + t + 1, hd, a->scale, scores, j->out + (size_t)t * j->out_stride + (size_t)h * hd);
+                  c->kv_dim, c->step.pos[t] + 1, hd, a->scale, scores, j->out + (size_t)t * j->out_stride + (size_t)h * hd);
     }
 }
 
 static void cpu_attention(kite_backend *b, int32_t layer, kite_view q, kite_view out, int32_t n, const kite_attn *a) {
     cpu_backend *c = cpu(b);
     attn_job job = {.c = c, .a = a, .q = at(c, q), .out = at(c, out), .q_stride = q.stride, .out_stride = out.stride,
-                    .n_tok = n, .layer_off = cache_off(c, layer, 0), .mode = attn_mode(c, n, a->head_dim)};
+                    .n_tok = n, .layer = layer, .mode = attn_mode(c, n, a->head_dim)};
     atomic_init(&job.next_task, 0);
     kite_pool_run_shared(c->pool, attn_worker, &job);
 }
@@ -293,6 +299,7 @@ kite_status kite__backend_cpu_new(const kite_backend_config *cfg, kite_backend *
         .add_bias = cpu_add_bias,
         .scale = cpu_scale,
         .swiglu = cpu_swiglu,
+        .gather = cpu_gather,
         .rope = cpu_rope,
         .kv_store = cpu_kv_store,
         .attention = cpu_attention,
@@ -303,7 +310,7 @@ kite_status kite__backend_cpu_new(const kite_backend_config *cfg, kite_backend *
     const size_t B = (size_t)cfg->n_batch, E = (size_t)hp->n_embd, hd = (size_t)hp->head_dim;
     const size_t q_dim = hd * hp->n_head, kv_dim = hd * hp->n_head_kv, F = (size_t)hp->n_ff;
     const size_t n_layers = (size_t)(cfg->layer_last - cfg->layer_first);
-    const size_t kv_elems = n_layers * (size_t)cfg->n_ctx * kv_dim;
+    const size_t kv_elems = n_layers * (size_t)cfg->n_seq * (size_t)cfg->n_ctx * kv_dim;
     const size_t widths[KITE_ACT_COUNT] = {
         [KITE_ACT_X] = E,           [KITE_ACT_XN] = KITE_MAX(E, q_dim), [KITE_ACT_QKV] = q_dim + 2 * kv_dim,
         [KITE_ACT_Q] = q_dim,       [KITE_ACT_K] = kv_dim,              [KITE_ACT_V] = kv_dim,

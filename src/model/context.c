@@ -32,7 +32,7 @@ static kite_status place(kite_ctx *c, const kite_ctx_params *p) {
     }
     const int32_t first_off = hp->n_layer - KITE_MIN(n_off, hp->n_layer); // first offloaded layer
     const bool output_off = n_off > hp->n_layer;
-    kite_backend_config cfg = {.m = c->m, .n_ctx = c->n_ctx, .n_batch = c->n_batch, .n_threads = c->n_threads,
+    kite_backend_config cfg = {.m = c->m, .n_ctx = c->n_ctx, .n_seq = c->n_seq, .n_batch = c->n_batch, .n_threads = c->n_threads,
                                .flash_attn = p->flash_attn != KITE_FA_OFF, .layer_first = 0,
                                .layer_last = first_off, .embed = true, .output = !output_off};
     KITE_TRY(kite__backend_cpu_new(&cfg, &c->backends[0]));
@@ -67,6 +67,7 @@ kite_status kite_ctx_new(kite_model *m, const kite_ctx_params *p, kite_ctx **out
         return kite__fail(KITE_ERR_INVALID, "flash_attn %d is not auto/on/off", (int)p->flash_attn);
     if (p->n_batch < 0) return kite__fail(KITE_ERR_INVALID, "n_batch %d is negative", p->n_batch);
     if (p->n_gpu_layers < 0) return kite__fail(KITE_ERR_INVALID, "n_gpu_layers %d is negative", p->n_gpu_layers);
+    if (p->n_seq < 0 || p->n_seq > 256) return kite__fail(KITE_ERR_INVALID, "n_seq %d is out of range [0, 256]", p->n_seq);
     if (hp->head_dim > KITE_ATTN_MAX_HEAD_DIM)
         return kite__fail(KITE_ERR_UNSUPPORTED, "head size %d is above %d", hp->head_dim, KITE_ATTN_MAX_HEAD_DIM);
 
@@ -82,14 +83,26 @@ kite_status kite_ctx_new(kite_model *m, const kite_ctx_params *p, kite_ctx **out
     kite_ctx *c = calloc(1, sizeof *c);
     if (!c) return kite__fail(KITE_ERR_NOMEM, "out of memory");
     c->m = m;
-    c->n_ctx = p->n_ctx ? p->n_ctx : KITE_MIN(hp->n_ctx_train, DEFAULT_MAX_CTX);
+    const int32_t n_ctx_total = p->n_ctx ? p->n_ctx : KITE_MIN(hp->n_ctx_train, DEFAULT_MAX_CTX);
+    c->n_seq = p->n_seq ? p->n_seq : 1;
+    c->n_ctx = n_ctx_total / c->n_seq; // as llama.cpp's slots: the context is shared out evenly
     c->n_threads = p->n_threads ? p->n_threads : 1;
-    c->n_batch = KITE_MIN(p->n_batch ? p->n_batch : 512, c->n_ctx);
+    c->n_batch = KITE_MIN(p->n_batch ? p->n_batch : 512, n_ctx_total);
     // LongRoPE: the long factors serve contexts beyond the original training length
     c->rope_factors = (m->rope_long && c->n_ctx > hp->n_ctx_orig) ? m->rope_long : m->rope_short;
     c->logits = malloc((size_t)hp->n_vocab * sizeof(float));
     c->layer_backend = calloc((size_t)hp->n_layer, sizeof *c->layer_backend);
-    kite_status s = c->logits && c->layer_backend ? place(c, p) : kite__fail(KITE_ERR_NOMEM, "out of memory");
+    c->seq_pos = calloc((size_t)c->n_seq, sizeof *c->seq_pos);
+    c->step_pos = malloc((size_t)c->n_batch * sizeof *c->step_pos);
+    c->step_seq = malloc((size_t)c->n_batch * sizeof *c->step_seq);
+    c->out_rows = malloc((size_t)c->n_batch * sizeof *c->out_rows);
+    kite_status s = KITE_OK;
+    if (c->n_ctx < 1)
+        s = kite__fail(KITE_ERR_INVALID, "n_ctx %d leaves no room for %d sequences", n_ctx_total, c->n_seq);
+    else if (!c->logits || !c->layer_backend || !c->seq_pos || !c->step_pos || !c->step_seq || !c->out_rows)
+        s = kite__fail(KITE_ERR_NOMEM, "out of memory");
+    else
+        s = place(c, p);
     if (s != KITE_OK) {
         kite_ctx_free(c);
         return s;
@@ -105,6 +118,10 @@ void kite_ctx_free(kite_ctx *c) {
     free(c->logits);
     free(c->host_x);
     free(c->layer_backend);
+    free(c->seq_pos);
+    free(c->step_pos);
+    free(c->step_seq);
+    free(c->out_rows);
     free(c);
 }
 
@@ -113,47 +130,93 @@ const char *kite_ctx_layer_backend(const kite_ctx *c, int32_t il) {
     return il == c->m->hp.n_layer ? c->output_backend->name : c->layer_backend[il]->name;
 }
 
-void kite_ctx_reset(kite_ctx *c) { c->pos = 0; }
-int32_t kite_ctx_pos(const kite_ctx *c) { return c->pos; }
+void kite_ctx_reset(kite_ctx *c) {
+    for (int32_t q = 0; q < c->n_seq; q++) c->seq_pos[q] = 0;
+}
+int32_t kite_ctx_pos(const kite_ctx *c) { return c->seq_pos[0]; }
 int32_t kite_ctx_n_ctx(const kite_ctx *c) { return c->n_ctx; }
+int32_t kite_ctx_n_seq(const kite_ctx *c) { return c->n_seq; }
 kite_model *kite_ctx_model(const kite_ctx *c) { return c->m; }
 
-static kite_status check_input(const kite_ctx *c, const int32_t *tokens, int32_t n) {
-    if (n <= 0 || !tokens) return kite__fail(KITE_ERR_INVALID, "eval needs at least one token");
-    if (n > c->n_ctx - c->pos)
-        return kite__fail(KITE_ERR_INVALID, "context full: %d tokens at position %d exceed n_ctx %d", n, c->pos,
-                          c->n_ctx);
-    for (int32_t i = 0; i < n; i++)
-        if (tokens[i] < 0 || tokens[i] >= c->m->hp.n_vocab)
-            return kite__fail(KITE_ERR_INVALID, "token id %d at index %d is out of range [0, %d)", tokens[i], i,
-                              c->m->hp.n_vocab);
+int32_t kite_ctx_seq_pos(const kite_ctx *c, int32_t seq) {
+    return seq >= 0 && seq < c->n_seq ? c->seq_pos[seq] : -1;
+}
+
+kite_status kite_ctx_seq_reset(kite_ctx *c, int32_t seq) {
+    if (seq < 0 || seq >= c->n_seq)
+        return kite__fail(KITE_ERR_INVALID, "sequence %d is out of range [0, %d)", seq, c->n_seq);
+    c->seq_pos[seq] = 0;
     return KITE_OK;
+}
+
+// Checks a batch before anything runs: ids in the vocabulary, sequences in range, and room for
+// every sequence's new tokens in its cache.
+static kite_status check_batch(const kite_ctx *c, const kite_batch *b) {
+    if (!b || b->n <= 0 || !b->tokens) return kite__fail(KITE_ERR_INVALID, "eval needs at least one token");
+    for (int32_t i = 0; i < b->n; i++) {
+        if (b->tokens[i] < 0 || b->tokens[i] >= c->m->hp.n_vocab)
+            return kite__fail(KITE_ERR_INVALID, "token id %d at index %d is out of range [0, %d)", b->tokens[i], i,
+                              c->m->hp.n_vocab);
+        if (b->seq && (b->seq[i] < 0 || b->seq[i] >= c->n_seq))
+            return kite__fail(KITE_ERR_INVALID, "sequence %d at index %d is out of range [0, %d)", b->seq[i], i,
+                              c->n_seq);
+    }
+    for (int32_t q = 0; q < c->n_seq; q++) {
+        int32_t n_new = 0;
+        for (int32_t i = 0; i < b->n; i++) n_new += (b->seq ? b->seq[i] : 0) == q;
+        if (n_new > c->n_ctx - c->seq_pos[q])
+            return kite__fail(KITE_ERR_INVALID, "context full: %d tokens at position %d exceed n_ctx %d%s", n_new,
+                              c->seq_pos[q], c->n_ctx, c->n_seq > 1 ? " of the sequence" : "");
+    }
+    return KITE_OK;
+}
+
+kite_status kite_ctx_decode(kite_ctx *c, const kite_batch *b, float *logits) {
+    KITE_TRY(check_batch(c, b));
+    int32_t *pos_before = malloc((size_t)c->n_seq * sizeof(int32_t));
+    if (!pos_before) return kite__fail(KITE_ERR_NOMEM, "out of memory");
+    memcpy(pos_before, c->seq_pos, (size_t)c->n_seq * sizeof(int32_t));
+    kite_status s = KITE_OK;
+    float *out = logits;
+    for (int32_t i0 = 0; i0 < b->n && s == KITE_OK; i0 += c->n_batch) {
+        const int32_t n = KITE_MIN(c->n_batch, b->n - i0);
+        int32_t n_out = 0;
+        for (int32_t t = 0; t < n; t++) {
+            const int32_t q = b->seq ? b->seq[i0 + t] : 0;
+            c->step_seq[t] = q;
+            c->step_pos[t] = c->seq_pos[q]++;
+            if (b->want && b->want[i0 + t]) c->out_rows[n_out++] = t;
+        }
+        const kite_step st = {.n = n, .pos = c->step_pos, .seq = c->step_seq};
+        s = kite__forward(c, &st, b->tokens + i0, c->out_rows, n_out, out);
+        out += (size_t)n_out * c->m->hp.n_vocab;
+    }
+    if (s != KITE_OK) memcpy(c->seq_pos, pos_before, (size_t)c->n_seq * sizeof(int32_t));
+    free(pos_before);
+    return s;
 }
 
 kite_status kite_ctx_eval(kite_ctx *c, const int32_t *tokens, int32_t n, const float **logits) {
-    KITE_TRY(check_input(c, tokens, n));
-    const int32_t pos0 = c->pos;
-    for (int32_t i = 0; i < n; i += c->n_batch) {
-        kite_status s = kite__forward(c, tokens + i, KITE_MIN(c->n_batch, n - i), false, NULL);
-        if (s != KITE_OK) {
-            c->pos = pos0;
-            return s;
-        }
-    }
-    if (logits) *logits = c->logits;
-    return KITE_OK;
+    if (c->n_seq != 1) return kite__fail(KITE_ERR_INVALID, "kite_ctx_eval needs a one-sequence context: use kite_ctx_decode");
+    if (n <= 0 || !tokens) return kite__fail(KITE_ERR_INVALID, "eval needs at least one token");
+    bool *want = calloc((size_t)n, sizeof *want);
+    if (!want) return kite__fail(KITE_ERR_NOMEM, "out of memory");
+    want[n - 1] = true; // only the last token's logits
+    const kite_batch b = {.tokens = tokens, .n = n, .want = want};
+    kite_status s = kite_ctx_decode(c, &b, c->logits);
+    free(want);
+    if (s == KITE_OK && logits) *logits = c->logits;
+    return s;
 }
 
 kite_status kite_ctx_eval_all(kite_ctx *c, const int32_t *tokens, int32_t n, float *all_logits) {
-    KITE_TRY(check_input(c, tokens, n));
-    const int32_t pos0 = c->pos;
-    for (int32_t i = 0; i < n; i += c->n_batch) {
-        kite_status s = kite__forward(c, tokens + i, KITE_MIN(c->n_batch, n - i), true,
-                                      all_logits + (size_t)i * c->m->hp.n_vocab);
-        if (s != KITE_OK) {
-            c->pos = pos0;
-            return s;
-        }
-    }
-    return KITE_OK;
+    if (c->n_seq != 1) return kite__fail(KITE_ERR_INVALID, "kite_ctx_eval_all needs a one-sequence context");
+    if (n <= 0 || !tokens) return kite__fail(KITE_ERR_INVALID, "eval needs at least one token");
+    bool *want = malloc((size_t)n * sizeof *want);
+    if (!want) return kite__fail(KITE_ERR_NOMEM, "out of memory");
+    for (int32_t i = 0; i < n; i++) want[i] = true;
+    const kite_batch b = {.tokens = tokens, .n = n, .want = want};
+    kite_status s = kite_ctx_decode(c, &b, all_logits);
+    free(want);
+    return s;
 }

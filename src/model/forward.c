@@ -14,12 +14,13 @@ static void move_residual(kite_ctx *c, kite_backend *from, kite_backend *to, int
     to->write(to, x, n, E, c->host_x);
 }
 
-kite_status kite__forward(kite_ctx *c, const int32_t *tokens, int32_t n, bool all, float *logits_out) {
+kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *tokens, const int32_t *out_rows,
+                          int32_t n_out, float *logits) {
     const kite_model *m = c->m;
     const kite_hparams *hp = &m->hp;
-    const int32_t E = hp->n_embd, hd = hp->head_dim, F = hp->n_ff, pos0 = c->pos;
+    const int32_t E = hp->n_embd, hd = hp->head_dim, F = hp->n_ff, n = st->n;
     const int32_t q_dim = hp->n_head * hd, kv_dim = hp->n_head_kv * hd, qkv_dim = q_dim + 2 * kv_dim;
-    KITE_ASSERT(n > 0 && n <= c->n_batch && pos0 + n <= c->n_ctx);
+    KITE_ASSERT(n > 0 && n <= c->n_batch && n_out >= 0 && n_out <= n);
 
     // the activations by role (rows of the step; see kite_act)
     const kite_view x = {KITE_ACT_X, 0, E}, xn = {KITE_ACT_XN, 0, E}, att = {KITE_ACT_ATT, 0, q_dim},
@@ -32,7 +33,7 @@ kite_status kite__forward(kite_ctx *c, const int32_t *tokens, int32_t n, bool al
     const bool scale_q = hp->arch == KITE_ARCH_PHI3;
     const kite_attn attn = {.n_head = hp->n_head, .n_head_kv = hp->n_head_kv, .head_dim = hd,
                             .scale = scale_q ? 1.0f : q_scale};
-    for (int i = 0; i < c->n_backends; i++) c->backends[i]->begin(c->backends[i], n, pos0);
+    for (int i = 0; i < c->n_backends; i++) c->backends[i]->begin(c->backends[i], st);
 
     // token embeddings: one row of token_embd per token
     kite_backend *B = c->input_backend;
@@ -94,17 +95,19 @@ kite_status kite__forward(kite_ctx *c, const int32_t *tokens, int32_t n, bool al
         B->add(B, x, xn, n, E);
     }
 
-    // final norm and output head: every token's logits, or only the last one's
+    // final norm and output head for the rows whose logits are wanted
     if (c->output_backend != B) {
         move_residual(c, B, c->output_backend, n);
         B = c->output_backend;
     }
-    const int32_t first = all ? 0 : n - 1, n_out = n - first;
-    const kite_view out = {KITE_ACT_OUT, 0, hp->n_vocab};
-    B->bind_output(B, all ? logits_out : c->logits, n_out, hp->n_vocab);
-    B->rmsnorm(B, xn, (kite_view){KITE_ACT_X, first * E, E}, m->output_norm, n_out, E, hp->norm_eps);
-    B->matmul(B, &m->output, xn, n_out, out);
-    if (m->output_bias) B->add_bias(B, out, m->output_bias, n_out, hp->n_vocab);
+    if (n_out > 0) {
+        const kite_view out = {KITE_ACT_OUT, 0, hp->n_vocab};
+        B->bind_output(B, logits, n_out, hp->n_vocab);
+        B->gather(B, xn, x, out_rows, n_out, E);
+        B->rmsnorm(B, xn, xn, m->output_norm, n_out, E, hp->norm_eps);
+        B->matmul(B, &m->output, xn, n_out, out);
+        if (m->output_bias) B->add_bias(B, out, m->output_bias, n_out, hp->n_vocab);
+    }
 
     // the first failure of any backend's step
     kite_status s = KITE_OK;
@@ -112,6 +115,5 @@ kite_status kite__forward(kite_ctx *c, const int32_t *tokens, int32_t n, bool al
         kite_status e = c->backends[i]->end(c->backends[i]);
         if (s == KITE_OK) s = e;
     }
-    if (s == KITE_OK) c->pos = pos0 + n;
     return s;
 }

@@ -33,14 +33,14 @@ kite_status kite_generate(kite_ctx *c, const char *prompt, const kite_gen_params
 
     // tokenize (BOS only at the start of the context)
     int32_t *ids = NULL, n_ids = 0;
-    KITE_TRY(kite_tokenize_alloc(vocab, prompt, strlen(prompt), !p->no_bos && c->pos == 0, p->parse_special, &ids, &n_ids));
+    KITE_TRY(kite_tokenize_alloc(vocab, prompt, strlen(prompt), !p->no_bos && kite_ctx_pos(c) == 0, p->parse_special, &ids, &n_ids));
     kite_sampler *smp = NULL;
     char *piece_big = NULL; // a token's text when it does not fit piece_small
     kite__buf pend = {0}; // text sampled but not yet shown: it may still turn out to begin a stop string
     kite_status s = KITE_OK;
     if (n_ids == 0) s = kite__fail(KITE_ERR_INVALID, "the prompt has no tokens");
-    else if (n_ids >= c->n_ctx - c->pos)
-        s = kite__fail(KITE_ERR_INVALID, "prompt of %d tokens does not fit the context (%d of %d used)", n_ids, c->pos,
+    else if (n_ids >= c->n_ctx - kite_ctx_pos(c))
+        s = kite__fail(KITE_ERR_INVALID, "prompt of %d tokens does not fit the context (%d of %d used)", n_ids, kite_ctx_pos(c),
                        c->n_ctx);
     if (s == KITE_OK) s = kite_sampler_new(&p->sampling, &smp);
     if (s != KITE_OK) goto done;
@@ -97,7 +97,7 @@ kite_status kite_generate(kite_ctx *c, const char *prompt, const kite_gen_params
             pend.len = 0;
             break;
         }
-        if (c->pos >= c->n_ctx) break; // context full
+        if (kite_ctx_pos(c) >= c->n_ctx) break; // context full
         if (p->n_predict >= 0 && st.n_generated >= p->n_predict) {
             // A kept context (chat) must hold every token shown: the next turn's text follows it.
             if (p->keep_context) s = kite_ctx_eval(c, &tok, 1, &logits);

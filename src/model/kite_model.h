@@ -83,7 +83,9 @@ typedef enum kite_flash_attn {
 } kite_flash_attn;
 
 typedef struct kite_ctx_params {
-    int32_t n_ctx;              // KV cache length in tokens; 0 = min(n_ctx_train, 4096)
+    int32_t n_ctx;              // KV cache length in tokens (all sequences together: each of n_seq
+                                // gets n_ctx / n_seq); 0 = min(n_ctx_train, 4096)
+    int32_t n_seq;              // independent sequences (server slots) decoded in one batch; 0 = 1
     int32_t n_threads;          // worker threads; 0 = 1
     int32_t n_batch;            // most tokens per forward pass (prefill splits longer inputs); 0 = 512
     kite_flash_attn flash_attn; // attention numerics to follow (see above)
@@ -110,8 +112,8 @@ void kite_ctx_free(kite_ctx *c);
 // (il == n_layer): "cpu", or an offload backend's name. NULL when il is out of range.
 const char *kite_ctx_layer_backend(const kite_ctx *c, int32_t il);
 
-// Runs the forward pass on n tokens appended at the current position (batched prefill in
-// pieces of n_batch) and sets *logits to the last token's logits (n_vocab floats, owned by
+// Runs the forward pass on n tokens appended to sequence 0 (batched prefill in pieces of
+// n_batch; a context of one sequence only) and sets *logits to the last token's logits (n_vocab floats, owned by
 // the context, valid until the next call). Errors: a token out of range, or the context
 // would overflow n_ctx (KITE_ERR_INVALID; the position is then unchanged).
 kite_status kite_ctx_eval(kite_ctx *c, const int32_t *tokens, int32_t n, const float **logits);
@@ -120,14 +122,39 @@ kite_status kite_ctx_eval(kite_ctx *c, const int32_t *tokens, int32_t n, const f
 // (n * n_vocab floats, row i for tokens[i]). Used by perplexity.
 kite_status kite_ctx_eval_all(kite_ctx *c, const int32_t *tokens, int32_t n, float *all_logits);
 
-// Forgets the KV cache: the next eval starts at position 0.
+// Tokens of several sequences in one forward pass (continuous batching): token i is appended to
+// sequence seq[i] at that sequence's next position; one sequence's tokens come in order.
+typedef struct kite_batch {
+    const int32_t *tokens; // (n) token ids
+    const int32_t *seq;    // (n) sequences in [0, n_seq); NULL = all sequence 0
+    const bool *want;      // (n) true where the token's logits are wanted; NULL = none
+    int32_t n;
+} kite_batch;
+
+// Runs the batch (in pieces of n_batch) and writes the logits of the wanted tokens, in batch
+// order, to logits (n_wanted * n_vocab floats). Each token's logits are the same bits as when
+// its sequence runs alone with the same step sizes (the kernels' order does not depend on the
+// batch). Errors (nothing is appended then): a token or sequence out of range, a sequence
+// whose cache would overflow (KITE_ERR_INVALID).
+kite_status kite_ctx_decode(kite_ctx *c, const kite_batch *b, float *logits);
+
+// Forgets sequence seq's cache (its next token is at position 0). KITE_ERR_INVALID if out of range.
+kite_status kite_ctx_seq_reset(kite_ctx *c, int32_t seq);
+
+// Tokens in sequence seq's cache; -1 if seq is out of range.
+int32_t kite_ctx_seq_pos(const kite_ctx *c, int32_t seq);
+
+// Forgets every sequence's cache: the next eval starts at position 0.
 void kite_ctx_reset(kite_ctx *c);
 
-// Tokens held in the KV cache (the position the next token gets).
+// Tokens held in sequence 0's cache (the position the next token gets).
 int32_t kite_ctx_pos(const kite_ctx *c);
 
-// The context's length in tokens.
+// Cache positions of one sequence (n_ctx / n_seq).
 int32_t kite_ctx_n_ctx(const kite_ctx *c);
+
+// Sequences of the context.
+int32_t kite_ctx_n_seq(const kite_ctx *c);
 
 // The model a context runs.
 kite_model *kite_ctx_model(const kite_ctx *c);

@@ -49,11 +49,15 @@ typedef struct kite_backend kite_backend;
 
 struct kite_ctx {
     kite_model *m;
-    int32_t n_ctx, n_batch, n_threads;
-    int32_t pos;                    // tokens in the cache
+    int32_t n_ctx;                  // cache positions per sequence
+    int32_t n_seq;                  // sequences (each with n_ctx positions of cache)
+    int32_t n_batch, n_threads;
+    int32_t *seq_pos;               // (n_seq) tokens in each sequence's cache
     const float *rope_factors;      // LongRoPE long or short factors for this n_ctx, or NULL
     float *logits;                  // (n_vocab) the last token's logits
     float *host_x;                  // (n_batch, n_embd) residual staging at a backend boundary
+    int32_t *step_pos, *step_seq;   // (n_batch) the positions and sequences of a step's tokens
+    int32_t *out_rows;              // (n_batch) the rows of a step whose logits are wanted
     kite_backend *backends[KITE_MAX_BACKENDS]; // [0] the host CPU, [1] the offload backend if any
     int32_t n_backends;
     kite_backend *input_backend;    // runs the token embedding (the host CPU)
@@ -61,9 +65,13 @@ struct kite_ctx {
     kite_backend **layer_backend;   // (n_layer) where each repeating layer runs
 };
 
-// Runs the forward pass over tokens[0..n) at positions pos..pos+n (n <= n_batch, fits n_ctx)
-// and writes logits: for every token into logits_out (n * n_vocab) when all is true, else the
-// last token's into c->a.logits. Advances c->pos.
-kite_status kite__forward(kite_ctx *c, const int32_t *tokens, int32_t n, bool all, float *logits_out);
+typedef struct kite_step kite_step;
+
+// Runs the forward pass over one step (st->n <= n_batch tokens, their positions and sequences;
+// the caller checked ids, positions and sequences) and writes the logits of rows out_rows[0 ..
+// n_out) to logits (n_out * n_vocab floats, in out_rows order). Positions are the caller's to
+// advance.
+kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *tokens, const int32_t *out_rows,
+                          int32_t n_out, float *logits);
 
 #endif

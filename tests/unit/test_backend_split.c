@@ -4,6 +4,7 @@
 // models that exercise each path of the forward pass (stories260K: llama; rand-qwen2: q/k/v
 // biases; rand-phi3: fused qkv and gate_up, q scaling). Also the placement rule (llama.cpp's
 // -ngl: the last N layers, the output head once N exceeds the layer count) and the errors.
+// Sequences: several decoded in one batch (continuous batching) give each the bits it gets alone.
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,7 +108,113 @@ static void test_placement(void) {
     free(buf);
 }
 
+// Three sequences' prompts (lengths 5, 9, 3) then 4 decode steps. Alone: each in its own
+// context. Together: one context of 3 sequences, the prompts interleaved in one batch and each
+// decode step one batch of 3 tokens. The same logits, bit for bit (fewer than 64 tokens a step,
+// so flash attention takes the same path in both).
+#define N_SEQ 3
+#define N_STEPS 4
+static void test_sequences(const char *file, int32_t ngl) {
+    size_t len;
+    unsigned char *buf = check_read_model(file, &len);
+    if (!buf) return;
+    kite_model *m = NULL;
+    CHECK(kite_model_load(buf, len, NULL, &m) == KITE_OK, "%s: %s", file, kite_last_error());
+    if (!m) {
+        free(buf);
+        return;
+    }
+    const int32_t nv = kite_model_hparams(m)->n_vocab, lens[N_SEQ] = {5, 9, 3};
+    int32_t toks[N_SEQ][9 + N_STEPS];
+    for (int q = 0; q < N_SEQ; q++)
+        for (int i = 0; i < 9 + N_STEPS; i++) toks[q][i] = (q * 104729 + i * 7919 + 13) % nv;
+    float *alone = malloc(sizeof(float) * (size_t)nv * N_SEQ * (N_STEPS + 1));
+    float *together = malloc(sizeof(float) * (size_t)nv * N_SEQ * (N_STEPS + 1));
+    for (int q = 0; q < N_SEQ; q++) {
+        kite_ctx_params cp = {.n_ctx = 64, .n_threads = 2, .n_gpu_layers = ngl, .gpu_backend = "cpu"};
+        kite_ctx *c = NULL;
+        CHECK(kite_ctx_new(m, &cp, &c) == KITE_OK, "alone: %s", kite_last_error());
+        if (!c) continue;
+        const float *l = NULL;
+        for (int s = 0; s <= N_STEPS; s++) {
+            const bool ok = s == 0 ? kite_ctx_eval(c, toks[q], lens[q], &l) == KITE_OK
+                                   : kite_ctx_eval(c, &toks[q][lens[q] + s - 1], 1, &l) == KITE_OK;
+            CHECK(ok, "alone seq %d step %d: %s", q, s, kite_last_error());
+            if (ok) memcpy(alone + ((size_t)s * N_SEQ + q) * nv, l, sizeof(float) * (size_t)nv);
+        }
+        kite_ctx_free(c);
+    }
+    kite_ctx_params cp = {.n_ctx = 64 * N_SEQ, .n_seq = N_SEQ, .n_threads = 2, .n_gpu_layers = ngl, .gpu_backend = "cpu"};
+    kite_ctx *c = NULL;
+    CHECK(kite_ctx_new(m, &cp, &c) == KITE_OK && kite_ctx_n_ctx(c) == 64 && kite_ctx_n_seq(c) == N_SEQ, "together: %s",
+          kite_last_error());
+    if (c) {
+        // the prompts interleaved: round-robin over the sequences that still have tokens
+        int32_t bt[32], bs[32], next[N_SEQ] = {0};
+        bool want[32] = {0};
+        int32_t n = 0;
+        for (int more = 1; more;) {
+            more = 0;
+            for (int q = 0; q < N_SEQ; q++)
+                if (next[q] < lens[q]) {
+                    bt[n] = toks[q][next[q]];
+                    bs[n] = q;
+                    want[n] = ++next[q] == lens[q];
+                    n++;
+                    more = 1;
+                }
+        }
+        // the wanted rows come out in batch order: sequence 2 (3 tokens) ends first, then 0, then 1
+        float *tmp = malloc(sizeof(float) * (size_t)nv * N_SEQ);
+        kite_batch b = {.tokens = bt, .seq = bs, .want = want, .n = n};
+        CHECK(kite_ctx_decode(c, &b, tmp) == KITE_OK, "prefill batch: %s", kite_last_error());
+        const int order[N_SEQ] = {2, 0, 1};
+        for (int k = 0; k < N_SEQ; k++)
+            memcpy(together + (size_t)order[k] * nv, tmp + (size_t)k * nv, sizeof(float) * (size_t)nv);
+        for (int s = 1; s <= N_STEPS; s++) {
+            for (int q = 0; q < N_SEQ; q++) {
+                bt[q] = toks[q][lens[q] + s - 1];
+                bs[q] = q;
+                want[q] = true;
+            }
+            b.n = N_SEQ;
+            CHECK(kite_ctx_decode(c, &b, together + (size_t)s * N_SEQ * nv) == KITE_OK, "step %d: %s", s,
+                  kite_last_error());
+        }
+        CHECK(!memcmp(alone, together, sizeof(float) * (size_t)nv * N_SEQ * (N_STEPS + 1)),
+              "%s -ngl %d: sequences batched together differ from each alone", file, ngl);
+        for (int q = 0; q < N_SEQ; q++)
+            CHECK(kite_ctx_seq_pos(c, q) == lens[q] + N_STEPS, "seq %d at %d", q, kite_ctx_seq_pos(c, q));
+
+        // a slot reused after a reset gives the fresh sequence's logits again
+        CHECK(kite_ctx_seq_reset(c, 1) == KITE_OK && kite_ctx_seq_pos(c, 1) == 0, "seq reset");
+        b = (kite_batch){.tokens = toks[1], .seq = (int32_t[]){1, 1, 1, 1, 1, 1, 1, 1, 1},
+                         .want = (bool[]){0, 0, 0, 0, 0, 0, 0, 0, 1}, .n = lens[1]};
+        CHECK(kite_ctx_decode(c, &b, tmp) == KITE_OK && !memcmp(tmp, alone + (size_t)1 * nv, sizeof(float) * (size_t)nv),
+              "reused slot: %s", kite_last_error());
+
+        // hostile batches change nothing: a sequence out of range, one sequence overflowing
+        const int32_t pos0 = kite_ctx_seq_pos(c, 0);
+        b = (kite_batch){.tokens = bt, .seq = (int32_t[]){0, 3}, .n = 2};
+        CHECK(kite_ctx_decode(c, &b, NULL) == KITE_ERR_INVALID && kite_ctx_seq_pos(c, 0) == pos0, "seq 3 accepted");
+        int32_t many[60] = {0}, seq0[60] = {0};
+        b = (kite_batch){.tokens = many, .seq = seq0, .n = 60};
+        CHECK(kite_ctx_decode(c, &b, NULL) == KITE_ERR_INVALID && kite_ctx_seq_pos(c, 0) == pos0,
+              "overflow of one sequence accepted");
+        CHECK(kite_ctx_eval(c, bt, 1, NULL) == KITE_ERR_INVALID, "kite_ctx_eval on a 3-sequence context");
+        free(tmp);
+        kite_ctx_free(c);
+    }
+    free(alone);
+    free(together);
+    kite_model_free(m);
+    free(buf);
+}
+
 int main(void) {
+    test_sequences("stories260K.gguf", 0);
+    test_sequences("stories260K.gguf", 3);
+    test_sequences("rand-phi3-f16.gguf", 0);
     test_placement();
     test_splits("stories260K.gguf");
     test_splits("rand-qwen2-f16.gguf");
