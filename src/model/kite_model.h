@@ -212,6 +212,60 @@ kite_status kite_perplexity(kite_ctx *c, const int32_t *tokens, int64_t n_tokens
                             bool (*progress)(void *user, int32_t chunk, int32_t n_chunks, double ppl),
                             void *user, kite_ppl_result *out);
 
+// The logits of each chunk's scored half, for KL divergence: after chunk `chunk` (0-based) was
+// evaluated, tokens holds its n_ctx tokens as they are in the input (before the BOS
+// substitution) and logits the n_ctx - 1 - first rows (n_vocab floats each) of positions first
+// .. n_ctx - 2, row j scoring tokens[first + j + 1]. Returning false aborts.
+typedef bool (*kite_ppl_chunk_fn)(void *user, int32_t chunk, const int32_t *tokens, int32_t n_ctx, int32_t first,
+                                  const float *logits);
+
+// kite_perplexity with a chunk callback (may be NULL) and at most max_chunks chunks (0: all).
+kite_status kite_perplexity_ex(kite_ctx *c, const int32_t *tokens, int64_t n_tokens, int32_t max_chunks,
+                               bool (*progress)(void *user, int32_t chunk, int32_t n_chunks, double ppl),
+                               kite_ppl_chunk_fn on_chunk, void *user, kite_ppl_result *out);
+
+// ---- KL divergence (llama-perplexity's --kl-divergence) ------------------------------
+
+// Length in uint16 of one compressed row of log-probabilities: two floats (scale, the floor's
+// log-probability) then one 16-bit level per token, padded to an even count.
+int32_t kite_kld_row_len(int32_t n_vocab);
+
+// Writes logits' log-softmax to row (kite_kld_row_len(n_vocab) uint16) in llama-perplexity's
+// compressed form: levels over [max - 16, max] (lower ones clamp to the floor), and returns
+// -log p(tok).
+double kite_kld_encode_row(const float *logits, int32_t n_vocab, int32_t tok, uint16_t *row);
+
+// Running sums of a KL-divergence run (zero-initialize).
+typedef struct kite_kld_stats {
+    double sum_nll, sum_nll2, sum_nll_base, sum_nll_base2, sum_nll_nll_base;
+    double sum_kld, sum_kld2, sum_p_diff, sum_p_diff2, sum_p_diff4;
+    float max_p_diff;
+    int64_t n_same_top, count;
+} kite_kld_stats;
+
+// Adds one scored position: the model's logits against the base's compressed row, tok the token
+// that came. Optionally returns that position's KL divergence and change in p(tok).
+void kite_kld_add_row(kite_kld_stats *st, const float *logits, int32_t n_vocab, const uint16_t *base_row, int32_t tok,
+                      float *kld, float *p_diff);
+
+// Percentiles reported: 100, 99.9, 99, 95, 90, 50 (median), 10, 5, 1, 0.1, 0.
+#define KITE_KLD_N_PCT 11
+
+// The summary llama-perplexity prints (values as fractions, not percent).
+typedef struct kite_kld_report {
+    int64_t count;
+    double ppl, ppl_err, ppl_base, ppl_base_err, ppl_cor;
+    double ln_ppl_ratio, ln_ppl_ratio_err, ppl_ratio;
+    double kld_mean, kld_err;
+    double p_diff_mean, p_diff_err, p_diff_rms, p_diff_rms_err;
+    double same_top, same_top_err;
+    float kld_pct[KITE_KLD_N_PCT], p_diff_pct[KITE_KLD_N_PCT];
+} kite_kld_report;
+
+// Fills r from st; with the per-position values (st->count of each; sorted in place) also the
+// percentiles. The arrays may be NULL.
+void kite_kld_report_make(const kite_kld_stats *st, float *kld_values, float *p_diff_values, kite_kld_report *r);
+
 #ifdef __cplusplus
 }
 #endif

@@ -17,12 +17,19 @@ static double nll_of(const float *logits, int32_t n_vocab, int32_t tok) {
 kite_status kite_perplexity(kite_ctx *c, const int32_t *tokens, int64_t n_tokens,
                             bool (*progress)(void *user, int32_t chunk, int32_t n_chunks, double ppl), void *user,
                             kite_ppl_result *out) {
+    return kite_perplexity_ex(c, tokens, n_tokens, 0, progress, NULL, user, out);
+}
+
+kite_status kite_perplexity_ex(kite_ctx *c, const int32_t *tokens, int64_t n_tokens, int32_t max_chunks,
+                               bool (*progress)(void *user, int32_t chunk, int32_t n_chunks, double ppl),
+                               kite_ppl_chunk_fn on_chunk, void *user, kite_ppl_result *out) {
     memset(out, 0, sizeof *out);
     const int32_t n_ctx = c->n_ctx, n_vocab = c->m->hp.n_vocab;
     if (n_tokens < 2 * (int64_t)n_ctx)
         return kite__fail(KITE_ERR_INVALID, "perplexity needs at least %d tokens (2 chunks of %d), got %lld",
                           2 * n_ctx, n_ctx, (long long)n_tokens);
-    const int32_t n_chunks = (int32_t)KITE_MIN(n_tokens / n_ctx, INT32_MAX);
+    int32_t n_chunks = (int32_t)KITE_MIN(n_tokens / n_ctx, INT32_MAX);
+    if (max_chunks > 0) n_chunks = KITE_MIN(n_chunks, max_chunks);
     // the first half of each chunk only gives the scored half some context
     const int32_t first = n_ctx / 2;
     const int32_t bos = kite_vocab_bos(c->m->vocab);
@@ -52,7 +59,9 @@ kite_status kite_perplexity(kite_ctx *c, const int32_t *tokens, int64_t n_tokens
             nll2 += v * v;
         }
         count += n_ctx - 1 - first;
-        if (progress && !progress(user, ci + 1, n_chunks, exp(nll / (double)count)))
+        if (on_chunk && !on_chunk(user, ci, src, n_ctx, first, logits + (size_t)first * n_vocab))
+            s = kite__fail(KITE_ERR_ABORTED, "perplexity stopped by the caller");
+        else if (progress && !progress(user, ci + 1, n_chunks, exp(nll / (double)count)))
             s = kite__fail(KITE_ERR_ABORTED, "perplexity stopped by the caller");
     }
     kite_ctx_reset(c);

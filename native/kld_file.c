@@ -1,0 +1,145 @@
+// kld_file.c - reads and writes llama-perplexity's KL-divergence base files (see kld_file.h).
+#include "kld_file.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kite.h"
+
+static const char MAGIC[8] = {'_', 'l', 'o', 'g', 'i', 't', 's', '_'};
+
+static size_t row_bytes(const kld_file *k) { return (size_t)kite_kld_row_len(k->n_vocab) * sizeof(uint16_t); }
+
+bool kld_file_open_read(kld_file *k, const char *path, char *err, size_t err_len) {
+    memset(k, 0, sizeof *k);
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        snprintf(err, err_len, "%s: %s", path, strerror(errno));
+        return false;
+    }
+    if (!S_ISREG(st.st_mode)) { // a FIFO or device would block or never end
+        snprintf(err, err_len, "%s is not a regular file", path);
+        return false;
+    }
+    k->path = strdup(path);
+    k->f = fopen(path, "rb");
+    if (!k->f) {
+        snprintf(err, err_len, "%s: %s", path, strerror(errno));
+        return false;
+    }
+    char magic[8];
+    int32_t h[3];
+    if (fread(magic, 1, 8, k->f) != 8 || memcmp(magic, MAGIC, 8) != 0 || fread(h, sizeof h, 1, k->f) != 1) {
+        snprintf(err, err_len, "%s does not look like a file of log-probabilities (no _logits_ header)", path);
+        return false;
+    }
+    k->n_ctx = h[0];
+    k->n_vocab = h[1];
+    k->n_chunk = h[2];
+    if (k->n_ctx < 4 || k->n_ctx > (1 << 22) || k->n_vocab < 1 || k->n_vocab > (1 << 24) || k->n_chunk < 1) {
+        snprintf(err, err_len, "%s: bad header (n_ctx %d, n_vocab %d, n_chunk %d)", path, k->n_ctx, k->n_vocab,
+                 k->n_chunk);
+        return false;
+    }
+    const uint64_t want = 8 + sizeof h + (uint64_t)k->n_chunk * (uint64_t)k->n_ctx * 4 +
+                          (uint64_t)k->n_chunk * (uint64_t)kld_file_rows(k) * row_bytes(k);
+    if ((uint64_t)st.st_size != want) {
+        snprintf(err, err_len, "%s: %llu bytes, but its header (n_ctx %d, n_vocab %d, %d chunks) needs %llu", path,
+                 (unsigned long long)st.st_size, k->n_ctx, k->n_vocab, k->n_chunk, (unsigned long long)want);
+        return false;
+    }
+    const size_t n_tok = (size_t)k->n_chunk * (size_t)k->n_ctx;
+    k->tokens = malloc(n_tok * sizeof(int32_t));
+    if (!k->tokens || fread(k->tokens, sizeof(int32_t), n_tok, k->f) != n_tok) {
+        snprintf(err, err_len, "%s: cannot read its %zu tokens", path, n_tok);
+        return false;
+    }
+    return true;
+}
+
+bool kld_file_read_chunk(kld_file *k, uint16_t *rows, char *err, size_t err_len) {
+    const size_t n = (size_t)kld_file_rows(k) * (size_t)kite_kld_row_len(k->n_vocab);
+    if (fread(rows, sizeof(uint16_t), n, k->f) != n) {
+        snprintf(err, err_len, "%s: short read of a chunk's log-probabilities", k->path ? k->path : "base file");
+        return false;
+    }
+    return true;
+}
+
+bool kld_file_open_write(kld_file *k, const char *path, int32_t n_ctx, int32_t n_vocab, int32_t n_chunk,
+                         const int32_t *tokens, char *err, size_t err_len) {
+    memset(k, 0, sizeof *k);
+    struct stat st;
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        snprintf(err, err_len, "%s exists and is not a regular file: refusing to replace it", path);
+        return false;
+    }
+    k->path = strdup(path);
+    k->tmp_path = malloc(strlen(path) + 16);
+    if (!k->path || !k->tmp_path) {
+        snprintf(err, err_len, "out of memory");
+        return false;
+    }
+    sprintf(k->tmp_path, "%s.tmp-XXXXXX", path);
+    const int fd = mkstemp(k->tmp_path);
+    if (fd < 0 || !(k->f = fdopen(fd, "wb"))) {
+        snprintf(err, err_len, "cannot create a temporary file beside %s: %s", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        free(k->tmp_path);
+        k->tmp_path = NULL;
+        return false;
+    }
+    const mode_t mask = umask(0); // mkstemp makes 0600: give the file the usual mode
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
+    k->n_ctx = n_ctx;
+    k->n_vocab = n_vocab;
+    k->n_chunk = n_chunk;
+    const int32_t h[3] = {n_ctx, n_vocab, n_chunk};
+    const size_t n_tok = (size_t)n_chunk * (size_t)n_ctx;
+    if (fwrite(MAGIC, 1, 8, k->f) != 8 || fwrite(h, sizeof h, 1, k->f) != 1 ||
+        fwrite(tokens, sizeof(int32_t), n_tok, k->f) != n_tok) {
+        snprintf(err, err_len, "writing %s: %s", k->tmp_path, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+bool kld_file_write_chunk(kld_file *k, const uint16_t *rows, char *err, size_t err_len) {
+    const size_t n = (size_t)kld_file_rows(k) * (size_t)kite_kld_row_len(k->n_vocab);
+    if (fwrite(rows, sizeof(uint16_t), n, k->f) != n) {
+        snprintf(err, err_len, "writing %s: %s", k->tmp_path, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+bool kld_file_commit(kld_file *k, char *err, size_t err_len) {
+    FILE *f = k->f;
+    k->f = NULL;
+    const bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+    const int e = errno;
+    if (fclose(f) != 0 || !ok) {
+        snprintf(err, err_len, "writing %s: %s", k->tmp_path, strerror(ok ? errno : e));
+        return false;
+    }
+    if (rename(k->tmp_path, k->path) != 0) {
+        snprintf(err, err_len, "renaming %s to %s: %s", k->tmp_path, k->path, strerror(errno));
+        return false;
+    }
+    free(k->tmp_path);
+    k->tmp_path = NULL;
+    return true;
+}
+
+void kld_file_close(kld_file *k) {
+    if (k->f) fclose(k->f);
+    if (k->tmp_path) unlink(k->tmp_path);
+    free(k->tmp_path);
+    free(k->path);
+    free(k->tokens);
+    memset(k, 0, sizeof *k);
+}
