@@ -100,7 +100,12 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
         move_residual(c, B, c->output_backend, n);
         B = c->output_backend;
     }
-    if (n_out > 0) {
+    if (n_out > 0 && c->out_hidden) { // embeddings: the normed hidden states themselves
+        const kite_view out = {KITE_ACT_OUT, 0, E};
+        B->bind_output(B, logits, n_out, E);
+        B->gather(B, xn, x, out_rows, n_out, E);
+        B->rmsnorm(B, out, xn, m->output_norm, n_out, E, hp->norm_eps);
+    } else if (n_out > 0) {
         const kite_view out = {KITE_ACT_OUT, 0, hp->n_vocab};
         B->bind_output(B, logits, n_out, hp->n_vocab);
         B->gather(B, xn, x, out_rows, n_out, E);

@@ -193,6 +193,23 @@ kite_gen_params kite_gen_default_params(void);
 kite_status kite_generate(kite_ctx *c, const char *prompt, const kite_gen_params *p,
                           bool (*on_piece)(void *user, const char *piece, size_t len), void *user);
 
+// ---- embeddings ---------------------------------------------------------------------
+
+// How token states are pooled into one embedding (llama.cpp's pooling_type numbers).
+typedef enum kite_pooling {
+    KITE_POOLING_MEAN = 1, // mean over the tokens
+    KITE_POOLING_CLS = 2,  // the first token's state
+    KITE_POOLING_LAST = 3, // the last token's state
+} kite_pooling;
+
+// The pooling the model's GGUF asks for (<arch>.pooling_type), mean when it names none.
+kite_pooling kite_model_pooling(const kite_model *m);
+
+// The embedding of tokens[0..n): the final-normed hidden states (n_embd floats each, before the
+// output head) pooled as asked, written to out (n_embd floats; not normalized). Runs in sequence 0
+// from an empty cache and leaves it empty. Errors: bad pooling, no tokens, more than n_ctx.
+kite_status kite_ctx_embed(kite_ctx *c, const int32_t *tokens, int32_t n, kite_pooling pooling, float *out);
+
 // ---- perplexity ---------------------------------------------------------------------
 
 typedef struct kite_ppl_result {
