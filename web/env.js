@@ -34,13 +34,20 @@ export function hasRelaxedSimd() {
   }
 }
 
-// Default thread count: all logical cores (the wasm pool is sized to it).
+// Most threads of a wasm pool. Each is a Worker with its own stack and JS heap: thousands
+// exhaust the host's memory, and decode speed stops growing long before 64 (memory bandwidth).
+export const MAX_THREADS = 64;
+
+// Default thread count: all logical cores (the wasm pool is sized to it), at most MAX_THREADS.
 export async function defaultThreads() {
+  let n;
   if (isNode) {
     const os = await import('node:os');
-    return os.availableParallelism ? os.availableParallelism() : os.cpus().length;
+    n = os.availableParallelism ? os.availableParallelism() : os.cpus().length;
+  } else {
+    n = globalThis.navigator?.hardwareConcurrency || 4;
   }
-  return globalThis.navigator?.hardwareConcurrency || 4;
+  return Math.max(1, Math.min(MAX_THREADS, n));
 }
 
 // A uniform handle on a Worker (browser) or worker_threads.Worker (Node):
