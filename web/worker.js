@@ -94,9 +94,11 @@ function check(status) {
 
 // The ABI table (exports_abi.c): read once, before any call that uses a number from it.
 function readAbi() {
-  const st = M._kw_abi_json(scratch);
+  // Before the table there is no status code to compare with: *scratch stays NULL on failure.
+  new DataView(heap().buffer).setUint32(scratch, 0, true);
+  M._kw_abi_json(scratch);
   const p = new DataView(heap().buffer).getUint32(scratch, true);
-  if (st !== 0 || !p) throw new CError('cannot read the wasm ABI table (out of wasm memory?)', 'out of memory');
+  if (!p) throw new CError('cannot read the wasm ABI table (out of wasm memory?)', 'out of memory');
   return JSON.parse(takeString(p));
 }
 
