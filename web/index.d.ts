@@ -38,7 +38,53 @@ export interface DownloadOptions {
   /** A download (URL source) that receives no byte for this many milliseconds fails with a
    *  KiteError naming the URL. Default 30000; Infinity waits forever. */
   stallTimeout?: number;
+  /** Browsers: keep downloaded http(s) models in the model cache (default true; no effect in
+   *  Node). true uses the Origin Private File System where the browser has it, else the Cache
+   *  API; 'opfs' or 'cache-api' insist on one. Entries are keyed by URL and record the
+   *  server's ETag/Last-Modified and size: a complete entry loads with no network request (to
+   *  fetch a changed file again, deleteCachedModel(url) or cache: false); an interrupted OPFS
+   *  download resumes with a Range request tied to the ETag. A cache that cannot be written
+   *  (quota, another tab) never fails the load: Model.cache.warning says why, and how much
+   *  space the model needs. */
+  cache?: boolean | 'opfs' | 'cache-api';
+  /** The file's SHA-256 (64 hex digits): the bytes are checked before use (a mismatch
+   *  rejects, and a cached copy is dropped). Hashing runs in JS at tens of MB/s. */
+  sha256?: string;
 }
+
+/** How a model's bytes came (browsers, cache on), else null. */
+export interface CacheStatus {
+  storage: 'opfs' | 'cache-api';
+  /** Read from the cache: no request was made. */
+  hit: boolean;
+  /** Bytes that were already cached when an interrupted download resumed (0: none). */
+  resumedFrom: number;
+  /** The file is in the cache now. */
+  stored: boolean;
+  /** Why it was not cached (no space: how much the model needs and the browser allows). */
+  warning?: string;
+}
+
+/** One model in the browser's cache (listCachedModels). */
+export interface CachedModel {
+  url: string;
+  size: number;
+  /** false: an interrupted download the next load resumes. */
+  complete: boolean;
+  etag: string | null;
+  lastModified: string | null;
+  /** The checksum verified when the file was stored (null when none was given). */
+  sha256: string | null;
+  /** Date.now() when it was stored. */
+  storedAt: number;
+  storage: 'opfs' | 'cache-api';
+}
+
+/** Every model in the browser's cache (empty in Node). */
+export function listCachedModels(): Promise<CachedModel[]>;
+
+/** Removes a URL's cached copy, complete or partial; true when there was one. */
+export function deleteCachedModel(url: string | URL): Promise<boolean>;
 
 export interface LoadOptions extends DownloadOptions {
   onProgress?: (p: Progress) => void;
@@ -154,6 +200,8 @@ export interface Model {
   readonly threads: number;
   /** The wasm file that runs it: 'kite-mt', 'kite-st', 'kite-mt-relaxed' or 'kite-st-relaxed'. */
   readonly build: string;
+  /** How the bytes came through the browser's model cache; null when it was not used. */
+  readonly cache: CacheStatus | null;
   /** Token ids; addSpecial (default true) adds BOS/EOS as the model asks. */
   tokenize(text: string, opts?: { addSpecial?: boolean; parseSpecial?: boolean }): Promise<Int32Array>;
   detokenize(ids: ArrayLike<number>): Promise<string>;

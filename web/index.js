@@ -12,18 +12,40 @@ import {
 
 export { KiteError, hfUrl, MAX_MODEL_BYTES, MAX_THREADS };
 
+// The browser's model cache (OPFS, else the Cache API); empty in Node.
+export async function listCachedModels() {
+  if (isNode) return [];
+  return (await import('./model_cache.js')).listCachedModels();
+}
+
+// Removes a URL's cached copy (complete or partial); true when there was one. The URL is the
+// one given to loadModel (hf:// references are accepted).
+export async function deleteCachedModel(url) {
+  if (typeof url !== 'string' && !(url instanceof URL)) throw new KiteError('kite: deleteCachedModel(url) needs a URL', 'invalid input');
+  if (isNode) return false;
+  const { desc } = await describeSource(url);
+  if (desc.kind !== 'url') return false;
+  return (await import('./model_cache.js')).deleteCachedModel(desc.url);
+}
+
 // The model this package ships (models/stories260K.gguf, 1.1 MB): a file: URL in Node, an
 // http(s) URL beside the package in a browser. loadModel/inspect/quantize take it as it is.
 export const builtinModel = new URL('../models/stories260K.gguf', import.meta.url).href;
 
 // Sends a source to the worker, serving pulls for in-memory bytes; returns the call's result.
 // An abort of signal rejects at once (the caller then ends the worker).
-async function withSource(client, op, source, args, { onProgress, signal, onChunk, stallTimeout } = {}) {
+async function withSource(client, op, source, args, { onProgress, signal, onChunk, stallTimeout, cache, sha256 } = {}) {
   const { desc, serve } = await describeSource(source);
   const ab = makeAbortFlag(signal);
   try {
     if (signal?.aborted) throw new KiteError('aborted', 'aborted');
-    return await client.call(op, { ...args, source: desc, abort: ab.flag?.buffer, stallTimeout: stallTimeout ?? DEFAULT_STALL_TIMEOUT_MS }, {
+    const download = {
+      stallTimeout: stallTimeout ?? DEFAULT_STALL_TIMEOUT_MS,
+      // The model cache: on by default in browsers, never in Node (no OPFS or Cache API there).
+      cache: isNode ? false : (cache ?? true),
+      sha256: sha256?.toLowerCase(),
+    };
+    return await client.call(op, { ...args, source: desc, abort: ab.flag?.buffer, download }, {
       cancelOn: signal,
       onEvent: (m) => {
         if (m.type === 'pull') {
@@ -49,10 +71,12 @@ class Model {
   flavor;
   threads;
   build;
+  cache;
 
-  constructor(client, info) {
+  constructor(client, info, cache) {
     this.#client = client;
     this.info = info;
+    this.cache = cache ?? null;
     this.flavor = client.flavor;
     this.threads = client.threads;
     this.build = client.build;
@@ -180,13 +204,14 @@ function genOpts(o) {
 
 export async function loadModel(source, opts = {}) {
   checkOptions('loadModel', opts, LOAD_OPTIONS);
-  const { onProgress, threads, nCtx = 0, flavor, simd, signal, vocabOnly = false, stallTimeout } = opts;
+  const { onProgress, threads, nCtx = 0, flavor, simd, signal, vocabOnly = false, stallTimeout, cache, sha256 } = opts;
   await describeSource(source); // a bad source fails before any worker starts
   const client = await Client.start({ flavor, threads, simd });
   try {
-    const info = await withSource(client, 'load', source, { nCtx, threads: client.threads, vocabOnly },
-      { onProgress, signal, stallTimeout });
-    return new Model(client, info);
+    const r = await withSource(client, 'load', source, { nCtx, threads: client.threads, vocabOnly },
+      { onProgress, signal, stallTimeout, cache, sha256 });
+    if (r.cache?.warning) console.warn(`kite: ${r.cache.warning}`);
+    return new Model(client, r.info, r.cache);
   } catch (e) {
     await client.terminate();
     throw e;
@@ -207,7 +232,7 @@ export async function inspect(source, opts = {}) {
 
 export async function quantize(source, type, opts = {}) {
   checkOptions('quantize', opts, QUANTIZE_OPTIONS);
-  const { onProgress, signal, threads, flavor, simd, output, allowRequantize, pure, leaveOutputTensor, stallTimeout } = opts;
+  const { onProgress, signal, threads, flavor, simd, output, allowRequantize, pure, leaveOutputTensor, stallTimeout, cache, sha256 } = opts;
   if (typeof type !== 'string' || !type || type.includes('\0'))
     throw new KiteError('kite: quantize(source, type) needs a type name such as "Q4_K_M"', 'invalid input');
   const as = opts.as ?? (output !== undefined ? 'file' : isNode ? 'uint8array' : 'blob');
@@ -252,7 +277,7 @@ export async function quantize(source, type, opts = {}) {
       stats = await withSource(client, 'quantize', source, {
         type,
         opts: { threads: client.threads, allowRequantize: !!allowRequantize, pure: !!pure, leaveOutputTensor: !!leaveOutputTensor },
-      }, { onProgress, signal: stop.signal, onChunk, stallTimeout });
+      }, { onProgress, signal: stop.signal, onChunk, stallTimeout, cache, sha256 });
     } finally {
       if (hardStop) stop.signal.removeEventListener('abort', hardStop);
     }

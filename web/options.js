@@ -35,7 +35,9 @@ const stallTimeout = (v) =>
   v === Infinity || (Number.isInteger(v) && v > 0 && v <= 2 ** 31 - 1) ? null : 'a positive number of milliseconds (or Infinity)';
 
 const common = { onProgress: fn, signal, flavor: oneOf('auto', 'mt', 'st'), simd: oneOf('auto', 'relaxed', 'simd128') };
-const download = { stallTimeout };
+const cache = (v) => (v === true || v === false || v === 'opfs' || v === 'cache-api' ? null : "true, false, 'opfs' or 'cache-api'");
+const sha256 = (v) => (typeof v === 'string' && /^[0-9a-fA-F]{64}$/.test(v) ? null : 'a SHA-256 as 64 hex digits');
+const download = { stallTimeout, cache, sha256 };
 
 export const LOAD_OPTIONS = {
   ...common, ...download,

@@ -8,7 +8,7 @@ export const WASM32_LIMIT = 2 ** 32;
 export const HEADROOM = 256 * 2 ** 20;
 export const MAX_MODEL_BYTES = WASM32_LIMIT - HEADROOM;
 
-const CHUNK = 8 * 2 ** 20; // bytes per read: large enough to amortise calls, small for progress
+export const CHUNK = 8 * 2 ** 20; // bytes per read: large enough to amortise calls, small for progress
 
 const gib = (n) => (n / 2 ** 30).toFixed(2) + ' GiB';
 
@@ -20,11 +20,11 @@ export function checkSize(size, name) {
   }
 }
 
-// Reads desc into a fresh heap block. io = { alloc(n) -> ptr, free(ptr), heap() -> Uint8Array,
-// progress(done, total), pull(offset, length) -> Promise<Uint8Array>, signal (AbortSignal:
-// stops a download or read at once), stallTimeout (ms without a byte before a download fails) }.
-// Returns { ptr, size }.
-export async function readIntoHeap(desc, io) {
+// Reads desc into a fresh heap block, with no cache (load_bytes.js picks this or the browser
+// cache). io = { alloc(n) -> ptr, free(ptr), heap() -> Uint8Array, progress(done, total),
+// pull(offset, length) -> Promise<Uint8Array>, signal (AbortSignal: stops a download or read at
+// once), stallTimeout (ms without a byte before a download fails) }. Returns { ptr, size }.
+export async function readPlain(desc, io) {
   let size = desc.size;
   let fh = null;
   let body = null;
@@ -84,7 +84,7 @@ export async function readIntoHeap(desc, io) {
 
 // Without a length up front the chunks are gathered first: the one case that briefly holds
 // the file twice (chunks, then heap).
-async function readUnknownLength(body, desc, io) {
+export async function readUnknownLength(body, desc, io) {
   const name = desc.name;
   const chunks = [];
   let size = 0;
@@ -126,9 +126,10 @@ function stallError(desc, ms) {
   return new Error(`download of ${desc.url} stalled: no data for ${ms / 1000} s (option stallTimeout)`);
 }
 
-// The download's request, its headers awaited under the stall timeout and the signal.
-// Resolves to { body, size } (size undefined when the server does not say it).
-async function startDownload(desc, io) {
+// The download's request (with extra request headers), its headers awaited under the stall
+// timeout and the signal. Resolves to { body, size, res } (size undefined when the server does
+// not say it). An HTTP error status rejects with an Error whose httpStatus is that status.
+export async function startDownload(desc, io, headers = {}) {
   const ctrl = new AbortController();
   const onAbort = () => ctrl.abort();
   io.signal?.addEventListener('abort', onAbort, { once: true });
@@ -136,7 +137,7 @@ async function startDownload(desc, io) {
   desc.release = () => io.signal?.removeEventListener('abort', onAbort);
   let res;
   try {
-    res = await withStall(fetch(desc.url, { signal: ctrl.signal }), desc, io);
+    res = await withStall(fetch(desc.url, { signal: ctrl.signal, headers }), desc, io);
   } catch (e) {
     desc.release();
     if (io.signal?.aborted) throw abortError();
@@ -146,15 +147,17 @@ async function startDownload(desc, io) {
   if (!res.ok) {
     desc.release();
     ctrl.abort();
-    throw new Error(`cannot fetch ${desc.url}: HTTP ${res.status} ${res.statusText}`);
+    const e = new Error(`cannot fetch ${desc.url}: HTTP ${res.status} ${res.statusText}`);
+    e.httpStatus = res.status;
+    throw e;
   }
   const len = res.headers.get('content-length');
   // A compressed body's Content-Length is not the file size.
   const size = len !== null && !res.headers.get('content-encoding') ? Number(len) : undefined;
-  return { body: res.body, size };
+  return { body: res.body, size, res };
 }
 
-function abortError() {
+export function abortError() {
   const e = new Error('aborted while downloading the model');
   e.status = 'aborted';
   return e;
@@ -183,7 +186,7 @@ function withStall(p, desc, io) {
 
 // The chunks of a download, each awaited under the stall timeout and the signal; the request
 // is cancelled when the loop ends early.
-async function* iterate(stream, desc, io) {
+export async function* iterate(stream, desc, io) {
   const reader = stream.getReader();
   let done = false;
   try {

@@ -1,7 +1,7 @@
 // worker.js - the kite worker (a Web Worker in browsers, worker_threads in Node): owns one
 // wasm instance, runs one request at a time, and turns the C ABI of wasm/exports*.c into
 // messages. All numerics stay in C; this file only moves bytes and strings.
-import { readIntoHeap } from './reader.js';
+import { readIntoHeap } from './load_bytes.js';
 import { hasRelaxedSimd } from './env.js';
 
 const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
@@ -209,7 +209,7 @@ function onPiece(p, n) {
 
 // ---- requests ------------------------------------------------------------------------
 
-async function readSource(source, stallTimeout) {
+async function readSource(source, { stallTimeout, cache, sha256 } = {}) {
   current.stage = 'read';
   const r = await readIntoHeap(source, {
     alloc: (n) => {
@@ -232,6 +232,8 @@ async function readSource(source, stallTimeout) {
     }),
     signal: current.cancel.signal,
     stallTimeout,
+    cache,
+    sha256,
   });
   return r;
 }
@@ -256,8 +258,8 @@ const ops = {
   },
 
   // Reads the file and describes it (no model: works for any GGUF).
-  async inspect({ source, stallTimeout }) {
-    const { ptr, size } = await readSource(source, stallTimeout);
+  async inspect({ source, download }) {
+    const { ptr, size } = await readSource(source, download);
     try {
       check(M._kw_gguf_parse(ptr, size, scratch));
       const g = u32(scratch);
@@ -271,9 +273,9 @@ const ops = {
     }
   },
 
-  async load({ source, nCtx, threads, vocabOnly, stallTimeout }) {
+  async load({ source, nCtx, threads, vocabOnly, download }) {
     if (model) throw new CError('this worker already holds a model', 'invalid input');
-    const { ptr, size } = await readSource(source, stallTimeout);
+    const { ptr, size, cache } = await readSource(source, download);
     current.stage = 'load';
     const a = struct('kw_load_args').set({ buf: ptr, len: size, n_ctx: nCtx | 0, n_threads: threads | 0, vocab_only: vocabOnly ? 1 : 0 });
     try {
@@ -284,7 +286,7 @@ const ops = {
     } finally {
       a.free();
     }
-    return modelInfo();
+    return { info: modelInfo(), cache };
   },
 
   tokenize({ text, addSpecial, parseSpecial }) {
@@ -342,8 +344,8 @@ const ops = {
     return runGenerate(prompt, { ...opts, parseSpecial: true });
   },
 
-  async quantize({ source, type, opts, stallTimeout }) {
-    const { ptr, size } = await readSource(source, stallTimeout);
+  async quantize({ source, type, opts, download }) {
+    const { ptr, size } = await readSource(source, download);
     const t = cstr(type);
     const a = struct('kw_quant_args');
     try {
