@@ -1,16 +1,9 @@
 // client.js - the page/main-thread side of the kite worker: numbered requests turned into
 // promises, streamed events (progress, pieces, output chunks, byte pulls) routed to callers.
 import { startWorker, pickFlavor, defaultThreads } from './env.js';
+import { KiteError } from './errors.js';
 
-// Error thrown for every failure the C core or the worker reports; .status is the core's
-// status name ("invalid input", "unsupported", "aborted", ...) when it came from C.
-export class KiteError extends Error {
-  constructor(message, status) {
-    super(message);
-    this.name = status === 'aborted' ? 'AbortError' : 'KiteError';
-    if (status) this.status = status;
-  }
-}
+export { KiteError };
 
 export class Client {
   #w;

@@ -1,4 +1,5 @@
 // env.js - what the host is (Node or browser) and how to start the kite worker there.
+import { KiteError } from './errors.js';
 export const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
 
 // The build to load: 'mt' (SIMD128 + pthreads) needs SharedArrayBuffer, which browsers only
@@ -6,11 +7,11 @@ export const isNode = typeof process === 'object' && !!process.versions?.node &&
 export function pickFlavor(requested) {
   const canShare = typeof SharedArrayBuffer === 'function' && (isNode || globalThis.crossOriginIsolated === true);
   if (requested === 'mt' && !canShare) {
-    throw new Error('kite: the multi-threaded build needs SharedArrayBuffer (a crossOriginIsolated page: ' +
-      'serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)');
+    throw new KiteError('kite: the multi-threaded build needs SharedArrayBuffer (a crossOriginIsolated page: ' +
+      'serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)', 'unsupported');
   }
   if (requested === 'mt' || requested === 'st') return requested;
-  if (requested !== undefined && requested !== 'auto') throw new TypeError(`kite: unknown flavor ${requested} (mt, st or auto)`);
+  if (requested !== undefined && requested !== 'auto') throw new KiteError(`kite: unknown flavor ${requested} (mt, st or auto)`, 'invalid input');
   return canShare ? 'mt' : 'st';
 }
 

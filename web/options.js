@@ -1,7 +1,7 @@
 // options.js - checks every option of the public calls (loadModel, inspect, quantize, generate,
 // chat, tokenize) before any worker starts: a bad value or an unknown name throws a KiteError
 // naming the option and what it accepts. The ranges follow the native CLI's (native/model_cli.c).
-import { KiteError } from './client.js';
+import { KiteError } from './errors.js';
 import { MAX_THREADS } from './env.js';
 
 export { MAX_THREADS };

@@ -6,7 +6,7 @@
 // left as it was.
 import { open, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { KiteError } from './client.js';
+import { KiteError } from './errors.js';
 
 const fail = (msg) => new KiteError(`kite: quantize: ${msg}`, 'invalid input');
 

@@ -3,7 +3,7 @@
 // while the worker stays usable, and dispose() ending the thread pool so Node exits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, ftruncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,6 +101,14 @@ test('bad files give KiteErrors with the reader\'s message', async () => {
     await assert.rejects(loadModel(big, { flavor: 'st' }), /larger than a wasm32 module can hold/);
     assert.ok(Date.now() - t0 < 5000, 'refused up front');
     await assert.rejects(loadModel(new Blob([new Uint8Array(16)]), { flavor: 'st', nCtx: -1 }), (e) => e instanceof KiteError && /nCtx/.test(e.message));
+    // A FIFO is refused before open() could block on it (no writer ever comes), and so is a
+    // source of no known kind.
+    execFileSync('mkfifo', [join(dir, 'fifo.gguf')]);
+    const t1 = Date.now();
+    await assert.rejects(loadModel(join(dir, 'fifo.gguf'), { flavor: 'st' }), (e) => e instanceof KiteError && /not a regular file/.test(e.message));
+    await assert.rejects(inspect(join(dir, 'fifo.gguf')), /not a regular file/);
+    assert.ok(Date.now() - t1 < 5000, 'refused at once');
+    await assert.rejects(loadModel(42), (e) => e instanceof KiteError && /a model source is/.test(e.message));
     // An aborted load: an AbortError, before or while the bytes stream in.
     await assert.rejects(loadModel(stories(), { flavor: 'st', signal: AbortSignal.abort() }), (e) => e.name === 'AbortError');
     const ac = new AbortController();
