@@ -1,6 +1,7 @@
 // exports_abi.c - the numbers JS and C must agree on, described once, by C: the status codes
 // and names (kite_base.h), what the JS callbacks return, the layout of every parameter block
-// (abi.h, with offsetof) and the defaults that fill them. web/worker.js reads this table when
+// (abi.h, with offsetof; and kite_chat_msg, the array kw_chat_apply reads) and the defaults
+// that fill them. web/worker.js reads this table when
 // the module loads and hard-codes none of it; tests/node/wasm_abi.test.mjs checks it against
 // the headers and the documented defaults.
 #include "exports.h"
@@ -60,6 +61,9 @@ static const abi_field quant_fields[] = {
     F(kw_quant_args, n_elements, "f64"),
 };
 
+// The message array kw_chat_apply reads (src/chat/kite_chat.h).
+static const abi_field chat_msg_fields[] = {F(kite_chat_msg, role, "u32"), F(kite_chat_msg, content, "u32")};
+
 static void put_struct(kw_membuf *b, const char *name, size_t size, const abi_field *f, size_t n, bool last) {
     appendf(b, "\"%s\":{\"size\":%zu,\"fields\":{", name, size);
     for (size_t i = 0; i < n; i++)
@@ -100,7 +104,8 @@ EMSCRIPTEN_KEEPALIVE void kw_quant_args_init(kw_quant_args *a) {
 }
 
 // *out: the ABI table as JSON (free with kw_free):
-//   {"status":{"KITE_OK":0,...}, "statusNames":["ok",...], "callback":{"continue":0,"stop":1},
+//   {"status":{"KITE_OK":0,...}, "statusNames":{"0":"ok",...}, "callback":{"continue":0,"stop":1},
+//    "pointerSize":4,
 //    "structs":{"kw_gen_args":{"size":N,"fields":{"temp":{"offset":O,"type":"f32"},...}},...},
 //    "defaults":{"generate":{...},"quantize":{...}}}
 EMSCRIPTEN_KEEPALIVE int kw_abi_json(char **out) {
@@ -120,11 +125,13 @@ EMSCRIPTEN_KEEPALIVE int kw_abi_json(char **out) {
     appendf(&b, "},\"statusNames\":{");
     for (size_t i = 0; i < n_st; i++)
         appendf(&b, "\"%d\":\"%s\"%s", (int)st[i].code, kite_status_name(st[i].code), i + 1 < n_st ? "," : "");
-    appendf(&b, "},\"callback\":{\"continue\":%d,\"stop\":%d},\"structs\":{", KW_CB_CONTINUE, KW_CB_STOP);
+    appendf(&b, "},\"callback\":{\"continue\":%d,\"stop\":%d},\"pointerSize\":%zu,\"structs\":{", KW_CB_CONTINUE,
+            KW_CB_STOP, sizeof(void *));
     PUT_STRUCT(&b, kw_load_args, load_fields, false);
     PUT_STRUCT(&b, kw_tokenize_args, tokenize_fields, false);
     PUT_STRUCT(&b, kw_gen_args, gen_fields, false);
-    PUT_STRUCT(&b, kw_quant_args, quant_fields, true);
+    PUT_STRUCT(&b, kw_quant_args, quant_fields, false);
+    PUT_STRUCT(&b, kite_chat_msg, chat_msg_fields, true);
     kw_gen_args g;
     kw_gen_args_init(&g);
     appendf(&b,

@@ -324,15 +324,16 @@ const ops = {
   chat({ messages, opts }) {
     const n = messages.length;
     const ptrs = [];
-    const arr = M._kw_alloc(8 * Math.max(1, n)) >>> 0;
+    const msg = abi.structs.kite_chat_msg;
+    const arr = M._kw_alloc(msg.size * Math.max(1, n)) >>> 0;
     try {
       const dv = () => new DataView(heap().buffer);
       messages.forEach((m, i) => {
         const r = cstr(String(m.role));
         const c = cstr(String(m.content));
         ptrs.push(r, c);
-        dv().setUint32(arr + 8 * i, r, true);
-        dv().setUint32(arr + 8 * i + 4, c, true);
+        dv().setUint32(arr + msg.size * i + msg.fields.role.offset, r, true);
+        dv().setUint32(arr + msg.size * i + msg.fields.content.offset, c, true);
       });
       check(M._kw_chat_apply(model, arr, n, opts.addAssistant === false ? 0 : 1, scratch));
     } finally {
@@ -383,10 +384,10 @@ function runGenerate(prompt, o) {
   const p = cstr(prompt);
   const stops = (o.stop || []).map(String);
   const sp = stops.map(cstr);
-  const arr = M._kw_alloc(4 * Math.max(1, sp.length)) >>> 0;
+  const arr = M._kw_alloc(abi.pointerSize * Math.max(1, sp.length)) >>> 0;
   const a = struct('kw_gen_args');
   try {
-    sp.forEach((s, i) => new DataView(heap().buffer).setUint32(arr + 4 * i, s, true));
+    sp.forEach((s, i) => new DataView(heap().buffer).setUint32(arr + abi.pointerSize * i, s, true));
     current.decoder = new TextDecoder('utf-8');
     current.tokens = [];
     // The core's defaults first; then only the options the caller gave.

@@ -40,13 +40,15 @@ test('status codes and names are kite_base.h\'s', async () => {
     assert.equal(abi.statusNames[code], m[1], id);
   }
   assert.deepEqual(abi.callback, { continue: 0, stop: 1 });
+  assert.equal(abi.pointerSize, 4, 'wasm32');
 });
 
-test('every parameter block of wasm/abi.h is in the table, field by field', async () => {
+test('every parameter block of wasm/abi.h (and kite_chat_msg) is in the table, field by field', async () => {
   const abi = await abiTable();
   const header = src('wasm/abi.h');
   const ctype = { int32_t: 'i32', uint32_t: 'u32', float: 'f32', double: 'f64' };
-  const structs = [...header.matchAll(/typedef struct (kw_\w+) \{([\s\S]*?)\} \1;/g)];
+  const structRe = /typedef struct (kw_\w+|kite_chat_msg) \{([\s\S]*?)\} \1;/g;
+  const structs = [...header.matchAll(structRe), ...src('src/chat/kite_chat.h').matchAll(structRe)];
   assert.deepEqual(structs.map((m) => m[1]).sort(), Object.keys(abi.structs).sort(), 'the same structs');
   for (const [, name, body] of structs) {
     const fields = [...body.replace(/\/\/.*$/gm, '').matchAll(/^\s*(?:const\s+)?([\w]+)\s*((?:\*\s*(?:const\s*)?)*)\s*(\w+);/gm)]
@@ -92,5 +94,6 @@ test('web/worker.js takes its numbers from the table', () => {
   assert.doesNotMatch(worker, /\bst\s*[!=]==?\s*\d/, 'a status compared with a literal');
   assert.doesNotMatch(worker, /return (aborted\(\) \? )?[01]\b/, 'a callback returning a literal');
   assert.doesNotMatch(worker, /_kw_\w+\([^)]*\+ \d/, 'a C call with a pointer offset literal');
+  assert.doesNotMatch(worker, /arr \+ \d/, 'an array element at a literal offset');
   assert.doesNotMatch(worker, /\?\? (0\.8|40|0\.95|0\.05|64|0xffffffff)\b/i, 'a sampling default in JS');
 });
