@@ -25,7 +25,9 @@ export async function readIntoHeap(desc, io) {
       const got = h.hex();
       if (got !== io.sha256) {
         await r.discard?.();
-        throw new Error(`${desc.name}: SHA-256 mismatch: expected ${io.sha256}, got ${got} (${r.size} bytes)`);
+        const e = new Error(`${desc.name}: SHA-256 mismatch: expected ${io.sha256}, got ${got} (${r.size} bytes)`);
+        e.status = 'invalid input';
+        throw e;
       }
     }
     await r.commit?.(io.sha256 ?? null);

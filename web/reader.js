@@ -123,7 +123,9 @@ async function openRegularFile(path) {
 
 // A stall timer: fails the download when no byte came for io.stallTimeout ms.
 function stallError(desc, ms) {
-  return new Error(`download of ${desc.url} stalled: no data for ${ms / 1000} s (option stallTimeout)`);
+  const e = new Error(`download of ${desc.url} stalled: no data for ${ms / 1000} s (option stallTimeout)`);
+  e.status = 'i/o error';
+  return e;
 }
 
 // The download's request (with extra request headers), its headers awaited under the stall

@@ -429,18 +429,20 @@ port.on((msg) => {
   }
   if (msg.op === 'cancel') { // stops the running request's download or read at once
     if (current?.id === msg.id) current.cancel.abort();
-    else cancelled.add(msg.id);
+    else if (msg.id > lastStarted) cancelled.add(msg.id); // ids grow: a smaller one has finished
     return;
   }
   chain = chain.then(() => handle(msg));
 });
 
-// Ids cancelled before they started (their request waits in the chain).
+// Ids cancelled before they started (their request waits in the chain), and the last started.
 const cancelled = new Set();
+let lastStarted = 0;
 
 async function handle(msg) {
   const { id, op } = msg;
   current = { id, cancel: new AbortController() };
+  lastStarted = Math.max(lastStarted, id);
   if (cancelled.delete(id)) current.cancel.abort();
   abortFlag = msg.abort ? new Int32Array(msg.abort) : null;
   try {
