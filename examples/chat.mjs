@@ -4,10 +4,9 @@
 // which is a story model, so expect stories). Type a message, Enter to send; Ctrl-D to quit.
 // Piped input works too: echo "Hello" | node examples/chat.mjs
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { loadModel } from '../web/index.js';
+import { loadModel, builtinModel } from '../web/index.js';
 
-const source = process.argv[2] || fileURLToPath(new URL('../models/stories260K.gguf', import.meta.url));
+const source = process.argv[2] || builtinModel;
 const model = await loadModel(source);
 const messages = [];
 const rl = createInterface({ input: process.stdin, terminal: process.stdin.isTTY });

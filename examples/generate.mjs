@@ -2,10 +2,9 @@
 //   node examples/generate.mjs [MODEL] [PROMPT] [N]
 // MODEL: a path, an http(s) URL or hf://owner/repo/file.gguf (default: the built-in
 // models/stories260K.gguf). Ctrl-C stops the generation cleanly.
-import { fileURLToPath } from 'node:url';
-import { loadModel } from '../web/index.js';
+import { loadModel, builtinModel } from '../web/index.js';
 
-const [source = fileURLToPath(new URL('../models/stories260K.gguf', import.meta.url)),
+const [source = builtinModel,
   prompt = 'Once upon a time', n = '64'] = process.argv.slice(2);
 
 const model = await loadModel(source, {

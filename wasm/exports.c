@@ -8,12 +8,13 @@
 
 // ---- JS callbacks (the worker installs Module.kite* handlers) -------------------------
 
-// Bytes for the current output sink; returns 0 when JS accepted them.
+// Bytes for the current output sink; returns KW_CB_CONTINUE when JS accepted them.
 EM_JS(int, kw_js_sink, (const void *p, size_t n), {
     return Module.kiteSink ? Module.kiteSink(p >>> 0, n >>> 0) : 1;
 });
 
-// Progress (done/total as doubles: counts can pass 2^32); returns 0 to go on, 1 to stop.
+// Progress (done/total as doubles: counts can pass 2^32); returns KW_CB_CONTINUE to go on,
+// KW_CB_STOP to stop.
 EM_JS(int, kw_js_progress, (const char *what, double done, double total), {
     // A pool thread has no handlers: it never reports, and never stops the work.
     return Module.kiteProgress ? Module.kiteProgress(UTF8ToString(what), done, total) : 0;
@@ -54,7 +55,7 @@ EMSCRIPTEN_KEEPALIVE int kw_threaded(void) {
 static kite_status js_sink_write(void *user, const void *data, size_t n) {
     (void)user;
     if (n == 0) return KITE_OK;
-    if (kw_js_sink(data, n) != 0) return kite__fail(KITE_ERR_ABORTED, "output sink refused the data (aborted)");
+    if (kw_js_sink(data, n) != KW_CB_CONTINUE) return kite__fail(KITE_ERR_ABORTED, "output sink refused the data (aborted)");
     return KITE_OK;
 }
 
@@ -62,7 +63,7 @@ const kite_sink kw__js_sink = {js_sink_write, NULL};
 
 bool kw__js_progress(void *user, const char *what, uint64_t done, uint64_t total) {
     (void)user;
-    return kw_js_progress(what ? what : "", (double)done, (double)total) == 0;
+    return kw_js_progress(what ? what : "", (double)done, (double)total) == KW_CB_CONTINUE;
 }
 
 static kite_status mem_sink_write(void *user, const void *data, size_t n) {

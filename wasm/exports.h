@@ -4,6 +4,7 @@
 
 #include <emscripten.h>
 
+#include "abi.h"
 #include "base/buf.h"
 #include "base/internal.h"
 #include "kite.h"

@@ -29,21 +29,20 @@ EMSCRIPTEN_KEEPALIVE void kw_model_free(kw_model *h) {
     free(h);
 }
 
-// Loads the GGUF in buf[0..len) (a kw_alloc block) and creates a context of n_ctx tokens
-// (0: the model's default) on n_threads threads. On success *out owns buf; on failure the
-// caller still does. vocab_only skips the weights' checks and the context.
-EMSCRIPTEN_KEEPALIVE int kw_model_load(uint8_t *buf, size_t len, int n_ctx, int n_threads, int vocab_only,
-                                       kw_model **out) {
-    if (n_ctx < 0) return kite__fail(KITE_ERR_INVALID, "nCtx must be >= 0 (got %d)", n_ctx);
-    if (n_threads < 0) return kite__fail(KITE_ERR_INVALID, "threads must be >= 1 (got %d)", n_threads);
+// Loads the GGUF in a->buf[0..a->len) (a kw_alloc block) and creates a context of a->n_ctx
+// tokens (0: the model's default) on a->n_threads threads. On success a->model owns buf; on
+// failure the caller still does. vocab_only skips the weights' checks and the context.
+EMSCRIPTEN_KEEPALIVE int kw_model_load(kw_load_args *a) {
+    if (a->n_ctx < 0) return kite__fail(KITE_ERR_INVALID, "nCtx must be >= 0 (got %d)", a->n_ctx);
+    if (a->n_threads < 0) return kite__fail(KITE_ERR_INVALID, "threads must be >= 1 (got %d)", a->n_threads);
     kw_model *h = calloc(1, sizeof *h);
     if (!h) return kite__fail(KITE_ERR_NOMEM, "out of wasm memory");
-    kite_model_params mp = {.vocab_only = vocab_only != 0};
-    kite_status s = kite_model_load(buf, len, &mp, &h->m);
-    if (s == KITE_OK && !vocab_only) {
+    kite_model_params mp = {.vocab_only = a->vocab_only != 0};
+    kite_status s = kite_model_load(a->buf, a->len, &mp, &h->m);
+    if (s == KITE_OK && !a->vocab_only) {
         kite_ctx_params cp = kite_ctx_default_params();
-        cp.n_ctx = n_ctx;
-        cp.n_threads = n_threads;
+        cp.n_ctx = a->n_ctx;
+        cp.n_threads = a->n_threads;
         s = kite_ctx_new(h->m, &cp, &h->c);
     }
     if (s != KITE_OK) {
@@ -51,8 +50,8 @@ EMSCRIPTEN_KEEPALIVE int kw_model_load(uint8_t *buf, size_t len, int n_ctx, int 
         free(h);
         return s;
     }
-    h->buf = buf;
-    *out = h;
+    h->buf = a->buf;
+    a->model = h;
     return KITE_OK;
 }
 
@@ -80,11 +79,10 @@ EMSCRIPTEN_KEEPALIVE int kw_model_facts_json(const kw_model *h, char **out) {
     return KITE_OK;
 }
 
-// Tokenizes text; *out_ids (free with kw_free) gets *out_n ids.
-EMSCRIPTEN_KEEPALIVE int kw_tokenize(const kw_model *h, const char *text, int add_special, int parse_special,
-                                     int32_t **out_ids, int32_t *out_n) {
-    return kite_tokenize_alloc(kite_model_vocab(h->m), text, strlen(text), add_special != 0, parse_special != 0,
-                               out_ids, out_n);
+// Tokenizes a->text; a->ids (free with kw_free) gets a->n_ids ids.
+EMSCRIPTEN_KEEPALIVE int kw_tokenize(kw_tokenize_args *a) {
+    return kite_tokenize_alloc(kite_model_vocab(a->model->m), a->text, strlen(a->text), a->add_special != 0,
+                               a->parse_special != 0, &a->ids, &a->n_ids);
 }
 
 // Detokenizes ids[0..n) (llama_detokenize without removing or rendering special tokens);
@@ -132,7 +130,7 @@ EMSCRIPTEN_KEEPALIVE int kw_chat_apply(const kw_model *h, const kite_chat_msg *m
 
 static bool on_piece(void *user, const char *piece, size_t len) {
     (void)user;
-    return kw_js_piece(piece, len) == 0;
+    return kw_js_piece(piece, len) == KW_CB_CONTINUE;
 }
 
 static void on_token(void *user, int32_t id) {
@@ -140,40 +138,37 @@ static void on_token(void *user, int32_t id) {
     kw_js_token(id);
 }
 
-// Generates from prompt (see kite_generate), streaming pieces and ids to JS. flags: 1 no BOS,
-// 2 keep the KV cache (continue a chat), 4 parse special-token text in the prompt. stats_out
-// gets 6 doubles: prompt tokens, generated tokens, prefill seconds, decode seconds, stopped on
-// EOG, stopped on a stop string. seed is a double so any uint32 passes from JS exactly.
-EMSCRIPTEN_KEEPALIVE int kw_generate(kw_model *h, const char *prompt, int n_predict, float temp, int top_k,
-                                     float top_p, float min_p, float repeat_penalty, int repeat_last_n,
-                                     double seed, const char *const *stops, int n_stop, int flags,
-                                     double *stats_out) {
+// Generates from a->prompt (see kite_generate), streaming pieces and ids to JS; a's inputs
+// start from kw_gen_args_init's defaults, and its out fields get the run's statistics.
+EMSCRIPTEN_KEEPALIVE int kw_generate(kw_gen_args *a) {
+    kw_model *h = a->model;
     if (!h->c) return kite__fail(KITE_ERR_INVALID, "the model was loaded without a context (vocabOnly)");
-    if (!(seed >= 0 && seed <= 4294967295.0))
-        return kite__fail(KITE_ERR_INVALID, "seed must be an integer in 0..4294967295 (got %g)", seed);
+    if (!(a->seed >= 0 && a->seed <= 4294967295.0 && a->seed == (double)(uint32_t)a->seed))
+        return kite__fail(KITE_ERR_INVALID, "seed must be an integer in 0..4294967295 (got %g)", a->seed);
+    if (a->n_stop < 0) return kite__fail(KITE_ERR_INVALID, "negative stop string count");
     kite_gen_params p = kite_gen_default_params();
-    p.n_predict = n_predict;
-    p.sampling.temp = temp;
-    p.sampling.top_k = top_k;
-    p.sampling.top_p = top_p;
-    p.sampling.min_p = min_p;
-    p.sampling.repeat_penalty = repeat_penalty;
-    p.sampling.penalty_last_n = repeat_last_n;
-    p.sampling.seed = (uint32_t)seed;
-    p.stop = stops;
-    p.n_stop = n_stop;
-    p.no_bos = (flags & 1) != 0;
-    p.keep_context = (flags & 2) != 0;
-    p.parse_special = (flags & 4) != 0;
+    p.n_predict = a->n_predict;
+    p.sampling.temp = a->temp;
+    p.sampling.top_k = a->top_k;
+    p.sampling.top_p = a->top_p;
+    p.sampling.min_p = a->min_p;
+    p.sampling.repeat_penalty = a->repeat_penalty;
+    p.sampling.penalty_last_n = a->repeat_last_n;
+    p.sampling.seed = (uint32_t)a->seed;
+    p.stop = a->stops;
+    p.n_stop = a->n_stop;
+    p.no_bos = a->no_bos != 0;
+    p.keep_context = a->keep_context != 0;
+    p.parse_special = a->parse_special != 0;
     p.on_token = on_token;
     kite_gen_stats st = {0};
     p.stats = &st;
-    kite_status s = kite_generate(h->c, prompt, &p, on_piece, NULL);
-    stats_out[0] = st.n_prompt;
-    stats_out[1] = st.n_generated;
-    stats_out[2] = st.prefill_s;
-    stats_out[3] = st.decode_s;
-    stats_out[4] = st.stopped_eog;
-    stats_out[5] = st.stopped_string;
+    kite_status s = kite_generate(h->c, a->prompt, &p, on_piece, NULL);
+    a->n_prompt = st.n_prompt;
+    a->n_generated = st.n_generated;
+    a->prefill_s = st.prefill_s;
+    a->decode_s = st.decode_s;
+    a->stopped_eog = st.stopped_eog;
+    a->stopped_string = st.stopped_string;
     return s;
 }

@@ -3,7 +3,7 @@
 // node:wasi: `node wasm/kite-wasi.mjs info model.gguf`. The host file system is preopened
 // at /, and relative file arguments are made absolute (WASI programs have no working
 // directory of their own).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -51,7 +51,17 @@ export async function runWasi(args, { binary = wasiBinary(), env = process.env }
   return wasi.start(instance);
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+// Run as a program: `node wasm/kite-wasi.mjs`, or through npm's bin link
+// (node_modules/.bin/kite-wasi -> ../kite-llm/wasm/kite-wasi.mjs, what `npx kite-wasi` runs):
+// the link is resolved before comparing, else the CLI would silently do nothing.
+const realOrSelf = (p) => {
+  try {
+    return realpathSync(p);
+  } catch {
+    return resolve(p);
+  }
+};
+if (process.argv[1] && realOrSelf(process.argv[1]) === realOrSelf(fileURLToPath(import.meta.url))) {
   runWasi(process.argv.slice(2)).then(
     (code) => { process.exitCode = code; },
     (e) => { console.error(`kite-wasi: ${e.message}`); process.exitCode = 1; },

@@ -1,16 +1,9 @@
 // client.js - the page/main-thread side of the kite worker: numbered requests turned into
 // promises, streamed events (progress, pieces, output chunks, byte pulls) routed to callers.
 import { startWorker, pickFlavor, defaultThreads } from './env.js';
+import { KiteError } from './errors.js';
 
-// Error thrown for every failure the C core or the worker reports; .status is the core's
-// status name ("invalid input", "unsupported", "aborted", ...) when it came from C.
-export class KiteError extends Error {
-  constructor(message, status) {
-    super(message);
-    this.name = status === 'aborted' ? 'AbortError' : 'KiteError';
-    if (status) this.status = status;
-  }
-}
+export { KiteError };
 
 export class Client {
   #w;
@@ -21,18 +14,17 @@ export class Client {
   threads;
   build; // the wasm file loaded: kite-mt, kite-st, kite-mt-relaxed, kite-st-relaxed
 
+  // opts were checked by options.js (threads within 1..MAX_THREADS) before this is called.
   static async start(opts = {}) {
     const c = new Client();
     c.flavor = pickFlavor(opts.flavor);
     const threads = opts.threads ?? (await defaultThreads());
-    if (!Number.isInteger(threads) || threads < 1) throw new TypeError(`kite: threads must be a positive integer (got ${threads})`);
     c.threads = c.flavor === 'mt' ? threads : 1;
     c.#w = await startWorker();
     c.#w.onMessage((m) => c.#onMessage(m));
     c.#w.onFailure((e) => c.#fail(e));
     c.#w.unref();
     const simd = opts.simd ?? 'auto';
-    if (!['auto', 'relaxed', 'simd128'].includes(simd)) throw new TypeError(`kite: simd must be auto, relaxed or simd128 (got ${simd})`);
     try {
       c.build = (await c.call('init', { flavor: c.flavor, threads: c.threads, simd })).build;
     } catch (e) {
@@ -43,13 +35,30 @@ export class Client {
   }
 
   // Sends one request; onEvent(msg) gets its intermediate messages. Resolves with the
-  // 'done' message's value, rejects with a KiteError.
-  call(op, args = {}, { onEvent, transfer } = {}) {
+  // 'done' message's value, rejects with a KiteError. With cancelOn (an AbortSignal), an
+  // abort rejects at once with an AbortError and tells the worker to drop the request's
+  // download or read (the caller ends the worker if it must not finish the C call).
+  call(op, args = {}, { onEvent, transfer, cancelOn } = {}) {
     if (this.#dead) return Promise.reject(this.#dead);
     const id = this.#next++;
     return new Promise((resolve, reject) => {
+      if (cancelOn?.aborted) {
+        reject(new KiteError('aborted', 'aborted'));
+        return;
+      }
+      const onAbort = () => {
+        if (!this.#pending.delete(id)) return;
+        if (this.#pending.size === 0) this.#w.unref();
+        this.#w.post({ op: 'cancel', id });
+        reject(new KiteError(`aborted (${op})`, 'aborted'));
+      };
+      const settle = (fn) => (v) => {
+        cancelOn?.removeEventListener('abort', onAbort);
+        fn(v);
+      };
       if (this.#pending.size === 0) this.#w.ref();
-      this.#pending.set(id, { resolve, reject, onEvent });
+      this.#pending.set(id, { resolve: settle(resolve), reject: settle(reject), onEvent });
+      cancelOn?.addEventListener('abort', onAbort, { once: true });
       this.#w.post({ ...args, id, op }, transfer);
     });
   }

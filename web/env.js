@@ -1,4 +1,5 @@
 // env.js - what the host is (Node or browser) and how to start the kite worker there.
+import { KiteError } from './errors.js';
 export const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
 
 // The build to load: 'mt' (SIMD128 + pthreads) needs SharedArrayBuffer, which browsers only
@@ -6,11 +7,11 @@ export const isNode = typeof process === 'object' && !!process.versions?.node &&
 export function pickFlavor(requested) {
   const canShare = typeof SharedArrayBuffer === 'function' && (isNode || globalThis.crossOriginIsolated === true);
   if (requested === 'mt' && !canShare) {
-    throw new Error('kite: the multi-threaded build needs SharedArrayBuffer (a crossOriginIsolated page: ' +
-      'serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)');
+    throw new KiteError('kite: the multi-threaded build needs SharedArrayBuffer (a crossOriginIsolated page: ' +
+      'serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)', 'unsupported');
   }
   if (requested === 'mt' || requested === 'st') return requested;
-  if (requested !== undefined && requested !== 'auto') throw new TypeError(`kite: unknown flavor ${requested} (mt, st or auto)`);
+  if (requested !== undefined && requested !== 'auto') throw new KiteError(`kite: unknown flavor ${requested} (mt, st or auto)`, 'invalid input');
   return canShare ? 'mt' : 'st';
 }
 
@@ -34,13 +35,20 @@ export function hasRelaxedSimd() {
   }
 }
 
-// Default thread count: all logical cores (the wasm pool is sized to it).
+// Most threads of a wasm pool. Each is a Worker with its own stack and JS heap: thousands
+// exhaust the host's memory, and decode speed stops growing long before 64 (memory bandwidth).
+export const MAX_THREADS = 64;
+
+// Default thread count: all logical cores (the wasm pool is sized to it), at most MAX_THREADS.
 export async function defaultThreads() {
+  let n;
   if (isNode) {
     const os = await import('node:os');
-    return os.availableParallelism ? os.availableParallelism() : os.cpus().length;
+    n = os.availableParallelism ? os.availableParallelism() : os.cpus().length;
+  } else {
+    n = globalThis.navigator?.hardwareConcurrency || 4;
   }
-  return globalThis.navigator?.hardwareConcurrency || 4;
+  return Math.max(1, Math.min(MAX_THREADS, n));
 }
 
 // A uniform handle on a Worker (browser) or worker_threads.Worker (Node):

@@ -1,7 +1,7 @@
 // index.d.ts - the kite-llm package API (the same in Node >= 20 and browsers).
 //
-//   import { loadModel, quantize } from 'kite-llm';
-//   const model = await loadModel('hf://ggml-org/models/tinyllamas/stories260K.gguf', {
+//   import { loadModel, quantize, builtinModel } from 'kite-llm';
+//   const model = await loadModel(builtinModel, {   // or a path, URL, hf://owner/repo/file.gguf
 //     onProgress: (p) => console.log(p.stage, p.loaded, p.total),
 //   });
 //   for await (const piece of model.generate('Once upon a time', { maxTokens: 64 })) process.stdout.write(piece);
@@ -11,6 +11,10 @@
 // instance: the multi-threaded build ('mt', SIMD128 + pthreads) where SharedArrayBuffer is
 // available (Node, or a crossOriginIsolated page), else the single-threaded one ('st').
 // Calls on one model run one at a time, in order.
+//
+// Every option is checked before any worker starts: a value out of range or an unknown option
+// name throws (or rejects with) a KiteError whose message names the option and what it
+// accepts; the ranges are the native CLI's.
 
 /** Where a model comes from. A string is a URL (http, https, blob, data), a Hugging Face
  *  reference `hf://owner/repo/path/file.gguf` (optionally `owner/repo@revision/...`), or in
@@ -29,11 +33,65 @@ export interface Progress {
   fraction: number;
 }
 
-export interface LoadOptions {
+/** Options of every call that reads a model source. */
+export interface DownloadOptions {
+  /** A download (URL source) that receives no byte for this many milliseconds fails with a
+   *  KiteError naming the URL. Default 30000; Infinity waits forever. */
+  stallTimeout?: number;
+  /** Browsers: keep downloaded http(s) models in the model cache (default true; no effect in
+   *  Node). true uses the Origin Private File System where the browser has it, else the Cache
+   *  API; 'opfs' or 'cache-api' insist on one. Entries are keyed by URL and record the
+   *  server's ETag/Last-Modified and size: a complete entry loads with no network request (to
+   *  fetch a changed file again, deleteCachedModel(url) or cache: false); an interrupted OPFS
+   *  download resumes with a Range request tied to the ETag. A cache that cannot be written
+   *  (quota, another tab) never fails the load: Model.cache.warning says why, and how much
+   *  space the model needs. */
+  cache?: boolean | 'opfs' | 'cache-api';
+  /** The file's SHA-256 (64 hex digits): the bytes are checked before use (a mismatch
+   *  rejects, and a cached copy is dropped). Hashing runs in JS at tens of MB/s. */
+  sha256?: string;
+}
+
+/** How a model's bytes came (browsers, cache on), else null. */
+export interface CacheStatus {
+  storage: 'opfs' | 'cache-api';
+  /** Read from the cache: no request was made. */
+  hit: boolean;
+  /** Bytes that were already cached when an interrupted download resumed (0: none). */
+  resumedFrom: number;
+  /** The file is in the cache now. */
+  stored: boolean;
+  /** Why it was not cached (no space: how much the model needs and the browser allows). */
+  warning?: string;
+}
+
+/** One model in the browser's cache (listCachedModels). */
+export interface CachedModel {
+  url: string;
+  size: number;
+  /** false: an interrupted download the next load resumes. */
+  complete: boolean;
+  etag: string | null;
+  lastModified: string | null;
+  /** The checksum verified when the file was stored (null when none was given). */
+  sha256: string | null;
+  /** Date.now() when it was stored. */
+  storedAt: number;
+  storage: 'opfs' | 'cache-api';
+}
+
+/** Every model in the browser's cache (empty in Node). */
+export function listCachedModels(): Promise<CachedModel[]>;
+
+/** Removes a URL's cached copy, complete or partial; true when there was one. */
+export function deleteCachedModel(url: string | URL): Promise<boolean>;
+
+export interface LoadOptions extends DownloadOptions {
   onProgress?: (p: Progress) => void;
-  /** Threads of the wasm pool (mt build only). Default: all logical cores. */
+  /** Threads of the wasm pool (mt build only): 1..MAX_THREADS (64). Default: all logical
+   *  cores, at most 64. */
   threads?: number;
-  /** KV cache length in tokens. 0 (default): the model's training context, at most 4096. */
+  /** KV cache length in tokens, 0..4194304. 0 (default): the model's training context, at most 4096. */
   nCtx?: number;
   /** 'auto' (default), 'mt' or 'st'. 'mt' throws where SharedArrayBuffer is unavailable. */
   flavor?: 'auto' | 'mt' | 'st';
@@ -42,15 +100,17 @@ export interface LoadOptions {
   simd?: 'auto' | 'relaxed' | 'simd128';
   /** Load metadata and vocabulary only (tokenize, chat formatting; no generate). */
   vocabOnly?: boolean;
-  /** Stops the download / read. */
+  /** Stops the download / read: the promise rejects at once with an AbortError. */
   signal?: AbortSignal;
 }
 
 export interface GenerateOptions {
-  /** Most tokens to generate; -1 (default): until end of text or a full context. */
+  /** Most tokens to generate, 1..16777216; -1 (default): until end of text or a full context. */
   maxTokens?: number;
-  /** Sampling, llama.cpp's names and defaults: temperature 0.8 (<= 0: greedy), topK 40,
-   *  topP 0.95, minP 0.05, repeatPenalty 1 (off), repeatLastN 64, seed 0xFFFFFFFF. */
+  /** Sampling, llama.cpp's names and defaults: temperature 0.8 (0: greedy), topK 40,
+   *  topP 0.95, minP 0.05, repeatPenalty 1 (off), repeatLastN 64, seed 0xFFFFFFFF.
+   *  Ranges (the CLI's): temperature 0..100, topK 0..16777216 (0: off), topP 0..1, minP 0..1,
+   *  repeatPenalty (0, 100], repeatLastN 0..4194304, seed an integer 0..0xFFFFFFFF. */
   temperature?: number;
   topK?: number;
   topP?: number;
@@ -58,7 +118,7 @@ export interface GenerateOptions {
   repeatPenalty?: number;
   repeatLastN?: number;
   seed?: number;
-  /** Generation ends before the first of these strings; the text never shows part of one. */
+  /** Generation ends before the first of these (non-empty) strings; the text never shows part of one. */
   stop?: string[];
   /** Stops the generation (also on `break` out of the for-await loop). In a browser page
    *  that is not crossOriginIsolated the stream ends at once, but the worker finishes the
@@ -140,6 +200,8 @@ export interface Model {
   readonly threads: number;
   /** The wasm file that runs it: 'kite-mt', 'kite-st', 'kite-mt-relaxed' or 'kite-st-relaxed'. */
   readonly build: string;
+  /** How the bytes came through the browser's model cache; null when it was not used. */
+  readonly cache: CacheStatus | null;
   /** Token ids; addSpecial (default true) adds BOS/EOS as the model asks. */
   tokenize(text: string, opts?: { addSpecial?: boolean; parseSpecial?: boolean }): Promise<Int32Array>;
   detokenize(ids: ArrayLike<number>): Promise<string>;
@@ -153,8 +215,22 @@ export interface Model {
 
 export function loadModel(source: ModelSource, opts?: LoadOptions): Promise<Model>;
 
+/** The model this package ships, models/stories260K.gguf (1.1 MB, a tiny story model): a
+ *  file: URL in Node, a URL beside the package in a browser. Any call that takes a
+ *  ModelSource accepts it. */
+export const builtinModel: string;
+
+/** Most threads a wasm pool may have (the `threads` option's upper bound). */
+export const MAX_THREADS: number;
+
+export interface InspectOptions extends DownloadOptions {
+  onProgress?: (p: Progress) => void;
+  signal?: AbortSignal;
+  flavor?: 'auto' | 'mt' | 'st';
+}
+
 /** Describes any GGUF file (metadata + tensor table) without loading a model. */
-export function inspect(source: ModelSource, opts?: { onProgress?: (p: Progress) => void; signal?: AbortSignal }): Promise<GgufInfo>;
+export function inspect(source: ModelSource, opts?: InspectOptions): Promise<GgufInfo>;
 
 export interface QuantizeStats {
   nTensors: number;
@@ -165,13 +241,19 @@ export interface QuantizeStats {
   nElements: number;
 }
 
-export interface QuantizeOptions {
+export interface QuantizeOptions extends DownloadOptions {
   onProgress?: (p: Progress) => void;
   signal?: AbortSignal;
+  /** 1..MAX_THREADS (64). */
   threads?: number;
   flavor?: 'auto' | 'mt' | 'st';
   simd?: 'auto' | 'relaxed' | 'simd128';
-  /** Node: write the file here (through a temporary name, renamed when complete). */
+  /** Node: write the file here, as the native CLI does: a regular file (replaced) or a new
+   *  path (a symlink is followed to its target); never the input itself (by any name), never
+   *  a directory, FIFO or device. The bytes go to a temporary file in the same directory,
+   *  every write checked, fsync'd and renamed over the output only when complete: on any
+   *  failure (a full disk, a file-size limit, an abort) the promise rejects with a KiteError,
+   *  the temporary file is removed and the output is left as it was. */
   output?: string;
   /** Result form; default 'uint8array' in Node, 'blob' in browsers, 'file' with output. */
   as?: 'uint8array' | 'blob' | 'file';
@@ -196,7 +278,8 @@ export function hfUrl(ref: string): string;
 export const MAX_MODEL_BYTES: number;
 
 /** Every failure: the C core's message, and its status name ('invalid input', 'unsupported',
- *  'out of memory', 'aborted', ...). Aborts have name 'AbortError'. */
+ *  'out of memory', 'i/o error', 'aborted', ...). Aborts have name 'AbortError'. A bad option
+ *  or argument is a KiteError with status 'invalid input' naming it. */
 export class KiteError extends Error {
   status?: string;
 }

@@ -5,16 +5,48 @@ import { Client, KiteError, makeAbortFlag } from './client.js';
 import { describeSource, hfUrl } from './source.js';
 import { isNode } from './env.js';
 import { MAX_MODEL_BYTES } from './reader.js';
+import {
+  MAX_THREADS, DEFAULT_STALL_TIMEOUT_MS, LOAD_OPTIONS, INSPECT_OPTIONS, QUANTIZE_OPTIONS, GENERATE_OPTIONS,
+  CHAT_OPTIONS, TOKENIZE_OPTIONS, checkOptions, checkText,
+} from './options.js';
 
-export { KiteError, hfUrl, MAX_MODEL_BYTES };
+export { KiteError, hfUrl, MAX_MODEL_BYTES, MAX_THREADS };
+
+// The browser's model cache (OPFS, else the Cache API); empty in Node.
+export async function listCachedModels() {
+  if (isNode) return [];
+  return (await import('./model_cache.js')).listCachedModels();
+}
+
+// Removes a URL's cached copy (complete or partial); true when there was one. The URL is the
+// one given to loadModel (hf:// references are accepted).
+export async function deleteCachedModel(url) {
+  if (typeof url !== 'string' && !(url instanceof URL)) throw new KiteError('kite: deleteCachedModel(url) needs a URL', 'invalid input');
+  if (isNode) return false;
+  const { desc } = await describeSource(url);
+  if (desc.kind !== 'url') return false;
+  return (await import('./model_cache.js')).deleteCachedModel(desc.url);
+}
+
+// The model this package ships (models/stories260K.gguf, 1.1 MB): a file: URL in Node, an
+// http(s) URL beside the package in a browser. loadModel/inspect/quantize take it as it is.
+export const builtinModel = new URL('../models/stories260K.gguf', import.meta.url).href;
 
 // Sends a source to the worker, serving pulls for in-memory bytes; returns the call's result.
-async function withSource(client, op, source, args, { onProgress, signal, onChunk } = {}) {
+// An abort of signal rejects at once (the caller then ends the worker).
+async function withSource(client, op, source, args, { onProgress, signal, onChunk, stallTimeout, cache, sha256 } = {}) {
   const { desc, serve } = await describeSource(source);
   const ab = makeAbortFlag(signal);
   try {
     if (signal?.aborted) throw new KiteError('aborted', 'aborted');
-    return await client.call(op, { ...args, source: desc, abort: ab.flag?.buffer }, {
+    const download = {
+      stallTimeout: stallTimeout ?? DEFAULT_STALL_TIMEOUT_MS,
+      // The model cache: on by default in browsers, never in Node (no OPFS or Cache API there).
+      cache: isNode ? false : (cache ?? true),
+      sha256: sha256?.toLowerCase(),
+    };
+    return await client.call(op, { ...args, source: desc, abort: ab.flag?.buffer, download }, {
+      cancelOn: signal,
       onEvent: (m) => {
         if (m.type === 'pull') {
           const data = serve(m.offset, m.length);
@@ -39,10 +71,12 @@ class Model {
   flavor;
   threads;
   build;
+  cache;
 
-  constructor(client, info) {
+  constructor(client, info, cache) {
     this.#client = client;
     this.info = info;
+    this.cache = cache ?? null;
     this.flavor = client.flavor;
     this.threads = client.threads;
     this.build = client.build;
@@ -53,25 +87,33 @@ class Model {
     return this.#client;
   }
 
-  async tokenize(text, { addSpecial = true, parseSpecial = false } = {}) {
-    if (typeof text !== 'string') throw new TypeError('kite: tokenize(text) needs a string');
+  async tokenize(text, opts = {}) {
+    checkText('tokenize', 'text', text);
+    const { addSpecial = true, parseSpecial = false } = checkOptions('tokenize', opts, TOKENIZE_OPTIONS);
     return this.#live().call('tokenize', { text, addSpecial, parseSpecial });
   }
 
   async detokenize(ids) {
     const arr = Array.from(ids ?? [], Number);
-    if (arr.some((x) => !Number.isInteger(x))) throw new TypeError('kite: detokenize(ids) needs integer token ids');
+    if (arr.some((x) => !Number.isInteger(x) || x < 0 || x > 0x7fffffff))
+      throw new KiteError('kite: detokenize(ids) needs non-negative integer token ids', 'invalid input');
     return this.#live().call('detokenize', { ids: arr });
   }
 
   generate(prompt, opts = {}) {
-    if (typeof prompt !== 'string') throw new TypeError('kite: generate(prompt) needs a string');
+    checkText('generate', 'the prompt', prompt);
+    checkOptions('generate', opts, GENERATE_OPTIONS);
     return this.#stream('generate', { prompt, opts: genOpts(opts) }, opts);
   }
 
   chat(messages, opts = {}) {
     if (!Array.isArray(messages) || messages.some((m) => typeof m?.role !== 'string' || typeof m?.content !== 'string'))
-      throw new TypeError('kite: chat(messages) needs [{ role, content }, ...] with string fields');
+      throw new KiteError('kite: chat(messages) needs [{ role, content }, ...] with string fields', 'invalid input');
+    messages.forEach((m, i) => {
+      checkText('chat', `messages[${i}].role`, m.role);
+      checkText('chat', `messages[${i}].content`, m.content);
+    });
+    checkOptions('chat', opts, CHAT_OPTIONS);
     return this.#stream('chat', { messages, opts: { ...genOpts(opts), addAssistant: opts.addAssistant } }, opts);
   }
 
@@ -141,24 +183,18 @@ class Model {
   }
 }
 
+// The options the worker needs (checked by checkOptions already); undefined ones take the
+// core's defaults there.
 function genOpts(o) {
-  const num = (v, name, int) => {
-    if (v === undefined) return undefined;
-    if (typeof v !== 'number' || !Number.isFinite(v) || (int && !Number.isInteger(v)))
-      throw new TypeError(`kite: ${name} must be a finite ${int ? 'integer' : 'number'} (got ${v})`);
-    return v;
-  };
-  if (o.stop !== undefined && (!Array.isArray(o.stop) || o.stop.some((s) => typeof s !== 'string')))
-    throw new TypeError('kite: stop must be an array of strings');
   return {
-    maxTokens: num(o.maxTokens, 'maxTokens', true),
-    temperature: num(o.temperature, 'temperature'),
-    topK: num(o.topK, 'topK', true),
-    topP: num(o.topP, 'topP'),
-    minP: num(o.minP, 'minP'),
-    repeatPenalty: num(o.repeatPenalty, 'repeatPenalty'),
-    repeatLastN: num(o.repeatLastN, 'repeatLastN', true),
-    seed: num(o.seed, 'seed', true),
+    maxTokens: o.maxTokens,
+    temperature: o.temperature,
+    topK: o.topK,
+    topP: o.topP,
+    minP: o.minP,
+    repeatPenalty: o.repeatPenalty,
+    repeatLastN: o.repeatLastN,
+    seed: o.seed,
     stop: o.stop,
     noBos: !!o.noBos,
     keepContext: !!o.keepContext,
@@ -167,12 +203,15 @@ function genOpts(o) {
 }
 
 export async function loadModel(source, opts = {}) {
-  const { onProgress, threads, nCtx = 0, flavor, simd, signal, vocabOnly = false } = opts;
-  if (!Number.isInteger(nCtx) || nCtx < 0) throw new TypeError(`kite: nCtx must be a non-negative integer (got ${nCtx})`);
+  checkOptions('loadModel', opts, LOAD_OPTIONS);
+  const { onProgress, threads, nCtx = 0, flavor, simd, signal, vocabOnly = false, stallTimeout, cache, sha256 } = opts;
+  await describeSource(source); // a bad source fails before any worker starts
   const client = await Client.start({ flavor, threads, simd });
   try {
-    const info = await withSource(client, 'load', source, { nCtx, threads: client.threads, vocabOnly }, { onProgress, signal });
-    return new Model(client, info);
+    const r = await withSource(client, 'load', source, { nCtx, threads: client.threads, vocabOnly },
+      { onProgress, signal, stallTimeout, cache, sha256 });
+    if (r.cache?.warning) console.warn(`kite: ${r.cache.warning}`);
+    return new Model(client, r.info, r.cache);
   } catch (e) {
     await client.terminate();
     throw e;
@@ -181,6 +220,8 @@ export async function loadModel(source, opts = {}) {
 
 // The JSON description of any GGUF file (metadata + tensor table) without loading a model.
 export async function inspect(source, opts = {}) {
+  checkOptions('inspect', opts, INSPECT_OPTIONS);
+  await describeSource(source);
   const client = await Client.start({ flavor: opts.flavor ?? 'st', threads: 1 });
   try {
     return await withSource(client, 'inspect', source, {}, opts);
@@ -190,62 +231,81 @@ export async function inspect(source, opts = {}) {
 }
 
 export async function quantize(source, type, opts = {}) {
-  const { onProgress, signal, threads, flavor, simd, output, allowRequantize, pure, leaveOutputTensor } = opts;
-  if (typeof type !== 'string' || !type) throw new TypeError('kite: quantize(source, type) needs a type name such as "Q4_K_M"');
-  const as = opts.as ?? (output ? 'file' : isNode ? 'uint8array' : 'blob');
-  if (as === 'file' && !(isNode && typeof output === 'string')) throw new TypeError('kite: output (a file path) is only for Node');
-  const client = await Client.start({ flavor, threads, simd });
+  checkOptions('quantize', opts, QUANTIZE_OPTIONS);
+  const { onProgress, signal, threads, flavor, simd, output, allowRequantize, pure, leaveOutputTensor, stallTimeout, cache, sha256 } = opts;
+  if (typeof type !== 'string' || !type || type.includes('\0'))
+    throw new KiteError('kite: quantize(source, type) needs a type name such as "Q4_K_M"', 'invalid input');
+  const as = opts.as ?? (output !== undefined ? 'file' : isNode ? 'uint8array' : 'blob');
+  if (as === 'file' && !(isNode && typeof output === 'string'))
+    throw new KiteError('kite: quantize: output (a file path) is only for Node, and as: "file" needs it', 'invalid input');
+  if (as !== 'file' && output !== undefined)
+    throw new KiteError(`kite: quantize: output is written as a file: as must be "file" (got ${JSON.stringify(as)})`, 'invalid input');
+  const { desc } = await describeSource(source);
+  // The output is checked before any worker starts: a bad one fails at once.
+  let out = null;
+  if (as === 'file') {
+    const { checkOutput, createOutput } = await import('./output_file.js');
+    const target = await checkOutput(output, desc.kind === 'path' ? desc.path : null);
+    out = await createOutput(target, output);
+  }
+  // Our own stop: the caller's signal, or a failed write (which must end the quantization).
+  const stop = new AbortController();
+  const forward = () => stop.abort();
+  if (signal?.aborted) stop.abort();
+  signal?.addEventListener('abort', forward, { once: true });
+  let client = null;
   const chunks = [];
-  let file = null;
-  let tmp = null;
   let writing = Promise.resolve();
-  let hardStop = null;
+  let writeError = null;
   try {
-    if (as === 'file') {
-      const fs = await import('node:fs/promises');
-      // Written to a temporary name and renamed only when complete.
-      tmp = `${output}.kite-${process.pid}-${Date.now()}.tmp`;
-      file = await fs.open(tmp, 'w');
-    }
+    client = await Client.start({ flavor, threads, simd });
     const onChunk = (data) => {
-      if (file) writing = writing.then(() => file.write(data));
-      else chunks.push(data);
+      if (!out) {
+        chunks.push(data);
+        return;
+      }
+      writing = writing.then(() => (writeError ? undefined : out.write(data))).catch((e) => {
+        writeError ??= e;
+        stop.abort();
+      });
     };
     // Without a SharedArrayBuffer the worker cannot see an abort: end it instead.
-    if (typeof SharedArrayBuffer !== 'function') {
-      hardStop = () => client.terminate();
-      signal?.addEventListener('abort', hardStop, { once: true });
+    const hardStop = typeof SharedArrayBuffer !== 'function' ? () => client.terminate() : null;
+    if (hardStop) stop.signal.addEventListener('abort', hardStop, { once: true });
+    let stats;
+    try {
+      stats = await withSource(client, 'quantize', source, {
+        type,
+        opts: { threads: client.threads, allowRequantize: !!allowRequantize, pure: !!pure, leaveOutputTensor: !!leaveOutputTensor },
+      }, { onProgress, signal: stop.signal, onChunk, stallTimeout, cache, sha256 });
+    } finally {
+      if (hardStop) stop.signal.removeEventListener('abort', hardStop);
     }
-    const stats = await withSource(client, 'quantize', source, {
-      type,
-      opts: { threads: client.threads, allowRequantize: !!allowRequantize, pure: !!pure, leaveOutputTensor: !!leaveOutputTensor },
-    }, { onProgress, signal, onChunk });
+    await writing;
+    if (writeError) throw writeError;
     opts.onStats?.(stats);
-    if (file) {
-      await writing;
-      await file.close();
-      file = null;
-      const fs = await import('node:fs/promises');
-      await fs.rename(tmp, output);
-      tmp = null;
+    if (out) {
+      await out.commit();
+      out = null;
       return output;
     }
     if (as === 'blob') return new Blob(chunks, { type: 'application/octet-stream' });
     const total = chunks.reduce((n, c) => n + c.byteLength, 0);
-    const out = new Uint8Array(total);
+    const bytes = new Uint8Array(total);
     let off = 0;
     for (const c of chunks.splice(0)) {
-      out.set(c, off);
+      bytes.set(c, off);
       off += c.byteLength;
     }
-    return out;
+    return bytes;
   } catch (e) {
+    await writing;
+    if (writeError) throw writeError;
     if (signal?.aborted && !(e.status === 'aborted')) throw new KiteError('aborted', 'aborted');
     throw e;
   } finally {
-    if (hardStop) signal?.removeEventListener('abort', hardStop);
-    if (file) await writing.catch(() => {}).then(() => file.close());
-    if (tmp) await (await import('node:fs/promises')).rm(tmp, { force: true });
-    await client.terminate();
+    signal?.removeEventListener('abort', forward);
+    if (out) await out.discard();
+    await client?.terminate();
   }
 }

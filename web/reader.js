@@ -8,7 +8,7 @@ export const WASM32_LIMIT = 2 ** 32;
 export const HEADROOM = 256 * 2 ** 20;
 export const MAX_MODEL_BYTES = WASM32_LIMIT - HEADROOM;
 
-const CHUNK = 8 * 2 ** 20; // bytes per read: large enough to amortise calls, small for progress
+export const CHUNK = 8 * 2 ** 20; // bytes per read: large enough to amortise calls, small for progress
 
 const gib = (n) => (n / 2 ** 30).toFixed(2) + ' GiB';
 
@@ -20,34 +20,23 @@ export function checkSize(size, name) {
   }
 }
 
-// Reads desc into a fresh heap block. io = { alloc(n) -> ptr, free(ptr), heap() -> Uint8Array,
-// progress(done, total), pull(offset, length) -> Promise<Uint8Array> }. Returns { ptr, size }.
-export async function readIntoHeap(desc, io) {
+// Reads desc into a fresh heap block, with no cache (load_bytes.js picks this or the browser
+// cache). io = { alloc(n) -> ptr, free(ptr), heap() -> Uint8Array, progress(done, total),
+// pull(offset, length) -> Promise<Uint8Array>, signal (AbortSignal: stops a download or read at
+// once), stallTimeout (ms without a byte before a download fails) }. Returns { ptr, size }.
+export async function readPlain(desc, io) {
   let size = desc.size;
   let fh = null;
   let body = null;
   if (desc.kind === 'path') {
-    const fs = await import('node:fs/promises');
-    fh = await fs.open(desc.path, 'r').catch((e) => { throw new Error(`cannot open ${desc.path}: ${e.message}`); });
-    const st = await fh.stat();
-    if (!st.isFile()) { await fh.close(); throw new Error(`${desc.path} is not a regular file`); }
-    size = st.size;
+    fh = await openRegularFile(desc.path);
+    size = (await fh.stat()).size;
   } else if (desc.kind === 'url') {
-    let res;
-    try {
-      res = await fetch(desc.url);
-    } catch (e) {
-      throw new Error(`cannot fetch ${desc.url}: ${e.cause?.message || e.message}`);
-    }
-    if (!res.ok) throw new Error(`cannot fetch ${desc.url}: HTTP ${res.status} ${res.statusText}`);
-    const len = res.headers.get('content-length');
-    // A compressed body's Content-Length is not the file size.
-    size = len !== null && !res.headers.get('content-encoding') ? Number(len) : undefined;
-    body = res.body;
+    ({ body, size } = await startDownload(desc, io));
   }
-  if (size !== undefined) checkSize(size, desc.name);
   try {
-    if (size === undefined) return await readUnknownLength(body, desc.name, io);
+    if (size !== undefined) checkSize(size, desc.name);
+    if (size === undefined) return await readUnknownLength(body, desc, io);
     const ptr = io.alloc(size);
     try {
       let off = 0;
@@ -61,7 +50,7 @@ export async function readIntoHeap(desc, io) {
           io.progress(off, size);
         }
       } else if (body) {
-        for await (const chunk of iterate(body)) {
+        for await (const chunk of iterate(body, desc, io)) {
           if (off + chunk.byteLength > size) throw new Error(`${desc.name}: server sent more than its Content-Length (${size})`);
           io.heap().set(chunk, ptr + off);
           off += chunk.byteLength;
@@ -87,15 +76,19 @@ export async function readIntoHeap(desc, io) {
     }
   } finally {
     await fh?.close();
+    // A download left early (an error, a size refused) must not keep its connection open.
+    desc.fetchCtrl?.abort();
+    desc.release?.();
   }
 }
 
 // Without a length up front the chunks are gathered first: the one case that briefly holds
 // the file twice (chunks, then heap).
-async function readUnknownLength(body, name, io) {
+export async function readUnknownLength(body, desc, io) {
+  const name = desc.name;
   const chunks = [];
   let size = 0;
-  for await (const chunk of iterate(body)) {
+  for await (const chunk of iterate(body, desc, io)) {
     chunks.push(chunk);
     size += chunk.byteLength;
     checkSize(size, name);
@@ -111,15 +104,109 @@ async function readUnknownLength(body, name, io) {
   return { ptr, size };
 }
 
-async function* iterate(stream) {
+// Opens a Node file for reading, refusing anything but a regular file before it can block:
+// open() of a FIFO waits for a writer, so the type is checked first and the file is opened
+// non-blocking (and checked again on the descriptor, in case the path changed in between).
+async function openRegularFile(path) {
+  const fs = await import('node:fs/promises');
+  const { constants } = await import('node:fs');
+  const st = await fs.stat(path).catch((e) => { throw new Error(`cannot open ${path}: ${e.message}`); });
+  if (!st.isFile()) throw new Error(`${path} is not a regular file`);
+  const fh = await fs.open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
+    .catch((e) => { throw new Error(`cannot open ${path}: ${e.message}`); });
+  if (!(await fh.stat()).isFile()) {
+    await fh.close();
+    throw new Error(`${path} is not a regular file`);
+  }
+  return fh;
+}
+
+// A stall timer: fails the download when no byte came for io.stallTimeout ms.
+function stallError(desc, ms) {
+  const e = new Error(`download of ${desc.url} stalled: no data for ${ms / 1000} s (option stallTimeout)`);
+  e.status = 'i/o error';
+  return e;
+}
+
+// The download's request (with extra request headers), its headers awaited under the stall
+// timeout and the signal. Resolves to { body, size, res } (size undefined when the server does
+// not say it). An HTTP error status rejects with an Error whose httpStatus is that status.
+export async function startDownload(desc, io, headers = {}) {
+  const ctrl = new AbortController();
+  const onAbort = () => ctrl.abort();
+  io.signal?.addEventListener('abort', onAbort, { once: true });
+  desc.fetchCtrl = ctrl;
+  desc.release = () => io.signal?.removeEventListener('abort', onAbort);
+  let res;
+  try {
+    res = await withStall(fetch(desc.url, { signal: ctrl.signal, headers }), desc, io);
+  } catch (e) {
+    desc.release();
+    if (io.signal?.aborted) throw abortError();
+    if (e.stalled) throw e;
+    throw new Error(`cannot fetch ${desc.url}: ${e.cause?.message || e.message}`);
+  }
+  if (!res.ok) {
+    desc.release();
+    ctrl.abort();
+    const e = new Error(`cannot fetch ${desc.url}: HTTP ${res.status} ${res.statusText}`);
+    e.httpStatus = res.status;
+    throw e;
+  }
+  const len = res.headers.get('content-length');
+  // A compressed body's Content-Length is not the file size.
+  const size = len !== null && !res.headers.get('content-encoding') ? Number(len) : undefined;
+  return { body: res.body, size, res };
+}
+
+export function abortError() {
+  const e = new Error('aborted while downloading the model');
+  e.status = 'aborted';
+  return e;
+}
+
+// Resolves as p does, unless io.stallTimeout ms pass first (the download is then cancelled
+// and this rejects with an error naming the URL) or io.signal fires.
+function withStall(p, desc, io) {
+  const ms = io.stallTimeout ?? 30000;
+  return new Promise((resolve, reject) => {
+    const timer = ms === Infinity ? null : setTimeout(() => {
+      const e = stallError(desc, ms);
+      e.stalled = true;
+      desc.fetchCtrl?.abort();
+      reject(e);
+    }, ms);
+    const onAbort = () => reject(abortError());
+    if (io.signal?.aborted) onAbort();
+    io.signal?.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => {
+      clearTimeout(timer);
+      io.signal?.removeEventListener('abort', onAbort);
+    });
+  });
+}
+
+// The chunks of a download, each awaited under the stall timeout and the signal; the request
+// is cancelled when the loop ends early.
+export async function* iterate(stream, desc, io) {
   const reader = stream.getReader();
+  let done = false;
   try {
     for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      yield value;
+      const r = await withStall(reader.read(), desc, io);
+      if (r.done) { done = true; return; }
+      yield r.value;
     }
   } finally {
-    reader.releaseLock();
+    if (!done) {
+      desc.fetchCtrl?.abort();
+      reader.cancel().catch(() => {});
+    }
+    try {
+      reader.releaseLock();
+    } catch {
+      // a read still pending on a cancelled stream: the lock goes with the stream
+    }
+    desc.release?.();
   }
 }

@@ -30,9 +30,11 @@ const MIME = {
 };
 
 // Starts the server. isolation=false leaves out COOP/COEP (the page then runs the
-// single-thread build). Resolves to { url (of the demo page), port, close() }.
-export function serve({ port = 8080, host = '127.0.0.1', isolation = true } = {}) {
-  const server = createServer((req, res) => handle(req, res, isolation).catch((e) => {
+// single-thread build). intercept(req, res, headers) (tests) may answer a request itself and
+// return true; headers are the isolation headers to send. Resolves to { url (of the demo
+// page), port, close() }.
+export function serve({ port = 8080, host = '127.0.0.1', isolation = true, intercept } = {}) {
+  const server = createServer((req, res) => handle(req, res, isolation, intercept).catch((e) => {
     if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
     res.end(String(e?.message || e));
   }));
@@ -49,13 +51,14 @@ export function serve({ port = 8080, host = '127.0.0.1', isolation = true } = {}
   });
 }
 
-async function handle(req, res, isolation) {
+async function handle(req, res, isolation, intercept) {
   const headers = { 'cache-control': 'no-store' };
   if (isolation) {
     headers['cross-origin-opener-policy'] = 'same-origin';
     headers['cross-origin-embedder-policy'] = 'require-corp';
     headers['cross-origin-resource-policy'] = 'same-origin';
   }
+  if (intercept && (await intercept(req, res, headers))) return;
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { ...headers, allow: 'GET, HEAD' });
     return res.end();

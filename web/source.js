@@ -1,12 +1,13 @@
 // source.js - turns what the caller passes as a model (URL, hf:// reference, File/Blob,
 // ArrayBuffer/typed array, Node path) into a message the worker can read the bytes from.
 import { isNode } from './env.js';
+import { KiteError } from './errors.js';
 
 // hf://owner/repo/path/file.gguf (optionally owner/repo@revision/...) -> the Hugging Face
 // download URL, https://huggingface.co/owner/repo/resolve/<revision or main>/path/file.gguf.
 export function hfUrl(ref) {
   const m = /^hf:\/\/([^/]+)\/([^/@]+)(?:@([^/]+))?\/(.+)$/.exec(ref);
-  if (!m) throw new TypeError(`kite: bad Hugging Face reference ${JSON.stringify(ref)} (expected hf://owner/repo/file.gguf)`);
+  if (!m) throw new KiteError(`kite: bad Hugging Face reference ${JSON.stringify(ref)} (expected hf://owner/repo/file.gguf)`, 'invalid input');
   const [, owner, repo, rev, file] = m;
   const path = file.split('/').map(encodeURIComponent).join('/');
   return `https://huggingface.co/${owner}/${repo}/resolve/${encodeURIComponent(rev || 'main')}/${path}`;
@@ -45,5 +46,5 @@ export async function describeSource(source) {
       serve: (offset, length) => bytes.slice(offset, offset + length),
     };
   }
-  throw new TypeError('kite: a model source is a URL, hf:// reference, File/Blob, ArrayBuffer, typed array or (Node) path');
+  throw new KiteError('kite: a model source is a URL, hf:// reference, File/Blob, ArrayBuffer, typed array or (Node) path', 'invalid input');
 }

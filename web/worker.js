@@ -1,7 +1,7 @@
 // worker.js - the kite worker (a Web Worker in browsers, worker_threads in Node): owns one
 // wasm instance, runs one request at a time, and turns the C ABI of wasm/exports*.c into
 // messages. All numerics stay in C; this file only moves bytes and strings.
-import { readIntoHeap } from './reader.js';
+import { readIntoHeap } from './load_bytes.js';
 import { hasRelaxedSimd } from './env.js';
 
 const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
@@ -16,6 +16,7 @@ if (isNode) {
 let M = null;        // the Emscripten module
 let broken = null;   // set when the instance aborted: it cannot be used again
 let scratch = 0;     // 64 bytes of heap for out-parameters
+let abi = null;      // the C side's table of status codes, struct layouts and defaults (kw_abi_json)
 let model = 0;       // kw_model* of this worker (one per worker)
 let abortFlag = null; // Int32Array over the running request's SharedArrayBuffer
 let current = null;  // the running request: { id, stage, decoder, tokens }
@@ -73,6 +74,7 @@ async function loadBuild(name, flavor, threads) {
   M = await factory(common);
   M.kiteBuild = name;
   scratch = M._kw_alloc(64) >>> 0;
+  abi = readAbi();
   M.kiteSink = (p, n) => onSink(p, n);
   M.kiteProgress = (what, done, total) => onProgress(what, done, total);
   M.kitePiece = (p, n) => onPiece(p, n);
@@ -84,17 +86,64 @@ const heap = () => {
   return new Uint8Array(buf);
 };
 const u32 = (ptr) => new DataView(heap().buffer).getUint32(ptr, true);
-const i32 = (ptr) => new DataView(heap().buffer).getInt32(ptr, true);
 
 function check(status) {
-  if (status === 0) return;
-  throw new CError(M.UTF8ToString(M._kw_last_error()) || 'unknown error', M.UTF8ToString(M._kw_status_name(status)));
+  if (status === abi.status.KITE_OK) return;
+  throw new CError(M.UTF8ToString(M._kw_last_error()) || 'unknown error', abi.statusNames[status] ?? `status ${status}`);
+}
+
+// The ABI table (exports_abi.c): read once, before any call that uses a number from it.
+function readAbi() {
+  // Before the table there is no status code to compare with: *scratch stays NULL on failure.
+  new DataView(heap().buffer).setUint32(scratch, 0, true);
+  M._kw_abi_json(scratch);
+  const p = new DataView(heap().buffer).getUint32(scratch, true);
+  if (!p) throw new CError('cannot read the wasm ABI table (out of wasm memory?)', 'out of memory');
+  return JSON.parse(takeString(p));
+}
+
+// A parameter block (abi.h) in the heap: alloc(name) gives a zeroed one; set/get move its
+// fields by the C names, at the offsets and types the table gives.
+function struct(name) {
+  const s = abi.structs[name];
+  const ptr = M._kw_alloc(s.size) >>> 0;
+  if (!ptr) check(abi.status.KITE_ERR_NOMEM);
+  heap().fill(0, ptr, ptr + s.size);
+  const field = (f) => {
+    const d = s.fields[f];
+    if (!d) throw new Error(`${name} has no field ${f}`);
+    return d;
+  };
+  return {
+    ptr,
+    set(values) {
+      const dv = new DataView(heap().buffer);
+      for (const [f, v] of Object.entries(values)) {
+        if (v === undefined) continue;
+        const { offset, type } = field(f);
+        if (type === 'i32') dv.setInt32(ptr + offset, v, true);
+        else if (type === 'u32') dv.setUint32(ptr + offset, v, true);
+        else if (type === 'f32') dv.setFloat32(ptr + offset, v, true);
+        else dv.setFloat64(ptr + offset, v, true);
+      }
+      return this;
+    },
+    get(f) {
+      const dv = new DataView(heap().buffer);
+      const { offset, type } = field(f);
+      if (type === 'i32') return dv.getInt32(ptr + offset, true);
+      if (type === 'u32') return dv.getUint32(ptr + offset, true);
+      if (type === 'f32') return dv.getFloat32(ptr + offset, true);
+      return dv.getFloat64(ptr + offset, true);
+    },
+    free() { M._kw_free(ptr); },
+  };
 }
 
 function cstr(s) {
   const n = M.lengthBytesUTF8(s) + 1;
   const p = M._kw_alloc(n) >>> 0;
-  if (!p) check(3);
+  if (!p) check(abi.status.KITE_ERR_NOMEM);
   M.stringToUTF8(s, p, n);
   return p;
 }
@@ -105,7 +154,9 @@ function takeString(p) {
   try { return M.UTF8ToString(p); } finally { M._kw_free(p); }
 }
 
-const aborted = () => abortFlag !== null && Atomics.load(abortFlag, 0) !== 0;
+// The running request was cancelled: its shared flag (seen even while C runs) or a 'cancel'
+// message (seen between awaits, also where there is no SharedArrayBuffer).
+const aborted = () => (abortFlag !== null && Atomics.load(abortFlag, 0) !== 0) || !!current?.cancel.signal.aborted;
 
 // ---- callbacks from C ------------------------------------------------------------------
 
@@ -121,7 +172,7 @@ function progress(stage, done, total) {
 
 function onProgress(what, done, total) {
   if (current) progress(current.stage || what, done, total);
-  return aborted() ? 1 : 0;
+  return aborted() ? abi.callback.stop : abi.callback.continue;
 }
 
 // Output bytes are gathered into ~4 MB messages (the writer emits many small pieces).
@@ -129,7 +180,7 @@ const OUT_CHUNK = 4 * 2 ** 20;
 let outBuf = null;
 let outLen = 0;
 function onSink(p, n) {
-  if (aborted()) return 1;
+  if (aborted()) return abi.callback.stop;
   let src = heap().subarray(p, p + n);
   while (src.length > 0) {
     if (!outBuf) { outBuf = new Uint8Array(OUT_CHUNK); outLen = 0; }
@@ -139,7 +190,7 @@ function onSink(p, n) {
     src = src.subarray(k);
     if (outLen === OUT_CHUNK) flushOut();
   }
-  return 0;
+  return abi.callback.continue;
 }
 function flushOut() {
   if (!outBuf || outLen === 0) return;
@@ -150,20 +201,20 @@ function flushOut() {
 }
 
 function onPiece(p, n) {
-  if (aborted()) return 1;
+  if (aborted()) return abi.callback.stop;
   const text = current.decoder.decode(heap().slice(p, p + n), { stream: true });
   if (text) port.post({ id: current.id, type: 'piece', text });
-  return 0;
+  return abi.callback.continue;
 }
 
 // ---- requests ------------------------------------------------------------------------
 
-async function readSource(source) {
+async function readSource(source, { stallTimeout, cache, sha256 } = {}) {
   current.stage = 'read';
   const r = await readIntoHeap(source, {
     alloc: (n) => {
       const p = M._kw_alloc(n) >>> 0;
-      if (!p) check(3);
+      if (!p) check(abi.status.KITE_ERR_NOMEM);
       return p;
     },
     free: (p) => M._kw_free(p),
@@ -172,10 +223,17 @@ async function readSource(source) {
       progress('read', done, total);
       if (aborted()) throw new CError('aborted while reading the model', 'aborted');
     },
-    pull: (offset, length) => new Promise((resolve) => {
-      pulls.set(current.id, resolve);
-      port.post({ id: current.id, type: 'pull', offset, length });
+    pull: (offset, length) => new Promise((resolve, reject) => {
+      const { id, cancel } = current;
+      if (cancel.signal.aborted) { reject(new CError('aborted while reading the model', 'aborted')); return; }
+      pulls.set(id, resolve);
+      cancel.signal.addEventListener('abort', () => reject(new CError('aborted while reading the model', 'aborted')), { once: true });
+      port.post({ id, type: 'pull', offset, length });
     }),
+    signal: current.cancel.signal,
+    stallTimeout,
+    cache,
+    sha256,
   });
   return r;
 }
@@ -200,8 +258,8 @@ const ops = {
   },
 
   // Reads the file and describes it (no model: works for any GGUF).
-  async inspect({ source }) {
-    const { ptr, size } = await readSource(source);
+  async inspect({ source, download }) {
+    const { ptr, size } = await readSource(source, download);
     try {
       check(M._kw_gguf_parse(ptr, size, scratch));
       const g = u32(scratch);
@@ -215,27 +273,33 @@ const ops = {
     }
   },
 
-  async load({ source, nCtx, threads, vocabOnly }) {
+  async load({ source, nCtx, threads, vocabOnly, download }) {
     if (model) throw new CError('this worker already holds a model', 'invalid input');
-    const { ptr, size } = await readSource(source);
+    const { ptr, size, cache } = await readSource(source, download);
     current.stage = 'load';
-    const st = M._kw_model_load(ptr, size, nCtx | 0, threads | 0, vocabOnly ? 1 : 0, scratch);
-    if (st !== 0) M._kw_free(ptr); // on success the model owns the buffer
-    check(st);
-    model = u32(scratch);
-    return modelInfo();
+    const a = struct('kw_load_args').set({ buf: ptr, len: size, n_ctx: nCtx | 0, n_threads: threads | 0, vocab_only: vocabOnly ? 1 : 0 });
+    try {
+      const st = M._kw_model_load(a.ptr);
+      if (st !== abi.status.KITE_OK) M._kw_free(ptr); // on success the model owns the buffer
+      check(st);
+      model = a.get('model');
+    } finally {
+      a.free();
+    }
+    return { info: modelInfo(), cache };
   },
 
   tokenize({ text, addSpecial, parseSpecial }) {
     const t = cstr(text);
+    const a = struct('kw_tokenize_args').set({ model, text: t, add_special: addSpecial ? 1 : 0, parse_special: parseSpecial ? 1 : 0 });
     try {
-      check(M._kw_tokenize(model, t, addSpecial ? 1 : 0, parseSpecial ? 1 : 0, scratch, scratch + 4));
-      const p = u32(scratch);
-      const n = i32(scratch + 4);
-      const ids = Int32Array.from(new Int32Array(heap().buffer, p, n));
+      check(M._kw_tokenize(a.ptr));
+      const p = a.get('ids');
+      const ids = Int32Array.from(new Int32Array(heap().buffer, p, a.get('n_ids')));
       M._kw_free(p);
       return ids;
     } finally {
+      a.free();
       M._kw_free(t);
     }
   },
@@ -260,15 +324,16 @@ const ops = {
   chat({ messages, opts }) {
     const n = messages.length;
     const ptrs = [];
-    const arr = M._kw_alloc(8 * Math.max(1, n)) >>> 0;
+    const msg = abi.structs.kite_chat_msg;
+    const arr = M._kw_alloc(msg.size * Math.max(1, n)) >>> 0;
     try {
       const dv = () => new DataView(heap().buffer);
       messages.forEach((m, i) => {
         const r = cstr(String(m.role));
         const c = cstr(String(m.content));
         ptrs.push(r, c);
-        dv().setUint32(arr + 8 * i, r, true);
-        dv().setUint32(arr + 8 * i + 4, c, true);
+        dv().setUint32(arr + msg.size * i + msg.fields.role.offset, r, true);
+        dv().setUint32(arr + msg.size * i + msg.fields.content.offset, c, true);
       });
       check(M._kw_chat_apply(model, arr, n, opts.addAssistant === false ? 0 : 1, scratch));
     } finally {
@@ -280,31 +345,28 @@ const ops = {
     return runGenerate(prompt, { ...opts, parseSpecial: true });
   },
 
-  async quantize({ source, type, opts }) {
-    const { ptr, size } = await readSource(source);
+  async quantize({ source, type, opts, download }) {
+    const { ptr, size } = await readSource(source, download);
+    const t = cstr(type);
+    const a = struct('kw_quant_args');
     try {
       current.stage = 'quantize';
-      const t = cstr(type);
-      let ftype;
-      try {
-        check(M._kw_ftype_from_name(t, scratch));
-        ftype = i32(scratch);
-      } finally {
-        M._kw_free(t);
-      }
-      const stats = M._kw_alloc(8 * 6) >>> 0;
-      try {
-        const flags = (opts.allowRequantize ? 1 : 0) | (opts.pure ? 2 : 0) | (opts.leaveOutputTensor ? 4 : 0);
-        const st = M._kw_quantize(ptr, size, ftype, opts.threads | 0, flags, stats);
-        if (st !== 0) { outBuf = null; outLen = 0; }
-        check(st);
-        flushOut();
-        const d = Float64Array.from(new Float64Array(heap().buffer, stats, 6));
-        return { nTensors: d[0], nQuantized: d[1], nFallback: d[2], bytesIn: d[3], bytesOut: d[4], nElements: d[5] };
-      } finally {
-        M._kw_free(stats);
-      }
+      M._kw_quant_args_init(a.ptr);
+      a.set({
+        buf: ptr, len: size, type: t, n_threads: opts.threads | 0,
+        allow_requantize: opts.allowRequantize ? 1 : 0, pure: opts.pure ? 1 : 0, leave_output_tensor: opts.leaveOutputTensor ? 1 : 0,
+      });
+      const st = M._kw_quantize(a.ptr);
+      if (st !== abi.status.KITE_OK) { outBuf = null; outLen = 0; }
+      check(st);
+      flushOut();
+      return {
+        nTensors: a.get('n_tensors'), nQuantized: a.get('n_quantized'), nFallback: a.get('n_fallback'),
+        bytesIn: a.get('bytes_in'), bytesOut: a.get('bytes_out'), nElements: a.get('n_elements'),
+      };
     } finally {
+      a.free();
+      M._kw_free(t);
       M._kw_free(ptr);
     }
   },
@@ -322,31 +384,36 @@ function runGenerate(prompt, o) {
   const p = cstr(prompt);
   const stops = (o.stop || []).map(String);
   const sp = stops.map(cstr);
-  const arr = M._kw_alloc(4 * Math.max(1, sp.length)) >>> 0;
-  const stats = M._kw_alloc(8 * 6) >>> 0;
+  const arr = M._kw_alloc(abi.pointerSize * Math.max(1, sp.length)) >>> 0;
+  const a = struct('kw_gen_args');
   try {
-    sp.forEach((s, i) => new DataView(heap().buffer).setUint32(arr + 4 * i, s, true));
+    sp.forEach((s, i) => new DataView(heap().buffer).setUint32(arr + abi.pointerSize * i, s, true));
     current.decoder = new TextDecoder('utf-8');
     current.tokens = [];
-    const flags = (o.noBos ? 1 : 0) | (o.keepContext ? 2 : 0) | (o.parseSpecial ? 4 : 0);
-    const st = M._kw_generate(model, p, o.maxTokens ?? -1, o.temperature ?? 0.8, o.topK ?? 40, o.topP ?? 0.95,
-      o.minP ?? 0.05, o.repeatPenalty ?? 1.0, o.repeatLastN ?? 64, o.seed ?? 0xffffffff, arr, sp.length, flags, stats);
+    // The core's defaults first; then only the options the caller gave.
+    M._kw_gen_args_init(a.ptr);
+    a.set({
+      model, prompt: p, stops: arr, n_stop: sp.length,
+      n_predict: o.maxTokens, temp: o.temperature, top_k: o.topK, top_p: o.topP, min_p: o.minP,
+      repeat_penalty: o.repeatPenalty, repeat_last_n: o.repeatLastN, seed: o.seed,
+      no_bos: o.noBos ? 1 : 0, keep_context: o.keepContext ? 1 : 0, parse_special: o.parseSpecial ? 1 : 0,
+    });
+    const st = M._kw_generate(a.ptr);
     const tail = current.decoder.decode();
     if (tail) port.post({ id: current.id, type: 'piece', text: tail });
-    const d = Float64Array.from(new Float64Array(heap().buffer, stats, 6));
     const result = {
       tokens: current.tokens,
-      nPrompt: d[0], nGenerated: d[1], prefillSeconds: d[2], decodeSeconds: d[3],
-      stoppedBy: d[4] ? 'eog' : d[5] ? 'stop' : 'length',
+      nPrompt: a.get('n_prompt'), nGenerated: a.get('n_generated'), prefillSeconds: a.get('prefill_s'), decodeSeconds: a.get('decode_s'),
+      stoppedBy: a.get('stopped_eog') ? 'eog' : a.get('stopped_string') ? 'stop' : 'length',
     };
-    if (st === 5 && aborted()) return { ...result, stoppedBy: 'abort' };
+    if (st === abi.status.KITE_ERR_ABORTED && aborted()) return { ...result, stoppedBy: 'abort' };
     check(st);
     return result;
   } finally {
+    a.free();
     M._kw_free(p);
     sp.forEach((s) => M._kw_free(s));
     M._kw_free(arr);
-    M._kw_free(stats);
   }
 }
 
@@ -360,12 +427,23 @@ port.on((msg) => {
     resolve?.(msg.data);
     return;
   }
+  if (msg.op === 'cancel') { // stops the running request's download or read at once
+    if (current?.id === msg.id) current.cancel.abort();
+    else if (msg.id > lastStarted) cancelled.add(msg.id); // ids grow: a smaller one has finished
+    return;
+  }
   chain = chain.then(() => handle(msg));
 });
 
+// Ids cancelled before they started (their request waits in the chain), and the last started.
+const cancelled = new Set();
+let lastStarted = 0;
+
 async function handle(msg) {
   const { id, op } = msg;
-  current = { id };
+  current = { id, cancel: new AbortController() };
+  lastStarted = Math.max(lastStarted, id);
+  if (cancelled.delete(id)) current.cancel.abort();
   abortFlag = msg.abort ? new Int32Array(msg.abort) : null;
   try {
     if (broken) throw new CError(broken, 'aborted');

@@ -3,7 +3,7 @@
 // while the worker stays usable, and dispose() ending the thread pool so Node exits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, ftruncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,7 +100,15 @@ test('bad files give KiteErrors with the reader\'s message', async () => {
     const t0 = Date.now();
     await assert.rejects(loadModel(big, { flavor: 'st' }), /larger than a wasm32 module can hold/);
     assert.ok(Date.now() - t0 < 5000, 'refused up front');
-    await assert.rejects(loadModel(new Blob([new Uint8Array(16)]), { flavor: 'st', nCtx: -1 }), TypeError);
+    await assert.rejects(loadModel(new Blob([new Uint8Array(16)]), { flavor: 'st', nCtx: -1 }), (e) => e instanceof KiteError && /nCtx/.test(e.message));
+    // A FIFO is refused before open() could block on it (no writer ever comes), and so is a
+    // source of no known kind.
+    execFileSync('mkfifo', [join(dir, 'fifo.gguf')]);
+    const t1 = Date.now();
+    await assert.rejects(loadModel(join(dir, 'fifo.gguf'), { flavor: 'st' }), (e) => e instanceof KiteError && /not a regular file/.test(e.message));
+    await assert.rejects(inspect(join(dir, 'fifo.gguf')), /not a regular file/);
+    assert.ok(Date.now() - t1 < 5000, 'refused at once');
+    await assert.rejects(loadModel(42), (e) => e instanceof KiteError && /a model source is/.test(e.message));
     // An aborted load: an AbortError, before or while the bytes stream in.
     await assert.rejects(loadModel(stories(), { flavor: 'st', signal: AbortSignal.abort() }), (e) => e.name === 'AbortError');
     const ac = new AbortController();
@@ -120,9 +128,10 @@ test('bad calls on a loaded model fail alone; the worker keeps working', async (
     const ok = await m.generate('Once upon a time', { maxTokens: 8, temperature: 0 }).text();
     await assert.rejects(m.detokenize([1, 99999]), /out of range/);
     await assert.rejects(m.generate('Once upon a time '.repeat(20), { maxTokens: 4 }).text(), /does not fit the context/);
-    await assert.rejects(m.generate('x', { repeatPenalty: 0 }).text(), /repeat/i);
-    assert.throws(() => m.generate('x', { temperature: NaN }), TypeError);
-    assert.throws(() => m.chat([{ role: 'user' }]), TypeError);
+    // Options are checked up front, before the worker sees the call.
+    assert.throws(() => m.generate('x', { repeatPenalty: 0 }), /repeat/i);
+    assert.throws(() => m.generate('x', { temperature: NaN }), (e) => e instanceof KiteError && /temperature/.test(e.message));
+    assert.throws(() => m.chat([{ role: 'user' }]), KiteError);
     await assert.rejects(quantize(stories(), 'Q9_9', { flavor: 'st' }), /unknown quantization type 'Q9_9'/);
     assert.equal(await m.generate('Once upon a time', { maxTokens: 8, temperature: 0 }).text(), ok);
     assert.equal(m.info.model.n_ctx, 32);

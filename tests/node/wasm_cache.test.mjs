@@ -1,0 +1,175 @@
+// wasm_cache.test.mjs - the browser model cache, in headless Chromium against a 127.0.0.1
+// server that counts the requests for the model: the second load of a URL makes no request
+// (OPFS, and the Cache API when asked for), listCachedModels/deleteCachedModel see and remove
+// it, a download cut in the middle resumes with a Range request tied to the ETag, and a
+// SHA-256 that does not match is refused and not kept. In Node: sha256 checks any source.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { launchChromium } from './chromium.mjs';
+import { serve } from '../../web/serve.mjs';
+import { loadModel, KiteError } from '../../web/index.js';
+import { requireDist, repoRoot, serveDir } from './wasm_helpers.mjs';
+
+const stories = join(repoRoot, 'models/stories260K.gguf');
+const bytes = readFileSync(stories);
+const sha = createHash('sha256').update(bytes).digest('hex');
+const ETAG = `"${sha.slice(0, 16)}"`;
+
+test('Node: sha256 is checked for paths and URLs', async () => {
+  requireDist(['st']);
+  const srv = await serveDir(join(repoRoot, 'models'));
+  try {
+    for (const src of [stories, `${srv.url}stories260K.gguf`]) {
+      const m = await loadModel(src, { flavor: 'st', sha256: sha.toUpperCase() });
+      assert.equal(m.info.model.arch, 'llama');
+      assert.equal(m.cache, null, 'no cache in Node');
+      await m.dispose();
+      const wrong = sha.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+      await assert.rejects(loadModel(src, { flavor: 'st', sha256: wrong }),
+        (e) => e instanceof KiteError && /SHA-256 mismatch/.test(e.message) && e.message.includes(sha));
+    }
+  } finally {
+    await srv.close();
+  }
+});
+
+// Model routes: /m/<name>.gguf serves the file with an ETag and honours Range + If-Range;
+// /cut/<name>.gguf cuts its first full response after half the bytes.
+function modelRoutes() {
+  const log = [];
+  let cutDone = false;
+  const intercept = async (req, res, headers) => {
+    const m = /^\/(m|cut)\/[\w-]+\.gguf$/.exec(new URL(req.url, 'http://x').pathname);
+    if (!m) return false;
+    const range = req.headers.range;
+    log.push({ path: req.url, range, ifRange: req.headers['if-range'] });
+    const base = { ...headers, 'content-type': 'application/octet-stream', etag: ETAG, 'accept-ranges': 'bytes' };
+    const r = range && /^bytes=(\d+)-$/.exec(range);
+    if (r && req.headers['if-range'] === ETAG) {
+      const start = Number(r[1]);
+      res.writeHead(206, { ...base, 'content-length': bytes.length - start, 'content-range': `bytes ${start}-${bytes.length - 1}/${bytes.length}` });
+      res.end(bytes.subarray(start));
+      return true;
+    }
+    res.writeHead(200, { ...base, 'content-length': bytes.length });
+    if (m[1] === 'cut' && !cutDone) {
+      cutDone = true;
+      res.write(bytes.subarray(0, bytes.length >> 1), () => setTimeout(() => res.destroy(), 100));
+      return true;
+    }
+    res.end(bytes);
+    return true;
+  };
+  return { log, intercept };
+}
+
+// In the page: loads, generates, lists and deletes; returns what it saw.
+async function inPage({ origin, flavor }) {
+  const kite = await import('/web/index.js');
+  const gen = async (url, opts = {}) => {
+    const m = await kite.loadModel(url, { flavor, threads: 2, ...opts });
+    try {
+      return { text: await m.generate('Once upon a time', { maxTokens: 16, temperature: 0 }).text(), cache: m.cache };
+    } finally {
+      await m.dispose();
+    }
+  };
+  const out = {};
+  const url = `${origin}/m/stories.gguf`;
+  out.first = await gen(url);
+  out.second = await gen(url);
+  out.list = await kite.listCachedModels();
+  out.deleted = await kite.deleteCachedModel(url);
+  out.listAfter = await kite.listCachedModels();
+  out.third = await gen(url, { cache: false });
+
+  const capi = `${origin}/m/capi.gguf`;
+  out.capi1 = await gen(capi, { cache: 'cache-api' });
+  out.capi2 = await gen(capi, { cache: 'cache-api' });
+  out.capiList = (await kite.listCachedModels()).filter((e) => e.url === capi);
+
+  const cut = `${origin}/cut/stories.gguf`;
+  try {
+    await gen(cut);
+    out.cutError = null;
+  } catch (e) {
+    out.cutError = e.message;
+  }
+  out.partial = (await kite.listCachedModels()).filter((e) => e.url === cut);
+  out.resumed = await gen(cut);
+  out.resumedAgain = await gen(cut);
+
+  const bad = `${origin}/m/bad.gguf`;
+  try {
+    await gen(bad, { sha256: '0'.repeat(64) });
+    out.badError = null;
+  } catch (e) {
+    out.badError = e.message;
+  }
+  out.badList = (await kite.listCachedModels()).filter((e) => e.url === bad);
+  for (const e of await kite.listCachedModels()) await kite.deleteCachedModel(e.url);
+  return out;
+}
+
+test('Chromium: cached loads make no request, a cut download resumes, a bad checksum is not kept', async () => {
+  requireDist(['st', 'mt']);
+  const routes = modelRoutes();
+  const server = await serve({ port: 0, intercept: routes.intercept });
+  const browser = await launchChromium();
+  try {
+    const origin = `http://127.0.0.1:${server.port}`;
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${origin}/package.json`);
+    const r = await page.evaluate(inPage, { origin, flavor: 'mt' });
+    const count = (p) => routes.log.filter((x) => x.path === p).length;
+
+    assert.ok(r.first.text.length > 10);
+    assert.deepEqual(r.first.cache, { storage: 'opfs', hit: false, resumedFrom: 0, stored: true });
+    assert.equal(r.second.text, r.first.text);
+    assert.equal(r.second.cache.hit, true);
+    // two loads, one request; the third (cache: false, after the delete) asks again
+    assert.equal(count('/m/stories.gguf'), 2, JSON.stringify(routes.log));
+    const entry = r.list.find((e) => e.url === `${origin}/m/stories.gguf`);
+    assert.ok(entry, JSON.stringify(r.list));
+    assert.equal(entry.size, bytes.length);
+    assert.equal(entry.etag, ETAG);
+    assert.equal(entry.complete, true);
+    assert.equal(r.deleted, true);
+    assert.deepEqual(r.listAfter.filter((e) => e.url === entry.url), []);
+    assert.equal(r.third.cache, null, 'cache: false');
+    assert.equal(r.third.text, r.first.text);
+
+    assert.equal(r.capi1.cache.storage, 'cache-api');
+    assert.equal(r.capi1.cache.stored, true);
+    assert.equal(r.capi2.cache.hit, true);
+    assert.equal(r.capi2.text, r.first.text);
+    assert.equal(count('/m/capi.gguf'), 1);
+    assert.equal(r.capiList.length, 1);
+
+    // The cut: the first load fails, keeps what arrived, and the next asks for the rest only.
+    assert.ok(r.cutError, 'the cut download failed');
+    assert.equal(r.partial.length, 1);
+    assert.equal(r.partial[0].complete, false);
+    const cutLog = routes.log.filter((x) => x.path === '/cut/stories.gguf');
+    assert.equal(cutLog.length, 2, JSON.stringify(cutLog));
+    assert.equal(cutLog[0].range, undefined);
+    const from = Number(/^bytes=(\d+)-$/.exec(cutLog[1].range)?.[1]);
+    assert.ok(from > 0 && from <= bytes.length >> 1, `resumed from ${cutLog[1].range}`);
+    assert.equal(cutLog[1].ifRange, ETAG);
+    assert.equal(r.resumed.cache.resumedFrom, from);
+    assert.equal(r.resumed.text, r.first.text, 'the resumed file is whole');
+    assert.equal(r.resumedAgain.cache.hit, true);
+
+    assert.match(r.badError ?? '', /SHA-256 mismatch/);
+    assert.deepEqual(r.badList, [], 'a file that failed its checksum is not kept');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});

@@ -1,0 +1,82 @@
+// abi.h - the parameter blocks JS fills for each wasm call (one struct per call, never a long
+// list of positional arguments). JS never hard-codes their layout: it reads the offsets, the
+// status codes and the defaults from kw_abi_json() (exports_abi.c), generated from these
+// definitions with offsetof, so the two sides cannot disagree.
+//
+// Field types as the table names them: i32 (int32_t), u32 (uint32_t or a wasm32 pointer),
+// f32 (float), f64 (double). Fields marked "out" are written by the call.
+#ifndef KITE_WASM_ABI_H
+#define KITE_WASM_ABI_H
+
+#include <stdint.h>
+
+typedef struct kw_model kw_model;
+
+// kw_model_load: a GGUF held in a kw_alloc block.
+typedef struct kw_load_args {
+    uint8_t *buf;       // the file; owned by the model on success, still the caller's on failure
+    uint32_t len;       // its size in bytes
+    int32_t n_ctx;      // KV cache length in tokens; 0: the model's default
+    int32_t n_threads;  // pool threads (>= 1)
+    int32_t vocab_only; // 1: metadata and vocabulary only, no context
+    kw_model *model;    // out: the loaded model
+} kw_load_args;
+
+// kw_tokenize.
+typedef struct kw_tokenize_args {
+    const kw_model *model;
+    const char *text;       // NUL-terminated UTF-8
+    int32_t add_special;    // add BOS/EOS as the vocabulary says
+    int32_t parse_special;  // special-token text becomes those tokens
+    int32_t *ids;           // out: n_ids token ids (free with kw_free)
+    int32_t n_ids;          // out
+} kw_tokenize_args;
+
+// kw_generate. kw_gen_args_init fills every input with the core's defaults first
+// (kite_gen_default_params: llama.cpp's sampling defaults), so JS only sets what it was given.
+typedef struct kw_gen_args {
+    kw_model *model;
+    const char *prompt;         // NUL-terminated UTF-8
+    const char *const *stops;   // n_stop NUL-terminated stop strings
+    int32_t n_stop;
+    int32_t n_predict;          // most tokens; < 0: until EOG or a full context
+    float temp;
+    int32_t top_k;
+    float top_p;
+    float min_p;
+    float repeat_penalty;
+    int32_t repeat_last_n;
+    double seed;                // a double so every uint32 crosses from JS exactly
+    int32_t no_bos;             // do not prepend BOS
+    int32_t keep_context;       // continue from the KV cache (chat)
+    int32_t parse_special;      // special-token text in the prompt becomes those tokens
+    double n_prompt;            // out: prompt tokens evaluated
+    double n_generated;         // out: tokens sampled
+    double prefill_s;           // out: seconds evaluating the prompt
+    double decode_s;            // out: seconds in the decode loop
+    int32_t stopped_eog;        // out: ended on an end-of-generation token
+    int32_t stopped_string;     // out: ended on a stop string
+} kw_gen_args;
+
+// kw_quantize: a GGUF held in a kw_alloc block, quantized to a llama-quantize type name; the
+// new file streams to JS through Module.kiteSink. kw_quant_args_init fills the defaults.
+typedef struct kw_quant_args {
+    const uint8_t *buf;
+    uint32_t len;
+    const char *type;           // "Q4_K_M", "q8_0", "15", ...
+    int32_t n_threads;
+    int32_t allow_requantize;   // accept already-quantized inputs
+    int32_t pure;               // one type for every quantizable tensor
+    int32_t leave_output_tensor; // keep output.weight as it is
+    double n_tensors;           // out: tensors in the file
+    double n_quantized;         // out: tensors whose type changed
+    double n_fallback;          // out: tensors whose row length forced another type
+    double bytes_in;            // out: tensor data bytes in
+    double bytes_out;           // out: tensor data bytes out
+    double n_elements;          // out: weights in the model
+} kw_quant_args;
+
+// What the JS callbacks (Module.kiteSink, kiteProgress, kitePiece) return.
+enum { KW_CB_CONTINUE = 0, KW_CB_STOP = 1 };
+
+#endif

@@ -1,0 +1,152 @@
+// exports_abi.c - the numbers JS and C must agree on, described once, by C: the status codes
+// and names (kite_base.h), what the JS callbacks return, the layout of every parameter block
+// (abi.h, with offsetof; and kite_chat_msg, the array kw_chat_apply reads) and the defaults
+// that fill them. web/worker.js reads this table when
+// the module loads and hard-codes none of it; tests/node/wasm_abi.test.mjs checks it against
+// the headers and the documented defaults.
+#include "exports.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void appendf(kw_membuf *b, const char *fmt, ...) {
+    char tmp[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n > 0) kite__buf_append(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+typedef struct abi_field {
+    const char *name;
+    size_t offset;
+    const char *type; // i32 u32 f32 f64
+} abi_field;
+
+#define F(S, f, t) {#f, offsetof(S, f), t}
+
+static const abi_field load_fields[] = {
+    F(kw_load_args, buf, "u32"),       F(kw_load_args, len, "u32"),        F(kw_load_args, n_ctx, "i32"),
+    F(kw_load_args, n_threads, "i32"), F(kw_load_args, vocab_only, "i32"), F(kw_load_args, model, "u32"),
+};
+static const abi_field tokenize_fields[] = {
+    F(kw_tokenize_args, model, "u32"),         F(kw_tokenize_args, text, "u32"),
+    F(kw_tokenize_args, add_special, "i32"),   F(kw_tokenize_args, parse_special, "i32"),
+    F(kw_tokenize_args, ids, "u32"),           F(kw_tokenize_args, n_ids, "i32"),
+};
+static const abi_field gen_fields[] = {
+    F(kw_gen_args, model, "u32"),          F(kw_gen_args, prompt, "u32"),
+    F(kw_gen_args, stops, "u32"),          F(kw_gen_args, n_stop, "i32"),
+    F(kw_gen_args, n_predict, "i32"),      F(kw_gen_args, temp, "f32"),
+    F(kw_gen_args, top_k, "i32"),          F(kw_gen_args, top_p, "f32"),
+    F(kw_gen_args, min_p, "f32"),          F(kw_gen_args, repeat_penalty, "f32"),
+    F(kw_gen_args, repeat_last_n, "i32"),  F(kw_gen_args, seed, "f64"),
+    F(kw_gen_args, no_bos, "i32"),         F(kw_gen_args, keep_context, "i32"),
+    F(kw_gen_args, parse_special, "i32"),  F(kw_gen_args, n_prompt, "f64"),
+    F(kw_gen_args, n_generated, "f64"),    F(kw_gen_args, prefill_s, "f64"),
+    F(kw_gen_args, decode_s, "f64"),       F(kw_gen_args, stopped_eog, "i32"),
+    F(kw_gen_args, stopped_string, "i32"),
+};
+static const abi_field quant_fields[] = {
+    F(kw_quant_args, buf, "u32"),           F(kw_quant_args, len, "u32"),
+    F(kw_quant_args, type, "u32"),          F(kw_quant_args, n_threads, "i32"),
+    F(kw_quant_args, allow_requantize, "i32"), F(kw_quant_args, pure, "i32"),
+    F(kw_quant_args, leave_output_tensor, "i32"), F(kw_quant_args, n_tensors, "f64"),
+    F(kw_quant_args, n_quantized, "f64"),   F(kw_quant_args, n_fallback, "f64"),
+    F(kw_quant_args, bytes_in, "f64"),      F(kw_quant_args, bytes_out, "f64"),
+    F(kw_quant_args, n_elements, "f64"),
+};
+
+// The message array kw_chat_apply reads (src/chat/kite_chat.h).
+static const abi_field chat_msg_fields[] = {F(kite_chat_msg, role, "u32"), F(kite_chat_msg, content, "u32")};
+
+static void put_struct(kw_membuf *b, const char *name, size_t size, const abi_field *f, size_t n, bool last) {
+    appendf(b, "\"%s\":{\"size\":%zu,\"fields\":{", name, size);
+    for (size_t i = 0; i < n; i++)
+        appendf(b, "\"%s\":{\"offset\":%zu,\"type\":\"%s\"}%s", f[i].name, f[i].offset, f[i].type, i + 1 < n ? "," : "");
+    appendf(b, "}}%s", last ? "" : ",");
+}
+
+#define PUT_STRUCT(b, S, fields, last) put_struct(b, #S, sizeof(S), fields, sizeof fields / sizeof fields[0], last)
+
+// Fills a with the core's generation defaults (kite_gen_default_params) and no outputs.
+EMSCRIPTEN_KEEPALIVE void kw_gen_args_init(kw_gen_args *a) {
+    kite_gen_params p = kite_gen_default_params();
+    *a = (kw_gen_args){
+        .n_predict = p.n_predict,
+        .temp = p.sampling.temp,
+        .top_k = p.sampling.top_k,
+        .top_p = p.sampling.top_p,
+        .min_p = p.sampling.min_p,
+        .repeat_penalty = p.sampling.repeat_penalty,
+        .repeat_last_n = p.sampling.penalty_last_n,
+        .seed = p.sampling.seed,
+        .no_bos = p.no_bos,
+        .keep_context = p.keep_context,
+        .parse_special = p.parse_special,
+    };
+}
+
+// Fills a with the core's quantize defaults (kite_quantize_default_params) and no outputs.
+EMSCRIPTEN_KEEPALIVE void kw_quant_args_init(kw_quant_args *a) {
+    kite_quantize_params p = kite_quantize_default_params();
+    *a = (kw_quant_args){
+        .type = NULL,
+        .n_threads = p.n_threads,
+        .allow_requantize = p.allow_requantize,
+        .pure = p.pure,
+        .leave_output_tensor = p.leave_output_tensor,
+    };
+}
+
+// *out: the ABI table as JSON (free with kw_free):
+//   {"status":{"KITE_OK":0,...}, "statusNames":{"0":"ok",...}, "callback":{"continue":0,"stop":1},
+//    "pointerSize":4,
+//    "structs":{"kw_gen_args":{"size":N,"fields":{"temp":{"offset":O,"type":"f32"},...}},...},
+//    "defaults":{"generate":{...},"quantize":{...}}}
+EMSCRIPTEN_KEEPALIVE int kw_abi_json(char **out) {
+    kw_membuf b = {0};
+    static const struct {
+        const char *id;
+        kite_status code;
+    } st[] = {{"KITE_OK", KITE_OK},
+              {"KITE_ERR_INVALID", KITE_ERR_INVALID},
+              {"KITE_ERR_IO", KITE_ERR_IO},
+              {"KITE_ERR_NOMEM", KITE_ERR_NOMEM},
+              {"KITE_ERR_UNSUPPORTED", KITE_ERR_UNSUPPORTED},
+              {"KITE_ERR_ABORTED", KITE_ERR_ABORTED}};
+    size_t n_st = sizeof st / sizeof st[0];
+    appendf(&b, "{\"status\":{");
+    for (size_t i = 0; i < n_st; i++) appendf(&b, "\"%s\":%d%s", st[i].id, (int)st[i].code, i + 1 < n_st ? "," : "");
+    appendf(&b, "},\"statusNames\":{");
+    for (size_t i = 0; i < n_st; i++)
+        appendf(&b, "\"%d\":\"%s\"%s", (int)st[i].code, kite_status_name(st[i].code), i + 1 < n_st ? "," : "");
+    appendf(&b, "},\"callback\":{\"continue\":%d,\"stop\":%d},\"pointerSize\":%zu,\"structs\":{", KW_CB_CONTINUE,
+            KW_CB_STOP, sizeof(void *));
+    PUT_STRUCT(&b, kw_load_args, load_fields, false);
+    PUT_STRUCT(&b, kw_tokenize_args, tokenize_fields, false);
+    PUT_STRUCT(&b, kw_gen_args, gen_fields, false);
+    PUT_STRUCT(&b, kw_quant_args, quant_fields, false);
+    PUT_STRUCT(&b, kite_chat_msg, chat_msg_fields, true);
+    kw_gen_args g;
+    kw_gen_args_init(&g);
+    appendf(&b,
+            "},\"defaults\":{\"generate\":{\"n_predict\":%d,\"temp\":%.9g,\"top_k\":%d,\"top_p\":%.9g,\"min_p\":%.9g,"
+            "\"repeat_penalty\":%.9g,\"repeat_last_n\":%d,\"seed\":%.0f},",
+            g.n_predict, (double)g.temp, g.top_k, (double)g.top_p, (double)g.min_p, (double)g.repeat_penalty,
+            g.repeat_last_n, g.seed);
+    kw_quant_args q;
+    kw_quant_args_init(&q);
+    appendf(&b, "\"quantize\":{\"n_threads\":%d,\"allow_requantize\":%d,\"pure\":%d,\"leave_output_tensor\":%d}}}",
+            q.n_threads, q.allow_requantize, q.pure, q.leave_output_tensor);
+    if (b.nomem) {
+        free(b.ptr);
+        return kite__fail(KITE_ERR_NOMEM, "out of wasm memory");
+    }
+    *out = kw__membuf_take(&b);
+    return *out ? KITE_OK : KITE_ERR_NOMEM;
+}

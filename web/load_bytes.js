@@ -1,0 +1,39 @@
+// load_bytes.js - (worker side) a model source into one wasm heap block: through the browser's
+// model cache for http(s) URLs when caching is on (cached_reader.js), else directly
+// (reader.js); then, when the caller gave one, the SHA-256 is checked before anything uses the
+// bytes (a mismatch frees them and drops the cache entry).
+import { readPlain } from './reader.js';
+import { readCached } from './cached_reader.js';
+import { cacheableUrl, pickBackend } from './model_cache.js';
+import { Sha256 } from './sha256.js';
+
+const HASH_CHUNK = 4 * 2 ** 20;
+
+// io: as readPlain's, plus cache (false, true, 'opfs' or 'cache-api') and sha256 (lower-case
+// hex, optional). Resolves to { ptr, size, cache } (cache: null when the cache was not used).
+export async function readIntoHeap(desc, io) {
+  const backend = desc.kind === 'url' && cacheableUrl(desc.url) ? pickBackend(io.cache) : null;
+  const r = backend ? await readCached(desc, io, backend) : { ...(await readPlain(desc, io)), cache: null };
+  try {
+    if (io.sha256 && !r.verified) {
+      const h = new Sha256();
+      for (let off = 0; off < r.size; off += HASH_CHUNK) {
+        const base = r.ptr + off;
+        h.update(io.heap().subarray(base, base + Math.min(HASH_CHUNK, r.size - off)));
+        io.progress(off, r.size);
+      }
+      const got = h.hex();
+      if (got !== io.sha256) {
+        await r.discard?.();
+        const e = new Error(`${desc.name}: SHA-256 mismatch: expected ${io.sha256}, got ${got} (${r.size} bytes)`);
+        e.status = 'invalid input';
+        throw e;
+      }
+    }
+    await r.commit?.(io.sha256 ?? null);
+  } catch (e) {
+    io.free(r.ptr);
+    throw e;
+  }
+  return { ptr: r.ptr, size: r.size, cache: r.cache };
+}

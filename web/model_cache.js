@@ -1,0 +1,145 @@
+// model_cache.js - the browser's model cache: downloaded GGUF files kept in the Origin Private
+// File System (OPFS: resumable, written as the bytes arrive), or in the Cache API where OPFS
+// is missing. Entries are keyed by URL and record the server's ETag / Last-Modified and size:
+// a complete entry is read with no network request; a partial one (OPFS) resumes with a Range
+// request that If-Range ties to the same ETag. Used by the worker (reader.js) and by the page
+// (listCachedModels, deleteCachedModel). Nothing here runs in Node (no OPFS, no caches).
+
+const DIR = 'kite-models';
+const CACHE_NAME = 'kite-models';
+const META = 'x-kite-meta'; // the Cache API entry's metadata header (JSON)
+
+const hasOpfs = () => typeof navigator === 'object' && typeof navigator.storage?.getDirectory === 'function';
+const hasCacheApi = () => typeof caches === 'object' && typeof caches?.open === 'function';
+
+// Whether a URL's bytes may be cached: http(s) only (blob:, data: and file: are local already).
+export const cacheableUrl = (url) => /^https?:/i.test(url);
+
+// The file name of a URL's entry: the hex SHA-256 of the URL.
+async function keyOf(url) {
+  const d = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(url));
+  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+async function opfsDir() {
+  const root = await navigator.storage.getDirectory();
+  return root.getDirectoryHandle(DIR, { create: true });
+}
+
+async function readJson(dir, name) {
+  try {
+    const f = await (await dir.getFileHandle(name)).getFile();
+    return JSON.parse(await f.text());
+  } catch {
+    return null;
+  }
+}
+
+async function writeJson(dir, name, value) {
+  const w = await (await dir.getFileHandle(name, { create: true })).createWritable();
+  await w.write(JSON.stringify(value));
+  await w.close();
+}
+
+// The backend to use: 'opfs' or 'cache-api' when asked for and present, else the first present
+// one for true; null when none is (or caching is off).
+export function pickBackend(want) {
+  if (!want) return null;
+  if (want === 'opfs') return hasOpfs() ? 'opfs' : null;
+  if (want === 'cache-api') return hasCacheApi() ? 'cache-api' : null;
+  return hasOpfs() ? 'opfs' : hasCacheApi() ? 'cache-api' : null;
+}
+
+// One URL's entry in a backend. meta: { url, size, etag, lastModified, sha256, complete,
+// storedAt } or null.
+export async function openEntry(backend, url) {
+  const key = await keyOf(url);
+  if (backend === 'opfs') {
+    const dir = await opfsDir();
+    return {
+      backend,
+      meta: await readJson(dir, `${key}.json`),
+      setMeta: (m) => writeJson(dir, `${key}.json`, m),
+      // A File of the stored bytes (null when absent).
+      file: async () => {
+        try {
+          return await (await dir.getFileHandle(`${key}.gguf`)).getFile();
+        } catch {
+          return null;
+        }
+      },
+      // A synchronous access handle on the data file (dedicated workers only).
+      access: async () => (await dir.getFileHandle(`${key}.gguf`, { create: true })).createSyncAccessHandle(),
+      remove: async () => {
+        await dir.removeEntry(`${key}.json`).catch(() => {});
+        await dir.removeEntry(`${key}.gguf`).catch(() => {});
+      },
+    };
+  }
+  const cache = await caches.open(CACHE_NAME);
+  const hit = await cache.match(url);
+  let meta = null;
+  try {
+    meta = hit ? JSON.parse(hit.headers.get(META)) : null;
+  } catch {
+    meta = null;
+  }
+  return {
+    backend,
+    meta,
+    response: hit,
+    // Stores a stream of the whole file (resolves when it has been read to the end).
+    put: (stream, m) => cache.put(url, new Response(stream, {
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(m.size), [META]: JSON.stringify(m) },
+    })),
+    remove: async () => { await cache.delete(url); },
+  };
+}
+
+// Every cached model: [{ url, size, complete, etag, sha256, storedAt, storage }].
+export async function listCachedModels() {
+  const out = [];
+  if (hasOpfs()) {
+    const dir = await opfsDir();
+    for await (const [name, h] of dir.entries()) {
+      if (!name.endsWith('.json') || h.kind !== 'file') continue;
+      const m = await readJson(dir, name);
+      if (m?.url) out.push({ ...m, storage: 'opfs' });
+    }
+  }
+  if (hasCacheApi()) {
+    const cache = await caches.open(CACHE_NAME);
+    for (const req of await cache.keys()) {
+      const r = await cache.match(req);
+      try {
+        const m = JSON.parse(r.headers.get(META));
+        if (m?.url) out.push({ ...m, storage: 'cache-api' });
+      } catch {
+        // not ours
+      }
+    }
+  }
+  return out;
+}
+
+// Removes a URL's entries (OPFS and Cache API); true when there was one.
+export async function deleteCachedModel(url) {
+  let found = false;
+  for (const backend of ['opfs', 'cache-api']) {
+    if (pickBackend(backend) !== backend) continue;
+    const e = await openEntry(backend, url);
+    if (e.meta) found = true;
+    await e.remove();
+  }
+  return found;
+}
+
+// The free space the origin may still use (bytes), or Infinity when the browser does not say.
+export async function freeSpace() {
+  try {
+    const { quota, usage } = await navigator.storage.estimate();
+    return quota === undefined ? Infinity : quota - (usage ?? 0);
+  } catch {
+    return Infinity;
+  }
+}

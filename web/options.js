@@ -1,0 +1,105 @@
+// options.js - checks every option of the public calls (loadModel, inspect, quantize, generate,
+// chat, tokenize) before any worker starts: a bad value or an unknown name throws a KiteError
+// naming the option and what it accepts. The ranges follow the native CLI's (native/model_cli.c).
+import { KiteError } from './errors.js';
+import { MAX_THREADS } from './env.js';
+
+export { MAX_THREADS };
+
+// Default download stall timeout: no byte for this long fails the download (ms).
+export const DEFAULT_STALL_TIMEOUT_MS = 30000;
+
+const fail = (where, name, want, v) => {
+  const shown = typeof v === 'string' ? JSON.stringify(v) : typeof v === 'number' || typeof v === 'boolean' ? String(v) : typeof v;
+  return new KiteError(`kite: ${where}: option ${name} must be ${want} (got ${shown})`, 'invalid input');
+};
+
+// Rules: each takes (value) and returns an error text or null; undefined always passes.
+const int = (lo, hi, extra = '') => (v) =>
+  Number.isInteger(v) && v >= lo && v <= hi ? null : `an integer in ${lo}..${hi}${extra}`;
+const num = (lo, hi, { loOpen = false } = {}) => (v) =>
+  typeof v === 'number' && Number.isFinite(v) && (loOpen ? v > lo : v >= lo) && v <= hi
+    ? null
+    : `a number in ${loOpen ? '(' : '['}${lo}, ${hi}]`;
+const bool = (v) => (typeof v === 'boolean' ? null : 'true or false');
+const fn = (v) => (typeof v === 'function' ? null : 'a function');
+const oneOf = (...xs) => (v) => (xs.includes(v) ? null : xs.map((x) => JSON.stringify(x)).join(', ') + ' or undefined');
+const signal = (v) =>
+  v && typeof v.aborted === 'boolean' && typeof v.addEventListener === 'function' ? null : 'an AbortSignal';
+const stringArray = (v) =>
+  Array.isArray(v) && v.every((s) => typeof s === 'string' && s.length > 0 && !s.includes('\0'))
+    ? null
+    : 'an array of non-empty strings without NUL characters';
+const path = (v) => (typeof v === 'string' && v.length > 0 && !v.includes('\0') ? null : 'a file path (a string without NUL)');
+const stallTimeout = (v) =>
+  v === Infinity || (Number.isInteger(v) && v > 0 && v <= 2 ** 31 - 1) ? null : 'a positive number of milliseconds (or Infinity)';
+
+const common = { onProgress: fn, signal, flavor: oneOf('auto', 'mt', 'st'), simd: oneOf('auto', 'relaxed', 'simd128') };
+const cache = (v) => (v === true || v === false || v === 'opfs' || v === 'cache-api' ? null : "true, false, 'opfs' or 'cache-api'");
+const sha256 = (v) => (typeof v === 'string' && /^[0-9a-fA-F]{64}$/.test(v) ? null : 'a SHA-256 as 64 hex digits');
+const download = { stallTimeout, cache, sha256 };
+
+export const LOAD_OPTIONS = {
+  ...common, ...download,
+  threads: int(1, MAX_THREADS),
+  nCtx: int(0, 1 << 22),
+  vocabOnly: bool,
+};
+
+export const INSPECT_OPTIONS = { onProgress: fn, signal, flavor: oneOf('auto', 'mt', 'st'), ...download };
+
+export const QUANTIZE_OPTIONS = {
+  ...common, ...download,
+  threads: int(1, MAX_THREADS),
+  output: path,
+  as: oneOf('uint8array', 'blob', 'file'),
+  allowRequantize: bool,
+  pure: bool,
+  leaveOutputTensor: bool,
+  onStats: fn,
+};
+
+export const GENERATE_OPTIONS = {
+  maxTokens: (v) => (v === -1 || (Number.isInteger(v) && v >= 1 && v <= 1 << 24) ? null : 'a positive integer up to 16777216, or -1 (no limit)'),
+  temperature: num(0, 100),
+  topK: int(0, 1 << 24),
+  topP: num(0, 1),
+  minP: num(0, 1),
+  repeatPenalty: num(0, 100, { loOpen: true }),
+  repeatLastN: int(0, 1 << 22),
+  seed: int(0, 0xffffffff),
+  stop: stringArray,
+  signal,
+  noBos: bool,
+  keepContext: bool,
+  parseSpecial: bool,
+  onToken: fn,
+};
+
+export const CHAT_OPTIONS = { ...GENERATE_OPTIONS, addAssistant: bool };
+
+export const TOKENIZE_OPTIONS = { addSpecial: bool, parseSpecial: bool };
+
+// Throws a KiteError for the first bad or unknown option of opts (where: the call's name).
+export function checkOptions(where, opts, rules) {
+  if (opts === undefined || opts === null) return {};
+  if (typeof opts !== 'object' || Array.isArray(opts)) throw new KiteError(`kite: ${where}: options must be an object`, 'invalid input');
+  for (const name of Object.keys(opts)) {
+    const rule = rules[name];
+    if (!rule) {
+      throw new KiteError(`kite: ${where}: unknown option ${JSON.stringify(name)} (known: ${Object.keys(rules).join(', ')})`,
+        'invalid input');
+    }
+    const v = opts[name];
+    if (v === undefined) continue;
+    const want = rule(v);
+    if (want) throw fail(where, name, want, v);
+  }
+  return opts;
+}
+
+// Text the C core gets as a NUL-terminated string: a NUL inside would cut it silently.
+export function checkText(where, what, text) {
+  if (typeof text !== 'string') throw new KiteError(`kite: ${where}: ${what} must be a string (got ${typeof text})`, 'invalid input');
+  if (text.includes('\0')) throw new KiteError(`kite: ${where}: ${what} contains a NUL character`, 'invalid input');
+}
