@@ -6,3 +6,9 @@ kite_status kite__backend_new(const char *name, const kite_backend_config *cfg, 
     if (!strcmp(name, "cpu")) return kite__backend_cpu_new(cfg, out);
     return kite__fail(KITE_ERR_UNSUPPORTED, "backend '%s' is not built into this binary", name);
 }
+
+bool kite__backend_reads_mid_step(const char *name) {
+    // A WebGPU step is one command stream whose results arrive asynchronously: nothing can be
+    // read back before its end, so the residual cannot come back for a CPU output head.
+    return strcmp(name, "webgpu") != 0;
+}

@@ -134,6 +134,11 @@ struct kite_backend {
 // them; allocation failures KITE_ERR_NOMEM.
 kite_status kite__backend_new(const char *name, const kite_backend_config *cfg, kite_backend **out);
 
+// Whether the named backend can hand rows back to the host in the middle of a step (read()).
+// One that cannot (WebGPU: results arrive after the step's end) also runs the output head
+// whenever it runs any layer, so a step never has to come back from it before its end.
+bool kite__backend_reads_mid_step(const char *name);
+
 // The CPU backend (backend_cpu.c).
 kite_status kite__backend_cpu_new(const kite_backend_config *cfg, kite_backend **out);
 

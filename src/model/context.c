@@ -21,7 +21,8 @@ static const char *default_offload_backend(void) { return NULL; }
 
 // Splits the model over the host CPU backend and (n_gpu_layers > 0) an offload backend, as
 // llama.cpp's -ngl does: the last n_gpu_layers repeating layers, and the output head once
-// n_gpu_layers exceeds the layer count, run on the offload backend; the embedding on the host.
+// n_gpu_layers exceeds the layer count (or whenever the offload backend cannot read back in
+// the middle of a step), run on the offload backend; the embedding on the host.
 static kite_status place(kite_ctx *c, const kite_ctx_params *p) {
     const kite_hparams *hp = &c->m->hp;
     const char *offload = p->gpu_backend ? p->gpu_backend : default_offload_backend();
@@ -31,7 +32,7 @@ static kite_status place(kite_ctx *c, const kite_ctx_params *p) {
         n_off = 0;
     }
     const int32_t first_off = hp->n_layer - KITE_MIN(n_off, hp->n_layer); // first offloaded layer
-    const bool output_off = n_off > hp->n_layer;
+    const bool output_off = n_off > hp->n_layer || (n_off > 0 && !kite__backend_reads_mid_step(offload));
     kite_backend_config cfg = {.m = c->m, .n_ctx = c->n_ctx, .n_seq = c->n_seq, .n_batch = c->n_batch, .n_threads = c->n_threads,
                                .flash_attn = p->flash_attn != KITE_FA_OFF, .layer_first = 0,
                                .layer_last = first_off, .embed = true, .output = !output_off};
