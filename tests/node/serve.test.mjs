@@ -2,7 +2,9 @@
 // completions non-streamed and streamed (greedy text equal to `kite run` and to llama.cpp's
 // reference continuation of stories260K), chat completions through the chat template, stop
 // strings, and hostile requests (malformed JSON, deep nesting, bad types, bad HTTP) answered
-// with 4xx and a message while the server keeps serving. Every step is time-bounded.
+// with 4xx and a message while the server keeps serving; then the connection handling (slow and
+// idle clients, disconnects, keep-alive, the queue limit, shutdown), access control (API keys,
+// CORS) and the llama-server endpoints. Every step is time-bounded.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
@@ -19,8 +21,8 @@ let server, base, model;
 const T = 20000; // ms: the bound of any single request
 
 // Starts `kite serve` on a free loopback port; resolves with { proc, base }.
-function startServer(modelPath) {
-  const proc = spawn(kiteBin(), ['serve', '-m', modelPath, '--host', '127.0.0.1', '--port', '0'], {
+function startServer(modelPath, extra = []) {
+  const proc = spawn(kiteBin(), ['serve', '-m', modelPath, '--host', '127.0.0.1', '--port', '0', ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
@@ -278,4 +280,445 @@ test("chat uses the model's own template (phi-3) as kite run --chat-template aut
   } finally {
     proc.kill('SIGTERM');
   }
+});
+
+// ---- connections, access control, llama-server endpoints ----------------------------------
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Runs fn with a server started with extra flags, then stops it.
+async function withServer(extra, fn) {
+  const { proc, base: b } = await startServer(model, extra);
+  try {
+    return await fn(b, proc);
+  } finally {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+  }
+}
+
+// A raw socket that reads HTTP responses one after another (Content-Length or chunked bodies),
+// for keep-alive and pipelining checks.
+class RawConn {
+  constructor(b) {
+    this.buf = Buffer.alloc(0);
+    this.ended = false;
+    this.waiters = [];
+    this.sock = connect(Number(new URL(b).port), '127.0.0.1');
+    this.sock.on('data', (d) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      this.wake();
+    });
+    this.sock.on('end', () => ((this.ended = true), this.wake()));
+    this.sock.on('close', () => ((this.ended = true), this.wake()));
+    this.sock.on('error', () => ((this.ended = true), this.wake()));
+  }
+  wake() {
+    for (const w of this.waiters.splice(0)) w();
+  }
+  opened() {
+    return new Promise((resolve, reject) => {
+      this.sock.once('connect', resolve);
+      this.sock.once('error', reject);
+    });
+  }
+  send(text) {
+    this.sock.write(text);
+  }
+  // Resolves with the next whole response { status, headers, body } or null when the server closed.
+  async response(ms = T) {
+    const until = Date.now() + ms;
+    for (;;) {
+      const r = this.parse();
+      if (r) return r;
+      if (this.ended) return null;
+      if (Date.now() > until) throw new Error('no whole response in time; got: ' + this.buf.toString().slice(0, 200));
+      await new Promise((res) => {
+        this.waiters.push(res);
+        setTimeout(res, 50);
+      });
+    }
+  }
+  parse() {
+    const end = this.buf.indexOf('\r\n\r\n');
+    if (end < 0) return null;
+    const head = this.buf.subarray(0, end).toString().split('\r\n');
+    const status = Number(head[0].split(' ')[1]);
+    const headers = {};
+    for (const line of head.slice(1)) {
+      const i = line.indexOf(':');
+      headers[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
+    }
+    let p = end + 4, body;
+    if (headers['transfer-encoding'] === 'chunked') {
+      const parts = [];
+      for (;;) {
+        const le = this.buf.indexOf('\r\n', p);
+        if (le < 0) return null;
+        const n = parseInt(this.buf.subarray(p, le).toString(), 16);
+        if (this.buf.length < le + 2 + n + 2) return null;
+        parts.push(this.buf.subarray(le + 2, le + 2 + n));
+        p = le + 2 + n + 2;
+        if (n === 0) break;
+      }
+      body = Buffer.concat(parts).toString();
+    } else {
+      const n = Number(headers['content-length'] ?? 0);
+      if (this.buf.length < p + n) return null;
+      body = this.buf.subarray(p, p + n).toString();
+      p += n;
+    }
+    this.buf = this.buf.subarray(p);
+    return { status, headers, body };
+  }
+  close() {
+    this.sock.destroy();
+  }
+}
+
+const postJson = (b, path, body, headers = {}, signal = AbortSignal.timeout(T)) =>
+  fetch(b + path, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body), signal });
+
+test('keep-alive: several requests (plain, streamed, pipelined) on one socket; Connection: close honoured', async () => {
+  const c = new RawConn(base);
+  try {
+    await c.opened();
+    c.send('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+    const a = await c.response();
+    assert.equal(a.status, 200);
+    assert.equal(a.headers.connection, 'keep-alive');
+    const body = JSON.stringify({ prompt: 'Once upon a time', max_tokens: 8, temperature: 0, stream: true });
+    c.send(`POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    const s = await c.response();
+    assert.equal(s.status, 200);
+    assert.equal(s.headers['transfer-encoding'], 'chunked');
+    const events = sseData(s.body);
+    assert.equal(events.at(-1), '[DONE]');
+    assert.equal(events.slice(0, -1).map((e) => JSON.parse(e).choices[0].text).join(''), kiteRun(['-p', 'Once upon a time', '-n', '8']));
+    // two requests in one write: two answers, in order
+    c.send('GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const m = await c.response();
+    assert.equal(JSON.parse(m.body).object, 'list');
+    const h = await c.response();
+    assert.equal(h.status, 200);
+    assert.equal(h.headers.connection, 'close');
+    assert.equal(await c.response(), null, 'the server closes after Connection: close');
+  } finally {
+    c.close();
+  }
+});
+
+test('no CORS header by default; cross-origin requests are refused', async () => {
+  const r = await fetch(base + '/v1/models', { signal: AbortSignal.timeout(T) });
+  assert.equal(r.headers.get('access-control-allow-origin'), null);
+  const x = await fetch(base + '/v1/models', { headers: { Origin: 'http://evil.example' }, signal: AbortSignal.timeout(T) });
+  assert.equal(x.status, 403);
+  assert.equal(x.headers.get('access-control-allow-origin'), null);
+  assert.match((await x.json()).error.message, /cross-origin.*--cors-origins/);
+  const p = await postJson(base, '/v1/completions', { prompt: 'hi', max_tokens: 2 }, { Origin: 'http://evil.example' });
+  assert.equal(p.status, 403);
+  await p.arrayBuffer();
+});
+
+test('API keys (--api-key, --api-key-file): 401 without one, /health open; listed CORS origins need the key', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'kite-serve-'));
+  try {
+    const file = join(dir, 'keys.txt');
+    writeFileSync(file, 'key-two\n\n  key-three  \n');
+    // an origin without a key is refused at start
+    const bad = spawn(kiteBin(), ['serve', '-m', model, '--port', '0', '--cors-origins', 'http://app.example']);
+    let err = '';
+    bad.stderr.on('data', (d) => (err += d));
+    const code = await new Promise((r) => bad.on('exit', r));
+    assert.equal(code, 2);
+    assert.match(err, /--cors-origins needs --api-key/);
+
+    const flags = ['--api-key', 'key-one', '--api-key-file', file, '--cors-origins', 'http://app.example'];
+    await withServer(flags, async (b) => {
+      const h = await fetch(b + '/health', { signal: AbortSignal.timeout(T) });
+      assert.equal(h.status, 200);
+      await h.arrayBuffer();
+      const no = await fetch(b + '/v1/models', { signal: AbortSignal.timeout(T) });
+      assert.equal(no.status, 401);
+      const e = await no.json();
+      assert.equal(e.error.type, 'authentication_error');
+      assert.equal(e.error.code, 401);
+      const wrong = await fetch(b + '/v1/models', { headers: { Authorization: 'Bearer key-thre' }, signal: AbortSignal.timeout(T) });
+      assert.equal(wrong.status, 401);
+      await wrong.arrayBuffer();
+      for (const k of ['key-one', 'key-two', 'key-three']) {
+        const ok = await fetch(b + '/v1/models', { headers: { Authorization: `Bearer ${k}` }, signal: AbortSignal.timeout(T) });
+        assert.equal(ok.status, 200, k);
+        await ok.arrayBuffer();
+      }
+      const gen = await postJson(b, '/v1/completions', { prompt: 'Once upon a time', max_tokens: 4, temperature: 0 });
+      assert.equal(gen.status, 401);
+      await gen.arrayBuffer();
+      // the listed origin: CORS headers, but still the key
+      const o = { Origin: 'http://app.example' };
+      const pre = await fetch(b + '/v1/completions', { method: 'OPTIONS', headers: o, signal: AbortSignal.timeout(T) });
+      assert.equal(pre.status, 204);
+      assert.equal(pre.headers.get('access-control-allow-origin'), 'http://app.example');
+      assert.match(pre.headers.get('access-control-allow-headers'), /Authorization/);
+      const nokey = await postJson(b, '/v1/completions', { prompt: 'hi', max_tokens: 2 }, o);
+      assert.equal(nokey.status, 401);
+      await nokey.arrayBuffer();
+      const withKey = await postJson(b, '/v1/completions', { prompt: 'Once upon a time', max_tokens: 4, temperature: 0 }, { ...o, Authorization: 'Bearer key-two' });
+      assert.equal(withKey.status, 200);
+      assert.equal(withKey.headers.get('access-control-allow-origin'), 'http://app.example');
+      assert.equal((await withKey.json()).choices[0].text, kiteRun(['-p', 'Once upon a time', '-n', '4']));
+      const other = await fetch(b + '/v1/models', { headers: { Origin: 'http://other.example', Authorization: 'Bearer key-one' }, signal: AbortSignal.timeout(T) });
+      assert.equal(other.status, 403);
+      await other.arrayBuffer();
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('20 slow clients and 2 idle ones do not stall a normal request; each slow one gets 408 at the whole-request bound', async () => {
+  const timeoutS = 2;
+  await withServer(['--timeout', String(timeoutS)], async (b) => {
+    const port = Number(new URL(b).port);
+    const started = Date.now();
+    const slow = [], timers = [];
+    for (let i = 0; i < 22; i++) {
+      const sock = connect(port, '127.0.0.1');
+      const rec = { sock, data: '', closedAt: 0 };
+      sock.on('data', (d) => (rec.data += d));
+      sock.on('close', () => (rec.closedAt = Date.now()));
+      sock.on('error', () => {});
+      if (i < 20) {
+        // a header trickling in one byte every 100 ms: never complete, never silent for long
+        sock.on('connect', () => sock.write('POST /v1/completions HTTP/1.1\r\nX-Slow: '));
+        timers.push(setInterval(() => !sock.destroyed && sock.write('a'), 100));
+      }
+      slow.push(rec);
+    }
+    try {
+      await sleep(300);
+      const t0 = Date.now();
+      const r = await postJson(b, '/v1/completions', { prompt: 'Once upon a time', max_tokens: 8, temperature: 0 });
+      assert.equal(r.status, 200);
+      assert.equal((await r.json()).choices[0].text, kiteRun(['-p', 'Once upon a time', '-n', '8']));
+      assert.ok(Date.now() - t0 < timeoutS * 1000, `the normal request waited ${Date.now() - t0} ms behind slow clients`);
+      // every slow and idle connection is cut at the bound though the slow ones keep sending
+      const limit = started + (timeoutS + 2) * 1000;
+      while (slow.some((x) => !x.closedAt) && Date.now() < limit) await sleep(50);
+      for (const [i, x] of slow.entries()) {
+        assert.ok(x.closedAt, `connection ${i} still open ${Date.now() - started} ms after it started`);
+        if (i < 20) {
+          assert.match(x.data, /^HTTP\/1\.1 408 /, `slow connection ${i}`);
+          assert.match(x.data, /within the limit of 2 s/);
+        } else assert.equal(x.data, '', 'an idle connection is closed without an answer');
+      }
+    } finally {
+      for (const t of timers) clearInterval(t);
+      for (const x of slow) x.sock.destroy();
+    }
+  });
+});
+
+test('a client that leaves a non-stream request frees the model at once; /health answers during a long stream', async () => {
+  // 20 ms per token: 1000 tokens would take 20 s (greedy stories260K does not stop early)
+  await withServer(['--parallel', '1', '--token-delay', '20', '--metrics'], async (b) => {
+    const ac = new AbortController();
+    const gone = postJson(b, '/v1/completions', { prompt: 'Once upon a time', max_tokens: 1000, temperature: 0 }, {}, ac.signal).catch((e) => e);
+    await sleep(400);
+    ac.abort();
+    await gone;
+    const t0 = Date.now();
+    const r = await postJson(b, '/v1/completions', { prompt: 'Once upon a time', max_tokens: 4, temperature: 0 });
+    assert.equal(r.status, 200);
+    assert.equal((await r.json()).choices[0].text, kiteRun(['-p', 'Once upon a time', '-n', '4']));
+    assert.ok(Date.now() - t0 < 5000, `the next request waited ${Date.now() - t0} ms for the abandoned one`);
+    const metrics = await (await fetch(b + '/metrics', { signal: AbortSignal.timeout(T) })).text();
+    const predicted = Number(metrics.match(/^kite:tokens_predicted_total (\d+)$/m)[1]);
+    assert.ok(predicted < 200, `the abandoned request went on generating (${predicted} tokens in all)`);
+
+    // a long stream; cheap endpoints answer while it runs
+    const sac = new AbortController();
+    const s = await postJson(b, '/v1/completions', { prompt: 'Once upon a time', max_tokens: 1000, temperature: 0, stream: true }, {}, sac.signal);
+    const reader = s.body.getReader();
+    await reader.read(); // the first chunk: generation is under way
+    let streamEnded = false;
+    const drain = (async () => {
+      try {
+        while (!(await reader.read()).done);
+      } catch {}
+      streamEnded = true;
+    })();
+    for (const path of ['/health', '/v1/models', '/props', '/slots']) {
+      const h = await fetch(b + path, { signal: AbortSignal.timeout(T) });
+      assert.equal(h.status, 200, path);
+      const j = await h.json();
+      if (path === '/slots') {
+        assert.equal(j.length, 1);
+        assert.equal(j[0].is_processing, true);
+        assert.equal(j[0].state, 'generating');
+      }
+    }
+    const tk = await postJson(b, '/tokenize', { content: 'Once upon a time' });
+    assert.equal(tk.status, 200);
+    await tk.arrayBuffer();
+    assert.equal(streamEnded, false, 'the cheap endpoints were answered only after the stream ended');
+    sac.abort();
+    await drain;
+  });
+});
+
+test('503 with Retry-After when the slots and the queue are full', async () => {
+  await withServer(['--parallel', '1', '--max-queue', '1', '--token-delay', '20'], async (b) => {
+    const acs = [new AbortController(), new AbortController()];
+    const body = { prompt: 'Once upon a time', max_tokens: 1000, temperature: 0, stream: true };
+    const first = await postJson(b, '/v1/completions', body, {}, acs[0].signal);
+    const reader = first.body.getReader();
+    await reader.read(); // generating
+    const second = postJson(b, '/v1/completions', body, {}, acs[1].signal).catch((e) => e); // waits for the slot
+    await sleep(300);
+    const third = await postJson(b, '/v1/chat/completions', { messages: [{ role: 'user', content: 'hi' }] });
+    assert.equal(third.status, 503);
+    assert.equal(third.headers.get('retry-after'), '1');
+    assert.match((await third.json()).error.message, /busy.*--parallel/);
+    const slots = await (await fetch(b + '/slots', { signal: AbortSignal.timeout(T) })).json();
+    assert.equal(slots[0].is_processing, true);
+    for (const ac of acs) ac.abort();
+    await reader.cancel().catch(() => {});
+    await second;
+    // once they are gone the server serves again
+    let ok = false;
+    for (let i = 0; i < 50 && !ok; i++) {
+      const r = await postJson(b, '/v1/completions', { prompt: 'Once upon a time', max_tokens: 2, temperature: 0 });
+      ok = r.status === 200;
+      await r.arrayBuffer();
+      if (!ok) await sleep(100);
+    }
+    assert.ok(ok, 'the server stayed busy after its clients left');
+  });
+});
+
+test('SIGTERM exits within a second despite a stuck connection and a running generation', async () => {
+  const { proc, base: b } = await startServer(model, ['--token-delay', '20']);
+  const port = Number(new URL(b).port);
+  const stuck = connect(port, '127.0.0.1', () => stuck.write('POST /v1/completions HTTP/1.1\r\nContent-Length: 100\r\n\r\n{"pro'));
+  stuck.on('error', () => {});
+  const ac = new AbortController();
+  const s = await postJson(b, '/v1/completions', { prompt: 'Once upon a time', max_tokens: 1000, stream: true }, {}, ac.signal);
+  const reader = s.body.getReader();
+  await reader.read();
+  await sleep(100);
+  const t0 = Date.now();
+  const exited = new Promise((r) => proc.on('exit', (code) => r(code)));
+  proc.kill('SIGTERM');
+  const code = await Promise.race([exited, sleep(5000).then(() => 'timeout')]);
+  const ms = Date.now() - t0;
+  stuck.destroy();
+  ac.abort();
+  if (code === 'timeout') proc.kill('SIGKILL');
+  assert.equal(code, 0);
+  assert.ok(ms < 1000, `exit took ${ms} ms`);
+});
+
+test('unsupported parameters give 400 naming them; limits are named with integers', async () => {
+  const cases = [
+    [{ tools: [{ type: 'function', function: { name: 'f' } }] }, /'tools'/],
+    [{ tool_choice: 'auto' }, /'tool_choice'/],
+    [{ response_format: { type: 'json_object' } }, /'response_format' of type 'json_object'/],
+    [{ response_format: { type: 'json_schema', json_schema: {} } }, /'response_format'/],
+    [{ logprobs: true }, /'logprobs'/],
+    [{ top_logprobs: 3 }, /'top_logprobs'/],
+    [{ n: 2 }, /'n' = 2/],
+    [{ logit_bias: { 1: 5 } }, /'logit_bias'/],
+    [{ grammar: 'root ::= "a"' }, /'grammar'/],
+    [{ max_tokens: 1e9 }, /'max_tokens' = 1000000000 is out of range \[-1, 16777216\]/],
+    [{ top_k: 99999999 }, /\[0, 16777216\]/],
+  ];
+  for (const [extra, re] of cases) {
+    for (const path of ['/v1/chat/completions', '/v1/completions']) {
+      const body = path.includes('chat') ? { messages: [{ role: 'user', content: 'hi' }], ...extra } : { prompt: 'hi', ...extra };
+      const r = await post(path, body);
+      assert.equal(r.status, 400, `${path} ${JSON.stringify(extra)}`);
+      const msg = (await r.json()).error.message;
+      assert.match(msg, re);
+      assert.doesNotMatch(msg, /e\+/, 'a number printed in exponent form');
+    }
+  }
+  // what asks for nothing is accepted
+  const fine = await post('/v1/chat/completions', {
+    messages: [{ role: 'user', content: 'hi' }], max_tokens: 2, tools: [], logprobs: false, response_format: { type: 'text' }, n: 1, tool_choice: 'none',
+  });
+  assert.equal(fine.status, 200);
+  await fine.arrayBuffer();
+  // a prompt longer than the context: 400 naming the limit
+  await withServer(['-c', '64'], async (b) => {
+    const r = await postJson(b, '/v1/completions', { prompt: 'Once upon a time '.repeat(40), max_tokens: 2 });
+    assert.equal(r.status, 400);
+    assert.match((await r.json()).error.message, /prompt is \d+ tokens; the limit is 63/);
+  });
+  assert.match(await rawHttp(`POST /v1/completions HTTP/1.1\r\nContent-Length: ${9 * 1024 * 1024}\r\n\r\n`), /^HTTP\/1\.1 413 [^]*limit of 8388608 bytes/);
+});
+
+test('llama-server endpoints: /completion, /tokenize and /detokenize (as llama.cpp), /apply-template, /props, /slots, /metrics', async () => {
+  const want = kiteRun(['-p', 'Once upon a time', '-n', '12']);
+  const c = await (await post('/completion', { prompt: 'Once upon a time', n_predict: 12, temperature: 0 })).json();
+  assert.equal(c.content, want);
+  assert.equal(c.stop, true);
+  assert.equal(c.stop_type, 'limit');
+  assert.equal(c.tokens_predicted, 12);
+  const sc = sseData(await (await post('/completion', { prompt: 'Once upon a time', n_predict: 12, temperature: 0, stream: true })).text());
+  const parts = sc.map((e) => JSON.parse(e));
+  assert.equal(parts.map((p) => p.content).join(''), want);
+  assert.equal(parts.at(-1).stop, true);
+  assert.ok(parts.slice(0, -1).every((p) => p.stop === false));
+
+  // token ids from llama.cpp itself
+  const { llama, llamaDispose } = await import('./llama_ref.mjs');
+  const text = 'Once upon a time, Lily saw a big red ball.';
+  let ref;
+  try {
+    const m = await (await llama()).loadModel({ modelPath: model, gpuLayers: 0 });
+    ref = Array.from(m.tokenize(text, false));
+    await m.dispose();
+  } finally {
+    await llamaDispose();
+  }
+  const tk = await (await post('/tokenize', { content: text })).json();
+  assert.deepEqual(tk.tokens, ref);
+  const withBos = await (await post('/tokenize', { content: text, add_special: true })).json();
+  assert.deepEqual(withBos.tokens, [1, ...ref]);
+  const pieces = await (await post('/tokenize', { content: 'Once upon', with_pieces: true })).json();
+  assert.deepEqual(pieces.tokens.map((p) => p.piece).join(''), ' Once upon');
+  const dt = await (await post('/detokenize', { tokens: ref })).json();
+  assert.equal(dt.content, text);
+  const badTok = await post('/detokenize', { tokens: [1, 99999] });
+  assert.equal(badTok.status, 400);
+  assert.match((await badTok.json()).error.message, /tokens\[1\] is not a token id in \[0, 512\)/);
+
+  // chatml as published: <|im_start|>role\ncontent<|im_end|>\n ... then the assistant's turn
+  const at = await (await post('/apply-template', { messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }] })).json();
+  assert.equal(at.prompt, '<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n');
+
+  const props = await (await fetch(base + '/props', { signal: AbortSignal.timeout(T) })).json();
+  assert.equal(props.total_slots, 4);
+  assert.equal(props.default_generation_settings.n_ctx, 2048);
+  assert.equal(props.default_generation_settings.params.temperature, 0.8);
+  const slots = await (await fetch(base + '/slots', { signal: AbortSignal.timeout(T) })).json();
+  assert.equal(slots.length, 4);
+  assert.ok(slots.every((x) => x.is_processing === false));
+  const off = await fetch(base + '/metrics', { signal: AbortSignal.timeout(T) });
+  assert.equal(off.status, 501);
+  assert.match((await off.json()).error.message, /--metrics/);
+  await withServer(['--metrics', '--parallel', '2'], async (b) => {
+    const r = await postJson(b, '/v1/completions', { prompt: 'Once upon a time', max_tokens: 7, temperature: 0 });
+    const u = (await r.json()).usage;
+    const m = await fetch(b + '/metrics', { signal: AbortSignal.timeout(T) });
+    assert.match(m.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
+    const t = await m.text();
+    assert.match(t, /^# TYPE kite:tokens_predicted_total counter$/m);
+    assert.match(t, new RegExp(`^kite:tokens_predicted_total ${u.completion_tokens}$`, 'm'));
+    assert.match(t, new RegExp(`^kite:prompt_tokens_total ${u.prompt_tokens}$`, 'm'));
+    assert.match(t, /^kite:slots_total 2$/m);
+    assert.match(t, /^kite:requests_processing 0$/m);
+  });
 });
