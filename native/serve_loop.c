@@ -54,6 +54,7 @@ typedef struct conn {
     long long deadline; // ms: the request being read must be complete by then (or idle: closed)
     bool busy;          // a worker has it
     bool sent_continue; // "100 Continue" sent for the request being read
+    bool peer_closed;   // the client shut its side: answer what came whole, then close
 } conn;
 
 typedef struct job {
@@ -107,6 +108,10 @@ static void take_requests(loop *L, conn *c) {
         char err[256];
         int r = http_parse_request(c->buf, c->have, L->opt->max_body, &req, &used, err, sizeof err);
         if (r == 0) {
+            if (c->peer_closed) { // the rest of the request will never come
+                close_conn(L, c);
+                return;
+            }
             if (used > 0 && req.expect_continue && !c->sent_continue) {
                 static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
                 http_out o = {.fd = c->fd, .stall_ms = 0};
@@ -123,6 +128,7 @@ static void take_requests(loop *L, conn *c) {
         memmove(c->buf, c->buf + used, c->have - used);
         c->have -= used;
         c->sent_continue = false;
+        if (c->peer_closed) req.keep_alive = false;
         bool gen = serve_is_generation(&req);
         pthread_mutex_lock(&L->mu);
         bool room = L->q_len < L->q_cap;
@@ -181,7 +187,11 @@ static bool read_conn(loop *L, conn *c) {
         }
         if (r < 0 && errno == EINTR) continue;
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
-        close_conn(L, c); // closed by the peer, or failed: a partial request is dropped
+        if (r == 0) { // the client shut its side (maybe after a whole request: it is still answered)
+            c->peer_closed = true;
+            return true;
+        }
+        close_conn(L, c); // failed: a partial request is dropped
         return false;
     }
     return true;
@@ -317,7 +327,7 @@ bool serve_loop_run(serve_state *s, const serve_loop_opts *opt) {
         pfd[n] = (struct pollfd){.fd = opt->listen_fd, .events = POLLIN};
         who[n++] = -2;
         for (int i = 0; i < opt->max_conns; i++) {
-            if (L.conns[i].fd < 0 || L.conns[i].busy) continue;
+            if (L.conns[i].fd < 0 || L.conns[i].busy || L.conns[i].peer_closed) continue;
             pfd[n] = (struct pollfd){.fd = L.conns[i].fd, .events = POLLIN};
             who[n++] = i;
         }
