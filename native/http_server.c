@@ -143,6 +143,8 @@ const char *http_reason(int status) {
 static int common_head(const http_out *o, int status, char *head, size_t size) {
     int n = snprintf(head, size, "HTTP/1.1 %d %s\r\nConnection: %s\r\n", status, http_reason(status),
                      o->keep_alive ? "keep-alive" : "close");
+    if (o->keep_alive && o->idle_s > 0 && n > 0 && (size_t)n < size)
+        n += snprintf(head + n, size - (size_t)n, "Keep-Alive: timeout=%d\r\n", o->idle_s);
     if (o->allow_origin && n > 0 && (size_t)n < size)
         n += snprintf(head + n, size - (size_t)n,
                       "Access-Control-Allow-Origin: %.255s\r\nVary: Origin\r\n"
@@ -165,26 +167,30 @@ bool http_respond(http_out *o, int status, const char *content_type, const char 
 
 bool http_sse_begin(http_out *o) {
     char head[1024];
+    if (o->http10) o->keep_alive = false; // no chunked encoding: the end of the body is the close
     int n = common_head(o, 200, head, sizeof head);
-    n += snprintf(head + n, sizeof head - (size_t)n,
-                  "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n");
+    n += snprintf(head + n, sizeof head - (size_t)n, "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\n%s\r\n",
+                  o->http10 ? "" : "Transfer-Encoding: chunked\r\n");
     if ((size_t)n >= sizeof head) return false;
     return http_write(o, head, (size_t)n);
 }
 
 bool http_sse_data(http_out *o, const char *data, size_t len) {
     // One chunk per event; our payloads are single-line JSON, so one "data:" line suffices.
+    if (o->http10) return http_write(o, "data: ", 6) && http_write(o, data, len) && http_write(o, "\n\n", 2);
     char size_line[32];
     int n = snprintf(size_line, sizeof size_line, "%zx\r\ndata: ", len + 8);
     return http_write(o, size_line, (size_t)n) && http_write(o, data, len) && http_write(o, "\n\n\r\n", 4);
 }
 
-bool http_sse_end(http_out *o) { return http_write(o, "0\r\n\r\n", 5); }
+bool http_sse_end(http_out *o) { return o->http10 || http_write(o, "0\r\n\r\n", 5); }
 
-bool http_client_gone(int fd) {
+bool http_client_gone(int fd, bool fin_is_gone) {
     struct pollfd pf = {.fd = fd, .events = POLLIN | POLLRDHUP};
     if (poll(&pf, 1, 0) <= 0) return false;
-    if (pf.revents & (POLLERR | POLLHUP | POLLNVAL | POLLRDHUP)) return true;
+    if (pf.revents & (POLLERR | POLLHUP | POLLNVAL)) return true;
+    if (!fin_is_gone) return false;
+    if (pf.revents & POLLRDHUP) return true;
     if (pf.revents & POLLIN) {
         char c;
         ssize_t r = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -301,6 +307,7 @@ int http_parse_request(const char *buf, size_t have, size_t max_body, http_reque
     if (line_end - sp2 < 9 || strncmp(sp2 + 1, "HTTP/1.", 7) != 0)
         return failf(err, err_size, 400, "not an HTTP/1.x request");
     int http_minor = sp2[8] == '0' ? 0 : 1;
+    req->http10 = http_minor == 0;
     if (tlen == 0 || sp1[1] != '/') return failf(err, err_size, 400, "request target must start with '/'");
     if (tlen >= sizeof req->path)
         return failf(err, err_size, 431, "request target exceeds the limit of 1023 bytes");

@@ -21,6 +21,7 @@ typedef struct http_request {
     char *body;      // NUL-terminated (malloc'd; http_request_free)
     size_t body_len;
     bool keep_alive;      // HTTP/1.1 without "Connection: close" (or 1.0 with keep-alive)
+    bool http10;          // an HTTP/1.0 request (no chunked responses)
     bool expect_continue; // "Expect: 100-continue"
     char origin[256];     // the Origin header ("" when absent; cut at 255 bytes)
     char auth[512];       // the Authorization header ("" when absent; cut at 511 bytes)
@@ -49,6 +50,8 @@ typedef struct http_out {
     bool keep_alive;          // "Connection: keep-alive" (else "close": the caller closes)
     const char *allow_origin; // when set, echoed in Access-Control-Allow-Origin (CORS)
     int stall_ms;             // a write that makes no progress this long fails (client stuck)
+    int idle_s;               // announced in "Keep-Alive: timeout=N" (0: not announced)
+    bool http10;              // the client speaks HTTP/1.0: streams end by closing, not chunked
     bool failed;              // a write failed: the client is gone; nothing more is sent
 } http_out;
 
@@ -60,15 +63,19 @@ bool http_write(http_out *o, const void *data, size_t n);
 bool http_respond(http_out *o, int status, const char *content_type, const char *body, size_t len,
                   const char *extra_headers);
 
-// Starts a text/event-stream response (chunked); http_sse_data sends one "data: ..." event;
-// http_sse_end sends the last chunk (the connection can then carry the next request).
+// Starts a text/event-stream response (chunked; for HTTP/1.0 unframed, ended by closing the
+// connection); http_sse_data sends one "data: ..." event; http_sse_end sends the last chunk
+// (the connection can then carry the next request).
 bool http_sse_begin(http_out *o);
 bool http_sse_data(http_out *o, const char *data, size_t len);
 bool http_sse_end(http_out *o);
 
-// True when the peer has closed (or half-closed) the connection or it failed; bytes of a
-// pipelined next request waiting to be read do not count as closed. Never blocks.
-bool http_client_gone(int fd);
+// True when the connection failed or was reset (a write after the peer closed brings that
+// about), or, with fin_is_gone, when the peer has shut its sending side: a server cannot tell a
+// closed socket from a half-closed one without writing, so a request that writes nothing until
+// it is done (not streamed) counts a FIN as the client leaving. Bytes of a pipelined next
+// request waiting to be read do not count as closed. Never blocks.
+bool http_client_gone(int fd, bool fin_is_gone);
 
 // The reason phrase of a status code ("OK", "Bad Request", ...).
 const char *http_reason(int status);

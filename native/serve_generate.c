@@ -332,7 +332,7 @@ static void deadline_in_100ms(struct timespec *ts) {
 }
 
 // Takes a free slot, waiting while none is; -1 when the client left or the server stops.
-static int slot_acquire(serve_state *s, int fd, unsigned long task) {
+static int slot_acquire(serve_state *s, int fd, bool fin_is_gone, unsigned long task) {
     pthread_mutex_lock(&s->lock);
     for (;;) {
         for (int i = 0; i < s->n_parallel; i++) {
@@ -342,7 +342,7 @@ static int slot_acquire(serve_state *s, int fd, unsigned long task) {
                 return i;
             }
         }
-        if (http_stop || http_client_gone(fd)) break;
+        if (http_stop || http_client_gone(fd, fin_is_gone)) break;
         struct timespec ts;
         deadline_in_100ms(&ts);
         pthread_cond_timedwait(&s->changed, &s->lock, &ts);
@@ -352,7 +352,7 @@ static int slot_acquire(serve_state *s, int fd, unsigned long task) {
 }
 
 // Waits for the model's turn (in ticket order); false when the client left or the server stops.
-static bool model_turn(serve_state *s, int slot, int fd) {
+static bool model_turn(serve_state *s, int slot, int fd, bool fin_is_gone) {
     pthread_mutex_lock(&s->lock);
     serve_slot *me = &s->slots[slot];
     me->wants_turn = true;
@@ -366,7 +366,7 @@ static bool model_turn(serve_state *s, int slot, int fd) {
             s->model_busy = me->generating = got = true;
             break;
         }
-        if (http_stop || http_client_gone(fd)) break;
+        if (http_stop || http_client_gone(fd, fin_is_gone)) break;
         struct timespec ts;
         deadline_in_100ms(&ts);
         pthread_cond_timedwait(&s->changed, &s->lock, &ts);
@@ -554,7 +554,7 @@ static void on_token(void *user, int32_t id) {
     (void)id;
     gen_out *g = user;
     if (g->s->token_delay_ms > 0) usleep((useconds_t)g->s->token_delay_ms * 1000);
-    if (http_stop || http_client_gone(g->o->fd)) g->client_gone = true;
+    if (http_stop || http_client_gone(g->o->fd, !g->r->stream)) g->client_gone = true;
 }
 
 static bool on_piece(void *user, const char *piece, size_t len) {
@@ -615,8 +615,10 @@ static void respond_whole(gen_out *g, const char *finish, const kite_gen_stats *
 static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned long task) {
     gen_out g = {.s = s, .o = o, .r = r, .created = (long long)time(NULL)};
     snprintf(g.id, sizeof g.id, "%s-%lld-%lu", r->fmt == SERVE_OAI_CHAT ? "chatcmpl" : "cmpl", s->started, task);
-    g.slot = slot_acquire(s, o->fd, task);
-    if (g.slot < 0 || !model_turn(s, g.slot, o->fd)) {
+    // A streamed reply notices a closed socket by its writes; one sent at the end only by the FIN.
+    bool fin_is_gone = !r->stream;
+    g.slot = slot_acquire(s, o->fd, fin_is_gone, task);
+    if (g.slot < 0 || !model_turn(s, g.slot, o->fd, fin_is_gone)) {
         if (g.slot >= 0) slot_release(s, g.slot, NULL);
         o->keep_alive = false; // the client left (or we stop): nobody to answer
         return;

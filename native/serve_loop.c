@@ -268,7 +268,8 @@ static void *worker_main(void *arg) {
         L->q_len--;
         pthread_mutex_unlock(&L->mu);
 
-        http_out o = {.fd = j.fd, .keep_alive = j.req.keep_alive, .stall_ms = L->opt->timeout_s * 1000};
+        http_out o = {.fd = j.fd, .keep_alive = j.req.keep_alive, .stall_ms = L->opt->timeout_s * 1000,
+                      .idle_s = L->opt->timeout_s, .http10 = j.req.http10};
         serve_handle(L->s, &o, &j.req);
         http_request_free(&j.req);
 

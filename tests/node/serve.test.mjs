@@ -386,6 +386,7 @@ test('keep-alive: several requests (plain, streamed, pipelined) on one socket; C
     const a = await c.response();
     assert.equal(a.status, 200);
     assert.equal(a.headers.connection, 'keep-alive');
+    assert.equal(a.headers['keep-alive'], 'timeout=10'); // the default --timeout
     const body = JSON.stringify({ prompt: 'Once upon a time', max_tokens: 8, temperature: 0, stream: true });
     c.send(`POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     const s = await c.response();
@@ -405,6 +406,15 @@ test('keep-alive: several requests (plain, streamed, pipelined) on one socket; C
   } finally {
     c.close();
   }
+  // HTTP/1.0 has no chunked encoding: the stream is unframed and ends with the connection
+  const body10 = JSON.stringify({ prompt: 'Once upon a time', max_tokens: 8, temperature: 0, stream: true });
+  const r10 = await rawHttp(`POST /v1/completions HTTP/1.0\r\nContent-Length: ${body10.length}\r\n\r\n${body10}`);
+  const [head10, rest10] = r10.split('\r\n\r\n');
+  assert.match(head10, /^HTTP\/1\.1 200 [^]*Connection: close/);
+  assert.doesNotMatch(head10, /Transfer-Encoding/i);
+  const ev10 = sseData(rest10);
+  assert.equal(ev10.at(-1), '[DONE]');
+  assert.equal(ev10.slice(0, -1).map((e) => JSON.parse(e).choices[0].text).join(''), kiteRun(['-p', 'Once upon a time', '-n', '8']));
   // a request followed at once by the client's FIN (shutdown of its side) is still answered
   for (let i = 0; i < 30; i++) {
     assert.match(await rawHttp('GET /health HTTP/1.1\r\nHost: x\r\n\r\n'), /^HTTP\/1\.1 200 [^]*"status":"ok"/, `try ${i}`);
