@@ -1,15 +1,17 @@
 // serve_generate.c - the generation endpoints of `kite serve`: JSON request -> prompt and
-// sampling parameters -> a slot and the model's turn -> kite_generate -> a JSON response or a
+// sampling parameters -> a slot and the model's turn -> serve_decode -> a JSON response or a
 // stream of Server-Sent Events, in OpenAI's shapes or llama-server's native /completion shape.
 // A client that goes away (while waiting or while generating) gives its place up at once.
 #if !defined(__wasi__) && !defined(__EMSCRIPTEN__)
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "serve_decode.h"
 #include "serve_internal.h"
 
 #define MAX_STOP 16 // stop strings per request (OpenAI allows 4; llama-server more)
@@ -23,6 +25,8 @@ typedef struct gen_request {
     int32_t n_predict;
     const char *stop[MAX_STOP];
     int32_t n_stop;
+    bool logprobs;  // return each token's log-probability ...
+    int32_t n_top;  // ... and this many alternatives
     char *prompt; // malloc'd
 } gen_request;
 
@@ -103,9 +107,6 @@ static bool reject_unsupported(const json_value *b, char *err, size_t es) {
         {"functions", "function calling is not supported"},
         {"grammar", "grammar-constrained sampling is not supported"},
         {"json_schema", "schema-constrained sampling is not supported"},
-        {"logprobs", "log-probabilities are not returned"},
-        {"top_logprobs", "log-probabilities are not returned"},
-        {"n_probs", "token probabilities are not returned"},
         {"logit_bias", "logit biases are not supported"},
         {"suffix", "insertion (suffix) is not supported"},
         {"echo", "echoing the prompt is not supported"},
@@ -151,6 +152,38 @@ static bool reject_unsupported(const json_value *b, char *err, size_t es) {
     return true;
 }
 
+// Log-probabilities as each API asks for them: chat "logprobs": true + "top_logprobs": N;
+// completions "logprobs": N (alternatives); native "n_probs": N (N > 0 turns them on).
+static bool parse_logprobs(const json_value *b, gen_request *r, char *err, size_t es) {
+    long long n_top = 0;
+    const json_value *lp = json_get(b, "logprobs"), *top = json_get(b, "top_logprobs");
+    if (r->fmt == SERVE_OAI_CHAT) {
+        if (lp && lp->type != JSON_NULL && lp->type != JSON_BOOL) {
+            snprintf(err, es, "'logprobs' must be a boolean, not %s", json_type_name(lp->type));
+            return false;
+        }
+        r->logprobs = lp && lp->type == JSON_BOOL && lp->boolean;
+        if (!opt_int(b, "top_logprobs", 0, SERVE_MAX_TOP, &n_top, err, es)) return false;
+        if (top && top->type != JSON_NULL && !r->logprobs) {
+            snprintf(err, es, "'top_logprobs' needs 'logprobs': true");
+            return false;
+        }
+    } else if (r->fmt == SERVE_OAI_COMPLETION) {
+        if (!is_unset(top)) {
+            snprintf(err, es, "unsupported parameter 'top_logprobs' in a completion request: use 'logprobs': N");
+            return false;
+        }
+        if (lp && lp->type == JSON_BOOL && !lp->boolean) lp = NULL;
+        if (!opt_int(b, "logprobs", 0, SERVE_MAX_TOP, &n_top, err, es)) return false;
+        r->logprobs = lp && lp->type == JSON_NUMBER;
+    } else {
+        if (!opt_int(b, "n_probs", 0, SERVE_MAX_TOP, &n_top, err, es)) return false;
+        r->logprobs = n_top > 0;
+    }
+    r->n_top = (int32_t)n_top;
+    return true;
+}
+
 static bool parse_sampling(serve_state *s, const json_value *b, gen_request *r, char *err, size_t es) {
     if (!reject_unsupported(b, err, es)) return false;
     r->sampling = s->sampling;
@@ -177,6 +210,8 @@ static bool parse_sampling(serve_state *s, const json_value *b, gen_request *r, 
     // No seed (or -1): the server's --seed if it got one, else a fresh one per request.
     if (seeded && seed >= 0) r->sampling.seed = (uint32_t)seed;
     else if (!s->seed_given) r->sampling.seed = model_cli_random_seed();
+
+    if (!parse_logprobs(b, r, err, es)) return false;
 
     const json_value *st = json_get(b, "stream");
     if (st && st->type != JSON_NULL && st->type != JSON_BOOL) {
@@ -408,6 +443,9 @@ typedef struct gen_out {
     char hold[4];     // the start of a UTF-8 character whose rest has not come yet
     size_t n_hold;
     kite__buf text;   // non-streamed: the whole reply
+    kite__buf toks;   // logprobs: the serve_token of every generated token
+    size_t sent;      // bytes of text given to the client so far (streamed)
+    size_t next_tok;  // logprobs: the first token not yet sent (streamed)
 } gen_out;
 
 static void chunk_head(json_writer *w, const gen_out *g) {
@@ -477,13 +515,128 @@ static void write_native_tail(json_writer *w, const gen_out *g, const kite_gen_s
     jw_end_object(w);
 }
 
-// One streamed chunk of text (finish: NULL) or the closing chunk (finish: its reason).
+// ---- log-probabilities ------------------------------------------------------------------------
+
+// A token's text as JSON: "token" (invalid UTF-8 shown as U+FFFD) and its exact "bytes".
+static void write_token_text(json_writer *w, const kite_vocab *v, int32_t id, bool with_bytes) {
+    char piece[256];
+    int32_t n = kite_token_to_piece(v, id, piece, sizeof piece, true);
+    if (n < 0) n = 0; // a piece over 256 bytes: none in real vocabularies
+    jw_key(w, "token");
+    jw_string(w, piece, (size_t)n);
+    if (!with_bytes) return;
+    jw_key(w, "bytes");
+    jw_begin_array(w);
+    for (int32_t i = 0; i < n; i++) jw_int(w, (unsigned char)piece[i]);
+    jw_end_array(w);
+}
+
+// One token (chat / native shape): {"id"?, "token", "logprob", "bytes", "top_logprobs": [...]}.
+static void write_token_entry(json_writer *w, const kite_vocab *v, const serve_token *t, bool native) {
+    jw_begin_object(w);
+    if (native) {
+        jw_key(w, "id");
+        jw_int(w, t->id);
+    }
+    write_token_text(w, v, t->id, true);
+    jw_key(w, "logprob");
+    jw_number(w, t->logprob);
+    jw_key(w, "top_logprobs");
+    jw_begin_array(w);
+    for (int32_t k = 0; k < t->n_top; k++) {
+        jw_begin_object(w);
+        if (native) {
+            jw_key(w, "id");
+            jw_int(w, t->top_id[k]);
+        }
+        write_token_text(w, v, t->top_id[k], true);
+        jw_key(w, "logprob");
+        jw_number(w, t->top_logprob[k]);
+        jw_end_object(w);
+    }
+    jw_end_array(w);
+    jw_end_object(w);
+}
+
+// The log-probabilities of tokens [from, to) in the request's shape, as the member value of
+// "logprobs" (OpenAI) or "completion_probabilities" (native).
+static void write_logprobs(json_writer *w, const gen_out *g, size_t from, size_t to) {
+    const serve_token *t = (const serve_token *)g->toks.ptr;
+    const kite_vocab *v = kite_model_vocab(g->s->ms->model);
+    if (g->r->fmt == SERVE_OAI_COMPLETION) { // the legacy shape: parallel arrays
+        jw_begin_object(w);
+        jw_key(w, "tokens");
+        jw_begin_array(w);
+        for (size_t i = from; i < to; i++) {
+            char piece[256];
+            int32_t n = kite_token_to_piece(v, t[i].id, piece, sizeof piece, true);
+            jw_string(w, piece, n > 0 ? (size_t)n : 0);
+        }
+        jw_end_array(w);
+        jw_key(w, "token_logprobs");
+        jw_begin_array(w);
+        for (size_t i = from; i < to; i++) jw_number(w, t[i].logprob);
+        jw_end_array(w);
+        jw_key(w, "top_logprobs");
+        jw_begin_array(w);
+        for (size_t i = from; i < to; i++) {
+            jw_begin_object(w);
+            for (int32_t k = 0; k < t[i].n_top; k++) {
+                char piece[256];
+                int32_t n = kite_token_to_piece(v, t[i].top_id[k], piece, sizeof piece - 1, true);
+                piece[n > 0 ? n : 0] = 0; // keys are C strings (a NUL byte piece is cut there)
+                jw_key(w, piece);
+                jw_number(w, t[i].top_logprob[k]);
+            }
+            jw_end_object(w);
+        }
+        jw_end_array(w);
+        jw_key(w, "text_offset");
+        jw_begin_array(w);
+        for (size_t i = from; i < to; i++) jw_int(w, (long long)t[i].offset);
+        jw_end_array(w);
+        jw_end_object(w);
+        return;
+    }
+    bool native = g->r->fmt == SERVE_NATIVE;
+    if (!native) {
+        jw_begin_object(w);
+        jw_key(w, "content");
+    }
+    jw_begin_array(w);
+    for (size_t i = from; i < to; i++) write_token_entry(w, v, &t[i], native);
+    jw_end_array(w);
+    if (!native) jw_end_object(w);
+}
+
+// The end of the tokens (from next_tok on) whose text starts before byte `upto` of the reply
+// (those after it fell in a stop string that was cut off).
+static size_t tokens_before(const gen_out *g, size_t upto) {
+    const serve_token *t = (const serve_token *)g->toks.ptr;
+    size_t n = g->toks.len / sizeof *t, k = g->next_tok;
+    while (k < n && t[k].offset < upto) k++;
+    return k;
+}
+
+// ---- answers ------------------------------------------------------------------------------------
+
+// One streamed chunk of text (finish: NULL) or the closing chunk (finish: its reason). With
+// logprobs it carries those of the tokens whose text starts in the text sent so far.
 static bool stream_chunk(gen_out *g, const char *text, size_t len, const char *finish, const kite_gen_stats *st) {
+    g->sent += len;
+    // the closing chunk takes the tokens left, unless a stop string cut their text
+    size_t upto = finish && !st->stopped_string ? SIZE_MAX : g->sent;
+    size_t from = g->next_tok, to = g->r->logprobs ? tokens_before(g, upto) : from;
+    g->next_tok = to;
     json_writer w = {0};
     chunk_head(&w, g);
     if (g->r->fmt == SERVE_NATIVE) {
         jw_key(&w, "content");
         jw_string(&w, text, len);
+        if (g->r->logprobs) {
+            jw_key(&w, "completion_probabilities");
+            write_logprobs(&w, g, from, to);
+        }
         if (finish) write_native_tail(&w, g, st);
         else {
             jw_key(&w, "id_slot");
@@ -504,9 +657,10 @@ static bool stream_chunk(gen_out *g, const char *text, size_t len, const char *f
         } else {
             jw_key(&w, "text");
             jw_string(&w, text, len);
-            jw_key(&w, "logprobs");
-            jw_null(&w);
         }
+        jw_key(&w, "logprobs");
+        if (g->r->logprobs && to > from) write_logprobs(&w, g, from, to);
+        else jw_null(&w);
         jw_key(&w, "finish_reason");
         if (finish) jw_cstr(&w, finish);
         else jw_null(&w);
@@ -548,16 +702,17 @@ static bool stream_start(gen_out *g) {
     return ok;
 }
 
-// After each sampled token: notice a client that closed its socket (stream or not) or a
-// shutdown, so the next piece stops the generation.
-static void on_token(void *user, int32_t id) {
-    (void)id;
+// After each sampled token: stop when the client closed its socket or the server shuts down;
+// keep the token's log-probabilities when asked for.
+static bool on_token(void *user, const serve_token *t) {
     gen_out *g = user;
     if (g->s->token_delay_ms > 0) usleep((useconds_t)g->s->token_delay_ms * 1000);
     if (http_stop || http_client_gone(g->o->fd, !g->r->stream)) g->client_gone = true;
+    if (g->client_gone) return false;
+    return !g->r->logprobs || kite__buf_append(&g->toks, t, sizeof *t);
 }
 
-static bool on_piece(void *user, const char *piece, size_t len) {
+static bool on_text(void *user, const char *piece, size_t len) {
     gen_out *g = user;
     if (g->client_gone) return false;
     if (!g->r->stream) return kite__buf_append(&g->text, piece, len);
@@ -581,9 +736,14 @@ static void respond_whole(gen_out *g, const char *finish, const kite_gen_stats *
     json_writer w = {0};
     chunk_head(&w, g);
     const char *text = g->text.ptr ? g->text.ptr : "";
+    size_t n_tok = g->r->logprobs ? tokens_before(g, st->stopped_string ? g->text.len : SIZE_MAX) : 0;
     if (g->r->fmt == SERVE_NATIVE) {
         jw_key(&w, "content");
         jw_string(&w, text, g->text.len);
+        if (g->r->logprobs) {
+            jw_key(&w, "completion_probabilities");
+            write_logprobs(&w, g, 0, n_tok);
+        }
         write_native_tail(&w, g, st);
         jw_end_object(&w);
     } else {
@@ -598,9 +758,10 @@ static void respond_whole(gen_out *g, const char *finish, const kite_gen_stats *
         } else {
             jw_key(&w, "text");
             jw_string(&w, text, g->text.len);
-            jw_key(&w, "logprobs");
-            jw_null(&w);
         }
+        jw_key(&w, "logprobs");
+        if (g->r->logprobs) write_logprobs(&w, g, 0, n_tok);
+        else jw_null(&w);
         jw_key(&w, "finish_reason");
         jw_cstr(&w, finish);
         jw_end_object(&w);
@@ -624,22 +785,25 @@ static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned
         return;
     }
     kite_gen_stats st = {0};
-    kite_gen_params gp = kite_gen_default_params();
-    gp.n_predict = r->n_predict;
-    gp.sampling = r->sampling;
-    gp.stop = r->n_stop ? r->stop : NULL;
-    gp.n_stop = r->n_stop;
-    gp.parse_special = r->fmt != SERVE_OAI_COMPLETION; // chat: the template's markers; native: as llama-server
-    gp.on_token = on_token;
-    gp.stats = &st;
-    kite_status rs = kite_generate(s->ms->ctx, r->prompt, &gp, on_piece, &g);
+    serve_decode_params dp = {.gen = kite_gen_default_params(), .logprobs = r->logprobs, .n_top = r->n_top,
+                              .on_token = on_token, .on_text = on_text};
+    dp.gen.n_predict = r->n_predict;
+    dp.gen.sampling = r->sampling;
+    dp.gen.stop = r->n_stop ? r->stop : NULL;
+    dp.gen.n_stop = r->n_stop;
+    dp.gen.parse_special = r->fmt != SERVE_OAI_COMPLETION; // chat: the template's markers; native: as llama-server
+    dp.gen.stats = &st;
+    char gen_err[400] = "";
+    kite_status rs = serve_decode(s->ms->ctx, r->prompt, &dp, &g, gen_err, sizeof gen_err);
     slot_release(s, g.slot, &st); // the model is free again before the answer is written
     const char *finish = st.stopped_eog || st.stopped_string ? "stop" : "length";
     if (g.client_gone) {
         o->keep_alive = false; // the client went away: nobody to answer
+    } else if (rs == KITE_OK && (g.text.nomem || g.toks.nomem)) {
+        serve_error(o, 500, "out of memory for the reply", NULL);
     } else if (rs != KITE_OK) {
         char msg[600];
-        snprintf(msg, sizeof msg, "generation failed: %s", kite_last_error());
+        snprintf(msg, sizeof msg, "generation failed: %s", gen_err);
         int status = rs == KITE_ERR_INVALID ? 400 : 500;
         if (!g.started) {
             serve_error(o, status, msg, NULL);
@@ -661,8 +825,9 @@ static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned
     if (s->verbose)
         fprintf(stderr, "kite serve: #%lu slot %d: %d prompt + %d generated tokens, %s%s\n", task, g.slot,
                 st.n_prompt, st.n_generated, g.client_gone ? "client gone" : rs == KITE_OK ? finish : "error: ",
-                rs == KITE_OK || g.client_gone ? "" : kite_last_error());
+                rs == KITE_OK || g.client_gone ? "" : gen_err);
     kite__buf_free(&g.text);
+    kite__buf_free(&g.toks);
 }
 
 void serve_generate(serve_state *s, http_out *o, const json_value *body, serve_format fmt, unsigned long task) {

@@ -641,8 +641,6 @@ test('unsupported parameters give 400 naming them; limits are named with integer
     [{ tool_choice: 'auto' }, /'tool_choice'/],
     [{ response_format: { type: 'json_object' } }, /'response_format' of type 'json_object'/],
     [{ response_format: { type: 'json_schema', json_schema: {} } }, /'response_format'/],
-    [{ logprobs: true }, /'logprobs'/],
-    [{ top_logprobs: 3 }, /'top_logprobs'/],
     [{ n: 2 }, /'n' = 2/],
     [{ logit_bias: { 1: 5 } }, /'logit_bias'/],
     [{ grammar: 'root ::= "a"' }, /'grammar'/],
@@ -736,4 +734,77 @@ test('llama-server endpoints: /completion, /tokenize and /detokenize (as llama.c
     assert.match(t, /^kite:slots_total 2$/m);
     assert.match(t, /^kite:requests_processing 0$/m);
   });
+});
+
+test('logprobs: the log-softmax of the logits as llama.cpp computes them, in the chat, completions and native shapes', async () => {
+  const prompt = 'Once upon a time';
+  const n = 6;
+  const nat = await (await post('/completion', { prompt, n_predict: n, temperature: 0, n_probs: 3 })).json();
+  const probs = nat.completion_probabilities;
+  assert.equal(probs.length, n);
+  // llama.cpp's distribution at each position (temperature 1, no truncation: the full softmax)
+  const { llama, llamaDispose } = await import('./llama_ref.mjs');
+  const ref = [];
+  try {
+    const m = await (await llama()).loadModel({ modelPath: model, gpuLayers: 0 });
+    const ctx = await m.createContext({ contextSize: 256, threads: 1 });
+    const seq = ctx.getSequence();
+    const ids = [m.tokens.bos, ...m.tokenize(prompt, false)];
+    for (let k = 0; k < n; k++) {
+      await seq.clearHistory();
+      const it = seq.evaluateWithMetadata([...ids, ...probs.slice(0, k).map((p) => p.id)], { probabilities: true }, { temperature: 1, topK: 0, topP: 1, minP: 0 });
+      ref.push((await it.next()).value.probabilities);
+      await it.return();
+    }
+    await ctx.dispose();
+    await m.dispose();
+  } finally {
+    await llamaDispose();
+  }
+  for (const [k, p] of probs.entries()) {
+    const r = ref[k];
+    assert.equal(r.size, 512);
+    assert.ok(Math.abs(p.logprob - Math.log(r.get(p.id))) < 1e-3, `token ${k}: ${p.logprob} vs ${Math.log(r.get(p.id))}`);
+    const top = [...r.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3);
+    assert.deepEqual(p.top_logprobs.map((t) => t.id), top.map(([id]) => id), `top ids at ${k}`);
+    for (const [j, t] of p.top_logprobs.entries()) assert.ok(Math.abs(t.logprob - Math.log(top[j][1])) < 1e-3);
+    assert.equal(Buffer.from(p.bytes).toString(), p.token);
+  }
+  assert.equal(probs.map((p) => p.token).join(''), nat.content);
+
+  // the same numbers in OpenAI's legacy completions shape, streamed or not
+  const c = await (await post('/v1/completions', { prompt, max_tokens: n, temperature: 0, logprobs: 3 })).json();
+  const lp = c.choices[0].logprobs;
+  assert.deepEqual(lp.token_logprobs, probs.map((p) => p.logprob));
+  assert.deepEqual(lp.tokens.join(''), c.choices[0].text);
+  assert.deepEqual(lp.text_offset, lp.tokens.map((_, i) => lp.tokens.slice(0, i).join('').length));
+  assert.deepEqual(Object.keys(lp.top_logprobs[0]), probs[0].top_logprobs.map((t) => t.token));
+  const sc = sseData(await (await post('/v1/completions', { prompt, max_tokens: n, temperature: 0, logprobs: 1, stream: true })).text());
+  const streamed = sc.slice(0, -1).flatMap((e) => JSON.parse(e).choices[0].logprobs?.token_logprobs ?? []);
+  assert.deepEqual(streamed, lp.token_logprobs);
+
+  // chat: logprobs + top_logprobs, and a stop string drops the tokens it cut
+  const msgs = [{ role: 'user', content: 'Tell me a story' }];
+  const ch = await (await post('/v1/chat/completions', { messages: msgs, max_tokens: 12, temperature: 0, logprobs: true, top_logprobs: 2 })).json();
+  const content = ch.choices[0].logprobs.content;
+  assert.equal(content.length, 12);
+  assert.equal(content.map((t) => t.token).join(''), ch.choices[0].message.content);
+  for (const t of content) {
+    assert.equal(t.top_logprobs.length, 2);
+    assert.equal(t.top_logprobs[0].logprob, t.logprob); // greedy: the chosen token is the likeliest
+  }
+  const text = ch.choices[0].message.content;
+  const cut = text.slice(text.length >> 1, (text.length >> 1) + 3);
+  const stopped = await (await post('/v1/chat/completions', { messages: msgs, max_tokens: 12, temperature: 0, logprobs: true, stop: [cut] })).json();
+  const kept = stopped.choices[0].message.content;
+  assert.equal(kept, text.slice(0, text.indexOf(cut)));
+  const keptTokens = stopped.choices[0].logprobs.content;
+  assert.ok(keptTokens.length < 12);
+  assert.ok(keptTokens.map((t) => t.token).join('').startsWith(kept));
+  const bad = await post('/v1/chat/completions', { messages: msgs, top_logprobs: 2 });
+  assert.equal(bad.status, 400);
+  assert.match((await bad.json()).error.message, /'top_logprobs' needs 'logprobs': true/);
+  const tooMany = await post('/v1/completions', { prompt, logprobs: 21 });
+  assert.equal(tooMany.status, 400);
+  assert.match((await tooMany.json()).error.message, /'logprobs' = 21 is out of range \[0, 20\]/);
 });
