@@ -14,6 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
+// Bytes of large requests (over 64 KiB) held for all connections at most: many clients each
+// sending a large body slowly get 503 instead of growing the server's memory without bound;
+// small requests always fit (MAX_CONNS x 64 KiB).
+#define BUFFER_BUDGET ((size_t)64 << 20)
+
 static int wake_pipe[2] = {-1, -1}; // a byte here wakes the poll thread (signals, finished work)
 
 static void on_signal(int sig) {
@@ -73,6 +78,7 @@ typedef struct loop {
     const serve_loop_opts *opt;
     conn *conns;
     int n_open;
+    size_t buffered; // bytes of connection buffers (bounded by BUFFER_BUDGET)
     pthread_mutex_t mu;
     pthread_cond_t work;       // a job was queued (or stop)
     pthread_cond_t worker_end; // a worker exited
@@ -87,6 +93,7 @@ typedef struct loop {
 // ---- the poll thread's side ------------------------------------------------------------------
 
 static void close_conn(loop *L, conn *c) {
+    L->buffered -= c->cap;
     close(c->fd);
     free(c->buf);
     *c = (conn){.fd = -1};
@@ -169,12 +176,21 @@ static bool read_conn(loop *L, conn *c) {
             if (c->cap >= limit) return true; // the parser reports the limit
             size_t ncap = c->cap ? c->cap * 2 : 4096;
             if (ncap > limit) ncap = limit;
+            if (ncap > 65536 && L->buffered - c->cap + ncap > BUFFER_BUDGET) { // small ones always fit
+                char msg[160];
+                snprintf(msg, sizeof msg, "the server is receiving too many large requests at once (limit %zu MiB in all); "
+                         "retry later", BUFFER_BUDGET >> 20);
+                quick_answer(c->fd, 503, msg, "Retry-After: 1\r\n", false);
+                close_conn(L, c);
+                return false;
+            }
             char *nb = realloc(c->buf, ncap);
             if (!nb) {
                 quick_answer(c->fd, 500, "out of memory", NULL, false);
                 close_conn(L, c);
                 return false;
             }
+            L->buffered += ncap - c->cap;
             c->buf = nb;
             c->cap = ncap;
         }
@@ -251,6 +267,14 @@ static void take_back(loop *L) {
             continue;
         }
         c->deadline = now + L->opt->timeout_s * 1000LL;
+        if (c->cap > 65536 && c->have <= 4096) { // a large request is done: give its buffer back
+            char *nb = realloc(c->buf, 4096);
+            if (nb) {
+                L->buffered -= c->cap - 4096;
+                c->buf = nb;
+                c->cap = 4096;
+            }
+        }
         take_requests(L, c); // a pipelined request may be waiting in the buffer
     }
 }

@@ -808,3 +808,36 @@ test('logprobs: the log-softmax of the logits as llama.cpp computes them, in the
   assert.equal(tooMany.status, 400);
   assert.match((await tooMany.json()).error.message, /'logprobs' = 21 is out of range \[0, 20\]/);
 });
+
+test('many large bodies at once: 503 beyond the server-wide buffer budget, then normal service', async () => {
+  await withServer(['--timeout', '5'], async (b) => {
+    const port = Number(new URL(b).port);
+    const chunk = Buffer.alloc(6 << 20, 0x20);
+    const conns = [];
+    for (let i = 0; i < 12; i++) {
+      const sock = connect(port, '127.0.0.1');
+      const rec = { sock, data: '' };
+      sock.on('data', (d) => (rec.data += d));
+      sock.on('error', () => {});
+      sock.on('connect', () => {
+        sock.write(`POST /v1/completions HTTP/1.1\r\nContent-Length: ${8 << 20}\r\n\r\n`);
+        sock.write(chunk); // 6 of the 8 MiB announced: the rest never comes
+      });
+      conns.push(rec);
+    }
+    try {
+      const until = Date.now() + 4000;
+      while (!conns.some((c) => c.data) && Date.now() < until) await sleep(50);
+      await sleep(300);
+      const refused = conns.filter((c) => /^HTTP\/1\.1 503 /.test(c.data));
+      assert.ok(refused.length >= 1, 'no connection was refused');
+      assert.ok(refused.length < 12, 'every connection was refused');
+      assert.match(refused[0].data, /too many large requests at once \(limit 64 MiB in all\)/);
+      const r = await postJson(b, '/v1/completions', { prompt: 'Once upon a time', max_tokens: 3, temperature: 0 });
+      assert.equal(r.status, 200);
+      await r.arrayBuffer();
+    } finally {
+      for (const c of conns) c.sock.destroy();
+    }
+  });
+});
