@@ -2,9 +2,12 @@
 // Connections are read by one poll thread and answered by a pool of workers (serve_loop.c);
 // generation requests take one of --parallel slots and run one at a time on the model.
 #if !defined(__wasi__) && !defined(__EMSCRIPTEN__)
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -83,10 +86,23 @@ static bool list_add_csv(str_list *l, const char *s) {
 
 // One key per line; blank lines and surrounding whitespace are ignored.
 static bool read_key_file(str_list *l, const char *path) {
-    FILE *f = fopen(path, "r");
+    // O_NONBLOCK: a FIFO must not hang the start; only a regular file is read
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        fprintf(stderr, "kite serve: cannot open --api-key-file %s: %s\n", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        return false;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        fprintf(stderr, "kite serve: --api-key-file %s is not a regular file\n", path);
+        close(fd);
+        return false;
+    }
+    FILE *f = fdopen(fd, "r");
     if (!f) {
-        fprintf(stderr, "kite serve: cannot open --api-key-file %s: ", path);
-        perror(NULL);
+        close(fd);
+        fprintf(stderr, "kite serve: out of memory\n");
         return false;
     }
     char line[4096];

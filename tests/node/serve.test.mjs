@@ -449,6 +449,17 @@ test('API keys (--api-key, --api-key-file): 401 without one, /health open; liste
     assert.equal(code, 2);
     assert.match(err, /--cors-origins needs --api-key/);
 
+    // a FIFO as the key file is refused at once, not waited on
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const f = spawn(kiteBin(), ['serve', '-m', model, '--port', '0', '--api-key-file', fifo]);
+    let ferr = '';
+    f.stderr.on('data', (d) => (ferr += d));
+    const fcode = await Promise.race([new Promise((r) => f.on('exit', r)), sleep(5000).then(() => 'hung')]);
+    if (fcode === 'hung') f.kill('SIGKILL');
+    assert.equal(fcode, 2);
+    assert.match(ferr, /not a regular file/);
+
     const flags = ['--api-key', 'key-one', '--api-key-file', file, '--cors-origins', 'http://app.example'];
     await withServer(flags, async (b) => {
       const h = await fetch(b + '/health', { signal: AbortSignal.timeout(T) });
