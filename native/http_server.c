@@ -24,7 +24,7 @@
 #define POLLRDHUP 0
 #endif
 
-volatile sig_atomic_t http_stop;
+atomic_int http_stop;
 
 static void set_nonblocking(int fd) {
     int fl = fcntl(fd, F_GETFL, 0);

@@ -5,7 +5,7 @@
 #ifndef KITE_NATIVE_HTTP_SERVER_H
 #define KITE_NATIVE_HTTP_SERVER_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -13,7 +13,8 @@
 #define HTTP_MAX_BODY (8 * 1024 * 1024)  // request body
 
 // Set (by a signal handler) when the server shuts down: pending writes give up at once.
-extern volatile sig_atomic_t http_stop;
+// Atomic: threads read it, and a lock-free atomic is safe to store from a signal handler.
+extern atomic_int http_stop;
 
 typedef struct http_request {
     char method[16];
