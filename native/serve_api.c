@@ -458,6 +458,10 @@ static void dispatch(serve_state *s, http_out *o, const http_request *req, unsig
         return;
     }
     route r = find_route(req->path);
+    if (path_is(req->path, "/embeddings") || !strcmp(req->path, "/embedding")) {
+        serve_error(o, 501, "embeddings are not supported by this server yet", NULL);
+        return;
+    }
     if (r == R_NONE) {
         char msg[400];
         snprintf(msg, sizeof msg,

@@ -217,9 +217,16 @@ static void accept_new(loop *L) {
     for (int k = 0; k < 64; k++) {
         int fd = http_accept(L->opt->listen_fd);
         if (fd < 0) return;
-        int slot = -1;
-        for (int i = 0; i < L->opt->max_conns && slot < 0; i++)
-            if (L->conns[i].fd < 0) slot = i;
+        int slot = -1, idle = -1;
+        for (int i = 0; i < L->opt->max_conns && slot < 0; i++) {
+            const conn *c = &L->conns[i];
+            if (c->fd < 0) slot = i;
+            else if (!c->busy && c->have == 0 && (idle < 0 || c->deadline < L->conns[idle].deadline)) idle = i;
+        }
+        if (slot < 0 && idle >= 0) { // full: the longest-idle connection makes room (its client reconnects)
+            close_conn(L, &L->conns[idle]);
+            slot = idle;
+        }
         if (slot < 0) {
             char msg[120];
             snprintf(msg, sizeof msg, "the server has %d connections open, its limit; retry later", L->opt->max_conns);

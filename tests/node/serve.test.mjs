@@ -395,6 +395,15 @@ test('keep-alive: several requests (plain, streamed, pipelined) on one socket; C
     const events = sseData(s.body);
     assert.equal(events.at(-1), '[DONE]');
     assert.equal(events.slice(0, -1).map((e) => JSON.parse(e).choices[0].text).join(''), kiteRun(['-p', 'Once upon a time', '-n', '8']));
+    // Expect: 100-continue: the interim answer comes before the body is sent
+    const eb = JSON.stringify({ content: 'Once upon a time' });
+    c.send(`POST /tokenize HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: ${eb.length}\r\n\r\n`);
+    const cont = await c.response();
+    assert.equal(cont.status, 100);
+    c.send(eb);
+    const tk = await c.response();
+    assert.equal(tk.status, 200);
+    assert.ok(JSON.parse(tk.body).tokens.length > 0);
     // two requests in one write: two answers, in order
     c.send('GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     const m = await c.response();
@@ -681,6 +690,30 @@ test('unsupported parameters give 400 naming them; limits are named with integer
     assert.match((await r.json()).error.message, /prompt is \d+ tokens; the limit is 63/);
   });
   assert.match(await rawHttp(`POST /v1/completions HTTP/1.1\r\nContent-Length: ${9 * 1024 * 1024}\r\n\r\n`), /^HTTP\/1\.1 413 [^]*limit of 8388608 bytes/);
+  const emb = await post('/v1/embeddings', { input: 'hi' });
+  assert.equal(emb.status, 501);
+  assert.match((await emb.json()).error.message, /embeddings are not supported/);
+});
+
+test('300 idle connections (over the limit of 256) do not lock a new client out', async () => {
+  await withServer([], async (b) => {
+    const port = Number(new URL(b).port);
+    const idle = [];
+    try {
+      for (let i = 0; i < 300; i++) {
+        const sock = connect(port, '127.0.0.1');
+        sock.on('error', () => {});
+        idle.push(sock);
+      }
+      await Promise.all(idle.map((s) => (s.readyState === 'open' ? null : new Promise((r) => s.once('connect', r).once('close', r)))));
+      await sleep(200);
+      const r = await postJson(b, '/v1/completions', { prompt: 'Once upon a time', max_tokens: 3, temperature: 0 });
+      assert.equal(r.status, 200);
+      assert.equal((await r.json()).choices[0].text, kiteRun(['-p', 'Once upon a time', '-n', '3']));
+    } finally {
+      for (const s of idle) s.destroy();
+    }
+  });
 });
 
 test('llama-server endpoints: /completion, /tokenize and /detokenize (as llama.cpp), /apply-template, /props, /slots, /metrics', async () => {
