@@ -50,8 +50,8 @@ static void usage(FILE *f) {
             "  --token-delay MS       testing aid: pause MS milliseconds after each generated token\n"
             "  -v, --verbose          log one line per generation request to stderr\n"
             "endpoints: GET /health /v1/health /v1/models /props /slots /metrics;\n"
-            "           POST /v1/completions /v1/chat/completions /completion /tokenize /detokenize\n"
-            "           /apply-template\n");
+            "           POST /v1/completions /v1/chat/completions /completion /v1/embeddings /embedding\n"
+            "           /tokenize /detokenize /apply-template\n");
 }
 
 // A growable list of strings (API keys, origins); each entry malloc'd.

@@ -26,9 +26,11 @@ void serve_state_free(serve_state *s) {
     s->slots = NULL;
 }
 
+// The endpoints that run the model (they take a slot).
 static bool is_generation_path(const char *path) {
     return !strcmp(path, "/completion") || !strcmp(path, "/completions") || !strcmp(path, "/v1/completions") ||
-           !strcmp(path, "/chat/completions") || !strcmp(path, "/v1/chat/completions");
+           !strcmp(path, "/chat/completions") || !strcmp(path, "/v1/chat/completions") ||
+           !strcmp(path, "/embedding") || !strcmp(path, "/embeddings") || !strcmp(path, "/v1/embeddings");
 }
 
 bool serve_is_generation(const http_request *req) {
@@ -423,7 +425,7 @@ static bool path_is(const char *path, const char *name) {
 
 typedef enum route {
     R_NONE, R_HEALTH, R_MODELS, R_PROPS, R_SLOTS, R_METRICS, // GET
-    R_TOKENIZE, R_DETOKENIZE, R_APPLY_TEMPLATE, R_COMPLETIONS, R_CHAT, R_NATIVE // POST
+    R_TOKENIZE, R_DETOKENIZE, R_APPLY_TEMPLATE, R_COMPLETIONS, R_CHAT, R_NATIVE, R_EMBED_OAI, R_EMBED_NATIVE // POST
 } route;
 
 static route find_route(const char *path) {
@@ -438,6 +440,8 @@ static route find_route(const char *path) {
     if (path_is(path, "/completions")) return R_COMPLETIONS;
     if (path_is(path, "/chat/completions")) return R_CHAT;
     if (!strcmp(path, "/completion")) return R_NATIVE;
+    if (path_is(path, "/embeddings")) return R_EMBED_OAI;
+    if (!strcmp(path, "/embedding")) return R_EMBED_NATIVE;
     return R_NONE;
 }
 
@@ -458,14 +462,11 @@ static void dispatch(serve_state *s, http_out *o, const http_request *req, unsig
         return;
     }
     route r = find_route(req->path);
-    if (path_is(req->path, "/embeddings") || !strcmp(req->path, "/embedding")) {
-        serve_error(o, 501, "embeddings are not supported by this server yet", NULL);
-        return;
-    }
     if (r == R_NONE) {
         char msg[400];
         snprintf(msg, sizeof msg,
-                 "no endpoint %.200s (try /v1/models, /v1/completions, /v1/chat/completions, /completion, /health)",
+                 "no endpoint %.200s (try /v1/models, /v1/completions, /v1/chat/completions, /v1/embeddings, "
+                 "/completion, /health)",
                  req->path);
         serve_error(o, 404, msg, NULL);
         return;
@@ -515,6 +516,8 @@ static void dispatch(serve_state *s, http_out *o, const http_request *req, unsig
         case R_APPLY_TEMPLATE: apply_template(s, o, body); break;
         case R_COMPLETIONS: serve_generate(s, o, body, SERVE_OAI_COMPLETION, task); break;
         case R_CHAT: serve_generate(s, o, body, SERVE_OAI_CHAT, task); break;
+        case R_EMBED_OAI: serve_embed(s, o, body, true, task); break;
+        case R_EMBED_NATIVE: serve_embed(s, o, body, false, task); break;
         default: serve_generate(s, o, body, SERVE_NATIVE, task); break;
         }
     }

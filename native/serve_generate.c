@@ -355,80 +355,6 @@ static bool prompt_fits(const serve_state *s, const gen_request *r, char *err, s
     return true;
 }
 
-// ---- slots and the model's turn -------------------------------------------------------------
-
-static void deadline_in_100ms(struct timespec *ts) {
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_nsec += 100 * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
-// Takes a free slot, waiting while none is; -1 when the client left or the server stops.
-static int slot_acquire(serve_state *s, int fd, bool fin_is_gone, unsigned long task) {
-    pthread_mutex_lock(&s->lock);
-    for (;;) {
-        for (int i = 0; i < s->n_parallel; i++) {
-            if (!s->slots[i].busy) {
-                s->slots[i] = (serve_slot){.busy = true, .task = task};
-                pthread_mutex_unlock(&s->lock);
-                return i;
-            }
-        }
-        if (http_stop || http_client_gone(fd, fin_is_gone)) break;
-        struct timespec ts;
-        deadline_in_100ms(&ts);
-        pthread_cond_timedwait(&s->changed, &s->lock, &ts);
-    }
-    pthread_mutex_unlock(&s->lock);
-    return -1;
-}
-
-// Waits for the model's turn (in ticket order); false when the client left or the server stops.
-static bool model_turn(serve_state *s, int slot, int fd, bool fin_is_gone) {
-    pthread_mutex_lock(&s->lock);
-    serve_slot *me = &s->slots[slot];
-    me->wants_turn = true;
-    me->ticket = s->ticket_next++;
-    bool got = false;
-    for (;;) {
-        bool first = true;
-        for (int i = 0; i < s->n_parallel; i++)
-            if (i != slot && s->slots[i].wants_turn && s->slots[i].ticket < me->ticket) first = false;
-        if (first && !s->model_busy) {
-            s->model_busy = me->generating = got = true;
-            break;
-        }
-        if (http_stop || http_client_gone(fd, fin_is_gone)) break;
-        struct timespec ts;
-        deadline_in_100ms(&ts);
-        pthread_cond_timedwait(&s->changed, &s->lock, &ts);
-    }
-    me->wants_turn = false;
-    if (!got) pthread_cond_broadcast(&s->changed); // the next in line may be first now
-    pthread_mutex_unlock(&s->lock);
-    return got;
-}
-
-static void slot_release(serve_state *s, int slot, const kite_gen_stats *st) {
-    pthread_mutex_lock(&s->lock);
-    serve_slot *me = &s->slots[slot];
-    if (me->generating) s->model_busy = false;
-    me->busy = me->generating = me->wants_turn = false;
-    if (st) {
-        me->n_prompt = st->n_prompt;
-        me->n_generated = st->n_generated;
-        s->m_prompt_tokens += (unsigned long long)st->n_prompt;
-        s->m_predicted_tokens += (unsigned long long)st->n_generated;
-        s->m_prompt_s += st->prefill_s;
-        s->m_predict_s += st->decode_s;
-    }
-    pthread_cond_broadcast(&s->changed);
-    pthread_mutex_unlock(&s->lock);
-}
-
 // ---- generation -------------------------------------------------------------------------------
 
 typedef struct gen_out {
@@ -778,9 +704,9 @@ static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned
     snprintf(g.id, sizeof g.id, "%s-%lld-%lu", r->fmt == SERVE_OAI_CHAT ? "chatcmpl" : "cmpl", s->started, task);
     // A streamed reply notices a closed socket by its writes; one sent at the end only by the FIN.
     bool fin_is_gone = !r->stream;
-    g.slot = slot_acquire(s, o->fd, fin_is_gone, task);
-    if (g.slot < 0 || !model_turn(s, g.slot, o->fd, fin_is_gone)) {
-        if (g.slot >= 0) slot_release(s, g.slot, NULL);
+    g.slot = serve_slot_acquire(s, o->fd, fin_is_gone, task);
+    if (g.slot < 0 || !serve_model_turn(s, g.slot, o->fd, fin_is_gone)) {
+        if (g.slot >= 0) serve_slot_release(s, g.slot, NULL);
         o->keep_alive = false; // the client left (or we stop): nobody to answer
         return;
     }
@@ -795,7 +721,7 @@ static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned
     dp.gen.stats = &st;
     char gen_err[400] = "";
     kite_status rs = serve_decode(s->ms->ctx, r->prompt, &dp, &g, gen_err, sizeof gen_err);
-    slot_release(s, g.slot, &st); // the model is free again before the answer is written
+    serve_slot_release(s, g.slot, &st); // the model is free again before the answer is written
     const char *finish = st.stopped_eog || st.stopped_string ? "stop" : "length";
     if (g.client_gone) {
         o->keep_alive = false; // the client went away: nobody to answer

@@ -690,9 +690,6 @@ test('unsupported parameters give 400 naming them; limits are named with integer
     assert.match((await r.json()).error.message, /prompt is \d+ tokens; the limit is 63/);
   });
   assert.match(await rawHttp(`POST /v1/completions HTTP/1.1\r\nContent-Length: ${9 * 1024 * 1024}\r\n\r\n`), /^HTTP\/1\.1 413 [^]*limit of 8388608 bytes/);
-  const emb = await post('/v1/embeddings', { input: 'hi' });
-  assert.equal(emb.status, 501);
-  assert.match((await emb.json()).error.message, /embeddings are not supported/);
 });
 
 test('300 idle connections (over the limit of 256) do not lock a new client out', async () => {
@@ -883,5 +880,52 @@ test('many large bodies at once: 503 beyond the server-wide buffer budget, then 
     } finally {
       for (const c of conns) c.sock.destroy();
     }
+  });
+});
+
+test('embeddings: /v1/embeddings and /embedding give kite embed\'s vectors (checked against llama.cpp in embed.test.mjs)', async () => {
+  const text = 'Once upon a time, there was a little girl';
+  const cli = (args) => JSON.parse(execFileSync(kiteBin(), ['embed', '-m', model, '-p', text, ...args], { encoding: 'utf8', timeout: T }));
+  const want = cli([]); // the model's pooling (mean: stories260K names none), Euclidean-normalized
+  const close = (a, b, what) => {
+    assert.equal(a.length, b.length, what);
+    a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-6, `${what}[${i}]: ${v} vs ${b[i]}`));
+  };
+  const r = await post('/v1/embeddings', { input: [text, 'hi'], model: 'any' });
+  assert.equal(r.status, 200);
+  const j = await r.json();
+  assert.equal(j.object, 'list');
+  assert.equal(j.model, 'any');
+  assert.equal(j.data.length, 2);
+  assert.deepEqual(j.data.map((d) => [d.index, d.object]), [[0, 'embedding'], [1, 'embedding']]);
+  close(j.data[0].embedding, want, 'input[0]');
+  assert.ok(j.usage.prompt_tokens > 0 && j.usage.prompt_tokens === j.usage.total_tokens);
+  // token ids in, the same vector; base64 out, the same float32 bytes
+  const ids = (await (await post('/tokenize', { content: text, add_special: true })).json()).tokens;
+  const byIds = (await (await post('/v1/embeddings', { input: ids })).json()).data[0].embedding;
+  close(byIds, want, 'token ids');
+  const b64 = (await (await post('/v1/embeddings', { input: text, encoding_format: 'base64' })).json()).data[0].embedding;
+  const buf = Buffer.from(b64, 'base64');
+  close(Array.from(new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4)), want, 'base64');
+  // llama-server's native shape, and no normalization on request
+  const nat = await (await post('/embedding', { content: text, embd_normalize: -1 })).json();
+  assert.equal(nat.length, 1);
+  assert.equal(nat[0].index, 0);
+  close(nat[0].embedding[0], cli(['--embd-normalize', '-1']), 'embd_normalize -1');
+  for (const [body, re] of [
+    [{ input: [] }, /'input' must be/],
+    [{ input: [[]] }, /input\[0\] is empty/],
+    [{ input: [1, 99999] }, /input\[0\]\[1\] is not a token id in \[0, 512\)/],
+    [{ input: 'x'.repeat(10), dimensions: 8 }, /'dimensions'/],
+    [{ input: 'x', encoding_format: 'hex' }, /encoding_format/],
+  ]) {
+    const e = await post('/v1/embeddings', body);
+    assert.equal(e.status, 400, JSON.stringify(body));
+    assert.match((await e.json()).error.message, re);
+  }
+  await withServer(['-c', '16'], async (b) => {
+    const e = await postJson(b, '/v1/embeddings', { input: 'Once upon a time '.repeat(10) });
+    assert.equal(e.status, 400);
+    assert.match((await e.json()).error.message, /input\[0\] is \d+ tokens; the limit is 16/);
   });
 });
