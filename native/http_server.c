@@ -269,6 +269,8 @@ static int parse_headers(const char *p, const char *end, http_request *req, long
             copy_value(req->origin, sizeof req->origin, v, vlen);
         } else if (IS("Authorization")) {
             copy_value(req->auth, sizeof req->auth, v, vlen);
+        } else if (IS("X-Api-Key") && !req->auth[0]) { // Anthropic's header; Authorization wins
+            copy_value(req->auth, sizeof req->auth, v, vlen);
         }
 #undef IS
         p = eol + 1;

@@ -25,7 +25,7 @@ typedef struct http_request {
     bool http10;          // an HTTP/1.0 request (no chunked responses)
     bool expect_continue; // "Expect: 100-continue"
     char origin[256];     // the Origin header ("" when absent; cut at 255 bytes)
-    char auth[512];       // the Authorization header ("" when absent; cut at 511 bytes)
+    char auth[512];       // the Authorization header, else X-Api-Key ("" when absent; cut at 511 bytes)
 } http_request;
 
 // Parses one request from buf[0..have). Returns 1 when it is complete: *req is filled (the body

@@ -94,9 +94,10 @@ static bool same_secret(const char *a, const char *b) {
 
 static bool key_ok(const serve_state *s, const http_request *req) {
     if (s->n_api_keys == 0) return true;
-    if (strncasecmp(req->auth, "Bearer ", 7) != 0) return false;
-    const char *key = req->auth + 7;
+    const char *key = req->auth; // "Bearer KEY", or the key alone (X-Api-Key) as llama-server takes it
+    if (strncasecmp(key, "Bearer ", 7) == 0) key += 7;
     while (*key == ' ') key++;
+    if (!*key) return false;
     bool ok = false;
     for (int i = 0; i < s->n_api_keys; i++) ok |= same_secret(key, s->api_keys[i]);
     return ok;

@@ -482,6 +482,12 @@ test('API keys (--api-key, --api-key-file): 401 without one, /health open; liste
       const wrong = await fetch(b + '/v1/models', { headers: { Authorization: 'Bearer key-thre' }, signal: AbortSignal.timeout(T) });
       assert.equal(wrong.status, 401);
       await wrong.arrayBuffer();
+      const xkey = await fetch(b + '/v1/models', { headers: { 'X-Api-Key': 'key-two' }, signal: AbortSignal.timeout(T) });
+      assert.equal(xkey.status, 200, 'X-Api-Key');
+      await xkey.arrayBuffer();
+      const v1h = await fetch(b + '/v1/health', { signal: AbortSignal.timeout(T) });
+      assert.equal(v1h.status, 200, '/v1/health is open too');
+      await v1h.arrayBuffer();
       for (const k of ['key-one', 'key-two', 'key-three']) {
         const ok = await fetch(b + '/v1/models', { headers: { Authorization: `Bearer ${k}` }, signal: AbortSignal.timeout(T) });
         assert.equal(ok.status, 200, k);
