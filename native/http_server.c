@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +80,10 @@ int http_accept(int listen_fd) {
     int fd = accept(listen_fd, NULL, NULL);
     if (fd < 0) return -1;
     set_nonblocking(fd);
+    // Each response and event goes out in one write; Nagle's algorithm would hold the next one
+    // back until the client's delayed ACK (~40 ms per keep-alive request or streamed token).
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return fd;
 }
 
@@ -162,6 +168,12 @@ bool http_respond(http_out *o, int status, const char *content_type, const char 
                   content_type ? "Content-Type: " : "", content_type ? content_type : "", content_type ? "\r\n" : "",
                   extra_headers ? extra_headers : "");
     if ((size_t)n >= sizeof head) return false;
+    char one[4096]; // small answers in one write (one TCP segment)
+    if ((size_t)n + len <= sizeof one) {
+        memcpy(one, head, (size_t)n);
+        if (len) memcpy(one + n, body, len);
+        return http_write(o, one, (size_t)n + len);
+    }
     return http_write(o, head, (size_t)n) && http_write(o, body, len);
 }
 
@@ -177,10 +189,17 @@ bool http_sse_begin(http_out *o) {
 
 bool http_sse_data(http_out *o, const char *data, size_t len) {
     // One chunk per event; our payloads are single-line JSON, so one "data:" line suffices.
-    if (o->http10) return http_write(o, "data: ", 6) && http_write(o, data, len) && http_write(o, "\n\n", 2);
-    char size_line[32];
-    int n = snprintf(size_line, sizeof size_line, "%zx\r\ndata: ", len + 8);
-    return http_write(o, size_line, (size_t)n) && http_write(o, data, len) && http_write(o, "\n\n\r\n", 4);
+    char pre[32], one[4096];
+    int n = o->http10 ? snprintf(pre, sizeof pre, "data: ") : snprintf(pre, sizeof pre, "%zx\r\ndata: ", len + 8);
+    const char *post = o->http10 ? "\n\n" : "\n\n\r\n";
+    size_t np = strlen(post);
+    if ((size_t)n + len + np <= sizeof one) { // the usual event: one write, one TCP segment
+        memcpy(one, pre, (size_t)n);
+        memcpy(one + n, data, len);
+        memcpy(one + n + len, post, np);
+        return http_write(o, one, (size_t)n + len + np);
+    }
+    return http_write(o, pre, (size_t)n) && http_write(o, data, len) && http_write(o, post, np);
 }
 
 bool http_sse_end(http_out *o) { return o->http10 || http_write(o, "0\r\n\r\n", 5); }
