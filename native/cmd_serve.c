@@ -1,23 +1,22 @@
-// cmd_serve.c - `kite serve -m MODEL [--host H] [--port P]`: an OpenAI-compatible HTTP server
-// (single-threaded: requests are answered one after another; others wait in the backlog).
+// cmd_serve.c - `kite serve -m MODEL [--host H] [--port P]`: an OpenAI-compatible HTTP server.
+// Connections are read by one poll thread and answered by a pool of workers (serve_loop.c);
+// generation requests take one of --parallel slots and run one at a time on the model.
 #if !defined(__wasi__) && !defined(__EMSCRIPTEN__)
-#include <signal.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
 #include "http_server.h"
 #include "serve_api.h"
+#include "serve_loop.h"
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig) {
-    (void)sig;
-    stop_requested = 1;
-}
+#define MAX_CONNS 256 // open connections at most (each idle one costs a small buffer)
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -26,14 +25,114 @@ static void usage(FILE *f) {
             "  --host ADDR            address to listen on (default 127.0.0.1: this machine only)\n"
             "  --port N               TCP port (default 8080; 0 picks a free one, printed at start)\n"
             "  -c, --ctx-size N       context length (default: the model's, at most 4096)\n"
-            "  -t, --threads N        threads (default 1)\n"
+            "  -t, --threads N        threads of the model (default 1)\n"
             "  -n, --n-predict N      default max_tokens of a request (-1: until end of text)\n"
             "  --chat-template NAME   chat template for /v1/chat/completions (default: the model's\n"
             "                         tokenizer.chat_template, else chatml)\n"
             "  --temp --top-k --top-p --min-p --repeat-penalty --repeat-last-n --seed\n"
             "                         default sampling (each request may override it)\n"
-            "  -v, --verbose          log one line per request to stderr\n"
-            "endpoints: GET /health, GET /v1/models, POST /v1/completions, POST /v1/chat/completions\n");
+            "  -np, --parallel N      slots for generation requests (default 4). The model still runs\n"
+            "                         one generation at a time (no batching across slots yet): the\n"
+            "                         slots queue requests in arrival order\n"
+            "  --max-queue N          generation requests that may wait beyond the slots (default 16);\n"
+            "                         more get 503 with Retry-After\n"
+            "  --threads-http N       extra workers for the cheap endpoints, so they answer while\n"
+            "                         generations run (default 4)\n"
+            "  -to, --timeout N       seconds a request (headers + body) may take to arrive, and an\n"
+            "                         idle connection may stay open (default 10)\n"
+            "  --api-key KEY          require 'Authorization: Bearer KEY' (or X-Api-Key: KEY) on every endpoint\n"
+            "                         but /health and /v1/health\n"
+            "                         (a comma-separated list, or repeat the flag, for several keys)\n"
+            "  --api-key-file FILE    the same, one key per line\n"
+            "  --cors-origins LIST    comma-separated origins whose web pages may call the server\n"
+            "                         (needs an API key); other cross-origin requests get 403.\n"
+            "                         Default: none, no Access-Control-Allow-Origin header\n"
+            "  --metrics              enable GET /metrics (Prometheus text)\n"
+            "  --token-delay MS       testing aid: pause MS milliseconds after each generated token\n"
+            "  -v, --verbose          log one line per generation request to stderr\n"
+            "endpoints: GET /health /v1/health /v1/models /props /slots /metrics;\n"
+            "           POST /v1/completions /v1/chat/completions /completion /v1/embeddings /embedding\n"
+            "           /tokenize /detokenize /apply-template\n");
+}
+
+// A growable list of strings (API keys, origins); each entry malloc'd.
+typedef struct str_list {
+    char **items;
+    int n;
+} str_list;
+
+static bool list_add(str_list *l, const char *s, size_t len) {
+    char **ni = realloc(l->items, (size_t)(l->n + 1) * sizeof *ni);
+    if (!ni) return false;
+    l->items = ni;
+    if (!(l->items[l->n] = malloc(len + 1))) return false;
+    memcpy(l->items[l->n], s, len);
+    l->items[l->n++][len] = 0;
+    return true;
+}
+
+// Adds the comma-separated, non-empty entries of s (spaces around them trimmed).
+static bool list_add_csv(str_list *l, const char *s) {
+    while (*s) {
+        while (*s == ' ' || *s == ',') s++;
+        const char *e = s;
+        while (*e && *e != ',') e++;
+        const char *t = e;
+        while (t > s && t[-1] == ' ') t--;
+        if (t > s && !list_add(l, s, (size_t)(t - s))) return false;
+        s = e;
+    }
+    return true;
+}
+
+// One key per line; blank lines and surrounding whitespace are ignored.
+static bool read_key_file(str_list *l, const char *path) {
+    // O_NONBLOCK: a FIFO must not hang the start; only a regular file is read
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        fprintf(stderr, "kite serve: cannot open --api-key-file %s: %s\n", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        return false;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        fprintf(stderr, "kite serve: --api-key-file %s is not a regular file\n", path);
+        close(fd);
+        return false;
+    }
+    FILE *f = fdopen(fd, "r");
+    if (!f) {
+        close(fd);
+        fprintf(stderr, "kite serve: out of memory\n");
+        return false;
+    }
+    char line[4096];
+    bool ok = true;
+    int before = l->n;
+    while (ok && fgets(line, sizeof line, f)) {
+        size_t n = strlen(line);
+        if (n == sizeof line - 1 && line[n - 1] != '\n') {
+            fprintf(stderr, "kite serve: a line of --api-key-file %s is longer than %zu bytes\n", path, sizeof line - 2);
+            ok = false;
+            break;
+        }
+        char *a = line, *b = line + n;
+        while (*a == ' ' || *a == '\t') a++;
+        while (b > a && (b[-1] == '\n' || b[-1] == '\r' || b[-1] == ' ' || b[-1] == '\t')) b--;
+        if (b > a) ok = list_add(l, a, (size_t)(b - a));
+    }
+    fclose(f);
+    if (ok && l->n == before) {
+        fprintf(stderr, "kite serve: --api-key-file %s holds no key\n", path);
+        ok = false;
+    }
+    return ok;
+}
+
+static void list_free(str_list *l) {
+    for (int i = 0; i < l->n; i++) free(l->items[i]);
+    free(l->items);
+    *l = (str_list){0};
 }
 
 // The chat template: --chat-template if given, else the model's own source when it is one of
@@ -55,83 +154,121 @@ int kite_cmd_serve(int argc, char **argv) {
     model_opts o;
     model_opts_init(&o);
     const char *host = "127.0.0.1";
-    int32_t port = 8080;
-    bool verbose = false;
+    int32_t port = 8080, n_parallel = 4, max_queue = 16, threads_http = 4, timeout_s = 10, token_delay = 0;
+    bool verbose = false, metrics = false;
+    str_list keys = {0}, origins = {0};
+    int rc = 2;
     for (int i = 1; i < argc; i++) {
         int r = model_opts_parse(&o, argc, argv, &i);
-        if (r < 0) return 2;
+        if (r < 0) goto out;
         if (r > 0) continue;
         const char *a = argv[i];
-        if (!strcmp(a, "--host") && i + 1 < argc) host = argv[++i];
-        else if (!strcmp(a, "--port") && i + 1 < argc) {
-            if (!model_cli_int("--port", argv[++i], 0, 65535, &port)) return 2;
-        } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) verbose = true;
-        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+        bool has_value = i + 1 < argc;
+#define FLAG(x) (!strcmp(a, x))
+        if (FLAG("--host") && has_value) host = argv[++i];
+        else if (FLAG("--port") && has_value) {
+            if (!model_cli_int("--port", argv[++i], 0, 65535, &port)) goto out;
+        } else if ((FLAG("-np") || FLAG("--parallel")) && has_value) {
+            if (!model_cli_int("--parallel", argv[++i], 1, 64, &n_parallel)) goto out;
+        } else if (FLAG("--max-queue") && has_value) {
+            if (!model_cli_int("--max-queue", argv[++i], 0, 1024, &max_queue)) goto out;
+        } else if (FLAG("--threads-http") && has_value) {
+            if (!model_cli_int("--threads-http", argv[++i], 1, 64, &threads_http)) goto out;
+        } else if ((FLAG("-to") || FLAG("--timeout")) && has_value) {
+            if (!model_cli_int("--timeout", argv[++i], 1, 3600, &timeout_s)) goto out;
+        } else if (FLAG("--token-delay") && has_value) {
+            if (!model_cli_int("--token-delay", argv[++i], 0, 10000, &token_delay)) goto out;
+        } else if (FLAG("--api-key") && has_value) {
+            if (!list_add_csv(&keys, argv[++i])) goto oom;
+        } else if (FLAG("--api-key-file") && has_value) {
+            if (!read_key_file(&keys, argv[++i])) goto out;
+        } else if ((FLAG("--cors-origins") || FLAG("--cors")) && has_value) {
+            if (!list_add_csv(&origins, argv[++i])) goto oom;
+        } else if (FLAG("--metrics")) metrics = true;
+        else if (FLAG("-v") || FLAG("--verbose")) verbose = true;
+        else if (FLAG("-h") || FLAG("--help")) {
             usage(stdout);
-            return 0;
+            rc = 0;
+            goto out;
         } else {
             fprintf(stderr, "kite serve: unknown option or missing value '%s'\n", a);
             usage(stderr);
-            return 2;
+            goto out;
         }
+#undef FLAG
     }
     if (o.prompt || o.file) {
         fprintf(stderr, "kite serve: -p / -f do not apply; prompts come with the requests\n");
-        return 2;
+        goto out;
     }
     if (o.chat_template && strcmp(o.chat_template, "auto") != 0 && !kite_chat_detect(o.chat_template)) {
         fprintf(stderr, "kite serve: unknown chat template '%s'\n", o.chat_template);
-        return 2;
+        goto out;
+    }
+    for (int i = 0; i < origins.n; i++) {
+        if (!strcmp(origins.items[i], "*")) {
+            fprintf(stderr, "kite serve: --cors-origins '*' would let every web page drive the server; list the "
+                            "origins\n");
+            goto out;
+        }
+    }
+    if (origins.n > 0 && keys.n == 0) {
+        fprintf(stderr, "kite serve: --cors-origins needs --api-key or --api-key-file (a web page must not drive "
+                        "the server without a key)\n");
+        goto out;
     }
 
     model_session ms;
-    if (!model_session_open(&ms, &o)) return 1;
+    rc = 1;
+    if (!model_session_open(&ms, &o)) goto out;
     char *tmpl_owned = NULL;
     const char *base = strrchr(ms.path, '/');
     serve_state s = {
         .ms = &ms, .sampling = o.sampling, .seed_given = o.seed_given, .n_predict = o.n_predict,
         .model_id = base ? base + 1 : ms.path, .chat_tmpl = pick_template(&o, ms.model, &tmpl_owned),
-        .started = (long long)time(NULL), .verbose = verbose,
+        .started = (long long)time(NULL), .verbose = verbose, .n_parallel = n_parallel, .max_queue = max_queue,
+        .metrics = metrics, .api_keys = keys.items, .n_api_keys = keys.n, .cors_origins = origins.items,
+        .n_cors_origins = origins.n, .token_delay_ms = token_delay,
     };
-
     char err[256];
     int bound = 0;
-    int lfd = http_listen(host, port, &bound, err, sizeof err);
+    serve_loop_signals();
+    int lfd = serve_state_init(&s) ? http_listen(host, port, &bound, err, sizeof err) : -1;
     if (lfd < 0) {
-        fprintf(stderr, "kite serve: %s\n", err);
+        fprintf(stderr, "kite serve: %s\n", s.slots ? err : "out of memory");
+        if (s.slots) serve_state_free(&s);
         free(tmpl_owned);
         model_session_close(&ms);
-        return 1;
+        goto out;
     }
-    // Ctrl-C / SIGTERM end the loop at the next accept; a vanished client must not kill us.
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    printf("kite serve: listening on http://%s:%d (model %s, chat template %s, context %d)\n", host, bound,
-           s.model_id, kite_chat_detect(s.chat_tmpl), kite_ctx_n_ctx(ms.ctx));
+    printf("kite serve: listening on http://%s:%d (model %s, chat template %s, context %d, %d slots)\n", host, bound,
+           s.model_id, kite_chat_detect(s.chat_tmpl), kite_ctx_n_ctx(ms.ctx), n_parallel);
     fflush(stdout);
 
-    while (!stop_requested) {
-        int fd = http_accept(lfd);
-        if (fd < 0) { // a signal (the loop condition decides), or a failed accept: do not spin
-            if (!stop_requested) usleep(10000);
-            continue;
-        }
-        http_request req;
-        int st = http_read_request(fd, &req, err, sizeof err);
-        if (st == 0) serve_handle(&s, fd, &req);
-        else if (st > 0) serve_error(fd, st, err);
-        http_request_free(&req);
-        close(fd);
-    }
+    serve_loop_opts lo = {
+        .listen_fd = lfd, .n_workers = n_parallel + max_queue + threads_http, .timeout_s = timeout_s,
+        .max_conns = MAX_CONNS, .max_body = HTTP_MAX_BODY,
+    };
+    bool clean = serve_loop_run(&s, &lo);
     close(lfd);
     fprintf(stderr, "kite serve: stopped after %lu requests\n", s.n_done);
+    if (!clean) {
+        // A worker is still inside the model (a long prompt): exit now rather than wait for it.
+        fprintf(stderr, "kite serve: a request was still running; exiting without waiting for it\n");
+        fflush(NULL);
+        _exit(0);
+    }
+    serve_state_free(&s);
     free(tmpl_owned);
     model_session_close(&ms);
-    return 0;
+    rc = 0;
+    goto out;
+oom:
+    fprintf(stderr, "kite serve: out of memory\n");
+    rc = 1;
+out:
+    list_free(&keys);
+    list_free(&origins);
+    return rc;
 }
 #endif

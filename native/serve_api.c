@@ -1,455 +1,117 @@
-// serve_api.c - OpenAI-compatible request handling: JSON request -> prompt and sampling
-// parameters -> kite_generate -> JSON response or a stream of Server-Sent Events.
+// serve_api.c - routing and access control of `kite serve` (API keys, CORS origins) and its
+// cheap endpoints: /health, /v1/models, /tokenize, /detokenize, /apply-template, /props,
+// /slots, /metrics. The generation endpoints are in serve_generate.c.
 #if !defined(__wasi__) && !defined(__EMSCRIPTEN__)
-#include "serve_api.h"
-
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <strings.h>
 
-#include "json.h"
+#include "serve_internal.h"
 
-#define MAX_STOP 16 // stop strings per request (OpenAI allows 4; llama-server more)
+// ---- state ----------------------------------------------------------------------------------
+
+bool serve_state_init(serve_state *s) {
+    s->slots = calloc((size_t)s->n_parallel, sizeof *s->slots);
+    if (!s->slots) return false;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->changed, NULL);
+    return true;
+}
+
+void serve_state_free(serve_state *s) {
+    pthread_cond_destroy(&s->changed);
+    pthread_mutex_destroy(&s->lock);
+    free(s->slots);
+    s->slots = NULL;
+}
+
+// The endpoints that run the model (they take a slot).
+static bool is_generation_path(const char *path) {
+    return !strcmp(path, "/completion") || !strcmp(path, "/completions") || !strcmp(path, "/v1/completions") ||
+           !strcmp(path, "/chat/completions") || !strcmp(path, "/v1/chat/completions") ||
+           !strcmp(path, "/embedding") || !strcmp(path, "/embeddings") || !strcmp(path, "/v1/embeddings");
+}
+
+bool serve_is_generation(const http_request *req) {
+    return strcmp(req->method, "POST") == 0 && is_generation_path(req->path);
+}
+
+bool serve_admit(serve_state *s) {
+    pthread_mutex_lock(&s->lock);
+    bool ok = s->n_admitted < s->n_parallel + s->max_queue;
+    if (ok) s->n_admitted++;
+    pthread_mutex_unlock(&s->lock);
+    return ok;
+}
 
 // ---- responses ----------------------------------------------------------------------------
 
-static void send_json(int fd, int status, json_writer *w) {
+void serve_send_json(http_out *o, int status, json_writer *w) {
     if (w->out.nomem) {
         static const char oom[] = "{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\",\"code\":500}}";
-        http_respond(fd, 500, "application/json", oom, sizeof oom - 1);
+        http_respond(o, 500, "application/json", oom, sizeof oom - 1, NULL);
         return;
     }
-    http_respond(fd, status, "application/json", w->out.ptr, w->out.len);
+    http_respond(o, status, "application/json", w->out.ptr, w->out.len, NULL);
 }
 
-static void write_error(json_writer *w, int status, const char *message) {
+void serve_write_error(json_writer *w, int status, const char *message) {
     jw_begin_object(w);
     jw_key(w, "error");
     jw_begin_object(w);
     jw_key(w, "message");
     jw_cstr(w, message);
     jw_key(w, "type");
-    jw_cstr(w, status >= 500 ? "server_error" : status == 404 ? "not_found_error" : "invalid_request_error");
+    jw_cstr(w, status >= 500   ? "server_error"
+               : status == 401 ? "authentication_error"
+               : status == 403 ? "permission_error"
+               : status == 404 ? "not_found_error"
+                               : "invalid_request_error");
     jw_key(w, "code");
     jw_int(w, status);
     jw_end_object(w);
     jw_end_object(w);
 }
 
-void serve_error(int fd, int status, const char *message) {
+void serve_error(http_out *o, int status, const char *message, const char *extra_headers) {
     json_writer w = {0};
-    write_error(&w, status, message);
-    send_json(fd, status, &w);
+    serve_write_error(&w, status, message);
+    if (w.out.nomem) serve_send_json(o, status, &w);
+    else http_respond(o, status, "application/json", w.out.ptr, w.out.len, extra_headers);
     jw_free(&w);
 }
 
-// ---- request parameters -------------------------------------------------------------------
+// ---- access control ---------------------------------------------------------------------------
 
-typedef struct gen_request {
-    bool chat, stream;
-    kite_sampler_params sampling;
-    int32_t n_predict;
-    const char *stop[MAX_STOP];
-    int32_t n_stop;
-    char *prompt; // malloc'd
-} gen_request;
-
-// A number member in [lo, hi], or absent/null (then *out is left alone). false + message if not.
-static bool opt_number(const json_value *body, const char *key, double lo, double hi, double *out, char *err,
-                       size_t es) {
-    const json_value *v = json_get(body, key);
-    if (!v || v->type == JSON_NULL) return true;
-    if (v->type != JSON_NUMBER) {
-        snprintf(err, es, "'%s' must be a number, not %s", key, json_type_name(v->type));
-        return false;
-    }
-    if (!(v->number >= lo && v->number <= hi)) {
-        snprintf(err, es, "'%s' = %g is out of range [%g, %g]", key, v->number, lo, hi);
-        return false;
-    }
-    *out = v->number;
-    return true;
+// Compares without an early exit, so the time taken does not tell how much of a key matched.
+static bool same_secret(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    unsigned diff = (unsigned)(la ^ lb);
+    for (size_t i = 0; i < la; i++) diff |= (unsigned char)a[i] ^ (unsigned char)(lb ? b[i % lb] : 0);
+    return diff == 0;
 }
 
-static bool opt_float(const json_value *b, const char *key, double lo, double hi, float *out, char *err, size_t es) {
-    double d = *out;
-    if (!opt_number(b, key, lo, hi, &d, err, es)) return false;
-    *out = (float)d;
-    return true;
-}
-
-static bool opt_int(const json_value *b, const char *key, double lo, double hi, long long *out, char *err, size_t es) {
-    double d = (double)*out;
-    if (!opt_number(b, key, lo, hi, &d, err, es)) return false;
-    if (d != floor(d)) {
-        snprintf(err, es, "'%s' must be an integer", key);
-        return false;
-    }
-    *out = (long long)d;
-    return true;
-}
-
-// A string without NUL bytes (the prompt goes on as a C string).
-static bool plain_string(const json_value *v, const char *what, char *err, size_t es) {
-    if (v->type != JSON_STRING) {
-        snprintf(err, es, "%s must be a string, not %s", what, json_type_name(v->type));
-        return false;
-    }
-    if (memchr(v->str, 0, v->len)) {
-        snprintf(err, es, "%s contains a NUL character", what);
-        return false;
-    }
-    return true;
-}
-
-static bool parse_sampling(const serve_state *s, const json_value *b, gen_request *r, char *err, size_t es) {
-    r->sampling = s->sampling;
-    r->n_predict = s->n_predict;
-    long long seed = -1, n_predict = r->n_predict, top_k = r->sampling.top_k, last_n = r->sampling.penalty_last_n,
-              n = 1;
-    bool seeded = json_get(b, "seed") && json_get(b, "seed")->type != JSON_NULL;
-    if (!opt_float(b, "temperature", 0, 100, &r->sampling.temp, err, es) ||
-        !opt_float(b, "top_p", 0, 1, &r->sampling.top_p, err, es) ||
-        !opt_float(b, "min_p", 0, 1, &r->sampling.min_p, err, es) ||
-        !opt_int(b, "top_k", 0, 1 << 24, &top_k, err, es) ||
-        !opt_float(b, "presence_penalty", -100, 100, &r->sampling.presence_penalty, err, es) ||
-        !opt_float(b, "frequency_penalty", -100, 100, &r->sampling.frequency_penalty, err, es) ||
-        !opt_float(b, "repeat_penalty", 0.0001, 100, &r->sampling.repeat_penalty, err, es) ||
-        !opt_int(b, "repeat_last_n", 0, 1 << 22, &last_n, err, es) ||
-        !opt_int(b, "seed", -1, 4294967295.0, &seed, err, es) ||
-        !opt_int(b, "max_tokens", -1, 1 << 24, &n_predict, err, es) ||
-        !opt_int(b, "max_completion_tokens", -1, 1 << 24, &n_predict, err, es) ||
-        !opt_int(b, "n_predict", -1, 1 << 24, &n_predict, err, es) || !opt_int(b, "n", 1, 1, &n, err, es))
-        return false;
-    r->sampling.top_k = (int32_t)top_k;
-    r->sampling.penalty_last_n = (int32_t)last_n;
-    r->n_predict = (int32_t)n_predict;
-    // No seed (or -1): the server's --seed if it got one, else a fresh one per request.
-    if (seeded && seed >= 0) r->sampling.seed = (uint32_t)seed;
-    else if (!s->seed_given) r->sampling.seed = model_cli_random_seed() ^ (uint32_t)s->n_done;
-
-    const json_value *st = json_get(b, "stream");
-    if (st && st->type != JSON_NULL && st->type != JSON_BOOL) {
-        snprintf(err, es, "'stream' must be a boolean, not %s", json_type_name(st->type));
-        return false;
-    }
-    r->stream = st && st->type == JSON_BOOL && st->boolean;
-
-    const json_value *stop = json_get(b, "stop");
-    if (stop && stop->type == JSON_STRING) {
-        if (!plain_string(stop, "'stop'", err, es)) return false;
-        r->stop[r->n_stop++] = stop->str;
-    } else if (stop && stop->type == JSON_ARRAY) {
-        if (stop->len > MAX_STOP) {
-            snprintf(err, es, "'stop' has %zu strings; at most %d are supported", stop->len, MAX_STOP);
-            return false;
-        }
-        for (const json_value *x = stop->child; x; x = x->next) {
-            if (!plain_string(x, "each 'stop' entry", err, es)) return false;
-            r->stop[r->n_stop++] = x->str;
-        }
-    } else if (stop && stop->type != JSON_NULL) {
-        snprintf(err, es, "'stop' must be a string or an array of strings, not %s", json_type_name(stop->type));
-        return false;
-    }
-    return true;
-}
-
-// The text of a chat message's content: a string, null, or an array of {"type":"text"} parts.
-static char *message_text(const json_value *c, size_t i, char *err, size_t es) {
-    char what[64];
-    snprintf(what, sizeof what, "messages[%zu].content", i);
-    if (!c || c->type == JSON_NULL) return strdup("");
-    if (c->type == JSON_STRING) return plain_string(c, what, err, es) ? strdup(c->str) : NULL;
-    if (c->type != JSON_ARRAY) {
-        snprintf(err, es, "%s must be a string or an array of text parts, not %s", what, json_type_name(c->type));
-        return NULL;
-    }
-    size_t total = 1;
-    for (const json_value *part = c->child; part; part = part->next) {
-        const json_value *type = json_get(part, "type"), *text = json_get(part, "text");
-        if (!type || type->type != JSON_STRING || strcmp(type->str, "text") != 0 || !text ||
-            !plain_string(text, what, err, es)) {
-            if (!err[0]) snprintf(err, es, "%s: only {\"type\": \"text\", \"text\": ...} parts are supported", what);
-            return NULL;
-        }
-        total += text->len;
-    }
-    char *out = malloc(total), *o = out;
-    if (!out) return NULL;
-    for (const json_value *part = c->child; part; part = part->next) {
-        const json_value *text = json_get(part, "text");
-        memcpy(o, text->str, text->len);
-        o += text->len;
-    }
-    *o = 0;
-    return out;
-}
-
-// messages -> one prompt string through the chat template.
-static bool chat_prompt(const serve_state *s, const json_value *b, gen_request *r, char *err, size_t es) {
-    const json_value *msgs = json_get(b, "messages");
-    if (!msgs || msgs->type != JSON_ARRAY || msgs->len == 0) {
-        snprintf(err, es, "'messages' must be a non-empty array");
-        return false;
-    }
-    kite_chat_msg *m = calloc(msgs->len, sizeof *m);
-    if (!m) {
-        snprintf(err, es, "out of memory");
-        return false;
-    }
-    bool ok = true;
-    size_t i = 0;
-    for (const json_value *x = msgs->child; x && ok; x = x->next, i++) {
-        const json_value *role = json_get(x, "role");
-        char what[48];
-        snprintf(what, sizeof what, "messages[%zu].role", i);
-        if (x->type != JSON_OBJECT) {
-            snprintf(err, es, "messages[%zu] must be an object", i);
-            ok = false;
-        } else if (!role) {
-            snprintf(err, es, "%s is missing", what);
-            ok = false;
-        } else if (!plain_string(role, what, err, es)) {
-            ok = false;
-        } else {
-            m[i].role = role->str;
-            m[i].content = message_text(json_get(x, "content"), i, err, es);
-            if (!m[i].content) {
-                if (!err[0]) snprintf(err, es, "out of memory");
-                ok = false;
-            }
-        }
-    }
-    if (ok) {
-        size_t len;
-        if (kite_chat_apply(s->chat_tmpl, m, msgs->len, true, &r->prompt, &len) != KITE_OK) {
-            snprintf(err, es, "chat template: %s", kite_last_error());
-            ok = false;
-        }
-    }
-    for (size_t k = 0; k < msgs->len; k++) free((char *)m[k].content);
-    free(m);
+static bool key_ok(const serve_state *s, const http_request *req) {
+    if (s->n_api_keys == 0) return true;
+    const char *key = req->auth; // "Bearer KEY", or the key alone (X-Api-Key) as llama-server takes it
+    if (strncasecmp(key, "Bearer ", 7) == 0) key += 7;
+    while (*key == ' ') key++;
+    if (!*key) return false;
+    bool ok = false;
+    for (int i = 0; i < s->n_api_keys; i++) ok |= same_secret(key, s->api_keys[i]);
     return ok;
 }
 
-static bool completion_prompt(const json_value *b, gen_request *r, char *err, size_t es) {
-    const json_value *p = json_get(b, "prompt");
-    if (p && p->type == JSON_ARRAY && p->len == 1) p = p->child; // ["text"]
-    if (!p) {
-        snprintf(err, es, "'prompt' is missing");
-        return false;
-    }
-    if (!plain_string(p, "'prompt'", err, es)) return false;
-    r->prompt = strdup(p->str);
-    if (!r->prompt) snprintf(err, es, "out of memory");
-    return r->prompt != NULL;
+static bool origin_allowed(const serve_state *s, const char *origin) {
+    for (int i = 0; i < s->n_cors_origins; i++)
+        if (strcmp(s->cors_origins[i], origin) == 0) return true;
+    return false;
 }
 
-// ---- generation ---------------------------------------------------------------------------
+// ---- cheap endpoints --------------------------------------------------------------------------
 
-typedef struct gen_out {
-    serve_state *s;
-    int fd;
-    const gen_request *r;
-    char id[48];
-    long long created;
-    bool started;     // SSE headers sent
-    bool client_gone; // a write failed
-    char hold[4];     // the start of a UTF-8 character whose rest has not come yet
-    size_t n_hold;
-    kite__buf text;   // non-streamed: the whole reply
-} gen_out;
-
-static void chunk_head(json_writer *w, const gen_out *o) {
-    jw_begin_object(w);
-    jw_key(w, "id");
-    jw_cstr(w, o->id);
-    jw_key(w, "object");
-    jw_cstr(w, o->r->chat ? (o->r->stream ? "chat.completion.chunk" : "chat.completion") : "text_completion");
-    jw_key(w, "created");
-    jw_int(w, o->created);
-    jw_key(w, "model");
-    jw_cstr(w, o->s->model_id);
-    jw_key(w, "choices");
-    jw_begin_array(w);
-    jw_begin_object(w);
-    jw_key(w, "index");
-    jw_int(w, 0);
-}
-
-static bool send_event(gen_out *o, json_writer *w) {
-    if (w->out.nomem) return false;
-    if (!http_sse_data(o->fd, w->out.ptr, w->out.len)) o->client_gone = true;
-    return !o->client_gone;
-}
-
-// The OpenAI "usage" member: token counts of the prompt and the completion.
-static void write_usage(json_writer *w, const kite_gen_stats *st) {
-    jw_key(w, "usage");
-    jw_begin_object(w);
-    jw_key(w, "prompt_tokens");
-    jw_int(w, st->n_prompt);
-    jw_key(w, "completion_tokens");
-    jw_int(w, st->n_generated);
-    jw_key(w, "total_tokens");
-    jw_int(w, (long long)st->n_prompt + st->n_generated);
-    jw_end_object(w);
-}
-
-// One streamed chunk of text (finish: NULL) or the closing chunk (finish: its reason).
-static bool stream_chunk(gen_out *o, const char *text, size_t len, const char *finish, const kite_gen_stats *st) {
-    json_writer w = {0};
-    chunk_head(&w, o);
-    if (o->r->chat) {
-        jw_key(&w, "delta");
-        jw_begin_object(&w);
-        if (!finish) {
-            jw_key(&w, "content");
-            jw_string(&w, text, len);
-        }
-        jw_end_object(&w);
-    } else {
-        jw_key(&w, "text");
-        jw_string(&w, text, len);
-        jw_key(&w, "logprobs");
-        jw_null(&w);
-    }
-    jw_key(&w, "finish_reason");
-    if (finish) jw_cstr(&w, finish);
-    else jw_null(&w);
-    jw_end_object(&w);
-    jw_end_array(&w);
-    if (st) {
-        write_usage(&w, st);
-    }
-    jw_end_object(&w);
-    bool ok = send_event(o, &w);
-    jw_free(&w);
-    return ok;
-}
-
-static bool stream_start(gen_out *o) {
-    if (o->started) return !o->client_gone;
-    o->started = true;
-    if (!http_sse_begin(o->fd)) {
-        o->client_gone = true;
-        return false;
-    }
-    if (!o->r->chat) return true;
-    // OpenAI opens a chat stream with the assistant role and empty content.
-    json_writer w = {0};
-    chunk_head(&w, o);
-    jw_key(&w, "delta");
-    jw_begin_object(&w);
-    jw_key(&w, "role");
-    jw_cstr(&w, "assistant");
-    jw_key(&w, "content");
-    jw_cstr(&w, "");
-    jw_end_object(&w);
-    jw_key(&w, "finish_reason");
-    jw_null(&w);
-    jw_end_object(&w);
-    jw_end_array(&w);
-    jw_end_object(&w);
-    bool ok = send_event(o, &w);
-    jw_free(&w);
-    return ok;
-}
-
-static bool on_piece(void *user, const char *piece, size_t len) {
-    gen_out *o = user;
-    if (!o->r->stream) return kite__buf_append(&o->text, piece, len);
-    // Send whole UTF-8 characters only: a JSON string cannot carry half of one.
-    char buf[512];
-    while (len > 0) {
-        size_t take = len < sizeof buf - o->n_hold ? len : sizeof buf - o->n_hold;
-        memcpy(buf, o->hold, o->n_hold);
-        memcpy(buf + o->n_hold, piece, take);
-        size_t n = o->n_hold + take, ready = json_utf8_complete(buf, n);
-        o->n_hold = n - ready;
-        memcpy(o->hold, buf + ready, o->n_hold);
-        if (ready > 0 && !(stream_start(o) && stream_chunk(o, buf, ready, NULL, NULL))) return false;
-        piece += take;
-        len -= take;
-    }
-    return true;
-}
-
-static void respond_whole(gen_out *o, const char *finish, const kite_gen_stats *st) {
-    json_writer w = {0};
-    chunk_head(&w, o);
-    if (o->r->chat) {
-        jw_key(&w, "message");
-        jw_begin_object(&w);
-        jw_key(&w, "role");
-        jw_cstr(&w, "assistant");
-        jw_key(&w, "content");
-        jw_string(&w, o->text.ptr ? o->text.ptr : "", o->text.len);
-        jw_end_object(&w);
-    } else {
-        jw_key(&w, "text");
-        jw_string(&w, o->text.ptr ? o->text.ptr : "", o->text.len);
-        jw_key(&w, "logprobs");
-        jw_null(&w);
-    }
-    jw_key(&w, "finish_reason");
-    jw_cstr(&w, finish);
-    jw_end_object(&w);
-    jw_end_array(&w);
-    write_usage(&w, st);
-    jw_end_object(&w);
-    send_json(o->fd, 200, &w);
-    jw_free(&w);
-}
-
-static void generate(serve_state *s, int fd, gen_request *r) {
-    gen_out o = {.s = s, .fd = fd, .r = r, .created = (long long)time(NULL)};
-    snprintf(o.id, sizeof o.id, "%s-%lld-%lu", r->chat ? "chatcmpl" : "cmpl", s->started, s->n_done);
-    kite_gen_stats st = {0};
-    kite_gen_params gp = kite_gen_default_params();
-    gp.n_predict = r->n_predict;
-    gp.sampling = r->sampling;
-    gp.stop = r->n_stop ? r->stop : NULL;
-    gp.n_stop = r->n_stop;
-    gp.parse_special = r->chat; // the template's markers are special tokens
-    gp.stats = &st;
-    kite_status rs = kite_generate(s->ms->ctx, r->prompt, &gp, on_piece, &o);
-    const char *finish = st.stopped_eog || st.stopped_string ? "stop" : "length";
-    if (o.client_gone || (rs == KITE_ERR_ABORTED && r->stream)) {
-        // the client went away: nobody to answer
-    } else if (rs != KITE_OK) {
-        char msg[600];
-        snprintf(msg, sizeof msg, "generation failed: %s", kite_last_error());
-        int status = rs == KITE_ERR_INVALID ? 400 : 500;
-        if (!o.started) {
-            serve_error(fd, status, msg);
-        } else {
-            json_writer w = {0};
-            write_error(&w, status, msg);
-            send_event(&o, &w);
-            jw_free(&w);
-            http_sse_data(fd, "[DONE]", 6);
-        }
-    } else if (r->stream) {
-        if (stream_start(&o) && (o.n_hold == 0 || stream_chunk(&o, o.hold, o.n_hold, NULL, NULL)) &&
-            stream_chunk(&o, "", 0, finish, &st))
-            http_sse_data(fd, "[DONE]", 6);
-    } else {
-        respond_whole(&o, finish, &st);
-    }
-    if (s->verbose)
-        fprintf(stderr, "kite serve: %s %d prompt + %d generated tokens, %s%s\n", r->chat ? "chat" : "completion",
-                st.n_prompt, st.n_generated, rs == KITE_OK ? finish : "error: ",
-                rs == KITE_OK ? "" : kite_last_error());
-    kite__buf_free(&o.text);
-}
-
-// ---- routing ------------------------------------------------------------------------------
-
-static void list_models(serve_state *s, int fd) {
+static void list_models(serve_state *s, http_out *o) {
     json_writer w = {0};
     jw_begin_object(&w);
     jw_key(&w, "object");
@@ -482,67 +144,397 @@ static void list_models(serve_state *s, int fd) {
     jw_end_object(&w);
     jw_end_array(&w);
     jw_end_object(&w);
-    send_json(fd, 200, &w);
+    serve_send_json(o, 200, &w);
     jw_free(&w);
 }
+
+// A boolean member, or def when absent/null; false + message when it is another type.
+static bool opt_bool(const json_value *b, const char *key, bool def, bool *out, char *err, size_t es) {
+    const json_value *v = json_get(b, key);
+    *out = def;
+    if (!v || v->type == JSON_NULL) return true;
+    if (v->type != JSON_BOOL) {
+        snprintf(err, es, "'%s' must be a boolean, not %s", key, json_type_name(v->type));
+        return false;
+    }
+    *out = v->boolean;
+    return true;
+}
+
+// True when s[0..n) is well-formed UTF-8 (pieces that are not go out as byte arrays).
+static bool valid_utf8(const char *s, size_t n) {
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        unsigned c = p[i];
+        size_t k = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 9;
+        if (k == 9 || i + k >= n + (k ? 0 : 1)) return false;
+        unsigned cp = k == 0 ? c : k == 1 ? c & 0x1F : k == 2 ? c & 0x0F : c & 0x07;
+        for (size_t j = 1; j <= k; j++) {
+            if ((p[i + j] & 0xC0) != 0x80) return false;
+            cp = cp << 6 | (p[i + j] & 0x3F);
+        }
+        if ((k == 1 && cp < 0x80) || (k == 2 && (cp < 0x800 || (cp >= 0xD800 && cp < 0xE000))) ||
+            (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return false;
+        i += k + 1;
+    }
+    return true;
+}
+
+// POST /tokenize {"content", "add_special" (false), "parse_special" (true), "with_pieces" (false)}.
+static void tokenize(serve_state *s, http_out *o, const json_value *b) {
+    char err[256] = "";
+    const json_value *c = json_get(b, "content");
+    bool add_special, parse_special, with_pieces;
+    if (!c || c->type != JSON_STRING) {
+        serve_error(o, 400, "'content' must be a string", NULL);
+        return;
+    }
+    if (!opt_bool(b, "add_special", false, &add_special, err, sizeof err) ||
+        !opt_bool(b, "parse_special", true, &parse_special, err, sizeof err) ||
+        !opt_bool(b, "with_pieces", false, &with_pieces, err, sizeof err)) {
+        serve_error(o, 400, err, NULL);
+        return;
+    }
+    const kite_vocab *v = kite_model_vocab(s->ms->model);
+    int32_t *ids = NULL, n = 0;
+    if (kite_tokenize_alloc(v, c->str, c->len, add_special, parse_special, &ids, &n) != KITE_OK) {
+        snprintf(err, sizeof err, "tokenize: %s", kite_last_error());
+        serve_error(o, 400, err, NULL);
+        return;
+    }
+    json_writer w = {0};
+    jw_begin_object(&w);
+    jw_key(&w, "tokens");
+    jw_begin_array(&w);
+    char piece[256];
+    for (int32_t i = 0; i < n; i++) {
+        if (!with_pieces) {
+            jw_int(&w, ids[i]);
+            continue;
+        }
+        jw_begin_object(&w);
+        jw_key(&w, "id");
+        jw_int(&w, ids[i]);
+        jw_key(&w, "piece");
+        int32_t np = kite_token_to_piece(v, ids[i], piece, sizeof piece, true);
+        if (np < 0) np = 0; // a piece over 256 bytes: none in real vocabularies
+        if (valid_utf8(piece, (size_t)np)) jw_string(&w, piece, (size_t)np);
+        else {
+            jw_begin_array(&w);
+            for (int32_t k = 0; k < np; k++) jw_int(&w, (unsigned char)piece[k]);
+            jw_end_array(&w);
+        }
+        jw_end_object(&w);
+    }
+    jw_end_array(&w);
+    jw_end_object(&w);
+    free(ids);
+    serve_send_json(o, 200, &w);
+    jw_free(&w);
+}
+
+// POST /detokenize {"tokens": [ids]} -> {"content"}.
+static void detokenize(serve_state *s, http_out *o, const json_value *b) {
+    const json_value *t = json_get(b, "tokens");
+    const kite_vocab *v = kite_model_vocab(s->ms->model);
+    int32_t n_vocab = kite_vocab_n_tokens(v);
+    if (!t || t->type != JSON_ARRAY) {
+        serve_error(o, 400, "'tokens' must be an array of token ids", NULL);
+        return;
+    }
+    int32_t *ids = malloc((t->len ? t->len : 1) * sizeof *ids);
+    if (!ids) {
+        serve_error(o, 500, "out of memory", NULL);
+        return;
+    }
+    size_t i = 0;
+    for (const json_value *x = t->child; x; x = x->next, i++) {
+        if (x->type != JSON_NUMBER || x->number != (double)(int32_t)x->number || x->number < 0 ||
+            x->number >= n_vocab) {
+            char err[160];
+            snprintf(err, sizeof err, "tokens[%zu] is not a token id in [0, %d)", i, n_vocab);
+            serve_error(o, 400, err, NULL);
+            free(ids);
+            return;
+        }
+        ids[i] = (int32_t)x->number;
+    }
+    int32_t need = kite_detokenize(v, ids, (int32_t)i, NULL, 0, false, true);
+    char *text = need < 0 ? malloc((size_t)-need) : NULL;
+    int32_t len = text ? kite_detokenize(v, ids, (int32_t)i, text, -need, false, true) : 0;
+    free(ids);
+    json_writer w = {0};
+    jw_begin_object(&w);
+    jw_key(&w, "content");
+    jw_string(&w, text ? text : "", len > 0 ? (size_t)len : 0);
+    jw_end_object(&w);
+    free(text);
+    if (need < 0 && !text) serve_error(o, 500, "out of memory", NULL);
+    else serve_send_json(o, 200, &w);
+    jw_free(&w);
+}
+
+// POST /apply-template {"messages"} -> {"prompt"}: the text a chat request would generate from.
+static void apply_template(serve_state *s, http_out *o, const json_value *b) {
+    char err[512] = "", *prompt = NULL;
+    if (!serve_chat_prompt(s, b, &prompt, err, sizeof err)) {
+        serve_error(o, 400, err, NULL);
+        return;
+    }
+    json_writer w = {0};
+    jw_begin_object(&w);
+    jw_key(&w, "prompt");
+    jw_cstr(&w, prompt);
+    jw_end_object(&w);
+    free(prompt);
+    serve_send_json(o, 200, &w);
+    jw_free(&w);
+}
+
+// A float as its shortest decimal form (0.8, not 0.800000011920929).
+static void jw_float(json_writer *w, float f) {
+    char t[32];
+    snprintf(t, sizeof t, "%.7g", (double)f);
+    jw_number(w, strtod(t, NULL));
+}
+
+static void props(serve_state *s, http_out *o) {
+    json_writer w = {0};
+    int32_t n_ctx = kite_ctx_n_ctx(s->ms->ctx);
+    jw_begin_object(&w);
+    jw_key(&w, "default_generation_settings");
+    jw_begin_object(&w);
+    jw_key(&w, "n_ctx");
+    jw_int(&w, n_ctx);
+    jw_key(&w, "params");
+    jw_begin_object(&w);
+    jw_key(&w, "n_predict");
+    jw_int(&w, s->n_predict);
+    jw_key(&w, "temperature");
+    jw_float(&w, s->sampling.temp);
+    jw_key(&w, "top_k");
+    jw_int(&w, s->sampling.top_k);
+    jw_key(&w, "top_p");
+    jw_float(&w, s->sampling.top_p);
+    jw_key(&w, "min_p");
+    jw_float(&w, s->sampling.min_p);
+    jw_key(&w, "repeat_penalty");
+    jw_float(&w, s->sampling.repeat_penalty);
+    jw_key(&w, "repeat_last_n");
+    jw_int(&w, s->sampling.penalty_last_n);
+    jw_key(&w, "presence_penalty");
+    jw_float(&w, s->sampling.presence_penalty);
+    jw_key(&w, "frequency_penalty");
+    jw_float(&w, s->sampling.frequency_penalty);
+    jw_end_object(&w);
+    jw_end_object(&w);
+    jw_key(&w, "total_slots");
+    jw_int(&w, s->n_parallel);
+    // Slots queue requests; the model runs one generation at a time (no batching across slots).
+    jw_key(&w, "concurrent_generations");
+    jw_int(&w, 1);
+    jw_key(&w, "max_queue");
+    jw_int(&w, s->max_queue);
+    jw_key(&w, "model_path");
+    jw_cstr(&w, s->ms->path);
+    jw_key(&w, "model_alias");
+    jw_cstr(&w, s->model_id);
+    jw_key(&w, "chat_template");
+    jw_cstr(&w, kite_chat_detect(s->chat_tmpl));
+    jw_key(&w, "endpoint_metrics");
+    jw_bool(&w, s->metrics);
+    jw_end_object(&w);
+    serve_send_json(o, 200, &w);
+    jw_free(&w);
+}
+
+static void slots(serve_state *s, http_out *o) {
+    json_writer w = {0};
+    int32_t n_ctx = kite_ctx_n_ctx(s->ms->ctx);
+    pthread_mutex_lock(&s->lock);
+    jw_begin_array(&w);
+    for (int i = 0; i < s->n_parallel; i++) {
+        const serve_slot *sl = &s->slots[i];
+        jw_begin_object(&w);
+        jw_key(&w, "id");
+        jw_int(&w, i);
+        jw_key(&w, "id_task");
+        if (sl->busy) jw_int(&w, (long long)sl->task);
+        else jw_int(&w, -1);
+        jw_key(&w, "n_ctx");
+        jw_int(&w, n_ctx);
+        jw_key(&w, "is_processing");
+        jw_bool(&w, sl->busy);
+        jw_key(&w, "state");
+        jw_cstr(&w, sl->generating ? "generating" : sl->busy ? "waiting for the model" : "idle");
+        jw_key(&w, "n_prompt_tokens");
+        jw_int(&w, sl->n_prompt);
+        jw_key(&w, "n_decoded");
+        jw_int(&w, sl->n_generated);
+        jw_end_object(&w);
+    }
+    jw_end_array(&w);
+    pthread_mutex_unlock(&s->lock);
+    serve_send_json(o, 200, &w);
+    jw_free(&w);
+}
+
+// Prometheus text exposition format (version 0.0.4).
+static void metrics(serve_state *s, http_out *o) {
+    if (!s->metrics) {
+        serve_error(o, 501, "the metrics endpoint is off (start the server with --metrics)", NULL);
+        return;
+    }
+    pthread_mutex_lock(&s->lock);
+    int busy = 0, generating = 0;
+    for (int i = 0; i < s->n_parallel; i++) {
+        busy += s->slots[i].busy;
+        generating += s->slots[i].generating;
+    }
+    char text[2048];
+    int n = snprintf(text, sizeof text,
+                     "# HELP kite:requests_total Requests received (all endpoints).\n"
+                     "# TYPE kite:requests_total counter\nkite:requests_total %lu\n"
+                     "# HELP kite:prompt_tokens_total Prompt tokens evaluated.\n"
+                     "# TYPE kite:prompt_tokens_total counter\nkite:prompt_tokens_total %llu\n"
+                     "# HELP kite:prompt_seconds_total Seconds spent evaluating prompts.\n"
+                     "# TYPE kite:prompt_seconds_total counter\nkite:prompt_seconds_total %.6f\n"
+                     "# HELP kite:tokens_predicted_total Tokens generated.\n"
+                     "# TYPE kite:tokens_predicted_total counter\nkite:tokens_predicted_total %llu\n"
+                     "# HELP kite:tokens_predicted_seconds_total Seconds spent generating.\n"
+                     "# TYPE kite:tokens_predicted_seconds_total counter\nkite:tokens_predicted_seconds_total %.6f\n"
+                     "# HELP kite:requests_processing Generation requests generating now.\n"
+                     "# TYPE kite:requests_processing gauge\nkite:requests_processing %d\n"
+                     "# HELP kite:requests_deferred Generation requests waiting for a slot or the model.\n"
+                     "# TYPE kite:requests_deferred gauge\nkite:requests_deferred %d\n"
+                     "# HELP kite:slots_total Slots (--parallel).\n"
+                     "# TYPE kite:slots_total gauge\nkite:slots_total %d\n",
+                     s->n_done, s->m_prompt_tokens, s->m_prompt_s, s->m_predicted_tokens, s->m_predict_s, generating,
+                     s->n_admitted - generating, s->n_parallel);
+    (void)busy;
+    pthread_mutex_unlock(&s->lock);
+    http_respond(o, 200, "text/plain; version=0.0.4; charset=utf-8", text, (size_t)n, NULL);
+}
+
+// ---- routing ------------------------------------------------------------------------------
 
 static bool path_is(const char *path, const char *name) {
     // "/v1/x" and "/x" both work (llama-server accepts both)
     return strcmp(path, name) == 0 || (strncmp(path, "/v1", 3) == 0 && strcmp(path + 3, name) == 0);
 }
 
-void serve_handle(serve_state *s, int fd, const http_request *req) {
-    s->n_done++;
-    bool get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
-    if (strcmp(req->method, "OPTIONS") == 0) { // CORS preflight
-        http_respond(fd, 204, NULL, "", 0);
+typedef enum route {
+    R_NONE, R_HEALTH, R_MODELS, R_PROPS, R_SLOTS, R_METRICS, // GET
+    R_TOKENIZE, R_DETOKENIZE, R_APPLY_TEMPLATE, R_COMPLETIONS, R_CHAT, R_NATIVE, R_EMBED_OAI, R_EMBED_NATIVE // POST
+} route;
+
+static route find_route(const char *path) {
+    if (path_is(path, "/health")) return R_HEALTH;
+    if (path_is(path, "/models")) return R_MODELS;
+    if (!strcmp(path, "/props")) return R_PROPS;
+    if (!strcmp(path, "/slots")) return R_SLOTS;
+    if (!strcmp(path, "/metrics")) return R_METRICS;
+    if (!strcmp(path, "/tokenize")) return R_TOKENIZE;
+    if (!strcmp(path, "/detokenize")) return R_DETOKENIZE;
+    if (!strcmp(path, "/apply-template")) return R_APPLY_TEMPLATE;
+    if (path_is(path, "/completions")) return R_COMPLETIONS;
+    if (path_is(path, "/chat/completions")) return R_CHAT;
+    if (!strcmp(path, "/completion")) return R_NATIVE;
+    if (path_is(path, "/embeddings")) return R_EMBED_OAI;
+    if (!strcmp(path, "/embedding")) return R_EMBED_NATIVE;
+    return R_NONE;
+}
+
+static void dispatch(serve_state *s, http_out *o, const http_request *req, unsigned long task) {
+    if (req->origin[0]) {
+        if (!origin_allowed(s, req->origin)) {
+            char msg[400];
+            snprintf(msg, sizeof msg,
+                     "cross-origin requests from %.255s are refused (allow the origin with --cors-origins)",
+                     req->origin);
+            serve_error(o, 403, msg, NULL);
+            return;
+        }
+        o->allow_origin = req->origin;
+    }
+    if (strcmp(req->method, "OPTIONS") == 0) { // CORS preflight (browsers send no key with it)
+        http_respond(o, 204, NULL, "", 0, NULL);
         return;
     }
-    bool is_health = strcmp(req->path, "/health") == 0, is_models = path_is(req->path, "/models");
-    bool is_compl = path_is(req->path, "/completions"), is_chat = path_is(req->path, "/chat/completions");
-    if (!is_health && !is_models && !is_compl && !is_chat) {
+    route r = find_route(req->path);
+    if (r == R_NONE) {
         char msg[400];
-        snprintf(msg, sizeof msg, "no endpoint %.200s (try /v1/models, /v1/completions, /v1/chat/completions, /health)",
+        snprintf(msg, sizeof msg,
+                 "no endpoint %.200s (try /v1/models, /v1/completions, /v1/chat/completions, /v1/embeddings, "
+                 "/completion, /health)",
                  req->path);
-        serve_error(fd, 404, msg);
+        serve_error(o, 404, msg, NULL);
         return;
     }
-    if ((is_health || is_models) && !get) {
-        serve_error(fd, 405, "use GET here");
+    if (r != R_HEALTH && !key_ok(s, req)) {
+        serve_error(o, 401, "invalid or missing API key (send 'Authorization: Bearer KEY')",
+                    "WWW-Authenticate: Bearer\r\n");
         return;
     }
-    if (is_health) {
-        static const char ok[] = "{\"status\":\"ok\"}";
-        http_respond(fd, 200, "application/json", ok, sizeof ok - 1);
-        return;
-    }
-    if (is_models) {
-        list_models(s, fd);
+    bool get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
+    if (r <= R_METRICS) {
+        if (!get) {
+            serve_error(o, 405, "use GET here", NULL);
+            return;
+        }
+        switch (r) {
+        case R_HEALTH: {
+            static const char ok[] = "{\"status\":\"ok\"}";
+            http_respond(o, 200, "application/json", ok, sizeof ok - 1, NULL);
+            break;
+        }
+        case R_MODELS: list_models(s, o); break;
+        case R_PROPS: props(s, o); break;
+        case R_SLOTS: slots(s, o); break;
+        default: metrics(s, o); break;
+        }
         return;
     }
     if (!post) {
-        serve_error(fd, 405, "use POST here");
+        serve_error(o, 405, "use POST here", NULL);
         return;
     }
     char err[512] = "";
     json_doc *doc = json_parse(req->body, req->body_len, err, sizeof err);
     if (!doc) {
-        serve_error(fd, 400, err);
+        serve_error(o, 400, err, NULL);
         return;
     }
     const json_value *body = json_root(doc);
-    gen_request r = {.chat = is_chat};
-    bool ok;
     if (body->type != JSON_OBJECT) {
         snprintf(err, sizeof err, "the request body must be a JSON object, not %s", json_type_name(body->type));
-        ok = false;
+        serve_error(o, 400, err, NULL);
     } else {
-        ok = parse_sampling(s, body, &r, err, sizeof err) &&
-             (is_chat ? chat_prompt(s, body, &r, err, sizeof err) : completion_prompt(body, &r, err, sizeof err));
+        switch (r) {
+        case R_TOKENIZE: tokenize(s, o, body); break;
+        case R_DETOKENIZE: detokenize(s, o, body); break;
+        case R_APPLY_TEMPLATE: apply_template(s, o, body); break;
+        case R_COMPLETIONS: serve_generate(s, o, body, SERVE_OAI_COMPLETION, task); break;
+        case R_CHAT: serve_generate(s, o, body, SERVE_OAI_CHAT, task); break;
+        case R_EMBED_OAI: serve_embed(s, o, body, true, task); break;
+        case R_EMBED_NATIVE: serve_embed(s, o, body, false, task); break;
+        default: serve_generate(s, o, body, SERVE_NATIVE, task); break;
+        }
     }
-    if (ok) generate(s, fd, &r);
-    else serve_error(fd, 400, err);
-    free(r.prompt);
     json_free(doc);
+}
+
+void serve_handle(serve_state *s, http_out *o, const http_request *req) {
+    pthread_mutex_lock(&s->lock);
+    unsigned long task = s->n_done++;
+    pthread_mutex_unlock(&s->lock);
+    dispatch(s, o, req, task);
+    if (serve_is_generation(req)) {
+        pthread_mutex_lock(&s->lock);
+        s->n_admitted--;
+        pthread_cond_broadcast(&s->changed);
+        pthread_mutex_unlock(&s->lock);
+    }
 }
 #endif

@@ -1,12 +1,31 @@
-// serve_api.h - the OpenAI-compatible endpoints of `kite serve` (/v1/models, /v1/completions,
-// /v1/chat/completions, /health) on top of the HTTP plumbing and the model API.
+// serve_api.h - the endpoints of `kite serve` (OpenAI-compatible /v1/*, llama-server's native
+// /completion, /tokenize, /detokenize, /apply-template, /props, /slots, /metrics, /health) on
+// top of the HTTP plumbing and the model API; access control (API keys, CORS origins) and the
+// slots that queue generation requests for the model.
+//
+// Threads: serve_handle runs on any worker thread. Generation goes through slots: a request
+// takes one of n_parallel slots (waiting while none is free), then the model's turn (one
+// generation at a time per model context, in arrival order). Continuous batching would replace
+// the model turn with a batched step over all busy slots; the slot bookkeeping stays.
 #ifndef KITE_NATIVE_SERVE_API_H
 #define KITE_NATIVE_SERVE_API_H
+
+#include <pthread.h>
 
 #include "http_server.h"
 #include "model_cli.h"
 
+typedef struct serve_slot {
+    bool busy;          // a request holds it (waiting for the model or generating)
+    bool generating;    // it has the model's turn
+    bool wants_turn;    // waiting for the model's turn
+    unsigned long ticket; // its place in the line for the model's turn
+    unsigned long task; // the request number it serves
+    int32_t n_prompt, n_generated; // of its current (or last) request
+} serve_slot;
+
 typedef struct serve_state {
+    // configuration (read-only once serving)
     model_session *ms;
     kite_sampler_params sampling; // server defaults (from the command line); requests override
     bool seed_given;              // requests without a seed use sampling.seed, not a random one
@@ -14,14 +33,46 @@ typedef struct serve_state {
     const char *model_id;         // the name /v1/models lists (the file's base name)
     const char *chat_tmpl;        // chat template name or source for kite_chat_apply
     long long started;            // unix time the server started ("created" of the model)
-    unsigned long n_done;         // requests answered (ids are unique per server run)
     bool verbose;                 // log one line per request to stderr
+    int n_parallel;               // slots
+    int max_queue;                // generation requests that may wait for a slot
+    bool metrics;                 // /metrics enabled
+    char **api_keys;              // accepted keys (none: no key needed)
+    int n_api_keys;
+    char **cors_origins;          // origins allowed to call from a browser page
+    int n_cors_origins;
+    int token_delay_ms;           // testing aid: sleep this long after each generated token
+
+    // shared, under lock
+    pthread_mutex_t lock;
+    pthread_cond_t changed;   // a slot or the model's turn was released
+    serve_slot *slots;        // n_parallel
+    int n_admitted;           // generation requests admitted (holding or waiting for a slot)
+    unsigned long n_done;     // requests started (ids are unique per server run)
+    unsigned long ticket_next; // model turns are given in ticket order
+    bool model_busy;           // a slot has the model's turn
+    // /metrics counters
+    unsigned long long m_requests, m_prompt_tokens, m_predicted_tokens;
+    double m_prompt_s, m_predict_s;
 } serve_state;
 
-// Answers one request on fd (the caller closes the connection afterwards).
-void serve_handle(serve_state *s, int fd, const http_request *req);
+// Sets up the locks and slots (after the configuration fields are filled). false on OOM.
+bool serve_state_init(serve_state *s);
+void serve_state_free(serve_state *s);
 
-// Answers with an OpenAI-style error object {"error": {"message", "type", "code"}}.
-void serve_error(int fd, int status, const char *message);
+// True for the endpoints that generate (they need a slot and are admitted by serve_admit).
+bool serve_is_generation(const http_request *req);
+
+// Admits a generation request when fewer than n_parallel + max_queue are admitted; false
+// means the queue is full (answer 503). Each admitted request is released by serve_handle.
+bool serve_admit(serve_state *s);
+
+// Answers one request on o (o->keep_alive may be cleared; a generation request must have been
+// admitted). Safe to call from several threads at once.
+void serve_handle(serve_state *s, http_out *o, const http_request *req);
+
+// Answers with an OpenAI-style error object {"error": {"message", "type", "code"}};
+// extra_headers: NULL or whole "Name: value\r\n" lines.
+void serve_error(http_out *o, int status, const char *message, const char *extra_headers);
 
 #endif

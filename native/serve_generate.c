@@ -1,0 +1,770 @@
+// serve_generate.c - the generation endpoints of `kite serve`: JSON request -> prompt and
+// sampling parameters -> a slot and the model's turn -> serve_decode -> a JSON response or a
+// stream of Server-Sent Events, in OpenAI's shapes or llama-server's native /completion shape.
+// A client that goes away (while waiting or while generating) gives its place up at once.
+#if !defined(__wasi__) && !defined(__EMSCRIPTEN__)
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "serve_decode.h"
+#include "serve_internal.h"
+
+#define MAX_STOP 16 // stop strings per request (OpenAI allows 4; llama-server more)
+
+// ---- request parameters -------------------------------------------------------------------
+
+typedef struct gen_request {
+    serve_format fmt;
+    bool stream;
+    kite_sampler_params sampling;
+    int32_t n_predict;
+    const char *stop[MAX_STOP];
+    int32_t n_stop;
+    bool logprobs;  // return each token's log-probability ...
+    int32_t n_top;  // ... and this many alternatives
+    char *prompt; // malloc'd
+} gen_request;
+
+// A number member in [lo, hi], or absent/null (then *out is left alone). false + message if not.
+// integer: the bounds (and an integral value) are printed as integers.
+static bool opt_number(const json_value *body, const char *key, double lo, double hi, bool integer, double *out,
+                       char *err, size_t es) {
+    const json_value *v = json_get(body, key);
+    if (!v || v->type == JSON_NULL) return true;
+    if (v->type != JSON_NUMBER) {
+        snprintf(err, es, "'%s' must be a number, not %s", key, json_type_name(v->type));
+        return false;
+    }
+    if (!(v->number >= lo && v->number <= hi)) {
+        if (integer && v->number == floor(v->number) && fabs(v->number) < 1e18)
+            snprintf(err, es, "'%s' = %lld is out of range [%lld, %lld]", key, (long long)v->number, (long long)lo,
+                     (long long)hi);
+        else if (integer)
+            snprintf(err, es, "'%s' = %g is out of range [%lld, %lld]", key, v->number, (long long)lo, (long long)hi);
+        else snprintf(err, es, "'%s' = %g is out of range [%g, %g]", key, v->number, lo, hi);
+        return false;
+    }
+    *out = v->number;
+    return true;
+}
+
+static bool opt_float(const json_value *b, const char *key, double lo, double hi, float *out, char *err, size_t es) {
+    double d = *out;
+    if (!opt_number(b, key, lo, hi, false, &d, err, es)) return false;
+    *out = (float)d;
+    return true;
+}
+
+static bool opt_int(const json_value *b, const char *key, double lo, double hi, long long *out, char *err, size_t es) {
+    double d = (double)*out;
+    if (!opt_number(b, key, lo, hi, true, &d, err, es)) return false;
+    if (d != floor(d)) {
+        snprintf(err, es, "'%s' must be an integer", key);
+        return false;
+    }
+    *out = (long long)d;
+    return true;
+}
+
+// A string without NUL bytes (the prompt goes on as a C string).
+static bool plain_string(const json_value *v, const char *what, char *err, size_t es) {
+    if (v->type != JSON_STRING) {
+        snprintf(err, es, "%s must be a string, not %s", what, json_type_name(v->type));
+        return false;
+    }
+    if (memchr(v->str, 0, v->len)) {
+        snprintf(err, es, "%s contains a NUL character", what);
+        return false;
+    }
+    return true;
+}
+
+// A member that asks for nothing: absent, null, false, 0, "" or an empty array / object.
+static bool is_unset(const json_value *v) {
+    if (!v) return true;
+    switch (v->type) {
+    case JSON_NULL: return true;
+    case JSON_BOOL: return !v->boolean;
+    case JSON_NUMBER: return v->number == 0;
+    case JSON_STRING:
+    case JSON_ARRAY:
+    case JSON_OBJECT: return v->len == 0;
+    }
+    return false;
+}
+
+// Request members Kite does not implement: asking for one is an error, never silently ignored.
+static bool reject_unsupported(const json_value *b, char *err, size_t es) {
+    static const struct {
+        const char *key, *why;
+    } never[] = {
+        {"tools", "tool calling is not supported"},
+        {"functions", "function calling is not supported"},
+        {"grammar", "grammar-constrained sampling is not supported"},
+        {"json_schema", "schema-constrained sampling is not supported"},
+        {"logit_bias", "logit biases are not supported"},
+        {"suffix", "insertion (suffix) is not supported"},
+        {"echo", "echoing the prompt is not supported"},
+        {"ignore_eos", "ignore_eos is not supported"},
+        {"audio", "audio output is not supported"},
+        {"prediction", "predicted outputs are not supported"},
+    };
+    for (size_t i = 0; i < sizeof never / sizeof never[0]; i++) {
+        if (!is_unset(json_get(b, never[i].key))) {
+            snprintf(err, es, "unsupported parameter '%s': %s by this server", never[i].key, never[i].why);
+            return false;
+        }
+    }
+    const json_value *tc = json_get(b, "tool_choice"), *fc = json_get(b, "function_call");
+    if (tc && tc->type != JSON_NULL && !(tc->type == JSON_STRING && strcmp(tc->str, "none") == 0)) {
+        snprintf(err, es, "unsupported parameter 'tool_choice': tool calling is not supported by this server");
+        return false;
+    }
+    if (fc && fc->type != JSON_NULL && !(fc->type == JSON_STRING && strcmp(fc->str, "none") == 0)) {
+        snprintf(err, es, "unsupported parameter 'function_call': function calling is not supported by this server");
+        return false;
+    }
+    const json_value *rf = json_get(b, "response_format");
+    if (rf && rf->type != JSON_NULL) {
+        const json_value *t = json_get(rf, "type");
+        if (!t || t->type != JSON_STRING || strcmp(t->str, "text") != 0) {
+            snprintf(err, es, "unsupported parameter 'response_format'%s%.40s%s: only {\"type\": \"text\"} is supported "
+                     "(no constrained sampling yet)",
+                     t && t->type == JSON_STRING ? " of type '" : "", t && t->type == JSON_STRING ? t->str : "",
+                     t && t->type == JSON_STRING ? "'" : "");
+            return false;
+        }
+    }
+    const json_value *n = json_get(b, "n"), *best = json_get(b, "best_of");
+    if (n && n->type == JSON_NUMBER && n->number != 1) {
+        snprintf(err, es, "unsupported parameter 'n' = %g: one choice per request is supported", n->number);
+        return false;
+    }
+    if (best && best->type == JSON_NUMBER && best->number != 1) {
+        snprintf(err, es, "unsupported parameter 'best_of' = %g: one choice per request is supported", best->number);
+        return false;
+    }
+    return true;
+}
+
+// Log-probabilities as each API asks for them: chat "logprobs": true + "top_logprobs": N;
+// completions "logprobs": N (alternatives); native "n_probs": N (N > 0 turns them on).
+static bool parse_logprobs(const json_value *b, gen_request *r, char *err, size_t es) {
+    long long n_top = 0;
+    const json_value *lp = json_get(b, "logprobs"), *top = json_get(b, "top_logprobs");
+    if (r->fmt == SERVE_OAI_CHAT) {
+        if (lp && lp->type != JSON_NULL && lp->type != JSON_BOOL) {
+            snprintf(err, es, "'logprobs' must be a boolean, not %s", json_type_name(lp->type));
+            return false;
+        }
+        r->logprobs = lp && lp->type == JSON_BOOL && lp->boolean;
+        if (!opt_int(b, "top_logprobs", 0, SERVE_MAX_TOP, &n_top, err, es)) return false;
+        if (top && top->type != JSON_NULL && !r->logprobs) {
+            snprintf(err, es, "'top_logprobs' needs 'logprobs': true");
+            return false;
+        }
+    } else if (r->fmt == SERVE_OAI_COMPLETION) {
+        if (!is_unset(top)) {
+            snprintf(err, es, "unsupported parameter 'top_logprobs' in a completion request: use 'logprobs': N");
+            return false;
+        }
+        if (lp && lp->type == JSON_BOOL && !lp->boolean) lp = NULL;
+        if (!opt_int(b, "logprobs", 0, SERVE_MAX_TOP, &n_top, err, es)) return false;
+        r->logprobs = lp && lp->type == JSON_NUMBER;
+    } else {
+        if (!opt_int(b, "n_probs", 0, SERVE_MAX_TOP, &n_top, err, es)) return false;
+        r->logprobs = n_top > 0;
+    }
+    r->n_top = (int32_t)n_top;
+    return true;
+}
+
+static bool parse_sampling(serve_state *s, const json_value *b, gen_request *r, char *err, size_t es) {
+    if (!reject_unsupported(b, err, es)) return false;
+    r->sampling = s->sampling;
+    r->n_predict = s->n_predict;
+    long long seed = -1, n_predict = r->n_predict, top_k = r->sampling.top_k, last_n = r->sampling.penalty_last_n,
+              n = 1;
+    bool seeded = json_get(b, "seed") && json_get(b, "seed")->type != JSON_NULL;
+    if (!opt_float(b, "temperature", 0, 100, &r->sampling.temp, err, es) ||
+        !opt_float(b, "top_p", 0, 1, &r->sampling.top_p, err, es) ||
+        !opt_float(b, "min_p", 0, 1, &r->sampling.min_p, err, es) ||
+        !opt_int(b, "top_k", 0, 1 << 24, &top_k, err, es) ||
+        !opt_float(b, "presence_penalty", -100, 100, &r->sampling.presence_penalty, err, es) ||
+        !opt_float(b, "frequency_penalty", -100, 100, &r->sampling.frequency_penalty, err, es) ||
+        !opt_float(b, "repeat_penalty", 0.0001, 100, &r->sampling.repeat_penalty, err, es) ||
+        !opt_int(b, "repeat_last_n", 0, 1 << 22, &last_n, err, es) ||
+        !opt_int(b, "seed", -1, 4294967295.0, &seed, err, es) ||
+        !opt_int(b, "max_tokens", -1, 1 << 24, &n_predict, err, es) ||
+        !opt_int(b, "max_completion_tokens", -1, 1 << 24, &n_predict, err, es) ||
+        !opt_int(b, "n_predict", -1, 1 << 24, &n_predict, err, es) || !opt_int(b, "n", 1, 1, &n, err, es))
+        return false;
+    r->sampling.top_k = (int32_t)top_k;
+    r->sampling.penalty_last_n = (int32_t)last_n;
+    r->n_predict = (int32_t)n_predict;
+    // No seed (or -1): the server's --seed if it got one, else a fresh one per request.
+    if (seeded && seed >= 0) r->sampling.seed = (uint32_t)seed;
+    else if (!s->seed_given) r->sampling.seed = model_cli_random_seed();
+
+    if (!parse_logprobs(b, r, err, es)) return false;
+
+    const json_value *st = json_get(b, "stream");
+    if (st && st->type != JSON_NULL && st->type != JSON_BOOL) {
+        snprintf(err, es, "'stream' must be a boolean, not %s", json_type_name(st->type));
+        return false;
+    }
+    r->stream = st && st->type == JSON_BOOL && st->boolean;
+
+    const json_value *stop = json_get(b, "stop");
+    if (stop && stop->type == JSON_STRING) {
+        if (!plain_string(stop, "'stop'", err, es)) return false;
+        r->stop[r->n_stop++] = stop->str;
+    } else if (stop && stop->type == JSON_ARRAY) {
+        if (stop->len > MAX_STOP) {
+            snprintf(err, es, "'stop' has %zu strings; at most %d are supported", stop->len, MAX_STOP);
+            return false;
+        }
+        for (const json_value *x = stop->child; x; x = x->next) {
+            if (!plain_string(x, "each 'stop' entry", err, es)) return false;
+            r->stop[r->n_stop++] = x->str;
+        }
+    } else if (stop && stop->type != JSON_NULL) {
+        snprintf(err, es, "'stop' must be a string or an array of strings, not %s", json_type_name(stop->type));
+        return false;
+    }
+    return true;
+}
+
+// The text of a chat message's content: a string, null, or an array of {"type":"text"} parts.
+static char *message_text(const json_value *c, size_t i, char *err, size_t es) {
+    char what[64];
+    snprintf(what, sizeof what, "messages[%zu].content", i);
+    if (!c || c->type == JSON_NULL) return strdup("");
+    if (c->type == JSON_STRING) return plain_string(c, what, err, es) ? strdup(c->str) : NULL;
+    if (c->type != JSON_ARRAY) {
+        snprintf(err, es, "%s must be a string or an array of text parts, not %s", what, json_type_name(c->type));
+        return NULL;
+    }
+    size_t total = 1;
+    for (const json_value *part = c->child; part; part = part->next) {
+        const json_value *type = json_get(part, "type"), *text = json_get(part, "text");
+        if (!type || type->type != JSON_STRING || strcmp(type->str, "text") != 0 || !text ||
+            !plain_string(text, what, err, es)) {
+            if (!err[0]) snprintf(err, es, "%s: only {\"type\": \"text\", \"text\": ...} parts are supported", what);
+            return NULL;
+        }
+        total += text->len;
+    }
+    char *out = malloc(total), *o = out;
+    if (!out) return NULL;
+    for (const json_value *part = c->child; part; part = part->next) {
+        const json_value *text = json_get(part, "text");
+        memcpy(o, text->str, text->len);
+        o += text->len;
+    }
+    *o = 0;
+    return out;
+}
+
+bool serve_chat_prompt(const serve_state *s, const json_value *b, char **prompt, char *err, size_t es) {
+    const json_value *msgs = json_get(b, "messages");
+    if (!msgs || msgs->type != JSON_ARRAY || msgs->len == 0) {
+        snprintf(err, es, "'messages' must be a non-empty array");
+        return false;
+    }
+    kite_chat_msg *m = calloc(msgs->len, sizeof *m);
+    if (!m) {
+        snprintf(err, es, "out of memory");
+        return false;
+    }
+    bool ok = true;
+    size_t i = 0;
+    for (const json_value *x = msgs->child; x && ok; x = x->next, i++) {
+        const json_value *role = json_get(x, "role");
+        char what[48];
+        snprintf(what, sizeof what, "messages[%zu].role", i);
+        if (x->type != JSON_OBJECT) {
+            snprintf(err, es, "messages[%zu] must be an object", i);
+            ok = false;
+        } else if (!role) {
+            snprintf(err, es, "%s is missing", what);
+            ok = false;
+        } else if (!plain_string(role, what, err, es)) {
+            ok = false;
+        } else if (!is_unset(json_get(x, "tool_calls"))) {
+            snprintf(err, es, "unsupported parameter 'messages[%zu].tool_calls': tool calling is not supported", i);
+            ok = false;
+        } else {
+            m[i].role = role->str;
+            m[i].content = message_text(json_get(x, "content"), i, err, es);
+            if (!m[i].content) {
+                if (!err[0]) snprintf(err, es, "out of memory");
+                ok = false;
+            }
+        }
+    }
+    if (ok) {
+        size_t len;
+        if (kite_chat_apply(s->chat_tmpl, m, msgs->len, true, prompt, &len) != KITE_OK) {
+            snprintf(err, es, "chat template: %s", kite_last_error());
+            ok = false;
+        }
+    }
+    for (size_t k = 0; k < msgs->len; k++) free((char *)m[k].content);
+    free(m);
+    return ok;
+}
+
+static bool completion_prompt(const json_value *b, gen_request *r, char *err, size_t es) {
+    const json_value *p = json_get(b, "prompt");
+    if (p && p->type == JSON_ARRAY && p->len == 1) p = p->child; // ["text"]
+    if (!p) {
+        snprintf(err, es, "'prompt' is missing");
+        return false;
+    }
+    if (p->type == JSON_ARRAY) {
+        snprintf(err, es, "'prompt' must be one string: batches of prompts and token arrays are not supported");
+        return false;
+    }
+    if (!plain_string(p, "'prompt'", err, es)) return false;
+    r->prompt = strdup(p->str);
+    if (!r->prompt) snprintf(err, es, "out of memory");
+    return r->prompt != NULL;
+}
+
+// The prompt must leave room for at least one generated token (checked before queueing).
+static bool prompt_fits(const serve_state *s, const gen_request *r, char *err, size_t es) {
+    const kite_vocab *v = kite_model_vocab(s->ms->model);
+    int32_t *ids = NULL, n = 0;
+    if (kite_tokenize_alloc(v, r->prompt, strlen(r->prompt), true, r->fmt != SERVE_OAI_COMPLETION, &ids, &n) != KITE_OK) {
+        snprintf(err, es, "prompt: %s", kite_last_error());
+        return false;
+    }
+    free(ids);
+    int32_t n_ctx = kite_ctx_n_ctx(s->ms->ctx);
+    if (n >= n_ctx) {
+        snprintf(err, es, "the prompt is %d tokens; the limit is %d (the context of %d tokens, set with -c, "
+                 "less one for the reply)", n, n_ctx - 1, n_ctx);
+        return false;
+    }
+    return true;
+}
+
+// ---- generation -------------------------------------------------------------------------------
+
+typedef struct gen_out {
+    serve_state *s;
+    http_out *o;
+    const gen_request *r;
+    int slot;
+    char id[64];
+    long long created;
+    bool started;     // SSE headers sent
+    bool client_gone; // a write failed, or the peer closed its socket
+    char hold[4];     // the start of a UTF-8 character whose rest has not come yet
+    size_t n_hold;
+    kite__buf text;   // non-streamed: the whole reply
+    kite__buf toks;   // logprobs: the serve_token of every generated token
+    size_t sent;      // bytes of text given to the client so far (streamed)
+    size_t next_tok;  // logprobs: the first token not yet sent (streamed)
+} gen_out;
+
+static void chunk_head(json_writer *w, const gen_out *g) {
+    jw_begin_object(w);
+    if (g->r->fmt == SERVE_NATIVE) return;
+    jw_key(w, "id");
+    jw_cstr(w, g->id);
+    jw_key(w, "object");
+    jw_cstr(w, g->r->fmt == SERVE_OAI_CHAT ? (g->r->stream ? "chat.completion.chunk" : "chat.completion")
+                                           : "text_completion");
+    jw_key(w, "created");
+    jw_int(w, g->created);
+    jw_key(w, "model");
+    jw_cstr(w, g->s->model_id);
+    jw_key(w, "choices");
+    jw_begin_array(w);
+    jw_begin_object(w);
+    jw_key(w, "index");
+    jw_int(w, 0);
+}
+
+static bool send_event(gen_out *g, json_writer *w) {
+    if (w->out.nomem) return false;
+    if (!http_sse_data(g->o, w->out.ptr, w->out.len)) g->client_gone = true;
+    return !g->client_gone;
+}
+
+// The OpenAI "usage" member: token counts of the prompt and the completion.
+static void write_usage(json_writer *w, const kite_gen_stats *st) {
+    jw_key(w, "usage");
+    jw_begin_object(w);
+    jw_key(w, "prompt_tokens");
+    jw_int(w, st->n_prompt);
+    jw_key(w, "completion_tokens");
+    jw_int(w, st->n_generated);
+    jw_key(w, "total_tokens");
+    jw_int(w, (long long)st->n_prompt + st->n_generated);
+    jw_end_object(w);
+}
+
+// llama-server's closing members of a /completion answer.
+static void write_native_tail(json_writer *w, const gen_out *g, const kite_gen_stats *st) {
+    jw_key(w, "id_slot");
+    jw_int(w, g->slot);
+    jw_key(w, "stop");
+    jw_bool(w, true);
+    jw_key(w, "model");
+    jw_cstr(w, g->s->model_id);
+    jw_key(w, "tokens_predicted");
+    jw_int(w, st->n_generated);
+    jw_key(w, "tokens_evaluated");
+    jw_int(w, st->n_prompt);
+    jw_key(w, "stop_type");
+    jw_cstr(w, st->stopped_eog ? "eos" : st->stopped_string ? "word" : "limit");
+    jw_key(w, "truncated");
+    jw_bool(w, false);
+    jw_key(w, "timings");
+    jw_begin_object(w);
+    jw_key(w, "prompt_n");
+    jw_int(w, st->n_prompt);
+    jw_key(w, "prompt_ms");
+    jw_number(w, st->prefill_s * 1e3);
+    jw_key(w, "predicted_n");
+    jw_int(w, st->n_generated);
+    jw_key(w, "predicted_ms");
+    jw_number(w, st->decode_s * 1e3);
+    jw_end_object(w);
+}
+
+// ---- log-probabilities ------------------------------------------------------------------------
+
+// A token's text as JSON: "token" (invalid UTF-8 shown as U+FFFD) and its exact "bytes".
+static void write_token_text(json_writer *w, const kite_vocab *v, int32_t id, bool with_bytes) {
+    char piece[256];
+    int32_t n = kite_token_to_piece(v, id, piece, sizeof piece, true);
+    if (n < 0) n = 0; // a piece over 256 bytes: none in real vocabularies
+    jw_key(w, "token");
+    jw_string(w, piece, (size_t)n);
+    if (!with_bytes) return;
+    jw_key(w, "bytes");
+    jw_begin_array(w);
+    for (int32_t i = 0; i < n; i++) jw_int(w, (unsigned char)piece[i]);
+    jw_end_array(w);
+}
+
+// One token (chat / native shape): {"id"?, "token", "logprob", "bytes", "top_logprobs": [...]}.
+static void write_token_entry(json_writer *w, const kite_vocab *v, const serve_token *t, bool native) {
+    jw_begin_object(w);
+    if (native) {
+        jw_key(w, "id");
+        jw_int(w, t->id);
+    }
+    write_token_text(w, v, t->id, true);
+    jw_key(w, "logprob");
+    jw_number(w, t->logprob);
+    jw_key(w, "top_logprobs");
+    jw_begin_array(w);
+    for (int32_t k = 0; k < t->n_top; k++) {
+        jw_begin_object(w);
+        if (native) {
+            jw_key(w, "id");
+            jw_int(w, t->top_id[k]);
+        }
+        write_token_text(w, v, t->top_id[k], true);
+        jw_key(w, "logprob");
+        jw_number(w, t->top_logprob[k]);
+        jw_end_object(w);
+    }
+    jw_end_array(w);
+    jw_end_object(w);
+}
+
+// The log-probabilities of tokens [from, to) in the request's shape, as the member value of
+// "logprobs" (OpenAI) or "completion_probabilities" (native).
+static void write_logprobs(json_writer *w, const gen_out *g, size_t from, size_t to) {
+    const serve_token *t = (const serve_token *)g->toks.ptr;
+    const kite_vocab *v = kite_model_vocab(g->s->ms->model);
+    if (g->r->fmt == SERVE_OAI_COMPLETION) { // the legacy shape: parallel arrays
+        jw_begin_object(w);
+        jw_key(w, "tokens");
+        jw_begin_array(w);
+        for (size_t i = from; i < to; i++) {
+            char piece[256];
+            int32_t n = kite_token_to_piece(v, t[i].id, piece, sizeof piece, true);
+            jw_string(w, piece, n > 0 ? (size_t)n : 0);
+        }
+        jw_end_array(w);
+        jw_key(w, "token_logprobs");
+        jw_begin_array(w);
+        for (size_t i = from; i < to; i++) jw_number(w, t[i].logprob);
+        jw_end_array(w);
+        jw_key(w, "top_logprobs");
+        jw_begin_array(w);
+        for (size_t i = from; i < to; i++) {
+            jw_begin_object(w);
+            for (int32_t k = 0; k < t[i].n_top; k++) {
+                char piece[256];
+                int32_t n = kite_token_to_piece(v, t[i].top_id[k], piece, sizeof piece - 1, true);
+                piece[n > 0 ? n : 0] = 0; // keys are C strings (a NUL byte piece is cut there)
+                jw_key(w, piece);
+                jw_number(w, t[i].top_logprob[k]);
+            }
+            jw_end_object(w);
+        }
+        jw_end_array(w);
+        jw_key(w, "text_offset");
+        jw_begin_array(w);
+        for (size_t i = from; i < to; i++) jw_int(w, (long long)t[i].offset);
+        jw_end_array(w);
+        jw_end_object(w);
+        return;
+    }
+    bool native = g->r->fmt == SERVE_NATIVE;
+    if (!native) {
+        jw_begin_object(w);
+        jw_key(w, "content");
+    }
+    jw_begin_array(w);
+    for (size_t i = from; i < to; i++) write_token_entry(w, v, &t[i], native);
+    jw_end_array(w);
+    if (!native) jw_end_object(w);
+}
+
+// The end of the tokens (from next_tok on) whose text starts before byte `upto` of the reply
+// (those after it fell in a stop string that was cut off).
+static size_t tokens_before(const gen_out *g, size_t upto) {
+    const serve_token *t = (const serve_token *)g->toks.ptr;
+    size_t n = g->toks.len / sizeof *t, k = g->next_tok;
+    while (k < n && t[k].offset < upto) k++;
+    return k;
+}
+
+// ---- answers ------------------------------------------------------------------------------------
+
+// One streamed chunk of text (finish: NULL) or the closing chunk (finish: its reason). With
+// logprobs it carries those of the tokens whose text starts in the text sent so far.
+static bool stream_chunk(gen_out *g, const char *text, size_t len, const char *finish, const kite_gen_stats *st) {
+    g->sent += len;
+    // the closing chunk takes the tokens left, unless a stop string cut their text
+    size_t upto = finish && !st->stopped_string ? SIZE_MAX : g->sent;
+    size_t from = g->next_tok, to = g->r->logprobs ? tokens_before(g, upto) : from;
+    g->next_tok = to;
+    json_writer w = {0};
+    chunk_head(&w, g);
+    if (g->r->fmt == SERVE_NATIVE) {
+        jw_key(&w, "content");
+        jw_string(&w, text, len);
+        if (g->r->logprobs) {
+            jw_key(&w, "completion_probabilities");
+            write_logprobs(&w, g, from, to);
+        }
+        if (finish) write_native_tail(&w, g, st);
+        else {
+            jw_key(&w, "id_slot");
+            jw_int(&w, g->slot);
+            jw_key(&w, "stop");
+            jw_bool(&w, false);
+        }
+        jw_end_object(&w);
+    } else {
+        if (g->r->fmt == SERVE_OAI_CHAT) {
+            jw_key(&w, "delta");
+            jw_begin_object(&w);
+            if (!finish) {
+                jw_key(&w, "content");
+                jw_string(&w, text, len);
+            }
+            jw_end_object(&w);
+        } else {
+            jw_key(&w, "text");
+            jw_string(&w, text, len);
+        }
+        jw_key(&w, "logprobs");
+        if (g->r->logprobs && to > from) write_logprobs(&w, g, from, to);
+        else jw_null(&w);
+        jw_key(&w, "finish_reason");
+        if (finish) jw_cstr(&w, finish);
+        else jw_null(&w);
+        jw_end_object(&w);
+        jw_end_array(&w);
+        if (st) write_usage(&w, st);
+        jw_end_object(&w);
+    }
+    bool ok = send_event(g, &w);
+    jw_free(&w);
+    return ok;
+}
+
+static bool stream_start(gen_out *g) {
+    if (g->started) return !g->client_gone;
+    g->started = true;
+    if (!http_sse_begin(g->o)) {
+        g->client_gone = true;
+        return false;
+    }
+    if (g->r->fmt != SERVE_OAI_CHAT) return true;
+    // OpenAI opens a chat stream with the assistant role and empty content.
+    json_writer w = {0};
+    chunk_head(&w, g);
+    jw_key(&w, "delta");
+    jw_begin_object(&w);
+    jw_key(&w, "role");
+    jw_cstr(&w, "assistant");
+    jw_key(&w, "content");
+    jw_cstr(&w, "");
+    jw_end_object(&w);
+    jw_key(&w, "finish_reason");
+    jw_null(&w);
+    jw_end_object(&w);
+    jw_end_array(&w);
+    jw_end_object(&w);
+    bool ok = send_event(g, &w);
+    jw_free(&w);
+    return ok;
+}
+
+// After each sampled token: stop when the client closed its socket or the server shuts down;
+// keep the token's log-probabilities when asked for.
+static bool on_token(void *user, const serve_token *t) {
+    gen_out *g = user;
+    if (g->s->token_delay_ms > 0) usleep((useconds_t)g->s->token_delay_ms * 1000);
+    if (http_stop || http_client_gone(g->o->fd, !g->r->stream)) g->client_gone = true;
+    if (g->client_gone) return false;
+    return !g->r->logprobs || kite__buf_append(&g->toks, t, sizeof *t);
+}
+
+static bool on_text(void *user, const char *piece, size_t len) {
+    gen_out *g = user;
+    if (g->client_gone) return false;
+    if (!g->r->stream) return kite__buf_append(&g->text, piece, len);
+    // Send whole UTF-8 characters only: a JSON string cannot carry half of one.
+    char buf[512];
+    while (len > 0) {
+        size_t take = len < sizeof buf - g->n_hold ? len : sizeof buf - g->n_hold;
+        memcpy(buf, g->hold, g->n_hold);
+        memcpy(buf + g->n_hold, piece, take);
+        size_t n = g->n_hold + take, ready = json_utf8_complete(buf, n);
+        g->n_hold = n - ready;
+        memcpy(g->hold, buf + ready, g->n_hold);
+        if (ready > 0 && !(stream_start(g) && stream_chunk(g, buf, ready, NULL, NULL))) return false;
+        piece += take;
+        len -= take;
+    }
+    return true;
+}
+
+static void respond_whole(gen_out *g, const char *finish, const kite_gen_stats *st) {
+    json_writer w = {0};
+    chunk_head(&w, g);
+    const char *text = g->text.ptr ? g->text.ptr : "";
+    size_t n_tok = g->r->logprobs ? tokens_before(g, st->stopped_string ? g->text.len : SIZE_MAX) : 0;
+    if (g->r->fmt == SERVE_NATIVE) {
+        jw_key(&w, "content");
+        jw_string(&w, text, g->text.len);
+        if (g->r->logprobs) {
+            jw_key(&w, "completion_probabilities");
+            write_logprobs(&w, g, 0, n_tok);
+        }
+        write_native_tail(&w, g, st);
+        jw_end_object(&w);
+    } else {
+        if (g->r->fmt == SERVE_OAI_CHAT) {
+            jw_key(&w, "message");
+            jw_begin_object(&w);
+            jw_key(&w, "role");
+            jw_cstr(&w, "assistant");
+            jw_key(&w, "content");
+            jw_string(&w, text, g->text.len);
+            jw_end_object(&w);
+        } else {
+            jw_key(&w, "text");
+            jw_string(&w, text, g->text.len);
+        }
+        jw_key(&w, "logprobs");
+        if (g->r->logprobs) write_logprobs(&w, g, 0, n_tok);
+        else jw_null(&w);
+        jw_key(&w, "finish_reason");
+        jw_cstr(&w, finish);
+        jw_end_object(&w);
+        jw_end_array(&w);
+        write_usage(&w, st);
+        jw_end_object(&w);
+    }
+    serve_send_json(g->o, 200, &w);
+    jw_free(&w);
+}
+
+static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned long task) {
+    gen_out g = {.s = s, .o = o, .r = r, .created = (long long)time(NULL)};
+    snprintf(g.id, sizeof g.id, "%s-%lld-%lu", r->fmt == SERVE_OAI_CHAT ? "chatcmpl" : "cmpl", s->started, task);
+    // A streamed reply notices a closed socket by its writes; one sent at the end only by the FIN.
+    bool fin_is_gone = !r->stream;
+    g.slot = serve_slot_acquire(s, o->fd, fin_is_gone, task);
+    if (g.slot < 0 || !serve_model_turn(s, g.slot, o->fd, fin_is_gone)) {
+        if (g.slot >= 0) serve_slot_release(s, g.slot, NULL);
+        o->keep_alive = false; // the client left (or we stop): nobody to answer
+        return;
+    }
+    kite_gen_stats st = {0};
+    serve_decode_params dp = {.gen = kite_gen_default_params(), .logprobs = r->logprobs, .n_top = r->n_top,
+                              .on_token = on_token, .on_text = on_text};
+    dp.gen.n_predict = r->n_predict;
+    dp.gen.sampling = r->sampling;
+    dp.gen.stop = r->n_stop ? r->stop : NULL;
+    dp.gen.n_stop = r->n_stop;
+    dp.gen.parse_special = r->fmt != SERVE_OAI_COMPLETION; // chat: the template's markers; native: as llama-server
+    dp.gen.stats = &st;
+    char gen_err[400] = "";
+    kite_status rs = serve_decode(s->ms->ctx, r->prompt, &dp, &g, gen_err, sizeof gen_err);
+    serve_slot_release(s, g.slot, &st); // the model is free again before the answer is written
+    const char *finish = st.stopped_eog || st.stopped_string ? "stop" : "length";
+    if (g.client_gone) {
+        o->keep_alive = false; // the client went away: nobody to answer
+    } else if (rs == KITE_OK && (g.text.nomem || g.toks.nomem)) {
+        serve_error(o, 500, "out of memory for the reply", NULL);
+    } else if (rs != KITE_OK) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "generation failed: %s", gen_err);
+        int status = rs == KITE_ERR_INVALID ? 400 : 500;
+        if (!g.started) {
+            serve_error(o, status, msg, NULL);
+        } else {
+            json_writer w = {0};
+            serve_write_error(&w, status, msg);
+            send_event(&g, &w);
+            jw_free(&w);
+            if (r->fmt != SERVE_NATIVE) http_sse_data(o, "[DONE]", 6);
+            http_sse_end(o);
+        }
+    } else if (r->stream) {
+        if (stream_start(&g) && (g.n_hold == 0 || stream_chunk(&g, g.hold, g.n_hold, NULL, NULL)) &&
+            stream_chunk(&g, "", 0, finish, &st) && (r->fmt == SERVE_NATIVE || http_sse_data(o, "[DONE]", 6)))
+            http_sse_end(o);
+    } else {
+        respond_whole(&g, finish, &st);
+    }
+    if (s->verbose)
+        fprintf(stderr, "kite serve: #%lu slot %d: %d prompt + %d generated tokens, %s%s\n", task, g.slot,
+                st.n_prompt, st.n_generated, g.client_gone ? "client gone" : rs == KITE_OK ? finish : "error: ",
+                rs == KITE_OK || g.client_gone ? "" : gen_err);
+    kite__buf_free(&g.text);
+    kite__buf_free(&g.toks);
+}
+
+void serve_generate(serve_state *s, http_out *o, const json_value *body, serve_format fmt, unsigned long task) {
+    char err[512] = "";
+    gen_request r = {.fmt = fmt};
+    bool ok = parse_sampling(s, body, &r, err, sizeof err) &&
+              (fmt == SERVE_OAI_CHAT ? serve_chat_prompt(s, body, &r.prompt, err, sizeof err)
+                                     : completion_prompt(body, &r, err, sizeof err)) &&
+              prompt_fits(s, &r, err, sizeof err);
+    if (ok) run_generation(s, o, &r, task);
+    else serve_error(o, 400, err, NULL);
+    free(r.prompt);
+}
+#endif
