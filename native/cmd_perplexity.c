@@ -28,10 +28,12 @@ static void usage(FILE *f) {
 }
 
 static volatile sig_atomic_t interrupted;
+#if !defined(__wasi__)
 static void on_signal(int sig) {
     (void)sig;
     interrupted = 1;
 }
+#endif
 
 static bool progress(void *user, int32_t chunk, int32_t n_chunks, double ppl) {
     (void)user;
@@ -196,10 +198,12 @@ int kite_cmd_perplexity(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
+#if !defined(__wasi__) // WASI delivers no signals
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+#endif
     if (kld) {
         if (!base) {
             fprintf(stderr, "kite perplexity: --kl-divergence needs --kl-divergence-base FILE\n");

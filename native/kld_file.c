@@ -2,6 +2,7 @@
 #include "kld_file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -83,8 +84,13 @@ bool kld_file_open_write(kld_file *k, const char *path, int32_t n_ctx, int32_t n
         snprintf(err, err_len, "out of memory");
         return false;
     }
+#if defined(__wasi__) // no mkstemp/umask/fchmod: one fixed temporary name beside the output
+    sprintf(k->tmp_path, "%s.tmp-wasi", path);
+    const int fd = open(k->tmp_path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+#else
     sprintf(k->tmp_path, "%s.tmp-XXXXXX", path);
     const int fd = mkstemp(k->tmp_path);
+#endif
     if (fd < 0 || !(k->f = fdopen(fd, "wb"))) {
         snprintf(err, err_len, "cannot create a temporary file beside %s: %s", path, strerror(errno));
         if (fd >= 0) close(fd);
@@ -92,9 +98,11 @@ bool kld_file_open_write(kld_file *k, const char *path, int32_t n_ctx, int32_t n
         k->tmp_path = NULL;
         return false;
     }
+#if !defined(__wasi__)
     const mode_t mask = umask(0); // mkstemp makes 0600: give the file the usual mode
     umask(mask);
     fchmod(fd, 0666 & ~mask);
+#endif
     k->n_ctx = n_ctx;
     k->n_vocab = n_vocab;
     k->n_chunk = n_chunk;
