@@ -25,12 +25,25 @@ typedef enum kite_arch {
     KITE_ARCH_LLAMA = 0, // llama, mistral, smollm, tinyllama: separate q/k/v, gate/up
     KITE_ARCH_PHI3 = 1,  // fused qkv and gate_up, neox rope, optional LongRoPE factors
     KITE_ARCH_QWEN2 = 2, // llama-like with q/k/v biases, neox rope
+    KITE_ARCH_QWEN3 = 3,    // llama-like, per-head q/k RMS norms before neox rope, no biases
+    KITE_ARCH_QWEN3MOE = 4, // qwen3 attention, routed experts (softmax top-k) for the FFN
+    KITE_ARCH_GEMMA2 = 5,   // scaled embeddings, pre/post norms, GeGLU, sliding window on even
+                            // layers, attention and final logit soft-capping
+    KITE_ARCH_GEMMA3 = 6,   // gemma2 with q/k norms, 5 of 6 layers sliding, per-layer rope bases,
+                            // no attention soft-cap
+    KITE_ARCH_SMOLLM3 = 7,  // llama-like, every 4th layer without rope
 } kite_arch;
+
+// The gated feed-forward's activation.
+typedef enum kite_ffn_act {
+    KITE_FFN_SILU = 0, // SwiGLU
+    KITE_FFN_GELU = 1, // GeGLU with ggml's tanh-approximated GELU
+} kite_ffn_act;
 
 // Shapes and numeric constants read from the GGUF metadata ("<arch>.*" keys).
 typedef struct kite_hparams {
     kite_arch arch;
-    const char *arch_name;  // "llama", "phi3", "qwen2"
+    const char *arch_name;  // general.architecture: "llama", "phi3", "qwen2", "qwen3", ...
     int32_t n_vocab;        // rows of token_embd
     int32_t n_ctx_train;    // <arch>.context_length
     int32_t n_embd;         // model width
@@ -46,6 +59,18 @@ typedef struct kite_hparams {
     float rope_freq_scale;  // 1 / rope.scaling.factor (linear scaling), 1 if none
     float rope_attn_factor; // cos/sin multiplier (rope.scaling.attn_factor; LongRoPE)
     int32_t n_ctx_orig;     // rope.scaling.original_context_length (LongRoPE long/short switch)
+    kite_ffn_act ffn_act;   // SwiGLU, or GeGLU (gemma)
+    float embd_scale;       // token embeddings are multiplied by this (sqrt(n_embd) for gemma, else 1)
+    float attn_scale;       // query scale before q.k: 1/sqrt(head_dim) unless the arch says otherwise
+    float attn_softcap;     // scores become c * tanh(s / c) before the softmax; 0 = off (gemma2)
+    float final_softcap;    // logits become c * tanh(l / c); 0 = off (gemma2, gemma3)
+    int32_t n_swa;          // sliding window in tokens on the layers that slide (0 = none): a query
+                            // at position p sees keys at positions > p - n_swa
+    float rope_freq_base_swa;  // rope theta base of sliding-window layers
+    float rope_freq_scale_swa; // rope frequency scale of sliding-window layers
+    int32_t n_expert;       // routed experts (0 = a dense FFN)
+    int32_t n_expert_used;  // experts per token (top-k of the router's softmax)
+    int32_t n_ff_exp;       // each expert's feed-forward width
 } kite_hparams;
 
 // Options of kite_model_load. Zero-initialize (or pass NULL) for defaults.

@@ -27,6 +27,17 @@ typedef struct kite_layer {
     kite_weight w_gate, w_up; // (n_embd -> n_ff)
     kite_weight w_gate_up;   // phi3: (n_embd -> 2*n_ff), gate rows first
     kite_weight w_down;      // (n_ff -> n_embd)
+    const float *attn_q_norm, *attn_k_norm; // qwen3, gemma3: per-head RMS norm weights (head_dim)
+    const float *attn_post_norm; // gemma: RMS norm of the attention output (n_embd), else NULL
+    const float *ffn_post_norm;  // gemma: RMS norm of the FFN output (n_embd), else NULL
+    kite_weight ffn_gate_inp;    // MoE router (n_embd -> n_expert), else empty
+    // MoE experts: the weight of expert 0 (n_embd -> n_ff_exp, down: n_ff_exp -> n_embd); expert
+    // e's matrix lies exp_stride bytes further for each step of e (the file's 3-D tensors)
+    kite_weight gate_exps, up_exps, down_exps;
+    uint64_t gate_exps_stride, up_exps_stride, down_exps_stride;
+    bool swa;                // this layer attends over the sliding window only (hp.n_swa)
+    bool use_rope;           // false for smollm3's NoPE layers
+    float rope_base, rope_scale; // this layer's rope theta base and frequency scale
 } kite_layer;
 
 struct kite_model {

@@ -2,6 +2,7 @@
 // (every tensor checked for presence, shape and type before the forward pass may touch it).
 #include "model/model_internal.h"
 
+#include <math.h>
 #include <stdio.h>
 
 #include "kernels/kite_kernels.h"
@@ -20,10 +21,16 @@ typedef struct arch_info {
 } arch_info;
 
 static const arch_info arches[] = {
-    {"llama", KITE_ARCH_LLAMA, false},
-    {"phi3", KITE_ARCH_PHI3, true},
-    {"qwen2", KITE_ARCH_QWEN2, true},
+    {"llama", KITE_ARCH_LLAMA, false},     {"phi3", KITE_ARCH_PHI3, true},     {"qwen2", KITE_ARCH_QWEN2, true},
+    {"qwen3", KITE_ARCH_QWEN3, true},      {"qwen3moe", KITE_ARCH_QWEN3MOE, true}, {"gemma2", KITE_ARCH_GEMMA2, true},
+    {"gemma3", KITE_ARCH_GEMMA3, true},    {"smollm3", KITE_ARCH_SMOLLM3, false},
 };
+#define ARCH_NAMES "llama, phi3, qwen2, qwen3, qwen3moe, gemma2, gemma3, smollm3"
+
+static bool is_gemma(kite_arch a) { return a == KITE_ARCH_GEMMA2 || a == KITE_ARCH_GEMMA3; }
+static bool has_qk_norm(kite_arch a) {
+    return a == KITE_ARCH_QWEN3 || a == KITE_ARCH_QWEN3MOE || a == KITE_ARCH_GEMMA3;
+}
 
 // ---- metadata ---------------------------------------------------------------------------
 
@@ -53,6 +60,66 @@ static float get_f32(const kite_gguf *g, const char *arch, const char *suffix, f
     return kite_gguf_get_f32(g, key, &v) ? v : def;
 }
 
+// Which layers slide (llama.cpp's load_swa_pattern): an array of bools, one per layer, or a
+// period n where layer il slides unless il % n == n - 1 (n = 0: all slide), default_period when
+// the key is absent.
+static kite_status swa_pattern(const kite_gguf *g, const kite_hparams *hp, int32_t default_period, bool *swa) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.attention.sliding_window_pattern", hp->arch_name);
+    const kite_gguf_value *arr = kite_gguf_get_arr(g, key, -1);
+    if (arr) {
+        if (arr->arr.elem != KITE_GGUF_BOOL || arr->arr.n < (uint64_t)hp->n_layer)
+            return kite__fail(KITE_ERR_INVALID, "metadata %s: expected %d bools", key, hp->n_layer);
+        for (int32_t il = 0; il < hp->n_layer; il++) swa[il] = kite_gguf_arr_i64(arr, (uint64_t)il) != 0;
+        return KITE_OK;
+    }
+    int32_t period;
+    KITE_TRY(get_dim(g, hp->arch_name, "attention.sliding_window_pattern", false, default_period, 0, MAX_LAYERS,
+                     &period));
+    for (int32_t il = 0; il < hp->n_layer; il++) swa[il] = period == 0 || il % period < period - 1;
+    return KITE_OK;
+}
+
+// The keys that only some architectures have: sliding windows, soft-caps, experts, scales.
+static kite_status load_arch_hparams(const kite_gguf *g, kite_hparams *hp) {
+    const char *a = hp->arch_name;
+    hp->ffn_act = is_gemma(hp->arch) ? KITE_FFN_GELU : KITE_FFN_SILU;
+    hp->embd_scale = is_gemma(hp->arch) ? sqrtf((float)hp->n_embd) : 1.0f;
+    hp->attn_scale = 1.0f / sqrtf((float)hp->head_dim);
+    // llama.cpp scales gemma's 27B queries by 1/sqrt(n_embd / n_head), the others' by 1/sqrt(head_dim)
+    if ((hp->arch == KITE_ARCH_GEMMA2 && hp->n_layer == 46) || (hp->arch == KITE_ARCH_GEMMA3 && hp->n_layer == 62))
+        hp->attn_scale = 1.0f / sqrtf((float)(hp->n_embd / hp->n_head));
+    hp->rope_freq_base_swa = hp->rope_freq_base;
+    hp->rope_freq_scale_swa = hp->rope_freq_scale;
+    if (hp->arch == KITE_ARCH_GEMMA2) {
+        KITE_TRY(get_dim(g, a, "attention.sliding_window", false, 4096, 0, 1 << 24, &hp->n_swa));
+        hp->attn_softcap = get_f32(g, a, "attn_logit_softcapping", 50.0f);
+        hp->final_softcap = get_f32(g, a, "final_logit_softcapping", 30.0f);
+        hp->rope_freq_base_swa = get_f32(g, a, "rope.freq_base_swa", hp->rope_freq_base);
+    } else if (hp->arch == KITE_ARCH_GEMMA3) {
+        KITE_TRY(get_dim(g, a, "attention.sliding_window", false, 0, 0, 1 << 24, &hp->n_swa));
+        hp->final_softcap = get_f32(g, a, "final_logit_softcapping", 0.0f);
+        // local layers: their own base (10000 unless given), never scaled
+        hp->rope_freq_base_swa = get_f32(g, a, "rope.freq_base_swa", 10000.0f);
+        hp->rope_freq_scale_swa = 1.0f;
+    }
+    if (!(hp->attn_softcap >= 0.0f) || !(hp->final_softcap >= 0.0f) || !(hp->rope_freq_base_swa > 0.0f))
+        return kite__fail(KITE_ERR_INVALID, "bad soft-cap or sliding-window rope constants (%g, %g, %g)",
+                          hp->attn_softcap, hp->final_softcap, hp->rope_freq_base_swa);
+    if (hp->arch == KITE_ARCH_QWEN3MOE) {
+        KITE_TRY(get_dim(g, a, "expert_count", true, 0, 1, 4096, &hp->n_expert));
+        KITE_TRY(get_dim(g, a, "expert_used_count", true, 0, 1, hp->n_expert, &hp->n_expert_used));
+        KITE_TRY(get_dim(g, a, "expert_feed_forward_length", false, hp->n_ff / hp->n_expert_used, 1, MAX_DIM,
+                         &hp->n_ff_exp));
+        if (hp->n_ff_exp < 1) return kite__fail(KITE_ERR_INVALID, "expert feed-forward width is 0");
+    }
+    if ((hp->arch == KITE_ARCH_QWEN3 || hp->arch == KITE_ARCH_QWEN3MOE || hp->arch == KITE_ARCH_SMOLLM3) &&
+        hp->n_rot != hp->head_dim)
+        return kite__fail(KITE_ERR_UNSUPPORTED, "%s needs rope.dimension_count %d = head size %d", a, hp->n_rot,
+                          hp->head_dim);
+    return KITE_OK;
+}
+
 static kite_status load_hparams(const kite_gguf *g, kite_hparams *hp) {
     kite_str an;
     if (!kite_gguf_get_str(g, "general.architecture", &an))
@@ -61,7 +128,7 @@ static kite_status load_hparams(const kite_gguf *g, kite_hparams *hp) {
     for (size_t i = 0; i < sizeof arches / sizeof arches[0]; i++)
         if (kite_str_eq(an, arches[i].name)) ai = &arches[i];
     if (!ai)
-        return kite__fail(KITE_ERR_UNSUPPORTED, "architecture '%.*s' is not supported (supported: llama, phi3, qwen2)",
+        return kite__fail(KITE_ERR_UNSUPPORTED, "architecture '%.*s' is not supported (supported: " ARCH_NAMES ")",
                           (int)KITE_MIN(an.len, 64), an.ptr);
     const char *a = ai->name;
     hp->arch = ai->arch;
@@ -112,15 +179,15 @@ static kite_status load_hparams(const kite_gguf *g, kite_hparams *hp) {
         !kite_str_eq(st, "longrope") && !kite_str_eq(st, "su"))
         return kite__fail(KITE_ERR_UNSUPPORTED, "rope scaling '%.*s' is not supported", (int)KITE_MIN(st.len, 32),
                           st.ptr);
-    return KITE_OK;
+    return load_arch_hparams(g, hp);
 }
 
 // ---- tensors ----------------------------------------------------------------------------
 
-// Looks up a tensor and checks its shape (ne1 = 0 for a vector). Missing: error if required,
-// else *found = false.
-static kite_status find(const kite_gguf *g, const char *name, int64_t ne0, int64_t ne1, bool required,
-                        const kite_gguf_tensor **out) {
+// Looks up a tensor and checks its shape (ne1 = 0 for a vector, ne2 = 1 unless 3-D). Missing:
+// error if required, else *out = NULL.
+static kite_status find3(const kite_gguf *g, const char *name, int64_t ne0, int64_t ne1, int64_t ne2, bool required,
+                         const kite_gguf_tensor **out) {
     *out = NULL;
     int64_t i = kite_gguf_find_tensor(g, name);
     if (i < 0) {
@@ -129,12 +196,18 @@ static kite_status find(const kite_gguf *g, const char *name, int64_t ne0, int64
     }
     const kite_gguf_tensor *t = &g->tensors[i];
     uint64_t want1 = ne1 ? (uint64_t)ne1 : 1;
-    if (t->ne[0] != (uint64_t)ne0 || t->ne[1] != want1 || t->ne[2] != 1 || t->ne[3] != 1)
-        return kite__fail(KITE_ERR_INVALID, "tensor %s has shape [%llu, %llu, %llu, %llu], expected [%lld, %llu]", name,
+    if (t->ne[0] != (uint64_t)ne0 || t->ne[1] != want1 || t->ne[2] != (uint64_t)ne2 || t->ne[3] != 1)
+        return kite__fail(KITE_ERR_INVALID,
+                          "tensor %s has shape [%llu, %llu, %llu, %llu], expected [%lld, %llu, %lld]", name,
                           (unsigned long long)t->ne[0], (unsigned long long)t->ne[1], (unsigned long long)t->ne[2],
-                          (unsigned long long)t->ne[3], (long long)ne0, (unsigned long long)want1);
+                          (unsigned long long)t->ne[3], (long long)ne0, (unsigned long long)want1, (long long)ne2);
     *out = t;
     return KITE_OK;
+}
+
+static kite_status find(const kite_gguf *g, const char *name, int64_t ne0, int64_t ne1, bool required,
+                        const kite_gguf_tensor **out) {
+    return find3(g, name, ne0, ne1, 1, required, out);
 }
 
 static kite_status vec(const kite_gguf *g, const char *name, int64_t n, bool required, const float **out) {
@@ -150,11 +223,13 @@ static kite_status vec(const kite_gguf *g, const char *name, int64_t n, bool req
     return KITE_OK;
 }
 
-static kite_status mat(const kite_gguf *g, const char *name, int64_t n_in, int64_t n_out, bool required,
-                       kite_weight *w) {
+// A matrix, or n_mat matrices stacked along the third dimension (MoE experts; the view is the
+// first, the others follow every row_bytes * n_out bytes).
+static kite_status mats(const kite_gguf *g, const char *name, int64_t n_in, int64_t n_out, int64_t n_mat,
+                        bool required, kite_weight *w) {
     const kite_gguf_tensor *t;
     memset(w, 0, sizeof *w);
-    KITE_TRY(find(g, name, n_in, n_out, required, &t));
+    KITE_TRY(find3(g, name, n_in, n_out, n_mat, required, &t));
     if (!t) return KITE_OK;
     if (!kite_matmul_supports(t->type))
         return kite__fail(KITE_ERR_UNSUPPORTED, "tensor %s has type %s, which has no matmul kernel", name,
@@ -167,6 +242,15 @@ static kite_status mat(const kite_gguf *g, const char *name, int64_t n_in, int64
     w->n_in = (int32_t)n_in;
     w->n_out = (int32_t)n_out;
     return KITE_OK;
+}
+
+static kite_status mat(const kite_gguf *g, const char *name, int64_t n_in, int64_t n_out, bool required,
+                       kite_weight *w) {
+    return mats(g, name, n_in, n_out, 1, required, w);
+}
+
+static uint64_t wbytes(const kite_weight *w) {
+    return w->data ? kite_type_row_bytes(w->type, (uint64_t)w->n_in) * (uint64_t)w->n_out : 0;
 }
 
 static kite_status load_layer(const kite_gguf *g, const kite_hparams *hp, int il, kite_layer *L) {
@@ -185,16 +269,37 @@ static kite_status load_layer(const kite_gguf *g, const kite_hparams *hp, int il
         KITE_TRY(vec(g, NAME("attn_v.bias"), kv_dim, hp->arch == KITE_ARCH_QWEN2, &L->bv));
     }
     KITE_TRY(mat(g, NAME("attn_output.weight"), q_dim, E, true, &L->wo));
+    const bool qk_norm = has_qk_norm(hp->arch), gemma = is_gemma(hp->arch);
+    KITE_TRY(vec(g, NAME("attn_q_norm.weight"), hp->head_dim, qk_norm, &L->attn_q_norm));
+    KITE_TRY(vec(g, NAME("attn_k_norm.weight"), hp->head_dim, qk_norm, &L->attn_k_norm));
+    if (!qk_norm) L->attn_q_norm = L->attn_k_norm = NULL; // llama.cpp ignores them on the other arches
+    if (gemma) {
+        KITE_TRY(vec(g, NAME("post_attention_norm.weight"), E, true, &L->attn_post_norm));
+        KITE_TRY(vec(g, NAME("post_ffw_norm.weight"), E, true, &L->ffn_post_norm));
+    }
     KITE_TRY(vec(g, NAME("ffn_norm.weight"), E, true, &L->ffn_norm));
-    if (kite_gguf_find_tensor(g, NAME("ffn_gate.weight")) >= 0) {
+    if (hp->n_expert > 0) {
+        const int64_t X = hp->n_expert, FE = hp->n_ff_exp;
+        KITE_TRY(mat(g, NAME("ffn_gate_inp.weight"), E, X, true, &L->ffn_gate_inp));
+        KITE_TRY(mats(g, NAME("ffn_gate_exps.weight"), E, FE, X, true, &L->gate_exps));
+        KITE_TRY(mats(g, NAME("ffn_up_exps.weight"), E, FE, X, true, &L->up_exps));
+        KITE_TRY(mats(g, NAME("ffn_down_exps.weight"), FE, E, X, true, &L->down_exps));
+        L->gate_exps_stride = wbytes(&L->gate_exps);
+        L->up_exps_stride = wbytes(&L->up_exps);
+        L->down_exps_stride = wbytes(&L->down_exps);
+    } else if (kite_gguf_find_tensor(g, NAME("ffn_gate.weight")) >= 0) {
         KITE_TRY(mat(g, NAME("ffn_gate.weight"), E, F, true, &L->w_gate));
         KITE_TRY(mat(g, NAME("ffn_up.weight"), E, F, true, &L->w_up));
     } else {
         // no separate gate: ffn_up holds gate and up stacked (phi3)
         KITE_TRY(mat(g, NAME("ffn_up.weight"), E, 2 * F, true, &L->w_gate_up));
     }
-    KITE_TRY(mat(g, NAME("ffn_down.weight"), F, E, true, &L->w_down));
+    if (hp->n_expert == 0) KITE_TRY(mat(g, NAME("ffn_down.weight"), F, E, true, &L->w_down));
 #undef NAME
+    // rope: smollm3 skips it on every 4th layer; sliding-window layers may have their own base
+    L->use_rope = !(hp->arch == KITE_ARCH_SMOLLM3 && (il + 1) % 4 == 0);
+    L->rope_base = L->swa ? hp->rope_freq_base_swa : hp->rope_freq_base;
+    L->rope_scale = L->swa ? hp->rope_freq_scale_swa : hp->rope_freq_scale;
     return KITE_OK;
 }
 
@@ -209,7 +314,8 @@ static kite_status load_weights(kite_model *m) {
     hp->n_vocab = (int32_t)nv;
     KITE_TRY(mat(g, "token_embd.weight", hp->n_embd, hp->n_vocab, true, &m->tok_embd));
     KITE_TRY(vec(g, "output_norm.weight", hp->n_embd, true, &m->output_norm));
-    KITE_TRY(mat(g, "output.weight", hp->n_embd, hp->n_vocab, false, &m->output));
+    // gemma2 always ties its output to the embeddings (llama.cpp ignores an output.weight there)
+    if (hp->arch != KITE_ARCH_GEMMA2) KITE_TRY(mat(g, "output.weight", hp->n_embd, hp->n_vocab, false, &m->output));
     if (!m->output.data) m->output = m->tok_embd; // tied embeddings
     KITE_TRY(vec(g, "output.bias", hp->n_vocab, false, &m->output_bias));
     if (hp->n_rot > 0) {
@@ -219,8 +325,19 @@ static kite_status load_weights(kite_model *m) {
             KITE_TRY(vec(g, "rope_freqs.weight", hp->n_rot / 2, false, &m->rope_short));
     }
     m->layers = calloc((size_t)hp->n_layer, sizeof *m->layers);
-    if (!m->layers) return kite__fail(KITE_ERR_NOMEM, "out of memory for %d layers", hp->n_layer);
-    for (int il = 0; il < hp->n_layer; il++) KITE_TRY(load_layer(g, hp, il, &m->layers[il]));
+    bool *swa = calloc((size_t)hp->n_layer, sizeof *swa);
+    if (!m->layers || !swa) {
+        free(swa);
+        return kite__fail(KITE_ERR_NOMEM, "out of memory for %d layers", hp->n_layer);
+    }
+    kite_status s = KITE_OK;
+    if (hp->n_swa > 0) s = swa_pattern(g, hp, hp->arch == KITE_ARCH_GEMMA2 ? 2 : 6, swa);
+    for (int il = 0; il < hp->n_layer && s == KITE_OK; il++) {
+        m->layers[il].swa = swa[il];
+        s = load_layer(g, hp, il, &m->layers[il]);
+    }
+    free(swa);
+    KITE_TRY(s);
     return KITE_OK;
 }
 
@@ -256,17 +373,15 @@ const kite_gguf *kite_model_gguf(const kite_model *m) { return m->gguf; }
 const kite_vocab *kite_model_vocab(const kite_model *m) { return m->vocab; }
 const kite_hparams *kite_model_hparams(const kite_model *m) { return &m->hp; }
 
-static uint64_t wbytes(const kite_weight *w) {
-    return w->data ? kite_type_row_bytes(w->type, (uint64_t)w->n_in) * (uint64_t)w->n_out : 0;
-}
-
 uint64_t kite_model_weight_bytes(const kite_model *m) {
     uint64_t b = kite_type_row_bytes(m->tok_embd.type, (uint64_t)m->hp.n_embd) + wbytes(&m->output);
     for (int il = 0; il < m->hp.n_layer; il++) {
         const kite_layer *L = &m->layers[il];
         const kite_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_gate_up,
-                                   &L->w_down};
+                                   &L->w_down, &L->ffn_gate_inp};
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) b += wbytes(ws[i]);
+        // a token reads the experts it is routed to
+        b += (wbytes(&L->gate_exps) + wbytes(&L->up_exps) + wbytes(&L->down_exps)) * (uint64_t)m->hp.n_expert_used;
     }
     return b;
 }

@@ -44,6 +44,49 @@ void kite__rope_apply(float *x, int32_t n_heads, int32_t head_dim, int32_t n_rot
     }
 }
 
+void kite__rmsnorm_heads(float *x, int32_t n_heads, int32_t head_dim, const float *w, float eps) {
+    for (int32_t h = 0; h < n_heads; h++) kite__rmsnorm(x + (int64_t)h * head_dim, x + (int64_t)h * head_dim, w, head_dim, eps);
+}
+
+float kite__gelu_ggml(float x) {
+    if (x <= -10.0f) return 0.0f;
+    if (x >= 10.0f) return x;
+    const float h = kite__f16_round(x);
+    // ggml's formula in float, its tanh taken in double and rounded once (glibc's and musl's
+    // tanhf may differ in the last bit; the f16 rounding after it hides that either way)
+    const float inner = 0.79788456080286535587989211986876f * h * (1.0f + 0.044715f * h * h);
+    return kite__f16_round(0.5f * h * (1.0f + (float)tanh((double)inner)));
+}
+
+void kite__geglu(float *g, const float *u, int32_t n) {
+    for (int32_t i = 0; i < n; i++) g[i] = kite__gelu_ggml(g[i]) * u[i];
+}
+
+void kite__softcap(float *x, int32_t n, float cap) {
+    const float inv = 1.0f / cap;
+    for (int32_t i = 0; i < n; i++) x[i] = cap * (float)tanh((double)(x[i] * inv));
+}
+
+void kite__moe_route(const float *logits, int32_t n_expert, int32_t k, float *probs, int32_t *ids, float *weights) {
+    memcpy(probs, logits, (size_t)n_expert * sizeof(float));
+    kite__softmax(probs, n_expert);
+    // top-k by selection: k is small (2-8 of up to a few hundred experts)
+    for (int32_t j = 0; j < k; j++) {
+        int32_t best = -1;
+        for (int32_t e = 0; e < n_expert; e++) {
+            bool taken = false;
+            for (int32_t i = 0; i < j; i++) taken |= ids[i] == e;
+            if (!taken && (best < 0 || probs[e] > probs[best])) best = e;
+        }
+        ids[j] = best;
+        weights[j] = probs[best];
+    }
+    double sum = 0.0;
+    for (int32_t j = 0; j < k; j++) sum += weights[j];
+    const float s = KITE_MAX((float)sum, 6.103515625e-5f);
+    for (int32_t j = 0; j < k; j++) weights[j] /= s;
+}
+
 void kite__softmax(float *x, int32_t n) {
     float mx = -INFINITY;
     for (int32_t i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
@@ -99,13 +142,14 @@ float kite__dot_f16_ggml(const float *q, const uint16_t *k, int32_t n) {
 // ggml's flash-attention row: online softmax over the keys, the V sum accumulated in f16
 // (here: floats that always hold f16 values).
 static void attend_fa_f16(const float *q16, const uint16_t *k, const uint16_t *v, int32_t kv_stride, int32_t n_kv,
-                          int32_t head_dim, float scale, float *out) {
+                          int32_t head_dim, float scale, float softcap, float *out) {
     float acc[KITE_ATTN_MAX_HEAD_DIM];
     for (int32_t d = 0; d < head_dim; d++) acc[d] = 0.0f;
     float m = -INFINITY, sum = 0.0f;
     for (int32_t j = 0; j < n_kv; j++) {
         const uint16_t *kj = k + (int64_t)j * kv_stride, *vj = v + (int64_t)j * kv_stride;
-        const float s = kite__dot_f16_ggml(q16, kj, head_dim) * scale;
+        float s = kite__dot_f16_ggml(q16, kj, head_dim);
+        s = softcap == 0.0f ? s * scale : softcap * (float)tanh((double)(s * (scale / softcap)));
         float ms = 1.0f, vs = 1.0f; // rescale of the old sum, weight of this value
         if (s > m) {
             ms = expf(m - s);
@@ -124,10 +168,16 @@ static void attend_fa_f16(const float *q16, const uint16_t *k, const uint16_t *v
 
 void kite__attend_head(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v, int32_t kv_stride,
                        int32_t n_kv, int32_t head_dim, float scale, float *scores, float *out) {
+    kite__attend_head_capped(mode, q, k, v, kv_stride, n_kv, head_dim, scale, 0.0f, scores, out);
+}
+
+void kite__attend_head_capped(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v,
+                              int32_t kv_stride, int32_t n_kv, int32_t head_dim, float scale, float softcap,
+                              float *scores, float *out) {
     float qr[KITE_ATTN_MAX_HEAD_DIM];
     for (int32_t d = 0; d < head_dim; d++) qr[d] = mode == KITE_ATTN_FA_F32 ? q[d] : kite__f16_round(q[d]);
     if (mode == KITE_ATTN_FA_F16) {
-        attend_fa_f16(qr, k, v, kv_stride, n_kv, head_dim, scale, out);
+        attend_fa_f16(qr, k, v, kv_stride, n_kv, head_dim, scale, softcap, out);
         return;
     }
     // scores: scaled dot products with every cached key
@@ -140,7 +190,14 @@ void kite__attend_head(kite_attn_mode mode, const float *q, const uint16_t *k, c
         } else {
             dot = kite__dot_f16_ggml(qr, kj, head_dim);
         }
-        scores[j] = dot * scale;
+        // soft-cap: ggml's matmul path caps the raw product, its flash path the scaled one with
+        // the scale divided by the cap; equal for gemma2, whose scale is 1
+        if (softcap == 0.0f)
+            scores[j] = dot * scale;
+        else if (mode == KITE_ATTN_MATMUL)
+            scores[j] = softcap * (float)tanh((double)(dot * (1.0f / softcap))) * scale;
+        else
+            scores[j] = softcap * (float)tanh((double)(dot * (scale / softcap)));
     }
     kite__softmax(scores, n_kv);
     // weighted sum of values

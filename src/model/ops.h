@@ -25,6 +25,27 @@ void kite__rope_cache(float *cs, int32_t pos, int32_t n_rot, float base, float f
 // pairs (2i, 2i+1) normally, (i, i + n_rot/2) for neox.
 void kite__rope_apply(float *x, int32_t n_heads, int32_t head_dim, int32_t n_rot, const float *cs, bool neox);
 
+// RMSNorm of each of n_heads vectors of head_dim floats in place, with the same head_dim
+// weights for every head (qwen3 / gemma3 q and k norms).
+void kite__rmsnorm_heads(float *x, int32_t n_heads, int32_t head_dim, const float *w, float eps);
+
+// GELU as ggml's CPU backend computes it: the tanh approximation
+// 0.5x(1 + tanh(sqrt(2/pi) x (1 + 0.044715 x^2))) looked up for x rounded to f16 and the
+// result rounded to f16 (ggml's table), 0 for x <= -10 and x for x >= 10.
+float kite__gelu_ggml(float x);
+
+// g[i] = gelu(g[i]) * u[i] with kite__gelu_ggml (GeGLU).
+void kite__geglu(float *g, const float *u, int32_t n);
+
+// x[i] = cap * tanh(x[i] * (1 / cap)) (logit soft-capping as llama.cpp builds it), cap > 0.
+void kite__softcap(float *x, int32_t n, float cap);
+
+// MoE routing of one token: softmax over the n_expert router logits, the k largest
+// probabilities (ids[0..k) in descending order, the lower id first on ties), their weights
+// renormalised to sum 1 (the sum clamped below at 2^-14, as llama.cpp does). probs needs
+// n_expert floats of scratch; logits is left unchanged.
+void kite__moe_route(const float *logits, int32_t n_expert, int32_t k, float *probs, int32_t *ids, float *weights);
+
 // x[i] = exp(x[i] - max) / sum over n (sum in double).
 void kite__softmax(float *x, int32_t n);
 
@@ -86,6 +107,14 @@ typedef enum kite_attn_mode {
 // cache rows; scores needs n_kv floats.
 void kite__attend_head(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v, int32_t kv_stride,
                        int32_t n_kv, int32_t head_dim, float scale, float *scores, float *out);
+
+// kite__attend_head with attention-logit soft-capping (gemma2): each score s becomes
+// softcap * tanh(s / softcap) before the softmax, as ggml does on both of its paths; softcap 0
+// is kite__attend_head. (Sliding windows need no op of their own: the caller passes the
+// window's first cache row and its length.)
+void kite__attend_head_capped(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v,
+                              int32_t kv_stride, int32_t n_kv, int32_t head_dim, float scale, float softcap,
+                              float *scores, float *out);
 
 // q.k for an f16-valued q and an f16 k, summed in ggml's order (see ops.c).
 float kite__dot_f16_ggml(const float *q, const uint16_t *k, int32_t n);

@@ -147,10 +147,133 @@ static void test_rmsnorm(void) {
     CHECK(maxd < 1e-5, "rmsnorm differs from the formula by %g", maxd);
 }
 
+// qwen3 / gemma3 q and k norms: each head normed on its own with the same weights.
+static void test_rmsnorm_heads(void) {
+    enum { H = 5, D = 48 };
+    float x[H * D], x0[H * D], w[D];
+    for (int i = 0; i < H * D; i++) x0[i] = x[i] = (float)(i / D + 1) * frand(); // heads of different scales
+    for (int i = 0; i < D; i++) w[i] = 1.0f + frand();
+    kite__rmsnorm_heads(x, H, D, w, 1e-6f);
+    double maxd = 0;
+    for (int h = 0; h < H; h++) {
+        double ss = 0;
+        for (int i = 0; i < D; i++) ss += (double)x0[h * D + i] * x0[h * D + i];
+        const double s = 1.0 / sqrt(ss / D + 1e-6);
+        for (int i = 0; i < D; i++) maxd = fmax(maxd, fabs(x[h * D + i] - x0[h * D + i] * s * w[i]));
+    }
+    CHECK(maxd < 1e-5, "per-head rmsnorm differs from the formula by %g", maxd);
+}
+
+// GELU (tanh approximation) as ggml tabulates it, against the formula in double at x rounded to
+// f16, rounded to f16, for x >= -2: below that ggml's float 1 + tanh(..) cancels and only
+// libggml's own table (test_model_ops_ggml) can judge. Where the double formula lies within a
+// float rounding of an f16 rounding boundary either side may come out; elsewhere bits agree.
+static void test_gelu(void) {
+    int n_exact = 0, n_checked = 0;
+    for (uint32_t b = 0; b < 65536; b++) {
+        const float x = kite_f16_to_f32((uint16_t)b);
+        if (!(x >= -2.0f && x < 10.0f)) continue;
+        const double xd = x;
+        const double ref = 0.5 * xd * (1.0 + tanh(0.79788456080286535587989211986876 * xd * (1.0 + 0.044715 * xd * xd)));
+        const float got = kite__gelu_ggml(x);
+        n_checked++;
+        if (same_bits(got, kite_f16_to_f32(kite_f32_to_f16((float)ref)))) {
+            n_exact++;
+            continue;
+        }
+        const float lo = kite_f16_to_f32(kite_f32_to_f16((float)(ref - fabs(ref) * 1e-6))),
+                    hi = kite_f16_to_f32(kite_f32_to_f16((float)(ref + fabs(ref) * 1e-6)));
+        CHECK(same_bits(got, lo) || same_bits(got, hi), "gelu(%a) = %a, formula %a", x, got, ref);
+    }
+    CHECK(n_exact > n_checked - 16, "gelu: %d of %d f16 inputs exact", n_exact, n_checked);
+    // the clamps: 0 at or below -10, x at or above 10
+    CHECK(kite__gelu_ggml(-10.0f) == 0.0f && kite__gelu_ggml(-1e30f) == 0.0f, "gelu below -10 is not 0");
+    CHECK(kite__gelu_ggml(10.0f) == 10.0f && kite__gelu_ggml(123.25f) == 123.25f, "gelu above 10 is not x");
+    float g[3] = {1.0f, -20.0f, 30.0f}, u[3] = {2.0f, 5.0f, 0.5f};
+    kite__geglu(g, u, 3);
+    CHECK(g[0] == kite__gelu_ggml(1.0f) * 2.0f && g[1] == 0.0f && g[2] == 15.0f, "geglu: %g %g %g", g[0], g[1], g[2]);
+}
+
+static void test_softcap(void) {
+    float x[64];
+    double maxd = 0;
+    for (int i = 0; i < 64; i++) x[i] = 200.0f * frand();
+    float y[64];
+    memcpy(y, x, sizeof x);
+    kite__softcap(y, 64, 30.0f);
+    for (int i = 0; i < 64; i++) {
+        maxd = fmax(maxd, fabs(y[i] - 30.0 * tanh(x[i] / 30.0)));
+        CHECK(fabsf(y[i]) <= 30.0f, "softcap %g -> %g exceeds the cap", x[i], y[i]);
+    }
+    CHECK(maxd < 1e-5, "softcap differs from 30 tanh(x/30) by %g", maxd);
+}
+
+// MoE routing: softmax, top-k, renormalised weights, against the same computed in double.
+static void test_moe_route(void) {
+    enum { X = 8, K = 3 };
+    float logits[X] = {0.1f, 2.0f, -1.0f, 1.5f, 1.5f, 0.3f, 3.0f, -0.5f}, probs[X], w[K];
+    int32_t ids[K];
+    kite__moe_route(logits, X, K, probs, ids, w);
+    CHECK(ids[0] == 6 && ids[1] == 1 && ids[2] == 3, "top-3 ids %d %d %d, want 6 1 3 (the lower of a tie first)", ids[0],
+          ids[1], ids[2]);
+    double e[X], se = 0;
+    for (int i = 0; i < X; i++) se += e[i] = exp((double)logits[i]);
+    const double top = e[6] + e[1] + e[3];
+    CHECK(fabs(w[0] - e[6] / top) < 1e-6 && fabs(w[1] - e[1] / top) < 1e-6 && fabs(w[2] - e[3] / top) < 1e-6,
+          "weights %g %g %g, want %g %g %g", w[0], w[1], w[2], e[6] / top, e[1] / top, e[3] / top);
+    CHECK(fabs(probs[0] - e[0] / se) < 1e-6, "probs are not the softmax: %g vs %g", probs[0], e[0] / se);
+}
+
+// Soft-capped attention: against softmax(cap * tanh(s * scale / cap)) . v in double (f32 path:
+// q and the cache used as they are).
+static void test_attention_softcap(void) {
+    enum { D = 16, N = 9 };
+    uint16_t k[N * D], v[N * D];
+    float q[D], out[D], scores[N];
+    for (int i = 0; i < N * D; i++) {
+        k[i] = kite_f32_to_f16(4.0f * frand());
+        v[i] = kite_f32_to_f16(frand());
+    }
+    for (int d = 0; d < D; d++) q[d] = 3.0f * frand();
+    const float scale = 0.25f, cap = 5.0f;
+    for (int mode = KITE_ATTN_MATMUL; mode <= KITE_ATTN_FA_F32; mode++) {
+        kite__attend_head_capped((kite_attn_mode)mode, q, k, v, D, N, D, scale, cap, scores, out);
+        double s[N], mx = -1e300, sum = 0;
+        for (int j = 0; j < N; j++) {
+            double dot = 0;
+            for (int d = 0; d < D; d++) dot += (double)q[d] * kite_f16_to_f32(k[j * D + d]);
+            // ggml's matmul path caps the raw product and scales in the softmax; its flash path
+            // caps the scaled one (the same for gemma2, whose scale is 1)
+            s[j] = mode == KITE_ATTN_MATMUL ? cap * tanh(dot / cap) * scale : cap * tanh(dot * scale / cap);
+            mx = fmax(mx, s[j]);
+        }
+        for (int j = 0; j < N; j++) sum += s[j] = exp(s[j] - mx);
+        double maxd = 0;
+        for (int d = 0; d < D; d++) {
+            double o = 0;
+            for (int j = 0; j < N; j++) o += s[j] / sum * kite_f16_to_f32(v[j * D + d]);
+            maxd = fmax(maxd, fabs(out[d] - o));
+        }
+        // the f16 modes round q, the probabilities or the accumulator to f16
+        CHECK(maxd < (mode == KITE_ATTN_FA_F32 ? 1e-5 : 3e-3), "mode %d: capped attention off by %g", mode, maxd);
+        // uncapped with cap 0: the plain op, bit for bit
+        float a[D], b[D];
+        kite__attend_head_capped((kite_attn_mode)mode, q, k, v, D, N, D, scale, 0.0f, scores, a);
+        kite__attend_head((kite_attn_mode)mode, q, k, v, D, N, D, scale, scores, b);
+        CHECK(!memcmp(a, b, sizeof a), "mode %d: cap 0 is not the plain op", mode);
+        CHECK(memcmp(a, out, sizeof a) != 0, "mode %d: the cap changed nothing", mode);
+    }
+}
+
 int main(void) {
     test_f16_conversions();
     test_attention();
     test_rope();
     test_rmsnorm();
+    test_rmsnorm_heads();
+    test_gelu();
+    test_softcap();
+    test_moe_route();
+    test_attention_softcap();
     return check_done("test_model_ops");
 }
