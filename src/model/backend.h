@@ -57,7 +57,9 @@ typedef struct kite_rope {
 // Attention of one layer over its KV cache.
 typedef struct kite_attn {
     int32_t n_head, n_head_kv, head_dim;
-    float scale; // multiplies q.k
+    float scale;    // multiplies q.k
+    int32_t window; // sliding window: a query at position p sees keys at positions > p - window (0 = all)
+    float softcap;  // scores become softcap * tanh(score / softcap) before the softmax (0 = off; gemma2)
 } kite_attn;
 
 // One step of the forward pass: n tokens (rows), token t at position pos[t] of sequence seq[t].
@@ -67,6 +69,15 @@ typedef struct kite_step {
     const int32_t *pos; // (n)
     const int32_t *seq; // (n) in [0, n_seq)
 } kite_step;
+// A layer's routed experts (qwen3moe): the router, the 3-D expert tensors as the matrices of
+// expert 0 plus the byte stride to the next expert's, and the routing rule (softmax over the
+// n_expert router logits, top n_used, weights renormalised to sum 1; SwiGLU experts).
+typedef struct kite_moe {
+    const kite_weight *gate_inp; // (n_embd -> n_expert)
+    const kite_weight *gate, *up, *down;
+    uint64_t gate_stride, up_stride, down_stride;
+    int32_t n_expert, n_used, n_ff; // n_ff: each expert's hidden width
+} kite_moe;
 
 // What a backend is created for.
 typedef struct kite_backend_config {
@@ -119,13 +130,27 @@ struct kite_backend {
     void (*swiglu)(kite_backend *b, kite_view dst, kite_view gate, kite_view up, int32_t n, int32_t width);
     // dst row i = src row rows[i], for i < n.
     void (*gather)(kite_backend *b, kite_view dst, kite_view src, const int32_t *rows, int32_t n, int32_t width);
+    // dst row = gelu(gate row) * up row, GELU as ggml's CPU backend tabulates it (dst may be gate).
+    void (*geglu)(kite_backend *b, kite_view dst, kite_view gate, kite_view up, int32_t n, int32_t width);
+    // x row = cap * tanh(x row / cap) (logit soft-capping).
+    void (*softcap)(kite_backend *b, kite_view x, int32_t n, int32_t width, float cap);
+    // RMSNorm of each of n_heads heads (head_dim apart) of every row in place, with the same
+    // head_dim weights (on the host) for every head (qwen3 / gemma3 q and k norms).
+    void (*rmsnorm_heads)(kite_backend *b, kite_view x, int32_t n, int32_t n_heads, int32_t head_dim, const float *w,
+                          float eps);
+    // out rows (n_embd) = the routed-expert FFN of x rows (n_embd, contiguous): for each token the
+    // sum, in the router's order, of weight * down(silu(gate x) * up x) over its experts. The
+    // tokens routed to one expert run as one batch through its matrices (as ggml's mul_mat_id).
+    // out may be x.
+    void (*moe)(kite_backend *b, const kite_moe *moe, kite_view x, kite_view out, int32_t n);
     // Rotates each of n_heads heads (head_dim apart) of every row by its token's position.
     void (*rope)(kite_backend *b, kite_view x, int32_t n, int32_t n_heads, int32_t head_dim, const kite_rope *r);
     // Stores k and v rows (n_head_kv * head_dim) into layer's cache at each token's sequence
     // and position.
     void (*kv_store)(kite_backend *b, int32_t layer, kite_view k, kite_view v, int32_t n);
     // Causal attention of q rows (n_head heads) over layer's cache of each token's sequence, up
-    // to the token's own position; out rows get n_head * head_dim floats.
+    // to the token's own position (only the last a->window positions when set; scores
+    // soft-capped when set); out rows get n_head * head_dim floats.
     void (*attention)(kite_backend *b, int32_t layer, kite_view q, kite_view out, int32_t n, const kite_attn *a);
 };
 

@@ -37,6 +37,16 @@ typedef struct cpu_backend {
     int32_t rope_next;        // the slot to reuse next
     kite_attend_fn attend;    // the attention op for this host
     kite_pool *pool;
+    // routed experts (NULL for dense models): rows R = n_batch * n_expert_used
+    float *moe_logits;        // (n_batch, n_expert) router logits
+    float *moe_probs;         // (n_expert) one token's router softmax
+    int32_t *moe_ids;         // (n_batch, n_used) each token's experts, router order
+    float *moe_w;             // (n_batch, n_used) their weights
+    int32_t *moe_slot;        // (R) the (token, slot) of each row gathered for one expert
+    float *moe_x;             // (R, n_embd) the rows gathered for one expert
+    float *moe_g, *moe_u;     // (R, n_ff_exp) its gate and up outputs
+    float *moe_y;             // (R, n_embd) its down outputs
+    float *moe_out;           // (R, n_embd) weighted outputs per (token, slot)
 } cpu_backend;
 
 static cpu_backend *cpu(kite_backend *b) { return (cpu_backend *)b; }
@@ -150,6 +160,87 @@ static void cpu_gather(kite_backend *b, kite_view dst, kite_view src, const int3
                 (size_t)width * sizeof(float));
 }
 
+static void cpu_geglu(kite_backend *b, kite_view dst, kite_view gate, kite_view up, int32_t n, int32_t width) {
+    cpu_backend *c = cpu(b);
+    for (int32_t t = 0; t < n; t++) {
+        float *g = at(c, gate) + (size_t)t * gate.stride, *d = at(c, dst) + (size_t)t * dst.stride;
+        kite__geglu(g, at(c, up) + (size_t)t * up.stride, width);
+        if (d != g) memmove(d, g, (size_t)width * sizeof(float));
+    }
+}
+
+static void cpu_softcap(kite_backend *b, kite_view x, int32_t n, int32_t width, float cap) {
+    cpu_backend *c = cpu(b);
+    for (int32_t t = 0; t < n; t++) kite__softcap(at(c, x) + (size_t)t * x.stride, width, cap);
+}
+
+static void cpu_rmsnorm_heads(kite_backend *b, kite_view x, int32_t n, int32_t n_heads, int32_t head_dim,
+                              const float *w, float eps) {
+    cpu_backend *c = cpu(b);
+    for (int32_t t = 0; t < n; t++) kite__rmsnorm_heads(at(c, x) + (size_t)t * x.stride, n_heads, head_dim, w, eps);
+}
+
+// ---- routed experts -----------------------------------------------------------------------
+
+static kite_status mm(cpu_backend *c, const kite_weight *w, const float *x, int32_t n, float *y) {
+    return kite_matmul(c->pool, w->type, w->data, w->n_in, w->n_out, x, n, y, c->scratch, c->scratch_size);
+}
+
+// One expert's matrix of a 3-D expert tensor.
+static kite_weight expert_matrix(const kite_weight *w0, uint64_t stride, int32_t e) {
+    kite_weight w = *w0;
+    w.data = (const uint8_t *)w0->data + stride * (uint64_t)e;
+    return w;
+}
+
+static kite_status moe_run(cpu_backend *c, const kite_moe *moe, const float *x, int32_t n, float *out) {
+    const int32_t E = c->cfg.m->hp.n_embd, X = moe->n_expert, K = moe->n_used, FE = moe->n_ff;
+    KITE_TRY(mm(c, moe->gate_inp, x, n, c->moe_logits));
+    for (int32_t t = 0; t < n; t++)
+        kite__moe_route(c->moe_logits + (size_t)t * X, X, K, c->moe_probs, c->moe_ids + (size_t)t * K,
+                        c->moe_w + (size_t)t * K);
+    for (int32_t e = 0; e < X; e++) {
+        int32_t m = 0; // rows gathered for expert e
+        for (int32_t t = 0; t < n; t++)
+            for (int32_t j = 0; j < K; j++)
+                if (c->moe_ids[(size_t)t * K + j] == e) {
+                    memcpy(c->moe_x + (size_t)m * E, x + (size_t)t * E, (size_t)E * sizeof(float));
+                    c->moe_slot[m++] = t * K + j;
+                }
+        if (m == 0) continue;
+        const kite_weight wg = expert_matrix(moe->gate, moe->gate_stride, e),
+                          wu = expert_matrix(moe->up, moe->up_stride, e),
+                          wd = expert_matrix(moe->down, moe->down_stride, e);
+        KITE_TRY(mm(c, &wg, c->moe_x, m, c->moe_g));
+        KITE_TRY(mm(c, &wu, c->moe_x, m, c->moe_u));
+        kite__swiglu(c->moe_g, c->moe_u, m * FE);
+        KITE_TRY(mm(c, &wd, c->moe_g, m, c->moe_y));
+        for (int32_t r = 0; r < m; r++) { // weighted, into the row of its (token, slot)
+            const int32_t slot = c->moe_slot[r];
+            const float w = c->moe_w[slot], *y = c->moe_y + (size_t)r * E;
+            float *dst = c->moe_out + (size_t)slot * E;
+            for (int32_t i = 0; i < E; i++) dst[i] = y[i] * w;
+        }
+    }
+    // each token's slots summed in the router's order (the order of llama.cpp's adds)
+    for (int32_t t = 0; t < n; t++) {
+        float *o = out + (size_t)t * E;
+        memcpy(o, c->moe_out + (size_t)t * K * E, (size_t)E * sizeof(float));
+        for (int32_t j = 1; j < K; j++) kite__add(o, c->moe_out + ((size_t)t * K + j) * E, E);
+    }
+    return KITE_OK;
+}
+
+static void cpu_moe(kite_backend *b, const kite_moe *moe, kite_view x, kite_view out, int32_t n) {
+    cpu_backend *c = cpu(b);
+    const int32_t E = c->cfg.m->hp.n_embd;
+    KITE_ASSERT(x.stride == E && out.stride == E && c->moe_x && moe->n_expert <= c->cfg.m->hp.n_expert &&
+                moe->n_used <= c->cfg.m->hp.n_expert_used && moe->n_ff <= c->cfg.m->hp.n_ff_exp);
+    if (c->err != KITE_OK) return;
+    kite_status s = moe_run(c, moe, at(c, x), n, at(c, out));
+    if (s != KITE_OK) fail(c, s);
+}
+
 // The step's cos/sin table for r, made on first use in the step.
 static const float *rope_table(cpu_backend *c, const kite_rope *r) {
     for (int i = 0; i < ROPE_SLOTS; i++) {
@@ -233,10 +324,18 @@ static void attn_worker(void *arg, int ith, int nth) {
     for (int32_t task; (task = atomic_fetch_add_explicit(&j->next_task, 1, memory_order_relaxed)) <
                        j->n_tok * a->n_head;) {
         const int32_t t = task / a->n_head, h = task % a->n_head, kvh = h / group;
-        const size_t off = cache_off(c, j->layer, c->step.seq[t], 0) + (size_t)kvh * hd;
-        // causal: token t sees its sequence's cache up to and including its own position
-        c->attend(j->mode, j->q + (size_t)t * j->q_stride + (size_t)h * hd, c->k_cache + off, c->v_cache + off,
-                  c->kv_dim, c->step.pos[t] + 1, hd, a->scale, scores, j->out + (size_t)t * j->out_stride + (size_t)h * hd);
+        // causal: token t sees its sequence's cache up to and including its own position; a
+        // sliding window also hides the keys `window` or more positions back
+        const int32_t end = c->step.pos[t] + 1, start = a->window > 0 && end > a->window ? end - a->window : 0;
+        const size_t off = cache_off(c, j->layer, c->step.seq[t], start) + (size_t)kvh * hd;
+        const float *q = j->q + (size_t)t * j->q_stride + (size_t)h * hd;
+        float *out = j->out + (size_t)t * j->out_stride + (size_t)h * hd;
+        if (a->softcap > 0.0f) // the SIMD ops have no soft-cap: gemma2's scores take the scalar op
+            kite__attend_head_capped(j->mode, q, c->k_cache + off, c->v_cache + off, c->kv_dim, end - start, hd,
+                                     a->scale, a->softcap, scores, out);
+        else
+            c->attend(j->mode, q, c->k_cache + off, c->v_cache + off, c->kv_dim, end - start, hd, a->scale, scores,
+                      out);
     }
 }
 
@@ -257,6 +356,9 @@ static void cpu_free(kite_backend *b) {
     for (int i = 0; i < KITE_ACT_COUNT; i++)
         if (i != KITE_ACT_OUT) free(c->acts[i]);
     for (int i = 0; i < ROPE_SLOTS; i++) free(c->rope[i].cs);
+    void *moe[] = {c->moe_logits, c->moe_probs, c->moe_ids, c->moe_w, c->moe_slot,
+                   c->moe_x,      c->moe_g,     c->moe_u,   c->moe_y, c->moe_out};
+    for (size_t i = 0; i < sizeof moe / sizeof moe[0]; i++) free(moe[i]);
     free(c->k_cache);
     free(c->v_cache);
     free(c->scores);
@@ -271,8 +373,10 @@ static size_t max_scratch(const kite_backend_config *cfg) {
     if (cfg->output) s = kite_matmul_scratch_size(m->output.type, m->output.n_in, cfg->n_batch);
     for (int32_t il = cfg->layer_first; il < cfg->layer_last; il++) {
         const kite_layer *L = &m->layers[il];
-        const kite_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_gate_up,
-                                   &L->w_down};
+        // an expert gets at most every token of the batch, each once
+        const kite_weight *ws[] = {&L->wq,     &L->wk,        &L->wv,        &L->wqkv,     &L->wo,
+                                   &L->w_gate, &L->w_up,      &L->w_gate_up, &L->w_down,   &L->ffn_gate_inp,
+                                   &L->gate_exps, &L->up_exps, &L->down_exps};
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
             if (ws[i]->data) s = KITE_MAX(s, kite_matmul_scratch_size(ws[i]->type, ws[i]->n_in, cfg->n_batch));
     }
@@ -300,6 +404,10 @@ kite_status kite__backend_cpu_new(const kite_backend_config *cfg, kite_backend *
         .scale = cpu_scale,
         .swiglu = cpu_swiglu,
         .gather = cpu_gather,
+        .geglu = cpu_geglu,
+        .softcap = cpu_softcap,
+        .rmsnorm_heads = cpu_rmsnorm_heads,
+        .moe = cpu_moe,
         .rope = cpu_rope,
         .kv_store = cpu_kv_store,
         .attention = cpu_attention,
@@ -328,6 +436,19 @@ kite_status kite__backend_cpu_new(const kite_backend_config *cfg, kite_backend *
     ok = ok && (c->scores = malloc((size_t)KITE_MAX(cfg->n_threads, 1) * (size_t)cfg->n_ctx * sizeof(float)));
     c->scratch_size = max_scratch(cfg);
     ok = ok && (c->scratch = malloc(c->scratch_size ? c->scratch_size : 1));
+    if (hp->n_expert > 0 && n_layers > 0) {
+        const size_t X = (size_t)hp->n_expert, R = B * (size_t)hp->n_expert_used, FE = (size_t)hp->n_ff_exp;
+        ok = ok && (c->moe_logits = malloc(B * X * sizeof(float)));
+        ok = ok && (c->moe_probs = malloc(X * sizeof(float)));
+        ok = ok && (c->moe_ids = malloc(R * sizeof(int32_t)));
+        ok = ok && (c->moe_w = malloc(R * sizeof(float)));
+        ok = ok && (c->moe_slot = malloc(R * sizeof(int32_t)));
+        ok = ok && (c->moe_x = malloc(R * E * sizeof(float)));
+        ok = ok && (c->moe_g = malloc(R * FE * sizeof(float)));
+        ok = ok && (c->moe_u = malloc(R * FE * sizeof(float)));
+        ok = ok && (c->moe_y = malloc(R * E * sizeof(float)));
+        ok = ok && (c->moe_out = malloc(R * E * sizeof(float)));
+    }
     if (!ok) {
         cpu_free(&c->b);
         return kite__fail(KITE_ERR_NOMEM, "out of memory for a context of %d tokens (KV cache %llu MiB)", cfg->n_ctx,

@@ -1,5 +1,5 @@
-// forward.c - the transformer forward pass for the llama family (llama, phi3, qwen2): one
-// function, one comment per stage. Every op runs on the backend its layer is placed on
+// forward.c - the transformer forward pass for the llama family (llama, phi3, qwen2, qwen3,
+// qwen3moe, gemma2, gemma3, smollm3): one function, one comment per stage. Every op runs on the backend its layer is placed on
 // (backend.h); the pass itself is written once for all of them.
 #include <math.h>
 
@@ -25,19 +25,15 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
     // the activations by role (rows of the step; see kite_act)
     const kite_view x = {KITE_ACT_X, 0, E}, xn = {KITE_ACT_XN, 0, E}, att = {KITE_ACT_ATT, 0, q_dim},
                     ff = {KITE_ACT_FF, 0, F}, ff2 = {KITE_ACT_FF2, 0, F};
-    const kite_rope rope = {.n_rot = hp->n_rot, .neox = hp->rope_neox, .freq_base = hp->rope_freq_base,
-                            .freq_scale = hp->rope_freq_scale, .attn_factor = hp->rope_attn_factor,
-                            .factors = c->rope_factors};
-    // phi3 scales q before attention, the others scale the scores
-    const float q_scale = 1.0f / sqrtf((float)hd);
-    const bool scale_q = hp->arch == KITE_ARCH_PHI3;
-    const kite_attn attn = {.n_head = hp->n_head, .n_head_kv = hp->n_head_kv, .head_dim = hd,
-                            .scale = scale_q ? 1.0f : q_scale};
+    // phi3 and gemma scale q before attention, the others scale the scores
+    const float q_scale = hp->attn_scale;
+    const bool scale_q = hp->arch == KITE_ARCH_PHI3 || hp->arch == KITE_ARCH_GEMMA2 || hp->arch == KITE_ARCH_GEMMA3;
     for (int i = 0; i < c->n_backends; i++) c->backends[i]->begin(c->backends[i], st);
 
-    // token embeddings: one row of token_embd per token
+    // token embeddings: one row of token_embd per token (gemma scales them by sqrt(n_embd))
     kite_backend *B = c->input_backend;
     B->embed(B, &m->tok_embd, tokens, n, x);
+    if (hp->embd_scale != 1.0f) B->scale(B, x, n, E, hp->embd_scale);
 
     for (int32_t il = 0; il < hp->n_layer; il++) {
         const kite_layer *L = &m->layers[il];
@@ -65,33 +61,62 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
             if (L->bv) B->add_bias(B, v, L->bv, n, kv_dim);
         }
 
-        // RoPE on q and k, then k and v into the cache at their positions
-        B->rope(B, q, n, hp->n_head, hd, &rope);
-        B->rope(B, k, n, hp->n_head_kv, hd, &rope);
+        // per-head RMS norms of q and k (qwen3, gemma3)
+        if (L->attn_q_norm) {
+            B->rmsnorm_heads(B, q, n, hp->n_head, hd, L->attn_q_norm, hp->norm_eps);
+            B->rmsnorm_heads(B, k, n, hp->n_head_kv, hd, L->attn_k_norm, hp->norm_eps);
+        }
+
+        // RoPE on q and k with the layer's base and scale (gemma3's sliding layers have their
+        // own; smollm3's NoPE layers none), then k and v into the cache at their positions
+        if (L->use_rope) {
+            const kite_rope rope = {.n_rot = hp->n_rot, .neox = hp->rope_neox, .freq_base = L->rope_base,
+                                    .freq_scale = L->rope_scale, .attn_factor = hp->rope_attn_factor,
+                                    .factors = c->rope_factors};
+            B->rope(B, q, n, hp->n_head, hd, &rope);
+            B->rope(B, k, n, hp->n_head_kv, hd, &rope);
+        }
         B->kv_store(B, il, k, v, n);
 
-        // causal self-attention over the cache
+        // causal self-attention over the cache, or its sliding window; gemma2 soft-caps scores
+        const kite_attn attn = {.n_head = hp->n_head, .n_head_kv = hp->n_head_kv, .head_dim = hd,
+                                .scale = scale_q ? 1.0f : q_scale, .window = L->swa ? hp->n_swa : 0,
+                                .softcap = hp->attn_softcap};
         if (scale_q) B->scale(B, q, n, q_dim, q_scale);
         B->attention(B, il, q, att, n, &attn);
 
-        // output projection and residual
+        // output projection (gemma: RMS-normed) and residual
         B->matmul(B, &L->wo, att, n, xn);
+        if (L->attn_post_norm) B->rmsnorm(B, xn, xn, L->attn_post_norm, n, E, hp->norm_eps);
         B->add(B, x, xn, n, E);
 
         // feed-forward norm
         B->rmsnorm(B, xn, x, L->ffn_norm, n, E, hp->norm_eps);
 
-        // SwiGLU feed-forward: down(silu(gate) * up), gate and up fused for phi3
-        if (L->w_gate_up.data) {
-            const kite_view gate = {KITE_ACT_FF, 0, 2 * F}, up = {KITE_ACT_FF, F, 2 * F};
-            B->matmul(B, &L->w_gate_up, xn, n, gate);
-            B->swiglu(B, ff2, gate, up, n, F);
+        // feed-forward: routed experts (qwen3moe), or down(act(gate) * up) with SwiGLU (GeGLU
+        // for gemma), gate and up fused for phi3; gemma RMS-norms the output
+        if (hp->n_expert > 0) {
+            const kite_moe moe = {.gate_inp = &L->ffn_gate_inp, .gate = &L->gate_exps, .up = &L->up_exps,
+                                  .down = &L->down_exps, .gate_stride = L->gate_exps_stride,
+                                  .up_stride = L->up_exps_stride, .down_stride = L->down_exps_stride,
+                                  .n_expert = hp->n_expert, .n_used = hp->n_expert_used, .n_ff = hp->n_ff_exp};
+            B->moe(B, &moe, xn, xn, n);
         } else {
-            B->matmul(B, &L->w_gate, xn, n, ff2);
-            B->matmul(B, &L->w_up, xn, n, ff);
-            B->swiglu(B, ff2, ff2, ff, n, F);
+            if (L->w_gate_up.data) {
+                const kite_view gate = {KITE_ACT_FF, 0, 2 * F}, up = {KITE_ACT_FF, F, 2 * F};
+                B->matmul(B, &L->w_gate_up, xn, n, gate);
+                B->swiglu(B, ff2, gate, up, n, F);
+            } else {
+                B->matmul(B, &L->w_gate, xn, n, ff2);
+                B->matmul(B, &L->w_up, xn, n, ff);
+                if (hp->ffn_act == KITE_FFN_GELU)
+                    B->geglu(B, ff2, ff2, ff, n, F);
+                else
+                    B->swiglu(B, ff2, ff2, ff, n, F);
+            }
+            B->matmul(B, &L->w_down, ff2, n, xn);
         }
-        B->matmul(B, &L->w_down, ff2, n, xn);
+        if (L->ffn_post_norm) B->rmsnorm(B, xn, xn, L->ffn_post_norm, n, E, hp->norm_eps);
         B->add(B, x, xn, n, E);
     }
 
@@ -112,6 +137,7 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
         B->rmsnorm(B, xn, xn, m->output_norm, n_out, E, hp->norm_eps);
         B->matmul(B, &m->output, xn, n_out, out);
         if (m->output_bias) B->add_bias(B, out, m->output_bias, n_out, hp->n_vocab);
+        if (hp->final_softcap > 0.0f) B->softcap(B, out, n_out, hp->n_vocab, hp->final_softcap);
     }
 
     // the first failure of any backend's step
