@@ -8,16 +8,19 @@
 #include "base/buf.h"
 #include "check.h"
 #include "kite.h"
+#include "model/model_internal.h"
 #include "tokenizer/kite_tokenizer.h"
 
 // ---- an in-memory GGUF built from a real one, with one change ------------------------------
 
-// Copies g, with general.architecture set to arch (if not NULL) and tensor `drop` left out.
-static kite__buf rewrite(const kite_gguf *g, const char *arch, const char *drop) {
+// Copies g, with general.architecture set to arch (if not NULL), tensor `drop` and metadata key
+// `drop_key` (if not NULL) left out.
+static kite__buf rewrite3(const kite_gguf *g, const char *arch, const char *drop, const char *drop_key) {
     kite__buf b = {0};
     kite_gguf_writer *w = kite_gguf_writer_new();
     kite_gguf_writer_copy_kvs(w, g);
     if (arch) kite_gguf_writer_set_str(w, "general.architecture", arch);
+    if (drop_key) kite_gguf_writer_remove(w, drop_key);
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         const kite_gguf_tensor *t = &g->tensors[i];
         char name[128];
@@ -35,6 +38,11 @@ static kite__buf rewrite(const kite_gguf *g, const char *arch, const char *drop)
     }
     kite_gguf_writer_free(w);
     return b;
+}
+
+static kite__buf rewrite(const kite_gguf *g, const char *arch, const char *drop) { return rewrite3(g, arch, drop, NULL); }
+static kite__buf rewrite_drop_key(const kite_gguf *g, const char *drop, const char *key) {
+    return rewrite3(g, NULL, drop, key);
 }
 
 // ---- hparams --------------------------------------------------------------------------------
@@ -251,8 +259,95 @@ static void test_perplexity(kite_model *m) {
     free(text);
 }
 
+// ---- the architectures of ../shared/models/arch ------------------------------------------------
+
+// Each random arch model's keys as its README lists them, read the way llama.cpp reads them:
+// sliding-window layers, rope bases per layer, soft-caps, experts, NoPE layers.
+static void test_arch_hparams(void) {
+    static const struct {
+        const char *file;
+        kite_arch arch;
+        int n_swa;
+        const char *swa;  // one char per layer: 's' slides, 'g' global
+        const char *rope; // one char per layer: 'r' rotates, '-' NoPE
+        float attn_cap, final_cap, base_global, scale_global, base_local;
+        int n_expert, n_expert_used, n_ff_exp;
+    } cases[] = {
+        {"arch/qwen3.gguf", KITE_ARCH_QWEN3, 0, "gg", "rr", 0, 0, 1e6f, 1, 1e6f, 0, 0, 0},
+        {"arch/qwen3moe.gguf", KITE_ARCH_QWEN3MOE, 0, "gg", "rr", 0, 0, 1e6f, 1, 1e6f, 8, 2, 32},
+        {"arch/gemma3.gguf", KITE_ARCH_GEMMA3, 12, "sssssg", "rrrrrr", 0, 30, 1e6f, 0.125f, 1e4f, 0, 0, 0},
+        {"arch/gemma2.gguf", KITE_ARCH_GEMMA2, 12, "sgsg", "rrrr", 50, 30, 1e4f, 1, 1e4f, 0, 0, 0},
+        {"arch/smollm3.gguf", KITE_ARCH_SMOLLM3, 0, "gggg", "rrr-", 0, 0, 5e6f, 1, 5e6f, 0, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t len;
+        unsigned char *buf = check_read_model(cases[i].file, &len);
+        if (!buf) continue;
+        kite_model *m = NULL;
+        CHECK(kite_model_load(buf, len, NULL, &m) == KITE_OK, "%s: %s", cases[i].file, kite_last_error());
+        if (m) {
+            const kite_hparams *hp = kite_model_hparams(m);
+            CHECK(hp->arch == cases[i].arch && hp->n_swa == cases[i].n_swa && hp->attn_softcap == cases[i].attn_cap &&
+                      hp->final_softcap == cases[i].final_cap && hp->n_expert == cases[i].n_expert &&
+                      hp->n_expert_used == cases[i].n_expert_used && hp->n_ff_exp == cases[i].n_ff_exp,
+                  "%s: arch %d swa %d caps %g %g experts %d/%d ff %d", cases[i].file, hp->arch, hp->n_swa,
+                  hp->attn_softcap, hp->final_softcap, hp->n_expert, hp->n_expert_used, hp->n_ff_exp);
+            const bool gemma = hp->arch == KITE_ARCH_GEMMA2 || hp->arch == KITE_ARCH_GEMMA3;
+            CHECK(hp->ffn_act == (gemma ? KITE_FFN_GELU : KITE_FFN_SILU) &&
+                      hp->embd_scale == (gemma ? sqrtf((float)hp->n_embd) : 1.0f),
+                  "%s: activation %d, embedding scale %g", cases[i].file, hp->ffn_act, hp->embd_scale);
+            for (int il = 0; il < hp->n_layer; il++) {
+                const kite_layer *L = &((const struct kite_model *)m)->layers[il];
+                const bool swa = cases[i].swa[il] == 's';
+                CHECK(L->swa == swa && L->use_rope == (cases[i].rope[il] == 'r'), "%s layer %d: swa %d rope %d",
+                      cases[i].file, il, L->swa, L->use_rope);
+                CHECK(L->rope_base == (swa ? cases[i].base_local : cases[i].base_global) &&
+                          L->rope_scale == (swa ? 1.0f : cases[i].scale_global),
+                      "%s layer %d: rope base %g scale %g", cases[i].file, il, L->rope_base, L->rope_scale);
+            }
+        }
+        kite_model_free(m);
+        free(buf);
+    }
+}
+
+// A tensor or key an architecture needs, left out: refused at load, naming it.
+static void test_arch_missing(void) {
+    static const struct {
+        const char *file, *tensor, *key, *want;
+    } cases[] = {
+        {"arch/qwen3.gguf", "blk.1.attn_k_norm.weight", NULL, "blk.1.attn_k_norm.weight"},
+        {"arch/gemma3.gguf", "blk.4.post_ffw_norm.weight", NULL, "blk.4.post_ffw_norm.weight"},
+        {"arch/gemma2.gguf", "blk.0.post_attention_norm.weight", NULL, "blk.0.post_attention_norm.weight"},
+        {"arch/qwen3moe.gguf", "blk.1.ffn_down_exps.weight", NULL, "blk.1.ffn_down_exps.weight"},
+        {"arch/qwen3moe.gguf", "blk.0.ffn_gate_inp.weight", NULL, "blk.0.ffn_gate_inp.weight"},
+        {"arch/qwen3moe.gguf", NULL, "qwen3moe.expert_count", "qwen3moe.expert_count"},
+        {"arch/qwen3moe.gguf", NULL, "qwen3moe.expert_used_count", "qwen3moe.expert_used_count"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t len;
+        unsigned char *buf = check_read_model(cases[i].file, &len);
+        if (!buf) continue;
+        kite_gguf *g = NULL;
+        CHECK(kite_gguf_parse(buf, len, &g) == KITE_OK, "%s: parse", cases[i].file);
+        if (g) {
+            kite__buf b = rewrite_drop_key(g, cases[i].tensor, cases[i].key);
+            kite_model *m = NULL;
+            kite_status s = kite_model_load(b.bytes, b.len, NULL, &m);
+            CHECK(s != KITE_OK && !m && strstr(kite_last_error(), cases[i].want),
+                  "%s without %s: status %d, message '%s'", cases[i].file, cases[i].want, s, kite_last_error());
+            kite_model_free(m);
+            kite__buf_free(&b);
+        }
+        kite_gguf_free(g);
+        free(buf);
+    }
+}
+
 int main(void) {
     test_hparams();
+    test_arch_hparams();
+    test_arch_missing();
     size_t len;
     unsigned char *buf = check_read_model("stories260K.gguf", &len);
     if (buf) {
