@@ -16,16 +16,34 @@ static void usage(FILE *f) {
             "usage: kite chat [-m MODEL] [options]   (one user message per line; EOF ends)\n"
             "  --chat-template NAME   built-in template (default: the model's own, else chatml)\n"
             "  -sys, --system TEXT    system message\n"
+            "  --think show|hide      show (default) or hide the <think>...</think> reasoning of a\n"
+            "                         reply (Qwen3, DeepSeek-R1); the model keeps it in its context\n"
             "  -n N                   most tokens per reply (default -1: until end of turn)\n"
             "  -c N -t N --temp T --top-k K --top-p P --min-p P --repeat-penalty R --seed S\n"
             "  -ngl N, --device NAME  the last N layers on the GPU backend (see kite run --help)\n");
 }
 
-// Shows each piece as it comes and keeps the reply (a kite__buf) for the conversation.
+typedef struct chat_out {
+    kite__buf reply;         // the whole reply, reasoning included, for the conversation
+    bool hide_think;
+    kite_think_split think;
+} chat_out;
+
+static bool print_answer(void *user, const char *text, size_t len, bool thinking) {
+    (void)user;
+    if (!thinking) fwrite(text, 1, len, stdout);
+    return true;
+}
+
+// Shows each piece as it comes (without the reasoning when hidden) and keeps the reply.
 static bool on_piece(void *user, const char *piece, size_t len) {
-    fwrite(piece, 1, len, stdout);
+    chat_out *o = user;
+    if (o->hide_think)
+        kite_think_split_feed(&o->think, piece, len, print_answer, NULL);
+    else
+        fwrite(piece, 1, len, stdout);
     fflush(stdout);
-    return kite__buf_append(user, piece, len);
+    return kite__buf_append(&o->reply, piece, len);
 }
 
 int kite_cmd_chat(int argc, char **argv) {
@@ -99,8 +117,11 @@ int kite_cmd_chat(int argc, char **argv) {
             break;
         }
         // evaluate only what the cache does not hold yet
-        kite__buf r = {0};
-        kite_status st = kite_generate(s.ctx, formatted + (prev_len <= flen ? prev_len : flen), &gp, on_piece, &r);
+        chat_out co = {.hide_think = o.hide_think};
+        kite_think_split_init(&co.think);
+        kite_status st = kite_generate(s.ctx, formatted + (prev_len <= flen ? prev_len : flen), &gp, on_piece, &co);
+        if (co.hide_think) kite_think_split_flush(&co.think, print_answer, NULL);
+        kite__buf r = co.reply;
         char *asked = formatted; // the conversation up to the assistant's opening
         size_t asked_len = flen;
         fputs("\n", stdout);

@@ -26,6 +26,8 @@ static void usage(FILE *f) {
             "  --top-k K --top-p P --min-p P --repeat-penalty R --repeat-last-n N --seed S\n"
             "  --chat-template NAME   wrap the prompt as one user turn of this template\n"
             "                         ('auto': the model's own tokenizer.chat_template)\n"
+            "  --think show|hide      show (default) or hide a <think>...</think> reasoning block\n"
+            "                         (Qwen3, DeepSeek-R1) in the printed text\n"
             "  --ids                  print the generated token ids instead of the text\n"
             "  --no-stats             do not print timings to stderr\n");
 }
@@ -33,14 +35,24 @@ static void usage(FILE *f) {
 typedef struct run_out {
     bool ids;
     bool first;
+    bool hide_think;         // print only the answer, not a reasoning block
+    kite_think_split think;
 } run_out;
+
+static bool print_answer(void *user, const char *text, size_t len, bool thinking) {
+    (void)user;
+    if (!thinking) fwrite(text, 1, len, stdout);
+    return true;
+}
 
 static bool on_piece(void *user, const char *piece, size_t len) {
     run_out *o = user;
-    if (!o->ids) {
+    if (o->ids) return true;
+    if (o->hide_think)
+        kite_think_split_feed(&o->think, piece, len, print_answer, NULL);
+    else
         fwrite(piece, 1, len, stdout);
-        fflush(stdout);
-    }
+    fflush(stdout);
     return true;
 }
 
@@ -68,7 +80,7 @@ static const char *template_source(const kite_model *m, const char *name, char *
 int kite_cmd_run(int argc, char **argv) {
     model_opts o;
     model_opts_init(&o);
-    run_out out = {false, true};
+    run_out out = {.ids = false, .first = true};
     bool stats = true;
     for (int i = 1; i < argc; i++) {
         int r = model_opts_parse(&o, argc, argv, &i);
@@ -91,6 +103,8 @@ int kite_cmd_run(int argc, char **argv) {
     }
     if (!o.seed_given) o.sampling.seed = model_cli_random_seed();
 
+    out.hide_think = o.hide_think;
+    kite_think_split_init(&out.think);
     model_session s;
     if (!model_session_open(&s, &o)) return 1;
 
@@ -115,6 +129,7 @@ int kite_cmd_run(int argc, char **argv) {
     gp.stats = &st;
     gp.on_token = on_token;
     kite_status rs = kite_generate(s.ctx, prompt, &gp, on_piece, &out);
+    if (out.hide_think && !out.ids) kite_think_split_flush(&out.think, print_answer, NULL);
     if (out.ids) putchar('\n');
     fflush(stdout);
     int rc = 0;

@@ -46,7 +46,7 @@ int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
                                        "-n", "--n-predict", "-c", "--ctx-size", "-b", "--batch-size", "-t",
                                        "--threads", "--temp", "--top-k", "--top-p", "--min-p", "--repeat-penalty",
                                        "--repeat-last-n", "--seed", "-s", "-fa", "--flash-attn", "-ngl",
-                                       "--gpu-layers", "--n-gpu-layers", "-dev", "--device"};
+                                       "--gpu-layers", "--n-gpu-layers", "-dev", "--device", "--think"};
     bool known = false;
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) known |= !strcmp(a, with_value[k]);
     if (!known) return 0;
@@ -68,6 +68,11 @@ int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
     else if (!strcmp(a, "-ngl") || !strcmp(a, "--gpu-layers") || !strcmp(a, "--n-gpu-layers"))
         ok = model_cli_int(a, v, 0, 1 << 20, &o->n_gpu_layers);
     else if (!strcmp(a, "-dev") || !strcmp(a, "--device")) o->device = v;
+    else if (!strcmp(a, "--think")) {
+        ok = !strcmp(v, "show") || !strcmp(v, "hide");
+        o->hide_think = !strcmp(v, "hide");
+        if (!ok) fprintf(stderr, "kite: --think takes show or hide, not '%s'\n", v);
+    }
     else if (!strcmp(a, "--temp")) ok = parse_float(a, v, 0.0f, 100.0f, &o->sampling.temp);
     else if (!strcmp(a, "--top-k")) ok = model_cli_int(a, v, 0, 1 << 24, &o->sampling.top_k);
     else if (!strcmp(a, "--top-p")) ok = parse_float(a, v, 0.0f, 1.0f, &o->sampling.top_p);

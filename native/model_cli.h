@@ -23,6 +23,7 @@ typedef struct model_opts {
     const char *device;        // --device: the offload backend by name (NULL: the best built in)
     kite_sampler_params sampling; // --temp --top-k --top-p --min-p --repeat-penalty --repeat-last-n --seed
     bool seed_given;
+    bool hide_think;           // --think hide: leave <think>...</think> reasoning out of the printed reply
 } model_opts;
 
 // Sets llama.cpp's defaults (sampling as llama-cli's; n_predict -1).

@@ -132,6 +132,10 @@ export interface GenerateOptions {
   parseSpecial?: boolean;
   /** Called with every sampled token id once the generation has finished. */
   onToken?: (id: number) => void;
+  /** A reasoning block (`<think>...</think>`, as Qwen3 and DeepSeek-R1 write it): 'show'
+   *  (default) streams it as generated; 'hide' leaves it and the newlines after it out of the
+   *  text (the model still has it in its context). */
+  thinking?: 'show' | 'hide';
 }
 
 export interface ChatMessage {

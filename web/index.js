@@ -9,6 +9,7 @@ import {
   MAX_THREADS, DEFAULT_STALL_TIMEOUT_MS, LOAD_OPTIONS, INSPECT_OPTIONS, QUANTIZE_OPTIONS, GENERATE_OPTIONS,
   CHAT_OPTIONS, TOKENIZE_OPTIONS, checkOptions, checkText,
 } from './options.js';
+import { ThinkSplit } from './think.js';
 
 export { KiteError, hfUrl, MAX_MODEL_BYTES, MAX_THREADS };
 
@@ -118,8 +119,11 @@ class Model {
   }
 
   // An async iterable of text pieces; .result resolves to the run's stats afterwards.
-  #stream(op, args, { signal, onToken } = {}) {
+  #stream(op, args, { signal, onToken, thinking = 'show' } = {}) {
     const client = this.#live();
+    // thinking 'hide': only the answer's runs reach the stream (the model still reads its reasoning)
+    const split = thinking === 'hide' ? new ThinkSplit() : null;
+    const enqueue = (runs) => runs.forEach((r) => !r.thinking && queue.push(r.text));
     const queue = [];
     let wake = null;
     let finished = false;
@@ -131,12 +135,13 @@ class Model {
     const result = client.call(op, { ...args, abort: ab.flag?.buffer }, {
       onEvent: (m) => {
         if (m.type !== 'piece' || finished) return;
-        queue.push(m.text);
+        if (split) enqueue(split.feed(m.text));
+        else queue.push(m.text);
         wake?.();
       },
     });
     result.then(
-      () => { finished = true; wake?.(); },
+      () => { if (split) enqueue(split.flush()); finished = true; wake?.(); },
       (e) => { failure = e; finished = true; wake?.(); },
     ).finally(() => ab.release());
     const stats = result.then((r) => {

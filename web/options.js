@@ -74,6 +74,7 @@ export const GENERATE_OPTIONS = {
   keepContext: bool,
   parseSpecial: bool,
   onToken: fn,
+  thinking: oneOf('show', 'hide'),
 };
 
 export const CHAT_OPTIONS = { ...GENERATE_OPTIONS, addAssistant: bool };

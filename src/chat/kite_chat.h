@@ -37,6 +37,30 @@ const char *kite_chat_template_name(size_t i);
 kite_status kite_chat_apply(const char *tmpl_name_or_source, const kite_chat_msg *msgs, size_t n, bool add_assistant,
                             char **out, size_t *out_len);
 
+// ---- reasoning blocks ---------------------------------------------------------------------
+
+// Splits a reply streamed in pieces into its reasoning, the text between "<think>" and
+// "</think>" (Qwen3, DeepSeek-R1), and its answer, the rest: the tags themselves and the
+// newlines right after "</think>" belong to neither. Bytes that could begin a tag are held
+// until decided, so tags split across pieces are found. Zero-initialize or call init.
+typedef struct kite_think_split {
+    bool thinking;    // inside a reasoning block
+    bool after_close; // just after "</think>": newlines are dropped
+    char held[8];     // the prefix of a tag seen so far
+    size_t n_held;
+} kite_think_split;
+
+// Receives runs of text in order, thinking true for reasoning; returning false stops the feed.
+typedef bool (*kite_think_emit)(void *user, const char *text, size_t len, bool thinking);
+
+void kite_think_split_init(kite_think_split *s);
+
+// Feeds text[0..len); emits the runs it decides. Returns false if emit returned false.
+bool kite_think_split_feed(kite_think_split *s, const char *text, size_t len, kite_think_emit emit, void *user);
+
+// Emits the held bytes (a tag prefix the reply ended in) as text. Returns emit's verdict.
+bool kite_think_split_flush(kite_think_split *s, kite_think_emit emit, void *user);
+
 #ifdef __cplusplus
 }
 #endif

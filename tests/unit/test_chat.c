@@ -126,6 +126,16 @@ static void test_against_llama(void) {
         // a source only llama.cpp's detector names (dots.llm1), and one it cannot place
         compare_all(ref, "{{ '<|userprompt|>' + content + '<|endofuserprompt|>' }}", "dots1 source");
         compare_all(ref, "{{ messages }}", "unknown source");
+        // the markers of Qwen3's template (ChatML turns, a reasoning block) and Gemma 3's (turns)
+        static const char qwen3_src[] =
+            "{%- if enable_thinking is defined and enable_thinking is false %}{{- '<think>\\n\\n</think>\\n\\n' }}"
+            "{%- endif %}{{- '<|im_start|>' + message.role + '\\n' + content + '<|im_end|>' + '\\n' }}",
+                          gemma3_src[] = "{{ bos_token }}{%- for message in loop_messages -%}{{ '<start_of_turn>' + "
+                                         "role + '\\n' + message['content'] | trim }}<end_of_turn>{%- endfor -%}";
+        CHECK(!strcmp(kite_chat_detect(qwen3_src), "chatml") && !strcmp(kite_chat_detect(gemma3_src), "gemma"),
+              "qwen3 source as %s, gemma3 source as %s", kite_chat_detect(qwen3_src), kite_chat_detect(gemma3_src));
+        compare_all(ref, qwen3_src, "qwen3 source");
+        compare_all(ref, gemma3_src, "gemma3 source");
         // real templates shipped in llama.cpp's vocab files (tokenizer.chat_template)
         const struct {
             const char *file, *family;
@@ -155,7 +165,66 @@ static void test_against_llama(void) {
     dlclose(h);
 }
 
+// ---- reasoning blocks ------------------------------------------------------------------------
+
+static bool refuse_emit(void *user, const char *t, size_t n, bool thinking) {
+    (void)user, (void)t, (void)n, (void)thinking;
+    return false;
+}
+
+typedef struct split_out {
+    char text[2][256]; // [0] answer, [1] reasoning
+    size_t len[2];
+    int runs;
+} split_out;
+
+static bool collect_split(void *user, const char *t, size_t n, bool thinking) {
+    split_out *o = user;
+    CHECK(n > 0, "empty run");
+    memcpy(o->text[thinking] + o->len[thinking], t, n);
+    o->len[thinking] += n;
+    o->runs++;
+    return true;
+}
+
+// Splits `in` fed as pieces cut at every pair of positions (so tags split across 1-3 pieces)
+// and checks the answer and reasoning texts each time.
+static void check_split(const char *in, const char *answer, const char *reasoning) {
+    const size_t n = strlen(in);
+    for (size_t a = 0; a <= n; a++)
+        for (size_t b = a; b <= n; b++) {
+            split_out o = {0};
+            kite_think_split s;
+            kite_think_split_init(&s);
+            kite_think_split_feed(&s, in, a, collect_split, &o);
+            kite_think_split_feed(&s, in + a, b - a, collect_split, &o);
+            kite_think_split_feed(&s, in + b, n - b, collect_split, &o);
+            kite_think_split_flush(&s, collect_split, &o);
+            o.text[0][o.len[0]] = o.text[1][o.len[1]] = 0;
+            CHECK(!strcmp(o.text[0], answer) && !strcmp(o.text[1], reasoning),
+                  "split of %s at %zu,%zu: answer '%s' reasoning '%s'", in, a, b, o.text[0], o.text[1]);
+        }
+}
+
+static void test_think_split(void) {
+    // Qwen3's layout: the block first, a blank line, then the answer
+    check_split("<think>\nLet me see.\n</think>\n\nParis.", "Paris.", "\nLet me see.\n");
+    check_split("No block here.", "No block here.", "");
+    check_split("a < b, <thin and </think> stay text", "a < b, <thin and </think> stay text", "");
+    check_split("<<think>x</think>y", "<y", "x");
+    check_split("<think>unfinished", "", "unfinished");
+    check_split("<think>a</thin", "", "a</thin"); // an unfinished closing tag is reasoning
+    check_split("ends in <thi", "ends in <thi", "");
+    check_split("<think></think>\n", "", "");
+    check_split("x\n<think>r</think>\n\ny\n", "x\ny\n", "r");
+    // the emit callback can stop the feed
+    kite_think_split s;
+    kite_think_split_init(&s);
+    CHECK(!kite_think_split_feed(&s, "abc", 3, refuse_emit, NULL), "a refusing emit did not stop the feed");
+}
+
 int main(void) {
+    test_think_split();
     test_reference_cases();
     test_against_llama();
     return check_done("test_chat");
