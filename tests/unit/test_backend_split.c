@@ -2,7 +2,8 @@
 // instantiated twice, each with its own thread pool) give bit-identical logits to one backend,
 // for every split (-ngl 0 .. n_layer + 1), in batched prefill, decode and all-logits evals, on
 // models that exercise each path of the forward pass (stories260K: llama; rand-qwen2: q/k/v
-// biases; rand-phi3: fused qkv and gate_up, q scaling). Also the placement rule (llama.cpp's
+// biases; rand-phi3: fused qkv and gate_up, q scaling; the arch models: qwen3, qwen3moe, gemma2,
+// gemma3, smollm3). Also the placement rule (llama.cpp's
 // -ngl: the last N layers, the output head once N exceeds the layer count) and the errors.
 // Sequences: several decoded in one batch (continuous batching) give each the bits it gets alone.
 #include <stdlib.h>
@@ -219,5 +220,11 @@ int main(void) {
     test_splits("stories260K.gguf");
     test_splits("rand-qwen2-f16.gguf");
     test_splits("rand-phi3-f16.gguf");
+    // q/k norms; q/k norms + experts; post norms, GeGLU, soft-caps, two rope bases; NoPE layers
+    test_splits("arch/qwen3.gguf");
+    test_splits("arch/qwen3moe.gguf");
+    test_splits("arch/gemma2.gguf");
+    test_splits("arch/gemma3.gguf");
+    test_splits("arch/smollm3.gguf");
     return check_done("test_backend_split");
 }
