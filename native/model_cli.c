@@ -121,6 +121,45 @@ static bool default_model(char *out, size_t n) {
     return false;
 }
 
+// A split set's file name: PREFIX-%05d-of-%05d.gguf (llama.cpp's llama_split_path). Returns
+// the count (and *no, 1-based, and the prefix length) or 0 for another name.
+static int split_name(const char *path, int *no, size_t *prefix_len) {
+    const size_t n = strlen(path), tail = strlen("-00001-of-00001.gguf");
+    int a, b;
+    char end[8];
+    if (n <= tail || sscanf(path + n - tail, "-%5d-of-%5d%7s", &a, &b, end) != 3 || strcmp(end, ".gguf") != 0)
+        return 0;
+    if (a < 1 || b < 1 || a > b) return 0;
+    *no = a;
+    *prefix_len = n - tail;
+    return b;
+}
+
+// Maps the other files of a split set beside s->path (its first file).
+static bool open_split(model_session *s) {
+    int no;
+    size_t plen;
+    const int count = split_name(s->path, &no, &plen);
+    if (count <= 1) return true;
+    if (no != 1) {
+        fprintf(stderr, "kite: %s is file %d of a split set of %d: give the first (-00001-of-%05d.gguf)\n", s->path,
+                no, count, count);
+        return false;
+    }
+    s->more = calloc((size_t)count - 1, sizeof *s->more);
+    if (!s->more) return false;
+    for (int i = 2; i <= count; i++) {
+        char path[4096], err[512];
+        snprintf(path, sizeof path, "%.*s-%05d-of-%05d.gguf", (int)plen, s->path, i, count);
+        if (!kite_file_map_open(path, &s->more[i - 2], err, sizeof err)) {
+            fprintf(stderr, "kite: split set: %s\n", err);
+            return false;
+        }
+        s->n_more = i - 1;
+    }
+    return true;
+}
+
 bool model_session_open(model_session *s, const model_opts *o) {
     static char def[4096];
     memset(s, 0, sizeof *s);
@@ -138,7 +177,29 @@ bool model_session_open(model_session *s, const model_opts *o) {
         fprintf(stderr, "kite: %s\n", err);
         return false;
     }
-    kite_status st = kite_model_load(s->map.data, s->map.size, NULL, &s->model);
+    if (!open_split(s)) {
+        model_session_close(s);
+        return false;
+    }
+    const int32_t n_files = 1 + s->n_more;
+    const uint8_t **bufs = malloc((size_t)n_files * sizeof *bufs);
+    uint64_t *lens = malloc((size_t)n_files * sizeof *lens);
+    if (!bufs || !lens) {
+        free(bufs);
+        free(lens);
+        fprintf(stderr, "kite: out of memory\n");
+        model_session_close(s);
+        return false;
+    }
+    bufs[0] = s->map.data;
+    lens[0] = s->map.size;
+    for (int32_t i = 0; i < s->n_more; i++) {
+        bufs[i + 1] = s->more[i].data;
+        lens[i + 1] = s->more[i].size;
+    }
+    kite_status st = kite_model_load_split(bufs, lens, n_files, NULL, &s->model);
+    free(bufs);
+    free(lens);
     if (st != KITE_OK) {
         fprintf(stderr, "kite: %s: %s\n", s->path, kite_last_error());
         model_session_close(s);
@@ -162,6 +223,8 @@ void model_session_close(model_session *s) {
     kite_ctx_free(s->ctx);
     kite_model_free(s->model);
     kite_file_map_close(&s->map);
+    for (int32_t i = 0; i < s->n_more; i++) kite_file_map_close(&s->more[i]);
+    free(s->more);
     memset(s, 0, sizeof *s);
 }
 

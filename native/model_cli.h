@@ -39,12 +39,15 @@ bool model_cli_int(const char *flag, const char *s, long lo, long hi, int32_t *o
 
 typedef struct model_session {
     kite_file_map map;
+    kite_file_map *more; // the other files of a split set (NAME-00001-of-0000N.gguf), or NULL
+    int32_t n_more;
     kite_model *model;
     kite_ctx *ctx;
     const char *path; // the file opened
 } model_session;
 
-// Maps the model file (o->model, else the default model), loads it and creates a context with
+// Maps the model file (o->model, else the default model; a split set's first file
+// NAME-00001-of-0000N.gguf brings the other N - 1 beside it), loads it and creates a context with
 // o's n_ctx / n_threads / n_batch. On failure prints a message to stderr and returns false
 // (the session is then closed).
 bool model_session_open(model_session *s, const model_opts *o);

@@ -85,6 +85,14 @@ typedef struct kite_model_params {
 // kite_model_free.
 kite_status kite_model_load(const uint8_t *buf, uint64_t len, const kite_model_params *p, kite_model **out);
 
+// As kite_model_load for a model split into n files (llama-gguf-split's
+// NAME-00001-of-0000N.gguf ...), bufs[i][0..lens[i]) in order: the first holds the metadata,
+// each its split.no, and the tensors of all of them make the model. A split.count other than n,
+// a file out of order or a tensor in two files is KITE_ERR_INVALID, named. kite_model_load on
+// the first file of a set alone says so.
+kite_status kite_model_load_split(const uint8_t *const *bufs, const uint64_t *lens, int32_t n,
+                                  const kite_model_params *p, kite_model **out);
+
 // Frees the model (not the buffer). NULL is allowed.
 void kite_model_free(kite_model *m);
 

@@ -42,7 +42,9 @@ typedef struct kite_layer {
 
 struct kite_model {
     kite_hparams hp;
-    kite_gguf *gguf;
+    kite_gguf *gguf;           // the metadata: parts[0]
+    kite_gguf **parts;         // (n_parts) every file of a split set (llama-gguf-split), else one
+    int32_t n_parts;
     kite_vocab *vocab;
     kite_weight tok_embd;      // (n_embd -> n_vocab) rows looked up per token
     const float *output_norm;  // (n_embd)

@@ -184,17 +184,30 @@ static kite_status load_hparams(const kite_gguf *g, kite_hparams *hp) {
 
 // ---- tensors ----------------------------------------------------------------------------
 
+// The tensors of a model: those of every file of a split set (llama-gguf-split), else of one.
+typedef struct tensor_set {
+    kite_gguf *const *parts;
+    int32_t n;
+} tensor_set;
+
+static const kite_gguf_tensor *lookup(const tensor_set *ts, const char *name) {
+    for (int32_t p = 0; p < ts->n; p++) {
+        int64_t i = kite_gguf_find_tensor(ts->parts[p], name);
+        if (i >= 0) return &ts->parts[p]->tensors[i];
+    }
+    return NULL;
+}
+
 // Looks up a tensor and checks its shape (ne1 = 0 for a vector, ne2 = 1 unless 3-D). Missing:
 // error if required, else *out = NULL.
-static kite_status find3(const kite_gguf *g, const char *name, int64_t ne0, int64_t ne1, int64_t ne2, bool required,
+static kite_status find3(const tensor_set *g, const char *name, int64_t ne0, int64_t ne1, int64_t ne2, bool required,
                          const kite_gguf_tensor **out) {
     *out = NULL;
-    int64_t i = kite_gguf_find_tensor(g, name);
-    if (i < 0) {
+    const kite_gguf_tensor *t = lookup(g, name);
+    if (!t) {
         if (required) return kite__fail(KITE_ERR_INVALID, "tensor %s is missing", name);
         return KITE_OK;
     }
-    const kite_gguf_tensor *t = &g->tensors[i];
     uint64_t want1 = ne1 ? (uint64_t)ne1 : 1;
     if (t->ne[0] != (uint64_t)ne0 || t->ne[1] != want1 || t->ne[2] != (uint64_t)ne2 || t->ne[3] != 1)
         return kite__fail(KITE_ERR_INVALID,
@@ -205,12 +218,12 @@ static kite_status find3(const kite_gguf *g, const char *name, int64_t ne0, int6
     return KITE_OK;
 }
 
-static kite_status find(const kite_gguf *g, const char *name, int64_t ne0, int64_t ne1, bool required,
+static kite_status find(const tensor_set *g, const char *name, int64_t ne0, int64_t ne1, bool required,
                         const kite_gguf_tensor **out) {
     return find3(g, name, ne0, ne1, 1, required, out);
 }
 
-static kite_status vec(const kite_gguf *g, const char *name, int64_t n, bool required, const float **out) {
+static kite_status vec(const tensor_set *g, const char *name, int64_t n, bool required, const float **out) {
     const kite_gguf_tensor *t;
     *out = NULL;
     KITE_TRY(find(g, name, n, 0, required, &t));
@@ -225,7 +238,7 @@ static kite_status vec(const kite_gguf *g, const char *name, int64_t n, bool req
 
 // A matrix, or n_mat matrices stacked along the third dimension (MoE experts; the view is the
 // first, the others follow every row_bytes * n_out bytes).
-static kite_status mats(const kite_gguf *g, const char *name, int64_t n_in, int64_t n_out, int64_t n_mat,
+static kite_status mats(const tensor_set *g, const char *name, int64_t n_in, int64_t n_out, int64_t n_mat,
                         bool required, kite_weight *w) {
     const kite_gguf_tensor *t;
     memset(w, 0, sizeof *w);
@@ -244,7 +257,7 @@ static kite_status mats(const kite_gguf *g, const char *name, int64_t n_in, int6
     return KITE_OK;
 }
 
-static kite_status mat(const kite_gguf *g, const char *name, int64_t n_in, int64_t n_out, bool required,
+static kite_status mat(const tensor_set *g, const char *name, int64_t n_in, int64_t n_out, bool required,
                        kite_weight *w) {
     return mats(g, name, n_in, n_out, 1, required, w);
 }
@@ -253,7 +266,7 @@ static uint64_t wbytes(const kite_weight *w) {
     return w->data ? kite_type_row_bytes(w->type, (uint64_t)w->n_in) * (uint64_t)w->n_out : 0;
 }
 
-static kite_status load_layer(const kite_gguf *g, const kite_hparams *hp, int il, kite_layer *L) {
+static kite_status load_layer(const tensor_set *g, const kite_hparams *hp, int il, kite_layer *L) {
     char n[96];
     const int64_t E = hp->n_embd, q_dim = (int64_t)hp->n_head * hp->head_dim,
                   kv_dim = (int64_t)hp->n_head_kv * hp->head_dim, F = hp->n_ff;
@@ -287,7 +300,7 @@ static kite_status load_layer(const kite_gguf *g, const kite_hparams *hp, int il
         L->gate_exps_stride = wbytes(&L->gate_exps);
         L->up_exps_stride = wbytes(&L->up_exps);
         L->down_exps_stride = wbytes(&L->down_exps);
-    } else if (kite_gguf_find_tensor(g, NAME("ffn_gate.weight")) >= 0) {
+    } else if (lookup(g, NAME("ffn_gate.weight"))) {
         KITE_TRY(mat(g, NAME("ffn_gate.weight"), E, F, true, &L->w_gate));
         KITE_TRY(mat(g, NAME("ffn_up.weight"), E, F, true, &L->w_up));
     } else {
@@ -304,11 +317,11 @@ static kite_status load_layer(const kite_gguf *g, const kite_hparams *hp, int il
 }
 
 static kite_status load_weights(kite_model *m) {
-    const kite_gguf *g = m->gguf;
+    const tensor_set set = {m->parts, m->n_parts}, *g = &set;
     kite_hparams *hp = &m->hp;
-    int64_t ie = kite_gguf_find_tensor(g, "token_embd.weight");
-    if (ie < 0) return kite__fail(KITE_ERR_INVALID, "tensor token_embd.weight is missing");
-    uint64_t nv = g->tensors[ie].ne[1];
+    const kite_gguf_tensor *te = lookup(g, "token_embd.weight");
+    if (!te) return kite__fail(KITE_ERR_INVALID, "tensor token_embd.weight is missing");
+    uint64_t nv = te->ne[1];
     if (nv < 1 || nv > MAX_VOCAB)
         return kite__fail(KITE_ERR_INVALID, "tensor token_embd.weight has %llu rows", (unsigned long long)nv);
     hp->n_vocab = (int32_t)nv;
@@ -331,7 +344,7 @@ static kite_status load_weights(kite_model *m) {
         return kite__fail(KITE_ERR_NOMEM, "out of memory for %d layers", hp->n_layer);
     }
     kite_status s = KITE_OK;
-    if (hp->n_swa > 0) s = swa_pattern(g, hp, hp->arch == KITE_ARCH_GEMMA2 ? 2 : 6, swa);
+    if (hp->n_swa > 0) s = swa_pattern(m->gguf, hp, hp->arch == KITE_ARCH_GEMMA2 ? 2 : 6, swa);
     for (int il = 0; il < hp->n_layer && s == KITE_OK; il++) {
         m->layers[il].swa = swa[il];
         s = load_layer(g, hp, il, &m->layers[il]);
@@ -343,13 +356,66 @@ static kite_status load_weights(kite_model *m) {
 
 // ---- public -----------------------------------------------------------------------------
 
-kite_status kite_model_load(const uint8_t *buf, uint64_t len, const kite_model_params *p, kite_model **out) {
+// A split set (llama-gguf-split): the first file holds the metadata and split.count; every file
+// its split.no; the tensors, none twice, add up to split.tensors.count.
+static kite_status check_split(kite_model *m) {
+    uint64_t count = 1, no, total;
+    const kite_gguf *g0 = m->parts[0];
+    if (kite_gguf_find(g0, "split.count") && !kite_gguf_get_u64(g0, "split.count", &count))
+        return kite__fail(KITE_ERR_INVALID, "metadata split.count: expected an unsigned integer");
+    if (count == 0) count = 1;
+    if (count != (uint64_t)m->n_parts) {
+        if (m->n_parts == 1)
+            return kite__fail(KITE_ERR_INVALID,
+                              "the model is split into %llu files (split.count): load them all, from the first "
+                              "(NAME-00001-of-%05llu.gguf)",
+                              (unsigned long long)count, (unsigned long long)count);
+        return kite__fail(KITE_ERR_INVALID, "split.count is %llu but %d files were given", (unsigned long long)count,
+                          m->n_parts);
+    }
+    if (m->n_parts == 1) return KITE_OK;
+    uint64_t n_tensors = 0;
+    for (int32_t p = 0; p < m->n_parts; p++) {
+        if (!kite_gguf_get_u64(m->parts[p], "split.no", &no) || no != (uint64_t)p)
+            return kite__fail(KITE_ERR_INVALID, "file %d of the split set does not have split.no = %d", p + 1, p);
+        n_tensors += m->parts[p]->n_tensors;
+        for (uint64_t i = 0; i < m->parts[p]->n_tensors; i++) {
+            const kite_gguf_tensor *t = &m->parts[p]->tensors[i];
+            for (int32_t q = 0; q < p; q++) {
+                char name[256];
+                snprintf(name, sizeof name, "%.*s", (int)KITE_MIN(t->name.len, 255), t->name.ptr);
+                if (kite_gguf_find_tensor(m->parts[q], name) >= 0)
+                    return kite__fail(KITE_ERR_INVALID, "tensor %s is in files %d and %d of the split set", name,
+                                      q + 1, p + 1);
+            }
+        }
+    }
+    if (kite_gguf_get_u64(g0, "split.tensors.count", &total) && total != n_tensors)
+        return kite__fail(KITE_ERR_INVALID, "split.tensors.count is %llu but the %d files hold %llu tensors",
+                          (unsigned long long)total, m->n_parts, (unsigned long long)n_tensors);
+    return KITE_OK;
+}
+
+kite_status kite_model_load_split(const uint8_t *const *bufs, const uint64_t *lens, int32_t n,
+                                  const kite_model_params *p, kite_model **out) {
     *out = NULL;
     kite_model_params defaults = {0};
     if (!p) p = &defaults;
+    if (n < 1 || n > 9999 || !bufs || !lens) return kite__fail(KITE_ERR_INVALID, "a model needs 1 to 9999 files, not %d", n);
     kite_model *m = calloc(1, sizeof *m);
-    if (!m) return kite__fail(KITE_ERR_NOMEM, "out of memory");
-    kite_status s = kite_gguf_parse(buf, len, &m->gguf);
+    if (!m || !(m->parts = calloc((size_t)n, sizeof *m->parts))) {
+        free(m);
+        return kite__fail(KITE_ERR_NOMEM, "out of memory");
+    }
+    kite_status s = KITE_OK;
+    for (int32_t i = 0; i < n && s == KITE_OK; i++) {
+        s = kite_gguf_parse(bufs[i], lens[i], &m->parts[i]);
+        if (s == KITE_OK) m->n_parts = i + 1;
+    }
+    if (s == KITE_OK) {
+        m->gguf = m->parts[0];
+        s = check_split(m);
+    }
     if (s == KITE_OK) s = load_hparams(m->gguf, &m->hp);
     if (s == KITE_OK && !p->vocab_only) s = load_weights(m);
     if (s == KITE_OK) s = kite_vocab_load(m->gguf, &m->vocab);
@@ -361,11 +427,16 @@ kite_status kite_model_load(const uint8_t *buf, uint64_t len, const kite_model_p
     return KITE_OK;
 }
 
+kite_status kite_model_load(const uint8_t *buf, uint64_t len, const kite_model_params *p, kite_model **out) {
+    return kite_model_load_split(&buf, &len, 1, p, out);
+}
+
 void kite_model_free(kite_model *m) {
     if (!m) return;
     kite_vocab_free(m->vocab);
     free(m->layers);
-    kite_gguf_free(m->gguf);
+    for (int32_t i = 0; i < m->n_parts; i++) kite_gguf_free(m->parts[i]);
+    free(m->parts);
     free(m);
 }
 
