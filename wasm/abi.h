@@ -20,6 +20,9 @@ typedef struct kw_load_args {
     int32_t n_threads;  // pool threads (>= 1)
     int32_t vocab_only; // 1: metadata and vocabulary only, no context
     kw_model *model;    // out: the loaded model
+    uint8_t **more;     // a split set's other files (n_more kw_alloc blocks, in order), or NULL;
+    uint32_t *more_lens; // their sizes; owned like buf
+    int32_t n_more;
 } kw_load_args;
 
 // kw_tokenize.

@@ -32,6 +32,7 @@ typedef struct abi_field {
 static const abi_field load_fields[] = {
     F(kw_load_args, buf, "u32"),       F(kw_load_args, len, "u32"),        F(kw_load_args, n_ctx, "i32"),
     F(kw_load_args, n_threads, "i32"), F(kw_load_args, vocab_only, "i32"), F(kw_load_args, model, "u32"),
+    F(kw_load_args, more, "u32"),      F(kw_load_args, more_lens, "u32"),  F(kw_load_args, n_more, "i32"),
 };
 static const abi_field tokenize_fields[] = {
     F(kw_tokenize_args, model, "u32"),         F(kw_tokenize_args, text, "u32"),

@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-// One model, its inference context, and the heap block holding the file (owned).
+// One model, its inference context, and the heap blocks holding its file(s) (owned).
 typedef struct kw_model {
     uint8_t *buf;
+    uint8_t **more; // a split set's other files (n_more blocks), or NULL
+    int32_t n_more;
     kite_model *m;
     kite_ctx *c; // NULL for vocab-only loads
 } kw_model;
@@ -26,19 +28,43 @@ EMSCRIPTEN_KEEPALIVE void kw_model_free(kw_model *h) {
     kite_ctx_free(h->c);
     kite_model_free(h->m);
     free(h->buf);
+    for (int32_t i = 0; i < h->n_more; i++) free(h->more[i]);
+    free(h->more);
     free(h);
 }
 
-// Loads the GGUF in a->buf[0..a->len) (a kw_alloc block) and creates a context of a->n_ctx
-// tokens (0: the model's default) on a->n_threads threads. On success a->model owns buf; on
-// failure the caller still does. vocab_only skips the weights' checks and the context.
+// Loads the GGUF in a->buf[0..a->len) (a kw_alloc block; with a->n_more > 0, the first file of
+// a split set whose others are a->more[i][0..a->more_lens[i])) and creates a context of a->n_ctx
+// tokens (0: the model's default) on a->n_threads threads. On success a->model owns every file
+// block (not the more / more_lens arrays); on failure the caller still does. vocab_only skips
+// the weights' checks and the context.
 EMSCRIPTEN_KEEPALIVE int kw_model_load(kw_load_args *a) {
     if (a->n_ctx < 0) return kite__fail(KITE_ERR_INVALID, "nCtx must be >= 0 (got %d)", a->n_ctx);
     if (a->n_threads < 0) return kite__fail(KITE_ERR_INVALID, "threads must be >= 1 (got %d)", a->n_threads);
+    if (a->n_more < 0 || (a->n_more > 0 && (!a->more || !a->more_lens)))
+        return kite__fail(KITE_ERR_INVALID, "bad split set (%d more files)", a->n_more);
+    const int32_t n = 1 + a->n_more;
     kw_model *h = calloc(1, sizeof *h);
-    if (!h) return kite__fail(KITE_ERR_NOMEM, "out of wasm memory");
+    const uint8_t **bufs = malloc((size_t)n * sizeof *bufs);
+    uint64_t *lens = malloc((size_t)n * sizeof *lens);
+    if (h && a->n_more > 0) h->more = malloc((size_t)a->n_more * sizeof *h->more);
+    if (!h || !bufs || !lens || (a->n_more > 0 && !h->more)) {
+        if (h) free(h->more);
+        free(h);
+        free(bufs);
+        free(lens);
+        return kite__fail(KITE_ERR_NOMEM, "out of wasm memory");
+    }
+    bufs[0] = a->buf;
+    lens[0] = a->len;
+    for (int32_t i = 0; i < a->n_more; i++) {
+        bufs[i + 1] = a->more[i];
+        lens[i + 1] = a->more_lens[i];
+    }
     kite_model_params mp = {.vocab_only = a->vocab_only != 0};
-    kite_status s = kite_model_load(a->buf, a->len, &mp, &h->m);
+    kite_status s = kite_model_load_split(bufs, lens, n, &mp, &h->m);
+    free(bufs);
+    free(lens);
     if (s == KITE_OK && !a->vocab_only) {
         kite_ctx_params cp = kite_ctx_default_params();
         cp.n_ctx = a->n_ctx;
@@ -47,10 +73,13 @@ EMSCRIPTEN_KEEPALIVE int kw_model_load(kw_load_args *a) {
     }
     if (s != KITE_OK) {
         kite_model_free(h->m);
+        free(h->more);
         free(h);
         return s;
     }
     h->buf = a->buf;
+    for (int32_t i = 0; i < a->n_more; i++) h->more[i] = a->more[i];
+    h->n_more = a->n_more;
     a->model = h;
     return KITE_OK;
 }

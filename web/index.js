@@ -33,10 +33,27 @@ export async function deleteCachedModel(url) {
 // http(s) URL beside the package in a browser. loadModel/inspect/quantize take it as it is.
 export const builtinModel = new URL('../models/stories260K.gguf', import.meta.url).href;
 
-// Sends a source to the worker, serving pulls for in-memory bytes; returns the call's result.
+// A split set (llama-gguf-split's NAME-00001-of-0000N.gguf) named by its first file's path or
+// URL: the names of all N files, else null.
+export function splitSetNames(source) {
+  if (typeof source !== 'string' && !(source instanceof URL)) return null;
+  const s = String(source);
+  const m = /^(.*)-(\d{5})-of-(\d{5})\.gguf((?:[?#].*)?)$/.exec(s);
+  if (!m || Number(m[3]) < 2) return null;
+  if (Number(m[2]) !== 1)
+    throw new KiteError(`kite: ${s} is file ${Number(m[2])} of a split set: give the first (-00001-of-${m[3]}.gguf)`, 'invalid input');
+  const n = Number(m[3]);
+  return Array.from({ length: n }, (_, i) => `${m[1]}-${String(i + 1).padStart(5, '0')}-of-${m[3]}.gguf${m[4]}`);
+}
+
+// Sends a source (or the array of a split set's files, in order) to the worker, serving pulls
+// for in-memory bytes; returns the call's result.
 // An abort of signal rejects at once (the caller then ends the worker).
 async function withSource(client, op, source, args, { onProgress, signal, onChunk, stallTimeout, cache, sha256 } = {}) {
-  const { desc, serve } = await describeSource(source);
+  const list = Array.isArray(source) ? source : null;
+  if (list && list.length === 0) throw new KiteError('kite: an empty list of model files', 'invalid input');
+  const described = await Promise.all((list ?? [source]).map((s) => describeSource(s)));
+  const desc = list ? described.map((d) => d.desc) : described[0].desc;
   const ab = makeAbortFlag(signal);
   try {
     if (signal?.aborted) throw new KiteError('aborted', 'aborted');
@@ -50,7 +67,7 @@ async function withSource(client, op, source, args, { onProgress, signal, onChun
       cancelOn: signal,
       onEvent: (m) => {
         if (m.type === 'pull') {
-          const data = serve(m.offset, m.length);
+          const data = described[m.part ?? 0].serve(m.offset, m.length);
           client.reply({ op: 'chunk', id: m.id, data }, [data.buffer]);
         } else if (m.type === 'progress') {
           onProgress?.({ stage: m.stage, loaded: m.loaded, total: m.total, fraction: m.total ? m.loaded / m.total : 0 });
@@ -210,10 +227,13 @@ function genOpts(o) {
 export async function loadModel(source, opts = {}) {
   checkOptions('loadModel', opts, LOAD_OPTIONS);
   const { onProgress, threads, nCtx = 0, flavor, simd, signal, vocabOnly = false, stallTimeout, cache, sha256 } = opts;
-  await describeSource(source); // a bad source fails before any worker starts
+  // a split set: every file, from the first file's name or as a list (paths, URLs, Files, bytes)
+  const files = Array.isArray(source) ? source : splitSetNames(source);
+  if (files && sha256) throw new KiteError('kite: loadModel: sha256 checks one file, not a split set', 'invalid input');
+  for (const s of files ?? [source]) await describeSource(s); // a bad source fails before any worker starts
   const client = await Client.start({ flavor, threads, simd });
   try {
-    const r = await withSource(client, 'load', source, { nCtx, threads: client.threads, vocabOnly },
+    const r = await withSource(client, 'load', files ?? source, { nCtx, threads: client.threads, vocabOnly },
       { onProgress, signal, stallTimeout, cache, sha256 });
     if (r.cache?.warning) console.warn(`kite: ${r.cache.warning}`);
     return new Model(client, r.info, r.cache);

@@ -209,7 +209,8 @@ function onPiece(p, n) {
 
 // ---- requests ------------------------------------------------------------------------
 
-async function readSource(source, { stallTimeout, cache, sha256 } = {}) {
+// part: which file of a split set (the caller serves in-memory bytes per file)
+async function readSource(source, { stallTimeout, cache, sha256 } = {}, part = 0) {
   current.stage = 'read';
   const r = await readIntoHeap(source, {
     alloc: (n) => {
@@ -228,7 +229,7 @@ async function readSource(source, { stallTimeout, cache, sha256 } = {}) {
       if (cancel.signal.aborted) { reject(new CError('aborted while reading the model', 'aborted')); return; }
       pulls.set(id, resolve);
       cancel.signal.addEventListener('abort', () => reject(new CError('aborted while reading the model', 'aborted')), { once: true });
-      port.post({ id, type: 'pull', offset, length });
+      port.post({ id, type: 'pull', offset, length, part });
     }),
     signal: current.cancel.signal,
     stallTimeout,
@@ -273,20 +274,37 @@ const ops = {
     }
   },
 
+  // source: one file, or the files of a split set in order (the model owns every file's block)
   async load({ source, nCtx, threads, vocabOnly, download }) {
     if (model) throw new CError('this worker already holds a model', 'invalid input');
-    const { ptr, size, cache } = await readSource(source, download);
-    current.stage = 'load';
-    const a = struct('kw_load_args').set({ buf: ptr, len: size, n_ctx: nCtx | 0, n_threads: threads | 0, vocab_only: vocabOnly ? 1 : 0 });
+    const sources = Array.isArray(source) ? source : [source];
+    const parts = [];
+    let table = 0;
+    let a = null;
     try {
-      const st = M._kw_model_load(a.ptr);
-      if (st !== abi.status.KITE_OK) M._kw_free(ptr); // on success the model owns the buffer
-      check(st);
+      for (let i = 0; i < sources.length; i++) parts.push(await readSource(sources[i], download, i));
+      current.stage = 'load';
+      const nMore = parts.length - 1;
+      if (nMore > 0) { // the other files' pointers, then their sizes
+        table = M._kw_alloc(8 * nMore) >>> 0;
+        if (!table) check(abi.status.KITE_ERR_NOMEM);
+        const t = new Uint32Array(heap().buffer, table, 2 * nMore);
+        parts.slice(1).forEach((p, i) => { t[i] = p.ptr; t[nMore + i] = p.size; });
+      }
+      a = struct('kw_load_args').set({
+        buf: parts[0].ptr, len: parts[0].size, n_ctx: nCtx | 0, n_threads: threads | 0, vocab_only: vocabOnly ? 1 : 0,
+        more: table, more_lens: table ? table + 4 * nMore : 0, n_more: nMore,
+      });
+      check(M._kw_model_load(a.ptr));
       model = a.get('model');
+    } catch (e) {
+      parts.forEach((p) => M._kw_free(p.ptr)); // on success the model owns the files' blocks
+      throw e;
     } finally {
-      a.free();
+      if (table) M._kw_free(table);
+      a?.free();
     }
-    return { info: modelInfo(), cache };
+    return { info: modelInfo(), cache: parts[0].cache };
   },
 
   tokenize({ text, addSpecial, parseSpecial }) {

@@ -127,3 +127,37 @@ test('a GGUF naming an architecture Kite does not run is refused, naming it', ()
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a split set (llama-gguf-split layout) loads from its first file: CLI and package, the same ids', async () => {
+  requireArch();
+  const { ggufSplit } = await import('./gguf_split.mjs');
+  const dir = mkdtempSync(join(tmpdir(), 'kite-split-'));
+  try {
+    const whole = join(archDir(), 'qwen3moe.gguf');
+    const parts = ggufSplit(readFileSync(whole), 3);
+    const names = parts.map((_, i) => join(dir, `qwen3moe-${String(i + 1).padStart(5, '0')}-of-00003.gguf`));
+    parts.forEach((p, i) => writeFileSync(names[i], p));
+    const want = greedy(whole, PROMPTS[0], 12, ['--ids']);
+    assert.equal(greedy(names[0], PROMPTS[0], 12, ['--ids']), want);
+    const r = spawnSync(kiteBin(), ['run', '-m', names[1], '-p', 'x', '-n', '1', '--no-stats'], { encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /give the first/);
+    if (!existsSync(join(repoRoot, 'dist', 'kite-st.wasm'))) throw new Error('dist/kite-st.wasm is missing');
+    const { loadModel } = await import('../../web/index.js');
+    const wantIds = want.trim().split(/\s+/).map(Number);
+    // by the first file's path, and as a list of in-memory files
+    for (const source of [names[0], parts.map((p) => new Uint8Array(p))]) {
+      const m = await loadModel(source, { flavor: 'st' });
+      try {
+        const g = m.generate(PROMPTS[0], { maxTokens: 12, temperature: 0 });
+        await g.text();
+        assert.deepEqual((await g.result).tokens, wantIds);
+      } finally {
+        await m.dispose();
+      }
+    }
+    await assert.rejects(loadModel(names[0].replace('-00001-', '-00002-'), { flavor: 'st' }), /give the first/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
