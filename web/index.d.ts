@@ -217,7 +217,10 @@ export interface Model {
   dispose(): Promise<void>;
 }
 
-export function loadModel(source: ModelSource, opts?: LoadOptions): Promise<Model>;
+/** Loads a model. A split set (llama-gguf-split's NAME-00001-of-0000N.gguf ...) loads from its
+ *  first file's path or URL (the others are found by name beside it) or from the list of its
+ *  files in order (e.g. the Files a user picked). */
+export function loadModel(source: ModelSource | ModelSource[], opts?: LoadOptions): Promise<Model>;
 
 /** The model this package ships, models/stories260K.gguf (1.1 MB, a tiny story model): a
  *  file: URL in Node, a URL beside the package in a browser. Any call that takes a
