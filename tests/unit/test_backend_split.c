@@ -216,6 +216,10 @@ int main(void) {
     test_sequences("stories260K.gguf", 0);
     test_sequences("stories260K.gguf", 3);
     test_sequences("rand-phi3-f16.gguf", 0);
+    // routed experts: a token's rows gathered with other sequences' tokens per expert; sliding
+    // windows and two rope bases per step
+    test_sequences("arch/qwen3moe.gguf", 0);
+    test_sequences("arch/gemma3.gguf", 2);
     test_placement();
     test_splits("stories260K.gguf");
     test_splits("rand-qwen2-f16.gguf");
