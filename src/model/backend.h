@@ -97,6 +97,7 @@ typedef struct kite_backend kite_backend;
 // The table a backend fills. Every op works on the rows [0, n) of the current step.
 struct kite_backend {
     const char *name;
+    uint64_t kv_bytes; // bytes its KV cache (keys and values) takes, set at creation
 
     // Frees the backend and everything it holds.
     void (*free)(kite_backend *b);

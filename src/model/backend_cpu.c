@@ -27,9 +27,16 @@ typedef struct cpu_backend {
     kite_step step;           // the current step
     float *acts[KITE_ACT_COUNT];
     int32_t out_rows, out_width;
-    uint16_t *k_cache;        // (layers, n_seq, n_ctx, kv_dim) f16 rotated keys of cfg's layers
-    uint16_t *v_cache;        // (layers, n_seq, n_ctx, kv_dim) f16 values
+    uint16_t *k_cache;        // per layer (n_seq, rows, kv_dim) f16 rotated keys of cfg's layers
+    uint16_t *v_cache;        // the same for values
     int32_t kv_dim;
+    // Per layer of cfg (index layer - layer_first): where its cache starts (elements), its rows
+    // per sequence, and its ring length (0: row = position). A sliding-window layer keeps only
+    // the window as a ring of ring = n_swa + n_batch - 1 rows (a step's earliest token needs
+    // n_swa - 1 positions before the step, its last one the step's n_batch) plus n_swa - 1 rows
+    // repeating the ring's first ones, so every window is one contiguous run of rows.
+    size_t *layer_base;
+    int32_t *layer_rows, *layer_ring;
     float *scores;            // (n_threads, n_ctx) attention scores per worker
     void *scratch;            // matmul scratch (quantized activations)
     size_t scratch_size;
@@ -268,22 +275,35 @@ static void cpu_rope(kite_backend *b, kite_view x, int32_t n, int32_t n_heads, i
                          r->neox);
 }
 
-// Offset of (layer, sequence, position) in this backend's cache.
-static size_t cache_off(const cpu_backend *c, int32_t layer, int32_t seq, int32_t pos) {
-    KITE_ASSERT(layer >= c->cfg.layer_first && layer < c->cfg.layer_last && seq >= 0 && seq < c->cfg.n_seq &&
-                pos >= 0 && pos < c->cfg.n_ctx);
-    return (((size_t)(layer - c->cfg.layer_first) * c->cfg.n_seq + seq) * c->cfg.n_ctx + pos) * c->kv_dim;
+// Offset of row `row` of (layer, sequence) in this backend's cache.
+static size_t cache_row(const cpu_backend *c, int32_t layer, int32_t seq, int32_t row) {
+    KITE_ASSERT(layer >= c->cfg.layer_first && layer < c->cfg.layer_last && seq >= 0 && seq < c->cfg.n_seq);
+    const int32_t l = layer - c->cfg.layer_first;
+    KITE_ASSERT(row >= 0 && row < c->layer_rows[l]);
+    return c->layer_base[l] + ((size_t)seq * (size_t)c->layer_rows[l] + (size_t)row) * (size_t)c->kv_dim;
+}
+
+// The row of a position (its ring slot on a sliding-window layer).
+static int32_t pos_row(const cpu_backend *c, int32_t layer, int32_t pos) {
+    KITE_ASSERT(pos >= 0 && pos < c->cfg.n_ctx);
+    const int32_t ring = c->layer_ring[layer - c->cfg.layer_first];
+    return ring ? pos % ring : pos;
 }
 
 static void cpu_kv_store(kite_backend *b, int32_t layer, kite_view k, kite_view v, int32_t n) {
     cpu_backend *c = cpu(b);
+    const int32_t ring = c->layer_ring[layer - c->cfg.layer_first], n_swa = c->cfg.m->hp.n_swa;
     for (int32_t t = 0; t < n; t++) {
-        const size_t off = cache_off(c, layer, c->step.seq[t], c->step.pos[t]);
+        const int32_t row = pos_row(c, layer, c->step.pos[t]);
         const float *kr = at(c, k) + (size_t)t * k.stride, *vr = at(c, v) + (size_t)t * v.stride;
-        uint16_t *kc = c->k_cache + off, *vc = c->v_cache + off;
-        for (int32_t i = 0; i < c->kv_dim; i++) {
-            kc[i] = kite_f32_to_f16(kr[i]);
-            vc[i] = kite_f32_to_f16(vr[i]);
+        // a ring's first n_swa - 1 rows are kept twice: at the slot and after the ring
+        for (int32_t copy = 0; copy < (ring && row < n_swa - 1 ? 2 : 1); copy++) {
+            const size_t off = cache_row(c, layer, c->step.seq[t], row + copy * ring);
+            uint16_t *kc = c->k_cache + off, *vc = c->v_cache + off;
+            for (int32_t i = 0; i < c->kv_dim; i++) {
+                kc[i] = kite_f32_to_f16(kr[i]);
+                vc[i] = kite_f32_to_f16(vr[i]);
+            }
         }
     }
 }
@@ -327,7 +347,7 @@ static void attn_worker(void *arg, int ith, int nth) {
         // causal: token t sees its sequence's cache up to and including its own position; a
         // sliding window also hides the keys `window` or more positions back
         const int32_t end = c->step.pos[t] + 1, start = a->window > 0 && end > a->window ? end - a->window : 0;
-        const size_t off = cache_off(c, j->layer, c->step.seq[t], start) + (size_t)kvh * hd;
+        const size_t off = cache_row(c, j->layer, c->step.seq[t], pos_row(c, j->layer, start)) + (size_t)kvh * hd;
         const float *q = j->q + (size_t)t * j->q_stride + (size_t)h * hd;
         float *out = j->out + (size_t)t * j->out_stride + (size_t)h * hd;
         if (a->softcap > 0.0f) // the SIMD ops have no soft-cap: gemma2's scores take the scalar op
@@ -361,6 +381,9 @@ static void cpu_free(kite_backend *b) {
     for (size_t i = 0; i < sizeof moe / sizeof moe[0]; i++) free(moe[i]);
     free(c->k_cache);
     free(c->v_cache);
+    free(c->layer_base);
+    free(c->layer_rows);
+    free(c->layer_ring);
     free(c->scores);
     free(c->scratch);
     free(c);
@@ -418,13 +441,27 @@ kite_status kite__backend_cpu_new(const kite_backend_config *cfg, kite_backend *
     const size_t B = (size_t)cfg->n_batch, E = (size_t)hp->n_embd, hd = (size_t)hp->head_dim;
     const size_t q_dim = hd * hp->n_head, kv_dim = hd * hp->n_head_kv, F = (size_t)hp->n_ff;
     const size_t n_layers = (size_t)(cfg->layer_last - cfg->layer_first);
-    const size_t kv_elems = n_layers * (size_t)cfg->n_seq * (size_t)cfg->n_ctx * kv_dim;
+    bool ok = true;
+    ok = ok && (c->layer_base = malloc(KITE_MAX(n_layers, 1) * sizeof *c->layer_base));
+    ok = ok && (c->layer_rows = malloc(KITE_MAX(n_layers, 1) * sizeof *c->layer_rows));
+    ok = ok && (c->layer_ring = malloc(KITE_MAX(n_layers, 1) * sizeof *c->layer_ring));
+    size_t kv_elems = 0;
+    for (size_t l = 0; ok && l < n_layers; l++) {
+        const bool swa = cfg->m->layers[cfg->layer_first + (int32_t)l].swa && hp->n_swa > 0;
+        // the ring pays off once it is shorter than the context
+        const int64_t ring = (int64_t)hp->n_swa + cfg->n_batch - 1, rows = ring + hp->n_swa - 1;
+        const bool use_ring = swa && rows < cfg->n_ctx;
+        c->layer_ring[l] = use_ring ? (int32_t)ring : 0;
+        c->layer_rows[l] = use_ring ? (int32_t)rows : cfg->n_ctx;
+        c->layer_base[l] = kv_elems;
+        kv_elems += (size_t)cfg->n_seq * (size_t)c->layer_rows[l] * kv_dim;
+    }
+    c->b.kv_bytes = (uint64_t)kv_elems * 2 * sizeof(uint16_t);
     const size_t widths[KITE_ACT_COUNT] = {
         [KITE_ACT_X] = E,           [KITE_ACT_XN] = KITE_MAX(E, q_dim), [KITE_ACT_QKV] = q_dim + 2 * kv_dim,
         [KITE_ACT_Q] = q_dim,       [KITE_ACT_K] = kv_dim,              [KITE_ACT_V] = kv_dim,
         [KITE_ACT_ATT] = q_dim,     [KITE_ACT_FF] = 2 * F,              [KITE_ACT_FF2] = F,
     };
-    bool ok = true;
     for (int i = 0; i < KITE_ACT_COUNT; i++)
         if (widths[i]) ok = ok && (c->acts[i] = malloc(B * widths[i] * sizeof(float)));
     for (int i = 0; i < ROPE_SLOTS; i++) ok = ok && (c->rope[i].cs = malloc(B * (size_t)KITE_MAX(hp->n_rot, 2) * sizeof(float)));

@@ -137,6 +137,12 @@ void kite_ctx_reset(kite_ctx *c) {
 int32_t kite_ctx_pos(const kite_ctx *c) { return c->seq_pos[0]; }
 int32_t kite_ctx_n_ctx(const kite_ctx *c) { return c->n_ctx; }
 int32_t kite_ctx_n_seq(const kite_ctx *c) { return c->n_seq; }
+
+uint64_t kite_ctx_kv_bytes(const kite_ctx *c) {
+    uint64_t b = 0;
+    for (int i = 0; i < c->n_backends; i++) b += c->backends[i]->kv_bytes;
+    return b;
+}
 kite_model *kite_ctx_model(const kite_ctx *c) { return c->m; }
 
 int32_t kite_ctx_seq_pos(const kite_ctx *c, int32_t seq) {

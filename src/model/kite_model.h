@@ -189,6 +189,10 @@ int32_t kite_ctx_n_ctx(const kite_ctx *c);
 // Sequences of the context.
 int32_t kite_ctx_n_seq(const kite_ctx *c);
 
+// Bytes the context's KV cache takes on all its backends (sliding-window layers keep only
+// their window: n_swa + n_batch - 1 positions plus n_swa - 1 repeated, when that is shorter).
+uint64_t kite_ctx_kv_bytes(const kite_ctx *c);
+
 // The model a context runs.
 kite_model *kite_ctx_model(const kite_ctx *c);
 

@@ -212,7 +212,52 @@ static void test_sequences(const char *file, int32_t ngl) {
     free(buf);
 }
 
+// gemma3's sliding-window layers keep only their window, as a ring: decoding 1 or 4 tokens a
+// step past the point where the ring wraps gives the logits of a cache that holds every position
+// (a context too short for the ring to pay off), bit for bit, in less memory.
+static void test_window_ring(void) {
+    size_t len;
+    unsigned char *buf = check_read_model("arch/gemma3.gguf", &len);
+    if (!buf) return;
+    kite_model *m = NULL;
+    CHECK(kite_model_load(buf, len, NULL, &m) == KITE_OK, "gemma3: %s", kite_last_error());
+    const kite_hparams *hp = m ? kite_model_hparams(m) : NULL;
+    for (int32_t nb = 1; hp && nb <= 4; nb += 3) {
+        const int32_t rows = hp->n_swa + nb - 1 + hp->n_swa - 1, n_tok = rows - rows % nb; // 23 or 26: wraps
+        const int32_t nv = hp->n_vocab, n_ctx[2] = {rows + 8, rows}; // [0] a ring, [1] every position
+        float *l[2] = {malloc(sizeof(float) * (size_t)nv * (size_t)n_tok), malloc(sizeof(float) * (size_t)nv * (size_t)n_tok)};
+        uint64_t kv[2] = {0, 0};
+        for (int k = 0; k < 2; k++) {
+            kite_ctx_params cp = {.n_ctx = n_ctx[k], .n_batch = nb};
+            kite_ctx *c = NULL;
+            CHECK(kite_ctx_new(m, &cp, &c) == KITE_OK, "n_ctx %d: %s", n_ctx[k], kite_last_error());
+            for (int32_t i = 0; c && i < n_tok; i += nb) {
+                int32_t toks[4];
+                for (int32_t j = 0; j < nb; j++) toks[j] = ((i + j) * 7919 + 13) % nv;
+                const float *out = NULL;
+                CHECK(kite_ctx_eval(c, toks, nb, &out) == KITE_OK, "eval: %s", kite_last_error());
+                if (out) memcpy(l[k] + (size_t)i * nv, out, sizeof(float) * (size_t)nv);
+            }
+            kv[k] = c ? kite_ctx_kv_bytes(c) : 0;
+            kite_ctx_free(c);
+        }
+        bool same = true;
+        for (int32_t i = 0; i < n_tok; i += nb) same &= !memcmp(l[0] + (size_t)i * nv, l[1] + (size_t)i * nv, sizeof(float) * (size_t)nv);
+        CHECK(same, "n_batch %d: logits with the window ring differ from the full cache", nb);
+        // 5 of 6 layers slide: the ring context holds less than its n_ctx of every layer
+        const uint64_t full = (uint64_t)hp->n_layer * (uint64_t)n_ctx[0] * (uint64_t)(hp->n_head_kv * hp->head_dim) * 4;
+        CHECK(kv[0] > 0 && kv[0] < full && kv[1] == (uint64_t)hp->n_layer * (uint64_t)n_ctx[1] * (uint64_t)(hp->n_head_kv * hp->head_dim) * 4,
+              "n_batch %d: KV bytes %llu (ring) / %llu, full %llu", nb, (unsigned long long)kv[0],
+              (unsigned long long)kv[1], (unsigned long long)full);
+        free(l[0]);
+        free(l[1]);
+    }
+    kite_model_free(m);
+    free(buf);
+}
+
 int main(void) {
+    test_window_ring();
     test_sequences("stories260K.gguf", 0);
     test_sequences("stories260K.gguf", 3);
     test_sequences("rand-phi3-f16.gguf", 0);
