@@ -320,7 +320,8 @@ static int read_message(bool tty, char **msg, size_t *msg_len) {
     }
     for (;;) {
         errno = 0;
-        ssize_t n = getline(&line, &cap, stdin);
+        // a Ctrl-C that came before the read blocks counts too (the handler has run already)
+        ssize_t n = g_sigint ? (errno = EINTR, -1) : getline(&line, &cap, stdin);
         if (n < 0) {
             rc = errno == EINTR ? -1 : (m.len > 0 || block || more) ? 1 : 0;
             clearerr(stdin);
@@ -447,18 +448,17 @@ int kite_cmd_chat(int argc, char **argv) {
     c.gp.stop = stops;
     c.gp.n_stop = n_stops;
     const bool tty = isatty(0);
-    if (!o.quiet)
-        fprintf(stderr,
-                "kite chat: %s (context %d tokens, template: %s)\n"
-                "Type a message; /help lists the commands. /exit, /bye or Ctrl-D leaves; Ctrl-C stops a reply.\n",
-                c.s.path, n_ctx, o.chat_template ? o.chat_template : tmpl_src ? "the model's own" : "the fallback");
-
     // Ctrl-C: stops a reply (on_piece sees the count); at the prompt, a second one leaves.
     // No SA_RESTART, so a read at the prompt returns EINTR.
     struct sigaction sa = {0}, old_sa;
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_sa);
+    if (!o.quiet)
+        fprintf(stderr,
+                "kite chat: %s (context %d tokens, template: %s)\n"
+                "Type a message; /help lists the commands. /exit, /bye or Ctrl-D leaves; Ctrl-C stops a reply.\n",
+                c.s.path, n_ctx, o.chat_template ? o.chat_template : tmpl_src ? "the model's own" : "the fallback");
 
     int rc = 0;
     if (system && !push_msg(&c, "system", system, strlen(system))) rc = 1;
@@ -467,7 +467,6 @@ int kite_cmd_chat(int argc, char **argv) {
     while (rc == 0) {
         char *msg = NULL;
         size_t len = 0;
-        g_sigint = 0;
         int r = read_message(tty, &msg, &len);
         if (r == 0) break;
         if (r == -2) {
@@ -475,7 +474,9 @@ int kite_cmd_chat(int argc, char **argv) {
             break;
         }
         if (r < 0) {
-            if (++sigints_at_prompt >= 2) {
+            sigints_at_prompt += g_sigint > 0 ? g_sigint : 1;
+            g_sigint = 0;
+            if (sigints_at_prompt >= 2) {
                 fputc('\n', stderr);
                 break;
             }
