@@ -407,18 +407,18 @@ test('kite --help lists every command; every command has --help', () => {
   }
 });
 
-test('bench -o csv|json|md: one row per test, aligned columns in csv and md', () => {
+test('bench -o csv|json|md: one row per test; md columns aligned', () => {
   const args = ['bench', '-m', STORIES, '-p', '16', '-n', '8', '-r', '1'];
   const csv = kite([...args, '-o', 'csv']);
   assert.equal(csv.status, 0, csv.stderr);
-  const rows = csv.stdout.trimEnd().split('\n');
-  assert.equal(rows.length, 3);
-  assert.match(rows[0], /^model,\s*size,/);
-  assert.deepEqual(rows.map((r) => r.split(',').length), [rows[0].split(',').length, rows[0].split(',').length, rows[0].split(',').length]);
-  const commas = (r) => [...r].flatMap((ch, i) => (ch === ',' ? [i] : []));
-  assert.deepEqual(commas(rows[1]), commas(rows[0]), 'csv columns aligned');
+  const rows = csv.stdout.trimEnd().split('\n').map((r) => r.split(','));
+  assert.deepEqual(rows[0], ['model', 'size_bytes', 'isa', 'threads', 'test', 'n', 'tps', 'tps_sd', 'gbps']);
+  assert.deepEqual(rows.slice(1).map((r) => [r.length, r[0], r[4], r[5]]), [[9, 'stories260K.gguf', 'pp16', '16'], [9, 'stories260K.gguf', 'tg8', '8']]);
+  assert.equal(Number(rows[1][1]), Number(rows[2][1]));
+  assert.ok(rows.slice(1).every((r) => Number(r[6]) > 0));
   const md = kite([...args, '-o', 'md']);
   const mdRows = md.stdout.trimEnd().split('\n');
+  assert.equal(mdRows.length, 4);
   const bars = (r) => [...r].flatMap((ch, i) => (ch === '|' ? [i] : []));
   for (const r of mdRows) assert.deepEqual(bars(r), bars(mdRows[0]), 'md columns aligned');
   const json = kite([...args, '-o', 'json']);
@@ -426,4 +426,19 @@ test('bench -o csv|json|md: one row per test, aligned columns in csv and md', ()
   assert.deepEqual(objs.map((o) => o.test), ['pp16', 'tg8']);
   const bad = kite([...args, '-o', 'xml']);
   assert.equal(bad.status, 2);
+});
+
+test('quantize: progress in MB/s on a terminal (stderr a TTY) only', () => {
+  requireModels();
+  const out = join(tmp, 'q8.gguf');
+  const src = join(modelsDir(), 'rand-llama-spm-f16.gguf');
+  const piped = kite(['quantize', src, out, 'Q8_0']);
+  assert.equal(piped.status, 0, piped.stderr);
+  assert.doesNotMatch(piped.stderr, /\r/, 'no progress line when stderr is not a terminal');
+  rmSync(out);
+  // script(1) gives the command a pseudo-terminal
+  const cmd = [kiteBin(), 'quantize', src, out, 'Q8_0'].map((a) => `'${a}'`).join(' ');
+  const tty = spawnSync('script', ['-qec', cmd, '/dev/null'], { timeout: T });
+  assert.equal(tty.status, 0, tty.stdout.toString());
+  assert.match(tty.stdout.toString(), /\r\x1b\[K.*\d+\.\d%\s+[\d.]+ MB\/s/);
 });
