@@ -453,7 +453,8 @@ int kite_cmd_chat(int argc, char **argv) {
     struct sigaction sa = {0}, old_sa;
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_sa);
+    sigaction(SIGINT, NULL, &old_sa);
+    if (old_sa.sa_handler != SIG_IGN) sigaction(SIGINT, &sa, NULL); // a background job ignores Ctrl-C: keep it so
     if (!o.quiet)
         fprintf(stderr,
                 "kite chat: %s (context %d tokens, template: %s)\n"

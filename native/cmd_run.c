@@ -32,8 +32,9 @@ static void usage(FILE *f) {
             "  -hf, --hf-repo OWNER/REPO[:QUANT]  a Hugging Face repository's GGUF (default quant Q4_K_M;\n"
             "                         $KITE_HF_ENDPOINT or $HF_ENDPOINT replace https://huggingface.co)\n"
             "  -p, --prompt TEXT      prompt ('-': read it from stdin; default: empty, BOS only)\n"
-            "  -f, --file FILE        read the prompt from FILE ('-': stdin)\n"
-            "  -e, --escape           process escapes in -p and -r/--stop text: \\n \\r \\t \\' \\\" \\\\ \\xHH (default)\n"
+            "  -f, --file FILE        read the prompt from FILE ('-': stdin); a final line break is dropped\n"
+            "  -e, --escape           process escapes in the prompt and -r/--stop text: \\n \\r \\t \\' \\\" \\\\\n"
+            "                         \\xHH (default, as llama.cpp)\n"
             "  --no-escape            take them literally\n"
             "  -n, --n-predict N      tokens to generate (-1: until end of text; default -1)\n"
             "  -r, --reverse-prompt TEXT  stop after TEXT appears in the output (shown); repeatable\n"
@@ -249,16 +250,19 @@ int kite_cmd_run(int argc, char **argv) {
     }
     if (!o.seed_given) o.sampling.seed = model_cli_random_seed();
 
-    // the prompt: -p TEXT, -p - (stdin), -f FILE; escapes apply to text typed on the command line
+    // the prompt: -p TEXT, -p - (stdin), -f FILE (as llama.cpp: one final line break dropped,
+    // escapes processed in all of them unless --no-escape)
     char *prompt_owned = NULL;
     if (o.file || (o.prompt && !strcmp(o.prompt, "-"))) {
-        prompt_owned = model_cli_read_text(o.file ? o.file : "-", MAX_PROMPT_BYTES, NULL);
+        size_t len = 0;
+        prompt_owned = model_cli_read_text(o.file ? o.file : "-", MAX_PROMPT_BYTES, &len);
         if (!prompt_owned) return RUN_ERROR;
+        if (len > 0 && prompt_owned[len - 1] == '\n') prompt_owned[len - 1] = 0;
     } else {
         prompt_owned = strdup(o.prompt ? o.prompt : "");
         if (!prompt_owned) return RUN_ERROR;
-        if (escape) model_cli_unescape(prompt_owned);
     }
+    if (escape) model_cli_unescape(prompt_owned);
     char *strs[2 * MAX_STOPS];
     int n_strs = 0;
     for (int k = 0; k < n_rev + n_stops; k++) {
@@ -315,7 +319,8 @@ int kite_cmd_run(int argc, char **argv) {
     struct sigaction sa = {0}, old_sa;
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_sa);
+    sigaction(SIGINT, NULL, &old_sa);
+    if (old_sa.sa_handler != SIG_IGN) sigaction(SIGINT, &sa, NULL); // a background job ignores Ctrl-C: keep it so
     kite_gen_stats st;
     gp.n_predict = o.n_predict;
     gp.sampling = o.sampling;
