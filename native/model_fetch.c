@@ -354,8 +354,25 @@ bool model_fetch_hf_repo(const char *spec, char *out, size_t n) {
     if (colon) quant = strcpy(quant_buf, colon + 1);
     if (!cache_dir(dir, sizeof dir)) return false;
     snprintf(repo_dir, sizeof repo_dir, "%s/hf/%s", dir, repo);
-    bool found = cached_repo_file(repo_dir, quant ? quant : DEFAULT_QUANT, name, sizeof name);
-    if (!found && !quant) found = cached_repo_file(repo_dir, NULL, name, sizeof name);
+    // without QUANT, the file picked the first time (noted in REPO_DIR/.default), else a cached Q4_K_M
+    char note[PATH_CAP + 700];
+    snprintf(note, sizeof note, "%s/.default", repo_dir);
+    bool found = false;
+    if (!quant) {
+        FILE *f = fopen(note, "r");
+        char line[512], path[PATH_CAP + 1300];
+        struct stat st;
+        if (f && fgets(line, sizeof line, f)) {
+            line[strcspn(line, "\n")] = 0;
+            snprintf(path, sizeof path, "%s/%s", repo_dir, line);
+            if (gguf_matches(line, NULL) && !strchr(line, '/') && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+                snprintf(name, sizeof name, "%s", line);
+                found = true;
+            }
+        }
+        if (f) fclose(f);
+    }
+    if (!found) found = cached_repo_file(repo_dir, quant ? quant : DEFAULT_QUANT, name, sizeof name);
     if (!found) { // ask the hub for the repository's files
         char url[PATH_CAP], err[1024];
         snprintf(url, sizeof url, "%s/api/models/%s", hf_endpoint(), repo);
@@ -396,5 +413,13 @@ bool model_fetch_hf_repo(const char *spec, char *out, size_t n) {
     }
     char hf[PATH_CAP];
     snprintf(hf, sizeof hf, "hf://%s/%s", repo, name);
-    return model_fetch_url(hf, out, n);
+    if (!model_fetch_url(hf, out, n)) return false;
+    if (!quant) { // remember the choice (a hint only: a failed write just costs a request next time)
+        FILE *f = fopen(note, "w");
+        if (f) {
+            fprintf(f, "%s\n", name);
+            fclose(f);
+        }
+    }
+    return true;
 }

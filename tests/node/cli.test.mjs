@@ -122,6 +122,20 @@ test('run: -cnv and -sys start chat mode (-p is the first message)', () => {
   assert.equal(sys.stdout, chat.stdout);
 });
 
+test('run: Ctrl-C stops generation with exit 130', async () => {
+  requireModels();
+  const c = liveChat(['run', '-m', join(modelsDir(), 'rand-llama-spm-f16.gguf'), '--temp', '0', '-c', '512', '-p', 'Hello']);
+  try {
+    await c.waitFor('stdout', /\S{20}/);
+    c.p.kill('SIGINT');
+    const { code } = await c.exited;
+    assert.equal(code, 130);
+    assert.match(c.out.stderr, /interrupted after \d+ tokens/);
+  } finally {
+    c.p.kill('SIGKILL');
+  }
+});
+
 // ---- kite chat ------------------------------------------------------------------------------
 
 const chatArgs = ['chat', '-m', STORIES, '--temp', '0', '-n', '8', '-c', '512'];
@@ -378,6 +392,13 @@ test('download: -hf OWNER/REPO[:QUANT] picks the file from the repository list, 
   const again = await fetchRun(['-hf', 't/etag:Q8_0'], cache);
   assert.equal(again.status, 0);
   assert.equal(requests.length, n, 'no request once cached');
+  // no QUANT: Q4_K_M is not there, so the first .gguf; the choice is remembered
+  const first = await fetchRun(['-hf', 't/sidecar'], cache);
+  assert.equal(first.status, 0, first.stderr);
+  assert.ok(existsSync(join(cache, 'hf/t/sidecar/stories260K.gguf')));
+  const m = requests.length;
+  assert.equal((await fetchRun(['-hf', 't/sidecar'], cache)).status, 0);
+  assert.equal(requests.length, m, 'no request once cached');
   const none = await fetchRun(['-hf', 't/etag:Q5_K_S'], cache);
   assert.equal(none.status, 1);
   assert.match(none.stderr, /no \.gguf file matching Q5_K_S/);
