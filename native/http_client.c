@@ -77,6 +77,14 @@ bool http_has_tls(void) {
 #endif
 }
 
+const char *http_tls_version(void) {
+#ifdef KITE_HAVE_CURL
+    return curl_version();
+#else
+    return NULL;
+#endif
+}
+
 // ---- plain http over sockets ----------------------------------------------------------------
 
 typedef struct conn {
@@ -369,8 +377,10 @@ static bool http_get_curl(const char *url, int64_t from, http_body_fn body, void
 #endif
 
 bool http_get(const char *url, int64_t from, http_body_fn body, void *user, http_response *r, char *err, size_t en) {
-    if (!strncmp(url, "http://", 7)) return http_get_plain(url, from, body, user, r, err, en);
-    if (!strncmp(url, "https://", 8)) {
+    const char *via = getenv("KITE_HTTP_CLIENT"); // "curl": libcurl for http:// too (tests run both)
+    if (!strncmp(url, "http://", 7) && !(via && !strcmp(via, "curl") && http_has_tls()))
+        return http_get_plain(url, from, body, user, r, err, en);
+    if (!strncmp(url, "http://", 7) || !strncmp(url, "https://", 8)) {
 #ifdef KITE_HAVE_CURL
         return http_get_curl(url, from, body, user, r, err, en);
 #else

@@ -30,4 +30,10 @@ bool http_get(const char *url, int64_t from, http_body_fn body, void *user, http
 // True when this build can fetch https:// URLs.
 bool http_has_tls(void);
 
+// libcurl's version line when built with it, else NULL.
+const char *http_tls_version(void);
+
+// $KITE_HTTP_CLIENT=curl sends http:// through libcurl too (where built in), so the tests cover
+// both clients against a local server.
+
 #endif

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "http_client.h"
 #include "kite.h"
 
 typedef struct command {
@@ -45,7 +46,8 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(name, "--version") || !strcmp(name, "version")) {
-        printf("kite %s\n", KITE_VERSION);
+        const char *curl = http_tls_version();
+        printf("kite %s (https downloads: %s)\n", KITE_VERSION, curl ? curl : "no, built without libcurl");
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {

@@ -320,10 +320,10 @@ after(() => server?.close());
 
 // kite run through the local hub, with a fresh cache unless one is given; async so the server
 // (in this process) can answer.
-function fetchRun(args, cache) {
+function fetchRun(args, cache, client) {
   return new Promise((resolve) => {
     const p = spawn(kiteBin(), ['run', ...args, '-p', 'Once upon a time', '-n', '27', '--temp', '0', '--no-stats'], {
-      env: { ...process.env, KITE_CACHE: cache, KITE_HF_ENDPOINT: base },
+      env: { ...process.env, KITE_CACHE: cache, KITE_HF_ENDPOINT: base, KITE_HTTP_CLIENT: client },
     });
     let stdout = '', stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
@@ -333,84 +333,93 @@ function fetchRun(args, cache) {
   });
 }
 
-test('download: hf:// with a .sha256 sidecar, then the cache answers without a request', async () => {
-  const cache = mkdtempSync(join(tmp, 'cache-'));
-  const r = await fetchRun(['-m', 'hf://t/sidecar/stories260K.gguf'], cache);
-  assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout, REF);
-  assert.match(r.stderr, new RegExp(`SHA-256 ${MODEL_SHA} matches the \\.sha256 file`));
-  const cached = join(cache, 'hf/t/sidecar/stories260K.gguf');
-  assert.ok(readFileSync(cached).equals(MODEL_BYTES));
-  const n = requests.length;
-  const again = await fetchRun(['-m', 'hf://t/sidecar/stories260K.gguf'], cache);
-  assert.equal(again.status, 0);
-  assert.equal(again.stdout, REF);
-  assert.equal(requests.length, n, 'no request once cached');
-});
-
-test('download: http:// URL with a SHA-256 ETag; no checksum published: the size is checked and said so', async () => {
-  const cache = mkdtempSync(join(tmp, 'cache-'));
-  const e = await fetchRun(['-m', `${base}/t/etag/resolve/main/stories260K.gguf`], cache);
-  assert.equal(e.status, 0, e.stderr);
-  assert.match(e.stderr, /SHA-256 [0-9a-f]{64} matches the server's ETag/);
-  const p = await fetchRun(['-m', 'hf://t/plain/stories260K.gguf'], cache);
-  assert.equal(p.status, 0, p.stderr);
-  assert.match(p.stderr, /\d+ bytes as announced; the server publishes no SHA-256/);
-});
-
-test('download: a wrong SHA-256 is refused and nothing is cached', async () => {
-  const cache = mkdtempSync(join(tmp, 'cache-'));
-  const r = await fetchRun(['-m', 'hf://t/bad/stories260K.gguf'], cache);
-  assert.equal(r.status, 1);
-  assert.match(r.stderr, /SHA-256 mismatch/);
-  assert.ok(!existsSync(join(cache, 'hf/t/bad/stories260K.gguf')));
-  assert.ok(!existsSync(join(cache, 'hf/t/bad/stories260K.gguf.part')));
-});
-
-test('download: a connection dropped half way is resumed with a Range request', async () => {
-  const cache = mkdtempSync(join(tmp, 'cache-'));
-  const first = await fetchRun(['-m', 'hf://t/drop/stories260K.gguf'], cache);
-  assert.equal(first.status, 1);
-  assert.match(first.stderr, /run again to resume/);
-  const part = join(cache, 'hf/t/drop/stories260K.gguf.part');
-  const have = statSync(part).size;
-  assert.ok(have > 0 && have < MODEL_BYTES.length, `${have} bytes kept`);
-  const second = await fetchRun(['-m', 'hf://t/drop/stories260K.gguf'], cache);
-  assert.equal(second.status, 0, second.stderr);
-  assert.equal(second.stdout, REF);
-  assert.equal(requests.filter((q) => q.url.endsWith('.gguf')).at(-1).range, `bytes=${have}-`);
-  assert.match(second.stderr, /resuming at/);
-  assert.ok(readFileSync(join(cache, 'hf/t/drop/stories260K.gguf')).equals(MODEL_BYTES));
-});
-
-test('download: -hf OWNER/REPO[:QUANT] picks the file from the repository list, then from the cache', async () => {
-  const cache = mkdtempSync(join(tmp, 'cache-'));
-  const q8 = await fetchRun(['-hf', 't/etag:q8_0'], cache);
-  assert.equal(q8.status, 0, q8.stderr);
-  assert.ok(existsSync(join(cache, 'hf/t/etag/stories260K-Q8_0.gguf')));
-  const n = requests.length;
-  const again = await fetchRun(['-hf', 't/etag:Q8_0'], cache);
-  assert.equal(again.status, 0);
-  assert.equal(requests.length, n, 'no request once cached');
-  // no QUANT: Q4_K_M is not there, so the first .gguf; the choice is remembered
-  const first = await fetchRun(['-hf', 't/sidecar'], cache);
-  assert.equal(first.status, 0, first.stderr);
-  assert.ok(existsSync(join(cache, 'hf/t/sidecar/stories260K.gguf')));
-  const m = requests.length;
-  assert.equal((await fetchRun(['-hf', 't/sidecar'], cache)).status, 0);
-  assert.equal(requests.length, m, 'no request once cached');
-  const none = await fetchRun(['-hf', 't/etag:Q5_K_S'], cache);
-  assert.equal(none.status, 1);
-  assert.match(none.stderr, /no \.gguf file matching Q5_K_S/);
-  for (const bad of [['-m', 'hf://t/../x/y.gguf'], ['-m', 'hf://t'], ['-hf', 'nope']]) {
-    const r = await fetchRun(bad, cache);
-    assert.equal(r.status, 1, bad.join(' '));
-    assert.match(r.stderr, /bad model URL|expects OWNER\/REPO/);
+// Both HTTP clients: Kite's own (http://) and libcurl (https://; $KITE_HTTP_CLIENT=curl sends
+// http:// through it too) when the build has it (kite --version says).
+const hasCurl = /libcurl/.test(spawnSync(kiteBin(), ['--version']).stdout.toString());
+for (const client of ['sockets', 'curl']) {
+  if (client === 'curl' && !hasCurl) {
+    test('download (curl): skipped, this build has no libcurl', { skip: 'built without libcurl' }, () => {});
+    continue;
   }
-  const down = await fetchRun(['-m', 'http://127.0.0.1:1/x.gguf'], cache);
-  assert.equal(down.status, 1);
-  assert.match(down.stderr, /cannot connect to 127\.0\.0\.1:1/);
-});
+  test(`download (${client}): hf:// with a .sha256 sidecar, then the cache answers without a request`, async () => {
+    const cache = mkdtempSync(join(tmp, 'cache-'));
+    const r = await fetchRun(['-m', 'hf://t/sidecar/stories260K.gguf'], cache, client);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, REF);
+    assert.match(r.stderr, new RegExp(`SHA-256 ${MODEL_SHA} matches the \\.sha256 file`));
+    const cached = join(cache, 'hf/t/sidecar/stories260K.gguf');
+    assert.ok(readFileSync(cached).equals(MODEL_BYTES));
+    const n = requests.length;
+    const again = await fetchRun(['-m', 'hf://t/sidecar/stories260K.gguf'], cache, client);
+    assert.equal(again.status, 0);
+    assert.equal(again.stdout, REF);
+    assert.equal(requests.length, n, 'no request once cached');
+  });
+
+  test(`download (${client}): http:// URL with a SHA-256 ETag; no checksum published: the size is checked and said so`, async () => {
+    const cache = mkdtempSync(join(tmp, 'cache-'));
+    const e = await fetchRun(['-m', `${base}/t/etag/resolve/main/stories260K.gguf`], cache, client);
+    assert.equal(e.status, 0, e.stderr);
+    assert.match(e.stderr, /SHA-256 [0-9a-f]{64} matches the server's ETag/);
+    const p = await fetchRun(['-m', 'hf://t/plain/stories260K.gguf'], cache, client);
+    assert.equal(p.status, 0, p.stderr);
+    assert.match(p.stderr, /\d+ bytes as announced; the server publishes no SHA-256/);
+  });
+
+  test(`download (${client}): a wrong SHA-256 is refused and nothing is cached`, async () => {
+    const cache = mkdtempSync(join(tmp, 'cache-'));
+    const r = await fetchRun(['-m', 'hf://t/bad/stories260K.gguf'], cache, client);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /SHA-256 mismatch/);
+    assert.ok(!existsSync(join(cache, 'hf/t/bad/stories260K.gguf')));
+    assert.ok(!existsSync(join(cache, 'hf/t/bad/stories260K.gguf.part')));
+  });
+
+  test(`download (${client}): a connection dropped half way is resumed with a Range request`, async () => {
+    const cache = mkdtempSync(join(tmp, 'cache-'));
+    const first = await fetchRun(['-m', `hf://t/drop/${client}.gguf`], cache, client);
+    assert.equal(first.status, 1);
+    assert.match(first.stderr, /run again to resume/);
+    const part = join(cache, `hf/t/drop/${client}.gguf.part`);
+    const have = statSync(part).size;
+    assert.ok(have > 0 && have < MODEL_BYTES.length, `${have} bytes kept`);
+    const second = await fetchRun(['-m', `hf://t/drop/${client}.gguf`], cache, client);
+    assert.equal(second.status, 0, second.stderr);
+    assert.equal(second.stdout, REF);
+    assert.equal(requests.filter((q) => q.url.endsWith('.gguf')).at(-1).range, `bytes=${have}-`);
+    assert.match(second.stderr, /resuming at/);
+    assert.ok(readFileSync(join(cache, `hf/t/drop/${client}.gguf`)).equals(MODEL_BYTES));
+  });
+
+  test(`download (${client}): -hf OWNER/REPO[:QUANT] picks the file from the repository list, then from the cache`, async () => {
+    const cache = mkdtempSync(join(tmp, 'cache-'));
+    const q8 = await fetchRun(['-hf', 't/etag:q8_0'], cache, client);
+    assert.equal(q8.status, 0, q8.stderr);
+    assert.ok(existsSync(join(cache, 'hf/t/etag/stories260K-Q8_0.gguf')));
+    const n = requests.length;
+    const again = await fetchRun(['-hf', 't/etag:Q8_0'], cache, client);
+    assert.equal(again.status, 0);
+    assert.equal(requests.length, n, 'no request once cached');
+    // no QUANT: Q4_K_M is not there, so the first .gguf; the choice is remembered
+    const first = await fetchRun(['-hf', 't/sidecar'], cache, client);
+    assert.equal(first.status, 0, first.stderr);
+    assert.ok(existsSync(join(cache, 'hf/t/sidecar/stories260K.gguf')));
+    const m = requests.length;
+    assert.equal((await fetchRun(['-hf', 't/sidecar'], cache, client)).status, 0);
+    assert.equal(requests.length, m, 'no request once cached');
+    const none = await fetchRun(['-hf', 't/etag:Q5_K_S'], cache, client);
+    assert.equal(none.status, 1);
+    assert.match(none.stderr, /no \.gguf file matching Q5_K_S/);
+    for (const bad of [['-m', 'hf://t/../x/y.gguf'], ['-m', 'hf://t'], ['-hf', 'nope']]) {
+      const r = await fetchRun(bad, cache, client);
+      assert.equal(r.status, 1, bad.join(' '));
+      assert.match(r.stderr, /bad model URL|expects OWNER\/REPO/);
+    }
+    const down = await fetchRun(['-m', 'http://127.0.0.1:1/x.gguf'], cache, client);
+    assert.equal(down.status, 1);
+    assert.match(down.stderr, /cannot connect to 127\.0\.0\.1:1|connect to 127\.0\.0\.1 port 1|Couldn't connect/);
+  });
+}
 
 // ---- help and the other commands ------------------------------------------------------------
 
