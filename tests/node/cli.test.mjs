@@ -260,6 +260,16 @@ async function interruptAndLeave(c, file) {
   assert.equal(code, 0);
 }
 
+test('chat on a terminal: "> " and "... " prompts, the same reply as through a pipe', () => {
+  const piped = kite(chatArgs, { input: 'Hello \\\nthere\n' });
+  // script(1) runs it on a pseudo-terminal (which echoes the typed lines first)
+  const cmd = [kiteBin(), ...chatArgs].map((a) => `'${a}'`).join(' ');
+  const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { input: 'Hello \\\nthere\n/exit\n', timeout: T });
+  assert.equal(r.status, 0);
+  const screen = r.stdout.toString().replace(/\r\n/g, '\n');
+  assert.ok(screen.includes('\n> ... ' + piped.stdout + '> '), JSON.stringify(screen));
+});
+
 test('chat: --verbose prints tokens/s after each reply', () => {
   const r = kite([...chatArgs, '--verbose'], { input: 'Hello\nHi\n' });
   assert.equal(r.status, 0);
