@@ -377,6 +377,9 @@ static bool http_get_curl(const char *url, int64_t from, http_body_fn body, void
 #endif
 
 bool http_get(const char *url, int64_t from, http_body_fn body, void *user, http_response *r, char *err, size_t en) {
+    for (const char *p = url; *p; p++) // a space or control byte would end the request line early
+        if ((unsigned char)*p <= ' ' || (unsigned char)*p == 127)
+            return fail(err, en, "bad URL '%s': it has a space or control character (percent-encode it)", url);
     const char *via = getenv("KITE_HTTP_CLIENT"); // "curl": libcurl for http:// too (tests run both)
     if (!strncmp(url, "http://", 7) && !(via && !strcmp(via, "curl") && http_has_tls()))
         return http_get_plain(url, from, body, user, r, err, en);
