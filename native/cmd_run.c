@@ -77,11 +77,13 @@ typedef struct run_out {
 
 static volatile sig_atomic_t g_interrupted;
 
+#if !defined(__wasi__)
 static void on_sigint(int sig) {
     (void)sig;
     if (g_interrupted) _exit(RUN_INTERRUPTED); // a second Ctrl-C: leave at once
     g_interrupted = 1;
 }
+#endif
 
 // Writes the piece; with reverse prompts, stops right after the first one the output contains.
 static bool on_piece(void *user, const char *piece, size_t len) {
@@ -316,11 +318,13 @@ int kite_cmd_run(int argc, char **argv) {
         fflush(stdout);
     }
 
+#if !defined(__wasi__) // WASI delivers no signals
     struct sigaction sa = {0}, old_sa;
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, NULL, &old_sa);
     if (old_sa.sa_handler != SIG_IGN) sigaction(SIGINT, &sa, NULL); // a background job ignores Ctrl-C: keep it so
+#endif
     kite_gen_stats st;
     gp.n_predict = o.n_predict;
     gp.sampling = o.sampling;
@@ -329,7 +333,9 @@ int kite_cmd_run(int argc, char **argv) {
     gp.stop = (const char *const *)strs + n_rev;
     gp.n_stop = n_stops;
     kite_status rs = kite_generate(s.ctx, prompt, &gp, on_piece, &out);
+#if !defined(__wasi__)
     sigaction(SIGINT, &old_sa, NULL);
+#endif
     if (out.ids) putchar('\n');
     fflush(stdout);
     if (rs == KITE_ERR_ABORTED && g_interrupted) {

@@ -4,6 +4,24 @@
 #include "http_client.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__wasi__) // no sockets in WASI preview 1: models by URL are a native-only feature
+
+bool http_has_tls(void) { return false; }
+const char *http_tls_version(void) { return NULL; }
+
+bool http_get(const char *url, int64_t from, http_body_fn body, void *user, http_response *r, char *err, size_t en) {
+    (void)from, (void)body, (void)user;
+    memset(r, 0, sizeof *r);
+    snprintf(err, en, "%s: the WASI build cannot download (no sockets); download the file and pass its path", url);
+    return false;
+}
+
+#else
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -395,3 +413,4 @@ bool http_get(const char *url, int64_t from, http_body_fn body, void *user, http
     }
     return fail(err, en, "unsupported URL '%s' (http://, https:// or hf://)", url);
 }
+#endif // !__wasi__
