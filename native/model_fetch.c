@@ -11,6 +11,10 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#if !defined(__wasi__)
+#include <fcntl.h>
+#include <sys/file.h>
+#endif
 #include <unistd.h>
 
 #include "http_client.h"
@@ -288,7 +292,21 @@ bool model_fetch_url(const char *spec, char *out, size_t n) {
     }
     struct stat st;
     if (stat(out, &st) == 0 && S_ISREG(st.st_mode)) return true; // cached: no request
+#if !defined(__wasi__)
+    // one download of a file at a time: a second kite waits for the first, then uses its file
+    char lock[PATH_CAP + 8];
+    snprintf(lock, sizeof lock, "%s.lock", out);
+    int fd = make_parents(out) ? open(lock, O_CREAT | O_RDWR | O_CLOEXEC, 0644) : -1;
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        fprintf(stderr, "kite: another kite process is downloading %s; waiting for it\n", out);
+        flock(fd, LOCK_EX);
+    }
+    bool ok = (stat(out, &st) == 0 && S_ISREG(st.st_mode)) || download(url, out);
+    if (fd >= 0) close(fd); // releases the lock (the lock file stays: removing it would race)
+    return ok;
+#else
     return download(url, out);
+#endif
 }
 
 // True when name (a file in the repo) is a .gguf whose name contains quant (case-insensitive).

@@ -288,6 +288,7 @@ const requests = []; // [{ url, range }]
 //   t/sidecar  a FILE.sha256 beside it         t/etag  the ETag is the SHA-256 (as Hugging Face's)
 //   t/plain    no checksum published           t/bad   a .sha256 that does not match
 //   t/drop     the first whole-file GET closes the connection half way
+//   t/slow     the body comes in 64 KiB pieces 100 ms apart
 // /api/models/REPO lists README.md, FILE and a Q8_0 name (the same bytes).
 before(async () => {
   const dropped = new Set();
@@ -316,6 +317,15 @@ before(async () => {
     headers['content-length'] = body.length;
     if (range) headers['content-range'] = `bytes ${start}-${MODEL_BYTES.length - 1}/${MODEL_BYTES.length}`;
     res.writeHead(range ? 206 : 200, headers);
+    if (mode === 'slow') { // 64 KiB every 100 ms: about 2 s in all
+      let at = 0;
+      const tick = () => {
+        if (at >= body.length) return res.end();
+        res.write(body.subarray(at, (at += 65536)));
+        setTimeout(tick, 100);
+      };
+      return tick();
+    }
     if (mode === 'drop' && !range && !dropped.has(req.url)) {
       dropped.add(req.url);
       res.write(body.subarray(0, body.length >> 1), () => setTimeout(() => res.destroy(), 50));
@@ -399,6 +409,18 @@ for (const client of ['sockets', 'curl']) {
     assert.equal(requests.filter((q) => q.url.endsWith('.gguf')).at(-1).range, `bytes=${have}-`);
     assert.match(second.stderr, /resuming at/);
     assert.ok(readFileSync(join(cache, `hf/t/drop/${client}.gguf`)).equals(MODEL_BYTES));
+  });
+
+  test(`download (${client}): two runs fetching the same file at once: one downloads, the other waits and uses it`, async () => {
+    const cache = mkdtempSync(join(tmp, 'cache-'));
+    const url = `hf://t/slow/${client}.gguf`;
+    const [a, b] = await Promise.all([fetchRun(['-m', url], cache, client), fetchRun(['-m', url], cache, client)]);
+    for (const r of [a, b]) {
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, REF);
+    }
+    assert.equal(requests.filter((q) => q.url === `/t/slow/resolve/main/${client}.gguf`).length, 1, 'one download');
+    assert.match(a.stderr + b.stderr, /another kite process is downloading .*; waiting for it/);
   });
 
   test(`download (${client}): -hf OWNER/REPO[:QUANT] picks the file from the repository list, then from the cache`, async () => {
