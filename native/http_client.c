@@ -14,8 +14,9 @@
 bool http_has_tls(void) { return false; }
 const char *http_tls_version(void) { return NULL; }
 
-bool http_get(const char *url, int64_t from, http_body_fn body, void *user, http_response *r, char *err, size_t en) {
-    (void)from, (void)body, (void)user;
+bool http_get(const char *url, int64_t from, const char *if_range, http_body_fn body, void *user, http_response *r, char *err,
+              size_t en) {
+    (void)from, (void)if_range, (void)body, (void)user;
     memset(r, 0, sizeof *r);
     snprintf(err, en, "%s: the WASI build cannot download (no sockets); download the file and pass its path", url);
     return false;
@@ -50,7 +51,8 @@ static bool fail(char *err, size_t n, const char *fmt, ...) {
 
 // Reads "ETag: value" style header values: surrounding quotes and a weak W/ prefix removed.
 static void set_etag(http_response *r, const char *v, size_t n) {
-    if (n >= 2 && v[0] == 'W' && v[1] == '/') v += 2, n -= 2;
+    r->etag_weak = n >= 2 && v[0] == 'W' && v[1] == '/';
+    if (r->etag_weak) v += 2, n -= 2;
     if (n >= 2 && v[0] == '"' && v[n - 1] == '"') v++, n -= 2;
     if (n >= sizeof r->etag) n = sizeof r->etag - 1;
     memcpy(r->etag, v, n);
@@ -217,7 +219,7 @@ static bool read_body(conn *c, int64_t want, http_body_fn body, void *user, cons
 }
 
 // One request on a new connection. *location is set (non-empty) for a redirect.
-static bool get_once(const char *url, int64_t from, http_body_fn body, void *user, http_response *r, char *location,
+static bool get_once(const char *url, int64_t from, const char *if_range, http_body_fn body, void *user, http_response *r, char *location,
                      size_t loc_size, char *err, size_t en) {
     url_parts u;
     if (!split_url(url, &u, err, en)) return false;
@@ -228,6 +230,8 @@ static bool get_once(const char *url, int64_t from, http_body_fn body, void *use
                      "GET %s HTTP/1.1\r\nHost: %s%s%s\r\nUser-Agent: kite\r\nAccept: */*\r\nConnection: close\r\n",
                      u.path, u.host, strcmp(u.port, "80") ? ":" : "", strcmp(u.port, "80") ? u.port : "");
     if (from > 0 && n > 0 && (size_t)n < sizeof req) n += snprintf(req + n, sizeof req - (size_t)n, "Range: bytes=%lld-\r\n", (long long)from);
+    if (from > 0 && if_range && n > 0 && (size_t)n < sizeof req)
+        n += snprintf(req + n, sizeof req - (size_t)n, "If-Range: \"%s\"\r\n", if_range);
     if (n > 0 && (size_t)n < sizeof req) n += snprintf(req + n, sizeof req - (size_t)n, "\r\n");
     bool ok = false;
     conn *c = calloc(1, sizeof *c);
@@ -293,7 +297,7 @@ done:
     return ok;
 }
 
-static bool http_get_plain(const char *url, int64_t from, http_body_fn body, void *user, http_response *r, char *err,
+static bool http_get_plain(const char *url, int64_t from, const char *if_range, http_body_fn body, void *user, http_response *r, char *err,
                            size_t en) {
     char cur[4096], location[4096];
     snprintf(cur, sizeof cur, "%s", url);
@@ -301,9 +305,9 @@ static bool http_get_plain(const char *url, int64_t from, http_body_fn body, voi
         memset(r, 0, sizeof *r);
         r->length = r->total = -1;
         location[0] = 0;
-        if (!get_once(cur, from, body, user, r, location, sizeof location, err, en)) return false;
+        if (!get_once(cur, from, if_range, body, user, r, location, sizeof location, err, en)) return false;
         if (!(r->status / 100 == 3 && location[0])) return true;
-        if (!strncmp(location, "https://", 8)) return http_get(location, from, body, user, r, err, en);
+        if (!strncmp(location, "https://", 8)) return http_get(location, from, if_range, body, user, r, err, en);
         if (!strncmp(location, "http://", 7)) {
             snprintf(cur, sizeof cur, "%s", location);
         } else if (location[0] == '/') { // same host, new path
@@ -360,7 +364,7 @@ static size_t curl_write(char *p, size_t size, size_t n, void *user) {
     return size * n;
 }
 
-static bool http_get_curl(const char *url, int64_t from, http_body_fn body, void *user, http_response *r, char *err,
+static bool http_get_curl(const char *url, int64_t from, const char *if_range, http_body_fn body, void *user, http_response *r, char *err,
                           size_t en) {
     static bool inited;
     if (!inited) {
@@ -382,28 +386,37 @@ static bool http_get_curl(const char *url, int64_t from, http_body_fn body, void
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)IO_TIMEOUT_S);
     if (from > 0) curl_easy_setopt(h, CURLOPT_RANGE, range);
+    struct curl_slist *headers = NULL;
+    char if_range_h[200];
+    if (from > 0 && if_range) {
+        snprintf(if_range_h, sizeof if_range_h, "If-Range: \"%s\"", if_range);
+        headers = curl_slist_append(NULL, if_range_h);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    }
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, curl_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &j);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, curl_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &j);
     CURLcode rc = curl_easy_perform(h);
     curl_easy_cleanup(h);
+    curl_slist_free_all(headers);
     if (rc != CURLE_OK)
         return fail(err, en, "%s: %s", url, j.stopped ? "transfer stopped" : curl_easy_strerror(rc));
     return true;
 }
 #endif
 
-bool http_get(const char *url, int64_t from, http_body_fn body, void *user, http_response *r, char *err, size_t en) {
+bool http_get(const char *url, int64_t from, const char *if_range, http_body_fn body, void *user, http_response *r, char *err,
+              size_t en) {
     for (const char *p = url; *p; p++) // a space or control byte would end the request line early
         if ((unsigned char)*p <= ' ' || (unsigned char)*p == 127)
             return fail(err, en, "bad URL '%s': it has a space or control character (percent-encode it)", url);
     const char *via = getenv("KITE_HTTP_CLIENT"); // "curl": libcurl for http:// too (tests run both)
     if (!strncmp(url, "http://", 7) && !(via && !strcmp(via, "curl") && http_has_tls()))
-        return http_get_plain(url, from, body, user, r, err, en);
+        return http_get_plain(url, from, if_range, body, user, r, err, en);
     if (!strncmp(url, "http://", 7) || !strncmp(url, "https://", 8)) {
 #ifdef KITE_HAVE_CURL
-        return http_get_curl(url, from, body, user, r, err, en);
+        return http_get_curl(url, from, if_range, body, user, r, err, en);
 #else
         return fail(err, en,
                     "%s: this kite was built without libcurl, so it cannot fetch https:// URLs (install "

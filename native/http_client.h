@@ -15,17 +15,19 @@ typedef struct http_response {
     int64_t range_start;  // a 206's first byte (Content-Range), else 0
     int64_t total;        // the whole resource's size (Content-Range total, or length of a 200), -1 unknown
     char etag[160];       // ETag (or X-Linked-Etag, which Hugging Face gives for LFS files), quotes removed
+    bool etag_weak;       // the ETag was a weak one (W/"..."): not usable in If-Range
 } http_response;
 
 // Receives the body in pieces (only for a 2xx status); returning false stops the transfer.
 typedef bool (*http_body_fn)(void *user, const http_response *r, const void *data, size_t n);
 
 // GETs url (following up to 5 redirects), asking for bytes from `from` on (a Range request)
-// when from > 0. Returns true when the transfer completed: *r holds the response (a non-2xx
+// when from > 0; with if_range (a strong ETag), only if the resource still has that ETag (else
+// the server sends all of it with 200). Returns true when the transfer completed: *r holds the response (a non-2xx
 // status is a completed transfer with no body delivered). False, with a message naming the
 // problem in err, on a bad URL, a connection or protocol error, a body cut short (the bytes
 // before the cut were delivered), or body() returning false.
-bool http_get(const char *url, int64_t from, http_body_fn body, void *user, http_response *r, char *err, size_t err_size);
+bool http_get(const char *url, int64_t from, const char *if_range, http_body_fn body, void *user, http_response *r, char *err, size_t err_size);
 
 // True when this build can fetch https:// URLs.
 bool http_has_tls(void);

@@ -85,6 +85,8 @@ static bool make_parents(const char *path) {
 
 typedef struct dl_state {
     const char *part; // the .part file
+    const char *etag_file; // PART.etag: the strong ETag the .part file's bytes came with
+    const char *if_range;  // that ETag when resuming, else NULL
     FILE *f;
     int64_t from;    // bytes already in the .part file when the request was sent
     int64_t written; // bytes of this response written
@@ -121,8 +123,20 @@ static bool dl_body(void *user, const http_response *r, const void *data, size_t
         const bool resume = r->status == 206 && d->from > 0 && r->range_start == d->from;
         d->base = resume ? d->from : 0;
         d->total = r->total;
-        if (d->from > 0 && !resume) fprintf(stderr, "kite: the server does not resume; starting over\n");
+        if (d->from > 0 && !resume)
+            fprintf(stderr, "kite: %s; starting over\n",
+                    d->if_range ? "the file changed on the server (a new ETag) or the server does not resume"
+                                : "the server does not resume");
         else if (resume) fprintf(stderr, "kite: resuming at %.1f MB\n", (double)d->from / 1e6);
+        if (!resume) { // note the new bytes' ETag, so a later resume asks for the same version
+            FILE *e = r->etag[0] && !r->etag_weak ? fopen(d->etag_file, "w") : NULL;
+            if (e) {
+                fputs(r->etag, e);
+                fclose(e);
+            } else {
+                unlink(d->etag_file);
+            }
+        }
         d->f = fopen(d->part, resume ? "ab" : "wb");
         if (!d->f) {
             fprintf(stderr, "kite: cannot write %s: %s\n", d->part, strerror(errno));
@@ -172,7 +186,7 @@ static bool expected_sha256(const char *url, const char *etag, char hex[65], con
         snprintf(side, sizeof side, "%s.sha256", url);
         mem_body m = {{0}, 0};
         http_response r = {0};
-        if (!http_get(side, 0, mem_sink, &m, &r, err, sizeof err) || r.status != 200 || m.len < 64 ||
+        if (!http_get(side, 0, NULL, mem_sink, &m, &r, err, sizeof err) || r.status != 200 || m.len < 64 ||
             !is_hex64(m.buf) || (m.len > 64 && m.buf[64] != ' ' && m.buf[64] != '\n' && m.buf[64] != '\r'))
             return false;
         memcpy(hex, m.buf, 64);
@@ -189,14 +203,21 @@ static bool download(const char *url, const char *dest) {
     if (!make_parents(dest)) return false;
     char part[PATH_CAP + 8];
     snprintf(part, sizeof part, "%s.part", dest);
+    char etag_file[PATH_CAP + 16], etag[160] = "";
+    snprintf(etag_file, sizeof etag_file, "%s.etag", part);
     struct stat st;
-    dl_state d = {.part = part, .total = -1, .tty = isatty(2)};
+    dl_state d = {.part = part, .etag_file = etag_file, .total = -1, .tty = isatty(2)};
     if (stat(part, &st) == 0 && S_ISREG(st.st_mode)) d.from = st.st_size;
+    FILE *e = d.from > 0 ? fopen(etag_file, "r") : NULL;
+    if (e) {
+        if (fgets(etag, sizeof etag, e) && etag[0] && !strpbrk(etag, "\"\r\n")) d.if_range = etag;
+        fclose(e);
+    }
     fprintf(stderr, "kite: downloading %s\n      to %s\n", url, dest);
     d.t0 = d.last = now_s();
     char err[1024];
     http_response r = {0};
-    bool ok = http_get(url, d.from, dl_body, &d, &r, err, sizeof err);
+    bool ok = http_get(url, d.from, d.if_range, dl_body, &d, &r, err, sizeof err);
     if (d.f && fclose(d.f) != 0 && !d.failed_write) {
         fprintf(stderr, "kite: writing %s: %s\n", part, strerror(errno));
         d.failed_write = true;
@@ -242,6 +263,7 @@ static bool download(const char *url, const char *dest) {
             fprintf(stderr, "kite: %s: SHA-256 mismatch: the file has %s, %s says %s; the download was removed\n",
                     url, got, source, want);
             unlink(part);
+            unlink(etag_file);
             return false;
         }
         fprintf(stderr, "kite: %lld bytes, SHA-256 %s matches %s\n", (long long)st.st_size, got, source);
@@ -254,6 +276,7 @@ static bool download(const char *url, const char *dest) {
         fprintf(stderr, "kite: cannot rename %s to %s: %s\n", part, dest, strerror(errno));
         return false;
     }
+    unlink(etag_file);
     return true;
 }
 
@@ -396,7 +419,7 @@ bool model_fetch_hf_repo(const char *spec, char *out, size_t n) {
         snprintf(url, sizeof url, "%s/api/models/%s", hf_endpoint(), repo);
         big_body b = {0};
         http_response r = {0};
-        if (!http_get(url, 0, big_sink, &b, &r, err, sizeof err) || r.status != 200) {
+        if (!http_get(url, 0, NULL, big_sink, &b, &r, err, sizeof err) || r.status != 200) {
             if (r.status && r.status != 200) fprintf(stderr, "kite: -hf %s: %s: HTTP %d\n", repo, url, r.status);
             else fprintf(stderr, "kite: -hf %s: %s\n", repo, err);
             free(b.p);

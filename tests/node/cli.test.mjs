@@ -281,19 +281,20 @@ test('chat: --verbose prints tokens/s after each reply', () => {
 const MODEL_BYTES = readFileSync(STORIES);
 const MODEL_SHA = createHash('sha256').update(MODEL_BYTES).digest('hex');
 let server, base;
-const requests = []; // [{ url, range }]
+const requests = []; // [{ url, range, ifRange }]
 
 // A local stand-in for a model hub: /REPO/resolve/main/FILE serves stories260K with Range
 // support; the repository name picks a behaviour:
 //   t/sidecar  a FILE.sha256 beside it         t/etag  the ETag is the SHA-256 (as Hugging Face's)
 //   t/plain    no checksum published           t/bad   a .sha256 that does not match
-//   t/drop     the first whole-file GET closes the connection half way
+//   t/drop     the first whole-file GET closes the connection half way (ETag: the SHA-256)
+//   t/change   as t/drop, but the ETag changes after the first GET (the file "changed")
 //   t/slow     the body comes in 64 KiB pieces 100 ms apart
 // /api/models/REPO lists README.md, FILE and a Q8_0 name (the same bytes).
 before(async () => {
   const dropped = new Set();
   server = createServer((req, res) => {
-    requests.push({ url: req.url, range: req.headers.range });
+    requests.push({ url: req.url, range: req.headers.range, ifRange: req.headers['if-range'] });
     const api = req.url.match(/^\/api\/models\/(t\/\w+)$/);
     if (api) {
       const body = JSON.stringify({ id: api[1], siblings: [{ rfilename: 'README.md' }, { rfilename: 'stories260K.gguf' }, { rfilename: 'stories260K-Q8_0.gguf' }] });
@@ -309,8 +310,11 @@ before(async () => {
       return res.writeHead(404).end('no sidecar');
     }
     const headers = { 'accept-ranges': 'bytes' };
-    if (mode === 'etag') headers.etag = `"${MODEL_SHA}"`;
-    const range = req.headers.range?.match(/^bytes=(\d+)-$/);
+    if (mode === 'etag' || mode === 'drop') headers.etag = `"${MODEL_SHA}"`;
+    if (mode === 'change') headers.etag = dropped.has(req.url) ? '"v2"' : '"v1"';
+    // If-Range (RFC 9110): a range only while the ETag is still the one given
+    const stale = req.headers['if-range'] !== undefined && req.headers['if-range'] !== headers.etag;
+    const range = stale ? null : req.headers.range?.match(/^bytes=(\d+)-$/);
     const start = range ? Number(range[1]) : 0;
     if (range && start >= MODEL_BYTES.length) return res.writeHead(416).end();
     const body = MODEL_BYTES.subarray(start);
@@ -326,7 +330,7 @@ before(async () => {
       };
       return tick();
     }
-    if (mode === 'drop' && !range && !dropped.has(req.url)) {
+    if ((mode === 'drop' || mode === 'change') && !range && !dropped.has(req.url)) {
       dropped.add(req.url);
       res.write(body.subarray(0, body.length >> 1), () => setTimeout(() => res.destroy(), 50));
       return;
@@ -406,9 +410,23 @@ for (const client of ['sockets', 'curl']) {
     const second = await fetchRun(['-m', `hf://t/drop/${client}.gguf`], cache, client);
     assert.equal(second.status, 0, second.stderr);
     assert.equal(second.stdout, REF);
-    assert.equal(requests.filter((q) => q.url.endsWith('.gguf')).at(-1).range, `bytes=${have}-`);
+    const resumed = requests.filter((q) => q.url.endsWith('.gguf')).at(-1);
+    assert.equal(resumed.range, `bytes=${have}-`);
+    assert.equal(resumed.ifRange, `"${MODEL_SHA}"`, 'If-Range: the ETag the partial bytes came with');
     assert.match(second.stderr, /resuming at/);
     assert.ok(readFileSync(join(cache, `hf/t/drop/${client}.gguf`)).equals(MODEL_BYTES));
+  });
+
+  test(`download (${client}): a file changed on the server since the partial download starts over`, async () => {
+    const cache = mkdtempSync(join(tmp, 'cache-'));
+    const url = `hf://t/change/${client}.gguf`;
+    assert.equal((await fetchRun(['-m', url], cache, client)).status, 1);
+    const r = await fetchRun(['-m', url], cache, client);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(requests.filter((q) => q.url.endsWith('.gguf')).at(-1).ifRange, '"v1"');
+    assert.match(r.stderr, /the file changed on the server .*starting over/);
+    assert.ok(readFileSync(join(cache, `hf/t/change/${client}.gguf`)).equals(MODEL_BYTES));
+    assert.deepEqual(readdirSync(join(cache, 'hf/t/change')).sort(), [`${client}.gguf`, `${client}.gguf.lock`]);
   });
 
   test(`download (${client}): two runs fetching the same file at once: one downloads, the other waits and uses it`, async () => {
