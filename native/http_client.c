@@ -9,6 +9,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char *g_bearer_prefix, *g_bearer;
+
+void http_set_bearer(const char *url_prefix, const char *token) {
+    g_bearer_prefix = url_prefix;
+    g_bearer = token && *token ? token : NULL;
+}
+
+// The token to send with url, or NULL.
+static const char *bearer_for(const char *url) {
+    if (!g_bearer || !g_bearer_prefix) return NULL;
+    size_t n = strlen(g_bearer_prefix);
+    // the prefix must end at a path boundary: http://a.b must not match http://a.b.evil
+    return !strncmp(url, g_bearer_prefix, n) && (url[n] == '/' || url[n] == 0) ? g_bearer : NULL;
+}
+
 #if defined(__wasi__) // no sockets in WASI preview 1: models by URL are a native-only feature
 
 bool http_has_tls(void) { return false; }
@@ -16,7 +31,7 @@ const char *http_tls_version(void) { return NULL; }
 
 bool http_get(const char *url, int64_t from, const char *if_range, http_body_fn body, void *user, http_response *r, char *err,
               size_t en) {
-    (void)from, (void)if_range, (void)body, (void)user;
+    (void)from, (void)if_range, (void)body, (void)user, (void)bearer_for;
     memset(r, 0, sizeof *r);
     snprintf(err, en, "%s: the WASI build cannot download (no sockets); download the file and pass its path", url);
     return false;
@@ -232,6 +247,9 @@ static bool get_once(const char *url, int64_t from, const char *if_range, http_b
     if (from > 0 && n > 0 && (size_t)n < sizeof req) n += snprintf(req + n, sizeof req - (size_t)n, "Range: bytes=%lld-\r\n", (long long)from);
     if (from > 0 && if_range && n > 0 && (size_t)n < sizeof req)
         n += snprintf(req + n, sizeof req - (size_t)n, "If-Range: \"%s\"\r\n", if_range);
+    const char *token = bearer_for(url);
+    if (token && n > 0 && (size_t)n < sizeof req)
+        n += snprintf(req + n, sizeof req - (size_t)n, "Authorization: Bearer %s\r\n", token);
     if (n > 0 && (size_t)n < sizeof req) n += snprintf(req + n, sizeof req - (size_t)n, "\r\n");
     bool ok = false;
     conn *c = calloc(1, sizeof *c);
@@ -386,6 +404,11 @@ static bool http_get_curl(const char *url, int64_t from, const char *if_range, h
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)IO_TIMEOUT_S);
     if (from > 0) curl_easy_setopt(h, CURLOPT_RANGE, range);
+    const char *token = bearer_for(url);
+    if (token) { // libcurl sends it to this host only, not to a redirect's
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
+        curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, token);
+    }
     struct curl_slist *headers = NULL;
     char if_range_h[200];
     if (from > 0 && if_range) {

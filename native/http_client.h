@@ -29,6 +29,11 @@ typedef bool (*http_body_fn)(void *user, const http_response *r, const void *dat
 // before the cut were delivered), or body() returning false.
 bool http_get(const char *url, int64_t from, const char *if_range, http_body_fn body, void *user, http_response *r, char *err, size_t err_size);
 
+// Sends "Authorization: Bearer token" with requests whose URL starts with url_prefix (and not
+// to hosts a redirect leads to), e.g. a Hugging Face token for gated repositories. The strings
+// must outlive the requests; NULL token: none.
+void http_set_bearer(const char *url_prefix, const char *token);
+
 // True when this build can fetch https:// URLs.
 bool http_has_tls(void);
 

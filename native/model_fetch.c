@@ -41,10 +41,13 @@ static bool cache_dir(char *out, size_t n) {
     return k > 0 && (size_t)k < n;
 }
 
+// The hub's URL; $HF_TOKEN (as llama.cpp and huggingface_hub read it) goes to it only.
 static const char *hf_endpoint(void) {
     const char *e = getenv("KITE_HF_ENDPOINT");
     if (!e || !*e) e = getenv("HF_ENDPOINT");
-    return e && *e ? e : "https://huggingface.co";
+    e = e && *e ? e : "https://huggingface.co";
+    http_set_bearer(e, getenv("HF_TOKEN"));
+    return e;
 }
 
 // A URL path as a relative cache path: every segment non-empty, not '.' or '..', printable
@@ -234,7 +237,8 @@ static bool download(const char *url, const char *dest) {
         d.base = d.from;
         d.total = -1;
     } else if (r.status / 100 != 2) {
-        fprintf(stderr, "kite: %s: HTTP %d\n", url, r.status);
+        fprintf(stderr, "kite: %s: HTTP %d%s\n", url, r.status,
+                r.status == 401 || r.status == 403 ? " (a gated or private Hugging Face repository needs $HF_TOKEN)" : "");
         return false;
     } else if (!d.f) { // an empty 2xx body: create the (empty) file
         FILE *f = fopen(part, "wb");
@@ -420,7 +424,9 @@ bool model_fetch_hf_repo(const char *spec, char *out, size_t n) {
         big_body b = {0};
         http_response r = {0};
         if (!http_get(url, 0, NULL, big_sink, &b, &r, err, sizeof err) || r.status != 200) {
-            if (r.status && r.status != 200) fprintf(stderr, "kite: -hf %s: %s: HTTP %d\n", repo, url, r.status);
+            if (r.status && r.status != 200)
+                fprintf(stderr, "kite: -hf %s: %s: HTTP %d%s\n", repo, url, r.status,
+                        r.status == 401 || r.status == 403 ? " (a gated or private repository needs $HF_TOKEN)" : "");
             else fprintf(stderr, "kite: -hf %s: %s\n", repo, err);
             free(b.p);
             return false;

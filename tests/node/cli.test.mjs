@@ -288,13 +288,21 @@ const requests = []; // [{ url, range, ifRange }]
 //   t/sidecar  a FILE.sha256 beside it         t/etag  the ETag is the SHA-256 (as Hugging Face's)
 //   t/plain    no checksum published           t/bad   a .sha256 that does not match
 //   t/drop     the first whole-file GET closes the connection half way (ETag: the SHA-256)
+//   t/gated    401 without "Authorization: Bearer hf_secret"; the file redirects to localhost
 //   t/change   as t/drop, but the ETag changes after the first GET (the file "changed")
 //   t/slow     the body comes in 64 KiB pieces 100 ms apart
 // /api/models/REPO lists README.md, FILE and a Q8_0 name (the same bytes).
 before(async () => {
   const dropped = new Set();
   server = createServer((req, res) => {
-    requests.push({ url: req.url, range: req.headers.range, ifRange: req.headers['if-range'] });
+    requests.push({ url: req.url, host: req.headers.host, range: req.headers.range, ifRange: req.headers['if-range'], auth: req.headers.authorization });
+    if (req.url.includes('/t/gated')) { // a gated repository: the token, then a redirect to another host
+      if (req.headers.authorization !== 'Bearer hf_secret') return res.writeHead(401).end('gated');
+      if (!req.url.startsWith('/api/')) {
+        const to = `http://localhost:${server.address().port}${req.url.replace('/t/gated/', '/t/plain/')}`;
+        return res.writeHead(302, { location: to }).end();
+      }
+    }
     const api = req.url.match(/^\/api\/models\/(t\/\w+)$/);
     if (api) {
       const body = JSON.stringify({ id: api[1], siblings: [{ rfilename: 'README.md' }, { rfilename: 'stories260K.gguf' }, { rfilename: 'stories260K-Q8_0.gguf' }] });
@@ -344,10 +352,10 @@ after(() => server?.close());
 
 // kite run through the local hub, with a fresh cache unless one is given; async so the server
 // (in this process) can answer.
-function fetchRun(args, cache, client) {
+function fetchRun(args, cache, client, env = {}) {
   return new Promise((resolve) => {
     const p = spawn(kiteBin(), ['run', ...args, '-p', 'Once upon a time', '-n', '27', '--temp', '0', '--no-stats'], {
-      env: { ...process.env, KITE_CACHE: cache, KITE_HF_ENDPOINT: base, KITE_HTTP_CLIENT: client },
+      env: { ...process.env, KITE_CACHE: cache, KITE_HF_ENDPOINT: base, KITE_HTTP_CLIENT: client, ...env },
     });
     let stdout = '', stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
@@ -427,6 +435,20 @@ for (const client of ['sockets', 'curl']) {
     assert.match(r.stderr, /the file changed on the server .*starting over/);
     assert.ok(readFileSync(join(cache, `hf/t/change/${client}.gguf`)).equals(MODEL_BYTES));
     assert.deepEqual(readdirSync(join(cache, 'hf/t/change')).sort(), [`${client}.gguf`, `${client}.gguf.lock`]);
+  });
+
+  test(`download (${client}): a gated repository: $HF_TOKEN goes to the hub only, not to the host it redirects to`, async () => {
+    const cache = mkdtempSync(join(tmp, 'cache-'));
+    const denied = await fetchRun(['-hf', 't/gated'], cache, client, { HF_TOKEN: '' });
+    assert.equal(denied.status, 1);
+    assert.match(denied.stderr, /HTTP 401 \(a gated or private repository needs \$HF_TOKEN\)/);
+    const n = requests.length;
+    const r = await fetchRun(['-hf', 't/gated'], cache, client, { HF_TOKEN: 'hf_secret' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, REF);
+    const seen = requests.slice(n);
+    assert.ok(seen.some((q) => q.host === 'localhost:' + server.address().port && q.url === '/t/plain/resolve/main/stories260K.gguf'), 'redirected');
+    for (const q of seen) assert.equal(q.auth, q.host.startsWith('127.0.0.1') ? 'Bearer hf_secret' : undefined, `${q.host}${q.url}`);
   });
 
   test(`download (${client}): two runs fetching the same file at once: one downloads, the other waits and uses it`, async () => {
