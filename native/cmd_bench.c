@@ -13,12 +13,13 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: kite bench [-m MODEL] [-p N] [-n N] [-t T1,T2,...] [-r N] [-b N] [-o md|json]\n"
+            "usage: kite bench [-m MODEL] [-p N] [-n N] [-t T1,T2,...] [-r N] [-b N] [-o md|csv|json]\n"
             "  -p N    prompt tokens of the prefill test (default 128; 0 skips it)\n"
             "  -n N    tokens of the decode test (default 64; 0 skips it)\n"
             "  -t LIST thread counts (default 1)\n"
             "  -r N    repetitions, the mean and deviation are shown (default 3)\n"
-            "  -o FMT  md (table, default) or json (one object per line)\n"
+            "  -o FMT  md (a table with aligned columns, default), csv (a header line, then one line per\n"
+            "          test) or json (one object per line)\n"
             "GB/s = weight bytes read per token x tokens/s (decode reads every weight once per token).\n");
 }
 
@@ -86,8 +87,8 @@ int kite_cmd_bench(int argc, char **argv) {
         else if (!strcmp(a, "-b") || !strcmp(a, "--batch-size")) ok = model_cli_int(a, v, 1, 1 << 16, &n_batch);
         else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
             fmt = v;
-            ok = !strcmp(v, "md") || !strcmp(v, "json");
-            if (!ok) fprintf(stderr, "kite bench: -o expects md or json, got '%s'\n", v);
+            ok = !strcmp(v, "md") || !strcmp(v, "json") || !strcmp(v, "csv");
+            if (!ok) fprintf(stderr, "kite bench: -o expects md, csv or json, got '%s'\n", v);
         } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
             n_threads = 0;
             char buf[256];
@@ -119,13 +120,19 @@ int kite_cmd_bench(int argc, char **argv) {
     if (!model_session_open(&s, &o)) return 1;
     const kite_hparams *hp = kite_model_hparams(s.model);
     const double wbytes = (double)kite_model_weight_bytes(s.model);
-    const bool json = !strcmp(fmt, "json");
+    const bool json = !strcmp(fmt, "json"), csv = !strcmp(fmt, "csv");
     const char *name = strrchr(s.path, '/') ? strrchr(s.path, '/') + 1 : s.path;
-    if (!json) {
-        printf("| %-28s | %10s | %-8s | %7s | %8s | %18s | %8s |\n", "model", "weights", "isa", "threads", "test", "t/s",
-               "GB/s");
-        printf("| %.28s | ---------: | -------- | ------: | -------: | -----------------: | -------: |\n",
-               "---------------------------------");
+    // md: every column as wide as its widest cell, known before the first row (the model name,
+    // fixed-width numbers), so rows can stream out as each test finishes
+    const int wm = strlen(name) > 5 ? (int)strlen(name) : 5;
+    if (csv) {
+        printf("model,size_bytes,isa,threads,test,n,tps,tps_sd,gbps\n");
+    } else if (!json) {
+        printf("| %-*s | %10s | %-8s | %7s | %8s | %18s | %8s |\n", wm, "model", "weights", "isa", "threads", "test",
+               "t/s", "GB/s");
+        printf("| ");
+        for (int k = 0; k < wm; k++) putchar('-');
+        printf(" | ---------: | -------- | ------: | -------: | -----------------: | -------: |\n");
     }
     int rc = 0;
     uint32_t rng = 42;
@@ -161,8 +168,12 @@ int kite_cmd_bench(int argc, char **argv) {
                 printf("{\"model\":\"%s\",\"size\":%.0f,\"isa\":\"%s\",\"threads\":%d,\"test\":\"%s\",\"n\":%d,"
                        "\"tps\":%.3f,\"tps_sd\":%.3f,\"gbps\":%.3f}\n",
                        name, wbytes, kite_kernels_isa(), threads[ti], test_name, n, mean, sd, wbytes * mean / 1e9);
+            else if (csv) // RFC 4180: the name quoted (quotes doubled) when it has a comma or a quote
+                printf("%s%s%s,%.0f,%s,%d,%s,%d,%.3f,%.3f,%.3f\n", strpbrk(name, ",\"") ? "\"" : "", name,
+                       strpbrk(name, ",\"") ? "\"" : "", wbytes, kite_kernels_isa(), threads[ti], test_name, n, mean, sd,
+                       wbytes * mean / 1e9);
             else
-                printf("| %-28.28s | %6.2f MiB | %-8s | %7d | %8s | %9.2f ± %6.2f | %8.2f |\n", name,
+                printf("| %-*s | %6.2f MiB | %-8s | %7d | %8s | %9.2f ± %6.2f | %8.2f |\n", wm, name,
                        wbytes / (1024.0 * 1024.0), kite_kernels_isa(), threads[ti], test_name, mean, sd,
                        wbytes * mean / 1e9);
             fflush(stdout);

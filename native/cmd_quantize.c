@@ -100,7 +100,11 @@ static bool on_progress(void *user, const char *what, uint64_t done, uint64_t to
     ps->last = t;
     double pct = total ? 100.0 * (double)done / (double)total : 100.0;
     double mbs = t > ps->t0 ? (double)done / 1e6 / (t - ps->t0) : 0.0;
-    fprintf(stderr, "\r\033[K%-40.40s %5.1f%%  %7.1f MB/s", what, pct, mbs);
+    // time left at the rate so far (shown once a second of work gives the rate some meaning)
+    double left = mbs > 0 && total > done ? (double)(total - done) / 1e6 / mbs : 0.0;
+    char eta[32] = "";
+    if (t - ps->t0 >= 1.0 && done < total) snprintf(eta, sizeof eta, "  %d:%02d left", (int)(left / 60), (int)left % 60);
+    fprintf(stderr, "\r\033[K%-40.40s %5.1f%%  %7.1f MB/s%s", what, pct, mbs, eta);
     fflush(stderr);
     ps->drawn = true;
     return true;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "http_client.h"
 #include "kite.h"
 
 typedef struct command {
@@ -14,8 +15,8 @@ typedef struct command {
 static const command commands[] = {
     {"info", kite_cmd_info, "info FILE.gguf [--json]        show metadata and tensors"},
     {"quantize", kite_cmd_quantize, "quantize IN.gguf OUT.gguf TYPE [NTHREADS]   quantize a model"},
-    {"run", kite_cmd_run, "run -m MODEL -p PROMPT [-n N]    generate text"},
-    {"chat", kite_cmd_chat, "chat -m MODEL                     interactive chat"},
+    {"run", kite_cmd_run, "run -m MODEL -p PROMPT [-n N]    generate text (-cnv: chat)"},
+    {"chat", kite_cmd_chat, "chat -m MODEL                     interactive chat (/help inside)"},
     {"tokenize", kite_cmd_tokenize, "tokenize -m MODEL -p TEXT [--ids] print token ids"},
     {"bench", kite_cmd_bench, "bench -m MODEL [-p 128 -n 64]     prefill/decode speed"},
     {"perplexity", kite_cmd_perplexity, "perplexity -m MODEL -f TEXT [-c N]  measure perplexity"},
@@ -28,8 +29,10 @@ static void usage(FILE *f) {
     fprintf(f, "kite %s - run and quantize LLMs (GGUF)\n\nusage: kite COMMAND [options]\n\ncommands:\n",
             KITE_VERSION);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (commands[i].fn) fprintf(f, "  %s\n", commands[i].usage);
-    fprintf(f, "\nRun 'kite COMMAND --help' for a command's options.\n");
+        fprintf(f, "  %s%s\n", commands[i].usage, commands[i].fn ? "" : " (not in this build)");
+    fprintf(f, "\nMODEL: a GGUF path, or a URL downloaded once into $KITE_CACHE (default ~/.cache/kite):\n"
+               "  http(s)://HOST/PATH.gguf, hf://OWNER/REPO/FILE.gguf, or -hf OWNER/REPO[:QUANT].\n"
+               "Run 'kite COMMAND --help' for a command's options.\n");
 }
 
 int main(int argc, char **argv) {
@@ -43,7 +46,8 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(name, "--version") || !strcmp(name, "version")) {
-        printf("kite %s\n", KITE_VERSION);
+        const char *curl = http_tls_version();
+        printf("kite %s (https downloads: %s)\n", KITE_VERSION, curl ? curl : "no, built without libcurl");
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {

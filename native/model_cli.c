@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "model_fetch.h"
+
 #define DEFAULT_MODEL_NAME "stories260K.gguf"
 
 void model_opts_init(model_opts *o) {
@@ -46,7 +48,8 @@ int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
                                        "-n", "--n-predict", "-c", "--ctx-size", "-b", "--batch-size", "-t",
                                        "--threads", "--temp", "--top-k", "--top-p", "--min-p", "--repeat-penalty",
                                        "--repeat-last-n", "--seed", "-s", "-fa", "--flash-attn", "-ngl",
-                                       "--gpu-layers", "--n-gpu-layers", "-dev", "--device", "--think"};
+                                       "--gpu-layers", "--n-gpu-layers", "-dev", "--device", "--think", "-hf", "-hfr",
+                                       "--hf-repo"};
     bool known = false;
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) known |= !strcmp(a, with_value[k]);
     if (!known) return 0;
@@ -58,6 +61,7 @@ int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
     bool ok = true;
     int32_t iv;
     if (!strcmp(a, "-m") || !strcmp(a, "--model")) o->model = v;
+    else if (!strcmp(a, "-hf") || !strcmp(a, "-hfr") || !strcmp(a, "--hf-repo")) o->hf_repo = v;
     else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) o->prompt = v;
     else if (!strcmp(a, "-f") || !strcmp(a, "--file")) o->file = v;
     else if (!strcmp(a, "--chat-template")) o->chat_template = v;
@@ -164,6 +168,13 @@ bool model_session_open(model_session *s, const model_opts *o) {
     static char def[4096];
     memset(s, 0, sizeof *s);
     s->path = o->model;
+    if (s->path && model_fetch_is_url(s->path)) {
+        if (!model_fetch_url(s->path, s->path_buf, sizeof s->path_buf)) return false;
+        s->path = s->path_buf;
+    } else if (!s->path && o->hf_repo) {
+        if (!model_fetch_hf_repo(o->hf_repo, s->path_buf, sizeof s->path_buf)) return false;
+        s->path = s->path_buf;
+    }
     if (!s->path) {
         if (!default_model(def, sizeof def)) {
             fprintf(stderr, "kite: no -m given and the built-in model %s was not found (set KITE_DEFAULT_MODEL)\n",
@@ -205,6 +216,12 @@ bool model_session_open(model_session *s, const model_opts *o) {
         model_session_close(s);
         return false;
     }
+    const int32_t n_train = kite_model_hparams(s->model)->n_ctx_train;
+    if (o->n_ctx > n_train && n_train > 0 && !o->quiet)
+        fprintf(stderr,
+                "kite: warning: -c %d is more than the %d tokens the model was trained on; expect poor text past "
+                "position %d\n",
+                o->n_ctx, n_train, n_train);
     kite_ctx_params cp = {.n_ctx = o->n_ctx, .n_threads = o->n_threads, .n_batch = o->n_batch, .flash_attn = o->flash_attn,
                           .n_gpu_layers = o->n_gpu_layers, .gpu_backend = o->device};
     st = kite_ctx_new(s->model, &cp, &s->ctx);
@@ -214,7 +231,7 @@ bool model_session_open(model_session *s, const model_opts *o) {
         return false;
     }
     const int32_t n_layer = kite_model_hparams(s->model)->n_layer;
-    if (o->n_gpu_layers > 0 && !strcmp(kite_ctx_layer_backend(s->ctx, n_layer - 1), "cpu"))
+    if (o->n_gpu_layers > 0 && !o->quiet && !strcmp(kite_ctx_layer_backend(s->ctx, n_layer - 1), "cpu"))
         fprintf(stderr, "kite: -ngl %d: this build has no GPU backend; every layer runs on the CPU\n", o->n_gpu_layers);
     return true;
 }
@@ -238,4 +255,80 @@ void model_cli_print_stats(const kite_gen_stats *st) {
     fprintf(stderr, "\nprompt: %d tokens in %.3f s (%.1f tok/s) | generated: %d tokens in %.3f s (%.1f tok/s)\n",
             st->n_prompt, st->prefill_s, st->prefill_s > 0 ? st->n_prompt / st->prefill_s : 0.0, st->n_generated,
             st->decode_s, st->decode_s > 0 ? st->n_generated / st->decode_s : 0.0);
+}
+
+char *model_cli_read_text(const char *path, size_t max_bytes, size_t *len) {
+    const bool std_in = !strcmp(path, "-");
+    FILE *f = std_in ? stdin : fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "kite: cannot open %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    size_t n = 0, cap = 4096;
+    char *buf = malloc(cap);
+    bool ok = buf != NULL;
+    while (ok) {
+        if (n + 1 >= cap) {
+            char *b2 = cap > max_bytes ? NULL : realloc(buf, cap * 2);
+            if (!b2) {
+                fprintf(stderr, "kite: %s: %s\n", std_in ? "stdin" : path,
+                        cap > max_bytes ? "too large" : "out of memory");
+                ok = false;
+                break;
+            }
+            buf = b2, cap *= 2;
+        }
+        size_t k = fread(buf + n, 1, cap - 1 - n, f);
+        n += k;
+        if (k == 0) break;
+    }
+    if (ok && ferror(f)) {
+        fprintf(stderr, "kite: reading %s: %s\n", std_in ? "stdin" : path, strerror(errno));
+        ok = false;
+    }
+    if (ok && n > max_bytes) {
+        fprintf(stderr, "kite: %s: too large (more than %zu bytes)\n", std_in ? "stdin" : path, max_bytes);
+        ok = false;
+    }
+    if (!std_in) fclose(f);
+    if (!ok) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = 0;
+    if (len) *len = n;
+    return buf;
+}
+
+static int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+void model_cli_unescape(char *s) {
+    char *w = s;
+    for (const char *r = s; *r;) {
+        if (r[0] != '\\' || !r[1]) {
+            *w++ = *r++;
+            continue;
+        }
+        char c = r[1];
+        int hi, lo;
+        if (c == 'n') *w++ = '\n';
+        else if (c == 'r') *w++ = '\r';
+        else if (c == 't') *w++ = '\t';
+        else if (c == '\'' || c == '"' || c == '\\') *w++ = c;
+        else if (c == 'x' && r[2] && (hi = hex_digit(r[2])) >= 0 && r[3] && (lo = hex_digit(r[3])) >= 0) {
+            *w++ = (char)(hi * 16 + lo);
+            r += 4;
+            continue;
+        } else { // unknown: kept as written
+            *w++ = r[0];
+            *w++ = c;
+        }
+        r += 2;
+    }
+    *w = 0;
 }

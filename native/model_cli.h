@@ -10,7 +10,8 @@
 #include "kite.h"
 
 typedef struct model_opts {
-    const char *model;         // -m; NULL = the built-in default model
+    const char *model;         // -m: a path, or a URL (http(s)://, hf://); NULL = the built-in default model
+    const char *hf_repo;       // -hf OWNER/REPO[:QUANT]: a Hugging Face repository's GGUF
     const char *prompt;        // -p
     const char *file;          // -f
     const char *chat_template; // --chat-template
@@ -24,6 +25,7 @@ typedef struct model_opts {
     kite_sampler_params sampling; // --temp --top-k --top-p --min-p --repeat-penalty --repeat-last-n --seed
     bool seed_given;
     bool hide_think;           // --think hide: leave <think>...</think> reasoning out of the printed reply
+    bool quiet;                // --log-disable: no notices or warnings on stderr (errors still)
 } model_opts;
 
 // Sets llama.cpp's defaults (sampling as llama-cli's; n_predict -1).
@@ -44,11 +46,14 @@ typedef struct model_session {
     kite_model *model;
     kite_ctx *ctx;
     const char *path; // the file opened
+    char path_buf[4096]; // a downloaded model's cached path
 } model_session;
 
-// Maps the model file (o->model, else the default model; a split set's first file
-// NAME-00001-of-0000N.gguf brings the other N - 1 beside it), loads it and creates a context with
-// o's n_ctx / n_threads / n_batch. On failure prints a message to stderr and returns false
+// Maps the model file (o->model, downloaded into the cache first when it is a URL; else o->hf_repo;
+// else the default model; a split set's first file NAME-00001-of-0000N.gguf brings the other
+// N - 1 beside it), loads it and creates a context with o's n_ctx / n_threads / n_batch. An
+// n_ctx above the model's training length is warned about on stderr (as llama.cpp does) but
+// allowed. On failure prints a message to stderr and returns false
 // (the session is then closed).
 bool model_session_open(model_session *s, const model_opts *o);
 
@@ -59,5 +64,14 @@ uint32_t model_cli_random_seed(void);
 
 // Writes stats of a generation to stderr in one line.
 void model_cli_print_stats(const kite_gen_stats *st);
+
+// Reads a whole text file, or stdin for "-", into a malloc'd NUL-terminated string (*len its
+// length; len may be NULL). NULL, with a message naming the file on stderr, when it cannot be
+// read or is over max_bytes.
+char *model_cli_read_text(const char *path, size_t max_bytes, size_t *len);
+
+// Replaces escape sequences in s in place, as llama.cpp's -e does: \n \r \t \' \" \\ and
+// \xHH (two hex digits); any other backslash sequence is kept as written.
+void model_cli_unescape(char *s);
 
 #endif

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   cmake gcc clang lld libclang-rt-14-dev        # native build, ASan/UBSan, libFuzzer
+  libcurl4-openssl-dev                          # https:// model downloads (optional in the build)
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user  # NEON build, tests under qemu-aarch64
   emscripten                                    # wasm-mt / wasm-st
   clang-19 lld-19 llvm-19                       # wasm relaxed-SIMD builds (emcc through clang-19)

@@ -1,0 +1,472 @@
+// model_fetch.c - the download cache for models named by URL (see model_fetch.h).
+#define _GNU_SOURCE
+#include "model_fetch.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#if !defined(__wasi__)
+#include <fcntl.h>
+#include <sys/file.h>
+#endif
+#include <unistd.h>
+
+#include "http_client.h"
+#include "json.h"
+#include "sha256.h"
+
+#define PATH_CAP 4096
+#define DEFAULT_QUANT "Q4_K_M" // llama.cpp's choice when -hf names no quantization
+
+bool model_fetch_is_url(const char *spec) {
+    return spec && (!strncmp(spec, "http://", 7) || !strncmp(spec, "https://", 8) || !strncmp(spec, "hf://", 5));
+}
+
+static bool cache_dir(char *out, size_t n) {
+    const char *env = getenv("KITE_CACHE"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    int k;
+    if (env && *env) k = snprintf(out, n, "%s", env);
+    else if (xdg && *xdg) k = snprintf(out, n, "%s/kite", xdg);
+    else if (home && *home) k = snprintf(out, n, "%s/.cache/kite", home);
+    else {
+        fprintf(stderr, "kite: no cache folder: set KITE_CACHE (or HOME)\n");
+        return false;
+    }
+    return k > 0 && (size_t)k < n;
+}
+
+// The hub's URL; $HF_TOKEN (as llama.cpp and huggingface_hub read it) goes to it only.
+static const char *hf_endpoint(void) {
+    const char *e = getenv("KITE_HF_ENDPOINT");
+    if (!e || !*e) e = getenv("HF_ENDPOINT");
+    e = e && *e ? e : "https://huggingface.co";
+    http_set_bearer(e, getenv("HF_TOKEN"));
+    return e;
+}
+
+// A URL path as a relative cache path: every segment non-empty, not '.' or '..', printable
+// ASCII without backslashes; the query and fragment dropped. False when it is not safe.
+static bool safe_rel_path(const char *p, char *out, size_t n) {
+    size_t len = strcspn(p, "?#");
+    if (len == 0 || len >= n) return false;
+    memcpy(out, p, len);
+    out[len] = 0;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)out[i] <= ' ' || (unsigned char)out[i] >= 127 || out[i] == '\\' || out[i] == ':') out[i] = '_';
+    for (char *seg = out; seg;) {
+        char *slash = strchr(seg, '/');
+        size_t sl = slash ? (size_t)(slash - seg) : strlen(seg);
+        if (sl == 0 || (sl == 1 && seg[0] == '.') || (sl == 2 && seg[0] == '.' && seg[1] == '.')) return false;
+        seg = slash ? slash + 1 : NULL;
+    }
+    return true;
+}
+
+// mkdir -p of path's parent folder.
+static bool make_parents(const char *path) {
+    char tmp[PATH_CAP];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
+            fprintf(stderr, "kite: cannot create the cache folder %s: %s\n", tmp, strerror(errno));
+            return false;
+        }
+        *p = '/';
+    }
+    return true;
+}
+
+// ---- one download ---------------------------------------------------------------------------
+
+typedef struct dl_state {
+    const char *part; // the .part file
+    const char *etag_file; // PART.etag: the strong ETag the .part file's bytes came with
+    const char *if_range;  // that ETag when resuming, else NULL
+    FILE *f;
+    int64_t from;    // bytes already in the .part file when the request was sent
+    int64_t written; // bytes of this response written
+    int64_t total;   // the whole file's size, -1 unknown
+    bool tty;
+    double t0, last;
+    int64_t base; // bytes present when this transfer started (for the rate)
+    bool failed_write;
+} dl_state;
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void draw_progress(dl_state *d, bool final) {
+    const double t = now_s();
+    if (!d->tty || (!final && t - d->last < 0.2)) return;
+    d->last = t;
+    const int64_t have = d->base + d->written;
+    const double rate = t > d->t0 ? (double)d->written / (t - d->t0) / 1e6 : 0;
+    if (d->total > 0)
+        fprintf(stderr, "\r\033[K  %.1f / %.1f MB (%.0f%%)  %.1f MB/s", (double)have / 1e6, (double)d->total / 1e6,
+                100.0 * (double)have / (double)d->total, rate);
+    else
+        fprintf(stderr, "\r\033[K  %.1f MB  %.1f MB/s", (double)have / 1e6, rate);
+    if (final) fputc('\n', stderr);
+}
+
+static bool dl_body(void *user, const http_response *r, const void *data, size_t n) {
+    dl_state *d = user;
+    if (!d->f) { // the first bytes: append to the partial file if the server honoured the range
+        const bool resume = r->status == 206 && d->from > 0 && r->range_start == d->from;
+        d->base = resume ? d->from : 0;
+        d->total = r->total;
+        if (d->from > 0 && !resume)
+            fprintf(stderr, "kite: %s; starting over\n",
+                    d->if_range ? "the file changed on the server (a new ETag) or the server does not resume"
+                                : "the server does not resume");
+        else if (resume) fprintf(stderr, "kite: resuming at %.1f MB\n", (double)d->from / 1e6);
+        if (!resume) { // note the new bytes' ETag, so a later resume asks for the same version
+            FILE *e = r->etag[0] && !r->etag_weak ? fopen(d->etag_file, "w") : NULL;
+            if (e) {
+                fputs(r->etag, e);
+                fclose(e);
+            } else {
+                unlink(d->etag_file);
+            }
+        }
+        d->f = fopen(d->part, resume ? "ab" : "wb");
+        if (!d->f) {
+            fprintf(stderr, "kite: cannot write %s: %s\n", d->part, strerror(errno));
+            d->failed_write = true;
+            return false;
+        }
+    }
+    if (fwrite(data, 1, n, d->f) != n) {
+        fprintf(stderr, "kite: writing %s: %s\n", d->part, strerror(errno));
+        d->failed_write = true;
+        return false;
+    }
+    d->written += (int64_t)n;
+    draw_progress(d, false);
+    return true;
+}
+
+typedef struct mem_body {
+    char buf[1024];
+    size_t len;
+} mem_body;
+
+static bool mem_sink(void *user, const http_response *r, const void *data, size_t n) {
+    (void)r;
+    mem_body *m = user;
+    if (m->len + n >= sizeof m->buf) return false; // a sidecar is one line
+    memcpy(m->buf + m->len, data, n);
+    m->len += n;
+    m->buf[m->len] = 0;
+    return true;
+}
+
+static bool is_hex64(const char *s) {
+    for (int i = 0; i < 64; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F'))) return false;
+    return true;
+}
+
+// The published SHA-256 of url: the ETag when it is one, else a URL.sha256 sidecar ("HEX" or
+// sha256sum's "HEX  NAME"). Writes a description of the source to what.
+static bool expected_sha256(const char *url, const char *etag, char hex[65], const char **what) {
+    if (strlen(etag) == 64 && is_hex64(etag)) {
+        memcpy(hex, etag, 65);
+        *what = "the server's ETag";
+    } else {
+        char side[PATH_CAP + 8], err[256];
+        snprintf(side, sizeof side, "%s.sha256", url);
+        mem_body m = {{0}, 0};
+        http_response r = {0};
+        if (!http_get(side, 0, NULL, mem_sink, &m, &r, err, sizeof err) || r.status != 200 || m.len < 64 ||
+            !is_hex64(m.buf) || (m.len > 64 && m.buf[64] != ' ' && m.buf[64] != '\n' && m.buf[64] != '\r'))
+            return false;
+        memcpy(hex, m.buf, 64);
+        hex[64] = 0;
+        *what = "the .sha256 file beside it";
+    }
+    for (int i = 0; i < 64; i++)
+        if (hex[i] >= 'A' && hex[i] <= 'F') hex[i] = (char)(hex[i] - 'A' + 'a');
+    return true;
+}
+
+// Downloads url to dest (through dest.part); see model_fetch_url.
+static bool download(const char *url, const char *dest) {
+    if (!make_parents(dest)) return false;
+    char part[PATH_CAP + 8];
+    snprintf(part, sizeof part, "%s.part", dest);
+    char etag_file[PATH_CAP + 16], etag[160] = "";
+    snprintf(etag_file, sizeof etag_file, "%s.etag", part);
+    struct stat st;
+    dl_state d = {.part = part, .etag_file = etag_file, .total = -1, .tty = isatty(2)};
+    if (stat(part, &st) == 0 && S_ISREG(st.st_mode)) d.from = st.st_size;
+    FILE *e = d.from > 0 ? fopen(etag_file, "r") : NULL;
+    if (e) {
+        if (fgets(etag, sizeof etag, e) && etag[0] && !strpbrk(etag, "\"\r\n")) d.if_range = etag;
+        fclose(e);
+    }
+    fprintf(stderr, "kite: downloading %s\n      to %s\n", url, dest);
+    d.t0 = d.last = now_s();
+    char err[1024];
+    http_response r = {0};
+    bool ok = http_get(url, d.from, d.if_range, dl_body, &d, &r, err, sizeof err);
+    if (d.f && fclose(d.f) != 0 && !d.failed_write) {
+        fprintf(stderr, "kite: writing %s: %s\n", part, strerror(errno));
+        d.failed_write = true;
+    }
+    if (d.f) draw_progress(&d, true);
+    if (!ok || d.failed_write) {
+        if (!d.failed_write) fprintf(stderr, "kite: %s\n", err);
+        if (d.base + d.written > 0)
+            fprintf(stderr, "kite: download incomplete (%.1f MB kept in %s); run again to resume\n",
+                    (double)(d.base + d.written) / 1e6, part);
+        return false;
+    }
+    if (r.status == 416 && d.from > 0) { // the range starts at the end: the partial file is whole
+        d.base = d.from;
+        d.total = -1;
+    } else if (r.status / 100 != 2) {
+        fprintf(stderr, "kite: %s: HTTP %d%s\n", url, r.status,
+                r.status == 401 || r.status == 403 ? " (a gated or private Hugging Face repository needs $HF_TOKEN)" : "");
+        return false;
+    } else if (!d.f) { // an empty 2xx body: create the (empty) file
+        FILE *f = fopen(part, "wb");
+        if (f) fclose(f);
+        d.total = r.total;
+    }
+    // size: what the server announced
+    if (stat(part, &st) != 0) {
+        fprintf(stderr, "kite: %s: %s\n", part, strerror(errno));
+        return false;
+    }
+    if (d.total >= 0 && st.st_size != d.total) {
+        fprintf(stderr, "kite: %s: got %lld bytes, the server announced %lld; run again to resume\n", url,
+                (long long)st.st_size, (long long)d.total);
+        return false;
+    }
+    // checksum: where the server publishes one
+    char want[65], got[65];
+    const char *source = NULL;
+    if (expected_sha256(url, r.etag, want, &source)) {
+        if (!sha256_file_hex(part, got)) {
+            fprintf(stderr, "kite: reading %s: %s\n", part, strerror(errno));
+            return false;
+        }
+        if (strcmp(want, got) != 0) {
+            fprintf(stderr, "kite: %s: SHA-256 mismatch: the file has %s, %s says %s; the download was removed\n",
+                    url, got, source, want);
+            unlink(part);
+            unlink(etag_file);
+            return false;
+        }
+        fprintf(stderr, "kite: %lld bytes, SHA-256 %s matches %s\n", (long long)st.st_size, got, source);
+    } else {
+        fprintf(stderr, "kite: %lld bytes%s; the server publishes no SHA-256 (no ETag digest, no .sha256 file), so "
+                        "only the size was checked\n",
+                (long long)st.st_size, d.total >= 0 ? " as announced" : "");
+    }
+    if (rename(part, dest) != 0) {
+        fprintf(stderr, "kite: cannot rename %s to %s: %s\n", part, dest, strerror(errno));
+        return false;
+    }
+    unlink(etag_file);
+    return true;
+}
+
+// ---- URL -> cache path ----------------------------------------------------------------------
+
+bool model_fetch_url(const char *spec, char *out, size_t n) {
+    char dir[PATH_CAP], rel[PATH_CAP], url[PATH_CAP];
+    if (!cache_dir(dir, sizeof dir)) return false;
+    int k;
+    if (!strncmp(spec, "hf://", 5)) { // hf://owner/repo/path/in/repo
+        const char *p = spec + 5, *s1 = strchr(p, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+        if (!s1 || !s2 || s1 == p || s2 == s1 + 1 || !s2[1] || !safe_rel_path(p, rel, sizeof rel)) {
+            fprintf(stderr, "kite: bad model URL '%s' (expected hf://OWNER/REPO/FILE.gguf)\n", spec);
+            return false;
+        }
+        k = snprintf(url, sizeof url, "%s/%.*s/resolve/main/%s", hf_endpoint(), (int)(s2 - p), p, s2 + 1);
+        if (k > 0 && (size_t)k < sizeof url) k = snprintf(out, n, "%s/hf/%s", dir, rel);
+    } else {
+        const char *host = strstr(spec, "://") + 3, *slash = strchr(host, '/');
+        char hostpart[300];
+        size_t hl = slash ? (size_t)(slash - host) : strlen(host);
+        if (hl == 0 || hl >= sizeof hostpart || !slash || !safe_rel_path(slash + 1, rel, sizeof rel)) {
+            fprintf(stderr, "kite: bad model URL '%s' (expected http(s)://HOST/PATH/FILE.gguf)\n", spec);
+            return false;
+        }
+        memcpy(hostpart, host, hl);
+        hostpart[hl] = 0;
+        for (char *c = hostpart; *c; c++)
+            if (*c == ':' || *c == '/' || *c == '@' || *c == '\\') *c = '_';
+        k = snprintf(url, sizeof url, "%s", spec);
+        if (k > 0 && (size_t)k < sizeof url) k = snprintf(out, n, "%s/url/%s/%s", dir, hostpart, rel);
+    }
+    if (k <= 0 || (size_t)k >= n) {
+        fprintf(stderr, "kite: model URL too long: %s\n", spec);
+        return false;
+    }
+    struct stat st;
+    if (stat(out, &st) == 0 && S_ISREG(st.st_mode)) return true; // cached: no request
+#if !defined(__wasi__)
+    // one download of a file at a time: a second kite waits for the first, then uses its file
+    char lock[PATH_CAP + 8];
+    snprintf(lock, sizeof lock, "%s.lock", out);
+    int fd = make_parents(out) ? open(lock, O_CREAT | O_RDWR | O_CLOEXEC, 0644) : -1;
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        fprintf(stderr, "kite: another kite process is downloading %s; waiting for it\n", out);
+        flock(fd, LOCK_EX);
+    }
+    bool ok = (stat(out, &st) == 0 && S_ISREG(st.st_mode)) || download(url, out);
+    if (fd >= 0) close(fd); // releases the lock (the lock file stays: removing it would race)
+    return ok;
+#else
+    return download(url, out);
+#endif
+}
+
+// True when name (a file in the repo) is a .gguf whose name contains quant (case-insensitive).
+static bool gguf_matches(const char *name, const char *quant) {
+    size_t l = strlen(name);
+    if (l < 5 || strcasecmp(name + l - 5, ".gguf") != 0) return false;
+    if (strcasestr(name, "mmproj")) return false; // vision projectors are not the model
+    return !quant || strcasestr(name, quant);
+}
+
+// Scans the cached copy of a repository (cache/hf/OWNER/REPO, top level) for a match.
+static bool cached_repo_file(const char *repo_dir, const char *quant, char *name, size_t n) {
+    DIR *d = opendir(repo_dir);
+    if (!d) return false;
+    bool found = false;
+    for (struct dirent *e; !found && (e = readdir(d));) {
+        if (!gguf_matches(e->d_name, quant)) continue;
+        snprintf(name, n, "%s", e->d_name);
+        found = true;
+    }
+    closedir(d);
+    return found;
+}
+
+typedef struct big_body {
+    char *p;
+    size_t len, cap;
+} big_body;
+
+static bool big_sink(void *user, const http_response *r, const void *data, size_t n) {
+    (void)r;
+    big_body *b = user;
+    if (b->len + n + 1 > (16u << 20)) return false; // a file list is far smaller
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = (b->len + n + 1) * 2;
+        char *p = realloc(b->p, cap);
+        if (!p) return false;
+        b->p = p, b->cap = cap;
+    }
+    memcpy(b->p + b->len, data, n);
+    b->len += n;
+    b->p[b->len] = 0;
+    return true;
+}
+
+bool model_fetch_hf_repo(const char *spec, char *out, size_t n) {
+    char repo[512], quant_buf[64], dir[PATH_CAP], repo_dir[PATH_CAP + 600], name[512];
+    const char *colon = strchr(spec, ':'), *quant = NULL;
+    size_t rl = colon ? (size_t)(colon - spec) : strlen(spec);
+    const char *slash = memchr(spec, '/', rl);
+    if (rl == 0 || rl >= sizeof repo || !slash || slash == spec || slash + 1 == spec + rl ||
+        memchr(slash + 1, '/', rl - (size_t)(slash + 1 - spec)) || (colon && (!colon[1] || strlen(colon + 1) >= sizeof quant_buf))) {
+        fprintf(stderr, "kite: -hf expects OWNER/REPO[:QUANT], got '%s'\n", spec);
+        return false;
+    }
+    memcpy(repo, spec, rl);
+    repo[rl] = 0;
+    char safe[512];
+    if (!safe_rel_path(repo, safe, sizeof safe) || strcmp(safe, repo) != 0) {
+        fprintf(stderr, "kite: -hf: bad repository name '%s'\n", repo);
+        return false;
+    }
+    if (colon) quant = strcpy(quant_buf, colon + 1);
+    if (!cache_dir(dir, sizeof dir)) return false;
+    snprintf(repo_dir, sizeof repo_dir, "%s/hf/%s", dir, repo);
+    // without QUANT, the file picked the first time (noted in REPO_DIR/.default), else a cached Q4_K_M
+    char note[PATH_CAP + 700];
+    snprintf(note, sizeof note, "%s/.default", repo_dir);
+    bool found = false;
+    if (!quant) {
+        FILE *f = fopen(note, "r");
+        char line[512], path[PATH_CAP + 1300];
+        struct stat st;
+        if (f && fgets(line, sizeof line, f)) {
+            line[strcspn(line, "\n")] = 0;
+            snprintf(path, sizeof path, "%s/%s", repo_dir, line);
+            if (gguf_matches(line, NULL) && !strchr(line, '/') && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+                snprintf(name, sizeof name, "%s", line);
+                found = true;
+            }
+        }
+        if (f) fclose(f);
+    }
+    if (!found) found = cached_repo_file(repo_dir, quant ? quant : DEFAULT_QUANT, name, sizeof name);
+    if (!found) { // ask the hub for the repository's files
+        char url[PATH_CAP], err[1024];
+        snprintf(url, sizeof url, "%s/api/models/%s", hf_endpoint(), repo);
+        big_body b = {0};
+        http_response r = {0};
+        if (!http_get(url, 0, NULL, big_sink, &b, &r, err, sizeof err) || r.status != 200) {
+            if (r.status && r.status != 200)
+                fprintf(stderr, "kite: -hf %s: %s: HTTP %d%s\n", repo, url, r.status,
+                        r.status == 401 || r.status == 403 ? " (a gated or private repository needs $HF_TOKEN)" : "");
+            else fprintf(stderr, "kite: -hf %s: %s\n", repo, err);
+            free(b.p);
+            return false;
+        }
+        char jerr[256];
+        json_doc *doc = json_parse(b.p ? b.p : "", b.len, jerr, sizeof jerr);
+        free(b.p);
+        const json_value *sib = doc ? json_get(json_root(doc), "siblings") : NULL;
+        if (!sib || sib->type != JSON_ARRAY) {
+            fprintf(stderr, "kite: -hf %s: %s: no file list (%s)\n", repo, url, doc ? "no 'siblings' array" : jerr);
+            json_free(doc);
+            return false;
+        }
+        // QUANT given: the first match; else Q4_K_M, else the first .gguf
+        for (int pass = 0; pass < 2 && !found; pass++) {
+            const char *want = pass == 0 ? (quant ? quant : DEFAULT_QUANT) : NULL;
+            if (pass == 1 && quant) break;
+            for (const json_value *e = sib->child; e && !found; e = e->next) {
+                const json_value *f = json_get(e, "rfilename");
+                if (!f || f->type != JSON_STRING || strchr(f->str, '/') || !gguf_matches(f->str, want)) continue;
+                snprintf(name, sizeof name, "%s", f->str);
+                found = true;
+            }
+        }
+        json_free(doc);
+        if (!found) {
+            fprintf(stderr, "kite: -hf %s: the repository has no .gguf file%s%s\n", repo, quant ? " matching " : "",
+                    quant ? quant : "");
+            return false;
+        }
+    }
+    char hf[PATH_CAP];
+    snprintf(hf, sizeof hf, "hf://%s/%s", repo, name);
+    if (!model_fetch_url(hf, out, n)) return false;
+    if (!quant) { // remember the choice (a hint only: a failed write just costs a request next time)
+        FILE *f = fopen(note, "w");
+        if (f) {
+            fprintf(f, "%s\n", name);
+            fclose(f);
+        }
+    }
+    return true;
+}

@@ -1,0 +1,28 @@
+// model_fetch.h - models named by URL: -m http(s)://..., -m hf://owner/repo/file.gguf and
+// -hf owner/repo[:QUANT] are downloaded once into a cache folder ($KITE_CACHE, default
+// ~/.cache/kite) and opened from there afterwards without any request.
+#ifndef KITE_NATIVE_MODEL_FETCH_H
+#define KITE_NATIVE_MODEL_FETCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+// True when spec is a URL (http://, https://, hf://) rather than a file path.
+bool model_fetch_is_url(const char *spec);
+
+// Makes the model at url (http://, https:// or hf://owner/repo/path) available locally and writes
+// its cached path to out[0..n). A cached file is used as is. Otherwise it is downloaded into
+// PATH.part with progress on stderr, resuming an earlier partial download with a Range request
+// (and If-Range: the ETag the partial bytes came with, so a file changed since starts over);
+// its size is checked against the server's, and its SHA-256 against the ETag when that is a
+// SHA-256 (Hugging Face's LFS files) or else a URL.sha256 sidecar when the server has one; only
+// then is it renamed to PATH. On failure prints a message naming the problem and returns false
+// (a partial download is kept for the next try unless its checksum was wrong).
+bool model_fetch_url(const char *url, char *out, size_t n);
+
+// As model_fetch_url for a Hugging Face repository "owner/repo[:QUANT]": the .gguf file whose
+// name contains QUANT (case-insensitive; default Q4_K_M, else the repository's first .gguf),
+// looked up in the cache first, then in the repository's file list (ENDPOINT/api/models/REPO).
+bool model_fetch_hf_repo(const char *repo, char *out, size_t n);
+
+#endif

@@ -1,0 +1,546 @@
+// cli.test.mjs - the CLI as a llama.cpp / Ollama user drives it, on the built-in stories260K:
+// `kite run` prompts from -f / stdin, reverse prompts and stop strings, escapes, the prompt
+// display, --verbose-prompt (ids equal to llama.cpp's tokenization), chat mode (-cnv / -sys),
+// exit code 3 and a message on a full context, the warning on a -c past the training length;
+// `kite chat` commands (never sent to the model), multi-line input, /save and /load, dropping
+// the oldest turns when the context fills, Ctrl-C mid-reply (the reply stops, the session and
+// the conversation stay; a second Ctrl-C at the prompt leaves); models by URL downloaded from a
+// local HTTP server (127.0.0.1) into a cache: SHA-256 checks, resume after a dropped connection,
+// -hf repository lookup, no request once cached; every command's --help; bench -o csv/json/md.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { kiteBin, modelsDir, repoRoot, requireModels } from './helpers.mjs';
+import { llamaGreedy, llamaDispose } from './llama_ref.mjs';
+
+const STORIES = join(repoRoot, 'models/stories260K.gguf');
+// llama.cpp (llama-simple, greedy) on stories260K after "Once upon a time" (shared models README)
+const REF = ', there was a little girl named Lily. She loved to play outside in the park.';
+const T = 60_000;
+
+const tmp = mkdtempSync(join(tmpdir(), 'kite-cli-'));
+after(async () => {
+  rmSync(tmp, { recursive: true, force: true });
+  await llamaDispose();
+});
+
+function kite(args, opts = {}) {
+  const r = spawnSync(kiteBin(), args, { timeout: T, ...opts });
+  return { status: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+const greedy = ['-m', STORIES, '--temp', '0', '--no-stats'];
+
+// ---- kite run -------------------------------------------------------------------------------
+
+test('run: -p, -f FILE, -p - and -f - give llama.cpp\'s greedy text', () => {
+  const file = join(tmp, 'prompt.txt');
+  writeFileSync(file, 'Once upon a time');
+  for (const [args, input] of [[['-p', 'Once upon a time'], ''], [['-f', file], ''], [['-p', '-'], 'Once upon a time'], [['-f', '-'], 'Once upon a time']]) {
+    const r = kite(['run', ...greedy, '-n', '27', ...args], { input });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, REF, args.join(' '));
+  }
+  const both = kite(['run', ...greedy, '-p', 'x', '-f', file]);
+  assert.equal(both.status, 2);
+  assert.match(both.stderr, /-p or -f, not both/);
+  const missing = kite(['run', ...greedy, '-f', join(tmp, 'nope.txt')]);
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /nope\.txt/);
+});
+
+test('run: -r stops after the reverse prompt (shown), --stop before it (not shown), exit 0', () => {
+  const r = kite(['run', ...greedy, '-p', 'Once upon a time', '-r', 'Lily']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, ', there was a little girl named Lily');
+  const s = kite(['run', ...greedy, '-p', 'Once upon a time', '--stop', 'Lily']);
+  assert.equal(s.status, 0, s.stderr);
+  assert.equal(s.stdout, ', there was a little girl named ');
+  // a reverse prompt that spans token pieces (" girl named" is several tokens)
+  const span = kite(['run', ...greedy, '-p', 'Once upon a time', '-r', 'girl nam']);
+  assert.equal(span.stdout, ', there was a little girl nam');
+});
+
+test('run: --verbose-prompt prints llama.cpp\'s prompt tokens; -e escapes as llama.cpp (default on), --no-escape', async () => {
+  requireModels();
+  const prompt = 'Once upon\ta time\n"Hi"';
+  const ref = await llamaGreedy(STORIES, prompt, 1);
+  const ids = (stderr) => [...stderr.matchAll(/^\s*(\d+) -> '/gm)].map((m) => Number(m[1]));
+  const escaped = 'Once upon\\ta\\x20time\\n\\"Hi\\"';
+  for (const flags of [[], ['-e']]) {
+    const r = kite(['run', ...greedy, '-n', '0', '--verbose-prompt', '-p', escaped, ...flags]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(ids(r.stderr), ref.prompt, `tokens of the escaped prompt ${flags}`);
+    assert.match(r.stderr, new RegExp(`number of tokens in prompt = ${ref.prompt.length}`));
+  }
+  const literal = kite(['run', ...greedy, '-n', '0', '--verbose-prompt', '--no-escape', '-p', escaped]);
+  assert.match(literal.stderr, /prompt: 'Once upon\\ta\\x20time/);
+  assert.notDeepEqual(ids(literal.stderr), ref.prompt);
+});
+
+test('run: --display-prompt shows the prompt first; --no-display-prompt (default) does not', () => {
+  const d = kite(['run', ...greedy, '-n', '27', '-p', 'Once upon a time', '--display-prompt']);
+  assert.equal(d.stdout, 'Once upon a time' + REF);
+  const n = kite(['run', ...greedy, '-n', '27', '-p', 'Once upon a time', '--no-display-prompt']);
+  assert.equal(n.stdout, REF);
+});
+
+test('run: a full context is reported on stderr with exit 3; a normal end exits 0; -c past training is warned', () => {
+  const full = kite(['run', ...greedy, '-p', 'Once upon a time', '-c', '32']);
+  assert.equal(full.status, 3, full.stderr);
+  assert.match(full.stderr, /context full: generation stopped after \d+ tokens at the context length of 32/);
+  assert.ok(full.stdout.startsWith(', there was a little girl named Lily'));
+  const long = kite(['run', ...greedy, '-p', 'Once upon a time there was a big dog who liked to run', '-c', '8']);
+  assert.equal(long.status, 3);
+  assert.match(long.stderr, /context full: the prompt has \d+ tokens, the context holds 8/);
+  const ok = kite(['run', ...greedy, '-p', 'Once upon a time', '-n', '8']);
+  assert.equal(ok.status, 0);
+  assert.doesNotMatch(ok.stderr, /context/);
+  // stories260K was trained on 2048 tokens (its GGUF's llama.context_length)
+  const big = kite(['run', ...greedy, '-p', 'Once upon a time', '-n', '4', '-c', '4096']);
+  assert.equal(big.status, 0);
+  assert.match(big.stderr, /-c 4096 is more than the 2048 tokens the model was trained on/);
+  const quiet = kite(['run', '-m', STORIES, '--temp', '0', '-p', 'Once upon a time', '-n', '4', '-c', '4096', '--log-disable']);
+  assert.equal(quiet.status, 0);
+  assert.equal(quiet.stderr, '', '--log-disable: nothing on stderr');
+  const help = kite(['run', '--help']);
+  assert.match(help.stdout, /exit status: 0 .*\n.*3 the context filled first/);
+});
+
+test('run: -cnv and -sys start chat mode (-p is the first message)', () => {
+  const chat = kite(['chat', ...greedy, '-n', '8', '-sys', 'Be kind'], { input: 'Hello\n' });
+  assert.equal(chat.status, 0, chat.stderr);
+  assert.ok(chat.stdout.length > 1);
+  const cnv = kite(['run', ...greedy, '-n', '8', '-cnv', '-sys', 'Be kind', '-p', 'Hello'], { input: '' });
+  assert.equal(cnv.status, 0, cnv.stderr);
+  assert.equal(cnv.stdout, chat.stdout);
+  const sys = kite(['run', ...greedy, '-n', '8', '--system-prompt', 'Be kind'], { input: 'Hello\n/exit\n' });
+  assert.equal(sys.stdout, chat.stdout);
+});
+
+test('run: Ctrl-C stops generation with exit 130', async () => {
+  requireModels();
+  const c = liveChat(['run', '-m', join(modelsDir(), 'rand-llama-spm-f16.gguf'), '--temp', '0', '-c', '512', '-p', 'Hello']);
+  try {
+    await c.waitFor('stdout', /\S{20}/);
+    c.p.kill('SIGINT');
+    const { code } = await c.exited;
+    assert.equal(code, 130);
+    assert.match(c.out.stderr, /interrupted after \d+ tokens/);
+  } finally {
+    c.p.kill('SIGKILL');
+  }
+});
+
+// ---- kite chat ------------------------------------------------------------------------------
+
+const chatArgs = ['chat', '-m', STORIES, '--temp', '0', '-n', '8', '-c', '512'];
+
+test('chat: a banner on stderr; /exit, /bye, /help, unknown commands are never sent to the model', () => {
+  const ref = kite(chatArgs, { input: 'Hello there\n' });
+  assert.equal(ref.status, 0, ref.stderr);
+  assert.match(ref.stderr, /stories260K\.gguf \(context 512 tokens.*\n.*\/exit, \/bye or Ctrl-D/);
+  const lines = ref.stdout.split('\n');
+  assert.equal(lines.length, 2, 'one reply and its line break');
+  for (const leave of ['/exit', '/bye']) {
+    const r = kite(chatArgs, { input: `/help\n/nonsense\nHello there\n${leave}\nHello there\n` });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, ref.stdout, `the commands were not replied to; nothing after ${leave}`);
+    assert.match(r.stderr, /\/save FILE/);
+    assert.match(r.stderr, /unknown command \/nonsense/);
+  }
+});
+
+test('chat: multi-line input (\\ at a line end, """ blocks); /save writes JSON atomically; /load restores', () => {
+  const file = join(tmp, 'conv.json');
+  const input = 'first \\\nsecond\n"""\nblock a\n\nblock b\n"""\n"""one line"""\n/save ' + file + '\n/stats\n';
+  const r = kite([...chatArgs, '-sys', 'Be kind'], { input });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /\[\d+ prompt tokens, [\d.]+ tok\/s \| \d+ reply tokens, [\d.]+ tok\/s\]/, '/stats');
+  const saved = JSON.parse(readFileSync(file, 'utf8'));
+  const replies = r.stdout.split('\n').slice(0, 3);
+  assert.deepEqual(saved.messages, [
+    { role: 'system', content: 'Be kind' },
+    { role: 'user', content: 'first \nsecond' },
+    { role: 'assistant', content: replies[0] },
+    { role: 'user', content: 'block a\n\nblock b' },
+    { role: 'assistant', content: replies[1] },
+    { role: 'user', content: 'one line' },
+    { role: 'assistant', content: replies[2] },
+  ]);
+  assert.deepEqual(readdirSync(tmp).filter((f) => f.includes('.tmp')), [], 'no temp file left');
+  // /load then /save gives the same conversation; a bad file leaves it unchanged
+  const bad = join(tmp, 'bad.json');
+  writeFileSync(bad, '{"messages": [{"role": "wizard", "content": "x"}]}');
+  const again = join(tmp, 'again.json');
+  const l = kite(chatArgs, { input: `/load ${file}\n/load ${bad}\n/load ${join(tmp, 'none.json')}\n/save ${again}\n` });
+  assert.equal(l.status, 0, l.stderr);
+  assert.match(l.stderr, /loaded 7 messages/);
+  assert.match(l.stderr, /bad\.json: a message without a role/);
+  assert.deepEqual(JSON.parse(readFileSync(again, 'utf8')), saved);
+  const nodir = kite(chatArgs, { input: `/save ${join(tmp, 'no/such/dir.json')}\nHello there\n` });
+  assert.equal(nodir.status, 0);
+  assert.match(nodir.stderr, /\/save .*no\/such\/dir\.json: No such file/);
+  assert.equal(nodir.stdout.split('\n').length, 2, 'the session went on');
+});
+
+test('chat: when the context fills, the oldest turns are dropped (the system message stays)', () => {
+  const file = join(tmp, 'dropped.json');
+  const turns = ['Tell me a story', 'What happened next?', 'And then?', 'Who was there?', 'Was it fun?', 'The end?'];
+  const r = kite(['chat', '-m', STORIES, '--temp', '0', '-n', '24', '-c', '160', '-sys', 'Short stories'], {
+    input: turns.join('\n') + `\n/save ${file}\n`,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /the context is full: dropped the \d+ oldest messages? \(the system message is kept\)/);
+  const msgs = JSON.parse(readFileSync(file, 'utf8')).messages;
+  assert.ok(msgs.filter((m) => m.role === 'assistant').every((m) => r.stdout.includes(m.content)), 'the kept replies were shown');
+  assert.deepEqual(msgs[0], { role: 'system', content: 'Short stories' });
+  assert.notEqual(msgs[1].content, turns[0], 'the first turn was dropped');
+  assert.deepEqual(msgs.at(-2), { role: 'user', content: turns.at(-1) });
+  assert.equal(msgs.at(-1).role, 'assistant', 'the last turn got a reply');
+});
+
+// Spawns kite chat with pipes; resolves helpers to await stdout/stderr text.
+function liveChat(args) {
+  const p = spawn(kiteBin(), args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const out = { stdout: '', stderr: '' };
+  const waiters = [];
+  const check = () => {
+    for (const w of [...waiters]) if (w.re.test(out[w.stream])) (waiters.splice(waiters.indexOf(w), 1), clearTimeout(w.timer), w.resolve());
+  };
+  p.stdout.on('data', (d) => ((out.stdout += d), check()));
+  p.stderr.on('data', (d) => ((out.stderr += d), check()));
+  const waitFor = (stream, re, ms = 30_000) =>
+    new Promise((resolve, reject) => {
+      const w = { stream, re, resolve, timer: setTimeout(() => reject(new Error(`timeout waiting for ${re} in ${stream}: ${out.stderr}`)), ms) };
+      waiters.push(w);
+      check();
+    });
+  const exited = new Promise((resolve) => p.on('exit', (code, signal) => resolve({ code, signal })));
+  return { p, out, waitFor, exited };
+}
+
+test('chat: Ctrl-C mid-reply stops the reply and keeps the conversation; a second Ctrl-C at the prompt leaves', async () => {
+  requireModels();
+  // a random-weight model rarely ends its text: the reply runs until -n, long enough to interrupt
+  const model = join(modelsDir(), 'rand-llama-spm-f16.gguf');
+  const file = join(tmp, 'interrupted.json');
+  const c = liveChat(['chat', '-m', model, '--temp', '0', '-n', '3000', '-c', '512']);
+  try {
+    await interruptAndLeave(c, file);
+  } finally {
+    c.p.kill('SIGKILL');
+  }
+});
+
+async function interruptAndLeave(c, file) {
+  await c.waitFor('stderr', /Ctrl-C stops a reply/);
+  c.p.stdin.write('Hello there\n');
+  await c.waitFor('stdout', /\S{20}/); // the reply is streaming
+  c.p.kill('SIGINT');
+  await c.waitFor('stderr', /reply stopped \(Ctrl-C\); the conversation is kept/);
+  c.p.stdin.write(`/save ${file}\n`);
+  await c.waitFor('stderr', /saved 2 messages/);
+  const saved = JSON.parse(readFileSync(file, 'utf8')).messages;
+  assert.equal(saved[0].content, 'Hello there');
+  assert.equal(saved[1].role, 'assistant');
+  assert.equal(saved[1].content + '\n', c.out.stdout, 'the partial reply shown is the one kept');
+  assert.doesNotMatch(c.out.stderr, /context is full/, 'the reply ended by Ctrl-C, not by a full context');
+  // at the prompt: one Ctrl-C warns, the second leaves with exit 0
+  await new Promise((resolve) => setTimeout(resolve, 200)); // back at the prompt
+  c.p.kill('SIGINT');
+  await c.waitFor('stderr', /Ctrl-C again/);
+  c.p.kill('SIGINT');
+  const { code, signal } = await c.exited;
+  assert.equal(signal, null);
+  assert.equal(code, 0);
+}
+
+test('chat on a terminal: "> " and "... " prompts, the same reply as through a pipe', () => {
+  const piped = kite(chatArgs, { input: 'Hello \\\nthere\n' });
+  // script(1) runs it on a pseudo-terminal (which echoes the typed lines first)
+  const cmd = [kiteBin(), ...chatArgs].map((a) => `'${a}'`).join(' ');
+  const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { input: 'Hello \\\nthere\n/exit\n', timeout: T });
+  assert.equal(r.status, 0);
+  const screen = r.stdout.toString().replace(/\r\n/g, '\n');
+  assert.ok(screen.includes('\n> ... ' + piped.stdout + '> '), JSON.stringify(screen));
+});
+
+test('chat: --verbose prints tokens/s after each reply', () => {
+  const r = kite([...chatArgs, '--verbose'], { input: 'Hello\nHi\n' });
+  assert.equal(r.status, 0);
+  assert.equal([...r.stderr.matchAll(/reply tokens, [\d.]+ tok\/s/g)].length, 2);
+});
+
+// ---- models by URL ----------------------------------------------------------------------------
+
+const MODEL_BYTES = readFileSync(STORIES);
+const MODEL_SHA = createHash('sha256').update(MODEL_BYTES).digest('hex');
+let server, base;
+const requests = []; // [{ url, range, ifRange }]
+
+// A local stand-in for a model hub: /REPO/resolve/main/FILE serves stories260K with Range
+// support; the repository name picks a behaviour:
+//   t/sidecar  a FILE.sha256 beside it         t/etag  the ETag is the SHA-256 (as Hugging Face's)
+//   t/plain    no checksum published           t/bad   a .sha256 that does not match
+//   t/drop     the first whole-file GET closes the connection half way (ETag: the SHA-256)
+//   t/gated    401 without "Authorization: Bearer hf_secret"; the file redirects to localhost
+//   t/change   as t/drop, but the ETag changes after the first GET (the file "changed")
+//   t/slow     the body comes in 64 KiB pieces 100 ms apart
+// /api/models/REPO lists README.md, FILE and a Q8_0 name (the same bytes).
+before(async () => {
+  const dropped = new Set();
+  server = createServer((req, res) => {
+    requests.push({ url: req.url, host: req.headers.host, range: req.headers.range, ifRange: req.headers['if-range'], auth: req.headers.authorization });
+    if (req.url.includes('/t/gated')) { // a gated repository: the token, then a redirect to another host
+      if (req.headers.authorization !== 'Bearer hf_secret') return res.writeHead(401).end('gated');
+      if (!req.url.startsWith('/api/')) {
+        const to = `http://localhost:${server.address().port}${req.url.replace('/t/gated/', '/t/plain/')}`;
+        return res.writeHead(302, { location: to }).end();
+      }
+    }
+    const api = req.url.match(/^\/api\/models\/(t\/\w+)$/);
+    if (api) {
+      const body = JSON.stringify({ id: api[1], siblings: [{ rfilename: 'README.md' }, { rfilename: 'stories260K.gguf' }, { rfilename: 'stories260K-Q8_0.gguf' }] });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      return res.end(body);
+    }
+    const m = req.url.match(/^\/(t\/\w+)\/resolve\/main\/([\w.-]+?)(\.sha256)?$/);
+    if (!m || !m[2].endsWith('.gguf')) return res.writeHead(404).end('not found');
+    const mode = m[1].slice(2);
+    if (m[3]) {
+      if (mode === 'sidecar') return res.end(`${MODEL_SHA}  ${m[2]}\n`);
+      if (mode === 'bad') return res.end('0'.repeat(64) + '\n');
+      return res.writeHead(404).end('no sidecar');
+    }
+    const headers = { 'accept-ranges': 'bytes' };
+    if (mode === 'etag' || mode === 'drop') headers.etag = `"${MODEL_SHA}"`;
+    if (mode === 'change') headers.etag = dropped.has(req.url) ? '"v2"' : '"v1"';
+    // If-Range (RFC 9110): a range only while the ETag is still the one given
+    const stale = req.headers['if-range'] !== undefined && req.headers['if-range'] !== headers.etag;
+    const range = stale ? null : req.headers.range?.match(/^bytes=(\d+)-$/);
+    const start = range ? Number(range[1]) : 0;
+    if (range && start >= MODEL_BYTES.length) return res.writeHead(416).end();
+    const body = MODEL_BYTES.subarray(start);
+    headers['content-length'] = body.length;
+    if (range) headers['content-range'] = `bytes ${start}-${MODEL_BYTES.length - 1}/${MODEL_BYTES.length}`;
+    res.writeHead(range ? 206 : 200, headers);
+    if (mode === 'slow') { // 64 KiB every 100 ms: about 2 s in all
+      let at = 0;
+      const tick = () => {
+        if (at >= body.length) return res.end();
+        res.write(body.subarray(at, (at += 65536)));
+        setTimeout(tick, 100);
+      };
+      return tick();
+    }
+    if ((mode === 'drop' || mode === 'change') && !range && !dropped.has(req.url)) {
+      dropped.add(req.url);
+      res.write(body.subarray(0, body.length >> 1), () => setTimeout(() => res.destroy(), 50));
+      return;
+    }
+    res.end(body);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${server.address().port}`;
+});
+after(() => server?.close());
+
+// kite run through the local hub, with a fresh cache unless one is given; async so the server
+// (in this process) can answer.
+function fetchRun(args, cache, client, env = {}) {
+  return new Promise((resolve) => {
+    const p = spawn(kiteBin(), ['run', ...args, '-p', 'Once upon a time', '-n', '27', '--temp', '0', '--no-stats'], {
+      env: { ...process.env, KITE_CACHE: cache, KITE_HF_ENDPOINT: base, KITE_HTTP_CLIENT: client, ...env },
+    });
+    let stdout = '', stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => p.kill('SIGKILL'), T);
+    p.on('exit', (status) => (clearTimeout(timer), resolve({ status, stdout, stderr })));
+  });
+}
+
+// Both HTTP clients: Kite's own (http://) and libcurl (https://; $KITE_HTTP_CLIENT=curl sends
+// http:// through it too) when the build has it (kite --version says).
+const hasCurl = /libcurl/.test(spawnSync(kiteBin(), ['--version']).stdout.toString());
+for (const client of ['sockets', 'curl']) {
+  if (client === 'curl' && !hasCurl) {
+    test('download (curl): skipped, this build has no libcurl', { skip: 'built without libcurl' }, () => {});
+    continue;
+  }
+  test(`download (${client}): hf:// with a .sha256 sidecar, then the cache answers without a request`, async () => {
+    const cache = mkdtempSync(join(tmp, 'cache-'));
+    const r = await fetchRun(['-m', 'hf://t/sidecar/stories260K.gguf'], cache, client);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, REF);
+    assert.match(r.stderr, new RegExp(`SHA-256 ${MODEL_SHA} matches the \\.sha256 file`));
+    const cached = join(cache, 'hf/t/sidecar/stories260K.gguf');
+    assert.ok(readFileSync(cached).equals(MODEL_BYTES));
+    const n = requests.length;
+    const again = await fetchRun(['-m', 'hf://t/sidecar/stories260K.gguf'], cache, client);
+    assert.equal(again.status, 0);
+    assert.equal(again.stdout, REF);
+    assert.equal(requests.length, n, 'no request once cached');
+  });
+
+  test(`download (${client}): http:// URL with a SHA-256 ETag; no checksum published: the size is checked and said so`, async () => {
+    const cache = mkdtempSync(join(tmp, 'cache-'));
+    const e = await fetchRun(['-m', `${base}/t/etag/resolve/main/stories260K.gguf`], cache, client);
+    assert.equal(e.status, 0, e.stderr);
+    assert.match(e.stderr, /SHA-256 [0-9a-f]{64} matches the server's ETag/);
+    const p = await fetchRun(['-m', 'hf://t/plain/stories260K.gguf'], cache, client);
+    assert.equal(p.status, 0, p.stderr);
+    assert.match(p.stderr, /\d+ bytes as announced; the server publishes no SHA-256/);
+  });
+
+  test(`download (${client}): a wrong SHA-256 is refused and nothing is cached`, async () => {
+    const cache = mkdtempSync(join(tmp, 'cache-'));
+    const r = await fetchRun(['-m', 'hf://t/bad/stories260K.gguf'], cache, client);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /SHA-256 mismatch/);
+    assert.ok(!existsSync(join(cache, 'hf/t/bad/stories260K.gguf')));
+    assert.ok(!existsSync(join(cache, 'hf/t/bad/stories260K.gguf.part')));
+  });
+
+  test(`download (${client}): a connection dropped half way is resumed with a Range request`, async () => {
+    const cache = mkdtempSync(join(tmp, 'cache-'));
+    const first = await fetchRun(['-m', `hf://t/drop/${client}.gguf`], cache, client);
+    assert.equal(first.status, 1);
+    assert.match(first.stderr, /run again to resume/);
+    const part = join(cache, `hf/t/drop/${client}.gguf.part`);
+    const have = statSync(part).size;
+    assert.ok(have > 0 && have < MODEL_BYTES.length, `${have} bytes kept`);
+    const second = await fetchRun(['-m', `hf://t/drop/${client}.gguf`], cache, client);
+    assert.equal(second.status, 0, second.stderr);
+    assert.equal(second.stdout, REF);
+    const resumed = requests.filter((q) => q.url.endsWith('.gguf')).at(-1);
+    assert.equal(resumed.range, `bytes=${have}-`);
+    assert.equal(resumed.ifRange, `"${MODEL_SHA}"`, 'If-Range: the ETag the partial bytes came with');
+    assert.match(second.stderr, /resuming at/);
+    assert.ok(readFileSync(join(cache, `hf/t/drop/${client}.gguf`)).equals(MODEL_BYTES));
+  });
+
+  test(`download (${client}): a file changed on the server since the partial download starts over`, async () => {
+    const cache = mkdtempSync(join(tmp, 'cache-'));
+    const url = `hf://t/change/${client}.gguf`;
+    assert.equal((await fetchRun(['-m', url], cache, client)).status, 1);
+    const r = await fetchRun(['-m', url], cache, client);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(requests.filter((q) => q.url.endsWith('.gguf')).at(-1).ifRange, '"v1"');
+    assert.match(r.stderr, /the file changed on the server .*starting over/);
+    assert.ok(readFileSync(join(cache, `hf/t/change/${client}.gguf`)).equals(MODEL_BYTES));
+    assert.deepEqual(readdirSync(join(cache, 'hf/t/change')).sort(), [`${client}.gguf`, `${client}.gguf.lock`]);
+  });
+
+  test(`download (${client}): a gated repository: $HF_TOKEN goes to the hub only, not to the host it redirects to`, async () => {
+    const cache = mkdtempSync(join(tmp, 'cache-'));
+    const denied = await fetchRun(['-hf', 't/gated'], cache, client, { HF_TOKEN: '' });
+    assert.equal(denied.status, 1);
+    assert.match(denied.stderr, /HTTP 401 \(a gated or private repository needs \$HF_TOKEN\)/);
+    const n = requests.length;
+    const r = await fetchRun(['-hf', 't/gated'], cache, client, { HF_TOKEN: 'hf_secret' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, REF);
+    const seen = requests.slice(n);
+    assert.ok(seen.some((q) => q.host === 'localhost:' + server.address().port && q.url === '/t/plain/resolve/main/stories260K.gguf'), 'redirected');
+    for (const q of seen) assert.equal(q.auth, q.host.startsWith('127.0.0.1') ? 'Bearer hf_secret' : undefined, `${q.host}${q.url}`);
+  });
+
+  test(`download (${client}): two runs fetching the same file at once: one downloads, the other waits and uses it`, async () => {
+    const cache = mkdtempSync(join(tmp, 'cache-'));
+    const url = `hf://t/slow/${client}.gguf`;
+    const [a, b] = await Promise.all([fetchRun(['-m', url], cache, client), fetchRun(['-m', url], cache, client)]);
+    for (const r of [a, b]) {
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, REF);
+    }
+    assert.equal(requests.filter((q) => q.url === `/t/slow/resolve/main/${client}.gguf`).length, 1, 'one download');
+    assert.match(a.stderr + b.stderr, /another kite process is downloading .*; waiting for it/);
+  });
+
+  test(`download (${client}): -hf OWNER/REPO[:QUANT] picks the file from the repository list, then from the cache`, async () => {
+    const cache = mkdtempSync(join(tmp, 'cache-'));
+    const q8 = await fetchRun(['-hf', 't/etag:q8_0'], cache, client);
+    assert.equal(q8.status, 0, q8.stderr);
+    assert.ok(existsSync(join(cache, 'hf/t/etag/stories260K-Q8_0.gguf')));
+    const n = requests.length;
+    const again = await fetchRun(['-hf', 't/etag:Q8_0'], cache, client);
+    assert.equal(again.status, 0);
+    assert.equal(requests.length, n, 'no request once cached');
+    // no QUANT: Q4_K_M is not there, so the first .gguf; the choice is remembered
+    const first = await fetchRun(['-hf', 't/sidecar'], cache, client);
+    assert.equal(first.status, 0, first.stderr);
+    assert.ok(existsSync(join(cache, 'hf/t/sidecar/stories260K.gguf')));
+    const m = requests.length;
+    assert.equal((await fetchRun(['-hf', 't/sidecar'], cache, client)).status, 0);
+    assert.equal(requests.length, m, 'no request once cached');
+    const none = await fetchRun(['-hf', 't/etag:Q5_K_S'], cache, client);
+    assert.equal(none.status, 1);
+    assert.match(none.stderr, /no \.gguf file matching Q5_K_S/);
+    for (const bad of [['-m', 'hf://t/../x/y.gguf'], ['-m', 'hf://t'], ['-hf', 'nope']]) {
+      const r = await fetchRun(bad, cache, client);
+      assert.equal(r.status, 1, bad.join(' '));
+      assert.match(r.stderr, /bad model URL|expects OWNER\/REPO/);
+    }
+    const down = await fetchRun(['-m', 'http://127.0.0.1:1/x.gguf'], cache, client);
+    assert.equal(down.status, 1);
+    assert.match(down.stderr, /cannot connect to 127\.0\.0\.1:1|connect to 127\.0\.0\.1 port 1|Couldn't connect/);
+  });
+}
+
+// ---- help and the other commands ------------------------------------------------------------
+
+test('kite --help lists every command; every command has --help', () => {
+  const top = kite(['--help']);
+  assert.equal(top.status, 0);
+  const names = [...top.stdout.matchAll(/^  (\w+) /gm)].map((m) => m[1]);
+  for (const c of ['info', 'quantize', 'run', 'chat', 'tokenize', 'bench', 'perplexity', 'serve', 'convert']) assert.ok(names.includes(c), c);
+  const built = [...top.stdout.matchAll(/^  (\w+) (?!.*not in this build).*$/gm)].map((m) => m[1]);
+  assert.ok(built.length >= 8, built.join(' '));
+  for (const c of built) {
+    const r = kite([c, '--help']);
+    assert.equal(r.status, 0, `${c} --help: ${r.stderr}`);
+    assert.match(r.stdout, new RegExp(`usage: kite ${c}`), c);
+  }
+});
+
+test('bench -o csv|json|md: one row per test; md columns aligned', () => {
+  const args = ['bench', '-m', STORIES, '-p', '16', '-n', '8', '-r', '1'];
+  const csv = kite([...args, '-o', 'csv']);
+  assert.equal(csv.status, 0, csv.stderr);
+  const rows = csv.stdout.trimEnd().split('\n').map((r) => r.split(','));
+  assert.deepEqual(rows[0], ['model', 'size_bytes', 'isa', 'threads', 'test', 'n', 'tps', 'tps_sd', 'gbps']);
+  assert.deepEqual(rows.slice(1).map((r) => [r.length, r[0], r[4], r[5]]), [[9, 'stories260K.gguf', 'pp16', '16'], [9, 'stories260K.gguf', 'tg8', '8']]);
+  assert.equal(Number(rows[1][1]), Number(rows[2][1]));
+  assert.ok(rows.slice(1).every((r) => Number(r[6]) > 0));
+  const md = kite([...args, '-o', 'md']);
+  const mdRows = md.stdout.trimEnd().split('\n');
+  assert.equal(mdRows.length, 4);
+  const bars = (r) => [...r].flatMap((ch, i) => (ch === '|' ? [i] : []));
+  for (const r of mdRows) assert.deepEqual(bars(r), bars(mdRows[0]), 'md columns aligned');
+  const json = kite([...args, '-o', 'json']);
+  const objs = json.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(objs.map((o) => o.test), ['pp16', 'tg8']);
+  const bad = kite([...args, '-o', 'xml']);
+  assert.equal(bad.status, 2);
+});
+
+test('quantize: progress in MB/s on a terminal (stderr a TTY) only', () => {
+  requireModels();
+  const out = join(tmp, 'q8.gguf');
+  const src = join(modelsDir(), 'rand-llama-spm-f16.gguf');
+  const piped = kite(['quantize', src, out, 'Q8_0']);
+  assert.equal(piped.status, 0, piped.stderr);
+  assert.doesNotMatch(piped.stderr, /\r/, 'no progress line when stderr is not a terminal');
+  rmSync(out);
+  // script(1) gives the command a pseudo-terminal
+  const cmd = [kiteBin(), 'quantize', src, out, 'Q8_0'].map((a) => `'${a}'`).join(' ');
+  const tty = spawnSync('script', ['-qec', cmd, '/dev/null'], { timeout: T });
+  assert.equal(tty.status, 0, tty.stdout.toString());
+  assert.match(tty.stdout.toString(), /\r\x1b\[K.*\d+\.\d%\s+[\d.]+ MB\/s/);
+});
