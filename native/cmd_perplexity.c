@@ -18,7 +18,7 @@ static void usage(FILE *f) {
             "usage: kite perplexity -m MODEL -f TEXT [-c N] [-t N] [-b N] [--chunks N]\n"
             "       kite perplexity -m BASE_MODEL -f TEXT --kl-divergence-base FILE [-c N]\n"
             "       kite perplexity -m MODEL --kl-divergence-base FILE --kl-divergence\n"
-            "  -f, --file FILE        text to score\n"
+            "  -f, --file FILE        text to score (a regular file, at most 256 MiB)\n"
             "  -c, --ctx-size N       chunk length in tokens (default 512; with --kl-divergence, the base file's)\n"
             "  -t, --threads N        threads (default 1)\n"
             "  --chunks N             score at most N chunks\n"
@@ -40,15 +40,6 @@ static bool progress(void *user, int32_t chunk, int32_t n_chunks, double ppl) {
     fprintf(stderr, "[%d]%.4f,%s", chunk, ppl, chunk == n_chunks ? "\n" : "");
     fflush(stderr);
     return !interrupted;
-}
-
-// Reads a whole text file (NUL-terminated, malloc'd); NULL if it cannot.
-static char *read_text(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *text = kite_read_stream(f, len);
-    fclose(f);
-    return text;
 }
 
 // ---- KL divergence ------------------------------------------------------------------------
@@ -222,9 +213,10 @@ int kite_cmd_perplexity(int argc, char **argv) {
         return 2;
     }
     size_t len = 0;
-    char *text = read_text(o.file, &len);
+    char err[512];
+    char *text = kite_read_text_file(o.file, KITE_TEXT_MAX, &len, err, sizeof err);
     if (!text) {
-        fprintf(stderr, "kite perplexity: cannot read %s\n", o.file);
+        fprintf(stderr, "kite perplexity: %s\n", err);
         return 1;
     }
     model_session s;

@@ -13,29 +13,12 @@ static void usage(FILE *f) {
             "usage: kite tokenize -m MODEL.gguf (-p TEXT | -f FILE | --stdin) [options]\n"
             "  -m, --model FILE        model or vocab-only GGUF file\n"
             "  -p, --prompt TEXT       text to tokenize\n"
-            "  -f, --file FILE         read the text from a file\n"
-            "  --stdin                 read the text from standard input\n"
+            "  -f, --file FILE         read the text from a regular file (at most 256 MiB)\n"
+            "  --stdin                 read the text from standard input (at most 256 MiB)\n"
             "  --ids                   print only the ids, as [1, 2, 3]\n"
             "  --no-bos                do not add BOS even if the model asks for it\n"
             "  --no-parse-special      treat control-token text (e.g. <|im_end|>) as plain text\n"
             "  --show-count            print the number of tokens at the end\n");
-}
-
-// Reads a whole file into a malloc'd buffer; NULL (and a message) on failure.
-static char *read_text(const char *path, size_t *len) {
-    kite_file_map m = {0};
-    char err[512];
-    if (!kite_file_map_open(path, &m, err, sizeof err)) {
-        fprintf(stderr, "kite tokenize: %s\n", err);
-        return NULL;
-    }
-    char *s = malloc(m.size + 1);
-    if (s) {
-        if (m.size) memcpy(s, m.data, m.size);
-        *len = m.size;
-    }
-    kite_file_map_close(&m);
-    return s;
 }
 
 int kite_cmd_tokenize(int argc, char **argv) {
@@ -70,13 +53,21 @@ int kite_cmd_tokenize(int argc, char **argv) {
     size_t len = 0;
     char *owned = NULL;
     if (file) {
-        owned = read_text(file, &len);
-        if (!owned) return 1;
+        char err[512];
+        owned = kite_read_text_file(file, KITE_TEXT_MAX, &len, err, sizeof err);
+        if (!owned) {
+            fprintf(stderr, "kite tokenize: %s\n", err);
+            return 1;
+        }
         prompt = owned;
     } else if (from_stdin) {
-        owned = kite_read_stream(stdin, &len);
+        bool too_long = false;
+        owned = kite_read_stream(stdin, KITE_TEXT_MAX, &len, &too_long);
         if (!owned) {
-            fprintf(stderr, "kite tokenize: cannot read standard input\n");
+            if (too_long)
+                fprintf(stderr, "kite tokenize: standard input holds more than %zu MiB, the limit on text inputs\n",
+                        KITE_TEXT_MAX >> 20);
+            else fprintf(stderr, "kite tokenize: cannot read standard input\n");
             return 1;
         }
         prompt = owned;

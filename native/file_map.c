@@ -14,19 +14,56 @@
 #include <sys/mman.h>
 #endif
 
-bool kite_file_map_open(const char *path, kite_file_map *m, char *err, size_t err_size) {
-    memset(m, 0, sizeof *m);
+const char *kite_file_kind(unsigned mode) {
+    switch (mode & S_IFMT) {
+    case S_IFREG: return "a regular file";
+    case S_IFDIR: return "a directory";
+    case S_IFIFO: return "a FIFO (named pipe)";
+    case S_IFCHR: return "a character device";
+    case S_IFBLK: return "a block device";
+#ifdef S_IFSOCK
+    case S_IFSOCK: return "a socket";
+#endif
+#ifdef S_IFLNK
+    case S_IFLNK: return "a symbolic link";
+#endif
+    default: return "not a regular file";
+    }
+}
+
+// Opens path read-only and checks that it is a regular file, without ever blocking: open()
+// waits for a writer on a FIFO (and a device may block too), so the open is non-blocking and
+// the type is checked on the descriptor (no race with a rename between a stat and the open).
+// Returns the descriptor, or -1 with a reason in err.
+static int open_regular(const char *path, struct stat *st, char *err, size_t err_size) {
+#ifdef O_NONBLOCK
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+#else
     int fd = open(path, O_RDONLY);
+#endif
     if (fd < 0) {
         snprintf(err, err_size, "cannot open %s: %s", path, strerror(errno));
-        return false;
+        return -1;
     }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, err_size, "%s is not a regular file", path);
+    if (fstat(fd, st) != 0) {
+        snprintf(err, err_size, "cannot stat %s: %s", path, strerror(errno));
         close(fd);
-        return false;
+        return -1;
     }
+    if (!S_ISREG(st->st_mode)) {
+        snprintf(err, err_size, "%s is %s, not a regular file", path, kite_file_kind((unsigned)st->st_mode));
+        close(fd);
+        return -1;
+    }
+    // O_NONBLOCK means nothing to regular-file reads (they never block in that sense)
+    return fd;
+}
+
+bool kite_file_map_open(const char *path, kite_file_map *m, char *err, size_t err_size) {
+    memset(m, 0, sizeof *m);
+    struct stat st;
+    int fd = open_regular(path, &st, err, err_size);
+    if (fd < 0) return false;
     m->size = (uint64_t)st.st_size;
     if (m->size == 0) {
         m->data = (const uint8_t *)"";
@@ -81,11 +118,19 @@ bool kite_file_same(const char *a, const char *b) {
     return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-char *kite_read_stream(FILE *f, size_t *len) {
+char *kite_read_stream(FILE *f, size_t max, size_t *len, bool *too_long) {
     kite__buf b = {0};
     char chunk[1 << 16];
     size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && kite__buf_append(&b, chunk, n)) {}
+    *too_long = false;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (n > max - b.len) { // an endless stream (/dev/zero) must not grow memory without bound
+            *too_long = true;
+            kite__buf_free(&b);
+            return NULL;
+        }
+        if (!kite__buf_append(&b, chunk, n)) break;
+    }
     if (!b.nomem && !ferror(f) && !b.ptr) b.ptr = calloc(1, 1); // an empty stream is "" too
     if (b.nomem || ferror(f) || !b.ptr) {
         kite__buf_free(&b);
@@ -93,4 +138,31 @@ char *kite_read_stream(FILE *f, size_t *len) {
     }
     *len = b.len;
     return b.ptr;
+}
+
+char *kite_read_text_file(const char *path, size_t max, size_t *len, char *err, size_t err_size) {
+    struct stat st;
+    int fd = open_regular(path, &st, err, err_size);
+    if (fd < 0) return NULL;
+    if ((uint64_t)st.st_size > (uint64_t)max) {
+        snprintf(err, err_size, "%s is %llu bytes; text inputs are limited to %zu MiB", path,
+                 (unsigned long long)st.st_size, max >> 20);
+        close(fd);
+        return NULL;
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        snprintf(err, err_size, "cannot read %s: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    // read to the end, not to st_size: the file may grow while it is read, up to the limit
+    bool too_long = false;
+    char *text = kite_read_stream(f, max, len, &too_long);
+    if (!text && too_long)
+        snprintf(err, err_size, "%s grew past the %zu MiB limit on text inputs while being read", path, max >> 20);
+    else if (!text)
+        snprintf(err, err_size, "cannot read %s: %s", path, ferror(f) ? strerror(errno) : "out of memory");
+    fclose(f);
+    return text;
 }

@@ -14,8 +14,10 @@ typedef struct kite_file_map {
     bool mapped; // true: munmap on close; false: free
 } kite_file_map;
 
-// Opens path read-only and maps it. On failure prints nothing, returns false and writes a
-// one-line reason (naming the path) into err.
+// Opens path read-only and maps it. Only a regular file is accepted: a FIFO, a device, a
+// directory or a socket is refused without blocking (open is non-blocking, the type checked on
+// the descriptor). On failure prints nothing, returns false and writes a one-line reason
+// (naming the path) into err.
 bool kite_file_map_open(const char *path, kite_file_map *m, char *err, size_t err_size);
 
 // Releases the view. Safe on a zeroed struct.
@@ -24,8 +26,23 @@ void kite_file_map_close(kite_file_map *m);
 // True when paths a and b name the same existing file (same device and inode).
 bool kite_file_same(const char *a, const char *b);
 
+// The most bytes a text input (-f FILE, --stdin) may have: far above any prompt or evaluation
+// text, low enough that an endless input (/dev/zero) stops early instead of filling memory.
+#define KITE_TEXT_MAX ((size_t)256 << 20)
+
 // Reads the rest of stream f into a malloc'd, NUL-terminated buffer (*len: its bytes without the
-// NUL); NULL on a read error or when memory runs out. Prints nothing.
-char *kite_read_stream(FILE *f, size_t *len);
+// NUL). NULL on a read error, when memory runs out, or (with *too_long set) when the stream
+// holds more than max bytes; it stops reading there. Prints nothing.
+char *kite_read_stream(FILE *f, size_t max, size_t *len, bool *too_long);
+
+// Reads the regular file path (a text input) into a malloc'd, NUL-terminated buffer (*len: its
+// bytes without the NUL). Refuses, without blocking, anything but a regular file, and a file of
+// more than max bytes (the message names the limit). NULL on failure with a one-line reason
+// (naming the path) in err; prints nothing.
+char *kite_read_text_file(const char *path, size_t max, size_t *len, char *err, size_t err_size);
+
+// What kind of file a st_mode names, as a noun phrase for messages ("a FIFO (named pipe)",
+// "a directory", "a regular file").
+const char *kite_file_kind(unsigned mode);
 
 #endif
