@@ -1,5 +1,7 @@
 // cmd_quantize.c - `kite quantize IN.gguf OUT.gguf TYPE [NTHREADS]`: llama-quantize's command
-// line over kite_quantize_gguf, writing OUT.tmp-XXXXXX and renaming it only when complete.
+// line over kite_quantize_gguf, writing OUT.tmp-XXXXXX beside OUT (a regular file or a new
+// name), syncing it and renaming it only when complete; every error and terminating signal
+// removes the temporary file.
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -17,12 +19,16 @@
 #include "file_map.h"
 #include "kite.h"
 
-static const char usage_text[] =
-    "usage: kite quantize [options] IN.gguf OUT.gguf TYPE [NTHREADS]\n"
-    "\n"
-    "TYPE: Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K\n"
-    "      IQ4_NL IQ4_XS F16 BF16 F32 (aliases Q3_K, Q4_K, Q5_K = the _M mixes)\n"
+static const char usage_head[] = "usage: kite quantize [options] IN.gguf OUT.gguf TYPE [NTHREADS]\n\n";
+
+static const char usage_tail[] =
     "NTHREADS: worker threads (default: all cores)\n"
+    "\n"
+    "OUT must be a regular file or a new name. It is written as OUT.tmp-XXXXXX beside it, synced\n"
+    "and renamed over OUT only when complete; on an error or a signal (INT, TERM, HUP, QUIT, PIPE)\n"
+    "the temporary file is removed and an existing OUT is left as it was. A symbolic link, FIFO,\n"
+    "device, directory or socket as OUT is refused (links are not written through: name the\n"
+    "target), as is OUT being IN under any name.\n"
     "\n"
     "options (as llama-quantize's):\n"
     "  --allow-requantize           accept inputs whose tensors are already quantized\n"
@@ -33,13 +39,45 @@ static const char usage_text[] =
     "  --tensor-type PATTERN=T      type of tensors whose name matches the regex (repeatable)\n"
     "  -q, --quiet                  no progress bar\n";
 
-// Set from the signal handler; polled by the progress callback, which then stops the run.
-static volatile sig_atomic_t g_abort;
-#if !defined(__wasi__)
-static void on_signal(int sig) {
-    (void)sig;
-    g_abort = 1;
+// Prints the names in llama-quantize's list that kite_quantize_ftype_check accepts (want_ok) or
+// refuses, wrapped after the indent.
+static void print_types(FILE *f, bool want_ok, const char *indent) {
+    int col = fprintf(f, "%s", indent), ft;
+    const char *name;
+    for (size_t i = 0; (name = kite_quantize_ftype_at(i, &ft)) != NULL; i++) {
+        if ((kite_quantize_ftype_check(ft) == KITE_OK) != want_ok) continue;
+        if (col + 1 + (int)strlen(name) > 80) {
+            fprintf(f, "\n%s", indent);
+            col = (int)strlen(indent);
+        }
+        col += fprintf(f, " %s", name);
+    }
+    fputc('\n', f);
 }
+
+static void usage(FILE *f) {
+    fputs(usage_head, f);
+    fputs("TYPE (a name, case-insensitive, or its general.file_type number):\n", f);
+    print_types(f, true, "    ");
+    fputs("    (Q3_K, Q4_K, Q5_K are aliases of the _M mixes)\n", f);
+    fputs("  refused: these need an importance matrix, which kite cannot make yet, or a quantizer\n"
+          "  kite does not have yet:\n",
+          f);
+    print_types(f, false, "    ");
+    fputc('\n', f);
+    fputs(usage_tail, f);
+}
+
+// The signals that end a run early (the terminal closing, Ctrl-C, Ctrl-\\, kill, a reader
+// gone): each only records itself here; the progress callback then stops the run and the
+// temporary file is removed before exit.
+#if !defined(__wasi__)
+static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE};
+#define N_STOP_SIGNALS (sizeof stop_signals / sizeof stop_signals[0])
+#endif
+static volatile sig_atomic_t g_abort; // the signal number, 0 while none came
+#if !defined(__wasi__)
+static void on_signal(int sig) { g_abort = sig; }
 #endif
 
 static double now_s(void) {
@@ -126,6 +164,60 @@ static bool parse_type(const char *s, int *out) {
     return true;
 }
 
+// ---- the output path -------------------------------------------------------------------------
+
+// Checks OUT before anything is written: it must not be IN under any name (the same file
+// through a symbolic or a hard link: same device and inode) and must be a regular file or
+// not exist yet. A symbolic link is refused, not written through, so the file replaced is
+// always the one named. Returns 0 when OUT is usable, else prints why and returns the exit code.
+static int check_output(const char *in_path, const char *out_path) {
+    if (!strcmp(in_path, out_path) || kite_file_same(in_path, out_path))
+        return usage_error("output %s is the input file: choose another name", out_path);
+    struct stat st;
+    if (lstat(out_path, &st) != 0) {
+        if (errno == ENOENT) return 0; // a new file; its folder is checked when the temp file is made
+        fprintf(stderr, "kite quantize: cannot check output %s: %s\n", out_path, strerror(errno));
+        return 1;
+    }
+    if (S_ISREG(st.st_mode)) return 0;
+    fprintf(stderr, "kite quantize: output %s is %s, not a regular file%s: nothing written (see 'kite quantize --help')\n",
+            out_path, kite_file_kind((unsigned)st.st_mode),
+            S_ISLNK(st.st_mode) ? " (links are not written through: name the target)" : "");
+    return 2;
+}
+
+// Makes a finished rename durable: fsyncs the folder holding path. Best effort (some file
+// systems refuse a folder fsync; the data itself was synced before the rename).
+static void sync_parent(const char *path) {
+#if !defined(__wasi__)
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    if (!dir) return;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    free(dir);
+#else
+    (void)path;
+#endif
+}
+
+static const char *signal_name(int sig) {
+#if !defined(__wasi__)
+    switch (sig) {
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    case SIGHUP: return "SIGHUP";
+    case SIGQUIT: return "SIGQUIT";
+    case SIGPIPE: return "SIGPIPE";
+    }
+#endif
+    (void)sig;
+    return "a signal";
+}
+
 int kite_cmd_quantize(int argc, char **argv) {
     kite_quantize_params p = kite_quantize_default_params();
     const char *pos[4];
@@ -139,7 +231,7 @@ int kite_cmd_quantize(int argc, char **argv) {
     kite_gguf *g = NULL;
     out_file of = {0};
 #if !defined(__wasi__)
-    struct sigaction old_int, old_term;
+    struct sigaction old_sa[N_STOP_SIGNALS], old_xfsz;
     bool handlers_set = false;
 #endif
     if (!tt || !patterns) {
@@ -152,7 +244,7 @@ int kite_cmd_quantize(int argc, char **argv) {
         const char *a = argv[i];
         const char *next = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(usage_text, stdout);
+            usage(stdout);
             rc = 0;
             goto out;
         } else if (!strcmp(a, "--allow-requantize")) {
@@ -214,7 +306,7 @@ int kite_cmd_quantize(int argc, char **argv) {
         }
     }
     if (n_pos < 3) {
-        fputs(usage_text, stderr);
+        usage(stderr);
         goto out;
     }
     const char *in_path = pos[0], *out_path = pos[1];
@@ -239,10 +331,11 @@ int kite_cmd_quantize(int argc, char **argv) {
         rc = usage_error("%s", kite_last_error());
         goto out;
     }
-    if (!strcmp(in_path, out_path) || kite_file_same(in_path, out_path)) {
-        rc = usage_error("output %s is the input file: choose another name", out_path);
+    if (kite_quantize_ftype_check(p.ftype) != KITE_OK) {
+        rc = usage_error("%s", kite_last_error());
         goto out;
     }
+    if ((rc = check_output(in_path, out_path)) != 0) goto out;
 
     // ---- run ----
     rc = 1;
@@ -257,14 +350,19 @@ int kite_cmd_quantize(int argc, char **argv) {
     }
 
 #if !defined(__wasi__) // WASI delivers no signals
-    // From here on Ctrl-C only sets a flag: the run stops at the next slice and cleans up, so
-    // the handler goes in before the temporary file exists.
-    struct sigaction sa;
+    // From here on a terminating signal only sets a flag: the run stops at the next slice and
+    // cleans up, so the handlers go in before the temporary file exists.
+    struct sigaction sa, ign;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    for (size_t i = 0; i < N_STOP_SIGNALS; i++) sigaction(stop_signals[i], &sa, &old_sa[i]);
+    // a file size limit (ulimit -f) must fail the write with EFBIG, not kill the process
+    // before it can remove its temporary file
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGXFSZ, &ign, &old_xfsz);
     handlers_set = true;
 #endif
     size_t tl = strlen(out_path) + 16;
@@ -307,7 +405,8 @@ int kite_cmd_quantize(int argc, char **argv) {
     kite_status s = kite_quantize_gguf(g, &sink, &p, on_progress, &ps);
     double secs = now_s() - ps.t0;
     if (ps.drawn) fprintf(stderr, "\r\033[K");
-    if (s == KITE_OK && fflush(of.f) != 0) {
+    // every byte reaches the disk before the rename makes the file visible as OUT
+    if (s == KITE_OK && (fflush(of.f) != 0 || fsync(fileno(of.f)) != 0)) {
         of.err = errno;
         s = KITE_ERR_IO;
     }
@@ -317,15 +416,23 @@ int kite_cmd_quantize(int argc, char **argv) {
         of.err = errno;
         s = KITE_ERR_IO;
     }
-    if (s == KITE_OK && rename(of.tmp_path, out_path) != 0) {
+    if (s == KITE_OK && g_abort) s = KITE_ERR_ABORTED; // a signal after the last slice still stops it
+    struct stat ost;
+    if (s == KITE_OK && lstat(out_path, &ost) == 0 && !S_ISREG(ost.st_mode)) {
+        // OUT was replaced while the run went on: still not ours to replace
+        fprintf(stderr, "kite quantize: output %s became %s while quantizing: not replaced\n", out_path,
+                kite_file_kind((unsigned)ost.st_mode));
+    } else if (s == KITE_OK && rename(of.tmp_path, out_path) != 0) {
         fprintf(stderr, "kite quantize: cannot rename %s to %s: %s\n", of.tmp_path, out_path, strerror(errno));
     } else if (s != KITE_OK) {
-        if (s == KITE_ERR_ABORTED && g_abort) fprintf(stderr, "kite quantize: interrupted; %s not written\n", out_path);
+        if (s == KITE_ERR_ABORTED && g_abort)
+            fprintf(stderr, "kite quantize: interrupted by %s; %s not written\n", signal_name(g_abort), out_path);
         else if (s == KITE_ERR_IO && of.err) fprintf(stderr, "kite quantize: writing %s: %s\n", of.tmp_path, strerror(of.err));
         else fprintf(stderr, "kite quantize: %s\n", kite_last_error());
     } else {
         free(of.tmp_path); // renamed: nothing to clean up
         of.tmp_path = NULL;
+        sync_parent(out_path);
         rc = 0;
         double mib_in = st.bytes_in / 1048576.0, mib_out = st.bytes_out / 1048576.0;
         double n = st.n_elements ? (double)st.n_elements : 1.0;
@@ -346,8 +453,8 @@ out:
     }
 #if !defined(__wasi__)
     if (handlers_set) {
-        sigaction(SIGINT, &old_int, NULL);
-        sigaction(SIGTERM, &old_term, NULL);
+        for (size_t i = 0; i < N_STOP_SIGNALS; i++) sigaction(stop_signals[i], &old_sa[i], NULL);
+        sigaction(SIGXFSZ, &old_xfsz, NULL);
     }
 #endif
     kite_gguf_free(g);

@@ -101,6 +101,16 @@ bool kite_quantize_ftype_from_name(const char *name, int *ftype);
 // llama-quantize's name of a file type ("Q4_K_M"), or NULL if unknown.
 const char *kite_quantize_ftype_name(int ftype);
 
+// The i-th file type name of llama-quantize's list (the order of its --help; the aliases Q3_K,
+// Q4_K, Q5_K included) and, if ftype is not NULL, its number. NULL when i is past the end.
+const char *kite_quantize_ftype_at(size_t i, int *ftype);
+
+// Whether kite makes files of this type: KITE_OK, else KITE_ERR_UNSUPPORTED with a message
+// saying why (the type needs an importance matrix, which kite cannot make yet; or kite has no
+// quantizer for its main tensor type), KITE_ERR_INVALID for an unknown number.
+// kite_quantize_gguf refuses these types before writing anything.
+kite_status kite_quantize_ftype_check(int ftype);
+
 // Checks params without a file: the ftype is known, override types are valid, every pattern
 // compiles. Returns KITE_ERR_INVALID with a message naming the bad item.
 kite_status kite_quantize_params_check(const kite_quantize_params *p);

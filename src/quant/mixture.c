@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "base/internal.h"
+#include "quant/kite_quant.h"
 #include "quant/tensor_pattern.h"
 
 // ---- file type names -----------------------------------------------------------------------
@@ -112,6 +113,29 @@ static kite_type ftype_default_type(int ftype) {
     case KITE_FTYPE_MOSTLY_IQ3_M: return KITE_TYPE_IQ3_S;
     default: return KITE_TYPE_COUNT;
     }
+}
+
+const char *kite_quantize_ftype_at(size_t i, int *ftype) {
+    if (i >= N_FTYPE_NAMES) return NULL;
+    if (ftype) *ftype = ftype_names[i].ftype;
+    return ftype_names[i].name;
+}
+
+kite_status kite_quantize_ftype_check(int ftype) {
+    kite_type def = ftype_default_type(ftype);
+    const char *name = kite_quantize_ftype_name(ftype);
+    if (def == KITE_TYPE_COUNT || !name) return kite__fail(KITE_ERR_INVALID, "unknown quantization file type %d", ftype);
+    // llama.cpp's rule is per tensor (never the embedding or the output); a layer matrix stands
+    // for the bulk of the model, which is what the file type is about
+    if (kite_quantize_needs_imatrix("blk.0.ffn_down.weight", def, ftype))
+        return kite__fail(KITE_ERR_UNSUPPORTED,
+                          "%s needs an importance matrix (llama-quantize refuses it without one: the result would be "
+                          "garbage), and kite cannot make one yet",
+                          name);
+    if (!kite_quant_can_quantize(def))
+        return kite__fail(KITE_ERR_UNSUPPORTED, "kite cannot quantize to %s yet (no %s quantizer)", name,
+                          kite_type_name(def));
+    return KITE_OK;
 }
 
 kite_quantize_params kite_quantize_default_params(void) {

@@ -314,6 +314,7 @@ static kite_status convert_tensor(const kite_gguf_tensor *t, const char *name, k
 kite_status kite_quantize_gguf(const kite_gguf *in, const kite_sink *out, const kite_quantize_params *p,
                                kite_progress_fn progress, void *user) {
     KITE_TRY(kite_quantize_params_check(p));
+    KITE_TRY(kite_quantize_ftype_check(p->ftype));
     plan pl;
     kite_status s = make_plan(in, p, &pl);
     if (s != KITE_OK) {
