@@ -260,8 +260,10 @@ typedef struct kite_ppl_result {
 // Perplexity as llama-perplexity computes it: the tokens are cut into chunks of n_chunk
 // (= the context's n_ctx), each evaluated from an empty cache with its first token replaced by
 // BOS when the vocabulary adds one; the second half of each chunk is scored (each token by the
-// logits of the one before). Needs at least 2 chunks. progress (optional) gets the chunk done
-// and the running perplexity; returning false aborts.
+// logits of the one before). Needs at least 2 chunks and n_ctx >= KITE_PPL_MIN_CTX (a smaller
+// chunk has no token to score): KITE_ERR_INVALID otherwise. progress (optional) gets the chunk
+// done and the running perplexity; returning false aborts.
+#define KITE_PPL_MIN_CTX 3
 kite_status kite_perplexity(kite_ctx *c, const int32_t *tokens, int64_t n_tokens,
                             bool (*progress)(void *user, int32_t chunk, int32_t n_chunks, double ppl),
                             void *user, kite_ppl_result *out);

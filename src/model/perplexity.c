@@ -25,6 +25,13 @@ kite_status kite_perplexity_ex(kite_ctx *c, const int32_t *tokens, int64_t n_tok
                                kite_ppl_chunk_fn on_chunk, void *user, kite_ppl_result *out) {
     memset(out, 0, sizeof *out);
     const int32_t n_ctx = c->n_ctx, n_vocab = c->m->hp.n_vocab;
+    // each chunk scores tokens n_ctx/2 + 1 .. n_ctx - 1: fewer than 3 leaves none, and the
+    // mean of no scores is NaN
+    if (n_ctx < KITE_PPL_MIN_CTX)
+        return kite__fail(KITE_ERR_INVALID,
+                          "a context of %d tokens is too short for perplexity: it needs at least %d (the second half of "
+                          "each chunk is scored, after its first token)",
+                          n_ctx, KITE_PPL_MIN_CTX);
     if (n_tokens < 2 * (int64_t)n_ctx)
         return kite__fail(KITE_ERR_INVALID, "perplexity needs at least %d tokens (2 chunks of %d), got %lld",
                           2 * n_ctx, n_ctx, (long long)n_tokens);
