@@ -419,6 +419,11 @@ kite_status kite_model_load_split(const uint8_t *const *bufs, const uint64_t *le
     if (s == KITE_OK) s = load_hparams(m->gguf, &m->hp);
     if (s == KITE_OK && !p->vocab_only) s = load_weights(m);
     if (s == KITE_OK) s = kite_vocab_load(m->gguf, &m->vocab);
+    // every id the output can produce needs a text, every token an embedding (llama.cpp
+    // refuses the mismatch too, as a wrong token_embd shape)
+    if (s == KITE_OK && !p->vocab_only && kite_vocab_n_tokens(m->vocab) != m->hp.n_vocab)
+        s = kite__fail(KITE_ERR_INVALID, "the tokenizer has %d tokens but token_embd.weight has %d rows: they must match",
+                       kite_vocab_n_tokens(m->vocab), m->hp.n_vocab);
     if (s != KITE_OK) {
         kite_model_free(m);
         return s;
