@@ -90,8 +90,10 @@ kite_status kite_generate(kite_ctx *c, const char *prompt, const kite_gen_params
             s = kite__fail(KITE_ERR_ABORTED, "generation stopped by the caller");
             break;
         }
-        memmove(pend.ptr, pend.ptr + r.n_release, pend.len - r.n_release);
-        pend.len -= r.n_release;
+        if (r.n_release > 0) { // pend.ptr is still NULL while every piece so far was empty
+            memmove(pend.ptr, pend.ptr + r.n_release, pend.len - r.n_release);
+            pend.len -= r.n_release;
+        }
         if (r.stopped) {
             st.stopped_string = true;
             pend.len = 0;
