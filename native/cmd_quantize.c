@@ -68,7 +68,7 @@ static void usage(FILE *f) {
     fputs(usage_tail, f);
 }
 
-// The signals that end a run early (the terminal closing, Ctrl-C, Ctrl-\\, kill, a reader
+// The signals that end a run early (the terminal closing, Ctrl-C, the quit key, kill, a reader
 // gone): each only records itself here; the progress callback then stops the run and the
 // temporary file is removed before exit.
 #if !defined(__wasi__)
