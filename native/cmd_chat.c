@@ -346,7 +346,13 @@ static int read_message(bool tty, char **msg, size_t *msg_len) {
     for (;;) {
         errno = 0;
         // a Ctrl-C that came before the read blocks counts too (the handler has run already)
-        ssize_t n = g_sigint ? (errno = EINTR, -1) : getline(&line, &cap, stdin);
+        ssize_t n = g_sigint ? (errno = EINTR, -1) : kite_read_line(&line, &cap, stdin, KITE_TEXT_MAX);
+        if (n == -2 || m.len > KITE_TEXT_MAX) { // an endless line or block (/dev/zero) stops here
+            fprintf(stderr, "kite chat: a message holds more than %zu MiB, the limit on text inputs\n", KITE_TEXT_MAX >> 20);
+            kite__buf_free(&m);
+            free(line);
+            return -2;
+        }
         if (n < 0) {
             rc = errno == EINTR ? -1 : (m.len > 0 || block || more) ? 1 : 0;
             clearerr(stdin);

@@ -162,3 +162,25 @@ char *kite_read_text_file(const char *path, size_t max, size_t *len, char *err, 
     fclose(f);
     return text;
 }
+
+ssize_t kite_read_line(char **line, size_t *cap, FILE *f, size_t max) {
+    size_t n = 0;
+    int ch = EOF;
+    for (;;) {
+        if (n >= max) return -2; // an endless line (/dev/zero) stops here, not at the end of memory
+        ch = getc_unlocked(f);
+        if (ch == EOF) break;
+        if (n + 2 > *cap) { // room for this byte and the NUL
+            size_t nc = *cap ? *cap * 2 : 256;
+            char *p = realloc(*line, nc);
+            if (!p) return -1;
+            *line = p;
+            *cap = nc;
+        }
+        (*line)[n++] = (char)ch;
+        if (ch == '\n') break;
+    }
+    if (n == 0) return -1; // end of input (or a read error: ferror / errno tell)
+    (*line)[n] = 0;
+    return (ssize_t)n;
+}

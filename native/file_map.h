@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 typedef struct kite_file_map {
     const uint8_t *data;
@@ -40,6 +41,12 @@ char *kite_read_stream(FILE *f, size_t max, size_t *len, bool *too_long);
 // more than max bytes (the message names the limit). NULL on failure with a one-line reason
 // (naming the path) in err; prints nothing.
 char *kite_read_text_file(const char *path, size_t max, size_t *len, char *err, size_t err_size);
+
+// getline with a bound: reads one line (with its '\n', if any) into *line (malloc'd or grown,
+// *cap its size; NUL-terminated) and returns its length. -1 at the end of input, on a read
+// error or when memory runs out; -2 when the line holds more than max bytes (reading stops
+// there). Prints nothing.
+ssize_t kite_read_line(char **line, size_t *cap, FILE *f, size_t max);
 
 // What kind of file a st_mode names, as a noun phrase for messages ("a FIFO (named pipe)",
 // "a directory", "a regular file").

@@ -279,6 +279,8 @@ static void test_inputs(void) {
     expect_refused("run -m FIFO", "run", run_model, NULL, "FIFO");
     const char *chat_model[] = {"-m", fifo, NULL};
     expect_refused("chat -m FIFO", "chat", chat_model, NULL, "FIFO");
+    const char *chat_stdin[] = {"-m", in, NULL};
+    expect_refused("chat < /dev/zero", "chat", chat_stdin, "/dev/zero", "256 MiB");
     const char *bench_model[] = {"-m", fifo, NULL};
     expect_refused("bench -m FIFO", "bench", bench_model, NULL, "FIFO");
     const char *q_in[] = {"-q", fifo, out, "Q8_0", NULL};
