@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -263,6 +264,14 @@ static void save(const chat *c, const char *path) {
     jw_end_object(&w);
     if (w.out.nomem || w.bad) {
         fprintf(stderr, "kite chat: /save: out of memory\n");
+        jw_free(&w);
+        return;
+    }
+    // only a regular file (or a new name) is replaced: never a FIFO, device or link
+    struct stat st;
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "kite chat: /save %s: it is %s, not a regular file: not saved\n", path,
+                kite_file_kind((unsigned)st.st_mode));
         jw_free(&w);
         return;
     }

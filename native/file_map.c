@@ -141,8 +141,12 @@ char *kite_read_text_file(const char *path, size_t max, size_t *len, char *err, 
     int fd = open_regular(path, &st, err, err_size);
     if (fd < 0) return NULL;
     if ((uint64_t)st.st_size > (uint64_t)max) {
-        snprintf(err, err_size, "%s is %llu bytes; text inputs are limited to %zu MiB", path,
-                 (unsigned long long)st.st_size, max >> 20);
+        if (max % ((size_t)1 << 20) == 0)
+            snprintf(err, err_size, "%s is %llu bytes; text inputs are limited to %zu MiB", path,
+                     (unsigned long long)st.st_size, max >> 20);
+        else
+            snprintf(err, err_size, "%s is %llu bytes; text inputs are limited to %zu bytes", path,
+                     (unsigned long long)st.st_size, max);
         close(fd);
         return NULL;
     }
@@ -156,7 +160,7 @@ char *kite_read_text_file(const char *path, size_t max, size_t *len, char *err, 
     bool too_long = false;
     char *text = kite_read_stream(f, max, len, &too_long);
     if (!text && too_long)
-        snprintf(err, err_size, "%s grew past the %zu MiB limit on text inputs while being read", path, max >> 20);
+        snprintf(err, err_size, "%s grew past the limit on text inputs (%zu bytes) while being read", path, max);
     else if (!text)
         snprintf(err, err_size, "cannot read %s: %s", path, ferror(f) ? strerror(errno) : "out of memory");
     fclose(f);

@@ -258,46 +258,20 @@ void model_cli_print_stats(const kite_gen_stats *st) {
 }
 
 char *model_cli_read_text(const char *path, size_t max_bytes, size_t *len) {
-    const bool std_in = !strcmp(path, "-");
-    FILE *f = std_in ? stdin : fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "kite: cannot open %s: %s\n", path, strerror(errno));
-        return NULL;
+    size_t n = 0;
+    char *text;
+    if (!strcmp(path, "-")) {
+        bool too_long = false;
+        text = kite_read_stream(stdin, max_bytes, &n, &too_long);
+        if (!text && too_long) fprintf(stderr, "kite: stdin: too large (more than %zu bytes)\n", max_bytes);
+        else if (!text) fprintf(stderr, "kite: reading stdin: %s\n", ferror(stdin) ? strerror(errno) : "out of memory");
+    } else { // a regular file only: a FIFO or device is refused without blocking
+        char err[512];
+        text = kite_read_text_file(path, max_bytes, &n, err, sizeof err);
+        if (!text) fprintf(stderr, "kite: %s\n", err);
     }
-    size_t n = 0, cap = 4096;
-    char *buf = malloc(cap);
-    bool ok = buf != NULL;
-    while (ok) {
-        if (n + 1 >= cap) {
-            char *b2 = cap > max_bytes ? NULL : realloc(buf, cap * 2);
-            if (!b2) {
-                fprintf(stderr, "kite: %s: %s\n", std_in ? "stdin" : path,
-                        cap > max_bytes ? "too large" : "out of memory");
-                ok = false;
-                break;
-            }
-            buf = b2, cap *= 2;
-        }
-        size_t k = fread(buf + n, 1, cap - 1 - n, f);
-        n += k;
-        if (k == 0) break;
-    }
-    if (ok && ferror(f)) {
-        fprintf(stderr, "kite: reading %s: %s\n", std_in ? "stdin" : path, strerror(errno));
-        ok = false;
-    }
-    if (ok && n > max_bytes) {
-        fprintf(stderr, "kite: %s: too large (more than %zu bytes)\n", std_in ? "stdin" : path, max_bytes);
-        ok = false;
-    }
-    if (!std_in) fclose(f);
-    if (!ok) {
-        free(buf);
-        return NULL;
-    }
-    buf[n] = 0;
-    if (len) *len = n;
-    return buf;
+    if (text && len) *len = n;
+    return text;
 }
 
 static int hex_digit(char c) {
