@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "json.h"
 #include "model_cli.h"
+#include "safe_output.h"
 
 #define MAX_STOPS 16
 #define MAX_LOAD_BYTES (64u << 20)
@@ -267,26 +268,20 @@ static void save(const chat *c, const char *path) {
         jw_free(&w);
         return;
     }
-    // only a regular file (or a new name) is replaced: never a FIFO, device or link
-    struct stat st;
-    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        fprintf(stderr, "kite chat: /save %s: it is %s, not a regular file: not saved\n", path,
-                kite_file_kind((unsigned)st.st_mode));
-        jw_free(&w);
-        return;
-    }
-    // a temp file beside the target, renamed over it: a crash never leaves half a file
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "wb");
-    bool ok = f && fwrite(w.out.ptr, 1, w.out.len, f) == w.out.len && fputc('\n', f) != EOF;
-    if (f && fclose(f) != 0) ok = false;
-    if (ok && rename(tmp, path) != 0) ok = false;
-    if (!ok) {
+    // only a regular file (or a new name) is replaced, through a temporary file beside it
+    char err[600];
+    safe_output out;
+    if (safe_output_check(path, NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "kite chat: /save: %s; not saved\n", err);
+    } else if (!safe_output_open(&out, path, err, sizeof err)) {
         fprintf(stderr, "kite chat: /save %s: %s\n", path, strerror(errno));
-        unlink(tmp);
+    } else if (!safe_output_write(&out, w.out.ptr, w.out.len) || !safe_output_write(&out, "\n", 1) ||
+               !safe_output_commit(&out, err, sizeof err)) {
+        fprintf(stderr, "kite chat: /save %s: %s\n", path, out.err ? strerror(out.err) : err);
+        safe_output_close(&out);
     } else {
         fprintf(stderr, "kite chat: saved %zu messages to %s\n", c->n_msgs, path);
+        safe_output_close(&out);
     }
     jw_free(&w);
 }

@@ -17,6 +17,7 @@
 
 #include "commands.h"
 #include "file_map.h"
+#include "safe_output.h"
 #include "kite.h"
 
 static const char usage_head[] = "usage: kite quantize [options] IN.gguf OUT.gguf TYPE [NTHREADS]\n\n";
@@ -88,19 +89,8 @@ static double now_s(void) {
 
 // ---- output file ---------------------------------------------------------------------------
 
-typedef struct out_file {
-    FILE *f;
-    char *tmp_path;
-    int err; // errno of the first failed write
-} out_file;
-
 static kite_status file_write(void *user, const void *data, size_t n) {
-    out_file *o = user;
-    if (fwrite(data, 1, n, o->f) != n) {
-        o->err = errno ? errno : EIO;
-        return KITE_ERR_IO;
-    }
-    return KITE_OK;
+    return safe_output_write(user, data, n) ? KITE_OK : KITE_ERR_IO;
 }
 
 // Drops the pages of input bytes the quantizer is done with: the mapping is read-only and
@@ -171,37 +161,11 @@ static bool parse_type(const char *s, int *out) {
 // not exist yet. A symbolic link is refused, not written through, so the file replaced is
 // always the one named. Returns 0 when OUT is usable, else prints why and returns the exit code.
 static int check_output(const char *in_path, const char *out_path) {
-    if (!strcmp(in_path, out_path) || kite_file_same(in_path, out_path))
-        return usage_error("output %s is the input file: choose another name", out_path);
-    struct stat st;
-    if (lstat(out_path, &st) != 0) {
-        if (errno == ENOENT) return 0; // a new file; its folder is checked when the temp file is made
-        fprintf(stderr, "kite quantize: cannot check output %s: %s\n", out_path, strerror(errno));
-        return 1;
-    }
-    if (S_ISREG(st.st_mode)) return 0;
-    fprintf(stderr, "kite quantize: output %s is %s, not a regular file%s: nothing written (see 'kite quantize --help')\n",
-            out_path, kite_file_kind((unsigned)st.st_mode),
-            S_ISLNK(st.st_mode) ? " (links are not written through: name the target)" : "");
-    return 2;
-}
-
-// Makes a finished rename durable: fsyncs the folder holding path. Best effort (some file
-// systems refuse a folder fsync; the data itself was synced before the rename).
-static void sync_parent(const char *path) {
-#if !defined(__wasi__)
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-    if (!dir) return;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    free(dir);
-#else
-    (void)path;
-#endif
+    char err[600];
+    const int rc = safe_output_check(out_path, in_path, err, sizeof err);
+    if (rc == 2) return usage_error("output %s (see 'kite quantize --help')", err);
+    if (rc) fprintf(stderr, "kite quantize: output: %s\n", err);
+    return rc;
 }
 
 static const char *signal_name(int sig) {
@@ -229,7 +193,7 @@ int kite_cmd_quantize(int argc, char **argv) {
     int rc = 2;
     kite_file_map in_map = {0};
     kite_gguf *g = NULL;
-    out_file of = {0};
+    safe_output of = {0};
 #if !defined(__wasi__)
     struct sigaction old_sa[N_STOP_SIGNALS], old_xfsz;
     bool handlers_set = false;
@@ -365,37 +329,11 @@ int kite_cmd_quantize(int argc, char **argv) {
     sigaction(SIGXFSZ, &ign, &old_xfsz);
     handlers_set = true;
 #endif
-    size_t tl = strlen(out_path) + 16;
-    of.tmp_path = malloc(tl);
-    if (!of.tmp_path) goto out;
-#if defined(__wasi__)
-    // WASI has no mkstemp/umask/fchmod: one fixed temporary name beside the output.
-    snprintf(of.tmp_path, tl, "%s.tmp-wasi", out_path);
-    int fd = open(of.tmp_path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-#else
-    snprintf(of.tmp_path, tl, "%s.tmp-XXXXXX", out_path);
-    int fd = mkstemp(of.tmp_path);
-#endif
-    if (fd < 0) {
-        fprintf(stderr, "kite quantize: cannot create %s: %s\n", of.tmp_path, strerror(errno));
-        free(of.tmp_path);
-        of.tmp_path = NULL;
-        goto out;
-    }
-    // mkstemp makes the file 0600; give it the mode a plain create would (0666 & ~umask)
-#if !defined(__wasi__)
-    mode_t um = umask(0);
-    umask(um);
-    fchmod(fd, 0666 & ~um);
-#endif
-    of.f = fdopen(fd, "wb");
-    if (!of.f) {
-        close(fd);
-        fprintf(stderr, "kite quantize: cannot open %s: %s\n", of.tmp_path, strerror(errno));
+    if (!safe_output_open(&of, out_path, err, sizeof err)) {
+        fprintf(stderr, "kite quantize: %s\n", err);
         goto out;
     }
     setvbuf(of.f, NULL, _IOFBF, 4u << 20); // big writes: the sink sees whole slices anyway
-
 
     kite_quantize_stats st;
     p.stats = &st;
@@ -405,34 +343,15 @@ int kite_cmd_quantize(int argc, char **argv) {
     kite_status s = kite_quantize_gguf(g, &sink, &p, on_progress, &ps);
     double secs = now_s() - ps.t0;
     if (ps.drawn) fprintf(stderr, "\r\033[K");
-    // every byte reaches the disk before the rename makes the file visible as OUT
-    if (s == KITE_OK && (fflush(of.f) != 0 || fsync(fileno(of.f)) != 0)) {
-        of.err = errno;
-        s = KITE_ERR_IO;
-    }
-    int close_rc = fclose(of.f);
-    of.f = NULL;
-    if (s == KITE_OK && close_rc != 0) {
-        of.err = errno;
-        s = KITE_ERR_IO;
-    }
     if (s == KITE_OK && g_abort) s = KITE_ERR_ABORTED; // a signal after the last slice still stops it
-    struct stat ost;
-    if (s == KITE_OK && lstat(out_path, &ost) == 0 && !S_ISREG(ost.st_mode)) {
-        // OUT was replaced while the run went on: still not ours to replace
-        fprintf(stderr, "kite quantize: output %s became %s while quantizing: not replaced\n", out_path,
-                kite_file_kind((unsigned)ost.st_mode));
-    } else if (s == KITE_OK && rename(of.tmp_path, out_path) != 0) {
-        fprintf(stderr, "kite quantize: cannot rename %s to %s: %s\n", of.tmp_path, out_path, strerror(errno));
-    } else if (s != KITE_OK) {
+    if (s != KITE_OK) {
         if (s == KITE_ERR_ABORTED && g_abort)
             fprintf(stderr, "kite quantize: interrupted by %s; %s not written\n", signal_name(g_abort), out_path);
         else if (s == KITE_ERR_IO && of.err) fprintf(stderr, "kite quantize: writing %s: %s\n", of.tmp_path, strerror(of.err));
         else fprintf(stderr, "kite quantize: %s\n", kite_last_error());
+    } else if (!safe_output_commit(&of, err, sizeof err)) {
+        fprintf(stderr, "kite quantize: %s\n", err);
     } else {
-        free(of.tmp_path); // renamed: nothing to clean up
-        of.tmp_path = NULL;
-        sync_parent(out_path);
         rc = 0;
         double mib_in = st.bytes_in / 1048576.0, mib_out = st.bytes_out / 1048576.0;
         double n = st.n_elements ? (double)st.n_elements : 1.0;
@@ -446,11 +365,7 @@ int kite_cmd_quantize(int argc, char **argv) {
     }
 
 out:
-    if (of.f) fclose(of.f);
-    if (of.tmp_path) {
-        unlink(of.tmp_path);
-        free(of.tmp_path);
-    }
+    safe_output_close(&of);
 #if !defined(__wasi__)
     if (handlers_set) {
         for (size_t i = 0; i < N_STOP_SIGNALS; i++) sigaction(stop_signals[i], &old_sa[i], NULL);

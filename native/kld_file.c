@@ -2,11 +2,9 @@
 #include "kld_file.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "kite.h"
 
@@ -73,44 +71,15 @@ bool kld_file_read_chunk(kld_file *k, uint16_t *rows, char *err, size_t err_len)
 bool kld_file_open_write(kld_file *k, const char *path, int32_t n_ctx, int32_t n_vocab, int32_t n_chunk,
                          const int32_t *tokens, char *err, size_t err_len) {
     memset(k, 0, sizeof *k);
-    struct stat st;
-    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        snprintf(err, err_len, "%s exists and is not a regular file: refusing to replace it", path);
+    if (safe_output_check(path, NULL, err, err_len) != 0 || !safe_output_open(&k->out, path, err, err_len))
         return false;
-    }
-    k->path = strdup(path);
-    k->tmp_path = malloc(strlen(path) + 16);
-    if (!k->path || !k->tmp_path) {
-        snprintf(err, err_len, "out of memory");
-        return false;
-    }
-#if defined(__wasi__) // no mkstemp/umask/fchmod: one fixed temporary name beside the output
-    sprintf(k->tmp_path, "%s.tmp-wasi", path);
-    const int fd = open(k->tmp_path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-#else
-    sprintf(k->tmp_path, "%s.tmp-XXXXXX", path);
-    const int fd = mkstemp(k->tmp_path);
-#endif
-    if (fd < 0 || !(k->f = fdopen(fd, "wb"))) {
-        snprintf(err, err_len, "cannot create a temporary file beside %s: %s", path, strerror(errno));
-        if (fd >= 0) close(fd);
-        free(k->tmp_path);
-        k->tmp_path = NULL;
-        return false;
-    }
-#if !defined(__wasi__)
-    const mode_t mask = umask(0); // mkstemp makes 0600: give the file the usual mode
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
-#endif
     k->n_ctx = n_ctx;
     k->n_vocab = n_vocab;
     k->n_chunk = n_chunk;
     const int32_t h[3] = {n_ctx, n_vocab, n_chunk};
-    const size_t n_tok = (size_t)n_chunk * (size_t)n_ctx;
-    if (fwrite(MAGIC, 1, 8, k->f) != 8 || fwrite(h, sizeof h, 1, k->f) != 1 ||
-        fwrite(tokens, sizeof(int32_t), n_tok, k->f) != n_tok) {
-        snprintf(err, err_len, "writing %s: %s", k->tmp_path, strerror(errno));
+    if (!safe_output_write(&k->out, MAGIC, 8) || !safe_output_write(&k->out, h, sizeof h) ||
+        !safe_output_write(&k->out, tokens, (size_t)n_chunk * (size_t)n_ctx * sizeof(int32_t))) {
+        snprintf(err, err_len, "writing %s: %s", k->out.tmp_path, strerror(k->out.err));
         return false;
     }
     return true;
@@ -118,35 +87,18 @@ bool kld_file_open_write(kld_file *k, const char *path, int32_t n_ctx, int32_t n
 
 bool kld_file_write_chunk(kld_file *k, const uint16_t *rows, char *err, size_t err_len) {
     const size_t n = (size_t)kld_file_rows(k) * (size_t)kite_kld_row_len(k->n_vocab);
-    if (fwrite(rows, sizeof(uint16_t), n, k->f) != n) {
-        snprintf(err, err_len, "writing %s: %s", k->tmp_path, strerror(errno));
+    if (!safe_output_write(&k->out, rows, n * sizeof(uint16_t))) {
+        snprintf(err, err_len, "writing %s: %s", k->out.tmp_path, strerror(k->out.err));
         return false;
     }
     return true;
 }
 
-bool kld_file_commit(kld_file *k, char *err, size_t err_len) {
-    FILE *f = k->f;
-    k->f = NULL;
-    const bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-    const int e = errno;
-    if (fclose(f) != 0 || !ok) {
-        snprintf(err, err_len, "writing %s: %s", k->tmp_path, strerror(ok ? errno : e));
-        return false;
-    }
-    if (rename(k->tmp_path, k->path) != 0) {
-        snprintf(err, err_len, "renaming %s to %s: %s", k->tmp_path, k->path, strerror(errno));
-        return false;
-    }
-    free(k->tmp_path);
-    k->tmp_path = NULL;
-    return true;
-}
+bool kld_file_commit(kld_file *k, char *err, size_t err_len) { return safe_output_commit(&k->out, err, err_len); }
 
 void kld_file_close(kld_file *k) {
     if (k->f) fclose(k->f);
-    if (k->tmp_path) unlink(k->tmp_path);
-    free(k->tmp_path);
+    safe_output_close(&k->out);
     free(k->path);
     free(k->tokens);
     memset(k, 0, sizeof *k);

@@ -9,9 +9,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "safe_output.h"
+
 typedef struct kld_file {
-    FILE *f;
-    char *tmp_path;   // writer: the temporary file renamed over path at kld_file_commit
+    FILE *f;          // reader
+    safe_output out;  // writer: the temporary file renamed over path at kld_file_commit
     char *path;
     int32_t n_ctx, n_vocab, n_chunk;
     int32_t *tokens;  // reader: (n_chunk * n_ctx)
@@ -27,7 +29,8 @@ bool kld_file_open_read(kld_file *k, const char *path, char *err, size_t err_len
 // Reads the next chunk's rows into rows (kld_file_rows * kite_kld_row_len uint16).
 bool kld_file_read_chunk(kld_file *k, uint16_t *rows, char *err, size_t err_len);
 
-// Creates a temporary file beside path and writes the header with tokens (n_chunk * n_ctx).
+// Creates a temporary file beside path (which must be a regular file or a new name) and writes
+// the header with tokens (n_chunk * n_ctx).
 bool kld_file_open_write(kld_file *k, const char *path, int32_t n_ctx, int32_t n_vocab, int32_t n_chunk,
                          const int32_t *tokens, char *err, size_t err_len);
 
