@@ -47,3 +47,11 @@ foreach(src ${KITE_TEST_SRC})
     ENVIRONMENT "KITE_MODELS=${KITE_MODELS_DIR};KITE_ROOT=${CMAKE_SOURCE_DIR};KITE_BIN=$<TARGET_FILE:kite_cli>"
     TIMEOUT 900)
 endforeach()
+
+# webgpu_ref: writes the C core's reference values for the WebGPU kernel tests
+# (tests/node/webgpu.test.mjs runs it); a tool, not a ctest.
+if(NOT KITE_WASI_TESTS AND NOT CMAKE_SYSTEM_NAME STREQUAL "Emscripten")
+  add_executable(webgpu_ref ${CMAKE_SOURCE_DIR}/tests/unit/webgpu_ref.c)
+  target_compile_options(webgpu_ref PRIVATE ${KITE_WARN})
+  target_link_libraries(webgpu_ref PRIVATE kite m)
+endif()

@@ -1,0 +1,217 @@
+// webgpu_ref.c - reference values for the WebGPU kernel tests (tests/node/webgpu.test.mjs):
+// writes inputs and the C core's outputs for them into a directory, as raw little-endian files
+// plus manifest.json. Not a ctest: the Node test runs it at test time, so no expected value is
+// ever stored. Every output comes from the CPU code paths (kite_quantize_rows,
+// kite_dequantize_row, the ops of src/model/ops.h); GeGLU, which the core has no op for yet,
+// is computed here in double from its formula.
+//   webgpu_ref OUTDIR
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/f16.h"
+#include "base/kite_types.h"
+#include "model/ops.h"
+#include "quant/kite_quant.h"
+
+static const char *g_dir;
+static FILE *g_manifest;
+static uint32_t g_rng = 0x2545F491u;
+
+static float frand(void) { // uniform in [-1, 1)
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 17;
+    g_rng ^= g_rng << 5;
+    return (float)((double)g_rng / 2147483648.0 - 1.0);
+}
+
+// Writes n bytes to DIR/name; exits with a message on failure.
+static void put(const char *name, const void *data, size_t n) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", g_dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, n, f) != n || fclose(f) != 0) {
+        fprintf(stderr, "webgpu_ref: cannot write %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+}
+
+static void *xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fprintf(stderr, "webgpu_ref: out of memory\n");
+        exit(1);
+    }
+    return p;
+}
+
+static float *frands(size_t n, float scale) {
+    float *x = xmalloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) x[i] = frand() * scale;
+    return x;
+}
+
+// One weight matrix per type: rows x cols random values (row scales vary over three decades,
+// a few outliers), quantized by the reference quantizer and dequantized back by the reference
+// dequantizer. Files: q_<type>.bin (the GGUF blocks), dq_<type>.bin (f32 rows).
+static void weights(kite_type t, int rows, int cols, int first) {
+    float *w = xmalloc((size_t)rows * cols * sizeof(float));
+    for (int r = 0; r < rows; r++) {
+        const float s = powf(10.0f, (float)(r % 7) / 3.0f - 1.0f);
+        for (int c = 0; c < cols; c++) w[(size_t)r * cols + c] = frand() * s * ((c * 7 + r) % 97 == 0 ? 6.0f : 1.0f);
+    }
+    const uint64_t rb = kite_type_row_bytes(t, (uint64_t)cols);
+    uint8_t *q = xmalloc((size_t)(rb * rows));
+    float *dq = xmalloc((size_t)rows * cols * sizeof(float));
+    if (kite_quantize_rows(t, w, q, rows, cols) != KITE_OK) {
+        fprintf(stderr, "webgpu_ref: cannot quantize %s\n", kite_type_name(t));
+        exit(1);
+    }
+    for (int r = 0; r < rows; r++) {
+        if (t == KITE_TYPE_F32)
+            memcpy(dq + (size_t)r * cols, q + rb * r, cols * sizeof(float));
+        else if (kite_dequantize_row(t, q + rb * r, dq + (size_t)r * cols, cols) != KITE_OK) {
+            fprintf(stderr, "webgpu_ref: cannot dequantize %s\n", kite_type_name(t));
+            exit(1);
+        }
+    }
+    char name[64];
+    snprintf(name, sizeof name, "q_%s.bin", kite_type_name(t));
+    put(name, q, (size_t)(rb * rows));
+    snprintf(name, sizeof name, "dq_%s.bin", kite_type_name(t));
+    put(name, dq, (size_t)rows * cols * sizeof(float));
+    fprintf(g_manifest, "%s    {\"type\": \"%s\", \"id\": %d, \"rows\": %d, \"cols\": %d, \"rowBytes\": %llu}", first ? "" : ",\n",
+            kite_type_name(t), (int)t, rows, cols, (unsigned long long)rb);
+    free(w);
+    free(q);
+    free(dq);
+}
+
+static double gelu_tanh(double x) { return 0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))); }
+
+static void ops(void) {
+    // RMS norm: 4 rows of 300, eps 1e-5 (row 3 scaled up a lot)
+    {
+        const int n = 300, rows = 4;
+        float *x = frands((size_t)n * rows, 2.0f), *w = frands(n, 1.5f), *y = xmalloc((size_t)n * rows * sizeof(float));
+        for (int i = 0; i < n; i++) x[3 * n + i] *= 1000.0f;
+        for (int r = 0; r < rows; r++) kite__rmsnorm(y + r * n, x + r * n, w, n, 1e-5f);
+        put("rms_x.bin", x, (size_t)n * rows * 4);
+        put("rms_w.bin", w, (size_t)n * 4);
+        put("rms_y.bin", y, (size_t)n * rows * 4);
+        free(x), free(w), free(y);
+    }
+    // softmax: 3 rows of 1000 in [-8, 8)
+    {
+        const int n = 1000, rows = 3;
+        float *x = frands((size_t)n * rows, 8.0f);
+        put("softmax_x.bin", x, (size_t)n * rows * 4);
+        for (int r = 0; r < rows; r++) kite__softmax(x + r * n, n);
+        put("softmax_y.bin", x, (size_t)n * rows * 4);
+        free(x);
+    }
+    // SwiGLU, GeGLU, add over 1000 values in [-6, 6)
+    {
+        const int n = 1000;
+        float *g = frands(n, 6.0f), *u = frands(n, 2.0f), *s = xmalloc(n * 4), *ge = xmalloc(n * 4), *a = xmalloc(n * 4);
+        memcpy(s, g, n * 4);
+        kite__swiglu(s, u, n);
+        for (int i = 0; i < n; i++) ge[i] = (float)(gelu_tanh(g[i]) * u[i]);
+        memcpy(a, g, n * 4);
+        kite__add(a, u, n);
+        put("glu_g.bin", g, n * 4);
+        put("glu_u.bin", u, n * 4);
+        put("swiglu_y.bin", s, n * 4);
+        put("geglu_y.bin", ge, n * 4);
+        put("add_y.bin", a, n * 4);
+        free(g), free(u), free(s), free(ge), free(a);
+    }
+    // RoPE: 3 tokens at positions 0, 7, 1000; 4 heads of 64, n_rot 32 (partial), base 10000,
+    // freq_scale 0.5, attn_factor 1.1, with and without frequency factors; normal and neox.
+    {
+        const int n_tok = 3, n_head = 4, hd = 64, n_rot = 32, pos[3] = {0, 7, 1000};
+        float factors[16];
+        for (int i = 0; i < 16; i++) factors[i] = 1.0f + (float)i / 5.0f;
+        float *x = frands((size_t)n_tok * n_head * hd, 1.0f), *cs = xmalloc((size_t)n_tok * n_rot * 4);
+        float *y = xmalloc((size_t)n_tok * n_head * hd * 4);
+        put("rope_x.bin", x, (size_t)n_tok * n_head * hd * 4);
+        put("rope_factors.bin", factors, sizeof factors);
+        put("rope_pos.bin", pos, sizeof pos);
+        for (int with_f = 0; with_f < 2; with_f++) {
+            for (int t = 0; t < n_tok; t++)
+                kite__rope_cache(cs + t * n_rot, pos[t], n_rot, 10000.0f, 0.5f, 1.1f, with_f ? factors : NULL);
+            char name[64];
+            snprintf(name, sizeof name, "rope_cs%d.bin", with_f);
+            put(name, cs, (size_t)n_tok * n_rot * 4);
+            for (int neox = 0; neox < 2; neox++) {
+                memcpy(y, x, (size_t)n_tok * n_head * hd * 4);
+                for (int t = 0; t < n_tok; t++) kite__rope_apply(y + (size_t)t * n_head * hd, n_head, hd, n_rot, cs + t * n_rot, neox);
+                snprintf(name, sizeof name, "rope_y%d%d.bin", with_f, neox);
+                put(name, y, (size_t)n_tok * n_head * hd * 4);
+            }
+        }
+        free(x), free(cs), free(y);
+    }
+    // Attention: 8 query heads over 2 KV heads (GQA 4) of 64; 40 cached positions; 5 query
+    // tokens at positions 35..39 (causal: token i sees 0..35+i); scale 1/8. All in f32 over the
+    // f16 cache (KITE_ATTN_FA_F32). The cache as f16 bits and as the f32 values they hold.
+    {
+        const int n_head = 8, n_kv_head = 2, hd = 64, n_kv = 40, n_tok = 5, pos0 = 35;
+        const int stride = n_kv_head * hd;
+        float *q = frands((size_t)n_tok * n_head * hd, 2.0f), *kf = frands((size_t)n_kv * stride, 2.0f);
+        float *vf = frands((size_t)n_kv * stride, 1.0f), *out = xmalloc((size_t)n_tok * n_head * hd * 4);
+        uint16_t *k = xmalloc((size_t)n_kv * stride * 2), *v = xmalloc((size_t)n_kv * stride * 2);
+        float *kr = xmalloc((size_t)n_kv * stride * 4), *vr = xmalloc((size_t)n_kv * stride * 4), scores[64];
+        for (int i = 0; i < n_kv * stride; i++) {
+            k[i] = kite_f32_to_f16(kf[i]);
+            v[i] = kite_f32_to_f16(vf[i]);
+            kr[i] = kite_f16_to_f32(k[i]);
+            vr[i] = kite_f16_to_f32(v[i]);
+        }
+        for (int t = 0; t < n_tok; t++)
+            for (int h = 0; h < n_head; h++) {
+                const int kvh = h / (n_head / n_kv_head);
+                kite__attend_head(KITE_ATTN_FA_F32, q + ((size_t)t * n_head + h) * hd, k + kvh * hd, v + kvh * hd, stride,
+                                  pos0 + t + 1, hd, 0.125f, scores, out + ((size_t)t * n_head + h) * hd);
+            }
+        put("attn_q.bin", q, (size_t)n_tok * n_head * hd * 4);
+        put("attn_kraw.bin", kf, (size_t)n_kv * stride * 4); // before rounding (the kv-write input)
+        put("attn_vraw.bin", vf, (size_t)n_kv * stride * 4);
+        put("attn_k16.bin", k, (size_t)n_kv * stride * 2);
+        put("attn_v16.bin", v, (size_t)n_kv * stride * 2);
+        put("attn_k32.bin", kr, (size_t)n_kv * stride * 4);
+        put("attn_v32.bin", vr, (size_t)n_kv * stride * 4);
+        put("attn_out.bin", out, (size_t)n_tok * n_head * hd * 4);
+        free(q), free(kf), free(vf), free(out), free(k), free(v), free(kr), free(vr);
+    }
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: webgpu_ref OUTDIR\n");
+        return 2;
+    }
+    g_dir = argv[1];
+    char path[4096];
+    snprintf(path, sizeof path, "%s/manifest.json", g_dir);
+    g_manifest = fopen(path, "w");
+    if (!g_manifest) {
+        fprintf(stderr, "webgpu_ref: cannot write %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    const kite_type types[] = {KITE_TYPE_F32,  KITE_TYPE_F16,  KITE_TYPE_BF16, KITE_TYPE_Q4_0,   KITE_TYPE_Q4_1,
+                               KITE_TYPE_Q5_0, KITE_TYPE_Q5_1, KITE_TYPE_Q8_0, KITE_TYPE_Q2_K,   KITE_TYPE_Q3_K,
+                               KITE_TYPE_Q4_K, KITE_TYPE_Q5_K, KITE_TYPE_Q6_K, KITE_TYPE_IQ4_NL, KITE_TYPE_IQ4_XS};
+    fprintf(g_manifest, "{\n  \"weights\": [\n");
+    // 70 rows (not a multiple of any tile), 768 columns (3 super-blocks)
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) weights(types[i], 70, 768, i == 0);
+    fprintf(g_manifest, "\n  ]\n}\n");
+    ops();
+    if (fclose(g_manifest) != 0) {
+        fprintf(stderr, "webgpu_ref: cannot write %s\n", path);
+        return 1;
+    }
+    return 0;
+}
