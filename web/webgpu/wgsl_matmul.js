@@ -1,0 +1,150 @@
+// wgsl_matmul.js - the WGSL of the weight kernels, one shader per block type (the decoder of
+// wgsl_dequant.js pasted in): y = W x for one token (GEMV), Y = X W^T for many (tiled GEMM),
+// and get-rows (embedding lookup). A weight may span several buffers (split at row boundaries,
+// see device.js): each kernel is dispatched once per piece, with the piece's first row `row0`.
+//
+// Shared uniform block of the three (16 u32):
+//   rows     rows of this piece          cols     elements per row (a multiple of 32)
+//   rb       bytes per row               row0     first row of this piece in the whole tensor
+//   ntok     tokens (columns of X)       x_off    first float of X;  y_off  first float of Y
+//   y_stride floats between two tokens' outputs in Y (the whole tensor's row count for matmul)
+//   x_stride floats between two tokens' inputs in X
+import { decodeWgsl } from './wgsl_dequant.js';
+
+const PARAMS = /* wgsl */ `
+struct Params {
+  rows: u32, cols: u32, rb: u32, row0: u32,
+  ntok: u32, x_off: u32, y_off: u32, y_stride: u32,
+  x_stride: u32, p9: u32, p10: u32, p11: u32,
+  p12: u32, p13: u32, p14: u32, p15: u32,
+};
+@group(0) @binding(0) var<storage, read> W: array<u32>;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(3) var<uniform> P: Params;
+`;
+
+// GEMV: GEMV_ROWS rows per workgroup of GEMV_WG threads; thread t dots units t, t+WG, ...
+// (32 elements each) of every row with x, then a shared-memory tree sums the partial sums.
+// Each weight byte is read once; a row's consecutive units go to consecutive threads.
+export const GEMV_WG = 64;
+export const GEMV_ROWS = 4;
+
+export function gemvWgsl(type) {
+  return decodeWgsl(type).replace(/^/, PARAMS) + /* wgsl */ `
+const WG = ${GEMV_WG}u;
+const R = ${GEMV_ROWS}u;
+var<workgroup> red: array<f32, ${GEMV_WG * GEMV_ROWS}>;
+@compute @workgroup_size(${GEMV_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let g = wid.x + wid.y * nwg.x;
+  let units = P.cols / 32u;
+  for (var r = 0u; r < R; r++) {
+    let row = g * R + r;
+    var acc = 0.0;
+    if (row < P.rows) {
+      for (var u = lid; u < units; u += WG) {
+        decode(row * P.rb, u);
+        let xb = P.x_off + u * 32u;
+        var s = 0.0;
+        for (var j = 0u; j < 32u; j++) { s += dq[j] * X[xb + j]; }
+        acc += s;
+      }
+    }
+    red[r * WG + lid] = acc;
+  }
+  workgroupBarrier();
+  for (var h = WG / 2u; h > 0u; h >>= 1u) {
+    if (lid < h) {
+      for (var r = 0u; r < R; r++) { red[r * WG + lid] += red[r * WG + lid + h]; }
+    }
+    workgroupBarrier();
+  }
+  if (lid < R) {
+    let row = g * R + lid;
+    if (row < P.rows) { Y[P.y_off + P.row0 + row] = red[lid * WG]; }
+  }
+}
+`;
+}
+
+// GEMM: a workgroup computes a tile of GEMM_TN rows x GEMM_TM tokens; per 32-element step
+// of K, GEMM_TN threads decode one unit each into shared memory and all threads load the X
+// tile, then each thread accumulates 4 rows x 2 tokens from shared memory.
+export const GEMM_TN = 64;
+export const GEMM_TM = 32;
+
+export function gemmWgsl(type) {
+  return decodeWgsl(type).replace(/^/, PARAMS) + /* wgsl */ `
+const TN = ${GEMM_TN}u;
+const TM = ${GEMM_TM}u;
+var<workgroup> ws: array<f32, ${GEMM_TN * 33}>;
+var<workgroup> xs: array<f32, ${GEMM_TM * 33}>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let rbase = wid.x * TN;
+  let tbase = wid.y * TM;
+  let units = P.cols / 32u;
+  let tr = lid & 15u;  // rows tr, tr+16, tr+32, tr+48 of the tile
+  let tt = lid >> 4u;  // tokens tt, tt+16
+  var acc: array<f32, 8>;
+  for (var i = 0u; i < 8u; i++) { acc[i] = 0.0; }
+  for (var u = 0u; u < units; u++) {
+    if (lid < TN) {
+      let row = rbase + lid;
+      if (row < P.rows) {
+        decode(row * P.rb, u);
+        for (var j = 0u; j < 32u; j++) { ws[lid * 33u + j] = dq[j]; }
+      } else {
+        for (var j = 0u; j < 32u; j++) { ws[lid * 33u + j] = 0.0; }
+      }
+    }
+    for (var i = lid; i < TM * 32u; i += 256u) {
+      let t = i >> 5u;
+      let j = i & 31u;
+      var v = 0.0;
+      if (tbase + t < P.ntok) { v = X[P.x_off + (tbase + t) * P.x_stride + u * 32u + j]; }
+      xs[t * 33u + j] = v;
+    }
+    workgroupBarrier();
+    for (var a = 0u; a < 4u; a++) {
+      for (var b = 0u; b < 2u; b++) {
+        var s = 0.0;
+        for (var j = 0u; j < 32u; j++) { s += ws[(tr + 16u * a) * 33u + j] * xs[(tt + 16u * b) * 33u + j]; }
+        acc[a * 2u + b] += s;
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var a = 0u; a < 4u; a++) {
+    for (var b = 0u; b < 2u; b++) {
+      let row = rbase + tr + 16u * a;
+      let t = tbase + tt + 16u * b;
+      if (row < P.rows && t < P.ntok) { Y[P.y_off + t * P.y_stride + P.row0 + row] = acc[a * 2u + b]; }
+    }
+  }
+}
+`;
+}
+
+// get-rows: X holds the row ids as u32 bit patterns (ntok of them from x_off); thread i
+// decodes unit i % units of id i / units into Y[y_off + id_index * y_stride + ...] when that
+// row lies in this piece. Exact: the values are the decoder's.
+export function getRowsWgsl(type) {
+  return decodeWgsl(type).replace(/^/, PARAMS) + /* wgsl */ `
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 64u;
+  let units = P.cols / 32u;
+  let k = i / units;
+  if (k >= P.ntok) { return; }
+  let u = i % units;
+  let id = bitcast<u32>(X[P.x_off + k]);
+  if (id < P.row0 || id >= P.row0 + P.rows) { return; }
+  decode((id - P.row0) * P.rb, u);
+  let yb = P.y_off + k * P.y_stride + u * 32u;
+  for (var j = 0u; j < 32u; j++) { Y[yb + j] = dq[j]; }
+}
+`;
+}

@@ -1,0 +1,276 @@
+// wgsl_ops.js - the WGSL of the forward pass's small ops (the GPU side of src/model/ops.c):
+// RMS norm, RoPE (cache and rotation), softmax, SwiGLU, GeGLU, add, the KV-cache write and
+// causal GQA attention over the F16-valued KV cache (kept as f32 or as packed f16 pairs).
+// Every shader takes one uniform block of 16 words named P (fields per shader below) and
+// plain f32 storage arrays; offsets are in elements.
+
+// A uniform struct of 16 scalars: fields [name, 'u32' | 'f32'], padded to 16.
+function params(fields) {
+  const all = [...fields];
+  while (all.length < 16) all.push([`pad${all.length}`, 'u32']);
+  return `struct Params { ${all.map(([n, t]) => `${n}: ${t}`).join(', ')} };\n`;
+}
+
+// Workgroup tree reduction over N threads of `red` (sum or max), result in red[0].
+function reduceFn(name, n, op) {
+  return /* wgsl */ `
+fn ${name}(lid: u32) {
+  workgroupBarrier();
+  for (var h = ${n / 2}u; h > 0u; h >>= 1u) {
+    if (lid < h) { red[lid] = ${op('red[lid]', 'red[lid + h]')}; }
+    workgroupBarrier();
+  }
+}`;
+}
+
+// y[r] = x[r] * (1 / sqrt(mean(x[r]^2) + eps)) * w, one workgroup per row r (of nrows).
+export const RMSNORM = params([['n', 'u32'], ['nrows', 'u32'], ['eps', 'f32'], ['x_off', 'u32'], ['y_off', 'u32']]) + /* wgsl */ `
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read> Wt: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(3) var<uniform> P: Params;
+var<workgroup> red: array<f32, 256>;
+${reduceFn('reduce_sum', 256, (a, b) => `${a} + ${b}`)}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let xb = P.x_off + wid.x * P.n;
+  let yb = P.y_off + wid.x * P.n;
+  var s = 0.0;
+  for (var i = lid; i < P.n; i += 256u) { let v = X[xb + i]; s += v * v; }
+  red[lid] = s;
+  reduce_sum(lid);
+  let scale = 1.0 / sqrt(red[0] / f32(P.n) + P.eps);
+  for (var i = lid; i < P.n; i += 256u) { Y[yb + i] = X[xb + i] * scale * Wt[i]; }
+}
+`;
+
+// Softmax of nrows rows of n in place (one workgroup per row).
+export const SOFTMAX = params([['n', 'u32'], ['x_off', 'u32']]) + /* wgsl */ `
+@group(0) @binding(0) var<storage, read_write> X: array<f32>;
+@group(0) @binding(1) var<uniform> P: Params;
+var<workgroup> red: array<f32, 256>;
+${reduceFn('reduce_sum', 256, (a, b) => `${a} + ${b}`)}
+${reduceFn('reduce_max', 256, (a, b) => `max(${a}, ${b})`)}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let b = P.x_off + wid.x * P.n;
+  var m = -3.0e38;
+  for (var i = lid; i < P.n; i += 256u) { m = max(m, X[b + i]); }
+  red[lid] = m;
+  reduce_max(lid);
+  m = red[0];
+  workgroupBarrier();
+  var s = 0.0;
+  for (var i = lid; i < P.n; i += 256u) { let e = exp(X[b + i] - m); X[b + i] = e; s += e; }
+  red[lid] = s;
+  reduce_sum(lid);
+  let inv = 1.0 / red[0];
+  for (var i = lid; i < P.n; i += 256u) { X[b + i] = X[b + i] * inv; }
+}
+`;
+
+// Elementwise ops over n values: mode 0 add (y = a + b), 1 SwiGLU (y = silu(a) * b),
+// 2 GeGLU (y = gelu_tanh(a) * b). In place (y = a, inplace true): bindings Y, B, P.
+export function elemwiseWgsl(inplace) {
+  const binds = inplace
+    ? `@group(0) @binding(0) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(1) var<storage, read> B: array<f32>;
+@group(0) @binding(2) var<uniform> P: Params;
+fn load_a(i: u32) -> f32 { return Y[P.a_off + i]; }`
+    : `@group(0) @binding(0) var<storage, read> A: array<f32>;
+@group(0) @binding(1) var<storage, read> B: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(3) var<uniform> P: Params;
+fn load_a(i: u32) -> f32 { return A[P.a_off + i]; }`;
+  return params([['n', 'u32'], ['mode', 'u32'], ['a_off', 'u32'], ['b_off', 'u32'], ['y_off', 'u32']]) + binds + /* wgsl */ `
+// tanh without the overflow some tanh() implementations have for large |z|
+fn tanh_safe(z: f32) -> f32 {
+  let e = exp(-2.0 * abs(z));
+  let t = (1.0 - e) / (1.0 + e);
+  return select(t, -t, z < 0.0);
+}
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= P.n) { return; }
+  let a = load_a(i);
+  let b = B[P.b_off + i];
+  var y: f32;
+  if (P.mode == 0u) {
+    y = a + b;
+  } else if (P.mode == 1u) {
+    y = a / (1.0 + exp(-a)) * b;
+  } else {
+    y = 0.5 * a * (1.0 + tanh_safe(0.7978845608028654 * (a + 0.044715 * a * a * a))) * b;
+  }
+  Y[P.y_off + i] = y;
+}
+`;
+}
+
+// The RoPE table kite__rope_cache fills, on the GPU: CS[t * n_rot + 2i, +1] = (cos, sin) of
+// freq_scale * theta_i / factor_i (theta_i = pos_t * step^i by repeated f32 multiplication, as
+// the C does), times attn_factor. has_factors 0 ignores F. The angle is reduced to [-pi, pi]
+// in three parts (Cody-Waite) before cos/sin, which WGSL only bounds on that range.
+export const ROPE_CACHE = params([['n_tok', 'u32'], ['n_rot', 'u32'], ['step', 'f32'], ['freq_scale', 'f32'],
+  ['attn_factor', 'f32'], ['has_factors', 'u32'], ['pos_off', 'u32']]) + /* wgsl */ `
+@group(0) @binding(0) var<storage, read> POS: array<i32>;
+@group(0) @binding(1) var<storage, read> F: array<f32>;
+@group(0) @binding(2) var<storage, read_write> CS: array<f32>;
+@group(0) @binding(3) var<uniform> P: Params;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let half = P.n_rot / 2u;
+  let t = gid.x / half;
+  let i = gid.x % half;
+  if (t >= P.n_tok) { return; }
+  var theta = f32(POS[P.pos_off + t]);
+  for (var k = 0u; k < i; k++) { theta = theta * P.step; }
+  var a: f32;
+  if (P.has_factors != 0u) { a = P.freq_scale * (theta / F[i]); } else { a = P.freq_scale * theta; }
+  // 2*pi = C1 + C2 + C3, C1 and C2 with few mantissa bits so k * C1, k * C2 are exact
+  let k = round(a * 0.15915494309189535);
+  let r = ((a - k * 6.28125) - k * 0.0019353071795864769) - k * 3.0616171314629196e-17;
+  CS[2u * (t * half + i)] = cos(r) * P.attn_factor;
+  CS[2u * (t * half + i) + 1u] = sin(r) * P.attn_factor;
+}
+`;
+
+// Rotates the first n_rot dims of n_head heads of head_dim per token with the table CS
+// (n_rot floats per token from cs_off): pairs (2i, 2i+1), or (i, i + n_rot/2) when neox.
+export const ROPE = params([['n_tok', 'u32'], ['n_head', 'u32'], ['head_dim', 'u32'], ['n_rot', 'u32'],
+  ['neox', 'u32'], ['x_off', 'u32'], ['cs_off', 'u32']]) + /* wgsl */ `
+@group(0) @binding(0) var<storage, read_write> X: array<f32>;
+@group(0) @binding(1) var<storage, read> CS: array<f32>;
+@group(0) @binding(2) var<uniform> P: Params;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let half = P.n_rot / 2u;
+  let idx = gid.x + gid.y * nwg.x * 64u;
+  let i = idx % half;
+  let th = idx / half; // token * n_head + head
+  let t = th / P.n_head;
+  if (t >= P.n_tok) { return; }
+  let base = P.x_off + th * P.head_dim;
+  var a = 2u * i;
+  var b = 2u * i + 1u;
+  if (P.neox != 0u) { a = i; b = i + half; }
+  let c = CS[P.cs_off + t * P.n_rot + 2u * i];
+  let s = CS[P.cs_off + t * P.n_rot + 2u * i + 1u];
+  let x0 = X[base + a];
+  let x1 = X[base + b];
+  X[base + a] = x0 * c - x1 * s;
+  X[base + b] = x0 * s + x1 * c;
+}
+`;
+
+// KV cache element storage: 'f32' (one f32 per value) or 'f16' (two f16 per u32).
+function kvAccess(kind, name, access) {
+  if (kind === 'f32') {
+    return `@group(0) @binding(BIND) var<storage, ${access}> ${name}: array<f32>;
+fn ${name}_at(e: u32) -> f32 { return ${name}[e]; }`;
+  }
+  return `@group(0) @binding(BIND) var<storage, ${access}> ${name}: array<u32>;
+fn ${name}_at(e: u32) -> f32 { return unpack2x16float(${name}[e >> 1u])[e & 1u]; }`;
+}
+
+// Writes n_tok rows of `width` values (from src_off) into cache rows pos0.. (width values
+// per position), rounded to f16 (round to nearest even). With 'f16' storage width is even.
+export function kvWriteWgsl(kind) {
+  const head = params([['n_tok', 'u32'], ['width', 'u32'], ['pos0', 'u32'], ['src_off', 'u32']]) + /* wgsl */ `
+@group(0) @binding(0) var<storage, read> S: array<f32>;
+@group(0) @binding(1) var<storage, read_write> C: array<${kind === 'f32' ? 'f32' : 'u32'}>;
+@group(0) @binding(2) var<uniform> P: Params;
+`;
+  if (kind === 'f32') {
+    return head + /* wgsl */ `
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 64u;
+  if (i >= P.n_tok * P.width) { return; }
+  C[P.pos0 * P.width + i] = unpack2x16float(pack2x16float(vec2<f32>(S[P.src_off + i], 0.0))).x;
+}
+`;
+  }
+  return head + /* wgsl */ `
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 64u; // a pair of values
+  if (2u * i >= P.n_tok * P.width) { return; }
+  C[(P.pos0 * P.width) / 2u + i] = pack2x16float(vec2<f32>(S[P.src_off + 2u * i], S[P.src_off + 2u * i + 1u]));
+}
+`;
+}
+
+// Causal GQA attention: token t (of n_tok, at position pos0 + t) and head h attend to cache
+// positions 0..pos0+t of KV head h / (n_head / n_kv_head): out = softmax(scale * q.k) . v,
+// in f32 with an online softmax over chunks of 64 positions (one workgroup per token and
+// head; thread j scores position j of a chunk, then each thread sums dims lid, lid+64, ...).
+// Q and OUT: n_tok x n_head x head_dim (head_dim <= 512); cache rows kv_stride values apart.
+export function attentionWgsl(kind) {
+  return params([['n_tok', 'u32'], ['n_head', 'u32'], ['n_kv_head', 'u32'], ['head_dim', 'u32'],
+    ['pos0', 'u32'], ['kv_stride', 'u32'], ['scale', 'f32'], ['q_off', 'u32'], ['o_off', 'u32']]) + /* wgsl */ `
+@group(0) @binding(0) var<storage, read> Q: array<f32>;
+${kvAccess(kind, 'K', 'read').replace('BIND', '1')}
+${kvAccess(kind, 'V', 'read').replace('BIND', '2')}
+@group(0) @binding(3) var<storage, read_write> O: array<f32>;
+@group(0) @binding(4) var<uniform> P: Params;
+var<workgroup> qs: array<f32, 512>;
+var<workgroup> ps: array<f32, 64>;
+var<workgroup> red: array<f32, 64>;
+${reduceFn('reduce_sum', 64, (a, b) => `${a} + ${b}`)}
+${reduceFn('reduce_max', 64, (a, b) => `max(${a}, ${b})`)}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let t = wid.x / P.n_head;
+  let h = wid.x % P.n_head;
+  let hd = P.head_dim;
+  let kvh = h / (P.n_head / P.n_kv_head);
+  let qb = P.q_off + (t * P.n_head + h) * hd;
+  for (var d = lid; d < hd; d += 64u) { qs[d] = Q[qb + d]; }
+  workgroupBarrier();
+  let n = P.pos0 + t + 1u;
+  var acc: array<f32, 8>;
+  for (var i = 0u; i < 8u; i++) { acc[i] = 0.0; }
+  var m = -3.0e38;
+  var l = 0.0;
+  for (var j0 = 0u; j0 < n; j0 += 64u) {
+    let j = j0 + lid;
+    var s = -3.0e38;
+    if (j < n) {
+      let kb = j * P.kv_stride + kvh * hd;
+      var dot = 0.0;
+      for (var d = 0u; d < hd; d++) { dot += qs[d] * K_at(kb + d); }
+      s = dot * P.scale;
+    }
+    red[lid] = s;
+    reduce_max(lid);
+    let mn = max(m, red[0]);
+    workgroupBarrier();
+    var p = 0.0;
+    if (j < n) { p = exp(s - mn); }
+    ps[lid] = p;
+    red[lid] = p;
+    reduce_sum(lid);
+    let corr = exp(m - mn);
+    l = l * corr + red[0];
+    m = mn;
+    let cnt = min(64u, n - j0);
+    for (var i = 0u; i < 8u; i++) {
+      let d = lid + 64u * i;
+      if (d < hd) {
+        var a = acc[i] * corr;
+        for (var jj = 0u; jj < cnt; jj++) { a += ps[jj] * V_at((j0 + jj) * P.kv_stride + kvh * hd + d); }
+        acc[i] = a;
+      }
+    }
+    workgroupBarrier();
+  }
+  let ob = P.o_off + (t * P.n_head + h) * hd;
+  for (var i = 0u; i < 8u; i++) {
+    let d = lid + 64u * i;
+    if (d < hd) { O[ob + d] = acc[i] / l; }
+  }
+}
+`;
+}
