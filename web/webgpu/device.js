@@ -83,10 +83,12 @@ export class Gpu {
   }
 
   // A storage buffer of `bytes` (rounded up to 4), filled from `data` (an ArrayBuffer view)
-  // when given. Throws GpuError('too-large') past the binding limit.
+  // when given. Throws GpuError('too-large') past the device's binding limit (maxBindingBytes
+  // only splits tensors).
   buffer(bytes, data, label = 'kite') {
     const size = Math.max(4, align4(bytes));
-    if (size > this.maxBindingBytes) throw new GpuError('too-large', `${label}: ${size} bytes exceed one binding (${this.maxBindingBytes})`);
+    const limit = Math.min(this.limits.maxStorageBufferBindingSize, this.limits.maxBufferSize);
+    if (size > limit) throw new GpuError('too-large', `${label}: ${size} bytes exceed one binding (${limit})`);
     const buffer = this.device.createBuffer({
       label, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
       mappedAtCreation: !!data,

@@ -110,14 +110,31 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 
 // The RoPE table kite__rope_cache fills, on the GPU: CS[t * n_rot + 2i, +1] = (cos, sin) of
 // freq_scale * theta_i / factor_i (theta_i = pos_t * step^i by repeated f32 multiplication, as
-// the C does), times attn_factor. has_factors 0 ignores F. The angle is reduced to [-pi, pi]
-// in three parts (Cody-Waite) before cos/sin, which WGSL only bounds on that range.
+// the C does), times attn_factor. has_factors 0 ignores F. WGSL bounds cos/sin only to 2^-11
+// absolute (SwiftShader's are off by 1e-4), so they are computed here: the angle reduced by
+// pi/2 in three parts (Cody-Waite, fused), then minimax polynomials on [-pi/4, pi/4] (the
+// classic single-precision ones), good to about 1 ulp.
 export const ROPE_CACHE = params([['n_tok', 'u32'], ['n_rot', 'u32'], ['step', 'f32'], ['freq_scale', 'f32'],
   ['attn_factor', 'f32'], ['has_factors', 'u32'], ['pos_off', 'u32']]) + /* wgsl */ `
 @group(0) @binding(0) var<storage, read> POS: array<i32>;
 @group(0) @binding(1) var<storage, read> F: array<f32>;
 @group(0) @binding(2) var<storage, read_write> CS: array<f32>;
 @group(0) @binding(3) var<uniform> P: Params;
+// (cos a, sin a)
+fn cos_sin(a: f32) -> vec2<f32> {
+  let q = round(a * 0.63661977236758134);
+  var r = fma(-q, 1.5703125, a);
+  r = fma(-q, 4.837512969970703125e-4, r);
+  r = fma(-q, 7.54978995489188216e-8, r);
+  let z = r * r;
+  let s = r + r * z * (-1.6666654611e-1 + z * (8.3321608736e-3 + z * -1.9515295891e-4));
+  let c = 1.0 - 0.5 * z + z * z * (4.166664568298827e-2 + z * (-1.388731625493765e-3 + z * 2.443315711809948e-5));
+  let k = i32(q) & 3;
+  if (k == 0) { return vec2<f32>(c, s); }
+  if (k == 1) { return vec2<f32>(-s, c); }
+  if (k == 2) { return vec2<f32>(-c, -s); }
+  return vec2<f32>(s, -c);
+}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let half = P.n_rot / 2u;
@@ -128,11 +145,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var k = 0u; k < i; k++) { theta = theta * P.step; }
   var a: f32;
   if (P.has_factors != 0u) { a = P.freq_scale * (theta / F[i]); } else { a = P.freq_scale * theta; }
-  // 2*pi = C1 + C2 + C3, C1 and C2 with few mantissa bits so k * C1, k * C2 are exact
-  let k = round(a * 0.15915494309189535);
-  let r = ((a - k * 6.28125) - k * 0.0019353071795864769) - k * 3.0616171314629196e-17;
-  CS[2u * (t * half + i)] = cos(r) * P.attn_factor;
-  CS[2u * (t * half + i) + 1u] = sin(r) * P.attn_factor;
+  let cs = cos_sin(a);
+  CS[2u * (t * half + i)] = cs.x * P.attn_factor;
+  CS[2u * (t * half + i) + 1u] = cs.y * P.attn_factor;
 }
 `;
 

@@ -1,0 +1,316 @@
+// webgpu.test.mjs - the WebGPU kernels (web/webgpu/) in headless Chromium with
+// --enable-unsafe-webgpu, against the C core: build/native/webgpu_ref (tests/unit/webgpu_ref.c)
+// writes inputs and the CPU reference outputs at test time; the page runs every kernel on them.
+//  - decoding (get-rows) of all 15 block types: bit-exact with the C _ref dequantizer;
+//  - GEMV (1 token) and tiled GEMM (37 tokens) per type, against the f64 dot of the C-decoded
+//    rows with the input, within gamma(depth) * sum |w_i x_i| where depth is the longest chain
+//    of f32 roundings the kernel's summation order allows (the standard bound for summation);
+//  - weights split across buffers (a device whose bindings are capped at 4 KiB and at 1 MiB);
+//  - RMS norm, softmax, SwiGLU, GeGLU, add, RoPE (the table on the GPU and the rotation),
+//    the KV-cache write (f16 rounding, exact) and causal GQA attention over f32 and packed-f16
+//    caches, against src/model/ops.c, within the tolerances stated at each check.
+// Skips with a message where the browser has no WebGPU adapter.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { launchChromium } from './chromium.mjs';
+import { repoRoot } from './helpers.mjs';
+import { serve } from '../../web/serve.mjs';
+
+const REF_BIN = process.env.KITE_WEBGPU_REF || join(repoRoot, 'build/native/webgpu_ref');
+// KITE_WEBGPU_ONLY=weights,split,ops runs only those sections (while working on a kernel).
+const ONLY = process.env.KITE_WEBGPU_ONLY?.split(',');
+
+// Runs in the page: every check, returning [{ name, ok, detail }] or { skip }.
+async function kernelChecks({ base, only }) {
+  const want = (section) => !only || only.includes(section);
+  const { createGpu } = await import('/web/webgpu/device.js');
+  const { createKernels } = await import('/web/webgpu/kernels.js');
+  const get = async (name, T = Float32Array) => {
+    const r = await fetch(base + name);
+    if (!r.ok) throw new Error(`fixture ${name}: HTTP ${r.status}`);
+    return new T(await r.arrayBuffer());
+  };
+  let gpu;
+  try {
+    gpu = await createGpu();
+  } catch (e) {
+    if (e.code === 'no-webgpu' || e.code === 'no-adapter') return { skip: e.message };
+    throw e;
+  }
+  const out = [];
+  const check = (name, ok, detail) => out.push({ name, ok: !!ok, detail });
+  let rng = 12345;
+  const rand = () => {
+    rng ^= rng << 13; rng ^= rng >>> 17; rng ^= rng << 5;
+    return (rng >>> 0) / 2 ** 31 - 1;
+  };
+  const randArr = (n, s = 1) => Float32Array.from({ length: n }, () => rand() * s);
+  const u = 2 ** -24; // unit roundoff of f32
+  const gamma = (n) => (n * u) / (1 - n * u);
+
+  // Runs fn(rec) in one recorder and reads `n` floats (or u32) of `buf` back.
+  const run = async (g, buf, n, fn, T = Float32Array) => {
+    const rec = g.recorder();
+    fn(rec);
+    rec.read(buf, 0, n * 4);
+    return new T(await rec.submit());
+  };
+  const sameBits = (a, b) => {
+    const x = new Uint32Array(a.buffer, a.byteOffset, a.length), y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+    let bad = 0, first = -1;
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) { bad++; if (first < 0) first = i; }
+    return { bad, first, got: first >= 0 ? a[first] : 0, want: first >= 0 ? b[first] : 0 };
+  };
+  // |got - want| <= tol(i) for every i: worst ratio error/tol reported
+  const within = (got, want, tol) => {
+    let worst = 0, at = -1, maxErr = 0;
+    for (let i = 0; i < want.length; i++) {
+      const e = Math.abs(got[i] - want[i]);
+      if (!(e <= tol(i))) return { ok: false, at: i, got: got[i], want: want[i], tol: tol(i) };
+      maxErr = Math.max(maxErr, e);
+      const r = e / tol(i);
+      if (r > worst) { worst = r; at = i; }
+    }
+    return { ok: true, maxErr, worstRatio: Number(worst.toFixed(3)) };
+  };
+  // f64 reference of W x for token t and the sum of |terms| (the error bound's scale)
+  const refDot = (dq, cols, r, x, xo) => {
+    let s = 0, a = 0;
+    for (let c = 0; c < cols; c++) { const p = dq[r * cols + c] * x[xo + c]; s += p; a += Math.abs(p); }
+    return [s, a];
+  };
+
+  const t0 = performance.now();
+  const kernels = await createKernels(gpu, want('weights') ? {} : { types: ['f32'] });
+  const compileMs = Math.round(performance.now() - t0);
+  const manifest = await (await fetch(base + 'manifest.json')).json();
+  const weights = [];
+  for (const w of manifest.weights) weights.push({ ...w, q: await get(`q_${w.type}.bin`, Uint8Array), dq: await get(`dq_${w.type}.bin`) });
+
+  // Decoding, GEMV and GEMM of each type on device g (maxBindingBytes there splits weights).
+  async function weightChecks(g, k, tag, types) {
+    for (const w of weights.filter((x) => !types || types.includes(x.type))) {
+      const W = k.weight(w.type, w.rows, w.cols, w.q, w.type);
+      const pieces = W.pieces.length;
+      // get-rows: every row, in reverse order, twice over
+      const ids = Uint32Array.from({ length: 2 * w.rows }, (_, i) => w.rows - 1 - (i % w.rows));
+      const idsBuf = g.buffer(ids.byteLength, ids);
+      const rowsBuf = g.buffer(ids.length * w.cols * 4);
+      const got = await run(g, rowsBuf, ids.length * w.cols, (rec) => k.getRows(rec, W, idsBuf, rowsBuf, { nIds: ids.length }));
+      const want = new Float32Array(ids.length * w.cols);
+      ids.forEach((id, i) => want.set(w.dq.subarray(id * w.cols, (id + 1) * w.cols), i * w.cols));
+      const sb = sameBits(got, want);
+      check(`${tag}get-rows ${w.type} (${pieces} piece${pieces > 1 ? 's' : ''}) bit-exact with the C _ref`, sb.bad === 0, sb);
+
+      // GEMV: depth = 32 products summed in a unit + ceil(units / 64) unit sums per thread
+      // + log2(64) tree levels, plus the product's own rounding
+      const units = w.cols / 32;
+      const x = randArr(w.cols, 2);
+      const xBuf = g.buffer(x.byteLength, x), yBuf = g.buffer(w.rows * 4);
+      const y = await run(g, yBuf, w.rows, (rec) => k.matmul(rec, W, xBuf, yBuf));
+      const ref = Array.from({ length: w.rows }, (_, r) => refDot(w.dq, w.cols, r, x, 0));
+      const gv = gamma(32 + Math.ceil(units / 64) + 6 + 1);
+      check(`${tag}GEMV ${w.type} within gamma(${32 + Math.ceil(units / 64) + 7})*sum|wx|`,
+        ...((r) => [r.ok, r])(within(y, ref.map((v) => v[0]), (i) => gv * ref[i][1] + 1e-30)));
+
+      // GEMM over 37 tokens: depth = 32 + units + 1
+      const nt = 37;
+      const X = randArr(nt * w.cols, 2);
+      const XBuf = g.buffer(X.byteLength, X), YBuf = g.buffer(nt * w.rows * 4);
+      const Y = await run(g, YBuf, nt * w.rows, (rec) => k.matmul(rec, W, XBuf, YBuf, { ntok: nt }));
+      const refs = [];
+      for (let t = 0; t < nt; t++) for (let r = 0; r < w.rows; r++) refs.push(refDot(w.dq, w.cols, r, X, t * w.cols));
+      const gm = gamma(32 + units + 1);
+      check(`${tag}GEMM ${w.type} x ${nt} tokens within gamma(${32 + units + 1})*sum|wx|`,
+        ...((r) => [r.ok, r])(within(Y, refs.map((v) => v[0]), (i) => gm * refs[i][1] + 1e-30)));
+      for (const b of [idsBuf, rowsBuf, xBuf, yBuf, XBuf, YBuf]) b.destroy();
+      W.destroy();
+    }
+  }
+  const guarded = async (name, fn) => {
+    try {
+      await fn();
+    } catch (e) {
+      check(`${name} ran`, false, String(e?.stack || e));
+    }
+  };
+  if (want('weights')) await guarded('weights', () => weightChecks(gpu, kernels, '', null));
+
+  // Split weights: bindings capped at 4 KiB (every type in several pieces) ...
+  if (want('split')) await guarded('split weights', async () => {
+    const small = await createGpu({ maxBindingBytes: 4096 });
+    const split = ['f32', 'f16', 'q4_0', 'q5_1', 'q8_0', 'q3_K', 'q6_K', 'iq4_xs'];
+    const smallK = await createKernels(small, { types: split, kv: [] });
+    await weightChecks(small, smallK, '[4 KiB bindings] ', split);
+    small.destroy();
+  });
+  // ... and a 1.6 MB F32 weight on a device requested with a 1 MiB binding limit
+  if (want('split')) {
+    const g = await createGpu({ maxBindingBytes: 1 << 20 });
+    const k = await createKernels(g, { types: ['f32'], kv: [] });
+    const rows = 400, cols = 1024;
+    const w = randArr(rows * cols);
+    const W = k.weight('f32', rows, cols, w);
+    const x = randArr(cols, 2);
+    const xBuf = g.buffer(x.byteLength, x), yBuf = g.buffer(rows * 4);
+    const y = await run(g, yBuf, rows, (rec) => k.matmul(rec, W, xBuf, yBuf));
+    const ref = Array.from({ length: rows }, (_, r) => refDot(w, cols, r, x, 0));
+    const gv = gamma(32 + Math.ceil(cols / 32 / 64) + 7);
+    const r = within(y, ref.map((v) => v[0]), (i) => gv * ref[i][1]);
+    check(`[1 MiB limit: device says ${g.limits.maxStorageBufferBindingSize}] GEMV of a ${rows * cols * 4}-byte F32 weight in ${W.pieces.length} pieces`,
+      r.ok && W.pieces.length === 2 && W.pieces.every((p) => p.bytes <= 1 << 20), { ...r, pieces: W.pieces.map((p) => p.bytes) });
+    let tooBig = null;
+    try {
+      g.tensor(1, (1 << 20) + 4, null, 'one huge row');
+    } catch (e) {
+      tooBig = e;
+    }
+    check('a row larger than a binding is refused with GpuError too-large', tooBig?.code === 'too-large', tooBig?.message);
+    g.destroy();
+  }
+
+  // ---- ops -------------------------------------------------------------------------------
+  const k = kernels, g = gpu;
+  const buf = (a) => g.buffer(a.byteLength, a);
+  if (!want('ops')) return { adapter: gpu.name, features: [...gpu.features], compileMs, totalMs: Math.round(performance.now() - t0), checks: out };
+  {
+    // RMS norm: f32 sum of squares (the C sums in double): relative error of the scale
+    // <= gamma(n) (sum) + a few ulps (sqrt, divisions), then two products: 1e-5 relative.
+    const n = 300, rows = 4;
+    const x = await get('rms_x.bin'), w = await get('rms_w.bin'), want = await get('rms_y.bin');
+    const xb = buf(x), wb = buf(w), yb = g.buffer(n * rows * 4);
+    const y = await run(g, yb, n * rows, (rec) => k.rmsnorm(rec, xb, wb, yb, { n, nRows: rows, eps: 1e-5 }));
+    const r = within(y, want, (i) => 1e-5 * Math.abs(want[i]) + 1e-30);
+    check('RMS norm within 1e-5 relative of kite__rmsnorm', r.ok, r);
+  }
+  {
+    // softmax: WGSL's exp is good to 3 + 2|x| ulp (|x| <= 16 here: 35 ulp, 4.2e-6) plus the
+    // f32 sum: 1e-5 relative.
+    const n = 1000, rows = 3;
+    const x = await get('softmax_x.bin'), want = await get('softmax_y.bin');
+    const xb = buf(x);
+    const y = await run(g, xb, n * rows, (rec) => k.softmax(rec, xb, { n, nRows: rows }));
+    const r = within(y, want, (i) => 1e-5 * want[i] + 1e-30);
+    check('softmax within 1e-5 relative of kite__softmax', r.ok, r);
+  }
+  {
+    const n = 1000;
+    const gv = await get('glu_g.bin'), uv = await get('glu_u.bin');
+    const gb = buf(gv), ub = buf(uv), yb = g.buffer(n * 4);
+    // add: one f32 rounding on both sides: exact
+    let y = await run(g, yb, n, (rec) => k.elemwise(rec, 'add', gb, ub, yb, { n }));
+    const sb = sameBits(y, await get('add_y.bin'));
+    check('add bit-exact with kite__add', sb.bad === 0, sb);
+    // SwiGLU: exp (3 + 2*6 ulp) and three f32 operations: 4e-6 relative
+    const sw = await get('swiglu_y.bin');
+    y = await run(g, yb, n, (rec) => k.elemwise(rec, 'swiglu', gb, ub, yb, { n }));
+    let r = within(y, sw, (i) => 4e-6 * Math.abs(sw[i]) + 1e-30);
+    check('SwiGLU within 4e-6 relative of kite__swiglu', r.ok, r);
+    // in place (y = g)
+    const gb2 = buf(gv);
+    y = await run(g, gb2, n, (rec) => k.elemwise(rec, 'swiglu', gb2, ub, gb2, { n }));
+    r = within(y, sw, (i) => 4e-6 * Math.abs(sw[i]) + 1e-30);
+    check('SwiGLU in place within 4e-6 relative', r.ok, r);
+    // GeGLU against the formula in double: tanh through exp; near gelu's zero crossing the
+    // relative error grows, so 1e-5 relative + 1e-6 * |u| absolute
+    const ge = await get('geglu_y.bin');
+    y = await run(g, yb, n, (rec) => k.elemwise(rec, 'geglu', gb, ub, yb, { n }));
+    r = within(y, ge, (i) => 1e-5 * Math.abs(ge[i]) + 1e-6 * Math.abs(uv[i]));
+    check('GeGLU (gelu tanh) within 1e-5 relative + 1e-6|u| of the double formula', r.ok, r);
+  }
+  {
+    // RoPE: 3 tokens (positions 0, 7, 1000) x 4 heads of 64, n_rot 32, base 10000,
+    // freq_scale 0.5, attn_factor 1.1, with/without factors, normal/neox.
+    const nTok = 3, nHead = 4, headDim = 64, nRot = 32;
+    const x = await get('rope_x.bin'), factors = await get('rope_factors.bin'), pos = await get('rope_pos.bin', Int32Array);
+    const pb = buf(pos), fb = buf(factors), csb = g.buffer(nTok * nRot * 4);
+    const step = Math.fround(Math.pow(10000, Math.fround(-2 / nRot)));
+    for (const withF of [0, 1]) {
+      const wantCs = await get(`rope_cs${withF}.bin`);
+      // the table on the GPU: the angle in f32 as the C computes it, then cos/sin good to
+      // ~1 ulp against the C's correctly rounded double ones: 1e-6 absolute (|values| <= 1.1)
+      const cs = await run(g, csb, nTok * nRot, (rec) => k.ropeCache(rec, pb, withF ? fb : null, csb,
+        { nTok, nRot, step, freqScale: 0.5, attnFactor: 1.1 }));
+      const r = within(cs, wantCs, () => 1e-6);
+      check(`RoPE table on the GPU (${withF ? 'with' : 'without'} freq factors) within 1e-6 of kite__rope_cache`, r.ok, r);
+      for (const neox of [0, 1]) {
+        // the rotation with the C table: two products and a sum per value: 2 ulp of the terms
+        const want = await get(`rope_y${withF}${neox}.bin`);
+        const xb = buf(x), cb = buf(wantCs);
+        const y = await run(g, xb, x.length, (rec) => k.rope(rec, xb, cb, { nTok, nHead, headDim, nRot, neox: !!neox }));
+        const r2 = within(y, want, (i) => 2.5e-7 * 2.2);
+        check(`RoPE ${neox ? 'neox' : 'normal'} (${withF ? 'with' : 'without'} factors) within 5.5e-7 of kite__rope_apply`, r2.ok, r2);
+        xb.destroy(), cb.destroy();
+      }
+    }
+  }
+  {
+    // KV write and attention: 8 heads over 2 KV heads of 64, 40 positions, 5 query tokens at
+    // positions 35..39, scale 1/8.
+    const nHead = 8, nKvHead = 2, headDim = 64, nKv = 40, nTok = 5, pos0 = 35, width = nKvHead * headDim;
+    const q = await get('attn_q.bin'), want = await get('attn_out.bin');
+    const kraw = await get('attn_kraw.bin'), k16 = await get('attn_k16.bin', Uint16Array), k32 = await get('attn_k32.bin');
+    const v16 = await get('attn_v16.bin', Uint16Array), v32 = await get('attn_v32.bin');
+    const srcb = buf(kraw);
+    // f32 storage: the values of the f16 rounding, exact
+    const c32 = g.buffer(nKv * width * 4);
+    let got = await run(g, c32, nKv * width, (rec) => k.kvWrite(rec, 'f32', srcb, c32, { nTok: nKv, width, pos0: 0 }));
+    let sb = sameBits(got, k32);
+    check('KV write (f32 cache) rounds to f16 as kite_f32_to_f16', sb.bad === 0, sb);
+    // packed f16 pairs, written in two parts (positions 0..19, then 20..39)
+    const c16 = g.buffer(nKv * width * 2);
+    const rec = g.recorder();
+    k.kvWrite(rec, 'f16', srcb, c16, { nTok: 20, width, pos0: 0 });
+    k.kvWrite(rec, 'f16', srcb, c16, { nTok: 20, width, pos0: 20, srcOff: 20 * width });
+    rec.read(c16, 0, nKv * width * 2);
+    const bits = new Uint16Array(await rec.submit());
+    const bad16 = bits.reduce((n, b, i) => n + (b !== k16[i]), 0);
+    check('KV write (packed f16 cache) gives kite_f32_to_f16 bits', bad16 === 0, { bad: bad16 });
+    // attention: f32 throughout, online softmax; outputs are weighted means of |v| <= 1:
+    // 1e-5 absolute
+    const qb = buf(q), ob = g.buffer(q.length * 4);
+    for (const [kind, kk, vv] of [['f32', k32, v32], ['f16', k16, v16]]) {
+      const kb = buf(kk), vb = buf(vv);
+      got = await run(g, ob, q.length, (r) => k.attention(r, kind, qb, kb, vb, ob, { nTok, nHead, nKvHead, headDim, pos0, scale: 0.125 }));
+      const r = within(got, want, () => 1e-5);
+      check(`attention (causal, GQA 4, ${kind} cache) within 1e-5 of kite__attend_head (FA_F32)`, r.ok, r);
+      kb.destroy(), vb.destroy();
+    }
+  }
+  return { adapter: gpu.name, features: [...gpu.features], compileMs, totalMs: Math.round(performance.now() - t0), checks: out };
+}
+
+test('WebGPU kernels match the C core (Chromium, SwiftShader or a real adapter)', async (t) => {
+  if (!existsSync(REF_BIN)) throw new Error(`${REF_BIN} not found: cmake --build --preset native --target webgpu_ref`);
+  const dir = join(repoRoot, 'build/webgpu-fixtures');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  execFileSync(REF_BIN, [dir]);
+  const server = await serve({ port: 0 });
+  const browser = await launchChromium({ webgpu: true });
+  try {
+    const origin = `http://127.0.0.1:${server.port}`;
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${origin}/package.json`);
+    const r = await page.evaluate(kernelChecks, { base: `${origin}/build/webgpu-fixtures/`, only: ONLY });
+    if (r.skip) {
+      t.skip(`no WebGPU adapter in this browser: ${r.skip}`);
+      return;
+    }
+    console.log(`adapter: ${r.adapter}; features: ${r.features.join(', ') || 'none'}; pipelines compiled in ${r.compileMs} ms, all checks ${r.totalMs} ms`);
+    for (const c of r.checks) console.log(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name} ${JSON.stringify(c.detail)}`);
+    const failed = r.checks.filter((c) => !c.ok);
+    assert.deepEqual(failed.map((c) => `${c.name}: ${JSON.stringify(c.detail)}`), []);
+    if (!ONLY) assert.ok(r.checks.length >= 15 * 3 + 8 * 3 + 2 + 16, `${r.checks.length} checks ran`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
