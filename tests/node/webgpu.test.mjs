@@ -255,16 +255,17 @@ async function kernelChecks({ base, only }) {
     const kraw = await get('attn_kraw.bin'), k16 = await get('attn_k16.bin', Uint16Array), k32 = await get('attn_k32.bin');
     const v16 = await get('attn_v16.bin', Uint16Array), v32 = await get('attn_v32.bin');
     const srcb = buf(kraw);
+    const posAll = buf(Int32Array.from({ length: nKv }, (_, i) => i));
     // f32 storage: the values of the f16 rounding, exact
     const c32 = g.buffer(nKv * width * 4);
-    let got = await run(g, c32, nKv * width, (rec) => k.kvWrite(rec, 'f32', srcb, c32, { nTok: nKv, width, pos0: 0 }));
+    let got = await run(g, c32, nKv * width, (rec) => k.kvWrite(rec, 'f32', srcb, c32, posAll, null, { nTok: nKv, width, nCtx: nKv }));
     let sb = sameBits(got, k32);
     check('KV write (f32 cache) rounds to f16 as kite_f32_to_f16', sb.bad === 0, sb);
-    // packed f16 pairs, written in two parts (positions 0..19, then 20..39)
+    // packed f16 pairs, written in two steps' parts (positions 0..19, then 20..39)
     const c16 = g.buffer(nKv * width * 2);
     const rec = g.recorder();
-    k.kvWrite(rec, 'f16', srcb, c16, { nTok: 20, width, pos0: 0 });
-    k.kvWrite(rec, 'f16', srcb, c16, { nTok: 20, width, pos0: 20, srcOff: 20 * width });
+    k.kvWrite(rec, 'f16', srcb, c16, posAll, null, { nTok: 20, width, nCtx: nKv });
+    k.kvWrite(rec, 'f16', srcb, c16, posAll, null, { nTok: 20, width, nCtx: nKv, srcOff: 20 * width, metaOff: 20 });
     rec.read(c16, 0, nKv * width * 2);
     const bits = new Uint16Array(await rec.submit());
     const bad16 = bits.reduce((n, b, i) => n + (b !== k16[i]), 0);
@@ -272,12 +273,25 @@ async function kernelChecks({ base, only }) {
     // attention: f32 throughout, online softmax; outputs are weighted means of |v| <= 1:
     // 1e-5 absolute
     const qb = buf(q), ob = g.buffer(q.length * 4);
+    const pos = buf(Int32Array.from({ length: nTok }, (_, t) => pos0 + t));
     for (const [kind, kk, vv] of [['f32', k32, v32], ['f16', k16, v16]]) {
       const kb = buf(kk), vb = buf(vv);
-      got = await run(g, ob, q.length, (r) => k.attention(r, kind, qb, kb, vb, ob, { nTok, nHead, nKvHead, headDim, pos0, scale: 0.125 }));
+      got = await run(g, ob, q.length, (r) => k.attention(r, kind, qb, kb, vb, ob, pos, null, { nTok, nHead, nKvHead, headDim, nCtx: nKv, scale: 0.125 }));
       const r = within(got, want, () => 1e-5);
       check(`attention (causal, GQA 4, ${kind} cache) within 1e-5 of kite__attend_head (FA_F32)`, r.ok, r);
       kb.destroy(), vb.destroy();
+    }
+    // two sequences: the cache holds sequence 0 (zeros) then sequence 1 (the data); tokens
+    // alternate between them, so sequence 1's tokens must give the reference and sequence 0's
+    // the mean of zero values (0)
+    {
+      const kb = buf(Float32Array.from([...new Float32Array(nKv * width), ...k32]));
+      const vb = buf(Float32Array.from([...new Float32Array(nKv * width), ...v32]));
+      const seq = buf(Int32Array.from({ length: nTok }, (_, t) => t % 2 ? 0 : 1));
+      got = await run(g, ob, q.length, (r) => k.attention(r, 'f32', qb, kb, vb, ob, pos, seq, { nTok, nHead, nKvHead, headDim, nCtx: nKv, scale: 0.125 }));
+      const wantSeq = want.map((v, i) => (Math.floor(i / (nHead * headDim)) % 2 ? 0 : v));
+      const r = within(got, wantSeq, () => 1e-5);
+      check('attention over two sequences (seq 1: the reference, seq 0: zeros)', r.ok, r);
     }
   }
   return { adapter: gpu.name, features: [...gpu.features], compileMs, totalMs: Math.round(performance.now() - t0), checks: out };

@@ -98,18 +98,22 @@ export class Kernels {
     rec.dispatch('rope', [x, cs, u], Math.ceil((nTok * nHead * nRot) / 2 / 64));
   }
 
-  // Writes nTok rows of `width` f32 values (from srcOff) into the cache at positions pos0..,
-  // rounded to f16; kind 'f32' or 'f16' (packed pairs: width even).
-  kvWrite(rec, kind, src, cache, { nTok, width, pos0, srcOff = 0 }) {
-    if (kind === 'f16' && (width % 2 || srcOff % 2)) throw new Error('WebGPU: a packed f16 cache needs even widths');
+  // Writes nTok rows of `width` f32 values (from srcOff) into the cache (from element cOff),
+  // token t at row seq[t] * nCtx + pos[t] (pos, seq: i32 buffers read from metaOff; seq null:
+  // sequence 0), rounded to f16; kind 'f32' or 'f16' (packed pairs: width, offsets even).
+  kvWrite(rec, kind, src, cache, pos, seq, { nTok, width, nCtx, srcOff = 0, metaOff = 0, cOff = 0 }) {
+    if (kind === 'f16' && (width % 2 || srcOff % 2 || cOff % 2)) throw new Error('WebGPU: a packed f16 cache needs even widths and offsets');
     const n = kind === 'f16' ? (nTok * width) / 2 : nTok * width;
-    rec.dispatch(`kvwrite_${kind}`, [src, cache, rec.uniform([nTok, width, pos0, srcOff])], Math.ceil(n / 64));
+    const u = rec.uniform([nTok, width, nCtx, srcOff, metaOff, seq ? 1 : 0, cOff]);
+    rec.dispatch(`kvwrite_${kind}`, [src, cache, pos, seq ?? pos, u], Math.ceil(n / 64));
   }
 
-  // Causal GQA attention of nTok query tokens at positions pos0.. (see attentionWgsl).
-  attention(rec, kind, q, k, v, out, { nTok, nHead, nKvHead, headDim, pos0, kvStride = nKvHead * headDim, scale, qOff = 0, oOff = 0 }) {
-    if (headDim > 512 || nHead % nKvHead) throw new Error(`WebGPU: attention needs head_dim <= 512 and n_head a multiple of n_kv_head`);
-    const u = rec.uniform([nTok, nHead, nKvHead, headDim, pos0, kvStride, scale, qOff, oOff], F(6));
-    rec.dispatch(`attn_${kind}`, [q, k, v, out, u], nTok * nHead);
+  // Causal GQA attention of nTok query tokens (see attentionWgsl): token t of sequence seq[t]
+  // at position pos[t] over cache rows seq[t] * nCtx + 0..pos[t] (kvStride values apart, from
+  // element cOff).
+  attention(rec, kind, q, k, v, out, pos, seq, { nTok, nHead, nKvHead, headDim, nCtx, kvStride = nKvHead * headDim, scale, qOff = 0, oOff = 0, metaOff = 0, cOff = 0 }) {
+    if (headDim > 512 || nHead % nKvHead) throw new Error('WebGPU: attention needs head_dim <= 512 and n_head a multiple of n_kv_head');
+    const u = rec.uniform([nTok, nHead, nKvHead, headDim, nCtx, kvStride, scale, qOff, oOff, metaOff, seq ? 1 : 0, cOff], F(6));
+    rec.dispatch(`attn_${kind}`, [q, k, v, out, pos, seq ?? pos, u], nTok * nHead);
   }
 }

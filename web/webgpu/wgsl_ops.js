@@ -189,13 +189,22 @@ fn ${name}_at(e: u32) -> f32 { return ${name}[e]; }`;
 fn ${name}_at(e: u32) -> f32 { return unpack2x16float(${name}[e >> 1u])[e & 1u]; }`;
 }
 
-// Writes n_tok rows of `width` values (from src_off) into cache rows pos0.. (width values
-// per position), rounded to f16 (round to nearest even). With 'f16' storage width is even.
+// Writes n_tok rows of `width` values (from src_off) into the cache, token t at row
+// SEQ[t] * n_ctx + POS[t] (POS, SEQ: i32 from meta_off; has_seq 0: sequence 0), rounded to f16
+// (round to nearest even). With 'f16' storage width is even.
 export function kvWriteWgsl(kind) {
-  const head = params([['n_tok', 'u32'], ['width', 'u32'], ['pos0', 'u32'], ['src_off', 'u32']]) + /* wgsl */ `
+  const head = params([['n_tok', 'u32'], ['width', 'u32'], ['n_ctx', 'u32'], ['src_off', 'u32'], ['meta_off', 'u32'],
+    ['has_seq', 'u32'], ['c_off', 'u32']]) + /* wgsl */ `
 @group(0) @binding(0) var<storage, read> S: array<f32>;
 @group(0) @binding(1) var<storage, read_write> C: array<${kind === 'f32' ? 'f32' : 'u32'}>;
-@group(0) @binding(2) var<uniform> P: Params;
+@group(0) @binding(2) var<storage, read> POS: array<i32>;
+@group(0) @binding(3) var<storage, read> SEQ: array<i32>;
+@group(0) @binding(4) var<uniform> P: Params;
+fn cache_row(t: u32) -> u32 {
+  var s = 0u;
+  if (P.has_seq != 0u) { s = u32(SEQ[P.meta_off + t]); }
+  return s * P.n_ctx + u32(POS[P.meta_off + t]);
+}
 `;
   if (kind === 'f32') {
     return head + /* wgsl */ `
@@ -203,7 +212,9 @@ export function kvWriteWgsl(kind) {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 64u;
   if (i >= P.n_tok * P.width) { return; }
-  C[P.pos0 * P.width + i] = unpack2x16float(pack2x16float(vec2<f32>(S[P.src_off + i], 0.0))).x;
+  let t = i / P.width;
+  let c = i % P.width;
+  C[P.c_off + cache_row(t) * P.width + c] = unpack2x16float(pack2x16float(vec2<f32>(S[P.src_off + i], 0.0))).x;
 }
 `;
   }
@@ -212,27 +223,34 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 64u; // a pair of values
   if (2u * i >= P.n_tok * P.width) { return; }
-  C[(P.pos0 * P.width) / 2u + i] = pack2x16float(vec2<f32>(S[P.src_off + 2u * i], S[P.src_off + 2u * i + 1u]));
+  let t = (2u * i) / P.width;
+  let c = (2u * i) % P.width;
+  C[(P.c_off + cache_row(t) * P.width + c) / 2u] = pack2x16float(vec2<f32>(S[P.src_off + 2u * i], S[P.src_off + 2u * i + 1u]));
 }
 `;
 }
 
-// Causal GQA attention: token t (of n_tok, at position pos0 + t) and head h attend to cache
-// positions 0..pos0+t of KV head h / (n_head / n_kv_head): out = softmax(scale * q.k) . v,
-// in f32 with an online softmax over chunks of 64 positions (one workgroup per token and
-// head; thread j scores position j of a chunk, then each thread sums dims lid, lid+64, ...).
-// Q and OUT: n_tok x n_head x head_dim (head_dim <= 512); cache rows kv_stride values apart.
+// Causal GQA attention: token t (of n_tok) of sequence SEQ[t] at position POS[t] and head h
+// attend to cache rows SEQ[t] * n_ctx + 0..POS[t] of KV head h / (n_head / n_kv_head):
+// out = softmax(scale * q.k) . v, in f32 with an online softmax over chunks of 64 positions
+// (one workgroup per token and head; thread j scores position j of a chunk, then each thread
+// sums dims lid, lid+64, ...). Q and OUT: n_tok x n_head x head_dim (head_dim <= 512); cache
+// rows kv_stride values apart, from element c_off.
 export function attentionWgsl(kind) {
   return params([['n_tok', 'u32'], ['n_head', 'u32'], ['n_kv_head', 'u32'], ['head_dim', 'u32'],
-    ['pos0', 'u32'], ['kv_stride', 'u32'], ['scale', 'f32'], ['q_off', 'u32'], ['o_off', 'u32']]) + /* wgsl */ `
+    ['n_ctx', 'u32'], ['kv_stride', 'u32'], ['scale', 'f32'], ['q_off', 'u32'], ['o_off', 'u32'],
+    ['meta_off', 'u32'], ['has_seq', 'u32'], ['c_off', 'u32']]) + /* wgsl */ `
 @group(0) @binding(0) var<storage, read> Q: array<f32>;
 ${kvAccess(kind, 'K', 'read').replace('BIND', '1')}
 ${kvAccess(kind, 'V', 'read').replace('BIND', '2')}
 @group(0) @binding(3) var<storage, read_write> O: array<f32>;
-@group(0) @binding(4) var<uniform> P: Params;
+@group(0) @binding(4) var<storage, read> POS: array<i32>;
+@group(0) @binding(5) var<storage, read> SEQ: array<i32>;
+@group(0) @binding(6) var<uniform> P: Params;
 var<workgroup> qs: array<f32, 512>;
 var<workgroup> ps: array<f32, 64>;
 var<workgroup> red: array<f32, 64>;
+var<workgroup> n_keys: u32;
 ${reduceFn('reduce_sum', 64, (a, b) => `${a} + ${b}`)}
 ${reduceFn('reduce_max', 64, (a, b) => `max(${a}, ${b})`)}
 @compute @workgroup_size(64)
@@ -242,9 +260,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let hd = P.head_dim;
   let kvh = h / (P.n_head / P.n_kv_head);
   let qb = P.q_off + (t * P.n_head + h) * hd;
+  var seq = 0u;
+  if (P.has_seq != 0u) { seq = u32(SEQ[P.meta_off + t]); }
+  let cb = P.c_off + seq * P.n_ctx * P.kv_stride + kvh * hd;
   for (var d = lid; d < hd; d += 64u) { qs[d] = Q[qb + d]; }
-  workgroupBarrier();
-  let n = P.pos0 + t + 1u;
+  if (lid == 0u) { n_keys = u32(POS[P.meta_off + t]) + 1u; }
+  let n = workgroupUniformLoad(&n_keys); // a barrier too; uniform, so loops may hold barriers
   var acc: array<f32, 8>;
   for (var i = 0u; i < 8u; i++) { acc[i] = 0.0; }
   var m = -3.0e38;
@@ -253,7 +274,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let j = j0 + lid;
     var s = -3.0e38;
     if (j < n) {
-      let kb = j * P.kv_stride + kvh * hd;
+      let kb = cb + j * P.kv_stride;
       var dot = 0.0;
       for (var d = 0u; d < hd; d++) { dot += qs[d] * K_at(kb + d); }
       s = dot * P.scale;
@@ -275,7 +296,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let d = lid + 64u * i;
       if (d < hd) {
         var a = acc[i] * corr;
-        for (var jj = 0u; jj < cnt; jj++) { a += ps[jj] * V_at((j0 + jj) * P.kv_stride + kvh * hd + d); }
+        for (var jj = 0u; jj < cnt; jj++) { a += ps[jj] * V_at(cb + (j0 + jj) * P.kv_stride + d); }
         acc[i] = a;
       }
     }
