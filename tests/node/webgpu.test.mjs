@@ -185,6 +185,15 @@ async function kernelChecks({ base, only }) {
     const y = await run(g, yb, n * rows, (rec) => k.rmsnorm(rec, xb, wb, yb, { n, nRows: rows, eps: 1e-5 }));
     const r = within(y, want, (i) => 1e-5 * Math.abs(want[i]) + 1e-30);
     check('RMS norm within 1e-5 relative of kite__rmsnorm', r.ok, r);
+    // in place, rows 310 floats apart from float 5 (the seam's views)
+    const wide = new Float32Array(5 + rows * 310);
+    for (let i = 0; i < rows; i++) wide.set(x.subarray(i * n, (i + 1) * n), 5 + i * 310);
+    const wb2 = buf(wide);
+    const yw = await run(g, wb2, wide.length, (rec) => k.rmsnorm(rec, wb2, wb, wb2, { n, nRows: rows, eps: 1e-5, xOff: 5, yOff: 5, xStride: 310, yStride: 310 }));
+    const yr = new Float32Array(n * rows);
+    for (let i = 0; i < rows; i++) yr.set(yw.subarray(5 + i * 310, 5 + i * 310 + n), i * n);
+    const r2 = within(yr, want, (i) => 1e-5 * Math.abs(want[i]) + 1e-30);
+    check('RMS norm in place on strided rows within 1e-5 relative', r2.ok, r2);
   }
   {
     // softmax: WGSL's exp is good to 3 + 2|x| ulp (|x| <= 16 here: 35 ulp, 4.2e-6) plus the
@@ -202,8 +211,15 @@ async function kernelChecks({ base, only }) {
     const gb = buf(gv), ub = buf(uv), yb = g.buffer(n * 4);
     // add: one f32 rounding on both sides: exact
     let y = await run(g, yb, n, (rec) => k.elemwise(rec, 'add', gb, ub, yb, { n }));
-    const sb = sameBits(y, await get('add_y.bin'));
+    let sb = sameBits(y, await get('add_y.bin'));
     check('add bit-exact with kite__add', sb.bad === 0, sb);
+    // bias (one row of u added to 10 rows of 100 of g) and scale: one f32 rounding each, exact
+    y = await run(g, yb, n, (rec) => k.elemwise(rec, 'bias', gb, ub, yb, { n, width: 100 }));
+    sb = sameBits(y, gv.map((v, i) => v + uv[i % 100]));
+    check('bias add bit-exact', sb.bad === 0, sb);
+    y = await run(g, yb, n, (rec) => k.elemwise(rec, 'scale', gb, null, yb, { n, s: 0.3 }));
+    sb = sameBits(y, gv.map((v) => v * Math.fround(0.3)));
+    check('scale bit-exact', sb.bad === 0, sb);
     // SwiGLU: exp (3 + 2*6 ulp) and three f32 operations: 4e-6 relative
     const sw = await get('swiglu_y.bin');
     y = await run(g, yb, n, (rec) => k.elemwise(rec, 'swiglu', gb, ub, yb, { n }));
@@ -244,6 +260,17 @@ async function kernelChecks({ base, only }) {
         const r2 = within(y, want, (i) => 2.5e-7 * 2.2);
         check(`RoPE ${neox ? 'neox' : 'normal'} (${withF ? 'with' : 'without'} factors) within 5.5e-7 of kite__rope_apply`, r2.ok, r2);
         xb.destroy(), cb.destroy();
+        if (withF && neox) {
+          // strided: token rows 300 floats apart from float 7 (q inside a fused qkv row)
+          const wide = new Float32Array(7 + nTok * 300);
+          for (let t = 0; t < nTok; t++) wide.set(x.subarray(t * nHead * headDim, (t + 1) * nHead * headDim), 7 + t * 300);
+          const wb = buf(wide), cb2 = buf(wantCs);
+          const yw = await run(g, wb, wide.length, (rec) => k.rope(rec, wb, cb2, { nTok, nHead, headDim, nRot, neox: true, xOff: 7, xStride: 300 }));
+          const yr = new Float32Array(x.length);
+          for (let t = 0; t < nTok; t++) yr.set(yw.subarray(7 + t * 300, 7 + t * 300 + nHead * headDim), t * nHead * headDim);
+          const r3 = within(yr, want, () => 5.5e-7);
+          check('RoPE neox on strided rows within 5.5e-7', r3.ok, r3);
+        }
       }
     }
   }

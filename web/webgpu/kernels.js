@@ -3,7 +3,7 @@
 // token step becomes one submit. Tensors are GpuTensors (weights, split into pieces when
 // larger than a binding) or plain GPUBuffers of f32 (activations); offsets count elements.
 import { GEMM_TM, GEMM_TN, GEMV_ROWS, gemmWgsl, gemvWgsl, getRowsWgsl } from './wgsl_matmul.js';
-import { RMSNORM, ROPE, ROPE_CACHE, SOFTMAX, attentionWgsl, elemwiseWgsl, kvWriteWgsl } from './wgsl_ops.js';
+import { ROPE, ROPE_CACHE, SOFTMAX, attentionWgsl, elemwiseWgsl, kvWriteWgsl, rmsnormWgsl } from './wgsl_ops.js';
 import { TYPE_NAMES, rowBytes, typeName } from './types.js';
 
 // Every pipeline of the kernels, for Gpu.compile. types: the weight types to build matmul and
@@ -14,7 +14,7 @@ export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'] } = {}) {
     specs.push({ key: `gemv_${t}`, code: gemvWgsl(t) }, { key: `gemm_${t}`, code: gemmWgsl(t) },
       { key: `getrows_${t}`, code: getRowsWgsl(t) });
   }
-  specs.push({ key: 'rmsnorm', code: RMSNORM }, { key: 'softmax', code: SOFTMAX }, { key: 'elemwise', code: elemwiseWgsl(false) },
+  specs.push({ key: 'rmsnorm', code: rmsnormWgsl(false) }, { key: 'rmsnorm_inplace', code: rmsnormWgsl(true) }, { key: 'softmax', code: SOFTMAX }, { key: 'elemwise', code: elemwiseWgsl(false) },
     { key: 'elemwise_inplace', code: elemwiseWgsl(true) },
     { key: 'rope_cache', code: ROPE_CACHE }, { key: 'rope', code: ROPE });
   for (const k of kv) specs.push({ key: `kvwrite_${k}`, code: kvWriteWgsl(k) }, { key: `attn_${k}`, code: attentionWgsl(k) });
@@ -65,9 +65,12 @@ export class Kernels {
     }
   }
 
-  // RMS norm of nRows rows of n: y = x / sqrt(mean(x^2) + eps) * w.
-  rmsnorm(rec, x, w, y, { n, nRows = 1, eps, xOff = 0, yOff = 0 }) {
-    rec.dispatch('rmsnorm', [x, w, y, rec.uniform([n, nRows, eps, xOff, yOff], F(2))], nRows);
+  // RMS norm of nRows rows of n: y = x / sqrt(mean(x^2) + eps) * w (w: a buffer of n floats);
+  // rows xStride / yStride apart. y may be x.
+  rmsnorm(rec, x, w, y, { n, nRows = 1, eps, xOff = 0, yOff = 0, xStride = n, yStride = n }) {
+    const u = rec.uniform([n, nRows, eps, xOff, yOff, xStride, yStride], F(2));
+    if (x === y) rec.dispatch('rmsnorm_inplace', [x, w, u], nRows);
+    else rec.dispatch('rmsnorm', [x, w, y, u], nRows);
   }
 
   // Softmax of nRows rows of n, in place.
@@ -75,14 +78,25 @@ export class Kernels {
     rec.dispatch('softmax', [x, rec.uniform([n, xOff])], nRows);
   }
 
-  // y = a + b, silu(a) * b or gelu_tanh(a) * b over n values (op: 'add' | 'swiglu' | 'geglu').
-  // y may be a (in place: then aOff is used for both).
-  elemwise(rec, op, a, b, y, { n, aOff = 0, bOff = 0, yOff = a === y ? aOff : 0 }) {
-    const mode = { add: 0, swiglu: 1, geglu: 2 }[op];
+  // Elementwise over nRows rows of `width` (rows aStride / bStride / yStride apart):
+  // op 'add' (y = a + b), 'swiglu' (silu(a) * b), 'geglu' (gelu_tanh(a) * b), 'bias'
+  // (y = a + b[c], b one row), 'scale' (y = a * s; b unused). y may be a (then aOff and aStride
+  // address it; yOff/yStride must equal them).
+  elemwise(rec, op, a, b, y, { n, width = n, aOff = 0, bOff = 0, yOff, aStride = width, bStride = width, yStride, s = 0 }) {
+    const mode = { add: 0, swiglu: 1, geglu: 2, bias: 3, scale: 4 }[op];
     if (mode === undefined) throw new Error(`WebGPU: unknown elementwise op ${op}`);
-    const u = rec.uniform([n, mode, aOff, bOff, yOff]);
-    if (a === y) rec.dispatch('elemwise_inplace', [y, b, u], Math.ceil(n / 256));
-    else rec.dispatch('elemwise', [a, b, y, u], Math.ceil(n / 256));
+    yOff ??= a === y ? aOff : 0;
+    yStride ??= a === y ? aStride : width;
+    const u = rec.uniform([n, mode, aOff, bOff, yOff, width, aStride, bStride, yStride, s], F(9));
+    const bb = b ?? a;
+    if (a === y) rec.dispatch('elemwise_inplace', [y, bb === y ? this.#dummy() : bb, u], Math.ceil(n / 256));
+    else rec.dispatch('elemwise', [a, bb, y, u], Math.ceil(n / 256));
+  }
+
+  // A small buffer to bind where an op reads nothing (WebGPU binds every declared binding).
+  #dummy() {
+    this.dummyBuffer ??= this.gpu.buffer(16);
+    return this.dummyBuffer;
   }
 
   // The RoPE table (see ROPE_CACHE) for nTok positions (i32 in `pos` from posOff) into cs.
@@ -92,28 +106,29 @@ export class Kernels {
     rec.dispatch('rope_cache', [pos, factors ?? pos, cs, u], Math.ceil((nTok * nRot) / 2 / 64));
   }
 
-  // Rotates x (nTok x nHead x headDim, in place) with the table cs (nRot floats per token).
-  rope(rec, x, cs, { nTok, nHead, headDim, nRot, neox = false, xOff = 0, csOff = 0 }) {
-    const u = rec.uniform([nTok, nHead, headDim, nRot, neox ? 1 : 0, xOff, csOff]);
+  // Rotates x (nTok rows of nHead x headDim, xStride apart, in place) with the table cs (nRot
+  // floats per token).
+  rope(rec, x, cs, { nTok, nHead, headDim, nRot, neox = false, xOff = 0, csOff = 0, xStride = nHead * headDim }) {
+    const u = rec.uniform([nTok, nHead, headDim, nRot, neox ? 1 : 0, xOff, csOff, xStride]);
     rec.dispatch('rope', [x, cs, u], Math.ceil((nTok * nHead * nRot) / 2 / 64));
   }
 
   // Writes nTok rows of `width` f32 values (from srcOff) into the cache (from element cOff),
   // token t at row seq[t] * nCtx + pos[t] (pos, seq: i32 buffers read from metaOff; seq null:
   // sequence 0), rounded to f16; kind 'f32' or 'f16' (packed pairs: width, offsets even).
-  kvWrite(rec, kind, src, cache, pos, seq, { nTok, width, nCtx, srcOff = 0, metaOff = 0, cOff = 0 }) {
-    if (kind === 'f16' && (width % 2 || srcOff % 2 || cOff % 2)) throw new Error('WebGPU: a packed f16 cache needs even widths and offsets');
+  kvWrite(rec, kind, src, cache, pos, seq, { nTok, width, nCtx, srcOff = 0, metaOff = 0, cOff = 0, srcStride = width }) {
+    if (kind === 'f16' && (width % 2 || srcOff % 2 || cOff % 2 || srcStride % 2)) throw new Error('WebGPU: a packed f16 cache needs even widths and offsets');
     const n = kind === 'f16' ? (nTok * width) / 2 : nTok * width;
-    const u = rec.uniform([nTok, width, nCtx, srcOff, metaOff, seq ? 1 : 0, cOff]);
+    const u = rec.uniform([nTok, width, nCtx, srcOff, metaOff, seq ? 1 : 0, cOff, srcStride]);
     rec.dispatch(`kvwrite_${kind}`, [src, cache, pos, seq ?? pos, u], Math.ceil(n / 64));
   }
 
   // Causal GQA attention of nTok query tokens (see attentionWgsl): token t of sequence seq[t]
   // at position pos[t] over cache rows seq[t] * nCtx + 0..pos[t] (kvStride values apart, from
   // element cOff).
-  attention(rec, kind, q, k, v, out, pos, seq, { nTok, nHead, nKvHead, headDim, nCtx, kvStride = nKvHead * headDim, scale, qOff = 0, oOff = 0, metaOff = 0, cOff = 0 }) {
+  attention(rec, kind, q, k, v, out, pos, seq, { nTok, nHead, nKvHead, headDim, nCtx, kvStride = nKvHead * headDim, scale, qOff = 0, oOff = 0, metaOff = 0, cOff = 0, qStride = nHead * headDim, oStride = nHead * headDim }) {
     if (headDim > 512 || nHead % nKvHead) throw new Error('WebGPU: attention needs head_dim <= 512 and n_head a multiple of n_kv_head');
-    const u = rec.uniform([nTok, nHead, nKvHead, headDim, nCtx, kvStride, scale, qOff, oOff, metaOff, seq ? 1 : 0, cOff], F(6));
+    const u = rec.uniform([nTok, nHead, nKvHead, headDim, nCtx, kvStride, scale, qOff, oOff, metaOff, seq ? 1 : 0, cOff, qStride, oStride], F(6));
     rec.dispatch(`attn_${kind}`, [q, k, v, out, pos, seq ?? pos, u], nTok * nHead);
   }
 }

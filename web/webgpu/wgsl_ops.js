@@ -23,26 +23,37 @@ fn ${name}(lid: u32) {
 }`;
 }
 
-// y[r] = x[r] * (1 / sqrt(mean(x[r]^2) + eps)) * w, one workgroup per row r (of nrows).
-export const RMSNORM = params([['n', 'u32'], ['nrows', 'u32'], ['eps', 'f32'], ['x_off', 'u32'], ['y_off', 'u32']]) + /* wgsl */ `
-@group(0) @binding(0) var<storage, read> X: array<f32>;
+// y[r] = x[r] * (1 / sqrt(mean(x[r]^2) + eps)) * w, one workgroup per row r (of nrows); rows
+// x_stride / y_stride floats apart. In place (inplace true): bindings X (read_write), W, P and
+// y_off/y_stride address X.
+export function rmsnormWgsl(inplace) {
+  const binds = inplace
+    ? `@group(0) @binding(0) var<storage, read_write> X: array<f32>;
+@group(0) @binding(1) var<storage, read> Wt: array<f32>;
+@group(0) @binding(2) var<uniform> P: Params;
+fn store(i: u32, v: f32) { X[i] = v; }`
+    : `@group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read> Wt: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(3) var<uniform> P: Params;
+fn store(i: u32, v: f32) { Y[i] = v; }`;
+  return params([['n', 'u32'], ['nrows', 'u32'], ['eps', 'f32'], ['x_off', 'u32'], ['y_off', 'u32'],
+    ['x_stride', 'u32'], ['y_stride', 'u32']]) + binds + /* wgsl */ `
 var<workgroup> red: array<f32, 256>;
 ${reduceFn('reduce_sum', 256, (a, b) => `${a} + ${b}`)}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let xb = P.x_off + wid.x * P.n;
-  let yb = P.y_off + wid.x * P.n;
+  let xb = P.x_off + wid.x * P.x_stride;
+  let yb = P.y_off + wid.x * P.y_stride;
   var s = 0.0;
   for (var i = lid; i < P.n; i += 256u) { let v = X[xb + i]; s += v * v; }
   red[lid] = s;
   reduce_sum(lid);
   let scale = 1.0 / sqrt(red[0] / f32(P.n) + P.eps);
-  for (var i = lid; i < P.n; i += 256u) { Y[yb + i] = X[xb + i] * scale * Wt[i]; }
+  for (var i = lid; i < P.n; i += 256u) { store(yb + i, X[xb + i] * scale * Wt[i]); }
 }
 `;
+}
 
 // Softmax of nrows rows of n in place (one workgroup per row).
 export const SOFTMAX = params([['n', 'u32'], ['x_off', 'u32']]) + /* wgsl */ `
@@ -69,20 +80,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }
 `;
 
-// Elementwise ops over n values: mode 0 add (y = a + b), 1 SwiGLU (y = silu(a) * b),
-// 2 GeGLU (y = gelu_tanh(a) * b). In place (y = a, inplace true): bindings Y, B, P.
+// Elementwise ops over rows of `width` values (n = rows * width in all): mode 0 add
+// (y = a + b), 1 SwiGLU (y = silu(a) * b), 2 GeGLU (y = gelu_tanh(a) * b), 3 bias (y = a + b[c]:
+// one row of b for every row), 4 scale (y = a * s). Rows are a_stride / b_stride / y_stride
+// floats apart. In place (y = a, inplace true): bindings Y, B, P, and a_off/a_stride address Y.
 export function elemwiseWgsl(inplace) {
   const binds = inplace
     ? `@group(0) @binding(0) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
 @group(0) @binding(2) var<uniform> P: Params;
-fn load_a(i: u32) -> f32 { return Y[P.a_off + i]; }`
+fn load_a(i: u32) -> f32 { return Y[i]; }`
     : `@group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(3) var<uniform> P: Params;
-fn load_a(i: u32) -> f32 { return A[P.a_off + i]; }`;
-  return params([['n', 'u32'], ['mode', 'u32'], ['a_off', 'u32'], ['b_off', 'u32'], ['y_off', 'u32']]) + binds + /* wgsl */ `
+fn load_a(i: u32) -> f32 { return A[i]; }`;
+  return params([['n', 'u32'], ['mode', 'u32'], ['a_off', 'u32'], ['b_off', 'u32'], ['y_off', 'u32'], ['width', 'u32'],
+    ['a_stride', 'u32'], ['b_stride', 'u32'], ['y_stride', 'u32'], ['s', 'f32']]) + binds + /* wgsl */ `
 // tanh without the overflow some tanh() implementations have for large |z|
 fn tanh_safe(z: f32) -> f32 {
   let e = exp(-2.0 * abs(z));
@@ -93,17 +107,25 @@ fn tanh_safe(z: f32) -> f32 {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 256u;
   if (i >= P.n) { return; }
-  let a = load_a(i);
-  let b = B[P.b_off + i];
+  let r = i / P.width;
+  let c = i % P.width;
+  let a = load_a(P.a_off + r * P.a_stride + c);
   var y: f32;
-  if (P.mode == 0u) {
-    y = a + b;
-  } else if (P.mode == 1u) {
-    y = a / (1.0 + exp(-a)) * b;
+  if (P.mode == 4u) {
+    y = a * P.s;
+  } else if (P.mode == 3u) {
+    y = a + B[P.b_off + c];
   } else {
-    y = 0.5 * a * (1.0 + tanh_safe(0.7978845608028654 * (a + 0.044715 * a * a * a))) * b;
+    let b = B[P.b_off + r * P.b_stride + c];
+    if (P.mode == 0u) {
+      y = a + b;
+    } else if (P.mode == 1u) {
+      y = a / (1.0 + exp(-a)) * b;
+    } else {
+      y = 0.5 * a * (1.0 + tanh_safe(0.7978845608028654 * (a + 0.044715 * a * a * a))) * b;
+    }
   }
-  Y[P.y_off + i] = y;
+  Y[P.y_off + r * P.y_stride + c] = y;
 }
 `;
 }
@@ -151,10 +173,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 `;
 
-// Rotates the first n_rot dims of n_head heads of head_dim per token with the table CS
-// (n_rot floats per token from cs_off): pairs (2i, 2i+1), or (i, i + n_rot/2) when neox.
+// Rotates the first n_rot dims of n_head heads of head_dim per token (tokens x_stride floats
+// apart) with the table CS (n_rot floats per token from cs_off): pairs (2i, 2i+1), or
+// (i, i + n_rot/2) when neox.
 export const ROPE = params([['n_tok', 'u32'], ['n_head', 'u32'], ['head_dim', 'u32'], ['n_rot', 'u32'],
-  ['neox', 'u32'], ['x_off', 'u32'], ['cs_off', 'u32']]) + /* wgsl */ `
+  ['neox', 'u32'], ['x_off', 'u32'], ['cs_off', 'u32'], ['x_stride', 'u32']]) + /* wgsl */ `
 @group(0) @binding(0) var<storage, read_write> X: array<f32>;
 @group(0) @binding(1) var<storage, read> CS: array<f32>;
 @group(0) @binding(2) var<uniform> P: Params;
@@ -166,7 +189,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let th = idx / half; // token * n_head + head
   let t = th / P.n_head;
   if (t >= P.n_tok) { return; }
-  let base = P.x_off + th * P.head_dim;
+  let base = P.x_off + t * P.x_stride + (th % P.n_head) * P.head_dim;
   var a = 2u * i;
   var b = 2u * i + 1u;
   if (P.neox != 0u) { a = i; b = i + half; }
@@ -194,7 +217,7 @@ fn ${name}_at(e: u32) -> f32 { return unpack2x16float(${name}[e >> 1u])[e & 1u];
 // (round to nearest even). With 'f16' storage width is even.
 export function kvWriteWgsl(kind) {
   const head = params([['n_tok', 'u32'], ['width', 'u32'], ['n_ctx', 'u32'], ['src_off', 'u32'], ['meta_off', 'u32'],
-    ['has_seq', 'u32'], ['c_off', 'u32']]) + /* wgsl */ `
+    ['has_seq', 'u32'], ['c_off', 'u32'], ['src_stride', 'u32']]) + /* wgsl */ `
 @group(0) @binding(0) var<storage, read> S: array<f32>;
 @group(0) @binding(1) var<storage, read_write> C: array<${kind === 'f32' ? 'f32' : 'u32'}>;
 @group(0) @binding(2) var<storage, read> POS: array<i32>;
@@ -214,7 +237,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (i >= P.n_tok * P.width) { return; }
   let t = i / P.width;
   let c = i % P.width;
-  C[P.c_off + cache_row(t) * P.width + c] = unpack2x16float(pack2x16float(vec2<f32>(S[P.src_off + i], 0.0))).x;
+  C[P.c_off + cache_row(t) * P.width + c] = unpack2x16float(pack2x16float(vec2<f32>(S[P.src_off + t * P.src_stride + c], 0.0))).x;
 }
 `;
   }
@@ -225,7 +248,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (2u * i >= P.n_tok * P.width) { return; }
   let t = (2u * i) / P.width;
   let c = (2u * i) % P.width;
-  C[(P.c_off + cache_row(t) * P.width + c) / 2u] = pack2x16float(vec2<f32>(S[P.src_off + 2u * i], S[P.src_off + 2u * i + 1u]));
+  let sb = P.src_off + t * P.src_stride + c;
+  C[(P.c_off + cache_row(t) * P.width + c) / 2u] = pack2x16float(vec2<f32>(S[sb], S[sb + 1u]));
 }
 `;
 }
@@ -234,12 +258,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // attend to cache rows SEQ[t] * n_ctx + 0..POS[t] of KV head h / (n_head / n_kv_head):
 // out = softmax(scale * q.k) . v, in f32 with an online softmax over chunks of 64 positions
 // (one workgroup per token and head; thread j scores position j of a chunk, then each thread
-// sums dims lid, lid+64, ...). Q and OUT: n_tok x n_head x head_dim (head_dim <= 512); cache
-// rows kv_stride values apart, from element c_off.
+// sums dims lid, lid+64, ...). Q and OUT: rows of n_head x head_dim (head_dim <= 512),
+// q_stride / o_stride floats apart; cache rows kv_stride values apart, from element c_off.
 export function attentionWgsl(kind) {
   return params([['n_tok', 'u32'], ['n_head', 'u32'], ['n_kv_head', 'u32'], ['head_dim', 'u32'],
     ['n_ctx', 'u32'], ['kv_stride', 'u32'], ['scale', 'f32'], ['q_off', 'u32'], ['o_off', 'u32'],
-    ['meta_off', 'u32'], ['has_seq', 'u32'], ['c_off', 'u32']]) + /* wgsl */ `
+    ['meta_off', 'u32'], ['has_seq', 'u32'], ['c_off', 'u32'], ['q_stride', 'u32'], ['o_stride', 'u32']]) + /* wgsl */ `
 @group(0) @binding(0) var<storage, read> Q: array<f32>;
 ${kvAccess(kind, 'K', 'read').replace('BIND', '1')}
 ${kvAccess(kind, 'V', 'read').replace('BIND', '2')}
@@ -259,7 +283,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let h = wid.x % P.n_head;
   let hd = P.head_dim;
   let kvh = h / (P.n_head / P.n_kv_head);
-  let qb = P.q_off + (t * P.n_head + h) * hd;
+  let qb = P.q_off + t * P.q_stride + h * hd;
   var seq = 0u;
   if (P.has_seq != 0u) { seq = u32(SEQ[P.meta_off + t]); }
   let cb = P.c_off + seq * P.n_ctx * P.kv_stride + kvh * hd;
@@ -302,7 +326,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     workgroupBarrier();
   }
-  let ob = P.o_off + (t * P.n_head + h) * hd;
+  let ob = P.o_off + t * P.o_stride + h * hd;
   for (var i = 0u; i < 8u; i++) {
     let d = lid + 64u * i;
     if (d < hd) { O[ob + d] = acc[i] / l; }
