@@ -20,7 +20,7 @@ import { repoRoot } from './helpers.mjs';
 import { serve } from '../../web/serve.mjs';
 
 const REF_BIN = process.env.KITE_WEBGPU_REF || join(repoRoot, 'build/native/webgpu_ref');
-// KITE_WEBGPU_ONLY=weights,split,ops runs only those sections (while working on a kernel).
+// KITE_WEBGPU_ONLY=weights,split,backend,ops runs only those sections (while working on a kernel).
 const ONLY = process.env.KITE_WEBGPU_ONLY?.split(',');
 
 // Runs in the page: every check, returning [{ name, ok, detail }] or { skip }.
@@ -84,7 +84,7 @@ async function kernelChecks({ base, only }) {
   };
 
   const t0 = performance.now();
-  const kernels = await createKernels(gpu, want('weights') ? {} : { types: ['f32'] });
+  const kernels = await createKernels(gpu, want('weights') || want('backend') ? {} : { types: ['f32'] });
   const compileMs = Math.round(performance.now() - t0);
   const manifest = await (await fetch(base + 'manifest.json')).json();
   const weights = [];
@@ -171,6 +171,53 @@ async function kernelChecks({ base, only }) {
     check('a row larger than a binding is refused with GpuError too-large', tooBig?.code === 'too-large', tooBig?.message);
     g.destroy();
   }
+
+  // The JS half of the backend (backend.js) driven as the C half drives it, over a fake wasm
+  // heap: write the residual, RMS norm into XN, a Q8_0 matmul into the logits (bound host rows),
+  // end() and settle(): the logits land in the heap, against the f64 reference of the same.
+  if (want('backend')) await guarded('backend', async () => {
+    const { WebGpuBackend, ACT } = await import('/web/webgpu/backend.js');
+    const w = weights.find((x) => x.type === 'q8_0');
+    const E = w.cols, V = w.rows, n = 3;
+    const heap = new ArrayBuffer(1 << 20);
+    const at = { w: 1024, norm: 1024 + w.q.length + 64, x: 200000, out: 300000, pos: 400000 };
+    new Uint8Array(heap, at.w, w.q.length).set(w.q);
+    const norm = randArr(E, 1.5), x = randArr(n * E, 3);
+    at.norm -= at.norm % 4;
+    new Float32Array(heap, at.norm, E).set(norm);
+    new Float32Array(heap, at.x, n * E).set(x);
+    new Int32Array(heap, at.pos, n).set([0, 1, 2]);
+    const widths = new Array(ACT.COUNT).fill(0);
+    widths[ACT.X] = E, widths[ACT.XN] = E;
+    const be = new WebGpuBackend(kernels, () => heap, { nCtx: 16, nBatch: 4, actWidths: widths, kvDim: 64, layerFirst: 0, layerLast: 0, nRot: 0 });
+    check('backend: weight uploaded', be.weight(at.w, 8, E, V) === 0, be.errorMessage());
+    be.begin(n, at.pos, 0);
+    be.write(ACT.X, 0, E, n, E, at.x);
+    be.rmsnorm(ACT.XN, 0, E, ACT.X, 0, E, at.norm, n, E, 1e-5);
+    be.bindOutput(at.out, n, V);
+    be.matmul(at.w, ACT.XN, 0, n, ACT.OUT, 0);
+    const st = be.end();
+    await be.settle();
+    const got = new Float32Array(heap, at.out, n * V);
+    const want = [], tol = [];
+    for (let t = 0; t < n; t++) {
+      let ss = 0;
+      for (let c = 0; c < E; c++) ss += x[t * E + c] ** 2;
+      const sc = 1 / Math.sqrt(ss / E + 1e-5);
+      for (let r = 0; r < V; r++) {
+        let d = 0, a = 0;
+        for (let c = 0; c < E; c++) { const p = w.dq[r * E + c] * x[t * E + c] * sc * norm[c]; d += p; a += Math.abs(p); }
+        want.push(d), tol.push(1e-5 * a);
+      }
+    }
+    const r = within(got, want, (i) => tol[i]);
+    check('backend: write, rmsnorm, matmul into bound logits, end, settle (3 tokens, Q8_0)', st === 0 && r.ok, { status: st, err: be.errorMessage(), ...r });
+    // an op on an activation this backend lacks fails the step with a message
+    be.begin(1, at.pos, 0);
+    be.scale(ACT.FF, 0, 10, 1, 10, 2);
+    check('backend: a failed op fails end() with its message', be.end() !== 0 && /activation 7/.test(be.errorMessage()), be.errorMessage());
+    be.destroy();
+  });
 
   // ---- ops -------------------------------------------------------------------------------
   const k = kernels, g = gpu;

@@ -1,0 +1,256 @@
+// backend.js - the JavaScript half of the WebGPU backend of src/model/backend.h: one method per
+// op of the seam's table, called from the C half (src/model/backend_webgpu.c) through the
+// imports of wasm/library_kite_webgpu.js with plain numbers (wasm pointers, sizes, view
+// fields). Ops record dispatches into the step's Recorder; end() submits the step as one
+// command stream with one read-back (the logits) and returns at once; settle() resolves when
+// the logits are in wasm memory. See README.md for the design.
+//
+// Pointers: `memory()` returns the wasm memory's current ArrayBuffer (it changes when the
+// heap grows); weights and host floats are copied to the GPU once, keyed by their pointer
+// (the model's bytes do not move while it is loaded).
+import { GpuError } from './device.js';
+import { rowBytes } from './types.js';
+
+// kite_act (backend.h)
+export const ACT = { X: 0, XN: 1, QKV: 2, Q: 3, K: 4, V: 5, ATT: 6, FF: 7, FF2: 8, OUT: 9, COUNT: 10 };
+// kite_status (kite_base.h)
+const KITE_OK = 0, KITE_ERR_INVALID = 1, KITE_ERR_NOMEM = 3, KITE_ERR_UNSUPPORTED = 4;
+export const ROPE_SLOTS = 4;
+
+export class WebGpuBackend {
+  // kernels: a Kernels (kernels.js) with every type's pipelines; memory: () => ArrayBuffer.
+  // cfg: { nCtx, nBatch, actWidths (ACT.COUNT floats per row, 0 = unused), kvDim, layerFirst,
+  // layerLast, nRot, kv: 'f16' | 'f32' }.
+  constructor(kernels, memory, cfg) {
+    this.k = kernels;
+    this.gpu = kernels.gpu;
+    this.memory = memory;
+    this.cfg = { kv: 'f16', ...cfg };
+    this.error = null; // the step's first failure: { status, message }
+    this.weights = new Map(); // pointer -> GpuTensor
+    this.host = new Map(); // pointer -> GPUBuffer of host floats (norm weights, biases)
+    this.pending = null; // the submitted step's promise
+    const g = this.gpu, c = this.cfg;
+    this.acts = c.actWidths.map((w, i) => (w && i !== ACT.OUT ? g.buffer(c.nBatch * w * 4, null, `act ${i}`) : null));
+    const kvBytes = c.nCtx * c.kvDim * (c.kv === 'f16' ? 2 : 4);
+    this.kCache = [], this.vCache = [];
+    for (let l = c.layerFirst; l < c.layerLast; l++) {
+      this.kCache.push(g.buffer(kvBytes, null, `k cache ${l}`));
+      this.vCache.push(g.buffer(kvBytes, null, `v cache ${l}`));
+    }
+    this.pos = g.buffer(c.nBatch * 4, null, 'positions');
+    this.ids = g.buffer(c.nBatch * 4, null, 'token ids');
+    this.cs = g.buffer(ROPE_SLOTS * c.nBatch * Math.max(c.nRot, 2) * 4, null, 'rope tables');
+    this.out = null; // { buffer, ptr, rows, width }
+  }
+
+  // A failure of an op: kept (the first one) and returned by end().
+  fail(status, message) {
+    this.error ??= { status, message };
+    return status;
+  }
+
+  // Runs fn, turning an exception into the step's failure.
+  #guard(what, fn) {
+    if (this.error) return;
+    try {
+      fn();
+    } catch (e) {
+      const status = e instanceof GpuError && e.code === 'too-large' ? KITE_ERR_NOMEM : e instanceof GpuError ? KITE_ERR_UNSUPPORTED : KITE_ERR_INVALID;
+      this.fail(status, `webgpu ${what}: ${e.message}`);
+    }
+  }
+
+  // Uploads a weight at create (its GGUF bytes at ptr). Returns a kite_status.
+  weight(ptr, type, nIn, nOut) {
+    if (this.weights.has(ptr)) return KITE_OK;
+    try {
+      const w = this.k.weight(type, nOut, nIn, new Uint8Array(this.memory(), ptr, nOut * rowBytes(type, nIn)));
+      this.weights.set(ptr, w);
+      return KITE_OK;
+    } catch (e) {
+      return this.fail(e instanceof GpuError && e.code === 'too-large' ? KITE_ERR_NOMEM : KITE_ERR_UNSUPPORTED, `webgpu weight: ${e.message}`);
+    }
+  }
+
+  // n host floats at ptr as a GPU buffer, uploaded on first use.
+  #hostFloats(ptr, n) {
+    let b = this.host.get(ptr);
+    if (!b) {
+      b = this.gpu.buffer(n * 4, new Float32Array(this.memory(), ptr, n), 'host floats');
+      this.host.set(ptr, b);
+    }
+    return b;
+  }
+
+  #act(a) {
+    const b = a === ACT.OUT ? this.out?.buffer : this.acts[a];
+    if (!b) throw new Error(`activation ${a} is not allocated on this backend`);
+    return b;
+  }
+
+  // ---- step ------------------------------------------------------------------------------
+  // Starts a step of n tokens: positions (and sequences, when seqPtr) as i32 at posPtr.
+  begin(n, posPtr, seqPtr) {
+    this.error = null;
+    this.n = n;
+    this.rec = this.gpu.recorder();
+    this.ropeSlots = 0;
+    const pos = new Int32Array(this.memory(), posPtr, n).slice();
+    this.gpu.write(this.pos, 0, pos);
+    this.hasSeq = !!seqPtr;
+    if (seqPtr) {
+      this.seq ??= this.gpu.buffer(this.cfg.nBatch * 4, null, 'sequences');
+      this.gpu.write(this.seq, 0, new Int32Array(this.memory(), seqPtr, n).slice());
+    }
+  }
+
+  // Submits the step; returns a kite_status at once. settle() awaits the GPU.
+  end() {
+    const rec = this.rec;
+    this.rec = null;
+    if (this.error) return this.error.status;
+    const out = this.out;
+    this.out = null;
+    if (out) rec.read(out.buffer, 0, out.rows * out.width * 4);
+    this.pending = rec.submit().then((bytes) => {
+      if (out) new Float32Array(this.memory(), out.ptr, out.rows * out.width).set(new Float32Array(bytes));
+    });
+    return KITE_OK;
+  }
+
+  // Resolves when the last submitted step is done and its logits are in wasm memory; rejects
+  // with the GpuError of a lost device or failed step.
+  async settle() {
+    const p = this.pending;
+    this.pending = null;
+    await p;
+  }
+
+  write(act, off, stride, n, width, hostPtr) {
+    this.#guard('write', () => {
+      const host = new Float32Array(this.memory(), hostPtr, n * width);
+      const b = this.#act(act);
+      if (stride === width) this.gpu.write(b, off * 4, host.slice());
+      else for (let t = 0; t < n; t++) this.gpu.write(b, (off + t * stride) * 4, host.slice(t * width, (t + 1) * width));
+    });
+  }
+
+  // Activation rows back to the host within a step would need a synchronous read: the WebGPU
+  // backend runs the last layers and the output head, so the seam never asks for it.
+  read() {
+    this.fail(KITE_ERR_UNSUPPORTED, 'webgpu: reading activations back within a step is not supported (the WebGPU backend must run the output head)');
+  }
+
+  bindOutput(ptr, rows, width) {
+    this.#guard('output', () => {
+      const bytes = rows * width * 4;
+      if (!this.outBuffer || this.outBuffer.size < bytes) {
+        this.outBuffer?.destroy();
+        this.outBuffer = this.gpu.buffer(bytes, null, 'logits');
+      }
+      this.out = { buffer: this.outBuffer, ptr, rows, width };
+    });
+  }
+
+  // ---- ops ---------------------------------------------------------------------------------
+  embed(wPtr, tokensPtr, n, act, off, stride) {
+    this.#guard('embed', () => {
+      this.gpu.write(this.ids, 0, new Uint32Array(this.memory(), tokensPtr, n).slice());
+      const W = this.weights.get(wPtr);
+      this.k.getRows(this.rec, W, this.ids, this.#act(act), { nIds: n, yOff: off, yStride: stride });
+    });
+  }
+
+  matmul(wPtr, xAct, xOff, n, yAct, yOff) {
+    this.#guard('matmul', () => {
+      const W = this.weights.get(wPtr);
+      if (!W) throw new Error('a weight that was not uploaded at create');
+      this.k.matmul(this.rec, W, this.#act(xAct), this.#act(yAct), { ntok: n, xOff, yOff });
+    });
+  }
+
+  rmsnorm(dAct, dOff, dStride, sAct, sOff, sStride, wPtr, n, width, eps) {
+    this.#guard('rmsnorm', () => {
+      const dst = this.#act(dAct), src = this.#act(sAct);
+      if (dst === src && (dOff !== sOff || dStride !== sStride)) throw new Error('rmsnorm between two views of one activation');
+      this.k.rmsnorm(this.rec, src, this.#hostFloats(wPtr, width), dst,
+        { n: width, nRows: n, eps, xOff: sOff, yOff: dOff, xStride: sStride, yStride: dStride });
+    });
+  }
+
+  add(dAct, dOff, dStride, sAct, sOff, sStride, n, width) {
+    this.#guard('add', () => {
+      if (dAct === sAct) throw new Error('add of two views of one activation');
+      const d = this.#act(dAct);
+      this.k.elemwise(this.rec, 'add', d, this.#act(sAct), d, { n: n * width, width, aOff: dOff, aStride: dStride, bOff: sOff, bStride: sStride });
+    });
+  }
+
+  addBias(dAct, dOff, dStride, biasPtr, n, width) {
+    this.#guard('add_bias', () => {
+      const d = this.#act(dAct);
+      this.k.elemwise(this.rec, 'bias', d, this.#hostFloats(biasPtr, width), d, { n: n * width, width, aOff: dOff, aStride: dStride });
+    });
+  }
+
+  scale(act, off, stride, n, width, s) {
+    this.#guard('scale', () => {
+      const x = this.#act(act);
+      this.k.elemwise(this.rec, 'scale', x, null, x, { n: n * width, width, aOff: off, aStride: stride, s });
+    });
+  }
+
+  swiglu(dAct, dOff, dStride, gAct, gOff, gStride, uAct, uOff, uStride, n, width) {
+    this.#guard('swiglu', () => {
+      const d = this.#act(dAct), g = this.#act(gAct), u = this.#act(uAct);
+      if (d === g && (dOff !== gOff || dStride !== gStride)) throw new Error('swiglu into another view of the gate');
+      if (d === u) throw new Error('swiglu into the up activation');
+      this.k.elemwise(this.rec, 'swiglu', g, u, d,
+        { n: n * width, width, aOff: gOff, aStride: gStride, bOff: uOff, bStride: uStride, yOff: dOff, yStride: dStride });
+    });
+  }
+
+  // The C half computes the step's cos/sin table with kite__rope_cache (the CPU's bits) and
+  // passes it once per distinct rope per step: slot < ROPE_SLOTS.
+  ropeTable(slot, csPtr, n, nRot) {
+    this.#guard('rope table', () => {
+      if (slot >= ROPE_SLOTS) throw new Error(`more than ${ROPE_SLOTS} distinct ropes in one step`);
+      this.gpu.write(this.cs, slot * this.cfg.nBatch * this.cfg.nRot * 4, new Float32Array(this.memory(), csPtr, n * nRot).slice());
+    });
+  }
+
+  rope(act, off, stride, n, nHeads, headDim, nRot, neox, slot) {
+    this.#guard('rope', () => {
+      this.k.rope(this.rec, this.#act(act), this.cs,
+        { nTok: n, nHead: nHeads, headDim, nRot, neox: !!neox, xOff: off, xStride: stride, csOff: slot * this.cfg.nBatch * this.cfg.nRot });
+    });
+  }
+
+  kvStore(layer, kAct, kOff, kStride, vAct, vOff, vStride, n) {
+    this.#guard('kv_store', () => {
+      const l = layer - this.cfg.layerFirst, c = this.cfg;
+      const seq = this.hasSeq ? this.seq : null;
+      this.k.kvWrite(this.rec, c.kv, this.#act(kAct), this.kCache[l], this.pos, seq, { nTok: n, width: c.kvDim, nCtx: c.nCtx, srcOff: kOff, srcStride: kStride });
+      this.k.kvWrite(this.rec, c.kv, this.#act(vAct), this.vCache[l], this.pos, seq, { nTok: n, width: c.kvDim, nCtx: c.nCtx, srcOff: vOff, srcStride: vStride });
+    });
+  }
+
+  attention(layer, qAct, qOff, qStride, oAct, oOff, oStride, n, nHead, nHeadKv, headDim, scale) {
+    this.#guard('attention', () => {
+      const l = layer - this.cfg.layerFirst, c = this.cfg;
+      this.k.attention(this.rec, c.kv, this.#act(qAct), this.kCache[l], this.vCache[l], this.#act(oAct), this.pos, this.hasSeq ? this.seq : null,
+        { nTok: n, nHead, nKvHead: nHeadKv, headDim, nCtx: c.nCtx, scale, qOff, oOff, qStride, oStride });
+    });
+  }
+
+  // The step's failure message (for kite__fail on the C side), or ''.
+  errorMessage() {
+    return this.error?.message ?? '';
+  }
+
+  destroy() {
+    for (const w of this.weights.values()) w.destroy();
+    for (const b of [...this.host.values(), ...this.acts, ...this.kCache, ...this.vCache, this.pos, this.ids, this.cs, this.seq, this.outBuffer]) b?.destroy();
+  }
+}
