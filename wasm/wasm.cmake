@@ -66,6 +66,13 @@ if(KITE_WASM_RELAXED)
   list(REMOVE_ITEM KITE_WASM_LINK -O3)
   list(APPEND KITE_WASM_LINK -O0 -sWASM_BIGINT)
 endif()
+# The WebGPU backend (src/model/backend_webgpu.c; web/webgpu/README.md): off until the worker
+# drives it. Its imports come from wasm/library_kite_webgpu.js.
+option(KITE_WEBGPU "Build the WebGPU backend" OFF)
+if(KITE_WEBGPU)
+  target_compile_definitions(kite PRIVATE KITE_WEBGPU)
+  list(APPEND KITE_WASM_LINK --js-library ${CMAKE_SOURCE_DIR}/wasm/library_kite_webgpu.js)
+endif()
 target_link_options(kite_wasm PRIVATE ${KITE_WASM_LINK})
 
 # Copy the outputs where the npm package loads them from (dist/, beside web/). dist/ gets a

@@ -1,0 +1,240 @@
+// backend_webgpu.c - the C half of the WebGPU backend (Emscripten builds with KITE_WEBGPU
+// only; elsewhere this file is empty). Every op of the seam's table calls an import that
+// wasm/library_kite_webgpu.js forwards to the JS half (web/webgpu/backend.js), which records
+// WGSL dispatches into the step's command stream. end() submits the step and returns at once:
+// the logits reach the host rows given to bind_output when the JS side's settle() resolves,
+// so the caller (the worker) awaits that before it samples. See web/webgpu/README.md.
+//
+// What stays in C: placement, shapes, the step's positions and the RoPE tables (made here with
+// kite__rope_cache, the CPU's bits); JS only maps ops to dispatches.
+#include "model/backend.h"
+
+#if defined(__EMSCRIPTEN__) && defined(KITE_WEBGPU)
+#include <stdlib.h>
+
+#include "model/ops.h"
+
+// ---- imports (wasm/library_kite_webgpu.js); h is the JS instance's handle ------------------
+extern int kite_wgpu_create(int n_ctx, int n_batch, const int32_t *act_widths, int kv_dim, int layer_first,
+                            int layer_last, int n_rot);
+extern int kite_wgpu_weight(int h, const void *data, int type, int n_in, int n_out);
+extern void kite_wgpu_free(int h);
+extern void kite_wgpu_begin(int h, int n, const int32_t *pos, const int32_t *seq);
+extern int kite_wgpu_end(int h);
+extern void kite_wgpu_error(int h, char *buf, int cap);
+extern void kite_wgpu_write(int h, int act, int off, int stride, int n, int width, const float *host);
+extern void kite_wgpu_read(int h);
+extern void kite_wgpu_bind_output(int h, float *out, int rows, int width);
+extern void kite_wgpu_embed(int h, const void *w, const int32_t *tokens, int n, int act, int off, int stride);
+extern void kite_wgpu_matmul(int h, const void *w, int x_act, int x_off, int n, int y_act, int y_off);
+extern void kite_wgpu_rmsnorm(int h, int d_act, int d_off, int d_stride, int s_act, int s_off, int s_stride,
+                              const float *w, int n, int width, float eps);
+extern void kite_wgpu_add(int h, int d_act, int d_off, int d_stride, int s_act, int s_off, int s_stride, int n,
+                          int width);
+extern void kite_wgpu_add_bias(int h, int act, int off, int stride, const float *bias, int n, int width);
+extern void kite_wgpu_scale(int h, int act, int off, int stride, int n, int width, float s);
+extern void kite_wgpu_swiglu(int h, int d_act, int d_off, int d_stride, int g_act, int g_off, int g_stride, int u_act,
+                             int u_off, int u_stride, int n, int width);
+extern void kite_wgpu_rope_table(int h, int slot, const float *cs, int n, int n_rot);
+extern void kite_wgpu_rope(int h, int act, int off, int stride, int n, int n_heads, int head_dim, int n_rot, int neox,
+                           int slot);
+extern void kite_wgpu_kv_store(int h, int layer, int k_act, int k_off, int k_stride, int v_act, int v_off,
+                               int v_stride, int n);
+extern void kite_wgpu_attention(int h, int layer, int q_act, int q_off, int q_stride, int o_act, int o_off,
+                                int o_stride, int n, int n_head, int n_head_kv, int head_dim, float scale);
+
+#define ROPE_SLOTS 4 // backend.js's ROPE_SLOTS: distinct ropes in one step
+
+typedef struct wgpu_backend {
+    kite_backend b;
+    kite_backend_config cfg;
+    int h;           // the JS instance
+    int32_t n;       // the step's tokens
+    int32_t *pos;    // (n_batch) the step's positions
+    float *cs;       // (n_batch, n_rot) a table being handed over
+    kite_rope ropes[ROPE_SLOTS];
+    int n_ropes;     // tables made this step
+} wgpu_backend;
+
+static wgpu_backend *wg(kite_backend *b) { return (wgpu_backend *)b; }
+
+static void wg_begin(kite_backend *b, int32_t n, int32_t pos0) {
+    wgpu_backend *w = wg(b);
+    KITE_ASSERT(n > 0 && n <= w->cfg.n_batch);
+    w->n = n;
+    w->n_ropes = 0;
+    for (int32_t t = 0; t < n; t++) w->pos[t] = pos0 + t;
+    kite_wgpu_begin(w->h, n, w->pos, NULL);
+}
+
+static kite_status wg_end(kite_backend *b) {
+    wgpu_backend *w = wg(b);
+    const int s = kite_wgpu_end(w->h);
+    if (s == KITE_OK) return KITE_OK;
+    char msg[256];
+    kite_wgpu_error(w->h, msg, sizeof msg);
+    return kite__fail((kite_status)s, "%s", msg);
+}
+
+static void wg_write(kite_backend *b, kite_view dst, int32_t n, int32_t width, const float *host) {
+    kite_wgpu_write(wg(b)->h, dst.act, dst.off, dst.stride, n, width, host);
+}
+
+static void wg_read(kite_backend *b, kite_view src, int32_t n, int32_t width, float *host) {
+    (void)src, (void)n, (void)width, (void)host;
+    kite_wgpu_read(wg(b)->h); // fails the step: see backend.js
+}
+
+static void wg_bind_output(kite_backend *b, float *out, int32_t n_rows, int32_t width) {
+    kite_wgpu_bind_output(wg(b)->h, out, n_rows, width);
+}
+
+static void wg_embed(kite_backend *b, const kite_weight *w, const int32_t *tokens, int32_t n, kite_view dst) {
+    kite_wgpu_embed(wg(b)->h, w->data, tokens, n, dst.act, dst.off, dst.stride);
+}
+
+static void wg_matmul(kite_backend *b, const kite_weight *w, kite_view x, int32_t n, kite_view y) {
+    KITE_ASSERT(x.stride == w->n_in && y.stride == w->n_out);
+    kite_wgpu_matmul(wg(b)->h, w->data, x.act, x.off, n, y.act, y.off);
+}
+
+static void wg_rmsnorm(kite_backend *b, kite_view dst, kite_view src, const float *w, int32_t n, int32_t width,
+                       float eps) {
+    kite_wgpu_rmsnorm(wg(b)->h, dst.act, dst.off, dst.stride, src.act, src.off, src.stride, w, n, width, eps);
+}
+
+static void wg_add(kite_backend *b, kite_view dst, kite_view src, int32_t n, int32_t width) {
+    kite_wgpu_add(wg(b)->h, dst.act, dst.off, dst.stride, src.act, src.off, src.stride, n, width);
+}
+
+static void wg_add_bias(kite_backend *b, kite_view dst, const float *bias, int32_t n, int32_t width) {
+    kite_wgpu_add_bias(wg(b)->h, dst.act, dst.off, dst.stride, bias, n, width);
+}
+
+static void wg_scale(kite_backend *b, kite_view x, int32_t n, int32_t width, float s) {
+    kite_wgpu_scale(wg(b)->h, x.act, x.off, x.stride, n, width, s);
+}
+
+static void wg_swiglu(kite_backend *b, kite_view dst, kite_view gate, kite_view up, int32_t n, int32_t width) {
+    kite_wgpu_swiglu(wg(b)->h, dst.act, dst.off, dst.stride, gate.act, gate.off, gate.stride, up.act, up.off,
+                     up.stride, n, width);
+}
+
+static bool same_rope(const kite_rope *a, const kite_rope *r) {
+    return a->n_rot == r->n_rot && a->freq_base == r->freq_base && a->freq_scale == r->freq_scale &&
+           a->attn_factor == r->attn_factor && a->factors == r->factors;
+}
+
+static void wg_rope(kite_backend *b, kite_view x, int32_t n, int32_t n_heads, int32_t head_dim, const kite_rope *r) {
+    wgpu_backend *w = wg(b);
+    if (r->n_rot == 0) return;
+    int slot = 0;
+    while (slot < w->n_ropes && !same_rope(&w->ropes[slot], r)) slot++;
+    if (slot == w->n_ropes) { // a new table for this step (JS fails the step past ROPE_SLOTS)
+        for (int32_t t = 0; t < w->n; t++)
+            kite__rope_cache(w->cs + (size_t)t * r->n_rot, w->pos[t], r->n_rot, r->freq_base, r->freq_scale,
+                             r->attn_factor, r->factors);
+        kite_wgpu_rope_table(w->h, slot, w->cs, w->n, r->n_rot);
+        if (slot < ROPE_SLOTS) w->ropes[w->n_ropes++] = *r;
+    }
+    kite_wgpu_rope(w->h, x.act, x.off, x.stride, n, n_heads, head_dim, r->n_rot, r->neox, slot);
+}
+
+static void wg_kv_store(kite_backend *b, int32_t layer, kite_view k, kite_view v, int32_t n) {
+    kite_wgpu_kv_store(wg(b)->h, layer, k.act, k.off, k.stride, v.act, v.off, v.stride, n);
+}
+
+static void wg_attention(kite_backend *b, int32_t layer, kite_view q, kite_view out, int32_t n, const kite_attn *a) {
+    kite_wgpu_attention(wg(b)->h, layer, q.act, q.off, q.stride, out.act, out.off, out.stride, n, a->n_head,
+                        a->n_head_kv, a->head_dim, a->scale);
+}
+
+static void wg_free(kite_backend *b) {
+    wgpu_backend *w = wg(b);
+    if (!w) return;
+    if (w->h >= 0) kite_wgpu_free(w->h);
+    free(w->pos);
+    free(w->cs);
+    free(w);
+}
+
+// Uploads w to the GPU when it exists; returns the JS side's status.
+static kite_status upload(wgpu_backend *w, const kite_weight *wt) {
+    if (!wt->data) return KITE_OK;
+    const int s = kite_wgpu_weight(w->h, wt->data, (int)wt->type, wt->n_in, wt->n_out);
+    if (s == KITE_OK) return KITE_OK;
+    char msg[256];
+    kite_wgpu_error(w->h, msg, sizeof msg);
+    return kite__fail((kite_status)s, "%s", msg);
+}
+
+kite_status kite__backend_webgpu_new(const kite_backend_config *cfg, kite_backend **out) {
+    *out = NULL;
+    // Read-back is asynchronous: a step must end on this backend (it runs the output head), so
+    // nothing is read back from it in the middle of a step.
+    if (!cfg->output)
+        return kite__fail(KITE_ERR_UNSUPPORTED, "the webgpu backend must run the output head (offload more layers than "
+                                                "the model has, or place the head on it)");
+    const kite_hparams *hp = &cfg->m->hp;
+    wgpu_backend *w = calloc(1, sizeof *w);
+    if (!w) return kite__fail(KITE_ERR_NOMEM, "out of memory");
+    w->h = -1;
+    w->b = (kite_backend){
+        .name = "webgpu",
+        .free = wg_free,
+        .begin = wg_begin,
+        .end = wg_end,
+        .write = wg_write,
+        .read = wg_read,
+        .bind_output = wg_bind_output,
+        .embed = wg_embed,
+        .matmul = wg_matmul,
+        .rmsnorm = wg_rmsnorm,
+        .add = wg_add,
+        .add_bias = wg_add_bias,
+        .scale = wg_scale,
+        .swiglu = wg_swiglu,
+        .rope = wg_rope,
+        .kv_store = wg_kv_store,
+        .attention = wg_attention,
+    };
+    w->cfg = *cfg;
+    const int32_t E = hp->n_embd, hd = hp->head_dim, q_dim = hd * hp->n_head, kv_dim = hd * hp->n_head_kv;
+    const int32_t F = hp->n_ff;
+    const int32_t widths[KITE_ACT_COUNT] = {
+        [KITE_ACT_X] = E,       [KITE_ACT_XN] = KITE_MAX(E, q_dim), [KITE_ACT_QKV] = q_dim + 2 * kv_dim,
+        [KITE_ACT_Q] = q_dim,   [KITE_ACT_K] = kv_dim,              [KITE_ACT_V] = kv_dim,
+        [KITE_ACT_ATT] = q_dim, [KITE_ACT_FF] = 2 * F,              [KITE_ACT_FF2] = F,
+    };
+    w->pos = malloc((size_t)cfg->n_batch * sizeof(int32_t));
+    w->cs = malloc((size_t)cfg->n_batch * (size_t)KITE_MAX(hp->n_rot, 2) * sizeof(float));
+    if (!w->pos || !w->cs) {
+        wg_free(&w->b);
+        return kite__fail(KITE_ERR_NOMEM, "out of memory");
+    }
+    w->h = kite_wgpu_create(cfg->n_ctx, cfg->n_batch, widths, kv_dim, cfg->layer_first, cfg->layer_last, hp->n_rot);
+    if (w->h < 0) {
+        wg_free(&w->b);
+        return kite__fail(KITE_ERR_UNSUPPORTED, "no WebGPU device in this worker (Module.kiteWebGpu is not set)");
+    }
+    kite_status s = KITE_OK;
+    if (cfg->embed) s = upload(w, &cfg->m->tok_embd);
+    if (s == KITE_OK && cfg->output) s = upload(w, &cfg->m->output);
+    for (int32_t il = cfg->layer_first; il < cfg->layer_last && s == KITE_OK; il++) {
+        const kite_layer *L = &cfg->m->layers[il];
+        const kite_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_gate_up,
+                                   &L->w_down};
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0] && s == KITE_OK; i++) s = upload(w, ws[i]);
+    }
+    if (s != KITE_OK) {
+        wg_free(&w->b);
+        return s;
+    }
+    *out = &w->b;
+    return KITE_OK;
+}
+
+#else
+// Not an Emscripten build with KITE_WEBGPU: the backend is not built (kite__backend_new says so).
+typedef int kite_backend_webgpu_absent;
+#endif
