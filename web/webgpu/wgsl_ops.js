@@ -278,9 +278,12 @@ var<workgroup> n_keys: u32;
 ${reduceFn('reduce_sum', 64, (a, b) => `${a} + ${b}`)}
 ${reduceFn('reduce_max', 64, (a, b) => `max(${a}, ${b})`)}
 @compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let t = wid.x / P.n_head;
-  let h = wid.x % P.n_head;
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let g = wid.x + wid.y * nwg.x; // token * n_head + head
+  if (g >= P.n_tok * P.n_head) { return; }
+  let t = g / P.n_head;
+  let h = g % P.n_head;
   let hd = P.head_dim;
   let kvh = h / (P.n_head / P.n_kv_head);
   let qb = P.q_off + t * P.q_stride + h * hd;
