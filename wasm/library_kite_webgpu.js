@@ -6,10 +6,10 @@ mergeInto(LibraryManager.library, {
     return Module['kiteWebGpuLive'][h];
   },
   kite_wgpu_create__deps: ['$kiteWgpu'],
-  kite_wgpu_create: function (nCtx, nBatch, widthsPtr, kvDim, layerFirst, layerLast, nRot) {
+  kite_wgpu_create: function (nCtx, nSeq, nBatch, widthsPtr, kvDim, layerFirst, layerLast, nRot) {
     if (!Module['kiteWebGpu']) return -1;
     var widths = Array.from(HEAP32.subarray(widthsPtr >> 2, (widthsPtr >> 2) + 10));
-    var be = Module['kiteWebGpu']({ nCtx: nCtx, nBatch: nBatch, actWidths: widths, kvDim: kvDim, layerFirst: layerFirst, layerLast: layerLast, nRot: nRot },
+    var be = Module['kiteWebGpu']({ nCtx: nCtx, nSeq: nSeq, nBatch: nBatch, actWidths: widths, kvDim: kvDim, layerFirst: layerFirst, layerLast: layerLast, nRot: nRot },
       function () { return HEAPU8.buffer; });
     var live = (Module['kiteWebGpuLive'] = Module['kiteWebGpuLive'] || []);
     live.push(be);
@@ -52,6 +52,10 @@ mergeInto(LibraryManager.library, {
   kite_wgpu_swiglu__deps: ['$kiteWgpu'],
   kite_wgpu_swiglu: function (h, dAct, dOff, dStride, gAct, gOff, gStride, uAct, uOff, uStride, n, width) {
     kiteWgpu(h).swiglu(dAct, dOff, dStride, gAct, gOff, gStride, uAct, uOff, uStride, n, width);
+  },
+  kite_wgpu_gather__deps: ['$kiteWgpu'],
+  kite_wgpu_gather: function (h, dAct, dOff, dStride, sAct, sOff, sStride, rows, n, width) {
+    kiteWgpu(h).gather(dAct, dOff, dStride, sAct, sOff, sStride, rows, n, width);
   },
   kite_wgpu_rope_table__deps: ['$kiteWgpu'],
   kite_wgpu_rope_table: function (h, slot, cs, n, nRot) { kiteWgpu(h).ropeTable(slot, cs, n, nRot); },

@@ -15,8 +15,8 @@
 #include "model/ops.h"
 
 // ---- imports (wasm/library_kite_webgpu.js); h is the JS instance's handle ------------------
-extern int kite_wgpu_create(int n_ctx, int n_batch, const int32_t *act_widths, int kv_dim, int layer_first,
-                            int layer_last, int n_rot);
+extern int kite_wgpu_create(int n_ctx, int n_seq, int n_batch, const int32_t *act_widths, int kv_dim,
+                            int layer_first, int layer_last, int n_rot);
 extern int kite_wgpu_weight(int h, const void *data, int type, int n_in, int n_out);
 extern void kite_wgpu_free(int h);
 extern void kite_wgpu_begin(int h, int n, const int32_t *pos, const int32_t *seq);
@@ -35,6 +35,8 @@ extern void kite_wgpu_add_bias(int h, int act, int off, int stride, const float 
 extern void kite_wgpu_scale(int h, int act, int off, int stride, int n, int width, float s);
 extern void kite_wgpu_swiglu(int h, int d_act, int d_off, int d_stride, int g_act, int g_off, int g_stride, int u_act,
                              int u_off, int u_stride, int n, int width);
+extern void kite_wgpu_gather(int h, int d_act, int d_off, int d_stride, int s_act, int s_off, int s_stride,
+                             const int32_t *rows, int n, int width);
 extern void kite_wgpu_rope_table(int h, int slot, const float *cs, int n, int n_rot);
 extern void kite_wgpu_rope(int h, int act, int off, int stride, int n, int n_heads, int head_dim, int n_rot, int neox,
                            int slot);
@@ -49,8 +51,7 @@ typedef struct wgpu_backend {
     kite_backend b;
     kite_backend_config cfg;
     int h;           // the JS instance
-    int32_t n;       // the step's tokens
-    int32_t *pos;    // (n_batch) the step's positions
+    kite_step step;  // the current step (its arrays live until end())
     float *cs;       // (n_batch, n_rot) a table being handed over
     kite_rope ropes[ROPE_SLOTS];
     int n_ropes;     // tables made this step
@@ -58,13 +59,12 @@ typedef struct wgpu_backend {
 
 static wgpu_backend *wg(kite_backend *b) { return (wgpu_backend *)b; }
 
-static void wg_begin(kite_backend *b, int32_t n, int32_t pos0) {
+static void wg_begin(kite_backend *b, const kite_step *st) {
     wgpu_backend *w = wg(b);
-    KITE_ASSERT(n > 0 && n <= w->cfg.n_batch);
-    w->n = n;
+    KITE_ASSERT(st->n > 0 && st->n <= w->cfg.n_batch);
+    w->step = *st;
     w->n_ropes = 0;
-    for (int32_t t = 0; t < n; t++) w->pos[t] = pos0 + t;
-    kite_wgpu_begin(w->h, n, w->pos, NULL);
+    kite_wgpu_begin(w->h, st->n, st->pos, st->seq);
 }
 
 static kite_status wg_end(kite_backend *b) {
@@ -120,6 +120,10 @@ static void wg_swiglu(kite_backend *b, kite_view dst, kite_view gate, kite_view 
                      up.stride, n, width);
 }
 
+static void wg_gather(kite_backend *b, kite_view dst, kite_view src, const int32_t *rows, int32_t n, int32_t width) {
+    kite_wgpu_gather(wg(b)->h, dst.act, dst.off, dst.stride, src.act, src.off, src.stride, rows, n, width);
+}
+
 static bool same_rope(const kite_rope *a, const kite_rope *r) {
     return a->n_rot == r->n_rot && a->freq_base == r->freq_base && a->freq_scale == r->freq_scale &&
            a->attn_factor == r->attn_factor && a->factors == r->factors;
@@ -131,10 +135,10 @@ static void wg_rope(kite_backend *b, kite_view x, int32_t n, int32_t n_heads, in
     int slot = 0;
     while (slot < w->n_ropes && !same_rope(&w->ropes[slot], r)) slot++;
     if (slot == w->n_ropes) { // a new table for this step (JS fails the step past ROPE_SLOTS)
-        for (int32_t t = 0; t < w->n; t++)
-            kite__rope_cache(w->cs + (size_t)t * r->n_rot, w->pos[t], r->n_rot, r->freq_base, r->freq_scale,
+        for (int32_t t = 0; t < w->step.n; t++)
+            kite__rope_cache(w->cs + (size_t)t * r->n_rot, w->step.pos[t], r->n_rot, r->freq_base, r->freq_scale,
                              r->attn_factor, r->factors);
-        kite_wgpu_rope_table(w->h, slot, w->cs, w->n, r->n_rot);
+        kite_wgpu_rope_table(w->h, slot, w->cs, w->step.n, r->n_rot);
         if (slot < ROPE_SLOTS) w->ropes[w->n_ropes++] = *r;
     }
     kite_wgpu_rope(w->h, x.act, x.off, x.stride, n, n_heads, head_dim, r->n_rot, r->neox, slot);
@@ -153,7 +157,6 @@ static void wg_free(kite_backend *b) {
     wgpu_backend *w = wg(b);
     if (!w) return;
     if (w->h >= 0) kite_wgpu_free(w->h);
-    free(w->pos);
     free(w->cs);
     free(w);
 }
@@ -194,6 +197,7 @@ kite_status kite__backend_webgpu_new(const kite_backend_config *cfg, kite_backen
         .add_bias = wg_add_bias,
         .scale = wg_scale,
         .swiglu = wg_swiglu,
+        .gather = wg_gather,
         .rope = wg_rope,
         .kv_store = wg_kv_store,
         .attention = wg_attention,
@@ -206,13 +210,13 @@ kite_status kite__backend_webgpu_new(const kite_backend_config *cfg, kite_backen
         [KITE_ACT_Q] = q_dim,   [KITE_ACT_K] = kv_dim,              [KITE_ACT_V] = kv_dim,
         [KITE_ACT_ATT] = q_dim, [KITE_ACT_FF] = 2 * F,              [KITE_ACT_FF2] = F,
     };
-    w->pos = malloc((size_t)cfg->n_batch * sizeof(int32_t));
     w->cs = malloc((size_t)cfg->n_batch * (size_t)KITE_MAX(hp->n_rot, 2) * sizeof(float));
-    if (!w->pos || !w->cs) {
+    if (!w->cs) {
         wg_free(&w->b);
         return kite__fail(KITE_ERR_NOMEM, "out of memory");
     }
-    w->h = kite_wgpu_create(cfg->n_ctx, cfg->n_batch, widths, kv_dim, cfg->layer_first, cfg->layer_last, hp->n_rot);
+    w->h = kite_wgpu_create(cfg->n_ctx, cfg->n_seq, cfg->n_batch, widths, kv_dim, cfg->layer_first, cfg->layer_last,
+                            hp->n_rot);
     if (w->h < 0) {
         wg_free(&w->b);
         return kite__fail(KITE_ERR_UNSUPPORTED, "no WebGPU device in this worker (Module.kiteWebGpu is not set)");

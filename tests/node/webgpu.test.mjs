@@ -267,6 +267,16 @@ async function kernelChecks({ base, only }) {
     y = await run(g, yb, n, (rec) => k.elemwise(rec, 'scale', gb, null, yb, { n, s: 0.3 }));
     sb = sameBits(y, gv.map((v) => v * Math.fround(0.3)));
     check('scale bit-exact', sb.bad === 0, sb);
+    // gather: rows 7, 0, 9, 7 of 10 rows of 100 into rows 120 floats apart from float 3
+    const ids = buf(Int32Array.from([7, 0, 9, 7]));
+    const gd = g.buffer((3 + 4 * 120) * 4);
+    y = await run(g, gd, 3 + 4 * 120, (rec) => k.gather(rec, gb, gd, ids, { n: 4, width: 100, dstOff: 3, dstStride: 120 }));
+    const gathered = new Float32Array(400);
+    for (let i = 0; i < 4; i++) gathered.set(y.subarray(3 + i * 120, 3 + i * 120 + 100), i * 100);
+    const wantG = new Float32Array(400);
+    [7, 0, 9, 7].forEach((r, i) => wantG.set(gv.subarray(r * 100, r * 100 + 100), i * 100));
+    sb = sameBits(gathered, wantG);
+    check('gather bit-exact', sb.bad === 0, sb);
     // SwiGLU: exp (3 + 2*6 ulp) and three f32 operations: 4e-6 relative
     const sw = await get('swiglu_y.bin');
     y = await run(g, yb, n, (rec) => k.elemwise(rec, 'swiglu', gb, ub, yb, { n }));

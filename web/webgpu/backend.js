@@ -19,20 +19,20 @@ export const ROPE_SLOTS = 4;
 
 export class WebGpuBackend {
   // kernels: a Kernels (kernels.js) with every type's pipelines; memory: () => ArrayBuffer.
-  // cfg: { nCtx, nBatch, actWidths (ACT.COUNT floats per row, 0 = unused), kvDim, layerFirst,
+  // cfg: { nCtx (positions per sequence), nSeq, nBatch, actWidths (ACT.COUNT floats per row, 0 = unused), kvDim, layerFirst,
   // layerLast, nRot, kv: 'f16' | 'f32' }.
   constructor(kernels, memory, cfg) {
     this.k = kernels;
     this.gpu = kernels.gpu;
     this.memory = memory;
-    this.cfg = { kv: 'f16', ...cfg };
+    this.cfg = { kv: 'f16', nSeq: 1, ...cfg };
     this.error = null; // the step's first failure: { status, message }
     this.weights = new Map(); // pointer -> GpuTensor
     this.host = new Map(); // pointer -> GPUBuffer of host floats (norm weights, biases)
     this.pending = null; // the submitted step's promise
     const g = this.gpu, c = this.cfg;
     this.acts = c.actWidths.map((w, i) => (w && i !== ACT.OUT ? g.buffer(c.nBatch * w * 4, null, `act ${i}`) : null));
-    const kvBytes = c.nCtx * c.kvDim * (c.kv === 'f16' ? 2 : 4);
+    const kvBytes = c.nSeq * c.nCtx * c.kvDim * (c.kv === 'f16' ? 2 : 4);
     this.kCache = [], this.vCache = [];
     for (let l = c.layerFirst; l < c.layerLast; l++) {
       this.kCache.push(g.buffer(kvBytes, null, `k cache ${l}`));
@@ -40,6 +40,7 @@ export class WebGpuBackend {
     }
     this.pos = g.buffer(c.nBatch * 4, null, 'positions');
     this.ids = g.buffer(c.nBatch * 4, null, 'token ids');
+    this.rows = g.buffer(c.nBatch * 4, null, 'gathered rows');
     this.cs = g.buffer(ROPE_SLOTS * c.nBatch * Math.max(c.nRot, 2) * 4, null, 'rope tables');
     this.out = null; // { buffer, ptr, rows, width }
   }
@@ -211,6 +212,14 @@ export class WebGpuBackend {
     });
   }
 
+  gather(dAct, dOff, dStride, sAct, sOff, sStride, rowsPtr, n, width) {
+    this.#guard('gather', () => {
+      this.gpu.write(this.rows, 0, new Int32Array(this.memory(), rowsPtr, n).slice());
+      this.k.gather(this.rec, this.#act(sAct), this.#act(dAct), this.rows,
+        { n, width, srcOff: sOff, srcStride: sStride, dstOff: dOff, dstStride: dStride });
+    });
+  }
+
   // The C half computes the step's cos/sin table with kite__rope_cache (the CPU's bits) and
   // passes it once per distinct rope per step: slot < ROPE_SLOTS.
   ropeTable(slot, csPtr, n, nRot) {
@@ -251,6 +260,6 @@ export class WebGpuBackend {
 
   destroy() {
     for (const w of this.weights.values()) w.destroy();
-    for (const b of [...this.host.values(), ...this.acts, ...this.kCache, ...this.vCache, this.pos, this.ids, this.cs, this.seq, this.outBuffer]) b?.destroy();
+    for (const b of [...this.host.values(), ...this.acts, ...this.kCache, ...this.vCache, this.pos, this.ids, this.rows, this.cs, this.seq, this.outBuffer]) b?.destroy();
   }
 }

@@ -3,7 +3,7 @@
 // token step becomes one submit. Tensors are GpuTensors (weights, split into pieces when
 // larger than a binding) or plain GPUBuffers of f32 (activations); offsets count elements.
 import { GEMM_TM, GEMM_TN, GEMV_ROWS, gemmWgsl, gemvWgsl, getRowsWgsl } from './wgsl_matmul.js';
-import { ROPE, ROPE_CACHE, SOFTMAX, attentionWgsl, elemwiseWgsl, kvWriteWgsl, rmsnormWgsl } from './wgsl_ops.js';
+import { GATHER, ROPE, ROPE_CACHE, SOFTMAX, attentionWgsl, elemwiseWgsl, kvWriteWgsl, rmsnormWgsl } from './wgsl_ops.js';
 import { TYPE_NAMES, rowBytes, typeName } from './types.js';
 
 // Every pipeline of the kernels, for Gpu.compile. types: the weight types to build matmul and
@@ -16,7 +16,7 @@ export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'] } = {}) {
   }
   specs.push({ key: 'rmsnorm', code: rmsnormWgsl(false) }, { key: 'rmsnorm_inplace', code: rmsnormWgsl(true) }, { key: 'softmax', code: SOFTMAX }, { key: 'elemwise', code: elemwiseWgsl(false) },
     { key: 'elemwise_inplace', code: elemwiseWgsl(true) },
-    { key: 'rope_cache', code: ROPE_CACHE }, { key: 'rope', code: ROPE });
+    { key: 'rope_cache', code: ROPE_CACHE }, { key: 'rope', code: ROPE }, { key: 'gather', code: GATHER });
   for (const k of kv) specs.push({ key: `kvwrite_${k}`, code: kvWriteWgsl(k) }, { key: `attn_${k}`, code: attentionWgsl(k) });
   return specs;
 }
@@ -97,6 +97,14 @@ export class Kernels {
   #dummy() {
     this.dummyBuffer ??= this.gpu.buffer(16);
     return this.dummyBuffer;
+  }
+
+  // dst row i = src row ids[idsOff + i] (i32 row indices) for n rows of width; src and dst
+  // distinct buffers.
+  gather(rec, src, dst, ids, { n, width, srcOff = 0, srcStride = width, dstOff = 0, dstStride = width, idsOff = 0 }) {
+    if (src === dst) throw new Error('WebGPU: gather within one buffer');
+    const u = rec.uniform([n, width, srcOff, srcStride, dstOff, dstStride, idsOff]);
+    rec.dispatch('gather', [src, dst, ids, u], Math.ceil((n * width) / 64));
   }
 
   // The RoPE table (see ROPE_CACHE) for nTok positions (i32 in `pos` from posOff) into cs.

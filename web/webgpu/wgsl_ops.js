@@ -130,6 +130,24 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 `;
 }
 
+// dst row i = src row IDS[ids_off + i] (i < n rows of width), rows src_stride / dst_stride
+// apart: an exact copy.
+export const GATHER = params([['n', 'u32'], ['width', 'u32'], ['src_off', 'u32'], ['src_stride', 'u32'], ['dst_off', 'u32'],
+  ['dst_stride', 'u32'], ['ids_off', 'u32']]) + /* wgsl */ `
+@group(0) @binding(0) var<storage, read> S: array<f32>;
+@group(0) @binding(1) var<storage, read_write> D: array<f32>;
+@group(0) @binding(2) var<storage, read> IDS: array<i32>;
+@group(0) @binding(3) var<uniform> P: Params;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 64u;
+  if (i >= P.n * P.width) { return; }
+  let r = i / P.width;
+  let c = i % P.width;
+  D[P.dst_off + r * P.dst_stride + c] = S[P.src_off + u32(IDS[P.ids_off + r]) * P.src_stride + c];
+}
+`;
+
 // The RoPE table kite__rope_cache fills, on the GPU: CS[t * n_rot + 2i, +1] = (cos, sin) of
 // freq_scale * theta_i / factor_i (theta_i = pos_t * step^i by repeated f32 multiplication, as
 // the C does), times attn_factor. has_factors 0 ignores F. WGSL bounds cos/sin only to 2^-11
