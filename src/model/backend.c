@@ -4,6 +4,9 @@
 kite_status kite__backend_new(const char *name, const kite_backend_config *cfg, kite_backend **out) {
     *out = NULL;
     if (!strcmp(name, "cpu")) return kite__backend_cpu_new(cfg, out);
+#if defined(__EMSCRIPTEN__) && defined(KITE_WEBGPU)
+    if (!strcmp(name, "webgpu")) return kite__backend_webgpu_new(cfg, out);
+#endif
     return kite__fail(KITE_ERR_UNSUPPORTED, "backend '%s' is not built into this binary", name);
 }
 

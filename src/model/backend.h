@@ -168,4 +168,9 @@ bool kite__backend_reads_mid_step(const char *name);
 // The CPU backend (backend_cpu.c).
 kite_status kite__backend_cpu_new(const kite_backend_config *cfg, kite_backend **out);
 
+// The WebGPU backend (backend_webgpu.c; Emscripten builds with KITE_WEBGPU): ops recorded by
+// web/webgpu/backend.js. It must run the output head; end() submits without waiting (the
+// worker awaits the JS side's settle() before it reads the logits).
+kite_status kite__backend_webgpu_new(const kite_backend_config *cfg, kite_backend **out);
+
 #endif
