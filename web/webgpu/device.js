@@ -76,7 +76,7 @@ export class Gpu {
     this.lost = null; // the GpuError once the device is lost
     this.error = null; // the first uncaptured error
     this.arenas = []; // uniform buffers of ARENA_SLOTS slots, reused by each recorder
-    this.staging = new Map(); // read-back buffers by size
+    this.staging = new Map(); // read-back buffers by size: [GPUBuffer]
     this.allocated = 0; // bytes of tensors created
     device.lost.then((i) => { this.lost = new GpuError('device-lost', `WebGPU device lost (${i.reason}): ${i.message}`); });
     device.addEventListener?.('uncapturederror', (ev) => { this.error ??= new GpuError('gpu-error', `WebGPU error: ${ev.error.message}`); });
@@ -172,7 +172,7 @@ export class Gpu {
 
   destroy() {
     for (const a of this.arenas) a.destroy();
-    for (const s of this.staging.values()) s.destroy();
+    for (const pool of this.staging.values()) for (const s of pool) s.destroy();
     this.device.destroy();
   }
 }
@@ -231,11 +231,15 @@ export class Recorder {
     this.pass?.end();
     this.pass = null;
     const bytes = align4(size);
-    let staging = this.gpu.staging.get(bytes);
+    // a free read-back buffer of this size (a step still in flight holds its own)
+    const pool = this.gpu.staging.get(bytes) ?? [];
+    this.gpu.staging.set(bytes, pool);
+    let staging = pool.find((b) => !b.kiteBusy);
     if (!staging) {
       staging = this.gpu.device.createBuffer({ label: 'kite read-back', size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-      this.gpu.staging.set(bytes, staging);
+      pool.push(staging);
     }
+    staging.kiteBusy = true;
     this.encoder.copyBufferToBuffer(buffer, offset, staging, 0, bytes);
     this.readback = { staging, size };
   }
@@ -261,6 +265,7 @@ export class Recorder {
       }
       out = staging.getMappedRange(0, align4(size)).slice(0, size);
       staging.unmap();
+      staging.kiteBusy = false;
     } else {
       await q.onSubmittedWorkDone();
     }

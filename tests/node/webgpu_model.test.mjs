@@ -1,0 +1,129 @@
+// webgpu_model.test.mjs - whole models on the WebGPU backend in headless Chromium: the wasm
+// build with KITE_WEBGPU (build/wasm-st-webgpu) runs every layer and the output head through
+// src/model/backend_webgpu.c -> web/webgpu/backend.js, and its logits at every greedy step are
+// compared with the same build's CPU context (a second model instance): the same greedy tokens,
+// and logits within 1e-3 of the largest |logit| (the GPU attention computes in f32, the CPU one
+// follows llama.cpp's f16 roundings, and matmuls sum in another order).
+// Skips with a message where the browser has no WebGPU adapter or the build is missing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { launchChromium } from './chromium.mjs';
+import { modelsDir, repoRoot } from './helpers.mjs';
+import { serve } from '../../web/serve.mjs';
+
+const BUILD = 'build/wasm-st-webgpu';
+// [file, prompt ids (BOS first), greedy steps]
+const MODELS = [
+  ['stories260K.gguf', [1, 403, 407, 261, 378], 24],
+  ['rand-llama-spm-f16.gguf', [1, 450, 7483, 310, 3444, 338], 8],
+  ['ref/rand-llama-spm-Q4_K_M.gguf', [1, 450, 7483, 310, 3444, 338], 8],
+];
+
+async function greedyBoth({ glue, dir, models }) {
+  const { createGpu } = await import('/web/webgpu/device.js');
+  const { createKernels } = await import('/web/webgpu/kernels.js');
+  const { WebGpuBackend } = await import('/web/webgpu/backend.js');
+  let gpu;
+  try {
+    gpu = await createGpu();
+  } catch (e) {
+    if (e.code === 'no-webgpu' || e.code === 'no-adapter') return { skip: e.message };
+    throw e;
+  }
+  const kernels = await createKernels(gpu);
+  const factory = new Function(`${await (await fetch(glue)).text()}\n;return createKiteST;`)();
+  let backend = null;
+  const M = await factory({
+    locateFile: (p) => dir + p,
+    print: () => {},
+    printErr: () => {},
+    kiteWebGpu: (cfg, memory) => (backend = new WebGpuBackend(kernels, memory, cfg)),
+  });
+  const heap = () => (M.wasmMemory ? M.wasmMemory.buffer : M.HEAPU8.buffer);
+  const check = (s) => {
+    if (s !== 0) throw new Error(M.UTF8ToString(M._kw_last_error()));
+  };
+  const out = [];
+  for (const { url, prompt, steps } of models) {
+    const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+    const scratch = M._kw_alloc(4096) >>> 0;
+    const load = () => {
+      const p = M._kw_alloc(bytes.length) >>> 0;
+      new Uint8Array(heap()).set(bytes, p);
+      check(M._kw_model_load(p, bytes.length, 256, 1, 0, scratch));
+      return new Uint32Array(heap(), scratch, 1)[0];
+    };
+    const cpu = load(), onGpu = load();
+    M.stringToUTF8('webgpu', scratch + 16, 16);
+    check(M._kw_model_offload(onGpu, 256, 999, scratch + 16));
+    const nv = M._kw_n_vocab(cpu);
+    const evalOn = async (h, ids) => {
+      new Int32Array(heap(), scratch + 64, ids.length).set(ids);
+      check(M._kw_eval(h, scratch + 64, ids.length, scratch + 32));
+      if (h === onGpu) await backend.settle();
+      const p = new Uint32Array(heap(), scratch + 32, 1)[0];
+      return new Float32Array(heap(), p, nv).slice();
+    };
+    const argmax = (l) => l.reduce((b, v, i) => (v > l[b] ? i : b), 0);
+    const run = { tokens: { cpu: [], gpu: [] }, worst: 0 };
+    let lc = await evalOn(cpu, prompt), lg = await evalOn(onGpu, prompt);
+    for (let s = 0; s < steps; s++) {
+      const scale = lc.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      const d = lc.reduce((m, v, i) => Math.max(m, Math.abs(v - lg[i])), 0);
+      run.worst = Math.max(run.worst, d / scale);
+      const tc = argmax(lc), tg = argmax(lg);
+      run.tokens.cpu.push(tc), run.tokens.gpu.push(tg);
+      if (s + 1 < steps) {
+        lc = await evalOn(cpu, [tc]);
+        lg = await evalOn(onGpu, [tc]); // both continue on the CPU's token
+      }
+    }
+    M._kw_model_free(cpu);
+    M._kw_model_free(onGpu);
+    out.push(run);
+  }
+  return { adapter: gpu.name, out };
+}
+
+test('whole models on the WebGPU backend: the CPU build\'s greedy tokens, logits within 1e-3', async (t) => {
+  const glue = join(repoRoot, BUILD, 'kite-st.js');
+  if (!existsSync(glue)) {
+    t.skip(`${BUILD} is not built (cmake -B ${BUILD} with the Emscripten toolchain, -DKITE_WASM_FLAVOR=st -DKITE_WEBGPU=ON)`);
+    return;
+  }
+  const dir = join(repoRoot, 'build/webgpu-models');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const server = await serve({ port: 0 });
+  const browser = await launchChromium({ webgpu: true });
+  try {
+    const origin = `http://127.0.0.1:${server.port}`;
+    const models = MODELS.filter(([f]) => existsSync(join(modelsDir(), f))).map(([f, prompt, steps]) => {
+      symlinkSync(join(modelsDir(), f), join(dir, basename(f)));
+      return { url: `${origin}/build/webgpu-models/${basename(f)}`, prompt, steps, name: f };
+    });
+    assert.ok(models.length > 0, `no test models in ${modelsDir()}`);
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${origin}/package.json`);
+    const r = await page.evaluate(greedyBoth, { glue: `${origin}/${BUILD}/kite-st.js`, dir: `${origin}/${BUILD}/`, models });
+    if (r.skip) {
+      t.skip(`no WebGPU adapter in this browser: ${r.skip}`);
+      return;
+    }
+    console.log(`adapter: ${r.adapter}`);
+    r.out.forEach((o, i) => {
+      console.log(`${models[i].name}: worst |logit diff| / max |logit| = ${o.worst.toExponential(2)}; tokens ${o.tokens.gpu.join(' ')}`);
+      assert.deepEqual(o.tokens.gpu, o.tokens.cpu, `${models[i].name}: greedy tokens`);
+      assert.ok(o.worst < 1e-3, `${models[i].name}: logits differ by ${o.worst} of the largest`);
+    });
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
