@@ -23,6 +23,14 @@ if(KITE_WASM_RELAXED)
 endif()
 set_property(GLOBAL PROPERTY RULE_LAUNCH_LINK "${em_env}")
 
+# The WebGPU backend (src/model/backend_webgpu.c; web/webgpu/README.md): a separate build,
+# kite-<flavor>-webgpu, until the worker drives it. Its imports come from
+# wasm/library_kite_webgpu.js.
+option(KITE_WEBGPU "Build the WebGPU backend" OFF)
+if(KITE_WEBGPU)
+  set(KITE_WASM_NAME ${KITE_WASM_NAME}-webgpu)
+endif()
+
 file(GLOB KITE_WASM_SRC CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/wasm/exports*.c)
 add_executable(kite_wasm ${KITE_WASM_SRC})
 set_target_properties(kite_wasm PROPERTIES OUTPUT_NAME ${KITE_WASM_NAME} SUFFIX ".js")
@@ -66,9 +74,6 @@ if(KITE_WASM_RELAXED)
   list(REMOVE_ITEM KITE_WASM_LINK -O3)
   list(APPEND KITE_WASM_LINK -O0 -sWASM_BIGINT)
 endif()
-# The WebGPU backend (src/model/backend_webgpu.c; web/webgpu/README.md): off until the worker
-# drives it. Its imports come from wasm/library_kite_webgpu.js.
-option(KITE_WEBGPU "Build the WebGPU backend" OFF)
 if(KITE_WEBGPU)
   target_compile_definitions(kite PRIVATE KITE_WEBGPU)
   list(APPEND KITE_WASM_LINK --js-library ${CMAKE_SOURCE_DIR}/wasm/library_kite_webgpu.js)

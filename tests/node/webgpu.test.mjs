@@ -88,12 +88,13 @@ async function kernelChecks({ base, only }) {
   const compileMs = Math.round(performance.now() - t0);
   const manifest = await (await fetch(base + 'manifest.json')).json();
   const weights = [];
-  for (const w of manifest.weights) weights.push({ ...w, q: await get(`q_${w.type}.bin`, Uint8Array), dq: await get(`dq_${w.type}.bin`) });
+  for (const w of manifest.weights) weights.push({ ...w, q: await get(`q_${w.file}.bin`, Uint8Array), dq: await get(`dq_${w.file}.bin`) });
 
   // Decoding, GEMV and GEMM of each type on device g (maxBindingBytes there splits weights).
   async function weightChecks(g, k, tag, types) {
-    for (const w of weights.filter((x) => !types || types.includes(x.type))) {
-      const W = k.weight(w.type, w.rows, w.cols, w.q, w.type);
+    for (const w of weights.filter((x) => !types || types.includes(x.file))) {
+      const W = k.weight(w.type, w.rows, w.cols, w.q, w.file);
+      const name = w.file === w.type ? w.type : `${w.type} (rows of ${w.cols})`;
       const pieces = W.pieces.length;
       // get-rows: every row, in reverse order, twice over
       const ids = Uint32Array.from({ length: 2 * w.rows }, (_, i) => w.rows - 1 - (i % w.rows));
@@ -103,17 +104,17 @@ async function kernelChecks({ base, only }) {
       const want = new Float32Array(ids.length * w.cols);
       ids.forEach((id, i) => want.set(w.dq.subarray(id * w.cols, (id + 1) * w.cols), i * w.cols));
       const sb = sameBits(got, want);
-      check(`${tag}get-rows ${w.type} (${pieces} piece${pieces > 1 ? 's' : ''}) bit-exact with the C _ref`, sb.bad === 0, sb);
+      check(`${tag}get-rows ${name} (${pieces} piece${pieces > 1 ? 's' : ''}) bit-exact with the C _ref`, sb.bad === 0, sb);
 
       // GEMV: depth = 32 products summed in a unit + ceil(units / 64) unit sums per thread
       // + log2(64) tree levels, plus the product's own rounding
-      const units = w.cols / 32;
+      const units = Math.ceil(w.cols / 32);
       const x = randArr(w.cols, 2);
       const xBuf = g.buffer(x.byteLength, x), yBuf = g.buffer(w.rows * 4);
       const y = await run(g, yBuf, w.rows, (rec) => k.matmul(rec, W, xBuf, yBuf));
       const ref = Array.from({ length: w.rows }, (_, r) => refDot(w.dq, w.cols, r, x, 0));
       const gv = gamma(32 + Math.ceil(units / 64) + 6 + 1);
-      check(`${tag}GEMV ${w.type} within gamma(${32 + Math.ceil(units / 64) + 7})*sum|wx|`,
+      check(`${tag}GEMV ${name} within gamma(${32 + Math.ceil(units / 64) + 7})*sum|wx|`,
         ...((r) => [r.ok, r])(within(y, ref.map((v) => v[0]), (i) => gv * ref[i][1] + 1e-30)));
 
       // GEMM over 37 tokens: depth = 32 + units + 1
@@ -124,7 +125,7 @@ async function kernelChecks({ base, only }) {
       const refs = [];
       for (let t = 0; t < nt; t++) for (let r = 0; r < w.rows; r++) refs.push(refDot(w.dq, w.cols, r, X, t * w.cols));
       const gm = gamma(32 + units + 1);
-      check(`${tag}GEMM ${w.type} x ${nt} tokens within gamma(${32 + units + 1})*sum|wx|`,
+      check(`${tag}GEMM ${name} x ${nt} tokens within gamma(${32 + units + 1})*sum|wx|`,
         ...((r) => [r.ok, r])(within(Y, refs.map((v) => v[0]), (i) => gm * refs[i][1] + 1e-30)));
       for (const b of [idsBuf, rowsBuf, xBuf, yBuf, XBuf, YBuf]) b.destroy();
       W.destroy();
@@ -142,8 +143,8 @@ async function kernelChecks({ base, only }) {
   // Split weights: bindings capped at 4 KiB (every type in several pieces) ...
   if (want('split')) await guarded('split weights', async () => {
     const small = await createGpu({ maxBindingBytes: 4096 });
-    const split = ['f32', 'f16', 'q4_0', 'q5_1', 'q8_0', 'q3_K', 'q6_K', 'iq4_xs'];
-    const smallK = await createKernels(small, { types: split, kv: [] });
+    const split = ['f32', 'f16', 'q4_0', 'q5_1', 'q8_0', 'q3_K', 'q6_K', 'iq4_xs', 'f16_172'];
+    const smallK = await createKernels(small, { types: split.filter((t) => !t.endsWith('_172')), kv: [] });
     await weightChecks(small, smallK, '[4 KiB bindings] ', split);
     small.destroy();
   });
@@ -404,7 +405,7 @@ test('WebGPU kernels match the C core (Chromium, SwiftShader or a real adapter)'
     for (const c of r.checks) console.log(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name} ${JSON.stringify(c.detail)}`);
     const failed = r.checks.filter((c) => !c.ok);
     assert.deepEqual(failed.map((c) => `${c.name}: ${JSON.stringify(c.detail)}`), []);
-    if (!ONLY) assert.ok(r.checks.length >= 15 * 3 + 8 * 3 + 2 + 16, `${r.checks.length} checks ran`);
+    if (!ONLY) assert.ok(r.checks.length >= 18 * 3 + 9 * 3 + 2 + 16, `${r.checks.length} checks ran`);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

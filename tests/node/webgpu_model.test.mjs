@@ -88,7 +88,7 @@ async function greedyBoth({ glue, dir, models }) {
 }
 
 test('whole models on the WebGPU backend: the CPU build\'s greedy tokens, logits within 1e-3', async (t) => {
-  const glue = join(repoRoot, BUILD, 'kite-st.js');
+  const glue = join(repoRoot, BUILD, 'kite-st-webgpu.js');
   if (!existsSync(glue)) {
     t.skip(`${BUILD} is not built (cmake -B ${BUILD} with the Emscripten toolchain, -DKITE_WASM_FLAVOR=st -DKITE_WEBGPU=ON)`);
     return;
@@ -109,7 +109,7 @@ test('whole models on the WebGPU backend: the CPU build\'s greedy tokens, logits
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${origin}/package.json`);
-    const r = await page.evaluate(greedyBoth, { glue: `${origin}/${BUILD}/kite-st.js`, dir: `${origin}/${BUILD}/`, models });
+    const r = await page.evaluate(greedyBoth, { glue: `${origin}/${BUILD}/kite-st-webgpu.js`, dir: `${origin}/${BUILD}/`, models });
     if (r.skip) {
       t.skip(`no WebGPU adapter in this browser: ${r.skip}`);
       return;

@@ -55,8 +55,9 @@ static float *frands(size_t n, float scale) {
 
 // One weight matrix per type: rows x cols random values (row scales vary over three decades,
 // a few outliers), quantized by the reference quantizer and dequantized back by the reference
-// dequantizer. Files: q_<type>.bin (the GGUF blocks), dq_<type>.bin (f32 rows).
-static void weights(kite_type t, int rows, int cols, int first) {
+// dequantizer. Files: q_<name>.bin (the GGUF blocks), dq_<name>.bin (f32 rows), name the type's
+// (with _<cols> appended when tail is set: float rows of a length that is no multiple of 32).
+static void weights(kite_type t, int rows, int cols, int first, int tail) {
     float *w = xmalloc((size_t)rows * cols * sizeof(float));
     for (int r = 0; r < rows; r++) {
         const float s = powf(10.0f, (float)(r % 7) / 3.0f - 1.0f);
@@ -77,13 +78,18 @@ static void weights(kite_type t, int rows, int cols, int first) {
             exit(1);
         }
     }
-    char name[64];
-    snprintf(name, sizeof name, "q_%s.bin", kite_type_name(t));
+    char file[48], name[64];
+    if (tail)
+        snprintf(file, sizeof file, "%s_%d", kite_type_name(t), cols);
+    else
+        snprintf(file, sizeof file, "%s", kite_type_name(t));
+    snprintf(name, sizeof name, "q_%s.bin", file);
     put(name, q, (size_t)(rb * rows));
-    snprintf(name, sizeof name, "dq_%s.bin", kite_type_name(t));
+    snprintf(name, sizeof name, "dq_%s.bin", file);
     put(name, dq, (size_t)rows * cols * sizeof(float));
-    fprintf(g_manifest, "%s    {\"type\": \"%s\", \"id\": %d, \"rows\": %d, \"cols\": %d, \"rowBytes\": %llu}", first ? "" : ",\n",
-            kite_type_name(t), (int)t, rows, cols, (unsigned long long)rb);
+    fprintf(g_manifest,
+            "%s    {\"type\": \"%s\", \"file\": \"%s\", \"id\": %d, \"rows\": %d, \"cols\": %d, \"rowBytes\": %llu}",
+            first ? "" : ",\n", kite_type_name(t), file, (int)t, rows, cols, (unsigned long long)rb);
     free(w);
     free(q);
     free(dq);
@@ -206,7 +212,12 @@ int main(int argc, char **argv) {
                                KITE_TYPE_Q4_K, KITE_TYPE_Q5_K, KITE_TYPE_Q6_K, KITE_TYPE_IQ4_NL, KITE_TYPE_IQ4_XS};
     fprintf(g_manifest, "{\n  \"weights\": [\n");
     // 70 rows (not a multiple of any tile), 768 columns (3 super-blocks)
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) weights(types[i], 70, 768, i == 0);
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) weights(types[i], 70, 768, i == 0, 0);
+    // float rows of 172 (stories260K's n_ff): the last 32-element unit is partial, and F16/BF16
+    // rows start at bytes that are not multiples of 4
+    weights(KITE_TYPE_F32, 70, 172, 0, 1);
+    weights(KITE_TYPE_F16, 70, 172, 0, 1);
+    weights(KITE_TYPE_BF16, 70, 172, 0, 1);
     fprintf(g_manifest, "\n  ]\n}\n");
     ops();
     if (fclose(g_manifest) != 0) {

@@ -61,7 +61,7 @@ export class Kernels {
   getRows(rec, W, ids, y, { nIds = 1, idsOff = 0, yOff = 0, yStride = W.cols } = {}) {
     for (const p of W.pieces) {
       const u = rec.uniform([p.rows, W.cols, W.rowBytes, p.row0, nIds, idsOff, yOff, yStride, 0]);
-      rec.dispatch(`getrows_${W.type}`, [p.buffer, ids, y, u], Math.ceil((nIds * W.cols) / 32 / 64));
+      rec.dispatch(`getrows_${W.type}`, [p.buffer, ids, y, u], Math.ceil((nIds * Math.ceil(W.cols / 32)) / 64));
     }
   }
 

@@ -31,11 +31,11 @@ export function typeName(t) {
   return name;
 }
 
-// Bytes of one row of `cols` elements; cols must be a whole number of 32-element units and of
-// the type's blocks (the kernels work in 32-element units).
+// Bytes of one row of `cols` elements: a whole number of blocks, and for the block types of
+// 32-element units (the kernels' step); the float types take any length.
 export function rowBytes(type, cols) {
   const t = TYPES[typeName(type)];
-  if (cols % 32 !== 0 || cols % t.block !== 0)
-    throw new Error(`WebGPU: a ${typeName(type)} row of ${cols} elements is not a whole number of blocks/32-element units`);
+  if (t.block > 1 && (cols % 32 !== 0 || cols % t.block !== 0))
+    throw new Error(`WebGPU: a ${typeName(type)} row of ${cols} elements is not a whole number of blocks`);
   return (cols / t.block) * t.bytes;
 }

@@ -7,7 +7,7 @@
 //   var<private> dq: array<f32, 32>;
 //   fn decode(rb: u32, u: u32)  -- fills dq with elements 32u..32u+31 of the row whose first
 //                                 byte is rb (byte offset into W).
-// Every type is read in 32-element units (a Q4_0 block, an eighth of a Q4_K super-block, ...),
+// The caller declares `P.cols` (the row length). Every type is read in 32-element units (a Q4_0 block, an eighth of a Q4_K super-block, ...),
 // so one thread decodes one unit and the threads of a workgroup walk a row's units in order:
 // neighbouring threads read neighbouring bytes.
 
@@ -42,27 +42,41 @@ fn scale_min_k4(j: u32, o: u32) -> vec2<u32> {
 `;
 
 const DECODERS = {
+  // The float types allow rows of any length (stories260K's n_ff is 172): elements past P.cols
+  // (the caller's row length) decode as 0, and a row may start at any even byte.
   f32: `
 fn decode(rb: u32, u: u32) {
   let w = (rb >> 2u) + u * 32u;
-  for (var j = 0u; j < 32u; j++) { dq[j] = bitcast<f32>(W[w + j]); }
+  for (var j = 0u; j < 32u; j++) { dq[j] = select(0.0, bitcast<f32>(W[w + j]), u * 32u + j < P.cols); }
 }`,
   f16: `
 fn decode(rb: u32, u: u32) {
-  let w = (rb >> 2u) + u * 16u;
-  for (var j = 0u; j < 16u; j++) {
-    let v = unpack2x16float(W[w + j]);
-    dq[2u * j] = v.x;
-    dq[2u * j + 1u] = v.y;
+  if ((rb & 3u) == 0u && u * 32u + 32u <= P.cols) {
+    let w = (rb >> 2u) + u * 16u;
+    for (var j = 0u; j < 16u; j++) {
+      let v = unpack2x16float(W[w + j]);
+      dq[2u * j] = v.x;
+      dq[2u * j + 1u] = v.y;
+    }
+    return;
   }
+  for (var j = 0u; j < 32u; j++) { dq[j] = select(0.0, h16(rb + 2u * (u * 32u + j)), u * 32u + j < P.cols); }
 }`,
   bf16: `
 fn decode(rb: u32, u: u32) {
-  let w = (rb >> 2u) + u * 16u;
-  for (var j = 0u; j < 16u; j++) {
-    let v = W[w + j];
-    dq[2u * j] = bitcast<f32>(v << 16u);
-    dq[2u * j + 1u] = bitcast<f32>(v & 0xffff0000u);
+  if ((rb & 3u) == 0u && u * 32u + 32u <= P.cols) {
+    let w = (rb >> 2u) + u * 16u;
+    for (var j = 0u; j < 16u; j++) {
+      let v = W[w + j];
+      dq[2u * j] = bitcast<f32>(v << 16u);
+      dq[2u * j + 1u] = bitcast<f32>(v & 0xffff0000u);
+    }
+    return;
+  }
+  for (var j = 0u; j < 32u; j++) {
+    let o = rb + 2u * (u * 32u + j);
+    let h = (W[o >> 2u] >> ((o & 2u) * 8u)) & 0xffffu;
+    dq[j] = select(0.0, bitcast<f32>(h << 16u), u * 32u + j < P.cols);
   }
 }`,
   q4_0: `

@@ -4,12 +4,14 @@
 // see device.js): each kernel is dispatched once per piece, with the piece's first row `row0`.
 //
 // Shared uniform block of the three (16 u32):
-//   rows     rows of this piece          cols     elements per row (a multiple of 32)
+//   rows     rows of this piece          cols     elements per row (a multiple of 32 but for
+//                                        the float types, whose last unit is padded with 0)
 //   rb       bytes per row               row0     first row of this piece in the whole tensor
 //   ntok     tokens (columns of X)       x_off    first float of X;  y_off  first float of Y
 //   y_stride floats between two tokens' outputs in Y (the whole tensor's row count for matmul)
 //   x_stride floats between two tokens' inputs in X
 import { decodeWgsl } from './wgsl_dequant.js';
+import { TYPES } from './types.js';
 
 const PARAMS = /* wgsl */ `
 struct Params {
@@ -31,7 +33,9 @@ export const GEMV_WG = 64;
 export const GEMV_ROWS = 4;
 
 export function gemvWgsl(type) {
-  return decodeWgsl(type).replace(/^/, PARAMS) + /* wgsl */ `
+  // rows of float types may end inside a unit: x is read as 0 there (it may hold anything)
+  const xv = TYPES[type].block === 1 ? 'select(0.0, X[xb + j], u * 32u + j < P.cols)' : 'X[xb + j]';
+  return PARAMS + decodeWgsl(type) + /* wgsl */ `
 const WG = ${GEMV_WG}u;
 const R = ${GEMV_ROWS}u;
 var<workgroup> red: array<f32, ${GEMV_WG * GEMV_ROWS}>;
@@ -39,7 +43,7 @@ var<workgroup> red: array<f32, ${GEMV_WG * GEMV_ROWS}>;
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let g = wid.x + wid.y * nwg.x;
-  let units = P.cols / 32u;
+  let units = (P.cols + 31u) / 32u;
   for (var r = 0u; r < R; r++) {
     let row = g * R + r;
     var acc = 0.0;
@@ -48,7 +52,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         decode(row * P.rb, u);
         let xb = P.x_off + u * 32u;
         var s = 0.0;
-        for (var j = 0u; j < 32u; j++) { s += dq[j] * X[xb + j]; }
+        for (var j = 0u; j < 32u; j++) { s += dq[j] * ${xv}; }
         acc += s;
       }
     }
@@ -76,7 +80,7 @@ export const GEMM_TN = 64;
 export const GEMM_TM = 32;
 
 export function gemmWgsl(type) {
-  return decodeWgsl(type).replace(/^/, PARAMS) + /* wgsl */ `
+  return PARAMS + decodeWgsl(type) + /* wgsl */ `
 const TN = ${GEMM_TN}u;
 const TM = ${GEMM_TM}u;
 var<workgroup> ws: array<f32, ${GEMM_TN * 33}>;
@@ -85,7 +89,7 @@ var<workgroup> xs: array<f32, ${GEMM_TM * 33}>;
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let rbase = wid.x * TN;
   let tbase = wid.y * TM;
-  let units = P.cols / 32u;
+  let units = (P.cols + 31u) / 32u;
   let tr = lid & 15u;  // rows tr, tr+16, tr+32, tr+48 of the tile
   let tt = lid >> 4u;  // tokens tt, tt+16
   var acc: array<f32, 8>;
@@ -104,7 +108,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let t = i >> 5u;
       let j = i & 31u;
       var v = 0.0;
-      if (tbase + t < P.ntok) { v = X[P.x_off + (tbase + t) * P.x_stride + u * 32u + j]; }
+      if (tbase + t < P.ntok && u * 32u + j < P.cols) { v = X[P.x_off + (tbase + t) * P.x_stride + u * 32u + j]; }
       xs[t * 33u + j] = v;
     }
     workgroupBarrier();
@@ -132,11 +136,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 // decodes unit i % units of id i / units into Y[y_off + id_index * y_stride + ...] when that
 // row lies in this piece. Exact: the values are the decoder's.
 export function getRowsWgsl(type) {
-  return decodeWgsl(type).replace(/^/, PARAMS) + /* wgsl */ `
+  return PARAMS + decodeWgsl(type) + /* wgsl */ `
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 64u;
-  let units = P.cols / 32u;
+  let units = (P.cols + 31u) / 32u;
   let k = i / units;
   if (k >= P.ntok) { return; }
   let u = i % units;
@@ -144,7 +148,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (id < P.row0 || id >= P.row0 + P.rows) { return; }
   decode((id - P.row0) * P.rb, u);
   let yb = P.y_off + k * P.y_stride + u * 32u;
-  for (var j = 0u; j < 32u; j++) { Y[yb + j] = dq[j]; }
+  for (var j = 0u; j < 32u; j++) {
+    if (u * 32u + j < P.cols) { Y[yb + j] = dq[j]; }
+  }
 }
 `;
 }
