@@ -79,6 +79,25 @@ typedef struct kw_quant_args {
     double n_elements;          // out: weights in the model
 } kw_quant_args;
 
+// kw_model_offload: a new context for a loaded model whose last n_gpu_layers repeating layers,
+// and the output head once n_gpu_layers exceeds the layer count, run on an offload backend.
+typedef struct kw_offload_args {
+    kw_model *model;
+    int32_t n_ctx;        // KV cache length in tokens; 0: the model's default
+    int32_t n_gpu_layers; // as llama.cpp's -ngl
+    const char *backend;  // the offload backend by name ("webgpu")
+} kw_offload_args;
+
+// kw_eval: tokens evaluated after what the context holds; the last token's logits. On an
+// asynchronous backend (webgpu) the logits hold their values once its settle() resolves.
+typedef struct kw_eval_args {
+    kw_model *model;
+    const int32_t *tokens;
+    int32_t n;
+    const float *logits; // out: n_vocab floats owned by the context
+    int32_t n_vocab;     // out
+} kw_eval_args;
+
 // What the JS callbacks (Module.kiteSink, kiteProgress, kitePiece) return.
 enum { KW_CB_CONTINUE = 0, KW_CB_STOP = 1 };
 

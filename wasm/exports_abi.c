@@ -34,6 +34,14 @@ static const abi_field load_fields[] = {
     F(kw_load_args, n_threads, "i32"), F(kw_load_args, vocab_only, "i32"), F(kw_load_args, model, "u32"),
     F(kw_load_args, more, "u32"),      F(kw_load_args, more_lens, "u32"),  F(kw_load_args, n_more, "i32"),
 };
+static const abi_field offload_fields[] = {
+    F(kw_offload_args, model, "u32"),        F(kw_offload_args, n_ctx, "i32"),
+    F(kw_offload_args, n_gpu_layers, "i32"), F(kw_offload_args, backend, "u32"),
+};
+static const abi_field eval_fields[] = {
+    F(kw_eval_args, model, "u32"),  F(kw_eval_args, tokens, "u32"),  F(kw_eval_args, n, "i32"),
+    F(kw_eval_args, logits, "u32"), F(kw_eval_args, n_vocab, "i32"),
+};
 static const abi_field tokenize_fields[] = {
     F(kw_tokenize_args, model, "u32"),         F(kw_tokenize_args, text, "u32"),
     F(kw_tokenize_args, add_special, "i32"),   F(kw_tokenize_args, parse_special, "i32"),
@@ -129,6 +137,8 @@ EMSCRIPTEN_KEEPALIVE int kw_abi_json(char **out) {
     appendf(&b, "},\"callback\":{\"continue\":%d,\"stop\":%d},\"pointerSize\":%zu,\"structs\":{", KW_CB_CONTINUE,
             KW_CB_STOP, sizeof(void *));
     PUT_STRUCT(&b, kw_load_args, load_fields, false);
+    PUT_STRUCT(&b, kw_offload_args, offload_fields, false);
+    PUT_STRUCT(&b, kw_eval_args, eval_fields, false);
     PUT_STRUCT(&b, kw_tokenize_args, tokenize_fields, false);
     PUT_STRUCT(&b, kw_gen_args, gen_fields, false);
     PUT_STRUCT(&b, kw_quant_args, quant_fields, false);

@@ -202,30 +202,29 @@ EMSCRIPTEN_KEEPALIVE int kw_generate(kw_gen_args *a) {
     return s;
 }
 
-// Replaces h's context with one of n_ctx tokens (0: the model's default) whose last
-// n_gpu_layers repeating layers, and the output head once n_gpu_layers exceeds the layer count,
-// run on the offload backend `backend` (e.g. "webgpu", whose JS half Module.kiteWebGpu makes).
-EMSCRIPTEN_KEEPALIVE int kw_model_offload(kw_model *h, int n_ctx, int n_gpu_layers, const char *backend) {
-    if (!h || !h->m) return kite__fail(KITE_ERR_INVALID, "no model");
+// Replaces a->model's context with one whose last a->n_gpu_layers repeating layers (and the
+// output head past the layer count) run on the offload backend a->backend ("webgpu": its JS
+// half comes from Module.kiteWebGpu). On failure the old context stays.
+EMSCRIPTEN_KEEPALIVE int kw_model_offload(kw_offload_args *a) {
+    if (!a->model || !a->model->m) return kite__fail(KITE_ERR_INVALID, "no model");
+    if (a->n_ctx < 0) return kite__fail(KITE_ERR_INVALID, "nCtx must be >= 0 (got %d)", a->n_ctx);
     kite_ctx_params cp = kite_ctx_default_params();
-    cp.n_ctx = n_ctx;
-    cp.n_gpu_layers = n_gpu_layers;
-    cp.gpu_backend = backend;
+    cp.n_ctx = a->n_ctx;
+    cp.n_gpu_layers = a->n_gpu_layers;
+    cp.gpu_backend = a->backend;
     kite_ctx *c = NULL;
-    kite_status s = kite_ctx_new(h->m, &cp, &c);
+    kite_status s = kite_ctx_new(a->model->m, &cp, &c);
     if (s != KITE_OK) return s;
-    kite_ctx_free(h->c);
-    h->c = c;
+    kite_ctx_free(a->model->c);
+    a->model->c = c;
     return KITE_OK;
 }
 
-// Evaluates tokens[0..n) after what the context holds and sets *logits to the last token's
-// logits (kw_n_vocab floats). On an asynchronous backend (webgpu) they hold the values once
+// Evaluates a->tokens[0..a->n) after what the context holds; a->logits gets the last token's
+// logits (a->n_vocab floats). On an asynchronous backend (webgpu) they hold their values once
 // the backend's settle() has resolved.
-EMSCRIPTEN_KEEPALIVE int kw_eval(kw_model *h, const int32_t *tokens, int n, const float **logits) {
-    if (!h || !h->c) return kite__fail(KITE_ERR_INVALID, "no context");
-    return kite_ctx_eval(h->c, tokens, n, logits);
+EMSCRIPTEN_KEEPALIVE int kw_eval(kw_eval_args *a) {
+    if (!a->model || !a->model->c) return kite__fail(KITE_ERR_INVALID, "no context");
+    a->n_vocab = kite_model_hparams(a->model->m)->n_vocab;
+    return kite_ctx_eval(a->model->c, a->tokens, a->n, &a->logits);
 }
-
-// The model's vocabulary size (rows of the logits).
-EMSCRIPTEN_KEEPALIVE int kw_n_vocab(const kw_model *h) { return kite_model_hparams(h->m)->n_vocab; }

@@ -54,26 +54,42 @@ async function greedyBoth({ glue, dir, models }) {
   const check = (s) => {
     if (s !== 0) throw new Error(M.UTF8ToString(M._kw_last_error()));
   };
+  // parameter blocks at the offsets of the C side's ABI table (wasm/abi.h)
+  const scratch = M._kw_alloc(4096) >>> 0;
+  check(M._kw_abi_json(scratch));
+  const abiPtr = new Uint32Array(heap(), scratch, 1)[0];
+  const abi = JSON.parse(M.UTF8ToString(abiPtr));
+  M._kw_free(abiPtr);
+  const struct = (name, values) => {
+    const st = abi.structs[name];
+    const p = M._kw_alloc(st.size) >>> 0;
+    new Uint8Array(heap(), p, st.size).fill(0);
+    const dv = () => new DataView(heap());
+    const set = (f, v) => (st.fields[f].type === 'i32' ? dv().setInt32(p + st.fields[f].offset, v, true) : dv().setUint32(p + st.fields[f].offset, v, true));
+    for (const [f, v] of Object.entries(values)) set(f, v);
+    return { p, get: (f) => (st.fields[f].type === 'i32' ? dv().getInt32(p + st.fields[f].offset, true) : dv().getUint32(p + st.fields[f].offset, true)), set };
+  };
   const out = [];
   for (const { url, prompt, steps } of models) {
     const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
-    const scratch = M._kw_alloc(4096) >>> 0;
     const load = () => {
-      const p = M._kw_alloc(bytes.length) >>> 0;
-      new Uint8Array(heap()).set(bytes, p);
-      check(M._kw_model_load(p, bytes.length, 256, 1, 0, scratch));
-      return new Uint32Array(heap(), scratch, 1)[0];
+      const buf = M._kw_alloc(bytes.length) >>> 0;
+      new Uint8Array(heap()).set(bytes, buf);
+      const a = struct('kw_load_args', { buf, len: bytes.length, n_ctx: 256, n_threads: 1 });
+      check(M._kw_model_load(a.p));
+      return a.get('model');
     };
     const cpu = load(), onGpu = load();
     M.stringToUTF8('webgpu', scratch + 16, 16);
-    check(M._kw_model_offload(onGpu, 256, 999, scratch + 16));
-    const nv = M._kw_n_vocab(cpu);
+    check(M._kw_model_offload(struct('kw_offload_args', { model: onGpu, n_ctx: 256, n_gpu_layers: 999, backend: scratch + 16 }).p));
+    const ev = struct('kw_eval_args', { tokens: scratch + 64 });
     const evalOn = async (h, ids) => {
       new Int32Array(heap(), scratch + 64, ids.length).set(ids);
-      check(M._kw_eval(h, scratch + 64, ids.length, scratch + 32));
+      ev.set('model', h);
+      ev.set('n', ids.length);
+      check(M._kw_eval(ev.p));
       if (h === onGpu) await backend.settle();
-      const p = new Uint32Array(heap(), scratch + 32, 1)[0];
-      return new Float32Array(heap(), p, nv).slice();
+      return new Float32Array(heap(), ev.get('logits'), ev.get('n_vocab')).slice();
     };
     const argmax = (l) => l.reduce((b, v, i) => (v > l[b] ? i : b), 0);
     const run = { tokens: { cpu: [], gpu: [] }, worst: 0 };
