@@ -55,3 +55,10 @@ if(NOT KITE_WASI_TESTS AND NOT CMAKE_SYSTEM_NAME STREQUAL "Emscripten")
   target_compile_options(webgpu_ref PRIVATE ${KITE_WARN})
   target_link_libraries(webgpu_ref PRIVATE kite m)
 endif()
+
+# The module graph: includes point down (base <- gguf, blocks, sampler, chat <- quant, kernels,
+# tokenizer <- model <- hosts); hosts use the public API only.
+if(NOT KITE_WASI_TESTS)
+  add_test(NAME check_layering COMMAND sh ${CMAKE_SOURCE_DIR}/scripts/check_layering.sh ${CMAKE_SOURCE_DIR})
+  set_tests_properties(check_layering PROPERTIES LABELS "lint")
+endif()

@@ -2,7 +2,7 @@
 #ifndef KITE_BASE_INTERNAL_H
 #define KITE_BASE_INTERNAL_H
 
-#include "kite.h"
+#include "base/kite_base.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,6 @@
 // types.c - the table of tensor types: names, block sizes and block bytes (ggml-common.h's).
+#include "base/kite_types.h"
+
 #include "base/internal.h"
 
 #include <strings.h>

@@ -1,5 +1,6 @@
 // gguf_json.c - a complete, machine-readable JSON description of a parsed GGUF: every key
 // (arrays of up to 16 items in full, longer ones as type and count), every tensor, totals.
+#include "gguf/kite_gguf.h"
 #include "base/internal.h"
 
 #include <math.h>

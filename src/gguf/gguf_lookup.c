@@ -1,4 +1,5 @@
 // gguf_lookup.c - finding keys and tensors in a parsed GGUF, and typed getters.
+#include "gguf/kite_gguf.h"
 #include "base/internal.h"
 
 #include <math.h>

@@ -1,5 +1,6 @@
 // gguf_read.c - the GGUF v2/v3 parser: every count, length, type and offset is checked
 // against the buffer before use, so hostile files give an error message, never a crash.
+#include "gguf/kite_gguf.h"
 #include "base/internal.h"
 
 #include <stdio.h>

@@ -1,5 +1,6 @@
 // gguf_write.c - the streaming GGUF v3 writer. Each key/value is encoded to its file bytes
 // when it is set, so the writer owns copies and never points into a source buffer.
+#include "gguf/kite_gguf.h"
 #include "base/buf.h"
 #include "base/internal.h"
 
