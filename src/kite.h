@@ -4,7 +4,9 @@
 #define KITE_H
 
 #include "base/kite_base.h"
+#include "base/kite_pool.h"
 #include "base/kite_types.h"
+#include "blocks/kite_blocks.h"
 #include "gguf/kite_gguf.h"
 #include "kernels/kite_kernels.h"
 #include "model/kite_model.h"

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "quant/blocks.h"
+#include "blocks/kite_blocks.h"
 
 // 32-element blocks, dotted with Q8_0 (Q8_1 for the two with a min term).
 enum { K_Q4_0, K_Q4_1, K_Q5_0, K_Q5_1, K_Q8_0, K_IQ4_NL };

@@ -7,7 +7,7 @@
 
 #include "base/kite_types.h"
 #include "kernels/kite_kernels.h"
-#include "quant/blocks.h"
+#include "blocks/kite_blocks.h"
 
 // One tile of dot products, the unit every kernel implements:
 //   y[t*ys + r] = dot(W row r, activation t)   for r < nr, t < nt
@@ -77,25 +77,6 @@ float kite__vec_dot_q4_K_ref(int n, const block_q4_K *w, const block_q8_K *a);
 float kite__vec_dot_q5_K_ref(int n, const block_q5_K *w, const block_q8_K *a);
 float kite__vec_dot_q6_K_ref(int n, const block_q6_K *w, const block_q8_K *a);
 float kite__vec_dot_iq4_xs_ref(int n, const block_iq4_xs *w, const block_q8_K *a);
-
-// Unpacks the 12 packed bytes of Q4_K/Q5_K into eight 6-bit scales and eight 6-bit mins.
-static inline void kite__unpack_scales_k4(const uint8_t *s, uint8_t sc[8], uint8_t mn[8]) {
-    for (int j = 0; j < 4; j++) {
-        sc[j] = s[j] & 63;
-        mn[j] = s[j + 4] & 63;
-        sc[j + 4] = (s[j + 8] & 0x0F) | ((s[j] >> 6) << 4);
-        mn[j + 4] = (s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4);
-    }
-}
-
-// Unpacks the 12 packed bytes of Q3_K into sixteen 6-bit scales, already minus 32.
-static inline void kite__unpack_scales_q3k(const uint8_t *s, int8_t sc[16]) {
-    for (int j = 0; j < 16; j++) {
-        int lo = j < 8 ? (s[j] & 0x0F) : (s[j - 8] >> 4);
-        int hi = (s[8 + (j & 3)] >> (2 * (j >> 2))) & 3;
-        sc[j] = (int8_t)((lo | (hi << 4)) - 32);
-    }
-}
 
 // Points the 15 tile slots of k at the calling file's functions: every kernel file (ref, x86,
 // NEON, wasm) names its tiles tile_<type>, so one list serves them all.

@@ -8,7 +8,7 @@
 #include <arm_neon.h>
 #include <string.h>
 
-#include "quant/quant_util.h"
+#include "blocks/block_util.h"
 
 #define AI static inline __attribute__((always_inline))
 #define NT_MAX 2

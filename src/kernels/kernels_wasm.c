@@ -17,8 +17,7 @@
 #include <string.h>
 #include <wasm_simd128.h>
 
-#include "quant/kite_quant.h"
-#include "quant/quant_util.h"
+#include "blocks/block_util.h"
 
 #define AI static inline __attribute__((always_inline))
 // Token tile: 4 tokens per decoded weight group. V8 spills some of the 4x4 float accumulators

@@ -14,8 +14,7 @@
 
 #include "kernels/kernels_internal.h"
 #include "kernels/kernel_kinds.h"
-#include "quant/kite_quant.h"
-#include "quant/quant_util.h"
+#include "blocks/block_util.h"
 
 #define AI static inline __attribute__((always_inline))
 

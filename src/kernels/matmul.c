@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "base/internal.h"
-#include "quant/kite_quant.h"
 
 // Rows per thread are a multiple of this, so every ISA's multi-row kernel (2-4 rows per pass)
 // runs full row groups except in the last chunk.

@@ -5,8 +5,7 @@
 #include "kernels/kernels_internal.h"
 
 #include "base/f16.h"
-#include "quant/kite_quant.h"
-#include "quant/quant_util.h"
+#include "blocks/block_util.h"
 
 #define F16(x) kite_f16_to_f32(x)
 

@@ -3,7 +3,7 @@
 #include "quant/kite_quant.h"
 
 #include "base/internal.h"
-#include "quant/quant_util.h"
+#include "blocks/block_util.h"
 
 // Q2_K: qs holds two 128-value halves; in half h, byte l of its 32 carries element
 // 128h + 32s + l in bits 2s..2s+1 (s = 0..3). Sub-block k (16 values) uses scales[k]:
@@ -26,24 +26,14 @@ void kite_dequantize_row_q2_K_ref(const block_q2_K *restrict x, float *restrict 
     }
 }
 
-// The 16 six-bit Q3_K scales: low nibbles in bytes 0..7 (scale k < 8 low, k >= 8 high nibble of
-// byte k-8), top 2 bits of scale k in byte 8 + k%4 at bits 2*(k/4). Returns them minus 32.
-static void q3_k_scales(const uint8_t s[12], int sc[16]) {
-    for (int k = 0; k < 16; k++) {
-        int lo = k < 8 ? s[k] & 0xF : s[k - 8] >> 4;
-        int hi = (s[8 + k % 4] >> (2 * (k / 4))) & 3;
-        sc[k] = (lo | (hi << 4)) - 32;
-    }
-}
-
 // Q3_K: the low 2 bits are laid out as Q2_K's; bit 2 of element 32b + l (b = 0..7, l = 0..31)
 // is bit b of hmask[l]; a clear bit means "subtract 4", so q - 4 lies in -4..3.
 void kite_dequantize_row_q3_K_ref(const block_q3_K *restrict x, float *restrict y, int64_t n) {
     KITE_ASSERT(n % QK_K == 0);
     for (int64_t i = 0; i < n / QK_K; i++) {
         const float d = kite_f16_to_f32(x[i].d);
-        int sc[16];
-        q3_k_scales(x[i].scales, sc);
+        int8_t sc[16];
+        kite__unpack_scales_q3k(x[i].scales, sc);
         const uint8_t *q = x[i].qs, *hm = x[i].hmask;
         int k = 0, bit = 0;
         for (int half = 0; half < 2; half++, q += 32) {
@@ -67,12 +57,11 @@ void kite_dequantize_row_q4_K_ref(const block_q4_K *restrict x, float *restrict 
     for (int64_t i = 0; i < n / QK_K; i++) {
         const float d = kite_f16_to_f32(x[i].d), dmin = kite_f16_to_f32(x[i].dmin);
         const uint8_t *q = x[i].qs;
+        uint8_t sc[8], m[8];
+        kite__unpack_scales_k4(x[i].scales, sc, m);
         for (int c = 0; c < 4; c++, q += 32) {
-            uint8_t sc, m;
-            kite__scale_min_k4(2 * c, x[i].scales, &sc, &m);
-            const float d1 = d * (float)sc, m1 = dmin * (float)m;
-            kite__scale_min_k4(2 * c + 1, x[i].scales, &sc, &m);
-            const float d2 = d * (float)sc, m2 = dmin * (float)m;
+            const float d1 = d * (float)sc[2 * c], m1 = dmin * (float)m[2 * c];
+            const float d2 = d * (float)sc[2 * c + 1], m2 = dmin * (float)m[2 * c + 1];
             for (int l = 0; l < 32; l++) *y++ = d1 * (float)(q[l] & 0xF) - m1;
             for (int l = 0; l < 32; l++) *y++ = d2 * (float)(q[l] >> 4) - m2;
         }
@@ -85,12 +74,11 @@ void kite_dequantize_row_q5_K_ref(const block_q5_K *restrict x, float *restrict 
     for (int64_t i = 0; i < n / QK_K; i++) {
         const float d = kite_f16_to_f32(x[i].d), dmin = kite_f16_to_f32(x[i].dmin);
         const uint8_t *ql = x[i].qs, *qh = x[i].qh;
+        uint8_t sc[8], m[8];
+        kite__unpack_scales_k4(x[i].scales, sc, m);
         for (int c = 0; c < 4; c++, ql += 32) {
-            uint8_t sc, m;
-            kite__scale_min_k4(2 * c, x[i].scales, &sc, &m);
-            const float d1 = d * (float)sc, m1 = dmin * (float)m;
-            kite__scale_min_k4(2 * c + 1, x[i].scales, &sc, &m);
-            const float d2 = d * (float)sc, m2 = dmin * (float)m;
+            const float d1 = d * (float)sc[2 * c], m1 = dmin * (float)m[2 * c];
+            const float d2 = d * (float)sc[2 * c + 1], m2 = dmin * (float)m[2 * c + 1];
             for (int l = 0; l < 32; l++) *y++ = d1 * (float)((ql[l] & 0xF) + ((qh[l] >> (2 * c)) & 1 ? 16 : 0)) - m1;
             for (int l = 0; l < 32; l++) *y++ = d2 * (float)((ql[l] >> 4) + ((qh[l] >> (2 * c + 1)) & 1 ? 16 : 0)) - m2;
         }

@@ -3,7 +3,7 @@
 #include "quant/kite_quant.h"
 
 #include "base/internal.h"
-#include "quant/quant_util.h"
+#include "blocks/block_util.h"
 
 static uint32_t load_qh(const uint8_t qh[4]) {
     return (uint32_t)qh[0] | ((uint32_t)qh[1] << 8) | ((uint32_t)qh[2] << 16) | ((uint32_t)qh[3] << 24);

@@ -1,5 +1,5 @@
 // kite_quant.h - block quantization: the scalar _ref quantizers/dequantizers (the specification,
-// byte-exact with ggml's) and the row API the file-level quantizer and the kernels build on.
+// byte-exact with ggml's) and the row API the file-level quantizer builds on.
 #ifndef KITE_QUANT_H
 #define KITE_QUANT_H
 
@@ -8,7 +8,7 @@
 
 #include "base/kite_base.h"
 #include "base/kite_types.h"
-#include "quant/blocks.h"
+#include "blocks/kite_blocks.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -46,16 +46,7 @@ kite_status kite_dequantize_row(kite_type t, const void *src, float *dst, int64_
 // applied to n/n_per_row rows (every block is quantized on its own, so the row split does not
 // matter). Where that differs from ggml's quantize_row_<type>_ref, the comment says so.
 
-// Activation formats (quantize the f32 operand of a dot product).
-// Q8_0: per 32 values d = amax/127, q = round(x/d). Same bytes as ggml's quantize_row_q8_0_ref.
-void kite_quantize_row_q8_0_ref(const float *x, block_q8_0 *y, int64_t n);
-// Q8_1: as Q8_0 plus s = d * sum(q). Same bytes as ggml's quantize_row_q8_1_ref.
-void kite_quantize_row_q8_1_ref(const float *x, block_q8_1 *y, int64_t n);
-// Q8_K: per 256 values d = max/-127 (f32, signed), q = nearest(x/d) clamped to 127, bsums over
-// each 16. Same bytes as ggml's quantize_row_q8_K_ref (an all-zero block gets bsums = 0, where
-// ggml leaves them unwritten).
-void kite_quantize_row_q8_K_ref(const float *x, block_q8_K *y, int64_t n);
-
+// The activation formats (Q8_0, Q8_1, Q8_K) are in blocks/kite_blocks.h.
 // Legacy 32-value formats: one scale (and min) per block from the block's extremes.
 void kite_quantize_row_q4_0_ref(const float *x, block_q4_0 *y, int64_t n);
 void kite_quantize_row_q4_1_ref(const float *x, block_q4_1 *y, int64_t n);

@@ -3,9 +3,7 @@
 #include "quant/kite_quant.h"
 
 #include "base/internal.h"
-#include "quant/quant_util.h"
-
-const int8_t kite__kvalues_iq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+#include "blocks/block_util.h"
 
 // How far the scale search goes: 1/d is tried as (v0 + k)/max for k in -7..7 (ggml's ntry = 7).
 #define IQ4_NTRY 7

@@ -6,7 +6,7 @@
 #include "quant/kite_quant.h"
 
 #include "base/internal.h"
-#include "quant/quant_util.h"
+#include "blocks/block_util.h"
 
 #define GROUP_MAX_EPS 1e-15f // below this a group counts as all zero (ggml's GROUP_MAX_EPS)
 
@@ -278,7 +278,7 @@ void kite_quantize_row_q3_K_ref(const float *restrict x, block_q3_K *restrict y,
 
 // ---- Q4_K / Q5_K: 8 x 32 values, 4/5-bit codes, 6-bit scale and min per 32 -------------
 
-// Stores eight 6-bit scales and mins into the 12 bytes read by kite__scale_min_k4.
+// Stores eight 6-bit scales and mins into the 12 bytes read by kite__unpack_scales_k4.
 static void pack_scale_min_k4(const uint8_t *ls, const uint8_t *lm, uint8_t s[12]) {
     for (int j = 0; j < 4; j++) {
         s[j] = ls[j];
@@ -320,12 +320,12 @@ static void quantize_k4_common(const float *x, kite_f16 *dh, kite_f16 *dminh, ui
     pack_scale_min_k4(ls, lm, scales12);
     *dh = kite_f32_to_f16(max_scale / 63.0f);
     *dminh = kite_f32_to_f16(max_min / 63.0f);
+    uint8_t sc[QK_K / 32], mn[QK_K / 32];
+    kite__unpack_scales_k4(scales12, sc, mn);
     for (int j = 0; j < QK_K / 32; j++) {
-        uint8_t sc, m;
-        kite__scale_min_k4(j, scales12, &sc, &m);
-        const float d = kite_f16_to_f32(*dh) * (float)sc;
+        const float d = kite_f16_to_f32(*dh) * (float)sc[j];
         if (d == 0.0f) continue;
-        const float dm = kite_f16_to_f32(*dminh) * (float)m;
+        const float dm = kite_f16_to_f32(*dminh) * (float)mn[j];
         for (int l = 0; l < 32; l++) {
             int q = kite__nearest_int((x[32 * j + l] + dm) / d);
             L[32 * j + l] = (uint8_t)KITE_MAX(0, KITE_MIN(nmax, q));

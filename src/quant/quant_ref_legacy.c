@@ -5,7 +5,7 @@
 #include <float.h>
 
 #include "base/internal.h"
-#include "quant/quant_util.h"
+#include "blocks/block_util.h"
 
 // The value of largest magnitude, signed (the first one wins on ties).
 static float signed_absmax(const float *x, int n) {

@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 #include "base/internal.h"
-#include "kernels/kite_kernels.h"
+#include "base/kite_pool.h"
 #include "quant/kite_quant.h"
 
 

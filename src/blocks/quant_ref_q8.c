@@ -1,8 +1,8 @@
 // quant_ref_q8.c - the 8-bit formats: Q8_0/Q8_1 (32 values) and Q8_K (256), scalar reference.
-#include "quant/kite_quant.h"
+#include "blocks/kite_blocks.h"
 
 #include "base/internal.h"
-#include "quant/quant_util.h"
+#include "blocks/block_util.h"
 
 // Largest |x| of a block. The comparison order (keep a when a > |x|) matches ggml's MAX so
 // even a NaN propagates the same way.

@@ -1,6 +1,6 @@
 // threadpool.c - a fixed pool of worker threads for per-token parallel work: the caller is
 // thread 0, workers spin briefly on a generation counter and then sleep on a condition variable.
-#include "kernels/kite_kernels.h"
+#include "base/kite_pool.h"
 
 #include <stdbool.h>
 #include <stdint.h>

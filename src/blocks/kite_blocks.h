@@ -1,7 +1,9 @@
-// blocks.h - the block formats, laid out byte for byte as ggml lays them out (ggml-common.h).
-// A row of n elements is n / QK blocks stored back to back; all fields are little-endian.
-#ifndef KITE_QUANT_BLOCKS_H
-#define KITE_QUANT_BLOCKS_H
+// kite_blocks.h - the block formats, laid out byte for byte as ggml lays them out (ggml-common.h),
+// and the reference quantizers of the activation formats (Q8_0, Q8_1, Q8_K) that both the file
+// quantizer (src/quant) and the kernels (src/kernels) use. A row of n elements is n / QK blocks
+// stored back to back; all fields are little-endian.
+#ifndef KITE_BLOCKS_H
+#define KITE_BLOCKS_H
 
 #include <assert.h>
 #include <stdint.h>
@@ -92,5 +94,26 @@ static_assert(sizeof(block_q8_K) == 292, "block_q8_K size");
 // in scales_h); x = d * (ls - 32) * kvalues_iq4nl[q].
 typedef struct { kite_f16 d; uint16_t scales_h; uint8_t scales_l[QK_K / 64]; uint8_t qs[QK_K / 2]; } block_iq4_xs;
 static_assert(sizeof(block_iq4_xs) == 136, "block_iq4_xs size");
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---- reference quantizers of the activation formats (scalar, the specification) ----------
+// They quantize the f32 operand of a dot product. n is the element count and must be a multiple
+// of the block size (a programmer invariant); inputs are assumed finite. The kernels' SIMD
+// versions write the same bytes.
+// Q8_0: per 32 values d = amax/127, q = round(x/d). Same bytes as ggml's quantize_row_q8_0_ref.
+void kite_quantize_row_q8_0_ref(const float *x, block_q8_0 *y, int64_t n);
+// Q8_1: as Q8_0 plus s = d * sum(q). Same bytes as ggml's quantize_row_q8_1_ref.
+void kite_quantize_row_q8_1_ref(const float *x, block_q8_1 *y, int64_t n);
+// Q8_K: per 256 values d = max/-127 (f32, signed), q = nearest(x/d) clamped to 127, bsums over
+// each 16. Same bytes as ggml's quantize_row_q8_K_ref (an all-zero block gets bsums = 0, where
+// ggml leaves them unwritten).
+void kite_quantize_row_q8_K_ref(const float *x, block_q8_K *y, int64_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

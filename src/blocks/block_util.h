@@ -1,6 +1,7 @@
-// quant_util.h - numeric helpers shared by the _ref quantizers and dequantizers (internal to src/quant).
-#ifndef KITE_QUANT_UTIL_H
-#define KITE_QUANT_UTIL_H
+// block_util.h - numeric helpers of the block formats shared by the quantizers (src/quant) and the
+// kernels (src/kernels): ggml's rounding, the IQ4_NL grid, the packed-scale unpacking. Internal.
+#ifndef KITE_BLOCK_UTIL_H
+#define KITE_BLOCK_UTIL_H
 
 #include <math.h>
 #include <stdint.h>
@@ -37,16 +38,28 @@ static inline int8_t kite__trunc_i8(float f) {
 // near zero where most weights are.
 extern const int8_t kite__kvalues_iq4nl[16];
 
-// Scale and min j (0..7) of a Q4_K/Q5_K block from its 12 packed bytes: entries 0..3 are the
-// low 6 bits of bytes j and j+4; entries 4..7 take their low 4 bits from byte j+4's nibbles and
-// their top 2 bits from the spare top bits of bytes j-4 (scale) and j (min).
-static inline void kite__scale_min_k4(int j, const uint8_t *q, uint8_t *sc, uint8_t *m) {
-    if (j < 4) {
-        *sc = q[j] & 63;
-        *m = q[j + 4] & 63;
-    } else {
-        *sc = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+// Unpacks the 12 packed scale bytes of a Q4_K/Q5_K block into eight 6-bit scales and eight
+// 6-bit mins: entries 0..3 are the low 6 bits of bytes j and j+4; entries 4..7 take their low 4
+// bits from byte j+8's nibbles and their top 2 bits from the spare top bits of bytes j (scale)
+// and j+4 (min). The one unpacking of this layout: the dequantizers, the quantizer's rounding
+// pass and every kernel set use it.
+static inline void kite__unpack_scales_k4(const uint8_t *s, uint8_t sc[8], uint8_t mn[8]) {
+    for (int j = 0; j < 4; j++) {
+        sc[j] = s[j] & 63;
+        mn[j] = s[j + 4] & 63;
+        sc[j + 4] = (uint8_t)((s[j + 8] & 0x0F) | ((s[j] >> 6) << 4));
+        mn[j + 4] = (uint8_t)((s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4));
+    }
+}
+
+// Unpacks the 12 packed scale bytes of a Q3_K block into sixteen 6-bit scales, already minus 32:
+// the low 4 bits of scale j in byte j (j < 8) or the high nibble of byte j-8, the top 2 bits in
+// byte 8 + j%4 at bits 2*(j/4)..2*(j/4)+1.
+static inline void kite__unpack_scales_q3k(const uint8_t *s, int8_t sc[16]) {
+    for (int j = 0; j < 16; j++) {
+        int lo = j < 8 ? (s[j] & 0x0F) : (s[j - 8] >> 4);
+        int hi = (s[8 + (j & 3)] >> (2 * (j >> 2))) & 3;
+        sc[j] = (int8_t)((lo | (hi << 4)) - 32);
     }
 }
 
