@@ -107,6 +107,8 @@ const kite__kernels *kite__kernels_get(const char *isa) {
 
 const char *kite_kernels_isa(void) { return kite__kernels_active()->isa; }
 
+kite_attend_fn kite_kernels_attend(void) { return kite__kernels_active()->attend; }
+
 int kite_kernels_isa_count(void) {
     ensure_sets();
     return g_count;

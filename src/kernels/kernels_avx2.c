@@ -2,7 +2,10 @@
 #define KITE_X86_AVX2_BUILD 1
 #include "kernels/kernels_x86.h"
 
+#include "kernels/attend.h"
+
 void kite__kernels_fill_avx2(kite__kernels *k) {
     k->isa = "avx2";
+    k->attend = kite__attend_head_avx2;
     x86_fill(k);
 }

@@ -3,7 +3,10 @@
 #define KITE_X86_VNNI 1
 #include "kernels/kernels_x86.h"
 
+#include "kernels/attend.h"
+
 void kite__kernels_fill_avx512(kite__kernels *k) {
     k->isa = "avx512";
+    k->attend = kite__attend_head_avx2;
     x86_fill(k);
 }

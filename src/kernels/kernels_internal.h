@@ -48,6 +48,8 @@ typedef struct kite__kernels {
     void (*quant_q8_0)(const float *x, block_q8_0 *y, int64_t n);
     void (*quant_q8_1)(const float *x, block_q8_1 *y, int64_t n);
     void (*quant_q8_K)(const float *x, block_q8_K *y, int64_t n);
+    // causal attention over the f16 KV cache (kite_kernels_attend; attend.h has the ops)
+    kite_attend_fn attend;
 } kite__kernels;
 
 // The set in use (never NULL; selected on first call).

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "blocks/block_util.h"
+#include "kernels/attend.h"
 
 #define AI static inline __attribute__((always_inline))
 #define NT_MAX 2
@@ -381,5 +382,6 @@ KITE_TILE(tile_bf16, micro_f, K_BF16, n)
 
 void kite__kernels_fill_neon(kite__kernels *k) {
     k->isa = "neon";
+    k->attend = kite__attend_head_neon;
     KITE_SET_TILES(k);
 }

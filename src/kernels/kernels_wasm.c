@@ -18,6 +18,7 @@
 #include <wasm_simd128.h>
 
 #include "blocks/block_util.h"
+#include "kernels/attend.h"
 
 #define AI static inline __attribute__((always_inline))
 // Token tile: 4 tokens per decoded weight group. V8 spills some of the 4x4 float accumulators
@@ -1001,6 +1002,7 @@ static void quant_q8_K_wasm(const float *x, block_q8_K *y, int64_t n) {
 
 void kite__kernels_fill_wasm(kite__kernels *k) {
     k->isa = "wasm-simd128";
+    k->attend = kite__attend_head_wasm;
     k->quant_q8_0 = quant_q8_0_wasm;
     k->quant_q8_1 = quant_q8_1_wasm;
     k->quant_q8_K = quant_q8_K_wasm;

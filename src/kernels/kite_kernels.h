@@ -37,6 +37,35 @@ kite_status kite_matmul(kite_pool *pool, kite_type wtype, const void *w, int64_t
 // True when kite_matmul has kernels for wtype.
 bool kite_matmul_supports(kite_type wtype);
 
+// ---- attention ---------------------------------------------------------------------------
+
+// Largest head size the attention op handles (it keeps one head on the stack).
+#define KITE_ATTN_MAX_HEAD_DIM 512
+
+// How attention rounds, following the ggml CPU path llama.cpp would take, so that greedy tokens
+// match it even where two logits nearly tie (random-weight models have many such ties):
+typedef enum kite_attn_mode {
+    KITE_ATTN_MATMUL, // no flash attention: q and the softmax probabilities rounded to f16
+                      // (ggml multiplies them with the f16 cache in f16 x f16 dot products)
+    KITE_ATTN_FA_F16, // flash attention, ggml's per-row path: q rounded to f16, online
+                      // softmax, the V accumulator kept in f16
+    KITE_ATTN_FA_F32, // flash attention, ggml's tiled prefill path: all in f32
+} kite_attn_mode;
+
+// One query head against positions 0..n_kv-1 of one KV head of a layer's f16 cache:
+// out = softmax(scale * q.k_j) . v_j, rounded as `mode` says. k and v point at the head's first
+// cache row, kv_stride is the elements between cache rows, head_dim <= KITE_ATTN_MAX_HEAD_DIM,
+// n_kv >= 1; scores is scratch of n_kv floats; out gets head_dim floats (not aliasing q).
+typedef void (*kite_attend_fn)(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v,
+                               int32_t kv_stride, int32_t n_kv, int32_t head_dim, float scale, float *scores,
+                               float *out);
+
+// The attention op of the kernel set in use (see kite_kernels_isa; KITE_FORCE_SCALAR=1 selects
+// the scalar op). Never NULL. The NEON and wasm ops give the scalar op's bits in every mode; the
+// AVX2 op (x86 sets) sums with FMA and 8-lane partial sums, so its results may differ from the
+// scalar op's in the last bits.
+kite_attend_fn kite_kernels_attend(void);
+
 // ---- ISA selection -----------------------------------------------------------------------
 
 // Name of the kernel set in use: "scalar", "avx2", "avx512", "neon", "wasm-simd128".

@@ -6,6 +6,7 @@
 
 #include "base/f16.h"
 #include "blocks/block_util.h"
+#include "kernels/attend.h"
 
 #define F16(x) kite_f16_to_f32(x)
 
@@ -293,4 +294,5 @@ void kite__kernels_fill_ref(kite__kernels *k) {
     k->quant_q8_0 = kite_quantize_row_q8_0_ref;
     k->quant_q8_1 = kite_quantize_row_q8_1_ref;
     k->quant_q8_K = kite_quantize_row_q8_K_ref;
+    k->attend = kite__attend_head_ref;
 }

@@ -436,7 +436,7 @@ kite_status kite__backend_cpu_new(const kite_backend_config *cfg, kite_backend *
         .attention = cpu_attention,
     };
     c->cfg = *cfg;
-    c->attend = kite__attend_select();
+    c->attend = kite_kernels_attend();
 
     const size_t B = (size_t)cfg->n_batch, E = (size_t)hp->n_embd, hd = (size_t)hp->head_dim;
     const size_t q_dim = hd * hp->n_head, kv_dim = hd * hp->n_head_kv, F = (size_t)hp->n_ff;

@@ -1,5 +1,5 @@
-// test_model_ops.c - the forward pass's small ops: the AVX2 (wasm: SIMD128) attention against the scalar one
-// (every rounding mode, odd cache lengths, head sizes on and off the 64-wide vector blocks),
+// test_model_ops.c - the forward pass's small ops: every kernel set's attention op (AVX2, NEON,
+// wasm SIMD128) against the scalar one (every rounding mode, odd cache lengths, head sizes on and off the 64-wide vector blocks),
 // and RoPE / RMSNorm against their textbook formulas computed in double.
 #include <math.h>
 #include <stdlib.h>
@@ -7,6 +7,8 @@
 
 #include "base/f16.h"
 #include "check.h"
+#include "kernels/attend.h"
+#include "kernels/kernels_internal.h"
 #include "kernels/kite_kernels.h"
 #include "model/ops.h"
 
@@ -16,20 +18,21 @@ static float frand(void) { // uniform in [-1, 1)
     return (float)(rng >> 8) / 8388608.0f - 1.0f;
 }
 
-static void test_attention(void) {
-#if defined(__x86_64__) && !defined(__EMSCRIPTEN__)
-    const char *isa = kite_kernels_isa();
-    if (strcmp(isa, "avx2") != 0 && strcmp(isa, "avx512") != 0) {
-        fprintf(stderr, "skip: no AVX2 on this host (%s)\n", isa);
-        return;
-    }
+// One ISA set's attention op against the scalar one. exact: bit for bit (NEON, wasm); else the
+// AVX2 op's tolerance (it sums with FMA in 8 lanes).
+static void check_attention_set(const char *isa, kite_attend_fn fn, bool exact) {
     const int dims[] = {8, 32, 64, 72, 128};
     const int lens[] = {1, 7, 64, 133};
     const int stride = 3 * 128; // rows of a 3-head cache
     uint16_t *k = malloc(sizeof(uint16_t) * 133 * stride), *v = malloc(sizeof(uint16_t) * 133 * stride);
     for (int i = 0; i < 133 * stride; i++) {
-        k[i] = kite_f32_to_f16(2.0f * frand());
-        v[i] = kite_f32_to_f16(frand());
+        if (exact) { // subnormal halves too
+            k[i] = kite_f32_to_f16(2.0f * frand() * (i % 97 == 0 ? 1e-6f : 1.0f));
+            v[i] = kite_f32_to_f16(frand() * (i % 89 == 0 ? 1e-6f : 1.0f));
+        } else {
+            k[i] = kite_f32_to_f16(2.0f * frand());
+            v[i] = kite_f32_to_f16(frand());
+        }
     }
     float q[128], a[128], b[128], scores[133];
     for (int mode = KITE_ATTN_MATMUL; mode <= KITE_ATTN_FA_F32; mode++)
@@ -38,42 +41,47 @@ static void test_attention(void) {
                 const int hd = dims[di], n = lens[li];
                 for (int d = 0; d < hd; d++) q[d] = frand();
                 const float scale = 1.0f / sqrtf((float)hd);
-                kite__attend_head((kite_attn_mode)mode, q, k + hd, v + hd, stride, n, hd, scale, scores, a);
-                kite__attend_head_avx2((kite_attn_mode)mode, q, k + hd, v + hd, stride, n, hd, scale, scores, b);
+                kite__attend_head_ref((kite_attn_mode)mode, q, k + hd, v + hd, stride, n, hd, scale, scores, a);
+                fn((kite_attn_mode)mode, q, k + hd, v + hd, stride, n, hd, scale, scores, b);
+                if (exact) {
+                    // the op keeps every sum's order: bit for bit the scalar op's output
+                    CHECK(!memcmp(a, b, sizeof(float) * (size_t)hd), "mode %d head %d len %d: %s vs scalar differ", mode,
+                          hd, n, isa);
+                    continue;
+                }
                 double maxd = 0;
                 for (int d = 0; d < hd; d++) maxd = fmax(maxd, fabs(a[d] - b[d]));
                 // the scalar op sums some products in another order or unfused; the f16
                 // accumulator (|v| <= 1) has steps of 2^-11
-                CHECK(maxd < 2e-3, "mode %d head %d len %d: avx2 vs scalar differ by %g", mode, hd, n, maxd);
+                CHECK(maxd < 2e-3, "mode %d head %d len %d: %s vs scalar differ by %g", mode, hd, n, isa, maxd);
                 if (hd % 64 != 0 && mode == KITE_ATTN_FA_F16)
                     CHECK(maxd == 0, "mode %d head %d len %d: below 64 dims both follow ggml's scalar tail, %g", mode,
                           hd, n, maxd);
             }
     free(k);
     free(v);
-#elif defined(__wasm_simd128__)
-    // the SIMD128 op keeps every sum's order: bit for bit the scalar op's output
-    const int dims[] = {8, 32, 64, 72, 128};
-    const int lens[] = {1, 7, 64, 133};
-    const int stride = 3 * 128;
-    uint16_t *k = malloc(sizeof(uint16_t) * 133 * stride), *v = malloc(sizeof(uint16_t) * 133 * stride);
-    for (int i = 0; i < 133 * stride; i++) {
-        k[i] = kite_f32_to_f16(2.0f * frand() * (i % 97 == 0 ? 1e-6f : 1.0f)); // subnormal halves too
-        v[i] = kite_f32_to_f16(frand() * (i % 89 == 0 ? 1e-6f : 1.0f));
+}
+
+// Every kernel set's attention op (the dispatch table's entry) against the scalar op, and
+// kite_kernels_attend follows the set in use.
+static void test_attention(void) {
+    const char *active = kite_kernels_isa();
+    CHECK(kite_kernels_set_isa("scalar") == KITE_OK && kite_kernels_attend() == kite__attend_head_ref,
+          "the scalar set's attention op is the _ref");
+    CHECK(kite_kernels_set_isa(active) == KITE_OK, "restore %s", active);
+    CHECK(kite_kernels_attend() == kite__kernels_active()->attend, "kite_kernels_attend is the active set's op");
+    int simd = 0;
+    for (int i = 1; i < kite_kernels_isa_count(); i++) {
+        const char *isa = kite_kernels_isa_name(i);
+        const kite__kernels *ks = kite__kernels_get(isa);
+        if (ks->attend == kite__attend_head_ref) continue;
+        const bool x86 = !strcmp(isa, "avx2") || !strcmp(isa, "avx512");
+        fprintf(stderr, "attention: %s op vs scalar (%s)\n", isa, x86 ? "within 2e-3" : "bit for bit");
+        check_attention_set(isa, ks->attend, !x86);
+        simd++;
     }
-    float q[128], a[128], b[128], scores[133];
-    for (int mode = KITE_ATTN_MATMUL; mode <= KITE_ATTN_FA_F32; mode++)
-        for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
-            for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
-                const int hd = dims[di], n = lens[li];
-                for (int d = 0; d < hd; d++) q[d] = frand();
-                const float scale = 1.0f / sqrtf((float)hd);
-                kite__attend_head((kite_attn_mode)mode, q, k + hd, v + hd, stride, n, hd, scale, scores, a);
-                kite__attend_head_wasm((kite_attn_mode)mode, q, k + hd, v + hd, stride, n, hd, scale, scores, b);
-                CHECK(!memcmp(a, b, sizeof(float) * (size_t)hd), "mode %d head %d len %d: wasm vs scalar differ", mode, hd, n);
-            }
-    free(k);
-    free(v);
+#if defined(__x86_64__) || defined(__aarch64__) || defined(__wasm_simd128__)
+    if (!simd) fprintf(stderr, "skip: no SIMD kernel set on this host (%s)\n", active);
 #else
     fprintf(stderr, "skip: no SIMD attention variant on this target\n");
 #endif
@@ -259,7 +267,7 @@ static void test_attention_softcap(void) {
         // uncapped with cap 0: the plain op, bit for bit
         float a[D], b[D];
         kite__attend_head_capped((kite_attn_mode)mode, q, k, v, D, N, D, scale, 0.0f, scores, a);
-        kite__attend_head((kite_attn_mode)mode, q, k, v, D, N, D, scale, scores, b);
+        kite__attend_head_ref((kite_attn_mode)mode, q, k, v, D, N, D, scale, scores, b);
         CHECK(!memcmp(a, b, sizeof a), "mode %d: cap 0 is not the plain op", mode);
         CHECK(memcmp(a, out, sizeof a) != 0, "mode %d: the cap changed nothing", mode);
     }

@@ -1,10 +1,10 @@
-// attn_wasm.c - kite__attend_head for wasm SIMD128: the scalar op's results bit for bit in every
-// mode (every sum keeps ops.c's order; wasm has no fused multiply-add), four lanes per instruction.
+// attend_wasm.c - the attention op for wasm SIMD128: the scalar op's results bit for bit in every
+// mode (every sum keeps attend_ref.c's order; wasm has no fused multiply-add), four lanes per instruction.
 #include <math.h>
 #include <wasm_simd128.h>
 
 #include "kernels/wasm_f16.h"
-#include "model/ops.h"
+#include "kernels/attend.h"
 
 // Four halves in the high 16 bits of u32 lanes -> floats, for halves known finite (the exact
 // multiply of kite__h2f4_hi without its inf/nan fix-up).
@@ -64,7 +64,7 @@ static inline v128_t f16_round4(v128_t x) {
     return wasm_v128_or(wasm_v128_bitselect(special, r, big), wasm_v128_and(x, wasm_i32x4_splat((int32_t)0x80000000u)));
 }
 
-// ops.c's attend_fa_f16: online softmax, the V accumulator rounded to f16 after every step.
+// attend_ref.c's attend_fa_f16: online softmax, the V accumulator rounded to f16 after every step.
 static void attend_fa_f16(const float *q16, const uint16_t *k, const uint16_t *v, int32_t kv_stride, int32_t n_kv,
                           int32_t head_dim, float scale, float *out) {
     float acc[KITE_ATTN_MAX_HEAD_DIM];
@@ -92,7 +92,7 @@ static void attend_fa_f16(const float *q16, const uint16_t *k, const uint16_t *v
         }
         sum = sum * ms + vs;
     }
-    const v128_t sv = wasm_f32x4_splat(sum); // divided, as in ops.c
+    const v128_t sv = wasm_f32x4_splat(sum); // divided, as in attend_ref.c
     for (int32_t d = 0; d < head_dim; d += 4) wasm_v128_store(out + d, wasm_f32x4_div(wasm_v128_load(acc + d), sv));
 }
 
@@ -136,7 +136,7 @@ void kite__attend_head_wasm(kite_attn_mode mode, const float *q, const uint16_t 
                             int32_t kv_stride, int32_t n_kv, int32_t head_dim, float scale, float *scores,
                             float *out) {
     if (head_dim % 8 != 0) {
-        kite__attend_head(mode, q, k, v, kv_stride, n_kv, head_dim, scale, scores, out);
+        kite__attend_head_ref(mode, q, k, v, kv_stride, n_kv, head_dim, scale, scores, out);
         return;
     }
     float qr[KITE_ATTN_MAX_HEAD_DIM];

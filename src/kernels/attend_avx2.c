@@ -1,9 +1,9 @@
-// attn_avx2.c - kite__attend_head for x86 with AVX2, FMA and F16C: the same three rounding modes
-// as the scalar op in ops.c, eight head dims per instruction, f16 conversions in hardware.
+// attend_avx2.c - the attention op for x86 with AVX2, FMA and F16C: the same three rounding modes
+// as the scalar op in attend_ref.c, eight head dims per instruction, f16 conversions in hardware.
 #include <immintrin.h>
 #include <math.h>
 
-#include "model/ops.h"
+#include "kernels/attend.h"
 
 static inline float hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -50,7 +50,7 @@ void kite__attend_head_avx2(kite_attn_mode mode, const float *q, const uint16_t 
                             int32_t kv_stride, int32_t n_kv, int32_t head_dim, float scale, float *scores,
                             float *out) {
     if (head_dim % 8 != 0) {
-        kite__attend_head(mode, q, k, v, kv_stride, n_kv, head_dim, scale, scores, out);
+        kite__attend_head_ref(mode, q, k, v, kv_stride, n_kv, head_dim, scale, scores, out);
         return;
     }
     float qr[KITE_ATTN_MAX_HEAD_DIM];
@@ -89,7 +89,7 @@ void kite__attend_head_avx2(kite_attn_mode mode, const float *q, const uint16_t 
             __asm__("" : "+x"(scaled)); // unfused, as the scalar op computes it
             sum = scaled + vs;
         }
-        const __m256 sv = _mm256_set1_ps(sum); // divided, as in ops.c
+        const __m256 sv = _mm256_set1_ps(sum); // divided, as in attend_ref.c
         for (int32_t d = 0; d < head_dim; d += 8) _mm256_storeu_ps(out + d, _mm256_div_ps(load_f16(acc + d), sv));
         return;
     }
