@@ -14,7 +14,8 @@
 #
 # Hosts (native/, wasm/, bench/) sit above all of src/ and use the public API only: kite.h and
 # the module headers it includes (src/<module>/kite_*.h), plus their own headers (no slash).
-# tests/ may include internals (they test them) and are not checked.
+# tests/ may include internals (they test them) and are not checked. Headers (.h) and templates
+# (.inc) include only at their top.
 #
 # Usage: scripts/check_layering.sh [repo root]; prints each offending include, exits 1 if any.
 set -eu
@@ -63,6 +64,17 @@ if [ -s "$tmp" ]; then
     while IFS= read -r l; do report "$l"; done <"$tmp"
 fi
 rm -f "$tmp"
+
+# Headers and templates: includes only at the top, before the first line of code (a template is
+# named .inc and included by the .c files that instantiate it, never from the middle of a header).
+mid=$(for f in $(find src native wasm bench -name '*.h' -o -name '*.inc' | sort); do
+    awk -v f="$f" '/^[[:space:]]*#[[:space:]]*include/ { if (code) print f ":" NR ": #include after code (split the file, or name it .inc and include it from the .c)" }
+                   /^[A-Za-z_]/ { code = 1 }' "$f"
+done)
+if [ -n "$mid" ]; then
+    echo "$mid" | while IFS= read -r l; do echo "layering: $l" >&2; done
+    bad=1
+fi
 
 # Hosts: the public API only.
 out=$(for f in $(find native wasm bench -name '*.c' -o -name '*.h' | sort); do

@@ -72,6 +72,8 @@ static void build_sets(void) {
     if (getauxval(AT_HWCAP) & (1UL << 20)) // HWCAP_ASIMDDP
 #endif
         add_set(kite__kernels_fill_neon);
+#elif defined(__wasm_relaxed_simd__)
+    add_set(kite__kernels_fill_wasm_relaxed); // a relaxed build has this one wasm set, as before
 #elif defined(__wasm_simd128__)
     add_set(kite__kernels_fill_wasm);
 #endif

@@ -1,6 +1,8 @@
-// kernels_avx2.c - the x86 tiles (kernels_x86.h) built for AVX2 + FMA + F16C.
+// kernels_avx2.c - the x86 tiles (kernels_x86.inc) built for AVX2 + FMA + F16C.
 #define KITE_X86_AVX2_BUILD 1
-#include "kernels/kernels_x86.h"
+#include "kernels/kernels_x86.inc"
+#include "kernels/kernels_x86_tokens.inc"
+#include "kernels/kernels_x86_set.inc"
 
 #include "kernels/attend.h"
 

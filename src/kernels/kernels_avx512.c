@@ -1,7 +1,9 @@
-// kernels_avx512.c - the x86 tiles (kernels_x86.h) built for AVX-512 VL + VNNI: dpbusd/dpwssd
+// kernels_avx512.c - the x86 tiles (kernels_x86.inc) built for AVX-512 VL + VNNI: dpbusd/dpwssd
 // int8 dots and 32 vector registers (wider token tiles).
 #define KITE_X86_VNNI 1
-#include "kernels/kernels_x86.h"
+#include "kernels/kernels_x86.inc"
+#include "kernels/kernels_x86_tokens.inc"
+#include "kernels/kernels_x86_set.inc"
 
 #include "kernels/attend.h"
 

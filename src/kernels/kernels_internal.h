@@ -99,6 +99,7 @@ void kite__kernels_fill_avx2(kite__kernels *k);
 void kite__kernels_fill_avx512(kite__kernels *k);
 void kite__kernels_fill_neon(kite__kernels *k);
 void kite__kernels_fill_wasm(kite__kernels *k);
+void kite__kernels_fill_wasm_relaxed(kite__kernels *k); // the SIMD128 set plus relaxed-SIMD tiles
 void kite__kernels_fill_ref(kite__kernels *k);
 
 #endif
