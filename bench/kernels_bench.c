@@ -12,7 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "kernels/kernels_internal.h"
 #include "kite.h"
 
 static double now(void) {
@@ -88,19 +87,27 @@ static ggml_dot_fn peer_dot(kite_type t) {
     return NULL;
 #else
     char name[64];
-    const char *p = kite_type_name(kite__dot_partner(t));
+    const char *p = kite_type_name(kite_matmul_act_type(t));
     if (t == KITE_TYPE_F32 || t == KITE_TYPE_F16 || t == KITE_TYPE_BF16) snprintf(name, sizeof name, "ggml_vec_dot_%s", kite_type_name(t));
     else snprintf(name, sizeof name, "ggml_vec_dot_%s_%s", kite_type_name(t), p);
     return (ggml_dot_fn)dlsym(g_cpu, name);
 #endif
 }
+#ifdef HAVE_PEER
+// True when this host can run the kernel set named isa.
+static bool has_isa(const char *isa) {
+    for (int i = 0; i < kite_kernels_isa_count(); i++)
+        if (!strcmp(kite_kernels_isa_name(i), isa)) return true;
+    return false;
+}
+#endif
 static void open_peer(void) {
 #ifndef HAVE_PEER
     printf("peer: none inside wasm (compare with wllama end to end in the browser)\n");
 }
 #else
     const char *root = getenv("KITE_ROOT");
-    const char *var = kite__kernels_get("avx512") ? "zen4" : kite__kernels_get("avx2") ? "haswell" : "x64";
+    const char *var = has_isa("avx512") ? "zen4" : has_isa("avx2") ? "haswell" : "x64";
     char path[4096];
     snprintf(path, sizeof path, "%s/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/libggml-cpu-%s.so", root && *root ? root : ".", var);
     g_cpu = dlopen(path, RTLD_NOW | RTLD_LOCAL);
@@ -138,7 +145,7 @@ static double run_gemv(kite_pool *pool, kite_type t, const shape *s, unsigned ch
     void *aq = NULL;
     if (peer) { // activations converted once, as ggml does
         aq = malloc(ss);
-        kite_type p = kite__dot_partner(t);
+        kite_type p = kite_matmul_act_type(t);
         if (p == KITE_TYPE_Q8_0) kite_quantize_row_q8_0_ref(x, aq, s->n_in);
         else if (p == KITE_TYPE_Q8_1) kite_quantize_row_q8_1_ref(x, aq, s->n_in);
         else if (p == KITE_TYPE_Q8_K) kite_quantize_row_q8_K_ref(x, aq, s->n_in);

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/f16.h"
 #include "kite.h"
 
 #define TRY(expr)                          \

@@ -18,7 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/f16.h"
 #include "kite.h"
 #include "../tests/unit/llama_quant_ref.h"
 

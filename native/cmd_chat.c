@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base/buf.h"
+#include "base/kite_buf.h"
 #include "chat/kite_chat.h"
 #include "commands.h"
 #include "json.h"
@@ -118,7 +118,7 @@ static int32_t count_tokens(const chat *c, const char *text, bool bos) {
 
 // What a reply's pieces go to: the screen (less any reasoning block when hidden) and the reply.
 typedef struct chat_out {
-    kite__buf reply;         // the whole reply, reasoning included, for the conversation
+    kite_buf reply;         // the whole reply, reasoning included, for the conversation
     bool hide_think;
     kite_think_split think;
 } chat_out;
@@ -138,7 +138,7 @@ static bool on_piece(void *user, const char *piece, size_t len) {
     else
         fwrite(piece, 1, len, stdout);
     fflush(stdout);
-    return kite__buf_append(&o->reply, piece, len);
+    return kite_buf_append(&o->reply, piece, len);
 }
 
 static void print_stats(const kite_gen_stats *st) {
@@ -201,7 +201,7 @@ static bool user_turn(chat *c, const char *text, size_t len) {
     c->gp.stats = &st;
     kite_status gs = kite_generate(c->s.ctx, formatted + (c->prev_len <= flen ? c->prev_len : flen), &c->gp, on_piece, &co);
     if (co.hide_think) kite_think_split_flush(&co.think, print_answer, NULL);
-    kite__buf r = co.reply;
+    kite_buf r = co.reply;
     char *asked = formatted; // the conversation up to the assistant's opening
     const size_t asked_len = flen;
     fputs("\n", stdout);
@@ -211,7 +211,7 @@ static bool user_turn(chat *c, const char *text, size_t len) {
     if (gs != KITE_OK && !interrupted) {
         fprintf(stderr, "kite chat: %s\n", kite_last_error());
         free(asked);
-        kite__buf_free(&r);
+        kite_buf_free(&r);
         return false;
     }
     c->last = st;
@@ -219,7 +219,7 @@ static bool user_turn(chat *c, const char *text, size_t len) {
     if (c->verbose) print_stats(&st);
     if (!push_msg(c, "assistant", r.ptr ? r.ptr : "", r.len)) {
         free(asked);
-        kite__buf_free(&r);
+        kite_buf_free(&r);
         return false;
     }
     if (interrupted) {
@@ -242,7 +242,7 @@ static bool user_turn(chat *c, const char *text, size_t len) {
         }
     }
     free(asked);
-    kite__buf_free(&r);
+    kite_buf_free(&r);
     return true;
 }
 
@@ -338,7 +338,7 @@ static bool load(chat *c, const char *path) {
 // Reads one message: a line, lines joined while they end in '\', or a """ ... """ block.
 // Returns 1 with the message in *msg (malloc'd), 0 at EOF, -1 when Ctrl-C interrupted the read.
 static int read_message(bool tty, char **msg, size_t *msg_len) {
-    kite__buf m = {0};
+    kite_buf m = {0};
     char *line = NULL;
     size_t cap = 0;
     bool block = false, more = false;
@@ -353,7 +353,7 @@ static int read_message(bool tty, char **msg, size_t *msg_len) {
         ssize_t n = g_sigint ? (errno = EINTR, -1) : kite_read_line(&line, &cap, stdin, KITE_TEXT_MAX);
         if (n == -2 || m.len > KITE_TEXT_MAX) { // an endless line or block (/dev/zero) stops here
             fprintf(stderr, "kite chat: a message holds more than %zu MiB, the limit on text inputs\n", KITE_TEXT_MAX >> 20);
-            kite__buf_free(&m);
+            kite_buf_free(&m);
             free(line);
             return -2;
         }
@@ -368,21 +368,21 @@ static int read_message(bool tty, char **msg, size_t *msg_len) {
             p += 3, n -= 3;
             block = true;
             if (n >= 3 && !strcmp(p + n - 3, "\"\"\"")) { // """one line"""
-                kite__buf_append(&m, p, (size_t)n - 3);
+                kite_buf_append(&m, p, (size_t)n - 3);
                 break;
             }
-            if (n > 0) kite__buf_append(&m, p, (size_t)n);
+            if (n > 0) kite_buf_append(&m, p, (size_t)n);
         } else if (block) {
             const bool end = n >= 3 && !strcmp(p + n - 3, "\"\"\"");
             const size_t k = (size_t)(end ? n - 3 : n);
-            if (m.len > 0 && !(end && k == 0)) kite__buf_append(&m, "\n", 1);
-            kite__buf_append(&m, p, k);
+            if (m.len > 0 && !(end && k == 0)) kite_buf_append(&m, "\n", 1);
+            kite_buf_append(&m, p, k);
             if (end) break;
         } else {
             more = n > 0 && p[n - 1] == '\\';
-            kite__buf_append(&m, p, (size_t)(more ? n - 1 : n));
+            kite_buf_append(&m, p, (size_t)(more ? n - 1 : n));
             if (!more) break;
-            kite__buf_append(&m, "\n", 1);
+            kite_buf_append(&m, "\n", 1);
         }
         if (tty) {
             fputs("... ", stdout);
@@ -390,8 +390,8 @@ static int read_message(bool tty, char **msg, size_t *msg_len) {
         }
     }
     free(line);
-    if (rc != 1 || !kite__buf_append(&m, "", 1)) { // NUL-terminate
-        kite__buf_free(&m);
+    if (rc != 1 || !kite_buf_append(&m, "", 1)) { // NUL-terminate
+        kite_buf_free(&m);
         return rc == 1 ? -2 : rc;
     }
     *msg = m.ptr;

@@ -1,7 +1,7 @@
 // file_map.c - mmap (or read, on WASI) a whole file read-only; the input is never written.
 #include "file_map.h"
 
-#include "base/buf.h"
+#include "base/kite_buf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -115,21 +115,21 @@ bool kite_file_same(const char *a, const char *b) {
 }
 
 char *kite_read_stream(FILE *f, size_t max, size_t *len, bool *too_long) {
-    kite__buf b = {0};
+    kite_buf b = {0};
     char chunk[1 << 16];
     size_t n;
     *too_long = false;
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
         if (n > max - b.len) { // an endless stream (/dev/zero) must not grow memory without bound
             *too_long = true;
-            kite__buf_free(&b);
+            kite_buf_free(&b);
             return NULL;
         }
-        if (!kite__buf_append(&b, chunk, n)) break;
+        if (!kite_buf_append(&b, chunk, n)) break;
     }
     if (!b.nomem && !ferror(f) && !b.ptr) b.ptr = calloc(1, 1); // an empty stream is "" too
     if (b.nomem || ferror(f) || !b.ptr) {
-        kite__buf_free(&b);
+        kite_buf_free(&b);
         return NULL;
     }
     *len = b.len;

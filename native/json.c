@@ -414,7 +414,7 @@ const char *json_type_name(json_type t) {
 
 // ---- writer -------------------------------------------------------------------------------
 
-static void put(json_writer *w, const char *s, size_t n) { kite__buf_append(&w->out, s, n); }
+static void put(json_writer *w, const char *s, size_t n) { kite_buf_append(&w->out, s, n); }
 
 // Comma handling before a value (or key) in the current container.
 static void before_value(json_writer *w, bool is_key) {
@@ -532,6 +532,6 @@ void jw_null(json_writer *w) {
 }
 
 void jw_free(json_writer *w) {
-    kite__buf_free(&w->out);
+    kite_buf_free(&w->out);
     memset(w, 0, sizeof *w);
 }

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/buf.h"
+#include "base/kite_buf.h"
 
 typedef enum json_type { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT } json_type;
 
@@ -54,7 +54,7 @@ const char *json_type_name(json_type t);
 // Appends JSON text to a growable buffer, placing commas itself. out.nomem latches an allocation
 // failure (the text is then incomplete); misuse (a value where a key is due) sets bad.
 typedef struct json_writer {
-    kite__buf out; // the text so far (out.ptr, out.len)
+    kite_buf out; // the text so far (out.ptr, out.len)
     bool bad;
     int depth;
     int count[JSON_WRITER_DEPTH]; // items written in each open container

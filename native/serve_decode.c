@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "base/buf.h"
+#include "base/kite_buf.h"
 
 static double now_s(void) {
     struct timespec ts;
@@ -62,7 +62,7 @@ kite_status serve_decode(kite_ctx *c, const char *prompt, const serve_decode_par
     }
     kite_sampler *smp = NULL;
     char *piece_big = NULL;
-    kite__buf pend = {0}; // text sampled but not yet released: it may still begin a stop string
+    kite_buf pend = {0}; // text sampled but not yet released: it may still begin a stop string
     size_t produced = 0;  // bytes of text sampled so far (token offsets)
     if (n_ids == 0) s = fail(KITE_ERR_INVALID, err, es, "the prompt has no tokens");
     else if (n_ids >= n_ctx) {
@@ -113,7 +113,7 @@ kite_status serve_decode(kite_ctx *c, const char *prompt, const serve_decode_par
             np = kite_token_to_piece(vocab, tok, piece, -np, false);
         }
         produced += (size_t)np;
-        if (!kite__buf_append(&pend, piece, (size_t)np)) {
+        if (!kite_buf_append(&pend, piece, (size_t)np)) {
             s = fail(KITE_ERR_NOMEM, err, es, "out of memory for generated text");
             break;
         }
@@ -143,7 +143,7 @@ kite_status serve_decode(kite_ctx *c, const char *prompt, const serve_decode_par
 done:
     if (g->stats) *g->stats = st;
     kite_sampler_free(smp);
-    kite__buf_free(&pend);
+    kite_buf_free(&pend);
     free(piece_big);
     free(ids);
     return s;

@@ -113,15 +113,15 @@ static void normalize(float *v, int32_t n, int mode) {
 // Standard base64 of n bytes (the float bytes of OpenAI's encoding_format "base64").
 static void write_base64(json_writer *w, const unsigned char *p, size_t n) {
     static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    kite__buf b = {0};
+    kite_buf b = {0};
     for (size_t i = 0; i < n; i += 3) {
         unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
         char q[4] = {tab[v >> 18 & 63], tab[v >> 12 & 63], i + 1 < n ? tab[v >> 6 & 63] : '=', i + 2 < n ? tab[v & 63] : '='};
-        kite__buf_append(&b, q, 4);
+        kite_buf_append(&b, q, 4);
     }
     jw_string(w, b.ptr ? b.ptr : "", b.len);
     if (b.nomem) w->out.nomem = true;
-    kite__buf_free(&b);
+    kite_buf_free(&b);
 }
 
 void serve_embed(serve_state *s, http_out *o, const json_value *body, bool oai, unsigned long task) {

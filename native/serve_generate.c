@@ -368,8 +368,8 @@ typedef struct gen_out {
     bool client_gone; // a write failed, or the peer closed its socket
     char hold[4];     // the start of a UTF-8 character whose rest has not come yet
     size_t n_hold;
-    kite__buf text;   // non-streamed: the whole reply
-    kite__buf toks;   // logprobs: the serve_token of every generated token
+    kite_buf text;   // non-streamed: the whole reply
+    kite_buf toks;   // logprobs: the serve_token of every generated token
     size_t sent;      // bytes of text given to the client so far (streamed)
     size_t next_tok;  // logprobs: the first token not yet sent (streamed)
 } gen_out;
@@ -635,13 +635,13 @@ static bool on_token(void *user, const serve_token *t) {
     if (g->s->token_delay_ms > 0) usleep((useconds_t)g->s->token_delay_ms * 1000);
     if (http_stop || http_client_gone(g->o->fd, !g->r->stream)) g->client_gone = true;
     if (g->client_gone) return false;
-    return !g->r->logprobs || kite__buf_append(&g->toks, t, sizeof *t);
+    return !g->r->logprobs || kite_buf_append(&g->toks, t, sizeof *t);
 }
 
 static bool on_text(void *user, const char *piece, size_t len) {
     gen_out *g = user;
     if (g->client_gone) return false;
-    if (!g->r->stream) return kite__buf_append(&g->text, piece, len);
+    if (!g->r->stream) return kite_buf_append(&g->text, piece, len);
     // Send whole UTF-8 characters only: a JSON string cannot carry half of one.
     char buf[512];
     while (len > 0) {
@@ -752,8 +752,8 @@ static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned
         fprintf(stderr, "kite serve: #%lu slot %d: %d prompt + %d generated tokens, %s%s\n", task, g.slot,
                 st.n_prompt, st.n_generated, g.client_gone ? "client gone" : rs == KITE_OK ? finish : "error: ",
                 rs == KITE_OK || g.client_gone ? "" : gen_err);
-    kite__buf_free(&g.text);
-    kite__buf_free(&g.toks);
+    kite_buf_free(&g.text);
+    kite_buf_free(&g.toks);
 }
 
 void serve_generate(serve_state *s, http_out *o, const json_value *body, serve_format fmt, unsigned long task) {

@@ -4,6 +4,8 @@
 #define KITE_H
 
 #include "base/kite_base.h"
+#include "base/kite_buf.h"
+#include "base/kite_f16.h"
 #include "base/kite_pool.h"
 #include "base/kite_types.h"
 #include "blocks/kite_blocks.h"

@@ -31,7 +31,7 @@ EMSCRIPTEN_KEEPALIVE void *kw_alloc(size_t n) {
     size_t rounded = (n + KW_BUF_ALIGN - 1) / KW_BUF_ALIGN * KW_BUF_ALIGN;
     if (rounded < n) return NULL;
     void *p = aligned_alloc(KW_BUF_ALIGN, rounded);
-    if (!p) kite__fail(KITE_ERR_NOMEM, "out of wasm memory allocating %zu bytes", n);
+    if (!p) kite_set_error(KITE_ERR_NOMEM, "out of wasm memory allocating %zu bytes", n);
     return p;
 }
 
@@ -55,7 +55,7 @@ EMSCRIPTEN_KEEPALIVE int kw_threaded(void) {
 static kite_status js_sink_write(void *user, const void *data, size_t n) {
     (void)user;
     if (n == 0) return KITE_OK;
-    if (kw_js_sink(data, n) != KW_CB_CONTINUE) return kite__fail(KITE_ERR_ABORTED, "output sink refused the data (aborted)");
+    if (kw_js_sink(data, n) != KW_CB_CONTINUE) return kite_set_error(KITE_ERR_ABORTED, "output sink refused the data (aborted)");
     return KITE_OK;
 }
 
@@ -68,8 +68,8 @@ bool kw__js_progress(void *user, const char *what, uint64_t done, uint64_t total
 
 static kite_status mem_sink_write(void *user, const void *data, size_t n) {
     kw_membuf *b = user;
-    if (kite__buf_append(b, data, n)) return KITE_OK;
-    return kite__fail(KITE_ERR_NOMEM, "out of wasm memory (%zu bytes of output)", b->len + n);
+    if (kite_buf_append(b, data, n)) return KITE_OK;
+    return kite_set_error(KITE_ERR_NOMEM, "out of wasm memory (%zu bytes of output)", b->len + n);
 }
 
 kite_sink kw__membuf_sink(kw_membuf *b) { return (kite_sink){mem_sink_write, b}; }
@@ -77,7 +77,7 @@ kite_sink kw__membuf_sink(kw_membuf *b) { return (kite_sink){mem_sink_write, b};
 char *kw__membuf_take(kw_membuf *b) {
     if (!b->ptr) {
         b->ptr = calloc(1, 1);
-        if (!b->ptr) kite__fail(KITE_ERR_NOMEM, "out of wasm memory");
+        if (!b->ptr) kite_set_error(KITE_ERR_NOMEM, "out of wasm memory");
     }
     char *p = b->ptr;
     *b = (kw_membuf){0};

@@ -3,18 +3,26 @@
 #define KITE_WASM_EXPORTS_H
 
 #include <emscripten.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "abi.h"
-#include "base/buf.h"
-#include "base/internal.h"
+#include "base/kite_buf.h"
 #include "kite.h"
 #include "chat/kite_chat.h"
 #include "model/kite_model.h"
 #include "quant/kite_quantize.h"
 #include "tokenizer/kite_tokenizer.h"
 
+// Propagates a non-OK status.
+#define KW_TRY(expr)                          \
+    do {                                      \
+        kite_status kw__s = (expr);           \
+        if (kw__s != KITE_OK) return kw__s;   \
+    } while (0)
+
 // A growable, NUL-terminated byte buffer used as a kite_sink (JSON, detokenized text).
-typedef kite__buf kw_membuf;
+typedef kite_buf kw_membuf;
 
 // A sink that appends to b (b starts zeroed).
 kite_sink kw__membuf_sink(kw_membuf *b);

@@ -18,7 +18,7 @@ static void appendf(kw_membuf *b, const char *fmt, ...) {
     va_start(ap, fmt);
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
-    if (n > 0) kite__buf_append(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+    if (n > 0) kite_buf_append(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
 typedef struct abi_field {
@@ -156,7 +156,7 @@ EMSCRIPTEN_KEEPALIVE int kw_abi_json(char **out) {
             q.n_threads, q.allow_requantize, q.pure, q.leave_output_tensor);
     if (b.nomem) {
         free(b.ptr);
-        return kite__fail(KITE_ERR_NOMEM, "out of wasm memory");
+        return kite_set_error(KITE_ERR_NOMEM, "out of wasm memory");
     }
     *out = kw__membuf_take(&b);
     return *out ? KITE_OK : KITE_ERR_NOMEM;

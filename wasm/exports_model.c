@@ -39,10 +39,10 @@ EMSCRIPTEN_KEEPALIVE void kw_model_free(kw_model *h) {
 // block (not the more / more_lens arrays); on failure the caller still does. vocab_only skips
 // the weights' checks and the context.
 EMSCRIPTEN_KEEPALIVE int kw_model_load(kw_load_args *a) {
-    if (a->n_ctx < 0) return kite__fail(KITE_ERR_INVALID, "nCtx must be >= 0 (got %d)", a->n_ctx);
-    if (a->n_threads < 0) return kite__fail(KITE_ERR_INVALID, "threads must be >= 1 (got %d)", a->n_threads);
+    if (a->n_ctx < 0) return kite_set_error(KITE_ERR_INVALID, "nCtx must be >= 0 (got %d)", a->n_ctx);
+    if (a->n_threads < 0) return kite_set_error(KITE_ERR_INVALID, "threads must be >= 1 (got %d)", a->n_threads);
     if (a->n_more < 0 || (a->n_more > 0 && (!a->more || !a->more_lens)))
-        return kite__fail(KITE_ERR_INVALID, "bad split set (%d more files)", a->n_more);
+        return kite_set_error(KITE_ERR_INVALID, "bad split set (%d more files)", a->n_more);
     const int32_t n = 1 + a->n_more;
     kw_model *h = calloc(1, sizeof *h);
     const uint8_t **bufs = malloc((size_t)n * sizeof *bufs);
@@ -53,7 +53,7 @@ EMSCRIPTEN_KEEPALIVE int kw_model_load(kw_load_args *a) {
         free(h);
         free(bufs);
         free(lens);
-        return kite__fail(KITE_ERR_NOMEM, "out of wasm memory");
+        return kite_set_error(KITE_ERR_NOMEM, "out of wasm memory");
     }
     bufs[0] = a->buf;
     lens[0] = a->len;
@@ -103,7 +103,7 @@ EMSCRIPTEN_KEEPALIVE int kw_model_facts_json(const kw_model *h, char **out) {
                      v && kite_vocab_add_bos(v) ? "true" : "false",
                      (unsigned long long)kite_model_weight_bytes(h->m));
     *out = malloc((size_t)n + 1);
-    if (!*out) return kite__fail(KITE_ERR_NOMEM, "out of wasm memory");
+    if (!*out) return kite_set_error(KITE_ERR_NOMEM, "out of wasm memory");
     memcpy(*out, buf, (size_t)n + 1);
     return KITE_OK;
 }
@@ -118,16 +118,16 @@ EMSCRIPTEN_KEEPALIVE int kw_tokenize(kw_tokenize_args *a) {
 // *out is a NUL-terminated string to free with kw_free.
 EMSCRIPTEN_KEEPALIVE int kw_detokenize(const kw_model *h, const int32_t *ids, int32_t n, char **out) {
     const kite_vocab *v = kite_model_vocab(h->m);
-    if (n < 0) return kite__fail(KITE_ERR_INVALID, "negative token count");
+    if (n < 0) return kite_set_error(KITE_ERR_INVALID, "negative token count");
     int32_t nv = kite_vocab_n_tokens(v);
     for (int32_t i = 0; i < n; i++)
         if (ids[i] < 0 || ids[i] >= nv)
-            return kite__fail(KITE_ERR_INVALID, "token id %d at position %d is out of range (vocabulary of %d)", ids[i],
+            return kite_set_error(KITE_ERR_INVALID, "token id %d at position %d is out of range (vocabulary of %d)", ids[i],
                               i, nv);
     int32_t cap = 64;
     for (;;) {
         char *buf = malloc((size_t)cap + 1);
-        if (!buf) return kite__fail(KITE_ERR_NOMEM, "out of wasm memory");
+        if (!buf) return kite_set_error(KITE_ERR_NOMEM, "out of wasm memory");
         int32_t r = kite_detokenize(v, ids, n, buf, cap, false, false);
         if (r >= 0) {
             buf[r] = 0;
@@ -143,12 +143,12 @@ EMSCRIPTEN_KEEPALIVE int kw_detokenize(const kw_model *h, const int32_t *ids, in
 // default, chatml, when absent). msgs holds n (role, content) pointer pairs.
 EMSCRIPTEN_KEEPALIVE int kw_chat_apply(const kw_model *h, const kite_chat_msg *msgs, int n, int add_assistant,
                                        char **out) {
-    if (n < 0) return kite__fail(KITE_ERR_INVALID, "negative message count");
+    if (n < 0) return kite_set_error(KITE_ERR_INVALID, "negative message count");
     kite_str t = {0};
     char *tmpl = NULL;
     if (kite_gguf_get_str(kite_model_gguf(h->m), "tokenizer.chat_template", &t)) {
         tmpl = malloc((size_t)t.len + 1);
-        if (!tmpl) return kite__fail(KITE_ERR_NOMEM, "out of wasm memory");
+        if (!tmpl) return kite_set_error(KITE_ERR_NOMEM, "out of wasm memory");
         memcpy(tmpl, t.ptr, (size_t)t.len);
         tmpl[t.len] = 0;
     }
@@ -171,10 +171,10 @@ static void on_token(void *user, int32_t id) {
 // start from kw_gen_args_init's defaults, and its out fields get the run's statistics.
 EMSCRIPTEN_KEEPALIVE int kw_generate(kw_gen_args *a) {
     kw_model *h = a->model;
-    if (!h->c) return kite__fail(KITE_ERR_INVALID, "the model was loaded without a context (vocabOnly)");
+    if (!h->c) return kite_set_error(KITE_ERR_INVALID, "the model was loaded without a context (vocabOnly)");
     if (!(a->seed >= 0 && a->seed <= 4294967295.0 && a->seed == (double)(uint32_t)a->seed))
-        return kite__fail(KITE_ERR_INVALID, "seed must be an integer in 0..4294967295 (got %g)", a->seed);
-    if (a->n_stop < 0) return kite__fail(KITE_ERR_INVALID, "negative stop string count");
+        return kite_set_error(KITE_ERR_INVALID, "seed must be an integer in 0..4294967295 (got %g)", a->seed);
+    if (a->n_stop < 0) return kite_set_error(KITE_ERR_INVALID, "negative stop string count");
     kite_gen_params p = kite_gen_default_params();
     p.n_predict = a->n_predict;
     p.sampling.temp = a->temp;
@@ -206,8 +206,8 @@ EMSCRIPTEN_KEEPALIVE int kw_generate(kw_gen_args *a) {
 // output head past the layer count) run on the offload backend a->backend ("webgpu": its JS
 // half comes from Module.kiteWebGpu). On failure the old context stays.
 EMSCRIPTEN_KEEPALIVE int kw_model_offload(kw_offload_args *a) {
-    if (!a->model || !a->model->m) return kite__fail(KITE_ERR_INVALID, "no model");
-    if (a->n_ctx < 0) return kite__fail(KITE_ERR_INVALID, "nCtx must be >= 0 (got %d)", a->n_ctx);
+    if (!a->model || !a->model->m) return kite_set_error(KITE_ERR_INVALID, "no model");
+    if (a->n_ctx < 0) return kite_set_error(KITE_ERR_INVALID, "nCtx must be >= 0 (got %d)", a->n_ctx);
     kite_ctx_params cp = kite_ctx_default_params();
     cp.n_ctx = a->n_ctx;
     cp.n_gpu_layers = a->n_gpu_layers;
@@ -224,7 +224,7 @@ EMSCRIPTEN_KEEPALIVE int kw_model_offload(kw_offload_args *a) {
 // logits (a->n_vocab floats). On an asynchronous backend (webgpu) they hold their values once
 // the backend's settle() has resolved.
 EMSCRIPTEN_KEEPALIVE int kw_eval(kw_eval_args *a) {
-    if (!a->model || !a->model->c) return kite__fail(KITE_ERR_INVALID, "no context");
+    if (!a->model || !a->model->c) return kite_set_error(KITE_ERR_INVALID, "no context");
     a->n_vocab = kite_model_hparams(a->model->m)->n_vocab;
     return kite_ctx_eval(a->model->c, a->tokens, a->n, &a->logits);
 }

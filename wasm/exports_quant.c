@@ -8,10 +8,10 @@
 EMSCRIPTEN_KEEPALIVE int kw_quantize(kw_quant_args *a) {
     int ftype = 0;
     if (!a->type || !kite_quantize_ftype_from_name(a->type, &ftype))
-        return kite__fail(KITE_ERR_INVALID, "unknown quantization type '%s' (e.g. Q4_K_M, Q8_0, Q6_K, IQ4_NL)",
+        return kite_set_error(KITE_ERR_INVALID, "unknown quantization type '%s' (e.g. Q4_K_M, Q8_0, Q6_K, IQ4_NL)",
                           a->type ? a->type : "");
     kite_gguf *g = NULL;
-    KITE_TRY(kite_gguf_parse(a->buf, a->len, &g));
+    KW_TRY(kite_gguf_parse(a->buf, a->len, &g));
     kite_quantize_params p = kite_quantize_default_params();
     kite_quantize_stats st = {0};
     p.ftype = ftype;

@@ -1,11 +1,11 @@
-// buf.c - the growable byte buffer (base/buf.h).
-#include "base/buf.h"
+// buf.c - the growable byte buffer (base/kite_buf.h).
+#include "base/kite_buf.h"
 
 #include <stdint.h>
 
 #include "base/internal.h"
 
-bool kite__buf_append(kite__buf *b, const void *data, size_t n) {
+bool kite_buf_append(kite_buf *b, const void *data, size_t n) {
     if (b->nomem) return false;
     if (n == 0) return true;
     // +1 keeps room for the NUL after the bytes
@@ -32,17 +32,17 @@ bool kite__buf_append(kite__buf *b, const void *data, size_t n) {
     return true;
 }
 
-bool kite__buf_puts(kite__buf *b, const char *s) { return kite__buf_append(b, s, strlen(s)); }
+bool kite_buf_puts(kite_buf *b, const char *s) { return kite_buf_append(b, s, strlen(s)); }
 
 static kite_status buf_write(void *user, const void *data, size_t n) {
-    kite__buf *b = user;
-    if (kite__buf_append(b, data, n)) return KITE_OK;
+    kite_buf *b = user;
+    if (kite_buf_append(b, data, n)) return KITE_OK;
     return kite__fail(KITE_ERR_NOMEM, "out of memory (%zu bytes of output so far, %zu more)", b->len, n);
 }
 
-kite_sink kite__buf_sink(kite__buf *b) { return (kite_sink){buf_write, b}; }
+kite_sink kite_buf_sink(kite_buf *b) { return (kite_sink){buf_write, b}; }
 
-void kite__buf_free(kite__buf *b) {
+void kite_buf_free(kite_buf *b) {
     free(b->ptr);
-    *b = (kite__buf){0};
+    *b = (kite_buf){0};
 }

@@ -8,7 +8,8 @@
 #include <string.h>
 
 // Sets this thread's error message (printf-style) and returns s, so callers can write
-// `return kite__fail(KITE_ERR_INVALID, "tensor %s: ...", name);`.
+// `return kite__fail(KITE_ERR_INVALID, "tensor %s: ...", name);`. The core's name for the
+// public kite_set_error (kite_base.h).
 kite_status kite__fail(kite_status s, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))

@@ -26,6 +26,16 @@ typedef enum kite_status {
 // until the next failing call on the same thread.
 const char *kite_last_error(void);
 
+// Sets this thread's error message (printf-style; what kite_last_error returns next) and returns
+// s, so a host reports its own failures through the same channel as the library's:
+// `return kite_set_error(KITE_ERR_INVALID, "option %s: ...", name);`. Messages longer than 511
+// bytes are cut.
+kite_status kite_set_error(kite_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
 // A short name for a status ("invalid input", ...). Never NULL.
 const char *kite_status_name(kite_status s);
 

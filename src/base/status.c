@@ -23,10 +23,23 @@ const char *kite_status_name(kite_status s) {
     return "unknown status";
 }
 
+static kite_status vfail(kite_status s, const char *fmt, va_list ap) {
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    return s;
+}
+
 kite_status kite__fail(kite_status s, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vfail(s, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+kite_status kite_set_error(kite_status s, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(s, fmt, ap);
     va_end(ap);
     return s;
 }

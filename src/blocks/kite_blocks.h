@@ -8,7 +8,7 @@
 #include <assert.h>
 #include <stdint.h>
 
-#include "base/f16.h"
+#include "base/kite_f16.h"
 
 #define QK4_0 32
 #define QK4_1 32

@@ -11,44 +11,44 @@
 static bool is_ws(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
 // Appends s without leading and trailing whitespace.
-static void put_trimmed(kite__buf *b, const char *s) {
+static void put_trimmed(kite_buf *b, const char *s) {
     size_t n = strlen(s), i = 0;
     while (i < n && is_ws(s[i])) i++;
     while (n > i && is_ws(s[n - 1])) n--;
-    kite__buf_append(b, s + i, n - i);
+    kite_buf_append(b, s + i, n - i);
 }
 
 // Appends a pattern with its placeholders filled in:
 //   {c} content   {t} content trimmed   {r} role   {R} role, first letter upper-case
 //   {U} role upper-case, "user" spelled HUMAN (Ling / Bailing)
-static void render(kite__buf *b, const char *pat, const kite_chat_msg *m) {
+static void render(kite_buf *b, const char *pat, const kite_chat_msg *m) {
     while (*pat) {
         const char *brace = strchr(pat, '{');
         if (!brace || !brace[1] || brace[2] != '}' || !strchr("ctrRU", brace[1])) {
             size_t n = brace ? (size_t)(brace - pat) + 1 : strlen(pat);
-            kite__buf_append(b, pat, n);
+            kite_buf_append(b, pat, n);
             pat += n;
             continue;
         }
-        kite__buf_append(b, pat, (size_t)(brace - pat));
+        kite_buf_append(b, pat, (size_t)(brace - pat));
         switch (brace[1]) {
-        case 'c': kite__buf_puts(b, m->content); break;
+        case 'c': kite_buf_puts(b, m->content); break;
         case 't': put_trimmed(b, m->content); break;
-        case 'r': kite__buf_puts(b, m->role); break;
+        case 'r': kite_buf_puts(b, m->role); break;
         case 'R':
             if (m->role[0]) {
                 char first = (char)toupper((unsigned char)m->role[0]);
-                kite__buf_append(b, &first, 1);
-                kite__buf_puts(b, m->role + 1);
+                kite_buf_append(b, &first, 1);
+                kite_buf_puts(b, m->role + 1);
             }
             break;
         case 'U':
             if (strcmp(m->role, "user") == 0) {
-                kite__buf_puts(b, "HUMAN");
+                kite_buf_puts(b, "HUMAN");
             } else {
                 for (const char *r = m->role; *r; r++) {
                     char u = (*r >= 'a' && *r <= 'z') ? (char)(*r - 'a' + 'A') : *r; // ASCII only
-                    kite__buf_append(b, &u, 1);
+                    kite_buf_append(b, &u, 1);
                 }
             }
             break;
@@ -75,10 +75,10 @@ typedef struct pattern_tmpl {
     const char *gen;          // opening of the assistant's reply (add_assistant)
 } pattern_tmpl;
 
-static void format_pattern(const pattern_tmpl *t, const kite_chat_msg *msgs, size_t n, bool add, kite__buf *b) {
-    if (t->begin) kite__buf_puts(b, t->begin);
+static void format_pattern(const pattern_tmpl *t, const kite_chat_msg *msgs, size_t n, bool add, kite_buf *b) {
+    if (t->begin) kite_buf_puts(b, t->begin);
     bool lead_sys = n > 0 && is(&msgs[0], "system");
-    if (t->no_system && !lead_sys && (n > 0 || !t->no_system_needs_msg)) kite__buf_puts(b, t->no_system);
+    if (t->no_system && !lead_sys && (n > 0 || !t->no_system_needs_msg)) kite_buf_puts(b, t->no_system);
     for (size_t i = 0; i < n; i++) {
         const char *pat = t->other;
         if (i == 0 && lead_sys && t->first_system) {
@@ -93,7 +93,7 @@ static void format_pattern(const pattern_tmpl *t, const kite_chat_msg *msgs, siz
         }
         if (pat) render(b, pat, &msgs[i]);
     }
-    if (add && t->gen) kite__buf_puts(b, t->gen);
+    if (add && t->gen) kite_buf_puts(b, t->gen);
 }
 
 // Patterns shared by several names.
@@ -211,13 +211,13 @@ static const pattern_tmpl t_solar_open = {.other = "<|begin|>{r}<|content|>{c}<|
 
 // Llama 2 variants (v: 0 plain, 1 with <<SYS>>, 2 also <s> before later turns, 3 also trimmed
 // contents). The first "[INST] " opens the prompt; BOS itself comes from the tokenizer.
-static void f_llama2(const kite_chat_msg *m, size_t n, bool add, kite__buf *b, int v) {
+static void f_llama2(const kite_chat_msg *m, size_t n, bool add, kite_buf *b, int v) {
     (void)add;
     bool in_turn = true;
-    kite__buf_puts(b, "[INST] ");
+    kite_buf_puts(b, "[INST] ");
     for (size_t i = 0; i < n; i++) {
         if (!in_turn) {
-            kite__buf_puts(b, v == 2 ? "<s>[INST] " : "[INST] ");
+            kite_buf_puts(b, v == 2 ? "<s>[INST] " : "[INST] ");
             in_turn = true;
         }
         const char *c = v == 3 ? "{t}" : "{c}";
@@ -226,16 +226,16 @@ static void f_llama2(const kite_chat_msg *m, size_t n, bool add, kite__buf *b, i
             if (v == 0) {
                 render(b, "{c}\n", &m[i]);
             } else {
-                kite__buf_puts(b, "<<SYS>>\n");
+                kite_buf_puts(b, "<<SYS>>\n");
                 render(b, c, &m[i]);
-                kite__buf_puts(b, "\n<</SYS>>\n\n");
+                kite_buf_puts(b, "\n<</SYS>>\n\n");
             }
         } else if (is(&m[i], "user")) {
             render(b, c, &m[i]);
-            kite__buf_puts(b, " [/INST]");
+            kite_buf_puts(b, " [/INST]");
         } else {
             render(b, c, &m[i]);
-            kite__buf_puts(b, "</s>");
+            kite_buf_puts(b, "</s>");
             in_turn = false;
         }
     }
@@ -243,25 +243,25 @@ static void f_llama2(const kite_chat_msg *m, size_t n, bool add, kite__buf *b, i
 
 // Mistral's official v1 / v3 / v3-tekken (v: 0, 1, 2): turns open with [INST] lazily; v1 puts
 // a space before [INST] and [/INST], tekken none after, v3 trims assistant replies.
-static void f_mistral(const kite_chat_msg *m, size_t n, bool add, kite__buf *b, int v) {
+static void f_mistral(const kite_chat_msg *m, size_t n, bool add, kite_buf *b, int v) {
     (void)add;
     const char *lead = v == 0 ? " " : "", *trail = v == 2 ? "" : " ";
     bool in_turn = false;
     for (size_t i = 0; i < n; i++) {
         if (!in_turn) {
-            kite__buf_puts(b, lead);
-            kite__buf_puts(b, "[INST]");
-            kite__buf_puts(b, trail);
+            kite_buf_puts(b, lead);
+            kite_buf_puts(b, "[INST]");
+            kite_buf_puts(b, trail);
             in_turn = true;
         }
         if (is(&m[i], "system")) {
             render(b, "{c}\n\n", &m[i]);
         } else if (is(&m[i], "user")) {
             render(b, "{c}", &m[i]);
-            kite__buf_puts(b, lead);
-            kite__buf_puts(b, "[/INST]");
+            kite_buf_puts(b, lead);
+            kite_buf_puts(b, "[/INST]");
         } else {
-            kite__buf_puts(b, trail);
+            kite_buf_puts(b, trail);
             render(b, v == 1 ? "{t}</s>" : "{c}</s>", &m[i]);
             in_turn = false;
         }
@@ -269,50 +269,50 @@ static void f_mistral(const kite_chat_msg *m, size_t n, bool add, kite__buf *b, 
 }
 
 // AlphaMonarch: every turn but the first starts with <s>.
-static void f_monarch(const kite_chat_msg *m, size_t n, bool add, kite__buf *b, int v) {
+static void f_monarch(const kite_chat_msg *m, size_t n, bool add, kite_buf *b, int v) {
     (void)v;
     for (size_t i = 0; i < n; i++) render(b, i == 0 ? "{r}\n{c}</s>\n" : "<s>{r}\n{c}</s>\n", &m[i]);
-    if (add) kite__buf_puts(b, "<s>assistant\n");
+    if (add) kite_buf_puts(b, "<s>assistant\n");
 }
 
 // Gemma: no system role; system texts (trimmed) are carried into the next non-model turn.
-static void f_gemma(const kite_chat_msg *m, size_t n, bool add, kite__buf *b, int v) {
+static void f_gemma(const kite_chat_msg *m, size_t n, bool add, kite_buf *b, int v) {
     (void)v;
-    kite__buf sys = {0};
+    kite_buf sys = {0};
     for (size_t i = 0; i < n; i++) {
         if (is(&m[i], "system")) {
             put_trimmed(&sys, m[i].content);
             continue;
         }
         bool model = is(&m[i], "assistant");
-        kite__buf_puts(b, "<start_of_turn>");
-        kite__buf_puts(b, model ? "model" : m[i].role);
-        kite__buf_puts(b, "\n");
+        kite_buf_puts(b, "<start_of_turn>");
+        kite_buf_puts(b, model ? "model" : m[i].role);
+        kite_buf_puts(b, "\n");
         if (sys.len && !model) {
-            kite__buf_append(b, sys.ptr, sys.len);
-            kite__buf_puts(b, "\n\n");
+            kite_buf_append(b, sys.ptr, sys.len);
+            kite_buf_puts(b, "\n\n");
             sys.len = 0;
         }
         render(b, "{t}<end_of_turn>\n", &m[i]);
     }
     b->nomem |= sys.nomem;
     free(sys.ptr);
-    if (add) kite__buf_puts(b, "<start_of_turn>model\n");
+    if (add) kite_buf_puts(b, "<start_of_turn>model\n");
 }
 
 // Orion: system texts go into the next user turn; every user turn ends with the assistant cue.
-static void f_orion(const kite_chat_msg *m, size_t n, bool add, kite__buf *b, int v) {
+static void f_orion(const kite_chat_msg *m, size_t n, bool add, kite_buf *b, int v) {
     (void)v;
     (void)add;
-    kite__buf sys = {0};
+    kite_buf sys = {0};
     for (size_t i = 0; i < n; i++) {
         if (is(&m[i], "system")) {
-            kite__buf_puts(&sys, m[i].content);
+            kite_buf_puts(&sys, m[i].content);
         } else if (is(&m[i], "user")) {
-            kite__buf_puts(b, "Human: ");
+            kite_buf_puts(b, "Human: ");
             if (sys.len) {
-                kite__buf_append(b, sys.ptr, sys.len);
-                kite__buf_puts(b, "\n\n");
+                kite_buf_append(b, sys.ptr, sys.len);
+                kite_buf_puts(b, "\n\n");
                 sys.len = 0;
             }
             render(b, "{c}\n\nAssistant: </s>", &m[i]);
@@ -326,7 +326,7 @@ static void f_orion(const kite_chat_msg *m, size_t n, bool add, kite__buf *b, in
 
 // RWKV World: the reply cue follows a user message that ends the conversation, whatever
 // add_assistant says ("\n\n" is the model's end-of-turn).
-static void f_rwkv(const kite_chat_msg *m, size_t n, bool add, kite__buf *b, int v) {
+static void f_rwkv(const kite_chat_msg *m, size_t n, bool add, kite_buf *b, int v) {
     (void)v;
     (void)add;
     for (size_t i = 0; i < n; i++) {
@@ -338,7 +338,7 @@ static void f_rwkv(const kite_chat_msg *m, size_t n, bool add, kite__buf *b, int
 
 // ---- the table ----------------------------------------------------------------------------
 
-typedef void (*format_fn)(const kite_chat_msg *m, size_t n, bool add, kite__buf *b, int variant);
+typedef void (*format_fn)(const kite_chat_msg *m, size_t n, bool add, kite_buf *b, int variant);
 
 typedef struct builtin {
     const char *name;
@@ -423,7 +423,7 @@ size_t kite_chat_template_count(void) { return N_BUILTINS; }
 
 const char *kite_chat_template_name(size_t i) { return i < N_BUILTINS ? builtins[i].name : NULL; }
 
-bool kite__chat_format(const char *name, const kite_chat_msg *msgs, size_t n, bool add, kite__buf *out) {
+bool kite__chat_format(const char *name, const kite_chat_msg *msgs, size_t n, bool add, kite_buf *out) {
     const builtin *b = find(name);
     if (!b) return false;
     if (b->pat) format_pattern(b->pat, msgs, n, add, out);
@@ -440,7 +440,7 @@ kite_status kite_chat_apply(const char *tmpl, const kite_chat_msg *msgs, size_t 
             return kite__fail(KITE_ERR_INVALID, "chat: message %zu has no %s", i, msgs[i].role ? "content" : "role");
     const char *name = kite_chat_detect(tmpl ? tmpl : "chatml");
     if (!name) return kite__fail(KITE_ERR_UNSUPPORTED, "chat: template not recognized (not a built-in name or a known family)");
-    kite__buf b = {0};
+    kite_buf b = {0};
     kite__chat_format(name, msgs, n, add_assistant, &b);
     if (!b.ptr && !b.nomem) { // nothing written: still return an empty string
         b.ptr = malloc(1);

@@ -2,11 +2,11 @@
 #ifndef KITE_CHAT_INTERNAL_H
 #define KITE_CHAT_INTERNAL_H
 
-#include "base/buf.h"
+#include "base/kite_buf.h"
 #include "chat/kite_chat.h"
 
 // Formats a conversation with the built-in template `name` (a canonical name). Returns false
 // when the name is not a built-in template.
-bool kite__chat_format(const char *name, const kite_chat_msg *msgs, size_t n, bool add_assistant, kite__buf *out);
+bool kite__chat_format(const char *name, const kite_chat_msg *msgs, size_t n, bool add_assistant, kite_buf *out);
 
 #endif

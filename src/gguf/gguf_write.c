@@ -1,12 +1,12 @@
 // gguf_write.c - the streaming GGUF v3 writer. Each key/value is encoded to its file bytes
 // when it is set, so the writer owns copies and never points into a source buffer.
 #include "gguf/kite_gguf.h"
-#include "base/buf.h"
+#include "base/kite_buf.h"
 #include "base/internal.h"
 
 typedef struct wkv {
     char *key;
-    kite__buf enc; // the encoded key and value, exactly as written to the file
+    kite_buf enc; // the encoded key and value, exactly as written to the file
 } wkv;
 
 typedef struct wtensor {
@@ -28,35 +28,35 @@ struct kite_gguf_writer {
 
 static const uint8_t zeros[256];
 
-static bool put_u32(kite__buf *b, uint32_t x) { return kite__buf_append(b, &x, 4); }
-static bool put_u64(kite__buf *b, uint64_t x) { return kite__buf_append(b, &x, 8); }
-static bool put_str(kite__buf *b, const char *s, uint64_t n) { return put_u64(b, n) && kite__buf_append(b, s, (size_t)n); }
+static bool put_u32(kite_buf *b, uint32_t x) { return kite_buf_append(b, &x, 4); }
+static bool put_u64(kite_buf *b, uint64_t x) { return kite_buf_append(b, &x, 8); }
+static bool put_str(kite_buf *b, const char *s, uint64_t n) { return put_u64(b, n) && kite_buf_append(b, s, (size_t)n); }
 
 // Encodes one scalar value (narrowing the widened field back to its file type).
-static bool put_scalar(kite__buf *b, const kite_gguf_value *v) {
+static bool put_scalar(kite_buf *b, const kite_gguf_value *v) {
     uint8_t buf[8];
     switch (v->type) {
-    case KITE_GGUF_UINT8: case KITE_GGUF_BOOL: buf[0] = (uint8_t)v->u; return kite__buf_append(b, buf, 1);
-    case KITE_GGUF_INT8: buf[0] = (uint8_t)(int8_t)v->i; return kite__buf_append(b, buf, 1);
-    case KITE_GGUF_UINT16: { uint16_t x = (uint16_t)v->u; return kite__buf_append(b, &x, 2); }
-    case KITE_GGUF_INT16: { int16_t x = (int16_t)v->i; return kite__buf_append(b, &x, 2); }
-    case KITE_GGUF_UINT32: { uint32_t x = (uint32_t)v->u; return kite__buf_append(b, &x, 4); }
-    case KITE_GGUF_INT32: { int32_t x = (int32_t)v->i; return kite__buf_append(b, &x, 4); }
-    case KITE_GGUF_FLOAT32: { float x = (float)v->f; return kite__buf_append(b, &x, 4); }
-    case KITE_GGUF_UINT64: return kite__buf_append(b, &v->u, 8);
-    case KITE_GGUF_INT64: return kite__buf_append(b, &v->i, 8);
-    case KITE_GGUF_FLOAT64: return kite__buf_append(b, &v->f, 8);
+    case KITE_GGUF_UINT8: case KITE_GGUF_BOOL: buf[0] = (uint8_t)v->u; return kite_buf_append(b, buf, 1);
+    case KITE_GGUF_INT8: buf[0] = (uint8_t)(int8_t)v->i; return kite_buf_append(b, buf, 1);
+    case KITE_GGUF_UINT16: { uint16_t x = (uint16_t)v->u; return kite_buf_append(b, &x, 2); }
+    case KITE_GGUF_INT16: { int16_t x = (int16_t)v->i; return kite_buf_append(b, &x, 2); }
+    case KITE_GGUF_UINT32: { uint32_t x = (uint32_t)v->u; return kite_buf_append(b, &x, 4); }
+    case KITE_GGUF_INT32: { int32_t x = (int32_t)v->i; return kite_buf_append(b, &x, 4); }
+    case KITE_GGUF_FLOAT32: { float x = (float)v->f; return kite_buf_append(b, &x, 4); }
+    case KITE_GGUF_UINT64: return kite_buf_append(b, &v->u, 8);
+    case KITE_GGUF_INT64: return kite_buf_append(b, &v->i, 8);
+    case KITE_GGUF_FLOAT64: return kite_buf_append(b, &v->f, 8);
     default: return false;
     }
 }
 
 // Encodes a value's payload (no type tag) for arrays' elements and top-level values alike.
-static bool put_payload(kite__buf *b, const kite_gguf_value *v) {
+static bool put_payload(kite_buf *b, const kite_gguf_value *v) {
     if (v->type == KITE_GGUF_STRING) return put_str(b, v->s.ptr, v->s.len);
     if (v->type != KITE_GGUF_ARRAY) return put_scalar(b, v);
     if (!put_u32(b, v->arr.elem) || !put_u64(b, v->arr.n)) return false;
     uint32_t esize = kite_gguf_type_size(v->arr.elem);
-    if (esize) return kite__buf_append(b, v->arr.raw, (size_t)(v->arr.n * esize));
+    if (esize) return kite_buf_append(b, v->arr.raw, (size_t)(v->arr.n * esize));
     for (uint64_t i = 0; i < v->arr.n; i++) {
         if (v->arr.elem == KITE_GGUF_STRING) {
             if (!put_str(b, v->arr.strs[i].ptr, v->arr.strs[i].len)) return false;
@@ -92,7 +92,7 @@ static char *dup_str(const char *s, size_t n) {
 
 kite_status kite_gguf_writer_set(kite_gguf_writer *w, const char *key, const kite_gguf_value *v) {
     if ((unsigned)v->type >= KITE_GGUF_TYPE_COUNT) return kite__fail(KITE_ERR_INVALID, "gguf writer: %s: bad value type", key);
-    kite__buf enc = {0};
+    kite_buf enc = {0};
     size_t klen = strlen(key);
     if (!put_str(&enc, key, klen) || !put_u32(&enc, v->type) || !put_payload(&enc, v)) {
         free(enc.ptr);
@@ -166,7 +166,7 @@ kite_status kite_gguf_writer_copy_kvs(kite_gguf_writer *w, const kite_gguf *g) {
 static uint32_t writer_alignment(const kite_gguf_writer *w) {
     for (size_t i = 0; i < w->n_kv; i++) {
         if (strcmp(w->kv[i].key, "general.alignment") != 0) continue;
-        const kite__buf *e = &w->kv[i].enc;
+        const kite_buf *e = &w->kv[i].enc;
         uint32_t type, x;
         size_t at = 8 + strlen(w->kv[i].key);
         memcpy(&type, e->ptr + at, 4);
@@ -245,9 +245,9 @@ static kite_status sink_pad(const kite_sink *sink, uint64_t n) {
 
 kite_status kite_gguf_writer_write_header(kite_gguf_writer *w, const kite_sink *sink) {
     layout(w);
-    kite__buf h = {0};
-    bool ok = kite__buf_append(&h, "GGUF", 4) && put_u32(&h, 3) && put_u64(&h, w->n_t) && put_u64(&h, w->n_kv);
-    for (size_t i = 0; ok && i < w->n_kv; i++) ok = kite__buf_append(&h, w->kv[i].enc.ptr, w->kv[i].enc.len);
+    kite_buf h = {0};
+    bool ok = kite_buf_append(&h, "GGUF", 4) && put_u32(&h, 3) && put_u64(&h, w->n_t) && put_u64(&h, w->n_kv);
+    for (size_t i = 0; ok && i < w->n_kv; i++) ok = kite_buf_append(&h, w->kv[i].enc.ptr, w->kv[i].enc.len);
     for (size_t i = 0; ok && i < w->n_t; i++) {
         const wtensor *t = &w->t[i];
         ok = put_str(&h, t->name, strlen(t->name)) && put_u32(&h, t->n_dims);

@@ -37,6 +37,10 @@ kite_status kite_matmul(kite_pool *pool, kite_type wtype, const void *w, int64_t
 // True when kite_matmul has kernels for wtype.
 bool kite_matmul_supports(kite_type wtype);
 
+// The activation (partner) format kite_matmul converts x to for weight type wtype, as ggml's
+// vec_dot_type: Q8_0, Q8_1, Q8_K, F16, BF16 or F32; KITE_TYPE_COUNT when wtype has no kernels.
+kite_type kite_matmul_act_type(kite_type wtype);
+
 // ---- attention ---------------------------------------------------------------------------
 
 // Largest head size the attention op handles (it keeps one head on the stack).

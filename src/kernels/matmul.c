@@ -22,6 +22,8 @@ enum { CHUNKS_PER_THREAD = 4 };
 enum { PAR_QUANT_MIN_TOK = 4 };
 enum { SCRATCH_ALIGN = 64 };
 
+kite_type kite_matmul_act_type(kite_type wtype) { return kite__dot_partner(wtype); }
+
 bool kite_matmul_supports(kite_type wtype) {
     kite_type p = kite__dot_partner(wtype);
     return p != KITE_TYPE_COUNT && kite__kernels_active()->tile[wtype] != NULL;

@@ -4,7 +4,7 @@
 // bit for bit.
 #include "kernels/kernels_internal.h"
 
-#include "base/f16.h"
+#include "base/kite_f16.h"
 #include "blocks/block_util.h"
 #include "kernels/attend.h"
 

@@ -5,7 +5,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "base/f16.h"
+#include "base/kite_f16.h"
 #include "kernels/kite_kernels.h"
 #include "model/backend.h"
 #include "model/ops.h"

@@ -2,7 +2,7 @@
 // until an end-of-generation token, a stop string, the token budget or a full context.
 #include <time.h>
 
-#include "base/buf.h"
+#include "base/kite_buf.h"
 #include "model/model_internal.h"
 #include "sampler/kite_sampler.h"
 #include "tokenizer/kite_tokenizer.h"
@@ -36,7 +36,7 @@ kite_status kite_generate(kite_ctx *c, const char *prompt, const kite_gen_params
     KITE_TRY(kite_tokenize_alloc(vocab, prompt, strlen(prompt), !p->no_bos && kite_ctx_pos(c) == 0, p->parse_special, &ids, &n_ids));
     kite_sampler *smp = NULL;
     char *piece_big = NULL; // a token's text when it does not fit piece_small
-    kite__buf pend = {0}; // text sampled but not yet shown: it may still turn out to begin a stop string
+    kite_buf pend = {0}; // text sampled but not yet shown: it may still turn out to begin a stop string
     kite_status s = KITE_OK;
     if (n_ids == 0) s = kite__fail(KITE_ERR_INVALID, "the prompt has no tokens");
     else if (n_ids >= c->n_ctx - kite_ctx_pos(c))
@@ -81,7 +81,7 @@ kite_status kite_generate(kite_ctx *c, const char *prompt, const kite_gen_params
             piece = piece_big = big;
             np = kite_token_to_piece(vocab, tok, piece, -np, false);
         }
-        if (!kite__buf_append(&pend, piece, (size_t)np)) {
+        if (!kite_buf_append(&pend, piece, (size_t)np)) {
             s = kite__fail(KITE_ERR_NOMEM, "out of memory for generated text");
             break;
         }
@@ -115,7 +115,7 @@ kite_status kite_generate(kite_ctx *c, const char *prompt, const kite_gen_params
 done:
     if (p->stats) *p->stats = st;
     kite_sampler_free(smp);
-    kite__buf_free(&pend);
+    kite_buf_free(&pend);
     free(piece_big);
     free(ids);
     return s;

@@ -3,7 +3,7 @@
 
 #include <math.h>
 
-#include "base/f16.h"
+#include "base/kite_f16.h"
 #include "base/internal.h"
 #include "quant/kite_quant.h"
 

@@ -65,7 +65,7 @@ void kite_quantize_row_q6_K_ref(const float *x, block_q6_K *y, int64_t n);
 void kite_quantize_row_iq4_nl_ref(const float *x, block_iq4_nl *y, int64_t n);
 void kite_quantize_row_iq4_xs_ref(const float *x, block_iq4_xs *y, int64_t n);
 
-// Plain types: round to nearest even (f16.h), as ggml_fp32_to_fp16_row / _bf16_row_ref.
+// Plain types: round to nearest even (base/kite_f16.h), as ggml_fp32_to_fp16_row / _bf16_row_ref.
 void kite_quantize_row_f16_ref(const float *x, kite_f16 *y, int64_t n);
 void kite_quantize_row_bf16_ref(const float *x, kite_bf16 *y, int64_t n);
 

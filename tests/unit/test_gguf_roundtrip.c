@@ -1,6 +1,6 @@
 // test_gguf_roundtrip.c - parsing then re-writing every shared GGUF file (llama.cpp-made
 // models, quantized refs, vocab-only files) must give the original bytes back.
-#include "base/buf.h"
+#include "base/kite_buf.h"
 #include "check.h"
 #include "kite.h"
 
@@ -21,8 +21,8 @@ static void roundtrip(const char *rel) {
         snprintf(name, sizeof name, "%.*s", (int)t->name.len, t->name.ptr);
         CHECK(kite_gguf_writer_add_tensor(w, name, t->type, t->n_dims, t->ne) == KITE_OK, "%s: add %s", rel, name);
     }
-    kite__buf m = {0};
-    kite_sink sink = kite__buf_sink(&m);
+    kite_buf m = {0};
+    kite_sink sink = kite_buf_sink(&m);
     uint64_t expect = kite_gguf_writer_total_size(w);
     CHECK(kite_gguf_writer_write_header(w, &sink) == KITE_OK, "%s: header", rel);
     for (uint64_t i = 0; i < g->n_tensors; i++)
@@ -38,7 +38,7 @@ static void roundtrip(const char *rel) {
     CHECK(m.len == len, "%s: wrote %zu bytes, original has %zu", rel, m.len, len);
     printf("%-40s %llu keys %llu tensors: %s\n", rel, (unsigned long long)g->n_kv, (unsigned long long)g->n_tensors,
            first_diff == (size_t)-1 && m.len == len ? "identical" : "DIFFERENT");
-    kite__buf_free(&m);
+    kite_buf_free(&m);
     kite_gguf_writer_free(w);
     kite_gguf_free(g);
     free(buf);

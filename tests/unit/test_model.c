@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/buf.h"
+#include "base/kite_buf.h"
 #include "check.h"
 #include "kite.h"
 #include "model/model_internal.h"
@@ -15,8 +15,8 @@
 
 // Copies g, with general.architecture set to arch (if not NULL), tensor `drop` and metadata key
 // `drop_key` (if not NULL) left out.
-static kite__buf rewrite3(const kite_gguf *g, const char *arch, const char *drop, const char *drop_key) {
-    kite__buf b = {0};
+static kite_buf rewrite3(const kite_gguf *g, const char *arch, const char *drop, const char *drop_key) {
+    kite_buf b = {0};
     kite_gguf_writer *w = kite_gguf_writer_new();
     kite_gguf_writer_copy_kvs(w, g);
     if (arch) kite_gguf_writer_set_str(w, "general.architecture", arch);
@@ -28,7 +28,7 @@ static kite__buf rewrite3(const kite_gguf *g, const char *arch, const char *drop
         if (drop && !strcmp(name, drop)) continue;
         kite_gguf_writer_add_tensor(w, name, t->type, t->n_dims, t->ne);
     }
-    kite_sink sink = kite__buf_sink(&b);
+    kite_sink sink = kite_buf_sink(&b);
     kite_gguf_writer_write_header(w, &sink);
     uint64_t k = 0;
     for (uint64_t i = 0; i < g->n_tensors; i++) {
@@ -40,8 +40,8 @@ static kite__buf rewrite3(const kite_gguf *g, const char *arch, const char *drop
     return b;
 }
 
-static kite__buf rewrite(const kite_gguf *g, const char *arch, const char *drop) { return rewrite3(g, arch, drop, NULL); }
-static kite__buf rewrite_drop_key(const kite_gguf *g, const char *drop, const char *key) {
+static kite_buf rewrite(const kite_gguf *g, const char *arch, const char *drop) { return rewrite3(g, arch, drop, NULL); }
+static kite_buf rewrite_drop_key(const kite_gguf *g, const char *drop, const char *key) {
     return rewrite3(g, NULL, drop, key);
 }
 
@@ -90,24 +90,24 @@ static void test_hparams(void) {
 // ---- bad files --------------------------------------------------------------------------------
 
 static void test_bad_files(const kite_gguf *g) {
-    kite__buf b = rewrite(g, "gemma", NULL);
+    kite_buf b = rewrite(g, "gemma", NULL);
     kite_model *m = NULL;
     kite_status s = kite_model_load(b.bytes, b.len, NULL, &m);
     CHECK(s == KITE_ERR_UNSUPPORTED && strstr(kite_last_error(), "'gemma'") && !m,
           "unknown architecture: status %d, message '%s'", s, kite_last_error());
-    kite__buf_free(&b);
+    kite_buf_free(&b);
 
     b = rewrite(g, NULL, "blk.3.ffn_down.weight");
     s = kite_model_load(b.bytes, b.len, NULL, &m);
     CHECK(s == KITE_ERR_INVALID && strstr(kite_last_error(), "blk.3.ffn_down.weight") && !m,
           "missing tensor: status %d, message '%s'", s, kite_last_error());
-    kite__buf_free(&b);
+    kite_buf_free(&b);
 
     // truncated file: the GGUF reader refuses it, the model loader passes the error on
     b = rewrite(g, NULL, NULL);
     s = kite_model_load(b.bytes, b.len / 2, NULL, &m);
     CHECK(s != KITE_OK && !m, "truncated file loaded");
-    kite__buf_free(&b);
+    kite_buf_free(&b);
 }
 
 // Corrupted header bytes (metadata values, tensor shapes, types, offsets) must give an error
@@ -146,7 +146,7 @@ static void test_corrupt(const unsigned char *orig, size_t len, const kite_gguf 
 // ---- the forward pass and generation on stories260K ------------------------------------------
 
 static bool collect(void *user, const char *piece, size_t len) {
-    return kite__buf_append(user, piece, len);
+    return kite_buf_append(user, piece, len);
 }
 
 static bool refuse_second(void *user, const char *piece, size_t len) {
@@ -169,22 +169,22 @@ static void test_stories(kite_model *m) {
     gp.n_predict = 60;
     gp.sampling.temp = 0.0f;
     gp.stats = &st;
-    kite__buf out = {0};
+    kite_buf out = {0};
     kite_status s = kite_generate(c, "Once upon a time", &gp, collect, &out);
-    kite__buf_append(&out, "", 1); // a C string even when nothing came
+    kite_buf_append(&out, "", 1); // a C string even when nothing came
     CHECK(s == KITE_OK && !strcmp(out.ptr, want), "greedy text: status %d\n got  '%s'\n want '%s'", s, out.ptr, want);
     CHECK(st.n_prompt == 5 && st.n_generated == 60, "stats: %d prompt, %d generated", st.n_prompt, st.n_generated);
-    kite__buf_free(&out);
+    kite_buf_free(&out);
 
     // a stop string ends the text before it; aborting from the callback gives KITE_ERR_ABORTED
     const char *stops[] = {"Lily."};
     gp.stop = stops;
     gp.n_stop = 1;
     s = kite_generate(c, "Once upon a time", &gp, collect, &out);
-    kite__buf_append(&out, "", 1);
+    kite_buf_append(&out, "", 1);
     CHECK(s == KITE_OK && st.stopped_string && !strcmp(out.ptr, ", there was a little girl named "),
           "stop string: '%s'", out.ptr);
-    kite__buf_free(&out);
+    kite_buf_free(&out);
 
     // the callback refusing a piece stops generation with KITE_ERR_ABORTED after that piece
     gp.n_stop = 0;
@@ -331,13 +331,13 @@ static void test_arch_missing(void) {
         kite_gguf *g = NULL;
         CHECK(kite_gguf_parse(buf, len, &g) == KITE_OK, "%s: parse", cases[i].file);
         if (g) {
-            kite__buf b = rewrite_drop_key(g, cases[i].tensor, cases[i].key);
+            kite_buf b = rewrite_drop_key(g, cases[i].tensor, cases[i].key);
             kite_model *m = NULL;
             kite_status s = kite_model_load(b.bytes, b.len, NULL, &m);
             CHECK(s != KITE_OK && !m && strstr(kite_last_error(), cases[i].want),
                   "%s without %s: status %d, message '%s'", cases[i].file, cases[i].want, s, kite_last_error());
             kite_model_free(m);
-            kite__buf_free(&b);
+            kite_buf_free(&b);
         }
         kite_gguf_free(g);
         free(buf);

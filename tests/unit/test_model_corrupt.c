@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "base/buf.h"
+#include "base/kite_buf.h"
 #include "check.h"
 #include "cli_run.h"
 #include "kite.h"
@@ -122,11 +122,11 @@ static void exercise(const char *label, const unsigned char *buf, size_t len) {
     kite_gguf *g = NULL;
     if (kite_gguf_parse(buf, len, &g) == KITE_OK) {
         kite_quantize_params qp = kite_quantize_default_params();
-        kite__buf out = {0};
-        kite_sink sink = kite__buf_sink(&out);
+        kite_buf out = {0};
+        kite_sink sink = kite_buf_sink(&out);
         s = kite_quantize_gguf(g, &sink, &qp, NULL, NULL);
         CHECK(s == KITE_OK || *kite_last_error(), "%s: quantize failed without a message", label);
-        kite__buf_free(&out);
+        kite_buf_free(&out);
         kite_gguf_free(g);
     }
 }
@@ -159,11 +159,11 @@ static void test_weights(void) {
     kite_gguf *g = NULL;
     if (kite_gguf_parse(buf, orig_len, &g) == KITE_OK) {
         kite_quantize_params qp = kite_quantize_default_params();
-        kite__buf out = {0};
-        kite_sink sink = kite__buf_sink(&out);
+        kite_buf out = {0};
+        kite_sink sink = kite_buf_sink(&out);
         CHECK(kite_quantize_gguf(g, &sink, &qp, NULL, NULL) == KITE_ERR_INVALID && strstr(kite_last_error(), "NaN"),
               "quantizing NaN weights: %s", kite_last_error());
-        kite__buf_free(&out);
+        kite_buf_free(&out);
         kite_gguf_free(g);
     }
     // the CLI on an all-NaN model: exits (0 or 1 with a message), never dies by a signal
@@ -186,8 +186,8 @@ static void test_weights(void) {
 
 // stories260K rewritten: the tokenizer arrays cut to n_tok entries (0: as they are) and
 // token_embd/output cut to n_rows rows (0: as they are).
-static kite__buf resize(uint64_t n_tok, uint64_t n_rows) {
-    kite__buf b = {0};
+static kite_buf resize(uint64_t n_tok, uint64_t n_rows) {
+    kite_buf b = {0};
     kite_gguf_writer *w = kite_gguf_writer_new();
     kite_gguf_writer_copy_kvs(w, g0);
     static const char *arrays[] = {"tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type"};
@@ -207,7 +207,7 @@ static kite__buf resize(uint64_t n_tok, uint64_t n_rows) {
         if (n_rows && (!strcmp(name, "token_embd.weight") || !strcmp(name, "output.weight"))) ne[1] = n_rows;
         kite_gguf_writer_add_tensor(w, name, t->type, t->n_dims, ne);
     }
-    kite_sink sink = kite__buf_sink(&b);
+    kite_sink sink = kite_buf_sink(&b);
     kite_status s = kite_gguf_writer_write_header(w, &sink);
     for (uint64_t i = 0; s == KITE_OK && i < g0->n_tensors; i++) s = kite_gguf_writer_write_data(w, &sink, i, g0->tensors[i].data);
     CHECK(s == KITE_OK, "rewriting stories260K: %s", kite_last_error());
@@ -216,7 +216,7 @@ static kite__buf resize(uint64_t n_tok, uint64_t n_rows) {
 }
 
 static void expect_mismatch(const char *label, uint64_t n_tok, uint64_t n_rows, const char *a, const char *b) {
-    kite__buf f = resize(n_tok, n_rows);
+    kite_buf f = resize(n_tok, n_rows);
     kite_model *m = NULL;
     kite_status s = kite_model_load(f.bytes, f.len, NULL, &m);
     CHECK(s == KITE_ERR_INVALID && m == NULL, "%s: loaded (status %d)", label, (int)s);
@@ -227,18 +227,18 @@ static void expect_mismatch(const char *label, uint64_t n_tok, uint64_t n_rows, 
     kite_model_params vp = {.vocab_only = true};
     CHECK(kite_model_load(f.bytes, f.len, &vp, &m) == KITE_OK, "%s: vocab-only load: %s", label, kite_last_error());
     kite_model_free(m);
-    kite__buf_free(&f);
+    kite_buf_free(&f);
 }
 
 static void test_vocab_sizes(void) {
     const kite_gguf_tensor *e = tensor(g0, "token_embd.weight");
     CHECK(e && e->ne[1] == 512, "stories260K's embedding table has 512 rows");
     // the control: the rewrite itself loads
-    kite__buf same = resize(0, 0);
+    kite_buf same = resize(0, 0);
     kite_model *m = NULL;
     CHECK(kite_model_load(same.bytes, same.len, NULL, &m) == KITE_OK, "unchanged rewrite: %s", kite_last_error());
     kite_model_free(m);
-    kite__buf_free(&same);
+    kite_buf_free(&same);
     expect_mismatch("500 tokens, 512 embeddings", 500, 0, "500", "512");
     expect_mismatch("512 tokens, 500 embeddings", 0, 500, "512", "500");
 }

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/f16.h"
+#include "base/kite_f16.h"
 #include "check.h"
 #include "kernels/attend.h"
 #include "kernels/kernels_internal.h"
@@ -87,7 +87,7 @@ static void test_attention(void) {
 #endif
 }
 
-// The table-free conversions agree with base/f16.h bit for bit: every f16 value, and rounding
+// The table-free conversions agree with base/kite_f16.h bit for bit: every f16 value, and rounding
 // of floats around every f16 value (midpoints included) and of random floats of all sizes.
 static bool same_bits(float a, float b) { return !memcmp(&a, &b, 4); }
 

@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "base/f16.h"
+#include "base/kite_f16.h"
 #include "check.h"
 #include "llama_lib.h"
 #include "model/ops.h"

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "base/buf.h"
+#include "base/kite_buf.h"
 #include "check.h"
 #include "cli_run.h"
 #include "kite.h"
@@ -25,10 +25,10 @@ static kite_status set_u(kite_gguf_writer *w, const char *key, kite_gguf_type t,
 
 // File `part` of g split into N_PARTS (tensors [lo, hi) of it, every one of them when dup), with
 // split.no = no. The metadata goes to part 0 only, as llama-gguf-split does.
-static kite__buf write_part(const kite_gguf *g, int part, int no, bool dup) {
+static kite_buf write_part(const kite_gguf *g, int part, int no, bool dup) {
     const uint64_t per = (g->n_tensors + N_PARTS - 1) / N_PARTS;
     const uint64_t lo = dup ? 0 : per * (uint64_t)part, hi = dup ? g->n_tensors : (lo + per < g->n_tensors ? lo + per : g->n_tensors);
-    kite__buf b = {0};
+    kite_buf b = {0};
     kite_gguf_writer *w = kite_gguf_writer_new();
     if (part == 0) kite_gguf_writer_copy_kvs(w, g);
     set_u(w, "split.no", KITE_GGUF_UINT16, (uint64_t)no);
@@ -39,7 +39,7 @@ static kite__buf write_part(const kite_gguf *g, int part, int no, bool dup) {
         snprintf(name, sizeof name, "%.*s", (int)g->tensors[i].name.len, g->tensors[i].name.ptr);
         kite_gguf_writer_add_tensor(w, name, g->tensors[i].type, g->tensors[i].n_dims, g->tensors[i].ne);
     }
-    kite_sink sink = kite__buf_sink(&b);
+    kite_sink sink = kite_buf_sink(&b);
     kite_gguf_writer_write_header(w, &sink);
     for (uint64_t i = lo; i < hi; i++) kite_gguf_writer_write_data(w, &sink, i - lo, g->tensors[i].data);
     kite_gguf_writer_free(w);
@@ -60,7 +60,7 @@ static float *logits_of(kite_model *m) {
     return out;
 }
 
-static kite_status load_parts(kite__buf *parts, const int *order, int n, kite_model **m) {
+static kite_status load_parts(kite_buf *parts, const int *order, int n, kite_model **m) {
     const uint8_t *bufs[N_PARTS];
     uint64_t lens[N_PARTS];
     for (int i = 0; i < n; i++) {
@@ -81,7 +81,7 @@ static void test_split(const char *file) {
         return;
     }
     const kite_gguf *g = kite_model_gguf(whole);
-    kite__buf parts[N_PARTS];
+    kite_buf parts[N_PARTS];
     for (int p = 0; p < N_PARTS; p++) parts[p] = write_part(g, p, p, false);
 
     // the set in order: the whole file's logits, bit for bit
@@ -106,12 +106,12 @@ static void test_split(const char *file) {
     s = load_parts(parts, in_order, 2, &m);
     CHECK(s == KITE_ERR_INVALID && !m && strstr(kite_last_error(), "split.count is 3 but 2 files"), "two of three: %s",
           kite_last_error());
-    kite__buf dup = write_part(g, 2, 2, true), saved = parts[2];
+    kite_buf dup = write_part(g, 2, 2, true), saved = parts[2];
     parts[2] = dup;
     s = load_parts(parts, in_order, N_PARTS, &m);
     CHECK(s == KITE_ERR_INVALID && !m && strstr(kite_last_error(), "is in files"), "overlap: %s", kite_last_error());
     parts[2] = saved;
-    kite__buf_free(&dup);
+    kite_buf_free(&dup);
 
     // through the CLI: the set by its first file's name, as llama.cpp takes it
     char dir[] = "/tmp/kite-split-XXXXXX", path[N_PARTS][256];
@@ -137,7 +137,7 @@ static void test_split(const char *file) {
     for (int p = 0; p < N_PARTS; p++) unlink(path[p]);
     rmdir(dir);
 
-    for (int p = 0; p < N_PARTS; p++) kite__buf_free(&parts[p]);
+    for (int p = 0; p < N_PARTS; p++) kite_buf_free(&parts[p]);
     kite_model_free(whole);
     free(buf);
 }

@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "base/buf.h"
+#include "base/kite_buf.h"
 #include "check.h"
 #include "cli_run.h"
 #include "kite.h"
@@ -73,7 +73,7 @@ static bool abort_after_first(void *user, const char *what, uint64_t done, uint6
     return ++*calls < 3 || done == 0;
 }
 
-static kite_status kite_quantize_buf(const uint8_t *in, size_t len, const opts *o, kite__buf *out, kite_quantize_stats *st) {
+static kite_status kite_quantize_buf(const uint8_t *in, size_t len, const opts *o, kite_buf *out, kite_quantize_stats *st) {
     kite_gguf *g = NULL;
     kite_status s = kite_gguf_parse(in, len, &g);
     if (s != KITE_OK) return s;
@@ -93,7 +93,7 @@ static kite_status kite_quantize_buf(const uint8_t *in, size_t len, const opts *
         p.n_tensor_types = 1;
     }
     p.stats = st;
-    kite_sink sink = kite__buf_sink(out);
+    kite_sink sink = kite_buf_sink(out);
     s = kite_quantize_gguf(g, &sink, &p, NULL, NULL);
     kite_gguf_free(g);
     return s;
@@ -143,13 +143,13 @@ static void versus_llama(const char *model, const opts *o, const char *label) {
     uint8_t *in = model[0] == '/' ? check_read_file(in_path, &len) : check_read_model(model, &len);
     if (!in) return;
     uint8_t *want = llama_quantize_file(in_path, o, "ref.gguf", &nl);
-    kite__buf got = {0};
+    kite_buf got = {0};
     kite_quantize_stats st;
     kite_status s = kite_quantize_buf(in, len, o, &got, &st);
     CHECK(s == KITE_OK, "%s: kite failed: %s", label, kite_last_error());
     if (s == KITE_OK && want) compare_bytes(label, got.bytes, got.len, want, nl);
     free(want);
-    kite__buf_free(&got);
+    kite_buf_free(&got);
     free(in);
 }
 
@@ -169,7 +169,7 @@ static void test_shared_refs(void) {
         if (!want) continue;
         for (int threads = 1; threads <= 3; threads += 2) { // the row split must not matter
             opts o = {.ftype = types[i], .threads = threads};
-            kite__buf got = {0};
+            kite_buf got = {0};
             kite_quantize_stats st;
             kite_status s = kite_quantize_buf(in, len, &o, &got, &st);
             CHECK(s == KITE_OK, "%s: %s", rel, kite_last_error());
@@ -180,7 +180,7 @@ static void test_shared_refs(void) {
                 CHECK(st.n_tensors == 20 && st.n_quantized == 15 && st.bytes_in > st.bytes_out,
                       "%s stats: %llu tensors, %llu quantized", rel, (unsigned long long)st.n_tensors,
                       (unsigned long long)st.n_quantized);
-            kite__buf_free(&got);
+            kite_buf_free(&got);
         }
         free(want);
     }
@@ -231,11 +231,11 @@ static void test_requantize(void) {
     uint8_t *in = check_read_model("ref/rand-llama-spm-Q8_0.gguf", &len);
     if (!in) return;
     opts o = {.ftype = "Q4_K_M", .threads = 2};
-    kite__buf got = {0};
+    kite_buf got = {0};
     kite_quantize_stats st;
     CHECK(kite_quantize_buf(in, len, &o, &got, &st) == KITE_ERR_INVALID, "requantizing without the flag must fail");
     CHECK(strstr(kite_last_error(), "requantiz") != NULL, "message: %s", kite_last_error());
-    kite__buf_free(&got);
+    kite_buf_free(&got);
     free(in);
     static const char *types[] = {"Q4_K_M", "Q4_0", "Q6_K", "F16", "IQ4_XS"};
     for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
@@ -311,13 +311,13 @@ static void test_many_layers(void) {
     }
     char path[512];
     snprintf(path, sizeof path, "%s/layers12.gguf", tmpdir);
-    kite__buf mb = {0};
-    kite_sink sink = kite__buf_sink(&mb);
+    kite_buf mb = {0};
+    kite_sink sink = kite_buf_sink(&mb);
     kite_status s = kite_gguf_writer_write_header(w, &sink);
     for (int i = 0; s == KITE_OK && i < n; i++) s = kite_gguf_writer_write_data(w, &sink, (uint64_t)i, g->tensors[src[i]].data);
     CHECK(s == KITE_OK, "building the 12-layer file: %s", kite_last_error());
     CHECK(check_write_file(path, mb.ptr, mb.len), "cannot write %s", path);
-    kite__buf_free(&mb);
+    kite_buf_free(&mb);
     kite_gguf_writer_free(w);
     kite_gguf_free(g);
     free(in);
@@ -336,12 +336,12 @@ static void test_abort(void) {
     kite_gguf *g = NULL;
     CHECK(kite_gguf_parse(in, len, &g) == KITE_OK, "parse");
     kite_quantize_params p = kite_quantize_default_params();
-    kite__buf out = {0};
-    kite_sink sink = kite__buf_sink(&out);
+    kite_buf out = {0};
+    kite_sink sink = kite_buf_sink(&out);
     int calls = 0;
     CHECK(kite_quantize_gguf(g, &sink, &p, abort_after_first, &calls) == KITE_ERR_ABORTED, "abort via progress");
     kite_gguf_free(g);
-    kite__buf_free(&out);
+    kite_buf_free(&out);
     free(in);
 }
 
@@ -370,13 +370,13 @@ static void test_corrupted(void) {
             buf[at] = (uint8_t)(x >> 32);
         }
         opts o = {.ftype = it % 2 ? "Q4_K_M" : "Q8_0", .threads = 2, .allow_requantize = true};
-        kite__buf out = {0};
+        kite_buf out = {0};
         kite_quantize_stats st;
         kite_status s = kite_quantize_buf(buf, len, &o, &out, &st);
         if (s == KITE_OK) ok++;
         else if (*kite_last_error()) failed++;
         else silent++;
-        kite__buf_free(&out);
+        kite_buf_free(&out);
     }
     CHECK(silent == 0, "%d corrupted inputs failed without a message", silent);
     printf("corrupted headers: %d quantized, %d refused with a message\n", ok, failed);

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/f16.h"
+#include "base/kite_f16.h"
 #include "base/kite_types.h"
 #include "model/ops.h"
 #include "quant/kite_quant.h"

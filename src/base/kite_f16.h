@@ -1,6 +1,7 @@
-// f16.h - IEEE half and bfloat16 conversions, bit-exact with ggml's (round to nearest even).
-#ifndef KITE_BASE_F16_H
-#define KITE_BASE_F16_H
+// kite_f16.h - IEEE half and bfloat16 conversions, bit-exact with ggml's (round to nearest even).
+// Public (header-only): the block formats store their scales in these types.
+#ifndef KITE_F16_H
+#define KITE_F16_H
 
 #include <stdint.h>
 #include <string.h>
