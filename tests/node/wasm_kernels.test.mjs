@@ -120,6 +120,11 @@ test('the other C unit tests built for WASI pass under node:wasi (SIMD128)', { t
     const r = runNode(file);
     const out = `${r.stdout}\n${r.stderr}`;
     const fails = out.split('\n').filter((l) => l.startsWith('FAIL')).slice(0, 20).join('\n');
+    // 77: checks skipped for a missing reference (check.h; only outside CI, where it fails instead)
+    if (r.code === 77 && process.env.CI !== 'true') {
+      t.diagnostic(`${name}: ${out.split('\n').filter((l) => l.startsWith('skip:')).join('; ')}`);
+      r.code = 0;
+    }
     assert.equal(r.code, 0, `${name} exit ${r.code}:\n${fails || out.slice(-2000)}`);
     assert.match(out, / passed, 0 failed/, `${name}: no summary line`);
   }

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
+
 #if defined(__EMSCRIPTEN__) || defined(__wasi__)
 #define KITE_NO_DLOPEN 1 // wasm cannot load a native library: comparisons skip, round trips run
 #else
@@ -44,13 +46,14 @@ static inline void *llama_lib_open(const char *file, int *ci_fail) {
     llama_lib_path(file, path, sizeof path);
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (h) return h;
-    const char *ci = getenv("CI");
-    if (ci && strcmp(ci, "true") == 0) {
+    if (check_in_ci()) {
         fprintf(stderr, "FAIL: cannot load llama.cpp reference %s: %s (CI=true)\n", path, dlerror());
         *ci_fail = 1;
         return NULL;
     }
-    fprintf(stderr, "skip: llama.cpp reference not loadable (%s): comparisons skipped\n", dlerror());
+    char what[4200];
+    snprintf(what, sizeof what, "llama.cpp reference %s not loadable (%s; npm ci installs node-llama-cpp): comparisons skipped", path, dlerror());
+    check_missing_ref(what);
     return NULL;
 #endif
 }

@@ -235,7 +235,9 @@ static void test_perplexity(kite_model *m) {
     size_t len;
     char *text = (char *)check_read_file(path, &len);
     if (!text) {
-        fprintf(stderr, "skip: %s missing\n", path);
+        char what[4200];
+        snprintf(what, sizeof what, "%s missing: perplexity not checked", path);
+        check_missing_ref(what);
         return;
     }
     int32_t *ids = malloc(sizeof(int32_t) * (len + 8));
