@@ -16,6 +16,5 @@ KITE_COMMAND(bench);
 KITE_COMMAND(perplexity);
 KITE_COMMAND(embed);
 KITE_COMMAND(serve);
-KITE_COMMAND(convert);
 
 #endif

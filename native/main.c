@@ -22,7 +22,6 @@ static const command commands[] = {
     {"perplexity", kite_cmd_perplexity, "perplexity -m MODEL -f TEXT [-c N]  measure perplexity"},
     {"embed", kite_cmd_embed, "embed -m MODEL -p TEXT           text embedding (pooled hidden states)"},
     {"serve", kite_cmd_serve, "serve -m MODEL [--port 8080]     OpenAI-compatible HTTP server"},
-    {"convert", kite_cmd_convert, "convert HF_DIR OUT.gguf          Hugging Face model to GGUF"},
 };
 
 static void usage(FILE *f) {

@@ -8,16 +8,22 @@ endif()
 
 # Relaxed SIMD (i32x4.relaxed_dot_i8x16_i7x16_add_s in the int8 kernels): a separate build,
 # kite-<flavor>-relaxed, that the JS picks where WebAssembly.validate accepts relaxed ops.
-option(KITE_WASM_RELAXED "Relaxed-SIMD build (clang-19 through wasm/em-relaxed.config)" OFF)
+option(KITE_WASM_RELAXED "Relaxed-SIMD build (clang-19 through wasm/em-relaxed.config.in)" OFF)
 set(KITE_WASM_NAME kite-${KITE_WASM_FLAVOR})
-# emcc's JS optimizer needs Debian's acorn (TOOLCHAIN.md): every link gets NODE_PATH, so a
+# Where the tools are (docs/TOOLCHAIN.md): Debian's places by default.
+set(KITE_EMCC_NODE_PATH "/usr/share/nodejs" CACHE PATH "Node module directory holding acorn (emcc's JS optimizer)")
+set(KITE_LLVM19_BIN "/usr/lib/llvm-19/bin" CACHE PATH "LLVM 19's bin directory (relaxed-SIMD builds)")
+set(KITE_BINARYEN_ROOT "/usr" CACHE PATH "binaryen's prefix (bin/wasm-opt)")
+set(KITE_NODE "/usr/bin/node" CACHE FILEPATH "node, for emcc")
+# emcc's JS optimizer needs Debian's acorn (docs/TOOLCHAIN.md): every link gets NODE_PATH, so a
 # plain `cmake --build --preset wasm-st` works without it in the environment.
-set(em_env "${CMAKE_COMMAND} -E env NODE_PATH=/usr/share/nodejs")
+set(em_env "${CMAKE_COMMAND} -E env NODE_PATH=${KITE_EMCC_NODE_PATH}")
 if(KITE_WASM_RELAXED)
   set(KITE_WASM_NAME kite-${KITE_WASM_FLAVOR}-relaxed)
   # clang 14 (emcc's own) lacks the relaxed builtins: every compile and link of this build
-  # directory runs emcc with a config naming clang-19 (TOOLCHAIN.md).
-  set(em_env "${em_env} EM_CONFIG=${CMAKE_SOURCE_DIR}/wasm/em-relaxed.config")
+  # directory runs emcc with a config naming clang-19 (docs/TOOLCHAIN.md).
+  configure_file(${CMAKE_SOURCE_DIR}/wasm/em-relaxed.config.in ${CMAKE_BINARY_DIR}/em-relaxed.config @ONLY)
+  set(em_env "${em_env} EM_CONFIG=${CMAKE_BINARY_DIR}/em-relaxed.config")
   set_property(GLOBAL PROPERTY RULE_LAUNCH_COMPILE "${em_env}")
   target_compile_options(kite PRIVATE -mrelaxed-simd)
 endif()
@@ -46,7 +52,7 @@ set(KITE_WASM_LINK
   -sMODULARIZE=1
   -sEXPORT_NAME=createKite${KITE_WASM_FLAVOR_UC}
   # web: the demo page's worker; node: worker_threads. The glue stays a classic script
-  # because Emscripten 3.1.6's pthread worker cannot load an ES6 module (TOOLCHAIN.md).
+  # because Emscripten 3.1.6's pthread worker cannot load an ES6 module (docs/TOOLCHAIN.md).
   -sENVIRONMENT=web,worker,node
   -sALLOW_MEMORY_GROWTH=1
   # wasm32 can address 4 GiB: the model is streamed into this heap, so allow all of it.

@@ -8,9 +8,9 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${OUT:-$ROOT/build/kernels-wasm}
 mkdir -p "$OUT"
 echo '{"type": "commonjs"}' > "$OUT/package.json" # Emscripten's glue is CommonJS; the repo is "type": "module"
-export NODE_PATH=${NODE_PATH:-/usr/share/nodejs} # emcc's JS optimizer needs acorn from here
+export NODE_PATH=${NODE_PATH:-${KITE_EMCC_NODE_PATH:-/usr/share/nodejs}} # emcc's JS optimizer needs acorn from here
 cd "$ROOT"
-SRC="$(ls src/base/*.c src/quant/*.c src/kernels/*.c | grep -v -E '_(avx2|avx512|neon)\.c$')"
+SRC="$(ls src/base/*.c src/blocks/*.c src/quant/*.c src/kernels/*.c | grep -v -E '_(avx2|avx512|neon|wasm_relaxed)\.c$')"
 W="-Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Werror -O3 -msimd128 -std=gnu11 -Isrc -Itests/unit"
 
 # Compiles each source to an object (only the kernels' own code runs), then links.
@@ -32,14 +32,14 @@ node --no-experimental-fetch "$OUT/mt/test_kernels.js"
 
 if [ "$1" = "--relaxed" ]; then
     # clang-19 through emcc 3.1.6; link at -O0 so Debian's old wasm-opt never re-encodes the
-    # relaxed opcodes (see TOOLCHAIN.md)
+    # relaxed opcodes (see docs/TOOLCHAIN.md)
     cat > "$OUT/em19.config" <<CFG
-EMSCRIPTEN_ROOT = '/usr/share/emscripten'
-LLVM_ROOT = '/usr/lib/llvm-19/bin'
-BINARYEN_ROOT = '/usr'
-NODE_JS = '/usr/bin/node'
+EMSCRIPTEN_ROOT = '${KITE_EMSCRIPTEN_ROOT:-/usr/share/emscripten}'
+LLVM_ROOT = '${KITE_LLVM19_BIN:-/usr/lib/llvm-19/bin}'
+BINARYEN_ROOT = '${KITE_BINARYEN_ROOT:-/usr}'
+NODE_JS = '${KITE_NODE:-/usr/bin/node}'
 FROZEN_CACHE = True
 CFG
-    EM_CONFIG="$OUT/em19.config" build relaxed "-mrelaxed-simd" "-O0 -sWASM_BIGINT"
+    SRC="$SRC src/kernels/kernels_wasm_relaxed.c" EM_CONFIG="$OUT/em19.config" build relaxed "-mrelaxed-simd" "-O0 -sWASM_BIGINT"
     node "$ROOT/tests/wasm/run_in_chromium.mjs" "$OUT/relaxed" test_kernels
 fi
