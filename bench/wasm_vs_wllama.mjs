@@ -2,7 +2,7 @@
 // build against @wllama/wllama (llama.cpp in wasm) on the same GGUF files, with the same
 // thread count, both in headless Chromium (crossOriginIsolated, CPU only), as their users run
 // them; prints each speed and the ratio Kite / wllama. wllama's main build only runs in
-// Chromium (memory64, JSPI: TOOLCHAIN.md), hence the browser.
+// Chromium (memory64, JSPI: docs/TOOLCHAIN.md), hence the browser.
 //   node bench/wasm_vs_wllama.mjs [--threads N] [--prompt-tokens N] [--gen N] [--reps N] [MODEL...]
 // MODEL defaults: the shared rand-llama-spm-f16 and its llama-quantize Q8_0 / Q4_0 / Q4_K_M.
 import { launchChromium } from '../tests/node/chromium.mjs';
