@@ -363,7 +363,7 @@ async function kernelChecks({ base, only }) {
       const kb = buf(kk), vb = buf(vv);
       got = await run(g, ob, q.length, (r) => k.attention(r, kind, qb, kb, vb, ob, pos, null, { nTok, nHead, nKvHead, headDim, nCtx: nKv, scale: 0.125 }));
       const r = within(got, want, () => 1e-5);
-      check(`attention (causal, GQA 4, ${kind} cache) within 1e-5 of kite__attend_head (FA_F32)`, r.ok, r);
+      check(`attention (causal, GQA 4, ${kind} cache) within 1e-5 of kite__attend_head_ref (FA_F32)`, r.ok, r);
       kb.destroy(), vb.destroy();
     }
     // two sequences: the cache holds sequence 0 (zeros) then sequence 1 (the data); tokens

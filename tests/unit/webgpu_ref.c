@@ -179,7 +179,7 @@ static void ops(void) {
         for (int t = 0; t < n_tok; t++)
             for (int h = 0; h < n_head; h++) {
                 const int kvh = h / (n_head / n_kv_head);
-                kite__attend_head(KITE_ATTN_FA_F32, q + ((size_t)t * n_head + h) * hd, k + kvh * hd, v + kvh * hd, stride,
+                kite__attend_head_ref(KITE_ATTN_FA_F32, q + ((size_t)t * n_head + h) * hd, k + kvh * hd, v + kvh * hd, stride,
                                   pos0 + t + 1, hd, 0.125f, scores, out + ((size_t)t * n_head + h) * hd);
             }
         put("attn_q.bin", q, (size_t)n_tok * n_head * hd * 4);

@@ -1,5 +1,5 @@
 // types.js - the GGUF block types the WebGPU kernels read: ids (ggml's), elements per block,
-// bytes per block. Layouts are src/quant/blocks.h's; wgsl_dequant.js decodes them.
+// bytes per block. Layouts are src/blocks/kite_blocks.h's; wgsl_dequant.js decodes them.
 
 // name -> { id, block, bytes }
 export const TYPES = {

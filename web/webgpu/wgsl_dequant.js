@@ -31,7 +31,7 @@ const KV_IQ4 = array<f32, 16>(-127.0, -104.0, -83.0, -65.0, -49.0, -35.0, -22.0,
                               1.0, 13.0, 25.0, 38.0, 53.0, 69.0, 89.0, 113.0);
 `;
 
-// Q4_K / Q5_K scale and min j (0..7) from the 12 packed bytes at byte o (quant_util.h).
+// Q4_K / Q5_K scale and min j (0..7) from the 12 packed bytes at byte o (src/blocks/block_util.h).
 const SCALE_MIN_K4 = /* wgsl */ `
 fn scale_min_k4(j: u32, o: u32) -> vec2<u32> {
   if (j < 4u) { return vec2<u32>(b8(o + j) & 63u, b8(o + j + 4u) & 63u); }
