@@ -73,7 +73,7 @@ static kite_status swa_pattern(const kite_gguf *g, const kite_hparams *hp, int32
         for (int32_t il = 0; il < hp->n_layer; il++) swa[il] = kite_gguf_arr_i64(arr, (uint64_t)il) != 0;
         return KITE_OK;
     }
-    int32_t period;
+    int32_t period = default_period; // get_dim sets it; gcc 12 for aarch64 cannot tell
     KITE_TRY(get_dim(g, hp->arch_name, "attention.sliding_window_pattern", false, default_period, 0, MAX_LAYERS,
                      &period));
     for (int32_t il = 0; il < hp->n_layer; il++) swa[il] = period == 0 || il % period < period - 1;
