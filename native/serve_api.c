@@ -26,6 +26,7 @@ void serve_state_free(serve_state *s) {
     for (int i = 0; i < s->n_parallel; i++) {
         pthread_cond_destroy(&s->slots[i].job.ready);
         kite_buf_free(&s->slots[i].job.text);
+        kite_buf_free(&s->slots[i].job.lens);
         kite_buf_free(&s->slots[i].job.toks);
     }
     pthread_cond_destroy(&s->sched_wake);

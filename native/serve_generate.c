@@ -694,7 +694,7 @@ static void respond_whole(gen_out *g, const char *finish, const kite_gen_stats *
 // until the scheduler has let go of it.
 static void follow_job(gen_out *g, serve_job *job, bool fin_is_gone) {
     serve_state *s = g->s;
-    kite_buf text = {0}, toks = {0};
+    kite_buf text = {0}, lens = {0}, toks = {0};
     bool cancelled = false;
     pthread_mutex_lock(&s->lock);
     for (;;) {
@@ -712,16 +712,20 @@ static void follow_job(gen_out *g, serve_job *job, bool fin_is_gone) {
             pthread_cond_timedwait(&job->ready, &s->lock, &ts);
         }
         // take what came (the buffers change hands; the job's start empty again)
-        kite_buf t = job->text, k = job->toks;
-        job->text = text, job->toks = toks;
-        job->text.len = job->toks.len = 0;
-        text = t, toks = k;
+        kite_buf t = job->text, l = job->lens, k = job->toks;
+        job->text = text, job->lens = lens, job->toks = toks;
+        job->text.len = job->lens.len = job->toks.len = 0;
+        text = t, lens = l, toks = k;
         const bool done = job->done;
         pthread_mutex_unlock(&s->lock);
         if (!cancelled) {
             // the tokens first: their offsets tell which of them the text covers
             if (g->r->logprobs && toks.len) kite_buf_append(&g->toks, toks.ptr, toks.len); // sets nomem on failure
-            if (text.len) on_text(g, text.ptr, text.len); // false: the client is gone, or out of memory
+            // each released piece as it came (one chunk each when streamed); false from on_text:
+            // the client is gone, or out of memory
+            const size_t *len = (const size_t *)(void *)lens.ptr;
+            for (size_t i = 0, at = 0; i < lens.len / sizeof *len && on_text(g, text.ptr + at, len[i]); i++)
+                at += len[i];
             if (g->client_gone || g->text.nomem || g->toks.nomem) cancelled = true;
         }
         pthread_mutex_lock(&s->lock);
@@ -733,6 +737,7 @@ static void follow_job(gen_out *g, serve_job *job, bool fin_is_gone) {
     }
     pthread_mutex_unlock(&s->lock);
     kite_buf_free(&text);
+    kite_buf_free(&lens);
     kite_buf_free(&toks);
 }
 

@@ -61,7 +61,8 @@ static bool on_token(void *user, const kite_gen_token *t) {
 static bool on_piece(void *user, const char *piece, size_t len) {
     sched_cb *cb = user;
     pthread_mutex_lock(&cb->s->lock);
-    bool ok = !cb->job->cancel && kite_buf_append(&cb->job->text, piece, len);
+    bool ok = !cb->job->cancel && kite_buf_append(&cb->job->text, piece, len) &&
+              kite_buf_append(&cb->job->lens, &len, sizeof len);
     if (ok) pthread_cond_signal(&cb->job->ready);
     pthread_mutex_unlock(&cb->s->lock);
     return ok;
@@ -79,7 +80,7 @@ static void end_job(serve_state *s, sched_slot *ss, int i, kite_status rs, const
     pthread_mutex_lock(&s->lock);
     serve_job *job = ss->job;
     job->status = rs;
-    if (job->text.nomem || job->toks.nomem) {
+    if (job->text.nomem || job->lens.nomem || job->toks.nomem) {
         job->status = KITE_ERR_NOMEM;
         snprintf(job->err, sizeof job->err, "out of memory for the reply");
     } else if (rs != KITE_OK) {
@@ -196,7 +197,10 @@ static void *sched_main(void *arg) {
         bool any = sched_admit(d);
         if (s->sched_quit && !any) break;
         if (!any) {
-            pthread_cond_wait(&s->sched_wake, &s->lock);
+            // a job submitted while sched_admit had the lock released is not lost
+            bool submitted = false;
+            for (int i = 0; i < s->n_parallel; i++) submitted |= s->slots[i].job.submitted;
+            if (!submitted) pthread_cond_wait(&s->sched_wake, &s->lock);
             continue;
         }
         pthread_mutex_unlock(&s->lock);
@@ -266,7 +270,7 @@ void serve_job_submit(serve_state *s, int slot) {
     job->status = KITE_OK;
     job->err[0] = 0;
     job->st = (kite_gen_stats){0};
-    job->text.len = job->toks.len = 0;
+    job->text.len = job->lens.len = job->toks.len = 0;
     pthread_cond_signal(&s->sched_wake);
     pthread_mutex_unlock(&s->lock);
 }

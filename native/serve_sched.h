@@ -37,7 +37,8 @@ typedef struct serve_job {
     bool running;   // the scheduler has a sequence for it
     bool cancel;    // the worker asks the scheduler to stop it (client gone, shutdown)
     bool done;      // finished: status, err and stats are final
-    kite_buf text; // released text the worker has not taken yet
+    kite_buf text; // released text the worker has not taken yet ...
+    kite_buf lens; // ... as pieces (size_t lengths): each is streamed as its own chunk
     kite_buf toks; // serve_token records (logprobs) the worker has not taken yet
     kite_status status;
     char err[400];
