@@ -122,7 +122,8 @@ static bool sched_admit(sched *d) {
             job->running = true;
             ss->job = job;
             d->cb[i] = (sched_cb){.s = s, .job = job};
-            const kite_gen_seq_params p = {.gen = job->gen, .on_token = on_token, .on_piece = on_piece, .user = &d->cb[i]};
+            const kite_gen_seq_params p = {
+                .gen = job->gen, .on_token = on_token, .on_piece = on_piece, .user = &d->cb[i]};
             pthread_mutex_unlock(&s->lock);
             kite_status rs = kite_gen_seq_start(s->ms->model, job->prompt, 0, d->n_ctx, &p, &ss->seq);
             if (rs != KITE_OK) end_job(s, ss, i, rs, NULL);
@@ -229,9 +230,12 @@ bool serve_sched_start(serve_state *s) {
     if (!d) return false;
     const int n = s->n_parallel;
     d->s = s;
-    d->n_batch = s->n_batch > 0 ? s->n_batch : 512;
     d->n_vocab = kite_model_hparams(s->ms->model)->n_vocab;
     d->n_ctx = kite_ctx_n_ctx(s->ms->ctx);
+    // one step is one forward pass: the context's n_batch (-b, at most its whole cache)
+    const int64_t n_cache = (int64_t)d->n_ctx * n;
+    d->n_batch = s->n_batch > 0 ? s->n_batch : 512;
+    if (d->n_batch > n_cache) d->n_batch = (int32_t)n_cache;
     d->slot = calloc((size_t)n, sizeof *d->slot);
     d->cb = calloc((size_t)n, sizeof *d->cb);
     const size_t cap = (size_t)d->n_batch + (size_t)n;

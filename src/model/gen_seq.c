@@ -44,7 +44,8 @@ kite_status kite_gen_seq_start(const kite_model *m, const char *prompt, int32_t 
     if (!p) return kite__fail(KITE_ERR_INVALID, "no generation parameters");
     if (p->gen.n_stop < 0 || (p->gen.n_stop > 0 && !p->gen.stop))
         return kite__fail(KITE_ERR_INVALID, "bad stop string list");
-    if (pos < 0 || pos > n_ctx) return kite__fail(KITE_ERR_INVALID, "position %d is outside the cache of %d", pos, n_ctx);
+    if (pos < 0 || pos > n_ctx)
+        return kite__fail(KITE_ERR_INVALID, "position %d is outside the cache of %d", pos, n_ctx);
     kite_gen_seq *g = calloc(1, sizeof *g);
     if (!g) return kite__fail(KITE_ERR_NOMEM, "out of memory");
     g->p = *p;

@@ -132,7 +132,8 @@ static void test_contract(kite_model *m) {
     kite_gen_seq *g = NULL;
     // a prompt that does not fit, an empty one, a NULL one: refused, nothing allocated
     CHECK(kite_gen_seq_start(m, "Once upon a time", 0, 4, &p, &g) == KITE_ERR_INVALID && !g, "prompt over the cache");
-    CHECK(kite_gen_seq_start(m, "Once upon a time", 60, 64, &p, &g) == KITE_ERR_INVALID && !g, "prompt over the room left");
+    CHECK(kite_gen_seq_start(m, "Once upon a time", 60, 64, &p, &g) == KITE_ERR_INVALID && !g,
+          "prompt over the room left");
     CHECK(kite_gen_seq_start(m, NULL, 0, 64, &p, &g) == KITE_ERR_INVALID && !g, "NULL prompt");
     p.gen.no_bos = true;
     CHECK(kite_gen_seq_start(m, "", 0, 64, &p, &g) == KITE_ERR_INVALID && !g, "empty prompt");
