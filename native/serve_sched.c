@@ -124,9 +124,11 @@ static bool sched_admit(sched *d) {
             d->cb[i] = (sched_cb){.s = s, .job = job};
             const kite_gen_seq_params p = {
                 .gen = job->gen, .on_token = on_token, .on_piece = on_piece, .user = &d->cb[i]};
+            const bool gone = job->cancel || http_stop; // the client left before its turn came
             pthread_mutex_unlock(&s->lock);
-            kite_status rs = kite_gen_seq_start(s->ms->model, job->prompt, 0, d->n_ctx, &p, &ss->seq);
-            if (rs != KITE_OK) end_job(s, ss, i, rs, NULL);
+            kite_status rs = gone ? KITE_ERR_ABORTED
+                                  : kite_gen_seq_start(s->ms->model, job->prompt, 0, d->n_ctx, &p, &ss->seq);
+            if (rs != KITE_OK) end_job(s, ss, i, rs, gone ? "generation stopped: the client went away" : NULL);
             pthread_mutex_lock(&s->lock);
         }
         any |= ss->seq != NULL;
