@@ -1,6 +1,7 @@
 // cmd_serve.c - `kite serve -m MODEL [--host H] [--port P]`: an OpenAI-compatible HTTP server.
 // Connections are read by one poll thread and answered by a pool of workers (serve_loop.c);
-// generation requests take one of --parallel slots and run one at a time on the model.
+// generation requests take one of --parallel slots, and the slots' decode steps run as one batch
+// (continuous batching, serve_sched.c).
 #if !defined(__wasi__) && !defined(__EMSCRIPTEN__)
 #include <errno.h>
 #include <fcntl.h>
@@ -24,16 +25,19 @@ static void usage(FILE *f) {
             "  -m, --model FILE       GGUF model (default: the built-in stories260K)\n"
             "  --host ADDR            address to listen on (default 127.0.0.1: this machine only)\n"
             "  --port N               TCP port (default 8080; 0 picks a free one, printed at start)\n"
-            "  -c, --ctx-size N       context length (default: the model's, at most 4096)\n"
+            "  -c, --ctx-size N       context length of each slot (default: the model's, at most\n"
+            "                         4096); the KV cache holds N x --parallel tokens\n"
+            "  -b, --batch-size N     most tokens per forward pass (default 512): new prompts are fed\n"
+            "                         in pieces so running replies go on between them\n"
             "  -t, --threads N        threads of the model (default 1)\n"
             "  -n, --n-predict N      default max_tokens of a request (-1: until end of text)\n"
             "  --chat-template NAME   chat template for /v1/chat/completions (default: the model's\n"
             "                         tokenizer.chat_template, else chatml)\n"
             "  --temp --top-k --top-p --min-p --repeat-penalty --repeat-last-n --seed\n"
             "                         default sampling (each request may override it)\n"
-            "  -np, --parallel N      slots for generation requests (default 4). The model still runs\n"
-            "                         one generation at a time (no batching across slots yet): the\n"
-            "                         slots queue requests in arrival order\n"
+            "  -np, --parallel N      slots for generation requests (default 4), each with its own KV\n"
+            "                         cache and sampler; their decode steps run as one batch\n"
+            "                         (continuous batching: new requests join between steps)\n"
             "  --max-queue N          generation requests that may wait beyond the slots (default 16);\n"
             "                         more get 503 with Retry-After\n"
             "  --threads-http N       extra workers for the cheap endpoints, so they answer while\n"
@@ -48,7 +52,8 @@ static void usage(FILE *f) {
             "                         (needs an API key); other cross-origin requests get 403.\n"
             "                         Default: none, no Access-Control-Allow-Origin header\n"
             "  --metrics              enable GET /metrics (Prometheus text)\n"
-            "  --token-delay MS       testing aid: pause MS milliseconds after each generated token\n"
+            "  --token-delay MS       testing aid: pause MS milliseconds after each batch step that\n"
+            "                         generated tokens\n"
             "  -v, --verbose          log one line per generation request to stderr\n"
             "endpoints: GET /health /v1/health /v1/models /props /slots /metrics;\n"
             "           POST /v1/completions /v1/chat/completions /completion /v1/embeddings /embedding\n"
@@ -220,6 +225,7 @@ int kite_cmd_serve(int argc, char **argv) {
 
     model_session ms;
     rc = 1;
+    o.n_seq = n_parallel; // one KV cache sequence per slot
     if (!model_session_open(&ms, &o)) goto out;
     char *tmpl_owned = NULL;
     const char *base = strrchr(ms.path, '/');
@@ -228,15 +234,17 @@ int kite_cmd_serve(int argc, char **argv) {
         .model_id = base ? base + 1 : ms.path, .chat_tmpl = pick_template(&o, ms.model, &tmpl_owned),
         .started = (long long)time(NULL), .verbose = verbose, .n_parallel = n_parallel, .max_queue = max_queue,
         .metrics = metrics, .api_keys = keys.items, .n_api_keys = keys.n, .cors_origins = origins.items,
-        .n_cors_origins = origins.n, .token_delay_ms = token_delay,
+        .n_cors_origins = origins.n, .token_delay_ms = token_delay, .n_batch = o.n_batch,
     };
     char err[256];
     int bound = 0;
     serve_loop_signals();
-    int lfd = serve_state_init(&s) ? http_listen(host, port, &bound, err, sizeof err) : -1;
+    bool inited = serve_state_init(&s), sched = inited && serve_sched_start(&s);
+    int lfd = sched ? http_listen(host, port, &bound, err, sizeof err) : -1;
     if (lfd < 0) {
-        fprintf(stderr, "kite serve: %s\n", s.slots ? err : "out of memory");
-        if (s.slots) serve_state_free(&s);
+        fprintf(stderr, "kite serve: %s\n", sched ? err : "out of memory");
+        serve_sched_stop(&s);
+        if (inited) serve_state_free(&s);
         free(tmpl_owned);
         model_session_close(&ms);
         goto out;
@@ -258,6 +266,7 @@ int kite_cmd_serve(int argc, char **argv) {
         fflush(NULL);
         _exit(0);
     }
+    serve_sched_stop(&s);
     serve_state_free(&s);
     free(tmpl_owned);
     model_session_close(&ms);

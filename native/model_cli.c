@@ -222,7 +222,10 @@ bool model_session_open(model_session *s, const model_opts *o) {
                 "kite: warning: -c %d is more than the %d tokens the model was trained on; expect poor text past "
                 "position %d\n",
                 o->n_ctx, n_train, n_train);
-    kite_ctx_params cp = {.n_ctx = o->n_ctx, .n_threads = o->n_threads, .n_batch = o->n_batch, .flash_attn = o->flash_attn,
+    const int32_t n_seq = o->n_seq > 0 ? o->n_seq : 1;
+    const int32_t n_ctx_seq = o->n_ctx ? o->n_ctx : (n_train < 4096 ? n_train : 4096); // as kite_ctx_new
+    kite_ctx_params cp = {.n_ctx = n_seq > 1 ? n_ctx_seq * n_seq : o->n_ctx, .n_seq = n_seq, .n_threads = o->n_threads,
+                          .n_batch = o->n_batch, .flash_attn = o->flash_attn,
                           .n_gpu_layers = o->n_gpu_layers, .gpu_backend = o->device};
     st = kite_ctx_new(s->model, &cp, &s->ctx);
     if (st != KITE_OK) {

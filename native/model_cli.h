@@ -16,7 +16,9 @@ typedef struct model_opts {
     const char *file;          // -f
     const char *chat_template; // --chat-template
     int32_t n_predict;         // -n
-    int32_t n_ctx;             // -c (0 = model default)
+    int32_t n_ctx;             // -c (0 = model default): the context of each sequence
+    int32_t n_seq;             // sequences of the context (server slots; 0 = 1): the KV cache
+                               // holds n_ctx * n_seq tokens
     int32_t n_batch;           // -b
     int32_t n_threads;         // -t (0 = 1)
     kite_flash_attn flash_attn; // -fa on|off|auto

@@ -15,12 +15,23 @@ bool serve_state_init(serve_state *s) {
     s->slots = calloc((size_t)s->n_parallel, sizeof *s->slots);
     if (!s->slots) return false;
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->model_lock, NULL);
     pthread_cond_init(&s->changed, NULL);
+    pthread_cond_init(&s->sched_wake, NULL);
+    for (int i = 0; i < s->n_parallel; i++) pthread_cond_init(&s->slots[i].job.ready, NULL);
     return true;
 }
 
 void serve_state_free(serve_state *s) {
+    for (int i = 0; i < s->n_parallel; i++) {
+        pthread_cond_destroy(&s->slots[i].job.ready);
+        kite_buf_free(&s->slots[i].job.text);
+        kite_buf_free(&s->slots[i].job.lens);
+        kite_buf_free(&s->slots[i].job.toks);
+    }
+    pthread_cond_destroy(&s->sched_wake);
     pthread_cond_destroy(&s->changed);
+    pthread_mutex_destroy(&s->model_lock);
     pthread_mutex_destroy(&s->lock);
     free(s->slots);
     s->slots = NULL;
@@ -331,9 +342,9 @@ static void props(serve_state *s, http_out *o) {
     jw_end_object(&w);
     jw_key(&w, "total_slots");
     jw_int(&w, s->n_parallel);
-    // Slots queue requests; the model runs one generation at a time (no batching across slots).
+    // Every slot generates at once: one batched forward pass per step over the busy slots.
     jw_key(&w, "concurrent_generations");
-    jw_int(&w, 1);
+    jw_int(&w, s->n_parallel);
     jw_key(&w, "max_queue");
     jw_int(&w, s->max_queue);
     jw_key(&w, "model_path");
@@ -367,7 +378,7 @@ static void slots(serve_state *s, http_out *o) {
         jw_key(&w, "is_processing");
         jw_bool(&w, sl->busy);
         jw_key(&w, "state");
-        jw_cstr(&w, sl->generating ? "generating" : sl->busy ? "waiting for the model" : "idle");
+        jw_cstr(&w, !sl->busy ? "idle" : sl->embedding ? "embedding" : "generating");
         jw_key(&w, "n_prompt_tokens");
         jw_int(&w, sl->n_prompt);
         jw_key(&w, "n_decoded");
@@ -387,11 +398,8 @@ static void metrics(serve_state *s, http_out *o) {
         return;
     }
     pthread_mutex_lock(&s->lock);
-    int busy = 0, generating = 0;
-    for (int i = 0; i < s->n_parallel; i++) {
-        busy += s->slots[i].busy;
-        generating += s->slots[i].generating;
-    }
+    int generating = 0; // every busy slot runs (batched)
+    for (int i = 0; i < s->n_parallel; i++) generating += s->slots[i].busy;
     char text[2048];
     int n = snprintf(text, sizeof text,
                      "# HELP kite:requests_total Requests received (all endpoints).\n"
@@ -406,13 +414,12 @@ static void metrics(serve_state *s, http_out *o) {
                      "# TYPE kite:tokens_predicted_seconds_total counter\nkite:tokens_predicted_seconds_total %.6f\n"
                      "# HELP kite:requests_processing Generation requests generating now.\n"
                      "# TYPE kite:requests_processing gauge\nkite:requests_processing %d\n"
-                     "# HELP kite:requests_deferred Generation requests waiting for a slot or the model.\n"
+                     "# HELP kite:requests_deferred Generation requests waiting for a slot.\n"
                      "# TYPE kite:requests_deferred gauge\nkite:requests_deferred %d\n"
                      "# HELP kite:slots_total Slots (--parallel).\n"
                      "# TYPE kite:slots_total gauge\nkite:slots_total %d\n",
                      s->n_done, s->m_prompt_tokens, s->m_prompt_s, s->m_predicted_tokens, s->m_predict_s, generating,
                      s->n_admitted - generating, s->n_parallel);
-    (void)busy;
     pthread_mutex_unlock(&s->lock);
     http_respond(o, 200, "text/plain; version=0.0.4; charset=utf-8", text, (size_t)n, NULL);
 }

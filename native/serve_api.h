@@ -4,9 +4,10 @@
 // slots that queue generation requests for the model.
 //
 // Threads: serve_handle runs on any worker thread. Generation goes through slots: a request
-// takes one of n_parallel slots (waiting while none is free), then the model's turn (one
-// generation at a time per model context, in arrival order). Continuous batching would replace
-// the model turn with a batched step over all busy slots; the slot bookkeeping stays.
+// takes one of n_parallel slots (waiting while none is free) and hands its job to the batch
+// scheduler (serve_sched.h), which runs all busy slots together, one batched forward pass per
+// step; the worker streams the slot's output as it comes. An embedding request takes a slot and
+// runs in that slot's sequence between two steps (under model_lock).
 #ifndef KITE_NATIVE_SERVE_API_H
 #define KITE_NATIVE_SERVE_API_H
 
@@ -14,14 +15,14 @@
 
 #include "http_server.h"
 #include "model_cli.h"
+#include "serve_sched.h"
 
 typedef struct serve_slot {
-    bool busy;          // a request holds it (waiting for the model or generating)
-    bool generating;    // it has the model's turn
-    bool wants_turn;    // waiting for the model's turn
-    unsigned long ticket; // its place in the line for the model's turn
+    bool busy;          // a request holds it
+    bool embedding;     // ... an embedding request (else a generation)
     unsigned long task; // the request number it serves
     int32_t n_prompt, n_generated; // of its current (or last) request
+    serve_job job;      // the generation it runs (see serve_sched.h)
 } serve_slot;
 
 typedef struct serve_state {
@@ -34,7 +35,8 @@ typedef struct serve_state {
     const char *chat_tmpl;        // chat template name or source for kite_chat_apply
     long long started;            // unix time the server started ("created" of the model)
     bool verbose;                 // log one line per request to stderr
-    int n_parallel;               // slots
+    int n_parallel;               // slots (= the sequences of ms->ctx)
+    int32_t n_batch;              // most tokens per scheduler step (-b; 0 = 512)
     int max_queue;                // generation requests that may wait for a slot
     bool metrics;                 // /metrics enabled
     char **api_keys;              // accepted keys (none: no key needed)
@@ -45,12 +47,16 @@ typedef struct serve_state {
 
     // shared, under lock
     pthread_mutex_t lock;
-    pthread_cond_t changed;   // a slot or the model's turn was released
+    pthread_cond_t changed;   // a slot was released
     serve_slot *slots;        // n_parallel
     int n_admitted;           // generation requests admitted (holding or waiting for a slot)
     unsigned long n_done;     // requests started (ids are unique per server run)
-    unsigned long ticket_next; // model turns are given in ticket order
-    bool model_busy;           // a slot has the model's turn
+    // the scheduler (serve_sched.c)
+    pthread_cond_t sched_wake; // a job was submitted or cancelled, or the scheduler must stop
+    bool sched_quit;
+    pthread_t sched_thread;
+    bool sched_started;
+    pthread_mutex_t model_lock; // held while ms->ctx runs (a scheduler step, an embedding)
     // /metrics counters
     unsigned long long m_requests, m_prompt_tokens, m_predicted_tokens;
     double m_prompt_s, m_predict_s;

@@ -1,6 +1,6 @@
 // serve_embed.c - POST /v1/embeddings (OpenAI's shape) and /embedding (llama-server's): inputs
 // (a string, strings, token ids or lists of them) -> tokens (BOS and special tokens as
-// llama-server) -> a slot and the model's turn -> kite_ctx_embed with the model's pooling ->
+// llama-server) -> a slot -> kite_ctx_embed_seq in its sequence with the model's pooling ->
 // normalized (embd_normalize, Euclidean by default) -> floats or base64.
 #if !defined(__wasi__) && !defined(__EMSCRIPTEN__)
 #include <math.h>
@@ -162,18 +162,23 @@ void serve_embed(serve_state *s, http_out *o, const json_value *body, bool oai, 
     }
     // nothing is written until the end: a FIN means the client left
     int slot = serve_slot_acquire(s, o->fd, true, task);
-    if (slot < 0 || !serve_model_turn(s, slot, o->fd, true)) {
-        if (slot >= 0) serve_slot_release(s, slot, NULL);
+    if (slot < 0) {
         o->keep_alive = false;
         goto out;
     }
+    pthread_mutex_lock(&s->lock);
+    s->slots[slot].embedding = true;
+    pthread_mutex_unlock(&s->lock);
     kite_pooling pooling = kite_model_pooling(s->ms->model);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (size_t i = 0; i < n_in && rs == KITE_OK && !gone; i++) {
         gone = http_stop || (i > 0 && http_client_gone(o->fd, true));
         if (gone) break;
-        rs = kite_ctx_embed(s->ms->ctx, in[i].ids, in[i].n, pooling, vecs + i * (size_t)n_embd);
+        // in the slot's own sequence, between two of the scheduler's steps
+        pthread_mutex_lock(&s->model_lock);
+        rs = kite_ctx_embed_seq(s->ms->ctx, slot, in[i].ids, in[i].n, pooling, vecs + i * (size_t)n_embd);
+        pthread_mutex_unlock(&s->model_lock);
         if (rs != KITE_OK) snprintf(err, sizeof err, "input[%zu]: %s", i, kite_last_error());
         normalize(vecs + i * (size_t)n_embd, n_embd, (int)mode);
         st.n_prompt += in[i].n;

@@ -1,7 +1,8 @@
 // serve_generate.c - the generation endpoints of `kite serve`: JSON request -> prompt and
-// sampling parameters -> a slot and the model's turn -> serve_decode -> a JSON response or a
-// stream of Server-Sent Events, in OpenAI's shapes or llama-server's native /completion shape.
-// A client that goes away (while waiting or while generating) gives its place up at once.
+// sampling parameters -> a slot whose job the batch scheduler runs (serve_sched.h) -> its output
+// as a JSON response or a stream of Server-Sent Events, in OpenAI's shapes or llama-server's
+// native /completion shape. A client that goes away (while waiting or while generating) gives
+// its place up at once.
 #if !defined(__wasi__) && !defined(__EMSCRIPTEN__)
 #include <math.h>
 #include <stdint.h>
@@ -11,7 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "serve_decode.h"
 #include "serve_internal.h"
 
 #define MAX_STOP 16 // stop strings per request (OpenAI allows 4; llama-server more)
@@ -628,16 +628,6 @@ static bool stream_start(gen_out *g) {
     return ok;
 }
 
-// After each sampled token: stop when the client closed its socket or the server shuts down;
-// keep the token's log-probabilities when asked for.
-static bool on_token(void *user, const serve_token *t) {
-    gen_out *g = user;
-    if (g->s->token_delay_ms > 0) usleep((useconds_t)g->s->token_delay_ms * 1000);
-    if (http_stop || http_client_gone(g->o->fd, !g->r->stream)) g->client_gone = true;
-    if (g->client_gone) return false;
-    return !g->r->logprobs || kite_buf_append(&g->toks, t, sizeof *t);
-}
-
 static bool on_text(void *user, const char *piece, size_t len) {
     gen_out *g = user;
     if (g->client_gone) return false;
@@ -699,33 +689,91 @@ static void respond_whole(gen_out *g, const char *finish, const kite_gen_stats *
     jw_free(&w);
 }
 
+// Waits for the slot's job to produce output and streams it (or collects it) until the job is
+// done; a client that goes away (or a server that stops) cancels the job, and the wait goes on
+// until the scheduler has let go of it.
+static void follow_job(gen_out *g, serve_job *job, bool fin_is_gone) {
+    serve_state *s = g->s;
+    kite_buf text = {0}, lens = {0}, toks = {0};
+    bool cancelled = false;
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        for (;;) {
+            if (!cancelled && (http_stop || http_client_gone(g->o->fd, fin_is_gone))) {
+                g->client_gone = true;
+                job->cancel = cancelled = true;
+                pthread_cond_signal(&s->sched_wake);
+            }
+            if (job->done || job->text.len > 0 || job->toks.len > 0) break;
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 100 * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+            pthread_cond_timedwait(&job->ready, &s->lock, &ts);
+        }
+        // take what came (the buffers change hands; the job's start empty again)
+        kite_buf t = job->text, l = job->lens, k = job->toks;
+        job->text = text, job->lens = lens, job->toks = toks;
+        job->text.len = job->lens.len = job->toks.len = 0;
+        text = t, lens = l, toks = k;
+        const bool done = job->done;
+        pthread_mutex_unlock(&s->lock);
+        if (!cancelled) {
+            // the tokens first: their offsets tell which of them the text covers
+            if (g->r->logprobs && toks.len) kite_buf_append(&g->toks, toks.ptr, toks.len); // sets nomem on failure
+            // each released piece as it came (one chunk each when streamed); false from on_text:
+            // the client is gone, or out of memory
+            const size_t *len = (const size_t *)(void *)lens.ptr;
+            for (size_t i = 0, at = 0; i < lens.len / sizeof *len && on_text(g, text.ptr + at, len[i]); i++)
+                at += len[i];
+            if (g->client_gone || g->text.nomem || g->toks.nomem) cancelled = true;
+        }
+        pthread_mutex_lock(&s->lock);
+        if (cancelled && !job->cancel) {
+            job->cancel = true;
+            pthread_cond_signal(&s->sched_wake);
+        }
+        if (done) break;
+    }
+    pthread_mutex_unlock(&s->lock);
+    kite_buf_free(&text);
+    kite_buf_free(&lens);
+    kite_buf_free(&toks);
+}
+
 static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned long task) {
     gen_out g = {.s = s, .o = o, .r = r, .created = (long long)time(NULL)};
     snprintf(g.id, sizeof g.id, "%s-%lld-%lu", r->fmt == SERVE_OAI_CHAT ? "chatcmpl" : "cmpl", s->started, task);
     // A streamed reply notices a closed socket by its writes; one sent at the end only by the FIN.
     bool fin_is_gone = !r->stream;
     g.slot = serve_slot_acquire(s, o->fd, fin_is_gone, task);
-    if (g.slot < 0 || !serve_model_turn(s, g.slot, o->fd, fin_is_gone)) {
-        if (g.slot >= 0) serve_slot_release(s, g.slot, NULL);
+    if (g.slot < 0) {
         o->keep_alive = false; // the client left (or we stop): nobody to answer
         return;
     }
-    kite_gen_stats st = {0};
-    serve_decode_params dp = {.gen = kite_gen_default_params(), .logprobs = r->logprobs, .n_top = r->n_top,
-                              .on_token = on_token, .on_text = on_text};
-    dp.gen.n_predict = r->n_predict;
-    dp.gen.sampling = r->sampling;
-    dp.gen.stop = r->n_stop ? r->stop : NULL;
-    dp.gen.n_stop = r->n_stop;
-    dp.gen.parse_special = r->fmt != SERVE_OAI_COMPLETION; // chat: the template's markers; native: as llama-server
-    dp.gen.stats = &st;
-    char gen_err[400] = "";
-    kite_status rs = serve_decode(s->ms->ctx, r->prompt, &dp, &g, gen_err, sizeof gen_err);
-    serve_slot_release(s, g.slot, &st); // the model is free again before the answer is written
+    serve_job *job = &s->slots[g.slot].job;
+    job->prompt = r->prompt;
+    job->gen = kite_gen_default_params();
+    job->gen.n_predict = r->n_predict;
+    job->gen.sampling = r->sampling;
+    job->gen.stop = r->n_stop ? r->stop : NULL;
+    job->gen.n_stop = r->n_stop;
+    job->gen.parse_special = r->fmt != SERVE_OAI_COMPLETION; // chat: the template's markers; native: as llama-server
+    job->logprobs = r->logprobs;
+    job->n_top = r->n_top;
+    serve_job_submit(s, g.slot);
+    follow_job(&g, job, fin_is_gone);
+    // the job is done: its results are final and the scheduler no longer touches them
+    const kite_gen_stats st = job->st;
+    const bool nomem = g.text.nomem || g.toks.nomem;
+    const kite_status rs = nomem ? KITE_ERR_NOMEM : job->status;
+    char gen_err[400];
+    snprintf(gen_err, sizeof gen_err, "%s", nomem ? "out of memory for the reply" : job->err);
+    serve_slot_release(s, g.slot, &st); // the slot is free again before the answer is written
     const char *finish = st.stopped_eog || st.stopped_string ? "stop" : "length";
     if (g.client_gone) {
         o->keep_alive = false; // the client went away: nobody to answer
-    } else if (rs == KITE_OK && (g.text.nomem || g.toks.nomem)) {
+    } else if (rs == KITE_OK && g.toks.nomem) {
         serve_error(o, 500, "out of memory for the reply", NULL);
     } else if (rs != KITE_OK) {
         char msg[600];

@@ -27,10 +27,7 @@ bool serve_chat_prompt(const serve_state *s, const json_value *body, char **prom
 // counts when fin_is_gone, see http_client_gone) or the server stops.
 int serve_slot_acquire(serve_state *s, int fd, bool fin_is_gone, unsigned long task);
 
-// Waits for the model's turn (in ticket order); false when the client left or the server stops.
-bool serve_model_turn(serve_state *s, int slot, int fd, bool fin_is_gone);
-
-// Frees the slot (and the model's turn if it had it); st (optional) adds to the /metrics counts.
+// Frees the slot; st (optional) adds to the /metrics counts.
 void serve_slot_release(serve_state *s, int slot, const kite_gen_stats *st);
 
 // Answers POST /v1/embeddings (OpenAI's shape) or /embedding (llama-server's); task: the

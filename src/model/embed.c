@@ -14,29 +14,39 @@ kite_pooling kite_model_pooling(const kite_model *m) {
 }
 
 kite_status kite_ctx_embed(kite_ctx *c, const int32_t *tokens, int32_t n, kite_pooling pooling, float *out) {
+    return kite_ctx_embed_seq(c, 0, tokens, n, pooling, out);
+}
+
+kite_status kite_ctx_embed_seq(kite_ctx *c, int32_t seq, const int32_t *tokens, int32_t n, kite_pooling pooling,
+                               float *out) {
     const int32_t E = c->m->hp.n_embd;
     if (pooling < KITE_POOLING_MEAN || pooling > KITE_POOLING_LAST)
         return kite__fail(KITE_ERR_INVALID, "pooling %d is not mean (1), cls (2) or last (3)", (int)pooling);
+    if (seq < 0 || seq >= c->n_seq)
+        return kite__fail(KITE_ERR_INVALID, "sequence %d is out of range [0, %d)", seq, c->n_seq);
     if (n <= 0 || !tokens) return kite__fail(KITE_ERR_INVALID, "an embedding needs at least one token");
     if (n > c->n_ctx)
         return kite__fail(KITE_ERR_INVALID, "%d tokens do not fit the context of %d", n, c->n_ctx);
     // mean needs every token's state; cls the first's, last the last's
     const int32_t n_rows = pooling == KITE_POOLING_MEAN ? n : 1;
     bool *want = calloc((size_t)n, sizeof *want);
+    int32_t *seqs = malloc((size_t)n * sizeof *seqs);
     float *rows = malloc((size_t)n_rows * (size_t)E * sizeof(float));
-    if (!want || !rows) {
+    if (!want || !seqs || !rows) {
         free(want);
+        free(seqs);
         free(rows);
         return kite__fail(KITE_ERR_NOMEM, "out of memory");
     }
+    for (int32_t i = 0; i < n; i++) seqs[i] = seq;
     for (int32_t i = 0; i < n; i++)
         want[i] = pooling == KITE_POOLING_MEAN || (pooling == KITE_POOLING_CLS ? i == 0 : i == n - 1);
-    kite_ctx_seq_reset(c, 0); // sequence 0 always exists
+    kite_ctx_seq_reset(c, seq);
     c->out_hidden = true;
-    const kite_batch b = {.tokens = tokens, .n = n, .want = want};
+    const kite_batch b = {.tokens = tokens, .seq = seqs, .n = n, .want = want};
     kite_status s = kite_ctx_decode(c, &b, rows);
     c->out_hidden = false;
-    kite_ctx_seq_reset(c, 0);
+    kite_ctx_seq_reset(c, seq);
     if (s == KITE_OK) {
         for (int32_t d = 0; d < E; d++) {
             double sum = 0.0;
@@ -45,6 +55,7 @@ kite_status kite_ctx_embed(kite_ctx *c, const int32_t *tokens, int32_t n, kite_p
         }
     }
     free(want);
+    free(seqs);
     free(rows);
     return s;
 }

@@ -230,6 +230,64 @@ kite_gen_params kite_gen_default_params(void);
 kite_status kite_generate(kite_ctx *c, const char *prompt, const kite_gen_params *p,
                           bool (*on_piece)(void *user, const char *piece, size_t len), void *user);
 
+// ---- generation in steps (one sequence; a server batches several) --------------------
+// kite_generate is a driver over this: start, then repeatedly evaluate the tokens that
+// kite_gen_seq_next names (in its sequence of the context, with any other sequences' tokens in
+// the same kite_ctx_decode batch) and hand back the last one's logits with kite_gen_seq_step.
+
+typedef struct kite_gen_seq kite_gen_seq;
+
+// A sampled token as on_token sees it.
+typedef struct kite_gen_token {
+    int32_t id;          // the token (never an end-of-generation token)
+    size_t offset;       // bytes of text generated before this token's (before stop-string cuts)
+    const float *logits; // the n_vocab logits it was sampled from (valid during the callback)
+    int32_t n_vocab;
+} kite_gen_token;
+
+typedef struct kite_gen_seq_params {
+    kite_gen_params gen; // n_predict, sampling, stop, no_bos, parse_special, on_token (called with
+                         // user); keep_context: a reply cut at n_predict has its last token
+                         // evaluated too; stats is not used (see kite_gen_seq_stats)
+    // Optional: after each sampled token, before its text; returning false stops (KITE_ERR_ABORTED).
+    bool (*on_token)(void *user, const kite_gen_token *t);
+    // Optional: text that is final (held back while it could begin a stop string); returning
+    // false stops (KITE_ERR_ABORTED).
+    bool (*on_piece)(void *user, const char *piece, size_t len);
+    void *user;
+} kite_gen_seq_params;
+
+// Tokenizes prompt (with BOS when the vocabulary asks for it, unless gen.no_bos, and only when
+// pos == 0) for a sequence holding pos tokens of a cache of n_ctx positions, and sets up its
+// sampler (the prompt's tokens feed its repetition penalties). p is copied; the stop strings and
+// user must outlive the sequence. Errors: NULL prompt, a bad stop list, no tokens, a prompt that
+// does not fit (KITE_ERR_INVALID, nothing allocated). On success free *out with kite_gen_seq_free.
+kite_status kite_gen_seq_start(const kite_model *m, const char *prompt, int32_t pos, int32_t n_ctx,
+                               const kite_gen_seq_params *p, kite_gen_seq **out);
+
+// The tokens to evaluate next, in order (*tokens points into the sequence, valid until the next
+// step): first the prompt's tokens not yet evaluated, then each sampled token. 0 when done.
+int32_t kite_gen_seq_next(const kite_gen_seq *g, const int32_t **tokens);
+
+// Says that the first n_done (1 .. kite_gen_seq_next's count) of those tokens were appended to
+// the sequence's cache. When they were all of them, logits must be the last one's (n_vocab
+// floats) and the sequence samples a token, streams text and checks its stops (end of
+// generation, a stop string, n_predict, a full cache); otherwise logits is not read (a prompt
+// evaluated in pieces). Returns KITE_OK while going on and when finished normally; an error
+// (KITE_ERR_ABORTED when a callback returned false, KITE_ERR_NOMEM, KITE_ERR_INVALID for a bad
+// n_done) ends the sequence. When it ends normally the held-back text is released.
+kite_status kite_gen_seq_step(kite_gen_seq *g, int32_t n_done, const float *logits);
+
+// True once the sequence ended (normally or with an error).
+bool kite_gen_seq_done(const kite_gen_seq *g);
+
+// Counts and timings so far: prefill_s runs from start to the prompt's logits, decode_s from
+// there to the end.
+kite_gen_stats kite_gen_seq_stats(const kite_gen_seq *g);
+
+// Frees the sequence (not the context's cache: the caller resets that). NULL is allowed.
+void kite_gen_seq_free(kite_gen_seq *g);
+
 // ---- embeddings ---------------------------------------------------------------------
 
 // How token states are pooled into one embedding (llama.cpp's pooling_type numbers).
@@ -246,6 +304,11 @@ kite_pooling kite_model_pooling(const kite_model *m);
 // output head) pooled as asked, written to out (n_embd floats; not normalized). Runs in sequence 0
 // from an empty cache and leaves it empty. Errors: bad pooling, no tokens, more than n_ctx.
 kite_status kite_ctx_embed(kite_ctx *c, const int32_t *tokens, int32_t n, kite_pooling pooling, float *out);
+
+// kite_ctx_embed in sequence seq (emptied first and left empty; the others are not touched), so
+// a server can embed in a free slot's sequence. KITE_ERR_INVALID if seq is out of range.
+kite_status kite_ctx_embed_seq(kite_ctx *c, int32_t seq, const int32_t *tokens, int32_t n, kite_pooling pooling,
+                               float *out);
 
 // ---- perplexity ---------------------------------------------------------------------
 

@@ -3,8 +3,9 @@
 // reference continuation of stories260K), chat completions through the chat template, stop
 // strings, and hostile requests (malformed JSON, deep nesting, bad types, bad HTTP) answered
 // with 4xx and a message while the server keeps serving; then the connection handling (slow and
-// idle clients, disconnects, keep-alive, the queue limit, shutdown), access control (API keys,
-// CORS) and the llama-server endpoints. Every step is time-bounded.
+// idle clients, disconnects, keep-alive, the queue limit, shutdown), continuous batching (parallel
+// greedy replies equal to each alone, a later stream answered while an earlier one runs, a
+// disconnect freeing the slot), access control (API keys, CORS) and the llama-server endpoints. Every step is time-bounded.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
@@ -644,6 +645,111 @@ test('503 with Retry-After when the slots and the queue are full', async () => {
       if (!ok) await sleep(100);
     }
     assert.ok(ok, 'the server stayed busy after its clients left');
+  });
+});
+
+// Continuous batching: the slots' decode steps run as one batch. A sequence's greedy text is the
+// same batched as alone: the kernels' results do not depend on the batch, as long as attention
+// takes the same path (ggml's flash attention, which kite follows, switches to a tiled kernel at
+// 64 tokens per step: these prompts are short, so no step of the batch reaches it).
+const BATCH_PROMPTS = ['Once upon a time', 'The little dog', 'Lily and Ben went', 'One day, a bird'];
+
+test('continuous batching: parallel greedy requests give exactly the texts each gives alone (kite run)', async () => {
+  const n = 40;
+  const alone = BATCH_PROMPTS.map((p) => kiteRun(['-p', p, '-n', String(n)]));
+  // 5 ms per step keeps all four generating at the same time
+  await withServer(['--parallel', '4', '--token-delay', '5', '--metrics'], async (b) => {
+    const slotsSeen = [];
+    let polling = true;
+    const poll = (async () => {
+      while (polling) {
+        const sl = await (await fetch(b + '/slots', { signal: AbortSignal.timeout(T) })).json();
+        slotsSeen.push(sl.filter((x) => x.is_processing).length);
+        await sleep(10);
+      }
+    })();
+    const replies = await Promise.all(
+      BATCH_PROMPTS.map(async (prompt, i) => {
+        const stream = i % 2 === 1; // streamed and whole replies in the same batch
+        const r = await postJson(b, '/v1/completions', { prompt, max_tokens: n, temperature: 0, stream });
+        assert.equal(r.status, 200);
+        if (!stream) return (await r.json()).choices[0].text;
+        return sseData(await r.text()).slice(0, -1).map((e) => JSON.parse(e).choices[0].text).join('');
+      }),
+    );
+    polling = false;
+    await poll;
+    for (const [i, text] of replies.entries()) assert.equal(text, alone[i], `prompt ${JSON.stringify(BATCH_PROMPTS[i])}`);
+    assert.ok(Math.max(...slotsSeen) >= 2, `never two slots busy at once: ${slotsSeen}`);
+    const props = await (await fetch(b + '/props', { signal: AbortSignal.timeout(T) })).json();
+    assert.equal(props.concurrent_generations, 4);
+  });
+  // a prompt longer than the batch size is fed in pieces (-b 8): the same text as kite run -b 8
+  const long = 'Once upon a time, there was a little girl named Lily. She loved to play outside';
+  await withServer(['-b', '8'], async (b) => {
+    const r = await postJson(b, '/v1/completions', { prompt: long, max_tokens: 20, temperature: 0 });
+    assert.equal((await r.json()).choices[0].text, kiteRun(['-p', long, '-n', '20', '-b', '8']));
+  });
+});
+
+test('continuous batching: a later stream starts and ends while an earlier one is still generating', async () => {
+  await withServer(['--parallel', '2', '--token-delay', '10'], async (b) => {
+    const events = [];
+    const ac = new AbortController();
+    const first = await postJson(b, '/v1/completions', { prompt: 'Once upon a time', max_tokens: 400, temperature: 0, stream: true }, {}, ac.signal);
+    const reader = first.body.getReader();
+    await reader.read();
+    events.push('first: first chunk');
+    const drain = (async () => {
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          if (new TextDecoder().decode(value).includes('[DONE]')) events.push('first: done');
+        }
+      } catch {}
+      events.push('first: closed');
+    })();
+    const second = await postJson(b, '/v1/completions', { prompt: 'The little dog', max_tokens: 8, temperature: 0, stream: true });
+    const r2 = second.body.getReader();
+    await r2.read();
+    events.push('second: first chunk');
+    let text = '';
+    for (;;) {
+      const { done, value } = await r2.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    events.push('second: done');
+    assert.equal(sseData(text).at(-1), '[DONE]');
+    ac.abort();
+    await drain;
+    // 400 tokens at 10 ms per step take 4 s; the second reply (8 tokens) came in between
+    assert.deepEqual(events.slice(0, 3), ['first: first chunk', 'second: first chunk', 'second: done']);
+    assert.ok(!events.includes('first: done'), `events: ${events}`);
+  });
+});
+
+test('a client that leaves a stream frees its slot at once for a queued request', async () => {
+  await withServer(['--parallel', '1', '--token-delay', '20', '--metrics'], async (b) => {
+    const ac = new AbortController();
+    const first = await postJson(b, '/v1/completions', { prompt: 'Once upon a time', max_tokens: 1000, temperature: 0, stream: true }, {}, ac.signal);
+    const reader = first.body.getReader();
+    await reader.read(); // generating (1000 tokens would take 20 s)
+    const queued = postJson(b, '/v1/completions', { prompt: 'The little dog', max_tokens: 4, temperature: 0 });
+    for (let i = 0; i < 100; i++) { // until the server counts it as waiting for the slot
+      const m = await (await fetch(b + '/metrics', { signal: AbortSignal.timeout(T) })).text();
+      if (/^kite:requests_deferred 1$/m.test(m)) break;
+      await sleep(50);
+    }
+    ac.abort();
+    await reader.cancel().catch(() => {});
+    const r = await queued;
+    assert.equal(r.status, 200);
+    assert.equal((await r.json()).choices[0].text, kiteRun(['-p', 'The little dog', '-n', '4']));
+    const m = await (await fetch(b + '/metrics', { signal: AbortSignal.timeout(T) })).text();
+    const predicted = Number(m.match(/^kite:tokens_predicted_total (\d+)$/m)[1]);
+    assert.ok(predicted < 300, `the abandoned stream went on generating (${predicted} tokens in all)`);
   });
 });
 
