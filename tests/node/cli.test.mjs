@@ -499,7 +499,7 @@ test('kite --help lists every command; every command has --help', () => {
   const top = kite(['--help']);
   assert.equal(top.status, 0);
   const names = [...top.stdout.matchAll(/^  (\w+) /gm)].map((m) => m[1]);
-  for (const c of ['info', 'quantize', 'run', 'chat', 'tokenize', 'bench', 'perplexity', 'serve', 'convert']) assert.ok(names.includes(c), c);
+  for (const c of ['info', 'quantize', 'run', 'chat', 'tokenize', 'bench', 'perplexity', 'serve', 'embed']) assert.ok(names.includes(c), c);
   const built = [...top.stdout.matchAll(/^  (\w+) (?!.*not in this build).*$/gm)].map((m) => m[1]);
   assert.ok(built.length >= 8, built.join(' '));
   for (const c of built) {
