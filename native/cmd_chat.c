@@ -119,25 +119,14 @@ static int32_t count_tokens(const chat *c, const char *text, bool bos) {
 // What a reply's pieces go to: the screen (less any reasoning block when hidden) and the reply.
 typedef struct chat_out {
     kite_buf reply;         // the whole reply, reasoning included, for the conversation
-    bool hide_think;
-    kite_think_split think;
+    reply_printer print;
 } chat_out;
-
-static bool print_answer(void *user, const char *text, size_t len, bool thinking) {
-    (void)user;
-    if (!thinking) fwrite(text, 1, len, stdout);
-    return true;
-}
 
 // Shows each piece as it comes and keeps the reply for the conversation.
 static bool on_piece(void *user, const char *piece, size_t len) {
     chat_out *o = user;
     if (g_sigint) return false;
-    if (o->hide_think)
-        kite_think_split_feed(&o->think, piece, len, print_answer, NULL);
-    else
-        fwrite(piece, 1, len, stdout);
-    fflush(stdout);
+    reply_printer_put(&o->print, piece, len);
     return kite_buf_append(&o->reply, piece, len);
 }
 
@@ -194,13 +183,13 @@ static bool user_turn(chat *c, const char *text, size_t len) {
     if (dropped)
         fprintf(stderr, "kite chat: the context is full: dropped the %zu oldest message%s%s\n", dropped,
                 dropped == 1 ? "" : "s", n_system(c) ? " (the system message is kept)" : "");
-    chat_out co = {.hide_think = c->hide_think};
-    kite_think_split_init(&co.think);
+    chat_out co = {0};
+    reply_printer_init(&co.print, c->hide_think);
     g_sigint = 0;
     kite_gen_stats st;
     c->gp.stats = &st;
     kite_status gs = kite_generate(c->s.ctx, formatted + (c->prev_len <= flen ? c->prev_len : flen), &c->gp, on_piece, &co);
-    if (co.hide_think) kite_think_split_flush(&co.think, print_answer, NULL);
+    reply_printer_end(&co.print);
     kite_buf r = co.reply;
     char *asked = formatted; // the conversation up to the assistant's opening
     const size_t asked_len = flen;

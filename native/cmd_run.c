@@ -76,15 +76,8 @@ typedef struct run_out {
     char *tail; // the last output bytes (a reverse prompt may span pieces)
     size_t tail_len, tail_cap;
     bool rev_hit;
-    bool hide_think;         // print only the answer, not a reasoning block
-    kite_think_split think;
+    reply_printer print;     // stdout, less a reasoning block with --think hide
 } run_out;
-
-static bool print_answer(void *user, const char *text, size_t len, bool thinking) {
-    (void)user;
-    if (!thinking) fwrite(text, 1, len, stdout);
-    return true;
-}
 
 static volatile sig_atomic_t g_interrupted;
 
@@ -139,13 +132,7 @@ static bool on_piece(void *user, const char *piece, size_t len) {
             o->tail_len = all;
         }
     }
-    if (!o->ids) {
-        if (o->hide_think)
-            kite_think_split_feed(&o->think, piece, show, print_answer, NULL);
-        else
-            fwrite(piece, 1, show, stdout);
-        fflush(stdout);
-    }
+    if (!o->ids) reply_printer_put(&o->print, piece, show);
     return !o->rev_hit;
 }
 
@@ -291,8 +278,7 @@ int kite_cmd_run(int argc, char **argv) {
     if (n_strs < n_rev + n_stops) rc = RUN_ERROR;
 
     model_session s;
-    out.hide_think = o.hide_think;
-    kite_think_split_init(&out.think);
+    reply_printer_init(&out.print, o.hide_think);
     if (rc == RUN_OK && !model_session_open(&s, &o)) rc = RUN_ERROR;
     if (rc != RUN_OK) {
         for (int k = 0; k < n_strs; k++) free(strs[k]);
@@ -352,7 +338,7 @@ int kite_cmd_run(int argc, char **argv) {
 #if !defined(__wasi__)
     sigaction(SIGINT, &old_sa, NULL);
 #endif
-    if (out.hide_think && !out.ids) kite_think_split_flush(&out.think, print_answer, NULL);
+    if (!out.ids) reply_printer_end(&out.print);
     if (out.ids) putchar('\n');
     fflush(stdout);
     if (rs == KITE_ERR_ABORTED && g_interrupted) {

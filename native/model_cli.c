@@ -309,3 +309,29 @@ void model_cli_unescape(char *s) {
     }
     *w = 0;
 }
+
+// ---- reply text ------------------------------------------------------------------------------
+
+static bool print_answer(void *user, const char *text, size_t len, bool thinking) {
+    (void)user;
+    if (!thinking) fwrite(text, 1, len, stdout);
+    return true;
+}
+
+void reply_printer_init(reply_printer *p, bool hide_think) {
+    p->hide_think = hide_think;
+    kite_think_split_init(&p->think);
+}
+
+void reply_printer_put(reply_printer *p, const char *text, size_t len) {
+    if (p->hide_think)
+        kite_think_split_feed(&p->think, text, len, print_answer, NULL);
+    else
+        fwrite(text, 1, len, stdout);
+    fflush(stdout);
+}
+
+void reply_printer_end(reply_printer *p) {
+    if (p->hide_think) kite_think_split_flush(&p->think, print_answer, NULL);
+    fflush(stdout);
+}

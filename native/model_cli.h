@@ -8,6 +8,7 @@
 
 #include "file_map.h"
 #include "kite.h"
+#include "chat/kite_chat.h"
 
 typedef struct model_opts {
     const char *model;         // -m: a path, or a URL (http(s)://, hf://); NULL = the built-in default model
@@ -75,5 +76,20 @@ char *model_cli_read_text(const char *path, size_t max_bytes, size_t *len);
 // Replaces escape sequences in s in place, as llama.cpp's -e does: \n \r \t \' \" \\ and
 // \xHH (two hex digits); any other backslash sequence is kept as written.
 void model_cli_unescape(char *s);
+
+// A reply's text on stdout, less its <think>...</think> reasoning block when hide_think is set
+// (--think hide): the block may span pieces, so the text goes through a splitter.
+typedef struct reply_printer {
+    bool hide_think;
+    kite_think_split think;
+} reply_printer;
+
+void reply_printer_init(reply_printer *p, bool hide_think);
+
+// Writes (and flushes) the shown part of a piece of text.
+void reply_printer_put(reply_printer *p, const char *text, size_t len);
+
+// Writes what the splitter still holds at the end of a reply.
+void reply_printer_end(reply_printer *p);
 
 #endif
