@@ -38,15 +38,23 @@ static const char usage_tail[] =
     "  --output-tensor-type T       type of output.weight\n"
     "  --token-embedding-type T     type of token_embd.weight\n"
     "  --tensor-type PATTERN=T      type of tensors whose name matches the regex (repeatable)\n"
+    "  --imatrix FILE               importance matrix from llama-imatrix (GGUF or legacy .dat)\n"
+    "  --include-weights NAME       use the imatrix only for tensors whose name contains NAME (repeatable)\n"
+    "  --exclude-weights NAME       do not use the imatrix for tensors whose name contains NAME (repeatable)\n"
     "  -q, --quiet                  no progress bar\n";
 
-// Prints the names in llama-quantize's list that kite_quantize_ftype_check accepts (want_ok) or
-// refuses, wrapped after the indent.
-static void print_types(FILE *f, bool want_ok, const char *indent) {
+// Prints the names in llama-quantize's list of one kind (0: made without an importance matrix,
+// 1: made only with one, 2: refused), wrapped after the indent.
+static int type_kind(int ft) {
+    if (kite_quantize_ftype_check(ft) == KITE_OK) return 0;
+    return kite_quantize_ftype_check_for(ft, true) == KITE_OK ? 1 : 2;
+}
+
+static void print_types(FILE *f, int kind, const char *indent) {
     int col = fprintf(f, "%s", indent), ft;
     const char *name;
     for (size_t i = 0; (name = kite_quantize_ftype_at(i, &ft)) != NULL; i++) {
-        if ((kite_quantize_ftype_check(ft) == KITE_OK) != want_ok) continue;
+        if (type_kind(ft) != kind) continue;
         if (col + 1 + (int)strlen(name) > 80) {
             fprintf(f, "\n%s", indent);
             col = (int)strlen(indent);
@@ -59,12 +67,12 @@ static void print_types(FILE *f, bool want_ok, const char *indent) {
 static void usage(FILE *f) {
     fputs(usage_head, f);
     fputs("TYPE (a name, case-insensitive, or its general.file_type number):\n", f);
-    print_types(f, true, "    ");
+    print_types(f, 0, "    ");
     fputs("    (Q3_K, Q4_K, Q5_K are aliases of the _M mixes)\n", f);
-    fputs("  refused: these need an importance matrix, which kite cannot make yet, or a quantizer\n"
-          "  kite does not have yet:\n",
-          f);
-    print_types(f, false, "    ");
+    fputs("  with --imatrix only (as llama-quantize: without one the result would be garbage):\n", f);
+    print_types(f, 1, "    ");
+    fputs("  refused: a quantizer kite does not have yet:\n", f);
+    print_types(f, 2, "    ");
     fputc('\n', f);
     fputs(usage_tail, f);
 }
@@ -191,14 +199,18 @@ int kite_cmd_quantize(int argc, char **argv) {
     char **patterns = calloc((size_t)argc + 1, sizeof *patterns);
     size_t n_tt = 0;
     int rc = 2;
-    kite_file_map in_map = {0};
+    kite_file_map in_map = {0}, im_map = {0};
     kite_gguf *g = NULL;
     safe_output of = {0};
+    const char *imatrix_path = NULL;
+    const char **incl = calloc((size_t)argc + 1, sizeof *incl), **excl = calloc((size_t)argc + 1, sizeof *excl);
+    size_t n_incl = 0, n_excl = 0;
+    kite_imatrix *im = NULL;
 #if !defined(__wasi__)
     struct sigaction old_sa[N_STOP_SIGNALS], old_xfsz;
     bool handlers_set = false;
 #endif
-    if (!tt || !patterns) {
+    if (!tt || !patterns || !incl || !excl) {
         fprintf(stderr, "kite quantize: out of memory\n");
         rc = 1;
         goto out;
@@ -229,6 +241,15 @@ int kite_cmd_quantize(int argc, char **argv) {
                 rc = usage_error("unknown tensor type '%s'", next);
                 goto out;
             }
+            i++;
+        } else if (!strcmp(a, "--imatrix") || !strcmp(a, "--include-weights") || !strcmp(a, "--exclude-weights")) {
+            if (!next) {
+                rc = usage_error("%s needs an argument", a);
+                goto out;
+            }
+            if (a[2] == 'i' && a[3] == 'm') imatrix_path = next;
+            else if (a[2] == 'i') incl[n_incl++] = next;
+            else excl[n_excl++] = next;
             i++;
         } else if (!strcmp(a, "--tensor-type")) {
             if (!next) {
@@ -273,6 +294,10 @@ int kite_cmd_quantize(int argc, char **argv) {
         usage(stderr);
         goto out;
     }
+    if (n_incl && n_excl) {
+        rc = usage_error("%s", "--include-weights and --exclude-weights cannot be used together");
+        goto out;
+    }
     const char *in_path = pos[0], *out_path = pos[1];
     if (!kite_quantize_ftype_from_name(pos[2], &p.ftype)) {
         rc = usage_error("unknown quantization type '%s'", pos[2]);
@@ -295,7 +320,7 @@ int kite_cmd_quantize(int argc, char **argv) {
         rc = usage_error("%s", kite_last_error());
         goto out;
     }
-    if (kite_quantize_ftype_check(p.ftype) != KITE_OK) {
+    if (kite_quantize_ftype_check_for(p.ftype, imatrix_path != NULL) != KITE_OK) {
         rc = usage_error("%s", kite_last_error());
         goto out;
     }
@@ -311,6 +336,24 @@ int kite_cmd_quantize(int argc, char **argv) {
     if (kite_gguf_parse(in_map.data, in_map.size, &g) != KITE_OK) {
         fprintf(stderr, "kite quantize: %s: %s\n", in_path, kite_last_error());
         goto out;
+    }
+
+    if (imatrix_path) {
+        if (!kite_file_map_open(imatrix_path, &im_map, err, sizeof err)) {
+            fprintf(stderr, "kite quantize: %s\n", err);
+            goto out;
+        }
+        if (kite_imatrix_parse(im_map.data, im_map.size, &im) != KITE_OK) {
+            fprintf(stderr, "kite quantize: %s: %s\n", imatrix_path, kite_last_error());
+            goto out;
+        }
+        kite_file_map_close(&im_map);
+        kite_imatrix_filter(im, incl, n_incl, excl, n_excl);
+        if (!quiet)
+            printf("kite quantize: %s: %zu importance matrix entries%s%s, %d chunks\n", imatrix_path, im->n_entries,
+                   im->dataset ? " from " : "", im->dataset ? im->dataset : "", (int)im->chunk_count);
+        p.imatrix = im;
+        p.imatrix_file = imatrix_path;
     }
 
 #if !defined(__wasi__) // WASI delivers no signals
@@ -374,6 +417,10 @@ out:
 #endif
     kite_gguf_free(g);
     kite_file_map_close(&in_map);
+    kite_file_map_close(&im_map);
+    kite_imatrix_free(im);
+    free(incl);
+    free(excl);
     for (size_t i = 0; i < n_tt; i++) free(patterns[i]);
     free(patterns);
     free(tt);

@@ -95,6 +95,69 @@ static_assert(sizeof(block_q8_K) == 292, "block_q8_K size");
 typedef struct { kite_f16 d; uint16_t scales_h; uint8_t scales_l[QK_K / 64]; uint8_t qs[QK_K / 2]; } block_iq4_xs;
 static_assert(sizeof(block_iq4_xs) == 136, "block_iq4_xs size");
 
+// ---- IQ formats: 8 values at a time from a grid of sign-less points (iq_tables.h) ----------
+
+// IQ2_XXS: per 32 values two uint32: the first holds four 8-bit grid indices (kite__iq2xxs_grid)
+// of 8 magnitudes each; the second four 7-bit sign indices (kite__ksigns_iq2xs) in bits
+// 7l..7l+6 and a 4-bit scale s in bits 28..31: x = d * (0.5 + s) / 4 * grid * sign.
+typedef struct { kite_f16 d; uint16_t qs[QK_K / 8]; } block_iq2_xxs;
+static_assert(sizeof(block_iq2_xxs) == 66, "block_iq2_xxs size");
+
+// IQ2_XS: per 8 values a uint16: 9-bit grid index (kite__iq2xs_grid) | 7-bit sign index << 9;
+// a 4-bit scale per 16 values (scales[ib32] low nibble: first 16, high: second 16).
+typedef struct { kite_f16 d; uint16_t qs[QK_K / 8]; uint8_t scales[QK_K / 32]; } block_iq2_xs;
+static_assert(sizeof(block_iq2_xs) == 74, "block_iq2_xs size");
+
+// IQ2_S: 10-bit grid indices (kite__iq2s_grid): low 8 bits in qs[0..31], top 2 bits of index
+// 4*ib32 + l in bits 2l..2l+1 of qh[ib32]; 8 explicit sign bits per 8 values in qs[32..63];
+// 4-bit scales as IQ2_XS.
+typedef struct { kite_f16 d; uint8_t qs[QK_K / 4]; uint8_t qh[QK_K / 32]; uint8_t scales[QK_K / 32]; } block_iq2_s;
+static_assert(sizeof(block_iq2_s) == 82, "block_iq2_s size");
+
+// IQ3_XXS: 8-bit grid indices of 4 magnitudes (kite__iq3xxs_grid) in qs[0..63]; then per 32
+// values a uint32 of four 7-bit sign indices and a 4-bit scale s: x = d * (0.5 + s) / 2 * ...
+typedef struct { kite_f16 d; uint8_t qs[3 * QK_K / 8]; } block_iq3_xxs;
+static_assert(sizeof(block_iq3_xxs) == 98, "block_iq3_xxs size");
+
+// IQ3_S: 9-bit grid indices (kite__iq3s_grid): low 8 bits in qs, bit 8 of index 8*ib32 + k in
+// bit k of qh[ib32]; explicit signs; 4-bit scales s per 32: x = d * (1 + 2s) * grid * sign.
+#define IQ3S_N_SCALE (QK_K / 64)
+typedef struct { kite_f16 d; uint8_t qs[QK_K / 4]; uint8_t qh[QK_K / 32]; uint8_t signs[QK_K / 8]; uint8_t scales[IQ3S_N_SCALE]; } block_iq3_s;
+static_assert(sizeof(block_iq3_s) == 110, "block_iq3_s size");
+
+// IQ1_S: 11-bit indices into kite__iq1s_grid (values -1, 0, 1): low 8 bits in qs, per 32
+// values qh = three high bits per index (3l..3l+2), a 3-bit scale s (bits 12..14) and the
+// sign of a shift (bit 15): x = d * (2s + 1) * (grid +- 1/8).
+typedef struct { kite_f16 d; uint8_t qs[QK_K / 8]; uint16_t qh[QK_K / 32]; } block_iq1_s;
+static_assert(sizeof(block_iq1_s) == 50, "block_iq1_s size");
+
+// IQ1_M: as IQ1_S with a shift sign per 8 values (qh nibbles: 3 index bits + sign bit 3) and
+// 3-bit scales per 16 values; the f16 super-block scale is spread over the top nibbles of the
+// four uint16 words of scales.
+typedef struct { uint8_t qs[QK_K / 8]; uint8_t qh[QK_K / 16]; uint8_t scales[QK_K / 32]; } block_iq1_m;
+static_assert(sizeof(block_iq1_m) == 56, "block_iq1_m size");
+
+#define IQ1S_DELTA 0.125f
+#define IQ1M_DELTA 0.125f
+
+// ---- ternary and micro-scaled formats -------------------------------------------------------
+
+// TQ1_0: values in {-1, 0, 1} * d, 5 per byte of qs (base 3, as a fixed-point fraction: digit n
+// of byte q is (q * 3^n mod 256) * 3 >> 8) and 4 per byte of qh.
+typedef struct { uint8_t qs[(QK_K - 4 * QK_K / 64) / 5]; uint8_t qh[QK_K / 64]; kite_f16 d; } block_tq1_0;
+static_assert(sizeof(block_tq1_0) == 54, "block_tq1_0 size");
+
+// TQ2_0: values (q - 1) * d with 2-bit q, 4 per byte (element 128h + 32l + m at bits 2l of
+// qs[32h + m]).
+typedef struct { uint8_t qs[QK_K / 4]; kite_f16 d; } block_tq2_0;
+static_assert(sizeof(block_tq2_0) == 66, "block_tq2_0 size");
+
+// MXFP4 (OCP microscaling): 32 E2M1 values sharing an E8M0 exponent e: x = 2^(e-128) *
+// kite__kvalues_fp4[q] (the table holds doubled values); nibble order as Q4_0.
+#define QK_MXFP4 32
+typedef struct { uint8_t e; uint8_t qs[QK_MXFP4 / 2]; } block_mxfp4;
+static_assert(sizeof(block_mxfp4) == 17, "block_mxfp4 size");
+
 #ifdef __cplusplus
 extern "C" {
 #endif

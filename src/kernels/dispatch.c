@@ -133,10 +133,13 @@ kite_type kite__dot_partner(kite_type wtype) {
     case KITE_TYPE_F32: return KITE_TYPE_F32;
     case KITE_TYPE_F16: return KITE_TYPE_F16;
     case KITE_TYPE_BF16: return KITE_TYPE_BF16;
-    case KITE_TYPE_Q4_0: case KITE_TYPE_Q5_0: case KITE_TYPE_Q8_0: case KITE_TYPE_IQ4_NL: return KITE_TYPE_Q8_0;
+    case KITE_TYPE_Q4_0: case KITE_TYPE_Q5_0: case KITE_TYPE_Q8_0: case KITE_TYPE_IQ4_NL: case KITE_TYPE_MXFP4:
+        return KITE_TYPE_Q8_0;
     case KITE_TYPE_Q4_1: case KITE_TYPE_Q5_1: return KITE_TYPE_Q8_1;
     case KITE_TYPE_Q2_K: case KITE_TYPE_Q3_K: case KITE_TYPE_Q4_K: case KITE_TYPE_Q5_K: case KITE_TYPE_Q6_K:
-    case KITE_TYPE_IQ4_XS: return KITE_TYPE_Q8_K;
+    case KITE_TYPE_IQ4_XS: case KITE_TYPE_IQ2_XXS: case KITE_TYPE_IQ2_XS: case KITE_TYPE_IQ2_S: case KITE_TYPE_IQ3_XXS:
+    case KITE_TYPE_IQ3_S: case KITE_TYPE_IQ1_S: case KITE_TYPE_IQ1_M: case KITE_TYPE_TQ1_0: case KITE_TYPE_TQ2_0:
+        return KITE_TYPE_Q8_K;
     default: return KITE_TYPE_COUNT;
     }
 }

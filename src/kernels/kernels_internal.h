@@ -79,6 +79,22 @@ float kite__vec_dot_q4_K_ref(int n, const block_q4_K *w, const block_q8_K *a);
 float kite__vec_dot_q5_K_ref(int n, const block_q5_K *w, const block_q8_K *a);
 float kite__vec_dot_q6_K_ref(int n, const block_q6_K *w, const block_q8_K *a);
 float kite__vec_dot_iq4_xs_ref(int n, const block_iq4_xs *w, const block_q8_K *a);
+// The grid, ternary and microscaled formats (vec_dot_iq_ref.c): only _ref kernels so far, which
+// every ISA set inherits. Their blocks expand to integers q with value = c * d * ls * q, and
+//   s = s + (d*da) * ((float)isum * c)     c = 1/8: IQ2_XXS IQ2_XS IQ2_S IQ1_S IQ1_M
+//                                          c = 1/4: IQ3_XXS;  c = 1: IQ3_S TQ1_0 TQ2_0 MXFP4
+// (IQ1: q = 8g +- 1 folds the 1/8 shift into the integers; MXFP4's d is 2^(e-128), its da the
+// Q8_0 block's scale).
+float kite__vec_dot_iq2_xxs_ref(int n, const block_iq2_xxs *w, const block_q8_K *a);
+float kite__vec_dot_iq2_xs_ref(int n, const block_iq2_xs *w, const block_q8_K *a);
+float kite__vec_dot_iq2_s_ref(int n, const block_iq2_s *w, const block_q8_K *a);
+float kite__vec_dot_iq3_xxs_ref(int n, const block_iq3_xxs *w, const block_q8_K *a);
+float kite__vec_dot_iq3_s_ref(int n, const block_iq3_s *w, const block_q8_K *a);
+float kite__vec_dot_iq1_s_ref(int n, const block_iq1_s *w, const block_q8_K *a);
+float kite__vec_dot_iq1_m_ref(int n, const block_iq1_m *w, const block_q8_K *a);
+float kite__vec_dot_tq1_0_ref(int n, const block_tq1_0 *w, const block_q8_K *a);
+float kite__vec_dot_tq2_0_ref(int n, const block_tq2_0 *w, const block_q8_K *a);
+float kite__vec_dot_mxfp4_ref(int n, const block_mxfp4 *w, const block_q8_0 *a);
 
 // Points the 15 tile slots of k at the calling file's functions: every kernel file (ref, x86,
 // NEON, wasm) names its tiles tile_<type>, so one list serves them all.
@@ -101,5 +117,7 @@ void kite__kernels_fill_neon(kite__kernels *k);
 void kite__kernels_fill_wasm(kite__kernels *k);
 void kite__kernels_fill_wasm_relaxed(kite__kernels *k); // the SIMD128 set plus relaxed-SIMD tiles
 void kite__kernels_fill_ref(kite__kernels *k);
+// Adds the vec_dot_iq_ref.c tiles to the scalar set (called by kite__kernels_fill_ref).
+void kite__kernels_fill_ref_iq(kite__kernels *k);
 
 #endif

@@ -291,6 +291,7 @@ void kite__kernels_fill_ref(kite__kernels *k) {
     memset(k, 0, sizeof *k);
     k->isa = "scalar";
     KITE_SET_TILES(k);
+    kite__kernels_fill_ref_iq(k);
     k->quant_q8_0 = kite_quantize_row_q8_0_ref;
     k->quant_q8_1 = kite_quantize_row_q8_1_ref;
     k->quant_q8_K = kite_quantize_row_q8_K_ref;

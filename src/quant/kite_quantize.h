@@ -10,6 +10,7 @@
 #include "base/kite_base.h"
 #include "base/kite_types.h"
 #include "gguf/kite_gguf.h"
+#include "quant/kite_imatrix.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -88,6 +89,15 @@ typedef struct kite_quantize_params {
     // resident memory bounded.
     void (*release)(void *user, const void *data, uint64_t len);
     void *release_user;
+    // Optional importance matrix (llama-quantize --imatrix, after --include/--exclude-weights):
+    // each tensor with an entry of its name is quantized with those column weights (a 3-D
+    // expert tensor takes ne0 values per expert); with at least one entry the mixture rules
+    // take llama.cpp's imatrix branches and the low-bit types are allowed for tensors that
+    // have an entry. NULL or no entries: no importance matrix.
+    const kite_imatrix *imatrix;
+    // The file name recorded in quantize.imatrix.file (llama-quantize records the path it was
+    // given, cut to 127 bytes); may be NULL (then "").
+    const char *imatrix_file;
 } kite_quantize_params;
 
 // Defaults: Q8_0, 1 thread, no overrides (llama_model_quantize_default_params' choices).
@@ -105,10 +115,14 @@ const char *kite_quantize_ftype_name(int ftype);
 // Q4_K, Q5_K included) and, if ftype is not NULL, its number. NULL when i is past the end.
 const char *kite_quantize_ftype_at(size_t i, int *ftype);
 
-// Whether kite makes files of this type: KITE_OK, else KITE_ERR_UNSUPPORTED with a message
-// saying why (the type needs an importance matrix, which kite cannot make yet; or kite has no
-// quantizer for its main tensor type), KITE_ERR_INVALID for an unknown number.
-// kite_quantize_gguf refuses these types before writing anything.
+// Whether kite makes files of this type without (with_imatrix false) or with an importance
+// matrix: KITE_OK, else KITE_ERR_UNSUPPORTED with a message saying why (without one: the type
+// needs one, as llama-quantize's rule for its layer matrices says; or kite has no quantizer for
+// its main tensor type), KITE_ERR_INVALID for an unknown number. kite_quantize_gguf refuses
+// these types before writing anything (with_imatrix: p->imatrix has entries).
+kite_status kite_quantize_ftype_check_for(int ftype, bool with_imatrix);
+
+// kite_quantize_ftype_check_for(ftype, false).
 kite_status kite_quantize_ftype_check(int ftype);
 
 // Checks params without a file: the ftype is known, override types are valid, every pattern
@@ -134,8 +148,8 @@ typedef struct kite_quant_tensor {
     int64_t ne[KITE_GGUF_MAX_DIMS]; // unused dims are 1
 } kite_quant_tensor;
 
-// The per-tensor type choice of llama.cpp's llama_model_quantize (no importance matrix), as one
-// pure function: t[0..n) in the order the file will be written (some rules count tensors of a
+// The per-tensor type choice of llama.cpp's llama_model_quantize (with p->imatrix's rules when
+// it has entries), as one pure function: t[0..n) in the order the file will be written (some rules count tensors of a
 // kind as they come). Writes the target type of each tensor to out[i] (its current type when
 // it is not to be quantized) and, if n_fallback is not NULL, how many tensors fell back to
 // another type because of their row length. Errors (KITE_ERR_INVALID, message names the
@@ -162,15 +176,18 @@ kite_status kite_quantize_tensor_order(const kite_gguf *g, uint64_t *order);
 // ---- the file quantizer ----------------------------------------------------------------
 
 // Quantizes the model in `in` into a new GGUF streamed to `out`: the same bytes as llama.cpp's
-// llama_model_quantize with the same params and no importance matrix (keys copied in order,
-// general.quantization_version and general.file_type set last, split keys dropped; tensors in
+// llama_model_quantize with the same params (keys copied in order, general.quantization_version
+// and general.file_type set last, split keys dropped; with an importance matrix then the
+// quantize.imatrix.* keys llama-quantize adds: file, dataset, entries_count, chunks_count; tensors in
 // llama-quantize's order, each converted through f32 rows). Memory stays bounded: one slice of
 // rows at a time (at most a few tens of MB of scratch beside the output header). Uses
 // p->n_threads threads where the build has threads (KITE_THREADS), else one.
 // progress (may be NULL) is called with the tensor name, input bytes done and total; returning
 // false stops the run with KITE_ERR_ABORTED. On error the sink may have received part of a
 // file: the host discards it. Errors: KITE_ERR_INVALID (bad params, pattern, type for a
-// tensor's shape, requantizing without allow_requantize, NaN/Inf weights), KITE_ERR_UNSUPPORTED
+// tensor's shape, requantizing without allow_requantize, NaN/Inf weights, an importance matrix
+// with a NaN/Inf value or an entry whose size is not the tensor's ne0 * ne2, a type that needs
+// an importance matrix for a tensor without one), KITE_ERR_UNSUPPORTED
 // (a target or source type kite cannot convert), KITE_ERR_IO (the sink failed), KITE_ERR_NOMEM.
 kite_status kite_quantize_gguf(const kite_gguf *in, const kite_sink *out, const kite_quantize_params *p,
                                kite_progress_fn progress, void *user);

@@ -121,22 +121,24 @@ const char *kite_quantize_ftype_at(size_t i, int *ftype) {
     return ftype_names[i].name;
 }
 
-kite_status kite_quantize_ftype_check(int ftype) {
+kite_status kite_quantize_ftype_check_for(int ftype, bool with_imatrix) {
     kite_type def = ftype_default_type(ftype);
     const char *name = kite_quantize_ftype_name(ftype);
     if (def == KITE_TYPE_COUNT || !name) return kite__fail(KITE_ERR_INVALID, "unknown quantization file type %d", ftype);
     // llama.cpp's rule is per tensor (never the embedding or the output); a layer matrix stands
     // for the bulk of the model, which is what the file type is about
-    if (kite_quantize_needs_imatrix("blk.0.ffn_down.weight", def, ftype))
+    if (!with_imatrix && kite_quantize_needs_imatrix("blk.0.ffn_down.weight", def, ftype))
         return kite__fail(KITE_ERR_UNSUPPORTED,
-                          "%s needs an importance matrix (llama-quantize refuses it without one: the result would be "
-                          "garbage), and kite cannot make one yet",
+                          "%s needs an importance matrix (--imatrix FILE, from llama-imatrix): llama-quantize refuses it "
+                          "without one, the result would be garbage",
                           name);
     if (!kite_quant_can_quantize(def))
         return kite__fail(KITE_ERR_UNSUPPORTED, "kite cannot quantize to %s yet (no %s quantizer)", name,
                           kite_type_name(def));
     return KITE_OK;
 }
+
+kite_status kite_quantize_ftype_check(int ftype) { return kite_quantize_ftype_check_for(ftype, false); }
 
 kite_quantize_params kite_quantize_default_params(void) {
     kite_quantize_params p;
@@ -262,6 +264,7 @@ typedef struct mix {
     uint32_t n_fallback;
     bool tied; // no output.weight: token_embd doubles as the output matrix
     bool falcon, bailingmoe3;
+    bool has_imatrix; // an importance matrix with entries was given (llama.cpp's qs.has_imatrix)
 } mix;
 
 static uint32_t n_gqa(const kite_quant_model *m) { return m->n_head_kv ? m->n_head / m->n_head_kv : 0; }
@@ -353,7 +356,8 @@ static kite_status mixture_type(mix *x, const kite_quant_tensor *t, category cat
         // sensitive, so bits spent here are cheap; more so the more heads share it.
         if (ft == KITE_FTYPE_MOSTLY_Q2_K) ty = n_gqa(m) >= 4 ? KITE_TYPE_Q4_K : KITE_TYPE_Q3_K;
         else if (ft == KITE_FTYPE_MOSTLY_Q2_K_S && n_gqa(m) >= 4) ty = KITE_TYPE_Q4_K;
-        else if (ft == KITE_FTYPE_MOSTLY_IQ3_XXS) ty = n_gqa(m) >= 4 ? KITE_TYPE_Q4_K : KITE_TYPE_IQ3_S; // no imatrix
+        else if (ft == KITE_FTYPE_MOSTLY_IQ3_XXS)
+            ty = n_gqa(m) >= 4 ? KITE_TYPE_Q4_K : !x->has_imatrix ? KITE_TYPE_IQ3_S : KITE_TYPE_IQ3_XXS;
         else if ((ft == KITE_FTYPE_MOSTLY_IQ3_XS || ft == KITE_FTYPE_MOSTLY_IQ3_S) && n_gqa(m) >= 4) ty = KITE_TYPE_Q4_K;
         else if (ft == KITE_FTYPE_MOSTLY_IQ3_M) ty = KITE_TYPE_Q4_K;
         else if (ft == KITE_FTYPE_MOSTLY_Q3_K_M) ty = x->i_attention_wv < 2 ? KITE_TYPE_Q5_K : KITE_TYPE_Q4_K;
@@ -385,7 +389,7 @@ static kite_status mixture_type(mix *x, const kite_quant_tensor *t, category cat
         if (ft == KITE_FTYPE_MOSTLY_Q2_K) ty = KITE_TYPE_Q3_K;
         else if (ft == KITE_FTYPE_MOSTLY_Q2_K_S) {
             if (il < nl / 8) ty = KITE_TYPE_Q4_K;
-        } else if (ft == KITE_FTYPE_MOSTLY_IQ3_XXS) { // (without an imatrix)
+        } else if (ft == KITE_FTYPE_MOSTLY_IQ3_XXS && !x->has_imatrix) {
             ty = il < nl / 8 ? KITE_TYPE_Q4_K : KITE_TYPE_Q3_K;
         } else if (ft == KITE_FTYPE_MOSTLY_Q3_K_M) {
             ty = il < nl / 16 ? KITE_TYPE_Q5_K : !x->falcon || use_more_bits(il, nl) ? KITE_TYPE_Q4_K : KITE_TYPE_Q3_K;
@@ -396,14 +400,17 @@ static kite_status mixture_type(mix *x, const kite_quant_tensor *t, category cat
         } else if (ft == KITE_FTYPE_MOSTLY_Q4_K_M) {
             if (x->falcon) ty = il < nl / 16 ? KITE_TYPE_Q6_K : use_more_bits(il, nl) ? KITE_TYPE_Q5_K : KITE_TYPE_Q4_K;
             else if (use_more_bits(il, nl)) ty = KITE_TYPE_Q6_K;
-        } else if (il < nl / 8 && (ft == KITE_FTYPE_MOSTLY_IQ4_NL || ft == KITE_FTYPE_MOSTLY_IQ4_XS)) { // no imatrix
+        } else if (il < nl / 8 && (ft == KITE_FTYPE_MOSTLY_IQ4_NL || ft == KITE_FTYPE_MOSTLY_IQ4_XS) && !x->has_imatrix) {
             ty = KITE_TYPE_Q5_K;
         } else if (ft == KITE_FTYPE_MOSTLY_Q5_K_M && use_more_bits(il, nl)) {
             ty = KITE_TYPE_Q6_K;
         } else if (ft == KITE_FTYPE_MOSTLY_Q4_K_S && !x->falcon && il < nl / 8) {
             ty = KITE_TYPE_Q5_K;
+        } else if ((ft == KITE_FTYPE_MOSTLY_Q4_0 || ft == KITE_FTYPE_MOSTLY_Q5_0) && x->has_imatrix && il < nl / 8) {
+            // llama.cpp guards the first ffn_down layers of imatrix Q4_0/Q5_0 files with the
+            // min-offset type (only with an imatrix, so files made without one stay as they were)
+            ty = ft == KITE_FTYPE_MOSTLY_Q4_0 ? KITE_TYPE_Q4_1 : KITE_TYPE_Q5_1;
         }
-        // (llama.cpp's Q4_0/Q5_0 ffn_down upgrade applies only with an imatrix)
         ++x->i_ffn_down;
     } else if (cat == CAT_ATTN_OUTPUT) {
         // attn_output also feeds the residual stream; the low-bit _M/_L mixes lift it a step.
@@ -548,6 +555,7 @@ kite_status kite_quantize_choose_types(const kite_quant_model *m, const kite_qua
     x.bailingmoe3 = m->arch && !strcmp(m->arch, "bailingmoe3");
     x.n_layer_ffn = (int)m->n_layer;
     x.tied = true;
+    x.has_imatrix = p->imatrix && p->imatrix->n_entries > 0;
     for (size_t i = 0; i < n; i++) {
         category c = tensor_category(t[i].name);
         if (is_attn_v(c)) x.n_attention_wv++;

@@ -24,15 +24,14 @@ static int nearest_level(float v) {
     return v - g[hi - 1] < g[hi] - v ? hi - 1 : hi;
 }
 
-// Best scale of one block of 32 for the grid, weighted by x^2: start from d = max/|v0| (the
-// extreme on the outermost level), then try 15 nearby inverse scales, each scored by the least
-// squares fit sum(w q x)^2 / sum(w q^2). Returns 0 for an all-zero block.
-static float block_scale(const float *x) {
+// Best scale of one block of 32 for the grid, weighted by w (x^2 without an importance matrix):
+// start from d = max/|v0| (the extreme on the outermost level), then try 15 nearby inverse
+// scales, each scored by the least squares fit sum(w q x)^2 / sum(w q^2). Returns 0 for an
+// all-zero block.
+static float block_scale(const float *x, const float *w) {
     const int8_t *g = kite__kvalues_iq4nl;
-    float w[32];
     float amax = 0.0f, max = 0.0f;
     for (int j = 0; j < 32; j++) {
-        w[j] = x[j] * x[j];
         float a = fabsf(x[j]);
         if (a > amax) { amax = a; max = x[j]; }
     }
@@ -70,23 +69,38 @@ static void pack_levels(const float *x, float d, uint8_t qs[16]) {
         qs[j] = (uint8_t)(nearest_level(id * x[j]) | (nearest_level(id * x[j + 16]) << 4));
 }
 
-void kite_quantize_row_iq4_nl_ref(const float *restrict x, block_iq4_nl *restrict y, int64_t n) {
-    KITE_ASSERT(n % QK4_NL == 0);
+// Weights of one block of 32: x^2 without an importance matrix; with one, the column weight
+// times sqrt(sigma2 + x^2), sigma2 = 2 * mean x^2 over the super-block sb (n_sb values).
+static void block_weights(const float *x, const float *qw, const float *sb, int n_sb, float w[32]) {
+    if (!qw) {
+        for (int j = 0; j < 32; j++) w[j] = x[j] * x[j];
+        return;
+    }
+    float sigma2 = 0.0f;
+    for (int j = 0; j < n_sb; j++) sigma2 += sb[j] * sb[j];
+    sigma2 *= 2.0f / (float)n_sb;
+    for (int j = 0; j < 32; j++) w[j] = qw[j] * sqrtf(sigma2 + x[j] * x[j]);
+}
+
+static void quantize_iq4_nl(const float *restrict x, block_iq4_nl *restrict y, int64_t n, const float *qw) {
+    float w[32];
     for (int64_t i = 0; i < n / QK4_NL; i++, x += QK4_NL) {
-        const float d = block_scale(x);
+        block_weights(x, qw ? qw + QK4_NL * i : NULL, x, QK4_NL, w);
+        const float d = block_scale(x, w);
         y[i].d = kite_f32_to_f16(d);
         // the codes come from the unrounded d (ggml does the same)
         pack_levels(x, d, y[i].qs);
     }
 }
 
-void kite_quantize_row_iq4_xs_ref(const float *restrict x, block_iq4_xs *restrict y, int64_t n) {
-    KITE_ASSERT(n % QK_K == 0);
+static void quantize_iq4_xs(const float *restrict x, block_iq4_xs *restrict y, int64_t n, const float *qw) {
+    float w[32];
     for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
         float scales[QK_K / 32];
         float amax = 0.0f, max = 0.0f;
         for (int ib = 0; ib < QK_K / 32; ib++) {
-            scales[ib] = block_scale(x + 32 * ib);
+            block_weights(x + 32 * ib, qw ? qw + QK_K * i + 32 * ib : NULL, x, QK_K, w);
+            scales[ib] = block_scale(x + 32 * ib, w);
             float a = fabsf(scales[ib]);
             if (a > amax) { amax = a; max = scales[ib]; }
         }
@@ -106,4 +120,24 @@ void kite_quantize_row_iq4_xs_ref(const float *restrict x, block_iq4_xs *restric
             y[i].scales_h |= (uint16_t)((l >> 4) << (2 * ib));
         }
     }
+}
+
+void kite_quantize_row_iq4_nl_ref(const float *restrict x, block_iq4_nl *restrict y, int64_t n) {
+    KITE_ASSERT(n % QK4_NL == 0);
+    quantize_iq4_nl(x, y, n, NULL);
+}
+
+void kite_quantize_row_iq4_xs_ref(const float *restrict x, block_iq4_xs *restrict y, int64_t n) {
+    KITE_ASSERT(n % QK_K == 0);
+    quantize_iq4_xs(x, y, n, NULL);
+}
+
+void kite_quantize_row_iq4_nl_w_ref(const float *restrict x, block_iq4_nl *restrict y, int64_t n_per_row, const float *qw) {
+    KITE_ASSERT(n_per_row % QK4_NL == 0);
+    quantize_iq4_nl(x, y, n_per_row, qw);
+}
+
+void kite_quantize_row_iq4_xs_w_ref(const float *restrict x, block_iq4_xs *restrict y, int64_t n_per_row, const float *qw) {
+    KITE_ASSERT(n_per_row % QK_K == 0);
+    quantize_iq4_xs(x, y, n_per_row, qw);
 }

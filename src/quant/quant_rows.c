@@ -24,6 +24,9 @@ static bool quantize_any(kite_type t, const float *x, void *y, int64_t n) {
     case KITE_TYPE_Q6_K: kite_quantize_row_q6_K_ref(x, y, n); return true;
     case KITE_TYPE_IQ4_NL: kite_quantize_row_iq4_nl_ref(x, y, n); return true;
     case KITE_TYPE_IQ4_XS: kite_quantize_row_iq4_xs_ref(x, y, n); return true;
+    case KITE_TYPE_TQ1_0: kite_quantize_row_tq1_0_ref(x, y, n); return true;
+    case KITE_TYPE_TQ2_0: kite_quantize_row_tq2_0_ref(x, y, n); return true;
+    case KITE_TYPE_MXFP4: kite_quantize_row_mxfp4_ref(x, y, n); return true;
     // Q8_K/Q8_1 are activation formats: never written to files (ggml_quantize_chunk has no case)
     default: return false;
     }
@@ -48,15 +51,67 @@ static bool dequantize_any(kite_type t, const void *x, float *y, int64_t n) {
     case KITE_TYPE_Q8_K: kite_dequantize_row_q8_K_ref(x, y, n); return true;
     case KITE_TYPE_IQ4_NL: kite_dequantize_row_iq4_nl_ref(x, y, n); return true;
     case KITE_TYPE_IQ4_XS: kite_dequantize_row_iq4_xs_ref(x, y, n); return true;
+    case KITE_TYPE_IQ2_XXS: kite_dequantize_row_iq2_xxs_ref(x, y, n); return true;
+    case KITE_TYPE_IQ2_XS: kite_dequantize_row_iq2_xs_ref(x, y, n); return true;
+    case KITE_TYPE_IQ2_S: kite_dequantize_row_iq2_s_ref(x, y, n); return true;
+    case KITE_TYPE_IQ3_XXS: kite_dequantize_row_iq3_xxs_ref(x, y, n); return true;
+    case KITE_TYPE_IQ3_S: kite_dequantize_row_iq3_s_ref(x, y, n); return true;
+    case KITE_TYPE_IQ1_S: kite_dequantize_row_iq1_s_ref(x, y, n); return true;
+    case KITE_TYPE_IQ1_M: kite_dequantize_row_iq1_m_ref(x, y, n); return true;
+    case KITE_TYPE_TQ1_0: kite_dequantize_row_tq1_0_ref(x, y, n); return true;
+    case KITE_TYPE_TQ2_0: kite_dequantize_row_tq2_0_ref(x, y, n); return true;
+    case KITE_TYPE_MXFP4: kite_dequantize_row_mxfp4_ref(x, y, n); return true;
     default: return false;
     }
 }
 
-bool kite_quant_can_quantize(kite_type t) { return quantize_any(t, NULL, NULL, 0); }
+// One row of n_per_row values with column weights qw: true when type t takes weights (then the
+// row is written; x = NULL only asks), false when its quantizer ignores them (the caller then
+// uses quantize_any).
+static bool quantize_weighted(kite_type t, const float *x, void *y, int64_t n_per_row, const float *qw, bool *failed) {
+    switch (t) {
+    case KITE_TYPE_IQ2_XXS: if (x && !kite_quantize_row_iq2_xxs_w_ref(x, y, n_per_row, qw)) *failed = true; return true;
+    case KITE_TYPE_IQ2_XS: if (x && !kite_quantize_row_iq2_xs_w_ref(x, y, n_per_row, qw)) *failed = true; return true;
+    case KITE_TYPE_IQ1_S: if (x && !kite_quantize_row_iq1_s_w_ref(x, y, n_per_row, qw)) *failed = true; return true;
+    case KITE_TYPE_IQ1_M: if (x && !kite_quantize_row_iq1_m_w_ref(x, y, n_per_row, qw)) *failed = true; return true;
+    case KITE_TYPE_IQ2_S: if (x && !kite_quantize_row_iq2_s_w_ref(x, y, n_per_row, qw)) *failed = true; return true;
+    case KITE_TYPE_IQ3_XXS: if (x && !kite_quantize_row_iq3_xxs_w_ref(x, y, n_per_row, qw)) *failed = true; return true;
+    case KITE_TYPE_IQ3_S: if (x && !kite_quantize_row_iq3_s_w_ref(x, y, n_per_row, qw)) *failed = true; return true;
+    case KITE_TYPE_Q4_0: if (x) kite_quantize_row_q4_0_w_ref(x, y, n_per_row, qw); return true;
+    case KITE_TYPE_Q4_1: if (x) kite_quantize_row_q4_1_w_ref(x, y, n_per_row, qw); return true;
+    case KITE_TYPE_Q5_0: if (x) kite_quantize_row_q5_0_w_ref(x, y, n_per_row, qw); return true;
+    case KITE_TYPE_Q5_1: if (x) kite_quantize_row_q5_1_w_ref(x, y, n_per_row, qw); return true;
+    case KITE_TYPE_Q2_K: if (x) kite_quantize_row_q2_K_w_ref(x, y, n_per_row, qw); return true;
+    case KITE_TYPE_Q3_K: if (x) kite_quantize_row_q3_K_w_ref(x, y, n_per_row, qw); return true;
+    case KITE_TYPE_Q4_K: if (x) kite_quantize_row_q4_K_w_ref(x, y, n_per_row, qw); return true;
+    case KITE_TYPE_Q5_K: if (x) kite_quantize_row_q5_K_w_ref(x, y, n_per_row, qw); return true;
+    case KITE_TYPE_Q6_K: if (x) kite_quantize_row_q6_K_w_ref(x, y, n_per_row, qw); return true;
+    case KITE_TYPE_IQ4_NL: if (x) kite_quantize_row_iq4_nl_w_ref(x, y, n_per_row, qw); return true;
+    case KITE_TYPE_IQ4_XS: if (x) kite_quantize_row_iq4_xs_w_ref(x, y, n_per_row, qw); return true;
+    default: return false;
+    }
+}
+
+// Types ggml quantizes only with an importance matrix.
+static bool needs_weights(kite_type t) { return t == KITE_TYPE_IQ2_XXS || t == KITE_TYPE_IQ2_XS || t == KITE_TYPE_IQ1_S; }
+
+// Grid types whose quantizer takes weights = NULL (then x^2): only the weighted entry point.
+static bool weights_optional(kite_type t) {
+    return t == KITE_TYPE_IQ3_XXS || t == KITE_TYPE_IQ3_S || t == KITE_TYPE_IQ2_S || t == KITE_TYPE_IQ1_M;
+}
+
+bool kite_quant_can_quantize(kite_type t) { return quantize_any(t, NULL, NULL, 0) || needs_weights(t) || weights_optional(t); }
+
+bool kite_quant_needs_imatrix(kite_type t) { return needs_weights(t); }
 
 bool kite_quant_can_dequantize(kite_type t) { return dequantize_any(t, NULL, NULL, 0); }
 
 kite_status kite_quantize_rows(kite_type t, const float *src, void *dst, int64_t nrows, int64_t n_per_row) {
+    return kite_quantize_rows_imatrix(t, src, dst, nrows, n_per_row, NULL);
+}
+
+kite_status kite_quantize_rows_imatrix(kite_type t, const float *src, void *dst, int64_t nrows, int64_t n_per_row,
+                                       const float *imatrix) {
     const kite_type_traits *tr = kite_type_get((uint32_t)t);
     if (!tr || !kite_quant_can_quantize(t))
         return kite__fail(KITE_ERR_UNSUPPORTED, "quantize: cannot produce type %s (%d) (rows of %lld)",
@@ -78,6 +133,27 @@ kite_status kite_quantize_rows(kite_type t, const float *src, void *dst, int64_t
                                   isnan(src[i]) ? "NaN" : "infinite");
         }
     }
+    if (imatrix && tr->quantized && nrows > 0)
+        for (int64_t i = 0; i < n_per_row; i++)
+            if (!isfinite(imatrix[i]))
+                return kite__fail(KITE_ERR_INVALID, "quantize %s: importance matrix value %lld (of %lld) is %s", tr->name,
+                                  (long long)i, (long long)n_per_row, isnan(imatrix[i]) ? "NaN" : "infinite");
+    // the weighted quantizers (also the grid types' own, with weights = NULL): one row per call,
+    // as the legacy formats look at the whole row (sigma^2) when weighted
+    bool failed = false;
+    if (tr->quantized && nrows > 0 && (imatrix || weights_optional(t)) && quantize_weighted(t, NULL, NULL, 0, imatrix, &failed)) {
+        const uint64_t rb = kite_type_row_bytes(t, (uint64_t)n_per_row);
+        for (int64_t r = 0; r < nrows; r++) {
+            quantize_weighted(t, src + r * n_per_row, (uint8_t *)dst + (uint64_t)r * rb, n_per_row, imatrix, &failed);
+            if (failed)
+                return kite__fail(KITE_ERR_INVALID, "quantize %s: row %lld (length %lld) left a point off the grid", tr->name,
+                                  (long long)r, (long long)n_per_row);
+        }
+        return KITE_OK;
+    }
+    if (needs_weights(t) && tr->quantized && nrows > 0)
+        return kite__fail(KITE_ERR_INVALID, "quantize %s: this type needs an importance matrix (rows of %lld)", tr->name,
+                          (long long)n_per_row);
     // Every block is quantized on its own, so all rows can go in one call.
     quantize_any(t, src, dst, n);
     return KITE_OK;

@@ -3,6 +3,7 @@
 #include "quant/kite_quantize.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 
 #include "base/internal.h"
@@ -113,6 +114,11 @@ typedef struct job {
     uint8_t *dst;       // rows of dst_type
     int64_t nrows, n_per_row;
     uint64_t src_row_bytes, dst_row_bytes;
+    // importance weights of the tensor (NULL: none): n_per_row per expert, where expert e
+    // owns tensor rows [e * rows_per_expert, (e+1) * rows_per_expert); row0 is the tensor row
+    // of this job's first row
+    const float *imatrix;
+    int64_t rows_per_expert, row0;
     kite_status status;
     char msg[256];
 } job;
@@ -120,7 +126,19 @@ typedef struct job {
 static void run_job(job *j) {
     int64_t n = j->nrows * j->n_per_row;
     j->status = kite_dequantize_row(j->src_type, j->src, j->f32, n);
-    if (j->status == KITE_OK) j->status = kite_quantize_rows(j->dst_type, j->f32, j->dst, j->nrows, j->n_per_row);
+    // one call per run of rows that share an expert's weights
+    for (int64_t r = 0; j->status == KITE_OK && r < j->nrows;) {
+        int64_t nr = j->nrows - r;
+        const float *w = NULL;
+        if (j->imatrix) {
+            int64_t e = (j->row0 + r) / j->rows_per_expert;
+            nr = KITE_MIN(nr, (e + 1) * j->rows_per_expert - (j->row0 + r));
+            w = j->imatrix + e * j->n_per_row;
+        }
+        j->status = kite_quantize_rows_imatrix(j->dst_type, j->f32 + r * j->n_per_row, j->dst + (uint64_t)r * j->dst_row_bytes,
+                                               nr, j->n_per_row, w);
+        r += nr;
+    }
     if (j->status != KITE_OK) snprintf(j->msg, sizeof j->msg, "%s", kite_last_error());
 }
 
@@ -144,6 +162,7 @@ static void slice_worker(void *ctx, int ith, int nth) {
     j->f32 = w->f32 + r0 * w->n_per_row;
     j->dst = w->dst + r0 * w->dst_row_bytes;
     j->nrows = r1 - r0;
+    j->row0 = w->row0 + r0;
     j->status = KITE_OK;
     run_job(j);
 }
@@ -202,6 +221,7 @@ typedef struct plan {
     char **names;       // NUL-terminated copies, by write position
     kite_quant_tensor *qt;
     kite_type *type;    // target type by write position
+    const float **imatrix; // importance weights by write position (NULL: none)
     uint32_t n_fallback;
 } plan;
 
@@ -212,6 +232,7 @@ static void plan_free(plan *pl, uint64_t n) {
     free(pl->order);
     free(pl->qt);
     free(pl->type);
+    free(pl->imatrix);
 }
 
 static kite_status make_plan(const kite_gguf *in, const kite_quantize_params *p, plan *pl) {
@@ -222,7 +243,8 @@ static kite_status make_plan(const kite_gguf *in, const kite_quantize_params *p,
     pl->names = calloc(cnt, sizeof *pl->names);
     pl->qt = calloc(cnt, sizeof *pl->qt);
     pl->type = calloc(cnt, sizeof *pl->type);
-    if (!pl->order || !pl->names || !pl->qt || !pl->type) return kite__fail(KITE_ERR_NOMEM, "out of memory planning %llu tensors", (unsigned long long)n);
+    pl->imatrix = calloc(cnt, sizeof *pl->imatrix);
+    if (!pl->order || !pl->names || !pl->qt || !pl->type || !pl->imatrix) return kite__fail(KITE_ERR_NOMEM, "out of memory planning %llu tensors", (unsigned long long)n);
     KITE_TRY(kite_quantize_tensor_order(in, pl->order));
     for (uint64_t i = 0; i < n; i++) {
         const kite_gguf_tensor *t = &in->tensors[pl->order[i]];
@@ -246,12 +268,40 @@ static kite_status make_plan(const kite_gguf *in, const kite_quantize_params *p,
     kite_quant_model m;
     KITE_TRY(kite_quantize_model_info(in, &m, arch, sizeof arch));
     KITE_TRY(kite_quantize_choose_types(&m, p, pl->qt, (size_t)n, pl->type, &pl->n_fallback));
+    const kite_imatrix *im = p->imatrix && p->imatrix->n_entries ? p->imatrix : NULL;
+    // llama_model_quantize refuses an importance matrix with a non-finite value anywhere
+    for (size_t e = 0; im && e < im->n_entries; e++)
+        for (uint64_t k = 0; k < im->entries[e].n; k++)
+            if (!isfinite(im->entries[e].values[k]))
+                return kite__fail(KITE_ERR_INVALID, "importance matrix entry %s: value %llu is %s", im->entries[e].name,
+                                  (unsigned long long)k, isnan(im->entries[e].values[k]) ? "NaN" : "infinite");
     // every conversion must be one kite can do, checked before a byte is written
     for (uint64_t i = 0; i < n; i++) {
         kite_type from = pl->qt[i].type, to = pl->type[i];
+        // without any importance matrix llama.cpp refuses these types even where a tensor keeps
+        // its type (with one, only tensors it converts need an entry)
+        if (!im && kite_quantize_needs_imatrix(pl->names[i], to, p->ftype))
+            return kite__fail(KITE_ERR_INVALID,
+                              "tensor %s: type %s needs an importance matrix (--imatrix): this very low-bit quantization "
+                              "gives garbage without one",
+                              pl->names[i], kite_type_name(to));
         if (from == to) continue;
-        if (kite_quantize_needs_imatrix(pl->names[i], to, p->ftype))
-            return kite__fail(KITE_ERR_UNSUPPORTED, "tensor %s: type %s needs an importance matrix, which kite quantize does not take",
+        const kite_imatrix_entry *e = kite_imatrix_find(im, pl->names[i]);
+        if (e) {
+            // one weight per column, per expert (ne0 * ne2); the token embedding is looked up by
+            // row, not multiplied, so a stray entry of another size is ignored there
+            uint64_t want = (uint64_t)pl->qt[i].ne[0] * (uint64_t)pl->qt[i].ne[2];
+            if (e->n == want && pl->qt[i].ne[3] != 1) // llama.cpp would read past the entry's end
+                return kite__fail(KITE_ERR_INVALID, "tensor %s: an importance matrix for a 4-D tensor is not supported", pl->names[i]);
+            if (e->n == want) pl->imatrix[i] = e->values;
+            else if (strcmp(pl->names[i], "token_embd.weight") != 0)
+                return kite__fail(KITE_ERR_INVALID, "tensor %s: importance matrix size %llu is different from the tensor's %llu (ne0 * ne2)",
+                                  pl->names[i], (unsigned long long)e->n, (unsigned long long)want);
+        }
+        if (!pl->imatrix[i] && kite_quantize_needs_imatrix(pl->names[i], to, p->ftype))
+            return kite__fail(KITE_ERR_INVALID,
+                              "tensor %s: type %s needs an importance matrix (--imatrix) with an entry for this tensor: "
+                              "this very low-bit quantization gives garbage without one",
                               pl->names[i], kite_type_name(to));
         const kite_type_traits *tr = kite_type_get(from);
         if (tr && tr->quantized && !p->allow_requantize)
@@ -268,7 +318,7 @@ static kite_status make_plan(const kite_gguf *in, const kite_quantize_params *p,
 
 // Streams one tensor that changes type: slices of whole rows, dequantized to f32 then
 // quantized, written as they are done.
-static kite_status convert_tensor(const kite_gguf_tensor *t, const char *name, kite_type to, const kite_sink *sink,
+static kite_status convert_tensor(const kite_gguf_tensor *t, const char *name, kite_type to, const float *imatrix, const kite_sink *sink,
                                   const kite_quantize_params *p, kite_pool *pool, job *jobs, float **f32, uint8_t **dst, size_t *cap_f32,
                                   size_t *cap_dst, kite_progress_fn progress, void *user, uint64_t *done,
                                   uint64_t total, uint64_t *written) {
@@ -300,7 +350,8 @@ static kite_status convert_tensor(const kite_gguf_tensor *t, const char *name, k
     }
     for (int64_t r = 0; r < nrows; r += rows_per_slice) {
         int64_t nr = KITE_MIN(rows_per_slice, nrows - r);
-        job j = {t->type, to, t->data + (uint64_t)r * src_rb, *f32, *dst, nr, n_per_row, src_rb, dst_rb, KITE_OK, {0}};
+        job j = {t->type, to, t->data + (uint64_t)r * src_rb, *f32, *dst, nr, n_per_row, src_rb, dst_rb,
+                 imatrix, (int64_t)KITE_MAX(1, t->ne[1]), r, KITE_OK, {0}};
         KITE_TRY(convert_rows(pool, jobs, &j, name));
         KITE_TRY(sink->write(sink->user, *dst, (size_t)(nr * dst_rb)));
         if (p->release) p->release(p->release_user, j.src, (uint64_t)nr * src_rb);
@@ -314,7 +365,7 @@ static kite_status convert_tensor(const kite_gguf_tensor *t, const char *name, k
 kite_status kite_quantize_gguf(const kite_gguf *in, const kite_sink *out, const kite_quantize_params *p,
                                kite_progress_fn progress, void *user) {
     KITE_TRY(kite_quantize_params_check(p));
-    KITE_TRY(kite_quantize_ftype_check(p->ftype));
+    KITE_TRY(kite_quantize_ftype_check_for(p->ftype, p->imatrix && p->imatrix->n_entries > 0));
     plan pl;
     kite_status s = make_plan(in, p, &pl);
     if (s != KITE_OK) {
@@ -349,6 +400,26 @@ kite_status kite_quantize_gguf(const kite_gguf *in, const kite_sink *out, const 
     kite_gguf_writer_remove(w, "split.no");
     kite_gguf_writer_remove(w, "split.count");
     kite_gguf_writer_remove(w, "split.tensors.count");
+    if (p->imatrix && p->imatrix->n_entries) {
+        // llama-quantize records where the weights came from (its kv overrides, set after the
+        // keys above; each setter removes the key, then appends it)
+        char val[128];
+        snprintf(val, sizeof val, "%s", p->imatrix_file ? p->imatrix_file : "");
+        kite_gguf_writer_remove(w, "quantize.imatrix.file");
+        if ((s = kite_gguf_writer_set_str(w, "quantize.imatrix.file", val)) != KITE_OK) goto done;
+        if (p->imatrix->dataset) {
+            snprintf(val, sizeof val, "%s", p->imatrix->dataset);
+            kite_gguf_writer_remove(w, "quantize.imatrix.dataset");
+            if ((s = kite_gguf_writer_set_str(w, "quantize.imatrix.dataset", val)) != KITE_OK) goto done;
+        }
+        kite_gguf_writer_remove(w, "quantize.imatrix.entries_count");
+        if ((s = kite_gguf_writer_set_u32(w, "quantize.imatrix.entries_count", (uint32_t)p->imatrix->n_entries)) != KITE_OK) goto done;
+        if (p->imatrix->chunk_count > 0) {
+            kite_gguf_writer_remove(w, "quantize.imatrix.chunks_count");
+            if ((s = kite_gguf_writer_set_u32(w, "quantize.imatrix.chunks_count", (uint32_t)p->imatrix->chunk_count)) != KITE_OK)
+                goto done;
+        }
+    }
 
     uint64_t total = 0;
     for (uint64_t i = 0; i < in->n_tensors; i++) {
@@ -383,7 +454,7 @@ kite_status kite_quantize_gguf(const kite_gguf *in, const kite_sink *out, const 
             written = t->nbytes;
             done_bytes += t->nbytes;
         } else {
-            s = convert_tensor(t, pl.names[i], pl.type[i], &sink, p, pool, jobs, &f32, &dst, &cap_f32, &cap_dst, progress, user,
+            s = convert_tensor(t, pl.names[i], pl.type[i], pl.imatrix[i], &sink, p, pool, jobs, &f32, &dst, &cap_f32, &cap_dst, progress, user,
                                &done_bytes, total, &written);
             if (s != KITE_OK) goto done;
             st.n_quantized++;

@@ -388,19 +388,22 @@ static void test_quant_types(void) {
     const char *h[] = {"--help", NULL};
     cli_result r = cli_run("quantize", h, NULL);
     CHECK(r.code == 0, "quantize --help: exit %d", r.code);
-    char ok[1024], refused[1024];
+    char ok[1024], with_im[1024], refused[1024];
     help_list(r.out, "\nTYPE (", ok, sizeof ok);
-    help_list(r.out, "  kite does not have yet", refused, sizeof refused);
-    CHECK(*ok && *refused, "cannot find the type lists in --help: %s", r.out);
+    help_list(r.out, "  with --imatrix only", with_im, sizeof with_im);
+    help_list(r.out, "a quantizer kite does not have yet", refused, sizeof refused);
+    CHECK(*ok && *with_im && *refused, "cannot find the type lists in --help: %s", r.out);
     char out[512];
     at(out, sizeof out, "t.gguf");
     int n_ok = 0;
     for (size_t i = 0; i < sizeof llama_types / sizeof *llama_types; i++) {
         const char *t = llama_types[i];
-        bool listed = has_word(ok, t), refused_listed = has_word(refused, t);
-        CHECK(listed != refused_listed, "%s: in %s of --help's lists", t, listed ? "both" : "neither");
+        bool listed = has_word(ok, t), im_listed = has_word(with_im, t), refused_listed = has_word(refused, t);
+        CHECK(listed + im_listed + refused_listed == 1, "%s: in %d of --help's three lists", t,
+              listed + im_listed + refused_listed);
         bool imatrix = false;
         for (size_t k = 0; k < sizeof needs_imatrix / sizeof *needs_imatrix; k++) imatrix |= !strcmp(t, needs_imatrix[k]);
+        CHECK(im_listed == imatrix, "%s: %s the --imatrix list", t, im_listed ? "wrongly in" : "missing from");
         const char *a[] = {"-q", in, out, t, "2", NULL};
         cli_opts o = {.timeout_s = TIMEOUT_S};
         cli_result q = cli_run_opts("quantize", a, &o);
@@ -409,7 +412,7 @@ static void test_quant_types(void) {
             CHECK(q.code == 0, "%s is listed but fails: exit %d: %s", t, q.code, q.err);
             CHECK(kind_of(out) == S_IFREG, "%s: no output", t);
             CHECK(!imatrix, "%s needs an importance matrix yet is listed as accepted", t);
-        } else { // and every other one is refused up front, saying why
+        } else { // and every other one is refused up front (without --imatrix), saying why
             CHECK(q.code == 2, "%s is not listed but exits %d: %s", t, q.code, q.err);
             CHECK(strstr(q.err, imatrix ? "importance matrix" : "cannot quantize") != NULL, "%s: message: %s", t, q.err);
             CHECK(kind_of(out) == 0 && leftovers("t.gguf") == 0, "%s: refused but wrote a file", t);

@@ -56,6 +56,17 @@ static const tcase CASES[] = {
     {KITE_TYPE_Q5_K, "ggml_vec_dot_q5_K_q8_K_generic", "dequantize_row_q5_K"},
     {KITE_TYPE_Q6_K, "ggml_vec_dot_q6_K_q8_K_generic", "dequantize_row_q6_K"},
     {KITE_TYPE_IQ4_XS, "ggml_vec_dot_iq4_xs_q8_K_generic", "dequantize_row_iq4_xs"},
+    // only _ref kernels so far: every ISA set must fall back to them (test 2)
+    {KITE_TYPE_IQ2_XXS, "ggml_vec_dot_iq2_xxs_q8_K_generic", "dequantize_row_iq2_xxs"},
+    {KITE_TYPE_IQ2_XS, "ggml_vec_dot_iq2_xs_q8_K_generic", "dequantize_row_iq2_xs"},
+    {KITE_TYPE_IQ2_S, "ggml_vec_dot_iq2_s_q8_K_generic", "dequantize_row_iq2_s"},
+    {KITE_TYPE_IQ3_XXS, "ggml_vec_dot_iq3_xxs_q8_K_generic", "dequantize_row_iq3_xxs"},
+    {KITE_TYPE_IQ3_S, "ggml_vec_dot_iq3_s_q8_K_generic", "dequantize_row_iq3_s"},
+    {KITE_TYPE_IQ1_S, "ggml_vec_dot_iq1_s_q8_K_generic", "dequantize_row_iq1_s"},
+    {KITE_TYPE_IQ1_M, "ggml_vec_dot_iq1_m_q8_K_generic", "dequantize_row_iq1_m"},
+    {KITE_TYPE_TQ1_0, "ggml_vec_dot_tq1_0_q8_K_generic", "dequantize_row_tq1_0"},
+    {KITE_TYPE_TQ2_0, "ggml_vec_dot_tq2_0_q8_K_generic", "dequantize_row_tq2_0"},
+    {KITE_TYPE_MXFP4, "ggml_vec_dot_mxfp4_q8_0_generic", "dequantize_row_mxfp4"},
 };
 enum { N_CASES = sizeof CASES / sizeof CASES[0] };
 
@@ -104,6 +115,21 @@ static void fill_weights(kite_type t, void *w, int64_t n_in, int64_t rows) {
             break;
         case KITE_TYPE_Q3_K: set_f16(blk + offsetof(block_q3_K, d), rnd_scale() * 0.1f); break;
         case KITE_TYPE_Q6_K: set_f16(blk + offsetof(block_q6_K, d), rnd_scale() * 0.1f); break;
+        case KITE_TYPE_IQ2_XXS: case KITE_TYPE_IQ2_XS: case KITE_TYPE_IQ2_S: case KITE_TYPE_IQ3_XXS: case KITE_TYPE_IQ3_S:
+        case KITE_TYPE_IQ1_S:
+            set_f16(blk, rnd_scale() * 0.1f);
+            break;
+        case KITE_TYPE_TQ1_0: set_f16(blk + offsetof(block_tq1_0, d), rnd_scale()); break;
+        case KITE_TYPE_TQ2_0: set_f16(blk + offsetof(block_tq2_0, d), rnd_scale()); break;
+        case KITE_TYPE_IQ1_M: { // the f16 scale lives in the top nibbles of the four scale words
+            kite_f16 h = kite_f32_to_f16(rnd_scale() * 0.1f);
+            uint16_t sc[4];
+            memcpy(sc, ((block_iq1_m *)blk)->scales, 8);
+            for (int k = 0; k < 4; k++) sc[k] = (uint16_t)((sc[k] & 0x0fff) | (((h >> (4 * k)) & 0xf) << 12));
+            memcpy(((block_iq1_m *)blk)->scales, sc, 8);
+            break;
+        }
+        case KITE_TYPE_MXFP4: ((block_mxfp4 *)blk)->e = (uint8_t)(118 + rnd() % 8); break; // 2^-10 .. 2^-3
         default: break;
         }
     }
@@ -391,16 +417,16 @@ static void test_errors(void) {
     float x[64] = {0}, y[4];
     unsigned char w[1024] = {0};
     char scratch[256];
-    CHECK(kite_matmul(NULL, KITE_TYPE_IQ2_XXS, w, 256, 1, x, 1, y, scratch, sizeof scratch) == KITE_ERR_UNSUPPORTED,
-          "IQ2_XXS unsupported");
-    CHECK(strstr(kite_last_error(), "iq2_xxs") != NULL, "message names the type: %s", kite_last_error());
+    CHECK(kite_matmul(NULL, KITE_TYPE_NVFP4, w, 256, 1, x, 1, y, scratch, sizeof scratch) == KITE_ERR_UNSUPPORTED,
+          "NVFP4 unsupported");
+    CHECK(strstr(kite_last_error(), "nvfp4") != NULL, "message names the type: %s", kite_last_error());
     CHECK(kite_matmul(NULL, KITE_TYPE_Q8_0, w, 48, 1, x, 1, y, scratch, sizeof scratch) == KITE_ERR_INVALID,
           "n_in not a multiple of 32");
     CHECK(kite_matmul(NULL, KITE_TYPE_Q4_K, w, 64, 1, x, 1, y, scratch, sizeof scratch) == KITE_ERR_INVALID,
           "Q4_K needs 256-element rows");
     CHECK(kite_matmul(NULL, KITE_TYPE_Q8_0, w, 64, 1, x, 1, y, scratch, 10) == KITE_ERR_INVALID, "scratch too small");
     CHECK(kite_matmul(NULL, KITE_TYPE_Q8_0, w, 64, 1, x, 1, y, NULL, 0) == KITE_OK, "NULL scratch allocates");
-    CHECK(kite_matmul_scratch_size(KITE_TYPE_IQ2_XXS, 256, 1) == 0, "no scratch size for unsupported");
+    CHECK(kite_matmul_scratch_size(KITE_TYPE_NVFP4, 256, 1) == 0, "no scratch size for unsupported");
     CHECK(!kite_matmul_supports(KITE_TYPE_Q8_K) && kite_matmul_supports(KITE_TYPE_Q6_K), "supports()");
     CHECK(kite_kernels_set_isa("no-such-isa") == KITE_ERR_UNSUPPORTED, "unknown ISA refused");
 }

@@ -36,6 +36,13 @@ static const type_case CASES[] = {
     {KITE_TYPE_Q6_K, "dequantize_row_q6_K", 0.002f, {208, -1}},
     {KITE_TYPE_IQ4_NL, "dequantize_row_iq4_nl", 0.002f, {0, -1}},
     {KITE_TYPE_IQ4_XS, "dequantize_row_iq4_xs", 0.002f, {0, -1}},
+    {KITE_TYPE_TQ1_0, "dequantize_row_tq1_0", 0.01f, {52, -1}},
+    {KITE_TYPE_TQ2_0, "dequantize_row_tq2_0", 0.01f, {64, -1}},
+    {KITE_TYPE_MXFP4, "dequantize_row_mxfp4", 0.002f, {-1, -1}},
+    {KITE_TYPE_IQ3_XXS, "dequantize_row_iq3_xxs", 0.0050f, {0, -1}},
+    {KITE_TYPE_IQ3_S, "dequantize_row_iq3_s", 0.0040f, {0, -1}},
+    {KITE_TYPE_IQ2_S, "dequantize_row_iq2_s", 0.0075f, {0, -1}},
+    {KITE_TYPE_IQ1_M, "dequantize_row_iq1_m", 0.025f, {-1, -1}},
 };
 #define N_CASES (int)(sizeof CASES / sizeof CASES[0])
 
@@ -103,7 +110,122 @@ static float rmse_ggml(const float *a, const float *b, size_t n) {
     return (float)(sqrt(s) / (double)n);
 }
 
+// Importance weights as llama-imatrix makes them (mean squared activations: >= 0, spread over
+// orders of magnitude, some columns never active), in exact binary fractions.
+enum { IMAT_SPREAD, IMAT_ZEROS, IMAT_ONES, IMAT_ALL_ZERO, IMAT_COUNT };
+static const char *IMAT_NAME[] = {"spread", "some-zero", "ones", "all-zero"};
+
+static void fill_imatrix(float *w, int64_t n, int kind, uint64_t seed) {
+    rng_state = seed * 0x2545F4914F6CDD1Dull + 7;
+    for (int64_t i = 0; i < n; i++) {
+        float v = ldexpf((float)(1 + rnd() % 255), (int)(rnd() % 24) - 20); // 2^-20 .. ~2^11
+        if (kind == IMAT_ZEROS && rnd() % 4 == 0) v = 0.0f;
+        if (kind == IMAT_ONES) v = 1.0f;
+        if (kind == IMAT_ALL_ZERO) v = 0.0f;
+        w[i] = v;
+    }
+}
+
 // ---- checks ------------------------------------------------------------------------------
+
+// With an importance matrix: our bytes against ggml_quantize_chunk(..., imatrix) (the call
+// llama_model_quantize makes for each tensor), every type, data distribution and weight kind.
+// Also proves the weights are used: for the types that take them, some bytes must change.
+static void compare_imatrix_with_ggml(void *h) {
+    ggml_chunk_fn chunk = (ggml_chunk_fn)ggml_ref_sym(h, "ggml_quantize_chunk");
+    if (!chunk) return;
+    const int64_t lens32[] = {32, 96, 4096 + 32}, lensK[] = {256, 768, 4096};
+    const int64_t nrows = 3;
+    float *x = malloc(sizeof(float) * nrows * 4224), *w = malloc(sizeof(float) * 4224);
+    uint8_t *qa = malloc(nrows * 4224 * 4), *qb = malloc(nrows * 4224 * 4), *qn = malloc(nrows * 4224 * 4);
+    // the types ggml makes only with weights come after the CASES
+    static const kite_type WEIGHTED_ONLY[] = {KITE_TYPE_IQ2_XXS, KITE_TYPE_IQ2_XS, KITE_TYPE_IQ1_S};
+    const int n_w = (int)(sizeof WEIGHTED_ONLY / sizeof *WEIGHTED_ONLY);
+    for (int c = 0; c < N_CASES + n_w; c++) {
+        const type_case wo = {c >= N_CASES ? WEIGHTED_ONLY[c - N_CASES] : KITE_TYPE_F32, NULL, 0, {-1, -1}};
+        const type_case *tc = c < N_CASES ? &CASES[c] : &wo;
+        const kite_type_traits *tr = kite_type_get(tc->t);
+        const int64_t *lens = tr->block_size == QK_K ? lensK : lens32;
+        int bad = 0, changed = 0;
+        for (int li = 0; li < 3; li++) {
+            const int64_t npr = tr->block_size == 1 ? lens[li] + 3 : lens[li];
+            const size_t bytes = (size_t)(nrows * kite_type_row_bytes(tc->t, (uint64_t)npr));
+            for (int dist = 0; dist < DIST_COUNT; dist++) {
+                for (int k = 0; k < IMAT_COUNT; k++) {
+                    fill(x, nrows * npr, dist, (uint64_t)(c * 1000 + li * 10 + dist + 500));
+                    fill_imatrix(w, npr, k, (uint64_t)(c * 100 + li * 10 + k));
+                    memset(qa, 0, bytes);
+                    memset(qb, 0xAA, bytes);
+                    size_t got = chunk((int)tc->t, x, qa, 0, nrows, npr, w);
+                    kite_status st = kite_quantize_rows_imatrix(tc->t, x, qb, nrows, npr, w);
+                    CHECK(st == KITE_OK && got == bytes, "%s imatrix quantize status %d (%s)", tr->name, st, kite_last_error());
+                    int64_t d = first_diff(qa, qb, bytes);
+                    if (d >= 0 && bad++ < 3)
+                        CHECK(d < 0, "%s %s imatrix %s n_per_row=%lld: byte %lld differs (ggml %02x, kite %02x)", tr->name,
+                              DIST_NAME[dist], IMAT_NAME[k], (long long)npr, (long long)d, qa[d], qb[d]);
+                    if (c >= N_CASES) changed += k == IMAT_SPREAD; // nothing to compare with
+                    else if (k == IMAT_SPREAD && kite_quantize_rows(tc->t, x, qn, nrows, npr) == KITE_OK &&
+                             memcmp(qn, qb, bytes) != 0)
+                        changed++;
+                }
+            }
+        }
+        CHECK(bad == 0, "%s: %d imatrix quantize mismatches", tr->name, bad);
+        bool takes = tr->quantized && tc->t != KITE_TYPE_Q8_0 && tc->t != KITE_TYPE_TQ1_0 && tc->t != KITE_TYPE_TQ2_0 &&
+                     tc->t != KITE_TYPE_MXFP4; // ggml's quantizers of these ignore the weights
+        CHECK(takes ? changed > 0 : changed == 0, "%s: the importance matrix changed %d of the outputs", tr->name, changed);
+    }
+    // without weights those types are refused, with a message (ggml asserts)
+    for (int c = 0; c < n_w; c++) {
+        fill(x, 256, DIST_GAUSS, 1);
+        kite_status st = kite_quantize_rows(WEIGHTED_ONLY[c], x, qb, 1, 256);
+        CHECK(st == KITE_ERR_INVALID && strstr(kite_last_error(), "importance matrix"), "%s without weights: %d %s",
+              kite_type_name(WEIGHTED_ONLY[c]), st, kite_last_error());
+        CHECK(kite_quant_can_quantize(WEIGHTED_ONLY[c]) && kite_quant_needs_imatrix(WEIGHTED_ONLY[c]), "%s: support flags",
+              kite_type_name(WEIGHTED_ONLY[c]));
+    }
+    // a non-finite weight is refused with a message, as llama_model_quantize refuses the file
+    fill(x, 256, DIST_GAUSS, 1);
+    fill_imatrix(w, 256, IMAT_ONES, 1);
+    w[17] = NAN;
+    CHECK(kite_quantize_rows_imatrix(KITE_TYPE_Q4_K, x, qb, 1, 256, w) == KITE_ERR_INVALID &&
+              strstr(kite_last_error(), "17"),
+          "NaN importance weight accepted or not located: %s", kite_last_error());
+    free(x), free(w), free(qa), free(qb), free(qn);
+}
+
+// The formats Kite reads (and runs) beyond those it has long made: random blocks (every code,
+// scale and grid index) dequantized by ggml's dequantize_row_<type> and by Kite, bit for bit.
+// The f16 scale is kept finite (bit 14 cleared) so NaN payloads cannot differ by path.
+static void compare_new_dequant(void *h) {
+    static const struct { kite_type t; const char *sym; int f16_off; } NEW[] = {
+        {KITE_TYPE_IQ2_XXS, "dequantize_row_iq2_xxs", 0}, {KITE_TYPE_IQ2_XS, "dequantize_row_iq2_xs", 0},
+        {KITE_TYPE_IQ2_S, "dequantize_row_iq2_s", 0},     {KITE_TYPE_IQ3_XXS, "dequantize_row_iq3_xxs", 0},
+        {KITE_TYPE_IQ3_S, "dequantize_row_iq3_s", 0},     {KITE_TYPE_IQ1_S, "dequantize_row_iq1_s", 0},
+        {KITE_TYPE_IQ1_M, "dequantize_row_iq1_m", 54},    {KITE_TYPE_TQ1_0, "dequantize_row_tq1_0", 52},
+        {KITE_TYPE_TQ2_0, "dequantize_row_tq2_0", 64},    {KITE_TYPE_MXFP4, "dequantize_row_mxfp4", -1},
+    };
+    const int64_t n = 16 * QK_K;
+    uint8_t *q = malloc((size_t)n);
+    float *ya = malloc(sizeof(float) * (size_t)n), *yb = malloc(sizeof(float) * (size_t)n);
+    for (size_t c = 0; c < sizeof NEW / sizeof *NEW; c++) {
+        const kite_type_traits *tr = kite_type_get(NEW[c].t);
+        ggml_row_fn deq = (ggml_row_fn)ggml_ref_sym(h, NEW[c].sym);
+        CHECK(deq != NULL, "%s not exported", NEW[c].sym);
+        CHECK(kite_quant_can_dequantize(NEW[c].t), "%s: kite cannot dequantize", tr->name);
+        if (!deq) continue;
+        const size_t bytes = (size_t)kite_type_row_bytes(NEW[c].t, (uint64_t)n);
+        rng_state = 1234 + c;
+        for (size_t i = 0; i < bytes; i++) q[i] = (uint8_t)rnd();
+        for (int64_t b = 0; NEW[c].f16_off >= 0 && b < n / tr->block_size; b++) q[b * tr->type_size + NEW[c].f16_off + 1] &= 0xBF;
+        deq(q, ya, n);
+        kite_status st = kite_dequantize_row(NEW[c].t, q, yb, n);
+        int64_t d = first_diff(ya, yb, sizeof(float) * (size_t)n);
+        CHECK(st == KITE_OK && d < 0, "%s: dequantized float %lld differs (ggml %g, kite %g) status %d", tr->name,
+              (long long)(d / 4), d >= 0 ? ya[d / 4] : 0.0f, d >= 0 ? yb[d / 4] : 0.0f, st);
+    }
+    free(q), free(ya), free(yb);
+}
 
 // Our bytes and our dequantized floats against llama.cpp's, for every type, distribution and
 // row length.
@@ -297,8 +419,8 @@ static void check_errors(void) {
     CHECK(st == KITE_ERR_INVALID, "negative rows: %d", st);
     st = kite_quantize_rows(KITE_TYPE_Q4_0, x, q, INT64_MAX / 32, 64);
     CHECK(st == KITE_ERR_INVALID, "overflowing rows: %d", st);
-    st = kite_quantize_rows(KITE_TYPE_IQ2_XXS, x, q, 1, 256);
-    CHECK(st == KITE_ERR_UNSUPPORTED && strstr(kite_last_error(), "iq2_xxs"), "iq2_xxs: %d %s", st, kite_last_error());
+    st = kite_quantize_rows(KITE_TYPE_NVFP4, x, q, 1, 256);
+    CHECK(st == KITE_ERR_UNSUPPORTED && strstr(kite_last_error(), "nvfp4"), "nvfp4: %d %s", st, kite_last_error());
     st = kite_quantize_rows((kite_type)999, x, q, 1, 256);
     CHECK(st == KITE_ERR_UNSUPPORTED, "type 999: %d", st);
     x[300] = NAN;
@@ -310,7 +432,7 @@ static void check_errors(void) {
     CHECK(kite_quantize_rows(KITE_TYPE_F16, x, q, 1, 512) == KITE_OK, "f16 must take inf (it has one)");
     x[300] = 0.0f;
     CHECK(kite_dequantize_row(KITE_TYPE_Q5_K, q, x, 100) == KITE_ERR_INVALID, "dequantize 100 of q5_K accepted");
-    CHECK(kite_dequantize_row(KITE_TYPE_IQ1_S, q, x, 256) == KITE_ERR_UNSUPPORTED, "iq1_s dequantize accepted");
+    CHECK(kite_dequantize_row(KITE_TYPE_NVFP4, q, x, 256) == KITE_ERR_UNSUPPORTED, "nvfp4 dequantize accepted");
     CHECK(kite_quantize_rows(KITE_TYPE_Q4_0, x, q, 0, 0) == KITE_OK, "empty tensor refused");
 
     for (int c = 0; c < N_CASES; c++) {
@@ -318,7 +440,7 @@ static void check_errors(void) {
         CHECK(kite_quant_can_dequantize(CASES[c].t), "%s: can_dequantize false", kite_type_name(CASES[c].t));
     }
     CHECK(!kite_quant_can_quantize(KITE_TYPE_Q8_K) && kite_quant_can_dequantize(KITE_TYPE_Q8_K), "q8_K support");
-    CHECK(!kite_quant_can_quantize(KITE_TYPE_IQ2_XS) && !kite_quant_can_dequantize(KITE_TYPE_IQ2_XS), "iq2_xs support");
+    CHECK(!kite_quant_can_quantize(KITE_TYPE_NVFP4) && !kite_quant_can_dequantize(KITE_TYPE_NVFP4), "nvfp4 support");
 }
 
 int main(void) {
@@ -326,6 +448,8 @@ int main(void) {
     void *h = ggml_ref_open(&ci_fail);
     if (ci_fail) check_failed++;
     if (h) compare_with_ggml(h);
+    if (h) compare_imatrix_with_ggml(h);
+    if (h) compare_new_dequant(h);
     check_golden(h);
     check_roundtrip();
     check_errors();

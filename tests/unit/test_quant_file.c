@@ -188,7 +188,8 @@ static void test_shared_refs(void) {
 }
 
 static const char *all_types[] = {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K_S", "Q3_K_M", "Q3_K_L", "Q4_K_S",
-                                  "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K", "IQ4_NL", "IQ4_XS", "F16", "BF16", "F32"};
+                                  "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K", "IQ4_NL", "IQ4_XS", "F16", "BF16", "F32",
+                                  "TQ1_0", "TQ2_0", "MXFP4_MOE", "IQ3_S", "IQ3_M"};
 
 static void test_every_type(void) {
     for (size_t i = 0; i < sizeof all_types / sizeof *all_types; i++) {

@@ -1,0 +1,276 @@
+// imatrix.c - reads llama-imatrix's files. GGUF format: per weight tensor W, an F32 tensor
+// "W.in_sum2" (ne0 x n_expert sums of squared activations) and "W.counts" (1 x n_expert token
+// counts), plus the keys imatrix.datasets, imatrix.chunk_count, imatrix.chunk_size. Legacy .dat
+// format (little-endian): int32 n_entries; per entry int32 name length, the name, int32 ncall,
+// int32 nval, nval floats (already mean * ncall); then optionally int32 chunk count, int32
+// dataset name length and the name.
+#include "quant/kite_imatrix.h"
+
+#include <math.h>
+#include <stdio.h>
+
+#include "base/internal.h"
+#include "gguf/kite_gguf.h"
+
+void kite_imatrix_free(kite_imatrix *im) {
+    if (!im) return;
+    for (size_t i = 0; i < im->n_entries; i++) {
+        free(im->entries[i].name);
+        free(im->entries[i].values);
+    }
+    free(im->entries);
+    free(im->dataset);
+    free(im);
+}
+
+static char *dup_n(const char *s, size_t n) {
+    char *d = malloc(n + 1);
+    if (!d) return NULL;
+    memcpy(d, s, n);
+    d[n] = 0;
+    return d;
+}
+
+static int cmp_entry(const void *a, const void *b) {
+    return strcmp(((const kite_imatrix_entry *)a)->name, ((const kite_imatrix_entry *)b)->name);
+}
+
+const kite_imatrix_entry *kite_imatrix_find(const kite_imatrix *im, const char *name) {
+    if (!im || !name) return NULL;
+    kite_imatrix_entry key = {(char *)name, NULL, 0};
+    return bsearch(&key, im->entries, im->n_entries, sizeof key, cmp_entry);
+}
+
+// Appends an entry (taking name and values), or replaces the values of one of the same name
+// (the later one wins, as in llama.cpp's map). Frees what it takes on failure.
+static kite_status add_entry(kite_imatrix *im, size_t *cap, char *name, float *values, uint64_t n) {
+    for (size_t i = 0; i < im->n_entries; i++) {
+        if (!strcmp(im->entries[i].name, name)) {
+            free(name);
+            free(im->entries[i].values);
+            im->entries[i].values = values;
+            im->entries[i].n = n;
+            return KITE_OK;
+        }
+    }
+    if (im->n_entries == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        kite_imatrix_entry *e = realloc(im->entries, nc * sizeof *e);
+        if (!e) {
+            free(name);
+            free(values);
+            return kite__fail(KITE_ERR_NOMEM, "imatrix: out of memory");
+        }
+        im->entries = e;
+        *cap = nc;
+    }
+    im->entries[im->n_entries++] = (kite_imatrix_entry){name, values, n};
+    return KITE_OK;
+}
+
+// ---- legacy .dat --------------------------------------------------------------------------------
+
+typedef struct reader {
+    const uint8_t *p;
+    size_t left;
+} reader;
+
+static bool read_i32(reader *r, int32_t *v) {
+    if (r->left < 4) return false;
+    memcpy(v, r->p, 4);
+    r->p += 4;
+    r->left -= 4;
+    return true;
+}
+
+static kite_status parse_legacy(const uint8_t *buf, size_t len, kite_imatrix *im) {
+    reader r = {buf, len};
+    int32_t n_entries;
+    if (!read_i32(&r, &n_entries) || n_entries < 1) return kite__fail(KITE_ERR_INVALID, "imatrix: no data in the file");
+    size_t cap = 0;
+    for (int32_t i = 0; i < n_entries; i++) {
+        int32_t nlen, ncall, nval;
+        if (!read_i32(&r, &nlen) || nlen < 0 || (size_t)nlen > r.left)
+            return kite__fail(KITE_ERR_INVALID, "imatrix: failed reading the name of entry %d", (int)i + 1);
+        // the name ends at its first NUL, as llama.cpp reads it
+        const char *np = (const char *)r.p;
+        const void *nul = memchr(np, 0, (size_t)nlen);
+        size_t name_len = nul ? (size_t)((const char *)nul - np) : (size_t)nlen;
+        r.p += nlen;
+        r.left -= (size_t)nlen;
+        if (!read_i32(&r, &ncall) || !read_i32(&r, &nval) || nval < 1)
+            return kite__fail(KITE_ERR_INVALID, "imatrix: failed reading the number of values of entry %d (%.*s)", (int)i + 1,
+                              (int)KITE_MIN(name_len, 200), np);
+        if ((uint64_t)nval * 4 > r.left)
+            return kite__fail(KITE_ERR_INVALID, "imatrix: entry %d (%.*s) is truncated: %d values, %zu bytes left", (int)i + 1,
+                              (int)KITE_MIN(name_len, 200), np, (int)nval, r.left);
+        char *name = dup_n(np, name_len);
+        float *v = malloc((size_t)nval * sizeof *v);
+        if (!name || !v) {
+            free(name);
+            free(v);
+            return kite__fail(KITE_ERR_NOMEM, "imatrix: out of memory");
+        }
+        memcpy(v, r.p, (size_t)nval * 4);
+        r.p += (size_t)nval * 4;
+        r.left -= (size_t)nval * 4;
+        // stored as mean * ncall: back to the mean
+        if (ncall > 0)
+            for (int32_t k = 0; k < nval; k++) v[k] = v[k] / (float)ncall;
+        KITE_TRY(add_entry(im, &cap, name, v, (uint64_t)nval));
+    }
+    // optional trailer: chunk count, then the dataset name (a short trailer is not an error)
+    if (r.left > 0) {
+        int32_t n_calls = 0;
+        size_t k = KITE_MIN(r.left, 4);
+        memcpy(&n_calls, r.p, k);
+        r.p += k;
+        r.left -= k;
+        im->chunk_count = n_calls;
+        int32_t dlen;
+        if (k == 4 && read_i32(&r, &dlen) && dlen > 0 && (size_t)dlen <= r.left) {
+            const void *nul = memchr(r.p, 0, (size_t)dlen);
+            size_t n = nul ? (size_t)((const uint8_t *)nul - r.p) : (size_t)dlen;
+            im->dataset = dup_n((const char *)r.p, n);
+            if (!im->dataset) return kite__fail(KITE_ERR_NOMEM, "imatrix: out of memory");
+        }
+    }
+    im->legacy = true;
+    return KITE_OK;
+}
+
+// ---- GGUF ---------------------------------------------------------------------------------------
+
+static bool strip_suffix(kite_str s, const char *suffix, kite_str *base) {
+    size_t k = strlen(suffix);
+    if (s.len < k || memcmp(s.ptr + s.len - k, suffix, k) != 0) return false;
+    *base = (kite_str){s.ptr, s.len - k};
+    return true;
+}
+
+static bool str_eq(kite_str a, kite_str b) { return a.len == b.len && !memcmp(a.ptr, b.ptr, (size_t)a.len); }
+
+static uint64_t n_elements(const kite_gguf_tensor *t) {
+    uint64_t n = 1;
+    for (int d = 0; d < KITE_GGUF_MAX_DIMS; d++) n *= t->ne[d];
+    return n;
+}
+
+// One entry from its sums and counts tensors: sums / count per expert, 1 for experts never run.
+static kite_status gguf_entry(kite_imatrix *im, size_t *cap, kite_str name, const kite_gguf_tensor *sums,
+                              const kite_gguf_tensor *counts) {
+    if (sums->type != KITE_TYPE_F32 || counts->type != KITE_TYPE_F32)
+        return kite__fail(KITE_ERR_INVALID, "imatrix: sums and counts for %.*s must be F32", (int)KITE_MIN(name.len, 200), name.ptr);
+    const uint64_t nval = n_elements(sums), ncounts = n_elements(counts);
+    if (ncounts == 0 || nval == 0 || nval > (1ull << 40))
+        return kite__fail(KITE_ERR_INVALID, "imatrix: %.*s has %llu sums and %llu counts", (int)KITE_MIN(name.len, 200), name.ptr,
+                          (unsigned long long)nval, (unsigned long long)ncounts);
+    const uint64_t ne0 = nval / ncounts;
+    char *nm = dup_n(name.ptr, (size_t)name.len);
+    float *v = calloc((size_t)nval, sizeof *v); // values past ncounts * ne0 stay 0, as in llama.cpp
+    if (!nm || !v) {
+        free(nm);
+        free(v);
+        return kite__fail(KITE_ERR_NOMEM, "imatrix: out of memory");
+    }
+    for (uint64_t j = 0; j < ncounts; j++) {
+        float c32;
+        memcpy(&c32, counts->data + 4 * j, 4);
+        // counts are stored as floats and read back rounded (lround) to an integer
+        double cr = round((double)c32);
+        const float count = (cr > -9.2e18 && cr < 9.2e18) ? (float)(int64_t)cr : 0.0f;
+        for (uint64_t i = 0; i < ne0; i++) {
+            float s;
+            memcpy(&s, sums->data + 4 * (j * ne0 + i), 4);
+            v[j * ne0 + i] = count > 0.0f ? s / count : 1.0f;
+        }
+    }
+    return add_entry(im, cap, nm, v, nval);
+}
+
+static kite_status parse_gguf(const uint8_t *buf, size_t len, kite_imatrix *im) {
+    kite_gguf *g = NULL;
+    kite_status s = kite_gguf_parse(buf, len, &g);
+    if (s != KITE_OK) return kite__fail(s, "imatrix: %s", kite_last_error());
+    if (g->n_tensors < 1) {
+        kite_gguf_free(g);
+        return kite__fail(KITE_ERR_INVALID, "imatrix: no data in the file");
+    }
+    const kite_gguf_kv *ds = kite_gguf_find(g, "imatrix.datasets");
+    const kite_gguf_kv *cc = kite_gguf_find(g, "imatrix.chunk_count");
+    const kite_gguf_kv *cs = kite_gguf_find(g, "imatrix.chunk_size");
+    if (!ds || !cc || !cs) {
+        kite_gguf_free(g);
+        return kite__fail(KITE_ERR_INVALID, "imatrix: missing imatrix metadata (imatrix.datasets, imatrix.chunk_count, "
+                                            "imatrix.chunk_size): not a file llama-imatrix wrote");
+    }
+    if (cc->val.type != KITE_GGUF_UINT32 || cs->val.type != KITE_GGUF_UINT32) {
+        kite_gguf_free(g);
+        return kite__fail(KITE_ERR_INVALID, "imatrix: imatrix.chunk_count and imatrix.chunk_size must be u32");
+    }
+    im->chunk_count = (int32_t)(uint32_t)cc->val.u;
+    if (ds->val.type == KITE_GGUF_ARRAY && ds->val.arr.elem == KITE_GGUF_STRING && ds->val.arr.n > 0) {
+        kite_str d0 = ds->val.arr.strs[0];
+        const void *nul = memchr(d0.ptr, 0, (size_t)d0.len);
+        im->dataset = dup_n(d0.ptr, nul ? (size_t)((const char *)nul - d0.ptr) : (size_t)d0.len);
+        if (!im->dataset) s = kite__fail(KITE_ERR_NOMEM, "imatrix: out of memory");
+    }
+    // pair W.in_sum2 with W.counts; other tensors are ignored
+    size_t cap = 0;
+    for (uint64_t i = 0; s == KITE_OK && i < g->n_tensors; i++) {
+        kite_str base;
+        const kite_gguf_tensor *t = &g->tensors[i];
+        bool is_sums = strip_suffix(t->name, ".in_sum2", &base);
+        if (!is_sums && !strip_suffix(t->name, ".counts", &base)) continue;
+        const char *other = is_sums ? ".counts" : ".in_sum2";
+        const kite_gguf_tensor *mate = NULL;
+        for (uint64_t k = 0; k < g->n_tensors; k++) {
+            kite_str b2;
+            if (strip_suffix(g->tensors[k].name, other, &b2) && str_eq(b2, base)) mate = &g->tensors[k];
+        }
+        if (!mate || memchr(base.ptr, 0, (size_t)base.len)) {
+            s = kite__fail(KITE_ERR_INVALID, "imatrix: mismatched sums and counts for %.*s", (int)KITE_MIN(base.len, 200), base.ptr);
+            break;
+        }
+        if (is_sums) s = gguf_entry(im, &cap, base, t, mate);
+    }
+    kite_gguf_free(g);
+    return s;
+}
+
+kite_status kite_imatrix_parse(const uint8_t *buf, size_t len, kite_imatrix **out) {
+    *out = NULL;
+    kite_imatrix *im = calloc(1, sizeof *im);
+    if (!im) return kite__fail(KITE_ERR_NOMEM, "imatrix: out of memory");
+    kite_status s = len >= 4 && !memcmp(buf, "GGUF", 4) ? parse_gguf(buf, len, im) : parse_legacy(buf, len, im);
+    if (s == KITE_OK && im->n_entries == 0) s = kite__fail(KITE_ERR_INVALID, "imatrix: the file has no entries");
+    if (s != KITE_OK) {
+        kite_imatrix_free(im);
+        return s;
+    }
+    qsort(im->entries, im->n_entries, sizeof *im->entries, cmp_entry);
+    *out = im;
+    return KITE_OK;
+}
+
+static bool contains_any(const char *name, const char *const *parts, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (parts[i] && strstr(name, parts[i])) return true;
+    return false;
+}
+
+void kite_imatrix_filter(kite_imatrix *im, const char *const *include, size_t n_include, const char *const *exclude,
+                         size_t n_exclude) {
+    size_t k = 0;
+    for (size_t i = 0; i < im->n_entries; i++) {
+        kite_imatrix_entry *e = &im->entries[i];
+        bool keep = !contains_any(e->name, exclude, n_exclude) && (n_include == 0 || contains_any(e->name, include, n_include));
+        if (keep) {
+            im->entries[k++] = *e;
+        } else {
+            free(e->name);
+            free(e->values);
+        }
+    }
+    im->n_entries = k;
+}

@@ -1,0 +1,153 @@
+// quant_iq_grid.c - builds the IQ2/IQ1 search structures (quant_iq_grid.h) from the published
+// grids: each grid byte is replaced by 2 * (rank of its level) + 1, every 8-code point gets its
+// grid index, and every point off the grid the list of its nearest grid points.
+#include "quant/quant_iq_grid.h"
+
+#include <float.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blocks/iq_tables.h"
+
+
+static kite__iq_grid g_grids[KITE__IQ_GRID_COUNT];
+static atomic_int g_state[KITE__IQ_GRID_COUNT]; // 0 = not built, 1 = building, 2 = ready, 3 = failed
+
+// Byte i of point k of the published grid (IQ1's bytes are signed).
+static int published(int which, int k, int i) {
+    switch (which) {
+    case KITE__IQ_GRID_IQ2_XXS: return (uint8_t)(kite__iq2xxs_grid[k] >> (8 * i));
+    case KITE__IQ_GRID_IQ2_XS: return (uint8_t)(kite__iq2xs_grid[k] >> (8 * i));
+    case KITE__IQ_GRID_IQ2_S: return (uint8_t)(kite__iq2s_grid[k] >> (8 * i));
+    case KITE__IQ_GRID_IQ1: return (int8_t)(uint8_t)(kite__iq1s_grid[k] >> (8 * i));
+    case KITE__IQ_GRID_IQ3_XXS: return (uint8_t)(kite__iq3xxs_grid[k] >> (8 * i));
+    default: return (uint8_t)(kite__iq3s_grid[k] >> (8 * i));
+    }
+}
+
+static const struct { int size, dim, bits, nwant, kmap; } SHAPE[KITE__IQ_GRID_COUNT] = {
+    {256, 8, 2, 2, 43692}, {512, 8, 2, 2, 43692}, {1024, 8, 2, 1, 43692}, {2048, 8, 2, 3, 43692},
+    {256, 4, 3, 2, 4096},  {512, 4, 3, 3, 4096},
+};
+
+static bool build(int which, kite__iq_grid *g) {
+    const int size = SHAPE[which].size, dim = SHAPE[which].dim, bits = SHAPE[which].bits, nwant = SHAPE[which].nwant;
+    const int kmap = SHAPE[which].kmap, nlev_max = 1 << bits;
+    // the levels of the grid, in increasing order (e.g. IQ2: 8, 25, 43; IQ1: -1, 0, 1)
+    int levels[8], nl = 0;
+    for (int k = 0; k < size; k++)
+        for (int i = 0; i < dim; i++) {
+            int v = published(which, k, i), j = 0;
+            while (j < nl && levels[j] != v) j++;
+            if (j == nl) {
+                if (nl == nlev_max) return false;
+                levels[nl++] = v;
+            }
+        }
+    for (int a = 0; a < nl; a++)
+        for (int b = a + 1; b < nl; b++)
+            if (levels[b] < levels[a]) {
+                int t = levels[a];
+                levels[a] = levels[b], levels[b] = t;
+            }
+    memset(g, 0, sizeof *g);
+    g->grid_size = size, g->dim = dim, g->bits = bits;
+    g->pts = calloc((size_t)size, 8);
+    g->map = malloc((size_t)kmap * sizeof *g->map);
+    int *d2 = malloc((size_t)size * sizeof *d2);
+    size_t cap = 1 << 16, used = 0;
+    g->neighbours = malloc(cap * sizeof *g->neighbours);
+    if (!g->pts || !g->map || !d2 || !g->neighbours) goto fail;
+    for (int i = 0; i < kmap; i++) g->map[i] = -1;
+    for (int k = 0; k < size; k++) {
+        int index = 0;
+        for (int i = 0; i < dim; i++) {
+            int l = 0;
+            while (levels[l] != published(which, k, i)) l++;
+            g->pts[8 * k + i] = (uint8_t)(2 * l + 1);
+            index |= l << (bits * i);
+        }
+        g->map[index] = k;
+    }
+    // neighbour lists: every grid point at the nwant smallest distances, by distance then index
+    const int mask = (1 << bits) - 1;
+    for (int i = 0; i < kmap; i++) {
+        if (g->map[i] >= 0) continue;
+        int pos[8];
+        for (int k = 0; k < dim; k++) pos[k] = 2 * ((i >> (bits * k)) & mask) + 1;
+        int dist[3], nd = 0; // the nwant smallest distinct distances, ascending
+        for (int j = 0; j < size; j++) {
+            const uint8_t *pg = g->pts + 8 * j;
+            int d = 0;
+            for (int k = 0; k < dim; k++) d += (pg[k] - pos[k]) * (pg[k] - pos[k]);
+            d2[j] = d;
+            int p = 0;
+            while (p < nd && dist[p] < d) p++;
+            if ((p < nd && dist[p] == d) || p >= nwant) continue;
+            for (int q = nd < nwant ? nd : nwant - 1; q > p; q--) dist[q] = dist[q - 1];
+            dist[p] = d;
+            if (nd < nwant) nd++;
+        }
+        int count = 0;
+        for (int j = 0; j < size; j++)
+            for (int p = 0; p < nd; p++) count += d2[j] == dist[p];
+        if (used + (size_t)count + 1 > cap) {
+            while (used + (size_t)count + 1 > cap) cap *= 2;
+            uint16_t *nn = realloc(g->neighbours, cap * sizeof *nn);
+            if (!nn) goto fail;
+            g->neighbours = nn;
+        }
+        g->map[i] = -(int)(used + 1);
+        g->neighbours[used++] = (uint16_t)count;
+        for (int p = 0; p < nd; p++)
+            for (int j = 0; j < size; j++)
+                if (d2[j] == dist[p]) g->neighbours[used++] = (uint16_t)j;
+    }
+    free(d2);
+    return true;
+fail:
+    free(d2);
+    free(g->pts);
+    free(g->map);
+    free(g->neighbours);
+    memset(g, 0, sizeof *g);
+    return false;
+}
+
+const kite__iq_grid *kite__iq_grid_get(int which) {
+    if (which < 0 || which >= KITE__IQ_GRID_COUNT) return NULL;
+    int st = atomic_load_explicit(&g_state[which], memory_order_acquire);
+    if (st == 0) {
+        int expected = 0;
+        if (atomic_compare_exchange_strong(&g_state[which], &expected, 1)) {
+            bool ok = build(which, &g_grids[which]);
+            atomic_store_explicit(&g_state[which], ok ? 2 : 0, memory_order_release); // failed: retry next time
+            return ok ? &g_grids[which] : NULL;
+        }
+    }
+    while ((st = atomic_load_explicit(&g_state[which], memory_order_acquire)) == 1) {
+    }
+    return st == 2 ? &g_grids[which] : NULL;
+}
+
+int kite__iq_grid_best_neighbour(const kite__iq_grid *g, const uint16_t *nb, const float *xval, const float *w, float scale,
+                                 int8_t *L) {
+    float best_d2 = FLT_MAX;
+    int gi = nb[1]; // lists are never empty
+    for (int j = 1; j <= nb[0]; j++) {
+        const uint8_t *pg = g->pts + 8 * nb[j];
+        float d2 = 0;
+        for (int i = 0; i < g->dim; i++) {
+            float diff = scale * (float)pg[i] - xval[i];
+            d2 += w[i] * diff * diff;
+        }
+        if (d2 < best_d2) {
+            best_d2 = d2;
+            gi = nb[j];
+        }
+    }
+    const uint8_t *pg = g->pts + 8 * gi;
+    for (int i = 0; i < g->dim; i++) L[i] = (int8_t)((pg[i] - 1) / 2);
+    return gi;
+}

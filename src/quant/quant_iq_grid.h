@@ -1,0 +1,44 @@
+// quant_iq_grid.h - the search structures of the IQ2/IQ1 quantizers, built once per process
+// from the published grids (iq_tables.h) as ggml's iq2xs_init_impl builds them (internal).
+#ifndef KITE_QUANT_IQ_GRID_H
+#define KITE_QUANT_IQ_GRID_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum {
+    KITE__IQ_GRID_IQ2_XXS,
+    KITE__IQ_GRID_IQ2_XS,
+    KITE__IQ_GRID_IQ2_S,
+    KITE__IQ_GRID_IQ1,
+    KITE__IQ_GRID_IQ3_XXS,
+    KITE__IQ_GRID_IQ3_S,
+    KITE__IQ_GRID_COUNT
+};
+
+typedef struct kite__iq_grid {
+    int grid_size;
+    int dim;  // values per point: 8 (IQ2, IQ1) or 4 (IQ3)
+    int bits; // bits per code in a map index: 2 (3 levels) or 3 (8 levels)
+    // point k: dim bytes 2l+1 (l = the level's rank) at pts + 8k, in the published table's order
+    uint8_t *pts;
+    // indexed by the packed codes of a point (43692 entries for IQ2/IQ1, 4096 for IQ3): the grid
+    // point with those codes, or for codes off the grid -(offset + 1) of its neighbour list:
+    // count, then the grid points at the nwant smallest distances (IQ2_XXS/XS 2, IQ2_S 1, IQ1 3,
+    // IQ3_XXS 2, IQ3_S 3), by distance then index
+    int *map;
+    uint16_t *neighbours;
+} kite__iq_grid;
+
+// The structures of one grid, built on first use (thread-safe); NULL when out of memory.
+const kite__iq_grid *kite__iq_grid_get(int which);
+
+// Of the neighbours nb (count first), the grid point nearest to xval at scale (squared error
+// weighted by w); writes its codes (pg - 1) / 2 to L and returns its index.
+int kite__iq_grid_best_neighbour(const kite__iq_grid *g, const uint16_t *nb, const float *xval, const float *w, float scale,
+                                 int8_t *L);
+
+// ggml's make_qp_quants (quant_ref_weighted.c): the weighted 0..nmax grid for non-negative x.
+float kite__make_qp_quants(int n, int nmax, const float *x, uint8_t *L, const float *w);
+
+#endif
