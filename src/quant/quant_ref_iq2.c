@@ -171,14 +171,71 @@ bool kite_quantize_row_iq2_xxs_w_ref(const float *restrict x, block_iq2_xxs *res
     return true;
 }
 
+// The scale search of ggml's IQ2_XS and IQ2_S quantizers for one group of 16 folded (|x|)
+// values, two halves of 8 on grid g's levels 0..kMaxQ-1: 19 candidate scales, each half snapped
+// to its nearest grid point; halves still off the grid at the best scale are snapped again and
+// the scale refit. false when the group's largest value is below eps (it quantizes to zero);
+// else the levels in L and the scale in *scale_out (negative: the caller flips the signs).
+static bool search_group16(const kite__iq_grid *g, int kMaxQ, float eps, const float *xval, const float *weight,
+                           const float *waux, int8_t L[16], float *scale_out) {
+    int8_t Laux[16];
+    bool on_grid[2], on_grid_aux[2];
+    float max = xval[0];
+    for (int i = 1; i < 16; i++) max = KITE_MAX(max, xval[i]);
+    memset(L, 0, 16);
+    if (max < eps) return false;
+    float best = 0;
+    float scale = max / (float)(2 * kMaxQ - 1);
+    on_grid[0] = on_grid[1] = true;
+    for (int is = -9; is <= 9; is++) {
+        const float id = ((float)(2 * kMaxQ - 1) + (float)is * 0.1f) / max;
+        const float this_scale = 1 / id;
+        for (int k = 0; k < 2; k++) {
+            for (int i = 0; i < 8; i++) {
+                int l = kite__nearest_int(0.5f * (id * xval[8 * k + i] - 1));
+                Laux[8 * k + i] = (int8_t)KITE_MAX(0, KITE_MIN(kMaxQ - 1, l));
+            }
+            const uint16_t u = pack_codes(Laux + 8 * k);
+            on_grid_aux[k] = g->map[u] >= 0;
+            snap(g, u, xval + 8 * k, waux + 8 * k, this_scale, Laux + 8 * k);
+        }
+        float sumqx, sumq2;
+        fit_sums(16, weight, xval, Laux, &sumqx, &sumq2);
+        if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+            scale = sumqx / sumq2;
+            best = scale * sumqx;
+            memcpy(L, Laux, 16);
+            on_grid[0] = on_grid_aux[0];
+            on_grid[1] = on_grid_aux[1];
+        }
+    }
+    if ((!on_grid[0] || !on_grid[1]) && scale > 0) {
+        const float id = 1 / scale;
+        for (int k = 0; k < 2; k++) {
+            if (on_grid[k]) continue;
+            uint16_t u = 0;
+            for (int i = 0; i < 8; i++) {
+                int l = KITE_MAX(0, KITE_MIN(kMaxQ - 1, kite__nearest_int(0.5f * (id * xval[8 * k + i] - 1))));
+                u = (uint16_t)(u | (l << (2 * i)));
+                L[8 * k + i] = (int8_t)l;
+            }
+            snap(g, u, xval + 8 * k, waux + 8 * k, scale, L + 8 * k);
+        }
+        float sumqx, sumq2;
+        fit_sums(16, weight, xval, L, &sumqx, &sumq2);
+        if (sumq2 > 0) scale = sumqx / sumq2;
+    }
+    *scale_out = scale;
+    return true;
+}
+
 bool kite_quantize_row_iq2_xs_w_ref(const float *restrict x, block_iq2_xs *restrict y, int64_t n, const float *qw) {
     KITE_ASSERT(n % QK_K == 0);
     const kite__iq_grid *g = kite__iq_grid_get(KITE__IQ_GRID_IQ2_XS);
     if (!g) return false;
     const int kMaxQ = 3;
     float scales[QK_K / 16], weight[16], xval[16], waux[16];
-    int8_t L[16], Laux[16];
-    bool on_grid[2], on_grid_aux[2];
+    int8_t L[16];
     uint8_t block_signs[2];
     uint16_t q2[2 * (QK_K / 16)];
     for (int64_t ibl = 0; ibl < n / QK_K; ibl++) {
@@ -195,53 +252,10 @@ bool kite_quantize_row_iq2_xs_w_ref(const float *restrict x, block_iq2_xs *restr
             for (int i = 0; i < 16; i++) weight[i] = w[i] * sqrtf(sigma2 + xb[i] * xb[i]);
             for (int i = 0; i < 16; i++) waux[i] = sqrtf(weight[i]);
             for (int k = 0; k < 2; k++) block_signs[k] = fold_signs(xb + 8 * k, weight + 8 * k, xval + 8 * k);
-            float max = xval[0];
-            for (int i = 1; i < 16; i++) max = KITE_MAX(max, xval[i]);
-            memset(L, 0, 16);
-            if (max < GROUP_MAX_EPS) {
+            float scale;
+            if (!search_group16(g, kMaxQ, GROUP_MAX_EPS, xval, weight, waux, L, &scale)) {
                 scales[ib] = 0;
                 continue;
-            }
-            float best = 0;
-            float scale = max / (float)(2 * kMaxQ - 1);
-            on_grid[0] = on_grid[1] = true;
-            for (int is = -9; is <= 9; is++) {
-                const float id = ((float)(2 * kMaxQ - 1) + (float)is * 0.1f) / max;
-                const float this_scale = 1 / id;
-                for (int k = 0; k < 2; k++) {
-                    for (int i = 0; i < 8; i++) {
-                        int l = kite__nearest_int(0.5f * (id * xval[8 * k + i] - 1));
-                        Laux[8 * k + i] = (int8_t)KITE_MAX(0, KITE_MIN(kMaxQ - 1, l));
-                    }
-                    const uint16_t u = pack_codes(Laux + 8 * k);
-                    on_grid_aux[k] = g->map[u] >= 0;
-                    snap(g, u, xval + 8 * k, waux + 8 * k, this_scale, Laux + 8 * k);
-                }
-                float sumqx, sumq2;
-                fit_sums(16, weight, xval, Laux, &sumqx, &sumq2);
-                if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
-                    scale = sumqx / sumq2;
-                    best = scale * sumqx;
-                    memcpy(L, Laux, 16);
-                    on_grid[0] = on_grid_aux[0];
-                    on_grid[1] = on_grid_aux[1];
-                }
-            }
-            if ((!on_grid[0] || !on_grid[1]) && scale > 0) {
-                const float id = 1 / scale;
-                for (int k = 0; k < 2; k++) {
-                    if (on_grid[k]) continue;
-                    uint16_t u = 0;
-                    for (int i = 0; i < 8; i++) {
-                        int l = KITE_MAX(0, KITE_MIN(kMaxQ - 1, kite__nearest_int(0.5f * (id * xval[8 * k + i] - 1))));
-                        u = (uint16_t)(u | (l << (2 * i)));
-                        L[8 * k + i] = (int8_t)l;
-                    }
-                    snap(g, u, xval + 8 * k, waux + 8 * k, scale, L + 8 * k);
-                }
-                float sumqx, sumq2;
-                fit_sums(16, weight, xval, L, &sumqx, &sumq2);
-                if (sumq2 > 0) scale = sumqx / sumq2;
             }
             if (scale < 0) {
                 scale = -scale;
@@ -282,8 +296,7 @@ static bool quantize_iq2_s(const float *restrict x, block_iq2_s *restrict y, int
     if (!g) return false;
     const int kMaxQ = 3;
     float scales[QK_K / 16], weight[16], xval[16], waux[16];
-    int8_t L[16], Laux[16];
-    bool on_grid[2], on_grid_aux[2];
+    int8_t L[16];
     uint8_t block_signs[2];
     for (int64_t ibl = 0; ibl < n / QK_K; ibl++) {
         memset(&y[ibl], 0, sizeof y[ibl]);
@@ -310,53 +323,10 @@ static bool quantize_iq2_s(const float *restrict x, block_iq2_s *restrict y, int
                 }
                 block_signs[k] = s;
             }
-            float max = xval[0];
-            for (int i = 1; i < 16; i++) max = KITE_MAX(max, xval[i]);
-            memset(L, 0, 16);
-            if (max < GROUP_MAX_EPS_IQ2_S) {
+            float scale;
+            if (!search_group16(g, kMaxQ, GROUP_MAX_EPS_IQ2_S, xval, weight, waux, L, &scale)) {
                 scales[ib] = 0;
                 continue;
-            }
-            float best = 0;
-            float scale = max / (float)(2 * kMaxQ - 1);
-            on_grid[0] = on_grid[1] = true;
-            for (int is = -9; is <= 9; is++) {
-                const float id = ((float)(2 * kMaxQ - 1) + (float)is * 0.1f) / max;
-                const float this_scale = 1 / id;
-                for (int k = 0; k < 2; k++) {
-                    for (int i = 0; i < 8; i++) {
-                        int l = kite__nearest_int(0.5f * (id * xval[8 * k + i] - 1));
-                        Laux[8 * k + i] = (int8_t)KITE_MAX(0, KITE_MIN(kMaxQ - 1, l));
-                    }
-                    const uint16_t u = pack_codes(Laux + 8 * k);
-                    on_grid_aux[k] = g->map[u] >= 0;
-                    snap(g, u, xval + 8 * k, waux + 8 * k, this_scale, Laux + 8 * k);
-                }
-                float sumqx, sumq2;
-                fit_sums(16, weight, xval, Laux, &sumqx, &sumq2);
-                if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
-                    scale = sumqx / sumq2;
-                    best = scale * sumqx;
-                    memcpy(L, Laux, 16);
-                    on_grid[0] = on_grid_aux[0];
-                    on_grid[1] = on_grid_aux[1];
-                }
-            }
-            if ((!on_grid[0] || !on_grid[1]) && scale > 0) {
-                const float id = 1 / scale;
-                for (int k = 0; k < 2; k++) {
-                    if (on_grid[k]) continue;
-                    uint16_t u = 0;
-                    for (int i = 0; i < 8; i++) {
-                        int l = KITE_MAX(0, KITE_MIN(kMaxQ - 1, kite__nearest_int(0.5f * (id * xval[8 * k + i] - 1))));
-                        u = (uint16_t)(u | (l << (2 * i)));
-                        L[8 * k + i] = (int8_t)l;
-                    }
-                    snap(g, u, xval + 8 * k, waux + 8 * k, scale, L + 8 * k);
-                }
-                float sumqx, sumq2;
-                fit_sums(16, weight, xval, L, &sumqx, &sumq2);
-                if (sumq2 > 0) scale = sumqx / sumq2;
             }
             if (scale < 0) {
                 scale = -scale;
