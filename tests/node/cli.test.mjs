@@ -220,7 +220,7 @@ function liveChat(args) {
       waiters.push(w);
       check();
     });
-  const exited = new Promise((resolve) => p.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise((resolve) => p.on('close', (code, signal) => resolve({ code, signal })));
   return { p, out, waitFor, exited };
 }
 
@@ -361,7 +361,7 @@ function fetchRun(args, cache, client, env = {}) {
     p.stdout.on('data', (d) => (stdout += d));
     p.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => p.kill('SIGKILL'), T);
-    p.on('exit', (status) => (clearTimeout(timer), resolve({ status, stdout, stderr })));
+    p.on('close', (status) => (clearTimeout(timer), resolve({ status, stdout, stderr })));
   });
 }
 

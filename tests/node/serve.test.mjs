@@ -42,7 +42,7 @@ function startServer(modelPath, extra = []) {
         resolve({ proc, base: m[1] });
       }
     });
-    proc.on('exit', (code) => reject(new Error(`kite serve exited (${code}): ${err}`)));
+    proc.on('close', (code) => reject(new Error(`kite serve exited (${code}): ${err}`)));
   });
 }
 
@@ -455,7 +455,8 @@ test('API keys (--api-key, --api-key-file): 401 without one, /health open; liste
     const bad = spawn(kiteBin(), ['serve', '-m', model, '--port', '0', '--cors-origins', 'http://app.example']);
     let err = '';
     bad.stderr.on('data', (d) => (err += d));
-    const code = await new Promise((r) => bad.on('exit', r));
+    // 'close', not 'exit': stderr may still hold unread bytes when 'exit' fires
+    const code = await new Promise((r) => bad.on('close', r));
     assert.equal(code, 2);
     assert.match(err, /--cors-origins needs --api-key/);
 
@@ -465,7 +466,7 @@ test('API keys (--api-key, --api-key-file): 401 without one, /health open; liste
     const f = spawn(kiteBin(), ['serve', '-m', model, '--port', '0', '--api-key-file', fifo]);
     let ferr = '';
     f.stderr.on('data', (d) => (ferr += d));
-    const fcode = await Promise.race([new Promise((r) => f.on('exit', r)), sleep(5000).then(() => 'hung')]);
+    const fcode = await Promise.race([new Promise((r) => f.on('close', r)), sleep(5000).then(() => 'hung')]);
     if (fcode === 'hung') f.kill('SIGKILL');
     assert.equal(fcode, 2);
     assert.match(ferr, /not a regular file/);
