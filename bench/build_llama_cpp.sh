@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds llama.cpp from the source node-llama-cpp ships (its llama/gitRelease.bundle), with this
+# machine's flags (GGML_NATIVE), into build/llama.cpp/bin: the peer the benchmarks compare against
+# besides node-llama-cpp's prebuilt libraries, and the tools some references need (llama-imatrix,
+# llama-perplexity, llama-server). Idempotent: an existing build is only brought up to date.
+# Usage: bench/build_llama_cpp.sh [target ...]   (default: the tools below)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bundle="$root/node_modules/node-llama-cpp/llama/gitRelease.bundle"
+src="$root/build/llama.cpp-src"
+out="$root/build/llama.cpp"
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(llama-bench llama-server llama-perplexity llama-imatrix llama-quantize llama-simple llama-cli)
+
+[ -f "$bundle" ] || { echo "build_llama_cpp: $bundle missing (run scripts/setup.sh)" >&2; exit 1; }
+if [ ! -d "$src/.git" ]; then
+  rm -rf "$src"
+  git clone --quiet "$bundle" "$src"
+fi
+cmake -S "$src" -B "$out" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DBUILD_SHARED_LIBS=OFF \
+  -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=ON -DLLAMA_BUILD_UI=OFF \
+  -DLLAMA_USE_PREBUILT_UI=OFF >/dev/null
+cmake --build "$out" -j"$(nproc)" --target "${targets[@]}"
+echo "build_llama_cpp: $(git -C "$src" log -1 --format=%h) in $out/bin: ${targets[*]}"
