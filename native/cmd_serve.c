@@ -4,6 +4,7 @@
 // (continuous batching, serve_sched.c).
 #if !defined(__wasi__) && !defined(__EMSCRIPTEN__)
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +26,15 @@ static void usage(FILE *f) {
             "  -m, --model FILE       GGUF model (default: the built-in stories260K)\n"
             "  --host ADDR            address to listen on (default 127.0.0.1: this machine only)\n"
             "  --port N               TCP port (default 8080; 0 picks a free one, printed at start)\n"
-            "  -c, --ctx-size N       context length of each slot (default: the model's, at most\n"
-            "                         4096); the KV cache holds N x --parallel tokens\n"
+            "  -c, --ctx-size N       context length (default: the model's, at most 4096), as\n"
+            "                         llama-server reads it: with --parallel given, N is shared out\n"
+            "                         among the slots (-c 4096 --parallel 4: 1024 tokens each; a\n"
+            "                         longer prompt gets 400 exceed_context_size_error); without\n"
+            "                         --parallel (4 slots) or with --kv-unified, each slot may hold N\n"
+            "                         (llama-server then shares one pool of N; Kite gives each slot\n"
+            "                         its own N, so the KV cache holds N x slots tokens)\n"
+            "  -kvu, --kv-unified     each slot may hold -c tokens even with --parallel (see -c);\n"
+            "                         -no-kvu, --no-kv-unified: -c is shared out even without it\n"
             "  -b, --batch-size N     most tokens per forward pass (default 512): new prompts are fed\n"
             "                         in pieces so running replies go on between them\n"
             "  -t, --threads N        threads of the model (default 1)\n"
@@ -155,12 +163,27 @@ static const char *pick_template(const model_opts *o, const kite_model *m, char 
     return "chatml";
 }
 
+// The connection loop, run on its own thread so that it answers while the model loads.
+typedef struct loop_thread {
+    serve_state *s;
+    serve_loop_opts lo;
+    pthread_t thread;
+    bool clean; // serve_loop_run's result
+} loop_thread;
+
+static void *loop_main(void *arg) {
+    loop_thread *t = arg;
+    t->clean = serve_loop_run(t->s, &t->lo);
+    return NULL;
+}
+
 int kite_cmd_serve(int argc, char **argv) {
     model_opts o;
     model_opts_init(&o);
     const char *host = "127.0.0.1";
     int32_t port = 8080, n_parallel = 4, max_queue = 16, threads_http = 4, timeout_s = 10, token_delay = 0;
-    bool verbose = false, metrics = false;
+    bool verbose = false, metrics = false, parallel_given = false;
+    int kv_unified = -1; // -1: as llama-server, unified unless --parallel is given
     str_list keys = {0}, origins = {0};
     int rc = 2;
     for (int i = 1; i < argc; i++) {
@@ -175,6 +198,11 @@ int kite_cmd_serve(int argc, char **argv) {
             if (!model_cli_int("--port", argv[++i], 0, 65535, &port)) goto out;
         } else if ((FLAG("-np") || FLAG("--parallel")) && has_value) {
             if (!model_cli_int("--parallel", argv[++i], 1, 64, &n_parallel)) goto out;
+            parallel_given = true;
+        } else if (FLAG("-kvu") || FLAG("--kv-unified")) {
+            kv_unified = 1;
+        } else if (FLAG("-no-kvu") || FLAG("--no-kv-unified")) {
+            kv_unified = 0;
         } else if (FLAG("--max-queue") && has_value) {
             if (!model_cli_int("--max-queue", argv[++i], 0, 1024, &max_queue)) goto out;
         } else if (FLAG("--threads-http") && has_value) {
@@ -223,15 +251,17 @@ int kite_cmd_serve(int argc, char **argv) {
         goto out;
     }
 
-    model_session ms;
+    // As llama-server: listen first and answer 503 "Loading model" (on /health too) while the
+    // model loads; the "listening on" line is printed once it is ready.
+    model_session ms = {0};
     rc = 1;
     o.n_seq = n_parallel; // one KV cache sequence per slot
-    if (!model_session_open(&ms, &o)) goto out;
+    // llama-server: an explicit --parallel without --kv-unified divides -c among the slots; the
+    // automatic one (4 slots) turns the unified cache on, where one slot may fill all of -c
+    o.ctx_shared = kv_unified == 0 || (kv_unified < 0 && parallel_given);
     char *tmpl_owned = NULL;
-    const char *base = strrchr(ms.path, '/');
     serve_state s = {
         .ms = &ms, .sampling = o.sampling, .seed_given = o.seed_given, .n_predict = o.n_predict,
-        .model_id = base ? base + 1 : ms.path, .chat_tmpl = pick_template(&o, ms.model, &tmpl_owned),
         .started = (long long)time(NULL), .verbose = verbose, .n_parallel = n_parallel, .max_queue = max_queue,
         .metrics = metrics, .api_keys = keys.items, .n_api_keys = keys.n, .cors_origins = origins.items,
         .n_cors_origins = origins.n, .token_delay_ms = token_delay, .n_batch = o.n_batch,
@@ -239,28 +269,42 @@ int kite_cmd_serve(int argc, char **argv) {
     char err[256];
     int bound = 0;
     serve_loop_signals();
-    bool inited = serve_state_init(&s), sched = inited && serve_sched_start(&s);
-    int lfd = sched ? http_listen(host, port, &bound, err, sizeof err) : -1;
+    if (!serve_state_init(&s)) goto oom;
+    int lfd = http_listen(host, port, &bound, err, sizeof err);
     if (lfd < 0) {
-        fprintf(stderr, "kite serve: %s\n", sched ? err : "out of memory");
-        serve_sched_stop(&s);
-        if (inited) serve_state_free(&s);
-        free(tmpl_owned);
-        model_session_close(&ms);
+        fprintf(stderr, "kite serve: %s\n", err);
+        serve_state_free(&s);
         goto out;
     }
-    printf("kite serve: listening on http://%s:%d (model %s, chat template %s, context %d, %d slots)\n", host, bound,
-           s.model_id, kite_chat_detect(s.chat_tmpl), kite_ctx_n_ctx(ms.ctx), n_parallel);
-    fflush(stdout);
-
-    serve_loop_opts lo = {
-        .listen_fd = lfd, .n_workers = n_parallel + max_queue + threads_http, .timeout_s = timeout_s,
-        .max_conns = MAX_CONNS, .max_body = HTTP_MAX_BODY,
-    };
-    bool clean = serve_loop_run(&s, &lo);
+    loop_thread lt = {.s = &s,
+                      .lo = {.listen_fd = lfd, .n_workers = n_parallel + max_queue + threads_http,
+                             .timeout_s = timeout_s, .max_conns = MAX_CONNS, .max_body = HTTP_MAX_BODY}};
+    if (pthread_create(&lt.thread, NULL, loop_main, &lt) != 0) {
+        fprintf(stderr, "kite serve: cannot start the connection thread\n");
+        close(lfd);
+        serve_state_free(&s);
+        goto out;
+    }
+    bool loaded = model_session_open(&ms, &o), sched = false;
+    if (loaded) {
+        const char *base = strrchr(ms.path, '/');
+        s.model_id = base ? base + 1 : ms.path;
+        s.chat_tmpl = pick_template(&o, ms.model, &tmpl_owned);
+        sched = serve_sched_start(&s);
+        if (!sched) fprintf(stderr, "kite serve: out of memory\n");
+    }
+    if (sched && !http_stop) {
+        atomic_store(&s.ready, true);
+        printf("kite serve: listening on http://%s:%d (model %s, chat template %s, context %d per slot, %d slots)\n",
+               host, bound, s.model_id, kite_chat_detect(s.chat_tmpl), kite_ctx_n_ctx(ms.ctx), n_parallel);
+        fflush(stdout);
+    } else {
+        serve_loop_stop(); // the model did not load (its error is printed), or a signal came meanwhile
+    }
+    pthread_join(lt.thread, NULL);
     close(lfd);
-    fprintf(stderr, "kite serve: stopped after %lu requests\n", s.n_done);
-    if (!clean) {
+    if (sched) fprintf(stderr, "kite serve: stopped after %lu requests\n", s.n_done);
+    if (!lt.clean) {
         // A worker is still inside the model (a long prompt): exit now rather than wait for it.
         fprintf(stderr, "kite serve: a request was still running; exiting without waiting for it\n");
         fflush(NULL);
@@ -269,8 +313,8 @@ int kite_cmd_serve(int argc, char **argv) {
     serve_sched_stop(&s);
     serve_state_free(&s);
     free(tmpl_owned);
-    model_session_close(&ms);
-    rc = 0;
+    if (loaded) model_session_close(&ms);
+    rc = sched ? 0 : 1;
     goto out;
 oom:
     fprintf(stderr, "kite serve: out of memory\n");

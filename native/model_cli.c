@@ -223,8 +223,17 @@ bool model_session_open(model_session *s, const model_opts *o) {
                 "position %d\n",
                 o->n_ctx, n_train, n_train);
     const int32_t n_seq = o->n_seq > 0 ? o->n_seq : 1;
-    const int32_t n_ctx_seq = o->n_ctx ? o->n_ctx : (n_train < 4096 ? n_train : 4096); // as kite_ctx_new
-    kite_ctx_params cp = {.n_ctx = n_seq > 1 ? n_ctx_seq * n_seq : o->n_ctx, .n_seq = n_seq, .n_threads = o->n_threads,
+    const int32_t n_ctx_asked = o->n_ctx ? o->n_ctx : (n_train < 4096 ? n_train : 4096); // as kite_ctx_new
+    if (o->ctx_shared && n_ctx_asked < n_seq) {
+        fprintf(stderr, "kite: -c %d leaves no room for %d slots (each gets -c / %d tokens)\n", n_ctx_asked, n_seq,
+                n_seq);
+        model_session_close(s);
+        return false;
+    }
+    // kite_ctx_new shares its n_ctx out among the sequences
+    const int32_t n_ctx_total = o->ctx_shared ? n_ctx_asked : n_seq > 1 ? n_ctx_asked * n_seq : o->n_ctx;
+    kite_ctx_params cp = {.n_ctx = n_ctx_total,
+                          .n_seq = n_seq, .n_threads = o->n_threads,
                           .n_batch = o->n_batch, .flash_attn = o->flash_attn,
                           .n_gpu_layers = o->n_gpu_layers, .gpu_backend = o->device};
     st = kite_ctx_new(s->model, &cp, &s->ctx);

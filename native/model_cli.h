@@ -19,7 +19,9 @@ typedef struct model_opts {
     int32_t n_predict;         // -n
     int32_t n_ctx;             // -c (0 = model default): the context of each sequence
     int32_t n_seq;             // sequences of the context (server slots; 0 = 1): the KV cache
-                               // holds n_ctx * n_seq tokens
+                               // holds n_ctx * n_seq tokens, or n_ctx when ctx_shared
+    bool ctx_shared;           // n_ctx is the whole cache, shared out evenly among the n_seq
+                               // sequences (llama-server's -c with --parallel, no --kv-unified)
     int32_t n_batch;           // -b
     int32_t n_threads;         // -t (0 = 1)
     kite_flash_attn flash_attn; // -fa on|off|auto

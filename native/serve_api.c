@@ -67,22 +67,52 @@ void serve_send_json(http_out *o, int status, json_writer *w) {
     http_respond(o, status, "application/json", w->out.ptr, w->out.len, NULL);
 }
 
-void serve_write_error(json_writer *w, int status, const char *message) {
+// The error "type" llama-server gives with each status (OpenAI's names where they exist).
+static const char *error_type(int status) {
+    return status == 501   ? "not_supported_error"
+           : status == 503 ? "unavailable_error"
+           : status >= 500 ? "server_error"
+           : status == 401 ? "authentication_error"
+           : status == 403 ? "permission_error"
+           : status == 404 ? "not_found_error"
+                           : "invalid_request_error";
+}
+
+// Opens {"error": {"message", "type", "code" ... (the caller may add members, then closes both).
+static void begin_error(json_writer *w, int status, const char *type, const char *message) {
     jw_begin_object(w);
     jw_key(w, "error");
     jw_begin_object(w);
     jw_key(w, "message");
     jw_cstr(w, message);
     jw_key(w, "type");
-    jw_cstr(w, status >= 500   ? "server_error"
-               : status == 401 ? "authentication_error"
-               : status == 403 ? "permission_error"
-               : status == 404 ? "not_found_error"
-                               : "invalid_request_error");
+    jw_cstr(w, type);
     jw_key(w, "code");
     jw_int(w, status);
+}
+
+void serve_write_error(json_writer *w, int status, const char *message) {
+    begin_error(w, status, error_type(status), message);
     jw_end_object(w);
     jw_end_object(w);
+}
+
+void serve_error_exceed_context(http_out *o, int32_t n_prompt, int32_t n_ctx) {
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "the prompt is %d tokens; the limit is %d (a slot's context of %d tokens, -c divided by --parallel, "
+             "less one for the reply)",
+             n_prompt, n_ctx - 1, n_ctx);
+    json_writer w = {0};
+    begin_error(&w, 400, "exceed_context_size_error", msg);
+    jw_key(&w, "n_prompt_tokens");
+    jw_int(&w, n_prompt);
+    jw_key(&w, "n_ctx");
+    jw_int(&w, n_ctx);
+    jw_end_object(&w);
+    jw_end_object(&w);
+    serve_send_json(o, 400, &w);
+    jw_free(&w);
 }
 
 void serve_error(http_out *o, int status, const char *message, const char *extra_headers) {
@@ -351,10 +381,39 @@ static void props(serve_state *s, http_out *o) {
     jw_cstr(&w, s->ms->path);
     jw_key(&w, "model_alias");
     jw_cstr(&w, s->model_id);
+    // llama-server gives the template's source here (the model's own, or the built-in one named)
     jw_key(&w, "chat_template");
+    jw_cstr(&w, s->chat_tmpl);
+    jw_key(&w, "chat_template_name");
     jw_cstr(&w, kite_chat_detect(s->chat_tmpl));
+    const kite_vocab *v = kite_model_vocab(s->ms->model);
+    const char *special[2] = {"bos_token", "eos_token"};
+    const int32_t ids[2] = {kite_vocab_bos(v), kite_vocab_eos(v)};
+    for (int k = 0; k < 2; k++) {
+        char piece[256];
+        int32_t np = ids[k] >= 0 ? kite_token_to_piece(v, ids[k], piece, sizeof piece, true) : 0;
+        jw_key(&w, special[k]);
+        jw_string(&w, piece, np > 0 && valid_utf8(piece, (size_t)np) ? (size_t)np : 0);
+    }
+    jw_key(&w, "modalities");
+    jw_begin_object(&w);
+    jw_key(&w, "vision");
+    jw_bool(&w, false);
+    jw_key(&w, "audio");
+    jw_bool(&w, false);
+    jw_key(&w, "video");
+    jw_bool(&w, false);
+    jw_end_object(&w);
+    jw_key(&w, "endpoint_slots");
+    jw_bool(&w, true);
+    jw_key(&w, "endpoint_props");
+    jw_bool(&w, false);
     jw_key(&w, "endpoint_metrics");
     jw_bool(&w, s->metrics);
+    jw_key(&w, "is_sleeping");
+    jw_bool(&w, false);
+    jw_key(&w, "build_info");
+    jw_cstr(&w, "kite");
     jw_end_object(&w);
     serve_send_json(o, 200, &w);
     jw_free(&w);
@@ -379,10 +438,25 @@ static void slots(serve_state *s, http_out *o) {
         jw_bool(&w, sl->busy);
         jw_key(&w, "state");
         jw_cstr(&w, !sl->busy ? "idle" : sl->embedding ? "embedding" : "generating");
+        jw_key(&w, "speculative");
+        jw_bool(&w, false);
         jw_key(&w, "n_prompt_tokens");
         jw_int(&w, sl->n_prompt);
+        jw_key(&w, "n_prompt_tokens_processed");
+        jw_int(&w, sl->n_prompt);
+        jw_key(&w, "n_prompt_tokens_cache");
+        jw_int(&w, 0);
         jw_key(&w, "n_decoded");
         jw_int(&w, sl->n_generated);
+        jw_key(&w, "next_token"); // llama-server's place for the count
+        jw_begin_array(&w);
+        jw_begin_object(&w);
+        jw_key(&w, "has_next_token");
+        jw_bool(&w, sl->busy);
+        jw_key(&w, "n_decoded");
+        jw_int(&w, sl->n_generated);
+        jw_end_object(&w);
+        jw_end_array(&w);
         jw_end_object(&w);
     }
     jw_end_array(&w);
@@ -391,37 +465,70 @@ static void slots(serve_state *s, http_out *o) {
     jw_free(&w);
 }
 
-// Prometheus text exposition format (version 0.0.4).
+// One metric in Prometheus text form (HELP, TYPE, sample); a value with no fraction is printed
+// as an integer.
+static void metric(kite_buf *t, const char *name, const char *type, const char *help, double v) {
+    char line[512];
+    int n = v == (double)(long long)v
+                ? snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s %s\n%s %lld\n", name, help, name, type, name,
+                           (long long)v)
+                : snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s %s\n%s %.6f\n", name, help, name, type, name, v);
+    if (n > 0) kite_buf_append(t, line, (size_t)n);
+}
+
+// Prometheus text exposition format (version 0.0.4): llama-server's llamacpp:* metrics (the same
+// names, types and meanings, so its dashboards work; the speculative-decoding counters stay 0,
+// Kite has none), then Kite's own kite:*.
 static void metrics(serve_state *s, http_out *o) {
     if (!s->metrics) {
-        serve_error(o, 501, "the metrics endpoint is off (start the server with --metrics)", NULL);
+        serve_error(o, 501, "This server does not support metrics endpoint. Start it with `--metrics`", NULL);
         return;
     }
     pthread_mutex_lock(&s->lock);
     int generating = 0; // every busy slot runs (batched)
     for (int i = 0; i < s->n_parallel; i++) generating += s->slots[i].busy;
-    char text[2048];
-    int n = snprintf(text, sizeof text,
-                     "# HELP kite:requests_total Requests received (all endpoints).\n"
-                     "# TYPE kite:requests_total counter\nkite:requests_total %lu\n"
-                     "# HELP kite:prompt_tokens_total Prompt tokens evaluated.\n"
-                     "# TYPE kite:prompt_tokens_total counter\nkite:prompt_tokens_total %llu\n"
-                     "# HELP kite:prompt_seconds_total Seconds spent evaluating prompts.\n"
-                     "# TYPE kite:prompt_seconds_total counter\nkite:prompt_seconds_total %.6f\n"
-                     "# HELP kite:tokens_predicted_total Tokens generated.\n"
-                     "# TYPE kite:tokens_predicted_total counter\nkite:tokens_predicted_total %llu\n"
-                     "# HELP kite:tokens_predicted_seconds_total Seconds spent generating.\n"
-                     "# TYPE kite:tokens_predicted_seconds_total counter\nkite:tokens_predicted_seconds_total %.6f\n"
-                     "# HELP kite:requests_processing Generation requests generating now.\n"
-                     "# TYPE kite:requests_processing gauge\nkite:requests_processing %d\n"
-                     "# HELP kite:requests_deferred Generation requests waiting for a slot.\n"
-                     "# TYPE kite:requests_deferred gauge\nkite:requests_deferred %d\n"
-                     "# HELP kite:slots_total Slots (--parallel).\n"
-                     "# TYPE kite:slots_total gauge\nkite:slots_total %d\n",
-                     s->n_done, s->m_prompt_tokens, s->m_prompt_s, s->m_predicted_tokens, s->m_predict_s, generating,
-                     s->n_admitted - generating, s->n_parallel);
+    const double prompt_rate = s->m_bucket_prompt_s > 0 ? (double)s->m_bucket_prompt_tokens / s->m_bucket_prompt_s : 0;
+    const double predict_rate =
+        s->m_bucket_predict_s > 0 ? (double)s->m_bucket_predicted_tokens / s->m_bucket_predict_s : 0;
+    s->m_bucket_prompt_tokens = s->m_bucket_predicted_tokens = 0; // the rates cover the time since the last scrape
+    s->m_bucket_prompt_s = s->m_bucket_predict_s = 0;
+    const struct {
+        const char *name, *type, *help;
+        double v;
+    } m[] = {
+        {"llamacpp:prompt_tokens_total", "counter", "Number of prompt tokens processed, excluding cached tokens",
+         (double)s->m_prompt_tokens},
+        {"llamacpp:prompt_tokens_cached_total", "counter", "Number of prompt tokens reused from the cache", 0},
+        {"llamacpp:prompt_seconds_total", "counter", "Total time spent processing prompts", s->m_prompt_s},
+        {"llamacpp:tokens_predicted_total", "counter", "Number of generation tokens processed",
+         (double)s->m_predicted_tokens},
+        {"llamacpp:tokens_predicted_seconds_total", "counter", "Total time spent generating tokens", s->m_predict_s},
+        {"llamacpp:n_decode_total", "counter", "Total number of forward passes (batched decode steps)",
+         (double)s->m_n_decode},
+        {"llamacpp:n_tokens_max", "counter", "Largest observed sequence length (prompt + generation)",
+         (double)s->m_n_tokens_max},
+        {"llamacpp:spec_decode_num_draft_tokens_total", "counter", "Speculative: Total draft tokens generated", 0},
+        {"llamacpp:spec_decode_num_accepted_tokens_total", "counter",
+         "Speculative: Total draft tokens accepted by the target model", 0},
+        {"llamacpp:spec_decode_num_drafts_total", "counter", "Speculative: Total speculative decoding verification steps",
+         0},
+        {"llamacpp:prompt_tokens_seconds", "gauge", "Average prompt throughput in tokens/s", prompt_rate},
+        {"llamacpp:predicted_tokens_seconds", "gauge", "Average generation throughput in tokens/s", predict_rate},
+        {"llamacpp:requests_processing", "gauge", "Number of requests processing", generating},
+        {"llamacpp:requests_deferred", "gauge", "Number of requests deferred", s->n_admitted - generating},
+        {"llamacpp:n_busy_slots_per_decode", "gauge", "Average number of busy slots per forward pass",
+         s->m_n_decode ? (double)s->m_busy_slots / (double)s->m_n_decode : 0},
+        {"kite:requests_total", "counter", "Requests received (all endpoints).", (double)s->n_done},
+        {"kite:slots_total", "gauge", "Slots (--parallel).", s->n_parallel},
+    };
     pthread_mutex_unlock(&s->lock);
-    http_respond(o, 200, "text/plain; version=0.0.4; charset=utf-8", text, (size_t)n, NULL);
+    kite_buf t = {0};
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) metric(&t, m[i].name, m[i].type, m[i].help, m[i].v);
+    char start[64];
+    snprintf(start, sizeof start, "Process-Start-Time-Unix: %lld\r\n", s->started);
+    if (t.nomem) serve_error(o, 500, "out of memory", NULL);
+    else http_respond(o, 200, "text/plain; version=0.0.4; charset=utf-8", t.ptr, t.len, start);
+    kite_buf_free(&t);
 }
 
 // ---- routing ------------------------------------------------------------------------------
@@ -467,6 +574,10 @@ static void dispatch(serve_state *s, http_out *o, const http_request *req, unsig
     }
     if (strcmp(req->method, "OPTIONS") == 0) { // CORS preflight (browsers send no key with it)
         http_respond(o, 204, NULL, "", 0, NULL);
+        return;
+    }
+    if (!atomic_load(&s->ready)) { // as llama-server: every endpoint, /health too, until the model is in
+        serve_error(o, 503, "Loading model", "Retry-After: 1\r\n");
         return;
     }
     route r = find_route(req->path);

@@ -45,6 +45,9 @@ typedef struct serve_state {
     int n_cors_origins;
     int token_delay_ms;           // testing aid: sleep this long after each generated token
 
+    atomic_bool ready; // the model is loaded (before: every request gets 503 "Loading model");
+                       // the fields above that come from the model are set before it turns true
+
     // shared, under lock
     pthread_mutex_t lock;
     pthread_cond_t changed;   // a slot was released
@@ -58,8 +61,15 @@ typedef struct serve_state {
     bool sched_started;
     pthread_mutex_t model_lock; // held while ms->ctx runs (a scheduler step, an embedding)
     // /metrics counters
+    // /metrics (llama-server's llamacpp:* set): totals since the start, and the prompt/generation
+    // counts since the last scrape (the *_tokens_seconds throughput gauges)
     unsigned long long m_requests, m_prompt_tokens, m_predicted_tokens;
     double m_prompt_s, m_predict_s;
+    unsigned long long m_n_decode;     // forward passes of the scheduler
+    unsigned long long m_busy_slots;   // running slots summed over those passes
+    unsigned long long m_n_tokens_max; // longest sequence seen (prompt + generated)
+    unsigned long long m_bucket_prompt_tokens, m_bucket_predicted_tokens;
+    double m_bucket_prompt_s, m_bucket_predict_s;
 } serve_state;
 
 // Sets up the locks and slots (after the configuration fields are filled). false on OOM.

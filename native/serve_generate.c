@@ -337,8 +337,9 @@ static bool completion_prompt(const json_value *b, gen_request *r, char *err, si
     return r->prompt != NULL;
 }
 
-// The prompt must leave room for at least one generated token (checked before queueing).
-static bool prompt_fits(const serve_state *s, const gen_request *r, char *err, size_t es) {
+// The prompt must leave room for at least one generated token (checked before queueing); *n_over
+// is the prompt's length when it does not (0 otherwise).
+static bool prompt_fits(const serve_state *s, const gen_request *r, int32_t *n_over, char *err, size_t es) {
     const kite_vocab *v = kite_model_vocab(s->ms->model);
     int32_t *ids = NULL, n = 0;
     if (kite_tokenize_alloc(v, r->prompt, strlen(r->prompt), true, r->fmt != SERVE_OAI_COMPLETION, &ids, &n) != KITE_OK) {
@@ -348,8 +349,7 @@ static bool prompt_fits(const serve_state *s, const gen_request *r, char *err, s
     free(ids);
     int32_t n_ctx = kite_ctx_n_ctx(s->ms->ctx);
     if (n >= n_ctx) {
-        snprintf(err, es, "the prompt is %d tokens; the limit is %d (the context of %d tokens, set with -c, "
-                 "less one for the reply)", n, n_ctx - 1, n_ctx);
+        *n_over = n;
         return false;
     }
     return true;
@@ -807,11 +807,13 @@ static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned
 void serve_generate(serve_state *s, http_out *o, const json_value *body, serve_format fmt, unsigned long task) {
     char err[512] = "";
     gen_request r = {.fmt = fmt};
+    int32_t n_over = 0;
     bool ok = parse_sampling(s, body, &r, err, sizeof err) &&
               (fmt == SERVE_OAI_CHAT ? serve_chat_prompt(s, body, &r.prompt, err, sizeof err)
                                      : completion_prompt(body, &r, err, sizeof err)) &&
-              prompt_fits(s, &r, err, sizeof err);
+              prompt_fits(s, &r, &n_over, err, sizeof err);
     if (ok) run_generation(s, o, &r, task);
+    else if (n_over) serve_error_exceed_context(o, n_over, kite_ctx_n_ctx(s->ms->ctx));
     else serve_error(o, 400, err, NULL);
     free(r.prompt);
 }

@@ -19,6 +19,10 @@ void serve_send_json(http_out *o, int status, json_writer *w);
 // Writes {"error": {"message", "type", "code"}} (OpenAI's shape).
 void serve_write_error(json_writer *w, int status, const char *message);
 
+// Answers 400 {"error": {"message", "type": "exceed_context_size_error", "code": 400,
+// "n_prompt_tokens", "n_ctx"}} (llama-server's shape) for a prompt a slot's context cannot hold.
+void serve_error_exceed_context(http_out *o, int32_t n_prompt, int32_t n_ctx);
+
 // The prompt of body's "messages" through the server's chat template into *prompt (malloc'd).
 // false with a message naming the problem in err.
 bool serve_chat_prompt(const serve_state *s, const json_value *body, char **prompt, char *err, size_t es);

@@ -29,6 +29,8 @@ static void on_signal(int sig) {
     errno = saved;
 }
 
+void serve_loop_stop(void) { on_signal(SIGTERM); }
+
 static void wake(void) { (void)!write(wake_pipe[1], "w", 1); }
 
 void serve_loop_signals(void) {

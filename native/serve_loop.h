@@ -19,6 +19,9 @@ typedef struct serve_loop_opts {
 // threads). SIGPIPE is ignored.
 void serve_loop_signals(void);
 
+// Makes serve_loop_run return as SIGTERM would (any thread may call it).
+void serve_loop_stop(void);
+
 // Serves until SIGINT/SIGTERM; returns within about a second of the signal, even with a stuck
 // connection. Returns true when every worker finished (the model may be freed), false when one
 // is still inside a request (the caller must then exit without freeing what workers use).

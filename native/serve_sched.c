@@ -172,7 +172,21 @@ static void sched_step(sched *d) {
     const kite_batch b = {.tokens = d->tokens, .seq = d->seq, .want = d->want, .n = nb};
     pthread_mutex_lock(&s->model_lock);
     kite_status rs = kite_ctx_decode(s->ms->ctx, &b, d->logits);
+    int32_t busy = 0, longest = 0;
+    for (int i = 0; i < n; i++) {
+        if (!d->slot[i].seq) continue;
+        busy++;
+        const int32_t pos = kite_ctx_seq_pos(s->ms->ctx, i);
+        if (pos > longest) longest = pos;
+    }
     pthread_mutex_unlock(&s->model_lock);
+    if (rs == KITE_OK) { // for /metrics: llamacpp:n_decode_total, n_busy_slots_per_decode, n_tokens_max
+        pthread_mutex_lock(&s->lock);
+        s->m_n_decode++;
+        s->m_busy_slots += (unsigned long long)busy;
+        if ((unsigned long long)longest > s->m_n_tokens_max) s->m_n_tokens_max = (unsigned long long)longest;
+        pthread_mutex_unlock(&s->lock);
+    }
     // each slot's tokens are one run of the batch; the logits rows come in batch order
     int32_t row = 0;
     bool generated = false;

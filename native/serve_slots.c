@@ -51,6 +51,10 @@ void serve_slot_release(serve_state *s, int slot, const kite_gen_stats *st) {
         s->m_predicted_tokens += (unsigned long long)st->n_generated;
         s->m_prompt_s += st->prefill_s;
         s->m_predict_s += st->decode_s;
+        s->m_bucket_prompt_tokens += (unsigned long long)st->n_prompt;
+        s->m_bucket_predicted_tokens += (unsigned long long)st->n_generated;
+        s->m_bucket_prompt_s += st->prefill_s;
+        s->m_bucket_predict_s += st->decode_s;
     }
     pthread_cond_broadcast(&s->changed);
     pthread_mutex_unlock(&s->lock);
