@@ -62,6 +62,8 @@ static void usage(FILE *f) {
             "  --metrics              enable GET /metrics (Prometheus text)\n"
             "  --token-delay MS       testing aid: pause MS milliseconds after each batch step that\n"
             "                         generated tokens\n"
+            "  --load-delay MS        testing aid: wait MS milliseconds before loading the model\n"
+            "                         (the server answers 503 \"Loading model\" meanwhile)\n"
             "  -v, --verbose          log one line per generation request to stderr\n"
             "endpoints: GET /health /v1/health /v1/models /props /slots /metrics;\n"
             "           POST /v1/completions /v1/chat/completions /completion /v1/embeddings /embedding\n"
@@ -181,7 +183,7 @@ int kite_cmd_serve(int argc, char **argv) {
     model_opts o;
     model_opts_init(&o);
     const char *host = "127.0.0.1";
-    int32_t port = 8080, n_parallel = 4, max_queue = 16, threads_http = 4, timeout_s = 10, token_delay = 0;
+    int32_t port = 8080, n_parallel = 4, max_queue = 16, threads_http = 4, timeout_s = 10, token_delay = 0, load_delay = 0;
     bool verbose = false, metrics = false, parallel_given = false;
     int kv_unified = -1; // -1: as llama-server, unified unless --parallel is given
     str_list keys = {0}, origins = {0};
@@ -211,6 +213,8 @@ int kite_cmd_serve(int argc, char **argv) {
             if (!model_cli_int("--timeout", argv[++i], 1, 3600, &timeout_s)) goto out;
         } else if (FLAG("--token-delay") && has_value) {
             if (!model_cli_int("--token-delay", argv[++i], 0, 10000, &token_delay)) goto out;
+        } else if (FLAG("--load-delay") && has_value) {
+            if (!model_cli_int("--load-delay", argv[++i], 0, 60000, &load_delay)) goto out;
         } else if (FLAG("--api-key") && has_value) {
             if (!list_add_csv(&keys, argv[++i])) goto oom;
         } else if (FLAG("--api-key-file") && has_value) {
@@ -285,7 +289,8 @@ int kite_cmd_serve(int argc, char **argv) {
         serve_state_free(&s);
         goto out;
     }
-    bool loaded = model_session_open(&ms, &o), sched = false;
+    for (int32_t waited = 0; waited < load_delay && !http_stop; waited += 10) usleep(10 * 1000);
+    bool loaded = !http_stop && model_session_open(&ms, &o), sched = false;
     if (loaded) {
         const char *base = strrchr(ms.path, '/');
         s.model_id = base ? base + 1 : ms.path;
@@ -314,7 +319,7 @@ int kite_cmd_serve(int argc, char **argv) {
     serve_state_free(&s);
     free(tmpl_owned);
     if (loaded) model_session_close(&ms);
-    rc = sched ? 0 : 1;
+    rc = sched || http_stop ? 0 : 1; // a signal while loading is a normal stop
     goto out;
 oom:
     fprintf(stderr, "kite serve: out of memory\n");

@@ -579,7 +579,7 @@ test('a client that leaves a non-stream request frees the model at once; /health
     assert.equal((await r.json()).choices[0].text, kiteRun(['-p', 'Once upon a time', '-n', '4']));
     assert.ok(Date.now() - t0 < 5000, `the next request waited ${Date.now() - t0} ms for the abandoned one`);
     const metrics = await (await fetch(b + '/metrics', { signal: AbortSignal.timeout(T) })).text();
-    const predicted = Number(metrics.match(/^kite:tokens_predicted_total (\d+)$/m)[1]);
+    const predicted = Number(metrics.match(/^llamacpp:tokens_predicted_total (\d+)$/m)[1]);
     assert.ok(predicted < 200, `the abandoned request went on generating (${predicted} tokens in all)`);
 
     // a long stream; cheap endpoints answer while it runs
@@ -625,7 +625,7 @@ test('503 with Retry-After when the slots and the queue are full', async () => {
     const second = postJson(b, '/v1/completions', body, {}, acs[1].signal).catch((e) => e); // waits for the slot
     for (let i = 0; i < 100; i++) { // until the server counts it as waiting
       const m = await (await fetch(b + '/metrics', { signal: AbortSignal.timeout(T) })).text();
-      if (/^kite:requests_deferred 1$/m.test(m)) break;
+      if (/^llamacpp:requests_deferred 1$/m.test(m)) break;
       await sleep(50);
     }
     const third = await postJson(b, '/v1/chat/completions', { messages: [{ role: 'user', content: 'hi' }] });
@@ -740,7 +740,7 @@ test('a client that leaves a stream frees its slot at once for a queued request'
     const queued = postJson(b, '/v1/completions', { prompt: 'The little dog', max_tokens: 4, temperature: 0 });
     for (let i = 0; i < 100; i++) { // until the server counts it as waiting for the slot
       const m = await (await fetch(b + '/metrics', { signal: AbortSignal.timeout(T) })).text();
-      if (/^kite:requests_deferred 1$/m.test(m)) break;
+      if (/^llamacpp:requests_deferred 1$/m.test(m)) break;
       await sleep(50);
     }
     ac.abort();
@@ -749,7 +749,7 @@ test('a client that leaves a stream frees its slot at once for a queued request'
     assert.equal(r.status, 200);
     assert.equal((await r.json()).choices[0].text, kiteRun(['-p', 'The little dog', '-n', '4']));
     const m = await (await fetch(b + '/metrics', { signal: AbortSignal.timeout(T) })).text();
-    const predicted = Number(m.match(/^kite:tokens_predicted_total (\d+)$/m)[1]);
+    const predicted = Number(m.match(/^llamacpp:tokens_predicted_total (\d+)$/m)[1]);
     assert.ok(predicted < 300, `the abandoned stream went on generating (${predicted} tokens in all)`);
   });
 });
@@ -890,11 +890,11 @@ test('llama-server endpoints: /completion, /tokenize and /detokenize (as llama.c
     const m = await fetch(b + '/metrics', { signal: AbortSignal.timeout(T) });
     assert.match(m.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
     const t = await m.text();
-    assert.match(t, /^# TYPE kite:tokens_predicted_total counter$/m);
-    assert.match(t, new RegExp(`^kite:tokens_predicted_total ${u.completion_tokens}$`, 'm'));
-    assert.match(t, new RegExp(`^kite:prompt_tokens_total ${u.prompt_tokens}$`, 'm'));
+    assert.match(t, /^# TYPE llamacpp:tokens_predicted_total counter$/m);
+    assert.match(t, new RegExp(`^llamacpp:tokens_predicted_total ${u.completion_tokens}$`, 'm'));
+    assert.match(t, new RegExp(`^llamacpp:prompt_tokens_total ${u.prompt_tokens}$`, 'm'));
     assert.match(t, /^kite:slots_total 2$/m);
-    assert.match(t, /^kite:requests_processing 0$/m);
+    assert.match(t, /^llamacpp:requests_processing 0$/m);
   });
 });
 
