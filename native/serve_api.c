@@ -177,6 +177,8 @@ static void list_models(serve_state *s, http_out *o) {
     jw_int(&w, hp->n_vocab);
     jw_key(&w, "n_ctx_train");
     jw_int(&w, hp->n_ctx_train);
+    jw_key(&w, "n_embd");
+    jw_int(&w, hp->n_embd);
     jw_key(&w, "n_ctx");
     jw_int(&w, kite_ctx_n_ctx(s->ms->ctx));
     jw_key(&w, "chat_template");

@@ -246,3 +246,43 @@ test("error bodies carry llama-server's types: 501 not_supported_error, 404 not_
     assert.deepEqual(Object.keys((await nf.json()).error).sort(), ['code', 'message', 'type']);
   });
 });
+
+// The fields of /v1/models, /props and /slots that llama-server's clients (its web UI, dashboards)
+// read, with stories260K's values (../shared/models/README.md: vocab 512, n_embd 64, context 2048).
+async function checkShapes(b) {
+  const models = await (await get(b, '/v1/models')).json();
+  const meta = models.data[0].meta;
+  assert.deepEqual([meta.n_vocab, meta.n_ctx_train, meta.n_embd], [512, 2048, 64]);
+  const props = await (await get(b, '/props')).json();
+  assert.equal(props.total_slots, 2);
+  assert.equal(props.default_generation_settings.n_ctx, 256);
+  assert.equal(typeof props.default_generation_settings.params.temperature, 'number');
+  assert.deepEqual([props.bos_token, props.eos_token], ['<s>', '</s>']);
+  assert.deepEqual(props.modalities, { vision: false, audio: false, video: false });
+  assert.equal(props.endpoint_slots, true);
+  assert.equal(props.is_sleeping, false);
+  assert.equal(typeof props.chat_template, 'string');
+  const r = await post(b, '/completion', { prompt: 'Once upon a time', n_predict: 3, temperature: 0 });
+  assert.equal((await r.json()).tokens_predicted, 3);
+  const slots = await (await get(b, '/slots')).json();
+  assert.equal(slots.length, 2);
+  for (const s of slots) {
+    assert.equal(s.n_ctx, 256);
+    assert.equal(s.is_processing, false);
+    assert.equal(s.speculative, false);
+    assert.equal(s.next_token[0].has_next_token, false);
+  }
+  const used = slots.find((s) => s.next_token[0].n_decoded === 3);
+  assert.ok(used, `no slot shows the 3 decoded tokens: ${JSON.stringify(slots)}`);
+  assert.equal(used.n_prompt_tokens, 5);
+}
+
+test('/v1/models, /props and /slots carry the fields llama-server clients read', async () => {
+  requireModels();
+  await withServer(startKite, ['-c', '512', '--parallel', '2'], checkShapes);
+});
+
+test('llama-server has the same fields and values', { skip: !haveLlama && 'no build/llama.cpp/bin/llama-server' }, async () => {
+  requireModels();
+  await withServer(startLlama, ['-c', '512', '--parallel', '2'], checkShapes);
+});
