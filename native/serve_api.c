@@ -431,9 +431,10 @@ static void slots(serve_state *s, http_out *o) {
         jw_begin_object(&w);
         jw_key(&w, "id");
         jw_int(&w, i);
-        jw_key(&w, "id_task");
-        if (sl->busy) jw_int(&w, (long long)sl->task);
-        else jw_int(&w, -1);
+        if (sl->used) { // as llama-server: the current or last request, absent before the first
+            jw_key(&w, "id_task");
+            jw_int(&w, (long long)sl->task);
+        }
         jw_key(&w, "n_ctx");
         jw_int(&w, n_ctx);
         jw_key(&w, "is_processing");

@@ -20,6 +20,7 @@
 typedef struct serve_slot {
     bool busy;          // a request holds it
     bool embedding;     // ... an embedding request (else a generation)
+    bool used;          // it has served a request (task is the current or last one)
     unsigned long task; // the request number it serves
     int32_t n_prompt, n_generated; // of its current (or last) request
     serve_job job;      // the generation it runs (see serve_sched.h)

@@ -26,6 +26,7 @@ int serve_slot_acquire(serve_state *s, int fd, bool fin_is_gone, unsigned long t
                 sl->busy = true;
                 sl->embedding = false;
                 sl->task = task;
+                sl->used = true;
                 sl->n_prompt = sl->n_generated = 0;
                 pthread_mutex_unlock(&s->lock);
                 return i;

@@ -232,19 +232,26 @@ test('503 "Loading model" on every endpoint while the model loads, as llama-serv
   }
 });
 
+async function checkErrorTypes(b) {
+  const off = await get(b, '/metrics');
+  assert.equal(off.status, 501);
+  const e = (await off.json()).error;
+  assert.equal(e.type, 'not_supported_error');
+  assert.equal(e.code, 501);
+  assert.match(e.message, /--metrics/);
+  const nf = await get(b, '/no-such-endpoint');
+  assert.equal(nf.status, 404);
+  assert.deepEqual(Object.keys((await nf.json()).error).sort(), ['code', 'message', 'type']);
+}
+
 test("error bodies carry llama-server's types: 501 not_supported_error, 404 not_found_error", async () => {
   requireModels();
-  await withServer(startKite, [], async (b) => {
-    const off = await get(b, '/metrics');
-    assert.equal(off.status, 501);
-    const e = (await off.json()).error;
-    assert.equal(e.type, 'not_supported_error');
-    assert.equal(e.code, 501);
-    assert.match(e.message, /--metrics/);
-    const nf = await get(b, '/no-such-endpoint');
-    assert.equal(nf.status, 404);
-    assert.deepEqual(Object.keys((await nf.json()).error).sort(), ['code', 'message', 'type']);
-  });
+  await withServer(startKite, [], checkErrorTypes);
+});
+
+test('llama-server gives the same error types', { skip: !haveLlama && 'no build/llama.cpp/bin/llama-server' }, async () => {
+  requireModels();
+  await withServer(startLlama, ['-c', '512'], checkErrorTypes);
 });
 
 // The fields of /v1/models, /props and /slots that llama-server's clients (its web UI, dashboards)
@@ -262,6 +269,8 @@ async function checkShapes(b) {
   assert.equal(props.endpoint_slots, true);
   assert.equal(props.is_sleeping, false);
   assert.equal(typeof props.chat_template, 'string');
+  const before = await (await get(b, '/slots')).json();
+  assert.ok(before.every((s) => !('id_task' in s)), 'id_task before any request');
   const r = await post(b, '/completion', { prompt: 'Once upon a time', n_predict: 3, temperature: 0 });
   assert.equal((await r.json()).tokens_predicted, 3);
   const slots = await (await get(b, '/slots')).json();
@@ -270,16 +279,23 @@ async function checkShapes(b) {
     assert.equal(s.n_ctx, 256);
     assert.equal(s.is_processing, false);
     assert.equal(s.speculative, false);
-    assert.equal(s.next_token[0].has_next_token, false);
   }
-  const used = slots.find((s) => s.next_token[0].n_decoded === 3);
-  assert.ok(used, `no slot shows the 3 decoded tokens: ${JSON.stringify(slots)}`);
-  assert.equal(used.n_prompt_tokens, 5);
+  // the slot that served it names the request and has llama-server's next_token entry
+  const used = slots.filter((s) => 'id_task' in s);
+  assert.equal(used.length, 1, JSON.stringify(slots));
+  assert.equal(typeof used[0].id_task, 'number');
+  assert.equal(used[0].next_token[0].has_next_token, false);
+  assert.equal(typeof used[0].next_token[0].n_decoded, 'number');
+  assert.ok(used[0].n_prompt_tokens >= 5, `n_prompt_tokens ${used[0].n_prompt_tokens}`);
+  return used[0];
 }
 
 test('/v1/models, /props and /slots carry the fields llama-server clients read', async () => {
   requireModels();
-  await withServer(startKite, ['-c', '512', '--parallel', '2'], checkShapes);
+  const used = await withServer(startKite, ['-c', '512', '--parallel', '2'], checkShapes);
+  // Kite's counts (llama-server's: the tokens in the slot's cache, 7, and 0 decoded once done)
+  assert.equal(used.n_prompt_tokens, 5);
+  assert.equal(used.next_token[0].n_decoded, 3);
 });
 
 test('llama-server has the same fields and values', { skip: !haveLlama && 'no build/llama.cpp/bin/llama-server' }, async () => {
