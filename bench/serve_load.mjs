@@ -119,13 +119,29 @@ async function stopServer(proc) {
   children.delete(proc);
 }
 
+// A request whose kept-alive connection the server had closed fails before any response (llama-
+// server's HTTP library closes a connection after a few requests); it is sent again, at most
+// twice, and counted.
+let resent = 0;
+async function post(url, body) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetch(url, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, signal: AbortSignal.timeout(timeoutS * 1000),
+        body,
+      });
+    } catch (e) {
+      if (attempt >= 2 || e?.cause?.code !== 'UND_ERR_SOCKET') throw e;
+      resent++;
+    }
+  }
+}
+
 // One streamed greedy completion: { text, tokens, ttft (ms), total (ms) }.
 async function complete(base, prompt) {
   const t0 = performance.now();
-  const r = await fetch(base + '/v1/completions', {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, signal: AbortSignal.timeout(timeoutS * 1000),
-    body: JSON.stringify({ prompt, max_tokens: maxTokens, temperature: 0, stream: true, cache_prompt: false }),
-  });
+  const r = await post(base + '/v1/completions',
+    JSON.stringify({ prompt, max_tokens: maxTokens, temperature: 0, stream: true, cache_prompt: false }));
   if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${await r.text()}`);
   const dec = new TextDecoder();
   let buf = '', text = '', ttft = null, tokens = 0, chunks = 0, done = false;
@@ -163,6 +179,7 @@ async function runOne(kind) {
     const rssBefore = rssKiB(proc.pid);
     const ttfts = [];
     let tokens = 0, wrong = 0, n = 0;
+    resent = 0;
     const t0 = performance.now();
     await Promise.all(Array.from({ length: nClients }, async (_, c) => {
       for (let i = 0; i < nRequests; i++) {
@@ -180,7 +197,7 @@ async function runOne(kind) {
     const secs = (performance.now() - t0) / 1000;
     const rssAfter = rssKiB(proc.pid);
     return { kind, argv, alone, n, wrong, tokens, secs, tps: tokens / secs, p50: pct(ttfts, 50), p99: pct(ttfts, 99),
-      rssBefore: rssBefore / 1024, rssAfter: rssAfter / 1024 };
+      rssBefore: rssBefore / 1024, rssAfter: rssAfter / 1024, resent };
   } finally {
     await stopServer(proc);
   }
@@ -193,7 +210,8 @@ for (const kind of servers) {
   const r = await runOne(kind);
   results.push(r);
   console.log(`${kind === 'kite' ? 'kite serve' : 'llama-server'}: ${r.argv.map(rel).join(' ')}`);
-  console.log(`  replies: ${r.n}, equal to the reply alone: ${r.n - r.wrong}, different: ${r.wrong}`);
+  console.log(`  replies: ${r.n}, equal to the reply alone: ${r.n - r.wrong}, different: ${r.wrong}` +
+    (r.resent ? ` (${r.resent} sent again after the server closed a kept-alive connection)` : ''));
   console.log(`  generated tokens: ${r.tokens} in ${r.secs.toFixed(2)} s = ${r.tps.toFixed(1)} tokens/s`);
   console.log(`  time to first token: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms`);
   console.log(`  server RSS: ${r.rssBefore.toFixed(1)} MiB before, ${r.rssAfter.toFixed(1)} MiB after`);
