@@ -298,7 +298,8 @@ int kite_cmd_serve(int argc, char **argv) {
         sched = serve_sched_start(&s);
         if (!sched) fprintf(stderr, "kite serve: out of memory\n");
     }
-    if (sched && !http_stop) {
+    const bool signalled = http_stop; // before serve_loop_stop sets it
+    if (sched && !signalled) {
         atomic_store(&s.ready, true);
         printf("kite serve: listening on http://%s:%d (model %s, chat template %s, context %d per slot, %d slots)\n",
                host, bound, s.model_id, kite_chat_detect(s.chat_tmpl), kite_ctx_n_ctx(ms.ctx), n_parallel);
@@ -319,7 +320,7 @@ int kite_cmd_serve(int argc, char **argv) {
     serve_state_free(&s);
     free(tmpl_owned);
     if (loaded) model_session_close(&ms);
-    rc = sched || http_stop ? 0 : 1; // a signal while loading is a normal stop
+    rc = sched || signalled ? 0 : 1; // a signal while loading is a normal stop
     goto out;
 oom:
     fprintf(stderr, "kite serve: out of memory\n");

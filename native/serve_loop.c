@@ -345,10 +345,14 @@ bool serve_loop_run(serve_state *s, const serve_loop_opts *opt) {
     sigaddset(&block, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &block, &old);
     int started = 0;
+    // under L.mu: a worker that finds http_stop already set must not count itself out before
+    // workers_alive counts it in
+    pthread_mutex_lock(&L.mu);
     for (; started < opt->n_workers; started++)
         if (pthread_create(&threads[started], NULL, worker_main, &L) != 0) break;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     L.workers_alive = started;
+    pthread_mutex_unlock(&L.mu);
     if (started == 0) {
         fprintf(stderr, "kite serve: cannot start worker threads\n");
         http_stop = 1;

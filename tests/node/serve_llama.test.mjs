@@ -302,3 +302,34 @@ test('llama-server has the same fields and values', { skip: !haveLlama && 'no bu
   requireModels();
   await withServer(startLlama, ['-c', '512', '--parallel', '2'], checkShapes);
 });
+
+// Runs kite serve with args until it exits (at most ms); { code, stderr, ms }.
+function runToExit(args, ms, onSpawn = () => {}) {
+  const t0 = Date.now();
+  const proc = spawn(kiteBin(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr.on('data', (d) => (stderr += d));
+  onSpawn(proc);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`kite serve still running after ${ms} ms: ${stderr}`));
+    }, ms);
+    proc.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr, ms: Date.now() - t0 });
+    });
+  });
+}
+
+test('listening before the model loads: a model that fails exits 1 naming it; SIGTERM while loading exits 0 at once', async () => {
+  requireModels();
+  const bad = await runToExit(['serve', '-m', '/nonexistent/model.gguf', '--host', '127.0.0.1', '--port', '0'], 10000);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /nonexistent\/model\.gguf/);
+  assert.doesNotMatch(bad.stderr, /still running/);
+  const term = await runToExit(['serve', '-m', model(), '--host', '127.0.0.1', '--port', '0', '--load-delay', '20000'], 10000,
+    (p) => setTimeout(() => p.kill('SIGTERM'), 300));
+  assert.equal(term.code, 0, term.stderr);
+  assert.ok(term.ms < 5000, `took ${term.ms} ms`);
+});
