@@ -34,7 +34,8 @@ static void usage(FILE *f) {
             "                         (llama-server then shares one pool of N; Kite gives each slot\n"
             "                         its own N, so the KV cache holds N x slots tokens)\n"
             "  -kvu, --kv-unified     each slot may hold -c tokens even with --parallel (see -c);\n"
-            "                         -no-kvu, --no-kv-unified: -c is shared out even without it\n"
+            "                         -no-kvu, --no-kv-unified: the default with --parallel (as in\n"
+            "                         llama-server, it does not apply to the automatic 4 slots)\n"
             "  -b, --batch-size N     most tokens per forward pass (default 512): new prompts are fed\n"
             "                         in pieces so running replies go on between them\n"
             "  -t, --threads N        threads of the model (default 1)\n"
@@ -65,6 +66,8 @@ static void usage(FILE *f) {
             "  --load-delay MS        testing aid: wait MS milliseconds before loading the model\n"
             "                         (the server answers 503 \"Loading model\" meanwhile)\n"
             "  -v, --verbose          log one line per generation request to stderr\n"
+            "The server listens at once and answers 503 \"Loading model\" until the model is loaded\n"
+            "(then it prints the \"listening on\" line).\n"
             "endpoints: GET /health /v1/health /v1/models /props /slots /metrics;\n"
             "           POST /v1/completions /v1/chat/completions /completion /v1/embeddings /embedding\n"
             "           /tokenize /detokenize /apply-template\n");
@@ -185,7 +188,7 @@ int kite_cmd_serve(int argc, char **argv) {
     const char *host = "127.0.0.1";
     int32_t port = 8080, n_parallel = 4, max_queue = 16, threads_http = 4, timeout_s = 10, token_delay = 0, load_delay = 0;
     bool verbose = false, metrics = false, parallel_given = false;
-    int kv_unified = -1; // -1: as llama-server, unified unless --parallel is given
+    int kv_unified = -1; // -1: as llama-server, unified unless --parallel is given (see ctx_shared)
     str_list keys = {0}, origins = {0};
     int rc = 2;
     for (int i = 1; i < argc; i++) {
@@ -262,7 +265,8 @@ int kite_cmd_serve(int argc, char **argv) {
     o.n_seq = n_parallel; // one KV cache sequence per slot
     // llama-server: an explicit --parallel without --kv-unified divides -c among the slots; the
     // automatic one (4 slots) turns the unified cache on, where one slot may fill all of -c
-    o.ctx_shared = kv_unified == 0 || (kv_unified < 0 && parallel_given);
+    // (llama-server turns it on for its automatic slots even after --no-kv-unified)
+    o.ctx_shared = parallel_given && kv_unified != 1;
     char *tmpl_owned = NULL;
     serve_state s = {
         .ms = &ms, .sampling = o.sampling, .seed_given = o.seed_given, .n_predict = o.n_predict,

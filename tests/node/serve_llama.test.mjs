@@ -50,7 +50,7 @@ const freePort = () => new Promise((res) => {
   });
 });
 
-// Starts a server (argv[0] the binary) and resolves with { proc, base } once `ready` matches its
+// Starts a server (argv[0] the binary) and resolves with { proc, base } once readyRe matches its
 // output.
 function start(argv, readyRe, ms = 30000) {
   const proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -191,6 +191,9 @@ test('-c with --parallel is shared out among the slots, as llama-server does; -k
   await withServer(startKite, ['-c', '512', '--parallel', '4', '--kv-unified'], (b) => checkShare(b, { perSlot: 512 }));
   // no --parallel: llama-server's automatic 4 slots with the unified cache, each may fill -c
   await withServer(startKite, ['-c', '512'], (b) => checkShare(b, { perSlot: 512 }));
+  await withServer(startKite, ['-c', '1024', '--parallel', '4', '--no-kv-unified'], (b) => checkShare(b, { perSlot: 256 }));
+  // llama-server keeps its automatic slots unified even after --no-kv-unified
+  await withServer(startKite, ['-c', '512', '--no-kv-unified'], (b) => checkShare(b, { perSlot: 512 }));
   // -c smaller than the slots: refused at the start, naming the problem
   await assert.rejects(startKite(['-c', '3', '--parallel', '4']), /-c 3 leaves no room for 4 slots/);
 });
@@ -199,6 +202,7 @@ test('llama-server gives the same shares and the same error', { skip: !haveLlama
   requireModels();
   await withServer(startLlama, ['-c', '1024', '--parallel', '4'], (b) => checkShare(b, { perSlot: 256 }));
   await withServer(startLlama, ['-c', '512', '--parallel', '4', '--kv-unified'], (b) => checkShare(b, { perSlot: 512 }));
+  await withServer(startLlama, ['-c', '512', '--no-kv-unified'], (b) => checkShare(b, { perSlot: 512 }));
 });
 
 test('503 "Loading model" on every endpoint while the model loads, as llama-server answers', async () => {
