@@ -14,6 +14,7 @@ KITE_COMMAND(chat);
 KITE_COMMAND(tokenize);
 KITE_COMMAND(bench);
 KITE_COMMAND(perplexity);
+KITE_COMMAND(imatrix);
 KITE_COMMAND(embed);
 KITE_COMMAND(serve);
 

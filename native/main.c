@@ -20,6 +20,7 @@ static const command commands[] = {
     {"tokenize", kite_cmd_tokenize, "tokenize -m MODEL -p TEXT [--ids] print token ids"},
     {"bench", kite_cmd_bench, "bench -m MODEL [-p 128 -n 64]     prefill/decode speed"},
     {"perplexity", kite_cmd_perplexity, "perplexity -m MODEL -f TEXT [-c N]  measure perplexity"},
+    {"imatrix", kite_cmd_imatrix, "imatrix -m MODEL -f TEXT [-o OUT]  importance matrix for quantize --imatrix"},
     {"embed", kite_cmd_embed, "embed -m MODEL -p TEXT           text embedding (pooled hidden states)"},
     {"serve", kite_cmd_serve, "serve -m MODEL [--port 8080]     OpenAI-compatible HTTP server"},
 };

@@ -153,6 +153,11 @@ struct kite_backend {
     // to the token's own position (only the last a->window positions when set; scores
     // soft-capped when set); out rows get n_head * head_dim floats.
     void (*attention)(kite_backend *b, int32_t layer, kite_view q, kite_view out, int32_t n, const kite_attn *a);
+
+    // Optional (NULL: the backend cannot): from now on hands the input rows of every matmul it
+    // runs (matmul and moe's router and experts) to fn before the product, as
+    // kite_matmul_observer describes; fn = NULL stops it.
+    void (*set_observer)(kite_backend *b, kite_matmul_observer fn, void *user);
 };
 
 // Creates a backend by name for cfg: "cpu" (today's kernels, its own thread pool of

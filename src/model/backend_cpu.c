@@ -44,6 +44,8 @@ typedef struct cpu_backend {
     int32_t rope_next;        // the slot to reuse next
     kite_attend_fn attend;    // the attention op for this host
     kite_pool *pool;
+    kite_matmul_observer observer; // set_observer's, or NULL
+    void *observer_user;
     // routed experts (NULL for dense models): rows R = n_batch * n_expert_used
     float *moe_logits;        // (n_batch, n_expert) router logits
     float *moe_probs;         // (n_expert) one token's router softmax
@@ -112,10 +114,23 @@ static void cpu_embed(kite_backend *b, const kite_weight *w, const int32_t *toke
     }
 }
 
+// Hands a matmul's input rows to the observer, if one is set (expert -1: not an expert's).
+static void observe(const cpu_backend *c, const kite_weight *w, int32_t expert, int32_t n_expert, const float *x,
+                    int32_t n) {
+    if (c->observer) c->observer(c->observer_user, w->name, expert, n_expert, x, n, w->n_in);
+}
+
+static void cpu_set_observer(kite_backend *b, kite_matmul_observer fn, void *user) {
+    cpu_backend *c = cpu(b);
+    c->observer = fn;
+    c->observer_user = user;
+}
+
 static void cpu_matmul(kite_backend *b, const kite_weight *w, kite_view x, int32_t n, kite_view y) {
     cpu_backend *c = cpu(b);
     KITE_ASSERT(x.stride == w->n_in && y.stride == w->n_out);
     if (c->err != KITE_OK) return;
+    observe(c, w, -1, 1, at(c, x), n);
     kite_status s = kite_matmul(c->pool, w->type, w->data, w->n_in, w->n_out, at(c, x), n, at(c, y), c->scratch,
                                 c->scratch_size);
     if (s != KITE_OK) fail(c, s);
@@ -202,6 +217,7 @@ static kite_weight expert_matrix(const kite_weight *w0, uint64_t stride, int32_t
 
 static kite_status moe_run(cpu_backend *c, const kite_moe *moe, const float *x, int32_t n, float *out) {
     const int32_t E = c->cfg.m->hp.n_embd, X = moe->n_expert, K = moe->n_used, FE = moe->n_ff;
+    observe(c, moe->gate_inp, -1, 1, x, n);
     KITE_TRY(mm(c, moe->gate_inp, x, n, c->moe_logits));
     for (int32_t t = 0; t < n; t++)
         kite__moe_route(c->moe_logits + (size_t)t * X, X, K, c->moe_probs, c->moe_ids + (size_t)t * K,
@@ -218,9 +234,12 @@ static kite_status moe_run(cpu_backend *c, const kite_moe *moe, const float *x, 
         const kite_weight wg = expert_matrix(moe->gate, moe->gate_stride, e),
                           wu = expert_matrix(moe->up, moe->up_stride, e),
                           wd = expert_matrix(moe->down, moe->down_stride, e);
+        observe(c, &wg, e, X, c->moe_x, m);
         KITE_TRY(mm(c, &wg, c->moe_x, m, c->moe_g));
+        observe(c, &wu, e, X, c->moe_x, m);
         KITE_TRY(mm(c, &wu, c->moe_x, m, c->moe_u));
         kite__swiglu(c->moe_g, c->moe_u, m * FE);
+        observe(c, &wd, e, X, c->moe_g, m);
         KITE_TRY(mm(c, &wd, c->moe_g, m, c->moe_y));
         for (int32_t r = 0; r < m; r++) { // weighted, into the row of its (token, slot)
             const int32_t slot = c->moe_slot[r];
@@ -434,6 +453,7 @@ kite_status kite__backend_cpu_new(const kite_backend_config *cfg, kite_backend *
         .rope = cpu_rope,
         .kv_store = cpu_kv_store,
         .attention = cpu_attention,
+        .set_observer = cpu_set_observer,
     };
     c->cfg = *cfg;
     c->attend = kite_kernels_attend();

@@ -145,6 +145,15 @@ uint64_t kite_ctx_kv_bytes(const kite_ctx *c) {
 }
 kite_model *kite_ctx_model(const kite_ctx *c) { return c->m; }
 
+kite_status kite_ctx_set_matmul_observer(kite_ctx *c, kite_matmul_observer fn, void *user) {
+    for (int i = 0; i < c->n_backends; i++)
+        if (!c->backends[i]->set_observer)
+            return kite__fail(KITE_ERR_UNSUPPORTED, "backend '%s' cannot report matmul inputs (run its layers on the CPU)",
+                              c->backends[i]->name);
+    for (int i = 0; i < c->n_backends; i++) c->backends[i]->set_observer(c->backends[i], fn, user);
+    return KITE_OK;
+}
+
 int32_t kite_ctx_seq_pos(const kite_ctx *c, int32_t seq) {
     return seq >= 0 && seq < c->n_seq ? c->seq_pos[seq] : -1;
 }

@@ -196,6 +196,23 @@ uint64_t kite_ctx_kv_bytes(const kite_ctx *c);
 // The model a context runs.
 kite_model *kite_ctx_model(const kite_ctx *c);
 
+// ---- matmul observer (importance matrices) --------------------------------------------
+
+// Receives the input of one matrix product just before it runs: n rows of n_in floats
+// (contiguous, valid only during the call) multiplied by the weight tensor named `weight` (its
+// name in the file: "blk.0.attn_q.weight", "output.weight", or "token_embd.weight" for a tied
+// output head). For a 3-D expert tensor ("blk.0.ffn_up_exps.weight") the rows are those routed to
+// expert `expert` of n_expert, one row per (token, expert slot); else expert = -1, n_expert = 1.
+// Every matmul of the forward pass is reported (the token embedding is a lookup, not one), in
+// the order it runs, on the thread that called eval/decode.
+typedef void (*kite_matmul_observer)(void *user, const char *weight, int32_t expert, int32_t n_expert,
+                                     const float *x, int32_t n, int32_t n_in);
+
+// Sets (fn non-NULL) or clears ctx's matmul observer. Only backends that compute in host memory
+// can report inputs: KITE_ERR_UNSUPPORTED, naming the backend, when a layer or the output head
+// of c runs on one that cannot (nothing is set then).
+kite_status kite_ctx_set_matmul_observer(kite_ctx *c, kite_matmul_observer fn, void *user);
+
 // ---- generation ---------------------------------------------------------------------
 
 typedef struct kite_gen_stats {

@@ -7,12 +7,16 @@
 #include "model/kite_model.h"
 #include "model/ops.h"
 
+// Longest tensor name a weight keeps, NUL included (ggml's GGML_MAX_NAME).
+#define KITE_WEIGHT_NAME_MAX 64
+
 // A weight matrix as it lies in the file: n_out rows of n_in elements of `type`.
 typedef struct kite_weight {
     const void *data;
     kite_type type;
     int32_t n_in;  // row length (ne[0])
     int32_t n_out; // row count (ne[1])
+    char name[KITE_WEIGHT_NAME_MAX]; // the file's tensor name ("blk.0.attn_q.weight"), for observers
 } kite_weight;
 
 // One transformer block. Fused arches (phi3) fill wqkv / w_gate_up instead of the split ones.

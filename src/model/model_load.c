@@ -254,6 +254,7 @@ static kite_status mats(const tensor_set *g, const char *name, int64_t n_in, int
     w->type = t->type;
     w->n_in = (int32_t)n_in;
     w->n_out = (int32_t)n_out;
+    snprintf(w->name, sizeof w->name, "%s", name);
     return KITE_OK;
 }
 

@@ -1,0 +1,339 @@
+// test_imatrix_cli.c - `kite imatrix` against llama-imatrix itself (built from node-llama-cpp's
+// llama.cpp source by bench/build_llama_cpp.sh into build/llama.cpp/bin; skipped without it):
+// on stories260K and on qwen3moe (3-D expert tensors, per-expert counts) over the shared text,
+// Kite's GGUF matrix has llama-imatrix's keys, the same tensors with the same counts, and sums
+// within SUM_RTOL; quantizing qwen3moe with Kite's matrix and with llama's gives the same KL
+// divergence from the F16 model within KLD_RTOL. Without the reference: the file reads back in
+// both formats (legacy .dat values = GGUF sums / counts), counts are the chunks' tokens, and
+// hostile input (a missing text, -c 0, a text too short, an unwritable or non-file output)
+// fails with a message naming it and leaves the output untouched.
+#include <dirent.h>
+#include <math.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "cli_run.h"
+#include "kite.h"
+
+// Kite's forward pass rounds differently from ggml's (its own kernels and summation order), and
+// the sums are float running sums in a different order (llama-imatrix sums experts slot by slot):
+// each column's sum must be within this relative distance of llama-imatrix's.
+#define SUM_RTOL 2e-3
+// Mean KL divergence of the quantized model from F16, Kite's matrix vs llama's.
+#define KLD_RTOL 0.05
+
+static char tmpdir[256];
+static char root[4096];
+
+static void at(char *buf, size_t cap, const char *name) { snprintf(buf, cap, "%s/%s", tmpdir, name); }
+
+// ---- reading an imatrix GGUF ------------------------------------------------------------------
+
+typedef struct imat_file {
+    unsigned char *buf;
+    size_t len;
+    kite_gguf *g;
+} imat_file;
+
+static bool imat_open(imat_file *f, const char *path) {
+    memset(f, 0, sizeof *f);
+    f->buf = check_read_file(path, &f->len);
+    if (!f->buf || kite_gguf_parse(f->buf, f->len, &f->g) != KITE_OK) {
+        free(f->buf);
+        f->buf = NULL;
+        return false;
+    }
+    return true;
+}
+
+static void imat_close(imat_file *f) {
+    kite_gguf_free(f->g);
+    free(f->buf);
+}
+
+static const kite_gguf_tensor *tensor(const imat_file *f, const char *name) {
+    const int64_t i = kite_gguf_find_tensor(f->g, name);
+    return i < 0 ? NULL : &f->g->tensors[i];
+}
+
+static uint32_t u32_key(const imat_file *f, const char *key) {
+    uint32_t v = 0xffffffffu;
+    kite_gguf_get_u32(f->g, key, &v);
+    return v;
+}
+
+static bool tname_eq(const kite_gguf_tensor *t, const char *s) { return kite_str_eq(t->name, s); }
+
+// Kite's file (k) against llama-imatrix's (l): keys, tensor set, shapes, counts, sums.
+static void compare_files(const char *what, const char *kpath, const char *lpath) {
+    imat_file k, l;
+    const bool ko = imat_open(&k, kpath), lo = imat_open(&l, lpath);
+    CHECK(ko && lo, "%s: cannot read %s or %s", what, kpath, lpath);
+    if (!ko || !lo) {
+        if (ko) imat_close(&k);
+        if (lo) imat_close(&l);
+        return;
+    }
+    kite_str kt = {0}, lt = {0};
+    CHECK(kite_gguf_get_str(k.g, "general.type", &kt) && kite_gguf_get_str(l.g, "general.type", &lt) &&
+              kt.len == lt.len && !memcmp(kt.ptr, lt.ptr, kt.len),
+          "%s: general.type differs", what);
+    CHECK(u32_key(&k, "imatrix.chunk_count") == u32_key(&l, "imatrix.chunk_count") &&
+              u32_key(&k, "imatrix.chunk_size") == u32_key(&l, "imatrix.chunk_size"),
+          "%s: chunk_count %u / chunk_size %u, llama-imatrix %u / %u", what, u32_key(&k, "imatrix.chunk_count"),
+          u32_key(&k, "imatrix.chunk_size"), u32_key(&l, "imatrix.chunk_count"), u32_key(&l, "imatrix.chunk_size"));
+    const kite_gguf_value *kd = kite_gguf_get_arr(k.g, "imatrix.datasets", KITE_GGUF_STRING),
+                          *ld = kite_gguf_get_arr(l.g, "imatrix.datasets", KITE_GGUF_STRING);
+    CHECK(kd && ld && kd->arr.n == ld->arr.n && kd->arr.n == 1 && kd->arr.strs[0].len == ld->arr.strs[0].len &&
+              !memcmp(kd->arr.strs[0].ptr, ld->arr.strs[0].ptr, kd->arr.strs[0].len),
+          "%s: imatrix.datasets differs", what);
+    CHECK(k.g->n_tensors == l.g->n_tensors, "%s: %llu tensors, llama-imatrix %llu", what,
+          (unsigned long long)k.g->n_tensors, (unsigned long long)l.g->n_tensors);
+    double worst = 0.0;
+    char worst_name[200] = "";
+    int n_expert_tensors = 0;
+    for (uint64_t i = 0; i < l.g->n_tensors; i++) {
+        const kite_gguf_tensor *lt_ = &l.g->tensors[i];
+        char name[200];
+        snprintf(name, sizeof name, "%.*s", (int)lt_->name.len, lt_->name.ptr);
+        const kite_gguf_tensor *kt_ = tensor(&k, name);
+        CHECK(kt_ != NULL, "%s: Kite's file has no %s", what, name);
+        if (!kt_) continue;
+        CHECK(tname_eq(&k.g->tensors[i], name), "%s: tensor %llu is not %s (order)", what, (unsigned long long)i,
+              name);
+        CHECK(kt_->type == KITE_TYPE_F32 && lt_->type == KITE_TYPE_F32 && kt_->n_dims == lt_->n_dims &&
+                  kt_->ne[0] == lt_->ne[0] && kt_->ne[1] == lt_->ne[1],
+              "%s: %s shape/type differs", what, name);
+        if (kt_->nbytes != lt_->nbytes) continue;
+        const float *kv = (const float *)kt_->data, *lv = (const float *)lt_->data;
+        const uint64_t n = lt_->nbytes / 4;
+        const size_t nl = strlen(name);
+        if (nl > 7 && !strcmp(name + nl - 7, ".counts")) {
+            bool same = true;
+            for (uint64_t j = 0; j < n; j++) same = same && kv[j] == lv[j];
+            CHECK(same, "%s: %s differs from llama-imatrix's (first: %g vs %g)", what, name, kv[0], lv[0]);
+            if (n > 1) n_expert_tensors++;
+            continue;
+        }
+        for (uint64_t j = 0; j < n; j++) {
+            const double d = fabs((double)kv[j] - lv[j]) / fmax(fabs((double)lv[j]), 1e-30);
+            if (!(d <= worst)) {
+                worst = d;
+                snprintf(worst_name, sizeof worst_name, "%s[%llu] %g vs %g", name, (unsigned long long)j, kv[j], lv[j]);
+            }
+        }
+    }
+    CHECK(worst <= SUM_RTOL, "%s: sums differ by %.3g relative (> %g) at %s", what, worst, SUM_RTOL, worst_name);
+    printf("%s: %llu tensors (%d per-expert counts), largest relative sum difference %.3g (%s)\n", what,
+           (unsigned long long)l.g->n_tensors, n_expert_tensors, worst, worst_name);
+    imat_close(&k);
+    imat_close(&l);
+}
+
+// ---- running llama.cpp's tools ----------------------------------------------------------------
+
+// Runs a shell command line (the test's own paths, quoted), its output to log; its exit code.
+static int sh(const char *cmd, const char *log) {
+    char line[16384];
+    snprintf(line, sizeof line, "%.12000s >'%.4000s' 2>&1", cmd, log);
+    const int st = system(line);
+    return st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+// Mean KLD from `kite perplexity --kl-divergence` output, or NAN.
+static double mean_kld(const char *out) {
+    const char *p = strstr(out, "Mean    KLD:");
+    return p ? strtod(p + 12, NULL) : NAN;
+}
+
+// ---- the comparisons ------------------------------------------------------------------------
+
+static void against_llama(const char *text) {
+    char bin[4200];
+    snprintf(bin, sizeof bin, "%s/build/llama.cpp/bin/llama-imatrix", root);
+    if (access(bin, X_OK) != 0) {
+        check_missing_ref("llama-imatrix (bench/build_llama_cpp.sh builds it into build/llama.cpp/bin)");
+        return;
+    }
+    struct {
+        const char *what, *model, *ctx;
+    } cases[] = {{"stories260K", "models/stories260K.gguf", "128"}, {"qwen3moe", "arch/qwen3moe.gguf", "128"}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char model[4200], kout[512], lout[512], log[512], cmd[12000];
+        if (!strncmp(cases[c].model, "models/", 7)) snprintf(model, sizeof model, "%s/%s", root, cases[c].model);
+        else snprintf(model, sizeof model, "%s/%s", check_models_dir(), cases[c].model);
+        if (access(model, R_OK) != 0) {
+            check_missing_ref("a shared test model for the imatrix comparison");
+            continue;
+        }
+        at(kout, sizeof kout, "kite.gguf");
+        at(lout, sizeof lout, "llama.gguf");
+        at(log, sizeof log, "llama-imatrix.log");
+        snprintf(cmd, sizeof cmd, "'%s' -m '%s' -f '%s' -o '%s' -c %s --no-ppl -t 1", bin, model, text, lout,
+                 cases[c].ctx);
+        const int lrc = sh(cmd, log);
+        CHECK(lrc == 0, "%s: llama-imatrix failed (%d), see %s", cases[c].what, lrc, log);
+        const char *args[] = {"-m", model, "-f", text, "-o", kout, "-c", cases[c].ctx, NULL};
+        cli_result r = cli_run("imatrix", args, NULL);
+        CHECK(r.code == 0, "%s: kite imatrix exit %d: %s", cases[c].what, r.code, r.err);
+        if (lrc == 0 && r.code == 0) compare_files(cases[c].what, kout, lout);
+        if (c != 1 || lrc != 0 || r.code != 0) {
+            unlink(kout);
+            unlink(lout);
+            unlink(log);
+            continue;
+        }
+        // qwen3moe: quantize with either matrix, KL divergence from the F16 model over the text
+        char base[512], qk[512], ql[512];
+        at(base, sizeof base, "base.kld");
+        at(qk, sizeof qk, "q-kite.gguf");
+        at(ql, sizeof ql, "q-llama.gguf");
+        const char *bargs[] = {"-m", model, "-f", text, "-c", "128", "--kl-divergence-base", base, NULL};
+        r = cli_run("perplexity", bargs, NULL);
+        CHECK(r.code == 0, "perplexity base: %s", r.err);
+        double kld[2] = {NAN, NAN};
+        const char *ims[2] = {kout, lout}, *qs[2] = {qk, ql};
+        for (int i = 0; i < 2; i++) {
+            const char *qargs[] = {"--imatrix", ims[i], model, qs[i], "IQ4_NL", NULL};
+            r = cli_run("quantize", qargs, NULL);
+            CHECK(r.code == 0, "quantize with %s: %s", ims[i], r.err);
+            const char *kargs[] = {"-m", qs[i], "--kl-divergence-base", base, "--kl-divergence", NULL};
+            r = cli_run("perplexity", kargs, NULL);
+            CHECK(r.code == 0, "kl-divergence of %s: %s", qs[i], r.err);
+            kld[i] = mean_kld(r.out);
+        }
+        CHECK(isfinite(kld[0]) && isfinite(kld[1]) && fabs(kld[0] - kld[1]) <= KLD_RTOL * kld[1],
+              "IQ4_NL KLD with Kite's matrix %g, with llama-imatrix's %g", kld[0], kld[1]);
+        printf("qwen3moe IQ4_NL: mean KLD from F16 %.6f with Kite's matrix, %.6f with llama-imatrix's\n", kld[0],
+               kld[1]);
+        const char *rm[] = {kout, lout, log, base, qk, ql};
+        for (size_t i = 0; i < sizeof rm / sizeof rm[0]; i++) unlink(rm[i]);
+    }
+}
+
+// The file Kite writes on its own: keys, tensor set and counts, and the legacy format's values.
+static void own_file(const char *model, const char *text) {
+    char gg[512], dat[512];
+    at(gg, sizeof gg, "own.gguf");
+    at(dat, sizeof dat, "own.dat");
+    const char *args[] = {"-m", model, "-f", text, "-o", gg, "-c", "32", "--chunks", "3", NULL};
+    cli_result r = cli_run("imatrix", args, NULL);
+    CHECK(r.code == 0, "kite imatrix exit %d: %s", r.code, r.err);
+    const char *dargs[] = {"-m", model, "-f", text, "-o", dat, "-c", "32", "--chunks", "3", "--output-format", "dat",
+                           NULL};
+    r = cli_run("imatrix", dargs, NULL);
+    CHECK(r.code == 0, "kite imatrix --output-format dat exit %d: %s", r.code, r.err);
+    imat_file f;
+    if (!imat_open(&f, gg)) {
+        CHECK(false, "cannot parse %s", gg);
+        return;
+    }
+    CHECK(u32_key(&f, "imatrix.chunk_count") == 3 && u32_key(&f, "imatrix.chunk_size") == 32,
+          "chunk_count %u chunk_size %u", u32_key(&f, "imatrix.chunk_count"), u32_key(&f, "imatrix.chunk_size"));
+    // stories260K: 5 layers x q k v o gate up down, no output head (llama-imatrix leaves it out)
+    CHECK(f.g->n_tensors == 5 * 7 * 2, "%llu tensors", (unsigned long long)f.g->n_tensors);
+    const char *kinds[] = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"};
+    for (int il = 0; il < 5; il++)
+        for (size_t k = 0; k < 7; k++) {
+            char name[128];
+            snprintf(name, sizeof name, "blk.%d.%s.weight.counts", il, kinds[k]);
+            const kite_gguf_tensor *t = tensor(&f, name);
+            CHECK(t && t->nbytes == 4 && *(const float *)t->data == 96.0f, "%s: 3 chunks of 32 tokens", name);
+        }
+    // the legacy file holds the same means (it stores mean * calls; the reader divides back)
+    size_t dl = 0;
+    unsigned char *db = check_read_file(dat, &dl);
+    kite_imatrix *gi = NULL, *di = NULL;
+    CHECK(kite_imatrix_parse(f.buf, f.len, &gi) == KITE_OK, "GGUF: %s", kite_last_error());
+    CHECK(db && kite_imatrix_parse(db, dl, &di) == KITE_OK, "dat: %s", kite_last_error());
+    if (gi && di) {
+        CHECK(di->legacy && di->n_entries == gi->n_entries && di->chunk_count == 3 && gi->chunk_count == 3,
+              "entries %zu vs %zu, chunks %d / %d", di->n_entries, gi->n_entries, di->chunk_count, gi->chunk_count);
+        CHECK(di->dataset && !strcmp(di->dataset, text) && gi->dataset && !strcmp(gi->dataset, text), "dataset");
+        double worst = 0;
+        for (size_t i = 0; i < gi->n_entries && i < di->n_entries; i++) {
+            CHECK(!strcmp(gi->entries[i].name, di->entries[i].name) && gi->entries[i].n == di->entries[i].n,
+                  "entry %zu: %s vs %s", i, gi->entries[i].name, di->entries[i].name);
+            for (uint64_t j = 0; j < gi->entries[i].n && j < di->entries[i].n; j++) {
+                const float a = gi->entries[i].values[j], b = di->entries[i].values[j];
+                CHECK(a > 0.0f, "%s[%llu] = %g", gi->entries[i].name, (unsigned long long)j, a);
+                worst = fmax(worst, fabs(a - b) / a);
+            }
+        }
+        CHECK(worst < 1e-6, "GGUF and .dat means differ by %g relative", worst);
+    }
+    kite_imatrix_free(gi);
+    kite_imatrix_free(di);
+    free(db);
+    imat_close(&f);
+    unlink(gg);
+    unlink(dat);
+}
+
+// Bad input: clear messages, exit codes, no output and no temporary file left behind.
+static void hostile(const char *model, const char *text) {
+    char out[512], dir[512], missing[512], short_text[512], nodir[512];
+    at(out, sizeof out, "keep.gguf");
+    at(dir, sizeof dir, "a_dir");
+    at(missing, sizeof missing, "no-such-text.txt");
+    at(short_text, sizeof short_text, "short.txt");
+    at(nodir, sizeof nodir, "no-such-dir/out.gguf");
+    CHECK(check_write_file(out, "keep", 4) && check_write_file(short_text, "Once upon a time.", 17) &&
+              mkdir(dir, 0755) == 0,
+          "setup");
+    struct {
+        const char *what, *file, *ctx, *o, *fmt;
+        int code;
+        const char *msg;
+    } cases[] = {
+        {"missing text", missing, "32", out, "gguf", 1, "no-such-text.txt"},
+        {"-c 0", text, "0", out, "gguf", 2, "-c must be at least 1"},
+        {"-c -5", text, "-5", out, "gguf", 2, "-c"},
+        {"text too short", short_text, "32", out, "gguf", 1, "need at least 64"},
+        {"output folder missing", text, "32", nodir, "gguf", 1, "no-such-dir"},
+        {"output is a folder", text, "32", dir, "gguf", 2, "not a regular file"},
+        {"bad format", text, "32", out, "json", 2, "--output-format must be gguf or dat"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *args[] = {"-m", model, "-f", cases[i].file, "-c", cases[i].ctx, "-o", cases[i].o,
+                              "--output-format", cases[i].fmt, NULL};
+        cli_result r = cli_run("imatrix", args, NULL);
+        CHECK(r.code == cases[i].code && strstr(r.err, cases[i].msg), "%s: exit %d, stderr: %s", cases[i].what,
+              r.code, r.err);
+    }
+    size_t len = 0;
+    unsigned char *b = check_read_file(out, &len);
+    CHECK(b && len == 4 && !memcmp(b, "keep", 4), "a failed run changed its output file");
+    free(b);
+    DIR *d = opendir(tmpdir);
+    int stale = 0;
+    for (struct dirent *e; d && (e = readdir(d));) stale += strstr(e->d_name, ".tmp-") != NULL;
+    if (d) closedir(d);
+    CHECK(stale == 0, "%d temporary files left behind", stale);
+    unlink(out);
+    unlink(short_text);
+    rmdir(dir);
+}
+
+int main(void) {
+    const char *r = getenv("KITE_ROOT");
+    snprintf(root, sizeof root, "%s", r && *r ? r : ".");
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/kite_imatrix_XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        fprintf(stderr, "cannot make a temporary folder\n");
+        return 1;
+    }
+    char model[4200], text[4200];
+    snprintf(model, sizeof model, "%s/models/stories260K.gguf", root);
+    snprintf(text, sizeof text, "%s/../text/stories.txt", check_models_dir());
+    if (access(text, R_OK) != 0) {
+        check_missing_ref("the shared text ../text/stories.txt beside KITE_MODELS");
+    } else {
+        own_file(model, text);
+        hostile(model, text);
+        against_llama(text);
+    }
+    CHECK(rmdir(tmpdir) == 0, "files left in %s", tmpdir);
+    return check_done("imatrix_cli");
+}
