@@ -317,6 +317,18 @@ static void own_file(const char *model, const char *text) {
                            NULL};
     r = cli_run("imatrix", dargs, NULL);
     CHECK(r.code == 0, "kite imatrix --output-format dat exit %d: %s", r.code, r.err);
+    // layers on a second backend (the observer runs on each) and more threads: the same bytes
+    char split[512];
+    at(split, sizeof split, "split.gguf");
+    const char *sargs[] = {"-m", model, "-f", text, "-o", split, "-c", "32", "--chunks", "3", "-ngl", "3",
+                           "--device", "cpu", "-t", "2", NULL};
+    r = cli_run("imatrix", sargs, NULL);
+    size_t l1 = 0, l2 = 0;
+    unsigned char *b1 = check_read_file(gg, &l1), *b2 = check_read_file(split, &l2);
+    CHECK(r.code == 0 && b1 && b2 && l1 == l2 && !memcmp(b1, b2, l1), "-ngl 3 --device cpu -t 2 differs: %s", r.err);
+    free(b1);
+    free(b2);
+    unlink(split);
     imat_file f;
     if (!imat_open(&f, gg)) {
         CHECK(false, "cannot parse %s", gg);
