@@ -1,5 +1,6 @@
 // test_imatrix_cli.c - `kite imatrix` against llama-imatrix itself (built from node-llama-cpp's
-// llama.cpp source by bench/build_llama_cpp.sh into build/llama.cpp/bin; skipped without it):
+// llama.cpp source by bench/build_llama_cpp.sh into build/llama.cpp/bin; without it, against the
+// files it wrote, recorded in tests/data/llama-imatrix by its README's commands):
 // on stories260K and on qwen3moe (3-D expert tensors, per-expert counts) over the shared text,
 // Kite's GGUF file has llama-imatrix's header byte for byte (keys, tensor table), the same
 // counts (for qwen3moe's experts up to MAX_MOVED rows routed the other way at router near-ties)
@@ -11,6 +12,8 @@
 // or non-file output, a bad format) fails with a message naming it, leaving the output and no
 // temporary file behind.
 #include <dirent.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <math.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -198,14 +201,18 @@ static double mean_kld(const char *out) {
 
 // The legacy .dat files of both: the same size (entries, names, lengths), chunks and dataset, and
 // means within SUM_RTOL.
-static void legacy_vs_llama(const char *bin, const char *model, const char *text) {
-    char kout[512], lout[512], log[512], cmd[20000];
+static void legacy_vs_llama(const char *bin, const char *recorded, const char *model, const char *text) {
+    char kout[512], lout[4200], log[512], cmd[20000];
     at(kout, sizeof kout, "kite.dat");
-    at(lout, sizeof lout, "llama.dat");
     at(log, sizeof log, "llama-imatrix-dat.log");
-    snprintf(cmd, sizeof cmd, "'%s' -m '%s' -f '%s' -o '%s' -c 128 --no-ppl -t 1 --output-format dat", bin, model,
-             text, lout);
-    CHECK(sh(cmd, log) == 0, "llama-imatrix --output-format dat failed, see %s", log);
+    if (bin) {
+        at(lout, sizeof lout, "llama.dat");
+        snprintf(cmd, sizeof cmd, "'%s' -m '%s' -f '%s' -o '%s' -c 128 --no-ppl -t 1 --output-format dat", bin,
+                 model, text, lout);
+        CHECK(sh(cmd, log) == 0, "llama-imatrix --output-format dat failed, see %s", log);
+    } else {
+        snprintf(lout, sizeof lout, "%s/stories260K.dat", recorded);
+    }
     const char *args[] = {"-m", model, "-f", text, "-o", kout, "-c", "128", "--output-format", "dat", NULL};
     cli_result r = cli_run("imatrix", args, NULL);
     CHECK(r.code == 0, "kite imatrix --output-format dat: %s", r.err);
@@ -237,43 +244,64 @@ static void legacy_vs_llama(const char *bin, const char *model, const char *text
     free(kb);
     free(lb);
     unlink(kout);
-    unlink(lout);
+    if (bin) unlink(lout);
     unlink(log);
 }
 
-static void against_llama(const char *text) {
-    char bin[4200];
-    snprintf(bin, sizeof bin, "%s/build/llama.cpp/bin/llama-imatrix", root);
-    if (access(bin, X_OK) != 0) {
-        check_missing_ref("llama-imatrix (bench/build_llama_cpp.sh builds it into build/llama.cpp/bin)");
+// Both tools run in the text's folder on `-f stories.txt`, so that the dataset name each file
+// records is the same whether llama-imatrix runs now or its recorded file is read.
+static void against_llama(const char *text_path) {
+    char bin_path[4200], recorded[PATH_MAX], textdir[PATH_MAX], cwd[PATH_MAX], tmp[PATH_MAX + 64];
+    snprintf(bin_path, sizeof bin_path, "%s/build/llama.cpp/bin/llama-imatrix", root);
+    const char *bin = access(bin_path, X_OK) == 0 ? bin_path : NULL;
+    snprintf(tmp, sizeof tmp, "%s/tests/data/llama-imatrix", root);
+    if (!realpath(tmp, recorded) || !getcwd(cwd, sizeof cwd)) {
+        check_missing_ref("tests/data/llama-imatrix (llama-imatrix's recorded files)");
         return;
     }
+    snprintf(tmp, sizeof tmp, "%s", text_path);
+    char *slash = strrchr(tmp, '/');
+    if (slash) *slash = '\0';
+    CHECK(slash && realpath(tmp, textdir) && !strcmp(slash + 1, "stories.txt"), "the text's folder: %s", text_path);
+    if (!slash) return;
+    const char *text = "stories.txt";
+    printf("llama-imatrix: %s\n", bin ? bin : "the files recorded in tests/data/llama-imatrix");
     struct {
         const char *what, *model, *ctx;
     } cases[] = {{"stories260K", "models/stories260K.gguf", "128"}, {"qwen3moe", "arch/qwen3moe.gguf", "128"}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        char model[4200], kout[512], lout[512], log[512], cmd[20000];
-        if (!strncmp(cases[c].model, "models/", 7)) snprintf(model, sizeof model, "%s/%s", root, cases[c].model);
-        else snprintf(model, sizeof model, "%s/%s", check_models_dir(), cases[c].model);
-        if (access(model, R_OK) != 0) {
+        char model[PATH_MAX], kout[512], lout[PATH_MAX + 64], log[512], cmd[20000];
+        if (!strncmp(cases[c].model, "models/", 7)) snprintf(tmp, sizeof tmp, "%s/%s", root, cases[c].model);
+        else snprintf(tmp, sizeof tmp, "%s/%s", check_models_dir(), cases[c].model);
+        if (!realpath(tmp, model) || access(model, R_OK) != 0) {
             check_missing_ref("a shared test model for the imatrix comparison");
             continue;
         }
+        if (chdir(textdir) != 0) {
+            CHECK(false, "cannot enter %s", textdir);
+            return;
+        }
         at(kout, sizeof kout, "kite.gguf");
-        at(lout, sizeof lout, "llama.gguf");
         at(log, sizeof log, "llama-imatrix.log");
-        snprintf(cmd, sizeof cmd, "'%s' -m '%s' -f '%s' -o '%s' -c %s --no-ppl -t 1", bin, model, text, lout,
-                 cases[c].ctx);
-        const int lrc = sh(cmd, log);
-        CHECK(lrc == 0, "%s: llama-imatrix failed (%d), see %s", cases[c].what, lrc, log);
+        int lrc = 0;
+        if (bin) {
+            at(lout, sizeof lout, "llama.gguf");
+            snprintf(cmd, sizeof cmd, "'%s' -m '%s' -f '%s' -o '%s' -c %s --no-ppl -t 1", bin, model, text, lout,
+                     cases[c].ctx);
+            lrc = sh(cmd, log);
+            CHECK(lrc == 0, "%s: llama-imatrix failed (%d), see %s", cases[c].what, lrc, log);
+        } else {
+            snprintf(lout, sizeof lout, "%s/%s.gguf", recorded, cases[c].what);
+        }
         const char *args[] = {"-m", model, "-f", text, "-o", kout, "-c", cases[c].ctx, NULL};
         cli_result r = cli_run("imatrix", args, NULL);
         CHECK(r.code == 0, "%s: kite imatrix exit %d: %s", cases[c].what, r.code, r.err);
         if (lrc == 0 && r.code == 0) compare_files(cases[c].what, kout, lout);
-        if (c == 0 && lrc == 0 && r.code == 0) legacy_vs_llama(bin, model, text);
+        if (c == 0 && lrc == 0 && r.code == 0) legacy_vs_llama(bin, recorded, model, text);
+        CHECK(chdir(cwd) == 0, "cannot return to %s", cwd);
         if (c != 1 || lrc != 0 || r.code != 0) {
             unlink(kout);
-            unlink(lout);
+            if (bin) unlink(lout);
             unlink(log);
             continue;
         }
@@ -282,7 +310,7 @@ static void against_llama(const char *text) {
         at(base, sizeof base, "base.kld");
         at(qk, sizeof qk, "q-kite.gguf");
         at(ql, sizeof ql, "q-llama.gguf");
-        const char *bargs[] = {"-m", model, "-f", text, "-c", "128", "--kl-divergence-base", base, NULL};
+        const char *bargs[] = {"-m", model, "-f", text_path, "-c", "128", "--kl-divergence-base", base, NULL};
         r = cli_run("perplexity", bargs, NULL);
         CHECK(r.code == 0, "perplexity base: %s", r.err);
         double kld[2] = {NAN, NAN};
@@ -300,8 +328,8 @@ static void against_llama(const char *text) {
               "IQ4_NL KLD with Kite's matrix %g, with llama-imatrix's %g", kld[0], kld[1]);
         printf("qwen3moe IQ4_NL: mean KLD from F16 %.6f with Kite's matrix, %.6f with llama-imatrix's\n", kld[0],
                kld[1]);
-        const char *rm[] = {kout, lout, log, base, qk, ql};
-        for (size_t i = 0; i < sizeof rm / sizeof rm[0]; i++) unlink(rm[i]);
+        const char *rm[] = {kout, log, base, qk, ql, bin ? lout : NULL};
+        for (size_t i = 0; i < sizeof rm / sizeof rm[0] && rm[i]; i++) unlink(rm[i]);
     }
 }
 
