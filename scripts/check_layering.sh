@@ -6,7 +6,7 @@
 #
 #   level 0  base/                          status, errors, types, f16, buffers, thread pool
 #   level 1  gguf/  blocks/  sampler/  chat/   GGUF file format; block formats + activation
-#                                              quantizers; sampling; chat templates
+#            grammar/                          quantizers; sampling; chat templates; GBNF grammars
 #   level 2  quant/  kernels/  tokenizer/   quantizers (gguf, blocks); compute kernels (blocks);
 #                                           tokenizers (gguf)
 #   level 3  model/                         loader, forward pass, generation
@@ -25,7 +25,7 @@ cd "$root"
 level() {
     case $1 in
     base) echo 0 ;;
-    gguf | blocks | sampler | chat) echo 1 ;;
+    gguf | blocks | sampler | chat | grammar) echo 1 ;;
     quant | kernels | tokenizer) echo 2 ;;
     model) echo 3 ;;
     *) echo 99 ;; # an unknown module: refuse until it is placed in the graph above

@@ -15,6 +15,7 @@
 #include "quant/kite_quant.h"
 #include "quant/kite_quantize.h"
 #include "sampler/kite_sampler.h"
+#include "grammar/kite_grammar.h"
 #include "chat/kite_chat.h"
 #include "tokenizer/kite_tokenizer.h"
 

@@ -1,0 +1,325 @@
+// grammar_match.c - running a grammar: parse-stack sets advanced one code point at a time, and
+// the state a sequence keeps (stacks + a partial UTF-8 char), as llama.cpp's grammar does.
+#include "base/internal.h"
+#include "grammar/grammar_match.h"
+
+// ---- stack sets ---------------------------------------------------------------------------
+
+void kite__stacks_clear(kite__stacks *s) { s->len = s->count = 0; }
+
+void kite__stacks_free(kite__stacks *s) {
+    free(s->data);
+    free(s->start);
+    free(s->size);
+    *s = (kite__stacks){0};
+}
+
+bool kite__stacks_find(const kite__stacks *s, const uint32_t *e, uint32_t n) {
+    for (size_t i = 0; i < s->count; i++)
+        if (s->size[i] == n && memcmp(s->data + s->start[i], e, n * sizeof *e) == 0) return true;
+    return false;
+}
+
+kite_status kite__stacks_push(kite__stacks *s, const uint32_t *e, uint32_t n) {
+    if (s->count == s->cap_count) {
+        if (s->count >= KITE__GRAMMAR_MAX_STACKS)
+            return kite__fail(KITE_ERR_INVALID, "grammar: more than %d parse stacks (the grammar is too ambiguous)",
+                              KITE__GRAMMAR_MAX_STACKS);
+        size_t cap = s->cap_count ? 2 * s->cap_count : 16;
+        uint32_t *st = realloc(s->start, cap * sizeof *st);
+        if (!st) return kite__fail(KITE_ERR_NOMEM, "grammar: out of memory");
+        s->start = st;
+        uint32_t *sz = realloc(s->size, cap * sizeof *sz);
+        if (!sz) return kite__fail(KITE_ERR_NOMEM, "grammar: out of memory");
+        s->size = sz;
+        s->cap_count = cap;
+    }
+    if (s->len + n > s->cap) {
+        size_t cap = s->cap ? s->cap : 64;
+        while (cap < s->len + n) cap *= 2;
+        uint32_t *d = realloc(s->data, cap * sizeof *d);
+        if (!d) return kite__fail(KITE_ERR_NOMEM, "grammar: out of memory");
+        s->data = d;
+        s->cap = cap;
+    }
+    if (n) memcpy(s->data + s->len, e, n * sizeof *e);
+    s->start[s->count] = (uint32_t)s->len;
+    s->size[s->count] = n;
+    s->len += n;
+    s->count++;
+    return KITE_OK;
+}
+
+// ---- matching chars -----------------------------------------------------------------------
+
+static bool is_end_of_seq(const kite__gelem *e) { return e->type == KITE__G_END || e->type == KITE__G_ALT; }
+
+uint32_t kite__grammar_match_char(const kite_grammar *g, uint32_t pos, uint32_t c, bool *ok) {
+    const kite__gelem *e = g->elems;
+    bool positive = e[pos].type == KITE__G_CHAR || e[pos].type == KITE__G_CHAR_ANY;
+    bool found = false;
+    do {
+        if (e[pos + 1].type == KITE__G_CHAR_RNG_UPPER) {
+            found = found || (e[pos].value <= c && c <= e[pos + 1].value);
+            pos += 2;
+        } else if (e[pos].type == KITE__G_CHAR_ANY) {
+            found = true;
+            pos += 1;
+        } else {
+            found = found || e[pos].value == c;
+            pos += 1;
+        }
+    } while (e[pos].type == KITE__G_CHAR_ALT);
+    *ok = found == positive;
+    return pos;
+}
+
+bool kite__grammar_match_partial(const kite_grammar *g, uint32_t pos, kite__partial_utf8 pu) {
+    const kite__gelem *e = g->elems;
+    bool positive = e[pos].type == KITE__G_CHAR || e[pos].type == KITE__G_CHAR_ANY;
+    // an invalid sequence, or a 7-bit char split over two bytes (overlong)
+    if (pu.n_remain < 0 || (pu.n_remain == 1 && pu.value < 2)) return false;
+    // the code points this partial sequence can still complete to
+    uint32_t low = pu.value << (pu.n_remain * 6);
+    uint32_t high = low | ((1u << (pu.n_remain * 6)) - 1);
+    if (low == 0) {
+        if (pu.n_remain == 2) low = 1u << 11;
+        else if (pu.n_remain == 3) low = 1u << 16;
+    }
+    do {
+        if (e[pos + 1].type == KITE__G_CHAR_RNG_UPPER) {
+            if (e[pos].value <= high && low <= e[pos + 1].value) return positive;
+            pos += 2;
+        } else if (e[pos].type == KITE__G_CHAR_ANY) {
+            return true;
+        } else {
+            if (low <= e[pos].value && e[pos].value <= high) return positive;
+            pos += 1;
+        }
+    } while (e[pos].type == KITE__G_CHAR_ALT);
+    return !positive;
+}
+
+// ---- advancing stacks ---------------------------------------------------------------------
+
+kite_status kite__grammar_advance(const kite_grammar *g, const uint32_t *stack, uint32_t n, kite__stacks *out,
+                                  kite__stacks *todo, kite__stacks *seen) {
+    kite__stacks_clear(todo);
+    kite__stacks_clear(seen);
+    KITE_TRY(kite__stacks_push(todo, stack, n));
+    uint32_t *cur = NULL;
+    size_t cur_cap = 0;
+    kite_status st = KITE_OK;
+    while (todo->count > 0 && st == KITE_OK) {
+        // pop the last stack into cur (room for one more element)
+        size_t i = todo->count - 1;
+        uint32_t m = todo->size[i];
+        if (m + 2 > cur_cap) {
+            size_t cap = 2 * (m + 2);
+            uint32_t *c = realloc(cur, cap * sizeof *c);
+            if (!c) {
+                st = kite__fail(KITE_ERR_NOMEM, "grammar: out of memory");
+                break;
+            }
+            cur = c;
+            cur_cap = cap;
+        }
+        memcpy(cur, todo->data + todo->start[i], m * sizeof *cur);
+        todo->count--;
+        todo->len = todo->start[i];
+        if (kite__stacks_find(seen, cur, m)) continue;
+        if ((st = kite__stacks_push(seen, cur, m)) != KITE_OK) break;
+        if (m == 0) {
+            if (!kite__stacks_find(out, cur, 0)) st = kite__stacks_push(out, cur, 0);
+            continue;
+        }
+        uint32_t pos = cur[m - 1];
+        const kite__gelem *e = g->elems + pos;
+        if (e->type == KITE__G_RULE_REF) {
+            uint32_t sub = g->rule_start[e->value];
+            for (;;) {
+                // the stack without its top, then what follows the reference, then the alternate
+                uint32_t k = m - 1;
+                uint32_t top = cur[m - 1];
+                if (!is_end_of_seq(&g->elems[pos + 1])) cur[k++] = pos + 1;
+                if (!is_end_of_seq(&g->elems[sub])) cur[k++] = sub;
+                st = kite__stacks_push(todo, cur, k);
+                cur[m - 1] = top;
+                if (st != KITE_OK) break;
+                while (!is_end_of_seq(&g->elems[sub])) sub++;
+                if (g->elems[sub].type == KITE__G_ALT) sub++;
+                else break;
+            }
+        } else if (e->type == KITE__G_CHAR || e->type == KITE__G_CHAR_NOT || e->type == KITE__G_CHAR_ANY) {
+            if (!kite__stacks_find(out, cur, m)) st = kite__stacks_push(out, cur, m);
+        } else {
+            KITE_ASSERT(!"grammar stack left on a non-terminal element");
+        }
+    }
+    free(cur);
+    return st;
+}
+
+// ---- states -------------------------------------------------------------------------------
+
+kite_status kite_grammar_state_new(const kite_grammar *g, kite_grammar_state **out) {
+    if (!g || !out) return kite__fail(KITE_ERR_INVALID, "grammar: NULL argument");
+    kite_grammar_state *st = calloc(1, sizeof *st);
+    if (!st) return kite__fail(KITE_ERR_NOMEM, "grammar: out of memory");
+    st->g = g;
+    // the root's alternates, each a stack to advance to its first terminals
+    kite_status s = KITE_OK;
+    uint32_t pos = g->rule_start[g->root];
+    for (;;) {
+        uint32_t n = is_end_of_seq(&g->elems[pos]) ? 0 : 1;
+        s = kite__grammar_advance(g, &pos, n, &st->stacks, &st->todo, &st->seen);
+        if (s != KITE_OK) break;
+        while (!is_end_of_seq(&g->elems[pos])) pos++;
+        if (g->elems[pos].type == KITE__G_ALT) pos++;
+        else break;
+    }
+    if (s != KITE_OK) {
+        kite_grammar_state_free(st);
+        return s;
+    }
+    *out = st;
+    return KITE_OK;
+}
+
+void kite_grammar_state_free(kite_grammar_state *st) {
+    if (!st) return;
+    kite__stacks_free(&st->stacks);
+    kite__stacks_free(&st->next);
+    kite__stacks_free(&st->todo);
+    kite__stacks_free(&st->seen);
+    free(st->cps);
+    free(st);
+}
+
+kite_status kite__grammar_accept_cp(kite_grammar_state *st, uint32_t c) {
+    const kite_grammar *g = st->g;
+    kite__stacks_clear(&st->next);
+    uint32_t *tmp = NULL;
+    size_t tmp_cap = 0;
+    kite_status s = KITE_OK;
+    for (size_t i = 0; i < st->stacks.count && s == KITE_OK; i++) {
+        uint32_t n = st->stacks.size[i];
+        if (n == 0) continue;
+        const uint32_t *stk = st->stacks.data + st->stacks.start[i];
+        bool ok;
+        uint32_t after = kite__grammar_match_char(g, stk[n - 1], c, &ok);
+        if (!ok) continue;
+        if (n > tmp_cap) {
+            uint32_t *t = realloc(tmp, 2 * n * sizeof *t);
+            if (!t) {
+                s = kite__fail(KITE_ERR_NOMEM, "grammar: out of memory");
+                break;
+            }
+            tmp = t;
+            tmp_cap = 2 * n;
+        }
+        memcpy(tmp, stk, (n - 1) * sizeof *tmp);
+        uint32_t k = n - 1;
+        if (!is_end_of_seq(&g->elems[after])) tmp[k++] = after;
+        s = kite__grammar_advance(g, tmp, k, &st->next, &st->todo, &st->seen);
+    }
+    free(tmp);
+    kite__stacks t = st->stacks;
+    st->stacks = st->next;
+    st->next = t;
+    if (s != KITE_OK) kite__stacks_clear(&st->stacks);
+    return s;
+}
+
+size_t kite__utf8_decode(const uint8_t *b, size_t n, kite__partial_utf8 *pu, uint32_t *out) {
+    static const int8_t lookup[16] = {1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 2, 2, 3, 4};
+    size_t k = 0, i = 0;
+    uint32_t value = pu->value;
+    int n_remain = pu->n_remain;
+    if (n_remain < 0) return 0; // already invalid
+    bool continuing = n_remain > 0;
+    while (i < n && n_remain > 0) { // finish the previous sequence
+        if ((b[i] >> 6) != 2) {
+            *pu = (kite__partial_utf8){0, -1};
+            return 0;
+        }
+        value = (value << 6) + (b[i] & 0x3F);
+        i++;
+        n_remain--;
+    }
+    if (continuing && n_remain == 0) out[k++] = value;
+    while (i < n) {
+        n_remain = lookup[b[i] >> 4] - 1;
+        if (n_remain < 0) {
+            *pu = (kite__partial_utf8){0, -1};
+            return 0;
+        }
+        value = b[i] & ((1u << (7 - n_remain)) - 1);
+        i++;
+        while (i < n && n_remain > 0) {
+            value = (value << 6) + (b[i] & 0x3F);
+            i++;
+            n_remain--;
+        }
+        if (n_remain == 0) out[k++] = value;
+    }
+    *pu = (kite__partial_utf8){value, n_remain};
+    return k;
+}
+
+bool kite_grammar_state_accept(kite_grammar_state *st, const char *text, size_t len) {
+    if (!st || st->dead) return false;
+    if (len == 0) return true;
+    if (len > st->cap_cps) {
+        uint32_t *c = realloc(st->cps, len * sizeof *c);
+        if (!c) {
+            kite__fail(KITE_ERR_NOMEM, "grammar: out of memory");
+            st->dead = true;
+            return false;
+        }
+        st->cps = c;
+        st->cap_cps = len;
+    }
+    kite__partial_utf8 pu = st->partial;
+    size_t n = kite__utf8_decode((const uint8_t *)text, len, &pu, st->cps);
+    if (pu.n_remain < 0) {
+        kite__fail(KITE_ERR_INVALID, "grammar: the text is not valid UTF-8");
+        st->dead = true;
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (kite__grammar_accept_cp(st, st->cps[i]) != KITE_OK || st->stacks.count == 0) {
+            if (st->stacks.count == 0 && i < n) kite__fail(KITE_ERR_INVALID, "grammar: the text does not match");
+            st->dead = true;
+            return false;
+        }
+    }
+    st->partial = pu;
+    if (pu.n_remain > 0) { // some stack must be able to take the chars this one completes to
+        bool any = false;
+        for (size_t i = 0; i < st->stacks.count && !any; i++) {
+            uint32_t m = st->stacks.size[i];
+            if (m) any = kite__grammar_match_partial(st->g, st->stacks.data[st->stacks.start[i] + m - 1], pu);
+        }
+        if (!any) {
+            kite__fail(KITE_ERR_INVALID, "grammar: the text does not match");
+            st->dead = true;
+            return false;
+        }
+    }
+    return true;
+}
+
+bool kite_grammar_state_can_end(const kite_grammar_state *st) {
+    if (!st || st->dead || st->partial.n_remain != 0) return false;
+    for (size_t i = 0; i < st->stacks.count; i++)
+        if (st->stacks.size[i] == 0) return true;
+    return false;
+}
+
+bool kite_grammar_state_must_end(const kite_grammar_state *st) {
+    if (!st || st->dead) return false;
+    for (size_t i = 0; i < st->stacks.count; i++)
+        if (st->stacks.size[i] != 0) return false;
+    return st->stacks.count > 0;
+}

@@ -1,0 +1,51 @@
+// grammar_match.h - the matcher's internals shared by grammar_match.c (stacks, chars) and
+// grammar_tokens.c (masking a vocabulary).
+#ifndef KITE_GRAMMAR_MATCH_H
+#define KITE_GRAMMAR_MATCH_H
+
+#include "grammar/grammar_internal.h"
+
+// A UTF-8 sequence cut short: the bits so far and how many continuation bytes are still due
+// (-1: the bytes were invalid).
+typedef struct kite__partial_utf8 {
+    uint32_t value;
+    int n_remain;
+} kite__partial_utf8;
+
+struct kite_grammar_state {
+    const kite_grammar *g;
+    kite__stacks stacks;      // the live parses
+    kite__partial_utf8 partial;
+    bool dead;                // the text seen cannot be continued into a sentence
+    kite__stacks next, todo, seen; // scratch
+    uint32_t *cps;            // scratch for decoded text
+    size_t cap_cps;
+};
+
+void kite__stacks_clear(kite__stacks *s);
+void kite__stacks_free(kite__stacks *s);
+bool kite__stacks_find(const kite__stacks *s, const uint32_t *e, uint32_t n);
+// Appends a stack; KITE_ERR_INVALID past KITE__GRAMMAR_MAX_STACKS, KITE_ERR_NOMEM.
+kite_status kite__stacks_push(kite__stacks *s, const uint32_t *e, uint32_t n);
+
+// Does code point c match the char class starting at element pos? *ok says; returns the
+// element after the class.
+uint32_t kite__grammar_match_char(const kite_grammar *g, uint32_t pos, uint32_t c, bool *ok);
+
+// Could some completion of the partial char satisfy the class at pos?
+bool kite__grammar_match_partial(const kite_grammar *g, uint32_t pos, kite__partial_utf8 pu);
+
+// Expands stack[0..n) until every resulting stack has a char class on top (or is empty) and
+// adds the results not already in out. todo and seen are scratch.
+kite_status kite__grammar_advance(const kite_grammar *g, const uint32_t *stack, uint32_t n, kite__stacks *out,
+                                  kite__stacks *todo, kite__stacks *seen);
+
+// Moves every stack of st over code point c (stacks that cannot take it are dropped).
+kite_status kite__grammar_accept_cp(kite_grammar_state *st, uint32_t c);
+
+// Decodes bytes b[0..n) continuing the partial char *pu, as llama.cpp's decode_utf8 does:
+// complete code points go to out (room for n + 1), *pu becomes the trailing partial char
+// (n_remain -1 and 0 code points on invalid bytes). Returns the number of code points.
+size_t kite__utf8_decode(const uint8_t *b, size_t n, kite__partial_utf8 *pu, uint32_t *out);
+
+#endif

@@ -1,0 +1,267 @@
+// grammar_tokens.c - a vocabulary's token texts as code points (decoded once), and masking
+// the tokens a grammar state cannot accept, with llama.cpp's candidate-rejection walk: each
+// stack filters the candidates one code point at a time and recurses on the survivors.
+#include "base/internal.h"
+#include "grammar/grammar_match.h"
+
+#include <math.h>
+#include <stdio.h>
+
+enum { TOK_EOG = 1, TOK_EMPTY = 2 };
+
+struct kite_grammar_vocab {
+    int32_t n;
+    uint8_t *bytes;           // every token's text, back to back
+    size_t *boff;             // (n + 1) offsets into bytes
+    uint32_t *cps;            // every token's code points decoded from a clean start
+    size_t *coff;             // (n + 1) offsets into cps
+    kite__partial_utf8 *tail; // (n) the partial char a token's text ends in
+    uint8_t *flags;           // (n) TOK_*
+};
+
+void kite_grammar_vocab_free(kite_grammar_vocab *v) {
+    if (!v) return;
+    free(v->bytes);
+    free(v->boff);
+    free(v->cps);
+    free(v->coff);
+    free(v->tail);
+    free(v->flags);
+    free(v);
+}
+
+kite_status kite_grammar_vocab_new(int32_t n_tokens, int32_t (*piece)(void *user, int32_t id, char *buf, int32_t cap),
+                                   bool (*is_eog)(void *user, int32_t id), void *user, kite_grammar_vocab **out) {
+    if (n_tokens < 0 || !piece || !is_eog || !out) return kite__fail(KITE_ERR_INVALID, "grammar: bad vocabulary");
+    kite_grammar_vocab *v = calloc(1, sizeof *v);
+    kite_status s = KITE_OK;
+    size_t cap = 1 << 16, len = 0;
+    if (v) {
+        v->n = n_tokens;
+        v->boff = malloc(((size_t)n_tokens + 1) * sizeof *v->boff);
+        v->coff = malloc(((size_t)n_tokens + 1) * sizeof *v->coff);
+        v->tail = malloc(((size_t)n_tokens + 1) * sizeof *v->tail);
+        v->flags = calloc((size_t)n_tokens + 1, 1);
+        v->bytes = malloc(cap);
+    }
+    if (!v || !v->boff || !v->coff || !v->tail || !v->flags || !v->bytes) s = KITE_ERR_NOMEM;
+    for (int32_t id = 0; id < n_tokens && s == KITE_OK; id++) {
+        v->boff[id] = len;
+        int32_t room = (int32_t)KITE_MIN(cap - len, (size_t)INT32_MAX);
+        int32_t k = piece(user, id, (char *)v->bytes + len, room);
+        if (k < 0) { // grow to the size asked for and retry
+            while (cap - len < (size_t)-k) cap *= 2;
+            uint8_t *b = realloc(v->bytes, cap);
+            if (!b) {
+                s = KITE_ERR_NOMEM;
+                break;
+            }
+            v->bytes = b;
+            k = piece(user, id, (char *)v->bytes + len, (int32_t)KITE_MIN(cap - len, (size_t)INT32_MAX));
+            if (k < 0) k = 0;
+        }
+        len += (size_t)k;
+        if (cap - len < 256) {
+            cap *= 2;
+            uint8_t *b = realloc(v->bytes, cap);
+            if (!b) s = KITE_ERR_NOMEM;
+            else v->bytes = b;
+        }
+        if (is_eog(user, id)) v->flags[id] |= TOK_EOG;
+        if (k == 0 || v->bytes[v->boff[id]] == 0) v->flags[id] |= TOK_EMPTY; // as llama.cpp: never allowed
+    }
+    if (s == KITE_OK) {
+        v->boff[n_tokens] = len;
+        v->cps = malloc((len + 1) * sizeof *v->cps); // never more code points than bytes
+        if (!v->cps) s = KITE_ERR_NOMEM;
+    }
+    size_t nc = 0;
+    for (int32_t id = 0; id < n_tokens && s == KITE_OK; id++) {
+        v->coff[id] = nc;
+        kite__partial_utf8 pu = {0, 0};
+        nc += kite__utf8_decode(v->bytes + v->boff[id], v->boff[id + 1] - v->boff[id], &pu, v->cps + nc);
+        v->tail[id] = pu;
+    }
+    if (s == KITE_OK) v->coff[n_tokens] = nc;
+    if (s != KITE_OK) {
+        kite_grammar_vocab_free(v);
+        return kite__fail(KITE_ERR_NOMEM, "grammar: out of memory for the token table");
+    }
+    *out = v;
+    return KITE_OK;
+}
+
+// ---- rejection ----------------------------------------------------------------------------
+
+typedef struct cand {
+    int32_t id;
+    const uint32_t *cp, *end; // code points still to match
+    kite__partial_utf8 pu;    // the partial char after them
+} cand;
+
+typedef struct walk {
+    const kite_grammar *g;
+    kite_grammar_state *st; // for its scratch stacks
+} walk;
+
+static kite_status reject_all(walk *w, const kite__stacks *stacks, const cand *c, size_t n, cand *rej, size_t *n_rej);
+
+static bool is_end_of_seq(const kite__gelem *e) { return e->type == KITE__G_END || e->type == KITE__G_ALT; }
+
+// The candidates of c[0..n) that the one stack stk[0..m) rejects, into rej (room n).
+static kite_status reject_for_stack(walk *w, const uint32_t *stk, uint32_t m, const cand *c, size_t n, cand *rej,
+                                    size_t *n_rej) {
+    size_t nr = 0;
+    if (m == 0) { // a complete parse takes only tokens that are used up
+        for (size_t i = 0; i < n; i++)
+            if (c[i].cp != c[i].end || c[i].pu.n_remain != 0) rej[nr++] = c[i];
+        *n_rej = nr;
+        return KITE_OK;
+    }
+    const kite_grammar *g = w->g;
+    uint32_t top = stk[m - 1];
+    cand *next = malloc((n ? n : 1) * sizeof *next);
+    if (!next) return kite__fail(KITE_ERR_NOMEM, "grammar: out of memory");
+    size_t nn = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (c[i].cp == c[i].end) {
+            // used up: rejected only if it ends in a partial char this position cannot take
+            if (c[i].pu.n_remain != 0 && !kite__grammar_match_partial(g, top, c[i].pu)) rej[nr++] = c[i];
+            continue;
+        }
+        bool ok;
+        kite__grammar_match_char(g, top, *c[i].cp, &ok);
+        if (ok) {
+            next[nn] = c[i];
+            next[nn++].cp++;
+        } else {
+            rej[nr++] = c[i];
+        }
+    }
+    kite_status s = KITE_OK;
+    if (nn > 0) {
+        bool ok;
+        uint32_t after = kite__grammar_match_char(g, top, 0, &ok);
+        uint32_t *sa = malloc((size_t)(m + 1) * sizeof *sa);
+        kite__stacks next_stacks = {0};
+        cand *sub = malloc(nn * sizeof *sub);
+        size_t ns = 0;
+        if (!sa || !sub) s = kite__fail(KITE_ERR_NOMEM, "grammar: out of memory");
+        if (s == KITE_OK) {
+            memcpy(sa, stk, (m - 1) * sizeof *sa);
+            uint32_t k = m - 1;
+            if (!is_end_of_seq(&g->elems[after])) sa[k++] = after;
+            s = kite__grammar_advance(g, sa, k, &next_stacks, &w->st->todo, &w->st->seen);
+        }
+        if (s == KITE_OK) s = reject_all(w, &next_stacks, next, nn, sub, &ns);
+        for (size_t i = 0; s == KITE_OK && i < ns; i++) {
+            rej[nr] = sub[i];
+            rej[nr++].cp--;
+        }
+        free(sa);
+        free(sub);
+        kite__stacks_free(&next_stacks);
+    }
+    free(next);
+    *n_rej = nr;
+    return s;
+}
+
+// The candidates every stack rejects: each stack filters what the previous ones rejected.
+static kite_status reject_all(walk *w, const kite__stacks *stacks, const cand *c, size_t n, cand *rej, size_t *n_rej) {
+    *n_rej = 0;
+    if (n == 0) return KITE_OK;
+    if (stacks->count == 0) {
+        memcpy(rej, c, n * sizeof *c);
+        *n_rej = n;
+        return KITE_OK;
+    }
+    cand *tmp = stacks->count > 1 ? malloc(n * sizeof *tmp) : NULL;
+    if (stacks->count > 1 && !tmp) return kite__fail(KITE_ERR_NOMEM, "grammar: out of memory");
+    // ping-pong between rej and tmp so the last stack's output lands in rej
+    cand *bufs[2] = {rej, tmp};
+    int cur = (stacks->count % 2 == 1) ? 0 : 1;
+    const cand *in = c;
+    size_t nin = n;
+    kite_status s = KITE_OK;
+    for (size_t i = 0; i < stacks->count && s == KITE_OK; i++) {
+        size_t nout = 0;
+        s = reject_for_stack(w, stacks->data + stacks->start[i], stacks->size[i], in, nin, bufs[cur], &nout);
+        in = bufs[cur];
+        nin = nout;
+        cur ^= 1;
+    }
+    KITE_ASSERT(s != KITE_OK || in == rej);
+    *n_rej = s == KITE_OK ? nin : 0;
+    free(tmp);
+    return s;
+}
+
+kite_status kite_grammar_state_mask(kite_grammar_state *st, const kite_grammar_vocab *v, float *logits,
+                                    int32_t n_vocab) {
+    if (!st || !v || !logits || n_vocab < 0) return kite__fail(KITE_ERR_INVALID, "grammar: NULL argument");
+    if (st->dead) return kite__fail(KITE_ERR_INVALID, "grammar: the text so far cannot be completed");
+    bool allow_eog = false;
+    for (size_t i = 0; i < st->stacks.count; i++) allow_eog = allow_eog || st->stacks.size[i] == 0;
+    size_t n = (size_t)n_vocab;
+    cand *c = malloc((n ? n : 1) * sizeof *c);
+    cand *rej = malloc((n ? n : 1) * sizeof *rej);
+    // a partial char pending from the last token: decode every token again from it
+    bool redecode = st->partial.n_remain != 0;
+    uint32_t *cps = redecode ? malloc((v->boff[v->n] + (size_t)v->n + 1) * sizeof *cps) : NULL;
+    if (!c || !rej || (redecode && !cps)) {
+        free(c);
+        free(rej);
+        free(cps);
+        return kite__fail(KITE_ERR_NOMEM, "grammar: out of memory");
+    }
+    size_t nc = 0, at = 0;
+    for (int32_t id = 0; id < n_vocab; id++) {
+        if (id < v->n && (v->flags[id] & TOK_EOG)) {
+            if (!allow_eog) logits[id] = -INFINITY;
+            continue;
+        }
+        if (id >= v->n || (v->flags[id] & TOK_EMPTY)) {
+            logits[id] = -INFINITY;
+            continue;
+        }
+        if (logits[id] == -INFINITY) continue; // already out
+        if (!redecode) {
+            c[nc++] = (cand){id, v->cps + v->coff[id], v->cps + v->coff[id + 1], v->tail[id]};
+            continue;
+        }
+        kite__partial_utf8 pu = st->partial;
+        size_t k = kite__utf8_decode(v->bytes + v->boff[id], v->boff[id + 1] - v->boff[id], &pu, cps + at);
+        if (pu.n_remain < 0) {
+            logits[id] = -INFINITY;
+            continue;
+        }
+        c[nc++] = (cand){id, cps + at, cps + at + k, pu};
+        at += k;
+    }
+    walk w = {st->g, st};
+    size_t nr = 0;
+    kite_status s = reject_all(&w, &st->stacks, c, nc, rej, &nr);
+    for (size_t i = 0; s == KITE_OK && i < nr; i++) logits[rej[i].id] = -INFINITY;
+    free(c);
+    free(rej);
+    free(cps);
+    return s;
+}
+
+kite_status kite_grammar_state_accept_token(kite_grammar_state *st, const kite_grammar_vocab *v, int32_t id) {
+    if (!st || !v) return kite__fail(KITE_ERR_INVALID, "grammar: NULL argument");
+    if (id < 0 || id >= v->n) return kite__fail(KITE_ERR_INVALID, "grammar: token %d is outside the vocabulary", id);
+    if (v->flags[id] & TOK_EOG) {
+        if (kite_grammar_state_can_end(st)) return KITE_OK;
+        return kite__fail(KITE_ERR_INVALID, "grammar: end of generation before the grammar is complete");
+    }
+    if (v->flags[id] & TOK_EMPTY)
+        return kite__fail(KITE_ERR_INVALID, "grammar: token %d has no text the grammar could take", id);
+    if (!kite_grammar_state_accept(st, (const char *)v->bytes + v->boff[id], v->boff[id + 1] - v->boff[id])) {
+        char why[200];
+        snprintf(why, sizeof why, "%s", kite_last_error());
+        return kite__fail(KITE_ERR_INVALID, "grammar: token %d does not fit the grammar (%s)", id, why);
+    }
+    return KITE_OK;
+}

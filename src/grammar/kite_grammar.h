@@ -1,0 +1,90 @@
+// kite_grammar.h - constrained output: GBNF grammars (llama.cpp's syntax), the per-sequence
+// grammar state that masks the tokens a grammar cannot accept, and JSON schema -> GBNF.
+#ifndef KITE_GRAMMAR_H
+#define KITE_GRAMMAR_H
+
+#include "base/kite_base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---- grammars -----------------------------------------------------------------------------
+
+// A parsed grammar (immutable; share it between any number of states).
+typedef struct kite_grammar kite_grammar;
+
+// Parses GBNF text (llama.cpp's grammar syntax: `name ::= alternatives` rules; "literals",
+// [char classes] with ranges and ^negation, `.`, (groups), `*` `+` `?` `{m}` `{m,}` `{m,n}`,
+// \x \u \U \t \r \n escapes, # comments) with `root` as the start rule (NULL: "root").
+// Fails with KITE_ERR_INVALID and a message naming the line and column of the problem on bad
+// text, an undefined rule, a missing start rule or left recursion; KITE_ERR_NOMEM on allocation
+// failure. Token references (<...>) are refused. *out is set only on success.
+kite_status kite_grammar_parse(const char *text, const char *root, kite_grammar **out);
+
+// Frees a grammar (NULL is fine). Free its states first.
+void kite_grammar_free(kite_grammar *g);
+
+// ---- matching text ------------------------------------------------------------------------
+
+// Where a sequence is in a grammar: the set of parse stacks and a pending partial UTF-8 char.
+typedef struct kite_grammar_state kite_grammar_state;
+
+// A state at the start of the grammar's root rule. The grammar must outlive it.
+kite_status kite_grammar_state_new(const kite_grammar *g, kite_grammar_state **out);
+void kite_grammar_state_free(kite_grammar_state *st);
+
+// Feeds UTF-8 bytes (a sequence may continue across calls). Returns true while the text so far
+// is a prefix of some sentence of the grammar; false when it is not (the state is then dead:
+// every later call returns false), or on allocation failure / too many parse stacks
+// (kite_last_error says which).
+bool kite_grammar_state_accept(kite_grammar_state *st, const char *text, size_t len);
+
+// True when the text so far is a complete sentence of the grammar (no partial char pending).
+bool kite_grammar_state_can_end(const kite_grammar_state *st);
+
+// True when nothing at all can follow (every parse is complete).
+bool kite_grammar_state_must_end(const kite_grammar_state *st);
+
+// ---- masking tokens -----------------------------------------------------------------------
+
+// A vocabulary's token texts decoded to code points once (building it costs one pass over the
+// vocabulary; sharing one across sequences saves that per request). Immutable once built.
+typedef struct kite_grammar_vocab kite_grammar_vocab;
+
+// Builds the table for n_tokens tokens: piece(user, id, buf, cap) writes a token's text and
+// returns its length (or -needed when cap is too small, as kite_token_to_piece does);
+// is_eog(user, id) says whether a token ends generation.
+kite_status kite_grammar_vocab_new(int32_t n_tokens, int32_t (*piece)(void *user, int32_t id, char *buf, int32_t cap),
+                                   bool (*is_eog)(void *user, int32_t id), void *user, kite_grammar_vocab **out);
+void kite_grammar_vocab_free(kite_grammar_vocab *v);
+
+// Sets logits[id] to -infinity for every token of the n_vocab whose text the grammar cannot
+// accept next (end-of-generation tokens unless the grammar can end; empty tokens always), as
+// llama.cpp's grammar sampler does. Returns KITE_ERR_NOMEM / KITE_ERR_INVALID (too many
+// parse stacks) on failure, leaving logits partly masked.
+kite_status kite_grammar_state_mask(kite_grammar_state *st, const kite_grammar_vocab *v, float *logits,
+                                    int32_t n_vocab);
+
+// Advances the state over token id's text. KITE_ERR_INVALID when the grammar cannot accept it
+// (an end-of-generation token is accepted only when the grammar can end; it changes nothing).
+kite_status kite_grammar_state_accept_token(kite_grammar_state *st, const kite_grammar_vocab *v, int32_t id);
+
+// ---- JSON schema --------------------------------------------------------------------------
+
+// Converts a JSON schema (JSON text, len bytes) to GBNF the way llama.cpp's
+// json-schema-to-grammar does (types, properties / required / additionalProperties, enum,
+// const, arrays with items / prefixItems / minItems / maxItems, string minLength / maxLength /
+// format / pattern, integer and number bounds, $ref into $defs / definitions, anyOf / oneOf /
+// allOf). An empty schema ({} or true) means any JSON value. The text is malloc'd into *out.
+// KITE_ERR_INVALID with a message naming the problem for malformed JSON, an unsupported keyword
+// or an unresolvable $ref.
+kite_status kite_json_schema_to_grammar(const char *schema, size_t len, char **out);
+
+// GBNF for any JSON object (OpenAI's response_format {"type": "json_object"}), malloc'd.
+kite_status kite_json_object_grammar(char **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

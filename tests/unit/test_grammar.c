@@ -1,0 +1,298 @@
+// test_grammar.c - GBNF grammars and JSON schema -> GBNF against llama.cpp's test vectors
+// (tests/test-grammar-parser.cpp, test-grammar-integration.cpp, test-json-schema-to-grammar.cpp;
+// extracted into data/grammar_cases.h by data/gen_grammar_cases.py), plus token masking checked
+// against feeding each token's text on its own, and bad grammars naming line and column.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "data/grammar_cases.h"
+#include "grammar/grammar_match.h"
+#include "kite.h"
+
+// Does the grammar accept the whole text (llama.cpp's match_string)?
+static bool matches(const kite_grammar *g, const char *text) {
+    kite_grammar_state *st;
+    if (kite_grammar_state_new(g, &st) != KITE_OK) return false;
+    bool ok = kite_grammar_state_accept(st, text, strlen(text)) && kite_grammar_state_can_end(st);
+    kite_grammar_state_free(st);
+    return ok;
+}
+
+// ---- test-grammar-parser.cpp: the parsed elements --------------------------------------------
+
+typedef struct elem_want {
+    uint32_t type, value;
+} elem_want;
+
+static void expect_parse(int line, const char *text, const char *const *names, int n_names, const elem_want *e,
+                         size_t n) {
+    kite_grammar *g = NULL;
+    kite_status s = kite_grammar_parse(text, NULL, &g);
+    CHECK(s == KITE_OK, "line %d: %s", line, kite_last_error());
+    if (!g) return;
+    CHECK(g->n_rules == (uint32_t)n_names, "line %d: %u rules, want %d", line, g->n_rules, n_names);
+    for (int i = 0; i < n_names && i < (int)g->n_rules; i++)
+        CHECK(strcmp(g->names[i], names[i]) == 0, "line %d: rule %d is %s, want %s", line, i, g->names[i], names[i]);
+    CHECK(g->n_elems == n, "line %d: %zu elements, want %zu", line, g->n_elems, n);
+    for (size_t i = 0; i < n && i < g->n_elems; i++)
+        CHECK(g->elems[i].type == e[i].type && g->elems[i].value == e[i].value, "line %d: element %zu is {%u, %u}, want {%u, %u}",
+              line, i, g->elems[i].type, g->elems[i].value, e[i].type, e[i].value);
+    kite_grammar_free(g);
+}
+
+#define E(t, v) {KITE__G_##t, (uint32_t)(v)}
+#define EXPECT_PARSE(text, names, ...)                                                                  \
+    do {                                                                                                \
+        static const char *const n_[] = names;                                                          \
+        static const elem_want e_[] = {__VA_ARGS__};                                                    \
+        expect_parse(__LINE__, text, n_, (int)(sizeof n_ / sizeof n_[0]), e_, sizeof e_ / sizeof e_[0]); \
+    } while (0)
+#define NAMES(...) {__VA_ARGS__}
+
+static void test_parser_vectors(void) {
+    // test-grammar-parser.cpp's cases (rules listed by id here; it lists them by name)
+    EXPECT_PARSE("root ::= \"a\"", NAMES("root"), E(CHAR, 'a'), E(END, 0));
+    EXPECT_PARSE("root  ::= \"a\" | [bdx-z] | [^1-3]", NAMES("root"), E(CHAR, 'a'), E(ALT, 0), E(CHAR, 'b'),
+                 E(CHAR_ALT, 'd'), E(CHAR_ALT, 'x'), E(CHAR_RNG_UPPER, 'z'), E(ALT, 0), E(CHAR_NOT, '1'),
+                 E(CHAR_RNG_UPPER, '3'), E(END, 0));
+    EXPECT_PARSE("root ::= \"a\"{3,5000}", NAMES("root", "root_1"), E(CHAR, 'a'), E(CHAR, 'a'), E(CHAR, 'a'),
+                 E(RULE_REF, 1), E(END, 0), E(CHAR, 'a'), E(RULE_REF, 1), E(ALT, 0), E(END, 0));
+    EXPECT_PARSE("root  ::= a+\na     ::= \"a\"", NAMES("root", "a", "root_2"), E(RULE_REF, 1), E(RULE_REF, 2),
+                 E(END, 0), E(CHAR, 'a'), E(END, 0), E(RULE_REF, 1), E(RULE_REF, 2), E(ALT, 0), E(END, 0));
+    EXPECT_PARSE("root  ::= \"a\"+", NAMES("root", "root_1"), E(CHAR, 'a'), E(RULE_REF, 1), E(END, 0), E(CHAR, 'a'),
+                 E(RULE_REF, 1), E(ALT, 0), E(END, 0));
+    EXPECT_PARSE("root  ::= a?\na     ::= \"a\"", NAMES("root", "a", "root_2"), E(RULE_REF, 2), E(END, 0),
+                 E(CHAR, 'a'), E(END, 0), E(RULE_REF, 1), E(ALT, 0), E(END, 0));
+    EXPECT_PARSE("root  ::= a*\na     ::= \"a\"", NAMES("root", "a", "root_2"), E(RULE_REF, 2), E(END, 0),
+                 E(CHAR, 'a'), E(END, 0), E(RULE_REF, 1), E(RULE_REF, 2), E(ALT, 0), E(END, 0));
+    EXPECT_PARSE("root  ::= \"a\"{2}", NAMES("root"), E(CHAR, 'a'), E(CHAR, 'a'), E(END, 0));
+    EXPECT_PARSE("root  ::= \"a\"{2,}", NAMES("root", "root_1"), E(CHAR, 'a'), E(CHAR, 'a'), E(RULE_REF, 1),
+                 E(END, 0), E(CHAR, 'a'), E(RULE_REF, 1), E(ALT, 0), E(END, 0));
+    EXPECT_PARSE("root  ::= \"a\"{ 4}", NAMES("root"), E(CHAR, 'a'), E(CHAR, 'a'), E(CHAR, 'a'), E(CHAR, 'a'),
+                 E(END, 0));
+    EXPECT_PARSE("root  ::= \"a\"{2,4}", NAMES("root", "root_1", "root_2"), E(CHAR, 'a'), E(CHAR, 'a'),
+                 E(RULE_REF, 2), E(END, 0), E(CHAR, 'a'), E(ALT, 0), E(END, 0), E(CHAR, 'a'), E(RULE_REF, 1),
+                 E(ALT, 0), E(END, 0));
+    EXPECT_PARSE("root  ::= (expr \"=\" term \"\\n\")+\nexpr  ::= term ([-+*/] term)*\nterm  ::= [0-9]+",
+                 NAMES("root", "root_1", "expr", "term", "root_4", "expr_5", "expr_6", "term_7"), E(RULE_REF, 1),
+                 E(RULE_REF, 4), E(END, 0), E(RULE_REF, 2), E(CHAR, '='), E(RULE_REF, 3), E(CHAR, '\n'), E(END, 0),
+                 E(RULE_REF, 3), E(RULE_REF, 6), E(END, 0), E(CHAR, '0'), E(CHAR_RNG_UPPER, '9'), E(RULE_REF, 7),
+                 E(END, 0), E(RULE_REF, 1), E(RULE_REF, 4), E(ALT, 0), E(END, 0), E(CHAR, '-'), E(CHAR_ALT, '+'),
+                 E(CHAR_ALT, '*'), E(CHAR_ALT, '/'), E(RULE_REF, 3), E(END, 0), E(RULE_REF, 5), E(RULE_REF, 6),
+                 E(ALT, 0), E(END, 0), E(CHAR, '0'), E(CHAR_RNG_UPPER, '9'), E(RULE_REF, 7), E(ALT, 0), E(END, 0));
+}
+
+// ---- test-grammar-integration.cpp ------------------------------------------------------------
+
+static void test_integration_cases(void) {
+    int n_grammar = 0, n_schema = 0;
+    for (size_t c = 0; c < sizeof grammar_cases / sizeof grammar_cases[0]; c++) {
+        const grammar_case *tc = &grammar_cases[c];
+        char *text = NULL;
+        if (tc->schema) {
+            kite_status s = kite_json_schema_to_grammar(tc->text, strlen(tc->text), &text);
+            CHECK(s == KITE_OK, "line %d (%s): schema conversion failed: %s", tc->line, tc->desc, kite_last_error());
+            if (s != KITE_OK) continue;
+            n_schema++;
+        } else {
+            n_grammar++;
+        }
+        kite_grammar *g = NULL;
+        kite_status s = kite_grammar_parse(text ? text : tc->text, NULL, &g);
+        CHECK(s == KITE_OK, "line %d (%s): %s", tc->line, tc->desc, kite_last_error());
+        for (int i = 0; g && i < tc->n_pass; i++)
+            CHECK(matches(g, tc->pass[i]), "line %d (%s): rejects \"%s\"", tc->line, tc->desc, tc->pass[i]);
+        for (int i = 0; g && i < tc->n_fail; i++)
+            CHECK(!matches(g, tc->fail[i]), "line %d (%s): accepts \"%s\"", tc->line, tc->desc, tc->fail[i]);
+        kite_grammar_free(g);
+        free(text);
+    }
+    CHECK(n_grammar >= 12 && n_schema >= 30, "only %d grammar and %d schema cases ran", n_grammar, n_schema);
+}
+
+// ---- bad grammars ----------------------------------------------------------------------------
+
+static void expect_error(int line, const char *text, const char *root, const char *want) {
+    kite_grammar *g = NULL;
+    kite_status s = kite_grammar_parse(text, root, &g);
+    CHECK(s == KITE_ERR_INVALID && !g, "line %d: parsed (status %d)", line, (int)s);
+    CHECK(strstr(kite_last_error(), want) != NULL, "line %d: error \"%s\" lacks \"%s\"", line, kite_last_error(), want);
+    kite_grammar_free(g);
+}
+
+static void test_errors(void) {
+    // test-grammar-integration.cpp's failure cases
+    expect_error(__LINE__, "rot ::= expr\nexpr ::= \"a\"\n", NULL, "no rule named 'root'");
+    expect_error(__LINE__, "root ::= expr\nexpr ::= term\n", NULL, "undefined rule 'term'");
+    expect_error(__LINE__, "root ::= \"a\" | root \"a\"", NULL, "left-recursive");
+    expect_error(__LINE__, "root ::= asdf\nasdf ::= \"a\" | asdf \"a\"", NULL, "left-recursive");
+    expect_error(__LINE__, "root ::= asdf\nasdf ::= \"a\" | foo \"b\"\nfoo ::= \"c\" | asdf \"d\" | \"e\"", NULL,
+                 "left-recursive");
+    expect_error(__LINE__, "root ::= asdf\nasdf ::= \"a\" | foo \"b\"\nfoo ::= \"c\" | baz \"d\" | \"e\"\n"
+                           "baz ::= \"f\" | asdf \"g\"", NULL, "left-recursive");
+    expect_error(__LINE__, "root ::= \"a\"", "bar", "no rule named 'bar'");
+    // test-grammar-parser.cpp's failure cases, with the position named
+    expect_error(__LINE__, "\n  root ::= \"a\"{,}", NULL, "line 2, column 16: expecting an integer");
+    expect_error(__LINE__, "root ::= \"a\"{,10}", NULL, "line 1, column 14: expecting an integer");
+    expect_error(__LINE__, "root ::= (\"a\"", NULL, "expecting ')'");
+    expect_error(__LINE__, "root ::= \"a", NULL, "line 1, column 10: unterminated string literal");
+    expect_error(__LINE__, "root ::= [a-", NULL, "unterminated character class");
+    expect_error(__LINE__, "root ::= \"\\q\"", NULL, "line 1, column 11: unknown escape");
+    expect_error(__LINE__, "root ::= \"\\x4\"", NULL, "expecting 2 hex digits");
+    expect_error(__LINE__, "root := \"a\"", NULL, "line 1, column 6: expecting ::=");
+    expect_error(__LINE__, "root ::= \"a\"\n\nfoo bar ::= \"b\"", NULL, "line 3, column 5: expecting ::=");
+    expect_error(__LINE__, "root ::= *", NULL, "expecting an item before");
+    expect_error(__LINE__, "root ::= \"a\"{3001}", NULL, "too many repetitions");
+    expect_error(__LINE__, "root ::= \"a\"{5,2}", NULL, "maximum below its minimum");
+    expect_error(__LINE__, "root ::= <[12]>", NULL, "token references");
+    expect_error(__LINE__, "root ::= \"a\" )", NULL, "unbalanced ')'");
+    expect_error(__LINE__, "root ::= \"\xff\"", NULL, "invalid UTF-8");
+    // deep nesting is refused, not a stack overflow
+    char deep[2048] = "root ::= ";
+    for (int i = 0; i < 600; i++) strcat(deep, "(");
+    expect_error(__LINE__, deep, NULL, "nested too deeply");
+}
+
+// ---- masking tokens --------------------------------------------------------------------------
+
+// A small vocabulary with ASCII, multi-byte chars, a token split inside a UTF-8 sequence, an
+// empty token and an end-of-generation token (id 0).
+static const char *const toy_pieces[] = {
+    "</s>", "{", "}", "\"", "a", "ab", "b", "\"a", "\"}", " ", ":", ",", "1", "12", "\xc3", "\xa9", "\xc3\xa9",
+    "\xe2\x82", "\xac", "\xe2\x82\xac", "", "x", "{\"", "\"a\":", "true", "\xa9\"",
+};
+#define N_TOY ((int32_t)(sizeof toy_pieces / sizeof toy_pieces[0]))
+
+static int32_t toy_piece(void *user, int32_t id, char *buf, int32_t cap) {
+    (void)user;
+    int32_t n = (int32_t)strlen(id == 0 ? "" : toy_pieces[id]);
+    if (n > cap) return -n;
+    memcpy(buf, id == 0 ? "" : toy_pieces[id], (size_t)n);
+    return n;
+}
+static bool toy_eog(void *user, int32_t id) { return (void)user, id == 0; }
+
+// The mask must keep exactly the tokens whose text the state accepts when fed on its own (and
+// EOG only when the grammar can end). Walks the text `path` (token ids) checking every step.
+static void check_mask_path(const char *grammar, const int32_t *path, int n_path) {
+    kite_grammar *g = NULL;
+    CHECK(kite_grammar_parse(grammar, NULL, &g) == KITE_OK, "%s", kite_last_error());
+    kite_grammar_vocab *v = NULL;
+    CHECK(kite_grammar_vocab_new(N_TOY, toy_piece, toy_eog, NULL, &v) == KITE_OK, "%s", kite_last_error());
+    kite_grammar_state *st = NULL;
+    if (!g || !v || kite_grammar_state_new(g, &st) != KITE_OK) goto done;
+    for (int step = 0; step <= n_path; step++) {
+        // replay the path so far into a fresh state per candidate
+        float logits[N_TOY];
+        for (int i = 0; i < N_TOY; i++) logits[i] = 0.0f;
+        CHECK(kite_grammar_state_mask(st, v, logits, N_TOY) == KITE_OK, "%s", kite_last_error());
+        for (int32_t id = 0; id < N_TOY; id++) {
+            bool want;
+            kite_grammar_state *t = NULL;
+            kite_grammar_state_new(g, &t);
+            for (int k = 0; k < step; k++) kite_grammar_state_accept(t, toy_pieces[path[k]], strlen(toy_pieces[path[k]]));
+            if (id == 0) want = kite_grammar_state_can_end(t) || (!kite_grammar_state_can_end(t) && false);
+            else if (!*toy_pieces[id]) want = false;
+            else want = kite_grammar_state_accept(t, toy_pieces[id], strlen(toy_pieces[id]));
+            if (id == 0) { // llama.cpp allows EOG when any parse is complete
+                want = false;
+                for (size_t i = 0; i < t->stacks.count; i++) want = want || t->stacks.size[i] == 0;
+            }
+            kite_grammar_state_free(t);
+            CHECK((logits[id] == 0.0f) == want, "%s: step %d: token %d (\"%s\") %s", grammar, step, id, toy_pieces[id],
+                  want ? "masked but acceptable" : "kept but not acceptable");
+        }
+        if (step < n_path)
+            CHECK(kite_grammar_state_accept_token(st, v, path[step]) == KITE_OK, "step %d: %s", step, kite_last_error());
+    }
+    CHECK(kite_grammar_state_accept_token(st, v, 0) == KITE_OK, "EOG at the end: %s", kite_last_error());
+done:
+    kite_grammar_state_free(st);
+    kite_grammar_vocab_free(v);
+    kite_grammar_free(g);
+}
+
+static void test_mask(void) {
+    // {"a": "é€"} split in odd places: "{\"" "a\":"... and a token boundary inside é and €
+    const char *json_like = "root ::= \"{\" ws \"\\\"a\\\"\" ws \":\" ws str ws \"}\"\n"
+                            "str ::= \"\\\"\" [^\"]* \"\\\"\"\nws ::= \" \"?";
+    const int32_t path[] = {22, 4, 3, 10, 9, 3, 14, 15, 17, 18, 19, 3, 2};
+    check_mask_path(json_like, path, (int)(sizeof path / sizeof path[0]));
+    const int32_t path2[] = {22, 4, 3, 10, 3, 16, 14, 25, 2};
+    check_mask_path(json_like, path2, (int)(sizeof path2 / sizeof path2[0]));
+    const int32_t path3[] = {12, 13, 5};
+    check_mask_path("root ::= [0-9]+ (\"ab\" | \"b\")?", path3, 3);
+    // an EOG token before the grammar can end is refused
+    kite_grammar *g;
+    kite_grammar_vocab *v;
+    kite_grammar_state *st;
+    CHECK(kite_grammar_parse("root ::= \"ab\"", NULL, &g) == KITE_OK, "parse");
+    CHECK(kite_grammar_vocab_new(N_TOY, toy_piece, toy_eog, NULL, &v) == KITE_OK, "vocab");
+    CHECK(kite_grammar_state_new(g, &st) == KITE_OK, "state");
+    CHECK(kite_grammar_state_accept_token(st, v, 0) == KITE_ERR_INVALID, "EOG accepted too early");
+    CHECK(kite_grammar_state_accept_token(st, v, 6) == KITE_ERR_INVALID, "\"b\" accepted first");
+    kite_grammar_state_free(st);
+    kite_grammar_vocab_free(v);
+    kite_grammar_free(g);
+}
+
+// ---- test-json-schema-to-grammar.cpp ---------------------------------------------------------
+
+// llama.cpp's trim: outer blanks, and blanks at the start of each line.
+static char *trim_lines(const char *s) {
+    while (*s == ' ' || *s == '\n' || *s == '\r' || *s == '\t') s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == '\t')) n--;
+    char *o = malloc(n + 1);
+    size_t k = 0;
+    bool line_start = true;
+    for (size_t i = 0; i < n; i++) {
+        if (line_start && (s[i] == ' ' || s[i] == '\t')) continue;
+        line_start = s[i] == '\n';
+        o[k++] = s[i];
+    }
+    o[k] = 0;
+    return o;
+}
+
+static void test_schema_cases(void) {
+    int n_same = 0, n_total = 0;
+    for (size_t c = 0; c < sizeof schema_cases / sizeof schema_cases[0]; c++) {
+        const schema_case *tc = &schema_cases[c];
+        char *got = NULL;
+        kite_status s = kite_json_schema_to_grammar(tc->schema, strlen(tc->schema), &got);
+        n_total++;
+        if (!tc->ok) {
+            CHECK(s != KITE_OK, "line %d (%s): converted a schema llama.cpp refuses", tc->line, tc->name);
+            if (s != KITE_OK) n_same++;
+            free(got);
+            continue;
+        }
+        CHECK(s == KITE_OK, "line %d (%s): %s", tc->line, tc->name, kite_last_error());
+        if (s != KITE_OK) continue;
+        char *a = trim_lines(got), *b = trim_lines(tc->grammar);
+        bool same = strcmp(a, b) == 0;
+        CHECK(same, "line %d (%s):\n--- got\n%s\n--- want\n%s", tc->line, tc->name, a, b);
+        n_same += same;
+        // and the grammar parses
+        kite_grammar *g = NULL;
+        CHECK(kite_grammar_parse(got, NULL, &g) == KITE_OK, "line %d (%s): %s", tc->line, tc->name, kite_last_error());
+        kite_grammar_free(g);
+        free(a);
+        free(b);
+        free(got);
+    }
+    printf("schema -> grammar: %d of %d cases as llama.cpp\n", n_same, n_total);
+}
+
+int main(void) {
+    test_parser_vectors();
+    test_errors();
+    test_mask();
+    test_integration_cases();
+    test_schema_cases();
+    return check_done("test_grammar");
+}
