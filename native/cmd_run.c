@@ -58,6 +58,10 @@ static void usage(FILE *f) {
             "  -dev, --device NAME    the offload backend ('cpu': a second CPU instance, for tests)\n"
             "  --temp T               temperature, 0 = greedy (default 0.8)\n"
             "  --top-k K --top-p P --min-p P --repeat-penalty R --repeat-last-n N --seed S\n"
+            "  --grammar GBNF         constrain the output to a GBNF grammar (llama.cpp's syntax)\n"
+            "  --grammar-file FILE    the same, read from FILE\n"
+            "  -j, --json-schema JSON constrain the output to JSON matching a JSON schema\n"
+            "  -jf, --json-schema-file FILE  the same, read from FILE\n"
             "  --chat-template NAME   wrap the prompt as one user turn of this template\n"
             "                         ('auto': the model's own tokenizer.chat_template)\n"
             "  --ids                  print the generated token ids instead of the text\n"
@@ -252,6 +256,8 @@ int kite_cmd_run(int argc, char **argv) {
         return RUN_USAGE;
     }
     if (!o.seed_given) o.sampling.seed = model_cli_random_seed();
+    char *grammar = NULL;
+    if (!model_cli_grammar(&o, &grammar)) return RUN_USAGE;
 
     // the prompt: -p TEXT, -p - (stdin), -f FILE (as llama.cpp: one final line break dropped,
     // escapes processed in all of them unless --no-escape)
@@ -259,11 +265,17 @@ int kite_cmd_run(int argc, char **argv) {
     if (o.file || (o.prompt && !strcmp(o.prompt, "-"))) {
         size_t len = 0;
         prompt_owned = model_cli_read_text(o.file ? o.file : "-", MAX_PROMPT_BYTES, &len);
-        if (!prompt_owned) return RUN_ERROR;
+        if (!prompt_owned) {
+            free(grammar);
+            return RUN_ERROR;
+        }
         if (len > 0 && prompt_owned[len - 1] == '\n') prompt_owned[len - 1] = 0;
     } else {
         prompt_owned = strdup(o.prompt ? o.prompt : "");
-        if (!prompt_owned) return RUN_ERROR;
+        if (!prompt_owned) {
+            free(grammar);
+            return RUN_ERROR;
+        }
     }
     if (escape) model_cli_unescape(prompt_owned);
     char *strs[2 * MAX_STOPS];
@@ -283,6 +295,7 @@ int kite_cmd_run(int argc, char **argv) {
     if (rc != RUN_OK) {
         for (int k = 0; k < n_strs; k++) free(strs[k]);
         free(prompt_owned);
+        free(grammar);
         return rc;
     }
     out.rev = (const char *const *)strs;
@@ -334,6 +347,7 @@ int kite_cmd_run(int argc, char **argv) {
     gp.on_token = on_token;
     gp.stop = (const char *const *)strs + n_rev;
     gp.n_stop = n_stops;
+    gp.grammar = grammar;
     kite_status rs = kite_generate(s.ctx, prompt, &gp, on_piece, &out);
 #if !defined(__wasi__)
     sigaction(SIGINT, &old_sa, NULL);
@@ -363,6 +377,7 @@ done:
     free(prompt_owned);
     free(formatted);
     free(tmpl_owned);
+    free(grammar);
     model_session_close(&s);
     return rc;
 }

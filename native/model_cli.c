@@ -49,7 +49,8 @@ int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
                                        "--threads", "--temp", "--top-k", "--top-p", "--min-p", "--repeat-penalty",
                                        "--repeat-last-n", "--seed", "-s", "-fa", "--flash-attn", "-ngl",
                                        "--gpu-layers", "--n-gpu-layers", "-dev", "--device", "--think", "-hf", "-hfr",
-                                       "--hf-repo"};
+                                       "--hf-repo", "--grammar", "--grammar-file", "-j", "--json-schema", "-jf",
+                                       "--json-schema-file"};
     bool known = false;
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) known |= !strcmp(a, with_value[k]);
     if (!known) return 0;
@@ -72,6 +73,10 @@ int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
     else if (!strcmp(a, "-ngl") || !strcmp(a, "--gpu-layers") || !strcmp(a, "--n-gpu-layers"))
         ok = model_cli_int(a, v, 0, 1 << 20, &o->n_gpu_layers);
     else if (!strcmp(a, "-dev") || !strcmp(a, "--device")) o->device = v;
+    else if (!strcmp(a, "--grammar")) o->grammar = v;
+    else if (!strcmp(a, "--grammar-file")) o->grammar_file = v;
+    else if (!strcmp(a, "-j") || !strcmp(a, "--json-schema")) o->json_schema = v;
+    else if (!strcmp(a, "-jf") || !strcmp(a, "--json-schema-file")) o->json_schema_file = v;
     else if (!strcmp(a, "--think")) {
         ok = !strcmp(v, "show") || !strcmp(v, "hide");
         o->hide_think = !strcmp(v, "hide");
@@ -343,4 +348,48 @@ void reply_printer_put(reply_printer *p, const char *text, size_t len) {
 void reply_printer_end(reply_printer *p) {
     if (p->hide_think) kite_think_split_flush(&p->think, print_answer, NULL);
     fflush(stdout);
+}
+
+// A grammar or schema file may not be larger than this.
+#define MAX_GRAMMAR_BYTES (16u << 20)
+
+bool model_cli_grammar(const model_opts *o, char **out) {
+    *out = NULL;
+    int n = !!o->grammar + !!o->grammar_file + !!o->json_schema + !!o->json_schema_file;
+    if (n == 0) return true;
+    if (n > 1) {
+        fprintf(stderr, "kite: give one of --grammar, --grammar-file, --json-schema, --json-schema-file\n");
+        return false;
+    }
+    const char *flag = o->grammar ? "--grammar" : o->grammar_file ? "--grammar-file" : o->json_schema ? "--json-schema"
+                                                                                                       : "--json-schema-file";
+    const char *file = o->grammar_file ? o->grammar_file : o->json_schema_file;
+    char *text = NULL;
+    size_t len = 0;
+    if (file) {
+        if (!(text = model_cli_read_text(file, MAX_GRAMMAR_BYTES, &len))) return false;
+    } else {
+        text = strdup(o->grammar ? o->grammar : o->json_schema);
+        if (!text) return false;
+        len = strlen(text);
+    }
+    char *gbnf = text;
+    if (o->json_schema || o->json_schema_file) {
+        gbnf = NULL;
+        kite_status s = kite_json_schema_to_grammar(text, len, &gbnf);
+        free(text);
+        if (s != KITE_OK) {
+            fprintf(stderr, "kite: %s: %s\n", flag, kite_last_error());
+            return false;
+        }
+    }
+    kite_grammar *g = NULL;
+    if (kite_grammar_parse(gbnf, NULL, &g) != KITE_OK) {
+        fprintf(stderr, "kite: %s: %s\n", flag, kite_last_error());
+        free(gbnf);
+        return false;
+    }
+    kite_grammar_free(g);
+    *out = gbnf;
+    return true;
 }

@@ -31,6 +31,10 @@ typedef struct model_opts {
     bool seed_given;
     bool hide_think;           // --think hide: leave <think>...</think> reasoning out of the printed reply
     bool quiet;                // --log-disable: no notices or warnings on stderr (errors still)
+    const char *grammar;       // --grammar GBNF
+    const char *grammar_file;  // --grammar-file FILE
+    const char *json_schema;   // -j, --json-schema JSON
+    const char *json_schema_file; // -jf, --json-schema-file FILE
 } model_opts;
 
 // Sets llama.cpp's defaults (sampling as llama-cli's; n_predict -1).
@@ -43,6 +47,12 @@ int model_opts_parse(model_opts *o, int argc, char **argv, int *i);
 
 // Parses an integer flag value in [lo, hi]; false (and a message) if it is not one.
 bool model_cli_int(const char *flag, const char *s, long lo, long hi, int32_t *out);
+
+// The grammar the options ask for (--grammar, --grammar-file, or a JSON schema converted to
+// one), checked by parsing it: *out is a malloc'd GBNF text, or NULL when none was asked for.
+// false, with a message naming the flag and the problem on stderr, when the file cannot be read,
+// more than one was given, or the grammar / schema is bad (a usage error: exit status 2).
+bool model_cli_grammar(const model_opts *o, char **out);
 
 typedef struct model_session {
     kite_file_map map;

@@ -231,7 +231,7 @@ kite_status kite__grammar_accept_cp(kite_grammar_state *st, uint32_t c) {
     return s;
 }
 
-size_t kite__utf8_decode(const uint8_t *b, size_t n, kite__partial_utf8 *pu, uint32_t *out) {
+size_t kite__grammar_utf8_decode(const uint8_t *b, size_t n, kite__partial_utf8 *pu, uint32_t *out) {
     static const int8_t lookup[16] = {1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 2, 2, 3, 4};
     size_t k = 0, i = 0;
     uint32_t value = pu->value;
@@ -281,7 +281,7 @@ bool kite_grammar_state_accept(kite_grammar_state *st, const char *text, size_t 
         st->cap_cps = len;
     }
     kite__partial_utf8 pu = st->partial;
-    size_t n = kite__utf8_decode((const uint8_t *)text, len, &pu, st->cps);
+    size_t n = kite__grammar_utf8_decode((const uint8_t *)text, len, &pu, st->cps);
     if (pu.n_remain < 0) {
         kite__fail(KITE_ERR_INVALID, "grammar: the text is not valid UTF-8");
         st->dead = true;

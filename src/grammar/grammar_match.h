@@ -46,6 +46,6 @@ kite_status kite__grammar_accept_cp(kite_grammar_state *st, uint32_t c);
 // Decodes bytes b[0..n) continuing the partial char *pu, as llama.cpp's decode_utf8 does:
 // complete code points go to out (room for n + 1), *pu becomes the trailing partial char
 // (n_remain -1 and 0 code points on invalid bytes). Returns the number of code points.
-size_t kite__utf8_decode(const uint8_t *b, size_t n, kite__partial_utf8 *pu, uint32_t *out);
+size_t kite__grammar_utf8_decode(const uint8_t *b, size_t n, kite__partial_utf8 *pu, uint32_t *out);
 
 #endif

@@ -79,7 +79,7 @@ kite_status kite_grammar_vocab_new(int32_t n_tokens, int32_t (*piece)(void *user
     for (int32_t id = 0; id < n_tokens && s == KITE_OK; id++) {
         v->coff[id] = nc;
         kite__partial_utf8 pu = {0, 0};
-        nc += kite__utf8_decode(v->bytes + v->boff[id], v->boff[id + 1] - v->boff[id], &pu, v->cps + nc);
+        nc += kite__grammar_utf8_decode(v->bytes + v->boff[id], v->boff[id + 1] - v->boff[id], &pu, v->cps + nc);
         v->tail[id] = pu;
     }
     if (s == KITE_OK) v->coff[n_tokens] = nc;
@@ -231,7 +231,7 @@ kite_status kite_grammar_state_mask(kite_grammar_state *st, const kite_grammar_v
             continue;
         }
         kite__partial_utf8 pu = st->partial;
-        size_t k = kite__utf8_decode(v->bytes + v->boff[id], v->boff[id + 1] - v->boff[id], &pu, cps + at);
+        size_t k = kite__grammar_utf8_decode(v->bytes + v->boff[id], v->boff[id + 1] - v->boff[id], &pu, cps + at);
         if (pu.n_remain < 0) {
             logits[id] = -INFINITY;
             continue;

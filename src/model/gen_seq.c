@@ -2,6 +2,7 @@
 // evaluated token's logits sample / detokenize / stream until an end-of-generation token, a stop
 // string, the token budget or a full cache. kite_generate (generate.c) and the server's batch
 // scheduler drive it.
+#include <math.h>
 #include <time.h>
 
 #include "base/kite_buf.h"
@@ -24,6 +25,10 @@ struct kite_gen_seq {
     int32_t tok;                 // the last sampled token
     gen_state state;
     kite_sampler *smp;
+    kite_grammar *grammar;       // optional: the output must be a sentence of it
+    kite_grammar_state *gst;
+    const kite_grammar_vocab *gvocab; // the model's token table (shared)
+    float *masked;               // (n_vocab) logits with the grammar's rejected tokens at -inf
     kite_buf pend;              // text sampled but not yet released: it may begin a stop string
     size_t produced;             // bytes of text sampled so far
     char *piece_big;             // a token's text when it does not fit a small buffer
@@ -60,6 +65,13 @@ kite_status kite_gen_seq_start(const kite_model *m, const char *prompt, int32_t 
         s = kite__fail(KITE_ERR_INVALID, "prompt of %d tokens does not fit the context (%d of %d used)", g->n_ids, pos,
                        n_ctx);
     if (s == KITE_OK) s = kite_sampler_new(&p->gen.sampling, &g->smp);
+    if (s == KITE_OK && p->gen.grammar) {
+        s = kite_grammar_parse(p->gen.grammar, NULL, &g->grammar);
+        if (s == KITE_OK) s = kite_grammar_state_new(g->grammar, &g->gst);
+        if (s == KITE_OK && !(g->gvocab = kite__model_grammar_vocab(m))) s = KITE_ERR_NOMEM;
+        if (s == KITE_OK && !(g->masked = malloc((size_t)g->n_vocab * sizeof *g->masked)))
+            s = kite__fail(KITE_ERR_NOMEM, "out of memory for the grammar's logits");
+    }
     if (s != KITE_OK) {
         kite_gen_seq_free(g);
         return s;
@@ -118,9 +130,28 @@ static const char *token_text(kite_gen_seq *g, int32_t tok, char *small, int32_t
 static kite_status sample_step(kite_gen_seq *g, const float *logits) {
     const kite_gen_params *gp = &g->p.gen;
     if (gp->n_predict >= 0 && g->st.n_generated >= gp->n_predict) return finish(g, KITE_OK);
-    int32_t tok = kite_sampler_sample(g->smp, logits, g->n_vocab);
+    const float *pick_from = logits;
+    if (g->gst) {
+        // As llama.cpp's grammar sampler: tokens the grammar cannot take next go to -inf
+        // before the rest of the chain sees the logits.
+        memcpy(g->masked, logits, (size_t)g->n_vocab * sizeof *g->masked);
+        kite_status ms = kite_grammar_state_mask(g->gst, g->gvocab, g->masked, g->n_vocab);
+        if (ms != KITE_OK) return finish(g, ms);
+        bool any = false;
+        for (int32_t i = 0; i < g->n_vocab && !any; i++) any = g->masked[i] != -INFINITY;
+        if (!any) { // nothing can follow: done if the grammar is complete (a vocabulary without EOG)
+            if (kite_grammar_state_can_end(g->gst)) return finish(g, KITE_OK);
+            return finish(g, kite__fail(KITE_ERR_INVALID, "grammar: no token of the vocabulary can continue the text"));
+        }
+        pick_from = g->masked;
+    }
+    int32_t tok = kite_sampler_sample(g->smp, pick_from, g->n_vocab);
     if (tok < 0) return finish(g, kite__fail(KITE_ERR_NOMEM, "sampling failed: %s", kite_last_error()));
     kite_sampler_accept(g->smp, tok);
+    if (g->gst) {
+        kite_status as = kite_grammar_state_accept_token(g->gst, g->gvocab, tok);
+        if (as != KITE_OK) return finish(g, as);
+    }
     if (kite_vocab_is_eog(g->vocab, tok)) {
         g->st.stopped_eog = true;
         return finish(g, KITE_OK);
@@ -187,6 +218,9 @@ kite_status kite_gen_seq_step(kite_gen_seq *g, int32_t n_done, const float *logi
 void kite_gen_seq_free(kite_gen_seq *g) {
     if (!g) return;
     kite_sampler_free(g->smp);
+    kite_grammar_state_free(g->gst);
+    kite_grammar_free(g->grammar);
+    free(g->masked);
     kite_buf_free(&g->pend);
     free(g->piece_big);
     free(g->ids);

@@ -235,6 +235,9 @@ typedef struct kite_gen_params {
                                   // a reply cut at n_predict then has its last token evaluated too
     void (*on_token)(void *user, int32_t id); // optional: each sampled id, before its text
     kite_gen_stats *stats;        // optional output
+    const char *grammar;          // optional GBNF text (start rule "root"): only text it accepts
+                                  // is generated (kite_json_schema_to_grammar makes one from a
+                                  // JSON schema); a bad grammar fails the start with its error
 } kite_gen_params;
 
 // n_predict -1, llama.cpp's sampling defaults (kite_sampler_default_params), no stop strings.

@@ -3,7 +3,10 @@
 #ifndef KITE_MODEL_INTERNAL_H
 #define KITE_MODEL_INTERNAL_H
 
+#include <stdatomic.h>
+
 #include "base/internal.h"
+#include "grammar/kite_grammar.h"
 #include "model/kite_model.h"
 #include "model/ops.h"
 
@@ -57,7 +60,14 @@ struct kite_model {
     const float *rope_short;   // phi3 LongRoPE factors (n_rot/2) or NULL
     const float *rope_long;
     kite_layer *layers;        // (n_layer)
+    // the vocabulary's token texts as code points for grammar masking, built on first use
+    // (kite__model_grammar_vocab) and shared by every sequence
+    _Atomic(kite_grammar_vocab *) grammar_vocab;
 };
+
+// The model's token table for grammars, built on the first call (thread-safe). NULL with the
+// error set when it cannot be built.
+const kite_grammar_vocab *kite__model_grammar_vocab(const kite_model *m);
 
 typedef struct kite_backend kite_backend;
 

@@ -439,11 +439,32 @@ kite_status kite_model_load(const uint8_t *buf, uint64_t len, const kite_model_p
 
 void kite_model_free(kite_model *m) {
     if (!m) return;
+    kite_grammar_vocab_free(atomic_load(&m->grammar_vocab));
     kite_vocab_free(m->vocab);
     free(m->layers);
     for (int32_t i = 0; i < m->n_parts; i++) kite_gguf_free(m->parts[i]);
     free(m->parts);
     free(m);
+}
+
+static int32_t grammar_piece(void *user, int32_t id, char *buf, int32_t cap) {
+    return kite_token_to_piece(user, id, buf, cap, false);
+}
+
+static bool grammar_eog(void *user, int32_t id) { return kite_vocab_is_eog(user, id); }
+
+const kite_grammar_vocab *kite__model_grammar_vocab(const kite_model *m) {
+    kite_grammar_vocab *v = atomic_load(&((kite_model *)m)->grammar_vocab);
+    if (v) return v;
+    // Built once per model (a pass over the vocabulary); a racing builder's copy is dropped.
+    if (kite_grammar_vocab_new(kite_vocab_n_tokens(m->vocab), grammar_piece, grammar_eog, m->vocab, &v) != KITE_OK)
+        return NULL;
+    kite_grammar_vocab *expected = NULL;
+    if (!atomic_compare_exchange_strong(&((kite_model *)m)->grammar_vocab, &expected, v)) {
+        kite_grammar_vocab_free(v);
+        return expected;
+    }
+    return v;
 }
 
 const kite_gguf *kite_model_gguf(const kite_model *m) { return m->gguf; }
