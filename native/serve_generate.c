@@ -28,6 +28,7 @@ typedef struct gen_request {
     bool logprobs;  // return each token's log-probability ...
     int32_t n_top;  // ... and this many alternatives
     char *prompt; // malloc'd
+    char *grammar; // malloc'd GBNF from 'grammar', 'json_schema' or 'response_format', or NULL
 } gen_request;
 
 // A number member in [lo, hi], or absent/null (then *out is left alone). false + message if not.
@@ -105,8 +106,6 @@ static bool reject_unsupported(const json_value *b, char *err, size_t es) {
     } never[] = {
         {"tools", "tool calling is not supported"},
         {"functions", "function calling is not supported"},
-        {"grammar", "grammar-constrained sampling is not supported"},
-        {"json_schema", "schema-constrained sampling is not supported"},
         {"logit_bias", "logit biases are not supported"},
         {"suffix", "insertion (suffix) is not supported"},
         {"echo", "echoing the prompt is not supported"},
@@ -129,17 +128,6 @@ static bool reject_unsupported(const json_value *b, char *err, size_t es) {
         snprintf(err, es, "unsupported parameter 'function_call': function calling is not supported by this server");
         return false;
     }
-    const json_value *rf = json_get(b, "response_format");
-    if (rf && rf->type != JSON_NULL) {
-        const json_value *t = json_get(rf, "type");
-        if (!t || t->type != JSON_STRING || strcmp(t->str, "text") != 0) {
-            snprintf(err, es, "unsupported parameter 'response_format'%s%.40s%s: only {\"type\": \"text\"} is supported "
-                     "(no constrained sampling yet)",
-                     t && t->type == JSON_STRING ? " of type '" : "", t && t->type == JSON_STRING ? t->str : "",
-                     t && t->type == JSON_STRING ? "'" : "");
-            return false;
-        }
-    }
     const json_value *n = json_get(b, "n"), *best = json_get(b, "best_of");
     if (n && n->type == JSON_NUMBER && n->number != 1) {
         snprintf(err, es, "unsupported parameter 'n' = %g: one choice per request is supported", n->number);
@@ -149,6 +137,129 @@ static bool reject_unsupported(const json_value *b, char *err, size_t es) {
         snprintf(err, es, "unsupported parameter 'best_of' = %g: one choice per request is supported", best->number);
         return false;
     }
+    return true;
+}
+
+// ---- constrained output ---------------------------------------------------------------------
+
+// Appends v as JSON text (a schema handed on to the converter).
+static void dump_json(kite_buf *o, const json_value *v) {
+    switch (v->type) {
+    case JSON_NULL: kite_buf_puts(o, "null"); break;
+    case JSON_BOOL: kite_buf_puts(o, v->boolean ? "true" : "false"); break;
+    case JSON_NUMBER: {
+        char t[40];
+        if (v->number == floor(v->number) && fabs(v->number) < 1e15) snprintf(t, sizeof t, "%lld", (long long)v->number);
+        else snprintf(t, sizeof t, "%.17g", isfinite(v->number) ? v->number : 0.0);
+        kite_buf_puts(o, t);
+        break;
+    }
+    case JSON_STRING: {
+        json_writer w = {0};
+        jw_string(&w, v->str, v->len);
+        if (w.out.ptr) kite_buf_append(o, w.out.ptr, w.out.len);
+        if (w.out.nomem) o->nomem = true;
+        jw_free(&w);
+        break;
+    }
+    case JSON_ARRAY:
+    case JSON_OBJECT:
+        kite_buf_puts(o, v->type == JSON_ARRAY ? "[" : "{");
+        for (const json_value *x = v->child; x; x = x->next) {
+            if (x != v->child) kite_buf_puts(o, ",");
+            if (v->type == JSON_OBJECT) {
+                json_writer w = {0};
+                jw_string(&w, x->key, x->key_len);
+                if (w.out.ptr) kite_buf_append(o, w.out.ptr, w.out.len);
+                jw_free(&w);
+                kite_buf_puts(o, ":");
+            }
+            dump_json(o, x);
+        }
+        kite_buf_puts(o, v->type == JSON_ARRAY ? "]" : "}");
+        break;
+    }
+}
+
+// The GBNF of a JSON schema member (what names it: for messages), into r->grammar.
+static bool schema_grammar(const json_value *schema, const char *what, gen_request *r, char *err, size_t es) {
+    if (schema->type != JSON_OBJECT) {
+        snprintf(err, es, "%s must be a JSON schema object, not %s", what, json_type_name(schema->type));
+        return false;
+    }
+    kite_buf text = {0};
+    dump_json(&text, schema);
+    if (text.nomem) {
+        kite_buf_free(&text);
+        snprintf(err, es, "out of memory");
+        return false;
+    }
+    kite_status st = kite_json_schema_to_grammar(text.ptr, text.len, &r->grammar);
+    kite_buf_free(&text);
+    if (st != KITE_OK) snprintf(err, es, "%s: %s", what, kite_last_error());
+    return st == KITE_OK;
+}
+
+// Constrained output as llama-server takes it: 'grammar' (GBNF), 'json_schema' (a schema), or
+// OpenAI's 'response_format' {"type": "text" | "json_object" | "json_schema", ...}. The grammar
+// is parsed here so a bad one is a 400 naming its line and column.
+static bool parse_grammar(const json_value *b, gen_request *r, char *err, size_t es) {
+    const json_value *g = json_get(b, "grammar"), *js = json_get(b, "json_schema"), *rf = json_get(b, "response_format");
+    if (is_unset(g)) g = NULL;
+    if (js && js->type == JSON_NULL) js = NULL;
+    if (rf && rf->type == JSON_NULL) rf = NULL;
+    if (!!g + !!js + !!rf > 1) {
+        snprintf(err, es, "give one of 'grammar', 'json_schema' and 'response_format', not several");
+        return false;
+    }
+    if (g) {
+        if (g->type != JSON_STRING) {
+            snprintf(err, es, "'grammar' must be a string of GBNF, not %s", json_type_name(g->type));
+            return false;
+        }
+        if (!(r->grammar = strdup(g->str))) {
+            snprintf(err, es, "out of memory");
+            return false;
+        }
+    } else if (js) {
+        if (!schema_grammar(js, "'json_schema'", r, err, es)) return false;
+    } else if (rf) {
+        const json_value *t = json_get(rf, "type");
+        if (rf->type != JSON_OBJECT || !t || t->type != JSON_STRING) {
+            snprintf(err, es, "'response_format' must be an object with a string 'type'");
+            return false;
+        }
+        if (strcmp(t->str, "text") == 0) return true;
+        if (strcmp(t->str, "json_object") == 0) {
+            const json_value *sc = json_get(rf, "schema"); // llama-server's extension
+            if (sc && sc->type != JSON_NULL) return schema_grammar(sc, "'response_format.schema'", r, err, es);
+            if (kite_json_object_grammar(&r->grammar) != KITE_OK) {
+                snprintf(err, es, "%s", kite_last_error());
+                return false;
+            }
+        } else if (strcmp(t->str, "json_schema") == 0) {
+            const json_value *j = json_get(rf, "json_schema");
+            const json_value *sc = j ? json_get(j, "schema") : NULL;
+            if (!sc) sc = json_get(rf, "schema");
+            if (!sc || sc->type == JSON_NULL) {
+                snprintf(err, es, "'response_format' of type 'json_schema' needs 'json_schema': {\"schema\": {...}}");
+                return false;
+            }
+            return schema_grammar(sc, "'response_format.json_schema.schema'", r, err, es);
+        } else {
+            snprintf(err, es, "unsupported parameter 'response_format' of type '%.40s': 'text', 'json_object' and "
+                     "'json_schema' are supported", t->str);
+            return false;
+        }
+    } else {
+        return true;
+    }
+    kite_grammar *parsed = NULL;
+    if (kite_grammar_parse(r->grammar, NULL, &parsed) != KITE_OK) {
+        snprintf(err, es, "'%s': %s", g ? "grammar" : js ? "json_schema" : "response_format", kite_last_error());
+        return false;
+    }
+    kite_grammar_free(parsed);
     return true;
 }
 
@@ -212,6 +323,7 @@ static bool parse_sampling(serve_state *s, const json_value *b, gen_request *r, 
     else if (!s->seed_given) r->sampling.seed = model_cli_random_seed();
 
     if (!parse_logprobs(b, r, err, es)) return false;
+    if (!parse_grammar(b, r, err, es)) return false;
 
     const json_value *st = json_get(b, "stream");
     if (st && st->type != JSON_NULL && st->type != JSON_BOOL) {
@@ -759,6 +871,7 @@ static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned
     job->gen.stop = r->n_stop ? r->stop : NULL;
     job->gen.n_stop = r->n_stop;
     job->gen.parse_special = r->fmt != SERVE_OAI_COMPLETION; // chat: the template's markers; native: as llama-server
+    job->gen.grammar = r->grammar;
     job->logprobs = r->logprobs;
     job->n_top = r->n_top;
     serve_job_submit(s, g.slot);
@@ -816,5 +929,6 @@ void serve_generate(serve_state *s, http_out *o, const json_value *body, serve_f
     else if (n_over) serve_error_exceed_context(o, n_over, kite_ctx_n_ctx(s->ms->ctx));
     else serve_error(o, 400, err, NULL);
     free(r.prompt);
+    free(r.grammar);
 }
 #endif

@@ -780,11 +780,12 @@ test('unsupported parameters give 400 naming them; limits are named with integer
   const cases = [
     [{ tools: [{ type: 'function', function: { name: 'f' } }] }, /'tools'/],
     [{ tool_choice: 'auto' }, /'tool_choice'/],
-    [{ response_format: { type: 'json_object' } }, /'response_format' of type 'json_object'/],
+    [{ response_format: { type: 'xml' } }, /'response_format' of type 'xml'/],
     [{ response_format: { type: 'json_schema', json_schema: {} } }, /'response_format'/],
     [{ n: 2 }, /'n' = 2/],
     [{ logit_bias: { 1: 5 } }, /'logit_bias'/],
-    [{ grammar: 'root ::= "a"' }, /'grammar'/],
+    [{ grammar: 'root ::= "a' }, /'grammar': grammar: line 1, column 10: unterminated string literal/],
+    [{ json_schema: { type: 'kaboom' } }, /'json_schema': json schema: JSON schema error at #: unrecognized type kaboom/],
     [{ max_tokens: 1e9 }, /'max_tokens' = 1000000000 is out of range \[-1, 16777216\]/],
     [{ top_k: 99999999 }, /\[0, 16777216\]/],
   ];

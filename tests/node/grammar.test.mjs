@@ -1,0 +1,197 @@
+// grammar.test.mjs - constrained output end to end on random-weight models (whose unconstrained
+// text is gibberish): a JSON schema given to `kite run -j`, to `kite serve` (json_schema,
+// response_format, parallel slots each with its own grammar) and to the npm package
+// (jsonSchema) yields text that JSON.parse accepts and that matches the schema (checked here by
+// hand, not by the code under test); GBNF grammars likewise; a bad grammar or schema is exit 2,
+// a 400 or a KiteError naming the problem.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { kiteBin, modelsDir, requireModels } from './helpers.mjs';
+
+const T = 120000;
+const LLAMA = () => join(modelsDir(), 'rand-llama-spm-f16.gguf');
+const QWEN = () => join(modelsDir(), 'rand-qwen2-f16.gguf');
+
+// Every repetition is bounded, so the grammar's sentences are finite: generation ends with EOG.
+const PERSON = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', maxLength: 12 },
+    age: { type: 'integer', minimum: 0, maximum: 150 },
+    tags: { type: 'array', items: { enum: ['red', 'green', 'blue'] }, minItems: 1, maxItems: 3 },
+    ok: { type: 'boolean' },
+  },
+  required: ['name', 'age', 'tags', 'ok'],
+  additionalProperties: false,
+};
+
+// PERSON's rules, checked directly.
+function checkPerson(text) {
+  const v = JSON.parse(text);
+  assert.equal(typeof v, 'object');
+  assert.ok(v && !Array.isArray(v), text);
+  assert.deepEqual(Object.keys(v).sort(), ['age', 'name', 'ok', 'tags'], text);
+  assert.equal(typeof v.name, 'string', text);
+  assert.ok([...v.name].length <= 12, text);
+  assert.ok(Number.isInteger(v.age) && v.age >= 0 && v.age <= 150, text);
+  assert.ok(Array.isArray(v.tags) && v.tags.length >= 1 && v.tags.length <= 3, text);
+  for (const t of v.tags) assert.ok(['red', 'green', 'blue'].includes(t), text);
+  assert.equal(typeof v.ok, 'boolean', text);
+  return v;
+}
+
+const POINT = {
+  type: 'object',
+  properties: { x: { type: 'number' }, label: { const: 'p' } },
+  required: ['x', 'label'],
+  additionalProperties: false,
+};
+
+function checkPoint(text) {
+  const v = JSON.parse(text);
+  assert.deepEqual(Object.keys(v).sort(), ['label', 'x'], text);
+  assert.equal(typeof v.x, 'number', text);
+  assert.equal(v.label, 'p', text);
+}
+
+const run = (args) => spawnSync(kiteBin(), ['run', '--no-stats', ...args], { timeout: T, encoding: 'utf8' });
+
+test('kite run: -j / -jf / --grammar / --grammar-file constrain the text; bad ones exit 2 naming the problem', () => {
+  requireModels();
+  const dir = mkdtempSync(join(tmpdir(), 'kite-grammar-'));
+  try {
+    for (const [m, extra] of [[LLAMA(), ['--temp', '0']], [LLAMA(), ['--seed', '7']], [QWEN(), ['--seed', '3']]]) {
+      const r = run(['-m', m, '-p', 'Describe a person:', '-n', '400', '-j', JSON.stringify(PERSON), ...extra]);
+      assert.equal(r.status, 0, r.stderr);
+      checkPerson(r.stdout);
+    }
+    const sf = join(dir, 'point.json');
+    writeFileSync(sf, JSON.stringify(POINT));
+    const r1 = run(['-m', LLAMA(), '-p', 'A point:', '-n', '300', '--seed', '1', '-jf', sf]);
+    assert.equal(r1.status, 0, r1.stderr);
+    checkPoint(r1.stdout);
+    const gf = join(dir, 'yn.gbnf');
+    writeFileSync(gf, '# yes or no\nroot ::= ("yes" | "no") "!"{1,3}\n');
+    for (const seed of ['1', '2', '3']) {
+      const r = run(['-m', QWEN(), '-p', 'Answer:', '-n', '50', '--seed', seed, '--grammar-file', gf]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /^(yes|no)!{1,3}$/);
+    }
+    const r2 = run(['-m', LLAMA(), '-p', 'x', '-n', '40', '--temp', '0', '--grammar', 'root ::= [0-9]{3} "-" [a-c]+']);
+    assert.equal(r2.status, 0, r2.stderr);
+    assert.match(r2.stdout, /^[0-9]{3}-[a-c]+$/);
+    // bad input: exit 2 and a message naming it
+    const bad = [
+      [['--grammar', 'root ::= "a'], /--grammar: grammar: line 1, column 10: unterminated string literal/],
+      [['--grammar', 'root ::= "a"\nfoo ::= bar'], /undefined rule 'bar'/],
+      [['--grammar', 'start ::= "a"'], /no rule named 'root'/],
+      [['-j', '{"type": "kaboom"}'], /--json-schema: json schema: JSON schema error at #: unrecognized type kaboom/],
+      [['-j', '{"type": "object",'], /invalid JSON at byte/],
+      [['--grammar-file', join(dir, 'missing.gbnf')], /missing\.gbnf/],
+      [['--grammar', 'root ::= "a"', '-j', '{}'], /one of --grammar/],
+    ];
+    for (const [args, re] of bad) {
+      const r = run(['-m', LLAMA(), '-p', 'x', '-n', '4', ...args]);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, re);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// ---- kite serve -----------------------------------------------------------------------------
+
+function startServer(modelPath, extra = []) {
+  const proc = spawn(kiteBin(), ['serve', '-m', modelPath, '--host', '127.0.0.1', '--port', '0', ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  proc.stderr.on('data', (d) => (err += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`kite serve did not start: ${err}`));
+    }, 15000);
+    let out = '';
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ proc, base: m[1] });
+      }
+    });
+    proc.on('close', (code) => reject(new Error(`kite serve exited (${code}): ${err}`)));
+  });
+}
+
+const post = (base, path, body) =>
+  fetch(base + path, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(T),
+  });
+
+test('kite serve: json_schema, response_format and grammar, in parallel slots each with its own grammar', async () => {
+  requireModels();
+  const { proc, base } = await startServer(LLAMA(), ['--parallel', '3']);
+  try {
+    // three at once: each slot keeps its own grammar state
+    const [a, b, c] = await Promise.all([
+      post(base, '/v1/completions', { prompt: 'Person:', max_tokens: 400, seed: 11, response_format: { type: 'json_schema', json_schema: { name: 'person', schema: PERSON } } }),
+      post(base, '/completion', { prompt: 'Point:', n_predict: 300, seed: 12, json_schema: POINT }),
+      post(base, '/v1/completions', { prompt: 'Code:', max_tokens: 40, temperature: 0, grammar: 'root ::= [0-9]{3} "-" [a-c]+' }),
+    ]);
+    assert.equal(a.status, 200);
+    const ta = (await a.json()).choices[0].text;
+    checkPerson(ta);
+    assert.equal(b.status, 200);
+    checkPoint((await b.json()).content);
+    assert.equal(c.status, 200);
+    assert.match((await c.json()).choices[0].text, /^[0-9]{3}-[a-c]+$/);
+    // json_object: any JSON object
+    const o = await post(base, '/v1/completions', { prompt: 'Object:', max_tokens: 300, seed: 5, response_format: { type: 'json_object' } });
+    assert.equal(o.status, 200);
+    const oj = await o.json();
+    if (oj.choices[0].finish_reason === 'stop') {
+      const v = JSON.parse(oj.choices[0].text);
+      assert.ok(v && typeof v === 'object' && !Array.isArray(v));
+    } else {
+      assert.match(oj.choices[0].text, /^\{/); // cut at max_tokens: still the start of an object
+    }
+    // the chat endpoint, streamed, with a schema
+    const s = await post(base, '/v1/chat/completions', {
+      messages: [{ role: 'user', content: 'Give me a person.' }], max_tokens: 400, seed: 4, stream: true,
+      response_format: { type: 'json_schema', json_schema: { schema: PERSON } },
+    });
+    assert.equal(s.status, 200);
+    const events = (await s.text()).split('\n\n').filter((e) => e.startsWith('data: ') && !e.includes('[DONE]'));
+    const text = events.map((e) => JSON.parse(e.slice(6)).choices[0]?.delta?.content ?? '').join('');
+    checkPerson(text);
+    // bad ones: 400 naming the problem
+    const bad = [
+      ['/v1/completions', { grammar: 'root ::= [a-' }, /'grammar': grammar: line 1, column 10: unterminated character class/],
+      ['/completion', { json_schema: { type: 'object', properties: { a: { $ref: '#/$defs/nope' } } } }, /cannot resolve \$ref #\/\$defs\/nope/],
+      ['/v1/completions', { response_format: { type: 'json_schema', json_schema: { schema: { type: 'string', pattern: '^(a$' } } } }, /invalid pattern/],
+      ['/v1/completions', { grammar: 'root ::= "a"', json_schema: {} }, /not several/],
+      ['/v1/completions', { grammar: 42 }, /'grammar' must be a string/],
+    ];
+    for (const [path, extra, re] of bad) {
+      const r = await post(base, path, { prompt: 'x', max_tokens: 4, ...extra });
+      assert.equal(r.status, 400, JSON.stringify(extra));
+      assert.match((await r.json()).error.message, re);
+    }
+    // and the server still serves
+    const after = await post(base, '/v1/completions', { prompt: 'x', max_tokens: 3, temperature: 0 });
+    assert.equal(after.status, 200);
+    await after.arrayBuffer();
+  } finally {
+    proc.kill('SIGKILL');
+  }
+});
