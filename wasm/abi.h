@@ -53,6 +53,8 @@ typedef struct kw_gen_args {
     int32_t no_bos;             // do not prepend BOS
     int32_t keep_context;       // continue from the KV cache (chat)
     int32_t parse_special;      // special-token text in the prompt becomes those tokens
+    const char *grammar;        // GBNF the output must match (llama.cpp's syntax), or NULL
+    const char *json_schema;    // a JSON schema (text) the output must match, or NULL
     double n_prompt;            // out: prompt tokens evaluated
     double n_generated;         // out: tokens sampled
     double prefill_s;           // out: seconds evaluating the prompt

@@ -190,9 +190,17 @@ EMSCRIPTEN_KEEPALIVE int kw_generate(kw_gen_args *a) {
     p.keep_context = a->keep_context != 0;
     p.parse_special = a->parse_special != 0;
     p.on_token = on_token;
+    if (a->grammar && a->json_schema) return kite_set_error(KITE_ERR_INVALID, "give grammar or jsonSchema, not both");
+    char *from_schema = NULL;
+    if (a->json_schema) {
+        kite_status cs = kite_json_schema_to_grammar(a->json_schema, strlen(a->json_schema), &from_schema);
+        if (cs != KITE_OK) return cs;
+    }
+    p.grammar = from_schema ? from_schema : a->grammar;
     kite_gen_stats st = {0};
     p.stats = &st;
     kite_status s = kite_generate(h->c, a->prompt, &p, on_piece, NULL);
+    free(from_schema);
     a->n_prompt = st.n_prompt;
     a->n_generated = st.n_generated;
     a->prefill_s = st.prefill_s;

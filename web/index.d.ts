@@ -120,6 +120,14 @@ export interface GenerateOptions {
   seed?: number;
   /** Generation ends before the first of these (non-empty) strings; the text never shows part of one. */
   stop?: string[];
+  /** Constrained output: a GBNF grammar (llama.cpp's syntax, start rule `root`); the text
+   *  generated is always a prefix of a sentence of it. A bad grammar rejects with a KiteError
+   *  naming its line and column. */
+  grammar?: string;
+  /** Constrained output: a JSON schema (an object or its JSON text), converted to a grammar as
+   *  llama.cpp does; the text is JSON matching it (unless maxTokens cuts it short). Not with
+   *  `grammar`. */
+  jsonSchema?: object | string;
   /** Stops the generation (also on `break` out of the for-await loop). In a browser page
    *  that is not crossOriginIsolated the stream ends at once, but the worker finishes the
    *  running call before it takes the next one. */

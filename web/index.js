@@ -121,6 +121,7 @@ class Model {
   generate(prompt, opts = {}) {
     checkText('generate', 'the prompt', prompt);
     checkOptions('generate', opts, GENERATE_OPTIONS);
+    checkGrammar('generate', opts);
     return this.#stream('generate', { prompt, opts: genOpts(opts) }, opts);
   }
 
@@ -132,6 +133,7 @@ class Model {
       checkText('chat', `messages[${i}].content`, m.content);
     });
     checkOptions('chat', opts, CHAT_OPTIONS);
+    checkGrammar('chat', opts);
     return this.#stream('chat', { messages, opts: { ...genOpts(opts), addAssistant: opts.addAssistant } }, opts);
   }
 
@@ -207,6 +209,12 @@ class Model {
 
 // The options the worker needs (checked by checkOptions already); undefined ones take the
 // core's defaults there.
+// grammar and jsonSchema each constrain the output: one at a time.
+function checkGrammar(where, o) {
+  if (o.grammar !== undefined && o.jsonSchema !== undefined)
+    throw new KiteError(`kite: ${where}: give option grammar or jsonSchema, not both`, 'invalid input');
+}
+
 function genOpts(o) {
   return {
     maxTokens: o.maxTokens,
@@ -218,6 +226,8 @@ function genOpts(o) {
     repeatLastN: o.repeatLastN,
     seed: o.seed,
     stop: o.stop,
+    grammar: o.grammar,
+    jsonSchema: o.jsonSchema,
     noBos: !!o.noBos,
     keepContext: !!o.keepContext,
     parseSpecial: !!o.parseSpecial,

@@ -59,6 +59,25 @@ export const QUANTIZE_OPTIONS = {
   onStats: fn,
 };
 
+// A JSON schema: a plain object (it crosses to the core as JSON text) or its JSON text.
+const jsonSchema = (v) => {
+  const want = 'a JSON schema (a plain object, or its JSON text)';
+  if (typeof v === 'string') {
+    try {
+      const x = JSON.parse(v);
+      return x && typeof x === 'object' && !Array.isArray(x) && !v.includes('\0') ? null : want;
+    } catch {
+      return want;
+    }
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v) || Object.getPrototypeOf(v) !== Object.prototype) return want;
+  try {
+    return JSON.stringify(v).includes('\u0000') ? want : null;
+  } catch {
+    return want; // cycles, BigInt
+  }
+};
+
 export const GENERATE_OPTIONS = {
   maxTokens: (v) => (v === -1 || (Number.isInteger(v) && v >= 1 && v <= 1 << 24) ? null : 'a positive integer up to 16777216, or -1 (no limit)'),
   temperature: num(0, 100),
@@ -75,6 +94,8 @@ export const GENERATE_OPTIONS = {
   parseSpecial: bool,
   onToken: fn,
   thinking: oneOf('show', 'hide'),
+  grammar: (v) => (typeof v === 'string' && v.length > 0 && !v.includes('\0') ? null : "a GBNF grammar (a non-empty string without NUL)"),
+  jsonSchema: (v) => jsonSchema(v),
 };
 
 export const CHAT_OPTIONS = { ...GENERATE_OPTIONS, addAssistant: bool };

@@ -403,6 +403,8 @@ function runGenerate(prompt, o) {
   const stops = (o.stop || []).map(String);
   const sp = stops.map(cstr);
   const arr = M._kw_alloc(abi.pointerSize * Math.max(1, sp.length)) >>> 0;
+  const g = o.grammar !== undefined ? cstr(o.grammar) : 0;
+  const js = o.jsonSchema !== undefined ? cstr(typeof o.jsonSchema === 'string' ? o.jsonSchema : JSON.stringify(o.jsonSchema)) : 0;
   const a = struct('kw_gen_args');
   try {
     sp.forEach((s, i) => new DataView(heap().buffer).setUint32(arr + abi.pointerSize * i, s, true));
@@ -415,6 +417,7 @@ function runGenerate(prompt, o) {
       n_predict: o.maxTokens, temp: o.temperature, top_k: o.topK, top_p: o.topP, min_p: o.minP,
       repeat_penalty: o.repeatPenalty, repeat_last_n: o.repeatLastN, seed: o.seed,
       no_bos: o.noBos ? 1 : 0, keep_context: o.keepContext ? 1 : 0, parse_special: o.parseSpecial ? 1 : 0,
+      grammar: g, json_schema: js,
     });
     const st = M._kw_generate(a.ptr);
     const tail = current.decoder.decode();
@@ -432,6 +435,8 @@ function runGenerate(prompt, o) {
     M._kw_free(p);
     sp.forEach((s) => M._kw_free(s));
     M._kw_free(arr);
+    if (g) M._kw_free(g);
+    if (js) M._kw_free(js);
   }
 }
 

@@ -34,7 +34,7 @@ kite_status kite__stacks_push(kite__stacks *s, const uint32_t *e, uint32_t n) {
         s->size = sz;
         s->cap_count = cap;
     }
-    if (s->len + n > s->cap) {
+    if (s->len + n > s->cap || !s->data) { // data is never NULL once a stack is in (empty ones too)
         size_t cap = s->cap ? s->cap : 64;
         while (cap < s->len + n) cap *= 2;
         uint32_t *d = realloc(s->data, cap * sizeof *d);

@@ -438,8 +438,7 @@ static kite_status build(parser *p, kite_grammar **out) {
     }
     g->names = p->names;
     g->n_rules = p->n_syms;
-    p->names = NULL;
-    p->n_syms = 0;
+    p->names = NULL; // moved; the parser still frees its rules' elements
     *out = g;
     return KITE_OK;
 }

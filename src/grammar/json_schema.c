@@ -653,6 +653,10 @@ static char *transform(pat *t) {
                 pat_fail(t, PAT_INVALID, "nothing to repeat");
                 break;
             }
+            if (max < min) {
+                pat_fail(t, PAT_INVALID, "repetition maximum below its minimum");
+                break;
+            }
             item *last = &seq[n - 1];
             char *sub;
             if (!last->literal) { // a non-literal gets a rule of its own, once per distinct text
@@ -1577,6 +1581,10 @@ static char *visit(conv *c, const kite__jval *s, const char *name, const char *p
         const kite__jval *items = key ? get(s, key) : NULL;
         int min = get_count(c, s, "minItems", path, 0), max = get_count(c, s, "maxItems", path, -1);
         if (c->fatal) goto out;
+        if (max >= 0 && max < min) {
+            fail(c, path, "maxItems is below minItems");
+            goto out;
+        }
         char *ip = key ? fmt("%s/%s", path, key) : fmt("%s", path);
         kind ik = items ? kind_of(c, items, ip ? ip : path) : K_ANY;
         if (c->fatal) {
@@ -1616,6 +1624,10 @@ static char *visit(conv *c, const kite__jval *s, const char *name, const char *p
         }
         int min = get_count(c, s, "minLength", path, 0), max = get_count(c, s, "maxLength", path, -1);
         if (c->fatal) goto out;
+        if (max >= 0 && max < min) {
+            fail(c, path, "maxLength is below minLength");
+            goto out;
+        }
         if (pattern && pattern->slen) {
             res = visit_pattern(c, pattern->s, pattern->slen, rule_name);
             goto out;
@@ -1657,6 +1669,10 @@ static char *visit(conv *c, const kite__jval *s, const char *name, const char *p
         } else if ((v = get(s, "exclusiveMaximum"))) {
             if (!get_bound(c, v, "exclusiveMaximum", path, true, &max)) goto out;
             max--;
+        }
+        if (min != INT64_MIN && max != INT64_MAX && max < min) {
+            fail(c, path, "no integer lies between the minimum and the maximum");
+            goto out;
         }
         if (min == INT64_MIN && max == INT64_MAX) {
             res = visit_primitive(c, rule_name, "integer");
@@ -1734,6 +1750,17 @@ kite_status kite_json_schema_to_grammar(const char *schema, size_t len, char **o
         }
         *out = take(&b);
         if (!*out) st = kite__fail(KITE_ERR_NOMEM, "json schema: out of memory");
+    }
+    if (st == KITE_OK) { // what the schema asks for may still exceed the grammar's limits
+        kite_grammar *g = NULL;
+        if (kite_grammar_parse(*out, NULL, &g) != KITE_OK) {
+            char why[300];
+            snprintf(why, sizeof why, "%s", kite_last_error());
+            st = kite__fail(KITE_ERR_INVALID, "json schema: its grammar is refused (%s)", why);
+            free(*out);
+            *out = NULL;
+        }
+        kite_grammar_free(g);
     }
     free_conv(&c);
     kite__json_free(root);

@@ -65,6 +65,18 @@ static char *read_string(reader *r, size_t *len) {
             bad(r, "control character in a string");
             break;
         }
+        if (c >= 0x80) { // a whole UTF-8 sequence, or an error (the grammar text must be valid UTF-8)
+            int n = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+            bool ok = n > 0 && r->end - r->p >= n && !(c == 0xC0 || c == 0xC1);
+            for (int k = 1; ok && k < n; k++) ok = ((uint8_t)r->p[k] & 0xC0) == 0x80;
+            if (!ok) {
+                bad(r, "invalid UTF-8 in a string");
+                break;
+            }
+            kite_buf_append(&b, r->p, (size_t)n);
+            r->p += n;
+            continue;
+        }
         if (c != '\\') {
             kite_buf_append(&b, r->p, 1);
             r->p++;
@@ -84,6 +96,10 @@ static char *read_string(reader *r, size_t *len) {
                 hex4(r->p + 2) >= 0xDC00 && hex4(r->p + 2) < 0xE000) {
                 cp = 0x10000 + ((cp - 0xD800) << 10) + ((uint32_t)hex4(r->p + 2) - 0xDC00);
                 r->p += 6;
+            }
+            if (cp == 0 || (cp >= 0xD800 && cp < 0xE000)) {
+                bad(r, cp == 0 ? "\\u0000 in a string is not supported" : "unpaired surrogate in a string");
+                break;
             }
             put_utf8(&b, cp);
         } else {

@@ -195,3 +195,48 @@ test('kite serve: json_schema, response_format and grammar, in parallel slots ea
     proc.kill('SIGKILL');
   }
 });
+
+// ---- the npm package ------------------------------------------------------------------------
+
+test('npm: generate and chat with jsonSchema / grammar; bad ones are KiteErrors naming the problem', async () => {
+  requireModels();
+  const { loadModel, KiteError } = await import('../../web/index.js');
+  const { requireDist } = await import('./wasm_helpers.mjs');
+  requireDist(['st']);
+  const m = await loadModel(LLAMA(), { flavor: 'st' });
+  try {
+    for (const [jsonSchema, seed] of [[PERSON, 1], [JSON.stringify(PERSON), 2]]) {
+      const g = m.generate('Describe a person:', { jsonSchema, maxTokens: 400, seed });
+      checkPerson(await g.text());
+      assert.equal((await g.result).stoppedBy, 'eog');
+    }
+    const c = m.chat([{ role: 'user', content: 'A point, please.' }], { jsonSchema: POINT, maxTokens: 300, seed: 3 });
+    checkPoint(await c.text());
+    const t = await m.generate('x', { grammar: 'root ::= [0-9]{3} "-" [a-c]+', maxTokens: 40, temperature: 0 }).text();
+    assert.match(t, /^[0-9]{3}-[a-c]+$/);
+    // checked before the worker: the option's name and what it takes
+    for (const [opts, re] of [
+      [{ grammar: 5 }, /option grammar must be a GBNF grammar/],
+      [{ grammar: '' }, /option grammar must be a GBNF grammar/],
+      [{ jsonSchema: [1] }, /option jsonSchema must be a JSON schema/],
+      [{ jsonSchema: '{"type":' }, /option jsonSchema must be a JSON schema/],
+      [{ grammar: 'root ::= "a"', jsonSchema: {} }, /grammar or jsonSchema, not both/],
+    ]) {
+      assert.throws(() => m.generate('x', opts), (e) => e instanceof KiteError && re.test(e.message), JSON.stringify(opts));
+    }
+    // found by the core: the error names the line and column, or the schema keyword
+    for (const [opts, re] of [
+      [{ grammar: 'root ::= "a' }, /grammar: line 1, column 10: unterminated string literal/],
+      [{ grammar: 'root ::= x' }, /undefined rule 'x'/],
+      [{ jsonSchema: { type: 'kaboom' } }, /unrecognized type kaboom/],
+    ]) {
+      const g = m.generate('x', { ...opts, maxTokens: 4 });
+      await assert.rejects(g.text(), (e) => e instanceof KiteError && re.test(e.message), JSON.stringify(opts));
+      await g.result.catch(() => {});
+    }
+    // the model still generates afterwards
+    assert.equal((await m.generate('x', { maxTokens: 3, temperature: 0 }).result).nGenerated, 3);
+  } finally {
+    await m.dispose();
+  }
+});

@@ -288,11 +288,62 @@ static void test_schema_cases(void) {
     printf("schema -> grammar: %d of %d cases as llama.cpp\n", n_same, n_total);
 }
 
+// Schemas the converter refuses, with the message naming the problem.
+static void test_schema_errors(void) {
+    static const struct {
+        const char *schema, *want;
+    } cases[] = {
+        {"{\"type\": \"kaboom\"}", "JSON schema error at #: unrecognized type kaboom"},
+        {"{\"type\": 123}", "type must be a string or an array of strings"},
+        {"{\"type\": \"object\", \"properties\": {\"a\": {\"$ref\": \"#/$defs/x\"}}}", "cannot resolve $ref #/$defs/x"},
+        {"{\"$ref\": \"http://example.com/s.json\"}", "only references into the same document"},
+        {"{\"type\": \"array\", \"minItems\": 3, \"maxItems\": 2}", "maxItems is below minItems"},
+        {"{\"type\": \"array\", \"minItems\": -1}", "minItems must be a non-negative integer"},
+        {"{\"type\": \"string\", \"minLength\": 5, \"maxLength\": 1}", "maxLength is below minLength"},
+        {"{\"type\": \"integer\", \"minimum\": 5, \"maximum\": 1}", "no integer lies between"},
+        {"{\"type\": \"string\", \"pattern\": \"^(a$\"}", "invalid pattern ^(a$: unbalanced parentheses"},
+        {"{\"type\": \"string\", \"pattern\": \"^a{3,1}$\"}", "repetition maximum below its minimum"},
+        {"{\"enum\": []}", "enum must be a non-empty array"},
+        {"{\"anyOf\": []}", "must not be empty"},
+        {"{\"type\": \"array\", \"minItems\": 5000}", "its grammar is refused"},
+        {"{\"type\": \"object\",", "invalid JSON at byte 18"},
+        {"{\"const\": \"\xff\"}", "invalid UTF-8 in a string"},
+        {"[1]", "schema must be an object"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *g = NULL;
+        kite_status s = kite_json_schema_to_grammar(cases[i].schema, strlen(cases[i].schema), &g);
+        CHECK(s == KITE_ERR_INVALID && !g, "%s: converted", cases[i].schema);
+        CHECK(strstr(kite_last_error(), cases[i].want) != NULL, "%s: error \"%s\" lacks \"%s\"", cases[i].schema,
+              kite_last_error(), cases[i].want);
+        free(g);
+    }
+    // an unsupported (but valid) pattern falls back to any string, as llama.cpp does
+    char *g = NULL;
+    const char *lookahead = "{\"type\": \"string\", \"pattern\": \"^(?=a)b$\"}";
+    CHECK(kite_json_schema_to_grammar(lookahead, strlen(lookahead), &g) == KITE_OK, "%s", kite_last_error());
+    CHECK(g && strstr(g, "root ::= string\n") && strstr(g, "string ::= \"\\\"\" char* \"\\\"\""), "fallback: %s",
+          g ? g : "(null)");
+    free(g);
+    // json_object: any object, not other values
+    CHECK(kite_json_object_grammar(&g) == KITE_OK, "%s", kite_last_error());
+    kite_grammar *gr = NULL;
+    CHECK(g && kite_grammar_parse(g, NULL, &gr) == KITE_OK, "%s", kite_last_error());
+    if (gr) {
+        CHECK(matches(gr, "{\"a\": [1, {\"b\": null}], \"c\": \"\\u00e9\"}"), "an object refused");
+        CHECK(matches(gr, "{}"), "{} refused");
+        CHECK(!matches(gr, "[1]") && !matches(gr, "\"s\"") && !matches(gr, "{\"a\": }"), "a non-object accepted");
+    }
+    kite_grammar_free(gr);
+    free(g);
+}
+
 int main(void) {
     test_parser_vectors();
     test_errors();
     test_mask();
     test_integration_cases();
     test_schema_cases();
+    test_schema_errors();
     return check_done("test_grammar");
 }
