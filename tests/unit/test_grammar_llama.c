@@ -1,0 +1,206 @@
+// test_grammar_llama.c - token masking against llama.cpp's own grammar sampler
+// (llama_sampler_init_grammar in node-llama-cpp's libllama, dlopen): on the real vocabularies
+// of the shared models (SentencePiece 32000, BPE 151936), for GBNF grammars and a JSON schema's
+// grammar, the tokens Kite rejects at every step of a walk are the tokens llama.cpp rejects.
+// One deliberate difference is left out of the comparison: llama.cpp matches a control token
+// (<|im_start|>, <unk>) by the text it has when special tokens are rendered, which generated
+// text never shows; Kite matches tokens by the text they add to the output, in which those are
+// empty, so it never allows one (as llama.cpp never allows an empty token). Tokens whose
+// output text is empty are counted apart.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "check.h"
+#include "kite.h"
+#include "llama_ref.h"
+
+typedef struct llref_params { unsigned char b[512]; } llref_params; // llama_model_params, padded
+#define LLREF_VOCAB_ONLY_OFFSET 72 // offsetof(llama_model_params, vocab_only) in this llama.h
+
+typedef struct llg {
+    void *h;
+    llref_params (*default_params)(void);
+    void *(*load)(const char *, llref_params);
+    void (*free_model)(void *);
+    const void *(*get_vocab)(const void *);
+    void *(*grammar)(const void *, const char *, const char *);
+    llref_sampler_api s;
+} llg;
+
+static void quiet_log(int level, const char *text, void *user) { (void)level, (void)text, (void)user; }
+
+static bool llg_init(llg *r) {
+    int ci_fail;
+    memset(r, 0, sizeof *r);
+    r->h = llama_ref_open(&ci_fail);
+    if (ci_fail) check_failed++;
+    if (!r->h) return false;
+    void (*backend_init)(void) = (void (*)(void))llama_lib_sym(r->h, "llama_backend_init");
+    void (*log_set)(void (*)(int, const char *, void *), void *) =
+        (void (*)(void (*)(int, const char *, void *), void *))llama_lib_sym(r->h, "llama_log_set");
+    *(void **)&r->default_params = llama_lib_sym(r->h, "llama_model_default_params");
+    *(void **)&r->load = llama_lib_sym(r->h, "llama_model_load_from_file");
+    *(void **)&r->free_model = llama_lib_sym(r->h, "llama_model_free");
+    *(void **)&r->get_vocab = llama_lib_sym(r->h, "llama_model_get_vocab");
+    *(void **)&r->grammar = llama_lib_sym(r->h, "llama_sampler_init_grammar");
+    bool ok = backend_init && log_set && r->default_params && r->load && r->free_model && r->get_vocab && r->grammar &&
+              llref_sampler_load(r->h, &r->s);
+    CHECK(ok, "libllama lacks a symbol the grammar comparison needs");
+    if (!ok) return false;
+    log_set(quiet_log, NULL);
+    backend_init();
+    return true;
+}
+
+static int32_t piece_fn(void *user, int32_t id, char *buf, int32_t cap) {
+    return kite_token_to_piece(user, id, buf, cap, false);
+}
+static bool eog_fn(void *user, int32_t id) { return kite_vocab_is_eog(user, id); }
+
+static uint64_t rng_next(uint64_t *s) {
+    *s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
+    return *s;
+}
+
+// Walks `steps` tokens through the grammar in both, comparing the rejected sets at each step.
+// The next token is drawn among the allowed ones, preferring multi-char tokens half the time
+// so that the walk reaches deep into the grammar.
+static void compare_walk(llg *r, const void *rv, const kite_vocab *v, const kite_grammar_vocab *gv, const char *name,
+                         const char *gbnf, int steps, uint64_t seed) {
+    kite_grammar *g = NULL;
+    kite_grammar_state *st = NULL;
+    CHECK(kite_grammar_parse(gbnf, NULL, &g) == KITE_OK, "%s: %s", name, kite_last_error());
+    if (!g || kite_grammar_state_new(g, &st) != KITE_OK) {
+        kite_grammar_free(g);
+        return;
+    }
+    void *lg = r->grammar(rv, gbnf, "root");
+    CHECK(lg != NULL, "%s: llama.cpp refuses the grammar", name);
+    int32_t n = kite_vocab_n_tokens(v);
+    float *mine = malloc((size_t)n * sizeof *mine);
+    llref_token_data *td = malloc((size_t)n * sizeof *td);
+    int32_t *allowed = malloc((size_t)n * sizeof *allowed);
+    double t_mask = 0;
+    int n_masks = 0, n_control_diff = 0, n_compared = 0;
+    for (int step = 0; lg && step < steps; step++) {
+        for (int32_t i = 0; i < n; i++) mine[i] = 0.0f, td[i] = (llref_token_data){i, 0.0f, 0.0f};
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        kite_status s = kite_grammar_state_mask(st, gv, mine, n);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        t_mask += (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        n_masks++;
+        CHECK(s == KITE_OK, "%s: step %d: %s", name, step, kite_last_error());
+        llref_token_data_array arr = {td, (size_t)n, -1, false};
+        r->s.apply(lg, &arr);
+        int n_allowed = 0, n_diff = 0;
+        for (int32_t i = 0; i < n; i++) {
+            bool k_ok = mine[i] != -INFINITY, l_ok = td[i].logit != -INFINITY;
+            if (k_ok != l_ok) {
+                char t[8];
+                if (!kite_vocab_is_eog(v, i) && l_ok && kite_token_to_piece(v, i, t, sizeof t, false) == 0) {
+                    n_control_diff++; // the deliberate difference (see the top of the file)
+                } else if (n_diff++ < 5) {
+                    char p[64];
+                    int32_t k = kite_token_to_piece(v, i, p, sizeof p - 1, false);
+                    p[k > 0 ? k : 0] = 0;
+                    CHECK(0, "%s: step %d: token %d (\"%s\") kite %s, llama.cpp %s", name, step, i, p,
+                          k_ok ? "allows" : "rejects", l_ok ? "allows" : "rejects");
+                }
+            }
+            if (k_ok) allowed[n_allowed++] = i;
+        }
+        n_compared += n;
+        if (n_diff > 5) CHECK(0, "%s: step %d: %d more differences", name, step, n_diff - 5);
+        if (n_allowed == 0) break;
+        // the next token: any allowed one, or the longest of a few draws (deeper steps)
+        int32_t tok = allowed[rng_next(&seed) % (uint64_t)n_allowed];
+        if (rng_next(&seed) & 1) {
+            for (int k = 0; k < 8; k++) {
+                int32_t c = allowed[rng_next(&seed) % (uint64_t)n_allowed];
+                char a[256], b[256];
+                if (kite_token_to_piece(v, c, a, sizeof a, false) > kite_token_to_piece(v, tok, b, sizeof b, false)) tok = c;
+            }
+        }
+        if (kite_vocab_is_eog(v, tok)) break;
+        CHECK(kite_grammar_state_accept_token(st, gv, tok) == KITE_OK, "%s: step %d: %s", name, step, kite_last_error());
+        r->s.accept(lg, tok);
+    }
+    printf("%s: %d steps compared (%d token decisions), %d empty-text tokens llama.cpp allows; mask %.2f ms/step\n", name,
+           n_masks, n_compared, n_control_diff, n_masks ? 1e3 * t_mask / n_masks : 0.0);
+    if (lg) r->s.free_(lg);
+    free(mine);
+    free(td);
+    free(allowed);
+    kite_grammar_state_free(st);
+    kite_grammar_free(g);
+}
+
+static const char PERSON[] =
+    "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"maxLength\":12},"
+    "\"age\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":150},"
+    "\"tags\":{\"type\":\"array\",\"items\":{\"enum\":[\"red\",\"gr\\u00fcn\",\"\\u84dd\"]},\"maxItems\":3},"
+    "\"when\":{\"type\":\"string\",\"format\":\"date\"}},\"required\":[\"name\",\"age\"]}";
+
+static void compare_model(llg *r, const char *file) {
+    const char *dir = check_models_dir();
+    if (!dir) return;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    size_t len = 0;
+    unsigned char *buf = check_read_file(path, &len);
+    if (!buf) return;
+    kite_gguf *gg = NULL;
+    kite_vocab *v = NULL;
+    kite_grammar_vocab *gv = NULL;
+    CHECK(kite_gguf_parse(buf, len, &gg) == KITE_OK && kite_vocab_load(gg, &v) == KITE_OK, "%s: %s", file,
+          kite_last_error());
+    if (v)
+        CHECK(kite_grammar_vocab_new(kite_vocab_n_tokens(v), piece_fn, eog_fn, v, &gv) == KITE_OK, "%s", kite_last_error());
+    llref_params p = r->default_params();
+    CHECK(p.b[LLREF_VOCAB_ONLY_OFFSET] == 0 && p.b[LLREF_VOCAB_ONLY_OFFSET + 2] == 1,
+          "llama_model_params layout is not the expected one (vocab_only at %d)", LLREF_VOCAB_ONLY_OFFSET);
+    p.b[LLREF_VOCAB_ONLY_OFFSET] = 1;
+    void *model = r->load(path, p);
+    CHECK(model != NULL, "libllama cannot load %s", path);
+    if (model && gv) {
+        const void *rv = r->get_vocab(model);
+        char *json = NULL;
+        CHECK(kite_json_schema_to_grammar(PERSON, strlen(PERSON), &json) == KITE_OK, "%s", kite_last_error());
+        char name[256];
+        const struct {
+            const char *what, *gbnf;
+            int steps;
+        } cases[] = {
+            {"json schema", json, 60},
+            {"words", "root ::= ([A-Z] [a-z]* \" \")+ \"\\u00e9t\\u00e9\" [.!]", 30},
+            {"negated class + any", "root ::= [^a-m\\n]{2,6} . \"€\" [0-9]+ \"\\n\"?", 25},
+            {"nested", "root ::= \"(\" x \")\"\nx ::= [a-c]* | \"[\" x (\",\" x)* \"]\"", 40},
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            if (!cases[i].gbnf) continue;
+            for (uint64_t seed = 1; seed <= 3; seed++) {
+                snprintf(name, sizeof name, "%s / %s / walk %d", file, cases[i].what, (int)seed);
+                compare_walk(r, rv, v, gv, name, cases[i].gbnf, cases[i].steps, seed * 0x9E3779B97F4A7C15ull);
+            }
+        }
+        free(json);
+    }
+    if (model) r->free_model(model);
+    kite_grammar_vocab_free(gv);
+    kite_vocab_free(v);
+    kite_gguf_free(gg);
+    free(buf);
+}
+
+int main(void) {
+    llg r;
+    if (llg_init(&r)) {
+        compare_model(&r, "rand-llama-spm-f16.gguf");
+        compare_model(&r, "rand-qwen2-f16.gguf");
+    }
+    return check_done("test_grammar_llama");
+}
