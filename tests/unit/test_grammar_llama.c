@@ -83,7 +83,7 @@ static void compare_walk(llg *r, const void *rv, const kite_vocab *v, const kite
     float *mine = malloc((size_t)n * sizeof *mine);
     llref_token_data *td = malloc((size_t)n * sizeof *td);
     int32_t *allowed = malloc((size_t)n * sizeof *allowed);
-    double t_mask = 0;
+    double t_mask = 0, t_llama = 0;
     int n_masks = 0, n_control_diff = 0, n_compared = 0;
     for (int step = 0; lg && step < steps; step++) {
         for (int32_t i = 0; i < n; i++) mine[i] = 0.0f, td[i] = (llref_token_data){i, 0.0f, 0.0f};
@@ -95,7 +95,10 @@ static void compare_walk(llg *r, const void *rv, const kite_vocab *v, const kite
         n_masks++;
         CHECK(s == KITE_OK, "%s: step %d: %s", name, step, kite_last_error());
         llref_token_data_array arr = {td, (size_t)n, -1, false};
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         r->s.apply(lg, &arr);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        t_llama += (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
         int n_allowed = 0, n_diff = 0;
         for (int32_t i = 0; i < n; i++) {
             bool k_ok = mine[i] != -INFINITY, l_ok = td[i].logit != -INFINITY;
@@ -129,8 +132,10 @@ static void compare_walk(llg *r, const void *rv, const kite_vocab *v, const kite
         CHECK(kite_grammar_state_accept_token(st, gv, tok) == KITE_OK, "%s: step %d: %s", name, step, kite_last_error());
         r->s.accept(lg, tok);
     }
-    printf("%s: %d steps compared (%d token decisions), %d empty-text tokens llama.cpp allows; mask %.2f ms/step\n", name,
-           n_masks, n_compared, n_control_diff, n_masks ? 1e3 * t_mask / n_masks : 0.0);
+    printf("%s: %d steps compared (%d token decisions), %d empty-text tokens llama.cpp allows; mask %.2f ms/step "
+           "(llama.cpp %.2f)\n",
+           name, n_masks, n_compared, n_control_diff, n_masks ? 1e3 * t_mask / n_masks : 0.0,
+           n_masks ? 1e3 * t_llama / n_masks : 0.0);
     if (lg) r->s.free_(lg);
     free(mine);
     free(td);
