@@ -31,6 +31,8 @@ static void usage(FILE *f) {
             "                         (downloaded once into $KITE_CACHE, default ~/.cache/kite)\n"
             "  -hf OWNER/REPO[:QUANT] a Hugging Face repository's GGUF (see kite run --help)\n"
             "  --chat-template NAME   built-in template (default: the model's own, else chatml)\n"
+            "  --grammar GBNF, --grammar-file FILE, -j/--json-schema JSON, -jf/--json-schema-file FILE\n"
+            "                         constrain every reply (as kite run)\n"
             "  -sys, --system TEXT    system message (kept when old turns are dropped)\n"
             "  --think show|hide      show (default) or hide the <think>...</think> reasoning of a\n"
             "                         reply (Qwen3, DeepSeek-R1); the model keeps it in its context\n"
@@ -450,8 +452,13 @@ int kite_cmd_chat(int argc, char **argv) {
         return 2;
     }
     if (!o.seed_given) o.sampling.seed = model_cli_random_seed();
+    char *grammar = NULL;
+    if (!model_cli_grammar(&o, &grammar)) return 2;
     chat c = {0};
-    if (!model_session_open(&c.s, &o)) return 1;
+    if (!model_session_open(&c.s, &o)) {
+        free(grammar);
+        return 1;
+    }
 
     // the template: --chat-template, else the model's own source, else chatml (NULL)
     char *tmpl_src = NULL;
@@ -472,6 +479,7 @@ int kite_cmd_chat(int argc, char **argv) {
     c.gp.keep_context = true;
     c.gp.stop = stops;
     c.gp.n_stop = n_stops;
+    c.gp.grammar = grammar;
     const bool tty = isatty(0);
     // Ctrl-C: stops a reply (on_piece sees the count); at the prompt, a second one leaves.
     // No SA_RESTART, so a read at the prompt returns EINTR.
@@ -532,6 +540,7 @@ int kite_cmd_chat(int argc, char **argv) {
     for (size_t i = 0; i < c.n_msgs; i++) free((char *)c.msgs[i].content);
     free(c.msgs);
     free(tmpl_src);
+    free(grammar);
     model_session_close(&c.s);
     return rc;
 }

@@ -84,6 +84,11 @@ test('kite run: -j / -jf / --grammar / --grammar-file constrain the text; bad on
     const r2 = run(['-m', LLAMA(), '-p', 'x', '-n', '40', '--temp', '0', '--grammar', 'root ::= [0-9]{3} "-" [a-c]+']);
     assert.equal(r2.status, 0, r2.stderr);
     assert.match(r2.stdout, /^[0-9]{3}-[a-c]+$/);
+    // kite chat: every reply follows the grammar
+    const chat = spawnSync(kiteBin(), ['chat', '-m', LLAMA(), '-n', '100', '--seed', '2', '--grammar', 'root ::= ("yes" | "no") "."'],
+      { input: 'hi\nagain\nonce more\n', timeout: T, encoding: 'utf8' });
+    assert.equal(chat.status, 0, chat.stderr);
+    assert.match(chat.stdout, /^((yes|no)\.\n){3}$/);
     // bad input: exit 2 and a message naming it
     const bad = [
       [['--grammar', 'root ::= "a'], /--grammar: grammar: line 1, column 10: unterminated string literal/],
