@@ -151,12 +151,10 @@ static const char PERSON[] =
     "\"when\":{\"type\":\"string\",\"format\":\"date\"}},\"required\":[\"name\",\"age\"]}";
 
 static void compare_model(llg *r, const char *file) {
-    const char *dir = check_models_dir();
-    if (!dir) return;
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, file);
+    snprintf(path, sizeof path, "%s/%s", check_models_dir(), file);
     size_t len = 0;
-    unsigned char *buf = check_read_file(path, &len);
+    unsigned char *buf = check_read_model(file, &len); // a missing model: skipped (a failure in CI)
     if (!buf) return;
     kite_gguf *gg = NULL;
     kite_vocab *v = NULL;
