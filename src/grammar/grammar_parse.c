@@ -21,6 +21,8 @@ typedef struct parser {
     rule_vec *rules; // indexed by symbol id; n == 0: not (yet) defined
     char **names;    // symbol names by id
     uint32_t n_syms, cap_syms;
+    uint32_t *index;   // open-addressing hash of the names: symbol id + 1, 0 = empty
+    uint32_t index_cap; // a power of two, over twice n_syms
     int depth;
     bool failed;
     kite_status status;
@@ -70,6 +72,8 @@ static bool append(parser *p, rule_vec *r, const kite__gelem *e, size_t n) {
     return true;
 }
 
+static bool index_put(parser *p, uint32_t id);
+
 // Adds a symbol named name[0..len); returns its id, UINT32_MAX on allocation failure.
 static uint32_t add_symbol(parser *p, const char *name, size_t len) {
     if (p->n_syms == p->cap_syms) {
@@ -88,12 +92,53 @@ static uint32_t add_symbol(parser *p, const char *name, size_t len) {
     s[len] = 0;
     p->names[p->n_syms] = s;
     p->rules[p->n_syms] = (rule_vec){0};
+    if (!index_put(p, p->n_syms)) {
+        free(s);
+        return UINT32_MAX;
+    }
     return p->n_syms++;
 }
 
+static uint32_t name_hash(const char *s, size_t n) { // FNV-1a
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+
+// Puts symbol id in the name index (growing it to stay under half full).
+static bool index_put(parser *p, uint32_t id) {
+    if (2 * (p->n_syms + 1) > p->index_cap) {
+        uint32_t cap = p->index_cap ? 2 * p->index_cap : 64;
+        uint32_t *ix = calloc(cap, sizeof *ix);
+        if (!ix) return fail_nomem(p), false;
+        for (uint32_t i = 0; i < p->index_cap; i++) {
+            if (!p->index[i]) continue;
+            const char *nm = p->names[p->index[i] - 1];
+            uint32_t h = name_hash(nm, strlen(nm)) & (cap - 1);
+            while (ix[h]) h = (h + 1) & (cap - 1);
+            ix[h] = p->index[i];
+        }
+        free(p->index);
+        p->index = ix;
+        p->index_cap = cap;
+    }
+    const char *nm = p->names[id];
+    uint32_t h = name_hash(nm, strlen(nm)) & (p->index_cap - 1);
+    while (p->index[h]) h = (h + 1) & (p->index_cap - 1);
+    p->index[h] = id + 1;
+    return true;
+}
+
+// The id of the rule named name[0..len), a new symbol if there is none yet (a hash lookup: a
+// grammar may name thousands of rules).
 static uint32_t get_symbol_id(parser *p, const char *name, size_t len) {
-    for (uint32_t i = 0; i < p->n_syms; i++)
-        if (strlen(p->names[i]) == len && memcmp(p->names[i], name, len) == 0) return i;
+    if (p->index_cap) {
+        uint32_t h = name_hash(name, len) & (p->index_cap - 1);
+        for (; p->index[h]; h = (h + 1) & (p->index_cap - 1)) {
+            const char *nm = p->names[p->index[h] - 1];
+            if (strlen(nm) == len && memcmp(nm, name, len) == 0) return p->index[h] - 1;
+        }
+    }
     return add_symbol(p, name, len);
 }
 
@@ -450,6 +495,7 @@ static void free_parser(parser *p) {
     }
     free(p->rules);
     free(p->names);
+    free(p->index);
 }
 
 kite_status kite_grammar_parse(const char *text, const char *root, kite_grammar **out) {

@@ -9,6 +9,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+// A schema may not need more rules than this: rules are looked up by name one by one, and a
+// request's schema must not cost quadratic time.
+#define MAX_RULES 5000
+
 // ---- the fixed rules ----------------------------------------------------------------------
 
 static const char SPACE_RULE[] = "| \" \" | \"\\n\"{1,2} [ \\t]{0,20}";
@@ -154,6 +158,13 @@ static bool set_rule(conv *c, const char *name, const char *body) {
             c->bodies[i] = b;
             return true;
         }
+    if (c->n_rules >= MAX_RULES) {
+        if (c->fatal == KITE_OK) {
+            c->fatal = KITE_ERR_INVALID;
+            snprintf(c->fatal_msg, sizeof c->fatal_msg, "the schema needs more than %d grammar rules", MAX_RULES);
+        }
+        return false;
+    }
     if (c->n_rules == c->cap_rules) {
         size_t cap = c->cap_rules ? 2 * c->cap_rules : 32;
         char **n = realloc(c->names, cap * sizeof *n);

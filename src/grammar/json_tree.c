@@ -122,13 +122,17 @@ static char *read_string(reader *r, size_t *len) {
 static kite__jval *read_value(reader *r, int depth);
 
 static bool add_item(reader *r, kite__jval *v, kite__jval *item) {
-    kite__jval **items = realloc(v->items, (v->n + 1) * sizeof *items);
-    if (!items) {
-        kite__json_free(item);
-        if (r->err == KITE_OK) r->err = kite__fail(KITE_ERR_NOMEM, "json schema: out of memory");
-        return false;
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? 2 * v->cap : 4;
+        kite__jval **items = realloc(v->items, cap * sizeof *items);
+        if (!items) {
+            kite__json_free(item);
+            if (r->err == KITE_OK) r->err = kite__fail(KITE_ERR_NOMEM, "json schema: out of memory");
+            return false;
+        }
+        v->items = items;
+        v->cap = cap;
     }
-    v->items = items;
     v->items[v->n++] = item;
     return true;
 }

@@ -23,6 +23,7 @@ struct kite__jval {
     size_t slen;
     char *key;        // member name inside an object
     size_t n;         // KITE__J_ARR / KITE__J_OBJ: number of items
+    size_t cap;       // room in items
     kite__jval **items;
 };
 

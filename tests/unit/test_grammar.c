@@ -150,6 +150,26 @@ static void test_errors(void) {
     expect_error(__LINE__, "root ::= <[12]>", NULL, "token references");
     expect_error(__LINE__, "root ::= \"a\" )", NULL, "unbalanced ')'");
     expect_error(__LINE__, "root ::= \"\xff\"", NULL, "invalid UTF-8");
+    // many named rules (looked up by hash): a chain of 30000, and a sentence through all of them
+    kite_buf big = {0};
+    kite_buf_puts(&big, "root ::= r0\n");
+    for (int i = 0; i < 30000; i++) {
+        char line[80];
+        snprintf(line, sizeof line, "r%d ::= \"a\" r%d | \"b\"\n", i, i + 1);
+        kite_buf_puts(&big, line);
+    }
+    kite_buf_puts(&big, "r30000 ::= \"c\"\n");
+    kite_grammar *gb = NULL;
+    CHECK(!big.nomem && kite_grammar_parse(big.ptr, NULL, &gb) == KITE_OK, "%s", kite_last_error());
+    if (gb) {
+        char *s = malloc(30002);
+        memset(s, 'a', 30000);
+        strcpy(s + 30000, "c");
+        CHECK(matches(gb, s) && matches(gb, "aab") && !matches(gb, "aac"), "the chain grammar");
+        free(s);
+    }
+    kite_grammar_free(gb);
+    kite_buf_free(&big);
     // deep nesting is refused, not a stack overflow
     char deep[2048] = "root ::= ";
     for (int i = 0; i < 600; i++) strcat(deep, "(");
@@ -288,6 +308,14 @@ static void test_schema_cases(void) {
     printf("schema -> grammar: %d of %d cases as llama.cpp\n", n_same, n_total);
 }
 
+// 5400 alternatives: each gets a rule of its own.
+#define CASE_E10 "{\"const\": 1},{\"const\": 2},{\"const\": 3},{\"const\": 4},{\"const\": 5}," \
+                 "{\"const\": 6},{\"const\": 7},{\"const\": 8},{\"const\": 9},{\"const\": 0},"
+#define CASE_E60 CASE_E10 CASE_E10 CASE_E10 CASE_E10 CASE_E10 CASE_E10
+#define CASE_E540 CASE_E60 CASE_E60 CASE_E60 CASE_E60 CASE_E60 CASE_E60 CASE_E60 CASE_E60 CASE_E60
+#define CASE_ENUMS CASE_E540 CASE_E540 CASE_E540 CASE_E540 CASE_E540 CASE_E540 CASE_E540 CASE_E540 CASE_E540 \
+    CASE_E540 "{\"const\": 1}"
+
 // Schemas the converter refuses, with the message naming the problem.
 static void test_schema_errors(void) {
     static const struct {
@@ -309,6 +337,7 @@ static void test_schema_errors(void) {
         {"{\"type\": \"object\",", "invalid JSON at byte 18"},
         {"{\"const\": \"\xff\"}", "invalid UTF-8 in a string"},
         {"[1]", "schema must be an object"},
+        {"{\"anyOf\": [" CASE_ENUMS "]}", "more than 5000 grammar rules"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *g = NULL;
