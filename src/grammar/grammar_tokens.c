@@ -249,6 +249,36 @@ kite_status kite_grammar_state_mask(kite_grammar_state *st, const kite_grammar_v
     return s;
 }
 
+bool kite_grammar_state_allows(kite_grammar_state *st, const kite_grammar_vocab *v, int32_t id) {
+    if (!st || !v || st->dead || id < 0 || id >= v->n) return false;
+    if (v->flags[id] & TOK_EOG) {
+        for (size_t i = 0; i < st->stacks.count; i++)
+            if (st->stacks.size[i] == 0) return true;
+        return false;
+    }
+    if (v->flags[id] & TOK_EMPTY) return false;
+    cand c, rej;
+    uint32_t *cps = NULL;
+    if (st->partial.n_remain == 0) {
+        c = (cand){id, v->cps + v->coff[id], v->cps + v->coff[id + 1], v->tail[id]};
+    } else {
+        size_t nb = v->boff[id + 1] - v->boff[id];
+        if (!(cps = malloc((nb + 1) * sizeof *cps))) return false;
+        kite__partial_utf8 pu = st->partial;
+        size_t k = kite__grammar_utf8_decode(v->bytes + v->boff[id], nb, &pu, cps);
+        if (pu.n_remain < 0) {
+            free(cps);
+            return false;
+        }
+        c = (cand){id, cps, cps + k, pu};
+    }
+    walk w = {st->g, st};
+    size_t nr = 0;
+    kite_status s = reject_all(&w, &st->stacks, &c, 1, &rej, &nr);
+    free(cps);
+    return s == KITE_OK && nr == 0;
+}
+
 kite_status kite_grammar_state_accept_token(kite_grammar_state *st, const kite_grammar_vocab *v, int32_t id) {
     if (!st || !v) return kite__fail(KITE_ERR_INVALID, "grammar: NULL argument");
     if (id < 0 || id >= v->n) return kite__fail(KITE_ERR_INVALID, "grammar: token %d is outside the vocabulary", id);

@@ -66,6 +66,10 @@ void kite_grammar_vocab_free(kite_grammar_vocab *v);
 kite_status kite_grammar_state_mask(kite_grammar_state *st, const kite_grammar_vocab *v, float *logits,
                                     int32_t n_vocab);
 
+// Whether the grammar can take token id next (what kite_grammar_state_mask would keep), tested
+// for this one token: the cheap check of llama.cpp's rejection sampling. false on failure too.
+bool kite_grammar_state_allows(kite_grammar_state *st, const kite_grammar_vocab *v, int32_t id);
+
 // Advances the state over token id's text. KITE_ERR_INVALID when the grammar cannot accept it
 // (an end-of-generation token is accepted only when the grammar can end; it changes nothing).
 kite_status kite_grammar_state_accept_token(kite_grammar_state *st, const kite_grammar_vocab *v, int32_t id);

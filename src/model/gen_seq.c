@@ -130,10 +130,11 @@ static const char *token_text(kite_gen_seq *g, int32_t tok, char *small, int32_t
 static kite_status sample_step(kite_gen_seq *g, const float *logits) {
     const kite_gen_params *gp = &g->p.gen;
     if (gp->n_predict >= 0 && g->st.n_generated >= gp->n_predict) return finish(g, KITE_OK);
-    const float *pick_from = logits;
-    if (g->gst) {
-        // As llama.cpp's grammar sampler: tokens the grammar cannot take next go to -inf
-        // before the rest of the chain sees the logits.
+    int32_t tok = kite_sampler_sample(g->smp, logits, g->n_vocab);
+    if (tok >= 0 && g->gst && !kite_grammar_state_allows(g->gst, g->gvocab, tok)) {
+        // As llama.cpp's common sampler does by default: the chain picks from the raw logits, and
+        // only when the grammar cannot take that token are the tokens it cannot take set to -inf
+        // before the chain picks again (its random source going on from the first draw).
         memcpy(g->masked, logits, (size_t)g->n_vocab * sizeof *g->masked);
         kite_status ms = kite_grammar_state_mask(g->gst, g->gvocab, g->masked, g->n_vocab);
         if (ms != KITE_OK) return finish(g, ms);
@@ -143,9 +144,8 @@ static kite_status sample_step(kite_gen_seq *g, const float *logits) {
             if (kite_grammar_state_can_end(g->gst)) return finish(g, KITE_OK);
             return finish(g, kite__fail(KITE_ERR_INVALID, "grammar: no token of the vocabulary can continue the text"));
         }
-        pick_from = g->masked;
+        tok = kite_sampler_sample(g->smp, g->masked, g->n_vocab);
     }
-    int32_t tok = kite_sampler_sample(g->smp, pick_from, g->n_vocab);
     if (tok < 0) return finish(g, kite__fail(KITE_ERR_NOMEM, "sampling failed: %s", kite_last_error()));
     kite_sampler_accept(g->smp, tok);
     if (g->gst) {

@@ -222,6 +222,7 @@ static void check_mask_path(const char *grammar, const int32_t *path, int n_path
                 for (size_t i = 0; i < t->stacks.count; i++) want = want || t->stacks.size[i] == 0;
             }
             kite_grammar_state_free(t);
+            CHECK(kite_grammar_state_allows(st, v, id) == want, "step %d: allows(%d) is not %d", step, id, want);
             CHECK((logits[id] == 0.0f) == want, "%s: step %d: token %d (\"%s\") %s", grammar, step, id, toy_pieces[id],
                   want ? "masked but acceptable" : "kept but not acceptable");
         }

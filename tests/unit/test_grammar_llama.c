@@ -117,6 +117,11 @@ static void compare_walk(llg *r, const void *rv, const kite_vocab *v, const kite
             if (k_ok) allowed[n_allowed++] = i;
         }
         n_compared += n;
+        // the one-token check agrees with the mask (a sample of tokens, allowed ones included)
+        for (int k = 0; k < 64; k++) {
+            int32_t id = k < 8 && n_allowed ? allowed[rng_next(&seed) % (uint64_t)n_allowed] : (int32_t)(rng_next(&seed) % (uint64_t)n);
+            CHECK(kite_grammar_state_allows(st, gv, id) == (mine[id] != -INFINITY), "%s: step %d: allows(%d)", name, step, id);
+        }
         if (n_diff > 5) CHECK(0, "%s: step %d: %d more differences", name, step, n_diff - 5);
         if (n_allowed == 0) break;
         // the next token: any allowed one, or the longest of a few draws (deeper steps)
