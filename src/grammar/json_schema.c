@@ -983,6 +983,21 @@ static bool has_properties(const kite__jval *s) {
 // schema error.
 static kind kind_of(conv *c, const kite__jval *s, const char *path) {
     if (!s || s->type != KITE__J_OBJ) return fail(c, path, "schema must be an object"), K_ANY;
+    // Keywords that narrow what is valid in ways a grammar here does not express: refused rather
+    // than ignored, so the output never silently breaks the schema. (llama.cpp ignores them too;
+    // like it, uniqueItems and bounds on numbers are tolerated, with a warning: its own test
+    // schemas carry them.)
+    static const char *const unsupported[] = {
+        "not", "if", "then", "else", "patternProperties", "propertyNames", "dependentRequired", "dependentSchemas",
+        "dependencies", "contains", "minContains", "maxContains", "multipleOf", "minProperties", "maxProperties",
+        "unevaluatedProperties", "unevaluatedItems",
+    };
+    for (size_t i = 0; i < sizeof unsupported / sizeof unsupported[0]; i++)
+        if (get(s, unsupported[i])) {
+            char m[96];
+            snprintf(m, sizeof m, "unsupported keyword '%s'", unsupported[i]);
+            return fail(c, path, m), K_ANY;
+        }
     if (get(s, "$ref")) return K_REF;
     if (get(s, "oneOf") || get(s, "anyOf")) return K_ANY_OF;
     const kite__jval *type = get(s, "type");
@@ -1592,6 +1607,8 @@ static char *visit(conv *c, const kite__jval *s, const char *name, const char *p
         const kite__jval *items = key ? get(s, key) : NULL;
         int min = get_count(c, s, "minItems", path, 0), max = get_count(c, s, "maxItems", path, -1);
         if (c->fatal) goto out;
+        if (is_true(get(s, "uniqueItems")))
+            kite__log(KITE_LOG_WARN, "json schema: uniqueItems of the array at %s is not enforced (as in llama.cpp)", path);
         if (max >= 0 && max < min) {
             fail(c, path, "maxItems is below minItems");
             goto out;
@@ -1696,7 +1713,11 @@ static char *visit(conv *c, const kite__jval *s, const char *name, const char *p
         body = take(&b);
         break;
     }
-    case K_NUMBER: res = visit_primitive(c, rule_name, "number"); goto out;
+    case K_NUMBER:
+        if (get(s, "minimum") || get(s, "maximum") || get(s, "exclusiveMinimum") || get(s, "exclusiveMaximum"))
+            kite__log(KITE_LOG_WARN, "json schema: bounds of the number at %s are not enforced (as in llama.cpp)", path);
+        res = visit_primitive(c, rule_name, "number");
+        goto out;
     case K_BOOLEAN: res = visit_primitive(c, rule_name, "boolean"); goto out;
     case K_NULL: res = visit_primitive(c, rule_name, "null"); goto out;
     case K_ANY: body = add_primitive(c, "value", find_builtin("value")); break;

@@ -79,10 +79,12 @@ kite_status kite_grammar_state_accept_token(kite_grammar_state *st, const kite_g
 // Converts a JSON schema (JSON text, len bytes) to GBNF the way llama.cpp's
 // json-schema-to-grammar does (types, properties / required / additionalProperties, enum,
 // const, arrays with items / prefixItems / minItems / maxItems, string minLength / maxLength /
-// format / pattern, integer and number bounds, $ref into $defs / definitions, anyOf / oneOf /
-// allOf). An empty schema ({} or true) means any JSON value. The text is malloc'd into *out.
-// KITE_ERR_INVALID with a message naming the problem for malformed JSON, an unsupported keyword
-// or an unresolvable $ref.
+// format / pattern, integer bounds, $ref into $defs / definitions, anyOf / oneOf / allOf). An
+// empty schema {} means any JSON value. The text is malloc'd into *out. KITE_ERR_INVALID with a
+// message naming the problem and where (#/properties/a) for malformed JSON, an unknown type, a
+// keyword that narrows values in a way the grammar cannot express (not, if/then/else,
+// multipleOf, contains, patternProperties, min/maxProperties, ...; uniqueItems and number bounds
+// are let through with a warning, as llama.cpp does) or an unresolvable $ref.
 kite_status kite_json_schema_to_grammar(const char *schema, size_t len, char **out);
 
 // GBNF for any JSON object (OpenAI's response_format {"type": "json_object"}), malloc'd.

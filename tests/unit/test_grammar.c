@@ -338,6 +338,12 @@ static void test_schema_errors(void) {
         {"{\"type\": \"object\",", "invalid JSON at byte 18"},
         {"{\"const\": \"\xff\"}", "invalid UTF-8 in a string"},
         {"[1]", "schema must be an object"},
+        {"{\"type\": \"object\", \"properties\": {\"a\": {\"not\": {\"type\": \"null\"}}}}",
+         "JSON schema error at #/properties/a: unsupported keyword 'not'"},
+        {"{\"type\": \"integer\", \"multipleOf\": 3}", "unsupported keyword 'multipleOf'"},
+        {"{\"type\": \"object\", \"patternProperties\": {\"^x\": {}}}", "unsupported keyword 'patternProperties'"},
+        {"{\"type\": \"array\", \"contains\": {\"const\": 1}}", "unsupported keyword 'contains'"},
+        {"{\"if\": {\"type\": \"string\"}, \"then\": {\"minLength\": 2}}", "unsupported keyword 'if'"},
         {"{\"anyOf\": [" CASE_ENUMS "]}", "more than 5000 grammar rules"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
