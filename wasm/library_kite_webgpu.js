@@ -68,7 +68,21 @@ mergeInto(LibraryManager.library, {
     kiteWgpu(h).kvStore(layer, kAct, kOff, kStride, vAct, vOff, vStride, n);
   },
   kite_wgpu_attention__deps: ['$kiteWgpu'],
-  kite_wgpu_attention: function (h, layer, qAct, qOff, qStride, oAct, oOff, oStride, n, nHead, nHeadKv, headDim, scale) {
-    kiteWgpu(h).attention(layer, qAct, qOff, qStride, oAct, oOff, oStride, n, nHead, nHeadKv, headDim, scale);
+  kite_wgpu_attention: function (h, layer, qAct, qOff, qStride, oAct, oOff, oStride, n, nHead, nHeadKv, headDim, scale, window, softcap) {
+    kiteWgpu(h).attention(layer, qAct, qOff, qStride, oAct, oOff, oStride, n, nHead, nHeadKv, headDim, scale, window, softcap);
+  },
+  kite_wgpu_geglu__deps: ['$kiteWgpu'],
+  kite_wgpu_geglu: function (h, dAct, dOff, dStride, gAct, gOff, gStride, uAct, uOff, uStride, n, width) {
+    kiteWgpu(h).geglu(dAct, dOff, dStride, gAct, gOff, gStride, uAct, uOff, uStride, n, width);
+  },
+  kite_wgpu_softcap__deps: ['$kiteWgpu'],
+  kite_wgpu_softcap: function (h, act, off, stride, n, width, cap) { kiteWgpu(h).softcap(act, off, stride, n, width, cap); },
+  kite_wgpu_rmsnorm_heads__deps: ['$kiteWgpu'],
+  kite_wgpu_rmsnorm_heads: function (h, act, off, stride, n, nHeads, headDim, w, eps) {
+    kiteWgpu(h).rmsnormHeads(act, off, stride, n, nHeads, headDim, w, eps);
+  },
+  kite_wgpu_moe__deps: ['$kiteWgpu'],
+  kite_wgpu_moe: function (h, gateInp, gate, up, down, nExpert, nUsed, nFf, xAct, xOff, oAct, oOff, n) {
+    kiteWgpu(h).moe(gateInp, gate, up, down, nExpert, nUsed, nFf, xAct, xOff, oAct, oOff, n);
   },
 });

@@ -43,7 +43,15 @@ extern void kite_wgpu_rope(int h, int act, int off, int stride, int n, int n_hea
 extern void kite_wgpu_kv_store(int h, int layer, int k_act, int k_off, int k_stride, int v_act, int v_off,
                                int v_stride, int n);
 extern void kite_wgpu_attention(int h, int layer, int q_act, int q_off, int q_stride, int o_act, int o_off,
-                                int o_stride, int n, int n_head, int n_head_kv, int head_dim, float scale);
+                                int o_stride, int n, int n_head, int n_head_kv, int head_dim, float scale, int window,
+                                float softcap);
+extern void kite_wgpu_geglu(int h, int d_act, int d_off, int d_stride, int g_act, int g_off, int g_stride, int u_act,
+                            int u_off, int u_stride, int n, int width);
+extern void kite_wgpu_softcap(int h, int act, int off, int stride, int n, int width, float cap);
+extern void kite_wgpu_rmsnorm_heads(int h, int act, int off, int stride, int n, int n_heads, int head_dim,
+                                    const float *w, float eps);
+extern void kite_wgpu_moe(int h, const void *gate_inp, const void *gate, const void *up, const void *down,
+                          int n_expert, int n_used, int n_ff, int x_act, int x_off, int o_act, int o_off, int n);
 
 #define ROPE_SLOTS 4 // backend.js's ROPE_SLOTS: distinct ropes in one step
 
@@ -55,8 +63,6 @@ typedef struct wgpu_backend {
     float *cs;       // (n_batch, n_rot) a table being handed over
     kite_rope ropes[ROPE_SLOTS];
     int n_ropes;     // tables made this step
-    const char *unsupported; // an op this backend lacks was called this step (create refuses
-                             // the models that need one: this is a guard)
 } wgpu_backend;
 
 static wgpu_backend *wg(kite_backend *b) { return (wgpu_backend *)b; }
@@ -66,14 +72,12 @@ static void wg_begin(kite_backend *b, const kite_step *st) {
     KITE_ASSERT(st->n > 0 && st->n <= w->cfg.n_batch);
     w->step = *st;
     w->n_ropes = 0;
-    w->unsupported = NULL;
     kite_wgpu_begin(w->h, st->n, st->pos, st->seq);
 }
 
 static kite_status wg_end(kite_backend *b) {
     wgpu_backend *w = wg(b);
     const int s = kite_wgpu_end(w->h);
-    if (w->unsupported) return kite__fail(KITE_ERR_UNSUPPORTED, "webgpu: the %s op is not implemented", w->unsupported);
     if (s == KITE_OK) return KITE_OK;
     char msg[256];
     kite_wgpu_error(w->h, msg, sizeof msg);
@@ -128,26 +132,24 @@ static void wg_gather(kite_backend *b, kite_view dst, kite_view src, const int32
     kite_wgpu_gather(wg(b)->h, dst.act, dst.off, dst.stride, src.act, src.off, src.stride, rows, n, width);
 }
 
-// The seam's ops this backend does not implement yet (gemma, qwen3, MoE): they fail the step.
 static void wg_geglu(kite_backend *b, kite_view dst, kite_view gate, kite_view up, int32_t n, int32_t width) {
-    (void)dst, (void)gate, (void)up, (void)n, (void)width;
-    wg(b)->unsupported = "geglu";
+    kite_wgpu_geglu(wg(b)->h, dst.act, dst.off, dst.stride, gate.act, gate.off, gate.stride, up.act, up.off, up.stride,
+                    n, width);
 }
 
 static void wg_softcap(kite_backend *b, kite_view x, int32_t n, int32_t width, float cap) {
-    (void)x, (void)n, (void)width, (void)cap;
-    wg(b)->unsupported = "softcap";
+    kite_wgpu_softcap(wg(b)->h, x.act, x.off, x.stride, n, width, cap);
 }
 
 static void wg_rmsnorm_heads(kite_backend *b, kite_view x, int32_t n, int32_t n_heads, int32_t head_dim,
                              const float *w, float eps) {
-    (void)x, (void)n, (void)n_heads, (void)head_dim, (void)w, (void)eps;
-    wg(b)->unsupported = "rmsnorm_heads";
+    kite_wgpu_rmsnorm_heads(wg(b)->h, x.act, x.off, x.stride, n, n_heads, head_dim, w, eps);
 }
 
 static void wg_moe(kite_backend *b, const kite_moe *moe, kite_view x, kite_view out, int32_t n) {
-    (void)moe, (void)x, (void)out, (void)n;
-    wg(b)->unsupported = "moe";
+    KITE_ASSERT(x.stride == moe->gate_inp->n_in && out.stride == moe->gate_inp->n_in);
+    kite_wgpu_moe(wg(b)->h, moe->gate_inp->data, moe->gate->data, moe->up->data, moe->down->data, moe->n_expert,
+                  moe->n_used, moe->n_ff, x.act, x.off, out.act, out.off, n);
 }
 
 static bool same_rope(const kite_rope *a, const kite_rope *r) {
@@ -174,13 +176,10 @@ static void wg_kv_store(kite_backend *b, int32_t layer, kite_view k, kite_view v
     kite_wgpu_kv_store(wg(b)->h, layer, k.act, k.off, k.stride, v.act, v.off, v.stride, n);
 }
 
+// The cache keeps every position (no ring), so a sliding window is only where the keys start.
 static void wg_attention(kite_backend *b, int32_t layer, kite_view q, kite_view out, int32_t n, const kite_attn *a) {
-    if (a->window > 0 || a->softcap != 0.0f) {
-        wg(b)->unsupported = "attention with a sliding window or soft-capping";
-        return;
-    }
     kite_wgpu_attention(wg(b)->h, layer, q.act, q.off, q.stride, out.act, out.off, out.stride, n, a->n_head,
-                        a->n_head_kv, a->head_dim, a->scale);
+                        a->n_head_kv, a->head_dim, a->scale, a->window, a->softcap);
 }
 
 static void wg_free(kite_backend *b) {
@@ -191,15 +190,18 @@ static void wg_free(kite_backend *b) {
     free(w);
 }
 
-// Uploads w to the GPU when it exists; returns the JS side's status.
-static kite_status upload(wgpu_backend *w, const kite_weight *wt) {
+// Uploads w to the GPU when it exists, with n_mat matrices of its shape one after another (the
+// experts of a 3-D tensor; 1 for a plain weight); returns the JS side's status.
+static kite_status upload_n(wgpu_backend *w, const kite_weight *wt, int32_t n_mat) {
     if (!wt->data) return KITE_OK;
-    const int s = kite_wgpu_weight(w->h, wt->data, (int)wt->type, wt->n_in, wt->n_out);
+    const int s = kite_wgpu_weight(w->h, wt->data, (int)wt->type, wt->n_in, wt->n_out * n_mat);
     if (s == KITE_OK) return KITE_OK;
     char msg[256];
     kite_wgpu_error(w->h, msg, sizeof msg);
     return kite__fail((kite_status)s, "%s", msg);
 }
+
+static kite_status upload(wgpu_backend *w, const kite_weight *wt) { return upload_n(w, wt, 1); }
 
 kite_status kite__backend_webgpu_new(const kite_backend_config *cfg, kite_backend **out) {
     *out = NULL;
@@ -209,17 +211,16 @@ kite_status kite__backend_webgpu_new(const kite_backend_config *cfg, kite_backen
         return kite__fail(KITE_ERR_UNSUPPORTED, "the webgpu backend must run the output head (offload more layers than "
                                                 "the model has, or place the head on it)");
     const kite_hparams *hp = &cfg->m->hp;
-    // what the kernels do not cover yet: refused at load, named
-    const char *missing = hp->n_expert > 0                                  ? "routed experts (MoE)"
-                          : hp->ffn_act != KITE_FFN_SILU                    ? "a GeGLU feed-forward"
-                          : hp->attn_softcap != 0 || hp->final_softcap != 0 ? "soft-capping"
-                          : hp->n_swa > 0                                   ? "sliding-window attention"
-                                                                            : NULL;
-    for (int32_t il = cfg->layer_first; il < cfg->layer_last && !missing; il++)
-        if (cfg->m->layers[il].attn_q_norm || cfg->m->layers[il].attn_k_norm) missing = "per-head q/k norms";
-    if (missing)
-        return kite__fail(KITE_ERR_UNSUPPORTED, "the webgpu backend does not run %s (architecture %s) yet", missing,
-                          hp->arch_name ? hp->arch_name : "?");
+    // the experts of a layer are uploaded as one tensor of n_expert matrices: they must lie
+    // back to back (the file's 3-D tensors do)
+    for (int32_t il = cfg->layer_first; il < cfg->layer_last && hp->n_expert > 0; il++) {
+        const kite_layer *L = &cfg->m->layers[il];
+        const kite_weight *ws[] = {&L->gate_exps, &L->up_exps, &L->down_exps};
+        const uint64_t st[] = {L->gate_exps_stride, L->up_exps_stride, L->down_exps_stride};
+        for (int i = 0; i < 3; i++)
+            if (ws[i]->data && st[i] != kite_type_row_bytes(ws[i]->type, (uint64_t)ws[i]->n_in) * (uint64_t)ws[i]->n_out)
+                return kite__fail(KITE_ERR_UNSUPPORTED, "the webgpu backend needs layer %d's experts back to back", (int)il);
+    }
     wgpu_backend *w = calloc(1, sizeof *w);
     if (!w) return kite__fail(KITE_ERR_NOMEM, "out of memory");
     w->h = -1;
@@ -273,9 +274,11 @@ kite_status kite__backend_webgpu_new(const kite_backend_config *cfg, kite_backen
     if (s == KITE_OK && cfg->output) s = upload(w, &cfg->m->output);
     for (int32_t il = cfg->layer_first; il < cfg->layer_last && s == KITE_OK; il++) {
         const kite_layer *L = &cfg->m->layers[il];
-        const kite_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_gate_up,
-                                   &L->w_down};
+        const kite_weight *ws[] = {&L->wq,        &L->wk,   &L->wv,     &L->wqkv,        &L->wo,
+                                   &L->w_gate,    &L->w_up, &L->w_gate_up, &L->w_down, &L->ffn_gate_inp};
         for (size_t i = 0; i < sizeof ws / sizeof ws[0] && s == KITE_OK; i++) s = upload(w, ws[i]);
+        const kite_weight *xs[] = {&L->gate_exps, &L->up_exps, &L->down_exps};
+        for (size_t i = 0; i < 3 && s == KITE_OK; i++) s = upload_n(w, xs[i], hp->n_expert);
     }
     if (s != KITE_OK) {
         wg_free(&w->b);

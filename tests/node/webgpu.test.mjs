@@ -6,9 +6,12 @@
 //    rows with the input, within gamma(depth) * sum |w_i x_i| where depth is the longest chain
 //    of f32 roundings the kernel's summation order allows (the standard bound for summation);
 //  - weights split across buffers (a device whose bindings are capped at 4 KiB and at 1 MiB);
-//  - RMS norm, softmax, SwiGLU, GeGLU, add, RoPE (the table on the GPU and the rotation),
-//    the KV-cache write (f16 rounding, exact) and causal GQA attention over f32 and packed-f16
-//    caches, against src/model/ops.c, within the tolerances stated at each check.
+//  - RMS norm (also per head), softmax, SwiGLU, GeGLU (bit-exact), soft-capping, add, RoPE
+//    (the table on the GPU and the rotation), the KV-cache write (f16 rounding, exact) and
+//    causal GQA attention over f32 and packed-f16 caches (also with a sliding window and
+//    soft-capped scores), against src/model/ops.c and kernels/attend_ref.c, within the
+//    tolerances stated at each check;
+//  - routed experts (router, top-k, expert batches, weighted sum), in one piece and split.
 // Skips with a message where the browser has no WebGPU adapter.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,7 +23,7 @@ import { repoRoot } from './helpers.mjs';
 import { serve } from '../../web/serve.mjs';
 
 const REF_BIN = process.env.KITE_WEBGPU_REF || join(repoRoot, 'build/native/webgpu_ref');
-// KITE_WEBGPU_ONLY=weights,split,backend,ops runs only those sections (while working on a kernel).
+// KITE_WEBGPU_ONLY=weights,split,backend,ops,moe runs only those sections (while working on a kernel).
 const ONLY = process.env.KITE_WEBGPU_ONLY?.split(',');
 
 // Runs in the page: every check, returning [{ name, ok, detail }] or { skip }.
@@ -84,7 +87,7 @@ async function kernelChecks({ base, only }) {
   };
 
   const t0 = performance.now();
-  const kernels = await createKernels(gpu, want('weights') || want('backend') ? {} : { types: ['f32'] });
+  const kernels = await createKernels(gpu, want('weights') || want('backend') ? {} : { types: ['f32', 'q4_0', 'q8_0'] });
   const compileMs = Math.round(performance.now() - t0);
   const manifest = await (await fetch(base + 'manifest.json')).json();
   const weights = [];
@@ -223,163 +226,251 @@ async function kernelChecks({ base, only }) {
   // ---- ops -------------------------------------------------------------------------------
   const k = kernels, g = gpu;
   const buf = (a) => g.buffer(a.byteLength, a);
-  if (!want('ops')) return { adapter: gpu.name, features: [...gpu.features], compileMs, totalMs: Math.round(performance.now() - t0), checks: out };
-  {
-    // RMS norm: f32 sum of squares (the C sums in double): relative error of the scale
-    // <= gamma(n) (sum) + a few ulps (sqrt, divisions), then two products: 1e-5 relative.
-    const n = 300, rows = 4;
-    const x = await get('rms_x.bin'), w = await get('rms_w.bin'), want = await get('rms_y.bin');
-    const xb = buf(x), wb = buf(w), yb = g.buffer(n * rows * 4);
-    const y = await run(g, yb, n * rows, (rec) => k.rmsnorm(rec, xb, wb, yb, { n, nRows: rows, eps: 1e-5 }));
-    const r = within(y, want, (i) => 1e-5 * Math.abs(want[i]) + 1e-30);
-    check('RMS norm within 1e-5 relative of kite__rmsnorm', r.ok, r);
-    // in place, rows 310 floats apart from float 5 (the seam's views)
-    const wide = new Float32Array(5 + rows * 310);
-    for (let i = 0; i < rows; i++) wide.set(x.subarray(i * n, (i + 1) * n), 5 + i * 310);
-    const wb2 = buf(wide);
-    const yw = await run(g, wb2, wide.length, (rec) => k.rmsnorm(rec, wb2, wb, wb2, { n, nRows: rows, eps: 1e-5, xOff: 5, yOff: 5, xStride: 310, yStride: 310 }));
-    const yr = new Float32Array(n * rows);
-    for (let i = 0; i < rows; i++) yr.set(yw.subarray(5 + i * 310, 5 + i * 310 + n), i * n);
-    const r2 = within(yr, want, (i) => 1e-5 * Math.abs(want[i]) + 1e-30);
-    check('RMS norm in place on strided rows within 1e-5 relative', r2.ok, r2);
-  }
-  {
-    // softmax: WGSL's exp is good to 3 + 2|x| ulp (|x| <= 16 here: 35 ulp, 4.2e-6) plus the
-    // f32 sum: 1e-5 relative.
-    const n = 1000, rows = 3;
-    const x = await get('softmax_x.bin'), want = await get('softmax_y.bin');
-    const xb = buf(x);
-    const y = await run(g, xb, n * rows, (rec) => k.softmax(rec, xb, { n, nRows: rows }));
-    const r = within(y, want, (i) => 1e-5 * want[i] + 1e-30);
-    check('softmax within 1e-5 relative of kite__softmax', r.ok, r);
-  }
-  {
-    const n = 1000;
-    const gv = await get('glu_g.bin'), uv = await get('glu_u.bin');
-    const gb = buf(gv), ub = buf(uv), yb = g.buffer(n * 4);
-    // add: one f32 rounding on both sides: exact
-    let y = await run(g, yb, n, (rec) => k.elemwise(rec, 'add', gb, ub, yb, { n }));
-    let sb = sameBits(y, await get('add_y.bin'));
-    check('add bit-exact with kite__add', sb.bad === 0, sb);
-    // bias (one row of u added to 10 rows of 100 of g) and scale: one f32 rounding each, exact
-    y = await run(g, yb, n, (rec) => k.elemwise(rec, 'bias', gb, ub, yb, { n, width: 100 }));
-    sb = sameBits(y, gv.map((v, i) => v + uv[i % 100]));
-    check('bias add bit-exact', sb.bad === 0, sb);
-    y = await run(g, yb, n, (rec) => k.elemwise(rec, 'scale', gb, null, yb, { n, s: 0.3 }));
-    sb = sameBits(y, gv.map((v) => v * Math.fround(0.3)));
-    check('scale bit-exact', sb.bad === 0, sb);
-    // gather: rows 7, 0, 9, 7 of 10 rows of 100 into rows 120 floats apart from float 3
-    const ids = buf(Int32Array.from([7, 0, 9, 7]));
-    const gd = g.buffer((3 + 4 * 120) * 4);
-    y = await run(g, gd, 3 + 4 * 120, (rec) => k.gather(rec, gb, gd, ids, { n: 4, width: 100, dstOff: 3, dstStride: 120 }));
-    const gathered = new Float32Array(400);
-    for (let i = 0; i < 4; i++) gathered.set(y.subarray(3 + i * 120, 3 + i * 120 + 100), i * 100);
-    const wantG = new Float32Array(400);
-    [7, 0, 9, 7].forEach((r, i) => wantG.set(gv.subarray(r * 100, r * 100 + 100), i * 100));
-    sb = sameBits(gathered, wantG);
-    check('gather bit-exact', sb.bad === 0, sb);
-    // SwiGLU: exp (3 + 2*6 ulp) and three f32 operations: 4e-6 relative
-    const sw = await get('swiglu_y.bin');
-    y = await run(g, yb, n, (rec) => k.elemwise(rec, 'swiglu', gb, ub, yb, { n }));
-    let r = within(y, sw, (i) => 4e-6 * Math.abs(sw[i]) + 1e-30);
-    check('SwiGLU within 4e-6 relative of kite__swiglu', r.ok, r);
-    // in place (y = g)
-    const gb2 = buf(gv);
-    y = await run(g, gb2, n, (rec) => k.elemwise(rec, 'swiglu', gb2, ub, gb2, { n }));
-    r = within(y, sw, (i) => 4e-6 * Math.abs(sw[i]) + 1e-30);
-    check('SwiGLU in place within 4e-6 relative', r.ok, r);
-    // GeGLU against the formula in double: tanh through exp; near gelu's zero crossing the
-    // relative error grows, so 1e-5 relative + 1e-6 * |u| absolute
-    const ge = await get('geglu_y.bin');
-    y = await run(g, yb, n, (rec) => k.elemwise(rec, 'geglu', gb, ub, yb, { n }));
-    r = within(y, ge, (i) => 1e-5 * Math.abs(ge[i]) + 1e-6 * Math.abs(uv[i]));
-    check('GeGLU (gelu tanh) within 1e-5 relative + 1e-6|u| of the double formula', r.ok, r);
-  }
-  {
-    // RoPE: 3 tokens (positions 0, 7, 1000) x 4 heads of 64, n_rot 32, base 10000,
-    // freq_scale 0.5, attn_factor 1.1, with/without factors, normal/neox.
-    const nTok = 3, nHead = 4, headDim = 64, nRot = 32;
-    const x = await get('rope_x.bin'), factors = await get('rope_factors.bin'), pos = await get('rope_pos.bin', Int32Array);
-    const pb = buf(pos), fb = buf(factors), csb = g.buffer(nTok * nRot * 4);
-    const step = Math.fround(Math.pow(10000, Math.fround(-2 / nRot)));
-    for (const withF of [0, 1]) {
-      const wantCs = await get(`rope_cs${withF}.bin`);
-      // the table on the GPU: the angle in f32 as the C computes it, then cos/sin good to
-      // ~1 ulp against the C's correctly rounded double ones: 1e-6 absolute (|values| <= 1.1)
-      const cs = await run(g, csb, nTok * nRot, (rec) => k.ropeCache(rec, pb, withF ? fb : null, csb,
-        { nTok, nRot, step, freqScale: 0.5, attnFactor: 1.1 }));
-      const r = within(cs, wantCs, () => 1e-6);
-      check(`RoPE table on the GPU (${withF ? 'with' : 'without'} freq factors) within 1e-6 of kite__rope_cache`, r.ok, r);
-      for (const neox of [0, 1]) {
-        // the rotation with the C table: two products and a sum per value: 2 ulp of the terms
-        const want = await get(`rope_y${withF}${neox}.bin`);
-        const xb = buf(x), cb = buf(wantCs);
-        const y = await run(g, xb, x.length, (rec) => k.rope(rec, xb, cb, { nTok, nHead, headDim, nRot, neox: !!neox }));
-        const r2 = within(y, want, (i) => 2.5e-7 * 2.2);
-        check(`RoPE ${neox ? 'neox' : 'normal'} (${withF ? 'with' : 'without'} factors) within 5.5e-7 of kite__rope_apply`, r2.ok, r2);
-        xb.destroy(), cb.destroy();
-        if (withF && neox) {
-          // strided: token rows 300 floats apart from float 7 (q inside a fused qkv row)
-          const wide = new Float32Array(7 + nTok * 300);
-          for (let t = 0; t < nTok; t++) wide.set(x.subarray(t * nHead * headDim, (t + 1) * nHead * headDim), 7 + t * 300);
-          const wb = buf(wide), cb2 = buf(wantCs);
-          const yw = await run(g, wb, wide.length, (rec) => k.rope(rec, wb, cb2, { nTok, nHead, headDim, nRot, neox: true, xOff: 7, xStride: 300 }));
-          const yr = new Float32Array(x.length);
-          for (let t = 0; t < nTok; t++) yr.set(yw.subarray(7 + t * 300, 7 + t * 300 + nHead * headDim), t * nHead * headDim);
-          const r3 = within(yr, want, () => 5.5e-7);
-          check('RoPE neox on strided rows within 5.5e-7', r3.ok, r3);
+  if (want('ops')) {
+    {
+      // RMS norm: f32 sum of squares (the C sums in double): relative error of the scale
+      // <= gamma(n) (sum) + a few ulps (sqrt, divisions), then two products: 1e-5 relative.
+      const n = 300, rows = 4;
+      const x = await get('rms_x.bin'), w = await get('rms_w.bin'), want = await get('rms_y.bin');
+      const xb = buf(x), wb = buf(w), yb = g.buffer(n * rows * 4);
+      const y = await run(g, yb, n * rows, (rec) => k.rmsnorm(rec, xb, wb, yb, { n, nRows: rows, eps: 1e-5 }));
+      const r = within(y, want, (i) => 1e-5 * Math.abs(want[i]) + 1e-30);
+      check('RMS norm within 1e-5 relative of kite__rmsnorm', r.ok, r);
+      // in place, rows 310 floats apart from float 5 (the seam's views)
+      const wide = new Float32Array(5 + rows * 310);
+      for (let i = 0; i < rows; i++) wide.set(x.subarray(i * n, (i + 1) * n), 5 + i * 310);
+      const wb2 = buf(wide);
+      const yw = await run(g, wb2, wide.length, (rec) => k.rmsnorm(rec, wb2, wb, wb2, { n, nRows: rows, eps: 1e-5, xOff: 5, yOff: 5, xStride: 310, yStride: 310 }));
+      const yr = new Float32Array(n * rows);
+      for (let i = 0; i < rows; i++) yr.set(yw.subarray(5 + i * 310, 5 + i * 310 + n), i * n);
+      const r2 = within(yr, want, (i) => 1e-5 * Math.abs(want[i]) + 1e-30);
+      check('RMS norm in place on strided rows within 1e-5 relative', r2.ok, r2);
+    }
+    {
+      // softmax: WGSL's exp is good to 3 + 2|x| ulp (|x| <= 16 here: 35 ulp, 4.2e-6) plus the
+      // f32 sum: 1e-5 relative.
+      const n = 1000, rows = 3;
+      const x = await get('softmax_x.bin'), want = await get('softmax_y.bin');
+      const xb = buf(x);
+      const y = await run(g, xb, n * rows, (rec) => k.softmax(rec, xb, { n, nRows: rows }));
+      const r = within(y, want, (i) => 1e-5 * want[i] + 1e-30);
+      check('softmax within 1e-5 relative of kite__softmax', r.ok, r);
+    }
+    {
+      const n = 1000;
+      const gv = await get('glu_g.bin'), uv = await get('glu_u.bin');
+      const gb = buf(gv), ub = buf(uv), yb = g.buffer(n * 4);
+      // add: one f32 rounding on both sides: exact
+      let y = await run(g, yb, n, (rec) => k.elemwise(rec, 'add', gb, ub, yb, { n }));
+      let sb = sameBits(y, await get('add_y.bin'));
+      check('add bit-exact with kite__add', sb.bad === 0, sb);
+      // bias (one row of u added to 10 rows of 100 of g) and scale: one f32 rounding each, exact
+      y = await run(g, yb, n, (rec) => k.elemwise(rec, 'bias', gb, ub, yb, { n, width: 100 }));
+      sb = sameBits(y, gv.map((v, i) => v + uv[i % 100]));
+      check('bias add bit-exact', sb.bad === 0, sb);
+      y = await run(g, yb, n, (rec) => k.elemwise(rec, 'scale', gb, null, yb, { n, s: 0.3 }));
+      sb = sameBits(y, gv.map((v) => v * Math.fround(0.3)));
+      check('scale bit-exact', sb.bad === 0, sb);
+      // gather: rows 7, 0, 9, 7 of 10 rows of 100 into rows 120 floats apart from float 3
+      const ids = buf(Int32Array.from([7, 0, 9, 7]));
+      const gd = g.buffer((3 + 4 * 120) * 4);
+      y = await run(g, gd, 3 + 4 * 120, (rec) => k.gather(rec, gb, gd, ids, { n: 4, width: 100, dstOff: 3, dstStride: 120 }));
+      const gathered = new Float32Array(400);
+      for (let i = 0; i < 4; i++) gathered.set(y.subarray(3 + i * 120, 3 + i * 120 + 100), i * 100);
+      const wantG = new Float32Array(400);
+      [7, 0, 9, 7].forEach((r, i) => wantG.set(gv.subarray(r * 100, r * 100 + 100), i * 100));
+      sb = sameBits(gathered, wantG);
+      check('gather bit-exact', sb.bad === 0, sb);
+      // SwiGLU: exp (3 + 2*6 ulp) and three f32 operations: 4e-6 relative
+      const sw = await get('swiglu_y.bin');
+      y = await run(g, yb, n, (rec) => k.elemwise(rec, 'swiglu', gb, ub, yb, { n }));
+      let r = within(y, sw, (i) => 4e-6 * Math.abs(sw[i]) + 1e-30);
+      check('SwiGLU within 4e-6 relative of kite__swiglu', r.ok, r);
+      // in place (y = g)
+      const gb2 = buf(gv);
+      y = await run(g, gb2, n, (rec) => k.elemwise(rec, 'swiglu', gb2, ub, gb2, { n }));
+      r = within(y, sw, (i) => 4e-6 * Math.abs(sw[i]) + 1e-30);
+      check('SwiGLU in place within 4e-6 relative', r.ok, r);
+    }
+    {
+      // GeGLU: ggml's GELU table (made in JS with the C's f32 roundings) looked up at the gate
+      // rounded to f16, times up: one f32 product, bit-exact with kite__geglu over every finite
+      // f16 gate value and 4000 random ones; in place too (dst = gate, the forward pass's call)
+      const n = manifest.geglu_n;
+      const gv = await get('geglu_g.bin'), uv = await get('geglu_u.bin'), want = await get('geglu_y.bin');
+      const gb = buf(gv), ub = buf(uv), yb = g.buffer(n * 4);
+      let y = await run(g, yb, n, (rec) => k.elemwise(rec, 'geglu', gb, ub, yb, { n }));
+      let sb = sameBits(y, want);
+      check(`GeGLU bit-exact with kite__geglu (${n} gates: every finite f16, then random)`, sb.bad === 0, sb);
+      y = await run(g, gb, n, (rec) => k.elemwise(rec, 'geglu', gb, ub, gb, { n }));
+      sb = sameBits(y, want);
+      check('GeGLU in place bit-exact', sb.bad === 0, sb);
+      // soft-capping: tanh in f32 (a polynomial below 0.25, exp above: a few ulp) against the
+      // C's double tanh rounded once, then times the cap: 2e-6 relative
+      const sx = await get('softcap_x.bin'), sw = await get('softcap_y.bin');
+      const sxb = buf(sx);
+      y = await run(g, sxb, sx.length, (rec) => k.elemwise(rec, 'softcap', sxb, null, sxb, { n: sx.length, s: 30 }));
+      const r = within(y, sw, (i) => 2e-6 * Math.abs(sw[i]) + 1e-30);
+      check('soft-cap (30) within 2e-6 relative of kite__softcap', r.ok, r);
+      // per-head RMS norms in place: 3 tokens of 4 heads of 48, rows 200 floats apart from float
+      // 9 (q inside a wider row); 1e-5 relative as the RMS norm above
+      const hx = await get('rmsh_x.bin'), hw = await get('rmsh_w.bin'), hy = await get('rmsh_y.bin');
+      const wide = new Float32Array(9 + 3 * 200);
+      for (let t = 0; t < 3; t++) wide.set(hx.subarray(t * 192, (t + 1) * 192), 9 + t * 200);
+      const wb = buf(wide), hwb = buf(hw);
+      const yw = await run(g, wb, wide.length, (rec) => k.rmsnorm(rec, wb, hwb, wb, { n: 48, nRows: 3, heads: 4, eps: 1e-6, xOff: 9, yOff: 9, xStride: 200, yStride: 200 }));
+      const yr = new Float32Array(3 * 192);
+      for (let t = 0; t < 3; t++) yr.set(yw.subarray(9 + t * 200, 9 + t * 200 + 192), t * 192);
+      const r2 = within(yr, hy, (i) => 1e-5 * Math.abs(hy[i]) + 1e-30);
+      const untouched = [0, 9 + 192, 9 + 200 + 192].every((i) => yw[i] === wide[i]);
+      check('per-head RMS norms (4 heads of 48, strided rows) within 1e-5 relative of kite__rmsnorm_heads', r2.ok && untouched, { ...r2, untouched });
+    }
+    {
+      // RoPE: 3 tokens (positions 0, 7, 1000) x 4 heads of 64, n_rot 32, base 10000,
+      // freq_scale 0.5, attn_factor 1.1, with/without factors, normal/neox.
+      const nTok = 3, nHead = 4, headDim = 64, nRot = 32;
+      const x = await get('rope_x.bin'), factors = await get('rope_factors.bin'), pos = await get('rope_pos.bin', Int32Array);
+      const pb = buf(pos), fb = buf(factors), csb = g.buffer(nTok * nRot * 4);
+      const step = Math.fround(Math.pow(10000, Math.fround(-2 / nRot)));
+      for (const withF of [0, 1]) {
+        const wantCs = await get(`rope_cs${withF}.bin`);
+        // the table on the GPU: the angle in f32 as the C computes it, then cos/sin good to
+        // ~1 ulp against the C's correctly rounded double ones: 1e-6 absolute (|values| <= 1.1)
+        const cs = await run(g, csb, nTok * nRot, (rec) => k.ropeCache(rec, pb, withF ? fb : null, csb,
+          { nTok, nRot, step, freqScale: 0.5, attnFactor: 1.1 }));
+        const r = within(cs, wantCs, () => 1e-6);
+        check(`RoPE table on the GPU (${withF ? 'with' : 'without'} freq factors) within 1e-6 of kite__rope_cache`, r.ok, r);
+        for (const neox of [0, 1]) {
+          // the rotation with the C table: two products and a sum per value: 2 ulp of the terms
+          const want = await get(`rope_y${withF}${neox}.bin`);
+          const xb = buf(x), cb = buf(wantCs);
+          const y = await run(g, xb, x.length, (rec) => k.rope(rec, xb, cb, { nTok, nHead, headDim, nRot, neox: !!neox }));
+          const r2 = within(y, want, (i) => 2.5e-7 * 2.2);
+          check(`RoPE ${neox ? 'neox' : 'normal'} (${withF ? 'with' : 'without'} factors) within 5.5e-7 of kite__rope_apply`, r2.ok, r2);
+          xb.destroy(), cb.destroy();
+          if (withF && neox) {
+            // strided: token rows 300 floats apart from float 7 (q inside a fused qkv row)
+            const wide = new Float32Array(7 + nTok * 300);
+            for (let t = 0; t < nTok; t++) wide.set(x.subarray(t * nHead * headDim, (t + 1) * nHead * headDim), 7 + t * 300);
+            const wb = buf(wide), cb2 = buf(wantCs);
+            const yw = await run(g, wb, wide.length, (rec) => k.rope(rec, wb, cb2, { nTok, nHead, headDim, nRot, neox: true, xOff: 7, xStride: 300 }));
+            const yr = new Float32Array(x.length);
+            for (let t = 0; t < nTok; t++) yr.set(yw.subarray(7 + t * 300, 7 + t * 300 + nHead * headDim), t * nHead * headDim);
+            const r3 = within(yr, want, () => 5.5e-7);
+            check('RoPE neox on strided rows within 5.5e-7', r3.ok, r3);
+          }
         }
       }
     }
-  }
-  {
-    // KV write and attention: 8 heads over 2 KV heads of 64, 40 positions, 5 query tokens at
-    // positions 35..39, scale 1/8.
-    const nHead = 8, nKvHead = 2, headDim = 64, nKv = 40, nTok = 5, pos0 = 35, width = nKvHead * headDim;
-    const q = await get('attn_q.bin'), want = await get('attn_out.bin');
-    const kraw = await get('attn_kraw.bin'), k16 = await get('attn_k16.bin', Uint16Array), k32 = await get('attn_k32.bin');
-    const v16 = await get('attn_v16.bin', Uint16Array), v32 = await get('attn_v32.bin');
-    const srcb = buf(kraw);
-    const posAll = buf(Int32Array.from({ length: nKv }, (_, i) => i));
-    // f32 storage: the values of the f16 rounding, exact
-    const c32 = g.buffer(nKv * width * 4);
-    let got = await run(g, c32, nKv * width, (rec) => k.kvWrite(rec, 'f32', srcb, c32, posAll, null, { nTok: nKv, width, nCtx: nKv }));
-    let sb = sameBits(got, k32);
-    check('KV write (f32 cache) rounds to f16 as kite_f32_to_f16', sb.bad === 0, sb);
-    // packed f16 pairs, written in two steps' parts (positions 0..19, then 20..39)
-    const c16 = g.buffer(nKv * width * 2);
-    const rec = g.recorder();
-    k.kvWrite(rec, 'f16', srcb, c16, posAll, null, { nTok: 20, width, nCtx: nKv });
-    k.kvWrite(rec, 'f16', srcb, c16, posAll, null, { nTok: 20, width, nCtx: nKv, srcOff: 20 * width, metaOff: 20 });
-    rec.read(c16, 0, nKv * width * 2);
-    const bits = new Uint16Array(await rec.submit());
-    const bad16 = bits.reduce((n, b, i) => n + (b !== k16[i]), 0);
-    check('KV write (packed f16 cache) gives kite_f32_to_f16 bits', bad16 === 0, { bad: bad16 });
-    // attention: f32 throughout, online softmax; outputs are weighted means of |v| <= 1:
-    // 1e-5 absolute
-    const qb = buf(q), ob = g.buffer(q.length * 4);
-    const pos = buf(Int32Array.from({ length: nTok }, (_, t) => pos0 + t));
-    for (const [kind, kk, vv] of [['f32', k32, v32], ['f16', k16, v16]]) {
-      const kb = buf(kk), vb = buf(vv);
-      got = await run(g, ob, q.length, (r) => k.attention(r, kind, qb, kb, vb, ob, pos, null, { nTok, nHead, nKvHead, headDim, nCtx: nKv, scale: 0.125 }));
-      const r = within(got, want, () => 1e-5);
-      check(`attention (causal, GQA 4, ${kind} cache) within 1e-5 of kite__attend_head_ref (FA_F32)`, r.ok, r);
-      kb.destroy(), vb.destroy();
-    }
-    // two sequences: the cache holds sequence 0 (zeros) then sequence 1 (the data); tokens
-    // alternate between them, so sequence 1's tokens must give the reference and sequence 0's
-    // the mean of zero values (0)
     {
-      const kb = buf(Float32Array.from([...new Float32Array(nKv * width), ...k32]));
-      const vb = buf(Float32Array.from([...new Float32Array(nKv * width), ...v32]));
-      const seq = buf(Int32Array.from({ length: nTok }, (_, t) => t % 2 ? 0 : 1));
-      got = await run(g, ob, q.length, (r) => k.attention(r, 'f32', qb, kb, vb, ob, pos, seq, { nTok, nHead, nKvHead, headDim, nCtx: nKv, scale: 0.125 }));
-      const wantSeq = want.map((v, i) => (Math.floor(i / (nHead * headDim)) % 2 ? 0 : v));
-      const r = within(got, wantSeq, () => 1e-5);
-      check('attention over two sequences (seq 1: the reference, seq 0: zeros)', r.ok, r);
+      // KV write and attention: 8 heads over 2 KV heads of 64, 40 positions, 5 query tokens at
+      // positions 35..39, scale 1/8.
+      const nHead = 8, nKvHead = 2, headDim = 64, nKv = 40, nTok = 5, pos0 = 35, width = nKvHead * headDim;
+      const q = await get('attn_q.bin'), want = await get('attn_out.bin');
+      const kraw = await get('attn_kraw.bin'), k16 = await get('attn_k16.bin', Uint16Array), k32 = await get('attn_k32.bin');
+      const v16 = await get('attn_v16.bin', Uint16Array), v32 = await get('attn_v32.bin');
+      const srcb = buf(kraw);
+      const posAll = buf(Int32Array.from({ length: nKv }, (_, i) => i));
+      // f32 storage: the values of the f16 rounding, exact
+      const c32 = g.buffer(nKv * width * 4);
+      let got = await run(g, c32, nKv * width, (rec) => k.kvWrite(rec, 'f32', srcb, c32, posAll, null, { nTok: nKv, width, nCtx: nKv }));
+      let sb = sameBits(got, k32);
+      check('KV write (f32 cache) rounds to f16 as kite_f32_to_f16', sb.bad === 0, sb);
+      // packed f16 pairs, written in two steps' parts (positions 0..19, then 20..39)
+      const c16 = g.buffer(nKv * width * 2);
+      const rec = g.recorder();
+      k.kvWrite(rec, 'f16', srcb, c16, posAll, null, { nTok: 20, width, nCtx: nKv });
+      k.kvWrite(rec, 'f16', srcb, c16, posAll, null, { nTok: 20, width, nCtx: nKv, srcOff: 20 * width, metaOff: 20 });
+      rec.read(c16, 0, nKv * width * 2);
+      const bits = new Uint16Array(await rec.submit());
+      const bad16 = bits.reduce((n, b, i) => n + (b !== k16[i]), 0);
+      check('KV write (packed f16 cache) gives kite_f32_to_f16 bits', bad16 === 0, { bad: bad16 });
+      // attention: f32 throughout, online softmax; outputs are weighted means of |v| <= 1:
+      // 1e-5 absolute
+      const qb = buf(q), ob = g.buffer(q.length * 4);
+      const pos = buf(Int32Array.from({ length: nTok }, (_, t) => pos0 + t));
+      for (const [kind, kk, vv] of [['f32', k32, v32], ['f16', k16, v16]]) {
+        const kb = buf(kk), vb = buf(vv);
+        got = await run(g, ob, q.length, (r) => k.attention(r, kind, qb, kb, vb, ob, pos, null, { nTok, nHead, nKvHead, headDim, nCtx: nKv, scale: 0.125 }));
+        const r = within(got, want, () => 1e-5);
+        check(`attention (causal, GQA 4, ${kind} cache) within 1e-5 of kite__attend_head_ref (FA_F32)`, r.ok, r);
+        // sliding window 16 and scores soft-capped at 2: tanh in f32 adds a few ulp to each
+        // score (|score| <= 2): still 1e-5 absolute on the outputs
+        const wantCap = await get('attn_swa_cap_out.bin');
+        got = await run(g, ob, q.length, (r) => k.attention(r, kind, qb, kb, vb, ob, pos, null, { nTok, nHead, nKvHead, headDim, nCtx: nKv, scale: 0.125, window: 16, softcap: 2 }));
+        const rc = within(got, wantCap, () => 1e-5);
+        check(`attention with a sliding window (16) and soft-capped scores (2), ${kind} cache, within 1e-5 of kite__attend_head_capped`, rc.ok, rc);
+        kb.destroy(), vb.destroy();
+      }
+      // two sequences: the cache holds sequence 0 (zeros) then sequence 1 (the data); tokens
+      // alternate between them, so sequence 1's tokens must give the reference and sequence 0's
+      // the mean of zero values (0)
+      {
+        const kb = buf(Float32Array.from([...new Float32Array(nKv * width), ...k32]));
+        const vb = buf(Float32Array.from([...new Float32Array(nKv * width), ...v32]));
+        const seq = buf(Int32Array.from({ length: nTok }, (_, t) => t % 2 ? 0 : 1));
+        got = await run(g, ob, q.length, (r) => k.attention(r, 'f32', qb, kb, vb, ob, pos, seq, { nTok, nHead, nKvHead, headDim, nCtx: nKv, scale: 0.125 }));
+        const wantSeq = want.map((v, i) => (Math.floor(i / (nHead * headDim)) % 2 ? 0 : v));
+        const r = within(got, wantSeq, () => 1e-5);
+        check('attention over two sequences (seq 1: the reference, seq 0: zeros)', r.ok, r);
+      }
     }
   }
+  if (want('moe')) await guarded('moe', () => moeChecks(gpu, kernels, ''));
+  if (want('moe')) await guarded('moe split', async () => {
+    // the expert tensors in pieces of 1 KiB (an expert's matrix spans several, and pieces
+    // start inside experts)
+    const small = await createGpu({ maxBindingBytes: 1024 });
+    const smallK = await createKernels(small, { types: ['f32', 'q4_0', 'q8_0'], kv: [] });
+    await moeChecks(small, smallK, '[1 KiB bindings] ');
+    small.destroy();
+  });
   return { adapter: gpu.name, features: [...gpu.features], compileMs, totalMs: Math.round(performance.now() - t0), checks: out };
+
+  // Routed experts (5 tokens of 64, 8 experts, top 2, FFN 32; router F32, gate/up Q4_0, down
+  // Q8_0) on device g: routing against kite__moe_route (the same experts; weights within
+  // 1e-6: the GPU's softmax is f32), outputs against the double reference within 2e-5 of the
+  // largest |output| of the token (f32 matmuls of depth <= 64 over |terms| of that size);
+  // all 5 tokens at once (each expert's batch a tiled GEMM) and token 2 alone (a GEMV per
+  // expert slot), from an offset row of a wider activation.
+  async function moeChecks(g, kk, tag) {
+    const T = 5, E = 64, X = 8, K = 2, FE = 32;
+    const x = await get('moe_x.bin'), wantIds = await get('moe_ids.bin', Int32Array), wantW = await get('moe_w.bin'), want = await get('moe_out.bin');
+    const Wr = kk.weight('f32', X, E, await get('moe_router.bin', Uint8Array));
+    const Wg = kk.weight('q4_0', X * FE, E, await get('moe_gate.bin', Uint8Array));
+    const Wu = kk.weight('q4_0', X * FE, E, await get('moe_up.bin', Uint8Array));
+    const Wd = kk.weight('q8_0', X * E, FE, await get('moe_down.bin', Uint8Array));
+    const xb = g.buffer(x.byteLength, x);
+    const logits = g.buffer(T * X * 4), ids = g.buffer(T * K * 4), wts = g.buffer(T * K * 4), list = g.buffer((X + X * T) * 4);
+    const hg = g.buffer(T * K * FE * 4), hu = g.buffer(T * K * FE * 4), hy = g.buffer(T * K * E * 4), ob = g.buffer((3 + T * E) * 4);
+    const pass = (rec, n, xOff) => {
+      kk.matmul(rec, Wr, xb, logits, { ntok: n, xOff, yStride: X });
+      kk.moeRoute(rec, logits, ids, wts, { nTok: n, nExpert: X, k: K });
+      const mm = (W, src, dst, eRows, xDiv, xStride, off) => (n === 1
+        ? kk.matmulId(rec, W, src, dst, ids, { nExpert: X, eRows, xDiv, xStride, xOff: off, slots: n * K })
+        : kk.matmulId(rec, W, src, dst, list, { nExpert: X, eRows, xDiv, xStride, xOff: off, batch: n, lStride: T }));
+      if (n > 1) kk.moeGroup(rec, ids, list, { nTok: n, nExpert: X, k: K, lStride: T });
+      mm(Wg, xb, hg, FE, K, E, xOff);
+      mm(Wu, xb, hu, FE, K, E, xOff);
+      kk.elemwise(rec, 'swiglu', hg, hu, hg, { n: n * K * FE });
+      mm(Wd, hg, hy, E, 1, FE, 0);
+      kk.moeCombine(rec, hy, wts, ob, { nTok: n, width: E, k: K, oOff: 3 });
+    };
+    for (const [t0, n] of [[0, T], [2, 1]]) {
+      const o = await run(g, ob, 3 + n * E, (rec) => pass(rec, n, t0 * E));
+      const gi = new Int32Array(await g.read(ids, 0, n * K * 4)), gw = new Float32Array(await g.read(wts, 0, n * K * 4));
+      const wi = wantIds.subarray(t0 * K, (t0 + n) * K), ww = wantW.subarray(t0 * K, (t0 + n) * K);
+      const idsOk = gi.every((v, i) => v === wi[i]);
+      const rw = within(gw, ww, () => 1e-6);
+      check(`${tag}MoE routing of ${n} token${n > 1 ? 's' : ''}: kite__moe_route's experts, weights within 1e-6`, idsOk && rw.ok, { got: [...gi], want: [...wi], ...rw });
+      const wo = want.subarray(t0 * E, (t0 + n) * E);
+      const scale = (i) => Math.max(...wo.subarray(Math.floor(i / E) * E, Math.floor(i / E) * E + E).map(Math.abs));
+      const r = within(o.subarray(3, 3 + n * E), wo, (i) => 2e-5 * scale(i));
+      check(`${tag}MoE FFN of ${n} token${n > 1 ? 's (a GEMM per expert batch)' : ' (a GEMV per expert slot)'} within 2e-5 of the largest output`, r.ok, r);
+    }
+    for (const b of [xb, logits, ids, wts, list, hg, hu, hy, ob]) b.destroy();
+    for (const W of [Wr, Wg, Wu, Wd]) W.destroy();
+  }
 }
 
 test('WebGPU kernels match the C core (Chromium, SwiftShader or a real adapter)', async (t) => {

@@ -2,8 +2,9 @@
 // writes inputs and the C core's outputs for them into a directory, as raw little-endian files
 // plus manifest.json. Not a ctest: the Node test runs it at test time, so no expected value is
 // ever stored. Every output comes from the CPU code paths (kite_quantize_rows,
-// kite_dequantize_row, the ops of src/model/ops.h); GeGLU, which the core has no op for yet,
-// is computed here in double from its formula.
+// kite_dequantize_row, the ops of src/model/ops.h and kernels/attend.h). Routed experts: the
+// routing is kite__moe_route's, the expert FFNs are computed here in double from the
+// C-dequantized weights (the CPU backend's op needs a whole model).
 //   webgpu_ref OUTDIR
 #include <errno.h>
 #include <math.h>
@@ -95,7 +96,6 @@ static void weights(kite_type t, int rows, int cols, int first, int tail) {
     free(dq);
 }
 
-static double gelu_tanh(double x) { return 0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))); }
 
 static void ops(void) {
     // RMS norm: 4 rows of 300, eps 1e-5 (row 3 scaled up a lot)
@@ -118,21 +118,59 @@ static void ops(void) {
         put("softmax_y.bin", x, (size_t)n * rows * 4);
         free(x);
     }
-    // SwiGLU, GeGLU, add over 1000 values in [-6, 6)
+    // SwiGLU, add over 1000 values in [-6, 6)
     {
         const int n = 1000;
-        float *g = frands(n, 6.0f), *u = frands(n, 2.0f), *s = xmalloc(n * 4), *ge = xmalloc(n * 4), *a = xmalloc(n * 4);
+        float *g = frands(n, 6.0f), *u = frands(n, 2.0f), *s = xmalloc(n * 4), *a = xmalloc(n * 4);
         memcpy(s, g, n * 4);
         kite__swiglu(s, u, n);
-        for (int i = 0; i < n; i++) ge[i] = (float)(gelu_tanh(g[i]) * u[i]);
         memcpy(a, g, n * 4);
         kite__add(a, u, n);
         put("glu_g.bin", g, n * 4);
         put("glu_u.bin", u, n * 4);
         put("swiglu_y.bin", s, n * 4);
-        put("geglu_y.bin", ge, n * 4);
         put("add_y.bin", a, n * 4);
-        free(g), free(u), free(s), free(ge), free(a);
+        free(g), free(u), free(s), free(a);
+    }
+    // GeGLU (kite__geglu, ggml's tabulated GELU): every finite f16 value as the gate (all table
+    // entries and both clamps), then 4000 random values in [-12, 12) (rounded to f16 in the
+    // lookup), up in [-2, 2)
+    {
+        int n = 0;
+        float *g = xmalloc((65536 + 4000) * 4);
+        for (int i = 0; i < 65536; i++) {
+            const float v = kite_f16_to_f32((uint16_t)i);
+            if (isfinite(v)) g[n++] = v;
+        }
+        for (int i = 0; i < 4000; i++) g[n++] = frand() * 12.0f;
+        float *u = frands((size_t)n, 2.0f), *y = xmalloc((size_t)n * 4);
+        memcpy(y, g, (size_t)n * 4);
+        kite__geglu(y, u, n);
+        put("geglu_g.bin", g, (size_t)n * 4);
+        put("geglu_u.bin", u, (size_t)n * 4);
+        put("geglu_y.bin", y, (size_t)n * 4);
+        fprintf(g_manifest, ",\n  \"geglu_n\": %d", n);
+        free(g), free(u), free(y);
+    }
+    // soft-capping (kite__softcap): 2000 values in [-150, 150), cap 30
+    {
+        const int n = 2000;
+        float *x = frands(n, 150.0f);
+        for (int i = 0; i < 50; i++) x[i] *= 1e-4f; // tiny ones: tanh's small-argument branch
+        put("softcap_x.bin", x, n * 4);
+        kite__softcap(x, n, 30.0f);
+        put("softcap_y.bin", x, n * 4);
+        free(x);
+    }
+    // per-head RMS norms (kite__rmsnorm_heads): 3 tokens of 4 heads of 48, eps 1e-6
+    {
+        const int n = 3 * 4 * 48;
+        float *x = frands(n, 3.0f), *w = frands(48, 1.5f);
+        put("rmsh_x.bin", x, n * 4);
+        put("rmsh_w.bin", w, 48 * 4);
+        for (int t = 0; t < 3; t++) kite__rmsnorm_heads(x + t * 4 * 48, 4, 48, w, 1e-6f);
+        put("rmsh_y.bin", x, n * 4);
+        free(x), free(w);
     }
     // RoPE: 3 tokens at positions 0, 7, 1000; 4 heads of 64, n_rot 32 (partial), base 10000,
     // freq_scale 0.5, attn_factor 1.1, with and without frequency factors; normal and neox.
@@ -190,8 +228,87 @@ static void ops(void) {
         put("attn_k32.bin", kr, (size_t)n_kv * stride * 4);
         put("attn_v32.bin", vr, (size_t)n_kv * stride * 4);
         put("attn_out.bin", out, (size_t)n_tok * n_head * hd * 4);
+        // a sliding window of 16 (token at p sees p-15..p) with scores soft-capped at 2 (scale
+        // 0.125 / 2 inside the tanh: the flash path's form, kite__attend_head_capped FA_F32)
+        for (int t = 0; t < n_tok; t++)
+            for (int h = 0; h < n_head; h++) {
+                const int kvh = h / (n_head / n_kv_head), end = pos0 + t + 1, start = end - 16;
+                kite__attend_head_capped(KITE_ATTN_FA_F32, q + ((size_t)t * n_head + h) * hd,
+                                         k + (size_t)start * stride + kvh * hd, v + (size_t)start * stride + kvh * hd,
+                                         stride, end - start, hd, 0.125f, 2.0f, scores,
+                                         out + ((size_t)t * n_head + h) * hd);
+            }
+        put("attn_swa_cap_out.bin", out, (size_t)n_tok * n_head * hd * 4);
         free(q), free(kf), free(vf), free(out), free(k), free(v), free(kr), free(vr);
     }
+}
+
+// Quantizes rows x cols of w to type t into a new buffer and dequantizes it back into w.
+static uint8_t *quant_dq(kite_type t, float *w, int rows, int cols) {
+    const uint64_t rb = kite_type_row_bytes(t, (uint64_t)cols);
+    uint8_t *q = xmalloc((size_t)(rb * rows));
+    if (kite_quantize_rows(t, w, q, rows, cols) != KITE_OK) {
+        fprintf(stderr, "webgpu_ref: cannot quantize %s\n", kite_type_name(t));
+        exit(1);
+    }
+    for (int r = 0; r < rows; r++)
+        if (t != KITE_TYPE_F32 && kite_dequantize_row(t, q + rb * r, w + (size_t)r * cols, cols) != KITE_OK) {
+            fprintf(stderr, "webgpu_ref: cannot dequantize %s\n", kite_type_name(t));
+            exit(1);
+        }
+    return q;
+}
+
+// Routed experts as qwen3moe runs them: 5 tokens of 64, 8 experts, top 2, expert FFN width 32;
+// router F32, gate/up Q4_0, down Q8_0 (3-D tensors: the experts' matrices back to back). The
+// routing (ids, weights) by kite__moe_route over the router logits (in double, rounded); the
+// output per token sum_j w_j down_e(silu(gate_e x) * up_e x) in double from the dequantized
+// weights.
+static void moe(void) {
+    enum { T = 5, E = 64, X = 8, K = 2, FE = 32 };
+    float *x = frands((size_t)T * E, 1.0f), *router = frands((size_t)X * E, 0.5f);
+    float *gate = frands((size_t)X * FE * E, 0.3f), *up = frands((size_t)X * FE * E, 0.3f);
+    float *down = frands((size_t)X * E * FE, 0.3f);
+    uint8_t *qg = quant_dq(KITE_TYPE_Q4_0, gate, X * FE, E), *qu = quant_dq(KITE_TYPE_Q4_0, up, X * FE, E);
+    uint8_t *qd = quant_dq(KITE_TYPE_Q8_0, down, X * E, FE);
+    int32_t ids[T * K];
+    float wts[T * K], probs[X], logits[X], *out = xmalloc((size_t)T * E * 4);
+    for (int t = 0; t < T; t++) {
+        for (int e = 0; e < X; e++) {
+            double s = 0;
+            for (int c = 0; c < E; c++) s += (double)router[e * E + c] * x[t * E + c];
+            logits[e] = (float)s;
+        }
+        kite__moe_route(logits, X, K, probs, ids + t * K, wts + t * K);
+        double acc[E] = {0};
+        for (int j = 0; j < K; j++) {
+            const int e = ids[t * K + j];
+            double hdn[FE];
+            for (int f = 0; f < FE; f++) {
+                double g = 0, u = 0;
+                for (int c = 0; c < E; c++) {
+                    g += (double)gate[((size_t)e * FE + f) * E + c] * x[t * E + c];
+                    u += (double)up[((size_t)e * FE + f) * E + c] * x[t * E + c];
+                }
+                hdn[f] = g / (1.0 + exp(-g)) * u;
+            }
+            for (int i = 0; i < E; i++) {
+                double d = 0;
+                for (int f = 0; f < FE; f++) d += (double)down[((size_t)e * E + i) * FE + f] * hdn[f];
+                acc[i] += wts[t * K + j] * d;
+            }
+        }
+        for (int i = 0; i < E; i++) out[t * E + i] = (float)acc[i];
+    }
+    put("moe_x.bin", x, (size_t)T * E * 4);
+    put("moe_router.bin", router, (size_t)X * E * 4);
+    put("moe_gate.bin", qg, (size_t)kite_type_row_bytes(KITE_TYPE_Q4_0, E) * X * FE);
+    put("moe_up.bin", qu, (size_t)kite_type_row_bytes(KITE_TYPE_Q4_0, E) * X * FE);
+    put("moe_down.bin", qd, (size_t)kite_type_row_bytes(KITE_TYPE_Q8_0, FE) * X * E);
+    put("moe_ids.bin", ids, sizeof ids);
+    put("moe_w.bin", wts, sizeof wts);
+    put("moe_out.bin", out, (size_t)T * E * 4);
+    free(x), free(router), free(gate), free(up), free(down), free(qg), free(qu), free(qd), free(out);
 }
 
 int main(int argc, char **argv) {
@@ -218,8 +335,10 @@ int main(int argc, char **argv) {
     weights(KITE_TYPE_F32, 70, 172, 0, 1);
     weights(KITE_TYPE_F16, 70, 172, 0, 1);
     weights(KITE_TYPE_BF16, 70, 172, 0, 1);
-    fprintf(g_manifest, "\n  ]\n}\n");
+    fprintf(g_manifest, "\n  ]");
     ops();
+    moe();
+    fprintf(g_manifest, "\n}\n");
     if (fclose(g_manifest) != 0) {
         fprintf(stderr, "webgpu_ref: cannot write %s\n", path);
         return 1;

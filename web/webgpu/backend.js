@@ -220,6 +220,78 @@ export class WebGpuBackend {
     });
   }
 
+  // dst = gelu(gate) * up (ggml's tabulated GELU); dst may be the gate.
+  geglu(dAct, dOff, dStride, gAct, gOff, gStride, uAct, uOff, uStride, n, width) {
+    this.#guard('geglu', () => {
+      const d = this.#act(dAct), g = this.#act(gAct), u = this.#act(uAct);
+      if (d === g && (dOff !== gOff || dStride !== gStride)) throw new Error('geglu into another view of the gate');
+      if (d === u) throw new Error('geglu into the up activation');
+      this.k.elemwise(this.rec, 'geglu', g, u, d,
+        { n: n * width, width, aOff: gOff, aStride: gStride, bOff: uOff, bStride: uStride, yOff: dOff, yStride: dStride });
+    });
+  }
+
+  // x = cap * tanh(x / cap) over n rows of width.
+  softcap(act, off, stride, n, width, cap) {
+    this.#guard('softcap', () => {
+      const x = this.#act(act);
+      this.k.elemwise(this.rec, 'softcap', x, null, x, { n: n * width, width, aOff: off, aStride: stride, s: cap });
+    });
+  }
+
+  // RMS norm of each of nHeads heads (headDim floats) of n rows in place, weights (headDim
+  // host floats at wPtr) shared by the heads.
+  rmsnormHeads(act, off, stride, n, nHeads, headDim, wPtr, eps) {
+    this.#guard('rmsnorm_heads', () => {
+      const x = this.#act(act);
+      this.k.rmsnorm(this.rec, x, this.#hostFloats(wPtr, headDim), x,
+        { n: headDim, nRows: n, heads: nHeads, eps, xOff: off, yOff: off, xStride: stride, yStride: stride });
+    });
+  }
+
+  // Routed experts (backend.h's moe): out rows (nEmbd) = for each of n tokens the weighted sum
+  // of its k experts' SwiGLU FFNs of x. Router logits by the router weight, routing on the
+  // GPU; one token: a GEMV per (token, expert) slot; more: each expert's batch of tokens as one
+  // tiled GEMM. The expert weights were uploaded as nExpert * rows matrices. x and out: rows
+  // nEmbd apart (out may be x).
+  moe(gateInpPtr, gatePtr, upPtr, downPtr, nExpert, k, nFf, xAct, xOff, oAct, oOff, n) {
+    this.#guard('moe', () => {
+      const Wr = this.weights.get(gateInpPtr), Wg = this.weights.get(gatePtr), Wu = this.weights.get(upPtr), Wd = this.weights.get(downPtr);
+      if (!Wr || !Wg || !Wu || !Wd) throw new Error('an expert weight that was not uploaded at create');
+      const E = Wr.cols, nb = this.cfg.nBatch, rec = this.rec, kk = this.k;
+      let m = this.moeBufs;
+      if (!m || m.nExpert < nExpert || m.k < k || m.nFf < nFf || m.E < E) {
+        if (m) for (const b of Object.values(m)) if (b instanceof GPUBuffer) b.destroy();
+        const g = this.gpu;
+        m = this.moeBufs = {
+          nExpert, k, nFf, E,
+          logits: g.buffer(nb * nExpert * 4, null, 'moe logits'),
+          ids: g.buffer(nb * k * 4, null, 'moe ids'),
+          wts: g.buffer(nb * k * 4, null, 'moe weights'),
+          list: g.buffer((nExpert + nExpert * nb) * 4, null, 'moe batches'),
+          g: g.buffer(nb * k * nFf * 4, null, 'moe gate'),
+          u: g.buffer(nb * k * nFf * 4, null, 'moe up'),
+          y: g.buffer(nb * k * E * 4, null, 'moe down'),
+        };
+      }
+      const x = this.#act(xAct), out = this.#act(oAct);
+      kk.matmul(rec, Wr, x, m.logits, { ntok: n, xOff, yOff: 0, xStride: E, yStride: nExpert });
+      kk.moeRoute(rec, m.logits, m.ids, m.wts, { nTok: n, nExpert, k });
+      const slots = n * k;
+      const mm = (W, src, dst, eRows, xDiv, xStride) => {
+        const o = { nExpert, eRows, xDiv, xStride, yStride: eRows, xOff: src === x ? xOff : 0 };
+        if (n === 1) kk.matmulId(rec, W, src, dst, m.ids, { ...o, slots });
+        else kk.matmulId(rec, W, src, dst, m.list, { ...o, batch: n, lStride: nb });
+      };
+      if (n > 1) kk.moeGroup(rec, m.ids, m.list, { nTok: n, nExpert, k, lStride: nb });
+      mm(Wg, x, m.g, nFf, k, E);
+      mm(Wu, x, m.u, nFf, k, E);
+      kk.elemwise(rec, 'swiglu', m.g, m.u, m.g, { n: slots * nFf });
+      mm(Wd, m.g, m.y, E, 1, nFf);
+      kk.moeCombine(rec, m.y, m.wts, out, { nTok: n, width: E, k, oOff, oStride: E });
+    });
+  }
+
   // The C half computes the step's cos/sin table with kite__rope_cache (the CPU's bits) and
   // passes it once per distinct rope per step: slot < ROPE_SLOTS.
   ropeTable(slot, csPtr, n, nRot) {
@@ -245,11 +317,12 @@ export class WebGpuBackend {
     });
   }
 
-  attention(layer, qAct, qOff, qStride, oAct, oOff, oStride, n, nHead, nHeadKv, headDim, scale) {
+  // window: sliding window (0 = none); softcap: scores soft-capped (0 = off).
+  attention(layer, qAct, qOff, qStride, oAct, oOff, oStride, n, nHead, nHeadKv, headDim, scale, window = 0, softcap = 0) {
     this.#guard('attention', () => {
       const l = layer - this.cfg.layerFirst, c = this.cfg;
       this.k.attention(this.rec, c.kv, this.#act(qAct), this.kCache[l], this.vCache[l], this.#act(oAct), this.pos, this.hasSeq ? this.seq : null,
-        { nTok: n, nHead, nKvHead: nHeadKv, headDim, nCtx: c.nCtx, scale, qOff, oOff, qStride, oStride });
+        { nTok: n, nHead, nKvHead: nHeadKv, headDim, nCtx: c.nCtx, scale, qOff, oOff, qStride, oStride, window, softcap });
     });
   }
 
@@ -260,6 +333,7 @@ export class WebGpuBackend {
 
   destroy() {
     for (const w of this.weights.values()) w.destroy();
-    for (const b of [...this.host.values(), ...this.acts, ...this.kCache, ...this.vCache, this.pos, this.ids, this.rows, this.cs, this.seq, this.outBuffer]) b?.destroy();
+    const moe = this.moeBufs ? Object.values(this.moeBufs).filter((b) => b instanceof GPUBuffer) : [];
+    for (const b of [...this.host.values(), ...this.acts, ...this.kCache, ...this.vCache, this.pos, this.ids, this.rows, this.cs, this.seq, this.outBuffer, ...moe]) b?.destroy();
   }
 }

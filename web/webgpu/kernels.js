@@ -3,7 +3,8 @@
 // token step becomes one submit. Tensors are GpuTensors (weights, split into pieces when
 // larger than a binding) or plain GPUBuffers of f32 (activations); offsets count elements.
 import { GEMM_TM, GEMM_TN, GEMV_ROWS, gemmWgsl, gemvWgsl, getRowsWgsl } from './wgsl_matmul.js';
-import { GATHER, ROPE, ROPE_CACHE, SOFTMAX, attentionWgsl, elemwiseWgsl, kvWriteWgsl, rmsnormWgsl } from './wgsl_ops.js';
+import { GATHER, ROPE, ROPE_CACHE, SOFTMAX, attentionWgsl, elemwiseWgsl, gegluWgsl, kvWriteWgsl, rmsnormWgsl } from './wgsl_ops.js';
+import { MAX_EXPERTS, MOE_COMBINE, MOE_GROUP, MOE_ROUTE } from './wgsl_moe.js';
 import { TYPE_NAMES, rowBytes, typeName } from './types.js';
 
 // Every pipeline of the kernels, for Gpu.compile. types: the weight types to build matmul and
@@ -15,7 +16,9 @@ export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'] } = {}) {
       { key: `getrows_${t}`, code: getRowsWgsl(t) });
   }
   specs.push({ key: 'rmsnorm', code: rmsnormWgsl(false) }, { key: 'rmsnorm_inplace', code: rmsnormWgsl(true) }, { key: 'softmax', code: SOFTMAX }, { key: 'elemwise', code: elemwiseWgsl(false) },
-    { key: 'elemwise_inplace', code: elemwiseWgsl(true) },
+    { key: 'elemwise_inplace', code: elemwiseWgsl(true) }, { key: 'geglu', code: gegluWgsl(false) },
+    { key: 'geglu_inplace', code: gegluWgsl(true) }, { key: 'moe_route', code: MOE_ROUTE }, { key: 'moe_group', code: MOE_GROUP },
+    { key: 'moe_combine', code: MOE_COMBINE },
     { key: 'rope_cache', code: ROPE_CACHE }, { key: 'rope', code: ROPE }, { key: 'gather', code: GATHER });
   for (const k of kv) specs.push({ key: `kvwrite_${k}`, code: kvWriteWgsl(k) }, { key: `attn_${k}`, code: attentionWgsl(k) });
   return specs;
@@ -28,6 +31,49 @@ export async function createKernels(gpu, opts) {
 }
 
 const F = (...i) => new Set(i); // indices of f32 fields in a uniform block
+
+// f32 -> f16 bits, round to nearest even (as kite_f32_to_f16), and back.
+const f32b = new Float32Array(1), u32b = new Uint32Array(f32b.buffer);
+export function f32ToF16(v) {
+  f32b[0] = v;
+  const x = u32b[0], sign = (x >>> 16) & 0x8000, e = (x >>> 23) & 0xff, m = x & 0x7fffff;
+  if (e === 0xff) return sign | 0x7c00 | (m ? 0x200 : 0);
+  const ee = e - 127 + 15;
+  if (ee >= 0x1f) return sign | 0x7c00;
+  if (ee <= 0) {
+    if (ee < -10) return sign;
+    const mm = m | 0x800000, shift = 14 - ee, half = 1 << (shift - 1);
+    let h = mm >>> shift;
+    const rest = mm & ((1 << shift) - 1);
+    if (rest > half || (rest === half && (h & 1))) h++;
+    return sign | h;
+  }
+  let h = (ee << 10) | (m >>> 13);
+  const rest = m & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && (h & 1))) h++;
+  return sign | h;
+}
+export function f16ToF32(h) {
+  const s = h & 0x8000 ? -1 : 1, e = (h >>> 10) & 0x1f, m = h & 0x3ff;
+  if (e === 0) return s * m * 2 ** -24;
+  if (e === 0x1f) return m ? NaN : s * Infinity;
+  return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+// ggml's GELU table (kite__gelu_ggml): for every f16 value h, the tanh approximation
+// 0.5 h (1 + tanh(sqrt(2/pi) h (1 + 0.044715 h^2))) with the same f32 roundings as the C (the
+// tanh in double, rounded once), rounded to f16; 65536 f16 packed in pairs (low half first).
+export function geluTable() {
+  const f = Math.fround, t = new Uint16Array(65536);
+  const c1 = f(0.79788456080286535587989211986876), c2 = f(0.044715);
+  for (let i = 0; i < 65536; i++) {
+    const h = f16ToF32(i);
+    if (!Number.isFinite(h)) { t[i] = i; continue; }
+    const inner = f(f(c1 * h) * f(1 + f(f(c2 * h) * h)));
+    t[i] = f32ToF16(f(f(0.5 * h) * f(1 + f(Math.tanh(inner)))));
+  }
+  return new Uint32Array(t.buffer);
+}
 
 export class Kernels {
   constructor(gpu) {
@@ -50,11 +96,47 @@ export class Kernels {
     for (const p of W.pieces) {
       const u = rec.uniform([p.rows, W.cols, W.rowBytes, p.row0, ntok, xOff, yOff, yStride, xStride]);
       if (ntok === 1) {
-        rec.dispatch(`gemv_${W.type}`, [p.buffer, x, y, u], Math.ceil(p.rows / GEMV_ROWS));
+        rec.dispatch(`gemv_${W.type}`, [p.buffer, x, y, u, this.#dummy()], Math.ceil(p.rows / GEMV_ROWS));
       } else {
-        rec.dispatch(`gemm_${W.type}`, [p.buffer, x, y, u], [Math.ceil(p.rows / GEMM_TN), Math.ceil(ntok / GEMM_TM), 1]);
+        rec.dispatch(`gemm_${W.type}`, [p.buffer, x, y, u, this.#dummy()], [Math.ceil(p.rows / GEMM_TN), Math.ceil(ntok / GEMM_TM), 1]);
       }
     }
+  }
+
+  // The matmuls of routed experts (see MM_ID in wgsl_matmul.js): W holds nExpert matrices of
+  // eRows rows each (expert e's from row e * eRows). With `slots` (a count, the decode path):
+  // slot s multiplies X row s / xDiv by the matrix of expert ids[s] into Y row s (GEMV per
+  // slot). With `batch` (the largest batch of one expert): each expert e multiplies the X rows
+  // of its batch (ids from MOE_GROUP: count at ids[e], slots at ids[nExpert + e * lStride ..])
+  // as one tiled GEMM. Rows xStride / yStride floats apart (default: W.cols / eRows).
+  matmulId(rec, W, x, y, ids, { nExpert, eRows, xDiv = 1, slots, batch, lStride = batch, xOff = 0, yOff = 0, xStride = W.cols, yStride = eRows }) {
+    if (W.rows !== nExpert * eRows) throw new Error(`WebGPU: ${W.rows} rows are not ${nExpert} experts of ${eRows}`);
+    for (const p of W.pieces) {
+      const u = rec.uniform([p.rows, W.cols, W.rowBytes, p.row0, 0, xOff, yOff, yStride, xStride, 1, eRows, xDiv, nExpert, lStride ?? 0]);
+      if (slots) {
+        rec.dispatch(`gemv_${W.type}`, [p.buffer, x, y, u, ids], [Math.ceil(eRows / GEMV_ROWS), slots, 1]);
+      } else {
+        rec.dispatch(`gemm_${W.type}`, [p.buffer, x, y, u, ids], [Math.ceil(eRows / GEMM_TN), Math.ceil(batch / GEMM_TM), nExpert]);
+      }
+    }
+  }
+
+  // Routing of nTok tokens (rows of nExpert router logits in `logits`, lStride apart from
+  // lOff): softmax, top k, renormalised weights: ids (i32) and weights (f32), k per token.
+  moeRoute(rec, logits, ids, weights, { nTok, nExpert, k, lOff = 0, lStride = nExpert }) {
+    if (nExpert > MAX_EXPERTS || k > Math.min(64, nExpert)) throw new Error(`WebGPU: ${nExpert} experts, ${k} used is beyond the router kernel (${MAX_EXPERTS}, 64)`);
+    rec.dispatch('moe_route', [logits, ids, weights, rec.uniform([nTok, nExpert, k, lOff, lStride])], nTok);
+  }
+
+  // The batch of every expert from the routing ids of nTok tokens (k each) into `list`
+  // (nExpert counts, then lStride slots per expert).
+  moeGroup(rec, ids, list, { nTok, nExpert, k, lStride }) {
+    rec.dispatch('moe_group', [ids, list, rec.uniform([nTok, nExpert, k, lStride])], 1);
+  }
+
+  // out row t (width, oStride apart from oOff) = sum_j weights[t k + j] * y row t k + j.
+  moeCombine(rec, y, weights, out, { nTok, width, k, oOff = 0, oStride = width }) {
+    rec.dispatch('moe_combine', [y, weights, out, rec.uniform([nTok, width, k, oOff, oStride])], Math.ceil((nTok * width) / 64));
   }
 
   // y[k * yStride + c] = W[ids[k]][c] (decoded) for the nIds row ids (u32) in `ids` from idsOff.
@@ -67,8 +149,11 @@ export class Kernels {
 
   // RMS norm of nRows rows of n: y = x / sqrt(mean(x^2) + eps) * w (w: a buffer of n floats);
   // rows xStride / yStride apart. y may be x.
-  rmsnorm(rec, x, w, y, { n, nRows = 1, eps, xOff = 0, yOff = 0, xStride = n, yStride = n }) {
-    const u = rec.uniform([n, nRows, eps, xOff, yOff, xStride, yStride], F(2));
+  // heads > 1: nRows tokens of `heads` consecutive runs of n floats, each normed on its own
+  // with the same w (per-head q/k norms).
+  rmsnorm(rec, x, w, y, { n, nRows = 1, eps, xOff = 0, yOff = 0, xStride = n, yStride = n, heads = 1 }) {
+    nRows *= heads;
+    const u = rec.uniform([n, nRows, eps, xOff, yOff, xStride, yStride, heads], F(2));
     if (x === y) rec.dispatch('rmsnorm_inplace', [x, w, u], nRows);
     else rec.dispatch('rmsnorm', [x, w, y, u], nRows);
   }
@@ -79,17 +164,22 @@ export class Kernels {
   }
 
   // Elementwise over nRows rows of `width` (rows aStride / bStride / yStride apart):
-  // op 'add' (y = a + b), 'swiglu' (silu(a) * b), 'geglu' (gelu_tanh(a) * b), 'bias'
-  // (y = a + b[c], b one row), 'scale' (y = a * s; b unused). y may be a (then aOff and aStride
-  // address it; yOff/yStride must equal them).
+  // op 'add' (y = a + b), 'swiglu' (silu(a) * b), 'geglu' (ggml's tabulated GELU of a, times b:
+  // kite__geglu), 'bias' (y = a + b[c], b one row), 'scale' (y = a * s; b unused), 'softcap'
+  // (y = s tanh(a / s): kite__softcap; b unused). y may be a (then aOff and aStride address it;
+  // yOff/yStride must equal them).
   elemwise(rec, op, a, b, y, { n, width = n, aOff = 0, bOff = 0, yOff, aStride = width, bStride = width, yStride, s = 0 }) {
-    const mode = { add: 0, swiglu: 1, geglu: 2, bias: 3, scale: 4 }[op];
+    const mode = { add: 0, swiglu: 1, geglu: 2, bias: 3, scale: 4, softcap: 5 }[op];
     if (mode === undefined) throw new Error(`WebGPU: unknown elementwise op ${op}`);
     yOff ??= a === y ? aOff : 0;
     yStride ??= a === y ? aStride : width;
-    const u = rec.uniform([n, mode, aOff, bOff, yOff, width, aStride, bStride, yStride, s], F(9));
+    const u = rec.uniform([n, mode, aOff, bOff, yOff, width, aStride, bStride, yStride, s, Math.fround(1 / s)], F(9, 10));
     const bb = b ?? a;
-    if (a === y) rec.dispatch('elemwise_inplace', [y, bb === y ? this.#dummy() : bb, u], Math.ceil(n / 256));
+    if (op === 'geglu') {
+      this.gelu ??= this.gpu.buffer(65536 * 2, geluTable(), 'gelu table');
+      if (a === y) rec.dispatch('geglu_inplace', [y, bb, this.gelu, u], Math.ceil(n / 256));
+      else rec.dispatch('geglu', [a, bb, y, this.gelu, u], Math.ceil(n / 256));
+    } else if (a === y) rec.dispatch('elemwise_inplace', [y, bb === y ? this.#dummy() : bb, u], Math.ceil(n / 256));
     else rec.dispatch('elemwise', [a, bb, y, u], Math.ceil(n / 256));
   }
 
@@ -134,9 +224,12 @@ export class Kernels {
   // Causal GQA attention of nTok query tokens (see attentionWgsl): token t of sequence seq[t]
   // at position pos[t] over cache rows seq[t] * nCtx + 0..pos[t] (kvStride values apart, from
   // element cOff).
-  attention(rec, kind, q, k, v, out, pos, seq, { nTok, nHead, nKvHead, headDim, nCtx, kvStride = nKvHead * headDim, scale, qOff = 0, oOff = 0, metaOff = 0, cOff = 0, qStride = nHead * headDim, oStride = nHead * headDim }) {
+  // window > 0: only the keys at positions > pos - window (sliding window); softcap > 0: the
+  // scores become softcap * tanh(q.k * scale / softcap) (gemma2), else q.k * scale.
+  attention(rec, kind, q, k, v, out, pos, seq, { nTok, nHead, nKvHead, headDim, nCtx, kvStride = nKvHead * headDim, scale, qOff = 0, oOff = 0, metaOff = 0, cOff = 0, qStride = nHead * headDim, oStride = nHead * headDim, window = 0, softcap = 0 }) {
     if (headDim > 512 || nHead % nKvHead) throw new Error('WebGPU: attention needs head_dim <= 512 and n_head a multiple of n_kv_head');
-    const u = rec.uniform([nTok, nHead, nKvHead, headDim, nCtx, kvStride, scale, qOff, oOff, metaOff, seq ? 1 : 0, cOff, qStride, oStride], F(6));
+    const sc = softcap > 0 ? Math.fround(Math.fround(scale) / Math.fround(softcap)) : scale;
+    const u = rec.uniform([nTok, nHead, nKvHead, headDim, nCtx, kvStride, sc, qOff, oOff, metaOff, seq ? 1 : 0, cOff, qStride, oStride, window, softcap], F(6, 15));
     rec.dispatch(`attn_${kind}`, [q, k, v, out, pos, seq ?? pos, u], nTok * nHead);
   }
 }

@@ -10,6 +10,17 @@
 //   ntok     tokens (columns of X)       x_off    first float of X;  y_off  first float of Y
 //   y_stride floats between two tokens' outputs in Y (the whole tensor's row count for matmul)
 //   x_stride floats between two tokens' inputs in X
+//   id       0: a plain weight; 1: indirect (MM_ID below: the matrices of routed experts)
+//   e_rows   rows of one expert's matrix     x_div    slot s reads X row s / x_div
+//   n_expert experts                         l_stride LIST entries per expert
+//
+// Indirect mode (the experts of a MoE layer: one weight of n_expert * e_rows rows, expert e's
+// matrix from row e * e_rows) reads binding 4, IDS (i32):
+//   GEMV: one slot per workgroup row (grid y): expert IDS[slot], input X row slot / x_div,
+//         output Y row slot (y_stride apart), e_rows values;
+//   GEMM: one expert per grid z: its batch (MOE_GROUP in wgsl_moe.js) is IDS[e] slots listed
+//         at IDS[n_expert + e * l_stride ..]; each slot as in the GEMV.
+// A piece computes the rows of the whole tensor that lie in it; the others are left alone.
 import { decodeWgsl } from './wgsl_dequant.js';
 import { TYPES } from './types.js';
 
@@ -17,13 +28,16 @@ const PARAMS = /* wgsl */ `
 struct Params {
   rows: u32, cols: u32, rb: u32, row0: u32,
   ntok: u32, x_off: u32, y_off: u32, y_stride: u32,
-  x_stride: u32, p9: u32, p10: u32, p11: u32,
-  p12: u32, p13: u32, p14: u32, p15: u32,
+  x_stride: u32, id: u32, e_rows: u32, x_div: u32,
+  n_expert: u32, l_stride: u32, p14: u32, p15: u32,
 };
 @group(0) @binding(0) var<storage, read> W: array<u32>;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(3) var<uniform> P: Params;
+`;
+const IDS = /* wgsl */ `
+@group(0) @binding(4) var<storage, read> IDS: array<i32>;
 `;
 
 // GEMV: GEMV_ROWS rows per workgroup of GEMV_WG threads; thread t dots units t, t+WG, ...
@@ -35,22 +49,39 @@ export const GEMV_ROWS = 4;
 export function gemvWgsl(type) {
   // rows of float types may end inside a unit: x is read as 0 there (it may hold anything)
   const xv = TYPES[type].block === 1 ? 'select(0.0, X[xb + j], u * 32u + j < P.cols)' : 'X[xb + j]';
-  return PARAMS + decodeWgsl(type) + /* wgsl */ `
+  return PARAMS + IDS + decodeWgsl(type) + /* wgsl */ `
 const WG = ${GEMV_WG}u;
 const R = ${GEMV_ROWS}u;
 var<workgroup> red: array<f32, ${GEMV_WG * GEMV_ROWS}>;
+// the piece's row of output row r (of this workgroup's matrix), or 0xffffffff when it is not
+// in this piece
+fn piece_row(e: u32, r: u32) -> u32 {
+  if (P.id == 0u) { return select(0xffffffffu, r, r < P.rows); }
+  if (r >= P.e_rows) { return 0xffffffffu; }
+  let g = e * P.e_rows + r;
+  return select(0xffffffffu, g - P.row0, g >= P.row0 && g < P.row0 + P.rows);
+}
 @compute @workgroup_size(${GEMV_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let g = wid.x + wid.y * nwg.x;
+  var g = wid.x + wid.y * nwg.x;
+  var e = 0u;
+  var x0 = P.x_off;
+  var y0 = P.y_off + P.row0;
+  if (P.id != 0u) { // slot wid.y of a routed batch
+    g = wid.x;
+    e = u32(IDS[wid.y]);
+    x0 = P.x_off + (wid.y / P.x_div) * P.x_stride;
+    y0 = P.y_off + wid.y * P.y_stride;
+  }
   let units = (P.cols + 31u) / 32u;
   for (var r = 0u; r < R; r++) {
-    let row = g * R + r;
+    let row = piece_row(e, g * R + r);
     var acc = 0.0;
-    if (row < P.rows) {
+    if (row != 0xffffffffu) {
       for (var u = lid; u < units; u += WG) {
         decode(row * P.rb, u);
-        let xb = P.x_off + u * 32u;
+        let xb = x0 + u * 32u;
         var s = 0.0;
         for (var j = 0u; j < 32u; j++) { s += dq[j] * ${xv}; }
         acc += s;
@@ -65,10 +96,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     workgroupBarrier();
   }
-  if (lid < R) {
-    let row = g * R + lid;
-    if (row < P.rows) { Y[P.y_off + P.row0 + row] = red[lid * WG]; }
-  }
+  if (lid < R && piece_row(e, g * R + lid) != 0xffffffffu) { Y[y0 + g * R + lid] = red[lid * WG]; }
 }
 `;
 }
@@ -80,25 +108,47 @@ export const GEMM_TN = 64;
 export const GEMM_TM = 32;
 
 export function gemmWgsl(type) {
-  return PARAMS + decodeWgsl(type) + /* wgsl */ `
+  return PARAMS + IDS + decodeWgsl(type) + /* wgsl */ `
 const TN = ${GEMM_TN}u;
 const TM = ${GEMM_TM}u;
 var<workgroup> ws: array<f32, ${GEMM_TN * 33}>;
 var<workgroup> xs: array<f32, ${GEMM_TM * 33}>;
+var<workgroup> n_tok: u32;
+// X row and Y row of token i of this workgroup's batch (a slot in indirect mode)
+fn x_row(e: u32, i: u32) -> u32 {
+  if (P.id == 0u) { return i; }
+  return u32(IDS[P.n_expert + e * P.l_stride + i]) / P.x_div;
+}
+fn y_row(e: u32, i: u32) -> u32 {
+  if (P.id == 0u) { return i; }
+  return u32(IDS[P.n_expert + e * P.l_stride + i]);
+}
+// the piece's row of output row r, or 0xffffffff when it is not in this piece
+fn piece_row(e: u32, r: u32) -> u32 {
+  if (P.id == 0u) { return select(0xffffffffu, r, r < P.rows); }
+  if (r >= P.e_rows) { return 0xffffffffu; }
+  let g = e * P.e_rows + r;
+  return select(0xffffffffu, g - P.row0, g >= P.row0 && g < P.row0 + P.rows);
+}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let e = wid.z;
+  if (lid == 0u) { n_tok = select(P.ntok, u32(IDS[e]), P.id != 0u); }
+  let nt = workgroupUniformLoad(&n_tok);
   let rbase = wid.x * TN;
   let tbase = wid.y * TM;
+  if (tbase >= nt) { return; }
   let units = (P.cols + 31u) / 32u;
   let tr = lid & 15u;  // rows tr, tr+16, tr+32, tr+48 of the tile
   let tt = lid >> 4u;  // tokens tt, tt+16
   var acc: array<f32, 8>;
   for (var i = 0u; i < 8u; i++) { acc[i] = 0.0; }
+  var wrow = 0xffffffffu;
+  if (lid < TN) { wrow = piece_row(e, rbase + lid); }
   for (var u = 0u; u < units; u++) {
     if (lid < TN) {
-      let row = rbase + lid;
-      if (row < P.rows) {
-        decode(row * P.rb, u);
+      if (wrow != 0xffffffffu) {
+        decode(wrow * P.rb, u);
         for (var j = 0u; j < 32u; j++) { ws[lid * 33u + j] = dq[j]; }
       } else {
         for (var j = 0u; j < 32u; j++) { ws[lid * 33u + j] = 0.0; }
@@ -108,7 +158,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let t = i >> 5u;
       let j = i & 31u;
       var v = 0.0;
-      if (tbase + t < P.ntok && u * 32u + j < P.cols) { v = X[P.x_off + (tbase + t) * P.x_stride + u * 32u + j]; }
+      if (tbase + t < nt && u * 32u + j < P.cols) { v = X[P.x_off + x_row(e, tbase + t) * P.x_stride + u * 32u + j]; }
       xs[t * 33u + j] = v;
     }
     workgroupBarrier();
@@ -123,9 +173,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   for (var a = 0u; a < 4u; a++) {
     for (var b = 0u; b < 2u; b++) {
-      let row = rbase + tr + 16u * a;
+      let r = rbase + tr + 16u * a;
       let t = tbase + tt + 16u * b;
-      if (row < P.rows && t < P.ntok) { Y[P.y_off + t * P.y_stride + P.row0 + row] = acc[a * 2u + b]; }
+      if (piece_row(e, r) != 0xffffffffu && t < nt) {
+        let col = select(P.row0 + r, r, P.id != 0u);
+        Y[P.y_off + y_row(e, t) * P.y_stride + col] = acc[a * 2u + b];
+      }
     }
   }
 }

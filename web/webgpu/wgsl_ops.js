@@ -5,14 +5,14 @@
 // plain f32 storage arrays; offsets are in elements.
 
 // A uniform struct of 16 scalars: fields [name, 'u32' | 'f32'], padded to 16.
-function params(fields) {
+export function params(fields) {
   const all = [...fields];
   while (all.length < 16) all.push([`pad${all.length}`, 'u32']);
   return `struct Params { ${all.map(([n, t]) => `${n}: ${t}`).join(', ')} };\n`;
 }
 
 // Workgroup tree reduction over N threads of `red` (sum or max), result in red[0].
-function reduceFn(name, n, op) {
+export function reduceFn(name, n, op) {
   return /* wgsl */ `
 fn ${name}(lid: u32) {
   workgroupBarrier();
@@ -23,9 +23,11 @@ fn ${name}(lid: u32) {
 }`;
 }
 
-// y[r] = x[r] * (1 / sqrt(mean(x[r]^2) + eps)) * w, one workgroup per row r (of nrows); rows
-// x_stride / y_stride floats apart. In place (inplace true): bindings X (read_write), W, P and
-// y_off/y_stride address X.
+// y[r] = x[r] * (1 / sqrt(mean(x[r]^2) + eps)) * w, one workgroup per row r (of nrows). Rows
+// come in groups of `heads` (1: plain rows): row r is the (r % heads)-th run of n values of
+// token r / heads, tokens x_stride / y_stride floats apart (the per-head q/k norms of qwen3 and
+// gemma3 are heads = n_head rows of head_dim per token). In place (inplace true): bindings X
+// (read_write), W, P and y_off/y_stride address X.
 export function rmsnormWgsl(inplace) {
   const binds = inplace
     ? `@group(0) @binding(0) var<storage, read_write> X: array<f32>;
@@ -38,13 +40,16 @@ fn store(i: u32, v: f32) { X[i] = v; }`
 @group(0) @binding(3) var<uniform> P: Params;
 fn store(i: u32, v: f32) { Y[i] = v; }`;
   return params([['n', 'u32'], ['nrows', 'u32'], ['eps', 'f32'], ['x_off', 'u32'], ['y_off', 'u32'],
-    ['x_stride', 'u32'], ['y_stride', 'u32']]) + binds + /* wgsl */ `
+    ['x_stride', 'u32'], ['y_stride', 'u32'], ['heads', 'u32']]) + binds + /* wgsl */ `
 var<workgroup> red: array<f32, 256>;
 ${reduceFn('reduce_sum', 256, (a, b) => `${a} + ${b}`)}
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let xb = P.x_off + wid.x * P.x_stride;
-  let yb = P.y_off + wid.x * P.y_stride;
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let r = wid.x + wid.y * nwg.x;
+  if (r >= P.nrows) { return; }
+  let xb = P.x_off + (r / P.heads) * P.x_stride + (r % P.heads) * P.n;
+  let yb = P.y_off + (r / P.heads) * P.y_stride + (r % P.heads) * P.n;
   var s = 0.0;
   for (var i = lid; i < P.n; i += 256u) { let v = X[xb + i]; s += v * v; }
   red[lid] = s;
@@ -80,10 +85,29 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }
 `;
 
+// tanh(z) in f32 to a few ulp: an odd Taylor polynomial below |z| = 0.25 (where 1 - e^-2|z|
+// would cancel), (1 - e) / (1 + e) with e = exp(-2|z|) above (no overflow for large |z|).
+// WGSL's own tanh is only bounded through sinh / cosh.
+const TANH = /* wgsl */ `
+fn tanh_f32(z: f32) -> f32 {
+  let a = abs(z);
+  var t: f32;
+  if (a < 0.25) {
+    let q = a * a;
+    t = a + a * q * (-0.33333333333 + q * (0.13333333333 + q * (-0.053968253968 + q * (0.021869488536 + q * -0.0088632355299))));
+  } else {
+    let e = exp(-2.0 * a);
+    t = (1.0 - e) / (1.0 + e);
+  }
+  return select(t, -t, z < 0.0);
+}
+`;
+
 // Elementwise ops over rows of `width` values (n = rows * width in all): mode 0 add
-// (y = a + b), 1 SwiGLU (y = silu(a) * b), 2 GeGLU (y = gelu_tanh(a) * b), 3 bias (y = a + b[c]:
-// one row of b for every row), 4 scale (y = a * s). Rows are a_stride / b_stride / y_stride
-// floats apart. In place (y = a, inplace true): bindings Y, B, P, and a_off/a_stride address Y.
+// (y = a + b), 1 SwiGLU (y = silu(a) * b), 3 bias (y = a + b[c]: one row of b for every row),
+// 4 scale (y = a * s), 5 soft-cap (y = s * tanh(a * inv), inv = 1 / s as an f32). Rows are
+// a_stride / b_stride / y_stride floats apart. In place (y = a, inplace true): bindings Y, B,
+// P, and a_off/a_stride address Y. (GeGLU is GEGLU below: it needs ggml's table.)
 export function elemwiseWgsl(inplace) {
   const binds = inplace
     ? `@group(0) @binding(0) var<storage, read_write> Y: array<f32>;
@@ -96,13 +120,7 @@ fn load_a(i: u32) -> f32 { return Y[i]; }`
 @group(0) @binding(3) var<uniform> P: Params;
 fn load_a(i: u32) -> f32 { return A[i]; }`;
   return params([['n', 'u32'], ['mode', 'u32'], ['a_off', 'u32'], ['b_off', 'u32'], ['y_off', 'u32'], ['width', 'u32'],
-    ['a_stride', 'u32'], ['b_stride', 'u32'], ['y_stride', 'u32'], ['s', 'f32']]) + binds + /* wgsl */ `
-// tanh without the overflow some tanh() implementations have for large |z|
-fn tanh_safe(z: f32) -> f32 {
-  let e = exp(-2.0 * abs(z));
-  let t = (1.0 - e) / (1.0 + e);
-  return select(t, -t, z < 0.0);
-}
+    ['a_stride', 'u32'], ['b_stride', 'u32'], ['y_stride', 'u32'], ['s', 'f32'], ['inv', 'f32']]) + binds + TANH + /* wgsl */ `
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 256u;
@@ -111,7 +129,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let c = i % P.width;
   let a = load_a(P.a_off + r * P.a_stride + c);
   var y: f32;
-  if (P.mode == 4u) {
+  if (P.mode == 5u) {
+    y = P.s * tanh_f32(a * P.inv);
+  } else if (P.mode == 4u) {
     y = a * P.s;
   } else if (P.mode == 3u) {
     y = a + B[P.b_off + c];
@@ -119,13 +139,49 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let b = B[P.b_off + r * P.b_stride + c];
     if (P.mode == 0u) {
       y = a + b;
-    } else if (P.mode == 1u) {
-      y = a / (1.0 + exp(-a)) * b;
     } else {
-      y = 0.5 * a * (1.0 + tanh_safe(0.7978845608028654 * (a + 0.044715 * a * a * a))) * b;
+      y = a / (1.0 + exp(-a)) * b;
     }
   }
   Y[P.y_off + r * P.y_stride + c] = y;
+}
+`;
+}
+
+// GeGLU as ggml's CPU backend computes it (kite__gelu_ggml): y = gelu(a) * b where gelu is 0
+// for a <= -10, a for a >= 10, else the table T of gelu at every f16 value (65536 f16 packed
+// in pairs, see geluTable in kernels.js) looked up at a rounded to f16. Rows as elemwise.
+// In place (y = a): bindings Y, B, T, P.
+export function gegluWgsl(inplace) {
+  const binds = inplace
+    ? `@group(0) @binding(0) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(1) var<storage, read> B: array<f32>;
+@group(0) @binding(2) var<storage, read> T: array<u32>;
+@group(0) @binding(3) var<uniform> P: Params;
+fn load_a(i: u32) -> f32 { return Y[i]; }`
+    : `@group(0) @binding(0) var<storage, read> A: array<f32>;
+@group(0) @binding(1) var<storage, read> B: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(3) var<storage, read> T: array<u32>;
+@group(0) @binding(4) var<uniform> P: Params;
+fn load_a(i: u32) -> f32 { return A[i]; }`;
+  return params([['n', 'u32'], ['mode', 'u32'], ['a_off', 'u32'], ['b_off', 'u32'], ['y_off', 'u32'], ['width', 'u32'],
+    ['a_stride', 'u32'], ['b_stride', 'u32'], ['y_stride', 'u32']]) + binds + /* wgsl */ `
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= P.n) { return; }
+  let r = i / P.width;
+  let c = i % P.width;
+  let a = load_a(P.a_off + r * P.a_stride + c);
+  var g = a;
+  if (a <= -10.0) {
+    g = 0.0;
+  } else if (a < 10.0) {
+    let h = pack2x16float(vec2<f32>(a, 0.0)) & 0xffffu;
+    g = unpack2x16float(T[h >> 1u])[h & 1u];
+  }
+  Y[P.y_off + r * P.y_stride + c] = g * B[P.b_off + r * P.b_stride + c];
 }
 `;
 }
@@ -273,15 +329,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 
 // Causal GQA attention: token t (of n_tok) of sequence SEQ[t] at position POS[t] and head h
-// attend to cache rows SEQ[t] * n_ctx + 0..POS[t] of KV head h / (n_head / n_kv_head):
-// out = softmax(scale * q.k) . v, in f32 with an online softmax over chunks of 64 positions
-// (one workgroup per token and head; thread j scores position j of a chunk, then each thread
-// sums dims lid, lid+64, ...). Q and OUT: rows of n_head x head_dim (head_dim <= 512),
-// q_stride / o_stride floats apart; cache rows kv_stride values apart, from element c_off.
+// attend to cache rows SEQ[t] * n_ctx + start..POS[t] of KV head h / (n_head / n_kv_head),
+// start = max(0, POS[t] + 1 - window) with a sliding window (window 0: start 0):
+// out = softmax(score) . v with score = scale * q.k, or softcap * tanh(scale * q.k) when
+// softcap is set (gemma2; the caller passes scale / softcap as `scale` then, as ggml's flash
+// path does). In f32 with an online softmax over chunks of 64 positions (one workgroup per
+// token and head; thread j scores position j of a chunk, then each thread sums dims lid,
+// lid+64, ...). Q and OUT: rows of n_head x head_dim (head_dim <= 512), q_stride / o_stride
+// floats apart; cache rows kv_stride values apart, from element c_off.
 export function attentionWgsl(kind) {
   return params([['n_tok', 'u32'], ['n_head', 'u32'], ['n_kv_head', 'u32'], ['head_dim', 'u32'],
     ['n_ctx', 'u32'], ['kv_stride', 'u32'], ['scale', 'f32'], ['q_off', 'u32'], ['o_off', 'u32'],
-    ['meta_off', 'u32'], ['has_seq', 'u32'], ['c_off', 'u32'], ['q_stride', 'u32'], ['o_stride', 'u32']]) + /* wgsl */ `
+    ['meta_off', 'u32'], ['has_seq', 'u32'], ['c_off', 'u32'], ['q_stride', 'u32'], ['o_stride', 'u32'],
+    ['window', 'u32'], ['softcap', 'f32']]) + TANH + /* wgsl */ `
 @group(0) @binding(0) var<storage, read> Q: array<f32>;
 ${kvAccess(kind, 'K', 'read').replace('BIND', '1')}
 ${kvAccess(kind, 'V', 'read').replace('BIND', '2')}
@@ -292,7 +352,7 @@ ${kvAccess(kind, 'V', 'read').replace('BIND', '2')}
 var<workgroup> qs: array<f32, 512>;
 var<workgroup> ps: array<f32, 64>;
 var<workgroup> red: array<f32, 64>;
-var<workgroup> n_keys: u32;
+var<workgroup> key_range: vec2<u32>;
 ${reduceFn('reduce_sum', 64, (a, b) => `${a} + ${b}`)}
 ${reduceFn('reduce_max', 64, (a, b) => `max(${a}, ${b})`)}
 @compute @workgroup_size(64)
@@ -309,20 +369,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (P.has_seq != 0u) { seq = u32(SEQ[P.meta_off + t]); }
   let cb = P.c_off + seq * P.n_ctx * P.kv_stride + kvh * hd;
   for (var d = lid; d < hd; d += 64u) { qs[d] = Q[qb + d]; }
-  if (lid == 0u) { n_keys = u32(POS[P.meta_off + t]) + 1u; }
-  let n = workgroupUniformLoad(&n_keys); // a barrier too; uniform, so loops may hold barriers
+  if (lid == 0u) {
+    let end = u32(POS[P.meta_off + t]) + 1u;
+    var start = 0u;
+    if (P.window > 0u && end > P.window) { start = end - P.window; }
+    key_range = vec2<u32>(start, end);
+  }
+  let kr = workgroupUniformLoad(&key_range); // a barrier too; uniform, so loops may hold barriers
+  let n = kr.y;
   var acc: array<f32, 8>;
   for (var i = 0u; i < 8u; i++) { acc[i] = 0.0; }
   var m = -3.0e38;
   var l = 0.0;
-  for (var j0 = 0u; j0 < n; j0 += 64u) {
+  for (var j0 = kr.x; j0 < n; j0 += 64u) {
     let j = j0 + lid;
     var s = -3.0e38;
     if (j < n) {
       let kb = cb + j * P.kv_stride;
       var dot = 0.0;
       for (var d = 0u; d < hd; d++) { dot += qs[d] * K_at(kb + d); }
-      s = dot * P.scale;
+      if (P.softcap > 0.0) { s = P.softcap * tanh_f32(dot * P.scale); } else { s = dot * P.scale; }
     }
     red[lid] = s;
     reduce_max(lid);
