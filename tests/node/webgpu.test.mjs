@@ -2,7 +2,8 @@
 // --enable-unsafe-webgpu, against the C core: build/native/webgpu_ref (tests/unit/webgpu_ref.c)
 // writes inputs and the CPU reference outputs at test time; the page runs every kernel on them.
 //  - decoding (get-rows) of all 15 block types: bit-exact with the C _ref dequantizer;
-//  - GEMV (1 token) and tiled GEMM (37 tokens) per type, against the f64 dot of the C-decoded
+//  - GEMV (1 token; with subgroup reductions where the adapter has subgroups, and again on a
+//    device requested without them) and tiled GEMM (37 tokens) per type, against the f64 dot of the C-decoded
 //    rows with the input, within gamma(depth) * sum |w_i x_i| where depth is the longest chain
 //    of f32 roundings the kernel's summation order allows (the standard bound for summation);
 //  - weights split across buffers (a device whose bindings are capped at 4 KiB and at 1 MiB);
@@ -110,14 +111,16 @@ async function kernelChecks({ base, only }) {
       check(`${tag}get-rows ${name} (${pieces} piece${pieces > 1 ? 's' : ''}) bit-exact with the C _ref`, sb.bad === 0, sb);
 
       // GEMV: depth = 32 products summed in a unit + ceil(units / 64) unit sums per thread
-      // + log2(64) tree levels, plus the product's own rounding
+      // + the 64 threads' sums: log2(64) tree levels, or with subgroups at most 63 (the
+      // order of subgroupAdd is the implementation's), plus the product's own rounding
       const units = Math.ceil(w.cols / 32);
       const x = randArr(w.cols, 2);
       const xBuf = g.buffer(x.byteLength, x), yBuf = g.buffer(w.rows * 4);
       const y = await run(g, yBuf, w.rows, (rec) => k.matmul(rec, W, xBuf, yBuf));
       const ref = Array.from({ length: w.rows }, (_, r) => refDot(w.dq, w.cols, r, x, 0));
-      const gv = gamma(32 + Math.ceil(units / 64) + 6 + 1);
-      check(`${tag}GEMV ${name} within gamma(${32 + Math.ceil(units / 64) + 7})*sum|wx|`,
+      const depth = 32 + Math.ceil(units / 64) + (k.subgroups ? 63 : 6) + 1;
+      const gv = gamma(depth);
+      check(`${tag}GEMV ${name} ${k.subgroups ? '(subgroups) ' : ''}within gamma(${depth})*sum|wx|`,
         ...((r) => [r.ok, r])(within(y, ref.map((v) => v[0]), (i) => gv * ref[i][1] + 1e-30)));
 
       // GEMM over 37 tokens: depth = 32 + units + 1
@@ -142,6 +145,21 @@ async function kernelChecks({ base, only }) {
     }
   };
   if (want('weights')) await guarded('weights', () => weightChecks(gpu, kernels, '', null));
+  // Subgroups: used by the GEMV where the adapter has them (and they pass the layout probe);
+  // a device requested without the feature takes the shared-memory path (every type again).
+  if (want('weights')) {
+    check('subgroups: the GEMV uses them exactly when the device has them in the assumed layout',
+      kernels.subgroups === (gpu.subgroupSize > 0) && (gpu.subgroupSize > 0) === gpu.features.has('subgroups'),
+      { features: [...gpu.features], subgroupSize: gpu.subgroupSize, kernels: kernels.subgroups });
+    await guarded('no subgroups', async () => {
+      const plain = await createGpu({ features: [] });
+      const plainK = await createKernels(plain, { kv: [] });
+      check('a device requested without subgroups has none and a GEMV without them',
+        !plain.features.has('subgroups') && plain.subgroupSize === 0 && !plainK.subgroups, { features: [...plain.features] });
+      await weightChecks(plain, plainK, '[no subgroups] ', null);
+      plain.destroy();
+    });
+  }
 
   // Split weights: bindings capped at 4 KiB (every type in several pieces) ...
   if (want('split')) await guarded('split weights', async () => {
@@ -425,7 +443,7 @@ async function kernelChecks({ base, only }) {
     await moeChecks(small, smallK, '[1 KiB bindings] ');
     small.destroy();
   });
-  return { adapter: gpu.name, features: [...gpu.features], compileMs, totalMs: Math.round(performance.now() - t0), checks: out };
+  return { adapter: gpu.name, features: [...gpu.features], subgroupSize: gpu.subgroupSize, compileMs, totalMs: Math.round(performance.now() - t0), checks: out };
 
   // Routed experts (5 tokens of 64, 8 experts, top 2, FFN 32; router F32, gate/up Q4_0, down
   // Q8_0) on device g: routing against kite__moe_route (the same experts; weights within
@@ -492,7 +510,7 @@ test('WebGPU kernels match the C core (Chromium, SwiftShader or a real adapter)'
       t.skip(`no WebGPU adapter in this browser: ${r.skip}`);
       return;
     }
-    console.log(`adapter: ${r.adapter}; features: ${r.features.join(', ') || 'none'}; pipelines compiled in ${r.compileMs} ms, all checks ${r.totalMs} ms`);
+    console.log(`adapter: ${r.adapter}; features: ${r.features.join(', ') || 'none'}; subgroup size ${r.subgroupSize}; pipelines compiled in ${r.compileMs} ms, all checks ${r.totalMs} ms`);
     for (const c of r.checks) console.log(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name} ${JSON.stringify(c.detail)}`);
     const failed = r.checks.filter((c) => !c.ok);
     assert.deepEqual(failed.map((c) => `${c.name}: ${JSON.stringify(c.detail)}`), []);

@@ -19,14 +19,15 @@ const align4 = (n) => (n + 3) & ~3;
 
 // Requests an adapter and a device. Options: powerPreference; maxBindingBytes (splits tensors
 // at this size even where the device allows more: tests the split path); adapter (one the
-// caller already has). Resolves to a Gpu; rejects with GpuError where WebGPU or an adapter
-// is missing.
-export async function createGpu({ powerPreference = 'high-performance', maxBindingBytes, adapter } = {}) {
+// caller already has); features (the optional features to request where the adapter has
+// them: 'shader-f16', 'subgroups' by default; fewer to test the paths for adapters without).
+// Resolves to a Gpu; rejects with GpuError where WebGPU or an adapter is missing.
+export async function createGpu({ powerPreference = 'high-performance', maxBindingBytes, adapter, features = ['shader-f16', 'subgroups'] } = {}) {
   const gpu = globalThis.navigator?.gpu;
   if (!gpu) throw new GpuError('no-webgpu', 'WebGPU is not available here (navigator.gpu is missing)');
   adapter ??= await gpu.requestAdapter({ powerPreference });
   if (!adapter) throw new GpuError('no-adapter', 'WebGPU has no adapter here (requestAdapter() gave null)');
-  const requiredFeatures = ['shader-f16', 'subgroups'].filter((f) => adapter.features.has(f));
+  const requiredFeatures = features.filter((f) => adapter.features.has(f));
   const al = adapter.limits;
   // the largest buffers and bindings the adapter offers (the defaults are 128/256 MiB)
   const requiredLimits = {
@@ -43,12 +44,52 @@ export async function createGpu({ powerPreference = 'high-performance', maxBindi
     throw new GpuError('no-adapter', `WebGPU device request failed: ${e.message}`);
   }
   const info = adapter.info ?? {};
-  return new Gpu(adapter, device, {
+  const g = new Gpu(adapter, device, {
     features: new Set(requiredFeatures),
     name: [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown adapter',
     maxBindingBytes: Math.min(device.limits.maxStorageBufferBindingSize, maxBindingBytes ?? Infinity,
       device.limits.maxBufferSize),
   });
+  if (g.features.has('subgroups')) g.subgroupSize = await probeSubgroups(g);
+  return g;
+}
+
+// The kernels' subgroup reductions assume that a 64-thread workgroup is split into subgroups
+// of consecutive local_invocation_index (lane = index % size), which WGSL does not promise
+// (every implementation seen does it). A probe kernel checks it on this device: each thread
+// records its lane, the subgroup size and the subgroupAdd of the indices. Returns the size
+// when the layout holds (a power of two dividing 64), else 0 (the kernels then use shared
+// memory only).
+const PROBE = /* wgsl */ `
+enable subgroups;
+@group(0) @binding(0) var<storage, read_write> O: array<u32>;
+@compute @workgroup_size(64)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32,
+        @builtin(subgroup_size) sgs: u32) {
+  let sum = subgroupAdd(lid);
+  O[3u * lid] = sid;
+  O[3u * lid + 1u] = sgs;
+  O[3u * lid + 2u] = sum;
+}`;
+async function probeSubgroups(g) {
+  try {
+    await g.compile([{ key: 'subgroup_probe', code: PROBE }]);
+    const b = g.buffer(64 * 3 * 4, null, 'subgroup probe');
+    const rec = g.recorder();
+    rec.dispatch('subgroup_probe', [b], 1);
+    rec.read(b, 0, 64 * 3 * 4);
+    const o = new Uint32Array(await rec.submit());
+    b.destroy();
+    const sg = o[1];
+    if (!(sg >= 1 && sg <= 64 && 64 % sg === 0)) return 0;
+    for (let i = 0; i < 64; i++) {
+      const first = i - (i % sg);
+      if (o[3 * i] !== i % sg || o[3 * i + 1] !== sg || o[3 * i + 2] !== sg * first + (sg * (sg - 1)) / 2) return 0;
+    }
+    return sg;
+  } catch {
+    return 0;
+  }
 }
 
 // A weight or activation tensor on the GPU: `pieces` are { buffer, row0, rows, bytes }, each
@@ -78,6 +119,7 @@ export class Gpu {
     this.arenas = []; // uniform buffers of ARENA_SLOTS slots, reused by each recorder
     this.staging = new Map(); // read-back buffers by size: [GPUBuffer]
     this.allocated = 0; // bytes of tensors created
+    this.subgroupSize = 0; // > 0: subgroups are on and laid out as the kernels assume (probeSubgroups)
     device.lost.then((i) => { this.lost = new GpuError('device-lost', `WebGPU device lost (${i.reason}): ${i.message}`); });
     device.addEventListener?.('uncapturederror', (ev) => { this.error ??= new GpuError('gpu-error', `WebGPU error: ${ev.error.message}`); });
   }

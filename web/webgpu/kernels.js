@@ -8,11 +8,13 @@ import { MAX_EXPERTS, MOE_COMBINE, MOE_GROUP, MOE_ROUTE } from './wgsl_moe.js';
 import { TYPE_NAMES, rowBytes, typeName } from './types.js';
 
 // Every pipeline of the kernels, for Gpu.compile. types: the weight types to build matmul and
-// get-rows shaders for (all by default); kv: the KV storage kinds ('f32', 'f16').
-export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'] } = {}) {
+// get-rows shaders for (all by default); kv: the KV storage kinds ('f32', 'f16'); subgroups:
+// the GEMV reduces with subgroup operations (only where the device has them, see
+// Gpu.subgroupSize).
+export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'], subgroups = false } = {}) {
   const specs = [];
   for (const t of types.map(typeName)) {
-    specs.push({ key: `gemv_${t}`, code: gemvWgsl(t) }, { key: `gemm_${t}`, code: gemmWgsl(t) },
+    specs.push({ key: `gemv_${t}`, code: gemvWgsl(t, { subgroups }) }, { key: `gemm_${t}`, code: gemmWgsl(t) },
       { key: `getrows_${t}`, code: getRowsWgsl(t) });
   }
   specs.push({ key: 'rmsnorm', code: rmsnormWgsl(false) }, { key: 'rmsnorm_inplace', code: rmsnormWgsl(true) }, { key: 'softmax', code: SOFTMAX }, { key: 'elemwise', code: elemwiseWgsl(false) },
@@ -24,10 +26,14 @@ export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'] } = {}) {
   return specs;
 }
 
-// Compiles the pipelines (see kernelSpecs for options) and returns the kernels.
-export async function createKernels(gpu, opts) {
-  await gpu.compile(kernelSpecs(opts));
-  return new Kernels(gpu);
+// Compiles the pipelines (see kernelSpecs for options; subgroups defaults to whether the
+// device has them as the kernels need) and returns the kernels; .subgroups says which GEMV.
+export async function createKernels(gpu, opts = {}) {
+  const subgroups = gpu.subgroupSize > 0 && opts.subgroups !== false;
+  await gpu.compile(kernelSpecs({ ...opts, subgroups }));
+  const k = new Kernels(gpu);
+  k.subgroups = subgroups;
+  return k;
 }
 
 const F = (...i) => new Set(i); // indices of f32 fields in a uniform block

@@ -41,15 +41,38 @@ const IDS = /* wgsl */ `
 `;
 
 // GEMV: GEMV_ROWS rows per workgroup of GEMV_WG threads; thread t dots units t, t+WG, ...
-// (32 elements each) of every row with x, then a shared-memory tree sums the partial sums.
-// Each weight byte is read once; a row's consecutive units go to consecutive threads.
+// (32 elements each) of every row with x, then the partial sums are added up: a shared-memory
+// tree, or (subgroups: the device's subgroups are runs of consecutive threads, see
+// probeSubgroups in device.js) subgroupAdd within each subgroup and the WG / size subgroup
+// sums in order by one thread. Each weight byte is read once; a row's consecutive units go
+// to consecutive threads.
 export const GEMV_WG = 64;
 export const GEMV_ROWS = 4;
 
-export function gemvWgsl(type) {
+export function gemvWgsl(type, { subgroups = false } = {}) {
   // rows of float types may end inside a unit: x is read as 0 there (it may hold anything)
   const xv = TYPES[type].block === 1 ? 'select(0.0, X[xb + j], u * 32u + j < P.cols)' : 'X[xb + j]';
-  return PARAMS + IDS + decodeWgsl(type) + /* wgsl */ `
+  const reduce = subgroups ? /* wgsl */ `
+    let s = subgroupAdd(acc);
+    if (sid == 0u) { red[r * WG + lid / sgs] = s; }
+  }
+  workgroupBarrier();
+  if (lid < R && piece_row(e, g * R + lid) != 0xffffffffu) {
+    var t = 0.0;
+    for (var i = 0u; i < WG / sgs; i++) { t += red[lid * WG + i]; }
+    Y[y0 + g * R + lid] = t;
+  }` : /* wgsl */ `
+    red[r * WG + lid] = acc;
+  }
+  workgroupBarrier();
+  for (var h = WG / 2u; h > 0u; h >>= 1u) {
+    if (lid < h) {
+      for (var r = 0u; r < R; r++) { red[r * WG + lid] += red[r * WG + lid + h]; }
+    }
+    workgroupBarrier();
+  }
+  if (lid < R && piece_row(e, g * R + lid) != 0xffffffffu) { Y[y0 + g * R + lid] = red[lid * WG]; }`;
+  return (subgroups ? 'enable subgroups;\n' : '') + PARAMS + IDS + decodeWgsl(type) + /* wgsl */ `
 const WG = ${GEMV_WG}u;
 const R = ${GEMV_ROWS}u;
 var<workgroup> red: array<f32, ${GEMV_WG * GEMV_ROWS}>;
@@ -63,7 +86,7 @@ fn piece_row(e: u32, r: u32) -> u32 {
 }
 @compute @workgroup_size(${GEMV_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
+        @builtin(local_invocation_index) lid: u32${subgroups ? ', @builtin(subgroup_invocation_id) sid: u32, @builtin(subgroup_size) sgs: u32' : ''}) {
   var g = wid.x + wid.y * nwg.x;
   var e = 0u;
   var x0 = P.x_off;
@@ -86,17 +109,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         for (var j = 0u; j < 32u; j++) { s += dq[j] * ${xv}; }
         acc += s;
       }
-    }
-    red[r * WG + lid] = acc;
-  }
-  workgroupBarrier();
-  for (var h = WG / 2u; h > 0u; h >>= 1u) {
-    if (lid < h) {
-      for (var r = 0u; r < R; r++) { red[r * WG + lid] += red[r * WG + lid + h]; }
-    }
-    workgroupBarrier();
-  }
-  if (lid < R && piece_row(e, g * R + lid) != 0xffffffffu) { Y[y0 + g * R + lid] = red[lid * WG]; }
+    }${reduce}
 }
 `;
 }
