@@ -17,7 +17,11 @@ if [ ! -d "$src/.git" ]; then
   rm -rf "$src"
   git clone --quiet "$bundle" "$src"
 fi
-cmake -S "$src" -B "$out" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DBUILD_SHARED_LIBS=OFF \
+# clang: gcc 12's build of ggml's AMX int8 path (taken for Q4_0/Q4_1/Q8_0 and k-quants on AMX hosts)
+# dies with SIGSEGV in ggml_backend_amx_mul_mat at the first graph; clang 19's runs. CC/CXX override.
+cc="${CC:-$(command -v clang-19 || command -v clang || echo cc)}"
+cxx="${CXX:-$(command -v clang++-19 || command -v clang++ || echo c++)}"
+cmake -S "$src" -B "$out" -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DBUILD_SHARED_LIBS=OFF \
   -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=ON -DLLAMA_BUILD_UI=OFF \
   -DLLAMA_USE_PREBUILT_UI=OFF >/dev/null
 cmake --build "$out" -j"$(nproc)" --target "${targets[@]}"
