@@ -70,6 +70,9 @@ stage "build wasm-st" build wasm-st
 stage "build wasm-mt" build wasm-mt
 stage "build wasm-mt-relaxed" build wasm-mt-relaxed
 stage "build wasm-st-relaxed" build wasm-st-relaxed
+# the WebGPU backend's build (kite-st-webgpu): tests/node/webgpu_model.test.mjs and
+# webgpu_npm.test.mjs run it in Chromium on SwiftShader
+stage "build wasm-st-webgpu" build wasm-st-webgpu
 stage "build wasi" build wasi
 # the C tests that run inside wasm (test_kernels: the wasm kernels give _ref's bits), SIMD128 and
 # relaxed SIMD; tests/node/wasm_kernels.test.mjs runs them in the node tests stage

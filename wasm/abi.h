@@ -35,7 +35,9 @@ typedef struct kw_tokenize_args {
     int32_t n_ids;          // out
 } kw_tokenize_args;
 
-// kw_generate. kw_gen_args_init fills every input with the core's defaults first
+// kw_generate, or the same run in steps for an asynchronous backend (webgpu): kw_gen_start,
+// then kw_gen_eval / (await the backend) / kw_gen_step until n_eval is 0, then kw_gen_finish.
+// kw_gen_args_init fills every input with the core's defaults first
 // (kite_gen_default_params: llama.cpp's sampling defaults), so JS only sets what it was given.
 typedef struct kw_gen_args {
     kw_model *model;
@@ -61,6 +63,7 @@ typedef struct kw_gen_args {
     double decode_s;            // out: seconds in the decode loop
     int32_t stopped_eog;        // out: ended on an end-of-generation token
     int32_t stopped_string;     // out: ended on a stop string
+    int32_t n_eval;             // out (kw_gen_eval): tokens submitted by the step; 0 when done
 } kw_gen_args;
 
 // kw_quantize: a GGUF held in a kw_alloc block, quantized to a llama-quantize type name; the

@@ -59,7 +59,7 @@ static const abi_field gen_fields[] = {
     F(kw_gen_args, json_schema, "u32"),    F(kw_gen_args, n_prompt, "f64"),
     F(kw_gen_args, n_generated, "f64"),    F(kw_gen_args, prefill_s, "f64"),
     F(kw_gen_args, decode_s, "f64"),       F(kw_gen_args, stopped_eog, "i32"),
-    F(kw_gen_args, stopped_string, "i32"),
+    F(kw_gen_args, stopped_string, "i32"), F(kw_gen_args, n_eval, "i32"),
 };
 static const abi_field quant_fields[] = {
     F(kw_quant_args, buf, "u32"),           F(kw_quant_args, len, "u32"),

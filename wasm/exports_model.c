@@ -13,6 +13,9 @@ typedef struct kw_model {
     int32_t n_more;
     kite_model *m;
     kite_ctx *c; // NULL for vocab-only loads
+    kite_gen_seq *gen;   // the stepped generation in progress (kw_gen_start), or NULL
+    int32_t gen_n;       // tokens its last kw_gen_eval submitted
+    const float *gen_logits; // and where their logits land
 } kw_model;
 
 // Text pieces and sampled ids go to JS as they come; a non-zero return asks to stop.
@@ -25,6 +28,7 @@ EM_JS(void, kw_js_token, (int32_t id), {
 
 EMSCRIPTEN_KEEPALIVE void kw_model_free(kw_model *h) {
     if (!h) return;
+    kite_gen_seq_free(h->gen);
     kite_ctx_free(h->c);
     kite_model_free(h->m);
     free(h->buf);
@@ -167,47 +171,113 @@ static void on_token(void *user, int32_t id) {
     kw_js_token(id);
 }
 
-// Generates from a->prompt (see kite_generate), streaming pieces and ids to JS; a's inputs
-// start from kw_gen_args_init's defaults, and its out fields get the run's statistics.
-EMSCRIPTEN_KEEPALIVE int kw_generate(kw_gen_args *a) {
-    kw_model *h = a->model;
-    if (!h->c) return kite_set_error(KITE_ERR_INVALID, "the model was loaded without a context (vocabOnly)");
+// The generation parameters of a (inputs from kw_gen_args_init's defaults), checked. A JSON
+// schema becomes a grammar in *from_schema (free it once the run has started; NULL otherwise).
+static kite_status gen_params(const kw_gen_args *a, kite_gen_params *p, char **from_schema) {
+    if (!a->model->c) return kite_set_error(KITE_ERR_INVALID, "the model was loaded without a context (vocabOnly)");
     if (!(a->seed >= 0 && a->seed <= 4294967295.0 && a->seed == (double)(uint32_t)a->seed))
         return kite_set_error(KITE_ERR_INVALID, "seed must be an integer in 0..4294967295 (got %g)", a->seed);
     if (a->n_stop < 0) return kite_set_error(KITE_ERR_INVALID, "negative stop string count");
-    kite_gen_params p = kite_gen_default_params();
-    p.n_predict = a->n_predict;
-    p.sampling.temp = a->temp;
-    p.sampling.top_k = a->top_k;
-    p.sampling.top_p = a->top_p;
-    p.sampling.min_p = a->min_p;
-    p.sampling.repeat_penalty = a->repeat_penalty;
-    p.sampling.penalty_last_n = a->repeat_last_n;
-    p.sampling.seed = (uint32_t)a->seed;
-    p.stop = a->stops;
-    p.n_stop = a->n_stop;
-    p.no_bos = a->no_bos != 0;
-    p.keep_context = a->keep_context != 0;
-    p.parse_special = a->parse_special != 0;
-    p.on_token = on_token;
     if (a->grammar && a->json_schema) return kite_set_error(KITE_ERR_INVALID, "give grammar or jsonSchema, not both");
-    char *from_schema = NULL;
-    if (a->json_schema) {
-        kite_status cs = kite_json_schema_to_grammar(a->json_schema, strlen(a->json_schema), &from_schema);
-        if (cs != KITE_OK) return cs;
-    }
-    p.grammar = from_schema ? from_schema : a->grammar;
+    *p = kite_gen_default_params();
+    p->n_predict = a->n_predict;
+    p->sampling.temp = a->temp;
+    p->sampling.top_k = a->top_k;
+    p->sampling.top_p = a->top_p;
+    p->sampling.min_p = a->min_p;
+    p->sampling.repeat_penalty = a->repeat_penalty;
+    p->sampling.penalty_last_n = a->repeat_last_n;
+    p->sampling.seed = (uint32_t)a->seed;
+    p->stop = a->stops;
+    p->n_stop = a->n_stop;
+    p->no_bos = a->no_bos != 0;
+    p->keep_context = a->keep_context != 0;
+    p->parse_special = a->parse_special != 0;
+    p->on_token = on_token;
+    *from_schema = NULL;
+    if (a->json_schema) KW_TRY(kite_json_schema_to_grammar(a->json_schema, strlen(a->json_schema), from_schema));
+    p->grammar = *from_schema ? *from_schema : a->grammar;
+    return KITE_OK;
+}
+
+static void put_stats(kw_gen_args *a, const kite_gen_stats *st) {
+    a->n_prompt = st->n_prompt;
+    a->n_generated = st->n_generated;
+    a->prefill_s = st->prefill_s;
+    a->decode_s = st->decode_s;
+    a->stopped_eog = st->stopped_eog;
+    a->stopped_string = st->stopped_string;
+}
+
+// Generates from a->prompt (see kite_generate), streaming pieces and ids to JS; a's inputs
+// start from kw_gen_args_init's defaults, and its out fields get the run's statistics.
+EMSCRIPTEN_KEEPALIVE int kw_generate(kw_gen_args *a) {
+    kite_gen_params p;
+    char *from_schema;
+    KW_TRY(gen_params(a, &p, &from_schema));
     kite_gen_stats st = {0};
     p.stats = &st;
-    kite_status s = kite_generate(h->c, a->prompt, &p, on_piece, NULL);
+    kite_status s = kite_generate(a->model->c, a->prompt, &p, on_piece, NULL);
     free(from_schema);
-    a->n_prompt = st.n_prompt;
-    a->n_generated = st.n_generated;
-    a->prefill_s = st.prefill_s;
-    a->decode_s = st.decode_s;
-    a->stopped_eog = st.stopped_eog;
-    a->stopped_string = st.stopped_string;
+    put_stats(a, &st);
     return s;
+}
+
+// kw_generate in steps, for a backend whose logits arrive asynchronously (webgpu): starts the
+// run (resets the context unless keep_context; tokenizes the prompt). Then, until a->n_eval is
+// 0: kw_gen_eval submits the next tokens, the caller awaits the backend, kw_gen_step samples
+// and streams. kw_gen_finish (always, also after an error) ends it. The prompt and stop
+// strings must live until kw_gen_finish. One run per model at a time.
+EMSCRIPTEN_KEEPALIVE int kw_gen_start(kw_gen_args *a) {
+    kw_model *h = a->model;
+    if (h->gen) return kite_set_error(KITE_ERR_INVALID, "a stepped generation is already running");
+    if (!a->prompt) return kite_set_error(KITE_ERR_INVALID, "prompt is NULL");
+    kite_gen_params p;
+    char *from_schema;
+    KW_TRY(gen_params(a, &p, &from_schema));
+    if (!p.keep_context) kite_ctx_reset(h->c);
+    const kite_gen_seq_params sp = {.gen = p, .on_piece = on_piece};
+    h->gen_n = 0;
+    // the sequence parses the grammar at start: the schema's text can go then
+    kite_status s = kite_gen_seq_start(h->m, a->prompt, kite_ctx_pos(h->c), kite_ctx_n_ctx(h->c), &sp, &h->gen);
+    free(from_schema);
+    return s;
+}
+
+// Submits the tokens the run asks for next; a->n_eval gets their count (0: the run is done).
+EMSCRIPTEN_KEEPALIVE int kw_gen_eval(kw_gen_args *a) {
+    kw_model *h = a->model;
+    a->n_eval = 0;
+    if (!h->gen) return kite_set_error(KITE_ERR_INVALID, "no stepped generation is running");
+    const int32_t *toks = NULL;
+    const int32_t n = kite_gen_seq_done(h->gen) ? 0 : kite_gen_seq_next(h->gen, &toks);
+    if (n <= 0) return KITE_OK;
+    h->gen_logits = NULL;
+    KW_TRY(kite_ctx_eval(h->c, toks, n, &h->gen_logits));
+    h->gen_n = n;
+    a->n_eval = n;
+    return KITE_OK;
+}
+
+// After the backend delivered the logits of kw_gen_eval's tokens: samples, streams the text
+// and checks the stops (kite_gen_seq_step).
+EMSCRIPTEN_KEEPALIVE int kw_gen_step(kw_gen_args *a) {
+    kw_model *h = a->model;
+    if (!h->gen || h->gen_n <= 0) return kite_set_error(KITE_ERR_INVALID, "kw_gen_step without a kw_gen_eval");
+    const int32_t n = h->gen_n;
+    h->gen_n = 0;
+    return kite_gen_seq_step(h->gen, n, h->gen_logits);
+}
+
+// Ends the stepped run: a's out fields get its statistics; the sequence is freed.
+EMSCRIPTEN_KEEPALIVE void kw_gen_finish(kw_gen_args *a) {
+    kw_model *h = a->model;
+    if (!h->gen) return;
+    const kite_gen_stats st = kite_gen_seq_stats(h->gen);
+    put_stats(a, &st);
+    kite_gen_seq_free(h->gen);
+    h->gen = NULL;
+    h->gen_n = 0;
 }
 
 // Replaces a->model's context with one whose last a->n_gpu_layers repeating layers (and the
@@ -216,6 +286,7 @@ EMSCRIPTEN_KEEPALIVE int kw_generate(kw_gen_args *a) {
 EMSCRIPTEN_KEEPALIVE int kw_model_offload(kw_offload_args *a) {
     if (!a->model || !a->model->m) return kite_set_error(KITE_ERR_INVALID, "no model");
     if (a->n_ctx < 0) return kite_set_error(KITE_ERR_INVALID, "nCtx must be >= 0 (got %d)", a->n_ctx);
+    if (a->model->gen) return kite_set_error(KITE_ERR_INVALID, "a stepped generation is running");
     kite_ctx_params cp = kite_ctx_default_params();
     cp.n_ctx = a->n_ctx;
     cp.n_gpu_layers = a->n_gpu_layers;

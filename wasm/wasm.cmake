@@ -30,8 +30,8 @@ endif()
 set_property(GLOBAL PROPERTY RULE_LAUNCH_LINK "${em_env}")
 
 # The WebGPU backend (src/model/backend_webgpu.c; web/webgpu/README.md): a separate build,
-# kite-<flavor>-webgpu, until the worker drives it. Its imports come from
-# wasm/library_kite_webgpu.js.
+# kite-<flavor>-webgpu (preset wasm-st-webgpu), that the worker loads for device 'webgpu' (or
+# 'auto' with an adapter). Its imports come from wasm/library_kite_webgpu.js.
 option(KITE_WEBGPU "Build the WebGPU backend" OFF)
 if(KITE_WEBGPU)
   set(KITE_WASM_NAME ${KITE_WASM_NAME}-webgpu)

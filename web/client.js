@@ -12,7 +12,9 @@ export class Client {
   #dead = null;
   flavor;
   threads;
-  build; // the wasm file loaded: kite-mt, kite-st, kite-mt-relaxed, kite-st-relaxed
+  build; // the wasm file loaded: kite-mt, kite-st, kite-mt-relaxed, kite-st-relaxed, kite-st-webgpu
+  // where the model runs, as the worker last said: { device, gpuLayers, adapter, gpuError }
+  placement = { device: 'cpu', gpuLayers: 0, adapter: null, gpuError: null };
 
   // opts were checked by options.js (threads within 1..MAX_THREADS) before this is called.
   static async start(opts = {}) {
@@ -26,7 +28,12 @@ export class Client {
     c.#w.unref();
     const simd = opts.simd ?? 'auto';
     try {
-      c.build = (await c.call('init', { flavor: c.flavor, threads: c.threads, simd })).build;
+      // device 'webgpu' / 'auto': the worker may take the single-thread WebGPU build instead
+      const r = await c.call('init', { flavor: c.flavor, threads: c.threads, simd, device: opts.device ?? 'cpu' });
+      c.build = r.build;
+      c.flavor = r.flavor;
+      c.threads = r.threads;
+      c.placement.gpuError = r.gpuError ?? null;
     } catch (e) {
       await c.terminate();
       throw e;
@@ -78,6 +85,7 @@ export class Client {
     const p = this.#pending.get(m.id);
     if (!p) return;
     if (m.type === 'done' || m.type === 'error') {
+      if (m.device) this.placement = m.device;
       this.#pending.delete(m.id);
       if (this.#pending.size === 0) this.#w.unref();
       if (m.type === 'done') p.resolve(m.value);

@@ -9,7 +9,8 @@
 //
 // Every model runs in its own worker (Web Worker / worker_threads) holding one WebAssembly
 // instance: the multi-threaded build ('mt', SIMD128 + pthreads) where SharedArrayBuffer is
-// available (Node, or a crossOriginIsolated page), else the single-threaded one ('st').
+// available (Node, or a crossOriginIsolated page), else the single-threaded one ('st'). In a
+// browser with a WebGPU adapter the model runs on the GPU (LoadOptions.device, Model.device).
 // Calls on one model run one at a time, in order.
 //
 // Every option is checked before any worker starts: a value out of range or an unknown option
@@ -102,6 +103,26 @@ export interface LoadOptions extends DownloadOptions {
   vocabOnly?: boolean;
   /** Stops the download / read: the promise rejects at once with an AbortError. */
   signal?: AbortSignal;
+  /** Where the model runs. 'auto' (default): on the GPU through WebGPU where the host has an
+   *  adapter (browsers; never Node), dist/ holds the WebGPU build and the model can run there
+   *  (its architecture's ops, its tensor types, the GPU's memory), else 'cpu'. 'webgpu':
+   *  insists; a host without WebGPU throws a KiteError ('unsupported') before any worker
+   *  starts, and a model the GPU cannot take rejects unless `fallback` (then it runs on the
+   *  CPU and Model.gpuError says why). 'cpu': the wasm CPU builds only. The WebGPU build
+   *  ('kite-st-webgpu') is single-threaded SIMD128: `flavor: 'mt'` or `simd: 'relaxed'` with
+   *  'webgpu' throw, and with 'auto' they mean 'cpu'. */
+  device?: 'auto' | 'webgpu' | 'cpu';
+  /** Repeating layers to run on the GPU, 1..65536, as llama.cpp's -ngl: the last gpuLayers
+   *  layers and the output head run there, the first ones on the CPU in the same worker.
+   *  Default: all. Throws with device 'cpu'. */
+  gpuLayers?: number;
+  /** Let the model run on the CPU when the GPU fails (default true): at load (device
+   *  'webgpu'; 'auto' always falls back there) and later: a lost device or a failed GPU step
+   *  rejects the running call with a KiteError of status 'device lost' whose message says
+   *  the model now runs on the CPU (its KV cache starts empty, Model.device becomes 'cpu');
+   *  the next call runs there. false: loadModel rejects instead, and after a loss every
+   *  generation rejects (Model.device 'none'): dispose the model. */
+  fallback?: boolean;
 }
 
 export interface GenerateOptions {
@@ -210,8 +231,19 @@ export interface Model {
   readonly info: ModelInfo;
   readonly flavor: 'mt' | 'st';
   readonly threads: number;
-  /** The wasm file that runs it: 'kite-mt', 'kite-st', 'kite-mt-relaxed' or 'kite-st-relaxed'. */
+  /** The wasm file that runs it: 'kite-mt', 'kite-st', 'kite-mt-relaxed', 'kite-st-relaxed'
+   *  or 'kite-st-webgpu'. */
   readonly build: string;
+  /** Where it runs now: 'webgpu' (gpuLayers layers and the output head on the GPU, the rest
+   *  on the CPU), 'cpu', or 'none' after a GPU failure with fallback off. */
+  readonly device: 'webgpu' | 'cpu' | 'none';
+  /** Repeating layers on the GPU (0 on the CPU). */
+  readonly gpuLayers: number;
+  /** The WebGPU adapter's name when the WebGPU build runs the model, else null. */
+  readonly adapter: string | null;
+  /** Why the model is not, or no longer, on the GPU when WebGPU was asked for (no adapter, a
+   *  pipeline that failed to compile, a lost device, ...); null otherwise. */
+  readonly gpuError: string | null;
   /** How the bytes came through the browser's model cache; null when it was not used. */
   readonly cache: CacheStatus | null;
   /** Token ids; addSpecial (default true) adds BOS/EOS as the model asks. */
@@ -293,7 +325,7 @@ export function hfUrl(ref: string): string;
 export const MAX_MODEL_BYTES: number;
 
 /** Every failure: the C core's message, and its status name ('invalid input', 'unsupported',
- *  'out of memory', 'i/o error', 'aborted', ...). Aborts have name 'AbortError'. A bad option
+ *  'out of memory', 'i/o error', 'aborted', ...; 'device lost' for a GPU failure during a call). Aborts have name 'AbortError'. A bad option
  *  or argument is a KiteError with status 'invalid input' naming it. */
 export class KiteError extends Error {
   status?: string;

@@ -100,6 +100,15 @@ class Model {
     this.build = client.build;
   }
 
+  // Where the model runs now ('webgpu' or 'cpu'; 'none' after a GPU failure without fallback).
+  get device() { return this.#client.placement.device; }
+  // Repeating layers on the GPU (0 on the CPU).
+  get gpuLayers() { return this.#client.placement.gpuLayers; }
+  // The WebGPU adapter's name in the WebGPU build, else null.
+  get adapter() { return this.#client.placement.adapter; }
+  // Why the model is not (or no longer) on the GPU, when WebGPU was asked for; else null.
+  get gpuError() { return this.#client.placement.gpuError; }
+
   #live() {
     if (this.#disposed) throw new KiteError('kite: the model was disposed', 'invalid input');
     return this.#client;
@@ -236,14 +245,15 @@ function genOpts(o) {
 
 export async function loadModel(source, opts = {}) {
   checkOptions('loadModel', opts, LOAD_OPTIONS);
-  const { onProgress, threads, nCtx = 0, flavor, simd, signal, vocabOnly = false, stallTimeout, cache, sha256 } = opts;
+  const { onProgress, threads, nCtx = 0, flavor, simd, signal, vocabOnly = false, stallTimeout, cache, sha256, gpuLayers, fallback = true } = opts;
+  const device = pickDevice(opts);
   // a split set: every file, from the first file's name or as a list (paths, URLs, Files, bytes)
   const files = Array.isArray(source) ? source : splitSetNames(source);
   if (files && sha256) throw new KiteError('kite: loadModel: sha256 checks one file, not a split set', 'invalid input');
   for (const s of files ?? [source]) await describeSource(s); // a bad source fails before any worker starts
-  const client = await Client.start({ flavor, threads, simd });
+  const client = await Client.start({ flavor, threads, simd, device });
   try {
-    const r = await withSource(client, 'load', files ?? source, { nCtx, threads: client.threads, vocabOnly },
+    const r = await withSource(client, 'load', files ?? source, { nCtx, threads: client.threads, vocabOnly, device, gpuLayers, fallback },
       { onProgress, signal, stallTimeout, cache, sha256 });
     if (r.cache?.warning) console.warn(`kite: ${r.cache.warning}`);
     return new Model(client, r.info, r.cache);
@@ -251,6 +261,24 @@ export async function loadModel(source, opts = {}) {
     await client.terminate();
     throw e;
   }
+}
+
+// The device option (checked by checkOptions) against the host and the other options: 'webgpu'
+// needs WebGPU (navigator.gpu) and the single-thread SIMD128 build; 'auto' means 'cpu' where
+// either is missing. Throws a KiteError naming the conflict before any worker starts.
+function pickDevice({ device = 'auto', flavor, simd, gpuLayers }) {
+  if (device === 'cpu') {
+    if (gpuLayers !== undefined) throw new KiteError("kite: loadModel: option gpuLayers needs device 'webgpu' or 'auto' (got device 'cpu')", 'invalid input');
+    return 'cpu';
+  }
+  const clash = flavor === 'mt' ? "flavor 'mt'" : simd === 'relaxed' ? "simd 'relaxed'" : null;
+  if (device === 'webgpu') {
+    if (clash) throw new KiteError(`kite: loadModel: option device 'webgpu' runs the single-thread SIMD128 build: it cannot take ${clash}`, 'invalid input');
+    if (!globalThis.navigator?.gpu)
+      throw new KiteError(`kite: loadModel: option device 'webgpu' needs WebGPU (navigator.gpu), which this ${isNode ? 'Node' : 'browser'} does not have; use device 'auto' or 'cpu'`, 'unsupported');
+    return 'webgpu';
+  }
+  return clash || !globalThis.navigator?.gpu ? 'cpu' : 'auto';
 }
 
 // The JSON description of any GGUF file (metadata + tensor table) without loading a model.

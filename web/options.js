@@ -44,6 +44,9 @@ export const LOAD_OPTIONS = {
   threads: int(1, MAX_THREADS),
   nCtx: int(0, 1 << 22),
   vocabOnly: bool,
+  device: oneOf('auto', 'webgpu', 'cpu'),
+  gpuLayers: int(1, 1 << 16),
+  fallback: bool,
 };
 
 export const INSPECT_OPTIONS = { onProgress: fn, signal, flavor: oneOf('auto', 'mt', 'st'), ...download };

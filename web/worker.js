@@ -21,6 +21,14 @@ let model = 0;       // kw_model* of this worker (one per worker)
 let abortFlag = null; // Int32Array over the running request's SharedArrayBuffer
 let current = null;  // the running request: { id, stage, decoder, tokens }
 const pulls = new Map(); // pull id -> resolve
+// WebGPU (the kite-st-webgpu build): gpu holds { gpu (device.js Gpu), kernels, backend } once
+// an adapter was found at init; device says where the model runs now; gpuError why it is not
+// (or no longer) on the GPU; gpuOpts the load's { fallback, gpuLayers }.
+let gpu = null;
+let device = 'cpu';
+let gpuError = null;
+let gpuOpts = { fallback: true, gpuLayers: undefined };
+let gpuDead = null; // set when the GPU failed and the caller did not allow the CPU fallback
 
 class CError extends Error {
   constructor(message, status) { super(message); this.status = status; }
@@ -252,10 +260,113 @@ function modelInfo() {
   return info;
 }
 
+// ---- WebGPU ----------------------------------------------------------------------------
+
+// device 'webgpu' or 'auto': an adapter and device, then the -webgpu build (single thread: the
+// GPU does the work). Without either, 'auto' takes the CPU build and 'webgpu' fails.
+async function initGpu(want) {
+  let why;
+  try {
+    const { createGpu } = await import('./webgpu/device.js');
+    const g = await createGpu();
+    try {
+      await loadBuild('kite-st-webgpu', 'st', 1);
+      gpu = { gpu: g, kernels: null, backend: null };
+      return true;
+    } catch (e) {
+      g.destroy();
+      why = e.message;
+    }
+  } catch (e) {
+    why = e.message;
+  }
+  if (want === 'webgpu') throw new CError(`device 'webgpu': ${why}`, 'unsupported');
+  gpuError = why;
+  return false;
+}
+
+// Gives the model a new context with its last n repeating layers (and the output head) on the
+// GPU; n = 0: all on the CPU. Returns the C status.
+function offload(n, nCtx) {
+  const name = cstr('webgpu');
+  const a = struct('kw_offload_args').set({ model, n_ctx: nCtx, n_gpu_layers: n, backend: name });
+  try {
+    return M._kw_model_offload(a.ptr);
+  } finally {
+    a.free();
+    M._kw_free(name);
+  }
+}
+
+// After kw_model_load (a CPU context): compiles the pipelines of the model's tensor types and
+// moves gpuLayers layers (default all, and the head) to the GPU. A failure (a shader that does
+// not compile, a model the GPU backend cannot run, a tensor or a model the GPU cannot hold)
+// leaves the CPU context and, without fallback, throws.
+async function placeOnGpu(info, { gpuLayers, fallback }) {
+  const facts = info.model;
+  try {
+    current.stage = 'webgpu';
+    const { createKernels } = await import('./webgpu/kernels.js');
+    const { WebGpuBackend } = await import('./webgpu/backend.js');
+    const { TYPE_NAMES } = await import('./webgpu/types.js');
+    const types = [...new Set(info.tensors.map((t) => TYPE_NAMES.find((n) => n.toLowerCase() === t.type.toLowerCase())).filter(Boolean))];
+    gpu.kernels ??= await createKernels(gpu.gpu, { types, kv: ['f16'] });
+    M.kiteWebGpu = (cfg, memory) => (gpu.backend = new WebGpuBackend(gpu.kernels, memory, cfg));
+    const dev = gpu.gpu.device;
+    dev.pushErrorScope('out-of-memory');
+    dev.pushErrorScope('validation');
+    let st;
+    try {
+      st = offload(Math.min(gpuLayers ?? Infinity, facts.n_layer + 1), facts.n_ctx);
+    } finally {
+      const invalid = await dev.popErrorScope();
+      const oom = await dev.popErrorScope();
+      if (st === abi.status.KITE_OK && (oom || invalid)) {
+        offload(0, facts.n_ctx);
+        st = null;
+        throw new CError(oom ? `the GPU is out of memory for this model (${oom.message})` : `WebGPU: ${invalid.message}`, 'out of memory');
+      }
+    }
+    check(st);
+    if (gpu.gpu.lost) throw gpu.gpu.lost;
+    device = 'webgpu';
+    gpuError = null;
+  } catch (e) {
+    gpuError = e.message;
+    if (!fallback) throw new CError(`the model cannot run on WebGPU: ${e.message}`, e.status ?? 'unsupported');
+  }
+}
+
+// Where the model runs, for the load's reply and Model.device.
+function placement() {
+  const n = device === 'webgpu' ? Math.min(gpuOpts.gpuLayers ?? Infinity, modelInfoCache?.n_layer ?? Infinity) : 0;
+  return { device, gpuLayers: n, adapter: gpu?.gpu.name ?? null, gpuError };
+}
+let modelInfoCache = null;
+
+// A GPU failure during a call (a lost device, a failed step): with fallback, the model moves to
+// a CPU context (its KV cache starts empty) and the call fails saying so; without, every later
+// generation fails too.
+function gpuFailed(e) {
+  const why = e?.message || String(e);
+  gpuError = why;
+  if (gpuOpts.fallback && offload(0, modelInfoCache.n_ctx) === abi.status.KITE_OK) {
+    device = 'cpu';
+    return new CError(`the WebGPU device failed (${why}); the model now runs on the CPU (its context starts empty): call again`, 'device lost');
+  }
+  device = 'none';
+  gpuDead = `the WebGPU device failed (${why}) and fallback is off: dispose this model`;
+  return new CError(gpuDead, 'device lost');
+}
+
 const ops = {
-  async init({ flavor, threads, simd }) {
-    await loadModule(flavor, threads, simd);
-    return { version: M.UTF8ToString(M._kw_version()), threaded: M._kw_threaded() === 1, build: M.kiteBuild };
+  async init({ flavor, threads, simd, device: want = 'cpu' }) {
+    const onGpu = want !== 'cpu' && (await initGpu(want));
+    if (!onGpu) await loadModule(flavor, threads, simd);
+    return {
+      version: M.UTF8ToString(M._kw_version()), threaded: M._kw_threaded() === 1, build: M.kiteBuild,
+      flavor: onGpu ? 'st' : flavor, threads: onGpu ? 1 : threads, gpuError,
+    };
   },
 
   // Reads the file and describes it (no model: works for any GGUF).
@@ -275,7 +386,7 @@ const ops = {
   },
 
   // source: one file, or the files of a split set in order (the model owns every file's block)
-  async load({ source, nCtx, threads, vocabOnly, download }) {
+  async load({ source, nCtx, threads, vocabOnly, download, gpuLayers, fallback = true, device: want = 'cpu' }) {
     if (model) throw new CError('this worker already holds a model', 'invalid input');
     const sources = Array.isArray(source) ? source : [source];
     const parts = [];
@@ -304,7 +415,12 @@ const ops = {
       if (table) M._kw_free(table);
       a?.free();
     }
-    return { info: modelInfo(), cache: parts[0].cache };
+    const info = modelInfo();
+    modelInfoCache = info.model;
+    gpuOpts = { fallback, gpuLayers };
+    // 'auto' always keeps the CPU context when the GPU cannot take the model
+    if (gpu && !vocabOnly) await placeOnGpu(info, { gpuLayers, fallback: fallback || want === 'auto' });
+    return { info, cache: parts[0].cache, ...placement() };
   },
 
   tokenize({ text, addSpecial, parseSpecial }) {
@@ -398,7 +514,8 @@ const ops = {
   },
 };
 
-function runGenerate(prompt, o) {
+async function runGenerate(prompt, o) {
+  if (gpuDead) throw new CError(gpuDead, 'device lost');
   const p = cstr(prompt);
   const stops = (o.stop || []).map(String);
   const sp = stops.map(cstr);
@@ -419,7 +536,7 @@ function runGenerate(prompt, o) {
       no_bos: o.noBos ? 1 : 0, keep_context: o.keepContext ? 1 : 0, parse_special: o.parseSpecial ? 1 : 0,
       grammar: g, json_schema: js,
     });
-    const st = M._kw_generate(a.ptr);
+    const st = device === 'webgpu' ? await generateSteps(a) : M._kw_generate(a.ptr);
     const tail = current.decoder.decode();
     if (tail) port.post({ id: current.id, type: 'piece', text: tail });
     const result = {
@@ -438,6 +555,42 @@ function runGenerate(prompt, o) {
     if (g) M._kw_free(g);
     if (js) M._kw_free(js);
   }
+}
+
+// kw_generate's run in steps (wasm/abi.h): the GPU's logits arrive asynchronously, so the
+// token loop waits for them here (C never blocks on the GPU). Returns the C status; a GPU
+// failure throws gpuFailed's error.
+async function generateSteps(a) {
+  check(M._kw_gen_start(a.ptr));
+  let st = abi.status.KITE_OK;
+  let failure = null; // a GPU failure
+  try {
+    for (;;) {
+      st = M._kw_gen_eval(a.ptr);
+      if (st !== abi.status.KITE_OK) {
+        // the step failed on the GPU side (the C message names it) or before it
+        if (gpu.gpu.lost || gpu.backend?.error) failure = gpu.gpu.lost ?? new Error(M.UTF8ToString(M._kw_last_error()));
+        break;
+      }
+      if (a.get('n_eval') === 0) break;
+      try {
+        await gpu.backend.settle();
+      } catch (e) {
+        failure = e;
+        break;
+      }
+      if (aborted()) {
+        st = abi.status.KITE_ERR_ABORTED;
+        break;
+      }
+      st = M._kw_gen_step(a.ptr); // an error here (a callback's stop, no memory) is C's
+      if (st !== abi.status.KITE_OK) break;
+    }
+  } finally {
+    M._kw_gen_finish(a.ptr); // sets no error: check(st) still reads the step's message
+  }
+  if (failure) throw gpuFailed(failure);
+  return st;
 }
 
 // ---- message loop ----------------------------------------------------------------------
@@ -474,10 +627,10 @@ async function handle(msg) {
     if (op !== 'init' && !M) throw new CError('the wasm module is not loaded', 'invalid input');
     if (['tokenize', 'detokenize', 'generate', 'chat'].includes(op) && !model) throw new CError('no model is loaded', 'invalid input');
     const value = await ops[op](msg);
-    port.post({ id, type: 'done', value });
+    port.post({ id, type: 'done', value, device: gpu ? placement() : undefined });
   } catch (e) {
     const message = broken && !(e instanceof CError) ? broken : (e?.message || String(e));
-    port.post({ id, type: 'error', message, status: e?.status });
+    port.post({ id, type: 'error', message, status: e?.status, device: gpu ? placement() : undefined });
   } finally {
     current = null;
     abortFlag = null;

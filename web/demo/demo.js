@@ -10,6 +10,7 @@ const state = {
   source: null,        // what it was loaded from (File or URL string): quantize reads it again
   fileOnly: false,     // the file parsed but cannot run here (say, an unsupported architecture)
   threads: undefined,  // the thread count picked in the header (undefined: the package's default)
+  device: 'auto',      // the device picked in the header: 'auto', 'webgpu' or 'cpu'
   name: '',            // file name shown in the card and used for the download's name
   size: 0,             // bytes of the GGUF file
   busy: null,          // 'load' | 'generate' | 'quantize' while one runs
@@ -57,6 +58,7 @@ function refresh() {
   $('#stop').disabled = busy !== 'generate';
   $('#quantize').disabled = !parsed || !!busy;
   $('#threads').disabled = !!busy;
+  $('#device').disabled = !!busy;
   $('#quantize-cancel').hidden = busy !== 'quantize';
   $('#mode-chat').disabled = !ready || !state.hasTemplate || busy === 'generate';
   $('#mode-complete').disabled = busy === 'generate';
@@ -69,18 +71,37 @@ const mode = () => ($('#mode-chat').checked ? 'chat' : 'complete');
 
 // ---- runtime badge ---------------------------------------------------------------------------
 
-function showRuntime(threads) {
+// model: the loaded model (its device, adapter and threads), or none yet.
+function showRuntime(model) {
   const isolated = globalThis.crossOriginIsolated === true;
   const badge = $('#runtime-badge');
-  const n = threads ?? (isolated ? state.threads ?? (navigator.hardwareConcurrency || 4) : 1);
-  badge.textContent = isolated ? 'WebAssembly · SIMD · threads' : 'WebAssembly · single thread';
-  badge.classList.toggle('warn', !isolated);
-  $('#threads-pick').hidden = !isolated;
-  $('#runtime-note').textContent = isolated
-    ? 'This page is cross-origin isolated, so the multi-threaded build runs.'
-    : 'This page is not cross-origin isolated, so the single-thread build runs: it works, only slower. ' +
-      'Serve it with COOP/COEP headers (npm run demo) for threads.';
+  const onGpu = model?.device === 'webgpu';
+  const n = model?.threads ?? (isolated ? state.threads ?? (navigator.hardwareConcurrency || 4) : 1);
+  badge.textContent = onGpu ? `WebGPU · ${model.adapter}` : isolated ? 'WebAssembly · SIMD · threads' : 'WebAssembly · single thread';
+  badge.dataset.device = model?.device ?? '';
+  badge.classList.toggle('warn', !onGpu && !isolated);
+  $('#threads-pick').hidden = !isolated || onGpu;
+  const layers = model?.info?.model?.n_layer;
+  // Why WebGPU is not used, when it was asked for or picked and then left.
+  const gpuNote = model && !onGpu && model.gpuError && state.device !== 'cpu' ? ` WebGPU is not used: ${model.gpuError}.` : '';
+  $('#runtime-note').textContent = onGpu
+    ? `The model runs on the GPU through WebGPU (${model.adapter}): ${model.gpuLayers} of ${layers} layers and the output head.`
+    : (isolated
+      ? 'This page is cross-origin isolated, so the multi-threaded build runs.'
+      : 'This page is not cross-origin isolated, so the single-thread build runs: it works, only slower. ' +
+        'Serve it with COOP/COEP headers (npm run demo) for threads.') + gpuNote;
   $('#thread-count').textContent = String(n);
+}
+
+// The device picker: a change reloads the model there. WebGPU is offered where the browser has it.
+function wireDevice() {
+  const sel = $('#device');
+  if (!globalThis.navigator?.gpu) sel.querySelector('option[value=webgpu]').disabled = true;
+  sel.value = state.device;
+  sel.addEventListener('change', () => {
+    state.device = sel.value;
+    if (state.model && !state.busy) load(state.source, state.name, state.size);
+  });
 }
 
 // The thread picker: 1 .. the number of cores; a change reloads the model with the new count.
@@ -117,17 +138,18 @@ async function load(source, name, size) {
   const onProgress = ({ stage, loaded, total }) => {
     if (stage === 'read' && total) loadBar.set(loaded / total, `reading ${bytes(loaded)} of ${bytes(total)}`);
     else if (stage === 'read') loadBar.busy(`reading ${bytes(loaded)}`);
+    else if (stage === 'webgpu') loadBar.busy('preparing the GPU…');
     else loadBar.busy('preparing the model…');
   };
   try {
-    const model = await loadModel(source, { onProgress, threads: state.threads });
+    const model = await loadModel(source, { onProgress, threads: state.threads, device: state.device });
     state.model = model;
     state.source = source;
     state.name = name;
     state.size = size ?? model.info?.file_size ?? NaN;
     loadBar.set(1, `loaded in ${secs((performance.now() - t0) / 1000)}`);
     showModel(model.info, name);
-    showRuntime(model.threads);
+    showRuntime(model);
   } catch (e) {
     loadBar.hide();
     if (!isAbort(e)) showError(e, `loading ${name}`);
@@ -302,6 +324,7 @@ async function generate() {
   } catch (e) {
     $('#stop-reason').textContent = isAbort(e) ? 'stopped' : 'failed';
     if (!isAbort(e)) showError(e, 'generating');
+    if (e?.status === 'device lost') showRuntime(state.model); // now on the CPU (or stopped)
   } finally {
     if (pieces <= 1 && $('#tokens-per-second').textContent === '…') $('#tokens-per-second').textContent = '–';
     if (chat) state.messages.push({ role: 'assistant', content: reply });
@@ -405,6 +428,7 @@ function wire() {
   // ?model=URL loads a model at once (a link can share a ready page).
   const q = new URLSearchParams(location.search).get('model');
   fillThreads();
+  wireDevice();
   showRuntime();
   showMode();
   if (q) {

@@ -38,6 +38,8 @@ export const secs = (s) => (s < 1 ? `${Math.round(s * 1000)} ms` : `${s.toFixed(
 export function explain(e, doing) {
   const msg = String(e?.message || e);
   const rules = [
+    [/WebGPU device failed|device 'webgpu'|cannot run on WebGPU/i, 'The GPU could not run the model.',
+      'Pick "CPU" (or "auto") under device to run it with WebAssembly; after a lost GPU the model already runs on the CPU: send again.'],
     [/dist\/kite-|wasm module is not loaded|WebAssembly\.instantiate|kite worker failed/i, 'Kite\'s WebAssembly build could not be started.',
       'If you run this page from a checkout, build it first: npm run build:wasm, then reload.'],
     [/magic|not a gguf|bad gguf|gguf header/i, 'This file is not a GGUF model.',

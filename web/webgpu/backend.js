@@ -92,18 +92,22 @@ export class WebGpuBackend {
 
   // ---- step ------------------------------------------------------------------------------
   // Starts a step of n tokens: positions (and sequences, when seqPtr) as i32 at posPtr.
+  // A failure here (a lost device) becomes the step's failure: no exception crosses into wasm.
   begin(n, posPtr, seqPtr) {
     this.error = null;
     this.n = n;
-    this.rec = this.gpu.recorder();
+    this.rec = null;
     this.ropeSlots = 0;
-    const pos = new Int32Array(this.memory(), posPtr, n).slice();
-    this.gpu.write(this.pos, 0, pos);
-    this.hasSeq = !!seqPtr;
-    if (seqPtr) {
-      this.seq ??= this.gpu.buffer(this.cfg.nBatch * 4, null, 'sequences');
-      this.gpu.write(this.seq, 0, new Int32Array(this.memory(), seqPtr, n).slice());
-    }
+    this.#guard('begin', () => {
+      this.rec = this.gpu.recorder();
+      const pos = new Int32Array(this.memory(), posPtr, n).slice();
+      this.gpu.write(this.pos, 0, pos);
+      this.hasSeq = !!seqPtr;
+      if (seqPtr) {
+        this.seq ??= this.gpu.buffer(this.cfg.nBatch * 4, null, 'sequences');
+        this.gpu.write(this.seq, 0, new Int32Array(this.memory(), seqPtr, n).slice());
+      }
+    });
   }
 
   // Submits the step; returns a kite_status at once. settle() awaits the GPU.

@@ -1,0 +1,219 @@
+// webgpu_npm.test.mjs - the device option of the npm package (loadModel(src, { device,
+// gpuLayers, fallback }), Model.device). In Node (no WebGPU): 'webgpu' is a KiteError before
+// any worker starts, 'auto' runs on the CPU, bad values name the option. In headless Chromium
+// with WebGPU (SwiftShader, --enable-unsafe-webgpu, a page on http://127.0.0.1), through the
+// public API: device 'webgpu' (and 'auto', which picks it) samples the CPU build's greedy tokens
+// on stories260K and the shared F16 / Q8_0 models; gpuLayers 2 (the first layers on the CPU in
+// the same worker) gives them too; a pipeline that fails to compile (device.js served with
+// compile() throwing, as a driver refusing a shader would) falls back to the CPU with
+// Model.gpuError naming it, or rejects with fallback: false; a device lost in the middle of a
+// generation (device.js served so that the 5th step destroys the GPUDevice) rejects that call
+// with status 'device lost', and the next call runs on the CPU with the CPU's tokens.
+// Skips the browser part where dist/kite-st-webgpu.wasm is missing or Chromium has no adapter.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { launchChromium } from './chromium.mjs';
+import { serve } from '../../web/serve.mjs';
+import { loadModel, KiteError } from '../../web/index.js';
+import { requireDist, requireModels, model, repoRoot } from './wasm_helpers.mjs';
+
+const stories = join(repoRoot, 'models/stories260K.gguf');
+
+const isOptionError = (name) => (e) => {
+  assert.ok(e instanceof KiteError, `${name}: KiteError (got ${e?.constructor?.name}: ${e?.message})`);
+  assert.equal(e.status, 'invalid input', name);
+  assert.ok(e.message.includes(name), `the message names ${name}: ${e.message}`);
+  return true;
+};
+
+test('Node: bad device / gpuLayers / fallback values are KiteErrors naming the option', async () => {
+  const cases = [
+    ['device', { device: 'gpu' }], ['device', { device: true }], ['gpuLayers', { gpuLayers: 0 }],
+    ['gpuLayers', { gpuLayers: 1.5 }], ['gpuLayers', { gpuLayers: -1 }], ['gpuLayers', { gpuLayers: '8' }],
+    ['fallback', { fallback: 'yes' }], ['gpuLayers', { device: 'cpu', gpuLayers: 4 }],
+    ['flavor', { device: 'webgpu', flavor: 'mt' }], ['simd', { device: 'webgpu', simd: 'relaxed' }],
+  ];
+  for (const [name, opts] of cases) {
+    const t0 = Date.now();
+    await assert.rejects(loadModel(stories, opts), isOptionError(name));
+    assert.ok(Date.now() - t0 < 1000, `${name}: refused at once`);
+  }
+});
+
+test('Node: device "webgpu" is a clear KiteError (no WebGPU); "auto" runs on the CPU', async () => {
+  requireDist(['st']);
+  await assert.rejects(loadModel(stories, { device: 'webgpu' }), (e) => {
+    assert.ok(e instanceof KiteError);
+    assert.equal(e.status, 'unsupported');
+    assert.match(e.message, /device 'webgpu' needs WebGPU \(navigator\.gpu\), which this Node does not have/);
+    return true;
+  });
+  const m = await loadModel(stories, { device: 'auto', flavor: 'st' });
+  try {
+    assert.equal(m.device, 'cpu');
+    assert.equal(m.gpuLayers, 0);
+    assert.equal(m.adapter, null);
+    assert.equal(m.build.startsWith('kite-st'), true, m.build);
+    const g = m.generate('Once upon a time', { maxTokens: 4, temperature: 0 });
+    await g.text();
+    assert.equal((await g.result).tokens.length, 4);
+  } finally {
+    await m.dispose();
+  }
+});
+
+// ---- Chromium --------------------------------------------------------------------------
+
+// [file, prompt, tokens]
+const MODELS = [
+  ['stories260K.gguf', 'Once upon a time', 24],
+  ['rand-llama-spm-f16.gguf', 'The capital of France is', 8],
+  ['ref/rand-llama-spm-Q8_0.gguf', 'The capital of France is', 8],
+];
+
+// Runs in the page: loads url with opts, generates greedily (twice when `again`: the first may
+// fail), returns what the model said about itself and the tokens (or the error).
+async function runCase({ url, prompt, n, opts, again }) {
+  const kite = await import('/web/index.js');
+  const err = (e) => ({ name: e?.name, status: e?.status, message: String(e?.message ?? e) });
+  let m;
+  try {
+    m = await kite.loadModel(url, opts);
+  } catch (e) {
+    return { loadError: err(e) };
+  }
+  const gen = async () => {
+    try {
+      const g = m.generate(prompt, { maxTokens: n, temperature: 0 });
+      await g.text();
+      return { tokens: (await g.result).tokens };
+    } catch (e) {
+      return { error: err(e) };
+    }
+  };
+  const before = { device: m.device, build: m.build, adapter: m.adapter, gpuLayers: m.gpuLayers, gpuError: m.gpuError };
+  try {
+    const first = await gen();
+    const second = again ? await gen() : null;
+    return { before, first, second, after: { device: m.device, gpuError: m.gpuError } };
+  } finally {
+    await m.dispose();
+  }
+}
+
+// device.js as served in the fault cases: compile() rejects as for a shader the driver refuses,
+// or the 5th submitted step destroys the device first (a real loss: device.lost resolves,
+// mapAsync rejects).
+function faultyDeviceJs(fault) {
+  const src = readFileSync(join(repoRoot, 'web/webgpu/device.js'), 'utf8');
+  const patch = fault === 'pipeline'
+    ? ['async compile(specs) {', "async compile(specs) {\n    throw new GpuError('pipeline', 'WebGPU pipeline gemv_f32 failed: rejected by the test');"]
+    : ['q.submit([this.encoder.finish()]);', 'if (++globalThis.kiteTestSubmits === 5) this.gpu.device.destroy();\n    q.submit([this.encoder.finish()]);'];
+  assert.ok(src.includes(patch[0]), `device.js still has ${patch[0]}`);
+  return (fault === 'lost' ? 'globalThis.kiteTestSubmits = 0;\n' : '') + src.replace(patch[0], patch[1]);
+}
+
+test('Chromium (WebGPU): device webgpu/auto, gpuLayers and the CPU fallback through the npm API', async (t) => {
+  requireModels();
+  requireDist(['st']);
+  if (!existsSync(join(repoRoot, 'dist/kite-st-webgpu.wasm'))) {
+    t.skip('dist/kite-st-webgpu.wasm is not built (scripts/build.sh wasm-st-webgpu)');
+    return;
+  }
+  const dir = join(repoRoot, 'build/webgpu-npm-models');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  let fault = null;
+  const server = await serve({
+    port: 0,
+    isolation: false, // the single-thread builds on both sides: the CPU reference is kite-st
+    intercept: (req, res, headers) => {
+      if (!fault || !req.url.startsWith('/web/webgpu/device.js')) return false;
+      res.writeHead(200, { ...headers, 'content-type': 'text/javascript; charset=utf-8' });
+      res.end(faultyDeviceJs(fault));
+      return true;
+    },
+  });
+  const browser = await launchChromium({ webgpu: true });
+  try {
+    const origin = `http://127.0.0.1:${server.port}`;
+    const urls = MODELS.map(([f, prompt, n]) => {
+      symlinkSync(model(f), join(dir, basename(f)));
+      return { url: `${origin}/build/webgpu-npm-models/${basename(f)}`, prompt, n, name: f };
+    });
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${origin}/package.json`);
+    if (!(await page.evaluate(async () => !!(await navigator.gpu?.requestAdapter())))) {
+      t.skip('no WebGPU adapter in this browser');
+      return;
+    }
+    const run = async (u, opts, { again = false, f = null } = {}) => {
+      fault = f;
+      try {
+        return await page.evaluate(runCase, { url: u.url, prompt: u.prompt, n: u.n, opts, again });
+      } finally {
+        fault = null;
+      }
+    };
+    const cpu = [];
+    for (const u of urls) {
+      const r = await run(u, { device: 'cpu' });
+      assert.equal(r.before.device, 'cpu');
+      assert.equal(r.before.build, 'kite-st');
+      assert.equal(r.first.tokens?.length, u.n, `${u.name} on the CPU: ${JSON.stringify(r.first)}`);
+      cpu.push(r.first.tokens);
+    }
+    // stories260K with the default device ('auto'), the others with 'webgpu'
+    for (const [i, u] of urls.entries()) {
+      const r = await run(u, i === 0 ? {} : { device: 'webgpu' });
+      const what = `${u.name} (${i === 0 ? 'auto' : 'webgpu'})`;
+      console.log(`${what}: ${JSON.stringify(r.before)} tokens ${r.first.tokens?.join(' ')}`);
+      assert.equal(r.before.device, 'webgpu', `${what}: ${r.before.gpuError}`);
+      assert.equal(r.before.build, 'kite-st-webgpu');
+      assert.match(r.before.adapter, /\w/);
+      assert.equal(r.before.gpuError, null);
+      assert.deepEqual(r.first.tokens, cpu[i], `${what}: the CPU build's greedy tokens (${JSON.stringify(r.first.error)})`);
+    }
+    // the first 3 of stories260K's 5 layers on the CPU, the last 2 and the head on the GPU
+    {
+      const r = await run(urls[0], { device: 'webgpu', gpuLayers: 2 });
+      assert.equal(r.before.device, 'webgpu', r.before.gpuError);
+      assert.equal(r.before.gpuLayers, 2);
+      assert.deepEqual(r.first.tokens, cpu[0], `gpuLayers 2: the CPU build's tokens (${JSON.stringify(r.first.error)})`);
+    }
+    // a pipeline that does not compile: the CPU, saying why; or, without fallback, a KiteError
+    {
+      const r = await run(urls[0], { device: 'webgpu' }, { f: 'pipeline' });
+      assert.equal(r.before.device, 'cpu');
+      assert.equal(r.before.build, 'kite-st-webgpu');
+      assert.match(r.before.gpuError, /pipeline gemv_f32 failed: rejected by the test/);
+      assert.deepEqual(r.first.tokens, cpu[0], 'after the pipeline failure: the CPU tokens');
+      const strict = await run(urls[0], { device: 'webgpu', fallback: false }, { f: 'pipeline' });
+      assert.equal(strict.loadError?.name, 'KiteError', JSON.stringify(strict));
+      assert.equal(strict.loadError.status, 'unsupported');
+      assert.match(strict.loadError.message, /cannot run on WebGPU: WebGPU pipeline gemv_f32 failed/);
+    }
+    // a device lost during a generation: that call fails saying so, the next runs on the CPU
+    {
+      const r = await run(urls[0], { device: 'webgpu' }, { f: 'lost', again: true });
+      assert.equal(r.before.device, 'webgpu');
+      assert.equal(r.first.error?.status, 'device lost', JSON.stringify(r.first));
+      assert.match(r.first.error.message, /WebGPU device failed .*the model now runs on the CPU/);
+      assert.equal(r.after.device, 'cpu');
+      assert.deepEqual(r.second.tokens, cpu[0], `after the loss: the CPU tokens (${JSON.stringify(r.second)})`);
+      const strict = await run(urls[0], { device: 'webgpu', fallback: false }, { f: 'lost', again: true });
+      assert.equal(strict.first.error?.status, 'device lost');
+      assert.equal(strict.second.error?.status, 'device lost', 'fallback off: later calls fail too');
+      assert.equal(strict.after.device, 'none');
+    }
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
