@@ -11,7 +11,7 @@ const model = await loadModel(source, {
   onProgress: (p) => p.total && process.stderr.write(`\rloading ${(100 * p.fraction).toFixed(0)}%`),
 });
 process.stderr.write(`\r${model.info.model.arch}, ${model.info.model.n_layer} layers, ` +
-  `${model.flavor} build on ${model.threads} threads\n`);
+  `${model.flavor} build on ${model.threads} threads, device ${model.device}\n`);
 
 const stop = new AbortController();
 process.once('SIGINT', () => stop.abort());

@@ -8,7 +8,8 @@
 // compile() throwing, as a driver refusing a shader would) falls back to the CPU with
 // Model.gpuError naming it, or rejects with fallback: false; a device lost in the middle of a
 // generation (device.js served so that the 5th step destroys the GPUDevice) rejects that call
-// with status 'device lost', and the next call runs on the CPU with the CPU's tokens.
+// with status 'device lost', and the next call runs on the CPU with the CPU's tokens. README.md's
+// browser snippet runs as written and streams the CPU build's greedy text.
 // Skips the browser part where dist/kite-st-webgpu.wasm is missing or Chromium has no adapter.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -209,6 +210,28 @@ test('Chromium (WebGPU): device webgpu/auto, gpuLayers and the CPU fallback thro
       assert.equal(strict.first.error?.status, 'device lost');
       assert.equal(strict.second.error?.status, 'device lost', 'fallback off: later calls fail too');
       assert.equal(strict.after.device, 'none');
+    }
+    // README.md's browser snippet, as written (the package path for 'kite-llm'), in a page
+    {
+      const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+      const snippet = [...readme.slice(readme.indexOf('## JavaScript')).matchAll(/```js\n([\s\S]*?)```/g)]
+        .map((m) => m[1]).find((b) => b.includes("device: 'webgpu'"));
+      assert.ok(snippet, 'README.md has the WebGPU snippet');
+      const want = await page.evaluate(async () => {
+        const kite = await import('/web/index.js');
+        const m = await kite.loadModel(kite.builtinModel, { device: 'cpu' });
+        try { return await m.generate('Once upon a time', { maxTokens: 32, temperature: 0 }).text(); } finally { await m.dispose(); }
+      });
+      const logs = [];
+      const p2 = await browser.newPage();
+      p2.on('pageerror', (e) => errors.push(e.message));
+      p2.on('console', (m) => logs.push(m.text()));
+      await p2.goto(`${origin}/package.json`);
+      await p2.setContent('<!doctype html><body></body>');
+      await p2.addScriptTag({ type: 'module', content: `${snippet.replace("from 'kite-llm'", "from '/web/index.js'")}\nwindow.snippetDone = true;` });
+      await p2.waitForFunction(() => window.snippetDone === true || false, null, { timeout: 300000 });
+      assert.match(logs.join('\n'), /^webgpu \S.* 4$/m, `the snippet's log: ${logs.join(' | ')}`);
+      assert.equal(await p2.evaluate(() => document.body.textContent), want, 'the snippet streams the CPU build\'s greedy text');
     }
     assert.deepEqual(errors, []);
   } finally {
