@@ -25,7 +25,8 @@ export type ModelSource = string | URL | Blob | ArrayBuffer | ArrayBufferView;
 
 export interface Progress {
   /** 'read': bytes into the wasm heap (download / file / Blob); 'quantize': input bytes of
-   *  the tensors converted so far. */
+   *  the tensors converted so far; 'webgpu': the GPU's pipelines and weights being prepared
+   *  (0 of 0 when it starts, 1 of 1 when done). */
   stage: 'read' | 'quantize' | string;
   loaded: number;
   /** 0 while a download's size is unknown. */
@@ -105,7 +106,8 @@ export interface LoadOptions extends DownloadOptions {
   signal?: AbortSignal;
   /** Where the model runs. 'auto' (default): on the GPU through WebGPU where the host has an
    *  adapter (browsers; never Node), dist/ holds the WebGPU build and the model can run there
-   *  (its architecture's ops, its tensor types, the GPU's memory), else 'cpu'. 'webgpu':
+   *  (its architecture's ops, its tensor types, the GPU's memory), else 'cpu' (when the
+   *  GPU refused the model, the file is read a second time into a CPU build). 'webgpu':
    *  insists; a host without WebGPU throws a KiteError ('unsupported') before any worker
    *  starts, and a model the GPU cannot take rejects unless `fallback` (then it runs on the
    *  CPU and Model.gpuError says why). 'cpu': the wasm CPU builds only. The WebGPU build

@@ -251,16 +251,29 @@ export async function loadModel(source, opts = {}) {
   const files = Array.isArray(source) ? source : splitSetNames(source);
   if (files && sha256) throw new KiteError('kite: loadModel: sha256 checks one file, not a split set', 'invalid input');
   for (const s of files ?? [source]) await describeSource(s); // a bad source fails before any worker starts
-  const client = await Client.start({ flavor, threads, simd, device });
-  try {
-    const r = await withSource(client, 'load', files ?? source, { nCtx, threads: client.threads, vocabOnly, device, gpuLayers, fallback },
-      { onProgress, signal, stallTimeout, cache, sha256 });
-    if (r.cache?.warning) console.warn(`kite: ${r.cache.warning}`);
-    return new Model(client, r.info, r.cache);
-  } catch (e) {
+  const load = async (dev) => {
+    const client = await Client.start({ flavor, threads, simd, device: dev });
+    try {
+      const r = await withSource(client, 'load', files ?? source, { nCtx, threads: client.threads, vocabOnly, device: dev, gpuLayers, fallback },
+        { onProgress, signal, stallTimeout, cache, sha256 });
+      return { client, r };
+    } catch (e) {
+      await client.terminate();
+      throw e;
+    }
+  };
+  let { client, r } = await load(device);
+  // 'auto' found an adapter but the GPU could not take the model: the CPU builds (threads,
+  // relaxed SIMD) run it faster than the WebGPU build's single thread. The file is read again
+  // (from the browser's model cache for a URL).
+  if (device === 'auto' && client.placement.device !== 'webgpu' && client.build.endsWith('-webgpu') && !vocabOnly) {
+    const why = client.placement.gpuError;
     await client.terminate();
-    throw e;
+    ({ client, r } = await load('cpu'));
+    client.placement.gpuError = why;
   }
+  if (r.cache?.warning) console.warn(`kite: ${r.cache.warning}`);
+  return new Model(client, r.info, r.cache);
 }
 
 // The device option (checked by checkOptions) against the host and the other options: 'webgpu'

@@ -306,6 +306,7 @@ async function placeOnGpu(info, { gpuLayers, fallback }) {
   const facts = info.model;
   try {
     current.stage = 'webgpu';
+    progress('webgpu', 0, 0); // compiling the pipelines and uploading the weights
     const { createKernels } = await import('./webgpu/kernels.js');
     const { WebGpuBackend } = await import('./webgpu/backend.js');
     const { TYPE_NAMES } = await import('./webgpu/types.js');
@@ -331,6 +332,7 @@ async function placeOnGpu(info, { gpuLayers, fallback }) {
     if (gpu.gpu.lost) throw gpu.gpu.lost;
     device = 'webgpu';
     gpuError = null;
+    progress('webgpu', 1, 1);
   } catch (e) {
     gpuError = e.message;
     if (!fallback) throw new CError(`the model cannot run on WebGPU: ${e.message}`, e.status ?? 'unsupported');

@@ -2,7 +2,9 @@
 // playwright-core: a model loaded through the file input generates the same greedy text as
 // the native CLI (`kite run --temp 0`), its Q8_0 download has the same bytes as
 // `kite quantize`, and a non-GGUF file gives a plain error. Both with threads (COOP/COEP)
-// and without isolation (the single-thread build). Screenshots go to test-output/.
+// and without isolation (the single-thread build). With WebGPU (Chromium on SwiftShader) the
+// header shows the GPU and the device picker moves the model to the CPU, with the same text.
+// Screenshots go to test-output/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -244,6 +246,45 @@ test('demo page without cross-origin isolation: the single-thread build gives th
     assert.deepEqual(errors, [], 'uncaught errors in the page');
   } finally {
     await close();
+  }
+});
+
+test('demo page with WebGPU: the header shows the device (auto picks the GPU), and picking CPU reloads on WebAssembly; same text', async (t) => {
+  if (!existsSync(join(repoRoot, 'dist/kite-st-webgpu.wasm'))) {
+    t.skip('dist/kite-st-webgpu.wasm is not built (scripts/build.sh wasm-st-webgpu)');
+    return;
+  }
+  const expected = nativeText(join(repoRoot, 'models/stories260K.gguf'));
+  const gpuBrowser = await launchChromium({ webgpu: true });
+  const server = await serve({ port: 0 });
+  try {
+    const page = await gpuBrowser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(server.url);
+    if (!(await page.evaluate(async () => !!(await navigator.gpu?.requestAdapter())))) {
+      t.skip('no WebGPU adapter in this browser');
+      return;
+    }
+    assert.equal(await page.locator('#device').inputValue(), 'auto');
+    const loaded = (device) => page.waitForFunction((d) => (document.querySelector('#runtime-badge').dataset.device === d
+      && !document.querySelector('#generate').disabled) || !document.querySelector('#error').hidden, device, { timeout: 300_000 });
+    await page.click('#try-builtin');
+    await loaded('webgpu');
+    assert.equal(await page.locator('#error').isHidden(), true, `load failed: ${await page.locator('#error').textContent()}`);
+    assert.match(await page.locator('#runtime-badge').textContent(), /^WebGPU · \S/);
+    assert.match(await page.locator('#runtime-note').textContent(), /runs on the GPU through WebGPU .*: 5 of 5 layers/);
+    assert.equal(await generateGreedy(page), expected, 'WebGPU output vs kite run --temp 0');
+    await page.screenshot({ path: join(outDir, 'demo-webgpu.png'), fullPage: true });
+    await page.selectOption('#device', 'cpu'); // reloads the model
+    await loaded('cpu');
+    assert.equal(await page.locator('#error').isHidden(), true, `reload failed: ${await page.locator('#error').textContent()}`);
+    assert.match(await page.locator('#runtime-badge').textContent(), /^WebAssembly/);
+    assert.equal(await generateGreedy(page), expected, 'CPU output after the switch');
+    assert.deepEqual(errors, [], 'uncaught errors in the page');
+  } finally {
+    await gpuBrowser.close();
+    await server.close();
   }
 });
 

@@ -6,7 +6,7 @@
 // on stories260K and the shared F16 / Q8_0 models; gpuLayers 2 (the first layers on the CPU in
 // the same worker) gives them too; a pipeline that fails to compile (device.js served with
 // compile() throwing, as a driver refusing a shader would) falls back to the CPU with
-// Model.gpuError naming it, or rejects with fallback: false; a device lost in the middle of a
+// Model.gpuError naming it ('auto': in the CPU build kite-st), or rejects with fallback: false; a device lost in the middle of a
 // generation (device.js served so that the 5th step destroys the GPUDevice) rejects that call
 // with status 'device lost', and the next call runs on the CPU with the CPU's tokens. README.md's
 // browser snippet runs as written and streams the CPU build's greedy text.
@@ -193,6 +193,12 @@ test('Chromium (WebGPU): device webgpu/auto, gpuLayers and the CPU fallback thro
       assert.equal(r.before.build, 'kite-st-webgpu');
       assert.match(r.before.gpuError, /pipeline gemv_f32 failed: rejected by the test/);
       assert.deepEqual(r.first.tokens, cpu[0], 'after the pipeline failure: the CPU tokens');
+      // 'auto' then loads the CPU build instead, saying why
+      const auto = await run(urls[0], {}, { f: 'pipeline' });
+      assert.equal(auto.before.device, 'cpu');
+      assert.equal(auto.before.build, 'kite-st');
+      assert.match(auto.before.gpuError, /pipeline gemv_f32 failed/);
+      assert.deepEqual(auto.first.tokens, cpu[0]);
       const strict = await run(urls[0], { device: 'webgpu', fallback: false }, { f: 'pipeline' });
       assert.equal(strict.loadError?.name, 'KiteError', JSON.stringify(strict));
       assert.equal(strict.loadError.status, 'unsupported');
