@@ -146,7 +146,7 @@ async function greedyBoth({ glue, dir, models }) {
 test('whole models on the WebGPU backend: the CPU build\'s greedy tokens and logits within tolerance', async (t) => {
   const glue = join(repoRoot, BUILD, 'kite-st-webgpu.js');
   if (!existsSync(glue)) {
-    t.skip(`${BUILD} is not built (cmake -B ${BUILD} with the Emscripten toolchain, -DKITE_WASM_FLAVOR=st -DKITE_WEBGPU=ON)`);
+    t.skip(`${BUILD} is not built (scripts/build.sh wasm-st-webgpu)`);
     return;
   }
   const dir = join(repoRoot, 'build/webgpu-models');
