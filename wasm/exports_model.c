@@ -1,5 +1,6 @@
 // exports_model.c - a loaded model for JS: load from a streamed heap buffer, describe,
-// tokenize/detokenize, format chats and generate with streamed pieces.
+// tokenize/detokenize, format chats and generate with streamed pieces (in one call, or in steps
+// whose logits an asynchronous backend delivers: kw_gen_start/eval/step/finish).
 #include "exports.h"
 
 #include <stdio.h>

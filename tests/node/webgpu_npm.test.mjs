@@ -3,7 +3,8 @@
 // any worker starts, 'auto' runs on the CPU, bad values name the option. In headless Chromium
 // with WebGPU (SwiftShader, --enable-unsafe-webgpu, a page on http://127.0.0.1), through the
 // public API: device 'webgpu' (and 'auto', which picks it) samples the CPU build's greedy tokens
-// on stories260K and the shared F16 / Q8_0 models; gpuLayers 2 (the first layers on the CPU in
+// on stories260K and the shared F16 / Q8_0 models (on stories260K also after a generation
+// stopped by its signal, in a chat turn and its keepContext continuation); gpuLayers 2 (the first layers on the CPU in
 // the same worker) gives them too; a pipeline that fails to compile (device.js served with
 // compile() throwing, as a driver refusing a shader would) falls back to the CPU with
 // Model.gpuError naming it ('auto': in the CPU build kite-st), or rejects with fallback: false; a device lost in the middle of a
@@ -76,7 +77,7 @@ const MODELS = [
 
 // Runs in the page: loads url with opts, generates greedily (twice when `again`: the first may
 // fail), returns what the model said about itself and the tokens (or the error).
-async function runCase({ url, prompt, n, opts, again }) {
+async function runCase({ url, prompt, n, opts, again, extra }) {
   const kite = await import('/web/index.js');
   const err = (e) => ({ name: e?.name, status: e?.status, message: String(e?.message ?? e) });
   let m;
@@ -95,10 +96,25 @@ async function runCase({ url, prompt, n, opts, again }) {
     }
   };
   const before = { device: m.device, build: m.build, adapter: m.adapter, gpuLayers: m.gpuLayers, gpuError: m.gpuError };
+  // extra: a generation stopped by its signal after the first piece, a chat turn and its
+  // continuation from the KV cache (keepContext), then the plain generation again
+  const more = async () => {
+    const ctrl = new AbortController();
+    const g = m.generate(prompt, { maxTokens: 1000, temperature: 0, signal: ctrl.signal }); // long: the stop arrives first
+    let pieces = 0;
+    for await (const piece of g) if (piece && ++pieces === 1) ctrl.abort();
+    const stopped = await g.result.then((r) => r.stoppedBy, (e) => e.name);
+    const c = m.chat([{ role: 'user', content: 'Tell me a story' }], { maxTokens: 6, temperature: 0 });
+    await c.text();
+    const k = m.generate(' and then', { maxTokens: 6, temperature: 0, keepContext: true, noBos: true });
+    await k.text();
+    return { stopped, chat: (await c.result).tokens, kept: (await k.result).tokens, again: (await gen()).tokens };
+  };
   try {
     const first = await gen();
     const second = again ? await gen() : null;
-    return { before, first, second, after: { device: m.device, gpuError: m.gpuError } };
+    const extras = extra ? await more() : null;
+    return { before, first, second, extras, after: { device: m.device, gpuError: m.gpuError } };
   } finally {
     await m.dispose();
   }
@@ -128,8 +144,7 @@ test('Chromium (WebGPU): device webgpu/auto, gpuLayers and the CPU fallback thro
   mkdirSync(dir, { recursive: true });
   let fault = null;
   const server = await serve({
-    port: 0,
-    isolation: false, // the single-thread builds on both sides: the CPU reference is kite-st
+    port: 0, // crossOriginIsolated: a signal reaches the worker's running call
     intercept: (req, res, headers) => {
       if (!fault || !req.url.startsWith('/web/webgpu/device.js')) return false;
       res.writeHead(200, { ...headers, 'content-type': 'text/javascript; charset=utf-8' });
@@ -152,25 +167,30 @@ test('Chromium (WebGPU): device webgpu/auto, gpuLayers and the CPU fallback thro
       t.skip('no WebGPU adapter in this browser');
       return;
     }
-    const run = async (u, opts, { again = false, f = null } = {}) => {
+    const run = async (u, opts, { again = false, f = null, extra = false } = {}) => {
       fault = f;
       try {
-        return await page.evaluate(runCase, { url: u.url, prompt: u.prompt, n: u.n, opts, again });
+        return await page.evaluate(runCase, { url: u.url, prompt: u.prompt, n: u.n, opts, again, extra });
       } finally {
         fault = null;
       }
     };
     const cpu = [];
-    for (const u of urls) {
-      const r = await run(u, { device: 'cpu' });
+    let cpuExtras = null;
+    for (const [i, u] of urls.entries()) {
+      const r = await run(u, { device: 'cpu', flavor: 'st', simd: 'simd128' }, { extra: i === 0 });
+      if (i === 0) cpuExtras = r.extras;
       assert.equal(r.before.device, 'cpu');
       assert.equal(r.before.build, 'kite-st');
       assert.equal(r.first.tokens?.length, u.n, `${u.name} on the CPU: ${JSON.stringify(r.first)}`);
       cpu.push(r.first.tokens);
     }
     // stories260K with the default device ('auto'), the others with 'webgpu'
+    assert.equal(cpuExtras.stopped, 'abort');
+    assert.equal(cpuExtras.chat.length, 6);
+    assert.equal(cpuExtras.kept.length, 6);
     for (const [i, u] of urls.entries()) {
-      const r = await run(u, i === 0 ? {} : { device: 'webgpu' });
+      const r = await run(u, i === 0 ? {} : { device: 'webgpu' }, { extra: i === 0 });
       const what = `${u.name} (${i === 0 ? 'auto' : 'webgpu'})`;
       console.log(`${what}: ${JSON.stringify(r.before)} tokens ${r.first.tokens?.join(' ')}`);
       assert.equal(r.before.device, 'webgpu', `${what}: ${r.before.gpuError}`);
@@ -178,6 +198,7 @@ test('Chromium (WebGPU): device webgpu/auto, gpuLayers and the CPU fallback thro
       assert.match(r.before.adapter, /\w/);
       assert.equal(r.before.gpuError, null);
       assert.deepEqual(r.first.tokens, cpu[i], `${what}: the CPU build's greedy tokens (${JSON.stringify(r.first.error)})`);
+      if (i === 0) assert.deepEqual(r.extras, { ...cpuExtras, again: cpu[0] }, `${what}: abort, chat, keepContext as on the CPU`);
     }
     // the first 3 of stories260K's 5 layers on the CPU, the last 2 and the head on the GPU
     {
@@ -196,7 +217,7 @@ test('Chromium (WebGPU): device webgpu/auto, gpuLayers and the CPU fallback thro
       // 'auto' then loads the CPU build instead, saying why
       const auto = await run(urls[0], {}, { f: 'pipeline' });
       assert.equal(auto.before.device, 'cpu');
-      assert.equal(auto.before.build, 'kite-st');
+      assert.match(auto.before.build, /^kite-(st|mt)(-relaxed)?$/);
       assert.match(auto.before.gpuError, /pipeline gemv_f32 failed/);
       assert.deepEqual(auto.first.tokens, cpu[0]);
       const strict = await run(urls[0], { device: 'webgpu', fallback: false }, { f: 'pipeline' });
