@@ -105,12 +105,12 @@ export interface LoadOptions extends DownloadOptions {
   /** Stops the download / read: the promise rejects at once with an AbortError. */
   signal?: AbortSignal;
   /** Where the model runs. 'auto' (default): on the GPU through WebGPU where the host has an
-   *  adapter (browsers; never Node), dist/ holds the WebGPU build and the model can run there
-   *  (its architecture's ops, its tensor types, the GPU's memory), else 'cpu' (when the
-   *  GPU refused the model, the file is read a second time into a CPU build). 'webgpu':
-   *  insists; a host without WebGPU throws a KiteError ('unsupported') before any worker
-   *  starts, and a model the GPU cannot take rejects unless `fallback` (then it runs on the
-   *  CPU and Model.gpuError says why). 'cpu': the wasm CPU builds only. The WebGPU build
+   *  adapter (browsers; never Node), dist/ holds the WebGPU build and the model can run there (its
+   *  architecture's ops, its tensor types, the GPU's memory), else 'cpu' (when the GPU refused the
+   *  model, the file is read a second time into a CPU build). 'webgpu': insists; a host without
+   *  WebGPU throws a KiteError ('unsupported') before any worker starts, one without an adapter
+   *  rejects with it, and a model the GPU cannot take rejects unless `fallback` (then it runs on
+   *  the CPU and Model.gpuError says why). 'cpu': the wasm CPU builds only. The WebGPU build
    *  ('kite-st-webgpu') is single-threaded SIMD128: `flavor: 'mt'` or `simd: 'relaxed'` with
    *  'webgpu' throw, and with 'auto' they mean 'cpu'. */
   device?: 'auto' | 'webgpu' | 'cpu';
