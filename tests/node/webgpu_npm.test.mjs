@@ -134,7 +134,7 @@ function faultyDeviceJs(fault) {
 
 test('Chromium (WebGPU): device webgpu/auto, gpuLayers and the CPU fallback through the npm API', async (t) => {
   requireModels();
-  requireDist(['st']);
+  requireDist(['st', 'mt']); // 'auto' reloads a refused model into the page's CPU build (mt: the page is isolated)
   if (!existsSync(join(repoRoot, 'dist/kite-st-webgpu.wasm'))) {
     t.skip('dist/kite-st-webgpu.wasm is not built (scripts/build.sh wasm-st-webgpu)');
     return;
