@@ -1,16 +1,17 @@
-// webgpu_npm.test.mjs - the device option of the npm package (loadModel(src, { device,
-// gpuLayers, fallback }), Model.device). In Node (no WebGPU): 'webgpu' is a KiteError before
-// any worker starts, 'auto' runs on the CPU, bad values name the option. In headless Chromium
-// with WebGPU (SwiftShader, --enable-unsafe-webgpu, a page on http://127.0.0.1), through the
-// public API: device 'webgpu' (and 'auto', which picks it) samples the CPU build's greedy tokens
-// on stories260K and the shared F16 / Q8_0 models (on stories260K also after a generation
-// stopped by its signal, in a chat turn and its keepContext continuation); gpuLayers 2 (the first layers on the CPU in
-// the same worker) gives them too; a pipeline that fails to compile (device.js served with
-// compile() throwing, as a driver refusing a shader would) falls back to the CPU with
-// Model.gpuError naming it ('auto': in the CPU build kite-st), or rejects with fallback: false; a device lost in the middle of a
-// generation (device.js served so that the 5th step destroys the GPUDevice) rejects that call
-// with status 'device lost', and the next call runs on the CPU with the CPU's tokens. README.md's
-// browser snippet runs as written and streams the CPU build's greedy text.
+// webgpu_npm.test.mjs - the device option of the npm package (loadModel(src, { device, gpuLayers,
+// fallback }), Model.device). In Node (no WebGPU): 'webgpu' is a KiteError before any worker
+// starts, 'auto' runs on the CPU, bad values name the option. In headless Chromium with WebGPU
+// (SwiftShader, --enable-unsafe-webgpu, a page on http://127.0.0.1), through the public API: device
+// 'webgpu' (and 'auto', which picks it) samples the CPU build's greedy tokens on stories260K and
+// the shared F16 / Q8_0 models (on stories260K also after a generation stopped by its signal, in a
+// chat turn and its keepContext continuation, under a grammar); gpuLayers 2 (the first layers on
+// the CPU in the same worker) gives them too; a pipeline that fails to compile (device.js served
+// with compile() throwing, as a driver refusing a shader would) falls back to the CPU with
+// Model.gpuError naming it ('auto': reloaded into a CPU build), or rejects with fallback: false; a
+// device lost in the middle of a generation (device.js served so that the 5th step destroys the
+// GPUDevice) rejects that call with status 'device lost', and the next call runs on the CPU with
+// the CPU's tokens. README.md's browser snippet runs as written and streams the CPU build's greedy
+// text.
 // Skips the browser part where dist/kite-st-webgpu.wasm is missing or Chromium has no adapter.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -97,7 +98,7 @@ async function runCase({ url, prompt, n, opts, again, extra }) {
   };
   const before = { device: m.device, build: m.build, adapter: m.adapter, gpuLayers: m.gpuLayers, gpuError: m.gpuError };
   // extra: a generation stopped by its signal after the first piece, a chat turn and its
-  // continuation from the KV cache (keepContext), then the plain generation again
+  // continuation from the KV cache (keepContext), a grammar, then the plain generation again
   const more = async () => {
     const ctrl = new AbortController();
     const g = m.generate(prompt, { maxTokens: 1000, temperature: 0, signal: ctrl.signal }); // long: the stop arrives first
@@ -108,7 +109,9 @@ async function runCase({ url, prompt, n, opts, again, extra }) {
     await c.text();
     const k = m.generate(' and then', { maxTokens: 6, temperature: 0, keepContext: true, noBos: true });
     await k.text();
-    return { stopped, chat: (await c.result).tokens, kept: (await k.result).tokens, again: (await gen()).tokens };
+    const gr = m.generate('Code:', { maxTokens: 12, temperature: 0, grammar: 'root ::= [0-9]{3} "-" [a-c]+' });
+    const grammarText = await gr.text();
+    return { stopped, chat: (await c.result).tokens, kept: (await k.result).tokens, grammarText, again: (await gen()).tokens };
   };
   try {
     const first = await gen();
@@ -189,6 +192,7 @@ test('Chromium (WebGPU): device webgpu/auto, gpuLayers and the CPU fallback thro
     assert.equal(cpuExtras.stopped, 'abort');
     assert.equal(cpuExtras.chat.length, 6);
     assert.equal(cpuExtras.kept.length, 6);
+    assert.match(cpuExtras.grammarText, /^[0-9]{3}-[a-c]+$/);
     for (const [i, u] of urls.entries()) {
       const r = await run(u, i === 0 ? {} : { device: 'webgpu' }, { extra: i === 0 });
       const what = `${u.name} (${i === 0 ? 'auto' : 'webgpu'})`;
