@@ -161,3 +161,32 @@ test('a split set (llama-gguf-split layout) loads from its first file: CLI and p
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// llama-perplexity built from source (bench/build_llama_cpp.sh puts it in build/llama.cpp/bin).
+// test_model_arch (ctest) compares every kernel set with the numbers it printed, recorded there;
+// this compares the CLI with the binary itself where it is built.
+const PPL_TEXT = () => join(modelsDir(), '../text/stories.txt');
+const pplOf = (out, what) => {
+  const m = /Final estimate: PPL = ([\d.]+)/.exec(out);
+  assert.ok(m, `${what}: no final estimate in ${out.slice(-400)}`);
+  return Number(m[1]);
+};
+const same4 = (got, want) => Math.abs(got - want) <= 0.5 * 10 ** (Math.floor(Math.log10(Math.abs(want))) - 3);
+
+test('perplexity of stories.txt at -c 128 equals llama-perplexity\'s (llama.cpp from source) to 4 significant digits', (t) => {
+  requireArch();
+  const bin = join(repoRoot, 'build/llama.cpp/bin/llama-perplexity');
+  if (!existsSync(bin)) {
+    t.skip(`${bin} is not built (bench/build_llama_cpp.sh): test_model_arch checks the recorded numbers`);
+    return;
+  }
+  const files = [join(modelsDir(), 'stories260K.gguf'), ...MODELS.map((stem) => join(archDir(), `${stem}.gguf`))];
+  for (const file of files) {
+    const r = spawnSync(bin, ['-m', file, '-f', PPL_TEXT(), '-c', '128', '-t', '2'], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    assert.equal(r.status, 0, `llama-perplexity ${file}: ${r.stderr.slice(-400)}`);
+    const want = pplOf(r.stdout + r.stderr, `llama-perplexity ${file}`);
+    const got = pplOf(kite(['perplexity', '-m', file, '-f', PPL_TEXT(), '-c', '128', '-t', '2']), `kite ${file}`);
+    t.diagnostic(`${file}: kite ${got}, llama-perplexity ${want}`);
+    assert.ok(same4(got, want), `${file}: kite ${got}, llama-perplexity ${want}`);
+  }
+});
