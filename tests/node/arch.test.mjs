@@ -188,7 +188,7 @@ test('perplexity of stories.txt at -c 128 equals llama-perplexity\'s (llama.cpp 
   for (const file of files) {
     const stem = file.replace(/^.*\//, '').replace(/\.gguf$/, '');
     const r = spawnSync(bin, ['-m', file, '-f', PPL_TEXT(), '-c', '128', '-t', '2'], { encoding: 'utf8', maxBuffer: 1 << 24 });
-    assert.equal(r.status, 0, `llama-perplexity ${file}: ${r.stderr.slice(-400)}`);
+    assert.equal(r.status, 0, `llama-perplexity ${file}: status ${r.status}, signal ${r.signal}, error ${r.error}: ${(r.stderr || "").slice(-400)}`);
     const want = pplOf(r.stdout + r.stderr, `llama-perplexity ${file}`);
     const got = pplOf(kite(['perplexity', '-m', file, '-f', PPL_TEXT(), '-c', '128', '-t', '2']), `kite ${file}`);
     t.diagnostic(`${file}: kite ${got}, llama-perplexity ${want}`);
