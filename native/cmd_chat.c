@@ -36,6 +36,9 @@ static void usage(FILE *f) {
             "  -sys, --system TEXT    system message (kept when old turns are dropped)\n"
             "  --think show|hide      show (default) or hide the <think>...</think> reasoning of a\n"
             "                         reply (Qwen3, DeepSeek-R1); the model keeps it in its context\n"
+            "  -rea, --reasoning on|off|auto  off: replies open with the template's reasoning turned\n"
+            "                         off (Qwen3's enable_thinking false: an empty <think></think>\n"
+            "                         block), as llama.cpp; --reasoning-budget 0 is the same\n"
             "  -p TEXT                a first user message, sent before reading stdin\n"
             "  -n N                   most tokens per reply (default -1: until end of turn)\n"
             "  --stop TEXT, -r TEXT   end a reply before TEXT (repeatable)\n"
@@ -81,6 +84,7 @@ typedef struct chat {
     kite_gen_stats last;
     bool have_last, verbose;
     bool hide_think;  // --think hide
+    bool no_thinking; // --reasoning off: each reply opens with kite_chat_no_think_text
 } chat;
 
 static bool push_msg(chat *c, const char *role, const char *text, size_t len) {
@@ -149,7 +153,8 @@ static bool user_turn(chat *c, const char *text, size_t len) {
     for (;;) {
         free(formatted);
         formatted = NULL;
-        if (kite_chat_apply(c->tmpl, c->msgs, c->n_msgs, true, &formatted, &flen) != KITE_OK) {
+        const unsigned flags = KITE_CHAT_ADD_ASSISTANT | (c->no_thinking ? KITE_CHAT_NO_THINKING : 0u);
+        if (kite_chat_apply_ex(c->tmpl, c->msgs, c->n_msgs, flags, &formatted, &flen) != KITE_OK) {
             fprintf(stderr, "kite chat: %s\n", kite_last_error());
             return false;
         }
@@ -208,7 +213,15 @@ static bool user_turn(chat *c, const char *text, size_t len) {
     c->last = st;
     c->have_last = true;
     if (c->verbose) print_stats(&st);
-    if (!push_msg(c, "assistant", r.ptr ? r.ptr : "", r.len)) {
+    // the reply as the conversation holds it: after the opening the prompt gave it (the empty
+    // reasoning block with --reasoning off), so the history renders what the cache holds
+    const char *opening = c->no_thinking ? kite_chat_no_think_text(c->tmpl) : "";
+    kite_buf held = {0};
+    kite_buf_puts(&held, opening);
+    if (r.len) kite_buf_append(&held, r.ptr, r.len);
+    const bool pushed = !held.nomem && push_msg(c, "assistant", held.ptr ? held.ptr : "", held.len);
+    kite_buf_free(&held);
+    if (!pushed) {
         free(asked);
         kite_buf_free(&r);
         return false;
@@ -472,6 +485,7 @@ int kite_cmd_chat(int argc, char **argv) {
     c.reserve = o.n_predict > 0 ? (o.n_predict < n_ctx / 2 ? o.n_predict : n_ctx / 2) : n_ctx / 4;
     c.verbose = verbose;
     c.hide_think = o.hide_think;
+    c.no_thinking = o.no_thinking;
     c.gp = kite_gen_default_params();
     c.gp.n_predict = o.n_predict;
     c.gp.sampling = o.sampling;

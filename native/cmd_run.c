@@ -43,6 +43,9 @@ static void usage(FILE *f) {
             "  --display-prompt       print the prompt before the generated text\n"
             "  --think show|hide      show (default) or hide a <think>...</think> reasoning block\n"
             "                         (Qwen3, DeepSeek-R1) in the printed text\n"
+            "  -rea, --reasoning on|off|auto  off: the chat template's reply opening with reasoning\n"
+            "                         turned off (Qwen3's enable_thinking false: an empty <think></think>\n"
+            "                         block), with --chat-template; --reasoning-budget 0 is the same\n"
             "  --no-display-prompt    print only the generated text (default)\n"
             "  --verbose-prompt       print the prompt's tokens to stderr before generating\n"
             "  -cnv, --conversation   chat mode: the same as kite chat with these options (-p: first message)\n"
@@ -307,7 +310,8 @@ int kite_cmd_run(int argc, char **argv) {
     if (o.chat_template) {
         kite_chat_msg msg = {"user", prompt};
         const char *tmpl = template_source(s.model, o.chat_template, &tmpl_owned);
-        if (kite_chat_apply(tmpl, &msg, 1, true, &formatted, NULL) != KITE_OK) {
+        const unsigned flags = KITE_CHAT_ADD_ASSISTANT | (o.no_thinking ? KITE_CHAT_NO_THINKING : 0u);
+        if (kite_chat_apply_ex(tmpl, &msg, 1, flags, &formatted, NULL) != KITE_OK) {
             fprintf(stderr, "kite run: chat template '%s': %s\n", o.chat_template, kite_last_error());
             rc = RUN_USAGE;
             goto done;

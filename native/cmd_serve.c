@@ -42,6 +42,10 @@ static void usage(FILE *f) {
             "  -n, --n-predict N      default max_tokens of a request (-1: until end of text)\n"
             "  --chat-template NAME   chat template for /v1/chat/completions (default: the model's\n"
             "                         tokenizer.chat_template, else chatml)\n"
+            "  -rea, --reasoning on|off|auto  off: chat prompts open the reply with reasoning turned\n"
+            "                         off (Qwen3: an empty <think></think> block); a request's\n"
+            "                         chat_template_kwargs.enable_thinking or reasoning_effort \"none\"\n"
+            "                         overrides it, as llama-server\n"
             "  --temp --top-k --top-p --min-p --repeat-penalty --repeat-last-n --seed\n"
             "                         default sampling (each request may override it)\n"
             "  -np, --parallel N      slots for generation requests (default 4), each with its own KV\n"
@@ -270,6 +274,7 @@ int kite_cmd_serve(int argc, char **argv) {
     char *tmpl_owned = NULL;
     serve_state s = {
         .ms = &ms, .sampling = o.sampling, .seed_given = o.seed_given, .n_predict = o.n_predict,
+        .no_thinking = o.no_thinking,
         .started = (long long)time(NULL), .verbose = verbose, .n_parallel = n_parallel, .max_queue = max_queue,
         .metrics = metrics, .api_keys = keys.items, .n_api_keys = keys.n, .cors_origins = origins.items,
         .n_cors_origins = origins.n, .token_delay_ms = token_delay, .n_batch = o.n_batch,

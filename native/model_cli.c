@@ -50,7 +50,7 @@ int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
                                        "--repeat-last-n", "--seed", "-s", "-fa", "--flash-attn", "-ngl",
                                        "--gpu-layers", "--n-gpu-layers", "-dev", "--device", "--think", "-hf", "-hfr",
                                        "--hf-repo", "--grammar", "--grammar-file", "-j", "--json-schema", "-jf",
-                                       "--json-schema-file"};
+                                       "--json-schema-file", "-rea", "--reasoning", "--reasoning-budget"};
     bool known = false;
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) known |= !strcmp(a, with_value[k]);
     if (!known) return 0;
@@ -81,6 +81,16 @@ int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
         ok = !strcmp(v, "show") || !strcmp(v, "hide");
         o->hide_think = !strcmp(v, "hide");
         if (!ok) fprintf(stderr, "kite: --think takes show or hide, not '%s'\n", v);
+    } else if (!strcmp(a, "-rea") || !strcmp(a, "--reasoning")) {
+        // llama.cpp: on / off set the template's enable_thinking; auto leaves the template's default
+        ok = !strcmp(v, "on") || !strcmp(v, "off") || !strcmp(v, "auto");
+        o->no_thinking = !strcmp(v, "off");
+        if (!ok) fprintf(stderr, "kite: %s takes on, off or auto, not '%s'\n", a, v);
+    } else if (!strcmp(a, "--reasoning-budget")) {
+        // llama.cpp's -1 (unrestricted) and 0 (no reasoning); a token budget is not implemented
+        ok = !strcmp(v, "-1") || !strcmp(v, "0");
+        o->no_thinking = !strcmp(v, "0");
+        if (!ok) fprintf(stderr, "kite: --reasoning-budget takes -1 (unrestricted) or 0 (no reasoning), not '%s'\n", v);
     }
     else if (!strcmp(a, "--temp")) ok = parse_float(a, v, 0.0f, 100.0f, &o->sampling.temp);
     else if (!strcmp(a, "--top-k")) ok = model_cli_int(a, v, 0, 1 << 24, &o->sampling.top_k);

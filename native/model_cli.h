@@ -30,6 +30,8 @@ typedef struct model_opts {
     kite_sampler_params sampling; // --temp --top-k --top-p --min-p --repeat-penalty --repeat-last-n --seed
     bool seed_given;
     bool hide_think;           // --think hide: leave <think>...</think> reasoning out of the printed reply
+    bool no_thinking;          // -rea off / --reasoning-budget 0: the template's reply opening with reasoning
+                               // turned off (Qwen3: an empty <think></think> block), as llama.cpp
     bool quiet;                // --log-disable: no notices or warnings on stderr (errors still)
     const char *grammar;       // --grammar GBNF
     const char *grammar_file;  // --grammar-file FILE

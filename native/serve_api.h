@@ -34,6 +34,7 @@ typedef struct serve_state {
     int32_t n_predict;            // default max_tokens (-1: until end of text or full context)
     const char *model_id;         // the name /v1/models lists (the file's base name)
     const char *chat_tmpl;        // chat template name or source for kite_chat_apply
+    bool no_thinking;             // --reasoning off: chat prompts open the reply with reasoning off
     long long started;            // unix time the server started ("created" of the model)
     bool verbose;                 // log one line per request to stderr
     int n_parallel;               // slots (= the sequences of ms->ctx)

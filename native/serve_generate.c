@@ -383,6 +383,30 @@ static char *message_text(const json_value *c, size_t i, char *err, size_t es) {
     return out;
 }
 
+// Whether reasoning is off for chat request b, as llama-server decides it: the server's default
+// (--reasoning), then chat_template_kwargs.enable_thinking (a boolean), then reasoning_effort
+// "none" (off). Other template kwargs have no effect on the built-in templates. false (with
+// err) for a kwargs value of the wrong type.
+static bool reasoning_off(const serve_state *s, const json_value *b, bool *off, char *err, size_t es) {
+    *off = s->no_thinking;
+    const json_value *kw = json_get(b, "chat_template_kwargs");
+    if (kw && kw->type != JSON_NULL) {
+        if (kw->type != JSON_OBJECT) {
+            snprintf(err, es, "'chat_template_kwargs' must be an object, not %s", json_type_name(kw->type));
+            return false;
+        }
+        const json_value *et = json_get(kw, "enable_thinking");
+        if (et && et->type != JSON_BOOL) {
+            snprintf(err, es, "invalid type for \"enable_thinking\" (expected boolean, got %s)", json_type_name(et->type));
+            return false;
+        }
+        if (et) *off = !et->boolean;
+    }
+    const json_value *effort = json_get(b, "reasoning_effort");
+    if (effort && effort->type == JSON_STRING && !strcmp(effort->str, "none")) *off = true;
+    return true;
+}
+
 bool serve_chat_prompt(const serve_state *s, const json_value *b, char **prompt, char *err, size_t es) {
     const json_value *msgs = json_get(b, "messages");
     if (!msgs || msgs->type != JSON_ARRAY || msgs->len == 0) {
@@ -420,9 +444,12 @@ bool serve_chat_prompt(const serve_state *s, const json_value *b, char **prompt,
             }
         }
     }
+    bool no_thinking = false;
+    if (ok) ok = reasoning_off(s, b, &no_thinking, err, es);
     if (ok) {
         size_t len;
-        if (kite_chat_apply(s->chat_tmpl, m, msgs->len, true, prompt, &len) != KITE_OK) {
+        const unsigned flags = KITE_CHAT_ADD_ASSISTANT | (no_thinking ? KITE_CHAT_NO_THINKING : 0u);
+        if (kite_chat_apply_ex(s->chat_tmpl, m, msgs->len, flags, prompt, &len) != KITE_OK) {
             snprintf(err, es, "chat template: %s", kite_last_error());
             ok = false;
         }

@@ -56,8 +56,13 @@ foreach(src ${KITE_TEST_SRC})
   if(body MATCHES "check_read_model\\(([^\"]|\"[^s])|check_models_dir|KITE_MODELS")
     list(APPEND labels needs-shared)
   endif()
+  # KITE_EMULATED: the test runs under CMAKE_CROSSCOMPILING_EMULATOR (qemu): slow passes may be left out
+  set(emulated 0)
+  if(CMAKE_CROSSCOMPILING AND CMAKE_CROSSCOMPILING_EMULATOR)
+    set(emulated 1)
+  endif()
   set_tests_properties(${name} PROPERTIES
-    ENVIRONMENT "KITE_MODELS=${KITE_MODELS_DIR};KITE_ROOT=${CMAKE_SOURCE_DIR};KITE_BIN=$<TARGET_FILE:kite_cli>"
+    ENVIRONMENT "KITE_MODELS=${KITE_MODELS_DIR};KITE_ROOT=${CMAKE_SOURCE_DIR};KITE_BIN=$<TARGET_FILE:kite_cli>;KITE_EMULATED=${emulated}"
     SKIP_RETURN_CODE 77 LABELS "${labels}" TIMEOUT 900)
 endforeach()
 

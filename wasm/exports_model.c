@@ -145,9 +145,9 @@ EMSCRIPTEN_KEEPALIVE int kw_detokenize(const kw_model *h, const int32_t *ids, in
 }
 
 // Formats messages with the model's chat template (tokenizer.chat_template; llama.cpp's
-// default, chatml, when absent). msgs holds n (role, content) pointer pairs.
-EMSCRIPTEN_KEEPALIVE int kw_chat_apply(const kw_model *h, const kite_chat_msg *msgs, int n, int add_assistant,
-                                       char **out) {
+// default, chatml, when absent). msgs holds n (role, content) pointer pairs; flags are
+// kite_chat_apply_ex's KITE_CHAT_* (1: add the assistant's opening, 2: with reasoning off).
+EMSCRIPTEN_KEEPALIVE int kw_chat_apply(const kw_model *h, const kite_chat_msg *msgs, int n, int flags, char **out) {
     if (n < 0) return kite_set_error(KITE_ERR_INVALID, "negative message count");
     kite_str t = {0};
     char *tmpl = NULL;
@@ -157,7 +157,8 @@ EMSCRIPTEN_KEEPALIVE int kw_chat_apply(const kw_model *h, const kite_chat_msg *m
         memcpy(tmpl, t.ptr, (size_t)t.len);
         tmpl[t.len] = 0;
     }
-    kite_status s = kite_chat_apply(tmpl, msgs, (size_t)n, add_assistant != 0, out, NULL);
+    kite_status s = flags < 0 ? kite_set_error(KITE_ERR_INVALID, "negative chat flags")
+                              : kite_chat_apply_ex(tmpl, msgs, (size_t)n, (unsigned)flags, out, NULL);
     free(tmpl);
     return s;
 }

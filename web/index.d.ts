@@ -174,9 +174,14 @@ export interface ChatMessage {
   content: string;
 }
 
-export interface ChatOptions extends GenerateOptions {
+export interface ChatOptions extends Omit<GenerateOptions, 'thinking'> {
   /** Append the opening of the assistant's turn (default true). */
   addAssistant?: boolean;
+  /** As GenerateOptions.thinking, and 'off': the reply opens with the chat template's reasoning
+   *  turned off, as llama.cpp's `--reasoning off` / chat_template_kwargs
+   *  `{"enable_thinking": false}` render it (Qwen3: an empty `<think>\n\n</think>\n\n` block
+   *  after the assistant's opening; templates without that setting are unchanged). */
+  thinking?: 'show' | 'hide' | 'off';
 }
 
 export interface GenerateResult {

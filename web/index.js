@@ -143,7 +143,7 @@ class Model {
     });
     checkOptions('chat', opts, CHAT_OPTIONS);
     checkGrammar('chat', opts);
-    return this.#stream('chat', { messages, opts: { ...genOpts(opts), addAssistant: opts.addAssistant } }, opts);
+    return this.#stream('chat', { messages, opts: { ...genOpts(opts), addAssistant: opts.addAssistant, thinking: opts.thinking } }, opts);
   }
 
   // An async iterable of text pieces; .result resolves to the run's stats afterwards.

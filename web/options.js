@@ -101,7 +101,9 @@ export const GENERATE_OPTIONS = {
   jsonSchema: (v) => jsonSchema(v),
 };
 
-export const CHAT_OPTIONS = { ...GENERATE_OPTIONS, addAssistant: bool };
+// chat's thinking adds 'off': the reply opens with the template's reasoning turned off (Qwen3's
+// enable_thinking false: an empty <think></think> block), as llama.cpp's --reasoning off.
+export const CHAT_OPTIONS = { ...GENERATE_OPTIONS, addAssistant: bool, thinking: oneOf('show', 'hide', 'off') };
 
 export const TOKENIZE_OPTIONS = { addSpecial: bool, parseSpecial: bool };
 

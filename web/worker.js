@@ -471,7 +471,9 @@ const ops = {
         dv().setUint32(arr + msg.size * i + msg.fields.role.offset, r, true);
         dv().setUint32(arr + msg.size * i + msg.fields.content.offset, c, true);
       });
-      check(M._kw_chat_apply(model, arr, n, opts.addAssistant === false ? 0 : 1, scratch));
+      // kite_chat_apply_ex's flags: 1 adds the assistant's opening, 2 turns reasoning off
+      const flags = (opts.addAssistant === false ? 0 : 1) | (opts.thinking === 'off' ? 2 : 0);
+      check(M._kw_chat_apply(model, arr, n, flags, scratch));
     } finally {
       ptrs.forEach((p) => M._kw_free(p));
       M._kw_free(arr);

@@ -431,17 +431,21 @@ bool kite__chat_format(const char *name, const kite_chat_msg *msgs, size_t n, bo
     return true;
 }
 
-kite_status kite_chat_apply(const char *tmpl, const kite_chat_msg *msgs, size_t n, bool add_assistant, char **out,
-                            size_t *out_len) {
+kite_status kite_chat_apply_ex(const char *tmpl, const kite_chat_msg *msgs, size_t n, unsigned flags, char **out,
+                               size_t *out_len) {
     if (!out) return kite__fail(KITE_ERR_INVALID, "chat: NULL output pointer");
+    if (flags & ~(unsigned)(KITE_CHAT_ADD_ASSISTANT | KITE_CHAT_NO_THINKING))
+        return kite__fail(KITE_ERR_INVALID, "chat: unknown flags 0x%x", flags);
     if (n > 0 && !msgs) return kite__fail(KITE_ERR_INVALID, "chat: %zu messages but no array", n);
     for (size_t i = 0; i < n; i++)
         if (!msgs[i].role || !msgs[i].content)
             return kite__fail(KITE_ERR_INVALID, "chat: message %zu has no %s", i, msgs[i].role ? "content" : "role");
     const char *name = kite_chat_detect(tmpl ? tmpl : "chatml");
     if (!name) return kite__fail(KITE_ERR_UNSUPPORTED, "chat: template not recognized (not a built-in name or a known family)");
+    const bool add = (flags & KITE_CHAT_ADD_ASSISTANT) != 0;
     kite_buf b = {0};
-    kite__chat_format(name, msgs, n, add_assistant, &b);
+    kite__chat_format(name, msgs, n, add, &b);
+    if (add && (flags & KITE_CHAT_NO_THINKING)) kite_buf_puts(&b, kite_chat_no_think_text(tmpl));
     if (!b.ptr && !b.nomem) { // nothing written: still return an empty string
         b.ptr = malloc(1);
         if (b.ptr) b.ptr[0] = 0;
@@ -454,4 +458,9 @@ kite_status kite_chat_apply(const char *tmpl, const kite_chat_msg *msgs, size_t 
     *out = b.ptr;
     if (out_len) *out_len = b.len;
     return KITE_OK;
+}
+
+kite_status kite_chat_apply(const char *tmpl, const kite_chat_msg *msgs, size_t n, bool add_assistant, char **out,
+                            size_t *out_len) {
+    return kite_chat_apply_ex(tmpl, msgs, n, add_assistant ? KITE_CHAT_ADD_ASSISTANT : 0, out, out_len);
 }

@@ -8,6 +8,14 @@ static const char OPEN[] = "<think>", CLOSE[] = "</think>";
 
 void kite_think_split_init(kite_think_split *s) { memset(s, 0, sizeof *s); }
 
+const char *kite_chat_no_think_text(const char *tmpl) {
+    // Qwen3's source: {%- if enable_thinking is defined and enable_thinking is false %}
+    // {{- '<think>\n\n</think>\n\n' }} (the escapes as written in the Jinja string)
+    if (tmpl && strstr(tmpl, "enable_thinking") && strstr(tmpl, "'<think>\\n\\n</think>\\n\\n'"))
+        return "<think>\n\n</think>\n\n";
+    return "";
+}
+
 // Emits a run of text of the current kind (nothing for an empty run).
 static bool emit_run(const kite_think_split *s, const char *p, size_t n, kite_think_emit emit, void *user) {
     return n == 0 || emit(user, p, n, s->thinking);

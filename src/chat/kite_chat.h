@@ -37,6 +37,23 @@ const char *kite_chat_template_name(size_t i);
 kite_status kite_chat_apply(const char *tmpl_name_or_source, const kite_chat_msg *msgs, size_t n, bool add_assistant,
                             char **out, size_t *out_len);
 
+// Flags of kite_chat_apply_ex.
+enum {
+    KITE_CHAT_ADD_ASSISTANT = 1, // append the opening of the assistant's reply
+    KITE_CHAT_NO_THINKING = 2,   // with KITE_CHAT_ADD_ASSISTANT: reasoning off (see kite_chat_no_think_text)
+};
+
+// As kite_chat_apply, with KITE_CHAT_* flags; other bits are KITE_ERR_INVALID.
+kite_status kite_chat_apply_ex(const char *tmpl_name_or_source, const kite_chat_msg *msgs, size_t n, unsigned flags,
+                               char **out, size_t *out_len);
+
+// What the template renders after the assistant's opening when reasoning is turned off, as
+// llama.cpp's Jinja rendering does with enable_thinking false (llama-server's
+// chat_template_kwargs, --reasoning off): the empty reasoning block "<think>\n\n</think>\n\n"
+// for a source that writes one for it (Qwen3's), else "" (the template ignores the setting, as
+// do the built-in names). Never NULL; a static string.
+const char *kite_chat_no_think_text(const char *tmpl_name_or_source);
+
 // ---- reasoning blocks ---------------------------------------------------------------------
 
 // Splits a reply streamed in pieces into its reasoning, the text between "<think>" and

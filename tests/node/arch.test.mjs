@@ -161,3 +161,37 @@ test('a split set (llama-gguf-split layout) loads from its first file: CLI and p
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// llama-perplexity built from source (bench/build_llama_cpp.sh puts it in build/llama.cpp/bin).
+// test_model_arch (ctest) compares every kernel set with the numbers it printed, recorded there;
+// this compares the CLI with the binary itself where it is built.
+const PPL_TEXT = () => join(modelsDir(), '../text/stories.txt');
+const pplOf = (out, what) => {
+  const m = /Final estimate: PPL = ([\d.]+)/.exec(out);
+  assert.ok(m, `${what}: no final estimate in ${out.slice(-400)}`);
+  return Number(m[1]);
+};
+// The spread of llama-perplexity's own runs when only its attention path or batching changes
+// (default, -fa off, -b 128, -ub 1 -b 128: largest minus smallest), as test_model_arch.c records
+// it: where llama.cpp does not repeat to 4 significant digits itself, twice that is asked.
+const SPREAD = { stories260K: 0.0005, qwen3: 16.1379, qwen3moe: 17.75, gemma3: 69.5095, gemma2: 13.6398, smollm3: 6.4957, llama3: 3.7083, phi4mini: 5.3636 };
+const samePpl = (got, want, spread) => Math.abs(got - want) <= Math.max(0.5 * 10 ** (Math.floor(Math.log10(Math.abs(want))) - 3), 2 * spread);
+
+test('perplexity of stories.txt at -c 128 equals llama-perplexity\'s (llama.cpp from source): 4 significant digits or its own spread', (t) => {
+  requireArch();
+  const bin = join(repoRoot, 'build/llama.cpp/bin/llama-perplexity');
+  if (!existsSync(bin)) {
+    t.skip(`${bin} is not built (bench/build_llama_cpp.sh): test_model_arch checks the recorded numbers`);
+    return;
+  }
+  const files = [join(modelsDir(), 'stories260K.gguf'), ...MODELS.map((stem) => join(archDir(), `${stem}.gguf`))];
+  for (const file of files) {
+    const stem = file.replace(/^.*\//, '').replace(/\.gguf$/, '');
+    const r = spawnSync(bin, ['-m', file, '-f', PPL_TEXT(), '-c', '128', '-t', '2'], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    assert.equal(r.status, 0, `llama-perplexity ${file}: status ${r.status}, signal ${r.signal}, error ${r.error}: ${(r.stderr || "").slice(-400)}`);
+    const want = pplOf(r.stdout + r.stderr, `llama-perplexity ${file}`);
+    const got = pplOf(kite(['perplexity', '-m', file, '-f', PPL_TEXT(), '-c', '128', '-t', '2']), `kite ${file}`);
+    t.diagnostic(`${file}: kite ${got}, llama-perplexity ${want}`);
+    assert.ok(samePpl(got, want, SPREAD[stem]), `${file}: kite ${got}, llama-perplexity ${want} (its own spread ${SPREAD[stem]})`);
+  }
+});

@@ -1,7 +1,7 @@
-// gguf_append.mjs - test helper: a copy of a GGUF file with extra metadata keys and extra F32
-// tensors appended (existing bytes untouched, the data section moved to stay aligned). Used to
-// give a shared model features it lacks (e.g. LongRoPE factors) so llama.cpp and kite can be
-// compared on them.
+// gguf_append.mjs - test helper: a copy of a GGUF file with extra metadata keys (replacing
+// those of the same name) and extra F32 tensors appended (tensor bytes untouched, the data
+// section moved to stay aligned). Used to give a shared model features it lacks (e.g. LongRoPE
+// factors, another chat template) so llama.cpp and kite can be compared on them.
 const enc = new TextEncoder();
 
 // Byte size of one scalar of each GGUF value type (strings and arrays are handled apart).
@@ -39,7 +39,8 @@ const cat = (parts) => {
   return out;
 };
 
-// kvs: [[key, 'u32' | 'f32' | 'str', value]]; tensors: [[name, Float32Array]] (1-D, F32).
+// kvs: [[key, 'u32' | 'f32' | 'str', value]] (a key the file has already is replaced);
+// tensors: [[name, Float32Array]] (1-D, F32).
 export function ggufAppend(buf, kvs, tensors) {
   const src = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
@@ -47,12 +48,16 @@ export function ggufAppend(buf, kvs, tensors) {
   const nTensors = Number(dv.getBigUint64(8, true));
   const nKv = Number(dv.getBigUint64(16, true));
   let off = 24, align = 32;
+  const kept = []; // the existing key/value records, less those kvs replaces
+  const replaced = new Set(kvs.map(([k]) => k));
   for (let i = 0; i < nKv; i++) {
+    const start = off;
     const klen = Number(dv.getBigUint64(off, true));
     const key = new TextDecoder().decode(src.subarray(off + 8, off + 8 + klen));
     const t = dv.getUint32(off + 8 + klen, true);
     if (key === 'general.alignment') align = dv.getUint32(off + 12 + klen, true);
     off = skipValue(dv, off + 12 + klen, t);
+    if (!replaced.has(key)) kept.push(src.subarray(start, off));
   }
   const kvEnd = off;
   for (let i = 0; i < nTensors; i++) {
@@ -78,8 +83,8 @@ export function ggufAppend(buf, kvs, tensors) {
   const header = new Uint8Array(24);
   header.set(src.subarray(0, 8));
   new DataView(header.buffer).setBigUint64(8, BigInt(nTensors + tensors.length), true);
-  new DataView(header.buffer).setBigUint64(16, BigInt(nKv + kvs.length), true);
-  const head = cat([header, src.subarray(24, kvEnd), ...newKvs, src.subarray(kvEnd, infoEnd), ...infos]);
+  new DataView(header.buffer).setBigUint64(16, BigInt(kept.length + kvs.length), true);
+  const head = cat([header, ...kept, ...newKvs, src.subarray(kvEnd, infoEnd), ...infos]);
   const data = src.subarray(dataStart);
   return cat([head, new Uint8Array(pad(head.length)), data, new Uint8Array(dataLen - data.length), ...datas]);
 }

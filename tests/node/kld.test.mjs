@@ -7,7 +7,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kiteBin, modelsDir, requireModels } from './helpers.mjs';
@@ -21,31 +21,34 @@ after(async () => {
 });
 
 const N_CTX = 128, FIRST = N_CTX / 2, N_ROWS = N_CTX - 1 - FIRST;
+const firstRow = (nCtx) => nCtx / 2, rowsPerChunk = (nCtx) => nCtx - 1 - nCtx / 2;
 const textPath = join(modelsDir(), '../text/stories.txt');
 const f32 = Math.fround;
 
 // llama.cpp's tokens of the text (BOS first, as llama-perplexity tokenizes) and, per chunk, the
-// logits of positions FIRST .. N_CTX-2 (each chunk from an empty cache, BOS as its first token).
-async function llamaChunkLogits(modelPath) {
+// logits of positions nCtx/2 .. nCtx-2 (each chunk from an empty cache, BOS as its first token),
+// for at most maxChunks chunks of nCtx tokens.
+async function llamaChunkLogits(modelPath, { nCtx = N_CTX, maxChunks = Infinity, flashAttention = true, batchSize = nCtx } = {}) {
+  const FIRST = firstRow(nCtx);
   const model = await (await llama()).loadModel({ modelPath, gpuLayers: 0 });
   try {
     const nVocab = model.fileInfo.metadata.tokenizer.ggml.tokens.length;
     let tokens = model.tokenize(readFileSync(textPath, 'utf8'));
     if (model.tokens.shouldPrependBosToken) tokens = [model.tokens.bos, ...tokens];
-    const nChunk = Math.floor(tokens.length / N_CTX);
+    const nChunk = Math.min(maxChunks, Math.floor(tokens.length / nCtx));
     const chunks = [];
     for (let c = 0; c < nChunk; c++) {
-      const context = await model.createContext({ contextSize: N_CTX, batchSize: N_CTX, threads: 1, flashAttention: true });
+      const context = await model.createContext({ contextSize: nCtx, batchSize, threads: 1, flashAttention });
       try {
         const seq = context.getSequence();
-        const src = tokens.slice(c * N_CTX, (c + 1) * N_CTX);
+        const src = tokens.slice(c * nCtx, (c + 1) * nCtx);
         const input = src.map((t, i) => {
           const tok = i === 0 && model.tokens.shouldPrependBosToken ? model.tokens.bos : t;
-          return i >= FIRST && i < N_CTX - 1 ? [tok, { generateNext: { logits: true } }] : tok;
+          return i >= FIRST && i < nCtx - 1 ? [tok, { generateNext: { logits: true } }] : tok;
         });
         const res = await seq.controlledEvaluate(input);
         const rows = [];
-        for (let i = FIRST; i < N_CTX - 1; i++) {
+        for (let i = FIRST; i < nCtx - 1; i++) {
           const row = new Float32Array(nVocab).fill(-Infinity);
           for (const [tok, v] of res[i].next.logits) row[tok] = v;
           rows.push(row);
@@ -55,7 +58,7 @@ async function llamaChunkLogits(modelPath) {
         await context.dispose();
       }
     }
-    return { tokens: tokens.slice(0, nChunk * N_CTX), nVocab, nChunk, chunks };
+    return { tokens: tokens.slice(0, nChunk * nCtx), nVocab, nCtx, nChunk, chunks };
   } finally {
     await model.dispose();
   }
@@ -84,12 +87,12 @@ function writeBase(path, ref) {
   const nv = rowLen(ref.nVocab);
   const head = Buffer.alloc(20);
   head.write('_logits_', 0, 'latin1');
-  head.writeInt32LE(N_CTX, 8);
+  head.writeInt32LE(ref.nCtx, 8);
   head.writeInt32LE(ref.nVocab, 12);
   head.writeInt32LE(ref.nChunk, 16);
   const parts = [head, Buffer.from(Int32Array.from(ref.tokens).buffer)];
   for (const rows of ref.chunks) {
-    const buf = new Uint16Array(N_ROWS * nv);
+    const buf = new Uint16Array(rowsPerChunk(ref.nCtx) * nv);
     rows.forEach((row, j) => encodeRow(row, buf.subarray(j * nv, (j + 1) * nv)));
     parts.push(Buffer.from(buf.buffer));
   }
@@ -203,5 +206,107 @@ for (const type of ['Q8_0', 'Q4_0', 'Q4_1', 'Q5_0']) {
     console.log(`${type}: Kite vs llama.cpp on the same file: mean KLD ${kld}, same top ${same}`);
     assert.ok(kld < 0.002, `mean KLD ${kld} from llama.cpp's own logits`);
     assert.ok(same >= 0.98, `same top token ${same}`);
+  });
+}
+
+// Every architecture of ../shared/models/arch against libllama on the same text (two chunks of
+// 64 tokens: the second half of each chunk is past gemma's 12-token sliding windows). Kite's rows
+// are the full log-prob rows it writes with --kl-divergence-base (every token above the file's
+// floor, max - 16, to within its 16-bit steps), llama.cpp's are its logits through node-llama-cpp.
+// - F16 as shipped: Kite within llama.cpp's own rounding spread. These random-weight models are
+//   ill-conditioned in different degrees (gemma3 and qwen3moe: llama.cpp's flash and non-flash
+//   attention alone move log-probs by 0.2 and 0.7), so the spread is measured here, llama.cpp
+//   flash against non-flash on the same chunks, and Kite's distance from llama.cpp's flash
+//   logits must be within a small multiple of it, or within 2e-3 of the row's logit range where
+//   the model is well-conditioned (qwen3, llama3, phi4mini, smollm3: Kite is 1e-3 there).
+// - Q8_0 made by kite quantize: against llama.cpp's logits of that same file, inside the spread
+//   llama.cpp has with itself on real models (mean KLD <= 0.003, same top token >= 96%), the
+//   top token compared where llama.cpp's first two are not tied (more than 0.05 apart: random
+//   weights give near-flat rows), at least half the positions.
+const ARCH = ['qwen3', 'qwen3moe', 'gemma3', 'gemma2', 'smollm3', 'llama3', 'phi4mini'];
+const ARCH_CTX = 64, ARCH_CHUNKS = 2;
+
+function logSoftmax(logits) {
+  let mx = -Infinity;
+  for (const v of logits) mx = Math.max(mx, v);
+  let s = 0;
+  for (const v of logits) s += Math.exp(v - mx);
+  const lse = mx + Math.log(s);
+  return Float64Array.from(logits, (v) => v - lse);
+}
+
+function topTwo(a) {
+  let b = 0, c = -1;
+  for (let i = 1; i < a.length; i++) {
+    if (a[i] > a[b]) (c = b), (b = i);
+    else if (c < 0 || a[i] > a[c]) c = i;
+  }
+  return [b, a[b] - a[c]];
+}
+
+// Distance of rows (log-prob arrays) from llama.cpp's logit rows want: the largest log-prob
+// difference above the floor, that over the row's logit range, mean KLD(want || got), and the
+// top token agreement where want's top two are more than `tie` apart.
+function distance(want, got, tie = 0) {
+  let worst = 0, worstRel = 0, kld = 0, same = 0, decided = 0;
+  want.forEach((logits, r) => {
+    const w = logSoftmax(logits), g = got[r];
+    let lo = Infinity, hi = -Infinity, d = 0, k = 0;
+    for (let i = 0; i < w.length; i++) {
+      lo = Math.min(lo, w[i]);
+      hi = Math.max(hi, w[i]);
+    }
+    for (let i = 0; i < w.length; i++) {
+      if (w[i] > hi - 16) {
+        d = Math.max(d, Math.abs(g[i] - w[i]));
+        k += Math.exp(w[i]) * (w[i] - g[i]);
+      }
+    }
+    worst = Math.max(worst, d);
+    worstRel = Math.max(worstRel, d / (hi - lo));
+    kld += k;
+    const [top, margin] = topTwo(w);
+    if (margin > tie) {
+      decided++;
+      same += topTwo(g)[0] === top;
+    }
+  });
+  return { worst, worstRel, kld: kld / want.length, same: same / decided, decided };
+}
+
+// Kite's log-prob rows of the text's first ARCH_CHUNKS chunks, after checking its tokens.
+function kiteRows(model, ref, path) {
+  execFileSync(kiteBin(), ['perplexity', '-m', model, '-f', textPath, '-c', String(ARCH_CTX), '--chunks', String(ARCH_CHUNKS), '--kl-divergence-base', path], { stdio: 'ignore' });
+  const buf = readFileSync(path);
+  const at = 20 + ref.tokens.length * 4, nv = rowLen(ref.nVocab);
+  assert.deepEqual(Array.from(new Int32Array(buf.buffer.slice(buf.byteOffset + 20, buf.byteOffset + at))), ref.tokens, 'llama.cpp\'s tokens');
+  assert.equal(buf.length, at + ref.nChunk * rowsPerChunk(ARCH_CTX) * nv * 2);
+  return ref.chunks.flat().map((_, r) => decodeRow(buf, at + r * nv * 2, ref.nVocab));
+}
+
+for (const stem of ARCH) {
+  test(`${stem}: Kite's logits against libllama's (F16 file, and Kite's Q8_0 of it)`, async () => {
+    const file = join(modelsDir(), 'arch', `${stem}.gguf`);
+    if (!existsSync(file)) throw new Error(`arch model not found: ${file}`);
+    const opts = { nCtx: ARCH_CTX, maxChunks: ARCH_CHUNKS };
+    const ref = await llamaChunkLogits(file, opts);
+    assert.equal(ref.nChunk, ARCH_CHUNKS, 'the text has the chunks');
+    const want = ref.chunks.flat();
+    const self = distance(want, (await llamaChunkLogits(file, { ...opts, flashAttention: false })).chunks.flat().map(logSoftmax));
+    const f16 = distance(want, kiteRows(file, ref, join(tmp, `${stem}.kld`)));
+
+    const q8 = join(tmp, `${stem}-q8_0.gguf`);
+    execFileSync(kiteBin(), ['quantize', file, q8, 'Q8_0'], { stdio: 'ignore' });
+    const q8ref = await llamaChunkLogits(q8, opts);
+    const q = distance(q8ref.chunks.flat(), kiteRows(q8, q8ref, join(tmp, `${stem}-q8_0.kld`)), 0.05);
+    const e = (v) => v.toExponential(2);
+    console.log(`${stem}: llama.cpp flash vs non-flash: max |d log-prob| ${e(self.worst)}, KLD ${e(self.kld)}; ` +
+      `Kite F16: ${e(f16.worst)} (${e(f16.worstRel)} of the range), KLD ${e(f16.kld)}, same top ${f16.same.toFixed(3)}; ` +
+      `Kite Q8_0: KLD ${e(q.kld)}, same top ${q.same.toFixed(3)} of ${q.decided} untied`);
+
+    assert.ok(f16.worstRel <= 2e-3 || f16.worst <= 4 * self.worst, `F16: log-probs differ by up to ${f16.worst} (${f16.worstRel} of a row's range; llama.cpp's own spread ${self.worst})`);
+    assert.ok(f16.kld <= Math.max(1e-5, 10 * self.kld), `F16: mean KLD ${f16.kld} (llama.cpp's own spread ${self.kld})`);
+    assert.ok(q.kld <= 0.003, `Q8_0: mean KLD ${q.kld} from llama.cpp's logits of the same file`);
+    assert.ok(q.same >= 0.96 && q.decided >= want.length / 2, `Q8_0: same top token ${q.same} at ${q.decided} untied positions`);
   });
 }

@@ -835,6 +835,36 @@ test('300 idle connections (over the limit of 256) do not lock a new client out'
   });
 });
 
+test('reasoning off renders Qwen3\'s template as llama-server does: chat_template_kwargs.enable_thinking, reasoning_effort "none", --reasoning off', async () => {
+  const { QWEN3_TEMPLATE, CONVERSATIONS, LLAMA_SERVER_PROMPTS, BAD_TYPE_MESSAGE } = await import('./qwen3_template.mjs');
+  const apply = (b, body) => fetch(b + '/apply-template', { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(T) });
+  const prompt = async (b, body) => {
+    const r = await apply(b, body);
+    assert.equal(r.status, 200);
+    return (await r.json()).prompt;
+  };
+  await withServer(['--chat-template', QWEN3_TEMPLATE], async (b) => {
+    for (const [i, messages] of CONVERSATIONS.entries()) {
+      const want = LLAMA_SERVER_PROMPTS[i];
+      assert.equal(await prompt(b, { messages }), want.thinking);
+      assert.equal(await prompt(b, { messages, chat_template_kwargs: { enable_thinking: true } }), want.thinking);
+      assert.equal(await prompt(b, { messages, chat_template_kwargs: { enable_thinking: false } }), want.off);
+      assert.equal(await prompt(b, { messages, reasoning_effort: 'none' }), want.off);
+    }
+    const bad = await apply(b, { messages: CONVERSATIONS[0], chat_template_kwargs: { enable_thinking: 'false' } });
+    assert.equal(bad.status, 400);
+    assert.equal((await bad.json()).error.message, BAD_TYPE_MESSAGE);
+  });
+  // the server's default, which a request may turn back on
+  await withServer(['--chat-template', QWEN3_TEMPLATE, '--reasoning', 'off'], async (b) => {
+    assert.equal(await prompt(b, { messages: CONVERSATIONS[0] }), LLAMA_SERVER_PROMPTS[0].off);
+    assert.equal(await prompt(b, { messages: CONVERSATIONS[0], chat_template_kwargs: { enable_thinking: true } }), LLAMA_SERVER_PROMPTS[0].thinking);
+  });
+  // a template without the setting (this model's chatml) is unchanged, as a Jinja template ignores it
+  const plain = await prompt(base, { messages: CONVERSATIONS[0] });
+  assert.equal(await prompt(base, { messages: CONVERSATIONS[0], chat_template_kwargs: { enable_thinking: false } }), plain);
+});
+
 test('llama-server endpoints: /completion, /tokenize and /detokenize (as llama.cpp), /apply-template, /props, /slots, /metrics', async () => {
   const want = kiteRun(['-p', 'Once upon a time', '-n', '12']);
   const c = await (await post('/completion', { prompt: 'Once upon a time', n_predict: 12, temperature: 0 })).json();

@@ -1,11 +1,16 @@
 // think.test.mjs - hiding a reasoning block: the package's splitter (web/think.js) against
 // hand-worked splits (the same cases as test_chat's C splitter), for every cut of the text into
-// three pieces; `kite run --think` takes show/hide and refuses anything else.
+// three pieces; `kite run --think` takes show/hide and refuses anything else; reasoning off
+// (--reasoning off, the package's thinking: 'off') renders Qwen3's template as llama-server does
+// with enable_thinking false.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ThinkSplit } from '../../web/think.js';
-import { kiteBin } from './helpers.mjs';
+import { kiteBin, modelsDir, requireModels } from './helpers.mjs';
 
 const CASES = [
   ['<think>\nLet me see.\n</think>\n\nParis.', 'Paris.', '\nLet me see.\n'],
@@ -58,5 +63,86 @@ test("the package's generate/chat take thinking 'show' | 'hide'", async () => {
     assert.throws(() => m.generate('x', { thinking: 'maybe' }), /thinking/);
   } finally {
     await m.dispose();
+  }
+});
+
+// ---- reasoning off (llama.cpp's --reasoning off, enable_thinking false) -----------------------
+// The rendered prompts are llama-server's (built from source) for Qwen3's real template; see
+// qwen3_template.mjs. serve.test.mjs checks the server's chat_template_kwargs against them.
+
+const qwen3Model = () => join(modelsDir(), 'arch', 'qwen3.gguf');
+
+// The prompt kite run builds (its --verbose-prompt line), with extra flags.
+function runPrompt(template, extra) {
+  const r = spawnSync(kiteBin(), ['run', '-m', qwen3Model(), '--chat-template', template, '-p', 'Hello', '-n', '1', '--temp', '0', '--verbose-prompt', '--no-stats', ...extra], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const m = /^prompt: '([\s\S]*?)'\nnumber of tokens/m.exec(r.stderr);
+  assert.ok(m, `no prompt line in ${r.stderr.slice(0, 300)}`);
+  return m[1];
+}
+
+test('kite run --reasoning off renders Qwen3\'s template as llama-server does with enable_thinking false', async () => {
+  requireModels();
+  const { QWEN3_TEMPLATE, LLAMA_SERVER_PROMPTS } = await import('./qwen3_template.mjs');
+  const want = LLAMA_SERVER_PROMPTS[0];
+  assert.equal(runPrompt(QWEN3_TEMPLATE, []), want.thinking);
+  assert.equal(runPrompt(QWEN3_TEMPLATE, ['-rea', 'on']), want.thinking);
+  assert.equal(runPrompt(QWEN3_TEMPLATE, ['--reasoning', 'auto']), want.thinking);
+  assert.equal(runPrompt(QWEN3_TEMPLATE, ['--reasoning', 'off']), want.off);
+  assert.equal(runPrompt(QWEN3_TEMPLATE, ['-rea', 'off']), want.off);
+  assert.equal(runPrompt(QWEN3_TEMPLATE, ['--reasoning-budget', '0']), want.off);
+  assert.equal(runPrompt(QWEN3_TEMPLATE, ['--reasoning-budget', '-1']), want.thinking);
+  // chatml has no such setting: unchanged
+  assert.equal(runPrompt('chatml', ['--reasoning', 'off']), runPrompt('chatml', []));
+  const bad = spawnSync(kiteBin(), ['run', '--reasoning', 'maybe', '-n', '1'], { encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--reasoning takes on, off or auto, not 'maybe'/);
+  const budget = spawnSync(kiteBin(), ['run', '--reasoning-budget', '64', '-n', '1'], { encoding: 'utf8' });
+  assert.equal(budget.status, 2);
+  assert.match(budget.stderr, /--reasoning-budget takes -1 \(unrestricted\) or 0 \(no reasoning\), not '64'/);
+});
+
+test('kite chat --reasoning off: each reply opens with the empty block, the conversation goes on', async () => {
+  requireModels();
+  const { QWEN3_TEMPLATE } = await import('./qwen3_template.mjs');
+  const args = ['chat', '-m', qwen3Model(), '--chat-template', QWEN3_TEMPLATE, '-n', '4', '--temp', '0', '--reasoning', 'off'];
+  const r = spawnSync(kiteBin(), args, { input: 'Hello\nAnd again\n', encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /error|dropped/i);
+  // the first reply is kite run's with the same prompt (the rendering checked above)
+  const first = spawnSync(kiteBin(), ['run', '-m', qwen3Model(), '--chat-template', QWEN3_TEMPLATE, '-p', 'Hello', '-n', '4', '--temp', '0', '--reasoning', 'off', '--no-stats'], { encoding: 'utf8' });
+  assert.ok(r.stdout.includes(first.stdout), `chat ${JSON.stringify(r.stdout)} lacks run's ${JSON.stringify(first.stdout)}`);
+});
+
+test("the package's chat takes thinking: 'off' (the CLI's --reasoning off ids)", async () => {
+  requireModels();
+  const { requireDist } = await import('./wasm_helpers.mjs');
+  requireDist(['st']);
+  const { QWEN3_TEMPLATE } = await import('./qwen3_template.mjs');
+  const { ggufAppend } = await import('./gguf_append.mjs');
+  const { loadModel } = await import('../../web/index.js');
+  const dir = mkdtempSync(join(tmpdir(), 'kite-think-'));
+  try {
+    // qwen3.gguf with Qwen3's template as its own tokenizer.chat_template
+    const file = join(dir, 'qwen3-template.gguf');
+    writeFileSync(file, ggufAppend(readFileSync(qwen3Model()), [['tokenizer.chat_template', 'str', QWEN3_TEMPLATE]], []));
+    const cli = (extra) => spawnSync(kiteBin(), ['run', '-m', file, '--chat-template', 'auto', '-p', 'Hello', '-n', '8', '--temp', '0', '--ids', '--no-stats', ...extra], { encoding: 'utf8' }).stdout.trim().split(/\s+/).map(Number);
+    const m = await loadModel(file, { flavor: 'st' });
+    try {
+      const ids = async (thinking) => {
+        const g = m.chat([{ role: 'user', content: 'Hello' }], { maxTokens: 8, temperature: 0, thinking });
+        await g.text();
+        return (await g.result).tokens;
+      };
+      const off = await ids('off');
+      assert.deepEqual(off, cli(['--reasoning', 'off']));
+      assert.deepEqual(await ids('show'), cli([]));
+      assert.notDeepEqual(off, cli([]), 'the empty block changes the reply (the check is not vacuous)');
+      assert.throws(() => m.generate('x', { thinking: 'off' }), /thinking/);
+    } finally {
+      await m.dispose();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

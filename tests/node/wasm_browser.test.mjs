@@ -1,7 +1,8 @@
 // wasm_browser.test.mjs - the package in headless Chromium (crossOriginIsolated page): every
 // build the browser can run (mt and st, SIMD128 and relaxed SIMD) samples the native CLI's
 // greedy tokens on F32, F16, Q8_0 and Q4_K_M models (the int8 dot kernels the relaxed build
-// changes), loading from a URL, a Blob and an ArrayBuffer.
+// changes) and on every architecture of ../shared/models/arch, loading from a URL, a Blob and
+// an ArrayBuffer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
@@ -20,6 +21,14 @@ const MODELS = [
   ['ref/rand-llama-spm-Q8_0.gguf', 'The capital of France is', 16, true],
   ['ref/rand-llama-spm-Q4_0.gguf', 'The capital of France is', 16, true],
   ['ref/rand-llama-spm-Q4_K_M.gguf', 'The capital of France is', 16, true],
+  // the other architectures (tests/node/arch.test.mjs), on the prompt longer than gemma's
+  // sliding windows
+  ...['qwen3', 'qwen3moe', 'gemma3', 'gemma2', 'smollm3', 'llama3', 'phi4mini'].map((stem) => [
+    `arch/${stem}.gguf`,
+    'Once upon a time, in a small village at the edge of a great forest, there lived an old woodcutter and his three',
+    24,
+    true,
+  ]),
 ];
 
 // Runs in the page: greedy ids of each model with one build.

@@ -223,8 +223,45 @@ static void test_think_split(void) {
     CHECK(!kite_think_split_feed(&s, "abc", 3, refuse_emit, NULL), "a refusing emit did not stop the feed");
 }
 
+// Reasoning off (KITE_CHAT_NO_THINKING): the reply opening gets the empty block only where the
+// source writes one for enable_thinking false (tests/node/think.test.mjs compares the rendering
+// of Qwen3's real template with llama-server's); other templates and names are unchanged.
+static void test_no_thinking(void) {
+    static const char qwen3_gen[] = "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}"
+                                    "{%- if enable_thinking is defined and enable_thinking is false %}"
+                                    "{{- '<think>\\n\\n</think>\\n\\n' }}{%- endif %}{%- endif %}"
+                                    "{{- '<|im_start|>' + message.role + '\\n' + content + '<|im_end|>' + '\\n' }}";
+    const kite_chat_msg msgs[] = {{"user", "Hello"}};
+    CHECK(!strcmp(kite_chat_no_think_text(qwen3_gen), "<think>\n\n</think>\n\n"), "qwen3: '%s'",
+          kite_chat_no_think_text(qwen3_gen));
+    CHECK(!strcmp(kite_chat_no_think_text("chatml"), "") && !strcmp(kite_chat_no_think_text(NULL), "") &&
+              !strcmp(kite_chat_no_think_text("{{ '<|im_start|>' }} enable_thinking"), ""),
+          "a template without the block has no reasoning-off text");
+    const char *tmpls[] = {qwen3_gen, "chatml", "gemma"};
+    for (size_t t = 0; t < 3; t++) {
+        char *plain = NULL, *off = NULL, *no_add = NULL, *hist = NULL;
+        CHECK(kite_chat_apply(tmpls[t], msgs, 1, true, &plain, NULL) == KITE_OK &&
+                  kite_chat_apply_ex(tmpls[t], msgs, 1, KITE_CHAT_ADD_ASSISTANT | KITE_CHAT_NO_THINKING, &off, NULL) ==
+                      KITE_OK &&
+                  kite_chat_apply_ex(tmpls[t], msgs, 1, KITE_CHAT_NO_THINKING, &no_add, NULL) == KITE_OK &&
+                  kite_chat_apply(tmpls[t], msgs, 1, false, &hist, NULL) == KITE_OK,
+              "template %zu: %s", t, kite_last_error());
+        if (plain && off && no_add && hist) {
+            const char *extra = kite_chat_no_think_text(tmpls[t]);
+            CHECK(strlen(off) == strlen(plain) + strlen(extra) && !strncmp(off, plain, strlen(plain)) &&
+                      !strcmp(off + strlen(plain), extra),
+                  "template %zu: reasoning off gives '%s'", t, off);
+            CHECK(!strcmp(no_add, hist), "template %zu: without the assistant's opening nothing is added", t);
+        }
+        free(plain), free(off), free(no_add), free(hist);
+    }
+    char *out = NULL;
+    CHECK(kite_chat_apply_ex("chatml", msgs, 1, 4, &out, NULL) == KITE_ERR_INVALID && !out, "unknown flag accepted");
+}
+
 int main(void) {
     test_think_split();
+    test_no_thinking();
     test_reference_cases();
     test_against_llama();
     return check_done("test_chat");
