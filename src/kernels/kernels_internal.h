@@ -110,6 +110,16 @@ float kite__vec_dot_mxfp4_ref(int n, const block_mxfp4 *w, const block_q8_0 *a);
         (k)->tile[KITE_TYPE_Q6_K] = tile_q6_K, (k)->tile[KITE_TYPE_IQ4_XS] = tile_iq4_xs;         \
     } while (0)
 
+// The same for the grid, ternary and microscaled formats, in the sets that have their own.
+#define KITE_SET_TILES_IQ(k)                                                                     \
+    do {                                                                                          \
+        (k)->tile[KITE_TYPE_IQ2_XXS] = tile_iq2_xxs, (k)->tile[KITE_TYPE_IQ2_XS] = tile_iq2_xs;   \
+        (k)->tile[KITE_TYPE_IQ2_S] = tile_iq2_s, (k)->tile[KITE_TYPE_IQ3_XXS] = tile_iq3_xxs;     \
+        (k)->tile[KITE_TYPE_IQ3_S] = tile_iq3_s, (k)->tile[KITE_TYPE_IQ1_S] = tile_iq1_s;         \
+        (k)->tile[KITE_TYPE_IQ1_M] = tile_iq1_m, (k)->tile[KITE_TYPE_TQ1_0] = tile_tq1_0;         \
+        (k)->tile[KITE_TYPE_TQ2_0] = tile_tq2_0, (k)->tile[KITE_TYPE_MXFP4] = tile_mxfp4;         \
+    } while (0)
+
 // ISA sets: each fills the entries it accelerates (compiled only where the ISA exists).
 void kite__kernels_fill_avx2(kite__kernels *k);
 void kite__kernels_fill_avx512(kite__kernels *k);
