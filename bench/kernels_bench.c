@@ -208,8 +208,18 @@ static void hot_gemv(const kite_type *types, int nt, double min_time) {
     size_t ss = 0;
     for (int ti = 0; ti < nt && ti < MAXT; ti++) ss = fmax(ss, kite_matmul_scratch_size(types[ti], s.n_in, 1));
     void *scr = malloc(ss);
-    double best[MAXT];
+    double best[MAXT], pbest[MAXT];
+    void *aq[MAXT];
     for (int ti = 0; ti < nt && ti < MAXT; ti++) {
+        pbest[ti] = 0, aq[ti] = NULL;
+        if (peer_dot(types[ti])) { // llama.cpp's vec_dot on the same rows, activations converted once
+            kite_type p = kite_matmul_act_type(types[ti]);
+            aq[ti] = malloc((size_t)kite_type_row_bytes(p, s.n_in));
+            if (p == KITE_TYPE_Q8_0) kite_quantize_row_q8_0_ref(x, aq[ti], s.n_in);
+            else if (p == KITE_TYPE_Q8_K) kite_quantize_row_q8_K_ref(x, aq[ti], s.n_in);
+            else if (p == KITE_TYPE_Q8_1) kite_quantize_row_q8_1_ref(x, aq[ti], s.n_in);
+            else free(aq[ti]), aq[ti] = NULL;
+        }
         mb[ti] = (size_t)kite_type_row_bytes(types[ti], s.n_in) * s.n_out;
         w[ti] = malloc(mb[ti]);
         fill(types[ti], w[ti], mb[ti], s.n_in);
@@ -225,14 +235,26 @@ static void hot_gemv(const kite_type *types, int nt, double min_time) {
                 el = cpu_now() - t0;
             } while (el < min_time / ROUNDS || calls < 3);
             best[ti] = fmax(best[ti], (double)mb[ti] * calls / el / 1e9);
+            if (!aq[ti]) continue;
+            const ggml_dot_fn pd = peer_dot(types[ti]);
+            const size_t ws = mb[ti] / s.n_out;
+            calls = 0, t0 = cpu_now();
+            do {
+                for (int r = 0; r < s.n_out; r++) pd(s.n_in, &y[r], 0, w[ti] + r * ws, 0, aq[ti], 0, 1);
+                calls++;
+                el = cpu_now() - t0;
+            } while (el < min_time / ROUNDS || calls < 3);
+            pbest[ti] = fmax(pbest[ti], (double)mb[ti] * calls / el / 1e9);
         }
     printf("\nGEMV with hot weights (%s, 1 thread, best of %d interleaved rounds, CPU time), kernel set %s\n", s.name,
            ROUNDS, kite_kernels_isa());
-    printf("%-8s %10s %10s %12s\n", "type", "bits/w", "GB/s", "vs first");
+    printf("%-8s %10s %10s %12s %14s\n", "type", "bits/w", "GB/s", "vs first", "llama.cpp GB/s");
     for (int ti = 0; ti < nt && ti < MAXT; ti++) {
-        printf("%-8s %10.3f %10.2f %11.2fx\n", kite_type_name(types[ti]), 8.0 * mb[ti] / ((double)s.n_in * s.n_out),
-               best[ti], best[ti] / best[0]);
-        free(w[ti]);
+        char pc[48] = "";
+        if (pbest[ti] > 0) snprintf(pc, sizeof pc, "%6.2f (x%.2f)", pbest[ti], best[ti] / pbest[ti]);
+        printf("%-8s %10.3f %10.2f %11.2fx %14s\n", kite_type_name(types[ti]), 8.0 * mb[ti] / ((double)s.n_in * s.n_out),
+               best[ti], best[ti] / best[0], pc);
+        free(w[ti]), free(aq[ti]);
     }
     free(x), free(y), free(scr);
 }
@@ -277,6 +299,7 @@ int main(int argc, char **argv) {
     static const shape SHAPES[] = {{"attn_q 576->576", 576, 576}, {"ffn_up 576->1536", 576, 1536},
                                    {"ffn_down 1536->576", 1536, 576}, {"output 576->49152", 576, 49152}};
     if (hot_only) { // the hot-weight table alone, for the default set and every other one
+        open_peer();
         const char *d0 = kite_kernels_isa();
         for (int ii = kite_kernels_isa_count() - 1; ii >= 0; ii--) {
             kite_kernels_set_isa(kite_kernels_isa_name(ii));
