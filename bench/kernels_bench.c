@@ -1,8 +1,11 @@
 // kernels_bench.c - GEMV/GEMM throughput of kite_matmul per weight type, ISA and thread count on
 // SmolLM2-135M shapes, against the memory bandwidth measured in the same run and against
 // llama.cpp's own vec_dot kernels (node-llama-cpp's libggml-cpu, dlopen'd) on the same rows.
-// Not a test: prints numbers. Usage: kernels_bench [--all] [--types q8_0,q4_K,...] [--quick]
-#if !defined(__EMSCRIPTEN__)
+// Not a test: prints numbers. Usage: kernels_bench [--all] [--iq] [--types q8_0,q4_K,...] [--quick]
+// (--iq: Q4_K next to the grid, ternary and microscaled formats; compare their GB/s of weight
+// bytes, the rate decode reads them at. --hot: only the hot-weight GEMV table, in CPU time,
+// per kernel set: the kernels' own rate, steady on a shared machine.)
+#if !defined(__EMSCRIPTEN__) && !defined(__wasi__)
 #include <dlfcn.h>
 #define HAVE_PEER 1 // llama.cpp's native kernels can be dlopen'd
 #endif
@@ -17,6 +20,13 @@
 static double now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+// CPU seconds of this process: on a shared machine steadier than wall time for one thread.
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -38,9 +48,12 @@ static void fill(kite_type t, unsigned char *w, size_t bytes, int64_t n_in) {
         return;
     }
     size_t off = t == KITE_TYPE_Q2_K ? offsetof(block_q2_K, d) : t == KITE_TYPE_Q3_K ? offsetof(block_q3_K, d)
-               : t == KITE_TYPE_Q6_K ? offsetof(block_q6_K, d) : 0;
+               : t == KITE_TYPE_Q6_K ? offsetof(block_q6_K, d) : t == KITE_TYPE_TQ1_0 ? offsetof(block_tq1_0, d)
+               : t == KITE_TYPE_TQ2_0 ? offsetof(block_tq2_0, d) : 0;
     for (size_t b = 0; b + tr->type_size <= bytes; b += tr->type_size) {
         kite_f16 h = kite_f32_to_f16(0.01f);
+        if (t == KITE_TYPE_MXFP4) { w[b] = 120; continue; } // the E8M0 exponent, 2^-8
+        if (t == KITE_TYPE_IQ1_M) continue; // its f16 scale is spread over the scale words' top nibbles
         memcpy(w + b + off, &h, 2);
         if (t == KITE_TYPE_Q4_1 || t == KITE_TYPE_Q5_1 || t == KITE_TYPE_Q4_K || t == KITE_TYPE_Q5_K || t == KITE_TYPE_Q2_K)
             memcpy(w + b + off + 2, &h, 2);
@@ -182,19 +195,94 @@ static double run_gemm(kite_pool *pool, kite_type t, const shape *s, const unsig
     return 2.0 * s->n_in * s->n_out * n_tok * calls / el / 1e9;
 }
 
+// Hot-weight GEMV (decode of a matrix that stays in cache: the kernels' own rate, which is what
+// wasm decode is bound by), one thread, timed in CPU seconds, the types interleaved over rounds
+// and the best round kept: GB/s of weight bytes per type, and the ratio to the first type.
+static void hot_gemv(const kite_type *types, int nt, double min_time) {
+    enum { ROUNDS = 7, MAXT = 32 };
+    const shape s = {"ffn_down 1536->576", 1536, 576};
+    unsigned char *w[MAXT];
+    size_t mb[MAXT];
+    float *x = malloc((size_t)s.n_in * 4), *y = malloc((size_t)s.n_out * 4);
+    for (int i = 0; i < s.n_in; i++) x[i] = rndf();
+    size_t ss = 0;
+    for (int ti = 0; ti < nt && ti < MAXT; ti++) ss = fmax(ss, kite_matmul_scratch_size(types[ti], s.n_in, 1));
+    void *scr = malloc(ss);
+    double best[MAXT], pbest[MAXT];
+    void *aq[MAXT];
+    for (int ti = 0; ti < nt && ti < MAXT; ti++) {
+        pbest[ti] = 0, aq[ti] = NULL;
+        if (peer_dot(types[ti])) { // llama.cpp's vec_dot on the same rows, activations converted once
+            kite_type p = kite_matmul_act_type(types[ti]);
+            aq[ti] = malloc((size_t)kite_type_row_bytes(p, s.n_in));
+            if (p == KITE_TYPE_Q8_0) kite_quantize_row_q8_0_ref(x, aq[ti], s.n_in);
+            else if (p == KITE_TYPE_Q8_K) kite_quantize_row_q8_K_ref(x, aq[ti], s.n_in);
+            else if (p == KITE_TYPE_Q8_1) kite_quantize_row_q8_1_ref(x, aq[ti], s.n_in);
+            else free(aq[ti]), aq[ti] = NULL;
+        }
+        mb[ti] = (size_t)kite_type_row_bytes(types[ti], s.n_in) * s.n_out;
+        w[ti] = malloc(mb[ti]);
+        fill(types[ti], w[ti], mb[ti], s.n_in);
+        best[ti] = 0;
+    }
+    for (int round = 0; round < ROUNDS; round++)
+        for (int ti = 0; ti < nt && ti < MAXT; ti++) {
+            int calls = 0;
+            double t0 = cpu_now(), el;
+            do {
+                kite_matmul(NULL, types[ti], w[ti], s.n_in, s.n_out, x, 1, y, scr, ss);
+                calls++;
+                el = cpu_now() - t0;
+            } while (el < min_time / ROUNDS || calls < 3);
+            best[ti] = fmax(best[ti], (double)mb[ti] * calls / el / 1e9);
+            if (!aq[ti]) continue;
+            const ggml_dot_fn pd = peer_dot(types[ti]);
+            const size_t ws = mb[ti] / s.n_out;
+            calls = 0, t0 = cpu_now();
+            do {
+                for (int r = 0; r < s.n_out; r++) pd(s.n_in, &y[r], 0, w[ti] + r * ws, 0, aq[ti], 0, 1);
+                calls++;
+                el = cpu_now() - t0;
+            } while (el < min_time / ROUNDS || calls < 3);
+            pbest[ti] = fmax(pbest[ti], (double)mb[ti] * calls / el / 1e9);
+        }
+    printf("\nGEMV with hot weights (%s, 1 thread, best of %d interleaved rounds, CPU time), kernel set %s\n", s.name,
+           ROUNDS, kite_kernels_isa());
+    printf("%-8s %10s %10s %12s %14s\n", "type", "bits/w", "GB/s", "vs first", "llama.cpp GB/s");
+    for (int ti = 0; ti < nt && ti < MAXT; ti++) {
+        char pc[48] = "";
+        if (pbest[ti] > 0) snprintf(pc, sizeof pc, "%6.2f (x%.2f)", pbest[ti], best[ti] / pbest[ti]);
+        printf("%-8s %10.3f %10.2f %11.2fx %14s\n", kite_type_name(types[ti]), 8.0 * mb[ti] / ((double)s.n_in * s.n_out),
+               best[ti], best[ti] / best[0], pc);
+        free(w[ti]), free(aq[ti]);
+    }
+    free(x), free(y), free(scr);
+}
+
 int main(int argc, char **argv) {
     static const kite_type DEFAULT[] = {KITE_TYPE_Q8_0, KITE_TYPE_Q4_0, KITE_TYPE_Q5_0, KITE_TYPE_Q4_K, KITE_TYPE_Q5_K, KITE_TYPE_Q6_K, KITE_TYPE_F16};
     static const kite_type ALL[] = {KITE_TYPE_Q8_0, KITE_TYPE_Q4_0, KITE_TYPE_Q4_1, KITE_TYPE_Q5_0, KITE_TYPE_Q5_1,
                                     KITE_TYPE_IQ4_NL, KITE_TYPE_Q2_K, KITE_TYPE_Q3_K, KITE_TYPE_Q4_K, KITE_TYPE_Q5_K,
-                                    KITE_TYPE_Q6_K, KITE_TYPE_IQ4_XS, KITE_TYPE_F16, KITE_TYPE_BF16, KITE_TYPE_F32};
+                                    KITE_TYPE_Q6_K, KITE_TYPE_IQ4_XS, KITE_TYPE_F16, KITE_TYPE_BF16, KITE_TYPE_F32,
+                                    KITE_TYPE_IQ2_XXS, KITE_TYPE_IQ2_XS, KITE_TYPE_IQ2_S, KITE_TYPE_IQ3_XXS,
+                                    KITE_TYPE_IQ3_S, KITE_TYPE_IQ1_S, KITE_TYPE_IQ1_M, KITE_TYPE_TQ1_0, KITE_TYPE_TQ2_0,
+                                    KITE_TYPE_MXFP4};
+    static const kite_type IQ[] = {KITE_TYPE_Q4_K, KITE_TYPE_IQ2_XXS, KITE_TYPE_IQ2_XS, KITE_TYPE_IQ2_S,
+                                   KITE_TYPE_IQ3_XXS, KITE_TYPE_IQ3_S, KITE_TYPE_IQ1_S, KITE_TYPE_IQ1_M,
+                                   KITE_TYPE_TQ1_0, KITE_TYPE_TQ2_0, KITE_TYPE_MXFP4};
     kite_type types[32];
     int nt = 0;
-    bool quick = false;
+    bool quick = false, hot_only = false;
     for (int i = 0; i < (int)(sizeof DEFAULT / sizeof DEFAULT[0]); i++) types[nt++] = DEFAULT[i];
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--all")) {
             nt = 0;
             for (int k = 0; k < (int)(sizeof ALL / sizeof ALL[0]); k++) types[nt++] = ALL[k];
+        } else if (!strcmp(argv[i], "--iq")) {
+            nt = 0;
+            for (int k = 0; k < (int)(sizeof IQ / sizeof IQ[0]); k++) types[nt++] = IQ[k];
+        } else if (!strcmp(argv[i], "--hot")) {
+            hot_only = true;
         } else if (!strcmp(argv[i], "--quick")) {
             quick = true;
         } else if (!strcmp(argv[i], "--types") && i + 1 < argc) {
@@ -202,7 +290,7 @@ int main(int argc, char **argv) {
             for (char *tok = strtok(argv[++i], ","); tok && nt < 32; tok = strtok(NULL, ","))
                 if (kite_type_from_name(tok, &types[nt])) nt++;
         } else {
-            fprintf(stderr, "usage: %s [--all] [--quick] [--types q8_0,q4_K,...]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--all] [--iq] [--hot] [--quick] [--types q8_0,q4_K,...]\n", argv[0]);
             return 2;
         }
     }
@@ -210,6 +298,16 @@ int main(int argc, char **argv) {
     // SmolLM2-135M: n_embd 576, n_ff 1536, vocab 49152 (q/o 576x576, gate/up, down, output)
     static const shape SHAPES[] = {{"attn_q 576->576", 576, 576}, {"ffn_up 576->1536", 576, 1536},
                                    {"ffn_down 1536->576", 1536, 576}, {"output 576->49152", 576, 49152}};
+    if (hot_only) { // the hot-weight table alone, for the default set and every other one
+        open_peer();
+        const char *d0 = kite_kernels_isa();
+        for (int ii = kite_kernels_isa_count() - 1; ii >= 0; ii--) {
+            kite_kernels_set_isa(kite_kernels_isa_name(ii));
+            hot_gemv(types, nt, min_time * 10);
+        }
+        kite_kernels_set_isa(d0);
+        return 0;
+    }
     bandwidth();
     open_peer();
     kite_pool *pools[2] = {NULL, kite_pool_new(2)};

@@ -3,7 +3,7 @@
 // with a synthesized byte-level BPE vocabulary, for decode benchmarks (speed depends on shapes
 // only). Quantize it afterwards with `kite quantize`.
 // Build: cc -O2 -Isrc bench/make_random_model.c BUILD/libkite.a -lm -lpthread
-// Usage: make_random_model OUT.gguf [seed]
+// Usage: make_random_model OUT.gguf [seed] [iq]
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +17,11 @@
         if (try_s != KITE_OK) return try_s; \
     } while (0)
 
-enum { N_EMBD = 576, N_LAYER = 30, N_HEAD = 9, N_HEAD_KV = 3, N_FF = 1536, N_VOCAB = 49152, N_SPECIAL = 3 };
+enum { N_VOCAB = 49152, N_SPECIAL = 3 };
+// The shape: SmolLM2-135M, or with the third argument "iq" one whose widths are multiples of 256
+// (768 wide, 12 layers, 12 / 4 heads, n_ff 2048), so that every matrix takes the 256-element
+// IQ/TQ types instead of llama-quantize's fallbacks.
+static int N_EMBD = 576, N_LAYER = 30, N_HEAD = 9, N_HEAD_KV = 3, N_FF = 1536;
 
 static kite_status file_write(void *user, const void *data, size_t n) {
     return fwrite(data, 1, n, (FILE *)user) == n ? KITE_OK : KITE_ERR_IO;
@@ -143,10 +147,11 @@ static kite_status build(kite_gguf_writer *w) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: make_random_model OUT.gguf [seed]\n");
+        fprintf(stderr, "usage: make_random_model OUT.gguf [seed] [iq]\n");
         return 2;
     }
     rng_state = argc > 2 ? strtoull(argv[2], NULL, 10) | 1 : 0x5eed;
+    if (argc > 3 && strcmp(argv[3], "iq") == 0) N_EMBD = 768, N_LAYER = 12, N_HEAD = 12, N_HEAD_KV = 4, N_FF = 2048;
     FILE *f = fopen(argv[1], "wb");
     if (!f) {
         perror(argv[1]);
@@ -158,7 +163,7 @@ int main(int argc, char **argv) {
     if (s == KITE_OK) s = kite_gguf_writer_write_header(w, &sink);
     // tensor data in the order added: norms 1.0, matrices N(0, 0.02) in f16
     uint16_t *buf = malloc(sizeof(uint16_t) * (size_t)N_EMBD * N_VOCAB);
-    float ones[N_FF];
+    float ones[2048]; // the widest N_FF
     for (int i = 0; i < N_FF; i++) ones[i] = 1.0f;
     uint64_t idx = 0;
     const uint64_t kv = (uint64_t)N_EMBD / N_HEAD * N_HEAD_KV;

@@ -3,6 +3,7 @@
 #include "kernels/kernels_x86.inc"
 #include "kernels/kernels_x86_tokens.inc"
 #include "kernels/kernels_x86_set.inc"
+#include "kernels/kernels_x86_iq.inc"
 
 #include "kernels/attend.h"
 
@@ -10,4 +11,5 @@ void kite__kernels_fill_avx2(kite__kernels *k) {
     k->isa = "avx2";
     k->attend = kite__attend_head_avx2;
     x86_fill(k);
+    x86_fill_iq(k);
 }

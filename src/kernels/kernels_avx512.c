@@ -4,6 +4,7 @@
 #include "kernels/kernels_x86.inc"
 #include "kernels/kernels_x86_tokens.inc"
 #include "kernels/kernels_x86_set.inc"
+#include "kernels/kernels_x86_iq.inc"
 
 #include "kernels/attend.h"
 
@@ -11,4 +12,5 @@ void kite__kernels_fill_avx512(kite__kernels *k) {
     k->isa = "avx512";
     k->attend = kite__attend_head_avx2;
     x86_fill(k);
+    x86_fill_iq(k);
 }

@@ -79,8 +79,9 @@ float kite__vec_dot_q4_K_ref(int n, const block_q4_K *w, const block_q8_K *a);
 float kite__vec_dot_q5_K_ref(int n, const block_q5_K *w, const block_q8_K *a);
 float kite__vec_dot_q6_K_ref(int n, const block_q6_K *w, const block_q8_K *a);
 float kite__vec_dot_iq4_xs_ref(int n, const block_iq4_xs *w, const block_q8_K *a);
-// The grid, ternary and microscaled formats (vec_dot_iq_ref.c): only _ref kernels so far, which
-// every ISA set inherits. Their blocks expand to integers q with value = c * d * ls * q, and
+// The grid, ternary and microscaled formats (vec_dot_iq_ref.c; the ISA sets' tiles in
+// kernels_x86_iq.inc, kernels_neon_iq.inc, kernels_wasm_iq.inc and kernels_wasm_relaxed_iq.inc
+// follow the same order). Their blocks expand to integers q with value = c * d * ls * q, and
 //   s = s + (d*da) * ((float)isum * c)     c = 1/8: IQ2_XXS IQ2_XS IQ2_S IQ1_S IQ1_M
 //                                          c = 1/4: IQ3_XXS;  c = 1: IQ3_S TQ1_0 TQ2_0 MXFP4
 // (IQ1: q = 8g +- 1 folds the 1/8 shift into the integers; MXFP4's d is 2^(e-128), its da the
@@ -108,6 +109,16 @@ float kite__vec_dot_mxfp4_ref(int n, const block_mxfp4 *w, const block_q8_0 *a);
         (k)->tile[KITE_TYPE_Q2_K] = tile_q2_K, (k)->tile[KITE_TYPE_Q3_K] = tile_q3_K;             \
         (k)->tile[KITE_TYPE_Q4_K] = tile_q4_K, (k)->tile[KITE_TYPE_Q5_K] = tile_q5_K;             \
         (k)->tile[KITE_TYPE_Q6_K] = tile_q6_K, (k)->tile[KITE_TYPE_IQ4_XS] = tile_iq4_xs;         \
+    } while (0)
+
+// The same for the grid, ternary and microscaled formats, in the sets that have their own.
+#define KITE_SET_TILES_IQ(k)                                                                     \
+    do {                                                                                          \
+        (k)->tile[KITE_TYPE_IQ2_XXS] = tile_iq2_xxs, (k)->tile[KITE_TYPE_IQ2_XS] = tile_iq2_xs;   \
+        (k)->tile[KITE_TYPE_IQ2_S] = tile_iq2_s, (k)->tile[KITE_TYPE_IQ3_XXS] = tile_iq3_xxs;     \
+        (k)->tile[KITE_TYPE_IQ3_S] = tile_iq3_s, (k)->tile[KITE_TYPE_IQ1_S] = tile_iq1_s;         \
+        (k)->tile[KITE_TYPE_IQ1_M] = tile_iq1_m, (k)->tile[KITE_TYPE_TQ1_0] = tile_tq1_0;         \
+        (k)->tile[KITE_TYPE_TQ2_0] = tile_tq2_0, (k)->tile[KITE_TYPE_MXFP4] = tile_mxfp4;         \
     } while (0)
 
 // ISA sets: each fills the entries it accelerates (compiled only where the ISA exists).

@@ -380,8 +380,11 @@ KITE_TILE(tile_f32, micro_f, K_F32, n)
 KITE_TILE(tile_f16, micro_f, K_F16, n)
 KITE_TILE(tile_bf16, micro_f, K_BF16, n)
 
+#include "kernels/kernels_neon_iq.inc"
+
 void kite__kernels_fill_neon(kite__kernels *k) {
     k->isa = "neon";
     k->attend = kite__attend_head_neon;
     KITE_SET_TILES(k);
+    KITE_SET_TILES_IQ(k);
 }

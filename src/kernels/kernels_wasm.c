@@ -1,6 +1,8 @@
-// kernels_wasm.c - the WebAssembly SIMD128 kernel set: kernels_wasm.inc's tiles for every type and
-// the activation quantizers.
+// kernels_wasm.c - the WebAssembly SIMD128 kernel set: kernels_wasm.inc's tiles for every type,
+// kernels_wasm_iq.inc's for the grid, ternary and microscaled formats, and the activation
+// quantizers.
 #include "kernels/kernels_wasm.inc"
+#include "kernels/kernels_wasm_iq.inc"
 
 // ---- tile drivers ----------------------------------------------------------------------------
 
@@ -25,6 +27,19 @@ WASM_TILE(tile_iq4_xs, tile_k, K_IQ4_XS)
 WASM_TILE(tile_f32, tile_f, K_F32)
 WASM_TILE(tile_f16, tile_f, K_F16)
 WASM_TILE(tile_bf16, tile_f, K_BF16)
+WASM_TILE(tile_iq2_xxs, tile_iq, K_IQ2_XXS)
+WASM_TILE(tile_iq2_xs, tile_iq, K_IQ2_XS)
+WASM_TILE(tile_iq2_s, tile_iq, K_IQ2_S)
+WASM_TILE(tile_iq3_xxs, tile_iq, K_IQ3_XXS)
+WASM_TILE(tile_iq3_s, tile_iq, K_IQ3_S)
+WASM_TILE(tile_iq1_s, tile_iq, K_IQ1_S)
+WASM_TILE(tile_iq1_m, tile_iq, K_IQ1_M)
+WASM_TILE(tile_tq1_0, tile_iq, K_TQ1_0)
+WASM_TILE(tile_tq2_0, tile_iq, K_TQ2_0)
+
+static void tile_mxfp4(int n, const void *w, size_t ws, int nr, const void *a, size_t as, int nt, float *y, size_t ys) {
+    tile_mx(n, (const uint8_t *)w, ws, nr, (const uint8_t *)a, as, nt, y, ys);
+}
 
 // ---- activation quantizers: the _ref bytes, four lanes at a time ---------------------------
 
@@ -118,4 +133,5 @@ void kite__kernels_fill_wasm(kite__kernels *k) {
     k->quant_q8_1 = quant_q8_1_wasm;
     k->quant_q8_K = quant_q8_K_wasm;
     KITE_SET_TILES(k);
+    KITE_SET_TILES_IQ(k);
 }

@@ -3,6 +3,7 @@
 // ones built on i32x4.relaxed_dot_i8x16_i7x16_add_s (16 int8 products per op), sharing the
 // helpers of kernels_wasm.inc.
 #include "kernels/kernels_wasm.inc"
+#include "kernels/kernels_wasm_iq.inc"
 
 // ---- relaxed SIMD build: i32x4.relaxed_dot_i8x16_i7x16_add_s, 16 int8 products per op ---------
 // Engines agree on its result only while the second operand lies in 0..127, so unsigned weight
@@ -270,6 +271,8 @@ RELAXED_TILE(rtile_q4_K, rmicro_k, K_Q4_K, n / QK_K, 0)
 RELAXED_TILE(rtile_q5_K, rmicro_k, K_Q5_K, n / QK_K, 0)
 RELAXED_TILE(rtile_q6_K, rmicro_k, K_Q6_K, n / QK_K, 0)
 
+#include "kernels/kernels_wasm_relaxed_iq.inc"
+
 void kite__kernels_fill_wasm_relaxed(kite__kernels *k) {
     kite__kernels_fill_wasm(k);
     k->isa = "wasm-relaxed";
@@ -282,4 +285,5 @@ void kite__kernels_fill_wasm_relaxed(kite__kernels *k) {
     k->tile[KITE_TYPE_Q4_K] = rtile_q4_K;
     k->tile[KITE_TYPE_Q5_K] = rtile_q5_K;
     k->tile[KITE_TYPE_Q6_K] = rtile_q6_K;
+    relaxed_fill_iq(k);
 }

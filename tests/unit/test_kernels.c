@@ -56,7 +56,7 @@ static const tcase CASES[] = {
     {KITE_TYPE_Q5_K, "ggml_vec_dot_q5_K_q8_K_generic", "dequantize_row_q5_K"},
     {KITE_TYPE_Q6_K, "ggml_vec_dot_q6_K_q8_K_generic", "dequantize_row_q6_K"},
     {KITE_TYPE_IQ4_XS, "ggml_vec_dot_iq4_xs_q8_K_generic", "dequantize_row_iq4_xs"},
-    // only _ref kernels so far: every ISA set must fall back to them (test 2)
+    // the grid, ternary and microscaled formats: every ISA set has its own tiles (test 2)
     {KITE_TYPE_IQ2_XXS, "ggml_vec_dot_iq2_xxs_q8_K_generic", "dequantize_row_iq2_xxs"},
     {KITE_TYPE_IQ2_XS, "ggml_vec_dot_iq2_xs_q8_K_generic", "dequantize_row_iq2_xs"},
     {KITE_TYPE_IQ2_S, "ggml_vec_dot_iq2_s_q8_K_generic", "dequantize_row_iq2_s"},

@@ -1,0 +1,89 @@
+// wasm_kernels_bench.mjs - benchmark, not a test: kernels_bench (bench/kernels_bench.c) built for
+// WASI, run in headless Chromium (V8 as a page runs it; the relaxed-SIMD build only runs
+// right there) and, for the SIMD128 build, under Node's node:wasi too. Default arguments:
+// --iq --hot (hot-weight GEMV GB/s of weight bytes per type and kernel set, ratios to Q4_K).
+//   node bench/wasm_kernels_bench.mjs [kernels_bench args...]
+// Builds: cmake --preset wasi-tests (SIMD128), cmake --preset wasi-tests-relaxed (relaxed).
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launchChromium } from '../tests/node/chromium.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.length > 2 ? process.argv.slice(2) : ['--iq', '--hot'];
+const BUILDS = [['SIMD128', 'build/wasi-tests'], ['relaxed SIMD', 'build/wasi-tests-relaxed']];
+
+// Runs a WASI command module in the page: arguments, stdout/stderr, clocks (performance.now:
+// wall time for every clock id, the page has no CPU clock), exit; other calls answer ENOSYS.
+async function wasiInPage([b64, argv]) {
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const enc = new TextEncoder(), dec = new TextDecoder();
+  const argz = argv.map((a) => enc.encode(`${a}\0`));
+  let out = '', memory;
+  const view = () => new DataView(memory.buffer);
+  const calls = {
+    args_sizes_get: (argc, size) => (view().setUint32(argc, argz.length, true), view().setUint32(size, argz.reduce((s, a) => s + a.length, 0), true), 0),
+    args_get: (ptrs, buf) => {
+      for (const [i, a] of argz.entries()) {
+        view().setUint32(ptrs + 4 * i, buf, true);
+        new Uint8Array(memory.buffer, buf, a.length).set(a);
+        buf += a.length;
+      }
+      return 0;
+    },
+    environ_sizes_get: (count, size) => (view().setUint32(count, 0, true), view().setUint32(size, 0, true), 0),
+    environ_get: () => 0,
+    clock_time_get: (id, prec, ptr) => (view().setBigUint64(ptr, BigInt(Math.round(performance.now() * 1e6)), true), 0),
+    clock_res_get: (id, ptr) => (view().setBigUint64(ptr, 1000n, true), 0),
+    fd_write: (fd, iovs, n, written) => {
+      let total = 0;
+      for (let i = 0; i < n; i++) {
+        const ptr = view().getUint32(iovs + 8 * i, true), len = view().getUint32(iovs + 8 * i + 4, true);
+        out += dec.decode(new Uint8Array(memory.buffer, ptr, len));
+        total += len;
+      }
+      view().setUint32(written, total, true);
+      return 0;
+    },
+    fd_fdstat_get: (fd, st) => {
+      new Uint8Array(memory.buffer, st, 24).fill(0);
+      view().setUint8(st, 2);
+      view().setBigUint64(st + 8, ~0n, true), view().setBigUint64(st + 16, ~0n, true);
+      return 0;
+    },
+    fd_seek: () => 70,
+    fd_close: () => 0,
+    proc_exit: (code) => { throw { exitCode: code }; },
+  };
+  const wasi = new Proxy(calls, { get: (t, k) => t[k] ?? (() => 52) });
+  const { instance } = await WebAssembly.instantiate(bytes, { wasi_snapshot_preview1: wasi });
+  memory = instance.exports.memory;
+  try {
+    instance.exports._start();
+  } catch (e) {
+    if (!(e && typeof e.exitCode === 'number')) out += `\n${e}`;
+  }
+  return out;
+}
+
+const browser = await launchChromium();
+try {
+  for (const [name, dir] of BUILDS) {
+    const file = [join(root, dir, 'kernels_bench.wasm'), join(root, dir, 'kernels_bench')].find((p) => existsSync(p));
+    if (!file) {
+      console.log(`${name}: ${dir}/kernels_bench missing (cmake --preset ${dir.split('/')[1]} && cmake --build ${dir} --target kernels_bench)`);
+      continue;
+    }
+    const page = await browser.newPage();
+    console.log(`== ${name}, Chromium (wall time) ==`);
+    console.log(await page.evaluate(wasiInPage, [readFileSync(file).toString('base64'), ['kernels_bench', ...args]]));
+    await page.close();
+    if (name === 'SIMD128') {
+      const r = spawnSync(process.execPath, [join(root, 'wasm/kite-wasi.mjs'), ...args], { env: { ...process.env, KITE_WASI: file } });
+      console.log(`== ${name}, Node ${process.version} node:wasi (CPU time) ==\n${r.stdout}${r.stderr}`);
+    }
+  }
+} finally {
+  await browser.close();
+}
