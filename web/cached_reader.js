@@ -5,7 +5,8 @@
 // space, locked by another tab) never fails the load: the model loads uncached and the result
 // says why.
 import { openEntry, freeSpace } from './model_cache.js';
-import { CHUNK, checkSize, iterate, readUnknownLength, startDownload } from './reader.js';
+import { CHUNK, checkSize, iterate, readBody, readUnknownLength, startDownload } from './reader.js';
+import { DEFAULT_PART_SIZE, downloadParts, layoutParts, parallelUsable, rangeValidator } from './ranged_download.js';
 
 const mib = (n) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
@@ -76,6 +77,23 @@ const spaceWarning = (reason, need, free) =>
   `${free === Infinity ? 'an unknown amount' : mib(Math.max(0, free))} more)`;
 const errorReason = (e) => (e?.name === 'QuotaExceededError' ? 'the storage quota is full' : `writing the cache failed: ${e?.message || e}`);
 
+// The parts' progress as the entry records it: { size: partSize, got: [bytes per part] }.
+const partsMeta = (partSize, parts) => ({ size: partSize, got: parts.map((p) => p.got) });
+
+// The parts a partial entry recorded, or null when its record does not fit its size.
+function recordedParts(m) {
+  const partSize = m.parts?.size;
+  if (!Number.isInteger(partSize) || partSize <= 0 || !Number.isInteger(m.size) || m.size <= 0) return null;
+  const parts = layoutParts(m.size, partSize);
+  const got = m.parts.got;
+  if (!Array.isArray(got) || got.length !== parts.length) return null;
+  for (let i = 0; i < parts.length; i++) {
+    if (!Number.isInteger(got[i]) || got[i] < 0 || got[i] > parts[i].end - parts[i].start) return null;
+    parts[i].got = got[i];
+  }
+  return parts;
+}
+
 async function downloadToOpfs(entry, m, desc, io, info) {
   let access = null;
   try {
@@ -84,7 +102,23 @@ async function downloadToOpfs(entry, m, desc, io, info) {
     info.warning = `not cached: ${e.message} (another tab may be downloading the same model)`;
   }
   const validator = m?.etag || m?.lastModified;
-  let have = access && m && !m.complete && validator ? access.getSize() : 0;
+  // A parallel download cut short: fetch the parts still missing, tied to the same file.
+  const recorded = access && m && !m.complete && validator ? recordedParts(m) : null;
+  if (recorded) {
+    const meta = { ...m, storedAt: Date.now() };
+    info.resumedFrom = recorded.reduce((n, p) => n + p.got, 0);
+    try {
+      return await storeParts({ entry, access, meta, desc, io, info, parts: recorded, validator: m.validator ?? validator });
+    } catch (e) {
+      if (!e.restart) throw e;
+      // The file changed on the server (or it stopped taking ranges): start over.
+      info.resumedFrom = 0;
+      await entry.remove();
+      access = await entry.access().catch(() => null);
+      m = null;
+    }
+  }
+  let have = access && m && !m.complete && validator && !m.parts ? access.getSize() : 0;
   if (have >= (m?.size ?? 0)) have = 0;
   let dl;
   try {
@@ -144,7 +178,25 @@ async function downloadToOpfs(entry, m, desc, io, info) {
       await entry.remove();
     } else {
       access.truncate(have);
-      await entry.setMeta(meta);
+      if (!parallelUsable(res, size, io)) await entry.setMeta(meta);
+    }
+  }
+  if (parallelUsable(res, size, io)) {
+    const partSize = io.partSize ?? DEFAULT_PART_SIZE;
+    const parts = layoutParts(size, partSize);
+    const pmeta = { ...meta, validator: rangeValidator(res), parts: partsMeta(partSize, parts) };
+    if (access) await entry.setMeta(pmeta);
+    try {
+      return await storeParts({ entry, access, meta: pmeta, desc, io, info, parts, validator: pmeta.validator, first: { body, desc } });
+    } catch (e) {
+      if (!e.restart) throw e;
+      // The server stopped taking ranges midway: once more as one stream, uncached.
+      await entry.remove();
+      const again = await startDownload(desc, io);
+      info.warning ??= 'not cached: the server stopped answering byte ranges';
+      return { ...(await readBody(again.body, again.size, desc, io)), cache: info, commit: async () => {}, discard: async () => {} };
+    } finally {
+      release();
     }
   }
   const dropCache = async (e) => {
@@ -162,14 +214,8 @@ async function downloadToOpfs(entry, m, desc, io, info) {
   try {
     io.progress(0, size);
     if (have) {
-      const tmp = new Uint8Array(Math.min(CHUNK, have));
-      while (off < have) {
-        const n = access.read(tmp.subarray(0, Math.min(tmp.length, have - off)), { at: off });
-        if (n <= 0) throw new Error(`${desc.name}: the cached part is shorter than recorded`);
-        io.heap().set(tmp.subarray(0, n), ptr + off);
-        off += n;
-        io.progress(off, size);
-      }
+      await copyStored(access, ptr, [{ start: 0, got: have }], size, desc, io);
+      off = have;
     }
     for await (const chunk of iterate(body, desc, io)) {
       if (off + chunk.byteLength > size) throw new Error(`${desc.name}: server sent more than its Content-Length (${size})`);
@@ -206,6 +252,101 @@ async function downloadToOpfs(entry, m, desc, io, info) {
     commit: async (sha256) => {
       if (!info.stored) return;
       await entry.setMeta({ ...meta, complete: true, sha256 }).catch(async (e) => {
+        info.stored = false;
+        info.warning = spaceWarning(errorReason(e), size, await freeSpace());
+        await entry.remove();
+      });
+    },
+    discard: async () => entry.remove(),
+  };
+}
+
+// Copies the stored bytes of each part ([start, start + got)) from the cache file into the heap.
+async function copyStored(access, ptr, parts, size, desc, io) {
+  const tmp = new Uint8Array(Math.min(CHUNK, size));
+  let done = 0;
+  for (const p of parts) {
+    for (let off = p.start; off < p.start + p.got;) {
+      const n = access.read(tmp.subarray(0, Math.min(tmp.length, p.start + p.got - off)), { at: off });
+      if (n <= 0) throw new Error(`${desc.name}: the cached part is shorter than recorded`);
+      io.heap().set(tmp.subarray(0, n), ptr + off);
+      off += n;
+      done += n;
+      io.progress(done, size);
+    }
+  }
+}
+
+// A parallel download (ranged_download.js) into a fresh heap block and, while access is open,
+// into the cache file at the same offsets; the entry records each part's progress when the part
+// completes and when the download stops, so the next load asks only for what is missing.
+// Rejects with e.restart set when the server does not answer a range as asked.
+async function storeParts({ entry, access, meta, desc, io, info, parts, validator, first }) {
+  const size = meta.size;
+  const partSize = meta.parts.size;
+  let saving = Promise.resolve();
+  // Metadata writes one after another (a file has one writer at a time); the bytes are flushed
+  // first, so the record never claims bytes the file does not hold.
+  const save = () => {
+    if (!access) return saving;
+    saving = saving.then(() => {
+      if (!access) return;
+      access.flush();
+      return entry.setMeta({ ...meta, parts: partsMeta(partSize, parts) });
+    }).catch(() => {});
+    return saving;
+  };
+  let dropped = false; // a write to the cache failed: the entry goes, the download goes on
+  const dropCache = (e) => {
+    if (!access) return;
+    try {
+      access.close();
+    } catch {
+      // already closed
+    }
+    access = null;
+    dropped = true;
+    info.warning = spaceWarning(errorReason(e), size, Infinity);
+  };
+  const ptr = io.alloc(size);
+  try {
+    if (info.resumedFrom) await copyStored(access, ptr, parts, size, desc, io);
+    await downloadParts({
+      desc, io, size, parts, validator, first,
+      write: (off, chunk) => {
+        io.heap().set(chunk, ptr + off);
+        if (!access) return;
+        try {
+          if (access.write(chunk, { at: off }) !== chunk.byteLength) throw new Error('a short write to the cache');
+        } catch (e) {
+          dropCache(e);
+        }
+      },
+      partDone: () => save(),
+    });
+  } catch (e) {
+    io.free(ptr);
+    throw e;
+  } finally {
+    // What arrived stays stored (a partial entry): the next load resumes each part from there.
+    await save();
+    info.stored = !!access;
+    if (access) {
+      try {
+        access.close();
+      } catch {
+        // the handle went with the worker
+      }
+    }
+    if (dropped) await entry.remove();
+  }
+  const done = { ...meta };
+  delete done.parts;
+  return {
+    ptr, size, cache: info,
+    commit: async (sha256) => {
+      if (!info.stored) return;
+      await entry.setMeta({ ...done, complete: true, sha256 }).catch(async (e) => {
         info.stored = false;
         info.warning = spaceWarning(errorReason(e), size, await freeSpace());
         await entry.remove();

@@ -10,6 +10,7 @@ import {
   CHAT_OPTIONS, TOKENIZE_OPTIONS, checkOptions, checkText,
 } from './options.js';
 import { ThinkSplit } from './think.js';
+import { progressMeter } from './progress_meter.js';
 
 export { KiteError, hfUrl, MAX_MODEL_BYTES, MAX_THREADS };
 
@@ -49,7 +50,7 @@ export function splitSetNames(source) {
 // Sends a source (or the array of a split set's files, in order) to the worker, serving pulls
 // for in-memory bytes; returns the call's result.
 // An abort of signal rejects at once (the caller then ends the worker).
-async function withSource(client, op, source, args, { onProgress, signal, onChunk, stallTimeout, cache, sha256 } = {}) {
+async function withSource(client, op, source, args, { onProgress, signal, onChunk, stallTimeout, cache, sha256, connections, partSize } = {}) {
   const list = Array.isArray(source) ? source : null;
   if (list && list.length === 0) throw new KiteError('kite: an empty list of model files', 'invalid input');
   const described = await Promise.all((list ?? [source]).map((s) => describeSource(s)));
@@ -62,7 +63,10 @@ async function withSource(client, op, source, args, { onProgress, signal, onChun
       // The model cache: on by default in browsers, never in Node (no OPFS or Cache API there).
       cache: isNode ? false : (cache ?? true),
       sha256: sha256?.toLowerCase(),
+      connections,
+      partSize,
     };
+    const meter = progressMeter();
     return await client.call(op, { ...args, source: desc, abort: ab.flag?.buffer, download }, {
       cancelOn: signal,
       onEvent: (m) => {
@@ -70,7 +74,7 @@ async function withSource(client, op, source, args, { onProgress, signal, onChun
           const data = described[m.part ?? 0].serve(m.offset, m.length);
           client.reply({ op: 'chunk', id: m.id, data }, [data.buffer]);
         } else if (m.type === 'progress') {
-          onProgress?.({ stage: m.stage, loaded: m.loaded, total: m.total, fraction: m.total ? m.loaded / m.total : 0 });
+          onProgress?.({ stage: m.stage, loaded: m.loaded, total: m.total, fraction: m.total ? m.loaded / m.total : 0, ...meter(m) });
         } else if (m.type === 'chunk') {
           onChunk?.(m.data);
         }
@@ -245,7 +249,7 @@ function genOpts(o) {
 
 export async function loadModel(source, opts = {}) {
   checkOptions('loadModel', opts, LOAD_OPTIONS);
-  const { onProgress, threads, nCtx = 0, flavor, simd, signal, vocabOnly = false, stallTimeout, cache, sha256, gpuLayers, fallback = true } = opts;
+  const { onProgress, threads, nCtx = 0, flavor, simd, signal, vocabOnly = false, stallTimeout, cache, sha256, gpuLayers, fallback = true, connections, partSize } = opts;
   const device = pickDevice(opts);
   // a split set: every file, from the first file's name or as a list (paths, URLs, Files, bytes)
   const files = Array.isArray(source) ? source : splitSetNames(source);
@@ -255,7 +259,7 @@ export async function loadModel(source, opts = {}) {
     const client = await Client.start({ flavor, threads, simd, device: dev });
     try {
       const r = await withSource(client, 'load', files ?? source, { nCtx, threads: client.threads, vocabOnly, device: dev, gpuLayers, fallback },
-        { onProgress, signal, stallTimeout, cache, sha256 });
+        { onProgress, signal, stallTimeout, cache, sha256, connections, partSize });
       return { client, r };
     } catch (e) {
       await client.terminate();
@@ -308,7 +312,7 @@ export async function inspect(source, opts = {}) {
 
 export async function quantize(source, type, opts = {}) {
   checkOptions('quantize', opts, QUANTIZE_OPTIONS);
-  const { onProgress, signal, threads, flavor, simd, output, allowRequantize, pure, leaveOutputTensor, stallTimeout, cache, sha256 } = opts;
+  const { onProgress, signal, threads, flavor, simd, output, allowRequantize, pure, leaveOutputTensor, stallTimeout, cache, sha256, connections, partSize } = opts;
   if (typeof type !== 'string' || !type || type.includes('\0'))
     throw new KiteError('kite: quantize(source, type) needs a type name such as "Q4_K_M"', 'invalid input');
   const as = opts.as ?? (output !== undefined ? 'file' : isNode ? 'uint8array' : 'blob');
@@ -353,7 +357,7 @@ export async function quantize(source, type, opts = {}) {
       stats = await withSource(client, 'quantize', source, {
         type,
         opts: { threads: client.threads, allowRequantize: !!allowRequantize, pure: !!pure, leaveOutputTensor: !!leaveOutputTensor },
-      }, { onProgress, signal: stop.signal, onChunk, stallTimeout, cache, sha256 });
+      }, { onProgress, signal: stop.signal, onChunk, stallTimeout, cache, sha256, connections, partSize });
     } finally {
       if (hardStop) stop.signal.removeEventListener('abort', hardStop);
     }

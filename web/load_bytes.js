@@ -1,19 +1,23 @@
 // load_bytes.js - (worker side) a model source into one wasm heap block: through the browser's
 // model cache for http(s) URLs when caching is on (cached_reader.js), else directly
-// (reader.js); then, when the caller gave one, the SHA-256 is checked before anything uses the
-// bytes (a mismatch frees them and drops the cache entry).
+// (ranged_download.js for URLs, reader.js for the rest); then, when the caller gave one, the
+// SHA-256 is checked before anything uses the bytes (a mismatch frees them and drops the cache
+// entry).
 import { readPlain } from './reader.js';
 import { readCached } from './cached_reader.js';
+import { readUrl } from './ranged_download.js';
 import { cacheableUrl, pickBackend } from './model_cache.js';
 import { Sha256 } from './sha256.js';
 
 const HASH_CHUNK = 4 * 2 ** 20;
 
-// io: as readPlain's, plus cache (false, true, 'opfs' or 'cache-api') and sha256 (lower-case
+// io: as readPlain's, plus connections and partSize (ranged_download.js), cache (false, true, 'opfs' or 'cache-api') and sha256 (lower-case
 // hex, optional). Resolves to { ptr, size, cache } (cache: null when the cache was not used).
 export async function readIntoHeap(desc, io) {
   const backend = desc.kind === 'url' && cacheableUrl(desc.url) ? pickBackend(io.cache) : null;
-  const r = backend ? await readCached(desc, io, backend) : { ...(await readPlain(desc, io)), cache: null };
+  const r = backend
+    ? await readCached(desc, io, backend)
+    : { ...(await (desc.kind === 'url' ? readUrl(desc, io) : readPlain(desc, io))), cache: null };
   try {
     if (io.sha256 && !r.verified) {
       const h = new Sha256();

@@ -20,54 +20,39 @@ export function checkSize(size, name) {
   }
 }
 
-// Reads desc into a fresh heap block, with no cache (load_bytes.js picks this or the browser
-// cache). io = { alloc(n) -> ptr, free(ptr), heap() -> Uint8Array, progress(done, total),
-// pull(offset, length) -> Promise<Uint8Array>, signal (AbortSignal: stops a download or read at
-// once), stallTimeout (ms without a byte before a download fails) }. Returns { ptr, size }.
+// Reads desc (a Node path, a Blob or in-memory bytes; URLs: ranged_download.js's readUrl) into a
+// fresh heap block, with no cache (load_bytes.js picks the reader). io = { alloc(n) -> ptr,
+// free(ptr), heap() -> Uint8Array, progress(done, total), pull(offset, length) ->
+// Promise<Uint8Array>, signal (AbortSignal: stops a download or read at once), stallTimeout (ms
+// without a byte before a download fails) }. Returns { ptr, size }.
 export async function readPlain(desc, io) {
   let size = desc.size;
   let fh = null;
-  let body = null;
   if (desc.kind === 'path') {
     fh = await openRegularFile(desc.path);
     size = (await fh.stat()).size;
-  } else if (desc.kind === 'url') {
-    ({ body, size } = await startDownload(desc, io));
   }
   try {
-    if (size !== undefined) checkSize(size, desc.name);
-    if (size === undefined) return await readUnknownLength(body, desc, io);
+    checkSize(size, desc.name);
     const ptr = io.alloc(size);
     try {
       let off = 0;
       io.progress(0, size);
-      if (fh) {
-        while (off < size) {
-          const n = Math.min(CHUNK, size - off);
+      while (off < size) {
+        const n = Math.min(CHUNK, size - off);
+        if (fh) {
           const { bytesRead } = await fh.read(io.heap(), ptr + off, n, off);
           if (bytesRead === 0) throw new Error(`${desc.path}: file shrank while reading (${off} of ${size} bytes)`);
           off += bytesRead;
-          io.progress(off, size);
-        }
-      } else if (body) {
-        for await (const chunk of iterate(body, desc, io)) {
-          if (off + chunk.byteLength > size) throw new Error(`${desc.name}: server sent more than its Content-Length (${size})`);
-          io.heap().set(chunk, ptr + off);
-          off += chunk.byteLength;
-          io.progress(off, size);
-        }
-        if (off !== size) throw new Error(`${desc.name}: download ended after ${off} of ${size} bytes`);
-      } else {
-        while (off < size) {
-          const n = Math.min(CHUNK, size - off);
+        } else {
           const chunk = desc.kind === 'blob'
             ? new Uint8Array(await desc.blob.slice(off, off + n).arrayBuffer())
             : await io.pull(off, n);
           if (chunk.byteLength !== n) throw new Error(`${desc.name}: short read at ${off}`);
           io.heap().set(chunk, ptr + off);
           off += n;
-          io.progress(off, size);
         }
+        io.progress(off, size);
       }
       return { ptr, size };
     } catch (e) {
@@ -76,6 +61,32 @@ export async function readPlain(desc, io) {
     }
   } finally {
     await fh?.close();
+  }
+}
+
+// A download's body (size: its Content-Length, undefined when unknown) into a fresh heap block
+// as one stream. The request is closed when this returns or throws. Returns { ptr, size }.
+export async function readBody(body, size, desc, io) {
+  try {
+    if (size === undefined) return await readUnknownLength(body, desc, io);
+    checkSize(size, desc.name);
+    const ptr = io.alloc(size);
+    try {
+      let off = 0;
+      io.progress(0, size);
+      for await (const chunk of iterate(body, desc, io)) {
+        if (off + chunk.byteLength > size) throw new Error(`${desc.name}: server sent more than its Content-Length (${size})`);
+        io.heap().set(chunk, ptr + off);
+        off += chunk.byteLength;
+        io.progress(off, size);
+      }
+      if (off !== size) throw new Error(`${desc.name}: download ended after ${off} of ${size} bytes`);
+      return { ptr, size };
+    } catch (e) {
+      io.free(ptr);
+      throw e;
+    }
+  } finally {
     // A download left early (an error, a size refused) must not keep its connection open.
     desc.fetchCtrl?.abort();
     desc.release?.();

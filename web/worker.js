@@ -218,7 +218,7 @@ function onPiece(p, n) {
 // ---- requests ------------------------------------------------------------------------
 
 // part: which file of a split set (the caller serves in-memory bytes per file)
-async function readSource(source, { stallTimeout, cache, sha256 } = {}, part = 0) {
+async function readSource(source, { stallTimeout, cache, sha256, connections, partSize } = {}, part = 0) {
   current.stage = 'read';
   const r = await readIntoHeap(source, {
     alloc: (n) => {
@@ -243,6 +243,8 @@ async function readSource(source, { stallTimeout, cache, sha256 } = {}, part = 0
     stallTimeout,
     cache,
     sha256,
+    connections,
+    partSize,
   });
   return r;
 }

@@ -1,0 +1,104 @@
+// range_server.mjs - an intercept for web/serve.mjs (tests) that serves one file's bytes under
+// several behaviours, logs every request and counts the responses in flight:
+//   /r/NAME      ETag, Accept-Ranges: bytes; Range (bytes=A-B or bytes=A-) answered 206, with
+//                If-Range honoured (a different validator gets the whole file)
+//   /norange/NAME  no Accept-Ranges, Range ignored: always the whole file (200)
+//   /liar/NAME   says Accept-Ranges: bytes, but answers every request with the whole file
+//   /hold/NAME   as /r/, but a response whose range starts at or after holdFrom sends its
+//                headers and then nothing until release() (a download to abort)
+// Bodies go out in 256 KiB pieces a few ms apart, so parallel requests overlap in time.
+
+const PIECE = 256 * 1024;
+
+export function rangeRoutes(bytes, { etag = '"kite-test-1"', holdFrom = Infinity, pieceDelayMs = 3 } = {}) {
+  const log = [];
+  const open = new Set();
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let held = [];
+  const size = bytes.length;
+
+  const send = (res, body, hold) => {
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    open.add(res);
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      inFlight--;
+      open.delete(res);
+    };
+    res.on('close', finish);
+    let off = 0;
+    const next = () => {
+      if (res.destroyed) return finish();
+      if (off >= body.length) return res.end(finish);
+      const piece = body.subarray(off, off + PIECE);
+      off += piece.length;
+      res.write(piece, () => setTimeout(next, pieceDelayMs));
+    };
+    if (hold) held.push(next);
+    else next();
+  };
+
+  const intercept = async (req, res, headers) => {
+    const m = /^\/(r|norange|liar|hold)\/[\w.-]+$/.exec(new URL(req.url, 'http://x').pathname);
+    if (!m) return false;
+    const kind = m[1];
+    const range = req.headers.range;
+    log.push({ kind, range, ifRange: req.headers['if-range'], t: Date.now() });
+    const base = { ...headers, 'content-type': 'application/octet-stream' };
+    if (kind !== 'norange') {
+      base.etag = etag;
+      base['accept-ranges'] = 'bytes';
+    }
+    const r = range && /^bytes=(\d+)-(\d*)$/.exec(range);
+    const ifRangeOk = req.headers['if-range'] === undefined || req.headers['if-range'] === etag;
+    if ((kind === 'r' || kind === 'hold') && r && ifRangeOk) {
+      const start = Number(r[1]);
+      const last = r[2] === '' ? size - 1 : Math.min(size - 1, Number(r[2]));
+      if (start >= size || last < start) {
+        res.writeHead(416, { ...base, 'content-range': `bytes */${size}` });
+        res.end();
+        return true;
+      }
+      res.writeHead(206, { ...base, 'content-length': last - start + 1, 'content-range': `bytes ${start}-${last}/${size}` });
+      send(res, bytes.subarray(start, last + 1), kind === 'hold' && start >= holdFrom);
+      return true;
+    }
+    res.writeHead(200, { ...base, 'content-length': size });
+    send(res, bytes, false);
+    return true;
+  };
+
+  return {
+    intercept,
+    log,
+    open,
+    get maxInFlight() {
+      return maxInFlight;
+    },
+    resetMax() {
+      maxInFlight = inFlight;
+    },
+    // Lets every held response send its body.
+    release() {
+      const h = held;
+      held = [];
+      h.forEach((next) => next());
+    },
+    // Ends every open response (the server side of a cut connection).
+    destroyAll() {
+      for (const res of open) res.destroy();
+    },
+  };
+}
+
+// The ranges a log asked for, as [start, last] pairs (a request without Range: [0, size - 1]).
+export function requestedRanges(log, size) {
+  return log.map((x) => {
+    const r = x.range && /^bytes=(\d+)-(\d*)$/.exec(x.range);
+    return r ? [Number(r[1]), r[2] === '' ? size - 1 : Number(r[2])] : [0, size - 1];
+  });
+}
