@@ -33,6 +33,10 @@ export interface Progress {
   total: number;
   /** loaded / total (0 when total is unknown). */
   fraction: number;
+  /** Speed over the last ~3 s of this stage (0 until measured). */
+  bytesPerSecond: number;
+  /** (total - loaded) / bytesPerSecond; null while either is unknown. */
+  secondsLeft: number | null;
 }
 
 /** Options of every call that reads a model source. */
@@ -52,6 +56,15 @@ export interface DownloadOptions {
   /** The file's SHA-256 (64 hex digits): the bytes are checked before use (a mismatch
    *  rejects, and a cached copy is dropped). Hashing runs in JS at tens of MB/s. */
   sha256?: string;
+  /** Downloads (URL sources) whose server takes byte ranges (Accept-Ranges: bytes, a known
+   *  uncompressed size) and that are larger than partSize are read in parts of partSize bytes
+   *  over up to this many requests at once, each tied to the ETag/Last-Modified with If-Range
+   *  (an interrupted OPFS download resumes each part). A server without ranges, or one that
+   *  answers a part with the whole file, is read as one stream. 1..16, default 4 (1: one
+   *  stream). The stall timeout and the signal apply to every part. */
+  connections?: number;
+  /** Bytes per part of a parallel download: 1 MiB..1 GiB, default 16 MiB. */
+  partSize?: number;
 }
 
 /** How a model's bytes came (browsers, cache on), else null. */

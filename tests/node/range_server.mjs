@@ -17,8 +17,9 @@ export function rangeRoutes(bytes, { etag = '"kite-test-1"', holdFrom = Infinity
   let maxInFlight = 0;
   let held = [];
   const size = bytes.length;
+  const hold = { from: holdFrom };
 
-  const send = (res, body, hold) => {
+  const send = (res, body, wait) => {
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
     open.add(res);
@@ -38,7 +39,7 @@ export function rangeRoutes(bytes, { etag = '"kite-test-1"', holdFrom = Infinity
       off += piece.length;
       res.write(piece, () => setTimeout(next, pieceDelayMs));
     };
-    if (hold) held.push(next);
+    if (wait) held.push(next);
     else next();
   };
 
@@ -64,7 +65,7 @@ export function rangeRoutes(bytes, { etag = '"kite-test-1"', holdFrom = Infinity
         return true;
       }
       res.writeHead(206, { ...base, 'content-length': last - start + 1, 'content-range': `bytes ${start}-${last}/${size}` });
-      send(res, bytes.subarray(start, last + 1), kind === 'hold' && start >= holdFrom);
+      send(res, bytes.subarray(start, last + 1), kind === 'hold' && start >= hold.from);
       return true;
     }
     res.writeHead(200, { ...base, 'content-length': size });
@@ -78,6 +79,10 @@ export function rangeRoutes(bytes, { etag = '"kite-test-1"', holdFrom = Infinity
     open,
     get maxInFlight() {
       return maxInFlight;
+    },
+    // Holds /hold/ ranges from this offset on (Infinity: none).
+    holdFrom(n) {
+      hold.from = n;
     },
     resetMax() {
       maxInFlight = inFlight;
