@@ -76,6 +76,13 @@ typedef struct kw_quant_args {
     int32_t allow_requantize;   // accept already-quantized inputs
     int32_t pure;               // one type for every quantizable tensor
     int32_t leave_output_tensor; // keep output.weight as it is
+    const uint8_t *imatrix;     // an importance matrix file (llama-imatrix GGUF or legacy .dat), or NULL
+    uint32_t imatrix_len;       // its size in bytes
+    const char *imatrix_file;   // its name, recorded as quantize.imatrix.file (NULL: "")
+    const char *const *include_weights; // use the imatrix only for tensors whose name contains one
+    int32_t n_include;
+    const char *const *exclude_weights; // never for tensors whose name contains one
+    int32_t n_exclude;
     double n_tensors;           // out: tensors in the file
     double n_quantized;         // out: tensors whose type changed
     double n_fallback;          // out: tensors whose row length forced another type

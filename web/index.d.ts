@@ -328,6 +328,19 @@ export interface QuantizeOptions extends DownloadOptions {
   pure?: boolean;
   leaveOutputTensor?: boolean;
   onStats?: (s: QuantizeStats) => void;
+  /** An importance matrix (llama-imatrix's GGUF file or its legacy .dat), given as a model
+   *  source is (path, URL, File/Blob, bytes; the download options apply, never sha256 or the
+   *  cache): the same bytes as `kite quantize --imatrix` and llama-quantize. The IQ1/IQ2 types,
+   *  IQ3_XXS and Q2_K_S need one. A malformed file rejects with a KiteError ('invalid input')
+   *  naming it. */
+  imatrix?: ModelSource;
+  /** The name recorded in quantize.imatrix.file. Default: the path or URL as given, a File's
+   *  name, or '' for bytes. */
+  imatrixFile?: string;
+  /** Use the imatrix only for tensors whose name contains one of these (--include-weights). */
+  includeWeights?: string[];
+  /** Never use it for tensors whose name contains one of these (--exclude-weights). */
+  excludeWeights?: string[];
 }
 
 /** Quantizes a GGUF model to a llama-quantize type ("Q4_K_M", "Q8_0", "Q6_K", "IQ4_NL", ...):

@@ -50,11 +50,17 @@ export function splitSetNames(source) {
 // Sends a source (or the array of a split set's files, in order) to the worker, serving pulls
 // for in-memory bytes; returns the call's result.
 // An abort of signal rejects at once (the caller then ends the worker).
-async function withSource(client, op, source, args, { onProgress, signal, onChunk, stallTimeout, cache, sha256, connections, partSize } = {}) {
+// extra: a second source the op reads (quantize's importance matrix: { described, ...fields }),
+// served as part 1.
+async function withSource(client, op, source, args, { onProgress, signal, onChunk, stallTimeout, cache, sha256, connections, partSize } = {}, extra = null) {
   const list = Array.isArray(source) ? source : null;
   if (list && list.length === 0) throw new KiteError('kite: an empty list of model files', 'invalid input');
   const described = await Promise.all((list ?? [source]).map((s) => describeSource(s)));
   const desc = list ? described.map((d) => d.desc) : described[0].desc;
+  if (extra) {
+    described[1] = extra.described;
+    args = { ...args, imatrix: { desc: extra.described.desc, file: extra.file, include: extra.include, exclude: extra.exclude } };
+  }
   const ab = makeAbortFlag(signal);
   try {
     if (signal?.aborted) throw new KiteError('aborted', 'aborted');
@@ -321,6 +327,19 @@ export async function quantize(source, type, opts = {}) {
   if (as !== 'file' && output !== undefined)
     throw new KiteError(`kite: quantize: output is written as a file: as must be "file" (got ${JSON.stringify(as)})`, 'invalid input');
   const { desc } = await describeSource(source);
+  const { imatrix, includeWeights, excludeWeights, imatrixFile } = opts;
+  if (imatrix === undefined && (includeWeights || excludeWeights || imatrixFile !== undefined))
+    throw new KiteError('kite: quantize: includeWeights, excludeWeights and imatrixFile need an imatrix', 'invalid input');
+  let im = null;
+  if (imatrix !== undefined) {
+    const described = await describeSource(imatrix).catch((e) => {
+      throw new KiteError(`kite: quantize: option imatrix: ${e.message.replace(/^kite: /, '').replace('a model source', 'an importance matrix source')}`, 'invalid input');
+    });
+    // The name quantize.imatrix.file records: imatrixFile, else the path or URL as given
+    // (llama-quantize records the path it was given), a File's name, or '' for bytes.
+    const file = imatrixFile ?? (typeof imatrix === 'string' ? imatrix : imatrix instanceof URL ? imatrix.href : (imatrix?.name ?? ''));
+    im = { described, file, include: includeWeights ?? [], exclude: excludeWeights ?? [] };
+  }
   // The output is checked before any worker starts: a bad one fails at once.
   let out = null;
   if (as === 'file') {
@@ -357,7 +376,7 @@ export async function quantize(source, type, opts = {}) {
       stats = await withSource(client, 'quantize', source, {
         type,
         opts: { threads: client.threads, allowRequantize: !!allowRequantize, pure: !!pure, leaveOutputTensor: !!leaveOutputTensor },
-      }, { onProgress, signal: stop.signal, onChunk, stallTimeout, cache, sha256, connections, partSize });
+      }, { onProgress, signal: stop.signal, onChunk, stallTimeout, cache, sha256, connections, partSize }, im);
     } finally {
       if (hardStop) stop.signal.removeEventListener('abort', hardStop);
     }

@@ -64,6 +64,10 @@ export const QUANTIZE_OPTIONS = {
   pure: bool,
   leaveOutputTensor: bool,
   onStats: fn,
+  imatrix: (v) => (v === null ? 'a path, URL, File/Blob, ArrayBuffer or typed array' : null), // the source itself: quantize checks it
+  imatrixFile: (v) => (typeof v === 'string' && !v.includes('\0') ? null : 'a string without NUL'),
+  includeWeights: stringArray,
+  excludeWeights: stringArray,
 };
 
 // A JSON schema: a plain object (it crosses to the core as JSON text) or its JSON text.

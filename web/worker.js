@@ -30,6 +30,8 @@ let gpuError = null;
 let gpuOpts = { fallback: true, gpuLayers: undefined };
 let gpuDead = null; // set when the GPU failed and the caller did not allow the CPU fallback
 
+const NULL_PTR = 0;
+
 class CError extends Error {
   constructor(message, status) { super(message); this.status = status; }
 }
@@ -485,10 +487,28 @@ const ops = {
     return runGenerate(prompt, { ...opts, parseSpecial: true });
   },
 
-  async quantize({ source, type, opts, download }) {
-    const { ptr, size } = await readSource(source, download);
+  // imatrix: an importance matrix file's source (read whole, then parsed by the C side), or null
+  async quantize({ source, type, opts, download, imatrix }) {
+    const im = imatrix ? await readSource(imatrix.desc, { ...download, cache: false, sha256: undefined }, 1) : null;
+    let ptr = 0;
+    let size = 0;
+    try {
+      ({ ptr, size } = await readSource(source, download));
+    } catch (e) {
+      if (im) M._kw_free(im.ptr);
+      throw e;
+    }
     const t = cstr(type);
     const a = struct('kw_quant_args');
+    const imStrings = im ? [cstr(imatrix.file), ...imatrix.include.map(cstr), ...imatrix.exclude.map(cstr)] : [];
+    const list = (strs) => {
+      if (strs.length === 0) return NULL_PTR;
+      const arr = M._kw_alloc(abi.pointerSize * strs.length) >>> 0;
+      if (!arr) check(abi.status.KITE_ERR_NOMEM);
+      strs.forEach((s, i) => new DataView(heap().buffer).setUint32(arr + abi.pointerSize * i, s, true));
+      imStrings.push(arr); // freed with the strings
+      return arr;
+    };
     try {
       current.stage = 'quantize';
       M._kw_quant_args_init(a.ptr);
@@ -496,6 +516,14 @@ const ops = {
         buf: ptr, len: size, type: t, n_threads: opts.threads | 0,
         allow_requantize: opts.allowRequantize ? 1 : 0, pure: opts.pure ? 1 : 0, leave_output_tensor: opts.leaveOutputTensor ? 1 : 0,
       });
+      if (im) {
+        const nIn = imatrix.include.length;
+        a.set({
+          imatrix: im.ptr, imatrix_len: im.size, imatrix_file: imStrings[0],
+          include_weights: list(imStrings.slice(1, 1 + nIn)), n_include: nIn,
+          exclude_weights: list(imStrings.slice(1 + nIn, 1 + nIn + imatrix.exclude.length)), n_exclude: imatrix.exclude.length,
+        });
+      }
       const st = M._kw_quantize(a.ptr);
       if (st !== abi.status.KITE_OK) { outBuf = null; outLen = 0; }
       check(st);
@@ -508,6 +536,8 @@ const ops = {
       a.free();
       M._kw_free(t);
       M._kw_free(ptr);
+      imStrings.forEach((p) => M._kw_free(p));
+      if (im) M._kw_free(im.ptr);
     }
   },
 
