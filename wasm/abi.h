@@ -3,11 +3,13 @@
 // status codes and the defaults from kw_abi_json() (exports_abi.c), generated from these
 // definitions with offsetof, so the two sides cannot disagree.
 //
-// Field types as the table names them: i32 (int32_t), u32 (uint32_t or a wasm32 pointer),
-// f32 (float), f64 (double). Fields marked "out" are written by the call.
+// Field types as the table names them: i32 (int32_t), u32 (uint32_t), f32 (float), f64
+// (double); a pointer or size_t is u32 in the wasm32 builds and u64 in the memory64 ones (the
+// table's pointerSize says which). Fields marked "out" are written by the call.
 #ifndef KITE_WASM_ABI_H
 #define KITE_WASM_ABI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct kw_model kw_model;
@@ -15,13 +17,13 @@ typedef struct kw_model kw_model;
 // kw_model_load: a GGUF held in a kw_alloc block.
 typedef struct kw_load_args {
     uint8_t *buf;       // the file; owned by the model on success, still the caller's on failure
-    uint32_t len;       // its size in bytes
+    size_t len;         // its size in bytes
     int32_t n_ctx;      // KV cache length in tokens; 0: the model's default
     int32_t n_threads;  // pool threads (>= 1)
     int32_t vocab_only; // 1: metadata and vocabulary only, no context
     kw_model *model;    // out: the loaded model
     uint8_t **more;     // a split set's other files (n_more kw_alloc blocks, in order), or NULL;
-    uint32_t *more_lens; // their sizes; owned like buf
+    size_t *more_lens;  // their sizes; owned like buf
     int32_t n_more;
 } kw_load_args;
 
@@ -70,14 +72,14 @@ typedef struct kw_gen_args {
 // new file streams to JS through Module.kiteSink. kw_quant_args_init fills the defaults.
 typedef struct kw_quant_args {
     const uint8_t *buf;
-    uint32_t len;
+    size_t len;
     const char *type;           // "Q4_K_M", "q8_0", "15", ...
     int32_t n_threads;
     int32_t allow_requantize;   // accept already-quantized inputs
     int32_t pure;               // one type for every quantizable tensor
     int32_t leave_output_tensor; // keep output.weight as it is
     const uint8_t *imatrix;     // an importance matrix file (llama-imatrix GGUF or legacy .dat), or NULL
-    uint32_t imatrix_len;       // its size in bytes
+    size_t imatrix_len;         // its size in bytes
     const char *imatrix_file;   // its name, recorded as quantize.imatrix.file (NULL: "")
     const char *const *include_weights; // use the imatrix only for tensors whose name contains one
     int32_t n_include;

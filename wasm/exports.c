@@ -8,16 +8,19 @@
 
 // ---- JS callbacks (the worker installs Module.kite* handlers) -------------------------
 
+// Pointers and sizes reach these as Numbers (wasm32: signed, hence >>> 0) or, in the memory64
+// builds, as BigInts.
 // Bytes for the current output sink; returns KW_CB_CONTINUE when JS accepted them.
 EM_JS(int, kw_js_sink, (const void *p, size_t n), {
-    return Module.kiteSink ? Module.kiteSink(p >>> 0, n >>> 0) : 1;
+    var num = function(x) { return typeof x == 'bigint' ? Number(x) : x >>> 0; };
+    return Module.kiteSink ? Module.kiteSink(num(p), num(n)) : 1;
 });
 
 // Progress (done/total as doubles: counts can pass 2^32); returns KW_CB_CONTINUE to go on,
 // KW_CB_STOP to stop.
 EM_JS(int, kw_js_progress, (const char *what, double done, double total), {
     // A pool thread has no handlers: it never reports, and never stops the work.
-    return Module.kiteProgress ? Module.kiteProgress(UTF8ToString(what), done, total) : 0;
+    return Module.kiteProgress ? Module.kiteProgress(UTF8ToString(typeof what == 'bigint' ? Number(what) : what), done, total) : 0;
 });
 
 // ---- buffers --------------------------------------------------------------------------

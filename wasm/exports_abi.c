@@ -24,51 +24,57 @@ static void appendf(kw_membuf *b, const char *fmt, ...) {
 typedef struct abi_field {
     const char *name;
     size_t offset;
-    const char *type; // i32 u32 f32 f64
+    const char *type; // i32 u32 u64 f32 f64
 } abi_field;
 
 #define F(S, f, t) {#f, offsetof(S, f), t}
+// Pointers and size_t: 4 bytes in wasm32, 8 in the memory64 builds.
+#if UINTPTR_MAX > 0xFFFFFFFFu
+#define P "u64"
+#else
+#define P "u32"
+#endif
 
 static const abi_field load_fields[] = {
-    F(kw_load_args, buf, "u32"),       F(kw_load_args, len, "u32"),        F(kw_load_args, n_ctx, "i32"),
-    F(kw_load_args, n_threads, "i32"), F(kw_load_args, vocab_only, "i32"), F(kw_load_args, model, "u32"),
-    F(kw_load_args, more, "u32"),      F(kw_load_args, more_lens, "u32"),  F(kw_load_args, n_more, "i32"),
+    F(kw_load_args, buf, P),       F(kw_load_args, len, P),        F(kw_load_args, n_ctx, "i32"),
+    F(kw_load_args, n_threads, "i32"), F(kw_load_args, vocab_only, "i32"), F(kw_load_args, model, P),
+    F(kw_load_args, more, P),      F(kw_load_args, more_lens, P),  F(kw_load_args, n_more, "i32"),
 };
 static const abi_field offload_fields[] = {
-    F(kw_offload_args, model, "u32"),        F(kw_offload_args, n_ctx, "i32"),
-    F(kw_offload_args, n_gpu_layers, "i32"), F(kw_offload_args, backend, "u32"),
+    F(kw_offload_args, model, P),        F(kw_offload_args, n_ctx, "i32"),
+    F(kw_offload_args, n_gpu_layers, "i32"), F(kw_offload_args, backend, P),
 };
 static const abi_field eval_fields[] = {
-    F(kw_eval_args, model, "u32"),  F(kw_eval_args, tokens, "u32"),  F(kw_eval_args, n, "i32"),
-    F(kw_eval_args, logits, "u32"), F(kw_eval_args, n_vocab, "i32"),
+    F(kw_eval_args, model, P),  F(kw_eval_args, tokens, P),  F(kw_eval_args, n, "i32"),
+    F(kw_eval_args, logits, P), F(kw_eval_args, n_vocab, "i32"),
 };
 static const abi_field tokenize_fields[] = {
-    F(kw_tokenize_args, model, "u32"),         F(kw_tokenize_args, text, "u32"),
+    F(kw_tokenize_args, model, P),         F(kw_tokenize_args, text, P),
     F(kw_tokenize_args, add_special, "i32"),   F(kw_tokenize_args, parse_special, "i32"),
-    F(kw_tokenize_args, ids, "u32"),           F(kw_tokenize_args, n_ids, "i32"),
+    F(kw_tokenize_args, ids, P),           F(kw_tokenize_args, n_ids, "i32"),
 };
 static const abi_field gen_fields[] = {
-    F(kw_gen_args, model, "u32"),          F(kw_gen_args, prompt, "u32"),
-    F(kw_gen_args, stops, "u32"),          F(kw_gen_args, n_stop, "i32"),
+    F(kw_gen_args, model, P),          F(kw_gen_args, prompt, P),
+    F(kw_gen_args, stops, P),          F(kw_gen_args, n_stop, "i32"),
     F(kw_gen_args, n_predict, "i32"),      F(kw_gen_args, temp, "f32"),
     F(kw_gen_args, top_k, "i32"),          F(kw_gen_args, top_p, "f32"),
     F(kw_gen_args, min_p, "f32"),          F(kw_gen_args, repeat_penalty, "f32"),
     F(kw_gen_args, repeat_last_n, "i32"),  F(kw_gen_args, seed, "f64"),
     F(kw_gen_args, no_bos, "i32"),         F(kw_gen_args, keep_context, "i32"),
-    F(kw_gen_args, parse_special, "i32"),  F(kw_gen_args, grammar, "u32"),
-    F(kw_gen_args, json_schema, "u32"),    F(kw_gen_args, n_prompt, "f64"),
+    F(kw_gen_args, parse_special, "i32"),  F(kw_gen_args, grammar, P),
+    F(kw_gen_args, json_schema, P),    F(kw_gen_args, n_prompt, "f64"),
     F(kw_gen_args, n_generated, "f64"),    F(kw_gen_args, prefill_s, "f64"),
     F(kw_gen_args, decode_s, "f64"),       F(kw_gen_args, stopped_eog, "i32"),
     F(kw_gen_args, stopped_string, "i32"), F(kw_gen_args, n_eval, "i32"),
 };
 static const abi_field quant_fields[] = {
-    F(kw_quant_args, buf, "u32"),           F(kw_quant_args, len, "u32"),
-    F(kw_quant_args, type, "u32"),          F(kw_quant_args, n_threads, "i32"),
+    F(kw_quant_args, buf, P),           F(kw_quant_args, len, P),
+    F(kw_quant_args, type, P),          F(kw_quant_args, n_threads, "i32"),
     F(kw_quant_args, allow_requantize, "i32"), F(kw_quant_args, pure, "i32"),
-    F(kw_quant_args, leave_output_tensor, "i32"), F(kw_quant_args, imatrix, "u32"),
-    F(kw_quant_args, imatrix_len, "u32"),   F(kw_quant_args, imatrix_file, "u32"),
-    F(kw_quant_args, include_weights, "u32"), F(kw_quant_args, n_include, "i32"),
-    F(kw_quant_args, exclude_weights, "u32"), F(kw_quant_args, n_exclude, "i32"),
+    F(kw_quant_args, leave_output_tensor, "i32"), F(kw_quant_args, imatrix, P),
+    F(kw_quant_args, imatrix_len, P),   F(kw_quant_args, imatrix_file, P),
+    F(kw_quant_args, include_weights, P), F(kw_quant_args, n_include, "i32"),
+    F(kw_quant_args, exclude_weights, P), F(kw_quant_args, n_exclude, "i32"),
     F(kw_quant_args, n_tensors, "f64"),
     F(kw_quant_args, n_quantized, "f64"),   F(kw_quant_args, n_fallback, "f64"),
     F(kw_quant_args, bytes_in, "f64"),      F(kw_quant_args, bytes_out, "f64"),
@@ -76,7 +82,7 @@ static const abi_field quant_fields[] = {
 };
 
 // The message array kw_chat_apply reads (src/chat/kite_chat.h).
-static const abi_field chat_msg_fields[] = {F(kite_chat_msg, role, "u32"), F(kite_chat_msg, content, "u32")};
+static const abi_field chat_msg_fields[] = {F(kite_chat_msg, role, P), F(kite_chat_msg, content, P)};
 
 static void put_struct(kw_membuf *b, const char *name, size_t size, const abi_field *f, size_t n, bool last) {
     appendf(b, "\"%s\":{\"size\":%zu,\"fields\":{", name, size);

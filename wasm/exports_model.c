@@ -21,7 +21,8 @@ typedef struct kw_model {
 
 // Text pieces and sampled ids go to JS as they come; a non-zero return asks to stop.
 EM_JS(int, kw_js_piece, (const char *p, size_t n), {
-    return Module.kitePiece ? Module.kitePiece(p >>> 0, n >>> 0) : 0;
+    var num = function(x) { return typeof x == 'bigint' ? Number(x) : x >>> 0; };
+    return Module.kitePiece ? Module.kitePiece(num(p), num(n)) : 0;
 });
 EM_JS(void, kw_js_token, (int32_t id), {
     if (Module.kiteToken) Module.kiteToken(id);

@@ -12,7 +12,7 @@ export class Client {
   #dead = null;
   flavor;
   threads;
-  build; // the wasm file loaded: kite-mt, kite-st, kite-mt-relaxed, kite-st-relaxed, kite-st-webgpu
+  build; // the wasm file loaded: kite-mt, kite-st, kite-mt-relaxed, kite-st-relaxed, kite-st-webgpu, kite-st64
   // where the model runs, as the worker last said: { device, gpuLayers, adapter, gpuError }
   placement = { device: 'cpu', gpuLayers: 0, adapter: null, gpuError: null };
 
@@ -27,9 +27,13 @@ export class Client {
     c.#w.onFailure((e) => c.#fail(e));
     c.#w.unref();
     const simd = opts.simd ?? 'auto';
+    if (opts.memory64) { // the memory64 build is single-thread
+      c.flavor = 'st';
+      c.threads = 1;
+    }
     try {
       // device 'webgpu' / 'auto': the worker may take the single-thread WebGPU build instead
-      const r = await c.call('init', { flavor: c.flavor, threads: c.threads, simd, device: opts.device ?? 'cpu' });
+      const r = await c.call('init', { flavor: c.flavor, threads: c.threads, simd, device: opts.memory64 ? 'cpu' : (opts.device ?? 'cpu'), memory64: !!opts.memory64 });
       c.build = r.build;
       c.flavor = r.flavor;
       c.threads = r.threads;
@@ -89,7 +93,7 @@ export class Client {
       this.#pending.delete(m.id);
       if (this.#pending.size === 0) this.#w.unref();
       if (m.type === 'done') p.resolve(m.value);
-      else p.reject(new KiteError(m.message, m.status));
+      else p.reject(Object.assign(new KiteError(m.message, m.status), m.needsMemory64 ? { needsMemory64: true } : {}));
       return;
     }
     try {

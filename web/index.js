@@ -4,6 +4,7 @@
 import { Client, KiteError, makeAbortFlag } from './client.js';
 import { describeSource, hfUrl } from './source.js';
 import { isNode } from './env.js';
+import { hasMemory64 } from './wasm_sig.js';
 import { MAX_MODEL_BYTES } from './reader.js';
 import {
   MAX_THREADS, DEFAULT_STALL_TIMEOUT_MS, LOAD_OPTIONS, INSPECT_OPTIONS, QUANTIZE_OPTIONS, GENERATE_OPTIONS,
@@ -253,25 +254,57 @@ function genOpts(o) {
   };
 }
 
+// The memory64 build: true insists on it (single thread), false never uses it, 'auto' (default)
+// takes it for a model the wasm32 heap cannot hold, in a browser whose engine has memory64.
+function checkMemory64(where, memory64, flavor) {
+  if (memory64 === true && isNode)
+    throw new KiteError(`kite: ${where}: the memory64 build runs in browsers only (Emscripten 3.1.6's glue cannot run it in Node)`, 'unsupported');
+  if (memory64 === true && flavor === 'mt')
+    throw new KiteError(`kite: ${where}: the memory64 build is single-thread: flavor 'mt' cannot go with memory64: true`, 'invalid input');
+}
+
+// Runs run(client) on a client from start(memory64); when the model is too large for the wasm32
+// heap but fits the memory64 build, and memory64 is 'auto' in a browser that has it, once more
+// on the memory64 build (its error, when it cannot start, is the first one's). keep: the client
+// stays alive after a success (a loaded model); else it is terminated.
+async function onFittingBuild(start, memory64, run, keep = false) {
+  let client = await start(memory64 === true);
+  try {
+    try {
+      return await run(client);
+    } catch (e) {
+      if (!e?.needsMemory64 || (memory64 ?? 'auto') !== 'auto' || isNode || !hasMemory64()) throw e;
+      await client.terminate();
+      client = null;
+      client = await start(true).catch(() => { throw e; });
+      return await run(client);
+    }
+  } catch (e) {
+    await client?.terminate();
+    client = null;
+    throw e;
+  } finally {
+    if (client && !keep) await client.terminate();
+  }
+}
+
 export async function loadModel(source, opts = {}) {
   checkOptions('loadModel', opts, LOAD_OPTIONS);
-  const { onProgress, threads, nCtx = 0, flavor, simd, signal, vocabOnly = false, stallTimeout, cache, sha256, gpuLayers, fallback = true, connections, partSize } = opts;
-  const device = pickDevice(opts);
+  const { onProgress, threads, nCtx = 0, flavor, simd, signal, vocabOnly = false, stallTimeout, cache, sha256, gpuLayers, fallback = true, connections, partSize, memory64 } = opts;
+  checkMemory64('loadModel', memory64, flavor);
+  const device = memory64 === true ? 'cpu' : pickDevice(opts);
   // a split set: every file, from the first file's name or as a list (paths, URLs, Files, bytes)
   const files = Array.isArray(source) ? source : splitSetNames(source);
   if (files && sha256) throw new KiteError('kite: loadModel: sha256 checks one file, not a split set', 'invalid input');
   for (const s of files ?? [source]) await describeSource(s); // a bad source fails before any worker starts
-  const load = async (dev) => {
-    const client = await Client.start({ flavor, threads, simd, device: dev });
-    try {
-      const r = await withSource(client, 'load', files ?? source, { nCtx, threads: client.threads, vocabOnly, device: dev, gpuLayers, fallback },
+  // A model too large for the wasm32 heap goes to the memory64 build (CPU only) where it can.
+  const load = (dev) => onFittingBuild((m64) => Client.start({ flavor, threads, simd, device: m64 ? 'cpu' : dev, memory64: m64 }), memory64,
+    async (client) => {
+      const d = client.build === 'kite-st64' ? 'cpu' : dev;
+      const r = await withSource(client, 'load', files ?? source, { nCtx, threads: client.threads, vocabOnly, device: d, gpuLayers, fallback },
         { onProgress, signal, stallTimeout, cache, sha256, connections, partSize });
       return { client, r };
-    } catch (e) {
-      await client.terminate();
-      throw e;
-    }
-  };
+    }, true);
   let { client, r } = await load(device);
   // 'auto' found an adapter but the GPU could not take the model: the CPU builds (threads,
   // relaxed SIMD) run it faster than the WebGPU build's single thread. The file is read again
@@ -307,18 +340,17 @@ function pickDevice({ device = 'auto', flavor, simd, gpuLayers }) {
 // The JSON description of any GGUF file (metadata + tensor table) without loading a model.
 export async function inspect(source, opts = {}) {
   checkOptions('inspect', opts, INSPECT_OPTIONS);
+  const { memory64, ...rest } = opts;
+  checkMemory64('inspect', memory64, opts.flavor);
   await describeSource(source);
-  const client = await Client.start({ flavor: opts.flavor ?? 'st', threads: 1 });
-  try {
-    return await withSource(client, 'inspect', source, {}, opts);
-  } finally {
-    await client.terminate();
-  }
+  return onFittingBuild((m64) => Client.start({ flavor: opts.flavor ?? 'st', threads: 1, memory64: m64 }), memory64,
+    (client) => withSource(client, 'inspect', source, {}, rest));
 }
 
 export async function quantize(source, type, opts = {}) {
   checkOptions('quantize', opts, QUANTIZE_OPTIONS);
-  const { onProgress, signal, threads, flavor, simd, output, allowRequantize, pure, leaveOutputTensor, stallTimeout, cache, sha256, connections, partSize } = opts;
+  const { onProgress, signal, threads, flavor, simd, output, allowRequantize, pure, leaveOutputTensor, stallTimeout, cache, sha256, connections, partSize, memory64 } = opts;
+  checkMemory64('quantize', memory64, flavor);
   if (typeof type !== 'string' || !type || type.includes('\0'))
     throw new KiteError('kite: quantize(source, type) needs a type name such as "Q4_K_M"', 'invalid input');
   const as = opts.as ?? (output !== undefined ? 'file' : isNode ? 'uint8array' : 'blob');
@@ -357,7 +389,8 @@ export async function quantize(source, type, opts = {}) {
   let writing = Promise.resolve();
   let writeError = null;
   try {
-    client = await Client.start({ flavor, threads, simd });
+    let m64 = memory64 === true;
+    client = await Client.start({ flavor, threads, simd, memory64: m64 });
     const onChunk = (data) => {
       if (!out) {
         chunks.push(data);
@@ -369,14 +402,26 @@ export async function quantize(source, type, opts = {}) {
       });
     };
     // Without a SharedArrayBuffer the worker cannot see an abort: end it instead.
-    const hardStop = typeof SharedArrayBuffer !== 'function' ? () => client.terminate() : null;
+    const hardStop = typeof SharedArrayBuffer !== 'function' ? () => client?.terminate() : null;
     if (hardStop) stop.signal.addEventListener('abort', hardStop, { once: true });
     let stats;
     try {
-      stats = await withSource(client, 'quantize', source, {
-        type,
-        opts: { threads: client.threads, allowRequantize: !!allowRequantize, pure: !!pure, leaveOutputTensor: !!leaveOutputTensor },
-      }, { onProgress, signal: stop.signal, onChunk, stallTimeout, cache, sha256, connections, partSize }, im);
+      for (;;) {
+        try {
+          stats = await withSource(client, 'quantize', source, {
+            type,
+            opts: { threads: client.threads, allowRequantize: !!allowRequantize, pure: !!pure, leaveOutputTensor: !!leaveOutputTensor },
+          }, { onProgress, signal: stop.signal, onChunk, stallTimeout, cache, sha256, connections, partSize }, im);
+          break;
+        } catch (e) {
+          // Too large for the wasm32 heap (refused before any output): once more on the memory64 build.
+          if (m64 || !e?.needsMemory64 || (memory64 ?? 'auto') !== 'auto' || isNode || !hasMemory64()) throw e;
+          await client.terminate();
+          client = null;
+          client = await Client.start({ flavor, threads, simd, memory64: true }).catch(() => { throw e; });
+          m64 = true;
+        }
+      }
     } finally {
       if (hardStop) stop.signal.removeEventListener('abort', hardStop);
     }

@@ -37,7 +37,9 @@ const stallTimeout = (v) =>
 const common = { onProgress: fn, signal, flavor: oneOf('auto', 'mt', 'st'), simd: oneOf('auto', 'relaxed', 'simd128') };
 const cache = (v) => (v === true || v === false || v === 'opfs' || v === 'cache-api' ? null : "true, false, 'opfs' or 'cache-api'");
 const sha256 = (v) => (typeof v === 'string' && /^[0-9a-fA-F]{64}$/.test(v) ? null : 'a SHA-256 as 64 hex digits');
+const memory64 = (v) => (v === true || v === false || v === 'auto' ? null : "true, false or 'auto'");
 const download = {
+  memory64,
   stallTimeout, cache, sha256,
   connections: int(1, 16),
   partSize: int(2 ** 20, 2 ** 30, ' (bytes)'),

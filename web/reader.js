@@ -7,16 +7,34 @@
 export const WASM32_LIMIT = 2 ** 32;
 export const HEADROOM = 256 * 2 ** 20;
 export const MAX_MODEL_BYTES = WASM32_LIMIT - HEADROOM;
+// The memory64 build (kite-st64) grows to 16 GiB, the most Chromium gives one instance.
+export const MEMORY64_LIMIT = 16 * 2 ** 30;
+export const MAX_MODEL_BYTES_64 = MEMORY64_LIMIT - HEADROOM;
+
+let wide = false; // the worker loaded the memory64 build: checkSize allows up to MAX_MODEL_BYTES_64
+export function setMemory64(on) {
+  wide = on;
+}
 
 export const CHUNK = 8 * 2 ** 20; // bytes per read: large enough to amortise calls, small for progress
 
 const gib = (n) => (n / 2 ** 30).toFixed(2) + ' GiB';
 
+// Throws when a file of size bytes cannot fit the loaded build's heap. From the wasm32 build,
+// a size the memory64 build could hold sets e.needsMemory64: the caller may retry with it.
 export function checkSize(size, name) {
-  if (size > MAX_MODEL_BYTES) {
-    throw new Error(`${name}: the model is ${gib(size)}, larger than a wasm32 module can hold ` +
-      `(4 GiB address space, of which ${gib(MAX_MODEL_BYTES)} can hold weights): use a smaller ` +
-      'quantization of it or the native kite CLI');
+  if (wide && size > MAX_MODEL_BYTES_64) {
+    throw Object.assign(new Error(`${name}: the model is ${gib(size)}, larger than the memory64 build can hold ` +
+      `(${gib(MEMORY64_LIMIT)} of memory, of which ${gib(MAX_MODEL_BYTES_64)} can hold weights): use a smaller ` +
+      'quantization of it or the native kite CLI'), { status: 'unsupported' });
+  }
+  if (!wide && size > MAX_MODEL_BYTES) {
+    const fits64 = size <= MAX_MODEL_BYTES_64;
+    throw Object.assign(new Error(`${name}: the model is ${gib(size)}, larger than a wasm32 module can hold ` +
+      `(4 GiB address space, of which ${gib(MAX_MODEL_BYTES)} can hold weights)` +
+      (fits64 ? '' : ` and than the memory64 build can (${gib(MAX_MODEL_BYTES_64)})`) + ': use a smaller ' +
+      'quantization of it, the native kite CLI' + (fits64 ? ', or a browser with WebAssembly memory64 (Chromium)' : '')),
+    { status: 'unsupported', needsMemory64: fits64 });
   }
 }
 

@@ -2,7 +2,9 @@
 // wasm instance, runs one request at a time, and turns the C ABI of wasm/exports*.c into
 // messages. All numerics stay in C; this file only moves bytes and strings.
 import { readIntoHeap } from './load_bytes.js';
+import { setMemory64 } from './reader.js';
 import { hasRelaxedSimd } from './env.js';
+import { exportSignatures, hasMemory64 } from './wasm_sig.js';
 
 const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
 let port; // { post(msg, transfer), on(fn) }
@@ -40,7 +42,14 @@ class CError extends Error {
 
 // simd: 'auto' takes the relaxed-SIMD build where the engine validates relaxed ops and the
 // build exists (else the SIMD128 one), 'relaxed' insists on it, 'simd128' never uses it.
-async function loadModule(flavor, threads, simd = 'auto') {
+// memory64: the single-thread memory64 build (kite-st64), for models over wasm32's limit.
+async function loadModule(flavor, threads, simd = 'auto', memory64 = false) {
+  if (memory64) {
+    if (!hasMemory64()) throw new CError('this engine has no WebAssembly memory64', 'unsupported');
+    await loadBuild('kite-st64', 'st', 1);
+    setMemory64(true);
+    return;
+  }
   if (simd === 'relaxed' && !hasRelaxedSimd()) throw new CError('this engine has no relaxed SIMD', 'unsupported');
   if (simd !== 'simd128' && hasRelaxedSimd()) {
     try {
@@ -62,6 +71,7 @@ async function loadBuild(name, flavor, threads) {
     onAbort: (what) => { broken = `the wasm instance aborted (${what}); dispose this model and load it again`; },
   };
   let factory;
+  const wide = name.includes('64'); // a memory64 build: pointers and sizes are i64 (BigInt) in wasm
   if (isNode) {
     const { createRequire } = await import('node:module');
     const { readFileSync, existsSync } = await import('node:fs');
@@ -80,10 +90,18 @@ async function loadBuild(name, flavor, threads) {
     factory = new Function(`${await res.text()}\n;return createKite${flavor.toUpperCase()};`)();
     common.locateFile = (p) => new URL(p, dist).href;
     common.mainScriptUrlOrBlob = glueUrl; // what the pthread workers load
+    if (wide) { // its export signatures are read from the bytes: fetch them once here
+      const wasmUrl = new URL(`${name}.wasm`, dist).href;
+      const w = await fetch(wasmUrl);
+      if (!w.ok) throw new Error(`cannot fetch ${wasmUrl}: HTTP ${w.status}`);
+      common.wasmBinary = await w.arrayBuffer();
+    }
   }
   M = await factory(common);
   M.kiteBuild = name;
-  scratch = M._kw_alloc(64) >>> 0;
+  ptrSize = wide ? 8 : 4;
+  if (wide) numberExports(M, exportSignatures(common.wasmBinary));
+  scratch = addr(M._kw_alloc(64));
   abi = readAbi();
   M.kiteSink = (p, n) => onSink(p, n);
   M.kiteProgress = (what, done, total) => onProgress(what, done, total);
@@ -91,11 +109,40 @@ async function loadBuild(name, flavor, threads) {
   M.kiteToken = (id) => { current?.tokens?.push(id); };
 }
 
+// A memory64 build's kw_* exports take and return i64 pointers and sizes as BigInt: wrap each
+// so this file passes and gets Numbers (exact below 2^53), as with the wasm32 builds.
+function numberExports(mod, sigs) {
+  for (const [name, sig] of Object.entries(sigs)) {
+    const raw = mod.asm?.[name];
+    if (!name.startsWith('kw_') || typeof raw !== 'function') continue;
+    if (!sig.params.includes('i64') && sig.results[0] !== 'i64') continue;
+    const big = sig.params.map((t) => t === 'i64');
+    const wideResult = sig.results[0] === 'i64';
+    mod[`_${name}`] = (...args) => {
+      const r = raw(...args.map((a, i) => (big[i] ? BigInt(a) : a)));
+      return wideResult ? Number(r) : r;
+    };
+  }
+}
+
+let ptrSize = 4; // bytes of a pointer or size_t in the loaded build (8: memory64)
+// A pointer returned by an export: wasm32 returns i32, negative from 2 GiB up.
+const addr = (p) => (p < 0 ? p + 2 ** 32 : p);
+// Pointers stored in the heap (out-parameters, pointer arrays).
+const ptrAt = (p) => {
+  const dv = new DataView(heap().buffer);
+  return ptrSize === 8 ? Number(dv.getBigUint64(p, true)) : dv.getUint32(p, true);
+};
+const setPtr = (p, v) => {
+  const dv = new DataView(heap().buffer);
+  if (ptrSize === 8) dv.setBigUint64(p, BigInt(v), true);
+  else dv.setUint32(p, v, true);
+};
+
 const heap = () => {
   const buf = M.wasmMemory ? M.wasmMemory.buffer : M.HEAPU8.buffer;
   return new Uint8Array(buf);
 };
-const u32 = (ptr) => new DataView(heap().buffer).getUint32(ptr, true);
 
 function check(status) {
   if (status === abi.status.KITE_OK) return;
@@ -105,9 +152,9 @@ function check(status) {
 // The ABI table (exports_abi.c): read once, before any call that uses a number from it.
 function readAbi() {
   // Before the table there is no status code to compare with: *scratch stays NULL on failure.
-  new DataView(heap().buffer).setUint32(scratch, 0, true);
+  setPtr(scratch, 0);
   M._kw_abi_json(scratch);
-  const p = new DataView(heap().buffer).getUint32(scratch, true);
+  const p = ptrAt(scratch);
   if (!p) throw new CError('cannot read the wasm ABI table (out of wasm memory?)', 'out of memory');
   return JSON.parse(takeString(p));
 }
@@ -116,7 +163,7 @@ function readAbi() {
 // fields by the C names, at the offsets and types the table gives.
 function struct(name) {
   const s = abi.structs[name];
-  const ptr = M._kw_alloc(s.size) >>> 0;
+  const ptr = addr(M._kw_alloc(s.size));
   if (!ptr) check(abi.status.KITE_ERR_NOMEM);
   heap().fill(0, ptr, ptr + s.size);
   const field = (f) => {
@@ -133,6 +180,7 @@ function struct(name) {
         const { offset, type } = field(f);
         if (type === 'i32') dv.setInt32(ptr + offset, v, true);
         else if (type === 'u32') dv.setUint32(ptr + offset, v, true);
+        else if (type === 'u64') dv.setBigUint64(ptr + offset, BigInt(v), true);
         else if (type === 'f32') dv.setFloat32(ptr + offset, v, true);
         else dv.setFloat64(ptr + offset, v, true);
       }
@@ -143,6 +191,7 @@ function struct(name) {
       const { offset, type } = field(f);
       if (type === 'i32') return dv.getInt32(ptr + offset, true);
       if (type === 'u32') return dv.getUint32(ptr + offset, true);
+      if (type === 'u64') return Number(dv.getBigUint64(ptr + offset, true));
       if (type === 'f32') return dv.getFloat32(ptr + offset, true);
       return dv.getFloat64(ptr + offset, true);
     },
@@ -152,7 +201,7 @@ function struct(name) {
 
 function cstr(s) {
   const n = M.lengthBytesUTF8(s) + 1;
-  const p = M._kw_alloc(n) >>> 0;
+  const p = addr(M._kw_alloc(n));
   if (!p) check(abi.status.KITE_ERR_NOMEM);
   M.stringToUTF8(s, p, n);
   return p;
@@ -224,7 +273,7 @@ async function readSource(source, { stallTimeout, cache, sha256, connections, pa
   current.stage = 'read';
   const r = await readIntoHeap(source, {
     alloc: (n) => {
-      const p = M._kw_alloc(n) >>> 0;
+      const p = addr(M._kw_alloc(n));
       if (!p) check(abi.status.KITE_ERR_NOMEM);
       return p;
     },
@@ -254,7 +303,7 @@ async function readSource(source, { stallTimeout, cache, sha256, connections, pa
 // A C call that sets *scratch to a malloc'd JSON string: its parsed value.
 function json(call) {
   check(call(scratch));
-  return JSON.parse(takeString(u32(scratch)));
+  return JSON.parse(takeString(ptrAt(scratch)));
 }
 
 // The file's description plus the loaded model's runtime facts under "model".
@@ -366,9 +415,9 @@ function gpuFailed(e) {
 }
 
 const ops = {
-  async init({ flavor, threads, simd, device: want = 'cpu' }) {
-    const onGpu = want !== 'cpu' && (await initGpu(want));
-    if (!onGpu) await loadModule(flavor, threads, simd);
+  async init({ flavor, threads, simd, device: want = 'cpu', memory64 }) {
+    const onGpu = !memory64 && want !== 'cpu' && (await initGpu(want));
+    if (!onGpu) await loadModule(flavor, threads, simd, memory64);
     return {
       version: M.UTF8ToString(M._kw_version()), threaded: M._kw_threaded() === 1, build: M.kiteBuild,
       flavor: onGpu ? 'st' : flavor, threads: onGpu ? 1 : threads, gpuError,
@@ -380,7 +429,7 @@ const ops = {
     const { ptr, size } = await readSource(source, download);
     try {
       check(M._kw_gguf_parse(ptr, size, scratch));
-      const g = u32(scratch);
+      const g = ptrAt(scratch);
       try {
         return json((out) => M._kw_gguf_info_json(g, out));
       } finally {
@@ -403,14 +452,13 @@ const ops = {
       current.stage = 'load';
       const nMore = parts.length - 1;
       if (nMore > 0) { // the other files' pointers, then their sizes
-        table = M._kw_alloc(8 * nMore) >>> 0;
+        table = addr(M._kw_alloc(2 * ptrSize * nMore));
         if (!table) check(abi.status.KITE_ERR_NOMEM);
-        const t = new Uint32Array(heap().buffer, table, 2 * nMore);
-        parts.slice(1).forEach((p, i) => { t[i] = p.ptr; t[nMore + i] = p.size; });
+        parts.slice(1).forEach((p, i) => { setPtr(table + ptrSize * i, p.ptr); setPtr(table + ptrSize * (nMore + i), p.size); });
       }
       a = struct('kw_load_args').set({
         buf: parts[0].ptr, len: parts[0].size, n_ctx: nCtx | 0, n_threads: threads | 0, vocab_only: vocabOnly ? 1 : 0,
-        more: table, more_lens: table ? table + 4 * nMore : 0, n_more: nMore,
+        more: table, more_lens: table ? table + ptrSize * nMore : 0, n_more: nMore,
       });
       check(M._kw_model_load(a.ptr));
       model = a.get('model');
@@ -446,11 +494,11 @@ const ops = {
 
   detokenize({ ids }) {
     const arr = Int32Array.from(ids);
-    const p = M._kw_alloc(Math.max(4, arr.byteLength)) >>> 0;
+    const p = addr(M._kw_alloc(Math.max(4, arr.byteLength)));
     try {
       heap().set(new Uint8Array(arr.buffer), p);
       check(M._kw_detokenize(model, p, arr.length, scratch));
-      return takeString(u32(scratch));
+      return takeString(ptrAt(scratch));
     } finally {
       M._kw_free(p);
     }
@@ -465,15 +513,14 @@ const ops = {
     const n = messages.length;
     const ptrs = [];
     const msg = abi.structs.kite_chat_msg;
-    const arr = M._kw_alloc(msg.size * Math.max(1, n)) >>> 0;
+    const arr = addr(M._kw_alloc(msg.size * Math.max(1, n)));
     try {
-      const dv = () => new DataView(heap().buffer);
       messages.forEach((m, i) => {
         const r = cstr(String(m.role));
         const c = cstr(String(m.content));
         ptrs.push(r, c);
-        dv().setUint32(arr + msg.size * i + msg.fields.role.offset, r, true);
-        dv().setUint32(arr + msg.size * i + msg.fields.content.offset, c, true);
+        setPtr(arr + msg.size * i + msg.fields.role.offset, r);
+        setPtr(arr + msg.size * i + msg.fields.content.offset, c);
       });
       // kite_chat_apply_ex's flags: 1 adds the assistant's opening, 2 turns reasoning off
       const flags = (opts.addAssistant === false ? 0 : 1) | (opts.thinking === 'off' ? 2 : 0);
@@ -482,7 +529,7 @@ const ops = {
       ptrs.forEach((p) => M._kw_free(p));
       M._kw_free(arr);
     }
-    const prompt = takeString(u32(scratch));
+    const prompt = takeString(ptrAt(scratch));
     // As `kite run --chat-template`: special-token text in the template becomes tokens.
     return runGenerate(prompt, { ...opts, parseSpecial: true });
   },
@@ -503,9 +550,9 @@ const ops = {
     const imStrings = im ? [cstr(imatrix.file), ...imatrix.include.map(cstr), ...imatrix.exclude.map(cstr)] : [];
     const list = (strs) => {
       if (strs.length === 0) return NULL_PTR;
-      const arr = M._kw_alloc(abi.pointerSize * strs.length) >>> 0;
+      const arr = addr(M._kw_alloc(abi.pointerSize * strs.length));
       if (!arr) check(abi.status.KITE_ERR_NOMEM);
-      strs.forEach((s, i) => new DataView(heap().buffer).setUint32(arr + abi.pointerSize * i, s, true));
+      strs.forEach((s, i) => setPtr(arr + abi.pointerSize * i, s));
       imStrings.push(arr); // freed with the strings
       return arr;
     };
@@ -555,12 +602,12 @@ async function runGenerate(prompt, o) {
   const p = cstr(prompt);
   const stops = (o.stop || []).map(String);
   const sp = stops.map(cstr);
-  const arr = M._kw_alloc(abi.pointerSize * Math.max(1, sp.length)) >>> 0;
+  const arr = addr(M._kw_alloc(abi.pointerSize * Math.max(1, sp.length)));
   const g = o.grammar !== undefined ? cstr(o.grammar) : 0;
   const js = o.jsonSchema !== undefined ? cstr(typeof o.jsonSchema === 'string' ? o.jsonSchema : JSON.stringify(o.jsonSchema)) : 0;
   const a = struct('kw_gen_args');
   try {
-    sp.forEach((s, i) => new DataView(heap().buffer).setUint32(arr + abi.pointerSize * i, s, true));
+    sp.forEach((s, i) => setPtr(arr + abi.pointerSize * i, s));
     current.decoder = new TextDecoder('utf-8');
     current.tokens = [];
     // The core's defaults first; then only the options the caller gave.
@@ -666,7 +713,7 @@ async function handle(msg) {
     port.post({ id, type: 'done', value, device: gpu ? placement() : undefined });
   } catch (e) {
     const message = broken && !(e instanceof CError) ? broken : (e?.message || String(e));
-    port.post({ id, type: 'error', message, status: e?.status, device: gpu ? placement() : undefined });
+    port.post({ id, type: 'error', message, status: e?.status, device: gpu ? placement() : undefined, needsMemory64: !!e?.needsMemory64 });
   } finally {
     current = null;
     abortFlag = null;

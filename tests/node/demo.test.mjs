@@ -173,9 +173,9 @@ test('demo page: a non-GGUF file gives a plain error, and the page still works a
     assert.equal(await page.locator('#generate').isDisabled(), true);
     assert.equal(await page.locator('#quantize').isDisabled(), false);
 
-    // Too large for wasm32: a server that announces a 5 GB body (and sends none of it).
+    // Too large for wasm32 and memory64: a server that announces a 20 GB body (and sends none of it).
     const big = createServer((req, res) => {
-      res.writeHead(200, { 'content-length': String(5e9), 'access-control-allow-origin': '*',
+      res.writeHead(200, { 'content-length': String(20e9), 'access-control-allow-origin': '*',
         'cross-origin-resource-policy': 'cross-origin', 'content-type': 'application/octet-stream' });
       res.flushHeaders();
       setTimeout(() => res.destroy(), 2000);

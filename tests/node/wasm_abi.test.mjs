@@ -46,20 +46,21 @@ test('status codes and names are kite_base.h\'s', async () => {
 test('every parameter block of wasm/abi.h (and kite_chat_msg) is in the table, field by field', async () => {
   const abi = await abiTable();
   const header = src('wasm/abi.h');
-  const ctype = { int32_t: 'i32', uint32_t: 'u32', float: 'f32', double: 'f64' };
+  const ptr = abi.pointerSize === 8 ? 'u64' : 'u32';
+  const ctype = { int32_t: 'i32', uint32_t: 'u32', size_t: ptr, float: 'f32', double: 'f64' };
   const structRe = /typedef struct (kw_\w+|kite_chat_msg) \{([\s\S]*?)\} \1;/g;
   const structs = [...header.matchAll(structRe), ...src('src/chat/kite_chat.h').matchAll(structRe)];
   assert.deepEqual(structs.map((m) => m[1]).sort(), Object.keys(abi.structs).sort(), 'the same structs');
   for (const [, name, body] of structs) {
     const fields = [...body.replace(/\/\/.*$/gm, '').matchAll(/^\s*(?:const\s+)?([\w]+)\s*((?:\*\s*(?:const\s*)?)*)\s*(\w+);/gm)]
-      .map(([, type, stars, field]) => ({ field, type: stars.includes('*') ? 'u32' : ctype[type] }));
+      .map(([, type, stars, field]) => ({ field, type: stars.includes('*') ? ptr : ctype[type] }));
     const table = abi.structs[name];
     assert.deepEqual(Object.keys(table.fields), fields.map((f) => f.field), `${name}: the same fields, in order`);
     let end = 0;
     for (const { field, type } of fields) {
       const d = table.fields[field];
       assert.equal(d.type, type, `${name}.${field}`);
-      const size = type === 'f64' ? 8 : 4;
+      const size = type === 'f64' || type === 'u64' ? 8 : 4;
       assert.ok(d.offset >= end && d.offset % size === 0, `${name}.${field} at ${d.offset}`);
       end = d.offset + size;
     }
