@@ -2,14 +2,16 @@
 // or chat with live speed figures, quantize and offer the result. Uses only the kite-llm package;
 // all the work runs in the package's worker, so this thread only updates the page.
 import { loadModel, quantize, inspect } from 'kite-llm';
-import { $, bytes, el, explain, progressBar, secs } from './ui.js';
+import { $, bytes, el, explain, progressBar, secs, timeLeft } from './ui.js';
 import { renderModelCard } from './model-card.js';
+import { measureThreads } from './threads.js';
 
 const state = {
   model: null,         // the loaded kite-llm model
   source: null,        // what it was loaded from (File or URL string): quantize reads it again
   fileOnly: false,     // the file parsed but cannot run here (say, an unsupported architecture)
-  threads: undefined,  // the thread count picked in the header (undefined: the package's default)
+  threads: undefined,  // the thread count picked in the header or measured (undefined: the package's default)
+  measuring: null,     // the thread measurement under way (a promise)
   device: 'auto',      // the device picked in the header: 'auto', 'webgpu' or 'cpu'
   name: '',            // file name shown in the card and used for the download's name
   size: 0,             // bytes of the GGUF file
@@ -105,6 +107,8 @@ function wireDevice() {
 }
 
 // The thread picker: 1 .. the number of cores; a change reloads the model with the new count.
+// Its default is measured (threads.js): how many workers this machine runs at once at full
+// speed; until the measurement ends, and on a page without threads, the package's default.
 function fillThreads() {
   const max = Math.max(1, Math.min(navigator.hardwareConcurrency || 4, 64));
   const sel = $('#threads');
@@ -112,37 +116,59 @@ function fillThreads() {
   sel.value = String(max);
   sel.addEventListener('change', () => {
     state.threads = Number(sel.value);
+    sel.title = 'Worker threads for the model (a change reloads it)';
     showRuntime();
     if (state.model && !state.busy) load(state.source, state.name, state.size);
   });
+  if (globalThis.crossOriginIsolated !== true || max === 1) return Promise.resolve();
+  state.measuring = measureThreads(max).then((m) => {
+    if (state.threads !== undefined) return; // the user picked a count meanwhile
+    state.threads = m.threads;
+    sel.value = String(m.threads);
+    sel.dataset.measured = JSON.stringify(m.totals);
+    sel.title = `Measured: ${m.threads} of ${max} logical cores run at full speed (a change reloads the model)`;
+    showRuntime();
+  }).catch(() => {});
+  return state.measuring;
 }
 
 // ---- loading ---------------------------------------------------------------------------------
 
+// A new model replaces the shown one only once it has loaded: a file that fails (not a GGUF,
+// a broken download, too large) leaves the working model, its card and its quantize result as
+// they were. A well-formed file Kite cannot run replaces them with its own card (quantize only).
 async function load(source, name, size) {
   if (state.busy) return;
   clearError();
   state.busy = 'load';
   refresh();
-  if (state.model) {
-    const old = state.model;
-    state.model = null;
-    old.dispose().catch(() => {});
-  }
-  state.fileOnly = false;
-  state.source = null;
-  resetOutputs();
+  const shownName = $('#model-name').textContent;
   $('#model-name').textContent = name;
   loadBar.show('starting…');
   const t0 = performance.now();
-  const onProgress = ({ stage, loaded, total }) => {
-    if (stage === 'read' && total) loadBar.set(loaded / total, `reading ${bytes(loaded)} of ${bytes(total)}`);
-    else if (stage === 'read') loadBar.busy(`reading ${bytes(loaded)}`);
+  const onProgress = ({ stage, loaded, total, bytesPerSecond, secondsLeft }) => {
+    const rate = bytesPerSecond > 0 ? ` · ${bytes(bytesPerSecond)}/s` : '';
+    const left = secondsLeft !== null && secondsLeft !== undefined && bytesPerSecond > 0 ? ` · ${timeLeft(secondsLeft)} left` : '';
+    if (stage === 'read' && total) loadBar.set(loaded / total, `reading ${bytes(loaded)} of ${bytes(total)}${rate}${left}`);
+    else if (stage === 'read') loadBar.busy(`reading ${bytes(loaded)}${rate}`);
     else if (stage === 'webgpu') loadBar.busy('preparing the GPU…');
     else loadBar.busy('preparing the model…');
   };
+  // Replaces whatever is shown (model, card, outputs, quantize result) with the new file.
+  const takeOver = () => {
+    if (state.model) {
+      const old = state.model;
+      state.model = null;
+      old.dispose().catch(() => {});
+    }
+    state.fileOnly = false;
+    resetOutputs();
+    resetQuantizeResult();
+  };
   try {
+    await state.measuring; // the measured default thread count, before the first model
     const model = await loadModel(source, { onProgress, threads: state.threads, device: state.device });
+    takeOver();
     state.model = model;
     state.source = source;
     state.name = name;
@@ -154,16 +180,18 @@ async function load(source, name, size) {
     loadBar.hide();
     if (!isAbort(e)) showError(e, `loading ${name}`);
     // A well-formed file Kite cannot run still has a card, and can still be quantized.
-    const info = /architecture|unsupported/i.test(String(e?.message)) ? await inspect(source).catch(() => null) : null;
+    const info = /architecture|unsupported/i.test(String(e?.message)) && !e?.needsMemory64
+      ? await inspect(source).catch(() => null) : null;
     if (info) {
+      takeOver();
       state.fileOnly = true;
       state.source = source;
       state.name = name;
       state.size = size ?? info.file_size ?? NaN;
       showModel(info, name);
     } else {
-      $('#model-name').textContent = '';
-      $('#model-info').replaceChildren(el('p', { class: 'placeholder' }, 'No model loaded.'));
+      // Nothing changes: the model shown before (if any) stays loaded and usable.
+      $('#model-name').textContent = shownName;
     }
   } finally {
     state.busy = null;
@@ -281,6 +309,8 @@ async function generate() {
   }
   const transcript = $('#transcript');
   transcript.classList.add('generating');
+  // On a phone the words and the prompt box stay in view after sending.
+  $('#prompt-form').scrollIntoView({ block: 'nearest' });
   const text = document.createTextNode('');
   sink.append(text);
 
@@ -337,6 +367,15 @@ async function generate() {
 
 // ---- quantization ----------------------------------------------------------------------------
 
+// Hides the last quantize result and its download (it belongs to the model it was made from).
+function resetQuantizeResult() {
+  $('#quantize-result').hidden = true;
+  if (state.downloadUrl) URL.revokeObjectURL(state.downloadUrl);
+  state.downloadUrl = null;
+  $('#download').removeAttribute('href');
+  quantBar.hide();
+}
+
 async function runQuantize() {
   if (!(state.model || state.fileOnly) || state.busy) return;
   clearError();
@@ -345,19 +384,21 @@ async function runQuantize() {
   state.quantAbort = ctrl;
   state.busy = 'quantize';
   refresh();
-  $('#quantize-result').hidden = true;
-  if (state.downloadUrl) URL.revokeObjectURL(state.downloadUrl);
-  state.downloadUrl = null;
-  $('#download').removeAttribute('href');
+  resetQuantizeResult();
   quantBar.show('starting…');
   const t0 = performance.now();
   try {
     const blob = await quantize(state.source, type, {
       signal: ctrl.signal,
-      onProgress: ({ stage, loaded, total }) => {
+      allowRequantize: $('#allow-requantize').checked,
+      onProgress: ({ stage, loaded, total, bytesPerSecond, secondsLeft }) => {
+        // The bar and its text show the same number: the stage's fraction.
         const f = total ? loaded / total : 0;
-        if (stage === 'read') quantBar.set(f, `reading the model ${Math.round(f * 100)}%`);
-        else quantBar.set(f, `quantizing to ${type}: ${Math.round(f * 100)}%`);
+        const pct = `${Math.floor(f * 100)}%`;
+        const rate = bytesPerSecond > 0 ? ` · ${bytes(bytesPerSecond)}/s` : '';
+        const left = secondsLeft !== null && secondsLeft !== undefined && bytesPerSecond > 0 ? ` · ${timeLeft(secondsLeft)} left` : '';
+        if (stage === 'read') quantBar.set(f, `reading the model: ${pct}${rate}${left}`);
+        else quantBar.set(f, `quantizing to ${type}: ${pct}${rate}${left}`);
       },
     });
     const dt = (performance.now() - t0) / 1000;

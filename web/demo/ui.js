@@ -31,6 +31,14 @@ export function count(n) {
 }
 export const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
 export const secs = (s) => (s < 1 ? `${Math.round(s * 1000)} ms` : `${s.toFixed(2)} s`);
+// A remaining time in words: "12 s", "3 min 5 s", "1 h 2 min".
+export function timeLeft(s) {
+  if (!Number.isFinite(s)) return '–';
+  s = Math.ceil(s);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
 
 // ---- errors in plain words -------------------------------------------------------------------
 
@@ -46,6 +54,8 @@ export function explain(e, doing) {
       'Kite reads GGUF files (the format of llama.cpp; names usually end in .gguf). Pick another file.'],
     [/larger than (a wasm32|the memory64)|4 GiB|too large|address space/i, 'This model is too large to run in a browser.',
       'WebAssembly can address at most 4 GiB (16 GiB in browsers with memory64, such as Chrome). Use a smaller quantization of it (for example Q4_K_M), or the native kite CLI.'],
+    [/requantizing is disabled/i, 'This model is already quantized.',
+      'Quantizing it again loses more precision than quantizing the original: tick "Requantize an already quantized model" to do it anyway.'],
     [/architecture|unsupported/i, 'Kite cannot run this kind of model yet.',
       'Its architecture or one of its tensor types is not supported here. The card below still shows what the file holds, and you can still quantize it.'],
     [/cannot fetch|HTTP \d|failed to fetch|network/i, 'The model could not be downloaded.',
