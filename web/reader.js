@@ -222,7 +222,14 @@ export async function* iterate(stream, desc, io) {
   let done = false;
   try {
     for (;;) {
-      const r = await withStall(reader.read(), desc, io);
+      let r;
+      try {
+        r = await withStall(reader.read(), desc, io);
+      } catch (e) {
+        if (e.stalled || e.status === 'aborted' || io.signal?.aborted) throw e;
+        // the connection broke (Chromium says only "network error")
+        throw Object.assign(new Error(`download of ${desc.url} failed: ${e.message}`), { status: 'i/o error' });
+      }
       if (r.done) { done = true; return; }
       yield r.value;
     }

@@ -7,6 +7,11 @@ const VALTYPE = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v12
 // { exportName: { params: ['i32' | 'i64' | ...], results: [...] } } for every exported function.
 // Throws on a binary it cannot read.
 export function exportSignatures(bytes) {
+  return readSignatures(bytes).exports;
+}
+
+// { exports: as exportSignatures, imports: [{ module, name, params, results }] (functions) }.
+export function readSignatures(bytes) {
   const b = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   if (b.length < 8 || b[0] !== 0 || b[1] !== 0x61 || b[2] !== 0x73 || b[3] !== 0x6d) throw new Error('not a wasm binary');
   let o = 8;
@@ -24,10 +29,13 @@ export function exportSignatures(bytes) {
       scale *= 128;
     }
   };
-  const skipName = () => {
+  const readName = () => {
     const n = leb();
+    const t = new TextDecoder().decode(b.subarray(o, o + n));
     o += n;
+    return t;
   };
+  const imports = [];
   const skipLimits = () => {
     const flags = byte();
     leb();
@@ -49,10 +57,14 @@ export function exportSignatures(bytes) {
       }
     } else if (id === 2) {
       for (let n = leb(); n > 0; n--) {
-        skipName();
-        skipName();
+        const module = readName();
+        const name = readName();
         const kind = byte();
-        if (kind === 0) funcTypes.push(leb());
+        if (kind === 0) {
+          const t = leb();
+          funcTypes.push(t);
+          imports.push({ module, name, ...types[t] });
+        }
         else if (kind === 1) { byte(); skipLimits(); }
         else if (kind === 2) skipLimits();
         else if (kind === 3) { byte(); byte(); }
@@ -73,7 +85,7 @@ export function exportSignatures(bytes) {
     }
     o = end;
   }
-  return out;
+  return { exports: out, imports };
 }
 
 // True when the engine runs memory64 (a module whose memory has 64-bit addresses validates).

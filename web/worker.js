@@ -2,9 +2,10 @@
 // wasm instance, runs one request at a time, and turns the C ABI of wasm/exports*.c into
 // messages. All numerics stay in C; this file only moves bytes and strings.
 import { readIntoHeap } from './load_bytes.js';
-import { setMemory64 } from './reader.js';
+import { setMemory64, MEMORY64_LIMIT } from './reader.js';
 import { hasRelaxedSimd } from './env.js';
-import { exportSignatures, hasMemory64 } from './wasm_sig.js';
+import { readSignatures, hasMemory64 } from './wasm_sig.js';
+import { memory64Runtime } from './wasm64_glue.js';
 
 const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
 let port; // { post(msg, transfer), on(fn) }
@@ -97,10 +98,33 @@ async function loadBuild(name, flavor, threads) {
       common.wasmBinary = await w.arrayBuffer();
     }
   }
+  let rt = null;
+  let sigs = null;
+  if (wide) {
+    // Emscripten 3.1.6's memory64 glue cannot run the build (wasm64_glue.js): the binary is
+    // instantiated here with imports from wasm64_glue.js. `common` becomes the module object.
+    const parsed = readSignatures(common.wasmBinary);
+    sigs = parsed.exports;
+    rt = memory64Runtime(parsed.imports, common, (what) => common.onAbort(what), MEMORY64_LIMIT);
+    let failed = null;
+    common.instantiateWasm = (imports, receive) => {
+      WebAssembly.instantiate(common.wasmBinary, rt.imports).then((r) => {
+        rt.attach(r.instance);
+        receive(r.instance, r.module);
+      }, (e) => { failed = e; common.onAbort(String(e)); });
+      return {};
+    };
+    common.onRuntimeInitialized = () => { if (failed) throw failed; };
+  }
   M = await factory(common);
   M.kiteBuild = name;
   ptrSize = wide ? 8 : 4;
-  if (wide) numberExports(M, exportSignatures(common.wasmBinary));
+  if (wide) {
+    numberExports(M, sigs);
+    M.wasmMemory = rt.memory();
+    M.UTF8ToString = rt.utf8ToString;
+    M.stringToUTF8 = rt.stringToUTF8;
+  }
   scratch = addr(M._kw_alloc(64));
   abi = readAbi();
   M.kiteSink = (p, n) => onSink(p, n);
