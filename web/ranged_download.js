@@ -69,18 +69,21 @@ export async function downloadParts({ desc, io, size, parts, validator, first, w
   const queue = parts.map((_, i) => i).filter((i) => parts[i].start + parts[i].got < parts[i].end && !(first && i === 0));
   let failure = null;
 
-  const readPart = async (i, body, pdesc) => {
+  // whole: the body is the full file (the first GET), cancelled once part i is in; else the
+  // body is exactly the part's range, read to its end so the connection can be reused.
+  const readPart = async (i, body, pdesc, whole) => {
     const p = parts[i];
     for await (const chunk of iterate(body, pdesc, pio)) {
       const off = p.start + p.got;
       const n = Math.min(chunk.byteLength, p.end - off);
+      if (n < chunk.byteLength && !whole) throw new Error(`${desc.url}: the server sent more than bytes ${p.start}-${p.end - 1}`);
       if (n > 0) {
         write(off, n < chunk.byteLength ? chunk.subarray(0, n) : chunk);
         p.got += n;
         done += n;
         io.progress(done, size);
       }
-      if (p.start + p.got >= p.end) break; // the first stream goes on past part 0: cancel it here
+      if (whole && p.start + p.got >= p.end) break;
     }
     if (p.start + p.got < p.end) throw new Error(`${desc.name}: download ended after ${done} of ${size} bytes`);
     await partDone?.(i);
@@ -101,12 +104,12 @@ export async function downloadParts({ desc, io, size, parts, validator, first, w
         pdesc.release?.();
         throw e;
       }
-      await readPart(i, body, pdesc);
+      await readPart(i, body, pdesc, false);
     }
   };
   const connections = Math.max(1, Math.min(io.connections ?? DEFAULT_CONNECTIONS, queue.length + (first ? 1 : 0)));
   const tasks = [];
-  if (first) tasks.push(readPart(0, first.body, first.desc).then(worker));
+  if (first) tasks.push(readPart(0, first.body, first.desc, true).then(worker));
   while (tasks.length < connections) tasks.push(worker());
   const settled = await Promise.allSettled(tasks.map((t) => t.catch((e) => {
     failure ??= e;

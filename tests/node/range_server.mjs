@@ -15,29 +15,36 @@ export function rangeRoutes(bytes, { etag = '"kite-test-1"', holdFrom = Infinity
   const open = new Set();
   let inFlight = 0;
   let maxInFlight = 0;
+  let rangedInFlight = 0; // ranged responses only: a cancelled full response may still be
+  let maxRangedInFlight = 0; // draining on the server after the client moved on
   let held = [];
   const size = bytes.length;
   const hold = { from: holdFrom };
 
-  const send = (res, body, wait) => {
+  const send = (res, body, wait, ranged = false) => {
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
+    if (ranged) maxRangedInFlight = Math.max(maxRangedInFlight, ++rangedInFlight);
     open.add(res);
     let done = false;
     const finish = () => {
       if (done) return;
       done = true;
       inFlight--;
+      if (ranged) rangedInFlight--;
       open.delete(res);
     };
     res.on('close', finish);
     let off = 0;
+    // A response counts as in flight until its last byte is handed to the socket (a client can
+    // only have it after that, so its next request cannot look like an overlap).
     const next = () => {
       if (res.destroyed) return finish();
       if (off >= body.length) return res.end(finish);
       const piece = body.subarray(off, off + PIECE);
       off += piece.length;
       res.write(piece, () => setTimeout(next, pieceDelayMs));
+      if (off >= body.length) finish();
     };
     if (wait) held.push(next);
     else next();
@@ -48,7 +55,7 @@ export function rangeRoutes(bytes, { etag = '"kite-test-1"', holdFrom = Infinity
     if (!m) return false;
     const kind = m[1];
     const range = req.headers.range;
-    log.push({ kind, range, ifRange: req.headers['if-range'], t: Date.now() });
+    log.push({ kind, range, ifRange: req.headers['if-range'], t: Date.now(), inFlight, rangedInFlight });
     const base = { ...headers, 'content-type': 'application/octet-stream' };
     if (kind !== 'norange') {
       base.etag = etag;
@@ -65,7 +72,7 @@ export function rangeRoutes(bytes, { etag = '"kite-test-1"', holdFrom = Infinity
         return true;
       }
       res.writeHead(206, { ...base, 'content-length': last - start + 1, 'content-range': `bytes ${start}-${last}/${size}` });
-      send(res, bytes.subarray(start, last + 1), kind === 'hold' && start >= hold.from);
+      send(res, bytes.subarray(start, last + 1), kind === 'hold' && start >= hold.from, true);
       return true;
     }
     res.writeHead(200, { ...base, 'content-length': size });
@@ -79,6 +86,9 @@ export function rangeRoutes(bytes, { etag = '"kite-test-1"', holdFrom = Infinity
     open,
     get maxInFlight() {
       return maxInFlight;
+    },
+    get maxRangedInFlight() {
+      return maxRangedInFlight;
     },
     // Holds /hold/ ranges from this offset on (Infinity: none).
     holdFrom(n) {

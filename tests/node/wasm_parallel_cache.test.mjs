@@ -58,7 +58,9 @@ test('Chromium: parallel ranges into OPFS, no request on the second load, an abo
     assert.equal(first.error, undefined, first.error);
     assert.deepEqual(first.cache, { storage: 'opfs', hit: false, resumedFrom: 0, stored: true });
     assert.equal(routes.log.length, parts, 'a GET for part 0, then one Range per part');
-    assert.ok(routes.maxInFlight >= 2 && routes.maxInFlight <= 3, `max in flight ${routes.maxInFlight}`);
+    // at most 3 ranged requests at once (the first, full GET is cancelled after part 0 and may
+    // still drain on the server a moment longer)
+    assert.ok(routes.maxInFlight >= 2 && routes.maxRangedInFlight <= 3, `in flight ${routes.maxInFlight}, ranged ${routes.maxRangedInFlight}: ${JSON.stringify(routes.log)}`);
     assert.ok(first.seen.some((p) => p.bytesPerSecond > 0), 'progress has a speed');
     const entry = first.list.find((e) => e.url.endsWith(`/r/${NAME}`));
     assert.equal(entry.complete, true);
