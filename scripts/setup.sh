@@ -37,3 +37,9 @@ if [ ! -d node_modules/node-llama-cpp ] || [ package-lock.json -nt node_modules/
   npm ci --no-audit --no-fund --loglevel=error 2>/dev/null \
     || npm install --no-audit --no-fund --no-save --loglevel=error
 fi
+# The wasm64 system libraries for the memory64 build (wasm-st64): Debian ships none, so emcc
+# builds them once into build/emcache-wasm64 (docs/TOOLCHAIN.md; ~8 min on 2 cores).
+if [ -z "${KITE_SKIP_WASM64:-}" ] && [ ! -f build/emcache-wasm64/sysroot/lib/wasm64-emscripten/libc.a ]; then
+  echo "setup: building the wasm64 system libraries (once)"
+  scripts/build_emcache64.sh
+fi

@@ -29,6 +29,46 @@ if(KITE_WASM_RELAXED)
 endif()
 set_property(GLOBAL PROPERTY RULE_LAUNCH_LINK "${em_env}")
 
+# memory64 (wasm64): a separate build, kite-<flavor>64, for models larger than wasm32's 4 GiB;
+# the JS picks it only for such a model, where the engine has memory64. Debian ships no wasm64
+# system libraries: emcc builds them once into a writable, repo-local cache (KITE_EMCACHE64,
+# made by scripts/setup.sh), through a config naming it and a node wrapper that drops a flag
+# Node 20 refuses (docs/TOOLCHAIN.md). Single thread only.
+option(KITE_WASM_MEMORY64 "memory64 build (wasm/em-wasm64.config.in)" OFF)
+set(KITE_EMCACHE64 "${CMAKE_SOURCE_DIR}/build/emcache-wasm64" CACHE PATH "Emscripten cache holding the wasm64 system libraries")
+set(KITE_LLVM14_BIN "/usr/bin" CACHE PATH "the clang/wasm-ld emcc 3.1.6 uses (clang 14): the memory64 build")
+if(KITE_WASM_MEMORY64)
+  if(KITE_WASM_FLAVOR STREQUAL "mt" OR KITE_WASM_RELAXED)
+    message(FATAL_ERROR "the memory64 build is single-thread SIMD128 only (KITE_WASM_FLAVOR=st, KITE_WASM_RELAXED=OFF)")
+  endif()
+  if(NOT EXISTS ${KITE_EMCACHE64}/sysroot/lib/wasm64-emscripten/libc.a)
+    message(FATAL_ERROR "${KITE_EMCACHE64} has no wasm64 libc: run scripts/build_emcache64.sh once (docs/TOOLCHAIN.md)")
+  endif()
+  set(KITE_WASM_NAME kite-${KITE_WASM_FLAVOR}64)
+  set(KITE_NODE_WRAPPER ${CMAKE_SOURCE_DIR}/wasm/node-no-bigint-flag.sh)
+  # emcc's clang 14, as for the libc (wasm-ld 19 writes 64-bit tables that binaryen 108 cannot
+  # read); the cache is read only.
+  set(KITE_WASM64_LLVM_BIN ${KITE_LLVM14_BIN})
+  set(KITE_EMCACHE64_FROZEN True)
+  configure_file(${CMAKE_SOURCE_DIR}/wasm/em-wasm64.config.in ${CMAKE_BINARY_DIR}/em-wasm64.config @ONLY)
+  set(em_env "${em_env} KITE_NODE=${KITE_NODE} EM_CONFIG=${CMAKE_BINARY_DIR}/em-wasm64.config")
+  set_property(GLOBAL PROPERTY RULE_LAUNCH_COMPILE "${em_env}")
+  set_property(GLOBAL PROPERTY RULE_LAUNCH_LINK "${em_env}")
+  # clang 14 crashes selecting some auto-vectorized wasm64 SIMD code ("Cannot select:
+  # extract_vector_elt ... Constant:i64"): the loop and SLP vectorizers are off here; the
+  # kernels' explicit SIMD128 intrinsics stay.
+  target_compile_options(kite PRIVATE -sMEMORY64=1 -fno-vectorize -fno-slp-vectorize)
+  # Its explicit f32x4 lane extractions crash clang 14 the same way: the two kernel files that
+  # have them are compiled by clang 19 (emcc --em-config beats EM_CONFIG), whose objects wasm-ld
+  # 14 links.
+  set(KITE_WASM64_LLVM_BIN ${KITE_LLVM19_BIN})
+  configure_file(${CMAKE_SOURCE_DIR}/wasm/em-wasm64.config.in ${CMAKE_BINARY_DIR}/em-wasm64-clang19.config @ONLY)
+  set(KITE_WASM64_LLVM_BIN ${KITE_LLVM14_BIN})
+  set_source_files_properties(${CMAKE_SOURCE_DIR}/src/kernels/attend_wasm.c ${CMAKE_SOURCE_DIR}/src/kernels/kernels_wasm.c
+    TARGET_DIRECTORY kite PROPERTIES COMPILE_OPTIONS
+    "--em-config;${CMAKE_BINARY_DIR}/em-wasm64-clang19.config;-mno-reference-types;-mno-multivalue;-Wno-version-check")
+endif()
+
 # The WebGPU backend (src/model/backend_webgpu.c; web/webgpu/README.md): a separate build,
 # kite-<flavor>-webgpu (preset wasm-st-webgpu), that the worker loads for device 'webgpu' (or
 # 'auto' with an adapter). Its imports come from wasm/library_kite_webgpu.js.
@@ -38,6 +78,9 @@ if(KITE_WEBGPU)
 endif()
 
 file(GLOB KITE_WASM_SRC CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/wasm/exports*.c)
+if(KITE_WASM_MEMORY64)
+  list(APPEND KITE_WASM_SRC ${CMAKE_SOURCE_DIR}/wasm/wasm64_tf2.c)
+endif()
 add_executable(kite_wasm ${KITE_WASM_SRC})
 set_target_properties(kite_wasm PROPERTIES OUTPUT_NAME ${KITE_WASM_NAME} SUFFIX ".js")
 target_compile_options(kite_wasm PRIVATE ${KITE_WARN})
@@ -45,6 +88,9 @@ target_link_libraries(kite_wasm PRIVATE kite)
 # Every translation unit gets SIMD128: the core's scalar code auto-vectorises too.
 target_compile_options(kite PRIVATE -msimd128)
 target_compile_options(kite_wasm PRIVATE -msimd128)
+if(KITE_WASM_MEMORY64)
+  target_compile_options(kite_wasm PRIVATE -sMEMORY64=1 -fno-vectorize -fno-slp-vectorize)
+endif()
 
 string(TOUPPER ${KITE_WASM_FLAVOR} KITE_WASM_FLAVOR_UC)
 set(KITE_WASM_LINK
@@ -79,6 +125,13 @@ if(KITE_WASM_RELAXED)
   # reject: link at -O0 with WASM_BIGINT so emcc does not run it (the code is clang -O3).
   list(REMOVE_ITEM KITE_WASM_LINK -O3)
   list(APPEND KITE_WASM_LINK -O0 -sWASM_BIGINT)
+endif()
+if(KITE_WASM_MEMORY64)
+  # 16 GiB: the most a browser gives one memory64 instance today (Chromium).
+  # emcc 3.1.6 has no wasm64 emmalloc; dlmalloc's 2 GiB block limit is a wasm32 one (half of
+  # size_t), so on wasm64 it takes a model in one block.
+  list(REMOVE_ITEM KITE_WASM_LINK -sMAXIMUM_MEMORY=4GB -sMALLOC=emmalloc)
+  list(APPEND KITE_WASM_LINK -sMEMORY64=1 -sMAXIMUM_MEMORY=16GB -sMALLOC=dlmalloc)
 endif()
 if(KITE_WEBGPU)
   target_compile_definitions(kite PRIVATE KITE_WEBGPU)
