@@ -65,6 +65,12 @@ export interface DownloadOptions {
   connections?: number;
   /** Bytes per part of a parallel download: 1 MiB..1 GiB, default 16 MiB. */
   partSize?: number;
+  /** The memory64 build (kite-st64: single thread, up to 16 GiB; browsers only). 'auto'
+   *  (default): a model too large for the wasm32 heap (about 3.75 GiB) is read again on it
+   *  where the engine validates memory64 (Chromium) and dist/ holds it; elsewhere such a model
+   *  is refused with the limit. true insists on it (a KiteError 'unsupported' in Node or where
+   *  the engine lacks memory64; not with flavor 'mt'); false never uses it. */
+  memory64?: boolean | 'auto';
 }
 
 /** How a model's bytes came (browsers, cache on), else null. */
@@ -108,7 +114,8 @@ export interface LoadOptions extends DownloadOptions {
   threads?: number;
   /** KV cache length in tokens, 0..4194304. 0 (default): the model's training context, at most 4096. */
   nCtx?: number;
-  /** 'auto' (default), 'mt' or 'st'. 'mt' throws where SharedArrayBuffer is unavailable. */
+  /** 'auto' (default), 'mt' or 'st'. 'mt' throws where SharedArrayBuffer is unavailable. The
+   *  memory64 build is single-thread. */
   flavor?: 'auto' | 'mt' | 'st';
   /** 'auto' (default): the relaxed-SIMD build (int8 dot instruction) where the engine has
    *  relaxed SIMD and dist/ holds it, else SIMD128. 'relaxed' insists, 'simd128' never uses it. */
@@ -251,8 +258,8 @@ export interface Model {
   readonly info: ModelInfo;
   readonly flavor: 'mt' | 'st';
   readonly threads: number;
-  /** The wasm file that runs it: 'kite-mt', 'kite-st', 'kite-mt-relaxed', 'kite-st-relaxed'
-   *  or 'kite-st-webgpu'. */
+  /** The wasm file that runs it: 'kite-mt', 'kite-st', 'kite-mt-relaxed', 'kite-st-relaxed',
+   *  'kite-st-webgpu' or 'kite-st64' (memory64). */
   readonly build: string;
   /** Where it runs now: 'webgpu' (gpuLayers layers and the output head on the GPU, the rest
    *  on the CPU), 'cpu', or 'none' after a GPU failure with fallback off. */
