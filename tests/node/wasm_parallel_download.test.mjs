@@ -96,7 +96,8 @@ test('an abort or a stall stops every part and closes every connection', async (
       signal: ac.signal, connections: 4, partSize: 4 * MiB, stallTimeout: 60000,
       onProgress: (x) => { got = Math.max(got, x.loaded); },
     });
-    assert.ok(await waitFor(() => got >= 6 * MiB && routes.open.size >= 2, 10000), `parts under way (${got} bytes)`);
+    // (progress reports are throttled: the last one of a burst may not come while the rest is held)
+    assert.ok(await waitFor(() => got >= 4 * MiB && routes.open.size >= 2, 10000), `parts under way (${got} bytes)`);
     const t0 = Date.now();
     ac.abort();
     await assert.rejects(p, (e) => e instanceof KiteError && e.name === 'AbortError');
