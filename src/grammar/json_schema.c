@@ -186,20 +186,28 @@ static bool set_rule(conv *c, const char *name, const char *body) {
     return true;
 }
 
+static bool rule_name_char(char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-';
+}
+
+// Appends s to b as a GBNF rule name: letters, digits and '-' kept, each run of other bytes one '-'.
+static void append_rule_name(kite_buf *b, const char *s) {
+    for (const char *p = s; *p;) {
+        if (rule_name_char(*p)) {
+            kite_buf_append(b, p++, 1);
+        } else {
+            while (*p && !rule_name_char(*p)) p++;
+            kite_buf_puts(b, "-");
+        }
+    }
+}
+
 // llama.cpp's _add_rule: the name with runs of other chars than [a-zA-Z0-9-] made "-"; a
 // different rule of that name already there gets name0, name1, ... Returns the name used.
 static char *add_rule(conv *c, const char *name, const char *body) {
     if (!body || c->fatal) return NULL;
     kite_buf b = {0};
-    for (const char *p = name; *p;) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-') {
-            kite_buf_append(&b, p++, 1);
-        } else {
-            while (*p && !((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-'))
-                p++;
-            kite_buf_puts(&b, "-");
-        }
-    }
+    append_rule_name(&b, name);
     char *esc = take(&b);
     if (!esc) return nomem(c);
     const char *have = rule_body(c, esc);
@@ -891,27 +899,14 @@ static bool trie_insert(trie *t, const char *s) {
     return true;
 }
 
-static void put_cp(kite_buf *b, uint32_t c) {
-    char t[4];
-    size_t n;
-    if (c < 0x80) t[0] = (char)c, n = 1;
-    else if (c < 0x800) t[0] = (char)(0xC0 | (c >> 6)), t[1] = (char)(0x80 | (c & 0x3F)), n = 2;
-    else if (c < 0x10000)
-        t[0] = (char)(0xE0 | (c >> 12)), t[1] = (char)(0x80 | ((c >> 6) & 0x3F)), t[2] = (char)(0x80 | (c & 0x3F)), n = 3;
-    else
-        t[0] = (char)(0xF0 | (c >> 18)), t[1] = (char)(0x80 | ((c >> 12) & 0x3F)), t[2] = (char)(0x80 | ((c >> 6) & 0x3F)),
-        t[3] = (char)(0x80 | (c & 0x3F)), n = 4;
-    kite_buf_append(b, t, n);
-}
-
 static void not_strings_visit(const trie *t, size_t idx, const char *char_rule, kite_buf *out) {
     const trie_node *nd = &t->nodes[idx];
     kite_buf rejects = {0};
     for (size_t i = 0; i < nd->n; i++) {
-        put_cp(&rejects, nd->cps[i]);
+        kite__json_put_utf8(&rejects, nd->cps[i]);
         if (i) kite_buf_puts(out, " | ");
         kite_buf_puts(out, "[");
-        put_cp(out, nd->cps[i]);
+        kite__json_put_utf8(out, nd->cps[i]);
         kite_buf_puts(out, "]");
         if (t->nodes[nd->kids[i]].n) {
             kite_buf_puts(out, " (");
@@ -1470,15 +1465,7 @@ static char *visit_ref(conv *c, const kite__jval *s, const char *path) {
     const char *frag = hash ? hash + 1 : r->s;
     kite_buf b = {0};
     kite_buf_puts(&b, "ref");
-    for (const char *p = frag; *p;) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-') {
-            kite_buf_append(&b, p++, 1);
-        } else {
-            while (*p && !((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-'))
-                p++;
-            kite_buf_puts(&b, "-");
-        }
-    }
+    append_rule_name(&b, frag);
     char *ref_name = take(&b);
     if (!ref_name) return nomem(c);
     if (!rule_body(c, ref_name) && !resolving(c, r->s)) {

@@ -31,7 +31,7 @@ void kite__json_free(kite__jval *v) {
     free(v);
 }
 
-static bool put_utf8(kite_buf *b, uint32_t c) {
+bool kite__json_put_utf8(kite_buf *b, uint32_t c) {
     char t[4];
     size_t n;
     if (c < 0x80) t[0] = (char)c, n = 1;
@@ -101,7 +101,7 @@ static char *read_string(reader *r, size_t *len) {
                 bad(r, cp == 0 ? "\\u0000 in a string is not supported" : "unpaired surrogate in a string");
                 break;
             }
-            put_utf8(&b, cp);
+            kite__json_put_utf8(&b, cp);
         } else {
             bad(r, "bad escape in a string");
             break;

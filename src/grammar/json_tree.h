@@ -42,4 +42,7 @@ bool kite__json_dump(const kite__jval *v, kite_buf *out);
 // Appends s[0..n) as a JSON string literal.
 bool kite__json_dump_string(const char *s, size_t n, kite_buf *out);
 
+// Appends code point c (at most 0x1FFFFF) to b as UTF-8; false when out of memory.
+bool kite__json_put_utf8(kite_buf *b, uint32_t c);
+
 #endif
