@@ -342,6 +342,10 @@ typedef struct attn_job {
 // ggml's CPU flash attention runs batches of at least 64 queries through a tiled f32 kernel when
 // the head size is a multiple of its f32 vector width (16 floats in the AVX-512 build that
 // node-llama-cpp loads on x86-64 hosts with it), else row by row with an f16 accumulator.
+// Following it makes flash-attention logits depend on the step size, as llama.cpp's do: a
+// prompt evaluated in steps of 64 or more tokens rounds differently from one evaluated in
+// smaller steps (perplexity moves with -b); without flash attention, and for steps below 64,
+// the bits never depend on the split (test_batch_invariance).
 #define FA_TILE_MIN_TOKENS 64
 #define FA_TILE_HEAD_MULTIPLE 16
 

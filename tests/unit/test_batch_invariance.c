@@ -1,0 +1,70 @@
+// test_batch_invariance.c - one float order whatever the split: the logits of every token of a
+// sequence are the same bits when it is evaluated in one forward pass, in steps of 7 tokens or
+// token by token (n_batch 1), with one or two threads, on models whose weights take the F16,
+// Q8_0 and arch paths (rand-llama-spm-f16, rand-llama-spm-Q8_0, qwen3, qwen3moe): 128 tokens
+// with the plain attention path; with flash attention 63 tokens, the most for which ggml's CPU
+// flash attention (and so Kite's, which follows it) keeps its row kernel. From 64 tokens a step
+// takes ggml's tiled f32 kernel (backend_cpu.c attn_mode), so llama.cpp's and Kite's logits
+// then depend on the batch size.
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "kite.h"
+
+#define N_TOK 128      // plain attention
+#define N_TOK_FLASH 63 // flash attention: below the tiled kernel
+
+// The logits of all n tokens, evaluated with steps of at most n_batch tokens.
+static bool run(kite_model *m, kite_flash_attn fa, int32_t n, int32_t n_batch, int32_t n_threads, float *out) {
+    const int32_t nv = kite_model_hparams(m)->n_vocab;
+    kite_ctx_params cp = {.n_ctx = 128, .n_threads = n_threads, .n_batch = n_batch, .flash_attn = fa};
+    kite_ctx *c = NULL;
+    if (kite_ctx_new(m, &cp, &c) != KITE_OK) return false;
+    int32_t toks[N_TOK];
+    for (int i = 0; i < n; i++) toks[i] = (i * 7919 + 13) % nv;
+    bool ok = kite_ctx_eval_all(c, toks, n, out) == KITE_OK;
+    kite_ctx_free(c);
+    return ok;
+}
+
+static void test_model(const char *file) {
+    size_t len;
+    unsigned char *buf = check_read_model(file, &len);
+    if (!buf) return;
+    kite_model *m = NULL;
+    CHECK(kite_model_load(buf, len, NULL, &m) == KITE_OK, "%s: %s", file, kite_last_error());
+    if (m) {
+        const int32_t nv = kite_model_hparams(m)->n_vocab;
+        const size_t n_floats = (size_t)N_TOK * nv;
+        float *want = malloc(n_floats * sizeof(float)), *got = malloc(n_floats * sizeof(float));
+        const kite_flash_attn fas[] = {KITE_FA_ON, KITE_FA_OFF};
+        const int32_t batches[] = {1, 7}, threads[] = {1, 2};
+        for (int f = 0; f < 2; f++) {
+            const int32_t n = fas[f] == KITE_FA_ON ? N_TOK_FLASH : N_TOK;
+            CHECK(run(m, fas[f], n, 0, 1, want), "%s: one pass: %s", file, kite_last_error());
+            for (int b = 0; b < 2; b++)
+                for (int t = 0; t < 2; t++) {
+                    CHECK(run(m, fas[f], n, batches[b], threads[t], got), "%s: -b %d: %s", file, batches[b],
+                          kite_last_error());
+                    int32_t row = -1;
+                    for (int32_t i = 0; i < n && row < 0; i++)
+                        if (memcmp(want + (size_t)i * nv, got + (size_t)i * nv, sizeof(float) * (size_t)nv)) row = i;
+                    CHECK(row < 0, "%s (fa %d) -b %d -t %d: token %d's logits differ from one pass", file, fas[f],
+                          batches[b], threads[t], row);
+                }
+        }
+        free(want);
+        free(got);
+    }
+    kite_model_free(m);
+    free(buf);
+}
+
+int main(void) {
+    test_model("rand-llama-spm-f16.gguf");
+    test_model("ref/rand-llama-spm-Q8_0.gguf");
+    test_model("arch/qwen3.gguf");
+    test_model("arch/qwen3moe.gguf");
+    return check_done("batch_invariance");
+}
