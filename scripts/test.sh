@@ -73,6 +73,9 @@ stage "build wasm-st-relaxed" build wasm-st-relaxed
 # the WebGPU backend's build (kite-st-webgpu): tests/node/webgpu_model.test.mjs and
 # webgpu_npm.test.mjs run it in Chromium on SwiftShader
 stage "build wasm-st-webgpu" build wasm-st-webgpu
+# the memory64 build (kite-st64; its wasm64 libc comes from scripts/setup.sh):
+# tests/node/wasm_memory64.test.mjs runs it in Chromium
+stage "build wasm-st64" build wasm-st64
 stage "build wasi" build wasi
 # the C tests that run inside wasm (test_kernels: the wasm kernels give _ref's bits), SIMD128 and
 # relaxed SIMD; tests/node/wasm_kernels.test.mjs runs them in the node tests stage
