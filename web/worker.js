@@ -243,14 +243,28 @@ const aborted = () => (abortFlag !== null && Atomics.load(abortFlag, 0) !== 0) |
 
 // ---- callbacks from C ------------------------------------------------------------------
 
+const PROGRESS_MS = 50;
 let lastProgress = 0;
+let heldProgress = null; // the newest report held back by the rate limit
+let heldTimer = null;
+function postProgress(msg) {
+  lastProgress = Date.now();
+  heldProgress = null;
+  port.post(msg);
+}
 function progress(stage, done, total) {
-  const now = Date.now();
+  const msg = { id: current.id, type: 'progress', stage, loaded: done, total };
   // At most ~20 messages a second (and always the last): a 4 GB read would otherwise flood
-  // the page.
-  if (now - lastProgress < 50 && done !== total) return;
-  lastProgress = now;
-  port.post({ id: current.id, type: 'progress', stage, loaded: done, total });
+  // the page. A report held back goes out when the interval ends, so a download that pauses
+  // (parts waiting on the network) still shows every byte it has.
+  const wait = PROGRESS_MS - (Date.now() - lastProgress);
+  if (wait <= 0 || done === total) return postProgress(msg);
+  heldProgress = msg;
+  if (heldTimer === null)
+    heldTimer = setTimeout(() => {
+      heldTimer = null;
+      if (heldProgress && current?.id === heldProgress.id) postProgress(heldProgress);
+    }, wait);
 }
 
 function onProgress(what, done, total) {
