@@ -1,6 +1,6 @@
 // test_imatrix_cli.c - `kite imatrix` against llama-imatrix itself (built from node-llama-cpp's
 // llama.cpp source by bench/build_llama_cpp.sh into build/llama.cpp/bin; without it, against the
-// files it wrote, recorded in tests/data/llama-imatrix by its README's commands):
+// files it wrote, recorded in the shared models' llama-imatrix/ by its README's commands):
 // on stories260K and on qwen3moe (3-D expert tensors, per-expert counts) over the shared text,
 // Kite's GGUF file has llama-imatrix's header byte for byte (keys, tensor table), the same
 // counts (for qwen3moe's experts up to MAX_MOVED rows routed the other way at router near-ties)
@@ -254,9 +254,9 @@ static void against_llama(const char *text_path) {
     char bin_path[4200], recorded[PATH_MAX], textdir[PATH_MAX], cwd[PATH_MAX], tmp[PATH_MAX + 64];
     snprintf(bin_path, sizeof bin_path, "%s/build/llama.cpp/bin/llama-imatrix", root);
     const char *bin = access(bin_path, X_OK) == 0 ? bin_path : NULL;
-    snprintf(tmp, sizeof tmp, "%s/tests/data/llama-imatrix", root);
+    snprintf(tmp, sizeof tmp, "%s/llama-imatrix", check_models_dir());
     if (!realpath(tmp, recorded) || !getcwd(cwd, sizeof cwd)) {
-        check_missing_ref("tests/data/llama-imatrix (llama-imatrix's recorded files)");
+        check_missing_ref("llama-imatrix/ in the shared models (llama-imatrix's recorded files)");
         return;
     }
     snprintf(tmp, sizeof tmp, "%s", text_path);
@@ -265,7 +265,7 @@ static void against_llama(const char *text_path) {
     CHECK(slash && realpath(tmp, textdir) && !strcmp(slash + 1, "stories.txt"), "the text's folder: %s", text_path);
     if (!slash) return;
     const char *text = "stories.txt";
-    printf("llama-imatrix: %s\n", bin ? bin : "the files recorded in tests/data/llama-imatrix");
+    printf("llama-imatrix: %s\n", bin ? bin : "the files recorded in the shared models' llama-imatrix/");
     struct {
         const char *what, *model, *ctx;
     } cases[] = {{"stories260K", "models/stories260K.gguf", "128"}, {"qwen3moe", "arch/qwen3moe.gguf", "128"}};
