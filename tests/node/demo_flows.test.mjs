@@ -107,6 +107,43 @@ test('demo: a bad file keeps the working model and its download; requantize is a
   }
 });
 
+test('demo: the 1- and 2-bit types wait for an importance matrix; with one, the bytes of kite quantize --imatrix', async () => {
+  const imatrix = join(tmp, 'stories260K-imatrix.gguf');
+  execFileSync(kiteBin(), ['imatrix', '-m', stories(), '-f', join(modelsDir(), '../text/stories.txt'), '-o', imatrix, '-c', '128'],
+    { stdio: 'ignore' });
+  const { page, errors, close } = await openPage({ width: 1280, height: 900 });
+  try {
+    await page.setInputFiles('#model-file', stories());
+    await loaded(page);
+    await page.selectOption('#quantize-type', 'IQ2_XXS');
+    assert.equal(await page.locator('#quantize').isDisabled(), true, 'IQ2_XXS without an importance matrix');
+    assert.equal(await page.locator('#imatrix-hint').isVisible(), true);
+    assert.match(await page.locator('#imatrix-hint').textContent(), /kite imatrix/);
+    await page.selectOption('#quantize-type', 'IQ4_XS');
+    assert.equal(await page.locator('#quantize').isDisabled(), false, 'IQ4_XS needs none');
+    assert.equal(await page.locator('#imatrix-hint').isHidden(), true);
+
+    await page.setInputFiles('#imatrix-file', imatrix);
+    assert.match(await page.locator('#imatrix-name').textContent(), /stories260K-imatrix\.gguf/);
+    await quantizeTo(page, 'IQ2_XXS');
+    assert.equal(await page.locator('#error').isHidden(), true, await page.locator('#error').textContent());
+    const href = await page.locator('#download').getAttribute('href');
+    const got = Buffer.from(await page.evaluate(async (u) => Array.from(new Uint8Array(await (await fetch(u)).arrayBuffer())), href));
+    const want = join(tmp, 'iq2_xxs.gguf');
+    // the page records the File's name as quantize.imatrix.file; the CLI records the path given
+    execFileSync(kiteBin(), ['quantize', '--imatrix', 'stories260K-imatrix.gguf', stories(), want, 'IQ2_XXS', '1'], { stdio: 'ignore', cwd: tmp });
+    assert.equal(sha(got), sha(readFileSync(want)), 'IQ2_XXS bytes: page vs kite quantize --imatrix');
+
+    // removing the matrix brings the wait back
+    await page.click('#imatrix-clear');
+    assert.equal(await page.locator('#quantize').isDisabled(), true);
+    assert.match(await page.locator('#imatrix-name').textContent(), /none/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
 test('demo at 390 px: nothing cut off, speed and time left while loading, the prompt in view after sending', async () => {
   const bytes = readFileSync(join(modelsDir(), 'rand-llama-spm-f16.gguf'));
   const routes = rangeRoutes(bytes, { pieceDelayMs: 25 });

@@ -21,6 +21,7 @@ const state = {
   messages: [],        // chat history [{ role, content }]
   hasTemplate: false,
   downloadUrl: null,   // object URL of the last quantized Blob
+  imatrix: null,       // File: the importance matrix quantize uses (null: none)
 };
 
 // ---- errors in plain words -------------------------------------------------------------------
@@ -58,7 +59,14 @@ function refresh() {
   $('#try-builtin').disabled = busy === 'load';
   $('#generate').disabled = !ready || !!busy;
   $('#stop').disabled = busy !== 'generate';
-  $('#quantize').disabled = !parsed || !!busy;
+  // the 1- and 2-bit types need an importance matrix (as llama-quantize): say so before the click
+  const needsImatrix = $('#quantize-type').selectedOptions[0]?.hasAttribute('data-imatrix') && !state.imatrix;
+  $('#imatrix-hint').hidden = !needsImatrix;
+  $('#quantize').disabled = !parsed || !!busy || needsImatrix;
+  $('#imatrix-file').disabled = busy === 'quantize';
+  $('#imatrix-clear').hidden = !state.imatrix;
+  $('#imatrix-clear').disabled = busy === 'quantize';
+  $('#imatrix-name').textContent = state.imatrix ? `${state.imatrix.name} (${bytes(state.imatrix.size)})` : 'none';
   $('#threads').disabled = !!busy;
   $('#device').disabled = !!busy;
   $('#quantize-cancel').hidden = busy !== 'quantize';
@@ -391,6 +399,7 @@ async function runQuantize() {
     const blob = await quantize(state.source, type, {
       signal: ctrl.signal,
       allowRequantize: $('#allow-requantize').checked,
+      ...(state.imatrix ? { imatrix: state.imatrix } : {}),
       onProgress: ({ stage, loaded, total, bytesPerSecond, secondsLeft }) => {
         // The bar and its text show the same number: the stage's fraction.
         const f = total ? loaded / total : 0;
@@ -465,6 +474,13 @@ function wire() {
   for (const r of document.querySelectorAll('input[name=mode]')) r.addEventListener('change', showMode);
   $('#quantize').addEventListener('click', runQuantize);
   $('#quantize-cancel').addEventListener('click', () => state.quantAbort?.abort());
+  $('#quantize-type').addEventListener('change', refresh);
+  $('#imatrix-file').addEventListener('change', (e) => {
+    state.imatrix = e.target.files[0] ?? null;
+    e.target.value = ''; // the name is shown beside the input; picking the same file again works
+    refresh();
+  });
+  $('#imatrix-clear').addEventListener('click', () => { state.imatrix = null; refresh(); });
 
   // ?model=URL loads a model at once (a link can share a ready page).
   const q = new URLSearchParams(location.search).get('model');
