@@ -2,14 +2,17 @@
 // matrix of a model over a text, as llama-imatrix computes it (the text cut into chunks of N
 // tokens, each run from an empty cache with BOS first, the squared inputs of every matmul
 // summed per column), written in llama-imatrix's GGUF or legacy .dat format for
-// `kite quantize --imatrix`.
+// `kite quantize --imatrix`. `--in-file F` adds matrices made before (to combine them, or to go
+// on with more text); `--show-statistics` prints llama-imatrix's statistics of one.
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
+#include "file_map.h"
 #include "imatrix_collect.h"
+#include "imatrix_stats.h"
 #include "model_cli.h"
 #include "safe_output.h"
 #include "tokenizer/kite_tokenizer.h"
@@ -18,11 +21,17 @@
 #define DEFAULT_BATCH 2048
 #define UBATCH 512
 #define MAX_SEQ 256 // kite_ctx_new's limit on sequences
+#define MAX_IN_FILES 64
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: kite imatrix -m MODEL -f TEXT [-o FILE] [-c N] [--chunks N] [--output-format gguf|dat]\n"
+            "       kite imatrix --in-file F [--in-file F2 ...] [-m MODEL -f TEXT] [-o FILE]\n"
+            "       kite imatrix --in-file F --show-statistics\n"
             "  -f, --file FILE        text to run the model over (a regular file, at most 256 MiB)\n"
+            "  --in-file F            add a matrix made before (GGUF or .dat; repeatable): without -f the\n"
+            "                         files are combined into -o, with -f the run adds to them\n"
+            "  --show-statistics      print per-weight and per-layer statistics of the one --in-file\n"
             "  -o, --output FILE      where to write the matrix (default imatrix.gguf)\n"
             "  -c, --ctx-size N       chunk length in tokens (default 512); the text needs 2 chunks at least\n"
             "  -b, --batch-size N     tokens per batch (default 2048): N / chunk chunks run side by side\n"
@@ -92,6 +101,38 @@ static bool run_chunks(kite_ctx *ctx, const int32_t *tokens, int32_t n_chunk, in
     return ok;
 }
 
+// Writes the matrix to out (opened on out_path) in the GGUF or legacy format and commits it;
+// dataset is the text this run read (NULL when it only combines files). false with a message
+// printed.
+static bool write_matrix(const imatrix_collector *col, safe_output *out, const char *out_path, bool dat,
+                         const char *dataset, int32_t chunk_size) {
+    char err[600];
+    const bool wrote = dat ? imatrix_write_dat(col, out, dataset, chunk_size, err, sizeof err)
+                           : imatrix_write_gguf(col, out, dataset, chunk_size, err, sizeof err);
+    if (!wrote || !safe_output_commit(out, err, sizeof err)) {
+        fprintf(stderr, "kite imatrix: %s\n", err);
+        return false;
+    }
+    printf("kite imatrix: %zu weights over %d chunks of %d tokens -> %s (%s)\n", col->n_entries,
+           imatrix_chunk_count(col, chunk_size), chunk_size, out_path, dat ? "dat" : "gguf");
+    return true;
+}
+
+// Without a text: the --in-file matrices added up, written to out_path. Returns the exit code.
+static int write_combined(imatrix_collector *col, const char *out_path, bool dat, int32_t chunk_size) {
+    char err[600];
+    safe_output out = {0};
+    const int oc = safe_output_check(out_path, NULL, err, sizeof err);
+    int rc = oc == 2 ? 2 : 1;
+    if (oc != 0 || !safe_output_open(&out, out_path, err, sizeof err))
+        fprintf(stderr, "kite imatrix: output: %s\n", err);
+    else if (write_matrix(col, &out, out_path, dat, NULL, chunk_size))
+        rc = 0;
+    safe_output_close(&out);
+    imatrix_collector_free(col);
+    return rc;
+}
+
 int kite_cmd_imatrix(int argc, char **argv) {
     model_opts o;
     model_opts_init(&o);
@@ -99,6 +140,9 @@ int kite_cmd_imatrix(int argc, char **argv) {
     o.n_batch = 0; // 0: not given
     const char *out_path = "imatrix.gguf", *format = NULL;
     int32_t max_chunks = 0;
+    const char *in_files[MAX_IN_FILES];
+    int n_in_files = 0;
+    bool show_statistics = false;
     imatrix_collector col = {0};
     for (int i = 1; i < argc; i++) {
         int r = model_opts_parse(&o, argc, argv, &i);
@@ -113,8 +157,12 @@ int kite_cmd_imatrix(int argc, char **argv) {
             col.process_output = true;
             continue;
         }
+        if (!strcmp(a, "--show-statistics")) {
+            show_statistics = true;
+            continue;
+        }
         const bool takes_value = !strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--output-file") ||
-                                 !strcmp(a, "--chunks") || !strcmp(a, "--output-format");
+                                 !strcmp(a, "--chunks") || !strcmp(a, "--output-format") || !strcmp(a, "--in-file");
         if (!takes_value) {
             fprintf(stderr, "kite imatrix: unknown option '%s'\n", a);
             usage(stderr);
@@ -127,6 +175,12 @@ int kite_cmd_imatrix(int argc, char **argv) {
         const char *v = argv[++i];
         if (!strcmp(a, "--chunks")) {
             if (!model_cli_int(a, v, 1, 1 << 30, &max_chunks)) return 2;
+        } else if (!strcmp(a, "--in-file")) {
+            if (n_in_files == MAX_IN_FILES) {
+                fprintf(stderr, "kite imatrix: at most %d --in-file\n", MAX_IN_FILES);
+                return 2;
+            }
+            in_files[n_in_files++] = v;
         } else if (!strcmp(a, "--output-format")) {
             if (strcmp(v, "gguf") != 0 && strcmp(v, "dat") != 0) {
                 fprintf(stderr, "kite imatrix: --output-format must be gguf or dat, not '%s'\n", v);
@@ -137,8 +191,12 @@ int kite_cmd_imatrix(int argc, char **argv) {
             out_path = v;
         }
     }
-    if (!o.file) {
-        fprintf(stderr, "kite imatrix: -f TEXT is required\n");
+    if (show_statistics && n_in_files != 1) {
+        fprintf(stderr, "kite imatrix: --show-statistics needs exactly one --in-file (%d given)\n", n_in_files);
+        return 2;
+    }
+    if (!o.file && !n_in_files) {
+        fprintf(stderr, "kite imatrix: -f TEXT is required (or --in-file to combine matrices)\n");
         usage(stderr);
         return 2;
     }
@@ -146,11 +204,41 @@ int kite_cmd_imatrix(int argc, char **argv) {
         fprintf(stderr, "kite imatrix: -c must be at least 1 (the chunk length in tokens), not %d\n", o.n_ctx);
         return 2;
     }
+    // the files' sums, as llama-imatrix loads them (legacy ones scaled by the chunk length -c)
+    for (int f = 0; f < n_in_files; f++) {
+        char err[600];
+        kite_file_map m = {0};
+        kite_imatrix *im = NULL;
+        bool ok = kite_file_map_open(in_files[f], &m, err, sizeof err);
+        if (!ok) {
+            fprintf(stderr, "kite imatrix: --in-file: %s\n", err);
+        } else if (kite_imatrix_parse(m.data, m.size, &im) != KITE_OK) {
+            fprintf(stderr, "kite imatrix: --in-file %s: %s\n", in_files[f], kite_last_error());
+            ok = false;
+        } else if (!imatrix_collector_add(&col, im, o.n_ctx)) {
+            fprintf(stderr, "kite imatrix: --in-file %s: %s\n", in_files[f], col.err);
+            ok = false;
+        }
+        kite_imatrix_free(im);
+        kite_file_map_close(&m);
+        if (!ok) {
+            imatrix_collector_free(&col);
+            return 1;
+        }
+    }
+    if (show_statistics) {
+        char err[600];
+        const bool ok = imatrix_print_statistics(&col, in_files[0], stdout, err, sizeof err);
+        if (!ok) fprintf(stderr, "kite imatrix: %s\n", err);
+        imatrix_collector_free(&col);
+        return ok ? 0 : 1;
+    }
     const bool dat = format && !strcmp(format, "dat");
     const size_t ol = strlen(out_path);
     if (!format && (ol < 5 || strcmp(out_path + ol - 5, ".gguf") != 0))
         fprintf(stderr, "kite imatrix: writing the GGUF format to %s (--output-format dat for the legacy one)\n",
                 out_path);
+    if (!o.file) return write_combined(&col, out_path, dat, o.n_ctx);
     // llama-imatrix's layout: as many chunks side by side as fit the batch
     const int32_t n_chunk_len = o.n_ctx, batch = o.n_batch ? o.n_batch : DEFAULT_BATCH;
     int32_t n_seq = batch / n_chunk_len;
@@ -209,14 +297,7 @@ int kite_cmd_imatrix(int argc, char **argv) {
         fprintf(stderr, "kite imatrix: %s\n", col.err);
         goto done;
     }
-    const bool wrote = dat ? imatrix_write_dat(&col, &out, o.file, n_chunk_len, err, sizeof err)
-                           : imatrix_write_gguf(&col, &out, o.file, n_chunk_len, err, sizeof err);
-    if (!wrote || !safe_output_commit(&out, err, sizeof err)) {
-        fprintf(stderr, "kite imatrix: %s\n", err);
-        goto done;
-    }
-    printf("kite imatrix: %zu weights over %d chunks of %d tokens -> %s (%s)\n", col.n_entries,
-           imatrix_chunk_count(&col, n_chunk_len), n_chunk_len, out_path, dat ? "dat" : "gguf");
+    if (!write_matrix(&col, &out, out_path, dat, o.file, n_chunk_len)) goto done;
     rc = 0;
 done:
     kite_ctx_set_matmul_observer(s.ctx, NULL, NULL);

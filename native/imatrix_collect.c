@@ -19,6 +19,17 @@ static imatrix_entry *entry_for(imatrix_collector *c, const char *weight, int32_
         imatrix_entry *e = &c->entries[i];
         if (strcmp(e->name, weight) != 0) continue;
         if (e->n_in == n_in && e->n_mat == n_mat) return e;
+        // a legacy file keeps an expert tensor as one matrix with one count: its count then
+        // stands for every expert (as llama-imatrix broadcasts it)
+        if (e->n_mat == 1 && n_mat > 1 && (int64_t)e->n_in == (int64_t)n_in * n_mat) {
+            int64_t *counts = realloc(e->counts, (size_t)n_mat * sizeof *counts);
+            if (!counts) goto nomem;
+            for (int32_t m = 1; m < n_mat; m++) counts[m] = counts[0];
+            e->counts = counts;
+            e->n_in = n_in;
+            e->n_mat = n_mat;
+            return e;
+        }
         snprintf(c->err, sizeof c->err, "inconsistent shape for %s: %d x %d, then %d x %d", weight, e->n_in, e->n_mat,
                  n_in, n_mat);
         return NULL;
@@ -71,6 +82,42 @@ void imatrix_observe(void *user, const char *weight, int32_t expert, int32_t n_e
         }
 }
 
+bool imatrix_collector_add(imatrix_collector *c, const kite_imatrix *im, int32_t chunk_size) {
+    for (size_t i = 0; !c->err[0] && i < im->n_entries; i++) {
+        const kite_imatrix_entry *f = &im->entries[i];
+        if (f->n_counts == 0 || f->n % f->n_counts != 0 || f->n / f->n_counts > INT32_MAX || f->n_counts > INT32_MAX) {
+            snprintf(c->err, sizeof c->err, "%s: %llu sums do not split into %llu matrices", f->name,
+                     (unsigned long long)f->n, (unsigned long long)f->n_counts);
+            return false;
+        }
+        int32_t n_in = (int32_t)(f->n / f->n_counts), n_mat = (int32_t)f->n_counts;
+        // a legacy matrix (one count) joins an entry of the same size whatever its expert count
+        for (size_t k = 0; im->legacy && k < c->n_entries; k++)
+            if (!strcmp(c->entries[k].name, f->name) && (uint64_t)c->entries[k].n_in * (uint64_t)c->entries[k].n_mat == f->n) {
+                n_in = c->entries[k].n_in;
+                n_mat = c->entries[k].n_mat;
+            }
+        imatrix_entry *e = entry_for(c, f->name, n_in, n_mat);
+        if (!e) return false;
+        if (im->legacy) {
+            for (uint64_t j = 0; j < f->n; j++) e->sums[j] += f->sums[j] * (float)chunk_size;
+            for (int32_t m = 0; m < e->n_mat; m++) e->counts[m] += f->counts[0] * chunk_size;
+        } else {
+            for (uint64_t j = 0; j < f->n; j++) e->sums[j] += f->sums[j];
+            for (uint64_t m = 0; m < f->n_counts; m++) e->counts[m] += f->counts[m];
+        }
+    }
+    for (size_t i = 0; !c->err[0] && i < im->n_datasets; i++) {
+        char **ds = realloc(c->datasets, (c->n_datasets + 1) * sizeof *ds);
+        if (ds) c->datasets = ds;
+        if (!ds || !(ds[c->n_datasets] = strdup(im->datasets[i])))
+            snprintf(c->err, sizeof c->err, "out of memory for the dataset names");
+        else
+            c->n_datasets++;
+    }
+    return !c->err[0];
+}
+
 void imatrix_collector_free(imatrix_collector *c) {
     for (size_t i = 0; i < c->n_entries; i++) {
         free(c->entries[i].name);
@@ -80,6 +127,10 @@ void imatrix_collector_free(imatrix_collector *c) {
     free(c->entries);
     c->entries = NULL;
     c->n_entries = c->cap = 0;
+    for (size_t i = 0; i < c->n_datasets; i++) free(c->datasets[i]);
+    free(c->datasets);
+    c->datasets = NULL;
+    c->n_datasets = 0;
 }
 
 static int64_t max_count(const imatrix_entry *e) {
@@ -134,11 +185,14 @@ bool imatrix_write_gguf(const imatrix_collector *c, safe_output *o, const char *
     const imatrix_entry **es = sorted(c, err, err_len);
     if (!es) return false;
     kite_gguf_writer *w = kite_gguf_writer_new();
-    bool ok = w != NULL;
+    kite_str *ds = malloc((c->n_datasets + 1) * sizeof *ds);
+    bool ok = w != NULL && ds != NULL;
+    size_t n_ds = 0;
+    for (size_t i = 0; ok && i < c->n_datasets; i++) ds[n_ds++] = (kite_str){c->datasets[i], strlen(c->datasets[i])};
+    if (ok && dataset) ds[n_ds++] = (kite_str){dataset, strlen(dataset)};
     if (ok) {
-        kite_str ds = {dataset, strlen(dataset)};
         const kite_gguf_value datasets = {.type = KITE_GGUF_ARRAY,
-                                          .arr = {.elem = KITE_GGUF_STRING, .n = 1, .strs = &ds}};
+                                          .arr = {.elem = KITE_GGUF_STRING, .n = n_ds, .strs = ds}};
         ok = kite_gguf_writer_set_str(w, "general.type", "imatrix") == KITE_OK &&
              kite_gguf_writer_set(w, "imatrix.datasets", &datasets) == KITE_OK &&
              kite_gguf_writer_set_u32(w, "imatrix.chunk_count", (uint32_t)imatrix_chunk_count(c, chunk_size)) ==
@@ -156,7 +210,7 @@ bool imatrix_write_gguf(const imatrix_collector *c, safe_output *o, const char *
         snprintf(name, sizeof name, "%s.counts", e->name);
         ok = ok && kite_gguf_writer_add_tensor(w, name, KITE_TYPE_F32, dims, ne_cnt) == KITE_OK;
     }
-    if (!ok) snprintf(err, err_len, "%s", w ? kite_last_error() : "out of memory");
+    if (!ok) snprintf(err, err_len, "%s", w && ds ? kite_last_error() : "out of memory");
     const kite_sink sink = {sink_write, o};
     ok = ok && kite_gguf_writer_write_header(w, &sink) == KITE_OK;
     float *cnt = NULL;
@@ -174,6 +228,7 @@ bool imatrix_write_gguf(const imatrix_collector *c, safe_output *o, const char *
              kite_gguf_writer_write_data(w, &sink, 2 * i + 1, cnt) == KITE_OK;
     }
     free(cnt);
+    free(ds);
     kite_gguf_writer_free(w);
     free(es);
     return ok || write_failed(o, err, err_len);
@@ -213,6 +268,7 @@ bool imatrix_write_dat(const imatrix_collector *c, safe_output *o, const char *d
              safe_output_write(o, tmp, (size_t)nval * sizeof(float));
     }
     free(tmp);
+    if (!dataset) dataset = c->n_datasets ? c->datasets[c->n_datasets - 1] : "";
     const int32_t chunks = imatrix_chunk_count(c, chunk_size), dlen = (int32_t)strlen(dataset);
     ok = ok && safe_output_write(o, &chunks, 4) && safe_output_write(o, &dlen, 4) &&
          safe_output_write(o, dataset, (size_t)dlen);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "kite.h"
+#include "quant/kite_imatrix.h"
 #include "safe_output.h"
 
 // Dense matmuls over fewer rows than this are not counted (llama-imatrix skips them: they are
@@ -28,6 +29,8 @@ typedef struct imatrix_collector {
     bool process_output;     // also collect output.weight (llama-imatrix --process-output)
     imatrix_entry *entries;  // in order of first use
     size_t n_entries, cap;
+    char **datasets;         // the datasets of the matrices added with imatrix_collector_add
+    size_t n_datasets;
     char err[256];           // the first failure (then nothing more is collected)
 } imatrix_collector;
 
@@ -38,7 +41,13 @@ typedef struct imatrix_collector {
 void imatrix_observe(void *user, const char *weight, int32_t expert, int32_t n_expert, const float *x, int32_t n,
                      int32_t n_in);
 
-// Frees the entries (the collector itself is the caller's).
+// Adds a matrix read from a file to the sums, as llama-imatrix --in-file does: a GGUF file's sums
+// and counts as they are; a legacy file's stored values and call count times chunk_size (the
+// file keeps means times calls). Its datasets are appended to c->datasets. false with c->err
+// set (a weight with another shape, out of memory).
+bool imatrix_collector_add(imatrix_collector *c, const kite_imatrix *im, int32_t chunk_size);
+
+// Frees the entries and dataset names (the collector itself is the caller's).
 void imatrix_collector_free(imatrix_collector *c);
 
 // The chunks the matrix covers, as llama-imatrix records them: the largest count over the
@@ -46,7 +55,8 @@ void imatrix_collector_free(imatrix_collector *c);
 int32_t imatrix_chunk_count(const imatrix_collector *c, int32_t chunk_size);
 
 // Writes llama-imatrix's GGUF file to o (the caller commits it): the keys
-// general.type = "imatrix", imatrix.datasets = [dataset], imatrix.chunk_count,
+// general.type = "imatrix", imatrix.datasets = the added matrices' datasets, then dataset
+// (when not NULL: the text this run read), imatrix.chunk_count,
 // imatrix.chunk_size; then per weight in name order "<name>.in_sum2" (f32 [n_in, n_mat]) and
 // "<name>.counts" (f32 [1, n_mat]). false with a message in err.
 bool imatrix_write_gguf(const imatrix_collector *c, safe_output *o, const char *dataset, int32_t chunk_size,
@@ -55,7 +65,7 @@ bool imatrix_write_gguf(const imatrix_collector *c, safe_output *o, const char *
 // Writes llama-imatrix's legacy .dat file (--output-format dat), as above: per weight in name
 // order (those with any count) its name, its calls ceil(max count / chunk_size) and the mean
 // squared activations times those calls (1 times them for an expert never run); then the
-// chunk count and the dataset name.
+// chunk count and the dataset name (dataset, or when NULL the last added matrix's, or none).
 bool imatrix_write_dat(const imatrix_collector *c, safe_output *o, const char *dataset, int32_t chunk_size,
                        char *err, size_t err_len);
 

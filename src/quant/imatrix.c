@@ -12,14 +12,20 @@
 #include "base/internal.h"
 #include "gguf/kite_gguf.h"
 
+static void entry_free(kite_imatrix_entry *e) {
+    free(e->name);
+    free(e->values);
+    free(e->sums);
+    free(e->counts);
+}
+
 void kite_imatrix_free(kite_imatrix *im) {
     if (!im) return;
-    for (size_t i = 0; i < im->n_entries; i++) {
-        free(im->entries[i].name);
-        free(im->entries[i].values);
-    }
+    for (size_t i = 0; i < im->n_entries; i++) entry_free(&im->entries[i]);
     free(im->entries);
     free(im->dataset);
+    for (size_t i = 0; i < im->n_datasets; i++) free(im->datasets[i]);
+    free(im->datasets);
     free(im);
 }
 
@@ -37,34 +43,45 @@ static int cmp_entry(const void *a, const void *b) {
 
 const kite_imatrix_entry *kite_imatrix_find(const kite_imatrix *im, const char *name) {
     if (!im || !name) return NULL;
-    kite_imatrix_entry key = {(char *)name, NULL, 0};
+    kite_imatrix_entry key = {.name = (char *)name};
     return bsearch(&key, im->entries, im->n_entries, sizeof key, cmp_entry);
 }
 
-// Appends an entry (taking name and values), or replaces the values of one of the same name
-// (the later one wins, as in llama.cpp's map). Frees what it takes on failure.
-static kite_status add_entry(kite_imatrix *im, size_t *cap, char *name, float *values, uint64_t n) {
+// Appends an entry (taking what it points to), or replaces one of the same name (the later one
+// wins, as in llama.cpp's map). Frees what it takes on failure.
+static kite_status add_entry(kite_imatrix *im, size_t *cap, kite_imatrix_entry e) {
     for (size_t i = 0; i < im->n_entries; i++) {
-        if (!strcmp(im->entries[i].name, name)) {
-            free(name);
-            free(im->entries[i].values);
-            im->entries[i].values = values;
-            im->entries[i].n = n;
+        if (!strcmp(im->entries[i].name, e.name)) {
+            entry_free(&im->entries[i]);
+            im->entries[i] = e;
             return KITE_OK;
         }
     }
     if (im->n_entries == *cap) {
         size_t nc = *cap ? *cap * 2 : 64;
-        kite_imatrix_entry *e = realloc(im->entries, nc * sizeof *e);
-        if (!e) {
-            free(name);
-            free(values);
+        kite_imatrix_entry *es = realloc(im->entries, nc * sizeof *es);
+        if (!es) {
+            entry_free(&e);
             return kite__fail(KITE_ERR_NOMEM, "imatrix: out of memory");
         }
-        im->entries = e;
+        im->entries = es;
         *cap = nc;
     }
-    im->entries[im->n_entries++] = (kite_imatrix_entry){name, values, n};
+    im->entries[im->n_entries++] = e;
+    return KITE_OK;
+}
+
+// Appends a copy of the first n bytes of s (up to a NUL) to the dataset names; the first one is
+// also im->dataset.
+static kite_status add_dataset(kite_imatrix *im, const char *s, size_t n) {
+    const void *nul = memchr(s, 0, n);
+    if (nul) n = (size_t)((const char *)nul - s);
+    char **ds = realloc(im->datasets, (im->n_datasets + 1) * sizeof *ds);
+    if (!ds) return kite__fail(KITE_ERR_NOMEM, "imatrix: out of memory");
+    im->datasets = ds;
+    if (!(ds[im->n_datasets] = dup_n(s, n))) return kite__fail(KITE_ERR_NOMEM, "imatrix: out of memory");
+    im->n_datasets++;
+    if (!im->dataset && !(im->dataset = dup_n(s, n))) return kite__fail(KITE_ERR_NOMEM, "imatrix: out of memory");
     return KITE_OK;
 }
 
@@ -104,20 +121,20 @@ static kite_status parse_legacy(const uint8_t *buf, size_t len, kite_imatrix *im
         if ((uint64_t)nval * 4 > r.left)
             return kite__fail(KITE_ERR_INVALID, "imatrix: entry %d (%.*s) is truncated: %d values, %zu bytes left", (int)i + 1,
                               (int)KITE_MIN(name_len, 200), np, (int)nval, r.left);
-        char *name = dup_n(np, name_len);
-        float *v = malloc((size_t)nval * sizeof *v);
-        if (!name || !v) {
-            free(name);
-            free(v);
+        kite_imatrix_entry e = {.name = dup_n(np, name_len), .values = malloc((size_t)nval * sizeof(float)),
+                                .n = (uint64_t)nval, .sums = malloc((size_t)nval * sizeof(float)),
+                                .counts = malloc(sizeof(int64_t)), .n_counts = 1};
+        if (!e.name || !e.values || !e.sums || !e.counts) {
+            entry_free(&e);
             return kite__fail(KITE_ERR_NOMEM, "imatrix: out of memory");
         }
-        memcpy(v, r.p, (size_t)nval * 4);
+        memcpy(e.sums, r.p, (size_t)nval * 4);
         r.p += (size_t)nval * 4;
         r.left -= (size_t)nval * 4;
+        e.counts[0] = ncall;
         // stored as mean * ncall: back to the mean
-        if (ncall > 0)
-            for (int32_t k = 0; k < nval; k++) v[k] = v[k] / (float)ncall;
-        KITE_TRY(add_entry(im, &cap, name, v, (uint64_t)nval));
+        for (int32_t k = 0; k < nval; k++) e.values[k] = ncall > 0 ? e.sums[k] / (float)ncall : e.sums[k];
+        KITE_TRY(add_entry(im, &cap, e));
     }
     // optional trailer: chunk count, then the dataset name (a short trailer is not an error)
     if (r.left > 0) {
@@ -128,12 +145,8 @@ static kite_status parse_legacy(const uint8_t *buf, size_t len, kite_imatrix *im
         r.left -= k;
         im->chunk_count = n_calls;
         int32_t dlen;
-        if (k == 4 && read_i32(&r, &dlen) && dlen > 0 && (size_t)dlen <= r.left) {
-            const void *nul = memchr(r.p, 0, (size_t)dlen);
-            size_t n = nul ? (size_t)((const uint8_t *)nul - r.p) : (size_t)dlen;
-            im->dataset = dup_n((const char *)r.p, n);
-            if (!im->dataset) return kite__fail(KITE_ERR_NOMEM, "imatrix: out of memory");
-        }
+        if (k == 4 && read_i32(&r, &dlen) && dlen > 0 && (size_t)dlen <= r.left)
+            KITE_TRY(add_dataset(im, (const char *)r.p, (size_t)dlen));
     }
     im->legacy = true;
     return KITE_OK;
@@ -166,26 +179,25 @@ static kite_status gguf_entry(kite_imatrix *im, size_t *cap, kite_str name, cons
         return kite__fail(KITE_ERR_INVALID, "imatrix: %.*s has %llu sums and %llu counts", (int)KITE_MIN(name.len, 200), name.ptr,
                           (unsigned long long)nval, (unsigned long long)ncounts);
     const uint64_t ne0 = nval / ncounts;
-    char *nm = dup_n(name.ptr, (size_t)name.len);
-    float *v = calloc((size_t)nval, sizeof *v); // values past ncounts * ne0 stay 0, as in llama.cpp
-    if (!nm || !v) {
-        free(nm);
-        free(v);
+    // values past ncounts * ne0 stay 0, as in llama.cpp
+    kite_imatrix_entry e = {.name = dup_n(name.ptr, (size_t)name.len), .values = calloc((size_t)nval, sizeof(float)),
+                            .n = nval, .sums = malloc((size_t)nval * sizeof(float)),
+                            .counts = malloc((size_t)ncounts * sizeof(int64_t)), .n_counts = ncounts};
+    if (!e.name || !e.values || !e.sums || !e.counts) {
+        entry_free(&e);
         return kite__fail(KITE_ERR_NOMEM, "imatrix: out of memory");
     }
+    memcpy(e.sums, sums->data, (size_t)nval * 4);
     for (uint64_t j = 0; j < ncounts; j++) {
         float c32;
         memcpy(&c32, counts->data + 4 * j, 4);
         // counts are stored as floats and read back rounded (lround) to an integer
         double cr = round((double)c32);
-        const float count = (cr > -9.2e18 && cr < 9.2e18) ? (float)(int64_t)cr : 0.0f;
-        for (uint64_t i = 0; i < ne0; i++) {
-            float s;
-            memcpy(&s, sums->data + 4 * (j * ne0 + i), 4);
-            v[j * ne0 + i] = count > 0.0f ? s / count : 1.0f;
-        }
+        e.counts[j] = (cr > -9.2e18 && cr < 9.2e18) ? (int64_t)cr : 0;
+        const float count = (float)e.counts[j];
+        for (uint64_t i = 0; i < ne0; i++) e.values[j * ne0 + i] = count > 0.0f ? e.sums[j * ne0 + i] / count : 1.0f;
     }
-    return add_entry(im, cap, nm, v, nval);
+    return add_entry(im, cap, e);
 }
 
 static kite_status parse_gguf(const uint8_t *buf, size_t len, kite_imatrix *im) {
@@ -209,12 +221,9 @@ static kite_status parse_gguf(const uint8_t *buf, size_t len, kite_imatrix *im) 
         return kite__fail(KITE_ERR_INVALID, "imatrix: imatrix.chunk_count and imatrix.chunk_size must be u32");
     }
     im->chunk_count = (int32_t)(uint32_t)cc->val.u;
-    if (ds->val.type == KITE_GGUF_ARRAY && ds->val.arr.elem == KITE_GGUF_STRING && ds->val.arr.n > 0) {
-        kite_str d0 = ds->val.arr.strs[0];
-        const void *nul = memchr(d0.ptr, 0, (size_t)d0.len);
-        im->dataset = dup_n(d0.ptr, nul ? (size_t)((const char *)nul - d0.ptr) : (size_t)d0.len);
-        if (!im->dataset) s = kite__fail(KITE_ERR_NOMEM, "imatrix: out of memory");
-    }
+    if (ds->val.type == KITE_GGUF_ARRAY && ds->val.arr.elem == KITE_GGUF_STRING)
+        for (uint64_t i = 0; s == KITE_OK && i < ds->val.arr.n; i++)
+            s = add_dataset(im, ds->val.arr.strs[i].ptr, (size_t)ds->val.arr.strs[i].len);
     // pair W.in_sum2 with W.counts; other tensors are ignored
     size_t cap = 0;
     for (uint64_t i = 0; s == KITE_OK && i < g->n_tensors; i++) {
@@ -268,8 +277,7 @@ void kite_imatrix_filter(kite_imatrix *im, const char *const *include, size_t n_
         if (keep) {
             im->entries[k++] = *e;
         } else {
-            free(e->name);
-            free(e->values);
+            entry_free(e);
         }
     }
     im->n_entries = k;

@@ -15,17 +15,25 @@ extern "C" {
 
 // One weight tensor's importance: values[n] are the mean squared activations of its input
 // columns (for a 3-D expert tensor, ne0 values per expert, expert after expert), normalized
-// as llama-quantize normalizes them.
+// as llama-quantize normalizes them. sums[n] and counts[n_counts] are what the file stores, for
+// tools that add matrices up (llama-imatrix --in-file): the GGUF format's in_sum2 and its counts
+// rounded to integers (one per expert); the legacy format's stored values (mean * calls) and
+// its one call count.
 typedef struct kite_imatrix_entry {
     char *name; // the weight tensor's name ("blk.0.ffn_up.weight"), NUL-terminated
     float *values;
     uint64_t n;
+    float *sums;
+    int64_t *counts;
+    uint64_t n_counts;
 } kite_imatrix_entry;
 
 typedef struct kite_imatrix {
     kite_imatrix_entry *entries; // sorted by name (bytewise), names unique
     size_t n_entries;
     char *dataset;       // the first dataset it was computed on, or NULL
+    char **datasets;     // every dataset the file names, in its order (the legacy format: one at most)
+    size_t n_datasets;
     int32_t chunk_count; // chunks it was computed on (0: not recorded)
     bool legacy;         // read from the legacy .dat format
 } kite_imatrix;
