@@ -184,8 +184,8 @@ static void compare_files(const char *what, const char *kname, const char *kpath
     }
     CHECK(n_cols > 0, "%s: no columns compared", what);
     CHECK(worst <= SUM_RTOL, "%s: sums differ by %.3g relative (> %g) at %s", what, worst, SUM_RTOL, worst_name);
-    printf("%s: %s vs %s: %llu tensors, %llu columns compared (%llu one by one, the rest as each tensor's mean "
-           "squares), %d with per-expert counts, %d rows routed to another expert, largest relative sum difference "
+    printf("%s: %s vs %s: %llu tensors, %llu columns compared (all in each tensor's mean squares, %llu also one by "
+           "one), %d with per-expert counts, %d rows routed to another expert, largest relative sum difference "
            "%.3g (%s), largest L1 distance of a tensor's mean squares %.3g\n",
            what, kname, lname, (unsigned long long)l.g->n_tensors, (unsigned long long)n_cols,
            (unsigned long long)n_cols_strict, n_expert_tensors, moved, worst, worst_name, worst_l1);
