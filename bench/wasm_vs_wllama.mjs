@@ -68,15 +68,20 @@ async function benchInPage({ url, threads, promptTokens, nGen, reps }) {
     await m.dispose();
   }
 
+  // wllama 3.13: local assets only (no CDN compat build), the model from a server that answers
+  // Range requests, its default batch; ignore_eos so every run generates nGen tokens
   const w = new Wllama({ default: '/node_modules/@wllama/wllama/esm/wasm/wllama.wasm' }, { suppressNativeLog: true });
+  w.setCompat?.(null);
   try {
-    await w.loadModelFromUrl(url, { n_threads: threads, n_ctx: 1024, n_batch: 512, n_gpu_layers: 0, useCache: false });
-    await w.createCompletion({ prompt: 'Hello', max_tokens: 4, temperature: 0 }); // warm-up
+    await w.loadModelFromUrl(url, { n_threads: threads, n_ctx: 1024, n_gpu_layers: 0, useCache: false });
+    out.wllamaVersion = Wllama.getLibllamaVersion?.() ?? '';
+    await w.createCompletion({ prompt: 'Hello', max_tokens: 4, temperature: 0, ignore_eos: true }); // warm-up
     const runs = [];
     for (let r = 0; r < reps; r++) {
       // A different first word each run, so no prompt prefix is reused from the cache.
       const t0 = performance.now();
-      const res = await w.createCompletion({ prompt: `${r} ${prompt}`, max_tokens: nGen, temperature: 0, cache_prompt: false });
+      const res = await w.createCompletion({ prompt: `${r} ${prompt}`, max_tokens: nGen, temperature: 0, ignore_eos: true,
+        cache_prompt: false });
       const wall = performance.now() - t0;
       const t = res.timings;
       runs.push({ prefill: t.prompt_per_second, decode: t.predicted_per_second, nPrompt: t.prompt_n, nGen: t.predicted_n,
@@ -97,7 +102,8 @@ try {
   const page = await browser.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
   await page.goto(`${origin}/package.json`);
-  console.log(`Kite wasm vs @wllama/wllama in headless Chromium, ${threads} threads, ` +
+  const { version: wllamaPkg } = JSON.parse((await import('node:fs')).readFileSync(join(root, 'node_modules/@wllama/wllama/package.json'), 'utf8'));
+  console.log(`Kite wasm vs @wllama/wllama ${wllamaPkg} in headless Chromium, ${threads} threads, ` +
     `~${promptTokens}-token prompt, ${nGen} generated tokens, best of ${reps}`);
   console.log('model'.padEnd(28) + 'prefill tok/s kite / wllama = ratio'.padEnd(40) + 'decode tok/s kite / wllama = ratio');
   for (const file of files) {
@@ -118,7 +124,7 @@ try {
       console.log(basename(file).padEnd(28) +
         `${f(r.kite.prefill)} / ${f(r.wllama.prefill)} = ${(r.kite.prefill / r.wllama.prefill).toFixed(2)}x`.padEnd(40) +
         `${f(r.kite.decode)} / ${f(r.wllama.decode)} = ${(r.kite.decode / r.wllama.decode).toFixed(2)}x` +
-        `   (${r.kiteBuild}; prompt ${r.kite.nPrompt}/${r.wllama.nPrompt}, generated ${r.kite.nGen}/${r.wllama.nGen} tokens;` +
+        `   (${r.kiteBuild} vs llama.cpp ${r.wllamaVersion}; prompt ${r.kite.nPrompt}/${r.wllama.nPrompt}, generated ${r.kite.nGen}/${r.wllama.nGen} tokens;` +
         ` last run wall/timed ms: kite ${r.kite.wall.toFixed(0)}/${r.kite.reported.toFixed(0)}, wllama ${r.wllama.wall.toFixed(0)}/${r.wllama.reported.toFixed(0)})`);
     } finally {
       if (link) (await import('node:fs')).rmSync(link, { force: true });

@@ -1,6 +1,8 @@
 // serve.mjs - a tiny static server for the demo page: serves the package root on 127.0.0.1
 // with the cross-origin isolation headers (COOP/COEP, so the page gets SharedArrayBuffer and
-// the multi-threaded build) and the right MIME types (application/wasm for streaming compile).
+// the multi-threaded build), the right MIME types (application/wasm for streaming compile) and
+// single byte ranges (Range: bytes=A-B, A- or -N; 206, or 416 past the end), as static hosts
+// answer them, so models load with parallel ranged requests.
 //   node web/serve.mjs [--port N] [--no-isolation]    (npm run demo)
 // Tests import { serve } and ask for port 0 (a free port).
 import { createServer } from 'node:http';
@@ -93,13 +95,38 @@ async function handle(req, res, isolation, intercept) {
     res.writeHead(404, { ...headers, 'content-type': 'text/plain' });
     return res.end('not found');
   }
-  res.writeHead(200, {
+  const type = MIME[extname(file).toLowerCase()] || 'application/octet-stream';
+  const range = byteRange(req.headers.range, st.size);
+  if (range === 'unsatisfiable') {
+    res.writeHead(416, { ...headers, 'content-range': `bytes */${st.size}` });
+    return res.end();
+  }
+  const [start, end] = range ?? [0, st.size - 1];
+  res.writeHead(range ? 206 : 200, {
     ...headers,
-    'content-type': MIME[extname(file).toLowerCase()] || 'application/octet-stream',
-    'content-length': st.size,
+    'content-type': type,
+    'accept-ranges': 'bytes',
+    'content-length': end - start + 1,
+    ...(range ? { 'content-range': `bytes ${start}-${end}/${st.size}` } : {}),
   });
-  if (req.method === 'HEAD') return res.end();
-  createReadStream(file).pipe(res);
+  if (req.method === 'HEAD' || end < start) return res.end();
+  createReadStream(file, { start, end }).pipe(res);
+}
+
+// The one byte range a Range header asks of a file of size bytes: [first, last], null for the
+// whole file (no header, a malformed one, or several ranges: a server may ignore those), or
+// 'unsatisfiable' when it starts past the end.
+function byteRange(header, size) {
+  const m = header && /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  if (m[1] === '') {
+    const n = Number(m[2]); // the last n bytes
+    return n === 0 ? 'unsatisfiable' : [Math.max(0, size - n), size - 1];
+  }
+  const first = Number(m[1]);
+  if (first >= size) return 'unsatisfiable';
+  const last = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  return last < first ? null : [first, last];
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
