@@ -311,6 +311,27 @@ test('demo server: isolation headers, MIME types, nothing outside the repository
     r = await fetch(off.url);
     assert.equal(r.status, 200);
     assert.equal(r.headers.get('cross-origin-opener-policy'), null);
+    // single byte ranges as RFC 9110 has them (the bytes checked against the file itself)
+    const model = new URL('models/stories260K.gguf', base);
+    const whole = readFileSync(join(repoRoot, 'models/stories260K.gguf'));
+    const size = whole.length;
+    for (const [range, first, last] of [['bytes=0-3', 0, 3], ['bytes=100-', 100, size - 1], ['bytes=-8', size - 8, size - 1],
+      [`bytes=${size - 2}-${size + 50}`, size - 2, size - 1]]) {
+      r = await fetch(model, { headers: { range } });
+      assert.equal(r.status, 206, range);
+      assert.equal(r.headers.get('content-range'), `bytes ${first}-${last}/${size}`, range);
+      assert.ok(Buffer.from(await r.arrayBuffer()).equals(whole.subarray(first, last + 1)), range);
+    }
+    r = await fetch(model, { headers: { range: `bytes=${size}-` } });
+    assert.equal(r.status, 416);
+    assert.equal(r.headers.get('content-range'), `bytes */${size}`);
+    await r.arrayBuffer();
+    for (const ignored of ['bytes=5-2', 'bytes=0-1,4-5', 'items=0-3']) {
+      r = await fetch(model, { headers: { range: ignored } });
+      assert.equal(r.status, 200, ignored);
+      assert.equal(r.headers.get('accept-ranges'), 'bytes');
+      assert.equal((await r.arrayBuffer()).byteLength, size, ignored);
+    }
   } finally {
     await on.close();
     await off.close();
