@@ -1,11 +1,15 @@
 // decode_vs_llamacpp.mjs - decode (tg) and prefill (pp) speed of `kite bench` against llama.cpp
-// (node-llama-cpp's prebuilt CPU library) on the same files and thread counts: a SmolLM2-135M-
-// shaped random-weight model in Q8_0 and Q4_K_M (made once by bench/make_random_model.c + kite
-// quantize). Prints tokens/s of both and the ratio kite / llama.cpp. Not a test: nothing asserted.
+// on the same files and thread counts: node-llama-cpp's prebuilt CPU library, and llama-bench
+// built from source with this machine's flags (bench/build_llama_cpp.sh) when it is there. The
+// models: a SmolLM2-135M-shaped random-weight model in Q8_0 and Q4_K_M (made once by
+// bench/make_random_model.c + kite quantize), or the files given with --model. Prints tokens/s
+// and the ratios kite / llama.cpp. Not a test: nothing asserted.
 //
 // usage: node bench/decode_vs_llamacpp.mjs [--threads 1,2] [--n-gen 64] [--n-prompt 128] [--reps 3]
+//                                          [--model FILE[,FILE...]]
 // env: KITE_BIN (default build/native/kite; libkite.a is taken from the same folder),
-//      KITE_BENCH_DIR (where the models are made, default /tmp/kite-bench)
+//      KITE_BENCH_DIR (where the models are made, default /tmp/kite-bench),
+//      LLAMA_BENCH (default build/llama.cpp/bin/llama-bench)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -23,6 +27,9 @@ const nPrompt = Number(arg('--n-prompt', '128'));
 const reps = Number(arg('--reps', '3'));
 const bin = process.env.KITE_BIN || join(root, 'build/native/kite');
 const dir = process.env.KITE_BENCH_DIR || '/tmp/kite-bench';
+const llamaBenchBin = process.env.LLAMA_BENCH || join(root, 'build/llama.cpp/bin/llama-bench');
+const haveSource = existsSync(llamaBenchBin);
+const givenModels = arg('--model', '');
 if (!existsSync(bin)) throw new Error(`kite binary not found at ${bin} (set KITE_BIN)`);
 
 // ---- the models: F16 random weights, then kite quantize --------------------------------------
@@ -49,6 +56,14 @@ function kiteBench(path, t) {
   const out = execFileSync(bin, ['bench', '-m', path, '-p', String(nPrompt), '-n', String(nGen), '-t', String(t), '-r', String(reps), '-o', 'json']).toString();
   const rows = out.trim().split('\n').map((l) => JSON.parse(l));
   return { pp: rows.find((r) => r.test.startsWith('pp'))?.tps, tg: rows.find((r) => r.test.startsWith('tg'))?.tps, gbps: rows.find((r) => r.test.startsWith('tg'))?.gbps };
+}
+
+// ---- llama.cpp built from source: llama-bench, flash attention on as in kite ------------------
+function sourceBench(path, t) {
+  const out = execFileSync(llamaBenchBin, ['-m', path, '-p', String(nPrompt), '-n', String(nGen), '-t', String(t), '-r', String(reps),
+    '-fa', '1', '-ngl', '0', '-o', 'json'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+  const rows = JSON.parse(out);
+  return { pp: rows.find((r) => r.n_prompt > 0)?.avg_ts, tg: rows.find((r) => r.n_gen > 0)?.avg_ts };
 }
 
 // ---- llama.cpp: the same work through node-llama-cpp ------------------------------------------
@@ -85,15 +100,21 @@ async function llamaBench(llama, path, t) {
 }
 
 const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
-console.log(`decode tg${nGen} / prefill pp${nPrompt}, tokens/s (mean of ${reps}); ratio = kite / llama.cpp; kite ISA per its bench output`);
-console.log('| model | threads | kite tg | llama.cpp tg | tg ratio | kite GB/s | kite pp | llama.cpp pp | pp ratio |');
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-for (const [type, path] of makeModels()) {
+const models = givenModels ? givenModels.split(',').map((f) => [f.split('/').pop().replace(/\.gguf$/, ''), resolve(f)])
+  : makeModels().map(([type, path]) => [`SmolLM2-135M-shaped ${type}`, path]);
+console.log(`decode tg${nGen} / prefill pp${nPrompt}, tokens/s (mean of ${reps}); ratio = kite / llama.cpp; ` +
+  `"prebuilt" = node-llama-cpp's library, "source" = ${haveSource ? llamaBenchBin : 'not built (bench/build_llama_cpp.sh)'}`);
+console.log('| model | threads | kite tg | prebuilt tg | source tg | tg ratio prebuilt / source | kite GB/s | kite pp | prebuilt pp | source pp | pp ratio prebuilt / source |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+for (const [name, path] of models) {
   for (const t of threads) {
     const k = kiteBench(path, t);
     const l = await llamaBench(llama, path, t);
+    const s = haveSource ? sourceBench(path, t) : {};
     const f = (x) => (x === undefined ? '-' : x.toFixed(1));
-    console.log(`| SmolLM2-135M-shaped ${type} | ${t} | ${f(k.tg)} | ${f(l.tg)} | ${(k.tg / l.tg).toFixed(2)} | ${f(k.gbps)} | ${f(k.pp)} | ${f(l.pp)} | ${(k.pp / l.pp).toFixed(2)} |`);
+    const r = (a, b) => (a === undefined || b === undefined ? '-' : (a / b).toFixed(2));
+    console.log(`| ${name} | ${t} | ${f(k.tg)} | ${f(l.tg)} | ${f(s.tg)} | ${r(k.tg, l.tg)} / ${r(k.tg, s.tg)} | ${f(k.gbps)} | ` +
+      `${f(k.pp)} | ${f(l.pp)} | ${f(s.pp)} | ${r(k.pp, l.pp)} / ${r(k.pp, s.pp)} |`);
   }
 }
 await llama.dispose();
