@@ -82,6 +82,8 @@ void imatrix_observe(void *user, const char *weight, int32_t expert, int32_t n_e
         }
 }
 
+#define MAX_COUNT (INT64_C(1) << 53)
+
 bool imatrix_collector_add(imatrix_collector *c, const kite_imatrix *im, int32_t chunk_size) {
     for (size_t i = 0; !c->err[0] && i < im->n_entries; i++) {
         const kite_imatrix_entry *f = &im->entries[i];
@@ -99,13 +101,17 @@ bool imatrix_collector_add(imatrix_collector *c, const kite_imatrix *im, int32_t
             }
         imatrix_entry *e = entry_for(c, f->name, n_in, n_mat);
         if (!e) return false;
-        if (im->legacy) {
-            for (uint64_t j = 0; j < f->n; j++) e->sums[j] += f->sums[j] * (float)chunk_size;
-            for (int32_t m = 0; m < e->n_mat; m++) e->counts[m] += f->counts[0] * chunk_size;
-        } else {
-            for (uint64_t j = 0; j < f->n; j++) e->sums[j] += f->sums[j];
-            for (uint64_t m = 0; m < f->n_counts; m++) e->counts[m] += f->counts[m];
+        // a count is a number of rows: past 2^53 (or below 0) it is no real count, and the sum
+        // of two must not overflow
+        for (int32_t m = 0; m < e->n_mat; m++) {
+            const int64_t add = im->legacy ? (int64_t)f->counts[0] * chunk_size : f->counts[m];
+            if (add < 0 || add > MAX_COUNT || e->counts[m] > MAX_COUNT - add) {
+                snprintf(c->err, sizeof c->err, "%s: count %lld out of range", f->name, (long long)add);
+                return false;
+            }
+            e->counts[m] += add;
         }
+        for (uint64_t j = 0; j < f->n; j++) e->sums[j] += im->legacy ? f->sums[j] * (float)chunk_size : f->sums[j];
     }
     for (size_t i = 0; !c->err[0] && i < im->n_datasets; i++) {
         char **ds = realloc(c->datasets, (c->n_datasets + 1) * sizeof *ds);

@@ -54,6 +54,11 @@ run_fuzz() {
     # seeds: the real files the target parses (small GGUFs, JSON from tests/fuzz/seeds)
     case "$name" in
       fuzz_gguf) cp "$KITE_MODELS/stories260K.gguf" "$root/../shared/vocab/ggml-vocab-llama-spm.gguf" "$corpus/" 2>/dev/null ;;
+      fuzz_imatrix)
+        for fmt in gguf dat; do
+          build/native/kite imatrix -m models/stories260K.gguf -f "$KITE_MODELS/../text/stories.txt" -c 64 --chunks 2 \
+            --output-format "$fmt" -o "$corpus/stories260K.$fmt" >/dev/null 2>&1
+        done ;;
     esac
     [ -d "tests/fuzz/seeds_${name#fuzz_}" ] && cp tests/fuzz/seeds_"${name#fuzz_}"/* "$corpus/"
     echo "fuzz: $name for ${fuzz_seconds}s"
