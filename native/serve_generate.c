@@ -32,6 +32,7 @@ typedef struct gen_request {
     char *grammar; // malloc'd GBNF from 'grammar', 'json_schema' or 'response_format', or NULL
     serve_tools tools;       // chat: the request's tools
     bool tools_on;           // ... and the reply is parsed for calls (tool_choice not "none")
+    bool tools_generic;      // ... in the generic JSON format (the template has no tool format)
     const char *triggers[1]; // the lazy tool-call grammar's trigger word
     int32_t n_triggers;
 } gen_request;
@@ -303,7 +304,7 @@ static bool parse_logprobs(const json_value *b, gen_request *r, char *err, size_
 
 // Chat: the request's tools; when the reply may call them, the grammar of the calls (lazy, from
 // "<tool_call>" on, unless a call is required) as llama-server builds it.
-static bool parse_tools(const json_value *b, gen_request *r, char *err, size_t es) {
+static bool parse_tools(const serve_state *s, const json_value *b, gen_request *r, char *err, size_t es) {
     if (!serve_tools_parse(b, &r->tools, err, es)) return false;
     r->tools_on = serve_tools_active(&r->tools);
     if (!r->tools_on) return true;
@@ -313,7 +314,8 @@ static bool parse_tools(const json_value *b, gen_request *r, char *err, size_t e
         return false;
     }
     bool lazy;
-    if (!serve_tools_grammar(&r->tools, &r->grammar, &lazy, err, es)) return false;
+    r->tools_generic = kite_chat_tools_of(s->chat_tmpl) == KITE_CHAT_TOOLS_NONE;
+    if (!serve_tools_grammar(&r->tools, r->tools_generic, &r->grammar, &lazy, err, es)) return false;
     if (lazy) {
         r->triggers[0] = SERVE_TOOL_TRIGGER;
         r->n_triggers = 1;
@@ -350,7 +352,7 @@ static bool parse_sampling(serve_state *s, const json_value *b, gen_request *r, 
 
     if (!parse_logprobs(b, r, err, es)) return false;
     if (!parse_grammar(b, r, err, es)) return false;
-    if (r->fmt == SERVE_OAI_CHAT && !parse_tools(b, r, err, es)) return false;
+    if (r->fmt == SERVE_OAI_CHAT && !parse_tools(s, b, r, err, es)) return false;
 
     const json_value *st = json_get(b, "stream");
     if (st && st->type != JSON_NULL && st->type != JSON_BOOL) {
@@ -514,6 +516,10 @@ bool serve_chat_prompt(const serve_state *s, const json_value *b, char **prompt,
     }
     const kite_chat_tools style = kite_chat_tools_of(s->chat_tmpl);
     bool ok = true, tool_turns = false, has_calls = false;
+    // a template without a tool format: llama.cpp's generic format, tools and calls as JSON text
+    bool generic = style == KITE_CHAT_TOOLS_NONE && tools.n > 0;
+    for (const json_value *x = msgs->child; x && !generic; x = x->next)
+        generic = style == KITE_CHAT_TOOLS_NONE && !is_unset(json_get(x, "tool_calls"));
     size_t i = 0;
     for (const json_value *x = msgs->child; x && ok; x = x->next, i++) {
         const json_value *role = json_get(x, "role"), *tc = json_get(x, "tool_calls");
@@ -532,6 +538,14 @@ bool serve_chat_prompt(const serve_state *s, const json_value *b, char **prompt,
             m[i].content = message_text(json_get(x, "content"), i, err, es);
             if (!m[i].content) ok = false;
             else if (!is_unset(tc)) ok = message_calls(tc, i, &m[i], err, es);
+            if (ok && generic && (m[i].n_calls > 0 || !strcmp(role->str, "tool"))) {
+                char *c = m[i].n_calls > 0 ? serve_tools_generic_calls(tc, m[i].content)
+                                           : serve_tools_generic_result(x, m[i].content);
+                free((char *)m[i].content);
+                m[i].content = c;
+                if (!strcmp(role->str, "tool")) m[i].role = "user";
+                ok = c != NULL;
+            }
             if (!ok && !err[0]) snprintf(err, es, "out of memory");
             has_calls |= m[i].n_calls > 0;
             tool_turns |= m[i].n_calls > 0 || !strcmp(role->str, "tool");
@@ -542,29 +556,46 @@ bool serve_chat_prompt(const serve_state *s, const json_value *b, char **prompt,
     const unsigned flags = KITE_CHAT_ADD_ASSISTANT | (no_thinking ? KITE_CHAT_NO_THINKING : 0u);
     size_t len;
     if (!ok) {
-    } else if (tools.n > 0 || has_calls || (tool_turns && style != KITE_CHAT_TOOLS_NONE)) {
+    } else if (style != KITE_CHAT_TOOLS_NONE && (tools.n > 0 || has_calls || tool_turns)) {
         // tools, calls and their results as the template's own tool format renders them
-        if (style == KITE_CHAT_TOOLS_NONE) {
-            snprintf(err, es, "'%s': the chat template (%s) has no tool-call format Kite knows: Qwen2.5 and Qwen3 "
-                              "templates (Hermes-style <tool_call>) are supported; see --chat-template",
-                     tools.n > 0 ? "tools" : "tool_calls", kite_chat_detect(s->chat_tmpl) ? kite_chat_detect(s->chat_tmpl) : "unknown");
-            ok = false;
-        } else if (kite_chat_apply_tools(s->chat_tmpl, m, msgs->len, (const char *const *)tools.json, tools.n, flags,
+        if (kite_chat_apply_tools(s->chat_tmpl, m, msgs->len, (const char *const *)tools.json, tools.n, flags,
                                          prompt, &len) != KITE_OK) {
             snprintf(err, es, "chat template: %s", kite_last_error());
             ok = false;
         }
     } else {
-        kite_chat_msg *plain = calloc(msgs->len, sizeof *plain);
-        for (size_t k = 0; plain && k < msgs->len; k++) plain[k] = (kite_chat_msg){m[k].role, m[k].content};
-        if (!plain) {
+        // the generic format's system text joins a leading system message, or leads on its own
+        char *sys = generic ? serve_tools_generic_system(&tools) : NULL, *joined = NULL;
+        const bool sys_nomem = generic && !sys;
+        if (sys && !*sys) { // calls in the conversation but no tools now: no system text
+            free(sys);
+            sys = NULL;
+        }
+        const bool lead = msgs->len > 0 && m[0].role && !strcmp(m[0].role, "system");
+        const size_t n_plain = msgs->len + (sys && !lead);
+        kite_chat_msg *plain = calloc(n_plain, sizeof *plain);
+        for (size_t k = 0; plain && k < msgs->len; k++) plain[n_plain - msgs->len + k] = (kite_chat_msg){m[k].role, m[k].content};
+        if (plain && sys && lead) {
+            size_t a = strlen(m[0].content), c = strlen(sys);
+            if ((joined = malloc(a + 2 + c + 1))) {
+                memcpy(joined, m[0].content, a);
+                memcpy(joined + a, "\n\n", 2);
+                memcpy(joined + a + 2, sys, c + 1);
+                plain[0].content = joined;
+            }
+        } else if (plain && sys) {
+            plain[0] = (kite_chat_msg){"system", sys};
+        }
+        if (!plain || sys_nomem || (sys && lead && !joined)) {
             snprintf(err, es, "out of memory");
             ok = false;
-        } else if (kite_chat_apply_ex(s->chat_tmpl, plain, msgs->len, flags, prompt, &len) != KITE_OK) {
+        } else if (kite_chat_apply_ex(s->chat_tmpl, plain, n_plain, flags, prompt, &len) != KITE_OK) {
             snprintf(err, es, "chat template: %s", kite_last_error());
             ok = false;
         }
         free(plain);
+        free(sys);
+        free(joined);
     }
     free_turns(m, msgs->len);
     serve_tools_free(&tools);
@@ -1098,7 +1129,7 @@ static void follow_job(gen_out *g, serve_job *job, bool fin_is_gone) {
 }
 
 static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned long task) {
-    gen_out g = {.s = s, .o = o, .r = r, .created = (long long)time(NULL)};
+    gen_out g = {.s = s, .o = o, .r = r, .created = (long long)time(NULL), .split = {.generic = r->tools_generic}};
     snprintf(g.id, sizeof g.id, "%s-%lld-%lu", r->fmt == SERVE_OAI_CHAT ? "chatcmpl" : "cmpl", s->started, task);
     // A streamed reply notices a closed socket by its writes; one sent at the end only by the FIN.
     bool fin_is_gone = !r->stream;

@@ -49,6 +49,42 @@ static void put_json(kite_buf *o, const json_value *v, bool spaced) {
 
 void serve_tojson(kite_buf *o, const json_value *v) { put_json(o, v, true); }
 
+static void put_indent(kite_buf *o, int n) {
+    for (int i = 0; i < n; i++) kite_buf_puts(o, " ");
+}
+
+// v as nlohmann's dump(2) writes it: one member or element a line, two spaces a level.
+static void put_json_indented(kite_buf *o, const json_value *v, int depth) {
+    if ((v->type != JSON_ARRAY && v->type != JSON_OBJECT) || v->len == 0) {
+        put_json(o, v, false);
+        return;
+    }
+    kite_buf_puts(o, v->type == JSON_ARRAY ? "[\n" : "{\n");
+    for (const json_value *x = v->child; x; x = x->next) {
+        put_indent(o, 2 * (depth + 1));
+        if (v->type == JSON_OBJECT) {
+            put_string(o, x->key, x->key_len);
+            kite_buf_puts(o, ": ");
+        }
+        put_json_indented(o, x, depth + 1);
+        kite_buf_puts(o, x->next ? ",\n" : "\n");
+    }
+    put_indent(o, 2 * depth);
+    kite_buf_puts(o, v->type == JSON_ARRAY ? "]" : "}");
+}
+
+// The JSON text src (compact, built here) indented into o.
+static void put_indented_text(kite_buf *o, const char *src, size_t len) {
+    char err[8];
+    json_doc *d = json_parse(src, len, err, sizeof err);
+    if (!d) {
+        o->nomem = true; // only an allocation failure makes text built here unparseable
+        return;
+    }
+    put_json_indented(o, json_root(d), 0);
+    json_free(d);
+}
+
 static char *take(kite_buf *b) {
     if (b->nomem) {
         kite_buf_free(b);
@@ -196,6 +232,92 @@ void serve_tools_free(serve_tools *t) {
 
 bool serve_tools_active(const serve_tools *t) { return t->n > 0 && t->choice != SERVE_TOOLS_NONE; }
 
+static const char GENERIC_RESPOND[] =
+    "Respond in JSON format, either with `tool_call` (a request to call tools) or with `response` reply to the "
+    "user's request";
+static const char GENERIC_EXAMPLE[] = "{\n  \"tool_calls\": [\n    {\n      \"name\": \"tool_name\",\n      \"arguments\": "
+                                      "{\n        \"arg1\": \"some_value\"\n      },\n      \"id\": \"call_1___\"\n    }\n  ]\n}";
+
+char *serve_tools_generic_system(const serve_tools *t) {
+    kite_buf o = {0};
+    if (serve_tools_active(t)) kite_buf_puts(&o, GENERIC_RESPOND);
+    if (t->n > 0) {
+        if (o.len) kite_buf_puts(&o, "\n\n");
+        kite_buf_puts(&o, "You can call any of the following tools to satisfy the user's requests: ");
+        kite_buf arr = {0};
+        kite_buf_puts(&arr, "[");
+        for (size_t i = 0; i < t->n; i++) {
+            if (i) kite_buf_puts(&arr, ",");
+            kite_buf_puts(&arr, t->json[i]);
+        }
+        kite_buf_puts(&arr, "]");
+        if (arr.nomem) o.nomem = true;
+        else put_indented_text(&o, arr.ptr, arr.len);
+        kite_buf_free(&arr);
+        kite_buf_puts(&o, "\n\nExample tool call syntax:\n\n");
+        kite_buf_puts(&o, GENERIC_EXAMPLE);
+        kite_buf_puts(&o, "\n\n");
+    }
+    return take(&o);
+}
+
+char *serve_tools_generic_calls(const json_value *tool_calls, const char *content) {
+    kite_buf c = {0}, o = {0};
+    kite_buf_puts(&c, "{\"tool_calls\":[");
+    size_t k = 0;
+    for (const json_value *x = tool_calls->child; x; x = x->next) {
+        const json_value *fn = json_get(x, "function"), *id = json_get(x, "id");
+        const json_value *name = json_get(fn, "name"), *args = json_get(fn, "arguments");
+        if (k++) kite_buf_puts(&c, ",");
+        kite_buf_puts(&c, "{\"name\":");
+        put_json(&c, name, false);
+        kite_buf_puts(&c, ",\"arguments\":");
+        json_doc *parsed = NULL;
+        char err[8];
+        if (args->type == JSON_STRING && (parsed = json_parse(args->str, args->len, err, sizeof err)))
+            put_json(&c, json_root(parsed), false);
+        else put_json(&c, args, false);
+        json_free(parsed);
+        if (id && id->type != JSON_NULL) {
+            kite_buf_puts(&c, ",\"id\":");
+            put_json(&c, id, false);
+        }
+        kite_buf_puts(&c, "}");
+    }
+    kite_buf_puts(&c, "]");
+    if (content[0]) {
+        kite_buf_puts(&c, ",\"content\":");
+        put_string(&c, content, strlen(content));
+    }
+    kite_buf_puts(&c, "}");
+    if (c.nomem) o.nomem = true;
+    else put_indented_text(&o, c.ptr, c.len);
+    kite_buf_free(&c);
+    return take(&o);
+}
+
+char *serve_tools_generic_result(const json_value *msg, const char *content) {
+    kite_buf c = {0}, o = {0};
+    const json_value *name = json_get(msg, "name"), *id = json_get(msg, "tool_call_id");
+    kite_buf_puts(&c, "{\"tool_response\":{");
+    if (name && name->type != JSON_NULL) {
+        kite_buf_puts(&c, "\"tool\":");
+        put_json(&c, name, false);
+        kite_buf_puts(&c, ",");
+    }
+    kite_buf_puts(&c, "\"content\":");
+    put_string(&c, content, strlen(content));
+    if (id && id->type != JSON_NULL) {
+        kite_buf_puts(&c, ",\"tool_call_id\":");
+        put_json(&c, id, false);
+    }
+    kite_buf_puts(&c, "}}");
+    if (c.nomem) o.nomem = true;
+    else put_indented_text(&o, c.ptr, c.len);
+    kite_buf_free(&c);
+    return take(&o);
+}
+
 // One call's schema: {"name": const, "arguments": the parameters}.
 static void put_call_schema(kite_buf *s, const serve_tools *t, size_t i) {
     kite_buf_puts(s, "{\"type\":\"object\",\"properties\":{\"name\":{\"const\":");
@@ -205,9 +327,46 @@ static void put_call_schema(kite_buf *s, const serve_tools *t, size_t i) {
     kite_buf_puts(s, "},\"required\":[\"name\",\"arguments\"]}");
 }
 
-bool serve_tools_grammar(const serve_tools *t, char **out, bool *lazy, char *err, size_t es) {
+// The generic format's schema: {"tool_call": call} or {"tool_calls": [call, ...]}, or
+// {"response": string} unless a call is required (llama.cpp's generic handler; a parallel call
+// carries an "id" of 4 characters or more).
+static bool generic_grammar(const serve_tools *t, char **out, char *err, size_t es) {
+    kite_buf s = {0};
+    const bool req = t->choice == SERVE_TOOLS_REQUIRED;
+    if (!req) kite_buf_puts(&s, "{\"anyOf\":[");
+    kite_buf_puts(&s, t->parallel ? "{\"type\":\"object\",\"properties\":{\"tool_calls\":{\"type\":\"array\",\"items\":"
+                                  : "{\"type\":\"object\",\"properties\":{\"tool_call\":");
+    size_t n_alt = 0;
+    for (size_t i = 0; i < t->n; i++) n_alt += !t->forced || t->forced == t->names[i];
+    if (n_alt > 1) kite_buf_puts(&s, "{\"anyOf\":[");
+    for (size_t i = 0, k = 0; i < t->n; i++) {
+        if (t->forced && t->forced != t->names[i]) continue;
+        if (k++) kite_buf_puts(&s, ",");
+        kite_buf_puts(&s, "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"const\":");
+        put_string(&s, t->names[i], strlen(t->names[i]));
+        kite_buf_puts(&s, "},\"arguments\":");
+        kite_buf_puts(&s, t->params[i]);
+        kite_buf_puts(&s, t->parallel ? ",\"id\":{\"type\":\"string\",\"minLength\":4}},\"required\":[\"name\",\"arguments\",\"id\"]}"
+                                      : "},\"required\":[\"name\",\"arguments\"]}");
+    }
+    if (n_alt > 1) kite_buf_puts(&s, "]}");
+    kite_buf_puts(&s, t->parallel ? ",\"minItems\":1}},\"required\":[\"tool_calls\"]}" : "},\"required\":[\"tool_call\"]}");
+    if (!req)
+        kite_buf_puts(&s, ",{\"type\":\"object\",\"properties\":{\"response\":{\"type\":\"string\"}},\"required\":[\"response\"]}]}");
+    if (s.nomem) {
+        kite_buf_free(&s);
+        return fail(err, es, "out of memory");
+    }
+    kite_status st = kite_json_schema_to_grammar(s.ptr, s.len, out);
+    kite_buf_free(&s);
+    if (st != KITE_OK) snprintf(err, es, "'tools': a function's parameters: %s", kite_last_error());
+    return st == KITE_OK;
+}
+
+bool serve_tools_grammar(const serve_tools *t, bool generic, char **out, bool *lazy, char *err, size_t es) {
     *out = NULL;
-    *lazy = t->choice != SERVE_TOOLS_REQUIRED;
+    *lazy = !generic && t->choice != SERVE_TOOLS_REQUIRED;
+    if (generic) return generic_grammar(t, out, err, es);
     kite_buf s = {0};
     size_t n_alt = 0;
     for (size_t i = 0; i < t->n; i++) n_alt += !t->forced || t->forced == t->names[i];
@@ -290,8 +449,62 @@ static void drop_front(kite_buf *b, size_t n) {
     b->len -= n;
 }
 
+// Adds a call to the list and emits it.
+static bool add_call(serve_tool_split *s, serve_tool_call c, serve_tool_emit emit, void *user) {
+    serve_tool_call *grown = realloc(s->calls, (s->n_calls + 1) * sizeof *grown);
+    if (!grown) {
+        free(c.name);
+        free(c.arguments);
+        return false;
+    }
+    s->calls = grown;
+    s->calls[s->n_calls++] = c;
+    return emit(user, NULL, 0, &s->calls[s->n_calls - 1]);
+}
+
+// The generic format's reply: {"tool_call": call}, {"tool_calls": [calls]} or {"response": text};
+// anything else is text as it is.
+static bool generic_flush(serve_tool_split *s, serve_tool_emit emit, void *user) {
+    char err[8];
+    json_doc *d = json_parse(s->held.ptr ? s->held.ptr : "", s->held.len, err, sizeof err);
+    const json_value *v = d ? json_root(d) : NULL;
+    const json_value *one = v ? json_get(v, "tool_call") : NULL, *many = v ? json_get(v, "tool_calls") : NULL,
+                     *resp = v ? json_get(v, "response") : NULL;
+    bool ok = true, done = false;
+    if (many && many->type == JSON_ARRAY) {
+        done = true;
+        for (const json_value *x = many->child; x && ok; x = x->next) {
+            kite_buf t = {0};
+            put_json(&t, x, false);
+            serve_tool_call c = {0};
+            if (!t.nomem && parse_call(t.ptr, t.len, &c)) ok = add_call(s, c, emit, user);
+            kite_buf_free(&t);
+        }
+    } else if (one && one->type == JSON_OBJECT) {
+        kite_buf t = {0};
+        put_json(&t, one, false);
+        serve_tool_call c = {0};
+        if (!t.nomem && parse_call(t.ptr, t.len, &c)) ok = add_call(s, c, emit, user), done = true;
+        kite_buf_free(&t);
+    } else if (resp) {
+        done = true;
+        if (resp->type == JSON_STRING) ok = resp->len == 0 || emit(user, resp->str, resp->len, NULL);
+        else {
+            kite_buf t = {0};
+            put_json(&t, resp, false);
+            ok = !t.nomem && emit(user, t.ptr, t.len, NULL);
+            kite_buf_free(&t);
+        }
+    }
+    json_free(d);
+    if (!done && ok && s->held.len) ok = emit(user, s->held.ptr, s->held.len, NULL);
+    s->held.len = 0;
+    return ok;
+}
+
 bool serve_tool_split_feed(serve_tool_split *s, const char *text, size_t len, serve_tool_emit emit, void *user) {
     if (len && !kite_buf_append(&s->held, text, len)) return false;
+    if (s->generic) return true; // decided at the end
     for (;;) {
         if (!s->in_call) {
             const char *open = find(s->held.ptr, s->held.len, SERVE_TOOL_TRIGGER);
@@ -307,15 +520,7 @@ bool serve_tool_split_feed(serve_tool_split *s, const char *text, size_t len, se
         const size_t end = (size_t)(close - s->held.ptr) + sizeof CLOSE_TAG - 1;
         serve_tool_call c = {0};
         if (parse_call(s->held.ptr + ol, (size_t)(close - s->held.ptr) - ol, &c)) {
-            serve_tool_call *grown = realloc(s->calls, (s->n_calls + 1) * sizeof *grown);
-            if (!grown) {
-                free(c.name);
-                free(c.arguments);
-                return false;
-            }
-            s->calls = grown;
-            s->calls[s->n_calls++] = c;
-            if (!emit(user, NULL, 0, &s->calls[s->n_calls - 1])) return false;
+            if (!add_call(s, c, emit, user)) return false;
         } else if (!emit(user, s->held.ptr, end, NULL)) { // not a call: it stays text
             return false;
         }
@@ -325,6 +530,7 @@ bool serve_tool_split_feed(serve_tool_split *s, const char *text, size_t len, se
 }
 
 bool serve_tool_split_flush(serve_tool_split *s, serve_tool_emit emit, void *user) {
+    if (s->generic) return generic_flush(s, emit, user);
     bool ok = s->held.len == 0 || emit(user, s->held.ptr, s->held.len, NULL);
     s->held.len = 0;
     s->in_call = false;

@@ -37,11 +37,30 @@ void serve_tools_free(serve_tools *t);
 // Whether the reply is constrained: tools given and tool_choice not "none".
 bool serve_tools_active(const serve_tools *t);
 
-// The GBNF of the reply's tool calls: "<tool_call>" JSON {"name": one of the tools, "arguments":
-// its parameters} "</tool_call>" (repeated when parallel). *lazy tells whether the grammar waits
-// for the trigger word "<tool_call>" (auto) or holds from the first token (required). malloc'd
-// into *out; false with a message when a tool's parameters are not a schema the converter takes.
-bool serve_tools_grammar(const serve_tools *t, char **out, bool *lazy, char *err, size_t es);
+// The GBNF of the reply's tool calls. Hermes style (generic false): "<tool_call>" JSON {"name":
+// one of the tools, "arguments": its parameters} "</tool_call>" (repeated when parallel); *lazy
+// tells whether the grammar waits for the trigger word "<tool_call>" (auto) or holds from the
+// first token (required). Generic (llama.cpp's fallback for templates without tool calls): the
+// whole reply is one JSON object, {"tool_call": {...}} ({"tool_calls": [...]} when parallel) or,
+// unless a call is required, {"response": "text"}; never lazy. malloc'd into *out; false with a
+// message when a tool's parameters are not a schema the converter takes.
+bool serve_tools_grammar(const serve_tools *t, bool generic, char **out, bool *lazy, char *err, size_t es);
+
+// ---- the generic format (templates without a tool-call format, as llama.cpp's polyfills) ----
+
+// The system text the generic format adds (appended after "\n\n" to a leading system message,
+// else a system message of its own): when active, the instruction to answer in JSON; with tools,
+// the tools (indented JSON) and an example call. malloc'd; NULL when out of memory.
+char *serve_tools_generic_system(const serve_tools *t);
+
+// An assistant message's content with its tool_calls[] (validated already) written in: indented
+// JSON {"tool_calls": [{"name", "arguments", "id"?}], "content"?}. malloc'd; NULL when out of
+// memory.
+char *serve_tools_generic_calls(const json_value *tool_calls, const char *content);
+
+// A tool message (role "tool") as the user message that carries it: indented JSON
+// {"tool_response": {"tool"?, "content", "tool_call_id"?}}. malloc'd; NULL when out of memory.
+char *serve_tools_generic_result(const json_value *msg, const char *content);
 
 // The word that starts a lazy tool-call grammar.
 #define SERVE_TOOL_TRIGGER "<tool_call>"
@@ -60,6 +79,7 @@ typedef struct serve_tool_call {
 // Splits a reply fed in pieces into text and <tool_call> blocks: text that could begin a block
 // is held until decided; a block that is not a valid call (or is cut short) stays text.
 typedef struct serve_tool_split {
+    bool generic;   // the generic format: the whole reply is decided at the end (set before feeding)
     kite_buf held;  // text not yet decided (a prefix of "<tool_call>", or an open block)
     bool in_call;   // held starts with "<tool_call>"
     serve_tool_call *calls;

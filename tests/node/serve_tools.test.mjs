@@ -2,7 +2,9 @@
 // with tools, tool calls and tool results equal to the Jinja rendering of Qwen3's and Qwen2.5's
 // own templates (@huggingface/jinja; for the first Qwen3 conversation llama-server --jinja
 // answered /apply-template with the same text), a required call that the grammar makes valid
-// even from the random qwen3 model, the answer and stream shapes, and 400s naming bad members.
+// even from the random qwen3 model, the answer and stream shapes, and 400s naming bad members;
+// then the generic JSON format for templates without tool calls (chatml here), whose prompts are
+// minja's polyfill test vectors with llama.cpp's generic system instruction.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -239,12 +241,80 @@ test('bad tools and tool_choice get 400 naming the member', async () => {
     assert.equal(r.status, 400, JSON.stringify(extra));
     assert.ok(j.error.message.includes(want), `${JSON.stringify(extra)}: ${j.error.message}`);
   }
-  // a template without a tool-call format says so instead of ignoring the tools
-  const r = await post(chatml, '/v1/chat/completions', { messages: msgs, tools: [WEATHER], max_tokens: 1 });
-  assert.equal(r.status, 400);
-  assert.match((await r.json()).error.message, /'tools': the chat template \(chatml\) has no tool-call format/);
   // tools on /v1/completions are refused by name
   const c = await post(qwen3, '/v1/completions', { prompt: 'x', tools: [WEATHER], max_tokens: 1 });
   assert.equal(c.status, 400);
   assert.match((await c.json()).error.message, /'tools'/);
+});
+
+// ---- the generic format (llama.cpp's fallback: common_chat_params_init_generic + minja's polyfills) ----
+
+// minja's tests/test-polyfills.cpp (ToolsPolyfill, ToolCallPolyfill, ToolPolyfill) with
+// TEMPLATE_CHATML, and the system instruction llama.cpp's generic handler adds before them.
+const SPECIAL = {
+  type: 'function',
+  function: { name: 'special_function', description: "I'm special", parameters: { type: 'object', properties: { arg1: { type: 'integer', description: 'The arg.' } }, required: ['arg1'] } },
+};
+const TOOLS_POLYFILL =
+  "You can call any of the following tools to satisfy the user's requests: [\n" +
+  '  {\n    "type": "function",\n    "function": {\n      "name": "special_function",\n      "description": "I\'m special",\n' +
+  '      "parameters": {\n        "type": "object",\n        "properties": {\n          "arg1": {\n            "type": "integer",\n' +
+  '            "description": "The arg."\n          }\n        },\n        "required": [\n          "arg1"\n        ]\n      }\n    }\n  }\n]\n\n' +
+  'Example tool call syntax:\n\n{\n  "tool_calls": [\n    {\n      "name": "tool_name",\n      "arguments": {\n        "arg1": "some_value"\n' +
+  '      },\n      "id": "call_1___"\n    }\n  ]\n}\n\n';
+const GENERIC_RESPOND = "Respond in JSON format, either with `tool_call` (a request to call tools) or with `response` reply to the user's request";
+const USER = { role: 'user', content: 'I need help' };
+
+test('generic format: tools, calls and results as llama.cpp writes them into a template without tool calls', async () => {
+  // tools (tool_choice auto): the instruction, then the polyfill's tool list and example
+  assert.equal(
+    await kitePrompt(chatml, { messages: [USER], tools: [SPECIAL] }),
+    `<|im_start|>system\n${GENERIC_RESPOND}\n\n${TOOLS_POLYFILL}<|im_end|>\n<|im_start|>user\nI need help<|im_end|>\n<|im_start|>assistant\n`,
+  );
+  // tool_choice none: the tools only (ToolsPolyfill as it is); a system message comes first
+  assert.equal(
+    await kitePrompt(chatml, { messages: [USER], tools: [SPECIAL], tool_choice: 'none' }),
+    `<|im_start|>system\n${TOOLS_POLYFILL}<|im_end|>\n<|im_start|>user\nI need help<|im_end|>\n<|im_start|>assistant\n`,
+  );
+  assert.equal(
+    await kitePrompt(chatml, { messages: [{ role: 'system', content: 'I am The System!' }, USER], tools: [SPECIAL] }),
+    `<|im_start|>system\nI am The System!\n\n${GENERIC_RESPOND}\n\n${TOOLS_POLYFILL}<|im_end|>\n<|im_start|>user\nI need help<|im_end|>\n<|im_start|>assistant\n`,
+  );
+  // a call (ToolCallPolyfill) and a result (ToolPolyfill; its content is a string here, as OpenAI's)
+  const call = { role: 'assistant', content: null, tool_calls: [{ type: 'function', function: { name: 'special_function', arguments: '{"arg1": 1}' }, id: '123456789' }] };
+  assert.equal(
+    await kitePrompt(chatml, { messages: [USER, call] }),
+    '<|im_start|>user\nI need help<|im_end|>\n<|im_start|>assistant\n{\n  "tool_calls": [\n    {\n      "name": "special_function",\n' +
+      '      "arguments": {\n        "arg1": 1\n      },\n      "id": "123456789"\n    }\n  ]\n}<|im_end|>\n<|im_start|>assistant\n',
+  );
+  assert.equal(
+    await kitePrompt(chatml, { messages: [USER, call, { role: 'tool', content: 'result 123', tool_call_id: '123456789' }] }),
+    '<|im_start|>user\nI need help<|im_end|>\n<|im_start|>assistant\n{\n  "tool_calls": [\n    {\n      "name": "special_function",\n' +
+      '      "arguments": {\n        "arg1": 1\n      },\n      "id": "123456789"\n    }\n  ]\n}<|im_end|>\n' +
+      '<|im_start|>user\n{\n  "tool_response": {\n    "content": "result 123",\n    "tool_call_id": "123456789"\n  }\n}<|im_end|>\n<|im_start|>assistant\n',
+  );
+});
+
+test('generic format: a required call is one JSON object the grammar keeps to the schema; auto may answer with "response"', async () => {
+  // (WEATHER's strings are bounded, so the random model's call ends within max_tokens)
+  const body = { messages: CONVERSATIONS[0].messages, tools: [WEATHER], tool_choice: 'required', temperature: 0, max_tokens: 300 };
+  const j = await (await post(chatml, '/v1/chat/completions', body)).json();
+  const c = j.choices[0];
+  assert.equal(c.finish_reason, 'tool_calls', JSON.stringify(j));
+  assert.equal(c.message.content, '');
+  assert.equal(c.message.tool_calls.length, 1);
+  const fn = c.message.tool_calls[0].function;
+  assert.equal(fn.name, 'get_weather');
+  assertWeatherArgs(fn.arguments);
+  // streamed: the call as one delta
+  const s = await post(chatml, '/v1/chat/completions', { ...body, stream: true });
+  const chunks = (await s.text()).split('\n').filter((l) => l.startsWith('data: {')).map((l) => JSON.parse(l.slice(6)));
+  const deltas = chunks.flatMap((x) => x.choices[0].delta.tool_calls ?? []);
+  assert.deepEqual(deltas.map((d) => [d.function.name, d.function.arguments]), [[fn.name, fn.arguments]]);
+  assert.equal(chunks.at(-1).choices[0].finish_reason, 'tool_calls');
+  // auto: {"response": ...} or a call; a finished response is the content, unwrapped
+  const a = await (await post(chatml, '/v1/chat/completions', { ...body, tool_choice: 'auto', max_tokens: 200 })).json();
+  const m = a.choices[0].message;
+  if (a.choices[0].finish_reason === 'stop') assert.ok(!m.content.startsWith('{"response"'), m.content);
+  if (m.tool_calls) assert.equal(a.choices[0].finish_reason, 'tool_calls');
 });
