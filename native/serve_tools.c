@@ -155,6 +155,14 @@ static bool parse_tool(const json_value *x, size_t i, serve_tools *t, char *err,
     t->params[i] = take(&p);
     t->names[i] = strdup(name->str);
     if (!t->json[i] || !t->params[i] || !t->names[i]) return fail(err, es, "out of memory");
+    // a schema the converter refuses is named here, not deep in the call grammar's schema
+    char *g = NULL;
+    kite_status st = kite_json_schema_to_grammar(t->params[i], strlen(t->params[i]), &g);
+    free(g);
+    if (st != KITE_OK) {
+        snprintf(err, es, "tools[%zu].function.parameters: %s", i, kite_last_error());
+        return false;
+    }
     return true;
 }
 

@@ -226,7 +226,7 @@ test('bad tools and tool_choice get 400 naming the member', async () => {
     [{ tools: [{ type: 'retrieval' }] }, 'tools[0].type must be "function"'],
     [{ tools: [WEATHER, { type: 'function', function: { description: 'x' } }] }, 'tools[1].function.name'],
     [{ tools: [{ type: 'function', function: { name: 'f', parameters: [] } }] }, 'tools[0].function.parameters'],
-    [{ tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'frobnicate' } } }] }, "'tools'"],
+    [{ tools: [WEATHER, { type: 'function', function: { name: 'f', parameters: { type: 'frobnicate' } } }] }, 'tools[1].function.parameters: json schema'],
     [{ tools: [WEATHER, WEATHER] }, 'tools[1].function.name'],
     [{ tools: [WEATHER], tool_choice: 'always' }, "'tool_choice'"],
     [{ tools: [WEATHER], tool_choice: { type: 'function', function: { name: 'nope' } } }, 'tool_choice.function.name'],
