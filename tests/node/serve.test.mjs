@@ -778,7 +778,7 @@ test('SIGTERM exits within a second despite a stuck connection and a running gen
 
 test('unsupported parameters give 400 naming them; limits are named with integers', async () => {
   const cases = [
-    [{ tools: [{ type: 'function', function: { name: 'f' } }] }, /'tools'/],
+    [{ tools: { type: 'function', function: { name: 'f' } } }, /'tools'/], // chat: not an array; completions: no tools
     [{ tool_choice: 'required' }, /'tool_choice'/],
     [{ response_format: { type: 'xml' } }, /'response_format' of type 'xml'/],
     [{ response_format: { type: 'json_schema', json_schema: {} } }, /'response_format'/],
