@@ -1,6 +1,5 @@
 // serve_tools.c - OpenAI tool calling for `kite serve` (see serve_tools.h): tools as the chat
 // template prints them, the tool-call grammar, and the reply's calls.
-#if !defined(__wasi__) && !defined(__EMSCRIPTEN__)
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,7 +95,7 @@ static char *take(kite_buf *b) {
 
 // ---- the request ----------------------------------------------------------------------------
 
-static bool fail(char *err, size_t es, const char *msg) {
+static bool tools_fail(char *err, size_t es, const char *msg) {
     snprintf(err, es, "%s", msg);
     return false;
 }
@@ -154,7 +153,7 @@ static bool parse_tool(const json_value *x, size_t i, serve_tools *t, char *err,
     t->json[i] = take(&j);
     t->params[i] = take(&p);
     t->names[i] = strdup(name->str);
-    if (!t->json[i] || !t->params[i] || !t->names[i]) return fail(err, es, "out of memory");
+    if (!t->json[i] || !t->params[i] || !t->names[i]) return tools_fail(err, es, "out of memory");
     // a schema the converter refuses is named here, not deep in the call grammar's schema
     char *g = NULL;
     kite_status st = kite_json_schema_to_grammar(t->params[i], strlen(t->params[i]), &g);
@@ -179,7 +178,7 @@ bool serve_tools_parse(const json_value *b, serve_tools *t, char *err, size_t es
         t->json = calloc(n, sizeof *t->json);
         t->names = calloc(n, sizeof *t->names);
         t->params = calloc(n, sizeof *t->params);
-        if (!t->json || !t->names || !t->params) return fail(err, es, "out of memory");
+        if (!t->json || !t->names || !t->params) return tools_fail(err, es, "out of memory");
         for (const json_value *x = tools->child; x; x = x->next, t->n++)
             if (!parse_tool(x, t->n, t, err, es)) {
                 t->n++; // its strings, if any, are freed with the rest
@@ -363,7 +362,7 @@ static bool generic_grammar(const serve_tools *t, char **out, char *err, size_t 
         kite_buf_puts(&s, ",{\"type\":\"object\",\"properties\":{\"response\":{\"type\":\"string\"}},\"required\":[\"response\"]}]}");
     if (s.nomem) {
         kite_buf_free(&s);
-        return fail(err, es, "out of memory");
+        return tools_fail(err, es, "out of memory");
     }
     kite_status st = kite_json_schema_to_grammar(s.ptr, s.len, out);
     kite_buf_free(&s);
@@ -387,7 +386,7 @@ bool serve_tools_grammar(const serve_tools *t, bool generic, char **out, bool *l
     if (n_alt > 1) kite_buf_puts(&s, "]}");
     if (s.nomem) {
         kite_buf_free(&s);
-        return fail(err, es, "out of memory");
+        return tools_fail(err, es, "out of memory");
     }
     char *rules = NULL;
     kite_status st = kite_json_schema_to_grammar_rule(s.ptr, s.len, "tool-call", &rules);
@@ -398,10 +397,10 @@ bool serve_tools_grammar(const serve_tools *t, bool generic, char **out, bool *l
     }
     kite_buf g = {0};
     kite_buf_puts(&g, t->parallel ? "root ::= tool-call-item (space tool-call-item)*\n" : "root ::= tool-call-item\n");
-    kite_buf_puts(&g, "tool-call-item ::= \"" SERVE_TOOL_TRIGGER "\" space tool-call \"</tool_call>\"\n");
+    kite_buf_puts(&g, "tool-call-item ::= \"" SERVE_TOOL_TRIGGER "\" space tool-call space \"</tool_call>\"\n");
     kite_buf_puts(&g, rules);
     free(rules);
-    if (!(*out = take(&g))) return fail(err, es, "out of memory");
+    if (!(*out = take(&g))) return tools_fail(err, es, "out of memory");
     return true;
 }
 
@@ -554,4 +553,3 @@ void serve_tool_split_free(serve_tool_split *s) {
     kite_buf_free(&s->held);
     *s = (serve_tool_split){0};
 }
-#endif
