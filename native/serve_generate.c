@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "serve_internal.h"
+#include "serve_tools.h"
 
 #define MAX_STOP 16 // stop strings per request (OpenAI allows 4; llama-server more)
 
@@ -29,6 +30,11 @@ typedef struct gen_request {
     int32_t n_top;  // ... and this many alternatives
     char *prompt; // malloc'd
     char *grammar; // malloc'd GBNF from 'grammar', 'json_schema' or 'response_format', or NULL
+    serve_tools tools;       // chat: the request's tools
+    bool tools_on;           // ... and the reply is parsed for calls (tool_choice not "none")
+    bool tools_generic;      // ... in the generic JSON format (the template has no tool format)
+    const char *triggers[1]; // the lazy tool-call grammar's trigger word
+    int32_t n_triggers;
 } gen_request;
 
 // A number member in [lo, hi], or absent/null (then *out is left alone). false + message if not.
@@ -100,11 +106,12 @@ static bool is_unset(const json_value *v) {
 }
 
 // Request members Kite does not implement: asking for one is an error, never silently ignored.
-static bool reject_unsupported(const json_value *b, char *err, size_t es) {
+// chat: tools and tool_choice are taken (serve_tools.c).
+static bool reject_unsupported(const json_value *b, bool chat, char *err, size_t es) {
     static const struct {
         const char *key, *why;
     } never[] = {
-        {"tools", "tool calling is not supported"},
+        {"tools", "tool calling is supported by /v1/chat/completions only"},
         {"functions", "function calling is not supported"},
         {"logit_bias", "logit biases are not supported"},
         {"suffix", "insertion (suffix) is not supported"},
@@ -113,15 +120,15 @@ static bool reject_unsupported(const json_value *b, char *err, size_t es) {
         {"audio", "audio output is not supported"},
         {"prediction", "predicted outputs are not supported"},
     };
-    for (size_t i = 0; i < sizeof never / sizeof never[0]; i++) {
+    for (size_t i = chat ? 1 : 0; i < sizeof never / sizeof never[0]; i++) {
         if (!is_unset(json_get(b, never[i].key))) {
             snprintf(err, es, "unsupported parameter '%s': %s by this server", never[i].key, never[i].why);
             return false;
         }
     }
     const json_value *tc = json_get(b, "tool_choice"), *fc = json_get(b, "function_call");
-    if (tc && tc->type != JSON_NULL && !(tc->type == JSON_STRING && strcmp(tc->str, "none") == 0)) {
-        snprintf(err, es, "unsupported parameter 'tool_choice': tool calling is not supported by this server");
+    if (!chat && tc && tc->type != JSON_NULL && !(tc->type == JSON_STRING && strcmp(tc->str, "none") == 0)) {
+        snprintf(err, es, "unsupported parameter 'tool_choice': tool calling is supported by /v1/chat/completions only");
         return false;
     }
     if (fc && fc->type != JSON_NULL && !(fc->type == JSON_STRING && strcmp(fc->str, "none") == 0)) {
@@ -295,8 +302,29 @@ static bool parse_logprobs(const json_value *b, gen_request *r, char *err, size_
     return true;
 }
 
+// Chat: the request's tools; when the reply may call them, the grammar of the calls (lazy, from
+// "<tool_call>" on, unless a call is required) as llama-server builds it.
+static bool parse_tools(const serve_state *s, const json_value *b, gen_request *r, char *err, size_t es) {
+    if (!serve_tools_parse(b, &r->tools, err, es)) return false;
+    r->tools_on = serve_tools_active(&r->tools);
+    if (!r->tools_on) return true;
+    if (r->grammar) {
+        snprintf(err, es, "give 'tools' or a grammar ('grammar', 'json_schema', 'response_format'), not both (or "
+                          "'tool_choice': \"none\")");
+        return false;
+    }
+    bool lazy;
+    r->tools_generic = kite_chat_tools_of(s->chat_tmpl) == KITE_CHAT_TOOLS_NONE;
+    if (!serve_tools_grammar(&r->tools, r->tools_generic, &r->grammar, &lazy, err, es)) return false;
+    if (lazy) {
+        r->triggers[0] = SERVE_TOOL_TRIGGER;
+        r->n_triggers = 1;
+    }
+    return true;
+}
+
 static bool parse_sampling(serve_state *s, const json_value *b, gen_request *r, char *err, size_t es) {
-    if (!reject_unsupported(b, err, es)) return false;
+    if (!reject_unsupported(b, r->fmt == SERVE_OAI_CHAT, err, es)) return false;
     r->sampling = s->sampling;
     r->n_predict = s->n_predict;
     long long seed = -1, n_predict = r->n_predict, top_k = r->sampling.top_k, last_n = r->sampling.penalty_last_n,
@@ -324,6 +352,7 @@ static bool parse_sampling(serve_state *s, const json_value *b, gen_request *r, 
 
     if (!parse_logprobs(b, r, err, es)) return false;
     if (!parse_grammar(b, r, err, es)) return false;
+    if (r->fmt == SERVE_OAI_CHAT && !parse_tools(s, b, r, err, es)) return false;
 
     const json_value *st = json_get(b, "stream");
     if (st && st->type != JSON_NULL && st->type != JSON_BOOL) {
@@ -407,21 +436,93 @@ static bool reasoning_off(const serve_state *s, const json_value *b, bool *off, 
     return true;
 }
 
+// An assistant message's tool_calls[]: each {"type": "function", "function": {"name",
+// "arguments" (JSON text or an object)}}, its arguments put in tojson form as llama.cpp hands
+// them to the template.
+static bool message_calls(const json_value *tc, size_t i, kite_chat_turn *m, char *err, size_t es) {
+    if (tc->type != JSON_ARRAY) {
+        snprintf(err, es, "messages[%zu].tool_calls must be an array, not %s", i, json_type_name(tc->type));
+        return false;
+    }
+    kite_chat_tool_call *calls = calloc(tc->len ? tc->len : 1, sizeof *calls);
+    if (!calls) return false;
+    m->calls = calls;
+    size_t k = 0;
+    for (const json_value *c = tc->child; c; c = c->next, k++) {
+        const json_value *fn = json_get(c, "function");
+        const json_value *name = fn ? json_get(fn, "name") : NULL, *args = fn ? json_get(fn, "arguments") : NULL;
+        if (c->type != JSON_OBJECT || !fn || fn->type != JSON_OBJECT) {
+            snprintf(err, es, "messages[%zu].tool_calls[%zu].function must be an object", i, k);
+            return false;
+        }
+        if (!name || !plain_string(name, "a tool call's function.name", err, es)) {
+            if (!err[0]) snprintf(err, es, "messages[%zu].tool_calls[%zu].function.name is missing", i, k);
+            return false;
+        }
+        json_doc *parsed = NULL;
+        const json_value *av = args;
+        if (args && args->type == JSON_STRING) {
+            char why[160];
+            if (!(parsed = json_parse(args->str, args->len, why, sizeof why))) {
+                snprintf(err, es, "messages[%zu].tool_calls[%zu].function.arguments is not JSON: %s", i, k, why);
+                return false;
+            }
+            av = json_root(parsed);
+        }
+        if (!av || av->type == JSON_NULL) {
+            snprintf(err, es, "messages[%zu].tool_calls[%zu].function.arguments is missing", i, k);
+            json_free(parsed);
+            return false;
+        }
+        kite_buf a = {0};
+        serve_tojson(&a, av);
+        json_free(parsed);
+        calls[k].name = strdup(name->str);
+        calls[k].arguments = a.nomem ? NULL : a.ptr ? a.ptr : strdup("");
+        m->n_calls = k + 1;
+        if (!calls[k].name || !calls[k].arguments) return false;
+    }
+    return true;
+}
+
+static void free_turns(kite_chat_turn *m, size_t n) {
+    for (size_t k = 0; k < n; k++) {
+        free((char *)m[k].content);
+        for (size_t c = 0; c < m[k].n_calls; c++) {
+            free((char *)m[k].calls[c].name);
+            free((char *)m[k].calls[c].arguments);
+        }
+        free((void *)m[k].calls);
+    }
+    free(m);
+}
+
 bool serve_chat_prompt(const serve_state *s, const json_value *b, char **prompt, char *err, size_t es) {
     const json_value *msgs = json_get(b, "messages");
     if (!msgs || msgs->type != JSON_ARRAY || msgs->len == 0) {
         snprintf(err, es, "'messages' must be a non-empty array");
         return false;
     }
-    kite_chat_msg *m = calloc(msgs->len, sizeof *m);
+    serve_tools tools;
+    if (!serve_tools_parse(b, &tools, err, es)) {
+        serve_tools_free(&tools);
+        return false;
+    }
+    kite_chat_turn *m = calloc(msgs->len, sizeof *m);
     if (!m) {
+        serve_tools_free(&tools);
         snprintf(err, es, "out of memory");
         return false;
     }
-    bool ok = true;
+    const kite_chat_tools style = kite_chat_tools_of(s->chat_tmpl);
+    bool ok = true, tool_turns = false, has_calls = false;
+    // a template without a tool format: llama.cpp's generic format, tools and calls as JSON text
+    bool generic = style == KITE_CHAT_TOOLS_NONE && tools.n > 0;
+    for (const json_value *x = msgs->child; x && !generic; x = x->next)
+        generic = style == KITE_CHAT_TOOLS_NONE && !is_unset(json_get(x, "tool_calls"));
     size_t i = 0;
     for (const json_value *x = msgs->child; x && ok; x = x->next, i++) {
-        const json_value *role = json_get(x, "role");
+        const json_value *role = json_get(x, "role"), *tc = json_get(x, "tool_calls");
         char what[48];
         snprintf(what, sizeof what, "messages[%zu].role", i);
         if (x->type != JSON_OBJECT) {
@@ -432,30 +533,72 @@ bool serve_chat_prompt(const serve_state *s, const json_value *b, char **prompt,
             ok = false;
         } else if (!plain_string(role, what, err, es)) {
             ok = false;
-        } else if (!is_unset(json_get(x, "tool_calls"))) {
-            snprintf(err, es, "unsupported parameter 'messages[%zu].tool_calls': tool calling is not supported", i);
-            ok = false;
         } else {
             m[i].role = role->str;
             m[i].content = message_text(json_get(x, "content"), i, err, es);
-            if (!m[i].content) {
-                if (!err[0]) snprintf(err, es, "out of memory");
-                ok = false;
+            if (!m[i].content) ok = false;
+            else if (!is_unset(tc)) ok = message_calls(tc, i, &m[i], err, es);
+            if (ok && generic && (m[i].n_calls > 0 || !strcmp(role->str, "tool"))) {
+                char *c = m[i].n_calls > 0 ? serve_tools_generic_calls(tc, m[i].content)
+                                           : serve_tools_generic_result(x, m[i].content);
+                free((char *)m[i].content);
+                m[i].content = c;
+                if (!strcmp(role->str, "tool")) m[i].role = "user";
+                ok = c != NULL;
             }
+            if (!ok && !err[0]) snprintf(err, es, "out of memory");
+            has_calls |= m[i].n_calls > 0;
+            tool_turns |= m[i].n_calls > 0 || !strcmp(role->str, "tool");
         }
     }
     bool no_thinking = false;
     if (ok) ok = reasoning_off(s, b, &no_thinking, err, es);
-    if (ok) {
-        size_t len;
-        const unsigned flags = KITE_CHAT_ADD_ASSISTANT | (no_thinking ? KITE_CHAT_NO_THINKING : 0u);
-        if (kite_chat_apply_ex(s->chat_tmpl, m, msgs->len, flags, prompt, &len) != KITE_OK) {
+    const unsigned flags = KITE_CHAT_ADD_ASSISTANT | (no_thinking ? KITE_CHAT_NO_THINKING : 0u);
+    size_t len;
+    if (!ok) {
+    } else if (style != KITE_CHAT_TOOLS_NONE && (tools.n > 0 || has_calls || tool_turns)) {
+        // tools, calls and their results as the template's own tool format renders them
+        if (kite_chat_apply_tools(s->chat_tmpl, m, msgs->len, (const char *const *)tools.json, tools.n, flags,
+                                         prompt, &len) != KITE_OK) {
             snprintf(err, es, "chat template: %s", kite_last_error());
             ok = false;
         }
+    } else {
+        // the generic format's system text joins a leading system message, or leads on its own
+        char *sys = generic ? serve_tools_generic_system(&tools) : NULL, *joined = NULL;
+        const bool sys_nomem = generic && !sys;
+        if (sys && !*sys) { // calls in the conversation but no tools now: no system text
+            free(sys);
+            sys = NULL;
+        }
+        const bool lead = msgs->len > 0 && m[0].role && !strcmp(m[0].role, "system");
+        const size_t n_plain = msgs->len + (sys && !lead);
+        kite_chat_msg *plain = calloc(n_plain, sizeof *plain);
+        for (size_t k = 0; plain && k < msgs->len; k++) plain[n_plain - msgs->len + k] = (kite_chat_msg){m[k].role, m[k].content};
+        if (plain && sys && lead) {
+            size_t a = strlen(m[0].content), c = strlen(sys);
+            if ((joined = malloc(a + 2 + c + 1))) {
+                memcpy(joined, m[0].content, a);
+                memcpy(joined + a, "\n\n", 2);
+                memcpy(joined + a + 2, sys, c + 1);
+                plain[0].content = joined;
+            }
+        } else if (plain && sys) {
+            plain[0] = (kite_chat_msg){"system", sys};
+        }
+        if (!plain || sys_nomem || (sys && lead && !joined)) {
+            snprintf(err, es, "out of memory");
+            ok = false;
+        } else if (kite_chat_apply_ex(s->chat_tmpl, plain, n_plain, flags, prompt, &len) != KITE_OK) {
+            snprintf(err, es, "chat template: %s", kite_last_error());
+            ok = false;
+        }
+        free(plain);
+        free(sys);
+        free(joined);
     }
-    for (size_t k = 0; k < msgs->len; k++) free((char *)m[k].content);
-    free(m);
+    free_turns(m, msgs->len);
+    serve_tools_free(&tools);
     return ok;
 }
 
@@ -511,6 +654,8 @@ typedef struct gen_out {
     kite_buf toks;   // logprobs: the serve_token of every generated token
     size_t sent;      // bytes of text given to the client so far (streamed)
     size_t next_tok;  // logprobs: the first token not yet sent (streamed)
+    serve_tool_split split; // tools: the reply's calls, taken out of its text
+    kite_buf ws;            // tools: whitespace held back (dropped next to a call)
 } gen_out;
 
 static void chunk_head(json_writer *w, const gen_out *g) {
@@ -767,9 +912,8 @@ static bool stream_start(gen_out *g) {
     return ok;
 }
 
-static bool on_text(void *user, const char *piece, size_t len) {
-    gen_out *g = user;
-    if (g->client_gone) return false;
+// The reply's text (its tool calls taken out): collected, or streamed as chunks.
+static bool emit_text(gen_out *g, const char *piece, size_t len) {
     if (!g->r->stream) return kite_buf_append(&g->text, piece, len);
     // Send whole UTF-8 characters only: a JSON string cannot carry half of one.
     char buf[512];
@@ -785,6 +929,109 @@ static bool on_text(void *user, const char *piece, size_t len) {
         len -= take;
     }
     return true;
+}
+
+// A streamed call: one delta with its index, id, name and whole arguments (llama-server's shape).
+static bool stream_tool_call(gen_out *g, size_t index, const serve_tool_call *c) {
+    json_writer w = {0};
+    chunk_head(&w, g);
+    jw_key(&w, "delta");
+    jw_begin_object(&w);
+    jw_key(&w, "tool_calls");
+    jw_begin_array(&w);
+    jw_begin_object(&w);
+    jw_key(&w, "index");
+    jw_int(&w, (long long)index);
+    jw_key(&w, "id");
+    char id[96];
+    snprintf(id, sizeof id, "%s-call-%zu", g->id, index);
+    jw_cstr(&w, id);
+    jw_key(&w, "type");
+    jw_cstr(&w, "function");
+    jw_key(&w, "function");
+    jw_begin_object(&w);
+    jw_key(&w, "name");
+    jw_cstr(&w, c->name);
+    jw_key(&w, "arguments");
+    jw_cstr(&w, c->arguments);
+    jw_end_object(&w);
+    jw_end_object(&w);
+    jw_end_array(&w);
+    jw_end_object(&w);
+    jw_key(&w, "logprobs");
+    jw_null(&w);
+    jw_key(&w, "finish_reason");
+    jw_null(&w);
+    jw_end_object(&w);
+    jw_end_array(&w);
+    jw_end_object(&w);
+    bool ok = send_event(g, &w);
+    jw_free(&w);
+    return ok;
+}
+
+static bool all_space(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\n' && s[i] != '\r' && s[i] != '\t') return false;
+    return true;
+}
+
+// What the tool-call splitter decides: text (whitespace alone is held: next to a call it is
+// dropped, as llama-server trims the content around calls), or a call.
+static bool on_split(void *user, const char *text, size_t len, const serve_tool_call *call) {
+    gen_out *g = user;
+    if (call) {
+        g->ws.len = 0;
+        return !g->r->stream || (stream_start(g) && stream_tool_call(g, g->split.n_calls - 1, call));
+    }
+    if (all_space(text, len)) return kite_buf_append(&g->ws, text, len);
+    if (g->ws.len > 0) {
+        if (!emit_text(g, g->ws.ptr, g->ws.len)) return false;
+        g->ws.len = 0;
+    }
+    return emit_text(g, text, len);
+}
+
+static bool on_text(void *user, const char *piece, size_t len) {
+    gen_out *g = user;
+    if (g->client_gone) return false;
+    if (g->r->tools_on) return serve_tool_split_feed(&g->split, piece, len, on_split, g);
+    return emit_text(g, piece, len);
+}
+
+// The end of a reply with tools: the splitter's held text, and the whitespace held when no call
+// came after it.
+static bool tools_flush(gen_out *g) {
+    if (!g->r->tools_on) return true;
+    if (!serve_tool_split_flush(&g->split, on_split, g)) return false;
+    bool ok = g->ws.len == 0 || g->split.n_calls > 0 || emit_text(g, g->ws.ptr, g->ws.len);
+    g->ws.len = 0;
+    return ok;
+}
+
+// The message's tool_calls member.
+static void write_tool_calls(json_writer *w, const gen_out *g) {
+    jw_key(w, "tool_calls");
+    jw_begin_array(w);
+    for (size_t i = 0; i < g->split.n_calls; i++) {
+        const serve_tool_call *c = &g->split.calls[i];
+        jw_begin_object(w);
+        jw_key(w, "id");
+        char id[96];
+        snprintf(id, sizeof id, "%s-call-%zu", g->id, i);
+        jw_cstr(w, id);
+        jw_key(w, "type");
+        jw_cstr(w, "function");
+        jw_key(w, "function");
+        jw_begin_object(w);
+        jw_key(w, "name");
+        jw_cstr(w, c->name);
+        jw_key(w, "arguments");
+        jw_cstr(w, c->arguments);
+        jw_end_object(w);
+        jw_end_object(w);
+    }
+    jw_end_array(w);
 }
 
 static void respond_whole(gen_out *g, const char *finish, const kite_gen_stats *st) {
@@ -809,6 +1056,7 @@ static void respond_whole(gen_out *g, const char *finish, const kite_gen_stats *
             jw_cstr(&w, "assistant");
             jw_key(&w, "content");
             jw_string(&w, text, g->text.len);
+            if (g->split.n_calls > 0) write_tool_calls(&w, g);
             jw_end_object(&w);
         } else {
             jw_key(&w, "text");
@@ -881,7 +1129,7 @@ static void follow_job(gen_out *g, serve_job *job, bool fin_is_gone) {
 }
 
 static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned long task) {
-    gen_out g = {.s = s, .o = o, .r = r, .created = (long long)time(NULL)};
+    gen_out g = {.s = s, .o = o, .r = r, .created = (long long)time(NULL), .split = {.generic = r->tools_generic}};
     snprintf(g.id, sizeof g.id, "%s-%lld-%lu", r->fmt == SERVE_OAI_CHAT ? "chatcmpl" : "cmpl", s->started, task);
     // A streamed reply notices a closed socket by its writes; one sent at the end only by the FIN.
     bool fin_is_gone = !r->stream;
@@ -899,6 +1147,8 @@ static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned
     job->gen.n_stop = r->n_stop;
     job->gen.parse_special = r->fmt != SERVE_OAI_COMPLETION; // chat: the template's markers; native: as llama-server
     job->gen.grammar = r->grammar;
+    job->gen.grammar_triggers = r->n_triggers ? r->triggers : NULL;
+    job->gen.n_grammar_triggers = r->n_triggers;
     job->logprobs = r->logprobs;
     job->n_top = r->n_top;
     serve_job_submit(s, g.slot);
@@ -911,6 +1161,8 @@ static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned
     snprintf(gen_err, sizeof gen_err, "%s", nomem ? "out of memory for the reply" : job->err);
     serve_slot_release(s, g.slot, &st); // the slot is free again before the answer is written
     const char *finish = st.stopped_eog || st.stopped_string ? "stop" : "length";
+    if (rs == KITE_OK && !g.client_gone && !tools_flush(&g) && !g.r->stream) g.text.nomem = true;
+    if (g.split.n_calls > 0 && strcmp(finish, "stop") == 0) finish = "tool_calls";
     if (g.client_gone) {
         o->keep_alive = false; // the client went away: nobody to answer
     } else if (rs == KITE_OK && g.toks.nomem) {
@@ -942,6 +1194,8 @@ static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned
                 rs == KITE_OK || g.client_gone ? "" : gen_err);
     kite_buf_free(&g.text);
     kite_buf_free(&g.toks);
+    kite_buf_free(&g.ws);
+    serve_tool_split_free(&g.split);
 }
 
 void serve_generate(serve_state *s, http_out *o, const json_value *body, serve_format fmt, unsigned long task) {
@@ -957,5 +1211,6 @@ void serve_generate(serve_state *s, http_out *o, const json_value *body, serve_f
     else serve_error(o, 400, err, NULL);
     free(r.prompt);
     free(r.grammar);
+    serve_tools_free(&r.tools);
 }
 #endif

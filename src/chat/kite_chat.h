@@ -54,6 +54,43 @@ kite_status kite_chat_apply_ex(const char *tmpl_name_or_source, const kite_chat_
 // do the built-in names). Never NULL; a static string.
 const char *kite_chat_no_think_text(const char *tmpl_name_or_source);
 
+// ---- tool calling -------------------------------------------------------------------------
+
+// How a template's model calls tools, recognized from its Jinja source.
+typedef enum kite_chat_tools {
+    KITE_CHAT_TOOLS_NONE = 0, // no known tool-call format
+    KITE_CHAT_TOOLS_QWEN3,    // Qwen3's template: <tools> in the system turn, <tool_call> JSON replies
+    KITE_CHAT_TOOLS_QWEN25,   // Qwen2.5's: the same Hermes-style calls, its default system message
+} kite_chat_tools;
+
+// The tool-call format of a template source (KITE_CHAT_TOOLS_NONE for NULL, a built-in name or
+// an unknown source).
+kite_chat_tools kite_chat_tools_of(const char *tmpl_source);
+
+// One call of an assistant turn: the function's name and its arguments as the template prints
+// them (JSON text in Jinja's tojson form: ", " and ": " separators).
+typedef struct kite_chat_tool_call {
+    const char *name;
+    const char *arguments;
+} kite_chat_tool_call;
+
+// A message that may carry tool calls (assistant) or be a tool's result (role "tool").
+typedef struct kite_chat_turn {
+    const char *role;
+    const char *content;
+    const kite_chat_tool_call *calls; // n_calls of them (assistant turns)
+    size_t n_calls;
+} kite_chat_turn;
+
+// Formats a conversation with tools as the template's Jinja source does (tools[0..n_tools): each
+// tool's JSON text as tojson prints it, {"type": "function", "function": {"name", "description",
+// "parameters"}}; none is fine: tool results and calls are still rendered). Flags as
+// kite_chat_apply_ex. KITE_ERR_UNSUPPORTED when kite_chat_tools_of(tmpl) is NONE;
+// KITE_ERR_INVALID for NULL arguments or a message / call with a NULL member; KITE_ERR_NOMEM.
+kite_status kite_chat_apply_tools(const char *tmpl_source, const kite_chat_turn *msgs, size_t n,
+                                  const char *const *tools, size_t n_tools, unsigned flags, char **out,
+                                  size_t *out_len);
+
 // ---- reasoning blocks ---------------------------------------------------------------------
 
 // Splits a reply streamed in pieces into its reasoning, the text between "<think>" and

@@ -193,6 +193,9 @@ void kite_grammar_state_free(kite_grammar_state *st) {
     kite__stacks_free(&st->todo);
     kite__stacks_free(&st->seen);
     free(st->cps);
+    for (size_t i = 0; i < st->n_triggers; i++) free(st->triggers[i]);
+    free(st->triggers);
+    free(st->tail);
     free(st);
 }
 
@@ -269,6 +272,7 @@ size_t kite__grammar_utf8_decode(const uint8_t *b, size_t n, kite__partial_utf8 
 
 bool kite_grammar_state_accept(kite_grammar_state *st, const char *text, size_t len) {
     if (!st || st->dead) return false;
+    if (st->waiting) return kite__grammar_lazy_accept(st, text, len);
     if (len == 0) return true;
     if (len > st->cap_cps) {
         uint32_t *c = realloc(st->cps, len * sizeof *c);
@@ -311,6 +315,7 @@ bool kite_grammar_state_accept(kite_grammar_state *st, const char *text, size_t 
 }
 
 bool kite_grammar_state_can_end(const kite_grammar_state *st) {
+    if (st && st->waiting) return true;
     if (!st || st->dead || st->partial.n_remain != 0) return false;
     for (size_t i = 0; i < st->stacks.count; i++)
         if (st->stacks.size[i] == 0) return true;
@@ -318,7 +323,7 @@ bool kite_grammar_state_can_end(const kite_grammar_state *st) {
 }
 
 bool kite_grammar_state_must_end(const kite_grammar_state *st) {
-    if (!st || st->dead) return false;
+    if (!st || st->dead || st->waiting) return false;
     for (size_t i = 0; i < st->stacks.count; i++)
         if (st->stacks.size[i] != 0) return false;
     return st->stacks.count > 0;

@@ -20,7 +20,17 @@ struct kite_grammar_state {
     kite__stacks next, todo, seen; // scratch
     uint32_t *cps;            // scratch for decoded text
     size_t cap_cps;
+    // lazy (kite_grammar_state_set_triggers): free text until a trigger word appears
+    char **triggers;
+    size_t n_triggers, max_trigger; // max_trigger: the longest word's length
+    bool waiting;                   // no trigger seen yet: nothing is constrained
+    char *tail;                     // while waiting, the end of the text that could begin a trigger
+    size_t n_tail;
 };
+
+// While st waits for its trigger: takes text, and when a trigger appears matches the text from
+// it on as kite_grammar_state_accept does (grammar_lazy.c).
+bool kite__grammar_lazy_accept(kite_grammar_state *st, const char *text, size_t len);
 
 void kite__stacks_clear(kite__stacks *s);
 void kite__stacks_free(kite__stacks *s);

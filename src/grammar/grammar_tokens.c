@@ -201,6 +201,7 @@ kite_status kite_grammar_state_mask(kite_grammar_state *st, const kite_grammar_v
                                     int32_t n_vocab) {
     if (!st || !v || !logits || n_vocab < 0) return kite__fail(KITE_ERR_INVALID, "grammar: NULL argument");
     if (st->dead) return kite__fail(KITE_ERR_INVALID, "grammar: the text so far cannot be completed");
+    if (st->waiting) return KITE_OK; // a lazy grammar before its trigger: every token goes
     bool allow_eog = false;
     for (size_t i = 0; i < st->stacks.count; i++) allow_eog = allow_eog || st->stacks.size[i] == 0;
     size_t n = (size_t)n_vocab;
@@ -251,6 +252,7 @@ kite_status kite_grammar_state_mask(kite_grammar_state *st, const kite_grammar_v
 
 bool kite_grammar_state_allows(kite_grammar_state *st, const kite_grammar_vocab *v, int32_t id) {
     if (!st || !v || st->dead || id < 0 || id >= v->n) return false;
+    if (st->waiting) return true;
     if (v->flags[id] & TOK_EOG) {
         for (size_t i = 0; i < st->stacks.count; i++)
             if (st->stacks.size[i] == 0) return true;
@@ -282,6 +284,7 @@ bool kite_grammar_state_allows(kite_grammar_state *st, const kite_grammar_vocab 
 kite_status kite_grammar_state_accept_token(kite_grammar_state *st, const kite_grammar_vocab *v, int32_t id) {
     if (!st || !v) return kite__fail(KITE_ERR_INVALID, "grammar: NULL argument");
     if (id < 0 || id >= v->n) return kite__fail(KITE_ERR_INVALID, "grammar: token %d is outside the vocabulary", id);
+    if (st->waiting && (v->flags[id] & (TOK_EOG | TOK_EMPTY))) return KITE_OK; // no text to watch
     if (v->flags[id] & TOK_EOG) {
         if (kite_grammar_state_can_end(st)) return KITE_OK;
         return kite__fail(KITE_ERR_INVALID, "grammar: end of generation before the grammar is complete");

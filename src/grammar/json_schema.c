@@ -1736,14 +1736,15 @@ static void free_conv(conv *c) {
     kite_buf_free(&c->errors);
 }
 
-kite_status kite_json_schema_to_grammar(const char *schema, size_t len, char **out) {
-    if (!schema || !out) return kite__fail(KITE_ERR_INVALID, "json schema: NULL argument");
+// The rules of schema with its own rule named `name` ("" = root).
+static kite_status schema_rules(const char *schema, size_t len, const char *name, char **out) {
+    if (!schema || !out || !name) return kite__fail(KITE_ERR_INVALID, "json schema: NULL argument");
     *out = NULL;
     kite__jval *root = NULL;
     KITE_TRY(kite__json_parse(schema, len, &root));
     conv c = {.root = root};
     set_rule(&c, "space", SPACE_RULE);
-    char *r = visit(&c, root, "", "#");
+    char *r = visit(&c, root, name, "#");
     free(r);
     kite_status st = KITE_OK;
     if (c.fatal == KITE_ERR_NOMEM) st = kite__fail(KITE_ERR_NOMEM, "json schema: out of memory");
@@ -1772,7 +1773,7 @@ kite_status kite_json_schema_to_grammar(const char *schema, size_t len, char **o
     }
     if (st == KITE_OK) { // what the schema asks for may still exceed the grammar's limits
         kite_grammar *g = NULL;
-        if (kite_grammar_parse(*out, NULL, &g) != KITE_OK) {
+        if (kite_grammar_parse(*out, *name ? name : NULL, &g) != KITE_OK) {
             char why[300];
             snprintf(why, sizeof why, "%s", kite_last_error());
             st = kite__fail(KITE_ERR_INVALID, "json schema: its grammar is refused (%s)", why);
@@ -1784,6 +1785,19 @@ kite_status kite_json_schema_to_grammar(const char *schema, size_t len, char **o
     free_conv(&c);
     kite__json_free(root);
     return st;
+}
+
+kite_status kite_json_schema_to_grammar(const char *schema, size_t len, char **out) {
+    return schema_rules(schema, len, "", out);
+}
+
+kite_status kite_json_schema_to_grammar_rule(const char *schema, size_t len, const char *name, char **out) {
+    if (!name || !*name || strcmp(name, "root") == 0)
+        return kite__fail(KITE_ERR_INVALID, "json schema: the rule needs a name other than root");
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-'))
+            return kite__fail(KITE_ERR_INVALID, "json schema: '%s' is not a rule name (letters, digits, '-')", name);
+    return schema_rules(schema, len, name, out);
 }
 
 kite_status kite_json_object_grammar(char **out) {

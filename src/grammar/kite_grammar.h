@@ -46,6 +46,20 @@ bool kite_grammar_state_can_end(const kite_grammar_state *st);
 // True when nothing at all can follow (every parse is complete).
 bool kite_grammar_state_must_end(const kite_grammar_state *st);
 
+// ---- lazy grammars -----------------------------------------------------------------------
+
+// Makes a fresh state lazy, as llama.cpp's lazy grammars with trigger words: until one of the
+// n words (non-empty UTF-8, copied) appears in the text fed to it, the state constrains nothing
+// (mask keeps every token, allows says yes, any text is taken, it can end, it must not). From
+// the first byte of the earliest trigger on, the text is matched against the grammar, whose
+// start rule must therefore accept the trigger word itself (text before the trigger is free).
+// Call before any text is fed. KITE_ERR_INVALID for a NULL state, no words or an empty one,
+// KITE_ERR_NOMEM.
+kite_status kite_grammar_state_set_triggers(kite_grammar_state *st, const char *const *words, size_t n);
+
+// True while a lazy state is waiting for its trigger (false for a state that is not lazy).
+bool kite_grammar_state_waiting(const kite_grammar_state *st);
+
 // ---- masking tokens -----------------------------------------------------------------------
 
 // A vocabulary's token texts decoded to code points once (building it costs one pass over the
@@ -86,6 +100,11 @@ kite_status kite_grammar_state_accept_token(kite_grammar_state *st, const kite_g
 // multipleOf, contains, patternProperties, min/maxProperties, ...; uniqueItems and number bounds
 // are let through with a warning, as llama.cpp does) or an unresolvable $ref.
 kite_status kite_json_schema_to_grammar(const char *schema, size_t len, char **out);
+
+// As kite_json_schema_to_grammar, but the schema's value is the rule `name` (letters, digits and
+// '-', not "root"; its helper rules are named after it, as llama.cpp's add_schema does) and there
+// is no root rule: for a larger grammar that refers to it (a tool call around the arguments).
+kite_status kite_json_schema_to_grammar_rule(const char *schema, size_t len, const char *name, char **out);
 
 // GBNF for any JSON object (OpenAI's response_format {"type": "json_object"}), malloc'd.
 kite_status kite_json_object_grammar(char **out);

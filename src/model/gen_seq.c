@@ -49,6 +49,8 @@ kite_status kite_gen_seq_start(const kite_model *m, const char *prompt, int32_t 
     if (!p) return kite__fail(KITE_ERR_INVALID, "no generation parameters");
     if (p->gen.n_stop < 0 || (p->gen.n_stop > 0 && !p->gen.stop))
         return kite__fail(KITE_ERR_INVALID, "bad stop string list");
+    if (p->gen.n_grammar_triggers < 0 || (p->gen.n_grammar_triggers > 0 && (!p->gen.grammar_triggers || !p->gen.grammar)))
+        return kite__fail(KITE_ERR_INVALID, "grammar triggers need a grammar and a list of words");
     if (pos < 0 || pos > n_ctx)
         return kite__fail(KITE_ERR_INVALID, "position %d is outside the cache of %d", pos, n_ctx);
     kite_gen_seq *g = calloc(1, sizeof *g);
@@ -68,6 +70,8 @@ kite_status kite_gen_seq_start(const kite_model *m, const char *prompt, int32_t 
     if (s == KITE_OK && p->gen.grammar) {
         s = kite_grammar_parse(p->gen.grammar, NULL, &g->grammar);
         if (s == KITE_OK) s = kite_grammar_state_new(g->grammar, &g->gst);
+        if (s == KITE_OK && p->gen.n_grammar_triggers > 0)
+            s = kite_grammar_state_set_triggers(g->gst, p->gen.grammar_triggers, (size_t)p->gen.n_grammar_triggers);
         if (s == KITE_OK && !(g->gvocab = kite__model_grammar_vocab(m))) s = KITE_ERR_NOMEM;
         if (s == KITE_OK && !(g->masked = malloc((size_t)g->n_vocab * sizeof *g->masked)))
             s = kite__fail(KITE_ERR_NOMEM, "out of memory for the grammar's logits");

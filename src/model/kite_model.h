@@ -238,6 +238,10 @@ typedef struct kite_gen_params {
     const char *grammar;          // optional GBNF text (start rule "root"): only text it accepts
                                   // is generated (kite_json_schema_to_grammar makes one from a
                                   // JSON schema); a bad grammar fails the start with its error
+    const char *const *grammar_triggers; // optional, with grammar: n_grammar_triggers words that
+    int32_t n_grammar_triggers;          // make it lazy (kite_grammar_state_set_triggers): the
+                                         // output is free until one of them is generated, and a
+                                         // sentence of the grammar from that word on
 } kite_gen_params;
 
 // n_predict -1, llama.cpp's sampling defaults (kite_sampler_default_params), no stop strings.

@@ -778,8 +778,8 @@ test('SIGTERM exits within a second despite a stuck connection and a running gen
 
 test('unsupported parameters give 400 naming them; limits are named with integers', async () => {
   const cases = [
-    [{ tools: [{ type: 'function', function: { name: 'f' } }] }, /'tools'/],
-    [{ tool_choice: 'auto' }, /'tool_choice'/],
+    [{ tools: { type: 'function', function: { name: 'f' } } }, /'tools'/], // chat: not an array; completions: no tools
+    [{ tool_choice: 'required' }, /'tool_choice'/],
     [{ response_format: { type: 'xml' } }, /'response_format' of type 'xml'/],
     [{ response_format: { type: 'json_schema', json_schema: {} } }, /'response_format'/],
     [{ n: 2 }, /'n' = 2/],

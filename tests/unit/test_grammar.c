@@ -260,6 +260,49 @@ static void test_mask(void) {
     kite_grammar_free(g);
 }
 
+// A lazy grammar (trigger word `{"`): free text first, the grammar from the trigger on, even
+// when the trigger is split across tokens and free text came before it in the same token.
+static void test_lazy(void) {
+    kite_grammar *g;
+    kite_grammar_vocab *v;
+    kite_grammar_state *st;
+    const char *const trig[] = {"{\""};
+    CHECK(kite_grammar_parse("root ::= \"{\\\"a\\\":\" [0-9]+ \"}\"", NULL, &g) == KITE_OK, "%s", kite_last_error());
+    CHECK(kite_grammar_vocab_new(N_TOY, toy_piece, toy_eog, NULL, &v) == KITE_OK, "vocab");
+    CHECK(kite_grammar_state_new(g, &st) == KITE_OK, "state");
+    CHECK(kite_grammar_state_set_triggers(st, trig, 0) == KITE_ERR_INVALID, "no words accepted");
+    const char *const empty[] = {""};
+    CHECK(kite_grammar_state_set_triggers(st, empty, 1) == KITE_ERR_INVALID, "an empty word accepted");
+    CHECK(kite_grammar_state_set_triggers(st, trig, 1) == KITE_OK, "%s", kite_last_error());
+    // waiting: everything goes, nothing is masked, the text may end
+    float logits[N_TOY];
+    for (int32_t i = 0; i < N_TOY; i++) logits[i] = (float)i;
+    CHECK(kite_grammar_state_mask(st, v, logits, N_TOY) == KITE_OK, "mask");
+    for (int32_t i = 0; i < N_TOY; i++) CHECK(logits[i] == (float)i, "token %d masked while waiting", i);
+    CHECK(kite_grammar_state_allows(st, v, 21) && kite_grammar_state_allows(st, v, 0), "free tokens refused");
+    CHECK(kite_grammar_state_can_end(st) && !kite_grammar_state_must_end(st), "end while waiting");
+    // "x" "a" "{": no trigger yet ("{" may begin one)
+    CHECK(kite_grammar_state_accept_token(st, v, 21) == KITE_OK && kite_grammar_state_accept_token(st, v, 4) == KITE_OK &&
+              kite_grammar_state_accept_token(st, v, 1) == KITE_OK, "free text refused");
+    CHECK(kite_grammar_state_waiting(st), "triggered too early");
+    // "\"a\":" completes the trigger across the two tokens: the grammar has taken {"a":
+    CHECK(kite_grammar_state_accept_token(st, v, 23) == KITE_OK, "%s", kite_last_error());
+    CHECK(!kite_grammar_state_waiting(st), "trigger missed");
+    CHECK(kite_grammar_state_allows(st, v, 12) && !kite_grammar_state_allows(st, v, 21), "digits after {\"a\":");
+    CHECK(!kite_grammar_state_allows(st, v, 0) && !kite_grammar_state_can_end(st), "may end before }");
+    CHECK(kite_grammar_state_accept_token(st, v, 13) == KITE_OK && kite_grammar_state_accept_token(st, v, 2) == KITE_OK,
+          "the call refused");
+    CHECK(kite_grammar_state_must_end(st) && kite_grammar_state_allows(st, v, 0), "not complete after }");
+    kite_grammar_state_free(st);
+    // free text and the trigger in one piece of text, then text the grammar cannot take
+    CHECK(kite_grammar_state_new(g, &st) == KITE_OK && kite_grammar_state_set_triggers(st, trig, 1) == KITE_OK, "state");
+    CHECK(kite_grammar_state_accept(st, "hello {\"a\":4", 12), "text with the trigger refused");
+    CHECK(!kite_grammar_state_waiting(st) && !kite_grammar_state_accept(st, "x", 1), "text after the trigger not checked");
+    kite_grammar_state_free(st);
+    kite_grammar_vocab_free(v);
+    kite_grammar_free(g);
+}
+
 // ---- test-json-schema-to-grammar.cpp ---------------------------------------------------------
 
 // llama.cpp's trim: outer blanks, and blanks at the start of each line.
@@ -378,6 +421,7 @@ int main(void) {
     test_parser_vectors();
     test_errors();
     test_mask();
+    test_lazy();
     test_integration_cases();
     test_schema_cases();
     test_schema_errors();

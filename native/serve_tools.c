@@ -1,0 +1,555 @@
+// serve_tools.c - OpenAI tool calling for `kite serve` (see serve_tools.h): tools as the chat
+// template prints them, the tool-call grammar, and the reply's calls.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kite.h"
+#include "serve_tools.h"
+
+// ---- JSON text ----------------------------------------------------------------------------------
+
+static void put_string(kite_buf *o, const char *s, size_t n) {
+    json_writer w = {0};
+    jw_string(&w, s, n);
+    if (w.out.ptr) kite_buf_append(o, w.out.ptr, w.out.len);
+    if (w.out.nomem) o->nomem = true;
+    jw_free(&w);
+}
+
+// v as JSON text: spaced (tojson: ", " and ": ") or compact.
+static void put_json(kite_buf *o, const json_value *v, bool spaced) {
+    switch (v->type) {
+    case JSON_NULL: kite_buf_puts(o, "null"); break;
+    case JSON_BOOL: kite_buf_puts(o, v->boolean ? "true" : "false"); break;
+    case JSON_NUMBER: {
+        json_writer w = {0};
+        jw_number(&w, v->number);
+        if (w.out.ptr) kite_buf_append(o, w.out.ptr, w.out.len);
+        jw_free(&w);
+        break;
+    }
+    case JSON_STRING: put_string(o, v->str, v->len); break;
+    case JSON_ARRAY:
+    case JSON_OBJECT:
+        kite_buf_puts(o, v->type == JSON_ARRAY ? "[" : "{");
+        for (const json_value *x = v->child; x; x = x->next) {
+            if (x != v->child) kite_buf_puts(o, spaced ? ", " : ",");
+            if (v->type == JSON_OBJECT) {
+                put_string(o, x->key, x->key_len);
+                kite_buf_puts(o, spaced ? ": " : ":");
+            }
+            put_json(o, x, spaced);
+        }
+        kite_buf_puts(o, v->type == JSON_ARRAY ? "]" : "}");
+        break;
+    }
+}
+
+void serve_tojson(kite_buf *o, const json_value *v) { put_json(o, v, true); }
+
+static void put_indent(kite_buf *o, int n) {
+    for (int i = 0; i < n; i++) kite_buf_puts(o, " ");
+}
+
+// v as nlohmann's dump(2) writes it: one member or element a line, two spaces a level.
+static void put_json_indented(kite_buf *o, const json_value *v, int depth) {
+    if ((v->type != JSON_ARRAY && v->type != JSON_OBJECT) || v->len == 0) {
+        put_json(o, v, false);
+        return;
+    }
+    kite_buf_puts(o, v->type == JSON_ARRAY ? "[\n" : "{\n");
+    for (const json_value *x = v->child; x; x = x->next) {
+        put_indent(o, 2 * (depth + 1));
+        if (v->type == JSON_OBJECT) {
+            put_string(o, x->key, x->key_len);
+            kite_buf_puts(o, ": ");
+        }
+        put_json_indented(o, x, depth + 1);
+        kite_buf_puts(o, x->next ? ",\n" : "\n");
+    }
+    put_indent(o, 2 * depth);
+    kite_buf_puts(o, v->type == JSON_ARRAY ? "]" : "}");
+}
+
+// The JSON text src (compact, built here) indented into o.
+static void put_indented_text(kite_buf *o, const char *src, size_t len) {
+    char err[8];
+    json_doc *d = json_parse(src, len, err, sizeof err);
+    if (!d) {
+        o->nomem = true; // only an allocation failure makes text built here unparseable
+        return;
+    }
+    put_json_indented(o, json_root(d), 0);
+    json_free(d);
+}
+
+static char *take(kite_buf *b) {
+    if (b->nomem) {
+        kite_buf_free(b);
+        return NULL;
+    }
+    if (!b->ptr) return strdup("");
+    return b->ptr;
+}
+
+// ---- the request ----------------------------------------------------------------------------
+
+static bool tools_fail(char *err, size_t es, const char *msg) {
+    snprintf(err, es, "%s", msg);
+    return false;
+}
+
+// tools[i]: {"type": "function", "function": {"name", "description"?, "parameters"?}}.
+static bool parse_tool(const json_value *x, size_t i, serve_tools *t, char *err, size_t es) {
+    const json_value *type = json_get(x, "type"), *fn = json_get(x, "function");
+    if (x->type != JSON_OBJECT) {
+        snprintf(err, es, "tools[%zu] must be an object, not %s", i, json_type_name(x->type));
+        return false;
+    }
+    if (!type || type->type != JSON_STRING || strcmp(type->str, "function") != 0) {
+        snprintf(err, es, "tools[%zu].type must be \"function\"", i);
+        return false;
+    }
+    if (!fn || fn->type != JSON_OBJECT) {
+        snprintf(err, es, "tools[%zu].function must be an object", i);
+        return false;
+    }
+    const json_value *name = json_get(fn, "name"), *desc = json_get(fn, "description"),
+                     *params = json_get(fn, "parameters");
+    if (!name || name->type != JSON_STRING || name->len == 0 || memchr(name->str, 0, name->len)) {
+        snprintf(err, es, "tools[%zu].function.name must be a non-empty string", i);
+        return false;
+    }
+    for (size_t k = 0; k < i; k++)
+        if (strcmp(t->names[k], name->str) == 0) {
+            snprintf(err, es, "tools[%zu].function.name '%.64s' repeats tools[%zu]'s", i, name->str, k);
+            return false;
+        }
+    if (desc && desc->type != JSON_NULL && desc->type != JSON_STRING) {
+        snprintf(err, es, "tools[%zu].function.description must be a string", i);
+        return false;
+    }
+    if (params && params->type != JSON_NULL && params->type != JSON_OBJECT) {
+        snprintf(err, es, "tools[%zu].function.parameters must be a JSON schema object, not %s", i,
+                 json_type_name(params->type));
+        return false;
+    }
+    // as llama.cpp hands tools to the template: type, then name, description ("" if none) and
+    // parameters ({} if none), whatever else the tool carried left out
+    kite_buf j = {0}, p = {0};
+    kite_buf_puts(&j, "{\"type\": \"function\", \"function\": {\"name\": ");
+    put_string(&j, name->str, name->len);
+    kite_buf_puts(&j, ", \"description\": ");
+    if (desc && desc->type == JSON_STRING) put_string(&j, desc->str, desc->len);
+    else kite_buf_puts(&j, "\"\"");
+    kite_buf_puts(&j, ", \"parameters\": ");
+    if (params && params->type == JSON_OBJECT) serve_tojson(&j, params);
+    else kite_buf_puts(&j, "{}");
+    kite_buf_puts(&j, "}}");
+    // the grammar's schema: no parameters (or {}) is an object of any members
+    if (params && params->type == JSON_OBJECT && params->len > 0) put_json(&p, params, false);
+    else kite_buf_puts(&p, "{\"type\":\"object\",\"properties\":{}}");
+    t->json[i] = take(&j);
+    t->params[i] = take(&p);
+    t->names[i] = strdup(name->str);
+    if (!t->json[i] || !t->params[i] || !t->names[i]) return tools_fail(err, es, "out of memory");
+    // a schema the converter refuses is named here, not deep in the call grammar's schema
+    char *g = NULL;
+    kite_status st = kite_json_schema_to_grammar(t->params[i], strlen(t->params[i]), &g);
+    free(g);
+    if (st != KITE_OK) {
+        snprintf(err, es, "tools[%zu].function.parameters: %s", i, kite_last_error());
+        return false;
+    }
+    return true;
+}
+
+bool serve_tools_parse(const json_value *b, serve_tools *t, char *err, size_t es) {
+    *t = (serve_tools){0};
+    const json_value *tools = json_get(b, "tools"), *tc = json_get(b, "tool_choice"),
+                     *par = json_get(b, "parallel_tool_calls");
+    if (tools && tools->type != JSON_NULL) {
+        if (tools->type != JSON_ARRAY) {
+            snprintf(err, es, "'tools' must be an array, not %s", json_type_name(tools->type));
+            return false;
+        }
+        size_t n = tools->len ? tools->len : 1;
+        t->json = calloc(n, sizeof *t->json);
+        t->names = calloc(n, sizeof *t->names);
+        t->params = calloc(n, sizeof *t->params);
+        if (!t->json || !t->names || !t->params) return tools_fail(err, es, "out of memory");
+        for (const json_value *x = tools->child; x; x = x->next, t->n++)
+            if (!parse_tool(x, t->n, t, err, es)) {
+                t->n++; // its strings, if any, are freed with the rest
+                return false;
+            }
+    }
+    if (par && par->type != JSON_NULL) {
+        if (par->type != JSON_BOOL) {
+            snprintf(err, es, "'parallel_tool_calls' must be a boolean, not %s", json_type_name(par->type));
+            return false;
+        }
+        t->parallel = par->boolean;
+    }
+    t->choice = SERVE_TOOLS_AUTO;
+    if (!tc || tc->type == JSON_NULL) return true;
+    if (tc->type == JSON_STRING) {
+        if (strcmp(tc->str, "auto") == 0) t->choice = SERVE_TOOLS_AUTO;
+        else if (strcmp(tc->str, "none") == 0) t->choice = SERVE_TOOLS_NONE;
+        else if (strcmp(tc->str, "required") == 0) t->choice = SERVE_TOOLS_REQUIRED;
+        else {
+            snprintf(err, es, "'tool_choice' must be \"auto\", \"none\", \"required\" or {\"type\": \"function\", "
+                              "\"function\": {\"name\": ...}}, not \"%.40s\"", tc->str);
+            return false;
+        }
+    } else {
+        const json_value *fn = json_get(tc, "function"), *name = fn ? json_get(fn, "name") : NULL;
+        if (tc->type != JSON_OBJECT || !name || name->type != JSON_STRING) {
+            snprintf(err, es, "'tool_choice' must be \"auto\", \"none\", \"required\" or {\"type\": \"function\", "
+                              "\"function\": {\"name\": ...}}");
+            return false;
+        }
+        for (size_t k = 0; k < t->n && !t->forced; k++)
+            if (strcmp(t->names[k], name->str) == 0) t->forced = t->names[k];
+        if (!t->forced) {
+            snprintf(err, es, "'tool_choice.function.name' '%.64s' is not one of the tools", name->str);
+            return false;
+        }
+        t->choice = SERVE_TOOLS_REQUIRED;
+    }
+    if (t->choice == SERVE_TOOLS_REQUIRED && t->n == 0) {
+        snprintf(err, es, "'tool_choice' asks for a tool call but 'tools' gives none");
+        return false;
+    }
+    return true;
+}
+
+void serve_tools_free(serve_tools *t) {
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->json) free(t->json[i]);
+        if (t->names) free(t->names[i]);
+        if (t->params) free(t->params[i]);
+    }
+    free(t->json);
+    free(t->names);
+    free(t->params);
+    *t = (serve_tools){0};
+}
+
+bool serve_tools_active(const serve_tools *t) { return t->n > 0 && t->choice != SERVE_TOOLS_NONE; }
+
+static const char GENERIC_RESPOND[] =
+    "Respond in JSON format, either with `tool_call` (a request to call tools) or with `response` reply to the "
+    "user's request";
+static const char GENERIC_EXAMPLE[] = "{\n  \"tool_calls\": [\n    {\n      \"name\": \"tool_name\",\n      \"arguments\": "
+                                      "{\n        \"arg1\": \"some_value\"\n      },\n      \"id\": \"call_1___\"\n    }\n  ]\n}";
+
+char *serve_tools_generic_system(const serve_tools *t) {
+    kite_buf o = {0};
+    if (serve_tools_active(t)) kite_buf_puts(&o, GENERIC_RESPOND);
+    if (t->n > 0) {
+        if (o.len) kite_buf_puts(&o, "\n\n");
+        kite_buf_puts(&o, "You can call any of the following tools to satisfy the user's requests: ");
+        kite_buf arr = {0};
+        kite_buf_puts(&arr, "[");
+        for (size_t i = 0; i < t->n; i++) {
+            if (i) kite_buf_puts(&arr, ",");
+            kite_buf_puts(&arr, t->json[i]);
+        }
+        kite_buf_puts(&arr, "]");
+        if (arr.nomem) o.nomem = true;
+        else put_indented_text(&o, arr.ptr, arr.len);
+        kite_buf_free(&arr);
+        kite_buf_puts(&o, "\n\nExample tool call syntax:\n\n");
+        kite_buf_puts(&o, GENERIC_EXAMPLE);
+        kite_buf_puts(&o, "\n\n");
+    }
+    return take(&o);
+}
+
+char *serve_tools_generic_calls(const json_value *tool_calls, const char *content) {
+    kite_buf c = {0}, o = {0};
+    kite_buf_puts(&c, "{\"tool_calls\":[");
+    size_t k = 0;
+    for (const json_value *x = tool_calls->child; x; x = x->next) {
+        const json_value *fn = json_get(x, "function"), *id = json_get(x, "id");
+        const json_value *name = json_get(fn, "name"), *args = json_get(fn, "arguments");
+        if (k++) kite_buf_puts(&c, ",");
+        kite_buf_puts(&c, "{\"name\":");
+        put_json(&c, name, false);
+        kite_buf_puts(&c, ",\"arguments\":");
+        json_doc *parsed = NULL;
+        char err[8];
+        if (args->type == JSON_STRING && (parsed = json_parse(args->str, args->len, err, sizeof err)))
+            put_json(&c, json_root(parsed), false);
+        else put_json(&c, args, false);
+        json_free(parsed);
+        if (id && id->type != JSON_NULL) {
+            kite_buf_puts(&c, ",\"id\":");
+            put_json(&c, id, false);
+        }
+        kite_buf_puts(&c, "}");
+    }
+    kite_buf_puts(&c, "]");
+    if (content[0]) {
+        kite_buf_puts(&c, ",\"content\":");
+        put_string(&c, content, strlen(content));
+    }
+    kite_buf_puts(&c, "}");
+    if (c.nomem) o.nomem = true;
+    else put_indented_text(&o, c.ptr, c.len);
+    kite_buf_free(&c);
+    return take(&o);
+}
+
+char *serve_tools_generic_result(const json_value *msg, const char *content) {
+    kite_buf c = {0}, o = {0};
+    const json_value *name = json_get(msg, "name"), *id = json_get(msg, "tool_call_id");
+    kite_buf_puts(&c, "{\"tool_response\":{");
+    if (name && name->type != JSON_NULL) {
+        kite_buf_puts(&c, "\"tool\":");
+        put_json(&c, name, false);
+        kite_buf_puts(&c, ",");
+    }
+    kite_buf_puts(&c, "\"content\":");
+    put_string(&c, content, strlen(content));
+    if (id && id->type != JSON_NULL) {
+        kite_buf_puts(&c, ",\"tool_call_id\":");
+        put_json(&c, id, false);
+    }
+    kite_buf_puts(&c, "}}");
+    if (c.nomem) o.nomem = true;
+    else put_indented_text(&o, c.ptr, c.len);
+    kite_buf_free(&c);
+    return take(&o);
+}
+
+// One call's schema: {"name": const, "arguments": the parameters}.
+static void put_call_schema(kite_buf *s, const serve_tools *t, size_t i) {
+    kite_buf_puts(s, "{\"type\":\"object\",\"properties\":{\"name\":{\"const\":");
+    put_string(s, t->names[i], strlen(t->names[i]));
+    kite_buf_puts(s, "},\"arguments\":");
+    kite_buf_puts(s, t->params[i]);
+    kite_buf_puts(s, "},\"required\":[\"name\",\"arguments\"]}");
+}
+
+// The generic format's schema: {"tool_call": call} or {"tool_calls": [call, ...]}, or
+// {"response": string} unless a call is required (llama.cpp's generic handler; a parallel call
+// carries an "id" of 4 characters or more).
+static bool generic_grammar(const serve_tools *t, char **out, char *err, size_t es) {
+    kite_buf s = {0};
+    const bool req = t->choice == SERVE_TOOLS_REQUIRED;
+    if (!req) kite_buf_puts(&s, "{\"anyOf\":[");
+    kite_buf_puts(&s, t->parallel ? "{\"type\":\"object\",\"properties\":{\"tool_calls\":{\"type\":\"array\",\"items\":"
+                                  : "{\"type\":\"object\",\"properties\":{\"tool_call\":");
+    size_t n_alt = 0;
+    for (size_t i = 0; i < t->n; i++) n_alt += !t->forced || t->forced == t->names[i];
+    if (n_alt > 1) kite_buf_puts(&s, "{\"anyOf\":[");
+    for (size_t i = 0, k = 0; i < t->n; i++) {
+        if (t->forced && t->forced != t->names[i]) continue;
+        if (k++) kite_buf_puts(&s, ",");
+        kite_buf_puts(&s, "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"const\":");
+        put_string(&s, t->names[i], strlen(t->names[i]));
+        kite_buf_puts(&s, "},\"arguments\":");
+        kite_buf_puts(&s, t->params[i]);
+        kite_buf_puts(&s, t->parallel ? ",\"id\":{\"type\":\"string\",\"minLength\":4}},\"required\":[\"name\",\"arguments\",\"id\"]}"
+                                      : "},\"required\":[\"name\",\"arguments\"]}");
+    }
+    if (n_alt > 1) kite_buf_puts(&s, "]}");
+    kite_buf_puts(&s, t->parallel ? ",\"minItems\":1}},\"required\":[\"tool_calls\"]}" : "},\"required\":[\"tool_call\"]}");
+    if (!req)
+        kite_buf_puts(&s, ",{\"type\":\"object\",\"properties\":{\"response\":{\"type\":\"string\"}},\"required\":[\"response\"]}]}");
+    if (s.nomem) {
+        kite_buf_free(&s);
+        return tools_fail(err, es, "out of memory");
+    }
+    kite_status st = kite_json_schema_to_grammar(s.ptr, s.len, out);
+    kite_buf_free(&s);
+    if (st != KITE_OK) snprintf(err, es, "'tools': a function's parameters: %s", kite_last_error());
+    return st == KITE_OK;
+}
+
+bool serve_tools_grammar(const serve_tools *t, bool generic, char **out, bool *lazy, char *err, size_t es) {
+    *out = NULL;
+    *lazy = !generic && t->choice != SERVE_TOOLS_REQUIRED;
+    if (generic) return generic_grammar(t, out, err, es);
+    kite_buf s = {0};
+    size_t n_alt = 0;
+    for (size_t i = 0; i < t->n; i++) n_alt += !t->forced || t->forced == t->names[i];
+    if (n_alt > 1) kite_buf_puts(&s, "{\"anyOf\":[");
+    for (size_t i = 0, k = 0; i < t->n; i++) {
+        if (t->forced && t->forced != t->names[i]) continue;
+        if (k++) kite_buf_puts(&s, ",");
+        put_call_schema(&s, t, i);
+    }
+    if (n_alt > 1) kite_buf_puts(&s, "]}");
+    if (s.nomem) {
+        kite_buf_free(&s);
+        return tools_fail(err, es, "out of memory");
+    }
+    char *rules = NULL;
+    kite_status st = kite_json_schema_to_grammar_rule(s.ptr, s.len, "tool-call", &rules);
+    kite_buf_free(&s);
+    if (st != KITE_OK) {
+        snprintf(err, es, "'tools': a function's parameters: %s", kite_last_error());
+        return false;
+    }
+    kite_buf g = {0};
+    kite_buf_puts(&g, t->parallel ? "root ::= tool-call-item (space tool-call-item)*\n" : "root ::= tool-call-item\n");
+    kite_buf_puts(&g, "tool-call-item ::= \"" SERVE_TOOL_TRIGGER "\" space tool-call space \"</tool_call>\"\n");
+    kite_buf_puts(&g, rules);
+    free(rules);
+    if (!(*out = take(&g))) return tools_fail(err, es, "out of memory");
+    return true;
+}
+
+// ---- the reply --------------------------------------------------------------------------------
+
+static const char CLOSE_TAG[] = "</tool_call>";
+
+static bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+// The call in a block's inside ({"name": "...", "arguments": {...}}), or false.
+static bool parse_call(const char *s, size_t n, serve_tool_call *c) {
+    while (n > 0 && is_space(*s)) s++, n--;
+    while (n > 0 && is_space(s[n - 1])) n--;
+    char err[8];
+    json_doc *d = json_parse(s, n, err, sizeof err);
+    if (!d) return false;
+    const json_value *v = json_root(d), *name = json_get(v, "name"), *args = json_get(v, "arguments");
+    bool ok = name && name->type == JSON_STRING && name->len > 0 && !memchr(name->str, 0, name->len) && args &&
+              (args->type == JSON_OBJECT || args->type == JSON_STRING);
+    if (ok) {
+        kite_buf a = {0};
+        if (args->type == JSON_OBJECT) put_json(&a, args, false);
+        else kite_buf_append(&a, args->str, args->len); // already the arguments' text
+        c->arguments = take(&a);
+        c->name = strdup(name->str);
+        ok = c->arguments && c->name;
+        if (!ok) {
+            free(c->arguments);
+            free(c->name);
+        }
+    }
+    json_free(d);
+    return ok;
+}
+
+// The longest suffix of s[0..n) that begins the open tag.
+static size_t tag_prefix(const char *s, size_t n) {
+    const size_t tl = sizeof SERVE_TOOL_TRIGGER - 1;
+    for (size_t k = n < tl - 1 ? n : tl - 1; k > 0; k--)
+        if (memcmp(s + n - k, SERVE_TOOL_TRIGGER, k) == 0) return k;
+    return 0;
+}
+
+static const char *find(const char *s, size_t n, const char *needle) {
+    const size_t k = strlen(needle);
+    for (size_t i = 0; i + k <= n; i++)
+        if (memcmp(s + i, needle, k) == 0) return s + i;
+    return NULL;
+}
+
+static void drop_front(kite_buf *b, size_t n) {
+    memmove(b->ptr, b->ptr + n, b->len - n);
+    b->len -= n;
+}
+
+// Adds a call to the list and emits it.
+static bool add_call(serve_tool_split *s, serve_tool_call c, serve_tool_emit emit, void *user) {
+    serve_tool_call *grown = realloc(s->calls, (s->n_calls + 1) * sizeof *grown);
+    if (!grown) {
+        free(c.name);
+        free(c.arguments);
+        return false;
+    }
+    s->calls = grown;
+    s->calls[s->n_calls++] = c;
+    return emit(user, NULL, 0, &s->calls[s->n_calls - 1]);
+}
+
+// The generic format's reply: {"tool_call": call}, {"tool_calls": [calls]} or {"response": text};
+// anything else is text as it is.
+static bool generic_flush(serve_tool_split *s, serve_tool_emit emit, void *user) {
+    char err[8];
+    json_doc *d = json_parse(s->held.ptr ? s->held.ptr : "", s->held.len, err, sizeof err);
+    const json_value *v = d ? json_root(d) : NULL;
+    const json_value *one = v ? json_get(v, "tool_call") : NULL, *many = v ? json_get(v, "tool_calls") : NULL,
+                     *resp = v ? json_get(v, "response") : NULL;
+    bool ok = true, done = false;
+    if (many && many->type == JSON_ARRAY) {
+        done = true;
+        for (const json_value *x = many->child; x && ok; x = x->next) {
+            kite_buf t = {0};
+            put_json(&t, x, false);
+            serve_tool_call c = {0};
+            if (!t.nomem && parse_call(t.ptr, t.len, &c)) ok = add_call(s, c, emit, user);
+            kite_buf_free(&t);
+        }
+    } else if (one && one->type == JSON_OBJECT) {
+        kite_buf t = {0};
+        put_json(&t, one, false);
+        serve_tool_call c = {0};
+        if (!t.nomem && parse_call(t.ptr, t.len, &c)) ok = add_call(s, c, emit, user), done = true;
+        kite_buf_free(&t);
+    } else if (resp) {
+        done = true;
+        if (resp->type == JSON_STRING) ok = resp->len == 0 || emit(user, resp->str, resp->len, NULL);
+        else {
+            kite_buf t = {0};
+            put_json(&t, resp, false);
+            ok = !t.nomem && emit(user, t.ptr, t.len, NULL);
+            kite_buf_free(&t);
+        }
+    }
+    json_free(d);
+    if (!done && ok && s->held.len) ok = emit(user, s->held.ptr, s->held.len, NULL);
+    s->held.len = 0;
+    return ok;
+}
+
+bool serve_tool_split_feed(serve_tool_split *s, const char *text, size_t len, serve_tool_emit emit, void *user) {
+    if (len && !kite_buf_append(&s->held, text, len)) return false;
+    if (s->generic) return true; // decided at the end
+    for (;;) {
+        if (!s->in_call) {
+            const char *open = find(s->held.ptr, s->held.len, SERVE_TOOL_TRIGGER);
+            size_t cut = open ? (size_t)(open - s->held.ptr) : s->held.len - tag_prefix(s->held.ptr, s->held.len);
+            if (cut > 0 && !emit(user, s->held.ptr, cut, NULL)) return false;
+            if (cut > 0) drop_front(&s->held, cut);
+            if (!open) return true;
+            s->in_call = true;
+        }
+        const size_t ol = sizeof SERVE_TOOL_TRIGGER - 1;
+        const char *close = find(s->held.ptr + ol, s->held.len - ol, CLOSE_TAG);
+        if (!close) return true;
+        const size_t end = (size_t)(close - s->held.ptr) + sizeof CLOSE_TAG - 1;
+        serve_tool_call c = {0};
+        if (parse_call(s->held.ptr + ol, (size_t)(close - s->held.ptr) - ol, &c)) {
+            if (!add_call(s, c, emit, user)) return false;
+        } else if (!emit(user, s->held.ptr, end, NULL)) { // not a call: it stays text
+            return false;
+        }
+        drop_front(&s->held, end);
+        s->in_call = false;
+    }
+}
+
+bool serve_tool_split_flush(serve_tool_split *s, serve_tool_emit emit, void *user) {
+    if (s->generic) return generic_flush(s, emit, user);
+    bool ok = s->held.len == 0 || emit(user, s->held.ptr, s->held.len, NULL);
+    s->held.len = 0;
+    s->in_call = false;
+    return ok;
+}
+
+void serve_tool_split_free(serve_tool_split *s) {
+    for (size_t i = 0; i < s->n_calls; i++) {
+        free(s->calls[i].name);
+        free(s->calls[i].arguments);
+    }
+    free(s->calls);
+    kite_buf_free(&s->held);
+    *s = (serve_tool_split){0};
+}

@@ -1,0 +1,320 @@
+// serve_tools.test.mjs - OpenAI tool calling in `kite serve` (127.0.0.1, a free port): prompts
+// with tools, tool calls and tool results equal to the Jinja rendering of Qwen3's and Qwen2.5's
+// own templates (@huggingface/jinja; for the first Qwen3 conversation llama-server --jinja
+// answered /apply-template with the same text), a required call that the grammar makes valid
+// even from the random qwen3 model, the answer and stream shapes, and 400s naming bad members;
+// then the generic JSON format for templates without tool calls (chatml here), whose prompts are
+// minja's polyfill test vectors with llama.cpp's generic system instruction.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Template } from '@huggingface/jinja';
+import { kiteBin, modelsDir, requireModels } from './helpers.mjs';
+import { QWEN3_TEMPLATE } from './qwen3_template.mjs';
+
+// Qwen/Qwen2.5-7B-Instruct's chat_template (as llama.cpp keeps it in models/templates).
+const QWEN25_TEMPLATE = readFileSync(new URL('./data/qwen2.5-7b-instruct.jinja', import.meta.url), 'utf8');
+const T = 60000; // ms: the bound of any single request
+
+function startServer(modelPath, extra = []) {
+  const proc = spawn(kiteBin(), ['serve', '-m', modelPath, '--host', '127.0.0.1', '--port', '0', '-c', '2048', '-np', '2', ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  proc.stderr.on('data', (d) => (err += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`kite serve did not start in 30 s: ${err}`));
+    }, 30000);
+    let out = '';
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ proc, base: m[1] });
+      }
+    });
+    proc.on('close', (code) => reject(new Error(`kite serve exited (${code}): ${err}`)));
+  });
+}
+
+const servers = [];
+let qwen3, qwen25, chatml;
+
+before(async () => {
+  requireModels();
+  const model = join(modelsDir(), 'arch', 'qwen3.gguf');
+  for (const extra of [['--chat-template', QWEN3_TEMPLATE], ['--chat-template', QWEN25_TEMPLATE], ['--chat-template', 'chatml']])
+    servers.push(await startServer(model, extra));
+  [qwen3, qwen25, chatml] = servers.map((s) => s.base);
+});
+
+after(() => {
+  for (const s of servers) if (s.proc.exitCode === null) s.proc.kill('SIGTERM');
+});
+
+const post = (base, path, body) =>
+  fetch(base + path, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(T) });
+
+const WEATHER = {
+  type: 'function',
+  function: {
+    name: 'get_weather',
+    description: 'Get the weather — "now" or later\n',
+    parameters: {
+      type: 'object',
+      properties: {
+        city: { type: 'string', description: 'the city', maxLength: 12 },
+        unit: { type: 'string', enum: ['celsius', 'fahrenheit'] },
+        days: { type: 'integer', minimum: 1, maximum: 7 },
+      },
+      required: ['city', 'unit'],
+    },
+  },
+};
+const TIME = {
+  type: 'function',
+  function: { name: 'get_time', description: 'The time in a zone', parameters: { type: 'object', properties: { zone: { type: 'string' } }, required: ['zone'] } },
+};
+
+// Conversations with tools, calls and results (the arguments as JSON text, as OpenAI clients send them).
+const CALL = (id, name, args) => ({ id, type: 'function', function: { name, arguments: JSON.stringify(args) } });
+const CONVERSATIONS = [
+  { tools: [WEATHER], messages: [{ role: 'user', content: 'Weather in Paris?' }] },
+  {
+    tools: [WEATHER, TIME],
+    messages: [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'Weather in Paris, and the time in Tokyo? é' },
+      { role: 'assistant', content: '', tool_calls: [CALL('c1', 'get_weather', { city: 'Paris', unit: 'celsius', days: 2 }), CALL('c2', 'get_time', { zone: 'Asia/Tokyo' })] },
+      { role: 'tool', tool_call_id: 'c1', content: '{"temp": 20.5}' },
+      { role: 'tool', tool_call_id: 'c2', content: '09:00' },
+      { role: 'assistant', content: '20.5 °C; it is 09:00.' },
+      { role: 'user', content: 'Thanks' },
+    ],
+  },
+  {
+    tools: [TIME],
+    messages: [
+      { role: 'user', content: 'Time in Oslo?' },
+      { role: 'assistant', content: '<think>\nThe user wants the time.\n</think>\n\nLet me check.', tool_calls: [CALL('c3', 'get_time', { zone: 'Europe/Oslo' })] },
+      { role: 'tool', tool_call_id: 'c3', content: '10:30' },
+    ],
+  },
+  // no tools in this request, but a call and its result earlier in the conversation
+  {
+    messages: [
+      { role: 'user', content: 'Time in Oslo?' },
+      { role: 'assistant', content: null, tool_calls: [CALL('c4', 'get_time', { zone: 'Europe/Oslo', nested: { a: [1, 2.5, true, null] } })] },
+      { role: 'tool', tool_call_id: 'c4', content: '10:30' },
+      { role: 'assistant', content: 'It is 10:30.' },
+      { role: 'user', content: 'And now?' },
+    ],
+  },
+];
+
+// The template's rendering of a conversation as llama.cpp feeds it: calls' arguments parsed into
+// objects, null content as "".
+function jinjaPrompt(source, { tools, messages }, extra = {}) {
+  const msgs = messages.map((m) => ({
+    ...m,
+    content: m.content ?? '',
+    ...(m.tool_calls ? { tool_calls: m.tool_calls.map((c) => ({ ...c, function: { ...c.function, arguments: JSON.parse(c.function.arguments) } })) } : {}),
+  }));
+  return new Template(source).render({ messages: msgs, ...(tools ? { tools } : {}), add_generation_prompt: true, ...extra });
+}
+
+async function kitePrompt(base, body) {
+  const r = await post(base, '/apply-template', body);
+  const j = await r.json();
+  assert.equal(r.status, 200, JSON.stringify(j));
+  return j.prompt;
+}
+
+test('prompts with tools, calls and tool results equal the Jinja rendering of Qwen3\'s template', async () => {
+  for (const conv of CONVERSATIONS) assert.equal(await kitePrompt(qwen3, conv), jinjaPrompt(QWEN3_TEMPLATE, conv));
+  // reasoning off: the empty think block after the assistant's opening, as enable_thinking false
+  const conv = CONVERSATIONS[1];
+  assert.equal(
+    await kitePrompt(qwen3, { ...conv, chat_template_kwargs: { enable_thinking: false } }),
+    jinjaPrompt(QWEN3_TEMPLATE, conv, { enable_thinking: false }),
+  );
+});
+
+test('prompts with tools, calls and tool results equal the Jinja rendering of Qwen2.5\'s template', async () => {
+  for (const conv of CONVERSATIONS) assert.equal(await kitePrompt(qwen25, conv), jinjaPrompt(QWEN25_TEMPLATE, conv));
+});
+
+// Checks the arguments against WEATHER's schema.
+function assertWeatherArgs(text) {
+  const a = JSON.parse(text);
+  assert.equal(typeof a, 'object');
+  assert.equal(typeof a.city, 'string');
+  assert.ok([...a.city].length <= 12, a.city);
+  assert.ok(['celsius', 'fahrenheit'].includes(a.unit), a.unit);
+  if ('days' in a) assert.ok(Number.isInteger(a.days) && a.days >= 1 && a.days <= 7, String(a.days));
+}
+
+test('tool_choice required: the grammar makes the random model answer with a valid call', async () => {
+  const body = { messages: CONVERSATIONS[0].messages, tools: [WEATHER], tool_choice: 'required', temperature: 0, max_tokens: 120 };
+  const r = await post(qwen3, '/v1/chat/completions', body);
+  const j = await r.json();
+  assert.equal(r.status, 200, JSON.stringify(j));
+  const choice = j.choices[0];
+  assert.equal(choice.finish_reason, 'tool_calls');
+  assert.equal(choice.message.role, 'assistant');
+  assert.equal(choice.message.content, '');
+  assert.equal(choice.message.tool_calls.length, 1);
+  const call = choice.message.tool_calls[0];
+  assert.equal(call.type, 'function');
+  assert.equal(typeof call.id, 'string');
+  assert.equal(call.function.name, 'get_weather');
+  assertWeatherArgs(call.function.arguments);
+
+  // streamed: the same call as one tool_calls delta, then finish_reason tool_calls
+  const s = await post(qwen3, '/v1/chat/completions', { ...body, stream: true });
+  assert.equal(s.status, 200);
+  const events = (await s.text()).split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6));
+  assert.equal(events.at(-1), '[DONE]');
+  const chunks = events.slice(0, -1).map((e) => JSON.parse(e));
+  const deltas = chunks.flatMap((c) => c.choices[0].delta.tool_calls ?? []);
+  assert.equal(deltas.length, 1);
+  assert.equal(deltas[0].index, 0);
+  assert.equal(deltas[0].type, 'function');
+  assert.equal(deltas[0].function.name, 'get_weather');
+  assert.equal(deltas[0].function.arguments, call.function.arguments);
+  assert.equal(chunks.at(-1).choices[0].finish_reason, 'tool_calls');
+  assert.equal(chunks.map((c) => c.choices[0].delta.content ?? '').join(''), '');
+});
+
+test('tool_choice naming a function calls that one; parallel_tool_calls allows several', async () => {
+  const body = { messages: CONVERSATIONS[0].messages, tools: [WEATHER, TIME], tool_choice: { type: 'function', function: { name: 'get_time' } }, temperature: 0, max_tokens: 80 };
+  const j = await (await post(qwen3, '/v1/chat/completions', body)).json();
+  const calls = j.choices[0].message.tool_calls;
+  assert.equal(j.choices[0].finish_reason, 'tool_calls', JSON.stringify(j));
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0].function.name, 'get_time');
+  assert.equal(typeof JSON.parse(calls[0].function.arguments).zone, 'string');
+  // Qwen2.5's template and a required choice among two tools, several calls allowed: each is one of them
+  const p = await (await post(qwen25, '/v1/chat/completions', { ...body, tool_choice: 'required', parallel_tool_calls: true, seed: 3, temperature: 1, max_tokens: 200 })).json();
+  for (const c of p.choices[0].message.tool_calls ?? []) {
+    assert.ok(['get_weather', 'get_time'].includes(c.function.name));
+    if (c.function.name === 'get_weather') assertWeatherArgs(c.function.arguments);
+    else assert.equal(typeof JSON.parse(c.function.arguments).zone, 'string');
+  }
+  assert.ok(p.choices[0].message.tool_calls?.length >= 1 || p.choices[0].finish_reason === 'length', JSON.stringify(p));
+});
+
+test('tool_choice auto: the lazy grammar leaves text without a call alone (same reply as tool_choice none)', async () => {
+  const body = { messages: CONVERSATIONS[0].messages, tools: [WEATHER], temperature: 0, max_tokens: 24 };
+  const auto = await (await post(qwen3, '/v1/chat/completions', body)).json();
+  const none = await (await post(qwen3, '/v1/chat/completions', { ...body, tool_choice: 'none' })).json();
+  assert.equal(auto.choices[0].message.tool_calls, undefined);
+  assert.equal(auto.choices[0].message.content, none.choices[0].message.content);
+  assert.notEqual(auto.choices[0].finish_reason, 'tool_calls');
+  assert.ok(auto.choices[0].message.content.length > 0);
+});
+
+test('bad tools and tool_choice get 400 naming the member', async () => {
+  const msgs = CONVERSATIONS[0].messages;
+  const cases = [
+    [{ tools: { type: 'function' } }, "'tools' must be an array"],
+    [{ tools: [{ type: 'retrieval' }] }, 'tools[0].type must be "function"'],
+    [{ tools: [WEATHER, { type: 'function', function: { description: 'x' } }] }, 'tools[1].function.name'],
+    [{ tools: [{ type: 'function', function: { name: 'f', parameters: [] } }] }, 'tools[0].function.parameters'],
+    [{ tools: [WEATHER, { type: 'function', function: { name: 'f', parameters: { type: 'frobnicate' } } }] }, 'tools[1].function.parameters: json schema'],
+    [{ tools: [WEATHER, WEATHER] }, 'tools[1].function.name'],
+    [{ tools: [WEATHER], tool_choice: 'always' }, "'tool_choice'"],
+    [{ tools: [WEATHER], tool_choice: { type: 'function', function: { name: 'nope' } } }, 'tool_choice.function.name'],
+    [{ tool_choice: 'required' }, "'tool_choice'"],
+    [{ tools: [WEATHER], parallel_tool_calls: 'yes' }, "'parallel_tool_calls'"],
+    [{ tools: [WEATHER], grammar: 'root ::= "a"' }, "'tools'"],
+    [{ messages: [...msgs, { role: 'assistant', content: '', tool_calls: [{ type: 'function', function: { name: 'f', arguments: '{"a":' } }] }] }, 'messages[1].tool_calls[0].function.arguments'],
+  ];
+  for (const [extra, want] of cases) {
+    const r = await post(qwen3, '/v1/chat/completions', { messages: msgs, max_tokens: 1, ...extra });
+    const j = await r.json();
+    assert.equal(r.status, 400, JSON.stringify(extra));
+    assert.ok(j.error.message.includes(want), `${JSON.stringify(extra)}: ${j.error.message}`);
+  }
+  // tools on /v1/completions are refused by name
+  const c = await post(qwen3, '/v1/completions', { prompt: 'x', tools: [WEATHER], max_tokens: 1 });
+  assert.equal(c.status, 400);
+  assert.match((await c.json()).error.message, /'tools'/);
+});
+
+// ---- the generic format (llama.cpp's fallback: common_chat_params_init_generic + minja's polyfills) ----
+
+// minja's tests/test-polyfills.cpp (ToolsPolyfill, ToolCallPolyfill, ToolPolyfill) with
+// TEMPLATE_CHATML, and the system instruction llama.cpp's generic handler adds before them.
+const SPECIAL = {
+  type: 'function',
+  function: { name: 'special_function', description: "I'm special", parameters: { type: 'object', properties: { arg1: { type: 'integer', description: 'The arg.' } }, required: ['arg1'] } },
+};
+const TOOLS_POLYFILL =
+  "You can call any of the following tools to satisfy the user's requests: [\n" +
+  '  {\n    "type": "function",\n    "function": {\n      "name": "special_function",\n      "description": "I\'m special",\n' +
+  '      "parameters": {\n        "type": "object",\n        "properties": {\n          "arg1": {\n            "type": "integer",\n' +
+  '            "description": "The arg."\n          }\n        },\n        "required": [\n          "arg1"\n        ]\n      }\n    }\n  }\n]\n\n' +
+  'Example tool call syntax:\n\n{\n  "tool_calls": [\n    {\n      "name": "tool_name",\n      "arguments": {\n        "arg1": "some_value"\n' +
+  '      },\n      "id": "call_1___"\n    }\n  ]\n}\n\n';
+const GENERIC_RESPOND = "Respond in JSON format, either with `tool_call` (a request to call tools) or with `response` reply to the user's request";
+const USER = { role: 'user', content: 'I need help' };
+
+test('generic format: tools, calls and results as llama.cpp writes them into a template without tool calls', async () => {
+  // tools (tool_choice auto): the instruction, then the polyfill's tool list and example
+  assert.equal(
+    await kitePrompt(chatml, { messages: [USER], tools: [SPECIAL] }),
+    `<|im_start|>system\n${GENERIC_RESPOND}\n\n${TOOLS_POLYFILL}<|im_end|>\n<|im_start|>user\nI need help<|im_end|>\n<|im_start|>assistant\n`,
+  );
+  // tool_choice none: the tools only (ToolsPolyfill as it is); a system message comes first
+  assert.equal(
+    await kitePrompt(chatml, { messages: [USER], tools: [SPECIAL], tool_choice: 'none' }),
+    `<|im_start|>system\n${TOOLS_POLYFILL}<|im_end|>\n<|im_start|>user\nI need help<|im_end|>\n<|im_start|>assistant\n`,
+  );
+  assert.equal(
+    await kitePrompt(chatml, { messages: [{ role: 'system', content: 'I am The System!' }, USER], tools: [SPECIAL] }),
+    `<|im_start|>system\nI am The System!\n\n${GENERIC_RESPOND}\n\n${TOOLS_POLYFILL}<|im_end|>\n<|im_start|>user\nI need help<|im_end|>\n<|im_start|>assistant\n`,
+  );
+  // a call (ToolCallPolyfill) and a result (ToolPolyfill; its content is a string here, as OpenAI's)
+  const call = { role: 'assistant', content: null, tool_calls: [{ type: 'function', function: { name: 'special_function', arguments: '{"arg1": 1}' }, id: '123456789' }] };
+  assert.equal(
+    await kitePrompt(chatml, { messages: [USER, call] }),
+    '<|im_start|>user\nI need help<|im_end|>\n<|im_start|>assistant\n{\n  "tool_calls": [\n    {\n      "name": "special_function",\n' +
+      '      "arguments": {\n        "arg1": 1\n      },\n      "id": "123456789"\n    }\n  ]\n}<|im_end|>\n<|im_start|>assistant\n',
+  );
+  assert.equal(
+    await kitePrompt(chatml, { messages: [USER, call, { role: 'tool', content: 'result 123', tool_call_id: '123456789' }] }),
+    '<|im_start|>user\nI need help<|im_end|>\n<|im_start|>assistant\n{\n  "tool_calls": [\n    {\n      "name": "special_function",\n' +
+      '      "arguments": {\n        "arg1": 1\n      },\n      "id": "123456789"\n    }\n  ]\n}<|im_end|>\n' +
+      '<|im_start|>user\n{\n  "tool_response": {\n    "content": "result 123",\n    "tool_call_id": "123456789"\n  }\n}<|im_end|>\n<|im_start|>assistant\n',
+  );
+});
+
+test('generic format: a required call is one JSON object the grammar keeps to the schema; auto may answer with "response"', async () => {
+  // (WEATHER's strings are bounded, so the random model's call ends within max_tokens)
+  const body = { messages: CONVERSATIONS[0].messages, tools: [WEATHER], tool_choice: 'required', temperature: 0, max_tokens: 300 };
+  const j = await (await post(chatml, '/v1/chat/completions', body)).json();
+  const c = j.choices[0];
+  assert.equal(c.finish_reason, 'tool_calls', JSON.stringify(j));
+  assert.equal(c.message.content, '');
+  assert.equal(c.message.tool_calls.length, 1);
+  const fn = c.message.tool_calls[0].function;
+  assert.equal(fn.name, 'get_weather');
+  assertWeatherArgs(fn.arguments);
+  // streamed: the call as one delta
+  const s = await post(chatml, '/v1/chat/completions', { ...body, stream: true });
+  const chunks = (await s.text()).split('\n').filter((l) => l.startsWith('data: {')).map((l) => JSON.parse(l.slice(6)));
+  const deltas = chunks.flatMap((x) => x.choices[0].delta.tool_calls ?? []);
+  assert.deepEqual(deltas.map((d) => [d.function.name, d.function.arguments]), [[fn.name, fn.arguments]]);
+  assert.equal(chunks.at(-1).choices[0].finish_reason, 'tool_calls');
+  // auto: {"response": ...} or a call; a finished response is the content, unwrapped
+  const a = await (await post(chatml, '/v1/chat/completions', { ...body, tool_choice: 'auto', max_tokens: 200 })).json();
+  const m = a.choices[0].message;
+  if (a.choices[0].finish_reason === 'stop') assert.ok(!m.content.startsWith('{"response"'), m.content);
+  if (m.tool_calls) assert.equal(a.choices[0].finish_reason, 'tool_calls');
+});

@@ -1,0 +1,179 @@
+// test_serve_tools.c - the server's tool-call pieces (native/serve_tools.c): replies split into
+// text and Hermes <tool_call> blocks however the text is cut into pieces, the generic format's
+// JSON replies, the call grammar against the format Qwen's templates teach (<tool_call>\n{"name":
+// ..., "arguments": ...}\n</tool_call>), and minja's indented JSON for the generic prompt.
+#include <string.h>
+
+#include "check.h"
+#include "../../native/json.c"
+#include "../../native/serve_tools.c"
+
+typedef struct sink {
+    kite_buf text;
+    char calls[8][160];
+    int n_calls;
+    bool text_after_call;
+} sink;
+
+static bool on_emit(void *user, const char *text, size_t len, const serve_tool_call *call) {
+    sink *s = user;
+    if (call) {
+        if (s->n_calls < 8) snprintf(s->calls[s->n_calls], sizeof s->calls[0], "%s %s", call->name, call->arguments);
+        s->n_calls++;
+        return true;
+    }
+    if (s->n_calls > 0 && len > 0) s->text_after_call = true;
+    return kite_buf_append(&s->text, text, len);
+}
+
+// Feeds reply in pieces of `step` bytes; the text and calls that come out.
+static void split(const char *reply, size_t step, bool generic, sink *out) {
+    serve_tool_split sp = {.generic = generic};
+    *out = (sink){0};
+    size_t n = strlen(reply);
+    for (size_t i = 0; i < n; i += step)
+        CHECK(serve_tool_split_feed(&sp, reply + i, n - i < step ? n - i : step, on_emit, out), "feed");
+    CHECK(serve_tool_split_flush(&sp, on_emit, out), "flush");
+    CHECK(sp.n_calls == (size_t)out->n_calls, "%zu calls kept, %d emitted", sp.n_calls, out->n_calls);
+    kite_buf_append(&out->text, "", 1); // NUL-terminated for the checks
+    serve_tool_split_free(&sp);
+}
+
+static void test_hermes_split(void) {
+    const char *reply = "Let me look.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\", "
+                        "\"days\": [1, 2]}}\n</tool_call>\n<tool_call>\n{\"name\": \"get_time\", \"arguments\": "
+                        "{}}\n</tool_call>";
+    for (size_t step = 1; step <= strlen(reply); step++) {
+        sink s;
+        split(reply, step, false, &s);
+        CHECK(s.n_calls == 2, "step %zu: %d calls", step, s.n_calls);
+        CHECK(!strcmp(s.calls[0], "get_weather {\"city\":\"Paris\",\"days\":[1,2]}"), "step %zu: %s", step, s.calls[0]);
+        CHECK(!strcmp(s.calls[1], "get_time {}"), "step %zu: %s", step, s.calls[1]);
+        // the text around the calls (whitespace between them is the caller's to drop)
+        CHECK(!strncmp(s.text.ptr, "Let me look.\n", 13) && strspn(s.text.ptr + 13, "\n") == strlen(s.text.ptr + 13),
+              "step %zu: text '%s'", step, s.text.ptr);
+        kite_buf_free(&s.text);
+    }
+    // what is not a call stays text: a prefix of the tag, a block that is not a call, an open one
+    const char *not_calls[] = {
+        "a < b and <tool_ ok",
+        "<tool_call>\n{\"name\": 5, \"arguments\": {}}\n</tool_call>",
+        "<tool_call>{\"arguments\": {}}</tool_call> then",
+        "x <tool_call>\n{\"name\": \"f\", \"arguments\": {\"a\": 1",
+    };
+    for (size_t i = 0; i < sizeof not_calls / sizeof not_calls[0]; i++) {
+        for (size_t step = 1; step <= 7; step += 3) {
+            sink s;
+            split(not_calls[i], step, false, &s);
+            CHECK(s.n_calls == 0 && !strcmp(s.text.ptr, not_calls[i]), "'%s' step %zu: %d calls, text '%s'", not_calls[i],
+                  step, s.n_calls, s.text.ptr);
+            kite_buf_free(&s.text);
+        }
+    }
+}
+
+static void test_generic_split(void) {
+    const struct {
+        const char *reply, *text, *call0;
+        int n_calls;
+    } cases[] = {
+        {"{\"tool_call\": {\"name\": \"f\", \"arguments\": {\"a\": \"x\"}}}", "", "f {\"a\":\"x\"}", 1},
+        {"{\"tool_calls\": [{\"name\": \"f\", \"arguments\": {}, \"id\": \"abcd\"}, {\"name\": \"g\", \"arguments\": "
+         "{\"b\": true}, \"id\": \"efgh\"}]}",
+         "", "f {}", 2},
+        {"{\"response\": \"Hello \\\"you\\\"\\n\"}", "Hello \"you\"\n", NULL, 0},
+        {"{\"response\": \"cut sho", "{\"response\": \"cut sho", NULL, 0}, // cut by max_tokens: as it came
+        {"plain text", "plain text", NULL, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sink s;
+        split(cases[i].reply, 5, true, &s);
+        CHECK(s.n_calls == cases[i].n_calls, "case %zu: %d calls", i, s.n_calls);
+        CHECK(!strcmp(s.text.ptr, cases[i].text), "case %zu: text '%s'", i, s.text.ptr);
+        if (cases[i].call0 && s.n_calls > 0) CHECK(!strcmp(s.calls[0], cases[i].call0), "case %zu: %s", i, s.calls[0]);
+        kite_buf_free(&s.text);
+    }
+}
+
+static json_value *parse_body(json_doc **d, const char *text) {
+    char err[200];
+    *d = json_parse(text, strlen(text), err, sizeof err);
+    CHECK(*d != NULL, "%s", err);
+    return *d ? (json_value *)json_root(*d) : NULL;
+}
+
+// Whether the grammar takes text whole.
+static bool grammar_takes(const char *gbnf, const char *text) {
+    kite_grammar *g = NULL;
+    kite_grammar_state *st = NULL;
+    bool ok = kite_grammar_parse(gbnf, NULL, &g) == KITE_OK && kite_grammar_state_new(g, &st) == KITE_OK &&
+              kite_grammar_state_accept(st, text, strlen(text)) && kite_grammar_state_can_end(st);
+    kite_grammar_state_free(st);
+    kite_grammar_free(g);
+    return ok;
+}
+
+static void test_grammars(void) {
+    json_doc *d;
+    const json_value *b = parse_body(
+        &d, "{\"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"parameters\": {\"type\": "
+            "\"object\", \"properties\": {\"city\": {\"type\": \"string\"}}, \"required\": [\"city\"]}}}, {\"type\": "
+            "\"function\", \"function\": {\"name\": \"ping\"}}], \"tool_choice\": \"required\"}");
+    serve_tools t;
+    char err[300] = "";
+    CHECK(b && serve_tools_parse(b, &t, err, sizeof err), "parse: %s", err);
+    // the tool as the template prints it: description and parameters filled in as llama.cpp does
+    CHECK(t.n == 2 && !strcmp(t.json[1], "{\"type\": \"function\", \"function\": {\"name\": \"ping\", \"description\": \"\", "
+                                          "\"parameters\": {}}}"),
+          "tool json: %s", t.n == 2 ? t.json[1] : "");
+    char *g = NULL;
+    bool lazy = true;
+    CHECK(serve_tools_grammar(&t, false, &g, &lazy, err, sizeof err), "grammar: %s", err);
+    CHECK(!lazy, "a required call's grammar is lazy");
+    const char *qwen = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>";
+    CHECK(g && grammar_takes(g, qwen), "the Qwen call refused by\n%s", g);
+    CHECK(g && grammar_takes(g, "<tool_call>\n{\"name\": \"ping\", \"arguments\": {}}\n</tool_call>"), "ping refused");
+    CHECK(g && !grammar_takes(g, "<tool_call>\n{\"name\": \"pong\", \"arguments\": {}}\n</tool_call>"), "unknown name taken");
+    CHECK(g && !grammar_takes(g, "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {}}\n</tool_call>"),
+          "a missing required argument taken");
+    CHECK(g && !grammar_takes(g, "Sure. <tool_call>\n{\"name\": \"ping\", \"arguments\": {}}\n</tool_call>"),
+          "text before a required call taken");
+    free(g);
+    // auto: lazy; generic: one JSON object, a response allowed unless required
+    t.choice = SERVE_TOOLS_AUTO;
+    CHECK(serve_tools_grammar(&t, false, &g, &lazy, err, sizeof err) && lazy, "auto is not lazy");
+    free(g);
+    CHECK(serve_tools_grammar(&t, true, &g, &lazy, err, sizeof err) && !lazy, "generic: %s", err);
+    CHECK(g && grammar_takes(g, "{\"tool_call\": {\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}}"),
+          "generic call refused");
+    CHECK(g && grammar_takes(g, "{\"response\": \"Hi\"}"), "generic response refused");
+    free(g);
+    t.choice = SERVE_TOOLS_REQUIRED;
+    CHECK(serve_tools_grammar(&t, true, &g, &lazy, err, sizeof err), "generic required: %s", err);
+    CHECK(g && !grammar_takes(g, "{\"response\": \"Hi\"}"), "a response taken when a call is required");
+    free(g);
+    serve_tools_free(&t);
+    json_free(d);
+}
+
+// nlohmann's dump(2) (minja's tool list in the generic prompt): one item a line, two spaces a level.
+static void test_indented(void) {
+    json_doc *d;
+    const json_value *v = parse_body(&d, "{\"a\": [1, {\"b\": null, \"c\": []}], \"d\": {}, \"e\": \"x\\ny\"}");
+    kite_buf o = {0};
+    if (v) put_json_indented(&o, v, 0);
+    kite_buf_append(&o, "", 1);
+    CHECK(o.ptr && !strcmp(o.ptr, "{\n  \"a\": [\n    1,\n    {\n      \"b\": null,\n      \"c\": []\n    }\n  ],\n"
+                                  "  \"d\": {},\n  \"e\": \"x\\ny\"\n}"),
+          "indented: %s", o.ptr);
+    kite_buf_free(&o);
+    json_free(d);
+}
+
+int main(void) {
+    test_hermes_split();
+    test_generic_split();
+    test_grammars();
+    test_indented();
+    return check_done("test_serve_tools");
+}
