@@ -273,6 +273,7 @@ int main(int argc, char **argv) {
     kite_type types[32];
     int nt = 0;
     bool quick = false, hot_only = false;
+    const char *only_isa = NULL;
     for (int i = 0; i < (int)(sizeof DEFAULT / sizeof DEFAULT[0]); i++) types[nt++] = DEFAULT[i];
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--all")) {
@@ -283,6 +284,8 @@ int main(int argc, char **argv) {
             for (int k = 0; k < (int)(sizeof IQ / sizeof IQ[0]); k++) types[nt++] = IQ[k];
         } else if (!strcmp(argv[i], "--hot")) {
             hot_only = true;
+        } else if (!strcmp(argv[i], "--isa") && i + 1 < argc) {
+            only_isa = argv[++i];
         } else if (!strcmp(argv[i], "--quick")) {
             quick = true;
         } else if (!strcmp(argv[i], "--types") && i + 1 < argc) {
@@ -290,7 +293,7 @@ int main(int argc, char **argv) {
             for (char *tok = strtok(argv[++i], ","); tok && nt < 32; tok = strtok(NULL, ","))
                 if (kite_type_from_name(tok, &types[nt])) nt++;
         } else {
-            fprintf(stderr, "usage: %s [--all] [--iq] [--hot] [--quick] [--types q8_0,q4_K,...]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--all] [--iq] [--hot] [--isa NAME] [--quick] [--types q8_0,q4_K,...]\n", argv[0]);
             return 2;
         }
     }
@@ -302,6 +305,7 @@ int main(int argc, char **argv) {
         open_peer();
         const char *d0 = kite_kernels_isa();
         for (int ii = kite_kernels_isa_count() - 1; ii >= 0; ii--) {
+            if (only_isa && strcmp(only_isa, kite_kernels_isa_name(ii))) continue;
             kite_kernels_set_isa(kite_kernels_isa_name(ii));
             hot_gemv(types, nt, min_time * 10);
         }
