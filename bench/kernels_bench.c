@@ -2,9 +2,10 @@
 // SmolLM2-135M shapes, against the memory bandwidth measured in the same run and against
 // llama.cpp's own vec_dot kernels (node-llama-cpp's libggml-cpu, dlopen'd) on the same rows.
 // Not a test: prints numbers. Usage: kernels_bench [--all] [--iq] [--types q8_0,q4_K,...] [--quick]
-// (--iq: Q4_K next to the grid, ternary and microscaled formats; compare their GB/s of weight
-// bytes, the rate decode reads them at. --hot: only the hot-weight GEMV table, in CPU time,
-// per kernel set: the kernels' own rate, steady on a shared machine.)
+// [--hot [--isa NAME]] (--iq: Q4_K next to the IQ4, grid, ternary and microscaled formats; compare
+// their GB/s of weight bytes, the rate decode reads them at. --hot: only the hot-weight GEMV
+// table, in CPU time, per kernel set: the kernels' own rate, steady on a shared machine; --isa:
+// that kernel set only, e.g. wasm-simd128, wasm-relaxed, avx2, avx512, scalar.)
 #if !defined(__EMSCRIPTEN__) && !defined(__wasi__)
 #include <dlfcn.h>
 #define HAVE_PEER 1 // llama.cpp's native kernels can be dlopen'd
@@ -267,9 +268,9 @@ int main(int argc, char **argv) {
                                     KITE_TYPE_IQ2_XXS, KITE_TYPE_IQ2_XS, KITE_TYPE_IQ2_S, KITE_TYPE_IQ3_XXS,
                                     KITE_TYPE_IQ3_S, KITE_TYPE_IQ1_S, KITE_TYPE_IQ1_M, KITE_TYPE_TQ1_0, KITE_TYPE_TQ2_0,
                                     KITE_TYPE_MXFP4};
-    static const kite_type IQ[] = {KITE_TYPE_Q4_K, KITE_TYPE_IQ2_XXS, KITE_TYPE_IQ2_XS, KITE_TYPE_IQ2_S,
-                                   KITE_TYPE_IQ3_XXS, KITE_TYPE_IQ3_S, KITE_TYPE_IQ1_S, KITE_TYPE_IQ1_M,
-                                   KITE_TYPE_TQ1_0, KITE_TYPE_TQ2_0, KITE_TYPE_MXFP4};
+    static const kite_type IQ[] = {KITE_TYPE_Q4_K, KITE_TYPE_IQ4_NL, KITE_TYPE_IQ4_XS, KITE_TYPE_IQ2_XXS,
+                                   KITE_TYPE_IQ2_XS, KITE_TYPE_IQ2_S, KITE_TYPE_IQ3_XXS, KITE_TYPE_IQ3_S,
+                                   KITE_TYPE_IQ1_S, KITE_TYPE_IQ1_M, KITE_TYPE_TQ1_0, KITE_TYPE_TQ2_0, KITE_TYPE_MXFP4};
     kite_type types[32];
     int nt = 0;
     bool quick = false, hot_only = false;
