@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "serve_internal.h"
+#include "chat_request.h"
 #include "serve_tools.h"
 
 #define MAX_STOP 16 // stop strings per request (OpenAI allows 4; llama-server more)
@@ -78,33 +79,6 @@ static bool opt_int(const json_value *b, const char *key, double lo, double hi, 
     return true;
 }
 
-// A string without NUL bytes (the prompt goes on as a C string).
-static bool plain_string(const json_value *v, const char *what, char *err, size_t es) {
-    if (v->type != JSON_STRING) {
-        snprintf(err, es, "%s must be a string, not %s", what, json_type_name(v->type));
-        return false;
-    }
-    if (memchr(v->str, 0, v->len)) {
-        snprintf(err, es, "%s contains a NUL character", what);
-        return false;
-    }
-    return true;
-}
-
-// A member that asks for nothing: absent, null, false, 0, "" or an empty array / object.
-static bool is_unset(const json_value *v) {
-    if (!v) return true;
-    switch (v->type) {
-    case JSON_NULL: return true;
-    case JSON_BOOL: return !v->boolean;
-    case JSON_NUMBER: return v->number == 0;
-    case JSON_STRING:
-    case JSON_ARRAY:
-    case JSON_OBJECT: return v->len == 0;
-    }
-    return false;
-}
-
 // Request members Kite does not implement: asking for one is an error, never silently ignored.
 // chat: tools and tool_choice are taken (serve_tools.c).
 static bool reject_unsupported(const json_value *b, bool chat, char *err, size_t es) {
@@ -121,7 +95,7 @@ static bool reject_unsupported(const json_value *b, bool chat, char *err, size_t
         {"prediction", "predicted outputs are not supported"},
     };
     for (size_t i = chat ? 1 : 0; i < sizeof never / sizeof never[0]; i++) {
-        if (!is_unset(json_get(b, never[i].key))) {
+        if (!chat_request_is_unset(json_get(b, never[i].key))) {
             snprintf(err, es, "unsupported parameter '%s': %s by this server", never[i].key, never[i].why);
             return false;
         }
@@ -212,7 +186,7 @@ static bool schema_grammar(const json_value *schema, const char *what, gen_reque
 // is parsed here so a bad one is a 400 naming its line and column.
 static bool parse_grammar(const json_value *b, gen_request *r, char *err, size_t es) {
     const json_value *g = json_get(b, "grammar"), *js = json_get(b, "json_schema"), *rf = json_get(b, "response_format");
-    if (is_unset(g)) g = NULL;
+    if (chat_request_is_unset(g)) g = NULL;
     if (js && js->type == JSON_NULL) js = NULL;
     if (rf && rf->type == JSON_NULL) rf = NULL;
     if (!!g + !!js + !!rf > 1) {
@@ -287,7 +261,7 @@ static bool parse_logprobs(const json_value *b, gen_request *r, char *err, size_
             return false;
         }
     } else if (r->fmt == SERVE_OAI_COMPLETION) {
-        if (!is_unset(top)) {
+        if (!chat_request_is_unset(top)) {
             snprintf(err, es, "unsupported parameter 'top_logprobs' in a completion request: use 'logprobs': N");
             return false;
         }
@@ -363,7 +337,7 @@ static bool parse_sampling(serve_state *s, const json_value *b, gen_request *r, 
 
     const json_value *stop = json_get(b, "stop");
     if (stop && stop->type == JSON_STRING) {
-        if (!plain_string(stop, "'stop'", err, es)) return false;
+        if (!chat_request_plain_string(stop, "'stop'", err, es)) return false;
         r->stop[r->n_stop++] = stop->str;
     } else if (stop && stop->type == JSON_ARRAY) {
         if (stop->len > MAX_STOP) {
@@ -371,7 +345,7 @@ static bool parse_sampling(serve_state *s, const json_value *b, gen_request *r, 
             return false;
         }
         for (const json_value *x = stop->child; x; x = x->next) {
-            if (!plain_string(x, "each 'stop' entry", err, es)) return false;
+            if (!chat_request_plain_string(x, "each 'stop' entry", err, es)) return false;
             r->stop[r->n_stop++] = x->str;
         }
     } else if (stop && stop->type != JSON_NULL) {
@@ -379,37 +353,6 @@ static bool parse_sampling(serve_state *s, const json_value *b, gen_request *r, 
         return false;
     }
     return true;
-}
-
-// The text of a chat message's content: a string, null, or an array of {"type":"text"} parts.
-static char *message_text(const json_value *c, size_t i, char *err, size_t es) {
-    char what[64];
-    snprintf(what, sizeof what, "messages[%zu].content", i);
-    if (!c || c->type == JSON_NULL) return strdup("");
-    if (c->type == JSON_STRING) return plain_string(c, what, err, es) ? strdup(c->str) : NULL;
-    if (c->type != JSON_ARRAY) {
-        snprintf(err, es, "%s must be a string or an array of text parts, not %s", what, json_type_name(c->type));
-        return NULL;
-    }
-    size_t total = 1;
-    for (const json_value *part = c->child; part; part = part->next) {
-        const json_value *type = json_get(part, "type"), *text = json_get(part, "text");
-        if (!type || type->type != JSON_STRING || strcmp(type->str, "text") != 0 || !text ||
-            !plain_string(text, what, err, es)) {
-            if (!err[0]) snprintf(err, es, "%s: only {\"type\": \"text\", \"text\": ...} parts are supported", what);
-            return NULL;
-        }
-        total += text->len;
-    }
-    char *out = malloc(total), *o = out;
-    if (!out) return NULL;
-    for (const json_value *part = c->child; part; part = part->next) {
-        const json_value *text = json_get(part, "text");
-        memcpy(o, text->str, text->len);
-        o += text->len;
-    }
-    *o = 0;
-    return out;
 }
 
 // Whether reasoning is off for chat request b, as llama-server decides it: the server's default
@@ -436,170 +379,11 @@ static bool reasoning_off(const serve_state *s, const json_value *b, bool *off, 
     return true;
 }
 
-// An assistant message's tool_calls[]: each {"type": "function", "function": {"name",
-// "arguments" (JSON text or an object)}}, its arguments put in tojson form as llama.cpp hands
-// them to the template.
-static bool message_calls(const json_value *tc, size_t i, kite_chat_turn *m, char *err, size_t es) {
-    if (tc->type != JSON_ARRAY) {
-        snprintf(err, es, "messages[%zu].tool_calls must be an array, not %s", i, json_type_name(tc->type));
-        return false;
-    }
-    kite_chat_tool_call *calls = calloc(tc->len ? tc->len : 1, sizeof *calls);
-    if (!calls) return false;
-    m->calls = calls;
-    size_t k = 0;
-    for (const json_value *c = tc->child; c; c = c->next, k++) {
-        const json_value *fn = json_get(c, "function");
-        const json_value *name = fn ? json_get(fn, "name") : NULL, *args = fn ? json_get(fn, "arguments") : NULL;
-        if (c->type != JSON_OBJECT || !fn || fn->type != JSON_OBJECT) {
-            snprintf(err, es, "messages[%zu].tool_calls[%zu].function must be an object", i, k);
-            return false;
-        }
-        if (!name || !plain_string(name, "a tool call's function.name", err, es)) {
-            if (!err[0]) snprintf(err, es, "messages[%zu].tool_calls[%zu].function.name is missing", i, k);
-            return false;
-        }
-        json_doc *parsed = NULL;
-        const json_value *av = args;
-        if (args && args->type == JSON_STRING) {
-            char why[160];
-            if (!(parsed = json_parse(args->str, args->len, why, sizeof why))) {
-                snprintf(err, es, "messages[%zu].tool_calls[%zu].function.arguments is not JSON: %s", i, k, why);
-                return false;
-            }
-            av = json_root(parsed);
-        }
-        if (!av || av->type == JSON_NULL) {
-            snprintf(err, es, "messages[%zu].tool_calls[%zu].function.arguments is missing", i, k);
-            json_free(parsed);
-            return false;
-        }
-        kite_buf a = {0};
-        serve_tojson(&a, av);
-        json_free(parsed);
-        calls[k].name = strdup(name->str);
-        calls[k].arguments = a.nomem ? NULL : a.ptr ? a.ptr : strdup("");
-        m->n_calls = k + 1;
-        if (!calls[k].name || !calls[k].arguments) return false;
-    }
-    return true;
-}
-
-static void free_turns(kite_chat_turn *m, size_t n) {
-    for (size_t k = 0; k < n; k++) {
-        free((char *)m[k].content);
-        for (size_t c = 0; c < m[k].n_calls; c++) {
-            free((char *)m[k].calls[c].name);
-            free((char *)m[k].calls[c].arguments);
-        }
-        free((void *)m[k].calls);
-    }
-    free(m);
-}
-
 bool serve_chat_prompt(const serve_state *s, const json_value *b, char **prompt, char *err, size_t es) {
-    const json_value *msgs = json_get(b, "messages");
-    if (!msgs || msgs->type != JSON_ARRAY || msgs->len == 0) {
-        snprintf(err, es, "'messages' must be a non-empty array");
-        return false;
-    }
-    serve_tools tools;
-    if (!serve_tools_parse(b, &tools, err, es)) {
-        serve_tools_free(&tools);
-        return false;
-    }
-    kite_chat_turn *m = calloc(msgs->len, sizeof *m);
-    if (!m) {
-        serve_tools_free(&tools);
-        snprintf(err, es, "out of memory");
-        return false;
-    }
-    const kite_chat_tools style = kite_chat_tools_of(s->chat_tmpl);
-    bool ok = true, tool_turns = false, has_calls = false;
-    // a template without a tool format: llama.cpp's generic format, tools and calls as JSON text
-    bool generic = style == KITE_CHAT_TOOLS_NONE && tools.n > 0;
-    for (const json_value *x = msgs->child; x && !generic; x = x->next)
-        generic = style == KITE_CHAT_TOOLS_NONE && !is_unset(json_get(x, "tool_calls"));
-    size_t i = 0;
-    for (const json_value *x = msgs->child; x && ok; x = x->next, i++) {
-        const json_value *role = json_get(x, "role"), *tc = json_get(x, "tool_calls");
-        char what[48];
-        snprintf(what, sizeof what, "messages[%zu].role", i);
-        if (x->type != JSON_OBJECT) {
-            snprintf(err, es, "messages[%zu] must be an object", i);
-            ok = false;
-        } else if (!role) {
-            snprintf(err, es, "%s is missing", what);
-            ok = false;
-        } else if (!plain_string(role, what, err, es)) {
-            ok = false;
-        } else {
-            m[i].role = role->str;
-            m[i].content = message_text(json_get(x, "content"), i, err, es);
-            if (!m[i].content) ok = false;
-            else if (!is_unset(tc)) ok = message_calls(tc, i, &m[i], err, es);
-            if (ok && generic && (m[i].n_calls > 0 || !strcmp(role->str, "tool"))) {
-                char *c = m[i].n_calls > 0 ? serve_tools_generic_calls(tc, m[i].content)
-                                           : serve_tools_generic_result(x, m[i].content);
-                free((char *)m[i].content);
-                m[i].content = c;
-                if (!strcmp(role->str, "tool")) m[i].role = "user";
-                ok = c != NULL;
-            }
-            if (!ok && !err[0]) snprintf(err, es, "out of memory");
-            has_calls |= m[i].n_calls > 0;
-            tool_turns |= m[i].n_calls > 0 || !strcmp(role->str, "tool");
-        }
-    }
     bool no_thinking = false;
-    if (ok) ok = reasoning_off(s, b, &no_thinking, err, es);
+    if (!reasoning_off(s, b, &no_thinking, err, es)) return false;
     const unsigned flags = KITE_CHAT_ADD_ASSISTANT | (no_thinking ? KITE_CHAT_NO_THINKING : 0u);
-    size_t len;
-    if (!ok) {
-    } else if (style != KITE_CHAT_TOOLS_NONE && (tools.n > 0 || has_calls || tool_turns)) {
-        // tools, calls and their results as the template's own tool format renders them
-        if (kite_chat_apply_tools(s->chat_tmpl, m, msgs->len, (const char *const *)tools.json, tools.n, flags,
-                                         prompt, &len) != KITE_OK) {
-            snprintf(err, es, "chat template: %s", kite_last_error());
-            ok = false;
-        }
-    } else {
-        // the generic format's system text joins a leading system message, or leads on its own
-        char *sys = generic ? serve_tools_generic_system(&tools) : NULL, *joined = NULL;
-        const bool sys_nomem = generic && !sys;
-        if (sys && !*sys) { // calls in the conversation but no tools now: no system text
-            free(sys);
-            sys = NULL;
-        }
-        const bool lead = msgs->len > 0 && m[0].role && !strcmp(m[0].role, "system");
-        const size_t n_plain = msgs->len + (sys && !lead);
-        kite_chat_msg *plain = calloc(n_plain, sizeof *plain);
-        for (size_t k = 0; plain && k < msgs->len; k++) plain[n_plain - msgs->len + k] = (kite_chat_msg){m[k].role, m[k].content};
-        if (plain && sys && lead) {
-            size_t a = strlen(m[0].content), c = strlen(sys);
-            if ((joined = malloc(a + 2 + c + 1))) {
-                memcpy(joined, m[0].content, a);
-                memcpy(joined + a, "\n\n", 2);
-                memcpy(joined + a + 2, sys, c + 1);
-                plain[0].content = joined;
-            }
-        } else if (plain && sys) {
-            plain[0] = (kite_chat_msg){"system", sys};
-        }
-        if (!plain || sys_nomem || (sys && lead && !joined)) {
-            snprintf(err, es, "out of memory");
-            ok = false;
-        } else if (kite_chat_apply_ex(s->chat_tmpl, plain, n_plain, flags, prompt, &len) != KITE_OK) {
-            snprintf(err, es, "chat template: %s", kite_last_error());
-            ok = false;
-        }
-        free(plain);
-        free(sys);
-        free(joined);
-    }
-    free_turns(m, msgs->len);
-    serve_tools_free(&tools);
-    return ok;
+    return chat_request_prompt(s->chat_tmpl, b, flags, prompt, err, es);
 }
 
 static bool completion_prompt(const json_value *b, gen_request *r, char *err, size_t es) {
@@ -613,7 +397,7 @@ static bool completion_prompt(const json_value *b, gen_request *r, char *err, si
         snprintf(err, es, "'prompt' must be one string: batches of prompts and token arrays are not supported");
         return false;
     }
-    if (!plain_string(p, "'prompt'", err, es)) return false;
+    if (!chat_request_plain_string(p, "'prompt'", err, es)) return false;
     r->prompt = strdup(p->str);
     if (!r->prompt) snprintf(err, es, "out of memory");
     return r->prompt != NULL;
@@ -654,8 +438,7 @@ typedef struct gen_out {
     kite_buf toks;   // logprobs: the serve_token of every generated token
     size_t sent;      // bytes of text given to the client so far (streamed)
     size_t next_tok;  // logprobs: the first token not yet sent (streamed)
-    serve_tool_split split; // tools: the reply's calls, taken out of its text
-    kite_buf ws;            // tools: whitespace held back (dropped next to a call)
+    serve_tool_reply reply; // tools: the reply's calls, taken out of its text
 } gen_out;
 
 static void chunk_head(json_writer *w, const gen_out *g) {
@@ -970,51 +753,30 @@ static bool stream_tool_call(gen_out *g, size_t index, const serve_tool_call *c)
     return ok;
 }
 
-static bool all_space(const char *s, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\n' && s[i] != '\r' && s[i] != '\t') return false;
-    return true;
+// A call the reply's splitter found: streamed as a delta.
+static bool on_call(void *user, size_t index, const serve_tool_call *call) {
+    gen_out *g = user;
+    return !g->r->stream || (stream_start(g) && stream_tool_call(g, index, call));
 }
 
-// What the tool-call splitter decides: text (whitespace alone is held: next to a call it is
-// dropped, as llama-server trims the content around calls), or a call.
-static bool on_split(void *user, const char *text, size_t len, const serve_tool_call *call) {
-    gen_out *g = user;
-    if (call) {
-        g->ws.len = 0;
-        return !g->r->stream || (stream_start(g) && stream_tool_call(g, g->split.n_calls - 1, call));
-    }
-    if (all_space(text, len)) return kite_buf_append(&g->ws, text, len);
-    if (g->ws.len > 0) {
-        if (!emit_text(g, g->ws.ptr, g->ws.len)) return false;
-        g->ws.len = 0;
-    }
-    return emit_text(g, text, len);
-}
+static bool on_reply_text(void *user, const char *text, size_t len) { return emit_text(user, text, len); }
 
 static bool on_text(void *user, const char *piece, size_t len) {
     gen_out *g = user;
     if (g->client_gone) return false;
-    if (g->r->tools_on) return serve_tool_split_feed(&g->split, piece, len, on_split, g);
+    if (g->r->tools_on) return serve_tool_reply_feed(&g->reply, piece, len);
     return emit_text(g, piece, len);
 }
 
-// The end of a reply with tools: the splitter's held text, and the whitespace held when no call
-// came after it.
-static bool tools_flush(gen_out *g) {
-    if (!g->r->tools_on) return true;
-    if (!serve_tool_split_flush(&g->split, on_split, g)) return false;
-    bool ok = g->ws.len == 0 || g->split.n_calls > 0 || emit_text(g, g->ws.ptr, g->ws.len);
-    g->ws.len = 0;
-    return ok;
-}
+// The end of a reply with tools (serve_tool_reply_flush).
+static bool tools_flush(gen_out *g) { return !g->r->tools_on || serve_tool_reply_flush(&g->reply); }
 
 // The message's tool_calls member.
 static void write_tool_calls(json_writer *w, const gen_out *g) {
     jw_key(w, "tool_calls");
     jw_begin_array(w);
-    for (size_t i = 0; i < g->split.n_calls; i++) {
-        const serve_tool_call *c = &g->split.calls[i];
+    for (size_t i = 0; i < g->reply.split.n_calls; i++) {
+        const serve_tool_call *c = &g->reply.split.calls[i];
         jw_begin_object(w);
         jw_key(w, "id");
         char id[96];
@@ -1056,7 +818,7 @@ static void respond_whole(gen_out *g, const char *finish, const kite_gen_stats *
             jw_cstr(&w, "assistant");
             jw_key(&w, "content");
             jw_string(&w, text, g->text.len);
-            if (g->split.n_calls > 0) write_tool_calls(&w, g);
+            if (g->reply.split.n_calls > 0) write_tool_calls(&w, g);
             jw_end_object(&w);
         } else {
             jw_key(&w, "text");
@@ -1129,7 +891,8 @@ static void follow_job(gen_out *g, serve_job *job, bool fin_is_gone) {
 }
 
 static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned long task) {
-    gen_out g = {.s = s, .o = o, .r = r, .created = (long long)time(NULL), .split = {.generic = r->tools_generic}};
+    gen_out g = {.s = s, .o = o, .r = r, .created = (long long)time(NULL), .reply = {.split = {.generic = r->tools_generic}, .text = on_reply_text, .call = on_call}};
+    g.reply.user = &g;
     snprintf(g.id, sizeof g.id, "%s-%lld-%lu", r->fmt == SERVE_OAI_CHAT ? "chatcmpl" : "cmpl", s->started, task);
     // A streamed reply notices a closed socket by its writes; one sent at the end only by the FIN.
     bool fin_is_gone = !r->stream;
@@ -1162,7 +925,7 @@ static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned
     serve_slot_release(s, g.slot, &st); // the slot is free again before the answer is written
     const char *finish = st.stopped_eog || st.stopped_string ? "stop" : "length";
     if (rs == KITE_OK && !g.client_gone && !tools_flush(&g) && !g.r->stream) g.text.nomem = true;
-    if (g.split.n_calls > 0 && strcmp(finish, "stop") == 0) finish = "tool_calls";
+    if (g.reply.split.n_calls > 0 && strcmp(finish, "stop") == 0) finish = "tool_calls";
     if (g.client_gone) {
         o->keep_alive = false; // the client went away: nobody to answer
     } else if (rs == KITE_OK && g.toks.nomem) {
@@ -1194,8 +957,7 @@ static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned
                 rs == KITE_OK || g.client_gone ? "" : gen_err);
     kite_buf_free(&g.text);
     kite_buf_free(&g.toks);
-    kite_buf_free(&g.ws);
-    serve_tool_split_free(&g.split);
+    serve_tool_reply_free(&g.reply);
 }
 
 void serve_generate(serve_state *s, http_out *o, const json_value *body, serve_format fmt, unsigned long task) {

@@ -553,3 +553,39 @@ void serve_tool_split_free(serve_tool_split *s) {
     kite_buf_free(&s->held);
     *s = (serve_tool_split){0};
 }
+
+static bool all_space(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\n' && s[i] != '\r' && s[i] != '\t') return false;
+    return true;
+}
+
+static bool on_reply_split(void *user, const char *text, size_t len, const serve_tool_call *call) {
+    serve_tool_reply *r = user;
+    if (call) {
+        r->ws.len = 0;
+        return r->call(r->user, r->split.n_calls - 1, call);
+    }
+    if (all_space(text, len)) return kite_buf_append(&r->ws, text, len);
+    if (r->ws.len > 0) {
+        if (!r->text(r->user, r->ws.ptr, r->ws.len)) return false;
+        r->ws.len = 0;
+    }
+    return r->text(r->user, text, len);
+}
+
+bool serve_tool_reply_feed(serve_tool_reply *r, const char *text, size_t len) {
+    return serve_tool_split_feed(&r->split, text, len, on_reply_split, r);
+}
+
+bool serve_tool_reply_flush(serve_tool_reply *r) {
+    if (!serve_tool_split_flush(&r->split, on_reply_split, r)) return false;
+    bool ok = r->ws.len == 0 || r->split.n_calls > 0 || r->text(r->user, r->ws.ptr, r->ws.len);
+    r->ws.len = 0;
+    return ok;
+}
+
+void serve_tool_reply_free(serve_tool_reply *r) {
+    serve_tool_split_free(&r->split);
+    kite_buf_free(&r->ws);
+}

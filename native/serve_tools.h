@@ -97,4 +97,23 @@ bool serve_tool_split_flush(serve_tool_split *s, serve_tool_emit emit, void *use
 
 void serve_tool_split_free(serve_tool_split *s);
 
+// The reply as llama-server answers it: the splitter's text with whitespace alone held back
+// (dropped when a call comes next to it: llama-server trims the content around calls), and its
+// calls. Set split.generic, text, call and user, the rest zeroed, before feeding.
+typedef struct serve_tool_reply {
+    serve_tool_split split;
+    kite_buf ws; // whitespace held back
+    bool (*text)(void *user, const char *text, size_t len);                   // decided text
+    bool (*call)(void *user, size_t index, const serve_tool_call *call);     // the index-th call
+    void *user;
+} serve_tool_reply;
+
+// Feeds a piece of the reply; false if a callback returned false (or out of memory).
+bool serve_tool_reply_feed(serve_tool_reply *r, const char *text, size_t len);
+
+// The end of the reply: the held text, and the whitespace held when no call came after it.
+bool serve_tool_reply_flush(serve_tool_reply *r);
+
+void serve_tool_reply_free(serve_tool_reply *r);
+
 #endif

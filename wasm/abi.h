@@ -66,7 +66,23 @@ typedef struct kw_gen_args {
     int32_t stopped_eog;        // out: ended on an end-of-generation token
     int32_t stopped_string;     // out: ended on a stop string
     int32_t n_eval;             // out (kw_gen_eval): tokens submitted by the step; 0 when done
+    const char *grammar_trigger; // the grammar is lazy: free text until this word (NULL: not lazy)
+    int32_t tool_reply;         // the reply is split into text and tool calls (Module.kiteToolCall gets
+                                // each call): kw_chat_request's tool_reply (0: no split)
 } kw_gen_args;
+
+// kw_chat_request: an OpenAI chat request (JSON text: messages with tool_calls / tool results,
+// tools, tool_choice, parallel_tool_calls) rendered with the model's template as kite serve does
+// (native/chat_request.c), with its tool-call grammar (native/serve_tools.c).
+typedef struct kw_chat_request_args {
+    const kw_model *model;
+    const char *request;  // NUL-terminated JSON text
+    int32_t flags;        // kite_chat_apply_ex's KITE_CHAT_* flags
+    char *prompt;         // out: the prompt (free with kw_free)
+    char *grammar;        // out: the tool calls' GBNF (free with kw_free), or NULL
+    int32_t lazy;         // out: the grammar waits for "<tool_call>" (kw_gen_args.grammar_trigger)
+    int32_t tool_reply;   // out: 0 no tool calls, 1 <tool_call> blocks, 2 the generic JSON reply
+} kw_chat_request_args;
 
 // kw_quantize: a GGUF held in a kw_alloc block, quantized to a llama-quantize type name; the
 // new file streams to JS through Module.kiteSink. kw_quant_args_init fills the defaults.

@@ -34,4 +34,19 @@ char *kw__membuf_take(kw_membuf *b);
 extern const kite_sink kw__js_sink;
 bool kw__js_progress(void *user, const char *what, uint64_t done, uint64_t total);
 
+// *out: the model's chat template (tokenizer.chat_template) as a malloc'd string, or NULL when
+// it has none (llama.cpp's default, chatml, then applies).
+kite_status kw__model_chat_template(const kw_model *h, char **out);
+
+// A run's reply split into text (to text(); false stops) and tool calls (to Module.kiteToolCall),
+// as kite serve answers it (exports_tools.c). mode: kw_gen_args.tool_reply (1: <tool_call>
+// blocks, 2: the generic JSON reply). NULL when out of memory.
+typedef struct kw_tool_reply kw_tool_reply;
+kw_tool_reply *kw__tool_reply_new(int32_t mode, bool (*text)(const char *p, size_t n));
+// Feeds a piece of the reply; false when a callback asked to stop (or out of memory).
+bool kw__tool_reply_feed(kw_tool_reply *t, const char *p, size_t n);
+// The end of the reply: what was held goes out.
+bool kw__tool_reply_flush(kw_tool_reply *t);
+void kw__tool_reply_free(kw_tool_reply *t);
+
 #endif

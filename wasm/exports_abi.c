@@ -66,6 +66,7 @@ static const abi_field gen_fields[] = {
     F(kw_gen_args, n_generated, "f64"),    F(kw_gen_args, prefill_s, "f64"),
     F(kw_gen_args, decode_s, "f64"),       F(kw_gen_args, stopped_eog, "i32"),
     F(kw_gen_args, stopped_string, "i32"), F(kw_gen_args, n_eval, "i32"),
+    F(kw_gen_args, grammar_trigger, P),   F(kw_gen_args, tool_reply, "i32"),
 };
 static const abi_field quant_fields[] = {
     F(kw_quant_args, buf, P),           F(kw_quant_args, len, P),
@@ -81,6 +82,12 @@ static const abi_field quant_fields[] = {
     F(kw_quant_args, n_elements, "f64"),
 };
 
+static const abi_field chat_request_fields[] = {
+    F(kw_chat_request_args, model, P),   F(kw_chat_request_args, request, P),
+    F(kw_chat_request_args, flags, "i32"), F(kw_chat_request_args, prompt, P),
+    F(kw_chat_request_args, grammar, P), F(kw_chat_request_args, lazy, "i32"),
+    F(kw_chat_request_args, tool_reply, "i32"),
+};
 // The message array kw_chat_apply reads (src/chat/kite_chat.h).
 static const abi_field chat_msg_fields[] = {F(kite_chat_msg, role, P), F(kite_chat_msg, content, P)};
 
@@ -153,6 +160,7 @@ EMSCRIPTEN_KEEPALIVE int kw_abi_json(char **out) {
     PUT_STRUCT(&b, kw_tokenize_args, tokenize_fields, false);
     PUT_STRUCT(&b, kw_gen_args, gen_fields, false);
     PUT_STRUCT(&b, kw_quant_args, quant_fields, false);
+    PUT_STRUCT(&b, kw_chat_request_args, chat_request_fields, false);
     PUT_STRUCT(&b, kite_chat_msg, chat_msg_fields, true);
     kw_gen_args g;
     kw_gen_args_init(&g);

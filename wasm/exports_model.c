@@ -145,28 +145,59 @@ EMSCRIPTEN_KEEPALIVE int kw_detokenize(const kw_model *h, const int32_t *ids, in
     }
 }
 
+kite_status kw__model_chat_template(const kw_model *h, char **out) {
+    *out = NULL;
+    kite_str t = {0};
+    if (!kite_gguf_get_str(kite_model_gguf(h->m), "tokenizer.chat_template", &t)) return KITE_OK;
+    char *tmpl = malloc((size_t)t.len + 1);
+    if (!tmpl) return kite_set_error(KITE_ERR_NOMEM, "out of wasm memory");
+    memcpy(tmpl, t.ptr, (size_t)t.len);
+    tmpl[t.len] = 0;
+    *out = tmpl;
+    return KITE_OK;
+}
+
 // Formats messages with the model's chat template (tokenizer.chat_template; llama.cpp's
 // default, chatml, when absent). msgs holds n (role, content) pointer pairs; flags are
 // kite_chat_apply_ex's KITE_CHAT_* (1: add the assistant's opening, 2: with reasoning off).
 EMSCRIPTEN_KEEPALIVE int kw_chat_apply(const kw_model *h, const kite_chat_msg *msgs, int n, int flags, char **out) {
     if (n < 0) return kite_set_error(KITE_ERR_INVALID, "negative message count");
-    kite_str t = {0};
     char *tmpl = NULL;
-    if (kite_gguf_get_str(kite_model_gguf(h->m), "tokenizer.chat_template", &t)) {
-        tmpl = malloc((size_t)t.len + 1);
-        if (!tmpl) return kite_set_error(KITE_ERR_NOMEM, "out of wasm memory");
-        memcpy(tmpl, t.ptr, (size_t)t.len);
-        tmpl[t.len] = 0;
-    }
+    KW_TRY(kw__model_chat_template(h, &tmpl));
     kite_status s = flags < 0 ? kite_set_error(KITE_ERR_INVALID, "negative chat flags")
                               : kite_chat_apply_ex(tmpl, msgs, (size_t)n, (unsigned)flags, out, NULL);
     free(tmpl);
     return s;
 }
 
+static bool to_js(const char *piece, size_t len) { return kw_js_piece(piece, len) == KW_CB_CONTINUE; }
+
+// The running generation's tool-call splitter (kw_gen_args.tool_reply), or NULL: one run at a
+// time per module instance.
+static kw_tool_reply *run_reply;
+
 static bool on_piece(void *user, const char *piece, size_t len) {
     (void)user;
-    return kw_js_piece(piece, len) == KW_CB_CONTINUE;
+    return run_reply ? kw__tool_reply_feed(run_reply, piece, len) : to_js(piece, len);
+}
+
+// Starts the run's splitter when a asks for one.
+static kite_status begin_reply(const kw_gen_args *a) {
+    kw__tool_reply_free(run_reply);
+    run_reply = NULL;
+    if (a->tool_reply == 0) return KITE_OK;
+    if (a->tool_reply != 1 && a->tool_reply != 2) return kite_set_error(KITE_ERR_INVALID, "bad tool_reply %d", a->tool_reply);
+    run_reply = kw__tool_reply_new(a->tool_reply, to_js);
+    return run_reply ? KITE_OK : kite_set_error(KITE_ERR_NOMEM, "out of wasm memory");
+}
+
+// Ends it: after a finished run (s OK) the text it held goes out.
+static kite_status end_reply(kite_status s) {
+    if (run_reply && s == KITE_OK && !kw__tool_reply_flush(run_reply))
+        s = kite_set_error(KITE_ERR_ABORTED, "the reply's consumer stopped it");
+    kw__tool_reply_free(run_reply);
+    run_reply = NULL;
+    return s;
 }
 
 static void on_token(void *user, int32_t id) {
@@ -200,6 +231,10 @@ static kite_status gen_params(const kw_gen_args *a, kite_gen_params *p, char **f
     *from_schema = NULL;
     if (a->json_schema) KW_TRY(kite_json_schema_to_grammar(a->json_schema, strlen(a->json_schema), from_schema));
     p->grammar = *from_schema ? *from_schema : a->grammar;
+    if (a->grammar_trigger) {
+        p->grammar_triggers = &a->grammar_trigger;
+        p->n_grammar_triggers = 1;
+    }
     return KITE_OK;
 }
 
@@ -220,7 +255,8 @@ EMSCRIPTEN_KEEPALIVE int kw_generate(kw_gen_args *a) {
     KW_TRY(gen_params(a, &p, &from_schema));
     kite_gen_stats st = {0};
     p.stats = &st;
-    kite_status s = kite_generate(a->model->c, a->prompt, &p, on_piece, NULL);
+    kite_status s = begin_reply(a);
+    if (s == KITE_OK) s = end_reply(kite_generate(a->model->c, a->prompt, &p, on_piece, NULL));
     free(from_schema);
     put_stats(a, &st);
     return s;
@@ -242,7 +278,9 @@ EMSCRIPTEN_KEEPALIVE int kw_gen_start(kw_gen_args *a) {
     const kite_gen_seq_params sp = {.gen = p, .on_piece = on_piece};
     h->gen_n = 0;
     // the sequence parses the grammar at start: the schema's text can go then
-    kite_status s = kite_gen_seq_start(h->m, a->prompt, kite_ctx_pos(h->c), kite_ctx_n_ctx(h->c), &sp, &h->gen);
+    kite_status s = begin_reply(a);
+    if (s == KITE_OK) s = kite_gen_seq_start(h->m, a->prompt, kite_ctx_pos(h->c), kite_ctx_n_ctx(h->c), &sp, &h->gen);
+    if (s != KITE_OK) end_reply(s);
     free(from_schema);
     return s;
 }
@@ -272,10 +310,12 @@ EMSCRIPTEN_KEEPALIVE int kw_gen_step(kw_gen_args *a) {
     return kite_gen_seq_step(h->gen, n, h->gen_logits);
 }
 
-// Ends the stepped run: a's out fields get its statistics; the sequence is freed.
+// Ends the stepped run: a's out fields get its statistics; the sequence is freed. A tool-call
+// splitter's held text goes out when the run is done (a stop or the end, not an error).
 EMSCRIPTEN_KEEPALIVE void kw_gen_finish(kw_gen_args *a) {
     kw_model *h = a->model;
     if (!h->gen) return;
+    end_reply(kite_gen_seq_done(h->gen) ? KITE_OK : KITE_ERR_ABORTED);
     const kite_gen_stats st = kite_gen_seq_stats(h->gen);
     put_stats(a, &st);
     kite_gen_seq_free(h->gen);

@@ -146,15 +146,19 @@ class Model {
   }
 
   chat(messages, opts = {}) {
-    if (!Array.isArray(messages) || messages.some((m) => typeof m?.role !== 'string' || typeof m?.content !== 'string'))
-      throw new KiteError('kite: chat(messages) needs [{ role, content }, ...] with string fields', 'invalid input');
-    messages.forEach((m, i) => {
-      checkText('chat', `messages[${i}].role`, m.role);
-      checkText('chat', `messages[${i}].content`, m.content);
-    });
     checkOptions('chat', opts, CHAT_OPTIONS);
     checkGrammar('chat', opts);
-    return this.#stream('chat', { messages, opts: { ...genOpts(opts), addAssistant: opts.addAssistant, thinking: opts.thinking } }, opts);
+    const request = toolRequest(messages, opts);
+    if (!request && (!Array.isArray(messages) || messages.some((m) => typeof m?.role !== 'string' || typeof m?.content !== 'string')))
+      throw new KiteError('kite: chat(messages) needs [{ role, content }, ...] with string fields', 'invalid input');
+    if (!request) {
+      messages.forEach((m, i) => {
+        checkText('chat', `messages[${i}].role`, m.role);
+        checkText('chat', `messages[${i}].content`, m.content);
+      });
+    }
+    const o = { ...genOpts(opts), addAssistant: opts.addAssistant, thinking: opts.thinking };
+    return this.#stream('chat', request ? { request, opts: o } : { messages, opts: o }, opts);
   }
 
   // An async iterable of text pieces; .result resolves to the run's stats afterwards.
@@ -230,9 +234,46 @@ class Model {
 // The options the worker needs (checked by checkOptions already); undefined ones take the
 // core's defaults there.
 // grammar and jsonSchema each constrain the output: one at a time.
+// Tools with a call (toolChoice other than 'none') constrain it too: not with either.
 function checkGrammar(where, o) {
   if (o.grammar !== undefined && o.jsonSchema !== undefined)
     throw new KiteError(`kite: ${where}: give option grammar or jsonSchema, not both`, 'invalid input');
+  if (o.tools?.length > 0 && o.toolChoice !== 'none' && (o.grammar !== undefined || o.jsonSchema !== undefined))
+    throw new KiteError(`kite: ${where}: give option tools or ${o.grammar !== undefined ? 'grammar' : 'jsonSchema'}, not both (or toolChoice 'none')`, 'invalid input');
+}
+
+// A chat with tools, or tool calls / tool results in its messages, goes to the worker as the
+// OpenAI request body (JSON text) that kite serve's code reads (wasm/exports_tools.c); else null.
+// Messages: { role, content } plus, for an assistant, toolCalls (or tool_calls) [{ id?, type?,
+// function: { name, arguments } }], for a tool, toolCallId (or tool_call_id) and name.
+function toolRequest(messages, o) {
+  const has = (m, a, b) => m?.[a] !== undefined || m?.[b] !== undefined;
+  const tooly = o.tools !== undefined || o.toolChoice !== undefined || o.parallelToolCalls !== undefined ||
+    (Array.isArray(messages) && messages.some((m) => m?.role === 'tool' || has(m, 'toolCalls', 'tool_calls')));
+  if (!tooly) return null;
+  if (!Array.isArray(messages) || messages.some((m) => !m || typeof m !== 'object'))
+    throw new KiteError('kite: chat(messages) needs [{ role, content }, ...]', 'invalid input');
+  const wire = messages.map((m, i) => {
+    checkText('chat', `messages[${i}].role`, m.role);
+    const calls = m.toolCalls ?? m.tool_calls;
+    if (calls !== undefined && calls !== null && m.role !== 'assistant')
+      throw new KiteError(`kite: chat: messages[${i}].toolCalls is for an assistant message (role is ${JSON.stringify(m.role)})`, 'invalid input');
+    // content: a string (null or absent only beside an assistant's calls)
+    if (!(typeof m.content === 'string' || (calls && (m.content === null || m.content === undefined))))
+      throw new KiteError(`kite: chat: messages[${i}].content must be a string`, 'invalid input');
+    if (typeof m.content === 'string') checkText('chat', `messages[${i}].content`, m.content);
+    const w = { role: m.role, content: m.content ?? null };
+    if (calls !== undefined && calls !== null) w.tool_calls = calls;
+    const callId = m.toolCallId ?? m.tool_call_id;
+    if (callId !== undefined) w.tool_call_id = callId;
+    if (m.name !== undefined) w.name = m.name;
+    return w;
+  });
+  const body = { messages: wire };
+  if (o.tools !== undefined) body.tools = o.tools;
+  if (o.toolChoice !== undefined) body.tool_choice = o.toolChoice;
+  if (o.parallelToolCalls !== undefined) body.parallel_tool_calls = o.parallelToolCalls;
+  return JSON.stringify(body);
 }
 
 function genOpts(o) {

@@ -113,7 +113,23 @@ export const GENERATE_OPTIONS = {
 
 // chat's thinking adds 'off': the reply opens with the template's reasoning turned off (Qwen3's
 // enable_thinking false: an empty <think></think> block), as llama.cpp's --reasoning off.
-export const CHAT_OPTIONS = { ...GENERATE_OPTIONS, addAssistant: bool, thinking: oneOf('show', 'hide', 'off') };
+// Tool calling, as OpenAI's chat.completions (kite serve's): the tools' shape here, the rest
+// (a parameters schema the grammar converter refuses, a repeated name) when the chat starts.
+const plainObject = (v) => !!v && typeof v === 'object' && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
+const tool = (t) => plainObject(t) && t.type === 'function' && plainObject(t.function) &&
+  typeof t.function.name === 'string' && t.function.name.length > 0 && !t.function.name.includes('\0') &&
+  (t.function.parameters === undefined || (plainObject(t.function.parameters) && jsonSchema(t.function.parameters) === null)) &&
+  (t.function.description === undefined || (typeof t.function.description === 'string' && !t.function.description.includes('\0')));
+const tools = (v) => (Array.isArray(v) && v.every(tool) ? null
+  : "an array of { type: 'function', function: { name, description?, parameters? } } (parameters: a JSON schema object)");
+const toolChoice = (v) => (v === 'auto' || v === 'none' || v === 'required' ||
+  (plainObject(v) && v.type === 'function' && plainObject(v.function) && typeof v.function.name === 'string' && v.function.name.length > 0)
+  ? null : "'auto', 'none', 'required' or { type: 'function', function: { name } }");
+
+export const CHAT_OPTIONS = {
+  ...GENERATE_OPTIONS, addAssistant: bool, thinking: oneOf('show', 'hide', 'off'),
+  tools, toolChoice, parallelToolCalls: bool,
+};
 
 export const TOKENIZE_OPTIONS = { addSpecial: bool, parseSpecial: bool };
 

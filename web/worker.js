@@ -131,6 +131,10 @@ async function loadBuild(name, flavor, threads) {
   M.kiteProgress = (what, done, total) => onProgress(what, done, total);
   M.kitePiece = (p, n) => onPiece(p, n);
   M.kiteToken = (id) => { current?.tokens?.push(id); };
+  M.kiteToolCall = (index, name, args) => {
+    current?.toolCalls?.push({ name: M.UTF8ToString(name), arguments: M.UTF8ToString(args) });
+    return aborted() ? abi.callback.stop : abi.callback.continue;
+  };
 }
 
 // A memory64 build's kw_* exports take and return i64 pointers and sizes as BigInt: wrap each
@@ -547,7 +551,8 @@ const ops = {
     return runGenerate(prompt, opts);
   },
 
-  chat({ messages, opts }) {
+  chat({ messages, opts, request }) {
+    if (request) return chatRequest(request, opts);
     const n = messages.length;
     const ptrs = [];
     const msg = abi.structs.kite_chat_msg;
@@ -635,7 +640,48 @@ const ops = {
   },
 };
 
-async function runGenerate(prompt, o) {
+// A chat with tools (or tool calls and results in its messages): request is the OpenAI request
+// body as JSON text (messages, tools, tool_choice, parallel_tool_calls). The prompt, the call
+// grammar and the reply's split into text and calls are kite serve's (wasm/exports_tools.c);
+// the result gets toolCalls, and stoppedBy 'tool_calls' when the reply called a tool.
+async function chatRequest(request, opts) {
+  const a = struct('kw_chat_request_args');
+  const r = cstr(request);
+  let prompt = null;
+  let grammar = null;
+  let lazy = 0;
+  let toolReply = 0;
+  try {
+    a.set({ model, request: r, flags: (opts.addAssistant === false ? 0 : 1) | (opts.thinking === 'off' ? 2 : 0) });
+    const st = M._kw_chat_request(a.ptr);
+    if (st !== abi.status.KITE_OK) {
+      // the C message names the request's member in the OpenAI form: name the package's option
+      const why = M.UTF8ToString(M._kw_last_error())
+        .replace(/'tool_choice/g, "'toolChoice").replace(/'parallel_tool_calls'/g, "'parallelToolCalls'");
+      const opt = /^'?tools\b|'tools'/.test(why) ? 'option tools: ' : '';
+      throw new CError(`kite: chat: ${opt}${why}`, abi.statusNames[st] ?? `status ${st}`);
+    }
+    prompt = takeString(a.get('prompt'));
+    const g = a.get('grammar');
+    if (g) grammar = takeString(g);
+    lazy = a.get('lazy');
+    toolReply = a.get('tool_reply');
+  } finally {
+    a.free();
+    M._kw_free(r);
+  }
+  const calls = [];
+  current.toolCalls = calls;
+  // As kite serve's chat: special-token text in the template becomes tokens.
+  const res = await runGenerate(prompt, {
+    ...opts, parseSpecial: true, ...(grammar !== null ? { grammar, jsonSchema: undefined } : {}),
+  }, { trigger: lazy ? '<tool_call>' : null, toolReply });
+  const id = `call_${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+  const toolCalls = calls.map((c, i) => ({ id: `${id}_${i}`, type: 'function', function: { name: c.name, arguments: c.arguments } }));
+  return { ...res, toolCalls, ...(toolCalls.length && ['eog', 'stop'].includes(res.stoppedBy) ? { stoppedBy: 'tool_calls' } : {}) };
+}
+
+async function runGenerate(prompt, o, { trigger = null, toolReply = 0 } = {}) {
   if (gpuDead) throw new CError(gpuDead, 'device lost');
   const p = cstr(prompt);
   const stops = (o.stop || []).map(String);
@@ -643,6 +689,7 @@ async function runGenerate(prompt, o) {
   const arr = addr(M._kw_alloc(abi.pointerSize * Math.max(1, sp.length)));
   const g = o.grammar !== undefined ? cstr(o.grammar) : 0;
   const js = o.jsonSchema !== undefined ? cstr(typeof o.jsonSchema === 'string' ? o.jsonSchema : JSON.stringify(o.jsonSchema)) : 0;
+  const tr = trigger !== null ? cstr(trigger) : 0;
   const a = struct('kw_gen_args');
   try {
     sp.forEach((s, i) => setPtr(arr + abi.pointerSize * i, s));
@@ -655,7 +702,7 @@ async function runGenerate(prompt, o) {
       n_predict: o.maxTokens, temp: o.temperature, top_k: o.topK, top_p: o.topP, min_p: o.minP,
       repeat_penalty: o.repeatPenalty, repeat_last_n: o.repeatLastN, seed: o.seed,
       no_bos: o.noBos ? 1 : 0, keep_context: o.keepContext ? 1 : 0, parse_special: o.parseSpecial ? 1 : 0,
-      grammar: g, json_schema: js,
+      grammar: g, json_schema: js, grammar_trigger: tr, tool_reply: toolReply,
     });
     const st = device === 'webgpu' ? await generateSteps(a) : M._kw_generate(a.ptr);
     const tail = current.decoder.decode();
@@ -675,6 +722,7 @@ async function runGenerate(prompt, o) {
     M._kw_free(arr);
     if (g) M._kw_free(g);
     if (js) M._kw_free(js);
+    if (tr) M._kw_free(tr);
   }
 }
 

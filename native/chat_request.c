@@ -1,0 +1,229 @@
+// chat_request.c - an OpenAI chat request rendered into its prompt (chat_request.h).
+#include "chat_request.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kite.h"
+#include "serve_tools.h"
+
+bool chat_request_plain_string(const json_value *v, const char *what, char *err, size_t es) {
+    if (v->type != JSON_STRING) {
+        snprintf(err, es, "%s must be a string, not %s", what, json_type_name(v->type));
+        return false;
+    }
+    if (memchr(v->str, 0, v->len)) {
+        snprintf(err, es, "%s contains a NUL character", what);
+        return false;
+    }
+    return true;
+}
+
+bool chat_request_is_unset(const json_value *v) {
+    if (!v) return true;
+    switch (v->type) {
+    case JSON_NULL: return true;
+    case JSON_BOOL: return !v->boolean;
+    case JSON_NUMBER: return v->number == 0;
+    case JSON_STRING:
+    case JSON_ARRAY:
+    case JSON_OBJECT: return v->len == 0;
+    }
+    return false;
+}
+
+// The text of a chat message's content: a string, null, or an array of {"type":"text"} parts.
+static char *message_text(const json_value *c, size_t i, char *err, size_t es) {
+    char what[64];
+    snprintf(what, sizeof what, "messages[%zu].content", i);
+    if (!c || c->type == JSON_NULL) return strdup("");
+    if (c->type == JSON_STRING) return chat_request_plain_string(c, what, err, es) ? strdup(c->str) : NULL;
+    if (c->type != JSON_ARRAY) {
+        snprintf(err, es, "%s must be a string or an array of text parts, not %s", what, json_type_name(c->type));
+        return NULL;
+    }
+    size_t total = 1;
+    for (const json_value *part = c->child; part; part = part->next) {
+        const json_value *type = json_get(part, "type"), *text = json_get(part, "text");
+        if (!type || type->type != JSON_STRING || strcmp(type->str, "text") != 0 || !text ||
+            !chat_request_plain_string(text, what, err, es)) {
+            if (!err[0]) snprintf(err, es, "%s: only {\"type\": \"text\", \"text\": ...} parts are supported", what);
+            return NULL;
+        }
+        total += text->len;
+    }
+    char *out = malloc(total), *o = out;
+    if (!out) return NULL;
+    for (const json_value *part = c->child; part; part = part->next) {
+        const json_value *text = json_get(part, "text");
+        memcpy(o, text->str, text->len);
+        o += text->len;
+    }
+    *o = 0;
+    return out;
+}
+
+// An assistant message's tool_calls[]: each {"type": "function", "function": {"name",
+// "arguments" (JSON text or an object)}}, its arguments put in tojson form as llama.cpp hands
+// them to the template.
+static bool message_calls(const json_value *tc, size_t i, kite_chat_turn *m, char *err, size_t es) {
+    if (tc->type != JSON_ARRAY) {
+        snprintf(err, es, "messages[%zu].tool_calls must be an array, not %s", i, json_type_name(tc->type));
+        return false;
+    }
+    kite_chat_tool_call *calls = calloc(tc->len ? tc->len : 1, sizeof *calls);
+    if (!calls) return false;
+    m->calls = calls;
+    size_t k = 0;
+    for (const json_value *c = tc->child; c; c = c->next, k++) {
+        const json_value *fn = json_get(c, "function");
+        const json_value *name = fn ? json_get(fn, "name") : NULL, *args = fn ? json_get(fn, "arguments") : NULL;
+        if (c->type != JSON_OBJECT || !fn || fn->type != JSON_OBJECT) {
+            snprintf(err, es, "messages[%zu].tool_calls[%zu].function must be an object", i, k);
+            return false;
+        }
+        if (!name || !chat_request_plain_string(name, "a tool call's function.name", err, es)) {
+            if (!err[0]) snprintf(err, es, "messages[%zu].tool_calls[%zu].function.name is missing", i, k);
+            return false;
+        }
+        json_doc *parsed = NULL;
+        const json_value *av = args;
+        if (args && args->type == JSON_STRING) {
+            char why[160];
+            if (!(parsed = json_parse(args->str, args->len, why, sizeof why))) {
+                snprintf(err, es, "messages[%zu].tool_calls[%zu].function.arguments is not JSON: %s", i, k, why);
+                return false;
+            }
+            av = json_root(parsed);
+        }
+        if (!av || av->type == JSON_NULL) {
+            snprintf(err, es, "messages[%zu].tool_calls[%zu].function.arguments is missing", i, k);
+            json_free(parsed);
+            return false;
+        }
+        kite_buf a = {0};
+        serve_tojson(&a, av);
+        json_free(parsed);
+        calls[k].name = strdup(name->str);
+        calls[k].arguments = a.nomem ? NULL : a.ptr ? a.ptr : strdup("");
+        m->n_calls = k + 1;
+        if (!calls[k].name || !calls[k].arguments) return false;
+    }
+    return true;
+}
+
+static void free_turns(kite_chat_turn *m, size_t n) {
+    for (size_t k = 0; k < n; k++) {
+        free((char *)m[k].content);
+        for (size_t c = 0; c < m[k].n_calls; c++) {
+            free((char *)m[k].calls[c].name);
+            free((char *)m[k].calls[c].arguments);
+        }
+        free((void *)m[k].calls);
+    }
+    free(m);
+}
+
+bool chat_request_prompt(const char *chat_tmpl, const json_value *b, unsigned flags, char **prompt, char *err, size_t es) {
+    const json_value *msgs = json_get(b, "messages");
+    if (!msgs || msgs->type != JSON_ARRAY || msgs->len == 0) {
+        snprintf(err, es, "'messages' must be a non-empty array");
+        return false;
+    }
+    serve_tools tools;
+    if (!serve_tools_parse(b, &tools, err, es)) {
+        serve_tools_free(&tools);
+        return false;
+    }
+    kite_chat_turn *m = calloc(msgs->len, sizeof *m);
+    if (!m) {
+        serve_tools_free(&tools);
+        snprintf(err, es, "out of memory");
+        return false;
+    }
+    const kite_chat_tools style = kite_chat_tools_of(chat_tmpl);
+    bool ok = true, tool_turns = false, has_calls = false;
+    // a template without a tool format: llama.cpp's generic format, tools and calls as JSON text
+    bool generic = style == KITE_CHAT_TOOLS_NONE && tools.n > 0;
+    for (const json_value *x = msgs->child; x && !generic; x = x->next)
+        generic = style == KITE_CHAT_TOOLS_NONE && !chat_request_is_unset(json_get(x, "tool_calls"));
+    size_t i = 0;
+    for (const json_value *x = msgs->child; x && ok; x = x->next, i++) {
+        const json_value *role = json_get(x, "role"), *tc = json_get(x, "tool_calls");
+        char what[48];
+        snprintf(what, sizeof what, "messages[%zu].role", i);
+        if (x->type != JSON_OBJECT) {
+            snprintf(err, es, "messages[%zu] must be an object", i);
+            ok = false;
+        } else if (!role) {
+            snprintf(err, es, "%s is missing", what);
+            ok = false;
+        } else if (!chat_request_plain_string(role, what, err, es)) {
+            ok = false;
+        } else {
+            m[i].role = role->str;
+            m[i].content = message_text(json_get(x, "content"), i, err, es);
+            if (!m[i].content) ok = false;
+            else if (!chat_request_is_unset(tc)) ok = message_calls(tc, i, &m[i], err, es);
+            if (ok && generic && (m[i].n_calls > 0 || !strcmp(role->str, "tool"))) {
+                char *c = m[i].n_calls > 0 ? serve_tools_generic_calls(tc, m[i].content)
+                                           : serve_tools_generic_result(x, m[i].content);
+                free((char *)m[i].content);
+                m[i].content = c;
+                if (!strcmp(role->str, "tool")) m[i].role = "user";
+                ok = c != NULL;
+            }
+            if (!ok && !err[0]) snprintf(err, es, "out of memory");
+            has_calls |= m[i].n_calls > 0;
+            tool_turns |= m[i].n_calls > 0 || !strcmp(role->str, "tool");
+        }
+    }
+    size_t len;
+    if (!ok) {
+    } else if (style != KITE_CHAT_TOOLS_NONE && (tools.n > 0 || has_calls || tool_turns)) {
+        // tools, calls and their results as the template's own tool format renders them
+        if (kite_chat_apply_tools(chat_tmpl, m, msgs->len, (const char *const *)tools.json, tools.n, flags,
+                                         prompt, &len) != KITE_OK) {
+            snprintf(err, es, "chat template: %s", kite_last_error());
+            ok = false;
+        }
+    } else {
+        // the generic format's system text joins a leading system message, or leads on its own
+        char *sys = generic ? serve_tools_generic_system(&tools) : NULL, *joined = NULL;
+        const bool sys_nomem = generic && !sys;
+        if (sys && !*sys) { // calls in the conversation but no tools now: no system text
+            free(sys);
+            sys = NULL;
+        }
+        const bool lead = msgs->len > 0 && m[0].role && !strcmp(m[0].role, "system");
+        const size_t n_plain = msgs->len + (sys && !lead);
+        kite_chat_msg *plain = calloc(n_plain, sizeof *plain);
+        for (size_t k = 0; plain && k < msgs->len; k++) plain[n_plain - msgs->len + k] = (kite_chat_msg){m[k].role, m[k].content};
+        if (plain && sys && lead) {
+            size_t a = strlen(m[0].content), c = strlen(sys);
+            if ((joined = malloc(a + 2 + c + 1))) {
+                memcpy(joined, m[0].content, a);
+                memcpy(joined + a, "\n\n", 2);
+                memcpy(joined + a + 2, sys, c + 1);
+                plain[0].content = joined;
+            }
+        } else if (plain && sys) {
+            plain[0] = (kite_chat_msg){"system", sys};
+        }
+        if (!plain || sys_nomem || (sys && lead && !joined)) {
+            snprintf(err, es, "out of memory");
+            ok = false;
+        } else if (kite_chat_apply_ex(chat_tmpl, plain, n_plain, flags, prompt, &len) != KITE_OK) {
+            snprintf(err, es, "chat template: %s", kite_last_error());
+            ok = false;
+        }
+        free(plain);
+        free(sys);
+        free(joined);
+    }
+    free_turns(m, msgs->len);
+    serve_tools_free(&tools);
+    return ok;
+}
+

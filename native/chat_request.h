@@ -1,0 +1,29 @@
+// chat_request.h - an OpenAI chat request (messages with text parts, assistant tool_calls and
+// tool results; tools) rendered into its prompt by a model's chat template. Shared by kite
+// serve's /v1/chat/completions and the npm package's chat (wasm/exports_tools.c), so both build
+// the same prompt from the same request.
+#ifndef KITE_NATIVE_CHAT_REQUEST_H
+#define KITE_NATIVE_CHAT_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "json.h"
+
+// The prompt of chat request body ("messages", "tools"; "tool_choice" and "parallel_tool_calls"
+// are checked) with template chat_tmpl (a Jinja source or built-in name; NULL: chatml) and
+// kite_chat_apply_ex's flags. A template with a tool format (Qwen2.5 / Qwen3) renders tools,
+// calls and results as its Jinja source does; any other gets llama.cpp's generic JSON format.
+// *prompt is malloc'd. false with a message naming the member (messages[2].tool_calls[0]...)
+// when the request is malformed, or the template's error.
+bool chat_request_prompt(const char *chat_tmpl, const json_value *body, unsigned flags, char **prompt, char *err,
+                         size_t es);
+
+// v is a string without NUL bytes (a C string can carry it); else false with a message naming
+// it as what.
+bool chat_request_plain_string(const json_value *v, const char *what, char *err, size_t es);
+
+// A member that asks for nothing: absent, null, false, 0, "" or an empty array / object.
+bool chat_request_is_unset(const json_value *v);
+
+#endif

@@ -1,0 +1,199 @@
+// wasm_tools.test.mjs - tool calling in the package's chat (the st build): qwen3.gguf with Qwen3's
+// template as its own tokenizer.chat_template answers the same requests as `kite serve` on that
+// file (OpenAI's body, the package's options): the same prompt (its token count), the same greedy
+// reply text, the same calls and finish reason; a required call is valid under the tool's schema;
+// a conversation with earlier calls (toolCalls / tool_calls) and tool results; bad tools and
+// toolChoice values are KiteErrors naming the option.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { kiteBin, modelsDir, requireModels, requireDist } from './wasm_helpers.mjs';
+import { QWEN3_TEMPLATE } from './qwen3_template.mjs';
+import { ggufAppend } from './gguf_append.mjs';
+
+const T = 60000; // ms: the bound of any single request
+
+const WEATHER = {
+  type: 'function',
+  function: {
+    name: 'get_weather',
+    description: 'Get the weather',
+    parameters: {
+      type: 'object',
+      properties: {
+        city: { type: 'string', description: 'the city', maxLength: 12 },
+        unit: { type: 'string', enum: ['celsius', 'fahrenheit'] },
+        days: { type: 'integer', minimum: 1, maximum: 7 },
+      },
+      required: ['city', 'unit'],
+    },
+  },
+};
+const TIME = {
+  type: 'function',
+  function: { name: 'get_time', description: 'The time in a zone', parameters: { type: 'object', properties: { zone: { type: 'string', maxLength: 16 } }, required: ['zone'] } },
+};
+
+let dir, file, server, model;
+
+function startServer(path) {
+  const proc = spawn(kiteBin(), ['serve', '-m', path, '--host', '127.0.0.1', '--port', '0', '-c', '2048', '-np', '1'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  proc.stderr.on('data', (d) => (err += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`kite serve did not start in 30 s: ${err}`));
+    }, 30000);
+    let out = '';
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ proc, base: m[1] });
+      }
+    });
+    proc.on('close', (code) => reject(new Error(`kite serve exited (${code}): ${err}`)));
+  });
+}
+
+before(async () => {
+  requireModels();
+  requireDist(['st']);
+  dir = mkdtempSync(join(tmpdir(), 'kite-tools-'));
+  // qwen3.gguf with Qwen3's template as its own: the package and the server both read it there
+  file = join(dir, 'qwen3-template.gguf');
+  writeFileSync(file, ggufAppend(readFileSync(join(modelsDir(), 'arch', 'qwen3.gguf')), [['tokenizer.chat_template', 'str', QWEN3_TEMPLATE]], []));
+  server = await startServer(file);
+  const { loadModel } = await import('../../web/index.js');
+  model = await loadModel(file, { flavor: 'st', nCtx: 2048 });
+});
+
+after(async () => {
+  await model?.dispose();
+  if (server && server.proc.exitCode === null) server.proc.kill('SIGTERM');
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+// kite serve's answer to an OpenAI chat body.
+async function serve(body) {
+  const r = await fetch(server.base + '/v1/chat/completions', { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(T) });
+  const j = await r.json();
+  assert.equal(r.status, 200, JSON.stringify(j));
+  return j;
+}
+
+// The package's answer: the streamed text and the result.
+async function npm(messages, opts) {
+  const g = model.chat(messages, opts);
+  const text = await g.text();
+  return { text, result: await g.result };
+}
+
+// The package's answer equals the server's: prompt and reply token counts, text, calls, finish.
+function assertSame(mine, theirs) {
+  const choice = theirs.choices[0];
+  assert.equal(mine.result.nPrompt, theirs.usage.prompt_tokens, 'the same prompt (token count)');
+  assert.equal(mine.result.nGenerated, theirs.usage.completion_tokens, 'as many tokens');
+  assert.equal(mine.text, choice.message.content ?? '', 'the same text');
+  const calls = choice.message.tool_calls ?? [];
+  assert.deepEqual(mine.result.toolCalls.map((c) => ({ type: c.type, function: c.function })),
+    calls.map((c) => ({ type: c.type, function: c.function })), 'the same calls');
+  const finish = { eog: 'stop', stop: 'stop', length: 'length', tool_calls: 'tool_calls' }[mine.result.stoppedBy];
+  assert.equal(finish, choice.finish_reason);
+  const ids = mine.result.toolCalls.map((c) => c.id);
+  assert.equal(new Set(ids).size, ids.length, 'distinct ids');
+  for (const id of ids) assert.match(id, /^call_\w+$/);
+}
+
+function assertWeatherArgs(text) {
+  const a = JSON.parse(text);
+  assert.equal(typeof a, 'object');
+  assert.equal(typeof a.city, 'string');
+  assert.ok([...a.city].length <= 12, a.city);
+  assert.ok(['celsius', 'fahrenheit'].includes(a.unit), a.unit);
+  if ('days' in a) assert.ok(Number.isInteger(a.days) && a.days >= 1 && a.days <= 7, String(a.days));
+}
+
+test("toolChoice 'required': a valid call, the text and call kite serve answers", async () => {
+  const messages = [{ role: 'user', content: 'Weather in Paris?' }];
+  const mine = await npm(messages, { tools: [WEATHER], toolChoice: 'required', temperature: 0, maxTokens: 120 });
+  assert.equal(mine.result.stoppedBy, 'tool_calls');
+  assert.equal(mine.text, '', 'the call is taken out of the text');
+  assert.equal(mine.result.toolCalls.length, 1);
+  const call = mine.result.toolCalls[0];
+  assert.equal(call.type, 'function');
+  assert.equal(call.function.name, 'get_weather');
+  assertWeatherArgs(call.function.arguments);
+  assertSame(mine, await serve({ messages, tools: [WEATHER], tool_choice: 'required', temperature: 0, max_tokens: 120 }));
+});
+
+test('a named function, and several calls with parallelToolCalls, as kite serve', async () => {
+  const messages = [{ role: 'user', content: 'Weather in Paris?' }];
+  const named = { type: 'function', function: { name: 'get_time' } };
+  const mine = await npm(messages, { tools: [WEATHER, TIME], toolChoice: named, temperature: 0, maxTokens: 80 });
+  assert.deepEqual(mine.result.toolCalls.map((c) => c.function.name), ['get_time']);
+  assertSame(mine, await serve({ messages, tools: [WEATHER, TIME], tool_choice: named, temperature: 0, max_tokens: 80 }));
+  const par = await npm(messages, { tools: [WEATHER, TIME], toolChoice: 'required', parallelToolCalls: true, temperature: 0, maxTokens: 200 });
+  assertSame(par, await serve({ messages, tools: [WEATHER, TIME], tool_choice: 'required', parallel_tool_calls: true, temperature: 0, max_tokens: 200 }));
+});
+
+test("a conversation with earlier calls and tool results ('auto', then 'none'), as kite serve", async () => {
+  const call = (id, name, args) => ({ id, type: 'function', function: { name, arguments: JSON.stringify(args) } });
+  const wire = [
+    { role: 'system', content: 'Be brief.' },
+    { role: 'user', content: 'Weather in Paris, and the time in Tokyo? é' },
+    { role: 'assistant', content: '', tool_calls: [call('c1', 'get_weather', { city: 'Paris', unit: 'celsius' }), call('c2', 'get_time', { zone: 'Asia/Tokyo' })] },
+    { role: 'tool', tool_call_id: 'c1', content: '{"temp": 20.5}' },
+    { role: 'tool', tool_call_id: 'c2', content: '09:00' },
+  ];
+  // the package's spelling (toolCalls, toolCallId) and OpenAI's give the same run
+  const camel = wire.map(({ tool_calls, tool_call_id, ...m }) => ({ ...m, ...(tool_calls ? { toolCalls: tool_calls } : {}), ...(tool_call_id ? { toolCallId: tool_call_id } : {}) }));
+  for (const choice of ['auto', 'none']) {
+    const theirs = await serve({ messages: wire, tools: [WEATHER, TIME], tool_choice: choice, temperature: 0, max_tokens: 24 });
+    const mine = await npm(camel, { tools: [WEATHER, TIME], toolChoice: choice, temperature: 0, maxTokens: 24 });
+    assertSame(mine, theirs);
+    assertSame(await npm(wire, { tools: [WEATHER, TIME], toolChoice: choice, temperature: 0, maxTokens: 24 }), theirs);
+  }
+  // no tools now: the earlier calls still render in the template's tool format
+  const theirs = await serve({ messages: wire, temperature: 0, max_tokens: 16 });
+  const mine = await npm(camel, { temperature: 0, maxTokens: 16 });
+  assertSame(mine, theirs);
+  assert.deepEqual(mine.result.toolCalls, []);
+});
+
+test('bad tools, toolChoice and parallelToolCalls values are KiteErrors naming the option', async () => {
+  const msgs = [{ role: 'user', content: 'x' }];
+  const bad = (opts, re) => assert.throws(() => model.chat(msgs, opts), (e) => e.name === 'KiteError' && e.status === 'invalid input' && re.test(e.message), JSON.stringify(opts));
+  bad({ tools: {} }, /option tools must be an array/);
+  bad({ tools: [{}] }, /option tools must be/);
+  bad({ tools: [{ type: 'function', function: { description: 'no name' } }] }, /option tools must be/);
+  bad({ tools: [{ type: 'function', function: { name: 'f', parameters: 'object' } }] }, /option tools must be/);
+  bad({ tools: [WEATHER], toolChoice: 'maybe' }, /option toolChoice must be 'auto', 'none', 'required' or/);
+  bad({ tools: [WEATHER], toolChoice: { type: 'function' } }, /option toolChoice must be/);
+  bad({ tools: [WEATHER], parallelToolCalls: 'yes' }, /option parallelToolCalls must be true or false/);
+  bad({ tools: [WEATHER], grammar: 'root ::= "x"' }, /option tools or grammar, not both/);
+  bad({ tools: [WEATHER], jsonSchema: { type: 'object' } }, /option tools or jsonSchema, not both/);
+  assert.throws(() => model.chat([{ role: 'user', content: 'x', toolCalls: [] }], {}), /messages\[0\]\.toolCalls is for an assistant message/);
+  // what only the C side knows (kite serve's checks) rejects the run, naming the option too
+  const late = async (opts, re) => {
+    const g = model.chat(msgs, { maxTokens: 1, ...opts });
+    await assert.rejects(g.text(), (e) => e.name === 'KiteError' && e.status === 'invalid input' && re.test(e.message));
+    await assert.rejects(g.result);
+  };
+  await late({ tools: [WEATHER], toolChoice: { type: 'function', function: { name: 'nope' } } }, /^kite: chat: 'toolChoice\.function\.name' 'nope' is not one of the tools/);
+  await late({ toolChoice: 'required' }, /'toolChoice' asks for a tool call but 'tools' gives none/);
+  await late({ tools: [WEATHER, WEATHER] }, /^kite: chat: option tools: tools\[1\]\.function\.name 'get_weather' repeats tools\[0\]'s/);
+  const badCall = [{ role: 'user', content: 'x' }, { role: 'assistant', content: null, toolCalls: [{ type: 'function', function: { name: 'f', arguments: '{oops' } }] }];
+  const g = model.chat(badCall, { maxTokens: 1 });
+  await assert.rejects(g.text(), /messages\[1\]\.tool_calls\[0\]\.function\.arguments is not JSON/);
+  // the model still answers after the refusals
+  const ok = await npm(msgs, { tools: [WEATHER], toolChoice: 'required', temperature: 0, maxTokens: 120 });
+  assert.equal(ok.result.toolCalls.length, 1);
+});
