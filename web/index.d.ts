@@ -190,8 +190,46 @@ export interface GenerateOptions {
 }
 
 export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant' | string;
-  content: string;
+  role: 'system' | 'user' | 'assistant' | 'tool' | string;
+  /** The text; null (or absent) only beside an assistant's toolCalls. */
+  content: string | null;
+  /** An assistant's calls (a previous reply's result.toolCalls); arguments as JSON text or an object. */
+  toolCalls?: ToolCallIn[];
+  /** OpenAI's spelling of toolCalls. */
+  tool_calls?: ToolCallIn[];
+  /** A tool message: the id of the call it answers (templates may ignore it). */
+  toolCallId?: string;
+  /** OpenAI's spelling of toolCallId. */
+  tool_call_id?: string;
+  /** A tool message: the tool's name (the generic format shows it). */
+  name?: string;
+}
+
+/** A function the model may call (OpenAI's chat.completions tool). */
+export interface Tool {
+  type: 'function';
+  function: {
+    name: string;
+    description?: string;
+    /** A JSON schema (an object) the call's arguments must match. */
+    parameters?: Record<string, unknown>;
+  };
+}
+
+/** A call the model made. */
+export interface ToolCall {
+  /** Unique within the package's answers (kite serve names its own differently). */
+  id: string;
+  type: 'function';
+  /** arguments: compact JSON text matching the tool's parameters. */
+  function: { name: string; arguments: string };
+}
+
+/** A call in a message: as ToolCall, id and type optional, arguments JSON text or an object. */
+export interface ToolCallIn {
+  id?: string;
+  type?: 'function';
+  function: { name: string; arguments: string | Record<string, unknown> };
 }
 
 export interface ChatOptions extends Omit<GenerateOptions, 'thinking'> {
@@ -202,6 +240,16 @@ export interface ChatOptions extends Omit<GenerateOptions, 'thinking'> {
    *  `{"enable_thinking": false}` render it (Qwen3: an empty `<think>\n\n</think>\n\n` block
    *  after the assistant's opening; templates without that setting are unchanged). */
   thinking?: 'show' | 'hide' | 'off';
+  /** Tools the model may call, as OpenAI's (and kite serve's) chat: the template shows them to the
+   *  model, a grammar makes each call's JSON name one of them and match its parameters, and the
+   *  calls come back in result.toolCalls, taken out of the text. Not with grammar / jsonSchema
+   *  (unless toolChoice is 'none'). */
+  tools?: Tool[];
+  /** 'auto' (default): a call or text; 'none': text only; 'required': calls only; or the one
+   *  function to call. */
+  toolChoice?: 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
+  /** Several calls in one reply (default false). */
+  parallelToolCalls?: boolean;
 }
 
 export interface GenerateResult {
@@ -211,7 +259,10 @@ export interface GenerateResult {
   nGenerated: number;
   prefillSeconds: number;
   decodeSeconds: number;
-  stoppedBy: 'eog' | 'stop' | 'length' | 'abort';
+  /** 'tool_calls': the reply called tools (chat with tools; it ended as 'eog' or 'stop' would). */
+  stoppedBy: 'eog' | 'stop' | 'length' | 'abort' | 'tool_calls';
+  /** chat with tools (or tool calls / results in its messages): the calls of the reply, in order. */
+  toolCalls?: ToolCall[];
 }
 
 /** Text pieces as they are sampled (UTF-8 characters are never split between pieces). */

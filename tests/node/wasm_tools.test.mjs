@@ -3,14 +3,18 @@
 // file (OpenAI's body, the package's options): the same prompt (its token count), the same greedy
 // reply text, the same calls and finish reason; a required call is valid under the tool's schema;
 // a conversation with earlier calls (toolCalls / tool_calls) and tool results; bad tools and
-// toolChoice values are KiteErrors naming the option.
+// toolChoice values are KiteErrors naming the option; the required call once in Chromium; the
+// README's tool-calling example runs as written (on the built-in model: the generic format).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kiteBin, modelsDir, requireModels, requireDist } from './wasm_helpers.mjs';
+import { kiteBin, modelsDir, repoRoot, requireModels, requireDist } from './wasm_helpers.mjs';
+import { launchChromium } from './chromium.mjs';
+import { serve as serveRepo } from '../../web/serve.mjs';
 import { QWEN3_TEMPLATE } from './qwen3_template.mjs';
 import { ggufAppend } from './gguf_append.mjs';
 
@@ -141,6 +145,7 @@ test('a named function, and several calls with parallelToolCalls, as kite serve'
   assert.deepEqual(mine.result.toolCalls.map((c) => c.function.name), ['get_time']);
   assertSame(mine, await serve({ messages, tools: [WEATHER, TIME], tool_choice: named, temperature: 0, max_tokens: 80 }));
   const par = await npm(messages, { tools: [WEATHER, TIME], toolChoice: 'required', parallelToolCalls: true, temperature: 0, maxTokens: 200 });
+  assert.ok(par.result.toolCalls.length > 1, JSON.stringify(par.result.toolCalls));
   assertSame(par, await serve({ messages, tools: [WEATHER, TIME], tool_choice: 'required', parallel_tool_calls: true, temperature: 0, max_tokens: 200 }));
 });
 
@@ -196,4 +201,53 @@ test('bad tools, toolChoice and parallelToolCalls values are KiteErrors naming t
   // the model still answers after the refusals
   const ok = await npm(msgs, { tools: [WEATHER], toolChoice: 'required', temperature: 0, maxTokens: 120 });
   assert.equal(ok.result.toolCalls.length, 1);
+});
+
+test("in Chromium (st build) the required call is kite serve's too", async () => {
+  // the server serves the repository only: the model goes under build/
+  const sub = join(repoRoot, 'build/wasm-tools-models');
+  rmSync(sub, { recursive: true, force: true });
+  mkdirSync(sub, { recursive: true });
+  writeFileSync(join(sub, 'qwen3-template.gguf'), readFileSync(file));
+  const web = await serveRepo({ port: 0 });
+  const browser = await launchChromium();
+  try {
+    const origin = `http://127.0.0.1:${web.port}`;
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${origin}/package.json`);
+    const r = await page.evaluate(async ({ url, tools }) => {
+      const kite = await import('/web/index.js');
+      const m = await kite.loadModel(url, { flavor: 'st', nCtx: 2048 });
+      try {
+        const g = m.chat([{ role: 'user', content: 'Weather in Paris?' }], { tools, toolChoice: 'required', temperature: 0, maxTokens: 120 });
+        const text = await g.text();
+        return { build: m.build, text, result: await g.result };
+      } finally {
+        await m.dispose();
+      }
+    }, { url: `${origin}/build/wasm-tools-models/qwen3-template.gguf`, tools: [WEATHER] });
+    assert.equal(r.build, 'kite-st');
+    assert.equal(r.result.stoppedBy, 'tool_calls');
+    assertSame(r, await serve({ messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [WEATHER], tool_choice: 'required', temperature: 0, max_tokens: 120 }));
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await web.close();
+    rmSync(sub, { recursive: true, force: true });
+  }
+});
+
+test("the README's tool-calling example runs as written", () => {
+  requireDist(['st', 'mt']);
+  const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+  const block = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => b.includes('toolChoice'));
+  assert.ok(block, 'the README has the example');
+  const main = join(dir, 'tools_example.mjs');
+  writeFileSync(main, block.replace("from 'kite-llm'", `from '${pathToFileURL(join(repoRoot, 'web/index.js')).href}'`));
+  const r = spawnSync(process.execPath, [main], { encoding: 'utf8', timeout: 120000 });
+  assert.equal(r.status, 0, r.stderr);
+  const [first] = r.stdout.split('\n');
+  assert.match(first, /^tool_calls get_weather \{ city: '.{0,10}' \}$/);
 });
