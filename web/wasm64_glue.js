@@ -67,6 +67,7 @@ export function memory64Runtime(list, M, onAbort, maxBytes) {
     kw_js_token: (id) => {
       M.kiteToken?.(id);
     },
+    kw_js_tool_call: (index, name, args) => (M.kiteToolCall ? M.kiteToolCall(N(index), N(name), N(args)) : 0),
   };
   const imports = {};
   for (const { module, name, results } of list) {
