@@ -658,7 +658,7 @@ async function chatRequest(request, opts) {
       // the C message names the request's member in the OpenAI form: name the package's option
       const why = M.UTF8ToString(M._kw_last_error())
         .replace(/'tool_choice/g, "'toolChoice").replace(/'parallel_tool_calls'/g, "'parallelToolCalls'");
-      const opt = /^'?tools\b|'tools'/.test(why) ? 'option tools: ' : '';
+      const opt = /^'?tools\b/.test(why) ? 'option tools: ' : '';
       throw new CError(`kite: chat: ${opt}${why}`, abi.statusNames[st] ?? `status ${st}`);
     }
     prompt = takeString(a.get('prompt'));

@@ -193,7 +193,7 @@ test('bad tools, toolChoice and parallelToolCalls values are KiteErrors naming t
     await assert.rejects(g.result);
   };
   await late({ tools: [WEATHER], toolChoice: { type: 'function', function: { name: 'nope' } } }, /^kite: chat: 'toolChoice\.function\.name' 'nope' is not one of the tools/);
-  await late({ toolChoice: 'required' }, /'toolChoice' asks for a tool call but 'tools' gives none/);
+  await late({ toolChoice: 'required' }, /^kite: chat: 'toolChoice' asks for a tool call but 'tools' gives none/);
   await late({ tools: [WEATHER, WEATHER] }, /^kite: chat: option tools: tools\[1\]\.function\.name 'get_weather' repeats tools\[0\]'s/);
   const badCall = [{ role: 'user', content: 'x' }, { role: 'assistant', content: null, toolCalls: [{ type: 'function', function: { name: 'f', arguments: '{oops' } }] }];
   const g = model.chat(badCall, { maxTokens: 1 });
