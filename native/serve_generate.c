@@ -14,7 +14,7 @@
 
 #include "serve_internal.h"
 #include "chat_request.h"
-#include "serve_tools.h"
+#include "tool_calls.h"
 
 #define MAX_STOP 16 // stop strings per request (OpenAI allows 4; llama-server more)
 
@@ -80,7 +80,7 @@ static bool opt_int(const json_value *b, const char *key, double lo, double hi, 
 }
 
 // Request members Kite does not implement: asking for one is an error, never silently ignored.
-// chat: tools and tool_choice are taken (serve_tools.c).
+// chat: tools and tool_choice are taken (openai/tool_calls.c).
 static bool reject_unsupported(const json_value *b, bool chat, char *err, size_t es) {
     static const struct {
         const char *key, *why;

@@ -12,7 +12,8 @@
 #   level 3  model/                         loader, forward pass, generation
 #   level 4  kite.h                         the umbrella public header (hosts only)
 #
-# Hosts (native/, wasm/, bench/) sit above all of src/ and use the public API only: kite.h and
+# Hosts (native/, wasm/, bench/; openai/, the OpenAI request code native/ and wasm/ share) sit
+# above all of src/ and use the public API only: kite.h and
 # the module headers it includes (src/<module>/kite_*.h), plus their own headers (no slash).
 # tests/ may include internals (they test them) and are not checked. Headers (.h) and templates
 # (.inc) include only at their top.
@@ -67,7 +68,7 @@ rm -f "$tmp"
 
 # Headers and templates: includes only at the top, before the first line of code (a template is
 # named .inc and included by the .c files that instantiate it, never from the middle of a header).
-mid=$(for f in $(find src native wasm bench -name '*.h' -o -name '*.inc' | sort); do
+mid=$(for f in $(find src native wasm bench openai -name '*.h' -o -name '*.inc' | sort); do
     awk -v f="$f" '/^[[:space:]]*#[[:space:]]*include/ { if (code) print f ":" NR ": #include after code (split the file, or name it .inc and include it from the .c)" }
                    /^[A-Za-z_]/ { code = 1 }' "$f"
 done)
@@ -77,7 +78,7 @@ if [ -n "$mid" ]; then
 fi
 
 # Hosts: the public API only.
-out=$(for f in $(find native wasm bench -name '*.c' -o -name '*.h' | sort); do
+out=$(for f in $(find native wasm bench openai -name '*.c' -o -name '*.h' | sort); do
     grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$f" | while IFS= read -r line; do
         n=${line%%:*}
         inc=$(echo "$line" | sed 's/^[^"]*"\([^"]*\)".*/\1/')

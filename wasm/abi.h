@@ -73,7 +73,7 @@ typedef struct kw_gen_args {
 
 // kw_chat_request: an OpenAI chat request (JSON text: messages with tool_calls / tool results,
 // tools, tool_choice, parallel_tool_calls) rendered with the model's template as kite serve does
-// (native/chat_request.c), with its tool-call grammar (native/serve_tools.c).
+// (openai/chat_request.c), with its tool-call grammar (openai/tool_calls.c).
 typedef struct kw_chat_request_args {
     const kw_model *model;
     const char *request;  // NUL-terminated JSON text

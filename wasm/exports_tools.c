@@ -1,12 +1,12 @@
 // exports_tools.c - tool calling for the npm package's chat, through kite serve's own code: the
-// request rendered into its prompt and call grammar (native/chat_request.c, native/serve_tools.c),
+// request rendered into its prompt and call grammar (openai/chat_request.c, openai/tool_calls.c),
 // and the reply split into its text and its calls (serve_tool_reply) as the server answers.
 #include "exports.h"
 
 #include <stdio.h>
 
 #include "chat_request.h"
-#include "serve_tools.h"
+#include "tool_calls.h"
 
 struct kw_tool_reply {
     serve_tool_reply r;

@@ -81,11 +81,12 @@ file(GLOB KITE_WASM_SRC CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/wasm/exports*.c)
 if(KITE_WASM_MEMORY64)
   list(APPEND KITE_WASM_SRC ${CMAKE_SOURCE_DIR}/wasm/wasm64_tf2.c)
 endif()
-# The npm package's chat takes tools through kite serve's own request code (exports_tools.c).
-list(APPEND KITE_WASM_SRC ${CMAKE_SOURCE_DIR}/native/json.c ${CMAKE_SOURCE_DIR}/native/serve_tools.c
-     ${CMAKE_SOURCE_DIR}/native/chat_request.c)
+# The npm package's chat takes tools through the same OpenAI request code as kite serve
+# (openai/, exports_tools.c).
+file(GLOB KITE_OPENAI_SRC CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/openai/*.c)
+list(APPEND KITE_WASM_SRC ${KITE_OPENAI_SRC})
 add_executable(kite_wasm ${KITE_WASM_SRC})
-target_include_directories(kite_wasm PRIVATE ${CMAKE_SOURCE_DIR}/native)
+target_include_directories(kite_wasm PRIVATE ${CMAKE_SOURCE_DIR}/openai)
 set_target_properties(kite_wasm PROPERTIES OUTPUT_NAME ${KITE_WASM_NAME} SUFFIX ".js")
 target_compile_options(kite_wasm PRIVATE ${KITE_WARN})
 target_link_libraries(kite_wasm PRIVATE kite)

@@ -1,4 +1,4 @@
-// fuzz_json.c - libFuzzer target for the server's JSON parser and writer (native/json.c):
+// fuzz_json.c - libFuzzer target for the server's JSON parser and writer (openai/json.c):
 // any bytes must parse or fail with a message, never crash; whatever parses must re-serialize
 // to JSON that parses again to the same shape.
 #include <stdio.h>

@@ -1,11 +1,11 @@
-// test_json.c - the server's JSON parser and writer (native/json.c) against RFC 8259: its own
+// test_json.c - the server's JSON parser and writer (openai/json.c) against RFC 8259: its own
 // example texts (section 13) parse to the values they spell, the grammar's corner cases are
 // accepted or refused with a message naming the problem, and written JSON reads back the same.
 #include <math.h>
 #include <string.h>
 
 #include "check.h"
-#include "../../native/json.c"
+#include "../../openai/json.c"
 
 static json_doc *parse(const char *s, char *err) { return json_parse(s, strlen(s), err, 256); }
 

@@ -1,12 +1,12 @@
-// test_serve_tools.c - the server's tool-call pieces (native/serve_tools.c): replies split into
+// test_serve_tools.c - the server's tool-call pieces (openai/tool_calls.c): replies split into
 // text and Hermes <tool_call> blocks however the text is cut into pieces, the generic format's
 // JSON replies, the call grammar against the format Qwen's templates teach (<tool_call>\n{"name":
 // ..., "arguments": ...}\n</tool_call>), and minja's indented JSON for the generic prompt.
 #include <string.h>
 
 #include "check.h"
-#include "../../native/json.c"
-#include "../../native/serve_tools.c"
+#include "../../openai/json.c"
+#include "../../openai/tool_calls.c"
 
 typedef struct sink {
     kite_buf text;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "kite.h"
-#include "serve_tools.h"
+#include "tool_calls.h"
 
 bool chat_request_plain_string(const json_value *v, const char *what, char *err, size_t es) {
     if (v->type != JSON_STRING) {

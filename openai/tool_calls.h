@@ -1,4 +1,4 @@
-// serve_tools.h - OpenAI tool calling for `kite serve`'s chat endpoint: the request's tools and
+// tool_calls.h - OpenAI tool calling for `kite serve`'s chat endpoint and the npm chat: the request's tools and
 // tool_choice, the grammar that makes the model's calls well-formed (lazy: free text until
 // "<tool_call>"; from the start when a call is required), and the reply split into its text and
 // its calls (as they stream, too).

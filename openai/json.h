@@ -1,6 +1,6 @@
 // json.h - a small strict JSON (RFC 8259) parser into a read-only tree, and a writer, for the
-// HTTP server. Hostile input never crashes it: every error is a message naming the problem
-// and its byte offset.
+// HTTP server and the npm package's OpenAI-shaped requests. Hostile input never crashes it:
+// every error is a message naming the problem and its byte offset.
 #ifndef KITE_NATIVE_JSON_H
 #define KITE_NATIVE_JSON_H
 

@@ -1,11 +1,11 @@
-// serve_tools.c - OpenAI tool calling for `kite serve` (see serve_tools.h): tools as the chat
+// tool_calls.c - OpenAI tool calling for `kite serve` and the npm chat (see tool_calls.h): tools as the chat
 // template prints them, the tool-call grammar, and the reply's calls.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kite.h"
-#include "serve_tools.h"
+#include "tool_calls.h"
 
 // ---- JSON text ----------------------------------------------------------------------------------
 
