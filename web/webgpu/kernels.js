@@ -10,11 +10,13 @@ import { TYPE_NAMES, rowBytes, typeName } from './types.js';
 // Every pipeline of the kernels, for Gpu.compile. types: the weight types to build matmul and
 // get-rows shaders for (all by default); kv: the KV storage kinds ('f32', 'f16'); subgroups:
 // the GEMV reduces with subgroup operations (only where the device has them, see
-// Gpu.subgroupSize).
-export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'], subgroups = false } = {}) {
+// Gpu.subgroupSize). cpuRounding: a diagnostic, not for use: the F16 matmuls and attention
+// round as the CPU path does (activations and q to f16, the flash-attention V sum in f16, keys
+// one by one), so that a test can tell the two paths' rounding apart from a real difference.
+export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'], subgroups = false, cpuRounding = false } = {}) {
   const specs = [];
   for (const t of types.map(typeName)) {
-    specs.push({ key: `gemv_${t}`, code: gemvWgsl(t, { subgroups }) }, { key: `gemm_${t}`, code: gemmWgsl(t) },
+    specs.push({ key: `gemv_${t}`, code: gemvWgsl(t, { subgroups, cpuRounding }) }, { key: `gemm_${t}`, code: gemmWgsl(t, { cpuRounding }) },
       { key: `getrows_${t}`, code: getRowsWgsl(t) });
   }
   specs.push({ key: 'rmsnorm', code: rmsnormWgsl(false) }, { key: 'rmsnorm_inplace', code: rmsnormWgsl(true) }, { key: 'softmax', code: SOFTMAX }, { key: 'elemwise', code: elemwiseWgsl(false) },
@@ -22,7 +24,7 @@ export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'], subgroups
     { key: 'geglu_inplace', code: gegluWgsl(true) }, { key: 'moe_route', code: MOE_ROUTE }, { key: 'moe_group', code: MOE_GROUP },
     { key: 'moe_combine', code: MOE_COMBINE },
     { key: 'rope_cache', code: ROPE_CACHE }, { key: 'rope', code: ROPE }, { key: 'gather', code: GATHER });
-  for (const k of kv) specs.push({ key: `kvwrite_${k}`, code: kvWriteWgsl(k) }, { key: `attn_${k}`, code: attentionWgsl(k) });
+  for (const k of kv) specs.push({ key: `kvwrite_${k}`, code: kvWriteWgsl(k) }, { key: `attn_${k}`, code: attentionWgsl(k, { cpuRounding }) });
   return specs;
 }
 
