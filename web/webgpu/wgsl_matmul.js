@@ -207,7 +207,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 // decodes unit i % units of id i / units into Y[y_off + id_index * y_stride + ...] when that
 // row lies in this piece. Exact: the values are the decoder's.
 export function getRowsWgsl(type) {
-  return PARAMS + decodeWgsl(type) + /* wgsl */ `
+  return PARAMS + decodeWgsl(type, { gridBinding: 4 }) + /* wgsl */ `
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 64u;
