@@ -85,15 +85,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }
 `;
 
-// tanh(z) in f32 to a few ulp: an odd Taylor polynomial below |z| = 0.25 (where 1 - e^-2|z|
-// would cancel), (1 - e) / (1 + e) with e = exp(-2|z|) above (no overflow for large |z|).
-// WGSL's own tanh is only bounded through sinh / cosh.
 // x rounded to f16 (to nearest even), as the CPU path rounds activations (the kernels'
 // cpuRounding diagnostic)
 export const ROUND_F16 = /* wgsl */ `
 fn round_f16(x: f32) -> f32 { return unpack2x16float(pack2x16float(vec2<f32>(x, 0.0))).x; }
 `;
 
+// tanh(z) in f32 to a few ulp: an odd Taylor polynomial below |z| = 0.25 (where 1 - e^-2|z|
+// would cancel), (1 - e) / (1 + e) with e = exp(-2|z|) above (no overflow for large |z|).
+// WGSL's own tanh is only bounded through sinh / cosh.
 const TANH = /* wgsl */ `
 fn tanh_f32(z: f32) -> f32 {
   let a = abs(z);
