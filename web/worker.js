@@ -24,9 +24,9 @@ let model = 0;       // kw_model* of this worker (one per worker)
 let abortFlag = null; // Int32Array over the running request's SharedArrayBuffer
 let current = null;  // the running request: { id, stage, decoder, tokens }
 const pulls = new Map(); // pull id -> resolve
-// WebGPU (the kite-mt-webgpu / kite-st-webgpu builds): gpu holds { gpu (device.js Gpu), kernels, backend } once
-// an adapter was found at init; device says where the model runs now; gpuError why it is not
-// (or no longer) on the GPU; gpuOpts the load's { fallback, gpuLayers }.
+// WebGPU (the kite-mt-webgpu / kite-st-webgpu builds): gpu holds { gpu (device.js Gpu),
+// kernels, backend } once an adapter was found at init; device says where the model runs now;
+// gpuError why it is not (or no longer) on the GPU; gpuOpts the load's { fallback, gpuLayers }.
 let gpu = null;
 let device = 'cpu';
 let gpuError = null;
