@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # build.sh [PRESET...] - configures and builds presets (default: everything the Node tests
-# use: the native CLI, the wasm builds (st, mt, their relaxed-SIMD variants, st with the WebGPU
-# backend, and the memory64 st64), the WASI CLI and the WASI C tests). Incremental: fast when up to date. `npm test`
+# use: the native CLI, the wasm builds (st, mt, their relaxed-SIMD variants, st and mt with the
+# WebGPU backend, and the memory64 st64), the WASI CLI and the WASI C tests). Incremental: fast when up to date. `npm test`
 # runs it first (pretest), so a clean clone after scripts/setup.sh passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 presets=("$@")
-[ ${#presets[@]} -gt 0 ] || presets=(native wasm-st wasm-mt wasm-st-relaxed wasm-mt-relaxed wasm-st-webgpu wasi wasi-tests wasi-tests-relaxed)
+[ ${#presets[@]} -gt 0 ] || presets=(native wasm-st wasm-mt wasm-st-relaxed wasm-mt-relaxed wasm-st-webgpu wasm-mt-webgpu wasi wasi-tests wasi-tests-relaxed)
 # wasm-st64's first build also compiles Emscripten's wasm64 libc (scripts/setup.sh does it
 # once; KITE_SKIP_WASM64=1 leaves the preset out).
 [ $# -gt 0 ] || [ -n "${KITE_SKIP_WASM64:-}" ] || presets+=(wasm-st64)

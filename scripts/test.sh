@@ -75,9 +75,10 @@ stage "build wasm-st" build wasm-st
 stage "build wasm-mt" build wasm-mt
 stage "build wasm-mt-relaxed" build wasm-mt-relaxed
 stage "build wasm-st-relaxed" build wasm-st-relaxed
-# the WebGPU backend's build (kite-st-webgpu): tests/node/webgpu_model.test.mjs and
-# webgpu_npm.test.mjs run it in Chromium on SwiftShader
+# the WebGPU backend's builds (kite-st-webgpu, kite-mt-webgpu): tests/node/webgpu_model.test.mjs
+# and webgpu_npm.test.mjs run them in Chromium on SwiftShader
 stage "build wasm-st-webgpu" build wasm-st-webgpu
+stage "build wasm-mt-webgpu" build wasm-mt-webgpu
 # the memory64 build (kite-st64; its wasm64 libc comes from scripts/setup.sh):
 # tests/node/wasm_memory64.test.mjs runs it in Chromium
 stage "build wasm-st64" build wasm-st64

@@ -70,8 +70,9 @@ if(KITE_WASM_MEMORY64)
 endif()
 
 # The WebGPU backend (src/model/backend_webgpu.c; web/webgpu/README.md): a separate build,
-# kite-<flavor>-webgpu (preset wasm-st-webgpu), that the worker loads for device 'webgpu' (or
-# 'auto' with an adapter). Its imports come from wasm/library_kite_webgpu.js.
+# kite-<flavor>-webgpu (presets wasm-st-webgpu, wasm-mt-webgpu), that the worker loads for device
+# 'webgpu' (or 'auto' with an adapter): mt where the page may use threads. Only the kite worker
+# (the thread that owns the GPU device) calls the imports: the pool threads run CPU ops only. Its imports come from wasm/library_kite_webgpu.js.
 option(KITE_WEBGPU "Build the WebGPU backend" OFF)
 if(KITE_WEBGPU)
   set(KITE_WASM_NAME ${KITE_WASM_NAME}-webgpu)

@@ -12,7 +12,7 @@ export class Client {
   #dead = null;
   flavor;
   threads;
-  build; // the wasm file loaded: kite-mt, kite-st, kite-mt-relaxed, kite-st-relaxed, kite-st-webgpu, kite-st64
+  build; // the wasm file loaded: kite-mt, kite-st, kite-mt-relaxed, kite-st-relaxed, kite-mt-webgpu, kite-st-webgpu, kite-st64
   // where the model runs, as the worker last said: { device, gpuLayers, adapter, gpuError }
   placement = { device: 'cpu', gpuLayers: 0, adapter: null, gpuError: null };
 
@@ -32,7 +32,7 @@ export class Client {
       c.threads = 1;
     }
     try {
-      // device 'webgpu' / 'auto': the worker may take the single-thread WebGPU build instead
+      // device 'webgpu' / 'auto': the worker may take a WebGPU build (mt or st) instead
       const r = await c.call('init', { flavor: c.flavor, threads: c.threads, simd, device: opts.memory64 ? 'cpu' : (opts.device ?? 'cpu'), memory64: !!opts.memory64 });
       c.build = r.build;
       c.flavor = r.flavor;

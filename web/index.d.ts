@@ -130,9 +130,11 @@ export interface LoadOptions extends DownloadOptions {
    *  model, the file is read a second time into a CPU build). 'webgpu': insists; a host without
    *  WebGPU throws a KiteError ('unsupported') before any worker starts, one without an adapter
    *  rejects with it, and a model the GPU cannot take rejects unless `fallback` (then it runs on
-   *  the CPU and Model.gpuError says why). 'cpu': the wasm CPU builds only. The WebGPU build
-   *  ('kite-st-webgpu') is single-threaded SIMD128: `flavor: 'mt'` or `simd: 'relaxed'` with
-   *  'webgpu' throw, and with 'auto' they mean 'cpu'. */
+   *  the CPU and Model.gpuError says why). 'cpu': the wasm CPU builds only. The WebGPU builds
+   *  are SIMD128: 'kite-mt-webgpu' (pthreads: the layers left on the CPU, and the whole model
+   *  after a fallback, run on `threads` threads) where the flavor is 'mt' and dist/ has it, else
+   *  'kite-st-webgpu' (one thread); `simd: 'relaxed'` with 'webgpu' throws, with 'auto' it
+   *  means 'cpu'. */
   device?: 'auto' | 'webgpu' | 'cpu';
   /** Repeating layers to run on the GPU, 1..65536, as llama.cpp's -ngl: the last gpuLayers
    *  layers and the output head run there, the first ones on the CPU in the same worker.
@@ -310,7 +312,7 @@ export interface Model {
   readonly flavor: 'mt' | 'st';
   readonly threads: number;
   /** The wasm file that runs it: 'kite-mt', 'kite-st', 'kite-mt-relaxed', 'kite-st-relaxed',
-   *  'kite-st-webgpu' or 'kite-st64' (memory64). */
+   *  'kite-mt-webgpu', 'kite-st-webgpu' or 'kite-st64' (memory64). */
   readonly build: string;
   /** Where it runs now: 'webgpu' (gpuLayers layers and the output head on the GPU, the rest
    *  on the CPU), 'cpu', or 'none' after a GPU failure with fallback off. */

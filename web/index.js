@@ -347,9 +347,9 @@ export async function loadModel(source, opts = {}) {
       return { client, r };
     }, true);
   let { client, r } = await load(device);
-  // 'auto' found an adapter but the GPU could not take the model: the CPU builds (threads,
-  // relaxed SIMD) run it faster than the WebGPU build's single thread. The file is read again
-  // (from the browser's model cache for a URL).
+  // 'auto' found an adapter but the GPU could not take the model: the CPU builds (relaxed
+  // SIMD; threads where dist/ lacks kite-mt-webgpu) run it at least as fast as the WebGPU
+  // build. The file is read again (from the browser's model cache for a URL).
   if (device === 'auto' && client.placement.device !== 'webgpu' && client.build.endsWith('-webgpu') && !vocabOnly) {
     const why = client.placement.gpuError;
     await client.terminate();
@@ -361,16 +361,17 @@ export async function loadModel(source, opts = {}) {
 }
 
 // The device option (checked by checkOptions) against the host and the other options: 'webgpu'
-// needs WebGPU (navigator.gpu) and the single-thread SIMD128 build; 'auto' means 'cpu' where
-// either is missing. Throws a KiteError naming the conflict before any worker starts.
-function pickDevice({ device = 'auto', flavor, simd, gpuLayers }) {
+// needs WebGPU (navigator.gpu) and a SIMD128 build (kite-mt-webgpu or kite-st-webgpu: no
+// relaxed SIMD); 'auto' means 'cpu' where either is missing. Throws a KiteError naming the
+// conflict before any worker starts.
+function pickDevice({ device = 'auto', simd, gpuLayers }) {
   if (device === 'cpu') {
     if (gpuLayers !== undefined) throw new KiteError("kite: loadModel: option gpuLayers needs device 'webgpu' or 'auto' (got device 'cpu')", 'invalid input');
     return 'cpu';
   }
-  const clash = flavor === 'mt' ? "flavor 'mt'" : simd === 'relaxed' ? "simd 'relaxed'" : null;
+  const clash = simd === 'relaxed' ? "simd 'relaxed'" : null;
   if (device === 'webgpu') {
-    if (clash) throw new KiteError(`kite: loadModel: option device 'webgpu' runs the single-thread SIMD128 build: it cannot take ${clash}`, 'invalid input');
+    if (clash) throw new KiteError(`kite: loadModel: option device 'webgpu' runs a SIMD128 build: it cannot take ${clash}`, 'invalid input');
     if (!globalThis.navigator?.gpu)
       throw new KiteError(`kite: loadModel: option device 'webgpu' needs WebGPU (navigator.gpu), which this ${isNode ? 'Node' : 'browser'} does not have; use device 'auto' or 'cpu'`, 'unsupported');
     return 'webgpu';

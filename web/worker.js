@@ -24,9 +24,9 @@ let model = 0;       // kw_model* of this worker (one per worker)
 let abortFlag = null; // Int32Array over the running request's SharedArrayBuffer
 let current = null;  // the running request: { id, stage, decoder, tokens }
 const pulls = new Map(); // pull id -> resolve
-// WebGPU (the kite-st-webgpu build): gpu holds { gpu (device.js Gpu), kernels, backend } once
-// an adapter was found at init; device says where the model runs now; gpuError why it is not
-// (or no longer) on the GPU; gpuOpts the load's { fallback, gpuLayers }.
+// WebGPU (the kite-mt-webgpu / kite-st-webgpu builds): gpu holds { gpu (device.js Gpu),
+// kernels, backend } once an adapter was found at init; device says where the model runs now;
+// gpuError why it is not (or no longer) on the GPU; gpuOpts the load's { fallback, gpuLayers }.
 let gpu = null;
 let device = 'cpu';
 let gpuError = null;
@@ -357,17 +357,29 @@ function modelInfo() {
 
 // ---- WebGPU ----------------------------------------------------------------------------
 
-// device 'webgpu' or 'auto': an adapter and device, then the -webgpu build (single thread: the
-// GPU does the work). Without either, 'auto' takes the CPU build and 'webgpu' fails.
-async function initGpu(want) {
+// device 'webgpu' or 'auto': an adapter and device, then a -webgpu build: kite-mt-webgpu where
+// the page may use threads (flavor 'mt': the layers left on the CPU, or the whole model after
+// a fallback, run on the pool; the GPU calls stay on this worker, which owns the device and
+// runs the forward pass), else (or when dist/ lacks it) kite-st-webgpu. Without an adapter or
+// a build, 'auto' takes the CPU build and 'webgpu' fails. Returns the flavor loaded, or null.
+async function initGpu(want, flavor, threads) {
   let why;
   try {
     const { createGpu } = await import('./webgpu/device.js');
     const g = await createGpu();
     try {
-      await loadBuild('kite-st-webgpu', 'st', 1);
+      let loaded = 'st';
+      if (flavor === 'mt') {
+        try {
+          await loadBuild('kite-mt-webgpu', 'mt', threads);
+          loaded = 'mt';
+        } catch {
+          // not built (dist/ without it): the single-thread build runs the same model
+        }
+      }
+      if (loaded === 'st') await loadBuild('kite-st-webgpu', 'st', 1);
       gpu = { gpu: g, kernels: null, backend: null };
-      return true;
+      return loaded;
     } catch (e) {
       g.destroy();
       why = e.message;
@@ -377,7 +389,7 @@ async function initGpu(want) {
   }
   if (want === 'webgpu') throw new CError(`device 'webgpu': ${why}`, 'unsupported');
   gpuError = why;
-  return false;
+  return null;
 }
 
 // Gives the model a new context with its last n repeating layers (and the output head) on the
@@ -458,11 +470,12 @@ function gpuFailed(e) {
 
 const ops = {
   async init({ flavor, threads, simd, device: want = 'cpu', memory64 }) {
-    const onGpu = !memory64 && want !== 'cpu' && (await initGpu(want));
-    if (!onGpu) await loadModule(flavor, threads, simd, memory64);
+    const gpuFlavor = !memory64 && want !== 'cpu' ? await initGpu(want, flavor, threads) : null;
+    if (!gpuFlavor) await loadModule(flavor, threads, simd, memory64);
+    const f = gpuFlavor ?? flavor;
     return {
       version: M.UTF8ToString(M._kw_version()), threaded: M._kw_threaded() === 1, build: M.kiteBuild,
-      flavor: onGpu ? 'st' : flavor, threads: onGpu ? 1 : threads, gpuError,
+      flavor: f, threads: f === 'mt' ? threads : 1, gpuError,
     };
   },
 

@@ -1,7 +1,8 @@
 // webgpu.test.mjs - the WebGPU kernels (web/webgpu/) in headless Chromium with
 // --enable-unsafe-webgpu, against the C core: build/native/webgpu_ref (tests/unit/webgpu_ref.c)
 // writes inputs and the CPU reference outputs at test time; the page runs every kernel on them.
-//  - decoding (get-rows) of all 15 block types: bit-exact with the C _ref dequantizer;
+//  - decoding (get-rows) of all 25 block types (and MXFP4 rows starting at odd bytes):
+//    bit-exact with the C _ref dequantizer;
 //  - GEMV (1 token; with subgroup reductions where the adapter has subgroups, and again on a
 //    device requested without them) and tiled GEMM (37 tokens) per type, against the f64 dot of the C-decoded
 //    rows with the input, within gamma(depth) * sum |w_i x_i| where depth is the longest chain
@@ -164,8 +165,9 @@ async function kernelChecks({ base, only }) {
   // Split weights: bindings capped at 4 KiB (every type in several pieces) ...
   if (want('split')) await guarded('split weights', async () => {
     const small = await createGpu({ maxBindingBytes: 4096 });
-    const split = ['f32', 'f16', 'q4_0', 'q5_1', 'q8_0', 'q3_K', 'q6_K', 'iq4_xs', 'f16_172'];
-    const smallK = await createKernels(small, { types: split.filter((t) => !t.endsWith('_172')), kv: [] });
+    // (with a grid format, and MXFP4 rows of an odd byte count)
+    const split = ['f32', 'f16', 'q4_0', 'q5_1', 'q8_0', 'q3_K', 'q6_K', 'iq4_xs', 'iq2_s', 'f16_172', 'mxfp4_800'];
+    const smallK = await createKernels(small, { types: split.filter((t) => !/_(172|800)$/.test(t)).concat('mxfp4'), kv: [] });
     await weightChecks(small, smallK, '[4 KiB bindings] ', split);
     small.destroy();
   });

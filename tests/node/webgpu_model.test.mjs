@@ -17,41 +17,67 @@
 // token on either side (1.6e-3 to 5e-3 at the others; with the GPU's window turned off the
 // difference is 1.2, so the window is what matches). Tolerances: 1e-2 for float weights,
 // 8e-2 for block types and the gemmas. Greedy tokens (each step continues both on the CPU's
-// token): all equal where `exact`, else the first; Q4_K_M's random logits meet a near tie at
-// step 4; gemma3 picks another token at step 1 (its logits within the tolerance).
+// token): all the CPU's, or another only at a near tie of the CPU's logits (a stated fraction
+// of the largest |logit|; the test prints each such step). Two are met: Q4_K_M at step 3 (the
+// CPU's top logits 0.244 apart of 75.9) and gemma3 at step 1 (1.27e-4 apart of 1.78: 7e-5).
+// gemma3's is rounding, not a GPU bug: with kernels that round as the CPU does (kernelSpecs'
+// cpuRounding: F16 matmul inputs and q to f16, the flash-attention V sum in f16 after every
+// key) its logits come within 1.2e-2 and every token is the CPU's; that run is in the list.
 // Skips with a message where the browser has no WebGPU adapter or the build is missing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { launchChromium } from './chromium.mjs';
-import { modelsDir, repoRoot } from './helpers.mjs';
+import { kiteBin, modelsDir, repoRoot } from './helpers.mjs';
 import { serve } from '../../web/serve.mjs';
 
 const BUILD = 'build/wasm-st-webgpu';
-// [file, prompt ids (BOS first), greedy steps, logit tolerance, all tokens equal]
+// [file, prompt ids (BOS first), greedy steps, logit tolerance, near tie (0: every greedy token
+// the CPU's; else a step may pick another token only where the CPU's logit of it is within this
+// fraction of the largest |logit| below the CPU's best)]
 const PROMPT = [1, 450, 7483, 310, 3444, 338];
 // 20 tokens (valid ids in every vocab here), longer than the arch models' sliding window (12),
 // so the window cuts keys off in the prompt step and in every greedy step after it
 const LONG = [1, 450, 7483, 310, 3444, 338, 1551, 2501, 263, 931, 29892, 297, 263, 2319, 5720, 472, 278, 7636, 310, 263];
 const MODELS = [
-  ['stories260K.gguf', [1, 403, 407, 261, 378], 24, 1e-2, true],
-  ['rand-llama-spm-f16.gguf', PROMPT, 8, 1e-2, true],
-  ['ref/rand-llama-spm-Q8_0.gguf', PROMPT, 8, 8e-2, true],
-  ['ref/rand-llama-spm-Q4_K_M.gguf', PROMPT, 8, 8e-2, false],
+  ['stories260K.gguf', [1, 403, 407, 261, 378], 24, 1e-2, 0],
+  ['rand-llama-spm-f16.gguf', PROMPT, 8, 1e-2, 0],
+  ['ref/rand-llama-spm-Q8_0.gguf', PROMPT, 8, 8e-2, 0],
+  // step 3: 0.244 apart of 75.9 (3.2e-3) on the CPU, the GPU's logits 2.8 off at most there
+  ['ref/rand-llama-spm-Q4_K_M.gguf', PROMPT, 8, 8e-2, 5e-3],
   // the newer architectures (F16, random weights; arch/README.md): GeGLU, soft-capping, q/k
   // norms, sliding windows, per-layer RoPE bases, NoPE layers, routed experts
-  ['arch/gemma2.gguf', LONG, 8, 8e-2, true],
-  ['arch/gemma3.gguf', LONG, 8, 8e-2, false],
-  ['arch/qwen3.gguf', LONG, 8, 1e-2, true],
-  ['arch/qwen3moe.gguf', LONG, 8, 1e-2, true],
-  ['arch/smollm3.gguf', LONG, 8, 1e-2, true],
-  ['arch/llama3.gguf', LONG, 8, 1e-2, true],
-  ['arch/phi4mini.gguf', LONG, 8, 1e-2, true],
+  ['arch/gemma2.gguf', LONG, 8, 8e-2, 0],
+  // step 1: the CPU's top two 1.27e-4 apart of 1.78 (7e-5), the GPU's 2.9e-2 the other way
+  ['arch/gemma3.gguf', LONG, 8, 8e-2, 1e-3],
+  ['arch/qwen3.gguf', LONG, 8, 1e-2, 0],
+  ['arch/qwen3moe.gguf', LONG, 8, 1e-2, 0],
+  ['arch/smollm3.gguf', LONG, 8, 1e-2, 0],
+  ['arch/llama3.gguf', LONG, 8, 1e-2, 0],
+  ['arch/phi4mini.gguf', LONG, 8, 1e-2, 0],
   // again on a device requested without subgroups (the GEMV's shared-memory path; the arch
   // models use subgroups above where the adapter has them)
-  ['arch/qwen3moe.gguf', LONG, 8, 1e-2, true, 'plain'],
-  ['arch/gemma2.gguf', LONG, 8, 8e-2, true, 'plain'],
+  ['arch/qwen3moe.gguf', LONG, 8, 1e-2, 0, 'plain'],
+  ['arch/gemma2.gguf', LONG, 8, 8e-2, 0, 'plain'],
+  // again with kernels that round as the CPU path does (kernelSpecs' cpuRounding): the same
+  // tokens as the CPU, also gemma3's second, and logits closer to it (measured 1.2e-2)
+  ['arch/gemma3.gguf', LONG, 8, 2e-2, 0, 'cpu-rounding'],
+].filter(([f]) => !process.env.KITE_WEBGPU_MODELS || process.env.KITE_WEBGPU_MODELS.split(',').some((m) => f.includes(m)));
+// The block types no shared model has, made at test time from rand-llama-spm-f16 by the native
+// CLI (`kite quantize --pure`, every matrix of that type; skipped without build/native/kite):
+// [file, quantize arguments, logit tolerance, near tie]. The types that need an importance
+// matrix (IQ1_*, IQ2_*, IQ3_XXS) are left to the kernel tests (webgpu.test.mjs). Measured:
+// IQ3_S 4.6e-2, TQ2_0 and TQ1_0 3.4e-2 (the same ternary values), MXFP4 3.3e-2 (as Q8_0: the
+// CPU quantizes activations to 8 bits for these types). MXFP4's random logits meet near ties at
+// steps 3, 4, 5: the CPU's logit of the GPU's token 0.10, 0.23, 0.20 below its best (of 70, 64,
+// 60: at most 3.6e-3), where the two paths' logits differ by up to 2.1.
+const MADE = [
+  ['rand-llama-spm-IQ3_S.gguf', ['IQ3_S'], 8e-2, 0],
+  ['rand-llama-spm-TQ2_0.gguf', ['TQ2_0'], 8e-2, 0],
+  ['rand-llama-spm-TQ1_0.gguf', ['TQ1_0'], 8e-2, 0],
+  ['rand-llama-spm-MXFP4.gguf', ['--tensor-type', 'blk=mxfp4', 'Q8_0'], 8e-2, 5e-3],
 ].filter(([f]) => !process.env.KITE_WEBGPU_MODELS || process.env.KITE_WEBGPU_MODELS.split(',').some((m) => f.includes(m)));
 
 async function greedyBoth({ glue, dir, models }) {
@@ -68,6 +94,8 @@ async function greedyBoth({ glue, dir, models }) {
   const mainKernels = await createKernels(gpu);
   let kernels = mainKernels; // the backend factory's (each model's device)
   const plain = {}; // the device without optional features, made when a model asks for it
+  let cpuRounding = null; // kernels that round as the CPU does (their own device: the pipeline
+  // cache is per device), made when a model asks
   const factory = new Function(`${await (await fetch(glue)).text()}\n;return createKiteST;`)();
   let backend = null;
   const M = await factory({
@@ -101,7 +129,8 @@ async function greedyBoth({ glue, dir, models }) {
       plain.gpu = await createGpu({ features: [] });
       plain.kernels = await createKernels(plain.gpu, { types: ['f32', 'f16'] });
     }
-    kernels = device === 'plain' ? plain.kernels : mainKernels;
+    if (device === 'cpu-rounding') cpuRounding ??= await createKernels(await createGpu(), { types: ['f32', 'f16'], cpuRounding: true });
+    kernels = device === 'plain' ? plain.kernels : device === 'cpu-rounding' ? cpuRounding : mainKernels;
     const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
     const load = () => {
       const buf = M._kw_alloc(bytes.length) >>> 0;
@@ -123,7 +152,7 @@ async function greedyBoth({ glue, dir, models }) {
       return new Float32Array(heap(), ev.get('logits'), ev.get('n_vocab')).slice();
     };
     const argmax = (l) => l.reduce((b, v, i) => (v > l[b] ? i : b), 0);
-    const run = { tokens: { cpu: [], gpu: [] }, worst: 0 };
+    const run = { tokens: { cpu: [], gpu: [] }, worst: 0, ties: [] };
     let lc = await evalOn(cpu, prompt), lg = await evalOn(onGpu, prompt);
     for (let s = 0; s < steps; s++) {
       const scale = lc.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
@@ -131,6 +160,8 @@ async function greedyBoth({ glue, dir, models }) {
       run.worst = Math.max(run.worst, d / scale);
       const tc = argmax(lc), tg = argmax(lg);
       run.tokens.cpu.push(tc), run.tokens.gpu.push(tg);
+      // where the GPU picks another token: how far below the CPU's best the CPU put it
+      if (tc !== tg) run.ties.push({ step: s, margin: lc[tc] - lc[tg], gpuMargin: lg[tg] - lg[tc], scale, diff: d });
       if (s + 1 < steps) {
         lc = await evalOn(cpu, [tc]);
         lg = await evalOn(onGpu, [tc]); // both continue on the CPU's token
@@ -156,10 +187,23 @@ test('whole models on the WebGPU backend: the CPU build\'s greedy tokens and log
   const browser = await launchChromium({ webgpu: true });
   try {
     const origin = `http://127.0.0.1:${server.port}`;
-    const models = MODELS.filter(([f]) => existsSync(join(modelsDir(), f))).map(([f, prompt, steps, tol, exact, device]) => {
+    const models = MODELS.filter(([f]) => existsSync(join(modelsDir(), f))).map(([f, prompt, steps, tol, nearTie, device]) => {
       if (!existsSync(join(dir, basename(f)))) symlinkSync(join(modelsDir(), f), join(dir, basename(f)));
-      return { url: `${origin}/build/webgpu-models/${basename(f)}`, prompt, steps, name: device ? `${f} [${device}: no subgroups]` : f, tol, exact, device };
+      return { url: `${origin}/build/webgpu-models/${basename(f)}`, prompt, steps, name: device ? `${f} [${device === 'plain' ? 'plain: no subgroups' : device}]` : f, tol, nearTie, device };
     });
+    let kite = null;
+    try {
+      kite = kiteBin();
+    } catch (e) {
+      console.log(`the made models are skipped: ${e.message}`);
+    }
+    for (const [f, args, tol, nearTie] of kite ? MADE : []) {
+      const src = join(modelsDir(), 'rand-llama-spm-f16.gguf');
+      if (!existsSync(src)) break;
+      const out = join(dir, f);
+      execFileSync(kite, ['quantize', '--pure', ...args.slice(0, -1), src, out, args.at(-1), '1'], { stdio: 'ignore' });
+      models.push({ url: `${origin}/build/webgpu-models/${f}`, prompt: PROMPT, steps: 8, name: `${f} (kite quantize ${args.join(' ')})`, tol, nearTie });
+    }
     assert.ok(models.length > 0, `no test models in ${modelsDir()}`);
     const page = await browser.newPage();
     const errors = [];
@@ -176,11 +220,15 @@ test('whole models on the WebGPU backend: the CPU build\'s greedy tokens and log
     r.out.forEach((o, i) => {
       const m = models[i];
       console.log(`${m.name}: worst |logit diff| / max |logit| = ${o.worst.toExponential(2)}; GPU tokens ${o.tokens.gpu.join(' ')}; CPU tokens ${o.tokens.cpu.join(' ')}`);
+      for (const x of o.ties) {
+        console.log(`  step ${x.step}: the CPU's logit of the GPU's token ${x.margin.toExponential(3)} below its best (max |logit| ${x.scale.toFixed(3)}); ` +
+          `the GPU's ${x.gpuMargin.toExponential(3)} above the CPU's token; largest |logit diff| ${x.diff.toExponential(3)}`);
+      }
     });
     r.out.forEach((o, i) => {
       const m = models[i];
-      if (m.exact) assert.deepEqual(o.tokens.gpu, o.tokens.cpu, `${m.name}: greedy tokens`);
-      else assert.equal(o.tokens.gpu[0], o.tokens.cpu[0], `${m.name}: first greedy token`);
+      if (!m.nearTie) assert.deepEqual(o.tokens.gpu, o.tokens.cpu, `${m.name}: greedy tokens`);
+      for (const x of o.ties) assert.ok(x.margin <= m.nearTie * x.scale, `${m.name}: step ${x.step} picks a token ${x.margin} below the CPU's best (max |logit| ${x.scale}): not a near tie`);
       assert.ok(o.worst < m.tol, `${m.name}: logits differ by ${o.worst} of the largest (tolerance ${m.tol})`);
     });
     assert.deepEqual(errors, []);

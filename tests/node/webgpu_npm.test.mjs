@@ -5,14 +5,16 @@
 // 'webgpu' (and 'auto', which picks it) samples the CPU build's greedy tokens on stories260K and
 // the shared F16 / Q8_0 models (on stories260K also after a generation stopped by its signal, in a
 // chat turn and its keepContext continuation, under a grammar); gpuLayers 2 (the first layers on
-// the CPU in the same worker) gives them too; a pipeline that fails to compile (device.js served
+// the CPU in the same worker: on a pool of 2 threads in kite-mt-webgpu, and in kite-st-webgpu)
+// gives them too; a pipeline that fails to compile (device.js served
 // with compile() throwing, as a driver refusing a shader would) falls back to the CPU with
 // Model.gpuError naming it ('auto': reloaded into a CPU build), or rejects with fallback: false; a
 // device lost in the middle of a generation (device.js served so that the 5th step destroys the
 // GPUDevice) rejects that call with status 'device lost', and the next call runs on the CPU with
 // the CPU's tokens. README.md's browser snippet runs as written and streams the CPU build's greedy
 // text.
-// Skips the browser part where dist/kite-st-webgpu.wasm is missing or Chromium has no adapter.
+// Skips the browser part where dist/kite-st-webgpu.wasm is missing or Chromium has no adapter;
+// where dist/kite-mt-webgpu.wasm exists, the isolated page's default is that pthread build.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
@@ -36,7 +38,7 @@ test('Node: bad device / gpuLayers / fallback values are KiteErrors naming the o
     ['device', { device: 'gpu' }], ['device', { device: true }], ['gpuLayers', { gpuLayers: 0 }],
     ['gpuLayers', { gpuLayers: 1.5 }], ['gpuLayers', { gpuLayers: -1 }], ['gpuLayers', { gpuLayers: '8' }],
     ['fallback', { fallback: 'yes' }], ['gpuLayers', { device: 'cpu', gpuLayers: 4 }],
-    ['flavor', { device: 'webgpu', flavor: 'mt' }], ['simd', { device: 'webgpu', simd: 'relaxed' }],
+    ['simd', { device: 'webgpu', simd: 'relaxed' }],
   ];
   for (const [name, opts] of cases) {
     const t0 = Date.now();
@@ -96,7 +98,7 @@ async function runCase({ url, prompt, n, opts, again, extra }) {
       return { error: err(e) };
     }
   };
-  const before = { device: m.device, build: m.build, adapter: m.adapter, gpuLayers: m.gpuLayers, gpuError: m.gpuError };
+  const before = { device: m.device, build: m.build, adapter: m.adapter, gpuLayers: m.gpuLayers, gpuError: m.gpuError, flavor: m.flavor, threads: m.threads };
   // extra: a generation stopped by its signal after the first piece, a chat turn and its
   // continuation from the KV cache (keepContext), a grammar, then the plain generation again
   const more = async () => {
@@ -142,6 +144,9 @@ test('Chromium (WebGPU): device webgpu/auto, gpuLayers and the CPU fallback thro
     t.skip('dist/kite-st-webgpu.wasm is not built (scripts/build.sh wasm-st-webgpu)');
     return;
   }
+  // the page is cross-origin isolated: flavor 'auto' is 'mt', so the WebGPU build with pthreads
+  // where dist/ has it
+  const gpuBuild = existsSync(join(repoRoot, 'dist/kite-mt-webgpu.wasm')) ? 'kite-mt-webgpu' : 'kite-st-webgpu';
   const dir = join(repoRoot, 'build/webgpu-npm-models');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -198,24 +203,29 @@ test('Chromium (WebGPU): device webgpu/auto, gpuLayers and the CPU fallback thro
       const what = `${u.name} (${i === 0 ? 'auto' : 'webgpu'})`;
       console.log(`${what}: ${JSON.stringify(r.before)} tokens ${r.first.tokens?.join(' ')}`);
       assert.equal(r.before.device, 'webgpu', `${what}: ${r.before.gpuError}`);
-      assert.equal(r.before.build, 'kite-st-webgpu');
+      assert.equal(r.before.build, gpuBuild);
       assert.match(r.before.adapter, /\w/);
       assert.equal(r.before.gpuError, null);
       assert.deepEqual(r.first.tokens, cpu[i], `${what}: the CPU build's greedy tokens (${JSON.stringify(r.first.error)})`);
       if (i === 0) assert.deepEqual(r.extras, { ...cpuExtras, again: cpu[0] }, `${what}: abort, chat, keepContext as on the CPU`);
     }
-    // the first 3 of stories260K's 5 layers on the CPU, the last 2 and the head on the GPU
-    {
-      const r = await run(urls[0], { device: 'webgpu', gpuLayers: 2 });
+    // the first 3 of stories260K's 5 layers on the CPU, the last 2 and the head on the GPU: on
+    // the pthread build's pool (2 threads) where it is built, and on the single-thread build
+    for (const opts of [{ threads: 2 }, { flavor: 'st' }]) {
+      const r = await run(urls[0], { device: 'webgpu', gpuLayers: 2, ...opts });
+      const build = opts.flavor === 'st' ? 'kite-st-webgpu' : gpuBuild;
+      console.log(`gpuLayers 2, ${JSON.stringify(opts)}: ${JSON.stringify(r.before)} tokens ${r.first.tokens?.join(' ')}`);
       assert.equal(r.before.device, 'webgpu', r.before.gpuError);
       assert.equal(r.before.gpuLayers, 2);
-      assert.deepEqual(r.first.tokens, cpu[0], `gpuLayers 2: the CPU build's tokens (${JSON.stringify(r.first.error)})`);
+      assert.equal(r.before.build, build);
+      assert.equal(r.before.threads, build === 'kite-mt-webgpu' ? 2 : 1);
+      assert.deepEqual(r.first.tokens, cpu[0], `gpuLayers 2 (${build}): the CPU build's tokens (${JSON.stringify(r.first.error)})`);
     }
     // a pipeline that does not compile: the CPU, saying why; or, without fallback, a KiteError
     {
       const r = await run(urls[0], { device: 'webgpu' }, { f: 'pipeline' });
       assert.equal(r.before.device, 'cpu');
-      assert.equal(r.before.build, 'kite-st-webgpu');
+      assert.equal(r.before.build, gpuBuild);
       assert.match(r.before.gpuError, /pipeline gemv_f32 failed: rejected by the test/);
       assert.deepEqual(r.first.tokens, cpu[0], 'after the pipeline failure: the CPU tokens');
       // 'auto' then loads the CPU build instead, saying why

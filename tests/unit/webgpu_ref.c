@@ -57,7 +57,8 @@ static float *frands(size_t n, float scale) {
 // One weight matrix per type: rows x cols random values (row scales vary over three decades,
 // a few outliers), quantized by the reference quantizer and dequantized back by the reference
 // dequantizer. Files: q_<name>.bin (the GGUF blocks), dq_<name>.bin (f32 rows), name the type's
-// (with _<cols> appended when tail is set: float rows of a length that is no multiple of 32).
+// (with _<cols> appended when tail is set: float rows of a length that is no multiple of 32,
+// MXFP4 rows of an odd byte count).
 static void weights(kite_type t, int rows, int cols, int first, int tail) {
     float *w = xmalloc((size_t)rows * cols * sizeof(float));
     for (int r = 0; r < rows; r++) {
@@ -67,10 +68,18 @@ static void weights(kite_type t, int rows, int cols, int first, int tail) {
     const uint64_t rb = kite_type_row_bytes(t, (uint64_t)cols);
     uint8_t *q = xmalloc((size_t)(rb * rows));
     float *dq = xmalloc((size_t)rows * cols * sizeof(float));
-    if (kite_quantize_rows(t, w, q, rows, cols) != KITE_OK) {
+    // the types that need an importance matrix get random column weights (any imatrix gives
+    // valid blocks; the decoders are what is checked)
+    float *imx = NULL;
+    if (kite_quant_needs_imatrix(t)) {
+        imx = xmalloc((size_t)cols * sizeof(float));
+        for (int c = 0; c < cols; c++) imx[c] = 0.5f + fabsf(frand());
+    }
+    if (kite_quantize_rows_imatrix(t, w, q, rows, cols, imx) != KITE_OK) {
         fprintf(stderr, "webgpu_ref: cannot quantize %s\n", kite_type_name(t));
         exit(1);
     }
+    free(imx);
     for (int r = 0; r < rows; r++) {
         if (t == KITE_TYPE_F32)
             memcpy(dq + (size_t)r * cols, q + rb * r, cols * sizeof(float));
@@ -326,7 +335,9 @@ int main(int argc, char **argv) {
     }
     const kite_type types[] = {KITE_TYPE_F32,  KITE_TYPE_F16,  KITE_TYPE_BF16, KITE_TYPE_Q4_0,   KITE_TYPE_Q4_1,
                                KITE_TYPE_Q5_0, KITE_TYPE_Q5_1, KITE_TYPE_Q8_0, KITE_TYPE_Q2_K,   KITE_TYPE_Q3_K,
-                               KITE_TYPE_Q4_K, KITE_TYPE_Q5_K, KITE_TYPE_Q6_K, KITE_TYPE_IQ4_NL, KITE_TYPE_IQ4_XS};
+                               KITE_TYPE_Q4_K, KITE_TYPE_Q5_K, KITE_TYPE_Q6_K, KITE_TYPE_IQ4_NL, KITE_TYPE_IQ4_XS,
+                               KITE_TYPE_TQ1_0, KITE_TYPE_TQ2_0, KITE_TYPE_MXFP4, KITE_TYPE_IQ2_XXS, KITE_TYPE_IQ2_XS,
+                               KITE_TYPE_IQ2_S, KITE_TYPE_IQ3_XXS, KITE_TYPE_IQ3_S, KITE_TYPE_IQ1_S, KITE_TYPE_IQ1_M};
     fprintf(g_manifest, "{\n  \"weights\": [\n");
     // 70 rows (not a multiple of any tile), 768 columns (3 super-blocks)
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) weights(types[i], 70, 768, i == 0, 0);
@@ -335,6 +346,8 @@ int main(int argc, char **argv) {
     weights(KITE_TYPE_F32, 70, 172, 0, 1);
     weights(KITE_TYPE_F16, 70, 172, 0, 1);
     weights(KITE_TYPE_BF16, 70, 172, 0, 1);
+    // MXFP4 rows of 25 blocks (425 bytes): rows that start at odd bytes
+    weights(KITE_TYPE_MXFP4, 70, 800, 0, 1);
     fprintf(g_manifest, "\n  ]");
     ops();
     moe();

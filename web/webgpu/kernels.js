@@ -6,15 +6,19 @@ import { GEMM_TM, GEMM_TN, GEMV_ROWS, gemmWgsl, gemvWgsl, getRowsWgsl } from './
 import { GATHER, ROPE, ROPE_CACHE, SOFTMAX, attentionWgsl, elemwiseWgsl, gegluWgsl, kvWriteWgsl, rmsnormWgsl } from './wgsl_ops.js';
 import { MAX_EXPERTS, MOE_COMBINE, MOE_GROUP, MOE_ROUTE } from './wgsl_moe.js';
 import { TYPE_NAMES, rowBytes, typeName } from './types.js';
+import { GRID_TYPES } from './wgsl_dequant.js';
+import { GRID_WORDS, iqGrids } from './iq_grids.js';
 
 // Every pipeline of the kernels, for Gpu.compile. types: the weight types to build matmul and
 // get-rows shaders for (all by default); kv: the KV storage kinds ('f32', 'f16'); subgroups:
 // the GEMV reduces with subgroup operations (only where the device has them, see
-// Gpu.subgroupSize).
-export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'], subgroups = false } = {}) {
+// Gpu.subgroupSize). cpuRounding: a diagnostic, not for use: the F16 matmuls and attention
+// round as the CPU path does (activations and q to f16, the flash-attention V sum in f16, keys
+// one by one), so that a test can tell the two paths' rounding apart from a real difference.
+export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'], subgroups = false, cpuRounding = false } = {}) {
   const specs = [];
   for (const t of types.map(typeName)) {
-    specs.push({ key: `gemv_${t}`, code: gemvWgsl(t, { subgroups }) }, { key: `gemm_${t}`, code: gemmWgsl(t) },
+    specs.push({ key: `gemv_${t}`, code: gemvWgsl(t, { subgroups, cpuRounding }) }, { key: `gemm_${t}`, code: gemmWgsl(t, { cpuRounding }) },
       { key: `getrows_${t}`, code: getRowsWgsl(t) });
   }
   specs.push({ key: 'rmsnorm', code: rmsnormWgsl(false) }, { key: 'rmsnorm_inplace', code: rmsnormWgsl(true) }, { key: 'softmax', code: SOFTMAX }, { key: 'elemwise', code: elemwiseWgsl(false) },
@@ -22,7 +26,7 @@ export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'], subgroups
     { key: 'geglu_inplace', code: gegluWgsl(true) }, { key: 'moe_route', code: MOE_ROUTE }, { key: 'moe_group', code: MOE_GROUP },
     { key: 'moe_combine', code: MOE_COMBINE },
     { key: 'rope_cache', code: ROPE_CACHE }, { key: 'rope', code: ROPE }, { key: 'gather', code: GATHER });
-  for (const k of kv) specs.push({ key: `kvwrite_${k}`, code: kvWriteWgsl(k) }, { key: `attn_${k}`, code: attentionWgsl(k) });
+  for (const k of kv) specs.push({ key: `kvwrite_${k}`, code: kvWriteWgsl(k) }, { key: `attn_${k}`, code: attentionWgsl(k, { cpuRounding }) });
   return specs;
 }
 
@@ -102,9 +106,9 @@ export class Kernels {
     for (const p of W.pieces) {
       const u = rec.uniform([p.rows, W.cols, W.rowBytes, p.row0, ntok, xOff, yOff, yStride, xStride]);
       if (ntok === 1) {
-        rec.dispatch(`gemv_${W.type}`, [p.buffer, x, y, u, this.#dummy()], Math.ceil(p.rows / GEMV_ROWS));
+        rec.dispatch(`gemv_${W.type}`, [p.buffer, x, y, u, this.#dummy(), ...this.#grids(W.type)], Math.ceil(p.rows / GEMV_ROWS));
       } else {
-        rec.dispatch(`gemm_${W.type}`, [p.buffer, x, y, u, this.#dummy()], [Math.ceil(p.rows / GEMM_TN), Math.ceil(ntok / GEMM_TM), 1]);
+        rec.dispatch(`gemm_${W.type}`, [p.buffer, x, y, u, this.#dummy(), ...this.#grids(W.type)], [Math.ceil(p.rows / GEMM_TN), Math.ceil(ntok / GEMM_TM), 1]);
       }
     }
   }
@@ -120,9 +124,9 @@ export class Kernels {
     for (const p of W.pieces) {
       const u = rec.uniform([p.rows, W.cols, W.rowBytes, p.row0, 0, xOff, yOff, yStride, xStride, 1, eRows, xDiv, nExpert, lStride ?? 0]);
       if (slots) {
-        rec.dispatch(`gemv_${W.type}`, [p.buffer, x, y, u, ids], [Math.ceil(eRows / GEMV_ROWS), slots, 1]);
+        rec.dispatch(`gemv_${W.type}`, [p.buffer, x, y, u, ids, ...this.#grids(W.type)], [Math.ceil(eRows / GEMV_ROWS), slots, 1]);
       } else {
-        rec.dispatch(`gemm_${W.type}`, [p.buffer, x, y, u, ids], [Math.ceil(eRows / GEMM_TN), Math.ceil(batch / GEMM_TM), nExpert]);
+        rec.dispatch(`gemm_${W.type}`, [p.buffer, x, y, u, ids, ...this.#grids(W.type)], [Math.ceil(eRows / GEMM_TN), Math.ceil(batch / GEMM_TM), nExpert]);
       }
     }
   }
@@ -149,7 +153,7 @@ export class Kernels {
   getRows(rec, W, ids, y, { nIds = 1, idsOff = 0, yOff = 0, yStride = W.cols } = {}) {
     for (const p of W.pieces) {
       const u = rec.uniform([p.rows, W.cols, W.rowBytes, p.row0, nIds, idsOff, yOff, yStride, 0]);
-      rec.dispatch(`getrows_${W.type}`, [p.buffer, ids, y, u], Math.ceil((nIds * Math.ceil(W.cols / 32)) / 64));
+      rec.dispatch(`getrows_${W.type}`, [p.buffer, ids, y, u, ...this.#grids(W.type)], Math.ceil((nIds * Math.ceil(W.cols / 32)) / 64));
     }
   }
 
@@ -193,6 +197,14 @@ export class Kernels {
   #dummy() {
     this.dummyBuffer ??= this.gpu.buffer(16);
     return this.dummyBuffer;
+  }
+
+  // The extra binding of a type's weight kernels: the IQ grids (uploaded once) for the grid
+  // formats, none for the others.
+  #grids(type) {
+    if (!GRID_TYPES.includes(type)) return [];
+    this.gridBuffer ??= this.gpu.buffer(GRID_WORDS * 4, iqGrids(), 'iq grids');
+    return [this.gridBuffer];
   }
 
   // dst row i = src row ids[idsOff + i] (i32 row indices) for n rows of width; src and dst

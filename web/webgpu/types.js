@@ -18,6 +18,16 @@ export const TYPES = {
   q6_K: { id: 14, block: 256, bytes: 210 },
   iq4_nl: { id: 20, block: 32, bytes: 18 },
   iq4_xs: { id: 23, block: 256, bytes: 136 },
+  iq2_xxs: { id: 16, block: 256, bytes: 66 },
+  iq2_xs: { id: 17, block: 256, bytes: 74 },
+  iq3_xxs: { id: 18, block: 256, bytes: 98 },
+  iq1_s: { id: 19, block: 256, bytes: 50 },
+  iq3_s: { id: 21, block: 256, bytes: 110 },
+  iq2_s: { id: 22, block: 256, bytes: 82 },
+  iq1_m: { id: 29, block: 256, bytes: 56 },
+  tq1_0: { id: 34, block: 256, bytes: 54 },
+  tq2_0: { id: 35, block: 256, bytes: 66 },
+  mxfp4: { id: 39, block: 32, bytes: 17 },
 };
 
 export const TYPE_NAMES = Object.keys(TYPES);

@@ -23,6 +23,7 @@
 // A piece computes the rows of the whole tensor that lie in it; the others are left alone.
 import { decodeWgsl } from './wgsl_dequant.js';
 import { TYPES } from './types.js';
+import { ROUND_F16 } from './wgsl_ops.js';
 
 const PARAMS = /* wgsl */ `
 struct Params {
@@ -46,12 +47,15 @@ const IDS = /* wgsl */ `
 // probeSubgroups in device.js) subgroupAdd within each subgroup and the WG / size subgroup
 // sums in order by one thread. Each weight byte is read once; a row's consecutive units go
 // to consecutive threads.
+// cpuRounding (GEMV and GEMM; a diagnostic, see kernelSpecs): the F16 kernels round x to f16
+// first, as the CPU path (and ggml's) converts activations for F16 weights.
 export const GEMV_WG = 64;
 export const GEMV_ROWS = 4;
 
-export function gemvWgsl(type, { subgroups = false } = {}) {
+export function gemvWgsl(type, { subgroups = false, cpuRounding = false } = {}) {
   // rows of float types may end inside a unit: x is read as 0 there (it may hold anything)
-  const xv = TYPES[type].block === 1 ? 'select(0.0, X[xb + j], u * 32u + j < P.cols)' : 'X[xb + j]';
+  let xv = TYPES[type].block === 1 ? 'select(0.0, X[xb + j], u * 32u + j < P.cols)' : 'X[xb + j]';
+  if (cpuRounding && type === 'f16') xv = `round_f16(${xv})`;
   const reduce = subgroups ? /* wgsl */ `
     let s = subgroupAdd(acc);
     if (sid == 0u) { red[r * WG + lid / sgs] = s; }
@@ -72,7 +76,7 @@ export function gemvWgsl(type, { subgroups = false } = {}) {
     workgroupBarrier();
   }
   if (lid < R && piece_row(e, g * R + lid) != 0xffffffffu) { Y[y0 + g * R + lid] = red[lid * WG]; }`;
-  return (subgroups ? 'enable subgroups;\n' : '') + PARAMS + IDS + decodeWgsl(type) + /* wgsl */ `
+  return (subgroups ? 'enable subgroups;\n' : '') + PARAMS + IDS + ROUND_F16 + decodeWgsl(type) + /* wgsl */ `
 const WG = ${GEMV_WG}u;
 const R = ${GEMV_ROWS}u;
 var<workgroup> red: array<f32, ${GEMV_WG * GEMV_ROWS}>;
@@ -120,8 +124,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 export const GEMM_TN = 64;
 export const GEMM_TM = 32;
 
-export function gemmWgsl(type) {
-  return PARAMS + IDS + decodeWgsl(type) + /* wgsl */ `
+export function gemmWgsl(type, { cpuRounding = false } = {}) {
+  const xr = cpuRounding && type === 'f16' ? 'round_f16(v)' : 'v';
+  return PARAMS + IDS + ROUND_F16 + decodeWgsl(type) + /* wgsl */ `
 const TN = ${GEMM_TN}u;
 const TM = ${GEMM_TM}u;
 var<workgroup> ws: array<f32, ${GEMM_TN * 33}>;
@@ -172,7 +177,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let j = i & 31u;
       var v = 0.0;
       if (tbase + t < nt && u * 32u + j < P.cols) { v = X[P.x_off + x_row(e, tbase + t) * P.x_stride + u * 32u + j]; }
-      xs[t * 33u + j] = v;
+      xs[t * 33u + j] = ${xr};
     }
     workgroupBarrier();
     for (var a = 0u; a < 4u; a++) {
@@ -202,7 +207,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 // decodes unit i % units of id i / units into Y[y_off + id_index * y_stride + ...] when that
 // row lies in this piece. Exact: the values are the decoder's.
 export function getRowsWgsl(type) {
-  return PARAMS + decodeWgsl(type) + /* wgsl */ `
+  return PARAMS + decodeWgsl(type, { gridBinding: 4 }) + /* wgsl */ `
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 64u;

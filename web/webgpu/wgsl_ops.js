@@ -85,6 +85,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }
 `;
 
+// x rounded to f16 (to nearest even), as the CPU path rounds activations (the kernels'
+// cpuRounding diagnostic)
+export const ROUND_F16 = /* wgsl */ `
+fn round_f16(x: f32) -> f32 { return unpack2x16float(pack2x16float(vec2<f32>(x, 0.0))).x; }
+`;
+
 // tanh(z) in f32 to a few ulp: an odd Taylor polynomial below |z| = 0.25 (where 1 - e^-2|z|
 // would cancel), (1 - e) / (1 + e) with e = exp(-2|z|) above (no overflow for large |z|).
 // WGSL's own tanh is only bounded through sinh / cosh.
@@ -337,11 +343,44 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // token and head; thread j scores position j of a chunk, then each thread sums dims lid,
 // lid+64, ...). Q and OUT: rows of n_head x head_dim (head_dim <= 512), q_stride / o_stride
 // floats apart; cache rows kv_stride values apart, from element c_off.
-export function attentionWgsl(kind) {
+// cpuRounding (a diagnostic, see kernelSpecs): instead, the CPU's flash-attention row
+// (kite__attend_head_capped in src/kernels/attend_ref.c, mode KITE_ATTN_FA_F16): q rounded to
+// f16, keys one by one with an online softmax, the V sum rounded to f16 after every key;
+// thread d computes dimension d on its own (slow: it recomputes every score).
+export function attentionWgsl(kind, { cpuRounding = false } = {}) {
+  const cpuRow = /* wgsl */ `
+  for (var i = 0u; i < 8u; i++) {
+    let d = lid + 64u * i;
+    if (d < hd) {
+      var a = 0.0;
+      var m = -3.0e38;
+      var sum = 0.0;
+      for (var j = kr.x; j < n; j++) {
+        let kb = cb + j * P.kv_stride;
+        var dot = 0.0;
+        for (var e = 0u; e < hd; e++) { dot += round_f16(qs[e]) * K_at(kb + e); }
+        var s = dot * P.scale;
+        if (P.softcap > 0.0) { s = P.softcap * tanh_f32(dot * P.scale); }
+        var ms = 1.0;
+        var vs = 1.0;
+        if (s > m) {
+          ms = exp(m - s);
+          m = s;
+          a = round_f16(a * ms);
+        } else {
+          vs = exp(s - m);
+        }
+        a = round_f16(a + V_at(cb + j * P.kv_stride + d) * vs);
+        sum = sum * ms + vs;
+      }
+      O[P.o_off + t * P.o_stride + h * hd + d] = a / sum;
+    }
+  }
+  return;`;
   return params([['n_tok', 'u32'], ['n_head', 'u32'], ['n_kv_head', 'u32'], ['head_dim', 'u32'],
     ['n_ctx', 'u32'], ['kv_stride', 'u32'], ['scale', 'f32'], ['q_off', 'u32'], ['o_off', 'u32'],
     ['meta_off', 'u32'], ['has_seq', 'u32'], ['c_off', 'u32'], ['q_stride', 'u32'], ['o_stride', 'u32'],
-    ['window', 'u32'], ['softcap', 'f32']]) + TANH + /* wgsl */ `
+    ['window', 'u32'], ['softcap', 'f32']]) + TANH + ROUND_F16 + /* wgsl */ `
 @group(0) @binding(0) var<storage, read> Q: array<f32>;
 ${kvAccess(kind, 'K', 'read').replace('BIND', '1')}
 ${kvAccess(kind, 'V', 'read').replace('BIND', '2')}
@@ -376,7 +415,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     key_range = vec2<u32>(start, end);
   }
   let kr = workgroupUniformLoad(&key_range); // a barrier too; uniform, so loops may hold barriers
-  let n = kr.y;
+  let n = kr.y;${cpuRounding ? cpuRow : ''}
   var acc: array<f32, 8>;
   for (var i = 0u; i < 8u; i++) { acc[i] = 0.0; }
   var m = -3.0e38;
