@@ -78,7 +78,9 @@ typedef struct chat {
     const char *tmpl; // template name or source; NULL = chatml
     kite_chat_msg *msgs;
     size_t n_msgs, cap_msgs;
-    size_t prev_len;  // bytes of the formatted conversation already in the KV cache
+    size_t prev_len;  // bytes of the formatted conversation already in the KV cache ...
+    char *cached;     // ... and those bytes: a template may render earlier turns differently
+                      // once a new message follows (Qwen3 drops their reasoning)
     int32_t reserve;  // tokens a reply needs free: old turns are dropped to keep them
     kite_gen_params gp;
     kite_gen_stats last;
@@ -111,6 +113,8 @@ static void drop_msgs(chat *c, size_t i, size_t n) {
 static void restart_cache(chat *c) {
     kite_ctx_reset(c->s.ctx);
     c->prev_len = 0;
+    free(c->cached);
+    c->cached = NULL;
 }
 
 static size_t n_system(const chat *c) { return c->n_msgs > 0 && !strcmp(c->msgs[0].role, "system") ? 1 : 0; }
@@ -158,6 +162,8 @@ static bool user_turn(chat *c, const char *text, size_t len) {
             fprintf(stderr, "kite chat: %s\n", kite_last_error());
             return false;
         }
+        // the cache holds text this rendering no longer starts with: evaluate it all again
+        if (c->prev_len && (c->prev_len > flen || memcmp(formatted, c->cached, c->prev_len) != 0)) restart_cache(c);
         const int32_t pos = kite_ctx_pos(c->s.ctx);
         const int32_t n_new = count_tokens(c, formatted + (c->prev_len <= flen ? c->prev_len : flen), pos == 0);
         if (n_new < 0) {
@@ -242,7 +248,9 @@ static bool user_turn(chat *c, const char *text, size_t len) {
             bool verbatim = flen >= asked_len + rl && !memcmp(formatted, asked, asked_len) &&
                             (rl == 0 || !memcmp(formatted + asked_len, r.ptr, rl));
             c->prev_len = verbatim ? asked_len + rl : flen;
-            free(formatted);
+            free(c->cached);
+            c->cached = formatted; // its first prev_len bytes are what the cache holds
+            formatted = NULL;
         }
     }
     free(asked);
@@ -553,6 +561,7 @@ int kite_cmd_chat(int argc, char **argv) {
 #endif
     for (size_t i = 0; i < c.n_msgs; i++) free((char *)c.msgs[i].content);
     free(c.msgs);
+    free(c.cached);
     free(tmpl_src);
     free(grammar);
     model_session_close(&c.s);
