@@ -39,7 +39,8 @@ export const BAD_TYPE_MESSAGE = 'invalid type for "enable_thinking" (expected bo
 // assistant's opening): replies with and without reasoning blocks before and after the last
 // query, odd newlines around the tags, several tags, a tool exchange (tool answers after the
 // last query, and a user message that is a wrapped tool answer, which is not a query), a late
-// system message and a role the template drops. Each ends in a user message: llama-server answers
+// system message, a role the template drops, and spaces next to the tags (only newlines are
+// stripped). Each ends in a user message: llama-server answers
 // a conversation ending in an assistant message by continuing that message (its assistant
 // prefill), which is not the template's rendering; every prefix of them is rendered without the
 // assistant's opening (add_generation_prompt false) in the comparisons, so those that end in an
@@ -83,5 +84,12 @@ export const MULTI_TURN = [
     { role: 'user', content: 'ok' },
     { role: 'assistant', content: 'no open tag</think>\nx' },
     { role: 'user', content: 'bye' },
+  ],
+  [
+    { role: 'user', content: 'a' },
+    { role: 'assistant', content: '<think>\n \n r \n</think>\n\n  b \n' },
+    { role: 'user', content: 'c' },
+    { role: 'assistant', content: '<think> x </think> \n y' },
+    { role: 'tool', content: 't' },
   ],
 ];

@@ -851,6 +851,13 @@ test('reasoning off renders Qwen3\'s template as llama-server does: chat_templat
       assert.equal(await prompt(b, { messages, chat_template_kwargs: { enable_thinking: false } }), want.off);
       assert.equal(await prompt(b, { messages, reasoning_effort: 'none' }), want.off);
     }
+    // multi-turn conversations with reasoning in the replies: the Jinja engine's rendering
+    const { MULTI_TURN } = await import('./qwen3_template.mjs');
+    const { renderQwen3 } = await import('../unit/data/gen_qwen3_cases.mjs');
+    for (const messages of MULTI_TURN) {
+      assert.equal(await prompt(b, { messages }), renderQwen3(messages, true, false));
+      assert.equal(await prompt(b, { messages, chat_template_kwargs: { enable_thinking: false } }), renderQwen3(messages, true, true));
+    }
     const bad = await apply(b, { messages: CONVERSATIONS[0], chat_template_kwargs: { enable_thinking: 'false' } });
     assert.equal(bad.status, 400);
     assert.equal((await bad.json()).error.message, BAD_TYPE_MESSAGE);

@@ -146,3 +146,23 @@ test("the package's chat takes thinking: 'off' (the CLI's --reasoning off ids)",
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// ---- multi-turn rendering of Qwen3's template --------------------------------------------------
+// test_chat (C) compares Kite's rendering with tests/unit/data/qwen3_cases.h; here that file is
+// checked against the Jinja engine's live rendering of the same conversations, and that engine
+// (with Python's strip semantics) against llama-server's recorded answers.
+
+test("qwen3_cases.h holds the Jinja engine's rendering of MULTI_TURN (regenerate with gen_qwen3_cases.mjs)", async () => {
+  const { qwen3CasesHeader, renderQwen3 } = await import('../unit/data/gen_qwen3_cases.mjs');
+  const file = new URL('../unit/data/qwen3_cases.h', import.meta.url);
+  assert.equal(readFileSync(file, 'utf8'), qwen3CasesHeader());
+  // the engine gives llama-server's prompts for the recorded conversations
+  const { CONVERSATIONS, LLAMA_SERVER_PROMPTS } = await import('./qwen3_template.mjs');
+  for (const [i, messages] of CONVERSATIONS.entries()) {
+    assert.equal(renderQwen3(messages, true, false), LLAMA_SERVER_PROMPTS[i].thinking);
+    assert.equal(renderQwen3(messages, true, true), LLAMA_SERVER_PROMPTS[i].off);
+  }
+  // a reply's spaces next to the tags stay (llama-server keeps them: only '\n' is stripped)
+  const spaced = [{ role: 'user', content: 'a' }, { role: 'assistant', content: '<think>\n r \n</think>\n\n  b' }, { role: 'user', content: 'c' }];
+  assert.equal(renderQwen3(spaced, false, false), '<|im_start|>user\na<|im_end|>\n<|im_start|>assistant\n  b<|im_end|>\n<|im_start|>user\nc<|im_end|>\n');
+});

@@ -5,8 +5,38 @@
 // whole conversations equal llama-server's (--jinja) /apply-template answers; think.test.mjs
 // checks both that and that this file is up to date.
 //   node tests/unit/data/gen_qwen3_cases.mjs > tests/unit/data/qwen3_cases.h
-import { Template } from '@huggingface/jinja';
+import { Environment, Template } from '@huggingface/jinja';
 import { QWEN3_TEMPLATE, MULTI_TURN } from '../../node/qwen3_template.mjs';
+
+// @huggingface/jinja 0.5 ignores the chars argument of str.strip/lstrip/rstrip (it strips all
+// whitespace); Python, and llama.cpp's Jinja engine (minja), strip only the given characters, and
+// Qwen3's template strips '\n' only (a reply's leading space stays: llama-server keeps it). The
+// engine's string methods get Python's semantics here.
+function pythonStrips() {
+  const env = new Environment();
+  env.set('s', '');
+  const StringValue = env.lookupVariable('s').constructor;
+  const desc = Object.getOwnPropertyDescriptor(StringValue.prototype, 'builtins');
+  if (desc.get.python) return;
+  const get = function () {
+    const map = desc.get.call(this);
+    const FunctionValue = map.get('upper').constructor;
+    const ws = ' \t\n\r\v\f';
+    const strip = (v, chars, left, right) => {
+      const set = chars && typeof chars.value === 'string' ? chars.value : ws;
+      let a = 0, b = v.length;
+      while (left && a < b && set.includes(v[a])) a++;
+      while (right && b > a && set.includes(v[b - 1])) b--;
+      return v.slice(a, b);
+    };
+    for (const [name, l, r] of [['strip', 1, 1], ['lstrip', 1, 0], ['rstrip', 0, 1]])
+      map.set(name, new FunctionValue((args) => new StringValue(strip(this.value, args[0], l, r))));
+    return map;
+  };
+  get.python = true;
+  Object.defineProperty(StringValue.prototype, 'builtins', { get, configurable: true });
+}
+pythonStrips();
 
 // The Jinja rendering: add = add_generation_prompt; off = enable_thinking false (else undefined).
 export function renderQwen3(messages, add, off) {

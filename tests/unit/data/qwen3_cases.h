@@ -46,7 +46,14 @@ static const kite_chat_msg qwen3_conv4[] = {
     {"assistant", "no open tag</think>\nx"},
     {"user", "bye"},
 };
-static const kite_chat_msg *const qwen3_convs[] = {qwen3_conv0, qwen3_conv1, qwen3_conv2, qwen3_conv3, qwen3_conv4};
+static const kite_chat_msg qwen3_conv5[] = {
+    {"user", "a"},
+    {"assistant", "<think>\n \n r \n</think>\n\n  b \n"},
+    {"user", "c"},
+    {"assistant", "<think> x </think> \n y"},
+    {"tool", "t"},
+};
+static const kite_chat_msg *const qwen3_convs[] = {qwen3_conv0, qwen3_conv1, qwen3_conv2, qwen3_conv3, qwen3_conv4, qwen3_conv5};
 static const qwen3_case qwen3_cases[] = {
     {0, 1, 0, "<|im_start|>user\nHi<|im_end|>\n"},
     {0, 1, 1, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"},
@@ -135,4 +142,19 @@ static const qwen3_case qwen3_cases[] = {
     {4, 4, 0, "<|im_start|>assistant\n<|im_end|>\n<|im_start|>user\nok<|im_end|>\n<|im_start|>assistant\nx<|im_end|>\n<|im_start|>user\nbye<|im_end|>\n"},
     {4, 4, 1, "<|im_start|>assistant\n<|im_end|>\n<|im_start|>user\nok<|im_end|>\n<|im_start|>assistant\nx<|im_end|>\n<|im_start|>user\nbye<|im_end|>\n<|im_start|>assistant\n"},
     {4, 4, 3, "<|im_start|>assistant\n<|im_end|>\n<|im_start|>user\nok<|im_end|>\n<|im_start|>assistant\nx<|im_end|>\n<|im_start|>user\nbye<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n"},
+    {5, 1, 0, "<|im_start|>user\na<|im_end|>\n"},
+    {5, 1, 1, "<|im_start|>user\na<|im_end|>\n<|im_start|>assistant\n"},
+    {5, 1, 3, "<|im_start|>user\na<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n"},
+    {5, 2, 0, "<|im_start|>user\na<|im_end|>\n<|im_start|>assistant\n<think>\n \n r \n</think>\n\n  b \n<|im_end|>\n"},
+    {5, 2, 1, "<|im_start|>user\na<|im_end|>\n<|im_start|>assistant\n<think>\n \n r \n</think>\n\n  b \n<|im_end|>\n<|im_start|>assistant\n"},
+    {5, 2, 3, "<|im_start|>user\na<|im_end|>\n<|im_start|>assistant\n<think>\n \n r \n</think>\n\n  b \n<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n"},
+    {5, 3, 0, "<|im_start|>user\na<|im_end|>\n<|im_start|>assistant\n  b \n<|im_end|>\n<|im_start|>user\nc<|im_end|>\n"},
+    {5, 3, 1, "<|im_start|>user\na<|im_end|>\n<|im_start|>assistant\n  b \n<|im_end|>\n<|im_start|>user\nc<|im_end|>\n<|im_start|>assistant\n"},
+    {5, 3, 3, "<|im_start|>user\na<|im_end|>\n<|im_start|>assistant\n  b \n<|im_end|>\n<|im_start|>user\nc<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n"},
+    {5, 4, 0, "<|im_start|>user\na<|im_end|>\n<|im_start|>assistant\n  b \n<|im_end|>\n<|im_start|>user\nc<|im_end|>\n<|im_start|>assistant\n<think>\n x \n</think>\n\n \n y<|im_end|>\n"},
+    {5, 4, 1, "<|im_start|>user\na<|im_end|>\n<|im_start|>assistant\n  b \n<|im_end|>\n<|im_start|>user\nc<|im_end|>\n<|im_start|>assistant\n<think>\n x \n</think>\n\n \n y<|im_end|>\n<|im_start|>assistant\n"},
+    {5, 4, 3, "<|im_start|>user\na<|im_end|>\n<|im_start|>assistant\n  b \n<|im_end|>\n<|im_start|>user\nc<|im_end|>\n<|im_start|>assistant\n<think>\n x \n</think>\n\n \n y<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n"},
+    {5, 5, 0, "<|im_start|>user\na<|im_end|>\n<|im_start|>assistant\n  b \n<|im_end|>\n<|im_start|>user\nc<|im_end|>\n<|im_start|>assistant\n<think>\n x \n</think>\n\n \n y<|im_end|>\n<|im_start|>user\n<tool_response>\nt\n</tool_response><|im_end|>\n"},
+    {5, 5, 1, "<|im_start|>user\na<|im_end|>\n<|im_start|>assistant\n  b \n<|im_end|>\n<|im_start|>user\nc<|im_end|>\n<|im_start|>assistant\n<think>\n x \n</think>\n\n \n y<|im_end|>\n<|im_start|>user\n<tool_response>\nt\n</tool_response><|im_end|>\n<|im_start|>assistant\n"},
+    {5, 5, 3, "<|im_start|>user\na<|im_end|>\n<|im_start|>assistant\n  b \n<|im_end|>\n<|im_start|>user\nc<|im_end|>\n<|im_start|>assistant\n<think>\n x \n</think>\n\n \n y<|im_end|>\n<|im_start|>user\n<tool_response>\nt\n</tool_response><|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n"},
 };
