@@ -38,7 +38,12 @@ static void usage(FILE *f) {
             "                         reply (Qwen3, DeepSeek-R1); the model keeps it in its context\n"
             "  -rea, --reasoning on|off|auto  off: replies open with the template's reasoning turned\n"
             "                         off (Qwen3's enable_thinking false: an empty <think></think>\n"
-            "                         block), as llama.cpp; --reasoning-budget 0 is the same\n"
+            "                         block), as llama.cpp\n"
+            "  --reasoning-budget N   -1 (default): unlimited; N >= 0: a reasoning block the reply\n"
+            "                         opens (<think>, for templates that write one) gets at most N\n"
+            "                         tokens, then </think> is forced and the answer follows (as\n"
+            "                         llama.cpp; 0 closes it at once; the prompt is unchanged)\n"
+            "  --reasoning-budget-message TEXT  forced before </think> when the budget runs out\n"
             "  -p TEXT                a first user message, sent before reading stdin\n"
             "  -n N                   most tokens per reply (default -1: until end of turn)\n"
             "  --stop TEXT, -r TEXT   end a reply before TEXT (repeatable)\n"
@@ -502,6 +507,7 @@ int kite_cmd_chat(int argc, char **argv) {
     c.gp.stop = stops;
     c.gp.n_stop = n_stops;
     c.gp.grammar = grammar;
+    model_cli_reasoning(&o, c.tmpl, &c.gp);
     const bool tty = isatty(0);
     // Ctrl-C: stops a reply (on_piece sees the count); at the prompt, a second one leaves.
     // No SA_RESTART, so a read at the prompt returns EINTR.

@@ -58,6 +58,13 @@ kite_status kite_chat_apply_ex(const char *tmpl_name_or_source, const kite_chat_
 // do the built-in names). Never NULL; a static string.
 const char *kite_chat_no_think_text(const char *tmpl_name_or_source);
 
+// The tags of the reasoning block a template's replies may hold (llama.cpp finds them by
+// analysing the Jinja source: thinking_start_tag and thinking_end_tags): "<think>" and
+// "</think>" for a source that writes both (Qwen3, QwQ, DeepSeek-R1), which is when
+// llama.cpp's reasoning budget applies to its chat replies. False (and both NULL) for the
+// built-in names and other sources. start and end may be NULL.
+bool kite_chat_reasoning_tags(const char *tmpl_name_or_source, const char **start, const char **end);
+
 // ---- reasoning blocks ---------------------------------------------------------------------
 
 // Splits a reply streamed in pieces into its reasoning, the text between "<think>" and
