@@ -202,6 +202,13 @@ export interface ChatOptions extends Omit<GenerateOptions, 'thinking'> {
    *  `{"enable_thinking": false}` render it (Qwen3: an empty `<think>\n\n</think>\n\n` block
    *  after the assistant's opening; templates without that setting are unchanged). */
   thinking?: 'show' | 'hide' | 'off';
+  /** As llama.cpp's `--reasoning-budget N`: -1 (default) unlimited; N >= 0: once the reply opens
+   *  a reasoning block (`<think>`, for a model whose chat template writes one), N tokens pass,
+   *  then `</think>` is forced and the answer follows (0 closes the block at once). The prompt is
+   *  not changed. */
+  reasoningBudget?: number;
+  /** Text forced before `</think>` when the budget runs out (llama.cpp's --reasoning-budget-message). */
+  reasoningBudgetMessage?: string;
 }
 
 export interface GenerateResult {

@@ -154,7 +154,8 @@ class Model {
     });
     checkOptions('chat', opts, CHAT_OPTIONS);
     checkGrammar('chat', opts);
-    return this.#stream('chat', { messages, opts: { ...genOpts(opts), addAssistant: opts.addAssistant, thinking: opts.thinking } }, opts);
+    const reasoning = { reasoningBudget: opts.reasoningBudget, reasoningBudgetMessage: opts.reasoningBudgetMessage };
+    return this.#stream('chat', { messages, opts: { ...genOpts(opts), addAssistant: opts.addAssistant, thinking: opts.thinking, ...reasoning } }, opts);
   }
 
   // An async iterable of text pieces; .result resolves to the run's stats afterwards.

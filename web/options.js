@@ -113,7 +113,15 @@ export const GENERATE_OPTIONS = {
 
 // chat's thinking adds 'off': the reply opens with the template's reasoning turned off (Qwen3's
 // enable_thinking false: an empty <think></think> block), as llama.cpp's --reasoning off.
-export const CHAT_OPTIONS = { ...GENERATE_OPTIONS, addAssistant: bool, thinking: oneOf('show', 'hide', 'off') };
+// reasoningBudget: llama.cpp's --reasoning-budget N (-1 unlimited), reasoningBudgetMessage its
+// --reasoning-budget-message.
+export const CHAT_OPTIONS = {
+  ...GENERATE_OPTIONS,
+  addAssistant: bool,
+  thinking: oneOf('show', 'hide', 'off'),
+  reasoningBudget: int(-1, 0x7fffffff),
+  reasoningBudgetMessage: (v) => (typeof v === 'string' && !v.includes('\0') ? null : 'a string without NUL'),
+};
 
 export const TOKENIZE_OPTIONS = { addSpecial: bool, parseSpecial: bool };
 

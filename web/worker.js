@@ -643,6 +643,7 @@ async function runGenerate(prompt, o) {
   const arr = addr(M._kw_alloc(abi.pointerSize * Math.max(1, sp.length)));
   const g = o.grammar !== undefined ? cstr(o.grammar) : 0;
   const js = o.jsonSchema !== undefined ? cstr(typeof o.jsonSchema === 'string' ? o.jsonSchema : JSON.stringify(o.jsonSchema)) : 0;
+  const rm = o.reasoningBudgetMessage !== undefined ? cstr(o.reasoningBudgetMessage) : 0;
   const a = struct('kw_gen_args');
   try {
     sp.forEach((s, i) => setPtr(arr + abi.pointerSize * i, s));
@@ -656,6 +657,8 @@ async function runGenerate(prompt, o) {
       repeat_penalty: o.repeatPenalty, repeat_last_n: o.repeatLastN, seed: o.seed,
       no_bos: o.noBos ? 1 : 0, keep_context: o.keepContext ? 1 : 0, parse_special: o.parseSpecial ? 1 : 0,
       grammar: g, json_schema: js,
+      // chat only (generate's options have none of these): the budget and the reply's opening
+      reasoning_budget: o.reasoningBudget ?? -1, reasoning_message: rm, no_thinking: o.thinking === 'off' ? 1 : 0,
     });
     const st = device === 'webgpu' ? await generateSteps(a) : M._kw_generate(a.ptr);
     const tail = current.decoder.decode();
@@ -675,6 +678,7 @@ async function runGenerate(prompt, o) {
     M._kw_free(arr);
     if (g) M._kw_free(g);
     if (js) M._kw_free(js);
+    if (rm) M._kw_free(rm);
   }
 }
 

@@ -144,6 +144,17 @@ test("the package's chat takes thinking: 'off' (the CLI's --reasoning off ids)",
       assert.deepEqual(await ids('show'), cli([]));
       assert.notDeepEqual(off, cli([]), 'the empty block changes the reply (the check is not vacuous)');
       assert.throws(() => m.generate('x', { thinking: 'off' }), /thinking/);
+      // a reasoning budget as the CLI's --reasoning-budget (this model opens no block itself:
+      // the state machine is test_reasoning_budget's); chat only, -1 or more
+      const budget = async (opts) => {
+        const g = m.chat([{ role: 'user', content: 'Hello' }], { maxTokens: 8, temperature: 0, ...opts });
+        await g.text();
+        return (await g.result).tokens;
+      };
+      assert.deepEqual(await budget({ reasoningBudget: 0 }), cli(['--reasoning-budget', '0']));
+      assert.deepEqual(await budget({ reasoningBudget: 2, reasoningBudgetMessage: ' ok', thinking: 'off' }), cli(['--reasoning-budget', '2', '--reasoning-budget-message', ' ok', '--reasoning', 'off']));
+      assert.throws(() => m.chat([{ role: 'user', content: 'x' }], { reasoningBudget: -2 }), /reasoningBudget/);
+      assert.throws(() => m.generate('x', { reasoningBudget: 1 }), /reasoningBudget/);
     } finally {
       await m.dispose();
     }
