@@ -38,7 +38,12 @@ static void usage(FILE *f) {
             "                         reply (Qwen3, DeepSeek-R1); the model keeps it in its context\n"
             "  -rea, --reasoning on|off|auto  off: replies open with the template's reasoning turned\n"
             "                         off (Qwen3's enable_thinking false: an empty <think></think>\n"
-            "                         block), as llama.cpp; --reasoning-budget 0 is the same\n"
+            "                         block), as llama.cpp\n"
+            "  --reasoning-budget N   -1 (default): unlimited; N >= 0: a reasoning block the reply\n"
+            "                         opens (<think>, for templates that write one) gets at most N\n"
+            "                         tokens, then </think> is forced and the answer follows (as\n"
+            "                         llama.cpp; 0 closes it at once; the prompt is unchanged)\n"
+            "  --reasoning-budget-message TEXT  forced before </think> when the budget runs out\n"
             "  -p TEXT                a first user message, sent before reading stdin\n"
             "  -n N                   most tokens per reply (default -1: until end of turn)\n"
             "  --stop TEXT, -r TEXT   end a reply before TEXT (repeatable)\n"
@@ -78,7 +83,9 @@ typedef struct chat {
     const char *tmpl; // template name or source; NULL = chatml
     kite_chat_msg *msgs;
     size_t n_msgs, cap_msgs;
-    size_t prev_len;  // bytes of the formatted conversation already in the KV cache
+    size_t prev_len;  // bytes of the formatted conversation already in the KV cache ...
+    char *cached;     // ... and those bytes: a template may render earlier turns differently
+                      // once a new message follows (Qwen3 drops their reasoning)
     int32_t reserve;  // tokens a reply needs free: old turns are dropped to keep them
     kite_gen_params gp;
     kite_gen_stats last;
@@ -111,6 +118,8 @@ static void drop_msgs(chat *c, size_t i, size_t n) {
 static void restart_cache(chat *c) {
     kite_ctx_reset(c->s.ctx);
     c->prev_len = 0;
+    free(c->cached);
+    c->cached = NULL;
 }
 
 static size_t n_system(const chat *c) { return c->n_msgs > 0 && !strcmp(c->msgs[0].role, "system") ? 1 : 0; }
@@ -158,6 +167,8 @@ static bool user_turn(chat *c, const char *text, size_t len) {
             fprintf(stderr, "kite chat: %s\n", kite_last_error());
             return false;
         }
+        // the cache holds text this rendering no longer starts with: evaluate it all again
+        if (c->prev_len && (c->prev_len > flen || memcmp(formatted, c->cached, c->prev_len) != 0)) restart_cache(c);
         const int32_t pos = kite_ctx_pos(c->s.ctx);
         const int32_t n_new = count_tokens(c, formatted + (c->prev_len <= flen ? c->prev_len : flen), pos == 0);
         if (n_new < 0) {
@@ -242,7 +253,9 @@ static bool user_turn(chat *c, const char *text, size_t len) {
             bool verbatim = flen >= asked_len + rl && !memcmp(formatted, asked, asked_len) &&
                             (rl == 0 || !memcmp(formatted + asked_len, r.ptr, rl));
             c->prev_len = verbatim ? asked_len + rl : flen;
-            free(formatted);
+            free(c->cached);
+            c->cached = formatted; // its first prev_len bytes are what the cache holds
+            formatted = NULL;
         }
     }
     free(asked);
@@ -494,6 +507,7 @@ int kite_cmd_chat(int argc, char **argv) {
     c.gp.stop = stops;
     c.gp.n_stop = n_stops;
     c.gp.grammar = grammar;
+    model_cli_reasoning(&o, c.tmpl, &c.gp);
     const bool tty = isatty(0);
     // Ctrl-C: stops a reply (on_piece sees the count); at the prompt, a second one leaves.
     // No SA_RESTART, so a read at the prompt returns EINTR.
@@ -553,6 +567,7 @@ int kite_cmd_chat(int argc, char **argv) {
 #endif
     for (size_t i = 0; i < c.n_msgs; i++) free((char *)c.msgs[i].content);
     free(c.msgs);
+    free(c.cached);
     free(tmpl_src);
     free(grammar);
     model_session_close(&c.s);

@@ -45,7 +45,12 @@ static void usage(FILE *f) {
             "                         (Qwen3, DeepSeek-R1) in the printed text\n"
             "  -rea, --reasoning on|off|auto  off: the chat template's reply opening with reasoning\n"
             "                         turned off (Qwen3's enable_thinking false: an empty <think></think>\n"
-            "                         block), with --chat-template; --reasoning-budget 0 is the same\n"
+            "                         block), with --chat-template\n"
+            "  --reasoning-budget N   -1 (default): unlimited; N >= 0: a reasoning block the reply\n"
+            "                         opens (<think>, for templates that write one) gets at most N\n"
+            "                         tokens, then </think> is forced and the answer follows (as\n"
+            "                         llama.cpp; 0 closes it at once; the prompt is unchanged)\n"
+            "  --reasoning-budget-message TEXT  forced before </think> when the budget runs out\n"
             "  --no-display-prompt    print only the generated text (default)\n"
             "  --verbose-prompt       print the prompt's tokens to stderr before generating\n"
             "  -cnv, --conversation   chat mode: the same as kite chat with these options (-p: first message)\n"
@@ -318,6 +323,9 @@ int kite_cmd_run(int argc, char **argv) {
         }
         prompt = formatted;
         gp.parse_special = true;
+        model_cli_reasoning(&o, tmpl, &gp);
+    } else if (o.reasoning_budget >= 0 && !o.quiet) {
+        fprintf(stderr, "kite run: --reasoning-budget applies to chat replies (--chat-template); ignored\n");
     }
     if (verbose_prompt) print_prompt_tokens(s.model, prompt, gp.parse_special);
     // a prompt that does not fit the context is a full context, not an error of the model

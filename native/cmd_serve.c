@@ -46,6 +46,11 @@ static void usage(FILE *f) {
             "                         off (Qwen3: an empty <think></think> block); a request's\n"
             "                         chat_template_kwargs.enable_thinking or reasoning_effort \"none\"\n"
             "                         overrides it, as llama-server\n"
+            "  --reasoning-budget N   -1 (default): unlimited; N >= 0: a chat reply's reasoning block\n"
+            "                         (<think>...</think>, for templates that write one) gets at most\n"
+            "                         N tokens, then </think> is forced and the answer follows, as\n"
+            "                         llama-server; a request's reasoning_budget_tokens overrides it\n"
+            "  --reasoning-budget-message TEXT  forced before </think> when the budget runs out\n"
             "  --temp --top-k --top-p --min-p --repeat-penalty --repeat-last-n --seed\n"
             "                         default sampling (each request may override it)\n"
             "  -np, --parallel N      slots for generation requests (default 4), each with its own KV\n"
@@ -274,7 +279,8 @@ int kite_cmd_serve(int argc, char **argv) {
     char *tmpl_owned = NULL;
     serve_state s = {
         .ms = &ms, .sampling = o.sampling, .seed_given = o.seed_given, .n_predict = o.n_predict,
-        .no_thinking = o.no_thinking,
+        .no_thinking = o.no_thinking, .reasoning_budget = o.reasoning_budget,
+        .reasoning_budget_message = o.reasoning_budget_message,
         .started = (long long)time(NULL), .verbose = verbose, .n_parallel = n_parallel, .max_queue = max_queue,
         .metrics = metrics, .api_keys = keys.items, .n_api_keys = keys.n, .cors_origins = origins.items,
         .n_cors_origins = origins.n, .token_delay_ms = token_delay, .n_batch = o.n_batch,

@@ -16,7 +16,18 @@
 void model_opts_init(model_opts *o) {
     memset(o, 0, sizeof *o);
     o->n_predict = -1;
+    o->reasoning_budget = -1;
     o->sampling = kite_sampler_default_params();
+}
+
+void model_cli_reasoning(const model_opts *o, const char *tmpl, kite_gen_params *gp) {
+    const char *start, *end;
+    if (o->reasoning_budget < 0 || !kite_chat_reasoning_tags(tmpl, &start, &end)) return;
+    gp->reasoning_start = start;
+    gp->reasoning_end = end;
+    gp->reasoning_budget = o->reasoning_budget;
+    gp->reasoning_message = o->reasoning_budget_message;
+    gp->reasoning_prefill = o->no_thinking ? kite_chat_no_think_text(tmpl) : NULL;
 }
 
 bool model_cli_int(const char *flag, const char *s, long lo, long hi, int32_t *out) {
@@ -50,7 +61,8 @@ int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
                                        "--repeat-last-n", "--seed", "-s", "-fa", "--flash-attn", "-ngl",
                                        "--gpu-layers", "--n-gpu-layers", "-dev", "--device", "--think", "-hf", "-hfr",
                                        "--hf-repo", "--grammar", "--grammar-file", "-j", "--json-schema", "-jf",
-                                       "--json-schema-file", "-rea", "--reasoning", "--reasoning-budget"};
+                                       "--json-schema-file", "-rea", "--reasoning", "--reasoning-budget",
+                                       "--reasoning-budget-message"};
     bool known = false;
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) known |= !strcmp(a, with_value[k]);
     if (!known) return 0;
@@ -87,10 +99,10 @@ int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
         o->no_thinking = !strcmp(v, "off");
         if (!ok) fprintf(stderr, "kite: %s takes on, off or auto, not '%s'\n", a, v);
     } else if (!strcmp(a, "--reasoning-budget")) {
-        // llama.cpp's -1 (unrestricted) and 0 (no reasoning); a token budget is not implemented
-        ok = !strcmp(v, "-1") || !strcmp(v, "0");
-        o->no_thinking = !strcmp(v, "0");
-        if (!ok) fprintf(stderr, "kite: --reasoning-budget takes -1 (unrestricted) or 0 (no reasoning), not '%s'\n", v);
+        // llama.cpp: -1 unrestricted, N >= 0 the most tokens of a reasoning block
+        ok = model_cli_int(a, v, -1, INT32_MAX, &o->reasoning_budget);
+    } else if (!strcmp(a, "--reasoning-budget-message")) {
+        o->reasoning_budget_message = v;
     }
     else if (!strcmp(a, "--temp")) ok = parse_float(a, v, 0.0f, 100.0f, &o->sampling.temp);
     else if (!strcmp(a, "--top-k")) ok = model_cli_int(a, v, 0, 1 << 24, &o->sampling.top_k);

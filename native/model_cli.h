@@ -30,8 +30,11 @@ typedef struct model_opts {
     kite_sampler_params sampling; // --temp --top-k --top-p --min-p --repeat-penalty --repeat-last-n --seed
     bool seed_given;
     bool hide_think;           // --think hide: leave <think>...</think> reasoning out of the printed reply
-    bool no_thinking;          // -rea off / --reasoning-budget 0: the template's reply opening with reasoning
-                               // turned off (Qwen3: an empty <think></think> block), as llama.cpp
+    bool no_thinking;          // -rea off: the template's reply opening with reasoning turned off
+                               // (Qwen3: an empty <think></think> block), as llama.cpp
+    int32_t reasoning_budget;  // --reasoning-budget N: -1 unlimited, else the most tokens of a
+                               // reasoning block before its end is forced (see model_cli_reasoning)
+    const char *reasoning_budget_message; // --reasoning-budget-message: forced before the end tag
     bool quiet;                // --log-disable: no notices or warnings on stderr (errors still)
     const char *grammar;       // --grammar GBNF
     const char *grammar_file;  // --grammar-file FILE
@@ -46,6 +49,12 @@ void model_opts_init(model_opts *o);
 // one (advancing *i past its value), 0 when it is not a shared flag, -1 on a bad value (a
 // message naming the flag is printed to stderr).
 int model_opts_parse(model_opts *o, int argc, char **argv, int *i);
+
+// Sets gp's reasoning budget from --reasoning-budget / --reasoning-budget-message for replies
+// formatted with chat template tmpl, as llama.cpp does: only for a template with reasoning tags
+// (kite_chat_reasoning_tags) and a budget >= 0; the reply opening with reasoning off
+// (kite_chat_no_think_text) is what the budget sees first.
+void model_cli_reasoning(const model_opts *o, const char *tmpl, kite_gen_params *gp);
 
 // Parses an integer flag value in [lo, hi]; false (and a message) if it is not one.
 bool model_cli_int(const char *flag, const char *s, long lo, long hi, int32_t *out);

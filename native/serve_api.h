@@ -35,6 +35,8 @@ typedef struct serve_state {
     const char *model_id;         // the name /v1/models lists (the file's base name)
     const char *chat_tmpl;        // chat template name or source for kite_chat_apply
     bool no_thinking;             // --reasoning off: chat prompts open the reply with reasoning off
+    int32_t reasoning_budget;     // --reasoning-budget: default of a chat request's (-1 unlimited)
+    const char *reasoning_budget_message; // --reasoning-budget-message (NULL: none)
     long long started;            // unix time the server started ("created" of the model)
     bool verbose;                 // log one line per request to stderr
     int n_parallel;               // slots (= the sequences of ms->ctx)

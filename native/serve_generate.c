@@ -36,6 +36,9 @@ typedef struct gen_request {
     bool tools_generic;      // ... in the generic JSON format (the template has no tool format)
     const char *triggers[1]; // the lazy tool-call grammar's trigger word
     int32_t n_triggers;
+    bool no_thinking;              // chat: the reply opens with reasoning off
+    int32_t reasoning_budget;      // chat: -1 unlimited, else the reasoning block's most tokens
+    const char *reasoning_message; // chat: forced before the end tag (in the request body or argv)
 } gen_request;
 
 // A number member in [lo, hi], or absent/null (then *out is left alone). false + message if not.
@@ -379,9 +382,28 @@ static bool reasoning_off(const serve_state *s, const json_value *b, bool *off, 
     return true;
 }
 
-bool serve_chat_prompt(const serve_state *s, const json_value *b, char **prompt, char *err, size_t es) {
+// A chat request's reasoning budget, as llama-server reads it: reasoning_budget_tokens (alias
+// thinking_budget_tokens), -1 meaning the server's --reasoning-budget; reasoning_budget_message,
+// else the server's --reasoning-budget-message.
+static bool parse_reasoning_budget(const serve_state *s, const json_value *b, gen_request *r, char *err, size_t es) {
+    long long n = -1;
+    const char *key = json_get(b, "reasoning_budget_tokens") ? "reasoning_budget_tokens" : "thinking_budget_tokens";
+    if (!opt_int(b, key, -1, INT32_MAX, &n, err, es)) return false;
+    r->reasoning_budget = n == -1 ? s->reasoning_budget : (int32_t)n;
+    r->reasoning_message = s->reasoning_budget_message;
+    const json_value *msg = json_get(b, "reasoning_budget_message");
+    if (msg && msg->type != JSON_NULL) {
+        if (!chat_request_plain_string(msg, "reasoning_budget_message", err, es)) return false;
+        r->reasoning_message = msg->str;
+    }
+    return true;
+}
+
+bool serve_chat_prompt(const serve_state *s, const json_value *b, char **prompt, bool *no_thinking_out, char *err,
+                       size_t es) {
     bool no_thinking = false;
     if (!reasoning_off(s, b, &no_thinking, err, es)) return false;
+    if (no_thinking_out) *no_thinking_out = no_thinking;
     const unsigned flags = KITE_CHAT_ADD_ASSISTANT | (no_thinking ? KITE_CHAT_NO_THINKING : 0u);
     return chat_request_prompt(s->chat_tmpl, b, flags, prompt, err, es);
 }
@@ -912,6 +934,14 @@ static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned
     job->gen.grammar = r->grammar;
     job->gen.grammar_triggers = r->n_triggers ? r->triggers : NULL;
     job->gen.n_grammar_triggers = r->n_triggers;
+    const char *start, *end;
+    if (r->fmt == SERVE_OAI_CHAT && r->reasoning_budget >= 0 && kite_chat_reasoning_tags(s->chat_tmpl, &start, &end)) {
+        job->gen.reasoning_start = start;
+        job->gen.reasoning_end = end;
+        job->gen.reasoning_budget = r->reasoning_budget;
+        job->gen.reasoning_message = r->reasoning_message;
+        job->gen.reasoning_prefill = r->no_thinking ? kite_chat_no_think_text(s->chat_tmpl) : NULL;
+    }
     job->logprobs = r->logprobs;
     job->n_top = r->n_top;
     serve_job_submit(s, g.slot);
@@ -965,7 +995,8 @@ void serve_generate(serve_state *s, http_out *o, const json_value *body, serve_f
     gen_request r = {.fmt = fmt};
     int32_t n_over = 0;
     bool ok = parse_sampling(s, body, &r, err, sizeof err) &&
-              (fmt == SERVE_OAI_CHAT ? serve_chat_prompt(s, body, &r.prompt, err, sizeof err)
+              (fmt == SERVE_OAI_CHAT ? parse_reasoning_budget(s, body, &r, err, sizeof err) &&
+                                           serve_chat_prompt(s, body, &r.prompt, &r.no_thinking, err, sizeof err)
                                      : completion_prompt(body, &r, err, sizeof err)) &&
               prompt_fits(s, &r, &n_over, err, sizeof err);
     if (ok) run_generation(s, o, &r, task);

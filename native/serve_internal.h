@@ -25,7 +25,8 @@ void serve_error_exceed_context(http_out *o, int32_t n_prompt, int32_t n_ctx);
 
 // The prompt of body's "messages" through the server's chat template into *prompt (malloc'd).
 // false with a message naming the problem in err.
-bool serve_chat_prompt(const serve_state *s, const json_value *body, char **prompt, char *err, size_t es);
+bool serve_chat_prompt(const serve_state *s, const json_value *body, char **prompt, bool *no_thinking, char *err,
+                       size_t es);
 
 // Takes a free slot for request `task`, waiting while none is; -1 when the client left (a FIN
 // counts when fin_is_gone, see http_client_gone) or the server stops.

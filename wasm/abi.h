@@ -59,6 +59,10 @@ typedef struct kw_gen_args {
     int32_t parse_special;      // special-token text in the prompt becomes those tokens
     const char *grammar;        // GBNF the output must match (llama.cpp's syntax), or NULL
     const char *json_schema;    // a JSON schema (text) the output must match, or NULL
+    int32_t reasoning_budget;   // chat replies: -1 unlimited, else as kite run --reasoning-budget N
+                                // (the model's template must write <think> and </think>)
+    const char *reasoning_message; // forced before </think> when the budget runs out, or NULL
+    int32_t no_thinking;        // the prompt's reply opening had reasoning off (the budget sees it)
     double n_prompt;            // out: prompt tokens evaluated
     double n_generated;         // out: tokens sampled
     double prefill_s;           // out: seconds evaluating the prompt

@@ -62,7 +62,9 @@ static const abi_field gen_fields[] = {
     F(kw_gen_args, repeat_last_n, "i32"),  F(kw_gen_args, seed, "f64"),
     F(kw_gen_args, no_bos, "i32"),         F(kw_gen_args, keep_context, "i32"),
     F(kw_gen_args, parse_special, "i32"),  F(kw_gen_args, grammar, P),
-    F(kw_gen_args, json_schema, P),    F(kw_gen_args, n_prompt, "f64"),
+    F(kw_gen_args, json_schema, P),    F(kw_gen_args, reasoning_budget, "i32"),
+    F(kw_gen_args, reasoning_message, P), F(kw_gen_args, no_thinking, "i32"),
+    F(kw_gen_args, n_prompt, "f64"),
     F(kw_gen_args, n_generated, "f64"),    F(kw_gen_args, prefill_s, "f64"),
     F(kw_gen_args, decode_s, "f64"),       F(kw_gen_args, stopped_eog, "i32"),
     F(kw_gen_args, stopped_string, "i32"), F(kw_gen_args, n_eval, "i32"),
@@ -115,6 +117,7 @@ EMSCRIPTEN_KEEPALIVE void kw_gen_args_init(kw_gen_args *a) {
         .no_bos = p.no_bos,
         .keep_context = p.keep_context,
         .parse_special = p.parse_special,
+        .reasoning_budget = -1,
     };
 }
 

@@ -235,6 +235,30 @@ static kite_status gen_params(const kw_gen_args *a, kite_gen_params *p, char **f
         p->grammar_triggers = &a->grammar_trigger;
         p->n_grammar_triggers = 1;
     }
+    if (a->reasoning_budget < -1) {
+        free(*from_schema);
+        *from_schema = NULL;
+        return kite_set_error(KITE_ERR_INVALID, "reasoningBudget must be -1 or more (got %d)", a->reasoning_budget);
+    }
+    // the budget applies to replies of a template with reasoning tags (the tags and the opening
+    // are static strings: the template itself is not kept)
+    kite_str t = {0};
+    if (a->reasoning_budget >= 0 && kite_gguf_get_str(kite_model_gguf(a->model->m), "tokenizer.chat_template", &t)) {
+        char *tmpl = malloc((size_t)t.len + 1);
+        if (!tmpl) {
+            free(*from_schema);
+            *from_schema = NULL;
+            return kite_set_error(KITE_ERR_NOMEM, "out of wasm memory");
+        }
+        memcpy(tmpl, t.ptr, (size_t)t.len);
+        tmpl[t.len] = 0;
+        if (kite_chat_reasoning_tags(tmpl, &p->reasoning_start, &p->reasoning_end)) {
+            p->reasoning_budget = a->reasoning_budget;
+            p->reasoning_message = a->reasoning_message;
+            p->reasoning_prefill = a->no_thinking ? kite_chat_no_think_text(tmpl) : NULL;
+        }
+        free(tmpl);
+    }
     return KITE_OK;
 }
 

@@ -252,6 +252,13 @@ export interface ChatOptions extends Omit<GenerateOptions, 'thinking'> {
   toolChoice?: 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
   /** Several calls in one reply (default false). */
   parallelToolCalls?: boolean;
+  /** As llama.cpp's `--reasoning-budget N`: -1 (default) unlimited; N >= 0: once the reply opens
+   *  a reasoning block (`<think>`, for a model whose chat template writes one), N tokens pass,
+   *  then `</think>` is forced and the answer follows (0 closes the block at once). The prompt is
+   *  not changed. */
+  reasoningBudget?: number;
+  /** Text forced before `</think>` when the budget runs out (llama.cpp's --reasoning-budget-message). */
+  reasoningBudgetMessage?: string;
 }
 
 export interface GenerateResult {

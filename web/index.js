@@ -157,7 +157,8 @@ class Model {
         checkText('chat', `messages[${i}].content`, m.content);
       });
     }
-    const o = { ...genOpts(opts), addAssistant: opts.addAssistant, thinking: opts.thinking };
+    const reasoning = { reasoningBudget: opts.reasoningBudget, reasoningBudgetMessage: opts.reasoningBudgetMessage };
+    const o = { ...genOpts(opts), addAssistant: opts.addAssistant, thinking: opts.thinking, ...reasoning };
     return this.#stream('chat', request ? { request, opts: o } : { messages, opts: o }, opts);
   }
 

@@ -126,8 +126,14 @@ const toolChoice = (v) => (v === 'auto' || v === 'none' || v === 'required' ||
   (plainObject(v) && v.type === 'function' && plainObject(v.function) && typeof v.function.name === 'string' && v.function.name.length > 0)
   ? null : "'auto', 'none', 'required' or { type: 'function', function: { name } }");
 
+// reasoningBudget: llama.cpp's --reasoning-budget N (-1 unlimited), reasoningBudgetMessage its
+// --reasoning-budget-message.
 export const CHAT_OPTIONS = {
-  ...GENERATE_OPTIONS, addAssistant: bool, thinking: oneOf('show', 'hide', 'off'),
+  ...GENERATE_OPTIONS,
+  addAssistant: bool,
+  thinking: oneOf('show', 'hide', 'off'),
+  reasoningBudget: int(-1, 0x7fffffff),
+  reasoningBudgetMessage: (v) => (typeof v === 'string' && !v.includes('\0') ? null : 'a string without NUL'),
   tools, toolChoice, parallelToolCalls: bool,
 };
 

@@ -703,6 +703,7 @@ async function runGenerate(prompt, o, { trigger = null, toolReply = 0 } = {}) {
   const g = o.grammar !== undefined ? cstr(o.grammar) : 0;
   const js = o.jsonSchema !== undefined ? cstr(typeof o.jsonSchema === 'string' ? o.jsonSchema : JSON.stringify(o.jsonSchema)) : 0;
   const tr = trigger !== null ? cstr(trigger) : 0;
+  const rm = o.reasoningBudgetMessage !== undefined ? cstr(o.reasoningBudgetMessage) : 0;
   const a = struct('kw_gen_args');
   try {
     sp.forEach((s, i) => setPtr(arr + abi.pointerSize * i, s));
@@ -716,6 +717,8 @@ async function runGenerate(prompt, o, { trigger = null, toolReply = 0 } = {}) {
       repeat_penalty: o.repeatPenalty, repeat_last_n: o.repeatLastN, seed: o.seed,
       no_bos: o.noBos ? 1 : 0, keep_context: o.keepContext ? 1 : 0, parse_special: o.parseSpecial ? 1 : 0,
       grammar: g, json_schema: js, grammar_trigger: tr, tool_reply: toolReply,
+      // chat only (generate's options have none of these): the budget and the reply's opening
+      reasoning_budget: o.reasoningBudget ?? -1, reasoning_message: rm, no_thinking: o.thinking === 'off' ? 1 : 0,
     });
     const st = device === 'webgpu' ? await generateSteps(a) : M._kw_generate(a.ptr);
     const tail = current.decoder.decode();
@@ -736,6 +739,7 @@ async function runGenerate(prompt, o, { trigger = null, toolReply = 0 } = {}) {
     if (g) M._kw_free(g);
     if (js) M._kw_free(js);
     if (tr) M._kw_free(tr);
+    if (rm) M._kw_free(rm);
   }
 }
 

@@ -443,9 +443,14 @@ kite_status kite_chat_apply_ex(const char *tmpl, const kite_chat_msg *msgs, size
     const char *name = kite_chat_detect(tmpl ? tmpl : "chatml");
     if (!name) return kite__fail(KITE_ERR_UNSUPPORTED, "chat: template not recognized (not a built-in name or a known family)");
     const bool add = (flags & KITE_CHAT_ADD_ASSISTANT) != 0;
+    const bool no_think = add && (flags & KITE_CHAT_NO_THINKING);
     kite_buf b = {0};
-    kite__chat_format(name, msgs, n, add, &b);
-    if (add && (flags & KITE_CHAT_NO_THINKING)) kite_buf_puts(&b, kite_chat_no_think_text(tmpl));
+    if (kite__chat_is_qwen3(tmpl)) {
+        kite__chat_format_qwen3(msgs, n, add, no_think, &b);
+    } else {
+        kite__chat_format(name, msgs, n, add, &b);
+        if (no_think) kite_buf_puts(&b, kite_chat_no_think_text(tmpl));
+    }
     if (!b.ptr && !b.nomem) { // nothing written: still return an empty string
         b.ptr = malloc(1);
         if (b.ptr) b.ptr[0] = 0;

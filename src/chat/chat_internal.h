@@ -9,4 +9,12 @@
 // when the name is not a built-in template.
 bool kite__chat_format(const char *name, const kite_chat_msg *msgs, size_t n, bool add_assistant, kite_buf *out);
 
+// Whether a Jinja source is Qwen3's own template (see chat_qwen3.c), which Kite renders as
+// llama.cpp's Jinja engine does rather than as the built-in ChatML it is detected as.
+bool kite__chat_is_qwen3(const char *src);
+
+// Formats a conversation with Qwen3's template: as its Jinja source renders it with
+// add_generation_prompt = add and enable_thinking false when no_think (else undefined).
+void kite__chat_format_qwen3(const kite_chat_msg *msgs, size_t n, bool add, bool no_think, kite_buf *out);
+
 #endif

@@ -16,6 +16,13 @@ const char *kite_chat_no_think_text(const char *tmpl) {
     return "";
 }
 
+bool kite_chat_reasoning_tags(const char *tmpl, const char **start, const char **end) {
+    const bool has = tmpl && !kite_chat_template_from_name(tmpl) && strstr(tmpl, OPEN) && strstr(tmpl, CLOSE);
+    if (start) *start = has ? OPEN : NULL;
+    if (end) *end = has ? CLOSE : NULL;
+    return has;
+}
+
 // Emits a run of text of the current kind (nothing for an empty run).
 static bool emit_run(const kite_think_split *s, const char *p, size_t n, kite_think_emit emit, void *user) {
     return n == 0 || emit(user, p, n, s->thinking);

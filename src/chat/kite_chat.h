@@ -31,7 +31,11 @@ const char *kite_chat_template_name(size_t i);
 // Formats msgs[0..n) with a template given by name or by Jinja source (detected as above;
 // NULL means "chatml", as in llama.cpp). add_assistant appends the opening of the assistant's
 // reply. On success *out is a malloc'd NUL-terminated string (caller frees) and *out_len its
-// length (out_len may be NULL). Errors: KITE_ERR_UNSUPPORTED for an unknown template,
+// length (out_len may be NULL). Qwen3's own source (detected as chatml) is rendered as its
+// Jinja does in llama.cpp (llama-server --jinja): past assistant turns lose their
+// <think>...</think> reasoning, those after the last user query keep it as a block; a
+// conversation ending in an assistant turn writes that turn's (possibly empty) block.
+// Errors: KITE_ERR_UNSUPPORTED for an unknown template,
 // KITE_ERR_INVALID for NULL out, NULL msgs with n > 0, or a message with a NULL role or
 // content, KITE_ERR_NOMEM.
 kite_status kite_chat_apply(const char *tmpl_name_or_source, const kite_chat_msg *msgs, size_t n, bool add_assistant,
@@ -90,6 +94,13 @@ typedef struct kite_chat_turn {
 kite_status kite_chat_apply_tools(const char *tmpl_source, const kite_chat_turn *msgs, size_t n,
                                   const char *const *tools, size_t n_tools, unsigned flags, char **out,
                                   size_t *out_len);
+
+// The tags of the reasoning block a template's replies may hold (llama.cpp finds them by
+// analysing the Jinja source: thinking_start_tag and thinking_end_tags): "<think>" and
+// "</think>" for a source that writes both (Qwen3, QwQ, DeepSeek-R1), which is when
+// llama.cpp's reasoning budget applies to its chat replies. False (and both NULL) for the
+// built-in names and other sources. start and end may be NULL.
+bool kite_chat_reasoning_tags(const char *tmpl_name_or_source, const char **start, const char **end);
 
 // ---- reasoning blocks ---------------------------------------------------------------------
 

@@ -7,6 +7,7 @@
 
 #include "base/kite_buf.h"
 #include "model/model_internal.h"
+#include "model/reasoning_budget.h"
 #include "sampler/kite_sampler.h"
 #include "tokenizer/kite_tokenizer.h"
 
@@ -29,6 +30,8 @@ struct kite_gen_seq {
     kite_grammar_state *gst;
     const kite_grammar_vocab *gvocab; // the model's token table (shared)
     float *masked;               // (n_vocab) logits with the grammar's rejected tokens at -inf
+    kite_rbudget *rb;            // optional: the reasoning budget
+    float *forced;               // (n_vocab) logits with all but the budget's forced token at -inf
     kite_buf pend;              // text sampled but not yet released: it may begin a stop string
     size_t produced;             // bytes of text sampled so far
     char *piece_big;             // a token's text when it does not fit a small buffer
@@ -76,6 +79,9 @@ kite_status kite_gen_seq_start(const kite_model *m, const char *prompt, int32_t 
         if (s == KITE_OK && !(g->masked = malloc((size_t)g->n_vocab * sizeof *g->masked)))
             s = kite__fail(KITE_ERR_NOMEM, "out of memory for the grammar's logits");
     }
+    if (s == KITE_OK) s = kite__rbudget_new(g->vocab, &p->gen, &g->rb);
+    if (s == KITE_OK && g->rb && !(g->forced = malloc((size_t)g->n_vocab * sizeof *g->forced)))
+        s = kite__fail(KITE_ERR_NOMEM, "out of memory for the reasoning budget's logits");
     if (s != KITE_OK) {
         kite_gen_seq_free(g);
         return s;
@@ -134,6 +140,13 @@ static const char *token_text(kite_gen_seq *g, int32_t tok, char *small, int32_t
 static kite_status sample_step(kite_gen_seq *g, const float *logits) {
     const kite_gen_params *gp = &g->p.gen;
     if (gp->n_predict >= 0 && g->st.n_generated >= gp->n_predict) return finish(g, KITE_OK);
+    // a spent reasoning budget comes first (as llama.cpp's): every other token at -inf
+    const int32_t must = g->rb ? kite__rbudget_forced(g->rb) : -1;
+    if (must >= 0) {
+        for (int32_t i = 0; i < g->n_vocab; i++) g->forced[i] = -INFINITY;
+        g->forced[must] = logits[must];
+        logits = g->forced;
+    }
     int32_t tok = kite_sampler_sample(g->smp, logits, g->n_vocab);
     if (tok >= 0 && g->gst && !kite_grammar_state_allows(g->gst, g->gvocab, tok)) {
         // As llama.cpp's common sampler does by default: the chain picks from the raw logits, and
@@ -152,6 +165,7 @@ static kite_status sample_step(kite_gen_seq *g, const float *logits) {
     }
     if (tok < 0) return finish(g, kite__fail(KITE_ERR_NOMEM, "sampling failed: %s", kite_last_error()));
     kite_sampler_accept(g->smp, tok);
+    if (g->rb) kite__rbudget_accept(g->rb, tok);
     if (g->gst) {
         kite_status as = kite_grammar_state_accept_token(g->gst, g->gvocab, tok);
         if (as != KITE_OK) return finish(g, as);
@@ -225,6 +239,8 @@ void kite_gen_seq_free(kite_gen_seq *g) {
     kite_grammar_state_free(g->gst);
     kite_grammar_free(g->grammar);
     free(g->masked);
+    kite__rbudget_free(g->rb);
+    free(g->forced);
     kite_buf_free(&g->pend);
     free(g->piece_big);
     free(g->ids);

@@ -242,6 +242,15 @@ typedef struct kite_gen_params {
     int32_t n_grammar_triggers;          // make it lazy (kite_grammar_state_set_triggers): the
                                          // output is free until one of them is generated, and a
                                          // sentence of the grammar from that word on
+    // Optional reasoning budget, as llama.cpp's --reasoning-budget N >= 0: once the reply opens
+    // a reasoning block (the tokens of reasoning_start), at most reasoning_budget tokens follow
+    // before the tokens of reasoning_message (may be NULL) and reasoning_end are forced one by
+    // one (a token that leaves a UTF-8 character unfinished is let through first); the block's
+    // own end stops the count, a new start re-arms it. reasoning_prefill (may be NULL) is the
+    // text the prompt already put in the reply (the assistant's opening), seen first. Tags are
+    // tokenized with special tokens parsed. Either tag NULL: no budget (a zeroed struct has none).
+    const char *reasoning_start, *reasoning_end, *reasoning_message, *reasoning_prefill;
+    int32_t reasoning_budget;
 } kite_gen_params;
 
 // n_predict -1, llama.cpp's sampling defaults (kite_sampler_default_params), no stop strings.

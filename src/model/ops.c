@@ -2,6 +2,8 @@
 #include "model/ops.h"
 
 #include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 
 #include "base/kite_f16.h"
 #include "base/internal.h"
@@ -47,18 +49,48 @@ void kite__rmsnorm_heads(float *x, int32_t n_heads, int32_t head_dim, const floa
     for (int32_t h = 0; h < n_heads; h++) kite__rmsnorm(x + (int64_t)h * head_dim, x + (int64_t)h * head_dim, w, head_dim, eps);
 }
 
-float kite__gelu_ggml(float x) {
-    if (x <= -10.0f) return 0.0f;
-    if (x >= 10.0f) return x;
-    const float h = kite__f16_round(x);
-    // ggml's formula in float, its tanh taken in double and rounded once (glibc's and musl's
-    // tanhf may differ in the last bit; the f16 rounding after it hides that either way)
+// GELU of an f16 value h: ggml's formula in float, its tanh taken in double and rounded once
+// (glibc's and musl's tanhf may differ in the last bit; the f16 rounding after it hides that
+// either way), the result rounded to f16.
+static float gelu_of_f16(float h) {
     const float inner = 0.79788456080286535587989211986876f * h * (1.0f + 0.044715f * h * h);
     return kite__f16_round(0.5f * h * (1.0f + (float)tanh((double)inner)));
 }
 
+// ggml's table: gelu_of_f16 for every f16 bit pattern (256 KiB), made on first use; threads
+// that race each make one and the first published wins (the others free theirs).
+static _Atomic(float *) gelu_table;
+
+static const float *gelu_lut(void) {
+    float *t = atomic_load_explicit(&gelu_table, memory_order_acquire);
+    if (t) return t;
+    float *mine = malloc(65536 * sizeof *mine);
+    if (!mine) return NULL;
+    for (uint32_t b = 0; b < 65536; b++) mine[b] = gelu_of_f16(kite_f16_to_f32((kite_f16)b));
+    float *none = NULL;
+    if (atomic_compare_exchange_strong_explicit(&gelu_table, &none, mine, memory_order_acq_rel, memory_order_acquire))
+        return mine;
+    free(mine);
+    return none; // the table another thread published
+}
+
+float kite__gelu_ggml(float x) {
+    if (x <= -10.0f) return 0.0f;
+    if (x >= 10.0f) return x;
+    const float *t = gelu_lut();
+    return t ? t[kite_f32_to_f16(x)] : gelu_of_f16(kite__f16_round(x));
+}
+
 void kite__geglu(float *g, const float *u, int32_t n) {
-    for (int32_t i = 0; i < n; i++) g[i] = kite__gelu_ggml(g[i]) * u[i];
+    const float *t = gelu_lut();
+    for (int32_t i = 0; i < n; i++) {
+        const float x = g[i];
+        const float y = x <= -10.0f ? 0.0f
+                        : x >= 10.0f ? x
+                        : t      ? t[kite_f32_to_f16(x)]
+                                 : gelu_of_f16(kite__f16_round(x));
+        g[i] = y * u[i];
+    }
 }
 
 void kite__softcap(float *x, int32_t n, float cap) {

@@ -53,3 +53,48 @@ test('kite chat: a bad flag is a usage error (exit 2) with a message', () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr.toString(), /kite chat: unknown option '--bogus'/);
 });
+
+// Qwen3's own template (tests/node/data/qwen3-0.6b.jinja): kite chat renders the conversation as
+// the template's Jinja does, so each reply is llama.cpp's greedy reply to the Jinja engine's
+// rendering of the conversation so far (with the replies /save records). With reasoning off every
+// reply opens with the empty block, which the template drops from earlier turns.
+for (const reasoning of ['on', 'off']) {
+  test(`kite chat with Qwen3's template, reasoning ${reasoning}: three turns give llama.cpp's replies to the Jinja rendering`, async () => {
+    requireModels();
+    const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { QWEN3_TEMPLATE } = await import('./qwen3_template.mjs');
+    const { renderQwen3 } = await import('../unit/data/gen_qwen3_cases.mjs');
+    const { llamaGreedy } = await import('./llama_ref.mjs');
+    const path = join(modelsDir(), 'arch', 'qwen3.gguf');
+    const dir = mkdtempSync(join(tmpdir(), 'kite-chat-qwen3-'));
+    try {
+      const saved = join(dir, 'conv.json');
+      const users = ['Hello there', 'How are you?', 'Tell me more'];
+      const r = spawnSync(kiteBin(), ['chat', '-m', path, '--chat-template', QWEN3_TEMPLATE, '--temp', '0', '-n', String(N), '-fa', 'off', '-c', '512', '--reasoning', reasoning], {
+        input: users.join('\n') + `\n/save ${saved}\n`,
+        timeout: 120_000,
+      });
+      assert.equal(r.status, 0, `exit ${r.status}: ${r.stderr}`);
+      const msgs = JSON.parse(readFileSync(saved, 'utf8')).messages;
+      assert.deepEqual(msgs.map((m) => m.role), ['user', 'assistant', 'user', 'assistant', 'user', 'assistant']);
+      const opening = reasoning === 'off' ? '<think>\n\n</think>\n\n' : '';
+      let want = '';
+      for (let k = 0; k < 3; k++) {
+        const prompt = renderQwen3(msgs.slice(0, 2 * k + 1), true, reasoning === 'off');
+        const ref = await llamaGreedy(path, prompt, N, { specialTokens: true });
+        assert.ok(ref.ids.length > 0, `turn ${k}: the reference reply is empty (the check would be weak)`);
+        assert.equal(msgs[2 * k + 1].content, opening + ref.text, `turn ${k}: the reply kept for the conversation`);
+        want += ref.text + '\n';
+      }
+      assert.equal(r.stdout.toString(), want);
+      if (reasoning === 'off') {
+        // the earlier replies' empty blocks are not in the last prompt (as ChatML would keep them)
+        const last = renderQwen3(msgs.slice(0, 5), true, true);
+        assert.equal(last.split('<think>').length - 1, 1, last);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}

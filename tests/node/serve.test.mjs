@@ -851,6 +851,31 @@ test('reasoning off renders Qwen3\'s template as llama-server does: chat_templat
       assert.equal(await prompt(b, { messages, chat_template_kwargs: { enable_thinking: false } }), want.off);
       assert.equal(await prompt(b, { messages, reasoning_effort: 'none' }), want.off);
     }
+    // multi-turn conversations with reasoning in the replies: the Jinja engine's rendering
+    const { MULTI_TURN } = await import('./qwen3_template.mjs');
+    const { renderQwen3 } = await import('../unit/data/gen_qwen3_cases.mjs');
+    for (const messages of MULTI_TURN) {
+      assert.equal(await prompt(b, { messages }), renderQwen3(messages, true, false));
+      assert.equal(await prompt(b, { messages, chat_template_kwargs: { enable_thinking: false } }), renderQwen3(messages, true, true));
+    }
+    // a reasoning budget (llama-server's reasoning_budget_tokens / thinking_budget_tokens): this
+    // random model opens no block, so the reply is the same; bad values are refused
+    const chat = async (extra) => {
+      const r = await fetch(b + '/v1/chat/completions', { method: 'POST', body: JSON.stringify({ messages: CONVERSATIONS[0], max_tokens: 6, temperature: 0, ...extra }), signal: AbortSignal.timeout(T) });
+      return { status: r.status, body: await r.json() };
+    };
+    const plain = await chat({});
+    assert.equal(plain.status, 200);
+    for (const extra of [{ reasoning_budget_tokens: 0 }, { thinking_budget_tokens: 2, reasoning_budget_message: 'ok' }]) {
+      const r = await chat(extra);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(r.body.choices[0].message.content, plain.body.choices[0].message.content);
+    }
+    for (const [extra, msg] of [[{ reasoning_budget_tokens: -2 }, /'reasoning_budget_tokens' = -2 is out of range \[-1, 2147483647\]/], [{ reasoning_budget_tokens: 'x' }, /'reasoning_budget_tokens' must be a number/], [{ reasoning_budget_message: 3 }, /reasoning_budget_message/]]) {
+      const r = await chat(extra);
+      assert.equal(r.status, 400);
+      assert.match(r.body.error.message, msg);
+    }
     const bad = await apply(b, { messages: CONVERSATIONS[0], chat_template_kwargs: { enable_thinking: 'false' } });
     assert.equal(bad.status, 400);
     assert.equal((await bad.json()).error.message, BAD_TYPE_MESSAGE);

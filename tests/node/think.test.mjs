@@ -90,16 +90,21 @@ test('kite run --reasoning off renders Qwen3\'s template as llama-server does wi
   assert.equal(runPrompt(QWEN3_TEMPLATE, ['--reasoning', 'auto']), want.thinking);
   assert.equal(runPrompt(QWEN3_TEMPLATE, ['--reasoning', 'off']), want.off);
   assert.equal(runPrompt(QWEN3_TEMPLATE, ['-rea', 'off']), want.off);
-  assert.equal(runPrompt(QWEN3_TEMPLATE, ['--reasoning-budget', '0']), want.off);
+  // llama.cpp's --reasoning-budget is a sampler (test_reasoning_budget): the prompt stays as it
+  // is (llama-server --reasoning-budget 0 renders the thinking prompt)
+  assert.equal(runPrompt(QWEN3_TEMPLATE, ['--reasoning-budget', '0']), want.thinking);
   assert.equal(runPrompt(QWEN3_TEMPLATE, ['--reasoning-budget', '-1']), want.thinking);
+  assert.equal(runPrompt(QWEN3_TEMPLATE, ['--reasoning-budget', '0', '--reasoning', 'off']), want.off);
   // chatml has no such setting: unchanged
   assert.equal(runPrompt('chatml', ['--reasoning', 'off']), runPrompt('chatml', []));
   const bad = spawnSync(kiteBin(), ['run', '--reasoning', 'maybe', '-n', '1'], { encoding: 'utf8' });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--reasoning takes on, off or auto, not 'maybe'/);
-  const budget = spawnSync(kiteBin(), ['run', '--reasoning-budget', '64', '-n', '1'], { encoding: 'utf8' });
-  assert.equal(budget.status, 2);
-  assert.match(budget.stderr, /--reasoning-budget takes -1 \(unrestricted\) or 0 \(no reasoning\), not '64'/);
+  for (const v of ['-2', 'x', '1.5']) {
+    const budget = spawnSync(kiteBin(), ['run', '--reasoning-budget', v, '-n', '1'], { encoding: 'utf8' });
+    assert.equal(budget.status, 2);
+    assert.match(budget.stderr, new RegExp(`--reasoning-budget expects an integer in \\[-1, 2147483647\\], got '${v.replace('.', '\\.')}'`));
+  }
 });
 
 test('kite chat --reasoning off: each reply opens with the empty block, the conversation goes on', async () => {
@@ -139,10 +144,63 @@ test("the package's chat takes thinking: 'off' (the CLI's --reasoning off ids)",
       assert.deepEqual(await ids('show'), cli([]));
       assert.notDeepEqual(off, cli([]), 'the empty block changes the reply (the check is not vacuous)');
       assert.throws(() => m.generate('x', { thinking: 'off' }), /thinking/);
+      // a reasoning budget as the CLI's --reasoning-budget (this model opens no block itself:
+      // the state machine is test_reasoning_budget's); chat only, -1 or more
+      const budget = async (opts) => {
+        const g = m.chat([{ role: 'user', content: 'Hello' }], { maxTokens: 8, temperature: 0, ...opts });
+        await g.text();
+        return (await g.result).tokens;
+      };
+      assert.deepEqual(await budget({ reasoningBudget: 0 }), cli(['--reasoning-budget', '0']));
+      assert.deepEqual(await budget({ reasoningBudget: 2, reasoningBudgetMessage: ' ok', thinking: 'off' }), cli(['--reasoning-budget', '2', '--reasoning-budget-message', ' ok', '--reasoning', 'off']));
+      assert.throws(() => m.chat([{ role: 'user', content: 'x' }], { reasoningBudget: -2 }), /reasoningBudget/);
+      assert.throws(() => m.generate('x', { reasoningBudget: 1 }), /reasoningBudget/);
     } finally {
       await m.dispose();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// ---- multi-turn rendering of Qwen3's template --------------------------------------------------
+// test_chat (C) compares Kite's rendering with tests/unit/data/qwen3_cases.h; here that file is
+// checked against the Jinja engine's live rendering of the same conversations, and that engine
+// (with Python's strip semantics) against llama-server's recorded answers.
+
+test("qwen3_cases.h holds the Jinja engine's rendering of MULTI_TURN (regenerate with gen_qwen3_cases.mjs)", async () => {
+  const { qwen3CasesHeader, renderQwen3 } = await import('../unit/data/gen_qwen3_cases.mjs');
+  const file = new URL('../unit/data/qwen3_cases.h', import.meta.url);
+  assert.equal(readFileSync(file, 'utf8'), qwen3CasesHeader());
+  // the engine gives llama-server's prompts for the recorded conversations
+  const { CONVERSATIONS, LLAMA_SERVER_PROMPTS } = await import('./qwen3_template.mjs');
+  for (const [i, messages] of CONVERSATIONS.entries()) {
+    assert.equal(renderQwen3(messages, true, false), LLAMA_SERVER_PROMPTS[i].thinking);
+    assert.equal(renderQwen3(messages, true, true), LLAMA_SERVER_PROMPTS[i].off);
+  }
+  // a reply's spaces next to the tags stay (llama-server keeps them: only '\n' is stripped)
+  const spaced = [{ role: 'user', content: 'a' }, { role: 'assistant', content: '<think>\n r \n</think>\n\n  b' }, { role: 'user', content: 'c' }];
+  assert.equal(renderQwen3(spaced, false, false), '<|im_start|>user\na<|im_end|>\n<|im_start|>assistant\n  b<|im_end|>\n<|im_start|>user\nc<|im_end|>\n');
+});
+
+// ---- reasoning budget (llama.cpp's --reasoning-budget N) ---------------------------------------
+// The state machine itself is test_reasoning_budget's (scripted tokens, every transition); here
+// the CLI and the server hand it over: this random model never writes the <think> tokens itself,
+// so a budget leaves its replies as they are, while a budget of 0 on a reply that the prompt
+// ends inside a block (reasoning off's opening closes it, so nothing is forced) changes nothing either.
+
+test('kite run / chat --reasoning-budget N: a reply that opens no block is unchanged; raw prompts ignore it', async () => {
+  requireModels();
+  const { QWEN3_TEMPLATE } = await import('./qwen3_template.mjs');
+  const run = (extra) => spawnSync(kiteBin(), ['run', '-m', qwen3Model(), '--chat-template', QWEN3_TEMPLATE, '-p', 'Hello', '-n', '12', '--temp', '0', '--ids', '--no-stats', ...extra], { encoding: 'utf8' });
+  const plain = run([]);
+  assert.equal(plain.status, 0, plain.stderr);
+  for (const extra of [['--reasoning-budget', '0'], ['--reasoning-budget', '3', '--reasoning-budget-message', ' ok']]) {
+    const r = run(extra);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, plain.stdout, extra.join(' '));
+  }
+  const raw = spawnSync(kiteBin(), ['run', '-m', qwen3Model(), '-p', 'Hello', '-n', '2', '--temp', '0', '--reasoning-budget', '5'], { encoding: 'utf8' });
+  assert.equal(raw.status, 0, raw.stderr);
+  assert.match(raw.stderr, /--reasoning-budget applies to chat replies \(--chat-template\); ignored/);
 });

@@ -7,6 +7,7 @@
 #include "check.h"
 #include "chat/kite_chat.h"
 #include "data/chat_cases.h"
+#include "data/qwen3_cases.h"
 #include "kite.h"
 #include "llama_ref.h"
 
@@ -259,8 +260,29 @@ static void test_no_thinking(void) {
     CHECK(kite_chat_apply_ex("chatml", msgs, 1, 4, &out, NULL) == KITE_ERR_INVALID && !out, "unknown flag accepted");
 }
 
+// Qwen3's real template against a Jinja engine's rendering of it (data/qwen3_cases.h): every
+// prefix of multi-turn conversations whose replies carry <think>...</think> blocks (kept after
+// the last query, dropped before it), tool answers and odd roles; with and without the
+// assistant's opening, thinking on and off.
+static void test_qwen3_jinja(void) {
+    CHECK(!strcmp(kite_chat_detect(qwen3_template), "chatml"), "qwen3 detected as %s", kite_chat_detect(qwen3_template));
+    for (size_t i = 0; i < sizeof qwen3_cases / sizeof qwen3_cases[0]; i++) {
+        const qwen3_case *q = &qwen3_cases[i];
+        char *out = NULL;
+        size_t len = 0;
+        kite_status st = kite_chat_apply_ex(qwen3_template, qwen3_convs[q->conv], (size_t)q->n, q->flags, &out, &len);
+        CHECK(st == KITE_OK && len == strlen(q->expected) && !strcmp(out, q->expected),
+              "qwen3 conversation %d, %d messages, flags %u:\n got: %s\nwant: %s", q->conv, q->n, q->flags,
+              st == KITE_OK ? out : kite_last_error(), q->expected);
+        free(out);
+    }
+    // the reasoning-off text on its own still names the block (hosts add it to the history)
+    CHECK(!strcmp(kite_chat_no_think_text(qwen3_template), "<think>\n\n</think>\n\n"), "qwen3 no-think text");
+}
+
 int main(void) {
     test_think_split();
+    test_qwen3_jinja();
     test_no_thinking();
     test_reference_cases();
     test_against_llama();
