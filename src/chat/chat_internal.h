@@ -17,4 +17,9 @@ bool kite__chat_is_qwen3(const char *src);
 // add_generation_prompt = add and enable_thinking false when no_think (else undefined).
 void kite__chat_format_qwen3(const kite_chat_msg *msgs, size_t n, bool add, bool no_think, kite_buf *out);
 
+// Qwen3's template with tools (chat_tools.c): the one renderer of that template, for plain
+// conversations (no tools, no calls) too. flags as kite_chat_apply_ex.
+void kite__chat_qwen3_render(kite_buf *b, const kite_chat_turn *m, size_t n, const char *const *tools, size_t n_tools,
+                             unsigned flags);
+
 #endif

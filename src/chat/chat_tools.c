@@ -120,8 +120,8 @@ static void put_qwen3_assistant(kite_buf *b, const kite_chat_turn *m, size_t i, 
     kite_buf_puts(b, "<|im_end|>\n");
 }
 
-static void format_qwen3(kite_buf *b, const kite_chat_turn *m, size_t n, const char *const *tools, size_t n_tools,
-                         unsigned flags) {
+void kite__chat_qwen3_render(kite_buf *b, const kite_chat_turn *m, size_t n, const char *const *tools, size_t n_tools,
+                             unsigned flags) {
     if (n_tools > 0) put_tools_system(b, m, n, tools, n_tools, false);
     else if (n > 0 && is(&m[0], "system")) {
         kite_buf_puts(b, "<|im_start|>system\n");
@@ -212,7 +212,7 @@ kite_status kite_chat_apply_tools(const char *tmpl, const kite_chat_turn *msgs, 
         return kite__fail(KITE_ERR_UNSUPPORTED, "chat: the template has no tool-call format Kite knows (Qwen2.5 / Qwen3 "
                                                 "Hermes-style <tool_call>)");
     kite_buf b = {0};
-    if (style == KITE_CHAT_TOOLS_QWEN3) format_qwen3(&b, msgs, n, tools, n_tools, flags);
+    if (style == KITE_CHAT_TOOLS_QWEN3) kite__chat_qwen3_render(&b, msgs, n, tools, n_tools, flags);
     else format_qwen25(&b, msgs, n, tools, n_tools, flags);
     if (!b.ptr && !b.nomem) {
         b.ptr = malloc(1);
