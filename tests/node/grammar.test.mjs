@@ -6,11 +6,11 @@
 // a 400 or a KiteError naming the problem.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kiteBin, modelsDir, requireModels } from './helpers.mjs';
+import { kiteBin, modelsDir, requireModels, startKiteServe } from './helpers.mjs';
 
 const T = 120000;
 const LLAMA = () => join(modelsDir(), 'rand-llama-spm-f16.gguf');
@@ -111,29 +111,7 @@ test('kite run: -j / -jf / --grammar / --grammar-file constrain the text; bad on
 
 // ---- kite serve -----------------------------------------------------------------------------
 
-function startServer(modelPath, extra = []) {
-  const proc = spawn(kiteBin(), ['serve', '-m', modelPath, '--host', '127.0.0.1', '--port', '0', ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let err = '';
-  proc.stderr.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`kite serve did not start: ${err}`));
-    }, 15000);
-    let out = '';
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ proc, base: m[1] });
-      }
-    });
-    proc.on('close', (code) => reject(new Error(`kite serve exited (${code}): ${err}`)));
-  });
-}
+const startServer = (modelPath, extra = []) => startKiteServe(modelPath, extra, 15000);
 
 const post = (base, path, body) =>
   fetch(base + path, {

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { kiteBin, modelsDir, requireModels } from './helpers.mjs';
+import { kiteBin, modelsDir, requireModels, startKiteServe } from './helpers.mjs';
 
 // llama.cpp (llama-simple, greedy, 60 tokens) on stories260K after "Once upon a time"
 // (../shared/models/README.md).
@@ -21,30 +21,7 @@ const LLAMA_REF_60 =
 let server, base, model;
 const T = 20000; // ms: the bound of any single request
 
-// Starts `kite serve` on a free loopback port; resolves with { proc, base }.
-function startServer(modelPath, extra = []) {
-  const proc = spawn(kiteBin(), ['serve', '-m', modelPath, '--host', '127.0.0.1', '--port', '0', ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let err = '';
-  proc.stderr.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`kite serve did not start in 15 s: ${err}`));
-    }, 15000);
-    let out = '';
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ proc, base: m[1] });
-      }
-    });
-    proc.on('close', (code) => reject(new Error(`kite serve exited (${code}): ${err}`)));
-  });
-}
+const startServer = (modelPath, extra = []) => startKiteServe(modelPath, extra, 15000);
 
 before(async () => {
   requireModels();

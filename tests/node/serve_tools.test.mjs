@@ -7,40 +7,17 @@
 // minja's polyfill test vectors with llama.cpp's generic system instruction.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Template } from '@huggingface/jinja';
-import { kiteBin, modelsDir, requireModels } from './helpers.mjs';
+import { kiteBin, modelsDir, requireModels, startKiteServe } from './helpers.mjs';
 import { QWEN3_TEMPLATE } from './qwen3_template.mjs';
 
 // Qwen/Qwen2.5-7B-Instruct's chat_template (as llama.cpp keeps it in models/templates).
 const QWEN25_TEMPLATE = readFileSync(new URL('./data/qwen2.5-7b-instruct.jinja', import.meta.url), 'utf8');
 const T = 60000; // ms: the bound of any single request
 
-function startServer(modelPath, extra = []) {
-  const proc = spawn(kiteBin(), ['serve', '-m', modelPath, '--host', '127.0.0.1', '--port', '0', '-c', '2048', '-np', '2', ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let err = '';
-  proc.stderr.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`kite serve did not start in 30 s: ${err}`));
-    }, 30000);
-    let out = '';
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ proc, base: m[1] });
-      }
-    });
-    proc.on('close', (code) => reject(new Error(`kite serve exited (${code}): ${err}`)));
-  });
-}
+const startServer = (modelPath, extra = []) => startKiteServe(modelPath, ['-c', '2048', '-np', '2', ...extra], 30000);
 
 const servers = [];
 let qwen3, qwen25, chatml;

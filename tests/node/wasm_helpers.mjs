@@ -5,9 +5,9 @@ import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot, kiteBin, modelsDir, requireModels } from './helpers.mjs';
+import { repoRoot, kiteBin, modelsDir, requireModels, startKiteServe } from './helpers.mjs';
 
-export { repoRoot, kiteBin, modelsDir, requireModels };
+export { repoRoot, kiteBin, modelsDir, requireModels, startKiteServe };
 
 // Throws when a wasm flavour is not built (npm run build:wasm, or the wasm-st/wasm-mt presets).
 export function requireDist(flavors = ['st', 'mt']) {

@@ -7,12 +7,12 @@
 // README's tool-calling example runs as written (on the built-in model: the generic format).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kiteBin, modelsDir, repoRoot, requireModels, requireDist } from './wasm_helpers.mjs';
+import { kiteBin, modelsDir, repoRoot, requireModels, requireDist, startKiteServe } from './wasm_helpers.mjs';
 import { launchChromium } from './chromium.mjs';
 import { serve as serveRepo } from '../../web/serve.mjs';
 import { QWEN3_TEMPLATE } from './qwen3_template.mjs';
@@ -43,29 +43,7 @@ const TIME = {
 
 let dir, file, server, model;
 
-function startServer(path) {
-  const proc = spawn(kiteBin(), ['serve', '-m', path, '--host', '127.0.0.1', '--port', '0', '-c', '2048', '-np', '1'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let err = '';
-  proc.stderr.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`kite serve did not start in 30 s: ${err}`));
-    }, 30000);
-    let out = '';
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ proc, base: m[1] });
-      }
-    });
-    proc.on('close', (code) => reject(new Error(`kite serve exited (${code}): ${err}`)));
-  });
-}
+const startServer = (path) => startKiteServe(path, ['-c', '2048', '-np', '1']);
 
 before(async () => {
   requireModels();
