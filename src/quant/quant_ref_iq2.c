@@ -5,6 +5,7 @@
 // around the best uniform fit, snap each 8 values to the grid (or, off the grid, to the best of
 // its precomputed nearest grid points), keep the weighted least-squares best.
 #include "quant/quant_iq_grid.h"
+#include "quant/quant_search.h"
 
 #include <float.h>
 
