@@ -1,5 +1,6 @@
 // json_tree.c - a small strict JSON reader and compact writer for the schema converter.
 #include "base/internal.h"
+#include "base/utf8.h"
 #include "grammar/json_tree.h"
 
 #include <math.h>
@@ -33,15 +34,7 @@ void kite__json_free(kite__jval *v) {
 
 bool kite__json_put_utf8(kite_buf *b, uint32_t c) {
     char t[4];
-    size_t n;
-    if (c < 0x80) t[0] = (char)c, n = 1;
-    else if (c < 0x800) t[0] = (char)(0xC0 | (c >> 6)), t[1] = (char)(0x80 | (c & 0x3F)), n = 2;
-    else if (c < 0x10000)
-        t[0] = (char)(0xE0 | (c >> 12)), t[1] = (char)(0x80 | ((c >> 6) & 0x3F)), t[2] = (char)(0x80 | (c & 0x3F)), n = 3;
-    else
-        t[0] = (char)(0xF0 | (c >> 18)), t[1] = (char)(0x80 | ((c >> 12) & 0x3F)), t[2] = (char)(0x80 | ((c >> 6) & 0x3F)),
-        t[3] = (char)(0x80 | (c & 0x3F)), n = 4;
-    return kite_buf_append(b, t, n);
+    return kite_buf_append(b, t, kite__utf8_encode(c, KITE__UTF8_MAX_4BYTE, t));
 }
 
 static int hex4(const char *p) {

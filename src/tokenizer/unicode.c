@@ -45,32 +45,6 @@ uint32_t kite__utf8_decode(const uint8_t *s, size_t n, size_t *adv) {
     return KITE_UC_REPLACEMENT; // 0xF8..0xFF never start a sequence
 }
 
-size_t kite__utf8_encode(uint32_t cpt, char out[4]) {
-    if (cpt < 0x80) {
-        out[0] = (char)cpt;
-        return 1;
-    }
-    if (cpt < 0x800) {
-        out[0] = (char)(0xC0 | (cpt >> 6));
-        out[1] = (char)(0x80 | (cpt & 0x3F));
-        return 2;
-    }
-    if (cpt < 0x10000) {
-        out[0] = (char)(0xE0 | (cpt >> 12));
-        out[1] = (char)(0x80 | ((cpt >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cpt & 0x3F));
-        return 3;
-    }
-    if (cpt < KITE_UC_MAX) {
-        out[0] = (char)(0xF0 | (cpt >> 18));
-        out[1] = (char)(0x80 | ((cpt >> 12) & 0x3F));
-        out[2] = (char)(0x80 | ((cpt >> 6) & 0x3F));
-        out[3] = (char)(0x80 | (cpt & 0x3F));
-        return 4;
-    }
-    return 0;
-}
-
 // GPT-2 keeps the printable Latin-1 bytes ('!'..'~', U+00A1..U+00AC, U+00AE..U+00FF) as
 // themselves and maps the other 68 bytes, in increasing order, to U+0100, U+0101, ...: first
 // 0x00..0x20 (33 bytes), then 0x7F..0xA0 (34 bytes), then 0xAD.

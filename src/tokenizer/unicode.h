@@ -44,9 +44,6 @@ size_t kite__utf8_len(uint8_t lead);
 // *adv gets the bytes consumed.
 uint32_t kite__utf8_decode(const uint8_t *s, size_t n, size_t *adv);
 
-// Encodes cpt (<= 0x10FFFF) into out; returns the byte count, or 0 for a larger value.
-size_t kite__utf8_encode(uint32_t cpt, char out[4]);
-
 // GPT-2's reversible byte <-> printable code point map used by byte-level BPE vocabularies.
 uint32_t kite__byte_to_cpt(uint8_t b);
 // The byte a code point stands for, or -1 if it is not in the map.
