@@ -30,6 +30,13 @@ typedef struct kite__iq_grid {
     uint16_t *neighbours;
 } kite__iq_grid;
 
+// The map index of one point's codes L[0..g->dim): g->bits bits each, the first code lowest.
+static inline uint16_t kite__iq_grid_pack(const kite__iq_grid *g, const int8_t *L) {
+    uint16_t u = 0;
+    for (int i = 0; i < g->dim; i++) u = (uint16_t)(u | (L[i] << (g->bits * i)));
+    return u;
+}
+
 // The structures of one grid, built on first use (thread-safe); NULL when out of memory.
 const kite__iq_grid *kite__iq_grid_get(int which);
 

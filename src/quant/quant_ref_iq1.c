@@ -6,7 +6,7 @@
 //
 // The sort: ggml calls qsort with a comparison of the values only, so the order of equal values
 // is the C library's. glibc (<= 2.36, the reference's) sorts stably, which is what this does.
-#include "quant/quant_iq_grid.h"
+#include "quant/quant_iq_search.h"
 
 #include <float.h>
 
@@ -54,10 +54,49 @@ static int best_neighbour2(const kite__iq_grid *g, const uint16_t *nb, const flo
     return gi;
 }
 
-static inline uint16_t pack_codes(const int8_t *L) {
-    uint16_t u = 0;
-    for (int i = 0; i < 8; i++) u = (uint16_t)(u | (L[i] << (2 * i)));
-    return u;
+// L from the best split of the n values (idx: their ascending order): those before i1 get
+// code 0, up to i2 code 1, the rest 2. A negative scale is made positive by mirroring the
+// codes; returns true when that happened (the shift then changes sign).
+static bool split_codes(const int *idx, int i1, int i2, int n, int8_t *L, float *scale) {
+    for (int j = 0; j < i1; j++) L[idx[j]] = 0;
+    for (int j = i1; j < i2; j++) L[idx[j]] = 1;
+    for (int j = i2; j < n; j++) L[idx[j]] = 2;
+    if (!(*scale < 0)) return false;
+    for (int j = 0; j < n; j++) L[j] = (int8_t)(2 - L[j]);
+    *scale = -*scale;
+    return true;
+}
+
+// Snaps the codes L of n values (n / 8 points) to the grid, point k on the shifted levels
+// xx[k]; off the grid a point takes its best neighbour (L rewritten), and then the scale is
+// refitted to the points chosen. index gets the grid indices; false where ggml would read
+// past its arrays.
+static bool snap_points(const kite__iq_grid *g, int n, const float *const *xx, const float *xb, const float *weight,
+                        int8_t *L, uint16_t *index, float *scale) {
+    bool all_on_grid = true;
+    for (int k = 0; k < n / 8; k++) {
+        const uint16_t u = kite__iq_grid_pack(g, L + 8 * k);
+        int gi = g->map[u];
+        if (gi < 0) {
+            all_on_grid = false;
+            gi = best_neighbour2(g, g->neighbours - g->map[u] - 1, xb + 8 * k, weight + 8 * k, *scale, xx[k], L + 8 * k);
+            if (gi < 0) return false;
+        }
+        index[k] = (uint16_t)gi;
+    }
+    if (!all_on_grid) {
+        float sumqx = 0, sumq2 = 0;
+        for (int k = 0; k < n / 8; k++) {
+            const uint8_t *pg = g->pts + 8 * index[k];
+            for (int j = 0; j < 8; j++) {
+                float wj = weight[8 * k + j], q = xx[k][(pg[j] - 1) / 2];
+                sumqx += wj * q * xb[8 * k + j];
+                sumq2 += wj * q * q;
+            }
+        }
+        if (sumqx > 0 && sumq2 > 0) *scale = sumqx / sumq2;
+    }
+    return true;
 }
 
 bool kite_quantize_row_iq1_s_w_ref(const float *restrict x, block_iq1_s *restrict y, int64_t n, const float *qw) {
@@ -124,38 +163,10 @@ bool kite_quantize_row_iq1_s_w_ref(const float *restrict x, block_iq1_s *restric
                 shifts[ib] = 1;
                 continue;
             }
-            for (int j = 0; j < besti1; j++) L[idx[j]] = 0;
-            for (int j = besti1; j < besti2; j++) L[idx[j]] = 1;
-            for (int j = besti2; j < BS; j++) L[idx[j]] = 2;
-            if (scale < 0) {
-                for (int j = 0; j < BS; j++) L[j] = (int8_t)(2 - L[j]);
-                scale = -scale;
-                best_shift = -best_shift;
-            }
-            bool all_on_grid = true;
+            if (split_codes(idx, besti1, besti2, BS, L, &scale)) best_shift = -best_shift;
             const float *xx = best_shift == 1 ? x_p : x_m;
-            for (int k = 0; k < BS / 8; k++) {
-                const uint16_t u = pack_codes(L + 8 * k);
-                int gi = g->map[u];
-                if (gi < 0) {
-                    all_on_grid = false;
-                    gi = best_neighbour2(g, g->neighbours - g->map[u] - 1, xb + 8 * k, weight + 8 * k, scale, xx, L + 8 * k);
-                    if (gi < 0) return false;
-                }
-                index[k] = (uint16_t)gi;
-            }
-            if (!all_on_grid) {
-                float sumqx = 0, sumq2 = 0;
-                for (int k = 0; k < BS / 8; k++) {
-                    const uint8_t *pg = g->pts + 8 * index[k];
-                    for (int j = 0; j < 8; j++) {
-                        float wj = weight[8 * k + j], q = xx[(pg[j] - 1) / 2];
-                        sumqx += wj * q * xb[8 * k + j];
-                        sumq2 += wj * q * q;
-                    }
-                }
-                if (sumqx > 0 && sumq2 > 0) scale = sumqx / sumq2;
-            }
+            const float *xxs[BS / 8] = {xx, xx, xx, xx};
+            if (!snap_points(g, BS, xxs, xb, weight, L, index, &scale)) return false;
             uint16_t h = 0;
             for (int k = 0; k < BS / 8; k++) {
                 y[ibl].qs[(BS / 8) * ib + k] = (uint8_t)(index[k] & 255);
@@ -180,13 +191,6 @@ bool kite_quantize_row_iq1_s_w_ref(const float *restrict x, block_iq1_s *restric
     return true;
 }
 
-static void iq1m_weights(const float *xb, const float *qw, float sigma2, float *weight) {
-    if (qw)
-        for (int i = 0; i < 16; i++) weight[i] = qw[i] * sqrtf(sigma2 + xb[i] * xb[i]);
-    else
-        for (int i = 0; i < 16; i++) weight[i] = xb[i] * xb[i];
-}
-
 static bool quantize_iq1_m(const float *restrict x, block_iq1_m *restrict y, int64_t n, const float *qw) {
     const kite__iq_grid *g = kite__iq_grid_get(KITE__IQ_GRID_IQ1);
     if (!g) return false;
@@ -207,7 +211,7 @@ static bool quantize_iq1_m(const float *restrict x, block_iq1_m *restrict y, int
         const float sigma2 = 2 * sumx2 / QK_K;
         for (int ib = 0; ib < QK_K / BS; ib++) {
             const float *xb = xbl + BS * ib;
-            iq1m_weights(xb, qw ? qw + QK_K * ibl + BS * ib : NULL, sigma2, weight);
+            kite__iq_weights(xb, qw ? qw + QK_K * ibl + BS * ib : NULL, sigma2, weight, BS);
             float max = fabsf(xb[0]);
             for (int i = 1; i < BS; i++) max = KITE_MAX(max, fabsf(xb[i]));
             if (max < GROUP_MAX_EPS_IQ1_M) {
@@ -262,39 +266,10 @@ static bool quantize_iq1_m(const float *restrict x, block_iq1_m *restrict y, int
                 shifts[ib] = 0;
                 continue;
             }
-            for (int j = 0; j < besti1; j++) L[idx[j]] = 0;
-            for (int j = besti1; j < besti2; j++) L[idx[j]] = 1;
-            for (int j = besti2; j < BS; j++) L[idx[j]] = 2;
-            if (scale < 0) {
-                for (int j = 0; j < BS; j++) L[j] = (int8_t)(2 - L[j]);
-                scale = -scale;
-                best_k = 3 - best_k;
-            }
-            bool all_on_grid = true;
-            for (int k = 0; k < BS / 8; k++) {
-                const float *xx = (k == 0 ? best_k < 2 : best_k % 2 == 0) ? x_p : x_m;
-                const uint16_t u = pack_codes(L + 8 * k);
-                int gi = g->map[u];
-                if (gi < 0) {
-                    all_on_grid = false;
-                    gi = best_neighbour2(g, g->neighbours - g->map[u] - 1, xb + 8 * k, weight + 8 * k, scale, xx, L + 8 * k);
-                    if (gi < 0) return false;
-                }
-                index[k] = (uint16_t)gi;
-            }
-            if (!all_on_grid) {
-                float sqx = 0, sq2 = 0;
-                for (int k = 0; k < BS / 8; k++) {
-                    const float *xx = (k == 0 ? best_k < 2 : best_k % 2 == 0) ? x_p : x_m;
-                    const uint8_t *pg = g->pts + 8 * index[k];
-                    for (int j = 0; j < 8; j++) {
-                        float wj = weight[8 * k + j], q = xx[(pg[j] - 1) / 2];
-                        sqx += wj * q * xb[8 * k + j];
-                        sq2 += wj * q * q;
-                    }
-                }
-                if (sqx > 0 && sq2 > 0) scale = sqx / sq2;
-            }
+            if (split_codes(idx, besti1, besti2, BS, L, &scale)) best_k = 3 - best_k;
+            // the halves' shifts: best_k 0 = (+, +), 1 = (+, -), 2 = (-, +), 3 = (-, -)
+            const float *xxs[BS / 8] = {best_k < 2 ? x_p : x_m, best_k % 2 == 0 ? x_p : x_m};
+            if (!snap_points(g, BS, xxs, xb, weight, L, index, &scale)) return false;
             y[ibl].qs[2 * ib] = (uint8_t)(index[0] & 255);
             y[ibl].qs[2 * ib + 1] = (uint8_t)(index[1] & 255);
             y[ibl].qh[ib] = (uint8_t)((index[0] >> 8) | ((index[1] >> 8) << 4));
@@ -314,7 +289,7 @@ static bool quantize_iq1_m(const float *restrict x, block_iq1_m *restrict y, int
             sc[ib / 4] = (uint16_t)(sc[ib / 4] | (l << (3 * (ib % 4))));
             y[ibl].qh[ib] |= masks[shifts[ib]];
             const float *xb = xbl + BS * ib;
-            iq1m_weights(xb, qw ? qw + QK_K * ibl + BS * ib : NULL, sigma2, weight);
+            kite__iq_weights(xb, qw ? qw + QK_K * ibl + BS * ib : NULL, sigma2, weight, BS);
             for (int k = 0; k < BS / 8; k++) {
                 const float *xx = (k == 0 ? shifts[ib] < 2 : shifts[ib] % 2 == 0) ? x_p : x_m;
                 const uint8_t *pg = g->pts + 8 * (y[ibl].qs[2 * ib + k] + ((y[ibl].qh[ib] << (8 - 4 * k)) & 0x700));

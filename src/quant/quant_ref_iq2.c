@@ -4,7 +4,7 @@
 // signs to make every value >= 0 (fixing the parity on the least important value), try scales
 // around the best uniform fit, snap each 8 values to the grid (or, off the grid, to the best of
 // its precomputed nearest grid points), keep the weighted least-squares best.
-#include "quant/quant_iq_grid.h"
+#include "quant/quant_iq_search.h"
 #include "quant/quant_search.h"
 
 #include <float.h>
@@ -15,69 +15,13 @@
 
 #define GROUP_MAX_EPS 1e-15f
 
-// The grid point of the 8 values whose codes l (0..2, two bits each) are packed in u, snapping
-// off-grid codes to the best neighbour for scale (weighted by waux); writes the codes of the
-// chosen point to L. Returns its index.
-static int snap(const kite__iq_grid *g, uint16_t u, const float *xval, const float *waux, float scale, int8_t *L) {
-    int gi = g->map[u];
-    if (gi < 0) gi = kite__iq_grid_best_neighbour(g, g->neighbours - g->map[u] - 1, xval, waux, scale, L);
-    return gi;
-}
-
-static inline uint16_t pack_codes(const int8_t *L) {
-    uint16_t u = 0;
-    for (int i = 0; i < 8; i++) u = (uint16_t)(u | (L[i] << (2 * i)));
-    return u;
-}
-
-// Signs of a group of 8: values made >= 0 in xval; an odd count of negatives flips the value
-// with the least weight * x^2 back. Returns the 7 stored sign bits.
-static uint8_t fold_signs(const float *xb, const float *weight, float *xval) {
-    int nflip = 0;
-    uint8_t s = 0;
-    for (int i = 0; i < 8; i++) {
-        if (xb[i] >= 0) xval[i] = xb[i];
-        else {
-            xval[i] = -xb[i];
-            ++nflip;
-            s = (uint8_t)(s | (1 << i));
-        }
-    }
-    if (nflip % 2) {
-        int imin = 0;
-        float min = weight[0] * xb[0] * xb[0];
-        for (int i = 1; i < 8; i++) {
-            float ax = weight[i] * xb[i] * xb[i];
-            if (ax < min) {
-                min = ax;
-                imin = i;
-            }
-        }
-        xval[imin] = -xval[imin];
-        s = (uint8_t)(s ^ (1 << imin));
-    }
-    return s & 127;
-}
-
-// sum w * x * q and sum w * q^2 with q = 2l + 1.
-static void fit_sums(int n, const float *w, const float *xval, const int8_t *L, float *sqx, float *sq2) {
-    float sumqx = 0, sumq2 = 0;
-    for (int i = 0; i < n; i++) {
-        float q = (float)(2 * L[i] + 1);
-        sumqx += w[i] * xval[i] * q;
-        sumq2 += w[i] * q * q;
-    }
-    *sqx = sumqx;
-    *sq2 = sumq2;
-}
-
 bool kite_quantize_row_iq2_xxs_w_ref(const float *restrict x, block_iq2_xxs *restrict y, int64_t n, const float *qw) {
     KITE_ASSERT(n % QK_K == 0);
     const kite__iq_grid *g = kite__iq_grid_get(KITE__IQ_GRID_IQ2_XXS);
     if (!g) return false;
     const int kMaxQ = 3;
     float scales[QK_K / 32], weight[32], xval[32], waux[32];
-    int8_t L[32], Laux[32];
+    int8_t L[32];
     uint8_t block_signs[4];
     uint32_t q2[2 * (QK_K / 32)];
     for (int64_t ibl = 0; ibl < n / QK_K; ibl++) {
@@ -92,9 +36,8 @@ bool kite_quantize_row_iq2_xxs_w_ref(const float *restrict x, block_iq2_xxs *res
             const float *xb = xbl + 32 * ib, *w = qw + QK_K * ibl + 32 * ib;
             for (int i = 0; i < 32; i++) weight[i] = w[i] * sqrtf(sigma2 + xb[i] * xb[i]);
             for (int i = 0; i < 32; i++) waux[i] = sqrtf(weight[i]);
-            for (int k = 0; k < 4; k++) block_signs[k] = fold_signs(xb + 8 * k, weight + 8 * k, xval + 8 * k);
-            float max = xval[0];
-            for (int i = 1; i < 32; i++) max = KITE_MAX(max, xval[i]);
+            for (int k = 0; k < 4; k++) block_signs[k] = kite__iq_fold_signs_even(xb + 8 * k, weight + 8 * k, xval + 8 * k);
+            const float max = kite__iq_group_max(xval, 32);
             if (max < GROUP_MAX_EPS) {
                 scales[ib] = 0;
                 memset(L, 0, 32);
@@ -107,47 +50,13 @@ bool kite_quantize_row_iq2_xxs_w_ref(const float *restrict x, block_iq2_xxs *res
                 memset(L, 0, 32);
                 continue;
             }
-            float best = 0;
-            for (int is = -6; is <= 6; is++) {
-                const float id = ((float)(2 * kMaxQ - 1) + (float)is * 0.1f) / eff_max;
-                const float this_scale = 1 / id;
-                for (int k = 0; k < 4; k++) {
-                    for (int i = 0; i < 8; i++) {
-                        int l = kite__nearest_int(0.5f * (id * xval[8 * k + i] - 1));
-                        Laux[8 * k + i] = (int8_t)KITE_MAX(0, KITE_MIN(kMaxQ - 1, l));
-                    }
-                    snap(g, pack_codes(Laux + 8 * k), xval + 8 * k, waux + 8 * k, this_scale, Laux + 8 * k);
-                }
-                float sumqx, sumq2;
-                fit_sums(32, weight, xval, Laux, &sumqx, &sumq2);
-                if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
-                    scale = sumqx / sumq2;
-                    best = scale * sumqx;
-                    memcpy(L, Laux, 32);
-                }
-            }
-            if (scale > 0) {
-                const float id = 1 / scale;
-                for (int k = 0; k < 4; k++) {
-                    uint16_t u = 0;
-                    for (int i = 0; i < 8; i++) {
-                        int l = KITE_MAX(0, KITE_MIN(kMaxQ - 1, kite__nearest_int(0.5f * (id * xval[8 * k + i] - 1))));
-                        u = (uint16_t)(u | (l << (2 * i)));
-                    }
-                    int gi = snap(g, u, xval + 8 * k, waux + 8 * k, scale, L + 8 * k);
-                    const uint8_t *pg = g->pts + 8 * gi;
-                    for (int i = 0; i < 8; i++) L[8 * k + i] = (int8_t)((pg[i] - 1) / 2);
-                }
-                float sumqx, sumq2;
-                fit_sums(32, weight, xval, L, &sumqx, &sumq2);
-                if (sumq2 > 0) scale = sumqx / sumq2;
-            }
+            scale = kite__iq_search_scale(g, 32, kMaxQ, eff_max, scale, 6, 0.1f, KITE__IQ_RESNAP_ALL, xval, weight, waux, L);
             if (scale < 0) { // cannot happen with weights >= 0; the scale is stored unsigned
                 scale = -scale;
                 for (int k = 0; k < 4; k++) block_signs[k] = (uint8_t)(~block_signs[k] & 127);
             }
             for (int k = 0; k < 4; k++) {
-                int gi = g->map[pack_codes(L + 8 * k)];
+                int gi = g->map[kite__iq_grid_pack(g, L + 8 * k)];
                 if (gi < 0) return false; // ggml aborts here ("point not on grid")
                 q2[2 * ib] |= (uint32_t)gi << (8 * k);
                 q2[2 * ib + 1] |= (uint32_t)block_signs[k] << (7 * k);
@@ -173,60 +82,17 @@ bool kite_quantize_row_iq2_xxs_w_ref(const float *restrict x, block_iq2_xxs *res
 }
 
 // The scale search of ggml's IQ2_XS and IQ2_S quantizers for one group of 16 folded (|x|)
-// values, two halves of 8 on grid g's levels 0..kMaxQ-1: 19 candidate scales, each half snapped
-// to its nearest grid point; halves still off the grid at the best scale are snapped again and
-// the scale refit. false when the group's largest value is below eps (it quantizes to zero);
-// else the levels in L and the scale in *scale_out (negative: the caller flips the signs).
+// values, two points of 8 on grid g's levels 0..kMaxQ-1: 19 candidate scales; points still off
+// the grid at the best one are snapped again. false when the group's largest value is below
+// eps (it quantizes to zero); else the levels in L and the scale in *scale_out (negative: the
+// caller flips the signs).
 static bool search_group16(const kite__iq_grid *g, int kMaxQ, float eps, const float *xval, const float *weight,
                            const float *waux, int8_t L[16], float *scale_out) {
-    int8_t Laux[16];
-    bool on_grid[2], on_grid_aux[2];
-    float max = xval[0];
-    for (int i = 1; i < 16; i++) max = KITE_MAX(max, xval[i]);
+    const float max = kite__iq_group_max(xval, 16);
     memset(L, 0, 16);
     if (max < eps) return false;
-    float best = 0;
-    float scale = max / (float)(2 * kMaxQ - 1);
-    on_grid[0] = on_grid[1] = true;
-    for (int is = -9; is <= 9; is++) {
-        const float id = ((float)(2 * kMaxQ - 1) + (float)is * 0.1f) / max;
-        const float this_scale = 1 / id;
-        for (int k = 0; k < 2; k++) {
-            for (int i = 0; i < 8; i++) {
-                int l = kite__nearest_int(0.5f * (id * xval[8 * k + i] - 1));
-                Laux[8 * k + i] = (int8_t)KITE_MAX(0, KITE_MIN(kMaxQ - 1, l));
-            }
-            const uint16_t u = pack_codes(Laux + 8 * k);
-            on_grid_aux[k] = g->map[u] >= 0;
-            snap(g, u, xval + 8 * k, waux + 8 * k, this_scale, Laux + 8 * k);
-        }
-        float sumqx, sumq2;
-        fit_sums(16, weight, xval, Laux, &sumqx, &sumq2);
-        if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
-            scale = sumqx / sumq2;
-            best = scale * sumqx;
-            memcpy(L, Laux, 16);
-            on_grid[0] = on_grid_aux[0];
-            on_grid[1] = on_grid_aux[1];
-        }
-    }
-    if ((!on_grid[0] || !on_grid[1]) && scale > 0) {
-        const float id = 1 / scale;
-        for (int k = 0; k < 2; k++) {
-            if (on_grid[k]) continue;
-            uint16_t u = 0;
-            for (int i = 0; i < 8; i++) {
-                int l = KITE_MAX(0, KITE_MIN(kMaxQ - 1, kite__nearest_int(0.5f * (id * xval[8 * k + i] - 1))));
-                u = (uint16_t)(u | (l << (2 * i)));
-                L[8 * k + i] = (int8_t)l;
-            }
-            snap(g, u, xval + 8 * k, waux + 8 * k, scale, L + 8 * k);
-        }
-        float sumqx, sumq2;
-        fit_sums(16, weight, xval, L, &sumqx, &sumq2);
-        if (sumq2 > 0) scale = sumqx / sumq2;
-    }
-    *scale_out = scale;
+    *scale_out = kite__iq_search_scale(g, 16, kMaxQ, max, max / (float)(2 * kMaxQ - 1), 9, 0.1f, KITE__IQ_RESNAP_OFF_GRID,
+                                       xval, weight, waux, L);
     return true;
 }
 
@@ -252,7 +118,7 @@ bool kite_quantize_row_iq2_xs_w_ref(const float *restrict x, block_iq2_xs *restr
             const float *xb = xbl + 16 * ib, *w = qw + QK_K * ibl + 16 * ib;
             for (int i = 0; i < 16; i++) weight[i] = w[i] * sqrtf(sigma2 + xb[i] * xb[i]);
             for (int i = 0; i < 16; i++) waux[i] = sqrtf(weight[i]);
-            for (int k = 0; k < 2; k++) block_signs[k] = fold_signs(xb + 8 * k, weight + 8 * k, xval + 8 * k);
+            for (int k = 0; k < 2; k++) block_signs[k] = kite__iq_fold_signs_even(xb + 8 * k, weight + 8 * k, xval + 8 * k);
             float scale;
             if (!search_group16(g, kMaxQ, GROUP_MAX_EPS, xval, weight, waux, L, &scale)) {
                 scales[ib] = 0;
@@ -263,7 +129,7 @@ bool kite_quantize_row_iq2_xs_w_ref(const float *restrict x, block_iq2_xs *restr
                 for (int k = 0; k < 2; k++) block_signs[k] = (uint8_t)(~block_signs[k] & 127);
             }
             for (int k = 0; k < 2; k++) {
-                int gi = g->map[pack_codes(L + 8 * k)];
+                int gi = g->map[kite__iq_grid_pack(g, L + 8 * k)];
                 if (gi < 0) return false; // ggml aborts here
                 q2[2 * ib + k] = (uint16_t)(gi | (block_signs[k] << 9));
             }
@@ -313,17 +179,7 @@ static bool quantize_iq2_s(const float *restrict x, block_iq2_s *restrict y, int
             else
                 for (int i = 0; i < 16; i++) weight[i] = 0.25f * sigma2 + xb[i] * xb[i];
             for (int i = 0; i < 16; i++) waux[i] = sqrtf(weight[i]);
-            for (int k = 0; k < 2; k++) {
-                uint8_t s = 0;
-                for (int i = 0; i < 8; i++) {
-                    if (xb[8 * k + i] >= 0) xval[8 * k + i] = xb[8 * k + i];
-                    else {
-                        xval[8 * k + i] = -xb[8 * k + i];
-                        s = (uint8_t)(s | (1 << i));
-                    }
-                }
-                block_signs[k] = s;
-            }
+            for (int k = 0; k < 2; k++) block_signs[k] = kite__iq_fold_signs(xb + 8 * k, xval + 8 * k);
             float scale;
             if (!search_group16(g, kMaxQ, GROUP_MAX_EPS_IQ2_S, xval, weight, waux, L, &scale)) {
                 scales[ib] = 0;
@@ -334,7 +190,7 @@ static bool quantize_iq2_s(const float *restrict x, block_iq2_s *restrict y, int
                 for (int k = 0; k < 2; k++) block_signs[k] = (uint8_t)~block_signs[k];
             }
             for (int k = 0; k < 2; k++) {
-                int gi = g->map[pack_codes(L + 8 * k)];
+                int gi = g->map[kite__iq_grid_pack(g, L + 8 * k)];
                 if (gi < 0) return false; // ggml aborts here
                 const int i8 = 2 * ib + k;
                 y[ibl].qs[i8] = (uint8_t)(gi & 255);

@@ -1,0 +1,131 @@
+// quant_iq_search.c - sign folding, weights and the scale search shared by the grid quantizers
+// (contracts in quant_iq_search.h).
+#include "quant/quant_iq_search.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "base/internal.h"
+#include "blocks/block_util.h"
+
+void kite__iq_weights(const float *xb, const float *qw, float sigma2, float *weight, int n) {
+    if (qw)
+        for (int i = 0; i < n; i++) weight[i] = qw[i] * sqrtf(sigma2 + xb[i] * xb[i]);
+    else
+        for (int i = 0; i < n; i++) weight[i] = xb[i] * xb[i];
+}
+
+// Folds the signs of 8 values into xval; returns the sign bits and the count of negatives.
+static uint8_t fold(const float *xb, float *xval, int *nflip) {
+    uint8_t s = 0;
+    *nflip = 0;
+    for (int i = 0; i < 8; i++) {
+        if (xb[i] >= 0) xval[i] = xb[i];
+        else {
+            xval[i] = -xb[i];
+            ++*nflip;
+            s = (uint8_t)(s | (1 << i));
+        }
+    }
+    return s;
+}
+
+uint8_t kite__iq_fold_signs(const float *xb, float *xval) {
+    int nflip;
+    return fold(xb, xval, &nflip);
+}
+
+uint8_t kite__iq_fold_signs_even(const float *xb, const float *weight, float *xval) {
+    int nflip;
+    uint8_t s = fold(xb, xval, &nflip);
+    if (nflip % 2) {
+        int imin = 0;
+        float min = weight[0] * xb[0] * xb[0];
+        for (int i = 1; i < 8; i++) {
+            float ax = weight[i] * xb[i] * xb[i];
+            if (ax < min) {
+                min = ax;
+                imin = i;
+            }
+        }
+        xval[imin] = -xval[imin];
+        s = (uint8_t)(s ^ (1 << imin));
+    }
+    return s & 127;
+}
+
+float kite__iq_group_max(const float *xval, int n) {
+    float max = xval[0];
+    for (int i = 1; i < n; i++) max = KITE_MAX(max, xval[i]);
+    return max;
+}
+
+// The grid point of one point's codes L (g->dim of them): the point itself, or off the grid
+// its best neighbour at scale (then its codes are written to L). *on tells which.
+static int snap(const kite__iq_grid *g, const int8_t *codes, const float *xval, const float *waux, float scale, int8_t *L,
+                bool *on) {
+    const uint16_t u = kite__iq_grid_pack(g, codes);
+    int gi = g->map[u];
+    *on = gi >= 0;
+    if (gi < 0) gi = kite__iq_grid_best_neighbour(g, g->neighbours - g->map[u] - 1, xval, waux, scale, L);
+    return gi;
+}
+
+// sum w * x * q and sum w * q^2 over n values, with q = 2l + 1.
+static void fit_sums(int n, const float *w, const float *xval, const int8_t *L, float *sqx, float *sq2) {
+    float sumqx = 0, sumq2 = 0;
+    for (int i = 0; i < n; i++) {
+        float q = (float)(2 * L[i] + 1);
+        sumqx += w[i] * xval[i] * q;
+        sumq2 += w[i] * q * q;
+    }
+    *sqx = sumqx;
+    *sq2 = sumq2;
+}
+
+float kite__iq_search_scale(const kite__iq_grid *g, int n, int nlev, float max, float scale, int nstep, float step,
+                            kite__iq_resnap resnap, const float *xval, const float *weight, const float *waux, int8_t *L) {
+    const int dim = g->dim, np = n / dim;
+    int8_t Laux[32];
+    bool on_grid[8], on_grid_aux[8];
+    KITE_ASSERT(n <= 32 && np <= 8);
+    for (int k = 0; k < np; k++) on_grid[k] = resnap == KITE__IQ_RESNAP_OFF_GRID;
+    float best = 0;
+    for (int is = -nstep; is <= nstep; is++) {
+        const float id = ((float)(2 * nlev - 1) + (float)is * step) / max;
+        const float this_scale = 1 / id;
+        for (int k = 0; k < np; k++) {
+            for (int i = 0; i < dim; i++) {
+                int l = kite__nearest_int(0.5f * (id * xval[dim * k + i] - 1));
+                Laux[dim * k + i] = (int8_t)KITE_MAX(0, KITE_MIN(nlev - 1, l));
+            }
+            snap(g, Laux + dim * k, xval + dim * k, waux + dim * k, this_scale, Laux + dim * k, &on_grid_aux[k]);
+        }
+        float sumqx, sumq2;
+        fit_sums(n, weight, xval, Laux, &sumqx, &sumq2);
+        if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+            scale = sumqx / sumq2;
+            best = scale * sumqx;
+            memcpy(L, Laux, (size_t)n);
+            memcpy(on_grid, on_grid_aux, sizeof on_grid);
+        }
+    }
+    int n_off = 0;
+    for (int k = 0; k < np; k++) n_off += !on_grid[k];
+    if ((n_off > 0 || resnap == KITE__IQ_RESNAP_ALL) && scale > 0) {
+        const float id = 1 / scale;
+        for (int k = 0; k < np; k++) {
+            if (resnap == KITE__IQ_RESNAP_OFF_GRID && on_grid[k]) continue;
+            int8_t l[8];
+            for (int i = 0; i < dim; i++)
+                l[i] = (int8_t)KITE_MAX(0, KITE_MIN(nlev - 1, kite__nearest_int(0.5f * (id * xval[dim * k + i] - 1))));
+            bool on;
+            const int gi = snap(g, l, xval + dim * k, waux + dim * k, scale, L + dim * k, &on);
+            for (int i = 0; i < dim; i++) L[dim * k + i] = (int8_t)((g->pts[8 * gi + i] - 1) / 2);
+        }
+        float sumqx, sumq2;
+        fit_sums(n, weight, xval, L, &sumqx, &sumq2);
+        if (sumq2 > 0) scale = sumqx / sumq2;
+    }
+    return scale;
+}

@@ -1,0 +1,45 @@
+// quant_iq_search.h - the pieces the grid quantizers (IQ1, IQ2, IQ3: quant_ref_iq*.c) share:
+// sign folding, per-value weights and ggml's scale search over a group of grid points
+// (internal to src/quant). Float operation order follows ggml: the bytes must match it.
+#ifndef KITE_QUANT_IQ_SEARCH_H
+#define KITE_QUANT_IQ_SEARCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "quant/quant_iq_grid.h"
+
+// Per-value weights of a group of n: qw * sqrt(sigma2 + x^2) with an importance matrix qw,
+// else x^2 (ggml's IQ3 and IQ1_M).
+void kite__iq_weights(const float *xb, const float *qw, float sigma2, float *weight, int n);
+
+// Signs of 8 values xb: xval gets |xb| (a value >= 0, -0 included, is kept as it is); returns
+// the 8 sign bits (bit i set for a negative xb[i]), as IQ2_S and IQ3_S store them.
+uint8_t kite__iq_fold_signs(const float *xb, float *xval);
+
+// As kite__iq_fold_signs for the formats that store 7 sign bits of even parity (IQ2_XXS,
+// IQ2_XS, IQ3_XXS): an odd count of negatives flips back the value with the least
+// weight * x^2 (it is then stored with the wrong sign). Returns the low 7 bits.
+uint8_t kite__iq_fold_signs_even(const float *xb, const float *weight, float *xval);
+
+// The largest of n values (the first n of xval, n >= 1).
+float kite__iq_group_max(const float *xval, int n);
+
+// Which points the search snaps again at the best scale it found.
+typedef enum {
+    KITE__IQ_RESNAP_OFF_GRID,   // those still off the grid (IQ2_XS, IQ2_S, IQ3_XXS)
+    KITE__IQ_RESNAP_ALL_IF_OFF, // all of them, when any is off the grid (IQ3_S)
+    KITE__IQ_RESNAP_ALL,        // all of them, always (IQ2_XXS)
+} kite__iq_resnap;
+
+// ggml's scale search for one group of n sign-folded values xval (>= 0): n / g->dim points on
+// levels 0..nlev-1 of grid g, weights weight (waux = their square roots, for the neighbour
+// search). Tries the 2 * nstep + 1 scales 1/id with id = (2 * nlev - 1 + k * step) / max,
+// snapping every point to the grid (off it: to its best neighbour at that scale), and keeps
+// the best weighted least-squares fit, its levels in L; then snaps points again at that scale
+// as resnap says and refits. scale is the result when no trial fits (L is then left as the
+// caller set it). Returns the scale (negative: the caller flips the signs).
+float kite__iq_search_scale(const kite__iq_grid *g, int n, int nlev, float max, float scale, int nstep, float step,
+                            kite__iq_resnap resnap, const float *xval, const float *weight, const float *waux, int8_t *L);
+
+#endif
