@@ -97,6 +97,26 @@ float kite__vec_dot_tq1_0_ref(int n, const block_tq1_0 *w, const block_q8_K *a);
 float kite__vec_dot_tq2_0_ref(int n, const block_tq2_0 *w, const block_q8_K *a);
 float kite__vec_dot_mxfp4_ref(int n, const block_mxfp4 *w, const block_q8_0 *a);
 
+// ---- helpers of the scalar reference set (vec_dot_ref.c, vec_dot_iq_ref.c) ----------------
+
+// Integer dot of n weight levels q with n Q8 values a (exact: callers keep it below 2^31).
+static inline int kite__idot(const int8_t *q, const int8_t *a, int n) {
+    int s = 0;
+    for (int i = 0; i < n; i++) s += q[i] * a[i];
+    return s;
+}
+
+// Defines tile function name (the tile signature above) as one dot fn(n, W row r,
+// activation t) per output; wt / at are the weight and activation row element types.
+#define KITE_REF_TILE(name, wt, at, fn)                                                              \
+    static void name(int n, const void *w, size_t ws, int nr, const void *a, size_t as, int nt,     \
+                     float *y, size_t ys) {                                                          \
+        for (int t = 0; t < nt; t++)                                                                 \
+            for (int r = 0; r < nr; r++)                                                             \
+                y[t * ys + r] = fn(n, (const wt *)((const char *)w + r * ws),                        \
+                                   (const at *)((const char *)a + t * as));                          \
+    }
+
 // Points the 15 tile slots of k at the calling file's functions: every kernel file (ref, x86,
 // NEON, wasm) names its tiles tile_<type>, so one list serves them all.
 #define KITE_SET_TILES(k)                                                                        \

@@ -12,12 +12,6 @@
 
 #define F16(x) kite_f16_to_f32(x)
 
-static inline int idot(const int8_t *q, const int8_t *a, int n) {
-    int s = 0;
-    for (int i = 0; i < n; i++) s += q[i] * a[i];
-    return s;
-}
-
 // 8 signed grid values: grid byte j, negated where bit j of signs is set.
 static inline void signed8(int8_t *q, const uint8_t *grid, uint8_t signs) {
     for (int j = 0; j < 8; j++) q[j] = (int8_t)((signs >> j) & 1 ? -grid[j] : grid[j]);
@@ -41,7 +35,7 @@ float kite__vec_dot_iq2_xxs_ref(int n, const block_iq2_xxs *w, const block_q8_K 
             const uint32_t hi = rd32(idx + 4);
             for (int l = 0; l < 4; l++)
                 signed8(q + 8 * l, (const uint8_t *)&kite__iq2xxs_grid[idx[l]], kite__ksigns_iq2xs[(hi >> (7 * l)) & 127]);
-            isum += (int)(2 * (hi >> 28) + 1) * idot(q, a[b].qs + 32 * ib, 32);
+            isum += (int)(2 * (hi >> 28) + 1) * kite__idot(q, a[b].qs + 32 * ib, 32);
         }
         s += F16(w[b].d) * a[b].d * ((float)isum * 0.125f);
     }
@@ -59,7 +53,7 @@ float kite__vec_dot_iq2_xs_ref(int n, const block_iq2_xs *w, const block_q8_K *a
                 signed8(q + 8 * l, (const uint8_t *)&kite__iq2xs_grid[v & 511], kite__ksigns_iq2xs[v >> 9]);
             }
             const int ls = 2 * ((w[b].scales[h / 2] >> (4 * (h % 2))) & 0xf) + 1;
-            isum += ls * idot(q, a[b].qs + 16 * h, 16);
+            isum += ls * kite__idot(q, a[b].qs + 16 * h, 16);
         }
         s += F16(w[b].d) * a[b].d * ((float)isum * 0.125f);
     }
@@ -80,7 +74,7 @@ float kite__vec_dot_iq2_s_ref(int n, const block_iq2_s *w, const block_q8_K *a) 
                 signed8(q + 8 * l, (const uint8_t *)&kite__iq2s_grid[idx], signs[4 * ib + k]);
             }
             const int ls = 2 * ((w[b].scales[ib] >> (4 * (h % 2))) & 0xf) + 1;
-            isum += ls * idot(q, a[b].qs + 16 * h, 16);
+            isum += ls * kite__idot(q, a[b].qs + 16 * h, 16);
         }
         s += F16(w[b].d) * a[b].d * ((float)isum * 0.125f);
     }
@@ -102,7 +96,7 @@ float kite__vec_dot_iq3_xxs_ref(int n, const block_iq3_xxs *w, const block_q8_K 
                 memcpy(g + 4, &kite__iq3xxs_grid[qs[8 * ib + 2 * l + 1]], 4);
                 signed8(q + 8 * l, g, signs);
             }
-            isum += (int)(2 * (aux >> 28) + 1) * idot(q, a[b].qs + 32 * ib, 32);
+            isum += (int)(2 * (aux >> 28) + 1) * kite__idot(q, a[b].qs + 32 * ib, 32);
         }
         s += F16(w[b].d) * a[b].d * ((float)isum * 0.25f);
     }
@@ -124,7 +118,7 @@ float kite__vec_dot_iq3_s_ref(int n, const block_iq3_s *w, const block_q8_K *a) 
                 signed8(q + 8 * l, g, signs[l]);
             }
             const int ls = 1 + 2 * ((w[b].scales[ib / 2] >> (4 * (ib % 2))) & 0xf);
-            isum += ls * idot(q, a[b].qs + 32 * ib, 32);
+            isum += ls * kite__idot(q, a[b].qs + 32 * ib, 32);
         }
         s += F16(w[b].d) * a[b].d * (float)isum;
     }
@@ -145,7 +139,7 @@ float kite__vec_dot_iq1_s_ref(int n, const block_iq1_s *w, const block_q8_K *a) 
         for (int ib = 0; ib < 8; ib++) {
             const uint16_t qh = w[b].qh[ib];
             for (int l = 0; l < 4; l++) iq1_points(q + 8 * l, w[b].qs[4 * ib + l] | (((qh >> (3 * l)) & 7) << 8), qh & 0x8000);
-            isum += (int)(2 * ((qh >> 12) & 7) + 1) * idot(q, a[b].qs + 32 * ib, 32);
+            isum += (int)(2 * ((qh >> 12) & 7) + 1) * kite__idot(q, a[b].qs + 32 * ib, 32);
         }
         s += F16(w[b].d) * a[b].d * ((float)isum * 0.125f);
     }
@@ -167,7 +161,7 @@ float kite__vec_dot_iq1_m_ref(int n, const block_iq1_m *w, const block_q8_K *a) 
                 iq1_points(q + 8 * l, w[b].qs[4 * ib + k] | ((nib & 7) << 8), nib & 8);
             }
             const int ls = 2 * ((sc[ib / 2] >> (6 * (ib % 2) + 3 * (h % 2))) & 7) + 1;
-            isum += ls * idot(q, a[b].qs + 16 * h, 16);
+            isum += ls * kite__idot(q, a[b].qs + 16 * h, 16);
         }
         s += F16(kite__iq1m_scale(&w[b])) * a[b].d * ((float)isum * 0.125f);
     }
@@ -187,7 +181,7 @@ float kite__vec_dot_tq1_0_ref(int n, const block_tq1_0 *w, const block_q8_K *a) 
             for (int m = 32; m < 48; m++) *p++ = (int8_t)((((uint16_t)(uint8_t)(w[b].qs[m] * pow3[k])) * 3 >> 8) - 1);
         for (int k = 0; k < 4; k++)
             for (int m = 0; m < 4; m++) *p++ = (int8_t)((((uint16_t)(uint8_t)(w[b].qh[m] * pow3[k])) * 3 >> 8) - 1);
-        s += F16(w[b].d) * a[b].d * (float)idot(q, a[b].qs, QK_K);
+        s += F16(w[b].d) * a[b].d * (float)kite__idot(q, a[b].qs, QK_K);
     }
     return s;
 }
@@ -199,7 +193,7 @@ float kite__vec_dot_tq2_0_ref(int n, const block_tq2_0 *w, const block_q8_K *a) 
         for (int j = 0; j < 2; j++)
             for (int l = 0; l < 4; l++)
                 for (int m = 0; m < 32; m++) q[128 * j + 32 * l + m] = (int8_t)(((w[b].qs[32 * j + m] >> (2 * l)) & 3) - 1);
-        s += F16(w[b].d) * a[b].d * (float)idot(q, a[b].qs, QK_K);
+        s += F16(w[b].d) * a[b].d * (float)kite__idot(q, a[b].qs, QK_K);
     }
     return s;
 }
@@ -212,40 +206,22 @@ float kite__vec_dot_mxfp4_ref(int n, const block_mxfp4 *w, const block_q8_0 *a) 
             q[j] = kite__kvalues_fp4[w[b].qs[j] & 0xf];
             q[j + 16] = kite__kvalues_fp4[w[b].qs[j] >> 4];
         }
-        s += kite__e8m0_to_f32_half(w[b].e) * F16(a[b].d) * (float)idot(q, a[b].qs, 32);
+        s += kite__e8m0_to_f32_half(w[b].e) * F16(a[b].d) * (float)kite__idot(q, a[b].qs, 32);
     }
     return s;
 }
 
-#define REF_TILE(name, wt, at, fn)                                                                   \
-    static void name(int n, const void *w, size_t ws, int nr, const void *a, size_t as, int nt,     \
-                     float *y, size_t ys) {                                                          \
-        for (int t = 0; t < nt; t++)                                                                 \
-            for (int r = 0; r < nr; r++)                                                             \
-                y[t * ys + r] = fn(n, (const wt *)((const char *)w + r * ws),                        \
-                                   (const at *)((const char *)a + t * as));                          \
-    }
-
-REF_TILE(tile_iq2_xxs, block_iq2_xxs, block_q8_K, kite__vec_dot_iq2_xxs_ref)
-REF_TILE(tile_iq2_xs, block_iq2_xs, block_q8_K, kite__vec_dot_iq2_xs_ref)
-REF_TILE(tile_iq2_s, block_iq2_s, block_q8_K, kite__vec_dot_iq2_s_ref)
-REF_TILE(tile_iq3_xxs, block_iq3_xxs, block_q8_K, kite__vec_dot_iq3_xxs_ref)
-REF_TILE(tile_iq3_s, block_iq3_s, block_q8_K, kite__vec_dot_iq3_s_ref)
-REF_TILE(tile_iq1_s, block_iq1_s, block_q8_K, kite__vec_dot_iq1_s_ref)
-REF_TILE(tile_iq1_m, block_iq1_m, block_q8_K, kite__vec_dot_iq1_m_ref)
-REF_TILE(tile_tq1_0, block_tq1_0, block_q8_K, kite__vec_dot_tq1_0_ref)
-REF_TILE(tile_tq2_0, block_tq2_0, block_q8_K, kite__vec_dot_tq2_0_ref)
-REF_TILE(tile_mxfp4, block_mxfp4, block_q8_0, kite__vec_dot_mxfp4_ref)
+KITE_REF_TILE(tile_iq2_xxs, block_iq2_xxs, block_q8_K, kite__vec_dot_iq2_xxs_ref)
+KITE_REF_TILE(tile_iq2_xs, block_iq2_xs, block_q8_K, kite__vec_dot_iq2_xs_ref)
+KITE_REF_TILE(tile_iq2_s, block_iq2_s, block_q8_K, kite__vec_dot_iq2_s_ref)
+KITE_REF_TILE(tile_iq3_xxs, block_iq3_xxs, block_q8_K, kite__vec_dot_iq3_xxs_ref)
+KITE_REF_TILE(tile_iq3_s, block_iq3_s, block_q8_K, kite__vec_dot_iq3_s_ref)
+KITE_REF_TILE(tile_iq1_s, block_iq1_s, block_q8_K, kite__vec_dot_iq1_s_ref)
+KITE_REF_TILE(tile_iq1_m, block_iq1_m, block_q8_K, kite__vec_dot_iq1_m_ref)
+KITE_REF_TILE(tile_tq1_0, block_tq1_0, block_q8_K, kite__vec_dot_tq1_0_ref)
+KITE_REF_TILE(tile_tq2_0, block_tq2_0, block_q8_K, kite__vec_dot_tq2_0_ref)
+KITE_REF_TILE(tile_mxfp4, block_mxfp4, block_q8_0, kite__vec_dot_mxfp4_ref)
 
 void kite__kernels_fill_ref_iq(kite__kernels *k) {
-    k->tile[KITE_TYPE_IQ2_XXS] = tile_iq2_xxs;
-    k->tile[KITE_TYPE_IQ2_XS] = tile_iq2_xs;
-    k->tile[KITE_TYPE_IQ2_S] = tile_iq2_s;
-    k->tile[KITE_TYPE_IQ3_XXS] = tile_iq3_xxs;
-    k->tile[KITE_TYPE_IQ3_S] = tile_iq3_s;
-    k->tile[KITE_TYPE_IQ1_S] = tile_iq1_s;
-    k->tile[KITE_TYPE_IQ1_M] = tile_iq1_m;
-    k->tile[KITE_TYPE_TQ1_0] = tile_tq1_0;
-    k->tile[KITE_TYPE_TQ2_0] = tile_tq2_0;
-    k->tile[KITE_TYPE_MXFP4] = tile_mxfp4;
+    KITE_SET_TILES_IQ(k);
 }

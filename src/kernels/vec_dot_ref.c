@@ -48,13 +48,6 @@ float kite__vec_dot_bf16_ref(int n, const kite_bf16 *w, const kite_bf16 *a) {
 
 // ---- 32-element blocks x Q8_0 / Q8_1 -----------------------------------------------------
 
-// Integer dot of 32 weight levels (element j) with a Q8 block's 32 values.
-static int idot32(const int8_t *q, const int8_t *a) {
-    int s = 0;
-    for (int j = 0; j < 32; j++) s += q[j] * a[j];
-    return s;
-}
-
 // Nibble order of Q4_0/Q4_1/IQ4_NL: byte j holds element j (low) and element j + 16 (high).
 static void unpack_nibbles(const uint8_t *qs, int8_t q[32]) {
     for (int j = 0; j < 16; j++) {
@@ -77,7 +70,7 @@ float kite__vec_dot_q4_0_ref(int n, const block_q4_0 *w, const block_q8_0 *a) {
     for (int b = 0; b < n / 32; b++) {
         unpack_nibbles(w[b].qs, q);
         for (int j = 0; j < 32; j++) q[j] -= 8;
-        s += (F16(w[b].d) * F16(a[b].d)) * (float)idot32(q, a[b].qs);
+        s += (F16(w[b].d) * F16(a[b].d)) * (float)kite__idot(q, a[b].qs, 32);
     }
     return s;
 }
@@ -88,7 +81,7 @@ float kite__vec_dot_q4_1_ref(int n, const block_q4_1 *w, const block_q8_1 *a) {
     for (int b = 0; b < n / 32; b++) {
         unpack_nibbles(w[b].qs, q);
         // sum(d*q + m) * a = d*da*sum(q*qa) + m * (da*sum(qa)), and a.s holds da*sum(qa)
-        s += (F16(w[b].d) * F16(a[b].d)) * (float)idot32(q, a[b].qs) + F16(w[b].m) * F16(a[b].s);
+        s += (F16(w[b].d) * F16(a[b].d)) * (float)kite__idot(q, a[b].qs, 32) + F16(w[b].m) * F16(a[b].s);
     }
     return s;
 }
@@ -99,7 +92,7 @@ float kite__vec_dot_q5_0_ref(int n, const block_q5_0 *w, const block_q8_0 *a) {
     for (int b = 0; b < n / 32; b++) {
         unpack_q5(w[b].qs, w[b].qh, q);
         for (int j = 0; j < 32; j++) q[j] -= 16;
-        s += (F16(w[b].d) * F16(a[b].d)) * (float)idot32(q, a[b].qs);
+        s += (F16(w[b].d) * F16(a[b].d)) * (float)kite__idot(q, a[b].qs, 32);
     }
     return s;
 }
@@ -109,14 +102,14 @@ float kite__vec_dot_q5_1_ref(int n, const block_q5_1 *w, const block_q8_1 *a) {
     int8_t q[32];
     for (int b = 0; b < n / 32; b++) {
         unpack_q5(w[b].qs, w[b].qh, q);
-        s += (F16(w[b].d) * F16(a[b].d)) * (float)idot32(q, a[b].qs) + F16(w[b].m) * F16(a[b].s);
+        s += (F16(w[b].d) * F16(a[b].d)) * (float)kite__idot(q, a[b].qs, 32) + F16(w[b].m) * F16(a[b].s);
     }
     return s;
 }
 
 float kite__vec_dot_q8_0_ref(int n, const block_q8_0 *w, const block_q8_0 *a) {
     float s = 0;
-    for (int b = 0; b < n / 32; b++) s += (F16(w[b].d) * F16(a[b].d)) * (float)idot32(w[b].qs, a[b].qs);
+    for (int b = 0; b < n / 32; b++) s += (F16(w[b].d) * F16(a[b].d)) * (float)kite__idot(w[b].qs, a[b].qs, 32);
     return s;
 }
 
@@ -126,7 +119,7 @@ float kite__vec_dot_iq4_nl_ref(int n, const block_iq4_nl *w, const block_q8_0 *a
     for (int b = 0; b < n / 32; b++) {
         unpack_nibbles(w[b].qs, q);
         for (int j = 0; j < 32; j++) q[j] = kite__kvalues_iq4nl[q[j]];
-        s += (F16(w[b].d) * F16(a[b].d)) * (float)idot32(q, a[b].qs);
+        s += (F16(w[b].d) * F16(a[b].d)) * (float)kite__idot(q, a[b].qs, 32);
     }
     return s;
 }
@@ -134,12 +127,6 @@ float kite__vec_dot_iq4_nl_ref(int n, const block_iq4_nl *w, const block_q8_0 *a
 // ---- 256-element super-blocks x Q8_K -------------------------------------------------------
 // Each kernel decodes the integer levels of a super-block into q[256] (element order), then
 // sums scale(sub-block) * dot(q, a) over the sub-blocks in integers.
-
-static int idot(const int8_t *q, const int8_t *a, int len) {
-    int s = 0;
-    for (int j = 0; j < len; j++) s += q[j] * a[j];
-    return s;
-}
 
 float kite__vec_dot_q2_K_ref(int n, const block_q2_K *w, const block_q8_K *a) {
     float s = 0;
@@ -151,7 +138,7 @@ float kite__vec_dot_q2_K_ref(int n, const block_q2_K *w, const block_q8_K *a) {
                 for (int l = 0; l < 32; l++) q[128 * h + 32 * j + l] = (int8_t)((w[b].qs[32 * h + l] >> (2 * j)) & 3);
         int isum = 0, msum = 0;
         for (int sb = 0; sb < 16; sb++) {
-            isum += (w[b].scales[sb] & 0x0F) * idot(q + 16 * sb, a[b].qs + 16 * sb, 16);
+            isum += (w[b].scales[sb] & 0x0F) * kite__idot(q + 16 * sb, a[b].qs + 16 * sb, 16);
             msum += (w[b].scales[sb] >> 4) * a[b].bsums[sb]; // the min term: m * sum(qa)
         }
         s += a[b].d * F16(w[b].d) * (float)isum - a[b].d * F16(w[b].dmin) * (float)msum;
@@ -173,7 +160,7 @@ float kite__vec_dot_q3_K_ref(int n, const block_q3_K *w, const block_q8_K *a) {
                 }
         kite__unpack_scales_q3k(w[b].scales, sc);
         int isum = 0;
-        for (int sb = 0; sb < 16; sb++) isum += sc[sb] * idot(q + 16 * sb, a[b].qs + 16 * sb, 16);
+        for (int sb = 0; sb < 16; sb++) isum += sc[sb] * kite__idot(q + 16 * sb, a[b].qs + 16 * sb, 16);
         s += F16(w[b].d) * a[b].d * (float)isum;
     }
     return s;
@@ -185,7 +172,7 @@ static float dot_k4_common(const int8_t *q, kite_f16 d, kite_f16 dmin, const uin
     kite__unpack_scales_k4(scales, sc, mn);
     int isum = 0, msum = 0;
     for (int sb = 0; sb < 8; sb++) {
-        isum += sc[sb] * idot(q + 32 * sb, a->qs + 32 * sb, 32);
+        isum += sc[sb] * kite__idot(q + 32 * sb, a->qs + 32 * sb, 32);
         msum += mn[sb] * (a->bsums[2 * sb] + a->bsums[2 * sb + 1]);
     }
     return F16(d) * a->d * (float)isum - F16(dmin) * a->d * (float)msum;
@@ -237,7 +224,7 @@ float kite__vec_dot_q6_K_ref(int n, const block_q6_K *w, const block_q8_K *a) {
                 }
         }
         int isum = 0;
-        for (int sb = 0; sb < 16; sb++) isum += w[b].scales[sb] * idot(q + 16 * sb, a[b].qs + 16 * sb, 16);
+        for (int sb = 0; sb < 16; sb++) isum += w[b].scales[sb] * kite__idot(q + 16 * sb, a[b].qs + 16 * sb, 16);
         s += F16(w[b].d) * a[b].d * (float)isum;
     }
     return s;
@@ -253,7 +240,7 @@ float kite__vec_dot_iq4_xs_ref(int n, const block_iq4_xs *w, const block_q8_K *a
             int ls = ((w[b].scales_l[sb / 2] >> (4 * (sb & 1))) & 0x0F) | (((w[b].scales_h >> (2 * sb)) & 3) << 4);
             unpack_nibbles(w[b].qs + 16 * sb, q);
             for (int j = 0; j < 32; j++) q[j] = kite__kvalues_iq4nl[q[j]];
-            isum += (ls - 32) * idot32(q, a[b].qs + 32 * sb);
+            isum += (ls - 32) * kite__idot(q, a[b].qs + 32 * sb, 32);
         }
         s += F16(w[b].d) * a[b].d * (float)isum;
     }
@@ -262,30 +249,21 @@ float kite__vec_dot_iq4_xs_ref(int n, const block_iq4_xs *w, const block_q8_K *a
 
 // ---- the scalar kernel set: tiles made of single dots ------------------------------------
 
-#define REF_TILE(name, wt, at, fn)                                                                   \
-    static void name(int n, const void *w, size_t ws, int nr, const void *a, size_t as, int nt,     \
-                     float *y, size_t ys) {                                                          \
-        for (int t = 0; t < nt; t++)                                                                 \
-            for (int r = 0; r < nr; r++)                                                             \
-                y[t * ys + r] = fn(n, (const wt *)((const char *)w + r * ws),                        \
-                                   (const at *)((const char *)a + t * as));                          \
-    }
-
-REF_TILE(tile_f32, float, float, kite__vec_dot_f32_ref)
-REF_TILE(tile_f16, kite_f16, kite_f16, kite__vec_dot_f16_ref)
-REF_TILE(tile_bf16, kite_bf16, kite_bf16, kite__vec_dot_bf16_ref)
-REF_TILE(tile_q4_0, block_q4_0, block_q8_0, kite__vec_dot_q4_0_ref)
-REF_TILE(tile_q4_1, block_q4_1, block_q8_1, kite__vec_dot_q4_1_ref)
-REF_TILE(tile_q5_0, block_q5_0, block_q8_0, kite__vec_dot_q5_0_ref)
-REF_TILE(tile_q5_1, block_q5_1, block_q8_1, kite__vec_dot_q5_1_ref)
-REF_TILE(tile_q8_0, block_q8_0, block_q8_0, kite__vec_dot_q8_0_ref)
-REF_TILE(tile_iq4_nl, block_iq4_nl, block_q8_0, kite__vec_dot_iq4_nl_ref)
-REF_TILE(tile_q2_K, block_q2_K, block_q8_K, kite__vec_dot_q2_K_ref)
-REF_TILE(tile_q3_K, block_q3_K, block_q8_K, kite__vec_dot_q3_K_ref)
-REF_TILE(tile_q4_K, block_q4_K, block_q8_K, kite__vec_dot_q4_K_ref)
-REF_TILE(tile_q5_K, block_q5_K, block_q8_K, kite__vec_dot_q5_K_ref)
-REF_TILE(tile_q6_K, block_q6_K, block_q8_K, kite__vec_dot_q6_K_ref)
-REF_TILE(tile_iq4_xs, block_iq4_xs, block_q8_K, kite__vec_dot_iq4_xs_ref)
+KITE_REF_TILE(tile_f32, float, float, kite__vec_dot_f32_ref)
+KITE_REF_TILE(tile_f16, kite_f16, kite_f16, kite__vec_dot_f16_ref)
+KITE_REF_TILE(tile_bf16, kite_bf16, kite_bf16, kite__vec_dot_bf16_ref)
+KITE_REF_TILE(tile_q4_0, block_q4_0, block_q8_0, kite__vec_dot_q4_0_ref)
+KITE_REF_TILE(tile_q4_1, block_q4_1, block_q8_1, kite__vec_dot_q4_1_ref)
+KITE_REF_TILE(tile_q5_0, block_q5_0, block_q8_0, kite__vec_dot_q5_0_ref)
+KITE_REF_TILE(tile_q5_1, block_q5_1, block_q8_1, kite__vec_dot_q5_1_ref)
+KITE_REF_TILE(tile_q8_0, block_q8_0, block_q8_0, kite__vec_dot_q8_0_ref)
+KITE_REF_TILE(tile_iq4_nl, block_iq4_nl, block_q8_0, kite__vec_dot_iq4_nl_ref)
+KITE_REF_TILE(tile_q2_K, block_q2_K, block_q8_K, kite__vec_dot_q2_K_ref)
+KITE_REF_TILE(tile_q3_K, block_q3_K, block_q8_K, kite__vec_dot_q3_K_ref)
+KITE_REF_TILE(tile_q4_K, block_q4_K, block_q8_K, kite__vec_dot_q4_K_ref)
+KITE_REF_TILE(tile_q5_K, block_q5_K, block_q8_K, kite__vec_dot_q5_K_ref)
+KITE_REF_TILE(tile_q6_K, block_q6_K, block_q8_K, kite__vec_dot_q6_K_ref)
+KITE_REF_TILE(tile_iq4_xs, block_iq4_xs, block_q8_K, kite__vec_dot_iq4_xs_ref)
 
 void kite__kernels_fill_ref(kite__kernels *k) {
     memset(k, 0, sizeof *k);
