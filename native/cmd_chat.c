@@ -13,6 +13,7 @@
 
 #include "base/kite_buf.h"
 #include "chat/kite_chat.h"
+#include "cli_signals.h"
 #include "commands.h"
 #include "json.h"
 #include "model_cli.h"
@@ -69,12 +70,10 @@ static void help_commands(void) {
 
 static volatile sig_atomic_t g_sigint; // Ctrl-C presses since the last reset
 
-#if !defined(__wasi__)
 static void on_sigint(int sig) {
     (void)sig;
     g_sigint++;
 }
-#endif
 
 // ---- the conversation -----------------------------------------------------------------------
 
@@ -511,13 +510,7 @@ int kite_cmd_chat(int argc, char **argv) {
     const bool tty = isatty(0);
     // Ctrl-C: stops a reply (on_piece sees the count); at the prompt, a second one leaves.
     // No SA_RESTART, so a read at the prompt returns EINTR.
-#if !defined(__wasi__) // WASI delivers no signals
-    struct sigaction sa = {0}, old_sa;
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, NULL, &old_sa);
-    if (old_sa.sa_handler != SIG_IGN) sigaction(SIGINT, &sa, NULL); // a background job ignores Ctrl-C: keep it so
-#endif
+    cli_sigint_catch(on_sigint);
     if (!o.quiet)
         fprintf(stderr,
                 "kite chat: %s (context %d tokens, template: %s)\n"
@@ -562,9 +555,7 @@ int kite_cmd_chat(int argc, char **argv) {
         if (!user_turn(&c, msg, len)) rc = 1;
         free(msg);
     }
-#if !defined(__wasi__)
-    sigaction(SIGINT, &old_sa, NULL);
-#endif
+    cli_sigint_restore();
     for (size_t i = 0; i < c.n_msgs; i++) free((char *)c.msgs[i].content);
     free(c.msgs);
     free(c.cached);

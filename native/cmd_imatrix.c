@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_signals.h"
 #include "commands.h"
 #include "file_map.h"
 #include "imatrix_collect.h"
@@ -42,13 +43,6 @@ static void usage(FILE *f) {
             "  -ngl N                 layers on the offload backend (it must report matmul inputs)\n");
 }
 
-static volatile sig_atomic_t interrupted;
-#if !defined(__wasi__)
-static void on_signal(int sig) {
-    (void)sig;
-    interrupted = 1;
-}
-#endif
 
 // Runs the chunks through the model, llama-imatrix's way: n_seq chunks side by side in one batch
 // (each its own sequence, from an empty cache, its first token replaced by BOS when the
@@ -85,7 +79,7 @@ static bool run_chunks(kite_ctx *ctx, const int32_t *tokens, int32_t n_chunk, in
                 if (kite_ctx_decode(ctx, &b, logits ? logits : &none) != KITE_OK) {
                     fprintf(stderr, "kite imatrix: chunk %d: %s\n", i + 1, kite_last_error());
                     ok = false;
-                } else if (interrupted) {
+                } else if (cli_stop_requested) {
                     fprintf(stderr, "\nkite imatrix: interrupted, nothing written\n");
                     ok = false;
                 }
@@ -268,12 +262,7 @@ int kite_cmd_imatrix(int argc, char **argv) {
         free(text);
         return 1;
     }
-#if !defined(__wasi__) // WASI delivers no signals
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-#endif
+    cli_stop_on_signals();
     int rc = 1;
     int32_t n_tok = 0, *ids = NULL;
     if (kite_ctx_set_matmul_observer(s.ctx, imatrix_observe, &col) != KITE_OK) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_signals.h"
 #include "commands.h"
 #include "kld_file.h"
 #include "model_cli.h"
@@ -27,19 +28,12 @@ static void usage(FILE *f) {
             "  --kl-divergence        KL divergence of this model from the base file's model, over the file's tokens\n");
 }
 
-static volatile sig_atomic_t interrupted;
-#if !defined(__wasi__)
-static void on_signal(int sig) {
-    (void)sig;
-    interrupted = 1;
-}
-#endif
 
 static bool progress(void *user, int32_t chunk, int32_t n_chunks, double ppl) {
     (void)user;
     fprintf(stderr, "[%d]%.4f,%s", chunk, ppl, chunk == n_chunks ? "\n" : "");
     fflush(stderr);
-    return !interrupted;
+    return !cli_stop_requested;
 }
 
 // ---- KL divergence ------------------------------------------------------------------------
@@ -61,7 +55,7 @@ static bool write_chunk(void *user, int32_t chunk, const int32_t *tokens, int32_
     const int32_t nv = kite_kld_row_len(r->n_vocab);
     for (int32_t j = 0; j < n_ctx - 1 - first; j++)
         kite_kld_encode_row(logits + (size_t)j * r->n_vocab, r->n_vocab, tokens[first + j + 1], r->rows + (size_t)j * nv);
-    return kld_file_write_chunk(&r->file, r->rows, r->err, sizeof r->err) && !interrupted;
+    return kld_file_write_chunk(&r->file, r->rows, r->err, sizeof r->err) && !cli_stop_requested;
 }
 
 // Reader: each chunk's logits against the base file's rows, one line per chunk as llama-perplexity.
@@ -80,7 +74,7 @@ static bool compare_chunk(void *user, int32_t chunk, const int32_t *tokens, int3
            chunk + 1, rep.ppl, rep.ppl_err, rep.ln_ppl_ratio, rep.ln_ppl_ratio_err, rep.kld_mean, rep.kld_err,
            100 * rep.p_diff_rms, 100 * rep.p_diff_rms_err, 100 * rep.same_top, 100 * rep.same_top_err);
     fflush(stdout);
-    return !interrupted;
+    return !cli_stop_requested;
 }
 
 static void print_kld_report(kld_run *r) {
@@ -189,12 +183,7 @@ int kite_cmd_perplexity(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-#if !defined(__wasi__) // WASI delivers no signals
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-#endif
+    cli_stop_on_signals();
     if (kld) {
         if (!base) {
             fprintf(stderr, "kite perplexity: --kl-divergence needs --kl-divergence-base FILE\n");

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "chat/kite_chat.h"
+#include "cli_signals.h"
 #include "commands.h"
 #include "model_cli.h"
 
@@ -93,13 +94,11 @@ typedef struct run_out {
 
 static volatile sig_atomic_t g_interrupted;
 
-#if !defined(__wasi__)
 static void on_sigint(int sig) {
     (void)sig;
     if (g_interrupted) _exit(RUN_INTERRUPTED); // a second Ctrl-C: leave at once
     g_interrupted = 1;
 }
-#endif
 
 // Writes the piece; with reverse prompts, stops right after the first one the output contains.
 static bool on_piece(void *user, const char *piece, size_t len) {
@@ -345,13 +344,7 @@ int kite_cmd_run(int argc, char **argv) {
         fflush(stdout);
     }
 
-#if !defined(__wasi__) // WASI delivers no signals
-    struct sigaction sa = {0}, old_sa;
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, NULL, &old_sa);
-    if (old_sa.sa_handler != SIG_IGN) sigaction(SIGINT, &sa, NULL); // a background job ignores Ctrl-C: keep it so
-#endif
+    cli_sigint_catch(on_sigint);
     kite_gen_stats st;
     gp.n_predict = o.n_predict;
     gp.sampling = o.sampling;
@@ -361,9 +354,7 @@ int kite_cmd_run(int argc, char **argv) {
     gp.n_stop = n_stops;
     gp.grammar = grammar;
     kite_status rs = kite_generate(s.ctx, prompt, &gp, on_piece, &out);
-#if !defined(__wasi__)
-    sigaction(SIGINT, &old_sa, NULL);
-#endif
+    cli_sigint_restore();
     if (!out.ids) reply_printer_end(&out.print);
     if (out.ids) putchar('\n');
     fflush(stdout);
