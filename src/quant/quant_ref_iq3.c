@@ -12,11 +12,36 @@
 
 #define GROUP_MAX_EPS_IQ3_XXS 1e-8f
 
+// One group of 32 values of IQ3_XXS (xxs: 7 sign bits of even parity per 8, 31 trial scales,
+// zero below GROUP_MAX_EPS_IQ3_XXS) or IQ3_S (8 sign bits, 19 trials, zero only when all are):
+// weights (qw, or x^2 without), folded signs, the scale search, and a negative scale made
+// positive by flipping the signs. false for a group that quantizes to zero (L zeroed).
+static bool quantize_group(const kite__iq_grid *g, bool xxs, const float *xb, const float *qw, float sigma2,
+                           uint8_t signs[4], int8_t L[32], float *scale_out) {
+    const int kMaxQ = 8;
+    float weight[32], xval[32], waux[32];
+    kite__iq_weights(xb, qw, sigma2, weight, 32);
+    for (int i = 0; i < 32; i++) waux[i] = sqrtf(weight[i]);
+    for (int k = 0; k < 4; k++)
+        signs[k] = xxs ? kite__iq_fold_signs_even(xb + 8 * k, weight + 8 * k, xval + 8 * k)
+                       : kite__iq_fold_signs(xb + 8 * k, xval + 8 * k);
+    const float max = kite__iq_group_max(xval, 32);
+    memset(L, 0, 32);
+    if (xxs ? max < GROUP_MAX_EPS_IQ3_XXS : !max) return false;
+    float scale = kite__iq_search_scale(g, 32, kMaxQ, max, max / (float)(2 * kMaxQ - 1), xxs ? 15 : 9, 0.2f,
+                                        xxs ? KITE__IQ_RESNAP_OFF_GRID : KITE__IQ_RESNAP_ALL_IF_OFF, xval, weight, waux, L);
+    if (scale < 0) { // cannot happen with weights >= 0 (ggml flips only the first 4 patterns)
+        scale = -scale;
+        for (int k = 0; k < 4; k++) signs[k] = xxs ? (uint8_t)(~signs[k] & 127) : (uint8_t)~signs[k];
+    }
+    *scale_out = scale;
+    return true;
+}
+
 static bool quantize_iq3_xxs(const float *restrict x, block_iq3_xxs *restrict y, int64_t n, const float *qw) {
     const kite__iq_grid *g = kite__iq_grid_get(KITE__IQ_GRID_IQ3_XXS);
     if (!g) return false;
-    const int kMaxQ = 8;
-    float scales[QK_K / 32], weight[32], xval[32], waux[32];
+    float scales[QK_K / 32];
     int8_t L[32];
     uint8_t block_signs[8];
     uint8_t q3[3 * (QK_K / 8) + QK_K / 32];
@@ -32,20 +57,10 @@ static bool quantize_iq3_xxs(const float *restrict x, block_iq3_xxs *restrict y,
         const float sigma2 = 2 * sumx2 / QK_K;
         for (int ib = 0; ib < QK_K / 32; ib++) {
             const float *xb = xbl + 32 * ib;
-            kite__iq_weights(xb, qw ? qw + QK_K * ibl + 32 * ib : NULL, sigma2, weight, 32);
-            for (int i = 0; i < 32; i++) waux[i] = sqrtf(weight[i]);
-            for (int k = 0; k < 4; k++) block_signs[k] = kite__iq_fold_signs_even(xb + 8 * k, weight + 8 * k, xval + 8 * k);
-            const float max = kite__iq_group_max(xval, 32);
-            memset(L, 0, 32);
-            if (max < GROUP_MAX_EPS_IQ3_XXS) {
+            float scale;
+            if (!quantize_group(g, true, xb, qw ? qw + QK_K * ibl + 32 * ib : NULL, sigma2, block_signs, L, &scale)) {
                 scales[ib] = 0;
                 continue;
-            }
-            float scale = kite__iq_search_scale(g, 32, kMaxQ, max, max / (float)(2 * kMaxQ - 1), 15, 0.2f,
-                                                KITE__IQ_RESNAP_OFF_GRID, xval, weight, waux, L);
-            if (scale < 0) { // cannot happen with weights >= 0 (ggml flips only the first 4 patterns)
-                scale = -scale;
-                for (int k = 0; k < 4; k++) block_signs[k] = (uint8_t)(~block_signs[k] & 127);
             }
             for (int k = 0; k < 8; k++) {
                 int gi = g->map[kite__iq_grid_pack(g, L + 4 * k)];
@@ -78,8 +93,7 @@ static bool quantize_iq3_xxs(const float *restrict x, block_iq3_xxs *restrict y,
 static bool quantize_iq3_s(const float *restrict x, block_iq3_s *restrict y, int64_t n, const float *qw) {
     const kite__iq_grid *g = kite__iq_grid_get(KITE__IQ_GRID_IQ3_S);
     if (!g) return false;
-    const int kMaxQ = 8;
-    float scales[QK_K / 32], weight[32], xval[32], waux[32];
+    float scales[QK_K / 32];
     int8_t L[32];
     uint8_t block_signs[4];
     for (int64_t ibl = 0; ibl < n / QK_K; ibl++) {
@@ -92,20 +106,10 @@ static bool quantize_iq3_s(const float *restrict x, block_iq3_s *restrict y, int
         const float sigma2 = 2 * sumx2 / QK_K;
         for (int ib = 0; ib < QK_K / 32; ib++) {
             const float *xb = xbl + 32 * ib;
-            kite__iq_weights(xb, qw ? qw + QK_K * ibl + 32 * ib : NULL, sigma2, weight, 32);
-            for (int i = 0; i < 32; i++) waux[i] = sqrtf(weight[i]);
-            for (int k = 0; k < 4; k++) block_signs[k] = kite__iq_fold_signs(xb + 8 * k, xval + 8 * k);
-            const float max = kite__iq_group_max(xval, 32);
-            memset(L, 0, 32);
-            if (!max) {
+            float scale;
+            if (!quantize_group(g, false, xb, qw ? qw + QK_K * ibl + 32 * ib : NULL, sigma2, block_signs, L, &scale)) {
                 scales[ib] = 0;
                 continue;
-            }
-            float scale = kite__iq_search_scale(g, 32, kMaxQ, max, max / (float)(2 * kMaxQ - 1), 9, 0.2f,
-                                                KITE__IQ_RESNAP_ALL_IF_OFF, xval, weight, waux, L);
-            if (scale < 0) {
-                scale = -scale;
-                for (int k = 0; k < 4; k++) block_signs[k] = (uint8_t)~block_signs[k];
             }
             for (int k = 0; k < 8; k++) {
                 int gi = g->map[kite__iq_grid_pack(g, L + 4 * k)];
