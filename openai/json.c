@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/kite_utf8.h"
+
 // ---- UTF-8 --------------------------------------------------------------------------------
 
 // Length (1..4) of the well-formed UTF-8 sequence at p[0..n), or 0 when it is not one
@@ -151,29 +153,6 @@ static int hex4(const unsigned char *s) {
     return v;
 }
 
-static size_t put_utf8(char *o, uint32_t cp) {
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 // Parses a string at the opening quote; the decoded text goes to the document's string area.
 static bool parse_string(parser *p, const char **out, size_t *out_len) {
     p->pos++; // opening quote
@@ -217,7 +196,7 @@ static bool parse_string(parser *p, const char **out, size_t *out_len) {
         } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
             return fail(p, "unpaired UTF-16 surrogate \\u%04x", cp);
         }
-        o += put_utf8(o, code);
+        o += kite_utf8_encode(code, KITE_UTF8_MAX_UNICODE, o);
     }
     *o = 0;
     *out = start;

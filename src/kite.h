@@ -8,6 +8,7 @@
 #include "base/kite_f16.h"
 #include "base/kite_pool.h"
 #include "base/kite_types.h"
+#include "base/kite_utf8.h"
 #include "blocks/kite_blocks.h"
 #include "gguf/kite_gguf.h"
 #include "kernels/kite_kernels.h"

@@ -1,7 +1,7 @@
-// utf8.c - UTF-8 encoding (contract in utf8.h).
-#include "base/utf8.h"
+// utf8.c - UTF-8 encoding (contract in kite_utf8.h).
+#include "base/kite_utf8.h"
 
-size_t kite__utf8_encode(uint32_t cpt, uint32_t max, char out[4]) {
+size_t kite_utf8_encode(uint32_t cpt, uint32_t max, char out[4]) {
     if (cpt > max) return 0;
     if (cpt < 0x80) {
         out[0] = (char)cpt;

@@ -1,6 +1,6 @@
 // json_tree.c - a small strict JSON reader and compact writer for the schema converter.
 #include "base/internal.h"
-#include "base/utf8.h"
+#include "base/kite_utf8.h"
 #include "grammar/json_tree.h"
 
 #include <math.h>
@@ -34,7 +34,7 @@ void kite__json_free(kite__jval *v) {
 
 bool kite__json_put_utf8(kite_buf *b, uint32_t c) {
     char t[4];
-    return kite_buf_append(b, t, kite__utf8_encode(c, KITE__UTF8_MAX_4BYTE, t));
+    return kite_buf_append(b, t, kite_utf8_encode(c, KITE_UTF8_MAX_4BYTE, t));
 }
 
 static int hex4(const char *p) {

@@ -1,7 +1,7 @@
 // bpe.c - byte-level BPE (gpt2-style) tokenization of one text fragment: decode to code points,
 // split into words with the vocabulary's pre-tokenizer, map each word's bytes to GPT-2's
 // printable code points, then repeatedly apply the lowest-ranked merge (ties: leftmost).
-#include "base/utf8.h"
+#include "base/kite_utf8.h"
 #include "tokenizer/tok_internal.h"
 
 // Rank of merging left+right, or -1. llama.cpp splits each merge string at its first space
@@ -109,9 +109,9 @@ kite_status kite__bpe_tokenize(const kite_vocab *v, const char *text, size_t n, 
         size_t wn = 0;
         for (size_t i = pos; i < pos + words.len[wi]; i++) {
             char u8[4], enc[4];
-            size_t k = kite__utf8_encode(cpt[i], KITE__UTF8_MAX_UNICODE, u8);
+            size_t k = kite_utf8_encode(cpt[i], KITE_UTF8_MAX_UNICODE, u8);
             for (size_t j = 0; j < k; j++) {
-                size_t e = kite__utf8_encode(kite__byte_to_cpt((uint8_t)u8[j]), KITE__UTF8_MAX_UNICODE, enc);
+                size_t e = kite_utf8_encode(kite__byte_to_cpt((uint8_t)u8[j]), KITE_UTF8_MAX_UNICODE, enc);
                 memcpy(word + wn, enc, e);
                 wn += e;
             }

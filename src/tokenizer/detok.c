@@ -1,6 +1,6 @@
 // detok.c - token -> bytes (kite_token_to_piece) and ids -> text (kite_detokenize), as
 // llama.cpp renders them.
-#include "base/utf8.h"
+#include "base/kite_utf8.h"
 #include "tokenizer/tok_internal.h"
 #include "tokenizer/unicode.h"
 
@@ -26,7 +26,7 @@ static void decode_bpe(const char *s, size_t n, char *buf, int64_t cap, int64_t 
             continue;
         }
         char u8[4], hex[3];
-        size_t k = kite__utf8_encode(c, KITE__UTF8_MAX_UNICODE, u8);
+        size_t k = kite_utf8_encode(c, KITE_UTF8_MAX_UNICODE, u8);
         put(buf, cap, out, "[UNK_BYTE_0x", 12);
         for (size_t j = 0; j < k; j++) {
             snprintf(hex, sizeof hex, "%02x", (uint8_t)u8[j]);
