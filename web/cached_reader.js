@@ -5,7 +5,7 @@
 // space, locked by another tab) never fails the load: the model loads uncached and the result
 // says why.
 import { openEntry, freeSpace } from './model_cache.js';
-import { CHUNK, checkSize, iterate, readBody, readUnknownLength, startDownload } from './reader.js';
+import { CHUNK, checkSize, iterate, readBody, readUnknownLength, startDownload, streamToHeap } from './reader.js';
 import { DEFAULT_PART_SIZE, downloadParts, layoutParts, parallelUsable, rangeValidator } from './ranged_download.js';
 
 const mib = (n) => `${(n / 2 ** 20).toFixed(1)} MiB`;
@@ -247,6 +247,13 @@ async function downloadToOpfs(entry, m, desc, io, info) {
     release();
   }
   info.stored = !!access;
+  return opfsResult(entry, meta, ptr, size, info);
+}
+
+// The result of a load through an OPFS entry (see readCached): commit records meta as complete
+// with the checksum (a failed write drops the entry and says why in info.warning); discard
+// removes the entry.
+function opfsResult(entry, meta, ptr, size, info) {
   return {
     ptr, size, cache: info,
     commit: async (sha256) => {
@@ -342,18 +349,7 @@ async function storeParts({ entry, access, meta, desc, io, info, parts, validato
   }
   const done = { ...meta };
   delete done.parts;
-  return {
-    ptr, size, cache: info,
-    commit: async (sha256) => {
-      if (!info.stored) return;
-      await entry.setMeta({ ...done, complete: true, sha256 }).catch(async (e) => {
-        info.stored = false;
-        info.warning = spaceWarning(errorReason(e), size, await freeSpace());
-        await entry.remove();
-      });
-    },
-    discard: async () => entry.remove(),
-  };
+  return opfsResult(entry, done, ptr, size, info);
 }
 
 async function downloadToCacheApi(entry, desc, io, info) {
@@ -396,16 +392,8 @@ async function downloadToCacheApi(entry, desc, io, info) {
     });
   }
   const ptr = io.alloc(size);
-  let off = 0;
   try {
-    io.progress(0, size);
-    for await (const chunk of iterate(toHeap, desc, io)) {
-      if (off + chunk.byteLength > size) throw new Error(`${desc.name}: server sent more than its Content-Length (${size})`);
-      io.heap().set(chunk, ptr + off);
-      off += chunk.byteLength;
-      io.progress(off, size);
-    }
-    if (off !== size) throw new Error(`${desc.name}: download ended after ${off} of ${size} bytes`);
+    await streamToHeap(toHeap, ptr, size, desc, io);
   } catch (e) {
     io.free(ptr);
     release();

@@ -82,6 +82,20 @@ export async function readPlain(desc, io) {
   }
 }
 
+// Streams a download's body of size bytes (its Content-Length) into the heap at ptr, reporting
+// progress; throws when the server sends more or fewer bytes. The caller owns ptr and the request.
+export async function streamToHeap(body, ptr, size, desc, io) {
+  let off = 0;
+  io.progress(0, size);
+  for await (const chunk of iterate(body, desc, io)) {
+    if (off + chunk.byteLength > size) throw new Error(`${desc.name}: server sent more than its Content-Length (${size})`);
+    io.heap().set(chunk, ptr + off);
+    off += chunk.byteLength;
+    io.progress(off, size);
+  }
+  if (off !== size) throw new Error(`${desc.name}: download ended after ${off} of ${size} bytes`);
+}
+
 // A download's body (size: its Content-Length, undefined when unknown) into a fresh heap block
 // as one stream. The request is closed when this returns or throws. Returns { ptr, size }.
 export async function readBody(body, size, desc, io) {
@@ -90,15 +104,7 @@ export async function readBody(body, size, desc, io) {
     checkSize(size, desc.name);
     const ptr = io.alloc(size);
     try {
-      let off = 0;
-      io.progress(0, size);
-      for await (const chunk of iterate(body, desc, io)) {
-        if (off + chunk.byteLength > size) throw new Error(`${desc.name}: server sent more than its Content-Length (${size})`);
-        io.heap().set(chunk, ptr + off);
-        off += chunk.byteLength;
-        io.progress(off, size);
-      }
-      if (off !== size) throw new Error(`${desc.name}: download ended after ${off} of ${size} bytes`);
+      await streamToHeap(body, ptr, size, desc, io);
       return { ptr, size };
     } catch (e) {
       io.free(ptr);
