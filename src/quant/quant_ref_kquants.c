@@ -16,8 +16,12 @@
 // to 5 passes of coordinate descent, moving one code at a time when the weighted (x^2) fit
 // improves. L gets codes in 0..2*nmax-1.
 static float make_q3_quants(int n, int nmax, const float *x, int8_t *L) {
-    const float max = kite__signed_absmax(x, n);
-    if (fabsf(max) < KITE__GROUP_MAX_EPS) {
+    float amax = 0.0f, max = 0.0f;
+    for (int i = 0; i < n; i++) {
+        float ax = fabsf(x[i]);
+        if (ax > amax) { amax = ax; max = x[i]; }
+    }
+    if (amax < KITE__GROUP_MAX_EPS) {
         memset(L, 0, (size_t)n);
         return 0.0f;
     }

@@ -6,8 +6,19 @@
 
 #include "base/internal.h"
 #include "blocks/block_util.h"
-#include "quant/quant_search.h"
 #include "quant/quant_store.h"
+
+// The value of largest magnitude, signed (the first one wins on ties).
+static float signed_absmax(const float *x, int n) {
+    float amax = 0.0f, max = 0.0f;
+    for (int j = 0; j < n; j++) {
+        if (amax < fabsf(x[j])) {
+            amax = fabsf(x[j]);
+            max = x[j];
+        }
+    }
+    return max;
+}
 
 static void min_max(const float *x, int n, float *mn, float *mx) {
     float lo = FLT_MAX, hi = -FLT_MAX;
@@ -23,7 +34,7 @@ void kite_quantize_row_q4_0_ref(const float *restrict x, block_q4_0 *restrict y,
     KITE_ASSERT(n % QK4_0 == 0);
     for (int64_t i = 0; i < n / QK4_0; i++, x += QK4_0) {
         // d = max/-8 maps the extreme to code 0 exactly and leaves 15 levels for the other sign
-        const float d = kite__signed_absmax(x, QK4_0) / -8.0f;
+        const float d = signed_absmax(x, QK4_0) / -8.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         y[i].d = kite_f32_to_f16(d);
         for (int j = 0; j < QK4_0 / 2; j++) {
@@ -55,7 +66,7 @@ void kite_quantize_row_q4_1_ref(const float *restrict x, block_q4_1 *restrict y,
 void kite_quantize_row_q5_0_ref(const float *restrict x, block_q5_0 *restrict y, int64_t n) {
     KITE_ASSERT(n % QK5_0 == 0);
     for (int64_t i = 0; i < n / QK5_0; i++, x += QK5_0) {
-        const float d = kite__signed_absmax(x, QK5_0) / -16.0f;
+        const float d = signed_absmax(x, QK5_0) / -16.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         y[i].d = kite_f32_to_f16(d);
         uint8_t q[QK5_0];

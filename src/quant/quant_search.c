@@ -8,18 +8,13 @@
 // The weight of value i: w[i], or x[i]^2 without weights (ggml's rmse_type 1 default).
 static inline float weight_at(const float *w, const float *x, int i) { return w ? w[i] : x[i] * x[i]; }
 
-float kite__signed_absmax(const float *x, int n) {
+float kite__make_qx_quants(int n, int nmax, const float *x, int8_t *L, const float *w) {
     float amax = 0.0f, max = 0.0f;
     for (int i = 0; i < n; i++) {
         float ax = fabsf(x[i]);
         if (ax > amax) { amax = ax; max = x[i]; }
     }
-    return max;
-}
-
-float kite__make_qx_quants(int n, int nmax, const float *x, int8_t *L, const float *w) {
-    const float max = kite__signed_absmax(x, n);
-    if (fabsf(max) < KITE__GROUP_MAX_EPS) {
+    if (amax < KITE__GROUP_MAX_EPS) {
         memset(L, 0, (size_t)n);
         return 0.0f;
     }

@@ -10,10 +10,6 @@
 
 #define KITE__GROUP_MAX_EPS 1e-15f // below this a group counts as all zero (ggml's GROUP_MAX_EPS)
 
-// The value of largest magnitude among x[0..n), with its sign (the first one on ties; 0 when
-// all are zero).
-float kite__signed_absmax(const float *x, int n);
-
 // Symmetric grid -nmax..nmax-1 (ggml's make_qx_quants, rmse_type 1): rounds at 1/scale =
 // -nmax/max, then tries 18 nearby grids -(nmax + k/10)/max and keeps the best weighted
 // least-squares fit. Weights w, or x^2 where w is NULL (ggml without quant_weights). L gets
