@@ -45,4 +45,7 @@ const kite__iq_grid *kite__iq_grid_get(int which);
 int kite__iq_grid_best_neighbour(const kite__iq_grid *g, const uint16_t *nb, const float *xval, const float *w, float scale,
                                  int8_t *L);
 
+// ggml's make_qp_quants (quant_ref_weighted.c): the weighted 0..nmax grid for non-negative x.
+float kite__make_qp_quants(int n, int nmax, const float *x, uint8_t *L, const float *w);
+
 #endif

@@ -4,8 +4,8 @@
 // signs to make every value >= 0 (fixing the parity on the least important value), try scales
 // around the best uniform fit, snap each 8 values to the grid (or, off the grid, to the best of
 // its precomputed nearest grid points), keep the weighted least-squares best.
+#include "quant/quant_iq_grid.h"
 #include "quant/quant_iq_search.h"
-#include "quant/quant_search.h"
 
 #include <float.h>
 

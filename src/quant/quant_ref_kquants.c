@@ -7,10 +7,54 @@
 
 #include "base/internal.h"
 #include "blocks/block_util.h"
-#include "quant/quant_search.h"
-#include "quant/quant_store.h"
 
-// ---- Q3_K's scale search (the shared ones are in quant_search.c) ---------------
+#define GROUP_MAX_EPS 1e-15f // below this a group counts as all zero (ggml's GROUP_MAX_EPS)
+
+// ---- scale searches --------------------------------------------------------------------
+
+// Symmetric grid -nmax..nmax-1 with weights x^2 (ggml's make_qx_quants, rmse_type 1, no
+// imatrix). Rounds at 1/scale = -nmax/max, then tries 18 nearby grids -(nmax + k/10)/max and
+// keeps the one with the best weighted least-squares fit. L gets codes in 0..2*nmax-1.
+static float make_qx_quants_x2(int n, int nmax, const float *x, int8_t *L) {
+    float amax = 0.0f, max = 0.0f;
+    for (int i = 0; i < n; i++) {
+        float ax = fabsf(x[i]);
+        if (ax > amax) { amax = ax; max = x[i]; }
+    }
+    if (amax < GROUP_MAX_EPS) {
+        memset(L, 0, (size_t)n);
+        return 0.0f;
+    }
+    float iscale = (float)-nmax / max;
+    float sumlx = 0.0f, suml2 = 0.0f;
+    for (int i = 0; i < n; i++) {
+        int l = KITE_MAX(-nmax, KITE_MIN(nmax - 1, kite__nearest_int(iscale * x[i])));
+        L[i] = (int8_t)(l + nmax);
+        float w = x[i] * x[i];
+        sumlx += w * x[i] * (float)l;
+        suml2 += w * (float)l * (float)l;
+    }
+    float scale = suml2 != 0.0f ? sumlx / suml2 : 0.0f;
+    float best = scale * sumlx;
+    for (int is = -9; is <= 9; is++) {
+        if (is == 0) continue;
+        iscale = -((float)nmax + 0.1f * (float)is) / max;
+        sumlx = suml2 = 0.0f;
+        for (int i = 0; i < n; i++) {
+            int l = KITE_MAX(-nmax, KITE_MIN(nmax - 1, kite__nearest_int(iscale * x[i])));
+            float w = x[i] * x[i];
+            sumlx += w * x[i] * (float)l;
+            suml2 += w * (float)l * (float)l;
+        }
+        if (suml2 > 0.0f && sumlx * sumlx > best * suml2) {
+            for (int i = 0; i < n; i++)
+                L[i] = (int8_t)(nmax + KITE_MAX(-nmax, KITE_MIN(nmax - 1, kite__nearest_int(iscale * x[i]))));
+            scale = sumlx / suml2;
+            best = scale * sumlx;
+        }
+    }
+    return scale;
+}
 
 // Symmetric grid for Q3_K (ggml's make_q3_quants with do_rmse): round at -nmax/max, then up
 // to 5 passes of coordinate descent, moving one code at a time when the weighted (x^2) fit
@@ -21,7 +65,7 @@ static float make_q3_quants(int n, int nmax, const float *x, int8_t *L) {
         float ax = fabsf(x[i]);
         if (ax > amax) { amax = ax; max = x[i]; }
     }
-    if (amax < KITE__GROUP_MAX_EPS) {
+    if (amax < GROUP_MAX_EPS) {
         memset(L, 0, (size_t)n);
         return 0.0f;
     }
@@ -61,6 +105,82 @@ static float make_q3_quants(int n, int nmax, const float *x, int8_t *L) {
     return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
 }
 
+// Asymmetric grid 0..nmax with an offset (ggml's make_qkx2_quants): x ~ scale * L - the_min.
+// Starts from the [min(0, lo), hi] range, then tries nstep+1 grid densities (rmin + k*rdelta +
+// nmax)/(hi - lo), solving the weighted 2x2 least-squares for scale and min at each and keeping
+// the lowest weighted error (absolute with use_mad, squared otherwise).
+static float make_qkx2_quants(int n, int nmax, const float *x, const float *weights, uint8_t *L, float *the_min,
+                              uint8_t *Laux, float rmin, float rdelta, int nstep, bool use_mad) {
+    float min = x[0], max = x[0];
+    float sum_w = weights[0];
+    float sum_x = sum_w * x[0];
+    for (int i = 1; i < n; i++) {
+        if (x[i] < min) min = x[i];
+        if (x[i] > max) max = x[i];
+        sum_w += weights[i];
+        sum_x += weights[i] * x[i];
+    }
+    if (min > 0.0f) min = 0.0f; // the offset only ever moves the grid down
+    if (max == min) {
+        memset(L, 0, (size_t)n);
+        *the_min = -min;
+        return 0.0f;
+    }
+    float iscale = (float)nmax / (max - min);
+    float scale = 1.0f / iscale;
+    float best_error = 0.0f;
+    for (int i = 0; i < n; i++) {
+        int l = kite__nearest_int(iscale * (x[i] - min));
+        L[i] = (uint8_t)KITE_MAX(0, KITE_MIN(nmax, l));
+        float diff = scale * (float)L[i] + min - x[i];
+        diff = use_mad ? fabsf(diff) : diff * diff;
+        best_error += weights[i] * diff;
+    }
+    for (int is = 0; is <= nstep; is++) {
+        iscale = (rmin + rdelta * (float)is + (float)nmax) / (max - min);
+        float sum_l = 0.0f, sum_l2 = 0.0f, sum_xl = 0.0f;
+        for (int i = 0; i < n; i++) {
+            int l = KITE_MAX(0, KITE_MIN(nmax, kite__nearest_int(iscale * (x[i] - min))));
+            Laux[i] = (uint8_t)l;
+            float w = weights[i];
+            sum_l += w * (float)l;
+            sum_l2 += w * (float)l * (float)l;
+            sum_xl += w * (float)l * x[i];
+        }
+        float D = sum_w * sum_l2 - sum_l * sum_l;
+        if (D > 0.0f) {
+            float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
+            float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
+            if (this_min > 0.0f) {
+                this_min = 0.0f;
+                this_scale = sum_xl / sum_l2;
+            }
+            float cur_error = 0.0f;
+            for (int i = 0; i < n; i++) {
+                float diff = this_scale * (float)Laux[i] + this_min - x[i];
+                diff = use_mad ? fabsf(diff) : diff * diff;
+                cur_error += weights[i] * diff;
+            }
+            if (cur_error < best_error) {
+                memcpy(L, Laux, (size_t)n);
+                best_error = cur_error;
+                scale = this_scale;
+                min = this_min;
+            }
+        }
+    }
+    *the_min = -min;
+    return scale;
+}
+
+// Packs 256 two-bit codes as Q2_K/Q3_K store them: in half h, byte l holds elements
+// 128h + l, +32, +64, +96 in bit pairs 0, 2, 4, 6.
+static void pack_2bit(const uint8_t *L, uint8_t *qs) {
+    for (int j = 0; j < QK_K; j += 128)
+        for (int l = 0; l < 32; l++)
+            qs[j / 4 + l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
+}
+
 // ---- Q2_K: 16 x 16 values, 2-bit codes, 4-bit scale and min per 16 --------------------
 
 void kite_quantize_row_q2_K_ref(const float *restrict x, block_q2_K *restrict y, int64_t n) {
@@ -73,7 +193,7 @@ void kite_quantize_row_q2_K_ref(const float *restrict x, block_q2_K *restrict y,
         float max_scale = 0.0f, max_min = 0.0f; // with the min subtracted, scales are >= 0
         for (int j = 0; j < QK_K / 16; j++) {
             for (int l = 0; l < 16; l++) weights[l] = fabsf(x[16 * j + l]);
-            scales[j] = kite__make_qkx_quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], Laux, -0.5f, 0.1f, 15, true);
+            scales[j] = make_qkx2_quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], Laux, -0.5f, 0.1f, 15, true);
             if (scales[j] > max_scale) max_scale = scales[j];
             if (mins[j] > max_min) max_min = mins[j];
         }
@@ -93,7 +213,16 @@ void kite_quantize_row_q2_K_ref(const float *restrict x, block_q2_K *restrict y,
             y[i].dmin = kite_f32_to_f16(0.0f);
         }
         // re-round each value against the scale and min as stored
-        kite__q2_K_store_codes(x, &y[i], L);
+        for (int j = 0; j < QK_K / 16; j++) {
+            const float d = kite_f16_to_f32(y[i].d) * (float)(y[i].scales[j] & 0xF);
+            if (d == 0.0f) continue;
+            const float dm = kite_f16_to_f32(y[i].dmin) * (float)(y[i].scales[j] >> 4);
+            for (int l = 0; l < 16; l++) {
+                int q = kite__nearest_int((x[16 * j + l] + dm) / d);
+                L[16 * j + l] = (uint8_t)KITE_MAX(0, KITE_MIN(3, q));
+            }
+        }
+        pack_2bit(L, y[i].qs);
     }
 }
 
@@ -111,25 +240,56 @@ void kite_quantize_row_q3_K_ref(const float *restrict x, block_q3_K *restrict y,
             float a = fabsf(scales[j]);
             if (a > amax) { amax = a; max_scale = scales[j]; }
         }
+        memset(y[i].scales, 0, sizeof y[i].scales);
         if (max_scale != 0.0f) {
             // -32/max: the largest scale lands on -32, the end of -32..31 with the extra level
             const float iscale = -32.0f / max_scale;
-            int8_t ls[QK_K / 16];
             for (int j = 0; j < QK_K / 16; j++) {
                 int8_t l = (int8_t)kite__nearest_int(iscale * scales[j]);
-                ls[j] = (int8_t)(KITE_MAX(-32, KITE_MIN(31, l)) + 32);
+                l = (int8_t)(KITE_MAX(-32, KITE_MIN(31, l)) + 32);
+                if (j < 8) y[i].scales[j] = (uint8_t)(l & 0xF);
+                else y[i].scales[j - 8] |= (uint8_t)((l & 0xF) << 4);
+                y[i].scales[j % 4 + 8] |= (uint8_t)((l >> 4) << (2 * (j / 4)));
             }
-            kite__q3_K_store_scales(ls, &y[i]);
             y[i].d = kite_f32_to_f16(1.0f / iscale);
         } else {
-            memset(y[i].scales, 0, sizeof y[i].scales);
             y[i].d = kite_f32_to_f16(0.0f);
         }
-        kite__q3_K_store_codes(x, &y[i], L);
+        for (int j = 0; j < QK_K / 16; j++) {
+            int lo = j < 8 ? y[i].scales[j] & 0xF : y[i].scales[j - 8] >> 4;
+            int sc = (lo | (((y[i].scales[8 + j % 4] >> (2 * (j / 4))) & 3) << 4)) - 32;
+            const float d = kite_f16_to_f32(y[i].d) * (float)sc;
+            if (d == 0.0f) continue;
+            for (int l = 0; l < 16; l++) {
+                int q = KITE_MAX(-4, KITE_MIN(3, kite__nearest_int(x[16 * j + l] / d)));
+                L[16 * j + l] = (int8_t)(q + 4);
+            }
+        }
+        // bit 2 of element j goes to hmask[j % 32], bit j / 32; qs keeps the low 2 bits
+        memset(y[i].hmask, 0, sizeof y[i].hmask);
+        uint8_t low[QK_K];
+        for (int j = 0; j < QK_K; j++) {
+            if (L[j] > 3) y[i].hmask[j % 32] |= (uint8_t)(1u << (j / 32));
+            low[j] = (uint8_t)(L[j] & 3);
+        }
+        pack_2bit(low, y[i].qs);
     }
 }
 
 // ---- Q4_K / Q5_K: 8 x 32 values, 4/5-bit codes, 6-bit scale and min per 32 -------------
+
+// Stores eight 6-bit scales and mins into the 12 bytes read by kite__unpack_scales_k4.
+static void pack_scale_min_k4(const uint8_t *ls, const uint8_t *lm, uint8_t s[12]) {
+    for (int j = 0; j < 4; j++) {
+        s[j] = ls[j];
+        s[j + 4] = lm[j];
+    }
+    for (int j = 4; j < 8; j++) {
+        s[j + 4] = (uint8_t)((ls[j] & 0xF) | ((lm[j] & 0xF) << 4));
+        s[j - 4] |= (uint8_t)((ls[j] >> 4) << 6);
+        s[j] |= (uint8_t)((lm[j] >> 4) << 6);
+    }
+}
 
 // The shared front half of Q4_K and Q5_K: sub-block searches (weights sqrt(mean x^2) + |x|),
 // 6-bit scales/mins against d = max/63, then codes re-rounded to 0..nmax. Writes d, dmin,
@@ -144,7 +304,7 @@ static void quantize_k4_common(const float *x, kite_f16 *dh, kite_f16 *dminh, ui
         for (int l = 0; l < 32; l++) sum_x2 += x[32 * j + l] * x[32 * j + l];
         const float av_x = sqrtf(sum_x2 / 32.0f);
         for (int l = 0; l < 32; l++) weights[l] = av_x + fabsf(x[32 * j + l]);
-        scales[j] = kite__make_qkx_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, rmin, 0.1f, nstep, false);
+        scales[j] = make_qkx2_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, rmin, 0.1f, nstep, false);
         if (scales[j] > max_scale) max_scale = scales[j];
         if (mins[j] > max_min) max_min = mins[j];
     }
@@ -157,8 +317,20 @@ static void quantize_k4_common(const float *x, kite_f16 *dh, kite_f16 *dminh, ui
         ls[j] = KITE_MIN(63, s);
         lm[j] = KITE_MIN(63, m);
     }
-    kite__k4_store_scales(ls, lm, max_scale / 63.0f, max_min / 63.0f, scales12, dh, dminh);
-    kite__k4_round_codes(x, *dh, *dminh, scales12, L, nmax);
+    pack_scale_min_k4(ls, lm, scales12);
+    *dh = kite_f32_to_f16(max_scale / 63.0f);
+    *dminh = kite_f32_to_f16(max_min / 63.0f);
+    uint8_t sc[QK_K / 32], mn[QK_K / 32];
+    kite__unpack_scales_k4(scales12, sc, mn);
+    for (int j = 0; j < QK_K / 32; j++) {
+        const float d = kite_f16_to_f32(*dh) * (float)sc[j];
+        if (d == 0.0f) continue;
+        const float dm = kite_f16_to_f32(*dminh) * (float)mn[j];
+        for (int l = 0; l < 32; l++) {
+            int q = kite__nearest_int((x[32 * j + l] + dm) / d);
+            L[32 * j + l] = (uint8_t)KITE_MAX(0, KITE_MIN(nmax, q));
+        }
+    }
 }
 
 void kite_quantize_row_q4_K_ref(const float *restrict x, block_q4_K *restrict y, int64_t n) {
@@ -166,7 +338,9 @@ void kite_quantize_row_q4_K_ref(const float *restrict x, block_q4_K *restrict y,
     uint8_t L[QK_K];
     for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
         quantize_k4_common(x, &y[i].d, &y[i].dmin, y[i].scales, L, 15, -1.0f, 20);
-        kite__q4_K_pack(L, &y[i]);
+        // chunk c of 64: byte l = element 64c + l (low nibble) | 64c + 32 + l (high nibble)
+        for (int c = 0; c < 4; c++)
+            for (int l = 0; l < 32; l++) y[i].qs[32 * c + l] = (uint8_t)(L[64 * c + l] | (L[64 * c + l + 32] << 4));
     }
 }
 
@@ -175,7 +349,16 @@ void kite_quantize_row_q5_K_ref(const float *restrict x, block_q5_K *restrict y,
     uint8_t L[QK_K];
     for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
         quantize_k4_common(x, &y[i].d, &y[i].dmin, y[i].scales, L, 31, -0.5f, 15);
-        kite__q5_K_pack(L, &y[i]);
+        // as Q4_K, with bit 4 of element 64c + l in qh[l] bit 2c, of 64c + 32 + l in bit 2c+1
+        memset(y[i].qh, 0, sizeof y[i].qh);
+        for (int c = 0; c < 4; c++) {
+            for (int l = 0; l < 32; l++) {
+                int l1 = L[64 * c + l], l2 = L[64 * c + l + 32];
+                if (l1 > 15) { l1 -= 16; y[i].qh[l] |= (uint8_t)(1u << (2 * c)); }
+                if (l2 > 15) { l2 -= 16; y[i].qh[l] |= (uint8_t)(2u << (2 * c)); }
+                y[i].qs[32 * c + l] = (uint8_t)(l1 | (l2 << 4));
+            }
+        }
     }
 }
 
@@ -185,9 +368,40 @@ void kite_quantize_row_q6_K_ref(const float *restrict x, block_q6_K *restrict y,
     KITE_ASSERT(n % QK_K == 0);
     int8_t L[QK_K];
     float scales[QK_K / 16];
+
     for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
-        // weights x^2 (ggml's make_qx_quants without quant_weights)
-        for (int ib = 0; ib < QK_K / 16; ib++) scales[ib] = kite__make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, NULL);
-        kite__q6_K_store(x, scales, &y[i], L);
+        float max_scale = 0.0f, max_abs_scale = 0.0f;
+        for (int ib = 0; ib < QK_K / 16; ib++) {
+            scales[ib] = make_qx_quants_x2(16, 32, x + 16 * ib, L + 16 * ib);
+            float a = fabsf(scales[ib]);
+            if (a > max_abs_scale) { max_abs_scale = a; max_scale = scales[ib]; }
+        }
+        if (max_abs_scale < GROUP_MAX_EPS) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        // -128/max: the largest scale becomes -128, the int8 end with one more level
+        const float iscale = -128.0f / max_scale;
+        y[i].d = kite_f32_to_f16(1.0f / iscale);
+        for (int ib = 0; ib < QK_K / 16; ib++) y[i].scales[ib] = (int8_t)KITE_MIN(127, kite__nearest_int(iscale * scales[ib]));
+        for (int j = 0; j < QK_K / 16; j++) {
+            const float d = kite_f16_to_f32(y[i].d) * (float)y[i].scales[j];
+            if (d == 0.0f) continue;
+            for (int l = 0; l < 16; l++) {
+                int q = KITE_MAX(-32, KITE_MIN(31, kite__nearest_int(x[16 * j + l] / d)));
+                L[16 * j + l] = (int8_t)(q + 32);
+            }
+        }
+        // half h: ql[l] = e(l) | e(l+64) << 4, ql[l+32] = e(l+32) | e(l+96) << 4 (low nibbles);
+        // qh[l] = top 2 bits of e(l), e(l+32), e(l+64), e(l+96) at bits 0, 2, 4, 6
+        for (int h = 0; h < 2; h++) {
+            const int8_t *e = L + 128 * h;
+            uint8_t *ql = y[i].ql + 64 * h, *qh = y[i].qh + 32 * h;
+            for (int l = 0; l < 32; l++) {
+                ql[l] = (uint8_t)((e[l] & 0xF) | ((e[l + 64] & 0xF) << 4));
+                ql[l + 32] = (uint8_t)((e[l + 32] & 0xF) | ((e[l + 96] & 0xF) << 4));
+                qh[l] = (uint8_t)((e[l] >> 4) | ((e[l + 32] >> 4) << 2) | ((e[l + 64] >> 4) << 4) | ((e[l + 96] >> 4) << 6));
+            }
+        }
     }
 }

@@ -6,7 +6,6 @@
 
 #include "base/internal.h"
 #include "blocks/block_util.h"
-#include "quant/quant_store.h"
 
 // The value of largest magnitude, signed (the first one wins on ties).
 static float signed_absmax(const float *x, int n) {
@@ -28,6 +27,18 @@ static void min_max(const float *x, int n, float *mn, float *mx) {
     }
     *mn = lo;
     *mx = hi;
+}
+
+// Packs 32 five-bit codes: low nibbles as Q4 (element j low, j+16 high), bit 4 of element j
+// into bit j of the little-endian qh word.
+static void pack_q5(const uint8_t *q, uint8_t *qs, uint8_t qh_out[4]) {
+    uint32_t qh = 0;
+    for (int j = 0; j < 16; j++) {
+        qs[j] = (uint8_t)((q[j] & 0x0F) | ((q[j + 16] & 0x0F) << 4));
+        qh |= ((q[j] & 0x10u) >> 4) << j;
+        qh |= ((q[j + 16] & 0x10u) >> 4) << (j + 16);
+    }
+    for (int b = 0; b < 4; b++) qh_out[b] = (uint8_t)(qh >> (8 * b));
 }
 
 void kite_quantize_row_q4_0_ref(const float *restrict x, block_q4_0 *restrict y, int64_t n) {
@@ -71,7 +82,7 @@ void kite_quantize_row_q5_0_ref(const float *restrict x, block_q5_0 *restrict y,
         y[i].d = kite_f32_to_f16(d);
         uint8_t q[QK5_0];
         for (int j = 0; j < QK5_0; j++) q[j] = (uint8_t)KITE_MIN(31, kite__trunc_i8(x[j] * id + 16.5f));
-        kite__pack_q5(q, y[i].qs, y[i].qh);
+        pack_q5(q, y[i].qs, y[i].qh);
     }
 }
 
@@ -87,6 +98,6 @@ void kite_quantize_row_q5_1_ref(const float *restrict x, block_q5_1 *restrict y,
         uint8_t q[QK5_1];
         // no clamp here (ggml has none): (x-min)/d + 0.5 stays below 32 for finite input
         for (int j = 0; j < QK5_1; j++) q[j] = (uint8_t)kite__trunc_i8((x[j] - mn) * id + 0.5f);
-        kite__pack_q5(q, y[i].qs, y[i].qh);
+        pack_q5(q, y[i].qs, y[i].qh);
     }
 }

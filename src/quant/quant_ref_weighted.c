@@ -1,15 +1,188 @@
 // quant_ref_weighted.c - reference quantizers that take an importance matrix: one weight per
 // column of the row (llama-imatrix's mean squared activation), as ggml's quantize_row_<type>_impl
 // use them when llama-quantize is given --imatrix. The searches are ggml's weighted ones
-// (quant_search.c: make_qx_quants with weights, make_qkx3_quants, make_qp_quants for the
-// sub-block scales); constants and float operation order follow ggml exactly, or the bytes
-// stop matching.
+// (make_qx_quants with weights, make_qkx3_quants, make_qp_quants for the sub-block scales);
+// constants and float operation order follow ggml exactly, or the bytes stop matching.
 #include "quant/kite_quant.h"
 
 #include "base/internal.h"
+#include "quant/quant_iq_grid.h"
 #include "blocks/block_util.h"
-#include "quant/quant_search.h"
-#include "quant/quant_store.h"
+
+#define GROUP_MAX_EPS 1e-15f // below this a group counts as all zero (ggml's GROUP_MAX_EPS)
+
+// ---- weighted scale searches ------------------------------------------------------------------
+
+// Symmetric grid -nmax..nmax-1 with weights w (ggml's make_qx_quants, rmse_type 1 with
+// quant_weights): round at 1/scale = -nmax/max, then try 18 nearby grids -(nmax + k/10)/max and
+// keep the best weighted least-squares fit. L gets codes in 0..2*nmax-1.
+static float make_qx_quants_w(int n, int nmax, const float *x, int8_t *L, const float *w) {
+    float amax = 0.0f, max = 0.0f;
+    for (int i = 0; i < n; i++) {
+        float ax = fabsf(x[i]);
+        if (ax > amax) { amax = ax; max = x[i]; }
+    }
+    if (amax < GROUP_MAX_EPS) {
+        memset(L, 0, (size_t)n);
+        return 0.0f;
+    }
+    float iscale = (float)-nmax / max;
+    float sumlx = 0.0f, suml2 = 0.0f;
+    for (int i = 0; i < n; i++) {
+        int l = KITE_MAX(-nmax, KITE_MIN(nmax - 1, kite__nearest_int(iscale * x[i])));
+        L[i] = (int8_t)(l + nmax);
+        sumlx += w[i] * x[i] * (float)l;
+        suml2 += w[i] * (float)l * (float)l;
+    }
+    float scale = suml2 != 0.0f ? sumlx / suml2 : 0.0f;
+    float best = scale * sumlx;
+    for (int is = -9; is <= 9; is++) {
+        if (is == 0) continue;
+        iscale = -((float)nmax + 0.1f * (float)is) / max;
+        sumlx = suml2 = 0.0f;
+        for (int i = 0; i < n; i++) {
+            int l = KITE_MAX(-nmax, KITE_MIN(nmax - 1, kite__nearest_int(iscale * x[i])));
+            sumlx += w[i] * x[i] * (float)l;
+            suml2 += w[i] * (float)l * (float)l;
+        }
+        if (suml2 > 0.0f && sumlx * sumlx > best * suml2) {
+            for (int i = 0; i < n; i++)
+                L[i] = (int8_t)(nmax + KITE_MAX(-nmax, KITE_MIN(nmax - 1, kite__nearest_int(iscale * x[i]))));
+            scale = sumlx / suml2;
+            best = scale * sumlx;
+        }
+    }
+    return scale;
+}
+
+// Asymmetric grid 0..nmax with an offset, weighted squared error (ggml's make_qkx3_quants with
+// weights, use_mad false): x ~ scale * L - the_min. Tries nstep+1 grid densities
+// (rmin + k*rdelta + nmax)/(max - min), solving the weighted 2x2 least squares at each.
+static float make_qkx3_quants_w(int n, int nmax, const float *x, const float *w, uint8_t *L, float *the_min,
+                                uint8_t *Laux, float rmin, float rdelta, int nstep) {
+    float min = x[0], max = x[0];
+    float sum_w = w[0];
+    float sum_x = sum_w * x[0];
+    for (int i = 1; i < n; i++) {
+        if (x[i] < min) min = x[i];
+        if (x[i] > max) max = x[i];
+        sum_w += w[i];
+        sum_x += w[i] * x[i];
+    }
+    if (min > 0.0f) min = 0.0f;
+    if (max <= min) {
+        memset(L, 0, (size_t)n);
+        *the_min = -min;
+        return 0.0f;
+    }
+    float iscale = (float)nmax / (max - min);
+    float scale = 1.0f / iscale;
+    float best_mad = 0.0f;
+    for (int i = 0; i < n; i++) {
+        int l = kite__nearest_int(iscale * (x[i] - min));
+        L[i] = (uint8_t)KITE_MAX(0, KITE_MIN(nmax, l));
+        float diff = scale * (float)L[i] + min - x[i];
+        best_mad += w[i] * (diff * diff);
+    }
+    for (int is = 0; is <= nstep; is++) {
+        iscale = (rmin + rdelta * (float)is + (float)nmax) / (max - min);
+        float sum_l = 0.0f, sum_l2 = 0.0f, sum_xl = 0.0f;
+        for (int i = 0; i < n; i++) {
+            int l = KITE_MAX(0, KITE_MIN(nmax, kite__nearest_int(iscale * (x[i] - min))));
+            Laux[i] = (uint8_t)l;
+            sum_l += w[i] * (float)l;
+            sum_l2 += w[i] * (float)l * (float)l;
+            sum_xl += w[i] * (float)l * x[i];
+        }
+        float D = sum_w * sum_l2 - sum_l * sum_l;
+        if (D > 0.0f) {
+            float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
+            float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
+            if (this_min > 0.0f) {
+                this_min = 0.0f;
+                this_scale = sum_xl / sum_l2;
+            }
+            float mad = 0.0f;
+            for (int i = 0; i < n; i++) {
+                float diff = this_scale * (float)Laux[i] + this_min - x[i];
+                mad += w[i] * (diff * diff);
+            }
+            if (mad < best_mad) {
+                memcpy(L, Laux, (size_t)n);
+                best_mad = mad;
+                scale = this_scale;
+                min = this_min;
+            }
+        }
+    }
+    *the_min = -min;
+    return scale;
+}
+
+// Positive grid 0..nmax for the (non-negative) sub-block scales and mins, weighted by each
+// sub-block's total weight (ggml's make_qp_quants): the best of 9 grid densities by weighted
+// squared error, then up to 5 passes of coordinate descent on the least-squares fit. L keeps
+// ggml's uint8_t storage (a negative code would wrap exactly as there).
+float kite__make_qp_quants(int n, int nmax, const float *x, uint8_t *L, const float *w) {
+    float max = 0.0f;
+    for (int i = 0; i < n; i++) max = KITE_MAX(max, x[i]);
+    if (max < GROUP_MAX_EPS) {
+        memset(L, 0, (size_t)n);
+        return 0.0f;
+    }
+    float iscale = (float)nmax / max;
+    for (int i = 0; i < n; i++) L[i] = (uint8_t)kite__nearest_int(iscale * x[i]);
+    float scale = 1.0f / iscale;
+    float best_mse = 0.0f;
+    for (int i = 0; i < n; i++) {
+        float diff = x[i] - scale * (float)L[i];
+        best_mse += w[i] * diff * diff;
+    }
+    for (int is = -4; is <= 4; is++) {
+        if (is == 0) continue;
+        float iscale_is = (0.1f * (float)is + (float)nmax) / max;
+        float scale_is = 1.0f / iscale_is;
+        float mse = 0.0f;
+        for (int i = 0; i < n; i++) {
+            int l = KITE_MIN(nmax, kite__nearest_int(iscale_is * x[i]));
+            float diff = x[i] - scale_is * (float)l;
+            mse += w[i] * diff * diff;
+        }
+        if (mse < best_mse) {
+            best_mse = mse;
+            iscale = iscale_is;
+        }
+    }
+    float sumlx = 0.0f, suml2 = 0.0f;
+    for (int i = 0; i < n; i++) {
+        int l = KITE_MIN(nmax, kite__nearest_int(iscale * x[i]));
+        L[i] = (uint8_t)l;
+        sumlx += w[i] * x[i] * (float)l;
+        suml2 += w[i] * (float)l * (float)l;
+    }
+    for (int itry = 0; itry < 5; itry++) {
+        int n_changed = 0;
+        for (int i = 0; i < n; i++) {
+            float slx = sumlx - w[i] * x[i] * (float)L[i];
+            float sl2 = suml2 - w[i] * (float)L[i] * (float)L[i];
+            if (slx > 0.0f && sl2 > 0.0f) {
+                int new_l = KITE_MIN(nmax, kite__nearest_int(x[i] * sl2 / slx));
+                if (new_l != L[i]) {
+                    slx += w[i] * x[i] * (float)new_l;
+                    sl2 += w[i] * (float)new_l * (float)new_l;
+                    if (slx * slx * suml2 > sumlx * sumlx * sl2) {
+                        L[i] = (uint8_t)new_l;
+                        sumlx = slx;
+                        suml2 = sl2;
+                        n_changed++;
+                    }
+                }
+            }
+        }
+        if (!n_changed) break;
+    }
+    return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
+}
 
 // Sum of squares of n values, in order (the sigma^2 terms below).
 static float sum_sq(const float *x, int64_t n) {
@@ -26,6 +199,16 @@ static void weights_of(const float *x, const float *qw, float sigma2, float *w, 
 
 // ---- 32-value formats (sigma^2 over the whole row) --------------------------------------------
 
+static void pack_q5(const uint8_t *q, uint8_t *qs, uint8_t qh_out[4]) {
+    uint32_t qh = 0;
+    for (int j = 0; j < 16; j++) {
+        qs[j] = (uint8_t)((q[j] & 0x0F) | ((q[j + 16] & 0x0F) << 4));
+        qh |= ((q[j] & 0x10u) >> 4) << j;
+        qh |= ((q[j + 16] & 0x10u) >> 4) << (j + 16);
+    }
+    for (int b = 0; b < 4; b++) qh_out[b] = (uint8_t)(qh >> (8 * b));
+}
+
 void kite_quantize_row_q4_0_w_ref(const float *restrict x, block_q4_0 *restrict y, int64_t n_per_row, const float *qw) {
     KITE_ASSERT(n_per_row % QK4_0 == 0);
     const float sigma2 = sum_sq(x, n_per_row) / (float)n_per_row;
@@ -34,7 +217,7 @@ void kite_quantize_row_q4_0_w_ref(const float *restrict x, block_q4_0 *restrict 
     for (int64_t ib = 0; ib < n_per_row / QK4_0; ib++) {
         const float *xb = x + QK4_0 * ib;
         weights_of(xb, qw + QK4_0 * ib, sigma2, w, QK4_0);
-        y[ib].d = kite_f32_to_f16(kite__make_qx_quants(QK4_0, 8, xb, L, w));
+        y[ib].d = kite_f32_to_f16(make_qx_quants_w(QK4_0, 8, xb, L, w));
         for (int j = 0; j < 16; j++) y[ib].qs[j] = (uint8_t)(L[j] | (L[j + 16] << 4));
     }
 }
@@ -47,7 +230,7 @@ void kite_quantize_row_q4_1_w_ref(const float *restrict x, block_q4_1 *restrict 
     for (int64_t ib = 0; ib < n_per_row / QK4_1; ib++) {
         const float *xb = x + QK4_1 * ib;
         weights_of(xb, qw + QK4_1 * ib, sigma2, w, QK4_1);
-        float d = kite__make_qkx_quants(QK4_1, 15, xb, w, L, &min, Laux, -0.9f, 0.05f, 36, false);
+        float d = make_qkx3_quants_w(QK4_1, 15, xb, w, L, &min, Laux, -0.9f, 0.05f, 36);
         y[ib].d = kite_f32_to_f16(d);
         y[ib].m = kite_f32_to_f16(-min);
         for (int j = 0; j < 16; j++) y[ib].qs[j] = (uint8_t)(L[j] | (L[j + 16] << 4));
@@ -62,8 +245,8 @@ void kite_quantize_row_q5_0_w_ref(const float *restrict x, block_q5_0 *restrict 
     for (int64_t ib = 0; ib < n_per_row / QK5_0; ib++) {
         const float *xb = x + QK5_0 * ib;
         weights_of(xb, qw + QK5_0 * ib, sigma2, w, QK5_0);
-        y[ib].d = kite_f32_to_f16(kite__make_qx_quants(QK5_0, 16, xb, L, w));
-        kite__pack_q5((const uint8_t *)L, y[ib].qs, y[ib].qh);
+        y[ib].d = kite_f32_to_f16(make_qx_quants_w(QK5_0, 16, xb, L, w));
+        pack_q5((const uint8_t *)L, y[ib].qs, y[ib].qh);
     }
 }
 
@@ -75,14 +258,20 @@ void kite_quantize_row_q5_1_w_ref(const float *restrict x, block_q5_1 *restrict 
     for (int64_t ib = 0; ib < n_per_row / QK5_1; ib++) {
         const float *xb = x + QK5_1 * ib;
         weights_of(xb, qw + QK5_1 * ib, sigma2, w, QK5_1);
-        float d = kite__make_qkx_quants(QK5_1, 31, xb, w, L, &min, Laux, -0.9f, 0.05f, 36, false);
+        float d = make_qkx3_quants_w(QK5_1, 31, xb, w, L, &min, Laux, -0.9f, 0.05f, 36);
         y[ib].d = kite_f32_to_f16(d);
         y[ib].m = kite_f32_to_f16(-min);
-        kite__pack_q5(L, y[ib].qs, y[ib].qh);
+        pack_q5(L, y[ib].qs, y[ib].qh);
     }
 }
 
 // ---- k-quants (sigma^2 per super-block) --------------------------------------------------------
+
+static void pack_2bit(const uint8_t *L, uint8_t *qs) {
+    for (int j = 0; j < QK_K; j += 128)
+        for (int l = 0; l < 32; l++)
+            qs[j / 4 + l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
+}
 
 void kite_quantize_row_q2_K_w_ref(const float *restrict x, block_q2_K *restrict y, int64_t n_per_row, const float *qw) {
     KITE_ASSERT(n_per_row % QK_K == 0);
@@ -94,12 +283,22 @@ void kite_quantize_row_q2_K_w_ref(const float *restrict x, block_q2_K *restrict 
             weights_of(x + 16 * j, qw + QK_K * i + 16 * j, sigma2, w, 16);
             sw[j] = 0.0f;
             for (int l = 0; l < 16; l++) sw[j] += w[l];
-            scales[j] = kite__make_qkx_quants(16, 3, x + 16 * j, w, L + 16 * j, &mins[j], Laux, -0.9f, 0.05f, 36, false);
+            scales[j] = make_qkx3_quants_w(16, 3, x + 16 * j, w, L + 16 * j, &mins[j], Laux, -0.9f, 0.05f, 36);
         }
         y[i].d = kite_f32_to_f16(kite__make_qp_quants(QK_K / 16, 15, scales, Ls, sw));
         y[i].dmin = kite_f32_to_f16(kite__make_qp_quants(QK_K / 16, 15, mins, Lm, sw));
+        const float dm = kite_f16_to_f32(y[i].d), mm = kite_f16_to_f32(y[i].dmin);
         for (int j = 0; j < QK_K / 16; j++) y[i].scales[j] = (uint8_t)(Ls[j] | (Lm[j] << 4));
-        kite__q2_K_store_codes(x, &y[i], L);
+        for (int j = 0; j < QK_K / 16; j++) {
+            const float d = dm * (float)(y[i].scales[j] & 0xF);
+            if (d == 0.0f) continue;
+            const float m = mm * (float)(y[i].scales[j] >> 4);
+            for (int l = 0; l < 16; l++) {
+                int q = kite__nearest_int((x[16 * j + l] + m) / d);
+                L[16 * j + l] = (uint8_t)KITE_MAX(0, KITE_MIN(3, q));
+            }
+        }
+        pack_2bit(L, y[i].qs);
     }
 }
 
@@ -114,13 +313,35 @@ void kite_quantize_row_q3_K_w_ref(const float *restrict x, block_q3_K *restrict 
             float sumw = 0.0f;
             for (int l = 0; l < 16; l++) sumw += w[l];
             sw[j] = sumw;
-            scales[j] = kite__make_qx_quants(16, 4, x + 16 * j, L + 16 * j, w);
+            scales[j] = make_qx_quants_w(16, 4, x + 16 * j, L + 16 * j, w);
         }
+        memset(y[i].scales, 0, sizeof y[i].scales);
         // the 16 scales get a weighted 6-bit grid of their own; codes 0..63 stand for -32..31
-        const float d_block = kite__make_qx_quants(QK_K / 16, 32, scales, Ls, sw);
-        kite__q3_K_store_scales(Ls, &y[i]);
+        const float d_block = make_qx_quants_w(QK_K / 16, 32, scales, Ls, sw);
+        for (int j = 0; j < QK_K / 16; j++) {
+            int l = Ls[j];
+            if (j < 8) y[i].scales[j] = (uint8_t)(l & 0xF);
+            else y[i].scales[j - 8] |= (uint8_t)((l & 0xF) << 4);
+            y[i].scales[j % 4 + 8] |= (uint8_t)((l >> 4) << (2 * (j / 4)));
+        }
         y[i].d = kite_f32_to_f16(d_block);
-        kite__q3_K_store_codes(x, &y[i], L);
+        for (int j = 0; j < QK_K / 16; j++) {
+            int lo = j < 8 ? y[i].scales[j] & 0xF : y[i].scales[j - 8] >> 4;
+            int sc = (lo | (((y[i].scales[8 + j % 4] >> (2 * (j / 4))) & 3) << 4)) - 32;
+            const float d = kite_f16_to_f32(y[i].d) * (float)sc;
+            if (d == 0.0f) continue;
+            for (int l = 0; l < 16; l++) {
+                int q = KITE_MAX(-4, KITE_MIN(3, kite__nearest_int(x[16 * j + l] / d)));
+                L[16 * j + l] = (int8_t)(q + 4);
+            }
+        }
+        memset(y[i].hmask, 0, sizeof y[i].hmask);
+        uint8_t low[QK_K];
+        for (int j = 0; j < QK_K; j++) {
+            if (L[j] > 3) y[i].hmask[j % 32] |= (uint8_t)(1u << (j / 32));
+            low[j] = (uint8_t)(L[j] & 3);
+        }
+        pack_2bit(low, y[i].qs);
     }
 }
 
@@ -136,20 +357,40 @@ static void k4_common_w(const float *x, const float *qw, kite_f16 *dh, kite_f16 
         float sumw = 0.0f;
         for (int l = 0; l < 32; l++) sumw += w[l];
         sw[j] = sumw;
-        scales[j] = kite__make_qkx_quants(32, nmax, x + 32 * j, w, L + 32 * j, &mins[j], Laux, -0.9f, 0.05f, 36, false);
+        scales[j] = make_qkx3_quants_w(32, nmax, x + 32 * j, w, L + 32 * j, &mins[j], Laux, -0.9f, 0.05f, 36);
     }
     const float d_block = kite__make_qp_quants(QK_K / 32, 63, scales, Ls, sw);
     const float m_block = kite__make_qp_quants(QK_K / 32, 63, mins, Lm, sw);
-    if (nmax == 31) {
+    for (int j = 0; j < QK_K / 32; j++) {
         // ggml's Q5_K clamps to 6 bits, its Q4_K does not: they differ only on a code that
         // wrapped (a negative scale), and then the bytes must still match
-        for (int j = 0; j < QK_K / 32; j++) {
-            Ls[j] = KITE_MIN(63, Ls[j]);
-            Lm[j] = KITE_MIN(63, Lm[j]);
+        uint8_t ls = Ls[j], lm = Lm[j];
+        if (nmax == 31) {
+            ls = KITE_MIN(63, ls);
+            lm = KITE_MIN(63, lm);
+        }
+        if (j < 4) {
+            s[j] = ls;
+            s[j + 4] = lm;
+        } else {
+            s[j + 4] = (uint8_t)((ls & 0xF) | ((lm & 0xF) << 4));
+            s[j - 4] |= (uint8_t)((ls >> 4) << 6);
+            s[j] |= (uint8_t)((lm >> 4) << 6);
         }
     }
-    kite__k4_store_scales(Ls, Lm, d_block, m_block, s, dh, dminh);
-    kite__k4_round_codes(x, *dh, *dminh, s, L, nmax);
+    *dh = kite_f32_to_f16(d_block);
+    *dminh = kite_f32_to_f16(m_block);
+    uint8_t scs[8], mns[8];
+    kite__unpack_scales_k4(s, scs, mns);
+    for (int j = 0; j < QK_K / 32; j++) {
+        const float d = kite_f16_to_f32(*dh) * (float)scs[j];
+        if (d == 0.0f) continue;
+        const float dm = kite_f16_to_f32(*dminh) * (float)mns[j];
+        for (int l = 0; l < 32; l++) {
+            int q = kite__nearest_int((x[32 * j + l] + dm) / d);
+            L[32 * j + l] = (uint8_t)KITE_MAX(0, KITE_MIN(nmax, q));
+        }
+    }
 }
 
 void kite_quantize_row_q4_K_w_ref(const float *restrict x, block_q4_K *restrict y, int64_t n_per_row, const float *qw) {
@@ -157,7 +398,8 @@ void kite_quantize_row_q4_K_w_ref(const float *restrict x, block_q4_K *restrict 
     uint8_t L[QK_K];
     for (int64_t i = 0; i < n_per_row / QK_K; i++, x += QK_K) {
         k4_common_w(x, qw + QK_K * i, &y[i].d, &y[i].dmin, y[i].scales, L, 15);
-        kite__q4_K_pack(L, &y[i]);
+        for (int c = 0; c < 4; c++)
+            for (int l = 0; l < 32; l++) y[i].qs[32 * c + l] = (uint8_t)(L[64 * c + l] | (L[64 * c + l + 32] << 4));
     }
 }
 
@@ -166,7 +408,15 @@ void kite_quantize_row_q5_K_w_ref(const float *restrict x, block_q5_K *restrict 
     uint8_t L[QK_K];
     for (int64_t i = 0; i < n_per_row / QK_K; i++, x += QK_K) {
         k4_common_w(x, qw + QK_K * i, &y[i].d, &y[i].dmin, y[i].scales, L, 31);
-        kite__q5_K_pack(L, &y[i]);
+        memset(y[i].qh, 0, sizeof y[i].qh);
+        for (int c = 0; c < 4; c++) {
+            for (int l = 0; l < 32; l++) {
+                int l1 = L[64 * c + l], l2 = L[64 * c + l + 32];
+                if (l1 > 15) { l1 -= 16; y[i].qh[l] |= (uint8_t)(1u << (2 * c)); }
+                if (l2 > 15) { l2 -= 16; y[i].qh[l] |= (uint8_t)(2u << (2 * c)); }
+                y[i].qs[32 * c + l] = (uint8_t)(l1 | (l2 << 4));
+            }
+        }
     }
 }
 
@@ -175,9 +425,36 @@ void kite_quantize_row_q6_K_w_ref(const float *restrict x, block_q6_K *restrict 
     int8_t L[QK_K];
     float scales[QK_K / 16];
     for (int64_t i = 0; i < n_per_row / QK_K; i++, x += QK_K) {
-        // the column weights as they are (ggml does not scale them by sigma here)
-        for (int ib = 0; ib < QK_K / 16; ib++)
-            scales[ib] = kite__make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, qw + QK_K * i + 16 * ib);
-        kite__q6_K_store(x, scales, &y[i], L);
+        float max_scale = 0.0f, max_abs_scale = 0.0f;
+        for (int ib = 0; ib < QK_K / 16; ib++) {
+            // the column weights as they are (ggml does not scale them by sigma here)
+            scales[ib] = make_qx_quants_w(16, 32, x + 16 * ib, L + 16 * ib, qw + QK_K * i + 16 * ib);
+            float a = fabsf(scales[ib]);
+            if (a > max_abs_scale) { max_abs_scale = a; max_scale = scales[ib]; }
+        }
+        if (max_abs_scale < GROUP_MAX_EPS) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        const float iscale = -128.0f / max_scale;
+        y[i].d = kite_f32_to_f16(1.0f / iscale);
+        for (int ib = 0; ib < QK_K / 16; ib++) y[i].scales[ib] = (int8_t)KITE_MIN(127, kite__nearest_int(iscale * scales[ib]));
+        for (int j = 0; j < QK_K / 16; j++) {
+            const float d = kite_f16_to_f32(y[i].d) * (float)y[i].scales[j];
+            if (d == 0.0f) continue;
+            for (int l = 0; l < 16; l++) {
+                int q = KITE_MAX(-32, KITE_MIN(31, kite__nearest_int(x[16 * j + l] / d)));
+                L[16 * j + l] = (int8_t)(q + 32);
+            }
+        }
+        for (int h = 0; h < 2; h++) {
+            const int8_t *e = L + 128 * h;
+            uint8_t *ql = y[i].ql + 64 * h, *qh = y[i].qh + 32 * h;
+            for (int l = 0; l < 32; l++) {
+                ql[l] = (uint8_t)((e[l] & 0xF) | ((e[l + 64] & 0xF) << 4));
+                ql[l + 32] = (uint8_t)((e[l + 32] & 0xF) | ((e[l + 96] & 0xF) << 4));
+                qh[l] = (uint8_t)((e[l] >> 4) | ((e[l + 32] >> 4) << 2) | ((e[l + 64] >> 4) << 4) | ((e[l + 96] >> 4) << 6));
+            }
+        }
     }
 }
