@@ -76,14 +76,14 @@ static void pack_2bit(const uint8_t *L, uint8_t *qs) {
 void kite__quantize_row_q2_K_with(const float *restrict x, block_q2_K *restrict y, int64_t n, const kite__quant_search *s) {
     KITE_ASSERT(n % QK_K == 0);
     uint8_t L[QK_K];
-    float weights[16], mins[QK_K / 16], scales[QK_K / 16];
+    float weights[QK_K], mins[QK_K / 16], scales[QK_K / 16];
     const float q4scale = 15.0f; // sub-block scales and mins are stored on 0..15
 
     for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
         float max_scale = 0.0f, max_min = 0.0f; // with the min subtracted, scales are >= 0
+        for (int l = 0; l < QK_K; l++) weights[l] = fabsf(x[l]);
+        s->qkx_groups(QK_K / 16, 16, 3, x, weights, L, scales, mins, -0.5f, 0.1f, 15, true);
         for (int j = 0; j < QK_K / 16; j++) {
-            for (int l = 0; l < 16; l++) weights[l] = fabsf(x[16 * j + l]);
-            scales[j] = s->qkx(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], -0.5f, 0.1f, 15, true);
             if (scales[j] > max_scale) max_scale = scales[j];
             if (mins[j] > max_min) max_min = mins[j];
         }
@@ -188,15 +188,17 @@ static void pack_scale_min_k4(const uint8_t *ls, const uint8_t *lm, uint8_t s[12
 // scales; returns the codes in L.
 static void quantize_k4_common(const float *x, kite_f16 *dh, kite_f16 *dminh, uint8_t scales12[12], uint8_t *L,
                                int nmax, float rmin, int nstep, const kite__quant_search *s) {
-    float mins[QK_K / 32], scales[QK_K / 32], weights[32];
+    float mins[QK_K / 32], scales[QK_K / 32], weights[QK_K];
     uint8_t ls[QK_K / 32], lm[QK_K / 32];
     float max_scale = 0.0f, max_min = 0.0f;
     for (int j = 0; j < QK_K / 32; j++) {
         float sum_x2 = 0.0f;
         for (int l = 0; l < 32; l++) sum_x2 += x[32 * j + l] * x[32 * j + l];
         const float av_x = sqrtf(sum_x2 / 32.0f);
-        for (int l = 0; l < 32; l++) weights[l] = av_x + fabsf(x[32 * j + l]);
-        scales[j] = s->qkx(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], rmin, 0.1f, nstep, false);
+        for (int l = 0; l < 32; l++) weights[32 * j + l] = av_x + fabsf(x[32 * j + l]);
+    }
+    s->qkx_groups(QK_K / 32, 32, nmax, x, weights, L, scales, mins, rmin, 0.1f, nstep, false);
+    for (int j = 0; j < QK_K / 32; j++) {
         if (scales[j] > max_scale) max_scale = scales[j];
         if (mins[j] > max_min) max_min = mins[j];
     }

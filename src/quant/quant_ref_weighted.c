@@ -177,15 +177,15 @@ void kite__quantize_row_q2_K_w_with(const float *restrict x, block_q2_K *restric
                                   const kite__quant_search *s) {
     KITE_ASSERT(n_per_row % QK_K == 0);
     uint8_t L[QK_K], Ls[QK_K / 16], Lm[QK_K / 16];
-    float mins[QK_K / 16], scales[QK_K / 16], sw[QK_K / 16], w[16];
+    float mins[QK_K / 16], scales[QK_K / 16], sw[QK_K / 16], w[QK_K];
     for (int64_t i = 0; i < n_per_row / QK_K; i++, x += QK_K) {
         const float sigma2 = sum_sq(x, QK_K) / (float)QK_K;
         for (int j = 0; j < QK_K / 16; j++) {
-            weights_of(x + 16 * j, qw + QK_K * i + 16 * j, sigma2, w, 16);
+            weights_of(x + 16 * j, qw + QK_K * i + 16 * j, sigma2, w + 16 * j, 16);
             sw[j] = 0.0f;
-            for (int l = 0; l < 16; l++) sw[j] += w[l];
-            scales[j] = s->qkx(16, 3, x + 16 * j, w, L + 16 * j, &mins[j], -0.9f, 0.05f, 36, false);
+            for (int l = 0; l < 16; l++) sw[j] += w[16 * j + l];
         }
+        s->qkx_groups(QK_K / 16, 16, 3, x, w, L, scales, mins, -0.9f, 0.05f, 36, false);
         y[i].d = kite_f32_to_f16(kite__make_qp_quants(QK_K / 16, 15, scales, Ls, sw));
         y[i].dmin = kite_f32_to_f16(kite__make_qp_quants(QK_K / 16, 15, mins, Lm, sw));
         const float dm = kite_f16_to_f32(y[i].d), mm = kite_f16_to_f32(y[i].dmin);
@@ -246,15 +246,15 @@ void kite__quantize_row_q3_K_w_with(const float *restrict x, block_q3_K *restric
 static void k4_common_w(const float *x, const float *qw, kite_f16 *dh, kite_f16 *dminh, uint8_t s[12], uint8_t *L,
                         int nmax, const kite__quant_search *srch) {
     uint8_t Ls[QK_K / 32], Lm[QK_K / 32];
-    float w[32], sw[QK_K / 32], mins[QK_K / 32], scales[QK_K / 32];
+    float w[QK_K], sw[QK_K / 32], mins[QK_K / 32], scales[QK_K / 32];
     const float sigma2 = 2.0f * sum_sq(x, QK_K) / (float)QK_K;
     for (int j = 0; j < QK_K / 32; j++) {
-        weights_of(x + 32 * j, qw + 32 * j, sigma2, w, 32);
+        weights_of(x + 32 * j, qw + 32 * j, sigma2, w + 32 * j, 32);
         float sumw = 0.0f;
-        for (int l = 0; l < 32; l++) sumw += w[l];
+        for (int l = 0; l < 32; l++) sumw += w[32 * j + l];
         sw[j] = sumw;
-        scales[j] = srch->qkx(32, nmax, x + 32 * j, w, L + 32 * j, &mins[j], -0.9f, 0.05f, 36, false);
     }
+    srch->qkx_groups(QK_K / 32, 32, nmax, x, w, L, scales, mins, -0.9f, 0.05f, 36, false);
     const float d_block = kite__make_qp_quants(QK_K / 32, 63, scales, Ls, sw);
     const float m_block = kite__make_qp_quants(QK_K / 32, 63, mins, Lm, sw);
     for (int j = 0; j < QK_K / 32; j++) {

@@ -39,7 +39,7 @@ static bool quantize_any(kite_type t, const float *x, void *y, int64_t n) {
 static bool dequantize_any(kite_type t, const void *x, float *y, int64_t n) {
     switch (t) {
     case KITE_TYPE_F32: if (n) memcpy(y, x, (size_t)n * sizeof(float)); return true;
-    case KITE_TYPE_F16: kite_dequantize_row_f16_ref(x, y, n); return true;
+    case KITE_TYPE_F16: if (n) kite__quant_search_active()->f16_to_f32(x, y, n); return true;
     case KITE_TYPE_BF16: kite_dequantize_row_bf16_ref(x, y, n); return true;
     case KITE_TYPE_Q4_0: kite_dequantize_row_q4_0_ref(x, y, n); return true;
     case KITE_TYPE_Q4_1: kite_dequantize_row_q4_1_ref(x, y, n); return true;
@@ -109,6 +109,18 @@ bool kite_quant_needs_imatrix(kite_type t) { return needs_weights(t); }
 
 bool kite_quant_can_dequantize(kite_type t) { return dequantize_any(t, NULL, NULL, 0); }
 
+// True when no value is NaN or infinite (exponent all ones), branch-free so it vectorizes: the
+// check runs over every value quantized.
+static bool all_finite(const float *x, int64_t n) {
+    uint32_t bad = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t b;
+        memcpy(&b, x + i, sizeof b);
+        bad |= (uint32_t)((b & 0x7f800000u) == 0x7f800000u);
+    }
+    return !bad;
+}
+
 kite_status kite_quantize_rows(kite_type t, const float *src, void *dst, int64_t nrows, int64_t n_per_row) {
     return kite_quantize_rows_imatrix(t, src, dst, nrows, n_per_row, NULL);
 }
@@ -126,7 +138,7 @@ kite_status kite_quantize_rows_imatrix(kite_type t, const float *src, void *dst,
         return kite__fail(KITE_ERR_INVALID, "quantize %s: %lld rows of %lld elements overflow", tr->name,
                           (long long)nrows, (long long)n_per_row);
     const int64_t n = nrows * n_per_row;
-    if (tr->quantized) {
+    if (tr->quantized && !all_finite(src, n)) {
         // NaN/inf would make ggml's scales NaN and its casts undefined: refuse them with a
         // message that locates the value, rather than write a silently broken tensor.
         for (int64_t i = 0; i < n; i++) {

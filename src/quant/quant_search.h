@@ -26,6 +26,10 @@ typedef struct kite__quant_search {
     // lowest weighted error (|diff| with use_mad, diff^2 otherwise). Returns the scale.
     float (*qkx)(int n, int nmax, const float *x, const float *w, uint8_t *L, float *the_min, float rmin, float rdelta,
                  int nstep, bool use_mad);
+    // qkx on nsub consecutive groups of n values each (x, w, L: nsub * n; scales[g] and
+    // the_mins[g] per group): what the k-quants run on a super-block's sub-blocks.
+    void (*qkx_groups)(int nsub, int n, int nmax, const float *x, const float *w, uint8_t *L, float *scales,
+                       float *the_mins, float rmin, float rdelta, int nstep, bool use_mad);
     // Symmetric grid -nmax..nmax-1 (ggml's make_qx_quants, rmse_type 1) over n <= 32 values with
     // weights w: 1/scale = -nmax/max, then 18 grids -(nmax + k/10)/max, best weighted
     // least-squares fit. L gets codes 0..2*nmax-1. Returns the scale (0 for an all-zero group).
@@ -40,6 +44,8 @@ typedef struct kite__quant_search {
     float (*iq4_scale)(const float *x, const float *w);
     // IQ4 codes of 32 values for scale d, packed: element j low nibble, j + 16 high nibble.
     void (*iq4_pack)(const float *x, float d, uint8_t qs[16]);
+    // F16 -> F32 for n values, bit-exact with kite_f16_to_f32 (NaN payloads kept as they are).
+    void (*f16_to_f32)(const uint16_t *x, float *y, int64_t n);
 } kite__quant_search;
 
 // The scalar specification.

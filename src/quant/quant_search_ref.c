@@ -117,6 +117,12 @@ static float qx_ref(int n, int nmax, const float *x, int8_t *L, const float *w) 
     return scale;
 }
 
+static void qkx_groups_ref(int nsub, int n, int nmax, const float *x, const float *w, uint8_t *L, float *scales,
+                           float *the_mins, float rmin, float rdelta, int nstep, bool use_mad) {
+    for (int g = 0; g < nsub; g++)
+        scales[g] = qkx_ref(n, nmax, x + n * g, w + n * g, L + n * g, &the_mins[g], rmin, rdelta, nstep, use_mad);
+}
+
 static void round_min_ref(const float *x, int n, float d, float dm, int nmax, uint8_t *L) {
     for (int l = 0; l < n; l++) {
         int q = kite__nearest_int((x[l] + dm) / d);
@@ -192,12 +198,18 @@ static void iq4_pack_ref(const float *x, float d, uint8_t qs[16]) {
     for (int j = 0; j < 16; j++) qs[j] = (uint8_t)(nearest_level(id * x[j]) | (nearest_level(id * x[j + 16]) << 4));
 }
 
+static void f16_to_f32_ref(const uint16_t *x, float *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = kite_f16_to_f32(x[i]);
+}
+
 const kite__quant_search kite__quant_search_ref = {
     .isa = "scalar",
     .qkx = qkx_ref,
+    .qkx_groups = qkx_groups_ref,
     .qx = qx_ref,
     .round_min = round_min_ref,
     .round_sym = round_sym_ref,
     .iq4_scale = iq4_scale_ref,
     .iq4_pack = iq4_pack_ref,
+    .f16_to_f32 = f16_to_f32_ref,
 };

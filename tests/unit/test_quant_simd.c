@@ -109,6 +109,30 @@ static void check_searches(const kite__quant_search *s) {
             }
         }
     }
+    // qkx on groups (8 at a time in lanes, the rest one by one): flat, tiny and ordinary groups
+    // side by side, group counts around the lane width
+    {
+        float gx[17 * 32], gw[17 * 32], sa[17], sb[17], ma[17], mb[17];
+        uint8_t La[17 * 32], Lb[17 * 32];
+        for (int c = 0; c < 60; c++) {
+            rng_state = (uint64_t)c * 4099 + 5;
+            int nsub = 1 + (int)(rnd() % 17), n = c % 3 == 0 ? 16 : c % 3 == 1 ? 32 : 1 + (int)(rnd() % 32);
+            int nmax = c % 4 == 0 ? 3 : c % 4 == 1 ? 15 : c % 4 == 2 ? 31 : 1 + (int)(rnd() % 63);
+            int nstep = (int)(rnd() % 40);
+            float rmin = rnd_unit(), rdelta = 0.2f * rnd_unit();
+            bool mad = rnd() & 1;
+            for (int g = 0; g < nsub; g++) fill(gx + n * g, n, (c + g) % D_COUNT, (uint64_t)(c * 31 + g));
+            if (c % 2) fill_weights(gw, nsub * n, c / 2 % W_COUNT, (uint64_t)c);
+            else for (int i = 0; i < nsub * n; i++) gw[i] = fabsf(gx[i]);
+            memset(La, 0xAA, sizeof La);
+            memset(Lb, 0x55, sizeof Lb);
+            r->qkx_groups(nsub, n, nmax, gx, gw, La, sa, ma, rmin, rdelta, nstep, mad);
+            s->qkx_groups(nsub, n, nmax, gx, gw, Lb, sb, mb, rmin, rdelta, nstep, mad);
+            if ((memcmp(sa, sb, sizeof(float) * nsub) || memcmp(ma, mb, sizeof(float) * nsub) || memcmp(La, Lb, (size_t)(nsub * n))) &&
+                bad++ < 8)
+                CHECK(0, "%s qkx_groups nsub=%d n=%d nmax=%d nstep=%d mad=%d differ", s->isa, nsub, n, nmax, nstep, mad);
+        }
+    }
     // qx: the quantizers' (n, nmax) and random ones
     static const int QX[][2] = {{16, 32}, {16, 4}, {32, 8}, {32, 16}};
     for (int c = 0; c < 8; c++) {
@@ -164,6 +188,17 @@ static void check_searches(const kite__quant_search *s) {
             }
         }
     }
+    // F16 -> F32: all 65536 halves (subnormals, infinities, quiet and signalling NaNs), at
+    // offsets that leave a scalar tail
+    uint16_t *h = malloc(sizeof(uint16_t) * 65536 + 8);
+    float *fa = malloc(sizeof(float) * 65536), *fb = malloc(sizeof(float) * 65536);
+    for (int i = 0; i < 65536; i++) h[i] = (uint16_t)i;
+    r->f16_to_f32(h, fa, 65536);
+    s->f16_to_f32(h, fb, 65536);
+    if (memcmp(fa, fb, sizeof(float) * 65536) && bad++ < 30) CHECK(0, "%s f16 -> f32 differs", s->isa);
+    s->f16_to_f32(h + 3, fb, 65533 - 4);
+    if (memcmp(fa + 3, fb, sizeof(float) * (65533 - 4)) && bad++ < 30) CHECK(0, "%s f16 -> f32 (unaligned, tail) differs", s->isa);
+    free(h), free(fa), free(fb);
     CHECK(bad == 0, "%s: %d search results differ from the reference", s->isa, bad);
 }
 
