@@ -271,8 +271,8 @@ void kite__quantize_row_q6_K_with(const float *restrict x, block_q6_K *restrict 
     for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
         float max_scale = 0.0f, max_abs_scale = 0.0f;
         for (int l = 0; l < QK_K; l++) w[l] = x[l] * x[l]; // no importance matrix: weights x^2
+        s->qx_groups(QK_K / 16, 16, 32, x, L, w, scales);
         for (int ib = 0; ib < QK_K / 16; ib++) {
-            scales[ib] = s->qx(16, 32, x + 16 * ib, L + 16 * ib, w + 16 * ib);
             float a = fabsf(scales[ib]);
             if (a > max_abs_scale) { max_abs_scale = a; max_scale = scales[ib]; }
         }

@@ -204,16 +204,16 @@ void kite__quantize_row_q3_K_w_with(const float *restrict x, block_q3_K *restric
                                   const kite__quant_search *s) {
     KITE_ASSERT(n_per_row % QK_K == 0);
     int8_t L[QK_K], Ls[QK_K / 16];
-    float scales[QK_K / 16], w[16], sw[QK_K / 16];
+    float scales[QK_K / 16], w[QK_K], sw[QK_K / 16];
     for (int64_t i = 0; i < n_per_row / QK_K; i++, x += QK_K) {
         const float sigma2 = 2.0f * sum_sq(x, QK_K) / (float)QK_K;
         for (int j = 0; j < QK_K / 16; j++) {
-            weights_of(x + 16 * j, qw + QK_K * i + 16 * j, sigma2, w, 16);
+            weights_of(x + 16 * j, qw + QK_K * i + 16 * j, sigma2, w + 16 * j, 16);
             float sumw = 0.0f;
-            for (int l = 0; l < 16; l++) sumw += w[l];
+            for (int l = 0; l < 16; l++) sumw += w[16 * j + l];
             sw[j] = sumw;
-            scales[j] = s->qx(16, 4, x + 16 * j, L + 16 * j, w);
         }
+        s->qx_groups(QK_K / 16, 16, 4, x, L, w, scales);
         memset(y[i].scales, 0, sizeof y[i].scales);
         // the 16 scales get a weighted 6-bit grid of their own; codes 0..63 stand for -32..31
         const float d_block = s->qx(QK_K / 16, 32, scales, Ls, sw);
@@ -322,9 +322,9 @@ void kite__quantize_row_q6_K_w_with(const float *restrict x, block_q6_K *restric
     float scales[QK_K / 16];
     for (int64_t i = 0; i < n_per_row / QK_K; i++, x += QK_K) {
         float max_scale = 0.0f, max_abs_scale = 0.0f;
+        // the column weights as they are (ggml does not scale them by sigma here)
+        s->qx_groups(QK_K / 16, 16, 32, x, L, qw + QK_K * i, scales);
         for (int ib = 0; ib < QK_K / 16; ib++) {
-            // the column weights as they are (ggml does not scale them by sigma here)
-            scales[ib] = s->qx(16, 32, x + 16 * ib, L + 16 * ib, qw + QK_K * i + 16 * ib);
             float a = fabsf(scales[ib]);
             if (a > max_abs_scale) { max_abs_scale = a; max_scale = scales[ib]; }
         }

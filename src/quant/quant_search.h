@@ -34,6 +34,8 @@ typedef struct kite__quant_search {
     // weights w: 1/scale = -nmax/max, then 18 grids -(nmax + k/10)/max, best weighted
     // least-squares fit. L gets codes 0..2*nmax-1. Returns the scale (0 for an all-zero group).
     float (*qx)(int n, int nmax, const float *x, int8_t *L, const float *w);
+    // qx on nsub consecutive groups of n values (x, w, L: nsub * n); the scales go to scales[g].
+    void (*qx_groups)(int nsub, int n, int nmax, const float *x, int8_t *L, const float *w, float *scales);
     // L[i] = clamp(nearest_int((x[i] + dm) / d), 0, nmax) for i < n (the k-quants' re-rounding
     // against a stored scale d != 0 and min dm).
     void (*round_min)(const float *x, int n, float d, float dm, int nmax, uint8_t *L);

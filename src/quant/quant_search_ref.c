@@ -123,6 +123,10 @@ static void qkx_groups_ref(int nsub, int n, int nmax, const float *x, const floa
         scales[g] = qkx_ref(n, nmax, x + n * g, w + n * g, L + n * g, &the_mins[g], rmin, rdelta, nstep, use_mad);
 }
 
+static void qx_groups_ref(int nsub, int n, int nmax, const float *x, int8_t *L, const float *w, float *scales) {
+    for (int g = 0; g < nsub; g++) scales[g] = qx_ref(n, nmax, x + n * g, L + n * g, w + n * g);
+}
+
 static void round_min_ref(const float *x, int n, float d, float dm, int nmax, uint8_t *L) {
     for (int l = 0; l < n; l++) {
         int q = kite__nearest_int((x[l] + dm) / d);
@@ -207,6 +211,7 @@ const kite__quant_search kite__quant_search_ref = {
     .qkx = qkx_ref,
     .qkx_groups = qkx_groups_ref,
     .qx = qx_ref,
+    .qx_groups = qx_groups_ref,
     .round_min = round_min_ref,
     .round_sym = round_sym_ref,
     .iq4_scale = iq4_scale_ref,

@@ -151,6 +151,25 @@ static void check_searches(const kite__quant_search *s) {
             }
         }
     }
+    // qx on groups, as qkx above
+    {
+        float gx[17 * 32], gw[17 * 32], sa[17], sb[17];
+        int8_t La[17 * 32], Lb[17 * 32];
+        for (int c = 0; c < 60; c++) {
+            rng_state = (uint64_t)c * 8191 + 9;
+            int nsub = 1 + (int)(rnd() % 17), n = c % 3 == 0 ? 16 : c % 3 == 1 ? 32 : 1 + (int)(rnd() % 32);
+            int nmax = c % 4 == 0 ? 32 : c % 4 == 1 ? 4 : c % 4 == 2 ? 8 : 1 + (int)(rnd() % 64);
+            for (int g = 0; g < nsub; g++) fill(gx + n * g, n, (c + g) % D_COUNT, (uint64_t)(c * 37 + g));
+            if (c % 2) fill_weights(gw, nsub * n, c / 2 % W_COUNT, (uint64_t)c);
+            else for (int i = 0; i < nsub * n; i++) gw[i] = gx[i] * gx[i];
+            memset(La, 0x11, sizeof La);
+            memset(Lb, 0x22, sizeof Lb);
+            r->qx_groups(nsub, n, nmax, gx, La, gw, sa);
+            s->qx_groups(nsub, n, nmax, gx, Lb, gw, sb);
+            if ((memcmp(sa, sb, sizeof(float) * nsub) || memcmp(La, Lb, (size_t)(nsub * n))) && bad++ < 12)
+                CHECK(0, "%s qx_groups nsub=%d n=%d nmax=%d differ", s->isa, nsub, n, nmax);
+        }
+    }
     // re-rounding: scales from ordinary to extreme (tiny d: quotients past 2^22 wrap as in ggml)
     static const float DS[] = {0.01f, 0.3f, -0.2f, 1e-30f, 3e-39f, 1e30f, 0x1p-20f};
     for (int di = 0; di < (int)(sizeof DS / sizeof *DS); di++) {
