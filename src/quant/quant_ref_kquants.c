@@ -14,55 +14,6 @@
 
 // ---- scale searches --------------------------------------------------------------------
 
-// Symmetric grid for Q3_K (ggml's make_q3_quants with do_rmse): round at -nmax/max, then up
-// to 5 passes of coordinate descent, moving one code at a time when the weighted (x^2) fit
-// improves. L gets codes in 0..2*nmax-1.
-static float make_q3_quants(int n, int nmax, const float *x, int8_t *L) {
-    float amax = 0.0f, max = 0.0f;
-    for (int i = 0; i < n; i++) {
-        float ax = fabsf(x[i]);
-        if (ax > amax) { amax = ax; max = x[i]; }
-    }
-    if (amax < GROUP_MAX_EPS) {
-        memset(L, 0, (size_t)n);
-        return 0.0f;
-    }
-    const float iscale = (float)-nmax / max;
-    float sumlx = 0.0f, suml2 = 0.0f;
-    for (int i = 0; i < n; i++) {
-        int l = KITE_MAX(-nmax, KITE_MIN(nmax - 1, kite__nearest_int(iscale * x[i])));
-        L[i] = (int8_t)l;
-        float w = x[i] * x[i];
-        sumlx += w * x[i] * (float)l;
-        suml2 += w * (float)l * (float)l;
-    }
-    for (int itry = 0; itry < 5; itry++) {
-        int n_changed = 0;
-        for (int i = 0; i < n; i++) {
-            float w = x[i] * x[i];
-            float slx = sumlx - w * x[i] * (float)L[i];
-            if (slx > 0.0f) {
-                float sl2 = suml2 - w * (float)L[i] * (float)L[i];
-                int new_l = KITE_MAX(-nmax, KITE_MIN(nmax - 1, kite__nearest_int(x[i] * sl2 / slx)));
-                if (new_l != L[i]) {
-                    slx += w * x[i] * (float)new_l;
-                    sl2 += w * (float)new_l * (float)new_l;
-                    // better fit <=> slx^2/sl2 > sumlx^2/suml2, cross-multiplied
-                    if (sl2 > 0.0f && slx * slx * suml2 > sumlx * sumlx * sl2) {
-                        L[i] = (int8_t)new_l;
-                        sumlx = slx;
-                        suml2 = sl2;
-                        n_changed++;
-                    }
-                }
-            }
-        }
-        if (!n_changed) break;
-    }
-    for (int i = 0; i < n; i++) L[i] = (int8_t)(L[i] + nmax);
-    return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
-}
-
 // Packs 256 two-bit codes as Q2_K/Q3_K store them: in half h, byte l holds elements
 // 128h + l, +32, +64, +96 in bit pairs 0, 2, 4, 6.
 static void pack_2bit(const uint8_t *L, uint8_t *qs) {
@@ -126,8 +77,8 @@ void kite__quantize_row_q3_K_with(const float *restrict x, block_q3_K *restrict 
 
     for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
         float max_scale = 0.0f, amax = 0.0f;
+        s->q3_groups(QK_K / 16, 16, 4, x, L, scales);
         for (int j = 0; j < QK_K / 16; j++) {
-            scales[j] = make_q3_quants(16, 4, x + 16 * j, L + 16 * j);
             float a = fabsf(scales[j]);
             if (a > amax) { amax = a; max_scale = scales[j]; }
         }

@@ -36,6 +36,10 @@ typedef struct kite__quant_search {
     float (*qx)(int n, int nmax, const float *x, int8_t *L, const float *w);
     // qx on nsub consecutive groups of n values (x, w, L: nsub * n); the scales go to scales[g].
     void (*qx_groups)(int nsub, int n, int nmax, const float *x, int8_t *L, const float *w, float *scales);
+    // Q3_K's symmetric grid (ggml's make_q3_quants with do_rmse, weights x^2) on nsub groups
+    // of n <= 32 values: round at -nmax/max, then up to 5 passes of coordinate descent. Codes
+    // 0..2*nmax-1 in L (nsub * n), scales[g] per group.
+    void (*q3_groups)(int nsub, int n, int nmax, const float *x, int8_t *L, float *scales);
     // L[i] = clamp(nearest_int((x[i] + dm) / d), 0, nmax) for i < n (the k-quants' re-rounding
     // against a stored scale d != 0 and min dm).
     void (*round_min)(const float *x, int n, float d, float dm, int nmax, uint8_t *L);

@@ -127,6 +127,59 @@ static void qx_groups_ref(int nsub, int n, int nmax, const float *x, int8_t *L, 
     for (int g = 0; g < nsub; g++) scales[g] = qx_ref(n, nmax, x + n * g, L + n * g, w + n * g);
 }
 
+// Symmetric grid for Q3_K (ggml's make_q3_quants with do_rmse): round at -nmax/max, then up
+// to 5 passes of coordinate descent, moving one code at a time when the weighted (x^2) fit
+// improves. L gets codes in 0..2*nmax-1.
+static float q3_ref(int n, int nmax, const float *x, int8_t *L) {
+    float amax = 0.0f, max = 0.0f;
+    for (int i = 0; i < n; i++) {
+        float ax = fabsf(x[i]);
+        if (ax > amax) { amax = ax; max = x[i]; }
+    }
+    if (amax < GROUP_MAX_EPS) {
+        memset(L, 0, (size_t)n);
+        return 0.0f;
+    }
+    const float iscale = (float)-nmax / max;
+    float sumlx = 0.0f, suml2 = 0.0f;
+    for (int i = 0; i < n; i++) {
+        int l = KITE_MAX(-nmax, KITE_MIN(nmax - 1, kite__nearest_int(iscale * x[i])));
+        L[i] = (int8_t)l;
+        float w = x[i] * x[i];
+        sumlx += w * x[i] * (float)l;
+        suml2 += w * (float)l * (float)l;
+    }
+    for (int itry = 0; itry < 5; itry++) {
+        int n_changed = 0;
+        for (int i = 0; i < n; i++) {
+            float w = x[i] * x[i];
+            float slx = sumlx - w * x[i] * (float)L[i];
+            if (slx > 0.0f) {
+                float sl2 = suml2 - w * (float)L[i] * (float)L[i];
+                int new_l = KITE_MAX(-nmax, KITE_MIN(nmax - 1, kite__nearest_int(x[i] * sl2 / slx)));
+                if (new_l != L[i]) {
+                    slx += w * x[i] * (float)new_l;
+                    sl2 += w * (float)new_l * (float)new_l;
+                    // better fit <=> slx^2/sl2 > sumlx^2/suml2, cross-multiplied
+                    if (sl2 > 0.0f && slx * slx * suml2 > sumlx * sumlx * sl2) {
+                        L[i] = (int8_t)new_l;
+                        sumlx = slx;
+                        suml2 = sl2;
+                        n_changed++;
+                    }
+                }
+            }
+        }
+        if (!n_changed) break;
+    }
+    for (int i = 0; i < n; i++) L[i] = (int8_t)(L[i] + nmax);
+    return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
+}
+
+static void q3_groups_ref(int nsub, int n, int nmax, const float *x, int8_t *L, float *scales) {
+    for (int g = 0; g < nsub; g++) scales[g] = q3_ref(n, nmax, x + n * g, L + n * g);
+}
+
 static void round_min_ref(const float *x, int n, float d, float dm, int nmax, uint8_t *L) {
     for (int l = 0; l < n; l++) {
         int q = kite__nearest_int((x[l] + dm) / d);
@@ -212,6 +265,7 @@ const kite__quant_search kite__quant_search_ref = {
     .qkx_groups = qkx_groups_ref,
     .qx = qx_ref,
     .qx_groups = qx_groups_ref,
+    .q3_groups = q3_groups_ref,
     .round_min = round_min_ref,
     .round_sym = round_sym_ref,
     .iq4_scale = iq4_scale_ref,

@@ -170,6 +170,23 @@ static void check_searches(const kite__quant_search *s) {
                 CHECK(0, "%s qx_groups nsub=%d n=%d nmax=%d differ", s->isa, nsub, n, nmax);
         }
     }
+    // Q3_K's coordinate descent on groups
+    {
+        float gx[17 * 32], sa[17], sb[17];
+        int8_t La[17 * 32], Lb[17 * 32];
+        for (int c = 0; c < 80; c++) {
+            rng_state = (uint64_t)c * 131 + 17;
+            int nsub = c < 40 ? 16 : 1 + (int)(rnd() % 17), n = c % 2 ? 16 : 1 + (int)(rnd() % 32);
+            int nmax = c % 3 ? 4 : 1 + (int)(rnd() % 64);
+            for (int g = 0; g < nsub; g++) fill(gx + n * g, n, (c + g) % D_COUNT, (uint64_t)(c * 41 + g));
+            memset(La, 0x11, sizeof La);
+            memset(Lb, 0x22, sizeof Lb);
+            r->q3_groups(nsub, n, nmax, gx, La, sa);
+            s->q3_groups(nsub, n, nmax, gx, Lb, sb);
+            if ((memcmp(sa, sb, sizeof(float) * nsub) || memcmp(La, Lb, (size_t)(nsub * n))) && bad++ < 14)
+                CHECK(0, "%s q3_groups nsub=%d n=%d nmax=%d differ", s->isa, nsub, n, nmax);
+        }
+    }
     // re-rounding: scales from ordinary to extreme (tiny d: quotients past 2^22 wrap as in ggml)
     static const float DS[] = {0.01f, 0.3f, -0.2f, 1e-30f, 3e-39f, 1e30f, 0x1p-20f};
     for (int di = 0; di < (int)(sizeof DS / sizeof *DS); di++) {
