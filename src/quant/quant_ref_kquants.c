@@ -48,7 +48,9 @@ void kite__quantize_row_q2_K_with(const float *restrict x, block_q2_K *restrict 
         }
         if (max_min > 0.0f) {
             const float iscale = q4scale / max_min;
-            for (int j = 0; j < QK_K / 16; j++) y[i].scales[j] |= (uint8_t)(kite__nearest_int(iscale * mins[j]) << 4);
+            // (unsigned: a subnormal max_min makes iscale inf and the code garbage, possibly negative;
+            // the stored byte is ggml's, without a shift of a negative int)
+            for (int j = 0; j < QK_K / 16; j++) y[i].scales[j] |= (uint8_t)((unsigned)kite__nearest_int(iscale * mins[j]) << 4);
             y[i].dmin = kite_f32_to_f16(max_min / q4scale);
         } else {
             y[i].dmin = kite_f32_to_f16(0.0f);
