@@ -4,6 +4,8 @@
 
 #include "base/kite_base.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +35,10 @@ _Noreturn void kite__assert_fail(const char *expr, const char *file, int line);
         kite_status kite__s = (expr);     \
         if (kite__s != KITE_OK) return kite__s; \
     } while (0)
+
+// x86: whether the CPU and OS run AVX2 (+FMA, F16C) and AVX-512 (F, BW, VL, DQ, VNNI); both
+// false elsewhere.
+void kite__cpu_x86_features(bool *avx2, bool *avx512);
 
 #define KITE_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define KITE_MAX(a, b) ((a) > (b) ? (a) : (b))

@@ -9,7 +9,6 @@
 #include "base/internal.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
-#include <cpuid.h>
 #define KITE_X86 1
 #endif
 #if defined(__aarch64__) && defined(__linux__)
@@ -23,34 +22,6 @@ static int g_count;
 static _Atomic(const kite__kernels *) g_active;
 static atomic_int g_state; // 0 = not built, 1 = building, 2 = ready
 
-#ifdef KITE_X86
-// The OS must save the wider registers across context switches (XCR0), not only the CPU
-// support them: a CPUID bit alone can lie in a VM or on an old kernel.
-static uint64_t xgetbv0(void) {
-    uint32_t lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    return ((uint64_t)hi << 32) | lo;
-}
-
-static void x86_features(bool *avx2, bool *avx512) {
-    unsigned a, b, c, d;
-    *avx2 = *avx512 = false;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return;
-    bool osxsave = (c >> 27) & 1, fma = (c >> 12) & 1, f16c = (c >> 29) & 1;
-    if (!osxsave) return;
-    uint64_t xcr0 = xgetbv0();
-    bool ymm_ok = (xcr0 & 0x6) == 0x6;    // SSE + AVX state
-    bool zmm_ok = (xcr0 & 0xe6) == 0xe6;  // plus opmask, ZMM_Hi256, Hi16_ZMM
-    if (__get_cpuid_max(0, NULL) < 7) return;
-    __cpuid_count(7, 0, a, b, c, d);
-    bool has_avx2 = (b >> 5) & 1;
-    bool f = (b >> 16) & 1, dq = (b >> 17) & 1, bw = (b >> 30) & 1, vl = (b >> 31) & 1;
-    bool vnni = (c >> 11) & 1;
-    *avx2 = ymm_ok && has_avx2 && fma && f16c;
-    *avx512 = *avx2 && zmm_ok && f && dq && bw && vl && vnni;
-}
-#endif
-
 static void add_set(void (*fill)(kite__kernels *)) {
     kite__kernels *k = &g_sets[g_count++];
     *k = g_sets[0]; // start from scalar; the ISA overrides what it accelerates
@@ -62,7 +33,7 @@ static void build_sets(void) {
     g_count = 1;
 #ifdef KITE_X86
     bool avx2, avx512;
-    x86_features(&avx2, &avx512);
+    kite__cpu_x86_features(&avx2, &avx512);
     if (avx2) add_set(kite__kernels_fill_avx2);
     if (avx512) add_set(kite__kernels_fill_avx512);
 #elif defined(__aarch64__)

@@ -2,8 +2,10 @@
 // Each searches a scale (and min) per sub-block, quantizes those scales to 4/6/8 bits against a
 // super-block scale, then re-rounds every value against the scale actually stored. The search
 // steps, constants and float operation order follow ggml's no-imatrix path exactly: any change
-// moves a rounding decision and the bytes stop matching llama-quantize.
+// moves a rounding decision and the bytes stop matching llama-quantize. The searches themselves
+// come from a kite__quant_search set (quant_search.h): _ref runs the scalar one.
 #include "quant/kite_quant.h"
+#include "quant/quant_search.h"
 
 #include "base/internal.h"
 #include "blocks/block_util.h"
@@ -11,167 +13,6 @@
 #define GROUP_MAX_EPS 1e-15f // below this a group counts as all zero (ggml's GROUP_MAX_EPS)
 
 // ---- scale searches --------------------------------------------------------------------
-
-// Symmetric grid -nmax..nmax-1 with weights x^2 (ggml's make_qx_quants, rmse_type 1, no
-// imatrix). Rounds at 1/scale = -nmax/max, then tries 18 nearby grids -(nmax + k/10)/max and
-// keeps the one with the best weighted least-squares fit. L gets codes in 0..2*nmax-1.
-static float make_qx_quants_x2(int n, int nmax, const float *x, int8_t *L) {
-    float amax = 0.0f, max = 0.0f;
-    for (int i = 0; i < n; i++) {
-        float ax = fabsf(x[i]);
-        if (ax > amax) { amax = ax; max = x[i]; }
-    }
-    if (amax < GROUP_MAX_EPS) {
-        memset(L, 0, (size_t)n);
-        return 0.0f;
-    }
-    float iscale = (float)-nmax / max;
-    float sumlx = 0.0f, suml2 = 0.0f;
-    for (int i = 0; i < n; i++) {
-        int l = KITE_MAX(-nmax, KITE_MIN(nmax - 1, kite__nearest_int(iscale * x[i])));
-        L[i] = (int8_t)(l + nmax);
-        float w = x[i] * x[i];
-        sumlx += w * x[i] * (float)l;
-        suml2 += w * (float)l * (float)l;
-    }
-    float scale = suml2 != 0.0f ? sumlx / suml2 : 0.0f;
-    float best = scale * sumlx;
-    for (int is = -9; is <= 9; is++) {
-        if (is == 0) continue;
-        iscale = -((float)nmax + 0.1f * (float)is) / max;
-        sumlx = suml2 = 0.0f;
-        for (int i = 0; i < n; i++) {
-            int l = KITE_MAX(-nmax, KITE_MIN(nmax - 1, kite__nearest_int(iscale * x[i])));
-            float w = x[i] * x[i];
-            sumlx += w * x[i] * (float)l;
-            suml2 += w * (float)l * (float)l;
-        }
-        if (suml2 > 0.0f && sumlx * sumlx > best * suml2) {
-            for (int i = 0; i < n; i++)
-                L[i] = (int8_t)(nmax + KITE_MAX(-nmax, KITE_MIN(nmax - 1, kite__nearest_int(iscale * x[i]))));
-            scale = sumlx / suml2;
-            best = scale * sumlx;
-        }
-    }
-    return scale;
-}
-
-// Symmetric grid for Q3_K (ggml's make_q3_quants with do_rmse): round at -nmax/max, then up
-// to 5 passes of coordinate descent, moving one code at a time when the weighted (x^2) fit
-// improves. L gets codes in 0..2*nmax-1.
-static float make_q3_quants(int n, int nmax, const float *x, int8_t *L) {
-    float amax = 0.0f, max = 0.0f;
-    for (int i = 0; i < n; i++) {
-        float ax = fabsf(x[i]);
-        if (ax > amax) { amax = ax; max = x[i]; }
-    }
-    if (amax < GROUP_MAX_EPS) {
-        memset(L, 0, (size_t)n);
-        return 0.0f;
-    }
-    const float iscale = (float)-nmax / max;
-    float sumlx = 0.0f, suml2 = 0.0f;
-    for (int i = 0; i < n; i++) {
-        int l = KITE_MAX(-nmax, KITE_MIN(nmax - 1, kite__nearest_int(iscale * x[i])));
-        L[i] = (int8_t)l;
-        float w = x[i] * x[i];
-        sumlx += w * x[i] * (float)l;
-        suml2 += w * (float)l * (float)l;
-    }
-    for (int itry = 0; itry < 5; itry++) {
-        int n_changed = 0;
-        for (int i = 0; i < n; i++) {
-            float w = x[i] * x[i];
-            float slx = sumlx - w * x[i] * (float)L[i];
-            if (slx > 0.0f) {
-                float sl2 = suml2 - w * (float)L[i] * (float)L[i];
-                int new_l = KITE_MAX(-nmax, KITE_MIN(nmax - 1, kite__nearest_int(x[i] * sl2 / slx)));
-                if (new_l != L[i]) {
-                    slx += w * x[i] * (float)new_l;
-                    sl2 += w * (float)new_l * (float)new_l;
-                    // better fit <=> slx^2/sl2 > sumlx^2/suml2, cross-multiplied
-                    if (sl2 > 0.0f && slx * slx * suml2 > sumlx * sumlx * sl2) {
-                        L[i] = (int8_t)new_l;
-                        sumlx = slx;
-                        suml2 = sl2;
-                        n_changed++;
-                    }
-                }
-            }
-        }
-        if (!n_changed) break;
-    }
-    for (int i = 0; i < n; i++) L[i] = (int8_t)(L[i] + nmax);
-    return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
-}
-
-// Asymmetric grid 0..nmax with an offset (ggml's make_qkx2_quants): x ~ scale * L - the_min.
-// Starts from the [min(0, lo), hi] range, then tries nstep+1 grid densities (rmin + k*rdelta +
-// nmax)/(hi - lo), solving the weighted 2x2 least-squares for scale and min at each and keeping
-// the lowest weighted error (absolute with use_mad, squared otherwise).
-static float make_qkx2_quants(int n, int nmax, const float *x, const float *weights, uint8_t *L, float *the_min,
-                              uint8_t *Laux, float rmin, float rdelta, int nstep, bool use_mad) {
-    float min = x[0], max = x[0];
-    float sum_w = weights[0];
-    float sum_x = sum_w * x[0];
-    for (int i = 1; i < n; i++) {
-        if (x[i] < min) min = x[i];
-        if (x[i] > max) max = x[i];
-        sum_w += weights[i];
-        sum_x += weights[i] * x[i];
-    }
-    if (min > 0.0f) min = 0.0f; // the offset only ever moves the grid down
-    if (max == min) {
-        memset(L, 0, (size_t)n);
-        *the_min = -min;
-        return 0.0f;
-    }
-    float iscale = (float)nmax / (max - min);
-    float scale = 1.0f / iscale;
-    float best_error = 0.0f;
-    for (int i = 0; i < n; i++) {
-        int l = kite__nearest_int(iscale * (x[i] - min));
-        L[i] = (uint8_t)KITE_MAX(0, KITE_MIN(nmax, l));
-        float diff = scale * (float)L[i] + min - x[i];
-        diff = use_mad ? fabsf(diff) : diff * diff;
-        best_error += weights[i] * diff;
-    }
-    for (int is = 0; is <= nstep; is++) {
-        iscale = (rmin + rdelta * (float)is + (float)nmax) / (max - min);
-        float sum_l = 0.0f, sum_l2 = 0.0f, sum_xl = 0.0f;
-        for (int i = 0; i < n; i++) {
-            int l = KITE_MAX(0, KITE_MIN(nmax, kite__nearest_int(iscale * (x[i] - min))));
-            Laux[i] = (uint8_t)l;
-            float w = weights[i];
-            sum_l += w * (float)l;
-            sum_l2 += w * (float)l * (float)l;
-            sum_xl += w * (float)l * x[i];
-        }
-        float D = sum_w * sum_l2 - sum_l * sum_l;
-        if (D > 0.0f) {
-            float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
-            float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
-            if (this_min > 0.0f) {
-                this_min = 0.0f;
-                this_scale = sum_xl / sum_l2;
-            }
-            float cur_error = 0.0f;
-            for (int i = 0; i < n; i++) {
-                float diff = this_scale * (float)Laux[i] + this_min - x[i];
-                diff = use_mad ? fabsf(diff) : diff * diff;
-                cur_error += weights[i] * diff;
-            }
-            if (cur_error < best_error) {
-                memcpy(L, Laux, (size_t)n);
-                best_error = cur_error;
-                scale = this_scale;
-                min = this_min;
-            }
-        }
-    }
-    *the_min = -min;
-    return scale;
-}
 
 // Packs 256 two-bit codes as Q2_K/Q3_K store them: in half h, byte l holds elements
 // 128h + l, +32, +64, +96 in bit pairs 0, 2, 4, 6.
@@ -183,17 +24,17 @@ static void pack_2bit(const uint8_t *L, uint8_t *qs) {
 
 // ---- Q2_K: 16 x 16 values, 2-bit codes, 4-bit scale and min per 16 --------------------
 
-void kite_quantize_row_q2_K_ref(const float *restrict x, block_q2_K *restrict y, int64_t n) {
+void kite__quantize_row_q2_K_with(const float *restrict x, block_q2_K *restrict y, int64_t n, const kite__quant_search *s) {
     KITE_ASSERT(n % QK_K == 0);
-    uint8_t L[QK_K], Laux[16];
-    float weights[16], mins[QK_K / 16], scales[QK_K / 16];
+    uint8_t L[QK_K];
+    float weights[QK_K], mins[QK_K / 16], scales[QK_K / 16];
     const float q4scale = 15.0f; // sub-block scales and mins are stored on 0..15
 
     for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
         float max_scale = 0.0f, max_min = 0.0f; // with the min subtracted, scales are >= 0
+        for (int l = 0; l < QK_K; l++) weights[l] = fabsf(x[l]);
+        s->qkx_groups(QK_K / 16, 16, 3, x, weights, L, scales, mins, -0.5f, 0.1f, 15, true);
         for (int j = 0; j < QK_K / 16; j++) {
-            for (int l = 0; l < 16; l++) weights[l] = fabsf(x[16 * j + l]);
-            scales[j] = make_qkx2_quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], Laux, -0.5f, 0.1f, 15, true);
             if (scales[j] > max_scale) max_scale = scales[j];
             if (mins[j] > max_min) max_min = mins[j];
         }
@@ -207,7 +48,9 @@ void kite_quantize_row_q2_K_ref(const float *restrict x, block_q2_K *restrict y,
         }
         if (max_min > 0.0f) {
             const float iscale = q4scale / max_min;
-            for (int j = 0; j < QK_K / 16; j++) y[i].scales[j] |= (uint8_t)(kite__nearest_int(iscale * mins[j]) << 4);
+            // (unsigned: a subnormal max_min makes iscale inf and the code garbage, possibly negative;
+            // the stored byte is ggml's, without a shift of a negative int)
+            for (int j = 0; j < QK_K / 16; j++) y[i].scales[j] |= (uint8_t)((unsigned)kite__nearest_int(iscale * mins[j]) << 4);
             y[i].dmin = kite_f32_to_f16(max_min / q4scale);
         } else {
             y[i].dmin = kite_f32_to_f16(0.0f);
@@ -217,26 +60,27 @@ void kite_quantize_row_q2_K_ref(const float *restrict x, block_q2_K *restrict y,
             const float d = kite_f16_to_f32(y[i].d) * (float)(y[i].scales[j] & 0xF);
             if (d == 0.0f) continue;
             const float dm = kite_f16_to_f32(y[i].dmin) * (float)(y[i].scales[j] >> 4);
-            for (int l = 0; l < 16; l++) {
-                int q = kite__nearest_int((x[16 * j + l] + dm) / d);
-                L[16 * j + l] = (uint8_t)KITE_MAX(0, KITE_MIN(3, q));
-            }
+            s->round_min(x + 16 * j, 16, d, dm, 3, L + 16 * j);
         }
         pack_2bit(L, y[i].qs);
     }
 }
 
+void kite_quantize_row_q2_K_ref(const float *restrict x, block_q2_K *restrict y, int64_t n) {
+    kite__quantize_row_q2_K_with(x, y, n, &kite__quant_search_ref);
+}
+
 // ---- Q3_K: 16 x 16 values, 3-bit codes (2 in qs + 1 in hmask), 6-bit signed scales ------
 
-void kite_quantize_row_q3_K_ref(const float *restrict x, block_q3_K *restrict y, int64_t n) {
+void kite__quantize_row_q3_K_with(const float *restrict x, block_q3_K *restrict y, int64_t n, const kite__quant_search *s) {
     KITE_ASSERT(n % QK_K == 0);
     int8_t L[QK_K];
     float scales[QK_K / 16];
 
     for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
         float max_scale = 0.0f, amax = 0.0f;
+        s->q3_groups(QK_K / 16, 16, 4, x, L, scales);
         for (int j = 0; j < QK_K / 16; j++) {
-            scales[j] = make_q3_quants(16, 4, x + 16 * j, L + 16 * j);
             float a = fabsf(scales[j]);
             if (a > amax) { amax = a; max_scale = scales[j]; }
         }
@@ -260,10 +104,7 @@ void kite_quantize_row_q3_K_ref(const float *restrict x, block_q3_K *restrict y,
             int sc = (lo | (((y[i].scales[8 + j % 4] >> (2 * (j / 4))) & 3) << 4)) - 32;
             const float d = kite_f16_to_f32(y[i].d) * (float)sc;
             if (d == 0.0f) continue;
-            for (int l = 0; l < 16; l++) {
-                int q = KITE_MAX(-4, KITE_MIN(3, kite__nearest_int(x[16 * j + l] / d)));
-                L[16 * j + l] = (int8_t)(q + 4);
-            }
+            s->round_sym(x + 16 * j, 16, d, -4, 3, L + 16 * j);
         }
         // bit 2 of element j goes to hmask[j % 32], bit j / 32; qs keeps the low 2 bits
         memset(y[i].hmask, 0, sizeof y[i].hmask);
@@ -274,6 +115,10 @@ void kite_quantize_row_q3_K_ref(const float *restrict x, block_q3_K *restrict y,
         }
         pack_2bit(low, y[i].qs);
     }
+}
+
+void kite_quantize_row_q3_K_ref(const float *restrict x, block_q3_K *restrict y, int64_t n) {
+    kite__quantize_row_q3_K_with(x, y, n, &kite__quant_search_ref);
 }
 
 // ---- Q4_K / Q5_K: 8 x 32 values, 4/5-bit codes, 6-bit scale and min per 32 -------------
@@ -295,16 +140,18 @@ static void pack_scale_min_k4(const uint8_t *ls, const uint8_t *lm, uint8_t s[12
 // 6-bit scales/mins against d = max/63, then codes re-rounded to 0..nmax. Writes d, dmin,
 // scales; returns the codes in L.
 static void quantize_k4_common(const float *x, kite_f16 *dh, kite_f16 *dminh, uint8_t scales12[12], uint8_t *L,
-                               int nmax, float rmin, int nstep) {
-    float mins[QK_K / 32], scales[QK_K / 32], weights[32];
-    uint8_t Laux[32], ls[QK_K / 32], lm[QK_K / 32];
+                               int nmax, float rmin, int nstep, const kite__quant_search *s) {
+    float mins[QK_K / 32], scales[QK_K / 32], weights[QK_K];
+    uint8_t ls[QK_K / 32], lm[QK_K / 32];
     float max_scale = 0.0f, max_min = 0.0f;
     for (int j = 0; j < QK_K / 32; j++) {
         float sum_x2 = 0.0f;
         for (int l = 0; l < 32; l++) sum_x2 += x[32 * j + l] * x[32 * j + l];
         const float av_x = sqrtf(sum_x2 / 32.0f);
-        for (int l = 0; l < 32; l++) weights[l] = av_x + fabsf(x[32 * j + l]);
-        scales[j] = make_qkx2_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, rmin, 0.1f, nstep, false);
+        for (int l = 0; l < 32; l++) weights[32 * j + l] = av_x + fabsf(x[32 * j + l]);
+    }
+    s->qkx_groups(QK_K / 32, 32, nmax, x, weights, L, scales, mins, rmin, 0.1f, nstep, false);
+    for (int j = 0; j < QK_K / 32; j++) {
         if (scales[j] > max_scale) max_scale = scales[j];
         if (mins[j] > max_min) max_min = mins[j];
     }
@@ -326,29 +173,30 @@ static void quantize_k4_common(const float *x, kite_f16 *dh, kite_f16 *dminh, ui
         const float d = kite_f16_to_f32(*dh) * (float)sc[j];
         if (d == 0.0f) continue;
         const float dm = kite_f16_to_f32(*dminh) * (float)mn[j];
-        for (int l = 0; l < 32; l++) {
-            int q = kite__nearest_int((x[32 * j + l] + dm) / d);
-            L[32 * j + l] = (uint8_t)KITE_MAX(0, KITE_MIN(nmax, q));
-        }
+        s->round_min(x + 32 * j, 32, d, dm, nmax, L + 32 * j);
     }
 }
 
-void kite_quantize_row_q4_K_ref(const float *restrict x, block_q4_K *restrict y, int64_t n) {
+void kite__quantize_row_q4_K_with(const float *restrict x, block_q4_K *restrict y, int64_t n, const kite__quant_search *s) {
     KITE_ASSERT(n % QK_K == 0);
     uint8_t L[QK_K];
     for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
-        quantize_k4_common(x, &y[i].d, &y[i].dmin, y[i].scales, L, 15, -1.0f, 20);
+        quantize_k4_common(x, &y[i].d, &y[i].dmin, y[i].scales, L, 15, -1.0f, 20, s);
         // chunk c of 64: byte l = element 64c + l (low nibble) | 64c + 32 + l (high nibble)
         for (int c = 0; c < 4; c++)
             for (int l = 0; l < 32; l++) y[i].qs[32 * c + l] = (uint8_t)(L[64 * c + l] | (L[64 * c + l + 32] << 4));
     }
 }
 
-void kite_quantize_row_q5_K_ref(const float *restrict x, block_q5_K *restrict y, int64_t n) {
+void kite_quantize_row_q4_K_ref(const float *restrict x, block_q4_K *restrict y, int64_t n) {
+    kite__quantize_row_q4_K_with(x, y, n, &kite__quant_search_ref);
+}
+
+void kite__quantize_row_q5_K_with(const float *restrict x, block_q5_K *restrict y, int64_t n, const kite__quant_search *s) {
     KITE_ASSERT(n % QK_K == 0);
     uint8_t L[QK_K];
     for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
-        quantize_k4_common(x, &y[i].d, &y[i].dmin, y[i].scales, L, 31, -0.5f, 15);
+        quantize_k4_common(x, &y[i].d, &y[i].dmin, y[i].scales, L, 31, -0.5f, 15, s);
         // as Q4_K, with bit 4 of element 64c + l in qh[l] bit 2c, of 64c + 32 + l in bit 2c+1
         memset(y[i].qh, 0, sizeof y[i].qh);
         for (int c = 0; c < 4; c++) {
@@ -362,17 +210,22 @@ void kite_quantize_row_q5_K_ref(const float *restrict x, block_q5_K *restrict y,
     }
 }
 
+void kite_quantize_row_q5_K_ref(const float *restrict x, block_q5_K *restrict y, int64_t n) {
+    kite__quantize_row_q5_K_with(x, y, n, &kite__quant_search_ref);
+}
+
 // ---- Q6_K: 16 x 16 values, 6-bit codes (4 in ql + 2 in qh), int8 scale per 16 -----------
 
-void kite_quantize_row_q6_K_ref(const float *restrict x, block_q6_K *restrict y, int64_t n) {
+void kite__quantize_row_q6_K_with(const float *restrict x, block_q6_K *restrict y, int64_t n, const kite__quant_search *s) {
     KITE_ASSERT(n % QK_K == 0);
     int8_t L[QK_K];
-    float scales[QK_K / 16];
+    float scales[QK_K / 16], w[QK_K];
 
     for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
         float max_scale = 0.0f, max_abs_scale = 0.0f;
+        for (int l = 0; l < QK_K; l++) w[l] = x[l] * x[l]; // no importance matrix: weights x^2
+        s->qx_groups(QK_K / 16, 16, 32, x, L, w, scales);
         for (int ib = 0; ib < QK_K / 16; ib++) {
-            scales[ib] = make_qx_quants_x2(16, 32, x + 16 * ib, L + 16 * ib);
             float a = fabsf(scales[ib]);
             if (a > max_abs_scale) { max_abs_scale = a; max_scale = scales[ib]; }
         }
@@ -387,10 +240,7 @@ void kite_quantize_row_q6_K_ref(const float *restrict x, block_q6_K *restrict y,
         for (int j = 0; j < QK_K / 16; j++) {
             const float d = kite_f16_to_f32(y[i].d) * (float)y[i].scales[j];
             if (d == 0.0f) continue;
-            for (int l = 0; l < 16; l++) {
-                int q = KITE_MAX(-32, KITE_MIN(31, kite__nearest_int(x[16 * j + l] / d)));
-                L[16 * j + l] = (int8_t)(q + 32);
-            }
+            s->round_sym(x + 16 * j, 16, d, -32, 31, L + 16 * j);
         }
         // half h: ql[l] = e(l) | e(l+64) << 4, ql[l+32] = e(l+32) | e(l+96) << 4 (low nibbles);
         // qh[l] = top 2 bits of e(l), e(l+32), e(l+64), e(l+96) at bits 0, 2, 4, 6
@@ -404,4 +254,8 @@ void kite_quantize_row_q6_K_ref(const float *restrict x, block_q6_K *restrict y,
             }
         }
     }
+}
+
+void kite_quantize_row_q6_K_ref(const float *restrict x, block_q6_K *restrict y, int64_t n) {
+    kite__quantize_row_q6_K_with(x, y, n, &kite__quant_search_ref);
 }

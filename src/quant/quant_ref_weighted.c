@@ -1,123 +1,19 @@
 // quant_ref_weighted.c - reference quantizers that take an importance matrix: one weight per
 // column of the row (llama-imatrix's mean squared activation), as ggml's quantize_row_<type>_impl
 // use them when llama-quantize is given --imatrix. The searches are ggml's weighted ones
-// (make_qx_quants with weights, make_qkx3_quants, make_qp_quants for the sub-block scales);
-// constants and float operation order follow ggml exactly, or the bytes stop matching.
+// (make_qx_quants with weights and make_qkx3_quants from a kite__quant_search set, see
+// quant_search.h; make_qp_quants for the sub-block scales); constants and float operation order
+// follow ggml exactly, or the bytes stop matching.
 #include "quant/kite_quant.h"
 
 #include "base/internal.h"
 #include "quant/quant_iq_grid.h"
+#include "quant/quant_search.h"
 #include "blocks/block_util.h"
 
 #define GROUP_MAX_EPS 1e-15f // below this a group counts as all zero (ggml's GROUP_MAX_EPS)
 
 // ---- weighted scale searches ------------------------------------------------------------------
-
-// Symmetric grid -nmax..nmax-1 with weights w (ggml's make_qx_quants, rmse_type 1 with
-// quant_weights): round at 1/scale = -nmax/max, then try 18 nearby grids -(nmax + k/10)/max and
-// keep the best weighted least-squares fit. L gets codes in 0..2*nmax-1.
-static float make_qx_quants_w(int n, int nmax, const float *x, int8_t *L, const float *w) {
-    float amax = 0.0f, max = 0.0f;
-    for (int i = 0; i < n; i++) {
-        float ax = fabsf(x[i]);
-        if (ax > amax) { amax = ax; max = x[i]; }
-    }
-    if (amax < GROUP_MAX_EPS) {
-        memset(L, 0, (size_t)n);
-        return 0.0f;
-    }
-    float iscale = (float)-nmax / max;
-    float sumlx = 0.0f, suml2 = 0.0f;
-    for (int i = 0; i < n; i++) {
-        int l = KITE_MAX(-nmax, KITE_MIN(nmax - 1, kite__nearest_int(iscale * x[i])));
-        L[i] = (int8_t)(l + nmax);
-        sumlx += w[i] * x[i] * (float)l;
-        suml2 += w[i] * (float)l * (float)l;
-    }
-    float scale = suml2 != 0.0f ? sumlx / suml2 : 0.0f;
-    float best = scale * sumlx;
-    for (int is = -9; is <= 9; is++) {
-        if (is == 0) continue;
-        iscale = -((float)nmax + 0.1f * (float)is) / max;
-        sumlx = suml2 = 0.0f;
-        for (int i = 0; i < n; i++) {
-            int l = KITE_MAX(-nmax, KITE_MIN(nmax - 1, kite__nearest_int(iscale * x[i])));
-            sumlx += w[i] * x[i] * (float)l;
-            suml2 += w[i] * (float)l * (float)l;
-        }
-        if (suml2 > 0.0f && sumlx * sumlx > best * suml2) {
-            for (int i = 0; i < n; i++)
-                L[i] = (int8_t)(nmax + KITE_MAX(-nmax, KITE_MIN(nmax - 1, kite__nearest_int(iscale * x[i]))));
-            scale = sumlx / suml2;
-            best = scale * sumlx;
-        }
-    }
-    return scale;
-}
-
-// Asymmetric grid 0..nmax with an offset, weighted squared error (ggml's make_qkx3_quants with
-// weights, use_mad false): x ~ scale * L - the_min. Tries nstep+1 grid densities
-// (rmin + k*rdelta + nmax)/(max - min), solving the weighted 2x2 least squares at each.
-static float make_qkx3_quants_w(int n, int nmax, const float *x, const float *w, uint8_t *L, float *the_min,
-                                uint8_t *Laux, float rmin, float rdelta, int nstep) {
-    float min = x[0], max = x[0];
-    float sum_w = w[0];
-    float sum_x = sum_w * x[0];
-    for (int i = 1; i < n; i++) {
-        if (x[i] < min) min = x[i];
-        if (x[i] > max) max = x[i];
-        sum_w += w[i];
-        sum_x += w[i] * x[i];
-    }
-    if (min > 0.0f) min = 0.0f;
-    if (max <= min) {
-        memset(L, 0, (size_t)n);
-        *the_min = -min;
-        return 0.0f;
-    }
-    float iscale = (float)nmax / (max - min);
-    float scale = 1.0f / iscale;
-    float best_mad = 0.0f;
-    for (int i = 0; i < n; i++) {
-        int l = kite__nearest_int(iscale * (x[i] - min));
-        L[i] = (uint8_t)KITE_MAX(0, KITE_MIN(nmax, l));
-        float diff = scale * (float)L[i] + min - x[i];
-        best_mad += w[i] * (diff * diff);
-    }
-    for (int is = 0; is <= nstep; is++) {
-        iscale = (rmin + rdelta * (float)is + (float)nmax) / (max - min);
-        float sum_l = 0.0f, sum_l2 = 0.0f, sum_xl = 0.0f;
-        for (int i = 0; i < n; i++) {
-            int l = KITE_MAX(0, KITE_MIN(nmax, kite__nearest_int(iscale * (x[i] - min))));
-            Laux[i] = (uint8_t)l;
-            sum_l += w[i] * (float)l;
-            sum_l2 += w[i] * (float)l * (float)l;
-            sum_xl += w[i] * (float)l * x[i];
-        }
-        float D = sum_w * sum_l2 - sum_l * sum_l;
-        if (D > 0.0f) {
-            float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
-            float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
-            if (this_min > 0.0f) {
-                this_min = 0.0f;
-                this_scale = sum_xl / sum_l2;
-            }
-            float mad = 0.0f;
-            for (int i = 0; i < n; i++) {
-                float diff = this_scale * (float)Laux[i] + this_min - x[i];
-                mad += w[i] * (diff * diff);
-            }
-            if (mad < best_mad) {
-                memcpy(L, Laux, (size_t)n);
-                best_mad = mad;
-                scale = this_scale;
-                min = this_min;
-            }
-        }
-    }
-    *the_min = -min;
-    return scale;
-}
 
 // Positive grid 0..nmax for the (non-negative) sub-block scales and mins, weighted by each
 // sub-block's total weight (ggml's make_qp_quants): the best of 9 grid densities by weighted
@@ -209,7 +105,8 @@ static void pack_q5(const uint8_t *q, uint8_t *qs, uint8_t qh_out[4]) {
     for (int b = 0; b < 4; b++) qh_out[b] = (uint8_t)(qh >> (8 * b));
 }
 
-void kite_quantize_row_q4_0_w_ref(const float *restrict x, block_q4_0 *restrict y, int64_t n_per_row, const float *qw) {
+void kite__quantize_row_q4_0_w_with(const float *restrict x, block_q4_0 *restrict y, int64_t n_per_row, const float *qw,
+                                  const kite__quant_search *s) {
     KITE_ASSERT(n_per_row % QK4_0 == 0);
     const float sigma2 = sum_sq(x, n_per_row) / (float)n_per_row;
     float w[QK4_0];
@@ -217,27 +114,29 @@ void kite_quantize_row_q4_0_w_ref(const float *restrict x, block_q4_0 *restrict 
     for (int64_t ib = 0; ib < n_per_row / QK4_0; ib++) {
         const float *xb = x + QK4_0 * ib;
         weights_of(xb, qw + QK4_0 * ib, sigma2, w, QK4_0);
-        y[ib].d = kite_f32_to_f16(make_qx_quants_w(QK4_0, 8, xb, L, w));
+        y[ib].d = kite_f32_to_f16(s->qx(QK4_0, 8, xb, L, w));
         for (int j = 0; j < 16; j++) y[ib].qs[j] = (uint8_t)(L[j] | (L[j + 16] << 4));
     }
 }
 
-void kite_quantize_row_q4_1_w_ref(const float *restrict x, block_q4_1 *restrict y, int64_t n_per_row, const float *qw) {
+void kite__quantize_row_q4_1_w_with(const float *restrict x, block_q4_1 *restrict y, int64_t n_per_row, const float *qw,
+                                  const kite__quant_search *s) {
     KITE_ASSERT(n_per_row % QK4_1 == 0);
     const float sigma2 = sum_sq(x, n_per_row) / (float)n_per_row;
     float w[QK4_1], min;
-    uint8_t L[QK4_1], Laux[QK4_1];
+    uint8_t L[QK4_1];
     for (int64_t ib = 0; ib < n_per_row / QK4_1; ib++) {
         const float *xb = x + QK4_1 * ib;
         weights_of(xb, qw + QK4_1 * ib, sigma2, w, QK4_1);
-        float d = make_qkx3_quants_w(QK4_1, 15, xb, w, L, &min, Laux, -0.9f, 0.05f, 36);
+        float d = s->qkx(QK4_1, 15, xb, w, L, &min, -0.9f, 0.05f, 36, false);
         y[ib].d = kite_f32_to_f16(d);
         y[ib].m = kite_f32_to_f16(-min);
         for (int j = 0; j < 16; j++) y[ib].qs[j] = (uint8_t)(L[j] | (L[j + 16] << 4));
     }
 }
 
-void kite_quantize_row_q5_0_w_ref(const float *restrict x, block_q5_0 *restrict y, int64_t n_per_row, const float *qw) {
+void kite__quantize_row_q5_0_w_with(const float *restrict x, block_q5_0 *restrict y, int64_t n_per_row, const float *qw,
+                                  const kite__quant_search *s) {
     KITE_ASSERT(n_per_row % QK5_0 == 0);
     const float sigma2 = sum_sq(x, n_per_row) / (float)n_per_row;
     float w[QK5_0];
@@ -245,20 +144,21 @@ void kite_quantize_row_q5_0_w_ref(const float *restrict x, block_q5_0 *restrict 
     for (int64_t ib = 0; ib < n_per_row / QK5_0; ib++) {
         const float *xb = x + QK5_0 * ib;
         weights_of(xb, qw + QK5_0 * ib, sigma2, w, QK5_0);
-        y[ib].d = kite_f32_to_f16(make_qx_quants_w(QK5_0, 16, xb, L, w));
+        y[ib].d = kite_f32_to_f16(s->qx(QK5_0, 16, xb, L, w));
         pack_q5((const uint8_t *)L, y[ib].qs, y[ib].qh);
     }
 }
 
-void kite_quantize_row_q5_1_w_ref(const float *restrict x, block_q5_1 *restrict y, int64_t n_per_row, const float *qw) {
+void kite__quantize_row_q5_1_w_with(const float *restrict x, block_q5_1 *restrict y, int64_t n_per_row, const float *qw,
+                                  const kite__quant_search *s) {
     KITE_ASSERT(n_per_row % QK5_1 == 0);
     const float sigma2 = sum_sq(x, n_per_row) / (float)n_per_row;
     float w[QK5_1], min;
-    uint8_t L[QK5_1], Laux[QK5_1];
+    uint8_t L[QK5_1];
     for (int64_t ib = 0; ib < n_per_row / QK5_1; ib++) {
         const float *xb = x + QK5_1 * ib;
         weights_of(xb, qw + QK5_1 * ib, sigma2, w, QK5_1);
-        float d = make_qkx3_quants_w(QK5_1, 31, xb, w, L, &min, Laux, -0.9f, 0.05f, 36);
+        float d = s->qkx(QK5_1, 31, xb, w, L, &min, -0.9f, 0.05f, 36, false);
         y[ib].d = kite_f32_to_f16(d);
         y[ib].m = kite_f32_to_f16(-min);
         pack_q5(L, y[ib].qs, y[ib].qh);
@@ -273,18 +173,19 @@ static void pack_2bit(const uint8_t *L, uint8_t *qs) {
             qs[j / 4 + l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
 }
 
-void kite_quantize_row_q2_K_w_ref(const float *restrict x, block_q2_K *restrict y, int64_t n_per_row, const float *qw) {
+void kite__quantize_row_q2_K_w_with(const float *restrict x, block_q2_K *restrict y, int64_t n_per_row, const float *qw,
+                                  const kite__quant_search *s) {
     KITE_ASSERT(n_per_row % QK_K == 0);
-    uint8_t L[QK_K], Laux[16], Ls[QK_K / 16], Lm[QK_K / 16];
-    float mins[QK_K / 16], scales[QK_K / 16], sw[QK_K / 16], w[16];
+    uint8_t L[QK_K], Ls[QK_K / 16], Lm[QK_K / 16];
+    float mins[QK_K / 16], scales[QK_K / 16], sw[QK_K / 16], w[QK_K];
     for (int64_t i = 0; i < n_per_row / QK_K; i++, x += QK_K) {
         const float sigma2 = sum_sq(x, QK_K) / (float)QK_K;
         for (int j = 0; j < QK_K / 16; j++) {
-            weights_of(x + 16 * j, qw + QK_K * i + 16 * j, sigma2, w, 16);
+            weights_of(x + 16 * j, qw + QK_K * i + 16 * j, sigma2, w + 16 * j, 16);
             sw[j] = 0.0f;
-            for (int l = 0; l < 16; l++) sw[j] += w[l];
-            scales[j] = make_qkx3_quants_w(16, 3, x + 16 * j, w, L + 16 * j, &mins[j], Laux, -0.9f, 0.05f, 36);
+            for (int l = 0; l < 16; l++) sw[j] += w[16 * j + l];
         }
+        s->qkx_groups(QK_K / 16, 16, 3, x, w, L, scales, mins, -0.9f, 0.05f, 36, false);
         y[i].d = kite_f32_to_f16(kite__make_qp_quants(QK_K / 16, 15, scales, Ls, sw));
         y[i].dmin = kite_f32_to_f16(kite__make_qp_quants(QK_K / 16, 15, mins, Lm, sw));
         const float dm = kite_f16_to_f32(y[i].d), mm = kite_f16_to_f32(y[i].dmin);
@@ -293,31 +194,29 @@ void kite_quantize_row_q2_K_w_ref(const float *restrict x, block_q2_K *restrict 
             const float d = dm * (float)(y[i].scales[j] & 0xF);
             if (d == 0.0f) continue;
             const float m = mm * (float)(y[i].scales[j] >> 4);
-            for (int l = 0; l < 16; l++) {
-                int q = kite__nearest_int((x[16 * j + l] + m) / d);
-                L[16 * j + l] = (uint8_t)KITE_MAX(0, KITE_MIN(3, q));
-            }
+            s->round_min(x + 16 * j, 16, d, m, 3, L + 16 * j);
         }
         pack_2bit(L, y[i].qs);
     }
 }
 
-void kite_quantize_row_q3_K_w_ref(const float *restrict x, block_q3_K *restrict y, int64_t n_per_row, const float *qw) {
+void kite__quantize_row_q3_K_w_with(const float *restrict x, block_q3_K *restrict y, int64_t n_per_row, const float *qw,
+                                  const kite__quant_search *s) {
     KITE_ASSERT(n_per_row % QK_K == 0);
     int8_t L[QK_K], Ls[QK_K / 16];
-    float scales[QK_K / 16], w[16], sw[QK_K / 16];
+    float scales[QK_K / 16], w[QK_K], sw[QK_K / 16];
     for (int64_t i = 0; i < n_per_row / QK_K; i++, x += QK_K) {
         const float sigma2 = 2.0f * sum_sq(x, QK_K) / (float)QK_K;
         for (int j = 0; j < QK_K / 16; j++) {
-            weights_of(x + 16 * j, qw + QK_K * i + 16 * j, sigma2, w, 16);
+            weights_of(x + 16 * j, qw + QK_K * i + 16 * j, sigma2, w + 16 * j, 16);
             float sumw = 0.0f;
-            for (int l = 0; l < 16; l++) sumw += w[l];
+            for (int l = 0; l < 16; l++) sumw += w[16 * j + l];
             sw[j] = sumw;
-            scales[j] = make_qx_quants_w(16, 4, x + 16 * j, L + 16 * j, w);
         }
+        s->qx_groups(QK_K / 16, 16, 4, x, L, w, scales);
         memset(y[i].scales, 0, sizeof y[i].scales);
         // the 16 scales get a weighted 6-bit grid of their own; codes 0..63 stand for -32..31
-        const float d_block = make_qx_quants_w(QK_K / 16, 32, scales, Ls, sw);
+        const float d_block = s->qx(QK_K / 16, 32, scales, Ls, sw);
         for (int j = 0; j < QK_K / 16; j++) {
             int l = Ls[j];
             if (j < 8) y[i].scales[j] = (uint8_t)(l & 0xF);
@@ -330,10 +229,7 @@ void kite_quantize_row_q3_K_w_ref(const float *restrict x, block_q3_K *restrict 
             int sc = (lo | (((y[i].scales[8 + j % 4] >> (2 * (j / 4))) & 3) << 4)) - 32;
             const float d = kite_f16_to_f32(y[i].d) * (float)sc;
             if (d == 0.0f) continue;
-            for (int l = 0; l < 16; l++) {
-                int q = KITE_MAX(-4, KITE_MIN(3, kite__nearest_int(x[16 * j + l] / d)));
-                L[16 * j + l] = (int8_t)(q + 4);
-            }
+            s->round_sym(x + 16 * j, 16, d, -4, 3, L + 16 * j);
         }
         memset(y[i].hmask, 0, sizeof y[i].hmask);
         uint8_t low[QK_K];
@@ -348,17 +244,17 @@ void kite_quantize_row_q3_K_w_ref(const float *restrict x, block_q3_K *restrict 
 // Q4_K / Q5_K front half with weights: sub-block searches, then 6-bit scales and mins on
 // weighted grids of their own; codes re-rounded to 0..nmax against the stored values.
 static void k4_common_w(const float *x, const float *qw, kite_f16 *dh, kite_f16 *dminh, uint8_t s[12], uint8_t *L,
-                        int nmax) {
-    uint8_t Laux[32], Ls[QK_K / 32], Lm[QK_K / 32];
-    float w[32], sw[QK_K / 32], mins[QK_K / 32], scales[QK_K / 32];
+                        int nmax, const kite__quant_search *srch) {
+    uint8_t Ls[QK_K / 32], Lm[QK_K / 32];
+    float w[QK_K], sw[QK_K / 32], mins[QK_K / 32], scales[QK_K / 32];
     const float sigma2 = 2.0f * sum_sq(x, QK_K) / (float)QK_K;
     for (int j = 0; j < QK_K / 32; j++) {
-        weights_of(x + 32 * j, qw + 32 * j, sigma2, w, 32);
+        weights_of(x + 32 * j, qw + 32 * j, sigma2, w + 32 * j, 32);
         float sumw = 0.0f;
-        for (int l = 0; l < 32; l++) sumw += w[l];
+        for (int l = 0; l < 32; l++) sumw += w[32 * j + l];
         sw[j] = sumw;
-        scales[j] = make_qkx3_quants_w(32, nmax, x + 32 * j, w, L + 32 * j, &mins[j], Laux, -0.9f, 0.05f, 36);
     }
+    srch->qkx_groups(QK_K / 32, 32, nmax, x, w, L, scales, mins, -0.9f, 0.05f, 36, false);
     const float d_block = kite__make_qp_quants(QK_K / 32, 63, scales, Ls, sw);
     const float m_block = kite__make_qp_quants(QK_K / 32, 63, mins, Lm, sw);
     for (int j = 0; j < QK_K / 32; j++) {
@@ -386,28 +282,27 @@ static void k4_common_w(const float *x, const float *qw, kite_f16 *dh, kite_f16 
         const float d = kite_f16_to_f32(*dh) * (float)scs[j];
         if (d == 0.0f) continue;
         const float dm = kite_f16_to_f32(*dminh) * (float)mns[j];
-        for (int l = 0; l < 32; l++) {
-            int q = kite__nearest_int((x[32 * j + l] + dm) / d);
-            L[32 * j + l] = (uint8_t)KITE_MAX(0, KITE_MIN(nmax, q));
-        }
+        srch->round_min(x + 32 * j, 32, d, dm, nmax, L + 32 * j);
     }
 }
 
-void kite_quantize_row_q4_K_w_ref(const float *restrict x, block_q4_K *restrict y, int64_t n_per_row, const float *qw) {
+void kite__quantize_row_q4_K_w_with(const float *restrict x, block_q4_K *restrict y, int64_t n_per_row, const float *qw,
+                                  const kite__quant_search *s) {
     KITE_ASSERT(n_per_row % QK_K == 0);
     uint8_t L[QK_K];
     for (int64_t i = 0; i < n_per_row / QK_K; i++, x += QK_K) {
-        k4_common_w(x, qw + QK_K * i, &y[i].d, &y[i].dmin, y[i].scales, L, 15);
+        k4_common_w(x, qw + QK_K * i, &y[i].d, &y[i].dmin, y[i].scales, L, 15, s);
         for (int c = 0; c < 4; c++)
             for (int l = 0; l < 32; l++) y[i].qs[32 * c + l] = (uint8_t)(L[64 * c + l] | (L[64 * c + l + 32] << 4));
     }
 }
 
-void kite_quantize_row_q5_K_w_ref(const float *restrict x, block_q5_K *restrict y, int64_t n_per_row, const float *qw) {
+void kite__quantize_row_q5_K_w_with(const float *restrict x, block_q5_K *restrict y, int64_t n_per_row, const float *qw,
+                                  const kite__quant_search *s) {
     KITE_ASSERT(n_per_row % QK_K == 0);
     uint8_t L[QK_K];
     for (int64_t i = 0; i < n_per_row / QK_K; i++, x += QK_K) {
-        k4_common_w(x, qw + QK_K * i, &y[i].d, &y[i].dmin, y[i].scales, L, 31);
+        k4_common_w(x, qw + QK_K * i, &y[i].d, &y[i].dmin, y[i].scales, L, 31, s);
         memset(y[i].qh, 0, sizeof y[i].qh);
         for (int c = 0; c < 4; c++) {
             for (int l = 0; l < 32; l++) {
@@ -420,15 +315,16 @@ void kite_quantize_row_q5_K_w_ref(const float *restrict x, block_q5_K *restrict 
     }
 }
 
-void kite_quantize_row_q6_K_w_ref(const float *restrict x, block_q6_K *restrict y, int64_t n_per_row, const float *qw) {
+void kite__quantize_row_q6_K_w_with(const float *restrict x, block_q6_K *restrict y, int64_t n_per_row, const float *qw,
+                                  const kite__quant_search *s) {
     KITE_ASSERT(n_per_row % QK_K == 0);
     int8_t L[QK_K];
     float scales[QK_K / 16];
     for (int64_t i = 0; i < n_per_row / QK_K; i++, x += QK_K) {
         float max_scale = 0.0f, max_abs_scale = 0.0f;
+        // the column weights as they are (ggml does not scale them by sigma here)
+        s->qx_groups(QK_K / 16, 16, 32, x, L, qw + QK_K * i, scales);
         for (int ib = 0; ib < QK_K / 16; ib++) {
-            // the column weights as they are (ggml does not scale them by sigma here)
-            scales[ib] = make_qx_quants_w(16, 32, x + 16 * ib, L + 16 * ib, qw + QK_K * i + 16 * ib);
             float a = fabsf(scales[ib]);
             if (a > max_abs_scale) { max_abs_scale = a; max_scale = scales[ib]; }
         }
@@ -442,10 +338,7 @@ void kite_quantize_row_q6_K_w_ref(const float *restrict x, block_q6_K *restrict 
         for (int j = 0; j < QK_K / 16; j++) {
             const float d = kite_f16_to_f32(y[i].d) * (float)y[i].scales[j];
             if (d == 0.0f) continue;
-            for (int l = 0; l < 16; l++) {
-                int q = KITE_MAX(-32, KITE_MIN(31, kite__nearest_int(x[16 * j + l] / d)));
-                L[16 * j + l] = (int8_t)(q + 32);
-            }
+            s->round_sym(x + 16 * j, 16, d, -32, 31, L + 16 * j);
         }
         for (int h = 0; h < 2; h++) {
             const int8_t *e = L + 128 * h;
@@ -457,4 +350,42 @@ void kite_quantize_row_q6_K_w_ref(const float *restrict x, block_q6_K *restrict 
             }
         }
     }
+}
+
+// ---- the reference entry points: the rows above on the scalar searches -------------------------
+
+void kite_quantize_row_q4_0_w_ref(const float *restrict x, block_q4_0 *restrict y, int64_t n_per_row, const float *qw) {
+    kite__quantize_row_q4_0_w_with(x, y, n_per_row, qw, &kite__quant_search_ref);
+}
+
+void kite_quantize_row_q4_1_w_ref(const float *restrict x, block_q4_1 *restrict y, int64_t n_per_row, const float *qw) {
+    kite__quantize_row_q4_1_w_with(x, y, n_per_row, qw, &kite__quant_search_ref);
+}
+
+void kite_quantize_row_q5_0_w_ref(const float *restrict x, block_q5_0 *restrict y, int64_t n_per_row, const float *qw) {
+    kite__quantize_row_q5_0_w_with(x, y, n_per_row, qw, &kite__quant_search_ref);
+}
+
+void kite_quantize_row_q5_1_w_ref(const float *restrict x, block_q5_1 *restrict y, int64_t n_per_row, const float *qw) {
+    kite__quantize_row_q5_1_w_with(x, y, n_per_row, qw, &kite__quant_search_ref);
+}
+
+void kite_quantize_row_q2_K_w_ref(const float *restrict x, block_q2_K *restrict y, int64_t n_per_row, const float *qw) {
+    kite__quantize_row_q2_K_w_with(x, y, n_per_row, qw, &kite__quant_search_ref);
+}
+
+void kite_quantize_row_q3_K_w_ref(const float *restrict x, block_q3_K *restrict y, int64_t n_per_row, const float *qw) {
+    kite__quantize_row_q3_K_w_with(x, y, n_per_row, qw, &kite__quant_search_ref);
+}
+
+void kite_quantize_row_q4_K_w_ref(const float *restrict x, block_q4_K *restrict y, int64_t n_per_row, const float *qw) {
+    kite__quantize_row_q4_K_w_with(x, y, n_per_row, qw, &kite__quant_search_ref);
+}
+
+void kite_quantize_row_q5_K_w_ref(const float *restrict x, block_q5_K *restrict y, int64_t n_per_row, const float *qw) {
+    kite__quantize_row_q5_K_w_with(x, y, n_per_row, qw, &kite__quant_search_ref);
+}
+
+void kite_quantize_row_q6_K_w_ref(const float *restrict x, block_q6_K *restrict y, int64_t n_per_row, const float *qw) {
+    kite__quantize_row_q6_K_w_with(x, y, n_per_row, qw, &kite__quant_search_ref);
 }

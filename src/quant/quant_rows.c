@@ -1,9 +1,12 @@
-// quant_rows.c - the row API: validates sizes and dispatches each type to its _ref (de)quantizer.
+// quant_rows.c - the row API: validates sizes and dispatches each type to its quantizer (the
+// searching ones on the active search set of quant_search.h, the same bytes as _ref) or
+// dequantizer.
 #include "quant/kite_quant.h"
 
 #include <math.h>
 
 #include "base/internal.h"
+#include "quant/quant_search.h"
 
 // Runs type t's quantizer on n elements and returns true, or returns false when t cannot be
 // produced. With n = 0 nothing is touched, which is how kite_quant_can_quantize asks.
@@ -17,13 +20,13 @@ static bool quantize_any(kite_type t, const float *x, void *y, int64_t n) {
     case KITE_TYPE_Q5_0: kite_quantize_row_q5_0_ref(x, y, n); return true;
     case KITE_TYPE_Q5_1: kite_quantize_row_q5_1_ref(x, y, n); return true;
     case KITE_TYPE_Q8_0: kite_quantize_row_q8_0_ref(x, y, n); return true;
-    case KITE_TYPE_Q2_K: kite_quantize_row_q2_K_ref(x, y, n); return true;
-    case KITE_TYPE_Q3_K: kite_quantize_row_q3_K_ref(x, y, n); return true;
-    case KITE_TYPE_Q4_K: kite_quantize_row_q4_K_ref(x, y, n); return true;
-    case KITE_TYPE_Q5_K: kite_quantize_row_q5_K_ref(x, y, n); return true;
-    case KITE_TYPE_Q6_K: kite_quantize_row_q6_K_ref(x, y, n); return true;
-    case KITE_TYPE_IQ4_NL: kite_quantize_row_iq4_nl_ref(x, y, n); return true;
-    case KITE_TYPE_IQ4_XS: kite_quantize_row_iq4_xs_ref(x, y, n); return true;
+    case KITE_TYPE_Q2_K: if (n) kite__quantize_row_q2_K_with(x, y, n, kite__quant_search_active()); return true;
+    case KITE_TYPE_Q3_K: if (n) kite__quantize_row_q3_K_with(x, y, n, kite__quant_search_active()); return true;
+    case KITE_TYPE_Q4_K: if (n) kite__quantize_row_q4_K_with(x, y, n, kite__quant_search_active()); return true;
+    case KITE_TYPE_Q5_K: if (n) kite__quantize_row_q5_K_with(x, y, n, kite__quant_search_active()); return true;
+    case KITE_TYPE_Q6_K: if (n) kite__quantize_row_q6_K_with(x, y, n, kite__quant_search_active()); return true;
+    case KITE_TYPE_IQ4_NL: if (n) kite__quantize_row_iq4_nl_with(x, y, n, NULL, kite__quant_search_active()); return true;
+    case KITE_TYPE_IQ4_XS: if (n) kite__quantize_row_iq4_xs_with(x, y, n, NULL, kite__quant_search_active()); return true;
     case KITE_TYPE_TQ1_0: kite_quantize_row_tq1_0_ref(x, y, n); return true;
     case KITE_TYPE_TQ2_0: kite_quantize_row_tq2_0_ref(x, y, n); return true;
     case KITE_TYPE_MXFP4: kite_quantize_row_mxfp4_ref(x, y, n); return true;
@@ -36,7 +39,7 @@ static bool quantize_any(kite_type t, const float *x, void *y, int64_t n) {
 static bool dequantize_any(kite_type t, const void *x, float *y, int64_t n) {
     switch (t) {
     case KITE_TYPE_F32: if (n) memcpy(y, x, (size_t)n * sizeof(float)); return true;
-    case KITE_TYPE_F16: kite_dequantize_row_f16_ref(x, y, n); return true;
+    case KITE_TYPE_F16: if (n) kite__quant_search_active()->f16_to_f32(x, y, n); return true;
     case KITE_TYPE_BF16: kite_dequantize_row_bf16_ref(x, y, n); return true;
     case KITE_TYPE_Q4_0: kite_dequantize_row_q4_0_ref(x, y, n); return true;
     case KITE_TYPE_Q4_1: kite_dequantize_row_q4_1_ref(x, y, n); return true;
@@ -77,17 +80,17 @@ static bool quantize_weighted(kite_type t, const float *x, void *y, int64_t n_pe
     case KITE_TYPE_IQ2_S: if (x && !kite_quantize_row_iq2_s_w_ref(x, y, n_per_row, qw)) *failed = true; return true;
     case KITE_TYPE_IQ3_XXS: if (x && !kite_quantize_row_iq3_xxs_w_ref(x, y, n_per_row, qw)) *failed = true; return true;
     case KITE_TYPE_IQ3_S: if (x && !kite_quantize_row_iq3_s_w_ref(x, y, n_per_row, qw)) *failed = true; return true;
-    case KITE_TYPE_Q4_0: if (x) kite_quantize_row_q4_0_w_ref(x, y, n_per_row, qw); return true;
-    case KITE_TYPE_Q4_1: if (x) kite_quantize_row_q4_1_w_ref(x, y, n_per_row, qw); return true;
-    case KITE_TYPE_Q5_0: if (x) kite_quantize_row_q5_0_w_ref(x, y, n_per_row, qw); return true;
-    case KITE_TYPE_Q5_1: if (x) kite_quantize_row_q5_1_w_ref(x, y, n_per_row, qw); return true;
-    case KITE_TYPE_Q2_K: if (x) kite_quantize_row_q2_K_w_ref(x, y, n_per_row, qw); return true;
-    case KITE_TYPE_Q3_K: if (x) kite_quantize_row_q3_K_w_ref(x, y, n_per_row, qw); return true;
-    case KITE_TYPE_Q4_K: if (x) kite_quantize_row_q4_K_w_ref(x, y, n_per_row, qw); return true;
-    case KITE_TYPE_Q5_K: if (x) kite_quantize_row_q5_K_w_ref(x, y, n_per_row, qw); return true;
-    case KITE_TYPE_Q6_K: if (x) kite_quantize_row_q6_K_w_ref(x, y, n_per_row, qw); return true;
-    case KITE_TYPE_IQ4_NL: if (x) kite_quantize_row_iq4_nl_w_ref(x, y, n_per_row, qw); return true;
-    case KITE_TYPE_IQ4_XS: if (x) kite_quantize_row_iq4_xs_w_ref(x, y, n_per_row, qw); return true;
+    case KITE_TYPE_Q4_0: if (x) kite__quantize_row_q4_0_w_with(x, y, n_per_row, qw, kite__quant_search_active()); return true;
+    case KITE_TYPE_Q4_1: if (x) kite__quantize_row_q4_1_w_with(x, y, n_per_row, qw, kite__quant_search_active()); return true;
+    case KITE_TYPE_Q5_0: if (x) kite__quantize_row_q5_0_w_with(x, y, n_per_row, qw, kite__quant_search_active()); return true;
+    case KITE_TYPE_Q5_1: if (x) kite__quantize_row_q5_1_w_with(x, y, n_per_row, qw, kite__quant_search_active()); return true;
+    case KITE_TYPE_Q2_K: if (x) kite__quantize_row_q2_K_w_with(x, y, n_per_row, qw, kite__quant_search_active()); return true;
+    case KITE_TYPE_Q3_K: if (x) kite__quantize_row_q3_K_w_with(x, y, n_per_row, qw, kite__quant_search_active()); return true;
+    case KITE_TYPE_Q4_K: if (x) kite__quantize_row_q4_K_w_with(x, y, n_per_row, qw, kite__quant_search_active()); return true;
+    case KITE_TYPE_Q5_K: if (x) kite__quantize_row_q5_K_w_with(x, y, n_per_row, qw, kite__quant_search_active()); return true;
+    case KITE_TYPE_Q6_K: if (x) kite__quantize_row_q6_K_w_with(x, y, n_per_row, qw, kite__quant_search_active()); return true;
+    case KITE_TYPE_IQ4_NL: if (x) kite__quantize_row_iq4_nl_with(x, y, n_per_row, qw, kite__quant_search_active()); return true;
+    case KITE_TYPE_IQ4_XS: if (x) kite__quantize_row_iq4_xs_with(x, y, n_per_row, qw, kite__quant_search_active()); return true;
     default: return false;
     }
 }
@@ -106,6 +109,18 @@ bool kite_quant_needs_imatrix(kite_type t) { return needs_weights(t); }
 
 bool kite_quant_can_dequantize(kite_type t) { return dequantize_any(t, NULL, NULL, 0); }
 
+// True when no value is NaN or infinite (exponent all ones), branch-free so it vectorizes: the
+// check runs over every value quantized.
+static bool all_finite(const float *x, int64_t n) {
+    uint32_t bad = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t b;
+        memcpy(&b, x + i, sizeof b);
+        bad |= (uint32_t)((b & 0x7f800000u) == 0x7f800000u);
+    }
+    return !bad;
+}
+
 kite_status kite_quantize_rows(kite_type t, const float *src, void *dst, int64_t nrows, int64_t n_per_row) {
     return kite_quantize_rows_imatrix(t, src, dst, nrows, n_per_row, NULL);
 }
@@ -123,7 +138,7 @@ kite_status kite_quantize_rows_imatrix(kite_type t, const float *src, void *dst,
         return kite__fail(KITE_ERR_INVALID, "quantize %s: %lld rows of %lld elements overflow", tr->name,
                           (long long)nrows, (long long)n_per_row);
     const int64_t n = nrows * n_per_row;
-    if (tr->quantized) {
+    if (tr->quantized && !all_finite(src, n)) {
         // NaN/inf would make ggml's scales NaN and its casts undefined: refuse them with a
         // message that locates the value, rather than write a silently broken tensor.
         for (int64_t i = 0; i < n; i++) {

@@ -123,21 +123,29 @@ typedef struct job {
     char msg[256];
 } job;
 
+// Rows go through f32 in chunks of about this many values, so the floats a chunk dequantizes
+// are still in the core's cache when they are checked and quantized (256 KB).
+#define CHUNK_F32_ELEMS (64u << 10)
+
 static void run_job(job *j) {
-    int64_t n = j->nrows * j->n_per_row;
-    j->status = kite_dequantize_row(j->src_type, j->src, j->f32, n);
-    // one call per run of rows that share an expert's weights
-    for (int64_t r = 0; j->status == KITE_OK && r < j->nrows;) {
-        int64_t nr = j->nrows - r;
-        const float *w = NULL;
-        if (j->imatrix) {
-            int64_t e = (j->row0 + r) / j->rows_per_expert;
-            nr = KITE_MIN(nr, (e + 1) * j->rows_per_expert - (j->row0 + r));
-            w = j->imatrix + e * j->n_per_row;
+    const int64_t chunk_rows = KITE_MAX(1, (int64_t)CHUNK_F32_ELEMS / j->n_per_row);
+    for (int64_t c = 0; j->status == KITE_OK && c < j->nrows; c += chunk_rows) {
+        const int64_t cend = KITE_MIN(j->nrows, c + chunk_rows);
+        j->status = kite_dequantize_row(j->src_type, j->src + (uint64_t)c * j->src_row_bytes, j->f32 + c * j->n_per_row,
+                                        (cend - c) * j->n_per_row);
+        // one call per run of rows that share an expert's weights
+        for (int64_t r = c; j->status == KITE_OK && r < cend;) {
+            int64_t nr = cend - r;
+            const float *w = NULL;
+            if (j->imatrix) {
+                int64_t e = (j->row0 + r) / j->rows_per_expert;
+                nr = KITE_MIN(nr, (e + 1) * j->rows_per_expert - (j->row0 + r));
+                w = j->imatrix + e * j->n_per_row;
+            }
+            j->status = kite_quantize_rows_imatrix(j->dst_type, j->f32 + r * j->n_per_row,
+                                                   j->dst + (uint64_t)r * j->dst_row_bytes, nr, j->n_per_row, w);
+            r += nr;
         }
-        j->status = kite_quantize_rows_imatrix(j->dst_type, j->f32 + r * j->n_per_row, j->dst + (uint64_t)r * j->dst_row_bytes,
-                                               nr, j->n_per_row, w);
-        r += nr;
     }
     if (j->status != KITE_OK) snprintf(j->msg, sizeof j->msg, "%s", kite_last_error());
 }
