@@ -1,7 +1,9 @@
 // kernels_neon.c - aarch64 NEON tiles with the dot-product extension (SDOT: 4 int8 products
-// per int32 lane). Levels are decoded to signed int8 so every type uses the same signed dot;
-// 32-element blocks run 4 rows x 2 tokens per pass, k-quants stream one row for 2 tokens. Float
-// results follow the canonical order of kernels_internal.h (the _ref's bits).
+// per int32 lane). Levels are decoded to signed int8 so every type uses the same signed dot.
+// The row tiles here (GEMV and 1-3 tokens): 32-element blocks run 4 rows x 2 tokens per pass,
+// k-quants stream one row for 2 tokens. 4 or more tokens (prefill) go to the lanes = tokens
+// tiles of kernels_neon_tokens.inc. Float results follow the canonical order of
+// kernels_internal.h (the _ref's bits).
 #include "kernels/kernels_internal.h"
 #include "kernels/kernel_kinds.h"
 
@@ -362,20 +364,22 @@ AI void micro_f(int kind, int n, const uint8_t *w, size_t ws, const uint8_t *a, 
         for (int t = 0; t < NT; t++) y[t * ys + r] = s[r][t];
 }
 
-// ---- tile drivers ----------------------------------------------------------------------------
+// ---- tile drivers: 4 or more tokens through the lanes = tokens tiles, the rest row tiles ------
 
-KITE_TILE(tile_q4_0, micro32, K_Q4_0, n / 32)
-KITE_TILE(tile_q4_1, micro32, K_Q4_1, n / 32)
-KITE_TILE(tile_q5_0, micro32, K_Q5_0, n / 32)
-KITE_TILE(tile_q5_1, micro32, K_Q5_1, n / 32)
-KITE_TILE(tile_q8_0, micro32, K_Q8_0, n / 32)
-KITE_TILE(tile_iq4_nl, micro32, K_IQ4_NL, n / 32)
-KITE_TILE(tile_q4_K, micro_k, K_Q4_K, n / QK_K)
-KITE_TILE(tile_q5_K, micro_k, K_Q5_K, n / QK_K)
-KITE_TILE(tile_q6_K, micro_k, K_Q6_K, n / QK_K)
-KITE_TILE(tile_q2_K, micro_k, K_Q2_K, n / QK_K)
-KITE_TILE(tile_q3_K, micro_k, K_Q3_K, n / QK_K)
-KITE_TILE(tile_iq4_xs, micro_k, K_IQ4_XS, n / QK_K)
+#include "kernels/kernels_neon_tokens.inc"
+
+NEON_TILE32(tile_q4_0, K_Q4_0)
+NEON_TILE32(tile_q4_1, K_Q4_1)
+NEON_TILE32(tile_q5_0, K_Q5_0)
+NEON_TILE32(tile_q5_1, K_Q5_1)
+NEON_TILE32(tile_q8_0, K_Q8_0)
+NEON_TILE32(tile_iq4_nl, K_IQ4_NL)
+NEON_TILEK(tile_q4_K, K_Q4_K)
+NEON_TILEK(tile_q5_K, K_Q5_K)
+NEON_TILEK(tile_q6_K, K_Q6_K)
+NEON_TILEK(tile_q2_K, K_Q2_K)
+NEON_TILEK(tile_q3_K, K_Q3_K)
+NEON_TILEK(tile_iq4_xs, K_IQ4_XS)
 KITE_TILE(tile_f32, micro_f, K_F32, n)
 KITE_TILE(tile_f16, micro_f, K_F16, n)
 KITE_TILE(tile_bf16, micro_f, K_BF16, n)
