@@ -218,41 +218,11 @@ void kite_quantize_row_q5_K_ref(const float *restrict x, block_q5_K *restrict y,
 
 void kite__quantize_row_q6_K_with(const float *restrict x, block_q6_K *restrict y, int64_t n, const kite__quant_search *s) {
     KITE_ASSERT(n % QK_K == 0);
-    int8_t L[QK_K];
-    float scales[QK_K / 16], w[QK_K];
-
+    float w[QK_K];
+    // no importance matrix: weights x^2, then the weighted quantizer's block (one Q6_K block code)
     for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
-        float max_scale = 0.0f, max_abs_scale = 0.0f;
-        for (int l = 0; l < QK_K; l++) w[l] = x[l] * x[l]; // no importance matrix: weights x^2
-        s->qx_groups(QK_K / 16, 16, 32, x, L, w, scales);
-        for (int ib = 0; ib < QK_K / 16; ib++) {
-            float a = fabsf(scales[ib]);
-            if (a > max_abs_scale) { max_abs_scale = a; max_scale = scales[ib]; }
-        }
-        if (max_abs_scale < GROUP_MAX_EPS) {
-            memset(&y[i], 0, sizeof y[i]);
-            continue;
-        }
-        // -128/max: the largest scale becomes -128, the int8 end with one more level
-        const float iscale = -128.0f / max_scale;
-        y[i].d = kite_f32_to_f16(1.0f / iscale);
-        for (int ib = 0; ib < QK_K / 16; ib++) y[i].scales[ib] = (int8_t)KITE_MIN(127, kite__nearest_int(iscale * scales[ib]));
-        for (int j = 0; j < QK_K / 16; j++) {
-            const float d = kite_f16_to_f32(y[i].d) * (float)y[i].scales[j];
-            if (d == 0.0f) continue;
-            s->round_sym(x + 16 * j, 16, d, -32, 31, L + 16 * j);
-        }
-        // half h: ql[l] = e(l) | e(l+64) << 4, ql[l+32] = e(l+32) | e(l+96) << 4 (low nibbles);
-        // qh[l] = top 2 bits of e(l), e(l+32), e(l+64), e(l+96) at bits 0, 2, 4, 6
-        for (int h = 0; h < 2; h++) {
-            const int8_t *e = L + 128 * h;
-            uint8_t *ql = y[i].ql + 64 * h, *qh = y[i].qh + 32 * h;
-            for (int l = 0; l < 32; l++) {
-                ql[l] = (uint8_t)((e[l] & 0xF) | ((e[l + 64] & 0xF) << 4));
-                ql[l + 32] = (uint8_t)((e[l + 32] & 0xF) | ((e[l + 96] & 0xF) << 4));
-                qh[l] = (uint8_t)((e[l] >> 4) | ((e[l + 32] >> 4) << 2) | ((e[l + 64] >> 4) << 4) | ((e[l + 96] >> 4) << 6));
-            }
-        }
+        for (int l = 0; l < QK_K; l++) w[l] = x[l] * x[l];
+        kite__quantize_row_q6_K_w_with(x, y + i, QK_K, w, s);
     }
 }
 

@@ -332,6 +332,7 @@ void kite__quantize_row_q6_K_w_with(const float *restrict x, block_q6_K *restric
             memset(&y[i], 0, sizeof y[i]);
             continue;
         }
+        // -128/max: the largest scale becomes -128, the int8 end with one more level
         const float iscale = -128.0f / max_scale;
         y[i].d = kite_f32_to_f16(1.0f / iscale);
         for (int ib = 0; ib < QK_K / 16; ib++) y[i].scales[ib] = (int8_t)KITE_MIN(127, kite__nearest_int(iscale * scales[ib]));
@@ -340,6 +341,8 @@ void kite__quantize_row_q6_K_w_with(const float *restrict x, block_q6_K *restric
             if (d == 0.0f) continue;
             s->round_sym(x + 16 * j, 16, d, -32, 31, L + 16 * j);
         }
+        // half h: ql[l] = e(l) | e(l+64) << 4, ql[l+32] = e(l+32) | e(l+96) << 4 (low nibbles);
+        // qh[l] = top 2 bits of e(l), e(l+32), e(l+64), e(l+96) at bits 0, 2, 4, 6
         for (int h = 0; h < 2; h++) {
             const int8_t *e = L + 128 * h;
             uint8_t *ql = y[i].ql + 64 * h, *qh = y[i].qh + 32 * h;
