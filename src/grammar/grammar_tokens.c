@@ -7,7 +7,9 @@
 #include <math.h>
 #include <stdio.h>
 
-enum { TOK_EOG = 1, TOK_EMPTY = 2 };
+// TOK_EMPTY: no output text (a control token): only a token element can take it. TOK_NUL: text
+// that starts with a NUL byte, never allowed (as llama.cpp).
+enum { TOK_EOG = 1, TOK_EMPTY = 2, TOK_NUL = 4 };
 
 struct kite_grammar_vocab {
     int32_t n;
@@ -68,7 +70,8 @@ kite_status kite_grammar_vocab_new(int32_t n_tokens, int32_t (*piece)(void *user
             else v->bytes = b;
         }
         if (is_eog(user, id)) v->flags[id] |= TOK_EOG;
-        if (k == 0 || v->bytes[v->boff[id]] == 0) v->flags[id] |= TOK_EMPTY; // as llama.cpp: never allowed
+        if (k == 0) v->flags[id] |= TOK_EMPTY;
+        else if (v->bytes[v->boff[id]] == 0) v->flags[id] |= TOK_NUL;
     }
     if (s == KITE_OK) {
         v->boff[n_tokens] = len;
@@ -243,7 +246,7 @@ kite_status kite_grammar_state_mask(kite_grammar_state *st, const kite_grammar_v
             if (!allow_eog) logits[id] = -INFINITY;
             continue;
         }
-        if (id >= v->n || ((v->flags[id] & TOK_EMPTY) && (!st->g->has_tokens || redecode))) {
+        if (id >= v->n || (v->flags[id] & TOK_NUL) || ((v->flags[id] & TOK_EMPTY) && (!st->g->has_tokens || redecode))) {
             logits[id] = -INFINITY; // an empty token: only a token element could take it
             continue;
         }
@@ -284,7 +287,8 @@ bool kite_grammar_state_allows(kite_grammar_state *st, const kite_grammar_vocab 
             if (st->stacks.size[i] == 0) return true;
         return false;
     }
-    if ((v->flags[id] & TOK_EMPTY) && (!st->g->has_tokens || st->partial.n_remain != 0)) return false;
+    if ((v->flags[id] & TOK_NUL) || ((v->flags[id] & TOK_EMPTY) && (!st->g->has_tokens || st->partial.n_remain != 0)))
+        return false;
     cand c, rej;
     uint32_t *cps = NULL;
     if (v->flags[id] & TOK_EMPTY) {
@@ -385,16 +389,17 @@ static kite_status accept_token_elements(kite_grammar_state *st, const kite_gram
 kite_status kite_grammar_state_accept_token(kite_grammar_state *st, const kite_grammar_vocab *v, int32_t id) {
     if (!st || !v) return kite__fail(KITE_ERR_INVALID, "grammar: NULL argument");
     if (id < 0 || id >= v->n) return kite__fail(KITE_ERR_INVALID, "grammar: token %d is outside the vocabulary", id);
-    if (st->waiting && (v->flags[id] & (TOK_EOG | TOK_EMPTY))) return KITE_OK; // no text to watch
+    if (st->waiting && (v->flags[id] & (TOK_EOG | TOK_EMPTY | TOK_NUL))) return KITE_OK; // no text to watch
     if (v->flags[id] & TOK_EOG) {
         if (kite_grammar_state_can_end(st)) return KITE_OK;
         return kite__fail(KITE_ERR_INVALID, "grammar: end of generation before the grammar is complete");
     }
     if (st->g->has_tokens && !st->waiting) {
+        if (v->flags[id] & TOK_NUL) return kite__fail(KITE_ERR_INVALID, "grammar: token %d starts with a NUL byte", id);
         if (st->dead) return kite__fail(KITE_ERR_INVALID, "grammar: the text so far cannot be completed");
         return accept_token_elements(st, v, id);
     }
-    if (v->flags[id] & TOK_EMPTY)
+    if (v->flags[id] & (TOK_EMPTY | TOK_NUL))
         return kite__fail(KITE_ERR_INVALID, "grammar: token %d has no text the grammar could take", id);
     if (!kite_grammar_state_accept(st, (const char *)v->bytes + v->boff[id], v->boff[id + 1] - v->boff[id])) {
         char why[200];
