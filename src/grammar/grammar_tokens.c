@@ -390,8 +390,9 @@ kite_status kite_grammar_state_accept_token(kite_grammar_state *st, const kite_g
     if (!st || !v) return kite__fail(KITE_ERR_INVALID, "grammar: NULL argument");
     if (id < 0 || id >= v->n) return kite__fail(KITE_ERR_INVALID, "grammar: token %d is outside the vocabulary", id);
     if (st->waiting && (v->flags[id] & (TOK_EOG | TOK_EMPTY | TOK_NUL))) return KITE_OK; // no text to watch
-    if (v->flags[id] & TOK_EOG) {
-        if (kite_grammar_state_can_end(st)) return KITE_OK;
+    if (v->flags[id] & TOK_EOG) { // taken when some parse is complete (what the mask allows, as llama.cpp)
+        for (size_t i = 0; !st->dead && i < st->stacks.count; i++)
+            if (st->stacks.size[i] == 0) return KITE_OK;
         return kite__fail(KITE_ERR_INVALID, "grammar: end of generation before the grammar is complete");
     }
     if (st->g->has_tokens && !st->waiting) {
