@@ -5,8 +5,11 @@
 // One deliberate difference is left out of the comparison: llama.cpp matches a control token
 // (<|im_start|>, <unk>) by the text it has when special tokens are rendered, which generated
 // text never shows; Kite matches tokens by the text they add to the output, in which those are
-// empty, so it never allows one (as llama.cpp never allows an empty token). Tokens whose
-// output text is empty are counted apart.
+// empty, so it never allows one by text (as llama.cpp never allows an empty token); a token
+// element (<|im_start|>, !<[5]>) takes it by id in both. Tokens whose output text is empty are
+// counted apart. Token elements: grammars with <[id]>, <...> literals and their negations are
+// walked the same way, and bad token syntax must be refused by both (llama_sampler_init_grammar
+// returns NULL) with Kite's message naming the problem and its column.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
