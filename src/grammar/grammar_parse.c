@@ -243,8 +243,11 @@ static const char *parse_token(parser *p, const char *s, uint32_t *id) {
         if (d[1] != '>') return fail_at(p, d + 1, "expecting '>' after ']'");
         if (v > INT32_MAX || (p->tk && v >= (uint64_t)p->tk->n_tokens)) {
             char m[120];
-            if (p->tk) snprintf(m, sizeof m, "token id %llu is outside the vocabulary of %d tokens", (unsigned long long)v, p->tk->n_tokens);
-            else snprintf(m, sizeof m, "token id %llu is too large", (unsigned long long)v);
+            if (p->tk)
+                snprintf(m, sizeof m, "token id %llu is outside the vocabulary of %d tokens", (unsigned long long)v,
+                         p->tk->n_tokens);
+            else
+                snprintf(m, sizeof m, "token id %llu is too large", (unsigned long long)v);
             return fail_at(p, s, m);
         }
         *id = (uint32_t)v;
@@ -259,8 +262,11 @@ static const char *parse_token(parser *p, const char *s, uint32_t *id) {
     int32_t n = p->tk->tokenize(p->tk->user, s, (size_t)(e - s), ids, 2);
     if (n != 1 || ids[0] < 0 || ids[0] >= p->tk->n_tokens) {
         char m[200];
-        if (n < 0) snprintf(m, sizeof m, "cannot tokenize the token '%.*s'", (int)KITE_MIN(e - s, 80), s);
-        else snprintf(m, sizeof m, "invalid token '%.*s': it is %d tokens in this vocabulary, not one", (int)KITE_MIN(e - s, 80), s, n);
+        int shown = (int)KITE_MIN(e - s, 80);
+        if (n < 0)
+            snprintf(m, sizeof m, "cannot tokenize the token '%.*s'", shown, s);
+        else
+            snprintf(m, sizeof m, "invalid token '%.*s': it is %d tokens in this vocabulary, not one", shown, s, n);
         return fail_at(p, s, m);
     }
     *id = (uint32_t)ids[0];

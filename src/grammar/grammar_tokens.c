@@ -246,7 +246,8 @@ kite_status kite_grammar_state_mask(kite_grammar_state *st, const kite_grammar_v
             if (!allow_eog) logits[id] = -INFINITY;
             continue;
         }
-        if (id >= v->n || (v->flags[id] & TOK_NUL) || ((v->flags[id] & TOK_EMPTY) && (!st->g->has_tokens || redecode))) {
+        if (id >= v->n || (v->flags[id] & TOK_NUL) ||
+            ((v->flags[id] & TOK_EMPTY) && (!st->g->has_tokens || redecode))) {
             logits[id] = -INFINITY; // an empty token: only a token element could take it
             continue;
         }
@@ -371,7 +372,8 @@ static kite_status accept_token_elements(kite_grammar_state *st, const kite_gram
         }
         if (!any) out.count = 0;
     }
-    if (s == KITE_OK && out.count == 0) s = kite__fail(KITE_ERR_INVALID, "grammar: token %d does not fit the grammar", id);
+    if (s == KITE_OK && out.count == 0)
+        s = kite__fail(KITE_ERR_INVALID, "grammar: token %d does not fit the grammar", id);
     if (s == KITE_OK) {
         kite__stacks t = st->stacks;
         st->stacks = out;
