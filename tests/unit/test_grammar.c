@@ -301,7 +301,43 @@ static bool matches_tokens(const kite_grammar *g, const kite_grammar_vocab *v, c
     return ok;
 }
 
-#define T(n) "\xff" #n
+// The test's tokenizer: "<[N]>" is token N (as int_piece writes it), any other text a token per byte.
+static int32_t int_tokenize(void *user, const char *text, size_t len, int32_t *ids, int32_t cap) {
+    (void)user;
+    int id = -1, end = 0;
+    if (sscanf(text, "<[%d]>%n", &id, &end) == 1 && (size_t)end == len && id >= 0 && id < 100) {
+        if (cap > 0) ids[0] = id;
+        return 1;
+    }
+    for (size_t i = 0; i < len && (int32_t)i < cap; i++) ids[i] = 100 + (uint8_t)text[i];
+    return (int32_t)len;
+}
+
+static void test_token_literals(void) {
+    kite_grammar_tokenizer tk = {356, int_tokenize, NULL};
+    kite_grammar *g = NULL;
+    // a literal is the one token its text (brackets included) tokenizes to
+    CHECK(kite_grammar_parse_tokens("root ::= <[10]> \"x\" !<[11]>", NULL, &tk, &g) == KITE_OK, "%s", kite_last_error());
+    CHECK(g && g->elems[0].type == KITE__G_TOKEN && g->elems[0].value == 10 && g->elems[2].type == KITE__G_TOKEN_NOT &&
+              g->elems[2].value == 11,
+          "literal elements");
+    kite_grammar_free(g);
+    g = NULL;
+    static const struct {
+        const char *gbnf, *want;
+    } bad[] = {
+        {"root ::= \"a\" |\n  <ab>", "line 2, column 3: invalid token '<ab>': it is 4 tokens in this vocabulary, not one"},
+        {"root ::= <[356]>", "line 1, column 10: token id 356 is outside the vocabulary of 356 tokens"},
+        {"root ::= !<>", "line 1, column 11: invalid token '<>'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        kite_status s = kite_grammar_parse_tokens(bad[i].gbnf, NULL, &tk, &g);
+        CHECK(s == KITE_ERR_INVALID && !g && strstr(kite_last_error(), bad[i].want), "%s: \"%s\" lacks \"%s\"", bad[i].gbnf,
+              kite_last_error(), bad[i].want);
+        kite_grammar_free(g);
+        g = NULL;
+    }
+}
 
 static void test_token_elements(void) {
     kite_grammar_vocab *v = NULL;
@@ -532,6 +568,7 @@ int main(void) {
     test_mask();
     test_lazy();
     test_token_elements();
+    test_token_literals();
     test_integration_cases();
     test_schema_cases();
     test_schema_errors();
