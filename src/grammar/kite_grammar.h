@@ -92,8 +92,9 @@ kite_status kite_grammar_vocab_new(int32_t n_tokens, int32_t (*piece)(void *user
 void kite_grammar_vocab_free(kite_grammar_vocab *v);
 
 // Sets logits[id] to -infinity for every token of the n_vocab whose text the grammar cannot
-// accept next (end-of-generation tokens unless the grammar can end; empty tokens always), as
-// llama.cpp's grammar sampler does. Returns KITE_ERR_NOMEM / KITE_ERR_INVALID (too many
+// accept next (end-of-generation tokens unless the grammar can end; tokens without text unless
+// a token element takes them by id), as llama.cpp's grammar sampler does. A token element takes
+// only a whole token: one whose text would run from chars into it is refused. Returns KITE_ERR_NOMEM / KITE_ERR_INVALID (too many
 // parse stacks) on failure, leaving logits partly masked.
 kite_status kite_grammar_state_mask(kite_grammar_state *st, const kite_grammar_vocab *v, float *logits,
                                     int32_t n_vocab);
@@ -102,8 +103,9 @@ kite_status kite_grammar_state_mask(kite_grammar_state *st, const kite_grammar_v
 // for this one token: the cheap check of llama.cpp's rejection sampling. false on failure too.
 bool kite_grammar_state_allows(kite_grammar_state *st, const kite_grammar_vocab *v, int32_t id);
 
-// Advances the state over token id's text. KITE_ERR_INVALID when the grammar cannot accept it
-// (an end-of-generation token is accepted only when the grammar can end; it changes nothing).
+// Advances the state over token id: parses with a token element on top take it by its id, the
+// others take its text. KITE_ERR_INVALID when the grammar cannot accept it (an
+// end-of-generation token is accepted only when some parse is complete; it changes nothing).
 kite_status kite_grammar_state_accept_token(kite_grammar_state *st, const kite_grammar_vocab *v, int32_t id);
 
 // ---- JSON schema --------------------------------------------------------------------------
