@@ -375,6 +375,13 @@ void reply_printer_end(reply_printer *p) {
 // A grammar or schema file may not be larger than this.
 #define MAX_GRAMMAR_BYTES (16u << 20)
 
+// A tokenizer that takes any <...> token literal as one token (for a check of the syntax alone).
+static int32_t syntax_only_token(void *user, const char *text, size_t len, int32_t *ids, int32_t cap) {
+    (void)user, (void)text, (void)len;
+    if (cap > 0) ids[0] = 0;
+    return 1;
+}
+
 bool model_cli_grammar(const model_opts *o, char **out) {
     *out = NULL;
     int n = !!o->grammar + !!o->grammar_file + !!o->json_schema + !!o->json_schema_file;
@@ -405,8 +412,11 @@ bool model_cli_grammar(const model_opts *o, char **out) {
             return false;
         }
     }
+    // The syntax is checked now, before the model loads; a token literal (<think>) is resolved
+    // with the model's vocabulary when generation starts, which names the one that is not a token.
+    kite_grammar_tokenizer any_token = {INT32_MAX, syntax_only_token, NULL};
     kite_grammar *g = NULL;
-    if (kite_grammar_parse(gbnf, NULL, &g) != KITE_OK) {
+    if (kite_grammar_parse_tokens(gbnf, NULL, &any_token, &g) != KITE_OK) {
         fprintf(stderr, "kite: %s: %s\n", flag, kite_last_error());
         free(gbnf);
         return false;

@@ -187,7 +187,7 @@ static bool schema_grammar(const json_value *schema, const char *what, gen_reque
 // Constrained output as llama-server takes it: 'grammar' (GBNF), 'json_schema' (a schema), or
 // OpenAI's 'response_format' {"type": "text" | "json_object" | "json_schema", ...}. The grammar
 // is parsed here so a bad one is a 400 naming its line and column.
-static bool parse_grammar(const json_value *b, gen_request *r, char *err, size_t es) {
+static bool parse_grammar(serve_state *s, const json_value *b, gen_request *r, char *err, size_t es) {
     const json_value *g = json_get(b, "grammar"), *js = json_get(b, "json_schema"), *rf = json_get(b, "response_format");
     if (chat_request_is_unset(g)) g = NULL;
     if (js && js->type == JSON_NULL) js = NULL;
@@ -239,7 +239,8 @@ static bool parse_grammar(const json_value *b, gen_request *r, char *err, size_t
         return true;
     }
     kite_grammar *parsed = NULL;
-    if (kite_grammar_parse(r->grammar, NULL, &parsed) != KITE_OK) {
+    // with the model's vocabulary: token literals (<think>, <|im_end|>) resolve to its tokens
+    if (kite_model_grammar_parse(s->ms->model, r->grammar, NULL, &parsed) != KITE_OK) {
         snprintf(err, es, "'%s': %s", g ? "grammar" : js ? "json_schema" : "response_format", kite_last_error());
         return false;
     }
@@ -328,7 +329,7 @@ static bool parse_sampling(serve_state *s, const json_value *b, gen_request *r, 
     else if (!s->seed_given) r->sampling.seed = model_cli_random_seed();
 
     if (!parse_logprobs(b, r, err, es)) return false;
-    if (!parse_grammar(b, r, err, es)) return false;
+    if (!parse_grammar(s, b, r, err, es)) return false;
     if (r->fmt == SERVE_OAI_CHAT && !parse_tools(s, b, r, err, es)) return false;
 
     const json_value *st = json_get(b, "stream");

@@ -19,6 +19,8 @@ enum {
     KITE__G_CHAR_RNG_UPPER = 5, // value: upper bound of the range the previous CHAR / CHAR_ALT starts
     KITE__G_CHAR_ALT = 6, // value: another code point of the class
     KITE__G_CHAR_ANY = 7, // `.`: any code point
+    KITE__G_TOKEN = 8,    // value: token id (<[id]> or a <...> literal): that one token
+    KITE__G_TOKEN_NOT = 9, // value: token id (!<...>): any one token but that one
 };
 
 typedef struct kite__gelem {
@@ -33,6 +35,7 @@ struct kite_grammar {
     char **names;         // (n_rules) rule names ("root", "root_1" for generated ones)
     uint32_t n_rules;
     uint32_t root;
+    bool has_tokens; // some rule has a TOKEN / TOKEN_NOT element
 };
 
 // A set of parse stacks. Stack i is data[start[i] .. start[i] + size[i]) (element indices into

@@ -150,7 +150,8 @@ kite_status kite__grammar_advance(const kite_grammar *g, const uint32_t *stack, 
                 if (g->elems[sub].type == KITE__G_ALT) sub++;
                 else break;
             }
-        } else if (e->type == KITE__G_CHAR || e->type == KITE__G_CHAR_NOT || e->type == KITE__G_CHAR_ANY) {
+        } else if (e->type == KITE__G_CHAR || e->type == KITE__G_CHAR_NOT || e->type == KITE__G_CHAR_ANY ||
+                   kite__grammar_is_token(e)) {
             if (!kite__stacks_find(out, cur, m)) st = kite__stacks_push(out, cur, m);
         } else {
             KITE_ASSERT(!"grammar stack left on a non-terminal element");
@@ -199,16 +200,16 @@ void kite_grammar_state_free(kite_grammar_state *st) {
     free(st);
 }
 
-kite_status kite__grammar_accept_cp(kite_grammar_state *st, uint32_t c) {
-    const kite_grammar *g = st->g;
-    kite__stacks_clear(&st->next);
+kite_status kite__grammar_accept_cp_set(const kite_grammar *g, const kite__stacks *in, uint32_t c, kite__stacks *out,
+                                       kite__stacks *todo, kite__stacks *seen) {
     uint32_t *tmp = NULL;
     size_t tmp_cap = 0;
     kite_status s = KITE_OK;
-    for (size_t i = 0; i < st->stacks.count && s == KITE_OK; i++) {
-        uint32_t n = st->stacks.size[i];
+    for (size_t i = 0; i < in->count && s == KITE_OK; i++) {
+        uint32_t n = in->size[i];
         if (n == 0) continue;
-        const uint32_t *stk = st->stacks.data + st->stacks.start[i];
+        const uint32_t *stk = in->data + in->start[i];
+        if (kite__grammar_is_token(&g->elems[stk[n - 1]])) continue; // a char never matches a token position
         bool ok;
         uint32_t after = kite__grammar_match_char(g, stk[n - 1], c, &ok);
         if (!ok) continue;
@@ -224,9 +225,15 @@ kite_status kite__grammar_accept_cp(kite_grammar_state *st, uint32_t c) {
         memcpy(tmp, stk, (n - 1) * sizeof *tmp);
         uint32_t k = n - 1;
         if (!is_end_of_seq(&g->elems[after])) tmp[k++] = after;
-        s = kite__grammar_advance(g, tmp, k, &st->next, &st->todo, &st->seen);
+        s = kite__grammar_advance(g, tmp, k, out, todo, seen);
     }
     free(tmp);
+    return s;
+}
+
+kite_status kite__grammar_accept_cp(kite_grammar_state *st, uint32_t c) {
+    kite__stacks_clear(&st->next);
+    kite_status s = kite__grammar_accept_cp_set(st->g, &st->stacks, c, &st->next, &st->todo, &st->seen);
     kite__stacks t = st->stacks;
     st->stacks = st->next;
     st->next = t;
@@ -303,7 +310,8 @@ bool kite_grammar_state_accept(kite_grammar_state *st, const char *text, size_t 
         bool any = false;
         for (size_t i = 0; i < st->stacks.count && !any; i++) {
             uint32_t m = st->stacks.size[i];
-            if (m) any = kite__grammar_match_partial(st->g, st->stacks.data[st->stacks.start[i] + m - 1], pu);
+            uint32_t top = m ? st->stacks.data[st->stacks.start[i] + m - 1] : 0;
+            if (m && !kite__grammar_is_token(&st->g->elems[top])) any = kite__grammar_match_partial(st->g, top, pu);
         }
         if (!any) {
             kite__fail(KITE_ERR_INVALID, "grammar: the text does not match");

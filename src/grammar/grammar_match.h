@@ -50,6 +50,21 @@ bool kite__grammar_match_partial(const kite_grammar *g, uint32_t pos, kite__part
 kite_status kite__grammar_advance(const kite_grammar *g, const uint32_t *stack, uint32_t n, kite__stacks *out,
                                   kite__stacks *todo, kite__stacks *seen);
 
+// Whether e is a token element (TOKEN / TOKEN_NOT): matched by a whole token's id, never by chars.
+static inline bool kite__grammar_is_token(const kite__gelem *e) {
+    return e->type == KITE__G_TOKEN || e->type == KITE__G_TOKEN_NOT;
+}
+
+// Whether token id matches the token element e.
+static inline bool kite__grammar_match_token(const kite__gelem *e, int32_t id) {
+    return (e->value == (uint32_t)id) == (e->type == KITE__G_TOKEN);
+}
+
+// Moves every stack of in over code point c into out (stacks that cannot take it, or whose top
+// is a token element, are dropped; out keeps what it had). todo and seen are scratch.
+kite_status kite__grammar_accept_cp_set(const kite_grammar *g, const kite__stacks *in, uint32_t c, kite__stacks *out,
+                                       kite__stacks *todo, kite__stacks *seen);
+
 // Moves every stack of st over code point c (stacks that cannot take it are dropped).
 kite_status kite__grammar_accept_cp(kite_grammar_state *st, uint32_t c);
 

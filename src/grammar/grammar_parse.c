@@ -18,6 +18,7 @@ typedef struct rule_vec {
 
 typedef struct parser {
     const char *text;
+    const kite_grammar_tokenizer *tk; // resolves <...> token literals (NULL: none)
     rule_vec *rules; // indexed by symbol id; n == 0: not (yet) defined
     char **names;    // symbol names by id
     uint32_t n_syms, cap_syms;
@@ -229,6 +230,49 @@ static const char *parse_char(parser *p, const char *s, uint32_t *out) {
     return e ? e : fail_at(p, s, "invalid UTF-8");
 }
 
+// A token element at s (just past any '!'): `<[id]>` or a `<...>` literal that must tokenize to
+// exactly one token of p->tk. Returns the position after the closing '>'.
+static const char *parse_token(parser *p, const char *s, uint32_t *id) {
+    if (*s != '<') return fail_at(p, s, "expecting '<' (a token: <[id]> or <text>) after '!'");
+    if (s[1] == '[') {
+        const char *d = s + 2;
+        if (!is_digit(*d)) return fail_at(p, d, "expecting a token id after '<['");
+        uint64_t v = 0;
+        for (; is_digit(*d); d++) v = v > UINT32_MAX ? v : v * 10 + (uint64_t)(*d - '0');
+        if (*d != ']') return fail_at(p, d, "expecting ']' after the token id");
+        if (d[1] != '>') return fail_at(p, d + 1, "expecting '>' after ']'");
+        if (v > INT32_MAX || (p->tk && v >= (uint64_t)p->tk->n_tokens)) {
+            char m[120];
+            if (p->tk)
+                snprintf(m, sizeof m, "token id %llu is outside the vocabulary of %d tokens", (unsigned long long)v,
+                         p->tk->n_tokens);
+            else
+                snprintf(m, sizeof m, "token id %llu is too large", (unsigned long long)v);
+            return fail_at(p, s, m);
+        }
+        *id = (uint32_t)v;
+        return d + 2;
+    }
+    const char *e = s + 1;
+    while (*e && *e != '>') e++;
+    if (*e != '>') return fail_at(p, s, "unterminated token (expecting '>')");
+    e++;
+    if (!p->tk) return fail_at(p, s, "a token literal <...> needs the model's vocabulary (none was given)");
+    int32_t ids[2];
+    int32_t n = p->tk->tokenize(p->tk->user, s, (size_t)(e - s), ids, 2);
+    if (n != 1 || ids[0] < 0 || ids[0] >= p->tk->n_tokens) {
+        char m[200];
+        int shown = (int)KITE_MIN(e - s, 80);
+        if (n < 0)
+            snprintf(m, sizeof m, "cannot tokenize the token '%.*s'", shown, s);
+        else
+            snprintf(m, sizeof m, "invalid token '%.*s': it is %d tokens in this vocabulary, not one", shown, s, n);
+        return fail_at(p, s, m);
+    }
+    *id = (uint32_t)ids[0];
+    return e;
+}
+
 // ---- grammar ------------------------------------------------------------------------------
 
 static const char *parse_alternates(parser *p, const char *s, const char *rule_name, uint32_t rule_id, bool nested);
@@ -317,8 +361,13 @@ static const char *parse_sequence(parser *p, const char *s, const char *rule_nam
                 }
             }
             s = skip_space(s + 1, nested);
-        } else if (*s == '<' || *s == '!') {
-            return fail_at(p, s, "token references (<...>) are not supported");
+        } else if (*s == '<' || *s == '!') { // a token (!: any other token)
+            uint32_t type = *s == '!' ? KITE__G_TOKEN_NOT : KITE__G_TOKEN, id;
+            if (!(s = parse_token(p, *s == '!' ? s + 1 : s, &id))) return NULL;
+            last = rule->n;
+            n_prev_rules = 1;
+            if (!push(p, rule, type, id)) return NULL;
+            s = skip_space(s, nested);
         } else if (is_word_char(*s)) { // rule reference
             const char *e = s;
             while (is_word_char(*e)) e++;
@@ -499,9 +548,15 @@ static void free_parser(parser *p) {
 }
 
 kite_status kite_grammar_parse(const char *text, const char *root, kite_grammar **out) {
+    return kite_grammar_parse_tokens(text, root, NULL, out);
+}
+
+kite_status kite_grammar_parse_tokens(const char *text, const char *root, const kite_grammar_tokenizer *tk,
+                                      kite_grammar **out) {
     if (!text || !out) return kite__fail(KITE_ERR_INVALID, "grammar: NULL argument");
+    if (tk && (!tk->tokenize || tk->n_tokens < 0)) return kite__fail(KITE_ERR_INVALID, "grammar: bad tokenizer");
     if (!root) root = "root";
-    parser p = {.text = text};
+    parser p = {.text = text, .tk = tk};
     const char *s = skip_space(text, true);
     while (s && *s) s = parse_rule(&p, s);
     kite_status st = KITE_OK;
@@ -532,6 +587,8 @@ kite_status kite_grammar_parse(const char *text, const char *root, kite_grammar 
     free_parser(&p);
     if (st != KITE_OK) return st;
     g->root = root_id;
+    for (size_t i = 0; i < g->n_elems; i++)
+        g->has_tokens = g->has_tokens || g->elems[i].type == KITE__G_TOKEN || g->elems[i].type == KITE__G_TOKEN_NOT;
     uint8_t *flags = calloc(3 * (size_t)g->n_rules, 1);
     if (!flags) {
         kite_grammar_free(g);

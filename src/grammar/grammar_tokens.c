@@ -7,7 +7,9 @@
 #include <math.h>
 #include <stdio.h>
 
-enum { TOK_EOG = 1, TOK_EMPTY = 2 };
+// TOK_EMPTY: no output text (a control token): only a token element can take it. TOK_NUL: text
+// that starts with a NUL byte, never allowed (as llama.cpp).
+enum { TOK_EOG = 1, TOK_EMPTY = 2, TOK_NUL = 4 };
 
 struct kite_grammar_vocab {
     int32_t n;
@@ -68,7 +70,8 @@ kite_status kite_grammar_vocab_new(int32_t n_tokens, int32_t (*piece)(void *user
             else v->bytes = b;
         }
         if (is_eog(user, id)) v->flags[id] |= TOK_EOG;
-        if (k == 0 || v->bytes[v->boff[id]] == 0) v->flags[id] |= TOK_EMPTY; // as llama.cpp: never allowed
+        if (k == 0) v->flags[id] |= TOK_EMPTY;
+        else if (v->bytes[v->boff[id]] == 0) v->flags[id] |= TOK_NUL;
     }
     if (s == KITE_OK) {
         v->boff[n_tokens] = len;
@@ -95,9 +98,14 @@ kite_status kite_grammar_vocab_new(int32_t n_tokens, int32_t (*piece)(void *user
 
 typedef struct cand {
     int32_t id;
-    const uint32_t *cp, *end; // code points still to match
-    kite__partial_utf8 pu;    // the partial char after them
+    const uint32_t *begin, *cp, *end; // the token's code points; cp: the next one to match
+    kite__partial_utf8 pu;            // the partial char after them
+    bool empty; // no output text (a control token): only a token element can take it
 } cand;
+
+static cand text_cand(int32_t id, const uint32_t *cp, const uint32_t *end, kite__partial_utf8 pu) {
+    return (cand){id, cp, cp, end, pu, false};
+}
 
 typedef struct walk {
     const kite_grammar *g;
@@ -114,16 +122,32 @@ static kite_status reject_for_stack(walk *w, const uint32_t *stk, uint32_t m, co
     size_t nr = 0;
     if (m == 0) { // a complete parse takes only tokens that are used up
         for (size_t i = 0; i < n; i++)
-            if (c[i].cp != c[i].end || c[i].pu.n_remain != 0) rej[nr++] = c[i];
+            if (c[i].empty || c[i].cp != c[i].end || c[i].pu.n_remain != 0) rej[nr++] = c[i];
         *n_rej = nr;
         return KITE_OK;
     }
     const kite_grammar *g = w->g;
     uint32_t top = stk[m - 1];
+    if (kite__grammar_is_token(&g->elems[top])) { // a whole token, by its id
+        for (size_t i = 0; i < n; i++) {
+            bool ok;
+            if (c[i].empty) ok = kite__grammar_match_token(&g->elems[top], c[i].id);
+            else if (c[i].cp == c[i].end) ok = c[i].pu.n_remain == 0; // used up by the chars before
+            else if (c[i].cp != c[i].begin) ok = false; // part of the token went to chars: not a whole token
+            else ok = kite__grammar_match_token(&g->elems[top], c[i].id);
+            if (!ok) rej[nr++] = c[i];
+        }
+        *n_rej = nr;
+        return KITE_OK;
+    }
     cand *next = malloc((n ? n : 1) * sizeof *next);
     if (!next) return kite__fail(KITE_ERR_NOMEM, "grammar: out of memory");
     size_t nn = 0;
     for (size_t i = 0; i < n; i++) {
+        if (c[i].empty) { // no text for a char to match
+            rej[nr++] = c[i];
+            continue;
+        }
         if (c[i].cp == c[i].end) {
             // used up: rejected only if it ends in a partial char this position cannot take
             if (c[i].pu.n_remain != 0 && !kite__grammar_match_partial(g, top, c[i].pu)) rej[nr++] = c[i];
@@ -222,13 +246,19 @@ kite_status kite_grammar_state_mask(kite_grammar_state *st, const kite_grammar_v
             if (!allow_eog) logits[id] = -INFINITY;
             continue;
         }
-        if (id >= v->n || (v->flags[id] & TOK_EMPTY)) {
-            logits[id] = -INFINITY;
+        if (id >= v->n || (v->flags[id] & TOK_NUL) ||
+            ((v->flags[id] & TOK_EMPTY) && (!st->g->has_tokens || redecode))) {
+            logits[id] = -INFINITY; // an empty token: only a token element could take it
             continue;
         }
         if (logits[id] == -INFINITY) continue; // already out
+        if (v->flags[id] & TOK_EMPTY) {
+            c[nc] = text_cand(id, v->cps, v->cps, (kite__partial_utf8){0, 0});
+            c[nc++].empty = true;
+            continue;
+        }
         if (!redecode) {
-            c[nc++] = (cand){id, v->cps + v->coff[id], v->cps + v->coff[id + 1], v->tail[id]};
+            c[nc++] = text_cand(id, v->cps + v->coff[id], v->cps + v->coff[id + 1], v->tail[id]);
             continue;
         }
         kite__partial_utf8 pu = st->partial;
@@ -237,7 +267,7 @@ kite_status kite_grammar_state_mask(kite_grammar_state *st, const kite_grammar_v
             logits[id] = -INFINITY;
             continue;
         }
-        c[nc++] = (cand){id, cps + at, cps + at + k, pu};
+        c[nc++] = text_cand(id, cps + at, cps + at + k, pu);
         at += k;
     }
     walk w = {st->g, st};
@@ -258,11 +288,15 @@ bool kite_grammar_state_allows(kite_grammar_state *st, const kite_grammar_vocab 
             if (st->stacks.size[i] == 0) return true;
         return false;
     }
-    if (v->flags[id] & TOK_EMPTY) return false;
+    if ((v->flags[id] & TOK_NUL) || ((v->flags[id] & TOK_EMPTY) && (!st->g->has_tokens || st->partial.n_remain != 0)))
+        return false;
     cand c, rej;
     uint32_t *cps = NULL;
-    if (st->partial.n_remain == 0) {
-        c = (cand){id, v->cps + v->coff[id], v->cps + v->coff[id + 1], v->tail[id]};
+    if (v->flags[id] & TOK_EMPTY) {
+        c = text_cand(id, v->cps, v->cps, (kite__partial_utf8){0, 0});
+        c.empty = true;
+    } else if (st->partial.n_remain == 0) {
+        c = text_cand(id, v->cps + v->coff[id], v->cps + v->coff[id + 1], v->tail[id]);
     } else {
         size_t nb = v->boff[id + 1] - v->boff[id];
         if (!(cps = malloc((nb + 1) * sizeof *cps))) return false;
@@ -272,7 +306,7 @@ bool kite_grammar_state_allows(kite_grammar_state *st, const kite_grammar_vocab 
             free(cps);
             return false;
         }
-        c = (cand){id, cps, cps + k, pu};
+        c = text_cand(id, cps, cps + k, pu);
     }
     walk w = {st->g, st};
     size_t nr = 0;
@@ -281,15 +315,94 @@ bool kite_grammar_state_allows(kite_grammar_state *st, const kite_grammar_vocab 
     return s == KITE_OK && nr == 0;
 }
 
+// Advances st over token id in a grammar with token elements, as llama.cpp's accept_token: a
+// stack with a token element on top takes the token by its id, any other stack takes its text
+// one code point at a time.
+static kite_status accept_token_elements(kite_grammar_state *st, const kite_grammar_vocab *v, int32_t id) {
+    const kite_grammar *g = st->g;
+    const bool empty = v->flags[id] & TOK_EMPTY;
+    const size_t nb = v->boff[id + 1] - v->boff[id];
+    uint32_t *cps = malloc((nb + 1) * sizeof *cps);
+    if (!cps) return kite__fail(KITE_ERR_NOMEM, "grammar: out of memory");
+    kite__partial_utf8 pu = st->partial;
+    const size_t n = empty ? 0 : kite__grammar_utf8_decode(v->bytes + v->boff[id], nb, &pu, cps);
+    kite__stacks out = {0}, a = {0}, b = {0};
+    uint32_t *tmp = NULL;
+    kite_status s = KITE_OK;
+    if (pu.n_remain < 0) s = kite__fail(KITE_ERR_INVALID, "grammar: token %d: the text is not valid UTF-8", id);
+    for (size_t i = 0; s == KITE_OK && i < st->stacks.count; i++) {
+        const uint32_t m = st->stacks.size[i];
+        if (m == 0) continue;
+        const uint32_t *stk = st->stacks.data + st->stacks.start[i];
+        const uint32_t top = stk[m - 1];
+        if (kite__grammar_is_token(&g->elems[top])) {
+            if (!kite__grammar_match_token(&g->elems[top], id)) continue;
+            uint32_t *t = realloc(tmp, (size_t)m * sizeof *t);
+            if (!t) {
+                s = kite__fail(KITE_ERR_NOMEM, "grammar: out of memory");
+                break;
+            }
+            tmp = t;
+            memcpy(tmp, stk, (m - 1) * sizeof *tmp);
+            uint32_t k = m - 1;
+            if (g->elems[top + 1].type != KITE__G_END && g->elems[top + 1].type != KITE__G_ALT) tmp[k++] = top + 1;
+            s = kite__grammar_advance(g, tmp, k, &out, &st->todo, &st->seen);
+            continue;
+        }
+        if (empty) continue; // no text for the chars on top
+        kite__stacks_clear(&a);
+        if ((s = kite__stacks_push(&a, stk, m)) != KITE_OK) break;
+        for (size_t k = 0; k < n && a.count > 0 && s == KITE_OK; k++) {
+            kite__stacks_clear(&b);
+            s = kite__grammar_accept_cp_set(g, &a, cps[k], &b, &st->todo, &st->seen);
+            kite__stacks t = a;
+            a = b;
+            b = t;
+        }
+        for (size_t k = 0; s == KITE_OK && k < a.count; k++) {
+            const uint32_t *e = a.data + a.start[k];
+            if (!kite__stacks_find(&out, e, a.size[k])) s = kite__stacks_push(&out, e, a.size[k]);
+        }
+    }
+    if (s == KITE_OK && pu.n_remain > 0) { // some stack must take the char the partial one completes to
+        bool any = false;
+        for (size_t i = 0; i < out.count && !any; i++) {
+            const uint32_t m = out.size[i], top = m ? out.data[out.start[i] + m - 1] : 0;
+            if (m && !kite__grammar_is_token(&g->elems[top])) any = kite__grammar_match_partial(g, top, pu);
+        }
+        if (!any) out.count = 0;
+    }
+    if (s == KITE_OK && out.count == 0)
+        s = kite__fail(KITE_ERR_INVALID, "grammar: token %d does not fit the grammar", id);
+    if (s == KITE_OK) {
+        kite__stacks t = st->stacks;
+        st->stacks = out;
+        out = t;
+        st->partial = pu;
+    }
+    kite__stacks_free(&out);
+    kite__stacks_free(&a);
+    kite__stacks_free(&b);
+    free(tmp);
+    free(cps);
+    return s;
+}
+
 kite_status kite_grammar_state_accept_token(kite_grammar_state *st, const kite_grammar_vocab *v, int32_t id) {
     if (!st || !v) return kite__fail(KITE_ERR_INVALID, "grammar: NULL argument");
     if (id < 0 || id >= v->n) return kite__fail(KITE_ERR_INVALID, "grammar: token %d is outside the vocabulary", id);
-    if (st->waiting && (v->flags[id] & (TOK_EOG | TOK_EMPTY))) return KITE_OK; // no text to watch
-    if (v->flags[id] & TOK_EOG) {
-        if (kite_grammar_state_can_end(st)) return KITE_OK;
+    if (st->waiting && (v->flags[id] & (TOK_EOG | TOK_EMPTY | TOK_NUL))) return KITE_OK; // no text to watch
+    if (v->flags[id] & TOK_EOG) { // taken when some parse is complete (what the mask allows, as llama.cpp)
+        for (size_t i = 0; !st->dead && i < st->stacks.count; i++)
+            if (st->stacks.size[i] == 0) return KITE_OK;
         return kite__fail(KITE_ERR_INVALID, "grammar: end of generation before the grammar is complete");
     }
-    if (v->flags[id] & TOK_EMPTY)
+    if (st->g->has_tokens && !st->waiting) {
+        if (v->flags[id] & TOK_NUL) return kite__fail(KITE_ERR_INVALID, "grammar: token %d starts with a NUL byte", id);
+        if (st->dead) return kite__fail(KITE_ERR_INVALID, "grammar: the text so far cannot be completed");
+        return accept_token_elements(st, v, id);
+    }
+    if (v->flags[id] & (TOK_EMPTY | TOK_NUL))
         return kite__fail(KITE_ERR_INVALID, "grammar: token %d has no text the grammar could take", id);
     if (!kite_grammar_state_accept(st, (const char *)v->bytes + v->boff[id], v->boff[id + 1] - v->boff[id])) {
         char why[200];

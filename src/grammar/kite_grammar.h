@@ -19,8 +19,26 @@ typedef struct kite_grammar kite_grammar;
 // \x \u \U \t \r \n escapes, # comments) with `root` as the start rule (NULL: "root").
 // Fails with KITE_ERR_INVALID and a message naming the line and column of the problem on bad
 // text, an undefined rule, a missing start rule or left recursion; KITE_ERR_NOMEM on allocation
-// failure. Token references (<...>) are refused. *out is set only on success.
+// failure. Token elements by id (<[1234]>, !<[1234]>) are taken; token literals (<think>) need a
+// vocabulary and are refused here (see kite_grammar_parse_tokens). *out is set only on success.
 kite_status kite_grammar_parse(const char *text, const char *root, kite_grammar **out);
+
+// The vocabulary a grammar's token elements refer to: n_tokens ids, and tokenize(user, text,
+// len, ids, cap), which tokenizes text with special tokens recognized and no BOS/EOS added,
+// writes up to cap ids and returns how many tokens the text is (< 0 on failure).
+typedef struct kite_grammar_tokenizer {
+    int32_t n_tokens;
+    int32_t (*tokenize)(void *user, const char *text, size_t len, int32_t *ids, int32_t cap);
+    void *user;
+} kite_grammar_tokenizer;
+
+// As kite_grammar_parse, with llama.cpp's token elements resolved against tk: `<[1234]>` is
+// token 1234 (an error when tk is given and the id is outside its vocabulary), `<...>` is the
+// token the text between and including the angle brackets tokenizes to (an error unless it is
+// exactly one token; an error naming the position when tk is NULL), and `!<[1234]>` / `!<...>`
+// is any single token but that one. A token element matches only a whole token, by its id.
+kite_status kite_grammar_parse_tokens(const char *text, const char *root, const kite_grammar_tokenizer *tk,
+                                      kite_grammar **out);
 
 // Frees a grammar (NULL is fine). Free its states first.
 void kite_grammar_free(kite_grammar *g);
@@ -74,8 +92,9 @@ kite_status kite_grammar_vocab_new(int32_t n_tokens, int32_t (*piece)(void *user
 void kite_grammar_vocab_free(kite_grammar_vocab *v);
 
 // Sets logits[id] to -infinity for every token of the n_vocab whose text the grammar cannot
-// accept next (end-of-generation tokens unless the grammar can end; empty tokens always), as
-// llama.cpp's grammar sampler does. Returns KITE_ERR_NOMEM / KITE_ERR_INVALID (too many
+// accept next (end-of-generation tokens unless the grammar can end; tokens without text unless
+// a token element takes them by id), as llama.cpp's grammar sampler does. A token element takes
+// only a whole token: one whose text would run from chars into it is refused. Returns KITE_ERR_NOMEM / KITE_ERR_INVALID (too many
 // parse stacks) on failure, leaving logits partly masked.
 kite_status kite_grammar_state_mask(kite_grammar_state *st, const kite_grammar_vocab *v, float *logits,
                                     int32_t n_vocab);
@@ -84,8 +103,9 @@ kite_status kite_grammar_state_mask(kite_grammar_state *st, const kite_grammar_v
 // for this one token: the cheap check of llama.cpp's rejection sampling. false on failure too.
 bool kite_grammar_state_allows(kite_grammar_state *st, const kite_grammar_vocab *v, int32_t id);
 
-// Advances the state over token id's text. KITE_ERR_INVALID when the grammar cannot accept it
-// (an end-of-generation token is accepted only when the grammar can end; it changes nothing).
+// Advances the state over token id: parses with a token element on top take it by its id, the
+// others take its text. KITE_ERR_INVALID when the grammar cannot accept it (an
+// end-of-generation token is accepted only when some parse is complete; it changes nothing).
 kite_status kite_grammar_state_accept_token(kite_grammar_state *st, const kite_grammar_vocab *v, int32_t id);
 
 // ---- JSON schema --------------------------------------------------------------------------

@@ -71,7 +71,7 @@ kite_status kite_gen_seq_start(const kite_model *m, const char *prompt, int32_t 
                        n_ctx);
     if (s == KITE_OK) s = kite_sampler_new(&p->gen.sampling, &g->smp);
     if (s == KITE_OK && p->gen.grammar) {
-        s = kite_grammar_parse(p->gen.grammar, NULL, &g->grammar);
+        s = kite_model_grammar_parse(m, p->gen.grammar, NULL, &g->grammar);
         if (s == KITE_OK) s = kite_grammar_state_new(g->grammar, &g->gst);
         if (s == KITE_OK && p->gen.n_grammar_triggers > 0)
             s = kite_grammar_state_set_triggers(g->gst, p->gen.grammar_triggers, (size_t)p->gen.n_grammar_triggers);

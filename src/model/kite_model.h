@@ -10,6 +10,7 @@
 #include "base/kite_base.h"
 #include "base/kite_types.h"
 #include "gguf/kite_gguf.h"
+#include "grammar/kite_grammar.h"
 #include "sampler/kite_sampler.h"
 
 #ifdef __cplusplus
@@ -100,6 +101,14 @@ void kite_model_free(kite_model *m);
 const kite_gguf *kite_model_gguf(const kite_model *m);
 const kite_vocab *kite_model_vocab(const kite_model *m);
 const kite_hparams *kite_model_hparams(const kite_model *m);
+
+// The tokenizer a grammar's <...> token literals resolve with: v's tokens, special tokens
+// recognized, no BOS/EOS. v must outlive the parse.
+kite_grammar_tokenizer kite_vocab_grammar_tokenizer(const kite_vocab *v);
+
+// kite_grammar_parse_tokens with the model's vocabulary (so <think>, <|im_end|>, <[id]> resolve
+// to its tokens), as a generation with a grammar parses it.
+kite_status kite_model_grammar_parse(const kite_model *m, const char *text, const char *root, kite_grammar **out);
 
 // Bytes of weights read for one token's forward pass (every matrix once, plus one embedding
 // row): the numerator of the GB/s figure of a decode benchmark.

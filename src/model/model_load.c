@@ -467,6 +467,22 @@ const kite_grammar_vocab *kite__model_grammar_vocab(const kite_model *m) {
     return v;
 }
 
+static int32_t grammar_tokenize(void *user, const char *text, size_t len, int32_t *ids, int32_t cap) {
+    int32_t n = 0;
+    kite_status s = kite_tokenize(user, text, len, false, true, ids, cap, &n);
+    return s == KITE_OK || (s == KITE_ERR_INVALID && n > cap) ? n : -1; // too small: the count needed
+}
+
+kite_grammar_tokenizer kite_vocab_grammar_tokenizer(const kite_vocab *v) {
+    return (kite_grammar_tokenizer){kite_vocab_n_tokens(v), grammar_tokenize, (void *)v};
+}
+
+kite_status kite_model_grammar_parse(const kite_model *m, const char *text, const char *root, kite_grammar **out) {
+    if (!m) return kite__fail(KITE_ERR_INVALID, "grammar: NULL model");
+    kite_grammar_tokenizer tk = kite_vocab_grammar_tokenizer(m->vocab);
+    return kite_grammar_parse_tokens(text, root, &tk, out);
+}
+
 const kite_gguf *kite_model_gguf(const kite_model *m) { return m->gguf; }
 const kite_vocab *kite_model_vocab(const kite_model *m) { return m->vocab; }
 const kite_hparams *kite_model_hparams(const kite_model *m) { return &m->hp; }

@@ -89,8 +89,16 @@ test('kite run: -j / -jf / --grammar / --grammar-file constrain the text; bad on
       { input: 'hi\nagain\nonce more\n', timeout: T, encoding: 'utf8' });
     assert.equal(chat.status, 0, chat.stderr);
     assert.match(chat.stdout, /^((yes|no)\.\n){3}$/);
+    // token literals resolve with the model's vocabulary: "<>" is one plain token of qwen2's
+    const rt = run(['-m', QWEN(), '-p', 'x', '-n', '20', '--temp', '0', '--grammar', 'root ::= <> [0-9]{2}']);
+    assert.equal(rt.status, 0, rt.stderr);
+    assert.match(rt.stdout, /^<>[0-9]{2}$/);
+    const rb = run(['-m', QWEN(), '-p', 'x', '-n', '4', '--grammar', 'root ::= <hello world>']);
+    assert.notEqual(rb.status, 0);
+    assert.match(rb.stderr, /line 1, column 10: invalid token '<hello world>': it is [0-9]+ tokens in this vocabulary, not one/);
     // bad input: exit 2 and a message naming it
     const bad = [
+      [['--grammar', 'root ::= <[12]'], /--grammar: grammar: line 1, column 15: expecting '>' after ']'/],
       [['--grammar', 'root ::= "a'], /--grammar: grammar: line 1, column 10: unterminated string literal/],
       [['--grammar', 'root ::= "a"\nfoo ::= bar'], /undefined rule 'bar'/],
       [['--grammar', 'start ::= "a"'], /no rule named 'root'/],
@@ -164,12 +172,17 @@ test('kite serve: json_schema, response_format and grammar, in parallel slots ea
       ['/v1/completions', { response_format: { type: 'json_schema', json_schema: { schema: { type: 'string', pattern: '^(a$' } } } }, /invalid pattern/],
       ['/v1/completions', { grammar: 'root ::= "a"', json_schema: {} }, /not several/],
       ['/v1/completions', { grammar: 42 }, /'grammar' must be a string/],
+      ['/v1/completions', { grammar: 'root ::= <hello world>' }, /'grammar': grammar: line 1, column 10: invalid token '<hello world>'/],
     ];
     for (const [path, extra, re] of bad) {
       const r = await post(base, path, { prompt: 'x', max_tokens: 4, ...extra });
       assert.equal(r.status, 400, JSON.stringify(extra));
       assert.match((await r.json()).error.message, re);
     }
+    // a token literal resolves with the model's vocabulary (<s>: a control token, no text)
+    const tl = await post(base, '/v1/completions', { prompt: 'x', max_tokens: 20, temperature: 0, grammar: 'root ::= "a" <s> [0-9]{2}' });
+    assert.equal(tl.status, 200);
+    assert.match((await tl.json()).choices[0].text, /^a[0-9]{2}$/);
     // and the server still serves
     const after = await post(base, '/v1/completions', { prompt: 'x', max_tokens: 3, temperature: 0 });
     assert.equal(after.status, 200);
@@ -197,6 +210,9 @@ test('npm: generate and chat with jsonSchema / grammar; bad ones are KiteErrors 
     checkPoint(await c.text());
     const t = await m.generate('x', { grammar: 'root ::= [0-9]{3} "-" [a-c]+', maxTokens: 40, temperature: 0 }).text();
     assert.match(t, /^[0-9]{3}-[a-c]+$/);
+    // a token literal resolves with the model's vocabulary (<s>: a control token, no text)
+    const tt = await m.generate('x', { grammar: 'root ::= "a" <s> [0-9]{2}', maxTokens: 20, temperature: 0 }).text();
+    assert.match(tt, /^a[0-9]{2}$/);
     // checked before the worker: the option's name and what it takes
     for (const [opts, re] of [
       [{ grammar: 5 }, /option grammar must be a GBNF grammar/],
@@ -211,6 +227,7 @@ test('npm: generate and chat with jsonSchema / grammar; bad ones are KiteErrors 
     for (const [opts, re] of [
       [{ grammar: 'root ::= "a' }, /grammar: line 1, column 10: unterminated string literal/],
       [{ grammar: 'root ::= x' }, /undefined rule 'x'/],
+      [{ grammar: 'root ::= <hello world>' }, /invalid token '<hello world>'/],
       [{ jsonSchema: { type: 'kaboom' } }, /unrecognized type kaboom/],
     ]) {
       const g = m.generate('x', { ...opts, maxTokens: 4 });

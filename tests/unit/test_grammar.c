@@ -53,6 +53,9 @@ static void expect_parse(int line, const char *text, const char *const *names, i
 #define NAMES(...) {__VA_ARGS__}
 
 static void test_parser_vectors(void) {
+    // token elements (<[1000]> = "<think>", <[1001]> = "</think>" in its comment)
+    EXPECT_PARSE("\n        root  ::= <[1000]> !<[1001]> <[1001]>\n    ", NAMES("root"), E(TOKEN, 1000), E(TOKEN_NOT, 1001),
+                 E(TOKEN, 1001), E(END, 0));
     // test-grammar-parser.cpp's cases (rules listed by id here; it lists them by name)
     EXPECT_PARSE("root ::= \"a\"", NAMES("root"), E(CHAR, 'a'), E(END, 0));
     EXPECT_PARSE("root  ::= \"a\" | [bdx-z] | [^1-3]", NAMES("root"), E(CHAR, 'a'), E(ALT, 0), E(CHAR, 'b'),
@@ -138,6 +141,14 @@ static void test_errors(void) {
     expect_error(__LINE__, "\n  root ::= \"a\"{,}", NULL, "line 2, column 16: expecting an integer");
     expect_error(__LINE__, "root ::= \"a\"{,10}", NULL, "line 1, column 14: expecting an integer");
     expect_error(__LINE__, "root ::= (\"a\"", NULL, "expecting ')'");
+    // token syntax: a literal needs a vocabulary (llama.cpp: "no vocab to parse token at")
+    expect_error(__LINE__, "root ::= \"a\" <think>", NULL, "line 1, column 14: a token literal <...> needs the model's vocabulary");
+    expect_error(__LINE__, "root ::= <[12>", NULL, "line 1, column 14: expecting ']'");
+    expect_error(__LINE__, "root ::= <[12]]", NULL, "expecting '>' after ']'");
+    expect_error(__LINE__, "root ::= <[x]>", NULL, "expecting a token id");
+    expect_error(__LINE__, "root ::= !\"a\"", NULL, "line 1, column 11: expecting '<'");
+    expect_error(__LINE__, "root ::= <[99999999999]>", NULL, "too large");
+    expect_error(__LINE__, "root ::= <abc", NULL, "unterminated token");
     expect_error(__LINE__, "root ::= \"a", NULL, "line 1, column 10: unterminated string literal");
     expect_error(__LINE__, "root ::= [a-", NULL, "unterminated character class");
     expect_error(__LINE__, "root ::= \"\\q\"", NULL, "line 1, column 11: unknown escape");
@@ -147,7 +158,6 @@ static void test_errors(void) {
     expect_error(__LINE__, "root ::= *", NULL, "expecting an item before");
     expect_error(__LINE__, "root ::= \"a\"{3001}", NULL, "too many repetitions");
     expect_error(__LINE__, "root ::= \"a\"{5,2}", NULL, "maximum below its minimum");
-    expect_error(__LINE__, "root ::= <[12]>", NULL, "token references");
     expect_error(__LINE__, "root ::= \"a\" )", NULL, "unbalanced ')'");
     expect_error(__LINE__, "root ::= \"\xff\"", NULL, "invalid UTF-8");
     // many named rules (looked up by hash): a chain of 30000, and a sentence through all of them
@@ -262,6 +272,141 @@ static void test_mask(void) {
 
 // A lazy grammar (trigger word `{"`): free text first, the grammar from the trigger on, even
 // when the trigger is split across tokens and free text came before it in the same token.
+// ---- token elements ---------------------------------------------------------------------------
+
+// test-grammar-integration.cpp's vocabulary for token elements: token N < 100 is "<[N]>" (its
+// parse_tokens' piece), 100 + b is the one byte b (its other pieces are single chars of id 0;
+// any id but 11 / 13 / 14 / 21 reads the same in these grammars).
+static int32_t int_piece(void *user, int32_t id, char *buf, int32_t cap) {
+    (void)user;
+    char t[16];
+    int n = id < 100 ? snprintf(t, sizeof t, "<[%d]>", (int)id) : (t[0] = (char)(id - 100), 1);
+    if (n > cap) return -n;
+    memcpy(buf, t, (size_t)n);
+    return n;
+}
+static bool no_eog(void *user, int32_t id) { return (void)user, (void)id, false; }
+
+// Feeds s as tokens: "\xff" N is token N, any other byte b is token 100 + b.
+static bool matches_tokens(const kite_grammar *g, const kite_grammar_vocab *v, const char *s) {
+    kite_grammar_state *st;
+    if (kite_grammar_state_new(g, &st) != KITE_OK) return false;
+    bool ok = true;
+    for (; ok && *s; s++) {
+        int32_t id = (uint8_t)*s == 0xff ? (uint8_t)*++s : 100 + (uint8_t)*s;
+        ok = kite_grammar_state_accept_token(st, v, id) == KITE_OK;
+    }
+    ok = ok && kite_grammar_state_can_end(st);
+    kite_grammar_state_free(st);
+    return ok;
+}
+
+// The test's tokenizer: "<[N]>" is token N (as int_piece writes it), any other text a token per byte.
+static int32_t int_tokenize(void *user, const char *text, size_t len, int32_t *ids, int32_t cap) {
+    (void)user;
+    int id = -1, end = 0;
+    if (sscanf(text, "<[%d]>%n", &id, &end) == 1 && (size_t)end == len && id >= 0 && id < 100) {
+        if (cap > 0) ids[0] = id;
+        return 1;
+    }
+    for (size_t i = 0; i < len && (int32_t)i < cap; i++) ids[i] = 100 + (uint8_t)text[i];
+    return (int32_t)len;
+}
+
+static void test_token_literals(void) {
+    kite_grammar_tokenizer tk = {356, int_tokenize, NULL};
+    kite_grammar *g = NULL;
+    // a literal is the one token its text (brackets included) tokenizes to
+    CHECK(kite_grammar_parse_tokens("root ::= <[10]> \"x\" !<[11]>", NULL, &tk, &g) == KITE_OK, "%s", kite_last_error());
+    CHECK(g && g->elems[0].type == KITE__G_TOKEN && g->elems[0].value == 10 && g->elems[2].type == KITE__G_TOKEN_NOT &&
+              g->elems[2].value == 11,
+          "literal elements");
+    kite_grammar_free(g);
+    g = NULL;
+    static const struct {
+        const char *gbnf, *want;
+    } bad[] = {
+        {"root ::= \"a\" |\n  <ab>", "line 2, column 3: invalid token '<ab>': it is 4 tokens in this vocabulary, not one"},
+        {"root ::= <[356]>", "line 1, column 10: token id 356 is outside the vocabulary of 356 tokens"},
+        {"root ::= !<>", "line 1, column 11: invalid token '<>'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        kite_status s = kite_grammar_parse_tokens(bad[i].gbnf, NULL, &tk, &g);
+        CHECK(s == KITE_ERR_INVALID && !g && strstr(kite_last_error(), bad[i].want), "%s: \"%s\" lacks \"%s\"", bad[i].gbnf,
+              kite_last_error(), bad[i].want);
+        kite_grammar_free(g);
+        g = NULL;
+    }
+}
+
+static void test_token_elements(void) {
+    kite_grammar_vocab *v = NULL;
+    CHECK(kite_grammar_vocab_new(356, int_piece, no_eog, NULL, &v) == KITE_OK, "%s", kite_last_error());
+    // test-grammar-integration.cpp: "simple grammar with tokens", "complex grammar with tokens"
+    // (token(N) is \xff N here)
+    static const struct {
+        const char *gbnf, *pass[6], *fail[6];
+    } cases[] = {
+        {"root ::= <[10]> content <[11]>\ncontent ::= (!<[11]>)*",
+         {"\xff\x0ahello world\xff\x0b", "\xff\x0atext with \xff\x0c other tokens \xff\x0d mixed in\xff\x0b",
+          "\xff\x0a\xff\x0b", "\xff\x0a\xff\x0c\xff\x0d\xff\x0e\xff\x0f\xff\x0b", "\xff\x0a" "a\xff\x0b"},
+         {"\xff\x0amissing end token", "\xff\x0a", "missing start token\xff\x0b", "\xff\x0a\xff\x0b\xff\x0b",
+          "\xff\x0bwrong order\xff\x0a"}},
+        {"root ::= reasoning+ content tool-call*\nreasoning ::= <[10]> (!<[11]>)* <[11]>\n"
+         "content ::= <[20]> (!<[21]>)* <[21]>\ntool-call ::= <[12]> name <[13]> args <[14]>\n"
+         "name ::= (!<[13]>)+\nargs ::= (!<[14]>)*",
+         {"\xff\x0aI am thinking\xff\x0b\xff\x14hello world!\xff\x15\xff\x0csearch\xff\x0dquery=test\xff\x0e",
+          "\xff\x0areasoning 1\xff\x0b\xff\x0areasoning 2\xff\x0b\xff\x14\xff\x15\xff\x0ctool\xff\x0d\xff\x0e",
+          "\xff\x0a\xff\x0b\xff\x14" "content\xff\x15",
+          "\xff\x0athink\xff\x0c nested\xff\x0b\xff\x14\xff\x0amore content\xff\x15\xff\x0c" "fn\xff\x0dx=1,y=2\xff\x0e"
+          "\xff\x0c" "fn2\xff\x0d\xff\x0e"},
+         {"\xff\x14" "content only\xff\x15", "\xff\x0ano closing reasoning", "\xff\x0a\xff\x0b\xff\x14no closing content",
+          "\xff\x0a\xff\x0b\xff\x14\xff\x15\xff\x0cincomplete tool", "\xff\x0a\xff\x0b\xff\x0b\xff\x14\xff\x15"}},
+    };
+    for (size_t c = 0; v && c < sizeof cases / sizeof cases[0]; c++) {
+        kite_grammar *g = NULL;
+        CHECK(kite_grammar_parse(cases[c].gbnf, NULL, &g) == KITE_OK, "%s", kite_last_error());
+        if (!g) continue;
+        for (int i = 0; i < 6 && cases[c].pass[i]; i++) CHECK(matches_tokens(g, v, cases[c].pass[i]), "case %zu: pass %d refused", c, i);
+        for (int i = 0; i < 6 && cases[c].fail[i]; i++) CHECK(!matches_tokens(g, v, cases[c].fail[i]), "case %zu: fail %d accepted", c, i);
+        // text never matches a token element
+        CHECK(!matches(g, "<[10]>hello<[11]>"), "case %zu: a token element matched text", c);
+        kite_grammar_free(g);
+    }
+    // the mask keeps exactly what accept_token takes, also for a token whose text would run from
+    // chars into a token element ("<" then any token: "<[12]>" is not "<" and a whole token)
+    const char *grammars[] = {"root ::= \"<\" !<[11]> \"b\"", "root ::= <[10]> [a-z]* <[11]> | \"ab\" <[12]>"};
+    const char *walks[] = {"<\xff\x0c" "b", "\xff\x0a" "ab\xff\x0b"};
+    for (size_t c = 0; v && c < 2; c++) {
+        kite_grammar *g = NULL;
+        kite_grammar_state *st = NULL;
+        CHECK(kite_grammar_parse(grammars[c], NULL, &g) == KITE_OK && kite_grammar_state_new(g, &st) == KITE_OK, "%s",
+              kite_last_error());
+        for (const char *w = walks[c]; st && *w; w++) {
+            float logits[356] = {0};
+            CHECK(kite_grammar_state_mask(st, v, logits, 356) == KITE_OK, "%s", kite_last_error());
+            for (int32_t id = 0; id < 356; id++) {
+                kite_grammar_state *t = NULL;
+                kite_grammar_state_new(g, &t);
+                for (const char *p = walks[c]; p < w; p++) {
+                    int32_t pid = (uint8_t)*p == 0xff ? (uint8_t)*++p : 100 + (uint8_t)*p;
+                    kite_grammar_state_accept_token(t, v, pid);
+                }
+                bool want = kite_grammar_state_accept_token(t, v, id) == KITE_OK;
+                kite_grammar_state_free(t);
+                CHECK((logits[id] == 0.0f) == want, "%s: at %zu: token %d masked %d", grammars[c], (size_t)(w - walks[c]), id, !want);
+                CHECK(kite_grammar_state_allows(st, v, id) == want, "%s: allows(%d)", grammars[c], id);
+            }
+            int32_t id = (uint8_t)*w == 0xff ? (uint8_t)*++w : 100 + (uint8_t)*w;
+            CHECK(kite_grammar_state_accept_token(st, v, id) == KITE_OK, "%s: %s", grammars[c], kite_last_error());
+        }
+        CHECK(st && kite_grammar_state_can_end(st), "%s: walk not complete", grammars[c]);
+        kite_grammar_state_free(st);
+        kite_grammar_free(g);
+    }
+    kite_grammar_vocab_free(v);
+}
+
 static void test_lazy(void) {
     kite_grammar *g;
     kite_grammar_vocab *v;
@@ -422,6 +567,8 @@ int main(void) {
     test_errors();
     test_mask();
     test_lazy();
+    test_token_elements();
+    test_token_literals();
     test_integration_cases();
     test_schema_cases();
     test_schema_errors();

@@ -5,8 +5,11 @@
 // One deliberate difference is left out of the comparison: llama.cpp matches a control token
 // (<|im_start|>, <unk>) by the text it has when special tokens are rendered, which generated
 // text never shows; Kite matches tokens by the text they add to the output, in which those are
-// empty, so it never allows one (as llama.cpp never allows an empty token). Tokens whose
-// output text is empty are counted apart.
+// empty, so it never allows one by text (as llama.cpp never allows an empty token); a token
+// element (<|im_start|>, !<[5]>) takes it by id in both. Tokens whose output text is empty are
+// counted apart. Token elements: grammars with <[id]>, <...> literals and their negations are
+// walked the same way, and bad token syntax must be refused by both (llama_sampler_init_grammar
+// returns NULL) with Kite's message naming the problem and its column.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,7 +75,8 @@ static void compare_walk(llg *r, const void *rv, const kite_vocab *v, const kite
                          const char *gbnf, int steps, uint64_t seed) {
     kite_grammar *g = NULL;
     kite_grammar_state *st = NULL;
-    CHECK(kite_grammar_parse(gbnf, NULL, &g) == KITE_OK, "%s: %s", name, kite_last_error());
+    kite_grammar_tokenizer tk = kite_vocab_grammar_tokenizer(v);
+    CHECK(kite_grammar_parse_tokens(gbnf, NULL, &tk, &g) == KITE_OK, "%s: %s", name, kite_last_error());
     if (!g || kite_grammar_state_new(g, &st) != KITE_OK) {
         kite_grammar_free(g);
         return;
@@ -155,6 +159,47 @@ static const char PERSON[] =
     "\"tags\":{\"type\":\"array\",\"items\":{\"enum\":[\"red\",\"gr\\u00fcn\",\"\\u84dd\"]},\"maxItems\":3},"
     "\"when\":{\"type\":\"string\",\"format\":\"date\"}},\"required\":[\"name\",\"age\"]}";
 
+// Token syntax both must refuse (llama_sampler_init_grammar returns NULL), or both take.
+static void compare_token_syntax(llg *r, const void *rv, const kite_vocab *v, const char *file) {
+    static const struct {
+        const char *gbnf, *why; // why: what Kite's message names (NULL: both parse it)
+    } cases[] = {
+        {"root ::= \"a\" <[12]", "expecting '>'"},
+        {"root ::= <[12>", "expecting ']'"},
+        {"root ::= <[12]]", "expecting '>'"},
+        {"root ::= <[]>", "expecting a token id"},
+        {"root ::= !\"a\"", "expecting '<'"},
+        {"root ::= !", "expecting '<'"},
+        {"root ::= <|im_start", "unterminated token"},
+        {"root ::= <hello world, two tokens>", "invalid token '<hello world, two tokens>'"},
+        {"root ::= <[3]> !<[4]>* \"x\"", NULL},
+        {"root ::= </s>? [a-z]+ !</s>", NULL},
+    };
+    kite_grammar_tokenizer tk = kite_vocab_grammar_tokenizer(v);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        kite_grammar *g = NULL;
+        kite_status s = kite_grammar_parse_tokens(cases[i].gbnf, NULL, &tk, &g);
+        void *lg = r->grammar(rv, cases[i].gbnf, "root");
+        if (cases[i].why) {
+            CHECK(s == KITE_ERR_INVALID && strstr(kite_last_error(), cases[i].why) && strstr(kite_last_error(), "column"),
+                  "%s: %s: error \"%s\" lacks \"%s\"", file, cases[i].gbnf, kite_last_error(), cases[i].why);
+            CHECK(lg == NULL, "%s: %s: llama.cpp takes it", file, cases[i].gbnf);
+        } else {
+            CHECK(s == KITE_OK, "%s: %s: %s", file, cases[i].gbnf, kite_last_error());
+            CHECK(lg != NULL, "%s: %s: llama.cpp refuses it", file, cases[i].gbnf);
+        }
+        if (lg) r->s.free_(lg);
+        kite_grammar_free(g);
+    }
+    // A deliberate difference: an id outside the vocabulary is an error in Kite (llama.cpp takes
+    // it, and the element can never match).
+    kite_grammar *g = NULL;
+    CHECK(kite_grammar_parse_tokens("root ::= <[2000000]>", NULL, &tk, &g) == KITE_ERR_INVALID &&
+              strstr(kite_last_error(), "outside the vocabulary"),
+          "%s: out-of-vocabulary id: %s", file, kite_last_error());
+    kite_grammar_free(g);
+}
+
 static void compare_model(llg *r, const char *file) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", check_models_dir(), file);
@@ -188,6 +233,24 @@ static void compare_model(llg *r, const char *file) {
             {"negated class + any", "root ::= [^a-m\\n]{2,6} . \"€\" [0-9]+ \"\\n\"?", 25},
             {"nested", "root ::= \"(\" x \")\"\nx ::= [a-c]* | \"[\" x (\",\" x)* \"]\"", 40},
         };
+        // token elements: by id, as literals (a control token and a plain one), negated, next to
+        // chars (chosen so that no token's text runs from a char into a token element, where
+        // llama.cpp judges the rest of the token by its id and its own accept then fails)
+        const bool qwen = strstr(file, "qwen") != NULL;
+        const char *tok_cases[][2] = {
+            {"tokens by id", "root ::= \"a\" <[1234]> !<[5]>* \"b\""},
+            // "<>" is one plain token in both vocabularies (" <>" in the SentencePiece one); "<think>"
+            // is not a single token of either, so a control token opens this think-like block
+            {"token literals", qwen ? "root ::= <|im_start|> [^<]* <> \"x\"" : "root ::= <s> [^<]* <> \"x\""},
+            {"negated literal", qwen ? "root ::= (!<|im_start|> | \"<\" [a-z])+ \"|\"" : "root ::= (!<s> | \"<\" [a-z])+ \"|\""},
+        };
+        compare_token_syntax(r, rv, v, file);
+        for (size_t i = 0; i < sizeof tok_cases / sizeof tok_cases[0]; i++) {
+            for (uint64_t seed = 1; seed <= 3; seed++) {
+                snprintf(name, sizeof name, "%s / %s / walk %d", file, tok_cases[i][0], (int)seed);
+                compare_walk(r, rv, v, gv, name, tok_cases[i][1], 20, seed * 0x9E3779B97F4A7C15ull);
+            }
+        }
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
             if (!cases[i].gbnf) continue;
             for (uint64_t seed = 1; seed <= 3; seed++) {
