@@ -16,6 +16,21 @@
 #pragma GCC optimize("fp-contract=off")
 #endif
 
+// The value of largest magnitude in x[0..n), signed (the first one wins on ties; NaN never
+// wins), and that magnitude in *amax (0 and 0 for none).
+static inline float kite__signed_absmax(const float *x, int n, float *amax) {
+    float a = 0.0f, m = 0.0f;
+    for (int j = 0; j < n; j++) {
+        const float ax = fabsf(x[j]);
+        if (ax > a) {
+            a = ax;
+            m = x[j];
+        }
+    }
+    *amax = a;
+    return m;
+}
+
 // Round to nearest, ties to even, for |f| <= 2^22 (ggml's nearest_int). Adding 1.5 * 2^23
 // moves the integer part into the low mantissa bits, so the FPU's own rounding does the work;
 // the result differs from roundf() on exact .5 ties, which is why the k-quants need it.

@@ -451,17 +451,21 @@ kite_status kite_chat_apply_ex(const char *tmpl, const kite_chat_msg *msgs, size
         kite__chat_format(name, msgs, n, add, &b);
         if (no_think) kite_buf_puts(&b, kite_chat_no_think_text(tmpl));
     }
-    if (!b.ptr && !b.nomem) { // nothing written: still return an empty string
-        b.ptr = malloc(1);
-        if (b.ptr) b.ptr[0] = 0;
-        else b.nomem = true;
+    return kite__chat_buf_finish(&b, n, out, out_len);
+}
+
+kite_status kite__chat_buf_finish(kite_buf *b, size_t n, char **out, size_t *out_len) {
+    if (!b->ptr && !b->nomem) { // nothing written: still return an empty string
+        b->ptr = malloc(1);
+        if (b->ptr) b->ptr[0] = 0;
+        else b->nomem = true;
     }
-    if (b.nomem) {
-        free(b.ptr);
+    if (b->nomem) {
+        free(b->ptr);
         return kite__fail(KITE_ERR_NOMEM, "chat: out of memory formatting %zu messages", n);
     }
-    *out = b.ptr;
-    if (out_len) *out_len = b.len;
+    *out = b->ptr;
+    if (out_len) *out_len = b->len;
     return KITE_OK;
 }
 

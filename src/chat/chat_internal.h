@@ -22,4 +22,9 @@ void kite__chat_format_qwen3(const kite_chat_msg *msgs, size_t n, bool add, bool
 void kite__chat_qwen3_render(kite_buf *b, const kite_chat_turn *m, size_t n, const char *const *tools, size_t n_tools,
                              unsigned flags);
 
+// The formatted text of n messages handed out: *out owns b's bytes (an empty string when nothing
+// was written), *out_len (may be NULL) their length. KITE_ERR_NOMEM (b freed) when an append
+// failed.
+kite_status kite__chat_buf_finish(kite_buf *b, size_t n, char **out, size_t *out_len);
+
 #endif

@@ -214,16 +214,5 @@ kite_status kite_chat_apply_tools(const char *tmpl, const kite_chat_turn *msgs, 
     kite_buf b = {0};
     if (style == KITE_CHAT_TOOLS_QWEN3) kite__chat_qwen3_render(&b, msgs, n, tools, n_tools, flags);
     else format_qwen25(&b, msgs, n, tools, n_tools, flags);
-    if (!b.ptr && !b.nomem) {
-        b.ptr = malloc(1);
-        if (b.ptr) b.ptr[0] = 0;
-        else b.nomem = true;
-    }
-    if (b.nomem) {
-        free(b.ptr);
-        return kite__fail(KITE_ERR_NOMEM, "chat: out of memory formatting %zu messages", n);
-    }
-    *out = b.ptr;
-    if (out_len) *out_len = b.len;
-    return KITE_OK;
+    return kite__chat_buf_finish(&b, n, out, out_len);
 }

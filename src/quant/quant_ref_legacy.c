@@ -9,14 +9,8 @@
 
 // The value of largest magnitude, signed (the first one wins on ties).
 static float signed_absmax(const float *x, int n) {
-    float amax = 0.0f, max = 0.0f;
-    for (int j = 0; j < n; j++) {
-        if (amax < fabsf(x[j])) {
-            amax = fabsf(x[j]);
-            max = x[j];
-        }
-    }
-    return max;
+    float amax;
+    return kite__signed_absmax(x, n, &amax);
 }
 
 static void min_max(const float *x, int n, float *mn, float *mx) {

@@ -79,11 +79,8 @@ static float qkx_ref(int n, int nmax, const float *x, const float *weights, uint
 // Symmetric grid: rounds at 1/scale = -nmax/max, then tries 18 nearby grids -(nmax + k/10)/max
 // and keeps the one with the best weighted least-squares fit.
 static float qx_ref(int n, int nmax, const float *x, int8_t *L, const float *w) {
-    float amax = 0.0f, max = 0.0f;
-    for (int i = 0; i < n; i++) {
-        float ax = fabsf(x[i]);
-        if (ax > amax) { amax = ax; max = x[i]; }
-    }
+    float amax;
+    const float max = kite__signed_absmax(x, n, &amax);
     if (amax < GROUP_MAX_EPS) {
         memset(L, 0, (size_t)n);
         return 0.0f;
@@ -131,11 +128,8 @@ static void qx_groups_ref(int nsub, int n, int nmax, const float *x, int8_t *L, 
 // to 5 passes of coordinate descent, moving one code at a time when the weighted (x^2) fit
 // improves. L gets codes in 0..2*nmax-1.
 static float q3_ref(int n, int nmax, const float *x, int8_t *L) {
-    float amax = 0.0f, max = 0.0f;
-    for (int i = 0; i < n; i++) {
-        float ax = fabsf(x[i]);
-        if (ax > amax) { amax = ax; max = x[i]; }
-    }
+    float amax;
+    const float max = kite__signed_absmax(x, n, &amax);
     if (amax < GROUP_MAX_EPS) {
         memset(L, 0, (size_t)n);
         return 0.0f;
@@ -218,11 +212,8 @@ static int nearest_level(float v) {
 // scales, each scored by the least squares fit sum(w q x)^2 / sum(w q^2).
 static float iq4_scale_ref(const float *x, const float *w) {
     const int8_t *g = kite__kvalues_iq4nl;
-    float amax = 0.0f, max = 0.0f;
-    for (int j = 0; j < 32; j++) {
-        float a = fabsf(x[j]);
-        if (a > amax) { amax = a; max = x[j]; }
-    }
+    float amax;
+    const float max = kite__signed_absmax(x, 32, &amax);
     if (amax < GROUP_MAX_EPS) return 0.0f;
     float d = -max / (float)g[0];
     float id = 1.0f / d;
