@@ -197,7 +197,7 @@ test("in Chromium (st build) the required call is kite serve's too", async () =>
     await page.goto(`${origin}/package.json`);
     const r = await page.evaluate(async ({ url, tools }) => {
       const kite = await import('/web/index.js');
-      const m = await kite.loadModel(url, { flavor: 'st', nCtx: 2048 });
+      const m = await kite.loadModel(url, { flavor: 'st', simd: 'simd128', nCtx: 2048 });
       try {
         const g = m.chat([{ role: 'user', content: 'Weather in Paris?' }], { tools, toolChoice: 'required', temperature: 0, maxTokens: 120 });
         const text = await g.text();
