@@ -246,6 +246,7 @@ int kite_cmd_imatrix(int argc, char **argv) {
     char *text = kite_read_text_file(o.file, KITE_TEXT_MAX, &len, err, sizeof err);
     if (!text) {
         fprintf(stderr, "kite imatrix: %s\n", err);
+        imatrix_collector_free(&col); // it may hold --in-file matrices
         return 1;
     }
     // the output is made writable before the long run: a temporary file beside it, renamed at the end
@@ -254,12 +255,14 @@ int kite_cmd_imatrix(int argc, char **argv) {
     if (oc != 0 || !safe_output_open(&out, out_path, err, sizeof err)) {
         fprintf(stderr, "kite imatrix: output: %s\n", err);
         free(text);
+        imatrix_collector_free(&col);
         return oc == 2 ? 2 : 1;
     }
     model_session s;
     if (!model_session_open(&s, &o)) {
         safe_output_close(&out);
         free(text);
+        imatrix_collector_free(&col);
         return 1;
     }
     cli_stop_on_signals();

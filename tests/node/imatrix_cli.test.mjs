@@ -206,6 +206,7 @@ test('--in-file / --show-statistics refuse what they cannot use, naming it', () 
     [['--in-file', stories(), '-o', 'x.gguf'], 1, /--in-file .*stories260K\.gguf: imatrix: missing imatrix metadata/],
     [['--in-file', 'one.gguf', '--in-file', 'other.gguf', '-o', 'x.gguf'], 1, /other\.gguf: inconsistent shape for blk\.0\.attn_q\.weight/],
     [['--in-file'], 2, /--in-file needs a value/],
+    [['--in-file', 'one.gguf', '-m', stories(), '-f', 'missing.txt', '-o', 'x.gguf'], 1, /missing\.txt/],
   ];
   for (const [args, status, re] of cases) {
     const r = kite(args);
