@@ -2,6 +2,8 @@
 // arithmetic is single-precision and in llama-imatrix's order, so the printed digits agree.
 #include "imatrix_stats.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,11 +116,18 @@ static int by_entry_name(const void *pa, const void *pb) {
     return strcmp((*(const imatrix_entry *const *)pa)->name, (*(const imatrix_entry *const *)pb)->name);
 }
 
-// The layer number of a weight_stats row (-1 when it is not a block's).
-static long layer_number(const weight_stats *t) {
+// The layer number of a weight_stats row, as llama-imatrix's std::stoi reads it: -1 when it is
+// not a block's or the number does not fit an int.
+static int layer_number(const weight_stats *t) {
     char *end;
+    errno = 0;
     const long v = strtol(t->layer, &end, 10);
-    return end == t->layer ? -1 : v;
+    return end == t->layer || errno == ERANGE || v > INT_MAX || v < INT_MIN ? -1 : (int)v;
+}
+
+static int by_int(const void *a, const void *b) {
+    const int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
 }
 
 bool imatrix_print_statistics(const imatrix_collector *c, const char *file, FILE *out, char *err, size_t err_len) {
@@ -159,19 +168,26 @@ bool imatrix_print_statistics(const imatrix_collector *c, const char *file, FILE
                 t->entropy, e_norm, 100.0f * t->zd, t->cossim);
     }
 
-    // weighted by the number of columns, per layer in ascending order
-    long max_layer = -1;
-    for (size_t i = 0; i < n; i++) max_layer = layer_number(&ts[i]) > max_layer ? layer_number(&ts[i]) : max_layer;
-    int layers = 0;
-    for (long l = 0; l <= max_layer; l++) {
-        bool seen = false;
-        for (size_t i = 0; i < n && !seen; i++) seen = layer_number(&ts[i]) == l;
-        layers += seen;
+    // weighted by the number of columns, per layer in ascending order (the layers present only:
+    // a hostile name may carry any number)
+    int *layer_ids = malloc(n * sizeof *layer_ids);
+    if (!layer_ids) {
+        free(ts);
+        snprintf(err, err_len, "out of memory");
+        return false;
     }
-    fprintf(out, "\nComputing weighted average statistics per layer (%d layers)\n", layers);
+    size_t n_layers = 0;
+    for (size_t i = 0; i < n; i++)
+        if (layer_number(&ts[i]) >= 0) layer_ids[n_layers++] = layer_number(&ts[i]);
+    qsort(layer_ids, n_layers, sizeof *layer_ids, by_int);
+    size_t n_distinct = 0;
+    for (size_t i = 0; i < n_layers; i++)
+        if (n_distinct == 0 || layer_ids[n_distinct - 1] != layer_ids[i]) layer_ids[n_distinct++] = layer_ids[i];
+    fprintf(out, "\nComputing weighted average statistics per layer (%d layers)\n", (int)n_distinct);
     fprintf(out, "\n%s\t%s\t%s\t%s\n", "  Layer", "     \xce\xbc\xce\xa3(Act\xc2\xb2)", "      \xce\xbcZD", "\xce\xbc" "CosSim");
     fprintf(out, "================================================\n");
-    for (long l = 0; l <= max_layer; l++) {
+    for (size_t k = 0; k < n_distinct; k++) {
+        const int l = layer_ids[k];
         float bias = 0.0f, zd = 0.0f, cs = 0.0f;
         int elements = 0;
         for (size_t i = 0; i < n; i++) {
@@ -186,8 +202,9 @@ bool imatrix_print_statistics(const imatrix_collector *c, const char *file, FILE
         bias /= (float)elements;
         zd /= (float)elements;
         cs /= (float)elements;
-        fprintf(out, "%5ld\t%14.2f\t%10.4f%%\t%6.4f\n", l, bias, 100.0f * zd, cs);
+        fprintf(out, "%5d\t%14.2f\t%10.4f%%\t%6.4f\n", l, bias, 100.0f * zd, cs);
     }
+    free(layer_ids);
     fputc('\n', out);
     free(ts);
     return true;

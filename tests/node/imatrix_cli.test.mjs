@@ -180,6 +180,13 @@ test('--show-statistics: llama-imatrix\'s table of the matrix', async () => {
     assert.equal(Number(row[8]), means.length, `${name} N`);
   }
   assert.ok(Number(rows[0][2]) >= Number(rows[1][2]));
+  // a layer number no model has (a hostile name) is one more row, not a walk over every number
+  // below it; one past an int is no layer at all, as llama-imatrix's std::stoi has it
+  writeFileSync(join(tmp, 'far.gguf'), imatrixGguf(syntheticImatrix([{ name: 'blk.2000000000.attn_q.weight', n: 8 },
+    { name: 'blk.99999999999.attn_q.weight', n: 8 }], 3), { chunkSize: 64 }));
+  const far = kite(['--in-file', 'far.gguf', '--show-statistics'], { timeout: 20000 });
+  assert.equal(far.status, 0, far.stderr);
+  assert.match(far.stdout, /per layer \(1 layers\)[\s\S]*\n2000000000\t/);
   if (!haveLlama) return;
   for (const file of ['s.gguf']) {
     const want = llamaStatistics(['-m', stories(), '--in-file', file, '--show-statistics']);
