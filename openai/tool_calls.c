@@ -334,6 +334,32 @@ static void put_call_schema(kite_buf *s, const serve_tools *t, size_t i) {
     kite_buf_puts(s, "},\"required\":[\"name\",\"arguments\"]}");
 }
 
+// A call's schema in the generic format: the name as a typed const, and an "id" when calls
+// are parallel.
+static void put_generic_call_schema(kite_buf *s, const serve_tools *t, size_t i) {
+    kite_buf_puts(s, "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"const\":");
+    put_string(s, t->names[i], strlen(t->names[i]));
+    kite_buf_puts(s, "},\"arguments\":");
+    kite_buf_puts(s, t->params[i]);
+    kite_buf_puts(s, t->parallel ? ",\"id\":{\"type\":\"string\",\"minLength\":4}},\"required\":[\"name\",\"arguments\",\"id\"]}"
+                                 : "},\"required\":[\"name\",\"arguments\"]}");
+}
+
+// The schemas of the calls the request allows (every tool, or the one tool_choice names), each
+// by put_one: the one schema alone, several as {"anyOf": [...]}.
+static void put_allowed_calls(kite_buf *s, const serve_tools *t,
+                              void (*put_one)(kite_buf *, const serve_tools *, size_t)) {
+    size_t n_alt = 0;
+    for (size_t i = 0; i < t->n; i++) n_alt += !t->forced || t->forced == t->names[i];
+    if (n_alt > 1) kite_buf_puts(s, "{\"anyOf\":[");
+    for (size_t i = 0, k = 0; i < t->n; i++) {
+        if (t->forced && t->forced != t->names[i]) continue;
+        if (k++) kite_buf_puts(s, ",");
+        put_one(s, t, i);
+    }
+    if (n_alt > 1) kite_buf_puts(s, "]}");
+}
+
 // The generic format's schema: {"tool_call": call} or {"tool_calls": [call, ...]}, or
 // {"response": string} unless a call is required (llama.cpp's generic handler; a parallel call
 // carries an "id" of 4 characters or more).
@@ -343,20 +369,7 @@ static bool generic_grammar(const serve_tools *t, char **out, char *err, size_t 
     if (!req) kite_buf_puts(&s, "{\"anyOf\":[");
     kite_buf_puts(&s, t->parallel ? "{\"type\":\"object\",\"properties\":{\"tool_calls\":{\"type\":\"array\",\"items\":"
                                   : "{\"type\":\"object\",\"properties\":{\"tool_call\":");
-    size_t n_alt = 0;
-    for (size_t i = 0; i < t->n; i++) n_alt += !t->forced || t->forced == t->names[i];
-    if (n_alt > 1) kite_buf_puts(&s, "{\"anyOf\":[");
-    for (size_t i = 0, k = 0; i < t->n; i++) {
-        if (t->forced && t->forced != t->names[i]) continue;
-        if (k++) kite_buf_puts(&s, ",");
-        kite_buf_puts(&s, "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"const\":");
-        put_string(&s, t->names[i], strlen(t->names[i]));
-        kite_buf_puts(&s, "},\"arguments\":");
-        kite_buf_puts(&s, t->params[i]);
-        kite_buf_puts(&s, t->parallel ? ",\"id\":{\"type\":\"string\",\"minLength\":4}},\"required\":[\"name\",\"arguments\",\"id\"]}"
-                                      : "},\"required\":[\"name\",\"arguments\"]}");
-    }
-    if (n_alt > 1) kite_buf_puts(&s, "]}");
+    put_allowed_calls(&s, t, put_generic_call_schema);
     kite_buf_puts(&s, t->parallel ? ",\"minItems\":1}},\"required\":[\"tool_calls\"]}" : "},\"required\":[\"tool_call\"]}");
     if (!req)
         kite_buf_puts(&s, ",{\"type\":\"object\",\"properties\":{\"response\":{\"type\":\"string\"}},\"required\":[\"response\"]}]}");
@@ -375,15 +388,7 @@ bool serve_tools_grammar(const serve_tools *t, bool generic, char **out, bool *l
     *lazy = !generic && t->choice != SERVE_TOOLS_REQUIRED;
     if (generic) return generic_grammar(t, out, err, es);
     kite_buf s = {0};
-    size_t n_alt = 0;
-    for (size_t i = 0; i < t->n; i++) n_alt += !t->forced || t->forced == t->names[i];
-    if (n_alt > 1) kite_buf_puts(&s, "{\"anyOf\":[");
-    for (size_t i = 0, k = 0; i < t->n; i++) {
-        if (t->forced && t->forced != t->names[i]) continue;
-        if (k++) kite_buf_puts(&s, ",");
-        put_call_schema(&s, t, i);
-    }
-    if (n_alt > 1) kite_buf_puts(&s, "]}");
+    put_allowed_calls(&s, t, put_call_schema);
     if (s.nomem) {
         kite_buf_free(&s);
         return tools_fail(err, es, "out of memory");
