@@ -4,6 +4,10 @@
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cpuid.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 // The OS must save the wider registers across context switches (XCR0), not only the CPU
 // support them: a CPUID bit alone can lie in a VM or on an old kernel.
@@ -30,6 +34,24 @@ void kite__cpu_x86_features(bool *avx2, bool *avx512) {
     *avx2 = ymm_ok && has_avx2 && fma && f16c;
     *avx512 = *avx2 && zmm_ok && f && dq && bw && vl && vnni;
 }
+
+bool kite__cpu_x86_amx(void) {
+    bool avx2, avx512;
+    kite__cpu_x86_features(&avx2, &avx512);
+    if (!avx512) return false;
+    unsigned a, b, c, d;
+    __cpuid_count(7, 0, a, b, c, d);
+    bool tile = (d >> 24) & 1, int8 = (d >> 25) & 1;
+    if (!tile || !int8 || (xgetbv0() & 0x60000) != 0x60000) return false; // XTILECFG + XTILEDATA
+#if defined(__linux__)
+    // Linux hands the 8 KB tile state to a process only on request (ARCH_REQ_XCOMP_PERM for
+    // XFEATURE_XTILEDATA); the request covers every thread, present and future.
+    return syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+#else
+    return false;
+#endif
+}
 #else
 void kite__cpu_x86_features(bool *avx2, bool *avx512) { *avx2 = *avx512 = false; }
+bool kite__cpu_x86_amx(void) { return false; }
 #endif

@@ -1,5 +1,5 @@
-// dispatch.c - picks the kernel set once per process: CPUID + XGETBV on x86 (AVX-512 > AVX2 >
-// scalar), NEON on aarch64, SIMD128 in wasm (compile time); KITE_FORCE_SCALAR=1 forces scalar.
+// dispatch.c - picks the kernel set once per process: CPUID + XGETBV on x86 (AMX > AVX-512 >
+// AVX2 > scalar), NEON on aarch64, SIMD128 in wasm (compile time); KITE_FORCE_SCALAR=1 forces scalar.
 #include "kernels/kernels_internal.h"
 
 #include <stdatomic.h>
@@ -15,7 +15,7 @@
 #include <sys/auxv.h>
 #endif
 
-enum { MAX_SETS = 3 }; // scalar + at most two ISA sets per architecture
+enum { MAX_SETS = 4 }; // scalar + at most three ISA sets per architecture
 
 static kite__kernels g_sets[MAX_SETS];
 static int g_count;
@@ -36,6 +36,7 @@ static void build_sets(void) {
     kite__cpu_x86_features(&avx2, &avx512);
     if (avx2) add_set(kite__kernels_fill_avx2);
     if (avx512) add_set(kite__kernels_fill_avx512);
+    if (avx512 && kite__cpu_x86_amx()) add_set(kite__kernels_fill_amx);
 #elif defined(__aarch64__)
     // the NEON file uses SDOT (ARMv8.2 dotprod): ask the kernel where we can, else assume it
     // (every 64-bit Apple and recent Android/server core has it)

@@ -144,6 +144,7 @@ static inline int kite__idot(const int8_t *q, const int8_t *a, int n) {
 // ISA sets: each fills the entries it accelerates (compiled only where the ISA exists).
 void kite__kernels_fill_avx2(kite__kernels *k);
 void kite__kernels_fill_avx512(kite__kernels *k);
+void kite__kernels_fill_amx(kite__kernels *k); // the AVX-512 set plus AMX GEMM tiles (kernels_amx.c)
 void kite__kernels_fill_neon(kite__kernels *k);
 void kite__kernels_fill_wasm(kite__kernels *k);
 void kite__kernels_fill_wasm_relaxed(kite__kernels *k); // the SIMD128 set plus relaxed-SIMD tiles

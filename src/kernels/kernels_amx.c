@@ -1,0 +1,361 @@
+// kernels_amx.c - the prefill GEMM on Intel AMX (TMUL int8 tiles), the "amx" kernel set: the
+// AVX-512 set with the tiles of the integer block types replaced where 16 tokens or more come
+// at once. A tile call (16 weight rows x up to 64 tokens, matmul.c) decodes its rows' levels
+// once into the VNNI layout the B tile wants (signed int8, 4 consecutive elements of one row
+// per int32), then for each group of 16 tokens loads the activations' int8 straight from their
+// Q8 rows as the A tile and runs one TDPBSSD per (sub-)block: C[token][row] is the block's exact
+// integer dot for 16 x 16 pairs. Sub-block scales are applied in integers and the float work is
+// the canonical order of kernels_internal.h (lanes = rows, one register per token), so the bits
+// equal the _ref's. Fewer than 16 tokens (decode, the tail of a prompt) go to the AVX-512 tiles.
+#include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blocks/block_util.h"
+#include "kernels/kernels_internal.h"
+
+#define AI static inline __attribute__((always_inline))
+
+enum { MT = 16 };      // tokens per A tile = weight rows per B tile
+enum { TILE_B = 64 };  // bytes per tile row
+
+// The AVX-512 tiles: the fallback for short token counts and for the types without AMX tiles.
+static kite__tile_fn g_fallback[KITE_TYPE_COUNT];
+
+// ---- tile configuration ------------------------------------------------------------------------
+// tmm0, tmm1: C (16 tokens x 16 int32); tmm2: A (16 tokens x K bytes); tmm3: B (K/4 x 64 bytes).
+typedef struct tilecfg {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} tilecfg;
+
+static void tiles_config(int k_bytes) {
+    tilecfg c;
+    memset(&c, 0, sizeof c);
+    c.palette = 1;
+    c.rows[0] = c.rows[1] = MT, c.colsb[0] = c.colsb[1] = TILE_B;
+    c.rows[2] = MT, c.colsb[2] = (uint16_t)k_bytes;
+    c.rows[3] = (uint8_t)(k_bytes / 4), c.colsb[3] = TILE_B;
+    _tile_loadconfig(&c);
+}
+
+// ---- weight packing: 16 rows' levels in the B tile layout --------------------------------------
+// B for K elements: K/4 rows of 64 bytes; int32 lane r of row k holds elements 4k..4k+3 of
+// weight row r. A masked gather reads one int32 of every row (lanes >= nr read nothing, give 0).
+
+typedef struct rows16 {
+    const uint8_t *w; // row 0
+    __m512i idx;      // lane r: r * ws
+    __mmask16 m;      // rows present
+} rows16;
+
+AI __m512i gather4(const rows16 *R, size_t off) {
+    return _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), R->m, R->idx, R->w + off, 1);
+}
+
+// The f16 at byte offset off of every row, as 16 floats (the int32 read stays inside the block:
+// it ends with the f16 unless the f16 is the block's first bytes).
+AI __m512 gather_f16(const rows16 *R, size_t off) {
+    const __m512i v = off >= 2 ? _mm512_srli_epi32(gather4(R, off - 2), 16) : gather4(R, off);
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v));
+}
+
+AI float f16_at(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+AI __m512i nib_lo(__m512i v) { return _mm512_and_si512(v, _mm512_set1_epi8(0x0F)); }
+AI __m512i nib_hi(__m512i v) { return _mm512_and_si512(_mm512_srli_epi32(v, 4), _mm512_set1_epi8(0x0F)); }
+
+// Bits 0..3 of every int32 lane spread to bit 4 of its bytes 0..3 (Q5_0/Q5_1 high bits).
+AI __m512i bits_to_0x10(__m512i x) {
+    const __m512i s = _mm512_mullo_epi32(_mm512_and_si512(x, _mm512_set1_epi32(0xF)), _mm512_set1_epi32(0x00204081));
+    return _mm512_slli_epi32(_mm512_and_si512(s, _mm512_set1_epi32(0x01010101)), 4);
+}
+
+AI __m512i iq4nl_lookup(__m512i nib) {
+    return _mm512_shuffle_epi8(_mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)kite__kvalues_iq4nl)), nib);
+}
+
+typedef struct packed {
+    int8_t *lev;    // [sub-block][K/4][16 rows][4]
+    float *d, *d2;  // [block][16 rows]: d, and m (Q4_1/Q5_1) or dmin (k-quants with mins)
+    int32_t *sc;    // [block][sub-block][16 rows]: integer sub-block scales (k-quants)
+    int32_t *mn;    // [block][pair][16 rows]: two mins as int16 (k-quants with mins)
+} packed;
+
+// ---- 32-element blocks ------------------------------------------------------------------------
+
+enum { K32_Q8_0, K32_Q4_0, K32_Q4_1, K32_Q5_0, K32_Q5_1, K32_IQ4_NL };
+
+static size_t k32_wsize(int kind) {
+    static const size_t sz[] = {sizeof(block_q8_0), sizeof(block_q4_0), sizeof(block_q4_1),
+                                sizeof(block_q5_0), sizeof(block_q5_1), sizeof(block_iq4_nl)};
+    return sz[kind];
+}
+static int k32_has_min(int kind) { return kind == K32_Q4_1 || kind == K32_Q5_1; }
+
+static void pack32(int kind, const rows16 *R0, int nb, packed *P) {
+    const size_t wsz = k32_wsize(kind);
+    for (int b = 0; b < nb; b++) {
+        rows16 R = *R0;
+        R.w += (size_t)b * wsz;
+        __m512i *out = (__m512i *)(P->lev + (size_t)b * 32 * MT);
+        _mm512_storeu_ps(P->d + b * MT, gather_f16(&R, 0));
+        if (k32_has_min(kind)) _mm512_storeu_ps(P->d2 + b * MT, gather_f16(&R, 2));
+        if (kind == K32_Q8_0) {
+            for (int k = 0; k < 8; k++) _mm512_storeu_si512(out + k, gather4(&R, 2 + 4 * k));
+            continue;
+        }
+        const size_t qs = kind == K32_Q5_0 ? 6 : kind == K32_Q5_1 ? 8 : kind == K32_Q4_1 ? 4 : 2;
+        const __m512i qh = kind == K32_Q5_0 ? gather4(&R, 2) : kind == K32_Q5_1 ? gather4(&R, 4) : _mm512_setzero_si512();
+        for (int k = 0; k < 4; k++) {
+            const __m512i v = gather4(&R, qs + 4 * k);
+            __m512i lo = nib_lo(v), hi = nib_hi(v); // elements 4k.. and 16 + 4k..
+            if (kind == K32_Q5_0 || kind == K32_Q5_1) {
+                lo = _mm512_or_si512(lo, bits_to_0x10(_mm512_srli_epi32(qh, 4 * k)));
+                hi = _mm512_or_si512(hi, bits_to_0x10(_mm512_srli_epi32(qh, 16 + 4 * k)));
+            }
+            if (kind == K32_IQ4_NL) lo = iq4nl_lookup(lo), hi = iq4nl_lookup(hi);
+            const int off = kind == K32_Q4_0 ? 8 : kind == K32_Q5_0 ? 16 : 0;
+            if (off) lo = _mm512_sub_epi8(lo, _mm512_set1_epi8((char)off)), hi = _mm512_sub_epi8(hi, _mm512_set1_epi8((char)off));
+            _mm512_storeu_si512(out + k, lo);
+            _mm512_storeu_si512(out + 4 + k, hi);
+        }
+    }
+}
+
+// One C tile (16 tokens x 16 rows) into c: the integer dot of A (tmm2) and B (tmm3).
+#define DOT_TILE(c)                                                                                    \
+    do {                                                                                               \
+        _tile_zero(0);                                                                                 \
+        _tile_dpbssd(0, 2, 3);                                                                         \
+        _tile_stored(0, (c), TILE_B);                                                                  \
+    } while (0)
+
+// 16 tokens (a: the first one's Q8_0/Q8_1 row) x the packed rows: y[t * ys + r] for r in mask m.
+static void run32(int kind, int nb, const packed *P, const uint8_t *a, size_t as, float *y, size_t ys, __mmask16 m) {
+    const int has_min = k32_has_min(kind);
+    const size_t asz = has_min ? sizeof(block_q8_1) : sizeof(block_q8_0), aq = has_min ? 4 : 2;
+    int32_t c[MT * MT] __attribute__((aligned(64)));
+    __m512 acc[MT];
+#pragma GCC unroll 16
+    for (int t = 0; t < MT; t++) acc[t] = _mm512_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *ab = a + (size_t)b * asz;
+        _tile_loadd(2, ab + aq, as);
+        _tile_loadd(3, P->lev + (size_t)b * 32 * MT, TILE_B);
+        DOT_TILE(c);
+        const __m512 dw = _mm512_loadu_ps(P->d + b * MT);
+        const __m512 mw = has_min ? _mm512_loadu_ps(P->d2 + b * MT) : dw;
+#pragma GCC unroll 16
+        for (int t = 0; t < MT; t++) {
+            const uint8_t *at = ab + t * as;
+            __m512 term = _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_set1_ps(f16_at(at))),
+                                        _mm512_cvtepi32_ps(_mm512_load_si512(c + t * MT)));
+            if (has_min) term = _mm512_add_ps(term, _mm512_mul_ps(mw, _mm512_set1_ps(f16_at(at + 2))));
+            acc[t] = _mm512_add_ps(acc[t], term);
+        }
+    }
+#pragma GCC unroll 16
+    for (int t = 0; t < MT; t++) _mm512_mask_storeu_ps(y + t * ys, m, acc[t]);
+}
+
+// ---- 256-element super-blocks -------------------------------------------------------------------
+
+enum { KK_Q4_K, KK_Q5_K, KK_Q6_K, KK_IQ4_XS };
+
+static size_t kk_wsize(int kind) {
+    static const size_t sz[] = {sizeof(block_q4_K), sizeof(block_q5_K), sizeof(block_q6_K), sizeof(block_iq4_xs)};
+    return sz[kind];
+}
+static int kk_sub(int kind) { return kind == KK_Q6_K ? 16 : 8; }   // sub-blocks per super-block
+static int kk_has_min(int kind) { return kind == KK_Q4_K || kind == KK_Q5_K; }
+
+static void packK_scales(int kind, const uint8_t *w, size_t ws, int nr, int b, packed *P) {
+    const int ns = kk_sub(kind);
+    int32_t *sc = P->sc + (size_t)b * ns * MT, *mn = P->mn + (size_t)b * 4 * MT;
+    for (int r = 0; r < MT; r++) {
+        const uint8_t *wb = w + r * ws + (size_t)b * kk_wsize(kind);
+        if (r >= nr) {
+            for (int g = 0; g < ns; g++) sc[g * MT + r] = 0;
+            for (int p = 0; p < 4; p++) mn[p * MT + r] = 0;
+            continue;
+        }
+        if (kind == KK_Q4_K || kind == KK_Q5_K) {
+            uint8_t s8[8], m8[8];
+            kite__unpack_scales_k4(((const block_q4_K *)wb)->scales, s8, m8);
+            for (int g = 0; g < 8; g++) sc[g * MT + r] = s8[g];
+            for (int p = 0; p < 4; p++) mn[p * MT + r] = (int32_t)((uint32_t)m8[2 * p] | (uint32_t)m8[2 * p + 1] << 16);
+        } else if (kind == KK_Q6_K) {
+            for (int g = 0; g < 16; g++) sc[g * MT + r] = ((const block_q6_K *)wb)->scales[g];
+        } else {
+            const block_iq4_xs *x = (const block_iq4_xs *)wb;
+            for (int g = 0; g < 8; g++)
+                sc[g * MT + r] = (((x->scales_l[g / 2] >> (4 * (g & 1))) & 0x0F) | (((x->scales_h >> (2 * g)) & 3) << 4)) - 32;
+        }
+    }
+}
+
+static void packK(int kind, const rows16 *R0, const uint8_t *w, size_t ws, int nr, int nb, packed *P) {
+    const size_t wsz = kk_wsize(kind);
+    for (int b = 0; b < nb; b++) {
+        rows16 R = *R0;
+        R.w += (size_t)b * wsz;
+        packK_scales(kind, w, ws, nr, b, P);
+        int8_t *lev = P->lev + (size_t)b * QK_K * MT;
+        if (kind == KK_Q4_K || kind == KK_Q5_K) {
+            _mm512_storeu_ps(P->d + b * MT, gather_f16(&R, 0));
+            _mm512_storeu_ps(P->d2 + b * MT, gather_f16(&R, 2));
+            const size_t qs = kind == KK_Q4_K ? offsetof(block_q4_K, qs) : offsetof(block_q5_K, qs);
+            for (int k = 0; k < 8; k++) { // elements 4k..4k+3 of each sub-block
+                const __m512i qh = kind == KK_Q5_K ? gather4(&R, offsetof(block_q5_K, qh) + 4 * k) : _mm512_setzero_si512();
+                for (int j = 0; j < 4; j++) { // sub-blocks 2j (low nibbles) and 2j + 1 (high)
+                    const __m512i v = gather4(&R, qs + 32 * j + 4 * k);
+                    __m512i lo = nib_lo(v), hi = nib_hi(v);
+                    if (kind == KK_Q5_K) {
+                        const __m512i bit = _mm512_set1_epi8(1);
+                        lo = _mm512_or_si512(lo, _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(qh, 2 * j), bit), 4));
+                        hi = _mm512_or_si512(hi, _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(qh, 2 * j + 1), bit), 4));
+                    }
+                    _mm512_storeu_si512(lev + (2 * j) * 32 * MT + k * 64, lo);
+                    _mm512_storeu_si512(lev + (2 * j + 1) * 32 * MT + k * 64, hi);
+                }
+            }
+        } else if (kind == KK_Q6_K) {
+            _mm512_storeu_ps(P->d + b * MT, gather_f16(&R, offsetof(block_q6_K, d)));
+            for (int h = 0; h < 2; h++)
+                for (int l4 = 0; l4 < 8; l4++) { // elements l = 4*l4.. of the half's 32 columns
+                    const __m512i qh = gather4(&R, offsetof(block_q6_K, qh) + 32 * h + 4 * l4);
+                    for (int ip = 0; ip < 2; ip++) {
+                        const __m512i ql = gather4(&R, offsetof(block_q6_K, ql) + 64 * h + 32 * ip + 4 * l4);
+                        for (int ih = 0; ih < 2; ih++) {
+                            const int i = ip + 2 * ih; // element 128h + 32i + l
+                            const __m512i hb = _mm512_and_si512(_mm512_srli_epi32(qh, 2 * i), _mm512_set1_epi8(3));
+                            __m512i q = _mm512_or_si512(ih ? nib_hi(ql) : nib_lo(ql), _mm512_slli_epi32(hb, 4));
+                            q = _mm512_sub_epi8(q, _mm512_set1_epi8(32));
+                            const int sb = 8 * h + 2 * i + (l4 >= 4), k = l4 & 3; // 16-element sub-block
+                            _mm512_storeu_si512(lev + sb * 16 * MT + k * 64, q);
+                        }
+                    }
+                }
+        } else { // IQ4_XS: sub-block g is 16 bytes of nibbles, Q4_0's order
+            _mm512_storeu_ps(P->d + b * MT, gather_f16(&R, 0));
+            for (int g = 0; g < 8; g++)
+                for (int k = 0; k < 4; k++) {
+                    const __m512i v = gather4(&R, offsetof(block_iq4_xs, qs) + 16 * g + 4 * k);
+                    _mm512_storeu_si512(lev + g * 32 * MT + k * 64, iq4nl_lookup(nib_lo(v)));
+                    _mm512_storeu_si512(lev + g * 32 * MT + (4 + k) * 64, iq4nl_lookup(nib_hi(v)));
+                }
+        }
+    }
+}
+
+// 16 tokens (a: the first one's Q8_K row) x the packed rows, as run32.
+static void runK(int kind, int nb, const packed *P, const uint8_t *a, size_t as, float *y, size_t ys, __mmask16 m) {
+    const int ns = kk_sub(kind), kb = QK_K / ns, has_min = kk_has_min(kind);
+    int32_t c[16][MT * MT] __attribute__((aligned(64)));
+    __m512 acc[MT];
+#pragma GCC unroll 16
+    for (int t = 0; t < MT; t++) acc[t] = _mm512_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *ab = a + (size_t)b * sizeof(block_q8_K);
+        const int8_t *lev = P->lev + (size_t)b * QK_K * MT;
+        for (int g = 0; g < ns; g++) {
+            _tile_loadd(2, ab + offsetof(block_q8_K, qs) + g * kb, as);
+            _tile_loadd(3, lev + g * kb * MT, TILE_B);
+            DOT_TILE(c[g]);
+        }
+        const int32_t *sc = P->sc + (size_t)b * ns * MT, *mn = P->mn + (size_t)b * 4 * MT;
+        const __m512 d = _mm512_loadu_ps(P->d + b * MT);
+        const __m512 dmin = has_min ? _mm512_loadu_ps(P->d2 + b * MT) : d;
+#pragma GCC unroll 16
+        for (int t = 0; t < MT; t++) {
+            const block_q8_K *at = (const block_q8_K *)(ab + t * as);
+            __m512i isum = _mm512_setzero_si512();
+            for (int g = 0; g < ns; g++)
+                isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(_mm512_load_si512(c[g] + t * MT), _mm512_loadu_si512(sc + g * MT)));
+            const __m512 da = _mm512_set1_ps(at->d);
+            __m512 term = _mm512_mul_ps(_mm512_mul_ps(d, da), _mm512_cvtepi32_ps(isum));
+            if (has_min) {
+                __m512i msum = _mm512_setzero_si512();
+                for (int p = 0; p < 4; p++) { // mins 2p, 2p+1 against the bsums of sub-blocks 2p, 2p+1
+                    const int s0 = at->bsums[4 * p] + at->bsums[4 * p + 1], s1 = at->bsums[4 * p + 2] + at->bsums[4 * p + 3];
+                    const __m512i pair = _mm512_set1_epi32((int32_t)(((uint32_t)s0 & 0xFFFF) | (uint32_t)s1 << 16));
+                    msum = _mm512_add_epi32(msum, _mm512_madd_epi16(_mm512_loadu_si512(mn + p * MT), pair));
+                }
+                term = _mm512_sub_ps(term, _mm512_mul_ps(_mm512_mul_ps(dmin, da), _mm512_cvtepi32_ps(msum)));
+            }
+            acc[t] = _mm512_add_ps(acc[t], term);
+        }
+    }
+#pragma GCC unroll 16
+    for (int t = 0; t < MT; t++) _mm512_mask_storeu_ps(y + t * ys, m, acc[t]);
+}
+
+// ---- the tiles ------------------------------------------------------------------------------------
+
+// Packs nr <= 16 rows once, runs every full group of 16 tokens on AMX and leaves the rest (and
+// everything when fewer than 16 tokens come or the shape does not fit) to the AVX-512 tile.
+static void amx_tile(kite_type wtype, int kind, int is_k, int n, const void *wv, size_t ws, int nr, const void *av,
+                     size_t as, int nt, float *y, size_t ys) {
+    const int bs = is_k ? QK_K : 32, nb = n / bs;
+    int done = 0;
+    if (nt >= MT && nr <= MT && ws <= (size_t)INT32_MAX / MT && as <= (size_t)INT32_MAX) {
+        const size_t lev_b = (size_t)nb * bs * MT, f_b = (size_t)nb * MT * sizeof(float);
+        const size_t sc_b = is_k ? (size_t)nb * 16 * MT * sizeof(int32_t) : 0, mn_b = is_k ? (size_t)nb * 4 * MT * sizeof(int32_t) : 0;
+        char *mem = aligned_alloc(64, (lev_b + 2 * f_b + sc_b + mn_b + 63) / 64 * 64);
+        if (mem) {
+            packed P = {.lev = (int8_t *)mem, .d = (float *)(mem + lev_b), .d2 = (float *)(mem + lev_b + f_b),
+                        .sc = (int32_t *)(mem + lev_b + 2 * f_b), .mn = (int32_t *)(mem + lev_b + 2 * f_b + sc_b)};
+            const __mmask16 m = (__mmask16)((1u << nr) - 1);
+            rows16 R = {.w = wv, .idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                                           _mm512_set1_epi32((int)ws)),
+                        .m = m};
+            if (is_k)
+                packK(kind, &R, wv, ws, nr, nb, &P);
+            else
+                pack32(kind, &R, nb, &P);
+            tiles_config(is_k ? QK_K / kk_sub(kind) : 32);
+            for (; done + MT <= nt; done += MT) {
+                const uint8_t *a = (const uint8_t *)av + (size_t)done * as;
+                if (is_k)
+                    runK(kind, nb, &P, a, as, y + (size_t)done * ys, ys, m);
+                else
+                    run32(kind, nb, &P, a, as, y + (size_t)done * ys, ys, m);
+            }
+            _tile_release();
+            free(mem);
+        }
+    }
+    if (done < nt) g_fallback[wtype](n, wv, ws, nr, (const uint8_t *)av + (size_t)done * as, as, nt - done, y + (size_t)done * ys, ys);
+}
+
+#define AMX_TILE(name, wtype, kind, is_k)                                                                        \
+    static void name(int n, const void *w, size_t ws, int nr, const void *a, size_t as, int nt, float *y, size_t ys) { \
+        amx_tile(wtype, kind, is_k, n, w, ws, nr, a, as, nt, y, ys);                                              \
+    }
+AMX_TILE(tile_q8_0, KITE_TYPE_Q8_0, K32_Q8_0, 0)
+AMX_TILE(tile_q4_0, KITE_TYPE_Q4_0, K32_Q4_0, 0)
+AMX_TILE(tile_q4_1, KITE_TYPE_Q4_1, K32_Q4_1, 0)
+AMX_TILE(tile_q5_0, KITE_TYPE_Q5_0, K32_Q5_0, 0)
+AMX_TILE(tile_q5_1, KITE_TYPE_Q5_1, K32_Q5_1, 0)
+AMX_TILE(tile_iq4_nl, KITE_TYPE_IQ4_NL, K32_IQ4_NL, 0)
+AMX_TILE(tile_q4_K, KITE_TYPE_Q4_K, KK_Q4_K, 1)
+AMX_TILE(tile_q5_K, KITE_TYPE_Q5_K, KK_Q5_K, 1)
+AMX_TILE(tile_q6_K, KITE_TYPE_Q6_K, KK_Q6_K, 1)
+AMX_TILE(tile_iq4_xs, KITE_TYPE_IQ4_XS, KK_IQ4_XS, 1)
+
+void kite__kernels_fill_amx(kite__kernels *k) {
+    kite__kernels_fill_avx512(k);
+    memcpy(g_fallback, k->tile, sizeof g_fallback);
+    k->isa = "amx";
+    k->tile[KITE_TYPE_Q8_0] = tile_q8_0, k->tile[KITE_TYPE_Q4_0] = tile_q4_0;
+    k->tile[KITE_TYPE_Q4_1] = tile_q4_1, k->tile[KITE_TYPE_Q5_0] = tile_q5_0;
+    k->tile[KITE_TYPE_Q5_1] = tile_q5_1, k->tile[KITE_TYPE_IQ4_NL] = tile_iq4_nl;
+    k->tile[KITE_TYPE_Q4_K] = tile_q4_K, k->tile[KITE_TYPE_Q5_K] = tile_q5_K;
+    k->tile[KITE_TYPE_Q6_K] = tile_q6_K, k->tile[KITE_TYPE_IQ4_XS] = tile_iq4_xs;
+}
