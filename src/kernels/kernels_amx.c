@@ -23,7 +23,9 @@ enum { TILE_B = 64 };  // bytes per tile row
 static kite__tile_fn g_fallback[KITE_TYPE_COUNT];
 
 // ---- tile configuration ------------------------------------------------------------------------
-// tmm0, tmm1: C (16 tokens x 16 int32); tmm2: A (16 tokens x K bytes); tmm3: B (K/4 x 64 bytes).
+// Two register sets, used for alternate blocks so that one block's dot runs while the previous
+// one's result is stored (tile registers are not renamed): C tmm0 / tmm1 (16 tokens x 16 int32),
+// A tmm2 / tmm4 (16 tokens x K bytes), B tmm3 / tmm5 (K/4 x 64 bytes).
 typedef struct tilecfg {
     uint8_t palette, start_row, reserved[14];
     uint16_t colsb[16];
@@ -34,11 +36,32 @@ static void tiles_config(int k_bytes) {
     tilecfg c;
     memset(&c, 0, sizeof c);
     c.palette = 1;
-    c.rows[0] = c.rows[1] = MT, c.colsb[0] = c.colsb[1] = TILE_B;
-    c.rows[2] = MT, c.colsb[2] = (uint16_t)k_bytes;
-    c.rows[3] = (uint8_t)(k_bytes / 4), c.colsb[3] = TILE_B;
+    for (int i = 0; i < 2; i++) {
+        c.rows[i] = MT, c.colsb[i] = TILE_B;
+        c.rows[2 + 2 * i] = MT, c.colsb[2 + 2 * i] = (uint16_t)k_bytes;
+        c.rows[3 + 2 * i] = (uint8_t)(k_bytes / 4), c.colsb[3 + 2 * i] = TILE_B;
+    }
     _tile_loadconfig(&c);
 }
+
+// The integer dot of A (at a, row stride as) and B (at bm, packed) for 16 x 16 pairs into c,
+// on register set `set` (0 or 1).
+#define DOT_TILE(set, a, as, bm, c)                                                                    \
+    do {                                                                                               \
+        if (set) {                                                                                     \
+            _tile_loadd(4, (a), (as));                                                                 \
+            _tile_loadd(5, (bm), TILE_B);                                                              \
+            _tile_zero(1);                                                                             \
+            _tile_dpbssd(1, 4, 5);                                                                     \
+            _tile_stored(1, (c), TILE_B);                                                              \
+        } else {                                                                                       \
+            _tile_loadd(2, (a), (as));                                                                 \
+            _tile_loadd(3, (bm), TILE_B);                                                              \
+            _tile_zero(0);                                                                             \
+            _tile_dpbssd(0, 2, 3);                                                                     \
+            _tile_stored(0, (c), TILE_B);                                                              \
+        }                                                                                              \
+    } while (0)
 
 // ---- weight packing: 16 rows' levels in the B tile layout --------------------------------------
 // B for K elements: K/4 rows of 64 bytes; int32 lane r of row k holds elements 4k..4k+3 of
@@ -46,6 +69,7 @@ static void tiles_config(int k_bytes) {
 
 typedef struct rows16 {
     const uint8_t *w; // row 0
+    size_t ws;        // row stride
     __m512i idx;      // lane r: r * ws
     __mmask16 m;      // rows present
 } rows16;
@@ -65,6 +89,49 @@ AI float f16_at(const uint8_t *p) {
     uint16_t h;
     memcpy(&h, p, 2);
     return _cvtsh_ss(h);
+}
+
+// Transposes of int32: 16 rows x 8 int32 (32 bytes at p[r]) into v[k] (lane r: int32 k of row
+// r), and 16 rows x 4 int32 (16 bytes). Rows past the last present one point at zero bytes.
+static const uint8_t zero32[32];
+
+AI void transpose16x8(const uint8_t *const p[MT], __m512i v[8]) {
+    __m512i z[8], t[8], u[8];
+    for (int r = 0; r < 8; r++) // halves: row r | row r + 8
+        z[r] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)p[r])),
+                                  _mm256_loadu_si256((const __m256i *)p[r + 8]), 1);
+    for (int r = 0; r < 8; r += 2)
+        t[r] = _mm512_unpacklo_epi32(z[r], z[r + 1]), t[r + 1] = _mm512_unpackhi_epi32(z[r], z[r + 1]);
+    for (int r = 0; r < 8; r += 4) {
+        u[r] = _mm512_unpacklo_epi64(t[r], t[r + 2]), u[r + 1] = _mm512_unpackhi_epi64(t[r], t[r + 2]);
+        u[r + 2] = _mm512_unpacklo_epi64(t[r + 1], t[r + 3]), u[r + 3] = _mm512_unpackhi_epi64(t[r + 1], t[r + 3]);
+    }
+    // u[k] (k < 4) holds int32 k and k + 4 of rows 0-3 / 4-7 in its 128-bit lanes 0 / 1 (and rows
+    // 8-15 in lanes 2, 3), u[k + 4] the same for rows 4-7 / 12-15
+    const __m512i lo = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), hi = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+    for (int k = 0; k < 4; k++) {
+        v[k] = _mm512_permutex2var_epi64(u[k], lo, u[k + 4]);
+        v[k + 4] = _mm512_permutex2var_epi64(u[k], hi, u[k + 4]);
+    }
+}
+
+AI void transpose16x4(const uint8_t *const p[MT], __m512i v[4]) {
+    __m512i z[4], t[4];
+    for (int r = 0; r < 4; r++) { // 128-bit lanes: rows r, r + 4, r + 8, r + 12
+        __m512i x = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)p[r]));
+        x = _mm512_inserti32x4(x, _mm_loadu_si128((const __m128i *)p[r + 4]), 1);
+        x = _mm512_inserti32x4(x, _mm_loadu_si128((const __m128i *)p[r + 8]), 2);
+        z[r] = _mm512_inserti32x4(x, _mm_loadu_si128((const __m128i *)p[r + 12]), 3);
+    }
+    t[0] = _mm512_unpacklo_epi32(z[0], z[1]), t[1] = _mm512_unpackhi_epi32(z[0], z[1]);
+    t[2] = _mm512_unpacklo_epi32(z[2], z[3]), t[3] = _mm512_unpackhi_epi32(z[2], z[3]);
+    v[0] = _mm512_unpacklo_epi64(t[0], t[2]), v[1] = _mm512_unpackhi_epi64(t[0], t[2]);
+    v[2] = _mm512_unpacklo_epi64(t[1], t[3]), v[3] = _mm512_unpackhi_epi64(t[1], t[3]);
+}
+
+// The 16 row pointers at byte offset off of the current block (zero32 past the present rows).
+AI void row_ptrs(const rows16 *R, size_t off, const uint8_t *p[MT]) {
+    for (int r = 0; r < MT; r++) p[r] = (R->m >> r) & 1 ? R->w + (size_t)r * R->ws + off : zero32;
 }
 
 AI __m512i nib_lo(__m512i v) { return _mm512_and_si512(v, _mm512_set1_epi8(0x0F)); }
@@ -87,6 +154,13 @@ typedef struct packed {
     int32_t *mn;    // [block][pair][16 rows]: two mins as int16 (k-quants with mins)
 } packed;
 
+// 16 tokens' per-block values: activation scales (da[block][16]), Q8_1's s (sa), and for the
+// k-quants with mins the bsum pairs of sub-blocks 2p, 2p + 1 as two int16 (bp[block][pair][16]).
+typedef struct tokens16 {
+    float *da, *sa;
+    int32_t *bp;
+} tokens16;
+
 // ---- 32-element blocks ------------------------------------------------------------------------
 
 enum { K32_Q8_0, K32_Q4_0, K32_Q4_1, K32_Q5_0, K32_Q5_1, K32_IQ4_NL };
@@ -106,14 +180,21 @@ static void pack32(int kind, const rows16 *R0, int nb, packed *P) {
         __m512i *out = (__m512i *)(P->lev + (size_t)b * 32 * MT);
         _mm512_storeu_ps(P->d + b * MT, gather_f16(&R, 0));
         if (k32_has_min(kind)) _mm512_storeu_ps(P->d2 + b * MT, gather_f16(&R, 2));
+        const uint8_t *p[MT];
         if (kind == K32_Q8_0) {
-            for (int k = 0; k < 8; k++) _mm512_storeu_si512(out + k, gather4(&R, 2 + 4 * k));
+            __m512i v[8];
+            row_ptrs(&R, offsetof(block_q8_0, qs), p);
+            transpose16x8(p, v);
+            for (int k = 0; k < 8; k++) _mm512_storeu_si512(out + k, v[k]);
             continue;
         }
         const size_t qs = kind == K32_Q5_0 ? 6 : kind == K32_Q5_1 ? 8 : kind == K32_Q4_1 ? 4 : 2;
         const __m512i qh = kind == K32_Q5_0 ? gather4(&R, 2) : kind == K32_Q5_1 ? gather4(&R, 4) : _mm512_setzero_si512();
+        __m512i q[4];
+        row_ptrs(&R, qs, p);
+        transpose16x4(p, q);
         for (int k = 0; k < 4; k++) {
-            const __m512i v = gather4(&R, qs + 4 * k);
+            const __m512i v = q[k];
             __m512i lo = nib_lo(v), hi = nib_hi(v); // elements 4k.. and 16 + 4k..
             if (kind == K32_Q5_0 || kind == K32_Q5_1) {
                 lo = _mm512_or_si512(lo, bits_to_0x10(_mm512_srli_epi32(qh, 4 * k)));
@@ -128,35 +209,40 @@ static void pack32(int kind, const rows16 *R0, int nb, packed *P) {
     }
 }
 
-// One C tile (16 tokens x 16 rows) into c: the integer dot of A (tmm2) and B (tmm3).
-#define DOT_TILE(c)                                                                                    \
-    do {                                                                                               \
-        _tile_zero(0);                                                                                 \
-        _tile_dpbssd(0, 2, 3);                                                                         \
-        _tile_stored(0, (c), TILE_B);                                                                  \
-    } while (0)
+// The activation scales of 16 tokens for every block: da[b * 16 + t] (and sa, Q8_1's s).
+static void token_scales32(int has_min, int nb, const uint8_t *a, size_t as, const tokens16 *T) {
+    float *da = T->da, *sa = T->sa;
+    const size_t asz = has_min ? sizeof(block_q8_1) : sizeof(block_q8_0);
+    const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32((int)as));
+    for (int b = 0; b < nb; b++) {
+        const __m512i v = _mm512_i32gather_epi32(idx, a + (size_t)b * asz, 1); // d | s << 16
+        _mm512_storeu_ps(da + b * MT, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v)));
+        if (has_min) _mm512_storeu_ps(sa + b * MT, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(v, 16))));
+    }
+}
 
 // 16 tokens (a: the first one's Q8_0/Q8_1 row) x the packed rows: y[t * ys + r] for r in mask m.
-static void run32(int kind, int nb, const packed *P, const uint8_t *a, size_t as, float *y, size_t ys, __mmask16 m) {
+// Block b's dot is issued before block b - 1's float work, which runs while the tile unit works.
+static void run32(int kind, int nb, const packed *P, const tokens16 *T, const uint8_t *a, size_t as, float *y, size_t ys,
+                  __mmask16 m) {
     const int has_min = k32_has_min(kind);
     const size_t asz = has_min ? sizeof(block_q8_1) : sizeof(block_q8_0), aq = has_min ? 4 : 2;
-    int32_t c[MT * MT] __attribute__((aligned(64)));
+    int32_t c[2][MT * MT] __attribute__((aligned(64)));
     __m512 acc[MT];
 #pragma GCC unroll 16
     for (int t = 0; t < MT; t++) acc[t] = _mm512_setzero_ps();
-    for (int b = 0; b < nb; b++) {
-        const uint8_t *ab = a + (size_t)b * asz;
-        _tile_loadd(2, ab + aq, as);
-        _tile_loadd(3, P->lev + (size_t)b * 32 * MT, TILE_B);
-        DOT_TILE(c);
-        const __m512 dw = _mm512_loadu_ps(P->d + b * MT);
-        const __m512 mw = has_min ? _mm512_loadu_ps(P->d2 + b * MT) : dw;
+    for (int b = 0; b <= nb; b++) {
+        if (b < nb) DOT_TILE(b & 1, a + (size_t)b * asz + aq, as, P->lev + (size_t)b * 32 * MT, c[b & 1]);
+        if (b == 0) continue;
+        const int pb = b - 1;
+        const int32_t *cb = c[pb & 1];
+        const float *da = T->da + pb * MT, *sa = T->sa + pb * MT;
+        const __m512 dw = _mm512_loadu_ps(P->d + pb * MT);
+        const __m512 mw = has_min ? _mm512_loadu_ps(P->d2 + pb * MT) : dw;
 #pragma GCC unroll 16
         for (int t = 0; t < MT; t++) {
-            const uint8_t *at = ab + t * as;
-            __m512 term = _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_set1_ps(f16_at(at))),
-                                        _mm512_cvtepi32_ps(_mm512_load_si512(c + t * MT)));
-            if (has_min) term = _mm512_add_ps(term, _mm512_mul_ps(mw, _mm512_set1_ps(f16_at(at + 2))));
+            __m512 term = _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_set1_ps(da[t])), _mm512_cvtepi32_ps(_mm512_load_si512(cb + t * MT)));
+            if (has_min) term = _mm512_add_ps(term, _mm512_mul_ps(mw, _mm512_set1_ps(sa[t])));
             acc[t] = _mm512_add_ps(acc[t], term);
         }
     }
@@ -211,10 +297,14 @@ static void packK(int kind, const rows16 *R0, const uint8_t *w, size_t ws, int n
             _mm512_storeu_ps(P->d + b * MT, gather_f16(&R, 0));
             _mm512_storeu_ps(P->d2 + b * MT, gather_f16(&R, 2));
             const size_t qs = kind == KK_Q4_K ? offsetof(block_q4_K, qs) : offsetof(block_q5_K, qs);
+            const uint8_t *p[MT];
+            __m512i qhv[8], qv[4][8];
+            if (kind == KK_Q5_K) row_ptrs(&R, offsetof(block_q5_K, qh), p), transpose16x8(p, qhv);
+            for (int j = 0; j < 4; j++) row_ptrs(&R, qs + 32 * j, p), transpose16x8(p, qv[j]);
             for (int k = 0; k < 8; k++) { // elements 4k..4k+3 of each sub-block
-                const __m512i qh = kind == KK_Q5_K ? gather4(&R, offsetof(block_q5_K, qh) + 4 * k) : _mm512_setzero_si512();
+                const __m512i qh = kind == KK_Q5_K ? qhv[k] : _mm512_setzero_si512();
                 for (int j = 0; j < 4; j++) { // sub-blocks 2j (low nibbles) and 2j + 1 (high)
-                    const __m512i v = gather4(&R, qs + 32 * j + 4 * k);
+                    const __m512i v = qv[j][k];
                     __m512i lo = nib_lo(v), hi = nib_hi(v);
                     if (kind == KK_Q5_K) {
                         const __m512i bit = _mm512_set1_epi8(1);
@@ -227,11 +317,15 @@ static void packK(int kind, const rows16 *R0, const uint8_t *w, size_t ws, int n
             }
         } else if (kind == KK_Q6_K) {
             _mm512_storeu_ps(P->d + b * MT, gather_f16(&R, offsetof(block_q6_K, d)));
-            for (int h = 0; h < 2; h++)
+            for (int h = 0; h < 2; h++) {
+                const uint8_t *p[MT];
+                __m512i qhv[8], qlv[2][8];
+                row_ptrs(&R, offsetof(block_q6_K, qh) + 32 * h, p), transpose16x8(p, qhv);
+                for (int ip = 0; ip < 2; ip++) row_ptrs(&R, offsetof(block_q6_K, ql) + 64 * h + 32 * ip, p), transpose16x8(p, qlv[ip]);
                 for (int l4 = 0; l4 < 8; l4++) { // elements l = 4*l4.. of the half's 32 columns
-                    const __m512i qh = gather4(&R, offsetof(block_q6_K, qh) + 32 * h + 4 * l4);
+                    const __m512i qh = qhv[l4];
                     for (int ip = 0; ip < 2; ip++) {
-                        const __m512i ql = gather4(&R, offsetof(block_q6_K, ql) + 64 * h + 32 * ip + 4 * l4);
+                        const __m512i ql = qlv[ip][l4];
                         for (int ih = 0; ih < 2; ih++) {
                             const int i = ip + 2 * ih; // element 128h + 32i + l
                             const __m512i hb = _mm512_and_si512(_mm512_srli_epi32(qh, 2 * i), _mm512_set1_epi8(3));
@@ -242,51 +336,72 @@ static void packK(int kind, const rows16 *R0, const uint8_t *w, size_t ws, int n
                         }
                     }
                 }
+            }
         } else { // IQ4_XS: sub-block g is 16 bytes of nibbles, Q4_0's order
             _mm512_storeu_ps(P->d + b * MT, gather_f16(&R, 0));
-            for (int g = 0; g < 8; g++)
+            for (int g = 0; g < 8; g++) {
+                const uint8_t *p[MT];
+                __m512i q[4];
+                row_ptrs(&R, offsetof(block_iq4_xs, qs) + 16 * g, p), transpose16x4(p, q);
                 for (int k = 0; k < 4; k++) {
-                    const __m512i v = gather4(&R, offsetof(block_iq4_xs, qs) + 16 * g + 4 * k);
+                    const __m512i v = q[k];
                     _mm512_storeu_si512(lev + g * 32 * MT + k * 64, iq4nl_lookup(nib_lo(v)));
                     _mm512_storeu_si512(lev + g * 32 * MT + (4 + k) * 64, iq4nl_lookup(nib_hi(v)));
                 }
+            }
         }
     }
 }
 
-// 16 tokens (a: the first one's Q8_K row) x the packed rows, as run32.
-static void runK(int kind, int nb, const packed *P, const uint8_t *a, size_t as, float *y, size_t ys, __mmask16 m) {
+// 16 tokens (a: the first one's Q8_K row) x the packed rows, as run32: super-block b's sub-block
+// dots (alternating register sets) are issued before super-block b - 1's integer and float work.
+static void token_scalesK(int has_min, int nb, const uint8_t *a, size_t as, const tokens16 *T) {
+    for (int b = 0; b < nb; b++)
+        for (int t = 0; t < MT; t++) {
+            const block_q8_K *at = (const block_q8_K *)(a + t * as) + b;
+            T->da[b * MT + t] = at->d;
+            if (has_min)
+                for (int p = 0; p < 4; p++) {
+                    const int s0 = at->bsums[4 * p] + at->bsums[4 * p + 1], s1 = at->bsums[4 * p + 2] + at->bsums[4 * p + 3];
+                    T->bp[(b * 4 + p) * MT + t] = (int32_t)(((uint32_t)s0 & 0xFFFF) | (uint32_t)s1 << 16);
+                }
+        }
+}
+
+static void runK(int kind, int nb, const packed *P, const tokens16 *T, const uint8_t *a, size_t as, float *y, size_t ys,
+                 __mmask16 m) {
     const int ns = kk_sub(kind), kb = QK_K / ns, has_min = kk_has_min(kind);
-    int32_t c[16][MT * MT] __attribute__((aligned(64)));
+    int32_t c[2][16][MT * MT] __attribute__((aligned(64)));
     __m512 acc[MT];
 #pragma GCC unroll 16
     for (int t = 0; t < MT; t++) acc[t] = _mm512_setzero_ps();
-    for (int b = 0; b < nb; b++) {
-        const uint8_t *ab = a + (size_t)b * sizeof(block_q8_K);
-        const int8_t *lev = P->lev + (size_t)b * QK_K * MT;
-        for (int g = 0; g < ns; g++) {
-            _tile_loadd(2, ab + offsetof(block_q8_K, qs) + g * kb, as);
-            _tile_loadd(3, lev + g * kb * MT, TILE_B);
-            DOT_TILE(c[g]);
+    for (int b = 0; b <= nb; b++) {
+        if (b < nb) {
+            const uint8_t *aq = a + (size_t)b * sizeof(block_q8_K) + offsetof(block_q8_K, qs);
+            const int8_t *lev = P->lev + (size_t)b * QK_K * MT;
+            for (int g = 0; g < ns; g += 2) {
+                DOT_TILE(0, aq + g * kb, as, lev + g * kb * MT, c[b & 1][g]);
+                DOT_TILE(1, aq + (g + 1) * kb, as, lev + (g + 1) * kb * MT, c[b & 1][g + 1]);
+            }
         }
-        const int32_t *sc = P->sc + (size_t)b * ns * MT, *mn = P->mn + (size_t)b * 4 * MT;
-        const __m512 d = _mm512_loadu_ps(P->d + b * MT);
-        const __m512 dmin = has_min ? _mm512_loadu_ps(P->d2 + b * MT) : d;
+        if (b == 0) continue;
+        const int pb = b - 1;
+        const int32_t(*cb)[MT * MT] = c[pb & 1];
+        const int32_t *tp = T->bp + (size_t)pb * 4 * MT;
+        const int32_t *sc = P->sc + (size_t)pb * ns * MT, *mn = P->mn + (size_t)pb * 4 * MT;
+        const __m512 d = _mm512_loadu_ps(P->d + pb * MT);
+        const __m512 dmin = has_min ? _mm512_loadu_ps(P->d2 + pb * MT) : d;
 #pragma GCC unroll 16
         for (int t = 0; t < MT; t++) {
-            const block_q8_K *at = (const block_q8_K *)(ab + t * as);
             __m512i isum = _mm512_setzero_si512();
             for (int g = 0; g < ns; g++)
-                isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(_mm512_load_si512(c[g] + t * MT), _mm512_loadu_si512(sc + g * MT)));
-            const __m512 da = _mm512_set1_ps(at->d);
+                isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(_mm512_load_si512(cb[g] + t * MT), _mm512_loadu_si512(sc + g * MT)));
+            const __m512 da = _mm512_set1_ps(T->da[pb * MT + t]);
             __m512 term = _mm512_mul_ps(_mm512_mul_ps(d, da), _mm512_cvtepi32_ps(isum));
             if (has_min) {
                 __m512i msum = _mm512_setzero_si512();
-                for (int p = 0; p < 4; p++) { // mins 2p, 2p+1 against the bsums of sub-blocks 2p, 2p+1
-                    const int s0 = at->bsums[4 * p] + at->bsums[4 * p + 1], s1 = at->bsums[4 * p + 2] + at->bsums[4 * p + 3];
-                    const __m512i pair = _mm512_set1_epi32((int32_t)(((uint32_t)s0 & 0xFFFF) | (uint32_t)s1 << 16));
-                    msum = _mm512_add_epi32(msum, _mm512_madd_epi16(_mm512_loadu_si512(mn + p * MT), pair));
-                }
+                for (int p = 0; p < 4; p++) // mins 2p, 2p+1 against the bsums of sub-blocks 2p, 2p+1
+                    msum = _mm512_add_epi32(msum, _mm512_madd_epi16(_mm512_loadu_si512(mn + p * MT), _mm512_set1_epi32(tp[p * MT + t])));
                 term = _mm512_sub_ps(term, _mm512_mul_ps(_mm512_mul_ps(dmin, da), _mm512_cvtepi32_ps(msum)));
             }
             acc[t] = _mm512_add_ps(acc[t], term);
@@ -298,34 +413,54 @@ static void runK(int kind, int nb, const packed *P, const uint8_t *a, size_t as,
 
 // ---- the tiles ------------------------------------------------------------------------------------
 
-// Packs nr <= 16 rows once, runs every full group of 16 tokens on AMX and leaves the rest (and
-// everything when fewer than 16 tokens come or the shape does not fit) to the AVX-512 tile.
+// Packs nr <= ROW_TILES * 16 rows once, runs every full group of 16 tokens on AMX (its scales
+// read once for all the row tiles) and leaves the rest (and everything when fewer than 16
+// tokens come or the shape does not fit) to the AVX-512 tile.
+enum { ROW_TILES = 4, TOK_TILES = 16 }; // a tile call: up to 64 rows x 256 tokens (matmul.c)
+
 static void amx_tile(kite_type wtype, int kind, int is_k, int n, const void *wv, size_t ws, int nr, const void *av,
                      size_t as, int nt, float *y, size_t ys) {
-    const int bs = is_k ? QK_K : 32, nb = n / bs;
+    const int bs = is_k ? QK_K : 32, nb = n / bs, nrt = (nr + MT - 1) / MT;
     int done = 0;
-    if (nt >= MT && nr <= MT && ws <= (size_t)INT32_MAX / MT && as <= (size_t)INT32_MAX) {
+    if (nt >= MT && nr <= ROW_TILES * MT && ws <= (size_t)INT32_MAX / MT && as <= (size_t)INT32_MAX / MT) {
         const size_t lev_b = (size_t)nb * bs * MT, f_b = (size_t)nb * MT * sizeof(float);
         const size_t sc_b = is_k ? (size_t)nb * 16 * MT * sizeof(int32_t) : 0, mn_b = is_k ? (size_t)nb * 4 * MT * sizeof(int32_t) : 0;
-        char *mem = aligned_alloc(64, (lev_b + 2 * f_b + sc_b + mn_b + 63) / 64 * 64);
+        const size_t per_tile = lev_b + 2 * f_b + sc_b + mn_b; // a multiple of 64
+        char *mem = aligned_alloc(64, (size_t)nrt * per_tile + 2 * f_b + mn_b);
         if (mem) {
-            packed P = {.lev = (int8_t *)mem, .d = (float *)(mem + lev_b), .d2 = (float *)(mem + lev_b + f_b),
-                        .sc = (int32_t *)(mem + lev_b + 2 * f_b), .mn = (int32_t *)(mem + lev_b + 2 * f_b + sc_b)};
-            const __mmask16 m = (__mmask16)((1u << nr) - 1);
-            rows16 R = {.w = wv, .idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                                           _mm512_set1_epi32((int)ws)),
-                        .m = m};
-            if (is_k)
-                packK(kind, &R, wv, ws, nr, nb, &P);
-            else
-                pack32(kind, &R, nb, &P);
+            packed P[ROW_TILES];
+            __mmask16 m[ROW_TILES];
+            for (int i = 0; i < nrt; i++) {
+                char *p = mem + (size_t)i * per_tile;
+                P[i] = (packed){.lev = (int8_t *)p, .d = (float *)(p + lev_b), .d2 = (float *)(p + lev_b + f_b),
+                                .sc = (int32_t *)(p + lev_b + 2 * f_b), .mn = (int32_t *)(p + lev_b + 2 * f_b + sc_b)};
+                const int rows = nr - MT * i < MT ? nr - MT * i : MT;
+                const uint8_t *wi = (const uint8_t *)wv + (size_t)i * MT * ws;
+                m[i] = (__mmask16)((1u << rows) - 1);
+                const rows16 R = {.w = wi, .ws = ws, .m = m[i],
+                                  .idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                                            _mm512_set1_epi32((int)ws))};
+                if (is_k)
+                    packK(kind, &R, wi, ws, rows, nb, &P[i]);
+                else
+                    pack32(kind, &R, nb, &P[i]);
+            }
+            char *tm = mem + (size_t)nrt * per_tile;
+            const tokens16 T = {.da = (float *)tm, .sa = (float *)(tm + f_b), .bp = (int32_t *)(tm + 2 * f_b)};
             tiles_config(is_k ? QK_K / kk_sub(kind) : 32);
             for (; done + MT <= nt; done += MT) {
                 const uint8_t *a = (const uint8_t *)av + (size_t)done * as;
                 if (is_k)
-                    runK(kind, nb, &P, a, as, y + (size_t)done * ys, ys, m);
+                    token_scalesK(kk_has_min(kind), nb, a, as, &T);
                 else
-                    run32(kind, nb, &P, a, as, y + (size_t)done * ys, ys, m);
+                    token_scales32(k32_has_min(kind), nb, a, as, &T);
+                for (int i = 0; i < nrt; i++) {
+                    float *yi = y + (size_t)done * ys + (size_t)i * MT;
+                    if (is_k)
+                        runK(kind, nb, &P[i], &T, a, as, yi, ys, m[i]);
+                    else
+                        run32(kind, nb, &P[i], &T, a, as, yi, ys, m[i]);
+                }
             }
             _tile_release();
             free(mem);
@@ -353,6 +488,7 @@ void kite__kernels_fill_amx(kite__kernels *k) {
     kite__kernels_fill_avx512(k);
     memcpy(g_fallback, k->tile, sizeof g_fallback);
     k->isa = "amx";
+    k->gemm_rows = ROW_TILES * MT, k->gemm_tokens = TOK_TILES * MT;
     k->tile[KITE_TYPE_Q8_0] = tile_q8_0, k->tile[KITE_TYPE_Q4_0] = tile_q4_0;
     k->tile[KITE_TYPE_Q4_1] = tile_q4_1, k->tile[KITE_TYPE_Q5_0] = tile_q5_0;
     k->tile[KITE_TYPE_Q5_1] = tile_q5_1, k->tile[KITE_TYPE_IQ4_NL] = tile_iq4_nl;

@@ -50,6 +50,8 @@ typedef struct kite__kernels {
     void (*quant_q8_K)(const float *x, block_q8_K *y, int64_t n);
     // causal attention over the f16 KV cache (kite_kernels_attend; attend.h has the ops)
     kite_attend_fn attend;
+    // the rows x tokens a GEMM tile call gets from kite_matmul (0: its defaults, 16 x 64)
+    int gemm_rows, gemm_tokens;
 } kite__kernels;
 
 // The set in use (never NULL; selected on first call).

@@ -12,7 +12,9 @@
 // runs full row groups except in the last chunk.
 enum { ROW_ALIGN = 8 };
 // GEMM blocking: a block of ROW_BLOCK weight rows (a few KB to tens of KB) stays in L1/L2 while
-// TOK_BLOCK tokens' activations (at most ~100 KB for n_in <= 1536 in Q8) stream past it.
+// TOK_BLOCK tokens' activations (at most ~100 KB for n_in <= 1536 in Q8) stream past it; a kernel
+// set may ask for other sizes (gemm_rows, gemm_tokens: the AMX tiles decode their rows once per
+// call, so they take more tokens at a time).
 enum { ROW_BLOCK = 16, TOK_BLOCK = 64 };
 // Row chunks per thread: threads take chunks from a shared counter, so a thread that starts
 // late (a busy machine, a slower core) leaves its share to the others instead of stalling the
@@ -97,10 +99,12 @@ static void run_rows(const mm_job *j, int64_t r0, int64_t r1) {
         j->tile(j->n_in, j->w + r0 * j->ws, j->ws, (int)(r1 - r0), j->a, j->as, 1, j->y + r0, (size_t)j->n_out);
         return;
     }
-    for (int64_t rb = r0; rb < r1; rb += ROW_BLOCK) {
-        int nr = (int)KITE_MIN((int64_t)ROW_BLOCK, r1 - rb);
-        for (int64_t tb = 0; tb < j->n_tok; tb += TOK_BLOCK) {
-            int nt = (int)KITE_MIN((int64_t)TOK_BLOCK, j->n_tok - tb);
+    const int64_t row_block = j->k->gemm_rows ? j->k->gemm_rows : ROW_BLOCK;
+    const int64_t tok_block = j->k->gemm_tokens ? j->k->gemm_tokens : TOK_BLOCK;
+    for (int64_t rb = r0; rb < r1; rb += row_block) {
+        int nr = (int)KITE_MIN(row_block, r1 - rb);
+        for (int64_t tb = 0; tb < j->n_tok; tb += tok_block) {
+            int nt = (int)KITE_MIN(tok_block, j->n_tok - tb);
             j->tile(j->n_in, j->w + rb * j->ws, j->ws, nr, j->a + tb * j->as, j->as, nt,
                     j->y + tb * j->n_out + rb, (size_t)j->n_out);
         }
