@@ -41,8 +41,8 @@ bool kite__cpu_x86_amx(void) {
     if (!avx512) return false;
     unsigned a, b, c, d;
     __cpuid_count(7, 0, a, b, c, d);
-    bool tile = (d >> 24) & 1, int8 = (d >> 25) & 1;
-    if (!tile || !int8 || (xgetbv0() & 0x60000) != 0x60000) return false; // XTILECFG + XTILEDATA
+    bool tile = (d >> 24) & 1, int8 = (d >> 25) & 1, vbmi = (c >> 1) & 1;
+    if (!tile || !int8 || !vbmi || (xgetbv0() & 0x60000) != 0x60000) return false; // XTILECFG + XTILEDATA
 #if defined(__linux__)
     // Linux hands the 8 KB tile state to a process only on request (ARCH_REQ_XCOMP_PERM for
     // XFEATURE_XTILEDATA); the request covers every thread, present and future.

@@ -32,16 +32,29 @@ typedef struct tilecfg {
     uint8_t rows[16];
 } tilecfg;
 
+// (The asm barrier before each ldtilecfg: GCC 12 does not see the 64 bytes the instruction
+// reads and dropped the stores that fill them.)
+#define LOAD_TILECFG(c)                                   \
+    do {                                                  \
+        __asm__ volatile("" : : "r"(&(c)) : "memory");    \
+        _tile_loadconfig(&(c));                           \
+    } while (0)
+
 static void tiles_config(int k_bytes) {
     tilecfg c;
     memset(&c, 0, sizeof c);
     c.palette = 1;
+    if (k_bytes == TILE_B) { // the scale planes: every tile 16 x 64 bytes
+        for (int i = 0; i < 8; i++) c.rows[i] = MT, c.colsb[i] = TILE_B;
+        LOAD_TILECFG(c);
+        return;
+    }
     for (int i = 0; i < 2; i++) {
         c.rows[i] = MT, c.colsb[i] = TILE_B;
         c.rows[2 + 2 * i] = MT, c.colsb[2 + 2 * i] = (uint16_t)k_bytes;
         c.rows[3 + 2 * i] = (uint8_t)(k_bytes / 4), c.colsb[3 + 2 * i] = TILE_B;
     }
-    _tile_loadconfig(&c);
+    LOAD_TILECFG(c);
 }
 
 // The integer dot of A (at a, row stride as) and B (at bm, packed) for 16 x 16 pairs into c,
@@ -134,6 +147,18 @@ AI void row_ptrs(const rows16 *R, size_t off, const uint8_t *p[MT]) {
     for (int r = 0; r < MT; r++) p[r] = (R->m >> r) & 1 ? R->w + (size_t)r * R->ws + off : zero32;
 }
 
+// Asks for block b + PF_BLOCKS of every present row: the rows are 16 streams from memory, which
+// the hardware prefetchers pick up late, and packing waits on each row's first miss otherwise.
+enum { PF_BLOCKS = 2 };
+AI void prefetch_rows(const rows16 *R, size_t wsz) {
+    for (int r = 0; r < MT; r++)
+        if ((R->m >> r) & 1) {
+            const uint8_t *p = R->w + (size_t)r * R->ws + PF_BLOCKS * wsz;
+            for (size_t o = 0; o < wsz; o += 64) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
+            _mm_prefetch((const char *)p + wsz - 1, _MM_HINT_T0);
+        }
+}
+
 AI __m512i nib_lo(__m512i v) { return _mm512_and_si512(v, _mm512_set1_epi8(0x0F)); }
 AI __m512i nib_hi(__m512i v) { return _mm512_and_si512(_mm512_srli_epi32(v, 4), _mm512_set1_epi8(0x0F)); }
 
@@ -177,6 +202,7 @@ static void pack32(int kind, const rows16 *R0, int nb, packed *P) {
     for (int b = 0; b < nb; b++) {
         rows16 R = *R0;
         R.w += (size_t)b * wsz;
+        if (b + PF_BLOCKS < nb) prefetch_rows(&R, wsz);
         __m512i *out = (__m512i *)(P->lev + (size_t)b * 32 * MT);
         _mm512_storeu_ps(P->d + b * MT, gather_f16(&R, 0));
         if (k32_has_min(kind)) _mm512_storeu_ps(P->d2 + b * MT, gather_f16(&R, 2));
@@ -261,6 +287,29 @@ static size_t kk_wsize(int kind) {
 static int kk_sub(int kind) { return kind == KK_Q6_K ? 16 : 8; }   // sub-blocks per super-block
 static int kk_has_min(int kind) { return kind == KK_Q4_K || kind == KK_Q5_K; }
 
+// Scale planes: a sub-block scale times a level does not fit int8, but each digit of the scale
+// does: with sc = sum_p digit_p << (bits * p), plane p holds digit_p * level. Q4_K: 2 planes of
+// 3-bit digits (level <= 15, so digit * level <= 105). The sub-block scales are then inside the B
+// tiles: a plane's dot over the whole super-block is one K = 64 accumulation (4 dots, no store
+// between sub-blocks), and isum = plane_0 + (plane_1 << 3), exact in int32. The other kinds keep
+// one store per sub-block and their scales in integer multiplies: Q5_K would need 3 planes and
+// Q6_K 4 (2-bit digits), which measured slower than that (the planes' B tiles outgrow L1).
+// digit_times and runK_planes are written for up to 4 planes of 2- or 3-bit digits, the top
+// one signed when 4 planes of 2 bits hold an int8 scale.
+static int kk_planes(int kind) { return kind == KK_Q4_K ? 2 : 0; }
+static int kk_digit_bits(int kind) { return kind == KK_Q4_K ? 3 : 2; }
+
+// digit_p * q per byte, the digits given per byte in dig (lane r's 4 bytes: row r's digit):
+// bit i of the digit adds q << i (the top plane of a signed scale subtracts its bit 1 instead).
+AI __m512i digit_times(__m512i q, __m512i dig, int bits, int signed_top) {
+    const __m512i q2 = _mm512_add_epi8(q, q);
+    __m512i r = _mm512_maskz_mov_epi8(_mm512_test_epi8_mask(dig, _mm512_set1_epi8(1)), q);
+    const __mmask64 m1 = _mm512_test_epi8_mask(dig, _mm512_set1_epi8(2));
+    r = signed_top ? _mm512_mask_sub_epi8(r, m1, r, q2) : _mm512_mask_add_epi8(r, m1, r, q2);
+    if (bits == 3) r = _mm512_mask_add_epi8(r, _mm512_test_epi8_mask(dig, _mm512_set1_epi8(4)), r, _mm512_add_epi8(q2, q2));
+    return r;
+}
+
 static void packK_scales(int kind, const uint8_t *w, size_t ws, int nr, int b, packed *P) {
     const int ns = kk_sub(kind);
     int32_t *sc = P->sc + (size_t)b * ns * MT, *mn = P->mn + (size_t)b * 4 * MT;
@@ -286,13 +335,46 @@ static void packK_scales(int kind, const uint8_t *w, size_t ws, int nr, int b, p
     }
 }
 
+// Where packK puts the levels of one super-block: in planes (their digit bytes per sub-block
+// and plane in dig) or as they are (IQ4_XS).
+typedef struct kdest {
+    int8_t *lev; // the super-block's first byte
+    int planes, bits, kb;
+    __m512i dig[16][4];
+} kdest;
+
+// Stores tile row k (elements 4k..4k+3 of every row) of sub-block g, levels q.
+AI void kstore(const kdest *D, int g, int k, __m512i q) {
+    int8_t *o = D->lev + g * D->kb * MT + k * 64;
+    if (!D->planes) {
+        _mm512_storeu_si512(o, q);
+        return;
+    }
+    for (int p = 0; p < D->planes; p++)
+        _mm512_storeu_si512(o + (size_t)p * QK_K * MT, digit_times(q, D->dig[g][p], D->bits, D->bits == 2 && p == 3));
+}
+
 static void packK(int kind, const rows16 *R0, const uint8_t *w, size_t ws, int nr, int nb, packed *P) {
     const size_t wsz = kk_wsize(kind);
+    const int np = kk_planes(kind), ns = kk_sub(kind);
+    kdest D = {.planes = np, .bits = kk_digit_bits(kind), .kb = QK_K / ns};
+    // a row's digit in byte 0 of its lane, repeated in the lane's 4 bytes
+    const __m512i rep = _mm512_set_epi8(60, 60, 60, 60, 56, 56, 56, 56, 52, 52, 52, 52, 48, 48, 48, 48, 44, 44, 44, 44, 40, 40,
+                                        40, 40, 36, 36, 36, 36, 32, 32, 32, 32, 28, 28, 28, 28, 24, 24, 24, 24, 20, 20, 20, 20, 16,
+                                        16, 16, 16, 12, 12, 12, 12, 8, 8, 8, 8, 4, 4, 4, 4, 0, 0, 0, 0);
     for (int b = 0; b < nb; b++) {
         rows16 R = *R0;
         R.w += (size_t)b * wsz;
+        if (b + PF_BLOCKS < nb) prefetch_rows(&R, wsz);
         packK_scales(kind, w, ws, nr, b, P);
-        int8_t *lev = P->lev + (size_t)b * QK_K * MT;
+        D.lev = P->lev + (size_t)b * (np ? np : 1) * QK_K * MT;
+        for (int g = 0; g < (np ? ns : 0); g++) {
+            const __m512i sc = _mm512_loadu_si512(P->sc + ((size_t)b * ns + g) * MT);
+            for (int p = 0; p < np; p++) {
+                const __m512i digit = _mm512_and_si512(_mm512_srai_epi32(sc, D.bits * p), _mm512_set1_epi32((1 << D.bits) - 1));
+                D.dig[g][p] = _mm512_permutexvar_epi8(rep, digit);
+            }
+        }
         if (kind == KK_Q4_K || kind == KK_Q5_K) {
             _mm512_storeu_ps(P->d + b * MT, gather_f16(&R, 0));
             _mm512_storeu_ps(P->d2 + b * MT, gather_f16(&R, 2));
@@ -311,8 +393,8 @@ static void packK(int kind, const rows16 *R0, const uint8_t *w, size_t ws, int n
                         lo = _mm512_or_si512(lo, _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(qh, 2 * j), bit), 4));
                         hi = _mm512_or_si512(hi, _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(qh, 2 * j + 1), bit), 4));
                     }
-                    _mm512_storeu_si512(lev + (2 * j) * 32 * MT + k * 64, lo);
-                    _mm512_storeu_si512(lev + (2 * j + 1) * 32 * MT + k * 64, hi);
+                    kstore(&D, 2 * j, k, lo);
+                    kstore(&D, 2 * j + 1, k, hi);
                 }
             }
         } else if (kind == KK_Q6_K) {
@@ -332,7 +414,7 @@ static void packK(int kind, const rows16 *R0, const uint8_t *w, size_t ws, int n
                             __m512i q = _mm512_or_si512(ih ? nib_hi(ql) : nib_lo(ql), _mm512_slli_epi32(hb, 4));
                             q = _mm512_sub_epi8(q, _mm512_set1_epi8(32));
                             const int sb = 8 * h + 2 * i + (l4 >= 4), k = l4 & 3; // 16-element sub-block
-                            _mm512_storeu_si512(lev + sb * 16 * MT + k * 64, q);
+                            kstore(&D, sb, k, q);
                         }
                     }
                 }
@@ -345,8 +427,8 @@ static void packK(int kind, const rows16 *R0, const uint8_t *w, size_t ws, int n
                 row_ptrs(&R, offsetof(block_iq4_xs, qs) + 16 * g, p), transpose16x4(p, q);
                 for (int k = 0; k < 4; k++) {
                     const __m512i v = q[k];
-                    _mm512_storeu_si512(lev + g * 32 * MT + k * 64, iq4nl_lookup(nib_lo(v)));
-                    _mm512_storeu_si512(lev + g * 32 * MT + (4 + k) * 64, iq4nl_lookup(nib_hi(v)));
+                    kstore(&D, g, k, iq4nl_lookup(nib_lo(v)));
+                    kstore(&D, g, 4 + k, iq4nl_lookup(nib_hi(v)));
                 }
             }
         }
@@ -411,6 +493,69 @@ static void runK(int kind, int nb, const packed *P, const tokens16 *T, const uin
     for (int t = 0; t < MT; t++) _mm512_mask_storeu_ps(y + t * ys, m, acc[t]);
 }
 
+// runK for the kinds in scale planes: per super-block, each plane's 4 K = 64 dots accumulate
+// in its own C tile (tmm0..tmm3; A tmm4, B tmm5..tmm7), so one store per plane.
+#define PLANE_DOT(p, breg, bm)                                                                         \
+    do {                                                                                               \
+        _tile_loadd(breg, (bm), TILE_B);                                                               \
+        _tile_dpbssd(p, 4, breg);                                                                      \
+    } while (0)
+
+static void runK_planes(int kind, int nb, const packed *P, const tokens16 *T, const uint8_t *a, size_t as, float *y,
+                        size_t ys, __mmask16 m) {
+    const int np = kk_planes(kind), sh = kk_digit_bits(kind), has_min = kk_has_min(kind);
+    int32_t c[2][4][MT * MT] __attribute__((aligned(64)));
+    __m512 acc[MT];
+#pragma GCC unroll 16
+    for (int t = 0; t < MT; t++) acc[t] = _mm512_setzero_ps();
+    for (int b = 0; b <= nb; b++) {
+        if (b < nb) {
+            const uint8_t *aq = a + (size_t)b * sizeof(block_q8_K) + offsetof(block_q8_K, qs);
+            const int8_t *lev = P->lev + (size_t)b * np * QK_K * MT;
+            int32_t(*cb)[MT * MT] = c[b & 1];
+            _tile_zero(0);
+            _tile_zero(1);
+            if (np > 2) _tile_zero(2);
+            if (np > 3) _tile_zero(3);
+            for (int k = 0; k < 4; k++) { // elements 64k..64k+63
+                const int8_t *bk = lev + k * 64 * MT;
+                _tile_loadd(4, aq + 64 * k, as);
+                PLANE_DOT(0, 5, bk);
+                PLANE_DOT(1, 6, bk + QK_K * MT);
+                if (np > 2) PLANE_DOT(2, 7, bk + 2 * QK_K * MT);
+                if (np > 3) PLANE_DOT(3, 5, bk + 3 * QK_K * MT);
+            }
+            _tile_stored(0, cb[0], TILE_B);
+            _tile_stored(1, cb[1], TILE_B);
+            if (np > 2) _tile_stored(2, cb[2], TILE_B);
+            if (np > 3) _tile_stored(3, cb[3], TILE_B);
+        }
+        if (b == 0) continue;
+        const int pb = b - 1;
+        const int32_t(*cb)[MT * MT] = c[pb & 1];
+        const int32_t *mn = P->mn + (size_t)pb * 4 * MT, *tp = T->bp + (size_t)pb * 4 * MT;
+        const __m512 d = _mm512_loadu_ps(P->d + pb * MT);
+        const __m512 dmin = has_min ? _mm512_loadu_ps(P->d2 + pb * MT) : d;
+#pragma GCC unroll 16
+        for (int t = 0; t < MT; t++) {
+            __m512i isum = _mm512_load_si512(cb[np - 1] + t * MT);
+            for (int p = np - 2; p >= 0; p--)
+                isum = _mm512_add_epi32(_mm512_slli_epi32(isum, sh), _mm512_load_si512(cb[p] + t * MT));
+            const __m512 da = _mm512_set1_ps(T->da[pb * MT + t]);
+            __m512 term = _mm512_mul_ps(_mm512_mul_ps(d, da), _mm512_cvtepi32_ps(isum));
+            if (has_min) {
+                __m512i msum = _mm512_setzero_si512();
+                for (int p = 0; p < 4; p++) // mins 2p, 2p+1 against the bsums of sub-blocks 2p, 2p+1
+                    msum = _mm512_add_epi32(msum, _mm512_madd_epi16(_mm512_loadu_si512(mn + p * MT), _mm512_set1_epi32(tp[p * MT + t])));
+                term = _mm512_sub_ps(term, _mm512_mul_ps(_mm512_mul_ps(dmin, da), _mm512_cvtepi32_ps(msum)));
+            }
+            acc[t] = _mm512_add_ps(acc[t], term);
+        }
+    }
+#pragma GCC unroll 16
+    for (int t = 0; t < MT; t++) _mm512_mask_storeu_ps(y + t * ys, m, acc[t]);
+}
+
 // ---- the tiles ------------------------------------------------------------------------------------
 
 // Packs nr <= ROW_TILES * 16 rows once, runs every full group of 16 tokens on AMX (its scales
@@ -423,7 +568,7 @@ static void amx_tile(kite_type wtype, int kind, int is_k, int n, const void *wv,
     const int bs = is_k ? QK_K : 32, nb = n / bs, nrt = (nr + MT - 1) / MT;
     int done = 0;
     if (nt >= MT && nr <= ROW_TILES * MT && ws <= (size_t)INT32_MAX / MT && as <= (size_t)INT32_MAX / MT) {
-        const size_t lev_b = (size_t)nb * bs * MT, f_b = (size_t)nb * MT * sizeof(float);
+        const size_t lev_b = (size_t)nb * bs * MT * (is_k && kk_planes(kind) ? kk_planes(kind) : 1), f_b = (size_t)nb * MT * sizeof(float);
         const size_t sc_b = is_k ? (size_t)nb * 16 * MT * sizeof(int32_t) : 0, mn_b = is_k ? (size_t)nb * 4 * MT * sizeof(int32_t) : 0;
         const size_t per_tile = lev_b + 2 * f_b + sc_b + mn_b; // a multiple of 64
         char *mem = aligned_alloc(64, (size_t)nrt * per_tile + 2 * f_b + mn_b);
@@ -447,7 +592,8 @@ static void amx_tile(kite_type wtype, int kind, int is_k, int n, const void *wv,
             }
             char *tm = mem + (size_t)nrt * per_tile;
             const tokens16 T = {.da = (float *)tm, .sa = (float *)(tm + f_b), .bp = (int32_t *)(tm + 2 * f_b)};
-            tiles_config(is_k ? QK_K / kk_sub(kind) : 32);
+            const int planes = is_k ? kk_planes(kind) : 0;
+            tiles_config(planes ? TILE_B : is_k ? QK_K / kk_sub(kind) : 32);
             for (; done + MT <= nt; done += MT) {
                 const uint8_t *a = (const uint8_t *)av + (size_t)done * as;
                 if (is_k)
@@ -456,7 +602,9 @@ static void amx_tile(kite_type wtype, int kind, int is_k, int n, const void *wv,
                     token_scales32(k32_has_min(kind), nb, a, as, &T);
                 for (int i = 0; i < nrt; i++) {
                     float *yi = y + (size_t)done * ys + (size_t)i * MT;
-                    if (is_k)
+                    if (planes)
+                        runK_planes(kind, nb, &P[i], &T, a, as, yi, ys, m[i]);
+                    else if (is_k)
                         runK(kind, nb, &P[i], &T, a, as, yi, ys, m[i]);
                     else
                         run32(kind, nb, &P[i], &T, a, as, yi, ys, m[i]);
