@@ -147,16 +147,19 @@ AI void row_ptrs(const rows16 *R, size_t off, const uint8_t *p[MT]) {
     for (int r = 0; r < MT; r++) p[r] = (R->m >> r) & 1 ? R->w + (size_t)r * R->ws + off : zero32;
 }
 
-// Asks for block b + PF_BLOCKS of every present row: the rows are 16 streams from memory, which
-// the hardware prefetchers pick up late, and packing waits on each row's first miss otherwise.
+// Asks for block b + PF_BLOCKS of the 16 rows being packed, or once past their end for the first
+// blocks of the next 16 rows (the next row tile or call: a prefetch past the matrix is harmless).
+// Rows are 16 streams from memory, which the hardware prefetchers pick up late: packing waited
+// on each row's first miss otherwise (rows of 4 super-blocks are common).
 enum { PF_BLOCKS = 2 };
-AI void prefetch_rows(const rows16 *R, size_t wsz) {
-    for (int r = 0; r < MT; r++)
-        if ((R->m >> r) & 1) {
-            const uint8_t *p = R->w + (size_t)r * R->ws + PF_BLOCKS * wsz;
-            for (size_t o = 0; o < wsz; o += 64) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
-            _mm_prefetch((const char *)p + wsz - 1, _MM_HINT_T0);
-        }
+AI void prefetch_ahead(const rows16 *R, int b, int nb, size_t wsz) {
+    const int pb = b + PF_BLOCKS;
+    const uint8_t *base = pb < nb ? R->w + (size_t)b * wsz + PF_BLOCKS * wsz : R->w + (size_t)MT * R->ws + (size_t)(pb - nb) * wsz;
+    for (int r = 0; r < MT; r++) {
+        const uint8_t *p = base + (size_t)r * R->ws;
+        for (size_t o = 0; o < wsz; o += 64) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
+        _mm_prefetch((const char *)p + wsz - 1, _MM_HINT_T0);
+    }
 }
 
 AI __m512i nib_lo(__m512i v) { return _mm512_and_si512(v, _mm512_set1_epi8(0x0F)); }
@@ -200,9 +203,9 @@ static int k32_has_min(int kind) { return kind == K32_Q4_1 || kind == K32_Q5_1; 
 static void pack32(int kind, const rows16 *R0, int nb, packed *P) {
     const size_t wsz = k32_wsize(kind);
     for (int b = 0; b < nb; b++) {
+        prefetch_ahead(R0, b, nb, wsz);
         rows16 R = *R0;
         R.w += (size_t)b * wsz;
-        if (b + PF_BLOCKS < nb) prefetch_rows(&R, wsz);
         __m512i *out = (__m512i *)(P->lev + (size_t)b * 32 * MT);
         _mm512_storeu_ps(P->d + b * MT, gather_f16(&R, 0));
         if (k32_has_min(kind)) _mm512_storeu_ps(P->d2 + b * MT, gather_f16(&R, 2));
@@ -294,20 +297,17 @@ static int kk_has_min(int kind) { return kind == KK_Q4_K || kind == KK_Q5_K; }
 // between sub-blocks), and isum = plane_0 + (plane_1 << 3), exact in int32. The other kinds keep
 // one store per sub-block and their scales in integer multiplies: Q5_K would need 3 planes and
 // Q6_K 4 (2-bit digits), which measured slower than that (the planes' B tiles outgrow L1).
-// digit_times and runK_planes are written for up to 4 planes of 2- or 3-bit digits, the top
-// one signed when 4 planes of 2 bits hold an int8 scale.
 static int kk_planes(int kind) { return kind == KK_Q4_K ? 2 : 0; }
-static int kk_digit_bits(int kind) { return kind == KK_Q4_K ? 3 : 2; }
+static int kk_digit_bits(int kind) { return kind == KK_Q4_K ? 3 : 0; }
 
-// digit_p * q per byte, the digits given per byte in dig (lane r's 4 bytes: row r's digit):
-// bit i of the digit adds q << i (the top plane of a signed scale subtracts its bit 1 instead).
-AI __m512i digit_times(__m512i q, __m512i dig, int bits, int signed_top) {
-    const __m512i q2 = _mm512_add_epi8(q, q);
-    __m512i r = _mm512_maskz_mov_epi8(_mm512_test_epi8_mask(dig, _mm512_set1_epi8(1)), q);
-    const __mmask64 m1 = _mm512_test_epi8_mask(dig, _mm512_set1_epi8(2));
-    r = signed_top ? _mm512_mask_sub_epi8(r, m1, r, q2) : _mm512_mask_add_epi8(r, m1, r, q2);
-    if (bits == 3) r = _mm512_mask_add_epi8(r, _mm512_test_epi8_mask(dig, _mm512_set1_epi8(4)), r, _mm512_add_epi8(q2, q2));
-    return r;
+// digit * q for q <= 15, digit <= 7, by table: idx = q | digit << 4 (VBMI's 128-byte permute).
+AI __m512i digit_times(__m512i q, __m512i dig16) {
+    static const int8_t prod[128] = {
+#define ROW(d) 0 * d, 1 * d, 2 * d, 3 * d, 4 * d, 5 * d, 6 * d, 7 * d, 8 * d, 9 * d, 10 * d, 11 * d, 12 * d, 13 * d, 14 * d, 15 * d
+        ROW(0), ROW(1), ROW(2), ROW(3), ROW(4), ROW(5), ROW(6), ROW(7)
+#undef ROW
+    };
+    return _mm512_permutex2var_epi8(_mm512_loadu_si512(prod), _mm512_or_si512(q, dig16), _mm512_loadu_si512(prod + 64));
 }
 
 static void packK_scales(int kind, const uint8_t *w, size_t ws, int nr, int b, packed *P) {
@@ -340,7 +340,7 @@ static void packK_scales(int kind, const uint8_t *w, size_t ws, int nr, int b, p
 typedef struct kdest {
     int8_t *lev; // the super-block's first byte
     int planes, bits, kb;
-    __m512i dig[16][4];
+    __m512i dig[16][2]; // per sub-block and plane: the rows' digits << 4, in each byte of their lanes
 } kdest;
 
 // Stores tile row k (elements 4k..4k+3 of every row) of sub-block g, levels q.
@@ -351,7 +351,7 @@ AI void kstore(const kdest *D, int g, int k, __m512i q) {
         return;
     }
     for (int p = 0; p < D->planes; p++)
-        _mm512_storeu_si512(o + (size_t)p * QK_K * MT, digit_times(q, D->dig[g][p], D->bits, D->bits == 2 && p == 3));
+        _mm512_storeu_si512(o + (size_t)p * QK_K * MT, digit_times(q, D->dig[g][p]));
 }
 
 static void packK(int kind, const rows16 *R0, const uint8_t *w, size_t ws, int nr, int nb, packed *P) {
@@ -363,15 +363,15 @@ static void packK(int kind, const rows16 *R0, const uint8_t *w, size_t ws, int n
                                         40, 40, 36, 36, 36, 36, 32, 32, 32, 32, 28, 28, 28, 28, 24, 24, 24, 24, 20, 20, 20, 20, 16,
                                         16, 16, 16, 12, 12, 12, 12, 8, 8, 8, 8, 4, 4, 4, 4, 0, 0, 0, 0);
     for (int b = 0; b < nb; b++) {
+        prefetch_ahead(R0, b, nb, wsz);
         rows16 R = *R0;
         R.w += (size_t)b * wsz;
-        if (b + PF_BLOCKS < nb) prefetch_rows(&R, wsz);
         packK_scales(kind, w, ws, nr, b, P);
         D.lev = P->lev + (size_t)b * (np ? np : 1) * QK_K * MT;
         for (int g = 0; g < (np ? ns : 0); g++) {
             const __m512i sc = _mm512_loadu_si512(P->sc + ((size_t)b * ns + g) * MT);
             for (int p = 0; p < np; p++) {
-                const __m512i digit = _mm512_and_si512(_mm512_srai_epi32(sc, D.bits * p), _mm512_set1_epi32((1 << D.bits) - 1));
+                const __m512i digit = _mm512_slli_epi32(_mm512_and_si512(_mm512_srai_epi32(sc, D.bits * p), _mm512_set1_epi32(7)), 4);
                 D.dig[g][p] = _mm512_permutexvar_epi8(rep, digit);
             }
         }
@@ -493,8 +493,8 @@ static void runK(int kind, int nb, const packed *P, const tokens16 *T, const uin
     for (int t = 0; t < MT; t++) _mm512_mask_storeu_ps(y + t * ys, m, acc[t]);
 }
 
-// runK for the kinds in scale planes: per super-block, each plane's 4 K = 64 dots accumulate
-// in its own C tile (tmm0..tmm3; A tmm4, B tmm5..tmm7), so one store per plane.
+// runK for the kinds in scale planes (two): per super-block, each plane's 4 K = 64 dots
+// accumulate in its own C tile (tmm0, tmm1; A tmm4, B tmm5, tmm6), so one store per plane.
 #define PLANE_DOT(p, breg, bm)                                                                         \
     do {                                                                                               \
         _tile_loadd(breg, (bm), TILE_B);                                                               \
@@ -504,7 +504,7 @@ static void runK(int kind, int nb, const packed *P, const tokens16 *T, const uin
 static void runK_planes(int kind, int nb, const packed *P, const tokens16 *T, const uint8_t *a, size_t as, float *y,
                         size_t ys, __mmask16 m) {
     const int np = kk_planes(kind), sh = kk_digit_bits(kind), has_min = kk_has_min(kind);
-    int32_t c[2][4][MT * MT] __attribute__((aligned(64)));
+    int32_t c[2][2][MT * MT] __attribute__((aligned(64)));
     __m512 acc[MT];
 #pragma GCC unroll 16
     for (int t = 0; t < MT; t++) acc[t] = _mm512_setzero_ps();
@@ -515,20 +515,14 @@ static void runK_planes(int kind, int nb, const packed *P, const tokens16 *T, co
             int32_t(*cb)[MT * MT] = c[b & 1];
             _tile_zero(0);
             _tile_zero(1);
-            if (np > 2) _tile_zero(2);
-            if (np > 3) _tile_zero(3);
             for (int k = 0; k < 4; k++) { // elements 64k..64k+63
                 const int8_t *bk = lev + k * 64 * MT;
                 _tile_loadd(4, aq + 64 * k, as);
                 PLANE_DOT(0, 5, bk);
                 PLANE_DOT(1, 6, bk + QK_K * MT);
-                if (np > 2) PLANE_DOT(2, 7, bk + 2 * QK_K * MT);
-                if (np > 3) PLANE_DOT(3, 5, bk + 3 * QK_K * MT);
             }
             _tile_stored(0, cb[0], TILE_B);
             _tile_stored(1, cb[1], TILE_B);
-            if (np > 2) _tile_stored(2, cb[2], TILE_B);
-            if (np > 3) _tile_stored(3, cb[3], TILE_B);
         }
         if (b == 0) continue;
         const int pb = b - 1;
