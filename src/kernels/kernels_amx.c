@@ -552,60 +552,62 @@ static void runK_planes(int kind, int nb, const packed *P, const tokens16 *T, co
 
 // ---- the tiles ------------------------------------------------------------------------------------
 
-// Packs nr <= ROW_TILES * 16 rows once, runs every full group of 16 tokens on AMX (its scales
-// read once for all the row tiles) and leaves the rest (and everything when fewer than 16
-// tokens come or the shape does not fit) to the AVX-512 tile.
+// Runs every full group of 16 tokens on AMX (their scales read once for all the row tiles),
+// packing each group of 16 of the nr <= ROW_TILES * 16 rows once for all of them, and leaves the
+// rest (and everything when fewer than 16 tokens come or the shape does not fit) to the AVX-512
+// tile.
 enum { ROW_TILES = 4, TOK_TILES = 16 }; // a tile call: up to 64 rows x 256 tokens (matmul.c)
 
 static void amx_tile(kite_type wtype, int kind, int is_k, int n, const void *wv, size_t ws, int nr, const void *av,
                      size_t as, int nt, float *y, size_t ys) {
-    const int bs = is_k ? QK_K : 32, nb = n / bs, nrt = (nr + MT - 1) / MT;
+    const int bs = is_k ? QK_K : 32, nb = n / bs, nrt = (nr + MT - 1) / MT, ntt = nt / MT;
+    const int planes = is_k ? kk_planes(kind) : 0;
     int done = 0;
-    if (nt >= MT && nr <= ROW_TILES * MT && ws <= (size_t)INT32_MAX / MT && as <= (size_t)INT32_MAX / MT) {
-        const size_t lev_b = (size_t)nb * bs * MT * (is_k && kk_planes(kind) ? kk_planes(kind) : 1), f_b = (size_t)nb * MT * sizeof(float);
+    if (ntt > 0 && nr <= ROW_TILES * MT && ws <= (size_t)INT32_MAX / MT && as <= (size_t)INT32_MAX / MT) {
+        const size_t lev_b = (size_t)nb * bs * MT * (planes ? planes : 1), f_b = (size_t)nb * MT * sizeof(float);
         const size_t sc_b = is_k ? (size_t)nb * 16 * MT * sizeof(int32_t) : 0, mn_b = is_k ? (size_t)nb * 4 * MT * sizeof(int32_t) : 0;
-        const size_t per_tile = lev_b + 2 * f_b + sc_b + mn_b; // a multiple of 64
-        char *mem = aligned_alloc(64, (size_t)nrt * per_tile + 2 * f_b + mn_b);
+        const size_t per_rows = lev_b + 2 * f_b + sc_b + mn_b, per_toks = 2 * f_b + mn_b; // multiples of 64
+        char *mem = aligned_alloc(64, per_rows + (size_t)ntt * per_toks);
         if (mem) {
-            packed P[ROW_TILES];
-            __mmask16 m[ROW_TILES];
+            packed P = {.lev = (int8_t *)mem, .d = (float *)(mem + lev_b), .d2 = (float *)(mem + lev_b + f_b),
+                        .sc = (int32_t *)(mem + lev_b + 2 * f_b), .mn = (int32_t *)(mem + lev_b + 2 * f_b + sc_b)};
+            tokens16 T[TOK_TILES];
+            for (int tt = 0; tt < ntt; tt++) { // every token group's scales, once for all the row tiles
+                char *tm = mem + per_rows + (size_t)tt * per_toks;
+                T[tt] = (tokens16){.da = (float *)tm, .sa = (float *)(tm + f_b), .bp = (int32_t *)(tm + 2 * f_b)};
+                const uint8_t *a = (const uint8_t *)av + (size_t)tt * MT * as;
+                if (is_k)
+                    token_scalesK(kk_has_min(kind), nb, a, as, &T[tt]);
+                else
+                    token_scales32(k32_has_min(kind), nb, a, as, &T[tt]);
+            }
+            tiles_config(planes ? TILE_B : is_k ? QK_K / kk_sub(kind) : 32);
+            // row tile by row tile: its packed levels stay in L1/L2 while every token group uses them
             for (int i = 0; i < nrt; i++) {
-                char *p = mem + (size_t)i * per_tile;
-                P[i] = (packed){.lev = (int8_t *)p, .d = (float *)(p + lev_b), .d2 = (float *)(p + lev_b + f_b),
-                                .sc = (int32_t *)(p + lev_b + 2 * f_b), .mn = (int32_t *)(p + lev_b + 2 * f_b + sc_b)};
                 const int rows = nr - MT * i < MT ? nr - MT * i : MT;
                 const uint8_t *wi = (const uint8_t *)wv + (size_t)i * MT * ws;
-                m[i] = (__mmask16)((1u << rows) - 1);
-                const rows16 R = {.w = wi, .ws = ws, .m = m[i],
+                const __mmask16 m = (__mmask16)((1u << rows) - 1);
+                const rows16 R = {.w = wi, .ws = ws, .m = m,
                                   .idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                                             _mm512_set1_epi32((int)ws))};
                 if (is_k)
-                    packK(kind, &R, wi, ws, rows, nb, &P[i]);
+                    packK(kind, &R, wi, ws, rows, nb, &P);
                 else
-                    pack32(kind, &R, nb, &P[i]);
-            }
-            char *tm = mem + (size_t)nrt * per_tile;
-            const tokens16 T = {.da = (float *)tm, .sa = (float *)(tm + f_b), .bp = (int32_t *)(tm + 2 * f_b)};
-            const int planes = is_k ? kk_planes(kind) : 0;
-            tiles_config(planes ? TILE_B : is_k ? QK_K / kk_sub(kind) : 32);
-            for (; done + MT <= nt; done += MT) {
-                const uint8_t *a = (const uint8_t *)av + (size_t)done * as;
-                if (is_k)
-                    token_scalesK(kk_has_min(kind), nb, a, as, &T);
-                else
-                    token_scales32(k32_has_min(kind), nb, a, as, &T);
-                for (int i = 0; i < nrt; i++) {
-                    float *yi = y + (size_t)done * ys + (size_t)i * MT;
+                    pack32(kind, &R, nb, &P);
+                for (int tt = 0; tt < ntt; tt++) {
+                    const uint8_t *a = (const uint8_t *)av + (size_t)tt * MT * as;
+                    float *yi = y + (size_t)tt * MT * ys + (size_t)i * MT;
                     if (planes)
-                        runK_planes(kind, nb, &P[i], &T, a, as, yi, ys, m[i]);
+                        runK_planes(kind, nb, &P, &T[tt], a, as, yi, ys, m);
                     else if (is_k)
-                        runK(kind, nb, &P[i], &T, a, as, yi, ys, m[i]);
+                        runK(kind, nb, &P, &T[tt], a, as, yi, ys, m);
                     else
-                        run32(kind, nb, &P[i], &T, a, as, yi, ys, m[i]);
+                        run32(kind, nb, &P, &T[tt], a, as, yi, ys, m);
                 }
             }
             _tile_release();
             free(mem);
+            done = ntt * MT;
         }
     }
     if (done < nt) g_fallback[wtype](n, wv, ws, nr, (const uint8_t *)av + (size_t)done * as, as, nt - done, y + (size_t)done * ys, ys);
