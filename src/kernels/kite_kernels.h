@@ -72,7 +72,7 @@ kite_attend_fn kite_kernels_attend(void);
 
 // ---- ISA selection -----------------------------------------------------------------------
 
-// Name of the kernel set in use: "scalar", "avx2", "avx512", "neon", "wasm-simd128".
+// Name of the kernel set in use: "scalar", "avx2", "avx512", "amx", "neon", "wasm-simd128".
 // Chosen once on first use: the best the CPU and OS support; KITE_FORCE_SCALAR=1 in the
 // environment forces "scalar".
 const char *kite_kernels_isa(void);
