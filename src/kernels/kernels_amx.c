@@ -98,11 +98,6 @@ AI __m512 gather_f16(const rows16 *R, size_t off) {
     return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v));
 }
 
-AI float f16_at(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return _cvtsh_ss(h);
-}
 
 // Transposes of int32: 16 rows x 8 int32 (32 bytes at p[r]) into v[k] (lane r: int32 k of row
 // r), and 16 rows x 4 int32 (16 bytes). Rows past the last present one point at zero bytes.
@@ -563,7 +558,7 @@ static void amx_tile(kite_type wtype, int kind, int is_k, int n, const void *wv,
     const int bs = is_k ? QK_K : 32, nb = n / bs, nrt = (nr + MT - 1) / MT, ntt = nt / MT;
     const int planes = is_k ? kk_planes(kind) : 0;
     int done = 0;
-    if (ntt > 0 && nr <= ROW_TILES * MT && ws <= (size_t)INT32_MAX / MT && as <= (size_t)INT32_MAX / MT) {
+    if (ntt > 0 && nr > 0 && nr <= ROW_TILES * MT && ws <= (size_t)INT32_MAX / MT && as <= (size_t)INT32_MAX / MT) {
         const size_t lev_b = (size_t)nb * bs * MT * (planes ? planes : 1), f_b = (size_t)nb * MT * sizeof(float);
         const size_t sc_b = is_k ? (size_t)nb * 16 * MT * sizeof(int32_t) : 0, mn_b = is_k ? (size_t)nb * 4 * MT * sizeof(int32_t) : 0;
         const size_t per_rows = lev_b + 2 * f_b + sc_b + mn_b, per_toks = 2 * f_b + mn_b; // multiples of 64
@@ -584,9 +579,9 @@ static void amx_tile(kite_type wtype, int kind, int is_k, int n, const void *wv,
             tiles_config(planes ? TILE_B : is_k ? QK_K / kk_sub(kind) : 32);
             // row tile by row tile: its packed levels stay in L1/L2 while every token group uses them
             for (int i = 0; i < nrt; i++) {
-                const int rows = nr - MT * i < MT ? nr - MT * i : MT;
+                const int rows = nr - MT * i < MT ? nr - MT * i : MT; // 1..16
                 const uint8_t *wi = (const uint8_t *)wv + (size_t)i * MT * ws;
-                const __mmask16 m = (__mmask16)((1u << rows) - 1);
+                const __mmask16 m = (__mmask16)(0xFFFFu >> (MT - rows));
                 const rows16 R = {.w = wi, .ws = ws, .m = m,
                                   .idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                                             _mm512_set1_epi32((int)ws))};
