@@ -13,4 +13,5 @@ void kite__kernels_fill_avx512(kite__kernels *k) {
     k->attend = kite__attend_head_avx2;
     x86_fill(k);
     x86_fill_iq(k);
+    kite__kernels_packed_avx512(k); // 16 tokens or more: the packed GEMM
 }

@@ -147,6 +147,9 @@ static inline int kite__idot(const int8_t *q, const int8_t *a, int n) {
 void kite__kernels_fill_avx2(kite__kernels *k);
 void kite__kernels_fill_avx512(kite__kernels *k);
 void kite__kernels_fill_amx(kite__kernels *k); // the AVX-512 set plus AMX GEMM tiles (kernels_amx.c)
+// Points k's integer block types at the packed AVX-512 VNNI GEMM (kernels_packed_avx512.c), k's
+// own tiles kept for fewer than 16 tokens (called by kite__kernels_fill_avx512).
+void kite__kernels_packed_avx512(kite__kernels *k);
 void kite__kernels_fill_neon(kite__kernels *k);
 void kite__kernels_fill_wasm(kite__kernels *k);
 void kite__kernels_fill_wasm_relaxed(kite__kernels *k); // the SIMD128 set plus relaxed-SIMD tiles
