@@ -4,11 +4,21 @@
 # besides node-llama-cpp's prebuilt libraries, and the tools some references need (llama-imatrix,
 # llama-perplexity, llama-server). Idempotent: an existing build is only brought up to date.
 # Usage: bench/build_llama_cpp.sh [target ...]   (default: the tools below)
+# LLAMA_NO_AMX=1 builds instead into build/llama.cpp-noamx without GGML_NATIVE: AVX-512 with VNNI,
+# VBMI and BF16 but no AMX, the CPU features of an AMD Zen 4, so an AMX host can also measure the
+# peer those hosts run.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bundle="$root/node_modules/node-llama-cpp/llama/gitRelease.bundle"
 src="$root/build/llama.cpp-src"
 out="$root/build/llama.cpp"
+isa_flags=(-DGGML_NATIVE=ON)
+if [ "${LLAMA_NO_AMX:-0}" = 1 ]; then
+  out="$root/build/llama.cpp-noamx"
+  isa_flags=(-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON
+    -DGGML_AVX512_VNNI=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_BF16=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF
+    -DGGML_AMX_BF16=OFF)
+fi
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(llama-bench llama-server llama-perplexity llama-imatrix llama-quantize llama-simple llama-cli)
 
@@ -21,7 +31,7 @@ fi
 # dies with SIGSEGV in ggml_backend_amx_mul_mat at the first graph; clang 19's runs. CC/CXX override.
 cc="${CC:-$(command -v clang-19 || command -v clang || echo cc)}"
 cxx="${CXX:-$(command -v clang++-19 || command -v clang++ || echo c++)}"
-cmake -S "$src" -B "$out" -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DBUILD_SHARED_LIBS=OFF \
+cmake -S "$src" -B "$out" -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=Release "${isa_flags[@]}" -DBUILD_SHARED_LIBS=OFF \
   -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=ON -DLLAMA_BUILD_UI=OFF \
   -DLLAMA_USE_PREBUILT_UI=OFF >/dev/null
 cmake --build "$out" -j"$(nproc)" --target "${targets[@]}"

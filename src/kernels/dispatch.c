@@ -1,5 +1,6 @@
 // dispatch.c - picks the kernel set once per process: CPUID + XGETBV on x86 (AMX > AVX-512 >
-// AVX2 > scalar), NEON on aarch64, SIMD128 in wasm (compile time); KITE_FORCE_SCALAR=1 forces scalar.
+// AVX2 > scalar), NEON on aarch64, SIMD128 in wasm (compile time); KITE_FORCE_SCALAR=1 forces scalar,
+// KITE_ISA=NAME another set the host runs.
 #include "kernels/kernels_internal.h"
 
 #include <stdatomic.h>
@@ -51,7 +52,13 @@ static void build_sets(void) {
 #endif
     const char *force = getenv("KITE_FORCE_SCALAR");
     bool scalar = force && *force && strcmp(force, "0") != 0;
-    atomic_store(&g_active, scalar ? &g_sets[0] : &g_sets[g_count - 1]);
+    const kite__kernels *pick = scalar ? &g_sets[0] : &g_sets[g_count - 1];
+    // KITE_ISA=NAME picks a lower set the host also runs (e.g. avx512 on an AMX host, to measure
+    // what hosts without AMX get); a name the host lacks leaves the default
+    const char *want = getenv("KITE_ISA");
+    for (int i = 0; want && !scalar && i < g_count; i++)
+        if (strcmp(g_sets[i].isa, want) == 0) pick = &g_sets[i];
+    atomic_store(&g_active, pick);
 }
 
 // Builds the sets exactly once, even when several threads arrive together.
