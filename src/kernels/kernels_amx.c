@@ -133,8 +133,8 @@ static void runK(int kind, int nb, const packed *P, const tokens16 *T, const uin
         if (b == 0) continue;
         const int pb = b - 1;
         const int32_t(*cb)[MT * MT] = c[pb & 1];
-        const int32_t *tp = T->bp + (size_t)pb * 4 * MT;
-        const int32_t *sc = P->sc + (size_t)pb * ns * MT, *mn = P->mn + (size_t)pb * 4 * MT;
+        const int32_t *tp = T->bp + (size_t)pb * PAIRS_MAX * MT;
+        const int32_t *sc = P->sc + (size_t)pb * ns * MT, *mn = P->mn + (size_t)pb * PAIRS_MAX * MT;
         const __m512 d = _mm512_loadu_ps(P->d + pb * MT);
         const __m512 dmin = has_min ? _mm512_loadu_ps(P->d2 + pb * MT) : d;
 #pragma GCC unroll 16
@@ -146,7 +146,7 @@ static void runK(int kind, int nb, const packed *P, const tokens16 *T, const uin
             __m512 term = _mm512_mul_ps(_mm512_mul_ps(d, da), _mm512_cvtepi32_ps(isum));
             if (has_min) {
                 __m512i msum = _mm512_setzero_si512();
-                for (int p = 0; p < 4; p++) // mins 2p, 2p+1 against the bsums of sub-blocks 2p, 2p+1
+                for (int p = 0; p < kk_pairs(kind); p++) // mins 2p, 2p+1 against their bsums
                     msum = _mm512_add_epi32(msum, _mm512_madd_epi16(_mm512_loadu_si512(mn + p * MT), _mm512_set1_epi32(tp[p * MT + t])));
                 term = _mm512_sub_ps(term, _mm512_mul_ps(_mm512_mul_ps(dmin, da), _mm512_cvtepi32_ps(msum)));
             }
@@ -199,7 +199,7 @@ static void runK_planes(int kind, int nb, const packed *P, const tokens16 *T, co
         if (b == 0) continue;
         const int pb = b - 1;
         const int32_t(*cb)[MT * MT] = c[pb & 1];
-        const int32_t *mn = P->mn + (size_t)pb * 4 * MT, *tp = T->bp + (size_t)pb * 4 * MT;
+        const int32_t *mn = P->mn + (size_t)pb * PAIRS_MAX * MT, *tp = T->bp + (size_t)pb * PAIRS_MAX * MT;
         const __m512 d = _mm512_loadu_ps(P->d + pb * MT);
         const __m512 dmin = has_min ? _mm512_loadu_ps(P->d2 + pb * MT) : d;
 #pragma GCC unroll 16
@@ -211,7 +211,7 @@ static void runK_planes(int kind, int nb, const packed *P, const tokens16 *T, co
             __m512 term = _mm512_mul_ps(_mm512_mul_ps(d, da), _mm512_cvtepi32_ps(isum));
             if (has_min) {
                 __m512i msum = _mm512_setzero_si512();
-                for (int p = 0; p < 4; p++) // mins 2p, 2p+1 against the bsums of sub-blocks 2p, 2p+1
+                for (int p = 0; p < kk_pairs(kind); p++) // mins 2p, 2p+1 against their bsums
                     msum = _mm512_add_epi32(msum, _mm512_madd_epi16(_mm512_loadu_si512(mn + p * MT), _mm512_set1_epi32(tp[p * MT + t])));
                 term = _mm512_sub_ps(term, _mm512_mul_ps(_mm512_mul_ps(dmin, da), _mm512_cvtepi32_ps(msum)));
             }

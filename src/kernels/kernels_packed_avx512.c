@@ -92,7 +92,7 @@ static void runK(int kind, int nb, const packed *P, const tokens16 *T, const uin
                 const __m512i scv = _mm512_loadu_si512(sc + g * MT);
                 for (int t = 0; t < TV; t++) isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(s[t], scv));
             }
-            const int32_t *mn = P->mn + (size_t)b * 4 * MT, *tp = T->bp + (size_t)b * 4 * MT;
+            const int32_t *mn = P->mn + (size_t)b * PAIRS_MAX * MT, *tp = T->bp + (size_t)b * PAIRS_MAX * MT;
             const __m512 d = _mm512_loadu_ps(P->d + b * MT);
             const __m512 dmin = has_min ? _mm512_loadu_ps(P->d2 + b * MT) : d;
             for (int t = 0; t < TV; t++) {
@@ -100,7 +100,7 @@ static void runK(int kind, int nb, const packed *P, const tokens16 *T, const uin
                 __m512 term = _mm512_mul_ps(_mm512_mul_ps(d, da), _mm512_cvtepi32_ps(isum[t]));
                 if (has_min) {
                     __m512i msum = _mm512_setzero_si512();
-                    for (int p = 0; p < 4; p++) // mins 2p, 2p+1 against the bsums of sub-blocks 2p, 2p+1
+                    for (int p = 0; p < kk_pairs(kind); p++) // mins 2p, 2p+1 against their bsums
                         msum = _mm512_add_epi32(msum, _mm512_madd_epi16(_mm512_loadu_si512(mn + p * MT), _mm512_set1_epi32(tp[p * MT + h + t])));
                     term = _mm512_sub_ps(term, _mm512_mul_ps(_mm512_mul_ps(dmin, da), _mm512_cvtepi32_ps(msum)));
                 }
