@@ -1,6 +1,6 @@
 // wasm_kernels_bench.mjs - benchmark, not a test: kernels_bench (bench/kernels_bench.c) built for
-// WASI, run in headless Chromium (V8 as a page runs it; the relaxed-SIMD build only runs
-// right there) and, for the SIMD128 build, under Node's node:wasi too. Default arguments:
+// WASI, run in headless Chromium (V8 as a page runs it, wall time) and under Node's node:wasi
+// (CPU time; the relaxed-SIMD build behind a flag before Node 21). Default arguments:
 // --iq --hot (hot-weight GEMV GB/s of weight bytes per type and kernel set, ratios to Q4_K).
 //   node bench/wasm_kernels_bench.mjs [kernels_bench args...]
 // Builds: cmake --preset wasi-tests (SIMD128), cmake --preset wasi-tests-relaxed (relaxed).
@@ -79,10 +79,12 @@ try {
     console.log(`== ${name}, Chromium (wall time) ==`);
     console.log(await page.evaluate(wasiInPage, [readFileSync(file).toString('base64'), ['kernels_bench', ...args]]));
     await page.close();
-    if (name === 'SIMD128') {
-      const r = spawnSync(process.execPath, [join(root, 'wasm/kite-wasi.mjs'), ...args], { env: { ...process.env, KITE_WASI: file } });
-      console.log(`== ${name}, Node ${process.version} node:wasi (CPU time) ==\n${r.stdout}${r.stderr}`);
-    }
+    // Node too (CPU time: steadier than the page's wall time on a shared machine); before Node 21
+    // relaxed SIMD sits behind a flag, and that V8 has no VNNI form of the relaxed dot products
+    // (its relaxed numbers are its own, not Chromium's)
+    const flags = name !== 'SIMD128' && Number(process.versions.node.split('.')[0]) < 21 ? ['--experimental-wasm-relaxed-simd'] : [];
+    const r = spawnSync(process.execPath, [...flags, join(root, 'wasm/kite-wasi.mjs'), ...args], { env: { ...process.env, KITE_WASI: file } });
+    console.log(`== ${name}, Node ${process.version} (V8 ${process.versions.v8}) node:wasi (CPU time) ==\n${r.stdout}${r.stderr}`);
   }
 } finally {
   await browser.close();
