@@ -157,16 +157,17 @@ static void runK(int kind, int nb, const packed *P, const tokens16 *T, const uin
     for (int t = 0; t < MT; t++) _mm512_mask_storeu_ps(y + t * ys, m, acc[t]);
 }
 
-// Scale planes (kernels_x86_packed.inc packs them): a sub-block scale times a level does not fit int8, but each digit of the scale
-// does: with sc = sum_p digit_p << (bits * p), plane p holds digit_p * level. Q4_K: 2 planes of
-// 3-bit digits (level <= 15, so digit * level <= 105). The sub-block scales are then inside the B
+// Scale planes (kernels_x86_packed.inc packs them): a sub-block scale times a level does not
+// fit int8, but each digit of the scale does: with sc = sum_p digit_p << (bits * p), plane p
+// holds digit_p * level. Q4_K: 2 planes of 3-bit digits (level <= 15, so digit * level <= 105);
+// Q2_K: 1 plane, its 4-bit scale whole (level <= 3). The sub-block scales are then inside the B
 // tiles: a plane's dot over the whole super-block is one K = 64 accumulation (4 dots, no store
 // between sub-blocks), and isum = plane_0 + (plane_1 << 3), exact in int32. The other kinds keep
 // one store per sub-block and their scales in integer multiplies: Q5_K would need 3 planes and
 // Q6_K 4 (2-bit digits), which measured slower than that (the planes' B tiles outgrow L1).
 
-// runK for the kinds in scale planes (two): per super-block, each plane's 4 K = 64 dots
-// accumulate in its own C tile (tmm0, tmm1; A tmm4, B tmm5, tmm6), so one store per plane.
+// runK for the kinds in scale planes: per super-block, each plane's 4 K = 64 dots accumulate in
+// its own C tile (tmm0, tmm1; A tmm4, B tmm5, tmm6), so one store per plane.
 #define PLANE_DOT(p, breg, bm)                                                                         \
     do {                                                                                               \
         _tile_loadd(breg, (bm), TILE_B);                                                               \
@@ -186,15 +187,15 @@ static void runK_planes(int kind, int nb, const packed *P, const tokens16 *T, co
             const int8_t *lev = P->lev + (size_t)b * np * QK_K * MT;
             int32_t(*cb)[MT * MT] = c[b & 1];
             _tile_zero(0);
-            _tile_zero(1);
+            if (np > 1) _tile_zero(1);
             for (int k = 0; k < 4; k++) { // elements 64k..64k+63
                 const int8_t *bk = lev + k * 64 * MT;
                 _tile_loadd(4, aq + 64 * k, as);
                 PLANE_DOT(0, 5, bk);
-                PLANE_DOT(1, 6, bk + QK_K * MT);
+                if (np > 1) PLANE_DOT(1, 6, bk + QK_K * MT);
             }
             _tile_stored(0, cb[0], TILE_B);
-            _tile_stored(1, cb[1], TILE_B);
+            if (np > 1) _tile_stored(1, cb[1], TILE_B);
         }
         if (b == 0) continue;
         const int pb = b - 1;
