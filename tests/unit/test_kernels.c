@@ -251,20 +251,22 @@ static void test_isa_vs_ref(kite_pool *pool2) {
         kite_type t = CASES[c].t;
         int bs = (int)kite_type_get(kite__dot_partner(t))->block_size;
         if ((int)kite_type_get(t)->block_size > bs) bs = (int)kite_type_get(t)->block_size;
-        for (int si = 0; si < 7; si++) {
+        for (int si = 0; si < 8; si++) {
             // odd block counts hit every tail; si 3 and 4 (GEMV and GEMM) have rows longer than
             // the wasm tiles' activation segments (4096 and 1024 elements); si 1, 4 and 5 give the
             // lanes = tokens tiles (x86, NEON: groups of up to 8 tokens) groups of 8 + 8 and one
             // token left to the row tiles (17 tokens), one group of 7, and 8 + 4 (12)
             // (plain types: below, across and not a multiple of the 8 lanes and 1024-element chunks);
-            // si 6 gives the AMX tiles (groups of 16 tokens x 16 rows) two token groups and 8 tokens
-            // left, a full and a partial row group
+            // si 6 gives the packed GEMM (groups of 16 tokens x 16 rows) two token groups and 8 tokens
+            // left, a full and a partial row group; si 7 more tokens than one call of it takes (256)
+            // and more rows (64)
             int n_in = bs == 1 ? (si == 0 ? 5 : si == 1 ? 67 : si == 2 ? 203 : si == 3 ? 2501 : 1029)
                                : bs * (si == 0 ? 1 : si == 1 ? 3 : si == 2 ? 7 : si == 5 ? 5 : bs == 32 ? 165 : 17);
             int n_out = si == 5 ? 11 : si >= 3 ? 9 : n_outs[(c + si) % 5] + (si == 2 ? 24 : 0);
             int n_tok = si == 3 ? 1 : si == 4 ? 7 : si == 5 ? 12 : n_toks[(c + 2 * si) % 5];
             if (si == 1) n_tok = 17;
             if (si == 6) n_in = bs == 1 ? 40 : bs * 5, n_out = 21, n_tok = 40;
+            if (si == 7) n_in = bs == 1 ? 24 : bs * 2, n_out = 70, n_tok = 300; // two token blocks of the packed GEMM
             size_t wb = (size_t)kite_type_row_bytes(t, (uint64_t)n_in) * (size_t)n_out;
             void *w = malloc(wb);
             float *x = malloc((size_t)n_in * n_tok * 4);
