@@ -9,8 +9,8 @@
 #include "base/internal.h"
 
 // Rows per thread are a multiple of this, so every ISA's multi-row kernel (2-4 rows per pass)
-// runs full row groups except in the last chunk.
-enum { ROW_ALIGN = 8 };
+// and the packed GEMM's 16-row groups run full except in the last chunk.
+enum { ROW_ALIGN = 16 };
 // GEMM blocking: a block of ROW_BLOCK weight rows (a few KB to tens of KB) stays in L1/L2 while
 // TOK_BLOCK tokens' activations (at most ~100 KB for n_in <= 1536 in Q8) stream past it; a kernel
 // set may ask for other sizes (gemm_rows, gemm_tokens: the AMX tiles decode their rows once per
