@@ -9,22 +9,6 @@
 #define KITE_PACKED_SIGNED 1
 #define KITE_PACKED_PLANES 1
 
-// engine declarations the shared file calls (defined below)
-#include <stddef.h>
-#include <stdint.h>
-#include <immintrin.h>
-struct packed;
-struct tokens16;
-static void engine_begin(int k_bytes);
-static void engine_end(void);
-
-static void run32(int kind, int nb, const struct packed *P, const struct tokens16 *T, const uint8_t *a, size_t as, float *y,
-                  size_t ys, __mmask16 m);
-static void runK(int kind, int nb, const struct packed *P, const struct tokens16 *T, const uint8_t *a, size_t as, float *y,
-                 size_t ys, __mmask16 m);
-static void runK_planes(int kind, int nb, const struct packed *P, const struct tokens16 *T, const uint8_t *a, size_t as,
-                        float *y, size_t ys, __mmask16 m);
-
 #include "kernels/kernels_x86_packed.inc"
 
 // ---- tile configuration ------------------------------------------------------------------------
@@ -98,15 +82,9 @@ static void run32(int kind, int nb, const packed *P, const tokens16 *T, const ui
         if (b == 0) continue;
         const int pb = b - 1;
         const int32_t *cb = c[pb & 1];
-        const float *da = T->da + pb * MT, *sa = T->sa + pb * MT;
-        const __m512 dw = _mm512_loadu_ps(P->d + pb * MT);
-        const __m512 mw = has_min ? _mm512_loadu_ps(P->d2 + pb * MT) : dw;
 #pragma GCC unroll 16
-        for (int t = 0; t < MT; t++) {
-            __m512 term = _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_set1_ps(da[t])), _mm512_cvtepi32_ps(_mm512_load_si512(cb + t * MT)));
-            if (has_min) term = _mm512_add_ps(term, _mm512_mul_ps(mw, _mm512_set1_ps(sa[t])));
-            acc[t] = _mm512_add_ps(acc[t], term);
-        }
+        for (int t = 0; t < MT; t++)
+            acc[t] = _mm512_add_ps(acc[t], term32(has_min, P, T, pb, t, _mm512_load_si512(cb + t * MT)));
     }
 #pragma GCC unroll 16
     for (int t = 0; t < MT; t++) _mm512_mask_storeu_ps(y + t * ys, m, acc[t]);
@@ -116,7 +94,7 @@ static void run32(int kind, int nb, const packed *P, const tokens16 *T, const ui
 
 static void runK(int kind, int nb, const packed *P, const tokens16 *T, const uint8_t *a, size_t as, float *y, size_t ys,
                  __mmask16 m) {
-    const int ns = kk_sub(kind), kb = QK_K / ns, has_min = kk_has_min(kind);
+    const int ns = kk_sub(kind), kb = QK_K / ns;
     int32_t c[2][16][MT * MT] __attribute__((aligned(64)));
     __m512 acc[MT];
 #pragma GCC unroll 16
@@ -133,24 +111,13 @@ static void runK(int kind, int nb, const packed *P, const tokens16 *T, const uin
         if (b == 0) continue;
         const int pb = b - 1;
         const int32_t(*cb)[MT * MT] = c[pb & 1];
-        const int32_t *tp = T->bp + (size_t)pb * PAIRS_MAX * MT;
-        const int32_t *sc = P->sc + (size_t)pb * ns * MT, *mn = P->mn + (size_t)pb * PAIRS_MAX * MT;
-        const __m512 d = _mm512_loadu_ps(P->d + pb * MT);
-        const __m512 dmin = has_min ? _mm512_loadu_ps(P->d2 + pb * MT) : d;
+        const int32_t *sc = P->sc + (size_t)pb * ns * MT;
 #pragma GCC unroll 16
         for (int t = 0; t < MT; t++) {
             __m512i isum = _mm512_setzero_si512();
             for (int g = 0; g < ns; g++)
                 isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(_mm512_load_si512(cb[g] + t * MT), _mm512_loadu_si512(sc + g * MT)));
-            const __m512 da = _mm512_set1_ps(T->da[pb * MT + t]);
-            __m512 term = _mm512_mul_ps(_mm512_mul_ps(d, da), _mm512_cvtepi32_ps(isum));
-            if (has_min) {
-                __m512i msum = _mm512_setzero_si512();
-                for (int p = 0; p < kk_pairs(kind); p++) // mins 2p, 2p+1 against their bsums
-                    msum = _mm512_add_epi32(msum, _mm512_madd_epi16(_mm512_loadu_si512(mn + p * MT), _mm512_set1_epi32(tp[p * MT + t])));
-                term = _mm512_sub_ps(term, _mm512_mul_ps(_mm512_mul_ps(dmin, da), _mm512_cvtepi32_ps(msum)));
-            }
-            acc[t] = _mm512_add_ps(acc[t], term);
+            acc[t] = _mm512_add_ps(acc[t], termK(kind, P, T, pb, t, isum));
         }
     }
 #pragma GCC unroll 16
@@ -176,7 +143,7 @@ static void runK(int kind, int nb, const packed *P, const tokens16 *T, const uin
 
 static void runK_planes(int kind, int nb, const packed *P, const tokens16 *T, const uint8_t *a, size_t as, float *y,
                         size_t ys, __mmask16 m) {
-    const int np = kk_planes(kind), sh = kk_digit_bits(kind), has_min = kk_has_min(kind);
+    const int np = kk_planes(kind), sh = kk_digit_bits(kind);
     int32_t c[2][2][MT * MT] __attribute__((aligned(64)));
     __m512 acc[MT];
 #pragma GCC unroll 16
@@ -200,23 +167,12 @@ static void runK_planes(int kind, int nb, const packed *P, const tokens16 *T, co
         if (b == 0) continue;
         const int pb = b - 1;
         const int32_t(*cb)[MT * MT] = c[pb & 1];
-        const int32_t *mn = P->mn + (size_t)pb * PAIRS_MAX * MT, *tp = T->bp + (size_t)pb * PAIRS_MAX * MT;
-        const __m512 d = _mm512_loadu_ps(P->d + pb * MT);
-        const __m512 dmin = has_min ? _mm512_loadu_ps(P->d2 + pb * MT) : d;
 #pragma GCC unroll 16
         for (int t = 0; t < MT; t++) {
             __m512i isum = _mm512_load_si512(cb[np - 1] + t * MT);
             for (int p = np - 2; p >= 0; p--)
                 isum = _mm512_add_epi32(_mm512_slli_epi32(isum, sh), _mm512_load_si512(cb[p] + t * MT));
-            const __m512 da = _mm512_set1_ps(T->da[pb * MT + t]);
-            __m512 term = _mm512_mul_ps(_mm512_mul_ps(d, da), _mm512_cvtepi32_ps(isum));
-            if (has_min) {
-                __m512i msum = _mm512_setzero_si512();
-                for (int p = 0; p < kk_pairs(kind); p++) // mins 2p, 2p+1 against their bsums
-                    msum = _mm512_add_epi32(msum, _mm512_madd_epi16(_mm512_loadu_si512(mn + p * MT), _mm512_set1_epi32(tp[p * MT + t])));
-                term = _mm512_sub_ps(term, _mm512_mul_ps(_mm512_mul_ps(dmin, da), _mm512_cvtepi32_ps(msum)));
-            }
-            acc[t] = _mm512_add_ps(acc[t], term);
+            acc[t] = _mm512_add_ps(acc[t], termK(kind, P, T, pb, t, isum));
         }
     }
 #pragma GCC unroll 16

@@ -13,15 +13,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct packed;
-struct tokens16;
-static void engine_begin(int k_bytes);
-static void engine_end(void);
-static void run32(int kind, int nb, const struct packed *P, const struct tokens16 *T, const uint8_t *a, size_t as, float *y,
-                  size_t ys, __mmask16 m);
-static void runK(int kind, int nb, const struct packed *P, const struct tokens16 *T, const uint8_t *a, size_t as, float *y,
-                 size_t ys, __mmask16 m);
-
 #include "kernels/kernels_x86_packed.inc"
 
 enum { TV = 8 }; // tokens per pass
@@ -52,13 +43,7 @@ static void run32(int kind, int nb, const packed *P, const tokens16 *T, const ui
                 const __m512i w = _mm512_loadu_si512(lev + k * TILE_B);
                 for (int t = 0; t < TV; t++) s[t] = _mm512_dpbusd_epi32(s[t], w, bcast4(ab + t * as + 4 * k));
             }
-            const __m512 dw = _mm512_loadu_ps(P->d + b * MT);
-            const __m512 mw = has_min ? _mm512_loadu_ps(P->d2 + b * MT) : dw;
-            for (int t = 0; t < TV; t++) {
-                __m512 term = _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_set1_ps(T->da[b * MT + h + t])), _mm512_cvtepi32_ps(s[t]));
-                if (has_min) term = _mm512_add_ps(term, _mm512_mul_ps(mw, _mm512_set1_ps(T->sa[b * MT + h + t])));
-                acc[t] = _mm512_add_ps(acc[t], term);
-            }
+            for (int t = 0; t < TV; t++) acc[t] = _mm512_add_ps(acc[t], term32(has_min, P, T, b, h + t, s[t]));
         }
         for (int t = 0; t < TV; t++) _mm512_mask_storeu_ps(y + (size_t)(h + t) * ys, m, acc[t]);
     }
@@ -68,7 +53,7 @@ static void run32(int kind, int nb, const packed *P, const tokens16 *T, const ui
 // multiplied by its integer scale (a lane per row) and summed in int32, as the _ref does.
 static void runK(int kind, int nb, const packed *P, const tokens16 *T, const uint8_t *a, size_t as, float *y, size_t ys,
                  __mmask16 m) {
-    const int ns = kk_sub(kind), kb = QK_K / ns, has_min = kk_has_min(kind), off = kk_off(kind);
+    const int ns = kk_sub(kind), kb = QK_K / ns, off = kk_off(kind);
     for (int h = 0; h < MT; h += TV) {
         __m512 acc[TV];
         for (int t = 0; t < TV; t++) acc[t] = _mm512_setzero_ps();
@@ -92,20 +77,7 @@ static void runK(int kind, int nb, const packed *P, const tokens16 *T, const uin
                 const __m512i scv = _mm512_loadu_si512(sc + g * MT);
                 for (int t = 0; t < TV; t++) isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(s[t], scv));
             }
-            const int32_t *mn = P->mn + (size_t)b * PAIRS_MAX * MT, *tp = T->bp + (size_t)b * PAIRS_MAX * MT;
-            const __m512 d = _mm512_loadu_ps(P->d + b * MT);
-            const __m512 dmin = has_min ? _mm512_loadu_ps(P->d2 + b * MT) : d;
-            for (int t = 0; t < TV; t++) {
-                const __m512 da = _mm512_set1_ps(T->da[b * MT + h + t]);
-                __m512 term = _mm512_mul_ps(_mm512_mul_ps(d, da), _mm512_cvtepi32_ps(isum[t]));
-                if (has_min) {
-                    __m512i msum = _mm512_setzero_si512();
-                    for (int p = 0; p < kk_pairs(kind); p++) // mins 2p, 2p+1 against their bsums
-                        msum = _mm512_add_epi32(msum, _mm512_madd_epi16(_mm512_loadu_si512(mn + p * MT), _mm512_set1_epi32(tp[p * MT + h + t])));
-                    term = _mm512_sub_ps(term, _mm512_mul_ps(_mm512_mul_ps(dmin, da), _mm512_cvtepi32_ps(msum)));
-                }
-                acc[t] = _mm512_add_ps(acc[t], term);
-            }
+            for (int t = 0; t < TV; t++) acc[t] = _mm512_add_ps(acc[t], termK(kind, P, T, b, h + t, isum[t]));
         }
         for (int t = 0; t < TV; t++) _mm512_mask_storeu_ps(y + (size_t)(h + t) * ys, m, acc[t]);
     }
