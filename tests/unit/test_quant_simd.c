@@ -1,5 +1,5 @@
 // test_quant_simd.c - every ISA set of the quantizers' searches (quant/quant_search.h: AVX2,
-// AVX-512 where the CPU runs them) against the scalar reference set, bit for bit: the searches
+// AVX-512 where the CPU runs them, NEON on aarch64, SIMD128 in wasm) against the scalar reference set, bit for bit: the searches
 // on their own (scales, mins, codes) and every row quantizer built on them, with and without
 // importance weights, on seeded random and adversarial data (zeros, constants, ties, tiny,
 // huge and subnormal values, outliers, sub-blocks of very different size). The reference set
@@ -109,7 +109,7 @@ static void check_searches(const kite__quant_search *s) {
             }
         }
     }
-    // qkx on groups (8 at a time in lanes, the rest one by one): flat, tiny and ordinary groups
+    // qkx on groups (8 or 4 at a time in lanes, the rest one by one): flat, tiny and ordinary groups
     // side by side, group counts around the lane width
     {
         float gx[17 * 32], gw[17 * 32], sa[17], sb[17], ma[17], mb[17];
@@ -325,10 +325,10 @@ static void check_row_api(void) {
 }
 
 int main(void) {
-    static const char *ISAS[] = {"avx2", "avx512"};
+    static const char *ISAS[] = {"avx2", "avx512", "neon", "wasm"};
     CHECK(kite__quant_search_get("scalar") == &kite__quant_search_ref, "the scalar set is the reference");
     int tested = 0;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < (int)(sizeof ISAS / sizeof *ISAS); i++) {
         const kite__quant_search *s = kite__quant_search_get(ISAS[i]);
         if (!s) {
             fprintf(stderr, "note: no %s set on this build or CPU\n", ISAS[i]);
@@ -337,6 +337,7 @@ int main(void) {
         CHECK(!strcmp(s->isa, ISAS[i]), "set %s calls itself %s", ISAS[i], s->isa);
         check_searches(s);
         check_rows(s);
+        fprintf(stderr, "set compared with the reference: %s\n", s->isa);
         tested++;
     }
     // the reference against itself still runs the harness (and the row API) where no ISA set exists
