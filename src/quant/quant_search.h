@@ -53,6 +53,9 @@ typedef struct kite__quant_search {
     void (*iq4_pack)(const float *x, float d, uint8_t qs[16]);
     // F16 -> F32 for n values, bit-exact with kite_f16_to_f32 (NaN payloads kept as they are).
     void (*f16_to_f32)(const uint16_t *x, float *y, int64_t n);
+    // Q8_0 weights: n (a multiple of 32) finite values, the bytes of kite_quantize_row_q8_0_ref
+    // (d = amax/127 per block, codes roundf(x/d) cast as ggml's x86 build casts them).
+    void (*q8_0)(const float *x, block_q8_0 *y, int64_t n);
 } kite__quant_search;
 
 // The scalar specification.

@@ -52,6 +52,7 @@ AI VI vi_shl4(VI a) { return vshlq_n_s32(a, 4); }
 AI VI vi_from_mask(VM m) { return vreinterpretq_s32_u32(m); }
 AI VI vi_bits_of(VF v) { return vreinterpretq_s32_f32(v); }
 AI VF vf_from_i(VI v) { return vcvtq_f32_s32(v); }
+AI VI vi_trunc(VF v) { return vcvtq_s32_f32(v); }
 
 AI void store_u8x4(uint8_t *dst, VI v) {
     uint16x4_t h = vmovn_u32(vreinterpretq_u32_s32(v));

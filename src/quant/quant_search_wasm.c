@@ -45,6 +45,7 @@ AI VI vi_shl4(VI a) { return wasm_i32x4_shl(a, 4); }
 AI VI vi_from_mask(VM m) { return m; }
 AI VI vi_bits_of(VF v) { return v; }
 AI VF vf_from_i(VI v) { return wasm_f32x4_convert_i32x4(v); }
+AI VI vi_trunc(VF v) { return wasm_i32x4_trunc_sat_f32x4(v); }
 
 AI void store_u8x4(uint8_t *dst, VI v) {
     v128_t h = wasm_i16x8_narrow_i32x4(v, v);
