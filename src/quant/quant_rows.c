@@ -19,7 +19,7 @@ static bool quantize_any(kite_type t, const float *x, void *y, int64_t n) {
     case KITE_TYPE_Q4_1: kite_quantize_row_q4_1_ref(x, y, n); return true;
     case KITE_TYPE_Q5_0: kite_quantize_row_q5_0_ref(x, y, n); return true;
     case KITE_TYPE_Q5_1: kite_quantize_row_q5_1_ref(x, y, n); return true;
-    case KITE_TYPE_Q8_0: kite_quantize_row_q8_0_ref(x, y, n); return true;
+    case KITE_TYPE_Q8_0: if (n) kite__quant_search_active()->q8_0(x, y, n); return true;
     case KITE_TYPE_Q2_K: if (n) kite__quantize_row_q2_K_with(x, y, n, kite__quant_search_active()); return true;
     case KITE_TYPE_Q3_K: if (n) kite__quantize_row_q3_K_with(x, y, n, kite__quant_search_active()); return true;
     case KITE_TYPE_Q4_K: if (n) kite__quantize_row_q4_K_with(x, y, n, kite__quant_search_active()); return true;

@@ -1,6 +1,7 @@
 // quant_search.h - the inner searches of the quantizers (scale searches, re-rounding, grid
 // lookups), as a table of functions: the scalar _ref set is the specification, ISA sets
-// (quant_search_avx2.c, quant_search_avx512.c) give the same results bit for bit. The row
+// (quant_search_avx2.c, quant_search_avx512.c, quant_search_neon.c, quant_search_wasm.c) give
+// the same results bit for bit. The row
 // quantizers (quant_ref_kquants.c, quant_ref_weighted.c, quant_ref_iq4.c) are written once
 // against this table; kite_quantize_row_<type>_ref runs them on the _ref set, the row API
 // (quant_rows.c) on the active set.
@@ -19,7 +20,7 @@
 #include "blocks/kite_blocks.h"
 
 typedef struct kite__quant_search {
-    const char *isa; // "scalar", "avx2", "avx512"
+    const char *isa; // "scalar", "avx2", "avx512", "neon", "wasm"
     // Asymmetric grid 0..nmax with an offset (ggml's make_qkx2_quants; with use_mad false it is
     // also make_qkx3_quants): x ~ scale * L - the_min over n <= 32 values with weights w.
     // Tries nstep + 1 <= 40 grid densities (rmin + k*rdelta + nmax) / (max - min) and keeps the
@@ -52,6 +53,9 @@ typedef struct kite__quant_search {
     void (*iq4_pack)(const float *x, float d, uint8_t qs[16]);
     // F16 -> F32 for n values, bit-exact with kite_f16_to_f32 (NaN payloads kept as they are).
     void (*f16_to_f32)(const uint16_t *x, float *y, int64_t n);
+    // Q8_0 weights: n (a multiple of 32) finite values, the bytes of kite_quantize_row_q8_0_ref
+    // (d = amax/127 per block, codes roundf(x/d) cast as ggml's x86 build casts them).
+    void (*q8_0)(const float *x, block_q8_0 *y, int64_t n);
 } kite__quant_search;
 
 // The scalar specification.
@@ -60,7 +64,7 @@ extern const kite__quant_search kite__quant_search_ref;
 // The set the row API uses: the widest the CPU runs (KITE_FORCE_SCALAR=1: the reference).
 const kite__quant_search *kite__quant_search_active(void);
 
-// The set of one ISA ("scalar", "avx2", "avx512"), or NULL when this build or CPU lacks it.
+// The set of one ISA ("scalar", "avx2", "avx512", "neon", "wasm"), or NULL when this build or CPU lacks it.
 const kite__quant_search *kite__quant_search_get(const char *isa);
 
 // The row quantizers on a given set (the _ref ones pass &kite__quant_search_ref).

@@ -1,6 +1,7 @@
 // quant_search_dispatch.c - picks the quantizers' search set once per process: AVX-512 > AVX2 >
-// scalar on x86 (base/cpu_features.c), scalar elsewhere; KITE_FORCE_SCALAR=1 forces scalar, as
-// for the compute kernels.
+// scalar on x86 (base/cpu_features.c), NEON on aarch64, SIMD128 in wasm (compile time: every
+// aarch64 CPU has NEON, every wasm build is a SIMD128 one), scalar elsewhere;
+// KITE_FORCE_SCALAR=1 forces scalar, as for the compute kernels.
 #include "quant/quant_search.h"
 
 #include <stdatomic.h>
@@ -13,6 +14,12 @@
 #define KITE_QUANT_X86 1
 extern const kite__quant_search kite__quant_search_avx2;
 extern const kite__quant_search kite__quant_search_avx512;
+#elif defined(__aarch64__)
+#define KITE_QUANT_NEON 1
+extern const kite__quant_search kite__quant_search_neon;
+#elif defined(__wasm__)
+#define KITE_QUANT_WASM 1
+extern const kite__quant_search kite__quant_search_wasm;
 #endif
 
 static _Atomic(const kite__quant_search *) g_active;
@@ -24,6 +31,10 @@ static const kite__quant_search *widest(void) {
     kite__cpu_x86_features(&avx2, &avx512);
     if (avx512) return &kite__quant_search_avx512;
     if (avx2) return &kite__quant_search_avx2;
+#elif defined(KITE_QUANT_NEON)
+    return &kite__quant_search_neon;
+#elif defined(KITE_QUANT_WASM)
+    return &kite__quant_search_wasm;
 #endif
     return &kite__quant_search_ref;
 }
@@ -46,6 +57,10 @@ const kite__quant_search *kite__quant_search_get(const char *isa) {
     kite__cpu_x86_features(&avx2, &avx512);
     if (!strcmp(isa, "avx2") && avx2) return &kite__quant_search_avx2;
     if (!strcmp(isa, "avx512") && avx512) return &kite__quant_search_avx512;
+#elif defined(KITE_QUANT_NEON)
+    if (!strcmp(isa, "neon")) return &kite__quant_search_neon;
+#elif defined(KITE_QUANT_WASM)
+    if (!strcmp(isa, "wasm")) return &kite__quant_search_wasm;
 #endif
     return NULL;
 }

@@ -262,4 +262,5 @@ const kite__quant_search kite__quant_search_ref = {
     .iq4_scale = iq4_scale_ref,
     .iq4_pack = iq4_pack_ref,
     .f16_to_f32 = f16_to_f32_ref,
+    .q8_0 = kite_quantize_row_q8_0_ref,
 };

@@ -1,9 +1,10 @@
 // test_quant_simd.c - every ISA set of the quantizers' searches (quant/quant_search.h: AVX2,
-// AVX-512 where the CPU runs them) against the scalar reference set, bit for bit: the searches
-// on their own (scales, mins, codes) and every row quantizer built on them, with and without
-// importance weights, on seeded random and adversarial data (zeros, constants, ties, tiny,
-// huge and subnormal values, outliers, sub-blocks of very different size). The reference set
-// itself is checked against llama.cpp by test_quant_blocks and test_quant_imatrix.
+// AVX-512 where the CPU runs them, NEON on aarch64, SIMD128 in wasm) against the scalar
+// reference set, bit for bit: the searches on their own (scales, mins, codes), every row
+// quantizer built on them, with and without importance weights, and the Q8_0 weight quantizer,
+// on seeded random and adversarial data (zeros, constants, ties, tiny, huge and subnormal
+// values, outliers, sub-blocks of very different size). The reference set itself is checked
+// against llama.cpp by test_quant_blocks and test_quant_imatrix.
 #include "check.h"
 
 #include <math.h>
@@ -109,7 +110,7 @@ static void check_searches(const kite__quant_search *s) {
             }
         }
     }
-    // qkx on groups (8 at a time in lanes, the rest one by one): flat, tiny and ordinary groups
+    // qkx on groups (8 or 4 at a time in lanes, the rest one by one): flat, tiny and ordinary groups
     // side by side, group counts around the lane width
     {
         float gx[17 * 32], gw[17 * 32], sa[17], sb[17], ma[17], mb[17];
@@ -224,6 +225,27 @@ static void check_searches(const kite__quant_search *s) {
             }
         }
     }
+    // Q8_0 weights: every distribution (subnormal blocks make 1/d overflow to inf), and blocks
+    // of exact halves at scale 1 (amax 127: roundf's ties away from zero, both signs)
+    {
+        enum { QN = 32 * 64 };
+        float *qx = malloc(sizeof(float) * QN);
+        block_q8_0 *qa = malloc(sizeof(block_q8_0) * (QN / 32)), *qb = malloc(sizeof(block_q8_0) * (QN / 32));
+        for (int dist = 0; dist <= D_COUNT; dist++) {
+            for (int seed = 0; seed < 6; seed++) {
+                if (dist < D_COUNT) fill(qx, QN, dist, (uint64_t)(dist * 53 + seed));
+                else
+                    for (int i = 0; i < QN; i++) qx[i] = i % 32 == 0 ? 127.0f : (float)((int)(i * 7 % 255) - 127) + 0.5f;
+                memset(qa, 0xAA, sizeof(block_q8_0) * (QN / 32));
+                memset(qb, 0x55, sizeof(block_q8_0) * (QN / 32));
+                r->q8_0(qx, qa, QN);
+                s->q8_0(qx, qb, QN);
+                if (memcmp(qa, qb, sizeof(block_q8_0) * (QN / 32)) && bad++ < 28)
+                    CHECK(0, "%s q8_0 %s seed %d: bytes differ", s->isa, dist < D_COUNT ? D_NAME[dist] : "halves", seed);
+            }
+        }
+        free(qx), free(qa), free(qb);
+    }
     // F16 -> F32: all 65536 halves (subnormals, infinities, quiet and signalling NaNs), at
     // offsets that leave a scalar tail
     uint16_t *h = malloc(sizeof(uint16_t) * 65536 + 8);
@@ -317,6 +339,9 @@ static void check_row_api(void) {
     kite_quantize_row_q4_K_ref(x, (block_q4_K *)qa, ROW);
     CHECK(kite_quantize_rows(KITE_TYPE_Q4_K, x, qb, 1, ROW) == KITE_OK && !memcmp(qa, qb, kite_type_row_bytes(KITE_TYPE_Q4_K, ROW)),
           "row API q4_K (set %s) differs from kite_quantize_row_q4_K_ref", kite__quant_search_active()->isa);
+    kite_quantize_row_q8_0_ref(x, (block_q8_0 *)qa, ROW);
+    CHECK(kite_quantize_rows(KITE_TYPE_Q8_0, x, qb, 1, ROW) == KITE_OK && !memcmp(qa, qb, kite_type_row_bytes(KITE_TYPE_Q8_0, ROW)),
+          "row API q8_0 differs from kite_quantize_row_q8_0_ref");
     kite_quantize_row_iq4_xs_ref(x, (block_iq4_xs *)qa, ROW);
     CHECK(kite_quantize_rows(KITE_TYPE_IQ4_XS, x, qb, 1, ROW) == KITE_OK &&
               !memcmp(qa, qb, kite_type_row_bytes(KITE_TYPE_IQ4_XS, ROW)),
@@ -325,10 +350,10 @@ static void check_row_api(void) {
 }
 
 int main(void) {
-    static const char *ISAS[] = {"avx2", "avx512"};
+    static const char *ISAS[] = {"avx2", "avx512", "neon", "wasm"};
     CHECK(kite__quant_search_get("scalar") == &kite__quant_search_ref, "the scalar set is the reference");
     int tested = 0;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < (int)(sizeof ISAS / sizeof *ISAS); i++) {
         const kite__quant_search *s = kite__quant_search_get(ISAS[i]);
         if (!s) {
             fprintf(stderr, "note: no %s set on this build or CPU\n", ISAS[i]);
@@ -337,6 +362,7 @@ int main(void) {
         CHECK(!strcmp(s->isa, ISAS[i]), "set %s calls itself %s", ISAS[i], s->isa);
         check_searches(s);
         check_rows(s);
+        fprintf(stderr, "set compared with the reference: %s\n", s->isa);
         tested++;
     }
     // the reference against itself still runs the harness (and the row API) where no ISA set exists
