@@ -737,8 +737,12 @@ static bool emit_text(gen_out *g, const char *piece, size_t len) {
     return true;
 }
 
-// A streamed call: one delta with its index, id, name and whole arguments (llama-server's shape).
-static bool stream_tool_call(gen_out *g, size_t index, const serve_tool_call *c) {
+// A piece of a streamed call, as llama-server sends it: the first has the call's index, id, type
+// and name (and its arguments' first piece when there is one), the next its index and more of
+// its arguments.
+static bool stream_tool_delta(void *user, size_t index, const char *name, const char *args, size_t len) {
+    gen_out *g = user;
+    if (!stream_start(g)) return false;
     json_writer w = {0};
     chunk_head(&w, g);
     jw_key(&w, "delta");
@@ -748,18 +752,24 @@ static bool stream_tool_call(gen_out *g, size_t index, const serve_tool_call *c)
     jw_begin_object(&w);
     jw_key(&w, "index");
     jw_int(&w, (long long)index);
-    jw_key(&w, "id");
-    char id[96];
-    snprintf(id, sizeof id, "%s-call-%zu", g->id, index);
-    jw_cstr(&w, id);
-    jw_key(&w, "type");
-    jw_cstr(&w, "function");
+    if (name) {
+        jw_key(&w, "id");
+        char id[96];
+        snprintf(id, sizeof id, "%s-call-%zu", g->id, index);
+        jw_cstr(&w, id);
+        jw_key(&w, "type");
+        jw_cstr(&w, "function");
+    }
     jw_key(&w, "function");
     jw_begin_object(&w);
-    jw_key(&w, "name");
-    jw_cstr(&w, c->name);
-    jw_key(&w, "arguments");
-    jw_cstr(&w, c->arguments);
+    if (name) {
+        jw_key(&w, "name");
+        jw_cstr(&w, name);
+    }
+    if (len > 0) {
+        jw_key(&w, "arguments");
+        jw_string(&w, args, len);
+    }
     jw_end_object(&w);
     jw_end_object(&w);
     jw_end_array(&w);
@@ -776,10 +786,10 @@ static bool stream_tool_call(gen_out *g, size_t index, const serve_tool_call *c)
     return ok;
 }
 
-// A call the reply's splitter found: streamed as a delta.
+// A call the reply's splitter found: already streamed piece by piece (stream_tool_delta).
 static bool on_call(void *user, size_t index, const serve_tool_call *call) {
-    gen_out *g = user;
-    return !g->r->stream || (stream_start(g) && stream_tool_call(g, index, call));
+    (void)user, (void)index, (void)call;
+    return true;
 }
 
 static bool on_reply_text(void *user, const char *text, size_t len) { return emit_text(user, text, len); }
@@ -914,7 +924,7 @@ static void follow_job(gen_out *g, serve_job *job, bool fin_is_gone) {
 }
 
 static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned long task) {
-    gen_out g = {.s = s, .o = o, .r = r, .created = (long long)time(NULL), .reply = {.split = {.generic = r->tools_generic}, .text = on_reply_text, .call = on_call}};
+    gen_out g = {.s = s, .o = o, .r = r, .created = (long long)time(NULL), .reply = {.split = {.generic = r->tools_generic}, .text = on_reply_text, .call = on_call, .delta = r->stream ? stream_tool_delta : NULL}};
     g.reply.user = &g;
     snprintf(g.id, sizeof g.id, "%s-%lld-%lu", r->fmt == SERVE_OAI_CHAT ? "chatcmpl" : "cmpl", s->started, task);
     // A streamed reply notices a closed socket by its writes; one sent at the end only by the FIN.

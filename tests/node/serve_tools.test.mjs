@@ -152,18 +152,27 @@ test('tool_choice required: the grammar makes the random model answer with a val
   assert.equal(call.function.name, 'get_weather');
   assertWeatherArgs(call.function.arguments);
 
-  // streamed: the same call as one tool_calls delta, then finish_reason tool_calls
+  // streamed: the same call in llama-server's deltas (server_chat_msg_diff_to_json_oaicompat): the
+  // first with index, id, type and name, then pieces of the arguments as they are generated (index
+  // and function.arguments only), joining into the call's arguments; then finish_reason tool_calls
   const s = await post(qwen3, '/v1/chat/completions', { ...body, stream: true });
   assert.equal(s.status, 200);
   const events = (await s.text()).split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6));
   assert.equal(events.at(-1), '[DONE]');
   const chunks = events.slice(0, -1).map((e) => JSON.parse(e));
   const deltas = chunks.flatMap((c) => c.choices[0].delta.tool_calls ?? []);
-  assert.equal(deltas.length, 1);
+  assert.ok(deltas.length > 2, `${deltas.length} deltas: the arguments come in pieces`);
+  assert.deepEqual(Object.keys(deltas[0]).sort(), ['function', 'id', 'index', 'type']);
   assert.equal(deltas[0].index, 0);
   assert.equal(deltas[0].type, 'function');
+  assert.equal(typeof deltas[0].id, 'string');
   assert.equal(deltas[0].function.name, 'get_weather');
-  assert.equal(deltas[0].function.arguments, call.function.arguments);
+  for (const d of deltas.slice(1)) {
+    assert.deepEqual(Object.keys(d).sort(), ['function', 'index']);
+    assert.deepEqual(Object.keys(d.function), ['arguments']);
+    assert.equal(d.index, 0);
+  }
+  assert.equal(deltas.map((d) => d.function.arguments ?? '').join(''), call.function.arguments);
   assert.equal(chunks.at(-1).choices[0].finish_reason, 'tool_calls');
   assert.equal(chunks.map((c) => c.choices[0].delta.content ?? '').join(''), '');
 });
