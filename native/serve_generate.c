@@ -740,7 +740,8 @@ static bool emit_text(gen_out *g, const char *piece, size_t len) {
 // A piece of a streamed call, as llama-server sends it: the first has the call's index, id, type
 // and name (and its arguments' first piece when there is one), the next its index and more of
 // its arguments.
-static bool stream_tool_delta(void *user, size_t index, const char *name, const char *args, size_t len) {
+static bool stream_tool_delta(void *user, size_t index, const char *id, const char *name, const char *args,
+                              size_t len) {
     gen_out *g = user;
     if (!stream_start(g)) return false;
     json_writer w = {0};
@@ -754,8 +755,6 @@ static bool stream_tool_delta(void *user, size_t index, const char *name, const 
     jw_int(&w, (long long)index);
     if (name) {
         jw_key(&w, "id");
-        char id[96];
-        snprintf(id, sizeof id, "%s-call-%zu", g->id, index);
         jw_cstr(&w, id);
         jw_key(&w, "type");
         jw_cstr(&w, "function");
@@ -812,9 +811,7 @@ static void write_tool_calls(json_writer *w, const gen_out *g) {
         const serve_tool_call *c = &g->reply.split.calls[i];
         jw_begin_object(w);
         jw_key(w, "id");
-        char id[96];
-        snprintf(id, sizeof id, "%s-call-%zu", g->id, i);
-        jw_cstr(w, id);
+        jw_cstr(w, c->id);
         jw_key(w, "type");
         jw_cstr(w, "function");
         jw_key(w, "function");

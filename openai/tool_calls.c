@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "kite.h"
 #include "tool_calls.h"
@@ -431,10 +433,15 @@ static bool parse_call(const char *s, size_t n, serve_tool_call *c) {
         else kite_buf_append(&a, args->str, args->len); // already the arguments' text
         c->arguments = take(&a);
         c->name = strdup(name->str);
-        ok = c->arguments && c->name;
+        // the model's own id (the generic format's parallel calls have one), as llama.cpp keeps it
+        const json_value *id = json_get(v, "id");
+        const bool has_id = id && id->type == JSON_STRING && id->len > 0 && !memchr(id->str, 0, id->len);
+        c->id = has_id ? strdup(id->str) : NULL;
+        ok = c->arguments && c->name && (!has_id || c->id);
         if (!ok) {
             free(c->arguments);
             free(c->name);
+            free(c->id);
         }
     }
     json_free(d);
@@ -461,12 +468,42 @@ static void drop_front(kite_buf *b, size_t n) {
     b->len -= n;
 }
 
+void serve_tool_call_id(char out[SERVE_TOOL_ID_LEN + 1]) {
+    static const char ALNUM[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    unsigned char r[SERVE_TOOL_ID_LEN];
+    if (getentropy(r, sizeof r) != 0) { // no entropy source: the clock and a counter, mixed
+        static uint64_t counter;
+        uint64_t x = (uint64_t)time(NULL) ^ (uint64_t)clock() << 20 ^ ++counter * 0x9E3779B97F4A7C15u;
+        for (size_t i = 0; i < sizeof r; i++) {
+            x += 0x9E3779B97F4A7C15u;
+            uint64_t z = (x ^ x >> 30) * 0xBF58476D1CE4E5B9u;
+            z = (z ^ z >> 27) * 0x94D049BB133111EBu;
+            r[i] = (unsigned char)(z ^ z >> 31);
+        }
+    }
+    for (size_t i = 0; i < SERVE_TOOL_ID_LEN; i++) out[i] = ALNUM[r[i] % (sizeof ALNUM - 1)];
+    out[SERVE_TOOL_ID_LEN] = 0;
+}
+
+static void call_free(serve_tool_call *c) {
+    free(c->id);
+    free(c->name);
+    free(c->arguments);
+}
+
+// Gives c an id of its own when it has none. false when out of memory.
+static bool ensure_id(serve_tool_call *c, const char *id) {
+    if (c->id) return true;
+    char fresh[SERVE_TOOL_ID_LEN + 1];
+    if (!id) serve_tool_call_id(fresh);
+    return (c->id = strdup(id ? id : fresh)) != NULL;
+}
+
 // Adds a call to the list and emits it.
 static bool add_call(serve_tool_split *s, serve_tool_call c, serve_tool_emit emit, void *user) {
-    serve_tool_call *grown = realloc(s->calls, (s->n_calls + 1) * sizeof *grown);
+    serve_tool_call *grown = ensure_id(&c, NULL) ? realloc(s->calls, (s->n_calls + 1) * sizeof *grown) : NULL;
     if (!grown) {
-        free(c.name);
-        free(c.arguments);
+        call_free(&c);
         return false;
     }
     s->calls = grown;
@@ -476,9 +513,8 @@ static bool add_call(serve_tool_split *s, serve_tool_call c, serve_tool_emit emi
 
 // Adds a call found whole: it goes out through delta too (name and arguments in one piece).
 static bool add_whole_call(serve_tool_split *s, serve_tool_call c, serve_tool_emit emit, void *user) {
-    if (s->delta && !s->delta(user, s->n_calls, c.name, c.arguments, strlen(c.arguments))) {
-        free(c.name);
-        free(c.arguments);
+    if (!ensure_id(&c, NULL) || (s->delta && !s->delta(user, s->n_calls, c.id, c.name, c.arguments, strlen(c.arguments)))) {
+        call_free(&c);
         return false;
     }
     return add_call(s, c, emit, user);
@@ -615,7 +651,9 @@ static bool send_args(serve_tool_split *s, bool first, void *user) {
     const size_t ready = s->args_sent + json_utf8_complete(s->args.ptr + s->args_sent, s->args.len - s->args_sent);
     if (!first && ready == s->args_sent) return true;
     const char *from = s->args.ptr ? s->args.ptr + s->args_sent : "";
-    bool ok = s->delta(user, s->n_calls, first ? s->open_name : NULL, from, ready - s->args_sent);
+    if (first) serve_tool_call_id(s->open_id);
+    bool ok = s->delta(user, s->n_calls, first ? s->open_id : NULL, first ? s->open_name : NULL, from,
+                       ready - s->args_sent);
     s->args_sent = ready;
     return ok;
 }
@@ -659,8 +697,8 @@ static bool commit_open(serve_tool_split *s, serve_tool_emit emit, void *user) {
     if (!send_args(s, false, user)) return false;
     serve_tool_call c = {.name = s->open_name, .arguments = malloc(s->args.len + 1)};
     s->open_name = NULL;
-    if (!c.arguments) {
-        free(c.name);
+    if (!c.arguments || !ensure_id(&c, s->open_id)) {
+        call_free(&c);
         return false;
     }
     if (s->args.len) memcpy(c.arguments, s->args.ptr, s->args.len);
@@ -714,10 +752,7 @@ bool serve_tool_split_flush(serve_tool_split *s, serve_tool_emit emit, void *use
 }
 
 void serve_tool_split_free(serve_tool_split *s) {
-    for (size_t i = 0; i < s->n_calls; i++) {
-        free(s->calls[i].name);
-        free(s->calls[i].arguments);
-    }
+    for (size_t i = 0; i < s->n_calls; i++) call_free(&s->calls[i]);
     free(s->calls);
     kite_buf_free(&s->held);
     free(s->open_name);
@@ -745,10 +780,10 @@ static bool on_reply_split(void *user, const char *text, size_t len, const serve
     return r->text(r->user, text, len);
 }
 
-static bool on_reply_delta(void *user, size_t index, const char *name, const char *args, size_t len) {
+static bool on_reply_delta(void *user, size_t index, const char *id, const char *name, const char *args, size_t len) {
     serve_tool_reply *r = user;
     r->ws.len = 0; // a call comes: the whitespace before it goes
-    return r->delta(r->user, index, name, args, len);
+    return r->delta(r->user, index, id, name, args, len);
 }
 
 bool serve_tool_reply_feed(serve_tool_reply *r, const char *text, size_t len) {

@@ -72,16 +72,24 @@ void serve_tojson(kite_buf *o, const json_value *v);
 
 // One call found in the reply.
 typedef struct serve_tool_call {
+    char *id;        // the model's own (generic format), else serve_tool_call_id's
     char *name;
     char *arguments; // compact JSON text
 } serve_tool_call;
 
+#define SERVE_TOOL_ID_LEN 32
+
+// A new call id, as llama-server makes them (gen_tool_call_id): 32 characters drawn at random
+// from [0-9A-Za-z] (the system's entropy; no seed makes them repeat). out: 33 bytes.
+void serve_tool_call_id(char out[SERVE_TOOL_ID_LEN + 1]);
+
 // Receives a call as it is written (llama-server's streamed tool_calls deltas): its first piece
-// has the call's name (name non-NULL) and what of its arguments is known (maybe none), the next
-// pieces more of its arguments (name NULL). The pieces of a call's arguments join into the
+// has the call's id and name (both non-NULL) and what of its arguments is known (maybe none), the
+// next pieces more of its arguments (id and name NULL). The pieces of a call's arguments join into the
 // arguments of the call emitted when it closes. args is whole UTF-8 characters; false stops the
 // feed.
-typedef bool (*serve_tool_delta)(void *user, size_t index, const char *name, const char *args, size_t len);
+typedef bool (*serve_tool_delta)(void *user, size_t index, const char *id, const char *name, const char *args,
+                                 size_t len);
 
 // Splits a reply fed in pieces into text and <tool_call> blocks: text that could begin a block
 // is held until decided; a block that is not a valid call (or is cut short) stays text.
@@ -100,6 +108,7 @@ typedef struct serve_tool_split {
     // the open block, followed piece by piece (delta set)
     int open_stage;       // 0: before its arguments, 1: in them, 2: after them, -1: not followed
     char *open_name;      // its name (stages 1, 2)
+    char open_id[SERVE_TOOL_ID_LEN + 1]; // its id (stages 1, 2)
     size_t scan;          // offset in held of the next byte of the arguments to read (stage 1)
     int depth;            // nesting of the arguments' objects and arrays
     bool in_string, escape;

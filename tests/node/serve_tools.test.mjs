@@ -148,7 +148,7 @@ test('tool_choice required: the grammar makes the random model answer with a val
   assert.equal(choice.message.tool_calls.length, 1);
   const call = choice.message.tool_calls[0];
   assert.equal(call.type, 'function');
-  assert.equal(typeof call.id, 'string');
+  assert.match(call.id, /^[0-9A-Za-z]{32}$/, "llama-server's gen_tool_call_id: 32 random characters of [0-9A-Za-z]");
   assert.equal(call.function.name, 'get_weather');
   assertWeatherArgs(call.function.arguments);
 
@@ -165,7 +165,8 @@ test('tool_choice required: the grammar makes the random model answer with a val
   assert.deepEqual(Object.keys(deltas[0]).sort(), ['function', 'id', 'index', 'type']);
   assert.equal(deltas[0].index, 0);
   assert.equal(deltas[0].type, 'function');
-  assert.equal(typeof deltas[0].id, 'string');
+  assert.match(deltas[0].id, /^[0-9A-Za-z]{32}$/);
+  assert.notEqual(deltas[0].id, call.id, 'a new id for each reply');
   assert.equal(deltas[0].function.name, 'get_weather');
   for (const d of deltas.slice(1)) {
     assert.deepEqual(Object.keys(d).sort(), ['function', 'index']);

@@ -77,15 +77,18 @@ static void test_hermes_split(void) {
 typedef struct delta_sink {
     sink base;
     char names[4][32];
+    char ids[4][40];
     kite_buf args[4];
     int n_pieces[4];
     bool bad_order;
 } delta_sink;
 
-static bool on_delta(void *user, size_t index, const char *name, const char *args, size_t len) {
+static bool on_delta(void *user, size_t index, const char *id, const char *name, const char *args, size_t len) {
     delta_sink *d = user;
     if (index >= 4) return false;
     if ((name != NULL) != (d->n_pieces[index] == 0)) d->bad_order = true; // the name comes first, once
+    if ((id != NULL) != (name != NULL)) d->bad_order = true;                // ... with the id
+    if (id) snprintf(d->ids[index], sizeof d->ids[0], "%s", id);
     if (name) snprintf(d->names[index], sizeof d->names[0], "%s", name);
     d->n_pieces[index]++;
     kite_buf_append(&d->args[index], args, len);
@@ -99,6 +102,8 @@ static void split_deltas(const char *reply, size_t step, delta_sink *d) {
     for (size_t i = 0; i < n; i += step)
         CHECK(serve_tool_split_feed(&sp, reply + i, n - i < step ? n - i : step, on_emit, d), "feed");
     CHECK(serve_tool_split_flush(&sp, on_emit, d), "flush");
+    for (size_t i = 0; i < sp.n_calls && i < 4; i++) // the ids streamed are the calls'
+        CHECK(!strcmp(sp.calls[i].id, d->ids[i]), "call %zu: id %s streamed as %s", i, sp.calls[i].id, d->ids[i]);
     kite_buf_append(&d->base.text, "", 1);
     for (int i = 0; i < 4; i++) kite_buf_append(&d->args[i], "", 1);
     serve_tool_split_free(&sp);
@@ -247,7 +252,25 @@ static void test_indented(void) {
     json_free(d);
 }
 
+// Ids as llama-server's gen_tool_call_id makes them: 32 of [0-9A-Za-z], a new one each time; a
+// model's own id (the generic format's) is kept.
+static void test_call_ids(void) {
+    char a[SERVE_TOOL_ID_LEN + 1], b[SERVE_TOOL_ID_LEN + 1];
+    serve_tool_call_id(a);
+    serve_tool_call_id(b);
+    CHECK(strlen(a) == 32 && strspn(a, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") == 32, "id %s", a);
+    CHECK(strcmp(a, b) != 0, "two ids alike: %s", a);
+    serve_tool_split sp = {.generic = true};
+    sink s = {0};
+    const char *reply = "{\"tool_calls\": [{\"name\": \"f\", \"arguments\": {}, \"id\": \"call_7\"}, {\"name\": \"g\", \"arguments\": {}}]}";
+    CHECK(serve_tool_split_feed(&sp, reply, strlen(reply), on_emit, &s) && serve_tool_split_flush(&sp, on_emit, &s), "feed");
+    CHECK(sp.n_calls == 2 && !strcmp(sp.calls[0].id, "call_7") && strlen(sp.calls[1].id) == 32, "generic ids");
+    serve_tool_split_free(&sp);
+    kite_buf_free(&s.text);
+}
+
 int main(void) {
+    test_call_ids();
     test_hermes_split();
     test_hermes_deltas();
     test_generic_split();
