@@ -220,11 +220,21 @@ export interface Tool {
 
 /** A call the model made. */
 export interface ToolCall {
-  /** Unique within the package's answers (kite serve names its own differently). */
+  /** As llama-server's (and kite serve's): 32 random characters of [0-9A-Za-z]. */
   id: string;
   type: 'function';
   /** arguments: compact JSON text matching the tool's parameters. */
   function: { name: string; arguments: string };
+}
+
+/** A piece of a call as the model writes it (OpenAI's streamed `tool_calls` delta, as kite serve
+ *  and llama-server send it): the first piece of a call has its id, type and name, the next ones
+ *  only index and more of function.arguments; a call's pieces join into its arguments. */
+export interface ToolCallDelta {
+  index: number;
+  id?: string;
+  type?: 'function';
+  function: { name?: string; arguments?: string };
 }
 
 /** A call in a message: as ToolCall, id and type optional, arguments JSON text or an object. */
@@ -252,6 +262,10 @@ export interface ChatOptions extends Omit<GenerateOptions, 'thinking'> {
   toolChoice?: 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
   /** Several calls in one reply (default false). */
   parallelToolCalls?: boolean;
+  /** Called with each piece of a tool call as it is generated (the text stream never carries the
+   *  calls); result.toolCalls has the whole calls at the end. With it, a call's arguments are the
+   *  model's JSON text without the whitespace between tokens, as kite serve streams them. */
+  onToolCallDelta?: (delta: ToolCallDelta) => void;
   /** As llama.cpp's `--reasoning-budget N`: -1 (default) unlimited; N >= 0: once the reply opens
    *  a reasoning block (`<think>`, for a model whose chat template writes one), N tokens pass,
    *  then `</think>` is forced and the answer follows (0 closes the block at once). The prompt is

@@ -158,12 +158,13 @@ class Model {
       });
     }
     const reasoning = { reasoningBudget: opts.reasoningBudget, reasoningBudgetMessage: opts.reasoningBudgetMessage };
-    const o = { ...genOpts(opts), addAssistant: opts.addAssistant, thinking: opts.thinking, ...reasoning };
+    const o = { ...genOpts(opts), addAssistant: opts.addAssistant, thinking: opts.thinking, ...reasoning,
+      streamToolCalls: typeof opts.onToolCallDelta === 'function' };
     return this.#stream('chat', request ? { request, opts: o } : { messages, opts: o }, opts);
   }
 
   // An async iterable of text pieces; .result resolves to the run's stats afterwards.
-  #stream(op, args, { signal, onToken, thinking = 'show' } = {}) {
+  #stream(op, args, { signal, onToken, onToolCallDelta, thinking = 'show' } = {}) {
     const client = this.#live();
     // thinking 'hide': only the answer's runs reach the stream (the model still reads its reasoning)
     const split = thinking === 'hide' ? new ThinkSplit() : null;
@@ -178,6 +179,7 @@ class Model {
     });
     const result = client.call(op, { ...args, abort: ab.flag?.buffer }, {
       onEvent: (m) => {
+        if (m.type === 'toolCallDelta' && !finished) onToolCallDelta?.(m.delta);
         if (m.type !== 'piece' || finished) return;
         if (split) enqueue(split.feed(m.text));
         else queue.push(m.text);
