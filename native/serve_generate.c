@@ -943,7 +943,10 @@ static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned
     job->gen.grammar_triggers = r->n_triggers ? r->triggers : NULL;
     job->gen.n_grammar_triggers = r->n_triggers;
     const char *start, *end;
-    if (r->fmt == SERVE_OAI_CHAT && r->reasoning_budget >= 0 && kite_chat_reasoning_tags(s->chat_tmpl, &start, &end)) {
+    // the reasoning blocks are followed for a budget, and for a lazy tool-call grammar, which sits
+    // them out (as llama.cpp's sampler: a <tool_call> written while reasoning is no call)
+    if (r->fmt == SERVE_OAI_CHAT && (r->reasoning_budget >= 0 || r->n_triggers > 0) &&
+        kite_chat_reasoning_tags(s->chat_tmpl, &start, &end)) {
         job->gen.reasoning_start = start;
         job->gen.reasoning_end = end;
         job->gen.reasoning_budget = r->reasoning_budget;

@@ -242,9 +242,9 @@ static kite_status gen_params(const kw_gen_args *a, kite_gen_params *p, char **f
         return kite_set_error(KITE_ERR_INVALID, "reasoningBudget must be -1 or more (got %d)", a->reasoning_budget);
     }
     // the budget applies to replies of a template with reasoning tags (the tags and the opening
-    // are static strings: the template itself is not kept)
+    // are static strings: the template itself is not kept); a lazy grammar sits their blocks out
     kite_str t = {0};
-    if (a->reasoning_budget >= 0 && kite_gguf_get_str(kite_model_gguf(a->model->m), "tokenizer.chat_template", &t)) {
+    if ((a->reasoning_budget >= 0 || p->n_grammar_triggers > 0) && kite_gguf_get_str(kite_model_gguf(a->model->m), "tokenizer.chat_template", &t)) {
         char *tmpl = malloc((size_t)t.len + 1);
         if (!tmpl) {
             free(*from_schema);
