@@ -116,6 +116,7 @@ static bool message_calls(const json_value *tc, size_t i, kite_chat_turn *m, cha
 static void free_turns(kite_chat_turn *m, size_t n) {
     for (size_t k = 0; k < n; k++) {
         free((char *)m[k].content);
+        free((char *)m[k].reasoning);
         for (size_t c = 0; c < m[k].n_calls; c++) {
             free((char *)m[k].calls[c].name);
             free((char *)m[k].calls[c].arguments);
@@ -143,7 +144,7 @@ bool chat_request_prompt(const char *chat_tmpl, const json_value *b, unsigned fl
         return false;
     }
     const kite_chat_tools style = kite_chat_tools_of(chat_tmpl);
-    bool ok = true, tool_turns = false, has_calls = false;
+    bool ok = true, tool_turns = false, has_calls = false, has_reasoning = false;
     // a template without a tool format: llama.cpp's generic format, tools and calls as JSON text
     bool generic = style == KITE_CHAT_TOOLS_NONE && tools.n > 0;
     for (const json_value *x = msgs->child; x && !generic; x = x->next)
@@ -166,6 +167,13 @@ bool chat_request_prompt(const char *chat_tmpl, const json_value *b, unsigned fl
             m[i].content = message_text(json_get(x, "content"), i, err, es);
             if (!m[i].content) ok = false;
             else if (!chat_request_is_unset(tc)) ok = message_calls(tc, i, &m[i], err, es);
+            // an assistant's reasoning_content (as llama-server hands it to the template)
+            const json_value *rc = json_get(x, "reasoning_content");
+            if (ok && rc && rc->type != JSON_NULL) {
+                snprintf(what, sizeof what, "messages[%zu].reasoning_content", i);
+                ok = chat_request_plain_string(rc, what, err, es) && (m[i].reasoning = strdup(rc->str)) != NULL;
+                has_reasoning = true;
+            }
             if (ok && generic && (m[i].n_calls > 0 || !strcmp(role->str, "tool"))) {
                 char *c = m[i].n_calls > 0 ? serve_tools_generic_calls(tc, m[i].content)
                                            : serve_tools_generic_result(x, m[i].content);
@@ -181,8 +189,9 @@ bool chat_request_prompt(const char *chat_tmpl, const json_value *b, unsigned fl
     }
     size_t len;
     if (!ok) {
-    } else if (style != KITE_CHAT_TOOLS_NONE && (tools.n > 0 || has_calls || tool_turns)) {
-        // tools, calls and their results as the template's own tool format renders them
+    } else if (style != KITE_CHAT_TOOLS_NONE && (tools.n > 0 || has_calls || tool_turns || has_reasoning)) {
+        // tools, calls and their results (and reasoning_content) as the template's own renderer
+        // writes them
         if (kite_chat_apply_tools(chat_tmpl, m, msgs->len, (const char *const *)tools.json, tools.n, flags,
                                          prompt, &len) != KITE_OK) {
             snprintf(err, es, "chat template: %s", kite_last_error());

@@ -13,7 +13,8 @@
 // The prompt of chat request body ("messages", "tools"; "tool_choice" and "parallel_tool_calls"
 // are checked) with template chat_tmpl (a Jinja source or built-in name; NULL: chatml) and
 // kite_chat_apply_ex's flags. A template with a tool format (Qwen2.5 / Qwen3) renders tools,
-// calls and results as its Jinja source does; any other gets llama.cpp's generic JSON format.
+// calls and results (and an assistant's reasoning_content, which Qwen3's writes into its
+// <think> block) as its Jinja source does; any other gets llama.cpp's generic JSON format.
 // *prompt is malloc'd. false with a message naming the member (messages[2].tool_calls[0]...)
 // when the request is malformed, or the template's error.
 bool chat_request_prompt(const char *chat_tmpl, const json_value *body, unsigned flags, char **prompt, char *err,

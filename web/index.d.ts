@@ -199,6 +199,12 @@ export interface ChatMessage {
   toolCalls?: ToolCallIn[];
   /** OpenAI's spelling of toolCalls. */
   tool_calls?: ToolCallIn[];
+  /** An assistant's reasoning (OpenAI's reasoning_content): a template that writes reasoning
+   *  blocks (Qwen3's) puts it in the turn's `<think>` block instead of taking the block out of
+   *  content; others ignore it. */
+  reasoningContent?: string | null;
+  /** OpenAI's spelling of reasoningContent. */
+  reasoning_content?: string | null;
   /** A tool message: the id of the call it answers (templates may ignore it). */
   toolCallId?: string;
   /** OpenAI's spelling of toolCallId. */

@@ -248,11 +248,13 @@ function checkGrammar(where, o) {
 // A chat with tools, or tool calls / tool results in its messages, goes to the worker as the
 // OpenAI request body (JSON text) that kite serve's code reads (wasm/exports_tools.c); else null.
 // Messages: { role, content } plus, for an assistant, toolCalls (or tool_calls) [{ id?, type?,
-// function: { name, arguments } }], for a tool, toolCallId (or tool_call_id) and name.
+// function: { name, arguments } }] and reasoningContent (or reasoning_content), for a tool,
+// toolCallId (or tool_call_id) and name.
 function toolRequest(messages, o) {
   const has = (m, a, b) => m?.[a] !== undefined || m?.[b] !== undefined;
   const tooly = o.tools !== undefined || o.toolChoice !== undefined || o.parallelToolCalls !== undefined ||
-    (Array.isArray(messages) && messages.some((m) => m?.role === 'tool' || has(m, 'toolCalls', 'tool_calls')));
+    (Array.isArray(messages) && messages.some((m) => m?.role === 'tool' || has(m, 'toolCalls', 'tool_calls') ||
+      has(m, 'reasoningContent', 'reasoning_content')));
   if (!tooly) return null;
   if (!Array.isArray(messages) || messages.some((m) => !m || typeof m !== 'object'))
     throw new KiteError('kite: chat(messages) needs [{ role, content }, ...]', 'invalid input');
@@ -270,6 +272,8 @@ function toolRequest(messages, o) {
     const callId = m.toolCallId ?? m.tool_call_id;
     if (callId !== undefined) w.tool_call_id = callId;
     if (m.name !== undefined) w.name = m.name;
+    const reasoning = m.reasoningContent ?? m.reasoning_content;
+    if (reasoning !== undefined) w.reasoning_content = reasoning;
     return w;
   });
   const body = { messages: wire };

@@ -78,14 +78,14 @@ static const char *last_of(const char *s, const char *needle) {
     return last;
 }
 
-// Qwen3's assistant turn: reasoning split off "</think>" in the content; turns after the last
-// real user query show their reasoning block (the last one always).
+// Qwen3's assistant turn: its reasoning_content, else the reasoning split off "</think>" in the
+// content; turns after the last real user query show their reasoning block (the last one always).
 static void put_qwen3_assistant(kite_buf *b, const kite_chat_turn *m, size_t i, size_t n, size_t last_query) {
     const char *content = m[i].content;
     size_t clen = strlen(content);
-    const char *reason = "";
-    size_t rlen = 0;
-    const char *close = strstr(content, "</think>");
+    const char *reason = m[i].reasoning ? m[i].reasoning : "";
+    size_t rlen = strlen(reason);
+    const char *close = m[i].reasoning ? NULL : strstr(content, "</think>");
     if (close) {
         // content: after the last "</think>", leading newlines off
         const char *after = last_of(content, "</think>") + 8;
@@ -105,7 +105,8 @@ static void put_qwen3_assistant(kite_buf *b, const kite_chat_turn *m, size_t i, 
     const bool has_content = clen > 0; // the template tests the content before its newlines go
     kite_buf_puts(b, "<|im_start|>assistant\n");
     if (i > last_query && (i + 1 == n || rlen > 0)) {
-        // reasoning.strip('\n') (its leading newlines are already off) and content.lstrip('\n')
+        // reasoning.strip('\n') and content.lstrip('\n')
+        while (rlen > 0 && *reason == '\n') reason++, rlen--;
         while (rlen > 0 && reason[rlen - 1] == '\n') rlen--;
         kite_buf_puts(b, "<think>\n");
         put_n(b, reason, rlen);

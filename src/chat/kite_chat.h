@@ -84,6 +84,8 @@ typedef struct kite_chat_turn {
     const char *content;
     const kite_chat_tool_call *calls; // n_calls of them (assistant turns)
     size_t n_calls;
+    const char *reasoning; // assistant turns: OpenAI's reasoning_content, or NULL (Qwen3's template
+                           // then takes the reasoning out of the content's <think> block)
 } kite_chat_turn;
 
 // Formats a conversation with tools as the template's Jinja source does (tools[0..n_tools): each

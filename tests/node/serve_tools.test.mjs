@@ -126,6 +126,49 @@ test('prompts with tools, calls and tool results equal the Jinja rendering of Qw
   for (const conv of CONVERSATIONS) assert.equal(await kitePrompt(qwen25, conv), jinjaPrompt(QWEN25_TEMPLATE, conv));
 });
 
+// Assistant messages with OpenAI's reasoning_content (llama-server hands it to the template, whose
+// Jinja uses it for the <think> block instead of splitting the content): after the last real query
+// the block is written (empty on the last turn), before it dropped; null falls back to the split;
+// calls beside it. For the first one llama-server --jinja's /apply-template answered the same text.
+const REASONING = [
+  {
+    messages: [
+      { role: 'user', content: 'q1' },
+      { role: 'assistant', content: 'A1', reasoning_content: 'r1' },
+      { role: 'user', content: 'q2' },
+      { role: 'assistant', content: '\nA2 <think>x</think> y', reasoning_content: '\n\nr2\n' },
+      { role: 'user', content: '<tool_response>\nz\n</tool_response>' },
+      { role: 'assistant', content: 'A3', reasoning_content: '' },
+      { role: 'user', content: '<tool_response>\nw\n</tool_response>' },
+    ],
+  },
+  {
+    tools: [TIME],
+    messages: [
+      { role: 'user', content: 'Time in Oslo?' },
+      { role: 'assistant', content: null, reasoning_content: 'Call it.', tool_calls: [CALL('c3', 'get_time', { zone: 'Europe/Oslo' })] },
+      { role: 'tool', tool_call_id: 'c3', content: '10:30' },
+      { role: 'assistant', content: '<think>\nold\n</think>\n\nIt is 10:30.', reasoning_content: null },
+      { role: 'user', content: 'Thanks' },
+    ],
+  },
+];
+
+test("reasoning_content in assistant messages renders as Qwen3's Jinja does (Qwen2.5's ignores it)", async () => {
+  for (const conv of REASONING) {
+    assert.equal(await kitePrompt(qwen3, conv), jinjaPrompt(QWEN3_TEMPLATE, conv));
+    assert.equal(await kitePrompt(qwen25, conv), jinjaPrompt(QWEN25_TEMPLATE, conv));
+  }
+  assert.equal(await kitePrompt(qwen3, REASONING[0]),
+    '<|im_start|>user\nq1<|im_end|>\n<|im_start|>assistant\nA1<|im_end|>\n<|im_start|>user\nq2<|im_end|>\n<|im_start|>assistant\n' +
+    '<think>\nr2\n</think>\n\nA2 <think>x</think> y<|im_end|>\n<|im_start|>user\n<tool_response>\nz\n</tool_response><|im_end|>\n' +
+    '<|im_start|>assistant\nA3<|im_end|>\n<|im_start|>user\n<tool_response>\nw\n</tool_response><|im_end|>\n<|im_start|>assistant\n',
+    "llama-server --jinja's /apply-template");
+  const r = await post(qwen3, '/apply-template', { messages: [{ role: 'user', content: 'x' }, { role: 'assistant', content: 'y', reasoning_content: 5 }, { role: 'user', content: 'z' }] });
+  assert.equal(r.status, 400);
+  assert.match((await r.json()).error.message, /messages\[1\]\.reasoning_content must be a string, not number/);
+});
+
 // Checks the arguments against WEATHER's schema.
 function assertWeatherArgs(text) {
   const a = JSON.parse(text);

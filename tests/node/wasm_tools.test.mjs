@@ -184,6 +184,23 @@ test("a conversation with earlier calls and tool results ('auto', then 'none'), 
   assert.deepEqual(mine.result.toolCalls, []);
 });
 
+test("an assistant's reasoningContent (reasoning_content) goes into its turn as kite serve renders it", async () => {
+  const wire = [
+    { role: 'user', content: 'q1' },
+    { role: 'assistant', content: 'A1', reasoning_content: 'r1' },
+    { role: 'user', content: 'q2' },
+    { role: 'assistant', content: 'A2', reasoning_content: 'the reasoning of A2, long enough to count' },
+    { role: 'user', content: '<tool_response>\nz\n</tool_response>' },
+  ];
+  const camel = wire.map(({ reasoning_content, ...m }) => ({ ...m, ...(reasoning_content !== undefined ? { reasoningContent: reasoning_content } : {}) }));
+  const theirs = await serve({ messages: wire, temperature: 0, max_tokens: 8 });
+  assertSame(await npm(camel, { temperature: 0, maxTokens: 8 }), theirs);
+  assertSame(await npm(wire, { temperature: 0, maxTokens: 8 }), theirs);
+  // without it the block is not there: fewer prompt tokens
+  const plain = await npm(wire.map(({ reasoning_content, ...m }) => m), { temperature: 0, maxTokens: 8 });
+  assert.ok(plain.result.nPrompt < theirs.usage.prompt_tokens);
+});
+
 test('bad tools, toolChoice and parallelToolCalls values are KiteErrors naming the option', async () => {
   const msgs = [{ role: 'user', content: 'x' }];
   const bad = (opts, re) => assert.throws(() => model.chat(msgs, opts), (e) => e.name === 'KiteError' && e.status === 'invalid input' && re.test(e.message), JSON.stringify(opts));
