@@ -37,6 +37,7 @@ typedef struct gen_request {
     const char *triggers[1]; // the lazy tool-call grammar's trigger word
     int32_t n_triggers;
     bool no_thinking;              // chat: the reply opens with reasoning off
+    size_t reply_at;               // chat: where the reply's text begins in the prompt (chat_request_prompt)
     int32_t reasoning_budget;      // chat: -1 unlimited, else the reasoning block's most tokens
     const char *reasoning_message; // chat: forced before the end tag (in the request body or argv)
 } gen_request;
@@ -400,13 +401,13 @@ static bool parse_reasoning_budget(const serve_state *s, const json_value *b, ge
     return true;
 }
 
-bool serve_chat_prompt(const serve_state *s, const json_value *b, char **prompt, bool *no_thinking_out, char *err,
-                       size_t es) {
+bool serve_chat_prompt(const serve_state *s, const json_value *b, char **prompt, bool *no_thinking_out,
+                       size_t *reply_at, char *err, size_t es) {
     bool no_thinking = false;
     if (!reasoning_off(s, b, &no_thinking, err, es)) return false;
     if (no_thinking_out) *no_thinking_out = no_thinking;
     const unsigned flags = KITE_CHAT_ADD_ASSISTANT | (no_thinking ? KITE_CHAT_NO_THINKING : 0u);
-    return chat_request_prompt(s->chat_tmpl, b, flags, prompt, err, es);
+    return chat_request_prompt(s->chat_tmpl, b, flags, prompt, reply_at, err, es);
 }
 
 static bool completion_prompt(const json_value *b, gen_request *r, char *err, size_t es) {
@@ -951,7 +952,8 @@ static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned
         job->gen.reasoning_end = end;
         job->gen.reasoning_budget = r->reasoning_budget;
         job->gen.reasoning_message = r->reasoning_message;
-        job->gen.reasoning_prefill = r->no_thinking ? kite_chat_no_think_text(s->chat_tmpl) : NULL;
+        // what the prompt already put in the reply: reasoning off's block, a continued message
+        job->gen.reasoning_prefill = r->prompt[r->reply_at] ? r->prompt + r->reply_at : NULL;
     }
     job->logprobs = r->logprobs;
     job->n_top = r->n_top;
@@ -1007,7 +1009,7 @@ void serve_generate(serve_state *s, http_out *o, const json_value *body, serve_f
     int32_t n_over = 0;
     bool ok = parse_sampling(s, body, &r, err, sizeof err) &&
               (fmt == SERVE_OAI_CHAT ? parse_reasoning_budget(s, body, &r, err, sizeof err) &&
-                                           serve_chat_prompt(s, body, &r.prompt, &r.no_thinking, err, sizeof err)
+                                           serve_chat_prompt(s, body, &r.prompt, &r.no_thinking, &r.reply_at, err, sizeof err)
                                      : completion_prompt(body, &r, err, sizeof err)) &&
               prompt_fits(s, &r, &n_over, err, sizeof err);
     if (ok) run_generation(s, o, &r, task);

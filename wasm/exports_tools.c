@@ -41,7 +41,7 @@ EMSCRIPTEN_KEEPALIVE int kw_chat_request(kw_chat_request_args *a) {
     kite_status s = kw__model_chat_template(a->model, &tmpl);
     serve_tools tools = {0};
     const json_value *body = json_root(doc);
-    bool ok = s == KITE_OK && chat_request_prompt(tmpl, body, (unsigned)a->flags, &a->prompt, err, sizeof err);
+    bool ok = s == KITE_OK && chat_request_prompt(tmpl, body, (unsigned)a->flags, &a->prompt, NULL, err, sizeof err);
     // the call grammar, as kite serve's parse_tools builds it
     if (ok) ok = serve_tools_parse(body, &tools, err, sizeof err);
     if (ok && serve_tools_active(&tools)) {

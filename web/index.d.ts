@@ -251,7 +251,10 @@ export interface ToolCallIn {
 }
 
 export interface ChatOptions extends Omit<GenerateOptions, 'thinking'> {
-  /** Append the opening of the assistant's turn (default true). */
+  /** Append the opening of the assistant's turn (default true). A conversation that ends in an
+   *  assistant message is then continued, as kite serve and llama-server do (assistant prefill):
+   *  the messages before it, the assistant's opening and that message's text with no end of turn
+   *  (for a template with reasoning blocks, Qwen3's, its reasoningContent in the block first). */
   addAssistant?: boolean;
   /** As GenerateOptions.thinking, and 'off': the reply opens with the chat template's reasoning
    *  turned off, as llama.cpp's `--reasoning off` / chat_template_kwargs

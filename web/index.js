@@ -245,8 +245,9 @@ function checkGrammar(where, o) {
     throw new KiteError(`kite: ${where}: give option tools or ${o.grammar !== undefined ? 'grammar' : 'jsonSchema'}, not both (or toolChoice 'none')`, 'invalid input');
 }
 
-// A chat with tools, or tool calls / tool results in its messages, goes to the worker as the
-// OpenAI request body (JSON text) that kite serve's code reads (wasm/exports_tools.c); else null.
+// A chat with tools, tool calls / tool results / reasoning in its messages, or a last assistant
+// message to continue, goes to the worker as the OpenAI request body (JSON text) that kite serve's
+// code reads (wasm/exports_tools.c); else null.
 // Messages: { role, content } plus, for an assistant, toolCalls (or tool_calls) [{ id?, type?,
 // function: { name, arguments } }] and reasoningContent (or reasoning_content), for a tool,
 // toolCallId (or tool_call_id) and name.
@@ -254,7 +255,8 @@ function toolRequest(messages, o) {
   const has = (m, a, b) => m?.[a] !== undefined || m?.[b] !== undefined;
   const tooly = o.tools !== undefined || o.toolChoice !== undefined || o.parallelToolCalls !== undefined ||
     (Array.isArray(messages) && messages.some((m) => m?.role === 'tool' || has(m, 'toolCalls', 'tool_calls') ||
-      has(m, 'reasoningContent', 'reasoning_content')));
+      has(m, 'reasoningContent', 'reasoning_content'))) ||
+    (o.addAssistant !== false && Array.isArray(messages) && messages.at(-1)?.role === 'assistant');
   if (!tooly) return null;
   if (!Array.isArray(messages) || messages.some((m) => !m || typeof m !== 'object'))
     throw new KiteError('kite: chat(messages) needs [{ role, content }, ...]', 'invalid input');

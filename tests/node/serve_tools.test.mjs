@@ -169,6 +169,61 @@ test("reasoning_content in assistant messages renders as Qwen3's Jinja does (Qwe
   assert.match((await r.json()).error.message, /messages\[1\]\.reasoning_content must be a string, not number/);
 });
 
+// A conversation that ends in an assistant message is continued (llama-server's assistant
+// prefill): the prompts llama-server --jinja's /apply-template answered for these bodies (the
+// bundled llama.cpp, started with qwen3.gguf and --chat-template-file data/qwen3-0.6b.jinja).
+const HI = { role: 'user', content: 'Hi' };
+const PREFILL_QWEN3 = [
+  [{ messages: [HI, { role: 'assistant', content: 'Hello, I' }] },
+    '<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\nHello, I'],
+  [{ messages: [HI, { role: 'assistant', content: '<think>\nhmm\n</think>\n\nHello, I' }] },
+    '<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n<think>\nhmm\n</think>\n\nHello, I'],
+  [{ messages: [HI, { role: 'assistant', content: '', reasoning_content: 'let me' }] },
+    '<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\nlet me'],
+  [{ messages: [HI, { role: 'assistant', content: 'Hello', reasoning_content: 'r' }] },
+    '<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\nr\n</think>\n\nHello'],
+  [{ messages: [HI, { role: 'assistant', content: 'Hello' }], chat_template_kwargs: { enable_thinking: false } },
+    '<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\nHello'],
+  [{ messages: [{ role: 'system', content: 'S' }, HI, { role: 'assistant', content: '<think>\npartial' }] },
+    '<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n<think>\npartial'],
+  [{ messages: [{ role: 'assistant', content: 'X' }] }, '<|im_start|>assistant\n<think>\n\n</think>\n\nX'],
+  [{ messages: [HI, { role: 'assistant', content: [{ type: 'text', text: 'p1' }, { type: 'text', text: ' p2' }] }] },
+    '<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\np1\n\n p2'],
+];
+// ... and with --chat-template-file data/qwen2.5-7b-instruct.jinja (no reasoning blocks)
+const QWEN25_SYS = '<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n';
+const PREFILL_QWEN25 = [
+  [{ messages: [HI, { role: 'assistant', content: 'Hello', reasoning_content: 'r' }] }, `${QWEN25_SYS}<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello`],
+  [{ messages: [HI, { role: 'assistant', content: '', reasoning_content: 'let me' }] }, `${QWEN25_SYS}<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n`],
+  [{ messages: [{ role: 'system', content: 'S' }, HI, { role: 'assistant', content: '<think>\npartial' }] },
+    '<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\npartial'],
+];
+
+test('a conversation ending in an assistant message is continued, as llama-server does', async () => {
+  for (const [body, want] of PREFILL_QWEN3) assert.equal(await kitePrompt(qwen3, body), want, JSON.stringify(body));
+  for (const [body, want] of PREFILL_QWEN25) assert.equal(await kitePrompt(qwen25, body), want, JSON.stringify(body));
+  // with tools: the messages before it in the tool format, the opening, the message (llama-server
+  // answered the same)
+  const tooled = { tools: [TIME], messages: [...CONVERSATIONS[2].messages, { role: 'assistant', content: 'It is' }] };
+  const before = jinjaPrompt(QWEN3_TEMPLATE, { ...tooled, messages: tooled.messages.slice(0, -1) });
+  assert.equal(await kitePrompt(qwen3, tooled), `${before}<think>\n\n</think>\n\nIt is`);
+  // llama-server's refusals
+  for (const [messages, msg] of [
+    [[HI, { role: 'assistant', content: 'a' }, { role: 'assistant', content: 'b' }], 'Cannot have 2 or more assistant messages at the end of the list.'],
+    [[HI, { role: 'assistant', content: 'A', tool_calls: [CALL('a', 'f', {})] }], 'Cannot continue an assistant message that contains tool calls.'],
+  ]) {
+    const r = await post(qwen3, '/v1/chat/completions', { messages, max_tokens: 1 });
+    assert.equal(r.status, 400);
+    assert.equal((await r.json()).error.message, msg);
+  }
+  // the reply continues the message: the same tokens as a raw completion of that prompt
+  const body = { messages: PREFILL_QWEN3[0][0].messages, temperature: 0, max_tokens: 12 };
+  const chat = await (await post(qwen3, '/v1/chat/completions', body)).json();
+  const raw = await (await post(qwen3, '/completion', { prompt: PREFILL_QWEN3[0][1], temperature: 0, n_predict: 12 })).json();
+  assert.ok(raw.content.length > 0);
+  assert.equal(chat.choices[0].message.content, raw.content);
+});
+
 // Checks the arguments against WEATHER's schema.
 function assertWeatherArgs(text) {
   const a = JSON.parse(text);
@@ -310,12 +365,13 @@ test('generic format: tools, calls and results as llama.cpp writes them into a t
     await kitePrompt(chatml, { messages: [{ role: 'system', content: 'I am The System!' }, USER], tools: [SPECIAL] }),
     `<|im_start|>system\nI am The System!\n\n${GENERIC_RESPOND}\n\n${TOOLS_POLYFILL}<|im_end|>\n<|im_start|>user\nI need help<|im_end|>\n<|im_start|>assistant\n`,
   );
-  // a call (ToolCallPolyfill) and a result (ToolPolyfill; its content is a string here, as OpenAI's)
+  // a call (ToolCallPolyfill) and a result (ToolPolyfill; its content is a string here, as OpenAI's);
+  // a user turn after the call (llama-server refuses to continue a last message with calls)
   const call = { role: 'assistant', content: null, tool_calls: [{ type: 'function', function: { name: 'special_function', arguments: '{"arg1": 1}' }, id: '123456789' }] };
   assert.equal(
-    await kitePrompt(chatml, { messages: [USER, call] }),
+    await kitePrompt(chatml, { messages: [USER, call, { role: 'user', content: 'ok' }] }),
     '<|im_start|>user\nI need help<|im_end|>\n<|im_start|>assistant\n{\n  "tool_calls": [\n    {\n      "name": "special_function",\n' +
-      '      "arguments": {\n        "arg1": 1\n      },\n      "id": "123456789"\n    }\n  ]\n}<|im_end|>\n<|im_start|>assistant\n',
+      '      "arguments": {\n        "arg1": 1\n      },\n      "id": "123456789"\n    }\n  ]\n}<|im_end|>\n<|im_start|>user\nok<|im_end|>\n<|im_start|>assistant\n',
   );
   assert.equal(
     await kitePrompt(chatml, { messages: [USER, call, { role: 'tool', content: 'result 123', tool_call_id: '123456789' }] }),

@@ -201,6 +201,22 @@ test("an assistant's reasoningContent (reasoning_content) goes into its turn as 
   assert.ok(plain.result.nPrompt < theirs.usage.prompt_tokens);
 });
 
+test('a last assistant message is continued (assistant prefill), as kite serve does', async () => {
+  const cases = [
+    [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello, I' }],
+    [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: '', reasoning_content: 'let me think' }],
+  ];
+  for (const messages of cases) {
+    const theirs = await serve({ messages, temperature: 0, max_tokens: 10 });
+    assertSame(await npm(messages, { temperature: 0, maxTokens: 10 }), theirs);
+    // addAssistant false: the old rendering (every message a whole turn, no opening): another prompt
+    const whole = await npm(messages, { temperature: 0, maxTokens: 10, addAssistant: false });
+    assert.notEqual(whole.result.nPrompt, theirs.usage.prompt_tokens);
+  }
+  await assert.rejects(npm([{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'a' }, { role: 'assistant', content: 'b' }], { maxTokens: 1 }).then((r) => r),
+    /Cannot have 2 or more assistant messages at the end of the list/);
+});
+
 test('bad tools, toolChoice and parallelToolCalls values are KiteErrors naming the option', async () => {
   const msgs = [{ role: 'user', content: 'x' }];
   const bad = (opts, re) => assert.throws(() => model.chat(msgs, opts), (e) => e.name === 'KiteError' && e.status === 'invalid input' && re.test(e.message), JSON.stringify(opts));
