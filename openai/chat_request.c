@@ -183,19 +183,22 @@ static bool render(const char *chat_tmpl, const kite_chat_turn *m, size_t n, con
 }
 
 // The continued assistant message (the last one, messages[i]) after the prompt, as llama-server
-// appends it: with reasoning blocks (reasons), "<think>\n", its reasoning_content and, unless it
-// gives reasoning only, "\n</think>\n\n"; then its content parts joined by blank lines
-// (render_content).
-static bool append_continuation(bool reasons, const json_value *last, size_t i, char **prompt, char *err, size_t es) {
+// appends it: with reasoning blocks (the template's kite_chat_reasoning_layout), the start tag,
+// its reasoning_content and, unless it gives reasoning only, the end tag; then its content parts
+// joined by blank lines (render_content).
+static bool append_continuation(const char *chat_tmpl, const json_value *last, size_t i, char **prompt, char *err,
+                                size_t es) {
+    const char *start = NULL, *end = NULL;
+    const bool reasons = kite_chat_reasoning_layout(chat_tmpl, &start, &end);
     char *content = message_text(json_get(last, "content"), i, "\n\n", err, es);
     const json_value *rc = json_get(last, "reasoning_content");
     const char *reasoning = rc && rc->type == JSON_STRING ? rc->str : "";
     kite_buf b = {0};
     kite_buf_puts(&b, *prompt);
     if (content && reasons) {
-        kite_buf_puts(&b, "<think>\n");
+        kite_buf_puts(&b, start);
         kite_buf_puts(&b, reasoning);
-        if (content[0] || !reasoning[0]) kite_buf_puts(&b, "\n</think>\n\n"); // else: the reasoning goes on
+        if (content[0] || !reasoning[0]) kite_buf_puts(&b, end); // else: the reasoning goes on
     }
     if (content) kite_buf_puts(&b, content);
     kite_buf_append(&b, "", 1);
@@ -310,7 +313,7 @@ bool chat_request_prompt(const char *chat_tmpl, const json_value *b, unsigned fl
     free(bare);
     if (ok && cont) {
         (*prompt)[at] = 0; // the opening's reasoning part goes: the continued message brings its own
-        ok = append_continuation(reasons, last, msgs->len - 1, prompt, err, es);
+        ok = append_continuation(chat_tmpl, last, msgs->len - 1, prompt, err, es);
     }
     if (ok && reply_at) *reply_at = at;
     if (!ok) {
