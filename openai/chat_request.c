@@ -241,7 +241,7 @@ bool chat_request_prompt(const char *chat_tmpl, const json_value *b, unsigned fl
         return false;
     }
     const kite_chat_tools style = kite_chat_tools_of(chat_tmpl);
-    bool ok = true, tool_turns = false, has_calls = false, has_reasoning = false;
+    bool ok = true;
     // a template without a tool format: llama.cpp's generic format, tools and calls as JSON text
     bool generic = style == KITE_CHAT_TOOLS_NONE && tools.n > 0;
     for (const json_value *x = msgs->child; x && !generic; x = x->next)
@@ -269,7 +269,6 @@ bool chat_request_prompt(const char *chat_tmpl, const json_value *b, unsigned fl
             if (ok && rc && rc->type != JSON_NULL) {
                 snprintf(what, sizeof what, "messages[%zu].reasoning_content", i);
                 ok = chat_request_plain_string(rc, what, err, es) && (m[i].reasoning = strdup(rc->str)) != NULL;
-                has_reasoning = true;
             }
             if (ok && generic && (m[i].n_calls > 0 || !strcmp(role->str, "tool"))) {
                 char *c = m[i].n_calls > 0 ? serve_tools_generic_calls(tc, m[i].content)
@@ -280,8 +279,6 @@ bool chat_request_prompt(const char *chat_tmpl, const json_value *b, unsigned fl
                 ok = c != NULL;
             }
             if (!ok && !err[0]) snprintf(err, es, "out of memory");
-            has_calls |= m[i].n_calls > 0;
-            tool_turns |= m[i].n_calls > 0 || !strcmp(role->str, "tool");
         }
     }
     // what llama-server refuses to continue (once the messages are read)
@@ -293,7 +290,9 @@ bool chat_request_prompt(const char *chat_tmpl, const json_value *b, unsigned fl
         snprintf(err, es, "Cannot continue an assistant message that contains tool calls.");
         ok = false;
     }
-    const bool own = style != KITE_CHAT_TOOLS_NONE && (tools.n > 0 || has_calls || tool_turns || has_reasoning);
+    // a template with a tool format has its own renderer (its Jinja, as llama-server --jinja renders
+    // it), for plain conversations too: Qwen2.5's default system message
+    const bool own = style != KITE_CHAT_TOOLS_NONE;
     char *bare = NULL;
     if (ok) ok = render(chat_tmpl, m, n_msgs, &tools, own, generic, flags, prompt, err, es);
     // where the reply begins: after the opening that add_generation_prompt adds (the rendering

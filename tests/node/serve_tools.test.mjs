@@ -124,6 +124,10 @@ test('prompts with tools, calls and tool results equal the Jinja rendering of Qw
 
 test('prompts with tools, calls and tool results equal the Jinja rendering of Qwen2.5\'s template', async () => {
   for (const conv of CONVERSATIONS) assert.equal(await kitePrompt(qwen25, conv), jinjaPrompt(QWEN25_TEMPLATE, conv));
+  // a plain conversation gets the template's default system message too (as llama-server --jinja)
+  const plain = { messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }, { role: 'user', content: 'Bye' }] };
+  assert.equal(await kitePrompt(qwen25, plain), jinjaPrompt(QWEN25_TEMPLATE, plain));
+  assert.match(await kitePrompt(qwen25, plain), /^<\|im_start\|>system\nYou are Qwen, created by Alibaba Cloud\./);
 });
 
 // Assistant messages with OpenAI's reasoning_content (llama-server hands it to the template, whose
