@@ -256,7 +256,8 @@ static kite_status gen_params(const kw_gen_args *a, kite_gen_params *p, char **f
         if (kite_chat_reasoning_tags(tmpl, &p->reasoning_start, &p->reasoning_end)) {
             p->reasoning_budget = a->reasoning_budget;
             p->reasoning_message = a->reasoning_message;
-            p->reasoning_prefill = a->no_thinking ? kite_chat_no_think_text(tmpl) : NULL;
+            const char *opening = kite_chat_reply_opening(tmpl, a->no_thinking);
+            p->reasoning_prefill = opening[0] ? opening : NULL;
         }
         free(tmpl);
     }

@@ -62,6 +62,12 @@ kite_status kite_chat_apply_ex(const char *tmpl_name_or_source, const kite_chat_
 // names). Never NULL; a static string.
 const char *kite_chat_no_think_text(const char *tmpl_name_or_source);
 
+// The text of the reply that the template's assistant opening already writes (after
+// "<|im_start|>assistant\n"): kite_chat_no_think_text with reasoning off; with it on, "<think>\n"
+// for a source whose reply opens its reasoning block (QwQ's, Qwen3.5's), else "". What a
+// reasoning budget's prefill is. Never NULL; a static string.
+const char *kite_chat_reply_opening(const char *tmpl_name_or_source, bool no_thinking);
+
 // ---- tool calling -------------------------------------------------------------------------
 
 // How a template's model calls tools, recognized from its Jinja source.
