@@ -922,7 +922,14 @@ static void follow_job(gen_out *g, serve_job *job, bool fin_is_gone) {
 }
 
 static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned long task) {
-    gen_out g = {.s = s, .o = o, .r = r, .created = (long long)time(NULL), .reply = {.split = {.generic = r->tools_generic}, .text = on_reply_text, .call = on_call, .delta = r->stream ? stream_tool_delta : NULL}};
+    gen_out g = {.s = s,
+                 .o = o,
+                 .r = r,
+                 .created = (long long)time(NULL),
+                 .reply = {.split = {.generic = r->tools_generic},
+                           .text = on_reply_text,
+                           .call = on_call,
+                           .delta = r->stream ? stream_tool_delta : NULL}};
     g.reply.user = &g;
     snprintf(g.id, sizeof g.id, "%s-%lld-%lu", r->fmt == SERVE_OAI_CHAT ? "chatcmpl" : "cmpl", s->started, task);
     // A streamed reply notices a closed socket by its writes; one sent at the end only by the FIN.
@@ -1009,7 +1016,8 @@ void serve_generate(serve_state *s, http_out *o, const json_value *body, serve_f
     int32_t n_over = 0;
     bool ok = parse_sampling(s, body, &r, err, sizeof err) &&
               (fmt == SERVE_OAI_CHAT ? parse_reasoning_budget(s, body, &r, err, sizeof err) &&
-                                           serve_chat_prompt(s, body, &r.prompt, &r.no_thinking, &r.reply_at, err, sizeof err)
+                                           serve_chat_prompt(s, body, &r.prompt, &r.no_thinking, &r.reply_at, err,
+                                                             sizeof err)
                                      : completion_prompt(body, &r, err, sizeof err)) &&
               prompt_fits(s, &r, &n_over, err, sizeof err);
     if (ok) run_generation(s, o, &r, task);

@@ -513,7 +513,8 @@ static bool add_call(serve_tool_split *s, serve_tool_call c, serve_tool_emit emi
 
 // Adds a call found whole: it goes out through delta too (name and arguments in one piece).
 static bool add_whole_call(serve_tool_split *s, serve_tool_call c, serve_tool_emit emit, void *user) {
-    if (!ensure_id(&c, NULL) || (s->delta && !s->delta(user, s->n_calls, c.id, c.name, c.arguments, strlen(c.arguments)))) {
+    if (!ensure_id(&c, NULL) ||
+        (s->delta && !s->delta(user, s->n_calls, c.id, c.name, c.arguments, strlen(c.arguments)))) {
         call_free(&c);
         return false;
     }
