@@ -225,7 +225,7 @@ static bool user_turn(chat *c, const char *text, size_t len) {
     if (c->verbose) print_stats(&st);
     // the reply as the conversation holds it: after the opening the prompt gave it (the empty
     // reasoning block with --reasoning off), so the history renders what the cache holds
-    const char *opening = c->no_thinking ? kite_chat_no_think_text(c->tmpl) : "";
+    const char *opening = kite_chat_reply_opening(c->tmpl, c->no_thinking);
     kite_buf held = {0};
     kite_buf_puts(&held, opening);
     if (r.len) kite_buf_append(&held, r.ptr, r.len);

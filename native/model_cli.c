@@ -27,7 +27,8 @@ void model_cli_reasoning(const model_opts *o, const char *tmpl, kite_gen_params 
     gp->reasoning_end = end;
     gp->reasoning_budget = o->reasoning_budget;
     gp->reasoning_message = o->reasoning_budget_message;
-    gp->reasoning_prefill = o->no_thinking ? kite_chat_no_think_text(tmpl) : NULL;
+    const char *opening = kite_chat_reply_opening(tmpl, o->no_thinking);
+    gp->reasoning_prefill = opening[0] ? opening : NULL;
 }
 
 bool model_cli_int(const char *flag, const char *s, long lo, long hi, int32_t *out) {

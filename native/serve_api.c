@@ -321,7 +321,7 @@ static void detokenize(serve_state *s, http_out *o, const json_value *b) {
 // POST /apply-template {"messages"} -> {"prompt"}: the text a chat request would generate from.
 static void apply_template(serve_state *s, http_out *o, const json_value *b) {
     char err[512] = "", *prompt = NULL;
-    if (!serve_chat_prompt(s, b, &prompt, NULL, err, sizeof err)) {
+    if (!serve_chat_prompt(s, b, &prompt, NULL, NULL, err, sizeof err)) {
         serve_error(o, 400, err, NULL);
         return;
     }

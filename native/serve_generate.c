@@ -37,6 +37,7 @@ typedef struct gen_request {
     const char *triggers[1]; // the lazy tool-call grammar's trigger word
     int32_t n_triggers;
     bool no_thinking;              // chat: the reply opens with reasoning off
+    size_t reply_at;               // chat: where the reply's text begins in the prompt (chat_request_prompt)
     int32_t reasoning_budget;      // chat: -1 unlimited, else the reasoning block's most tokens
     const char *reasoning_message; // chat: forced before the end tag (in the request body or argv)
 } gen_request;
@@ -400,13 +401,13 @@ static bool parse_reasoning_budget(const serve_state *s, const json_value *b, ge
     return true;
 }
 
-bool serve_chat_prompt(const serve_state *s, const json_value *b, char **prompt, bool *no_thinking_out, char *err,
-                       size_t es) {
+bool serve_chat_prompt(const serve_state *s, const json_value *b, char **prompt, bool *no_thinking_out,
+                       size_t *reply_at, char *err, size_t es) {
     bool no_thinking = false;
     if (!reasoning_off(s, b, &no_thinking, err, es)) return false;
     if (no_thinking_out) *no_thinking_out = no_thinking;
     const unsigned flags = KITE_CHAT_ADD_ASSISTANT | (no_thinking ? KITE_CHAT_NO_THINKING : 0u);
-    return chat_request_prompt(s->chat_tmpl, b, flags, prompt, err, es);
+    return chat_request_prompt(s->chat_tmpl, b, flags, prompt, reply_at, err, es);
 }
 
 static bool completion_prompt(const json_value *b, gen_request *r, char *err, size_t es) {
@@ -737,8 +738,13 @@ static bool emit_text(gen_out *g, const char *piece, size_t len) {
     return true;
 }
 
-// A streamed call: one delta with its index, id, name and whole arguments (llama-server's shape).
-static bool stream_tool_call(gen_out *g, size_t index, const serve_tool_call *c) {
+// A piece of a streamed call, as llama-server sends it: the first has the call's index, id, type
+// and name (and its arguments' first piece when there is one), the next its index and more of
+// its arguments.
+static bool stream_tool_delta(void *user, size_t index, const char *id, const char *name, const char *args,
+                              size_t len) {
+    gen_out *g = user;
+    if (!stream_start(g)) return false;
     json_writer w = {0};
     chunk_head(&w, g);
     jw_key(&w, "delta");
@@ -748,18 +754,22 @@ static bool stream_tool_call(gen_out *g, size_t index, const serve_tool_call *c)
     jw_begin_object(&w);
     jw_key(&w, "index");
     jw_int(&w, (long long)index);
-    jw_key(&w, "id");
-    char id[96];
-    snprintf(id, sizeof id, "%s-call-%zu", g->id, index);
-    jw_cstr(&w, id);
-    jw_key(&w, "type");
-    jw_cstr(&w, "function");
+    if (name) {
+        jw_key(&w, "id");
+        jw_cstr(&w, id);
+        jw_key(&w, "type");
+        jw_cstr(&w, "function");
+    }
     jw_key(&w, "function");
     jw_begin_object(&w);
-    jw_key(&w, "name");
-    jw_cstr(&w, c->name);
-    jw_key(&w, "arguments");
-    jw_cstr(&w, c->arguments);
+    if (name) {
+        jw_key(&w, "name");
+        jw_cstr(&w, name);
+    }
+    if (len > 0) {
+        jw_key(&w, "arguments");
+        jw_string(&w, args, len);
+    }
     jw_end_object(&w);
     jw_end_object(&w);
     jw_end_array(&w);
@@ -776,10 +786,10 @@ static bool stream_tool_call(gen_out *g, size_t index, const serve_tool_call *c)
     return ok;
 }
 
-// A call the reply's splitter found: streamed as a delta.
+// A call the reply's splitter found: already streamed piece by piece (stream_tool_delta).
 static bool on_call(void *user, size_t index, const serve_tool_call *call) {
-    gen_out *g = user;
-    return !g->r->stream || (stream_start(g) && stream_tool_call(g, index, call));
+    (void)user, (void)index, (void)call;
+    return true;
 }
 
 static bool on_reply_text(void *user, const char *text, size_t len) { return emit_text(user, text, len); }
@@ -802,9 +812,7 @@ static void write_tool_calls(json_writer *w, const gen_out *g) {
         const serve_tool_call *c = &g->reply.split.calls[i];
         jw_begin_object(w);
         jw_key(w, "id");
-        char id[96];
-        snprintf(id, sizeof id, "%s-call-%zu", g->id, i);
-        jw_cstr(w, id);
+        jw_cstr(w, c->id);
         jw_key(w, "type");
         jw_cstr(w, "function");
         jw_key(w, "function");
@@ -914,7 +922,14 @@ static void follow_job(gen_out *g, serve_job *job, bool fin_is_gone) {
 }
 
 static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned long task) {
-    gen_out g = {.s = s, .o = o, .r = r, .created = (long long)time(NULL), .reply = {.split = {.generic = r->tools_generic}, .text = on_reply_text, .call = on_call}};
+    gen_out g = {.s = s,
+                 .o = o,
+                 .r = r,
+                 .created = (long long)time(NULL),
+                 .reply = {.split = {.generic = r->tools_generic},
+                           .text = on_reply_text,
+                           .call = on_call,
+                           .delta = r->stream ? stream_tool_delta : NULL}};
     g.reply.user = &g;
     snprintf(g.id, sizeof g.id, "%s-%lld-%lu", r->fmt == SERVE_OAI_CHAT ? "chatcmpl" : "cmpl", s->started, task);
     // A streamed reply notices a closed socket by its writes; one sent at the end only by the FIN.
@@ -936,12 +951,16 @@ static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned
     job->gen.grammar_triggers = r->n_triggers ? r->triggers : NULL;
     job->gen.n_grammar_triggers = r->n_triggers;
     const char *start, *end;
-    if (r->fmt == SERVE_OAI_CHAT && r->reasoning_budget >= 0 && kite_chat_reasoning_tags(s->chat_tmpl, &start, &end)) {
+    // the reasoning blocks are followed for a budget, and for a lazy tool-call grammar, which sits
+    // them out (as llama.cpp's sampler: a <tool_call> written while reasoning is no call)
+    if (r->fmt == SERVE_OAI_CHAT && (r->reasoning_budget >= 0 || r->n_triggers > 0) &&
+        kite_chat_reasoning_tags(s->chat_tmpl, &start, &end)) {
         job->gen.reasoning_start = start;
         job->gen.reasoning_end = end;
         job->gen.reasoning_budget = r->reasoning_budget;
         job->gen.reasoning_message = r->reasoning_message;
-        job->gen.reasoning_prefill = r->no_thinking ? kite_chat_no_think_text(s->chat_tmpl) : NULL;
+        // what the prompt already put in the reply: reasoning off's block, a continued message
+        job->gen.reasoning_prefill = r->prompt[r->reply_at] ? r->prompt + r->reply_at : NULL;
     }
     job->logprobs = r->logprobs;
     job->n_top = r->n_top;
@@ -997,7 +1016,8 @@ void serve_generate(serve_state *s, http_out *o, const json_value *body, serve_f
     int32_t n_over = 0;
     bool ok = parse_sampling(s, body, &r, err, sizeof err) &&
               (fmt == SERVE_OAI_CHAT ? parse_reasoning_budget(s, body, &r, err, sizeof err) &&
-                                           serve_chat_prompt(s, body, &r.prompt, &r.no_thinking, err, sizeof err)
+                                           serve_chat_prompt(s, body, &r.prompt, &r.no_thinking, &r.reply_at, err,
+                                                             sizeof err)
                                      : completion_prompt(body, &r, err, sizeof err)) &&
               prompt_fits(s, &r, &n_over, err, sizeof err);
     if (ok) run_generation(s, o, &r, task);

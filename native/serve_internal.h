@@ -23,10 +23,11 @@ void serve_write_error(json_writer *w, int status, const char *message);
 // "n_prompt_tokens", "n_ctx"}} (llama-server's shape) for a prompt a slot's context cannot hold.
 void serve_error_exceed_context(http_out *o, int32_t n_prompt, int32_t n_ctx);
 
-// The prompt of body's "messages" through the server's chat template into *prompt (malloc'd).
-// false with a message naming the problem in err.
-bool serve_chat_prompt(const serve_state *s, const json_value *body, char **prompt, bool *no_thinking, char *err,
-                       size_t es);
+// The prompt of body's "messages" through the server's chat template into *prompt (malloc'd);
+// *reply_at (may be NULL): where the reply's own text begins in it (chat_request_prompt). false
+// with a message naming the problem in err.
+bool serve_chat_prompt(const serve_state *s, const json_value *body, char **prompt, bool *no_thinking,
+                       size_t *reply_at, char *err, size_t es);
 
 // Takes a free slot for request `task`, waiting while none is; -1 when the client left (a FIN
 // counts when fin_is_gone, see http_client_gone) or the server stops.

@@ -33,8 +33,9 @@ bool chat_request_is_unset(const json_value *v) {
     return false;
 }
 
-// The text of a chat message's content: a string, null, or an array of {"type":"text"} parts.
-static char *message_text(const json_value *c, size_t i, char *err, size_t es) {
+// The text of a chat message's content: a string, null, or an array of {"type":"text"} parts
+// (joined by sep).
+static char *message_text(const json_value *c, size_t i, const char *sep, char *err, size_t es) {
     char what[64];
     snprintf(what, sizeof what, "messages[%zu].content", i);
     if (!c || c->type == JSON_NULL) return strdup("");
@@ -51,12 +52,16 @@ static char *message_text(const json_value *c, size_t i, char *err, size_t es) {
             if (!err[0]) snprintf(err, es, "%s: only {\"type\": \"text\", \"text\": ...} parts are supported", what);
             return NULL;
         }
-        total += text->len;
+        total += text->len + strlen(sep);
     }
     char *out = malloc(total), *o = out;
     if (!out) return NULL;
     for (const json_value *part = c->child; part; part = part->next) {
         const json_value *text = json_get(part, "text");
+        if (part != c->child) {
+            memcpy(o, sep, strlen(sep));
+            o += strlen(sep);
+        }
         memcpy(o, text->str, text->len);
         o += text->len;
     }
@@ -116,6 +121,7 @@ static bool message_calls(const json_value *tc, size_t i, kite_chat_turn *m, cha
 static void free_turns(kite_chat_turn *m, size_t n) {
     for (size_t k = 0; k < n; k++) {
         free((char *)m[k].content);
+        free((char *)m[k].reasoning);
         for (size_t c = 0; c < m[k].n_calls; c++) {
             free((char *)m[k].calls[c].name);
             free((char *)m[k].calls[c].arguments);
@@ -125,12 +131,104 @@ static void free_turns(kite_chat_turn *m, size_t n) {
     free(m);
 }
 
-bool chat_request_prompt(const char *chat_tmpl, const json_value *b, unsigned flags, char **prompt, char *err, size_t es) {
+// Renders m[0..n) with the template: its own tool format (own), else plain turns (with the
+// generic format's system text when generic). *prompt malloc'd.
+static bool render(const char *chat_tmpl, const kite_chat_turn *m, size_t n, const serve_tools *tools, bool own,
+                   bool generic, unsigned flags, char **prompt, char *err, size_t es) {
+    size_t len;
+    if (own) {
+        // tools, calls and their results (and reasoning_content) as the template's own renderer
+        // writes them
+        if (kite_chat_apply_tools(chat_tmpl, m, n, (const char *const *)tools->json, tools->n, flags, prompt, &len) !=
+            KITE_OK) {
+            snprintf(err, es, "chat template: %s", kite_last_error());
+            return false;
+        }
+        return true;
+    }
+    // the generic format's system text joins a leading system message, or leads on its own
+    bool ok = true;
+    char *sys = generic ? serve_tools_generic_system(tools) : NULL, *joined = NULL;
+    const bool sys_nomem = generic && !sys;
+    if (sys && !*sys) { // calls in the conversation but no tools now: no system text
+        free(sys);
+        sys = NULL;
+    }
+    const bool lead = n > 0 && m[0].role && !strcmp(m[0].role, "system");
+    const size_t n_plain = n + (sys && !lead);
+    kite_chat_msg *plain = calloc(n_plain ? n_plain : 1, sizeof *plain);
+    for (size_t k = 0; plain && k < n; k++) plain[n_plain - n + k] = (kite_chat_msg){m[k].role, m[k].content};
+    if (plain && sys && lead) {
+        size_t a = strlen(m[0].content), c = strlen(sys);
+        if ((joined = malloc(a + 2 + c + 1))) {
+            memcpy(joined, m[0].content, a);
+            memcpy(joined + a, "\n\n", 2);
+            memcpy(joined + a + 2, sys, c + 1);
+            plain[0].content = joined;
+        }
+    } else if (plain && sys) {
+        plain[0] = (kite_chat_msg){"system", sys};
+    }
+    if (!plain || sys_nomem || (sys && lead && !joined)) {
+        snprintf(err, es, "out of memory");
+        ok = false;
+    } else if (kite_chat_apply_ex(chat_tmpl, plain, n_plain, flags, prompt, &len) != KITE_OK) {
+        snprintf(err, es, "chat template: %s", kite_last_error());
+        ok = false;
+    }
+    free(plain);
+    free(sys);
+    free(joined);
+    return ok;
+}
+
+// The continued assistant message (the last one, messages[i]) after the prompt, as llama-server
+// appends it: with reasoning blocks (the template's kite_chat_reasoning_layout), the start tag,
+// its reasoning_content and, unless it gives reasoning only, the end tag; then its content parts
+// joined by blank lines (render_content).
+static bool append_continuation(const char *chat_tmpl, const json_value *last, size_t i, char **prompt, char *err,
+                                size_t es) {
+    const char *start = NULL, *end = NULL;
+    const bool reasons = kite_chat_reasoning_layout(chat_tmpl, &start, &end);
+    char *content = message_text(json_get(last, "content"), i, "\n\n", err, es);
+    const json_value *rc = json_get(last, "reasoning_content");
+    const char *reasoning = rc && rc->type == JSON_STRING ? rc->str : "";
+    kite_buf b = {0};
+    kite_buf_puts(&b, *prompt);
+    if (content && reasons) {
+        kite_buf_puts(&b, start);
+        kite_buf_puts(&b, reasoning);
+        if (content[0] || !reasoning[0]) kite_buf_puts(&b, end); // else: the reasoning goes on
+    }
+    if (content) kite_buf_puts(&b, content);
+    kite_buf_append(&b, "", 1);
+    const bool ok = content && !b.nomem;
+    if (ok) {
+        free(*prompt);
+        *prompt = b.ptr;
+    } else {
+        kite_buf_free(&b);
+        if (!err[0]) snprintf(err, es, "out of memory");
+    }
+    free(content);
+    return ok;
+}
+
+bool chat_request_prompt(const char *chat_tmpl, const json_value *b, unsigned flags, char **prompt, size_t *reply_at,
+                         char *err, size_t es) {
+    *prompt = NULL;
     const json_value *msgs = json_get(b, "messages");
     if (!msgs || msgs->type != JSON_ARRAY || msgs->len == 0) {
         snprintf(err, es, "'messages' must be a non-empty array");
         return false;
     }
+    // a last assistant message is continued (llama-server's assistant prefill)
+    const json_value *last = msgs->child, *before = NULL;
+    while (last->next) before = last, last = last->next;
+    const json_value *last_role = json_get(last, "role");
+    const bool cont = (flags & KITE_CHAT_ADD_ASSISTANT) && last_role && last_role->type == JSON_STRING &&
+                      !strcmp(last_role->str, "assistant");
+    const size_t n_msgs = msgs->len - cont; // the messages the template renders
     serve_tools tools;
     if (!serve_tools_parse(b, &tools, err, es)) {
         serve_tools_free(&tools);
@@ -143,7 +241,7 @@ bool chat_request_prompt(const char *chat_tmpl, const json_value *b, unsigned fl
         return false;
     }
     const kite_chat_tools style = kite_chat_tools_of(chat_tmpl);
-    bool ok = true, tool_turns = false, has_calls = false;
+    bool ok = true;
     // a template without a tool format: llama.cpp's generic format, tools and calls as JSON text
     bool generic = style == KITE_CHAT_TOOLS_NONE && tools.n > 0;
     for (const json_value *x = msgs->child; x && !generic; x = x->next)
@@ -163,9 +261,15 @@ bool chat_request_prompt(const char *chat_tmpl, const json_value *b, unsigned fl
             ok = false;
         } else {
             m[i].role = role->str;
-            m[i].content = message_text(json_get(x, "content"), i, err, es);
+            m[i].content = message_text(json_get(x, "content"), i, "", err, es);
             if (!m[i].content) ok = false;
             else if (!chat_request_is_unset(tc)) ok = message_calls(tc, i, &m[i], err, es);
+            // an assistant's reasoning_content (as llama-server hands it to the template)
+            const json_value *rc = json_get(x, "reasoning_content");
+            if (ok && rc && rc->type != JSON_NULL) {
+                snprintf(what, sizeof what, "messages[%zu].reasoning_content", i);
+                ok = chat_request_plain_string(rc, what, err, es) && (m[i].reasoning = strdup(rc->str)) != NULL;
+            }
             if (ok && generic && (m[i].n_calls > 0 || !strcmp(role->str, "tool"))) {
                 char *c = m[i].n_calls > 0 ? serve_tools_generic_calls(tc, m[i].content)
                                            : serve_tools_generic_result(x, m[i].content);
@@ -175,52 +279,45 @@ bool chat_request_prompt(const char *chat_tmpl, const json_value *b, unsigned fl
                 ok = c != NULL;
             }
             if (!ok && !err[0]) snprintf(err, es, "out of memory");
-            has_calls |= m[i].n_calls > 0;
-            tool_turns |= m[i].n_calls > 0 || !strcmp(role->str, "tool");
         }
     }
-    size_t len;
+    // what llama-server refuses to continue (once the messages are read)
+    const json_value *br = cont && before ? json_get(before, "role") : NULL;
+    if (ok && br && br->type == JSON_STRING && !strcmp(br->str, "assistant")) {
+        snprintf(err, es, "Cannot have 2 or more assistant messages at the end of the list.");
+        ok = false;
+    } else if (ok && cont && !chat_request_is_unset(json_get(last, "tool_calls"))) {
+        snprintf(err, es, "Cannot continue an assistant message that contains tool calls.");
+        ok = false;
+    }
+    // a template with a tool format has its own renderer (its Jinja, as llama-server --jinja renders
+    // it), for plain conversations too: Qwen2.5's default system message
+    const bool own = style != KITE_CHAT_TOOLS_NONE;
+    char *bare = NULL;
+    if (ok) ok = render(chat_tmpl, m, n_msgs, &tools, own, generic, flags, prompt, err, es);
+    // where the reply begins: after the opening that add_generation_prompt adds (the rendering
+    // without it is a prefix), up to a "<think>" in it (llama.cpp's generation prompt, cut at the
+    // reasoning start: what follows is the reply's)
+    size_t at = ok ? strlen(*prompt) : 0;
+    const bool reasons = kite_chat_reasoning_tags(chat_tmpl, NULL, NULL);
+    if (ok && (flags & KITE_CHAT_ADD_ASSISTANT) && (reasons || reply_at) &&
+        (ok = render(chat_tmpl, m, n_msgs, &tools, own, generic, flags & ~(unsigned)KITE_CHAT_ADD_ASSISTANT, &bare,
+                     err, es))) {
+        const size_t bl = strlen(bare);
+        if (bl <= at && !memcmp(*prompt, bare, bl)) {
+            const char *think = reasons ? strstr(*prompt + bl, "<think>") : NULL;
+            at = think ? (size_t)(think - *prompt) : at;
+        }
+    }
+    free(bare);
+    if (ok && cont) {
+        (*prompt)[at] = 0; // the opening's reasoning part goes: the continued message brings its own
+        ok = append_continuation(chat_tmpl, last, msgs->len - 1, prompt, err, es);
+    }
+    if (ok && reply_at) *reply_at = at;
     if (!ok) {
-    } else if (style != KITE_CHAT_TOOLS_NONE && (tools.n > 0 || has_calls || tool_turns)) {
-        // tools, calls and their results as the template's own tool format renders them
-        if (kite_chat_apply_tools(chat_tmpl, m, msgs->len, (const char *const *)tools.json, tools.n, flags,
-                                         prompt, &len) != KITE_OK) {
-            snprintf(err, es, "chat template: %s", kite_last_error());
-            ok = false;
-        }
-    } else {
-        // the generic format's system text joins a leading system message, or leads on its own
-        char *sys = generic ? serve_tools_generic_system(&tools) : NULL, *joined = NULL;
-        const bool sys_nomem = generic && !sys;
-        if (sys && !*sys) { // calls in the conversation but no tools now: no system text
-            free(sys);
-            sys = NULL;
-        }
-        const bool lead = msgs->len > 0 && m[0].role && !strcmp(m[0].role, "system");
-        const size_t n_plain = msgs->len + (sys && !lead);
-        kite_chat_msg *plain = calloc(n_plain, sizeof *plain);
-        for (size_t k = 0; plain && k < msgs->len; k++) plain[n_plain - msgs->len + k] = (kite_chat_msg){m[k].role, m[k].content};
-        if (plain && sys && lead) {
-            size_t a = strlen(m[0].content), c = strlen(sys);
-            if ((joined = malloc(a + 2 + c + 1))) {
-                memcpy(joined, m[0].content, a);
-                memcpy(joined + a, "\n\n", 2);
-                memcpy(joined + a + 2, sys, c + 1);
-                plain[0].content = joined;
-            }
-        } else if (plain && sys) {
-            plain[0] = (kite_chat_msg){"system", sys};
-        }
-        if (!plain || sys_nomem || (sys && lead && !joined)) {
-            snprintf(err, es, "out of memory");
-            ok = false;
-        } else if (kite_chat_apply_ex(chat_tmpl, plain, n_plain, flags, prompt, &len) != KITE_OK) {
-            snprintf(err, es, "chat template: %s", kite_last_error());
-            ok = false;
-        }
-        free(plain);
-        free(sys);
-        free(joined);
+        free(*prompt);
+        *prompt = NULL;
     }
     free_turns(m, msgs->len);
     serve_tools_free(&tools);

@@ -13,11 +13,20 @@
 // The prompt of chat request body ("messages", "tools"; "tool_choice" and "parallel_tool_calls"
 // are checked) with template chat_tmpl (a Jinja source or built-in name; NULL: chatml) and
 // kite_chat_apply_ex's flags. A template with a tool format (Qwen2.5 / Qwen3) renders tools,
-// calls and results as its Jinja source does; any other gets llama.cpp's generic JSON format.
-// *prompt is malloc'd. false with a message naming the member (messages[2].tool_calls[0]...)
-// when the request is malformed, or the template's error.
-bool chat_request_prompt(const char *chat_tmpl, const json_value *body, unsigned flags, char **prompt, char *err,
-                         size_t es);
+// calls and results (and an assistant's reasoning_content, which Qwen3's writes into its
+// <think> block) as its Jinja source does; any other gets llama.cpp's generic JSON format.
+// With KITE_CHAT_ADD_ASSISTANT, a conversation that ends in an assistant message is continued, as
+// llama-server does (its assistant prefill): the messages before it are rendered with the assistant's opening, then
+// that message's text with no end of turn; for a template with reasoning blocks (Qwen3) the
+// opening goes up to "<think>\n", then the message's reasoning_content, then (unless only
+// reasoning is given) "\n</think>\n\n" and its content. Two assistant messages at the end, or
+// a last one with tool_calls, are refused as llama-server refuses them.
+// *prompt is malloc'd; *reply_at (reply_at may be NULL) is where the reply's own text begins in
+// it: after the template's assistant opening (what follows, reasoning off's empty block or the
+// continued message, is already the reply's). false with a message naming the member
+// (messages[2].tool_calls[0]...) when the request is malformed, or the template's error.
+bool chat_request_prompt(const char *chat_tmpl, const json_value *body, unsigned flags, char **prompt,
+                         size_t *reply_at, char *err, size_t es);
 
 // v is a string without NUL bytes (a C string can carry it); else false with a message naming
 // it as what.

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "kite.h"
 #include "tool_calls.h"
@@ -431,10 +433,15 @@ static bool parse_call(const char *s, size_t n, serve_tool_call *c) {
         else kite_buf_append(&a, args->str, args->len); // already the arguments' text
         c->arguments = take(&a);
         c->name = strdup(name->str);
-        ok = c->arguments && c->name;
+        // the model's own id (the generic format's parallel calls have one), as llama.cpp keeps it
+        const json_value *id = json_get(v, "id");
+        const bool has_id = id && id->type == JSON_STRING && id->len > 0 && !memchr(id->str, 0, id->len);
+        c->id = has_id ? strdup(id->str) : NULL;
+        ok = c->arguments && c->name && (!has_id || c->id);
         if (!ok) {
             free(c->arguments);
             free(c->name);
+            free(c->id);
         }
     }
     json_free(d);
@@ -461,17 +468,57 @@ static void drop_front(kite_buf *b, size_t n) {
     b->len -= n;
 }
 
+void serve_tool_call_id(char out[SERVE_TOOL_ID_LEN + 1]) {
+    static const char ALNUM[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    unsigned char r[SERVE_TOOL_ID_LEN];
+    if (getentropy(r, sizeof r) != 0) { // no entropy source: the clock and a counter, mixed
+        static uint64_t counter;
+        uint64_t x = (uint64_t)time(NULL) ^ (uint64_t)clock() << 20 ^ ++counter * 0x9E3779B97F4A7C15u;
+        for (size_t i = 0; i < sizeof r; i++) {
+            x += 0x9E3779B97F4A7C15u;
+            uint64_t z = (x ^ x >> 30) * 0xBF58476D1CE4E5B9u;
+            z = (z ^ z >> 27) * 0x94D049BB133111EBu;
+            r[i] = (unsigned char)(z ^ z >> 31);
+        }
+    }
+    for (size_t i = 0; i < SERVE_TOOL_ID_LEN; i++) out[i] = ALNUM[r[i] % (sizeof ALNUM - 1)];
+    out[SERVE_TOOL_ID_LEN] = 0;
+}
+
+static void call_free(serve_tool_call *c) {
+    free(c->id);
+    free(c->name);
+    free(c->arguments);
+}
+
+// Gives c an id of its own when it has none. false when out of memory.
+static bool ensure_id(serve_tool_call *c, const char *id) {
+    if (c->id) return true;
+    char fresh[SERVE_TOOL_ID_LEN + 1];
+    if (!id) serve_tool_call_id(fresh);
+    return (c->id = strdup(id ? id : fresh)) != NULL;
+}
+
 // Adds a call to the list and emits it.
 static bool add_call(serve_tool_split *s, serve_tool_call c, serve_tool_emit emit, void *user) {
-    serve_tool_call *grown = realloc(s->calls, (s->n_calls + 1) * sizeof *grown);
+    serve_tool_call *grown = ensure_id(&c, NULL) ? realloc(s->calls, (s->n_calls + 1) * sizeof *grown) : NULL;
     if (!grown) {
-        free(c.name);
-        free(c.arguments);
+        call_free(&c);
         return false;
     }
     s->calls = grown;
     s->calls[s->n_calls++] = c;
     return emit(user, NULL, 0, &s->calls[s->n_calls - 1]);
+}
+
+// Adds a call found whole: it goes out through delta too (name and arguments in one piece).
+static bool add_whole_call(serve_tool_split *s, serve_tool_call c, serve_tool_emit emit, void *user) {
+    if (!ensure_id(&c, NULL) ||
+        (s->delta && !s->delta(user, s->n_calls, c.id, c.name, c.arguments, strlen(c.arguments)))) {
+        call_free(&c);
+        return false;
+    }
+    return add_call(s, c, emit, user);
 }
 
 // The generic format's reply: {"tool_call": call}, {"tool_calls": [calls]} or {"response": text};
@@ -489,14 +536,14 @@ static bool generic_flush(serve_tool_split *s, serve_tool_emit emit, void *user)
             kite_buf t = {0};
             put_json(&t, x, false);
             serve_tool_call c = {0};
-            if (!t.nomem && parse_call(t.ptr, t.len, &c)) ok = add_call(s, c, emit, user);
+            if (!t.nomem && parse_call(t.ptr, t.len, &c)) ok = add_whole_call(s, c, emit, user);
             kite_buf_free(&t);
         }
     } else if (one && one->type == JSON_OBJECT) {
         kite_buf t = {0};
         put_json(&t, one, false);
         serve_tool_call c = {0};
-        if (!t.nomem && parse_call(t.ptr, t.len, &c)) ok = add_call(s, c, emit, user), done = true;
+        if (!t.nomem && parse_call(t.ptr, t.len, &c)) ok = add_whole_call(s, c, emit, user), done = true;
         kite_buf_free(&t);
     } else if (resp) {
         done = true;
@@ -514,6 +561,152 @@ static bool generic_flush(serve_tool_split *s, serve_tool_emit emit, void *user)
     return ok;
 }
 
+// ---- a call followed as it is written (serve_tool_split.delta) ----
+
+static void open_reset(serve_tool_split *s) {
+    free(s->open_name);
+    s->open_name = NULL;
+    s->open_stage = 0;
+    s->scan = s->args.len = s->args_sent = 0;
+    s->depth = 0;
+    s->in_string = s->escape = false;
+}
+
+static size_t skip_space(const char *s, size_t at, size_t n) {
+    while (at < n && is_space(s[at])) at++;
+    return at;
+}
+
+// The JSON string token at s[at..n) (at: its opening quote): its end (past the closing quote),
+// or 0 when it is not closed yet.
+static size_t string_end(const char *s, size_t at, size_t n) {
+    for (size_t i = at + 1; i < n; i++) {
+        if (s[i] == '\\') i++;
+        else if (s[i] == '"') return i + 1;
+    }
+    return 0;
+}
+
+// The decoded text of the string token s[at..end), malloc'd; NULL when it is not a string without
+// NUL bytes (or out of memory).
+static char *string_value(const char *s, size_t at, size_t end) {
+    char err[8];
+    json_doc *d = json_parse(s + at, end - at, err, sizeof err);
+    const json_value *v = d ? json_root(d) : NULL;
+    char *out = v && v->type == JSON_STRING && !memchr(v->str, 0, v->len) ? strdup(v->str) : NULL;
+    json_free(d);
+    return out;
+}
+
+// Reads a block's head, {"name": "...", "arguments": {, from s[at..n): 1 with the name and the
+// offset of the arguments' "{", 0 when more text is needed, -1 when the block does not start so.
+static int read_head(const char *s, size_t at, size_t n, char **name, size_t *args_at) {
+    static const char *const keys[2] = {"name", "arguments"};
+    *name = NULL;
+    at = skip_space(s, at, n);
+    if (at == n) return 0;
+    if (s[at++] != '{') return -1;
+    for (int k = 0; k < 2; k++) {
+        at = skip_space(s, at, n);
+        if (k == 1) { // the comma after the name
+            if (at == n) goto more;
+            if (s[at++] != ',') goto no;
+            at = skip_space(s, at, n);
+        }
+        if (at == n) goto more;
+        if (s[at] != '"') goto no;
+        size_t end = string_end(s, at, n);
+        if (!end) goto more;
+        char *key = string_value(s, at, end);
+        const bool same = key && !strcmp(key, keys[k]);
+        free(key);
+        if (!same) goto no;
+        at = skip_space(s, end, n);
+        if (at == n) goto more;
+        if (s[at++] != ':') goto no;
+        at = skip_space(s, at, n);
+        if (at == n) goto more;
+        if (k == 1) {
+            if (s[at] != '{') goto no;
+            *args_at = at;
+            return 1;
+        }
+        if (s[at] != '"') goto no;
+        if (!(end = string_end(s, at, n))) goto more;
+        if (!(*name = string_value(s, at, end)) || !**name) goto no;
+        at = end;
+    }
+no:
+    free(*name);
+    *name = NULL;
+    return -1;
+more:
+    free(*name);
+    *name = NULL;
+    return 0;
+}
+
+// Sends the arguments read and not yet sent (whole UTF-8 characters), with the call's name the
+// first time.
+static bool send_args(serve_tool_split *s, bool first, void *user) {
+    const size_t ready = s->args_sent + json_utf8_complete(s->args.ptr + s->args_sent, s->args.len - s->args_sent);
+    if (!first && ready == s->args_sent) return true;
+    const char *from = s->args.ptr ? s->args.ptr + s->args_sent : "";
+    if (first) serve_tool_call_id(s->open_id);
+    bool ok = s->delta(user, s->n_calls, first ? s->open_id : NULL, first ? s->open_name : NULL, from,
+                       ready - s->args_sent);
+    s->args_sent = ready;
+    return ok;
+}
+
+// Follows the open block (held starts with "<tool_call>"): its head, then its arguments piece by
+// piece up to their closing brace.
+static bool follow_open(serve_tool_split *s, void *user) {
+    const size_t ol = sizeof SERVE_TOOL_TRIGGER - 1;
+    const bool first = s->open_stage == 0;
+    if (first) {
+        const int r = read_head(s->held.ptr, ol, s->held.len, &s->open_name, &s->scan);
+        if (r <= 0) {
+            if (r < 0) s->open_stage = -1;
+            return true;
+        }
+        s->open_stage = 1;
+    }
+    if (s->open_stage != 1) return true;
+    for (; s->scan < s->held.len && s->open_stage == 1; s->scan++) {
+        const char c = s->held.ptr[s->scan];
+        if (s->in_string) {
+            if (s->escape) s->escape = false;
+            else if (c == '\\') s->escape = true;
+            else if (c == '"') s->in_string = false;
+        } else if (is_space(c)) {
+            continue;
+        } else if (c == '"') {
+            s->in_string = true;
+        } else if (c == '{' || c == '[') {
+            s->depth++;
+        } else if ((c == '}' || c == ']') && --s->depth == 0) {
+            s->open_stage = 2;
+        }
+        if (!kite_buf_append(&s->args, &c, 1)) return false;
+    }
+    return send_args(s, first, user);
+}
+
+// The followed block as a call: its name and the arguments read (the rest of them sent first).
+static bool commit_open(serve_tool_split *s, serve_tool_emit emit, void *user) {
+    if (!send_args(s, false, user)) return false;
+    serve_tool_call c = {.name = s->open_name, .arguments = malloc(s->args.len + 1)};
+    s->open_name = NULL;
+    if (!c.arguments || !ensure_id(&c, s->open_id)) {
+        call_free(&c);
+        return false;
+    }
+    if (s->args.len) memcpy(c.arguments, s->args.ptr, s->args.len);
+    c.arguments[s->args.len] = 0;
+    return add_call(s, c, emit, user);
+}
+
 bool serve_tool_split_feed(serve_tool_split *s, const char *text, size_t len, serve_tool_emit emit, void *user) {
     if (len && !kite_buf_append(&s->held, text, len)) return false;
     if (s->generic) return true; // decided at the end
@@ -525,37 +718,46 @@ bool serve_tool_split_feed(serve_tool_split *s, const char *text, size_t len, se
             if (cut > 0) drop_front(&s->held, cut);
             if (!open) return true;
             s->in_call = true;
+            open_reset(s);
         }
         const size_t ol = sizeof SERVE_TOOL_TRIGGER - 1;
-        const char *close = find(s->held.ptr + ol, s->held.len - ol, CLOSE_TAG);
+        if (s->delta && !follow_open(s, user)) return false;
+        if (s->open_stage == 1) return true; // in the arguments: a close tag there is their text
+        const size_t from = s->open_stage == 2 ? s->scan : ol;
+        const char *close = find(s->held.ptr + from, s->held.len - from, CLOSE_TAG);
         if (!close) return true;
         const size_t end = (size_t)(close - s->held.ptr) + sizeof CLOSE_TAG - 1;
         serve_tool_call c = {0};
-        if (parse_call(s->held.ptr + ol, (size_t)(close - s->held.ptr) - ol, &c)) {
-            if (!add_call(s, c, emit, user)) return false;
+        if (s->open_stage == 2) {
+            if (!commit_open(s, emit, user)) return false;
+        } else if (parse_call(s->held.ptr + ol, (size_t)(close - s->held.ptr) - ol, &c)) {
+            if (!add_whole_call(s, c, emit, user)) return false;
         } else if (!emit(user, s->held.ptr, end, NULL)) { // not a call: it stays text
             return false;
         }
         drop_front(&s->held, end);
         s->in_call = false;
+        open_reset(s);
     }
 }
 
 bool serve_tool_split_flush(serve_tool_split *s, serve_tool_emit emit, void *user) {
     if (s->generic) return generic_flush(s, emit, user);
-    bool ok = s->held.len == 0 || emit(user, s->held.ptr, s->held.len, NULL);
+    bool ok;
+    if (s->in_call && s->open_stage >= 1) ok = commit_open(s, emit, user); // cut short, already going out
+    else ok = s->held.len == 0 || emit(user, s->held.ptr, s->held.len, NULL);
     s->held.len = 0;
     s->in_call = false;
+    open_reset(s);
     return ok;
 }
 
 void serve_tool_split_free(serve_tool_split *s) {
-    for (size_t i = 0; i < s->n_calls; i++) {
-        free(s->calls[i].name);
-        free(s->calls[i].arguments);
-    }
+    for (size_t i = 0; i < s->n_calls; i++) call_free(&s->calls[i]);
     free(s->calls);
     kite_buf_free(&s->held);
+    free(s->open_name);
+    kite_buf_free(&s->args);
     *s = (serve_tool_split){0};
 }
 
@@ -579,11 +781,19 @@ static bool on_reply_split(void *user, const char *text, size_t len, const serve
     return r->text(r->user, text, len);
 }
 
+static bool on_reply_delta(void *user, size_t index, const char *id, const char *name, const char *args, size_t len) {
+    serve_tool_reply *r = user;
+    r->ws.len = 0; // a call comes: the whitespace before it goes
+    return r->delta(r->user, index, id, name, args, len);
+}
+
 bool serve_tool_reply_feed(serve_tool_reply *r, const char *text, size_t len) {
+    r->split.delta = r->delta ? on_reply_delta : NULL;
     return serve_tool_split_feed(&r->split, text, len, on_reply_split, r);
 }
 
 bool serve_tool_reply_flush(serve_tool_reply *r) {
+    r->split.delta = r->delta ? on_reply_delta : NULL;
     if (!serve_tool_split_flush(&r->split, on_reply_split, r)) return false;
     bool ok = r->ws.len == 0 || r->split.n_calls > 0 || r->text(r->user, r->ws.ptr, r->ws.len);
     r->ws.len = 0;

@@ -72,22 +72,53 @@ void serve_tojson(kite_buf *o, const json_value *v);
 
 // One call found in the reply.
 typedef struct serve_tool_call {
+    char *id;        // the model's own (generic format), else serve_tool_call_id's
     char *name;
     char *arguments; // compact JSON text
 } serve_tool_call;
 
+#define SERVE_TOOL_ID_LEN 32
+
+// A new call id, as llama-server makes them (gen_tool_call_id): 32 characters drawn at random
+// from [0-9A-Za-z] (the system's entropy; no seed makes them repeat). out: 33 bytes.
+void serve_tool_call_id(char out[SERVE_TOOL_ID_LEN + 1]);
+
+// Receives a call as it is written (llama-server's streamed tool_calls deltas): its first piece
+// has the call's id and name (both non-NULL) and what of its arguments is known (maybe none), the
+// next pieces more of its arguments (id and name NULL). The pieces of a call's arguments join into the
+// arguments of the call emitted when it closes. args is whole UTF-8 characters; false stops the
+// feed.
+typedef bool (*serve_tool_delta)(void *user, size_t index, const char *id, const char *name, const char *args,
+                                 size_t len);
+
 // Splits a reply fed in pieces into text and <tool_call> blocks: text that could begin a block
 // is held until decided; a block that is not a valid call (or is cut short) stays text.
+// With delta set, every call goes out through it too, as it is written: once a block's name is
+// read and its arguments object opened, the block is a call (a block cut short then is a call
+// with the arguments written so far), whose arguments are the model's JSON text without the
+// whitespace between tokens; a call that cannot be followed piece by piece (arguments before the
+// name, arguments given as a string) goes out as one piece when it closes.
 typedef struct serve_tool_split {
     bool generic;   // the generic format: the whole reply is decided at the end (set before feeding)
+    serve_tool_delta delta; // NULL, or calls as they are written (set before feeding; user as emit's)
     kite_buf held;  // text not yet decided (a prefix of "<tool_call>", or an open block)
     bool in_call;   // held starts with "<tool_call>"
     serve_tool_call *calls;
     size_t n_calls;
+    // the open block, followed piece by piece (delta set)
+    int open_stage;       // 0: before its arguments, 1: in them, 2: after them, -1: not followed
+    char *open_name;      // its name (stages 1, 2)
+    char open_id[SERVE_TOOL_ID_LEN + 1]; // its id (stages 1, 2)
+    size_t scan;          // offset in held of the next byte of the arguments to read (stage 1)
+    int depth;            // nesting of the arguments' objects and arrays
+    bool in_string, escape;
+    kite_buf args;        // the arguments read so far, whitespace out
+    size_t args_sent;     // ... of which sent (whole UTF-8 characters)
 } serve_tool_split;
 
 // Receives decided text (call: NULL) or a call found (text: NULL); false stops the feed.
 typedef bool (*serve_tool_emit)(void *user, const char *text, size_t len, const serve_tool_call *call);
+
 
 // Feeds text; emits what it decides. Returns false if emit did (or out of memory).
 bool serve_tool_split_feed(serve_tool_split *s, const char *text, size_t len, serve_tool_emit emit, void *user);
@@ -99,12 +130,13 @@ void serve_tool_split_free(serve_tool_split *s);
 
 // The reply as llama-server answers it: the splitter's text with whitespace alone held back
 // (dropped when a call comes next to it: llama-server trims the content around calls), and its
-// calls. Set split.generic, text, call and user, the rest zeroed, before feeding.
+// calls. Set split.generic, text, call, delta and user, the rest zeroed, before feeding.
 typedef struct serve_tool_reply {
     serve_tool_split split;
     kite_buf ws; // whitespace held back
     bool (*text)(void *user, const char *text, size_t len);                   // decided text
     bool (*call)(void *user, size_t index, const serve_tool_call *call);     // the index-th call
+    serve_tool_delta delta; // NULL, or the calls as they are written (serve_tool_split's delta)
     void *user;
 } serve_tool_reply;
 

@@ -72,7 +72,8 @@ typedef struct kw_gen_args {
     int32_t n_eval;             // out (kw_gen_eval): tokens submitted by the step; 0 when done
     const char *grammar_trigger; // the grammar is lazy: free text until this word (NULL: not lazy)
     int32_t tool_reply;         // the reply is split into text and tool calls (Module.kiteToolCall gets
-                                // each call): kw_chat_request's tool_reply (0: no split)
+                                // each call): kw_chat_request's tool_reply (0: no split), + 4: each
+                                // call also goes to Module.kiteToolDelta in pieces as it is written
 } kw_gen_args;
 
 // kw_chat_request: an OpenAI chat request (JSON text: messages with tool_calls / tool results,

@@ -186,7 +186,8 @@ static kite_status begin_reply(const kw_gen_args *a) {
     kw__tool_reply_free(run_reply);
     run_reply = NULL;
     if (a->tool_reply == 0) return KITE_OK;
-    if (a->tool_reply != 1 && a->tool_reply != 2) return kite_set_error(KITE_ERR_INVALID, "bad tool_reply %d", a->tool_reply);
+    if ((a->tool_reply & ~7) != 0 || ((a->tool_reply & 3) != 1 && (a->tool_reply & 3) != 2))
+        return kite_set_error(KITE_ERR_INVALID, "bad tool_reply %d", a->tool_reply);
     run_reply = kw__tool_reply_new(a->tool_reply, to_js);
     return run_reply ? KITE_OK : kite_set_error(KITE_ERR_NOMEM, "out of wasm memory");
 }
@@ -241,9 +242,9 @@ static kite_status gen_params(const kw_gen_args *a, kite_gen_params *p, char **f
         return kite_set_error(KITE_ERR_INVALID, "reasoningBudget must be -1 or more (got %d)", a->reasoning_budget);
     }
     // the budget applies to replies of a template with reasoning tags (the tags and the opening
-    // are static strings: the template itself is not kept)
+    // are static strings: the template itself is not kept); a lazy grammar sits their blocks out
     kite_str t = {0};
-    if (a->reasoning_budget >= 0 && kite_gguf_get_str(kite_model_gguf(a->model->m), "tokenizer.chat_template", &t)) {
+    if ((a->reasoning_budget >= 0 || p->n_grammar_triggers > 0) && kite_gguf_get_str(kite_model_gguf(a->model->m), "tokenizer.chat_template", &t)) {
         char *tmpl = malloc((size_t)t.len + 1);
         if (!tmpl) {
             free(*from_schema);
@@ -255,7 +256,8 @@ static kite_status gen_params(const kw_gen_args *a, kite_gen_params *p, char **f
         if (kite_chat_reasoning_tags(tmpl, &p->reasoning_start, &p->reasoning_end)) {
             p->reasoning_budget = a->reasoning_budget;
             p->reasoning_message = a->reasoning_message;
-            p->reasoning_prefill = a->no_thinking ? kite_chat_no_think_text(tmpl) : NULL;
+            const char *opening = kite_chat_reply_opening(tmpl, a->no_thinking);
+            p->reasoning_prefill = opening[0] ? opening : NULL;
         }
         free(tmpl);
     }

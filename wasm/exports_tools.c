@@ -13,10 +13,17 @@ struct kw_tool_reply {
     bool (*text)(const char *p, size_t n);
 };
 
-// A call found in the reply: its index, name and arguments (compact JSON) go to JS.
-EM_JS(int, kw_js_tool_call, (size_t index, const char *name, const char *args), {
+// A call found in the reply: its index, id, name and arguments (compact JSON) go to JS.
+EM_JS(int, kw_js_tool_call, (size_t index, const char *id, const char *name, const char *args), {
     var num = function(x) { return typeof x == 'bigint' ? Number(x) : x >>> 0; };
-    return Module.kiteToolCall ? Module.kiteToolCall(num(index), num(name), num(args)) : 0;
+    return Module.kiteToolCall ? Module.kiteToolCall(num(index), num(id), num(name), num(args)) : 0;
+});
+
+// A piece of a call as it is written (serve_tool_delta): id and name (0 after the first piece),
+// and args[0..len) more of its arguments.
+EM_JS(int, kw_js_tool_delta, (size_t index, const char *id, const char *name, const char *args, size_t len), {
+    var num = function(x) { return typeof x == 'bigint' ? Number(x) : x >>> 0; };
+    return Module.kiteToolDelta ? Module.kiteToolDelta(num(index), num(id), num(name), num(args), num(len)) : 0;
 });
 
 // Renders a->request with the model's template; the tools' grammar when the reply may call them.
@@ -34,7 +41,7 @@ EMSCRIPTEN_KEEPALIVE int kw_chat_request(kw_chat_request_args *a) {
     kite_status s = kw__model_chat_template(a->model, &tmpl);
     serve_tools tools = {0};
     const json_value *body = json_root(doc);
-    bool ok = s == KITE_OK && chat_request_prompt(tmpl, body, (unsigned)a->flags, &a->prompt, err, sizeof err);
+    bool ok = s == KITE_OK && chat_request_prompt(tmpl, body, (unsigned)a->flags, &a->prompt, NULL, err, sizeof err);
     // the call grammar, as kite serve's parse_tools builds it
     if (ok) ok = serve_tools_parse(body, &tools, err, sizeof err);
     if (ok && serve_tools_active(&tools)) {
@@ -60,14 +67,23 @@ static bool on_reply_text(void *user, const char *text, size_t len) { return ((k
 
 static bool on_reply_call(void *user, size_t index, const serve_tool_call *c) {
     (void)user;
-    return kw_js_tool_call(index, c->name, c->arguments) == KW_CB_CONTINUE;
+    return kw_js_tool_call(index, c->id, c->name, c->arguments) == KW_CB_CONTINUE;
+}
+
+static bool on_reply_delta(void *user, size_t index, const char *id, const char *name, const char *args, size_t len) {
+    (void)user;
+    return kw_js_tool_delta(index, id, name, args, len) == KW_CB_CONTINUE;
 }
 
 kw_tool_reply *kw__tool_reply_new(int32_t mode, bool (*text)(const char *p, size_t n)) {
     kw_tool_reply *t = calloc(1, sizeof *t);
     if (!t) return NULL;
     t->text = text;
-    t->r = (serve_tool_reply){.split = {.generic = mode == 2}, .text = on_reply_text, .call = on_reply_call, .user = t};
+    t->r = (serve_tool_reply){.split = {.generic = (mode & 3) == 2},
+                              .text = on_reply_text,
+                              .call = on_reply_call,
+                              .delta = mode & 4 ? on_reply_delta : NULL,
+                              .user = t};
     return t;
 }
 

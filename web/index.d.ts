@@ -199,6 +199,12 @@ export interface ChatMessage {
   toolCalls?: ToolCallIn[];
   /** OpenAI's spelling of toolCalls. */
   tool_calls?: ToolCallIn[];
+  /** An assistant's reasoning (OpenAI's reasoning_content): a template that writes reasoning
+   *  blocks (Qwen3's) puts it in the turn's `<think>` block instead of taking the block out of
+   *  content; others ignore it. */
+  reasoningContent?: string | null;
+  /** OpenAI's spelling of reasoningContent. */
+  reasoning_content?: string | null;
   /** A tool message: the id of the call it answers (templates may ignore it). */
   toolCallId?: string;
   /** OpenAI's spelling of toolCallId. */
@@ -220,11 +226,21 @@ export interface Tool {
 
 /** A call the model made. */
 export interface ToolCall {
-  /** Unique within the package's answers (kite serve names its own differently). */
+  /** As llama-server's (and kite serve's): 32 random characters of [0-9A-Za-z]. */
   id: string;
   type: 'function';
   /** arguments: compact JSON text matching the tool's parameters. */
   function: { name: string; arguments: string };
+}
+
+/** A piece of a call as the model writes it (OpenAI's streamed `tool_calls` delta, as kite serve
+ *  and llama-server send it): the first piece of a call has its id, type and name, the next ones
+ *  only index and more of function.arguments; a call's pieces join into its arguments. */
+export interface ToolCallDelta {
+  index: number;
+  id?: string;
+  type?: 'function';
+  function: { name?: string; arguments?: string };
 }
 
 /** A call in a message: as ToolCall, id and type optional, arguments JSON text or an object. */
@@ -235,7 +251,10 @@ export interface ToolCallIn {
 }
 
 export interface ChatOptions extends Omit<GenerateOptions, 'thinking'> {
-  /** Append the opening of the assistant's turn (default true). */
+  /** Append the opening of the assistant's turn (default true). A conversation that ends in an
+   *  assistant message is then continued, as kite serve and llama-server do (assistant prefill):
+   *  the messages before it, the assistant's opening and that message's text with no end of turn
+   *  (for a template with reasoning blocks, Qwen3's, its reasoningContent in the block first). */
   addAssistant?: boolean;
   /** As GenerateOptions.thinking, and 'off': the reply opens with the chat template's reasoning
    *  turned off, as llama.cpp's `--reasoning off` / chat_template_kwargs
@@ -252,6 +271,10 @@ export interface ChatOptions extends Omit<GenerateOptions, 'thinking'> {
   toolChoice?: 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
   /** Several calls in one reply (default false). */
   parallelToolCalls?: boolean;
+  /** Called with each piece of a tool call as it is generated (the text stream never carries the
+   *  calls); result.toolCalls has the whole calls at the end. With it, a call's arguments are the
+   *  model's JSON text without the whitespace between tokens, as kite serve streams them. */
+  onToolCallDelta?: (delta: ToolCallDelta) => void;
   /** As llama.cpp's `--reasoning-budget N`: -1 (default) unlimited; N >= 0: once the reply opens
    *  a reasoning block (`<think>`, for a model whose chat template writes one), N tokens pass,
    *  then `</think>` is forced and the answer follows (0 closes the block at once). The prompt is

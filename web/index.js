@@ -158,12 +158,13 @@ class Model {
       });
     }
     const reasoning = { reasoningBudget: opts.reasoningBudget, reasoningBudgetMessage: opts.reasoningBudgetMessage };
-    const o = { ...genOpts(opts), addAssistant: opts.addAssistant, thinking: opts.thinking, ...reasoning };
+    const o = { ...genOpts(opts), addAssistant: opts.addAssistant, thinking: opts.thinking, ...reasoning,
+      streamToolCalls: typeof opts.onToolCallDelta === 'function' };
     return this.#stream('chat', request ? { request, opts: o } : { messages, opts: o }, opts);
   }
 
   // An async iterable of text pieces; .result resolves to the run's stats afterwards.
-  #stream(op, args, { signal, onToken, thinking = 'show' } = {}) {
+  #stream(op, args, { signal, onToken, onToolCallDelta, thinking = 'show' } = {}) {
     const client = this.#live();
     // thinking 'hide': only the answer's runs reach the stream (the model still reads its reasoning)
     const split = thinking === 'hide' ? new ThinkSplit() : null;
@@ -178,6 +179,7 @@ class Model {
     });
     const result = client.call(op, { ...args, abort: ab.flag?.buffer }, {
       onEvent: (m) => {
+        if (m.type === 'toolCallDelta' && !finished) onToolCallDelta?.(m.delta);
         if (m.type !== 'piece' || finished) return;
         if (split) enqueue(split.feed(m.text));
         else queue.push(m.text);
@@ -243,14 +245,18 @@ function checkGrammar(where, o) {
     throw new KiteError(`kite: ${where}: give option tools or ${o.grammar !== undefined ? 'grammar' : 'jsonSchema'}, not both (or toolChoice 'none')`, 'invalid input');
 }
 
-// A chat with tools, or tool calls / tool results in its messages, goes to the worker as the
-// OpenAI request body (JSON text) that kite serve's code reads (wasm/exports_tools.c); else null.
+// A chat with tools, tool calls / tool results / reasoning in its messages, or a last assistant
+// message to continue, goes to the worker as the OpenAI request body (JSON text) that kite serve's
+// code reads (wasm/exports_tools.c); else null.
 // Messages: { role, content } plus, for an assistant, toolCalls (or tool_calls) [{ id?, type?,
-// function: { name, arguments } }], for a tool, toolCallId (or tool_call_id) and name.
+// function: { name, arguments } }] and reasoningContent (or reasoning_content), for a tool,
+// toolCallId (or tool_call_id) and name.
 function toolRequest(messages, o) {
   const has = (m, a, b) => m?.[a] !== undefined || m?.[b] !== undefined;
   const tooly = o.tools !== undefined || o.toolChoice !== undefined || o.parallelToolCalls !== undefined ||
-    (Array.isArray(messages) && messages.some((m) => m?.role === 'tool' || has(m, 'toolCalls', 'tool_calls')));
+    (Array.isArray(messages) && messages.some((m) => m?.role === 'tool' || has(m, 'toolCalls', 'tool_calls') ||
+      has(m, 'reasoningContent', 'reasoning_content'))) ||
+    (o.addAssistant !== false && Array.isArray(messages) && messages.at(-1)?.role === 'assistant');
   if (!tooly) return null;
   if (!Array.isArray(messages) || messages.some((m) => !m || typeof m !== 'object'))
     throw new KiteError('kite: chat(messages) needs [{ role, content }, ...]', 'invalid input');
@@ -268,6 +274,8 @@ function toolRequest(messages, o) {
     const callId = m.toolCallId ?? m.tool_call_id;
     if (callId !== undefined) w.tool_call_id = callId;
     if (m.name !== undefined) w.name = m.name;
+    const reasoning = m.reasoningContent ?? m.reasoning_content;
+    if (reasoning !== undefined) w.reasoning_content = reasoning;
     return w;
   });
   const body = { messages: wire };

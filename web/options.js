@@ -134,7 +134,7 @@ export const CHAT_OPTIONS = {
   thinking: oneOf('show', 'hide', 'off'),
   reasoningBudget: int(-1, 0x7fffffff),
   reasoningBudgetMessage: (v) => (typeof v === 'string' && !v.includes('\0') ? null : 'a string without NUL'),
-  tools, toolChoice, parallelToolCalls: bool,
+  tools, toolChoice, parallelToolCalls: bool, onToolCallDelta: fn,
 };
 
 export const TOKENIZE_OPTIONS = { addSpecial: bool, parseSpecial: bool };

@@ -67,7 +67,9 @@ export function memory64Runtime(list, M, onAbort, maxBytes) {
     kw_js_token: (id) => {
       M.kiteToken?.(id);
     },
-    kw_js_tool_call: (index, name, args) => (M.kiteToolCall ? M.kiteToolCall(N(index), N(name), N(args)) : 0),
+    kw_js_tool_call: (index, id, name, args) => (M.kiteToolCall ? M.kiteToolCall(N(index), N(id), N(name), N(args)) : 0),
+    kw_js_tool_delta: (index, id, name, args, len) =>
+      (M.kiteToolDelta ? M.kiteToolDelta(N(index), N(id), N(name), N(args), N(len)) : 0),
   };
   const imports = {};
   for (const { module, name, results } of list) {

@@ -131,9 +131,21 @@ async function loadBuild(name, flavor, threads) {
   M.kiteProgress = (what, done, total) => onProgress(what, done, total);
   M.kitePiece = (p, n) => onPiece(p, n);
   M.kiteToken = (id) => { current?.tokens?.push(id); };
-  M.kiteToolCall = (index, name, args) => {
-    current?.toolCalls?.push({ name: M.UTF8ToString(name), arguments: M.UTF8ToString(args) });
+  M.kiteToolCall = (index, id, name, args) => {
+    current?.toolCalls?.push({ id: M.UTF8ToString(id), name: M.UTF8ToString(name), arguments: M.UTF8ToString(args) });
     return aborted() ? abi.callback.stop : abi.callback.continue;
+  };
+  // a piece of a call as it is written: OpenAI's streamed tool_calls delta, as kite serve sends it
+  M.kiteToolDelta = (index, id, name, args, len) => {
+    if (aborted()) return abi.callback.stop;
+    const delta = { index };
+    if (name) Object.assign(delta, { id: M.UTF8ToString(id), type: 'function' });
+    const fn = {};
+    if (name) fn.name = M.UTF8ToString(name);
+    if (len) fn.arguments = new TextDecoder().decode(heap().slice(args, args + len));
+    delta.function = fn;
+    port.post({ id: current.id, type: 'toolCallDelta', delta });
+    return abi.callback.continue;
   };
 }
 
@@ -679,6 +691,7 @@ async function chatRequest(request, opts) {
     if (g) grammar = takeString(g);
     lazy = a.get('lazy');
     toolReply = a.get('tool_reply');
+    if (toolReply && opts.streamToolCalls) toolReply |= 4; // the calls in pieces too
   } finally {
     a.free();
     M._kw_free(r);
@@ -689,8 +702,8 @@ async function chatRequest(request, opts) {
   const res = await runGenerate(prompt, {
     ...opts, parseSpecial: true, ...(grammar !== null ? { grammar, jsonSchema: undefined } : {}),
   }, { trigger: lazy ? '<tool_call>' : null, toolReply });
-  const id = `call_${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-  const toolCalls = calls.map((c, i) => ({ id: `${id}_${i}`, type: 'function', function: { name: c.name, arguments: c.arguments } }));
+  // ids: kite serve's (openai/tool_calls.c, as llama-server makes them)
+  const toolCalls = calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } }));
   return { ...res, toolCalls, ...(toolCalls.length && ['eog', 'stop'].includes(res.stoppedBy) ? { stoppedBy: 'tool_calls' } : {}) };
 }
 

@@ -445,8 +445,21 @@ kite_status kite_chat_apply_ex(const char *tmpl, const kite_chat_msg *msgs, size
     const bool add = (flags & KITE_CHAT_ADD_ASSISTANT) != 0;
     const bool no_think = add && (flags & KITE_CHAT_NO_THINKING);
     kite_buf b = {0};
+    const unsigned own_flags = (add ? KITE_CHAT_ADD_ASSISTANT : 0u) | (no_think ? KITE_CHAT_NO_THINKING : 0u);
     if (kite__chat_is_qwen3(tmpl)) {
         kite__chat_format_qwen3(msgs, n, add, no_think, &b);
+    } else if (kite__chat_is_qwen35(tmpl)) {
+        const char *why = kite__chat_qwen35_render(&b, msgs, n, own_flags);
+        if (why) {
+            kite_buf_free(&b);
+            return kite__fail(KITE_ERR_INVALID, "chat template: %s", why);
+        }
+    } else if (kite__chat_is_qwq(tmpl)) {
+        kite_chat_turn *t = n ? calloc(n, sizeof *t) : NULL;
+        if (n && !t) return kite__fail(KITE_ERR_NOMEM, "chat: out of memory");
+        for (size_t i = 0; i < n; i++) t[i] = (kite_chat_turn){.role = msgs[i].role, .content = msgs[i].content};
+        kite__chat_qwq_render(&b, tmpl, t, n, NULL, 0, own_flags);
+        free(t);
     } else {
         kite__chat_format(name, msgs, n, add, &b);
         if (no_think) kite_buf_puts(&b, kite_chat_no_think_text(tmpl));

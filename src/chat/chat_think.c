@@ -2,6 +2,7 @@
 // Qwen3 and DeepSeek-R1 write it) and its answer, so that hosts can show or hide the reasoning.
 #include <string.h>
 
+#include "chat/chat_internal.h"
 #include "chat/kite_chat.h"
 
 static const char OPEN[] = "<think>", CLOSE[] = "</think>";
@@ -13,13 +14,31 @@ const char *kite_chat_no_think_text(const char *tmpl) {
     // {{- '<think>\n\n</think>\n\n' }} (the escapes as written in the Jinja string)
     if (tmpl && strstr(tmpl, "enable_thinking") && strstr(tmpl, "'<think>\\n\\n</think>\\n\\n'"))
         return "<think>\n\n</think>\n\n";
+    // QwQ's: '<|im_start|>assistant\n<think>\n' then {%- if not enable_thinking -%}{{- '</think>' -}}
+    if (tmpl && strstr(tmpl, "not enable_thinking") && strstr(tmpl, "'<|im_start|>assistant\\n<think>\\n'"))
+        return "<think>\n</think>";
     return "";
+}
+
+const char *kite_chat_reply_opening(const char *tmpl, bool no_thinking) {
+    if (no_thinking) return kite_chat_no_think_text(tmpl);
+    // QwQ's '<|im_start|>assistant\n<think>\n', Qwen3.5's {%- else %} {{- '<think>\n' }}
+    return kite__chat_is_qwq(tmpl) || kite__chat_is_qwen35(tmpl) ? "<think>\n" : "";
 }
 
 bool kite_chat_reasoning_tags(const char *tmpl, const char **start, const char **end) {
     const bool has = tmpl && !kite_chat_template_from_name(tmpl) && strstr(tmpl, OPEN) && strstr(tmpl, CLOSE);
     if (start) *start = has ? OPEN : NULL;
     if (end) *end = has ? CLOSE : NULL;
+    return has;
+}
+
+bool kite_chat_reasoning_layout(const char *tmpl, const char **start, const char **end) {
+    const bool has = kite_chat_reasoning_tags(tmpl, start, end);
+    if (has && strstr(tmpl, "'\\n<think>\\n' + reasoning_content")) {
+        if (start) *start = "<think>\n";
+        if (end) *end = "\n</think>\n\n";
+    }
     return has;
 }
 

@@ -9,6 +9,8 @@ static bool has(const char *s, const char *marker) { return strstr(s, marker) !=
 
 kite_chat_tools kite_chat_tools_of(const char *t) {
     if (!t || !has(t, "<tool_call>") || !has(t, "<tools>")) return KITE_CHAT_TOOLS_NONE;
+    if (kite__chat_is_qwen35(t)) return KITE_CHAT_TOOLS_NONE; // XML calls (<function=...>): not this format
+    if (kite__chat_is_qwq(t)) return KITE_CHAT_TOOLS_QWQ;
     if (has(t, "multi_step_tool") && has(t, "<|im_start|>")) return KITE_CHAT_TOOLS_QWEN3;
     if (has(t, "You are Qwen, created by Alibaba Cloud.") && has(t, "<|im_start|>")) return KITE_CHAT_TOOLS_QWEN25;
     return KITE_CHAT_TOOLS_NONE;
@@ -78,14 +80,14 @@ static const char *last_of(const char *s, const char *needle) {
     return last;
 }
 
-// Qwen3's assistant turn: reasoning split off "</think>" in the content; turns after the last
-// real user query show their reasoning block (the last one always).
+// Qwen3's assistant turn: its reasoning_content, else the reasoning split off "</think>" in the
+// content; turns after the last real user query show their reasoning block (the last one always).
 static void put_qwen3_assistant(kite_buf *b, const kite_chat_turn *m, size_t i, size_t n, size_t last_query) {
     const char *content = m[i].content;
     size_t clen = strlen(content);
-    const char *reason = "";
-    size_t rlen = 0;
-    const char *close = strstr(content, "</think>");
+    const char *reason = m[i].reasoning ? m[i].reasoning : "";
+    size_t rlen = strlen(reason);
+    const char *close = m[i].reasoning ? NULL : strstr(content, "</think>");
     if (close) {
         // content: after the last "</think>", leading newlines off
         const char *after = last_of(content, "</think>") + 8;
@@ -105,7 +107,8 @@ static void put_qwen3_assistant(kite_buf *b, const kite_chat_turn *m, size_t i, 
     const bool has_content = clen > 0; // the template tests the content before its newlines go
     kite_buf_puts(b, "<|im_start|>assistant\n");
     if (i > last_query && (i + 1 == n || rlen > 0)) {
-        // reasoning.strip('\n') (its leading newlines are already off) and content.lstrip('\n')
+        // reasoning.strip('\n') and content.lstrip('\n')
+        while (rlen > 0 && *reason == '\n') reason++, rlen--;
         while (rlen > 0 && reason[rlen - 1] == '\n') rlen--;
         kite_buf_puts(b, "<think>\n");
         put_n(b, reason, rlen);
@@ -153,6 +156,76 @@ void kite__chat_qwen3_render(kite_buf *b, const kite_chat_turn *m, size_t n, con
     if (flags & KITE_CHAT_ADD_ASSISTANT) {
         kite_buf_puts(b, "<|im_start|>assistant\n");
         if (flags & KITE_CHAT_NO_THINKING) kite_buf_puts(b, "<think>\n\n</think>\n\n");
+    }
+}
+
+// QwQ's template (Qwen/QwQ-32B's, as llama.cpp keeps it in models/templates/Qwen-QwQ-32B.jinja):
+// Hermes tools after the system text (its "\n\n" even without one), assistant turns but the last
+// lose the reasoning before their last "</think>", the reply opens "<think>\n" (and closes it at
+// once with reasoning off, for a source that knows enable_thinking).
+bool kite__chat_is_qwq(const char *t) {
+    return t && has(t, "<|im_start|>") && has(t, "{{- '<|im_start|>assistant\\n<think>\\n' }}") &&
+           has(t, "message.content.split('</think>')[-1].lstrip('\\n')") && !has(t, "last_query_index");
+}
+
+static const char *after_last_close(const char *content) {
+    const char *close = last_of(content, "</think>");
+    if (!close) return content;
+    close += 8;
+    while (*close == '\n') close++;
+    return close;
+}
+
+void kite__chat_qwq_render(kite_buf *b, const char *src, const kite_chat_turn *m, size_t n, const char *const *tools,
+                           size_t n_tools, unsigned flags) {
+    const bool sys = n > 0 && is(&m[0], "system");
+    if (n_tools > 0) {
+        kite_buf_puts(b, "<|im_start|>system\n");
+        if (sys) kite_buf_puts(b, m[0].content);
+        kite_buf_puts(b, "\n\n");
+        kite_buf_puts(b, TOOLS_HEAD);
+        for (size_t i = 0; i < n_tools; i++) {
+            kite_buf_puts(b, "\n");
+            kite_buf_puts(b, tools[i]);
+        }
+        kite_buf_puts(b, TOOLS_TAIL);
+    } else if (sys) {
+        kite_buf_puts(b, "<|im_start|>system\n");
+        kite_buf_puts(b, m[0].content);
+        kite_buf_puts(b, "<|im_end|>\n");
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (is(&m[i], "user") || (is(&m[i], "system") && i > 0)) {
+            kite_buf_puts(b, "<|im_start|>");
+            kite_buf_puts(b, m[i].role);
+            kite_buf_puts(b, "\n");
+            kite_buf_puts(b, m[i].content);
+            kite_buf_puts(b, "<|im_end|>\n");
+        } else if (is(&m[i], "assistant")) {
+            const char *content = i + 1 == n ? m[i].content : after_last_close(m[i].content);
+            if (m[i].n_calls == 0) {
+                kite_buf_puts(b, "<|im_start|>assistant\n");
+                kite_buf_puts(b, content);
+            } else {
+                kite_buf_puts(b, "<|im_start|>assistant");
+                if (m[i].content[0]) { // the template tests the message's content, then writes the cut one
+                    kite_buf_puts(b, "\n");
+                    kite_buf_puts(b, content);
+                }
+                for (size_t k = 0; k < m[i].n_calls; k++) {
+                    kite_buf_puts(b, "\n");
+                    put_call(b, &m[i].calls[k]);
+                }
+            }
+            kite_buf_puts(b, "<|im_end|>\n");
+        } else if (is(&m[i], "tool")) {
+            put_tool_result(b, m, i, n);
+        }
+    }
+    if (flags & KITE_CHAT_ADD_ASSISTANT) {
+        kite_buf_puts(b, "<|im_start|>assistant\n<think>\n");
+        // {%- if not enable_thinking -%}{{- '</think>' -}}: llama.cpp always passes enable_thinking
+        if ((flags & KITE_CHAT_NO_THINKING) && has(src, "not enable_thinking")) kite_buf_puts(b, "</think>");
     }
 }
 
@@ -213,6 +286,7 @@ kite_status kite_chat_apply_tools(const char *tmpl, const kite_chat_turn *msgs, 
                                                 "Hermes-style <tool_call>)");
     kite_buf b = {0};
     if (style == KITE_CHAT_TOOLS_QWEN3) kite__chat_qwen3_render(&b, msgs, n, tools, n_tools, flags);
+    else if (style == KITE_CHAT_TOOLS_QWQ) kite__chat_qwq_render(&b, tmpl, msgs, n, tools, n_tools, flags);
     else format_qwen25(&b, msgs, n, tools, n_tools, flags);
     return kite__chat_buf_finish(&b, n, out, out_len);
 }

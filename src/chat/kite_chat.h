@@ -34,7 +34,10 @@ const char *kite_chat_template_name(size_t i);
 // length (out_len may be NULL). Qwen3's own source (detected as chatml) is rendered as its
 // Jinja does in llama.cpp (llama-server --jinja): past assistant turns lose their
 // <think>...</think> reasoning, those after the last user query keep it as a block; a
-// conversation ending in an assistant turn writes that turn's (possibly empty) block.
+// conversation ending in an assistant turn writes that turn's (possibly empty) block. QwQ's and
+// Qwen3.5's sources (also detected as chatml) are rendered as their Jinja too: QwQ's replies
+// open "<think>\n" and earlier ones lose their reasoning; Qwen3.5's turns are trimmed, its
+// reasoning kept after the last query, and what its template raises on is KITE_ERR_INVALID.
 // Errors: KITE_ERR_UNSUPPORTED for an unknown template,
 // KITE_ERR_INVALID for NULL out, NULL msgs with n > 0, or a message with a NULL role or
 // content, KITE_ERR_NOMEM.
@@ -54,9 +57,16 @@ kite_status kite_chat_apply_ex(const char *tmpl_name_or_source, const kite_chat_
 // What the template renders after the assistant's opening when reasoning is turned off, as
 // llama.cpp's Jinja rendering does with enable_thinking false (llama-server's
 // chat_template_kwargs, --reasoning off): the empty reasoning block "<think>\n\n</think>\n\n"
-// for a source that writes one for it (Qwen3's), else "" (the template ignores the setting, as
-// do the built-in names). Never NULL; a static string.
+// for a source that writes one for it (Qwen3's, Qwen3.5's), "<think>\n</think>" for QwQ's (its
+// opening's block closed at once), else "" (the template ignores the setting, as do the built-in
+// names). Never NULL; a static string.
 const char *kite_chat_no_think_text(const char *tmpl_name_or_source);
+
+// The text of the reply that the template's assistant opening already writes (after
+// "<|im_start|>assistant\n"): kite_chat_no_think_text with reasoning off; with it on, "<think>\n"
+// for a source whose reply opens its reasoning block (QwQ's, Qwen3.5's), else "". What a
+// reasoning budget's prefill is. Never NULL; a static string.
+const char *kite_chat_reply_opening(const char *tmpl_name_or_source, bool no_thinking);
 
 // ---- tool calling -------------------------------------------------------------------------
 
@@ -65,6 +75,7 @@ typedef enum kite_chat_tools {
     KITE_CHAT_TOOLS_NONE = 0, // no known tool-call format
     KITE_CHAT_TOOLS_QWEN3,    // Qwen3's template: <tools> in the system turn, <tool_call> JSON replies
     KITE_CHAT_TOOLS_QWEN25,   // Qwen2.5's: the same Hermes-style calls, its default system message
+    KITE_CHAT_TOOLS_QWQ,      // QwQ's: the same calls; replies open a reasoning block, earlier ones lose theirs
 } kite_chat_tools;
 
 // The tool-call format of a template source (KITE_CHAT_TOOLS_NONE for NULL, a built-in name or
@@ -84,6 +95,8 @@ typedef struct kite_chat_turn {
     const char *content;
     const kite_chat_tool_call *calls; // n_calls of them (assistant turns)
     size_t n_calls;
+    const char *reasoning; // assistant turns: OpenAI's reasoning_content, or NULL (Qwen3's template
+                           // then takes the reasoning out of the content's <think> block)
 } kite_chat_turn;
 
 // Formats a conversation with tools as the template's Jinja source does (tools[0..n_tools): each
@@ -101,6 +114,13 @@ kite_status kite_chat_apply_tools(const char *tmpl_source, const kite_chat_turn 
 // llama.cpp's reasoning budget applies to its chat replies. False (and both NULL) for the
 // built-in names and other sources. start and end may be NULL.
 bool kite_chat_reasoning_tags(const char *tmpl_name_or_source, const char **start, const char **end);
+
+// The reasoning block's tags as a template writes them around an assistant turn's reasoning
+// (llama.cpp's template analysis finds them so, and llama-server writes a continued assistant
+// message's reasoning with them): "<think>\n" and "\n</think>\n\n" for a source that writes
+// '\n<think>\n' + reasoning_content (Qwen3, Qwen3.5), else the bare tags of
+// kite_chat_reasoning_tags (QwQ). False (both NULL) when the template has no reasoning tags.
+bool kite_chat_reasoning_layout(const char *tmpl_name_or_source, const char **start, const char **end);
 
 // ---- reasoning blocks ---------------------------------------------------------------------
 

@@ -147,8 +147,11 @@ static kite_status sample_step(kite_gen_seq *g, const float *logits) {
         g->forced[must] = logits[must];
         logits = g->forced;
     }
+    // a lazy grammar sits out reasoning blocks (llama.cpp's grammar_should_apply), decided before
+    // the token is taken
+    const bool use_grammar = g->gst && !(gp->n_grammar_triggers > 0 && g->rb && kite__rbudget_in_block(g->rb));
     int32_t tok = kite_sampler_sample(g->smp, logits, g->n_vocab);
-    if (tok >= 0 && g->gst && !kite_grammar_state_allows(g->gst, g->gvocab, tok)) {
+    if (tok >= 0 && use_grammar && !kite_grammar_state_allows(g->gst, g->gvocab, tok)) {
         // As llama.cpp's common sampler does by default: the chain picks from the raw logits, and
         // only when the grammar cannot take that token are the tokens it cannot take set to -inf
         // before the chain picks again (its random source going on from the first draw).
@@ -166,7 +169,7 @@ static kite_status sample_step(kite_gen_seq *g, const float *logits) {
     if (tok < 0) return finish(g, kite__fail(KITE_ERR_NOMEM, "sampling failed: %s", kite_last_error()));
     kite_sampler_accept(g->smp, tok);
     if (g->rb) kite__rbudget_accept(g->rb, tok);
-    if (g->gst) {
+    if (use_grammar) {
         kite_status as = kite_grammar_state_accept_token(g->gst, g->gvocab, tok);
         if (as != KITE_OK) return finish(g, as);
     }

@@ -258,6 +258,9 @@ typedef struct kite_gen_params {
     // own end stops the count, a new start re-arms it. reasoning_prefill (may be NULL) is the
     // text the prompt already put in the reply (the assistant's opening), seen first. Tags are
     // tokenized with special tokens parsed. Either tag NULL: no budget (a zeroed struct has none).
+    // A budget of -1: no limit, the blocks are only followed. With a lazy grammar, as llama.cpp's
+    // common sampler does, the grammar neither constrains nor reads the tokens of a reasoning
+    // block: a trigger word written while reasoning does not start it.
     const char *reasoning_start, *reasoning_end, *reasoning_message, *reasoning_prefill;
     int32_t reasoning_budget;
 } kite_gen_params;

@@ -99,6 +99,10 @@ void kite__rbudget_accept(kite_rbudget *b, int32_t tok) {
     }
 }
 
+bool kite__rbudget_in_block(const kite_rbudget *b) {
+    return b->state == RB_COUNTING || b->state == RB_WAITING_UTF8 || b->state == RB_FORCING;
+}
+
 int32_t kite__rbudget_forced(const kite_rbudget *b) {
     return b->state == RB_FORCING && b->pos < b->n_forced ? b->forced[b->pos] : -1;
 }
@@ -106,13 +110,12 @@ int32_t kite__rbudget_forced(const kite_rbudget *b) {
 kite_status kite__rbudget_new(const kite_vocab *v, const kite_gen_params *p, kite_rbudget **out) {
     *out = NULL;
     if (!p->reasoning_start || !p->reasoning_end) return KITE_OK;
-    if (p->reasoning_budget < 0)
-        return kite__fail(KITE_ERR_INVALID, "reasoning budget %d is negative (leave the tags unset for none)",
-                          p->reasoning_budget);
+    if (p->reasoning_budget < -1)
+        return kite__fail(KITE_ERR_INVALID, "reasoning budget %d is below -1 (-1: no limit)", p->reasoning_budget);
     kite_rbudget *b = calloc(1, sizeof *b);
     if (!b) return kite__fail(KITE_ERR_NOMEM, "out of memory");
     b->vocab = v;
-    b->budget = b->remaining = p->reasoning_budget;
+    b->budget = b->remaining = p->reasoning_budget < 0 ? INT32_MAX : p->reasoning_budget; // as llama.cpp's INT_MAX
     int32_t *msg = NULL, n_msg = 0, *pre = NULL, n_pre = 0;
     kite_status s = seq_init(&b->start, v, p->reasoning_start);
     if (s == KITE_OK) s = seq_init(&b->end, v, p->reasoning_end);

@@ -124,6 +124,108 @@ test('prompts with tools, calls and tool results equal the Jinja rendering of Qw
 
 test('prompts with tools, calls and tool results equal the Jinja rendering of Qwen2.5\'s template', async () => {
   for (const conv of CONVERSATIONS) assert.equal(await kitePrompt(qwen25, conv), jinjaPrompt(QWEN25_TEMPLATE, conv));
+  // a plain conversation gets the template's default system message too (as llama-server --jinja)
+  const plain = { messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }, { role: 'user', content: 'Bye' }] };
+  assert.equal(await kitePrompt(qwen25, plain), jinjaPrompt(QWEN25_TEMPLATE, plain));
+  assert.match(await kitePrompt(qwen25, plain), /^<\|im_start\|>system\nYou are Qwen, created by Alibaba Cloud\./);
+});
+
+// Assistant messages with OpenAI's reasoning_content (llama-server hands it to the template, whose
+// Jinja uses it for the <think> block instead of splitting the content): after the last real query
+// the block is written (empty on the last turn), before it dropped; null falls back to the split;
+// calls beside it. For the first one llama-server --jinja's /apply-template answered the same text.
+const REASONING = [
+  {
+    messages: [
+      { role: 'user', content: 'q1' },
+      { role: 'assistant', content: 'A1', reasoning_content: 'r1' },
+      { role: 'user', content: 'q2' },
+      { role: 'assistant', content: '\nA2 <think>x</think> y', reasoning_content: '\n\nr2\n' },
+      { role: 'user', content: '<tool_response>\nz\n</tool_response>' },
+      { role: 'assistant', content: 'A3', reasoning_content: '' },
+      { role: 'user', content: '<tool_response>\nw\n</tool_response>' },
+    ],
+  },
+  {
+    tools: [TIME],
+    messages: [
+      { role: 'user', content: 'Time in Oslo?' },
+      { role: 'assistant', content: null, reasoning_content: 'Call it.', tool_calls: [CALL('c3', 'get_time', { zone: 'Europe/Oslo' })] },
+      { role: 'tool', tool_call_id: 'c3', content: '10:30' },
+      { role: 'assistant', content: '<think>\nold\n</think>\n\nIt is 10:30.', reasoning_content: null },
+      { role: 'user', content: 'Thanks' },
+    ],
+  },
+];
+
+test("reasoning_content in assistant messages renders as Qwen3's Jinja does (Qwen2.5's ignores it)", async () => {
+  for (const conv of REASONING) {
+    assert.equal(await kitePrompt(qwen3, conv), jinjaPrompt(QWEN3_TEMPLATE, conv));
+    assert.equal(await kitePrompt(qwen25, conv), jinjaPrompt(QWEN25_TEMPLATE, conv));
+  }
+  assert.equal(await kitePrompt(qwen3, REASONING[0]),
+    '<|im_start|>user\nq1<|im_end|>\n<|im_start|>assistant\nA1<|im_end|>\n<|im_start|>user\nq2<|im_end|>\n<|im_start|>assistant\n' +
+    '<think>\nr2\n</think>\n\nA2 <think>x</think> y<|im_end|>\n<|im_start|>user\n<tool_response>\nz\n</tool_response><|im_end|>\n' +
+    '<|im_start|>assistant\nA3<|im_end|>\n<|im_start|>user\n<tool_response>\nw\n</tool_response><|im_end|>\n<|im_start|>assistant\n',
+    "llama-server --jinja's /apply-template");
+  const r = await post(qwen3, '/apply-template', { messages: [{ role: 'user', content: 'x' }, { role: 'assistant', content: 'y', reasoning_content: 5 }, { role: 'user', content: 'z' }] });
+  assert.equal(r.status, 400);
+  assert.match((await r.json()).error.message, /messages\[1\]\.reasoning_content must be a string, not number/);
+});
+
+// A conversation that ends in an assistant message is continued (llama-server's assistant
+// prefill): the prompts llama-server --jinja's /apply-template answered for these bodies (the
+// bundled llama.cpp, started with qwen3.gguf and --chat-template-file data/qwen3-0.6b.jinja).
+const HI = { role: 'user', content: 'Hi' };
+const PREFILL_QWEN3 = [
+  [{ messages: [HI, { role: 'assistant', content: 'Hello, I' }] },
+    '<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\nHello, I'],
+  [{ messages: [HI, { role: 'assistant', content: '<think>\nhmm\n</think>\n\nHello, I' }] },
+    '<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n<think>\nhmm\n</think>\n\nHello, I'],
+  [{ messages: [HI, { role: 'assistant', content: '', reasoning_content: 'let me' }] },
+    '<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\nlet me'],
+  [{ messages: [HI, { role: 'assistant', content: 'Hello', reasoning_content: 'r' }] },
+    '<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\nr\n</think>\n\nHello'],
+  [{ messages: [HI, { role: 'assistant', content: 'Hello' }], chat_template_kwargs: { enable_thinking: false } },
+    '<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\nHello'],
+  [{ messages: [{ role: 'system', content: 'S' }, HI, { role: 'assistant', content: '<think>\npartial' }] },
+    '<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n<think>\npartial'],
+  [{ messages: [{ role: 'assistant', content: 'X' }] }, '<|im_start|>assistant\n<think>\n\n</think>\n\nX'],
+  [{ messages: [HI, { role: 'assistant', content: [{ type: 'text', text: 'p1' }, { type: 'text', text: ' p2' }] }] },
+    '<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\np1\n\n p2'],
+];
+// ... and with --chat-template-file data/qwen2.5-7b-instruct.jinja (no reasoning blocks)
+const QWEN25_SYS = '<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n';
+const PREFILL_QWEN25 = [
+  [{ messages: [HI, { role: 'assistant', content: 'Hello', reasoning_content: 'r' }] }, `${QWEN25_SYS}<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello`],
+  [{ messages: [HI, { role: 'assistant', content: '', reasoning_content: 'let me' }] }, `${QWEN25_SYS}<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n`],
+  [{ messages: [{ role: 'system', content: 'S' }, HI, { role: 'assistant', content: '<think>\npartial' }] },
+    '<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\npartial'],
+];
+
+test('a conversation ending in an assistant message is continued, as llama-server does', async () => {
+  for (const [body, want] of PREFILL_QWEN3) assert.equal(await kitePrompt(qwen3, body), want, JSON.stringify(body));
+  for (const [body, want] of PREFILL_QWEN25) assert.equal(await kitePrompt(qwen25, body), want, JSON.stringify(body));
+  // with tools: the messages before it in the tool format, the opening, the message (llama-server
+  // answered the same)
+  const tooled = { tools: [TIME], messages: [...CONVERSATIONS[2].messages, { role: 'assistant', content: 'It is' }] };
+  const before = jinjaPrompt(QWEN3_TEMPLATE, { ...tooled, messages: tooled.messages.slice(0, -1) });
+  assert.equal(await kitePrompt(qwen3, tooled), `${before}<think>\n\n</think>\n\nIt is`);
+  // llama-server's refusals
+  for (const [messages, msg] of [
+    [[HI, { role: 'assistant', content: 'a' }, { role: 'assistant', content: 'b' }], 'Cannot have 2 or more assistant messages at the end of the list.'],
+    [[HI, { role: 'assistant', content: 'A', tool_calls: [CALL('a', 'f', {})] }], 'Cannot continue an assistant message that contains tool calls.'],
+  ]) {
+    const r = await post(qwen3, '/v1/chat/completions', { messages, max_tokens: 1 });
+    assert.equal(r.status, 400);
+    assert.equal((await r.json()).error.message, msg);
+  }
+  // the reply continues the message: the same tokens as a raw completion of that prompt
+  const body = { messages: PREFILL_QWEN3[0][0].messages, temperature: 0, max_tokens: 12 };
+  const chat = await (await post(qwen3, '/v1/chat/completions', body)).json();
+  const raw = await (await post(qwen3, '/completion', { prompt: PREFILL_QWEN3[0][1], temperature: 0, n_predict: 12 })).json();
+  assert.ok(raw.content.length > 0);
+  assert.equal(chat.choices[0].message.content, raw.content);
 });
 
 // Checks the arguments against WEATHER's schema.
@@ -148,22 +250,32 @@ test('tool_choice required: the grammar makes the random model answer with a val
   assert.equal(choice.message.tool_calls.length, 1);
   const call = choice.message.tool_calls[0];
   assert.equal(call.type, 'function');
-  assert.equal(typeof call.id, 'string');
+  assert.match(call.id, /^[0-9A-Za-z]{32}$/, "llama-server's gen_tool_call_id: 32 random characters of [0-9A-Za-z]");
   assert.equal(call.function.name, 'get_weather');
   assertWeatherArgs(call.function.arguments);
 
-  // streamed: the same call as one tool_calls delta, then finish_reason tool_calls
+  // streamed: the same call in llama-server's deltas (server_chat_msg_diff_to_json_oaicompat): the
+  // first with index, id, type and name, then pieces of the arguments as they are generated (index
+  // and function.arguments only), joining into the call's arguments; then finish_reason tool_calls
   const s = await post(qwen3, '/v1/chat/completions', { ...body, stream: true });
   assert.equal(s.status, 200);
   const events = (await s.text()).split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6));
   assert.equal(events.at(-1), '[DONE]');
   const chunks = events.slice(0, -1).map((e) => JSON.parse(e));
   const deltas = chunks.flatMap((c) => c.choices[0].delta.tool_calls ?? []);
-  assert.equal(deltas.length, 1);
+  assert.ok(deltas.length > 2, `${deltas.length} deltas: the arguments come in pieces`);
+  assert.deepEqual(Object.keys(deltas[0]).sort(), ['function', 'id', 'index', 'type']);
   assert.equal(deltas[0].index, 0);
   assert.equal(deltas[0].type, 'function');
+  assert.match(deltas[0].id, /^[0-9A-Za-z]{32}$/);
+  assert.notEqual(deltas[0].id, call.id, 'a new id for each reply');
   assert.equal(deltas[0].function.name, 'get_weather');
-  assert.equal(deltas[0].function.arguments, call.function.arguments);
+  for (const d of deltas.slice(1)) {
+    assert.deepEqual(Object.keys(d).sort(), ['function', 'index']);
+    assert.deepEqual(Object.keys(d.function), ['arguments']);
+    assert.equal(d.index, 0);
+  }
+  assert.equal(deltas.map((d) => d.function.arguments ?? '').join(''), call.function.arguments);
   assert.equal(chunks.at(-1).choices[0].finish_reason, 'tool_calls');
   assert.equal(chunks.map((c) => c.choices[0].delta.content ?? '').join(''), '');
 });
@@ -257,12 +369,13 @@ test('generic format: tools, calls and results as llama.cpp writes them into a t
     await kitePrompt(chatml, { messages: [{ role: 'system', content: 'I am The System!' }, USER], tools: [SPECIAL] }),
     `<|im_start|>system\nI am The System!\n\n${GENERIC_RESPOND}\n\n${TOOLS_POLYFILL}<|im_end|>\n<|im_start|>user\nI need help<|im_end|>\n<|im_start|>assistant\n`,
   );
-  // a call (ToolCallPolyfill) and a result (ToolPolyfill; its content is a string here, as OpenAI's)
+  // a call (ToolCallPolyfill) and a result (ToolPolyfill; its content is a string here, as OpenAI's);
+  // a user turn after the call (llama-server refuses to continue a last message with calls)
   const call = { role: 'assistant', content: null, tool_calls: [{ type: 'function', function: { name: 'special_function', arguments: '{"arg1": 1}' }, id: '123456789' }] };
   assert.equal(
-    await kitePrompt(chatml, { messages: [USER, call] }),
+    await kitePrompt(chatml, { messages: [USER, call, { role: 'user', content: 'ok' }] }),
     '<|im_start|>user\nI need help<|im_end|>\n<|im_start|>assistant\n{\n  "tool_calls": [\n    {\n      "name": "special_function",\n' +
-      '      "arguments": {\n        "arg1": 1\n      },\n      "id": "123456789"\n    }\n  ]\n}<|im_end|>\n<|im_start|>assistant\n',
+      '      "arguments": {\n        "arg1": 1\n      },\n      "id": "123456789"\n    }\n  ]\n}<|im_end|>\n<|im_start|>user\nok<|im_end|>\n<|im_start|>assistant\n',
   );
   assert.equal(
     await kitePrompt(chatml, { messages: [USER, call, { role: 'tool', content: 'result 123', tool_call_id: '123456789' }] }),

@@ -91,7 +91,17 @@ function assertSame(mine, theirs) {
   assert.equal(finish, choice.finish_reason);
   const ids = mine.result.toolCalls.map((c) => c.id);
   assert.equal(new Set(ids).size, ids.length, 'distinct ids');
-  for (const id of ids) assert.match(id, /^call_\w+$/);
+  // ids as llama-server's gen_tool_call_id makes them (random_string: 32 of [0-9A-Za-z])
+  for (const id of ids) assert.match(id, /^[0-9A-Za-z]{32}$/);
+  for (const c of calls) assert.match(c.id, /^[0-9A-Za-z]{32}$/);
+}
+
+// The tool_calls deltas of kite serve's stream for body.
+async function serveDeltas(body) {
+  const r = await fetch(server.base + '/v1/chat/completions', { method: 'POST', body: JSON.stringify({ ...body, stream: true }), signal: AbortSignal.timeout(T) });
+  assert.equal(r.status, 200);
+  const events = (await r.text()).split('\n').filter((l) => l.startsWith('data: ') && l !== 'data: [DONE]');
+  return events.flatMap((l) => JSON.parse(l.slice(6)).choices[0].delta.tool_calls ?? []);
 }
 
 function assertWeatherArgs(text) {
@@ -114,6 +124,29 @@ test("toolChoice 'required': a valid call, the text and call kite serve answers"
   assert.equal(call.function.name, 'get_weather');
   assertWeatherArgs(call.function.arguments);
   assertSame(mine, await serve({ messages, tools: [WEATHER], tool_choice: 'required', temperature: 0, max_tokens: 120 }));
+});
+
+test('onToolCallDelta: the calls in pieces as they are generated, as kite serve streams them', async () => {
+  const messages = [{ role: 'user', content: 'Weather in Paris?' }];
+  for (const parallel of [false, true]) {
+    const deltas = [];
+    const opts = { tools: [WEATHER, TIME], toolChoice: 'required', parallelToolCalls: parallel, temperature: 0, maxTokens: 200 };
+    const mine = await npm(messages, { ...opts, onToolCallDelta: (d) => deltas.push(d) });
+    assert.ok(mine.result.toolCalls.length >= 1);
+    // llama-server's delta shapes (server_chat_msg_diff_to_json_oaicompat): a call's first piece has
+    // index, id, type and name; the next ones index and function.arguments only
+    assert.ok(deltas.length > 2 * mine.result.toolCalls.length, `${deltas.length} pieces`);
+    mine.result.toolCalls.forEach((c, i) => {
+      const own = deltas.filter((d) => d.index === i);
+      assert.deepEqual(own[0], { index: i, id: c.id, type: 'function', function: { name: c.function.name, ...(own[0].function.arguments ? { arguments: own[0].function.arguments } : {}) } });
+      for (const d of own.slice(1)) assert.deepEqual(Object.keys(d).sort(), ['function', 'index']);
+      assert.equal(own.map((d) => d.function.arguments ?? '').join(''), c.function.arguments);
+    });
+    // the same pieces as kite serve's stream (ids aside: each run draws its own)
+    const theirs = await serveDeltas({ messages, tools: [WEATHER, TIME], tool_choice: 'required', parallel_tool_calls: parallel, temperature: 0, max_tokens: 200 });
+    const noId = ({ id, ...d }) => d;
+    assert.deepEqual(deltas.map(noId), theirs.map(noId));
+  }
 });
 
 test('a named function, and several calls with parallelToolCalls, as kite serve', async () => {
@@ -149,6 +182,39 @@ test("a conversation with earlier calls and tool results ('auto', then 'none'), 
   const mine = await npm(camel, { temperature: 0, maxTokens: 16 });
   assertSame(mine, theirs);
   assert.deepEqual(mine.result.toolCalls, []);
+});
+
+test("an assistant's reasoningContent (reasoning_content) goes into its turn as kite serve renders it", async () => {
+  const wire = [
+    { role: 'user', content: 'q1' },
+    { role: 'assistant', content: 'A1', reasoning_content: 'r1' },
+    { role: 'user', content: 'q2' },
+    { role: 'assistant', content: 'A2', reasoning_content: 'the reasoning of A2, long enough to count' },
+    { role: 'user', content: '<tool_response>\nz\n</tool_response>' },
+  ];
+  const camel = wire.map(({ reasoning_content, ...m }) => ({ ...m, ...(reasoning_content !== undefined ? { reasoningContent: reasoning_content } : {}) }));
+  const theirs = await serve({ messages: wire, temperature: 0, max_tokens: 8 });
+  assertSame(await npm(camel, { temperature: 0, maxTokens: 8 }), theirs);
+  assertSame(await npm(wire, { temperature: 0, maxTokens: 8 }), theirs);
+  // without it the block is not there: fewer prompt tokens
+  const plain = await npm(wire.map(({ reasoning_content, ...m }) => m), { temperature: 0, maxTokens: 8 });
+  assert.ok(plain.result.nPrompt < theirs.usage.prompt_tokens);
+});
+
+test('a last assistant message is continued (assistant prefill), as kite serve does', async () => {
+  const cases = [
+    [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello, I' }],
+    [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: '', reasoning_content: 'let me think' }],
+  ];
+  for (const messages of cases) {
+    const theirs = await serve({ messages, temperature: 0, max_tokens: 10 });
+    assertSame(await npm(messages, { temperature: 0, maxTokens: 10 }), theirs);
+    // addAssistant false: the old rendering (every message a whole turn, no opening): another prompt
+    const whole = await npm(messages, { temperature: 0, maxTokens: 10, addAssistant: false });
+    assert.notEqual(whole.result.nPrompt, theirs.usage.prompt_tokens);
+  }
+  await assert.rejects(npm([{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'a' }, { role: 'assistant', content: 'b' }], { maxTokens: 1 }).then((r) => r),
+    /Cannot have 2 or more assistant messages at the end of the list/);
 });
 
 test('bad tools, toolChoice and parallelToolCalls values are KiteErrors naming the option', async () => {

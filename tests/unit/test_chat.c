@@ -280,7 +280,45 @@ static void test_qwen3_jinja(void) {
     CHECK(!strcmp(kite_chat_no_think_text(qwen3_template), "<think>\n\n</think>\n\n"), "qwen3 no-think text");
 }
 
+// The reply's opening and the reasoning layout of the templates in tests/node/data (the
+// serve_qwen_templates node test checks the whole prompts against @huggingface/jinja): what each
+// source's add_generation_prompt writes after "<|im_start|>assistant\n", enable_thinking true and
+// false; the tags around a turn's reasoning as its assistant turns write them.
+static void test_reply_openings(void) {
+    static const struct {
+        const char *file, *on, *off, *start, *end;
+    } cases[] = {
+        {"qwen3-0.6b.jinja", "", "<think>\n\n</think>\n\n", "<think>\n", "\n</think>\n\n"},
+        {"qwq-32b.jinja", "<think>\n", "<think>\n</think>", "<think>", "</think>"},
+        {"qwen3.5-4b.jinja", "<think>\n", "<think>\n\n</think>\n\n", "<think>\n", "\n</think>\n\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *root = getenv("KITE_ROOT");
+        char path[4096];
+        snprintf(path, sizeof path, "%s/tests/node/data/%s", root && *root ? root : ".", cases[i].file);
+        size_t len = 0;
+        unsigned char *raw = check_read_file(path, &len);
+        CHECK(raw != NULL, "cannot read %s", path);
+        if (!raw) continue;
+        char *src = malloc(len + 1);
+        memcpy(src, raw, len);
+        src[len] = 0;
+        CHECK(!strcmp(kite_chat_reply_opening(src, false), cases[i].on), "%s: opening '%s'", cases[i].file,
+              kite_chat_reply_opening(src, false));
+        CHECK(!strcmp(kite_chat_reply_opening(src, true), cases[i].off), "%s: opening off '%s'", cases[i].file,
+              kite_chat_reply_opening(src, true));
+        const char *start = NULL, *end = NULL;
+        CHECK(kite_chat_reasoning_layout(src, &start, &end) && !strcmp(start, cases[i].start) && !strcmp(end, cases[i].end),
+              "%s: layout", cases[i].file);
+        free(src);
+        free(raw);
+    }
+    CHECK(!strcmp(kite_chat_reply_opening("chatml", false), "") && !kite_chat_reasoning_layout("chatml", NULL, NULL),
+          "chatml has no reasoning");
+}
+
 int main(void) {
+    test_reply_openings();
     test_think_split();
     test_qwen3_jinja();
     test_no_thinking();

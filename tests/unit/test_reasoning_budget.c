@@ -35,10 +35,15 @@ static bool collect(void *user, const kite_gen_token *t) {
     return true;
 }
 
+static const char *lazy_grammar, *lazy_trigger; // run's grammar and its trigger word, or NULL
+
 // Generates n tokens where step k's greedy choice is script[k]; the output tokens into *out.
 static void run(const kite_model *m, const toks *script, int32_t n, int32_t budget, const char *message,
                 const char *prefill, toks *out) {
     kite_gen_seq_params p = {.gen = kite_gen_default_params(), .on_token = collect, .user = out};
+    p.gen.grammar = lazy_grammar;
+    p.gen.grammar_triggers = lazy_trigger ? &lazy_trigger : NULL;
+    p.gen.n_grammar_triggers = lazy_trigger ? 1 : 0;
     p.gen.n_predict = n;
     p.gen.sampling.temp = 0;
     p.gen.no_bos = true;
@@ -81,6 +86,79 @@ static toks head(const toks *a, int32_t n) {
 
 static void cat(toks *t, const toks *a) {
     for (int32_t i = 0; i < a->n && t->n < 256; i++) t->id[t->n++] = a->id[i];
+}
+
+// The text of tokens t[0..n).
+static void text_of(const toks *t, int32_t n, char *out, size_t size) {
+    size_t at = 0;
+    out[0] = 0;
+    for (int32_t i = 0; i < n && i < t->n; i++) {
+        char piece[64];
+        const int32_t k = kite_token_to_piece(vocab, t->id[i], piece, sizeof piece, false);
+        if (k > 0 && at + (size_t)k < size) memcpy(out + at, piece, (size_t)k), at += (size_t)k;
+    }
+    out[at] = 0;
+}
+
+// A lazy grammar (trigger "<tool_call>") with reasoning tags, as llama.cpp's common sampler runs
+// it (grammar_should_apply: a lazy grammar applies only while the reasoning budget's state is idle
+// or done): a trigger written inside a <think> block is passed over, the one after the block starts
+// the grammar, which then forces its own text (" ok") over the script's and ends the reply.
+static void test_lazy_grammar(const kite_model *m, const toks *open, const toks *close) {
+    toks script = {0}, trig = {0}, a = {0}, zz = {0}, got = {0};
+    add_text(&trig, "<tool_call>");
+    add_text(&a, " a");
+    add_text(&zz, " zz zz zz");
+    cat(&script, open), cat(&script, &a), cat(&script, &trig), cat(&script, &a), cat(&script, close);
+    const int32_t after_block = script.n;
+    cat(&script, &trig);
+    const int32_t after_call = script.n;
+    cat(&script, &zz);
+    char want[512], text[512];
+    lazy_grammar = "root ::= \"<tool_call>\" \" ok\"";
+    lazy_trigger = "<tool_call>";
+    for (int32_t budget = -1; budget <= 1000; budget += 1001) { // no limit, and a limit not reached
+        run(m, &script, script.n, budget, NULL, NULL, &got);
+        text_of(&script, after_call, want, sizeof want);
+        strcat(want, " ok");
+        text_of(&got, got.n, text, sizeof text);
+        CHECK(!strcmp(text, want), "budget %d: '%s', want '%s'", budget, text, want);
+    }
+    // a block the reply opening began (the template put <think> in the prompt) counts too
+    toks inside = {0};
+    cat(&inside, &a), cat(&inside, &trig), cat(&inside, &a), cat(&inside, close), cat(&inside, &trig), cat(&inside, &zz);
+    run(m, &inside, inside.n, -1, NULL, "<think>\n", &got);
+    text_of(&inside, inside.n - zz.n, want, sizeof want);
+    strcat(want, " ok");
+    text_of(&got, got.n, text, sizeof text);
+    CHECK(!strcmp(text, want), "prefill <think>: '%s', want '%s'", text, want);
+    // with no reasoning tags the first trigger starts the grammar, in the block or not
+    kite_gen_seq_params p = {.gen = kite_gen_default_params(), .on_token = collect, .user = &got};
+    p.gen.n_predict = script.n;
+    p.gen.sampling.temp = 0;
+    p.gen.no_bos = true;
+    p.gen.grammar = lazy_grammar;
+    p.gen.grammar_triggers = &lazy_trigger;
+    p.gen.n_grammar_triggers = 1;
+    got.n = 0;
+    kite_gen_seq *g = NULL;
+    CHECK(kite_gen_seq_start(m, "x", 0, 512, &p, &g) == KITE_OK, "start: %s", kite_last_error());
+    float *logits = calloc((size_t)n_vocab, sizeof *logits);
+    for (int32_t step = 0; g && !kite_gen_seq_done(g) && step <= script.n; step++) {
+        const int32_t *t;
+        const int32_t k = kite_gen_seq_next(g, &t);
+        memset(logits, 0, (size_t)n_vocab * sizeof *logits);
+        if (step < script.n) logits[script.id[step]] = 10.0f;
+        CHECK(kite_gen_seq_step(g, k, logits) == KITE_OK, "step %d: %s", step, kite_last_error());
+    }
+    free(logits);
+    kite_gen_seq_free(g);
+    text_of(&script, open->n + a.n + trig.n, want, sizeof want);
+    strcat(want, " ok");
+    text_of(&got, got.n, text, sizeof text);
+    CHECK(!strcmp(text, want), "no tags: '%s', want '%s'", text, want);
+    (void)after_block;
+    lazy_grammar = lazy_trigger = NULL;
 }
 
 int main(void) {
@@ -166,15 +244,19 @@ int main(void) {
     run(m, &fill, want.n, 3, NULL, "<think>", &got);
     expect(&got, &want, "prefill that opens a block");
 
-    // no tags: no budget; a negative budget with tags is refused
+    // -1: no limit, the block runs its course
+    run(m, &natural, natural.n, -1, NULL, NULL, &got);
+    expect(&got, &natural, "budget -1");
+    test_lazy_grammar(m, &open, &close);
+
+    // no tags: no budget; a budget below -1 with tags is refused
     kite_gen_seq_params p = {.gen = kite_gen_default_params()};
     p.gen.reasoning_start = "<think>";
     p.gen.reasoning_end = "</think>";
-    p.gen.reasoning_budget = -1;
+    p.gen.reasoning_budget = -2;
     kite_gen_seq *g = NULL;
-    CHECK(kite_gen_seq_start(m, "x", 0, 512, &p, &g) == KITE_ERR_INVALID && !g &&
-              strstr(kite_last_error(), "negative"),
-          "a negative budget was accepted: %s", kite_last_error());
+    CHECK(kite_gen_seq_start(m, "x", 0, 512, &p, &g) == KITE_ERR_INVALID && !g && strstr(kite_last_error(), "below -1"),
+          "a budget of -2 was accepted: %s", kite_last_error());
     kite_model_free(m);
     free(buf);
     return check_done("test_reasoning_budget");

@@ -72,6 +72,88 @@ static void test_hermes_split(void) {
     }
 }
 
+// Calls followed as they are written (serve_tool_split.delta): per call, its name (from its first
+// piece only), its pieces and their text joined.
+typedef struct delta_sink {
+    sink base;
+    char names[4][32];
+    char ids[4][40];
+    kite_buf args[4];
+    int n_pieces[4];
+    bool bad_order;
+} delta_sink;
+
+static bool on_delta(void *user, size_t index, const char *id, const char *name, const char *args, size_t len) {
+    delta_sink *d = user;
+    if (index >= 4) return false;
+    if ((name != NULL) != (d->n_pieces[index] == 0)) d->bad_order = true; // the name comes first, once
+    if ((id != NULL) != (name != NULL)) d->bad_order = true;                // ... with the id
+    if (id) snprintf(d->ids[index], sizeof d->ids[0], "%s", id);
+    if (name) snprintf(d->names[index], sizeof d->names[0], "%s", name);
+    d->n_pieces[index]++;
+    kite_buf_append(&d->args[index], args, len);
+    return true;
+}
+
+static void split_deltas(const char *reply, size_t step, delta_sink *d) {
+    *d = (delta_sink){0};
+    serve_tool_split sp = {.delta = on_delta};
+    size_t n = strlen(reply);
+    for (size_t i = 0; i < n; i += step)
+        CHECK(serve_tool_split_feed(&sp, reply + i, n - i < step ? n - i : step, on_emit, d), "feed");
+    CHECK(serve_tool_split_flush(&sp, on_emit, d), "flush");
+    for (size_t i = 0; i < sp.n_calls && i < 4; i++) // the ids streamed are the calls'
+        CHECK(!strcmp(sp.calls[i].id, d->ids[i]), "call %zu: id %s streamed as %s", i, sp.calls[i].id, d->ids[i]);
+    kite_buf_append(&d->base.text, "", 1);
+    for (int i = 0; i < 4; i++) kite_buf_append(&d->args[i], "", 1);
+    serve_tool_split_free(&sp);
+}
+
+static void delta_sink_free(delta_sink *d) {
+    kite_buf_free(&d->base.text);
+    for (int i = 0; i < 4; i++) kite_buf_free(&d->args[i]);
+}
+
+static void test_hermes_deltas(void) {
+    // the arguments stream as they come (their whitespace out); they join into the call's arguments
+    const char *reply = "Let me look.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris é\", "
+                        "\"days\": [1, 2], \"q\": \"a \\\" </tool_call> }\"}}\n</tool_call>\n<tool_call>\n{\"name\": \"get_time\", "
+                        "\"arguments\": {}}\n</tool_call>";
+    const char *args0 = "{\"city\":\"Paris é\",\"days\":[1,2],\"q\":\"a \\\" </tool_call> }\"}";
+    for (size_t step = 1; step <= strlen(reply); step++) {
+        delta_sink d;
+        split_deltas(reply, step, &d);
+        CHECK(d.base.n_calls == 2 && !d.bad_order, "step %zu: %d calls", step, d.base.n_calls);
+        CHECK(!strcmp(d.names[0], "get_weather") && !strcmp(d.names[1], "get_time"), "step %zu: names", step);
+        CHECK(!strcmp(d.args[0].ptr, args0), "step %zu: args '%s'", step, d.args[0].ptr);
+        CHECK(!strcmp(d.args[1].ptr, "{}"), "step %zu: args '%s'", step, d.args[1].ptr);
+        CHECK(!strncmp(d.base.calls[0], "get_weather ", 12) && !strcmp(d.base.calls[0] + 12, args0), "step %zu: %s", step,
+              d.base.calls[0]);
+        if (step <= 4) CHECK(d.n_pieces[0] > 10, "step %zu: %d pieces", step, d.n_pieces[0]);
+        CHECK(strspn(d.base.text.ptr + 13, "\n") == strlen(d.base.text.ptr + 13), "step %zu: text '%s'", step, d.base.text.ptr);
+        delta_sink_free(&d);
+    }
+    // a call cut short once its arguments began is the call written so far; before, it stays text;
+    // a block that cannot be followed (arguments first) goes out whole when it closes
+    const char *cut = "x <tool_call>\n{\"name\": \"f\", \"arguments\": {\"a\": [1";
+    const char *head_only = "x <tool_call>\n{\"name\": \"f\", \"argu";
+    const char *args_first = "<tool_call>{\"arguments\": {\"a\": 1}, \"name\": \"g\"}</tool_call>";
+    for (size_t step = 1; step <= 7; step += 3) {
+        delta_sink d;
+        split_deltas(cut, step, &d);
+        CHECK(d.base.n_calls == 1 && !strcmp(d.args[0].ptr, "{\"a\":[1") && !strcmp(d.base.text.ptr, "x "),
+              "cut step %zu: %d calls, '%s'", step, d.base.n_calls, d.args[0].ptr);
+        delta_sink_free(&d);
+        split_deltas(head_only, step, &d);
+        CHECK(d.base.n_calls == 0 && d.n_pieces[0] == 0 && !strcmp(d.base.text.ptr, head_only), "head step %zu", step);
+        delta_sink_free(&d);
+        split_deltas(args_first, step, &d);
+        CHECK(d.base.n_calls == 1 && d.n_pieces[0] == 1 && !strcmp(d.names[0], "g") && !strcmp(d.args[0].ptr, "{\"a\":1}"),
+              "args first step %zu: %d pieces", step, d.n_pieces[0]);
+        delta_sink_free(&d);
+    }
+}
+
 static void test_generic_split(void) {
     const struct {
         const char *reply, *text, *call0;
@@ -170,8 +252,27 @@ static void test_indented(void) {
     json_free(d);
 }
 
+// Ids as llama-server's gen_tool_call_id makes them: 32 of [0-9A-Za-z], a new one each time; a
+// model's own id (the generic format's) is kept.
+static void test_call_ids(void) {
+    char a[SERVE_TOOL_ID_LEN + 1], b[SERVE_TOOL_ID_LEN + 1];
+    serve_tool_call_id(a);
+    serve_tool_call_id(b);
+    CHECK(strlen(a) == 32 && strspn(a, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") == 32, "id %s", a);
+    CHECK(strcmp(a, b) != 0, "two ids alike: %s", a);
+    serve_tool_split sp = {.generic = true};
+    sink s = {0};
+    const char *reply = "{\"tool_calls\": [{\"name\": \"f\", \"arguments\": {}, \"id\": \"call_7\"}, {\"name\": \"g\", \"arguments\": {}}]}";
+    CHECK(serve_tool_split_feed(&sp, reply, strlen(reply), on_emit, &s) && serve_tool_split_flush(&sp, on_emit, &s), "feed");
+    CHECK(sp.n_calls == 2 && !strcmp(sp.calls[0].id, "call_7") && strlen(sp.calls[1].id) == 32, "generic ids");
+    serve_tool_split_free(&sp);
+    kite_buf_free(&s.text);
+}
+
 int main(void) {
+    test_call_ids();
     test_hermes_split();
+    test_hermes_deltas();
     test_generic_split();
     test_grammars();
     test_indented();
