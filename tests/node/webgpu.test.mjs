@@ -81,6 +81,15 @@ async function kernelChecks({ base, only }) {
     }
     return { ok: true, maxErr, worstRatio: Number(worst.toFixed(3)) };
   };
+  // The GEMV's longest chain of f32 roundings (wgsl_matmul.js): 32 products summed in a unit,
+  // then the unit sums of one thread (units t, t + lanes, ...), then the lanes' sums: with
+  // subgroups a subgroup of `size` lanes per row and subgroupAdd (at most size - 1 additions:
+  // its order is the implementation's), else 64 threads and a log2(64)-level tree; plus the
+  // product's own rounding.
+  const gemvDepth = (g, k, units) => {
+    const lanes = k.subgroups ? g.subgroupSize : 64;
+    return 32 + Math.ceil(units / lanes) + (k.subgroups ? lanes - 1 : 6) + 1;
+  };
   // f64 reference of W x for token t and the sum of |terms| (the error bound's scale)
   const refDot = (dq, cols, r, x, xo) => {
     let s = 0, a = 0;
@@ -111,15 +120,12 @@ async function kernelChecks({ base, only }) {
       const sb = sameBits(got, want);
       check(`${tag}get-rows ${name} (${pieces} piece${pieces > 1 ? 's' : ''}) bit-exact with the C _ref`, sb.bad === 0, sb);
 
-      // GEMV: depth = 32 products summed in a unit + ceil(units / 64) unit sums per thread
-      // + the 64 threads' sums: log2(64) tree levels, or with subgroups at most 63 (the
-      // order of subgroupAdd is the implementation's), plus the product's own rounding
       const units = Math.ceil(w.cols / 32);
       const x = randArr(w.cols, 2);
       const xBuf = g.buffer(x.byteLength, x), yBuf = g.buffer(w.rows * 4);
       const y = await run(g, yBuf, w.rows, (rec) => k.matmul(rec, W, xBuf, yBuf));
       const ref = Array.from({ length: w.rows }, (_, r) => refDot(w.dq, w.cols, r, x, 0));
-      const depth = 32 + Math.ceil(units / 64) + (k.subgroups ? 63 : 6) + 1;
+      const depth = gemvDepth(g, k, units);
       const gv = gamma(depth);
       check(`${tag}GEMV ${name} ${k.subgroups ? '(subgroups) ' : ''}within gamma(${depth})*sum|wx|`,
         ...((r) => [r.ok, r])(within(y, ref.map((v) => v[0]), (i) => gv * ref[i][1] + 1e-30)));
@@ -182,7 +188,7 @@ async function kernelChecks({ base, only }) {
     const xBuf = g.buffer(x.byteLength, x), yBuf = g.buffer(rows * 4);
     const y = await run(g, yBuf, rows, (rec) => k.matmul(rec, W, xBuf, yBuf));
     const ref = Array.from({ length: rows }, (_, r) => refDot(w, cols, r, x, 0));
-    const gv = gamma(32 + Math.ceil(cols / 32 / 64) + 7);
+    const gv = gamma(gemvDepth(g, k, cols / 32));
     const r = within(y, ref.map((v) => v[0]), (i) => gv * ref[i][1]);
     check(`[1 MiB limit: device says ${g.limits.maxStorageBufferBindingSize}] GEMV of a ${rows * cols * 4}-byte F32 weight in ${W.pieces.length} pieces`,
       r.ok && W.pieces.length === 2 && W.pieces.every((p) => p.bytes <= 1 << 20), { ...r, pieces: W.pieces.map((p) => p.bytes) });

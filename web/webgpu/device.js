@@ -120,6 +120,8 @@ export class Gpu {
     this.staging = new Map(); // read-back buffers by size: [GPUBuffer]
     this.allocated = 0; // bytes of tensors created
     this.subgroupSize = 0; // > 0: subgroups are on and laid out as the kernels assume (probeSubgroups)
+    this.stats = { dispatches: 0, bindGroups: 0, submits: 0 }; // running counts (bench/webgpu_steps.mjs)
+    this.trace = null; // an array: each dispatch recorded is pushed as { key, pipeline, bindGroup, groups } (profiling)
     device.lost.then((i) => { this.lost = new GpuError('device-lost', `WebGPU device lost (${i.reason}): ${i.message}`); });
     device.addEventListener?.('uncapturederror', (ev) => { this.error ??= new GpuError('gpu-error', `WebGPU error: ${ev.error.message}`); });
   }
@@ -258,12 +260,15 @@ export class Recorder {
       layout: pipeline.getBindGroupLayout(0),
       entries: bindings.map((b, binding) => ({ binding, resource: b instanceof GPUBuffer ? { buffer: b } : b })),
     });
+    this.gpu.stats.bindGroups++;
     this.pass ??= this.encoder.beginComputePass({ label: 'kite step' });
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, bindGroup);
     const [x, y, z] = typeof groups === 'number' ? grid(groups, this.gpu.limits.maxComputeWorkgroupsPerDimension) : groups;
     if (x > 0 && y > 0 && z > 0) this.pass.dispatchWorkgroups(x, y, z);
+    this.gpu.trace?.push({ key, pipeline, bindGroup, groups: [x, y, z] });
     this.dispatches++;
+    this.gpu.stats.dispatches++;
   }
 
   // Schedules the step's read-back of [offset, offset + size) of a buffer (after every
@@ -297,6 +302,7 @@ export class Recorder {
       if (used > 0) q.writeBuffer(this.gpu.arena(i), 0, d, 0, used);
     });
     q.submit([this.encoder.finish()]);
+    this.gpu.stats.submits++;
     let out = null;
     if (this.readback) {
       const { staging, size } = this.readback;

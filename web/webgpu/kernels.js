@@ -2,7 +2,7 @@
 // pipeline at load; its methods record dispatches into a Recorder (device.js), so a whole
 // token step becomes one submit. Tensors are GpuTensors (weights, split into pieces when
 // larger than a binding) or plain GPUBuffers of f32 (activations); offsets count elements.
-import { GEMM_TM, GEMM_TN, GEMV_ROWS, gemmWgsl, gemvWgsl, getRowsWgsl } from './wgsl_matmul.js';
+import { GEMM_TM, GEMM_TN, gemmWgsl, gemvRows, gemvWgsl, getRowsWgsl } from './wgsl_matmul.js';
 import { GATHER, ROPE, ROPE_CACHE, SOFTMAX, attentionWgsl, elemwiseWgsl, gegluWgsl, kvWriteWgsl, rmsnormWgsl } from './wgsl_ops.js';
 import { MAX_EXPERTS, MOE_COMBINE, MOE_GROUP, MOE_ROUTE } from './wgsl_moe.js';
 import { TYPE_NAMES, rowBytes, typeName } from './types.js';
@@ -37,6 +37,7 @@ export async function createKernels(gpu, opts = {}) {
   await gpu.compile(kernelSpecs({ ...opts, subgroups }));
   const k = new Kernels(gpu);
   k.subgroups = subgroups;
+  k.gemvRows = gemvRows(subgroups ? gpu.subgroupSize : 0);
   return k;
 }
 
@@ -88,6 +89,8 @@ export function geluTable() {
 export class Kernels {
   constructor(gpu) {
     this.gpu = gpu;
+    this.subgroups = false; // the GEMV and the row reductions use subgroups (createKernels sets it)
+    this.gemvRows = gemvRows(0); // rows per GEMV workgroup
   }
 
   // Uploads a weight of `rows` rows of `cols` elements of `type` (a name or ggml id) from its
@@ -104,9 +107,9 @@ export class Kernels {
   // token, the tiled GEMM for more. yStride defaults to W.rows, xStride to W.cols.
   matmul(rec, W, x, y, { ntok = 1, xOff = 0, yOff = 0, xStride = W.cols, yStride = W.rows } = {}) {
     for (const p of W.pieces) {
-      const u = rec.uniform([p.rows, W.cols, W.rowBytes, p.row0, ntok, xOff, yOff, yStride, xStride]);
+      const u = rec.uniform([p.rows, W.cols, W.rowBytes, p.row0, ntok, xOff, yOff, yStride, xStride, 0, 0, 0, 0, 0, this.gemvRows]);
       if (ntok === 1) {
-        rec.dispatch(`gemv_${W.type}`, [p.buffer, x, y, u, this.#dummy(), ...this.#grids(W.type)], Math.ceil(p.rows / GEMV_ROWS));
+        rec.dispatch(`gemv_${W.type}`, [p.buffer, x, y, u, this.#dummy(), ...this.#grids(W.type)], Math.ceil(p.rows / this.gemvRows));
       } else {
         rec.dispatch(`gemm_${W.type}`, [p.buffer, x, y, u, this.#dummy(), ...this.#grids(W.type)], [Math.ceil(p.rows / GEMM_TN), Math.ceil(ntok / GEMM_TM), 1]);
       }
@@ -122,9 +125,9 @@ export class Kernels {
   matmulId(rec, W, x, y, ids, { nExpert, eRows, xDiv = 1, slots, batch, lStride = batch, xOff = 0, yOff = 0, xStride = W.cols, yStride = eRows }) {
     if (W.rows !== nExpert * eRows) throw new Error(`WebGPU: ${W.rows} rows are not ${nExpert} experts of ${eRows}`);
     for (const p of W.pieces) {
-      const u = rec.uniform([p.rows, W.cols, W.rowBytes, p.row0, 0, xOff, yOff, yStride, xStride, 1, eRows, xDiv, nExpert, lStride ?? 0]);
+      const u = rec.uniform([p.rows, W.cols, W.rowBytes, p.row0, 0, xOff, yOff, yStride, xStride, 1, eRows, xDiv, nExpert, lStride ?? 0, this.gemvRows]);
       if (slots) {
-        rec.dispatch(`gemv_${W.type}`, [p.buffer, x, y, u, ids, ...this.#grids(W.type)], [Math.ceil(eRows / GEMV_ROWS), slots, 1]);
+        rec.dispatch(`gemv_${W.type}`, [p.buffer, x, y, u, ids, ...this.#grids(W.type)], [Math.ceil(eRows / this.gemvRows), slots, 1]);
       } else {
         rec.dispatch(`gemm_${W.type}`, [p.buffer, x, y, u, ids, ...this.#grids(W.type)], [Math.ceil(eRows / GEMM_TN), Math.ceil(batch / GEMM_TM), nExpert]);
       }
