@@ -415,31 +415,38 @@ async function kernelChecks({ base, only }) {
       // 1e-5 absolute
       const qb = buf(q), ob = g.buffer(q.length * 4);
       const pos = buf(Int32Array.from({ length: nTok }, (_, t) => pos0 + t));
-      for (const [kind, kk, vv] of [['f32', k32, v32], ['f16', k16, v16]]) {
-        const kb = buf(kk), vb = buf(vv);
-        got = await run(g, ob, q.length, (r) => k.attention(r, kind, qb, kb, vb, ob, pos, null, { nTok, nHead, nKvHead, headDim, nCtx: nKv, scale: 0.125 }));
-        const r = within(got, want, () => 1e-5);
-        check(`attention (causal, GQA 4, ${kind} cache) within 1e-5 of kite__attend_head_ref (FA_F32)`, r.ok, r);
-        // sliding window 16 and scores soft-capped at 2: tanh in f32 adds a few ulp to each
-        // score (|score| <= 2): still 1e-5 absolute on the outputs
-        const wantCap = await get('attn_swa_cap_out.bin');
-        got = await run(g, ob, q.length, (r) => k.attention(r, kind, qb, kb, vb, ob, pos, null, { nTok, nHead, nKvHead, headDim, nCtx: nKv, scale: 0.125, window: 16, softcap: 2 }));
-        const rc = within(got, wantCap, () => 1e-5);
-        check(`attention with a sliding window (16) and soft-capped scores (2), ${kind} cache, within 1e-5 of kite__attend_head_capped`, rc.ok, rc);
-        kb.destroy(), vb.destroy();
+      // both kernels where the device has subgroups: one subgroup per (token, head), and the
+      // workgroup kernel (wider heads, adapters without subgroups)
+      for (const sg of k.attnSubgroups ? [true, false] : [false]) {
+        k.attnSubgroups = sg;
+        const form = sg ? ' [subgroup kernel]' : '';
+        for (const [kind, kk, vv] of [['f32', k32, v32], ['f16', k16, v16]]) {
+          const kb = buf(kk), vb = buf(vv);
+          got = await run(g, ob, q.length, (r) => k.attention(r, kind, qb, kb, vb, ob, pos, null, { nTok, nHead, nKvHead, headDim, nCtx: nKv, scale: 0.125 }));
+          const r = within(got, want, () => 1e-5);
+          check(`attention${form} (causal, GQA 4, ${kind} cache) within 1e-5 of kite__attend_head_ref (FA_F32)`, r.ok, r);
+          // sliding window 16 and scores soft-capped at 2: tanh in f32 adds a few ulp to each
+          // score (|score| <= 2): still 1e-5 absolute on the outputs
+          const wantCap = await get('attn_swa_cap_out.bin');
+          got = await run(g, ob, q.length, (r) => k.attention(r, kind, qb, kb, vb, ob, pos, null, { nTok, nHead, nKvHead, headDim, nCtx: nKv, scale: 0.125, window: 16, softcap: 2 }));
+          const rc = within(got, wantCap, () => 1e-5);
+          check(`attention${form} with a sliding window (16) and soft-capped scores (2), ${kind} cache, within 1e-5 of kite__attend_head_capped`, rc.ok, rc);
+          kb.destroy(), vb.destroy();
+        }
+        // two sequences: the cache holds sequence 0 (zeros) then sequence 1 (the data); tokens
+        // alternate between them, so sequence 1's tokens must give the reference and sequence 0's
+        // the mean of zero values (0)
+        {
+          const kb = buf(Float32Array.from([...new Float32Array(nKv * width), ...k32]));
+          const vb = buf(Float32Array.from([...new Float32Array(nKv * width), ...v32]));
+          const seq = buf(Int32Array.from({ length: nTok }, (_, t) => t % 2 ? 0 : 1));
+          got = await run(g, ob, q.length, (r) => k.attention(r, 'f32', qb, kb, vb, ob, pos, seq, { nTok, nHead, nKvHead, headDim, nCtx: nKv, scale: 0.125 }));
+          const wantSeq = want.map((v, i) => (Math.floor(i / (nHead * headDim)) % 2 ? 0 : v));
+          const r = within(got, wantSeq, () => 1e-5);
+          check(`attention${form} over two sequences (seq 1: the reference, seq 0: zeros)`, r.ok, r);
+        }
       }
-      // two sequences: the cache holds sequence 0 (zeros) then sequence 1 (the data); tokens
-      // alternate between them, so sequence 1's tokens must give the reference and sequence 0's
-      // the mean of zero values (0)
-      {
-        const kb = buf(Float32Array.from([...new Float32Array(nKv * width), ...k32]));
-        const vb = buf(Float32Array.from([...new Float32Array(nKv * width), ...v32]));
-        const seq = buf(Int32Array.from({ length: nTok }, (_, t) => t % 2 ? 0 : 1));
-        got = await run(g, ob, q.length, (r) => k.attention(r, 'f32', qb, kb, vb, ob, pos, seq, { nTok, nHead, nKvHead, headDim, nCtx: nKv, scale: 0.125 }));
-        const wantSeq = want.map((v, i) => (Math.floor(i / (nHead * headDim)) % 2 ? 0 : v));
-        const r = within(got, wantSeq, () => 1e-5);
-        check('attention over two sequences (seq 1: the reference, seq 0: zeros)', r.ok, r);
-      }
+      k.attnSubgroups = kernels.subgroups;
     }
   }
   if (want('moe')) await guarded('moe', () => moeChecks(gpu, kernels, ''));
