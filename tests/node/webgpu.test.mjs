@@ -85,10 +85,16 @@ async function kernelChecks({ base, only }) {
   // then the unit sums of one thread (units t, t + lanes, ...), then the lanes' sums: with
   // subgroups a subgroup of `size` lanes per row and subgroupAdd (at most size - 1 additions:
   // its order is the implementation's), else 64 threads and a log2(64)-level tree; plus the
-  // product's own rounding.
-  const gemvDepth = (g, k, units) => {
+  // product's own rounding. With subgroups, float rows that start on a 32-bit word go by
+  // words: a lane adds one (F32) or two (F16, BF16: their sum first) products per word, of
+  // ceil(words / size) words.
+  const gemvDepth = (g, k, type, cols) => {
     const lanes = k.subgroups ? g.subgroupSize : 64;
-    return 32 + Math.ceil(units / lanes) + (k.subgroups ? lanes - 1 : 6) + 1;
+    const bytes = { f32: 4, f16: 2, bf16: 2 }[type];
+    if (k.subgroups && bytes && (cols * bytes) % 4 === 0) {
+      return Math.ceil((cols * bytes) / 4 / lanes) + (bytes === 2 ? 1 : 0) + (lanes - 1) + 1;
+    }
+    return 32 + Math.ceil(Math.ceil(cols / 32) / lanes) + (k.subgroups ? lanes - 1 : 6) + 1;
   };
   // f64 reference of W x for token t and the sum of |terms| (the error bound's scale)
   const refDot = (dq, cols, r, x, xo) => {
@@ -105,30 +111,40 @@ async function kernelChecks({ base, only }) {
   for (const w of manifest.weights) weights.push({ ...w, q: await get(`q_${w.file}.bin`, Uint8Array), dq: await get(`dq_${w.file}.bin`) });
 
   // Decoding, GEMV and GEMM of each type on device g (maxBindingBytes there splits weights).
-  async function weightChecks(g, k, tag, types) {
+  // gemvOnly: the GEMV alone (get-rows and GEMM do not depend on the device's features).
+  async function weightChecks(g, k, tag, types, { gemvOnly = false } = {}) {
     for (const w of weights.filter((x) => !types || types.includes(x.file))) {
       const W = k.weight(w.type, w.rows, w.cols, w.q, w.file);
       const name = w.file === w.type ? w.type : `${w.type} (rows of ${w.cols})`;
       const pieces = W.pieces.length;
-      // get-rows: every row, in reverse order, twice over
-      const ids = Uint32Array.from({ length: 2 * w.rows }, (_, i) => w.rows - 1 - (i % w.rows));
-      const idsBuf = g.buffer(ids.byteLength, ids);
-      const rowsBuf = g.buffer(ids.length * w.cols * 4);
-      const got = await run(g, rowsBuf, ids.length * w.cols, (rec) => k.getRows(rec, W, idsBuf, rowsBuf, { nIds: ids.length }));
-      const want = new Float32Array(ids.length * w.cols);
-      ids.forEach((id, i) => want.set(w.dq.subarray(id * w.cols, (id + 1) * w.cols), i * w.cols));
-      const sb = sameBits(got, want);
-      check(`${tag}get-rows ${name} (${pieces} piece${pieces > 1 ? 's' : ''}) bit-exact with the C _ref`, sb.bad === 0, sb);
+      if (!gemvOnly) {
+        // get-rows: every row, in reverse order, twice over
+        const ids = Uint32Array.from({ length: 2 * w.rows }, (_, i) => w.rows - 1 - (i % w.rows));
+        const idsBuf = g.buffer(ids.byteLength, ids);
+        const rowsBuf = g.buffer(ids.length * w.cols * 4);
+        const got = await run(g, rowsBuf, ids.length * w.cols, (rec) => k.getRows(rec, W, idsBuf, rowsBuf, { nIds: ids.length }));
+        const want = new Float32Array(ids.length * w.cols);
+        ids.forEach((id, i) => want.set(w.dq.subarray(id * w.cols, (id + 1) * w.cols), i * w.cols));
+        const sb = sameBits(got, want);
+        check(`${tag}get-rows ${name} (${pieces} piece${pieces > 1 ? 's' : ''}) bit-exact with the C _ref`, sb.bad === 0, sb);
+        idsBuf.destroy(), rowsBuf.destroy();
+      }
 
       const units = Math.ceil(w.cols / 32);
       const x = randArr(w.cols, 2);
       const xBuf = g.buffer(x.byteLength, x), yBuf = g.buffer(w.rows * 4);
       const y = await run(g, yBuf, w.rows, (rec) => k.matmul(rec, W, xBuf, yBuf));
       const ref = Array.from({ length: w.rows }, (_, r) => refDot(w.dq, w.cols, r, x, 0));
-      const depth = gemvDepth(g, k, units);
+      const depth = gemvDepth(g, k, w.type, w.cols);
       const gv = gamma(depth);
       check(`${tag}GEMV ${name} ${k.subgroups ? '(subgroups) ' : ''}within gamma(${depth})*sum|wx|`,
         ...((r) => [r.ok, r])(within(y, ref.map((v) => v[0]), (i) => gv * ref[i][1] + 1e-30)));
+
+      xBuf.destroy(), yBuf.destroy();
+      if (gemvOnly) {
+        W.destroy();
+        continue;
+      }
 
       // GEMM over 37 tokens: depth = 32 + units + 1
       const nt = 37;
@@ -140,7 +156,7 @@ async function kernelChecks({ base, only }) {
       const gm = gamma(32 + units + 1);
       check(`${tag}GEMM ${name} x ${nt} tokens within gamma(${32 + units + 1})*sum|wx|`,
         ...((r) => [r.ok, r])(within(Y, refs.map((v) => v[0]), (i) => gm * refs[i][1] + 1e-30)));
-      for (const b of [idsBuf, rowsBuf, xBuf, yBuf, XBuf, YBuf]) b.destroy();
+      XBuf.destroy(), YBuf.destroy();
       W.destroy();
     }
   }
@@ -153,17 +169,18 @@ async function kernelChecks({ base, only }) {
   };
   if (want('weights')) await guarded('weights', () => weightChecks(gpu, kernels, '', null));
   // Subgroups: used by the GEMV where the adapter has them (and they pass the layout probe);
-  // a device requested without the feature takes the shared-memory path (every type again).
+  // a device requested without the feature takes the shared-memory path (every type's GEMV
+  // again; get-rows and GEMM are the same shaders on both devices).
   if (want('weights')) {
     check('subgroups: the GEMV uses them exactly when the device has them in the assumed layout',
       kernels.subgroups === (gpu.subgroupSize > 0) && (gpu.subgroupSize > 0) === gpu.features.has('subgroups'),
       { features: [...gpu.features], subgroupSize: gpu.subgroupSize, kernels: kernels.subgroups });
     await guarded('no subgroups', async () => {
       const plain = await createGpu({ features: [] });
-      const plainK = await createKernels(plain, { kv: [] });
+      const plainK = await createKernels(plain, { kv: [], weightKernels: ['gemv'] });
       check('a device requested without subgroups has none and a GEMV without them',
         !plain.features.has('subgroups') && plain.subgroupSize === 0 && !plainK.subgroups, { features: [...plain.features] });
-      await weightChecks(plain, plainK, '[no subgroups] ', null);
+      await weightChecks(plain, plainK, '[no subgroups] ', null, { gemvOnly: true });
       plain.destroy();
     });
   }
@@ -188,7 +205,7 @@ async function kernelChecks({ base, only }) {
     const xBuf = g.buffer(x.byteLength, x), yBuf = g.buffer(rows * 4);
     const y = await run(g, yBuf, rows, (rec) => k.matmul(rec, W, xBuf, yBuf));
     const ref = Array.from({ length: rows }, (_, r) => refDot(w, cols, r, x, 0));
-    const gv = gamma(gemvDepth(g, k, cols / 32));
+    const gv = gamma(gemvDepth(g, k, 'f32', cols));
     const r = within(y, ref.map((v) => v[0]), (i) => gv * ref[i][1]);
     check(`[1 MiB limit: device says ${g.limits.maxStorageBufferBindingSize}] GEMV of a ${rows * cols * 4}-byte F32 weight in ${W.pieces.length} pieces`,
       r.ok && W.pieces.length === 2 && W.pieces.every((p) => p.bytes <= 1 << 20), { ...r, pieces: W.pieces.map((p) => p.bytes) });

@@ -16,11 +16,14 @@ import { GRID_WORDS, iqGrids } from './iq_grids.js';
 // the subgroup kernel takes). cpuRounding: a diagnostic, not for use: the F16 matmuls and attention
 // round as the CPU path does (activations and q to f16, the flash-attention V sum in f16, keys
 // one by one), so that a test can tell the two paths' rounding apart from a real difference.
-export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'], subgroups = false, cpuRounding = false } = {}) {
+// weightKernels: which of a type's kernels to build ('gemv', 'gemm', 'getrows'; all by
+// default: a test that checks one of them builds only that).
+export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'], subgroups = false, cpuRounding = false, weightKernels = ['gemv', 'gemm', 'getrows'] } = {}) {
   const specs = [];
   for (const t of types.map(typeName)) {
-    specs.push({ key: `gemv_${t}`, code: gemvWgsl(t, { subgroups, cpuRounding }) }, { key: `gemm_${t}`, code: gemmWgsl(t, { cpuRounding }) },
-      { key: `getrows_${t}`, code: getRowsWgsl(t) });
+    if (weightKernels.includes('gemv')) specs.push({ key: `gemv_${t}`, code: gemvWgsl(t, { subgroups, cpuRounding }) });
+    if (weightKernels.includes('gemm')) specs.push({ key: `gemm_${t}`, code: gemmWgsl(t, { cpuRounding }) });
+    if (weightKernels.includes('getrows')) specs.push({ key: `getrows_${t}`, code: getRowsWgsl(t) });
   }
   specs.push({ key: 'rmsnorm', code: rmsnormWgsl(false, { subgroups }) }, { key: 'rmsnorm_inplace', code: rmsnormWgsl(true, { subgroups }) },
     { key: 'softmax', code: SOFTMAX }, { key: 'elemwise', code: elemwiseWgsl(false) },

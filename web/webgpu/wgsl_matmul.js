@@ -52,7 +52,8 @@ const IDS = /* wgsl */ `
 //    barrier. A workgroup of GEMV_WG threads computes P.gemv_rows consecutive rows (the JS side sets
 //    GEMV_WG / subgroup size: one row per subgroup); its subgroups take rows sg, sg + n_sg, ...
 //    of them, so a pipeline given another subgroup size than the probe's still covers every
-//    row.
+//    row. F32, F16 and BF16 rows that start on a 32-bit word are read as words instead of
+//    units: lane l takes words l, l + size, ... (one or two products added per word).
 //  - otherwise: GEMV_ROWS rows per workgroup; thread t dots units t, t+WG, ... of every row,
 //    then a shared-memory tree adds the WG partial sums of each row.
 // cpuRounding (GEMV and GEMM; a diagnostic, see kernelSpecs): the F16 kernels round x to f16
@@ -103,8 +104,25 @@ fn row_dot(row: u32, x0: u32, u0: u32, step: u32) -> f32 {
     x0 = P.x_off + (wid.y / P.x_div) * P.x_stride;
     y0 = P.y_off + wid.y * P.y_stride;
   }`;
+  // The float types' rows as 32-bit words when every row starts on a word (rb % 4 == 0): lane
+  // l takes words l, l + size, ... (consecutive lanes, consecutive words), no unit decoder.
+  const word = {
+    f32: 'let w = bitcast<f32>(W[wb + k]); acc += w * X[x0 + k];',
+    f16: 'let w = unpack2x16float(W[wb + k]); acc += w.x * X[x0 + 2u * k] + w.y * X[x0 + 2u * k + 1u];',
+    bf16: 'let v = W[wb + k]; acc += bitcast<f32>(v << 16u) * X[x0 + 2u * k] + bitcast<f32>(v & 0xffff0000u) * X[x0 + 2u * k + 1u];',
+  }[type];
+  const rowDot = word && !(cpuRounding && type === 'f16') ? /* wgsl */ `
+fn row_dot_sg(row: u32, x0: u32, u0: u32, step: u32) -> f32 {
+  if (P.rb % 4u != 0u) { return row_dot(row, x0, u0, step); }
+  let wb = row * P.rb / 4u;
+  let words = P.rb / 4u;
+  var acc = 0.0;
+  for (var k = u0; k < words; k += step) { ${word} }
+  return acc;
+}` : /* wgsl */ `
+fn row_dot_sg(row: u32, x0: u32, u0: u32, step: u32) -> f32 { return row_dot(row, x0, u0, step); }`;
   if (subgroups) {
-    return 'enable subgroups;\n' + head + /* wgsl */ `
+    return 'enable subgroups;\n' + head + rowDot + /* wgsl */ `
 @compute @workgroup_size(${GEMV_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32,
@@ -117,7 +135,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     var row = 0xffffffffu;
     if (i + sg < rpw) { row = piece_row(e, r); }
     var acc = 0.0;
-    if (row != 0xffffffffu) { acc = row_dot(row, x0, sid, sgs); }
+    if (row != 0xffffffffu) { acc = row_dot_sg(row, x0, sid, sgs); }
     let s = subgroupAdd(acc);
     if (sid == 0u && row != 0xffffffffu) { Y[y0 + r] = s; }
   }
