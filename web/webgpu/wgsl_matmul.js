@@ -168,7 +168,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 // GEMM: a workgroup computes a tile of GEMM_TN rows x GEMM_TM tokens; per 32-element step
 // of K, GEMM_TN threads decode one unit each into shared memory and all threads load the X
-// tile, then each thread accumulates 4 rows x 2 tokens from shared memory.
+// tile, then each thread accumulates 4 rows x 2 tokens from shared memory (per element, 4
+// weights and 2 inputs loaded once for the 8 products).
 export const GEMM_TN = 64;
 export const GEMM_TM = 32;
 
@@ -228,12 +229,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       xs[t * 33u + j] = ${xr};
     }
     workgroupBarrier();
+    // register blocking: per element j, 4 weights and 2 inputs from shared memory feed 8
+    // products (the sums of one unit in s0 / s1, then added to acc, as before)
+    var s0 = vec4<f32>(0.0);
+    var s1 = vec4<f32>(0.0);
+    for (var j = 0u; j < 32u; j++) {
+      let w = vec4<f32>(ws[tr * 33u + j], ws[(tr + 16u) * 33u + j], ws[(tr + 32u) * 33u + j], ws[(tr + 48u) * 33u + j]);
+      s0 += w * xs[tt * 33u + j];
+      s1 += w * xs[(tt + 16u) * 33u + j];
+    }
     for (var a = 0u; a < 4u; a++) {
-      for (var b = 0u; b < 2u; b++) {
-        var s = 0.0;
-        for (var j = 0u; j < 32u; j++) { s += ws[(tr + 16u * a) * 33u + j] * xs[(tt + 16u * b) * 33u + j]; }
-        acc[a * 2u + b] += s;
-      }
+      acc[a * 2u] += s0[a];
+      acc[a * 2u + 1u] += s1[a];
     }
     workgroupBarrier();
   }
