@@ -403,6 +403,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let n_sg = max(64u / sgs, 1u);
   let sg = lid / sgs;
   let hd = P.head_dim;
+  let na = min((hd + sgs - 1u) / sgs, A); // accumulators in use: dims sid + a * sgs < hd
   for (var i = sg; i < per; i += n_sg) {
     let g = (wid.x + wid.y * nwg.x) * per + i; // token * n_head + head
     if (g >= P.n_tok * P.n_head) { break; }
@@ -435,19 +436,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let corr = exp(m - mn);
       l = l * corr + subgroupAdd(p);
       m = mn;
-      for (var a = 0u; a < A; a++) { acc[a] *= corr; }
+      for (var a = 0u; a < na; a++) { acc[a] *= corr; }
       let cnt = min(sgs, end - j0);
       for (var jj = 0u; jj < cnt; jj++) {
         let pj = subgroupShuffle(p, jj);
         let vb = cb + (j0 + jj) * P.kv_stride;
-        for (var a = 0u; a < A; a++) {
+        for (var a = 0u; a < na; a++) {
           let d = sid + a * sgs;
           if (d < hd) { acc[a] += pj * V_at(vb + d); }
         }
       }
     }
     let ob = P.o_off + t * P.o_stride + h * hd;
-    for (var a = 0u; a < A; a++) {
+    for (var a = 0u; a < na; a++) {
       let d = sid + a * sgs;
       if (d < hd) { O[ob + d] = acc[a] / l; }
     }
