@@ -428,6 +428,30 @@ async function kernelChecks({ base, only }) {
       const bits = new Uint16Array(await rec.submit());
       const bad16 = bits.reduce((n, b, i) => n + (b !== k16[i]), 0);
       check('KV write (packed f16 cache) gives kite_f32_to_f16 bits', bad16 === 0, { bad: bad16 });
+      // K and V in one dispatch (kvWrite2): K from the plain rows, V from rows of 2 x width
+      // floats whose second half holds the data (offset width, stride 2 x width; the first half
+      // is junk that must not reach the cache), into two caches: both the reference bits
+      {
+        const wide = new Float32Array(nKv * 2 * width).fill(-7.25);
+        for (let t = 0; t < nKv; t++) wide.set(kraw.subarray(t * width, (t + 1) * width), t * 2 * width + width);
+        const wb = buf(wide);
+        for (const [kind, wantBits] of [['f32', k32], ['f16', k16]]) {
+          const size = nKv * width * (kind === 'f32' ? 4 : 2);
+          const ca = g.buffer(size), cv = g.buffer(size);
+          const r2 = g.recorder();
+          k.kvWrite2(r2, kind, srcb, ca, wb, cv, posAll, null, { nTok: nKv, width, nCtx: nKv, src2Off: width, src2Stride: 2 * width });
+          r2.read(ca, 0, size);
+          const a = await r2.submit();
+          const b = await g.read(cv, 0, size);
+          const T = kind === 'f32' ? Uint32Array : Uint16Array;
+          const want = new T(wantBits.buffer, wantBits.byteOffset, wantBits.length);
+          const ga = new T(a), gb = new T(b);
+          const bad = want.reduce((n, v, i) => n + (ga[i] !== v) + (gb[i] !== v), 0);
+          check(`KV write of K and V in one dispatch (${kind} caches; V from offset, strided rows) gives kite_f32_to_f16 bits`, bad === 0, { bad });
+          ca.destroy(), cv.destroy();
+        }
+        wb.destroy();
+      }
       // attention: f32 throughout, online softmax; outputs are weighted means of |v| <= 1:
       // 1e-5 absolute
       const qb = buf(q), ob = g.buffer(q.length * 4);

@@ -32,7 +32,8 @@ export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'], subgroups
     { key: 'moe_combine', code: MOE_COMBINE },
     { key: 'rope_cache', code: ROPE_CACHE }, { key: 'rope', code: ROPE }, { key: 'gather', code: GATHER });
   for (const k of kv) {
-    specs.push({ key: `kvwrite_${k}`, code: kvWriteWgsl(k) }, { key: `attn_${k}`, code: attentionWgsl(k, { cpuRounding }) });
+    specs.push({ key: `kvwrite_${k}`, code: kvWriteWgsl(k) }, { key: `kvwrite2_${k}`, code: kvWriteWgsl(k, { pair: true }) },
+      { key: `attn_${k}`, code: attentionWgsl(k, { cpuRounding }) });
     if (subgroups && !cpuRounding) specs.push({ key: `attn_sg_${k}`, code: attentionSgWgsl(k) });
   }
   return specs;
@@ -253,6 +254,15 @@ export class Kernels {
     const n = kind === 'f16' ? (nTok * width) / 2 : nTok * width;
     const u = rec.uniform([nTok, width, nCtx, srcOff, metaOff, seq ? 1 : 0, cOff, srcStride]);
     rec.dispatch(`kvwrite_${kind}`, [src, cache, pos, seq ?? pos, u], Math.ceil(n / 64));
+  }
+
+  // kvWrite of a layer's K (src into cache) and V (src2 into cache2, from src2Off, rows
+  // src2Stride apart) in one dispatch; the other arguments as kvWrite's, shared.
+  kvWrite2(rec, kind, src, cache, src2, cache2, pos, seq, { nTok, width, nCtx, srcOff = 0, metaOff = 0, cOff = 0, srcStride = width, src2Off = 0, src2Stride = width }) {
+    if (kind === 'f16' && (width % 2 || srcOff % 2 || cOff % 2 || srcStride % 2 || src2Off % 2 || src2Stride % 2)) throw new Error('WebGPU: a packed f16 cache needs even widths and offsets');
+    const n = kind === 'f16' ? (nTok * width) / 2 : nTok * width;
+    const u = rec.uniform([nTok, width, nCtx, srcOff, metaOff, seq ? 1 : 0, cOff, srcStride, src2Off, src2Stride]);
+    rec.dispatch(`kvwrite2_${kind}`, [src, cache, pos, seq ?? pos, u, src2, cache2], Math.ceil((2 * n) / 64));
   }
 
   // Causal GQA attention of nTok query tokens (see attentionWgsl): token t of sequence seq[t]

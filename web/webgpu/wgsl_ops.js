@@ -320,41 +320,45 @@ fn ${name}_at(e: u32) -> f32 { return unpack2x16float(${name}[e >> 1u])[e & 1u];
 // Writes n_tok rows of `width` values (from src_off) into the cache, token t at row
 // SEQ[t] * n_ctx + POS[t] (POS, SEQ: i32 from meta_off; has_seq 0: sequence 0), rounded to f16
 // (round to nearest even). With 'f16' storage width is even.
-export function kvWriteWgsl(kind) {
+// pair: the K and the V write of a layer in one dispatch: S2 (binding 5) into C2 (binding 6),
+// its rows src2_stride floats apart from src2_off, after the first's work items.
+export function kvWriteWgsl(kind, { pair = false } = {}) {
   const head = params([['n_tok', 'u32'], ['width', 'u32'], ['n_ctx', 'u32'], ['src_off', 'u32'], ['meta_off', 'u32'],
-    ['has_seq', 'u32'], ['c_off', 'u32'], ['src_stride', 'u32']]) + /* wgsl */ `
+    ['has_seq', 'u32'], ['c_off', 'u32'], ['src_stride', 'u32'], ['src2_off', 'u32'], ['src2_stride', 'u32']]) + /* wgsl */ `
 @group(0) @binding(0) var<storage, read> S: array<f32>;
 @group(0) @binding(1) var<storage, read_write> C: array<${kind === 'f32' ? 'f32' : 'u32'}>;
 @group(0) @binding(2) var<storage, read> POS: array<i32>;
 @group(0) @binding(3) var<storage, read> SEQ: array<i32>;
 @group(0) @binding(4) var<uniform> P: Params;
+${pair ? `@group(0) @binding(5) var<storage, read> S2: array<f32>;
+@group(0) @binding(6) var<storage, read_write> C2: array<${kind === 'f32' ? 'f32' : 'u32'}>;` : ''}
 fn cache_row(t: u32) -> u32 {
   var s = 0u;
   if (P.has_seq != 0u) { s = u32(SEQ[P.meta_off + t]); }
   return s * P.n_ctx + u32(POS[P.meta_off + t]);
 }
 `;
-  if (kind === 'f32') {
-    return head + /* wgsl */ `
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 64u;
-  if (i >= P.n_tok * P.width) { return; }
-  let t = i / P.width;
-  let c = i % P.width;
-  C[P.c_off + cache_row(t) * P.width + c] = unpack2x16float(pack2x16float(vec2<f32>(S[P.src_off + t * P.src_stride + c], 0.0))).x;
-}
-`;
-  }
+  // work item i of one tensor (a value, or a pair of values for 'f16') from src into cache
+  const write = (src, cache, off, stride) => (kind === 'f32' ? /* wgsl */ `
+    let t = i / P.width;
+    let c = i % P.width;
+    ${cache}[P.c_off + cache_row(t) * P.width + c] = unpack2x16float(pack2x16float(vec2<f32>(${src}[${off} + t * ${stride} + c], 0.0))).x;` : /* wgsl */ `
+    let t = (2u * i) / P.width;
+    let c = (2u * i) % P.width;
+    let sb = ${off} + t * ${stride} + c;
+    ${cache}[(P.c_off + cache_row(t) * P.width + c) / 2u] = pack2x16float(vec2<f32>(${src}[sb], ${src}[sb + 1u]));`);
+  const items = kind === 'f32' ? 'P.n_tok * P.width' : '(P.n_tok * P.width) / 2u';
   return head + /* wgsl */ `
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 64u; // a pair of values
-  if (2u * i >= P.n_tok * P.width) { return; }
-  let t = (2u * i) / P.width;
-  let c = (2u * i) % P.width;
-  let sb = P.src_off + t * P.src_stride + c;
-  C[(P.c_off + cache_row(t) * P.width + c) / 2u] = pack2x16float(vec2<f32>(S[sb], S[sb + 1u]));
+  var i = gid.x + gid.y * nwg.x * 64u;
+  let n = ${items};
+  if (i < n) {${write('S', 'C', 'P.src_off', 'P.src_stride')}
+    return;
+  }${pair ? `
+  i -= n;
+  if (i < n) {${write('S2', 'C2', 'P.src2_off', 'P.src2_stride')}
+  }` : ''}
 }
 `;
 }
