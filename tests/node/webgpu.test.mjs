@@ -81,6 +81,21 @@ async function kernelChecks({ base, only }) {
     }
     return { ok: true, maxErr, worstRatio: Number(worst.toFixed(3)) };
   };
+  // The GEMV's longest chain of f32 roundings (wgsl_matmul.js): 32 products summed in a unit,
+  // then the unit sums of one thread (units t, t + lanes, ...), then the lanes' sums: with
+  // subgroups a subgroup of `size` lanes per row and subgroupAdd (at most size - 1 additions:
+  // its order is the implementation's), else 64 threads and a log2(64)-level tree; plus the
+  // product's own rounding. With subgroups, float rows that start on a 32-bit word go by
+  // words: a lane adds one (F32) or two (F16, BF16: their sum first) products per word, of
+  // ceil(words / size) words.
+  const gemvDepth = (g, k, type, cols) => {
+    const lanes = k.subgroups ? g.subgroupSize : 64;
+    const bytes = { f32: 4, f16: 2, bf16: 2 }[type];
+    if (k.subgroups && bytes && (cols * bytes) % 4 === 0) {
+      return Math.ceil((cols * bytes) / 4 / lanes) + (bytes === 2 ? 1 : 0) + (lanes - 1) + 1;
+    }
+    return 32 + Math.ceil(Math.ceil(cols / 32) / lanes) + (k.subgroups ? lanes - 1 : 6) + 1;
+  };
   // f64 reference of W x for token t and the sum of |terms| (the error bound's scale)
   const refDot = (dq, cols, r, x, xo) => {
     let s = 0, a = 0;
@@ -96,33 +111,40 @@ async function kernelChecks({ base, only }) {
   for (const w of manifest.weights) weights.push({ ...w, q: await get(`q_${w.file}.bin`, Uint8Array), dq: await get(`dq_${w.file}.bin`) });
 
   // Decoding, GEMV and GEMM of each type on device g (maxBindingBytes there splits weights).
-  async function weightChecks(g, k, tag, types) {
+  // gemvOnly: the GEMV alone (get-rows and GEMM do not depend on the device's features).
+  async function weightChecks(g, k, tag, types, { gemvOnly = false } = {}) {
     for (const w of weights.filter((x) => !types || types.includes(x.file))) {
       const W = k.weight(w.type, w.rows, w.cols, w.q, w.file);
       const name = w.file === w.type ? w.type : `${w.type} (rows of ${w.cols})`;
       const pieces = W.pieces.length;
-      // get-rows: every row, in reverse order, twice over
-      const ids = Uint32Array.from({ length: 2 * w.rows }, (_, i) => w.rows - 1 - (i % w.rows));
-      const idsBuf = g.buffer(ids.byteLength, ids);
-      const rowsBuf = g.buffer(ids.length * w.cols * 4);
-      const got = await run(g, rowsBuf, ids.length * w.cols, (rec) => k.getRows(rec, W, idsBuf, rowsBuf, { nIds: ids.length }));
-      const want = new Float32Array(ids.length * w.cols);
-      ids.forEach((id, i) => want.set(w.dq.subarray(id * w.cols, (id + 1) * w.cols), i * w.cols));
-      const sb = sameBits(got, want);
-      check(`${tag}get-rows ${name} (${pieces} piece${pieces > 1 ? 's' : ''}) bit-exact with the C _ref`, sb.bad === 0, sb);
+      if (!gemvOnly) {
+        // get-rows: every row, in reverse order, twice over
+        const ids = Uint32Array.from({ length: 2 * w.rows }, (_, i) => w.rows - 1 - (i % w.rows));
+        const idsBuf = g.buffer(ids.byteLength, ids);
+        const rowsBuf = g.buffer(ids.length * w.cols * 4);
+        const got = await run(g, rowsBuf, ids.length * w.cols, (rec) => k.getRows(rec, W, idsBuf, rowsBuf, { nIds: ids.length }));
+        const want = new Float32Array(ids.length * w.cols);
+        ids.forEach((id, i) => want.set(w.dq.subarray(id * w.cols, (id + 1) * w.cols), i * w.cols));
+        const sb = sameBits(got, want);
+        check(`${tag}get-rows ${name} (${pieces} piece${pieces > 1 ? 's' : ''}) bit-exact with the C _ref`, sb.bad === 0, sb);
+        idsBuf.destroy(), rowsBuf.destroy();
+      }
 
-      // GEMV: depth = 32 products summed in a unit + ceil(units / 64) unit sums per thread
-      // + the 64 threads' sums: log2(64) tree levels, or with subgroups at most 63 (the
-      // order of subgroupAdd is the implementation's), plus the product's own rounding
       const units = Math.ceil(w.cols / 32);
       const x = randArr(w.cols, 2);
       const xBuf = g.buffer(x.byteLength, x), yBuf = g.buffer(w.rows * 4);
       const y = await run(g, yBuf, w.rows, (rec) => k.matmul(rec, W, xBuf, yBuf));
       const ref = Array.from({ length: w.rows }, (_, r) => refDot(w.dq, w.cols, r, x, 0));
-      const depth = 32 + Math.ceil(units / 64) + (k.subgroups ? 63 : 6) + 1;
+      const depth = gemvDepth(g, k, w.type, w.cols);
       const gv = gamma(depth);
       check(`${tag}GEMV ${name} ${k.subgroups ? '(subgroups) ' : ''}within gamma(${depth})*sum|wx|`,
         ...((r) => [r.ok, r])(within(y, ref.map((v) => v[0]), (i) => gv * ref[i][1] + 1e-30)));
+
+      xBuf.destroy(), yBuf.destroy();
+      if (gemvOnly) {
+        W.destroy();
+        continue;
+      }
 
       // GEMM over 37 tokens: depth = 32 + units + 1
       const nt = 37;
@@ -134,7 +156,7 @@ async function kernelChecks({ base, only }) {
       const gm = gamma(32 + units + 1);
       check(`${tag}GEMM ${name} x ${nt} tokens within gamma(${32 + units + 1})*sum|wx|`,
         ...((r) => [r.ok, r])(within(Y, refs.map((v) => v[0]), (i) => gm * refs[i][1] + 1e-30)));
-      for (const b of [idsBuf, rowsBuf, xBuf, yBuf, XBuf, YBuf]) b.destroy();
+      XBuf.destroy(), YBuf.destroy();
       W.destroy();
     }
   }
@@ -147,17 +169,18 @@ async function kernelChecks({ base, only }) {
   };
   if (want('weights')) await guarded('weights', () => weightChecks(gpu, kernels, '', null));
   // Subgroups: used by the GEMV where the adapter has them (and they pass the layout probe);
-  // a device requested without the feature takes the shared-memory path (every type again).
+  // a device requested without the feature takes the shared-memory path (every type's GEMV
+  // again; get-rows and GEMM are the same shaders on both devices).
   if (want('weights')) {
     check('subgroups: the GEMV uses them exactly when the device has them in the assumed layout',
       kernels.subgroups === (gpu.subgroupSize > 0) && (gpu.subgroupSize > 0) === gpu.features.has('subgroups'),
       { features: [...gpu.features], subgroupSize: gpu.subgroupSize, kernels: kernels.subgroups });
     await guarded('no subgroups', async () => {
       const plain = await createGpu({ features: [] });
-      const plainK = await createKernels(plain, { kv: [] });
+      const plainK = await createKernels(plain, { kv: [], weightKernels: ['gemv'] });
       check('a device requested without subgroups has none and a GEMV without them',
         !plain.features.has('subgroups') && plain.subgroupSize === 0 && !plainK.subgroups, { features: [...plain.features] });
-      await weightChecks(plain, plainK, '[no subgroups] ', null);
+      await weightChecks(plain, plainK, '[no subgroups] ', null, { gemvOnly: true });
       plain.destroy();
     });
   }
@@ -182,7 +205,7 @@ async function kernelChecks({ base, only }) {
     const xBuf = g.buffer(x.byteLength, x), yBuf = g.buffer(rows * 4);
     const y = await run(g, yBuf, rows, (rec) => k.matmul(rec, W, xBuf, yBuf));
     const ref = Array.from({ length: rows }, (_, r) => refDot(w, cols, r, x, 0));
-    const gv = gamma(32 + Math.ceil(cols / 32 / 64) + 7);
+    const gv = gamma(gemvDepth(g, k, 'f32', cols));
     const r = within(y, ref.map((v) => v[0]), (i) => gv * ref[i][1]);
     check(`[1 MiB limit: device says ${g.limits.maxStorageBufferBindingSize}] GEMV of a ${rows * cols * 4}-byte F32 weight in ${W.pieces.length} pieces`,
       r.ok && W.pieces.length === 2 && W.pieces.every((p) => p.bytes <= 1 << 20), { ...r, pieces: W.pieces.map((p) => p.bytes) });
@@ -405,35 +428,66 @@ async function kernelChecks({ base, only }) {
       const bits = new Uint16Array(await rec.submit());
       const bad16 = bits.reduce((n, b, i) => n + (b !== k16[i]), 0);
       check('KV write (packed f16 cache) gives kite_f32_to_f16 bits', bad16 === 0, { bad: bad16 });
+      // K and V in one dispatch (kvWrite2): K from the plain rows, V from rows of 2 x width
+      // floats whose second half holds the data (offset width, stride 2 x width; the first half
+      // is junk that must not reach the cache), into two caches: both the reference bits
+      {
+        const wide = new Float32Array(nKv * 2 * width).fill(-7.25);
+        for (let t = 0; t < nKv; t++) wide.set(kraw.subarray(t * width, (t + 1) * width), t * 2 * width + width);
+        const wb = buf(wide);
+        for (const [kind, wantBits] of [['f32', k32], ['f16', k16]]) {
+          const size = nKv * width * (kind === 'f32' ? 4 : 2);
+          const ca = g.buffer(size), cv = g.buffer(size);
+          const r2 = g.recorder();
+          k.kvWrite2(r2, kind, srcb, ca, wb, cv, posAll, null, { nTok: nKv, width, nCtx: nKv, src2Off: width, src2Stride: 2 * width });
+          r2.read(ca, 0, size);
+          const a = await r2.submit();
+          const b = await g.read(cv, 0, size);
+          const T = kind === 'f32' ? Uint32Array : Uint16Array;
+          const want = new T(wantBits.buffer, wantBits.byteOffset, wantBits.length);
+          const ga = new T(a), gb = new T(b);
+          const bad = want.reduce((n, v, i) => n + (ga[i] !== v) + (gb[i] !== v), 0);
+          check(`KV write of K and V in one dispatch (${kind} caches; V from offset, strided rows) gives kite_f32_to_f16 bits`, bad === 0, { bad });
+          ca.destroy(), cv.destroy();
+        }
+        wb.destroy();
+      }
       // attention: f32 throughout, online softmax; outputs are weighted means of |v| <= 1:
       // 1e-5 absolute
       const qb = buf(q), ob = g.buffer(q.length * 4);
       const pos = buf(Int32Array.from({ length: nTok }, (_, t) => pos0 + t));
-      for (const [kind, kk, vv] of [['f32', k32, v32], ['f16', k16, v16]]) {
-        const kb = buf(kk), vb = buf(vv);
-        got = await run(g, ob, q.length, (r) => k.attention(r, kind, qb, kb, vb, ob, pos, null, { nTok, nHead, nKvHead, headDim, nCtx: nKv, scale: 0.125 }));
-        const r = within(got, want, () => 1e-5);
-        check(`attention (causal, GQA 4, ${kind} cache) within 1e-5 of kite__attend_head_ref (FA_F32)`, r.ok, r);
-        // sliding window 16 and scores soft-capped at 2: tanh in f32 adds a few ulp to each
-        // score (|score| <= 2): still 1e-5 absolute on the outputs
-        const wantCap = await get('attn_swa_cap_out.bin');
-        got = await run(g, ob, q.length, (r) => k.attention(r, kind, qb, kb, vb, ob, pos, null, { nTok, nHead, nKvHead, headDim, nCtx: nKv, scale: 0.125, window: 16, softcap: 2 }));
-        const rc = within(got, wantCap, () => 1e-5);
-        check(`attention with a sliding window (16) and soft-capped scores (2), ${kind} cache, within 1e-5 of kite__attend_head_capped`, rc.ok, rc);
-        kb.destroy(), vb.destroy();
+      // both kernels where the device has subgroups: one subgroup per (token, head), and the
+      // workgroup kernel (wider heads, adapters without subgroups)
+      for (const sg of k.attnSubgroups ? [true, false] : [false]) {
+        k.attnSubgroups = sg;
+        const form = sg ? ' [subgroup kernel]' : '';
+        for (const [kind, kk, vv] of [['f32', k32, v32], ['f16', k16, v16]]) {
+          const kb = buf(kk), vb = buf(vv);
+          got = await run(g, ob, q.length, (r) => k.attention(r, kind, qb, kb, vb, ob, pos, null, { nTok, nHead, nKvHead, headDim, nCtx: nKv, scale: 0.125 }));
+          const r = within(got, want, () => 1e-5);
+          check(`attention${form} (causal, GQA 4, ${kind} cache) within 1e-5 of kite__attend_head_ref (FA_F32)`, r.ok, r);
+          // sliding window 16 and scores soft-capped at 2: tanh in f32 adds a few ulp to each
+          // score (|score| <= 2): still 1e-5 absolute on the outputs
+          const wantCap = await get('attn_swa_cap_out.bin');
+          got = await run(g, ob, q.length, (r) => k.attention(r, kind, qb, kb, vb, ob, pos, null, { nTok, nHead, nKvHead, headDim, nCtx: nKv, scale: 0.125, window: 16, softcap: 2 }));
+          const rc = within(got, wantCap, () => 1e-5);
+          check(`attention${form} with a sliding window (16) and soft-capped scores (2), ${kind} cache, within 1e-5 of kite__attend_head_capped`, rc.ok, rc);
+          kb.destroy(), vb.destroy();
+        }
+        // two sequences: the cache holds sequence 0 (zeros) then sequence 1 (the data); tokens
+        // alternate between them, so sequence 1's tokens must give the reference and sequence 0's
+        // the mean of zero values (0)
+        {
+          const kb = buf(Float32Array.from([...new Float32Array(nKv * width), ...k32]));
+          const vb = buf(Float32Array.from([...new Float32Array(nKv * width), ...v32]));
+          const seq = buf(Int32Array.from({ length: nTok }, (_, t) => t % 2 ? 0 : 1));
+          got = await run(g, ob, q.length, (r) => k.attention(r, 'f32', qb, kb, vb, ob, pos, seq, { nTok, nHead, nKvHead, headDim, nCtx: nKv, scale: 0.125 }));
+          const wantSeq = want.map((v, i) => (Math.floor(i / (nHead * headDim)) % 2 ? 0 : v));
+          const r = within(got, wantSeq, () => 1e-5);
+          check(`attention${form} over two sequences (seq 1: the reference, seq 0: zeros)`, r.ok, r);
+        }
       }
-      // two sequences: the cache holds sequence 0 (zeros) then sequence 1 (the data); tokens
-      // alternate between them, so sequence 1's tokens must give the reference and sequence 0's
-      // the mean of zero values (0)
-      {
-        const kb = buf(Float32Array.from([...new Float32Array(nKv * width), ...k32]));
-        const vb = buf(Float32Array.from([...new Float32Array(nKv * width), ...v32]));
-        const seq = buf(Int32Array.from({ length: nTok }, (_, t) => t % 2 ? 0 : 1));
-        got = await run(g, ob, q.length, (r) => k.attention(r, 'f32', qb, kb, vb, ob, pos, seq, { nTok, nHead, nKvHead, headDim, nCtx: nKv, scale: 0.125 }));
-        const wantSeq = want.map((v, i) => (Math.floor(i / (nHead * headDim)) % 2 ? 0 : v));
-        const r = within(got, wantSeq, () => 1e-5);
-        check('attention over two sequences (seq 1: the reference, seq 0: zeros)', r.ok, r);
-      }
+      k.attnSubgroups = kernels.subgroups;
     }
   }
   if (want('moe')) await guarded('moe', () => moeChecks(gpu, kernels, ''));

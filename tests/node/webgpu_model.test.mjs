@@ -91,11 +91,15 @@ async function greedyBoth({ glue, dir, models }) {
     if (e.code === 'no-webgpu' || e.code === 'no-adapter') return { skip: e.message };
     throw e;
   }
-  const mainKernels = await createKernels(gpu);
+  const { TYPE_NAMES } = await import('/web/webgpu/types.js');
+  // Each model's kernels are created before it loads, with the pipelines of its tensor types
+  // only (as the worker does; a device's pipelines are cached, so a type is compiled once per
+  // device).
+  let mainKernels = await createKernels(gpu, { types: [] });
   let kernels = mainKernels; // the backend factory's (each model's device)
   const plain = {}; // the device without optional features, made when a model asks for it
-  let cpuRounding = null; // kernels that round as the CPU does (their own device: the pipeline
-  // cache is per device), made when a model asks
+  let cpuRoundingGpu = null; // for kernels that round as the CPU does (their own device: the
+  // pipeline cache is per device), made when a model asks
   const factory = new Function(`${await (await fetch(glue)).text()}\n;return createKiteST;`)();
   let backend = null;
   const M = await factory({
@@ -125,12 +129,6 @@ async function greedyBoth({ glue, dir, models }) {
   };
   const out = [];
   for (const { url, prompt, steps, device } of models) {
-    if (device === 'plain' && !plain.kernels) {
-      plain.gpu = await createGpu({ features: [] });
-      plain.kernels = await createKernels(plain.gpu, { types: ['f32', 'f16'] });
-    }
-    if (device === 'cpu-rounding') cpuRounding ??= await createKernels(await createGpu(), { types: ['f32', 'f16'], cpuRounding: true });
-    kernels = device === 'plain' ? plain.kernels : device === 'cpu-rounding' ? cpuRounding : mainKernels;
     const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
     const load = () => {
       const buf = M._kw_alloc(bytes.length) >>> 0;
@@ -140,6 +138,21 @@ async function greedyBoth({ glue, dir, models }) {
       return a.get('model');
     };
     const cpu = load(), onGpu = load();
+    // the model's tensor types
+    check(M._kw_gguf_info_json(M._kw_model_gguf(onGpu), scratch));
+    const infoPtr = new Uint32Array(heap(), scratch, 1)[0];
+    const info = JSON.parse(M.UTF8ToString(infoPtr));
+    M._kw_free(infoPtr);
+    const types = [...new Set(info.tensors.map((t) => TYPE_NAMES.find((n) => n.toLowerCase() === t.type.toLowerCase())).filter(Boolean))];
+    if (device === 'plain') {
+      plain.gpu ??= await createGpu({ features: [] });
+      plain.kernels = kernels = await createKernels(plain.gpu, { types });
+    } else if (device === 'cpu-rounding') {
+      cpuRoundingGpu ??= await createGpu();
+      kernels = await createKernels(cpuRoundingGpu, { types, cpuRounding: true });
+    } else {
+      kernels = mainKernels = await createKernels(gpu, { types });
+    }
     M.stringToUTF8('webgpu', scratch + 16, 16);
     check(M._kw_model_offload(struct('kw_offload_args', { model: onGpu, n_ctx: 256, n_gpu_layers: 999, backend: scratch + 16 }).p));
     const ev = struct('kw_eval_args', { tokens: scratch + 64 });

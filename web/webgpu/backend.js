@@ -316,8 +316,9 @@ export class WebGpuBackend {
     this.#guard('kv_store', () => {
       const l = layer - this.cfg.layerFirst, c = this.cfg;
       const seq = this.hasSeq ? this.seq : null;
-      this.k.kvWrite(this.rec, c.kv, this.#act(kAct), this.kCache[l], this.pos, seq, { nTok: n, width: c.kvDim, nCtx: c.nCtx, srcOff: kOff, srcStride: kStride });
-      this.k.kvWrite(this.rec, c.kv, this.#act(vAct), this.vCache[l], this.pos, seq, { nTok: n, width: c.kvDim, nCtx: c.nCtx, srcOff: vOff, srcStride: vStride });
+      // K and V in one dispatch (the two sources are read-only bindings: they may be one buffer)
+      this.k.kvWrite2(this.rec, c.kv, this.#act(kAct), this.kCache[l], this.#act(vAct), this.vCache[l], this.pos, seq,
+        { nTok: n, width: c.kvDim, nCtx: c.nCtx, srcOff: kOff, srcStride: kStride, src2Off: vOff, src2Stride: vStride });
     });
   }
 

@@ -15,6 +15,9 @@ export class GpuError extends Error {
 
 const PARAM_SLOT = 256; // bytes per dispatch's uniform block (minUniformBufferOffsetAlignment)
 const ARENA_SLOTS = 1024;
+const BIND_GROUP_CACHE = 8192; // bind groups kept (the cache starts over past this)
+let lastBufferId = 0;
+const bufferId = (b) => (b.kiteId ??= ++lastBufferId);
 const align4 = (n) => (n + 3) & ~3;
 
 // Requests an adapter and a device. Options: powerPreference; maxBindingBytes (splits tensors
@@ -117,9 +120,13 @@ export class Gpu {
     this.lost = null; // the GpuError once the device is lost
     this.error = null; // the first uncaptured error
     this.arenas = []; // uniform buffers of ARENA_SLOTS slots, reused by each recorder
+    this.arenaData = []; // their host copies (Uint32Array), reused by each recorder
     this.staging = new Map(); // read-back buffers by size: [GPUBuffer]
     this.allocated = 0; // bytes of tensors created
     this.subgroupSize = 0; // > 0: subgroups are on and laid out as the kernels assume (probeSubgroups)
+    this.stats = { dispatches: 0, bindGroups: 0, submits: 0 }; // running counts (bench/webgpu_steps.mjs)
+    this.bindGroups = new Map(); // Recorder.dispatch's cache
+    this.trace = null; // an array: each dispatch recorded is pushed as { key, pipeline, bindGroup, groups } (profiling)
     device.lost.then((i) => { this.lost = new GpuError('device-lost', `WebGPU device lost (${i.reason}): ${i.message}`); });
     device.addEventListener?.('uncapturederror', (ev) => { this.error ??= new GpuError('gpu-error', `WebGPU error: ${ev.error.message}`); });
   }
@@ -213,6 +220,7 @@ export class Gpu {
   }
 
   destroy() {
+    this.bindGroups.clear();
     for (const a of this.arenas) a.destroy();
     for (const pool of this.staging.values()) for (const s of pool) s.destroy();
     this.device.destroy();
@@ -228,8 +236,7 @@ export class Recorder {
     this.encoder = gpu.device.createCommandEncoder({ label: 'kite step' });
     this.pass = null;
     this.slots = 0;
-    this.params = new ArrayBuffer(PARAM_SLOT * ARENA_SLOTS);
-    this.arenaData = []; // [arena index] -> Uint8Array of the slots written
+    this.arenaData = gpu.arenaData; // [arena index] -> the host copy of its slots (shared by the recorders, one step at a time)
     this.readback = null;
     this.dispatches = 0;
   }
@@ -240,9 +247,10 @@ export class Recorder {
     const i = Math.floor(this.slots / ARENA_SLOTS);
     const slot = this.slots % ARENA_SLOTS;
     this.slots++;
-    this.arenaData[i] ??= new ArrayBuffer(PARAM_SLOT * ARENA_SLOTS);
-    const u = new Uint32Array(this.arenaData[i], slot * PARAM_SLOT, 16);
-    const f = new Float32Array(this.arenaData[i], slot * PARAM_SLOT, 16);
+    const w = PARAM_SLOT / 4;
+    this.arenaData[i] ??= new Uint32Array(ARENA_SLOTS * w);
+    const u = this.arenaData[i].subarray(slot * w, slot * w + 16), f = new Float32Array(u.buffer, u.byteOffset, 16);
+    u.fill(0);
     values.forEach((v, k) => {
       if (floats?.has(k)) f[k] = v;
       else u[k] = v >>> 0;
@@ -252,18 +260,32 @@ export class Recorder {
 
   // One dispatch of the pipeline `key` with bindings 0..n-1 (GPUBuffer or { buffer, offset,
   // size }) and `groups` workgroups ([x, y, z] or a count, spread over y past 65535).
+  // Bind groups are cached by pipeline and bindings (buffers by a serial number, never reused;
+  // uniform blocks by their arena offset, the same for the same op of the same kind of step),
+  // so the steps after the first create none.
   dispatch(key, bindings, groups) {
-    const pipeline = this.gpu.pipeline(key);
-    const bindGroup = this.gpu.device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: bindings.map((b, binding) => ({ binding, resource: b instanceof GPUBuffer ? { buffer: b } : b })),
-    });
+    const g = this.gpu;
+    const pipeline = g.pipeline(key);
+    let id = key;
+    for (const b of bindings) id += b instanceof GPUBuffer ? `,${bufferId(b)}` : `,${bufferId(b.buffer)}@${b.offset}+${b.size}`;
+    let bindGroup = g.bindGroups.get(id);
+    if (!bindGroup) {
+      bindGroup = g.device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: bindings.map((b, binding) => ({ binding, resource: b instanceof GPUBuffer ? { buffer: b } : b })),
+      });
+      if (g.bindGroups.size >= BIND_GROUP_CACHE) g.bindGroups.clear();
+      g.bindGroups.set(id, bindGroup);
+      g.stats.bindGroups++;
+    }
     this.pass ??= this.encoder.beginComputePass({ label: 'kite step' });
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, bindGroup);
-    const [x, y, z] = typeof groups === 'number' ? grid(groups, this.gpu.limits.maxComputeWorkgroupsPerDimension) : groups;
+    const [x, y, z] = typeof groups === 'number' ? grid(groups, g.limits.maxComputeWorkgroupsPerDimension) : groups;
     if (x > 0 && y > 0 && z > 0) this.pass.dispatchWorkgroups(x, y, z);
+    g.trace?.push({ key, pipeline, bindGroup, groups: [x, y, z] });
     this.dispatches++;
+    g.stats.dispatches++;
   }
 
   // Schedules the step's read-back of [offset, offset + size) of a buffer (after every
@@ -294,9 +316,10 @@ export class Recorder {
     const q = this.gpu.device.queue;
     this.arenaData.forEach((d, i) => {
       const used = Math.min(ARENA_SLOTS, this.slots - i * ARENA_SLOTS) * PARAM_SLOT;
-      if (used > 0) q.writeBuffer(this.gpu.arena(i), 0, d, 0, used);
+      if (used > 0) q.writeBuffer(this.gpu.arena(i), 0, d.buffer, 0, used);
     });
     q.submit([this.encoder.finish()]);
+    this.gpu.stats.submits++;
     let out = null;
     if (this.readback) {
       const { staging, size } = this.readback;

@@ -2,8 +2,8 @@
 // pipeline at load; its methods record dispatches into a Recorder (device.js), so a whole
 // token step becomes one submit. Tensors are GpuTensors (weights, split into pieces when
 // larger than a binding) or plain GPUBuffers of f32 (activations); offsets count elements.
-import { GEMM_TM, GEMM_TN, GEMV_ROWS, gemmWgsl, gemvWgsl, getRowsWgsl } from './wgsl_matmul.js';
-import { GATHER, ROPE, ROPE_CACHE, SOFTMAX, attentionWgsl, elemwiseWgsl, gegluWgsl, kvWriteWgsl, rmsnormWgsl } from './wgsl_ops.js';
+import { GEMM_TM, GEMM_TN, gemmWgsl, gemvRows, gemvWgsl, getRowsWgsl } from './wgsl_matmul.js';
+import { ATTN_SG_DIMS, GATHER, ROPE, ROPE_CACHE, SOFTMAX, attentionSgWgsl, attentionWgsl, elemwiseWgsl, gegluWgsl, kvWriteWgsl, rmsnormWgsl } from './wgsl_ops.js';
 import { MAX_EXPERTS, MOE_COMBINE, MOE_GROUP, MOE_ROUTE } from './wgsl_moe.js';
 import { TYPE_NAMES, rowBytes, typeName } from './types.js';
 import { GRID_TYPES } from './wgsl_dequant.js';
@@ -11,22 +11,31 @@ import { GRID_WORDS, iqGrids } from './iq_grids.js';
 
 // Every pipeline of the kernels, for Gpu.compile. types: the weight types to build matmul and
 // get-rows shaders for (all by default); kv: the KV storage kinds ('f32', 'f16'); subgroups:
-// the GEMV reduces with subgroup operations (only where the device has them, see
-// Gpu.subgroupSize). cpuRounding: a diagnostic, not for use: the F16 matmuls and attention
+// the GEMV, RMS norm and attention reduce with subgroup operations (only where the device has
+// them, see Gpu.subgroupSize; attention also keeps the workgroup kernel for heads wider than
+// the subgroup kernel takes). cpuRounding: a diagnostic, not for use: the F16 matmuls and attention
 // round as the CPU path does (activations and q to f16, the flash-attention V sum in f16, keys
 // one by one), so that a test can tell the two paths' rounding apart from a real difference.
-export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'], subgroups = false, cpuRounding = false } = {}) {
+// weightKernels: which of a type's kernels to build ('gemv', 'gemm', 'getrows'; all by
+// default: a test that checks one of them builds only that).
+export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'], subgroups = false, cpuRounding = false, weightKernels = ['gemv', 'gemm', 'getrows'] } = {}) {
   const specs = [];
   for (const t of types.map(typeName)) {
-    specs.push({ key: `gemv_${t}`, code: gemvWgsl(t, { subgroups, cpuRounding }) }, { key: `gemm_${t}`, code: gemmWgsl(t, { cpuRounding }) },
-      { key: `getrows_${t}`, code: getRowsWgsl(t) });
+    if (weightKernels.includes('gemv')) specs.push({ key: `gemv_${t}`, code: gemvWgsl(t, { subgroups, cpuRounding }) });
+    if (weightKernels.includes('gemm')) specs.push({ key: `gemm_${t}`, code: gemmWgsl(t, { cpuRounding }) });
+    if (weightKernels.includes('getrows')) specs.push({ key: `getrows_${t}`, code: getRowsWgsl(t) });
   }
-  specs.push({ key: 'rmsnorm', code: rmsnormWgsl(false) }, { key: 'rmsnorm_inplace', code: rmsnormWgsl(true) }, { key: 'softmax', code: SOFTMAX }, { key: 'elemwise', code: elemwiseWgsl(false) },
+  specs.push({ key: 'rmsnorm', code: rmsnormWgsl(false, { subgroups }) }, { key: 'rmsnorm_inplace', code: rmsnormWgsl(true, { subgroups }) },
+    { key: 'softmax', code: SOFTMAX }, { key: 'elemwise', code: elemwiseWgsl(false) },
     { key: 'elemwise_inplace', code: elemwiseWgsl(true) }, { key: 'geglu', code: gegluWgsl(false) },
     { key: 'geglu_inplace', code: gegluWgsl(true) }, { key: 'moe_route', code: MOE_ROUTE }, { key: 'moe_group', code: MOE_GROUP },
     { key: 'moe_combine', code: MOE_COMBINE },
     { key: 'rope_cache', code: ROPE_CACHE }, { key: 'rope', code: ROPE }, { key: 'gather', code: GATHER });
-  for (const k of kv) specs.push({ key: `kvwrite_${k}`, code: kvWriteWgsl(k) }, { key: `attn_${k}`, code: attentionWgsl(k, { cpuRounding }) });
+  for (const k of kv) {
+    specs.push({ key: `kvwrite_${k}`, code: kvWriteWgsl(k) }, { key: `kvwrite2_${k}`, code: kvWriteWgsl(k, { pair: true }) },
+      { key: `attn_${k}`, code: attentionWgsl(k, { cpuRounding }) });
+    if (subgroups && !cpuRounding) specs.push({ key: `attn_sg_${k}`, code: attentionSgWgsl(k) });
+  }
   return specs;
 }
 
@@ -37,6 +46,9 @@ export async function createKernels(gpu, opts = {}) {
   await gpu.compile(kernelSpecs({ ...opts, subgroups }));
   const k = new Kernels(gpu);
   k.subgroups = subgroups;
+  k.gemvRows = gemvRows(subgroups ? gpu.subgroupSize : 0);
+  k.perWorkgroup = subgroups ? Math.max(1, 64 / gpu.subgroupSize) : 1; // rows / heads per workgroup of the subgroup kernels
+  k.attnSubgroups = subgroups && !opts.cpuRounding; // attention by the subgroup kernel where the heads fit it (tests turn it off to check the other)
   return k;
 }
 
@@ -88,6 +100,10 @@ export function geluTable() {
 export class Kernels {
   constructor(gpu) {
     this.gpu = gpu;
+    this.subgroups = false; // the GEMV and the row reductions use subgroups (createKernels sets it)
+    this.gemvRows = gemvRows(0); // rows per GEMV workgroup
+    this.perWorkgroup = 1;
+    this.attnSubgroups = false;
   }
 
   // Uploads a weight of `rows` rows of `cols` elements of `type` (a name or ggml id) from its
@@ -104,9 +120,9 @@ export class Kernels {
   // token, the tiled GEMM for more. yStride defaults to W.rows, xStride to W.cols.
   matmul(rec, W, x, y, { ntok = 1, xOff = 0, yOff = 0, xStride = W.cols, yStride = W.rows } = {}) {
     for (const p of W.pieces) {
-      const u = rec.uniform([p.rows, W.cols, W.rowBytes, p.row0, ntok, xOff, yOff, yStride, xStride]);
+      const u = rec.uniform([p.rows, W.cols, W.rowBytes, p.row0, ntok, xOff, yOff, yStride, xStride, 0, 0, 0, 0, 0, this.gemvRows]);
       if (ntok === 1) {
-        rec.dispatch(`gemv_${W.type}`, [p.buffer, x, y, u, this.#dummy(), ...this.#grids(W.type)], Math.ceil(p.rows / GEMV_ROWS));
+        rec.dispatch(`gemv_${W.type}`, [p.buffer, x, y, u, this.#dummy(), ...this.#grids(W.type)], Math.ceil(p.rows / this.gemvRows));
       } else {
         rec.dispatch(`gemm_${W.type}`, [p.buffer, x, y, u, this.#dummy(), ...this.#grids(W.type)], [Math.ceil(p.rows / GEMM_TN), Math.ceil(ntok / GEMM_TM), 1]);
       }
@@ -122,9 +138,9 @@ export class Kernels {
   matmulId(rec, W, x, y, ids, { nExpert, eRows, xDiv = 1, slots, batch, lStride = batch, xOff = 0, yOff = 0, xStride = W.cols, yStride = eRows }) {
     if (W.rows !== nExpert * eRows) throw new Error(`WebGPU: ${W.rows} rows are not ${nExpert} experts of ${eRows}`);
     for (const p of W.pieces) {
-      const u = rec.uniform([p.rows, W.cols, W.rowBytes, p.row0, 0, xOff, yOff, yStride, xStride, 1, eRows, xDiv, nExpert, lStride ?? 0]);
+      const u = rec.uniform([p.rows, W.cols, W.rowBytes, p.row0, 0, xOff, yOff, yStride, xStride, 1, eRows, xDiv, nExpert, lStride ?? 0, this.gemvRows]);
       if (slots) {
-        rec.dispatch(`gemv_${W.type}`, [p.buffer, x, y, u, ids, ...this.#grids(W.type)], [Math.ceil(eRows / GEMV_ROWS), slots, 1]);
+        rec.dispatch(`gemv_${W.type}`, [p.buffer, x, y, u, ids, ...this.#grids(W.type)], [Math.ceil(eRows / this.gemvRows), slots, 1]);
       } else {
         rec.dispatch(`gemm_${W.type}`, [p.buffer, x, y, u, ids, ...this.#grids(W.type)], [Math.ceil(eRows / GEMM_TN), Math.ceil(batch / GEMM_TM), nExpert]);
       }
@@ -163,9 +179,10 @@ export class Kernels {
   // with the same w (per-head q/k norms).
   rmsnorm(rec, x, w, y, { n, nRows = 1, eps, xOff = 0, yOff = 0, xStride = n, yStride = n, heads = 1 }) {
     nRows *= heads;
-    const u = rec.uniform([n, nRows, eps, xOff, yOff, xStride, yStride, heads], F(2));
-    if (x === y) rec.dispatch('rmsnorm_inplace', [x, w, u], nRows);
-    else rec.dispatch('rmsnorm', [x, w, y, u], nRows);
+    const per = this.perWorkgroup;
+    const u = rec.uniform([n, nRows, eps, xOff, yOff, xStride, yStride, heads, per], F(2));
+    if (x === y) rec.dispatch('rmsnorm_inplace', [x, w, u], Math.ceil(nRows / per));
+    else rec.dispatch('rmsnorm', [x, w, y, u], Math.ceil(nRows / per));
   }
 
   // Softmax of nRows rows of n, in place.
@@ -239,6 +256,15 @@ export class Kernels {
     rec.dispatch(`kvwrite_${kind}`, [src, cache, pos, seq ?? pos, u], Math.ceil(n / 64));
   }
 
+  // kvWrite of a layer's K (src into cache) and V (src2 into cache2, from src2Off, rows
+  // src2Stride apart) in one dispatch; the other arguments as kvWrite's, shared.
+  kvWrite2(rec, kind, src, cache, src2, cache2, pos, seq, { nTok, width, nCtx, srcOff = 0, metaOff = 0, cOff = 0, srcStride = width, src2Off = 0, src2Stride = width }) {
+    if (kind === 'f16' && (width % 2 || srcOff % 2 || cOff % 2 || srcStride % 2 || src2Off % 2 || src2Stride % 2)) throw new Error('WebGPU: a packed f16 cache needs even widths and offsets');
+    const n = kind === 'f16' ? (nTok * width) / 2 : nTok * width;
+    const u = rec.uniform([nTok, width, nCtx, srcOff, metaOff, seq ? 1 : 0, cOff, srcStride, src2Off, src2Stride]);
+    rec.dispatch(`kvwrite2_${kind}`, [src, cache, pos, seq ?? pos, u, src2, cache2], Math.ceil((2 * n) / 64));
+  }
+
   // Causal GQA attention of nTok query tokens (see attentionWgsl): token t of sequence seq[t]
   // at position pos[t] over cache rows seq[t] * nCtx + 0..pos[t] (kvStride values apart, from
   // element cOff).
@@ -248,6 +274,9 @@ export class Kernels {
     if (headDim > 512 || nHead % nKvHead) throw new Error('WebGPU: attention needs head_dim <= 512 and n_head a multiple of n_kv_head');
     const sc = softcap > 0 ? Math.fround(Math.fround(scale) / Math.fround(softcap)) : scale;
     const u = rec.uniform([nTok, nHead, nKvHead, headDim, nCtx, kvStride, sc, qOff, oOff, metaOff, seq ? 1 : 0, cOff, qStride, oStride, window, softcap], F(6, 15));
-    rec.dispatch(`attn_${kind}`, [q, k, v, out, pos, seq ?? pos, u], nTok * nHead);
+    if (this.attnSubgroups && headDim <= ATTN_SG_DIMS * this.gpu.subgroupSize) {
+      const per = this.perWorkgroup;
+      rec.dispatch(`attn_sg_${kind}`, [q, k, v, out, pos, seq ?? pos, u, rec.uniform([per])], Math.ceil((nTok * nHead) / per));
+    } else rec.dispatch(`attn_${kind}`, [q, k, v, out, pos, seq ?? pos, u], nTok * nHead);
   }
 }

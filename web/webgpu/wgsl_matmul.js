@@ -13,6 +13,7 @@
 //   id       0: a plain weight; 1: indirect (MM_ID below: the matrices of routed experts)
 //   e_rows   rows of one expert's matrix     x_div    slot s reads X row s / x_div
 //   n_expert experts                         l_stride LIST entries per expert
+//   gemv_rows rows per workgroup of the subgroup GEMV (gemvRows)
 //
 // Indirect mode (the experts of a MoE layer: one weight of n_expert * e_rows rows, expert e's
 // matrix from row e * e_rows) reads binding 4, IDS (i32):
@@ -30,7 +31,7 @@ struct Params {
   rows: u32, cols: u32, rb: u32, row0: u32,
   ntok: u32, x_off: u32, y_off: u32, y_stride: u32,
   x_stride: u32, id: u32, e_rows: u32, x_div: u32,
-  n_expert: u32, l_stride: u32, p14: u32, p15: u32,
+  n_expert: u32, l_stride: u32, gemv_rows: u32, p15: u32,
 };
 @group(0) @binding(0) var<storage, read> W: array<u32>;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
@@ -41,45 +42,36 @@ const IDS = /* wgsl */ `
 @group(0) @binding(4) var<storage, read> IDS: array<i32>;
 `;
 
-// GEMV: GEMV_ROWS rows per workgroup of GEMV_WG threads; thread t dots units t, t+WG, ...
-// (32 elements each) of every row with x, then the partial sums are added up: a shared-memory
-// tree, or (subgroups: the device's subgroups are runs of consecutive threads, see
-// probeSubgroups in device.js) subgroupAdd within each subgroup and the WG / size subgroup
-// sums in order by one thread. Each weight byte is read once; a row's consecutive units go
-// to consecutive threads.
+// GEMV, two forms. Both read each weight byte once per token, a row's consecutive 32-element
+// units going to consecutive threads (coalesced), and x through the caches (every workgroup
+// reads all of x; a copy in workgroup memory would cost a barrier per workgroup, which is what
+// the subgroup form avoids).
+//  - subgroups (the device's subgroups are runs of consecutive threads, see probeSubgroups in
+//    device.js): each subgroup computes whole rows on its own: lane l dots units l, l+size, ...
+//    of the row with x, subgroupAdd sums the lanes, lane 0 writes. No workgroup memory, no
+//    barrier. A workgroup of GEMV_WG threads computes P.gemv_rows consecutive rows (the JS side sets
+//    GEMV_WG / subgroup size: one row per subgroup); its subgroups take rows sg, sg + n_sg, ...
+//    of them, so a pipeline given another subgroup size than the probe's still covers every
+//    row. F32, F16 and BF16 rows that start on a 32-bit word are read as words instead of
+//    units: lane l takes words l, l + size, ... (one or two products added per word).
+//  - otherwise: GEMV_ROWS rows per workgroup; thread t dots units t, t+WG, ... of every row,
+//    then a shared-memory tree adds the WG partial sums of each row.
 // cpuRounding (GEMV and GEMM; a diagnostic, see kernelSpecs): the F16 kernels round x to f16
 // first, as the CPU path (and ggml's) converts activations for F16 weights.
 export const GEMV_WG = 64;
 export const GEMV_ROWS = 4;
 
+// Rows per GEMV workgroup: GEMV_WG / subgroup size with subgroups (sgSize > 0), else GEMV_ROWS.
+export function gemvRows(sgSize) {
+  return sgSize > 0 ? Math.max(1, GEMV_WG / sgSize) : GEMV_ROWS;
+}
+
 export function gemvWgsl(type, { subgroups = false, cpuRounding = false } = {}) {
   // rows of float types may end inside a unit: x is read as 0 there (it may hold anything)
   let xv = TYPES[type].block === 1 ? 'select(0.0, X[xb + j], u * 32u + j < P.cols)' : 'X[xb + j]';
   if (cpuRounding && type === 'f16') xv = `round_f16(${xv})`;
-  const reduce = subgroups ? /* wgsl */ `
-    let s = subgroupAdd(acc);
-    if (sid == 0u) { red[r * WG + lid / sgs] = s; }
-  }
-  workgroupBarrier();
-  if (lid < R && piece_row(e, g * R + lid) != 0xffffffffu) {
-    var t = 0.0;
-    for (var i = 0u; i < WG / sgs; i++) { t += red[lid * WG + i]; }
-    Y[y0 + g * R + lid] = t;
-  }` : /* wgsl */ `
-    red[r * WG + lid] = acc;
-  }
-  workgroupBarrier();
-  for (var h = WG / 2u; h > 0u; h >>= 1u) {
-    if (lid < h) {
-      for (var r = 0u; r < R; r++) { red[r * WG + lid] += red[r * WG + lid + h]; }
-    }
-    workgroupBarrier();
-  }
-  if (lid < R && piece_row(e, g * R + lid) != 0xffffffffu) { Y[y0 + g * R + lid] = red[lid * WG]; }`;
-  return (subgroups ? 'enable subgroups;\n' : '') + PARAMS + IDS + ROUND_F16 + decodeWgsl(type) + /* wgsl */ `
+  const head = PARAMS + IDS + ROUND_F16 + decodeWgsl(type) + /* wgsl */ `
 const WG = ${GEMV_WG}u;
-const R = ${GEMV_ROWS}u;
-var<workgroup> red: array<f32, ${GEMV_WG * GEMV_ROWS}>;
 // the piece's row of output row r (of this workgroup's matrix), or 0xffffffff when it is not
 // in this piece
 fn piece_row(e: u32, r: u32) -> u32 {
@@ -88,9 +80,20 @@ fn piece_row(e: u32, r: u32) -> u32 {
   let g = e * P.e_rows + r;
   return select(0xffffffffu, g - P.row0, g >= P.row0 && g < P.row0 + P.rows);
 }
-@compute @workgroup_size(${GEMV_WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32${subgroups ? ', @builtin(subgroup_invocation_id) sid: u32, @builtin(subgroup_size) sgs: u32' : ''}) {
+// the dot of the piece's row 'row' with x from x0, units u0, u0 + step, ...
+fn row_dot(row: u32, x0: u32, u0: u32, step: u32) -> f32 {
+  let units = (P.cols + 31u) / 32u;
+  var acc = 0.0;
+  for (var u = u0; u < units; u += step) {
+    decode(row * P.rb, u);
+    let xb = x0 + u * 32u;
+    var s = 0.0;
+    for (var j = 0u; j < 32u; j++) { s += dq[j] * ${xv}; }
+    acc += s;
+  }
+  return acc;
+}`;
+  const locate = /* wgsl */ `
   var g = wid.x + wid.y * nwg.x;
   var e = 0u;
   var x0 = P.x_off;
@@ -100,27 +103,73 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     e = u32(IDS[wid.y]);
     x0 = P.x_off + (wid.y / P.x_div) * P.x_stride;
     y0 = P.y_off + wid.y * P.y_stride;
+  }`;
+  // The float types' rows as 32-bit words when every row starts on a word (rb % 4 == 0): lane
+  // l takes words l, l + size, ... (consecutive lanes, consecutive words), no unit decoder.
+  const word = {
+    f32: 'let w = bitcast<f32>(W[wb + k]); acc += w * X[x0 + k];',
+    f16: 'let w = unpack2x16float(W[wb + k]); acc += w.x * X[x0 + 2u * k] + w.y * X[x0 + 2u * k + 1u];',
+    bf16: 'let v = W[wb + k]; acc += bitcast<f32>(v << 16u) * X[x0 + 2u * k] + bitcast<f32>(v & 0xffff0000u) * X[x0 + 2u * k + 1u];',
+  }[type];
+  const rowDot = word && !(cpuRounding && type === 'f16') ? /* wgsl */ `
+fn row_dot_sg(row: u32, x0: u32, u0: u32, step: u32) -> f32 {
+  if (P.rb % 4u != 0u) { return row_dot(row, x0, u0, step); }
+  let wb = row * P.rb / 4u;
+  let words = P.rb / 4u;
+  var acc = 0.0;
+  for (var k = u0; k < words; k += step) { ${word} }
+  return acc;
+}` : /* wgsl */ `
+fn row_dot_sg(row: u32, x0: u32, u0: u32, step: u32) -> f32 { return row_dot(row, x0, u0, step); }`;
+  if (subgroups) {
+    return 'enable subgroups;\n' + head + rowDot + /* wgsl */ `
+@compute @workgroup_size(${GEMV_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32,
+        @builtin(subgroup_size) sgs: u32) {${locate}
+  let rpw = P.gemv_rows;
+  let n_sg = max(WG / sgs, 1u);
+  let sg = lid / sgs;
+  for (var i = 0u; i < rpw; i += n_sg) {
+    let r = g * rpw + i + sg;
+    var row = 0xffffffffu;
+    if (i + sg < rpw) { row = piece_row(e, r); }
+    var acc = 0.0;
+    if (row != 0xffffffffu) { acc = row_dot_sg(row, x0, sid, sgs); }
+    let s = subgroupAdd(acc);
+    if (sid == 0u && row != 0xffffffffu) { Y[y0 + r] = s; }
   }
-  let units = (P.cols + 31u) / 32u;
+}
+`;
+  }
+  return head + /* wgsl */ `
+const R = ${GEMV_ROWS}u;
+var<workgroup> red: array<f32, ${GEMV_WG * GEMV_ROWS}>;
+@compute @workgroup_size(${GEMV_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {${locate}
   for (var r = 0u; r < R; r++) {
     let row = piece_row(e, g * R + r);
     var acc = 0.0;
-    if (row != 0xffffffffu) {
-      for (var u = lid; u < units; u += WG) {
-        decode(row * P.rb, u);
-        let xb = x0 + u * 32u;
-        var s = 0.0;
-        for (var j = 0u; j < 32u; j++) { s += dq[j] * ${xv}; }
-        acc += s;
-      }
-    }${reduce}
+    if (row != 0xffffffffu) { acc = row_dot(row, x0, lid, WG); }
+    red[r * WG + lid] = acc;
+  }
+  workgroupBarrier();
+  for (var h = WG / 2u; h > 0u; h >>= 1u) {
+    if (lid < h) {
+      for (var r = 0u; r < R; r++) { red[r * WG + lid] += red[r * WG + lid + h]; }
+    }
+    workgroupBarrier();
+  }
+  if (lid < R && piece_row(e, g * R + lid) != 0xffffffffu) { Y[y0 + g * R + lid] = red[lid * WG]; }
 }
 `;
 }
 
 // GEMM: a workgroup computes a tile of GEMM_TN rows x GEMM_TM tokens; per 32-element step
 // of K, GEMM_TN threads decode one unit each into shared memory and all threads load the X
-// tile, then each thread accumulates 4 rows x 2 tokens from shared memory.
+// tile, then each thread accumulates 4 rows x 2 tokens from shared memory (per element, 4
+// weights and 2 inputs loaded once for the 8 products).
 export const GEMM_TN = 64;
 export const GEMM_TM = 32;
 
@@ -180,12 +229,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       xs[t * 33u + j] = ${xr};
     }
     workgroupBarrier();
+    // register blocking: per element j, 4 weights and 2 inputs from shared memory feed 8
+    // products (the sums of one unit in s0 / s1, then added to acc, as before)
+    var s0 = vec4<f32>(0.0);
+    var s1 = vec4<f32>(0.0);
+    for (var j = 0u; j < 32u; j++) {
+      let w = vec4<f32>(ws[tr * 33u + j], ws[(tr + 16u) * 33u + j], ws[(tr + 32u) * 33u + j], ws[(tr + 48u) * 33u + j]);
+      s0 += w * xs[tt * 33u + j];
+      s1 += w * xs[(tt + 16u) * 33u + j];
+    }
     for (var a = 0u; a < 4u; a++) {
-      for (var b = 0u; b < 2u; b++) {
-        var s = 0.0;
-        for (var j = 0u; j < 32u; j++) { s += ws[(tr + 16u * a) * 33u + j] * xs[(tt + 16u * b) * 33u + j]; }
-        acc[a * 2u + b] += s;
-      }
+      acc[a * 2u] += s0[a];
+      acc[a * 2u + 1u] += s1[a];
     }
     workgroupBarrier();
   }

@@ -28,7 +28,11 @@ fn ${name}(lid: u32) {
 // token r / heads, tokens x_stride / y_stride floats apart (the per-head q/k norms of qwen3 and
 // gemma3 are heads = n_head rows of head_dim per token). In place (inplace true): bindings X
 // (read_write), W, P and y_off/y_stride address X.
-export function rmsnormWgsl(inplace) {
+// subgroups (the device's subgroups are runs of consecutive threads, see probeSubgroups in
+// device.js): instead one subgroup per row, a workgroup of 64 threads `rows_per_wg` rows (64 /
+// subgroup size; its subgroups take rows sg, sg + n_sg, ...): lane l sums the squares of
+// elements l, l + size, ..., subgroupAdd adds the lanes. No workgroup memory, no barrier.
+export function rmsnormWgsl(inplace, { subgroups = false } = {}) {
   const binds = inplace
     ? `@group(0) @binding(0) var<storage, read_write> X: array<f32>;
 @group(0) @binding(1) var<storage, read> Wt: array<f32>;
@@ -39,8 +43,29 @@ fn store(i: u32, v: f32) { X[i] = v; }`
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(3) var<uniform> P: Params;
 fn store(i: u32, v: f32) { Y[i] = v; }`;
-  return params([['n', 'u32'], ['nrows', 'u32'], ['eps', 'f32'], ['x_off', 'u32'], ['y_off', 'u32'],
-    ['x_stride', 'u32'], ['y_stride', 'u32'], ['heads', 'u32']]) + binds + /* wgsl */ `
+  const head = params([['n', 'u32'], ['nrows', 'u32'], ['eps', 'f32'], ['x_off', 'u32'], ['y_off', 'u32'],
+    ['x_stride', 'u32'], ['y_stride', 'u32'], ['heads', 'u32'], ['rows_per_wg', 'u32']]) + binds;
+  if (subgroups) {
+    return 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n' + head + /* wgsl */ `
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32,
+        @builtin(subgroup_size) sgs: u32) {
+  let n_sg = max(64u / sgs, 1u);
+  for (var i = lid / sgs; i < P.rows_per_wg; i += n_sg) {
+    let r = (wid.x + wid.y * nwg.x) * P.rows_per_wg + i;
+    if (r >= P.nrows) { break; }
+    let xb = P.x_off + (r / P.heads) * P.x_stride + (r % P.heads) * P.n;
+    let yb = P.y_off + (r / P.heads) * P.y_stride + (r % P.heads) * P.n;
+    var s = 0.0;
+    for (var k = sid; k < P.n; k += sgs) { let v = X[xb + k]; s += v * v; }
+    let scale = 1.0 / sqrt(subgroupAdd(s) / f32(P.n) + P.eps);
+    for (var k = sid; k < P.n; k += sgs) { store(yb + k, X[xb + k] * scale * Wt[k]); }
+  }
+}
+`;
+  }
+  return head + /* wgsl */ `
 var<workgroup> red: array<f32, 256>;
 ${reduceFn('reduce_sum', 256, (a, b) => `${a} + ${b}`)}
 @compute @workgroup_size(256)
@@ -295,41 +320,45 @@ fn ${name}_at(e: u32) -> f32 { return unpack2x16float(${name}[e >> 1u])[e & 1u];
 // Writes n_tok rows of `width` values (from src_off) into the cache, token t at row
 // SEQ[t] * n_ctx + POS[t] (POS, SEQ: i32 from meta_off; has_seq 0: sequence 0), rounded to f16
 // (round to nearest even). With 'f16' storage width is even.
-export function kvWriteWgsl(kind) {
+// pair: the K and the V write of a layer in one dispatch: S2 (binding 5) into C2 (binding 6),
+// its rows src2_stride floats apart from src2_off, after the first's work items.
+export function kvWriteWgsl(kind, { pair = false } = {}) {
   const head = params([['n_tok', 'u32'], ['width', 'u32'], ['n_ctx', 'u32'], ['src_off', 'u32'], ['meta_off', 'u32'],
-    ['has_seq', 'u32'], ['c_off', 'u32'], ['src_stride', 'u32']]) + /* wgsl */ `
+    ['has_seq', 'u32'], ['c_off', 'u32'], ['src_stride', 'u32'], ['src2_off', 'u32'], ['src2_stride', 'u32']]) + /* wgsl */ `
 @group(0) @binding(0) var<storage, read> S: array<f32>;
 @group(0) @binding(1) var<storage, read_write> C: array<${kind === 'f32' ? 'f32' : 'u32'}>;
 @group(0) @binding(2) var<storage, read> POS: array<i32>;
 @group(0) @binding(3) var<storage, read> SEQ: array<i32>;
 @group(0) @binding(4) var<uniform> P: Params;
+${pair ? `@group(0) @binding(5) var<storage, read> S2: array<f32>;
+@group(0) @binding(6) var<storage, read_write> C2: array<${kind === 'f32' ? 'f32' : 'u32'}>;` : ''}
 fn cache_row(t: u32) -> u32 {
   var s = 0u;
   if (P.has_seq != 0u) { s = u32(SEQ[P.meta_off + t]); }
   return s * P.n_ctx + u32(POS[P.meta_off + t]);
 }
 `;
-  if (kind === 'f32') {
-    return head + /* wgsl */ `
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 64u;
-  if (i >= P.n_tok * P.width) { return; }
-  let t = i / P.width;
-  let c = i % P.width;
-  C[P.c_off + cache_row(t) * P.width + c] = unpack2x16float(pack2x16float(vec2<f32>(S[P.src_off + t * P.src_stride + c], 0.0))).x;
-}
-`;
-  }
+  // work item i of one tensor (a value, or a pair of values for 'f16') from src into cache
+  const write = (src, cache, off, stride) => (kind === 'f32' ? /* wgsl */ `
+    let t = i / P.width;
+    let c = i % P.width;
+    ${cache}[P.c_off + cache_row(t) * P.width + c] = unpack2x16float(pack2x16float(vec2<f32>(${src}[${off} + t * ${stride} + c], 0.0))).x;` : /* wgsl */ `
+    let t = (2u * i) / P.width;
+    let c = (2u * i) % P.width;
+    let sb = ${off} + t * ${stride} + c;
+    ${cache}[(P.c_off + cache_row(t) * P.width + c) / 2u] = pack2x16float(vec2<f32>(${src}[sb], ${src}[sb + 1u]));`);
+  const items = kind === 'f32' ? 'P.n_tok * P.width' : '(P.n_tok * P.width) / 2u';
   return head + /* wgsl */ `
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 64u; // a pair of values
-  if (2u * i >= P.n_tok * P.width) { return; }
-  let t = (2u * i) / P.width;
-  let c = (2u * i) % P.width;
-  let sb = P.src_off + t * P.src_stride + c;
-  C[(P.c_off + cache_row(t) * P.width + c) / 2u] = pack2x16float(vec2<f32>(S[sb], S[sb + 1u]));
+  var i = gid.x + gid.y * nwg.x * 64u;
+  let n = ${items};
+  if (i < n) {${write('S', 'C', 'P.src_off', 'P.src_stride')}
+    return;
+  }${pair ? `
+  i -= n;
+  if (i < n) {${write('S2', 'C2', 'P.src2_off', 'P.src2_stride')}
+  }` : ''}
 }
 `;
 }
@@ -347,6 +376,91 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // (kite__attend_head_capped in src/kernels/attend_ref.c, mode KITE_ATTN_FA_F16): q rounded to
 // f16, keys one by one with an online softmax, the V sum rounded to f16 after every key;
 // thread d computes dimension d on its own (slow: it recomputes every score).
+// The same attention with subgroups (the device's subgroups are runs of consecutive threads,
+// see probeSubgroups in device.js): each subgroup computes one (token, head) pair on its own, a
+// workgroup of 64 threads P.pairs of them (64 / subgroup size; its subgroups take pairs sg,
+// sg + n_sg, ...). Per chunk of `size` positions lane j scores position j, subgroupMax and
+// subgroupAdd give the chunk's maximum and sum, and lane l sums dims l, l + size, ... of the V
+// rows with each position's probability (subgroupShuffle). No workgroup memory, no barrier.
+// Needs head_dim <= ATTN_SG_DIMS * size (the lanes' accumulators).
+export const ATTN_SG_DIMS = 16;
+export function attentionSgWgsl(kind) {
+  return 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n' + params([['n_tok', 'u32'], ['n_head', 'u32'], ['n_kv_head', 'u32'], ['head_dim', 'u32'],
+    ['n_ctx', 'u32'], ['kv_stride', 'u32'], ['scale', 'f32'], ['q_off', 'u32'], ['o_off', 'u32'],
+    ['meta_off', 'u32'], ['has_seq', 'u32'], ['c_off', 'u32'], ['q_stride', 'u32'], ['o_stride', 'u32'],
+    ['window', 'u32'], ['softcap', 'f32']]) + TANH + /* wgsl */ `
+struct Pairs { pairs: u32 };
+@group(0) @binding(0) var<storage, read> Q: array<f32>;
+${kvAccess(kind, 'K', 'read').replace('BIND', '1')}
+${kvAccess(kind, 'V', 'read').replace('BIND', '2')}
+@group(0) @binding(3) var<storage, read_write> O: array<f32>;
+@group(0) @binding(4) var<storage, read> POS: array<i32>;
+@group(0) @binding(5) var<storage, read> SEQ: array<i32>;
+@group(0) @binding(6) var<uniform> P: Params;
+@group(0) @binding(7) var<uniform> PW: Pairs;
+const A = ${ATTN_SG_DIMS}u;
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32,
+        @builtin(subgroup_size) sgs: u32) {
+  let per = PW.pairs;
+  let n_sg = max(64u / sgs, 1u);
+  let sg = lid / sgs;
+  let hd = P.head_dim;
+  let na = min((hd + sgs - 1u) / sgs, A); // accumulators in use: dims sid + a * sgs < hd
+  for (var i = sg; i < per; i += n_sg) {
+    let g = (wid.x + wid.y * nwg.x) * per + i; // token * n_head + head
+    if (g >= P.n_tok * P.n_head) { break; }
+    let t = g / P.n_head;
+    let h = g % P.n_head;
+    let kvh = h / (P.n_head / P.n_kv_head);
+    let qb = P.q_off + t * P.q_stride + h * hd;
+    var seq = 0u;
+    if (P.has_seq != 0u) { seq = u32(SEQ[P.meta_off + t]); }
+    let cb = P.c_off + seq * P.n_ctx * P.kv_stride + kvh * hd;
+    let end = u32(POS[P.meta_off + t]) + 1u;
+    var start = 0u;
+    if (P.window > 0u && end > P.window) { start = end - P.window; }
+    var acc: array<f32, A>;
+    for (var a = 0u; a < A; a++) { acc[a] = 0.0; }
+    var m = -3.0e38;
+    var l = 0.0;
+    for (var j0 = start; j0 < end; j0 += sgs) {
+      let j = j0 + sid;
+      var s = -3.0e38;
+      if (j < end) {
+        let kb = cb + j * P.kv_stride;
+        var dot = 0.0;
+        for (var d = 0u; d < hd; d++) { dot += Q[qb + d] * K_at(kb + d); }
+        if (P.softcap > 0.0) { s = P.softcap * tanh_f32(dot * P.scale); } else { s = dot * P.scale; }
+      }
+      let mn = max(m, subgroupMax(s));
+      var p = 0.0;
+      if (j < end) { p = exp(s - mn); }
+      let corr = exp(m - mn);
+      l = l * corr + subgroupAdd(p);
+      m = mn;
+      for (var a = 0u; a < na; a++) { acc[a] *= corr; }
+      let cnt = min(sgs, end - j0);
+      for (var jj = 0u; jj < cnt; jj++) {
+        let pj = subgroupShuffle(p, jj);
+        let vb = cb + (j0 + jj) * P.kv_stride;
+        for (var a = 0u; a < na; a++) {
+          let d = sid + a * sgs;
+          if (d < hd) { acc[a] += pj * V_at(vb + d); }
+        }
+      }
+    }
+    let ob = P.o_off + t * P.o_stride + h * hd;
+    for (var a = 0u; a < na; a++) {
+      let d = sid + a * sgs;
+      if (d < hd) { O[ob + d] = acc[a] / l; }
+    }
+  }
+}
+`;
+}
+
 export function attentionWgsl(kind, { cpuRounding = false } = {}) {
   const cpuRow = /* wgsl */ `
   for (var i = 0u; i < 8u; i++) {
