@@ -1,0 +1,20 @@
+// attend_group.c - kite_kernels_attend_group: a group of queries sharing one KV head goes to the
+// active set's group op where it has one (x86), else through its single-query op one by one.
+#include "kernels/attend.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define KITE_X86 1
+#endif
+
+void kite_kernels_attend_group(const kite_attn_group *g) {
+    const kite_attend_fn op = kite_kernels_attend();
+#ifdef KITE_X86
+    if (op == kite__attend_head_avx2) {
+        kite__attend_group_avx2(g);
+        return;
+    }
+#endif
+    for (int32_t i = 0; i < g->n_q; i++)
+        op(g->mode, g->q[i], g->k, g->v, g->kv_stride, g->n_kv[i], g->head_dim, g->scale,
+           g->scores + (size_t)i * (size_t)g->scores_stride, g->out[i]);
+}
