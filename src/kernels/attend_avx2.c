@@ -152,11 +152,11 @@ static inline float dot_ggml_f32k(const float *q, const float *k, int32_t n) {
     return (float)sum;
 }
 
-// out[i] = sum over rows j < n_kv[i] of p[i][j] * v_j for queries 0..nb-1, every (query, dim)
-// summed over j in order with one FMA per row from zero, as kite__attend_head_avx2's value loop;
-// the rows below n_min (every query's) are converted once for all of them.
-KITE_INLINE void values(int nb, const float *const *p, float *const *out, const int32_t *n_kv, int32_t n_min,
-                        const uint16_t *v, int32_t kv_stride, int32_t head_dim) {
+// out[i] = sum over rows j < n_min of p[i][j] * v_j for queries 0..nb-1, every (query, dim)
+// summed over j in order with one FMA per row from zero, as kite__attend_head_avx2's value loop,
+// each row converted once for all of them.
+KITE_INLINE void values(int nb, const float *const *p, float *const *out, int32_t n_min, const uint16_t *v,
+                        int32_t kv_stride, int32_t head_dim) {
     int32_t d = 0;
     for (; d + 16 <= head_dim; d += 16) {
         __m256 a0[QB], a1[QB];
@@ -171,12 +171,6 @@ KITE_INLINE void values(int nb, const float *const *p, float *const *out, const 
             }
         }
         for (int i = 0; i < nb; i++) {
-            for (int32_t j = n_min; j < n_kv[i]; j++) {
-                const uint16_t *vj = v + (int64_t)j * kv_stride + d;
-                const __m256 pi = _mm256_broadcast_ss(p[i] + j);
-                a0[i] = _mm256_fmadd_ps(pi, load_f16(vj), a0[i]);
-                a1[i] = _mm256_fmadd_ps(pi, load_f16(vj + 8), a1[i]);
-            }
             _mm256_storeu_ps(out[i] + d, a0[i]);
             _mm256_storeu_ps(out[i] + d + 8, a1[i]);
         }
@@ -188,11 +182,18 @@ KITE_INLINE void values(int nb, const float *const *p, float *const *out, const 
             const __m256 v0 = load_f16(v + (int64_t)j * kv_stride + d);
             for (int i = 0; i < nb; i++) a0[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(p[i] + j), v0, a0[i]);
         }
-        for (int i = 0; i < nb; i++) {
-            for (int32_t j = n_min; j < n_kv[i]; j++)
-                a0[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(p[i] + j), load_f16(v + (int64_t)j * kv_stride + d), a0[i]);
-            _mm256_storeu_ps(out[i] + d, a0[i]);
-        }
+        for (int i = 0; i < nb; i++) _mm256_storeu_ps(out[i] + d, a0[i]);
+    }
+}
+
+// out += the terms of rows j0..j1-1 for one query, continuing values' sums in the same order
+static void values_rest(const float *p, float *out, int32_t j0, int32_t j1, const uint16_t *v, int32_t kv_stride,
+                        int32_t head_dim) {
+    for (int32_t d = 0; d < head_dim; d += 8) {
+        __m256 acc = _mm256_loadu_ps(out + d);
+        for (int32_t j = j0; j < j1; j++)
+            acc = _mm256_fmadd_ps(_mm256_broadcast_ss(p + j), load_f16(v + (int64_t)j * kv_stride + d), acc);
+        _mm256_storeu_ps(out + d, acc);
     }
 }
 
@@ -207,13 +208,13 @@ static void scores_f32_n(int nb, const float *const *q, float *const *s, const u
     }
 }
 
-static void values_n(int nb, const float *const *p, float *const *out, const int32_t *n_kv, int32_t n_min,
-                     const uint16_t *v, int32_t kv_stride, int32_t head_dim) {
+static void values_n(int nb, const float *const *p, float *const *out, int32_t n_min, const uint16_t *v,
+                     int32_t kv_stride, int32_t head_dim) {
     switch (nb) {
-    case 4: values(4, p, out, n_kv, n_min, v, kv_stride, head_dim); break;
-    case 3: values(3, p, out, n_kv, n_min, v, kv_stride, head_dim); break;
-    case 2: values(2, p, out, n_kv, n_min, v, kv_stride, head_dim); break;
-    default: values(1, p, out, n_kv, n_min, v, kv_stride, head_dim); break;
+    case 4: values(4, p, out, n_min, v, kv_stride, head_dim); break;
+    case 3: values(3, p, out, n_min, v, kv_stride, head_dim); break;
+    case 2: values(2, p, out, n_min, v, kv_stride, head_dim); break;
+    default: values(1, p, out, n_min, v, kv_stride, head_dim); break;
     }
 }
 
@@ -265,6 +266,7 @@ void kite__attend_group_avx2(const kite_attn_group *g) {
         for (; j < g->n_kv[i]; j++) s[i][j] = _cvtsh_ss(_cvtss_sh(s[i][j], _MM_FROUND_TO_NEAREST_INT));
     }
     for (int32_t i0 = 0; i0 < nq; i0 += QB)
-        values_n(nq - i0 < QB ? nq - i0 : QB, (const float *const *)s + i0, g->out + i0, g->n_kv + i0, n_min, g->v,
-                 g->kv_stride, hd);
+        values_n(nq - i0 < QB ? nq - i0 : QB, (const float *const *)s + i0, g->out + i0, n_min, g->v, g->kv_stride, hd);
+    for (int32_t i = 0; i < nq; i++)
+        if (g->n_kv[i] > n_min) values_rest(s[i], g->out[i], n_min, g->n_kv[i], g->v, g->kv_stride, hd);
 }
