@@ -2,6 +2,8 @@
 // active set's group op where it has one (x86), else through its single-query op one by one.
 #include "kernels/attend.h"
 
+#include <string.h>
+
 #if defined(__x86_64__) || defined(_M_X64)
 #define KITE_X86 1
 #endif
@@ -9,8 +11,12 @@
 void kite_kernels_attend_group(const kite_attn_group *g) {
     const kite_attend_fn op = kite_kernels_attend();
 #ifdef KITE_X86
-    if (op == kite__attend_head_avx2) {
-        kite__attend_group_avx2(g);
+    if (op == kite__attend_head_avx2) { // the avx2, avx512 and amx sets
+        const char *isa = kite_kernels_isa();
+        if (!strcmp(isa, "avx512") || !strcmp(isa, "amx"))
+            kite__attend_group_avx512(g);
+        else
+            kite__attend_group_avx2(g);
         return;
     }
 #endif

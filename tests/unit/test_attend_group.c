@@ -2,7 +2,8 @@
 // in every kernel set, every rounding mode, head size (on and off the 16- and 64-wide blocks,
 // and one the SIMD ops leave to the scalar op), group size and mix of cache lengths, each query's
 // output is bit for bit what the set's single-query op gives it alone, so batching queries never
-// moves a logit. On x86 the AVX2 group op is also checked directly against kite__attend_head_avx2.
+// moves a logit. On x86 the AVX2 and AVX-512 group ops are also checked directly against
+// kite__attend_head_avx2.
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,9 @@ static void check_group(const char *what, group_fn group, kite_attend_fn single,
                                              .scale = 1.0f / (float)(hd / 8), .k = k + MAX_HD, .v = v + MAX_HD,
                                              .scores = scores};
                         for (int i = 0; i < nq; i++) {
-                            for (int d = 0; d < hd; d++) q[i][d] = 2.0f * frand();
+                            // a zero query (signed zeros too): every score ties at a zero
+                            for (int d = 0; d < hd; d++)
+                                q[i][d] = i == 1 && spread == 2 ? (d % 2 ? -0.0f : 0.0f) : 2.0f * frand();
                             // cache lengths: all equal (GQA heads of one token), consecutive
                             // tokens', or scattered
                             const int n = lens[li];
@@ -97,6 +100,11 @@ int main(void) {
         check_group("kite__attend_group_avx2", kite__attend_group_avx2, kite__attend_head_avx2, k, v);
     } else {
         fprintf(stderr, "skip: no AVX2 on this host, the AVX2 group op is untested here\n");
+    }
+    if (kite__kernels_get("avx512")) {
+        check_group("kite__attend_group_avx512", kite__attend_group_avx512, kite__attend_head_avx2, k, v);
+    } else {
+        fprintf(stderr, "skip: no AVX-512 on this host, the AVX-512 group op is untested here\n");
     }
 #endif
     free(k);
