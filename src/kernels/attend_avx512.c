@@ -66,7 +66,8 @@ static void scores_f32_one(const float *q, float *s, const uint16_t *k, int32_t 
     for (int32_t j = j0; j < j1; j++) {
         const uint16_t *kj = k + (int64_t)j * kv_stride;
         __m256 acc = _mm256_setzero_ps();
-        for (int32_t d = 0; d < head_dim; d += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), load_f16x8(kj + d), acc);
+        for (int32_t d = 0; d < head_dim; d += 8)
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), load_f16x8(kj + d), acc);
         s[j] = hsum8(acc) * scale;
     }
 }

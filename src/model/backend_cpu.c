@@ -412,11 +412,20 @@ static void cpu_attention(kite_backend *b, int32_t layer, kite_view q, kite_view
     attn_job job = {.c = c, .a = a, .q = at(c, q), .out = at(c, out), .q_stride = q.stride, .out_stride = out.stride,
                     .n_tok = n, .layer = layer, .mode = attn_mode(c, n, a->head_dim)};
     // a task's queries: the KV head's query heads (at most KITE_ATTN_GROUP_MAX, a divisor of
-    // the group) times as many consecutive tokens as fill KITE_ATTN_GROUP_MAX
-    const int32_t group = a->n_head / a->n_head_kv;
-    job.task_heads = KITE_ATTN_GROUP_MAX;
+    // the group) times as many consecutive tokens as fill KITE_ATTN_GROUP_MAX, fewer while that
+    // leaves under 4 tasks per thread (short steps: decoding); one query per task in FA_F16
+    // mode, whose op takes a group's queries one by one anyway
+    const int32_t group = a->n_head / a->n_head_kv, min_tasks = 4 * KITE_MAX(c->cfg.n_threads, 1);
+    job.task_heads = job.mode == KITE_ATTN_FA_F16 ? 1 : KITE_ATTN_GROUP_MAX;
     while (group % job.task_heads != 0) job.task_heads--;
-    job.task_tokens = KITE_ATTN_GROUP_MAX / job.task_heads;
+    job.task_tokens = job.mode == KITE_ATTN_FA_F16 ? 1 : KITE_ATTN_GROUP_MAX / job.task_heads;
+    while (job.task_tokens > 1 && (n + job.task_tokens - 1) / job.task_tokens * (a->n_head / job.task_heads) <
+                                      min_tasks)
+        job.task_tokens /= 2;
+    while (job.task_heads > 1 && n * (a->n_head / job.task_heads) < min_tasks) {
+        job.task_heads--;
+        while (group % job.task_heads != 0) job.task_heads--;
+    }
     atomic_init(&job.next_task, 0);
     kite_pool_run_shared(c->pool, attn_worker, &job);
 }
