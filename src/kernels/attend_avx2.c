@@ -218,6 +218,30 @@ static void values_n(int nb, const float *const *p, float *const *out, int32_t n
     }
 }
 
+// kite__softmax bit for bit, its maximum taken 8 lanes at a time: the largest value is the
+// same in any order (nan never wins either way: max_ps returns its second operand, the running
+// maximum, when x is nan), and where +0 and -0 tie, either gives the same x - max for every x;
+// then the same exp and double sum in row order, and the same products.
+static void softmax(float *x, int32_t n) {
+    __m256 m8 = _mm256_set1_ps(-INFINITY);
+    int32_t i = 0;
+    for (; i + 8 <= n; i += 8) m8 = _mm256_max_ps(_mm256_loadu_ps(x + i), m8);
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m8), _mm256_extractf128_ps(m8, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    float mx = _mm_cvtss_f32(m4);
+    for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    double sum = 0.0;
+    for (i = 0; i < n; i++) {
+        x[i] = expf(x[i] - mx);
+        sum += x[i];
+    }
+    const float inv = (float)(1.0 / sum);
+    const __m256 inv8 = _mm256_set1_ps(inv);
+    for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inv8));
+    for (; i < n; i++) x[i] *= inv;
+}
+
 void kite__attend_group_avx2(const kite_attn_group *g) {
     const int32_t hd = g->head_dim, nq = g->n_q;
     if (hd % 8 != 0 || g->mode == KITE_ATTN_FA_F16) { // per query: the online softmax branches per row
@@ -258,7 +282,7 @@ void kite__attend_group_avx2(const kite_attn_group *g) {
         }
     }
     for (int32_t i = 0; i < nq; i++) {
-        kite__softmax(s[i], g->n_kv[i]);
+        softmax(s[i], g->n_kv[i]);
         if (f32) continue;
         // MATMUL: the probabilities rounded to f16 once here rather than per use
         int32_t j = 0;
