@@ -70,6 +70,10 @@ typedef void (*kite_attend_fn)(kite_attn_mode mode, const float *q, const uint16
 // scalar op's in the last bits.
 kite_attend_fn kite_kernels_attend(void);
 
+// dst[i] = kite_f32_to_f16(src[i]) for i < n, bit for bit (nan included: sign | 0x7e00), with
+// F16C where the kernel set in use has it (the KV cache's writes).
+void kite_kernels_f32_to_f16_row(const float *src, uint16_t *dst, int32_t n);
+
 // Several query heads against one KV head at once, each with exactly the bits kite_kernels_attend's
 // op gives it alone (the x86 sets load and convert each cache row once for the whole group).
 // Query i sees rows 0..n_kv[i]-1 of the head whose first cache row k and v point at; q[i] and

@@ -318,11 +318,8 @@ static void cpu_kv_store(kite_backend *b, int32_t layer, kite_view k, kite_view 
         // a ring's first n_swa - 1 rows are kept twice: at the slot and after the ring
         for (int32_t copy = 0; copy < (ring && row < n_swa - 1 ? 2 : 1); copy++) {
             const size_t off = cache_row(c, layer, c->step.seq[t], row + copy * ring);
-            uint16_t *kc = c->k_cache + off, *vc = c->v_cache + off;
-            for (int32_t i = 0; i < c->kv_dim; i++) {
-                kc[i] = kite_f32_to_f16(kr[i]);
-                vc[i] = kite_f32_to_f16(vr[i]);
-            }
+            kite_kernels_f32_to_f16_row(kr, c->k_cache + off, c->kv_dim);
+            kite_kernels_f32_to_f16_row(vr, c->v_cache + off, c->kv_dim);
         }
     }
 }
