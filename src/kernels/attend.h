@@ -32,6 +32,12 @@ float kite__dot_f16_ggml(const float *q, const uint16_t *k, int32_t n);
 void kite__attend_head_avx2(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v,
                             int32_t kv_stride, int32_t n_kv, int32_t head_dim, float scale, float *scores,
                             float *out);
+// kite_kernels_attend_group for the AVX2 op: each query gets kite__attend_head_avx2's bits.
+void kite__attend_group_avx2(const kite_attn_group *g);
+// The same with AVX-512 (attend_avx512.c; the avx512 and amx sets): the same bits again.
+void kite__attend_group_avx512(const kite_attn_group *g);
+// kite_kernels_f32_to_f16_row with AVX2 + F16C (f16_row_avx2.c).
+void kite__f32_to_f16_row_avx2(const float *src, uint16_t *dst, int32_t n);
 // wasm SIMD128 (attend_wasm.c): the scalar op's bits in every mode.
 void kite__attend_head_wasm(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v,
                             int32_t kv_stride, int32_t n_kv, int32_t head_dim, float scale, float *scores,

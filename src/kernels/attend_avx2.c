@@ -2,6 +2,7 @@
 // as the scalar op in attend_ref.c, eight head dims per instruction, f16 conversions in hardware.
 #include <immintrin.h>
 #include <math.h>
+#include <stdbool.h>
 
 #include "kernels/attend.h"
 
@@ -107,4 +108,189 @@ void kite__attend_head_avx2(kite_attn_mode mode, const float *q, const uint16_t 
         for (int32_t d = 0; d < head_dim; d += 8)
             _mm256_storeu_ps(out + d, _mm256_fmadd_ps(p, load_f16(vj + d), _mm256_loadu_ps(out + d)));
     }
+}
+
+// ---- several queries per KV head (kite_kernels_attend_group) -------------------------------
+// Each query's sums keep kite__attend_head_avx2's order and rounding exactly; only the loads
+// and f16 conversions of the cache rows are shared.
+
+enum { QB = 4 }; // queries whose sums share one pass over a row (their registers fit at once)
+
+#define KITE_INLINE static inline __attribute__((always_inline))
+
+// FA_F32 scores of queries q[0..nb-1] with rows j0..j1-1: each sum as dot_f32's.
+KITE_INLINE void scores_f32(int nb, const float *const *q, float *const *s, const uint16_t *k, int32_t kv_stride,
+                            int32_t j0, int32_t j1, int32_t head_dim, float scale) {
+    for (int32_t j = j0; j < j1; j++) {
+        const uint16_t *kj = k + (int64_t)j * kv_stride;
+        __m256 acc[QB];
+        for (int i = 0; i < nb; i++) acc[i] = _mm256_setzero_ps();
+        for (int32_t d = 0; d < head_dim; d += 8) {
+            const __m256 kd = load_f16(kj + d);
+            for (int i = 0; i < nb; i++) acc[i] = _mm256_fmadd_ps(_mm256_loadu_ps(q[i] + d), kd, acc[i]);
+        }
+        for (int i = 0; i < nb; i++) s[i][j] = hsum(acc[i]) * scale;
+    }
+}
+
+// dot_ggml with k already converted to floats (the same values, so the same sums)
+static inline float dot_ggml_f32k(const float *q, const float *k, int32_t n) {
+    const int32_t np = n & ~63;
+    double sum = 0.0;
+    if (np > 0) {
+        __m256 a[8];
+        for (int j = 0; j < 8; j++) a[j] = _mm256_setzero_ps();
+        for (int32_t i = 0; i < np; i += 64)
+            for (int j = 0; j < 8; j++)
+                a[j] = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8 * j), _mm256_loadu_ps(k + i + 8 * j), a[j]);
+        for (int j = 0; j < 4; j++) a[j] = _mm256_add_ps(a[j], a[j + 4]);
+        a[0] = _mm256_add_ps(a[0], a[2]);
+        a[1] = _mm256_add_ps(a[1], a[3]);
+        sum = (double)hsum(_mm256_add_ps(a[0], a[1]));
+    }
+    for (int32_t i = np; i < n; i++) sum += (double)(q[i] * k[i]);
+    return (float)sum;
+}
+
+// out[i] = sum over rows j < n_min of p[i][j] * v_j for queries 0..nb-1, every (query, dim)
+// summed over j in order with one FMA per row from zero, as kite__attend_head_avx2's value loop,
+// each row converted once for all of them.
+KITE_INLINE void values(int nb, const float *const *p, float *const *out, int32_t n_min, const uint16_t *v,
+                        int32_t kv_stride, int32_t head_dim) {
+    int32_t d = 0;
+    for (; d + 16 <= head_dim; d += 16) {
+        __m256 a0[QB], a1[QB];
+        for (int i = 0; i < nb; i++) a0[i] = a1[i] = _mm256_setzero_ps();
+        for (int32_t j = 0; j < n_min; j++) {
+            const uint16_t *vj = v + (int64_t)j * kv_stride + d;
+            const __m256 v0 = load_f16(vj), v1 = load_f16(vj + 8);
+            for (int i = 0; i < nb; i++) {
+                const __m256 pi = _mm256_broadcast_ss(p[i] + j);
+                a0[i] = _mm256_fmadd_ps(pi, v0, a0[i]);
+                a1[i] = _mm256_fmadd_ps(pi, v1, a1[i]);
+            }
+        }
+        for (int i = 0; i < nb; i++) {
+            _mm256_storeu_ps(out[i] + d, a0[i]);
+            _mm256_storeu_ps(out[i] + d + 8, a1[i]);
+        }
+    }
+    if (d < head_dim) { // the last 8 dims of a head size that is an odd multiple of 8
+        __m256 a0[QB];
+        for (int i = 0; i < nb; i++) a0[i] = _mm256_setzero_ps();
+        for (int32_t j = 0; j < n_min; j++) {
+            const __m256 v0 = load_f16(v + (int64_t)j * kv_stride + d);
+            for (int i = 0; i < nb; i++) a0[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(p[i] + j), v0, a0[i]);
+        }
+        for (int i = 0; i < nb; i++) _mm256_storeu_ps(out[i] + d, a0[i]);
+    }
+}
+
+// out += the terms of rows j0..j1-1 for one query, continuing values' sums in the same order
+static void values_rest(const float *p, float *out, int32_t j0, int32_t j1, const uint16_t *v, int32_t kv_stride,
+                        int32_t head_dim) {
+    for (int32_t d = 0; d < head_dim; d += 8) {
+        __m256 acc = _mm256_loadu_ps(out + d);
+        for (int32_t j = j0; j < j1; j++)
+            acc = _mm256_fmadd_ps(_mm256_broadcast_ss(p + j), load_f16(v + (int64_t)j * kv_stride + d), acc);
+        _mm256_storeu_ps(out + d, acc);
+    }
+}
+
+// The block helpers above with a constant query count, so that their accumulators stay in registers.
+static void scores_f32_n(int nb, const float *const *q, float *const *s, const uint16_t *k, int32_t kv_stride,
+                         int32_t j0, int32_t j1, int32_t head_dim, float scale) {
+    switch (nb) {
+    case 4: scores_f32(4, q, s, k, kv_stride, j0, j1, head_dim, scale); break;
+    case 3: scores_f32(3, q, s, k, kv_stride, j0, j1, head_dim, scale); break;
+    case 2: scores_f32(2, q, s, k, kv_stride, j0, j1, head_dim, scale); break;
+    default: scores_f32(1, q, s, k, kv_stride, j0, j1, head_dim, scale); break;
+    }
+}
+
+static void values_n(int nb, const float *const *p, float *const *out, int32_t n_min, const uint16_t *v,
+                     int32_t kv_stride, int32_t head_dim) {
+    switch (nb) {
+    case 4: values(4, p, out, n_min, v, kv_stride, head_dim); break;
+    case 3: values(3, p, out, n_min, v, kv_stride, head_dim); break;
+    case 2: values(2, p, out, n_min, v, kv_stride, head_dim); break;
+    default: values(1, p, out, n_min, v, kv_stride, head_dim); break;
+    }
+}
+
+// kite__softmax bit for bit, its maximum taken 8 lanes at a time: the largest value is the
+// same in any order (nan never wins either way: max_ps returns its second operand, the running
+// maximum, when x is nan), and where +0 and -0 tie, either gives the same x - max for every x;
+// then the same exp and double sum in row order, and the same products.
+static void softmax(float *x, int32_t n) {
+    __m256 m8 = _mm256_set1_ps(-INFINITY);
+    int32_t i = 0;
+    for (; i + 8 <= n; i += 8) m8 = _mm256_max_ps(_mm256_loadu_ps(x + i), m8);
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m8), _mm256_extractf128_ps(m8, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    float mx = _mm_cvtss_f32(m4);
+    for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    double sum = 0.0;
+    for (i = 0; i < n; i++) {
+        x[i] = expf(x[i] - mx);
+        sum += x[i];
+    }
+    const float inv = (float)(1.0 / sum);
+    const __m256 inv8 = _mm256_set1_ps(inv);
+    for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inv8));
+    for (; i < n; i++) x[i] *= inv;
+}
+
+void kite__attend_group_avx2(const kite_attn_group *g) {
+    const int32_t hd = g->head_dim, nq = g->n_q;
+    if (hd % 8 != 0 || g->mode == KITE_ATTN_FA_F16) { // per query: the online softmax branches per row
+        for (int32_t i = 0; i < nq; i++)
+            kite__attend_head_avx2(g->mode, g->q[i], g->k, g->v, g->kv_stride, g->n_kv[i], hd, g->scale,
+                                   g->scores + (size_t)i * (size_t)g->scores_stride, g->out[i]);
+        return;
+    }
+    const bool f32 = g->mode == KITE_ATTN_FA_F32;
+    float qr[KITE_ATTN_GROUP_MAX][KITE_ATTN_MAX_HEAD_DIM]; // MATMUL: q rounded to f16
+    const float *q[KITE_ATTN_GROUP_MAX];
+    float *s[KITE_ATTN_GROUP_MAX];
+    int32_t n_min = g->n_kv[0], n_max = g->n_kv[0];
+    for (int32_t i = 0; i < nq; i++) {
+        s[i] = g->scores + (size_t)i * (size_t)g->scores_stride;
+        n_min = g->n_kv[i] < n_min ? g->n_kv[i] : n_min;
+        n_max = g->n_kv[i] > n_max ? g->n_kv[i] : n_max;
+        if (f32) {
+            q[i] = g->q[i];
+            continue;
+        }
+        for (int32_t d = 0; d < hd; d += 8) _mm256_storeu_ps(qr[i] + d, round_f16(_mm256_loadu_ps(g->q[i] + d)));
+        q[i] = qr[i];
+    }
+    // scores, softmax, then the probability-weighted sum of values, as kite__attend_head_avx2
+    if (f32) {
+        for (int32_t i0 = 0; i0 < nq; i0 += QB)
+            scores_f32_n(nq - i0 < QB ? nq - i0 : QB, q + i0, s + i0, g->k, g->kv_stride, 0, n_min, hd, g->scale);
+        for (int32_t i = 0; i < nq; i++)
+            scores_f32_n(1, q + i, s + i, g->k, g->kv_stride, n_min, g->n_kv[i], hd, g->scale);
+    } else {
+        float kf[KITE_ATTN_MAX_HEAD_DIM];
+        for (int32_t j = 0; j < n_max; j++) {
+            const uint16_t *kj = g->k + (int64_t)j * g->kv_stride;
+            for (int32_t d = 0; d < hd; d += 8) _mm256_storeu_ps(kf + d, load_f16(kj + d));
+            for (int32_t i = 0; i < nq; i++)
+                if (j < g->n_kv[i]) s[i][j] = dot_ggml_f32k(q[i], kf, hd) * g->scale;
+        }
+    }
+    for (int32_t i = 0; i < nq; i++) {
+        softmax(s[i], g->n_kv[i]);
+        if (f32) continue;
+        // MATMUL: the probabilities rounded to f16 once here rather than per use
+        int32_t j = 0;
+        for (; j + 8 <= g->n_kv[i]; j += 8) _mm256_storeu_ps(s[i] + j, round_f16(_mm256_loadu_ps(s[i] + j)));
+        for (; j < g->n_kv[i]; j++) s[i][j] = _cvtsh_ss(_cvtss_sh(s[i][j], _MM_FROUND_TO_NEAREST_INT));
+    }
+    for (int32_t i0 = 0; i0 < nq; i0 += QB)
+        values_n(nq - i0 < QB ? nq - i0 : QB, (const float *const *)s + i0, g->out + i0, n_min, g->v, g->kv_stride, hd);
+    for (int32_t i = 0; i < nq; i++)
+        if (g->n_kv[i] > n_min) values_rest(s[i], g->out[i], n_min, g->n_kv[i], g->v, g->kv_stride, hd);
 }

@@ -70,6 +70,28 @@ typedef void (*kite_attend_fn)(kite_attn_mode mode, const float *q, const uint16
 // scalar op's in the last bits.
 kite_attend_fn kite_kernels_attend(void);
 
+// dst[i] = kite_f32_to_f16(src[i]) for i < n, bit for bit (nan included: sign | 0x7e00), with
+// F16C where the kernel set in use has it (the KV cache's writes).
+void kite_kernels_f32_to_f16_row(const float *src, uint16_t *dst, int32_t n);
+
+// Several query heads against one KV head at once, each with exactly the bits kite_kernels_attend's
+// op gives it alone (the x86 sets load and convert each cache row once for the whole group).
+// Query i sees rows 0..n_kv[i]-1 of the head whose first cache row k and v point at; q[i] and
+// out[i] (head_dim floats each, not aliasing) are its input and output; scores is scratch of
+// n_q * scores_stride floats, scores_stride >= every n_kv[i] >= 1; 1 <= n_q <= KITE_ATTN_GROUP_MAX.
+#define KITE_ATTN_GROUP_MAX 8
+typedef struct kite_attn_group {
+    kite_attn_mode mode;
+    int32_t n_q, head_dim, kv_stride, scores_stride;
+    float scale;
+    const uint16_t *k, *v;
+    const float *q[KITE_ATTN_GROUP_MAX];
+    float *out[KITE_ATTN_GROUP_MAX];
+    int32_t n_kv[KITE_ATTN_GROUP_MAX];
+    float *scores;
+} kite_attn_group;
+void kite_kernels_attend_group(const kite_attn_group *g);
+
 // ---- ISA selection -----------------------------------------------------------------------
 
 // Name of the kernel set in use: "scalar", "avx2", "avx512", "amx", "neon", "wasm-simd128".

@@ -37,7 +37,7 @@ typedef struct cpu_backend {
     // repeating the ring's first ones, so every window is one contiguous run of rows.
     size_t *layer_base;
     int32_t *layer_rows, *layer_ring;
-    float *scores;            // (n_threads, n_ctx) attention scores per worker
+    float *scores;            // (n_threads, KITE_ATTN_GROUP_MAX, n_ctx) attention scores per worker
     void *scratch;            // matmul scratch (quantized activations)
     size_t scratch_size;
     rope_slot rope[ROPE_SLOTS];
@@ -318,16 +318,14 @@ static void cpu_kv_store(kite_backend *b, int32_t layer, kite_view k, kite_view 
         // a ring's first n_swa - 1 rows are kept twice: at the slot and after the ring
         for (int32_t copy = 0; copy < (ring && row < n_swa - 1 ? 2 : 1); copy++) {
             const size_t off = cache_row(c, layer, c->step.seq[t], row + copy * ring);
-            uint16_t *kc = c->k_cache + off, *vc = c->v_cache + off;
-            for (int32_t i = 0; i < c->kv_dim; i++) {
-                kc[i] = kite_f32_to_f16(kr[i]);
-                vc[i] = kite_f32_to_f16(vr[i]);
-            }
+            kite_kernels_f32_to_f16_row(kr, c->k_cache + off, c->kv_dim);
+            kite_kernels_f32_to_f16_row(vr, c->v_cache + off, c->kv_dim);
         }
     }
 }
 
-// ---- attention: every (token, query head) pair is one task, spread over the pool ------------
+// ---- attention: tasks of a few consecutive tokens x the query heads of one KV head, spread -----
+// ---- over the pool; each task's queries that share a cache run go to the op together ------
 
 typedef struct attn_job {
     cpu_backend *c;
@@ -336,7 +334,9 @@ typedef struct attn_job {
     float *out;
     int32_t q_stride, out_stride, n_tok, layer;
     kite_attn_mode mode;
-    atomic_int next_task; // the next (token, head) task nobody has taken
+    int32_t task_tokens;  // consecutive tokens per task
+    int32_t task_heads;   // query heads per task, all of one KV head
+    atomic_int next_task; // the next task nobody has taken
 } attn_job;
 
 // ggml's CPU flash attention runs batches of at least 64 queries through a tiled f32 kernel when
@@ -360,25 +360,47 @@ static void attn_worker(void *arg, int ith, int nth) {
     cpu_backend *c = j->c;
     const kite_attn *a = j->a;
     const int32_t hd = a->head_dim, group = a->n_head / a->n_head_kv; // query heads per KV head (GQA)
-    float *scores = c->scores + (size_t)ith * c->cfg.n_ctx;
+    const int32_t tt = j->task_tokens, th = j->task_heads, head_tasks = a->n_head / th;
+    const int32_t n_tasks = (j->n_tok + tt - 1) / tt * head_tasks;
+    float *scores = c->scores + (size_t)ith * KITE_ATTN_GROUP_MAX * c->cfg.n_ctx;
     (void)nth;
     // Tasks come from a shared counter (kite_pool_run_shared): a thread that is descheduled
     // on a busy machine holds no share of the work hostage.
-    for (int32_t task; (task = atomic_fetch_add_explicit(&j->next_task, 1, memory_order_relaxed)) <
-                       j->n_tok * a->n_head;) {
-        const int32_t t = task / a->n_head, h = task % a->n_head, kvh = h / group;
-        // causal: token t sees its sequence's cache up to and including its own position; a
-        // sliding window also hides the keys `window` or more positions back
-        const int32_t end = c->step.pos[t] + 1, start = a->window > 0 && end > a->window ? end - a->window : 0;
-        const size_t off = cache_row(c, j->layer, c->step.seq[t], pos_row(c, j->layer, start)) + (size_t)kvh * hd;
-        const float *q = j->q + (size_t)t * j->q_stride + (size_t)h * hd;
-        float *out = j->out + (size_t)t * j->out_stride + (size_t)h * hd;
-        if (a->softcap > 0.0f) // the SIMD ops have no soft-cap: gemma2's scores take the scalar op
-            kite__attend_head_capped(j->mode, q, c->k_cache + off, c->v_cache + off, c->kv_dim, end - start, hd,
-                                     a->scale, a->softcap, scores, out);
-        else
-            c->attend(j->mode, q, c->k_cache + off, c->v_cache + off, c->kv_dim, end - start, hd, a->scale, scores,
-                      out);
+    for (int32_t task; (task = atomic_fetch_add_explicit(&j->next_task, 1, memory_order_relaxed)) < n_tasks;) {
+        const int32_t t0 = task / head_tasks * tt, h0 = task % head_tasks * th, kvh = h0 / group;
+        const int32_t t1 = t0 + tt < j->n_tok ? t0 + tt : j->n_tok;
+        kite_attn_group g = {.mode = j->mode, .head_dim = hd, .kv_stride = c->kv_dim, .scale = a->scale,
+                             .scores = scores, .scores_stride = c->cfg.n_ctx};
+        int32_t g_seq = -1, g_start = -1;
+        for (int32_t t = t0; t <= t1; t++) {
+            // causal: token t sees its sequence's cache up to and including its own position; a
+            // sliding window also hides the keys `window` or more positions back
+            const int32_t end = t < t1 ? c->step.pos[t] + 1 : 0;
+            const int32_t start = a->window > 0 && end > a->window ? end - a->window : 0;
+            // the group so far goes to the op when this token's keys start at another cache row
+            if (g.n_q > 0 && (t == t1 || c->step.seq[t] != g_seq || start != g_start)) {
+                kite_kernels_attend_group(&g);
+                g.n_q = 0;
+            }
+            if (t == t1) break;
+            g_seq = c->step.seq[t];
+            g_start = start;
+            const size_t off = cache_row(c, j->layer, g_seq, pos_row(c, j->layer, start)) + (size_t)kvh * hd;
+            g.k = c->k_cache + off;
+            g.v = c->v_cache + off;
+            for (int32_t h = h0; h < h0 + th; h++) {
+                const float *q = j->q + (size_t)t * j->q_stride + (size_t)h * hd;
+                float *out = j->out + (size_t)t * j->out_stride + (size_t)h * hd;
+                if (a->softcap > 0.0f) { // the SIMD ops have no soft-cap: gemma2's scores take the scalar op
+                    kite__attend_head_capped(j->mode, q, g.k, g.v, c->kv_dim, end - start, hd, a->scale, a->softcap,
+                                             scores, out);
+                    continue;
+                }
+                g.q[g.n_q] = q;
+                g.out[g.n_q] = out;
+                g.n_kv[g.n_q++] = end - start;
+            }
+        }
     }
 }
 
@@ -386,6 +408,21 @@ static void cpu_attention(kite_backend *b, int32_t layer, kite_view q, kite_view
     cpu_backend *c = cpu(b);
     attn_job job = {.c = c, .a = a, .q = at(c, q), .out = at(c, out), .q_stride = q.stride, .out_stride = out.stride,
                     .n_tok = n, .layer = layer, .mode = attn_mode(c, n, a->head_dim)};
+    // a task's queries: the KV head's query heads (at most KITE_ATTN_GROUP_MAX, a divisor of
+    // the group) times as many consecutive tokens as fill KITE_ATTN_GROUP_MAX, fewer while that
+    // leaves under 4 tasks per thread (short steps: decoding); one query per task in FA_F16
+    // mode, whose op takes a group's queries one by one anyway
+    const int32_t group = a->n_head / a->n_head_kv, min_tasks = 4 * KITE_MAX(c->cfg.n_threads, 1);
+    job.task_heads = job.mode == KITE_ATTN_FA_F16 ? 1 : KITE_ATTN_GROUP_MAX;
+    while (group % job.task_heads != 0) job.task_heads--;
+    job.task_tokens = job.mode == KITE_ATTN_FA_F16 ? 1 : KITE_ATTN_GROUP_MAX / job.task_heads;
+    while (job.task_tokens > 1 && (n + job.task_tokens - 1) / job.task_tokens * (a->n_head / job.task_heads) <
+                                      min_tasks)
+        job.task_tokens /= 2;
+    while (job.task_heads > 1 && n * (a->n_head / job.task_heads) < min_tasks) {
+        job.task_heads--;
+        while (group % job.task_heads != 0) job.task_heads--;
+    }
     atomic_init(&job.next_task, 0);
     kite_pool_run_shared(c->pool, attn_worker, &job);
 }
@@ -494,7 +531,8 @@ kite_status kite__backend_cpu_new(const kite_backend_config *cfg, kite_backend *
         ok = ok && (c->k_cache = malloc(kv_elems * sizeof(uint16_t)));
         ok = ok && (c->v_cache = malloc(kv_elems * sizeof(uint16_t)));
     }
-    ok = ok && (c->scores = malloc((size_t)KITE_MAX(cfg->n_threads, 1) * (size_t)cfg->n_ctx * sizeof(float)));
+    ok = ok && (c->scores = malloc((size_t)KITE_MAX(cfg->n_threads, 1) * KITE_ATTN_GROUP_MAX * (size_t)cfg->n_ctx *
+                                   sizeof(float)));
     c->scratch_size = max_scratch(cfg);
     ok = ok && (c->scratch = malloc(c->scratch_size ? c->scratch_size : 1));
     if (hp->n_expert > 0 && n_layers > 0) {

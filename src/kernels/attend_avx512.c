@@ -1,0 +1,245 @@
+// attend_avx512.c - kite_kernels_attend_group for x86 hosts with AVX-512: the AVX2 op's results
+// bit for bit (kite__attend_head_avx2's sums, term by term and in its order), in 16-lane
+// registers: a pair of queries' 8-lane FA_F32 sums side by side in one register, ggml's 16-lane
+// dot sums (MATMUL) as the AVX2 op's register pairs, and 16 dims per FMA in the value sums.
+#include <immintrin.h>
+#include <math.h>
+#include <stdbool.h>
+
+#include "kernels/attend.h"
+
+static inline float hsum8(__m256 v) { // the AVX2 op's reduction order
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline __m256 load_f16x8(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+static inline __m512 load_f16x16(const uint16_t *p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+}
+// 8 halves converted into both 8-lane halves of a register
+static inline __m512 load_f16x8_twice(const uint16_t *p) {
+    return _mm512_cvtph_ps(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)p)));
+}
+static inline __m256 round_f16(__m256 v) { return _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT)); }
+
+#define KITE_INLINE static inline __attribute__((always_inline))
+
+enum { PB = 4 }; // query pairs per pass over a row (FA_F32 scores)
+enum { VB = 8 }; // queries per pass over a row (value sums)
+
+// FA_F32 scores of np query pairs with rows j0..j1-1. qq[p] holds pair p's two queries in turns
+// of 8 dims (q0[0..7], q1[0..7], q0[8..15], ...): lanes 0-7 of its accumulator are the AVX2 op's
+// 8-lane sum for the first query, lanes 8-15 for the second.
+KITE_INLINE void scores_f32_pairs(int np, const float *const *qq, float *const *s, const uint16_t *k,
+                                  int32_t kv_stride, int32_t j0, int32_t j1, int32_t head_dim, float scale) {
+    for (int32_t j = j0; j < j1; j++) {
+        const uint16_t *kj = k + (int64_t)j * kv_stride;
+        __m512 acc[PB];
+        for (int p = 0; p < np; p++) acc[p] = _mm512_setzero_ps();
+        for (int32_t d = 0; d < head_dim; d += 8) {
+            const __m512 kd = load_f16x8_twice(kj + d);
+            for (int p = 0; p < np; p++) acc[p] = _mm512_fmadd_ps(_mm512_loadu_ps(qq[p] + 2 * d), kd, acc[p]);
+        }
+        for (int p = 0; p < np; p++) {
+            s[2 * p][j] = hsum8(_mm512_castps512_ps256(acc[p])) * scale;
+            s[2 * p + 1][j] = hsum8(_mm512_extractf32x8_ps(acc[p], 1)) * scale;
+        }
+    }
+}
+
+static void scores_f32_pairs_n(int np, const float *const *qq, float *const *s, const uint16_t *k,
+                               int32_t kv_stride, int32_t j0, int32_t j1, int32_t head_dim, float scale) {
+    switch (np) {
+    case 4: scores_f32_pairs(4, qq, s, k, kv_stride, j0, j1, head_dim, scale); break;
+    case 3: scores_f32_pairs(3, qq, s, k, kv_stride, j0, j1, head_dim, scale); break;
+    case 2: scores_f32_pairs(2, qq, s, k, kv_stride, j0, j1, head_dim, scale); break;
+    default: scores_f32_pairs(1, qq, s, k, kv_stride, j0, j1, head_dim, scale); break;
+    }
+}
+
+// FA_F32 scores of one query with rows j0..j1-1 (the AVX2 op's dot_f32)
+static void scores_f32_one(const float *q, float *s, const uint16_t *k, int32_t kv_stride, int32_t j0, int32_t j1,
+                           int32_t head_dim, float scale) {
+    for (int32_t j = j0; j < j1; j++) {
+        const uint16_t *kj = k + (int64_t)j * kv_stride;
+        __m256 acc = _mm256_setzero_ps();
+        for (int32_t d = 0; d < head_dim; d += 8)
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), load_f16x8(kj + d), acc);
+        s[j] = hsum8(acc) * scale;
+    }
+}
+
+// The AVX2 op's dot_ggml (ggml_vec_dot_f16's order) on k converted to floats: its register pairs
+// a[2m], a[2m + 1] are the two halves of the 16-lane sum m here, added in the same order.
+static inline float dot_ggml_f32k(const float *q, const float *k, int32_t n) {
+    const int32_t np = n & ~63;
+    double sum = 0.0;
+    if (np > 0) {
+        __m512 a[4];
+        for (int m = 0; m < 4; m++) a[m] = _mm512_setzero_ps();
+        for (int32_t i = 0; i < np; i += 64)
+            for (int m = 0; m < 4; m++)
+                a[m] = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16 * m), _mm512_loadu_ps(k + i + 16 * m), a[m]);
+        a[0] = _mm512_add_ps(a[0], a[2]); // sum0 += sum2
+        a[1] = _mm512_add_ps(a[1], a[3]); // sum1 += sum3
+        a[0] = _mm512_add_ps(a[0], a[1]); // sum0 += sum1
+        sum = (double)hsum8(_mm256_add_ps(_mm512_castps512_ps256(a[0]), _mm512_extractf32x8_ps(a[0], 1)));
+    }
+    for (int32_t i = np; i < n; i++) sum += (double)(q[i] * k[i]);
+    return (float)sum;
+}
+
+// out[i] = sum over rows j < n_min of p[i][j] * v_j for queries 0..nb-1: each (query, dim) sum
+// from zero with one FMA per row in row order, as the AVX2 op's value loop (lane width does not
+// enter: no sum crosses lanes).
+KITE_INLINE void values(int nb, const float *const *p, float *const *out, int32_t n_min, const uint16_t *v,
+                        int32_t kv_stride, int32_t head_dim) {
+    int32_t d = 0;
+    for (; d + 32 <= head_dim; d += 32) {
+        __m512 a0[VB], a1[VB];
+        for (int i = 0; i < nb; i++) a0[i] = a1[i] = _mm512_setzero_ps();
+        for (int32_t j = 0; j < n_min; j++) {
+            const uint16_t *vj = v + (int64_t)j * kv_stride + d;
+            const __m512 v0 = load_f16x16(vj), v1 = load_f16x16(vj + 16);
+            for (int i = 0; i < nb; i++) {
+                const __m512 pi = _mm512_set1_ps(p[i][j]);
+                a0[i] = _mm512_fmadd_ps(pi, v0, a0[i]);
+                a1[i] = _mm512_fmadd_ps(pi, v1, a1[i]);
+            }
+        }
+        for (int i = 0; i < nb; i++) {
+            _mm512_storeu_ps(out[i] + d, a0[i]);
+            _mm512_storeu_ps(out[i] + d + 16, a1[i]);
+        }
+    }
+    if (d + 16 <= head_dim) {
+        __m512 a0[VB];
+        for (int i = 0; i < nb; i++) a0[i] = _mm512_setzero_ps();
+        for (int32_t j = 0; j < n_min; j++) {
+            const __m512 v0 = load_f16x16(v + (int64_t)j * kv_stride + d);
+            for (int i = 0; i < nb; i++) a0[i] = _mm512_fmadd_ps(_mm512_set1_ps(p[i][j]), v0, a0[i]);
+        }
+        for (int i = 0; i < nb; i++) _mm512_storeu_ps(out[i] + d, a0[i]);
+        d += 16;
+    }
+    if (d < head_dim) { // 8 dims left
+        __m256 a0[VB];
+        for (int i = 0; i < nb; i++) a0[i] = _mm256_setzero_ps();
+        for (int32_t j = 0; j < n_min; j++) {
+            const __m256 v0 = load_f16x8(v + (int64_t)j * kv_stride + d);
+            for (int i = 0; i < nb; i++) a0[i] = _mm256_fmadd_ps(_mm256_set1_ps(p[i][j]), v0, a0[i]);
+        }
+        for (int i = 0; i < nb; i++) _mm256_storeu_ps(out[i] + d, a0[i]);
+    }
+}
+
+static void values_n(int nb, const float *const *p, float *const *out, int32_t n_min, const uint16_t *v,
+                     int32_t kv_stride, int32_t head_dim) {
+    switch (nb) {
+    case 8: values(8, p, out, n_min, v, kv_stride, head_dim); break;
+    case 7: values(7, p, out, n_min, v, kv_stride, head_dim); break;
+    case 6: values(6, p, out, n_min, v, kv_stride, head_dim); break;
+    case 5: values(5, p, out, n_min, v, kv_stride, head_dim); break;
+    case 4: values(4, p, out, n_min, v, kv_stride, head_dim); break;
+    case 3: values(3, p, out, n_min, v, kv_stride, head_dim); break;
+    case 2: values(2, p, out, n_min, v, kv_stride, head_dim); break;
+    default: values(1, p, out, n_min, v, kv_stride, head_dim); break;
+    }
+}
+
+// out += the terms of rows j0..j1-1 for one query, continuing values' sums in the same order
+static void values_rest(const float *p, float *out, int32_t j0, int32_t j1, const uint16_t *v, int32_t kv_stride,
+                        int32_t head_dim) {
+    for (int32_t d = 0; d < head_dim; d += 8) {
+        __m256 acc = _mm256_loadu_ps(out + d);
+        for (int32_t j = j0; j < j1; j++)
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(p[j]), load_f16x8(v + (int64_t)j * kv_stride + d), acc);
+        _mm256_storeu_ps(out + d, acc);
+    }
+}
+
+// kite__softmax bit for bit, its maximum taken 16 lanes at a time: the largest value is the
+// same in any order (nan never wins either way: max_ps returns its second operand, the running
+// maximum, when x is nan), and where +0 and -0 tie, either gives the same x - max for every x;
+// then the same exp and double sum in row order, and the same products.
+static void softmax(float *x, int32_t n) {
+    __m512 m16 = _mm512_set1_ps(-INFINITY);
+    int32_t i = 0;
+    for (; i + 16 <= n; i += 16) m16 = _mm512_max_ps(_mm512_loadu_ps(x + i), m16);
+    float mx = _mm512_reduce_max_ps(m16);
+    for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    double sum = 0.0;
+    for (i = 0; i < n; i++) {
+        x[i] = expf(x[i] - mx);
+        sum += x[i];
+    }
+    const float inv = (float)(1.0 / sum);
+    const __m512 inv16 = _mm512_set1_ps(inv);
+    for (i = 0; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), inv16));
+    for (; i < n; i++) x[i] *= inv;
+}
+
+void kite__attend_group_avx512(const kite_attn_group *g) {
+    const int32_t hd = g->head_dim, nq = g->n_q;
+    if (hd % 8 != 0 || g->mode == KITE_ATTN_FA_F16) { // per query: the online softmax branches per row
+        for (int32_t i = 0; i < nq; i++)
+            kite__attend_head_avx2(g->mode, g->q[i], g->k, g->v, g->kv_stride, g->n_kv[i], hd, g->scale,
+                                   g->scores + (size_t)i * (size_t)g->scores_stride, g->out[i]);
+        return;
+    }
+    const bool f32 = g->mode == KITE_ATTN_FA_F32;
+    // FA_F32: the queries in pairs (see scores_f32_pairs), an odd last one paired with itself;
+    // MATMUL: each query rounded to f16
+    float qbuf[KITE_ATTN_GROUP_MAX][KITE_ATTN_MAX_HEAD_DIM];
+    float *s[KITE_ATTN_GROUP_MAX + 1] = {0};
+    int32_t n_min = g->n_kv[0], n_max = g->n_kv[0];
+    for (int32_t i = 0; i < nq; i++) {
+        s[i] = g->scores + (size_t)i * (size_t)g->scores_stride;
+        n_min = g->n_kv[i] < n_min ? g->n_kv[i] : n_min;
+        n_max = g->n_kv[i] > n_max ? g->n_kv[i] : n_max;
+    }
+    if (f32) {
+        const int32_t np = (nq + 1) / 2;
+        const float *qq[KITE_ATTN_GROUP_MAX / 2];
+        for (int32_t p = 0; p < np; p++) {
+            const float *q0 = g->q[2 * p], *q1 = 2 * p + 1 < nq ? g->q[2 * p + 1] : q0;
+            float *dst = qbuf[2 * p]; // two rows of qbuf: room for 2 * head_dim floats
+            for (int32_t d = 0; d < hd; d += 8) {
+                _mm256_storeu_ps(dst + 2 * d, _mm256_loadu_ps(q0 + d));
+                _mm256_storeu_ps(dst + 2 * d + 8, _mm256_loadu_ps(q1 + d));
+            }
+            qq[p] = dst;
+        }
+        // an odd last query's twin writes its scores over its own (the same values)
+        s[nq] = s[nq - 1];
+        for (int32_t p0 = 0; p0 < np; p0 += PB)
+            scores_f32_pairs_n(np - p0 < PB ? np - p0 : PB, qq + p0, s + 2 * p0, g->k, g->kv_stride, 0, n_min, hd,
+                               g->scale);
+        for (int32_t i = 0; i < nq; i++)
+            if (g->n_kv[i] > n_min) scores_f32_one(g->q[i], s[i], g->k, g->kv_stride, n_min, g->n_kv[i], hd, g->scale);
+    } else {
+        for (int32_t i = 0; i < nq; i++)
+            for (int32_t d = 0; d < hd; d += 8) _mm256_storeu_ps(qbuf[i] + d, round_f16(_mm256_loadu_ps(g->q[i] + d)));
+        float kf[KITE_ATTN_MAX_HEAD_DIM];
+        for (int32_t j = 0; j < n_max; j++) {
+            const uint16_t *kj = g->k + (int64_t)j * g->kv_stride;
+            for (int32_t d = 0; d < hd; d += 8) _mm256_storeu_ps(kf + d, load_f16x8(kj + d));
+            for (int32_t i = 0; i < nq; i++)
+                if (j < g->n_kv[i]) s[i][j] = dot_ggml_f32k(qbuf[i], kf, hd) * g->scale;
+        }
+    }
+    for (int32_t i = 0; i < nq; i++) {
+        softmax(s[i], g->n_kv[i]);
+        if (f32) continue;
+        // MATMUL: the probabilities rounded to f16 once here rather than per use
+        int32_t j = 0;
+        for (; j + 8 <= g->n_kv[i]; j += 8) _mm256_storeu_ps(s[i] + j, round_f16(_mm256_loadu_ps(s[i] + j)));
+        for (; j < g->n_kv[i]; j++) s[i][j] = _cvtsh_ss(_cvtss_sh(s[i][j], _MM_FROUND_TO_NEAREST_INT));
+    }
+    values_n(nq, (const float *const *)s, g->out, n_min, g->v, g->kv_stride, hd);
+    for (int32_t i = 0; i < nq; i++)
+        if (g->n_kv[i] > n_min) values_rest(s[i], g->out[i], n_min, g->n_kv[i], g->v, g->kv_stride, hd);
+}

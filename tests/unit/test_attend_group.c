@@ -1,0 +1,113 @@
+// test_attend_group.c - kite_kernels_attend_group, the several-queries-per-KV-head attention op:
+// in every kernel set, every rounding mode, head size (on and off the 16- and 64-wide blocks,
+// and one the SIMD ops leave to the scalar op), group size and mix of cache lengths, each query's
+// output is bit for bit what the set's single-query op gives it alone, so batching queries never
+// moves a logit. On x86 the AVX2 and AVX-512 group ops are also checked directly against
+// kite__attend_head_avx2.
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/kite_f16.h"
+#include "check.h"
+#include "kernels/attend.h"
+#include "kernels/kernels_internal.h"
+#include "kernels/kite_kernels.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define KITE_X86 1
+#endif
+
+static uint32_t rng = 1917;
+static uint32_t next_u32(void) {
+    rng = rng * 1664525u + 1013904223u;
+    return rng;
+}
+static float frand(void) { return (float)(next_u32() >> 8) / 8388608.0f - 1.0f; } // [-1, 1)
+
+enum { MAX_KV = 150, HEADS_KV = 2, MAX_HD = 128, STRIDE = HEADS_KV * MAX_HD };
+
+typedef void (*group_fn)(const kite_attn_group *g);
+
+// One group op against one single-query op over modes x head sizes x group sizes x lengths.
+static void check_group(const char *what, group_fn group, kite_attend_fn single, const uint16_t *k,
+                        const uint16_t *v) {
+    const int dims[] = {64, 128, 80, 96, 8, 72, 20};
+    const int sizes[] = {1, 2, 3, 4, 5, 7, 8};
+    const int lens[] = {1, 7, 64, 133};
+    static float q[KITE_ATTN_GROUP_MAX][MAX_HD], a[KITE_ATTN_GROUP_MAX][MAX_HD], b[MAX_HD];
+    static float scores[KITE_ATTN_GROUP_MAX * MAX_KV], scores1[MAX_KV];
+    int runs = 0, bad = 0;
+    for (int mode = KITE_ATTN_MATMUL; mode <= KITE_ATTN_FA_F32; mode++)
+        for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
+            for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
+                for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+                    for (int spread = 0; spread < 3; spread++) {
+                        const int hd = dims[di], nq = sizes[si];
+                        // the second KV head of the cache: rows are STRIDE apart
+                        kite_attn_group g = {.mode = (kite_attn_mode)mode, .n_q = nq, .head_dim = hd,
+                                             .kv_stride = STRIDE, .scores_stride = MAX_KV,
+                                             .scale = 1.0f / (float)(hd / 8), .k = k + MAX_HD, .v = v + MAX_HD,
+                                             .scores = scores};
+                        for (int i = 0; i < nq; i++) {
+                            // a zero query (signed zeros too): every score ties at a zero
+                            for (int d = 0; d < hd; d++)
+                                q[i][d] = i == 1 && spread == 2 ? (d % 2 ? -0.0f : 0.0f) : 2.0f * frand();
+                            // cache lengths: all equal (GQA heads of one token), consecutive
+                            // tokens', or scattered
+                            const int n = lens[li];
+                            g.n_kv[i] = spread == 0   ? n
+                                        : spread == 1 ? n + i / 2
+                                                      : 1 + (int)(next_u32() % (uint32_t)(n + 16));
+                            g.q[i] = q[i];
+                            g.out[i] = a[i];
+                            memset(a[i], 0xff, sizeof a[i]); // nan: every output must be written
+                        }
+                        group(&g);
+                        for (int i = 0; i < nq; i++) {
+                            single((kite_attn_mode)mode, q[i], g.k, g.v, STRIDE, g.n_kv[i], hd, g.scale, scores1, b);
+                            runs++;
+                            if (memcmp(a[i], b, sizeof(float) * (size_t)hd) != 0 && bad++ < 5)
+                                fprintf(stderr, "%s: mode %d head %d group %d query %d n_kv %d differs\n", what,
+                                        mode, hd, nq, i, g.n_kv[i]);
+                        }
+                    }
+    CHECK(bad == 0, "%s: %d of %d queries differ from the single-query op", what, bad, runs);
+}
+
+
+int main(void) {
+    uint16_t *k = malloc(sizeof(uint16_t) * MAX_KV * STRIDE), *v = malloc(sizeof(uint16_t) * MAX_KV * STRIDE);
+    CHECK(k && v, "allocation");
+    if (!k || !v) return check_done("test_attend_group");
+    for (int i = 0; i < MAX_KV * STRIDE; i++) { // subnormal halves too
+        k[i] = kite_f32_to_f16(2.0f * frand() * (i % 97 == 0 ? 1e-6f : 1.0f));
+        v[i] = kite_f32_to_f16(frand() * (i % 89 == 0 ? 1e-6f : 1.0f));
+    }
+    // the public entry in every kernel set on this host, against that set's own op
+    const char *active = kite_kernels_isa();
+    for (int s = 0; s < kite_kernels_isa_count(); s++) {
+        const char *isa = kite_kernels_isa_name(s);
+        CHECK(kite_kernels_set_isa(isa) == KITE_OK, "select %s", isa);
+        char what[64];
+        snprintf(what, sizeof what, "kite_kernels_attend_group (%s)", isa);
+        fprintf(stderr, "%s vs the set's single-query op\n", what);
+        check_group(what, kite_kernels_attend_group, kite_kernels_attend(), k, v);
+    }
+    CHECK(kite_kernels_set_isa(active) == KITE_OK, "restore %s", active);
+#ifdef KITE_X86
+    if (kite__kernels_get("avx2")) {
+        check_group("kite__attend_group_avx2", kite__attend_group_avx2, kite__attend_head_avx2, k, v);
+    } else {
+        fprintf(stderr, "skip: no AVX2 on this host, the AVX2 group op is untested here\n");
+    }
+    if (kite__kernels_get("avx512")) {
+        check_group("kite__attend_group_avx512", kite__attend_group_avx512, kite__attend_head_avx2, k, v);
+    } else {
+        fprintf(stderr, "skip: no AVX-512 on this host, the AVX-512 group op is untested here\n");
+    }
+#endif
+    free(k);
+    free(v);
+    return check_done("test_attend_group");
+}
