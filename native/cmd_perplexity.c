@@ -52,6 +52,10 @@ static bool write_chunk(void *user, int32_t chunk, const int32_t *tokens, int32_
                         const float *logits) {
     kld_run *r = user;
     (void)chunk;
+    if (!r->rows) { // no chunk was expected (too few tokens): nothing to write into
+        snprintf(r->err, sizeof r->err, "no base file rows for chunk %d", chunk + 1);
+        return false;
+    }
     const int32_t nv = kite_kld_row_len(r->n_vocab);
     for (int32_t j = 0; j < n_ctx - 1 - first; j++)
         kite_kld_encode_row(logits + (size_t)j * r->n_vocab, r->n_vocab, tokens[first + j + 1], r->rows + (size_t)j * nv);
@@ -221,10 +225,15 @@ int kite_cmd_perplexity(int argc, char **argv) {
         fprintf(stderr, "kite perplexity: tokenizing %s: %s\n", o.file, kite_last_error());
         goto done;
     }
+    if (n_tok < 2 * (int64_t)o.n_ctx) { // llama-perplexity's rule for a text, --chunks 1 included
+        fprintf(stderr, "kite perplexity: %s has %d tokens; a context of %d needs at least %d\n", o.file, n_tok, o.n_ctx,
+                2 * o.n_ctx);
+        goto done;
+    }
     int32_t n_chunk = n_tok / o.n_ctx;
     if (max_chunks > 0 && max_chunks < n_chunk) n_chunk = max_chunks;
     fprintf(stderr, "perplexity: %d tokens, %d chunks of %d\n", n_tok, n_chunk, o.n_ctx);
-    if (base && n_chunk >= 2) {
+    if (base && n_chunk >= 1) { // (--chunks 1 writes a one-chunk base file, as llama-perplexity)
         w.n_vocab = kite_model_hparams(s.model)->n_vocab;
         if (!(w.rows = malloc((size_t)(o.n_ctx - 1 - o.n_ctx / 2) * kite_kld_row_len(w.n_vocab) * sizeof(uint16_t)))) {
             fprintf(stderr, "kite perplexity: out of memory\n");

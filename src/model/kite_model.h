@@ -383,7 +383,8 @@ kite_status kite_perplexity(kite_ctx *c, const int32_t *tokens, int64_t n_tokens
 typedef bool (*kite_ppl_chunk_fn)(void *user, int32_t chunk, const int32_t *tokens, int32_t n_ctx, int32_t first,
                                   const float *logits);
 
-// kite_perplexity with a chunk callback (may be NULL) and at most max_chunks chunks (0: all).
+// kite_perplexity with a chunk callback (may be NULL) and at most max_chunks chunks (0: all);
+// max_chunks 1 needs one chunk of tokens only (a KL-divergence base file of one chunk).
 kite_status kite_perplexity_ex(kite_ctx *c, const int32_t *tokens, int64_t n_tokens, int32_t max_chunks,
                                bool (*progress)(void *user, int32_t chunk, int32_t n_chunks, double ppl),
                                kite_ppl_chunk_fn on_chunk, void *user, kite_ppl_result *out);

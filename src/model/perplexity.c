@@ -32,9 +32,12 @@ kite_status kite_perplexity_ex(kite_ctx *c, const int32_t *tokens, int64_t n_tok
                           "a context of %d tokens is too short for perplexity: it needs at least %d (the second half of "
                           "each chunk is scored, after its first token)",
                           n_ctx, KITE_PPL_MIN_CTX);
-    if (n_tokens < 2 * (int64_t)n_ctx)
-        return kite__fail(KITE_ERR_INVALID, "perplexity needs at least %d tokens (2 chunks of %d), got %lld",
-                          2 * n_ctx, n_ctx, (long long)n_tokens);
+    // llama-perplexity asks a text for 2 chunks at least (max_chunks < 0 here: the caller's text),
+    // but scores a KL-divergence base file of one chunk
+    const int64_t need = max_chunks == 1 ? n_ctx : 2 * (int64_t)n_ctx;
+    if (n_tokens < need)
+        return kite__fail(KITE_ERR_INVALID, "perplexity needs at least %lld tokens (%d chunk%s of %d), got %lld",
+                          (long long)need, need > n_ctx ? 2 : 1, need > n_ctx ? "s" : "", n_ctx, (long long)n_tokens);
     int32_t n_chunks = (int32_t)KITE_MIN(n_tokens / n_ctx, INT32_MAX);
     if (max_chunks > 0) n_chunks = KITE_MIN(n_chunks, max_chunks);
     // the first half of each chunk only gives the scored half some context

@@ -310,3 +310,15 @@ for (const stem of ARCH) {
     assert.ok(q.same >= 0.96 && q.decided >= want.length / 2, `Q8_0: same top token ${q.same} at ${q.decided} untied positions`);
   });
 }
+
+test('--chunks 1 writes a one-chunk base file and reads it back (the model against itself: KLD 0)', () => {
+  // (a crash: the row buffer was only allocated for 2 chunks or more)
+  const path = join(tmp, 'one-chunk.kld');
+  const model = join(modelsDir(), 'stories260K.gguf');
+  execFileSync(kiteBin(), ['perplexity', '-m', model, '-f', textPath, '-c', String(N_CTX), '--chunks', '1', '--kl-divergence-base', path], { stdio: 'ignore' });
+  const buf = readFileSync(path);
+  assert.equal(buf.readInt32LE(16), 1, 'the file says one chunk');
+  const out = execFileSync(kiteBin(), ['perplexity', '-m', model, '--kl-divergence-base', path, '--kl-divergence'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  assert.ok(Number(/Mean\s+KLD:\s+(-?[\d.]+)/.exec(out)[1]) < 1e-4, out);
+  assert.equal(Number(/Same top p:\s+([\d.]+)/.exec(out)[1]), 100);
+});
