@@ -52,6 +52,11 @@ typedef struct kite__kernels {
     kite_attend_fn attend;
     // the rows x tokens a GEMM tile call gets from kite_matmul (0: its defaults, 16 x 64)
     int gemm_rows, gemm_tokens;
+    // optional (NULL: kite_kernels_attend_group / kite_kernels_f32_to_f16_row use `attend` query
+    // by query / the scalar conversion): a group of queries sharing a KV head, each with the bits
+    // `attend` gives it; a row of floats to f16 with kite_f32_to_f16's bits
+    void (*attend_group)(const kite_attn_group *g);
+    void (*f32_to_f16_row)(const float *src, uint16_t *dst, int32_t n);
 } kite__kernels;
 
 // The set in use (never NULL; selected on first call).
