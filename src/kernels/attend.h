@@ -3,6 +3,7 @@
 #ifndef KITE_KERNELS_ATTEND_H
 #define KITE_KERNELS_ATTEND_H
 
+#include <math.h>
 #include <stdint.h>
 
 #include "kernels/kite_kernels.h"
@@ -32,6 +33,21 @@ float kite__dot_f16_ggml(const float *q, const uint16_t *k, int32_t n);
 void kite__attend_head_avx2(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v,
                             int32_t kv_stride, int32_t n_kv, int32_t head_dim, float scale, float *scores,
                             float *out);
+// A group query by query through one single-query op (the group ops' fallback for the cases they
+// do not batch, and kite_kernels_attend_group's for the sets without a group op).
+void kite__attend_group_each(kite_attend_fn op, const kite_attn_group *g);
+
+// The softmax's middle, shared by the SIMD group ops: x[i] = exp(x[i] - mx), summed in double in
+// row order; returns 1 / sum rounded to float (each probability is then x[i] * it).
+static inline float kite__softmax_exp_sum(float *x, int32_t n, float mx) {
+    double sum = 0.0;
+    for (int32_t i = 0; i < n; i++) {
+        x[i] = expf(x[i] - mx);
+        sum += x[i];
+    }
+    return (float)(1.0 / sum);
+}
+
 // kite_kernels_attend_group for the AVX2 op: each query gets kite__attend_head_avx2's bits.
 void kite__attend_group_avx2(const kite_attn_group *g);
 // The same with AVX-512 (attend_avx512.c; the avx512 and amx sets): the same bits again.

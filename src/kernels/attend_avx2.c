@@ -231,12 +231,7 @@ static void softmax(float *x, int32_t n) {
     m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
     float mx = _mm_cvtss_f32(m4);
     for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
-    double sum = 0.0;
-    for (i = 0; i < n; i++) {
-        x[i] = expf(x[i] - mx);
-        sum += x[i];
-    }
-    const float inv = (float)(1.0 / sum);
+    const float inv = kite__softmax_exp_sum(x, n, mx);
     const __m256 inv8 = _mm256_set1_ps(inv);
     for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inv8));
     for (; i < n; i++) x[i] *= inv;
@@ -245,9 +240,7 @@ static void softmax(float *x, int32_t n) {
 void kite__attend_group_avx2(const kite_attn_group *g) {
     const int32_t hd = g->head_dim, nq = g->n_q;
     if (hd % 8 != 0 || g->mode == KITE_ATTN_FA_F16) { // per query: the online softmax branches per row
-        for (int32_t i = 0; i < nq; i++)
-            kite__attend_head_avx2(g->mode, g->q[i], g->k, g->v, g->kv_stride, g->n_kv[i], hd, g->scale,
-                                   g->scores + (size_t)i * (size_t)g->scores_stride, g->out[i]);
+        kite__attend_group_each(kite__attend_head_avx2, g);
         return;
     }
     const bool f32 = g->mode == KITE_ATTN_FA_F32;

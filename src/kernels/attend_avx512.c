@@ -171,12 +171,7 @@ static void softmax(float *x, int32_t n) {
     for (; i + 16 <= n; i += 16) m16 = _mm512_max_ps(_mm512_loadu_ps(x + i), m16);
     float mx = _mm512_reduce_max_ps(m16);
     for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
-    double sum = 0.0;
-    for (i = 0; i < n; i++) {
-        x[i] = expf(x[i] - mx);
-        sum += x[i];
-    }
-    const float inv = (float)(1.0 / sum);
+    const float inv = kite__softmax_exp_sum(x, n, mx);
     const __m512 inv16 = _mm512_set1_ps(inv);
     for (i = 0; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), inv16));
     for (; i < n; i++) x[i] *= inv;
@@ -185,9 +180,7 @@ static void softmax(float *x, int32_t n) {
 void kite__attend_group_avx512(const kite_attn_group *g) {
     const int32_t hd = g->head_dim, nq = g->n_q;
     if (hd % 8 != 0 || g->mode == KITE_ATTN_FA_F16) { // per query: the online softmax branches per row
-        for (int32_t i = 0; i < nq; i++)
-            kite__attend_head_avx2(g->mode, g->q[i], g->k, g->v, g->kv_stride, g->n_kv[i], hd, g->scale,
-                                   g->scores + (size_t)i * (size_t)g->scores_stride, g->out[i]);
+        kite__attend_group_each(kite__attend_head_avx2, g);
         return;
     }
     const bool f32 = g->mode == KITE_ATTN_FA_F32;

@@ -6,15 +6,18 @@
 
 #include "base/kite_f16.h"
 
+void kite__attend_group_each(kite_attend_fn op, const kite_attn_group *g) {
+    for (int32_t i = 0; i < g->n_q; i++)
+        op(g->mode, g->q[i], g->k, g->v, g->kv_stride, g->n_kv[i], g->head_dim, g->scale,
+           g->scores + (size_t)i * (size_t)g->scores_stride, g->out[i]);
+}
+
 void kite_kernels_attend_group(const kite_attn_group *g) {
     const kite__kernels *k = kite__kernels_active();
-    if (k->attend_group) {
+    if (k->attend_group)
         k->attend_group(g);
-        return;
-    }
-    for (int32_t i = 0; i < g->n_q; i++)
-        k->attend(g->mode, g->q[i], g->k, g->v, g->kv_stride, g->n_kv[i], g->head_dim, g->scale,
-                  g->scores + (size_t)i * (size_t)g->scores_stride, g->out[i]);
+    else
+        kite__attend_group_each(k->attend, g);
 }
 
 void kite_kernels_f32_to_f16_row(const float *src, uint16_t *dst, int32_t n) {
