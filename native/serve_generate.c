@@ -34,6 +34,7 @@ typedef struct gen_request {
     serve_tools tools;       // chat: the request's tools
     bool tools_on;           // ... and the reply is parsed for calls (tool_choice not "none")
     bool tools_generic;      // ... in the generic JSON format (the template has no tool format)
+    bool tools_xml;          // ... as Qwen3.5's XML calls (<function=NAME> <parameter=ARG>)
     const char *triggers[1]; // the lazy tool-call grammar's trigger word
     int32_t n_triggers;
     bool no_thinking;              // chat: the reply opens with reasoning off
@@ -293,8 +294,12 @@ static bool parse_tools(const serve_state *s, const json_value *b, gen_request *
         return false;
     }
     bool lazy;
-    r->tools_generic = kite_chat_tools_of(s->chat_tmpl) == KITE_CHAT_TOOLS_NONE;
-    if (!serve_tools_grammar(&r->tools, r->tools_generic, &r->grammar, &lazy, err, es)) return false;
+    const kite_chat_tools style = kite_chat_tools_of(s->chat_tmpl);
+    r->tools_generic = style == KITE_CHAT_TOOLS_NONE;
+    r->tools_xml = style == KITE_CHAT_TOOLS_QWEN35;
+    if (r->tools_xml ? !serve_tools_grammar_xml(&r->tools, &r->grammar, &lazy, err, es)
+                     : !serve_tools_grammar(&r->tools, r->tools_generic, &r->grammar, &lazy, err, es))
+        return false;
     if (lazy) {
         r->triggers[0] = SERVE_TOOL_TRIGGER;
         r->n_triggers = 1;
@@ -926,7 +931,7 @@ static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned
                  .o = o,
                  .r = r,
                  .created = (long long)time(NULL),
-                 .reply = {.split = {.generic = r->tools_generic},
+                 .reply = {.split = {.generic = r->tools_generic, .xml = r->tools_xml, .tools = &r->tools},
                            .text = on_reply_text,
                            .call = on_call,
                            .delta = r->stream ? stream_tool_delta : NULL}};

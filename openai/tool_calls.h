@@ -46,6 +46,14 @@ bool serve_tools_active(const serve_tools *t);
 // message when a tool's parameters are not a schema the converter takes.
 bool serve_tools_grammar(const serve_tools *t, bool generic, char **out, bool *lazy, char *err, size_t es);
 
+// The GBNF of Qwen3.5's XML calls (llama.cpp's Qwen3-Coder format): "<tool_call>\n<function=NAME>\n"
+// then the function's parameters, each "<parameter=ARG>\n" VALUE "\n</parameter>\n" (the required
+// ones all, in any order when there are 4 or fewer, then any optional ones), "</function>\n</tool_call>";
+// a value is raw text when the parameter's schema allows a string, else JSON of its schema. NAME
+// is one of the tools (the forced one). *lazy: whether it waits for "<tool_call>" (auto).
+// malloc'd into *out; false with a message when a schema is not one the converter takes.
+bool serve_tools_grammar_xml(const serve_tools *t, char **out, bool *lazy, char *err, size_t es);
+
 // ---- the generic format (templates without a tool-call format, as llama.cpp's polyfills) ----
 
 // The system text the generic format adds (appended after "\n\n" to a leading system message,
@@ -100,6 +108,10 @@ typedef bool (*serve_tool_delta)(void *user, size_t index, const char *id, const
 // name, arguments given as a string) goes out as one piece when it closes.
 typedef struct serve_tool_split {
     bool generic;   // the generic format: the whole reply is decided at the end (set before feeding)
+    bool xml;       // Qwen3.5's XML calls (set before feeding): each goes out whole when it closes,
+                    // its values typed by tools' schemas (a string where a schema allows only
+                    // strings, else JSON when the text is JSON)
+    const serve_tools *tools; // xml: the request's tools (NULL: values typed as JSON when they are)
     serve_tool_delta delta; // NULL, or calls as they are written (set before feeding; user as emit's)
     kite_buf held;  // text not yet decided (a prefix of "<tool_call>", or an open block)
     bool in_call;   // held starts with "<tool_call>"

@@ -449,7 +449,11 @@ kite_status kite_chat_apply_ex(const char *tmpl, const kite_chat_msg *msgs, size
     if (kite__chat_is_qwen3(tmpl)) {
         kite__chat_format_qwen3(msgs, n, add, no_think, &b);
     } else if (kite__chat_is_qwen35(tmpl)) {
-        const char *why = kite__chat_qwen35_render(&b, msgs, n, own_flags);
+        kite_chat_turn *t = n ? calloc(n, sizeof *t) : NULL;
+        if (n && !t) return kite__fail(KITE_ERR_NOMEM, "chat: out of memory");
+        for (size_t i = 0; i < n; i++) t[i] = (kite_chat_turn){.role = msgs[i].role, .content = msgs[i].content};
+        const char *why = kite__chat_qwen35_render(&b, t, n, NULL, 0, own_flags);
+        free(t);
         if (why) {
             kite_buf_free(&b);
             return kite__fail(KITE_ERR_INVALID, "chat template: %s", why);

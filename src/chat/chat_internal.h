@@ -19,10 +19,12 @@ bool kite__chat_is_qwq(const char *src);
 void kite__chat_qwq_render(kite_buf *b, const char *src, const kite_chat_turn *m, size_t n, const char *const *tools,
                            size_t n_tools, unsigned flags);
 
-// Qwen3.5's template (chat_qwen35.c): whether src is it, and a conversation without tools as its
-// Jinja source renders it. NULL, or the template's own error (raise_exception's message).
+// Qwen3.5's template (chat_qwen35.c): whether src is it, and a conversation (tools and XML calls
+// too) as its Jinja source renders it. NULL, or the template's own error (raise_exception's
+// message, or why a call's arguments cannot be rendered).
 bool kite__chat_is_qwen35(const char *src);
-const char *kite__chat_qwen35_render(kite_buf *b, const kite_chat_msg *m, size_t n, unsigned flags);
+const char *kite__chat_qwen35_render(kite_buf *b, const kite_chat_turn *m, size_t n, const char *const *tools,
+                                     size_t n_tools, unsigned flags);
 
 // Formats a conversation with Qwen3's template: as its Jinja source renders it with
 // add_generation_prompt = add and enable_thinking false when no_think (else undefined).

@@ -4,10 +4,13 @@
 // reasoning (reasoning_content, else the text before "</think>") in a <think> block, earlier ones
 // without it, and a reply that opens "<think>\n" (an empty closed block with reasoning off).
 // Detected as ChatML, which it is not: llama.cpp's Jinja rendering (llama-server --jinja) is the
-// reference. Its tool calls (<function=...> XML) are not rendered here (callers use the generic
-// JSON format for them).
+// reference. With tools: the tools' JSON in the system turn with the template's instructions, an
+// assistant's calls as XML blocks (<tool_call>\n<function=NAME>\n<parameter=ARG>\nVALUE\n
+// </parameter>\n...</function>\n</tool_call>: a string value raw, an object or array as tojson,
+// other values as @huggingface/jinja's `string` filter writes them).
 #include "base/internal.h"
 #include "chat/chat_internal.h"
+#include "grammar/json_tree.h"
 
 static bool has(const char *s, const char *marker) { return strstr(s, marker) != NULL; }
 
@@ -44,11 +47,80 @@ static const char *find_in(const char *s, size_t n, const char *needle, bool las
     return found;
 }
 
-static bool is(const kite_chat_msg *m, const char *role) { return !strcmp(m->role, role); }
+static bool is(const kite_chat_turn *m, const char *role) { return !strcmp(m->role, role); }
 
-const char *kite__chat_qwen35_render(kite_buf *b, const kite_chat_msg *m, size_t n, unsigned flags) {
+static const char TOOLS_HEAD[] = "<|im_start|>system\n# Tools\n\nYou have access to the following functions:\n\n<tools>";
+static const char TOOLS_TAIL[] =
+    "\n</tools>\n\nIf you choose to call a function ONLY reply in the following format with NO suffix:\n\n"
+    "<tool_call>\n<function=example_function_name>\n<parameter=example_parameter_1>\nvalue_1\n</parameter>\n"
+    "<parameter=example_parameter_2>\nThis is the value for the second parameter\nthat can span\nmultiple lines\n"
+    "</parameter>\n</function>\n</tool_call>\n\n<IMPORTANT>\nReminder:\n- Function calls MUST follow the specified "
+    "format: an inner <function=...></function> block must be nested within <tool_call></tool_call> XML tags\n- "
+    "Required parameters MUST be specified\n- You may provide optional reasoning for your function call in natural "
+    "language BEFORE the function call, but NOT after\n- If there is no function call available, answer the question "
+    "like normal with your current knowledge and do not tell the user about function calls\n</IMPORTANT>";
+
+// v as Jinja's tojson writes it (", " and ": " separators).
+static void put_tojson(kite_buf *b, const kite__jval *v) {
+    if (v->type != KITE__J_ARR && v->type != KITE__J_OBJ) {
+        if (!kite__json_dump(v, b)) b->nomem = true;
+        return;
+    }
+    kite_buf_puts(b, v->type == KITE__J_ARR ? "[" : "{");
+    for (size_t i = 0; i < v->n; i++) {
+        if (i) kite_buf_puts(b, ", ");
+        if (v->type == KITE__J_OBJ) {
+            if (!kite__json_dump_string(v->items[i]->key, strlen(v->items[i]->key), b)) b->nomem = true;
+            kite_buf_puts(b, ": ");
+        }
+        put_tojson(b, v->items[i]);
+    }
+    kite_buf_puts(b, v->type == KITE__J_ARR ? "]" : "}");
+}
+
+// One call: its arguments (a JSON object's text) one <parameter=...> block a member. NULL, or why
+// the call cannot be rendered (the template iterates arguments|items: an object).
+static const char *put_call(kite_buf *b, const kite_chat_tool_call *c) {
+    kite_buf_puts(b, "<function=");
+    kite_buf_puts(b, c->name);
+    kite_buf_puts(b, ">\n");
+    kite__jval *args = NULL;
+    if (kite__json_parse(c->arguments, strlen(c->arguments), &args) != KITE_OK || args->type != KITE__J_OBJ) {
+        kite__json_free(args);
+        return "Tool call arguments must be a JSON object.";
+    }
+    for (size_t i = 0; i < args->n; i++) {
+        const kite__jval *v = args->items[i];
+        kite_buf_puts(b, "<parameter=");
+        kite_buf_puts(b, v->key);
+        kite_buf_puts(b, ">\n");
+        if (v->type == KITE__J_STR) kite_buf_append(b, v->s, v->slen);
+        else put_tojson(b, v); // numbers, booleans and null as JSON writes them, as JS's String() does
+        kite_buf_puts(b, "\n</parameter>\n");
+    }
+    kite__json_free(args);
+    kite_buf_puts(b, "</function>\n</tool_call>");
+    return NULL;
+}
+
+const char *kite__chat_qwen35_render(kite_buf *b, const kite_chat_turn *m, size_t n, const char *const *tools,
+                                     size_t n_tools, unsigned flags) {
     if (n == 0) return "No messages provided.";
-    if (is(&m[0], "system")) {
+    if (n_tools > 0) {
+        kite_buf_puts(b, TOOLS_HEAD);
+        for (size_t i = 0; i < n_tools; i++) {
+            kite_buf_puts(b, "\n");
+            kite_buf_puts(b, tools[i]);
+        }
+        kite_buf_puts(b, TOOLS_TAIL);
+        if (is(&m[0], "system")) {
+            size_t len = strlen(m[0].content);
+            const char *c = trim(m[0].content, &len);
+            if (len) kite_buf_puts(b, "\n\n");
+            kite_buf_append(b, c, len);
+        }
+        kite_buf_puts(b, "<|im_end|>\n");
+    } else if (is(&m[0], "system")) {
         size_t len = strlen(m[0].content);
         const char *c = trim(m[0].content, &len);
         kite_buf_puts(b, "<|im_start|>system\n");
@@ -76,10 +148,11 @@ const char *kite__chat_qwen35_render(kite_buf *b, const kite_chat_msg *m, size_t
         } else if (is(&m[i], "assistant")) {
             // the reasoning: the text before the first "</think>" (newlines off its end), after the
             // last "<think>" in it (newlines off its start), trimmed; the content after the last
-            // "</think>", newlines off its start
-            const char *r = "";
-            size_t rlen = 0;
-            const char *close = find_in(content, len, "</think>", false);
+            // "</think>", newlines off its start; reasoning_content instead when given
+            const char *r = m[i].reasoning ? m[i].reasoning : "";
+            size_t rlen = strlen(r);
+            r = trim(r, &rlen);
+            const char *close = m[i].reasoning ? NULL : find_in(content, len, "</think>", false);
             if (close) {
                 size_t end = (size_t)(close - content);
                 while (end > 0 && content[end - 1] == '\n') end--;
@@ -100,6 +173,11 @@ const char *kite__chat_qwen35_render(kite_buf *b, const kite_chat_msg *m, size_t
                 kite_buf_puts(b, "\n</think>\n\n");
             }
             kite_buf_append(b, content, len);
+            for (size_t k = 0; k < m[i].n_calls; k++) {
+                kite_buf_puts(b, k > 0 ? "\n<tool_call>\n" : len > 0 ? "\n\n<tool_call>\n" : "<tool_call>\n");
+                const char *why = put_call(b, &m[i].calls[k]);
+                if (why) return why;
+            }
             kite_buf_puts(b, "<|im_end|>\n");
         } else if (is(&m[i], "tool")) {
             if (i > 0 && !is(&m[i - 1], "tool")) kite_buf_puts(b, "<|im_start|>user");

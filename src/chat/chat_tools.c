@@ -9,7 +9,7 @@ static bool has(const char *s, const char *marker) { return strstr(s, marker) !=
 
 kite_chat_tools kite_chat_tools_of(const char *t) {
     if (!t || !has(t, "<tool_call>") || !has(t, "<tools>")) return KITE_CHAT_TOOLS_NONE;
-    if (kite__chat_is_qwen35(t)) return KITE_CHAT_TOOLS_NONE; // XML calls (<function=...>): not this format
+    if (kite__chat_is_qwen35(t)) return KITE_CHAT_TOOLS_QWEN35;
     if (kite__chat_is_qwq(t)) return KITE_CHAT_TOOLS_QWQ;
     if (has(t, "multi_step_tool") && has(t, "<|im_start|>")) return KITE_CHAT_TOOLS_QWEN3;
     if (has(t, "You are Qwen, created by Alibaba Cloud.") && has(t, "<|im_start|>")) return KITE_CHAT_TOOLS_QWEN25;
@@ -285,7 +285,13 @@ kite_status kite_chat_apply_tools(const char *tmpl, const kite_chat_turn *msgs, 
         return kite__fail(KITE_ERR_UNSUPPORTED, "chat: the template has no tool-call format Kite knows (Qwen2.5 / Qwen3 "
                                                 "Hermes-style <tool_call>)");
     kite_buf b = {0};
-    if (style == KITE_CHAT_TOOLS_QWEN3) kite__chat_qwen3_render(&b, msgs, n, tools, n_tools, flags);
+    if (style == KITE_CHAT_TOOLS_QWEN35) {
+        const char *why = kite__chat_qwen35_render(&b, msgs, n, tools, n_tools, flags);
+        if (why) {
+            kite_buf_free(&b);
+            return kite__fail(KITE_ERR_INVALID, "chat template: %s", why);
+        }
+    } else if (style == KITE_CHAT_TOOLS_QWEN3) kite__chat_qwen3_render(&b, msgs, n, tools, n_tools, flags);
     else if (style == KITE_CHAT_TOOLS_QWQ) kite__chat_qwq_render(&b, tmpl, msgs, n, tools, n_tools, flags);
     else format_qwen25(&b, msgs, n, tools, n_tools, flags);
     return kite__chat_buf_finish(&b, n, out, out_len);

@@ -76,6 +76,8 @@ typedef enum kite_chat_tools {
     KITE_CHAT_TOOLS_QWEN3,    // Qwen3's template: <tools> in the system turn, <tool_call> JSON replies
     KITE_CHAT_TOOLS_QWEN25,   // Qwen2.5's: the same Hermes-style calls, its default system message
     KITE_CHAT_TOOLS_QWQ,      // QwQ's: the same calls; replies open a reasoning block, earlier ones lose theirs
+    KITE_CHAT_TOOLS_QWEN35,   // Qwen3.5's: <tools> in the system turn, XML calls <tool_call>\n<function=NAME>\n
+                              // <parameter=ARG>\nVALUE\n</parameter>...</function>\n</tool_call>
 } kite_chat_tools;
 
 // The tool-call format of a template source (KITE_CHAT_TOOLS_NONE for NULL, a built-in name or

@@ -130,3 +130,113 @@ test('a continued assistant message as llama-server writes it for each template'
   ];
   for (const [base, body, want] of cases) assert.equal(await kitePrompt(base, body), want, JSON.stringify(body));
 });
+
+// Qwen3.5's own tool format (llama.cpp's Qwen3-Coder XML calls): tools in the system turn with the
+// template's instructions, calls as <function=NAME> <parameter=ARG> blocks (strings raw, other
+// values as the Jinja's tojson / string filter write them), results as <tool_response> blocks.
+const PLAN = {
+  type: 'function',
+  function: {
+    name: 'plan_trip',
+    description: 'Plans a trip',
+    parameters: {
+      type: 'object',
+      properties: { city: { type: 'string' }, days: { type: 'integer' }, budget: { type: 'number' }, hotel: { type: 'boolean' }, stops: { type: 'array', items: { type: 'string' } }, opts: { type: 'object' } },
+      required: ['city', 'days'],
+    },
+  },
+};
+
+test("Qwen3.5's tools, XML calls and results equal its Jinja rendering, prefix by prefix", async () => {
+  const convs = [
+    { tools: [TIME], messages: [{ role: 'user', content: 'Time?' }] },
+    { tools: [TIME, PLAN], messages: [{ role: 'system', content: ' Be brief.\n' }, { role: 'user', content: 'Time?' }] },
+    { tools: [TIME], messages: [{ role: 'system', content: '  ' }, { role: 'user', content: 'Time?' }] },
+    {
+      tools: [TIME, PLAN],
+      messages: [
+        { role: 'system', content: 'S' },
+        { role: 'user', content: 'Plan Oslo' },
+        { role: 'assistant', content: '<think>\nr\n</think>\n\nLet me.', tool_calls: [CALL('a', 'plan_trip', { city: 'Oslo "old"\ntown', days: 3, budget: 1.5, hotel: true, stops: ['a', 'b'], opts: { x: 1, y: [2, 'z'] } }), CALL('b', 'get_time', { zone: 'Oslo' })] },
+        { role: 'tool', tool_call_id: 'a', content: 'planned' },
+        { role: 'tool', tool_call_id: 'b', content: '10:30' },
+        { role: 'assistant', content: '', reasoning_content: ' thought ', tool_calls: [CALL('c', 'get_time', { zone: 'UTC' })] },
+        { role: 'tool', tool_call_id: 'c', content: ' 9:30 ' },
+        { role: 'assistant', content: '<think>x</think>Done.' },
+        { role: 'user', content: 'ok' },
+        { role: 'assistant', content: null, tool_calls: [CALL('d', 'plan_trip', { days: 2, city: '' })] },
+        { role: 'tool', tool_call_id: 'd', content: 'ok2' },
+      ],
+    },
+  ];
+  let compared = 0;
+  for (const conv of convs) {
+    for (let k = 1; k <= conv.messages.length; k++) {
+      for (const thinking of [true, false]) {
+        const body = { ...conv, messages: conv.messages.slice(0, k), chat_template_kwargs: { enable_thinking: thinking } };
+        if (body.messages.at(-1).role === 'assistant') continue; // a continued message: its own path
+        let want;
+        try {
+          want = jinja(QWEN35, body, thinking);
+        } catch {
+          continue; // the template refuses it (no user query yet)
+        }
+        assert.equal(await kitePrompt(qwen35, body), want, JSON.stringify(body));
+        compared++;
+      }
+    }
+  }
+  assert.ok(compared >= 16, `${compared} prompts compared`);
+});
+
+const kiteChat = async (body) => {
+  const r = await post(qwen35, '/v1/chat/completions', { temperature: 0, max_tokens: 300, chat_template_kwargs: { enable_thinking: false }, ...body });
+  const j = await r.json();
+  assert.equal(r.status, 200, JSON.stringify(j));
+  return j;
+};
+
+// tiny random-weight model: a raw string value runs on to max_tokens, so these calls carry JSON values only
+const BOOK = {
+  type: 'function',
+  function: {
+    name: 'book',
+    parameters: { type: 'object', properties: { days: { type: 'integer', minimum: 1, maximum: 9 }, hotel: { type: 'boolean' }, tags: { type: 'array', items: { enum: ['a', 'b'] }, maxItems: 2 } }, required: ['days', 'hotel', 'tags'] },
+  },
+};
+
+test("Qwen3.5's required call is a well-formed XML call: the named function, values typed by its schema", async () => {
+  const j = await kiteChat({ messages: [{ role: 'user', content: 'Book it' }], tools: [TIME, BOOK], tool_choice: { type: 'function', function: { name: 'book' } } });
+  const m = j.choices[0].message;
+  assert.equal(j.choices[0].finish_reason, 'tool_calls', JSON.stringify(j));
+  assert.equal(m.tool_calls.length, 1);
+  assert.equal(m.tool_calls[0].function.name, 'book');
+  const args = JSON.parse(m.tool_calls[0].function.arguments);
+  assert.deepEqual(Object.keys(args).sort(), ['days', 'hotel', 'tags']);
+  assert.ok(Number.isInteger(args.days) && args.days >= 1 && args.days <= 9, JSON.stringify(args));
+  assert.equal(typeof args.hotel, 'boolean');
+  assert.ok(Array.isArray(args.tags) && args.tags.length <= 2 && args.tags.every((t) => t === 'a' || t === 'b'), JSON.stringify(args));
+});
+
+test("Qwen3.5's streamed call: its deltas join into the call the whole reply gives", async () => {
+  const body = { messages: [{ role: 'user', content: 'Book it' }], tools: [BOOK], tool_choice: 'required' };
+  const whole = (await kiteChat(body)).choices[0].message.tool_calls[0];
+  const r = await post(qwen35, '/v1/chat/completions', { temperature: 0, max_tokens: 300, chat_template_kwargs: { enable_thinking: false }, ...body, stream: true });
+  const text = await r.text();
+  let name = '', args = '', id = null, finish = null;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('data: ') || line === 'data: [DONE]') continue;
+    const c = JSON.parse(line.slice(6)).choices[0];
+    if (c?.finish_reason) finish = c.finish_reason;
+    for (const d of c?.delta?.tool_calls ?? []) {
+      assert.equal(d.index, 0);
+      if (d.id) id = d.id;
+      if (d.function?.name) name += d.function.name;
+      if (d.function?.arguments) args += d.function.arguments;
+    }
+  }
+  assert.equal(finish, 'tool_calls', text);
+  assert.ok(id, text);
+  assert.equal(name, whole.function.name);
+  assert.equal(args, whole.function.arguments);
+});
