@@ -269,7 +269,94 @@ static void test_call_ids(void) {
     kite_buf_free(&s.text);
 }
 
+// Qwen3.5's XML calls: texts as its Jinja template renders calls (an assistant message's
+// tool_calls through @huggingface/jinja), read back into the arguments they were rendered from.
+static const char XML_TOOLS[] =
+    "{\"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"plan\", \"parameters\": {\"type\": "
+    "\"object\", \"properties\": {\"city\": {\"type\": \"string\"}, \"days\": {\"type\": \"integer\"}, \"zip\": "
+    "{\"type\": \"string\"}, \"stops\": {\"type\": \"array\"}}, \"required\": [\"city\", \"days\"]}}}, "
+    "{\"type\": \"function\", \"function\": {\"name\": \"ping\"}}], \"tool_choice\": \"required\"}";
+// {"city": "Paris \"x\"\nline2", "days": 2, "zip": "0123", "stops": [1, "a"]} as the template writes it
+static const char XML_CALL[] = "<tool_call>\n<function=plan>\n<parameter=city>\nParis \"x\"\nline2\n</parameter>\n"
+                               "<parameter=days>\n2\n</parameter>\n<parameter=zip>\n0123\n</parameter>\n"
+                               "<parameter=stops>\n[1, \"a\"]\n</parameter>\n</function>\n</tool_call>";
+
+static void test_xml_calls(void) {
+    json_doc *d;
+    const json_value *b = parse_body(&d, XML_TOOLS);
+    serve_tools t;
+    char err[300] = "";
+    CHECK(b && serve_tools_parse(b, &t, err, sizeof err), "parse: %s", err);
+    kite_buf reply = {0};
+    kite_buf_puts(&reply, "Let me plan.\n\n");
+    kite_buf_puts(&reply, XML_CALL);
+    kite_buf_puts(&reply, "\n<tool_call>\n<function=ping>\n</function>\n</tool_call>");
+    kite_buf_append(&reply, "", 1);
+    for (size_t step = 1; step <= strlen(reply.ptr); step++) {
+        serve_tool_split sp = {.xml = true, .tools = &t};
+        sink s = {0};
+        const size_t n = strlen(reply.ptr);
+        for (size_t i = 0; i < n; i += step)
+            CHECK(serve_tool_split_feed(&sp, reply.ptr + i, n - i < step ? n - i : step, on_emit, &s), "feed");
+        CHECK(serve_tool_split_flush(&sp, on_emit, &s), "flush");
+        kite_buf_append(&s.text, "", 1);
+        CHECK(s.n_calls == 2, "step %zu: %d calls", step, s.n_calls);
+        CHECK(!strcmp(s.calls[0], "plan {\"city\":\"Paris \\\"x\\\"\\nline2\",\"days\":2,\"zip\":\"0123\",\"stops\":[1,\"a\"]}"),
+              "step %zu: %s", step, s.calls[0]);
+        CHECK(!strcmp(s.calls[1], "ping {}"), "step %zu: %s", step, s.calls[1]);
+        CHECK(!strncmp(s.text.ptr, "Let me plan.", 12) && strspn(s.text.ptr + 12, "\n") == strlen(s.text.ptr + 12),
+              "step %zu: text '%s'", step, s.text.ptr);
+        kite_buf_free(&s.text);
+        serve_tool_split_free(&sp);
+    }
+    kite_buf_free(&reply);
+    // what is not a call stays text: an unclosed value, a block without a function, one cut short
+    const char *not_calls[] = {
+        "<tool_call>\n<function=plan>\n<parameter=city>\nx\n</function>\n</tool_call>",
+        "<tool_call>\n{\"name\": \"ping\", \"arguments\": {}}\n</tool_call>",
+        "<tool_call>\n<function=ping>\n</function>\nafter\n</tool_call>",
+        "<tool_call>\n<function=plan>\n<parameter=city>\nx",
+    };
+    for (size_t k = 0; k < sizeof not_calls / sizeof *not_calls; k++) {
+        serve_tool_split sp = {.xml = true, .tools = &t};
+        sink s = {0};
+        CHECK(serve_tool_split_feed(&sp, not_calls[k], strlen(not_calls[k]), on_emit, &s), "feed");
+        CHECK(serve_tool_split_flush(&sp, on_emit, &s), "flush");
+        kite_buf_append(&s.text, "", 1);
+        CHECK(s.n_calls == 0 && !strcmp(s.text.ptr, not_calls[k]), "%zu: %d calls, text '%s'", k, s.n_calls, s.text.ptr);
+        kite_buf_free(&s.text);
+        serve_tool_split_free(&sp);
+    }
+    // the grammar: the declared functions and parameters, required ones in any order
+    char *g = NULL;
+    bool lazy = true;
+    CHECK(serve_tools_grammar_xml(&t, &g, &lazy, err, sizeof err), "grammar: %s", err);
+    CHECK(!lazy, "a required call's grammar is lazy");
+    CHECK(g && grammar_takes(g, XML_CALL), "the template's call refused by\n%s", g ? g : "");
+    CHECK(g && grammar_takes(g, "<tool_call>\n<function=ping>\n</function>\n</tool_call>"), "ping refused");
+    CHECK(g && grammar_takes(g, "<tool_call>\n<function=plan>\n<parameter=days>\n7\n</parameter>\n<parameter=city>\n"
+                                "a\n</parameter>\n</function>\n</tool_call>"),
+          "required parameters in another order refused");
+    CHECK(g && !grammar_takes(g, "<tool_call>\n<function=pong>\n</function>\n</tool_call>"), "unknown name taken");
+    CHECK(g && !grammar_takes(g, "<tool_call>\n<function=plan>\n<parameter=city>\na\n</parameter>\n</function>\n"
+                                 "</tool_call>"),
+          "a missing required parameter taken");
+    CHECK(g && !grammar_takes(g, "<tool_call>\n<function=plan>\n<parameter=city>\na\n</parameter>\n<parameter=days>\n"
+                                 "two\n</parameter>\n</function>\n</tool_call>"),
+          "a non-integer days taken");
+    CHECK(g && !grammar_takes(g, "<tool_call>\n<function=plan>\n<parameter=city>\na\n</parameter>\n<parameter=days>\n"
+                                 "2\n</parameter>\n<parameter=color>\nred\n</parameter>\n</function>\n</tool_call>"),
+          "an undeclared parameter taken");
+    free(g);
+    t.choice = SERVE_TOOLS_AUTO;
+    CHECK(serve_tools_grammar_xml(&t, &g, &lazy, err, sizeof err) && lazy, "auto is not lazy");
+    free(g);
+    serve_tools_free(&t);
+    json_free(d);
+}
+
 int main(void) {
+    test_xml_calls();
     test_call_ids();
     test_hermes_split();
     test_hermes_deltas();
