@@ -86,7 +86,8 @@ typedef struct kw_chat_request_args {
     char *prompt;         // out: the prompt (free with kw_free)
     char *grammar;        // out: the tool calls' GBNF (free with kw_free), or NULL
     int32_t lazy;         // out: the grammar waits for "<tool_call>" (kw_gen_args.grammar_trigger)
-    int32_t tool_reply;   // out: 0 no tool calls, 1 <tool_call> blocks, 2 the generic JSON reply
+    int32_t tool_reply;   // out: 0 no tool calls, 1 <tool_call> blocks, 2 the generic JSON reply,
+                          // 3 Qwen3.5's XML <tool_call> blocks
 } kw_chat_request_args;
 
 // kw_quantize: a GGUF held in a kw_alloc block, quantized to a llama-quantize type name; the

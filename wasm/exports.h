@@ -40,7 +40,8 @@ kite_status kw__model_chat_template(const kw_model *h, char **out);
 
 // A run's reply split into text (to text(); false stops) and tool calls (to Module.kiteToolCall),
 // as kite serve answers it (exports_tools.c). mode: kw_gen_args.tool_reply (1: <tool_call>
-// blocks, 2: the generic JSON reply; + 4: each call also goes to Module.kiteToolDelta as it is
+// blocks, 2: the generic JSON reply, 3: Qwen3.5's XML calls typed by the last kw_chat_request's
+// tools; + 4: each call also goes to Module.kiteToolDelta as it is
 // written). NULL when out of memory.
 typedef struct kw_tool_reply kw_tool_reply;
 kw_tool_reply *kw__tool_reply_new(int32_t mode, bool (*text)(const char *p, size_t n));

@@ -186,7 +186,7 @@ static kite_status begin_reply(const kw_gen_args *a) {
     kw__tool_reply_free(run_reply);
     run_reply = NULL;
     if (a->tool_reply == 0) return KITE_OK;
-    if ((a->tool_reply & ~7) != 0 || ((a->tool_reply & 3) != 1 && (a->tool_reply & 3) != 2))
+    if ((a->tool_reply & ~7) != 0 || (a->tool_reply & 3) == 0)
         return kite_set_error(KITE_ERR_INVALID, "bad tool_reply %d", a->tool_reply);
     run_reply = kw__tool_reply_new(a->tool_reply, to_js);
     return run_reply ? KITE_OK : kite_set_error(KITE_ERR_NOMEM, "out of wasm memory");

@@ -8,6 +8,11 @@
 #include "chat_request.h"
 #include "tool_calls.h"
 
+// The last chat request's tools when its template writes Qwen3.5's XML calls: the splitter of
+// the generation that follows (tool_reply 3) types the calls' values by their schemas. One chat
+// runs at a time.
+static serve_tools xml_tools;
+
 struct kw_tool_reply {
     serve_tool_reply r;
     bool (*text)(const char *p, size_t n);
@@ -45,11 +50,18 @@ EMSCRIPTEN_KEEPALIVE int kw_chat_request(kw_chat_request_args *a) {
     // the call grammar, as kite serve's parse_tools builds it
     if (ok) ok = serve_tools_parse(body, &tools, err, sizeof err);
     if (ok && serve_tools_active(&tools)) {
-        const bool generic = kite_chat_tools_of(tmpl) == KITE_CHAT_TOOLS_NONE;
+        const kite_chat_tools style = kite_chat_tools_of(tmpl);
+        const bool generic = style == KITE_CHAT_TOOLS_NONE, xml = style == KITE_CHAT_TOOLS_QWEN35;
         bool lazy = false;
-        ok = serve_tools_grammar(&tools, generic, &a->grammar, &lazy, err, sizeof err);
+        ok = xml ? serve_tools_grammar_xml(&tools, &a->grammar, &lazy, err, sizeof err)
+                 : serve_tools_grammar(&tools, generic, &a->grammar, &lazy, err, sizeof err);
         a->lazy = lazy;
-        a->tool_reply = generic ? 2 : 1;
+        a->tool_reply = xml ? 3 : generic ? 2 : 1;
+        if (ok && xml) { // kept for the reply's splitter
+            serve_tools_free(&xml_tools);
+            xml_tools = tools;
+            tools = (serve_tools){0};
+        }
     }
     serve_tools_free(&tools);
     free(tmpl);
@@ -79,7 +91,7 @@ kw_tool_reply *kw__tool_reply_new(int32_t mode, bool (*text)(const char *p, size
     kw_tool_reply *t = calloc(1, sizeof *t);
     if (!t) return NULL;
     t->text = text;
-    t->r = (serve_tool_reply){.split = {.generic = (mode & 3) == 2},
+    t->r = (serve_tool_reply){.split = {.generic = (mode & 3) == 2, .xml = (mode & 3) == 3, .tools = &xml_tools},
                               .text = on_reply_text,
                               .call = on_reply_call,
                               .delta = mode & 4 ? on_reply_delta : NULL,

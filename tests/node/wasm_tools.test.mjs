@@ -295,3 +295,49 @@ test("the README's tool-calling example runs as written", () => {
   const [first] = r.stdout.split('\n');
   assert.match(first, /^tool_calls get_weather \{ city: '.{0,10}' \}$/);
 });
+
+// Qwen3.5's template (its XML calls) as the file's own: the package answers as kite serve does,
+// the calls' values typed by their schemas. JSON-typed parameters only: the tiny random model
+// would run a raw string value on to maxTokens.
+test("Qwen3.5's XML calls: the package's chat answers as kite serve does, values typed by the schema", async () => {
+  const src = readFileSync(new URL('./data/qwen3.5-4b.jinja', import.meta.url), 'utf8');
+  const f = join(dir, 'qwen35-template.gguf');
+  writeFileSync(f, ggufAppend(readFileSync(join(modelsDir(), 'arch', 'qwen3.gguf')), [['tokenizer.chat_template', 'str', src]], []));
+  const srv = await startServer(f);
+  const { loadModel } = await import('../../web/index.js');
+  const m = await loadModel(f, { flavor: 'st', nCtx: 2048 });
+  try {
+    const BOOK = { type: 'function', function: { name: 'book', parameters: { type: 'object', properties: { days: { type: 'integer', minimum: 1, maximum: 9 }, hotel: { type: 'boolean' } }, required: ['days', 'hotel'] } } };
+    const post = async (body) => {
+      const r = await fetch(srv.base + '/v1/chat/completions', { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(T) });
+      return r;
+    };
+    const conversations = [
+      [{ role: 'user', content: 'Book it' }],
+      [{ role: 'user', content: 'Book it' }, { role: 'assistant', content: '', tool_calls: [{ id: 'a', type: 'function', function: { name: 'book', arguments: '{"days": 2, "hotel": true}' } }] }, { role: 'tool', tool_call_id: 'a', content: 'booked' }, { role: 'user', content: 'Again' }],
+    ];
+    for (const messages of conversations) {
+      const opts = { tools: [TIME, BOOK], toolChoice: { type: 'function', function: { name: 'book' } }, temperature: 0, maxTokens: 120, thinking: 'off' };
+      const deltas = [];
+      const g = m.chat(messages, { ...opts, onToolCallDelta: (d) => deltas.push(d) });
+      const mine = { text: await g.text(), result: await g.result };
+      assert.equal(mine.result.stoppedBy, 'tool_calls');
+      assert.equal(mine.result.toolCalls.length, 1);
+      const args = JSON.parse(mine.result.toolCalls[0].function.arguments);
+      assert.ok(Number.isInteger(args.days) && args.days >= 1 && args.days <= 9, JSON.stringify(args));
+      assert.equal(typeof args.hotel, 'boolean');
+      const body = { messages, tools: [TIME, BOOK], tool_choice: opts.toolChoice, temperature: 0, max_tokens: 120, chat_template_kwargs: { enable_thinking: false } };
+      const r = await post(body);
+      const theirs = await r.json();
+      assert.equal(r.status, 200, JSON.stringify(theirs));
+      assertSame(mine, theirs);
+      const stream = await (await post({ ...body, stream: true })).text();
+      const sd = stream.split('\n').filter((l) => l.startsWith('data: ') && l !== 'data: [DONE]').flatMap((l) => JSON.parse(l.slice(6)).choices[0].delta.tool_calls ?? []);
+      const noId = ({ id, ...d }) => d;
+      assert.deepEqual(deltas.map(noId), sd.map(noId));
+    }
+  } finally {
+    await m.dispose();
+    if (srv.proc.exitCode === null) srv.proc.kill('SIGTERM');
+  }
+});
