@@ -709,6 +709,7 @@ static bool commit_open(serve_tool_split *s, serve_tool_emit emit, void *user) {
 }
 
 static bool parse_xml_call(const char *s, size_t n, const serve_tools *t, serve_tool_call *c);
+static bool follow_xml(serve_tool_split *s, void *user);
 
 bool serve_tool_split_feed(serve_tool_split *s, const char *text, size_t len, serve_tool_emit emit, void *user) {
     if (len && !kite_buf_append(&s->held, text, len)) return false;
@@ -724,15 +725,18 @@ bool serve_tool_split_feed(serve_tool_split *s, const char *text, size_t len, se
             open_reset(s);
         }
         const size_t ol = sizeof SERVE_TOOL_TRIGGER - 1;
-        if (s->xml) s->open_stage = -1; // XML calls go out whole when they close
-        else if (s->delta && !follow_open(s, user)) return false;
-        if (s->open_stage == 1) return true; // in the arguments: a close tag there is their text
-        const size_t from = s->open_stage == 2 ? s->scan : ol;
+        if (s->xml) {
+            if (!s->delta) s->open_stage = -1; // parsed whole when it closes
+            else if (!follow_xml(s, user)) return false;
+        } else if (s->delta && !follow_open(s, user)) return false;
+        if (s->open_stage == 1 && !s->xml) return true; // in the arguments: a close tag there is their text
+        const size_t from = s->open_stage >= 1 ? s->scan : ol;
         const char *close = find(s->held.ptr + from, s->held.len - from, CLOSE_TAG);
         if (!close) return true;
         const size_t end = (size_t)(close - s->held.ptr) + sizeof CLOSE_TAG - 1;
         serve_tool_call c = {0};
-        if (s->open_stage == 2) {
+        if (s->open_stage == 1 || s->open_stage == 2) { // (XML stage 1: closed before "</function>")
+            if (s->open_stage == 1 && !kite_buf_puts(&s->args, "}")) return false;
             if (!commit_open(s, emit, user)) return false;
         } else if (s->xml ? parse_xml_call(s->held.ptr + ol, (size_t)(close - s->held.ptr) - ol, s->tools, &c)
                           : parse_call(s->held.ptr + ol, (size_t)(close - s->held.ptr) - ol, &c)) {
@@ -749,7 +753,9 @@ bool serve_tool_split_feed(serve_tool_split *s, const char *text, size_t len, se
 bool serve_tool_split_flush(serve_tool_split *s, serve_tool_emit emit, void *user) {
     if (s->generic) return generic_flush(s, emit, user);
     bool ok;
-    if (s->in_call && s->open_stage >= 1) ok = commit_open(s, emit, user); // cut short, already going out
+    if (s->in_call && s->open_stage >= 1) { // cut short, already going out
+        ok = !(s->xml && s->open_stage == 1 && !kite_buf_puts(&s->args, "}")) && commit_open(s, emit, user);
+    }
     else ok = s->held.len == 0 || emit(user, s->held.ptr, s->held.len, NULL);
     s->held.len = 0;
     s->in_call = false;
@@ -1121,4 +1127,79 @@ bool serve_tools_grammar_xml(const serve_tools *t, char **out, bool *lazy, char 
     }
     if (!(*out = take(&g))) return tools_fail(err, es, "out of memory");
     return true;
+}
+
+// Whether s[at..n) is too short to tell whether it starts with p (a proper prefix of it).
+static bool prefix_of(const char *s, size_t at, size_t n, const char *p) {
+    const size_t k = strlen(p);
+    return n - at < k && !memcmp(s + at, p, n - at);
+}
+
+// Follows the open XML block (serve_tool_split.delta set): once "<function=NAME>" is read the block
+// is a call, its first delta the id, the name and "{"; each parameter when its "</parameter>"
+// comes, as `"key":value` (after a ","); "}" at "</function>" (stage 2). -1: not a call's start.
+static bool follow_xml(serve_tool_split *s, void *user) {
+    const char *h = s->held.ptr;
+    const size_t n = s->held.len;
+    const bool first = s->open_stage == 0;
+    if (first) {
+        const size_t at = skip_space(h, sizeof SERVE_TOOL_TRIGGER - 1, n);
+        if (at == n || prefix_of(h, at, n, "<function=")) return true;
+        if (!starts_at(h, at, n, "<function=")) {
+            s->open_stage = -1;
+            return true;
+        }
+        const char *gt = find(h + at + 10, n - at - 10, ">");
+        const size_t to = gt ? (size_t)(gt - h) : n;
+        if (memchr(h + at + 10, '\n', to - at - 10) || memchr(h + at + 10, 0, to - at - 10) || (gt && to == at + 10)) {
+            s->open_stage = -1;
+            return true;
+        }
+        if (!gt) return true;
+        if (!(s->open_name = strndup(h + at + 10, to - at - 10)) || !kite_buf_puts(&s->args, "{")) return false;
+        s->scan = to + 1;
+        s->open_stage = 1;
+        s->depth = 0; // parameters read
+    }
+    while (s->open_stage == 1) {
+        const size_t at = skip_space(h, s->scan, n);
+        if (at == n || prefix_of(h, at, n, "</function>") || prefix_of(h, at, n, "<parameter=")) break;
+        if (starts_at(h, at, n, "</function>")) {
+            if (!kite_buf_puts(&s->args, "}")) return false;
+            s->scan = at + 11;
+            s->open_stage = 2;
+            break;
+        }
+        const char *gt = starts_at(h, at, n, "<parameter=") ? find(h + at + 11, n - at - 11, ">") : NULL;
+        const char *close = gt ? find(gt + 1, (size_t)(h + n - gt - 1), "</parameter>") : NULL;
+        if (!starts_at(h, at, n, "<parameter=") || (gt && (gt == h + at + 11 || memchr(h + at + 11, '\n', (size_t)(gt - h - at - 11))))) {
+            // not a parameter: the arguments end here, the rest of the block is left out
+            if (!kite_buf_puts(&s->args, "}")) return false;
+            s->scan = at;
+            s->open_stage = 2;
+            break;
+        }
+        if (!close) break; // the value goes on
+        const char *v = gt + 1;
+        size_t vlen = (size_t)(close - v);
+        if (vlen > 0 && *v == '\n') v++, vlen--;
+        if (vlen > 0 && v[vlen - 1] == '\n') vlen--;
+        char *key = strndup(h + at + 11, (size_t)(gt - h - at - 11));
+        if (!key) return false;
+        json_doc *params = NULL;
+        const size_t ti = tool_index(s->tools, s->open_name, strlen(s->open_name));
+        if (s->tools && ti < s->tools->n) {
+            char err[8];
+            params = json_parse(s->tools->params[ti], strlen(s->tools->params[ti]), err, sizeof err);
+        }
+        if (s->depth++ > 0) kite_buf_puts(&s->args, ",");
+        put_string(&s->args, key, strlen(key));
+        kite_buf_puts(&s->args, ":");
+        put_xml_value(&s->args, param_schema(params ? json_root(params) : NULL, key), v, vlen);
+        json_free(params);
+        free(key);
+        if (s->args.nomem) return false;
+        s->scan = (size_t)(close - h) + 12;
+    }
+    return s->open_stage < 1 ? true : send_args(s, first, user);
 }

@@ -108,8 +108,8 @@ typedef bool (*serve_tool_delta)(void *user, size_t index, const char *id, const
 // name, arguments given as a string) goes out as one piece when it closes.
 typedef struct serve_tool_split {
     bool generic;   // the generic format: the whole reply is decided at the end (set before feeding)
-    bool xml;       // Qwen3.5's XML calls (set before feeding): each goes out whole when it closes,
-                    // its values typed by tools' schemas (a string where a schema allows only
+    bool xml;       // Qwen3.5's XML calls (set before feeding): with delta, a call goes out once
+                    // "<function=NAME>" is read, then a parameter at a time; its values typed by tools' schemas (a string where a schema allows only
                     // strings, else JSON when the text is JSON)
     const serve_tools *tools; // xml: the request's tools (NULL: values typed as JSON when they are)
     serve_tool_delta delta; // NULL, or calls as they are written (set before feeding; user as emit's)

@@ -223,7 +223,7 @@ test("Qwen3.5's streamed call: its deltas join into the call the whole reply giv
   const whole = (await kiteChat(body)).choices[0].message.tool_calls[0];
   const r = await post(qwen35, '/v1/chat/completions', { temperature: 0, max_tokens: 300, chat_template_kwargs: { enable_thinking: false }, ...body, stream: true });
   const text = await r.text();
-  let name = '', args = '', id = null, finish = null;
+  let name = '', args = '', id = null, finish = null, pieces = 0;
   for (const line of text.split('\n')) {
     if (!line.startsWith('data: ') || line === 'data: [DONE]') continue;
     const c = JSON.parse(line.slice(6)).choices[0];
@@ -232,10 +232,11 @@ test("Qwen3.5's streamed call: its deltas join into the call the whole reply giv
       assert.equal(d.index, 0);
       if (d.id) id = d.id;
       if (d.function?.name) name += d.function.name;
-      if (d.function?.arguments) args += d.function.arguments;
+      if (d.function?.arguments) args += d.function.arguments, pieces++;
     }
   }
   assert.equal(finish, 'tool_calls', text);
+  assert.ok(pieces >= 4, `${pieces} pieces: "{", one a parameter, "}"`);
   assert.ok(id, text);
   assert.equal(name, whole.function.name);
   assert.equal(args, whole.function.arguments);

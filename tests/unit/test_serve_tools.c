@@ -281,6 +281,22 @@ static const char XML_CALL[] = "<tool_call>\n<function=plan>\n<parameter=city>\n
                                "<parameter=days>\n2\n</parameter>\n<parameter=zip>\n0123\n</parameter>\n"
                                "<parameter=stops>\n[1, \"a\"]\n</parameter>\n</function>\n</tool_call>";
 
+static kite_buf xml_pieces;
+static int xml_firsts;
+
+// Joins the pieces: "INDEX NAME " before a call's first one.
+static bool on_xml_delta(void *user, size_t index, const char *id, const char *name, const char *args, size_t len) {
+    (void)user;
+    if (id || name) {
+        CHECK(id && name && strlen(id) == SERVE_TOOL_ID_LEN, "a first piece without id or name");
+        char head[80];
+        snprintf(head, sizeof head, "%zu %s ", index, name ? name : "");
+        kite_buf_puts(&xml_pieces, head);
+        xml_firsts++;
+    }
+    return kite_buf_append(&xml_pieces, args, len);
+}
+
 static void test_xml_calls(void) {
     json_doc *d;
     const json_value *b = parse_body(&d, XML_TOOLS);
@@ -306,6 +322,26 @@ static void test_xml_calls(void) {
         CHECK(!strcmp(s.calls[1], "ping {}"), "step %zu: %s", step, s.calls[1]);
         CHECK(!strncmp(s.text.ptr, "Let me plan.", 12) && strspn(s.text.ptr + 12, "\n") == strlen(s.text.ptr + 12),
               "step %zu: text '%s'", step, s.text.ptr);
+        kite_buf_free(&s.text);
+        serve_tool_split_free(&sp);
+    }
+    // followed as they are written: each call's pieces join into the arguments read whole, its first
+    // piece with the id and name
+    for (size_t step = 1; step <= strlen(reply.ptr); step++) {
+        serve_tool_split sp = {.xml = true, .tools = &t, .delta = on_xml_delta};
+        sink s = {0};
+        xml_pieces = (kite_buf){0};
+        xml_firsts = 0;
+        const size_t n = strlen(reply.ptr);
+        for (size_t i = 0; i < n; i += step)
+            CHECK(serve_tool_split_feed(&sp, reply.ptr + i, n - i < step ? n - i : step, on_emit, &s), "feed");
+        CHECK(serve_tool_split_flush(&sp, on_emit, &s), "flush");
+        kite_buf_append(&xml_pieces, "", 1);
+        CHECK(s.n_calls == 2 && xml_firsts == 2, "step %zu: %d calls, %d first pieces", step, s.n_calls, xml_firsts);
+        CHECK(!strcmp(xml_pieces.ptr, "0 plan {\"city\":\"Paris \\\"x\\\"\\nline2\",\"days\":2,\"zip\":\"0123\",\"stops\":[1,\"a\"]}"
+                                      "1 ping {}"),
+              "step %zu: %s", step, xml_pieces.ptr);
+        kite_buf_free(&xml_pieces);
         kite_buf_free(&s.text);
         serve_tool_split_free(&sp);
     }
