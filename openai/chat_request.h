@@ -12,7 +12,8 @@
 
 // The prompt of chat request body ("messages", "tools"; "tool_choice" and "parallel_tool_calls"
 // are checked) with template chat_tmpl (a Jinja source or built-in name; NULL: chatml) and
-// kite_chat_apply_ex's flags. A template with a tool format (Qwen2.5 / Qwen3) renders tools,
+// kite_chat_apply_ex's flags. A template with a tool format (Qwen2.5 / Qwen3 / QwQ Hermes calls,
+// Qwen3.5's XML calls) renders tools,
 // calls and results (and an assistant's reasoning_content, which Qwen3's writes into its
 // <think> block) as its Jinja source does; any other gets llama.cpp's generic JSON format.
 // With KITE_CHAT_ADD_ASSISTANT, a conversation that ends in an assistant message is continued, as
