@@ -4,7 +4,8 @@
 //  - decoding (get-rows) of all 25 block types (and MXFP4 rows starting at odd bytes):
 //    bit-exact with the C _ref dequantizer;
 //  - GEMV (1 token; with subgroup reductions where the adapter has subgroups, and again on a
-//    device requested without them) and tiled GEMM (37 tokens) per type, against the f64 dot of the C-decoded
+//    device requested without them) and GEMM (37 tokens: the subgroup GEMM where the adapter
+//    has subgroups, and the tiled GEMM) per type, against the f64 dot of the C-decoded
 //    rows with the input, within gamma(depth) * sum |w_i x_i| where depth is the longest chain
 //    of f32 roundings the kernel's summation order allows (the standard bound for summation);
 //  - weights split across buffers (a device whose bindings are capped at 4 KiB and at 1 MiB);
@@ -146,16 +147,25 @@ async function kernelChecks({ base, only }) {
         continue;
       }
 
-      // GEMM over 37 tokens: depth = 32 + units + 1
+      // GEMM over 37 tokens: the subgroup GEMM (where built) sums each token as the subgroup
+      // GEMV does (same depth); the tiled GEMM: depth = 32 + units + 1. Both forms where the
+      // subgroup one exists (the tiled pipelines are compiled on every device).
       const nt = 37;
       const X = randArr(nt * w.cols, 2);
       const XBuf = g.buffer(X.byteLength, X), YBuf = g.buffer(nt * w.rows * 4);
-      const Y = await run(g, YBuf, nt * w.rows, (rec) => k.matmul(rec, W, XBuf, YBuf, { ntok: nt }));
       const refs = [];
       for (let t = 0; t < nt; t++) for (let r = 0; r < w.rows; r++) refs.push(refDot(w.dq, w.cols, r, X, t * w.cols));
-      const gm = gamma(32 + units + 1);
-      check(`${tag}GEMM ${name} x ${nt} tokens within gamma(${32 + units + 1})*sum|wx|`,
-        ...((r) => [r.ok, r])(within(Y, refs.map((v) => v[0]), (i) => gm * refs[i][1] + 1e-30)));
+      const sg = k.gemmSubgroups;
+      for (const form of sg ? [true, false] : [false]) {
+        k.gemmSubgroups = form;
+        g.device.queue.writeBuffer(YBuf, 0, new Float32Array(nt * w.rows).fill(NaN)); // an output left unwritten fails
+        const Y = await run(g, YBuf, nt * w.rows, (rec) => k.matmul(rec, W, XBuf, YBuf, { ntok: nt }));
+        const depth = form ? gemvDepth(g, k, w.type, w.cols) : 32 + units + 1;
+        const gm = gamma(depth);
+        check(`${tag}GEMM ${form ? '(subgroups) ' : '(tiled) '}${name} x ${nt} tokens within gamma(${depth})*sum|wx|`,
+          ...((r) => [r.ok, r])(within(Y, refs.map((v) => v[0]), (i) => gm * refs[i][1] + 1e-30)));
+      }
+      k.gemmSubgroups = sg;
       XBuf.destroy(), YBuf.destroy();
       W.destroy();
     }
@@ -172,9 +182,9 @@ async function kernelChecks({ base, only }) {
   // a device requested without the feature takes the shared-memory path (every type's GEMV
   // again; get-rows and GEMM are the same shaders on both devices).
   if (want('weights')) {
-    check('subgroups: the GEMV uses them exactly when the device has them in the assumed layout',
-      kernels.subgroups === (gpu.subgroupSize > 0) && (gpu.subgroupSize > 0) === gpu.features.has('subgroups'),
-      { features: [...gpu.features], subgroupSize: gpu.subgroupSize, kernels: kernels.subgroups });
+    check('subgroups: the GEMV and GEMM use them exactly when the device has them in the assumed layout',
+      kernels.subgroups === (gpu.subgroupSize > 0) && kernels.gemmSubgroups === kernels.subgroups && (gpu.subgroupSize > 0) === gpu.features.has('subgroups'),
+      { features: [...gpu.features], subgroupSize: gpu.subgroupSize, kernels: kernels.subgroups, gemm: kernels.gemmSubgroups });
     await guarded('no subgroups', async () => {
       const plain = await createGpu({ features: [] });
       const plainK = await createKernels(plain, { kv: [], weightKernels: ['gemv'] });

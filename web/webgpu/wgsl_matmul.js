@@ -258,6 +258,84 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 `;
 }
 
+// GEMM with subgroups (plain weights only; routed experts keep the tiled GEMM): the GEMV above
+// over GEMM_SG_TOK tokens at once, so no workgroup memory and no barrier (on SwiftShader a
+// workgroup with a barrier costs 20-40 us, one without about 0.5 us). Each subgroup computes
+// whole rows for the workgroup's GEMM_SG_TOK tokens (grid y): lane l decodes units l, l+size,
+// ... of the row (consecutive lanes, consecutive units: coalesced) once and dots each with the
+// x of every token (through the caches), subgroupAdd sums the lanes per token, lane 0 writes.
+// Per token the sums are the GEMV's: a unit's 32 products in order, added to the lane's
+// accumulator, then the subgroup sum (float rows read as words: one or two products a word).
+// A workgroup takes P.gemv_rows rows (as the GEMV); workgroups past the rows are
+// spread over grid x and z (g = x + z * nx) so that long weights fit the grid's limits.
+export const GEMM_SG_TOK = 8;
+
+export function gemmSgWgsl(type, { cpuRounding = false } = {}) {
+  let xv = TYPES[type].block === 1 ? 'select(0.0, X[xb + j], u * 32u + j < P.cols)' : 'X[xb + j]';
+  if (cpuRounding && type === 'f16') xv = `round_f16(${xv})`;
+  const word = {
+    f32: 'let w = bitcast<f32>(W[wb + k]);',
+    f16: 'let w = unpack2x16float(W[wb + k]);',
+    bf16: 'let v = W[wb + k]; let w = vec2<f32>(bitcast<f32>(v << 16u), bitcast<f32>(v & 0xffff0000u));',
+  }[type];
+  const wordDot = {
+    f32: 'acc[t] += w * X[xo + k];',
+    f16: 'acc[t] += w.x * X[xo + 2u * k] + w.y * X[xo + 2u * k + 1u];',
+    bf16: 'acc[t] += w.x * X[xo + 2u * k] + w.y * X[xo + 2u * k + 1u];',
+  }[type];
+  const words = word && !(cpuRounding && type === 'f16') ? /* wgsl */ `
+    if (P.rb % 4u == 0u) {
+      let wb = row * P.rb / 4u;
+      for (var k = sid; k < P.rb / 4u; k += sgs) {
+        ${word}
+        for (var t = 0u; t < nt; t++) {
+          let xo = P.x_off + (t0 + t) * P.x_stride;
+          ${wordDot}
+        }
+      }
+      return;
+    }` : '';
+  return 'enable subgroups;\n' + PARAMS + ROUND_F16 + decodeWgsl(type, { gridBinding: 4 }) + /* wgsl */ `
+const WG = ${GEMV_WG}u;
+const TT = ${GEMM_SG_TOK}u;
+var<private> acc: array<f32, ${GEMM_SG_TOK}>;
+// this lane's partial sums of row 'row' for tokens t0 .. t0 + nt - 1 into acc
+fn lane_dots(row: u32, t0: u32, nt: u32, sid: u32, sgs: u32) {${words}
+  let units = (P.cols + 31u) / 32u;
+  for (var u = sid; u < units; u += sgs) {
+    decode(row * P.rb, u);
+    for (var t = 0u; t < nt; t++) {
+      let xb = P.x_off + (t0 + t) * P.x_stride + u * 32u;
+      var s = 0.0;
+      for (var j = 0u; j < 32u; j++) { s += dq[j] * ${xv}; }
+      acc[t] += s;
+    }
+  }
+}
+@compute @workgroup_size(${GEMV_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32,
+        @builtin(subgroup_size) sgs: u32) {
+  let g = wid.x + wid.z * nwg.x;
+  let t0 = wid.y * TT;
+  let nt = min(TT, P.ntok - min(t0, P.ntok));
+  let rpw = P.gemv_rows;
+  let n_sg = max(WG / sgs, 1u);
+  let sg = lid / sgs;
+  for (var i = 0u; i < rpw; i += n_sg) {
+    let r = g * rpw + i + sg;
+    let live = i + sg < rpw && r < P.rows;
+    for (var t = 0u; t < TT; t++) { acc[t] = 0.0; }
+    if (live) { lane_dots(r, t0, nt, sid, sgs); }
+    for (var t = 0u; t < TT; t++) {
+      let s = subgroupAdd(acc[t]);
+      if (sid == 0u && live && t < nt) { Y[P.y_off + (t0 + t) * P.y_stride + P.row0 + r] = s; }
+    }
+  }
+}
+`;
+}
+
 // get-rows: X holds the row ids as u32 bit patterns (ntok of them from x_off); thread i
 // decodes unit i % units of id i / units into Y[y_off + id_index * y_stride + ...] when that
 // row lies in this piece. Exact: the values are the decoder's.
