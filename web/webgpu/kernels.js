@@ -2,7 +2,7 @@
 // pipeline at load; its methods record dispatches into a Recorder (device.js), so a whole
 // token step becomes one submit. Tensors are GpuTensors (weights, split into pieces when
 // larger than a binding) or plain GPUBuffers of f32 (activations); offsets count elements.
-import { GEMM_SG_TOK, GEMM_TM, GEMM_TN, gemmSgWgsl, gemmWgsl, gemvRows, gemvWgsl, getRowsWgsl } from './wgsl_matmul.js';
+import { GEMM_SG_ROWS, GEMM_SG_TOK, GEMM_TM, GEMM_TN, gemmSgWgsl, gemmWgsl, gemvRows, gemvWgsl, getRowsWgsl } from './wgsl_matmul.js';
 import { ATTN_SG_DIMS, GATHER, ROPE, ROPE_CACHE, SOFTMAX, attentionSgWgsl, attentionWgsl, elemwiseWgsl, gegluWgsl, kvWriteWgsl, rmsnormWgsl } from './wgsl_ops.js';
 import { MAX_EXPERTS, MOE_COMBINE, MOE_GROUP, MOE_ROUTE } from './wgsl_moe.js';
 import { TYPE_NAMES, rowBytes, typeName } from './types.js';
@@ -130,7 +130,7 @@ export class Kernels {
         rec.dispatch(`gemv_${W.type}`, [p.buffer, x, y, u, this.#dummy(), ...this.#grids(W.type)], Math.ceil(p.rows / this.gemvRows));
       } else if (this.gemmSubgroups) {
         // workgroups of rows over grid x, then z past the grid's limit (the shader's g = x + z * nx)
-        const n = Math.ceil(p.rows / this.gemvRows), max = this.gpu.limits.maxComputeWorkgroupsPerDimension;
+        const n = Math.ceil(p.rows / GEMM_SG_ROWS / this.gemvRows), max = this.gpu.limits.maxComputeWorkgroupsPerDimension;
         const z = Math.ceil(n / max);
         rec.dispatch(`gemm_sg_${W.type}`, [p.buffer, x, y, u, ...this.#grids(W.type)], [Math.ceil(n / z), Math.ceil(ntok / GEMM_SG_TOK), z]);
       } else {

@@ -259,56 +259,66 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }
 
 // GEMM with subgroups (plain weights only; routed experts keep the tiled GEMM): the GEMV above
-// over GEMM_SG_TOK tokens at once, so no workgroup memory and no barrier (on SwiftShader a
-// workgroup with a barrier costs 20-40 us, one without about 0.5 us). Each subgroup computes
-// whole rows for the workgroup's GEMM_SG_TOK tokens (grid y): lane l decodes units l, l+size,
-// ... of the row (consecutive lanes, consecutive units: coalesced) once and dots each with the
-// x of every token (through the caches), subgroupAdd sums the lanes per token, lane 0 writes.
-// Per token the sums are the GEMV's: a unit's 32 products in order, added to the lane's
-// accumulator, then the subgroup sum (float rows read as words: one or two products a word).
-// A workgroup takes P.gemv_rows rows (as the GEMV); workgroups past the rows are
-// spread over grid x and z (g = x + z * nx) so that long weights fit the grid's limits.
+// over GEMM_SG_ROWS rows x GEMM_SG_TOK tokens at once, so no workgroup memory and no barrier
+// (on SwiftShader a workgroup with a barrier costs 20-40 us, one without about 0.5 us). Each
+// subgroup computes GEMM_SG_ROWS consecutive rows for the workgroup's GEMM_SG_TOK tokens
+// (grid y): lane l takes units l, l+size, ... of each row (consecutive lanes, consecutive
+// units: coalesced), decodes each once and dots it with the x of every token (through the
+// caches); float rows read as words: lane l takes words l, l+size, ... of the rows, and each x
+// value loaded feeds GEMM_SG_ROWS products. subgroupAdd sums the lanes per (row, token), lane 0
+// writes. Per output the sums are the GEMV's: a unit's 32 products in order added to the
+// lane's accumulator (words: one or two products a word), then the subgroup sum.
+// A workgroup takes P.gemv_rows groups of GEMM_SG_ROWS rows; workgroups are spread over grid
+// x and z (g = x + z * nx) so that long weights fit the grid's limits.
 export const GEMM_SG_TOK = 8;
+export const GEMM_SG_ROWS = 4;
 
 export function gemmSgWgsl(type, { cpuRounding = false } = {}) {
   let xv = TYPES[type].block === 1 ? 'select(0.0, X[xb + j], u * 32u + j < P.cols)' : 'X[xb + j]';
   if (cpuRounding && type === 'f16') xv = `round_f16(${xv})`;
+  const R = GEMM_SG_ROWS;
+  const rows = [...Array(R).keys()];
+  // word k of the group's row a (a row past the piece reads row r0: its sums are not written)
   const word = {
-    f32: 'let w = bitcast<f32>(W[wb + k]);',
-    f16: 'let w = unpack2x16float(W[wb + k]);',
-    bf16: 'let v = W[wb + k]; let w = vec2<f32>(bitcast<f32>(v << 16u), bitcast<f32>(v & 0xffff0000u));',
+    f32: (a) => `let w${a} = bitcast<f32>(W[wb${a} + k]);`,
+    f16: (a) => `let w${a} = unpack2x16float(W[wb${a} + k]);`,
+    bf16: (a) => `let v${a} = W[wb${a} + k]; let w${a} = vec2<f32>(bitcast<f32>(v${a} << 16u), bitcast<f32>(v${a} & 0xffff0000u));`,
   }[type];
-  const wordDot = {
-    f32: 'acc[t] += w * X[xo + k];',
-    f16: 'acc[t] += w.x * X[xo + 2u * k] + w.y * X[xo + 2u * k + 1u];',
-    bf16: 'acc[t] += w.x * X[xo + 2u * k] + w.y * X[xo + 2u * k + 1u];',
-  }[type];
+  const dot = type === 'f32'
+    ? (a) => `acc[${a}u * TT + t] += w${a} * x0;`
+    : (a) => `acc[${a}u * TT + t] += w${a}.x * x0 + w${a}.y * x1;`;
   const words = word && !(cpuRounding && type === 'f16') ? /* wgsl */ `
-    if (P.rb % 4u == 0u) {
-      let wb = row * P.rb / 4u;
-      for (var k = sid; k < P.rb / 4u; k += sgs) {
-        ${word}
-        for (var t = 0u; t < nt; t++) {
-          let xo = P.x_off + (t0 + t) * P.x_stride;
-          ${wordDot}
-        }
+  if (P.rb % 4u == 0u) {
+    ${rows.map((a) => `let wb${a} = select(r0, r0 + ${a}u, r0 + ${a}u < P.rows) * P.rb / 4u;`).join('\n    ')}
+    for (var k = sid; k < P.rb / 4u; k += sgs) {
+      ${rows.map(word).join('\n      ')}
+      for (var t = 0u; t < nt; t++) {
+        let xo = P.x_off + (t0 + t) * P.x_stride;
+        ${type === 'f32' ? 'let x0 = X[xo + k];' : 'let x0 = X[xo + 2u * k];\n        let x1 = X[xo + 2u * k + 1u];'}
+        ${rows.map(dot).join('\n        ')}
       }
-      return;
-    }` : '';
+    }
+    return;
+  }` : '';
   return 'enable subgroups;\n' + PARAMS + ROUND_F16 + decodeWgsl(type, { gridBinding: 4 }) + /* wgsl */ `
 const WG = ${GEMV_WG}u;
 const TT = ${GEMM_SG_TOK}u;
-var<private> acc: array<f32, ${GEMM_SG_TOK}>;
-// this lane's partial sums of row 'row' for tokens t0 .. t0 + nt - 1 into acc
-fn lane_dots(row: u32, t0: u32, nt: u32, sid: u32, sgs: u32) {${words}
+const RS = ${R}u;
+var<private> acc: array<f32, ${R * GEMM_SG_TOK}>;
+// this lane's partial sums of rows r0 .. r0 + RS - 1 (those in the piece) for tokens
+// t0 .. t0 + nt - 1 into acc (row a, token t at a * TT + t)
+fn lane_dots(r0: u32, t0: u32, nt: u32, sid: u32, sgs: u32) {${words}
   let units = (P.cols + 31u) / 32u;
-  for (var u = sid; u < units; u += sgs) {
-    decode(row * P.rb, u);
-    for (var t = 0u; t < nt; t++) {
-      let xb = P.x_off + (t0 + t) * P.x_stride + u * 32u;
-      var s = 0.0;
-      for (var j = 0u; j < 32u; j++) { s += dq[j] * ${xv}; }
-      acc[t] += s;
+  for (var a = 0u; a < RS; a++) {
+    if (r0 + a >= P.rows) { break; }
+    for (var u = sid; u < units; u += sgs) {
+      decode((r0 + a) * P.rb, u);
+      for (var t = 0u; t < nt; t++) {
+        let xb = P.x_off + (t0 + t) * P.x_stride + u * 32u;
+        var s = 0.0;
+        for (var j = 0u; j < 32u; j++) { s += dq[j] * ${xv}; }
+        acc[a * TT + t] += s;
+      }
     }
   }
 }
@@ -323,13 +333,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let n_sg = max(WG / sgs, 1u);
   let sg = lid / sgs;
   for (var i = 0u; i < rpw; i += n_sg) {
-    let r = g * rpw + i + sg;
-    let live = i + sg < rpw && r < P.rows;
-    for (var t = 0u; t < TT; t++) { acc[t] = 0.0; }
-    if (live) { lane_dots(r, t0, nt, sid, sgs); }
-    for (var t = 0u; t < TT; t++) {
-      let s = subgroupAdd(acc[t]);
-      if (sid == 0u && live && t < nt) { Y[P.y_off + (t0 + t) * P.y_stride + P.row0 + r] = s; }
+    let r0 = (g * rpw + i + sg) * RS;
+    let live = i + sg < rpw && r0 < P.rows;
+    for (var q = 0u; q < RS * TT; q++) { acc[q] = 0.0; }
+    if (live) { lane_dots(r0, t0, nt, sid, sgs); }
+    for (var a = 0u; a < RS; a++) {
+      for (var t = 0u; t < TT; t++) {
+        let s = subgroupAdd(acc[a * TT + t]);
+        if (sid == 0u && live && r0 + a < P.rows && t < nt) { Y[P.y_off + (t0 + t) * P.y_stride + P.row0 + r0 + a] = s; }
+      }
     }
   }
 }
