@@ -18,13 +18,14 @@ import { GRID_WORDS, iqGrids } from './iq_grids.js';
 // one by one), so that a test can tell the two paths' rounding apart from a real difference.
 // weightKernels: which of a type's kernels to build ('gemv', 'gemm', 'getrows'; all by
 // default: a test that checks one of them builds only that). With subgroups, 'gemm' also
-// builds the subgroup GEMM of plain weights (gemmSgWgsl) unless subgroupGemm is false.
+// builds the subgroup GEMM of plain weights (gemmSgWgsl) unless subgroupGemm is false or
+// cpuRounding is set (the diagnostic keeps the tiled GEMM, as it keeps the workgroup attention).
 export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'], subgroups = false, subgroupGemm = true, cpuRounding = false, weightKernels = ['gemv', 'gemm', 'getrows'] } = {}) {
   const specs = [];
   for (const t of types.map(typeName)) {
     if (weightKernels.includes('gemv')) specs.push({ key: `gemv_${t}`, code: gemvWgsl(t, { subgroups, cpuRounding }) });
     if (weightKernels.includes('gemm')) specs.push({ key: `gemm_${t}`, code: gemmWgsl(t, { cpuRounding }) });
-    if (weightKernels.includes('gemm') && subgroups && subgroupGemm) specs.push({ key: `gemm_sg_${t}`, code: gemmSgWgsl(t, { cpuRounding }) });
+    if (weightKernels.includes('gemm') && subgroups && subgroupGemm && !cpuRounding) specs.push({ key: `gemm_sg_${t}`, code: gemmSgWgsl(t, { cpuRounding }) });
     if (weightKernels.includes('getrows')) specs.push({ key: `getrows_${t}`, code: getRowsWgsl(t) });
   }
   specs.push({ key: 'rmsnorm', code: rmsnormWgsl(false, { subgroups }) }, { key: 'rmsnorm_inplace', code: rmsnormWgsl(true, { subgroups }) },
@@ -48,7 +49,7 @@ export async function createKernels(gpu, opts = {}) {
   await gpu.compile(kernelSpecs({ ...opts, subgroups }));
   const k = new Kernels(gpu);
   k.subgroups = subgroups;
-  k.gemmSubgroups = subgroups && opts.subgroupGemm !== false && (opts.weightKernels ?? ['gemm']).includes('gemm');
+  k.gemmSubgroups = subgroups && opts.subgroupGemm !== false && !opts.cpuRounding && (opts.weightKernels ?? ['gemm']).includes('gemm');
   k.gemvRows = gemvRows(subgroups ? gpu.subgroupSize : 0);
   k.perWorkgroup = subgroups ? Math.max(1, 64 / gpu.subgroupSize) : 1; // rows / heads per workgroup of the subgroup kernels
   k.attnSubgroups = subgroups && !opts.cpuRounding; // attention by the subgroup kernel where the heads fit it (tests turn it off to check the other)
