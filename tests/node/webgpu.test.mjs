@@ -5,7 +5,8 @@
 //    bit-exact with the C _ref dequantizer;
 //  - GEMV (1 token; with subgroup reductions where the adapter has subgroups, and again on a
 //    device requested without them) and GEMM (37 tokens: the subgroup GEMM where the adapter
-//    has subgroups, and the tiled GEMM) per type, against the f64 dot of the C-decoded
+//    has subgroups, and the tiled GEMM: a 64-wide step of K where the device allows, 32 on
+//    the split device) per type, against the f64 dot of the C-decoded
 //    rows with the input, within gamma(depth) * sum |w_i x_i| where depth is the longest chain
 //    of f32 roundings the kernel's summation order allows (the standard bound for summation);
 //  - weights split across buffers (a device whose bindings are capped at 4 KiB and at 1 MiB);
@@ -182,6 +183,8 @@ async function kernelChecks({ base, only }) {
   // a device requested without the feature takes the shared-memory path (every type's GEMV
   // again; get-rows and GEMM are the same shaders on both devices).
   if (want('weights')) {
+    check('the tiled GEMM steps K by 64 exactly where the device has the workgroup memory for it',
+      kernels.gemmKUnits === (gpu.limits.maxComputeWorkgroupStorageSize >= 24960 ? 2 : 1), { kUnits: kernels.gemmKUnits, storage: gpu.limits.maxComputeWorkgroupStorageSize });
     check('subgroups: the GEMV and GEMM use them exactly when the device has them in the assumed layout',
       kernels.subgroups === (gpu.subgroupSize > 0) && kernels.gemmSubgroups === kernels.subgroups && (gpu.subgroupSize > 0) === gpu.features.has('subgroups'),
       { features: [...gpu.features], subgroupSize: gpu.subgroupSize, kernels: kernels.subgroups, gemm: kernels.gemmSubgroups });
@@ -200,7 +203,10 @@ async function kernelChecks({ base, only }) {
     const small = await createGpu({ maxBindingBytes: 4096 });
     // (with a grid format, and MXFP4 rows of an odd byte count)
     const split = ['f32', 'f16', 'q4_0', 'q5_1', 'q8_0', 'q3_K', 'q6_K', 'iq4_xs', 'iq2_s', 'f16_172', 'mxfp4_800'];
-    const smallK = await createKernels(small, { types: split.filter((t) => !/_(172|800)$/.test(t)).concat('mxfp4'), kv: [] });
+    // (and the tiled GEMM's 32-wide step of K, as on a device with WebGPU's default 16 KiB of
+    // workgroup memory; the main device's kernels take the 64-wide one where it allows)
+    const smallK = await createKernels(small, { types: split.filter((t) => !/_(172|800)$/.test(t)).concat('mxfp4'), kv: [], gemmKUnits: 1 });
+    check('the tiled GEMM steps K by 32 where asked', smallK.gemmKUnits === 1, smallK.gemmKUnits);
     await weightChecks(small, smallK, '[4 KiB bindings] ', split);
     small.destroy();
   });

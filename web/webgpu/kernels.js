@@ -2,7 +2,7 @@
 // pipeline at load; its methods record dispatches into a Recorder (device.js), so a whole
 // token step becomes one submit. Tensors are GpuTensors (weights, split into pieces when
 // larger than a binding) or plain GPUBuffers of f32 (activations); offsets count elements.
-import { GEMM_SG_ROWS, GEMM_SG_TOK, GEMM_TM, GEMM_TN, gemmSgWgsl, gemmWgsl, gemvRows, gemvWgsl, getRowsWgsl } from './wgsl_matmul.js';
+import { GEMM_SG_ROWS, GEMM_SG_TOK, GEMM_TM, GEMM_TN, gemmKUnits, gemmSgWgsl, gemmWgsl, gemvRows, gemvWgsl, getRowsWgsl } from './wgsl_matmul.js';
 import { ATTN_SG_DIMS, GATHER, ROPE, ROPE_CACHE, SOFTMAX, attentionSgWgsl, attentionWgsl, elemwiseWgsl, gegluWgsl, kvWriteWgsl, rmsnormWgsl } from './wgsl_ops.js';
 import { MAX_EXPERTS, MOE_COMBINE, MOE_GROUP, MOE_ROUTE } from './wgsl_moe.js';
 import { TYPE_NAMES, rowBytes, typeName } from './types.js';
@@ -20,11 +20,13 @@ import { GRID_WORDS, iqGrids } from './iq_grids.js';
 // default: a test that checks one of them builds only that). With subgroups, 'gemm' also
 // builds the subgroup GEMM of plain weights (gemmSgWgsl) unless subgroupGemm is false or
 // cpuRounding is set (the diagnostic keeps the tiled GEMM, as it keeps the workgroup attention).
-export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'], subgroups = false, subgroupGemm = true, cpuRounding = false, weightKernels = ['gemv', 'gemm', 'getrows'] } = {}) {
+// gemmKUnits: 32-element units per step of K of the tiled GEMM (2 needs more than 16 KiB of
+// workgroup memory, see gemmStorageBytes).
+export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'], subgroups = false, subgroupGemm = true, cpuRounding = false, weightKernels = ['gemv', 'gemm', 'getrows'], gemmKUnits: kUnits = 1 } = {}) {
   const specs = [];
   for (const t of types.map(typeName)) {
     if (weightKernels.includes('gemv')) specs.push({ key: `gemv_${t}`, code: gemvWgsl(t, { subgroups, cpuRounding }) });
-    if (weightKernels.includes('gemm')) specs.push({ key: `gemm_${t}`, code: gemmWgsl(t, { cpuRounding }) });
+    if (weightKernels.includes('gemm')) specs.push({ key: `gemm_${t}`, code: gemmWgsl(t, { cpuRounding, kUnits }) });
     if (weightKernels.includes('gemm') && subgroups && subgroupGemm && !cpuRounding) specs.push({ key: `gemm_sg_${t}`, code: gemmSgWgsl(t, { cpuRounding }) });
     if (weightKernels.includes('getrows')) specs.push({ key: `getrows_${t}`, code: getRowsWgsl(t) });
   }
@@ -43,12 +45,16 @@ export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'], subgroups
 }
 
 // Compiles the pipelines (see kernelSpecs for options; subgroups defaults to whether the
-// device has them as the kernels need) and returns the kernels; .subgroups says which GEMV.
+// device has them as the kernels need; gemmKUnits to what the device's workgroup memory
+// allows, at most opts.gemmKUnits) and returns the kernels; .subgroups says which GEMV,
+// .gemmKUnits the tiled GEMM's step of K.
 export async function createKernels(gpu, opts = {}) {
   const subgroups = gpu.subgroupSize > 0 && opts.subgroups !== false;
-  await gpu.compile(kernelSpecs({ ...opts, subgroups }));
+  const kUnits = Math.min(opts.gemmKUnits ?? 2, gemmKUnits(gpu.limits.maxComputeWorkgroupStorageSize));
+  await gpu.compile(kernelSpecs({ ...opts, subgroups, gemmKUnits: kUnits }));
   const k = new Kernels(gpu);
   k.subgroups = subgroups;
+  k.gemmKUnits = kUnits;
   k.gemmSubgroups = subgroups && opts.subgroupGemm !== false && !opts.cpuRounding && (opts.weightKernels ?? ['gemm']).includes('gemm');
   k.gemvRows = gemvRows(subgroups ? gpu.subgroupSize : 0);
   k.perWorkgroup = subgroups ? Math.max(1, 64 / gpu.subgroupSize) : 1; // rows / heads per workgroup of the subgroup kernels

@@ -166,20 +166,35 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 `;
 }
 
-// GEMM: a workgroup computes a tile of GEMM_TN rows x GEMM_TM tokens; per 32-element step
-// of K, GEMM_TN threads decode one unit each into shared memory and all threads load the X
-// tile, then each thread accumulates 4 rows x 2 tokens from shared memory (per element, 4
-// weights and 2 inputs loaded once for the 8 products).
+// GEMM: a workgroup computes a tile of GEMM_TN rows x GEMM_TM tokens; per step of K (kUnits
+// 32-element units), GEMM_TN * kUnits threads decode one unit each into shared memory and all
+// threads load the X tile, then each thread accumulates 4 rows x 2 tokens from shared memory
+// (per element, 4 weights and 2 inputs loaded once for the 8 products; each unit's sums apart,
+// then added to the accumulators: the same order whatever kUnits). Two barriers per step:
+// kUnits 2 (a 64-wide step, 24960 bytes of workgroup memory) halves them where the device
+// allows more than WebGPU's default 16 KiB (gemmKUnits), kUnits 1 takes 12672 bytes.
 export const GEMM_TN = 64;
 export const GEMM_TM = 32;
 
-export function gemmWgsl(type, { cpuRounding = false } = {}) {
+// Workgroup bytes of the tiled GEMM with kUnits units per step of K.
+export function gemmStorageBytes(kUnits) {
+  return (GEMM_TN + GEMM_TM) * (32 * kUnits + 1) * 4;
+}
+// Units per step of K of the tiled GEMM on a device with `storage` bytes of workgroup memory.
+export function gemmKUnits(storage) {
+  return storage >= gemmStorageBytes(2) ? 2 : 1;
+}
+
+export function gemmWgsl(type, { cpuRounding = false, kUnits = 1 } = {}) {
   const xr = cpuRounding && type === 'f16' ? 'round_f16(v)' : 'v';
   return PARAMS + IDS + ROUND_F16 + decodeWgsl(type) + /* wgsl */ `
 const TN = ${GEMM_TN}u;
 const TM = ${GEMM_TM}u;
-var<workgroup> ws: array<f32, ${GEMM_TN * 33}>;
-var<workgroup> xs: array<f32, ${GEMM_TM * 33}>;
+const KU = ${kUnits}u;
+const KW = ${32 * kUnits}u;      // elements of K per step
+const S = ${32 * kUnits + 1}u;  // floats per row of ws / xs (odd: rows in distinct banks)
+var<workgroup> ws: array<f32, ${GEMM_TN * (32 * kUnits + 1)}>;
+var<workgroup> xs: array<f32, ${GEMM_TM * (32 * kUnits + 1)}>;
 var<workgroup> n_tok: u32;
 // X row and Y row of token i of this workgroup's batch (a slot in indirect mode)
 fn x_row(e: u32, i: u32) -> u32 {
@@ -210,37 +225,45 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let tt = lid >> 4u;  // tokens tt, tt+16
   var acc: array<f32, 8>;
   for (var i = 0u; i < 8u; i++) { acc[i] = 0.0; }
+  // thread lid < TN * KU decodes unit lid / TN of the step for row lid % TN
+  let dr = lid % TN;
+  let du = lid / TN;
   var wrow = 0xffffffffu;
-  if (lid < TN) { wrow = piece_row(e, rbase + lid); }
-  for (var u = 0u; u < units; u++) {
-    if (lid < TN) {
-      if (wrow != 0xffffffffu) {
-        decode(wrow * P.rb, u);
-        for (var j = 0u; j < 32u; j++) { ws[lid * 33u + j] = dq[j]; }
+  if (lid < TN * KU) { wrow = piece_row(e, rbase + dr); }
+  for (var u = 0u; u < units; u += KU) {
+    if (lid < TN * KU) {
+      let wb = dr * S + du * 32u;
+      if (wrow != 0xffffffffu && u + du < units) {
+        decode(wrow * P.rb, u + du);
+        for (var j = 0u; j < 32u; j++) { ws[wb + j] = dq[j]; }
       } else {
-        for (var j = 0u; j < 32u; j++) { ws[lid * 33u + j] = 0.0; }
+        for (var j = 0u; j < 32u; j++) { ws[wb + j] = 0.0; }
       }
     }
-    for (var i = lid; i < TM * 32u; i += 256u) {
-      let t = i >> 5u;
-      let j = i & 31u;
+    // consecutive threads, consecutive floats of a token's x
+    for (var i = lid; i < TM * KW; i += 256u) {
+      let t = i / KW;
+      let j = i % KW;
       var v = 0.0;
       if (tbase + t < nt && u * 32u + j < P.cols) { v = X[P.x_off + x_row(e, tbase + t) * P.x_stride + u * 32u + j]; }
-      xs[t * 33u + j] = ${xr};
+      xs[t * S + j] = ${xr};
     }
     workgroupBarrier();
     // register blocking: per element j, 4 weights and 2 inputs from shared memory feed 8
-    // products (the sums of one unit in s0 / s1, then added to acc, as before)
-    var s0 = vec4<f32>(0.0);
-    var s1 = vec4<f32>(0.0);
-    for (var j = 0u; j < 32u; j++) {
-      let w = vec4<f32>(ws[tr * 33u + j], ws[(tr + 16u) * 33u + j], ws[(tr + 32u) * 33u + j], ws[(tr + 48u) * 33u + j]);
-      s0 += w * xs[tt * 33u + j];
-      s1 += w * xs[(tt + 16u) * 33u + j];
-    }
-    for (var a = 0u; a < 4u; a++) {
-      acc[a * 2u] += s0[a];
-      acc[a * 2u + 1u] += s1[a];
+    // products (the sums of one unit in s0 / s1, then added to acc; units past the row's end
+    // are zeros and add 0)
+    for (var uu = 0u; uu < KU; uu++) {
+      var s0 = vec4<f32>(0.0);
+      var s1 = vec4<f32>(0.0);
+      for (var j = uu * 32u; j < uu * 32u + 32u; j++) {
+        let w = vec4<f32>(ws[tr * S + j], ws[(tr + 16u) * S + j], ws[(tr + 32u) * S + j], ws[(tr + 48u) * S + j]);
+        s0 += w * xs[tt * S + j];
+        s1 += w * xs[(tt + 16u) * S + j];
+      }
+      for (var a = 0u; a < 4u; a++) {
+        acc[a * 2u] += s0[a];
+        acc[a * 2u + 1u] += s1[a];
+      }
     }
     workgroupBarrier();
   }
