@@ -3,8 +3,8 @@
 // and the tile driver are kernels_x86_packed.inc's (rows decoded once into the B tile layout,
 // signed int8); this file is its engine: for each group of 16 tokens the activations' int8 load
 // straight from their Q8 rows as the A tile, one TDPBSSD per (sub-)block gives C[token][row], the
-// block's exact integer dot for 16 x 16 pairs; sub-block scales are applied in integers (Q4_K's and Q2_K's
-// inside the B tiles, as scale planes) and the float work is the canonical order of
+// block's exact integer dot for 16 x 16 pairs; sub-block scales are applied in integers (Q4_K's
+// and Q2_K's inside the B tiles, as scale planes) and the float work is the canonical order of
 // kernels_internal.h (lanes = rows, one register per token), so the bits equal the _ref's.
 #define KITE_PACKED_SIGNED 1
 #define KITE_PACKED_PLANES 1
