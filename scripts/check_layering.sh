@@ -5,10 +5,11 @@
 # lower level; never a module on its own level or above):
 #
 #   level 0  base/                          status, errors, types, f16, buffers, thread pool
-#   level 1  gguf/  blocks/  sampler/  chat/   GGUF file format; block formats + activation
-#            grammar/                          quantizers; sampling; chat templates; GBNF grammars
+#   level 1  gguf/  blocks/  sampler/       GGUF file format; block formats + activation
+#            grammar/                          quantizers; sampling; GBNF grammars and JSON
 #   level 2  quant/  kernels/  tokenizer/   quantizers (gguf, blocks); compute kernels (blocks);
-#                                           tokenizers (gguf)
+#            chat/                          tokenizers (gguf); chat templates (grammar's JSON
+#                                           tree for tool-call arguments)
 #   level 3  model/                         loader, forward pass, generation
 #   level 4  kite.h                         the umbrella public header (hosts only)
 #
@@ -26,8 +27,8 @@ cd "$root"
 level() {
     case $1 in
     base) echo 0 ;;
-    gguf | blocks | sampler | chat | grammar) echo 1 ;;
-    quant | kernels | tokenizer) echo 2 ;;
+    gguf | blocks | sampler | grammar) echo 1 ;;
+    quant | kernels | tokenizer | chat) echo 2 ;;
     model) echo 3 ;;
     *) echo 99 ;; # an unknown module: refuse until it is placed in the graph above
     esac
