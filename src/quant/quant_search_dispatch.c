@@ -17,7 +17,7 @@ extern const kite__quant_search kite__quant_search_avx512;
 #elif defined(__aarch64__)
 #define KITE_QUANT_NEON 1
 extern const kite__quant_search kite__quant_search_neon;
-#elif defined(__wasm__)
+#elif defined(__wasm__) && !defined(__wasm64__) // (wasm64: scalar, see quant_search_wasm.c)
 #define KITE_QUANT_WASM 1
 extern const kite__quant_search kite__quant_search_wasm;
 #endif

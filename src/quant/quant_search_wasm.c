@@ -1,6 +1,9 @@
 // quant_search_wasm.c - the quantizers' searches (quant_search_simd128.inc) built for wasm
 // SIMD128: the primitives are the plain IEEE lane operations (no relaxed ones, whose results the
 // engine may choose), so the bytes equal the scalar reference on every engine.
+// Not in the memory64 build: LLVM 14's wasm64 back end aborts on it ("Cannot select:
+// extract_vector_elt ... Constant:i64<0>"), so wasm64 keeps the scalar searches.
+#if !defined(__wasm64__)
 #include <wasm_simd128.h>
 
 #include <stdbool.h>
@@ -71,3 +74,4 @@ AI bool f16x4_to_f32(const uint16_t *x, float *y) {
 #define KITE_QS_ISA wasm
 #define KITE_QS_ISA_NAME "wasm"
 #include "quant/quant_search_simd128.inc"
+#endif
