@@ -55,6 +55,19 @@ export function memory64Runtime(list, M, onAbort, maxBytes) {
       dv().setBigInt64(p + 8, BigInt(Math.floor((now % 1000) * 1e6)), true);
       return 0;
     },
+    // clock() (CLOCKS_PER_SEC 1e6), time(), getentropy(): what the tool-call ids draw from
+    clock: () => BigInt(Math.floor(performance.now() * 1000)),
+    time: (tp) => {
+      const sec = BigInt(Math.floor(Date.now() / 1000));
+      if (N(tp)) dv().setBigInt64(N(tp), sec, true);
+      return sec;
+    },
+    getentropy: (buf, len) => {
+      const n = N(len);
+      if (n > 256) return -1;
+      crypto.getRandomValues(u8().subarray(N(buf), N(buf) + n));
+      return 0;
+    },
     environ_sizes_get: (count, size) => {
       dv().setBigUint64(N(count), 0n, true);
       dv().setBigUint64(N(size), 0n, true);
