@@ -1,6 +1,5 @@
 // tool_calls.c - OpenAI tool calling for `kite serve` and the npm chat (see tool_calls.h): tools as the chat
 // template prints them, the tool-call grammar, and the reply's calls.
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -823,15 +822,6 @@ void serve_tool_reply_free(serve_tool_reply *r) {
 
 static const char XML_VALUE_END[] = "\n</parameter>\n";
 
-static void buf_printf(kite_buf *b, const char *fmt, ...) {
-    char tmp[64];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n > 0) kite_buf_append(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
 // The schema of tool i's parameter key (NULL if none), from its parsed parameters.
 static const json_value *param_schema(const json_value *params, const char *key) {
     const json_value *props = params ? json_get(params, "properties") : NULL;
@@ -976,7 +966,7 @@ static void put_until_rules(kite_buf *g) {
     for (size_t i = 0; i < k; i++)
         if (!memchr(set, lit[i], n_set)) set[n_set++] = lit[i];
     for (size_t j = 0; j < k; j++) {
-        buf_printf(g, "xml-until-%zu ::= ", j);
+        kite_buf_printf(g, "xml-until-%zu ::= ", j);
         bool alt = false;
         for (size_t ci = 0; ci < n_set; ci++) {
             const char c = set[ci];
@@ -988,7 +978,7 @@ static void put_until_rules(kite_buf *g) {
             kite_buf_puts(g, c == '\n' ? "\"\\n\"" : "\"");
             if (c != '\n') kite_buf_append(g, &c, 1), kite_buf_puts(g, "\"");
             if (st == k) continue; // the terminator read: the value ends
-            buf_printf(g, " xml-until-%zu", st);
+            kite_buf_printf(g, " xml-until-%zu", st);
         }
         kite_buf_puts(g, " | [^");
         for (size_t ci = 0; ci < n_set; ci++) kite_buf_puts(g, set[ci] == '\n' ? "\\n" : (char[2]){set[ci], 0});
@@ -997,7 +987,7 @@ static void put_until_rules(kite_buf *g) {
 }
 
 // Rule name pieces: tool i, parameter p.
-static void put_param_rule(kite_buf *g, size_t i, size_t p) { buf_printf(g, "xml-args-t%zu-p%zu", i, p); }
+static void put_param_rule(kite_buf *g, size_t i, size_t p) { kite_buf_printf(g, "xml-args-t%zu-p%zu", i, p); }
 
 // One parameter: "<parameter=KEY>\n" VALUE "\n</parameter>\n".
 static void put_param(kite_buf *g, const json_value *prop, size_t i, size_t p) {
@@ -1070,7 +1060,7 @@ bool serve_tools_grammar_xml(const serve_tools *t, char **out, bool *lazy, char 
             if (!schema_allows_string(x)) {
                 if (any_json) kite_buf_puts(&s, ",");
                 any_json = true;
-                buf_printf(&s, "\"t%zu-p%zu\":{\"anyOf\":[", i, np);
+                kite_buf_printf(&s, "\"t%zu-p%zu\":{\"anyOf\":[", i, np);
                 put_json(&s, x, false);
                 kite_buf_puts(&s, "]}");
             }

@@ -6,20 +6,10 @@
 // the headers and the documented defaults.
 #include "exports.h"
 
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void appendf(kw_membuf *b, const char *fmt, ...) {
-    char tmp[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n > 0) kite_buf_append(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
 
 typedef struct abi_field {
     const char *name;
@@ -94,10 +84,10 @@ static const abi_field chat_request_fields[] = {
 static const abi_field chat_msg_fields[] = {F(kite_chat_msg, role, P), F(kite_chat_msg, content, P)};
 
 static void put_struct(kw_membuf *b, const char *name, size_t size, const abi_field *f, size_t n, bool last) {
-    appendf(b, "\"%s\":{\"size\":%zu,\"fields\":{", name, size);
+    kite_buf_printf(b, "\"%s\":{\"size\":%zu,\"fields\":{", name, size);
     for (size_t i = 0; i < n; i++)
-        appendf(b, "\"%s\":{\"offset\":%zu,\"type\":\"%s\"}%s", f[i].name, f[i].offset, f[i].type, i + 1 < n ? "," : "");
-    appendf(b, "}}%s", last ? "" : ",");
+        kite_buf_printf(b, "\"%s\":{\"offset\":%zu,\"type\":\"%s\"}%s", f[i].name, f[i].offset, f[i].type, i + 1 < n ? "," : "");
+    kite_buf_printf(b, "}}%s", last ? "" : ",");
 }
 
 #define PUT_STRUCT(b, S, fields, last) put_struct(b, #S, sizeof(S), fields, sizeof fields / sizeof fields[0], last)
@@ -150,12 +140,12 @@ EMSCRIPTEN_KEEPALIVE int kw_abi_json(char **out) {
               {"KITE_ERR_UNSUPPORTED", KITE_ERR_UNSUPPORTED},
               {"KITE_ERR_ABORTED", KITE_ERR_ABORTED}};
     size_t n_st = sizeof st / sizeof st[0];
-    appendf(&b, "{\"status\":{");
-    for (size_t i = 0; i < n_st; i++) appendf(&b, "\"%s\":%d%s", st[i].id, (int)st[i].code, i + 1 < n_st ? "," : "");
-    appendf(&b, "},\"statusNames\":{");
+    kite_buf_printf(&b, "{\"status\":{");
+    for (size_t i = 0; i < n_st; i++) kite_buf_printf(&b, "\"%s\":%d%s", st[i].id, (int)st[i].code, i + 1 < n_st ? "," : "");
+    kite_buf_printf(&b, "},\"statusNames\":{");
     for (size_t i = 0; i < n_st; i++)
-        appendf(&b, "\"%d\":\"%s\"%s", (int)st[i].code, kite_status_name(st[i].code), i + 1 < n_st ? "," : "");
-    appendf(&b, "},\"callback\":{\"continue\":%d,\"stop\":%d},\"pointerSize\":%zu,\"structs\":{", KW_CB_CONTINUE,
+        kite_buf_printf(&b, "\"%d\":\"%s\"%s", (int)st[i].code, kite_status_name(st[i].code), i + 1 < n_st ? "," : "");
+    kite_buf_printf(&b, "},\"callback\":{\"continue\":%d,\"stop\":%d},\"pointerSize\":%zu,\"structs\":{", KW_CB_CONTINUE,
             KW_CB_STOP, sizeof(void *));
     PUT_STRUCT(&b, kw_load_args, load_fields, false);
     PUT_STRUCT(&b, kw_offload_args, offload_fields, false);
@@ -167,14 +157,14 @@ EMSCRIPTEN_KEEPALIVE int kw_abi_json(char **out) {
     PUT_STRUCT(&b, kite_chat_msg, chat_msg_fields, true);
     kw_gen_args g;
     kw_gen_args_init(&g);
-    appendf(&b,
+    kite_buf_printf(&b,
             "},\"defaults\":{\"generate\":{\"n_predict\":%d,\"temp\":%.9g,\"top_k\":%d,\"top_p\":%.9g,\"min_p\":%.9g,"
             "\"repeat_penalty\":%.9g,\"repeat_last_n\":%d,\"seed\":%.0f},",
             g.n_predict, (double)g.temp, g.top_k, (double)g.top_p, (double)g.min_p, (double)g.repeat_penalty,
             g.repeat_last_n, g.seed);
     kw_quant_args q;
     kw_quant_args_init(&q);
-    appendf(&b, "\"quantize\":{\"n_threads\":%d,\"allow_requantize\":%d,\"pure\":%d,\"leave_output_tensor\":%d}}}",
+    kite_buf_printf(&b, "\"quantize\":{\"n_threads\":%d,\"allow_requantize\":%d,\"pure\":%d,\"leave_output_tensor\":%d}}}",
             q.n_threads, q.allow_requantize, q.pure, q.leave_output_tensor);
     if (b.nomem) {
         free(b.ptr);

@@ -1,7 +1,10 @@
 // buf.c - the growable byte buffer (base/kite_buf.h).
 #include "base/kite_buf.h"
 
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "base/internal.h"
 
@@ -33,6 +36,30 @@ bool kite_buf_append(kite_buf *b, const void *data, size_t n) {
 }
 
 bool kite_buf_puts(kite_buf *b, const char *s) { return kite_buf_append(b, s, strlen(s)); }
+
+bool kite_buf_printf(kite_buf *b, const char *fmt, ...) {
+    char small[256];
+    va_list ap, aq;
+    va_start(ap, fmt);
+    va_copy(aq, ap);
+    const int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    bool ok = false;
+    if (n >= 0 && (size_t)n < sizeof small) {
+        ok = kite_buf_append(b, small, (size_t)n);
+    } else if (n >= 0) { // longer: formatted again into a buffer of its size
+        char *big = malloc((size_t)n + 1);
+        if (big) {
+            vsnprintf(big, (size_t)n + 1, fmt, aq);
+            ok = kite_buf_append(b, big, (size_t)n);
+            free(big);
+        } else {
+            b->nomem = true;
+        }
+    }
+    va_end(aq);
+    return ok;
+}
 
 static kite_status buf_write(void *user, const void *data, size_t n) {
     kite_buf *b = user;

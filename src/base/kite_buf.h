@@ -28,6 +28,14 @@ bool kite_buf_append(kite_buf *b, const void *data, size_t n);
 // Appends a C string (without its NUL).
 bool kite_buf_puts(kite_buf *b, const char *s);
 
+// Appends printf-formatted text, whatever its length. False as kite_buf_append (also when the
+// format itself fails).
+bool kite_buf_printf(kite_buf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
 // A kite_sink appending to b; a failed append returns KITE_ERR_NOMEM with a message.
 kite_sink kite_buf_sink(kite_buf *b);
 
