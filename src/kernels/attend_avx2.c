@@ -22,7 +22,9 @@ static inline __m256 round_f16(__m256 v) { return _mm256_cvtph_ps(_mm256_cvtps_p
 
 // q.k in ggml_vec_dot_f16's order (see kite__dot_f16_ggml): 4 sums of 16 lanes, here each as
 // two 8-lane registers; products of f16 values are exact, so FMA or not gives the same sums.
-static inline float dot_ggml(const float *q, const uint16_t *k, int32_t n) {
+// k is f16 (k16) or already converted to floats (kf, the same values: the same sums).
+static inline __attribute__((always_inline)) float dot_ggml_k(const float *q, const uint16_t *k16, const float *kf,
+                                                              int32_t n) {
     const int32_t np = n & ~63;
     double sum = 0.0;
     if (np > 0) {
@@ -30,15 +32,18 @@ static inline float dot_ggml(const float *q, const uint16_t *k, int32_t n) {
         for (int j = 0; j < 8; j++) a[j] = _mm256_setzero_ps();
         for (int32_t i = 0; i < np; i += 64)
             for (int j = 0; j < 8; j++)
-                a[j] = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8 * j), load_f16(k + i + 8 * j), a[j]);
+                a[j] = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8 * j),
+                                       k16 ? load_f16(k16 + i + 8 * j) : _mm256_loadu_ps(kf + i + 8 * j), a[j]);
         for (int j = 0; j < 4; j++) a[j] = _mm256_add_ps(a[j], a[j + 4]); // sum0 += sum2, sum1 += sum3
         a[0] = _mm256_add_ps(a[0], a[2]);                                  // sum0 += sum1 (low lanes)
         a[1] = _mm256_add_ps(a[1], a[3]);                                  // (high lanes)
         sum = (double)hsum(_mm256_add_ps(a[0], a[1]));                     // 16 lanes -> 1
     }
-    for (int32_t i = np; i < n; i++) sum += (double)(q[i] * _cvtsh_ss(k[i]));
+    for (int32_t i = np; i < n; i++) sum += (double)(q[i] * (k16 ? _cvtsh_ss(k16[i]) : kf[i]));
     return (float)sum;
 }
+
+static inline float dot_ggml(const float *q, const uint16_t *k, int32_t n) { return dot_ggml_k(q, k, NULL, n); }
 
 // plain f32 q.k (ggml's tiled flash-attention path converts k to f32 and uses its own order)
 static inline float dot_f32(const float *q, const uint16_t *k, int32_t head_dim) {
@@ -133,24 +138,8 @@ KITE_INLINE void scores_f32(int nb, const float *const *q, float *const *s, cons
     }
 }
 
-// dot_ggml with k already converted to floats (the same values, so the same sums)
-static inline float dot_ggml_f32k(const float *q, const float *k, int32_t n) {
-    const int32_t np = n & ~63;
-    double sum = 0.0;
-    if (np > 0) {
-        __m256 a[8];
-        for (int j = 0; j < 8; j++) a[j] = _mm256_setzero_ps();
-        for (int32_t i = 0; i < np; i += 64)
-            for (int j = 0; j < 8; j++)
-                a[j] = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8 * j), _mm256_loadu_ps(k + i + 8 * j), a[j]);
-        for (int j = 0; j < 4; j++) a[j] = _mm256_add_ps(a[j], a[j + 4]);
-        a[0] = _mm256_add_ps(a[0], a[2]);
-        a[1] = _mm256_add_ps(a[1], a[3]);
-        sum = (double)hsum(_mm256_add_ps(a[0], a[1]));
-    }
-    for (int32_t i = np; i < n; i++) sum += (double)(q[i] * k[i]);
-    return (float)sum;
-}
+// dot_ggml with k already converted to floats
+static inline float dot_ggml_f32k(const float *q, const float *k, int32_t n) { return dot_ggml_k(q, NULL, k, n); }
 
 // out[i] = sum over rows j < n_min of p[i][j] * v_j for queries 0..nb-1, every (query, dim)
 // summed over j in order with one FMA per row from zero, as kite__attend_head_avx2's value loop,
