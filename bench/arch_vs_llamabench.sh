@@ -7,6 +7,8 @@
 #   gemma3-1b   Gemma-3-1B: n_embd 1152, 26 layers, 4 q / 1 kv heads, head_dim 256, n_ff 6912,
 #               vocab 262144 (llama SPM padded with unused tokens, bench/pad_vocab.py), sliding
 #               window 512 on 5 of every 6 layers (llama.cpp's default pattern), tied
+#   llama3.2-1b Llama-3.2-1B: n_embd 2048, 16 layers, 32 q / 8 kv heads, n_ff 8192, vocab 128256
+#               (llama BPE), tied embeddings
 # F16 from ../shared/tools/make_random_model.py (needs numpy and gguf-py: GGUF_PY, default
 # /tmp/llama.cpp/gguf-py, a clone of node-llama-cpp's llama/gitRelease.bundle), then kite quantize.
 # Made once in $KITE_BENCH_DIR (/tmp/kite-bench); PYTHON names a python3 with numpy.
@@ -47,6 +49,9 @@ make() {
     [ -f "$v" ] || py "$ROOT/bench/pad_vocab.py" "$VOCAB/ggml-vocab-llama-spm.gguf" "$v" 262144
     py "$TOOLS/make_random_model.py" gemma3 "$v" "$f.tmp" --embd 1152 --layers 26 --heads 4 --kv-heads 1 \
       --head-dim 256 --ff 6912 --ctx 32768 --swa 512 --tied --seed 1 >/dev/null ;;
+  llama3.2-1b)
+    py "$TOOLS/make_random_model.py" llama3 "$VOCAB/ggml-vocab-llama-bpe.gguf" "$f.tmp" --embd 2048 --layers 16 \
+      --heads 32 --kv-heads 8 --ff 8192 --tied --seed 1 >/dev/null ;;
   *) echo "unknown shape $1" >&2; exit 1 ;;
   esac
   mv "$f.tmp" "$f"
