@@ -32,7 +32,7 @@ N_GEN=${N_GEN:-64}
 REPS=${REPS:-3}
 KITE="$BUILD/kite"
 [ -x "$KITE" ] || { echo "no kite binary at $KITE" >&2; exit 1; }
-[ -x "$LLAMA_BENCH" ] || { echo "no llama-bench at $LLAMA_BENCH (bench/build_llama_cpp.sh)" >&2; exit 1; }
+[ -n "$MAKE_ONLY" ] || [ -x "$LLAMA_BENCH" ] || { echo "no llama-bench at $LLAMA_BENCH (bench/build_llama_cpp.sh)" >&2; exit 1; }
 mkdir -p "$DIR"
 py() { PYTHONPATH="$GGUF_PY" "${PYTHON:-python3}" "$@"; }
 
