@@ -1,5 +1,6 @@
 // tool_calls.c - OpenAI tool calling for `kite serve` and the npm chat (see tool_calls.h): tools as the chat
-// template prints them, the tool-call grammar, and the reply's calls.
+// template prints them, the tool-call grammar, and the reply's calls (Hermes blocks and the generic JSON format;
+// Qwen3.5's XML calls are tool_calls_xml.c's).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,10 +9,11 @@
 
 #include "kite.h"
 #include "tool_calls.h"
+#include "tool_calls_internal.h"
 
 // ---- JSON text ----------------------------------------------------------------------------------
 
-static void put_string(kite_buf *o, const char *s, size_t n) {
+void serve__put_string(kite_buf *o, const char *s, size_t n) {
     json_writer w = {0};
     jw_string(&w, s, n);
     if (w.out.ptr) kite_buf_append(o, w.out.ptr, w.out.len);
@@ -20,7 +22,7 @@ static void put_string(kite_buf *o, const char *s, size_t n) {
 }
 
 // v as JSON text: spaced (tojson: ", " and ": ") or compact.
-static void put_json(kite_buf *o, const json_value *v, bool spaced) {
+void serve__put_json(kite_buf *o, const json_value *v, bool spaced) {
     switch (v->type) {
     case JSON_NULL: kite_buf_puts(o, "null"); break;
     case JSON_BOOL: kite_buf_puts(o, v->boolean ? "true" : "false"); break;
@@ -31,24 +33,24 @@ static void put_json(kite_buf *o, const json_value *v, bool spaced) {
         jw_free(&w);
         break;
     }
-    case JSON_STRING: put_string(o, v->str, v->len); break;
+    case JSON_STRING: serve__put_string(o, v->str, v->len); break;
     case JSON_ARRAY:
     case JSON_OBJECT:
         kite_buf_puts(o, v->type == JSON_ARRAY ? "[" : "{");
         for (const json_value *x = v->child; x; x = x->next) {
             if (x != v->child) kite_buf_puts(o, spaced ? ", " : ",");
             if (v->type == JSON_OBJECT) {
-                put_string(o, x->key, x->key_len);
+                serve__put_string(o, x->key, x->key_len);
                 kite_buf_puts(o, spaced ? ": " : ":");
             }
-            put_json(o, x, spaced);
+            serve__put_json(o, x, spaced);
         }
         kite_buf_puts(o, v->type == JSON_ARRAY ? "]" : "}");
         break;
     }
 }
 
-void serve_tojson(kite_buf *o, const json_value *v) { put_json(o, v, true); }
+void serve_tojson(kite_buf *o, const json_value *v) { serve__put_json(o, v, true); }
 
 static void put_indent(kite_buf *o, int n) {
     for (int i = 0; i < n; i++) kite_buf_puts(o, " ");
@@ -57,14 +59,14 @@ static void put_indent(kite_buf *o, int n) {
 // v as nlohmann's dump(2) writes it: one member or element a line, two spaces a level.
 static void put_json_indented(kite_buf *o, const json_value *v, int depth) {
     if ((v->type != JSON_ARRAY && v->type != JSON_OBJECT) || v->len == 0) {
-        put_json(o, v, false);
+        serve__put_json(o, v, false);
         return;
     }
     kite_buf_puts(o, v->type == JSON_ARRAY ? "[\n" : "{\n");
     for (const json_value *x = v->child; x; x = x->next) {
         put_indent(o, 2 * (depth + 1));
         if (v->type == JSON_OBJECT) {
-            put_string(o, x->key, x->key_len);
+            serve__put_string(o, x->key, x->key_len);
             kite_buf_puts(o, ": ");
         }
         put_json_indented(o, x, depth + 1);
@@ -86,7 +88,7 @@ static void put_indented_text(kite_buf *o, const char *src, size_t len) {
     json_free(d);
 }
 
-static char *take(kite_buf *b) {
+char *serve__take(kite_buf *b) {
     if (b->nomem) {
         kite_buf_free(b);
         return NULL;
@@ -97,7 +99,7 @@ static char *take(kite_buf *b) {
 
 // ---- the request ----------------------------------------------------------------------------
 
-static bool tools_fail(char *err, size_t es, const char *msg) {
+bool serve__tools_fail(char *err, size_t es, const char *msg) {
     snprintf(err, es, "%s", msg);
     return false;
 }
@@ -141,21 +143,21 @@ static bool parse_tool(const json_value *x, size_t i, serve_tools *t, char *err,
     // parameters ({} if none), whatever else the tool carried left out
     kite_buf j = {0}, p = {0};
     kite_buf_puts(&j, "{\"type\": \"function\", \"function\": {\"name\": ");
-    put_string(&j, name->str, name->len);
+    serve__put_string(&j, name->str, name->len);
     kite_buf_puts(&j, ", \"description\": ");
-    if (desc && desc->type == JSON_STRING) put_string(&j, desc->str, desc->len);
+    if (desc && desc->type == JSON_STRING) serve__put_string(&j, desc->str, desc->len);
     else kite_buf_puts(&j, "\"\"");
     kite_buf_puts(&j, ", \"parameters\": ");
     if (params && params->type == JSON_OBJECT) serve_tojson(&j, params);
     else kite_buf_puts(&j, "{}");
     kite_buf_puts(&j, "}}");
     // the grammar's schema: no parameters (or {}) is an object of any members
-    if (params && params->type == JSON_OBJECT && params->len > 0) put_json(&p, params, false);
+    if (params && params->type == JSON_OBJECT && params->len > 0) serve__put_json(&p, params, false);
     else kite_buf_puts(&p, "{\"type\":\"object\",\"properties\":{}}");
-    t->json[i] = take(&j);
-    t->params[i] = take(&p);
+    t->json[i] = serve__take(&j);
+    t->params[i] = serve__take(&p);
     t->names[i] = strdup(name->str);
-    if (!t->json[i] || !t->params[i] || !t->names[i]) return tools_fail(err, es, "out of memory");
+    if (!t->json[i] || !t->params[i] || !t->names[i]) return serve__tools_fail(err, es, "out of memory");
     // a schema the converter refuses is named here, not deep in the call grammar's schema
     char *g = NULL;
     kite_status st = kite_json_schema_to_grammar(t->params[i], strlen(t->params[i]), &g);
@@ -180,7 +182,7 @@ bool serve_tools_parse(const json_value *b, serve_tools *t, char *err, size_t es
         t->json = calloc(n, sizeof *t->json);
         t->names = calloc(n, sizeof *t->names);
         t->params = calloc(n, sizeof *t->params);
-        if (!t->json || !t->names || !t->params) return tools_fail(err, es, "out of memory");
+        if (!t->json || !t->names || !t->params) return serve__tools_fail(err, es, "out of memory");
         for (const json_value *x = tools->child; x; x = x->next, t->n++)
             if (!parse_tool(x, t->n, t, err, es)) {
                 t->n++; // its strings, if any, are freed with the rest
@@ -267,7 +269,7 @@ char *serve_tools_generic_system(const serve_tools *t) {
         kite_buf_puts(&o, GENERIC_EXAMPLE);
         kite_buf_puts(&o, "\n\n");
     }
-    return take(&o);
+    return serve__take(&o);
 }
 
 char *serve_tools_generic_calls(const json_value *tool_calls, const char *content) {
@@ -279,30 +281,30 @@ char *serve_tools_generic_calls(const json_value *tool_calls, const char *conten
         const json_value *name = json_get(fn, "name"), *args = json_get(fn, "arguments");
         if (k++) kite_buf_puts(&c, ",");
         kite_buf_puts(&c, "{\"name\":");
-        put_json(&c, name, false);
+        serve__put_json(&c, name, false);
         kite_buf_puts(&c, ",\"arguments\":");
         json_doc *parsed = NULL;
         char err[8];
         if (args->type == JSON_STRING && (parsed = json_parse(args->str, args->len, err, sizeof err)))
-            put_json(&c, json_root(parsed), false);
-        else put_json(&c, args, false);
+            serve__put_json(&c, json_root(parsed), false);
+        else serve__put_json(&c, args, false);
         json_free(parsed);
         if (id && id->type != JSON_NULL) {
             kite_buf_puts(&c, ",\"id\":");
-            put_json(&c, id, false);
+            serve__put_json(&c, id, false);
         }
         kite_buf_puts(&c, "}");
     }
     kite_buf_puts(&c, "]");
     if (content[0]) {
         kite_buf_puts(&c, ",\"content\":");
-        put_string(&c, content, strlen(content));
+        serve__put_string(&c, content, strlen(content));
     }
     kite_buf_puts(&c, "}");
     if (c.nomem) o.nomem = true;
     else put_indented_text(&o, c.ptr, c.len);
     kite_buf_free(&c);
-    return take(&o);
+    return serve__take(&o);
 }
 
 char *serve_tools_generic_result(const json_value *msg, const char *content) {
@@ -311,26 +313,26 @@ char *serve_tools_generic_result(const json_value *msg, const char *content) {
     kite_buf_puts(&c, "{\"tool_response\":{");
     if (name && name->type != JSON_NULL) {
         kite_buf_puts(&c, "\"tool\":");
-        put_json(&c, name, false);
+        serve__put_json(&c, name, false);
         kite_buf_puts(&c, ",");
     }
     kite_buf_puts(&c, "\"content\":");
-    put_string(&c, content, strlen(content));
+    serve__put_string(&c, content, strlen(content));
     if (id && id->type != JSON_NULL) {
         kite_buf_puts(&c, ",\"tool_call_id\":");
-        put_json(&c, id, false);
+        serve__put_json(&c, id, false);
     }
     kite_buf_puts(&c, "}}");
     if (c.nomem) o.nomem = true;
     else put_indented_text(&o, c.ptr, c.len);
     kite_buf_free(&c);
-    return take(&o);
+    return serve__take(&o);
 }
 
 // One call's schema: {"name": const, "arguments": the parameters}.
 static void put_call_schema(kite_buf *s, const serve_tools *t, size_t i) {
     kite_buf_puts(s, "{\"type\":\"object\",\"properties\":{\"name\":{\"const\":");
-    put_string(s, t->names[i], strlen(t->names[i]));
+    serve__put_string(s, t->names[i], strlen(t->names[i]));
     kite_buf_puts(s, "},\"arguments\":");
     kite_buf_puts(s, t->params[i]);
     kite_buf_puts(s, "},\"required\":[\"name\",\"arguments\"]}");
@@ -340,7 +342,7 @@ static void put_call_schema(kite_buf *s, const serve_tools *t, size_t i) {
 // are parallel.
 static void put_generic_call_schema(kite_buf *s, const serve_tools *t, size_t i) {
     kite_buf_puts(s, "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"const\":");
-    put_string(s, t->names[i], strlen(t->names[i]));
+    serve__put_string(s, t->names[i], strlen(t->names[i]));
     kite_buf_puts(s, "},\"arguments\":");
     kite_buf_puts(s, t->params[i]);
     kite_buf_puts(s, t->parallel ? ",\"id\":{\"type\":\"string\",\"minLength\":4}},\"required\":[\"name\",\"arguments\",\"id\"]}"
@@ -377,7 +379,7 @@ static bool generic_grammar(const serve_tools *t, char **out, char *err, size_t 
         kite_buf_puts(&s, ",{\"type\":\"object\",\"properties\":{\"response\":{\"type\":\"string\"}},\"required\":[\"response\"]}]}");
     if (s.nomem) {
         kite_buf_free(&s);
-        return tools_fail(err, es, "out of memory");
+        return serve__tools_fail(err, es, "out of memory");
     }
     kite_status st = kite_json_schema_to_grammar(s.ptr, s.len, out);
     kite_buf_free(&s);
@@ -393,7 +395,7 @@ bool serve_tools_grammar(const serve_tools *t, bool generic, char **out, bool *l
     put_allowed_calls(&s, t, put_call_schema);
     if (s.nomem) {
         kite_buf_free(&s);
-        return tools_fail(err, es, "out of memory");
+        return serve__tools_fail(err, es, "out of memory");
     }
     char *rules = NULL;
     kite_status st = kite_json_schema_to_grammar_rule(s.ptr, s.len, "tool-call", &rules);
@@ -407,7 +409,7 @@ bool serve_tools_grammar(const serve_tools *t, bool generic, char **out, bool *l
     kite_buf_puts(&g, "tool-call-item ::= \"" SERVE_TOOL_TRIGGER "\" space tool-call space \"</tool_call>\"\n");
     kite_buf_puts(&g, rules);
     free(rules);
-    if (!(*out = take(&g))) return tools_fail(err, es, "out of memory");
+    if (!(*out = serve__take(&g))) return serve__tools_fail(err, es, "out of memory");
     return true;
 }
 
@@ -415,12 +417,12 @@ bool serve_tools_grammar(const serve_tools *t, bool generic, char **out, bool *l
 
 static const char CLOSE_TAG[] = "</tool_call>";
 
-static bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+bool serve__is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 
 // The call in a block's inside ({"name": "...", "arguments": {...}}), or false.
 static bool parse_call(const char *s, size_t n, serve_tool_call *c) {
-    while (n > 0 && is_space(*s)) s++, n--;
-    while (n > 0 && is_space(s[n - 1])) n--;
+    while (n > 0 && serve__is_space(*s)) s++, n--;
+    while (n > 0 && serve__is_space(s[n - 1])) n--;
     char err[8];
     json_doc *d = json_parse(s, n, err, sizeof err);
     if (!d) return false;
@@ -429,9 +431,9 @@ static bool parse_call(const char *s, size_t n, serve_tool_call *c) {
               (args->type == JSON_OBJECT || args->type == JSON_STRING);
     if (ok) {
         kite_buf a = {0};
-        if (args->type == JSON_OBJECT) put_json(&a, args, false);
+        if (args->type == JSON_OBJECT) serve__put_json(&a, args, false);
         else kite_buf_append(&a, args->str, args->len); // already the arguments' text
-        c->arguments = take(&a);
+        c->arguments = serve__take(&a);
         c->name = strdup(name->str);
         // the model's own id (the generic format's parallel calls have one), as llama.cpp keeps it
         const json_value *id = json_get(v, "id");
@@ -456,7 +458,7 @@ static size_t tag_prefix(const char *s, size_t n) {
     return 0;
 }
 
-static const char *find(const char *s, size_t n, const char *needle) {
+const char *serve__find(const char *s, size_t n, const char *needle) {
     const size_t k = strlen(needle);
     for (size_t i = 0; i + k <= n; i++)
         if (memcmp(s + i, needle, k) == 0) return s + i;
@@ -534,14 +536,14 @@ static bool generic_flush(serve_tool_split *s, serve_tool_emit emit, void *user)
         done = true;
         for (const json_value *x = many->child; x && ok; x = x->next) {
             kite_buf t = {0};
-            put_json(&t, x, false);
+            serve__put_json(&t, x, false);
             serve_tool_call c = {0};
             if (!t.nomem && parse_call(t.ptr, t.len, &c)) ok = add_whole_call(s, c, emit, user);
             kite_buf_free(&t);
         }
     } else if (one && one->type == JSON_OBJECT) {
         kite_buf t = {0};
-        put_json(&t, one, false);
+        serve__put_json(&t, one, false);
         serve_tool_call c = {0};
         if (!t.nomem && parse_call(t.ptr, t.len, &c)) ok = add_whole_call(s, c, emit, user), done = true;
         kite_buf_free(&t);
@@ -550,7 +552,7 @@ static bool generic_flush(serve_tool_split *s, serve_tool_emit emit, void *user)
         if (resp->type == JSON_STRING) ok = resp->len == 0 || emit(user, resp->str, resp->len, NULL);
         else {
             kite_buf t = {0};
-            put_json(&t, resp, false);
+            serve__put_json(&t, resp, false);
             ok = !t.nomem && emit(user, t.ptr, t.len, NULL);
             kite_buf_free(&t);
         }
@@ -572,8 +574,8 @@ static void open_reset(serve_tool_split *s) {
     s->in_string = s->escape = false;
 }
 
-static size_t skip_space(const char *s, size_t at, size_t n) {
-    while (at < n && is_space(s[at])) at++;
+size_t serve__skip_space(const char *s, size_t at, size_t n) {
+    while (at < n && serve__is_space(s[at])) at++;
     return at;
 }
 
@@ -603,15 +605,15 @@ static char *string_value(const char *s, size_t at, size_t end) {
 static int read_head(const char *s, size_t at, size_t n, char **name, size_t *args_at) {
     static const char *const keys[2] = {"name", "arguments"};
     *name = NULL;
-    at = skip_space(s, at, n);
+    at = serve__skip_space(s, at, n);
     if (at == n) return 0;
     if (s[at++] != '{') return -1;
     for (int k = 0; k < 2; k++) {
-        at = skip_space(s, at, n);
+        at = serve__skip_space(s, at, n);
         if (k == 1) { // the comma after the name
             if (at == n) goto more;
             if (s[at++] != ',') goto no;
-            at = skip_space(s, at, n);
+            at = serve__skip_space(s, at, n);
         }
         if (at == n) goto more;
         if (s[at] != '"') goto no;
@@ -621,10 +623,10 @@ static int read_head(const char *s, size_t at, size_t n, char **name, size_t *ar
         const bool same = key && !strcmp(key, keys[k]);
         free(key);
         if (!same) goto no;
-        at = skip_space(s, end, n);
+        at = serve__skip_space(s, end, n);
         if (at == n) goto more;
         if (s[at++] != ':') goto no;
-        at = skip_space(s, at, n);
+        at = serve__skip_space(s, at, n);
         if (at == n) goto more;
         if (k == 1) {
             if (s[at] != '{') goto no;
@@ -648,7 +650,7 @@ more:
 
 // Sends the arguments read and not yet sent (whole UTF-8 characters), with the call's name the
 // first time.
-static bool send_args(serve_tool_split *s, bool first, void *user) {
+bool serve__send_args(serve_tool_split *s, bool first, void *user) {
     const size_t ready = s->args_sent + json_utf8_complete(s->args.ptr + s->args_sent, s->args.len - s->args_sent);
     if (!first && ready == s->args_sent) return true;
     const char *from = s->args.ptr ? s->args.ptr + s->args_sent : "";
@@ -679,7 +681,7 @@ static bool follow_open(serve_tool_split *s, void *user) {
             if (s->escape) s->escape = false;
             else if (c == '\\') s->escape = true;
             else if (c == '"') s->in_string = false;
-        } else if (is_space(c)) {
+        } else if (serve__is_space(c)) {
             continue;
         } else if (c == '"') {
             s->in_string = true;
@@ -690,12 +692,12 @@ static bool follow_open(serve_tool_split *s, void *user) {
         }
         if (!kite_buf_append(&s->args, &c, 1)) return false;
     }
-    return send_args(s, first, user);
+    return serve__send_args(s, first, user);
 }
 
 // The followed block as a call: its name and the arguments read (the rest of them sent first).
 static bool commit_open(serve_tool_split *s, serve_tool_emit emit, void *user) {
-    if (!send_args(s, false, user)) return false;
+    if (!serve__send_args(s, false, user)) return false;
     serve_tool_call c = {.name = s->open_name, .arguments = malloc(s->args.len + 1)};
     s->open_name = NULL;
     if (!c.arguments || !ensure_id(&c, s->open_id)) {
@@ -707,15 +709,13 @@ static bool commit_open(serve_tool_split *s, serve_tool_emit emit, void *user) {
     return add_call(s, c, emit, user);
 }
 
-static bool parse_xml_call(const char *s, size_t n, const serve_tools *t, serve_tool_call *c);
-static bool follow_xml(serve_tool_split *s, void *user);
 
 bool serve_tool_split_feed(serve_tool_split *s, const char *text, size_t len, serve_tool_emit emit, void *user) {
     if (len && !kite_buf_append(&s->held, text, len)) return false;
     if (s->generic) return true; // decided at the end
     for (;;) {
         if (!s->in_call) {
-            const char *open = find(s->held.ptr, s->held.len, SERVE_TOOL_TRIGGER);
+            const char *open = serve__find(s->held.ptr, s->held.len, SERVE_TOOL_TRIGGER);
             size_t cut = open ? (size_t)(open - s->held.ptr) : s->held.len - tag_prefix(s->held.ptr, s->held.len);
             if (cut > 0 && !emit(user, s->held.ptr, cut, NULL)) return false;
             if (cut > 0) drop_front(&s->held, cut);
@@ -726,18 +726,18 @@ bool serve_tool_split_feed(serve_tool_split *s, const char *text, size_t len, se
         const size_t ol = sizeof SERVE_TOOL_TRIGGER - 1;
         if (s->xml) {
             if (!s->delta) s->open_stage = -1; // parsed whole when it closes
-            else if (!follow_xml(s, user)) return false;
+            else if (!serve__follow_xml(s, user)) return false;
         } else if (s->delta && !follow_open(s, user)) return false;
         if (s->open_stage == 1 && !s->xml) return true; // in the arguments: a close tag there is their text
         const size_t from = s->open_stage >= 1 ? s->scan : ol;
-        const char *close = find(s->held.ptr + from, s->held.len - from, CLOSE_TAG);
+        const char *close = serve__find(s->held.ptr + from, s->held.len - from, CLOSE_TAG);
         if (!close) return true;
         const size_t end = (size_t)(close - s->held.ptr) + sizeof CLOSE_TAG - 1;
         serve_tool_call c = {0};
         if (s->open_stage == 1 || s->open_stage == 2) { // (XML stage 1: closed before "</function>")
             if (s->open_stage == 1 && !kite_buf_puts(&s->args, "}")) return false;
             if (!commit_open(s, emit, user)) return false;
-        } else if (s->xml ? parse_xml_call(s->held.ptr + ol, (size_t)(close - s->held.ptr) - ol, s->tools, &c)
+        } else if (s->xml ? serve__parse_xml_call(s->held.ptr + ol, (size_t)(close - s->held.ptr) - ol, s->tools, &c)
                           : parse_call(s->held.ptr + ol, (size_t)(close - s->held.ptr) - ol, &c)) {
             if (!add_whole_call(s, c, emit, user)) return false;
         } else if (!emit(user, s->held.ptr, end, NULL)) { // not a call: it stays text
@@ -813,383 +813,4 @@ bool serve_tool_reply_flush(serve_tool_reply *r) {
 void serve_tool_reply_free(serve_tool_reply *r) {
     serve_tool_split_free(&r->split);
     kite_buf_free(&r->ws);
-}
-
-// ---- Qwen3.5's XML calls ------------------------------------------------------------------------
-// <tool_call>\n<function=NAME>\n<parameter=ARG>\nVALUE\n</parameter>\n...</function>\n</tool_call>
-// (llama.cpp's Qwen3-Coder format): a parameter whose schema allows a string is raw text up to
-// "\n</parameter>\n", any other a JSON value of its schema.
-
-static const char XML_VALUE_END[] = "\n</parameter>\n";
-
-// The schema of tool i's parameter key (NULL if none), from its parsed parameters.
-static const json_value *param_schema(const json_value *params, const char *key) {
-    const json_value *props = params ? json_get(params, "properties") : NULL;
-    return props && props->type == JSON_OBJECT ? json_get(props, key) : NULL;
-}
-
-// Whether a parameter's schema allows strings (or says nothing of its type: then the value is
-// tried as JSON first, as llama.cpp types values of mixed types).
-static bool schema_is_string_only(const json_value *sch) {
-    const json_value *type = sch ? json_get(sch, "type") : NULL;
-    if (!type) return false;
-    if (type->type == JSON_STRING) return strcmp(type->str, "string") == 0;
-    if (type->type != JSON_ARRAY) return false;
-    for (const json_value *x = type->child; x; x = x->next)
-        if (x->type != JSON_STRING || strcmp(x->str, "string") != 0) return false;
-    return type->len > 0;
-}
-
-static bool schema_allows_string(const json_value *sch) {
-    const json_value *type = sch ? json_get(sch, "type") : NULL;
-    if (!type) return true;
-    if (type->type == JSON_STRING) return strcmp(type->str, "string") == 0;
-    if (type->type != JSON_ARRAY) return false;
-    for (const json_value *x = type->child; x; x = x->next)
-        if (x->type == JSON_STRING && strcmp(x->str, "string") == 0) return true;
-    return false;
-}
-
-// A value written as compact JSON: raw text as a string when its schema says string (or it is not
-// JSON), else the JSON value it is.
-static void put_xml_value(kite_buf *a, const json_value *sch, const char *v, size_t n) {
-    if (!schema_is_string_only(sch)) {
-        size_t s = 0, e = n;
-        while (s < e && is_space(v[s])) s++;
-        while (e > s && is_space(v[e - 1])) e--;
-        char err[8];
-        json_doc *d = e > s ? json_parse(v + s, e - s, err, sizeof err) : NULL;
-        if (d) {
-            put_json(a, json_root(d), false);
-            json_free(d);
-            return;
-        }
-    }
-    put_string(a, v, n);
-}
-
-// The tool named name[0..n) (its index), or t->n.
-static size_t tool_index(const serve_tools *t, const char *name, size_t n) {
-    for (size_t i = 0; t && i < t->n; i++)
-        if (strlen(t->names[i]) == n && !memcmp(t->names[i], name, n)) return i;
-    return t ? t->n : 0;
-}
-
-static bool starts_at(const char *s, size_t at, size_t n, const char *p) {
-    const size_t k = strlen(p);
-    return at + k <= n && !memcmp(s + at, p, k);
-}
-
-// The call in an XML block's inside (between "<tool_call>" and "</tool_call>"), or false.
-// Lenient on the whitespace around tags; a value ends at the next "</parameter>" (one newline off
-// each end).
-static bool parse_xml_call(const char *s, size_t n, const serve_tools *t, serve_tool_call *c) {
-    size_t at = skip_space(s, 0, n);
-    if (!starts_at(s, at, n, "<function=")) return false;
-    at += 10;
-    const char *gt = find(s + at, n - at, ">");
-    if (!gt || gt == s + at || memchr(s + at, '\n', (size_t)(gt - (s + at))) || memchr(s + at, 0, (size_t)(gt - (s + at))))
-        return false;
-    const char *name = s + at;
-    const size_t name_len = (size_t)(gt - name);
-    at = (size_t)(gt - s) + 1;
-    // the tool's parameters, to type the values
-    json_doc *params = NULL;
-    const size_t ti = tool_index(t, name, name_len);
-    if (t && ti < t->n) {
-        char err[8];
-        params = json_parse(t->params[ti], strlen(t->params[ti]), err, sizeof err);
-    }
-    const json_value *pv = params ? json_root(params) : NULL;
-    kite_buf a = {0};
-    kite_buf_puts(&a, "{");
-    bool ok = false, first = true;
-    for (;;) {
-        at = skip_space(s, at, n);
-        if (starts_at(s, at, n, "</function>")) {
-            ok = skip_space(s, at + 11, n) == n;
-            break;
-        }
-        if (!starts_at(s, at, n, "<parameter=")) break;
-        at += 11;
-        const char *kgt = find(s + at, n - at, ">");
-        if (!kgt || kgt == s + at || memchr(s + at, '\n', (size_t)(kgt - (s + at)))) break;
-        const char *key = s + at;
-        const size_t key_len = (size_t)(kgt - key);
-        at = (size_t)(kgt - s) + 1;
-        if (at < n && s[at] == '\n') at++;
-        const char *close = find(s + at, n - at, "</parameter>");
-        if (!close) break;
-        size_t vlen = (size_t)(close - (s + at));
-        if (vlen > 0 && s[at + vlen - 1] == '\n') vlen--;
-        char *k = strndup(key, key_len);
-        if (!k) break;
-        if (!first) kite_buf_puts(&a, ",");
-        first = false;
-        put_string(&a, key, key_len);
-        kite_buf_puts(&a, ":");
-        put_xml_value(&a, param_schema(pv, k), s + at, vlen);
-        free(k);
-        at = (size_t)(close - s) + 12;
-    }
-    json_free(params);
-    kite_buf_puts(&a, "}");
-    if (!ok || a.nomem) {
-        kite_buf_free(&a);
-        return false;
-    }
-    c->arguments = a.ptr;
-    c->name = strndup(name, name_len);
-    c->id = NULL;
-    if (!c->name) {
-        free(c->arguments);
-        return false;
-    }
-    return true;
-}
-
-// A parameter's value rule: raw text up to "\n</parameter>\n" (the until-rule: each state the
-// length of the terminator's prefix matched), or JSON of its schema then the terminator.
-static void put_until_rules(kite_buf *g) {
-    const char *lit = XML_VALUE_END;
-    const size_t k = strlen(lit);
-    // fail[j]: the KMP failure of lit's first j chars
-    size_t fail[sizeof XML_VALUE_END] = {0};
-    for (size_t j = 2, f = 0; j <= k; j++) {
-        while (f > 0 && lit[j - 1] != lit[f]) f = fail[f];
-        if (lit[j - 1] == lit[f]) f++;
-        fail[j] = f;
-    }
-    // the distinct characters of lit, as GBNF escapes
-    char set[sizeof XML_VALUE_END];
-    size_t n_set = 0;
-    for (size_t i = 0; i < k; i++)
-        if (!memchr(set, lit[i], n_set)) set[n_set++] = lit[i];
-    for (size_t j = 0; j < k; j++) {
-        kite_buf_printf(g, "xml-until-%zu ::= ", j);
-        bool alt = false;
-        for (size_t ci = 0; ci < n_set; ci++) {
-            const char c = set[ci];
-            size_t st = j;
-            while (st > 0 && lit[st] != c) st = fail[st];
-            if (lit[st] == c) st++;
-            if (alt) kite_buf_puts(g, " | ");
-            alt = true;
-            kite_buf_puts(g, c == '\n' ? "\"\\n\"" : "\"");
-            if (c != '\n') kite_buf_append(g, &c, 1), kite_buf_puts(g, "\"");
-            if (st == k) continue; // the terminator read: the value ends
-            kite_buf_printf(g, " xml-until-%zu", st);
-        }
-        kite_buf_puts(g, " | [^");
-        for (size_t ci = 0; ci < n_set; ci++) kite_buf_puts(g, set[ci] == '\n' ? "\\n" : (char[2]){set[ci], 0});
-        kite_buf_puts(g, "] xml-until-0\n");
-    }
-}
-
-// Rule name pieces: tool i, parameter p.
-static void put_param_rule(kite_buf *g, size_t i, size_t p) { kite_buf_printf(g, "xml-args-t%zu-p%zu", i, p); }
-
-// One parameter: "<parameter=KEY>\n" VALUE "\n</parameter>\n".
-static void put_param(kite_buf *g, const json_value *prop, size_t i, size_t p) {
-    kite_buf_puts(g, "\"<parameter=\" ");
-    put_string(g, prop->key, prop->key_len);
-    kite_buf_puts(g, " \">\\n\" ");
-    if (schema_allows_string(prop)) kite_buf_puts(g, "xml-until-0");
-    else {
-        put_param_rule(g, i, p);
-        kite_buf_puts(g, " \"\\n</parameter>\\n\"");
-    }
-}
-
-static bool in_required(const json_value *req, const char *key) {
-    for (const json_value *x = req ? req->child : NULL; x; x = x->next)
-        if (x->type == JSON_STRING && !strcmp(x->str, key)) return true;
-    return false;
-}
-
-// All orders of the required parameters idx[0..n) (few of them), as alternatives.
-static void put_permutations(kite_buf *g, const json_value **props, size_t *idx, size_t n, size_t at, size_t i,
-                             bool *first) {
-    if (at == n) {
-        if (!*first) kite_buf_puts(g, " | ");
-        *first = false;
-        kite_buf_puts(g, "(");
-        for (size_t k = 0; k < n; k++) {
-            if (k) kite_buf_puts(g, " ");
-            put_param(g, props[idx[k]], i, idx[k]);
-        }
-        kite_buf_puts(g, ")");
-        return;
-    }
-    for (size_t k = at; k < n; k++) {
-        size_t tmp = idx[at];
-        idx[at] = idx[k], idx[k] = tmp;
-        put_permutations(g, props, idx, n, at + 1, i, first);
-        idx[k] = idx[at], idx[at] = tmp;
-    }
-}
-
-#define XML_MAX_PERMUTED 4 // more required parameters than this must come in the schema's order
-#define XML_MAX_PARAMS 256
-
-bool serve_tools_grammar_xml(const serve_tools *t, char **out, bool *lazy, char *err, size_t es) {
-    *out = NULL;
-    *lazy = t->choice != SERVE_TOOLS_REQUIRED;
-    kite_buf g = {0}, s = {0};
-    kite_buf_puts(&g, t->parallel ? "root ::= xml-call (space xml-call)* space\n" : "root ::= xml-call space\n");
-    kite_buf_puts(&g, "xml-call ::= \"" SERVE_TOOL_TRIGGER "\\n\" (");
-    kite_buf_puts(&s, "{\"type\":\"object\",\"properties\":{");
-    bool ok = true, first_tool = true, any_json = false;
-    for (size_t i = 0; i < t->n && ok; i++) {
-        if (t->forced && t->forced != t->names[i]) continue;
-        char jerr[80];
-        json_doc *d = json_parse(t->params[i], strlen(t->params[i]), jerr, sizeof jerr);
-        if (!d) {
-            ok = tools_fail(err, es, "out of memory");
-            break;
-        }
-        const json_value *pv = json_root(d), *props = json_get(pv, "properties"), *req = json_get(pv, "required");
-        const json_value *list[XML_MAX_PARAMS];
-        size_t np = 0, nreq = 0, idx[XML_MAX_PARAMS];
-        for (const json_value *x = props && props->type == JSON_OBJECT ? props->child : NULL; x; x = x->next) {
-            if (np == XML_MAX_PARAMS) {
-                snprintf(err, es, "tools[%zu].function.parameters: more than %d properties", i, XML_MAX_PARAMS);
-                ok = false;
-                break;
-            }
-            if (!schema_allows_string(x)) {
-                if (any_json) kite_buf_puts(&s, ",");
-                any_json = true;
-                kite_buf_printf(&s, "\"t%zu-p%zu\":{\"anyOf\":[", i, np);
-                put_json(&s, x, false);
-                kite_buf_puts(&s, "]}");
-            }
-            if (in_required(req, x->key)) idx[nreq++] = np;
-            list[np++] = x;
-        }
-        if (ok) {
-            if (!first_tool) kite_buf_puts(&g, " | ");
-            first_tool = false;
-            kite_buf_puts(&g, "(\"<function=\" ");
-            put_string(&g, t->names[i], strlen(t->names[i]));
-            kite_buf_puts(&g, " \">\\n\" ");
-            if (nreq > 0) {
-                kite_buf_puts(&g, "(");
-                bool first = true;
-                if (nreq <= XML_MAX_PERMUTED) put_permutations(&g, list, idx, nreq, 0, i, &first);
-                else put_permutations(&g, list, idx, nreq, nreq, i, &first); // the schema's order
-                kite_buf_puts(&g, ") ");
-            }
-            if (np > nreq) {
-                kite_buf_puts(&g, "(");
-                for (size_t p = 0, k = 0; p < np; p++) {
-                    if (in_required(req, list[p]->key)) continue;
-                    if (k++) kite_buf_puts(&g, " | ");
-                    put_param(&g, list[p], i, p);
-                }
-                kite_buf_puts(&g, ")* ");
-            } else if (!props || props->type != JSON_OBJECT || np == 0) {
-                // no declared parameters: any named one, raw text
-                kite_buf_puts(&g, "(\"<parameter=\" [^>\\n]+ \">\\n\" xml-until-0)* ");
-            }
-            kite_buf_puts(&g, "\"</function>\\n\")");
-        }
-        json_free(d);
-    }
-    kite_buf_puts(&g, ") \"</tool_call>\"\n");
-    kite_buf_puts(&s, "}}");
-    put_until_rules(&g);
-    if (ok && any_json && !s.nomem) {
-        char *rules = NULL;
-        kite_status st = kite_json_schema_to_grammar_rule(s.ptr, s.len, "xml-args", &rules);
-        if (st != KITE_OK) {
-            snprintf(err, es, "'tools': a function's parameters: %s", kite_last_error());
-            ok = false;
-        } else kite_buf_puts(&g, rules);
-        free(rules);
-    } else if (ok) {
-        kite_buf_puts(&g, "space ::= | \" \" | \"\\n\"{1,2} [ \\t]{0,20}\n");
-    }
-    kite_buf_free(&s);
-    if (!ok) {
-        kite_buf_free(&g);
-        return false;
-    }
-    if (!(*out = take(&g))) return tools_fail(err, es, "out of memory");
-    return true;
-}
-
-// Whether s[at..n) is too short to tell whether it starts with p (a proper prefix of it).
-static bool prefix_of(const char *s, size_t at, size_t n, const char *p) {
-    const size_t k = strlen(p);
-    return n - at < k && !memcmp(s + at, p, n - at);
-}
-
-// Follows the open XML block (serve_tool_split.delta set): once "<function=NAME>" is read the block
-// is a call, its first delta the id, the name and "{"; each parameter when its "</parameter>"
-// comes, as `"key":value` (after a ","); "}" at "</function>" (stage 2). -1: not a call's start.
-static bool follow_xml(serve_tool_split *s, void *user) {
-    const char *h = s->held.ptr;
-    const size_t n = s->held.len;
-    const bool first = s->open_stage == 0;
-    if (first) {
-        const size_t at = skip_space(h, sizeof SERVE_TOOL_TRIGGER - 1, n);
-        if (at == n || prefix_of(h, at, n, "<function=")) return true;
-        if (!starts_at(h, at, n, "<function=")) {
-            s->open_stage = -1;
-            return true;
-        }
-        const char *gt = find(h + at + 10, n - at - 10, ">");
-        const size_t to = gt ? (size_t)(gt - h) : n;
-        if (memchr(h + at + 10, '\n', to - at - 10) || memchr(h + at + 10, 0, to - at - 10) || (gt && to == at + 10)) {
-            s->open_stage = -1;
-            return true;
-        }
-        if (!gt) return true;
-        if (!(s->open_name = strndup(h + at + 10, to - at - 10)) || !kite_buf_puts(&s->args, "{")) return false;
-        s->scan = to + 1;
-        s->open_stage = 1;
-        s->depth = 0; // parameters read
-    }
-    while (s->open_stage == 1) {
-        const size_t at = skip_space(h, s->scan, n);
-        if (at == n || prefix_of(h, at, n, "</function>") || prefix_of(h, at, n, "<parameter=")) break;
-        if (starts_at(h, at, n, "</function>")) {
-            if (!kite_buf_puts(&s->args, "}")) return false;
-            s->scan = at + 11;
-            s->open_stage = 2;
-            break;
-        }
-        const char *gt = starts_at(h, at, n, "<parameter=") ? find(h + at + 11, n - at - 11, ">") : NULL;
-        const char *close = gt ? find(gt + 1, (size_t)(h + n - gt - 1), "</parameter>") : NULL;
-        if (!starts_at(h, at, n, "<parameter=") || (gt && (gt == h + at + 11 || memchr(h + at + 11, '\n', (size_t)(gt - h - at - 11))))) {
-            // not a parameter: the arguments end here, the rest of the block is left out
-            if (!kite_buf_puts(&s->args, "}")) return false;
-            s->scan = at;
-            s->open_stage = 2;
-            break;
-        }
-        if (!close) break; // the value goes on
-        const char *v = gt + 1;
-        size_t vlen = (size_t)(close - v);
-        if (vlen > 0 && *v == '\n') v++, vlen--;
-        if (vlen > 0 && v[vlen - 1] == '\n') vlen--;
-        char *key = strndup(h + at + 11, (size_t)(gt - h - at - 11));
-        if (!key) return false;
-        json_doc *params = NULL;
-        const size_t ti = tool_index(s->tools, s->open_name, strlen(s->open_name));
-        if (s->tools && ti < s->tools->n) {
-            char err[8];
-            params = json_parse(s->tools->params[ti], strlen(s->tools->params[ti]), err, sizeof err);
-        }
-        if (s->depth++ > 0) kite_buf_puts(&s->args, ",");
-        put_string(&s->args, key, strlen(key));
-        kite_buf_puts(&s->args, ":");
-        put_xml_value(&s->args, param_schema(params ? json_root(params) : NULL, key), v, vlen);
-        json_free(params);
-        free(key);
-        if (s->args.nomem) return false;
-        s->scan = (size_t)(close - h) + 12;
-    }
-    return s->open_stage < 1 ? true : send_args(s, first, user);
 }

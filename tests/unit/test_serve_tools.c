@@ -7,6 +7,7 @@
 #include "check.h"
 #include "../../openai/json.c"
 #include "../../openai/tool_calls.c"
+#include "../../openai/tool_calls_xml.c"
 
 typedef struct sink {
     kite_buf text;
