@@ -74,6 +74,9 @@ typedef struct kw_gen_args {
     int32_t tool_reply;         // the reply is split into text and tool calls (Module.kiteToolCall gets
                                 // each call): kw_chat_request's tool_reply (0: no split), + 4: each
                                 // call also goes to Module.kiteToolDelta in pieces as it is written
+    int32_t reply_at;           // chat: the byte of prompt where the reply's own text begins
+                                // (kw_chat_request's reply_at: what the reasoning budget has seen
+                                // of the reply), or -1: the template's reply opening
 } kw_gen_args;
 
 // kw_chat_request: an OpenAI chat request (JSON text: messages with tool_calls / tool results,
@@ -88,6 +91,8 @@ typedef struct kw_chat_request_args {
     int32_t lazy;         // out: the grammar waits for "<tool_call>" (kw_gen_args.grammar_trigger)
     int32_t tool_reply;   // out: 0 no tool calls, 1 <tool_call> blocks, 2 the generic JSON reply,
                           // 3 Qwen3.5's XML <tool_call> blocks
+    int32_t reply_at;     // out: the byte of prompt where the reply's own text begins (after the
+                          // assistant's opening, at its "<think>"; a continued message's text)
 } kw_chat_request_args;
 
 // kw_quantize: a GGUF held in a kw_alloc block, quantized to a llama-quantize type name; the

@@ -59,6 +59,7 @@ static const abi_field gen_fields[] = {
     F(kw_gen_args, decode_s, "f64"),       F(kw_gen_args, stopped_eog, "i32"),
     F(kw_gen_args, stopped_string, "i32"), F(kw_gen_args, n_eval, "i32"),
     F(kw_gen_args, grammar_trigger, P),   F(kw_gen_args, tool_reply, "i32"),
+    F(kw_gen_args, reply_at, "i32"),
 };
 static const abi_field quant_fields[] = {
     F(kw_quant_args, buf, P),           F(kw_quant_args, len, P),
@@ -78,7 +79,7 @@ static const abi_field chat_request_fields[] = {
     F(kw_chat_request_args, model, P),   F(kw_chat_request_args, request, P),
     F(kw_chat_request_args, flags, "i32"), F(kw_chat_request_args, prompt, P),
     F(kw_chat_request_args, grammar, P), F(kw_chat_request_args, lazy, "i32"),
-    F(kw_chat_request_args, tool_reply, "i32"),
+    F(kw_chat_request_args, tool_reply, "i32"), F(kw_chat_request_args, reply_at, "i32"),
 };
 // The message array kw_chat_apply reads (src/chat/kite_chat.h).
 static const abi_field chat_msg_fields[] = {F(kite_chat_msg, role, P), F(kite_chat_msg, content, P)};
@@ -108,6 +109,7 @@ EMSCRIPTEN_KEEPALIVE void kw_gen_args_init(kw_gen_args *a) {
         .keep_context = p.keep_context,
         .parse_special = p.parse_special,
         .reasoning_budget = -1,
+        .reply_at = -1,
     };
 }
 

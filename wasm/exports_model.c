@@ -256,7 +256,11 @@ static kite_status gen_params(const kw_gen_args *a, kite_gen_params *p, char **f
         if (kite_chat_reasoning_tags(tmpl, &p->reasoning_start, &p->reasoning_end)) {
             p->reasoning_budget = a->reasoning_budget;
             p->reasoning_message = a->reasoning_message;
-            const char *opening = kite_chat_reply_opening(tmpl, a->no_thinking);
+            // what the reply already holds: the prompt's own text from reply_at (a continued
+            // message, as kite serve's), else the template's opening
+            const size_t pl = a->prompt ? strlen(a->prompt) : 0;
+            const char *opening = a->reply_at >= 0 && (size_t)a->reply_at <= pl ? a->prompt + a->reply_at
+                                                                                : kite_chat_reply_opening(tmpl, a->no_thinking);
             p->reasoning_prefill = opening[0] ? opening : NULL;
         }
         free(tmpl);

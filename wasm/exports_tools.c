@@ -37,6 +37,7 @@ EMSCRIPTEN_KEEPALIVE int kw_chat_request(kw_chat_request_args *a) {
     a->grammar = NULL;
     a->lazy = 0;
     a->tool_reply = 0;
+    a->reply_at = -1;
     if (!a->model || !a->request) return kite_set_error(KITE_ERR_INVALID, "no model or request");
     if (a->flags < 0) return kite_set_error(KITE_ERR_INVALID, "negative chat flags");
     char why[160], err[400] = "";
@@ -46,7 +47,9 @@ EMSCRIPTEN_KEEPALIVE int kw_chat_request(kw_chat_request_args *a) {
     kite_status s = kw__model_chat_template(a->model, &tmpl);
     serve_tools tools = {0};
     const json_value *body = json_root(doc);
-    bool ok = s == KITE_OK && chat_request_prompt(tmpl, body, (unsigned)a->flags, &a->prompt, NULL, err, sizeof err);
+    size_t reply_at = 0;
+    bool ok = s == KITE_OK && chat_request_prompt(tmpl, body, (unsigned)a->flags, &a->prompt, &reply_at, err, sizeof err);
+    if (ok && reply_at <= INT32_MAX) a->reply_at = (int32_t)reply_at;
     // the call grammar, as kite serve's parse_tools builds it
     if (ok) ok = serve_tools_parse(body, &tools, err, sizeof err);
     if (ok && serve_tools_active(&tools)) {

@@ -676,6 +676,7 @@ async function chatRequest(request, opts) {
   let grammar = null;
   let lazy = 0;
   let toolReply = 0;
+  let replyAt = -1;
   try {
     a.set({ model, request: r, flags: (opts.addAssistant === false ? 0 : 1) | (opts.thinking === 'off' ? 2 : 0) });
     const st = M._kw_chat_request(a.ptr);
@@ -691,6 +692,7 @@ async function chatRequest(request, opts) {
     if (g) grammar = takeString(g);
     lazy = a.get('lazy');
     toolReply = a.get('tool_reply');
+    replyAt = a.get('reply_at');
     if (toolReply && opts.streamToolCalls) toolReply |= 4; // the calls in pieces too
   } finally {
     a.free();
@@ -701,13 +703,13 @@ async function chatRequest(request, opts) {
   // As kite serve's chat: special-token text in the template becomes tokens.
   const res = await runGenerate(prompt, {
     ...opts, parseSpecial: true, ...(grammar !== null ? { grammar, jsonSchema: undefined } : {}),
-  }, { trigger: lazy ? '<tool_call>' : null, toolReply });
+  }, { trigger: lazy ? '<tool_call>' : null, toolReply, replyAt });
   // ids: kite serve's (openai/tool_calls.c, as llama-server makes them)
   const toolCalls = calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } }));
   return { ...res, toolCalls, ...(toolCalls.length && ['eog', 'stop'].includes(res.stoppedBy) ? { stoppedBy: 'tool_calls' } : {}) };
 }
 
-async function runGenerate(prompt, o, { trigger = null, toolReply = 0 } = {}) {
+async function runGenerate(prompt, o, { trigger = null, toolReply = 0, replyAt = -1 } = {}) {
   if (gpuDead) throw new CError(gpuDead, 'device lost');
   const p = cstr(prompt);
   const stops = (o.stop || []).map(String);
@@ -729,7 +731,7 @@ async function runGenerate(prompt, o, { trigger = null, toolReply = 0 } = {}) {
       n_predict: o.maxTokens, temp: o.temperature, top_k: o.topK, top_p: o.topP, min_p: o.minP,
       repeat_penalty: o.repeatPenalty, repeat_last_n: o.repeatLastN, seed: o.seed,
       no_bos: o.noBos ? 1 : 0, keep_context: o.keepContext ? 1 : 0, parse_special: o.parseSpecial ? 1 : 0,
-      grammar: g, json_schema: js, grammar_trigger: tr, tool_reply: toolReply,
+      grammar: g, json_schema: js, grammar_trigger: tr, tool_reply: toolReply, reply_at: replyAt,
       // chat only (generate's options have none of these): the budget and the reply's opening
       reasoning_budget: o.reasoningBudget ?? -1, reasoning_message: rm, no_thinking: o.thinking === 'off' ? 1 : 0,
     });

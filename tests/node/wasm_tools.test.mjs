@@ -213,6 +213,16 @@ test('a last assistant message is continued (assistant prefill), as kite serve d
     const whole = await npm(messages, { temperature: 0, maxTokens: 10, addAssistant: false });
     assert.notEqual(whole.result.nPrompt, theirs.usage.prompt_tokens);
   }
+  // a reasoning budget sees the continued message: it leaves the reply inside a <think> block
+  // (written so that this vocabulary, which lacks the <think> token, spells the tag as the budget
+  // does: '<', 'think', '>'), so the budget closes it (this model never closes it itself)
+  const open = [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: '<think> partial' }];
+  const plainOpen = (await serve({ messages: open, temperature: 0, max_tokens: 10 })).choices[0].message.content;
+  for (const budget of [0, 2]) {
+    const budgeted = await serve({ messages: open, temperature: 0, max_tokens: 10, reasoning_budget_tokens: budget });
+    assert.notEqual(budgeted.choices[0].message.content, plainOpen, 'the budget changes the reply (the check is not vacuous)');
+    assertSame(await npm(open, { temperature: 0, maxTokens: 10, reasoningBudget: budget }), budgeted);
+  }
   await assert.rejects(npm([{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'a' }, { role: 'assistant', content: 'b' }], { maxTokens: 1 }).then((r) => r),
     /Cannot have 2 or more assistant messages at the end of the list/);
 });
