@@ -128,6 +128,7 @@ static void quant_q8_K_wasm(const float *x, block_q8_K *y, int64_t n) {
 
 void kite__kernels_fill_wasm(kite__kernels *k) {
     k->isa = "wasm-simd128";
+    iq1m_vals_init();
     k->attend = kite__attend_head_wasm;
     k->quant_q8_0 = quant_q8_0_wasm;
     k->quant_q8_1 = quant_q8_1_wasm;
