@@ -4,6 +4,17 @@
 #include "kernels/kernels_wasm.inc"
 #include "kernels/kernels_wasm_iq.inc"
 
+int8_t kite__iq1m_vals[4096][8] __attribute__((aligned(8)));
+
+// Fills kite__iq1m_vals from the IQ1 grid (once, when the kernel set is built).
+static void iq1m_vals_init(void) {
+    for (int i = 0; i < 2048; i++)
+        for (int j = 0; j < 8; j++) {
+            const int g = (int8_t)(kite__iq1s_grid[i] >> (8 * j));
+            kite__iq1m_vals[2 * i][j] = (int8_t)(8 * g + 1), kite__iq1m_vals[2 * i + 1][j] = (int8_t)(8 * g - 1);
+        }
+}
+
 // ---- tile drivers ----------------------------------------------------------------------------
 
 #define WASM_TILE(name, tiler, kind)                                                                          \
