@@ -145,11 +145,13 @@ AI void rmicro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a
                     const v128_t qh0 = ld(qhp), qh1 = ld(qhp + 16);
                     for (int i = 0; i < 4; i++) {
                         v128_t b0 = ld(ql + 32 * (i & 1)), b1 = ld(ql + 32 * (i & 1) + 16);
-                        if (i >> 1) b0 = wasm_u8x16_shr(b0, 4), b1 = wasm_u8x16_shr(b1, 4);
-                        else b0 = wasm_v128_and(b0, m4), b1 = wasm_v128_and(b1, m4);
+                        // i16 shifts masked per byte (no bit that crossed a byte survives the
+                        // masks): V8 builds an i8 shift from several x86 instructions
+                        b0 = wasm_v128_and(wasm_u16x8_shr(b0, 4 * (i >> 1)), m4);
+                        b1 = wasm_v128_and(wasm_u16x8_shr(b1, 4 * (i >> 1)), m4);
                         const v128_t m3 = wasm_i8x16_splat(0x30);
-                        v128_t l0 = wasm_v128_or(b0, wasm_v128_and(i < 2 ? wasm_i8x16_shl(qh0, 4 - 2 * i) : wasm_u8x16_shr(qh0, 2 * i - 4), m3));
-                        v128_t l1 = wasm_v128_or(b1, wasm_v128_and(i < 2 ? wasm_i8x16_shl(qh1, 4 - 2 * i) : wasm_u8x16_shr(qh1, 2 * i - 4), m3));
+                        v128_t l0 = wasm_v128_or(b0, wasm_v128_and(i < 2 ? wasm_i16x8_shl(qh0, 4 - 2 * i) : wasm_u16x8_shr(qh0, 2 * i - 4), m3));
+                        v128_t l1 = wasm_v128_or(b1, wasm_v128_and(i < 2 ? wasm_i16x8_shl(qh1, 4 - 2 * i) : wasm_u16x8_shr(qh1, 2 * i - 4), m3));
                         const int g = 4 * h + i;
                         const v128_t s0 = wasm_i32x4_splat(x6->scales[2 * g]), s1 = wasm_i32x4_splat(x6->scales[2 * g + 1]);
                         for (int t = 0; t < NT; t++) {
