@@ -118,7 +118,9 @@ AI void rmicro_k(int kind, int nb, const uint8_t *w, size_t ws, const uint8_t *a
                 for (int j = 0; j < 4; j++) {
                     v128_t b0 = ld(qs + 32 * j), b1 = ld(qs + 32 * j + 16);
                     v128_t lo0 = wasm_v128_and(b0, m4), lo1 = wasm_v128_and(b1, m4);
-                    v128_t hi0 = wasm_u8x16_shr(b0, 4), hi1 = wasm_u8x16_shr(b1, 4);
+                    // an i16 shift and the mask: V8 makes an i8 shift an i16 one plus a mask it
+                    // builds anew each time
+                    v128_t hi0 = wasm_v128_and(wasm_u16x8_shr(b0, 4), m4), hi1 = wasm_v128_and(wasm_u16x8_shr(b1, 4), m4);
                     if (kind == K_Q5_K) {
                         const v128_t bl = wasm_i8x16_splat((int8_t)(1 << (2 * j))), bh = wasm_i8x16_splat((int8_t)(2 << (2 * j)));
                         const v128_t h16 = wasm_i8x16_splat(0x10);
