@@ -1,8 +1,10 @@
 // kernels_wasm.c - the WebAssembly SIMD128 kernel set: kernels_wasm.inc's tiles for every type,
-// kernels_wasm_iq.inc's for the grid, ternary and microscaled formats, and the activation
-// quantizers.
+// kernels_wasm_iq.inc's for the grid, ternary and microscaled formats, the packed prefill GEMM of
+// kernels_wasm_packed.inc for the integer block types, and the activation quantizers.
 #include "kernels/kernels_wasm.inc"
 #include "kernels/kernels_wasm_iq.inc"
+#define WPK_RELAXED 0
+#include "kernels/kernels_wasm_packed.inc"
 
 int8_t kite__iq1m_vals[4096][8] __attribute__((aligned(8)));
 
@@ -146,4 +148,5 @@ void kite__kernels_fill_wasm(kite__kernels *k) {
     k->quant_q8_K = quant_q8_K_wasm;
     KITE_SET_TILES(k);
     KITE_SET_TILES_IQ(k);
+    wpk_fill(k);
 }

@@ -276,6 +276,8 @@ RELAXED_TILE(rtile_q5_K, rmicro_k, K_Q5_K, n / QK_K, 0)
 RELAXED_TILE(rtile_q6_K, rmicro_k, K_Q6_K, n / QK_K, 0)
 
 #include "kernels/kernels_wasm_relaxed_iq.inc"
+#define WPK_RELAXED 1
+#include "kernels/kernels_wasm_packed.inc"
 
 void kite__kernels_fill_wasm_relaxed(kite__kernels *k) {
     kite__kernels_fill_wasm(k);
@@ -290,4 +292,5 @@ void kite__kernels_fill_wasm_relaxed(kite__kernels *k) {
     k->tile[KITE_TYPE_Q5_K] = rtile_q5_K;
     k->tile[KITE_TYPE_Q6_K] = rtile_q6_K;
     relaxed_fill_iq(k);
+    wpk_fill(k); // (few tokens fall back to the tiles above: relaxed, or Q2_K/Q3_K/IQ4_XS the SIMD128 set's)
 }
