@@ -2,10 +2,11 @@
 // SmolLM2-135M shapes, against the memory bandwidth measured in the same run and against
 // llama.cpp's own vec_dot kernels (node-llama-cpp's libggml-cpu, dlopen'd) on the same rows.
 // Not a test: prints numbers. Usage: kernels_bench [--all] [--iq] [--types q8_0,q4_K,...] [--quick]
-// [--hot [--isa NAME]] (--iq: Q4_K next to the IQ4, grid, ternary and microscaled formats; compare
-// their GB/s of weight bytes, the rate decode reads them at. --hot: only the hot-weight GEMV
-// table, in CPU time, per kernel set: the kernels' own rate, steady on a shared machine; --isa:
-// that kernel set only, e.g. wasm-simd128, wasm-relaxed, avx2, avx512, scalar.)
+// [--hot | --gemm [--isa NAME]] (--iq: Q4_K next to the IQ4, grid, ternary and microscaled formats;
+// compare their GB/s of weight bytes, the rate decode reads them at. --hot: only the hot-weight
+// GEMV table, in CPU time, per kernel set: the kernels' own rate, steady on a shared machine;
+// --gemm: the same for prefill, a 128-token GEMM per SmolLM2 shape; --isa: that kernel set only,
+// e.g. wasm-simd128, wasm-relaxed, avx2, avx512, scalar.)
 #if !defined(__EMSCRIPTEN__) && !defined(__wasi__)
 #include <dlfcn.h>
 #define HAVE_PEER 1 // llama.cpp's native kernels can be dlopen'd
@@ -260,6 +261,54 @@ static void hot_gemv(const kite_type *types, int nt, double min_time) {
     free(x), free(y), free(scr);
 }
 
+// Hot-weight GEMM (prefill of a matrix that stays in cache), n_tok tokens, one thread, CPU time,
+// the types interleaved over rounds and the best round kept: GOP/s (2 ops per multiply-add) on
+// each SmolLM2-135M shape whose rows the type's blocks divide.
+static void hot_gemm(const kite_type *types, int nt, int n_tok, double min_time) {
+    enum { ROUNDS = 5, MAXT = 32, NS = 3 };
+    static const shape S[NS] = {{"attn_q 576->576", 576, 576}, {"ffn_up 576->1536", 576, 1536}, {"ffn_down 1536->576", 1536, 576}};
+    printf("\nGEMM with hot weights (%d tokens, 1 thread, best of %d interleaved rounds, CPU time), kernel set %s, GOP/s\n",
+           n_tok, ROUNDS, kite_kernels_isa());
+    printf("%-8s", "type");
+    for (int si = 0; si < NS; si++) printf(" %20s", S[si].name);
+    printf("\n");
+    for (int ti = 0; ti < nt && ti < MAXT; ti++) {
+        double best[NS] = {0};
+        unsigned char *w[NS] = {0};
+        for (int si = 0; si < NS; si++) {
+            if (S[si].n_in % kite_type_get(types[ti])->block_size) continue;
+            size_t mb = (size_t)kite_type_row_bytes(types[ti], S[si].n_in) * S[si].n_out;
+            w[si] = malloc(mb);
+            fill(types[ti], w[si], mb, S[si].n_in);
+        }
+        float *x = malloc((size_t)1536 * n_tok * 4), *y = malloc((size_t)1536 * n_tok * 4);
+        for (int i = 0; i < 1536 * n_tok; i++) x[i] = rndf();
+        size_t ss = kite_matmul_scratch_size(types[ti], 1536, n_tok);
+        void *scr = malloc(ss);
+        for (int round = 0; round < ROUNDS; round++)
+            for (int si = 0; si < NS; si++) {
+                if (!w[si]) continue;
+                int calls = 0;
+                double t0 = cpu_now(), el;
+                do {
+                    kite_matmul(NULL, types[ti], w[si], S[si].n_in, S[si].n_out, x, n_tok, y, scr, ss);
+                    calls++;
+                    el = cpu_now() - t0;
+                } while (el < min_time / ROUNDS || calls < 2);
+                best[si] = fmax(best[si], 2.0 * S[si].n_in * S[si].n_out * n_tok * calls / el / 1e9);
+            }
+        printf("%-8s", kite_type_name(types[ti]));
+        for (int si = 0; si < NS; si++) {
+            if (w[si]) printf(" %20.2f", best[si]);
+            else printf(" %20s", "n/a");
+            free(w[si]);
+        }
+        printf("\n");
+        fflush(stdout);
+        free(x), free(y), free(scr);
+    }
+}
+
 int main(int argc, char **argv) {
     static const kite_type DEFAULT[] = {KITE_TYPE_Q8_0, KITE_TYPE_Q4_0, KITE_TYPE_Q5_0, KITE_TYPE_Q4_K, KITE_TYPE_Q5_K, KITE_TYPE_Q6_K, KITE_TYPE_F16};
     static const kite_type ALL[] = {KITE_TYPE_Q8_0, KITE_TYPE_Q4_0, KITE_TYPE_Q4_1, KITE_TYPE_Q5_0, KITE_TYPE_Q5_1,
@@ -273,7 +322,7 @@ int main(int argc, char **argv) {
                                    KITE_TYPE_IQ1_S, KITE_TYPE_IQ1_M, KITE_TYPE_TQ1_0, KITE_TYPE_TQ2_0, KITE_TYPE_MXFP4};
     kite_type types[32];
     int nt = 0;
-    bool quick = false, hot_only = false;
+    bool quick = false, hot_only = false, gemm_only = false;
     const char *only_isa = NULL;
     for (int i = 0; i < (int)(sizeof DEFAULT / sizeof DEFAULT[0]); i++) types[nt++] = DEFAULT[i];
     for (int i = 1; i < argc; i++) {
@@ -285,6 +334,8 @@ int main(int argc, char **argv) {
             for (int k = 0; k < (int)(sizeof IQ / sizeof IQ[0]); k++) types[nt++] = IQ[k];
         } else if (!strcmp(argv[i], "--hot")) {
             hot_only = true;
+        } else if (!strcmp(argv[i], "--gemm")) {
+            gemm_only = true;
         } else if (!strcmp(argv[i], "--isa") && i + 1 < argc) {
             only_isa = argv[++i];
         } else if (!strcmp(argv[i], "--quick")) {
@@ -294,7 +345,7 @@ int main(int argc, char **argv) {
             for (char *tok = strtok(argv[++i], ","); tok && nt < 32; tok = strtok(NULL, ","))
                 if (kite_type_from_name(tok, &types[nt])) nt++;
         } else {
-            fprintf(stderr, "usage: %s [--all] [--iq] [--hot] [--isa NAME] [--quick] [--types q8_0,q4_K,...]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--all] [--iq] [--hot | --gemm] [--isa NAME] [--quick] [--types q8_0,q4_K,...]\n", argv[0]);
             return 2;
         }
     }
@@ -302,6 +353,16 @@ int main(int argc, char **argv) {
     // SmolLM2-135M: n_embd 576, n_ff 1536, vocab 49152 (q/o 576x576, gate/up, down, output)
     static const shape SHAPES[] = {{"attn_q 576->576", 576, 576}, {"ffn_up 576->1536", 576, 1536},
                                    {"ffn_down 1536->576", 1536, 576}, {"output 576->49152", 576, 49152}};
+    if (gemm_only) { // the hot-weight GEMM table alone, for the default set and every other but scalar
+        const char *d0 = kite_kernels_isa();
+        for (int ii = kite_kernels_isa_count() - 1; ii >= 1; ii--) {
+            if (only_isa && strcmp(only_isa, kite_kernels_isa_name(ii))) continue;
+            kite_kernels_set_isa(kite_kernels_isa_name(ii));
+            hot_gemm(types, nt, 128, min_time * 10);
+        }
+        kite_kernels_set_isa(d0);
+        return 0;
+    }
     if (hot_only) { // the hot-weight table alone, for the default set and every other one
         open_peer();
         const char *d0 = kite_kernels_isa();

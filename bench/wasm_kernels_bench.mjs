@@ -2,21 +2,56 @@
 // WASI, run in headless Chromium (V8 as a page runs it, wall time) and under Node's node:wasi
 // (CPU time; the relaxed-SIMD build behind a flag before Node 21). Default arguments:
 // --iq --hot (hot-weight GEMV GB/s of weight bytes per type and kernel set, ratios to Q4_K).
+// In the page, the CPU-time clocks (what --hot and --gemm time with) read the CPU time of
+// Chromium's renderer processes from /proc (a synchronous request to this script), so a busy
+// machine slows the numbers less than wall time would.
 //   node bench/wasm_kernels_bench.mjs [kernels_bench args...]
-// Builds: cmake --preset wasi-tests (SIMD128), cmake --preset wasi-tests-relaxed (relaxed).
+// Builds: cmake --preset wasi-tests (SIMD128), cmake --preset wasi-tests-relaxed (relaxed);
+// KITE_WASI_BUILDS=DIR,DIR... runs these build folders' kernels_bench instead (another
+// checkout's too, for a before / after in one run), and KITE_WASI_NODE=0 skips Node.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchChromium } from '../tests/node/chromium.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.length > 2 ? process.argv.slice(2) : ['--iq', '--hot'];
-const BUILDS = [['SIMD128', 'build/wasi-tests'], ['relaxed SIMD', 'build/wasi-tests-relaxed']];
+const BUILDS = process.env.KITE_WASI_BUILDS
+  ? process.env.KITE_WASI_BUILDS.split(',').map((d) => [`${/relaxed/.test(d) ? 'relaxed SIMD' : 'SIMD128'} ${d}`, resolve(d)])
+  : [['SIMD128', 'build/wasi-tests'], ['relaxed SIMD', 'build/wasi-tests-relaxed']];
 
-// Runs a WASI command module in the page: arguments, stdout/stderr, clocks (performance.now:
-// wall time for every clock id, the page has no CPU clock), exit; other calls answer ENOSYS.
-async function wasiInPage([b64, argv]) {
+// CPU nanoseconds of the renderer processes below process rootPid (every thread: /proc/PID/task/TID/schedstat).
+function rendererCpuNs(rootPid) {
+  const kids = new Map(); // ppid -> [pid]
+  const cmd = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!kids.has(ppid)) kids.set(ppid, []);
+      kids.get(ppid).push(Number(d));
+      cmd.set(Number(d), readFileSync(`/proc/${d}/cmdline`, 'utf8'));
+    } catch { /* gone */ }
+  }
+  let ns = 0n;
+  const walk = (pid) => {
+    if (cmd.get(pid)?.includes('--type=renderer')) {
+      for (const t of readdirSync(`/proc/${pid}/task`)) {
+        try { ns += BigInt(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]); } catch { /* gone */ }
+      }
+    }
+    for (const k of kids.get(pid) ?? []) walk(k);
+  };
+  walk(rootPid);
+  return ns;
+}
+
+// Runs a WASI command module in the page: arguments, stdout/stderr, clocks (performance.now for
+// wall time; the CPU-time ids from cpuUrl, the renderers' CPU time), exit; other calls answer ENOSYS.
+async function wasiInPage([b64, argv, cpuUrl]) {
   const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
   const enc = new TextEncoder(), dec = new TextDecoder();
   const argz = argv.map((a) => enc.encode(`${a}\0`));
@@ -34,7 +69,19 @@ async function wasiInPage([b64, argv]) {
     },
     environ_sizes_get: (count, size) => (view().setUint32(count, 0, true), view().setUint32(size, 0, true), 0),
     environ_get: () => 0,
-    clock_time_get: (id, prec, ptr) => (view().setBigUint64(ptr, BigInt(Math.round(performance.now() * 1e6)), true), 0),
+    clock_time_get: (id, prec, ptr) => {
+      let ns;
+      if (id === 2 || id === 3) { // process / thread CPU time
+        const x = new XMLHttpRequest();
+        x.open('GET', cpuUrl, false);
+        x.send();
+        ns = BigInt(x.responseText);
+      } else {
+        ns = BigInt(Math.round(performance.now() * 1e6));
+      }
+      view().setBigUint64(ptr, ns, true);
+      return 0;
+    },
     clock_res_get: (id, ptr) => (view().setBigUint64(ptr, 1000n, true), 0),
     fd_write: (fd, iovs, n, written) => {
       let total = 0;
@@ -68,24 +115,32 @@ async function wasiInPage([b64, argv]) {
 }
 
 const browser = await launchChromium();
+const cpuServer = createServer((req, res) => {
+  res.writeHead(200, { 'content-type': 'text/plain', 'access-control-allow-origin': '*' });
+  res.end(String(rendererCpuNs(process.pid))); // (the browser is a child of this process)
+});
+await new Promise((ok) => cpuServer.listen(0, '127.0.0.1', ok));
+const cpuUrl = `http://127.0.0.1:${cpuServer.address().port}/cpu`;
 try {
   for (const [name, dir] of BUILDS) {
-    const file = [join(root, dir, 'kernels_bench.wasm'), join(root, dir, 'kernels_bench')].find((p) => existsSync(p));
+    const file = [resolve(root, dir, 'kernels_bench.wasm'), resolve(root, dir, 'kernels_bench')].find((p) => existsSync(p));
     if (!file) {
       console.log(`${name}: ${dir}/kernels_bench missing (cmake --preset ${dir.split('/')[1]} && cmake --build ${dir} --target kernels_bench)`);
       continue;
     }
     const page = await browser.newPage();
-    console.log(`== ${name}, Chromium (wall time) ==`);
-    console.log(await page.evaluate(wasiInPage, [readFileSync(file).toString('base64'), ['kernels_bench', ...args]]));
+    console.log(`== ${name}, Chromium (CPU time of the renderers; wall time where kernels_bench reads wall time) ==`);
+    console.log(await page.evaluate(wasiInPage, [readFileSync(file).toString('base64'), ['kernels_bench', ...args], cpuUrl]));
     await page.close();
     // Node too (CPU time: steadier than the page's wall time on a shared machine); before Node 21
     // relaxed SIMD sits behind a flag, and that V8 has no VNNI form of the relaxed dot products
     // (its relaxed numbers are its own, not Chromium's)
-    const flags = name !== 'SIMD128' && Number(process.versions.node.split('.')[0]) < 21 ? ['--experimental-wasm-relaxed-simd'] : [];
+    if (process.env.KITE_WASI_NODE === '0') continue;
+    const flags = !name.startsWith('SIMD128') && Number(process.versions.node.split('.')[0]) < 21 ? ['--experimental-wasm-relaxed-simd'] : [];
     const r = spawnSync(process.execPath, [...flags, join(root, 'wasm/kite-wasi.mjs'), ...args], { env: { ...process.env, KITE_WASI: file } });
     console.log(`== ${name}, Node ${process.version} (V8 ${process.versions.v8}) node:wasi (CPU time) ==\n${r.stdout}${r.stderr}`);
   }
 } finally {
   await browser.close();
+  cpuServer.close();
 }
