@@ -11,10 +11,11 @@
 //      KITE_BENCH_DIR (where the models are made, default /tmp/kite-bench),
 //      LLAMA_BENCH (default build/llama.cpp/bin/llama-bench)
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
+import { smollm2Models } from './smollm2_models.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, def) => {
@@ -31,25 +32,6 @@ const llamaBenchBin = process.env.LLAMA_BENCH || join(root, 'build/llama.cpp/bin
 const haveSource = existsSync(llamaBenchBin);
 const givenModels = arg('--model', '');
 if (!existsSync(bin)) throw new Error(`kite binary not found at ${bin} (set KITE_BIN)`);
-
-// ---- the models: F16 random weights, then kite quantize --------------------------------------
-function makeModels() {
-  mkdirSync(dir, { recursive: true });
-  const f16 = join(dir, 'smollm2-135m-rand-f16.gguf');
-  if (!existsSync(f16)) {
-    const tool = join(dir, 'make_random_model');
-    const lib = join(dirname(bin), 'libkite.a');
-    execFileSync('cc', ['-O2', `-I${join(root, 'src')}`, join(root, 'bench/make_random_model.c'), lib, '-lm', '-lpthread', '-o', tool], { stdio: 'inherit' });
-    execFileSync(tool, [f16], { stdio: 'inherit' });
-  }
-  const out = [];
-  for (const type of ['Q8_0', 'Q4_K_M']) {
-    const q = join(dir, `smollm2-135m-rand-${type}.gguf`);
-    if (!existsSync(q)) execFileSync(bin, ['quantize', f16, q, type], { stdio: ['ignore', 'ignore', 'inherit'] });
-    out.push([type, q]);
-  }
-  return out;
-}
 
 // ---- kite: `kite bench -o json` ---------------------------------------------------------------
 function kiteBench(path, t) {
@@ -101,7 +83,7 @@ async function llamaBench(llama, path, t) {
 
 const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
 const models = givenModels ? givenModels.split(',').map((f) => [f.split('/').pop().replace(/\.gguf$/, ''), resolve(f)])
-  : makeModels().map(([type, path]) => [`SmolLM2-135M-shaped ${type}`, path]);
+  : smollm2Models(bin, dir).map(([type, path]) => [`SmolLM2-135M-shaped ${type}`, path]);
 console.log(`decode tg${nGen} / prefill pp${nPrompt}, tokens/s (mean of ${reps}); ratio = kite / llama.cpp; ` +
   `"prebuilt" = node-llama-cpp's library, "source" = ${haveSource ? llamaBenchBin : 'not built (bench/build_llama_cpp.sh)'}`);
 console.log('| model | threads | kite tg | prebuilt tg | source tg | tg ratio prebuilt / source | kite GB/s | kite pp | prebuilt pp | source pp | pp ratio prebuilt / source |');

@@ -1,0 +1,226 @@
+// wasm_vs_native.mjs - benchmark (not a test): Kite's wasm builds against native llama.cpp on the
+// same model and thread count, in one run: llama-bench built from source with this machine's
+// flags (bench/build_llama_cpp.sh), the npm package in headless Chromium (the SIMD128 and the
+// relaxed-SIMD build) and in Node 20 (SIMD128; Node 20 runs no relaxed SIMD), each a prefill of
+// about --prompt-tokens tokens and --gen decoded tokens. The engines take turns inside every
+// round (the machine may be shared: compare the ratios of one round, and their range over
+// rounds). Prints each run's tokens/s and, per round, Kite / llama.cpp, 2 threads / 1 thread and
+// Node / Chromium (SIMD128); then the ranges over the rounds. Not a test: nothing asserted.
+//
+// usage: node bench/wasm_vs_native.mjs [--threads 1,2] [--prompt-tokens 128] [--gen 64] [--reps 3]
+//          [--rounds 3] [--base DIR] [--engines LIST] [MODEL...]
+//   MODEL: GGUF files (default: the SmolLM2-135M-shaped random-weight Q8_0 and Q4_K_M of
+//     bench/smollm2_models.mjs, made with KITE_BIN, default build/native/kite, under
+//     KITE_BENCH_DIR, default /tmp/kite-bench)
+//   --base DIR: also run another checkout's package (DIR/web, DIR/dist), e.g. main's, in the
+//     same rounds: its rows are marked "base" (before / after in one run)
+//   --engines: a comma list of native, chromium-simd128, chromium-relaxed, node-simd128 (all)
+//   LLAMA_BENCH: llama-bench (default build/llama.cpp/bin/llama-bench)
+// The wasm side measures generate(): prefill = prompt tokens / prefill seconds, decode =
+// generated tokens / decode seconds (as Kite reports them), the median of --reps after a
+// warm-up; llama-bench's pp / tg are the median of its --reps samples (flash attention on, as
+// Kite; its tg starts from an empty context, Kite's after the prompt).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { smollm2Models } from './smollm2_models.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+// Measures Kite's generate() on one model; runs in the page (web: the package's URL) and in
+// the Node child (web: a file URL). Self-contained: the page gets its source text.
+async function benchKite({ web, model, threads, simd, promptTokens, nGen, reps }) {
+  const kite = await import(web);
+  const m = await kite.loadModel(model, { threads, nCtx: 1024, simd });
+  try {
+    // a prompt of at most promptTokens tokens (BOS included), as long as the words allow
+    const words = 'the quick brown fox jumps over the lazy dog while a small bird sings'.split(' ');
+    const text = (n) => Array.from({ length: n }, (_, i) => words[i % words.length]).join(' ');
+    let lo = 1, hi = 4 * promptTokens;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((await m.tokenize(text(mid), { addSpecial: true })).length <= promptTokens) lo = mid;
+      else hi = mid - 1;
+    }
+    const prompt = text(lo);
+    await m.generate('Hello', { maxTokens: 4, temperature: 0 }).text(); // warm-up
+    const runs = [];
+    for (let r = 0; r < reps; r++) {
+      const g = m.generate(prompt, { maxTokens: nGen, temperature: 0 });
+      await g.text();
+      const s = await g.result;
+      runs.push({ pp: s.nPrompt / s.prefillSeconds, tg: s.nGenerated / s.decodeSeconds, nPrompt: s.nPrompt, nGen: s.nGenerated });
+    }
+    const med = (k) => runs.map((x) => x[k]).sort((a, b) => a - b)[runs.length >> 1];
+    return { pp: med('pp'), tg: med('tg'), nPrompt: runs[0].nPrompt, nGen: med('nGen'), build: m.build };
+  } finally {
+    await m.dispose();
+  }
+}
+
+// The Node child: one measurement in a fresh process, its JSON on stdout.
+if (process.argv[2] === '--node-child') {
+  const r = await benchKite(JSON.parse(process.argv[3]));
+  process.stdout.write(JSON.stringify(r));
+  process.exit(0);
+}
+
+const args = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = args.indexOf(name);
+  if (i < 0) return def;
+  const v = args[i + 1];
+  args.splice(i, 2);
+  return v;
+};
+const threadList = opt('--threads', '1,2').split(',').map(Number);
+const promptTokens = Number(opt('--prompt-tokens', '128'));
+const nGen = Number(opt('--gen', '64'));
+const reps = Number(opt('--reps', '3'));
+const rounds = Number(opt('--rounds', '3'));
+const baseDir = opt('--base', '');
+const engines = opt('--engines', 'native,chromium-simd128,chromium-relaxed,node-simd128').split(',');
+const llamaBench = process.env.LLAMA_BENCH || join(root, 'build/llama.cpp/bin/llama-bench');
+const models = args.length ? args.map((f) => [basename(f).replace(/\.gguf$/, ''), resolve(f)])
+  : smollm2Models(process.env.KITE_BIN || join(root, 'build/native/kite'), process.env.KITE_BENCH_DIR || '/tmp/kite-bench')
+    .map(([type, path]) => [`SmolLM2-135M-shaped ${type}`, path]);
+if (engines.includes('native') && !existsSync(llamaBench)) throw new Error(`${llamaBench} is missing: bash bench/build_llama_cpp.sh llama-bench (or set LLAMA_BENCH)`);
+
+// Files outside the served root (the models, the base checkout) are reached through symlinks
+// under build/bench-models.
+const linkDir = join(root, 'build/bench-models');
+const links = new Map(); // file or folder -> its link
+function served(file) {
+  const rel = relative(root, file);
+  if (!rel.startsWith('..') && !rel.startsWith(sep)) return `/${rel.split(sep).join('/')}`;
+  if (!links.has(file)) {
+    mkdirSync(linkDir, { recursive: true });
+    const link = join(linkDir, `wvn-${links.size}-${basename(file)}`);
+    rmSync(link, { force: true });
+    symlinkSync(file, link);
+    links.set(file, link);
+  }
+  return `/${relative(root, links.get(file)).split(sep).join('/')}`;
+}
+
+// ---- the engines ------------------------------------------------------------------------------
+
+function nativeRun(model, threads) {
+  const out = execFileSync(llamaBench, ['-m', model, '-p', String(promptTokens), '-n', String(nGen), '-t', String(threads),
+    '-r', String(reps), '-fa', '1', '-ngl', '0', '-o', 'json'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+  const rows = JSON.parse(out);
+  const med = (r) => [...r.samples_ts].sort((a, b) => a - b)[r.samples_ts.length >> 1];
+  return { pp: med(rows.find((r) => r.n_prompt > 0)), tg: med(rows.find((r) => r.n_gen > 0)), build: `llama.cpp ${rows[0].build_commit}` };
+}
+
+function nodeRun(webDir, model, threads) {
+  const job = { web: pathToFileURL(join(webDir, 'web/index.js')).href, model, threads, simd: 'simd128', promptTokens, nGen, reps };
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--node-child', JSON.stringify(job)], { maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`node child failed: ${r.stderr.toString().slice(-2000)}`);
+  return JSON.parse(r.stdout.toString());
+}
+
+let page = null;
+async function chromiumRun(webDir, model, threads, simd) {
+  const job = { web: `${served(webDir)}/web/index.js`.replace(/^\/\//, '/'), model: served(model), threads, simd, promptTokens, nGen, reps };
+  return page.evaluate(benchKite, job);
+}
+
+// ---- the rounds -------------------------------------------------------------------------------
+
+const webs = [['', root], ...(baseDir ? [['base ', resolve(baseDir)]] : [])];
+const configs = []; // [label, run(model, threads)]
+if (engines.includes('native')) configs.push(['llama.cpp native', (m, t) => nativeRun(m, t)]);
+for (const [tag, dir] of webs) {
+  if (engines.includes('chromium-simd128')) configs.push([`${tag}chromium simd128`, (m, t) => chromiumRun(dir, m, t, 'simd128')]);
+  if (engines.includes('chromium-relaxed')) configs.push([`${tag}chromium relaxed`, (m, t) => chromiumRun(dir, m, t, 'relaxed')]);
+  if (engines.includes('node-simd128')) configs.push([`${tag}node simd128`, (m, t) => nodeRun(dir, m, t)]);
+}
+
+let server = null, browser = null;
+if (configs.some(([l]) => l.includes('chromium'))) {
+  const { serve } = await import('../web/serve.mjs');
+  const { launchChromium } = await import('../tests/node/chromium.mjs');
+  server = await serve({ port: 0 });
+  browser = await launchChromium();
+  page = await browser.newPage();
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  await page.goto(`http://127.0.0.1:${server.port}/package.json`);
+}
+
+const f1 = (x) => x.toFixed(1), f2 = (x) => `${x.toFixed(2)}x`;
+const res = new Map(); // `${round}|${model}|${threads}|${label}` -> { pp, tg }
+const key = (...k) => k.join('|');
+console.log(`prefill ~${promptTokens} tokens / decode ${nGen} tokens, tokens/s (median of ${reps}), ${rounds} round(s); ` +
+  `threads ${threadList.join(', ')}; the engines take turns within each round`);
+try {
+  for (let round = 1; round <= rounds; round++) {
+    console.log(`\nround ${round}`);
+    console.log('| model | threads | engine | prefill tok/s | decode tok/s | prefill / native | decode / native | build |');
+    console.log('|---|---:|---|---:|---:|---:|---:|---|');
+    for (const [name, model] of models)
+      for (const t of threadList) {
+        let native = null;
+        for (const [label, run] of configs) {
+          const r = await run(model, t);
+          res.set(key(round, name, t, label), r);
+          if (label === 'llama.cpp native') native = r;
+          const rel = (k) => (native && label !== 'llama.cpp native' ? f2(r[k] / native[k]) : '');
+          console.log(`| ${name} | ${t} | ${label} | ${f1(r.pp)} | ${f1(r.tg)} | ${rel('pp')} | ${rel('tg')} | ${r.build}` +
+            `${r.nPrompt ? ` (prompt ${r.nPrompt}, generated ${r.nGen})` : ''} |`);
+        }
+      }
+  }
+} finally {
+  if (browser) await browser.close();
+  if (server) await server.close();
+  for (const l of links.values()) rmSync(l, { force: true });
+}
+
+// ---- the ranges over the rounds -----------------------------------------------------------------
+
+const range = (xs) => (xs.length ? `${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)}x` : '-');
+const ratios = (fn) => Array.from({ length: rounds }, (_, i) => fn(i + 1)).filter((x) => Number.isFinite(x));
+console.log(`\nranges over ${rounds} round(s) (min-max of the per-round ratios)`);
+console.log('| model | engine | threads | prefill / native | decode / native |');
+console.log('|---|---|---:|---:|---:|');
+for (const [name] of models)
+  for (const [label] of configs) {
+    if (label === 'llama.cpp native') continue;
+    for (const t of threadList) {
+      const rel = (k) => ratios((r) => res.get(key(r, name, t, label))?.[k] / res.get(key(r, name, t, 'llama.cpp native'))?.[k]);
+      console.log(`| ${name} | ${label} | ${t} | ${range(rel('pp'))} | ${range(rel('tg'))} |`);
+    }
+  }
+if (threadList.includes(1) && threadList.includes(2)) {
+  console.log('\n| model | engine | prefill 2 threads / 1 | decode 2 threads / 1 |');
+  console.log('|---|---|---:|---:|');
+  for (const [name] of models)
+    for (const [label] of configs) {
+      const sc = (k) => ratios((r) => res.get(key(r, name, 2, label))?.[k] / res.get(key(r, name, 1, label))?.[k]);
+      console.log(`| ${name} | ${label} | ${range(sc('pp'))} | ${range(sc('tg'))} |`);
+    }
+}
+for (const [tag] of webs) {
+  const n = `${tag}node simd128`, c = `${tag}chromium simd128`;
+  if (!configs.some(([l]) => l === n) || !configs.some(([l]) => l === c)) continue;
+  console.log(`\n| model | threads | ${tag}Node / Chromium (SIMD128), prefill | decode |`);
+  console.log('|---|---:|---:|---:|');
+  for (const [name] of models)
+    for (const t of threadList) {
+      const q = (k) => ratios((r) => res.get(key(r, name, t, n))?.[k] / res.get(key(r, name, t, c))?.[k]);
+      console.log(`| ${name} | ${t} | ${range(q('pp'))} | ${range(q('tg'))} |`);
+    }
+}
+if (baseDir)
+  for (const eng of ['chromium simd128', 'chromium relaxed', 'node simd128']) {
+    if (!configs.some(([l]) => l === eng)) continue;
+    console.log(`\n| model | threads | ${eng}: this / base, prefill | decode |`);
+    console.log('|---|---:|---:|---:|');
+    for (const [name] of models)
+      for (const t of threadList) {
+        const q = (k) => ratios((r) => res.get(key(r, name, t, eng))?.[k] / res.get(key(r, name, t, `base ${eng}`))?.[k]);
+        console.log(`| ${name} | ${t} | ${range(q('pp'))} | ${range(q('tg'))} |`);
+      }
+  }
