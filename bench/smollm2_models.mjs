@@ -10,10 +10,13 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 // [[type, path], ...] for types (e.g. ['Q8_0', 'Q4_K_M']) under dir; bin: the native kite.
 export function smollm2Models(bin, dir, types = ['Q8_0', 'Q4_K_M']) {
-  if (!existsSync(bin)) throw new Error(`kite binary not found at ${bin} (set KITE_BIN)`);
+  const needBin = () => {
+    if (!existsSync(bin)) throw new Error(`kite binary not found at ${bin} (set KITE_BIN)`);
+  };
   mkdirSync(dir, { recursive: true });
   const f16 = join(dir, 'smollm2-135m-rand-f16.gguf');
   if (!existsSync(f16)) {
+    needBin();
     const tool = join(dir, 'make_random_model');
     const lib = join(dirname(bin), 'libkite.a');
     execFileSync('cc', ['-O2', `-I${join(root, 'src')}`, join(root, 'bench/make_random_model.c'), lib, '-lm', '-lpthread', '-o', tool], { stdio: 'inherit' });
@@ -21,7 +24,7 @@ export function smollm2Models(bin, dir, types = ['Q8_0', 'Q4_K_M']) {
   }
   return types.map((type) => {
     const q = join(dir, `smollm2-135m-rand-${type}.gguf`);
-    if (!existsSync(q)) execFileSync(bin, ['quantize', f16, q, type], { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (!existsSync(q)) needBin(), execFileSync(bin, ['quantize', f16, q, type], { stdio: ['ignore', 'ignore', 'inherit'] });
     return [type, q];
   });
 }
