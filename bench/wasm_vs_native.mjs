@@ -16,12 +16,17 @@
 //     same rounds: its rows are marked "base" (before / after in one run)
 //   --engines: a comma list of native, chromium-simd128, chromium-relaxed, node-simd128 (all)
 //   LLAMA_BENCH: llama-bench (default build/llama.cpp/bin/llama-bench)
+// On a shared machine, run it under `nice -n -19` (as root): llama-bench and the Node children
+// inherit the niceness, and the script gives it to every thread of the browser's processes too,
+// again and again (Chromium's zygote starts renderers at 0, and workers come and go).
 // The wasm side measures generate(): prefill = prompt tokens / prefill seconds, decode =
-// generated tokens / decode seconds (as Kite reports them), the median of --reps after a
-// warm-up; llama-bench's pp / tg are the median of its --reps samples (flash attention on, as
-// Kite; its tg starts from an empty context, Kite's after the prompt).
+// generated tokens / decode seconds (as Kite reports them), the best of --reps after a warm-up;
+// llama-bench's pp / tg are the best of its --reps samples (flash attention on, as Kite; its tg
+// starts from an empty context, Kite's after the prompt). Best, not median: on a shared machine
+// the best run is the one least slowed by the others.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { smollm2Models } from './smollm2_models.mjs';
@@ -52,8 +57,8 @@ async function benchKite({ web, model, threads, simd, promptTokens, nGen, reps }
       const s = await g.result;
       runs.push({ pp: s.nPrompt / s.prefillSeconds, tg: s.nGenerated / s.decodeSeconds, nPrompt: s.nPrompt, nGen: s.nGenerated });
     }
-    const med = (k) => runs.map((x) => x[k]).sort((a, b) => a - b)[runs.length >> 1];
-    return { pp: med('pp'), tg: med('tg'), nPrompt: runs[0].nPrompt, nGen: med('nGen'), build: m.build };
+    const best = (k) => Math.max(...runs.map((x) => x[k]));
+    return { pp: best('pp'), tg: best('tg'), nPrompt: runs[0].nPrompt, nGen: Math.min(...runs.map((x) => x.nGen)), build: m.build };
   } finally {
     await m.dispose();
   }
@@ -110,8 +115,8 @@ function nativeRun(model, threads) {
   const out = execFileSync(llamaBench, ['-m', model, '-p', String(promptTokens), '-n', String(nGen), '-t', String(threads),
     '-r', String(reps), '-fa', '1', '-ngl', '0', '-o', 'json'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
   const rows = JSON.parse(out);
-  const med = (r) => [...r.samples_ts].sort((a, b) => a - b)[r.samples_ts.length >> 1];
-  return { pp: med(rows.find((r) => r.n_prompt > 0)), tg: med(rows.find((r) => r.n_gen > 0)), build: `llama.cpp ${rows[0].build_commit}` };
+  const best = (r) => Math.max(...r.samples_ts);
+  return { pp: best(rows.find((r) => r.n_prompt > 0)), tg: best(rows.find((r) => r.n_gen > 0)), build: `llama.cpp ${rows[0].build_commit}` };
 }
 
 function nodeRun(webDir, model, threads) {
@@ -138,6 +143,31 @@ for (const [tag, dir] of webs) {
   if (engines.includes('node-simd128')) configs.push([`${tag}node simd128`, (m, t) => nodeRun(dir, m, t)]);
 }
 
+// Every thread of the processes below this one gets this process's niceness (see the top).
+function reniceTree(nice) {
+  const kids = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!kids.has(ppid)) kids.set(ppid, []);
+      kids.get(ppid).push(Number(d));
+    } catch { /* gone */ }
+  }
+  const walk = (pid) => {
+    for (const k of kids.get(pid) ?? []) {
+      try {
+        for (const t of readdirSync(`/proc/${k}/task`)) if (getPriority(Number(t)) !== nice) setPriority(Number(t), nice);
+      } catch { /* gone, or not allowed */ }
+      walk(k);
+    }
+  };
+  walk(process.pid);
+}
+const myNice = getPriority();
+const renicer = myNice !== 0 ? setInterval(() => reniceTree(myNice), 200) : null;
+
 let server = null, browser = null;
 if (configs.some(([l]) => l.includes('chromium'))) {
   const { serve } = await import('../web/serve.mjs');
@@ -152,7 +182,7 @@ if (configs.some(([l]) => l.includes('chromium'))) {
 const f1 = (x) => x.toFixed(1), f2 = (x) => `${x.toFixed(2)}x`;
 const res = new Map(); // `${round}|${model}|${threads}|${label}` -> { pp, tg }
 const key = (...k) => k.join('|');
-console.log(`prefill ~${promptTokens} tokens / decode ${nGen} tokens, tokens/s (median of ${reps}), ${rounds} round(s); ` +
+console.log(`prefill ~${promptTokens} tokens / decode ${nGen} tokens, tokens/s (best of ${reps}), ${rounds} round(s); ` +
   `threads ${threadList.join(', ')}; the engines take turns within each round`);
 try {
   for (let round = 1; round <= rounds; round++) {
@@ -176,6 +206,7 @@ try {
   if (browser) await browser.close();
   if (server) await server.close();
   for (const l of links.values()) rmSync(l, { force: true });
+  if (renicer) clearInterval(renicer);
 }
 
 // ---- the ranges over the rounds -----------------------------------------------------------------
