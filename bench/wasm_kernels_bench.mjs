@@ -10,11 +10,12 @@
 // KITE_WASI_BUILDS=DIR,DIR... runs these build folders' kernels_bench instead (another
 // checkout's too, for a before / after in one run), and KITE_WASI_NODE=0 skips Node.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchChromium } from '../tests/node/chromium.mjs';
+import { descendants, threads } from './proc_tree.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.length > 2 ? process.argv.slice(2) : ['--iq', '--hot'];
@@ -24,28 +25,13 @@ const BUILDS = process.env.KITE_WASI_BUILDS
 
 // CPU nanoseconds of the renderer processes below process rootPid (every thread: /proc/PID/task/TID/schedstat).
 function rendererCpuNs(rootPid) {
-  const kids = new Map(); // ppid -> [pid]
-  const cmd = new Map();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
-      if (!kids.has(ppid)) kids.set(ppid, []);
-      kids.get(ppid).push(Number(d));
-      cmd.set(Number(d), readFileSync(`/proc/${d}/cmdline`, 'utf8'));
-    } catch { /* gone */ }
-  }
   let ns = 0n;
-  const walk = (pid) => {
-    if (cmd.get(pid)?.includes('--type=renderer')) {
-      for (const t of readdirSync(`/proc/${pid}/task`)) {
-        try { ns += BigInt(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]); } catch { /* gone */ }
-      }
+  for (const { pid, cmdline } of descendants(rootPid)) {
+    if (!cmdline.includes('--type=renderer')) continue;
+    for (const t of threads(pid)) {
+      try { ns += BigInt(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]); } catch { /* gone */ }
     }
-    for (const k of kids.get(pid) ?? []) walk(k);
-  };
-  walk(rootPid);
+  }
   return ns;
 }
 

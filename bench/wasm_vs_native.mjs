@@ -25,10 +25,11 @@
 // starts from an empty context, Kite's after the prompt). Best, not median: on a shared machine
 // the best run is the one least slowed by the others.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { descendants, threads } from './proc_tree.mjs';
 import { smollm2Models } from './smollm2_models.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -145,25 +146,12 @@ for (const [tag, dir] of webs) {
 
 // Every thread of the processes below this one gets this process's niceness (see the top).
 function reniceTree(nice) {
-  const kids = new Map();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
-      if (!kids.has(ppid)) kids.set(ppid, []);
-      kids.get(ppid).push(Number(d));
-    } catch { /* gone */ }
-  }
-  const walk = (pid) => {
-    for (const k of kids.get(pid) ?? []) {
+  for (const { pid } of descendants(process.pid))
+    for (const t of threads(pid)) {
       try {
-        for (const t of readdirSync(`/proc/${k}/task`)) if (getPriority(Number(t)) !== nice) setPriority(Number(t), nice);
+        if (getPriority(t) !== nice) setPriority(t, nice);
       } catch { /* gone, or not allowed */ }
-      walk(k);
     }
-  };
-  walk(process.pid);
 }
 const myNice = getPriority();
 const renicer = myNice !== 0 ? setInterval(() => reniceTree(myNice), 200) : null;
