@@ -94,8 +94,8 @@ const models = args.length ? args.map((f) => [basename(f).replace(/\.gguf$/, '')
 if (engines.includes('native') && !existsSync(llamaBench)) throw new Error(`${llamaBench} is missing: bash bench/build_llama_cpp.sh llama-bench (or set LLAMA_BENCH)`);
 
 // Files outside the served root (the models, the base checkout) are reached through symlinks
-// under build/bench-models.
-const linkDir = join(root, 'build/bench-models');
+// under build/wasm-vs-native-links (its own folder: build/bench-models may be a link to another checkout's).
+const linkDir = join(root, 'build/wasm-vs-native-links');
 const links = new Map(); // file or folder -> its link
 function served(file) {
   const rel = relative(root, file);
