@@ -35,6 +35,17 @@ void kite__cpu_x86_features(bool *avx2, bool *avx512) {
     *avx512 = *avx2 && zmm_ok && f && dq && bw && vl && vnni;
 }
 
+bool kite__cpu_x86_avxvnni(void) {
+    bool avx2, avx512;
+    kite__cpu_x86_features(&avx2, &avx512);
+    if (!avx2) return false;
+    unsigned a, b, c, d;
+    __cpuid_count(7, 0, a, b, c, d);
+    if (a < 1) return false; // no sub-leaf 1
+    __cpuid_count(7, 1, a, b, c, d);
+    return (a >> 4) & 1;
+}
+
 bool kite__cpu_x86_amx(void) {
     bool avx2, avx512;
     kite__cpu_x86_features(&avx2, &avx512);
@@ -53,5 +64,16 @@ bool kite__cpu_x86_amx(void) {
 }
 #else
 void kite__cpu_x86_features(bool *avx2, bool *avx512) { *avx2 = *avx512 = false; }
+bool kite__cpu_x86_avxvnni(void) {
+    bool avx2, avx512;
+    kite__cpu_x86_features(&avx2, &avx512);
+    if (!avx2) return false;
+    unsigned a, b, c, d;
+    __cpuid_count(7, 0, a, b, c, d);
+    if (a < 1) return false; // no sub-leaf 1
+    __cpuid_count(7, 1, a, b, c, d);
+    return (a >> 4) & 1;
+}
+
 bool kite__cpu_x86_amx(void) { return false; }
 #endif

@@ -21,12 +21,6 @@ enum { TV = 4 }; // tokens per pass: their int16 and int32 sums and float rows i
 static void engine_begin(int k_bytes) { (void)k_bytes; }
 static void engine_end(void) {}
 
-AI __m256i bcast4(const uint8_t *p) {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return _mm256_set1_epi32(v);
-}
-
 // s + p in int16 lanes, kept a running sum: GCC would otherwise reassociate a block's 8 steps into
 // a tree of adds over all the products at once (spilling most of them to the stack).
 AI __m256i add16(__m256i s, __m256i p) {
@@ -39,24 +33,7 @@ AI __m256i add16(__m256i s, __m256i p) {
 // saturating, for unsigned levels up to max_u.
 AI int int16_steps(int max_u) { return 32767 / (2 * 128 * max_u); }
 
-// y[r] = v[r] for the rows present.
-AI void store_rows(float *y, __m256 v, int rows) {
-    if (rows == MR)
-        _mm256_storeu_ps(y, v);
-    else
-        _mm256_maskstore_ps(y, _mm256_cmpgt_epi32(_mm256_set1_epi32(rows), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)), v);
-}
-
 // ---- 32-element blocks ------------------------------------------------------------------------
-
-// The canonical float term of block b for token t of the group (lanes = rows), from its integer
-// dot isum: (dw*da) * isum, plus m * sa for Q4_1/Q5_1.
-AI __m256 term32(int has_min, const packed *P, const tokens16 *T, int b, int t, __m256i isum) {
-    __m256 term = _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(P->d + b * MR), _mm256_set1_ps(T->da[b * MT + t])),
-                                _mm256_cvtepi32_ps(isum));
-    if (has_min) term = _mm256_add_ps(term, _mm256_mul_ps(_mm256_loadu_ps(P->d2 + b * MR), _mm256_set1_ps(T->sa[b * MT + t])));
-    return term;
-}
 
 // 16 tokens (a: the first one's Q8_0/Q8_1 row) x the packed rows: y[t * ys + r] for the rows present.
 AI void run32_kind(const int kind, int nb, const packed *P, const tokens16 *T, const uint8_t *a, size_t as, float *y,
@@ -129,27 +106,6 @@ static void run32(int kind, int nb, const packed *P, const tokens16 *T, const ui
 // The largest stored level of a kind (IQ4_XS: of a nibble plane).
 AI int kk_max_level(int kind) {
     return kind == KK_Q5_K ? 31 : kind == KK_Q6_K ? 63 : kind == KK_Q2_K ? 3 : kind == KK_Q3_K ? 7 : 15;
-}
-
-// The canonical float term of super-block b for token t: the offset's sub-block terms leave isum
-// in integers (offset * scale pairs against the token's bsum pairs), then (d*da) * isum, minus
-// (dmin*da) * msum for the kinds with mins (msum from the rows' min pairs against the bsum pairs).
-AI __m256 termK(int kind, const packed *P, const tokens16 *T, int b, int t, __m256i isum) {
-    const __m256 da = _mm256_set1_ps(T->da[b * MT + t]);
-    const int32_t *mn = P->mn + (size_t)b * PAIRS_MAX * MR, *tp = T->bp + (size_t)b * PAIRS_MAX * MT;
-    if (kk_off(kind))
-        for (int p = 0; p < kk_sub(kind) / 2; p++)
-            isum = _mm256_sub_epi32(isum, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(mn + p * MR)),
-                                                            _mm256_set1_epi32(tp[p * MT + t])));
-    __m256 term = _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(P->d + b * MR), da), _mm256_cvtepi32_ps(isum));
-    if (kk_has_min(kind)) {
-        __m256i msum = _mm256_setzero_si256();
-        for (int p = 0; p < kk_pairs(kind); p++) // mins 2p, 2p+1 against their bsums
-            msum = _mm256_add_epi32(msum, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(mn + p * MR)),
-                                                            _mm256_set1_epi32(tp[p * MT + t])));
-        term = _mm256_sub_ps(term, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(P->d2 + b * MR), da), _mm256_cvtepi32_ps(msum)));
-    }
-    return term;
 }
 
 // 16 tokens (a: the first one's Q8_K row) x the packed rows, as run32; each sub-block's int16 sums
