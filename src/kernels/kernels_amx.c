@@ -10,6 +10,8 @@
 #define KITE_PACKED_PLANES 1
 
 #include "kernels/kernels_x86_packed.inc"
+#include "kernels/kernels_x86_packed_levels.inc"
+#include "kernels/kernels_x86_packed_tile.inc"
 
 // ---- tile configuration ------------------------------------------------------------------------
 // Two register sets, used for alternate blocks so that one block's dot runs while the previous

@@ -15,6 +15,8 @@
 #include <stdint.h>
 
 #include "kernels/kernels_x86_packed8.inc"
+#include "kernels/kernels_x86_packed_levels.inc"
+#include "kernels/kernels_x86_packed_tile.inc"
 
 enum { TV = 4 }; // tokens per pass: their int16 and int32 sums and float rows in 16 registers
 

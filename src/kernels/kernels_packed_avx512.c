@@ -14,6 +14,8 @@
 #include <stdint.h>
 
 #include "kernels/kernels_x86_packed.inc"
+#include "kernels/kernels_x86_packed_levels.inc"
+#include "kernels/kernels_x86_packed_tile.inc"
 
 enum { TV = 8 }; // tokens per pass
 
