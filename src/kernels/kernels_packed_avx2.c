@@ -35,13 +35,46 @@ AI __m256i add16(__m256i s, __m256i p) {
 // saturating, for unsigned levels up to max_u.
 AI int int16_steps(int max_u) { return 32767 / (2 * 128 * max_u); }
 
+// The int16 pair sums of 32 elements (8 steps) in nibble planes (low at lev, high at lev + plane)
+// with the TV tokens' activations at a (token t at a + t * as): sl[t], sh[t].
+AI void dot_planes(const int8_t *lev, size_t plane, const uint8_t *a, size_t as, __m256i sl[TV], __m256i sh[TV]) {
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; k++) {
+        const __m256i wl = _mm256_loadu_si256((const __m256i *)(lev + k * TILE_B));
+        const __m256i wh = _mm256_loadu_si256((const __m256i *)(lev + plane + k * TILE_B));
+        for (int t = 0; t < TV; t++) {
+            const __m256i av = bcast4(a + t * as + 4 * k);
+            const __m256i pl = _mm256_maddubs_epi16(wl, av), ph = _mm256_maddubs_epi16(wh, av);
+            sl[t] = k ? add16(sl[t], pl) : pl;
+            sh[t] = k ? add16(sh[t], ph) : ph;
+        }
+    }
+}
+
+// isum[t] + the dots of nk steps of levels (at most max_u) at lev with the TV tokens' activations
+// at a: the pmaddubsw pair sums add up in int16 for int16_steps(max_u) steps at a time, then
+// pmaddwd folds them into int32 with w (ones, or the sub-block scale in both halves of each lane).
+AI void dot_steps(const int8_t *lev, const uint8_t *a, size_t as, const int nk, const int max_u, __m256i w,
+                  __m256i isum[TV]) {
+    const int steps = int16_steps(max_u);
+    __m256i s[TV];
+#pragma GCC unroll 8
+    for (int k = 0; k < nk; k++) {
+        const __m256i wk = _mm256_loadu_si256((const __m256i *)(lev + k * TILE_B));
+        for (int t = 0; t < TV; t++) {
+            const __m256i p = _mm256_maddubs_epi16(wk, bcast4(a + t * as + 4 * k));
+            s[t] = k % steps ? add16(s[t], p) : p;
+        }
+        if ((k + 1) % steps == 0 || k == nk - 1)
+            for (int t = 0; t < TV; t++) isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(s[t], w));
+    }
+}
+
 // ---- 32-element blocks ------------------------------------------------------------------------
 
-// 16 tokens (a: the first one's Q8_0/Q8_1 row) x the packed rows: y[t * ys + r] for the rows present.
 AI void run32_kind(const int kind, int nb, const packed *P, const tokens16 *T, const uint8_t *a, size_t as, float *y,
                    size_t ys, int rows) {
     const int has_min = k32_has_min(kind), off = k32_off(kind), split = lev_split(kind, 0);
-    const int steps = int16_steps(kind == K32_Q5_0 || kind == K32_Q5_1 ? 31 : 15);
     const size_t asz = has_min ? sizeof(block_q8_1) : sizeof(block_q8_0), aq = has_min ? 4 : 2;
     const size_t plane = (size_t)32 * MR;
     const __m256i ones = _mm256_set1_epi16(1), sixteen = _mm256_set1_epi16(16);
@@ -53,53 +86,18 @@ AI void run32_kind(const int kind, int nb, const packed *P, const tokens16 *T, c
             const int8_t *lev = P->lev + (size_t)b * plane * (1 + split);
             const uint8_t *ab = ah + (size_t)b * asz;
             __m256i isum[TV];
+            for (int t = 0; t < TV; t++) isum[t] = _mm256_set1_epi32(-off * T->bp[b * MT + h + t]);
             if (split) { // 16 * (high nibble dot) + (low nibble dot)
                 __m256i sl[TV], sh[TV];
-#pragma GCC unroll 8
-                for (int k = 0; k < 8; k++) {
-                    const __m256i wl = _mm256_loadu_si256((const __m256i *)(lev + k * TILE_B));
-                    const __m256i wh = _mm256_loadu_si256((const __m256i *)(lev + plane + k * TILE_B));
-                    for (int t = 0; t < TV; t++) {
-                        const __m256i av = bcast4(ab + t * as + 4 * k);
-                        const __m256i pl = _mm256_maddubs_epi16(wl, av), ph = _mm256_maddubs_epi16(wh, av);
-                        sl[t] = k ? add16(sl[t], pl) : pl;
-                        sh[t] = k ? add16(sh[t], ph) : ph;
-                    }
-                }
+                dot_planes(lev, plane, ab, as, sl, sh);
                 for (int t = 0; t < TV; t++)
-                    isum[t] = _mm256_add_epi32(_mm256_madd_epi16(sh[t], sixteen), _mm256_madd_epi16(sl[t], ones));
+                    isum[t] = _mm256_add_epi32(isum[t], _mm256_add_epi32(_mm256_madd_epi16(sh[t], sixteen), _mm256_madd_epi16(sl[t], ones)));
             } else {
-                __m256i s[TV];
-                for (int t = 0; t < TV; t++) isum[t] = _mm256_setzero_si256();
-#pragma GCC unroll 8
-                for (int k = 0; k < 8; k++) {
-                    const __m256i w = _mm256_loadu_si256((const __m256i *)(lev + k * TILE_B));
-                    for (int t = 0; t < TV; t++) {
-                        const __m256i p = _mm256_maddubs_epi16(w, bcast4(ab + t * as + 4 * k));
-                        s[t] = k % steps ? add16(s[t], p) : p;
-                    }
-                    if ((k + 1) % steps == 0 || k == 7)
-                        for (int t = 0; t < TV; t++) isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(s[t], ones));
-                }
+                dot_steps(lev, ab, as, 8, kind == K32_Q5_0 || kind == K32_Q5_1 ? 31 : 15, ones, isum);
             }
-            for (int t = 0; t < TV; t++) {
-                if (off) isum[t] = _mm256_add_epi32(isum[t], _mm256_set1_epi32(-off * T->bp[b * MT + h + t]));
-                acc[t] = _mm256_add_ps(acc[t], term32(has_min, P, T, b, h + t, isum[t]));
-            }
+            for (int t = 0; t < TV; t++) acc[t] = _mm256_add_ps(acc[t], term32(has_min, P, T, b, h + t, isum[t]));
         }
         for (int t = 0; t < TV; t++) store_rows(y + (size_t)(h + t) * ys, acc[t], rows);
-    }
-}
-
-static void run32(int kind, int nb, const packed *P, const tokens16 *T, const uint8_t *a, size_t as, float *y, size_t ys,
-                  rowmask m) {
-    switch (kind) {
-    case K32_Q8_0: run32_kind(K32_Q8_0, nb, P, T, a, as, y, ys, m); break;
-    case K32_Q4_0: run32_kind(K32_Q4_0, nb, P, T, a, as, y, ys, m); break;
-    case K32_Q4_1: run32_kind(K32_Q4_1, nb, P, T, a, as, y, ys, m); break;
-    case K32_Q5_0: run32_kind(K32_Q5_0, nb, P, T, a, as, y, ys, m); break;
-    case K32_Q5_1: run32_kind(K32_Q5_1, nb, P, T, a, as, y, ys, m); break;
-    default: run32_kind(K32_IQ4_NL, nb, P, T, a, as, y, ys, m); break;
     }
 }
 
@@ -110,12 +108,11 @@ AI int kk_max_level(int kind) {
     return kind == KK_Q5_K ? 31 : kind == KK_Q6_K ? 63 : kind == KK_Q2_K ? 3 : kind == KK_Q3_K ? 7 : 15;
 }
 
-// 16 tokens (a: the first one's Q8_K row) x the packed rows, as run32; each sub-block's int16 sums
-// go to int32 through pmaddwd with the rows' scale (int16 pairs), as the _ref multiplies them.
+// As run32_kind; each sub-block's int16 sums go to int32 through pmaddwd with the rows' scale (int16
+// pairs), as the _ref multiplies them.
 AI void runK_kind(const int kind, int nb, const packed *P, const tokens16 *T, const uint8_t *a, size_t as, float *y,
                   size_t ys, int rows) {
-    const int ns = kk_sub(kind), kb = QK_K / ns, nk = kb / 4, split = lev_split(kind, 1);
-    const int steps = int16_steps(kk_max_level(kind));
+    const int ns = kk_sub(kind), kb = QK_K / ns, split = lev_split(kind, 1);
     const size_t plane = (size_t)QK_K * MR;
     for (int h = 0; h < MT; h += TV) {
         __m256 acc[TV];
@@ -131,51 +128,19 @@ AI void runK_kind(const int kind, int nb, const packed *P, const tokens16 *T, co
                 const __m256i scv = _mm256_loadu_si256((const __m256i *)(sc + g * MR));
                 const int8_t *lg = lev + g * kb * MR;
                 const uint8_t *ag = ab + g * kb;
-                if (split) {
+                if (split) { // IQ4_XS: 32-element sub-blocks, 16 * scale on the high nibbles
                     __m256i sl[TV], sh[TV];
-#pragma GCC unroll 8
-                    for (int k = 0; k < nk; k++) {
-                        const __m256i wl = _mm256_loadu_si256((const __m256i *)(lg + k * TILE_B));
-                        const __m256i wh = _mm256_loadu_si256((const __m256i *)(lg + plane + k * TILE_B));
-                        for (int t = 0; t < TV; t++) {
-                            const __m256i av = bcast4(ag + t * as + 4 * k);
-                            const __m256i pl = _mm256_maddubs_epi16(wl, av), ph = _mm256_maddubs_epi16(wh, av);
-                            sl[t] = k ? add16(sl[t], pl) : pl;
-                            sh[t] = k ? add16(sh[t], ph) : ph;
-                        }
-                    }
+                    dot_planes(lg, plane, ag, as, sl, sh);
                     const __m256i sc16 = _mm256_slli_epi16(scv, 4);
                     for (int t = 0; t < TV; t++)
                         isum[t] = _mm256_add_epi32(isum[t], _mm256_add_epi32(_mm256_madd_epi16(sh[t], sc16), _mm256_madd_epi16(sl[t], scv)));
                 } else {
-                    __m256i s[TV];
-#pragma GCC unroll 8
-                    for (int k = 0; k < nk; k++) {
-                        const __m256i w = _mm256_loadu_si256((const __m256i *)(lg + k * TILE_B));
-                        for (int t = 0; t < TV; t++) {
-                            const __m256i p = _mm256_maddubs_epi16(w, bcast4(ag + t * as + 4 * k));
-                            s[t] = k % steps ? add16(s[t], p) : p;
-                        }
-                        if ((k + 1) % steps == 0 || k == nk - 1)
-                            for (int t = 0; t < TV; t++) isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(s[t], scv));
-                    }
+                    dot_steps(lg, ag, as, kb / 4, kk_max_level(kind), scv, isum);
                 }
             }
             for (int t = 0; t < TV; t++) acc[t] = _mm256_add_ps(acc[t], termK(kind, P, T, b, h + t, isum[t]));
         }
         for (int t = 0; t < TV; t++) store_rows(y + (size_t)(h + t) * ys, acc[t], rows);
-    }
-}
-
-static void runK(int kind, int nb, const packed *P, const tokens16 *T, const uint8_t *a, size_t as, float *y, size_t ys,
-                 rowmask m) {
-    switch (kind) {
-    case KK_Q4_K: runK_kind(KK_Q4_K, nb, P, T, a, as, y, ys, m); break;
-    case KK_Q5_K: runK_kind(KK_Q5_K, nb, P, T, a, as, y, ys, m); break;
-    case KK_Q6_K: runK_kind(KK_Q6_K, nb, P, T, a, as, y, ys, m); break;
-    case KK_IQ4_XS: runK_kind(KK_IQ4_XS, nb, P, T, a, as, y, ys, m); break;
-    case KK_Q2_K: runK_kind(KK_Q2_K, nb, P, T, a, as, y, ys, m); break;
-    default: runK_kind(KK_Q3_K, nb, P, T, a, as, y, ys, m); break;
     }
 }
 

@@ -49,18 +49,6 @@ AI void run32_kind(const int kind, int nb, const packed *P, const tokens16 *T, c
     }
 }
 
-static void run32(int kind, int nb, const packed *P, const tokens16 *T, const uint8_t *a, size_t as, float *y, size_t ys,
-                  rowmask m) {
-    switch (kind) {
-    case K32_Q8_0: run32_kind(K32_Q8_0, nb, P, T, a, as, y, ys, m); break;
-    case K32_Q4_0: run32_kind(K32_Q4_0, nb, P, T, a, as, y, ys, m); break;
-    case K32_Q4_1: run32_kind(K32_Q4_1, nb, P, T, a, as, y, ys, m); break;
-    case K32_Q5_0: run32_kind(K32_Q5_0, nb, P, T, a, as, y, ys, m); break;
-    case K32_Q5_1: run32_kind(K32_Q5_1, nb, P, T, a, as, y, ys, m); break;
-    default: run32_kind(K32_IQ4_NL, nb, P, T, a, as, y, ys, m); break;
-    }
-}
-
 // 16 tokens (a: the first one's Q8_K row) x the packed rows, as run32; a sub-block's dot is
 // multiplied by its integer scale (a lane per row) and summed in int32, as the _ref does.
 AI void runK_kind(const int kind, int nb, const packed *P, const tokens16 *T, const uint8_t *a, size_t as, float *y,
@@ -93,18 +81,6 @@ AI void runK_kind(const int kind, int nb, const packed *P, const tokens16 *T, co
             for (int t = 0; t < TV; t++) acc[t] = _mm256_add_ps(acc[t], termK(kind, P, T, b, h + t, isum[t]));
         }
         for (int t = 0; t < TV; t++) store_rows(y + (size_t)(h + t) * ys, acc[t], rows);
-    }
-}
-
-static void runK(int kind, int nb, const packed *P, const tokens16 *T, const uint8_t *a, size_t as, float *y, size_t ys,
-                 rowmask m) {
-    switch (kind) {
-    case KK_Q4_K: runK_kind(KK_Q4_K, nb, P, T, a, as, y, ys, m); break;
-    case KK_Q5_K: runK_kind(KK_Q5_K, nb, P, T, a, as, y, ys, m); break;
-    case KK_Q6_K: runK_kind(KK_Q6_K, nb, P, T, a, as, y, ys, m); break;
-    case KK_IQ4_XS: runK_kind(KK_IQ4_XS, nb, P, T, a, as, y, ys, m); break;
-    case KK_Q2_K: runK_kind(KK_Q2_K, nb, P, T, a, as, y, ys, m); break;
-    default: runK_kind(KK_Q3_K, nb, P, T, a, as, y, ys, m); break;
     }
 }
 
