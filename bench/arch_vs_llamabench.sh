@@ -17,6 +17,10 @@
 # REPS (3) come from the environment, LLAMA_ARGS are added to llama-bench's. Prints one markdown
 # row per model, type and thread count. On a CPU with AMX, llama-bench repacks Q8_0/Q4_K/Q6_K
 # weights for its AMX kernels (its -v log: "AMX model buffer size").
+# CPU_TIME=1 gives tokens per CPU second instead of per wall second, steadier on a machine other
+# jobs share: each test (pp, then tg) runs alone with -r 1 and with -r 1+REPS, and REPS times its
+# tokens are divided by the difference of the two processes' user + sys time (GNU time, at
+# /usr/bin/time), which cancels loading and warm-up.
 set -e
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build/native}
@@ -58,9 +62,20 @@ make() {
 }
 
 num() { sed -n "s/.*\"$1\": *\([0-9.e+-]*\).*/\1/p" | head -1; }
+# cpu_tps N CMD...: N tokens per test; CMD's CPU seconds with -r 1 and -r 1+REPS (CPU_TIME=1)
+cpu_of() { /usr/bin/time -f "%U %S" "$@" 2>&1 >/dev/null | tail -1 | awk '{ print $1 + $2 }'; }
+cpu_tps() {
+  n=$1; shift
+  c1=$(cpu_of "$@" -r 1); c2=$(cpu_of "$@" -r $((1 + REPS)))
+  awk -v n="$n" -v r="$REPS" -v a="$c1" -v b="$c2" 'BEGIN { if (b > a) printf "%.2f", r * n / (b - a); else print "-" }'
+}
 ratio() { awk -v k="$1" -v l="$2" 'BEGIN { if (l > 0) printf "%.2f", k / l; else print "-" }'; }
 [ -n "$MAKE_ONLY" ] || {
-  echo "tokens/s, mean of $REPS; ratio = kite / llama-bench (same file, same threads)"
+  if [ "${CPU_TIME:-0}" = 1 ]; then
+    echo "tokens per CPU second, $REPS runs after one; ratio = kite / llama-bench (same file, same threads)"
+  else
+    echo "tokens/s, mean of $REPS; ratio = kite / llama-bench (same file, same threads)"
+  fi
   echo "| model | type | threads | kite pp$N_PROMPT | llama.cpp pp$N_PROMPT | ratio | kite tg$N_GEN | llama.cpp tg$N_GEN | ratio |"
   echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
 }
@@ -71,10 +86,17 @@ for shape in ${SHAPES:-qwen3-0.6b gemma3-1b}; do
     [ -f "$Q" ] || { "$KITE" quantize "$DIR/$shape-rand-f16.gguf" "$Q.tmp" "$type" >/dev/null 2>&1 && mv "$Q.tmp" "$Q"; }
     [ -n "$MAKE_ONLY" ] && continue
     for t in $THREADS; do
-      k=$("$KITE" bench -m "$Q" -p "$N_PROMPT" -n "$N_GEN" -t "$t" -r "$REPS" -o json 2>/dev/null)
-      l=$("$LLAMA_BENCH" -m "$Q" -p "$N_PROMPT" -n "$N_GEN" -t "$t" -r "$REPS" -o jsonl $LLAMA_ARGS 2>/dev/null)
-      kp=$(echo "$k" | grep '"pp' | num tps); kt=$(echo "$k" | grep '"tg' | num tps)
-      lp=$(echo "$l" | grep '"n_gen": 0' | num avg_ts); lt=$(echo "$l" | grep '"n_prompt": 0' | num avg_ts)
+      if [ "${CPU_TIME:-0}" = 1 ]; then
+        kp=$(cpu_tps "$N_PROMPT" "$KITE" bench -m "$Q" -p "$N_PROMPT" -n 0 -t "$t")
+        lp=$(cpu_tps "$N_PROMPT" "$LLAMA_BENCH" -m "$Q" -p "$N_PROMPT" -n 0 -t "$t" $LLAMA_ARGS)
+        kt=$(cpu_tps "$N_GEN" "$KITE" bench -m "$Q" -p 0 -n "$N_GEN" -t "$t")
+        lt=$(cpu_tps "$N_GEN" "$LLAMA_BENCH" -m "$Q" -p 0 -n "$N_GEN" -t "$t" $LLAMA_ARGS)
+      else
+        k=$("$KITE" bench -m "$Q" -p "$N_PROMPT" -n "$N_GEN" -t "$t" -r "$REPS" -o json 2>/dev/null)
+        l=$("$LLAMA_BENCH" -m "$Q" -p "$N_PROMPT" -n "$N_GEN" -t "$t" -r "$REPS" -o jsonl $LLAMA_ARGS 2>/dev/null)
+        kp=$(echo "$k" | grep '"pp' | num tps); kt=$(echo "$k" | grep '"tg' | num tps)
+        lp=$(echo "$l" | grep '"n_gen": 0' | num avg_ts); lt=$(echo "$l" | grep '"n_prompt": 0' | num avg_ts)
+      fi
       echo "| $shape | $type | $t | $kp | $lp | $(ratio "$kp" "$lp") | $kt | $lt | $(ratio "$kt" "$lt") |"
     done
   done

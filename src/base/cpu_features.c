@@ -35,6 +35,14 @@ void kite__cpu_x86_features(bool *avx2, bool *avx512) {
     *avx512 = *avx2 && zmm_ok && f && dq && bw && vl && vnni;
 }
 
+bool kite__cpu_x86_avxvnni(void) {
+    bool avx2, avx512;
+    kite__cpu_x86_features(&avx2, &avx512);
+    unsigned last, a, b, c, d; // leaf 7, sub-leaf 0 gives the last sub-leaf; AVX-VNNI is sub-leaf 1's EAX bit 4
+    return avx2 && __get_cpuid_count(7, 0, &last, &b, &c, &d) && last >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d) &&
+           ((a >> 4) & 1);
+}
+
 bool kite__cpu_x86_amx(void) {
     bool avx2, avx512;
     kite__cpu_x86_features(&avx2, &avx512);
@@ -53,5 +61,6 @@ bool kite__cpu_x86_amx(void) {
 }
 #else
 void kite__cpu_x86_features(bool *avx2, bool *avx512) { *avx2 = *avx512 = false; }
+bool kite__cpu_x86_avxvnni(void) { return false; }
 bool kite__cpu_x86_amx(void) { return false; }
 #endif

@@ -40,6 +40,10 @@ _Noreturn void kite__assert_fail(const char *expr, const char *file, int line);
 // false elsewhere.
 void kite__cpu_x86_features(bool *avx2, bool *avx512);
 
+// x86: whether the CPU runs AVX-VNNI (the VEX-encoded vpdpbusd of Alder Lake and later) with AVX2;
+// false elsewhere.
+bool kite__cpu_x86_avxvnni(void);
+
 // x86: whether the CPU runs AMX-TILE + AMX-INT8 (with AVX-512 and VBMI) and the OS lets this process use
 // the tile registers (on Linux this call asks for them); false elsewhere.
 bool kite__cpu_x86_amx(void);

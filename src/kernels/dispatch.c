@@ -1,5 +1,5 @@
 // dispatch.c - picks the kernel set once per process: CPUID + XGETBV on x86 (AMX > AVX-512 >
-// AVX2 > scalar), NEON on aarch64, SIMD128 in wasm (compile time); KITE_FORCE_SCALAR=1 forces scalar,
+// AVX-VNNI > AVX2 > scalar), NEON on aarch64, SIMD128 in wasm (compile time); KITE_FORCE_SCALAR=1 forces scalar,
 // KITE_ISA=NAME another set the host runs.
 #include "kernels/kernels_internal.h"
 
@@ -16,7 +16,7 @@
 #include <sys/auxv.h>
 #endif
 
-enum { MAX_SETS = 4 }; // scalar + at most three ISA sets per architecture
+enum { MAX_SETS = 5 }; // scalar + at most four ISA sets per architecture
 
 static kite__kernels g_sets[MAX_SETS];
 static int g_count;
@@ -36,6 +36,7 @@ static void build_sets(void) {
     bool avx2, avx512;
     kite__cpu_x86_features(&avx2, &avx512);
     if (avx2) add_set(kite__kernels_fill_avx2);
+    if (avx2 && kite__cpu_x86_avxvnni()) add_set(kite__kernels_fill_avxvnni);
     if (avx512) add_set(kite__kernels_fill_avx512);
     if (avx512 && kite__cpu_x86_amx()) add_set(kite__kernels_fill_amx);
 #elif defined(__aarch64__)

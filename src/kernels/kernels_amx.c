@@ -10,6 +10,8 @@
 #define KITE_PACKED_PLANES 1
 
 #include "kernels/kernels_x86_packed.inc"
+#include "kernels/kernels_x86_packed_levels.inc"
+#include "kernels/kernels_x86_packed_tile.inc"
 
 // ---- tile configuration ------------------------------------------------------------------------
 // Two register sets, used for alternate blocks so that one block's dot runs while the previous
@@ -73,18 +75,18 @@ static void run32(int kind, int nb, const packed *P, const tokens16 *T, const ui
                   __mmask16 m) {
     const int has_min = k32_has_min(kind);
     const size_t asz = has_min ? sizeof(block_q8_1) : sizeof(block_q8_0), aq = has_min ? 4 : 2;
-    int32_t c[2][MT * MT] __attribute__((aligned(64)));
+    int32_t c[2][MT * MR] __attribute__((aligned(64)));
     __m512 acc[MT];
 #pragma GCC unroll 16
     for (int t = 0; t < MT; t++) acc[t] = _mm512_setzero_ps();
     for (int b = 0; b <= nb; b++) {
-        if (b < nb) DOT_TILE(b & 1, a + (size_t)b * asz + aq, as, P->lev + (size_t)b * 32 * MT, c[b & 1]);
+        if (b < nb) DOT_TILE(b & 1, a + (size_t)b * asz + aq, as, P->lev + (size_t)b * 32 * MR, c[b & 1]);
         if (b == 0) continue;
         const int pb = b - 1;
         const int32_t *cb = c[pb & 1];
 #pragma GCC unroll 16
         for (int t = 0; t < MT; t++)
-            acc[t] = _mm512_add_ps(acc[t], term32(has_min, P, T, pb, t, _mm512_load_si512(cb + t * MT)));
+            acc[t] = _mm512_add_ps(acc[t], term32(has_min, P, T, pb, t, _mm512_load_si512(cb + t * MR)));
     }
 #pragma GCC unroll 16
     for (int t = 0; t < MT; t++) _mm512_mask_storeu_ps(y + t * ys, m, acc[t]);
@@ -95,28 +97,28 @@ static void run32(int kind, int nb, const packed *P, const tokens16 *T, const ui
 static void runK(int kind, int nb, const packed *P, const tokens16 *T, const uint8_t *a, size_t as, float *y, size_t ys,
                  __mmask16 m) {
     const int ns = kk_sub(kind), kb = QK_K / ns;
-    int32_t c[2][16][MT * MT] __attribute__((aligned(64)));
+    int32_t c[2][16][MT * MR] __attribute__((aligned(64)));
     __m512 acc[MT];
 #pragma GCC unroll 16
     for (int t = 0; t < MT; t++) acc[t] = _mm512_setzero_ps();
     for (int b = 0; b <= nb; b++) {
         if (b < nb) {
             const uint8_t *aq = a + (size_t)b * sizeof(block_q8_K) + offsetof(block_q8_K, qs);
-            const int8_t *lev = P->lev + (size_t)b * QK_K * MT;
+            const int8_t *lev = P->lev + (size_t)b * QK_K * MR;
             for (int g = 0; g < ns; g += 2) {
-                DOT_TILE(0, aq + g * kb, as, lev + g * kb * MT, c[b & 1][g]);
-                DOT_TILE(1, aq + (g + 1) * kb, as, lev + (g + 1) * kb * MT, c[b & 1][g + 1]);
+                DOT_TILE(0, aq + g * kb, as, lev + g * kb * MR, c[b & 1][g]);
+                DOT_TILE(1, aq + (g + 1) * kb, as, lev + (g + 1) * kb * MR, c[b & 1][g + 1]);
             }
         }
         if (b == 0) continue;
         const int pb = b - 1;
-        const int32_t(*cb)[MT * MT] = c[pb & 1];
-        const int32_t *sc = P->sc + (size_t)pb * ns * MT;
+        const int32_t(*cb)[MT * MR] = c[pb & 1];
+        const int32_t *sc = P->sc + (size_t)pb * ns * MR;
 #pragma GCC unroll 16
         for (int t = 0; t < MT; t++) {
             __m512i isum = _mm512_setzero_si512();
             for (int g = 0; g < ns; g++)
-                isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(_mm512_load_si512(cb[g] + t * MT), _mm512_loadu_si512(sc + g * MT)));
+                isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(_mm512_load_si512(cb[g] + t * MR), _mm512_loadu_si512(sc + g * MR)));
             acc[t] = _mm512_add_ps(acc[t], termK(kind, P, T, pb, t, isum));
         }
     }
@@ -144,34 +146,34 @@ static void runK(int kind, int nb, const packed *P, const tokens16 *T, const uin
 static void runK_planes(int kind, int nb, const packed *P, const tokens16 *T, const uint8_t *a, size_t as, float *y,
                         size_t ys, __mmask16 m) {
     const int np = kk_planes(kind), sh = kk_digit_bits(kind);
-    int32_t c[2][2][MT * MT] __attribute__((aligned(64)));
+    int32_t c[2][2][MT * MR] __attribute__((aligned(64)));
     __m512 acc[MT];
 #pragma GCC unroll 16
     for (int t = 0; t < MT; t++) acc[t] = _mm512_setzero_ps();
     for (int b = 0; b <= nb; b++) {
         if (b < nb) {
             const uint8_t *aq = a + (size_t)b * sizeof(block_q8_K) + offsetof(block_q8_K, qs);
-            const int8_t *lev = P->lev + (size_t)b * np * QK_K * MT;
-            int32_t(*cb)[MT * MT] = c[b & 1];
+            const int8_t *lev = P->lev + (size_t)b * np * QK_K * MR;
+            int32_t(*cb)[MT * MR] = c[b & 1];
             _tile_zero(0);
             if (np > 1) _tile_zero(1);
             for (int k = 0; k < 4; k++) { // elements 64k..64k+63
-                const int8_t *bk = lev + k * 64 * MT;
+                const int8_t *bk = lev + k * 64 * MR;
                 _tile_loadd(4, aq + 64 * k, as);
                 PLANE_DOT(0, 5, bk);
-                if (np > 1) PLANE_DOT(1, 6, bk + QK_K * MT);
+                if (np > 1) PLANE_DOT(1, 6, bk + QK_K * MR);
             }
             _tile_stored(0, cb[0], TILE_B);
             if (np > 1) _tile_stored(1, cb[1], TILE_B);
         }
         if (b == 0) continue;
         const int pb = b - 1;
-        const int32_t(*cb)[MT * MT] = c[pb & 1];
+        const int32_t(*cb)[MT * MR] = c[pb & 1];
 #pragma GCC unroll 16
         for (int t = 0; t < MT; t++) {
-            __m512i isum = _mm512_load_si512(cb[np - 1] + t * MT);
+            __m512i isum = _mm512_load_si512(cb[np - 1] + t * MR);
             for (int p = np - 2; p >= 0; p--)
-                isum = _mm512_add_epi32(_mm512_slli_epi32(isum, sh), _mm512_load_si512(cb[p] + t * MT));
+                isum = _mm512_add_epi32(_mm512_slli_epi32(isum, sh), _mm512_load_si512(cb[p] + t * MR));
             acc[t] = _mm512_add_ps(acc[t], termK(kind, P, T, pb, t, isum));
         }
     }

@@ -14,4 +14,5 @@ void kite__kernels_fill_avx2(kite__kernels *k) {
     k->f32_to_f16_row = kite__f32_to_f16_row_avx2;
     x86_fill(k);
     x86_fill_iq(k);
+    kite__kernels_packed_avx2(k); // 16 tokens or more: the packed GEMM
 }

@@ -150,11 +150,14 @@ static inline int kite__idot(const int8_t *q, const int8_t *a, int n) {
 
 // ISA sets: each fills the entries it accelerates (compiled only where the ISA exists).
 void kite__kernels_fill_avx2(kite__kernels *k);
+void kite__kernels_fill_avxvnni(kite__kernels *k); // the AVX2 set plus the packed GEMM on AVX-VNNI
 void kite__kernels_fill_avx512(kite__kernels *k);
 void kite__kernels_fill_amx(kite__kernels *k); // the AVX-512 set plus AMX GEMM tiles (kernels_amx.c)
 // Points k's integer block types at the packed AVX-512 VNNI GEMM (kernels_packed_avx512.c), k's
 // own tiles kept for fewer than 16 tokens (called by kite__kernels_fill_avx512).
 void kite__kernels_packed_avx512(kite__kernels *k);
+// The same for the packed AVX2 GEMM (kernels_packed_avx2.c; called by kite__kernels_fill_avx2).
+void kite__kernels_packed_avx2(kite__kernels *k);
 void kite__kernels_fill_neon(kite__kernels *k);
 void kite__kernels_fill_wasm(kite__kernels *k);
 void kite__kernels_fill_wasm_relaxed(kite__kernels *k); // the SIMD128 set plus relaxed-SIMD tiles

@@ -14,6 +14,8 @@
 #include <stdint.h>
 
 #include "kernels/kernels_x86_packed.inc"
+#include "kernels/kernels_x86_packed_levels.inc"
+#include "kernels/kernels_x86_packed_tile.inc"
 
 enum { TV = 8 }; // tokens per pass
 
@@ -35,7 +37,7 @@ static void run32(int kind, int nb, const packed *P, const tokens16 *T, const ui
         __m512 acc[TV];
         for (int t = 0; t < TV; t++) acc[t] = _mm512_setzero_ps();
         for (int b = 0; b < nb; b++) {
-            const int8_t *lev = P->lev + (size_t)b * 32 * MT;
+            const int8_t *lev = P->lev + (size_t)b * 32 * MR;
             const uint8_t *ab = a + (size_t)h * as + (size_t)b * asz + aq;
             __m512i s[TV];
             for (int t = 0; t < TV; t++) s[t] = _mm512_set1_epi32(-off * T->bp[b * MT + h + t]);
@@ -58,8 +60,8 @@ static void runK(int kind, int nb, const packed *P, const tokens16 *T, const uin
         __m512 acc[TV];
         for (int t = 0; t < TV; t++) acc[t] = _mm512_setzero_ps();
         for (int b = 0; b < nb; b++) {
-            const int8_t *lev = P->lev + (size_t)b * QK_K * MT;
-            const int32_t *sc = P->sc + (size_t)b * ns * MT;
+            const int8_t *lev = P->lev + (size_t)b * QK_K * MR;
+            const int32_t *sc = P->sc + (size_t)b * ns * MR;
             const block_q8_K *at[TV];
             for (int t = 0; t < TV; t++) at[t] = (const block_q8_K *)(a + (size_t)(h + t) * as) + b;
             __m512i isum[TV];
@@ -74,7 +76,7 @@ static void runK(int kind, int nb, const packed *P, const tokens16 *T, const uin
                     const __m512i w = _mm512_loadu_si512(lev + (g * kb / 4 + k) * TILE_B);
                     for (int t = 0; t < TV; t++) s[t] = _mm512_dpbusd_epi32(s[t], w, bcast4((const uint8_t *)at[t]->qs + g * kb + 4 * k));
                 }
-                const __m512i scv = _mm512_loadu_si512(sc + g * MT);
+                const __m512i scv = _mm512_loadu_si512(sc + g * MR);
                 for (int t = 0; t < TV; t++) isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(s[t], scv));
             }
             for (int t = 0; t < TV; t++) acc[t] = _mm512_add_ps(acc[t], termK(kind, P, T, b, h + t, isum[t]));

@@ -94,7 +94,7 @@ void kite_kernels_attend_group(const kite_attn_group *g);
 
 // ---- ISA selection -----------------------------------------------------------------------
 
-// Name of the kernel set in use: "scalar", "avx2", "avx512", "amx", "neon", "wasm-simd128".
+// Name of the kernel set in use: "scalar", "avx2", "avxvnni", "avx512", "amx", "neon", "wasm-simd128".
 // Chosen once on first use: the best the CPU and OS support; KITE_FORCE_SCALAR=1 in the
 // environment forces "scalar".
 const char *kite_kernels_isa(void);
