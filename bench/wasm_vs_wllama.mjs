@@ -8,9 +8,19 @@
 // (llama.cpp's WebGPU backend: wllama 3.x ships one wasm with it, async through JSPI), each
 // ratio against wllama's WebGPU; the adapter is printed. On SwiftShader (this machine's
 // software adapter) the absolute numbers mean nothing, the ratios a little.
-//   node bench/wasm_vs_wllama.mjs [--webgpu] [--threads N] [--prompt-tokens N] [--gen N] [--reps N] [MODEL...]
+// --load: time to the first token instead: loadModel(url) then generate('Hello', 1 token)
+// against wllama's loadModelFromUrl then a 1-token createCompletion, each from a fresh worker:
+// the first visit (empty model caches: both download the file and store it, Kite into OPFS as
+// the bytes arrive, wllama into OPFS and then reads it back; wllama's useCache: false stores it
+// too, it only skips the lookup), the repeat visit (from each one's cache) and Kite with cache:
+// false (no storage). --reps rounds, each in a new on-disk browser profile, who goes first
+// alternating; prints the median and range of each and the median per-round ratio wllama / Kite.
+//   node bench/wasm_vs_wllama.mjs [--webgpu | --load] [--threads N] [--prompt-tokens N] [--gen N] [--reps N] [MODEL...]
 // MODEL defaults: the shared rand-llama-spm-f16 and its llama-quantize Q8_0 / Q4_0 / Q4_K_M.
-import { launchChromium } from '../tests/node/chromium.mjs';
+import { CHROMIUM, CHROMIUM_FLAGS, launchChromium } from '../tests/node/chromium.mjs';
+import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '../web/serve.mjs';
@@ -24,8 +34,13 @@ const opt = (name, def) => {
   args.splice(i, 2);
   return v;
 };
-const webgpu = args.includes('--webgpu');
-if (webgpu) args.splice(args.indexOf('--webgpu'), 1);
+const flag = (name) => {
+  const i = args.indexOf(name);
+  if (i >= 0) args.splice(i, 1);
+  return i >= 0;
+};
+const webgpu = flag('--webgpu');
+const loadMode = flag('--load');
 const threads = opt('--threads', 2);
 const promptTokens = opt('--prompt-tokens', 128);
 const nGen = opt('--gen', 64);
@@ -109,6 +124,79 @@ async function benchInPage({ url, threads, promptTokens, nGen, reps, webgpu }) {
   return out;
 }
 
+// Run in the page for --load: one engine from nothing to its first token ('Hello', 1 token,
+// greedy); cache: Kite's cache option, wllama's useCache. Resolves to { load, first } ms.
+async function kiteFirstToken({ url, threads, cache }) {
+  const kite = await import('/web/index.js');
+  const t0 = performance.now();
+  const m = await kite.loadModel(url, { threads, nCtx: 1024, device: 'cpu', cache });
+  try {
+    const loaded = performance.now();
+    await m.generate('Hello', { maxTokens: 1, temperature: 0 }).text();
+    return { load: loaded - t0, first: performance.now() - t0, build: m.build, hit: !!m.cache?.hit,
+      stored: !!m.cache?.stored, warning: m.cache?.warning };
+  } finally {
+    await m.dispose();
+  }
+}
+
+async function wllamaFirstToken({ url, threads, cache }) {
+  const { Wllama } = await import('/node_modules/@wllama/wllama/esm/index.js');
+  const w = new Wllama({ default: '/node_modules/@wllama/wllama/esm/wasm/wllama.wasm' }, { suppressNativeLog: true });
+  w.setCompat?.(null);
+  try {
+    const t0 = performance.now();
+    await w.loadModelFromUrl(url, { n_threads: threads, n_ctx: 1024, n_gpu_layers: 0, useCache: cache });
+    const loaded = performance.now();
+    await w.createCompletion({ prompt: 'Hello', max_tokens: 1, temperature: 0, ignore_eos: true });
+    return { load: loaded - t0, first: performance.now() - t0, version: Wllama.getLibllamaVersion?.() ?? '' };
+  } finally {
+    await w.exit();
+  }
+}
+
+// --load: one round for one file in a new browser profile (empty model caches, on disk as a
+// user's): each engine's first visit (cache on, so it downloads and stores), then its repeat
+// visit (from its cache), and Kite with cache: false; who goes first alternates by round.
+const LOAD_RUNS = [['kite', 'first', true], ['kite', 'repeat', true], ['kite', 'nocache', false],
+  ['wllama', 'first', true], ['wllama', 'repeat', true]];
+async function loadRound(url, i) {
+  const dir = mkdtempSync(join(tmpdir(), 'kite-load-'));
+  const ctx = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+  try {
+    const page = ctx.pages()[0] ?? (await ctx.newPage());
+    page.on('pageerror', (e) => console.error('page error:', e.message));
+    await page.goto(new URL('/package.json', url).href);
+    const r = { kite: {}, wllama: {} };
+    const runs = i % 2 ? [...LOAD_RUNS.slice(3), ...LOAD_RUNS.slice(0, 3)] : LOAD_RUNS;
+    for (const [e, visit, cache] of runs) {
+      r[e][visit] = await page.evaluate(e === 'kite' ? kiteFirstToken : wllamaFirstToken, { url, threads, cache })
+        .catch((err) => { throw new Error(`${e} ${visit} visit, round ${i + 1}: ${err.message}`); });
+    }
+    if (r.kite.first.warning || !r.kite.first.stored || !r.kite.repeat.hit)
+      console.error(`round ${i + 1}: Kite's cache did not take the file (${r.kite.first.warning ?? 'not stored'})`);
+    return r;
+  } finally {
+    await ctx.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// --load's lines for one file: median [min-max] of each visit's ms to the first token over the
+// rounds, and the median of the per-round ratios wllama / Kite.
+function printLoad(file, rounds) {
+  const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  const span = (xs) => `${med(xs).toFixed(0)} [${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)}]`;
+  const col = (e, v, k) => rounds.map((r) => r[e][v][k]);
+  const ratio = (v, k) => med(rounds.map((r) => r.wllama[v][k] / r.kite[v][k])).toFixed(2);
+  console.log(`${basename(file)} (${rounds[0].kite.first.build} vs llama.cpp ${rounds[0].wllama.first.version}; ${rounds.length} rounds), ` +
+    `ms to the first token (of which loading):`);
+  for (const v of ['first', 'repeat'])
+    console.log(`  ${v} visit: Kite ${span(col('kite', v, 'first'))} (${span(col('kite', v, 'load'))}), ` +
+      `wllama ${span(col('wllama', v, 'first'))} (${span(col('wllama', v, 'load'))}); wllama / Kite ${ratio(v, 'first')}x`);
+  console.log(`  Kite with cache: false ${span(col('kite', 'nocache', 'first'))} (${span(col('kite', 'nocache', 'load'))})`);
+}
+
 const server = await serve({ port: 0 });
 const origin = `http://127.0.0.1:${server.port}`;
 const browser = await launchChromium({ webgpu });
@@ -117,9 +205,14 @@ try {
   page.on('pageerror', (e) => console.error('page error:', e.message));
   await page.goto(`${origin}/package.json`);
   const { version: wllamaPkg } = JSON.parse((await import('node:fs')).readFileSync(join(root, 'node_modules/@wllama/wllama/package.json'), 'utf8'));
-  console.log(`Kite ${webgpu ? 'WebGPU and wasm vs @wllama/wllama WebGPU' : 'wasm vs @wllama/wllama'} ${wllamaPkg} in headless Chromium, ${threads} threads, ` +
-    `~${promptTokens}-token prompt, ${nGen} generated tokens, best of ${reps}`);
-  console.log('model'.padEnd(28) + 'prefill tok/s kite / wllama = ratio'.padEnd(40) + 'decode tok/s kite / wllama = ratio');
+  if (loadMode) {
+    console.log(`Kite wasm vs @wllama/wllama ${wllamaPkg} in headless Chromium, ${threads} threads: loadModel(url) to ` +
+      `the first token of 'Hello', file served over ${origin}, ${reps} rounds, each in a new browser profile`);
+  } else {
+    console.log(`Kite ${webgpu ? 'WebGPU and wasm vs @wllama/wllama WebGPU' : 'wasm vs @wllama/wllama'} ${wllamaPkg} in headless Chromium, ${threads} threads, ` +
+      `~${promptTokens}-token prompt, ${nGen} generated tokens, best of ${reps}`);
+    console.log('model'.padEnd(28) + 'prefill tok/s kite / wllama = ratio'.padEnd(40) + 'decode tok/s kite / wllama = ratio');
+  }
   for (const file of files) {
     let url = urlFor(origin, file);
     let link = null;
@@ -133,6 +226,12 @@ try {
       url = urlFor(origin, link);
     }
     try {
+      if (loadMode) {
+        const rounds = [];
+        for (let i = 0; i < reps; i++) rounds.push(await loadRound(url, i));
+        printLoad(file, rounds);
+        continue;
+      }
       const r = await page.evaluate(benchInPage, { url, threads, promptTokens, nGen, reps, webgpu });
       const f = (x) => x.toFixed(1);
       if (webgpu) {

@@ -37,6 +37,18 @@ async function readHit(entry, m, desc, io) {
     const ptr = io.alloc(m.size);
     try {
       io.progress(0, m.size);
+      // Through a synchronous access handle where one can be had: no Blob read per chunk (in
+      // Chromium 1 GiB comes in 0.3-0.7 s this way against 2.2-2.3 s through the File). The
+      // handle is exclusive: while another tab holds one on this file, the File is read.
+      const access = await entry.access().catch(() => null);
+      if (access) {
+        try {
+          await copyStored(access, ptr, [{ start: 0, got: m.size }], m.size, desc, io);
+        } finally {
+          access.close();
+        }
+        return { ptr, size: m.size };
+      }
       for (let off = 0; off < m.size;) {
         const n = Math.min(CHUNK, m.size - off);
         const chunk = new Uint8Array(await file.slice(off, off + n).arrayBuffer());

@@ -1,6 +1,6 @@
 // wasm_cache.test.mjs - the browser model cache, in headless Chromium against a 127.0.0.1
 // server that counts the requests for the model: the second load of a URL makes no request
-// (OPFS, and the Cache API when asked for), listCachedModels/deleteCachedModel see and remove
+// (OPFS, and the Cache API when asked for; OPFS also while another worker holds the stored file), listCachedModels/deleteCachedModel see and remove
 // it, a download cut in the middle resumes with a Range request tied to the ETag, and a
 // SHA-256 that does not match is refused and not kept. In Node: sha256 checks any source.
 import { test } from 'node:test';
@@ -81,6 +81,22 @@ async function inPage({ origin, flavor }) {
   const url = `${origin}/m/stories.gguf`;
   out.first = await gen(url);
   out.second = await gen(url);
+  // Another tab (a worker here) holds the stored file's synchronous access handle, which is
+  // exclusive: the load reads the File instead, still from the cache.
+  const key = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(url))),
+    (b) => b.toString(16).padStart(2, '0')).join('');
+  const holder = new Worker(URL.createObjectURL(new Blob([`let h;
+    onmessage = async (e) => {
+      if (e.data === 'close') { h.close(); return postMessage('closed'); }
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('kite-models');
+      h = await (await dir.getFileHandle(e.data + '.gguf')).createSyncAccessHandle();
+      postMessage('held');
+    };`], { type: 'text/javascript' })));
+  const ask = (msg) => new Promise((done) => { holder.onmessage = (e) => done(e.data); holder.postMessage(msg); });
+  out.holder = await ask(key);
+  out.held = await gen(url);
+  await ask('close');
+  holder.terminate();
   out.list = await kite.listCachedModels();
   out.deleted = await kite.deleteCachedModel(url);
   out.listAfter = await kite.listCachedModels();
@@ -132,6 +148,9 @@ test('Chromium: cached loads make no request, a cut download resumes, a bad chec
     assert.deepEqual(r.first.cache, { storage: 'opfs', hit: false, resumedFrom: 0, stored: true });
     assert.equal(r.second.text, r.first.text);
     assert.equal(r.second.cache.hit, true);
+    assert.equal(r.holder, 'held');
+    assert.equal(r.held.cache.hit, true, 'read from the cache while another handle holds the file');
+    assert.equal(r.held.text, r.first.text);
     // two loads, one request; the third (cache: false, after the delete) asks again
     assert.equal(count('/m/stories.gguf'), 2, JSON.stringify(routes.log));
     const entry = r.list.find((e) => e.url === `${origin}/m/stories.gguf`);
