@@ -1,6 +1,7 @@
 // webgpu_steps.mjs - where a WebGPU forward step's time goes (benchmark, not a test): loads a
 // model into the kite-st-webgpu build in headless Chromium with every layer and the head on
-// the GPU, runs one prompt step of --prompt-tokens tokens and --gen one-token steps, and prints
+// the GPU, runs prompt steps of --prompt-tokens tokens (each in a fresh context, from position 0
+// as generate() runs a prompt) and --gen one-token steps after one, and prints
 // per step kind: milliseconds recording (kw_eval: the C forward pass calling the JS ops, which
 // record dispatches) and waiting (backend.settle(): the GPU's work and the logits' read-back),
 // dispatches, bind groups created and submits per step (Gpu.stats). Medians over the steps.
@@ -67,7 +68,9 @@ async function stepsInPage({ glue, dir, url, promptTokens, nGen }) {
   kernels = await createKernels(gpu, { types, kv: ['f16'] });
   const compileMs = performance.now() - t0;
   M.stringToUTF8('webgpu', scratch + 16, 16);
-  check(M._kw_model_offload(struct('kw_offload_args', { model, n_ctx: 1024, n_gpu_layers: 999, backend: scratch + 16 }).p));
+  // a fresh context (positions from 0, as generate() starts each prompt): the weights again
+  const offload = () => check(M._kw_model_offload(struct('kw_offload_args', { model, n_ctx: 1024, n_gpu_layers: 999, backend: scratch + 16 }).p));
+  offload();
   const ev = struct('kw_eval_args', { tokens: scratch + 64, model });
   const stats = () => ({ ...gpu.stats });
   const evalStep = async (ids) => {
@@ -90,7 +93,8 @@ async function stepsInPage({ glue, dir, url, promptTokens, nGen }) {
   await evalStep(prompt.slice(0, 4)); // warm-up (first-use uploads)
   const pre = [], dec = [];
   for (let r = 0; r < 3; r++) {
-    pre.push(await evalStep(prompt)); // positions continue: fine for timing
+    offload();
+    pre.push(await evalStep(prompt)); // positions 0.., as a prompt of generate()
   }
   let tok = pre[0].best;
   for (let i = 0; i < nGen; i++) {
@@ -131,8 +135,10 @@ async function stepsInPage({ glue, dir, url, promptTokens, nGen }) {
       per[k].n++;
       per[k].ms += Math.max(0, (await once(d)) - base);
     }
-    return { emptySubmitMs: base, kernels: Object.entries(per).sort((p, q) => q[1].ms - p[1].ms).slice(0, 12).map(([k, v]) => `${k} x${v.n}: ${v.ms.toFixed(2)} ms`) };
+    const total = Object.values(per).reduce((s, v) => s + v.ms, 0);
+    return { emptySubmitMs: base, total, kernels: Object.entries(per).sort((p, q) => q[1].ms - p[1].ms).slice(0, 12).map(([k, v]) => `${k} x${v.n}: ${v.ms.toFixed(2)} ms`) };
   };
+  offload();
   const profPre = await profile(prompt), profDec = await profile([tok]);
   const med = (xs, k) => {
     const v = xs.map((x) => x[k]).sort((p, q) => p - q);
@@ -167,7 +173,7 @@ try {
     console.log(`  prompt step of ${promptTokens} tokens (median of 3): ${f(r.prefill)}`);
     console.log(`  one-token step (median of ${nGen}): ${f(r.decode)}`);
     for (const [what, p] of [['prompt step', r.profPre], ['one-token step', r.profDec]]) {
-      console.log(`  ${what}, each dispatch replayed alone (an empty submit: ${p.emptySubmitMs.toFixed(2)} ms, subtracted): ${p.kernels.join('; ')}`);
+      console.log(`  ${what}, each dispatch replayed alone (an empty submit: ${p.emptySubmitMs.toFixed(2)} ms, subtracted; sum ${p.total.toFixed(1)} ms): ${p.kernels.join('; ')}`);
     }
   }
 } finally {
