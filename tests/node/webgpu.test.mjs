@@ -4,9 +4,8 @@
 //  - decoding (get-rows) of all 25 block types (and MXFP4 rows starting at odd bytes):
 //    bit-exact with the C _ref dequantizer;
 //  - GEMV (1 token; with subgroup reductions where the adapter has subgroups, and again on a
-//    device requested without them) and GEMM (37 tokens: the subgroup GEMM where the adapter
-//    has subgroups, and the tiled GEMM: a 64-wide step of K where the device allows, 32 on
-//    the split device) per type, against the f64 dot of the C-decoded
+//    device requested without them) and the tiled GEMM (37 and 100 tokens) per type, against
+//    the f64 dot of the C-decoded
 //    rows with the input, within gamma(depth) * sum |w_i x_i| where depth is the longest chain
 //    of f32 roundings the kernel's summation order allows (the standard bound for summation);
 //  - weights split across buffers (a device whose bindings are capped at 4 KiB and at 1 MiB);
@@ -148,26 +147,22 @@ async function kernelChecks({ base, only }) {
         continue;
       }
 
-      // GEMM over 37 tokens: the subgroup GEMM (where built) sums each token as the subgroup
-      // GEMV does (same depth); the tiled GEMM: depth = 32 + units + 1. Both forms where the
-      // subgroup one exists (the tiled pipelines are compiled on every device).
-      const nt = 37;
-      const X = randArr(nt * w.cols, 2);
-      const XBuf = g.buffer(X.byteLength, X), YBuf = g.buffer(nt * w.rows * 4);
-      const refs = [];
-      for (let t = 0; t < nt; t++) for (let r = 0; r < w.rows; r++) refs.push(refDot(w.dq, w.cols, r, X, t * w.cols));
-      const sg = k.gemmSubgroups;
-      for (const form of sg ? [true, false] : [false]) {
-        k.gemmSubgroups = form;
+      // GEMM: the tiled GEMM (64 rows x 64 tokens a workgroup) over 37 tokens (a partial token
+      // tile) and 100 (a full tile and a partial one); each output is one sum over the row in
+      // order: depth cols + 1
+      for (const nt of [37, 100]) {
+        const X = randArr(nt * w.cols, 2);
+        const XBuf = g.buffer(X.byteLength, X), YBuf = g.buffer(nt * w.rows * 4);
+        const refs = [];
+        for (let t = 0; t < nt; t++) for (let r = 0; r < w.rows; r++) refs.push(refDot(w.dq, w.cols, r, X, t * w.cols));
         g.device.queue.writeBuffer(YBuf, 0, new Float32Array(nt * w.rows).fill(NaN)); // an output left unwritten fails
         const Y = await run(g, YBuf, nt * w.rows, (rec) => k.matmul(rec, W, XBuf, YBuf, { ntok: nt }));
-        const depth = form ? gemvDepth(g, k, w.type, w.cols) : 32 + units + 1;
+        const depth = w.cols + 1;
         const gm = gamma(depth);
-        check(`${tag}GEMM ${form ? '(subgroups) ' : '(tiled) '}${name} x ${nt} tokens within gamma(${depth})*sum|wx|`,
+        check(`${tag}GEMM ${name} x ${nt} tokens within gamma(${depth})*sum|wx|`,
           ...((r) => [r.ok, r])(within(Y, refs.map((v) => v[0]), (i) => gm * refs[i][1] + 1e-30)));
+        XBuf.destroy(), YBuf.destroy();
       }
-      k.gemmSubgroups = sg;
-      XBuf.destroy(), YBuf.destroy();
       W.destroy();
     }
   }
@@ -183,11 +178,9 @@ async function kernelChecks({ base, only }) {
   // a device requested without the feature takes the shared-memory path (every type's GEMV
   // again; get-rows and GEMM are the same shaders on both devices).
   if (want('weights')) {
-    check('the tiled GEMM steps K by 64 exactly where the device has the workgroup memory for it',
-      kernels.gemmKUnits === (gpu.limits.maxComputeWorkgroupStorageSize >= 24960 ? 2 : 1), { kUnits: kernels.gemmKUnits, storage: gpu.limits.maxComputeWorkgroupStorageSize });
-    check('subgroups: the GEMV and GEMM use them exactly when the device has them in the assumed layout',
-      kernels.subgroups === (gpu.subgroupSize > 0) && kernels.gemmSubgroups === kernels.subgroups && (gpu.subgroupSize > 0) === gpu.features.has('subgroups'),
-      { features: [...gpu.features], subgroupSize: gpu.subgroupSize, kernels: kernels.subgroups, gemm: kernels.gemmSubgroups });
+    check('subgroups: the GEMV uses them exactly when the device has them in the assumed layout',
+      kernels.subgroups === (gpu.subgroupSize > 0) && (gpu.subgroupSize > 0) === gpu.features.has('subgroups'),
+      { features: [...gpu.features], subgroupSize: gpu.subgroupSize, kernels: kernels.subgroups });
     await guarded('no subgroups', async () => {
       const plain = await createGpu({ features: [] });
       const plainK = await createKernels(plain, { kv: [], weightKernels: ['gemv'] });
@@ -203,10 +196,7 @@ async function kernelChecks({ base, only }) {
     const small = await createGpu({ maxBindingBytes: 4096 });
     // (with a grid format, and MXFP4 rows of an odd byte count)
     const split = ['f32', 'f16', 'q4_0', 'q5_1', 'q8_0', 'q3_K', 'q6_K', 'iq4_xs', 'iq2_s', 'f16_172', 'mxfp4_800'];
-    // (and the tiled GEMM's 32-wide step of K, as on a device with WebGPU's default 16 KiB of
-    // workgroup memory; the main device's kernels take the 64-wide one where it allows)
-    const smallK = await createKernels(small, { types: split.filter((t) => !/_(172|800)$/.test(t)).concat('mxfp4'), kv: [], gemmKUnits: 1 });
-    check('the tiled GEMM steps K by 32 where asked', smallK.gemmKUnits === 1, smallK.gemmKUnits);
+    const smallK = await createKernels(small, { types: split.filter((t) => !/_(172|800)$/.test(t)).concat('mxfp4'), kv: [] });
     await weightChecks(small, smallK, '[4 KiB bindings] ', split);
     small.destroy();
   });

@@ -166,36 +166,58 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 `;
 }
 
-// GEMM: a workgroup computes a tile of GEMM_TN rows x GEMM_TM tokens; per step of K (kUnits
-// 32-element units), GEMM_TN * kUnits threads decode one unit each into shared memory and all
-// threads load the X tile, then each thread accumulates 4 rows x 2 tokens from shared memory
-// (per element, 4 weights and 2 inputs loaded once for the 8 products; each unit's sums apart,
-// then added to the accumulators: the same order whatever kUnits). Two barriers per step:
-// kUnits 2 (a 64-wide step, 24960 bytes of workgroup memory) halves them where the device
-// allows more than WebGPU's default 16 KiB (gemmKUnits), kUnits 1 takes 12672 bytes.
-export const GEMM_TN = 64;
-export const GEMM_TM = 32;
+// GEMM (several tokens; plain weights and routed experts alike): a workgroup of GEMM_WG = 64
+// threads computes a tile of GEMM_BM rows x GEMM_BN tokens (64 x 64), each thread 8 rows x 8
+// tokens in registers. Per step of K (one 32-element unit), each thread decodes one unit (a
+// row of the tile) into workgroup memory and loads its share of the X tile (consecutive
+// threads, consecutive floats of a token's x: coalesced); after a barrier every thread runs
+// the 32 values of the step: per value 2 + 2 vec4 loads from workgroup memory (its 8 rows, its
+// 8 tokens) feed 64 products. Both tiles are stored K-major (value k of the tile's 64 rows, or
+// 64 tokens, side by side), so a thread's loads are vec4s: rows 4 tr .. 4 tr + 3 and
+// 32 + 4 tr .. (tr = lid % 8), tokens 4 tc .. and 32 + 4 tc .. (tc = lid / 8); the threads of
+// a 32-wide warp read 8 (rows) and 4 (tokens) distinct vec4s; the decode's stores fill
+// consecutive words. 16 KiB of workgroup memory (WebGPU's default limit), two
+// barriers per 32 values of K. Each output is one f32 sum over K in order (the products added
+// one by one: depth cols + 1 in the tests' bound); with cpuRounding, each unit's sum apart, then
+// added (the old tiled GEMM's order, closer to the CPU's blocked F16 dot).
+// Rows and tokens past the tile's ends are zeros in workgroup memory and are not written.
+export const GEMM_BM = 64;
+export const GEMM_BN = 64;
+export const GEMM_WG = 64;
 
-// Workgroup bytes of the tiled GEMM with kUnits units per step of K.
-export function gemmStorageBytes(kUnits) {
-  return (GEMM_TN + GEMM_TM) * (32 * kUnits + 1) * 4;
-}
-// Units per step of K of the tiled GEMM on a device with `storage` bytes of workgroup memory.
-export function gemmKUnits(storage) {
-  return storage >= gemmStorageBytes(2) ? 2 : 1;
-}
-
-export function gemmWgsl(type, { cpuRounding = false, kUnits = 1 } = {}) {
+export function gemmWgsl(type, { cpuRounding = false } = {}) {
+  const TM = 8, TN = 8, WGX = GEMM_BM / TM, WGY = GEMM_BN / TN; // 8 x 8 threads
+  const BM4 = GEMM_BM / 4, BN4 = GEMM_BN / 4;
   const xr = cpuRounding && type === 'f16' ? 'round_f16(v)' : 'v';
+  // the step's inner loop and the final stores, unrolled: accumulator c{r}_{j} holds tile
+  // row 4 (i WGX + tr) + c (r = 4 i + c) for the 4 tokens of b{j}
+  // (cpuRounding: each unit's 32 products summed apart, then added to the total, as the CPU's
+  // F16 dot sums its blocks: the diagnostic's order; s{r}_{j} the unit's sums)
+  const acc = cpuRounding ? 's' : 'c';
+  const body = [], decl = [], store = [], unitStart = [], unitEnd = [];
+  for (let i = 0; i < TM / 4; i++) body.push(`let a${i} = ws[kb + ${i * WGX}u + tr];`);
+  for (let j = 0; j < TN / 4; j++) body.push(`let b${j} = xs[kx + ${j * WGY}u + tc];`);
+  for (let i = 0; i < TM / 4; i++) {
+    for (let c = 0; c < 4; c++) {
+      for (let j = 0; j < TN / 4; j++) {
+        const r = `${i * 4 + c}_${j}`;
+        decl.push(`var c${r} = vec4<f32>(0.0);`);
+        if (cpuRounding) {
+          decl.push(`var s${r} = vec4<f32>(0.0);`);
+          unitStart.push(`s${r} = vec4<f32>(0.0);`);
+          unitEnd.push(`c${r} += s${r};`);
+        }
+        body.push(`${acc}${r} += a${i}.${'xyzw'[c]} * b${j};`);
+        store.push(`store_out(4u * (${i * WGX}u + tr) + ${c}u, 4u * (${j * WGY}u + tc), c${r});`);
+      }
+    }
+  }
   return PARAMS + IDS + ROUND_F16 + decodeWgsl(type) + /* wgsl */ `
-const TN = ${GEMM_TN}u;
-const TM = ${GEMM_TM}u;
-const KU = ${kUnits}u;
-const KW = ${32 * kUnits}u;      // elements of K per step
-const S = ${32 * kUnits + 1}u;  // floats per row of ws / xs (odd: rows in distinct banks)
-var<workgroup> ws: array<f32, ${GEMM_TN * (32 * kUnits + 1)}>;
-var<workgroup> xs: array<f32, ${GEMM_TM * (32 * kUnits + 1)}>;
-var<workgroup> n_tok: u32;
+const BM = ${GEMM_BM}u;
+const BN = ${GEMM_BN}u;
+const WG = ${GEMM_WG}u;
+var<workgroup> ws: array<vec4<f32>, ${32 * BM4}>; // [k][row / 4]
+var<workgroup> xs: array<vec4<f32>, ${32 * BN4}>; // [k][token / 4]
 // X row and Y row of token i of this workgroup's batch (a slot in indirect mode)
 fn x_row(e: u32, i: u32) -> u32 {
   if (P.id == 0u) { return i; }
@@ -212,161 +234,65 @@ fn piece_row(e: u32, r: u32) -> u32 {
   let g = e * P.e_rows + r;
   return select(0xffffffffu, g - P.row0, g >= P.row0 && g < P.row0 + P.rows);
 }
-@compute @workgroup_size(256)
+// this workgroup's expert, first row, first token and token count (set once by main)
+var<private> g_e: u32;
+var<private> g_r0: u32;
+var<private> g_t0: u32;
+var<private> g_nt: u32;
+// the sums of tile row r for tile tokens t .. t + 3
+fn store_out(r: u32, t: u32, v: vec4<f32>) {
+  let row = g_r0 + r;
+  if (piece_row(g_e, row) == 0xffffffffu) { return; }
+  let col = select(P.row0 + row, row, P.id != 0u);
+  for (var c = 0u; c < 4u; c++) {
+    if (g_t0 + t + c < g_nt) { Y[P.y_off + y_row(g_e, g_t0 + t + c) * P.y_stride + col] = v[c]; }
+  }
+}
+@compute @workgroup_size(${GEMM_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let e = wid.z;
-  if (lid == 0u) { n_tok = select(P.ntok, u32(IDS[e]), P.id != 0u); }
-  let nt = workgroupUniformLoad(&n_tok);
-  let rbase = wid.x * TN;
-  let tbase = wid.y * TM;
-  if (tbase >= nt) { return; }
+  let nt = select(P.ntok, u32(IDS[e]), P.id != 0u); // uniform: a uniform and a read-only load
+  let r0 = wid.x * BM;
+  let t0 = wid.y * BN;
+  if (t0 >= nt) { return; }
+  g_e = e;
+  g_r0 = r0;
+  g_t0 = t0;
+  g_nt = nt;
   let units = (P.cols + 31u) / 32u;
-  let tr = lid & 15u;  // rows tr, tr+16, tr+32, tr+48 of the tile
-  let tt = lid >> 4u;  // tokens tt, tt+16
-  var acc: array<f32, 8>;
-  for (var i = 0u; i < 8u; i++) { acc[i] = 0.0; }
-  // thread lid < TN * KU decodes unit lid / TN of the step for row lid % TN
-  let dr = lid % TN;
-  let du = lid / TN;
-  var wrow = 0xffffffffu;
-  if (lid < TN * KU) { wrow = piece_row(e, rbase + dr); }
-  for (var u = 0u; u < units; u += KU) {
-    if (lid < TN * KU) {
-      let wb = dr * S + du * 32u;
-      if (wrow != 0xffffffffu && u + du < units) {
-        decode(wrow * P.rb, u + du);
-        for (var j = 0u; j < 32u; j++) { ws[wb + j] = dq[j]; }
-      } else {
-        for (var j = 0u; j < 32u; j++) { ws[wb + j] = 0.0; }
+  let tr = lid % ${WGX}u;
+  let tc = lid / ${WGX}u;
+  let wrow = piece_row(e, r0 + lid); // the row this thread decodes (WG == BM)
+  ${decl.join('\n  ')}
+  for (var u = 0u; u < units; u++) {
+    if (wrow != 0xffffffffu) {
+      decode(wrow * P.rb, u);
+      for (var j = 0u; j < 32u; j++) { ws[j * ${BM4}u + lid / 4u][lid % 4u] = dq[j]; }
+    } else {
+      for (var j = 0u; j < 32u; j++) { ws[j * ${BM4}u + lid / 4u][lid % 4u] = 0.0; }
+    }
+    // X: item i is floats 4 (i % 8) .. + 3 of the step for token i / 8 (8 threads read a
+    // token's 32 consecutive floats)
+    for (var i = lid; i < BN * 8u; i += WG) {
+      let t = i / 8u;
+      let k0 = u * 32u + 4u * (i % 8u);
+      var xb = 0u;
+      if (t0 + t < nt) { xb = P.x_off + x_row(e, t0 + t) * P.x_stride + k0; }
+      for (var c = 0u; c < 4u; c++) {
+        var v = 0.0;
+        if (t0 + t < nt && k0 + c < P.cols) { v = X[xb + c]; }
+        xs[(4u * (i % 8u) + c) * ${BN4}u + t / 4u][t % 4u] = ${xr};
       }
     }
-    // consecutive threads, consecutive floats of a token's x
-    for (var i = lid; i < TM * KW; i += 256u) {
-      let t = i / KW;
-      let j = i % KW;
-      var v = 0.0;
-      if (tbase + t < nt && u * 32u + j < P.cols) { v = X[P.x_off + x_row(e, tbase + t) * P.x_stride + u * 32u + j]; }
-      xs[t * S + j] = ${xr};
-    }
-    workgroupBarrier();
-    // register blocking: per element j, 4 weights and 2 inputs from shared memory feed 8
-    // products (the sums of one unit in s0 / s1, then added to acc; units past the row's end
-    // are zeros and add 0)
-    for (var uu = 0u; uu < KU; uu++) {
-      var s0 = vec4<f32>(0.0);
-      var s1 = vec4<f32>(0.0);
-      for (var j = uu * 32u; j < uu * 32u + 32u; j++) {
-        let w = vec4<f32>(ws[tr * S + j], ws[(tr + 16u) * S + j], ws[(tr + 32u) * S + j], ws[(tr + 48u) * S + j]);
-        s0 += w * xs[tt * S + j];
-        s1 += w * xs[(tt + 16u) * S + j];
-      }
-      for (var a = 0u; a < 4u; a++) {
-        acc[a * 2u] += s0[a];
-        acc[a * 2u + 1u] += s1[a];
-      }
-    }
+    workgroupBarrier();${unitStart.length ? '\n    ' + unitStart.join('\n    ') : ''}
+    for (var k = 0u; k < 32u; k++) {
+      let kb = k * ${BM4}u;
+      let kx = k * ${BN4}u;
+      ${body.join('\n      ')}
+    }${unitEnd.length ? '\n    ' + unitEnd.join('\n    ') : ''}
     workgroupBarrier();
   }
-  for (var a = 0u; a < 4u; a++) {
-    for (var b = 0u; b < 2u; b++) {
-      let r = rbase + tr + 16u * a;
-      let t = tbase + tt + 16u * b;
-      if (piece_row(e, r) != 0xffffffffu && t < nt) {
-        let col = select(P.row0 + r, r, P.id != 0u);
-        Y[P.y_off + y_row(e, t) * P.y_stride + col] = acc[a * 2u + b];
-      }
-    }
-  }
-}
-`;
-}
-
-// GEMM with subgroups (plain weights only; routed experts keep the tiled GEMM): the GEMV above
-// over GEMM_SG_ROWS rows x GEMM_SG_TOK tokens at once, so no workgroup memory and no barrier
-// (on SwiftShader a workgroup with a barrier costs 20-40 us, one without about 0.5 us). Each
-// subgroup computes GEMM_SG_ROWS consecutive rows for the workgroup's GEMM_SG_TOK tokens
-// (grid y): lane l takes units l, l+size, ... of each row (consecutive lanes, consecutive
-// units: coalesced), decodes each once and dots it with the x of every token (through the
-// caches); float rows read as words: lane l takes words l, l+size, ... of the rows, and each x
-// value loaded feeds GEMM_SG_ROWS products. subgroupAdd sums the lanes per (row, token), lane 0
-// writes. Per output the sums are the GEMV's: a unit's 32 products in order added to the
-// lane's accumulator (words: one or two products a word), then the subgroup sum.
-// A workgroup takes P.gemv_rows groups of GEMM_SG_ROWS rows; workgroups are spread over grid
-// x and z (g = x + z * nx) so that long weights fit the grid's limits.
-export const GEMM_SG_TOK = 8;
-export const GEMM_SG_ROWS = 4;
-
-export function gemmSgWgsl(type, { cpuRounding = false } = {}) {
-  let xv = TYPES[type].block === 1 ? 'select(0.0, X[xb + j], u * 32u + j < P.cols)' : 'X[xb + j]';
-  if (cpuRounding && type === 'f16') xv = `round_f16(${xv})`;
-  const R = GEMM_SG_ROWS;
-  const rows = [...Array(R).keys()];
-  // word k of the group's row a (a row past the piece reads row r0: its sums are not written)
-  const word = {
-    f32: (a) => `let w${a} = bitcast<f32>(W[wb${a} + k]);`,
-    f16: (a) => `let w${a} = unpack2x16float(W[wb${a} + k]);`,
-    bf16: (a) => `let v${a} = W[wb${a} + k]; let w${a} = vec2<f32>(bitcast<f32>(v${a} << 16u), bitcast<f32>(v${a} & 0xffff0000u));`,
-  }[type];
-  const dot = type === 'f32'
-    ? (a) => `acc[${a}u * TT + t] += w${a} * x0;`
-    : (a) => `acc[${a}u * TT + t] += w${a}.x * x0 + w${a}.y * x1;`;
-  const words = word && !(cpuRounding && type === 'f16') ? /* wgsl */ `
-  if (P.rb % 4u == 0u) {
-    ${rows.map((a) => `let wb${a} = select(r0, r0 + ${a}u, r0 + ${a}u < P.rows) * P.rb / 4u;`).join('\n    ')}
-    for (var k = sid; k < P.rb / 4u; k += sgs) {
-      ${rows.map(word).join('\n      ')}
-      for (var t = 0u; t < nt; t++) {
-        let xo = P.x_off + (t0 + t) * P.x_stride;
-        ${type === 'f32' ? 'let x0 = X[xo + k];' : 'let x0 = X[xo + 2u * k];\n        let x1 = X[xo + 2u * k + 1u];'}
-        ${rows.map(dot).join('\n        ')}
-      }
-    }
-    return;
-  }` : '';
-  return 'enable subgroups;\n' + PARAMS + ROUND_F16 + decodeWgsl(type, { gridBinding: 4 }) + /* wgsl */ `
-const WG = ${GEMV_WG}u;
-const TT = ${GEMM_SG_TOK}u;
-const RS = ${R}u;
-var<private> acc: array<f32, ${R * GEMM_SG_TOK}>;
-// this lane's partial sums of rows r0 .. r0 + RS - 1 (those in the piece) for tokens
-// t0 .. t0 + nt - 1 into acc (row a, token t at a * TT + t)
-fn lane_dots(r0: u32, t0: u32, nt: u32, sid: u32, sgs: u32) {${words}
-  let units = (P.cols + 31u) / 32u;
-  for (var a = 0u; a < RS; a++) {
-    if (r0 + a >= P.rows) { break; }
-    for (var u = sid; u < units; u += sgs) {
-      decode((r0 + a) * P.rb, u);
-      for (var t = 0u; t < nt; t++) {
-        let xb = P.x_off + (t0 + t) * P.x_stride + u * 32u;
-        var s = 0.0;
-        for (var j = 0u; j < 32u; j++) { s += dq[j] * ${xv}; }
-        acc[a * TT + t] += s;
-      }
-    }
-  }
-}
-@compute @workgroup_size(${GEMV_WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32,
-        @builtin(subgroup_size) sgs: u32) {
-  let g = wid.x + wid.z * nwg.x;
-  let t0 = wid.y * TT;
-  let nt = min(TT, P.ntok - min(t0, P.ntok));
-  let rpw = P.gemv_rows;
-  let n_sg = max(WG / sgs, 1u);
-  let sg = lid / sgs;
-  for (var i = 0u; i < rpw; i += n_sg) {
-    let r0 = (g * rpw + i + sg) * RS;
-    let live = i + sg < rpw && r0 < P.rows;
-    for (var q = 0u; q < RS * TT; q++) { acc[q] = 0.0; }
-    if (live) { lane_dots(r0, t0, nt, sid, sgs); }
-    for (var a = 0u; a < RS; a++) {
-      for (var t = 0u; t < TT; t++) {
-        let s = subgroupAdd(acc[a * TT + t]);
-        if (sid == 0u && live && r0 + a < P.rows && t < nt) { Y[P.y_off + (t0 + t) * P.y_stride + P.row0 + r0 + a] = s; }
-      }
-    }
-  }
+  ${store.join('\n  ')}
 }
 `;
 }
