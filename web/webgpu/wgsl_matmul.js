@@ -45,25 +45,30 @@ const IDS = /* wgsl */ `
 // GEMV, two forms. Both read each weight byte once per token, a row's consecutive 32-element
 // units going to consecutive threads (coalesced), and x through the caches (every workgroup
 // reads all of x; a copy in workgroup memory would cost a barrier per workgroup, which is what
-// the subgroup form avoids).
+// the subgroup form avoids). A thread works on GEMV_RS = 4 rows at once: each x value it loads
+// (a unit of 32 kept in registers, or a word's one or two) feeds the 4 rows' products.
 //  - subgroups (the device's subgroups are runs of consecutive threads, see probeSubgroups in
-//    device.js): each subgroup computes whole rows on its own: lane l dots units l, l+size, ...
-//    of the row with x, subgroupAdd sums the lanes, lane 0 writes. No workgroup memory, no
-//    barrier. A workgroup of GEMV_WG threads computes P.gemv_rows consecutive rows (the JS side sets
-//    GEMV_WG / subgroup size: one row per subgroup); its subgroups take rows sg, sg + n_sg, ...
-//    of them, so a pipeline given another subgroup size than the probe's still covers every
-//    row. F32, F16 and BF16 rows that start on a 32-bit word are read as words instead of
-//    units: lane l takes words l, l + size, ... (one or two products added per word).
-//  - otherwise: GEMV_ROWS rows per workgroup; thread t dots units t, t+WG, ... of every row,
-//    then a shared-memory tree adds the WG partial sums of each row.
+//    device.js): each subgroup computes 4 whole rows on its own: lane l dots units l, l+size,
+//    ... of each row with x, subgroupAdd sums the lanes, lane 0 writes. No workgroup memory, no
+//    barrier. A workgroup of GEMV_WG threads computes P.gemv_rows consecutive rows (the JS side
+//    sets 4 GEMV_WG / subgroup size: 4 rows per subgroup); its subgroups take the groups of 4
+//    rows sg, sg + n_sg, ... of them, so a pipeline given another subgroup size than the
+//    probe's still covers every row. F32, F16 and BF16 rows that start on a 32-bit word are
+//    read as words instead of units: lane l takes words l, l + size, ... (one or two products
+//    added per word).
+//  - otherwise: GEMV_ROWS = 4 rows per workgroup; thread t dots units t, t+WG, ... of every
+//    row, then a shared-memory tree adds the WG partial sums of each row.
+// Per row the summation order is the one-row kernel's (a unit's 32 products, then the unit sums
+// of a lane in order; words: a word's products, then the word sums in order).
 // cpuRounding (GEMV and GEMM; a diagnostic, see kernelSpecs): the F16 kernels round x to f16
 // first, as the CPU path (and ggml's) converts activations for F16 weights.
 export const GEMV_WG = 64;
 export const GEMV_ROWS = 4;
+export const GEMV_RS = 4;
 
-// Rows per GEMV workgroup: GEMV_WG / subgroup size with subgroups (sgSize > 0), else GEMV_ROWS.
+// Rows per GEMV workgroup: 4 GEMV_WG / subgroup size with subgroups (sgSize > 0), else GEMV_ROWS.
 export function gemvRows(sgSize) {
-  return sgSize > 0 ? Math.max(1, GEMV_WG / sgSize) : GEMV_ROWS;
+  return sgSize > 0 ? Math.max(1, GEMV_WG / sgSize) * GEMV_RS : GEMV_ROWS;
 }
 
 export function gemvWgsl(type, { subgroups = false, cpuRounding = false } = {}) {
@@ -72,26 +77,37 @@ export function gemvWgsl(type, { subgroups = false, cpuRounding = false } = {}) 
   if (cpuRounding && type === 'f16') xv = `round_f16(${xv})`;
   const head = PARAMS + IDS + ROUND_F16 + decodeWgsl(type) + /* wgsl */ `
 const WG = ${GEMV_WG}u;
-// the piece's row of output row r (of this workgroup's matrix), or 0xffffffff when it is not
-// in this piece
+const RS = ${GEMV_RS}u;
+const NONE = 0xffffffffu;
+// the piece's row of output row r (of this workgroup's matrix), or NONE when it is not in
+// this piece
 fn piece_row(e: u32, r: u32) -> u32 {
-  if (P.id == 0u) { return select(0xffffffffu, r, r < P.rows); }
-  if (r >= P.e_rows) { return 0xffffffffu; }
+  if (P.id == 0u) { return select(NONE, r, r < P.rows); }
+  if (r >= P.e_rows) { return NONE; }
   let g = e * P.e_rows + r;
-  return select(0xffffffffu, g - P.row0, g >= P.row0 && g < P.row0 + P.rows);
+  return select(NONE, g - P.row0, g >= P.row0 && g < P.row0 + P.rows);
 }
-// the dot of the piece's row 'row' with x from x0, units u0, u0 + step, ...
-fn row_dot(row: u32, x0: u32, u0: u32, step: u32) -> f32 {
+var<private> acc: array<f32, ${GEMV_RS}>; // this thread's sums of its rows
+fn any_row(rows: array<u32, ${GEMV_RS}>) -> bool {
+  for (var a = 0u; a < RS; a++) { if (rows[a] != NONE) { return true; } }
+  return false;
+}
+var<private> xu: array<f32, 32>;          // x of the unit at hand
+// adds this thread's share of the dots of the piece's rows rows[a] (NONE: skipped) with x from
+// x0, units u0, u0 + step, ..., to acc[a]
+fn rows_dot(rows: array<u32, ${GEMV_RS}>, x0: u32, u0: u32, step: u32) {
   let units = (P.cols + 31u) / 32u;
-  var acc = 0.0;
   for (var u = u0; u < units; u += step) {
-    decode(row * P.rb, u);
     let xb = x0 + u * 32u;
-    var s = 0.0;
-    for (var j = 0u; j < 32u; j++) { s += dq[j] * ${xv}; }
-    acc += s;
+    for (var j = 0u; j < 32u; j++) { xu[j] = ${xv}; }
+    for (var a = 0u; a < RS; a++) {
+      if (rows[a] == NONE) { continue; }
+      decode(rows[a] * P.rb, u);
+      var s = 0.0;
+      for (var j = 0u; j < 32u; j++) { s += dq[j] * xu[j]; }
+      acc[a] += s;
+    }
   }
-  return acc;
 }`;
   const locate = /* wgsl */ `
   var g = wid.x + wid.y * nwg.x;
@@ -105,22 +121,32 @@ fn row_dot(row: u32, x0: u32, u0: u32, step: u32) -> f32 {
     y0 = P.y_off + wid.y * P.y_stride;
   }`;
   // The float types' rows as 32-bit words when every row starts on a word (rb % 4 == 0): lane
-  // l takes words l, l + size, ... (consecutive lanes, consecutive words), no unit decoder.
-  const word = {
-    f32: 'let w = bitcast<f32>(W[wb + k]); acc += w * X[x0 + k];',
-    f16: 'let w = unpack2x16float(W[wb + k]); acc += w.x * X[x0 + 2u * k] + w.y * X[x0 + 2u * k + 1u];',
-    bf16: 'let v = W[wb + k]; acc += bitcast<f32>(v << 16u) * X[x0 + 2u * k] + bitcast<f32>(v & 0xffff0000u) * X[x0 + 2u * k + 1u];',
+  // l takes words l, l + size, ... (consecutive lanes, consecutive words), no unit decoder; a
+  // row past the piece reads the first row (its sum is not written).
+  const load = {
+    f32: 'let x = X[x0 + k];',
+    f16: 'let xa = X[x0 + 2u * k];\n      let xb = X[x0 + 2u * k + 1u];',
+    bf16: 'let xa = X[x0 + 2u * k];\n      let xb = X[x0 + 2u * k + 1u];',
   }[type];
+  const word = {
+    f32: (a) => `acc[${a}] += bitcast<f32>(W[wb${a} + k]) * x;`,
+    f16: (a) => `let w${a} = unpack2x16float(W[wb${a} + k]); acc[${a}] += w${a}.x * xa + w${a}.y * xb;`,
+    bf16: (a) => `let v${a} = W[wb${a} + k]; acc[${a}] += bitcast<f32>(v${a} << 16u) * xa + bitcast<f32>(v${a} & 0xffff0000u) * xb;`,
+  }[type];
+  const R = [...Array(GEMV_RS).keys()];
   const rowDot = word && !(cpuRounding && type === 'f16') ? /* wgsl */ `
-fn row_dot_sg(row: u32, x0: u32, u0: u32, step: u32) -> f32 {
-  if (P.rb % 4u != 0u) { return row_dot(row, x0, u0, step); }
-  let wb = row * P.rb / 4u;
+fn rows_dot_sg(rows: array<u32, ${GEMV_RS}>, x0: u32, u0: u32, step: u32) {
+  if (P.rb % 4u != 0u) { rows_dot(rows, x0, u0, step); return; }
+  var any = NONE; // a row of the piece, read in place of the others
+  for (var a = 0u; a < RS; a++) { if (any == NONE) { any = rows[a]; } }
+  ${R.map((a) => `let wb${a} = select(any, rows[${a}], rows[${a}] != NONE) * P.rb / 4u;`).join('\n  ')}
   let words = P.rb / 4u;
-  var acc = 0.0;
-  for (var k = u0; k < words; k += step) { ${word} }
-  return acc;
+  for (var k = u0; k < words; k += step) {
+      ${load}
+      ${R.map(word).join('\n      ')}
+  }
 }` : /* wgsl */ `
-fn row_dot_sg(row: u32, x0: u32, u0: u32, step: u32) -> f32 { return row_dot(row, x0, u0, step); }`;
+fn rows_dot_sg(rows: array<u32, ${GEMV_RS}>, x0: u32, u0: u32, step: u32) { rows_dot(rows, x0, u0, step); }`;
   if (subgroups) {
     return 'enable subgroups;\n' + head + rowDot + /* wgsl */ `
 @compute @workgroup_size(${GEMV_WG})
@@ -130,14 +156,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let rpw = P.gemv_rows;
   let n_sg = max(WG / sgs, 1u);
   let sg = lid / sgs;
-  for (var i = 0u; i < rpw; i += n_sg) {
-    let r = g * rpw + i + sg;
-    var row = 0xffffffffu;
-    if (i + sg < rpw) { row = piece_row(e, r); }
-    var acc = 0.0;
-    if (row != 0xffffffffu) { acc = row_dot_sg(row, x0, sid, sgs); }
-    let s = subgroupAdd(acc);
-    if (sid == 0u && row != 0xffffffffu) { Y[y0 + r] = s; }
+  for (var i = 0u; i < rpw; i += n_sg * RS) {
+    let r0 = g * rpw + i + sg * RS; // this subgroup's first row
+    var rows: array<u32, ${GEMV_RS}>;
+    for (var a = 0u; a < RS; a++) {
+      rows[a] = NONE;
+      if (i + sg * RS + a < rpw) { rows[a] = piece_row(e, r0 + a); }
+      acc[a] = 0.0;
+    }
+    if (any_row(rows)) { rows_dot_sg(rows, x0, sid, sgs); }
+    for (var a = 0u; a < RS; a++) {
+      let s = subgroupAdd(acc[a]);
+      if (sid == 0u && rows[a] != NONE) { Y[y0 + r0 + a] = s; }
+    }
   }
 }
 `;
@@ -148,12 +179,13 @@ var<workgroup> red: array<f32, ${GEMV_WG * GEMV_ROWS}>;
 @compute @workgroup_size(${GEMV_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {${locate}
+  var rows: array<u32, ${GEMV_RS}>;
   for (var r = 0u; r < R; r++) {
-    let row = piece_row(e, g * R + r);
-    var acc = 0.0;
-    if (row != 0xffffffffu) { acc = row_dot(row, x0, lid, WG); }
-    red[r * WG + lid] = acc;
+    rows[r] = piece_row(e, g * R + r);
+    acc[r] = 0.0;
   }
+  rows_dot(rows, x0, lid, WG);
+  for (var r = 0u; r < R; r++) { red[r * WG + lid] = acc[r]; }
   workgroupBarrier();
   for (var h = WG / 2u; h > 0u; h >>= 1u) {
     if (lid < h) {
@@ -161,7 +193,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     workgroupBarrier();
   }
-  if (lid < R && piece_row(e, g * R + lid) != 0xffffffffu) { Y[y0 + g * R + lid] = red[lid * WG]; }
+  if (lid < R && piece_row(e, g * R + lid) != NONE) { Y[y0 + g * R + lid] = red[lid * WG]; }
 }
 `;
 }
