@@ -240,7 +240,7 @@ export function gemmWgsl(type, { cpuRounding = false } = {}) {
           unitEnd.push(`c${r} += s${r};`);
         }
         body.push(`${acc}${r} += a${i}.${'xyzw'[c]} * b${j};`);
-        store.push(`store_out(4u * (${i * WGX}u + tr) + ${c}u, 4u * (${j * WGY}u + tc), c${r});`);
+        store.push(`c${r}`);
       }
     }
   }
@@ -324,7 +324,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }${unitEnd.length ? '\n    ' + unitEnd.join('\n    ') : ''}
     workgroupBarrier();
   }
-  ${store.join('\n  ')}
+  // the sums out (one loop, not unrolled: the code stays small); sums i: rows 4 (i / 8 % 2 * 8
+  // + tr) + i / 2 % 4 of the tile, tokens 4 (i % 2 * 8 + tc) ..
+  var sums = array<vec4<f32>, ${store.length}>(${store.join(', ')});
+  for (var i = 0u; i < ${store.length}u; i++) {
+    store_out(4u * ((i / 8u) * ${WGX}u + tr) + (i / 2u) % 4u, 4u * ((i % 2u) * ${WGY}u + tc), sums[i]);
+  }
 }
 `;
 }
