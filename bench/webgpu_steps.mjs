@@ -31,7 +31,7 @@ const files = args.length ? args.map((f) => resolve(f)) : [join(root, 'models/st
 
 async function stepsInPage({ glue, dir, url, promptTokens, nGen }) {
   const { createGpu } = await import('/web/webgpu/device.js');
-  const { createKernels } = await import('/web/webgpu/kernels.js');
+  const { createKernels, modelHeadDims } = await import('/web/webgpu/kernels.js');
   const { WebGpuBackend } = await import('/web/webgpu/backend.js');
   const { TYPE_NAMES } = await import('/web/webgpu/types.js');
   const gpu = await createGpu();
@@ -67,8 +67,12 @@ async function stepsInPage({ glue, dir, url, promptTokens, nGen }) {
   const info = JSON.parse(M.UTF8ToString(infoPtr));
   M._kw_free(infoPtr);
   const types = [...new Set(info.tensors.map((t) => TYPE_NAMES.find((n) => n.toLowerCase() === t.type.toLowerCase())).filter(Boolean))];
+  check(M._kw_model_facts_json(model, scratch));
+  const factsPtr = new Uint32Array(heap(), scratch, 1)[0];
+  const facts = JSON.parse(M.UTF8ToString(factsPtr));
+  M._kw_free(factsPtr);
   const t0 = performance.now();
-  kernels = await createKernels(gpu, { types, kv: ['f16'] });
+  kernels = await createKernels(gpu, { types, kv: ['f16'], headDims: modelHeadDims(info.tensors, facts.n_head, facts.n_head_kv) });
   const compileMs = performance.now() - t0;
   M.stringToUTF8('webgpu', scratch + 16, 16);
   // a fresh context (positions from 0, as generate() starts each prompt): the weights again

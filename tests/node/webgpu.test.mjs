@@ -462,11 +462,13 @@ async function kernelChecks({ base, only }) {
       // 1e-5 absolute
       const qb = buf(q), ob = g.buffer(q.length * 4);
       const pos = buf(Int32Array.from({ length: nTok }, (_, t) => pos0 + t));
-      // both kernels where the device has subgroups: one subgroup per (token, head), and the
-      // workgroup kernel (wider heads, adapters without subgroups)
-      for (const sg of k.attnSubgroups ? [true, false] : [false]) {
-        k.attnSubgroups = sg;
-        const form = sg ? ' [subgroup kernel]' : '';
+      // every kernel: the tiled one (several tokens of one sequence: 16 queries a workgroup over
+      // chunks of keys in workgroup memory), one subgroup per (token, head) where the device has
+      // subgroups, and the workgroup kernel (wider heads, adapters without subgroups)
+      const forms = [['tile', ' [tiled kernel]'], ...(kernels.attnSubgroups ? [['sg', ' [subgroup kernel]']] : []), ['wg', ' [workgroup kernel]']];
+      for (const [formKey, form] of forms) {
+        k.attnTiled = formKey === 'tile';
+        k.attnSubgroups = formKey === 'sg';
         for (const [kind, kk, vv] of [['f32', k32, v32], ['f16', k16, v16]]) {
           const kb = buf(kk), vb = buf(vv);
           got = await run(g, ob, q.length, (r) => k.attention(r, kind, qb, kb, vb, ob, pos, null, { nTok, nHead, nKvHead, headDim, nCtx: nKv, scale: 0.125 }));
@@ -480,6 +482,28 @@ async function kernelChecks({ base, only }) {
           check(`attention${form} with a sliding window (16) and soft-capped scores (2), ${kind} cache, within 1e-5 of kite__attend_head_capped`, rc.ok, rc);
           kb.destroy(), vb.destroy();
         }
+        // prompt steps: 40 tokens at positions 0..39 (heads of 64, GQA 4) and 37 at 3..39 (heads
+        // of 128, the tiled kernel's widest: chunks of 16 keys), from a query row 9 floats into
+        // the activation and into one: several query tiles and key chunks
+        for (const [name, nh, nkvh, hd, nt, p0] of [['attn_p64', 8, 2, 64, 40, 0], ['attn_p128', 2, 1, 128, 37, 3]]) {
+          const pq = await get(`${name}_q.bin`), pout = await get(`${name}_out.bin`), pcap = await get(`${name}_swa_cap_out.bin`);
+          const qw = new Float32Array(9 + pq.length);
+          qw.set(pq, 9);
+          const pqb = buf(qw), pob = g.buffer((5 + pq.length) * 4);
+          const ppos = buf(Int32Array.from({ length: nt }, (_, t) => p0 + t));
+          for (const kind of ['f32', 'f16']) {
+            const kb = buf(await get(`${name}_k${kind.slice(1)}.bin`, kind === 'f32' ? Float32Array : Uint16Array));
+            const vb = buf(await get(`${name}_v${kind.slice(1)}.bin`, kind === 'f32' ? Float32Array : Uint16Array));
+            for (const [capped, wantP] of [[false, pout], [true, pcap]]) {
+              const o = { nTok: nt, nHead: nh, nKvHead: nkvh, headDim: hd, nCtx: 40, scale: 1 / Math.sqrt(hd), qOff: 9, oOff: 5, ...(capped ? { window: 16, softcap: 2 } : {}) };
+              const all = await run(g, pob, 5 + pq.length, (r) => k.attention(r, kind, pqb, kb, vb, pob, ppos, null, o));
+              const rp = within(all.subarray(5), wantP, () => 1e-5);
+              check(`attention${form}, a prompt of ${nt} tokens (heads of ${hd}, ${kind} cache${capped ? ', window 16, soft-capped at 2' : ''}) within 1e-5 of kite__attend_head_${capped ? 'capped' : 'ref'}`, rp.ok, rp);
+            }
+            kb.destroy(), vb.destroy();
+          }
+          pqb.destroy(), pob.destroy(), ppos.destroy();
+        }
         // two sequences: the cache holds sequence 0 (zeros) then sequence 1 (the data); tokens
         // alternate between them, so sequence 1's tokens must give the reference and sequence 0's
         // the mean of zero values (0)
@@ -490,9 +514,10 @@ async function kernelChecks({ base, only }) {
           got = await run(g, ob, q.length, (r) => k.attention(r, 'f32', qb, kb, vb, ob, pos, seq, { nTok, nHead, nKvHead, headDim, nCtx: nKv, scale: 0.125 }));
           const wantSeq = want.map((v, i) => (Math.floor(i / (nHead * headDim)) % 2 ? 0 : v));
           const r = within(got, wantSeq, () => 1e-5);
-          check(`attention${form} over two sequences (seq 1: the reference, seq 0: zeros)`, r.ok, r);
+          check(`attention${formKey === 'tile' ? ' [tiled kernel asked: a multi-sequence step goes per query]' : form} over two sequences (seq 1: the reference, seq 0: zeros)`, r.ok, r);
         }
       }
+      k.attnTiled = kernels.attnTiled;
       k.attnSubgroups = kernels.subgroups;
     }
   }

@@ -103,9 +103,12 @@ export class WebGpuBackend {
       const pos = new Int32Array(this.memory(), posPtr, n).slice();
       this.gpu.write(this.pos, 0, pos);
       this.hasSeq = !!seqPtr;
+      this.oneSeq = 0; // the step's one sequence, or -1 when it mixes sequences
       if (seqPtr) {
+        const seq = new Int32Array(this.memory(), seqPtr, n).slice();
         this.seq ??= this.gpu.buffer(this.cfg.nBatch * 4, null, 'sequences');
-        this.gpu.write(this.seq, 0, new Int32Array(this.memory(), seqPtr, n).slice());
+        this.gpu.write(this.seq, 0, seq);
+        this.oneSeq = seq.every((s) => s === seq[0]) ? seq[0] : -1;
       }
     });
   }
@@ -322,12 +325,15 @@ export class WebGpuBackend {
     });
   }
 
-  // window: sliding window (0 = none); softcap: scores soft-capped (0 = off).
+  // window: sliding window (0 = none); softcap: scores soft-capped (0 = off). A step of one
+  // sequence goes as sequence 0 of the cache from that sequence's rows (no sequence buffer: the
+  // tiled kernel takes it).
   attention(layer, qAct, qOff, qStride, oAct, oOff, oStride, n, nHead, nHeadKv, headDim, scale, window = 0, softcap = 0) {
     this.#guard('attention', () => {
       const l = layer - this.cfg.layerFirst, c = this.cfg;
-      this.k.attention(this.rec, c.kv, this.#act(qAct), this.kCache[l], this.vCache[l], this.#act(oAct), this.pos, this.hasSeq ? this.seq : null,
-        { nTok: n, nHead, nKvHead: nHeadKv, headDim, nCtx: c.nCtx, scale, qOff, oOff, qStride, oStride, window, softcap });
+      const one = this.oneSeq >= 0, cOff = one ? this.oneSeq * c.nCtx * c.kvDim : 0;
+      this.k.attention(this.rec, c.kv, this.#act(qAct), this.kCache[l], this.vCache[l], this.#act(oAct), this.pos, one ? null : this.seq,
+        { nTok: n, nHead, nKvHead: nHeadKv, headDim, nCtx: c.nCtx, scale, qOff, oOff, qStride, oStride, window, softcap, cOff });
     });
   }
 

@@ -3,7 +3,7 @@
 // token step becomes one submit. Tensors are GpuTensors (weights, split into pieces when
 // larger than a binding) or plain GPUBuffers of f32 (activations); offsets count elements.
 import { GEMM_BM, GEMM_BN, gemmWgsl, gemvRows, gemvWgsl, getRowsWgsl } from './wgsl_matmul.js';
-import { ATTN_SG_DIMS, GATHER, ROPE, ROPE_CACHE, SOFTMAX, attentionSgWgsl, attentionWgsl, elemwiseWgsl, gegluWgsl, kvWriteWgsl, rmsnormWgsl } from './wgsl_ops.js';
+import { ATTN_SG_DIMS, ATTN_TILE_PAIRS, ATTN_TILE_Q, GATHER, ROPE, ROPE_CACHE, SOFTMAX, attentionSgWgsl, attentionTiledWgsl, attentionWgsl, attnTilePairs, elemwiseWgsl, gegluWgsl, kvWriteWgsl, rmsnormWgsl } from './wgsl_ops.js';
 import { MAX_EXPERTS, MOE_COMBINE, MOE_GROUP, MOE_ROUTE } from './wgsl_moe.js';
 import { TYPE_NAMES, rowBytes, typeName } from './types.js';
 import { GRID_TYPES } from './wgsl_dequant.js';
@@ -18,8 +18,11 @@ import { GRID_WORDS, iqGrids } from './iq_grids.js';
 // one by one), so that a test can tell the two paths' rounding apart from a real difference.
 // weightKernels: which of a type's kernels to build ('gemv', 'gemm', 'getrows'; all by
 // default: a test that checks one of them builds only that).
-export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'], subgroups = false, cpuRounding = false, weightKernels = ['gemv', 'gemm', 'getrows'] } = {}) {
+// headDims: the head sizes to build the tiled prompt attention for (every size it takes by
+// default; [] none: those prompts go to the per-query kernels).
+export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'], subgroups = false, cpuRounding = false, weightKernels = ['gemv', 'gemm', 'getrows'], headDims } = {}) {
   const specs = [];
+  const attnTile = attnTileShaders({ headDims, cpuRounding });
   for (const t of types.map(typeName)) {
     if (weightKernels.includes('gemv')) specs.push({ key: `gemv_${t}`, code: gemvWgsl(t, { subgroups, cpuRounding }) });
     if (weightKernels.includes('gemm')) specs.push({ key: `gemm_${t}`, code: gemmWgsl(t, { cpuRounding }) });
@@ -34,9 +37,32 @@ export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'], subgroups
   for (const k of kv) {
     specs.push({ key: `kvwrite_${k}`, code: kvWriteWgsl(k) }, { key: `kvwrite2_${k}`, code: kvWriteWgsl(k, { pair: true }) },
       { key: `attn_${k}`, code: attentionWgsl(k, { cpuRounding }) });
+    for (const n of attnTile) specs.push({ key: `attn_tile${n}_${k}`, code: attentionTiledWgsl(k, { pairs: n }) });
     if (subgroups && !cpuRounding) specs.push({ key: `attn_sg_${k}`, code: attentionSgWgsl(k) });
   }
   return specs;
+}
+
+// A model's attention head sizes from its GGUF tensors ([{ name, shape }]: the rows of its K
+// projections, or of fused QKV ones) and head counts, for kernelSpecs' headDims; undefined
+// where none is found (every size is then built; a size not built runs on the per-query
+// kernels).
+export function modelHeadDims(tensors, nHead, nHeadKv) {
+  const dims = new Set();
+  for (const t of tensors) {
+    const m = /\.attn_(k|qkv)\.weight$/.exec(t.name);
+    const rows = t.shape?.[1];
+    const heads = m?.[1] === 'k' ? nHeadKv : nHead + 2 * nHeadKv;
+    if (m && rows > 0 && heads > 0 && rows % heads === 0) dims.add(rows / heads);
+  }
+  return dims.size ? [...dims] : undefined;
+}
+
+// The `pairs` of the tiled attention shaders to build (kernelSpecs' headDims; none for the
+// cpuRounding diagnostic, which keeps the workgroup kernel).
+function attnTileShaders({ headDims, cpuRounding }) {
+  if (cpuRounding) return [];
+  return headDims ? [...new Set(headDims.map(attnTilePairs).filter((n) => n > 0))] : ATTN_TILE_PAIRS;
 }
 
 // Compiles the pipelines (see kernelSpecs for options; subgroups defaults to whether the
@@ -49,6 +75,8 @@ export async function createKernels(gpu, opts = {}) {
   k.gemvRows = gemvRows(subgroups ? gpu.subgroupSize : 0);
   k.perWorkgroup = subgroups ? Math.max(1, 64 / gpu.subgroupSize) : 1; // rows / heads per workgroup of the subgroup kernels
   k.attnSubgroups = subgroups && !opts.cpuRounding; // attention by the subgroup kernel where the heads fit it (tests turn it off to check the other)
+  k.attnTiled = !opts.cpuRounding; // several tokens of one sequence by the tiled kernel (tests turn it off to check the others)
+  k.attnTileBuilt = new Set(attnTileShaders(opts));
   return k;
 }
 
@@ -104,6 +132,8 @@ export class Kernels {
     this.gemvRows = gemvRows(0); // rows per GEMV workgroup
     this.perWorkgroup = 1;
     this.attnSubgroups = false;
+    this.attnTiled = false;
+    this.attnTileBuilt = new Set(); // the tiled attention's `pairs` compiled
   }
 
   // Uploads a weight of `rows` rows of `cols` elements of `type` (a name or ggml id) from its
@@ -270,11 +300,17 @@ export class Kernels {
   // element cOff).
   // window > 0: only the keys at positions > pos - window (sliding window); softcap > 0: the
   // scores become softcap * tanh(q.k * scale / softcap) (gemma2), else q.k * scale.
+  // Several tokens of one sequence (seq null) with heads of at most ATTN_TILE_MAX_DIM (its
+  // shader built: kernelSpecs' headDims): the tiled kernel (attentionTiledWgsl); else one token and head per subgroup where the device
+  // has subgroups and the head fits, or per workgroup.
   attention(rec, kind, q, k, v, out, pos, seq, { nTok, nHead, nKvHead, headDim, nCtx, kvStride = nKvHead * headDim, scale, qOff = 0, oOff = 0, metaOff = 0, cOff = 0, qStride = nHead * headDim, oStride = nHead * headDim, window = 0, softcap = 0 }) {
     if (headDim > 512 || nHead % nKvHead) throw new Error('WebGPU: attention needs head_dim <= 512 and n_head a multiple of n_kv_head');
     const sc = softcap > 0 ? Math.fround(Math.fround(scale) / Math.fround(softcap)) : scale;
     const u = rec.uniform([nTok, nHead, nKvHead, headDim, nCtx, kvStride, sc, qOff, oOff, metaOff, seq ? 1 : 0, cOff, qStride, oStride, window, softcap], F(6, 15));
-    if (this.attnSubgroups && headDim <= ATTN_SG_DIMS * this.gpu.subgroupSize) {
+    const pairs = attnTilePairs(headDim);
+    if (this.attnTiled && nTok > 1 && !seq && this.attnTileBuilt.has(pairs) && headDim % 2 === 0 && kvStride % 2 === 0 && cOff % 2 === 0) {
+      rec.dispatch(`attn_tile${pairs}_${kind}`, [q, k, v, out, pos, u], [Math.ceil(nTok / ATTN_TILE_Q), nHead, 1]);
+    } else if (this.attnSubgroups && headDim <= ATTN_SG_DIMS * this.gpu.subgroupSize) {
       const per = this.perWorkgroup;
       rec.dispatch(`attn_sg_${kind}`, [q, k, v, out, pos, seq ?? pos, u, rec.uniform([per])], Math.ceil((nTok * nHead) / per));
     } else rec.dispatch(`attn_${kind}`, [q, k, v, out, pos, seq ?? pos, u], nTok * nHead);
