@@ -4,20 +4,30 @@
 // thread waiting for a core counts in wall time, not here).
 import { readdirSync, readFileSync } from 'node:fs';
 
-// The pids of the running chromium GPU processes ([] where /proc is missing).
-export function gpuProcessPids() {
-  const out = [];
+// The pids of the chromium GPU processes this node process started (its descendants: other
+// programs' browsers on the machine are left out); [] where /proc is missing.
+export function gpuProcessPids(root = process.pid) {
   let dirs = [];
   try {
-    dirs = readdirSync('/proc');
+    dirs = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
   } catch {
-    return out;
+    return [];
   }
+  const parent = new Map();
   for (const d of dirs) {
-    if (!/^\d+$/.test(d)) continue;
     try {
-      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
-      if (cmd.includes('--type=gpu-process')) out.push(d);
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(d, st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
+    } catch {}
+  }
+  const mine = (d) => {
+    for (let p = d, hops = 0; p && p !== '0' && hops < 64; p = parent.get(p), hops++) if (p === String(root)) return true;
+    return false;
+  };
+  const out = [];
+  for (const d of dirs) {
+    try {
+      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('--type=gpu-process') && mine(d)) out.push(d);
     } catch {}
   }
   return out;
