@@ -16,6 +16,8 @@ export const ACT = { X: 0, XN: 1, QKV: 2, Q: 3, K: 4, V: 5, ATT: 6, FF: 7, FF2: 
 // kite_status (kite_base.h)
 const KITE_OK = 0, KITE_ERR_INVALID = 1, KITE_ERR_NOMEM = 3, KITE_ERR_UNSUPPORTED = 4;
 export const ROPE_SLOTS = 4;
+// Gathers in one step, each with its own row list (queue writes all land before the step runs).
+export const GATHER_SLOTS = 8;
 
 export class WebGpuBackend {
   // kernels: a Kernels (kernels.js) with every type's pipelines; memory: () => ArrayBuffer.
@@ -40,7 +42,7 @@ export class WebGpuBackend {
     }
     this.pos = g.buffer(c.nBatch * 4, null, 'positions');
     this.ids = g.buffer(c.nBatch * 4, null, 'token ids');
-    this.rows = g.buffer(c.nBatch * 4, null, 'gathered rows');
+    this.rows = g.buffer(GATHER_SLOTS * c.nBatch * 4, null, 'gathered rows');
     this.cs = g.buffer(ROPE_SLOTS * c.nBatch * Math.max(c.nRot, 2) * 4, null, 'rope tables');
     this.out = null; // { buffer, ptr, rows, width }
   }
@@ -98,6 +100,7 @@ export class WebGpuBackend {
     this.n = n;
     this.rec = null;
     this.ropeSlots = 0;
+    this.gathers = 0;
     this.#guard('begin', () => {
       this.rec = this.gpu.recorder();
       const pos = new Int32Array(this.memory(), posPtr, n).slice();
@@ -221,9 +224,11 @@ export class WebGpuBackend {
 
   gather(dAct, dOff, dStride, sAct, sOff, sStride, rowsPtr, n, width) {
     this.#guard('gather', () => {
-      this.gpu.write(this.rows, 0, new Int32Array(this.memory(), rowsPtr, n).slice());
+      if (this.gathers >= GATHER_SLOTS) throw new Error(`more than ${GATHER_SLOTS} gathers in one step`);
+      const idsOff = this.gathers++ * this.cfg.nBatch;
+      this.gpu.write(this.rows, idsOff * 4, new Int32Array(this.memory(), rowsPtr, n).slice());
       this.k.gather(this.rec, this.#act(sAct), this.#act(dAct), this.rows,
-        { n, width, srcOff: sOff, srcStride: sStride, dstOff: dOff, dstStride: dStride });
+        { n, width, srcOff: sOff, srcStride: sStride, dstOff: dOff, dstStride: dStride, idsOff });
     });
   }
 
