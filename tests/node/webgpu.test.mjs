@@ -482,10 +482,12 @@ async function kernelChecks({ base, only }) {
           check(`attention${form} with a sliding window (16) and soft-capped scores (2), ${kind} cache, within 1e-5 of kite__attend_head_capped`, rc.ok, rc);
           kb.destroy(), vb.destroy();
         }
-        // prompt steps: 40 tokens at positions 0..39 (heads of 64, GQA 4) and 37 at 3..39 (heads
-        // of 128, the tiled kernel's widest: chunks of 16 keys), from a query row 9 floats into
-        // the activation and into one: several query tiles and key chunks
-        for (const [name, nh, nkvh, hd, nt, p0] of [['attn_p64', 8, 2, 64, 40, 0], ['attn_p128', 2, 1, 128, 37, 3]]) {
+        // prompt steps: 40 tokens at positions 0..39 (heads of 64, GQA 4), 37 at 3..39 (heads of
+        // 128, the tiled kernel's widest: chunks of 11 keys), 33 at 7..39 (heads of 32) and 40 at
+        // 0..39 (heads of 8), from a query row 9 floats into the activation and into one: several
+        // query tiles and key chunks
+        for (const [name, nh, nkvh, hd, nt, p0] of [['attn_p64', 8, 2, 64, 40, 0], ['attn_p128', 2, 1, 128, 37, 3],
+          ['attn_p32', 4, 4, 32, 33, 7], ['attn_p8', 8, 4, 8, 40, 0]]) {
           const pq = await get(`${name}_q.bin`), pout = await get(`${name}_out.bin`), pcap = await get(`${name}_swa_cap_out.bin`);
           const qw = new Float32Array(9 + pq.length);
           qw.set(pq, 9);

@@ -294,11 +294,14 @@ static void ops(void) {
         free(q), free(kf), free(vf), free(out), free(k), free(v), free(kr), free(vr);
     }
     // Prompt steps for the tiled attention (several query tiles and key chunks): heads of 64
-    // (GQA 4, 40 tokens at positions 0..39: a whole prompt) and of 128 (2 heads over one, 37
-    // tokens at positions 3..39: a prompt after 3 cached positions), each plain and with a
-    // sliding window of 16 and scores soft-capped at 2.
+    // (GQA 4, 40 tokens at positions 0..39: a whole prompt), of 128 (2 heads over one, 37
+    // tokens at positions 3..39: a prompt after 3 cached positions), of 32 (4 over 4, 33 at
+    // 7..39) and of 8 (8 over 4, 40 at 0..39: stories260K's), each plain and with a sliding
+    // window of 16 and scores soft-capped at 2.
     attn_prompt("attn_p64", 8, 2, 64, 40, 40, 0);
     attn_prompt("attn_p128", 2, 1, 128, 40, 37, 3);
+    attn_prompt("attn_p32", 4, 4, 32, 40, 33, 7);
+    attn_prompt("attn_p8", 8, 4, 8, 40, 40, 0);
 }
 
 // Quantizes rows x cols of w to type t into a new buffer and dequantizes it back into w.

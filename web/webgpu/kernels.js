@@ -3,7 +3,7 @@
 // token step becomes one submit. Tensors are GpuTensors (weights, split into pieces when
 // larger than a binding) or plain GPUBuffers of f32 (activations); offsets count elements.
 import { GEMM_BM, GEMM_BN, gemmWgsl, gemvRows, gemvWgsl, getRowsWgsl } from './wgsl_matmul.js';
-import { ATTN_SG_DIMS, ATTN_TILE_PAIRS, ATTN_TILE_Q, GATHER, ROPE, ROPE_CACHE, SOFTMAX, attentionSgWgsl, attentionTiledWgsl, attentionWgsl, attnTilePairs, elemwiseWgsl, gegluWgsl, kvWriteWgsl, rmsnormWgsl } from './wgsl_ops.js';
+import { ATTN_SG_DIMS, ATTN_TILE_MIN_DIM_SG, ATTN_TILE_PAIRS, ATTN_TILE_Q, GATHER, ROPE, ROPE_CACHE, SOFTMAX, attentionSgWgsl, attentionTiledWgsl, attentionWgsl, attnTilePairs, elemwiseWgsl, gegluWgsl, kvWriteWgsl, rmsnormWgsl } from './wgsl_ops.js';
 import { MAX_EXPERTS, MOE_COMBINE, MOE_GROUP, MOE_ROUTE } from './wgsl_moe.js';
 import { TYPE_NAMES, rowBytes, typeName } from './types.js';
 import { GRID_TYPES } from './wgsl_dequant.js';
@@ -22,7 +22,7 @@ import { GRID_WORDS, iqGrids } from './iq_grids.js';
 // default; [] none: those prompts go to the per-query kernels).
 export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'], subgroups = false, cpuRounding = false, weightKernels = ['gemv', 'gemm', 'getrows'], headDims } = {}) {
   const specs = [];
-  const attnTile = attnTileShaders({ headDims, cpuRounding });
+  const attnTile = attnTileShaders({ headDims, cpuRounding, subgroups });
   for (const t of types.map(typeName)) {
     if (weightKernels.includes('gemv')) specs.push({ key: `gemv_${t}`, code: gemvWgsl(t, { subgroups, cpuRounding }) });
     if (weightKernels.includes('gemm')) specs.push({ key: `gemm_${t}`, code: gemmWgsl(t, { cpuRounding }) });
@@ -60,9 +60,11 @@ export function modelHeadDims(tensors, nHead, nHeadKv) {
 
 // The `pairs` of the tiled attention shaders to build (kernelSpecs' headDims; none for the
 // cpuRounding diagnostic, which keeps the workgroup kernel).
-function attnTileShaders({ headDims, cpuRounding }) {
+function attnTileShaders({ headDims, cpuRounding, subgroups }) {
   if (cpuRounding) return [];
-  return headDims ? [...new Set(headDims.map(attnTilePairs).filter((n) => n > 0))] : ATTN_TILE_PAIRS;
+  if (!headDims) return ATTN_TILE_PAIRS;
+  const dims = headDims.filter((d) => !(subgroups && d < ATTN_TILE_MIN_DIM_SG)); // (those go per query)
+  return [...new Set(dims.map(attnTilePairs).filter((n) => n > 0))];
 }
 
 // Compiles the pipelines (see kernelSpecs for options; subgroups defaults to whether the
@@ -76,7 +78,7 @@ export async function createKernels(gpu, opts = {}) {
   k.perWorkgroup = subgroups ? Math.max(1, 64 / gpu.subgroupSize) : 1; // rows / heads per workgroup of the subgroup kernels
   k.attnSubgroups = subgroups && !opts.cpuRounding; // attention by the subgroup kernel where the heads fit it (tests turn it off to check the other)
   k.attnTiled = !opts.cpuRounding; // several tokens of one sequence by the tiled kernel (tests turn it off to check the others)
-  k.attnTileBuilt = new Set(attnTileShaders(opts));
+  k.attnTileBuilt = new Set(attnTileShaders({ ...opts, subgroups }));
   return k;
 }
 
@@ -301,16 +303,19 @@ export class Kernels {
   // window > 0: only the keys at positions > pos - window (sliding window); softcap > 0: the
   // scores become softcap * tanh(q.k * scale / softcap) (gemma2), else q.k * scale.
   // Several tokens of one sequence (seq null) with heads of at most ATTN_TILE_MAX_DIM (its
-  // shader built: kernelSpecs' headDims): the tiled kernel (attentionTiledWgsl); else one token and head per subgroup where the device
+  // shader built: kernelSpecs' headDims; with subgroups, heads of ATTN_TILE_MIN_DIM_SG and
+  // more): the tiled kernel (attentionTiledWgsl); else one token and head per subgroup where the device
   // has subgroups and the head fits, or per workgroup.
   attention(rec, kind, q, k, v, out, pos, seq, { nTok, nHead, nKvHead, headDim, nCtx, kvStride = nKvHead * headDim, scale, qOff = 0, oOff = 0, metaOff = 0, cOff = 0, qStride = nHead * headDim, oStride = nHead * headDim, window = 0, softcap = 0 }) {
     if (headDim > 512 || nHead % nKvHead) throw new Error('WebGPU: attention needs head_dim <= 512 and n_head a multiple of n_kv_head');
     const sc = softcap > 0 ? Math.fround(Math.fround(scale) / Math.fround(softcap)) : scale;
     const u = rec.uniform([nTok, nHead, nKvHead, headDim, nCtx, kvStride, sc, qOff, oOff, metaOff, seq ? 1 : 0, cOff, qStride, oStride, window, softcap], F(6, 15));
     const pairs = attnTilePairs(headDim);
-    if (this.attnTiled && nTok > 1 && !seq && this.attnTileBuilt.has(pairs) && headDim % 2 === 0 && kvStride % 2 === 0 && cOff % 2 === 0) {
+    const sgFits = this.attnSubgroups && headDim <= ATTN_SG_DIMS * this.gpu.subgroupSize;
+    if (this.attnTiled && nTok > 1 && !seq && this.attnTileBuilt.has(pairs) && !(sgFits && headDim < ATTN_TILE_MIN_DIM_SG) &&
+      headDim % 2 === 0 && kvStride % 2 === 0 && cOff % 2 === 0) {
       rec.dispatch(`attn_tile${pairs}_${kind}`, [q, k, v, out, pos, u], [Math.ceil(nTok / ATTN_TILE_Q), nHead, 1]);
-    } else if (this.attnSubgroups && headDim <= ATTN_SG_DIMS * this.gpu.subgroupSize) {
+    } else if (sgFits) {
       const per = this.perWorkgroup;
       rec.dispatch(`attn_sg_${kind}`, [q, k, v, out, pos, seq ?? pos, u, rec.uniform([per])], Math.ceil((nTok * nHead) / per));
     } else rec.dispatch(`attn_${kind}`, [q, k, v, out, pos, seq ?? pos, u], nTok * nHead);

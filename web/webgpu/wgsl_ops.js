@@ -476,12 +476,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 // keys run from the least start to the last position of its tokens. One sequence (no SEQ
 // binding: the caller keeps multi-sequence steps on the per-query kernels), head_dim even and
 // at most 8 * pairs (a thread's pairs of the output, kept in registers: one shader per
-// `pairs` of ATTN_TILE_PAIRS; attnTilePairs picks it), 16 KiB of workgroup memory. Bindings
+// `pairs` of ATTN_TILE_PAIRS, heads up to 32, 64 and 128; attnTilePairs picks it), 16 KiB of workgroup memory. Bindings
 // and uniforms as attentionWgsl's less SEQ (P is binding 5); grid: (ceil(n_tok / 16), n_head).
 // The per-thread scores and sums are named registers (the loops over them unrolled here), not
 // arrays indexed in loops, which compilers may leave in memory.
 export const ATTN_TILE_Q = 16;
-export const ATTN_TILE_PAIRS = [1, 2, 4, 8, 16];
+export const ATTN_TILE_PAIRS = [4, 8, 16];
+// Heads narrower than this go to the per-query subgroup kernel where the device has subgroups:
+// measured on SwiftShader (128 tokens x 8 heads, GPU-process CPU), heads of 8 took 54 ms tiled
+// against 30 per query, 16 88 against 45, 32 70 against 95 (the tiled kernel's per-score costs
+// outweigh what sharing K and V saves when a head is that small).
+export const ATTN_TILE_MIN_DIM_SG = 32;
 export const ATTN_TILE_MAX_DIM = 8 * ATTN_TILE_PAIRS.at(-1);
 // The tiled kernel's `pairs` for heads of headDim (0: none fits).
 export function attnTilePairs(headDim) {
