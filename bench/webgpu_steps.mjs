@@ -1,15 +1,19 @@
 // webgpu_steps.mjs - where a WebGPU forward step's time goes (benchmark, not a test): loads a
 // model into the kite-st-webgpu build in headless Chromium with every layer and the head on
-// the GPU, runs one prompt step of --prompt-tokens tokens and --gen one-token steps, and prints
-// per step kind: milliseconds recording (kw_eval: the C forward pass calling the JS ops, which
-// record dispatches) and waiting (backend.settle(): the GPU's work and the logits' read-back),
-// dispatches, bind groups created and submits per step (Gpu.stats). Medians over the steps.
+// the GPU, runs prompt steps of --prompt-tokens tokens (each in a fresh context, from position 0
+// as generate() runs a prompt) and --gen one-token steps after one, and prints per step kind:
+// the CPU milliseconds of Chromium's GPU process (where WebGPU is SwiftShader, the kernels' cost;
+// chromium_cpu.mjs), milliseconds recording (kw_eval: the C forward pass calling the JS ops,
+// which record dispatches) and waiting (backend.settle(): the GPU's work and the logits'
+// read-back), dispatches, bind groups created and submits per step (Gpu.stats), medians over
+// the steps; then each dispatch of a step replayed alone (CPU and wall ms per kernel and grid).
 //   node bench/webgpu_steps.mjs [--prompt-tokens N] [--gen N] [MODEL...]
 import { launchChromium } from '../tests/node/chromium.mjs';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { serve } from '../web/serve.mjs';
+import { cpuMs, gpuProcessPids } from './chromium_cpu.mjs';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const args = process.argv.slice(2);
@@ -27,7 +31,7 @@ const files = args.length ? args.map((f) => resolve(f)) : [join(root, 'models/st
 
 async function stepsInPage({ glue, dir, url, promptTokens, nGen }) {
   const { createGpu } = await import('/web/webgpu/device.js');
-  const { createKernels } = await import('/web/webgpu/kernels.js');
+  const { createKernels, modelHeadDims } = await import('/web/webgpu/kernels.js');
   const { WebGpuBackend } = await import('/web/webgpu/backend.js');
   const { TYPE_NAMES } = await import('/web/webgpu/types.js');
   const gpu = await createGpu();
@@ -63,13 +67,20 @@ async function stepsInPage({ glue, dir, url, promptTokens, nGen }) {
   const info = JSON.parse(M.UTF8ToString(infoPtr));
   M._kw_free(infoPtr);
   const types = [...new Set(info.tensors.map((t) => TYPE_NAMES.find((n) => n.toLowerCase() === t.type.toLowerCase())).filter(Boolean))];
+  check(M._kw_model_facts_json(model, scratch));
+  const factsPtr = new Uint32Array(heap(), scratch, 1)[0];
+  const facts = JSON.parse(M.UTF8ToString(factsPtr));
+  M._kw_free(factsPtr);
   const t0 = performance.now();
-  kernels = await createKernels(gpu, { types, kv: ['f16'] });
+  kernels = await createKernels(gpu, { types, kv: ['f16'], headDims: modelHeadDims(info.tensors, facts.n_head, facts.n_head_kv) });
   const compileMs = performance.now() - t0;
   M.stringToUTF8('webgpu', scratch + 16, 16);
-  check(M._kw_model_offload(struct('kw_offload_args', { model, n_ctx: 1024, n_gpu_layers: 999, backend: scratch + 16 }).p));
+  // a fresh context (positions from 0, as generate() starts each prompt): the weights again
+  const offload = () => check(M._kw_model_offload(struct('kw_offload_args', { model, n_ctx: 1024, n_gpu_layers: 999, backend: scratch + 16 }).p));
+  offload();
   const ev = struct('kw_eval_args', { tokens: scratch + 64, model });
   const stats = () => ({ ...gpu.stats });
+  // one forward step of these token ids: milliseconds recording and waiting, the counts
   const evalStep = async (ids) => {
     new Int32Array(heap(), scratch + 64, ids.length).set(ids);
     ev.set('n', ids.length);
@@ -88,25 +99,23 @@ async function stepsInPage({ glue, dir, url, promptTokens, nGen }) {
   };
   const prompt = [1, ...Array.from({ length: promptTokens - 1 }, (_, i) => 100 + ((i * 37) % 200))];
   await evalStep(prompt.slice(0, 4)); // warm-up (first-use uploads)
-  const pre = [], dec = [];
-  for (let r = 0; r < 3; r++) {
-    pre.push(await evalStep(prompt)); // positions continue: fine for timing
-  }
-  let tok = pre[0].best;
-  for (let i = 0; i < nGen; i++) {
-    const s = await evalStep([tok]);
-    dec.push(s);
-    tok = s.best;
-  }
-  // each dispatch of one more step of each kind replayed alone (one submit each, awaited),
-  // less an empty submit's time: milliseconds per kernel key, summed over the step
-  const profile = async (ids) => {
+  // the dispatches of one step of these ids (after a fresh context when prompt), kept for
+  // replay: returns their keys and grids
+  let trace = null;
+  const traceStep = async (ids, fresh) => {
+    if (fresh) offload();
     gpu.trace = [];
-    await evalStep(ids);
-    const trace = gpu.trace;
+    await evalStep(ids ?? prompt);
+    trace = gpu.trace;
     gpu.trace = null;
-    const q = gpu.device.queue;
-    const once = async (d) => {
+    return trace.map((d) => `${d.key} [${d.groups.join('x')}]`);
+  };
+  // dispatch i of the trace alone, reps times (one submit each, awaited; i < 0: empty
+  // submits): milliseconds of wall time in all
+  const replay = async (i, reps) => {
+    const q = gpu.device.queue, d = trace[i];
+    const t = performance.now();
+    for (let r = 0; r < reps; r++) {
       const enc = gpu.device.createCommandEncoder();
       if (d) {
         const pass = enc.beginComputePass();
@@ -115,31 +124,13 @@ async function stepsInPage({ glue, dir, url, promptTokens, nGen }) {
         pass.dispatchWorkgroups(...d.groups);
         pass.end();
       }
-      const t = performance.now();
       q.submit([enc.finish()]);
       await q.onSubmittedWorkDone();
-      return performance.now() - t;
-    };
-    const empty = [];
-    for (let i = 0; i < 9; i++) empty.push(await once(null));
-    empty.sort((p, q) => p - q);
-    const base = empty[4];
-    const per = {};
-    for (const d of trace) {
-      const k = `${d.key} [${d.groups.join('x')}]`;
-      per[k] ??= { n: 0, ms: 0 };
-      per[k].n++;
-      per[k].ms += Math.max(0, (await once(d)) - base);
     }
-    return { emptySubmitMs: base, kernels: Object.entries(per).sort((p, q) => q[1].ms - p[1].ms).slice(0, 12).map(([k, v]) => `${k} x${v.n}: ${v.ms.toFixed(2)} ms`) };
+    return performance.now() - t;
   };
-  const profPre = await profile(prompt), profDec = await profile([tok]);
-  const med = (xs, k) => {
-    const v = xs.map((x) => x[k]).sort((p, q) => p - q);
-    return v[v.length >> 1];
-  };
-  const sum = (xs) => Object.fromEntries(['record', 'wait', ...Object.keys(gpu.stats)].map((k) => [k, med(xs, k)]));
-  return { adapter: gpu.name, subgroups: kernels.subgroups, types, compileMs, prefill: sum(pre), decode: sum(dec), profPre, profDec };
+  globalThis.kiteSteps = { evalStep, offload, traceStep, replay, prompt };
+  return { adapter: gpu.name, subgroups: kernels.subgroups, types, compileMs, statKeys: Object.keys(gpu.stats) };
 }
 
 const server = await serve({ port: 0 });
@@ -162,12 +153,62 @@ try {
     }
     const r = await page.evaluate(stepsInPage, { glue: `${origin}/build/wasm-st-webgpu/kite-st-webgpu.js`, dir: `${origin}/build/wasm-st-webgpu/`,
       url: `${origin}/${rel.split(sep).join('/')}`, promptTokens, nGen });
+    const pids = gpuProcessPids();
+    // a step in the page, with the GPU process's CPU milliseconds around it
+    const step = async (fn, arg) => {
+      const c0 = cpuMs(pids);
+      const s = await page.evaluate(fn, arg);
+      return { ...s, cpu: cpuMs(pids) - c0 };
+    };
+    const pre = [], dec = [];
+    for (let i = 0; i < 3; i++) {
+      await page.evaluate(() => globalThis.kiteSteps.offload());
+      pre.push(await step(() => globalThis.kiteSteps.evalStep(globalThis.kiteSteps.prompt)));
+    }
+    let tok = pre[0].best;
+    for (let i = 0; i < nGen; i++) {
+      const s = await step((t) => globalThis.kiteSteps.evalStep([t]), tok);
+      dec.push(s);
+      tok = s.best;
+    }
+    const med = (xs, k) => {
+      const v = xs.map((x) => x[k]).sort((p, q) => p - q);
+      return v[v.length >> 1];
+    };
+    const sum = (xs) => Object.fromEntries(['cpu', 'record', 'wait', ...r.statKeys].map((k) => [k, med(xs, k)]));
+    // each dispatch of one more step of each kind replayed alone, `reps` times: CPU and wall
+    // milliseconds per kernel key and grid, summed over the step, less an empty submit's
+    const reps = 3;
+    const profile = async (ids, fresh) => {
+      const keys = await page.evaluate(({ ids, fresh }) => globalThis.kiteSteps.traceStep(ids, fresh), { ids, fresh });
+      const one = async (i) => {
+        const c0 = cpuMs(pids);
+        const wall = await page.evaluate(({ i, reps }) => globalThis.kiteSteps.replay(i, reps), { i, reps });
+        return { cpu: (cpuMs(pids) - c0) / reps, wall: wall / reps };
+      };
+      const empty = await one(-1);
+      const per = {};
+      for (let i = 0; i < keys.length; i++) {
+        const t = await one(i);
+        per[keys[i]] ??= { n: 0, cpu: 0, wall: 0 };
+        per[keys[i]].n++;
+        per[keys[i]].cpu += Math.max(0, t.cpu - empty.cpu);
+        per[keys[i]].wall += Math.max(0, t.wall - empty.wall);
+      }
+      const total = Object.values(per).reduce((s, v) => s + v.cpu, 0);
+      const list = Object.entries(per).sort((p, q) => q[1].cpu - p[1].cpu)
+        .map(([k, v]) => `${k} x${v.n}: ${v.cpu.toFixed(1)} (${v.wall.toFixed(1)})`);
+      return { empty, total, list };
+    };
+    const profPre = await profile(null, true);
+    const profDec = await profile([tok], false);
     const f = (s) => Object.entries(s).map(([k, v]) => `${k} ${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(2) : v}`).join(', ');
     console.log(`${basename(file)} on ${r.adapter} (subgroups ${r.subgroups}; types ${r.types.join(' ')}; pipelines ${(r.compileMs / 1000).toFixed(1)} s)`);
-    console.log(`  prompt step of ${promptTokens} tokens (median of 3): ${f(r.prefill)}`);
-    console.log(`  one-token step (median of ${nGen}): ${f(r.decode)}`);
-    for (const [what, p] of [['prompt step', r.profPre], ['one-token step', r.profDec]]) {
-      console.log(`  ${what}, each dispatch replayed alone (an empty submit: ${p.emptySubmitMs.toFixed(2)} ms, subtracted): ${p.kernels.join('; ')}`);
+    console.log(`  prompt step of ${promptTokens} tokens (median of 3; cpu: ms of the GPU process): ${f(sum(pre))}`);
+    console.log(`  one-token step (median of ${nGen}): ${f(sum(dec))}`);
+    for (const [what, p] of [['prompt step', profPre], ['one-token step', profDec]]) {
+      console.log(`  ${what}, each dispatch replayed alone ${reps} times, GPU-process CPU ms (wall ms) per step, less an empty submit's ` +
+        `(${p.empty.cpu.toFixed(2)} (${p.empty.wall.toFixed(2)})); sum ${p.total.toFixed(1)}:\n    ${p.list.join('\n    ')}`);
     }
   }
 } finally {

@@ -426,11 +426,11 @@ async function placeOnGpu(info, { gpuLayers, fallback }) {
   try {
     current.stage = 'webgpu';
     progress('webgpu', 0, 0); // compiling the pipelines and uploading the weights
-    const { createKernels } = await import('./webgpu/kernels.js');
+    const { createKernels, modelHeadDims } = await import('./webgpu/kernels.js');
     const { WebGpuBackend } = await import('./webgpu/backend.js');
     const { TYPE_NAMES } = await import('./webgpu/types.js');
     const types = [...new Set(info.tensors.map((t) => TYPE_NAMES.find((n) => n.toLowerCase() === t.type.toLowerCase())).filter(Boolean))];
-    gpu.kernels ??= await createKernels(gpu.gpu, { types, kv: ['f16'] });
+    gpu.kernels ??= await createKernels(gpu.gpu, { types, kv: ['f16'], headDims: modelHeadDims(info.tensors, facts.n_head, facts.n_head_kv) });
     M.kiteWebGpu = (cfg, memory) => (gpu.backend = new WebGpuBackend(gpu.kernels, memory, cfg));
     const dev = gpu.gpu.device;
     dev.pushErrorScope('out-of-memory');

@@ -97,10 +97,13 @@ kite_status kite_ctx_new(kite_model *m, const kite_ctx_params *p, kite_ctx **out
     c->step_pos = malloc((size_t)c->n_batch * sizeof *c->step_pos);
     c->step_seq = malloc((size_t)c->n_batch * sizeof *c->step_seq);
     c->out_rows = malloc((size_t)c->n_batch * sizeof *c->out_rows);
+    c->row_ids = malloc((size_t)c->n_batch * sizeof *c->row_ids);
+    for (int32_t i = 0; c->row_ids && i < c->n_batch; i++) c->row_ids[i] = i;
     kite_status s = KITE_OK;
     if (c->n_ctx < 1)
         s = kite__fail(KITE_ERR_INVALID, "n_ctx %d leaves no room for %d sequences", n_ctx_total, c->n_seq);
-    else if (!c->logits || !c->layer_backend || !c->seq_pos || !c->step_pos || !c->step_seq || !c->out_rows)
+    else if (!c->logits || !c->layer_backend || !c->seq_pos || !c->step_pos || !c->step_seq || !c->out_rows ||
+             !c->row_ids)
         s = kite__fail(KITE_ERR_NOMEM, "out of memory");
     else
         s = place(c, p);
@@ -123,6 +126,7 @@ void kite_ctx_free(kite_ctx *c) {
     free(c->step_pos);
     free(c->step_seq);
     free(c->out_rows);
+    free(c->row_ids);
     free(c);
 }
 

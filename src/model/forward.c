@@ -18,7 +18,8 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
                           int32_t n_out, float *logits) {
     const kite_model *m = c->m;
     const kite_hparams *hp = &m->hp;
-    const int32_t E = hp->n_embd, hd = hp->head_dim, F = hp->n_ff, n = st->n;
+    const int32_t E = hp->n_embd, hd = hp->head_dim, F = hp->n_ff;
+    int32_t n = st->n; // rows going on (the last layer keeps only the output rows, see below)
     const int32_t q_dim = hp->n_head * hd, kv_dim = hp->n_head_kv * hd, qkv_dim = q_dim + 2 * kv_dim;
     KITE_ASSERT(n > 0 && n <= c->n_batch && n_out >= 0 && n_out <= n);
 
@@ -83,7 +84,22 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
                                 .scale = scale_q ? 1.0f : q_scale, .window = L->swa ? hp->n_swa : 0,
                                 .softcap = hp->attn_softcap};
         if (scale_q) B->scale(B, q, n, q_dim, q_scale);
+        const bool last = il == hp->n_layer - 1;
+        if (last && n_out == 0) break; // no output wanted: the cache is all this step leaves
         B->attention(B, il, q, att, n, &attn);
+
+        // past the last layer's attention only the output rows matter (as in llama.cpp's graph):
+        // their attention outputs and residuals go to the first rows (through the free QKV and
+        // XN rows: a gather needs two buffers) and the rest of the layer runs on those alone
+        if (last && n_out < n) {
+            const kite_view tmp_att = {KITE_ACT_QKV, 0, q_dim}, tmp_x = {KITE_ACT_XN, 0, E};
+            B->gather(B, tmp_att, att, out_rows, n_out, q_dim);
+            B->gather(B, tmp_x, x, out_rows, n_out, E);
+            B->gather(B, att, tmp_att, c->row_ids, n_out, q_dim);
+            B->gather(B, x, tmp_x, c->row_ids, n_out, E);
+            n = n_out;
+            out_rows = c->row_ids;
+        }
 
         // output projection (gemma: RMS-normed) and residual
         B->matmul(B, &L->wo, att, n, xn);
@@ -121,7 +137,7 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
     }
 
     // final norm and output head for the rows whose logits are wanted
-    if (c->output_backend != B) {
+    if (n_out > 0 && c->output_backend != B) {
         move_residual(c, B, c->output_backend, n);
         B = c->output_backend;
     }

@@ -4,9 +4,8 @@
 //  - decoding (get-rows) of all 25 block types (and MXFP4 rows starting at odd bytes):
 //    bit-exact with the C _ref dequantizer;
 //  - GEMV (1 token; with subgroup reductions where the adapter has subgroups, and again on a
-//    device requested without them) and GEMM (37 tokens: the subgroup GEMM where the adapter
-//    has subgroups, and the tiled GEMM: a 64-wide step of K where the device allows, 32 on
-//    the split device) per type, against the f64 dot of the C-decoded
+//    device requested without them) and the tiled GEMM (37 and 100 tokens) per type, against
+//    the f64 dot of the C-decoded
 //    rows with the input, within gamma(depth) * sum |w_i x_i| where depth is the longest chain
 //    of f32 roundings the kernel's summation order allows (the standard bound for summation);
 //  - weights split across buffers (a device whose bindings are capped at 4 KiB and at 1 MiB);
@@ -148,26 +147,22 @@ async function kernelChecks({ base, only }) {
         continue;
       }
 
-      // GEMM over 37 tokens: the subgroup GEMM (where built) sums each token as the subgroup
-      // GEMV does (same depth); the tiled GEMM: depth = 32 + units + 1. Both forms where the
-      // subgroup one exists (the tiled pipelines are compiled on every device).
-      const nt = 37;
-      const X = randArr(nt * w.cols, 2);
-      const XBuf = g.buffer(X.byteLength, X), YBuf = g.buffer(nt * w.rows * 4);
-      const refs = [];
-      for (let t = 0; t < nt; t++) for (let r = 0; r < w.rows; r++) refs.push(refDot(w.dq, w.cols, r, X, t * w.cols));
-      const sg = k.gemmSubgroups;
-      for (const form of sg ? [true, false] : [false]) {
-        k.gemmSubgroups = form;
+      // GEMM: the tiled GEMM (64 rows x 64 tokens a workgroup) over 37 tokens (a partial token
+      // tile) and 100 (a full tile and a partial one); each output is one sum over the row in
+      // order: depth cols + 1
+      for (const nt of [37, 100]) {
+        const X = randArr(nt * w.cols, 2);
+        const XBuf = g.buffer(X.byteLength, X), YBuf = g.buffer(nt * w.rows * 4);
+        const refs = [];
+        for (let t = 0; t < nt; t++) for (let r = 0; r < w.rows; r++) refs.push(refDot(w.dq, w.cols, r, X, t * w.cols));
         g.device.queue.writeBuffer(YBuf, 0, new Float32Array(nt * w.rows).fill(NaN)); // an output left unwritten fails
         const Y = await run(g, YBuf, nt * w.rows, (rec) => k.matmul(rec, W, XBuf, YBuf, { ntok: nt }));
-        const depth = form ? gemvDepth(g, k, w.type, w.cols) : 32 + units + 1;
+        const depth = w.cols + 1;
         const gm = gamma(depth);
-        check(`${tag}GEMM ${form ? '(subgroups) ' : '(tiled) '}${name} x ${nt} tokens within gamma(${depth})*sum|wx|`,
+        check(`${tag}GEMM ${name} x ${nt} tokens within gamma(${depth})*sum|wx|`,
           ...((r) => [r.ok, r])(within(Y, refs.map((v) => v[0]), (i) => gm * refs[i][1] + 1e-30)));
+        XBuf.destroy(), YBuf.destroy();
       }
-      k.gemmSubgroups = sg;
-      XBuf.destroy(), YBuf.destroy();
       W.destroy();
     }
   }
@@ -183,11 +178,9 @@ async function kernelChecks({ base, only }) {
   // a device requested without the feature takes the shared-memory path (every type's GEMV
   // again; get-rows and GEMM are the same shaders on both devices).
   if (want('weights')) {
-    check('the tiled GEMM steps K by 64 exactly where the device has the workgroup memory for it',
-      kernels.gemmKUnits === (gpu.limits.maxComputeWorkgroupStorageSize >= 24960 ? 2 : 1), { kUnits: kernels.gemmKUnits, storage: gpu.limits.maxComputeWorkgroupStorageSize });
-    check('subgroups: the GEMV and GEMM use them exactly when the device has them in the assumed layout',
-      kernels.subgroups === (gpu.subgroupSize > 0) && kernels.gemmSubgroups === kernels.subgroups && (gpu.subgroupSize > 0) === gpu.features.has('subgroups'),
-      { features: [...gpu.features], subgroupSize: gpu.subgroupSize, kernels: kernels.subgroups, gemm: kernels.gemmSubgroups });
+    check('subgroups: the GEMV uses them exactly when the device has them in the assumed layout',
+      kernels.subgroups === (gpu.subgroupSize > 0) && (gpu.subgroupSize > 0) === gpu.features.has('subgroups'),
+      { features: [...gpu.features], subgroupSize: gpu.subgroupSize, kernels: kernels.subgroups });
     await guarded('no subgroups', async () => {
       const plain = await createGpu({ features: [] });
       const plainK = await createKernels(plain, { kv: [], weightKernels: ['gemv'] });
@@ -203,10 +196,7 @@ async function kernelChecks({ base, only }) {
     const small = await createGpu({ maxBindingBytes: 4096 });
     // (with a grid format, and MXFP4 rows of an odd byte count)
     const split = ['f32', 'f16', 'q4_0', 'q5_1', 'q8_0', 'q3_K', 'q6_K', 'iq4_xs', 'iq2_s', 'f16_172', 'mxfp4_800'];
-    // (and the tiled GEMM's 32-wide step of K, as on a device with WebGPU's default 16 KiB of
-    // workgroup memory; the main device's kernels take the 64-wide one where it allows)
-    const smallK = await createKernels(small, { types: split.filter((t) => !/_(172|800)$/.test(t)).concat('mxfp4'), kv: [], gemmKUnits: 1 });
-    check('the tiled GEMM steps K by 32 where asked', smallK.gemmKUnits === 1, smallK.gemmKUnits);
+    const smallK = await createKernels(small, { types: split.filter((t) => !/_(172|800)$/.test(t)).concat('mxfp4'), kv: [] });
     await weightChecks(small, smallK, '[4 KiB bindings] ', split);
     small.destroy();
   });
@@ -472,11 +462,13 @@ async function kernelChecks({ base, only }) {
       // 1e-5 absolute
       const qb = buf(q), ob = g.buffer(q.length * 4);
       const pos = buf(Int32Array.from({ length: nTok }, (_, t) => pos0 + t));
-      // both kernels where the device has subgroups: one subgroup per (token, head), and the
-      // workgroup kernel (wider heads, adapters without subgroups)
-      for (const sg of k.attnSubgroups ? [true, false] : [false]) {
-        k.attnSubgroups = sg;
-        const form = sg ? ' [subgroup kernel]' : '';
+      // every kernel: the tiled one (several tokens of one sequence: 16 queries a workgroup over
+      // chunks of keys in workgroup memory), one subgroup per (token, head) where the device has
+      // subgroups, and the workgroup kernel (wider heads, adapters without subgroups)
+      const forms = [['tile', ' [tiled kernel]'], ...(kernels.attnSubgroups ? [['sg', ' [subgroup kernel]']] : []), ['wg', ' [workgroup kernel]']];
+      for (const [formKey, form] of forms) {
+        k.attnTiled = formKey === 'tile';
+        k.attnSubgroups = formKey === 'sg';
         for (const [kind, kk, vv] of [['f32', k32, v32], ['f16', k16, v16]]) {
           const kb = buf(kk), vb = buf(vv);
           got = await run(g, ob, q.length, (r) => k.attention(r, kind, qb, kb, vb, ob, pos, null, { nTok, nHead, nKvHead, headDim, nCtx: nKv, scale: 0.125 }));
@@ -490,6 +482,30 @@ async function kernelChecks({ base, only }) {
           check(`attention${form} with a sliding window (16) and soft-capped scores (2), ${kind} cache, within 1e-5 of kite__attend_head_capped`, rc.ok, rc);
           kb.destroy(), vb.destroy();
         }
+        // prompt steps: 40 tokens at positions 0..39 (heads of 64, GQA 4), 37 at 3..39 (heads of
+        // 128, the tiled kernel's widest: chunks of 11 keys), 33 at 7..39 (heads of 32) and 40 at
+        // 0..39 (heads of 8), from a query row 9 floats into the activation and into one: several
+        // query tiles and key chunks
+        for (const [name, nh, nkvh, hd, nt, p0] of [['attn_p64', 8, 2, 64, 40, 0], ['attn_p128', 2, 1, 128, 37, 3],
+          ['attn_p32', 4, 4, 32, 33, 7], ['attn_p8', 8, 4, 8, 40, 0]]) {
+          const pq = await get(`${name}_q.bin`), pout = await get(`${name}_out.bin`), pcap = await get(`${name}_swa_cap_out.bin`);
+          const qw = new Float32Array(9 + pq.length);
+          qw.set(pq, 9);
+          const pqb = buf(qw), pob = g.buffer((5 + pq.length) * 4);
+          const ppos = buf(Int32Array.from({ length: nt }, (_, t) => p0 + t));
+          for (const kind of ['f32', 'f16']) {
+            const kb = buf(await get(`${name}_k${kind.slice(1)}.bin`, kind === 'f32' ? Float32Array : Uint16Array));
+            const vb = buf(await get(`${name}_v${kind.slice(1)}.bin`, kind === 'f32' ? Float32Array : Uint16Array));
+            for (const [capped, wantP] of [[false, pout], [true, pcap]]) {
+              const o = { nTok: nt, nHead: nh, nKvHead: nkvh, headDim: hd, nCtx: 40, scale: 1 / Math.sqrt(hd), qOff: 9, oOff: 5, ...(capped ? { window: 16, softcap: 2 } : {}) };
+              const all = await run(g, pob, 5 + pq.length, (r) => k.attention(r, kind, pqb, kb, vb, pob, ppos, null, o));
+              const rp = within(all.subarray(5), wantP, () => 1e-5);
+              check(`attention${form}, a prompt of ${nt} tokens (heads of ${hd}, ${kind} cache${capped ? ', window 16, soft-capped at 2' : ''}) within 1e-5 of kite__attend_head_${capped ? 'capped' : 'ref'}`, rp.ok, rp);
+            }
+            kb.destroy(), vb.destroy();
+          }
+          pqb.destroy(), pob.destroy(), ppos.destroy();
+        }
         // two sequences: the cache holds sequence 0 (zeros) then sequence 1 (the data); tokens
         // alternate between them, so sequence 1's tokens must give the reference and sequence 0's
         // the mean of zero values (0)
@@ -500,9 +516,10 @@ async function kernelChecks({ base, only }) {
           got = await run(g, ob, q.length, (r) => k.attention(r, 'f32', qb, kb, vb, ob, pos, seq, { nTok, nHead, nKvHead, headDim, nCtx: nKv, scale: 0.125 }));
           const wantSeq = want.map((v, i) => (Math.floor(i / (nHead * headDim)) % 2 ? 0 : v));
           const r = within(got, wantSeq, () => 1e-5);
-          check(`attention${form} over two sequences (seq 1: the reference, seq 0: zeros)`, r.ok, r);
+          check(`attention${formKey === 'tile' ? ' [tiled kernel asked: a multi-sequence step goes per query]' : form} over two sequences (seq 1: the reference, seq 0: zeros)`, r.ok, r);
         }
       }
+      k.attnTiled = kernels.attnTiled;
       k.attnSubgroups = kernels.subgroups;
     }
   }

@@ -106,6 +106,49 @@ static void weights(kite_type t, int rows, int cols, int first, int tail) {
 }
 
 
+// Attention of a prompt step: n_tok query tokens (n_head heads of hd) at positions
+// pos0 .. pos0 + n_tok - 1 over a cache of n_kv positions (n_kv_head heads; causal), scale
+// 1/sqrt(hd), in f32 over the f16 cache (KITE_ATTN_FA_F32); then again with a sliding window of
+// 16 and scores soft-capped at 2 (kite__attend_head_capped). Files <name>_q, _k16, _v16, _k32,
+// _v32 (the cache as f16 bits and as their f32 values), _out, _swa_cap_out (.bin).
+static void attn_prompt(const char *name, int n_head, int n_kv_head, int hd, int n_kv, int n_tok, int pos0) {
+    const int stride = n_kv_head * hd;
+    const float scale = 1.0f / sqrtf((float)hd);
+    float *q = frands((size_t)n_tok * n_head * hd, 2.0f), *kf = frands((size_t)n_kv * stride, 2.0f);
+    float *vf = frands((size_t)n_kv * stride, 1.0f), *out = xmalloc((size_t)n_tok * n_head * hd * 4);
+    float *cap = xmalloc((size_t)n_tok * n_head * hd * 4), *scores = xmalloc((size_t)n_kv * 4);
+    uint16_t *k = xmalloc((size_t)n_kv * stride * 2), *v = xmalloc((size_t)n_kv * stride * 2);
+    float *kr = xmalloc((size_t)n_kv * stride * 4), *vr = xmalloc((size_t)n_kv * stride * 4);
+    for (int i = 0; i < n_kv * stride; i++) {
+        k[i] = kite_f32_to_f16(kf[i]);
+        v[i] = kite_f32_to_f16(vf[i]);
+        kr[i] = kite_f16_to_f32(k[i]);
+        vr[i] = kite_f16_to_f32(v[i]);
+    }
+    for (int t = 0; t < n_tok; t++)
+        for (int h = 0; h < n_head; h++) {
+            const int kvh = h / (n_head / n_kv_head), end = pos0 + t + 1, start = end > 16 ? end - 16 : 0;
+            const size_t o = ((size_t)t * n_head + h) * hd;
+            kite__attend_head_ref(KITE_ATTN_FA_F32, q + o, k + kvh * hd, v + kvh * hd, stride, end, hd, scale, scores,
+                                  out + o);
+            kite__attend_head_capped(KITE_ATTN_FA_F32, q + o, k + (size_t)start * stride + kvh * hd,
+                                     v + (size_t)start * stride + kvh * hd, stride, end - start, hd, scale, 2.0f,
+                                     scores, cap + o);
+        }
+    char file[64];
+    const struct { const char *suffix; const void *data; size_t bytes; } files[] = {
+        {"q", q, (size_t)n_tok * n_head * hd * 4}, {"k16", k, (size_t)n_kv * stride * 2},
+        {"v16", v, (size_t)n_kv * stride * 2},     {"k32", kr, (size_t)n_kv * stride * 4},
+        {"v32", vr, (size_t)n_kv * stride * 4},    {"out", out, (size_t)n_tok * n_head * hd * 4},
+        {"swa_cap_out", cap, (size_t)n_tok * n_head * hd * 4},
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(file, sizeof file, "%s_%s.bin", name, files[i].suffix);
+        put(file, files[i].data, files[i].bytes);
+    }
+    free(q), free(kf), free(vf), free(out), free(cap), free(scores), free(k), free(v), free(kr), free(vr);
+}
+
 static void ops(void) {
     // RMS norm: 4 rows of 300, eps 1e-5 (row 3 scaled up a lot)
     {
@@ -250,6 +293,15 @@ static void ops(void) {
         put("attn_swa_cap_out.bin", out, (size_t)n_tok * n_head * hd * 4);
         free(q), free(kf), free(vf), free(out), free(k), free(v), free(kr), free(vr);
     }
+    // Prompt steps for the tiled attention (several query tiles and key chunks): heads of 64
+    // (GQA 4, 40 tokens at positions 0..39: a whole prompt), of 128 (2 heads over one, 37
+    // tokens at positions 3..39: a prompt after 3 cached positions), of 32 (4 over 4, 33 at
+    // 7..39) and of 8 (8 over 4, 40 at 0..39: stories260K's), each plain and with a sliding
+    // window of 16 and scores soft-capped at 2.
+    attn_prompt("attn_p64", 8, 2, 64, 40, 40, 0);
+    attn_prompt("attn_p128", 2, 1, 128, 40, 37, 3);
+    attn_prompt("attn_p32", 4, 4, 32, 40, 33, 7);
+    attn_prompt("attn_p8", 8, 4, 8, 40, 40, 0);
 }
 
 // Quantizes rows x cols of w to type t into a new buffer and dequantizes it back into w.

@@ -16,6 +16,8 @@ export const ACT = { X: 0, XN: 1, QKV: 2, Q: 3, K: 4, V: 5, ATT: 6, FF: 7, FF2: 
 // kite_status (kite_base.h)
 const KITE_OK = 0, KITE_ERR_INVALID = 1, KITE_ERR_NOMEM = 3, KITE_ERR_UNSUPPORTED = 4;
 export const ROPE_SLOTS = 4;
+// Gathers in one step, each with its own row list (queue writes all land before the step runs).
+export const GATHER_SLOTS = 8;
 
 export class WebGpuBackend {
   // kernels: a Kernels (kernels.js) with every type's pipelines; memory: () => ArrayBuffer.
@@ -40,7 +42,7 @@ export class WebGpuBackend {
     }
     this.pos = g.buffer(c.nBatch * 4, null, 'positions');
     this.ids = g.buffer(c.nBatch * 4, null, 'token ids');
-    this.rows = g.buffer(c.nBatch * 4, null, 'gathered rows');
+    this.rows = g.buffer(GATHER_SLOTS * c.nBatch * 4, null, 'gathered rows');
     this.cs = g.buffer(ROPE_SLOTS * c.nBatch * Math.max(c.nRot, 2) * 4, null, 'rope tables');
     this.out = null; // { buffer, ptr, rows, width }
   }
@@ -98,14 +100,18 @@ export class WebGpuBackend {
     this.n = n;
     this.rec = null;
     this.ropeSlots = 0;
+    this.gathers = 0;
     this.#guard('begin', () => {
       this.rec = this.gpu.recorder();
       const pos = new Int32Array(this.memory(), posPtr, n).slice();
       this.gpu.write(this.pos, 0, pos);
       this.hasSeq = !!seqPtr;
+      this.oneSeq = 0; // the step's one sequence, or -1 when it mixes sequences
       if (seqPtr) {
+        const seq = new Int32Array(this.memory(), seqPtr, n).slice();
         this.seq ??= this.gpu.buffer(this.cfg.nBatch * 4, null, 'sequences');
-        this.gpu.write(this.seq, 0, new Int32Array(this.memory(), seqPtr, n).slice());
+        this.gpu.write(this.seq, 0, seq);
+        this.oneSeq = seq.every((s) => s === seq[0]) ? seq[0] : -1;
       }
     });
   }
@@ -218,9 +224,11 @@ export class WebGpuBackend {
 
   gather(dAct, dOff, dStride, sAct, sOff, sStride, rowsPtr, n, width) {
     this.#guard('gather', () => {
-      this.gpu.write(this.rows, 0, new Int32Array(this.memory(), rowsPtr, n).slice());
+      if (this.gathers >= GATHER_SLOTS) throw new Error(`more than ${GATHER_SLOTS} gathers in one step`);
+      const idsOff = this.gathers++ * this.cfg.nBatch;
+      this.gpu.write(this.rows, idsOff * 4, new Int32Array(this.memory(), rowsPtr, n).slice());
       this.k.gather(this.rec, this.#act(sAct), this.#act(dAct), this.rows,
-        { n, width, srcOff: sOff, srcStride: sStride, dstOff: dOff, dstStride: dStride });
+        { n, width, srcOff: sOff, srcStride: sStride, dstOff: dOff, dstStride: dStride, idsOff });
     });
   }
 
@@ -322,12 +330,15 @@ export class WebGpuBackend {
     });
   }
 
-  // window: sliding window (0 = none); softcap: scores soft-capped (0 = off).
+  // window: sliding window (0 = none); softcap: scores soft-capped (0 = off). A step of one
+  // sequence goes as sequence 0 of the cache from that sequence's rows (no sequence buffer: the
+  // tiled kernel takes it).
   attention(layer, qAct, qOff, qStride, oAct, oOff, oStride, n, nHead, nHeadKv, headDim, scale, window = 0, softcap = 0) {
     this.#guard('attention', () => {
       const l = layer - this.cfg.layerFirst, c = this.cfg;
-      this.k.attention(this.rec, c.kv, this.#act(qAct), this.kCache[l], this.vCache[l], this.#act(oAct), this.pos, this.hasSeq ? this.seq : null,
-        { nTok: n, nHead, nKvHead: nHeadKv, headDim, nCtx: c.nCtx, scale, qOff, oOff, qStride, oStride, window, softcap });
+      const one = this.oneSeq >= 0, cOff = one ? this.oneSeq * c.nCtx * c.kvDim : 0;
+      this.k.attention(this.rec, c.kv, this.#act(qAct), this.kCache[l], this.vCache[l], this.#act(oAct), this.pos, one ? null : this.seq,
+        { nTok: n, nHead, nKvHead: nHeadKv, headDim, nCtx: c.nCtx, scale, qOff, oOff, qStride, oStride, window, softcap, cOff });
     });
   }
 

@@ -2,8 +2,8 @@
 // pipeline at load; its methods record dispatches into a Recorder (device.js), so a whole
 // token step becomes one submit. Tensors are GpuTensors (weights, split into pieces when
 // larger than a binding) or plain GPUBuffers of f32 (activations); offsets count elements.
-import { GEMM_SG_ROWS, GEMM_SG_TOK, GEMM_TM, GEMM_TN, gemmKUnits, gemmSgWgsl, gemmWgsl, gemvRows, gemvWgsl, getRowsWgsl } from './wgsl_matmul.js';
-import { ATTN_SG_DIMS, GATHER, ROPE, ROPE_CACHE, SOFTMAX, attentionSgWgsl, attentionWgsl, elemwiseWgsl, gegluWgsl, kvWriteWgsl, rmsnormWgsl } from './wgsl_ops.js';
+import { GEMM_BM, GEMM_BN, gemmWgsl, gemvRows, gemvWgsl, getRowsWgsl } from './wgsl_matmul.js';
+import { ATTN_SG_DIMS, ATTN_TILE_MIN_DIM_SG, ATTN_TILE_PAIRS, ATTN_TILE_Q, GATHER, ROPE, ROPE_CACHE, SOFTMAX, attentionSgWgsl, attentionTiledWgsl, attentionWgsl, attnTilePairs, elemwiseWgsl, gegluWgsl, kvWriteWgsl, rmsnormWgsl } from './wgsl_ops.js';
 import { MAX_EXPERTS, MOE_COMBINE, MOE_GROUP, MOE_ROUTE } from './wgsl_moe.js';
 import { TYPE_NAMES, rowBytes, typeName } from './types.js';
 import { GRID_TYPES } from './wgsl_dequant.js';
@@ -17,17 +17,15 @@ import { GRID_WORDS, iqGrids } from './iq_grids.js';
 // round as the CPU path does (activations and q to f16, the flash-attention V sum in f16, keys
 // one by one), so that a test can tell the two paths' rounding apart from a real difference.
 // weightKernels: which of a type's kernels to build ('gemv', 'gemm', 'getrows'; all by
-// default: a test that checks one of them builds only that). With subgroups, 'gemm' also
-// builds the subgroup GEMM of plain weights (gemmSgWgsl) unless subgroupGemm is false or
-// cpuRounding is set (the diagnostic keeps the tiled GEMM, as it keeps the workgroup attention).
-// gemmKUnits: 32-element units per step of K of the tiled GEMM (2 needs more than 16 KiB of
-// workgroup memory, see gemmStorageBytes).
-export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'], subgroups = false, subgroupGemm = true, cpuRounding = false, weightKernels = ['gemv', 'gemm', 'getrows'], gemmKUnits: kUnits = 1 } = {}) {
+// default: a test that checks one of them builds only that).
+// headDims: the head sizes to build the tiled prompt attention for (every size it takes by
+// default; [] none: those prompts go to the per-query kernels).
+export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'], subgroups = false, cpuRounding = false, weightKernels = ['gemv', 'gemm', 'getrows'], headDims } = {}) {
   const specs = [];
+  const attnTile = attnTileShaders({ headDims, cpuRounding, subgroups });
   for (const t of types.map(typeName)) {
     if (weightKernels.includes('gemv')) specs.push({ key: `gemv_${t}`, code: gemvWgsl(t, { subgroups, cpuRounding }) });
-    if (weightKernels.includes('gemm')) specs.push({ key: `gemm_${t}`, code: gemmWgsl(t, { cpuRounding, kUnits }) });
-    if (weightKernels.includes('gemm') && subgroups && subgroupGemm && !cpuRounding) specs.push({ key: `gemm_sg_${t}`, code: gemmSgWgsl(t, { cpuRounding }) });
+    if (weightKernels.includes('gemm')) specs.push({ key: `gemm_${t}`, code: gemmWgsl(t, { cpuRounding }) });
     if (weightKernels.includes('getrows')) specs.push({ key: `getrows_${t}`, code: getRowsWgsl(t) });
   }
   specs.push({ key: 'rmsnorm', code: rmsnormWgsl(false, { subgroups }) }, { key: 'rmsnorm_inplace', code: rmsnormWgsl(true, { subgroups }) },
@@ -39,26 +37,48 @@ export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'], subgroups
   for (const k of kv) {
     specs.push({ key: `kvwrite_${k}`, code: kvWriteWgsl(k) }, { key: `kvwrite2_${k}`, code: kvWriteWgsl(k, { pair: true }) },
       { key: `attn_${k}`, code: attentionWgsl(k, { cpuRounding }) });
+    for (const n of attnTile) specs.push({ key: `attn_tile${n}_${k}`, code: attentionTiledWgsl(k, { pairs: n }) });
     if (subgroups && !cpuRounding) specs.push({ key: `attn_sg_${k}`, code: attentionSgWgsl(k) });
   }
   return specs;
 }
 
+// A model's attention head sizes from its GGUF tensors ([{ name, shape }]: the rows of its K
+// projections, or of fused QKV ones) and head counts, for kernelSpecs' headDims; undefined
+// where none is found (every size is then built; a size not built runs on the per-query
+// kernels).
+export function modelHeadDims(tensors, nHead, nHeadKv) {
+  const dims = new Set();
+  for (const t of tensors) {
+    const m = /\.attn_(k|qkv)\.weight$/.exec(t.name);
+    const rows = t.shape?.[1];
+    const heads = m?.[1] === 'k' ? nHeadKv : nHead + 2 * nHeadKv;
+    if (m && rows > 0 && heads > 0 && rows % heads === 0) dims.add(rows / heads);
+  }
+  return dims.size ? [...dims] : undefined;
+}
+
+// The `pairs` of the tiled attention shaders to build (kernelSpecs' headDims; none for the
+// cpuRounding diagnostic, which keeps the workgroup kernel).
+function attnTileShaders({ headDims, cpuRounding, subgroups }) {
+  if (cpuRounding) return [];
+  if (!headDims) return ATTN_TILE_PAIRS;
+  const dims = headDims.filter((d) => !(subgroups && d < ATTN_TILE_MIN_DIM_SG)); // (those go per query)
+  return [...new Set(dims.map(attnTilePairs).filter((n) => n > 0))];
+}
+
 // Compiles the pipelines (see kernelSpecs for options; subgroups defaults to whether the
-// device has them as the kernels need; gemmKUnits to what the device's workgroup memory
-// allows, at most opts.gemmKUnits) and returns the kernels; .subgroups says which GEMV,
-// .gemmKUnits the tiled GEMM's step of K.
+// device has them as the kernels need) and returns the kernels; .subgroups says which GEMV.
 export async function createKernels(gpu, opts = {}) {
   const subgroups = gpu.subgroupSize > 0 && opts.subgroups !== false;
-  const kUnits = Math.min(opts.gemmKUnits ?? 2, gemmKUnits(gpu.limits.maxComputeWorkgroupStorageSize));
-  await gpu.compile(kernelSpecs({ ...opts, subgroups, gemmKUnits: kUnits }));
+  await gpu.compile(kernelSpecs({ ...opts, subgroups }));
   const k = new Kernels(gpu);
   k.subgroups = subgroups;
-  k.gemmKUnits = kUnits;
-  k.gemmSubgroups = subgroups && opts.subgroupGemm !== false && !opts.cpuRounding && (opts.weightKernels ?? ['gemm']).includes('gemm');
   k.gemvRows = gemvRows(subgroups ? gpu.subgroupSize : 0);
   k.perWorkgroup = subgroups ? Math.max(1, 64 / gpu.subgroupSize) : 1; // rows / heads per workgroup of the subgroup kernels
   k.attnSubgroups = subgroups && !opts.cpuRounding; // attention by the subgroup kernel where the heads fit it (tests turn it off to check the other)
+  k.attnTiled = !opts.cpuRounding; // several tokens of one sequence by the tiled kernel (tests turn it off to check the others)
+  k.attnTileBuilt = new Set(attnTileShaders({ ...opts, subgroups }));
   return k;
 }
 
@@ -111,10 +131,11 @@ export class Kernels {
   constructor(gpu) {
     this.gpu = gpu;
     this.subgroups = false; // the GEMV and the row reductions use subgroups (createKernels sets it)
-    this.gemvRows = gemvRows(0); // rows per GEMV workgroup (and subgroup GEMM workgroup)
-    this.gemmSubgroups = false; // plain matmuls of several tokens by the subgroup GEMM, not the tiled one
+    this.gemvRows = gemvRows(0); // rows per GEMV workgroup
     this.perWorkgroup = 1;
     this.attnSubgroups = false;
+    this.attnTiled = false;
+    this.attnTileBuilt = new Set(); // the tiled attention's `pairs` compiled
   }
 
   // Uploads a weight of `rows` rows of `cols` elements of `type` (a name or ggml id) from its
@@ -128,20 +149,14 @@ export class Kernels {
   }
 
   // y[t * yStride + r] = sum_c W[r][c] * x[t * xStride + c] for ntok tokens: the GEMV for one
-  // token, the subgroup GEMM (gemmSubgroups) or the tiled GEMM for more. yStride defaults to
-  // W.rows, xStride to W.cols.
+  // token, the tiled GEMM for more. yStride defaults to W.rows, xStride to W.cols.
   matmul(rec, W, x, y, { ntok = 1, xOff = 0, yOff = 0, xStride = W.cols, yStride = W.rows } = {}) {
     for (const p of W.pieces) {
       const u = rec.uniform([p.rows, W.cols, W.rowBytes, p.row0, ntok, xOff, yOff, yStride, xStride, 0, 0, 0, 0, 0, this.gemvRows]);
       if (ntok === 1) {
         rec.dispatch(`gemv_${W.type}`, [p.buffer, x, y, u, this.#dummy(), ...this.#grids(W.type)], Math.ceil(p.rows / this.gemvRows));
-      } else if (this.gemmSubgroups) {
-        // workgroups of rows over grid x, then z past the grid's limit (the shader's g = x + z * nx)
-        const n = Math.ceil(p.rows / GEMM_SG_ROWS / this.gemvRows), max = this.gpu.limits.maxComputeWorkgroupsPerDimension;
-        const z = Math.ceil(n / max);
-        rec.dispatch(`gemm_sg_${W.type}`, [p.buffer, x, y, u, ...this.#grids(W.type)], [Math.ceil(n / z), Math.ceil(ntok / GEMM_SG_TOK), z]);
       } else {
-        rec.dispatch(`gemm_${W.type}`, [p.buffer, x, y, u, this.#dummy(), ...this.#grids(W.type)], [Math.ceil(p.rows / GEMM_TN), Math.ceil(ntok / GEMM_TM), 1]);
+        rec.dispatch(`gemm_${W.type}`, [p.buffer, x, y, u, this.#dummy(), ...this.#grids(W.type)], [Math.ceil(p.rows / GEMM_BM), Math.ceil(ntok / GEMM_BN), 1]);
       }
     }
   }
@@ -159,7 +174,7 @@ export class Kernels {
       if (slots) {
         rec.dispatch(`gemv_${W.type}`, [p.buffer, x, y, u, ids, ...this.#grids(W.type)], [Math.ceil(eRows / this.gemvRows), slots, 1]);
       } else {
-        rec.dispatch(`gemm_${W.type}`, [p.buffer, x, y, u, ids, ...this.#grids(W.type)], [Math.ceil(eRows / GEMM_TN), Math.ceil(batch / GEMM_TM), nExpert]);
+        rec.dispatch(`gemm_${W.type}`, [p.buffer, x, y, u, ids, ...this.#grids(W.type)], [Math.ceil(eRows / GEMM_BM), Math.ceil(batch / GEMM_BN), nExpert]);
       }
     }
   }
@@ -287,11 +302,20 @@ export class Kernels {
   // element cOff).
   // window > 0: only the keys at positions > pos - window (sliding window); softcap > 0: the
   // scores become softcap * tanh(q.k * scale / softcap) (gemma2), else q.k * scale.
+  // Several tokens of one sequence (seq null) with heads of at most ATTN_TILE_MAX_DIM (its
+  // shader built: kernelSpecs' headDims; with subgroups, heads of ATTN_TILE_MIN_DIM_SG and
+  // more): the tiled kernel (attentionTiledWgsl); else one token and head per subgroup where the device
+  // has subgroups and the head fits, or per workgroup.
   attention(rec, kind, q, k, v, out, pos, seq, { nTok, nHead, nKvHead, headDim, nCtx, kvStride = nKvHead * headDim, scale, qOff = 0, oOff = 0, metaOff = 0, cOff = 0, qStride = nHead * headDim, oStride = nHead * headDim, window = 0, softcap = 0 }) {
     if (headDim > 512 || nHead % nKvHead) throw new Error('WebGPU: attention needs head_dim <= 512 and n_head a multiple of n_kv_head');
     const sc = softcap > 0 ? Math.fround(Math.fround(scale) / Math.fround(softcap)) : scale;
     const u = rec.uniform([nTok, nHead, nKvHead, headDim, nCtx, kvStride, sc, qOff, oOff, metaOff, seq ? 1 : 0, cOff, qStride, oStride, window, softcap], F(6, 15));
-    if (this.attnSubgroups && headDim <= ATTN_SG_DIMS * this.gpu.subgroupSize) {
+    const pairs = attnTilePairs(headDim);
+    const sgFits = this.attnSubgroups && headDim <= ATTN_SG_DIMS * this.gpu.subgroupSize;
+    if (this.attnTiled && nTok > 1 && !seq && this.attnTileBuilt.has(pairs) && !(sgFits && headDim < ATTN_TILE_MIN_DIM_SG) &&
+      headDim % 2 === 0 && kvStride % 2 === 0 && cOff % 2 === 0) {
+      rec.dispatch(`attn_tile${pairs}_${kind}`, [q, k, v, out, pos, u], [Math.ceil(nTok / ATTN_TILE_Q), nHead, 1]);
+    } else if (sgFits) {
       const per = this.perWorkgroup;
       rec.dispatch(`attn_sg_${kind}`, [q, k, v, out, pos, seq ?? pos, u, rec.uniform([per])], Math.ceil((nTok * nHead) / per));
     } else rec.dispatch(`attn_${kind}`, [q, k, v, out, pos, seq ?? pos, u], nTok * nHead);

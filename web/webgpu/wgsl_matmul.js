@@ -45,25 +45,30 @@ const IDS = /* wgsl */ `
 // GEMV, two forms. Both read each weight byte once per token, a row's consecutive 32-element
 // units going to consecutive threads (coalesced), and x through the caches (every workgroup
 // reads all of x; a copy in workgroup memory would cost a barrier per workgroup, which is what
-// the subgroup form avoids).
+// the subgroup form avoids). A thread works on GEMV_RS = 4 rows at once: each x value it loads
+// (a unit of 32 kept in registers, or a word's one or two) feeds the 4 rows' products.
 //  - subgroups (the device's subgroups are runs of consecutive threads, see probeSubgroups in
-//    device.js): each subgroup computes whole rows on its own: lane l dots units l, l+size, ...
-//    of the row with x, subgroupAdd sums the lanes, lane 0 writes. No workgroup memory, no
-//    barrier. A workgroup of GEMV_WG threads computes P.gemv_rows consecutive rows (the JS side sets
-//    GEMV_WG / subgroup size: one row per subgroup); its subgroups take rows sg, sg + n_sg, ...
-//    of them, so a pipeline given another subgroup size than the probe's still covers every
-//    row. F32, F16 and BF16 rows that start on a 32-bit word are read as words instead of
-//    units: lane l takes words l, l + size, ... (one or two products added per word).
-//  - otherwise: GEMV_ROWS rows per workgroup; thread t dots units t, t+WG, ... of every row,
-//    then a shared-memory tree adds the WG partial sums of each row.
+//    device.js): each subgroup computes 4 whole rows on its own: lane l dots units l, l+size,
+//    ... of each row with x, subgroupAdd sums the lanes, lane 0 writes. No workgroup memory, no
+//    barrier. A workgroup of GEMV_WG threads computes P.gemv_rows consecutive rows (the JS side
+//    sets 4 GEMV_WG / subgroup size: 4 rows per subgroup); its subgroups take the groups of 4
+//    rows sg, sg + n_sg, ... of them, so a pipeline given another subgroup size than the
+//    probe's still covers every row. F32, F16 and BF16 rows that start on a 32-bit word are
+//    read as words instead of units: lane l takes words l, l + size, ... (one or two products
+//    added per word).
+//  - otherwise: GEMV_ROWS = 4 rows per workgroup; thread t dots units t, t+WG, ... of every
+//    row, then a shared-memory tree adds the WG partial sums of each row.
+// Per row the summation order is the one-row kernel's (a unit's 32 products, then the unit sums
+// of a lane in order; words: a word's products, then the word sums in order).
 // cpuRounding (GEMV and GEMM; a diagnostic, see kernelSpecs): the F16 kernels round x to f16
 // first, as the CPU path (and ggml's) converts activations for F16 weights.
 export const GEMV_WG = 64;
 export const GEMV_ROWS = 4;
+export const GEMV_RS = 4;
 
-// Rows per GEMV workgroup: GEMV_WG / subgroup size with subgroups (sgSize > 0), else GEMV_ROWS.
+// Rows per GEMV workgroup: 4 GEMV_WG / subgroup size with subgroups (sgSize > 0), else GEMV_ROWS.
 export function gemvRows(sgSize) {
-  return sgSize > 0 ? Math.max(1, GEMV_WG / sgSize) : GEMV_ROWS;
+  return sgSize > 0 ? Math.max(1, GEMV_WG / sgSize) * GEMV_RS : GEMV_ROWS;
 }
 
 export function gemvWgsl(type, { subgroups = false, cpuRounding = false } = {}) {
@@ -72,26 +77,37 @@ export function gemvWgsl(type, { subgroups = false, cpuRounding = false } = {}) 
   if (cpuRounding && type === 'f16') xv = `round_f16(${xv})`;
   const head = PARAMS + IDS + ROUND_F16 + decodeWgsl(type) + /* wgsl */ `
 const WG = ${GEMV_WG}u;
-// the piece's row of output row r (of this workgroup's matrix), or 0xffffffff when it is not
-// in this piece
+const RS = ${GEMV_RS}u;
+const NONE = 0xffffffffu;
+// the piece's row of output row r (of this workgroup's matrix), or NONE when it is not in
+// this piece
 fn piece_row(e: u32, r: u32) -> u32 {
-  if (P.id == 0u) { return select(0xffffffffu, r, r < P.rows); }
-  if (r >= P.e_rows) { return 0xffffffffu; }
+  if (P.id == 0u) { return select(NONE, r, r < P.rows); }
+  if (r >= P.e_rows) { return NONE; }
   let g = e * P.e_rows + r;
-  return select(0xffffffffu, g - P.row0, g >= P.row0 && g < P.row0 + P.rows);
+  return select(NONE, g - P.row0, g >= P.row0 && g < P.row0 + P.rows);
 }
-// the dot of the piece's row 'row' with x from x0, units u0, u0 + step, ...
-fn row_dot(row: u32, x0: u32, u0: u32, step: u32) -> f32 {
+var<private> acc: array<f32, ${GEMV_RS}>; // this thread's sums of its rows
+fn any_row(rows: array<u32, ${GEMV_RS}>) -> bool {
+  for (var a = 0u; a < RS; a++) { if (rows[a] != NONE) { return true; } }
+  return false;
+}
+var<private> xu: array<f32, 32>;          // x of the unit at hand
+// adds this thread's share of the dots of the piece's rows rows[a] (NONE: skipped) with x from
+// x0, units u0, u0 + step, ..., to acc[a]
+fn rows_dot(rows: array<u32, ${GEMV_RS}>, x0: u32, u0: u32, step: u32) {
   let units = (P.cols + 31u) / 32u;
-  var acc = 0.0;
   for (var u = u0; u < units; u += step) {
-    decode(row * P.rb, u);
     let xb = x0 + u * 32u;
-    var s = 0.0;
-    for (var j = 0u; j < 32u; j++) { s += dq[j] * ${xv}; }
-    acc += s;
+    for (var j = 0u; j < 32u; j++) { xu[j] = ${xv}; }
+    for (var a = 0u; a < RS; a++) {
+      if (rows[a] == NONE) { continue; }
+      decode(rows[a] * P.rb, u);
+      var s = 0.0;
+      for (var j = 0u; j < 32u; j++) { s += dq[j] * xu[j]; }
+      acc[a] += s;
+    }
   }
-  return acc;
 }`;
   const locate = /* wgsl */ `
   var g = wid.x + wid.y * nwg.x;
@@ -105,22 +121,32 @@ fn row_dot(row: u32, x0: u32, u0: u32, step: u32) -> f32 {
     y0 = P.y_off + wid.y * P.y_stride;
   }`;
   // The float types' rows as 32-bit words when every row starts on a word (rb % 4 == 0): lane
-  // l takes words l, l + size, ... (consecutive lanes, consecutive words), no unit decoder.
-  const word = {
-    f32: 'let w = bitcast<f32>(W[wb + k]); acc += w * X[x0 + k];',
-    f16: 'let w = unpack2x16float(W[wb + k]); acc += w.x * X[x0 + 2u * k] + w.y * X[x0 + 2u * k + 1u];',
-    bf16: 'let v = W[wb + k]; acc += bitcast<f32>(v << 16u) * X[x0 + 2u * k] + bitcast<f32>(v & 0xffff0000u) * X[x0 + 2u * k + 1u];',
+  // l takes words l, l + size, ... (consecutive lanes, consecutive words), no unit decoder; a
+  // row past the piece reads the first row (its sum is not written).
+  const load = {
+    f32: 'let x = X[x0 + k];',
+    f16: 'let xa = X[x0 + 2u * k];\n      let xb = X[x0 + 2u * k + 1u];',
+    bf16: 'let xa = X[x0 + 2u * k];\n      let xb = X[x0 + 2u * k + 1u];',
   }[type];
+  const word = {
+    f32: (a) => `acc[${a}] += bitcast<f32>(W[wb${a} + k]) * x;`,
+    f16: (a) => `let w${a} = unpack2x16float(W[wb${a} + k]); acc[${a}] += w${a}.x * xa + w${a}.y * xb;`,
+    bf16: (a) => `let v${a} = W[wb${a} + k]; acc[${a}] += bitcast<f32>(v${a} << 16u) * xa + bitcast<f32>(v${a} & 0xffff0000u) * xb;`,
+  }[type];
+  const R = [...Array(GEMV_RS).keys()];
   const rowDot = word && !(cpuRounding && type === 'f16') ? /* wgsl */ `
-fn row_dot_sg(row: u32, x0: u32, u0: u32, step: u32) -> f32 {
-  if (P.rb % 4u != 0u) { return row_dot(row, x0, u0, step); }
-  let wb = row * P.rb / 4u;
+fn rows_dot_sg(rows: array<u32, ${GEMV_RS}>, x0: u32, u0: u32, step: u32) {
+  if (P.rb % 4u != 0u) { rows_dot(rows, x0, u0, step); return; }
+  var any = NONE; // a row of the piece, read in place of the others
+  for (var a = 0u; a < RS; a++) { if (any == NONE) { any = rows[a]; } }
+  ${R.map((a) => `let wb${a} = select(any, rows[${a}], rows[${a}] != NONE) * P.rb / 4u;`).join('\n  ')}
   let words = P.rb / 4u;
-  var acc = 0.0;
-  for (var k = u0; k < words; k += step) { ${word} }
-  return acc;
+  for (var k = u0; k < words; k += step) {
+      ${load}
+      ${R.map(word).join('\n      ')}
+  }
 }` : /* wgsl */ `
-fn row_dot_sg(row: u32, x0: u32, u0: u32, step: u32) -> f32 { return row_dot(row, x0, u0, step); }`;
+fn rows_dot_sg(rows: array<u32, ${GEMV_RS}>, x0: u32, u0: u32, step: u32) { rows_dot(rows, x0, u0, step); }`;
   if (subgroups) {
     return 'enable subgroups;\n' + head + rowDot + /* wgsl */ `
 @compute @workgroup_size(${GEMV_WG})
@@ -130,14 +156,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let rpw = P.gemv_rows;
   let n_sg = max(WG / sgs, 1u);
   let sg = lid / sgs;
-  for (var i = 0u; i < rpw; i += n_sg) {
-    let r = g * rpw + i + sg;
-    var row = 0xffffffffu;
-    if (i + sg < rpw) { row = piece_row(e, r); }
-    var acc = 0.0;
-    if (row != 0xffffffffu) { acc = row_dot_sg(row, x0, sid, sgs); }
-    let s = subgroupAdd(acc);
-    if (sid == 0u && row != 0xffffffffu) { Y[y0 + r] = s; }
+  for (var i = 0u; i < rpw; i += n_sg * RS) {
+    let r0 = g * rpw + i + sg * RS; // this subgroup's first row
+    var rows: array<u32, ${GEMV_RS}>;
+    for (var a = 0u; a < RS; a++) {
+      rows[a] = NONE;
+      if (i + sg * RS + a < rpw) { rows[a] = piece_row(e, r0 + a); }
+      acc[a] = 0.0;
+    }
+    if (any_row(rows)) { rows_dot_sg(rows, x0, sid, sgs); }
+    for (var a = 0u; a < RS; a++) {
+      let s = subgroupAdd(acc[a]);
+      if (sid == 0u && rows[a] != NONE) { Y[y0 + r0 + a] = s; }
+    }
   }
 }
 `;
@@ -148,12 +179,13 @@ var<workgroup> red: array<f32, ${GEMV_WG * GEMV_ROWS}>;
 @compute @workgroup_size(${GEMV_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {${locate}
+  var rows: array<u32, ${GEMV_RS}>;
   for (var r = 0u; r < R; r++) {
-    let row = piece_row(e, g * R + r);
-    var acc = 0.0;
-    if (row != 0xffffffffu) { acc = row_dot(row, x0, lid, WG); }
-    red[r * WG + lid] = acc;
+    rows[r] = piece_row(e, g * R + r);
+    acc[r] = 0.0;
   }
+  rows_dot(rows, x0, lid, WG);
+  for (var r = 0u; r < R; r++) { red[r * WG + lid] = acc[r]; }
   workgroupBarrier();
   for (var h = WG / 2u; h > 0u; h >>= 1u) {
     if (lid < h) {
@@ -161,41 +193,63 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     workgroupBarrier();
   }
-  if (lid < R && piece_row(e, g * R + lid) != 0xffffffffu) { Y[y0 + g * R + lid] = red[lid * WG]; }
+  if (lid < R && piece_row(e, g * R + lid) != NONE) { Y[y0 + g * R + lid] = red[lid * WG]; }
 }
 `;
 }
 
-// GEMM: a workgroup computes a tile of GEMM_TN rows x GEMM_TM tokens; per step of K (kUnits
-// 32-element units), GEMM_TN * kUnits threads decode one unit each into shared memory and all
-// threads load the X tile, then each thread accumulates 4 rows x 2 tokens from shared memory
-// (per element, 4 weights and 2 inputs loaded once for the 8 products; each unit's sums apart,
-// then added to the accumulators: the same order whatever kUnits). Two barriers per step:
-// kUnits 2 (a 64-wide step, 24960 bytes of workgroup memory) halves them where the device
-// allows more than WebGPU's default 16 KiB (gemmKUnits), kUnits 1 takes 12672 bytes.
-export const GEMM_TN = 64;
-export const GEMM_TM = 32;
+// GEMM (several tokens; plain weights and routed experts alike): a workgroup of GEMM_WG = 64
+// threads computes a tile of GEMM_BM rows x GEMM_BN tokens (64 x 64), each thread 8 rows x 8
+// tokens in registers. Per step of K (one 32-element unit), each thread decodes one unit (a
+// row of the tile) into workgroup memory and loads its share of the X tile (consecutive
+// threads, consecutive floats of a token's x: coalesced); after a barrier every thread runs
+// the 32 values of the step: per value 2 + 2 vec4 loads from workgroup memory (its 8 rows, its
+// 8 tokens) feed 64 products. Both tiles are stored K-major (value k of the tile's 64 rows, or
+// 64 tokens, side by side), so a thread's loads are vec4s: rows 4 tr .. 4 tr + 3 and
+// 32 + 4 tr .. (tr = lid % 8), tokens 4 tc .. and 32 + 4 tc .. (tc = lid / 8); the threads of
+// a 32-wide warp read 8 (rows) and 4 (tokens) distinct vec4s; the decode's stores fill
+// consecutive words. 16 KiB of workgroup memory (WebGPU's default limit), two
+// barriers per 32 values of K. Each output is one f32 sum over K in order (the products added
+// one by one: depth cols + 1 in the tests' bound); with cpuRounding, each unit's sum apart, then
+// added (the old tiled GEMM's order, closer to the CPU's blocked F16 dot).
+// Rows and tokens past the tile's ends are zeros in workgroup memory and are not written.
+export const GEMM_BM = 64;
+export const GEMM_BN = 64;
+export const GEMM_WG = 64;
 
-// Workgroup bytes of the tiled GEMM with kUnits units per step of K.
-export function gemmStorageBytes(kUnits) {
-  return (GEMM_TN + GEMM_TM) * (32 * kUnits + 1) * 4;
-}
-// Units per step of K of the tiled GEMM on a device with `storage` bytes of workgroup memory.
-export function gemmKUnits(storage) {
-  return storage >= gemmStorageBytes(2) ? 2 : 1;
-}
-
-export function gemmWgsl(type, { cpuRounding = false, kUnits = 1 } = {}) {
+export function gemmWgsl(type, { cpuRounding = false } = {}) {
+  const TM = 8, TN = 8, WGX = GEMM_BM / TM, WGY = GEMM_BN / TN; // 8 x 8 threads
+  const BM4 = GEMM_BM / 4, BN4 = GEMM_BN / 4;
   const xr = cpuRounding && type === 'f16' ? 'round_f16(v)' : 'v';
+  // the step's inner loop and the final stores, unrolled: accumulator c{r}_{j} holds tile
+  // row 4 (i WGX + tr) + c (r = 4 i + c) for the 4 tokens of b{j}
+  // (cpuRounding: each unit's 32 products summed apart, then added to the total, as the CPU's
+  // F16 dot sums its blocks: the diagnostic's order; s{r}_{j} the unit's sums)
+  const acc = cpuRounding ? 's' : 'c';
+  const body = [], decl = [], store = [], unitStart = [], unitEnd = [];
+  for (let i = 0; i < TM / 4; i++) body.push(`let a${i} = ws[kb + ${i * WGX}u + tr];`);
+  for (let j = 0; j < TN / 4; j++) body.push(`let b${j} = xs[kx + ${j * WGY}u + tc];`);
+  for (let i = 0; i < TM / 4; i++) {
+    for (let c = 0; c < 4; c++) {
+      for (let j = 0; j < TN / 4; j++) {
+        const r = `${i * 4 + c}_${j}`;
+        decl.push(`var c${r} = vec4<f32>(0.0);`);
+        if (cpuRounding) {
+          decl.push(`var s${r} = vec4<f32>(0.0);`);
+          unitStart.push(`s${r} = vec4<f32>(0.0);`);
+          unitEnd.push(`c${r} += s${r};`);
+        }
+        body.push(`${acc}${r} += a${i}.${'xyzw'[c]} * b${j};`);
+        store.push(`c${r}`);
+      }
+    }
+  }
   return PARAMS + IDS + ROUND_F16 + decodeWgsl(type) + /* wgsl */ `
-const TN = ${GEMM_TN}u;
-const TM = ${GEMM_TM}u;
-const KU = ${kUnits}u;
-const KW = ${32 * kUnits}u;      // elements of K per step
-const S = ${32 * kUnits + 1}u;  // floats per row of ws / xs (odd: rows in distinct banks)
-var<workgroup> ws: array<f32, ${GEMM_TN * (32 * kUnits + 1)}>;
-var<workgroup> xs: array<f32, ${GEMM_TM * (32 * kUnits + 1)}>;
-var<workgroup> n_tok: u32;
+const BM = ${GEMM_BM}u;
+const BN = ${GEMM_BN}u;
+const WG = ${GEMM_WG}u;
+var<workgroup> ws: array<vec4<f32>, ${32 * BM4}>; // [k][row / 4]
+var<workgroup> xs: array<vec4<f32>, ${32 * BN4}>; // [k][token / 4]
 // X row and Y row of token i of this workgroup's batch (a slot in indirect mode)
 fn x_row(e: u32, i: u32) -> u32 {
   if (P.id == 0u) { return i; }
@@ -212,160 +266,69 @@ fn piece_row(e: u32, r: u32) -> u32 {
   let g = e * P.e_rows + r;
   return select(0xffffffffu, g - P.row0, g >= P.row0 && g < P.row0 + P.rows);
 }
-@compute @workgroup_size(256)
+// this workgroup's expert, first row, first token and token count (set once by main)
+var<private> g_e: u32;
+var<private> g_r0: u32;
+var<private> g_t0: u32;
+var<private> g_nt: u32;
+// the sums of tile row r for tile tokens t .. t + 3
+fn store_out(r: u32, t: u32, v: vec4<f32>) {
+  let row = g_r0 + r;
+  if (piece_row(g_e, row) == 0xffffffffu) { return; }
+  let col = select(P.row0 + row, row, P.id != 0u);
+  for (var c = 0u; c < 4u; c++) {
+    if (g_t0 + t + c < g_nt) { Y[P.y_off + y_row(g_e, g_t0 + t + c) * P.y_stride + col] = v[c]; }
+  }
+}
+@compute @workgroup_size(${GEMM_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let e = wid.z;
-  if (lid == 0u) { n_tok = select(P.ntok, u32(IDS[e]), P.id != 0u); }
-  let nt = workgroupUniformLoad(&n_tok);
-  let rbase = wid.x * TN;
-  let tbase = wid.y * TM;
-  if (tbase >= nt) { return; }
+  let nt = select(P.ntok, u32(IDS[e]), P.id != 0u); // uniform: a uniform and a read-only load
+  let r0 = wid.x * BM;
+  let t0 = wid.y * BN;
+  if (t0 >= nt) { return; }
+  g_e = e;
+  g_r0 = r0;
+  g_t0 = t0;
+  g_nt = nt;
   let units = (P.cols + 31u) / 32u;
-  let tr = lid & 15u;  // rows tr, tr+16, tr+32, tr+48 of the tile
-  let tt = lid >> 4u;  // tokens tt, tt+16
-  var acc: array<f32, 8>;
-  for (var i = 0u; i < 8u; i++) { acc[i] = 0.0; }
-  // thread lid < TN * KU decodes unit lid / TN of the step for row lid % TN
-  let dr = lid % TN;
-  let du = lid / TN;
-  var wrow = 0xffffffffu;
-  if (lid < TN * KU) { wrow = piece_row(e, rbase + dr); }
-  for (var u = 0u; u < units; u += KU) {
-    if (lid < TN * KU) {
-      let wb = dr * S + du * 32u;
-      if (wrow != 0xffffffffu && u + du < units) {
-        decode(wrow * P.rb, u + du);
-        for (var j = 0u; j < 32u; j++) { ws[wb + j] = dq[j]; }
-      } else {
-        for (var j = 0u; j < 32u; j++) { ws[wb + j] = 0.0; }
+  let tr = lid % ${WGX}u;
+  let tc = lid / ${WGX}u;
+  let wrow = piece_row(e, r0 + lid); // the row this thread decodes (WG == BM)
+  ${decl.join('\n  ')}
+  for (var u = 0u; u < units; u++) {
+    if (wrow != 0xffffffffu) {
+      decode(wrow * P.rb, u);
+      for (var j = 0u; j < 32u; j++) { ws[j * ${BM4}u + lid / 4u][lid % 4u] = dq[j]; }
+    } else {
+      for (var j = 0u; j < 32u; j++) { ws[j * ${BM4}u + lid / 4u][lid % 4u] = 0.0; }
+    }
+    // X: item i is floats 4 (i % 8) .. + 3 of the step for token i / 8 (8 threads read a
+    // token's 32 consecutive floats)
+    for (var i = lid; i < BN * 8u; i += WG) {
+      let t = i / 8u;
+      let k0 = u * 32u + 4u * (i % 8u);
+      var xb = 0u;
+      if (t0 + t < nt) { xb = P.x_off + x_row(e, t0 + t) * P.x_stride + k0; }
+      for (var c = 0u; c < 4u; c++) {
+        var v = 0.0;
+        if (t0 + t < nt && k0 + c < P.cols) { v = X[xb + c]; }
+        xs[(4u * (i % 8u) + c) * ${BN4}u + t / 4u][t % 4u] = ${xr};
       }
     }
-    // consecutive threads, consecutive floats of a token's x
-    for (var i = lid; i < TM * KW; i += 256u) {
-      let t = i / KW;
-      let j = i % KW;
-      var v = 0.0;
-      if (tbase + t < nt && u * 32u + j < P.cols) { v = X[P.x_off + x_row(e, tbase + t) * P.x_stride + u * 32u + j]; }
-      xs[t * S + j] = ${xr};
-    }
-    workgroupBarrier();
-    // register blocking: per element j, 4 weights and 2 inputs from shared memory feed 8
-    // products (the sums of one unit in s0 / s1, then added to acc; units past the row's end
-    // are zeros and add 0)
-    for (var uu = 0u; uu < KU; uu++) {
-      var s0 = vec4<f32>(0.0);
-      var s1 = vec4<f32>(0.0);
-      for (var j = uu * 32u; j < uu * 32u + 32u; j++) {
-        let w = vec4<f32>(ws[tr * S + j], ws[(tr + 16u) * S + j], ws[(tr + 32u) * S + j], ws[(tr + 48u) * S + j]);
-        s0 += w * xs[tt * S + j];
-        s1 += w * xs[(tt + 16u) * S + j];
-      }
-      for (var a = 0u; a < 4u; a++) {
-        acc[a * 2u] += s0[a];
-        acc[a * 2u + 1u] += s1[a];
-      }
-    }
+    workgroupBarrier();${unitStart.length ? '\n    ' + unitStart.join('\n    ') : ''}
+    for (var k = 0u; k < 32u; k++) {
+      let kb = k * ${BM4}u;
+      let kx = k * ${BN4}u;
+      ${body.join('\n      ')}
+    }${unitEnd.length ? '\n    ' + unitEnd.join('\n    ') : ''}
     workgroupBarrier();
   }
-  for (var a = 0u; a < 4u; a++) {
-    for (var b = 0u; b < 2u; b++) {
-      let r = rbase + tr + 16u * a;
-      let t = tbase + tt + 16u * b;
-      if (piece_row(e, r) != 0xffffffffu && t < nt) {
-        let col = select(P.row0 + r, r, P.id != 0u);
-        Y[P.y_off + y_row(e, t) * P.y_stride + col] = acc[a * 2u + b];
-      }
-    }
-  }
-}
-`;
-}
-
-// GEMM with subgroups (plain weights only; routed experts keep the tiled GEMM): the GEMV above
-// over GEMM_SG_ROWS rows x GEMM_SG_TOK tokens at once, so no workgroup memory and no barrier
-// (on SwiftShader a workgroup with a barrier costs 20-40 us, one without about 0.5 us). Each
-// subgroup computes GEMM_SG_ROWS consecutive rows for the workgroup's GEMM_SG_TOK tokens
-// (grid y): lane l takes units l, l+size, ... of each row (consecutive lanes, consecutive
-// units: coalesced), decodes each once and dots it with the x of every token (through the
-// caches); float rows read as words: lane l takes words l, l+size, ... of the rows, and each x
-// value loaded feeds GEMM_SG_ROWS products. subgroupAdd sums the lanes per (row, token), lane 0
-// writes. Per output the sums are the GEMV's: a unit's 32 products in order added to the
-// lane's accumulator (words: one or two products a word), then the subgroup sum.
-// A workgroup takes P.gemv_rows groups of GEMM_SG_ROWS rows; workgroups are spread over grid
-// x and z (g = x + z * nx) so that long weights fit the grid's limits.
-export const GEMM_SG_TOK = 8;
-export const GEMM_SG_ROWS = 4;
-
-export function gemmSgWgsl(type, { cpuRounding = false } = {}) {
-  let xv = TYPES[type].block === 1 ? 'select(0.0, X[xb + j], u * 32u + j < P.cols)' : 'X[xb + j]';
-  if (cpuRounding && type === 'f16') xv = `round_f16(${xv})`;
-  const R = GEMM_SG_ROWS;
-  const rows = [...Array(R).keys()];
-  // word k of the group's row a (a row past the piece reads row r0: its sums are not written)
-  const word = {
-    f32: (a) => `let w${a} = bitcast<f32>(W[wb${a} + k]);`,
-    f16: (a) => `let w${a} = unpack2x16float(W[wb${a} + k]);`,
-    bf16: (a) => `let v${a} = W[wb${a} + k]; let w${a} = vec2<f32>(bitcast<f32>(v${a} << 16u), bitcast<f32>(v${a} & 0xffff0000u));`,
-  }[type];
-  const dot = type === 'f32'
-    ? (a) => `acc[${a}u * TT + t] += w${a} * x0;`
-    : (a) => `acc[${a}u * TT + t] += w${a}.x * x0 + w${a}.y * x1;`;
-  const words = word && !(cpuRounding && type === 'f16') ? /* wgsl */ `
-  if (P.rb % 4u == 0u) {
-    ${rows.map((a) => `let wb${a} = select(r0, r0 + ${a}u, r0 + ${a}u < P.rows) * P.rb / 4u;`).join('\n    ')}
-    for (var k = sid; k < P.rb / 4u; k += sgs) {
-      ${rows.map(word).join('\n      ')}
-      for (var t = 0u; t < nt; t++) {
-        let xo = P.x_off + (t0 + t) * P.x_stride;
-        ${type === 'f32' ? 'let x0 = X[xo + k];' : 'let x0 = X[xo + 2u * k];\n        let x1 = X[xo + 2u * k + 1u];'}
-        ${rows.map(dot).join('\n        ')}
-      }
-    }
-    return;
-  }` : '';
-  return 'enable subgroups;\n' + PARAMS + ROUND_F16 + decodeWgsl(type, { gridBinding: 4 }) + /* wgsl */ `
-const WG = ${GEMV_WG}u;
-const TT = ${GEMM_SG_TOK}u;
-const RS = ${R}u;
-var<private> acc: array<f32, ${R * GEMM_SG_TOK}>;
-// this lane's partial sums of rows r0 .. r0 + RS - 1 (those in the piece) for tokens
-// t0 .. t0 + nt - 1 into acc (row a, token t at a * TT + t)
-fn lane_dots(r0: u32, t0: u32, nt: u32, sid: u32, sgs: u32) {${words}
-  let units = (P.cols + 31u) / 32u;
-  for (var a = 0u; a < RS; a++) {
-    if (r0 + a >= P.rows) { break; }
-    for (var u = sid; u < units; u += sgs) {
-      decode((r0 + a) * P.rb, u);
-      for (var t = 0u; t < nt; t++) {
-        let xb = P.x_off + (t0 + t) * P.x_stride + u * 32u;
-        var s = 0.0;
-        for (var j = 0u; j < 32u; j++) { s += dq[j] * ${xv}; }
-        acc[a * TT + t] += s;
-      }
-    }
-  }
-}
-@compute @workgroup_size(${GEMV_WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32,
-        @builtin(subgroup_size) sgs: u32) {
-  let g = wid.x + wid.z * nwg.x;
-  let t0 = wid.y * TT;
-  let nt = min(TT, P.ntok - min(t0, P.ntok));
-  let rpw = P.gemv_rows;
-  let n_sg = max(WG / sgs, 1u);
-  let sg = lid / sgs;
-  for (var i = 0u; i < rpw; i += n_sg) {
-    let r0 = (g * rpw + i + sg) * RS;
-    let live = i + sg < rpw && r0 < P.rows;
-    for (var q = 0u; q < RS * TT; q++) { acc[q] = 0.0; }
-    if (live) { lane_dots(r0, t0, nt, sid, sgs); }
-    for (var a = 0u; a < RS; a++) {
-      for (var t = 0u; t < TT; t++) {
-        let s = subgroupAdd(acc[a * TT + t]);
-        if (sid == 0u && live && r0 + a < P.rows && t < nt) { Y[P.y_off + (t0 + t) * P.y_stride + P.row0 + r0 + a] = s; }
-      }
-    }
+  // the sums out (one loop, not unrolled: the code stays small); sums i: rows 4 (i / 8 % 2 * 8
+  // + tr) + i / 2 % 4 of the tile, tokens 4 (i % 2 * 8 + tc) ..
+  var sums = array<vec4<f32>, ${store.length}>(${store.join(', ')});
+  for (var i = 0u; i < ${store.length}u; i++) {
+    store_out(4u * ((i / 8u) * ${WGX}u + tr) + (i / 2u) % 4u, 4u * ((i % 2u) * ${WGY}u + tc), sums[i]);
   }
 }
 `;
