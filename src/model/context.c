@@ -155,6 +155,7 @@ kite_status kite_ctx_set_matmul_observer(kite_ctx *c, kite_matmul_observer fn, v
             return kite__fail(KITE_ERR_UNSUPPORTED, "backend '%s' cannot report matmul inputs (run its layers on the CPU)",
                               c->backends[i]->name);
     for (int i = 0; i < c->n_backends; i++) c->backends[i]->set_observer(c->backends[i], fn, user);
+    c->observed = fn != NULL;
     return KITE_OK;
 }
 

@@ -84,7 +84,7 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
                                 .scale = scale_q ? 1.0f : q_scale, .window = L->swa ? hp->n_swa : 0,
                                 .softcap = hp->attn_softcap};
         if (scale_q) B->scale(B, q, n, q_dim, q_scale);
-        const bool last = il == hp->n_layer - 1;
+        const bool last = il == hp->n_layer - 1 && !c->observed; // (an observer sees every row)
         if (last && n_out == 0) break; // no output wanted: the cache is all this step leaves
         B->attention(B, il, q, att, n, &attn);
 

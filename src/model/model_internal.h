@@ -86,6 +86,8 @@ struct kite_ctx {
     int32_t *step_pos, *step_seq;   // (n_batch) the positions and sequences of a step's tokens
     int32_t *out_rows;              // (n_batch) the rows of a step whose logits are wanted
     int32_t *row_ids;               // (n_batch) 0, 1, 2, ...: rows kept in place by a gather
+    bool observed;                  // a matmul observer is set: every row runs every layer (the
+                                    // observer sees all of them, as llama-imatrix's all-logits batches)
     bool out_hidden;                // output the final-normed hidden states instead of logits
     kite_backend *backends[KITE_MAX_BACKENDS]; // [0] the host CPU, [1] the offload backend if any
     int32_t n_backends;
