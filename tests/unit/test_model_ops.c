@@ -75,7 +75,8 @@ static void test_attention(void) {
         const char *isa = kite_kernels_isa_name(i);
         const kite__kernels *ks = kite__kernels_get(isa);
         if (ks->attend == kite__attend_head_ref) continue;
-        const bool x86 = !strcmp(isa, "avx2") || !strcmp(isa, "avx512") || !strcmp(isa, "amx"); // the AVX2 op
+        const bool x86 = !strcmp(isa, "avx2") || !strcmp(isa, "avxvnni") || !strcmp(isa, "avx512") ||
+                         !strcmp(isa, "amx"); // the AVX2 op
         fprintf(stderr, "attention: %s op vs scalar (%s)\n", isa, x86 ? "within 2e-3" : "bit for bit");
         check_attention_set(isa, ks->attend, !x86);
         simd++;
