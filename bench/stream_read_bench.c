@@ -174,6 +174,8 @@ int main(int argc, char **argv) {
     if ((!isa || !strcmp(isa, "avx512")) && __builtin_cpu_supports("avx512f")) fn = read_avx512, fn_name = "avx512";
     else if ((!isa || !strcmp(isa, "avx2") || !strcmp(isa, "avx512")) && __builtin_cpu_supports("avx2"))
         fn = read_avx2, fn_name = "avx2";
+#else
+    (void)isa; /* only x86 has vector variants to pick from */
 #endif
     long llc = 0;
 #ifdef _SC_LEVEL3_CACHE_SIZE

@@ -38,6 +38,11 @@
 enum { KITE_FDOT_CHUNK = 1024 };
 typedef void (*kite__tile_fn)(int n, const void *w, size_t ws, int nr, const void *a, size_t as, int nt,
                               float *y, size_t ys);
+// Calls tile(n, w, ..., ys). For kernel files that clang 19 compiles in the memory64 build
+// (wasm/wasm.cmake): its indirect calls carry 64-bit table indexes that emcc 3.1.6's 32-bit table
+// rejects at link time, so they call through here (matmul.c, compiled by emcc's clang 14).
+void kite__tile_call(kite__tile_fn tile, int n, const void *w, size_t ws, int nr, const void *a, size_t as, int nt,
+                     float *y, size_t ys);
 
 // A set of kernels for one ISA. NULL entries mean "no kernel" (in the scalar set: unsupported
 // type); ISA sets start as copies of the scalar set and override what they accelerate.

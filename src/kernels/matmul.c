@@ -42,6 +42,11 @@ size_t kite_matmul_scratch_size(kite_type wtype, int64_t n_in, int64_t n_tok) {
     return (size_t)n_tok * act_row_bytes(p, n_in) + SCRATCH_ALIGN;
 }
 
+void kite__tile_call(kite__tile_fn tile, int n, const void *w, size_t ws, int nr, const void *a, size_t as, int nt,
+                     float *y, size_t ys) {
+    tile(n, w, ws, nr, a, as, nt, y, ys);
+}
+
 typedef struct mm_job {
     const kite__kernels *k;
     kite__tile_fn tile;
