@@ -24,7 +24,7 @@
 set -e
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build/native}
-shift 2>/dev/null || true
+[ $# -gt 0 ] && shift
 THREADS=${*:-1}
 DIR=${KITE_BENCH_DIR:-/tmp/kite-bench}
 LLAMA_BENCH=${LLAMA_BIN:-$ROOT/build/llama.cpp/bin}/llama-bench

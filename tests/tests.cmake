@@ -57,13 +57,16 @@ foreach(src ${KITE_TEST_SRC})
     list(APPEND labels needs-shared)
   endif()
   # KITE_EMULATED: the test runs under CMAKE_CROSSCOMPILING_EMULATOR (qemu): slow passes may be left out
+  # (and gets twice the time: test_batch_invariance alone takes 500+ s of qemu, more beside others)
   set(emulated 0)
+  set(timeout 900)
   if(CMAKE_CROSSCOMPILING AND CMAKE_CROSSCOMPILING_EMULATOR)
     set(emulated 1)
+    set(timeout 1800)
   endif()
   set_tests_properties(${name} PROPERTIES
     ENVIRONMENT "KITE_MODELS=${KITE_MODELS_DIR};KITE_ROOT=${CMAKE_SOURCE_DIR};KITE_BIN=$<TARGET_FILE:kite_cli>;KITE_EMULATED=${emulated}"
-    SKIP_RETURN_CODE 77 LABELS "${labels}" TIMEOUT 900)
+    SKIP_RETURN_CODE 77 LABELS "${labels}" TIMEOUT ${timeout})
 endforeach()
 
 # webgpu_ref: writes the C core's reference values for the WebGPU kernel tests
