@@ -68,8 +68,8 @@ mergeInto(LibraryManager.library, {
     kiteWgpu(h).kvStore(layer, kAct, kOff, kStride, vAct, vOff, vStride, n);
   },
   kite_wgpu_attention__deps: ['$kiteWgpu'],
-  kite_wgpu_attention: function (h, layer, qAct, qOff, qStride, oAct, oOff, oStride, n, nHead, nHeadKv, headDim, scale, window, softcap) {
-    kiteWgpu(h).attention(layer, qAct, qOff, qStride, oAct, oOff, oStride, n, nHead, nHeadKv, headDim, scale, window, softcap);
+  kite_wgpu_attention: function (h, layer, qAct, qOff, qStride, oAct, oOff, oStride, n, rows, nHead, nHeadKv, headDim, scale, window, softcap) {
+    kiteWgpu(h).attention(layer, qAct, qOff, qStride, oAct, oOff, oStride, n, rows, nHead, nHeadKv, headDim, scale, window, softcap);
   },
   kite_wgpu_geglu__deps: ['$kiteWgpu'],
   kite_wgpu_geglu: function (h, dAct, dOff, dStride, gAct, gOff, gStride, uAct, uOff, uStride, n, width) {

@@ -151,8 +151,13 @@ struct kite_backend {
     void (*kv_store)(kite_backend *b, int32_t layer, kite_view k, kite_view v, int32_t n);
     // Causal attention of q rows (n_head heads) over layer's cache of each token's sequence, up
     // to the token's own position (only the last a->window positions when set; scores
-    // soft-capped when set); out rows get n_head * head_dim floats.
-    void (*attention)(kite_backend *b, int32_t layer, kite_view q, kite_view out, int32_t n, const kite_attn *a);
+    // soft-capped when set); out rows get n_head * head_dim floats. q row i is the query of the
+    // step's token rows[i] (its position and sequence; rows NULL: token i), so a step can attend
+    // for some of its tokens only (the last layer's output rows) after storing every token's K
+    // and V. On the CPU each query gets the bits it gets when every token attends (the rounding
+    // mode follows the step's size, as in llama.cpp's graph, where every token attends).
+    void (*attention)(kite_backend *b, int32_t layer, kite_view q, kite_view out, int32_t n, const int32_t *rows,
+                      const kite_attn *a);
 
     // Optional (NULL: the backend cannot): from now on hands the input rows of every matmul it
     // runs (matmul and moe's router and experts) to fn before the product, as

@@ -379,6 +379,7 @@ typedef struct attn_job {
     const kite_attn *a;
     const float *q;
     float *out;
+    const int32_t *rows; // the step's token of each query row (NULL: row t is token t)
     int32_t q_stride, out_stride, n_tok, layer;
     kite_attn_mode mode;
     int32_t task_tokens;  // consecutive tokens per task
@@ -422,15 +423,16 @@ static void attn_worker(void *arg, int ith, int nth) {
         for (int32_t t = t0; t <= t1; t++) {
             // causal: token t sees its sequence's cache up to and including its own position; a
             // sliding window also hides the keys `window` or more positions back
-            const int32_t end = t < t1 ? c->step.pos[t] + 1 : 0;
+            const int32_t tok = t < t1 && j->rows ? j->rows[t] : t; // the step's token of query row t
+            const int32_t end = t < t1 ? c->step.pos[tok] + 1 : 0;
             const int32_t start = a->window > 0 && end > a->window ? end - a->window : 0;
             // the group so far goes to the op when this token's keys start at another cache row
-            if (g.n_q > 0 && (t == t1 || c->step.seq[t] != g_seq || start != g_start)) {
+            if (g.n_q > 0 && (t == t1 || c->step.seq[tok] != g_seq || start != g_start)) {
                 kite_kernels_attend_group(&g);
                 g.n_q = 0;
             }
             if (t == t1) break;
-            g_seq = c->step.seq[t];
+            g_seq = c->step.seq[tok];
             g_start = start;
             const size_t off = cache_row(c, j->layer, g_seq, pos_row(c, j->layer, start)) + (size_t)kvh * hd;
             g.k = c->k_cache + off;
@@ -451,10 +453,14 @@ static void attn_worker(void *arg, int ith, int nth) {
     }
 }
 
-static void cpu_attention(kite_backend *b, int32_t layer, kite_view q, kite_view out, int32_t n, const kite_attn *a) {
+static void cpu_attention(kite_backend *b, int32_t layer, kite_view q, kite_view out, int32_t n, const int32_t *rows,
+                          const kite_attn *a) {
     cpu_backend *c = cpu(b);
-    attn_job job = {.c = c, .a = a, .q = at(c, q), .out = at(c, out), .q_stride = q.stride, .out_stride = out.stride,
-                    .n_tok = n, .layer = layer, .mode = attn_mode(c, n, a->head_dim)};
+    // the mode by the step's tokens, not the rows attending here: llama.cpp's graph attends for
+    // every token of the step, so its rounding follows the step's size
+    attn_job job = {.c = c, .a = a, .q = at(c, q), .out = at(c, out), .rows = rows, .q_stride = q.stride,
+                    .out_stride = out.stride, .n_tok = n, .layer = layer,
+                    .mode = attn_mode(c, c->step.n, a->head_dim)};
     // a task's queries: the KV head's query heads (at most KITE_ATTN_GROUP_MAX, a divisor of
     // the group) times as many consecutive tokens as fill KITE_ATTN_GROUP_MAX, fewer while that
     // leaves under 4 tasks per thread (short steps: decoding); one query per task in FA_F16

@@ -43,8 +43,8 @@ extern void kite_wgpu_rope(int h, int act, int off, int stride, int n, int n_hea
 extern void kite_wgpu_kv_store(int h, int layer, int k_act, int k_off, int k_stride, int v_act, int v_off,
                                int v_stride, int n);
 extern void kite_wgpu_attention(int h, int layer, int q_act, int q_off, int q_stride, int o_act, int o_off,
-                                int o_stride, int n, int n_head, int n_head_kv, int head_dim, float scale, int window,
-                                float softcap);
+                                int o_stride, int n, const int32_t *rows, int n_head, int n_head_kv, int head_dim,
+                                float scale, int window, float softcap);
 extern void kite_wgpu_geglu(int h, int d_act, int d_off, int d_stride, int g_act, int g_off, int g_stride, int u_act,
                             int u_off, int u_stride, int n, int width);
 extern void kite_wgpu_softcap(int h, int act, int off, int stride, int n, int width, float cap);
@@ -177,8 +177,10 @@ static void wg_kv_store(kite_backend *b, int32_t layer, kite_view k, kite_view v
 }
 
 // The cache keeps every position (no ring), so a sliding window is only where the keys start.
-static void wg_attention(kite_backend *b, int32_t layer, kite_view q, kite_view out, int32_t n, const kite_attn *a) {
-    kite_wgpu_attention(wg(b)->h, layer, q.act, q.off, q.stride, out.act, out.off, out.stride, n, a->n_head,
+// rows (the step's token of each query row, or NULL) go to JS, which binds their positions.
+static void wg_attention(kite_backend *b, int32_t layer, kite_view q, kite_view out, int32_t n, const int32_t *rows,
+                         const kite_attn *a) {
+    kite_wgpu_attention(wg(b)->h, layer, q.act, q.off, q.stride, out.act, out.off, out.stride, n, rows, a->n_head,
                         a->n_head_kv, a->head_dim, a->scale, a->window, a->softcap);
 }
 

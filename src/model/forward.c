@@ -83,22 +83,25 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
         const kite_attn attn = {.n_head = hp->n_head, .n_head_kv = hp->n_head_kv, .head_dim = hd,
                                 .scale = scale_q ? 1.0f : q_scale, .window = L->swa ? hp->n_swa : 0,
                                 .softcap = hp->attn_softcap};
-        if (scale_q) B->scale(B, q, n, q_dim, q_scale);
         const bool last = il == hp->n_layer - 1 && !c->observed; // (an observer sees every row)
         if (last && n_out == 0) break; // no output wanted: the cache is all this step leaves
-        B->attention(B, il, q, att, n, &attn);
-
-        // past the last layer's attention only the output rows matter (as in llama.cpp's graph):
-        // their attention outputs and residuals go to the first rows (through the free QKV and
-        // XN rows: a gather needs two buffers) and the rest of the layer runs on those alone
         if (last && n_out < n) {
-            const kite_view tmp_att = {KITE_ACT_QKV, 0, q_dim}, tmp_x = {KITE_ACT_XN, 0, E};
-            B->gather(B, tmp_att, att, out_rows, n_out, q_dim);
+            // past the last layer's K and V only the output rows matter (llama.cpp's graph drops
+            // the others after its attention; a query's result does not depend on the others):
+            // their queries go to the first rows of the free XN (a gather needs two buffers) and
+            // attend at their own positions, their residuals to the first rows of x (through XN
+            // again, free once attention has read it), and the rest of the layer runs on those
+            const kite_view q_out = {KITE_ACT_XN, 0, q_dim}, tmp_x = {KITE_ACT_XN, 0, E};
+            B->gather(B, q_out, q, out_rows, n_out, q_dim);
+            if (scale_q) B->scale(B, q_out, n_out, q_dim, q_scale);
+            B->attention(B, il, q_out, att, n_out, out_rows, &attn);
             B->gather(B, tmp_x, x, out_rows, n_out, E);
-            B->gather(B, att, tmp_att, c->row_ids, n_out, q_dim);
             B->gather(B, x, tmp_x, c->row_ids, n_out, E);
             n = n_out;
             out_rows = c->row_ids;
+        } else {
+            if (scale_q) B->scale(B, q, n, q_dim, q_scale);
+            B->attention(B, il, q, att, n, NULL, &attn);
         }
 
         // output projection (gemma: RMS-normed) and residual

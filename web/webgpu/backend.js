@@ -18,6 +18,9 @@ const KITE_OK = 0, KITE_ERR_INVALID = 1, KITE_ERR_NOMEM = 3, KITE_ERR_UNSUPPORTE
 export const ROPE_SLOTS = 4;
 // Gathers in one step, each with its own row list (queue writes all land before the step runs).
 export const GATHER_SLOTS = 8;
+// Attentions in one step for some of its tokens (rows given), each with its own positions
+// (and sequences) after the step's in the positions buffer.
+export const ATTN_ROW_SLOTS = 2;
 
 export class WebGpuBackend {
   // kernels: a Kernels (kernels.js) with every type's pipelines; memory: () => ArrayBuffer.
@@ -40,7 +43,7 @@ export class WebGpuBackend {
       this.kCache.push(g.buffer(kvBytes, null, `k cache ${l}`));
       this.vCache.push(g.buffer(kvBytes, null, `v cache ${l}`));
     }
-    this.pos = g.buffer(c.nBatch * 4, null, 'positions');
+    this.pos = g.buffer((1 + ATTN_ROW_SLOTS) * c.nBatch * 4, null, 'positions'); // the step's, then ATTN_ROW_SLOTS
     this.ids = g.buffer(c.nBatch * 4, null, 'token ids');
     this.rows = g.buffer(GATHER_SLOTS * c.nBatch * 4, null, 'gathered rows');
     this.cs = g.buffer(ROPE_SLOTS * c.nBatch * Math.max(c.nRot, 2) * 4, null, 'rope tables');
@@ -101,16 +104,20 @@ export class WebGpuBackend {
     this.rec = null;
     this.ropeSlots = 0;
     this.gathers = 0;
+    this.attnRows = 0;
     this.#guard('begin', () => {
       this.rec = this.gpu.recorder();
       const pos = new Int32Array(this.memory(), posPtr, n).slice();
       this.gpu.write(this.pos, 0, pos);
+      this.stepPos = pos;
+      this.stepSeq = null;
       this.hasSeq = !!seqPtr;
       this.oneSeq = 0; // the step's one sequence, or -1 when it mixes sequences
       if (seqPtr) {
         const seq = new Int32Array(this.memory(), seqPtr, n).slice();
-        this.seq ??= this.gpu.buffer(this.cfg.nBatch * 4, null, 'sequences');
+        this.seq ??= this.gpu.buffer((1 + ATTN_ROW_SLOTS) * this.cfg.nBatch * 4, null, 'sequences');
         this.gpu.write(this.seq, 0, seq);
+        this.stepSeq = seq;
         this.oneSeq = seq.every((s) => s === seq[0]) ? seq[0] : -1;
       }
     });
@@ -330,15 +337,28 @@ export class WebGpuBackend {
     });
   }
 
-  // window: sliding window (0 = none); softcap: scores soft-capped (0 = off). A step of one
-  // sequence goes as sequence 0 of the cache from that sequence's rows (no sequence buffer: the
-  // tiled kernel takes it).
-  attention(layer, qAct, qOff, qStride, oAct, oOff, oStride, n, nHead, nHeadKv, headDim, scale, window = 0, softcap = 0) {
+  // rowsPtr: n i32, the step's token of each query row (their positions and sequences are
+  // written after the step's, at metaOff), or 0 (row t is token t). window: sliding window
+  // (0 = none); softcap: scores soft-capped (0 = off). Queries of one sequence go as sequence 0
+  // of the cache from that sequence's rows (no sequence buffer: the tiled kernel takes it).
+  attention(layer, qAct, qOff, qStride, oAct, oOff, oStride, n, rowsPtr, nHead, nHeadKv, headDim, scale, window = 0, softcap = 0) {
     this.#guard('attention', () => {
       const l = layer - this.cfg.layerFirst, c = this.cfg;
-      const one = this.oneSeq >= 0, cOff = one ? this.oneSeq * c.nCtx * c.kvDim : 0;
+      let oneSeq = this.oneSeq, metaOff = 0;
+      if (rowsPtr) {
+        if (this.attnRows >= ATTN_ROW_SLOTS) throw new Error(`more than ${ATTN_ROW_SLOTS} attentions for some rows in one step`);
+        metaOff = ++this.attnRows * c.nBatch;
+        const rows = new Int32Array(this.memory(), rowsPtr, n).slice();
+        this.gpu.write(this.pos, metaOff * 4, rows.map((r) => this.stepPos[r]));
+        if (this.stepSeq) {
+          const seq = rows.map((r) => this.stepSeq[r]);
+          this.gpu.write(this.seq, metaOff * 4, seq);
+          oneSeq = seq.every((s) => s === seq[0]) ? seq[0] : -1;
+        }
+      }
+      const one = oneSeq >= 0, cOff = one ? oneSeq * c.nCtx * c.kvDim : 0;
       this.k.attention(this.rec, c.kv, this.#act(qAct), this.kCache[l], this.vCache[l], this.#act(oAct), this.pos, one ? null : this.seq,
-        { nTok: n, nHead, nKvHead: nHeadKv, headDim, nCtx: c.nCtx, scale, qOff, oOff, qStride, oStride, window, softcap, cOff });
+        { nTok: n, nHead, nKvHead: nHeadKv, headDim, nCtx: c.nCtx, scale, qOff, oOff, qStride, oStride, window, softcap, cOff, metaOff });
     });
   }
 
