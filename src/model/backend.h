@@ -144,8 +144,10 @@ struct kite_backend {
     // tokens routed to one expert run as one batch through its matrices (as ggml's mul_mat_id).
     // out may be x.
     void (*moe)(kite_backend *b, const kite_moe *moe, kite_view x, kite_view out, int32_t n);
-    // Rotates each of n_heads heads (head_dim apart) of every row by its token's position.
-    void (*rope)(kite_backend *b, kite_view x, int32_t n, int32_t n_heads, int32_t head_dim, const kite_rope *r);
+    // Rotates each of n_heads heads (head_dim apart) of every row by its token's position: row
+    // i is the step's token rows[i] (rows NULL: token i), as in attention.
+    void (*rope)(kite_backend *b, kite_view x, int32_t n, int32_t n_heads, int32_t head_dim, const int32_t *rows,
+                 const kite_rope *r);
     // Stores k and v rows (n_head_kv * head_dim) into layer's cache at each token's sequence
     // and position.
     void (*kv_store)(kite_backend *b, int32_t layer, kite_view k, kite_view v, int32_t n);

@@ -332,13 +332,14 @@ static const float *rope_table(cpu_backend *c, const kite_rope *r) {
     return s->cs;
 }
 
-static void cpu_rope(kite_backend *b, kite_view x, int32_t n, int32_t n_heads, int32_t head_dim, const kite_rope *r) {
+static void cpu_rope(kite_backend *b, kite_view x, int32_t n, int32_t n_heads, int32_t head_dim, const int32_t *rows,
+                     const kite_rope *r) {
     cpu_backend *c = cpu(b);
     if (r->n_rot == 0) return;
     const float *cs = rope_table(c, r);
     for (int32_t t = 0; t < n; t++)
-        kite__rope_apply(at(c, x) + (size_t)t * x.stride, n_heads, head_dim, r->n_rot, cs + (size_t)t * r->n_rot,
-                         r->neox);
+        kite__rope_apply(at(c, x) + (size_t)t * x.stride, n_heads, head_dim, r->n_rot,
+                         cs + (size_t)(rows ? rows[t] : t) * r->n_rot, r->neox);
 }
 
 // Offset of row `row` of (layer, sequence) in this backend's cache.

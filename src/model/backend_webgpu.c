@@ -61,7 +61,8 @@ typedef struct wgpu_backend {
     int h;           // the JS instance
     kite_step step;  // the current step (its arrays live until end())
     float *cs;       // (n_batch, n_rot) a table being handed over
-    kite_rope ropes[ROPE_SLOTS];
+    kite_rope ropes[ROPE_SLOTS]; // the rope of each table made this step
+    bool picked[ROPE_SLOTS];     // a table for some of the step's tokens (not reused)
     int n_ropes;     // tables made this step
 } wgpu_backend;
 
@@ -157,17 +158,25 @@ static bool same_rope(const kite_rope *a, const kite_rope *r) {
            a->attn_factor == r->attn_factor && a->factors == r->factors;
 }
 
-static void wg_rope(kite_backend *b, kite_view x, int32_t n, int32_t n_heads, int32_t head_dim, const kite_rope *r) {
+// A table of the step's tokens per distinct rope, made at its first use; rows (some tokens)
+// get a table of their own each time.
+static void wg_rope(kite_backend *b, kite_view x, int32_t n, int32_t n_heads, int32_t head_dim, const int32_t *rows,
+                    const kite_rope *r) {
     wgpu_backend *w = wg(b);
     if (r->n_rot == 0) return;
     int slot = 0;
-    while (slot < w->n_ropes && !same_rope(&w->ropes[slot], r)) slot++;
+    while (slot < w->n_ropes && (rows || w->picked[slot] || !same_rope(&w->ropes[slot], r))) slot++;
     if (slot == w->n_ropes) { // a new table for this step (JS fails the step past ROPE_SLOTS)
-        for (int32_t t = 0; t < w->step.n; t++)
-            kite__rope_cache(w->cs + (size_t)t * r->n_rot, w->step.pos[t], r->n_rot, r->freq_base, r->freq_scale,
-                             r->attn_factor, r->factors);
-        kite_wgpu_rope_table(w->h, slot, w->cs, w->step.n, r->n_rot);
-        if (slot < ROPE_SLOTS) w->ropes[w->n_ropes++] = *r;
+        const int32_t m = rows ? n : w->step.n;
+        for (int32_t t = 0; t < m; t++)
+            kite__rope_cache(w->cs + (size_t)t * r->n_rot, w->step.pos[rows ? rows[t] : t], r->n_rot, r->freq_base,
+                             r->freq_scale, r->attn_factor, r->factors);
+        kite_wgpu_rope_table(w->h, slot, w->cs, m, r->n_rot);
+        if (slot < ROPE_SLOTS) {
+            w->ropes[slot] = *r;
+            w->picked[slot] = rows != NULL;
+            w->n_ropes++;
+        }
     }
     kite_wgpu_rope(w->h, x.act, x.off, x.stride, n, n_heads, head_dim, r->n_rot, r->neox, slot);
 }

@@ -46,6 +46,14 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
         // attention norm
         B->rmsnorm(B, xn, x, L->attn_norm, n, E, hp->norm_eps);
 
+        // past the last layer's K and V only the output rows matter (llama.cpp's graph drops
+        // the others after its attention; a row's result does not depend on the others'): the
+        // queries, attention and the rest of the layer run for those rows alone (all of them
+        // when an observer is set: it sees every row). Where q is its own matrix the output
+        // rows' q is projected alone, else gathered from the fused q|k|v.
+        const bool last = il == hp->n_layer - 1 && !c->observed;
+        const bool trim = last && n_out < n, trim_q = trim && !L->wqkv.data;
+
         // q, k, v projections (a fused qkv is read in place; qwen2 adds biases)
         kite_view q = {KITE_ACT_Q, 0, q_dim}, k = {KITE_ACT_K, 0, kv_dim}, v = {KITE_ACT_V, 0, kv_dim};
         if (L->wqkv.data) {
@@ -54,54 +62,61 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
             k = (kite_view){KITE_ACT_QKV, q_dim, qkv_dim};
             v = (kite_view){KITE_ACT_QKV, q_dim + kv_dim, qkv_dim};
         } else {
-            B->matmul(B, &L->wq, xn, n, q);
+            if (!trim_q) B->matmul(B, &L->wq, xn, n, q);
             B->matmul(B, &L->wk, xn, n, k);
             B->matmul(B, &L->wv, xn, n, v);
-            if (L->bq) B->add_bias(B, q, L->bq, n, q_dim);
             if (L->bk) B->add_bias(B, k, L->bk, n, kv_dim);
             if (L->bv) B->add_bias(B, v, L->bv, n, kv_dim);
         }
 
-        // per-head RMS norms of q and k (qwen3, gemma3)
-        if (L->attn_q_norm) {
-            B->rmsnorm_heads(B, q, n, hp->n_head, hd, L->attn_q_norm, hp->norm_eps);
-            B->rmsnorm_heads(B, k, n, hp->n_head_kv, hd, L->attn_k_norm, hp->norm_eps);
-        }
-
-        // RoPE on q and k with the layer's base and scale (gemma3's sliding layers have their
-        // own; smollm3's NoPE layers none), then k and v into the cache at their positions
-        if (L->use_rope) {
-            const kite_rope rope = {.n_rot = hp->n_rot, .neox = hp->rope_neox, .freq_base = L->rope_base,
-                                    .freq_scale = L->rope_scale, .attn_factor = hp->rope_attn_factor,
-                                    .factors = c->rope_factors};
-            B->rope(B, q, n, hp->n_head, hd, &rope);
-            B->rope(B, k, n, hp->n_head_kv, hd, &rope);
-        }
+        // per-head RMS norm of k (qwen3, gemma3), RoPE on k with the layer's base and scale
+        // (gemma3's sliding layers have their own; smollm3's NoPE layers none), then k and v
+        // into the cache at their positions
+        const kite_rope rope = {.n_rot = hp->n_rot, .neox = hp->rope_neox, .freq_base = L->rope_base,
+                                .freq_scale = L->rope_scale, .attn_factor = hp->rope_attn_factor,
+                                .factors = c->rope_factors};
+        if (L->attn_k_norm) B->rmsnorm_heads(B, k, n, hp->n_head_kv, hd, L->attn_k_norm, hp->norm_eps);
+        if (L->use_rope) B->rope(B, k, n, hp->n_head_kv, hd, NULL, &rope);
         B->kv_store(B, il, k, v, n);
+        if (last && n_out == 0) break; // no output wanted: the cache is all this step leaves
 
-        // causal self-attention over the cache, or its sliding window; gemma2 soft-caps scores
+        // the rows that attend: with trim, the output rows' residuals go to the first rows of x
+        // (through XN: a gather needs two buffers) and their queries to the first rows of Q
+        // (projected from their normed rows again, or gathered from the fused q|k|v through XN)
+        const int32_t *rows = NULL; // the step's token of each attending row (NULL: row t)
+        if (trim) {
+            const kite_view tmp = {KITE_ACT_XN, 0, L->wqkv.data ? q_dim : E};
+            if (trim_q) {
+                B->gather(B, tmp, x, out_rows, n_out, E);
+                B->gather(B, x, tmp, c->row_ids, n_out, E);
+                B->rmsnorm(B, xn, x, L->attn_norm, n_out, E, hp->norm_eps);
+                B->matmul(B, &L->wq, xn, n_out, q);
+            } else {
+                B->gather(B, tmp, q, out_rows, n_out, q_dim);
+                q = tmp;
+            }
+            rows = out_rows;
+        }
+        const int32_t nq = trim ? n_out : n;
+        if (L->bq) B->add_bias(B, q, L->bq, nq, q_dim);
+        if (L->attn_q_norm) B->rmsnorm_heads(B, q, nq, hp->n_head, hd, L->attn_q_norm, hp->norm_eps);
+        if (L->use_rope) B->rope(B, q, nq, hp->n_head, hd, rows, &rope);
+
+        // causal self-attention over the cache, or its sliding window (phi3 and gemma scale q,
+        // the others the scores); gemma2 soft-caps scores
         const kite_attn attn = {.n_head = hp->n_head, .n_head_kv = hp->n_head_kv, .head_dim = hd,
                                 .scale = scale_q ? 1.0f : q_scale, .window = L->swa ? hp->n_swa : 0,
                                 .softcap = hp->attn_softcap};
-        const bool last = il == hp->n_layer - 1 && !c->observed; // (an observer sees every row)
-        if (last && n_out == 0) break; // no output wanted: the cache is all this step leaves
-        if (last && n_out < n) {
-            // past the last layer's K and V only the output rows matter (llama.cpp's graph drops
-            // the others after its attention; a query's result does not depend on the others):
-            // their queries go to the first rows of the free XN (a gather needs two buffers) and
-            // attend at their own positions, their residuals to the first rows of x (through XN
-            // again, free once attention has read it), and the rest of the layer runs on those
-            const kite_view q_out = {KITE_ACT_XN, 0, q_dim}, tmp_x = {KITE_ACT_XN, 0, E};
-            B->gather(B, q_out, q, out_rows, n_out, q_dim);
-            if (scale_q) B->scale(B, q_out, n_out, q_dim, q_scale);
-            B->attention(B, il, q_out, att, n_out, out_rows, &attn);
-            B->gather(B, tmp_x, x, out_rows, n_out, E);
-            B->gather(B, x, tmp_x, c->row_ids, n_out, E);
+        if (scale_q) B->scale(B, q, nq, q_dim, q_scale);
+        B->attention(B, il, q, att, nq, rows, &attn);
+        if (trim && !trim_q) { // the residuals of the output rows, through XN (free again)
+            const kite_view tmp = {KITE_ACT_XN, 0, E};
+            B->gather(B, tmp, x, out_rows, n_out, E);
+            B->gather(B, x, tmp, c->row_ids, n_out, E);
+        }
+        if (trim) {
             n = n_out;
             out_rows = c->row_ids;
-        } else {
-            if (scale_q) B->scale(B, q, n, q_dim, q_scale);
-            B->attention(B, il, q, att, n, NULL, &attn);
         }
 
         // output projection (gemma: RMS-normed) and residual

@@ -7,7 +7,8 @@
 // takes ggml's tiled f32 kernel (backend_cpu.c attn_mode), so llama.cpp's and Kite's logits
 // then depend on the batch size. Also: the logits of some tokens of a step (the last layer then
 // attends and runs for those rows only) are the bits those tokens get when every token's logits
-// are wanted, in one step of two interleaved sequences with either attention path.
+// are wanted, in one step of two interleaved sequences with either attention path (also on
+// phi4mini's fused q|k|v and gemma2's scaled q and soft-capped scores).
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,10 +102,25 @@ static void test_model(const char *file) {
     free(buf);
 }
 
+// test_trimmed alone: the fused q|k|v (phi4mini: q gathered, not projected for the rows), q
+// scaled and scores soft-capped (gemma2).
+static void test_trimmed_only(const char *file) {
+    size_t len;
+    unsigned char *buf = check_read_model(file, &len);
+    if (!buf) return;
+    kite_model *m = NULL;
+    CHECK(kite_model_load(buf, len, NULL, &m) == KITE_OK, "%s: %s", file, kite_last_error());
+    if (m) test_trimmed(m, file);
+    kite_model_free(m);
+    free(buf);
+}
+
 int main(void) {
     test_model("rand-llama-spm-f16.gguf");
     test_model("ref/rand-llama-spm-Q8_0.gguf");
     test_model("arch/qwen3.gguf");
     test_model("arch/qwen3moe.gguf");
+    test_trimmed_only("arch/phi4mini.gguf");
+    test_trimmed_only("arch/gemma2.gguf");
     return check_done("batch_invariance");
 }
