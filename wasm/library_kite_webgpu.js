@@ -17,6 +17,8 @@ mergeInto(LibraryManager.library, {
   },
   kite_wgpu_weight__deps: ['$kiteWgpu'],
   kite_wgpu_weight: function (h, ptr, type, nIn, nOut) { return kiteWgpu(h).weight(ptr, type, nIn, nOut); },
+  kite_wgpu_weight_glu__deps: ['$kiteWgpu'],
+  kite_wgpu_weight_glu: function (h, gate, up, type, nIn, f) { return kiteWgpu(h).weightGlu(gate, up, type, nIn, f); },
   kite_wgpu_free: function (h) {
     var live = Module['kiteWebGpuLive'];
     if (live && live[h]) { live[h].destroy(); live[h] = null; }
@@ -36,7 +38,7 @@ mergeInto(LibraryManager.library, {
   kite_wgpu_embed__deps: ['$kiteWgpu'],
   kite_wgpu_embed: function (h, w, tokens, n, act, off, stride) { kiteWgpu(h).embed(w, tokens, n, act, off, stride); },
   kite_wgpu_matmul__deps: ['$kiteWgpu'],
-  kite_wgpu_matmul: function (h, w, xAct, xOff, n, yAct, yOff) { kiteWgpu(h).matmul(w, xAct, xOff, n, yAct, yOff); },
+  kite_wgpu_matmul: function (h, w, xAct, xOff, n, yAct, yOff, epi) { kiteWgpu(h).matmul(w, xAct, xOff, n, yAct, yOff, epi); },
   kite_wgpu_rmsnorm__deps: ['$kiteWgpu'],
   kite_wgpu_rmsnorm: function (h, dAct, dOff, dStride, sAct, sOff, sStride, w, n, width, eps) {
     kiteWgpu(h).rmsnorm(dAct, dOff, dStride, sAct, sOff, sStride, w, n, width, eps);

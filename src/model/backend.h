@@ -161,6 +161,20 @@ struct kite_backend {
     void (*attention)(kite_backend *b, int32_t layer, kite_view q, kite_view out, int32_t n, const int32_t *rows,
                       const kite_attn *a);
 
+    // Optional fused ops (NULL: forward.c runs the ops each stands for, as the CPU backend
+    // does, so the CPU's float order stays the ops' own). A backend that has one computes what
+    // those ops compute, within its matmul's tolerance, in fewer passes over memory (a GPU:
+    // fewer dispatches).
+    // y rows += x rows times w's rows (a matmul into a scratch row, then add: the residual add
+    // after the attention output and FFN down projections; x and y contiguous, distinct).
+    void (*matmul_add)(kite_backend *b, const kite_weight *w, kite_view x, int32_t n, kite_view y);
+    // dst rows (f wide) = silu(x rows times gate's rows) * (x rows times up's rows) (matmuls,
+    // then swiglu), f = gate->n_out; up NULL: gate holds the gate rows then the up rows (f =
+    // gate->n_out / 2; phi3's fused gate_up). x contiguous; dst rows f apart, not KITE_ACT_FF
+    // (the backend may use that as scratch).
+    void (*ffn_swiglu)(kite_backend *b, const kite_weight *gate, const kite_weight *up, kite_view x, int32_t n,
+                       kite_view dst);
+
     // Optional (NULL: the backend cannot): from now on hands the input rows of every matmul it
     // runs (matmul and moe's router and experts) to fn before the product, as
     // kite_matmul_observer describes; fn = NULL stops it.

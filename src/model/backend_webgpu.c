@@ -26,7 +26,8 @@ extern void kite_wgpu_write(int h, int act, int off, int stride, int n, int widt
 extern void kite_wgpu_read(int h);
 extern void kite_wgpu_bind_output(int h, float *out, int rows, int width);
 extern void kite_wgpu_embed(int h, const void *w, const int32_t *tokens, int n, int act, int off, int stride);
-extern void kite_wgpu_matmul(int h, const void *w, int x_act, int x_off, int n, int y_act, int y_off);
+extern int kite_wgpu_weight_glu(int h, const void *gate, const void *up, int type, int n_in, int f);
+extern void kite_wgpu_matmul(int h, const void *w, int x_act, int x_off, int n, int y_act, int y_off, int epi);
 extern void kite_wgpu_rmsnorm(int h, int d_act, int d_off, int d_stride, int s_act, int s_off, int s_stride,
                               const float *w, int n, int width, float eps);
 extern void kite_wgpu_add(int h, int d_act, int d_off, int d_stride, int s_act, int s_off, int s_stride, int n,
@@ -102,9 +103,50 @@ static void wg_embed(kite_backend *b, const kite_weight *w, const int32_t *token
     kite_wgpu_embed(wg(b)->h, w->data, tokens, n, dst.act, dst.off, dst.stride);
 }
 
+// kite_wgpu_matmul's epilogues (wgsl_matmul.js's EPI_*): y = W x, y += W x, y = SwiGLU of an
+// interleaved gate|up weight (kite_wgpu_weight_glu)
+enum { EPI_STORE = 0, EPI_ADD = 1, EPI_GLU = 2 };
+
 static void wg_matmul(kite_backend *b, const kite_weight *w, kite_view x, int32_t n, kite_view y) {
     KITE_ASSERT(x.stride == w->n_in && y.stride == w->n_out);
-    kite_wgpu_matmul(wg(b)->h, w->data, x.act, x.off, n, y.act, y.off);
+    kite_wgpu_matmul(wg(b)->h, w->data, x.act, x.off, n, y.act, y.off, EPI_STORE);
+}
+
+// The residual add in the matmul's epilogue: one dispatch.
+static void wg_matmul_add(kite_backend *b, const kite_weight *w, kite_view x, int32_t n, kite_view y) {
+    KITE_ASSERT(x.stride == w->n_in && y.stride == w->n_out && x.act != y.act);
+    kite_wgpu_matmul(wg(b)->h, w->data, x.act, x.off, n, y.act, y.off, EPI_ADD);
+}
+
+// Whether a layer's gate and up (up NULL: gate is a fused gate|up) go to the GPU as one
+// interleaved weight (kite_wgpu_weight_glu) whose matmul writes the SwiGLU: one type, an even
+// width (the rows pair up), the rows of a fused one split in two.
+static bool glu_fused(const kite_weight *gate, const kite_weight *up) {
+    if (!gate->data) return false;
+    if (!up) return gate->n_out % 4 == 0;
+    return up->data && gate->type == up->type && gate->n_in == up->n_in && gate->n_out == up->n_out &&
+           gate->n_out % 2 == 0;
+}
+
+// One dispatch where the weights were fused at create (glu_fused); else the matmuls into
+// KITE_ACT_FF (gate|up) and SwiGLU, as forward.c runs them.
+static void wg_ffn_swiglu(kite_backend *b, const kite_weight *gate, const kite_weight *up, kite_view x, int32_t n,
+                          kite_view dst) {
+    const int32_t f = up ? gate->n_out : gate->n_out / 2;
+    KITE_ASSERT(x.stride == gate->n_in && dst.stride == f && dst.act != KITE_ACT_FF);
+    if (glu_fused(gate, up)) {
+        kite_wgpu_matmul(wg(b)->h, gate->data, x.act, x.off, n, dst.act, dst.off, EPI_GLU);
+        return;
+    }
+    const kite_view g = {KITE_ACT_FF, 0, 2 * f}, u = {KITE_ACT_FF, f, 2 * f};
+    if (up) {
+        kite_wgpu_matmul(wg(b)->h, gate->data, x.act, x.off, n, dst.act, dst.off, EPI_STORE);
+        kite_wgpu_matmul(wg(b)->h, up->data, x.act, x.off, n, KITE_ACT_FF, 0, EPI_STORE);
+        b->swiglu(b, dst, dst, (kite_view){KITE_ACT_FF, 0, f}, n, f);
+    } else {
+        kite_wgpu_matmul(wg(b)->h, gate->data, x.act, x.off, n, g.act, g.off, EPI_STORE);
+        b->swiglu(b, dst, g, u, n, f);
+    }
 }
 
 static void wg_rmsnorm(kite_backend *b, kite_view dst, kite_view src, const float *w, int32_t n, int32_t width,
@@ -214,6 +256,22 @@ static kite_status upload_n(wgpu_backend *w, const kite_weight *wt, int32_t n_ma
 
 static kite_status upload(wgpu_backend *w, const kite_weight *wt) { return upload_n(w, wt, 1); }
 
+// Uploads a layer's gate and up (up NULL: gate is a fused gate|up) as one interleaved weight
+// (glu_fused says when), else each as it is.
+static kite_status upload_ffn(wgpu_backend *w, const kite_weight *gate, const kite_weight *up) {
+    if (!glu_fused(gate, up)) {
+        const kite_status s = upload(w, gate);
+        return s == KITE_OK && up ? upload(w, up) : s;
+    }
+    const int32_t f = up ? gate->n_out : gate->n_out / 2;
+    const uint8_t *ud = up ? up->data : (const uint8_t *)gate->data + kite_type_row_bytes(gate->type, (uint64_t)gate->n_in) * (uint64_t)f;
+    const int s = kite_wgpu_weight_glu(w->h, gate->data, ud, (int)gate->type, gate->n_in, f);
+    if (s == KITE_OK) return KITE_OK;
+    char msg[256];
+    kite_wgpu_error(w->h, msg, sizeof msg);
+    return kite__fail((kite_status)s, "%s", msg);
+}
+
 kite_status kite__backend_webgpu_new(const kite_backend_config *cfg, kite_backend **out) {
     *out = NULL;
     // Read-back is asynchronous: a step must end on this backend (it runs the output head), so
@@ -245,6 +303,8 @@ kite_status kite__backend_webgpu_new(const kite_backend_config *cfg, kite_backen
         .bind_output = wg_bind_output,
         .embed = wg_embed,
         .matmul = wg_matmul,
+        .matmul_add = wg_matmul_add,
+        .ffn_swiglu = wg_ffn_swiglu,
         .rmsnorm = wg_rmsnorm,
         .add = wg_add,
         .add_bias = wg_add_bias,
@@ -285,9 +345,15 @@ kite_status kite__backend_webgpu_new(const kite_backend_config *cfg, kite_backen
     if (s == KITE_OK && cfg->output) s = upload(w, &cfg->m->output);
     for (int32_t il = cfg->layer_first; il < cfg->layer_last && s == KITE_OK; il++) {
         const kite_layer *L = &cfg->m->layers[il];
-        const kite_weight *ws[] = {&L->wq,        &L->wk,   &L->wv,     &L->wqkv,        &L->wo,
-                                   &L->w_gate,    &L->w_up, &L->w_gate_up, &L->w_down, &L->ffn_gate_inp};
+        const kite_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_down, &L->ffn_gate_inp};
         for (size_t i = 0; i < sizeof ws / sizeof ws[0] && s == KITE_OK; i++) s = upload(w, ws[i]);
+        // gate and up as forward.c runs them: one ffn_swiglu where SwiGLU (fused: phi3's
+        // always), else two matmuls and GeGLU
+        if (s == KITE_OK)
+            s = L->w_gate_up.data                ? upload_ffn(w, &L->w_gate_up, NULL)
+                : hp->ffn_act != KITE_FFN_GELU ? upload_ffn(w, &L->w_gate, &L->w_up)
+                                               : upload(w, &L->w_gate);
+        if (s == KITE_OK && !L->w_gate_up.data && hp->ffn_act == KITE_FFN_GELU) s = upload(w, &L->w_up);
         const kite_weight *xs[] = {&L->gate_exps, &L->up_exps, &L->down_exps};
         for (size_t i = 0; i < 3 && s == KITE_OK; i++) s = upload_n(w, xs[i], hp->n_expert);
     }

@@ -14,6 +14,21 @@ static void move_residual(kite_ctx *c, kite_backend *from, kite_backend *to, int
     to->write(to, x, n, E, c->host_x);
 }
 
+// x rows += w times in rows (the residual add of a sublayer's output projection; post_norm:
+// the output RMS-normed first, gemma): one fused op where the backend has it, else a matmul
+// into tmp and an add.
+static void residual_matmul(kite_backend *B, const kite_weight *w, kite_view in, int32_t n, kite_view x, kite_view tmp,
+                            const float *post_norm, float eps) {
+    const int32_t E = x.stride;
+    if (!post_norm && B->matmul_add) {
+        B->matmul_add(B, w, in, n, x);
+        return;
+    }
+    B->matmul(B, w, in, n, tmp);
+    if (post_norm) B->rmsnorm(B, tmp, tmp, post_norm, n, E, eps);
+    B->add(B, x, tmp, n, E);
+}
+
 kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *tokens, const int32_t *out_rows,
                           int32_t n_out, float *logits) {
     const kite_model *m = c->m;
@@ -120,9 +135,7 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
         }
 
         // output projection (gemma: RMS-normed) and residual
-        B->matmul(B, &L->wo, att, n, xn);
-        if (L->attn_post_norm) B->rmsnorm(B, xn, xn, L->attn_post_norm, n, E, hp->norm_eps);
-        B->add(B, x, xn, n, E);
+        residual_matmul(B, &L->wo, att, n, x, xn, L->attn_post_norm, hp->norm_eps);
 
         // feed-forward norm
         B->rmsnorm(B, xn, x, L->ffn_norm, n, E, hp->norm_eps);
@@ -135,8 +148,13 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
                                   .up_stride = L->up_exps_stride, .down_stride = L->down_exps_stride,
                                   .n_expert = hp->n_expert, .n_used = hp->n_expert_used, .n_ff = hp->n_ff_exp};
             B->moe(B, &moe, xn, xn, n);
+            if (L->ffn_post_norm) B->rmsnorm(B, xn, xn, L->ffn_post_norm, n, E, hp->norm_eps);
+            B->add(B, x, xn, n, E);
         } else {
-            if (L->w_gate_up.data) {
+            if (B->ffn_swiglu && (L->w_gate_up.data || hp->ffn_act != KITE_FFN_GELU)) {
+                B->ffn_swiglu(B, L->w_gate_up.data ? &L->w_gate_up : &L->w_gate, L->w_gate_up.data ? NULL : &L->w_up,
+                              xn, n, ff2);
+            } else if (L->w_gate_up.data) {
                 const kite_view gate = {KITE_ACT_FF, 0, 2 * F}, up = {KITE_ACT_FF, F, 2 * F};
                 B->matmul(B, &L->w_gate_up, xn, n, gate);
                 B->swiglu(B, ff2, gate, up, n, F);
@@ -148,10 +166,8 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
                 else
                     B->swiglu(B, ff2, ff2, ff, n, F);
             }
-            B->matmul(B, &L->w_down, ff2, n, xn);
+            residual_matmul(B, &L->w_down, ff2, n, x, xn, L->ffn_post_norm, hp->norm_eps);
         }
-        if (L->ffn_post_norm) B->rmsnorm(B, xn, xn, L->ffn_post_norm, n, E, hp->norm_eps);
-        B->add(B, x, xn, n, E);
     }
 
     // final norm and output head for the rows whose logits are wanted

@@ -79,6 +79,21 @@ export class WebGpuBackend {
     }
   }
 
+  // Uploads a layer's gate and up matrices (f rows each, GGUF bytes at gatePtr and upPtr) at
+  // create as one weight (Kernels.weightGlu) keyed by gatePtr, for matmul's epi 2. Returns a
+  // kite_status.
+  weightGlu(gatePtr, upPtr, type, nIn, f) {
+    if (this.weights.has(gatePtr)) return KITE_OK;
+    try {
+      const rb = rowBytes(type, nIn), mem = this.memory();
+      const w = this.k.weightGlu(type, f, nIn, new Uint8Array(mem, gatePtr, f * rb), new Uint8Array(mem, upPtr, f * rb));
+      this.weights.set(gatePtr, w);
+      return KITE_OK;
+    } catch (e) {
+      return this.fail(e instanceof GpuError && e.code === 'too-large' ? KITE_ERR_NOMEM : KITE_ERR_UNSUPPORTED, `webgpu weight: ${e.message}`);
+    }
+  }
+
   // n host floats at ptr as a GPU buffer, uploaded on first use.
   #hostFloats(ptr, n) {
     let b = this.host.get(ptr);
@@ -180,11 +195,14 @@ export class WebGpuBackend {
     });
   }
 
-  matmul(wPtr, xAct, xOff, n, yAct, yOff) {
+  // epi: 0 y = W x; 1 y += W x (the residual add fused in); 2 y = SwiGLU of a weightGlu
+  // weight's gate and up products.
+  matmul(wPtr, xAct, xOff, n, yAct, yOff, epi = 0) {
     this.#guard('matmul', () => {
       const W = this.weights.get(wPtr);
       if (!W) throw new Error('a weight that was not uploaded at create');
-      this.k.matmul(this.rec, W, this.#act(xAct), this.#act(yAct), { ntok: n, xOff, yOff });
+      if (xAct === yAct) throw new Error('a matmul within one activation');
+      this.k.matmul(this.rec, W, this.#act(xAct), this.#act(yAct), { ntok: n, xOff, yOff, epi: [undefined, 'add', 'glu'][epi] });
     });
   }
 

@@ -153,10 +153,11 @@ export class Gpu {
 
   // A tensor of `rows` rows of `rowBytes` bytes, split at row boundaries into pieces of at
   // most maxBindingBytes; `data` (all rows, optional) fills it. Throws GpuError('too-large')
-  // when one row is larger than a binding.
-  tensor(rows, rowBytes, data, label = 'tensor') {
-    const perPiece = Math.floor(this.maxBindingBytes / rowBytes);
-    if (perPiece < 1) throw new GpuError('too-large', `${label}: a row of ${rowBytes} bytes exceeds one binding (${this.maxBindingBytes})`);
+  // when one row is larger than a binding (or `align` rows: every piece but the last holds a
+  // multiple of align rows).
+  tensor(rows, rowBytes, data, label = 'tensor', align = 1) {
+    const perPiece = Math.floor(this.maxBindingBytes / rowBytes / align) * align;
+    if (perPiece < 1) throw new GpuError('too-large', `${label}: ${align > 1 ? `${align} rows` : 'a row'} of ${rowBytes} bytes exceed${align > 1 ? '' : 's'} one binding (${this.maxBindingBytes})`);
     const pieces = [];
     for (let row0 = 0; row0 < rows || (rows === 0 && pieces.length === 0); row0 += perPiece) {
       const n = Math.min(perPiece, rows - row0);

@@ -2,7 +2,7 @@
 // pipeline at load; its methods record dispatches into a Recorder (device.js), so a whole
 // token step becomes one submit. Tensors are GpuTensors (weights, split into pieces when
 // larger than a binding) or plain GPUBuffers of f32 (activations); offsets count elements.
-import { GEMM_BM, GEMM_BN, gemmWgsl, gemvRows, gemvWgsl, getRowsWgsl } from './wgsl_matmul.js';
+import { EPI_ADD, EPI_GLU, GEMM_BM, GEMM_BN, gemmWgsl, gemvRows, gemvWgsl, getRowsWgsl, gluRows } from './wgsl_matmul.js';
 import { ATTN_SG_DIMS, ATTN_TILE_MIN_DIM_SG, ATTN_TILE_PAIRS, ATTN_TILE_Q, GATHER, ROPE, ROPE_CACHE, SOFTMAX, attentionSgWgsl, attentionTiledWgsl, attentionWgsl, attnTilePairs, elemwiseWgsl, gegluWgsl, kvWriteWgsl, rmsnormWgsl } from './wgsl_ops.js';
 import { MAX_EXPERTS, MOE_COMBINE, MOE_GROUP, MOE_ROUTE } from './wgsl_moe.js';
 import { TYPE_NAMES, rowBytes, typeName } from './types.js';
@@ -148,11 +148,29 @@ export class Kernels {
     return w;
   }
 
+  // A gate and an up matrix (f rows each of `cols` elements of `type`, their GGUF bytes) as
+  // one weight for matmul's epi 'glu' (rows interleaved: gluRows); .glu = f.
+  weightGlu(type, f, cols, gateBytes, upBytes, label) {
+    const t = typeName(type), rb = rowBytes(t, cols);
+    const w = this.gpu.tensor(2 * f, rb, gluRows(gateBytes, upBytes, f, rb), label ?? `${t} gate|up`, 4);
+    w.type = t;
+    w.cols = cols;
+    w.glu = f;
+    return w;
+  }
+
   // y[t * yStride + r] = sum_c W[r][c] * x[t * xStride + c] for ntok tokens: the GEMV for one
   // token, the tiled GEMM for more. yStride defaults to W.rows, xStride to W.cols.
-  matmul(rec, W, x, y, { ntok = 1, xOff = 0, yOff = 0, xStride = W.cols, yStride = W.rows } = {}) {
+  // epi 'add': y[...] += the sum instead (a residual add fused in: y + sum, as the add op);
+  // 'glu' (W from weightGlu): y[t * yStride + r] = silu(gate row r . x) * (up row r . x) for
+  // r < W.glu (yStride defaults to W.glu), as matmuls of gate and up and then the SwiGLU op.
+  matmul(rec, W, x, y, { ntok = 1, xOff = 0, yOff = 0, xStride = W.cols, yStride, epi } = {}) {
+    const e = { add: EPI_ADD, glu: EPI_GLU }[epi] ?? 0;
+    if (epi && !e) throw new Error(`WebGPU: unknown matmul epilogue ${epi}`);
+    if ((e === EPI_GLU) !== !!W.glu) throw new Error('WebGPU: the glu epilogue is for (and only for) a weightGlu weight');
+    yStride ??= W.glu ?? W.rows;
     for (const p of W.pieces) {
-      const u = rec.uniform([p.rows, W.cols, W.rowBytes, p.row0, ntok, xOff, yOff, yStride, xStride, 0, 0, 0, 0, 0, this.gemvRows]);
+      const u = rec.uniform([p.rows, W.cols, W.rowBytes, p.row0, ntok, xOff, yOff, yStride, xStride, 0, 0, 0, 0, 0, this.gemvRows, e]);
       if (ntok === 1) {
         rec.dispatch(`gemv_${W.type}`, [p.buffer, x, y, u, this.#dummy(), ...this.#grids(W.type)], Math.ceil(p.rows / this.gemvRows));
       } else {

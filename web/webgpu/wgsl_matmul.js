@@ -14,6 +14,11 @@
 //   e_rows   rows of one expert's matrix     x_div    slot s reads X row s / x_div
 //   n_expert experts                         l_stride LIST entries per expert
 //   gemv_rows rows per workgroup of the subgroup GEMV (gemvRows)
+//   epi      the epilogue of a plain weight (id 0): 0 Y = sum; EPI_ADD: Y += sum (a residual
+//            add: Y + sum, the add kernel's one rounding); EPI_GLU: the rows are gate and up
+//            rows interleaved in pairs (gluRows: gate 2p, 2p + 1, up 2p, 2p + 1 at rows
+//            4p .. 4p + 3) and output p of a pair is silu(gate) * up (the SwiGLU kernel's
+//            formula) at Y column row / 2 (y_stride: the FFN's width); pieces of whole quads
 //
 // Indirect mode (the experts of a MoE layer: one weight of n_expert * e_rows rows, expert e's
 // matrix from row e * e_rows) reads binding 4, IDS (i32):
@@ -31,13 +36,31 @@ struct Params {
   rows: u32, cols: u32, rb: u32, row0: u32,
   ntok: u32, x_off: u32, y_off: u32, y_stride: u32,
   x_stride: u32, id: u32, e_rows: u32, x_div: u32,
-  n_expert: u32, l_stride: u32, gemv_rows: u32, p15: u32,
+  n_expert: u32, l_stride: u32, gemv_rows: u32, epi: u32,
 };
 @group(0) @binding(0) var<storage, read> W: array<u32>;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(3) var<uniform> P: Params;
+const EPI_ADD = 1u;
+const EPI_GLU = 2u;
+fn silu_mul(g: f32, u: f32) -> f32 { return g / (1.0 + exp(-g)) * u; }
 `;
+// Params.epi values
+export const EPI_ADD = 1;
+export const EPI_GLU = 2;
+
+// The rows of a gate and an up matrix (f rows each, f even, rowBytes bytes a row) as one
+// EPI_GLU weight's: gate 2p, 2p + 1, up 2p, 2p + 1 at rows 4p .. 4p + 3.
+export function gluRows(gate, up, f, rowBytes) {
+  if (f % 2) throw new Error(`WebGPU: a fused gate/up needs an even width, not ${f}`);
+  const out = new Uint8Array(2 * f * rowBytes);
+  for (let p = 0; p < f / 2; p++) {
+    out.set(gate.subarray(2 * p * rowBytes, (2 * p + 2) * rowBytes), 4 * p * rowBytes);
+    out.set(up.subarray(2 * p * rowBytes, (2 * p + 2) * rowBytes), (4 * p + 2) * rowBytes);
+  }
+  return out;
+}
 const IDS = /* wgsl */ `
 @group(0) @binding(4) var<storage, read> IDS: array<i32>;
 `;
@@ -165,9 +188,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       acc[a] = 0.0;
     }
     if (any_row(rows)) { rows_dot_sg(rows, x0, sid, sgs); }
-    for (var a = 0u; a < RS; a++) {
-      let s = subgroupAdd(acc[a]);
-      if (sid == 0u && rows[a] != NONE) { Y[y0 + r0 + a] = s; }
+    var s: array<f32, ${GEMV_RS}>;
+    for (var a = 0u; a < RS; a++) { s[a] = subgroupAdd(acc[a]); }
+    if (sid == 0u && P.epi == EPI_GLU) { // rows r0 .. r0 + 3: a quad (r0 % 4 == 0, whole quads a piece)
+      for (var a = 0u; a < 2u; a++) {
+        if (rows[a] != NONE) { Y[P.y_off + (P.row0 + r0) / 2u + a] = silu_mul(s[a], s[a + 2u]); }
+      }
+    } else if (sid == 0u) {
+      for (var a = 0u; a < RS; a++) {
+        if (rows[a] == NONE) { continue; }
+        if (P.epi == EPI_ADD) { Y[y0 + r0 + a] = Y[y0 + r0 + a] + s[a]; } else { Y[y0 + r0 + a] = s[a]; }
+      }
     }
   }
 }
@@ -193,7 +224,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     workgroupBarrier();
   }
-  if (lid < R && piece_row(e, g * R + lid) != NONE) { Y[y0 + g * R + lid] = red[lid * WG]; }
+  if (P.epi == EPI_GLU) { // rows g R .. g R + 3: a quad
+    if (lid < 2u && piece_row(e, g * R + lid) != NONE) {
+      Y[P.y_off + (P.row0 + g * R) / 2u + lid] = silu_mul(red[lid * WG], red[(lid + 2u) * WG]);
+    }
+  } else if (lid < R && piece_row(e, g * R + lid) != NONE) {
+    let i = y0 + g * R + lid;
+    if (P.epi == EPI_ADD) { Y[i] = Y[i] + red[lid * WG]; } else { Y[i] = red[lid * WG]; }
+  }
 }
 `;
 }
@@ -277,7 +315,24 @@ fn store_out(r: u32, t: u32, v: vec4<f32>) {
   if (piece_row(g_e, row) == 0xffffffffu) { return; }
   let col = select(P.row0 + row, row, P.id != 0u);
   for (var c = 0u; c < 4u; c++) {
-    if (g_t0 + t + c < g_nt) { Y[P.y_off + y_row(g_e, g_t0 + t + c) * P.y_stride + col] = v[c]; }
+    if (g_t0 + t + c < g_nt) {
+      let i = P.y_off + y_row(g_e, g_t0 + t + c) * P.y_stride + col;
+      if (P.epi == EPI_ADD) { Y[i] = Y[i] + v[c]; } else { Y[i] = v[c]; }
+    }
+  }
+}
+// EPI_GLU: tile rows r .. r + 3 (a quad) for tile tokens t .. t + 3: gate sums g0, g1, up
+// sums u0, u1 of its two outputs
+fn store_glu(r: u32, t: u32, g0: vec4<f32>, g1: vec4<f32>, u0: vec4<f32>, u1: vec4<f32>) {
+  let row = g_r0 + r;
+  if (piece_row(g_e, row) == 0xffffffffu) { return; }
+  let col = (P.row0 + row) / 2u;
+  for (var c = 0u; c < 4u; c++) {
+    if (g_t0 + t + c < g_nt) {
+      let i = P.y_off + (g_t0 + t + c) * P.y_stride + col;
+      Y[i] = silu_mul(g0[c], u0[c]);
+      Y[i + 1u] = silu_mul(g1[c], u1[c]);
+    }
   }
 }
 @compute @workgroup_size(${GEMM_WG})
@@ -327,6 +382,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   // the sums out (one loop, not unrolled: the code stays small); sums i: rows 4 (i / 8 % 2 * 8
   // + tr) + i / 2 % 4 of the tile, tokens 4 (i % 2 * 8 + tc) ..
   var sums = array<vec4<f32>, ${store.length}>(${store.join(', ')});
+  if (P.epi == EPI_GLU) { // rows 4 (i / 8 % 2 * 8 + tr) + 0 .. 3 are sums i, i + 2, i + 4, i + 6 (i / 2 % 4 == 0)
+    for (var i = 0u; i < ${store.length}u; i++) {
+      if ((i / 2u) % 4u != 0u) { continue; }
+      store_glu(4u * ((i / 8u) * ${WGX}u + tr), 4u * ((i % 2u) * ${WGY}u + tc), sums[i], sums[i + 2u], sums[i + 4u], sums[i + 6u]);
+    }
+    return;
+  }
   for (var i = 0u; i < ${store.length}u; i++) {
     store_out(4u * ((i / 8u) * ${WGX}u + tr) + (i / 2u) % 4u, 4u * ((i % 2u) * ${WGY}u + tc), sums[i]);
   }
