@@ -8,6 +8,9 @@
 //    the f64 dot of the C-decoded
 //    rows with the input, within gamma(depth) * sum |w_i x_i| where depth is the longest chain
 //    of f32 roundings the kernel's summation order allows (the standard bound for summation);
+//  - the matmuls' fused epilogues (the residual add, y += W x; SwiGLU of a gate|up weight
+//    uploaded as interleaved row pairs) on every device and type above, within the same bounds
+//    plus the add's or SwiGLU's own rounding;
 //  - weights split across buffers (a device whose bindings are capped at 4 KiB and at 1 MiB);
 //  - RMS norm (also per head), softmax, SwiGLU, GeGLU (bit-exact), soft-capping, add, RoPE
 //    (the table on the GPU and the rotation), the KV-cache write (f16 rounding, exact) and
@@ -104,6 +107,55 @@ async function kernelChecks({ base, only }) {
     return [s, a];
   };
 
+  // The fused epilogues of the GEMV (nt 1) or GEMM (nt tokens) of manifest weight w on device
+  // g (kernels.js matmul's epi), against the f64 reference of the C-decoded rows:
+  //  - 'add' (y += W x, the residual add): over random y0, within gamma(depth + 1) * (|y0| +
+  //    sum |wx|) (the add is one more rounding in the chain);
+  //  - 'glu' (a weightGlu of rows 0..33 as gate and 34..67 as up: 17 quads of interleaved rows,
+  //    a partial GEMV workgroup and GEMM tile): silu(g) * u, within the propagated error of the
+  //    two dots (|silu'| <= 1.1) plus the SwiGLU op's own 4e-6 relative. Unwritten outputs stay
+  //    NaN and fail. Skipped where 4 rows exceed a binding (the pieces hold whole quads).
+  async function fusedChecks(g, k, tag, w, name, nt) {
+    const depth = nt === 1 ? gemvDepth(g, k, w.type, w.cols) : w.cols + 1, gv = gamma(depth);
+    const kind = nt === 1 ? 'GEMV' : `GEMM x ${nt} tokens`;
+    const X = randArr(nt * w.cols, 2);
+    const XBuf = g.buffer(X.byteLength, X);
+    const W = k.weight(w.type, w.rows, w.cols, w.q, w.file);
+    const Y0 = randArr(nt * w.rows, 4);
+    const YBuf = g.buffer(Y0.byteLength, Y0);
+    const Y = await run(g, YBuf, nt * w.rows, (rec) => k.matmul(rec, W, XBuf, YBuf, { ntok: nt, epi: 'add' }));
+    const refs = [];
+    for (let t = 0; t < nt; t++) {
+      for (let r = 0; r < w.rows; r++) {
+        const [d, a] = refDot(w.dq, w.cols, r, X, t * w.cols), y0 = Y0[t * w.rows + r];
+        refs.push([y0 + d, a + Math.abs(y0)]);
+      }
+    }
+    const ga = gamma(depth + 1);
+    check(`${tag}${kind} ${name} + residual (epi add, ${W.pieces.length} piece${W.pieces.length > 1 ? 's' : ''}) within gamma(${depth + 1})*(|y0|+sum|wx|)`,
+      ...((r) => [r.ok, r])(within(Y, refs.map((v) => v[0]), (i) => ga * refs[i][1] + 1e-30)));
+    W.destroy(), YBuf.destroy();
+    const f = 34, rb = w.rowBytes;
+    if (4 * rb <= g.maxBindingBytes) {
+      const G = k.weightGlu(w.type, f, w.cols, w.q.subarray(0, f * rb), w.q.subarray(f * rb, 2 * f * rb));
+      const GBuf = g.buffer(nt * f * 4, new Float32Array(nt * f).fill(NaN));
+      const got = await run(g, GBuf, nt * f, (rec) => k.matmul(rec, G, XBuf, GBuf, { ntok: nt, epi: 'glu' }));
+      const want = [], tol = [];
+      for (let t = 0; t < nt; t++) {
+        for (let p = 0; p < f; p++) {
+          const [gd, ga2] = refDot(w.dq, w.cols, p, X, t * w.cols), [ud, ua] = refDot(w.dq, w.cols, f + p, X, t * w.cols);
+          const sg = gd / (1 + Math.exp(-gd)), dg = gv * ga2, du = gv * ua, y = sg * ud;
+          want.push(y);
+          tol.push(1.1 * dg * (Math.abs(ud) + du) + (Math.abs(sg) + 1.1 * dg) * du + 4e-6 * Math.abs(y) + 1e-30);
+        }
+      }
+      check(`${tag}${kind} ${name} gate|up SwiGLU (epi glu, ${G.pieces.length} piece${G.pieces.length > 1 ? 's' : ''}) within the dots' error and 4e-6`,
+        ...((r) => [r.ok, r])(within(got, want, (i) => tol[i])));
+      G.destroy(), GBuf.destroy();
+    }
+    XBuf.destroy();
+  }
+
   const t0 = performance.now();
   const kernels = await createKernels(gpu, want('weights') || want('backend') ? {} : { types: ['f32', 'q4_0', 'q8_0'] });
   const compileMs = Math.round(performance.now() - t0);
@@ -142,6 +194,7 @@ async function kernelChecks({ base, only }) {
         ...((r) => [r.ok, r])(within(y, ref.map((v) => v[0]), (i) => gv * ref[i][1] + 1e-30)));
 
       xBuf.destroy(), yBuf.destroy();
+      await fusedChecks(g, k, tag, w, name, 1);
       if (gemvOnly) {
         W.destroy();
         continue;
@@ -162,6 +215,7 @@ async function kernelChecks({ base, only }) {
         check(`${tag}GEMM ${name} x ${nt} tokens within gamma(${depth})*sum|wx|`,
           ...((r) => [r.ok, r])(within(Y, refs.map((v) => v[0]), (i) => gm * refs[i][1] + 1e-30)));
         XBuf.destroy(), YBuf.destroy();
+        if (nt === 37) await fusedChecks(g, k, tag, w, name, nt);
       }
       W.destroy();
     }
