@@ -174,6 +174,10 @@ struct kite_backend {
     // (the backend may use that as scratch).
     void (*ffn_swiglu)(kite_backend *b, const kite_weight *gate, const kite_weight *up, kite_view x, int32_t n,
                        kite_view dst);
+    // q rows (n_head heads) and k rows (n_head_kv heads) of the step's tokens rotated by r, as
+    // rope of k and then rope of q (rows NULL).
+    void (*rope_qk)(kite_backend *b, kite_view q, kite_view k, int32_t n, int32_t n_head, int32_t n_head_kv,
+                    int32_t head_dim, const kite_rope *r);
 
     // Optional (NULL: the backend cannot): from now on hands the input rows of every matmul it
     // runs (matmul and moe's router and experts) to fn before the product, as

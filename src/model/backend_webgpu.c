@@ -41,6 +41,8 @@ extern void kite_wgpu_gather(int h, int d_act, int d_off, int d_stride, int s_ac
 extern void kite_wgpu_rope_table(int h, int slot, const float *cs, int n, int n_rot);
 extern void kite_wgpu_rope(int h, int act, int off, int stride, int n, int n_heads, int head_dim, int n_rot, int neox,
                            int slot);
+extern void kite_wgpu_rope_qk(int h, int q_act, int q_off, int q_stride, int k_act, int k_off, int k_stride, int n,
+                              int n_head, int n_head_kv, int head_dim, int n_rot, int neox, int slot);
 extern void kite_wgpu_kv_store(int h, int layer, int k_act, int k_off, int k_stride, int v_act, int v_off,
                                int v_stride, int n);
 extern void kite_wgpu_attention(int h, int layer, int q_act, int q_off, int q_stride, int o_act, int o_off,
@@ -201,11 +203,8 @@ static bool same_rope(const kite_rope *a, const kite_rope *r) {
 }
 
 // A table of the step's tokens per distinct rope, made at its first use; rows (some tokens)
-// get a table of their own each time.
-static void wg_rope(kite_backend *b, kite_view x, int32_t n, int32_t n_heads, int32_t head_dim, const int32_t *rows,
-                    const kite_rope *r) {
-    wgpu_backend *w = wg(b);
-    if (r->n_rot == 0) return;
+// get a table of their own each time. Returns its slot.
+static int rope_slot(wgpu_backend *w, int32_t n, const int32_t *rows, const kite_rope *r) {
     int slot = 0;
     while (slot < w->n_ropes && (rows || w->picked[slot] || !same_rope(&w->ropes[slot], r))) slot++;
     if (slot == w->n_ropes) { // a new table for this step (JS fails the step past ROPE_SLOTS)
@@ -220,7 +219,25 @@ static void wg_rope(kite_backend *b, kite_view x, int32_t n, int32_t n_heads, in
             w->n_ropes++;
         }
     }
+    return slot;
+}
+
+static void wg_rope(kite_backend *b, kite_view x, int32_t n, int32_t n_heads, int32_t head_dim, const int32_t *rows,
+                    const kite_rope *r) {
+    wgpu_backend *w = wg(b);
+    if (r->n_rot == 0) return;
+    const int slot = rope_slot(w, n, rows, r);
     kite_wgpu_rope(w->h, x.act, x.off, x.stride, n, n_heads, head_dim, r->n_rot, r->neox, slot);
+}
+
+// q and k in one dispatch (backend.js's ropeQk).
+static void wg_rope_qk(kite_backend *b, kite_view q, kite_view k, int32_t n, int32_t n_head, int32_t n_head_kv,
+                       int32_t head_dim, const kite_rope *r) {
+    wgpu_backend *w = wg(b);
+    if (r->n_rot == 0) return;
+    const int slot = rope_slot(w, n, NULL, r);
+    kite_wgpu_rope_qk(w->h, q.act, q.off, q.stride, k.act, k.off, k.stride, n, n_head, n_head_kv, head_dim, r->n_rot,
+                      r->neox, slot);
 }
 
 static void wg_kv_store(kite_backend *b, int32_t layer, kite_view k, kite_view v, int32_t n) {
@@ -316,6 +333,7 @@ kite_status kite__backend_webgpu_new(const kite_backend_config *cfg, kite_backen
         .rmsnorm_heads = wg_rmsnorm_heads,
         .moe = wg_moe,
         .rope = wg_rope,
+        .rope_qk = wg_rope_qk,
         .kv_store = wg_kv_store,
         .attention = wg_attention,
     };

@@ -29,6 +29,12 @@ static void residual_matmul(kite_backend *B, const kite_weight *w, kite_view in,
     B->add(B, x, tmp, n, E);
 }
 
+// q's bias (qwen2) and per-head RMS norm (qwen3, gemma3) on n rows, before its RoPE.
+static void prepare_q(kite_backend *B, const kite_layer *L, const kite_hparams *hp, kite_view q, int32_t n) {
+    if (L->bq) B->add_bias(B, q, L->bq, n, hp->n_head * hp->head_dim);
+    if (L->attn_q_norm) B->rmsnorm_heads(B, q, n, hp->n_head, hp->head_dim, L->attn_q_norm, hp->norm_eps);
+}
+
 kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *tokens, const int32_t *out_rows,
                           int32_t n_out, float *logits) {
     const kite_model *m = c->m;
@@ -90,8 +96,17 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
         const kite_rope rope = {.n_rot = hp->n_rot, .neox = hp->rope_neox, .freq_base = L->rope_base,
                                 .freq_scale = L->rope_scale, .attn_factor = hp->rope_attn_factor,
                                 .factors = c->rope_factors};
+        // (where the backend rotates q and k together and every row attends, q's bias and
+        // norm come first and both rotate before the cache write: the same ops on independent
+        // rows, in another order)
+        const bool rope_qk = L->use_rope && B->rope_qk && !trim;
         if (L->attn_k_norm) B->rmsnorm_heads(B, k, n, hp->n_head_kv, hd, L->attn_k_norm, hp->norm_eps);
-        if (L->use_rope) B->rope(B, k, n, hp->n_head_kv, hd, NULL, &rope);
+        if (rope_qk) {
+            prepare_q(B, L, hp, q, n);
+            B->rope_qk(B, q, k, n, hp->n_head, hp->n_head_kv, hd, &rope);
+        } else if (L->use_rope) {
+            B->rope(B, k, n, hp->n_head_kv, hd, NULL, &rope);
+        }
         B->kv_store(B, il, k, v, n);
         if (last && n_out == 0) break; // no output wanted: the cache is all this step leaves
 
@@ -113,9 +128,10 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
             rows = out_rows;
         }
         const int32_t nq = trim ? n_out : n;
-        if (L->bq) B->add_bias(B, q, L->bq, nq, q_dim);
-        if (L->attn_q_norm) B->rmsnorm_heads(B, q, nq, hp->n_head, hd, L->attn_q_norm, hp->norm_eps);
-        if (L->use_rope) B->rope(B, q, nq, hp->n_head, hd, rows, &rope);
+        if (!rope_qk) {
+            prepare_q(B, L, hp, q, nq);
+            if (L->use_rope) B->rope(B, q, nq, hp->n_head, hd, rows, &rope);
+        }
 
         // causal self-attention over the cache, or its sliding window (phi3 and gemma scale q,
         // the others the scores); gemma2 soft-caps scores

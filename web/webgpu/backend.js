@@ -345,6 +345,24 @@ export class WebGpuBackend {
     });
   }
 
+  // rope of a layer's q (nHead heads) and k (nHeadKv heads) rows of the step's tokens with
+  // one table: one dispatch (rope2; one buffer: one rope over both where k's heads follow q's
+  // in each row, as in a fused q|k|v, else two).
+  ropeQk(qAct, qOff, qStride, kAct, kOff, kStride, n, nHead, nHeadKv, headDim, nRot, neox, slot) {
+    this.#guard('rope', () => {
+      const c = this.cfg, csOff = slot * c.nBatch * c.nRot, q = this.#act(qAct), k = this.#act(kAct), nx = !!neox;
+      if (q !== k) {
+        this.k.rope2(this.rec, q, k, this.cs,
+          { nTok: n, nHead, nHead2: nHeadKv, headDim, nRot, neox: nx, xOff: qOff, xStride: qStride, x2Off: kOff, x2Stride: kStride, csOff });
+      } else if (kOff === qOff + nHead * headDim && kStride === qStride) {
+        this.k.rope(this.rec, q, this.cs, { nTok: n, nHead: nHead + nHeadKv, headDim, nRot, neox: nx, xOff: qOff, xStride: qStride, csOff });
+      } else {
+        this.k.rope(this.rec, k, this.cs, { nTok: n, nHead: nHeadKv, headDim, nRot, neox: nx, xOff: kOff, xStride: kStride, csOff });
+        this.k.rope(this.rec, q, this.cs, { nTok: n, nHead, headDim, nRot, neox: nx, xOff: qOff, xStride: qStride, csOff });
+      }
+    });
+  }
+
   kvStore(layer, kAct, kOff, kStride, vAct, vOff, vStride, n) {
     this.#guard('kv_store', () => {
       const l = layer - this.cfg.layerFirst, c = this.cfg;

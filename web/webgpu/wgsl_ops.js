@@ -281,31 +281,55 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 // Rotates the first n_rot dims of n_head heads of head_dim per token (tokens x_stride floats
 // apart) with the table CS (n_rot floats per token from cs_off): pairs (2i, 2i+1), or
 // (i, i + n_rot/2) when neox.
-export const ROPE = params([['n_tok', 'u32'], ['n_head', 'u32'], ['head_dim', 'u32'], ['n_rot', 'u32'],
-  ['neox', 'u32'], ['x_off', 'u32'], ['cs_off', 'u32'], ['x_stride', 'u32']]) + /* wgsl */ `
+// pair (ROPE2): a second tensor of the same tokens in one dispatch, X2 (binding 3; n_head2
+// heads, from x2_off, rows x2_stride apart), after the first's work items (q and k of a layer).
+export function ropeWgsl({ pair = false } = {}) {
+  return params([['n_tok', 'u32'], ['n_head', 'u32'], ['head_dim', 'u32'], ['n_rot', 'u32'],
+    ['neox', 'u32'], ['x_off', 'u32'], ['cs_off', 'u32'], ['x_stride', 'u32'],
+    ['n_head2', 'u32'], ['x2_off', 'u32'], ['x2_stride', 'u32']]) + /* wgsl */ `
 @group(0) @binding(0) var<storage, read_write> X: array<f32>;
 @group(0) @binding(1) var<storage, read> CS: array<f32>;
 @group(0) @binding(2) var<uniform> P: Params;
+${pair ? '@group(0) @binding(3) var<storage, read_write> X2: array<f32>;' : ''}
+// pair i of head th % n_head of token th / n_head: its dims a, b and its cos and sin
+fn rot(th: u32, i: u32, n_head: u32) -> vec4<u32> {
+  let t = th / n_head;
+  var a = 2u * i;
+  var b = 2u * i + 1u;
+  if (P.neox != 0u) { a = i; b = i + P.n_rot / 2u; }
+  return vec4<u32>(t, (th % n_head) * P.head_dim, a, b);
+}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let half = P.n_rot / 2u;
-  let idx = gid.x + gid.y * nwg.x * 64u;
-  let i = idx % half;
-  let th = idx / half; // token * n_head + head
-  let t = th / P.n_head;
-  if (t >= P.n_tok) { return; }
-  let base = P.x_off + t * P.x_stride + (th % P.n_head) * P.head_dim;
-  var a = 2u * i;
-  var b = 2u * i + 1u;
-  if (P.neox != 0u) { a = i; b = i + half; }
-  let c = CS[P.cs_off + t * P.n_rot + 2u * i];
-  let s = CS[P.cs_off + t * P.n_rot + 2u * i + 1u];
-  let x0 = X[base + a];
-  let x1 = X[base + b];
-  X[base + a] = x0 * c - x1 * s;
-  X[base + b] = x0 * s + x1 * c;
+  var idx = gid.x + gid.y * nwg.x * 64u;
+  let n1 = P.n_tok * P.n_head * half;
+  if (idx < n1) {
+    let r = rot(idx / half, idx % half, P.n_head);
+    let base = P.x_off + r.x * P.x_stride + r.y;
+    let c = CS[P.cs_off + r.x * P.n_rot + 2u * (idx % half)];
+    let s = CS[P.cs_off + r.x * P.n_rot + 2u * (idx % half) + 1u];
+    let x0 = X[base + r.z];
+    let x1 = X[base + r.w];
+    X[base + r.z] = x0 * c - x1 * s;
+    X[base + r.w] = x0 * s + x1 * c;
+    return;
+  }${pair ? `
+  idx -= n1;
+  if (idx < P.n_tok * P.n_head2 * half) {
+    let r = rot(idx / half, idx % half, P.n_head2);
+    let base = P.x2_off + r.x * P.x2_stride + r.y;
+    let c = CS[P.cs_off + r.x * P.n_rot + 2u * (idx % half)];
+    let s = CS[P.cs_off + r.x * P.n_rot + 2u * (idx % half) + 1u];
+    let x0 = X2[base + r.z];
+    let x1 = X2[base + r.w];
+    X2[base + r.z] = x0 * c - x1 * s;
+    X2[base + r.w] = x0 * s + x1 * c;
+  }` : ''}
 }
 `;
+}
+export const ROPE = ropeWgsl();
 
 // KV cache element storage: 'f32' (one f32 per value) or 'f16' (two f16 per u32).
 function kvAccess(kind, name, access) {
