@@ -13,10 +13,10 @@
 //    plus the add's or SwiGLU's own rounding;
 //  - weights split across buffers (a device whose bindings are capped at 4 KiB and at 1 MiB);
 //  - RMS norm (also per head), softmax, SwiGLU, GeGLU (bit-exact), soft-capping, add, RoPE
-//    (the table on the GPU and the rotation), the KV-cache write (f16 rounding, exact) and
-//    causal GQA attention over f32 and packed-f16 caches (also with a sliding window and
-//    soft-capped scores), against src/model/ops.c and kernels/attend_ref.c, within the
-//    tolerances stated at each check;
+//    (the table on the GPU and the rotation, also of q and k in one dispatch), the KV-cache
+//    write (f16 rounding, exact) and causal GQA attention over f32 and packed-f16 caches
+//    (also with a sliding window and soft-capped scores), against src/model/ops.c and
+//    kernels/attend_ref.c, within the tolerances stated at each check;
 //  - routed experts (router, top-k, expert batches, weighted sum), in one piece and split.
 // Skips with a message where the browser has no WebGPU adapter.
 import { test } from 'node:test';
@@ -461,6 +461,27 @@ async function kernelChecks({ base, only }) {
             for (let t = 0; t < nTok; t++) yr.set(yw.subarray(7 + t * 300, 7 + t * 300 + nHead * headDim), t * nHead * headDim);
             const r3 = within(yr, want, () => 5.5e-7);
             check('RoPE neox on strided rows within 5.5e-7', r3.ok, r3);
+          }
+          {
+            // q and k in one dispatch (rope2): q the 4 heads, k the first 2 heads of each token
+            // in another buffer (rows 300 floats apart from float 7; the rest untouched)
+            const kx = new Float32Array(7 + nTok * 300).fill(5);
+            for (let t = 0; t < nTok; t++) kx.set(x.subarray(t * nHead * headDim, t * nHead * headDim + 2 * headDim), 7 + t * 300);
+            const qb = buf(x), kb = buf(kx), cb3 = buf(wantCs);
+            const rec = g.recorder();
+            k.rope2(rec, qb, kb, cb3, { nTok, nHead, nHead2: 2, headDim, nRot, neox: !!neox, x2Off: 7, x2Stride: 300 });
+            rec.read(qb, 0, x.length * 4);
+            const yq = new Float32Array(await rec.submit());
+            const yk = await run(g, kb, kx.length, () => {});
+            const gotK = [], wantK = [];
+            for (let t = 0; t < nTok; t++) {
+              gotK.push(...yk.subarray(7 + t * 300, 7 + t * 300 + 2 * headDim));
+              wantK.push(...want.subarray(t * nHead * headDim, t * nHead * headDim + 2 * headDim));
+            }
+            const rq = within(yq, want, () => 5.5e-7), rk = within(gotK, wantK, () => 5.5e-7);
+            const untouched = [0, 6, 7 + 2 * headDim, 7 + 300 - 1, 7 + 300 + 2 * headDim].every((i) => yk[i] === 5);
+            check(`RoPE of q and k in one dispatch (rope2, ${neox ? 'neox' : 'normal'}) within 5.5e-7 of kite__rope_apply`, rq.ok && rk.ok && untouched, { q: rq, k: rk, untouched });
+            qb.destroy(), kb.destroy(), cb3.destroy();
           }
         }
       }
