@@ -17,6 +17,8 @@ mergeInto(LibraryManager.library, {
   },
   kite_wgpu_weight__deps: ['$kiteWgpu'],
   kite_wgpu_weight: function (h, ptr, type, nIn, nOut) { return kiteWgpu(h).weight(ptr, type, nIn, nOut); },
+  kite_wgpu_weight_cat__deps: ['$kiteWgpu'],
+  kite_wgpu_weight_cat: function (h, type, nIn, w0, n0, w1, n1, w2, n2) { return kiteWgpu(h).weightCat(type, nIn, [w0, w1, w2], [n0, n1, n2]); },
   kite_wgpu_weight_glu__deps: ['$kiteWgpu'],
   kite_wgpu_weight_glu: function (h, gate, up, type, nIn, f) { return kiteWgpu(h).weightGlu(gate, up, type, nIn, f); },
   kite_wgpu_free: function (h) {
@@ -38,7 +40,7 @@ mergeInto(LibraryManager.library, {
   kite_wgpu_embed__deps: ['$kiteWgpu'],
   kite_wgpu_embed: function (h, w, tokens, n, act, off, stride) { kiteWgpu(h).embed(w, tokens, n, act, off, stride); },
   kite_wgpu_matmul__deps: ['$kiteWgpu'],
-  kite_wgpu_matmul: function (h, w, xAct, xOff, n, yAct, yOff, epi) { kiteWgpu(h).matmul(w, xAct, xOff, n, yAct, yOff, epi); },
+  kite_wgpu_matmul: function (h, w, xAct, xOff, n, yAct, yOff, yStride, epi, cat) { kiteWgpu(h).matmul(w, xAct, xOff, n, yAct, yOff, yStride, epi, cat); },
   kite_wgpu_rmsnorm__deps: ['$kiteWgpu'],
   kite_wgpu_rmsnorm: function (h, dAct, dOff, dStride, sAct, sOff, sStride, w, n, width, eps) {
     kiteWgpu(h).rmsnorm(dAct, dOff, dStride, sAct, sOff, sStride, w, n, width, eps);

@@ -174,6 +174,10 @@ struct kite_backend {
     // (the backend may use that as scratch).
     void (*ffn_swiglu)(kite_backend *b, const kite_weight *gate, const kite_weight *up, kite_view x, int32_t n,
                        kite_view dst);
+    // y rows = x rows times the rows of ws[0], ..., ws[count - 1] one after another (y rows
+    // the sum of their n_out wide; a layer's q|k|v), as a matmul of each into its columns.
+    void (*matmul_cat)(kite_backend *b, const kite_weight *const *ws, int32_t count, kite_view x, int32_t n,
+                       kite_view y);
     // q rows (n_head heads) and k rows (n_head_kv heads) of the step's tokens rotated by r, as
     // rope of k and then rope of q (rows NULL).
     void (*rope_qk)(kite_backend *b, kite_view q, kite_view k, int32_t n, int32_t n_head, int32_t n_head_kv,

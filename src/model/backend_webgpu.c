@@ -27,7 +27,10 @@ extern void kite_wgpu_read(int h);
 extern void kite_wgpu_bind_output(int h, float *out, int rows, int width);
 extern void kite_wgpu_embed(int h, const void *w, const int32_t *tokens, int n, int act, int off, int stride);
 extern int kite_wgpu_weight_glu(int h, const void *gate, const void *up, int type, int n_in, int f);
-extern void kite_wgpu_matmul(int h, const void *w, int x_act, int x_off, int n, int y_act, int y_off, int epi);
+extern int kite_wgpu_weight_cat(int h, int type, int n_in, const void *w0, int n0, const void *w1, int n1, const void *w2,
+                                int n2);
+extern void kite_wgpu_matmul(int h, const void *w, int x_act, int x_off, int n, int y_act, int y_off, int y_stride,
+                             int epi, int cat);
 extern void kite_wgpu_rmsnorm(int h, int d_act, int d_off, int d_stride, int s_act, int s_off, int s_stride,
                               const float *w, int n, int width, float eps);
 extern void kite_wgpu_add(int h, int d_act, int d_off, int d_stride, int s_act, int s_off, int s_stride, int n,
@@ -111,13 +114,37 @@ enum { EPI_STORE = 0, EPI_ADD = 1, EPI_GLU = 2 };
 
 static void wg_matmul(kite_backend *b, const kite_weight *w, kite_view x, int32_t n, kite_view y) {
     KITE_ASSERT(x.stride == w->n_in && y.stride == w->n_out);
-    kite_wgpu_matmul(wg(b)->h, w->data, x.act, x.off, n, y.act, y.off, EPI_STORE);
+    kite_wgpu_matmul(wg(b)->h, w->data, x.act, x.off, n, y.act, y.off, y.stride, EPI_STORE, 0);
 }
 
 // The residual add in the matmul's epilogue: one dispatch.
 static void wg_matmul_add(kite_backend *b, const kite_weight *w, kite_view x, int32_t n, kite_view y) {
     KITE_ASSERT(x.stride == w->n_in && y.stride == w->n_out && x.act != y.act);
-    kite_wgpu_matmul(wg(b)->h, w->data, x.act, x.off, n, y.act, y.off, EPI_ADD);
+    kite_wgpu_matmul(wg(b)->h, w->data, x.act, x.off, n, y.act, y.off, y.stride, EPI_ADD, 0);
+}
+
+// Whether a layer's q, k and v matrices (3 weights) go to the GPU as one weight of their rows
+// one after another (kite_wgpu_weight_cat): one type and input width.
+static bool cat_fused(const kite_weight *const *ws, int32_t count) {
+    if (count != 3) return false;
+    for (int32_t i = 0; i < count; i++)
+        if (!ws[i]->data || ws[i]->type != ws[0]->type || ws[i]->n_in != ws[0]->n_in) return false;
+    return true;
+}
+
+// One dispatch where the weights were concatenated at create (cat_fused); else a matmul of
+// each into its columns of y.
+static void wg_matmul_cat(kite_backend *b, const kite_weight *const *ws, int32_t count, kite_view x, int32_t n,
+                          kite_view y) {
+    int32_t width = 0;
+    for (int32_t i = 0; i < count; i++) width += ws[i]->n_out;
+    KITE_ASSERT(x.stride == ws[0]->n_in && y.stride == width);
+    if (cat_fused(ws, count)) {
+        kite_wgpu_matmul(wg(b)->h, ws[0]->data, x.act, x.off, n, y.act, y.off, y.stride, EPI_STORE, 1);
+        return;
+    }
+    for (int32_t i = 0, col = 0; i < count; col += ws[i]->n_out, i++)
+        kite_wgpu_matmul(wg(b)->h, ws[i]->data, x.act, x.off, n, y.act, y.off + col, y.stride, EPI_STORE, 0);
 }
 
 // Whether a layer's gate and up (up NULL: gate is a fused gate|up) go to the GPU as one
@@ -137,16 +164,16 @@ static void wg_ffn_swiglu(kite_backend *b, const kite_weight *gate, const kite_w
     const int32_t f = up ? gate->n_out : gate->n_out / 2;
     KITE_ASSERT(x.stride == gate->n_in && dst.stride == f && dst.act != KITE_ACT_FF);
     if (glu_fused(gate, up)) {
-        kite_wgpu_matmul(wg(b)->h, gate->data, x.act, x.off, n, dst.act, dst.off, EPI_GLU);
+        kite_wgpu_matmul(wg(b)->h, gate->data, x.act, x.off, n, dst.act, dst.off, f, EPI_GLU, 0);
         return;
     }
     const kite_view g = {KITE_ACT_FF, 0, 2 * f}, u = {KITE_ACT_FF, f, 2 * f};
     if (up) {
-        kite_wgpu_matmul(wg(b)->h, gate->data, x.act, x.off, n, dst.act, dst.off, EPI_STORE);
-        kite_wgpu_matmul(wg(b)->h, up->data, x.act, x.off, n, KITE_ACT_FF, 0, EPI_STORE);
+        kite_wgpu_matmul(wg(b)->h, gate->data, x.act, x.off, n, dst.act, dst.off, f, EPI_STORE, 0);
+        kite_wgpu_matmul(wg(b)->h, up->data, x.act, x.off, n, KITE_ACT_FF, 0, f, EPI_STORE, 0);
         b->swiglu(b, dst, dst, (kite_view){KITE_ACT_FF, 0, f}, n, f);
     } else {
-        kite_wgpu_matmul(wg(b)->h, gate->data, x.act, x.off, n, g.act, g.off, EPI_STORE);
+        kite_wgpu_matmul(wg(b)->h, gate->data, x.act, x.off, n, g.act, g.off, 2 * f, EPI_STORE, 0);
         b->swiglu(b, dst, g, u, n, f);
     }
 }
@@ -321,6 +348,7 @@ kite_status kite__backend_webgpu_new(const kite_backend_config *cfg, kite_backen
         .embed = wg_embed,
         .matmul = wg_matmul,
         .matmul_add = wg_matmul_add,
+        .matmul_cat = wg_matmul_cat,
         .ffn_swiglu = wg_ffn_swiglu,
         .rmsnorm = wg_rmsnorm,
         .add = wg_add,
@@ -363,8 +391,22 @@ kite_status kite__backend_webgpu_new(const kite_backend_config *cfg, kite_backen
     if (s == KITE_OK && cfg->output) s = upload(w, &cfg->m->output);
     for (int32_t il = cfg->layer_first; il < cfg->layer_last && s == KITE_OK; il++) {
         const kite_layer *L = &cfg->m->layers[il];
-        const kite_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_down, &L->ffn_gate_inp};
+        const kite_weight *ws[] = {&L->wqkv, &L->wo, &L->w_down, &L->ffn_gate_inp};
         for (size_t i = 0; i < sizeof ws / sizeof ws[0] && s == KITE_OK; i++) s = upload(w, ws[i]);
+        // q, k and v as forward.c runs them: one matmul_cat where cat_fused, and each alone
+        // otherwise and in the last layer (its output rows' q alone, when a step trims)
+        const kite_weight *qkv[] = {&L->wq, &L->wk, &L->wv};
+        if (s == KITE_OK && cat_fused(qkv, 3)) {
+            s = (kite_status)kite_wgpu_weight_cat(w->h, (int)L->wq.type, L->wq.n_in, L->wq.data, L->wq.n_out, L->wk.data,
+                                                  L->wk.n_out, L->wv.data, L->wv.n_out);
+            if (s != KITE_OK) {
+                char msg[256];
+                kite_wgpu_error(w->h, msg, sizeof msg);
+                s = kite__fail(s, "%s", msg);
+            }
+        }
+        if (!cat_fused(qkv, 3) || il == hp->n_layer - 1)
+            for (size_t i = 0; i < 3 && s == KITE_OK; i++) s = upload(w, qkv[i]);
         // gate and up as forward.c runs them: one ffn_swiglu where SwiGLU (fused: phi3's
         // always), else two matmuls and GeGLU
         if (s == KITE_OK)

@@ -75,13 +75,23 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
         const bool last = il == hp->n_layer - 1 && !c->observed;
         const bool trim = last && n_out < n, trim_q = trim && !L->wqkv.data;
 
-        // q, k, v projections (a fused qkv is read in place; qwen2 adds biases)
+        // q, k, v projections (a fused qkv is read in place; qwen2 adds biases); separate
+        // matrices as one product into q|k|v where the backend has matmul_cat (but when only
+        // the output rows' q is wanted)
         kite_view q = {KITE_ACT_Q, 0, q_dim}, k = {KITE_ACT_K, 0, kv_dim}, v = {KITE_ACT_V, 0, kv_dim};
-        if (L->wqkv.data) {
-            B->matmul(B, &L->wqkv, xn, n, (kite_view){KITE_ACT_QKV, 0, qkv_dim});
+        const bool cat = !L->wqkv.data && B->matmul_cat && !trim_q;
+        if (L->wqkv.data || cat) {
+            const kite_view qkv = {KITE_ACT_QKV, 0, qkv_dim};
+            const kite_weight *ws[] = {&L->wq, &L->wk, &L->wv};
+            if (cat)
+                B->matmul_cat(B, ws, 3, xn, n, qkv);
+            else
+                B->matmul(B, &L->wqkv, xn, n, qkv);
             q = (kite_view){KITE_ACT_QKV, 0, qkv_dim};
             k = (kite_view){KITE_ACT_QKV, q_dim, qkv_dim};
             v = (kite_view){KITE_ACT_QKV, q_dim + kv_dim, qkv_dim};
+            if (cat && L->bk) B->add_bias(B, k, L->bk, n, kv_dim);
+            if (cat && L->bv) B->add_bias(B, v, L->bv, n, kv_dim);
         } else {
             if (!trim_q) B->matmul(B, &L->wq, xn, n, q);
             B->matmul(B, &L->wk, xn, n, k);

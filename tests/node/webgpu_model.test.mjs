@@ -8,7 +8,8 @@
 // GPU computes in f32 from the exactly decoded weights (webgpu.test.mjs checks each kernel).
 // Measured on SwiftShader: stories260K (F32) 5.0e-4, rand-llama-spm F16 2.0e-3, Q8_0 3.3e-2,
 // Q4_K_M 4.2e-2: the 8-bit activations of the CPU path (steps of up to 1/127 of a block's
-// largest value) dominate, amplified by the random weights. The arch models (F16, a 20-token
+// largest value) dominate, amplified by the random weights; rand-qwen2 F16 (q, k and v
+// biases) 1.5e-3. The arch models (F16, a 20-token
 // prompt past the sliding window, 8 greedy steps): qwen3 1.6e-3, qwen3moe 5.1e-3, smollm3
 // 2.0e-3, llama3 2.1e-3, phi4mini 2.3e-3; gemma2 4.1e-2 and gemma3 5.6e-2. The gemmas amplify
 // the f16 roundings most: gemma3's q/k norm weights of 4 make attention scores of ~100, where
@@ -45,6 +46,8 @@ const MODELS = [
   ['stories260K.gguf', [1, 403, 407, 261, 378], 24, 1e-2, 0],
   ['rand-llama-spm-f16.gguf', PROMPT, 8, 1e-2, 0],
   ['ref/rand-llama-spm-Q8_0.gguf', PROMPT, 8, 8e-2, 0],
+  // q, k and v biases (added after the GPU's one q|k|v product)
+  ['rand-qwen2-f16.gguf', PROMPT, 8, 1e-2, 0],
   // step 3: 0.244 apart of 75.9 (3.2e-3) on the CPU, the GPU's logits 2.8 off at most there
   ['ref/rand-llama-spm-Q4_K_M.gguf', PROMPT, 8, 8e-2, 5e-3],
   // the newer architectures (F16, random weights; arch/README.md): GeGLU, soft-capping, q/k

@@ -33,6 +33,7 @@ export class WebGpuBackend {
     this.cfg = { kv: 'f16', nSeq: 1, ...cfg };
     this.error = null; // the step's first failure: { status, message }
     this.weights = new Map(); // pointer -> GpuTensor
+    this.cats = new Map(); // first pointer -> GpuTensor of matrices one after another (weightCat)
     this.host = new Map(); // pointer -> GPUBuffer of host floats (norm weights, biases)
     this.pending = null; // the submitted step's promise
     const g = this.gpu, c = this.cfg;
@@ -73,6 +74,22 @@ export class WebGpuBackend {
     try {
       const w = this.k.weight(type, nOut, nIn, new Uint8Array(this.memory(), ptr, nOut * rowBytes(type, nIn)));
       this.weights.set(ptr, w);
+      return KITE_OK;
+    } catch (e) {
+      return this.fail(e instanceof GpuError && e.code === 'too-large' ? KITE_ERR_NOMEM : KITE_ERR_UNSUPPORTED, `webgpu weight: ${e.message}`);
+    }
+  }
+
+  // Uploads matrices of one type and input width (GGUF bytes at ptrs, nOuts rows each; a
+  // layer's q, k, v) at create as one weight of their rows one after another, keyed by the
+  // first pointer (apart from the plain weights), for matmul's cat. Returns a kite_status.
+  weightCat(type, nIn, ptrs, nOuts) {
+    if (this.cats.has(ptrs[0])) return KITE_OK;
+    try {
+      const rb = rowBytes(type, nIn), mem = this.memory(), rows = nOuts.reduce((a, b) => a + b, 0);
+      const bytes = new Uint8Array(rows * rb);
+      for (let i = 0, r = 0; i < ptrs.length; r += nOuts[i], i++) bytes.set(new Uint8Array(mem, ptrs[i], nOuts[i] * rb), r * rb);
+      this.cats.set(ptrs[0], this.k.weight(type, rows, nIn, bytes));
       return KITE_OK;
     } catch (e) {
       return this.fail(e instanceof GpuError && e.code === 'too-large' ? KITE_ERR_NOMEM : KITE_ERR_UNSUPPORTED, `webgpu weight: ${e.message}`);
@@ -196,13 +213,14 @@ export class WebGpuBackend {
   }
 
   // epi: 0 y = W x; 1 y += W x (the residual add fused in); 2 y = SwiGLU of a weightGlu
-  // weight's gate and up products.
-  matmul(wPtr, xAct, xOff, n, yAct, yOff, epi = 0) {
+  // weight's gate and up products. yStride: floats between y rows (0: the weight's rows).
+  // cat: W is the weightCat keyed by wPtr.
+  matmul(wPtr, xAct, xOff, n, yAct, yOff, yStride = 0, epi = 0, cat = 0) {
     this.#guard('matmul', () => {
-      const W = this.weights.get(wPtr);
+      const W = (cat ? this.cats : this.weights).get(wPtr);
       if (!W) throw new Error('a weight that was not uploaded at create');
       if (xAct === yAct) throw new Error('a matmul within one activation');
-      this.k.matmul(this.rec, W, this.#act(xAct), this.#act(yAct), { ntok: n, xOff, yOff, epi: [undefined, 'add', 'glu'][epi] });
+      this.k.matmul(this.rec, W, this.#act(xAct), this.#act(yAct), { ntok: n, xOff, yOff, yStride: yStride || undefined, epi: [undefined, 'add', 'glu'][epi] });
     });
   }
 
@@ -404,7 +422,7 @@ export class WebGpuBackend {
   }
 
   destroy() {
-    for (const w of this.weights.values()) w.destroy();
+    for (const w of [...this.weights.values(), ...this.cats.values()]) w.destroy();
     const moe = this.moeBufs ? Object.values(this.moeBufs).filter((b) => b instanceof GPUBuffer) : [];
     for (const b of [...this.host.values(), ...this.acts, ...this.kCache, ...this.vCache, this.pos, this.ids, this.rows, this.cs, this.seq, this.outBuffer, ...moe]) b?.destroy();
   }
