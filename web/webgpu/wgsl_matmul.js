@@ -45,6 +45,10 @@ struct Params {
 const EPI_ADD = 1u;
 const EPI_GLU = 2u;
 fn silu_mul(g: f32, u: f32) -> f32 { return g / (1.0 + exp(-g)) * u; }
+// Y[i] = v, or Y[i] += v (EPI_ADD)
+fn put(i: u32, v: f32) {
+  if (P.epi == EPI_ADD) { Y[i] = Y[i] + v; } else { Y[i] = v; }
+}
 `;
 // Params.epi values
 export const EPI_ADD = 1;
@@ -188,17 +192,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       acc[a] = 0.0;
     }
     if (any_row(rows)) { rows_dot_sg(rows, x0, sid, sgs); }
-    var s: array<f32, ${GEMV_RS}>;
-    for (var a = 0u; a < RS; a++) { s[a] = subgroupAdd(acc[a]); }
+    ${R.map((a) => `let s${a} = subgroupAdd(acc[${a}]);`).join('\n    ')}
     if (sid == 0u && P.epi == EPI_GLU) { // rows r0 .. r0 + 3: a quad (r0 % 4 == 0, whole quads a piece)
-      for (var a = 0u; a < 2u; a++) {
-        if (rows[a] != NONE) { Y[P.y_off + (P.row0 + r0) / 2u + a] = silu_mul(s[a], s[a + 2u]); }
-      }
+      let yg = P.y_off + (P.row0 + r0) / 2u;
+      if (rows[0] != NONE) { Y[yg] = silu_mul(s0, s2); }
+      if (rows[1] != NONE) { Y[yg + 1u] = silu_mul(s1, s3); }
     } else if (sid == 0u) {
-      for (var a = 0u; a < RS; a++) {
-        if (rows[a] == NONE) { continue; }
-        if (P.epi == EPI_ADD) { Y[y0 + r0 + a] = Y[y0 + r0 + a] + s[a]; } else { Y[y0 + r0 + a] = s[a]; }
-      }
+      ${R.map((a) => `if (rows[${a}] != NONE) { put(y0 + r0 + ${a}u, s${a}); }`).join('\n      ')}
     }
   }
 }
@@ -229,8 +229,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       Y[P.y_off + (P.row0 + g * R) / 2u + lid] = silu_mul(red[lid * WG], red[(lid + 2u) * WG]);
     }
   } else if (lid < R && piece_row(e, g * R + lid) != NONE) {
-    let i = y0 + g * R + lid;
-    if (P.epi == EPI_ADD) { Y[i] = Y[i] + red[lid * WG]; } else { Y[i] = red[lid * WG]; }
+    put(y0 + g * R + lid, red[lid * WG]);
   }
 }
 `;
@@ -316,8 +315,7 @@ fn store_out(r: u32, t: u32, v: vec4<f32>) {
   let col = select(P.row0 + row, row, P.id != 0u);
   for (var c = 0u; c < 4u; c++) {
     if (g_t0 + t + c < g_nt) {
-      let i = P.y_off + y_row(g_e, g_t0 + t + c) * P.y_stride + col;
-      if (P.epi == EPI_ADD) { Y[i] = Y[i] + v[c]; } else { Y[i] = v[c]; }
+      put(P.y_off + y_row(g_e, g_t0 + t + c) * P.y_stride + col, v[c]);
     }
   }
 }
