@@ -27,8 +27,8 @@ extern void kite_wgpu_read(int h);
 extern void kite_wgpu_bind_output(int h, float *out, int rows, int width);
 extern void kite_wgpu_embed(int h, const void *w, const int32_t *tokens, int n, int act, int off, int stride);
 extern int kite_wgpu_weight_glu(int h, const void *gate, const void *up, int type, int n_in, int f);
-extern int kite_wgpu_weight_cat(int h, int type, int n_in, const void *w0, int n0, const void *w1, int n1, const void *w2,
-                                int n2);
+extern int kite_wgpu_weight_cat(int h, int type, int n_in, const void *w0, int n0, const void *w1, int n1,
+                                const void *w2, int n2);
 extern void kite_wgpu_matmul(int h, const void *w, int x_act, int x_off, int n, int y_act, int y_off, int y_stride,
                              int epi, int cat);
 extern void kite_wgpu_rmsnorm(int h, int d_act, int d_off, int d_stride, int s_act, int s_off, int s_stride,
@@ -287,15 +287,19 @@ static void wg_free(kite_backend *b) {
     free(w);
 }
 
-// Uploads w to the GPU when it exists, with n_mat matrices of its shape one after another (the
-// experts of a 3-D tensor; 1 for a plain weight); returns the JS side's status.
-static kite_status upload_n(wgpu_backend *w, const kite_weight *wt, int32_t n_mat) {
-    if (!wt->data) return KITE_OK;
-    const int s = kite_wgpu_weight(w->h, wt->data, (int)wt->type, wt->n_in, wt->n_out * n_mat);
+// A status from the JS side as a kite_status (a failure with its message).
+static kite_status js_status(wgpu_backend *w, int s) {
     if (s == KITE_OK) return KITE_OK;
     char msg[256];
     kite_wgpu_error(w->h, msg, sizeof msg);
     return kite__fail((kite_status)s, "%s", msg);
+}
+
+// Uploads w to the GPU when it exists, with n_mat matrices of its shape one after another (the
+// experts of a 3-D tensor; 1 for a plain weight); returns the JS side's status.
+static kite_status upload_n(wgpu_backend *w, const kite_weight *wt, int32_t n_mat) {
+    if (!wt->data) return KITE_OK;
+    return js_status(w, kite_wgpu_weight(w->h, wt->data, (int)wt->type, wt->n_in, wt->n_out * n_mat));
 }
 
 static kite_status upload(wgpu_backend *w, const kite_weight *wt) { return upload_n(w, wt, 1); }
@@ -308,12 +312,9 @@ static kite_status upload_ffn(wgpu_backend *w, const kite_weight *gate, const ki
         return s == KITE_OK && up ? upload(w, up) : s;
     }
     const int32_t f = up ? gate->n_out : gate->n_out / 2;
-    const uint8_t *ud = up ? up->data : (const uint8_t *)gate->data + kite_type_row_bytes(gate->type, (uint64_t)gate->n_in) * (uint64_t)f;
-    const int s = kite_wgpu_weight_glu(w->h, gate->data, ud, (int)gate->type, gate->n_in, f);
-    if (s == KITE_OK) return KITE_OK;
-    char msg[256];
-    kite_wgpu_error(w->h, msg, sizeof msg);
-    return kite__fail((kite_status)s, "%s", msg);
+    const uint64_t rb = kite_type_row_bytes(gate->type, (uint64_t)gate->n_in);
+    const void *ud = up ? up->data : (const uint8_t *)gate->data + rb * (uint64_t)f;
+    return js_status(w, kite_wgpu_weight_glu(w->h, gate->data, ud, (int)gate->type, gate->n_in, f));
 }
 
 kite_status kite__backend_webgpu_new(const kite_backend_config *cfg, kite_backend **out) {
@@ -396,15 +397,9 @@ kite_status kite__backend_webgpu_new(const kite_backend_config *cfg, kite_backen
         // q, k and v as forward.c runs them: one matmul_cat where cat_fused, and each alone
         // otherwise and in the last layer (its output rows' q alone, when a step trims)
         const kite_weight *qkv[] = {&L->wq, &L->wk, &L->wv};
-        if (s == KITE_OK && cat_fused(qkv, 3)) {
-            s = (kite_status)kite_wgpu_weight_cat(w->h, (int)L->wq.type, L->wq.n_in, L->wq.data, L->wq.n_out, L->wk.data,
-                                                  L->wk.n_out, L->wv.data, L->wv.n_out);
-            if (s != KITE_OK) {
-                char msg[256];
-                kite_wgpu_error(w->h, msg, sizeof msg);
-                s = kite__fail(s, "%s", msg);
-            }
-        }
+        if (s == KITE_OK && cat_fused(qkv, 3))
+            s = js_status(w, kite_wgpu_weight_cat(w->h, (int)L->wq.type, L->wq.n_in, L->wq.data, L->wq.n_out,
+                                                  L->wk.data, L->wk.n_out, L->wv.data, L->wv.n_out));
         if (!cat_fused(qkv, 3) || il == hp->n_layer - 1)
             for (size_t i = 0; i < 3 && s == KITE_OK; i++) s = upload(w, qkv[i]);
         // gate and up as forward.c runs them: one ffn_swiglu where SwiGLU (fused: phi3's
