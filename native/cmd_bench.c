@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "commands.h"
+#include "cpu_cores.h"
 #include "model_cli.h"
 
 #define MAX_THREAD_SETS 16
@@ -16,7 +17,7 @@ static void usage(FILE *f) {
             "usage: kite bench [-m MODEL] [-p N] [-n N] [-t T1,T2,...] [-r N] [-b N] [-o md|csv|json]\n"
             "  -p N    prompt tokens of the prefill test (default 128; 0 skips it)\n"
             "  -n N    tokens of the decode test (default 64; 0 skips it)\n"
-            "  -t LIST thread counts (default 1)\n"
+            "  -t LIST thread counts (default: the physical cores this process may use)\n"
             "  -r N    repetitions, the mean and deviation are shown (default 3)\n"
             "  -o FMT  md (a table with aligned columns, default), csv (a header line, then one line per\n"
             "          test) or json (one object per line)\n"
@@ -66,7 +67,7 @@ static double run_once(kite_ctx *c, int32_t n_vocab, int32_t n_p, int32_t n_g, u
 int kite_cmd_bench(int argc, char **argv) {
     const char *model = NULL, *fmt = "md";
     int32_t n_p = 128, n_g = 64, reps = 3, n_batch = 0;
-    int32_t threads[MAX_THREAD_SETS] = {1}, n_threads = 1;
+    int32_t threads[MAX_THREAD_SETS] = {cli_default_threads()}, n_threads = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {

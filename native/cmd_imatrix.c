@@ -39,7 +39,7 @@ static void usage(FILE *f) {
             "  --chunks N             use at most N chunks\n"
             "  --output-format F      gguf (llama-imatrix's format, the default) or dat (its legacy format)\n"
             "  --process-output       also collect the output head (output.weight)\n"
-            "  -t, --threads N        threads (default 1)\n"
+            "  -t, --threads N        threads (default: the physical cores this process may use)\n"
             "  -ngl N                 layers on the offload backend (it must report matmul inputs)\n");
 }
 

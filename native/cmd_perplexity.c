@@ -21,7 +21,7 @@ static void usage(FILE *f) {
             "       kite perplexity -m MODEL --kl-divergence-base FILE --kl-divergence\n"
             "  -f, --file FILE        text to score (a regular file, at most 256 MiB)\n"
             "  -c, --ctx-size N       chunk length in tokens (default 512; with --kl-divergence, the base file's)\n"
-            "  -t, --threads N        threads (default 1)\n"
+            "  -t, --threads N        threads (default: the physical cores this process may use)\n"
             "  --chunks N             score at most N chunks\n"
             "  --kl-divergence-base FILE  with -f: write the model's log-probabilities to FILE (llama-perplexity's\n"
             "                         format); with --kl-divergence: read them\n"

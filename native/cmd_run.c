@@ -56,7 +56,7 @@ static void usage(FILE *f) {
             "  --verbose-prompt       print the prompt's tokens to stderr before generating\n"
             "  -cnv, --conversation   chat mode: the same as kite chat with these options (-p: first message)\n"
             "  -sys, --system-prompt TEXT  system message; starts chat mode\n"
-            "  -t, --threads N        threads (default 1)\n"
+            "  -t, --threads N        threads (default: the physical cores this process may use)\n"
             "  -c, --ctx-size N       context length (default: the model's, at most 4096; above the\n"
             "                         model's training length works but is warned about)\n"
             "  -b, --batch-size N     prompt tokens per forward pass (default 512)\n"

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cpu_cores.h"
 #include "model_fetch.h"
 
 #define DEFAULT_MODEL_NAME "stories260K.gguf"
@@ -261,7 +262,7 @@ bool model_session_open(model_session *s, const model_opts *o) {
     // kite_ctx_new shares its n_ctx out among the sequences
     const int32_t n_ctx_total = o->ctx_shared ? n_ctx_asked : n_seq > 1 ? n_ctx_asked * n_seq : o->n_ctx;
     kite_ctx_params cp = {.n_ctx = n_ctx_total,
-                          .n_seq = n_seq, .n_threads = o->n_threads,
+                          .n_seq = n_seq, .n_threads = o->n_threads ? o->n_threads : cli_default_threads(),
                           .n_batch = o->n_batch, .flash_attn = o->flash_attn,
                           .n_gpu_layers = o->n_gpu_layers, .gpu_backend = o->device};
     st = kite_ctx_new(s->model, &cp, &s->ctx);

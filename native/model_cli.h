@@ -23,7 +23,7 @@ typedef struct model_opts {
     bool ctx_shared;           // n_ctx is the whole cache, shared out evenly among the n_seq
                                // sequences (llama-server's -c with --parallel, no --kv-unified)
     int32_t n_batch;           // -b
-    int32_t n_threads;         // -t (0 = 1)
+    int32_t n_threads;         // -t (0 = cli_default_threads(): the physical cores)
     kite_flash_attn flash_attn; // -fa on|off|auto
     int32_t n_gpu_layers;      // -ngl: the last N layers on the offload backend
     const char *device;        // --device: the offload backend by name (NULL: the best built in)
