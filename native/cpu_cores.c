@@ -34,12 +34,38 @@ static int quota_cpus(const char *cpu_max) {
     return n > MAX_THREADS ? MAX_THREADS : (int)n;
 }
 
+// Whether cpu is in a cpulist ("0-5,8,10-11", the kernel's list format).
+static int in_cpulist(const char *list, int cpu) {
+    const char *p = list;
+    while (*p) {
+        char *end;
+        const long a = strtol(p, &end, 10);
+        if (end == p) return 0;
+        long b = a;
+        if (*end == '-') {
+            p = end + 1;
+            b = strtol(p, &end, 10);
+            if (end == p) return 0;
+        }
+        if (cpu >= a && cpu <= b) return 1;
+        p = *end == ',' ? end + 1 : end;
+        if (*end != ',') break;
+    }
+    return 0;
+}
+
 int cli_count_cores(const char *sys_root, const int *cpus, int n, const char *cpu_max) {
+    // a hybrid Intel CPU lists its performance cores' CPUs in cpu_core/cpus: as llama.cpp,
+    // only those count (the efficiency cores would slow every evenly split step)
+    char pcores[1024], path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/devices/cpu_core/cpus", sys_root);
+    const int hybrid = read_line(path, pcores, sizeof pcores) && pcores[0];
     // each CPU's sibling list names its core: count the distinct ones
     char(*seen)[64] = calloc(n > 0 ? (size_t)n : 1, sizeof *seen);
     int cores = seen ? 0 : n; // no memory for the keys: every CPU a core
     for (int i = 0; seen && i < n; i++) {
-        char path[PATH_MAX], key[64];
+        if (hybrid && !in_cpulist(pcores, cpus[i])) continue;
+        char key[64];
         snprintf(path, sizeof path, "%s/devices/system/cpu/cpu%d/topology/thread_siblings_list", sys_root, cpus[i]);
         if (!read_line(path, key, sizeof key) || !key[0]) snprintf(key, sizeof key, "cpu%d", cpus[i]);
         int j = 0;

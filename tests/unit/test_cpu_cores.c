@@ -1,7 +1,8 @@
 // test_cpu_cores.c - the CLI's default thread count (native/cpu_cores.c) on made-up sysfs trees
 // in the kernel's formats (Documentation/ABI/stable/sysfs-devices-system-cpu: a CPU's
 // topology/thread_siblings_list lists the CPUs of its core, "0,2" or "0-1"; cgroup v2's cpu.max
-// is "QUOTA PERIOD" or "max PERIOD"), and on this machine within its online CPUs.
+// is "QUOTA PERIOD" or "max PERIOD"; a hybrid CPU's devices/cpu_core/cpus is a cpulist), and
+// on this machine within its online CPUs.
 #include "../../native/cpu_cores.c" // first: it defines _GNU_SOURCE before any system header
 
 #include <stdio.h>
@@ -52,6 +53,15 @@ int main(void) {
     const int more[] = {8, 9, 10, 11};
     CHECK(cli_count_cores(root, more, 4, NULL) == 3, "a range pair and two CPUs without topology: 3");
     CHECK(cli_count_cores(root, all, 0, NULL) == 1, "no CPUs: at least 1");
+    // a hybrid CPU (Linux's cpu_core PMU lists the performance cores' CPUs): only those count
+    char p[512];
+    snprintf(p, sizeof p, "%s/devices/cpu_core", root), mkdir(p, 0700);
+    snprintf(p, sizeof p, "%s/devices/cpu_core/cpus", root);
+    FILE *f = fopen(p, "w");
+    if (f) fprintf(f, "0-1,4-5,8\n"), fclose(f);
+    CHECK(cli_count_cores(root, all, 8, NULL) == 2, "P-core CPUs 0, 1, 4, 5 of 8: 2 cores");
+    CHECK(cli_count_cores(root, more, 4, NULL) == 1, "P-core CPUs 8 (and 9, not listed): 1 core");
+    CHECK(cli_count_cores(root, all, 8, "50000 100000") == 1, "P-cores and a quota");
     // this machine: between 1 and its online CPUs, and the same the second time (cached)
     const int n = cli_default_threads();
     const long online = sysconf(_SC_NPROCESSORS_ONLN);
