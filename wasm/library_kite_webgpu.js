@@ -40,7 +40,9 @@ mergeInto(LibraryManager.library, {
   kite_wgpu_embed__deps: ['$kiteWgpu'],
   kite_wgpu_embed: function (h, w, tokens, n, act, off, stride) { kiteWgpu(h).embed(w, tokens, n, act, off, stride); },
   kite_wgpu_matmul__deps: ['$kiteWgpu'],
-  kite_wgpu_matmul: function (h, w, xAct, xOff, n, yAct, yOff, yStride, epi, cat) { kiteWgpu(h).matmul(w, xAct, xOff, n, yAct, yOff, yStride, epi, cat); },
+  kite_wgpu_matmul: function (h, w, xAct, xOff, n, yAct, yOff, yStride, epi, cat, bias) {
+    kiteWgpu(h).matmul(w, xAct, xOff, n, yAct, yOff, yStride, epi, cat, bias);
+  },
   kite_wgpu_rmsnorm__deps: ['$kiteWgpu'],
   kite_wgpu_rmsnorm: function (h, dAct, dOff, dStride, sAct, sOff, sStride, w, n, width, eps) {
     kiteWgpu(h).rmsnorm(dAct, dOff, dStride, sAct, sOff, sStride, w, n, width, eps);

@@ -174,6 +174,10 @@ struct kite_backend {
     // (the backend may use that as scratch).
     void (*ffn_swiglu)(kite_backend *b, const kite_weight *gate, const kite_weight *up, kite_view x, int32_t n,
                        kite_view dst);
+    // As ffn_swiglu with geglu for swiglu (gemma's FFN): dst rows (f = gate->n_out wide) =
+    // gelu(x rows times gate's rows) * (x rows times up's rows), GELU as geglu's. up not NULL.
+    void (*ffn_geglu)(kite_backend *b, const kite_weight *gate, const kite_weight *up, kite_view x, int32_t n,
+                      kite_view dst);
     // y rows = x rows times the rows of ws[0], ..., ws[count - 1] one after another (y rows
     // the sum of their n_out wide; a layer's q|k|v), as a matmul of each into its columns.
     void (*matmul_cat)(kite_backend *b, const kite_weight *const *ws, int32_t count, kite_view x, int32_t n,

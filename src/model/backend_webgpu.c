@@ -30,7 +30,7 @@ extern int kite_wgpu_weight_glu(int h, const void *gate, const void *up, int typ
 extern int kite_wgpu_weight_cat(int h, int type, int n_in, const void *w0, int n0, const void *w1, int n1,
                                 const void *w2, int n2);
 extern void kite_wgpu_matmul(int h, const void *w, int x_act, int x_off, int n, int y_act, int y_off, int y_stride,
-                             int epi, int cat);
+                             int epi, int cat, const float *bias);
 extern void kite_wgpu_rmsnorm(int h, int d_act, int d_off, int d_stride, int s_act, int s_off, int s_stride,
                               const float *w, int n, int width, float eps);
 extern void kite_wgpu_add(int h, int d_act, int d_off, int d_stride, int s_act, int s_off, int s_stride, int n,
@@ -108,19 +108,19 @@ static void wg_embed(kite_backend *b, const kite_weight *w, const int32_t *token
     kite_wgpu_embed(wg(b)->h, w->data, tokens, n, dst.act, dst.off, dst.stride);
 }
 
-// kite_wgpu_matmul's epilogues (wgsl_matmul.js's EPI_*): y = W x, y += W x, y = SwiGLU of an
-// interleaved gate|up weight (kite_wgpu_weight_glu)
-enum { EPI_STORE = 0, EPI_ADD = 1, EPI_GLU = 2 };
+// kite_wgpu_matmul's epilogues (wgsl_matmul.js's EPI_*): y = W x, y += W x, y = SwiGLU or
+// GeGLU of an interleaved gate|up weight (kite_wgpu_weight_glu), y = W x + bias
+enum { EPI_STORE = 0, EPI_ADD = 1, EPI_GLU = 2, EPI_GEGLU = 3, EPI_BIAS = 4 };
 
 static void wg_matmul(kite_backend *b, const kite_weight *w, kite_view x, int32_t n, kite_view y) {
     KITE_ASSERT(x.stride == w->n_in && y.stride == w->n_out);
-    kite_wgpu_matmul(wg(b)->h, w->data, x.act, x.off, n, y.act, y.off, y.stride, EPI_STORE, 0);
+    kite_wgpu_matmul(wg(b)->h, w->data, x.act, x.off, n, y.act, y.off, y.stride, EPI_STORE, 0, NULL);
 }
 
 // The residual add in the matmul's epilogue: one dispatch.
 static void wg_matmul_add(kite_backend *b, const kite_weight *w, kite_view x, int32_t n, kite_view y) {
     KITE_ASSERT(x.stride == w->n_in && y.stride == w->n_out && x.act != y.act);
-    kite_wgpu_matmul(wg(b)->h, w->data, x.act, x.off, n, y.act, y.off, y.stride, EPI_ADD, 0);
+    kite_wgpu_matmul(wg(b)->h, w->data, x.act, x.off, n, y.act, y.off, y.stride, EPI_ADD, 0, NULL);
 }
 
 // Whether a layer's q, k and v matrices (3 weights) go to the GPU as one weight of their rows
@@ -140,11 +140,11 @@ static void wg_matmul_cat(kite_backend *b, const kite_weight *const *ws, int32_t
     for (int32_t i = 0; i < count; i++) width += ws[i]->n_out;
     KITE_ASSERT(x.stride == ws[0]->n_in && y.stride == width);
     if (cat_fused(ws, count)) {
-        kite_wgpu_matmul(wg(b)->h, ws[0]->data, x.act, x.off, n, y.act, y.off, y.stride, EPI_STORE, 1);
+        kite_wgpu_matmul(wg(b)->h, ws[0]->data, x.act, x.off, n, y.act, y.off, y.stride, EPI_STORE, 1, NULL);
         return;
     }
     for (int32_t i = 0, col = 0; i < count; col += ws[i]->n_out, i++)
-        kite_wgpu_matmul(wg(b)->h, ws[i]->data, x.act, x.off, n, y.act, y.off + col, y.stride, EPI_STORE, 0);
+        kite_wgpu_matmul(wg(b)->h, ws[i]->data, x.act, x.off, n, y.act, y.off + col, y.stride, EPI_STORE, 0, NULL);
 }
 
 // Whether a layer's gate and up (up NULL: gate is a fused gate|up) go to the GPU as one
@@ -158,24 +158,39 @@ static bool glu_fused(const kite_weight *gate, const kite_weight *up) {
 }
 
 // One dispatch where the weights were fused at create (glu_fused); else the matmuls into
-// KITE_ACT_FF (gate|up) and SwiGLU, as forward.c runs them.
-static void wg_ffn_swiglu(kite_backend *b, const kite_weight *gate, const kite_weight *up, kite_view x, int32_t n,
-                          kite_view dst) {
+// KITE_ACT_FF (gate|up) and SwiGLU (GeGLU where gelu), as forward.c runs them.
+static void ffn_glu(kite_backend *b, const kite_weight *gate, const kite_weight *up, kite_view x, int32_t n,
+                    kite_view dst, bool gelu) {
     const int32_t f = up ? gate->n_out : gate->n_out / 2;
     KITE_ASSERT(x.stride == gate->n_in && dst.stride == f && dst.act != KITE_ACT_FF);
     if (glu_fused(gate, up)) {
-        kite_wgpu_matmul(wg(b)->h, gate->data, x.act, x.off, n, dst.act, dst.off, f, EPI_GLU, 0);
+        kite_wgpu_matmul(wg(b)->h, gate->data, x.act, x.off, n, dst.act, dst.off, f, gelu ? EPI_GEGLU : EPI_GLU, 0, NULL);
         return;
     }
     const kite_view g = {KITE_ACT_FF, 0, 2 * f}, u = {KITE_ACT_FF, f, 2 * f};
     if (up) {
-        kite_wgpu_matmul(wg(b)->h, gate->data, x.act, x.off, n, dst.act, dst.off, f, EPI_STORE, 0);
-        kite_wgpu_matmul(wg(b)->h, up->data, x.act, x.off, n, KITE_ACT_FF, 0, f, EPI_STORE, 0);
-        b->swiglu(b, dst, dst, (kite_view){KITE_ACT_FF, 0, f}, n, f);
+        const kite_view u1 = {KITE_ACT_FF, 0, f};
+        kite_wgpu_matmul(wg(b)->h, gate->data, x.act, x.off, n, dst.act, dst.off, f, EPI_STORE, 0, NULL);
+        kite_wgpu_matmul(wg(b)->h, up->data, x.act, x.off, n, KITE_ACT_FF, 0, f, EPI_STORE, 0, NULL);
+        if (gelu)
+            b->geglu(b, dst, dst, u1, n, f);
+        else
+            b->swiglu(b, dst, dst, u1, n, f);
     } else {
-        kite_wgpu_matmul(wg(b)->h, gate->data, x.act, x.off, n, g.act, g.off, 2 * f, EPI_STORE, 0);
+        kite_wgpu_matmul(wg(b)->h, gate->data, x.act, x.off, n, g.act, g.off, 2 * f, EPI_STORE, 0, NULL);
         b->swiglu(b, dst, g, u, n, f);
     }
+}
+
+static void wg_ffn_swiglu(kite_backend *b, const kite_weight *gate, const kite_weight *up, kite_view x, int32_t n,
+                          kite_view dst) {
+    ffn_glu(b, gate, up, x, n, dst, false);
+}
+
+static void wg_ffn_geglu(kite_backend *b, const kite_weight *gate, const kite_weight *up, kite_view x, int32_t n,
+                         kite_view dst) {
+    KITE_ASSERT(up);
+    ffn_glu(b, gate, up, x, n, dst, true);
 }
 
 static void wg_rmsnorm(kite_backend *b, kite_view dst, kite_view src, const float *w, int32_t n, int32_t width,
@@ -351,6 +366,7 @@ kite_status kite__backend_webgpu_new(const kite_backend_config *cfg, kite_backen
         .matmul_add = wg_matmul_add,
         .matmul_cat = wg_matmul_cat,
         .ffn_swiglu = wg_ffn_swiglu,
+        .ffn_geglu = wg_ffn_geglu,
         .rmsnorm = wg_rmsnorm,
         .add = wg_add,
         .add_bias = wg_add_bias,
@@ -402,13 +418,8 @@ kite_status kite__backend_webgpu_new(const kite_backend_config *cfg, kite_backen
                                                   L->wk.data, L->wk.n_out, L->wv.data, L->wv.n_out));
         if (!cat_fused(qkv, 3) || il == hp->n_layer - 1)
             for (size_t i = 0; i < 3 && s == KITE_OK; i++) s = upload(w, qkv[i]);
-        // gate and up as forward.c runs them: one ffn_swiglu where SwiGLU (fused: phi3's
-        // always), else two matmuls and GeGLU
-        if (s == KITE_OK)
-            s = L->w_gate_up.data                ? upload_ffn(w, &L->w_gate_up, NULL)
-                : hp->ffn_act != KITE_FFN_GELU ? upload_ffn(w, &L->w_gate, &L->w_up)
-                                               : upload(w, &L->w_gate);
-        if (s == KITE_OK && !L->w_gate_up.data && hp->ffn_act == KITE_FFN_GELU) s = upload(w, &L->w_up);
+        // gate and up as forward.c runs them: one ffn_swiglu (fused: phi3's) or ffn_geglu
+        if (s == KITE_OK) s = L->w_gate_up.data ? upload_ffn(w, &L->w_gate_up, NULL) : upload_ffn(w, &L->w_gate, &L->w_up);
         const kite_weight *xs[] = {&L->gate_exps, &L->up_exps, &L->down_exps};
         for (size_t i = 0; i < 3 && s == KITE_OK; i++) s = upload_n(w, xs[i], hp->n_expert);
     }

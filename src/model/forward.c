@@ -180,6 +180,8 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
             if (B->ffn_swiglu && (L->w_gate_up.data || hp->ffn_act != KITE_FFN_GELU)) {
                 B->ffn_swiglu(B, L->w_gate_up.data ? &L->w_gate_up : &L->w_gate, L->w_gate_up.data ? NULL : &L->w_up,
                               xn, n, ff2);
+            } else if (B->ffn_geglu && !L->w_gate_up.data) { // (GeGLU: SwiGLU took the branch above)
+                B->ffn_geglu(B, &L->w_gate, &L->w_up, xn, n, ff2);
             } else if (L->w_gate_up.data) {
                 const kite_view gate = {KITE_ACT_FF, 0, 2 * F}, up = {KITE_ACT_FF, F, 2 * F};
                 B->matmul(B, &L->w_gate_up, xn, n, gate);

@@ -8,9 +8,10 @@
 //    the f64 dot of the C-decoded
 //    rows with the input, within gamma(depth) * sum |w_i x_i| where depth is the longest chain
 //    of f32 roundings the kernel's summation order allows (the standard bound for summation);
-//  - the matmuls' fused epilogues (the residual add, y += W x; SwiGLU of a gate|up weight
-//    uploaded as interleaved row pairs) on every device and type above, within the same bounds
-//    plus the add's or SwiGLU's own rounding;
+//  - the matmuls' fused epilogues (the residual add, y += W x; a bias, y = W x + b; SwiGLU and
+//    GeGLU of a gate|up weight uploaded as interleaved row pairs) on every device and type
+//    above, within the same bounds plus the add's or SwiGLU's own rounding (GeGLU: between the
+//    C's kite__gelu_ggml values over the gate dot's error interval);
 //  - weights split across buffers (a device whose bindings are capped at 4 KiB and at 1 MiB);
 //  - RMS norm (also per head), softmax, SwiGLU, GeGLU (bit-exact), soft-capping, add, RoPE
 //    (the table on the GPU and the rotation, also of q and k in one dispatch), the KV-cache
@@ -36,7 +37,7 @@ const ONLY = process.env.KITE_WEBGPU_ONLY?.split(',');
 async function kernelChecks({ base, only }) {
   const want = (section) => !only || only.includes(section);
   const { createGpu } = await import('/web/webgpu/device.js');
-  const { createKernels } = await import('/web/webgpu/kernels.js');
+  const { createKernels, f32ToF16, f16ToF32 } = await import('/web/webgpu/kernels.js');
   const get = async (name, T = Float32Array) => {
     const r = await fetch(base + name);
     if (!r.ok) throw new Error(`fixture ${name}: HTTP ${r.status}`);
@@ -114,7 +115,25 @@ async function kernelChecks({ base, only }) {
   //  - 'glu' (a weightGlu of rows 0..33 as gate and 34..67 as up: 17 quads of interleaved rows,
   //    a partial GEMV workgroup and GEMM tile): silu(g) * u, within the propagated error of the
   //    two dots (|silu'| <= 1.1) plus the SwiGLU op's own 4e-6 relative. Unwritten outputs stay
-  //    NaN and fail. Skipped where 4 rows exceed a binding (the pieces hold whole quads).
+  //    NaN and fail. Skipped where 4 rows exceed a binding (the pieces hold whole quads);
+  //  - 'geglu' (the same weight): gelu(g) * u with ggml's tabulated GELU (at g rounded to f16):
+  //    between the least and the largest of kite__gelu_ggml (gelu_tab.bin: the C's value at
+  //    every f16) over the gate dot's error interval [g - dg, g + dg] (both ends and every f16
+  //    in it) times the up dot's [u - du, u + du], plus the product's rounding;
+  //  - 'bias' (y = W x + b): within gamma(depth + 1) * (|b| + sum |wx|).
+  // The C's GELU of v (kite__gelu_ggml): 0 at or below -10, v from 10 on, else its table at
+  // v rounded to f16.
+  const geluC = (v) => (v <= -10 ? 0 : v >= 10 ? v : geluTab[f32ToF16(v)]);
+  // the least and largest geluC over [lo, hi]: its ends and every f16 value between them
+  const geluRange = (lo, hi) => {
+    let mn = Math.min(geluC(lo), geluC(hi)), mx = Math.max(geluC(lo), geluC(hi));
+    const ord = (h) => (h & 0x8000 ? -(h & 0x7fff) : h), unord = (o) => (o < 0 ? 0x8000 | -o : o);
+    for (let o = ord(f32ToF16(Math.max(lo, -10))); o <= ord(f32ToF16(Math.min(hi, 10))); o++) {
+      const v = geluC(f16ToF32(unord(o)));
+      mn = Math.min(mn, v), mx = Math.max(mx, v);
+    }
+    return [mn, mx];
+  };
   async function fusedChecks(g, k, tag, w, name, nt) {
     const depth = nt === 1 ? gemvDepth(g, k, w.type, w.cols) : w.cols + 1, gv = gamma(depth);
     const kind = nt === 1 ? 'GEMV' : `GEMM x ${nt} tokens`;
@@ -151,7 +170,37 @@ async function kernelChecks({ base, only }) {
       }
       check(`${tag}${kind} ${name} gate|up SwiGLU (epi glu, ${G.pieces.length} piece${G.pieces.length > 1 ? 's' : ''}) within the dots' error and 4e-6`,
         ...((r) => [r.ok, r])(within(got, want, (i) => tol[i])));
+      g.device.queue.writeBuffer(GBuf, 0, new Float32Array(nt * f).fill(NaN));
+      const gotGe = await run(g, GBuf, nt * f, (rec) => k.matmul(rec, G, XBuf, GBuf, { ntok: nt, epi: 'geglu' }));
+      const mid = [], half = [];
+      for (let t = 0; t < nt; t++) {
+        for (let p = 0; p < f; p++) {
+          const [gd, ga2] = refDot(w.dq, w.cols, p, X, t * w.cols), [ud, ua] = refDot(w.dq, w.cols, f + p, X, t * w.cols);
+          const [g0, g1] = geluRange(gd - gv * ga2, gd + gv * ga2), du = gv * ua;
+          const ys = [g0 * (ud - du), g0 * (ud + du), g1 * (ud - du), g1 * (ud + du)];
+          const lo = Math.min(...ys), hi = Math.max(...ys);
+          mid.push((lo + hi) / 2), half.push((hi - lo) / 2 + u * Math.max(Math.abs(lo), Math.abs(hi)) + 1e-30);
+        }
+      }
+      check(`${tag}${kind} ${name} gate|up GeGLU (epi geglu) within kite__gelu_ggml over the dots' error intervals`,
+        ...((r) => [r.ok, r])(within(gotGe, mid, (i) => half[i])));
       G.destroy(), GBuf.destroy();
+    }
+    {
+      const b = randArr(w.rows, 3), bBuf = g.buffer(b.byteLength, b);
+      const YBuf = g.buffer(nt * w.rows * 4, new Float32Array(nt * w.rows).fill(NaN));
+      const Wb = k.weight(w.type, w.rows, w.cols, w.q, w.file);
+      const Y = await run(g, YBuf, nt * w.rows, (rec) => k.matmul(rec, Wb, XBuf, YBuf, { ntok: nt, epi: 'bias', bias: bBuf }));
+      const want = [], tol = [], gb = gamma(depth + 1);
+      for (let t = 0; t < nt; t++) {
+        for (let r = 0; r < w.rows; r++) {
+          const [d, a] = refDot(w.dq, w.cols, r, X, t * w.cols);
+          want.push(d + b[r]), tol.push(gb * (a + Math.abs(b[r])) + 1e-30);
+        }
+      }
+      check(`${tag}${kind} ${name} + bias (epi bias, ${Wb.pieces.length} piece${Wb.pieces.length > 1 ? 's' : ''}) within gamma(${depth + 1})*(|b|+sum|wx|)`,
+        ...((r) => [r.ok, r])(within(Y, want, (i) => tol[i])));
+      Wb.destroy(), YBuf.destroy(), bBuf.destroy();
     }
     XBuf.destroy();
   }
@@ -160,6 +209,7 @@ async function kernelChecks({ base, only }) {
   const kernels = await createKernels(gpu, want('weights') || want('backend') ? {} : { types: ['f32', 'q4_0', 'q8_0'] });
   const compileMs = Math.round(performance.now() - t0);
   const manifest = await (await fetch(base + 'manifest.json')).json();
+  const geluTab = await get('gelu_tab.bin');
   const weights = [];
   for (const w of manifest.weights) weights.push({ ...w, q: await get(`q_${w.file}.bin`, Uint8Array), dq: await get(`dq_${w.file}.bin`) });
 

@@ -203,6 +203,11 @@ static void ops(void) {
         put("geglu_y.bin", y, (size_t)n * 4);
         fprintf(g_manifest, ",\n  \"geglu_n\": %d", n);
         free(g), free(u), free(y);
+        // kite__gelu_ggml at every f16 value (the fused GeGLU epilogue's reference)
+        float *t = xmalloc(65536 * 4);
+        for (int i = 0; i < 65536; i++) t[i] = kite__gelu_ggml(kite_f16_to_f32((uint16_t)i));
+        put("gelu_tab.bin", t, 65536 * 4);
+        free(t);
     }
     // soft-capping (kite__softcap): 2000 values in [-150, 150), cap 30
     {

@@ -213,14 +213,17 @@ export class WebGpuBackend {
   }
 
   // epi: 0 y = W x; 1 y += W x (the residual add fused in); 2 y = SwiGLU of a weightGlu
-  // weight's gate and up products. yStride: floats between y rows (0: the weight's rows).
-  // cat: W is the weightCat keyed by wPtr.
-  matmul(wPtr, xAct, xOff, n, yAct, yOff, yStride = 0, epi = 0, cat = 0) {
+  // weight's gate and up products; 3 GeGLU of them; 4 y = W x + bias (W's rows of host floats
+  // at biasPtr). yStride: floats between y rows (0: the weight's rows). cat: W is the
+  // weightCat keyed by wPtr.
+  matmul(wPtr, xAct, xOff, n, yAct, yOff, yStride = 0, epi = 0, cat = 0, biasPtr = 0) {
     this.#guard('matmul', () => {
       const W = (cat ? this.cats : this.weights).get(wPtr);
       if (!W) throw new Error('a weight that was not uploaded at create');
       if (xAct === yAct) throw new Error('a matmul within one activation');
-      this.k.matmul(this.rec, W, this.#act(xAct), this.#act(yAct), { ntok: n, xOff, yOff, yStride: yStride || undefined, epi: [undefined, 'add', 'glu'][epi] });
+      const bias = epi === 4 ? this.#hostFloats(biasPtr, W.rows) : undefined;
+      this.k.matmul(this.rec, W, this.#act(xAct), this.#act(yAct),
+        { ntok: n, xOff, yOff, yStride: yStride || undefined, epi: [undefined, 'add', 'glu', 'geglu', 'bias'][epi], bias });
     });
   }
 

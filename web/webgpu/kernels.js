@@ -2,7 +2,7 @@
 // pipeline at load; its methods record dispatches into a Recorder (device.js), so a whole
 // token step becomes one submit. Tensors are GpuTensors (weights, split into pieces when
 // larger than a binding) or plain GPUBuffers of f32 (activations); offsets count elements.
-import { EPI_ADD, EPI_GLU, GEMM_BM, GEMM_BN, gemmWgsl, gemvRows, gemvWgsl, getRowsWgsl, gluRows } from './wgsl_matmul.js';
+import { EPI_ADD, EPI_BIAS, EPI_GEGLU, EPI_GLU, GEMM_BM, GEMM_BN, gemmWgsl, gemvRows, gemvWgsl, getRowsWgsl, gluRows } from './wgsl_matmul.js';
 import { ATTN_SG_DIMS, ATTN_TILE_MIN_DIM_SG, ATTN_TILE_PAIRS, ATTN_TILE_Q, GATHER, ROPE, ROPE_CACHE, SOFTMAX, attentionSgWgsl, attentionTiledWgsl, attentionWgsl, attnTilePairs, elemwiseWgsl, gegluWgsl, kvWriteWgsl, rmsnormWgsl, ropeWgsl } from './wgsl_ops.js';
 import { MAX_EXPERTS, MOE_COMBINE, MOE_GROUP, MOE_ROUTE } from './wgsl_moe.js';
 import { TYPE_NAMES, rowBytes, typeName } from './types.js';
@@ -162,19 +162,24 @@ export class Kernels {
   // y[t * yStride + r] = sum_c W[r][c] * x[t * xStride + c] for ntok tokens: the GEMV for one
   // token, the tiled GEMM for more. yStride defaults to W.rows, xStride to W.cols.
   // epi 'add': y[...] += the sum instead (a residual add fused in: y + sum, as the add op);
+  // 'bias': y[...] = the sum + bias[r] (bias: a buffer of W.rows floats; as the bias op);
   // 'glu' (W from weightGlu): y[t * yStride + r] = silu(gate row r . x) * (up row r . x) for
-  // r < W.glu (yStride defaults to W.glu), as matmuls of gate and up and then the SwiGLU op.
-  matmul(rec, W, x, y, { ntok = 1, xOff = 0, yOff = 0, xStride = W.cols, yStride, epi } = {}) {
-    const e = { add: EPI_ADD, glu: EPI_GLU }[epi] ?? 0;
+  // r < W.glu (yStride defaults to W.glu), as matmuls of gate and up and then the SwiGLU op;
+  // 'geglu' likewise with the GeGLU op's gelu (ggml's table).
+  matmul(rec, W, x, y, { ntok = 1, xOff = 0, yOff = 0, xStride = W.cols, yStride, epi, bias } = {}) {
+    const e = { add: EPI_ADD, glu: EPI_GLU, geglu: EPI_GEGLU, bias: EPI_BIAS }[epi] ?? 0;
     if (epi && !e) throw new Error(`WebGPU: unknown matmul epilogue ${epi}`);
-    if ((e === EPI_GLU) !== !!W.glu) throw new Error('WebGPU: the glu epilogue is for (and only for) a weightGlu weight');
+    const gated = e === EPI_GLU || e === EPI_GEGLU;
+    if (gated !== !!W.glu) throw new Error('WebGPU: the glu and geglu epilogues are for (and only for) a weightGlu weight');
+    if ((e === EPI_BIAS) !== !!bias) throw new Error('WebGPU: a bias is for (and only for) the bias epilogue');
     yStride ??= W.glu ?? W.rows;
+    const ep = e === EPI_GEGLU ? this.#geluTable() : bias ?? this.#dummy();
     for (const p of W.pieces) {
       const u = rec.uniform([p.rows, W.cols, W.rowBytes, p.row0, ntok, xOff, yOff, yStride, xStride, 0, 0, 0, 0, 0, this.gemvRows, e]);
       if (ntok === 1) {
-        rec.dispatch(`gemv_${W.type}`, [p.buffer, x, y, u, this.#dummy(), ...this.#grids(W.type)], Math.ceil(p.rows / this.gemvRows));
+        rec.dispatch(`gemv_${W.type}`, [p.buffer, x, y, u, this.#dummy(), ep, ...this.#grids(W.type)], Math.ceil(p.rows / this.gemvRows));
       } else {
-        rec.dispatch(`gemm_${W.type}`, [p.buffer, x, y, u, this.#dummy(), ...this.#grids(W.type)], [Math.ceil(p.rows / GEMM_BM), Math.ceil(ntok / GEMM_BN), 1]);
+        rec.dispatch(`gemm_${W.type}`, [p.buffer, x, y, u, this.#dummy(), ep, ...this.#grids(W.type)], [Math.ceil(p.rows / GEMM_BM), Math.ceil(ntok / GEMM_BN), 1]);
       }
     }
   }
@@ -190,9 +195,9 @@ export class Kernels {
     for (const p of W.pieces) {
       const u = rec.uniform([p.rows, W.cols, W.rowBytes, p.row0, 0, xOff, yOff, yStride, xStride, 1, eRows, xDiv, nExpert, lStride ?? 0, this.gemvRows]);
       if (slots) {
-        rec.dispatch(`gemv_${W.type}`, [p.buffer, x, y, u, ids, ...this.#grids(W.type)], [Math.ceil(eRows / this.gemvRows), slots, 1]);
+        rec.dispatch(`gemv_${W.type}`, [p.buffer, x, y, u, ids, this.#dummy(), ...this.#grids(W.type)], [Math.ceil(eRows / this.gemvRows), slots, 1]);
       } else {
-        rec.dispatch(`gemm_${W.type}`, [p.buffer, x, y, u, ids, ...this.#grids(W.type)], [Math.ceil(eRows / GEMM_BM), Math.ceil(batch / GEMM_BN), nExpert]);
+        rec.dispatch(`gemm_${W.type}`, [p.buffer, x, y, u, ids, this.#dummy(), ...this.#grids(W.type)], [Math.ceil(eRows / GEMM_BM), Math.ceil(batch / GEMM_BN), nExpert]);
       }
     }
   }
@@ -253,11 +258,16 @@ export class Kernels {
     const u = rec.uniform([n, mode, aOff, bOff, yOff, width, aStride, bStride, yStride, s, Math.fround(1 / s)], F(9, 10));
     const bb = b ?? a;
     if (op === 'geglu') {
-      this.gelu ??= this.gpu.buffer(65536 * 2, geluTable(), 'gelu table');
-      if (a === y) rec.dispatch('geglu_inplace', [y, bb, this.gelu, u], Math.ceil(n / 256));
-      else rec.dispatch('geglu', [a, bb, y, this.gelu, u], Math.ceil(n / 256));
+      if (a === y) rec.dispatch('geglu_inplace', [y, bb, this.#geluTable(), u], Math.ceil(n / 256));
+      else rec.dispatch('geglu', [a, bb, y, this.#geluTable(), u], Math.ceil(n / 256));
     } else if (a === y) rec.dispatch('elemwise_inplace', [y, bb === y ? this.#dummy() : bb, u], Math.ceil(n / 256));
     else rec.dispatch('elemwise', [a, bb, y, u], Math.ceil(n / 256));
+  }
+
+  // ggml's GELU table (geluTable), uploaded at its first use.
+  #geluTable() {
+    this.gelu ??= this.gpu.buffer(65536 * 2, geluTable(), 'gelu table');
+    return this.gelu;
   }
 
   // A small buffer to bind where an op reads nothing (WebGPU binds every declared binding).

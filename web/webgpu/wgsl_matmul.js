@@ -18,7 +18,13 @@
 //            add: Y + sum, the add kernel's one rounding); EPI_GLU: the rows are gate and up
 //            rows interleaved in pairs (gluRows: gate 2p, 2p + 1, up 2p, 2p + 1 at rows
 //            4p .. 4p + 3) and output p of a pair is silu(gate) * up (the SwiGLU kernel's
-//            formula) at Y column row / 2 (y_stride: the FFN's width); pieces of whole quads
+//            formula) at Y column row / 2 (y_stride: the FFN's width); pieces of whole quads;
+//            EPI_GEGLU: as EPI_GLU with gelu(gate) * up, GELU looked up in ggml's table (EP
+//            below, the GeGLU kernel's lookup); EPI_BIAS: Y = sum + EP[row] (a bias: EP holds
+//            f32 bits, one per row of the whole tensor; the bias op's one rounding)
+//
+// Binding 5, EP (u32): the epilogue's operand (EPI_GEGLU: the GELU table; EPI_BIAS: the bias),
+// a dummy otherwise. The grid formats' grids are binding 6.
 //
 // Indirect mode (the experts of a MoE layer: one weight of n_expert * e_rows rows, expert e's
 // matrix from row e * e_rows) reads binding 4, IDS (i32):
@@ -42,17 +48,41 @@ struct Params {
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(3) var<uniform> P: Params;
+@group(0) @binding(5) var<storage, read> EP: array<u32>;
 const EPI_ADD = 1u;
 const EPI_GLU = 2u;
-fn silu_mul(g: f32, u: f32) -> f32 { return g / (1.0 + exp(-g)) * u; }
-// Y[i] = v, or Y[i] += v (EPI_ADD)
-fn put(i: u32, v: f32) {
-  if (P.epi == EPI_ADD) { Y[i] = Y[i] + v; } else { Y[i] = v; }
+const EPI_GEGLU = 3u;
+const EPI_BIAS = 4u;
+// the gated activation of a gate|up pair: silu(g) * u (EPI_GLU, the SwiGLU kernel's formula)
+// or gelu(g) * u (EPI_GEGLU, the GeGLU kernel's: 0 at or below -10, g from 10 on, else ggml's
+// table at g rounded to f16)
+fn glu(g: f32, u: f32) -> f32 {
+  if (P.epi != EPI_GEGLU) { return g / (1.0 + exp(-g)) * u; }
+  var a = g;
+  if (g <= -10.0) {
+    a = 0.0;
+  } else if (g < 10.0) {
+    let h = pack2x16float(vec2<f32>(g, 0.0)) & 0xffffu;
+    a = unpack2x16float(EP[h >> 1u])[h & 1u];
+  }
+  return a * u;
+}
+// Y[i] = v, Y[i] += v (EPI_ADD) or Y[i] = v + the bias of the tensor's row (EPI_BIAS)
+fn put(i: u32, row: u32, v: f32) {
+  if (P.epi == EPI_ADD) {
+    Y[i] = Y[i] + v;
+  } else if (P.epi == EPI_BIAS) {
+    Y[i] = v + bitcast<f32>(EP[row]);
+  } else {
+    Y[i] = v;
+  }
 }
 `;
 // Params.epi values
 export const EPI_ADD = 1;
 export const EPI_GLU = 2;
+export const EPI_GEGLU = 3;
+export const EPI_BIAS = 4;
 
 // The rows of a gate and an up matrix (f rows each, f even, rowBytes bytes a row) as one
 // EPI_GLU weight's: gate 2p, 2p + 1, up 2p, 2p + 1 at rows 4p .. 4p + 3.
@@ -102,7 +132,7 @@ export function gemvWgsl(type, { subgroups = false, cpuRounding = false } = {}) 
   // rows of float types may end inside a unit: x is read as 0 there (it may hold anything)
   let xv = TYPES[type].block === 1 ? 'select(0.0, X[xb + j], u * 32u + j < P.cols)' : 'X[xb + j]';
   if (cpuRounding && type === 'f16') xv = `round_f16(${xv})`;
-  const head = PARAMS + IDS + ROUND_F16 + decodeWgsl(type) + /* wgsl */ `
+  const head = PARAMS + IDS + ROUND_F16 + decodeWgsl(type, { gridBinding: 6 }) + /* wgsl */ `
 const WG = ${GEMV_WG}u;
 const RS = ${GEMV_RS}u;
 const NONE = 0xffffffffu;
@@ -193,12 +223,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     if (any_row(rows)) { rows_dot_sg(rows, x0, sid, sgs); }
     ${R.map((a) => `let s${a} = subgroupAdd(acc[${a}]);`).join('\n    ')}
-    if (sid == 0u && P.epi == EPI_GLU) { // rows r0 .. r0 + 3: a quad (r0 % 4 == 0, whole quads a piece)
+    if (sid == 0u && (P.epi == EPI_GLU || P.epi == EPI_GEGLU)) { // rows r0 .. r0 + 3: a quad (r0 % 4 == 0, whole quads a piece)
       let yg = P.y_off + (P.row0 + r0) / 2u;
-      if (rows[0] != NONE) { Y[yg] = silu_mul(s0, s2); }
-      if (rows[1] != NONE) { Y[yg + 1u] = silu_mul(s1, s3); }
+      if (rows[0] != NONE) { Y[yg] = glu(s0, s2); }
+      if (rows[1] != NONE) { Y[yg + 1u] = glu(s1, s3); }
     } else if (sid == 0u) {
-      ${R.map((a) => `if (rows[${a}] != NONE) { put(y0 + r0 + ${a}u, s${a}); }`).join('\n      ')}
+      ${R.map((a) => `if (rows[${a}] != NONE) { put(y0 + r0 + ${a}u, P.row0 + r0 + ${a}u, s${a}); }`).join('\n      ')}
     }
   }
 }
@@ -224,12 +254,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     workgroupBarrier();
   }
-  if (P.epi == EPI_GLU) { // rows g R .. g R + 3: a quad
+  if (P.epi == EPI_GLU || P.epi == EPI_GEGLU) { // rows g R .. g R + 3: a quad
     if (lid < 2u && piece_row(e, g * R + lid) != NONE) {
-      Y[P.y_off + (P.row0 + g * R) / 2u + lid] = silu_mul(red[lid * WG], red[(lid + 2u) * WG]);
+      Y[P.y_off + (P.row0 + g * R) / 2u + lid] = glu(red[lid * WG], red[(lid + 2u) * WG]);
     }
   } else if (lid < R && piece_row(e, g * R + lid) != NONE) {
-    put(y0 + g * R + lid, red[lid * WG]);
+    put(y0 + g * R + lid, P.row0 + g * R + lid, red[lid * WG]);
   }
 }
 `;
@@ -281,7 +311,7 @@ export function gemmWgsl(type, { cpuRounding = false } = {}) {
       }
     }
   }
-  return PARAMS + IDS + ROUND_F16 + decodeWgsl(type) + /* wgsl */ `
+  return PARAMS + IDS + ROUND_F16 + decodeWgsl(type, { gridBinding: 6 }) + /* wgsl */ `
 const BM = ${GEMM_BM}u;
 const BN = ${GEMM_BN}u;
 const WG = ${GEMM_WG}u;
@@ -315,7 +345,7 @@ fn store_out(r: u32, t: u32, v: vec4<f32>) {
   let col = select(P.row0 + row, row, P.id != 0u);
   for (var c = 0u; c < 4u; c++) {
     if (g_t0 + t + c < g_nt) {
-      put(P.y_off + y_row(g_e, g_t0 + t + c) * P.y_stride + col, v[c]);
+      put(P.y_off + y_row(g_e, g_t0 + t + c) * P.y_stride + col, col, v[c]);
     }
   }
 }
@@ -328,8 +358,8 @@ fn store_glu(r: u32, t: u32, g0: vec4<f32>, g1: vec4<f32>, u0: vec4<f32>, u1: ve
   for (var c = 0u; c < 4u; c++) {
     if (g_t0 + t + c < g_nt) {
       let i = P.y_off + (g_t0 + t + c) * P.y_stride + col;
-      Y[i] = silu_mul(g0[c], u0[c]);
-      Y[i + 1u] = silu_mul(g1[c], u1[c]);
+      Y[i] = glu(g0[c], u0[c]);
+      Y[i + 1u] = glu(g1[c], u1[c]);
     }
   }
 }
@@ -380,7 +410,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   // the sums out (one loop, not unrolled: the code stays small); sums i: rows 4 (i / 8 % 2 * 8
   // + tr) + i / 2 % 4 of the tile, tokens 4 (i % 2 * 8 + tc) ..
   var sums = array<vec4<f32>, ${store.length}>(${store.join(', ')});
-  if (P.epi == EPI_GLU) { // rows 4 (i / 8 % 2 * 8 + tr) + 0 .. 3 are sums i, i + 2, i + 4, i + 6 (i / 2 % 4 == 0)
+  if (P.epi == EPI_GLU || P.epi == EPI_GEGLU) { // rows 4 (i / 8 % 2 * 8 + tr) + 0 .. 3 are sums i, i + 2, i + 4, i + 6 (i / 2 % 4 == 0)
     for (var i = 0u; i < ${store.length}u; i++) {
       if ((i / 2u) % 4u != 0u) { continue; }
       store_glu(4u * ((i / 8u) * ${WGX}u + tr), 4u * ((i % 2u) * ${WGY}u + tc), sums[i], sums[i + 2u], sums[i + 4u], sums[i + 6u]);
