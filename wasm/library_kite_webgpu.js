@@ -44,8 +44,8 @@ mergeInto(LibraryManager.library, {
     kiteWgpu(h).matmul(w, xAct, xOff, n, yAct, yOff, yStride, epi, cat, bias);
   },
   kite_wgpu_rmsnorm__deps: ['$kiteWgpu'],
-  kite_wgpu_rmsnorm: function (h, dAct, dOff, dStride, sAct, sOff, sStride, w, n, width, eps) {
-    kiteWgpu(h).rmsnorm(dAct, dOff, dStride, sAct, sOff, sStride, w, n, width, eps);
+  kite_wgpu_rmsnorm: function (h, dAct, dOff, dStride, sAct, sOff, sStride, w, n, width, eps, add) {
+    kiteWgpu(h).rmsnorm(dAct, dOff, dStride, sAct, sOff, sStride, w, n, width, eps, add);
   },
   kite_wgpu_add__deps: ['$kiteWgpu'],
   kite_wgpu_add: function (h, dAct, dOff, dStride, sAct, sOff, sStride, n, width) {

@@ -186,6 +186,11 @@ struct kite_backend {
     // rope of k and then rope of q (rows NULL).
     void (*rope_qk)(kite_backend *b, kite_view q, kite_view k, int32_t n, int32_t n_head, int32_t n_head_kv,
                     int32_t head_dim, const kite_rope *r);
+    // dst rows += rmsnorm(src rows) (width elements, w on the host): rmsnorm into a scratch
+    // row, then add (gemma's post-attention and post-FFN norms before the residual add). dst
+    // and src distinct activations.
+    void (*rmsnorm_add)(kite_backend *b, kite_view dst, kite_view src, const float *w, int32_t n, int32_t width,
+                        float eps);
 
     // Optional (NULL: the backend cannot): from now on hands the input rows of every matmul it
     // runs (matmul and moe's router and experts) to fn before the product, as

@@ -32,7 +32,7 @@ extern int kite_wgpu_weight_cat(int h, int type, int n_in, const void *w0, int n
 extern void kite_wgpu_matmul(int h, const void *w, int x_act, int x_off, int n, int y_act, int y_off, int y_stride,
                              int epi, int cat, const float *bias);
 extern void kite_wgpu_rmsnorm(int h, int d_act, int d_off, int d_stride, int s_act, int s_off, int s_stride,
-                              const float *w, int n, int width, float eps);
+                              const float *w, int n, int width, float eps, int add);
 extern void kite_wgpu_add(int h, int d_act, int d_off, int d_stride, int s_act, int s_off, int s_stride, int n,
                           int width);
 extern void kite_wgpu_add_bias(int h, int act, int off, int stride, const float *bias, int n, int width);
@@ -195,7 +195,14 @@ static void wg_ffn_geglu(kite_backend *b, const kite_weight *gate, const kite_we
 
 static void wg_rmsnorm(kite_backend *b, kite_view dst, kite_view src, const float *w, int32_t n, int32_t width,
                        float eps) {
-    kite_wgpu_rmsnorm(wg(b)->h, dst.act, dst.off, dst.stride, src.act, src.off, src.stride, w, n, width, eps);
+    kite_wgpu_rmsnorm(wg(b)->h, dst.act, dst.off, dst.stride, src.act, src.off, src.stride, w, n, width, eps, 0);
+}
+
+// The norm with the add in its store: one dispatch.
+static void wg_rmsnorm_add(kite_backend *b, kite_view dst, kite_view src, const float *w, int32_t n, int32_t width,
+                           float eps) {
+    KITE_ASSERT(dst.act != src.act);
+    kite_wgpu_rmsnorm(wg(b)->h, dst.act, dst.off, dst.stride, src.act, src.off, src.stride, w, n, width, eps, 1);
 }
 
 static void wg_add(kite_backend *b, kite_view dst, kite_view src, int32_t n, int32_t width) {
@@ -368,6 +375,7 @@ kite_status kite__backend_webgpu_new(const kite_backend_config *cfg, kite_backen
         .ffn_swiglu = wg_ffn_swiglu,
         .ffn_geglu = wg_ffn_geglu,
         .rmsnorm = wg_rmsnorm,
+        .rmsnorm_add = wg_rmsnorm_add,
         .add = wg_add,
         .add_bias = wg_add_bias,
         .scale = wg_scale,

@@ -14,19 +14,29 @@ static void move_residual(kite_ctx *c, kite_backend *from, kite_backend *to, int
     to->write(to, x, n, E, c->host_x);
 }
 
+// x rows += tmp rows, RMS-normed first where post_norm (gemma): one fused op where the
+// backend has it, else the norm in place and an add.
+static void residual_add(kite_backend *B, kite_view x, kite_view tmp, int32_t n, const float *post_norm, float eps) {
+    const int32_t E = x.stride;
+    if (post_norm && B->rmsnorm_add) {
+        B->rmsnorm_add(B, x, tmp, post_norm, n, E, eps);
+        return;
+    }
+    if (post_norm) B->rmsnorm(B, tmp, tmp, post_norm, n, E, eps);
+    B->add(B, x, tmp, n, E);
+}
+
 // x rows += w times in rows (the residual add of a sublayer's output projection; post_norm:
 // the output RMS-normed first, gemma): one fused op where the backend has it, else a matmul
-// into tmp and an add.
+// into tmp and residual_add.
 static void residual_matmul(kite_backend *B, const kite_weight *w, kite_view in, int32_t n, kite_view x, kite_view tmp,
                             const float *post_norm, float eps) {
-    const int32_t E = x.stride;
     if (!post_norm && B->matmul_add) {
         B->matmul_add(B, w, in, n, x);
         return;
     }
     B->matmul(B, w, in, n, tmp);
-    if (post_norm) B->rmsnorm(B, tmp, tmp, post_norm, n, E, eps);
-    B->add(B, x, tmp, n, E);
+    residual_add(B, x, tmp, n, post_norm, eps);
 }
 
 // q's bias (qwen2) and per-head RMS norm (qwen3, gemma3) on n rows, before its RoPE.
@@ -174,8 +184,7 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
                                   .up_stride = L->up_exps_stride, .down_stride = L->down_exps_stride,
                                   .n_expert = hp->n_expert, .n_used = hp->n_expert_used, .n_ff = hp->n_ff_exp};
             B->moe(B, &moe, xn, xn, n);
-            if (L->ffn_post_norm) B->rmsnorm(B, xn, xn, L->ffn_post_norm, n, E, hp->norm_eps);
-            B->add(B, x, xn, n, E);
+            residual_add(B, x, xn, n, L->ffn_post_norm, hp->norm_eps);
         } else {
             if (B->ffn_swiglu && (L->w_gate_up.data || hp->ffn_act != KITE_FFN_GELU)) {
                 B->ffn_swiglu(B, L->w_gate_up.data ? &L->w_gate_up : &L->w_gate, L->w_gate_up.data ? NULL : &L->w_up,

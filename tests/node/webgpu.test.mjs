@@ -13,8 +13,9 @@
 //    above, within the same bounds plus the add's or SwiGLU's own rounding (GeGLU: between the
 //    C's kite__gelu_ggml values over the gate dot's error interval);
 //  - weights split across buffers (a device whose bindings are capped at 4 KiB and at 1 MiB);
-//  - RMS norm (also per head), softmax, SwiGLU, GeGLU (bit-exact), soft-capping, add, RoPE
-//    (the table on the GPU and the rotation, also of q and k in one dispatch), the KV-cache
+//  - RMS norm (also per head, and added to a residual), softmax, SwiGLU, GeGLU (bit-exact),
+//    soft-capping, add, RoPE (the table on the GPU and the rotation, also of q and k in one
+//    dispatch), the KV-cache
 //    write (f16 rounding, exact) and causal GQA attention over f32 and packed-f16 caches
 //    (also with a sliding window and soft-capped scores), against src/model/ops.c and
 //    kernels/attend_ref.c, within the tolerances stated at each check;
@@ -398,6 +399,13 @@ async function kernelChecks({ base, only }) {
       for (let i = 0; i < rows; i++) yr.set(yw.subarray(5 + i * 310, 5 + i * 310 + n), i * n);
       const r2 = within(yr, want, (i) => 1e-5 * Math.abs(want[i]) + 1e-30);
       check('RMS norm in place on strided rows within 1e-5 relative', r2.ok, r2);
+      // added to a residual (gemma's post-norms): y0 + the normed row, within the norm's 1e-5
+      // relative and the add's rounding
+      const y0 = randArr(n * rows, 4), rb = buf(y0);
+      const ya = await run(g, rb, n * rows, (rec) => k.rmsnorm(rec, xb, wb, rb, { n, nRows: rows, eps: 1e-5, add: true }));
+      const wantA = want.map((v, i) => y0[i] + v);
+      const r3 = within(ya, wantA, (i) => 1e-5 * Math.abs(want[i]) + u * Math.abs(wantA[i]) + 1e-30);
+      check('RMS norm added to a residual (rmsnorm add) within 1e-5 relative of kite__rmsnorm plus the add', r3.ok, r3);
     }
     {
       // softmax: WGSL's exp is good to 3 + 2|x| ulp (|x| <= 16 here: 35 ulp, 4.2e-6) plus the

@@ -227,12 +227,13 @@ export class WebGpuBackend {
     });
   }
 
-  rmsnorm(dAct, dOff, dStride, sAct, sOff, sStride, wPtr, n, width, eps) {
+  // dst = the RMS norm of src (add: dst += it; the two in distinct activations).
+  rmsnorm(dAct, dOff, dStride, sAct, sOff, sStride, wPtr, n, width, eps, add = 0) {
     this.#guard('rmsnorm', () => {
       const dst = this.#act(dAct), src = this.#act(sAct);
-      if (dst === src && (dOff !== sOff || dStride !== sStride)) throw new Error('rmsnorm between two views of one activation');
+      if (dst === src && (add || dOff !== sOff || dStride !== sStride)) throw new Error('rmsnorm between two views of one activation');
       this.k.rmsnorm(this.rec, src, this.#hostFloats(wPtr, width), dst,
-        { n: width, nRows: n, eps, xOff: sOff, yOff: dOff, xStride: sStride, yStride: dStride });
+        { n: width, nRows: n, eps, xOff: sOff, yOff: dOff, xStride: sStride, yStride: dStride, add: !!add });
     });
   }
 

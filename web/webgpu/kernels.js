@@ -231,11 +231,13 @@ export class Kernels {
   // RMS norm of nRows rows of n: y = x / sqrt(mean(x^2) + eps) * w (w: a buffer of n floats);
   // rows xStride / yStride apart. y may be x.
   // heads > 1: nRows tokens of `heads` consecutive runs of n floats, each normed on its own
-  // with the same w (per-head q/k norms).
-  rmsnorm(rec, x, w, y, { n, nRows = 1, eps, xOff = 0, yOff = 0, xStride = n, yStride = n, heads = 1 }) {
+  // with the same w (per-head q/k norms). add: y += the normed rows instead (x and y distinct:
+  // a post-norm and the residual add after it).
+  rmsnorm(rec, x, w, y, { n, nRows = 1, eps, xOff = 0, yOff = 0, xStride = n, yStride = n, heads = 1, add = false }) {
     nRows *= heads;
     const per = this.perWorkgroup;
-    const u = rec.uniform([n, nRows, eps, xOff, yOff, xStride, yStride, heads, per], F(2));
+    if (add && x === y) throw new Error('WebGPU: an RMS norm added in place');
+    const u = rec.uniform([n, nRows, eps, xOff, yOff, xStride, yStride, heads, per, add ? 1 : 0], F(2));
     if (x === y) rec.dispatch('rmsnorm_inplace', [x, w, u], Math.ceil(nRows / per));
     else rec.dispatch('rmsnorm', [x, w, y, u], Math.ceil(nRows / per));
   }

@@ -27,7 +27,9 @@ fn ${name}(lid: u32) {
 // come in groups of `heads` (1: plain rows): row r is the (r % heads)-th run of n values of
 // token r / heads, tokens x_stride / y_stride floats apart (the per-head q/k norms of qwen3 and
 // gemma3 are heads = n_head rows of head_dim per token). In place (inplace true): bindings X
-// (read_write), W, P and y_off/y_stride address X.
+// (read_write), W, P and y_off/y_stride address X. add (not in place): y[r] += the normed row
+// instead (y + x * scale * w, the add op's one rounding: gemma's post-norms before the
+// residual add).
 // subgroups (the device's subgroups are runs of consecutive threads, see probeSubgroups in
 // device.js): instead one subgroup per row, a workgroup of 64 threads `rows_per_wg` rows (64 /
 // subgroup size; its subgroups take rows sg, sg + n_sg, ...): lane l sums the squares of
@@ -42,9 +44,9 @@ fn store(i: u32, v: f32) { X[i] = v; }`
 @group(0) @binding(1) var<storage, read> Wt: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(3) var<uniform> P: Params;
-fn store(i: u32, v: f32) { Y[i] = v; }`;
+fn store(i: u32, v: f32) { if (P.add != 0u) { Y[i] = Y[i] + v; } else { Y[i] = v; } }`;
   const head = params([['n', 'u32'], ['nrows', 'u32'], ['eps', 'f32'], ['x_off', 'u32'], ['y_off', 'u32'],
-    ['x_stride', 'u32'], ['y_stride', 'u32'], ['heads', 'u32'], ['rows_per_wg', 'u32']]) + binds;
+    ['x_stride', 'u32'], ['y_stride', 'u32'], ['heads', 'u32'], ['rows_per_wg', 'u32'], ['add', 'u32']]) + binds;
   if (subgroups) {
     return 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n' + head + /* wgsl */ `
 @compute @workgroup_size(64)
