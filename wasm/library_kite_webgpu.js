@@ -70,8 +70,8 @@ mergeInto(LibraryManager.library, {
     kiteWgpu(h).rope(act, off, stride, n, nHeads, headDim, nRot, neox, slot);
   },
   kite_wgpu_rope_qk__deps: ['$kiteWgpu'],
-  kite_wgpu_rope_qk: function (h, qAct, qOff, qStride, kAct, kOff, kStride, n, nHead, nHeadKv, headDim, nRot, neox, slot) {
-    kiteWgpu(h).ropeQk(qAct, qOff, qStride, kAct, kOff, kStride, n, nHead, nHeadKv, headDim, nRot, neox, slot);
+  kite_wgpu_rope_qk: function (h, qAct, qOff, qStride, kAct, kOff, kStride, n, nHead, nHeadKv, headDim, nRot, neox, slot, qNorm, kNorm, eps) {
+    kiteWgpu(h).ropeQk(qAct, qOff, qStride, kAct, kOff, kStride, n, nHead, nHeadKv, headDim, nRot, neox, slot, qNorm, kNorm, eps);
   },
   kite_wgpu_kv_store__deps: ['$kiteWgpu'],
   kite_wgpu_kv_store: function (h, layer, kAct, kOff, kStride, vAct, vOff, vStride, n) {

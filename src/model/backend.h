@@ -183,9 +183,11 @@ struct kite_backend {
     void (*matmul_cat)(kite_backend *b, const kite_weight *const *ws, int32_t count, kite_view x, int32_t n,
                        kite_view y);
     // q rows (n_head heads) and k rows (n_head_kv heads) of the step's tokens rotated by r, as
-    // rope of k and then rope of q (rows NULL).
+    // rope of k and then rope of q (rows NULL); where q_norm / k_norm is not NULL, each head
+    // of q / k is RMS-normed with those head_dim weights (on the host) and eps first, as
+    // rmsnorm_heads (qwen3's and gemma3's q and k norms). r->n_rot 0: the norms alone.
     void (*rope_qk)(kite_backend *b, kite_view q, kite_view k, int32_t n, int32_t n_head, int32_t n_head_kv,
-                    int32_t head_dim, const kite_rope *r);
+                    int32_t head_dim, const kite_rope *r, const float *q_norm, const float *k_norm, float eps);
     // dst rows += rmsnorm(src rows) (width elements, w on the host): rmsnorm into a scratch
     // row, then add (gemma's post-attention and post-FFN norms before the residual add). dst
     // and src distinct activations.

@@ -45,7 +45,8 @@ extern void kite_wgpu_rope_table(int h, int slot, const float *cs, int n, int n_
 extern void kite_wgpu_rope(int h, int act, int off, int stride, int n, int n_heads, int head_dim, int n_rot, int neox,
                            int slot);
 extern void kite_wgpu_rope_qk(int h, int q_act, int q_off, int q_stride, int k_act, int k_off, int k_stride, int n,
-                              int n_head, int n_head_kv, int head_dim, int n_rot, int neox, int slot);
+                              int n_head, int n_head_kv, int head_dim, int n_rot, int neox, int slot,
+                              const float *q_norm, const float *k_norm, float eps);
 extern void kite_wgpu_kv_store(int h, int layer, int k_act, int k_off, int k_stride, int v_act, int v_off,
                                int v_stride, int n);
 extern void kite_wgpu_attention(int h, int layer, int q_act, int q_off, int q_stride, int o_act, int o_off,
@@ -279,14 +280,14 @@ static void wg_rope(kite_backend *b, kite_view x, int32_t n, int32_t n_heads, in
     kite_wgpu_rope(w->h, x.act, x.off, x.stride, n, n_heads, head_dim, r->n_rot, r->neox, slot);
 }
 
-// q and k in one dispatch (backend.js's ropeQk).
+// q and k in one dispatch, their per-head norms with them (backend.js's ropeQk).
 static void wg_rope_qk(kite_backend *b, kite_view q, kite_view k, int32_t n, int32_t n_head, int32_t n_head_kv,
-                       int32_t head_dim, const kite_rope *r) {
+                       int32_t head_dim, const kite_rope *r, const float *q_norm, const float *k_norm, float eps) {
     wgpu_backend *w = wg(b);
-    if (r->n_rot == 0) return;
-    const int slot = rope_slot(w, n, NULL, r);
+    if (r->n_rot == 0 && !q_norm && !k_norm) return;
+    const int slot = r->n_rot ? rope_slot(w, n, NULL, r) : 0;
     kite_wgpu_rope_qk(w->h, q.act, q.off, q.stride, k.act, k.off, k.stride, n, n_head, n_head_kv, head_dim, r->n_rot,
-                      r->neox, slot);
+                      r->neox, slot, q_norm, k_norm, eps);
 }
 
 static void wg_kv_store(kite_backend *b, int32_t layer, kite_view k, kite_view v, int32_t n) {

@@ -39,10 +39,11 @@ static void residual_matmul(kite_backend *B, const kite_weight *w, kite_view in,
     residual_add(B, x, tmp, n, post_norm, eps);
 }
 
-// q's bias (qwen2) and per-head RMS norm (qwen3, gemma3) on n rows, before its RoPE.
-static void prepare_q(kite_backend *B, const kite_layer *L, const kite_hparams *hp, kite_view q, int32_t n) {
+// q's bias (qwen2) and per-head RMS norm (qwen3, gemma3; norm false: left to rope_qk) on n
+// rows, before its RoPE.
+static void prepare_q(kite_backend *B, const kite_layer *L, const kite_hparams *hp, kite_view q, int32_t n, bool norm) {
     if (L->bq) B->add_bias(B, q, L->bq, n, hp->n_head * hp->head_dim);
-    if (L->attn_q_norm) B->rmsnorm_heads(B, q, n, hp->n_head, hp->head_dim, L->attn_q_norm, hp->norm_eps);
+    if (norm && L->attn_q_norm) B->rmsnorm_heads(B, q, n, hp->n_head, hp->head_dim, L->attn_q_norm, hp->norm_eps);
 }
 
 kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *tokens, const int32_t *out_rows,
@@ -116,14 +117,14 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
         const kite_rope rope = {.n_rot = hp->n_rot, .neox = hp->rope_neox, .freq_base = L->rope_base,
                                 .freq_scale = L->rope_scale, .attn_factor = hp->rope_attn_factor,
                                 .factors = c->rope_factors};
-        // (where the backend rotates q and k together and every row attends, q's bias and
-        // norm come first and both rotate before the cache write: the same ops on independent
-        // rows, in another order)
+        // (where the backend rotates q and k together and every row attends, q's bias comes
+        // first and both are normed and rotate before the cache write: the same ops on
+        // independent rows, in another order)
         const bool rope_qk = L->use_rope && B->rope_qk && !trim;
-        if (L->attn_k_norm) B->rmsnorm_heads(B, k, n, hp->n_head_kv, hd, L->attn_k_norm, hp->norm_eps);
+        if (L->attn_k_norm && !rope_qk) B->rmsnorm_heads(B, k, n, hp->n_head_kv, hd, L->attn_k_norm, hp->norm_eps);
         if (rope_qk) {
-            prepare_q(B, L, hp, q, n);
-            B->rope_qk(B, q, k, n, hp->n_head, hp->n_head_kv, hd, &rope);
+            prepare_q(B, L, hp, q, n, false);
+            B->rope_qk(B, q, k, n, hp->n_head, hp->n_head_kv, hd, &rope, L->attn_q_norm, L->attn_k_norm, hp->norm_eps);
         } else if (L->use_rope) {
             B->rope(B, k, n, hp->n_head_kv, hd, NULL, &rope);
         }
@@ -149,7 +150,7 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
         }
         const int32_t nq = trim ? n_out : n;
         if (!rope_qk) {
-            prepare_q(B, L, hp, q, nq);
+            prepare_q(B, L, hp, q, nq, true);
             if (L->use_rope) B->rope(B, q, nq, hp->n_head, hd, rows, &rope);
         }
 

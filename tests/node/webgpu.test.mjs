@@ -15,7 +15,7 @@
 //  - weights split across buffers (a device whose bindings are capped at 4 KiB and at 1 MiB);
 //  - RMS norm (also per head, and added to a residual), softmax, SwiGLU, GeGLU (bit-exact),
 //    soft-capping, add, RoPE (the table on the GPU and the rotation, also of q and k in one
-//    dispatch), the KV-cache
+//    dispatch, also with their per-head RMS norms first), the KV-cache
 //    write (f16 rounding, exact) and causal GQA attention over f32 and packed-f16 caches
 //    (also with a sliding window and soft-capped scores), against src/model/ops.c and
 //    kernels/attend_ref.c, within the tolerances stated at each check;
@@ -541,6 +541,7 @@ async function kernelChecks({ base, only }) {
             check(`RoPE of q and k in one dispatch (rope2, ${neox ? 'neox' : 'normal'}) within 5.5e-7 of kite__rope_apply`, rq.ok && rk.ok && untouched, { q: rq, k: rk, untouched });
             qb.destroy(), kb.destroy(), cb3.destroy();
           }
+          if (withF) await ropeNormChecks(neox, want, wantCs);
         }
       }
     }
@@ -656,6 +657,13 @@ async function kernelChecks({ base, only }) {
       k.attnSubgroups = kernels.subgroups;
     }
   }
+  if (want('ops')) await guarded('rope norm no subgroups', async () => {
+    // ropeNorm's workgroup form: on a device without subgroups
+    const plain = await createGpu({ features: [] });
+    const plainK = await createKernels(plain, { types: [], kv: [] });
+    for (const neox of [0, 1]) await ropeNormChecks(neox, await get(`rope_y1${neox}.bin`), await get('rope_cs1.bin'), plain, plainK, '[no subgroups] ');
+    plain.destroy();
+  });
   if (want('moe')) await guarded('moe', () => moeChecks(gpu, kernels, ''));
   if (want('moe')) await guarded('moe split', async () => {
     // the expert tensors in pieces of 1 KiB (an expert's matrix spans several, and pieces
@@ -666,6 +674,70 @@ async function kernelChecks({ base, only }) {
     small.destroy();
   });
   return { adapter: gpu.name, features: [...gpu.features], subgroupSize: gpu.subgroupSize, compileMs, totalMs: Math.round(performance.now() - t0), checks: out };
+
+  // Per-head RMS norms and RoPE in one dispatch (ropeNorm: qwen3's and gemma3's q and k norms)
+  // on device gg, kernels kk: 3 tokens of 4 heads of 64 (rope_x.bin), n_rot 32 (the dims past
+  // it normed only), the table with factors; against kite__rmsnorm_heads then kite__rope_apply
+  // (ropen_y) where normed and kite__rope_apply alone (want: rope_y1) where not. The norm is
+  // within 1e-5 relative (the RMS norm's bound), and a rotated value sums two of them times
+  // |cos|, |sin| <= 1.1 (a max component at most sqrt(2) / 1.1 times the rotated row's
+  // largest): 3e-5 of the head's largest |output|. q (normed) and k (the first 2 heads of
+  // each token, not normed) in two buffers; then q (not normed) and k (normed) in one (k after
+  // q in rows of 400 from float 3, as in a q|k|v row); then the norms alone (n_rot 0: the
+  // per-head norm fixture, 4 heads of 48).
+  async function ropeNormChecks(neox, want, wantCs, gg = g, kk = k, tag = '') {
+    const nTok = 3, nHead = 4, headDim = 64, nRot = 32, hd = nHead * headDim;
+    const x = await get('rope_x.bin'), w = await get('ropen_w.bin'), wantN = await get(`ropen_y${neox}.bin`);
+    const b = (a) => gg.buffer(a.byteLength, a);
+    const tolOf = (ref) => (i) => 3e-5 * Math.max(...ref.slice(i - (i % headDim), i - (i % headDim) + headDim).map(Math.abs)) + 1e-30;
+    const kOf = (a) => { const o = []; for (let t = 0; t < nTok; t++) o.push(...a.subarray(t * hd, t * hd + 2 * headDim)); return Float32Array.from(o); };
+    const wb = b(w), cb = b(wantCs);
+    {
+      const kx = new Float32Array(7 + nTok * 300).fill(5);
+      for (let t = 0; t < nTok; t++) kx.set(x.subarray(t * hd, t * hd + 2 * headDim), 7 + t * 300);
+      const qb = b(x), kb = b(kx);
+      const rec = gg.recorder();
+      kk.ropeNorm(rec, qb, kb, cb, wb, null, { nTok, nHead, nHead2: 2, headDim, nRot, neox: !!neox, eps: 1e-6, x2Off: 7, x2Stride: 300 });
+      rec.read(qb, 0, x.length * 4);
+      const yq = new Float32Array(await rec.submit());
+      const yk = new Float32Array(await gg.read(kb, 0, kx.length * 4));
+      const gotK = [];
+      for (let t = 0; t < nTok; t++) gotK.push(...yk.subarray(7 + t * 300, 7 + t * 300 + 2 * headDim));
+      const wantK = kOf(want);
+      const rq = within(yq, wantN, tolOf(wantN)), rk = within(gotK, wantK, tolOf(wantK));
+      const untouched = [0, 6, 7 + 2 * headDim, 7 + 300 - 1].every((i) => yk[i] === 5);
+      check(`${tag}RoPE with per-head RMS norms (ropeNorm, ${neox ? 'neox' : 'normal'}): q normed, k not, two buffers, within 3e-5 of the head's largest (kite__rmsnorm_heads, kite__rope_apply)`,
+        rq.ok && rk.ok && untouched, { q: rq, k: rk, untouched });
+      qb.destroy(), kb.destroy();
+    }
+    {
+      const W = 400, row = new Float32Array(3 + nTok * W).fill(5);
+      for (let t = 0; t < nTok; t++) {
+        row.set(x.subarray(t * hd, (t + 1) * hd), 3 + t * W);
+        row.set(x.subarray(t * hd, t * hd + 2 * headDim), 3 + t * W + hd);
+      }
+      const rb = b(row);
+      const y = await run(gg, rb, row.length, (rec) => kk.ropeNorm(rec, rb, null, cb, null, wb,
+        { nTok, nHead, nHead2: 2, headDim, nRot, neox: !!neox, eps: 1e-6, xOff: 3, xStride: W, x2Off: 3 + hd, x2Stride: W }));
+      const gq = [], gk = [];
+      for (let t = 0; t < nTok; t++) gq.push(...y.subarray(3 + t * W, 3 + t * W + hd)), gk.push(...y.subarray(3 + t * W + hd, 3 + t * W + hd + 2 * headDim));
+      const wantK = kOf(wantN);
+      const rq = within(gq, want, tolOf(want)), rk = within(gk, wantK, tolOf(wantK));
+      const untouched = [0, 3 + hd + 2 * headDim, 3 + W - 1].every((i) => y[i] === 5);
+      check(`${tag}RoPE with per-head RMS norms (ropeNorm, ${neox ? 'neox' : 'normal'}): q not normed, k normed after q in one buffer, within 3e-5 of the head's largest`,
+        rq.ok && rk.ok && untouched, { q: rq, k: rk, untouched });
+      rb.destroy();
+    }
+    if (neox) {
+      const hx = await get('rmsh_x.bin'), hw = await get('rmsh_w.bin'), hy = await get('rmsh_y.bin');
+      const xb = b(hx), hwb = b(hw), other = gg.buffer(16);
+      const y = await run(gg, xb, hx.length, (rec) => kk.ropeNorm(rec, xb, other, cb, hwb, null, { nTok: 3, nHead: 4, nHead2: 0, headDim: 48, nRot: 0, eps: 1e-6 }));
+      const r = within(y, hy, (i) => 1e-5 * Math.abs(hy[i]) + 1e-30);
+      check(`${tag}ropeNorm with n_rot 0 (the per-head norms alone) within 1e-5 relative of kite__rmsnorm_heads`, r.ok, r);
+      xb.destroy(), hwb.destroy(), other.destroy();
+    }
+    wb.destroy(), cb.destroy();
+  }
 
   // Routed experts (5 tokens of 64, 8 experts, top 2, FFN 32; router F32, gate/up Q4_0, down
   // Q8_0) on device g: routing against kite__moe_route (the same experts; weights within

@@ -253,7 +253,21 @@ static void ops(void) {
                 put(name, y, (size_t)n_tok * n_head * hd * 4);
             }
         }
-        free(x), free(cs), free(y);
+        // each head RMS-normed (kite__rmsnorm_heads, eps 1e-6), then rotated with the last
+        // table (with factors): the q and k norms before RoPE (qwen3, gemma3)
+        float *w = frands((size_t)hd, 1.5f);
+        put("ropen_w.bin", w, (size_t)hd * 4);
+        for (int neox = 0; neox < 2; neox++) {
+            memcpy(y, x, (size_t)n_tok * n_head * hd * 4);
+            for (int t = 0; t < n_tok; t++) {
+                kite__rmsnorm_heads(y + (size_t)t * n_head * hd, n_head, hd, w, 1e-6f);
+                kite__rope_apply(y + (size_t)t * n_head * hd, n_head, hd, n_rot, cs + t * n_rot, neox);
+            }
+            char name[64];
+            snprintf(name, sizeof name, "ropen_y%d.bin", neox);
+            put(name, y, (size_t)n_tok * n_head * hd * 4);
+        }
+        free(x), free(cs), free(y), free(w);
     }
     // Attention: 8 query heads over 2 KV heads (GQA 4) of 64; 40 cached positions; 5 query
     // tokens at positions 35..39 (causal: token i sees 0..35+i); scale 1/8. All in f32 over the

@@ -3,7 +3,7 @@
 // token step becomes one submit. Tensors are GpuTensors (weights, split into pieces when
 // larger than a binding) or plain GPUBuffers of f32 (activations); offsets count elements.
 import { EPI_ADD, EPI_BIAS, EPI_GEGLU, EPI_GLU, GEMM_BM, GEMM_BN, gemmWgsl, gemvRows, gemvWgsl, getRowsWgsl, gluRows } from './wgsl_matmul.js';
-import { ATTN_SG_DIMS, ATTN_TILE_MIN_DIM_SG, ATTN_TILE_PAIRS, ATTN_TILE_Q, GATHER, ROPE, ROPE_CACHE, SOFTMAX, attentionSgWgsl, attentionTiledWgsl, attentionWgsl, attnTilePairs, elemwiseWgsl, gegluWgsl, kvWriteWgsl, rmsnormWgsl, ropeWgsl } from './wgsl_ops.js';
+import { ATTN_SG_DIMS, ATTN_TILE_MIN_DIM_SG, ATTN_TILE_PAIRS, ATTN_TILE_Q, GATHER, ROPE, ROPE_CACHE, SOFTMAX, attentionSgWgsl, attentionTiledWgsl, attentionWgsl, attnTilePairs, elemwiseWgsl, gegluWgsl, kvWriteWgsl, rmsnormWgsl, ropeNormWgsl, ropeWgsl } from './wgsl_ops.js';
 import { MAX_EXPERTS, MOE_COMBINE, MOE_GROUP, MOE_ROUTE } from './wgsl_moe.js';
 import { TYPE_NAMES, rowBytes, typeName } from './types.js';
 import { GRID_TYPES } from './wgsl_dequant.js';
@@ -33,7 +33,7 @@ export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'], subgroups
     { key: 'elemwise_inplace', code: elemwiseWgsl(true) }, { key: 'geglu', code: gegluWgsl(false) },
     { key: 'geglu_inplace', code: gegluWgsl(true) }, { key: 'moe_route', code: MOE_ROUTE }, { key: 'moe_group', code: MOE_GROUP },
     { key: 'moe_combine', code: MOE_COMBINE },
-    { key: 'rope_cache', code: ROPE_CACHE }, { key: 'rope', code: ROPE }, { key: 'rope2', code: ropeWgsl({ pair: true }) }, { key: 'gather', code: GATHER });
+    { key: 'rope_cache', code: ROPE_CACHE }, { key: 'rope', code: ROPE }, { key: 'rope2', code: ropeWgsl({ pair: true }) }, { key: 'rope_norm', code: ropeNormWgsl({ subgroups }) }, { key: 'gather', code: GATHER });
   for (const k of kv) {
     specs.push({ key: `kvwrite_${k}`, code: kvWriteWgsl(k) }, { key: `kvwrite2_${k}`, code: kvWriteWgsl(k, { pair: true }) },
       { key: `attn_${k}`, code: attentionWgsl(k, { cpuRounding }) });
@@ -314,6 +314,24 @@ export class Kernels {
     if (x === x2) throw new Error('WebGPU: rope2 of one buffer (rope its heads as one tensor)');
     const u = rec.uniform([nTok, nHead, headDim, nRot, neox ? 1 : 0, xOff, csOff, xStride, nHead2, x2Off, x2Stride]);
     rec.dispatch('rope2', [x, cs, u, x2], Math.ceil((nTok * (nHead + nHead2) * nRot) / 2 / 64));
+  }
+
+  // rope2 with each head RMS-normed first (ropeNormWgsl): x's nHead heads with the weights w
+  // (headDim floats; null: not normed), x2's nHead2 heads with w2 (x2 null: k in x itself,
+  // from x2Off, as in a fused q|k|v row). nRot 0: the norms alone.
+  ropeNorm(rec, x, x2, cs, w, w2, { nTok, nHead, nHead2, headDim, nRot, neox = false, eps, xOff = 0, x2Off = 0, csOff = 0, xStride = nHead * headDim, x2Stride = nHead2 * headDim }) {
+    if (x === x2) throw new Error('WebGPU: ropeNorm of one buffer as two (x2 null)');
+    const per = this.subgroups ? this.perWorkgroup : 1, rows = nTok * (nHead + nHead2);
+    const u = rec.uniform([nTok, nHead, headDim, nRot, neox ? 1 : 0, xOff, csOff, xStride, nHead2, x2Off, x2Stride, eps,
+      w ? 1 : 0, w2 ? 1 : 0, x2 ? 0 : 1, per], F(11));
+    const d = this.#dummy();
+    rec.dispatch('rope_norm', [x, cs, u, x2 ?? this.#dummy2(), w ?? d, w2 ?? d], Math.ceil(rows / per));
+  }
+
+  // A second small buffer: a writable binding's stand-in beside the dummy in another binding.
+  #dummy2() {
+    this.dummyBuffer2 ??= this.gpu.buffer(16);
+    return this.dummyBuffer2;
   }
 
   // Writes nTok rows of `width` f32 values (from srcOff) into the cache (from element cOff),

@@ -331,6 +331,101 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 `;
 }
+
+// Per-head RMS norm, then RoPE, of a layer's q and k in one dispatch (qwen3's and gemma3's q
+// and k norms before their rotation): row r < n_tok * n_head is head r % n_head of token
+// r / n_head of X (rows x_stride apart from x_off), the next n_tok * n_head2 rows the heads of
+// X2 (x2_off, x2_stride; same_buf: in X, as k in a fused q|k|v row). Each row (head_dim
+// floats) is normed as the RMS norm kernel does (x * scale * w, W1 for the first tensor, W2
+// for the second; norm1 / norm2 0: not normed), then its first n_rot dims rotated as ROPE does
+// with the table CS (n_rot floats per token from cs_off). With subgroups one subgroup per row
+// (rows_per_wg a workgroup, as the RMS norm), else a workgroup of 64 per row.
+export function ropeNormWgsl({ subgroups = false } = {}) {
+  return (subgroups ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n' : '') + params([['n_tok', 'u32'], ['n_head', 'u32'], ['head_dim', 'u32'], ['n_rot', 'u32'],
+    ['neox', 'u32'], ['x_off', 'u32'], ['cs_off', 'u32'], ['x_stride', 'u32'],
+    ['n_head2', 'u32'], ['x2_off', 'u32'], ['x2_stride', 'u32'], ['eps', 'f32'],
+    ['norm1', 'u32'], ['norm2', 'u32'], ['same_buf', 'u32'], ['rows_per_wg', 'u32']]) + /* wgsl */ `
+@group(0) @binding(0) var<storage, read_write> X: array<f32>;
+@group(0) @binding(1) var<storage, read> CS: array<f32>;
+@group(0) @binding(2) var<uniform> P: Params;
+@group(0) @binding(3) var<storage, read_write> X2: array<f32>;
+@group(0) @binding(4) var<storage, read> W1: array<f32>;
+@group(0) @binding(5) var<storage, read> W2: array<f32>;
+// the row at hand: its first float, its token, which tensor (0, 1) and whether it is normed
+struct Row { base: u32, t: u32, second: bool, norm: bool };
+fn row_of(r: u32) -> Row {
+  let n1 = P.n_tok * P.n_head;
+  if (r < n1) { return Row(P.x_off + (r / P.n_head) * P.x_stride + (r % P.n_head) * P.head_dim, r / P.n_head, false, P.norm1 != 0u); }
+  let r2 = r - n1;
+  return Row(P.x2_off + (r2 / P.n_head2) * P.x2_stride + (r2 % P.n_head2) * P.head_dim, r2 / P.n_head2, true, P.norm2 != 0u);
+}
+fn ld(w: Row, k: u32) -> f32 {
+  if (w.second && P.same_buf == 0u) { return X2[w.base + k]; }
+  return X[w.base + k];
+}
+fn st(w: Row, k: u32, v: f32) {
+  if (w.second && P.same_buf == 0u) { X2[w.base + k] = v; } else { X[w.base + k] = v; }
+}
+// dim k of the row, normed (x * scale * w) where the row is
+fn normed(w: Row, k: u32, scale: f32) -> f32 {
+  let v = ld(w, k);
+  if (!w.norm) { return v; }
+  if (w.second) { return v * scale * W2[k]; }
+  return v * scale * W1[k];
+}
+// the row's pairs p0, p0 + step, ... rotated and its dims past n_rot n_rot + p0, ... normed
+fn finish(w: Row, scale: f32, p0: u32, step: u32) {
+  let half = P.n_rot / 2u;
+  for (var i = p0; i < half; i += step) {
+    var a = 2u * i;
+    var b = 2u * i + 1u;
+    if (P.neox != 0u) { a = i; b = i + half; }
+    let c = CS[P.cs_off + w.t * P.n_rot + 2u * i];
+    let s = CS[P.cs_off + w.t * P.n_rot + 2u * i + 1u];
+    let x0 = normed(w, a, scale);
+    let x1 = normed(w, b, scale);
+    st(w, a, x0 * c - x1 * s);
+    st(w, b, x0 * s + x1 * c);
+  }
+  if (w.norm) {
+    for (var k = P.n_rot + p0; k < P.head_dim; k += step) { st(w, k, normed(w, k, scale)); }
+  }
+}
+` + (subgroups ? /* wgsl */ `
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32,
+        @builtin(subgroup_size) sgs: u32) {
+  let n_sg = max(64u / sgs, 1u);
+  let nrows = P.n_tok * (P.n_head + P.n_head2);
+  for (var i = lid / sgs; i < P.rows_per_wg; i += n_sg) {
+    let r = (wid.x + wid.y * nwg.x) * P.rows_per_wg + i;
+    if (r >= nrows) { break; }
+    let w = row_of(r);
+    var s = 0.0;
+    if (w.norm) { for (var k = sid; k < P.head_dim; k += sgs) { let v = ld(w, k); s += v * v; } }
+    let scale = 1.0 / sqrt(subgroupAdd(s) / f32(P.head_dim) + P.eps);
+    finish(w, scale, sid, sgs);
+  }
+}
+` : /* wgsl */ `
+var<workgroup> red: array<f32, 64>;
+${reduceFn('reduce_sum', 64, (a, b) => `${a} + ${b}`)}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let r = wid.x + wid.y * nwg.x;
+  if (r >= P.n_tok * (P.n_head + P.n_head2)) { return; }
+  let w = row_of(r);
+  var s = 0.0;
+  if (w.norm) { for (var k = lid; k < P.head_dim; k += 64u) { let v = ld(w, k); s += v * v; } }
+  red[lid] = s;
+  reduce_sum(lid);
+  let scale = 1.0 / sqrt(red[0] / f32(P.head_dim) + P.eps);
+  finish(w, scale, lid, 64u);
+}
+`);
+}
 export const ROPE = ropeWgsl();
 
 // KV cache element storage: 'f32' (one f32 per value) or 'f16' (two f16 per u32).
