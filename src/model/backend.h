@@ -179,9 +179,11 @@ struct kite_backend {
     void (*ffn_geglu)(kite_backend *b, const kite_weight *gate, const kite_weight *up, kite_view x, int32_t n,
                       kite_view dst);
     // y rows = x rows times the rows of ws[0], ..., ws[count - 1] one after another (y rows
-    // the sum of their n_out wide; a layer's q|k|v), as a matmul of each into its columns.
-    void (*matmul_cat)(kite_backend *b, const kite_weight *const *ws, int32_t count, kite_view x, int32_t n,
-                       kite_view y);
+    // the sum of their n_out wide; a layer's q|k|v), as a matmul of each into its columns and
+    // then, where bias is not NULL, add_bias of bias[i] (ws[i]->n_out floats on the host, or
+    // NULL: none) to the columns of ws[i] (qwen2's q, k and v biases).
+    void (*matmul_cat)(kite_backend *b, const kite_weight *const *ws, const float *const *bias, int32_t count,
+                       kite_view x, int32_t n, kite_view y);
     // q rows (n_head heads) and k rows (n_head_kv heads) of the step's tokens rotated by r, as
     // rope of k and then rope of q (rows NULL); where q_norm / k_norm is not NULL, each head
     // of q / k is RMS-normed with those head_dim weights (on the host) and eps first, as

@@ -11,6 +11,7 @@
 
 #if defined(__EMSCRIPTEN__) && defined(KITE_WEBGPU)
 #include <stdlib.h>
+#include <string.h>
 
 #include "model/ops.h"
 
@@ -71,6 +72,8 @@ typedef struct wgpu_backend {
     kite_rope ropes[ROPE_SLOTS]; // the rope of each table made this step
     bool picked[ROPE_SLOTS];     // a table for some of the step's tokens (not reused)
     int n_ropes;     // tables made this step
+    float **cat_bias; // (n_layer) per layer whose q, k, v are cat_fused with a bias: bq|bk|bv
+                      // (zeros where one is absent), the bias of its one product; else NULL
 } wgpu_backend;
 
 static wgpu_backend *wg(kite_backend *b) { return (wgpu_backend *)b; }
@@ -133,19 +136,46 @@ static bool cat_fused(const kite_weight *const *ws, int32_t count) {
     return true;
 }
 
-// One dispatch where the weights were concatenated at create (cat_fused); else a matmul of
-// each into its columns of y.
-static void wg_matmul_cat(kite_backend *b, const kite_weight *const *ws, int32_t count, kite_view x, int32_t n,
-                          kite_view y) {
+// Whether any of count biases is set.
+static bool any_bias(const float *const *bias, int32_t count) {
+    for (int32_t i = 0; bias && i < count; i++)
+        if (bias[i]) return true;
+    return false;
+}
+
+// The layer whose q, k, v matrices ws are (ws[0] its wq), or -1.
+static int32_t layer_of_q(const wgpu_backend *w, const kite_weight *wq) {
+    for (int32_t il = w->cfg.layer_first; il < w->cfg.layer_last; il++)
+        if (&w->cfg.m->layers[il].wq == wq) return il;
+    return -1;
+}
+
+// One dispatch where the weights were concatenated at create (cat_fused), the biases in its
+// epilogue (the layer's bq|bk|bv made at create); else a matmul of each into its columns of
+// y and its bias add.
+static void wg_matmul_cat(kite_backend *b, const kite_weight *const *ws, const float *const *bias, int32_t count,
+                          kite_view x, int32_t n, kite_view y) {
+    wgpu_backend *w = wg(b);
     int32_t width = 0;
     for (int32_t i = 0; i < count; i++) width += ws[i]->n_out;
     KITE_ASSERT(x.stride == ws[0]->n_in && y.stride == width);
     if (cat_fused(ws, count)) {
-        kite_wgpu_matmul(wg(b)->h, ws[0]->data, x.act, x.off, n, y.act, y.off, y.stride, EPI_STORE, 1, NULL);
+        const int32_t il = any_bias(bias, count) ? layer_of_q(w, ws[0]) : -1;
+        const float *cb = il >= 0 ? w->cat_bias[il] : NULL;
+        if (!any_bias(bias, count) || cb) {
+            kite_wgpu_matmul(w->h, ws[0]->data, x.act, x.off, n, y.act, y.off, y.stride, cb ? EPI_BIAS : EPI_STORE, 1, cb);
+            return;
+        }
+        kite_wgpu_matmul(w->h, ws[0]->data, x.act, x.off, n, y.act, y.off, y.stride, EPI_STORE, 1, NULL);
+        for (int32_t i = 0, col = 0; i < count; col += ws[i]->n_out, i++)
+            if (bias[i]) b->add_bias(b, (kite_view){y.act, y.off + col, y.stride}, bias[i], n, ws[i]->n_out);
         return;
     }
-    for (int32_t i = 0, col = 0; i < count; col += ws[i]->n_out, i++)
-        kite_wgpu_matmul(wg(b)->h, ws[i]->data, x.act, x.off, n, y.act, y.off + col, y.stride, EPI_STORE, 0, NULL);
+    for (int32_t i = 0, col = 0; i < count; col += ws[i]->n_out, i++) {
+        const bool bi = bias && bias[i];
+        kite_wgpu_matmul(w->h, ws[i]->data, x.act, x.off, n, y.act, y.off + col, y.stride, bi ? EPI_BIAS : EPI_STORE, 0,
+                         bi ? bias[i] : NULL);
+    }
 }
 
 // Whether a layer's gate and up (up NULL: gate is a fused gate|up) go to the GPU as one
@@ -306,6 +336,8 @@ static void wg_free(kite_backend *b) {
     wgpu_backend *w = wg(b);
     if (!w) return;
     if (w->h >= 0) kite_wgpu_free(w->h);
+    for (int32_t il = 0; w->cat_bias && il < w->cfg.m->hp.n_layer; il++) free(w->cat_bias[il]);
+    free(w->cat_bias);
     free(w->cs);
     free(w);
 }
@@ -402,7 +434,8 @@ kite_status kite__backend_webgpu_new(const kite_backend_config *cfg, kite_backen
         [KITE_ACT_ATT] = q_dim, [KITE_ACT_FF] = 2 * F,              [KITE_ACT_FF2] = F,
     };
     w->cs = malloc((size_t)cfg->n_batch * (size_t)KITE_MAX(hp->n_rot, 2) * sizeof(float));
-    if (!w->cs) {
+    w->cat_bias = calloc((size_t)hp->n_layer, sizeof *w->cat_bias);
+    if (!w->cs || !w->cat_bias) {
         wg_free(&w->b);
         return kite__fail(KITE_ERR_NOMEM, "out of memory");
     }
@@ -425,6 +458,15 @@ kite_status kite__backend_webgpu_new(const kite_backend_config *cfg, kite_backen
         if (s == KITE_OK && cat_fused(qkv, 3))
             s = js_status(w, kite_wgpu_weight_cat(w->h, (int)L->wq.type, L->wq.n_in, L->wq.data, L->wq.n_out,
                                                   L->wk.data, L->wk.n_out, L->wv.data, L->wv.n_out));
+        // their biases as one vector for the one product's epilogue (uploaded at first use)
+        const float *bias[] = {L->bq, L->bk, L->bv};
+        if (s == KITE_OK && cat_fused(qkv, 3) && any_bias(bias, 3)) {
+            const int32_t rows = L->wq.n_out + L->wk.n_out + L->wv.n_out;
+            float *cb = w->cat_bias[il] = calloc((size_t)rows, sizeof *cb);
+            if (!cb) s = kite__fail(KITE_ERR_NOMEM, "out of memory");
+            for (int32_t i = 0, col = 0; cb && i < 3; col += qkv[i]->n_out, i++)
+                if (bias[i]) memcpy(cb + col, bias[i], (size_t)qkv[i]->n_out * sizeof *cb);
+        }
         if (!cat_fused(qkv, 3) || il == hp->n_layer - 1)
             for (size_t i = 0; i < 3 && s == KITE_OK; i++) s = upload(w, qkv[i]);
         // gate and up as forward.c runs them: one ffn_swiglu (fused: phi3's) or ffn_geglu

@@ -39,10 +39,11 @@ static void residual_matmul(kite_backend *B, const kite_weight *w, kite_view in,
     residual_add(B, x, tmp, n, post_norm, eps);
 }
 
-// q's bias (qwen2) and per-head RMS norm (qwen3, gemma3; norm false: left to rope_qk) on n
-// rows, before its RoPE.
-static void prepare_q(kite_backend *B, const kite_layer *L, const kite_hparams *hp, kite_view q, int32_t n, bool norm) {
-    if (L->bq) B->add_bias(B, q, L->bq, n, hp->n_head * hp->head_dim);
+// q's bias (qwen2; bias false: already added) and per-head RMS norm (qwen3, gemma3; norm
+// false: left to rope_qk) on n rows, before its RoPE.
+static void prepare_q(kite_backend *B, const kite_layer *L, const kite_hparams *hp, kite_view q, int32_t n, bool bias,
+                      bool norm) {
+    if (bias && L->bq) B->add_bias(B, q, L->bq, n, hp->n_head * hp->head_dim);
     if (norm && L->attn_q_norm) B->rmsnorm_heads(B, q, n, hp->n_head, hp->head_dim, L->attn_q_norm, hp->norm_eps);
 }
 
@@ -88,21 +89,20 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
 
         // q, k, v projections (a fused qkv is read in place; qwen2 adds biases); separate
         // matrices as one product into q|k|v where the backend has matmul_cat (but when only
-        // the output rows' q is wanted)
+        // the output rows' q is wanted), the biases with it
         kite_view q = {KITE_ACT_Q, 0, q_dim}, k = {KITE_ACT_K, 0, kv_dim}, v = {KITE_ACT_V, 0, kv_dim};
         const bool cat = !L->wqkv.data && B->matmul_cat && !trim_q;
         if (L->wqkv.data || cat) {
             const kite_view qkv = {KITE_ACT_QKV, 0, qkv_dim};
             const kite_weight *ws[] = {&L->wq, &L->wk, &L->wv};
+            const float *bias[] = {L->bq, L->bk, L->bv};
             if (cat)
-                B->matmul_cat(B, ws, 3, xn, n, qkv);
+                B->matmul_cat(B, ws, bias, 3, xn, n, qkv);
             else
                 B->matmul(B, &L->wqkv, xn, n, qkv);
             q = (kite_view){KITE_ACT_QKV, 0, qkv_dim};
             k = (kite_view){KITE_ACT_QKV, q_dim, qkv_dim};
             v = (kite_view){KITE_ACT_QKV, q_dim + kv_dim, qkv_dim};
-            if (cat && L->bk) B->add_bias(B, k, L->bk, n, kv_dim);
-            if (cat && L->bv) B->add_bias(B, v, L->bv, n, kv_dim);
         } else {
             if (!trim_q) B->matmul(B, &L->wq, xn, n, q);
             B->matmul(B, &L->wk, xn, n, k);
@@ -123,7 +123,7 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
         const bool rope_qk = L->use_rope && B->rope_qk && !trim;
         if (L->attn_k_norm && !rope_qk) B->rmsnorm_heads(B, k, n, hp->n_head_kv, hd, L->attn_k_norm, hp->norm_eps);
         if (rope_qk) {
-            prepare_q(B, L, hp, q, n, false);
+            prepare_q(B, L, hp, q, n, !cat, false);
             B->rope_qk(B, q, k, n, hp->n_head, hp->n_head_kv, hd, &rope, L->attn_q_norm, L->attn_k_norm, hp->norm_eps);
         } else if (L->use_rope) {
             B->rope(B, k, n, hp->n_head_kv, hd, NULL, &rope);
@@ -150,7 +150,7 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
         }
         const int32_t nq = trim ? n_out : n;
         if (!rope_qk) {
-            prepare_q(B, L, hp, q, nq, true);
+            prepare_q(B, L, hp, q, nq, !cat, true);
             if (L->use_rope) B->rope(B, q, nq, hp->n_head, hd, rows, &rope);
         }
 
