@@ -178,18 +178,22 @@ struct kite_backend {
     // gelu(x rows times gate's rows) * (x rows times up's rows), GELU as geglu's. up not NULL.
     void (*ffn_geglu)(kite_backend *b, const kite_weight *gate, const kite_weight *up, kite_view x, int32_t n,
                       kite_view dst);
-    // y rows = x rows times the rows of ws[0], ..., ws[count - 1] one after another (y rows
-    // the sum of their n_out wide; a layer's q|k|v), as a matmul of each into its columns and
-    // then, where bias is not NULL, add_bias of bias[i] (ws[i]->n_out floats on the host, or
-    // NULL: none) to the columns of ws[i] (qwen2's q, k and v biases).
+    // y rows = x rows times the rows of ws[0], ..., ws[count - 1] one after another (y's
+    // columns from y.off, the sum of their n_out; rows y.stride apart: a layer's q|k|v, or k|v
+    // into its columns), as a matmul of each into its columns and then, where bias is not
+    // NULL, add_bias of bias[i] (ws[i]->n_out floats on the host, or NULL: none) to the
+    // columns of ws[i] (qwen2's q, k and v biases). count 1: a matmul and its bias.
     void (*matmul_cat)(kite_backend *b, const kite_weight *const *ws, const float *const *bias, int32_t count,
                        kite_view x, int32_t n, kite_view y);
-    // q rows (n_head heads) and k rows (n_head_kv heads) of the step's tokens rotated by r, as
-    // rope of k and then rope of q (rows NULL); where q_norm / k_norm is not NULL, each head
-    // of q / k is RMS-normed with those head_dim weights (on the host) and eps first, as
-    // rmsnorm_heads (qwen3's and gemma3's q and k norms). r->n_rot 0: the norms alone.
+    // q rows (n_head heads) and k rows (n_head_kv heads) rotated by r, as rope of k and then
+    // rope of q with the same rows (row i the step's token rows[i]; NULL: token i); where
+    // q_norm / k_norm is not NULL, each head of q / k is RMS-normed with those head_dim weights
+    // (on the host) and eps first, as rmsnorm_heads (qwen3's and gemma3's q and k norms).
+    // r->n_rot 0: the norms alone. n_head or n_head_kv may be 0: one tensor alone (its view
+    // given for both).
     void (*rope_qk)(kite_backend *b, kite_view q, kite_view k, int32_t n, int32_t n_head, int32_t n_head_kv,
-                    int32_t head_dim, const kite_rope *r, const float *q_norm, const float *k_norm, float eps);
+                    int32_t head_dim, const int32_t *rows, const kite_rope *r, const float *q_norm,
+                    const float *k_norm, float eps);
     // dst rows += rmsnorm(src rows) (width elements, w on the host): rmsnorm into a scratch
     // row, then add (gemma's post-attention and post-FFN norms before the residual add). dst
     // and src distinct activations.

@@ -72,8 +72,9 @@ typedef struct wgpu_backend {
     kite_rope ropes[ROPE_SLOTS]; // the rope of each table made this step
     bool picked[ROPE_SLOTS];     // a table for some of the step's tokens (not reused)
     int n_ropes;     // tables made this step
-    float **cat_bias; // (n_layer) per layer whose q, k, v are cat_fused with a bias: bq|bk|bv
-                      // (zeros where one is absent), the bias of its one product; else NULL
+    float **cat_bias; // (2 n_layer) per layer whose q, k, v are cat_fused with a bias: at 2 il
+                      // bq|bk|bv, at 2 il + 1 bk|bv (the last layer's k|v), zeros where one is
+                      // absent: the bias of their one product; else NULL
 } wgpu_backend;
 
 static wgpu_backend *wg(kite_backend *b) { return (wgpu_backend *)b; }
@@ -127,10 +128,10 @@ static void wg_matmul_add(kite_backend *b, const kite_weight *w, kite_view x, in
     kite_wgpu_matmul(wg(b)->h, w->data, x.act, x.off, n, y.act, y.off, y.stride, EPI_ADD, 0, NULL);
 }
 
-// Whether a layer's q, k and v matrices (3 weights) go to the GPU as one weight of their rows
-// one after another (kite_wgpu_weight_cat): one type and input width.
+// Whether a layer's q, k and v matrices (3 weights; k and v: 2) go to the GPU as one weight of
+// their rows one after another (kite_wgpu_weight_cat): one type and input width.
 static bool cat_fused(const kite_weight *const *ws, int32_t count) {
-    if (count != 3) return false;
+    if (count < 2 || count > 3) return false;
     for (int32_t i = 0; i < count; i++)
         if (!ws[i]->data || ws[i]->type != ws[0]->type || ws[i]->n_in != ws[0]->n_in) return false;
     return true;
@@ -143,14 +144,28 @@ static bool any_bias(const float *const *bias, int32_t count) {
     return false;
 }
 
-// The layer whose q, k, v matrices ws are (ws[0] its wq), or -1.
-static int32_t layer_of_q(const wgpu_backend *w, const kite_weight *wq) {
-    for (int32_t il = w->cfg.layer_first; il < w->cfg.layer_last; il++)
-        if (&w->cfg.m->layers[il].wq == wq) return il;
-    return -1;
+// The concatenated bias (cat_bias) of the product whose first matrix is ws0 (a layer's wq:
+// q|k|v, or wk: k|v), or NULL.
+static const float *cat_bias_of(const wgpu_backend *w, const kite_weight *ws0) {
+    for (int32_t il = w->cfg.layer_first; il < w->cfg.layer_last; il++) {
+        const kite_layer *L = &w->cfg.m->layers[il];
+        if (ws0 == &L->wq || ws0 == &L->wk) return w->cat_bias[2 * il + (ws0 == &L->wk)];
+    }
+    return NULL;
 }
 
-// One dispatch where the weights were concatenated at create (cat_fused), the biases in its
+// Whether ws were uploaded as one weight at create: a layer's q|k|v where cat_fused, and the
+// last layer's k|v too.
+static bool cat_uploaded(const wgpu_backend *w, const kite_weight *const *ws, int32_t count) {
+    if (count == 3) return cat_fused(ws, count);
+    const int32_t il = w->cfg.m->hp.n_layer - 1;
+    const kite_layer *L = &w->cfg.m->layers[il];
+    const kite_weight *qkv[] = {&L->wq, &L->wk, &L->wv};
+    return count == 2 && il >= w->cfg.layer_first && il < w->cfg.layer_last && ws[0] == &L->wk && ws[1] == &L->wv &&
+           cat_fused(qkv, 3);
+}
+
+// One dispatch where the weights were concatenated at create (cat_uploaded), the biases in its
 // epilogue (the layer's bq|bk|bv made at create); else a matmul of each into its columns of
 // y and its bias add.
 static void wg_matmul_cat(kite_backend *b, const kite_weight *const *ws, const float *const *bias, int32_t count,
@@ -158,10 +173,9 @@ static void wg_matmul_cat(kite_backend *b, const kite_weight *const *ws, const f
     wgpu_backend *w = wg(b);
     int32_t width = 0;
     for (int32_t i = 0; i < count; i++) width += ws[i]->n_out;
-    KITE_ASSERT(x.stride == ws[0]->n_in && y.stride == width);
-    if (cat_fused(ws, count)) {
-        const int32_t il = any_bias(bias, count) ? layer_of_q(w, ws[0]) : -1;
-        const float *cb = il >= 0 ? w->cat_bias[il] : NULL;
+    KITE_ASSERT(x.stride == ws[0]->n_in && y.stride >= width);
+    if (cat_uploaded(w, ws, count)) {
+        const float *cb = any_bias(bias, count) ? cat_bias_of(w, ws[0]) : NULL;
         if (!any_bias(bias, count) || cb) {
             kite_wgpu_matmul(w->h, ws[0]->data, x.act, x.off, n, y.act, y.off, y.stride, cb ? EPI_BIAS : EPI_STORE, 1, cb);
             return;
@@ -312,10 +326,11 @@ static void wg_rope(kite_backend *b, kite_view x, int32_t n, int32_t n_heads, in
 
 // q and k in one dispatch, their per-head norms with them (backend.js's ropeQk).
 static void wg_rope_qk(kite_backend *b, kite_view q, kite_view k, int32_t n, int32_t n_head, int32_t n_head_kv,
-                       int32_t head_dim, const kite_rope *r, const float *q_norm, const float *k_norm, float eps) {
+                       int32_t head_dim, const int32_t *rows, const kite_rope *r, const float *q_norm,
+                       const float *k_norm, float eps) {
     wgpu_backend *w = wg(b);
     if (r->n_rot == 0 && !q_norm && !k_norm) return;
-    const int slot = r->n_rot ? rope_slot(w, n, NULL, r) : 0;
+    const int slot = r->n_rot ? rope_slot(w, n, rows, r) : 0;
     kite_wgpu_rope_qk(w->h, q.act, q.off, q.stride, k.act, k.off, k.stride, n, n_head, n_head_kv, head_dim, r->n_rot,
                       r->neox, slot, q_norm, k_norm, eps);
 }
@@ -336,7 +351,7 @@ static void wg_free(kite_backend *b) {
     wgpu_backend *w = wg(b);
     if (!w) return;
     if (w->h >= 0) kite_wgpu_free(w->h);
-    for (int32_t il = 0; w->cat_bias && il < w->cfg.m->hp.n_layer; il++) free(w->cat_bias[il]);
+    for (int32_t i = 0; w->cat_bias && i < 2 * w->cfg.m->hp.n_layer; i++) free(w->cat_bias[i]);
     free(w->cat_bias);
     free(w->cs);
     free(w);
@@ -434,7 +449,7 @@ kite_status kite__backend_webgpu_new(const kite_backend_config *cfg, kite_backen
         [KITE_ACT_ATT] = q_dim, [KITE_ACT_FF] = 2 * F,              [KITE_ACT_FF2] = F,
     };
     w->cs = malloc((size_t)cfg->n_batch * (size_t)KITE_MAX(hp->n_rot, 2) * sizeof(float));
-    w->cat_bias = calloc((size_t)hp->n_layer, sizeof *w->cat_bias);
+    w->cat_bias = calloc(2 * (size_t)hp->n_layer, sizeof *w->cat_bias);
     if (!w->cs || !w->cat_bias) {
         wg_free(&w->b);
         return kite__fail(KITE_ERR_NOMEM, "out of memory");
@@ -452,23 +467,26 @@ kite_status kite__backend_webgpu_new(const kite_backend_config *cfg, kite_backen
         const kite_layer *L = &cfg->m->layers[il];
         const kite_weight *ws[] = {&L->wqkv, &L->wo, &L->w_down, &L->ffn_gate_inp};
         for (size_t i = 0; i < sizeof ws / sizeof ws[0] && s == KITE_OK; i++) s = upload(w, ws[i]);
-        // q, k and v as forward.c runs them: one matmul_cat where cat_fused, and each alone
-        // otherwise and in the last layer (its output rows' q alone, when a step trims)
+        // q, k and v as forward.c runs them: one matmul_cat where cat_fused, each alone
+        // otherwise; in the last layer also q alone and k|v as one (a step that trims projects
+        // its output rows' q alone), with their biases as one vector each for the product's
+        // epilogue (uploaded at first use)
         const kite_weight *qkv[] = {&L->wq, &L->wk, &L->wv};
-        if (s == KITE_OK && cat_fused(qkv, 3))
-            s = js_status(w, kite_wgpu_weight_cat(w->h, (int)L->wq.type, L->wq.n_in, L->wq.data, L->wq.n_out,
-                                                  L->wk.data, L->wk.n_out, L->wv.data, L->wv.n_out));
-        // their biases as one vector for the one product's epilogue (uploaded at first use)
         const float *bias[] = {L->bq, L->bk, L->bv};
-        if (s == KITE_OK && cat_fused(qkv, 3) && any_bias(bias, 3)) {
-            const int32_t rows = L->wq.n_out + L->wk.n_out + L->wv.n_out;
-            float *cb = w->cat_bias[il] = calloc((size_t)rows, sizeof *cb);
+        const bool fused = cat_fused(qkv, 3), last = il == hp->n_layer - 1;
+        for (int c = 0; c < (fused ? 1 + last : 0) && s == KITE_OK; c++) { // c 0: q|k|v, 1: k|v
+            const kite_weight *w0 = qkv[c];
+            s = js_status(w, kite_wgpu_weight_cat(w->h, (int)w0->type, w0->n_in, w0->data, w0->n_out, qkv[c + 1]->data,
+                                                  qkv[c + 1]->n_out, c ? NULL : L->wv.data, c ? 0 : L->wv.n_out));
+            if (s != KITE_OK || !any_bias(bias + c, 3 - c)) continue;
+            int32_t rows = 0;
+            for (int i = c; i < 3; i++) rows += qkv[i]->n_out;
+            float *cb = w->cat_bias[2 * il + c] = calloc((size_t)rows, sizeof *cb);
             if (!cb) s = kite__fail(KITE_ERR_NOMEM, "out of memory");
-            for (int32_t i = 0, col = 0; cb && i < 3; col += qkv[i]->n_out, i++)
+            for (int32_t i = c, col = 0; cb && i < 3; col += qkv[i]->n_out, i++)
                 if (bias[i]) memcpy(cb + col, bias[i], (size_t)qkv[i]->n_out * sizeof *cb);
         }
-        if (!cat_fused(qkv, 3) || il == hp->n_layer - 1)
-            for (size_t i = 0; i < 3 && s == KITE_OK; i++) s = upload(w, qkv[i]);
+        for (size_t i = 0; i < (fused ? (last ? 1 : 0) : 3) && s == KITE_OK; i++) s = upload(w, qkv[i]);
         // gate and up as forward.c runs them: one ffn_swiglu (fused: phi3's) or ffn_geglu
         if (s == KITE_OK) s = L->w_gate_up.data ? upload_ffn(w, &L->w_gate_up, NULL) : upload_ffn(w, &L->w_gate, &L->w_up);
         const kite_weight *xs[] = {&L->gate_exps, &L->up_exps, &L->down_exps};

@@ -88,11 +88,19 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
         const bool trim = last && n_out < n, trim_q = trim && !L->wqkv.data;
 
         // q, k, v projections (a fused qkv is read in place; qwen2 adds biases); separate
-        // matrices as one product into q|k|v where the backend has matmul_cat (but when only
-        // the output rows' q is wanted), the biases with it
+        // matrices as one product into q|k|v where the backend has matmul_cat, the biases with
+        // it (when only the output rows' q is wanted: k and v as one product into q|k|v's
+        // columns, q below)
         kite_view q = {KITE_ACT_Q, 0, q_dim}, k = {KITE_ACT_K, 0, kv_dim}, v = {KITE_ACT_V, 0, kv_dim};
         const bool cat = !L->wqkv.data && B->matmul_cat && !trim_q;
-        if (L->wqkv.data || cat) {
+        const bool q_biased = !L->wqkv.data && B->matmul_cat; // q's bias added with its product
+        if (trim_q && B->matmul_cat) {
+            const kite_weight *ws[] = {&L->wk, &L->wv};
+            const float *bias[] = {L->bk, L->bv};
+            k = (kite_view){KITE_ACT_QKV, q_dim, qkv_dim};
+            v = (kite_view){KITE_ACT_QKV, q_dim + kv_dim, qkv_dim};
+            B->matmul_cat(B, ws, bias, 2, xn, n, k);
+        } else if (L->wqkv.data || cat) {
             const kite_view qkv = {KITE_ACT_QKV, 0, qkv_dim};
             const kite_weight *ws[] = {&L->wq, &L->wk, &L->wv};
             const float *bias[] = {L->bq, L->bk, L->bv};
@@ -119,12 +127,17 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
                                 .factors = c->rope_factors};
         // (where the backend rotates q and k together and every row attends, q's bias comes
         // first and both are normed and rotate before the cache write: the same ops on
-        // independent rows, in another order)
-        const bool rope_qk = L->use_rope && B->rope_qk && !trim;
-        if (L->attn_k_norm && !rope_qk) B->rmsnorm_heads(B, k, n, hp->n_head_kv, hd, L->attn_k_norm, hp->norm_eps);
+        // independent rows, in another order; where only some rows attend, rope_qk takes k
+        // alone here and q for those rows below)
+        const bool rope_qk = L->use_rope && B->rope_qk && !trim, rope_1 = L->use_rope && B->rope_qk && trim;
+        if (L->attn_k_norm && !rope_qk && !rope_1)
+            B->rmsnorm_heads(B, k, n, hp->n_head_kv, hd, L->attn_k_norm, hp->norm_eps);
         if (rope_qk) {
             prepare_q(B, L, hp, q, n, !cat, false);
-            B->rope_qk(B, q, k, n, hp->n_head, hp->n_head_kv, hd, &rope, L->attn_q_norm, L->attn_k_norm, hp->norm_eps);
+            B->rope_qk(B, q, k, n, hp->n_head, hp->n_head_kv, hd, NULL, &rope, L->attn_q_norm, L->attn_k_norm,
+                       hp->norm_eps);
+        } else if (rope_1) {
+            B->rope_qk(B, k, k, n, 0, hp->n_head_kv, hd, NULL, &rope, NULL, L->attn_k_norm, hp->norm_eps);
         } else if (L->use_rope) {
             B->rope(B, k, n, hp->n_head_kv, hd, NULL, &rope);
         }
@@ -141,7 +154,12 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
                 B->gather(B, tmp, x, out_rows, n_out, E);
                 B->gather(B, x, tmp, c->row_ids, n_out, E);
                 B->rmsnorm(B, xn, x, L->attn_norm, n_out, E, hp->norm_eps);
-                B->matmul(B, &L->wq, xn, n_out, q);
+                if (q_biased) {
+                    const kite_weight *wq = &L->wq;
+                    B->matmul_cat(B, &wq, &L->bq, 1, xn, n_out, q);
+                } else {
+                    B->matmul(B, &L->wq, xn, n_out, q);
+                }
             } else {
                 B->gather(B, tmp, q, out_rows, n_out, q_dim);
                 q = tmp;
@@ -149,8 +167,11 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
             rows = out_rows;
         }
         const int32_t nq = trim ? n_out : n;
-        if (!rope_qk) {
-            prepare_q(B, L, hp, q, nq, !cat, true);
+        if (rope_1) {
+            prepare_q(B, L, hp, q, nq, !q_biased, false);
+            B->rope_qk(B, q, q, nq, hp->n_head, 0, hd, rows, &rope, L->attn_q_norm, NULL, hp->norm_eps);
+        } else if (!rope_qk) {
+            prepare_q(B, L, hp, q, nq, !q_biased, true);
             if (L->use_rope) B->rope(B, q, nq, hp->n_head, hd, rows, &rope);
         }
 

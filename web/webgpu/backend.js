@@ -371,7 +371,8 @@ export class WebGpuBackend {
   // one table: one dispatch (rope2; one buffer: one rope over both where k's heads follow q's
   // in each row, as in a fused q|k|v, else two). qNormPtr / kNormPtr (headDim host floats, or
   // 0): each head of q / k RMS-normed (eps) before its rotation, in the same dispatch
-  // (ropeNorm); nRot 0: the norms alone.
+  // (ropeNorm); nRot 0: the norms alone. nHead or nHeadKv 0: the other alone (rows: the
+  // table in slot is made for them).
   ropeQk(qAct, qOff, qStride, kAct, kOff, kStride, n, nHead, nHeadKv, headDim, nRot, neox, slot, qNormPtr = 0, kNormPtr = 0, eps = 0) {
     this.#guard('rope', () => {
       const c = this.cfg, csOff = slot * c.nBatch * c.nRot, q = this.#act(qAct), k = this.#act(kAct), nx = !!neox;
@@ -379,6 +380,9 @@ export class WebGpuBackend {
         const wq = qNormPtr ? this.#hostFloats(qNormPtr, headDim) : null, wk = kNormPtr ? this.#hostFloats(kNormPtr, headDim) : null;
         this.k.ropeNorm(this.rec, q, q === k ? null : k, this.cs, wq, wk,
           { nTok: n, nHead, nHead2: nHeadKv, headDim, nRot, neox: nx, eps, xOff: qOff, xStride: qStride, x2Off: kOff, x2Stride: kStride, csOff });
+      } else if (!nHead || !nHeadKv) { // one of them alone
+        const [x, off, stride, heads] = nHead ? [q, qOff, qStride, nHead] : [k, kOff, kStride, nHeadKv];
+        this.k.rope(this.rec, x, this.cs, { nTok: n, nHead: heads, headDim, nRot, neox: nx, xOff: off, xStride: stride, csOff });
       } else if (q !== k) {
         this.k.rope2(this.rec, q, k, this.cs,
           { nTok: n, nHead, nHead2: nHeadKv, headDim, nRot, neox: nx, xOff: qOff, xStride: qStride, x2Off: kOff, x2Stride: kStride, csOff });
