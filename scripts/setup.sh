@@ -28,6 +28,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# A Vulkan driver for the WebGPU kernel tests in Node (tests/node/webgpu.test.mjs, through the
+# webgpu devDependency): Mesa's lavapipe, from bookworm-backports (Dawn refuses bookworm's own
+# Mesa 22: it lacks shaderUniformArrayDynamicIndexing).
+if grep -q '^VERSION_CODENAME=bookworm' /etc/os-release 2>/dev/null \
+  && ! dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null | grep -q bpo12; then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  echo "setup: mesa-vulkan-drivers from bookworm-backports"
+  grep -rqs '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/ \
+    || echo 'deb http://deb.debian.org/debian bookworm-backports main' | $SUDO tee /etc/apt/sources.list.d/kite-backports.list >/dev/null
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports \
+    mesa-vulkan-drivers libvulkan1 >/dev/null
+fi
 if [ ! -d node_modules/node-llama-cpp ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci"
   # node-llama-cpp lists prebuilt packages for every platform as optional dependencies; the

@@ -26,6 +26,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { launchChromium } from './chromium.mjs';
 import { repoRoot } from './helpers.mjs';
 import { serve } from '../../web/serve.mjs';
@@ -34,11 +35,13 @@ const REF_BIN = process.env.KITE_WEBGPU_REF || join(repoRoot, 'build/native/webg
 // KITE_WEBGPU_ONLY=weights,split,backend,ops,moe runs only those sections (while working on a kernel).
 const ONLY = process.env.KITE_WEBGPU_ONLY?.split(',');
 
-// Runs in the page: every check, returning [{ name, ok, detail }] or { skip }.
-async function kernelChecks({ base, only }) {
+// Runs in the page (or in Node with a WebGPU implementation on globalThis.navigator.gpu; root:
+// the repository's file: URL): every check, returning [{ name, ok, detail }] or { skip }.
+// types: the weight fixtures whose GEMV/GEMM run (null: all).
+async function kernelChecks({ base, only, root = '', types = null }) {
   const want = (section) => !only || only.includes(section);
-  const { createGpu } = await import('/web/webgpu/device.js');
-  const { createKernels, f32ToF16, f16ToF32 } = await import('/web/webgpu/kernels.js');
+  const { createGpu } = await import(root + '/web/webgpu/device.js');
+  const { createKernels, f32ToF16, f16ToF32 } = await import(root + '/web/webgpu/kernels.js');
   const get = async (name, T = Float32Array) => {
     const r = await fetch(base + name);
     if (!r.ok) throw new Error(`fixture ${name}: HTTP ${r.status}`);
@@ -278,7 +281,7 @@ async function kernelChecks({ base, only }) {
       check(`${name} ran`, false, String(e?.stack || e));
     }
   };
-  if (want('weights')) await guarded('weights', () => weightChecks(gpu, kernels, '', null));
+  if (want('weights')) await guarded('weights', () => weightChecks(gpu, kernels, '', types));
   // Subgroups: used by the GEMV where the adapter has them (and they pass the layout probe);
   // a device requested without the feature takes the shared-memory path (every type's GEMV
   // again; get-rows and GEMM are the same shaders on both devices).
@@ -291,7 +294,7 @@ async function kernelChecks({ base, only }) {
       const plainK = await createKernels(plain, { kv: [], weightKernels: ['gemv'] });
       check('a device requested without subgroups has none and a GEMV without them',
         !plain.features.has('subgroups') && plain.subgroupSize === 0 && !plainK.subgroups, { features: [...plain.features] });
-      await weightChecks(plain, plainK, '[no subgroups] ', null, { gemvOnly: true });
+      await weightChecks(plain, plainK, '[no subgroups] ', types, { gemvOnly: true });
       plain.destroy();
     });
   }
@@ -334,7 +337,7 @@ async function kernelChecks({ base, only }) {
   // heap: write the residual, RMS norm into XN, a Q8_0 matmul into the logits (bound host rows),
   // end() and settle(): the logits land in the heap, against the f64 reference of the same.
   if (want('backend')) await guarded('backend', async () => {
-    const { WebGpuBackend, ACT } = await import('/web/webgpu/backend.js');
+    const { WebGpuBackend, ACT } = await import(root + '/web/webgpu/backend.js');
     const w = weights.find((x) => x.type === 'q8_0');
     const E = w.cols, V = w.rows, n = 3;
     const heap = new ArrayBuffer(1 << 20);
@@ -812,6 +815,56 @@ test('WebGPU kernels match the C core (Chromium, SwiftShader or a real adapter)'
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// The same checks in Node on a Vulkan adapter through the `webgpu` package (Dawn's Node
+// bindings, a devDependency): here Mesa's lavapipe (scripts/setup.sh installs it from Debian's
+// bookworm-backports; Dawn refuses bookworm's own Mesa 22), an implementation unlike
+// SwiftShader: subgroups of 8 (SwiftShader: 4), shader-f16, LLVM's compiler (it folded the
+// f16 round trip unpack2x16float(pack2x16float(x)) to x, which round_f16 no longer relies on).
+// The GEMV/GEMM on a subset of the types (every decode family: plain, k-quants, grids, ternary,
+// FP4), the other sections whole but the split bindings (adapter-independent; Chromium covers
+// them). Skipped where the package or an adapter is missing, a failure under CI=true.
+const VULKAN_TYPES = ['f32', 'f16', 'bf16', 'q4_0', 'q5_1', 'q8_0', 'q2_K', 'q3_K', 'q4_K', 'q6_K', 'iq4_xs', 'tq2_0', 'mxfp4', 'iq2_xxs', 'iq3_s', 'iq1_m', 'f16_172'];
+test('WebGPU kernels match the C core (Node, a Vulkan adapter through the webgpu package)', async (t) => {
+  const missing = (why) => {
+    if (process.env.CI === 'true') assert.fail(`${why} (CI=true: scripts/setup.sh installs it)`);
+    t.skip(why);
+  };
+  let webgpu;
+  try {
+    webgpu = await import('webgpu');
+  } catch (e) {
+    missing(`the webgpu package is not installed (npm ci): ${e.message.split('\n')[0]}`);
+    return;
+  }
+  Object.assign(globalThis, webgpu.globals);
+  globalThis.navigator = { gpu: webgpu.create([]) };
+  const adapter = await globalThis.navigator.gpu.requestAdapter();
+  if (!adapter) {
+    missing('no Vulkan adapter for Dawn (Debian 12: mesa-vulkan-drivers from bookworm-backports)');
+    return;
+  }
+  if (!existsSync(REF_BIN)) throw new Error(`${REF_BIN} not found: cmake --build --preset native --target webgpu_ref`);
+  const dir = join(repoRoot, 'build/webgpu-fixtures-node');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  execFileSync(REF_BIN, [dir]);
+  const server = await serve({ port: 0 });
+  try {
+    const only = (ONLY ?? ['weights', 'backend', 'ops', 'moe']).filter((s) => s !== 'split');
+    const r = await kernelChecks({ base: `http://127.0.0.1:${server.port}/build/webgpu-fixtures-node/`, only,
+      root: pathToFileURL(repoRoot).href, types: VULKAN_TYPES });
+    assert.ok(!r.skip, r.skip);
+    console.log(`adapter: ${r.adapter}; features: ${r.features.join(', ') || 'none'}; subgroup size ${r.subgroupSize}; pipelines compiled in ${r.compileMs} ms, all checks ${r.totalMs} ms`);
+    for (const c of r.checks) console.log(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name} ${JSON.stringify(c.detail)}`);
+    const failed = r.checks.filter((c) => !c.ok);
+    assert.deepEqual(failed.map((c) => `${c.name}: ${JSON.stringify(c.detail)}`), []);
+    if (!ONLY) assert.ok(r.checks.length >= VULKAN_TYPES.length * 3 + 16, `${r.checks.length} checks ran`);
+  } finally {
     await server.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -112,10 +112,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }
 `;
 
-// x rounded to f16 (to nearest even), as the CPU path rounds activations (the kernels'
-// cpuRounding diagnostic)
+// x rounded to f16 (to nearest even; past the largest half, infinity), as the CPU path rounds
+// activations and the f32 KV cache (the kernels' cpuRounding diagnostic). Integer operations on
+// the bits, and for the halves' subnormal range an exact scaling by 2^24 and WGSL's round()
+// (ties to even): unpack2x16float(pack2x16float(x)) is folded to x by some compilers (Mesa's
+// lavapipe), and quantizeToF16 may flush subnormals.
 export const ROUND_F16 = /* wgsl */ `
-fn round_f16(x: f32) -> f32 { return unpack2x16float(pack2x16float(vec2<f32>(x, 0.0))).x; }
+fn round_f16(x: f32) -> f32 {
+  let b = bitcast<u32>(x);
+  let sign = b & 0x80000000u;
+  let a = b & 0x7fffffffu;
+  if (a >= 0x477ff000u) { return select(bitcast<f32>(sign | 0x7f800000u), x, a > 0x7f800000u); }
+  if (a < 0x38800000u) { return bitcast<f32>(sign | bitcast<u32>(round(bitcast<f32>(a) * 16777216.0) * (1.0 / 16777216.0))); }
+  return bitcast<f32>(sign | ((a + 0xfffu + ((a >> 13u) & 1u)) & 0xffffe000u));
+}
 `;
 
 // tanh(z) in f32 to a few ulp: an odd Taylor polynomial below |z| = 0.25 (where 1 - e^-2|z|
@@ -463,13 +473,13 @@ fn cache_row(t: u32) -> u32 {
   const write = (src, cache, off, stride) => (kind === 'f32' ? /* wgsl */ `
     let t = i / P.width;
     let c = i % P.width;
-    ${cache}[P.c_off + cache_row(t) * P.width + c] = unpack2x16float(pack2x16float(vec2<f32>(${src}[${off} + t * ${stride} + c], 0.0))).x;` : /* wgsl */ `
+    ${cache}[P.c_off + cache_row(t) * P.width + c] = round_f16(${src}[${off} + t * ${stride} + c]);` : /* wgsl */ `
     let t = (2u * i) / P.width;
     let c = (2u * i) % P.width;
     let sb = ${off} + t * ${stride} + c;
     ${cache}[(P.c_off + cache_row(t) * P.width + c) / 2u] = pack2x16float(vec2<f32>(${src}[sb], ${src}[sb + 1u]));`);
   const items = kind === 'f32' ? 'P.n_tok * P.width' : '(P.n_tok * P.width) / 2u';
-  return head + /* wgsl */ `
+  return head + (kind === 'f32' ? ROUND_F16 : '') + /* wgsl */ `
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   var i = gid.x + gid.y * nwg.x * 64u;
