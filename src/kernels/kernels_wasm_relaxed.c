@@ -261,7 +261,7 @@ AI void rgemv32(int kind, int n, const uint8_t *w, size_t ws, int nr, const uint
         }                                                                                                     \
         for (; t < nt; t++) { /* GEMV: rows one after another (see wide_acts) */                              \
             if (is32) rgemv32(kind, n, w, ws, nr, a + t * as, y + t * ys);                                     \
-            else micro(kind, len, w, ws, a + t * as, as, y + t * ys, ys, nr, 1);                                \
+            else kg_rgemv(kind, n, w, ws, nr, (const block_q8_K *)(a + t * as), y + t * ys);                      \
         }                                                                                                     \
     }
 
