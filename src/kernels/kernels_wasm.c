@@ -2,6 +2,7 @@
 // kernels_wasm_iq.inc's for the grid, ternary and microscaled formats, the packed prefill GEMM of
 // kernels_wasm_packed.inc for the integer block types, and the activation quantizers.
 #include "kernels/kernels_wasm.inc"
+#include "kernels/kernels_wasm_kgemv.inc"
 #include "kernels/kernels_wasm_iq.inc"
 #define WPK_RELAXED 0
 #include "kernels/kernels_wasm_packed.inc"

@@ -3,6 +3,7 @@
 // ones built on i32x4.relaxed_dot_i8x16_i7x16_add_s (16 int8 products per op), sharing the
 // helpers of kernels_wasm.inc.
 #include "kernels/kernels_wasm.inc"
+#include "kernels/kernels_wasm_kgemv.inc"
 #include "kernels/kernels_wasm_iq.inc"
 
 // ---- relaxed SIMD build: i32x4.relaxed_dot_i8x16_i7x16_add_s, 16 int8 products per op ---------
@@ -259,7 +260,7 @@ AI void rgemv32(int kind, int n, const uint8_t *w, size_t ws, int nr, const uint
             for (; r + 4 <= nr; r += 4) micro(kind, len, w + r * ws, ws, a + t * as, as, y + t * ys + r, ys, 4, NT_MAX); \
             for (; r < nr; r++) micro(kind, len, w + r * ws, ws, a + t * as, as, y + t * ys + r, ys, 1, NT_MAX);  \
         }                                                                                                     \
-        for (; t < nt; t++) { /* GEMV: rows one after another (see wide_acts) */                              \
+        for (; t < nt; t++) { /* GEMV: rows in sequence (see wide_acts), k-quants kg_rgemv */           \
             if (is32) rgemv32(kind, n, w, ws, nr, a + t * as, y + t * ys);                                     \
             else kg_rgemv(kind, n, w, ws, nr, (const block_q8_K *)(a + t * as), y + t * ys);                      \
         }                                                                                                     \
