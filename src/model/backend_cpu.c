@@ -563,11 +563,11 @@ kite_status kite__backend_cpu_new(const kite_backend_config *cfg, kite_backend *
     size_t kv_elems = 0;
     for (size_t l = 0; ok && l < n_layers; l++) {
         const bool swa = cfg->m->layers[cfg->layer_first + (int32_t)l].swa && hp->n_swa > 0;
-        // the ring pays off once it is shorter than the context
-        const int64_t ring = (int64_t)hp->n_swa + cfg->n_batch - 1, rows = ring + hp->n_swa - 1;
-        const bool use_ring = swa && rows < cfg->n_ctx;
-        c->layer_ring[l] = use_ring ? (int32_t)ring : 0;
-        c->layer_rows[l] = use_ring ? (int32_t)rows : cfg->n_ctx;
+        // the ring pays off once it is shorter than the context (context.c knows its length too:
+        // a sequence cut back must still find its window there)
+        const int32_t ring = swa ? kite__swa_ring(hp, cfg->n_batch, cfg->n_ctx) : 0;
+        c->layer_ring[l] = ring;
+        c->layer_rows[l] = ring ? ring + hp->n_swa - 1 : cfg->n_ctx;
         c->layer_base[l] = kv_elems;
         kv_elems += (size_t)cfg->n_seq * (size_t)c->layer_rows[l] * kv_dim;
     }

@@ -94,6 +94,8 @@ kite_status kite_ctx_new(kite_model *m, const kite_ctx_params *p, kite_ctx **out
     c->logits = malloc((size_t)hp->n_vocab * sizeof(float));
     c->layer_backend = calloc((size_t)hp->n_layer, sizeof *c->layer_backend);
     c->seq_pos = calloc((size_t)c->n_seq, sizeof *c->seq_pos);
+    c->seq_hwm = calloc((size_t)c->n_seq, sizeof *c->seq_hwm);
+    if (c->n_ctx >= 1) c->seq_tok = malloc((size_t)c->n_seq * (size_t)c->n_ctx * sizeof *c->seq_tok);
     c->step_pos = malloc((size_t)c->n_batch * sizeof *c->step_pos);
     c->step_seq = malloc((size_t)c->n_batch * sizeof *c->step_seq);
     c->out_rows = malloc((size_t)c->n_batch * sizeof *c->out_rows);
@@ -102,11 +104,14 @@ kite_status kite_ctx_new(kite_model *m, const kite_ctx_params *p, kite_ctx **out
     kite_status s = KITE_OK;
     if (c->n_ctx < 1)
         s = kite__fail(KITE_ERR_INVALID, "n_ctx %d leaves no room for %d sequences", n_ctx_total, c->n_seq);
-    else if (!c->logits || !c->layer_backend || !c->seq_pos || !c->step_pos || !c->step_seq || !c->out_rows ||
+    else if (!c->logits || !c->layer_backend || !c->seq_pos || !c->seq_hwm || !c->seq_tok || !c->step_pos || !c->step_seq || !c->out_rows ||
              !c->row_ids)
         s = kite__fail(KITE_ERR_NOMEM, "out of memory");
     else
         s = place(c, p);
+    bool any_swa = false;
+    for (int32_t il = 0; il < hp->n_layer; il++) any_swa |= m->layers[il].swa;
+    c->swa_ring = any_swa ? kite__swa_ring(hp, c->n_batch, c->n_ctx) : 0;
     if (s != KITE_OK) {
         kite_ctx_free(c);
         return s;
@@ -123,6 +128,8 @@ void kite_ctx_free(kite_ctx *c) {
     free(c->host_x);
     free(c->layer_backend);
     free(c->seq_pos);
+    free(c->seq_tok);
+    free(c->seq_hwm);
     free(c->step_pos);
     free(c->step_seq);
     free(c->out_rows);
@@ -136,7 +143,7 @@ const char *kite_ctx_layer_backend(const kite_ctx *c, int32_t il) {
 }
 
 void kite_ctx_reset(kite_ctx *c) {
-    for (int32_t q = 0; q < c->n_seq; q++) c->seq_pos[q] = 0;
+    for (int32_t q = 0; q < c->n_seq; q++) c->seq_pos[q] = c->seq_hwm[q] = 0;
 }
 int32_t kite_ctx_pos(const kite_ctx *c) { return c->seq_pos[0]; }
 int32_t kite_ctx_n_ctx(const kite_ctx *c) { return c->n_ctx; }
@@ -166,8 +173,50 @@ int32_t kite_ctx_seq_pos(const kite_ctx *c, int32_t seq) {
 kite_status kite_ctx_seq_reset(kite_ctx *c, int32_t seq) {
     if (seq < 0 || seq >= c->n_seq)
         return kite__fail(KITE_ERR_INVALID, "sequence %d is out of range [0, %d)", seq, c->n_seq);
-    c->seq_pos[seq] = 0;
+    c->seq_pos[seq] = c->seq_hwm[seq] = 0;
     return KITE_OK;
+}
+
+const int32_t *kite_ctx_seq_tokens(const kite_ctx *c, int32_t seq, int32_t *n) {
+    if (seq < 0 || seq >= c->n_seq) {
+        *n = 0;
+        return NULL;
+    }
+    *n = c->seq_pos[seq];
+    return c->seq_tok + (size_t)seq * (size_t)c->n_ctx;
+}
+
+// Whether sequence seq can be cut back to its first n tokens: a sliding-window layer's ring must
+// still hold the n_swa - 1 positions before n (none of them overwritten by a later position: the
+// ring holds the last swa_ring positions written, and seq_hwm bounds those).
+static bool can_keep(const kite_ctx *c, int32_t seq, int32_t n) {
+    if (n == 0 || n == c->seq_pos[seq] || c->swa_ring == 0) return true;
+    const int32_t first = KITE_MAX(0, n - (c->m->hp.n_swa - 1)); // the earliest position the next token reads
+    return c->seq_hwm[seq] - c->swa_ring <= first;
+}
+
+kite_status kite_ctx_seq_truncate(kite_ctx *c, int32_t seq, int32_t n) {
+    if (seq < 0 || seq >= c->n_seq)
+        return kite__fail(KITE_ERR_INVALID, "sequence %d is out of range [0, %d)", seq, c->n_seq);
+    if (n < 0 || n > c->seq_pos[seq])
+        return kite__fail(KITE_ERR_INVALID, "cannot keep %d tokens of sequence %d: it holds %d", n, seq, c->seq_pos[seq]);
+    if (!can_keep(c, seq, n))
+        return kite__fail(KITE_ERR_UNSUPPORTED,
+                          "cannot keep %d tokens of sequence %d: its sliding-window cache (a ring of %d positions) "
+                          "has moved past them (%d positions written)",
+                          n, seq, c->swa_ring, c->seq_hwm[seq]);
+    c->seq_pos[seq] = n;
+    if (n == 0) c->seq_hwm[seq] = 0;
+    return KITE_OK;
+}
+
+int32_t kite_ctx_seq_common_prefix(const kite_ctx *c, int32_t seq, const int32_t *tokens, int32_t n) {
+    if (seq < 0 || seq >= c->n_seq || !tokens || n <= 0) return 0;
+    const int32_t *held = c->seq_tok + (size_t)seq * (size_t)c->n_ctx;
+    int32_t k = 0;
+    const int32_t lim = KITE_MIN(n, c->seq_pos[seq]);
+    while (k < lim && held[k] == tokens[k]) k++;
+    return can_keep(c, seq, k) ? k : 0;
 }
 
 // Checks a batch before anything runs: ids in the vocabulary, sequences in range, and room for
@@ -205,7 +254,10 @@ kite_status kite_ctx_decode(kite_ctx *c, const kite_batch *b, float *logits) {
         for (int32_t t = 0; t < n; t++) {
             const int32_t q = b->seq ? b->seq[i0 + t] : 0;
             c->step_seq[t] = q;
+            c->seq_tok[(size_t)q * (size_t)c->n_ctx + (size_t)c->seq_pos[q]] = b->tokens[i0 + t];
             c->step_pos[t] = c->seq_pos[q]++;
+            // the ring's reach: counted before the step runs (a failed step may have written rows)
+            if (c->seq_hwm[q] < c->seq_pos[q]) c->seq_hwm[q] = c->seq_pos[q];
             if (b->want && b->want[i0 + t]) c->out_rows[n_out++] = t;
         }
         const kite_step st = {.n = n, .pos = c->step_pos, .seq = c->step_seq};

@@ -186,6 +186,27 @@ kite_status kite_ctx_seq_reset(kite_ctx *c, int32_t seq);
 // Tokens in sequence seq's cache; -1 if seq is out of range.
 int32_t kite_ctx_seq_pos(const kite_ctx *c, int32_t seq);
 
+// The token ids in sequence seq's cache, in position order (*n of them; valid until the context
+// next changes). kite_ctx_decode records them; a reset or truncation forgets the tail. NULL with
+// *n = 0 if seq is out of range.
+const int32_t *kite_ctx_seq_tokens(const kite_ctx *c, int32_t seq, int32_t *n);
+
+// Keeps the first n tokens of sequence seq's cache and forgets the rest: its next token goes to
+// position n (the cache is indexed by position, so nothing is recomputed; a prompt that shares
+// a prefix with what the sequence holds evaluates only the rest, as llama-server's
+// cache_prompt). n == 0 is kite_ctx_seq_reset. Errors (nothing changes): seq out of range, n < 0
+// or more than the sequence holds (KITE_ERR_INVALID); a model with sliding-window layers whose
+// CPU cache is a ring (kite_ctx_kv_bytes) that has since moved past the window before position
+// n, which happens when more than n_batch tokens are cut (KITE_ERR_UNSUPPORTED: reset and
+// evaluate again).
+kite_status kite_ctx_seq_truncate(kite_ctx *c, int32_t seq, int32_t n);
+
+// How many leading tokens of tokens[0..n) sequence seq's cache holds (the same ids at positions
+// 0, 1, ...) and can keep: the longest common prefix, or 0 when kite_ctx_seq_truncate could not
+// cut the sequence back to it (a sliding-window ring, see there). 0 if seq is out of range.
+// The caller keeps at most n - 1 of them when it needs the last token's logits.
+int32_t kite_ctx_seq_common_prefix(const kite_ctx *c, int32_t seq, const int32_t *tokens, int32_t n);
+
 // Forgets every sequence's cache: the next eval starts at position 0.
 void kite_ctx_reset(kite_ctx *c);
 

@@ -80,6 +80,9 @@ struct kite_ctx {
     int32_t n_seq;                  // sequences (each with n_ctx positions of cache)
     int32_t n_batch, n_threads;
     int32_t *seq_pos;               // (n_seq) tokens in each sequence's cache
+    int32_t *seq_tok;               // (n_seq, n_ctx) the token ids in each sequence's cache
+    int32_t *seq_hwm;               // (n_seq) positions ever written since its reset (a ring's reach)
+    int32_t swa_ring;               // the ring length of the CPU backend's sliding-window layers (0: none)
     const float *rope_factors;      // LongRoPE long or short factors for this n_ctx, or NULL
     float *logits;                  // (n_vocab) the last token's logits
     float *host_x;                  // (n_batch, n_embd) residual staging at a backend boundary
@@ -97,6 +100,16 @@ struct kite_ctx {
 };
 
 typedef struct kite_step kite_step;
+
+// The ring length of a sliding-window layer's cache on the CPU backend, or 0 when it keeps every
+// position: the window of n_swa positions plus a step's n_batch - 1 (a step's earliest token needs
+// n_swa - 1 positions before the step), used once the ring and its n_swa - 1 repeated rows are
+// shorter than the n_ctx positions of a sequence.
+static inline int32_t kite__swa_ring(const kite_hparams *hp, int32_t n_batch, int32_t n_ctx) {
+    if (hp->n_swa <= 0) return 0;
+    const int64_t ring = (int64_t)hp->n_swa + n_batch - 1, rows = ring + hp->n_swa - 1;
+    return rows < n_ctx ? (int32_t)ring : 0;
+}
 
 // Runs the forward pass over one step (st->n <= n_batch tokens, their positions and sequences;
 // the caller checked ids, positions and sequences) and writes the logits of rows out_rows[0 ..
