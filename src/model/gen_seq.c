@@ -107,6 +107,29 @@ int32_t kite_gen_seq_next(const kite_gen_seq *g, const int32_t **tokens) {
 
 bool kite_gen_seq_done(const kite_gen_seq *g) { return g->state == GEN_DONE; }
 
+int32_t kite_gen_seq_prompt(const kite_gen_seq *g, const int32_t **tokens) {
+    *tokens = g->ids;
+    return g->n_ids;
+}
+
+kite_status kite_gen_seq_use_cache(kite_gen_seq *g, kite_ctx *c, int32_t seq, int32_t *n_cached) {
+    if (n_cached) *n_cached = 0;
+    if (g->state != GEN_PROMPT || g->n_eval != 0 || g->pos != 0)
+        return kite__fail(KITE_ERR_INVALID, "the cache is reused before the first step of a run started at position 0");
+    if (seq < 0 || seq >= kite_ctx_n_seq(c))
+        return kite__fail(KITE_ERR_INVALID, "sequence %d is out of range [0, %d)", seq, kite_ctx_n_seq(c));
+    if (kite_ctx_n_ctx(c) != g->n_ctx)
+        return kite__fail(KITE_ERR_INVALID, "the run was started for a cache of %d positions, not %d", g->n_ctx,
+                          kite_ctx_n_ctx(c));
+    // the last prompt token is always evaluated: its logits pick the first reply token
+    const int32_t n = kite_ctx_seq_common_prefix(c, seq, g->ids, g->n_ids - 1);
+    KITE_TRY(kite_ctx_seq_truncate(c, seq, n));
+    g->n_eval = g->pos = n;
+    g->st.n_cached = n;
+    if (n_cached) *n_cached = n;
+    return KITE_OK;
+}
+
 kite_gen_stats kite_gen_seq_stats(const kite_gen_seq *g) { return g->st; }
 
 // Ends the sequence; a normal end (s == KITE_OK) releases the held-back text.

@@ -17,11 +17,12 @@ kite_status kite_generate(kite_ctx *c, const char *prompt, const kite_gen_params
     if (!prompt) return kite__fail(KITE_ERR_INVALID, "prompt is NULL");
     if (p->n_stop < 0 || (p->n_stop > 0 && !p->stop)) return kite__fail(KITE_ERR_INVALID, "bad stop string list");
     if (p->stats) *p->stats = (kite_gen_stats){0};
-    if (!p->keep_context) kite_ctx_reset(c);
+    const bool reuse = p->reuse_prefix && !p->keep_context;
+    if (!p->keep_context && !reuse) kite_ctx_reset(c);
     const kite_gen_seq_params sp = {.gen = *p, .on_piece = on_piece, .user = user};
     kite_gen_seq *g = NULL;
-    KITE_TRY(kite_gen_seq_start(c->m, prompt, kite_ctx_pos(c), c->n_ctx, &sp, &g));
-    kite_status s = KITE_OK;
+    KITE_TRY(kite_gen_seq_start(c->m, prompt, p->keep_context ? kite_ctx_pos(c) : 0, c->n_ctx, &sp, &g));
+    kite_status s = reuse ? kite_gen_seq_use_cache(g, c, 0, NULL) : KITE_OK;
     const int32_t *toks;
     for (int32_t n; s == KITE_OK && (n = kite_gen_seq_next(g, &toks)) > 0;) {
         const float *logits = NULL;

@@ -246,7 +246,8 @@ kite_status kite_ctx_set_matmul_observer(kite_ctx *c, kite_matmul_observer fn, v
 // ---- generation ---------------------------------------------------------------------
 
 typedef struct kite_gen_stats {
-    int32_t n_prompt;      // prompt tokens evaluated
+    int32_t n_prompt;      // prompt tokens (those evaluated plus those reused from the cache)
+    int32_t n_cached;      // of n_prompt, tokens already in the cache (reuse_prefix), not evaluated
     int32_t n_generated;   // tokens sampled
     double prefill_s;      // seconds spent evaluating the prompt
     double decode_s;       // seconds spent in the decode loop
@@ -263,6 +264,12 @@ typedef struct kite_gen_params {
     bool parse_special;           // tokenize special-token text in the prompt (chat templates)
     bool keep_context;            // append to the KV cache instead of resetting it first (chat);
                                   // a reply cut at n_predict then has its last token evaluated too
+    bool reuse_prefix;            // (without keep_context) the prompt is tokenized as for a fresh
+                                  // run, but the leading tokens the cache already holds (at most all
+                                  // but the last) are kept instead of evaluated again (llama-server's
+                                  // cache_prompt): stats->n_cached says how many; the rest of the
+                                  // cache is forgotten. The same tokens as a fresh run's, the logits
+                                  // those of a run that evaluated the prompt in the same pieces.
     void (*on_token)(void *user, int32_t id); // optional: each sampled id, before its text
     kite_gen_stats *stats;        // optional output
     const char *grammar;          // optional GBNF text (start rule "root"): only text it accepts
@@ -350,6 +357,19 @@ bool kite_gen_seq_done(const kite_gen_seq *g);
 // Counts and timings so far: prefill_s runs from start to the prompt's logits, decode_s from
 // there to the end.
 kite_gen_stats kite_gen_seq_stats(const kite_gen_seq *g);
+
+// The prompt's token ids (*tokens points into the sequence, valid while it lives); their count.
+int32_t kite_gen_seq_prompt(const kite_gen_seq *g, const int32_t **tokens);
+
+// Reuses what sequence seq of c already holds, for a generation started at pos 0 (tokenized as a
+// fresh run) before its first step: keeps the common prefix of its prompt with that sequence's
+// cache (kite_ctx_seq_common_prefix, at most all but the last prompt token, whose logits are
+// needed), cuts the sequence back to it (kite_ctx_seq_truncate: the rest of the cache is
+// forgotten; all of it when nothing is shared), and starts the prompt's evaluation after it.
+// kite_gen_seq_stats's n_cached then says how many; *n_cached (may be NULL) gets it too.
+// Errors (nothing changes): a sequence started at pos > 0 or already stepped, seq out of range
+// (KITE_ERR_INVALID), a context with another n_ctx per sequence than the one started for.
+kite_status kite_gen_seq_use_cache(kite_gen_seq *g, kite_ctx *c, int32_t seq, int32_t *n_cached);
 
 // Frees the sequence (not the context's cache: the caller resets that). NULL is allowed.
 void kite_gen_seq_free(kite_gen_seq *g);
