@@ -1,6 +1,8 @@
 // cmd_chat.c - `kite chat -m MODEL`: an interactive chat. Each message (a line; `\` at a line's
 // end or a """ block for several) is a user turn; the conversation is formatted with the chat
-// template and only the new part is evaluated, the earlier turns staying in the KV cache.
+// template, and the KV cache keeps the tokens the new rendering shares with what it holds (the
+// earlier turns, up to where the template renders them differently now: Qwen3 drops the
+// reasoning of earlier replies), so only the rest is evaluated.
 // Lines starting with '/' are commands (/help), never sent to the model. Ctrl-C stops a reply
 // and keeps the conversation; when the context fills, the oldest turns are dropped.
 #include <errno.h>
@@ -48,7 +50,7 @@ static void usage(FILE *f) {
             "  -p TEXT                a first user message, sent before reading stdin\n"
             "  -n N                   most tokens per reply (default -1: until end of turn)\n"
             "  --stop TEXT, -r TEXT   end a reply before TEXT (repeatable)\n"
-            "  --verbose              tokens/s after each reply (stderr)\n"
+            "  --verbose              tokens/s and cached prompt tokens after each reply (stderr)\n"
             "  --log-disable          no banner or notices on stderr\n"
             "  -c N -t N -b N -fa on|off|auto --temp T --top-k K --top-p P --min-p P\n"
             "  --repeat-penalty R --repeat-last-n N --seed S\n"
@@ -82,9 +84,6 @@ typedef struct chat {
     const char *tmpl; // template name or source; NULL = chatml
     kite_chat_msg *msgs;
     size_t n_msgs, cap_msgs;
-    size_t prev_len;  // bytes of the formatted conversation already in the KV cache ...
-    char *cached;     // ... and those bytes: a template may render earlier turns differently
-                      // once a new message follows (Qwen3 drops their reasoning)
     int32_t reserve;  // tokens a reply needs free: old turns are dropped to keep them
     kite_gen_params gp;
     kite_gen_stats last;
@@ -113,14 +112,6 @@ static void drop_msgs(chat *c, size_t i, size_t n) {
     c->n_msgs -= n;
 }
 
-// Forgets the KV cache: the next turn evaluates the whole conversation.
-static void restart_cache(chat *c) {
-    kite_ctx_reset(c->s.ctx);
-    c->prev_len = 0;
-    free(c->cached);
-    c->cached = NULL;
-}
-
 static size_t n_system(const chat *c) { return c->n_msgs > 0 && !strcmp(c->msgs[0].role, "system") ? 1 : 0; }
 
 static int32_t count_tokens(const chat *c, const char *text, bool bos) {
@@ -144,9 +135,11 @@ static bool on_piece(void *user, const char *piece, size_t len) {
     return kite_buf_append(&o->reply, piece, len);
 }
 
+// The rate counts the prompt tokens evaluated, not those the cache held.
 static void print_stats(const kite_gen_stats *st) {
-    fprintf(stderr, "[%d prompt tokens, %.1f tok/s | %d reply tokens, %.1f tok/s]\n", st->n_prompt,
-            st->prefill_s > 0 ? st->n_prompt / st->prefill_s : 0.0, st->n_generated,
+    const int32_t n_eval = st->n_prompt - st->n_cached;
+    fprintf(stderr, "[%d prompt tokens (%d cached), %.1f tok/s | %d reply tokens, %.1f tok/s]\n", st->n_prompt,
+            st->n_cached, st->prefill_s > 0 ? n_eval / st->prefill_s : 0.0, st->n_generated,
             st->decode_s > 0 ? st->n_generated / st->decode_s : 0.0);
 }
 
@@ -166,27 +159,21 @@ static bool user_turn(chat *c, const char *text, size_t len) {
             fprintf(stderr, "kite chat: %s\n", kite_last_error());
             return false;
         }
-        // the cache holds text this rendering no longer starts with: evaluate it all again
-        if (c->prev_len && (c->prev_len > flen || memcmp(formatted, c->cached, c->prev_len) != 0)) restart_cache(c);
-        const int32_t pos = kite_ctx_pos(c->s.ctx);
-        const int32_t n_new = count_tokens(c, formatted + (c->prev_len <= flen ? c->prev_len : flen), pos == 0);
-        if (n_new < 0) {
+        // the whole rendering is the prompt: generation keeps the tokens the cache shares with it
+        const int32_t n_all = count_tokens(c, formatted, true);
+        if (n_all < 0) {
             fprintf(stderr, "kite chat: %s\n", kite_last_error());
             free(formatted);
             return false;
         }
-        if (pos + n_new + c->reserve <= n_ctx) break;
+        if (n_all + c->reserve <= n_ctx) break;
         // drop the oldest turn: the first message after the system one, with the replies up
         // to the next user message; never the message just typed
         const size_t first = n_system(c);
         if (first + 1 >= c->n_msgs) {
-            if (pos != 0) { // the cache may hold text the conversation no longer needs
-                restart_cache(c);
-                continue;
-            }
-            if (n_new < n_ctx) break; // it fits, with less room for the reply
+            if (n_all < n_ctx) break; // it fits, with less room for the reply
             fprintf(stderr, "kite chat: the message is %d tokens, more than the context holds (%d); not sent\n",
-                    n_new, n_ctx);
+                    n_all, n_ctx);
             drop_msgs(c, c->n_msgs - 1, 1);
             free(formatted);
             return true;
@@ -195,7 +182,6 @@ static bool user_turn(chat *c, const char *text, size_t len) {
         while (first + n < c->n_msgs - 1 && strcmp(c->msgs[first + n].role, "user") != 0) n++;
         drop_msgs(c, first, n);
         dropped += n;
-        restart_cache(c);
     }
     if (dropped)
         fprintf(stderr, "kite chat: the context is full: dropped the %zu oldest message%s%s\n", dropped,
@@ -205,18 +191,16 @@ static bool user_turn(chat *c, const char *text, size_t len) {
     g_sigint = 0;
     kite_gen_stats st;
     c->gp.stats = &st;
-    kite_status gs = kite_generate(c->s.ctx, formatted + (c->prev_len <= flen ? c->prev_len : flen), &c->gp, on_piece, &co);
+    kite_status gs = kite_generate(c->s.ctx, formatted, &c->gp, on_piece, &co);
+    free(formatted);
     reply_printer_end(&co.print);
     kite_buf r = co.reply;
-    char *asked = formatted; // the conversation up to the assistant's opening
-    const size_t asked_len = flen;
     fputs("\n", stdout);
     fflush(stdout);
     const bool interrupted = gs == KITE_ERR_ABORTED && g_sigint;
     g_sigint = 0;
     if (gs != KITE_OK && !interrupted) {
         fprintf(stderr, "kite chat: %s\n", kite_last_error());
-        free(asked);
         kite_buf_free(&r);
         return false;
     }
@@ -232,32 +216,16 @@ static bool user_turn(chat *c, const char *text, size_t len) {
     const bool pushed = !held.nomem && push_msg(c, "assistant", held.ptr ? held.ptr : "", held.len);
     kite_buf_free(&held);
     if (!pushed) {
-        free(asked);
         kite_buf_free(&r);
         return false;
     }
+    // the cache holds the tokens evaluated (the last one sampled is not among them): the next
+    // turn finds its common prefix there, whatever stopped this reply
     if (interrupted) {
-        // the cache may lack the last shown token: evaluate the whole conversation next turn
         fprintf(stderr, "kite chat: reply stopped (Ctrl-C); the conversation is kept\n");
-        restart_cache(c);
-    } else {
-        if (!st.stopped_eog && !st.stopped_string && (c->gp.n_predict < 0 || st.n_generated < c->gp.n_predict))
-            fprintf(stderr, "kite chat: the context is full: the reply was cut; the oldest turns will be dropped\n");
-        if (kite_chat_apply(c->tmpl, c->msgs, c->n_msgs, false, &formatted, &flen) == KITE_OK) {
-            // The cache holds the reply but not the end-of-turn text the template puts after it
-            // (the end token was sampled, not evaluated): when the template renders the reply
-            // verbatim, start the next evaluation at that end-of-turn text so the model sees it.
-            // Otherwise skip it, as llama.cpp's simple-chat does.
-            const size_t rl = r.len;
-            bool verbatim = flen >= asked_len + rl && !memcmp(formatted, asked, asked_len) &&
-                            (rl == 0 || !memcmp(formatted + asked_len, r.ptr, rl));
-            c->prev_len = verbatim ? asked_len + rl : flen;
-            free(c->cached);
-            c->cached = formatted; // its first prev_len bytes are what the cache holds
-            formatted = NULL;
-        }
+    } else if (!st.stopped_eog && !st.stopped_string && (c->gp.n_predict < 0 || st.n_generated < c->gp.n_predict)) {
+        fprintf(stderr, "kite chat: the context is full: the reply was cut; the oldest turns will be dropped\n");
     }
-    free(asked);
     kite_buf_free(&r);
     return true;
 }
@@ -344,7 +312,6 @@ static bool load(chat *c, const char *path) {
     for (size_t i = 0; i < c->n_msgs; i++) free((char *)c->msgs[i].content);
     free(c->msgs);
     c->msgs = fresh.msgs, c->n_msgs = fresh.n_msgs, c->cap_msgs = fresh.cap_msgs;
-    restart_cache(c);
     fprintf(stderr, "kite chat: loaded %zu messages from %s\n", c->n_msgs, path);
     return true;
 }
@@ -426,7 +393,6 @@ static int command(chat *c, char *line) {
         help_commands();
     } else if (!strcmp(line, "/clear")) {
         drop_msgs(c, n_system(c), c->n_msgs - n_system(c));
-        restart_cache(c);
         fprintf(stderr, "kite chat: conversation cleared\n");
     } else if (!strcmp(line, "/stats")) {
         if (c->have_last) print_stats(&c->last);
@@ -502,7 +468,7 @@ int kite_cmd_chat(int argc, char **argv) {
     c.gp.n_predict = o.n_predict;
     c.gp.sampling = o.sampling;
     c.gp.parse_special = true;
-    c.gp.keep_context = true;
+    c.gp.reuse_prefix = true; // each turn's whole rendering, less what the cache shares with it
     c.gp.stop = stops;
     c.gp.n_stop = n_stops;
     c.gp.grammar = grammar;
@@ -558,7 +524,6 @@ int kite_cmd_chat(int argc, char **argv) {
     cli_sigint_restore();
     for (size_t i = 0; i < c.n_msgs; i++) free((char *)c.msgs[i].content);
     free(c.msgs);
-    free(c.cached);
     free(tmpl_src);
     free(grammar);
     model_session_close(&c.s);

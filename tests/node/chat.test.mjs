@@ -15,9 +15,11 @@ after(llamaDispose);
 const N = 8; // most tokens per reply
 const USER = ['Hello there', 'How are you?'];
 
-// The text each turn adds to the conversation, as kite chat evaluates it: the first turn's
-// whole rendering, then (the reply having been rendered verbatim) the end of the assistant's
-// turn, the next user turn and the assistant's opening. llama.cpp's built-in templates:
+// The text each turn adds to the conversation: the first turn's whole rendering, then (the reply
+// having been rendered verbatim) the end of the assistant's turn, the next user turn and the
+// assistant's opening. (kite chat tokenizes each turn's whole rendering and keeps the tokens its
+// cache shares with it; with these templates that is the same token sequence.) llama.cpp's
+// built-in templates:
 const FORMATS = {
   // phi3: <|role|>\n content <|end|>\n, assistant opening <|assistant|>\n
   phi3: (k) => (k ? '<|end|>\n' : '') + `<|user|>\n${USER[k]}<|end|>\n<|assistant|>\n`,
@@ -57,7 +59,10 @@ test('kite chat: a bad flag is a usage error (exit 2) with a message', () => {
 // Qwen3's own template (tests/node/data/qwen3-0.6b.jinja): kite chat renders the conversation as
 // the template's Jinja does, so each reply is llama.cpp's greedy reply to the Jinja engine's
 // rendering of the conversation so far (with the replies /save records). With reasoning off every
-// reply opens with the empty block, which the template drops from earlier turns.
+// reply opens with the empty block, which the template drops from earlier turns. Each turn's
+// prompt is the whole rendering, and the KV cache keeps the tokens it shares with what the cache
+// holds (the previous prompt and reply, less the reply's last token when it was cut): --verbose's
+// stats line counts them, here against llama.cpp's tokens of the renderings and of its replies.
 for (const reasoning of ['on', 'off']) {
   test(`kite chat with Qwen3's template, reasoning ${reasoning}: three turns give llama.cpp's replies to the Jinja rendering`, async () => {
     requireModels();
@@ -71,7 +76,7 @@ for (const reasoning of ['on', 'off']) {
     try {
       const saved = join(dir, 'conv.json');
       const users = ['Hello there', 'How are you?', 'Tell me more'];
-      const r = spawnSync(kiteBin(), ['chat', '-m', path, '--chat-template', QWEN3_TEMPLATE, '--temp', '0', '-n', String(N), '-fa', 'off', '-c', '512', '--reasoning', reasoning], {
+      const r = spawnSync(kiteBin(), ['chat', '-m', path, '--chat-template', QWEN3_TEMPLATE, '--temp', '0', '-n', String(N), '-fa', 'off', '-c', '512', '--reasoning', reasoning, '--verbose'], {
         input: users.join('\n') + `\n/save ${saved}\n`,
         timeout: 120_000,
       });
@@ -80,12 +85,21 @@ for (const reasoning of ['on', 'off']) {
       assert.deepEqual(msgs.map((m) => m.role), ['user', 'assistant', 'user', 'assistant', 'user', 'assistant']);
       const opening = reasoning === 'off' ? '<think>\n\n</think>\n\n' : '';
       let want = '';
+      const stats = [...r.stderr.toString().matchAll(/\[(\d+) prompt tokens \((\d+) cached\)/g)].map((m) => [+m[1], +m[2]]);
+      assert.equal(stats.length, 3, r.stderr.toString());
+      let held = [];
       for (let k = 0; k < 3; k++) {
         const prompt = renderQwen3(msgs.slice(0, 2 * k + 1), true, reasoning === 'off');
         const ref = await llamaGreedy(path, prompt, N, { specialTokens: true });
         assert.ok(ref.ids.length > 0, `turn ${k}: the reference reply is empty (the check would be weak)`);
         assert.equal(msgs[2 * k + 1].content, opening + ref.text, `turn ${k}: the reply kept for the conversation`);
         want += ref.text + '\n';
+        let common = 0;
+        while (common < ref.prompt.length - 1 && common < held.length && held[common] === ref.prompt[common]) common++;
+        assert.deepEqual(stats[k], [ref.prompt.length, common], `turn ${k}: prompt tokens and cached tokens`);
+        if (k > 0) assert.ok(common > 0, `turn ${k}: a prefix is reused`);
+        // the cache: the prompt and the reply, but a reply cut at N tokens has its last one unevaluated
+        held = [...ref.prompt, ...(ref.ids.length === N ? ref.ids.slice(0, -1) : ref.ids)];
       }
       assert.equal(r.stdout.toString(), want);
       if (reasoning === 'off') {

@@ -160,7 +160,7 @@ test('chat: multi-line input (\\ at a line end, """ blocks); /save writes JSON a
   const input = 'first \\\nsecond\n"""\nblock a\n\nblock b\n"""\n"""one line"""\n/save ' + file + '\n/stats\n';
   const r = kite([...chatArgs, '-sys', 'Be kind'], { input });
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stderr, /\[\d+ prompt tokens, [\d.]+ tok\/s \| \d+ reply tokens, [\d.]+ tok\/s\]/, '/stats');
+  assert.match(r.stderr, /\[\d+ prompt tokens \(\d+ cached\), [\d.]+ tok\/s \| \d+ reply tokens, [\d.]+ tok\/s\]/, '/stats');
   const saved = JSON.parse(readFileSync(file, 'utf8'));
   const replies = r.stdout.split('\n').slice(0, 3);
   assert.deepEqual(saved.messages, [
