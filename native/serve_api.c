@@ -446,9 +446,9 @@ static void slots(serve_state *s, http_out *o) {
         jw_key(&w, "n_prompt_tokens");
         jw_int(&w, sl->n_prompt);
         jw_key(&w, "n_prompt_tokens_processed");
-        jw_int(&w, sl->n_prompt);
+        jw_int(&w, sl->n_prompt - sl->n_cached);
         jw_key(&w, "n_prompt_tokens_cache");
-        jw_int(&w, 0);
+        jw_int(&w, sl->n_cached);
         jw_key(&w, "n_decoded");
         jw_int(&w, sl->n_generated);
         jw_key(&w, "next_token"); // llama-server's place for the count
@@ -501,7 +501,8 @@ static void metrics(serve_state *s, http_out *o) {
     } m[] = {
         {"llamacpp:prompt_tokens_total", "counter", "Number of prompt tokens processed, excluding cached tokens",
          (double)s->m_prompt_tokens},
-        {"llamacpp:prompt_tokens_cached_total", "counter", "Number of prompt tokens reused from the cache", 0},
+        {"llamacpp:prompt_tokens_cached_total", "counter", "Number of prompt tokens reused from the cache",
+         (double)s->m_prompt_cached},
         {"llamacpp:prompt_seconds_total", "counter", "Total time spent processing prompts", s->m_prompt_s},
         {"llamacpp:tokens_predicted_total", "counter", "Number of generation tokens processed",
          (double)s->m_predicted_tokens},

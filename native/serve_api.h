@@ -23,6 +23,8 @@ typedef struct serve_slot {
     bool used;          // it has served a request (task is the current or last one)
     unsigned long task; // the request number it serves
     int32_t n_prompt, n_generated; // of its current (or last) request
+    int32_t n_cached;              // ... of n_prompt, those its cache held
+    unsigned long long last_used;  // when it was last taken (a count of acquisitions)
     serve_job job;      // the generation it runs (see serve_sched.h)
 } serve_slot;
 
@@ -68,6 +70,8 @@ typedef struct serve_state {
     // /metrics (llama-server's llamacpp:* set): totals since the start, and the prompt/generation
     // counts since the last scrape (the *_tokens_seconds throughput gauges)
     unsigned long long m_requests, m_prompt_tokens, m_predicted_tokens;
+    unsigned long long m_prompt_cached;   // prompt tokens the slots' caches held (not in m_prompt_tokens)
+    unsigned long long n_acquired;        // slot acquisitions (serve_slot.last_used)
     double m_prompt_s, m_predict_s;
     unsigned long long m_n_decode;     // forward passes of the scheduler
     unsigned long long m_busy_slots;   // running slots summed over those passes

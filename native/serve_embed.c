@@ -161,7 +161,7 @@ void serve_embed(serve_state *s, http_out *o, const json_value *body, bool oai, 
         goto out;
     }
     // nothing is written until the end: a FIN means the client left
-    int slot = serve_slot_acquire(s, o->fd, true, task);
+    int slot = serve_slot_acquire(s, o->fd, true, task, NULL, 0);
     if (slot < 0) {
         o->keep_alive = false;
         goto out;

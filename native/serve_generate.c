@@ -30,6 +30,8 @@ typedef struct gen_request {
     bool logprobs;  // return each token's log-probability ...
     int32_t n_top;  // ... and this many alternatives
     char *prompt; // malloc'd
+    int32_t *ids, n_ids; // its tokens (malloc'd), as the slot's sequence will tokenize it
+    bool cache_prompt;   // keep what the slot's cache shares with the prompt (llama-server's; default on)
     char *grammar; // malloc'd GBNF from 'grammar', 'json_schema' or 'response_format', or NULL
     serve_tools tools;       // chat: the request's tools
     bool tools_on;           // ... and the reply is parsed for calls (tool_choice not "none")
@@ -345,6 +347,13 @@ static bool parse_sampling(serve_state *s, const json_value *b, gen_request *r, 
     }
     r->stream = st && st->type == JSON_BOOL && st->boolean;
 
+    const json_value *cp = json_get(b, "cache_prompt");
+    if (cp && cp->type != JSON_NULL && cp->type != JSON_BOOL) {
+        snprintf(err, es, "'cache_prompt' must be a boolean, not %s", json_type_name(cp->type));
+        return false;
+    }
+    r->cache_prompt = !(cp && cp->type == JSON_BOOL && !cp->boolean);
+
     const json_value *stop = json_get(b, "stop");
     if (stop && stop->type == JSON_STRING) {
         if (!chat_request_plain_string(stop, "'stop'", err, es)) return false;
@@ -434,14 +443,17 @@ static bool completion_prompt(const json_value *b, gen_request *r, char *err, si
 
 // The prompt must leave room for at least one generated token (checked before queueing); *n_over
 // is the prompt's length when it does not (0 otherwise).
-static bool prompt_fits(const serve_state *s, const gen_request *r, int32_t *n_over, char *err, size_t es) {
+// Tokenizes the prompt (r->ids: the slot with the longest common prefix is picked with them) and
+// checks that it fits a slot's context.
+static bool prompt_fits(const serve_state *s, gen_request *r, int32_t *n_over, char *err, size_t es) {
     const kite_vocab *v = kite_model_vocab(s->ms->model);
-    int32_t *ids = NULL, n = 0;
-    if (kite_tokenize_alloc(v, r->prompt, strlen(r->prompt), true, r->fmt != SERVE_OAI_COMPLETION, &ids, &n) != KITE_OK) {
+    int32_t n = 0;
+    if (kite_tokenize_alloc(v, r->prompt, strlen(r->prompt), true, r->fmt != SERVE_OAI_COMPLETION, &r->ids, &n) !=
+        KITE_OK) {
         snprintf(err, es, "prompt: %s", kite_last_error());
         return false;
     }
-    free(ids);
+    r->n_ids = n;
     int32_t n_ctx = kite_ctx_n_ctx(s->ms->ctx);
     if (n >= n_ctx) {
         *n_over = n;
@@ -505,6 +517,11 @@ static void write_usage(json_writer *w, const kite_gen_stats *st) {
     jw_int(w, st->n_generated);
     jw_key(w, "total_tokens");
     jw_int(w, (long long)st->n_prompt + st->n_generated);
+    jw_key(w, "prompt_tokens_details"); // of prompt_tokens, those the slot's cache held
+    jw_begin_object(w);
+    jw_key(w, "cached_tokens");
+    jw_int(w, st->n_cached);
+    jw_end_object(w);
     jw_end_object(w);
 }
 
@@ -524,10 +541,14 @@ static void write_native_tail(json_writer *w, const gen_out *g, const kite_gen_s
     jw_cstr(w, st->stopped_eog ? "eos" : st->stopped_string ? "word" : "limit");
     jw_key(w, "truncated");
     jw_bool(w, false);
+    jw_key(w, "tokens_cached");
+    jw_int(w, st->n_cached);
     jw_key(w, "timings");
     jw_begin_object(w);
+    jw_key(w, "cache_n"); // as llama-server: prompt tokens the cache held, prompt_n those evaluated
+    jw_int(w, st->n_cached);
     jw_key(w, "prompt_n");
-    jw_int(w, st->n_prompt);
+    jw_int(w, st->n_prompt - st->n_cached);
     jw_key(w, "prompt_ms");
     jw_number(w, st->prefill_s * 1e3);
     jw_key(w, "predicted_n");
@@ -939,13 +960,14 @@ static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned
     snprintf(g.id, sizeof g.id, "%s-%lld-%lu", r->fmt == SERVE_OAI_CHAT ? "chatcmpl" : "cmpl", s->started, task);
     // A streamed reply notices a closed socket by its writes; one sent at the end only by the FIN.
     bool fin_is_gone = !r->stream;
-    g.slot = serve_slot_acquire(s, o->fd, fin_is_gone, task);
+    g.slot = serve_slot_acquire(s, o->fd, fin_is_gone, task, r->cache_prompt ? r->ids : NULL, r->n_ids);
     if (g.slot < 0) {
         o->keep_alive = false; // the client left (or we stop): nobody to answer
         return;
     }
     serve_job *job = &s->slots[g.slot].job;
     job->prompt = r->prompt;
+    job->cache_prompt = r->cache_prompt;
     job->gen = kite_gen_default_params();
     job->gen.n_predict = r->n_predict;
     job->gen.sampling = r->sampling;
@@ -1007,8 +1029,8 @@ static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned
         respond_whole(&g, finish, &st);
     }
     if (s->verbose)
-        fprintf(stderr, "kite serve: #%lu slot %d: %d prompt + %d generated tokens, %s%s\n", task, g.slot,
-                st.n_prompt, st.n_generated, g.client_gone ? "client gone" : rs == KITE_OK ? finish : "error: ",
+        fprintf(stderr, "kite serve: #%lu slot %d: %d prompt (%d cached) + %d generated tokens, %s%s\n", task,
+                g.slot, st.n_prompt, st.n_cached, st.n_generated, g.client_gone ? "client gone" : rs == KITE_OK ? finish : "error: ",
                 rs == KITE_OK || g.client_gone ? "" : gen_err);
     kite_buf_free(&g.text);
     kite_buf_free(&g.toks);
@@ -1029,6 +1051,7 @@ void serve_generate(serve_state *s, http_out *o, const json_value *body, serve_f
     else if (n_over) serve_error_exceed_context(o, n_over, kite_ctx_n_ctx(s->ms->ctx));
     else serve_error(o, 400, err, NULL);
     free(r.prompt);
+    free(r.ids);
     free(r.grammar);
     serve_tools_free(&r.tools);
 }

@@ -30,8 +30,11 @@ bool serve_chat_prompt(const serve_state *s, const json_value *body, char **prom
                        size_t *reply_at, char *err, size_t es);
 
 // Takes a free slot for request `task`, waiting while none is; -1 when the client left (a FIN
-// counts when fin_is_gone, see http_client_gone) or the server stops.
-int serve_slot_acquire(serve_state *s, int fd, bool fin_is_gone, unsigned long task);
+// counts when fin_is_gone, see http_client_gone) or the server stops. With the prompt's tokens
+// (ids, may be NULL) the free slot whose cache shares the longest prefix with them (as
+// llama-server's slot similarity), else (and among equals) the one used least recently.
+int serve_slot_acquire(serve_state *s, int fd, bool fin_is_gone, unsigned long task, const int32_t *ids,
+                       int32_t n_ids);
 
 // Frees the slot; st (optional) adds to the /metrics counts.
 void serve_slot_release(serve_state *s, int slot, const kite_gen_stats *st);

@@ -69,14 +69,13 @@ static bool on_piece(void *user, const char *piece, size_t len) {
 }
 
 // Ends slot i's job with status rs (message: msg, else the thread's last error) and frees its
-// sequence.
+// generation. The slot's sequence keeps its cache (the tokens evaluated, recorded by the context):
+// the next job there keeps the prefix it shares with them.
 static void end_job(serve_state *s, sched_slot *ss, int i, kite_status rs, const char *msg) {
+    (void)i;
     kite_gen_stats st = ss->seq ? kite_gen_seq_stats(ss->seq) : (kite_gen_stats){0};
     kite_gen_seq_free(ss->seq);
     ss->seq = NULL;
-    pthread_mutex_lock(&s->model_lock);
-    kite_ctx_seq_reset(s->ms->ctx, i);
-    pthread_mutex_unlock(&s->model_lock);
     pthread_mutex_lock(&s->lock);
     serve_job *job = ss->job;
     job->status = rs;
@@ -128,6 +127,12 @@ static bool sched_admit(sched *d) {
             pthread_mutex_unlock(&s->lock);
             kite_status rs = gone ? KITE_ERR_ABORTED
                                   : kite_gen_seq_start(s->ms->model, job->prompt, 0, d->n_ctx, &p, &ss->seq);
+            if (rs == KITE_OK) { // the slot's cache: its common prefix kept, or emptied
+                pthread_mutex_lock(&s->model_lock);
+                rs = job->cache_prompt ? kite_gen_seq_use_cache(ss->seq, s->ms->ctx, i, NULL)
+                                       : kite_ctx_seq_reset(s->ms->ctx, i);
+                pthread_mutex_unlock(&s->model_lock);
+            }
             if (rs != KITE_OK) end_job(s, ss, i, rs, gone ? "generation stopped: the client went away" : NULL);
             pthread_mutex_lock(&s->lock);
         }

@@ -4,7 +4,8 @@
 // long prompt does not stall the others) and one token per generating slot. Each slot's
 // kite_gen_seq samples from its logits; its text and tokens go to the slot's job, where the
 // worker thread that serves the request picks them up. New requests join between steps; a job
-// that ends (or is cancelled by its worker) frees its sequence at once.
+// that ends (or is cancelled by its worker) frees its generation at once; the slot's KV cache
+// sequence keeps what was evaluated, for the next job's common prefix (cache_prompt).
 #ifndef KITE_NATIVE_SERVE_SCHED_H
 #define KITE_NATIVE_SERVE_SCHED_H
 
@@ -30,6 +31,7 @@ typedef struct serve_job {
     // input, set by the worker before serve_job_submit (read-only while the job runs)
     const char *prompt;
     kite_gen_params gen; // n_predict, sampling, stop, n_stop, parse_special (stats, on_token unused)
+    bool cache_prompt;   // keep what the slot's sequence shares with the prompt (else it starts empty)
     bool logprobs;       // record each token's log-probability ...
     int32_t n_top;       // ... and this many alternatives (0..SERVE_MAX_TOP)
     // under serve_state.lock
