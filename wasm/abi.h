@@ -63,7 +63,7 @@ typedef struct kw_gen_args {
                                 // (the model's template must write <think> and </think>)
     const char *reasoning_message; // forced before </think> when the budget runs out, or NULL
     int32_t no_thinking;        // the prompt's reply opening had reasoning off (the budget sees it)
-    double n_prompt;            // out: prompt tokens evaluated
+    double n_prompt;            // out: prompt tokens (evaluated or held by the cache)
     double n_generated;         // out: tokens sampled
     double prefill_s;           // out: seconds evaluating the prompt
     double decode_s;            // out: seconds in the decode loop
@@ -77,6 +77,9 @@ typedef struct kw_gen_args {
     int32_t reply_at;           // chat: the byte of prompt where the reply's own text begins
                                 // (kw_chat_request's reply_at: what the reasoning budget has seen
                                 // of the reply), or -1: the template's reply opening
+    int32_t reuse_prefix;       // (without keep_context) keep the tokens the KV cache shares with
+                                // the prompt, evaluate the rest (kite_gen_params.reuse_prefix)
+    double n_cached;            // out: of n_prompt, tokens the cache held (not evaluated)
 } kw_gen_args;
 
 // kw_chat_request: an OpenAI chat request (JSON text: messages with tool_calls / tool results,

@@ -59,7 +59,8 @@ static const abi_field gen_fields[] = {
     F(kw_gen_args, decode_s, "f64"),       F(kw_gen_args, stopped_eog, "i32"),
     F(kw_gen_args, stopped_string, "i32"), F(kw_gen_args, n_eval, "i32"),
     F(kw_gen_args, grammar_trigger, P),   F(kw_gen_args, tool_reply, "i32"),
-    F(kw_gen_args, reply_at, "i32"),
+    F(kw_gen_args, reply_at, "i32"),      F(kw_gen_args, reuse_prefix, "i32"),
+    F(kw_gen_args, n_cached, "f64"),
 };
 static const abi_field quant_fields[] = {
     F(kw_quant_args, buf, P),           F(kw_quant_args, len, P),
@@ -107,6 +108,7 @@ EMSCRIPTEN_KEEPALIVE void kw_gen_args_init(kw_gen_args *a) {
         .seed = p.sampling.seed,
         .no_bos = p.no_bos,
         .keep_context = p.keep_context,
+        .reuse_prefix = p.reuse_prefix,
         .parse_special = p.parse_special,
         .reasoning_budget = -1,
         .reply_at = -1,

@@ -227,6 +227,7 @@ static kite_status gen_params(const kw_gen_args *a, kite_gen_params *p, char **f
     p->n_stop = a->n_stop;
     p->no_bos = a->no_bos != 0;
     p->keep_context = a->keep_context != 0;
+    p->reuse_prefix = a->reuse_prefix != 0;
     p->parse_special = a->parse_special != 0;
     p->on_token = on_token;
     *from_schema = NULL;
@@ -270,6 +271,7 @@ static kite_status gen_params(const kw_gen_args *a, kite_gen_params *p, char **f
 
 static void put_stats(kw_gen_args *a, const kite_gen_stats *st) {
     a->n_prompt = st->n_prompt;
+    a->n_cached = st->n_cached;
     a->n_generated = st->n_generated;
     a->prefill_s = st->prefill_s;
     a->decode_s = st->decode_s;
@@ -293,7 +295,8 @@ EMSCRIPTEN_KEEPALIVE int kw_generate(kw_gen_args *a) {
 }
 
 // kw_generate in steps, for a backend whose logits arrive asynchronously (webgpu): starts the
-// run (resets the context unless keep_context; tokenizes the prompt). Then, until a->n_eval is
+// run (tokenizes the prompt; resets the context unless keep_context, or keeps the prefix it shares
+// with the prompt with reuse_prefix, as kite_generate). Then, until a->n_eval is
 // 0: kw_gen_eval submits the next tokens, the caller awaits the backend, kw_gen_step samples
 // and streams. kw_gen_finish (always, also after an error) ends it. The prompt and stop
 // strings must live until kw_gen_finish. One run per model at a time.
@@ -304,12 +307,20 @@ EMSCRIPTEN_KEEPALIVE int kw_gen_start(kw_gen_args *a) {
     kite_gen_params p;
     char *from_schema;
     KW_TRY(gen_params(a, &p, &from_schema));
-    if (!p.keep_context) kite_ctx_reset(h->c);
+    const bool reuse = p.reuse_prefix && !p.keep_context;
+    if (!p.keep_context && !reuse) kite_ctx_reset(h->c);
     const kite_gen_seq_params sp = {.gen = p, .on_piece = on_piece};
     h->gen_n = 0;
     // the sequence parses the grammar at start: the schema's text can go then
     kite_status s = begin_reply(a);
-    if (s == KITE_OK) s = kite_gen_seq_start(h->m, a->prompt, kite_ctx_pos(h->c), kite_ctx_n_ctx(h->c), &sp, &h->gen);
+    if (s == KITE_OK)
+        s = kite_gen_seq_start(h->m, a->prompt, p.keep_context ? kite_ctx_pos(h->c) : 0, kite_ctx_n_ctx(h->c), &sp,
+                               &h->gen);
+    if (s == KITE_OK && reuse) s = kite_gen_seq_use_cache(h->gen, h->c, 0, NULL);
+    if (s != KITE_OK && h->gen) {
+        kite_gen_seq_free(h->gen);
+        h->gen = NULL;
+    }
     if (s != KITE_OK) end_reply(s);
     free(from_schema);
     return s;

@@ -181,6 +181,13 @@ export interface GenerateOptions {
   noBos?: boolean;
   /** Continue from the tokens already in the KV cache instead of starting over. */
   keepContext?: boolean;
+  /** true (default, as llama-server's cache_prompt): the prompt is tokenized as for a fresh
+   *  run, and the tokens the KV cache already holds at its start (the previous call's prompt and
+   *  reply, up to where they differ; at most all but the last prompt token) are kept instead of
+   *  evaluated again, so a chat's next turn costs only its new tokens (result.nCached says how
+   *  many). The reply is the one a fresh run gives. false: evaluate the whole prompt from an
+   *  empty cache. Not used with keepContext. */
+  cachePrompt?: boolean;
   /** Tokenize special-token text ("<|im_end|>") in the prompt as those tokens. */
   parseSpecial?: boolean;
   /** Called with every sampled token id once the generation has finished. */
@@ -287,7 +294,10 @@ export interface ChatOptions extends Omit<GenerateOptions, 'thinking'> {
 export interface GenerateResult {
   /** Sampled token ids, in order. */
   tokens: number[];
+  /** Prompt tokens (nCached of them were already in the KV cache, the rest evaluated). */
   nPrompt: number;
+  /** Prompt tokens kept from the KV cache (cachePrompt) instead of evaluated. */
+  nCached: number;
   nGenerated: number;
   prefillSeconds: number;
   decodeSeconds: number;

@@ -300,6 +300,7 @@ function genOpts(o) {
     jsonSchema: o.jsonSchema,
     noBos: !!o.noBos,
     keepContext: !!o.keepContext,
+    cachePrompt: o.cachePrompt !== false,
     parseSpecial: !!o.parseSpecial,
   };
 }

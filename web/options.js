@@ -104,6 +104,7 @@ export const GENERATE_OPTIONS = {
   signal,
   noBos: bool,
   keepContext: bool,
+  cachePrompt: bool,
   parseSpecial: bool,
   onToken: fn,
   thinking: oneOf('show', 'hide'),

@@ -731,6 +731,7 @@ async function runGenerate(prompt, o, { trigger = null, toolReply = 0, replyAt =
       n_predict: o.maxTokens, temp: o.temperature, top_k: o.topK, top_p: o.topP, min_p: o.minP,
       repeat_penalty: o.repeatPenalty, repeat_last_n: o.repeatLastN, seed: o.seed,
       no_bos: o.noBos ? 1 : 0, keep_context: o.keepContext ? 1 : 0, parse_special: o.parseSpecial ? 1 : 0,
+      reuse_prefix: o.cachePrompt === false ? 0 : 1,
       grammar: g, json_schema: js, grammar_trigger: tr, tool_reply: toolReply, reply_at: replyAt,
       // chat only (generate's options have none of these): the budget and the reply's opening
       reasoning_budget: o.reasoningBudget ?? -1, reasoning_message: rm, no_thinking: o.thinking === 'off' ? 1 : 0,
@@ -740,7 +741,7 @@ async function runGenerate(prompt, o, { trigger = null, toolReply = 0, replyAt =
     if (tail) port.post({ id: current.id, type: 'piece', text: tail });
     const result = {
       tokens: current.tokens,
-      nPrompt: a.get('n_prompt'), nGenerated: a.get('n_generated'), prefillSeconds: a.get('prefill_s'), decodeSeconds: a.get('decode_s'),
+      nPrompt: a.get('n_prompt'), nCached: a.get('n_cached'), nGenerated: a.get('n_generated'), prefillSeconds: a.get('prefill_s'), decodeSeconds: a.get('decode_s'),
       stoppedBy: a.get('stopped_eog') ? 'eog' : a.get('stopped_string') ? 'stop' : 'length',
     };
     if (st === abi.status.KITE_ERR_ABORTED && aborted()) return { ...result, stoppedBy: 'abort' };
