@@ -104,8 +104,8 @@ kite_status kite_ctx_new(kite_model *m, const kite_ctx_params *p, kite_ctx **out
     kite_status s = KITE_OK;
     if (c->n_ctx < 1)
         s = kite__fail(KITE_ERR_INVALID, "n_ctx %d leaves no room for %d sequences", n_ctx_total, c->n_seq);
-    else if (!c->logits || !c->layer_backend || !c->seq_pos || !c->seq_hwm || !c->seq_tok || !c->step_pos || !c->step_seq || !c->out_rows ||
-             !c->row_ids)
+    else if (!c->logits || !c->layer_backend || !c->seq_pos || !c->seq_hwm || !c->seq_tok || !c->step_pos ||
+             !c->step_seq || !c->out_rows || !c->row_ids)
         s = kite__fail(KITE_ERR_NOMEM, "out of memory");
     else
         s = place(c, p);
