@@ -4,7 +4,8 @@
 // (SwiftShader, --enable-unsafe-webgpu, a page on http://127.0.0.1), through the public API: device
 // 'webgpu' (and 'auto', which picks it) samples the CPU build's greedy tokens on stories260K and
 // the shared F16 / Q8_0 models (on stories260K also after a generation stopped by its signal, in a
-// chat turn and its keepContext continuation, under a grammar); gpuLayers 2 (the first layers on
+// chat turn and its keepContext continuation, under a grammar, and a repeated prompt that keeps all
+// but its last token in the KV cache); gpuLayers 2 (the first layers on
 // the CPU in the same worker: on a pool of 2 threads in kite-mt-webgpu, and in kite-st-webgpu)
 // gives them too; a pipeline that fails to compile (device.js served
 // with compile() throwing, as a driver refusing a shader would) falls back to the CPU with
@@ -113,7 +114,13 @@ async function runCase({ url, prompt, n, opts, again, extra }) {
     await k.text();
     const gr = m.generate('Code:', { maxTokens: 12, temperature: 0, grammar: 'root ::= [0-9]{3} "-" [a-c]+' });
     const grammarText = await gr.text();
-    return { stopped, chat: (await c.result).tokens, kept: (await k.result).tokens, grammarText, again: (await gen()).tokens };
+    const again = (await gen()).tokens;
+    // the same prompt once more: all but its last token kept in the KV cache (cachePrompt), the
+    // stepped run starting after them
+    const r = m.generate(prompt, { maxTokens: n, temperature: 0 });
+    await r.text();
+    const { tokens, nCached, nPrompt } = await r.result;
+    return { stopped, chat: (await c.result).tokens, kept: (await k.result).tokens, grammarText, again, repeat: { tokens, nCached, nPrompt } };
   };
   try {
     const first = await gen();
@@ -198,6 +205,8 @@ test('Chromium (WebGPU): device webgpu/auto, gpuLayers and the CPU fallback thro
     assert.equal(cpuExtras.chat.length, 6);
     assert.equal(cpuExtras.kept.length, 6);
     assert.match(cpuExtras.grammarText, /^[0-9]{3}-[a-c]+$/);
+    assert.deepEqual(cpuExtras.repeat.tokens, cpu[0], 'a repeated prompt with the cache: the same tokens');
+    assert.equal(cpuExtras.repeat.nCached, cpuExtras.repeat.nPrompt - 1);
     for (const [i, u] of urls.entries()) {
       const r = await run(u, i === 0 ? {} : { device: 'webgpu' }, { extra: i === 0 });
       const what = `${u.name} (${i === 0 ? 'auto' : 'webgpu'})`;
