@@ -290,6 +290,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 `;
 
+// WGSL: work item idx rotates its pair of buf's rows (offset off, rows stride apart, heads
+// nHead a token) by the table's cos and sin (the body of ropeWgsl's branches).
+const rotate = (buf, off, stride, nHead) => /* wgsl */ `
+    let r = rot(idx / half, idx % half, ${nHead});
+    let base = ${off} + r.x * ${stride} + r.y;
+    let c = CS[P.cs_off + r.x * P.n_rot + 2u * (idx % half)];
+    let s = CS[P.cs_off + r.x * P.n_rot + 2u * (idx % half) + 1u];
+    let x0 = ${buf}[base + r.z];
+    let x1 = ${buf}[base + r.w];
+    ${buf}[base + r.z] = x0 * c - x1 * s;
+    ${buf}[base + r.w] = x0 * s + x1 * c;`;
+
 // Rotates the first n_rot dims of n_head heads of head_dim per token (tokens x_stride floats
 // apart) with the table CS (n_rot floats per token from cs_off): pairs (2i, 2i+1), or
 // (i, i + n_rot/2) when neox.
@@ -316,27 +328,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let half = P.n_rot / 2u;
   var idx = gid.x + gid.y * nwg.x * 64u;
   let n1 = P.n_tok * P.n_head * half;
-  if (idx < n1) {
-    let r = rot(idx / half, idx % half, P.n_head);
-    let base = P.x_off + r.x * P.x_stride + r.y;
-    let c = CS[P.cs_off + r.x * P.n_rot + 2u * (idx % half)];
-    let s = CS[P.cs_off + r.x * P.n_rot + 2u * (idx % half) + 1u];
-    let x0 = X[base + r.z];
-    let x1 = X[base + r.w];
-    X[base + r.z] = x0 * c - x1 * s;
-    X[base + r.w] = x0 * s + x1 * c;
+  if (idx < n1) {${rotate('X', 'P.x_off', 'P.x_stride', 'P.n_head')}
     return;
   }${pair ? `
   idx -= n1;
-  if (idx < P.n_tok * P.n_head2 * half) {
-    let r = rot(idx / half, idx % half, P.n_head2);
-    let base = P.x2_off + r.x * P.x2_stride + r.y;
-    let c = CS[P.cs_off + r.x * P.n_rot + 2u * (idx % half)];
-    let s = CS[P.cs_off + r.x * P.n_rot + 2u * (idx % half) + 1u];
-    let x0 = X2[base + r.z];
-    let x1 = X2[base + r.w];
-    X2[base + r.z] = x0 * c - x1 * s;
-    X2[base + r.w] = x0 * s + x1 * c;
+  if (idx < P.n_tok * P.n_head2 * half) {${rotate('X2', 'P.x2_off', 'P.x2_stride', 'P.n_head2')}
   }` : ''}
 }
 `;
