@@ -307,20 +307,11 @@ EMSCRIPTEN_KEEPALIVE int kw_gen_start(kw_gen_args *a) {
     kite_gen_params p;
     char *from_schema;
     KW_TRY(gen_params(a, &p, &from_schema));
-    const bool reuse = p.reuse_prefix && !p.keep_context;
-    if (!p.keep_context && !reuse) kite_ctx_reset(h->c);
     const kite_gen_seq_params sp = {.gen = p, .on_piece = on_piece};
     h->gen_n = 0;
     // the sequence parses the grammar at start: the schema's text can go then
     kite_status s = begin_reply(a);
-    if (s == KITE_OK)
-        s = kite_gen_seq_start(h->m, a->prompt, p.keep_context ? kite_ctx_pos(h->c) : 0, kite_ctx_n_ctx(h->c), &sp,
-                               &h->gen);
-    if (s == KITE_OK && reuse) s = kite_gen_seq_use_cache(h->gen, h->c, 0, NULL);
-    if (s != KITE_OK && h->gen) {
-        kite_gen_seq_free(h->gen);
-        h->gen = NULL;
-    }
+    if (s == KITE_OK) s = kite_gen_seq_start_ctx(h->c, a->prompt, &sp, &h->gen);
     if (s != KITE_OK) end_reply(s);
     free(from_schema);
     return s;

@@ -10,6 +10,22 @@ kite_gen_params kite_gen_default_params(void) {
     return p;
 }
 
+kite_status kite_gen_seq_start_ctx(kite_ctx *c, const char *prompt, const kite_gen_seq_params *p, kite_gen_seq **out) {
+    *out = NULL;
+    if (!p) return kite__fail(KITE_ERR_INVALID, "no generation parameters");
+    const bool keep = p->gen.keep_context, reuse = p->gen.reuse_prefix && !keep;
+    if (!keep && !reuse) kite_ctx_reset(c);
+    kite_gen_seq *g = NULL;
+    KITE_TRY(kite_gen_seq_start(c->m, prompt, keep ? kite_ctx_pos(c) : 0, c->n_ctx, p, &g));
+    const kite_status s = reuse ? kite_gen_seq_use_cache(g, c, 0, NULL) : KITE_OK;
+    if (s != KITE_OK) {
+        kite_gen_seq_free(g);
+        return s;
+    }
+    *out = g;
+    return KITE_OK;
+}
+
 kite_status kite_generate(kite_ctx *c, const char *prompt, const kite_gen_params *p,
                           bool (*on_piece)(void *user, const char *piece, size_t len), void *user) {
     kite_gen_params defaults = kite_gen_default_params();
@@ -17,12 +33,10 @@ kite_status kite_generate(kite_ctx *c, const char *prompt, const kite_gen_params
     if (!prompt) return kite__fail(KITE_ERR_INVALID, "prompt is NULL");
     if (p->n_stop < 0 || (p->n_stop > 0 && !p->stop)) return kite__fail(KITE_ERR_INVALID, "bad stop string list");
     if (p->stats) *p->stats = (kite_gen_stats){0};
-    const bool reuse = p->reuse_prefix && !p->keep_context;
-    if (!p->keep_context && !reuse) kite_ctx_reset(c);
     const kite_gen_seq_params sp = {.gen = *p, .on_piece = on_piece, .user = user};
     kite_gen_seq *g = NULL;
-    KITE_TRY(kite_gen_seq_start(c->m, prompt, p->keep_context ? kite_ctx_pos(c) : 0, c->n_ctx, &sp, &g));
-    kite_status s = reuse ? kite_gen_seq_use_cache(g, c, 0, NULL) : KITE_OK;
+    KITE_TRY(kite_gen_seq_start_ctx(c, prompt, &sp, &g));
+    kite_status s = KITE_OK;
     const int32_t *toks;
     for (int32_t n; s == KITE_OK && (n = kite_gen_seq_next(g, &toks)) > 0;) {
         const float *logits = NULL;

@@ -338,6 +338,11 @@ typedef struct kite_gen_seq_params {
 kite_status kite_gen_seq_start(const kite_model *m, const char *prompt, int32_t pos, int32_t n_ctx,
                                const kite_gen_seq_params *p, kite_gen_seq **out);
 
+// kite_gen_seq_start for c's sequence 0, its cache prepared as kite_generate does: reset first,
+// or appended to (p->gen.keep_context), or cut back to the prefix it shares with the prompt
+// (p->gen.reuse_prefix: kite_gen_seq_use_cache). The errors of those two; *out is NULL then.
+kite_status kite_gen_seq_start_ctx(kite_ctx *c, const char *prompt, const kite_gen_seq_params *p, kite_gen_seq **out);
+
 // The tokens to evaluate next, in order (*tokens points into the sequence, valid until the next
 // step): first the prompt's tokens not yet evaluated, then each sampled token. 0 when done.
 int32_t kite_gen_seq_next(const kite_gen_seq *g, const int32_t **tokens);
