@@ -68,47 +68,43 @@ export class WebGpuBackend {
     }
   }
 
-  // Uploads a weight at create (its GGUF bytes at ptr). Returns a kite_status.
-  weight(ptr, type, nIn, nOut) {
-    if (this.weights.has(ptr)) return KITE_OK;
+  // A weight made at create by make() (a GpuTensor from the wasm heap's bytes) under key in
+  // map, once. Returns a kite_status (a failure: the step's first, as fail records it).
+  #upload(map, key, make) {
+    if (map.has(key)) return KITE_OK;
     try {
-      const w = this.k.weight(type, nOut, nIn, new Uint8Array(this.memory(), ptr, nOut * rowBytes(type, nIn)));
-      this.weights.set(ptr, w);
+      map.set(key, make(this.memory()));
       return KITE_OK;
     } catch (e) {
       return this.fail(e instanceof GpuError && e.code === 'too-large' ? KITE_ERR_NOMEM : KITE_ERR_UNSUPPORTED, `webgpu weight: ${e.message}`);
     }
+  }
+
+  // Uploads a weight at create (its GGUF bytes at ptr). Returns a kite_status.
+  weight(ptr, type, nIn, nOut) {
+    return this.#upload(this.weights, ptr, (mem) => this.k.weight(type, nOut, nIn, new Uint8Array(mem, ptr, nOut * rowBytes(type, nIn))));
   }
 
   // Uploads matrices of one type and input width (GGUF bytes at ptrs, nOuts rows each; a
   // layer's q, k, v) at create as one weight of their rows one after another, keyed by the
   // first pointer (apart from the plain weights), for matmul's cat. Returns a kite_status.
   weightCat(type, nIn, ptrs, nOuts) {
-    if (this.cats.has(ptrs[0])) return KITE_OK;
-    try {
-      const rb = rowBytes(type, nIn), mem = this.memory(), rows = nOuts.reduce((a, b) => a + b, 0);
+    return this.#upload(this.cats, ptrs[0], (mem) => {
+      const rb = rowBytes(type, nIn), rows = nOuts.reduce((a, b) => a + b, 0);
       const bytes = new Uint8Array(rows * rb);
       for (let i = 0, r = 0; i < ptrs.length; r += nOuts[i], i++) bytes.set(new Uint8Array(mem, ptrs[i], nOuts[i] * rb), r * rb);
-      this.cats.set(ptrs[0], this.k.weight(type, rows, nIn, bytes));
-      return KITE_OK;
-    } catch (e) {
-      return this.fail(e instanceof GpuError && e.code === 'too-large' ? KITE_ERR_NOMEM : KITE_ERR_UNSUPPORTED, `webgpu weight: ${e.message}`);
-    }
+      return this.k.weight(type, rows, nIn, bytes);
+    });
   }
 
   // Uploads a layer's gate and up matrices (f rows each, GGUF bytes at gatePtr and upPtr) at
   // create as one weight (Kernels.weightGlu) keyed by gatePtr, for matmul's epi 2. Returns a
   // kite_status.
   weightGlu(gatePtr, upPtr, type, nIn, f) {
-    if (this.weights.has(gatePtr)) return KITE_OK;
-    try {
-      const rb = rowBytes(type, nIn), mem = this.memory();
-      const w = this.k.weightGlu(type, f, nIn, new Uint8Array(mem, gatePtr, f * rb), new Uint8Array(mem, upPtr, f * rb));
-      this.weights.set(gatePtr, w);
-      return KITE_OK;
-    } catch (e) {
-      return this.fail(e instanceof GpuError && e.code === 'too-large' ? KITE_ERR_NOMEM : KITE_ERR_UNSUPPORTED, `webgpu weight: ${e.message}`);
-    }
+    return this.#upload(this.weights, gatePtr, (mem) => {
+      const rb = rowBytes(type, nIn);
+      return this.k.weightGlu(type, f, nIn, new Uint8Array(mem, gatePtr, f * rb), new Uint8Array(mem, upPtr, f * rb));
+    });
   }
 
   // n host floats at ptr as a GPU buffer, uploaded on first use.
