@@ -167,7 +167,7 @@ static bool cat_uploaded(const wgpu_backend *w, const kite_weight *const *ws, in
 
 // One dispatch where the weights were concatenated at create (cat_uploaded), the biases in its
 // epilogue (the layer's bq|bk|bv made at create); else a matmul of each into its columns of
-// y and its bias add.
+// y with its bias in the epilogue.
 static void wg_matmul_cat(kite_backend *b, const kite_weight *const *ws, const float *const *bias, int32_t count,
                           kite_view x, int32_t n, kite_view y) {
     wgpu_backend *w = wg(b);
@@ -175,14 +175,10 @@ static void wg_matmul_cat(kite_backend *b, const kite_weight *const *ws, const f
     for (int32_t i = 0; i < count; i++) width += ws[i]->n_out;
     KITE_ASSERT(x.stride == ws[0]->n_in && y.stride >= width);
     if (cat_uploaded(w, ws, count)) {
+        // create made the biases of every uploaded product one vector (cat_bias) where it has any
         const float *cb = any_bias(bias, count) ? cat_bias_of(w, ws[0]) : NULL;
-        if (!any_bias(bias, count) || cb) {
-            kite_wgpu_matmul(w->h, ws[0]->data, x.act, x.off, n, y.act, y.off, y.stride, cb ? EPI_BIAS : EPI_STORE, 1, cb);
-            return;
-        }
-        kite_wgpu_matmul(w->h, ws[0]->data, x.act, x.off, n, y.act, y.off, y.stride, EPI_STORE, 1, NULL);
-        for (int32_t i = 0, col = 0; i < count; col += ws[i]->n_out, i++)
-            if (bias[i]) b->add_bias(b, (kite_view){y.act, y.off + col, y.stride}, bias[i], n, ws[i]->n_out);
+        KITE_ASSERT(cb || !any_bias(bias, count));
+        kite_wgpu_matmul(w->h, ws[0]->data, x.act, x.off, n, y.act, y.off, y.stride, cb ? EPI_BIAS : EPI_STORE, 1, cb);
         return;
     }
     for (int32_t i = 0, col = 0; i < count; col += ws[i]->n_out, i++) {
