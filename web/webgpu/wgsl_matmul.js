@@ -35,7 +35,7 @@
 // A piece computes the rows of the whole tensor that lie in it; the others are left alone.
 import { decodeWgsl } from './wgsl_dequant.js';
 import { TYPES } from './types.js';
-import { ROUND_F16 } from './wgsl_ops.js';
+import { ROUND_F16, geluLookupWgsl } from './wgsl_ops.js';
 
 const PARAMS = /* wgsl */ `
 struct Params {
@@ -53,19 +53,12 @@ const EPI_ADD = 1u;
 const EPI_GLU = 2u;
 const EPI_GEGLU = 3u;
 const EPI_BIAS = 4u;
+${geluLookupWgsl('gelu', 'EP')}
 // the gated activation of a gate|up pair: silu(g) * u (EPI_GLU, the SwiGLU kernel's formula)
-// or gelu(g) * u (EPI_GEGLU, the GeGLU kernel's: 0 at or below -10, g from 10 on, else ggml's
-// table at g rounded to f16)
+// or gelu(g) * u (EPI_GEGLU, the GeGLU kernel's lookup in ggml's table)
 fn glu(g: f32, u: f32) -> f32 {
   if (P.epi != EPI_GEGLU) { return g / (1.0 + exp(-g)) * u; }
-  var a = g;
-  if (g <= -10.0) {
-    a = 0.0;
-  } else if (g < 10.0) {
-    let h = pack2x16float(vec2<f32>(g, 0.0)) & 0xffffu;
-    a = unpack2x16float(EP[h >> 1u])[h & 1u];
-  }
-  return a * u;
+  return gelu(g) * u;
 }
 // Y[i] = v, Y[i] += v (EPI_ADD) or Y[i] = v + the bias of the tensor's row (EPI_BIAS)
 fn put(i: u32, row: u32, v: f32) {

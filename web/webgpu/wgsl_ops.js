@@ -191,6 +191,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 `;
 }
 
+// WGSL: fn name(x), ggml's GELU as the GeGLU op takes it: 0 at or below -10, x from 10 on (and
+// NaN), else the table (buf: u32 pairs of halves, geluTable in kernels.js) at x rounded to f16.
+export const geluLookupWgsl = (name, buf) => /* wgsl */ `
+fn ${name}(x: f32) -> f32 {
+  if (x <= -10.0) { return 0.0; }
+  if (x < 10.0) {
+    let h = pack2x16float(vec2<f32>(x, 0.0)) & 0xffffu;
+    return unpack2x16float(${buf}[h >> 1u])[h & 1u];
+  }
+  return x;
+}`;
+
 // GeGLU as ggml's CPU backend computes it (kite__gelu_ggml): y = gelu(a) * b where gelu is 0
 // for a <= -10, a for a >= 10, else the table T of gelu at every f16 value (65536 f16 packed
 // in pairs, see geluTable in kernels.js) looked up at a rounded to f16. Rows as elemwise.
@@ -209,22 +221,14 @@ fn load_a(i: u32) -> f32 { return Y[i]; }`
 @group(0) @binding(4) var<uniform> P: Params;
 fn load_a(i: u32) -> f32 { return A[i]; }`;
   return params([['n', 'u32'], ['mode', 'u32'], ['a_off', 'u32'], ['b_off', 'u32'], ['y_off', 'u32'], ['width', 'u32'],
-    ['a_stride', 'u32'], ['b_stride', 'u32'], ['y_stride', 'u32']]) + binds + /* wgsl */ `
+    ['a_stride', 'u32'], ['b_stride', 'u32'], ['y_stride', 'u32']]) + binds + geluLookupWgsl('gelu', 'T') + /* wgsl */ `
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 256u;
   if (i >= P.n) { return; }
   let r = i / P.width;
   let c = i % P.width;
-  let a = load_a(P.a_off + r * P.a_stride + c);
-  var g = a;
-  if (a <= -10.0) {
-    g = 0.0;
-  } else if (a < 10.0) {
-    let h = pack2x16float(vec2<f32>(a, 0.0)) & 0xffffu;
-    g = unpack2x16float(T[h >> 1u])[h & 1u];
-  }
-  Y[P.y_off + r * P.y_stride + c] = g * B[P.b_off + r * P.b_stride + c];
+  Y[P.y_off + r * P.y_stride + c] = gelu(load_a(P.a_off + r * P.a_stride + c)) * B[P.b_off + r * P.b_stride + c];
 }
 `;
 }
