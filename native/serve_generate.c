@@ -30,7 +30,7 @@ typedef struct gen_request {
     bool logprobs;  // return each token's log-probability ...
     int32_t n_top;  // ... and this many alternatives
     char *prompt; // malloc'd
-    int32_t *ids, n_ids; // its tokens (malloc'd), as the slot's sequence will tokenize it
+    int32_t *ids, n_ids; // its tokens (malloc'd): the slot's sequence runs these
     bool cache_prompt;   // keep what the slot's cache shares with the prompt (llama-server's; default on)
     char *grammar; // malloc'd GBNF from 'grammar', 'json_schema' or 'response_format', or NULL
     serve_tools tools;       // chat: the request's tools
@@ -443,8 +443,8 @@ static bool completion_prompt(const json_value *b, gen_request *r, char *err, si
 
 // The prompt must leave room for at least one generated token (checked before queueing); *n_over
 // is the prompt's length when it does not (0 otherwise).
-// Tokenizes the prompt (r->ids: the slot with the longest common prefix is picked with them) and
-// checks that it fits a slot's context.
+// Tokenizes the prompt once (r->ids: the slot with the longest common prefix is picked with them, and
+// its sequence runs them) and checks that it fits a slot's context.
 static bool prompt_fits(const serve_state *s, gen_request *r, int32_t *n_over, char *err, size_t es) {
     const kite_vocab *v = kite_model_vocab(s->ms->model);
     int32_t n = 0;
@@ -966,7 +966,8 @@ static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned
         return;
     }
     serve_job *job = &s->slots[g.slot].job;
-    job->prompt = r->prompt;
+    job->ids = r->ids;
+    job->n_ids = r->n_ids;
     job->cache_prompt = r->cache_prompt;
     job->gen = kite_gen_default_params();
     job->gen.n_predict = r->n_predict;

@@ -126,7 +126,7 @@ static bool sched_admit(sched *d) {
             const bool gone = job->cancel || http_stop; // the client left before its turn came
             pthread_mutex_unlock(&s->lock);
             kite_status rs = gone ? KITE_ERR_ABORTED
-                                  : kite_gen_seq_start(s->ms->model, job->prompt, 0, d->n_ctx, &p, &ss->seq);
+                                  : kite_gen_seq_start_tokens(s->ms->model, job->ids, job->n_ids, 0, d->n_ctx, &p, &ss->seq);
             if (rs == KITE_OK) { // the slot's cache: its common prefix kept, or emptied
                 pthread_mutex_lock(&s->model_lock);
                 rs = job->cache_prompt ? kite_gen_seq_use_cache(ss->seq, s->ms->ctx, i, NULL)

@@ -29,7 +29,8 @@ typedef struct serve_token {
 // One generation request as the scheduler sees it (it lives in its slot).
 typedef struct serve_job {
     // input, set by the worker before serve_job_submit (read-only while the job runs)
-    const char *prompt;
+    const int32_t *ids;  // the prompt's tokens (BOS included; tokenized once, by the worker)
+    int32_t n_ids;
     kite_gen_params gen; // n_predict, sampling, stop, n_stop, parse_special (stats, on_token unused)
     bool cache_prompt;   // keep what the slot's sequence shares with the prompt (else it starts empty)
     bool logprobs;       // record each token's log-probability ...

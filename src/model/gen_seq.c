@@ -45,28 +45,25 @@ static double now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-kite_status kite_gen_seq_start(const kite_model *m, const char *prompt, int32_t pos, int32_t n_ctx,
-                               const kite_gen_seq_params *p, kite_gen_seq **out) {
-    *out = NULL;
-    if (!prompt) return kite__fail(KITE_ERR_INVALID, "prompt is NULL");
-    if (!p) return kite__fail(KITE_ERR_INVALID, "no generation parameters");
-    if (p->gen.n_stop < 0 || (p->gen.n_stop > 0 && !p->gen.stop))
-        return kite__fail(KITE_ERR_INVALID, "bad stop string list");
-    if (p->gen.n_grammar_triggers < 0 || (p->gen.n_grammar_triggers > 0 && (!p->gen.grammar_triggers || !p->gen.grammar)))
-        return kite__fail(KITE_ERR_INVALID, "grammar triggers need a grammar and a list of words");
-    if (pos < 0 || pos > n_ctx)
-        return kite__fail(KITE_ERR_INVALID, "position %d is outside the cache of %d", pos, n_ctx);
+// A sequence over ids[0..n_ids) (p already checked by seq_start_check), which it owns: they are
+// freed with it, also when it fails.
+static kite_status seq_start_owned(const kite_model *m, int32_t *ids, int32_t n_ids, int32_t pos, int32_t n_ctx,
+                                   const kite_gen_seq_params *p, kite_gen_seq **out) {
     kite_gen_seq *g = calloc(1, sizeof *g);
-    if (!g) return kite__fail(KITE_ERR_NOMEM, "out of memory");
+    if (!g) {
+        free(ids);
+        return kite__fail(KITE_ERR_NOMEM, "out of memory");
+    }
     g->p = *p;
     g->vocab = m->vocab;
     g->n_vocab = m->hp.n_vocab;
     g->n_ctx = n_ctx;
     g->pos = pos;
-    kite_status s = kite_tokenize_alloc(g->vocab, prompt, strlen(prompt), !p->gen.no_bos && pos == 0,
-                                        p->gen.parse_special, &g->ids, &g->n_ids);
-    if (s == KITE_OK && g->n_ids == 0) s = kite__fail(KITE_ERR_INVALID, "the prompt has no tokens");
-    else if (s == KITE_OK && g->n_ids >= n_ctx - pos)
+    g->ids = ids;
+    g->n_ids = n_ids;
+    kite_status s = KITE_OK;
+    if (g->n_ids == 0) s = kite__fail(KITE_ERR_INVALID, "the prompt has no tokens");
+    else if (g->n_ids >= n_ctx - pos)
         s = kite__fail(KITE_ERR_INVALID, "prompt of %d tokens does not fit the context (%d of %d used)", g->n_ids, pos,
                        n_ctx);
     if (s == KITE_OK) s = kite_sampler_new(&p->gen.sampling, &g->smp);
@@ -92,6 +89,46 @@ kite_status kite_gen_seq_start(const kite_model *m, const char *prompt, int32_t 
     g->t_start = now_s();
     *out = g;
     return KITE_OK;
+}
+
+// The checks every start makes before it allocates; KITE_OK or the failure (nothing allocated).
+static kite_status seq_start_check(const kite_gen_seq_params *p, int32_t pos, int32_t n_ctx) {
+    if (!p) return kite__fail(KITE_ERR_INVALID, "no generation parameters");
+    if (p->gen.n_stop < 0 || (p->gen.n_stop > 0 && !p->gen.stop))
+        return kite__fail(KITE_ERR_INVALID, "bad stop string list");
+    if (p->gen.n_grammar_triggers < 0 || (p->gen.n_grammar_triggers > 0 && (!p->gen.grammar_triggers || !p->gen.grammar)))
+        return kite__fail(KITE_ERR_INVALID, "grammar triggers need a grammar and a list of words");
+    if (pos < 0 || pos > n_ctx)
+        return kite__fail(KITE_ERR_INVALID, "position %d is outside the cache of %d", pos, n_ctx);
+    return KITE_OK;
+}
+
+kite_status kite_gen_seq_start(const kite_model *m, const char *prompt, int32_t pos, int32_t n_ctx,
+                               const kite_gen_seq_params *p, kite_gen_seq **out) {
+    *out = NULL;
+    if (!prompt) return kite__fail(KITE_ERR_INVALID, "prompt is NULL");
+    kite_status s = seq_start_check(p, pos, n_ctx);
+    if (s != KITE_OK) return s;
+    int32_t *ids = NULL, n_ids = 0;
+    s = kite_tokenize_alloc(m->vocab, prompt, strlen(prompt), !p->gen.no_bos && pos == 0, p->gen.parse_special, &ids,
+                            &n_ids);
+    return s == KITE_OK ? seq_start_owned(m, ids, n_ids, pos, n_ctx, p, out) : s;
+}
+
+kite_status kite_gen_seq_start_tokens(const kite_model *m, const int32_t *tokens, int32_t n_tokens, int32_t pos,
+                                      int32_t n_ctx, const kite_gen_seq_params *p, kite_gen_seq **out) {
+    *out = NULL;
+    if (n_tokens < 0 || (n_tokens > 0 && !tokens)) return kite__fail(KITE_ERR_INVALID, "bad prompt token list");
+    kite_status s = seq_start_check(p, pos, n_ctx);
+    if (s != KITE_OK) return s;
+    for (int32_t i = 0; i < n_tokens; i++)
+        if (tokens[i] < 0 || tokens[i] >= m->hp.n_vocab)
+            return kite__fail(KITE_ERR_INVALID, "prompt token %d is %d, outside the vocabulary of %d", i, tokens[i],
+                              m->hp.n_vocab);
+    int32_t *ids = malloc((size_t)(n_tokens > 0 ? n_tokens : 1) * sizeof *ids);
+    if (!ids) return kite__fail(KITE_ERR_NOMEM, "out of memory");
+    if (n_tokens > 0) memcpy(ids, tokens, (size_t)n_tokens * sizeof *ids);
+    return seq_start_owned(m, ids, n_tokens, pos, n_ctx, p, out);
 }
 
 int32_t kite_gen_seq_next(const kite_gen_seq *g, const int32_t **tokens) {

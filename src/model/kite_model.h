@@ -338,6 +338,12 @@ typedef struct kite_gen_seq_params {
 kite_status kite_gen_seq_start(const kite_model *m, const char *prompt, int32_t pos, int32_t n_ctx,
                                const kite_gen_seq_params *p, kite_gen_seq **out);
 
+// kite_gen_seq_start for a prompt already tokenized: tokens[0..n_tokens) (copied; BOS included
+// when wanted; gen.no_bos and gen.parse_special do not apply). Errors as kite_gen_seq_start's,
+// and a token outside the vocabulary (KITE_ERR_INVALID).
+kite_status kite_gen_seq_start_tokens(const kite_model *m, const int32_t *tokens, int32_t n_tokens, int32_t pos,
+                                      int32_t n_ctx, const kite_gen_seq_params *p, kite_gen_seq **out);
+
 // kite_gen_seq_start for c's sequence 0, its cache prepared as kite_generate does: reset first,
 // or appended to (p->gen.keep_context), or cut back to the prefix it shares with the prompt
 // (p->gen.reuse_prefix: kite_gen_seq_use_cache). The errors of those two; *out is NULL then.

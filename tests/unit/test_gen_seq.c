@@ -1,7 +1,8 @@
 // test_gen_seq.c - generation in steps (kite_gen_seq): two sequences driven in one batch of a
 // two-sequence context, the second joining while the first generates, give stories260K's greedy
 // text that llama.cpp publishes (shared models README) and the text the second gives alone; the
-// per-token callback sees the logits and byte offsets; bad steps and prompts are refused.
+// per-token callback sees the logits and byte offsets; bad steps and prompts are refused; a
+// prompt given as token ids generates the same text.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +176,41 @@ static void test_contract(kite_model *m) {
     kite_buf_free(&o.text);
 }
 
+// A prompt given as token ids (what a server that tokenized it already passes) generates
+// llama.cpp's text; ids outside the vocabulary and empty lists are refused.
+static void test_tokens(kite_model *m) {
+    int32_t *ids = NULL, n_ids = 0;
+    CHECK(kite_tokenize_alloc(kite_model_vocab(m), "Once upon a time", 16, true, false, &ids, &n_ids) == KITE_OK,
+          "%s", kite_last_error());
+    out o = {0};
+    kite_gen_seq_params p = greedy(&o, 60);
+    kite_gen_seq *g = NULL;
+    kite_ctx *c = NULL;
+    kite_ctx_params cp = {.n_ctx = 128};
+    CHECK(kite_ctx_new(m, &cp, &c) == KITE_OK, "ctx: %s", kite_last_error());
+    CHECK(kite_gen_seq_start_tokens(m, ids, n_ids, 0, 128, &p, &g) == KITE_OK, "%s", kite_last_error());
+    ids[0] = -1; // the sequence holds its own copy
+    kite_status s = KITE_OK;
+    const int32_t *t;
+    const float *lg = NULL;
+    int32_t n;
+    while (g && s == KITE_OK && (n = kite_gen_seq_next(g, &t)) > 0) {
+        s = kite_ctx_eval(c, t, n, &lg);
+        if (s == KITE_OK) s = kite_gen_seq_step(g, n, lg);
+    }
+    CHECK(s == KITE_OK && o.text.len == strlen(REF_60) && !memcmp(o.text.ptr, REF_60, o.text.len),
+          "token-id prompt: status %d, text '%.*s'", s, (int)o.text.len, o.text.ptr);
+    kite_gen_seq_free(g);
+    g = NULL;
+    const int32_t bad[2] = {1, kite_model_hparams(m)->n_vocab};
+    CHECK(kite_gen_seq_start_tokens(m, bad, 2, 0, 128, &p, &g) == KITE_ERR_INVALID && !g, "id outside the vocabulary");
+    CHECK(kite_gen_seq_start_tokens(m, bad, 0, 0, 128, &p, &g) == KITE_ERR_INVALID && !g, "no tokens");
+    CHECK(kite_gen_seq_start_tokens(m, NULL, 2, 0, 128, &p, &g) == KITE_ERR_INVALID && !g, "NULL list");
+    kite_ctx_free(c);
+    kite_buf_free(&o.text);
+    free(ids);
+}
+
 int main(void) {
     size_t len;
     unsigned char *buf = check_read_model("stories260K.gguf", &len);
@@ -184,6 +220,7 @@ int main(void) {
         if (m) {
             test_batched(m);
             test_contract(m);
+            test_tokens(m);
         }
         kite_model_free(m);
         free(buf);
