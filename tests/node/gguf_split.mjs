@@ -2,44 +2,15 @@
 // writes one (the first file keeps every metadata key, each file gets split.no (u16),
 // split.count (u16) and split.tensors.count (i32); the tensors go to the files in order, in
 // runs of equal count, each file's data section its own). Returns the files' bytes in order.
-const enc = new TextEncoder();
-const SCALAR = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
+import { cat, num, readHeader, str } from './gguf_bytes.mjs';
 
-function skipValue(dv, off, t) {
-  if (t === 8) return off + 8 + Number(dv.getBigUint64(off, true));
-  if (t === 9) {
-    const et = dv.getUint32(off, true);
-    const n = Number(dv.getBigUint64(off + 4, true));
-    off += 12;
-    if (SCALAR[et] !== undefined) return off + n * SCALAR[et];
-    for (let i = 0; i < n; i++) off = skipValue(dv, off, et);
-    return off;
-  }
-  return off + SCALAR[t];
-}
-
-const cat = (parts) => {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
-  return out;
-};
-const num = (bytes, set) => { const b = new Uint8Array(bytes); set(new DataView(b.buffer)); return b; };
-const str = (s) => { const b = enc.encode(s); return cat([num(8, (d) => d.setBigUint64(0, BigInt(b.length), true)), b]); };
 const kv = (key, type, size, set) => cat([str(key), num(4, (d) => d.setUint32(0, type, true)), num(size, set)]);
 
 export function ggufSplit(buf, nParts) {
   const src = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
-  const nTensors = Number(dv.getBigUint64(8, true)), nKv = Number(dv.getBigUint64(16, true));
-  let off = 24, align = 32;
-  for (let i = 0; i < nKv; i++) {
-    const klen = Number(dv.getBigUint64(off, true));
-    const key = new TextDecoder().decode(src.subarray(off + 8, off + 8 + klen));
-    const t = dv.getUint32(off + 8 + klen, true);
-    if (key === 'general.alignment') align = dv.getUint32(off + 12 + klen, true);
-    off = skipValue(dv, off + 12 + klen, t);
-  }
+  const { dv, nTensors, kvs, align, infoStart } = readHeader(src);
+  const nKv = kvs.length;
+  let off = infoStart;
   const kvBytes = src.subarray(24, off);
   const tensors = [];
   for (let i = 0; i < nTensors; i++) {
