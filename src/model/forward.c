@@ -47,18 +47,94 @@ static void prepare_q(kite_backend *B, const kite_layer *L, const kite_hparams *
     if (norm && L->attn_q_norm) B->rmsnorm_heads(B, q, n, hp->n_head, hp->head_dim, L->attn_q_norm, hp->norm_eps);
 }
 
+// The q, k, v projections of the normed rows in XN (n rows) into *q, *k, *v (views of Q, K, V
+// or of the fused QKV): a fused qkv matrix read in place; separate matrices as one product into
+// q|k|v where the backend has matmul_cat, their biases (qwen2) with it; else one matmul each,
+// k's and v's biases added (q's is left to prepare_q). trim_q: only the output rows' q is wanted,
+// projected later (k and v as one product into q|k|v's columns where the backend has
+// matmul_cat). True where q|k|v went as one matmul_cat.
+static bool project_qkv(kite_backend *B, const kite_layer *L, const kite_hparams *hp, int32_t n, bool trim_q,
+                        kite_view *q, kite_view *k, kite_view *v) {
+    const int32_t hd = hp->head_dim, q_dim = hp->n_head * hd, kv_dim = hp->n_head_kv * hd;
+    const int32_t qkv_dim = q_dim + 2 * kv_dim;
+    const kite_view xn = {KITE_ACT_XN, 0, hp->n_embd};
+    *q = (kite_view){KITE_ACT_Q, 0, q_dim};
+    *k = (kite_view){KITE_ACT_K, 0, kv_dim};
+    *v = (kite_view){KITE_ACT_V, 0, kv_dim};
+    const bool cat = !L->wqkv.data && B->matmul_cat && !trim_q;
+    if (trim_q && B->matmul_cat) {
+        const kite_weight *ws[] = {&L->wk, &L->wv};
+        const float *bias[] = {L->bk, L->bv};
+        *k = (kite_view){KITE_ACT_QKV, q_dim, qkv_dim};
+        *v = (kite_view){KITE_ACT_QKV, q_dim + kv_dim, qkv_dim};
+        B->matmul_cat(B, ws, bias, 2, xn, n, *k);
+    } else if (L->wqkv.data || cat) {
+        const kite_view qkv = {KITE_ACT_QKV, 0, qkv_dim};
+        const kite_weight *ws[] = {&L->wq, &L->wk, &L->wv};
+        const float *bias[] = {L->bq, L->bk, L->bv};
+        if (cat)
+            B->matmul_cat(B, ws, bias, 3, xn, n, qkv);
+        else
+            B->matmul(B, &L->wqkv, xn, n, qkv);
+        *q = (kite_view){KITE_ACT_QKV, 0, qkv_dim};
+        *k = (kite_view){KITE_ACT_QKV, q_dim, qkv_dim};
+        *v = (kite_view){KITE_ACT_QKV, q_dim + kv_dim, qkv_dim};
+    } else {
+        if (!trim_q) B->matmul(B, &L->wq, xn, n, *q);
+        B->matmul(B, &L->wk, xn, n, *k);
+        B->matmul(B, &L->wv, xn, n, *v);
+        if (L->bk) B->add_bias(B, *k, L->bk, n, kv_dim);
+        if (L->bv) B->add_bias(B, *v, L->bv, n, kv_dim);
+    }
+    return cat;
+}
+
+// The feed-forward sublayer on n rows, its input the normed rows in XN, added into x: routed
+// experts (qwen3moe), or down(act(gate) * up) with SwiGLU (GeGLU for gemma), gate and up fused
+// for phi3; gemma RMS-norms the output. Fused ops where the backend has them.
+static void feed_forward(kite_backend *B, const kite_layer *L, const kite_hparams *hp, kite_view x, int32_t n) {
+    const int32_t E = hp->n_embd, F = hp->n_ff;
+    const kite_view xn = {KITE_ACT_XN, 0, E}, ff = {KITE_ACT_FF, 0, F}, ff2 = {KITE_ACT_FF2, 0, F};
+    if (hp->n_expert > 0) {
+        const kite_moe moe = {.gate_inp = &L->ffn_gate_inp, .gate = &L->gate_exps, .up = &L->up_exps,
+                              .down = &L->down_exps, .gate_stride = L->gate_exps_stride,
+                              .up_stride = L->up_exps_stride, .down_stride = L->down_exps_stride,
+                              .n_expert = hp->n_expert, .n_used = hp->n_expert_used, .n_ff = hp->n_ff_exp};
+        B->moe(B, &moe, xn, xn, n);
+        residual_add(B, x, xn, n, L->ffn_post_norm, hp->norm_eps);
+        return;
+    }
+    if (B->ffn_swiglu && (L->w_gate_up.data || hp->ffn_act != KITE_FFN_GELU)) {
+        B->ffn_swiglu(B, L->w_gate_up.data ? &L->w_gate_up : &L->w_gate, L->w_gate_up.data ? NULL : &L->w_up, xn, n,
+                      ff2);
+    } else if (B->ffn_geglu && !L->w_gate_up.data) { // (GeGLU: SwiGLU took the branch above)
+        B->ffn_geglu(B, &L->w_gate, &L->w_up, xn, n, ff2);
+    } else if (L->w_gate_up.data) {
+        const kite_view gate = {KITE_ACT_FF, 0, 2 * F}, up = {KITE_ACT_FF, F, 2 * F};
+        B->matmul(B, &L->w_gate_up, xn, n, gate);
+        B->swiglu(B, ff2, gate, up, n, F);
+    } else {
+        B->matmul(B, &L->w_gate, xn, n, ff2);
+        B->matmul(B, &L->w_up, xn, n, ff);
+        if (hp->ffn_act == KITE_FFN_GELU)
+            B->geglu(B, ff2, ff2, ff, n, F);
+        else
+            B->swiglu(B, ff2, ff2, ff, n, F);
+    }
+    residual_matmul(B, &L->w_down, ff2, n, x, xn, L->ffn_post_norm, hp->norm_eps);
+}
+
 kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *tokens, const int32_t *out_rows,
                           int32_t n_out, float *logits) {
     const kite_model *m = c->m;
     const kite_hparams *hp = &m->hp;
-    const int32_t E = hp->n_embd, hd = hp->head_dim, F = hp->n_ff;
+    const int32_t E = hp->n_embd, hd = hp->head_dim;
     int32_t n = st->n; // rows going on (the last layer keeps only the output rows, see below)
-    const int32_t q_dim = hp->n_head * hd, kv_dim = hp->n_head_kv * hd, qkv_dim = q_dim + 2 * kv_dim;
+    const int32_t q_dim = hp->n_head * hd;
     KITE_ASSERT(n > 0 && n <= c->n_batch && n_out >= 0 && n_out <= n);
 
     // the activations by role (rows of the step; see kite_act)
-    const kite_view x = {KITE_ACT_X, 0, E}, xn = {KITE_ACT_XN, 0, E}, att = {KITE_ACT_ATT, 0, q_dim},
-                    ff = {KITE_ACT_FF, 0, F}, ff2 = {KITE_ACT_FF2, 0, F};
+    const kite_view x = {KITE_ACT_X, 0, E}, xn = {KITE_ACT_XN, 0, E}, att = {KITE_ACT_ATT, 0, q_dim};
     // phi3 and gemma scale q before attention, the others scale the scores
     const float q_scale = hp->attn_scale;
     const bool scale_q = hp->arch == KITE_ARCH_PHI3 || hp->arch == KITE_ARCH_GEMMA2 || hp->arch == KITE_ARCH_GEMMA3;
@@ -87,37 +163,10 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
         const bool last = il == hp->n_layer - 1 && !c->observed;
         const bool trim = last && n_out < n, trim_q = trim && !L->wqkv.data;
 
-        // q, k, v projections (a fused qkv is read in place; qwen2 adds biases); separate
-        // matrices as one product into q|k|v where the backend has matmul_cat, the biases with
-        // it (when only the output rows' q is wanted: k and v as one product into q|k|v's
-        // columns, q below)
-        kite_view q = {KITE_ACT_Q, 0, q_dim}, k = {KITE_ACT_K, 0, kv_dim}, v = {KITE_ACT_V, 0, kv_dim};
-        const bool cat = !L->wqkv.data && B->matmul_cat && !trim_q;
+        // q, k, v projections
+        kite_view q, k, v;
+        const bool cat = project_qkv(B, L, hp, n, trim_q, &q, &k, &v);
         const bool q_biased = !L->wqkv.data && B->matmul_cat; // q's bias added with its product
-        if (trim_q && B->matmul_cat) {
-            const kite_weight *ws[] = {&L->wk, &L->wv};
-            const float *bias[] = {L->bk, L->bv};
-            k = (kite_view){KITE_ACT_QKV, q_dim, qkv_dim};
-            v = (kite_view){KITE_ACT_QKV, q_dim + kv_dim, qkv_dim};
-            B->matmul_cat(B, ws, bias, 2, xn, n, k);
-        } else if (L->wqkv.data || cat) {
-            const kite_view qkv = {KITE_ACT_QKV, 0, qkv_dim};
-            const kite_weight *ws[] = {&L->wq, &L->wk, &L->wv};
-            const float *bias[] = {L->bq, L->bk, L->bv};
-            if (cat)
-                B->matmul_cat(B, ws, bias, 3, xn, n, qkv);
-            else
-                B->matmul(B, &L->wqkv, xn, n, qkv);
-            q = (kite_view){KITE_ACT_QKV, 0, qkv_dim};
-            k = (kite_view){KITE_ACT_QKV, q_dim, qkv_dim};
-            v = (kite_view){KITE_ACT_QKV, q_dim + kv_dim, qkv_dim};
-        } else {
-            if (!trim_q) B->matmul(B, &L->wq, xn, n, q);
-            B->matmul(B, &L->wk, xn, n, k);
-            B->matmul(B, &L->wv, xn, n, v);
-            if (L->bk) B->add_bias(B, k, L->bk, n, kv_dim);
-            if (L->bv) B->add_bias(B, v, L->bv, n, kv_dim);
-        }
 
         // per-head RMS norm of k (qwen3, gemma3), RoPE on k with the layer's base and scale
         // (gemma3's sliding layers have their own; smollm3's NoPE layers none), then k and v
@@ -195,38 +244,9 @@ kite_status kite__forward(kite_ctx *c, const kite_step *st, const int32_t *token
         // output projection (gemma: RMS-normed) and residual
         residual_matmul(B, &L->wo, att, n, x, xn, L->attn_post_norm, hp->norm_eps);
 
-        // feed-forward norm
+        // feed-forward norm, feed-forward and residual
         B->rmsnorm(B, xn, x, L->ffn_norm, n, E, hp->norm_eps);
-
-        // feed-forward: routed experts (qwen3moe), or down(act(gate) * up) with SwiGLU (GeGLU
-        // for gemma), gate and up fused for phi3; gemma RMS-norms the output
-        if (hp->n_expert > 0) {
-            const kite_moe moe = {.gate_inp = &L->ffn_gate_inp, .gate = &L->gate_exps, .up = &L->up_exps,
-                                  .down = &L->down_exps, .gate_stride = L->gate_exps_stride,
-                                  .up_stride = L->up_exps_stride, .down_stride = L->down_exps_stride,
-                                  .n_expert = hp->n_expert, .n_used = hp->n_expert_used, .n_ff = hp->n_ff_exp};
-            B->moe(B, &moe, xn, xn, n);
-            residual_add(B, x, xn, n, L->ffn_post_norm, hp->norm_eps);
-        } else {
-            if (B->ffn_swiglu && (L->w_gate_up.data || hp->ffn_act != KITE_FFN_GELU)) {
-                B->ffn_swiglu(B, L->w_gate_up.data ? &L->w_gate_up : &L->w_gate, L->w_gate_up.data ? NULL : &L->w_up,
-                              xn, n, ff2);
-            } else if (B->ffn_geglu && !L->w_gate_up.data) { // (GeGLU: SwiGLU took the branch above)
-                B->ffn_geglu(B, &L->w_gate, &L->w_up, xn, n, ff2);
-            } else if (L->w_gate_up.data) {
-                const kite_view gate = {KITE_ACT_FF, 0, 2 * F}, up = {KITE_ACT_FF, F, 2 * F};
-                B->matmul(B, &L->w_gate_up, xn, n, gate);
-                B->swiglu(B, ff2, gate, up, n, F);
-            } else {
-                B->matmul(B, &L->w_gate, xn, n, ff2);
-                B->matmul(B, &L->w_up, xn, n, ff);
-                if (hp->ffn_act == KITE_FFN_GELU)
-                    B->geglu(B, ff2, ff2, ff, n, F);
-                else
-                    B->swiglu(B, ff2, ff2, ff, n, F);
-            }
-            residual_matmul(B, &L->w_down, ff2, n, x, xn, L->ffn_post_norm, hp->norm_eps);
-        }
+        feed_forward(B, L, hp, x, n);
     }
 
     // final norm and output head for the rows whose logits are wanted
