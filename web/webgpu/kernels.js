@@ -20,12 +20,22 @@ import { GRID_WORDS, iqGrids } from './iq_grids.js';
 // default: a test that checks one of them builds only that).
 // headDims: the head sizes to build the tiled prompt attention for (every size it takes by
 // default; [] none: those prompts go to the per-query kernels).
-export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'], subgroups = false, cpuRounding = false, weightKernels = ['gemv', 'gemm', 'getrows'], headDims } = {}) {
+// f16: the shader-f16 variants (only where the device has the feature; not with cpuRounding)
+// of the F16 GEMV and GEMM (F16 rows as f16 storage; the GEMM's tiles in f16, activations
+// rounded to f16) and of the f16 KV cache's write and attention (the cache as f16 storage).
+// Their keys end in F16_SUFFIX (a device may hold both forms); the specs' `base` is the key of
+// the f32 form they replace.
+export const F16_SUFFIX = '.h';
+export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'], subgroups = false, cpuRounding = false, weightKernels = ['gemv', 'gemm', 'getrows'], headDims, f16 = false } = {}) {
   const specs = [];
+  f16 &&= !cpuRounding;
+  // a kernel with an f16 variant: that variant where `h`, else the f32 form
+  const spec = (key, h, code) => (h ? { key: key + F16_SUFFIX, base: key, code } : { key, code });
   const attnTile = attnTileShaders({ headDims, cpuRounding, subgroups });
   for (const t of types.map(typeName)) {
-    if (weightKernels.includes('gemv')) specs.push({ key: `gemv_${t}`, code: gemvWgsl(t, { subgroups, cpuRounding }) });
-    if (weightKernels.includes('gemm')) specs.push({ key: `gemm_${t}`, code: gemmWgsl(t, { cpuRounding }) });
+    const h = f16 && t === 'f16';
+    if (weightKernels.includes('gemv')) specs.push(spec(`gemv_${t}`, h, gemvWgsl(t, { subgroups, cpuRounding, f16: h })));
+    if (weightKernels.includes('gemm')) specs.push(spec(`gemm_${t}`, h, gemmWgsl(t, { cpuRounding, f16: h })));
     if (weightKernels.includes('getrows')) specs.push({ key: `getrows_${t}`, code: getRowsWgsl(t) });
   }
   specs.push({ key: 'rmsnorm', code: rmsnormWgsl(false, { subgroups }) }, { key: 'rmsnorm_inplace', code: rmsnormWgsl(true, { subgroups }) },
@@ -35,10 +45,11 @@ export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'], subgroups
     { key: 'moe_combine', code: MOE_COMBINE },
     { key: 'rope_cache', code: ROPE_CACHE }, { key: 'rope', code: ROPE }, { key: 'rope2', code: ropeWgsl({ pair: true }) }, { key: 'rope_norm', code: ropeNormWgsl({ subgroups }) }, { key: 'gather', code: GATHER });
   for (const k of kv) {
-    specs.push({ key: `kvwrite_${k}`, code: kvWriteWgsl(k) }, { key: `kvwrite2_${k}`, code: kvWriteWgsl(k, { pair: true }) },
-      { key: `attn_${k}`, code: attentionWgsl(k, { cpuRounding }) });
-    for (const n of attnTile) specs.push({ key: `attn_tile${n}_${k}`, code: attentionTiledWgsl(k, { pairs: n }) });
-    if (subgroups && !cpuRounding) specs.push({ key: `attn_sg_${k}`, code: attentionSgWgsl(k) });
+    const h = f16 && k === 'f16';
+    specs.push(spec(`kvwrite_${k}`, h, kvWriteWgsl(k, { f16: h })), spec(`kvwrite2_${k}`, h, kvWriteWgsl(k, { pair: true, f16: h })),
+      spec(`attn_${k}`, h, attentionWgsl(k, { cpuRounding, f16: h })));
+    for (const n of attnTile) specs.push(spec(`attn_tile${n}_${k}`, h, attentionTiledWgsl(k, { pairs: n, f16: h })));
+    if (subgroups && !cpuRounding) specs.push(spec(`attn_sg_${k}`, h, attentionSgWgsl(k, { f16: h })));
   }
   return specs;
 }
@@ -67,13 +78,18 @@ function attnTileShaders({ headDims, cpuRounding, subgroups }) {
   return [...new Set(dims.map(attnTilePairs).filter((n) => n > 0))];
 }
 
-// Compiles the pipelines (see kernelSpecs for options; subgroups defaults to whether the
-// device has them as the kernels need) and returns the kernels; .subgroups says which GEMV.
+// Compiles the pipelines (see kernelSpecs for options; subgroups and f16 default to whether the
+// device has them as the kernels need; false turns them off) and returns the kernels;
+// .subgroups says which GEMV, .f16 whether the shader-f16 variants replace the f32 forms.
 export async function createKernels(gpu, opts = {}) {
   const subgroups = gpu.subgroupSize > 0 && opts.subgroups !== false;
-  await gpu.compile(kernelSpecs({ ...opts, subgroups }));
+  const f16 = gpu.features.has('shader-f16') && opts.f16 !== false && !opts.cpuRounding;
+  const specs = kernelSpecs({ ...opts, subgroups, f16 });
+  await gpu.compile(specs);
   const k = new Kernels(gpu);
   k.subgroups = subgroups;
+  k.f16 = f16;
+  k.keys = new Map(specs.filter((s) => s.base).map((s) => [s.base, s.key]));
   k.gemvRows = gemvRows(subgroups ? gpu.subgroupSize : 0);
   k.perWorkgroup = subgroups ? Math.max(1, 64 / gpu.subgroupSize) : 1; // rows / heads per workgroup of the subgroup kernels
   k.attnSubgroups = subgroups && !opts.cpuRounding; // attention by the subgroup kernel where the heads fit it (tests turn it off to check the other)
@@ -136,6 +152,13 @@ export class Kernels {
     this.attnSubgroups = false;
     this.attnTiled = false;
     this.attnTileBuilt = new Set(); // the tiled attention's `pairs` compiled
+    this.f16 = false; // the shader-f16 variants are in use (createKernels sets it)
+    this.keys = new Map(); // a pipeline key -> the key of the variant that replaces it (kernelSpecs' f16)
+  }
+
+  // The pipeline to dispatch for the kernel `key`: its shader-f16 variant where one was built.
+  #key(key) {
+    return this.keys.get(key) ?? key;
   }
 
   // Uploads a weight of `rows` rows of `cols` elements of `type` (a name or ggml id) from its
@@ -177,9 +200,9 @@ export class Kernels {
     for (const p of W.pieces) {
       const u = rec.uniform([p.rows, W.cols, W.rowBytes, p.row0, ntok, xOff, yOff, yStride, xStride, 0, 0, 0, 0, 0, this.gemvRows, e]);
       if (ntok === 1) {
-        rec.dispatch(`gemv_${W.type}`, [p.buffer, x, y, u, this.#dummy(), ep, ...this.#grids(W.type)], Math.ceil(p.rows / this.gemvRows));
+        rec.dispatch(this.#key(`gemv_${W.type}`), [p.buffer, x, y, u, this.#dummy(), ep, ...this.#grids(W.type)], Math.ceil(p.rows / this.gemvRows));
       } else {
-        rec.dispatch(`gemm_${W.type}`, [p.buffer, x, y, u, this.#dummy(), ep, ...this.#grids(W.type)], [Math.ceil(p.rows / GEMM_BM), Math.ceil(ntok / GEMM_BN), 1]);
+        rec.dispatch(this.#key(`gemm_${W.type}`), [p.buffer, x, y, u, this.#dummy(), ep, ...this.#grids(W.type)], [Math.ceil(p.rows / GEMM_BM), Math.ceil(ntok / GEMM_BN), 1]);
       }
     }
   }
@@ -195,9 +218,9 @@ export class Kernels {
     for (const p of W.pieces) {
       const u = rec.uniform([p.rows, W.cols, W.rowBytes, p.row0, 0, xOff, yOff, yStride, xStride, 1, eRows, xDiv, nExpert, lStride ?? 0, this.gemvRows]);
       if (slots) {
-        rec.dispatch(`gemv_${W.type}`, [p.buffer, x, y, u, ids, this.#dummy(), ...this.#grids(W.type)], [Math.ceil(eRows / this.gemvRows), slots, 1]);
+        rec.dispatch(this.#key(`gemv_${W.type}`), [p.buffer, x, y, u, ids, this.#dummy(), ...this.#grids(W.type)], [Math.ceil(eRows / this.gemvRows), slots, 1]);
       } else {
-        rec.dispatch(`gemm_${W.type}`, [p.buffer, x, y, u, ids, this.#dummy(), ...this.#grids(W.type)], [Math.ceil(eRows / GEMM_BM), Math.ceil(batch / GEMM_BN), nExpert]);
+        rec.dispatch(this.#key(`gemm_${W.type}`), [p.buffer, x, y, u, ids, this.#dummy(), ...this.#grids(W.type)], [Math.ceil(eRows / GEMM_BM), Math.ceil(batch / GEMM_BN), nExpert]);
       }
     }
   }
@@ -341,7 +364,7 @@ export class Kernels {
     if (kind === 'f16' && (width % 2 || srcOff % 2 || cOff % 2 || srcStride % 2)) throw new Error('WebGPU: a packed f16 cache needs even widths and offsets');
     const n = kind === 'f16' ? (nTok * width) / 2 : nTok * width;
     const u = rec.uniform([nTok, width, nCtx, srcOff, metaOff, seq ? 1 : 0, cOff, srcStride]);
-    rec.dispatch(`kvwrite_${kind}`, [src, cache, pos, seq ?? pos, u], Math.ceil(n / 64));
+    rec.dispatch(this.#key(`kvwrite_${kind}`), [src, cache, pos, seq ?? pos, u], Math.ceil(n / 64));
   }
 
   // kvWrite of a layer's K (src into cache) and V (src2 into cache2, from src2Off, rows
@@ -350,7 +373,7 @@ export class Kernels {
     if (kind === 'f16' && (width % 2 || srcOff % 2 || cOff % 2 || srcStride % 2 || src2Off % 2 || src2Stride % 2)) throw new Error('WebGPU: a packed f16 cache needs even widths and offsets');
     const n = kind === 'f16' ? (nTok * width) / 2 : nTok * width;
     const u = rec.uniform([nTok, width, nCtx, srcOff, metaOff, seq ? 1 : 0, cOff, srcStride, src2Off, src2Stride]);
-    rec.dispatch(`kvwrite2_${kind}`, [src, cache, pos, seq ?? pos, u, src2, cache2], Math.ceil((2 * n) / 64));
+    rec.dispatch(this.#key(`kvwrite2_${kind}`), [src, cache, pos, seq ?? pos, u, src2, cache2], Math.ceil((2 * n) / 64));
   }
 
   // Causal GQA attention of nTok query tokens (see attentionWgsl): token t of sequence seq[t]
@@ -370,10 +393,10 @@ export class Kernels {
     const sgFits = this.attnSubgroups && headDim <= ATTN_SG_DIMS * this.gpu.subgroupSize;
     if (this.attnTiled && nTok > 1 && !seq && this.attnTileBuilt.has(pairs) && !(sgFits && headDim < ATTN_TILE_MIN_DIM_SG) &&
       headDim % 2 === 0 && kvStride % 2 === 0 && cOff % 2 === 0) {
-      rec.dispatch(`attn_tile${pairs}_${kind}`, [q, k, v, out, pos, u], [Math.ceil(nTok / ATTN_TILE_Q), nHead, 1]);
+      rec.dispatch(this.#key(`attn_tile${pairs}_${kind}`), [q, k, v, out, pos, u], [Math.ceil(nTok / ATTN_TILE_Q), nHead, 1]);
     } else if (sgFits) {
       const per = this.perWorkgroup;
-      rec.dispatch(`attn_sg_${kind}`, [q, k, v, out, pos, seq ?? pos, u, rec.uniform([per])], Math.ceil((nTok * nHead) / per));
-    } else rec.dispatch(`attn_${kind}`, [q, k, v, out, pos, seq ?? pos, u], nTok * nHead);
+      rec.dispatch(this.#key(`attn_sg_${kind}`), [q, k, v, out, pos, seq ?? pos, u, rec.uniform([per])], Math.ceil((nTok * nHead) / per));
+    } else rec.dispatch(this.#key(`attn_${kind}`), [q, k, v, out, pos, seq ?? pos, u], nTok * nHead);
   }
 }

@@ -509,9 +509,24 @@ fn u16at(o: u32) -> u32 { return (W[o >> 2u] >> ((o & 2u) * 8u)) & 0xffffu; }
 // The block types whose decoders read the grids (their kernels bind G).
 export const GRID_TYPES = Object.keys(IQ_DECODERS);
 
+// F16 rows where the caller declares `W: array<f16>` (shader-f16: the f16 variants of the
+// matmuls): element e of the row whose first byte is rb is W[rb / 2 + e], converted exactly.
+const F16_STORAGE = /* wgsl */ `
+var<private> dq: array<f32, 32>;
+fn decode(rb: u32, u: u32) {
+  let e = (rb >> 1u) + u * 32u;
+  for (var j = 0u; j < 32u; j++) { dq[j] = select(0.0, f32(W[e + j]), u * 32u + j < P.cols); }
+}
+`;
+
 // WGSL for `decode` of one type (see the top of this file). gridBinding: the binding of G for
-// the grid formats (GRID_TYPES).
-export function decodeWgsl(type, { gridBinding = 5 } = {}) {
+// the grid formats (GRID_TYPES). f16 (type 'f16' only): W is declared array<f16> (the caller
+// enables f16), not array<u32>.
+export function decodeWgsl(type, { gridBinding = 5, f16 = false } = {}) {
+  if (f16) {
+    if (type !== 'f16') throw new Error(`WebGPU: no f16-storage decoder for ${type}`);
+    return F16_STORAGE;
+  }
   const body = DECODERS[type] ?? IQ_DECODERS[type];
   if (!body) throw new Error(`WebGPU: no decoder for ${type}`);
   let extra = IQ_DECODERS[type] ? gridWgsl(gridBinding) : '';

@@ -37,14 +37,16 @@ import { decodeWgsl } from './wgsl_dequant.js';
 import { TYPES } from './types.js';
 import { ROUND_F16, geluLookupWgsl } from './wgsl_ops.js';
 
-const PARAMS = /* wgsl */ `
+// wElem: W's element type ('u32': bytes of GGUF blocks; 'f16': F16 rows read as f16 storage
+// by the shader-f16 variants, whose WGSL starts with `enable f16;`)
+const params = (wElem = 'u32') => /* wgsl */ `${wElem === 'f16' ? 'enable f16;\n' : ''}
 struct Params {
   rows: u32, cols: u32, rb: u32, row0: u32,
   ntok: u32, x_off: u32, y_off: u32, y_stride: u32,
   x_stride: u32, id: u32, e_rows: u32, x_div: u32,
   n_expert: u32, l_stride: u32, gemv_rows: u32, epi: u32,
 };
-@group(0) @binding(0) var<storage, read> W: array<u32>;
+@group(0) @binding(0) var<storage, read> W: array<${wElem}>;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(3) var<uniform> P: Params;
@@ -121,11 +123,15 @@ export function gemvRows(sgSize) {
   return sgSize > 0 ? Math.max(1, GEMV_WG / sgSize) * GEMV_RS : GEMV_ROWS;
 }
 
-export function gemvWgsl(type, { subgroups = false, cpuRounding = false } = {}) {
+// f16 (shader-f16; F16 weights only, not with cpuRounding): the F16 rows are read as f16
+// storage (W: array<f16>) instead of halves unpacked from u32 words; each value converted to
+// f32 exactly, the products and sums as before (the same results).
+export function gemvWgsl(type, { subgroups = false, cpuRounding = false, f16 = false } = {}) {
   // rows of float types may end inside a unit: x is read as 0 there (it may hold anything)
   let xv = TYPES[type].block === 1 ? 'select(0.0, X[xb + j], u * 32u + j < P.cols)' : 'X[xb + j]';
   if (cpuRounding && type === 'f16') xv = `round_f16(${xv})`;
-  const head = PARAMS + IDS + ROUND_F16 + decodeWgsl(type, { gridBinding: 6 }) + /* wgsl */ `
+  const h = f16 && type === 'f16' && !cpuRounding;
+  const head = (subgroups ? 'enable subgroups;\n' : '') + params(h ? 'f16' : 'u32') + IDS + ROUND_F16 + decodeWgsl(type, { gridBinding: 6, f16: h }) + /* wgsl */ `
 const WG = ${GEMV_WG}u;
 const RS = ${GEMV_RS}u;
 const NONE = 0xffffffffu;
@@ -180,7 +186,8 @@ fn rows_dot(rows: array<u32, ${GEMV_RS}>, x0: u32, u0: u32, step: u32) {
   }[type];
   const word = {
     f32: (a) => `acc[${a}] += bitcast<f32>(W[wb${a} + k]) * x;`,
-    f16: (a) => `let w${a} = unpack2x16float(W[wb${a} + k]); acc[${a}] += w${a}.x * xa + w${a}.y * xb;`,
+    f16: (a) => (h ? `let w${a} = vec2<f32>(f32(W[2u * (wb${a} + k)]), f32(W[2u * (wb${a} + k) + 1u]));`
+      : `let w${a} = unpack2x16float(W[wb${a} + k]);`) + ` acc[${a}] += w${a}.x * xa + w${a}.y * xb;`,
     bf16: (a) => `let v${a} = W[wb${a} + k]; acc[${a}] += bitcast<f32>(v${a} << 16u) * xa + bitcast<f32>(v${a} & 0xffff0000u) * xb;`,
   }[type];
   const R = [...Array(GEMV_RS).keys()];
@@ -198,7 +205,7 @@ fn rows_dot_sg(rows: array<u32, ${GEMV_RS}>, x0: u32, u0: u32, step: u32) {
 }` : /* wgsl */ `
 fn rows_dot_sg(rows: array<u32, ${GEMV_RS}>, x0: u32, u0: u32, step: u32) { rows_dot(rows, x0, u0, step); }`;
   if (subgroups) {
-    return 'enable subgroups;\n' + head + rowDot + /* wgsl */ `
+    return head + rowDot + /* wgsl */ `
 @compute @workgroup_size(${GEMV_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32,
@@ -277,18 +284,25 @@ export const GEMM_BM = 64;
 export const GEMM_BN = 64;
 export const GEMM_WG = 64;
 
-export function gemmWgsl(type, { cpuRounding = false } = {}) {
+// f16 (shader-f16; F16 weights only, not with cpuRounding): the F16 rows are read as f16
+// storage and both tiles are vec4<f16> in workgroup memory (8 KiB): the weights exactly, the
+// activations rounded to f16 (to nearest even, round_f16's bits: as llama.cpp's CPU converts
+// activations to f16 for F16 weights); each f16 x f16 product is exact in f32 and the sums
+// are f32 as above, so each output is the f32 GEMM of the rounded activations.
+export function gemmWgsl(type, { cpuRounding = false, f16 = false } = {}) {
   const TM = 8, TN = 8, WGX = GEMM_BM / TM, WGY = GEMM_BN / TN; // 8 x 8 threads
   const BM4 = GEMM_BM / 4, BN4 = GEMM_BN / 4;
-  const xr = cpuRounding && type === 'f16' ? 'round_f16(v)' : 'v';
+  const h = f16 && type === 'f16' && !cpuRounding;
+  const xr = h ? 'f16(round_f16(v))' : cpuRounding && type === 'f16' ? 'round_f16(v)' : 'v';
+  const tile = h ? 'vec4<f16>' : 'vec4<f32>', tv = h ? (e) => `vec4<f32>(${e})` : (e) => e, wv = h ? (e) => `f16(${e})` : (e) => e;
   // the step's inner loop and the final stores, unrolled: accumulator c{r}_{j} holds tile
   // row 4 (i WGX + tr) + c (r = 4 i + c) for the 4 tokens of b{j}
   // (cpuRounding: each unit's 32 products summed apart, then added to the total, as the CPU's
   // F16 dot sums its blocks: the diagnostic's order; s{r}_{j} the unit's sums)
   const acc = cpuRounding ? 's' : 'c';
   const body = [], decl = [], store = [], unitStart = [], unitEnd = [];
-  for (let i = 0; i < TM / 4; i++) body.push(`let a${i} = ws[kb + ${i * WGX}u + tr];`);
-  for (let j = 0; j < TN / 4; j++) body.push(`let b${j} = xs[kx + ${j * WGY}u + tc];`);
+  for (let i = 0; i < TM / 4; i++) body.push(`let a${i} = ${tv(`ws[kb + ${i * WGX}u + tr]`)};`);
+  for (let j = 0; j < TN / 4; j++) body.push(`let b${j} = ${tv(`xs[kx + ${j * WGY}u + tc]`)};`);
   for (let i = 0; i < TM / 4; i++) {
     for (let c = 0; c < 4; c++) {
       for (let j = 0; j < TN / 4; j++) {
@@ -304,12 +318,12 @@ export function gemmWgsl(type, { cpuRounding = false } = {}) {
       }
     }
   }
-  return PARAMS + IDS + ROUND_F16 + decodeWgsl(type, { gridBinding: 6 }) + /* wgsl */ `
+  return params(h ? 'f16' : 'u32') + IDS + ROUND_F16 + decodeWgsl(type, { gridBinding: 6, f16: h }) + /* wgsl */ `
 const BM = ${GEMM_BM}u;
 const BN = ${GEMM_BN}u;
 const WG = ${GEMM_WG}u;
-var<workgroup> ws: array<vec4<f32>, ${32 * BM4}>; // [k][row / 4]
-var<workgroup> xs: array<vec4<f32>, ${32 * BN4}>; // [k][token / 4]
+var<workgroup> ws: array<${tile}, ${32 * BM4}>; // [k][row / 4]
+var<workgroup> xs: array<${tile}, ${32 * BN4}>; // [k][token / 4]
 // X row and Y row of token i of this workgroup's batch (a slot in indirect mode)
 fn x_row(e: u32, i: u32) -> u32 {
   if (P.id == 0u) { return i; }
@@ -375,9 +389,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var u = 0u; u < units; u++) {
     if (wrow != 0xffffffffu) {
       decode(wrow * P.rb, u);
-      for (var j = 0u; j < 32u; j++) { ws[j * ${BM4}u + lid / 4u][lid % 4u] = dq[j]; }
+      for (var j = 0u; j < 32u; j++) { ws[j * ${BM4}u + lid / 4u][lid % 4u] = ${wv('dq[j]')}; }
     } else {
-      for (var j = 0u; j < 32u; j++) { ws[j * ${BM4}u + lid / 4u][lid % 4u] = 0.0; }
+      for (var j = 0u; j < 32u; j++) { ws[j * ${BM4}u + lid / 4u][lid % 4u] = ${wv('0.0')}; }
     }
     // X: item i is floats 4 (i % 8) .. + 3 of the step for token i / 8 (8 threads read a
     // token's 32 consecutive floats)
@@ -421,7 +435,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 // decodes unit i % units of id i / units into Y[y_off + id_index * y_stride + ...] when that
 // row lies in this piece. Exact: the values are the decoder's.
 export function getRowsWgsl(type) {
-  return PARAMS + decodeWgsl(type, { gridBinding: 4 }) + /* wgsl */ `
+  return params() + decodeWgsl(type, { gridBinding: 4 }) + /* wgsl */ `
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 64u;

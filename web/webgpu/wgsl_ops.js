@@ -439,7 +439,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 export const ROPE = ropeWgsl();
 
 // KV cache element storage: 'f32' (one f32 per value) or 'f16' (two f16 per u32).
-function kvAccess(kind, name, access) {
+function kvAccess(kind, name, access, f16 = false) {
+  if (kind === 'f16' && f16) {
+    return `@group(0) @binding(BIND) var<storage, ${access}> ${name}: array<f16>;
+fn ${name}_at(e: u32) -> f32 { return f32(${name}[e]); }`;
+  }
   if (kind === 'f32') {
     return `@group(0) @binding(BIND) var<storage, ${access}> ${name}: array<f32>;
 fn ${name}_at(e: u32) -> f32 { return ${name}[e]; }`;
@@ -453,16 +457,21 @@ fn ${name}_at(e: u32) -> f32 { return unpack2x16float(${name}[e >> 1u])[e & 1u];
 // (round to nearest even). With 'f16' storage width is even.
 // pair: the K and the V write of a layer in one dispatch: S2 (binding 5) into C2 (binding 6),
 // its rows src2_stride floats apart from src2_off, after the first's work items.
-export function kvWriteWgsl(kind, { pair = false } = {}) {
-  const head = params([['n_tok', 'u32'], ['width', 'u32'], ['n_ctx', 'u32'], ['src_off', 'u32'], ['meta_off', 'u32'],
+// f16 (shader-f16, kind 'f16'): the cache is f16 storage (array<f16>, the same bytes as the
+// packed pairs), each value stored as f16(round_f16(x)): the rounding on the bits, then an
+// exact conversion (WGSL leaves f32 -> f16 conversion's rounding to the implementation).
+export function kvWriteWgsl(kind, { pair = false, f16 = false } = {}) {
+  const h = f16 && kind === 'f16';
+  const elem = kind === 'f32' ? 'f32' : h ? 'f16' : 'u32';
+  const head = (h ? 'enable f16;\n' : '') + params([['n_tok', 'u32'], ['width', 'u32'], ['n_ctx', 'u32'], ['src_off', 'u32'], ['meta_off', 'u32'],
     ['has_seq', 'u32'], ['c_off', 'u32'], ['src_stride', 'u32'], ['src2_off', 'u32'], ['src2_stride', 'u32']]) + /* wgsl */ `
 @group(0) @binding(0) var<storage, read> S: array<f32>;
-@group(0) @binding(1) var<storage, read_write> C: array<${kind === 'f32' ? 'f32' : 'u32'}>;
+@group(0) @binding(1) var<storage, read_write> C: array<${elem}>;
 @group(0) @binding(2) var<storage, read> POS: array<i32>;
 @group(0) @binding(3) var<storage, read> SEQ: array<i32>;
 @group(0) @binding(4) var<uniform> P: Params;
 ${pair ? `@group(0) @binding(5) var<storage, read> S2: array<f32>;
-@group(0) @binding(6) var<storage, read_write> C2: array<${kind === 'f32' ? 'f32' : 'u32'}>;` : ''}
+@group(0) @binding(6) var<storage, read_write> C2: array<${elem}>;` : ''}
 fn cache_row(t: u32) -> u32 {
   var s = 0u;
   if (P.has_seq != 0u) { s = u32(SEQ[P.meta_off + t]); }
@@ -476,10 +485,13 @@ fn cache_row(t: u32) -> u32 {
     ${cache}[P.c_off + cache_row(t) * P.width + c] = round_f16(${src}[${off} + t * ${stride} + c]);` : /* wgsl */ `
     let t = (2u * i) / P.width;
     let c = (2u * i) % P.width;
-    let sb = ${off} + t * ${stride} + c;
-    ${cache}[(P.c_off + cache_row(t) * P.width + c) / 2u] = pack2x16float(vec2<f32>(${src}[sb], ${src}[sb + 1u]));`);
+    let sb = ${off} + t * ${stride} + c;${h ? `
+    let cb = P.c_off + cache_row(t) * P.width + c;
+    ${cache}[cb] = f16(round_f16(${src}[sb]));
+    ${cache}[cb + 1u] = f16(round_f16(${src}[sb + 1u]));` : `
+    ${cache}[(P.c_off + cache_row(t) * P.width + c) / 2u] = pack2x16float(vec2<f32>(${src}[sb], ${src}[sb + 1u]));`}`);
   const items = kind === 'f32' ? 'P.n_tok * P.width' : '(P.n_tok * P.width) / 2u';
-  return head + (kind === 'f32' ? ROUND_F16 : '') + /* wgsl */ `
+  return head + (kind === 'f32' || h ? ROUND_F16 : '') + /* wgsl */ `
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   var i = gid.x + gid.y * nwg.x * 64u;
@@ -515,15 +527,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // rows with each position's probability (subgroupShuffle). No workgroup memory, no barrier.
 // Needs head_dim <= ATTN_SG_DIMS * size (the lanes' accumulators).
 export const ATTN_SG_DIMS = 16;
-export function attentionSgWgsl(kind) {
-  return 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n' + params([['n_tok', 'u32'], ['n_head', 'u32'], ['n_kv_head', 'u32'], ['head_dim', 'u32'],
+export function attentionSgWgsl(kind, { f16 = false } = {}) {
+  const h = f16 && kind === 'f16';
+  return (h ? 'enable f16;\n' : '') + 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n' + params([['n_tok', 'u32'], ['n_head', 'u32'], ['n_kv_head', 'u32'], ['head_dim', 'u32'],
     ['n_ctx', 'u32'], ['kv_stride', 'u32'], ['scale', 'f32'], ['q_off', 'u32'], ['o_off', 'u32'],
     ['meta_off', 'u32'], ['has_seq', 'u32'], ['c_off', 'u32'], ['q_stride', 'u32'], ['o_stride', 'u32'],
     ['window', 'u32'], ['softcap', 'f32']]) + TANH + /* wgsl */ `
 struct Pairs { pairs: u32 };
 @group(0) @binding(0) var<storage, read> Q: array<f32>;
-${kvAccess(kind, 'K', 'read').replace('BIND', '1')}
-${kvAccess(kind, 'V', 'read').replace('BIND', '2')}
+${kvAccess(kind, 'K', 'read', h).replace('BIND', '1')}
+${kvAccess(kind, 'V', 'read', h).replace('BIND', '2')}
 @group(0) @binding(3) var<storage, read_write> O: array<f32>;
 @group(0) @binding(4) var<storage, read> POS: array<i32>;
 @group(0) @binding(5) var<storage, read> SEQ: array<i32>;
@@ -623,11 +636,13 @@ export const ATTN_TILE_MAX_DIM = 8 * ATTN_TILE_PAIRS.at(-1);
 export function attnTilePairs(headDim) {
   return ATTN_TILE_PAIRS.find((n) => 8 * n >= headDim) ?? 0;
 }
-export function attentionTiledWgsl(kind, { pairs = 16 } = {}) {
+export function attentionTiledWgsl(kind, { pairs = 16, f16 = false } = {}) {
+  const h = f16 && kind === 'f16';
   const pair = (name) => (kind === 'f32'
     ? `fn ${name}_pair(e: u32) -> vec2<f32> { return vec2<f32>(${name}[e], ${name}[e + 1u]); }`
-    : `fn ${name}_pair(e: u32) -> vec2<f32> { return unpack2x16float(${name}[e >> 1u]); }`);
-  const elem = kind === 'f32' ? 'f32' : 'u32';
+    : h ? `fn ${name}_pair(e: u32) -> vec2<f32> { return vec2<f32>(f32(${name}[e]), f32(${name}[e + 1u])); }`
+      : `fn ${name}_pair(e: u32) -> vec2<f32> { return unpack2x16float(${name}[e >> 1u]); }`);
+  const elem = kind === 'f32' ? 'f32' : h ? 'f16' : 'u32';
   const QP = ATTN_TILE_Q * 4 * pairs; // query pairs in workgroup memory
   const KVP = (16384 - QP * 8 - ATTN_TILE_Q * 32 * 4 - ATTN_TILE_Q * 4 * 4) / 8; // K / V pairs: the rest of 16 KiB
   const C = [...Array(8).keys()], A = [...Array(pairs).keys()];
@@ -638,7 +653,7 @@ export function attentionTiledWgsl(kind, { pairs = 16 } = {}) {
   const scale = A.map((a) => guard(a, `acc${a} *= corr;`)).join('\n    ');
   const pv = A.map((a) => guard(a, `acc${a} += p * kv[j * hw + part + ${4 * a}u];`)).join('\n      ');
   const out = A.map((a) => guard(a, `O[ob + ${8 * a}u + 2u * part] = acc${a}.x / l; O[ob + ${8 * a}u + 2u * part + 1u] = acc${a}.y / l;`)).join('\n    ');
-  return params([['n_tok', 'u32'], ['n_head', 'u32'], ['n_kv_head', 'u32'], ['head_dim', 'u32'],
+  return (h ? 'enable f16;\n' : '') + params([['n_tok', 'u32'], ['n_head', 'u32'], ['n_kv_head', 'u32'], ['head_dim', 'u32'],
     ['n_ctx', 'u32'], ['kv_stride', 'u32'], ['scale', 'f32'], ['q_off', 'u32'], ['o_off', 'u32'],
     ['meta_off', 'u32'], ['has_seq', 'u32'], ['c_off', 'u32'], ['q_stride', 'u32'], ['o_stride', 'u32'],
     ['window', 'u32'], ['softcap', 'f32']]) + TANH + /* wgsl */ `
@@ -762,7 +777,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 `;
 }
 
-export function attentionWgsl(kind, { cpuRounding = false } = {}) {
+export function attentionWgsl(kind, { cpuRounding = false, f16 = false } = {}) {
+  const h = f16 && kind === 'f16' && !cpuRounding;
   const cpuRow = /* wgsl */ `
   for (var i = 0u; i < 8u; i++) {
     let d = lid + 64u * i;
@@ -792,13 +808,13 @@ export function attentionWgsl(kind, { cpuRounding = false } = {}) {
     }
   }
   return;`;
-  return params([['n_tok', 'u32'], ['n_head', 'u32'], ['n_kv_head', 'u32'], ['head_dim', 'u32'],
+  return (h ? 'enable f16;\n' : '') + params([['n_tok', 'u32'], ['n_head', 'u32'], ['n_kv_head', 'u32'], ['head_dim', 'u32'],
     ['n_ctx', 'u32'], ['kv_stride', 'u32'], ['scale', 'f32'], ['q_off', 'u32'], ['o_off', 'u32'],
     ['meta_off', 'u32'], ['has_seq', 'u32'], ['c_off', 'u32'], ['q_stride', 'u32'], ['o_stride', 'u32'],
     ['window', 'u32'], ['softcap', 'f32']]) + TANH + ROUND_F16 + /* wgsl */ `
 @group(0) @binding(0) var<storage, read> Q: array<f32>;
-${kvAccess(kind, 'K', 'read').replace('BIND', '1')}
-${kvAccess(kind, 'V', 'read').replace('BIND', '2')}
+${kvAccess(kind, 'K', 'read', h).replace('BIND', '1')}
+${kvAccess(kind, 'V', 'read', h).replace('BIND', '2')}
 @group(0) @binding(3) var<storage, read_write> O: array<f32>;
 @group(0) @binding(4) var<storage, read> POS: array<i32>;
 @group(0) @binding(5) var<storage, read> SEQ: array<i32>;
