@@ -20,6 +20,11 @@
 //    (also with a sliding window and soft-capped scores), against src/model/ops.c and
 //    kernels/attend_ref.c, within the tolerances stated at each check;
 //  - routed experts (router, top-k, expert batches, weighted sum), in one piece and split.
+//  - shader-f16 (where the device has it, kernels.f16): the F16 GEMV, GEMM and get-rows read
+//    F16 rows as f16 storage (get-rows bit-exact, subnormal halves included), the F16 GEMM
+//    rounds x to f16 (over halves: the f32 bound; over random x: plus the rounding's), the f16
+//    KV cache is written and read as f16 storage; f16 rounding's edge cases (ties, subnormals,
+//    overflow: kite_f32_to_f16's bits) through both caches on every device.
 // Skips with a message where the browser has no WebGPU adapter.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,8 +42,9 @@ const ONLY = process.env.KITE_WEBGPU_ONLY?.split(',');
 
 // Runs in the page (or in Node with a WebGPU implementation on globalThis.navigator.gpu; root:
 // the repository's file: URL): every check, returning [{ name, ok, detail }] or { skip }.
-// types: the weight fixtures whose GEMV/GEMM run (null: all).
-async function kernelChecks({ base, only, root = '', types = null }) {
+// types: the weight fixtures whose GEMV/GEMM run (null: all). features: the optional features
+// to request for the main device (createGpu's; default: all it asks for).
+async function kernelChecks({ base, only, root = '', types = null, features }) {
   const want = (section) => !only || only.includes(section);
   const { createGpu } = await import(root + '/web/webgpu/device.js');
   const { createKernels, f32ToF16, f16ToF32 } = await import(root + '/web/webgpu/kernels.js');
@@ -49,7 +55,7 @@ async function kernelChecks({ base, only, root = '', types = null }) {
   };
   let gpu;
   try {
-    gpu = await createGpu();
+    gpu = await createGpu(features ? { features } : {});
   } catch (e) {
     if (e.code === 'no-webgpu' || e.code === 'no-adapter') return { skip: e.message };
     throw e;
@@ -105,12 +111,23 @@ async function kernelChecks({ base, only, root = '', types = null }) {
     }
     return 32 + Math.ceil(Math.ceil(cols / 32) / lanes) + (k.subgroups ? lanes - 1 : 6) + 1;
   };
-  // f64 reference of W x for token t and the sum of |terms| (the error bound's scale)
+  // f64 reference of W x for token t, the sum of |terms| (the error bound's scale) and of |w|
   const refDot = (dq, cols, r, x, xo) => {
-    let s = 0, a = 0;
-    for (let c = 0; c < cols; c++) { const p = dq[r * cols + c] * x[xo + c]; s += p; a += Math.abs(p); }
-    return [s, a];
+    let s = 0, a = 0, aw = 0;
+    for (let c = 0; c < cols; c++) { const p = dq[r * cols + c] * x[xo + c]; s += p; a += Math.abs(p); aw += Math.abs(dq[r * cols + c]); }
+    return [s, a, aw];
   };
+  // The shader-f16 GEMM of F16 weights (k.f16) rounds the activations to f16 first (as
+  // llama.cpp's CPU does): each x moves by at most 2^-11 |x| (normal halves) or 2^-25 (their
+  // subnormal range), so the dot by at most 2^-11 sum |wx| + 2^-25 sum |w|; 1.01 covers the
+  // gamma bound's growth with the moved x. 0 for the kernels that keep f32 activations.
+  const xRound = (k, type, nt) => (nt > 1 && k.f16 && type === 'f16' ? ([, a, aw]) => 1.01 * (2 ** -11 * a + 2 ** -25 * aw) : () => 0);
+  // n values that are halves (so the f16 GEMM's rounding of x leaves them as they are): random
+  // signs, 10-bit mantissas and exponents 2^-5 .. 2^1, built from their fields
+  const randHalves = (n) => Float32Array.from({ length: n }, () => {
+    const bits = Math.floor((rand() + 1) * 2 ** 30);
+    return (bits & 1 ? -1 : 1) * (1 + ((bits >>> 1) & 1023) / 1024) * 2 ** (((bits >>> 11) % 7) - 5);
+  });
 
   // The fused epilogues of the GEMV (nt 1) or GEMM (nt tokens) of manifest weight w on device
   // g (kernels.js matmul's epi), against the f64 reference of the C-decoded rows:
@@ -141,6 +158,7 @@ async function kernelChecks({ base, only, root = '', types = null }) {
   async function fusedChecks(g, k, tag, w, name, nt) {
     const depth = nt === 1 ? gemvDepth(g, k, w.type, w.cols) : w.cols + 1, gv = gamma(depth);
     const kind = nt === 1 ? 'GEMV' : `GEMM x ${nt} tokens`;
+    const xr = xRound(k, w.type, nt), xrTag = nt > 1 && k.f16 && w.type === 'f16' ? ' (f16 activations: + their rounding)' : '';
     const X = randArr(nt * w.cols, 2);
     const XBuf = g.buffer(X.byteLength, X);
     const W = k.weight(w.type, w.rows, w.cols, w.q, w.file);
@@ -150,13 +168,13 @@ async function kernelChecks({ base, only, root = '', types = null }) {
     const refs = [];
     for (let t = 0; t < nt; t++) {
       for (let r = 0; r < w.rows; r++) {
-        const [d, a] = refDot(w.dq, w.cols, r, X, t * w.cols), y0 = Y0[t * w.rows + r];
-        refs.push([y0 + d, a + Math.abs(y0)]);
+        const dd = refDot(w.dq, w.cols, r, X, t * w.cols), [d, a] = dd, y0 = Y0[t * w.rows + r];
+        refs.push([y0 + d, a + Math.abs(y0), xr(dd)]);
       }
     }
     const ga = gamma(depth + 1);
-    check(`${tag}${kind} ${name} + residual (epi add, ${W.pieces.length} piece${W.pieces.length > 1 ? 's' : ''}) within gamma(${depth + 1})*(|y0|+sum|wx|)`,
-      ...((r) => [r.ok, r])(within(Y, refs.map((v) => v[0]), (i) => ga * refs[i][1] + 1e-30)));
+    check(`${tag}${kind} ${name} + residual (epi add, ${W.pieces.length} piece${W.pieces.length > 1 ? 's' : ''}) within gamma(${depth + 1})*(|y0|+sum|wx|)${xrTag}`,
+      ...((r) => [r.ok, r])(within(Y, refs.map((v) => v[0]), (i) => ga * refs[i][1] + refs[i][2] + 1e-30)));
     W.destroy(), YBuf.destroy();
     const f = 34, rb = w.rowBytes;
     if (4 * rb <= g.maxBindingBytes) {
@@ -166,27 +184,27 @@ async function kernelChecks({ base, only, root = '', types = null }) {
       const want = [], tol = [];
       for (let t = 0; t < nt; t++) {
         for (let p = 0; p < f; p++) {
-          const [gd, ga2] = refDot(w.dq, w.cols, p, X, t * w.cols), [ud, ua] = refDot(w.dq, w.cols, f + p, X, t * w.cols);
-          const sg = gd / (1 + Math.exp(-gd)), dg = gv * ga2, du = gv * ua, y = sg * ud;
+          const gdd = refDot(w.dq, w.cols, p, X, t * w.cols), udd = refDot(w.dq, w.cols, f + p, X, t * w.cols), [gd, ga2] = gdd, [ud, ua] = udd;
+          const sg = gd / (1 + Math.exp(-gd)), dg = gv * ga2 + xr(gdd), du = gv * ua + xr(udd), y = sg * ud;
           want.push(y);
           tol.push(1.1 * dg * (Math.abs(ud) + du) + (Math.abs(sg) + 1.1 * dg) * du + 4e-6 * Math.abs(y) + 1e-30);
         }
       }
-      check(`${tag}${kind} ${name} gate|up SwiGLU (epi glu, ${G.pieces.length} piece${G.pieces.length > 1 ? 's' : ''}) within the dots' error and 4e-6`,
+      check(`${tag}${kind} ${name} gate|up SwiGLU (epi glu, ${G.pieces.length} piece${G.pieces.length > 1 ? 's' : ''}) within the dots' error and 4e-6${xrTag}`,
         ...((r) => [r.ok, r])(within(got, want, (i) => tol[i])));
       g.device.queue.writeBuffer(GBuf, 0, new Float32Array(nt * f).fill(NaN));
       const gotGe = await run(g, GBuf, nt * f, (rec) => k.matmul(rec, G, XBuf, GBuf, { ntok: nt, epi: 'geglu' }));
       const mid = [], half = [];
       for (let t = 0; t < nt; t++) {
         for (let p = 0; p < f; p++) {
-          const [gd, ga2] = refDot(w.dq, w.cols, p, X, t * w.cols), [ud, ua] = refDot(w.dq, w.cols, f + p, X, t * w.cols);
-          const [g0, g1] = geluRange(gd - gv * ga2, gd + gv * ga2), du = gv * ua;
+          const gdd = refDot(w.dq, w.cols, p, X, t * w.cols), udd = refDot(w.dq, w.cols, f + p, X, t * w.cols), [gd, ga2] = gdd, [ud, ua] = udd;
+          const dg = gv * ga2 + xr(gdd), [g0, g1] = geluRange(gd - dg, gd + dg), du = gv * ua + xr(udd);
           const ys = [g0 * (ud - du), g0 * (ud + du), g1 * (ud - du), g1 * (ud + du)];
           const lo = Math.min(...ys), hi = Math.max(...ys);
           mid.push((lo + hi) / 2), half.push((hi - lo) / 2 + u * Math.max(Math.abs(lo), Math.abs(hi)) + 1e-30);
         }
       }
-      check(`${tag}${kind} ${name} gate|up GeGLU (epi geglu) within kite__gelu_ggml over the dots' error intervals`,
+      check(`${tag}${kind} ${name} gate|up GeGLU (epi geglu) within kite__gelu_ggml over the dots' error intervals${xrTag}`,
         ...((r) => [r.ok, r])(within(gotGe, mid, (i) => half[i])));
       G.destroy(), GBuf.destroy();
     }
@@ -198,11 +216,11 @@ async function kernelChecks({ base, only, root = '', types = null }) {
       const want = [], tol = [], gb = gamma(depth + 1);
       for (let t = 0; t < nt; t++) {
         for (let r = 0; r < w.rows; r++) {
-          const [d, a] = refDot(w.dq, w.cols, r, X, t * w.cols);
-          want.push(d + b[r]), tol.push(gb * (a + Math.abs(b[r])) + 1e-30);
+          const dd = refDot(w.dq, w.cols, r, X, t * w.cols), [d, a] = dd;
+          want.push(d + b[r]), tol.push(gb * (a + Math.abs(b[r])) + xr(dd) + 1e-30);
         }
       }
-      check(`${tag}${kind} ${name} + bias (epi bias, ${Wb.pieces.length} piece${Wb.pieces.length > 1 ? 's' : ''}) within gamma(${depth + 1})*(|b|+sum|wx|)`,
+      check(`${tag}${kind} ${name} + bias (epi bias, ${Wb.pieces.length} piece${Wb.pieces.length > 1 ? 's' : ''}) within gamma(${depth + 1})*(|b|+sum|wx|)${xrTag}`,
         ...((r) => [r.ok, r])(within(Y, want, (i) => tol[i])));
       Wb.destroy(), YBuf.destroy(), bBuf.destroy();
     }
@@ -210,7 +228,10 @@ async function kernelChecks({ base, only, root = '', types = null }) {
   }
 
   const t0 = performance.now();
-  const kernels = await createKernels(gpu, want('weights') || want('backend') ? {} : { types: ['f32', 'q4_0', 'q8_0'] });
+  // the types of the weight fixtures checked (`types`: their names less a _<cols> tail of 2+ digits) and
+  // those the backend and MoE checks use
+  const kTypes = ['f32', 'q4_0', 'q8_0', ...(want('weights') || want('backend') ? types?.map((f) => f.replace(/_\d\d+$/, '')) ?? [] : [])];
+  const kernels = await createKernels(gpu, (want('weights') || want('backend')) && !types ? {} : { types: [...new Set(kTypes)] });
   const compileMs = Math.round(performance.now() - t0);
   const manifest = await (await fetch(base + 'manifest.json')).json();
   const geluTab = await get('gelu_tab.bin');
@@ -257,18 +278,23 @@ async function kernelChecks({ base, only, root = '', types = null }) {
       // GEMM: the tiled GEMM (64 rows x 64 tokens a workgroup) over 37 tokens (a partial token
       // tile) and 100 (a full tile and a partial one); each output is one sum over the row in
       // order: depth cols + 1
-      for (const nt of [37, 100]) {
-        const X = randArr(nt * w.cols, 2);
+      // (the shader-f16 GEMM of F16 weights rounds x to f16: over halves, the f32 bound as it
+      // is; over random x, plus the rounding's, xRound)
+      const h16 = k.f16 && w.type === 'f16';
+      for (const [nt, halves] of [[37, false], [100, false], ...(h16 ? [[37, true]] : [])]) {
+        const X = halves ? randHalves(nt * w.cols) : randArr(nt * w.cols, 2);
         const XBuf = g.buffer(X.byteLength, X), YBuf = g.buffer(nt * w.rows * 4);
-        const refs = [];
+        const refs = [], xr = halves ? () => 0 : xRound(k, w.type, nt);
         for (let t = 0; t < nt; t++) for (let r = 0; r < w.rows; r++) refs.push(refDot(w.dq, w.cols, r, X, t * w.cols));
         g.device.queue.writeBuffer(YBuf, 0, new Float32Array(nt * w.rows).fill(NaN)); // an output left unwritten fails
         const Y = await run(g, YBuf, nt * w.rows, (rec) => k.matmul(rec, W, XBuf, YBuf, { ntok: nt }));
         const depth = w.cols + 1;
         const gm = gamma(depth);
-        check(`${tag}GEMM ${name} x ${nt} tokens within gamma(${depth})*sum|wx|`,
-          ...((r) => [r.ok, r])(within(Y, refs.map((v) => v[0]), (i) => gm * refs[i][1] + 1e-30)));
+        const how = halves ? ' (f16 tiles, x already halves)' : h16 ? ' (f16 tiles: + the rounding of x to f16)' : '';
+        check(`${tag}GEMM ${name} x ${nt} tokens within gamma(${depth})*sum|wx|${how}`,
+          ...((r) => [r.ok, r])(within(Y, refs.map((v) => v[0]), (i) => gm * refs[i][1] + xr(refs[i]) + 1e-30)));
         XBuf.destroy(), YBuf.destroy();
+        if (halves) continue;
         if (nt === 37) await fusedChecks(g, k, tag, w, name, nt);
       }
       W.destroy();
@@ -289,6 +315,10 @@ async function kernelChecks({ base, only, root = '', types = null }) {
     check('subgroups: the GEMV uses them exactly when the device has them in the assumed layout',
       kernels.subgroups === (gpu.subgroupSize > 0) && (gpu.subgroupSize > 0) === gpu.features.has('subgroups'),
       { features: [...gpu.features], subgroupSize: gpu.subgroupSize, kernels: kernels.subgroups });
+    const f16Keys = [...kernels.keys.keys()].sort();
+    check('shader-f16: its variants (F16 GEMV, GEMM, get-rows; the f16 KV cache\'s write and attention) replace the f32 forms exactly when the device has the feature',
+      kernels.f16 === gpu.features.has('shader-f16') && (kernels.f16 ? ['gemv_f16', 'gemm_f16', 'getrows_f16', 'kvwrite_f16', 'kvwrite2_f16', 'attn_f16'].every((key) => f16Keys.includes(key)) : f16Keys.length === 0),
+      { features: [...gpu.features], f16: kernels.f16, variants: f16Keys });
     await guarded('no subgroups', async () => {
       const plain = await createGpu({ features: [] });
       const plainK = await createKernels(plain, { kv: [], weightKernels: ['gemv'] });
@@ -595,6 +625,31 @@ async function kernelChecks({ base, only, root = '', types = null }) {
         }
         wb.destroy();
       }
+      // f16 rounding's edge cases (ties both ways, subnormal halves, overflow; negated too):
+      // the bits of kite_f32_to_f16 in both caches, by kvWrite and kvWrite2 (f16 storage where
+      // the kernels use shader-f16: f16(round_f16(x)), an exact conversion of the rounded bits)
+      {
+        const ex = await get('f16_edge_x.bin'), eh = await get('f16_edge_h.bin', Uint16Array), er = await get('f16_edge_r.bin', Uint32Array);
+        const ne = ex.length, eb = buf(ex), p0 = buf(Int32Array.from([0]));
+        for (const [kind, wantBits, T] of [['f32', er, Uint32Array], ['f16', eh, Uint16Array]]) {
+          const size = ne * T.BYTES_PER_ELEMENT, ca = g.buffer(size), cv = g.buffer(size);
+          const r2 = g.recorder();
+          k.kvWrite(r2, kind, eb, ca, p0, null, { nTok: 1, width: ne, nCtx: 1 });
+          r2.read(ca, 0, size);
+          const a = new T(await r2.submit());
+          g.write(ca, 0, new T(ne)); // (kvWrite2's second cache: zeros first)
+          const r3 = g.recorder();
+          k.kvWrite2(r3, kind, eb, cv, eb, ca, p0, null, { nTok: 1, width: ne, nCtx: 1 });
+          r3.read(cv, 0, size);
+          const b = new T(await r3.submit()), c = new T(await g.read(ca, 0, size));
+          const bad = [];
+          wantBits.forEach((v, i) => { if (a[i] !== v || b[i] !== v || c[i] !== v) bad.push({ x: ex[i], want: v, got: a[i], got2: b[i], got3: c[i] }); });
+          check(`KV write (${kind} cache${kind === 'f16' && k.f16 ? ', f16 storage' : ''}) of f16 rounding's edge cases (${ne}: ties, subnormals, overflow) gives kite_f32_to_f16 bits`,
+            bad.length === 0, { bad: bad.slice(0, 4), n: bad.length });
+          ca.destroy(), cv.destroy();
+        }
+        eb.destroy(), p0.destroy();
+      }
       // attention: f32 throughout, online softmax; outputs are weighted means of |v| <= 1:
       // 1e-5 absolute
       const qb = buf(q), ob = g.buffer(q.length * 4);
@@ -676,7 +731,7 @@ async function kernelChecks({ base, only, root = '', types = null }) {
     await moeChecks(small, smallK, '[1 KiB bindings] ');
     small.destroy();
   });
-  return { adapter: gpu.name, features: [...gpu.features], subgroupSize: gpu.subgroupSize, compileMs, totalMs: Math.round(performance.now() - t0), checks: out };
+  return { adapter: gpu.name, features: [...gpu.features], subgroupSize: gpu.subgroupSize, f16: kernels.f16, compileMs, totalMs: Math.round(performance.now() - t0), checks: out };
 
   // Per-head RMS norms and RoPE in one dispatch (ropeNorm: qwen3's and gemma3's q and k norms)
   // on device gg, kernels kk: 3 tokens of 4 heads of 64 (rope_x.bin), n_rot 32 (the dims past
@@ -827,7 +882,8 @@ test('WebGPU kernels match the C core (Chromium, SwiftShader or a real adapter)'
 // f16 round trip unpack2x16float(pack2x16float(x)) to x, which round_f16 no longer relies on).
 // The GEMV/GEMM on a subset of the types (every decode family: plain, k-quants, grids, ternary,
 // FP4), the other sections whole but the split bindings (adapter-independent; Chromium covers
-// them). Skipped where the package or an adapter is missing, a failure under CI=true.
+// them); then the F16 weights and the ops again on a device requested without shader-f16
+// (lavapipe has it: the first run checks the f16 variants, the second the f32 forms). Skipped where the package or an adapter is missing, a failure under CI=true.
 const VULKAN_TYPES = ['f32', 'f16', 'bf16', 'q4_0', 'q5_1', 'q8_0', 'q2_K', 'q3_K', 'q4_K', 'q6_K', 'iq4_xs', 'tq2_0', 'mxfp4', 'iq2_xxs', 'iq3_s', 'iq1_m', 'f16_172'];
 test('WebGPU kernels match the C core (Node, a Vulkan adapter through the webgpu package)', async (t) => {
   const missing = (why) => {
@@ -856,13 +912,21 @@ test('WebGPU kernels match the C core (Node, a Vulkan adapter through the webgpu
   const server = await serve({ port: 0 });
   try {
     const only = (ONLY ?? ['weights', 'backend', 'ops', 'moe']).filter((s) => s !== 'split');
-    const r = await kernelChecks({ base: `http://127.0.0.1:${server.port}/build/webgpu-fixtures-node/`, only,
-      root: pathToFileURL(repoRoot).href, types: VULKAN_TYPES });
+    const base = `http://127.0.0.1:${server.port}/build/webgpu-fixtures-node/`, root = pathToFileURL(repoRoot).href;
+    const r = await kernelChecks({ base, only, root, types: VULKAN_TYPES });
     assert.ok(!r.skip, r.skip);
-    console.log(`adapter: ${r.adapter}; features: ${r.features.join(', ') || 'none'}; subgroup size ${r.subgroupSize}; pipelines compiled in ${r.compileMs} ms, all checks ${r.totalMs} ms`);
-    for (const c of r.checks) console.log(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name} ${JSON.stringify(c.detail)}`);
-    const failed = r.checks.filter((c) => !c.ok);
-    assert.deepEqual(failed.map((c) => `${c.name}: ${JSON.stringify(c.detail)}`), []);
+    // again on a device requested without shader-f16 (subgroups kept): the f32 forms of the
+    // kernels that have f16 variants (the F16 weights, the KV write and attention: 'ops')
+    const r16 = await kernelChecks({ base, only: only.filter((s) => s === 'weights' || s === 'ops'), root, types: ['f16', 'f16_172'], features: ['subgroups'] });
+    const failed = [];
+    for (const [x, tag] of [[r, ''], [r16, '[no shader-f16] ']]) {
+      console.log(`${tag}adapter: ${x.adapter}; features: ${x.features.join(', ') || 'none'}; subgroup size ${x.subgroupSize}; f16 kernels: ${x.f16}; pipelines compiled in ${x.compileMs} ms, all checks ${x.totalMs} ms`);
+      for (const c of x.checks) console.log(`${c.ok ? 'ok  ' : 'FAIL'} ${tag}${c.name} ${JSON.stringify(c.detail)}`);
+      failed.push(...x.checks.filter((c) => !c.ok).map((c) => `${tag}${c.name}: ${JSON.stringify(c.detail)}`));
+    }
+    assert.deepEqual(failed, []);
+    // lavapipe has shader-f16: the first run tests the f16 variants, the second the f32 forms
+    assert.ok(r.f16 === r.features.includes('shader-f16') && !r16.f16, `f16 kernels: ${r.f16} (features ${r.features}), then ${r16.f16}`);
     if (!ONLY) assert.ok(r.checks.length >= VULKAN_TYPES.length * 3 + 16, `${r.checks.length} checks ran`);
   } finally {
     await server.close();

@@ -299,6 +299,38 @@ static void ops(void) {
         put("attn_k32.bin", kr, (size_t)n_kv * stride * 4);
         put("attn_v32.bin", vr, (size_t)n_kv * stride * 4);
         put("attn_out.bin", out, (size_t)n_tok * n_head * hd * 4);
+        // f16 rounding's edge cases (the KV write's; kite_f32_to_f16 the reference): ties to
+        // even both ways and one f32 ulp either side of them, at several exponents and in the
+        // halves' subnormal range, the largest half and the first value that overflows, zeros;
+        // each value also negated. f16_edge_h.bin: the bits, f16_edge_r.bin: their f32 values.
+        {
+            float e[256];
+            int n = 0;
+            const float scales[] = {0x1p-24f, 0x1p-15f, 0x1p-14f, 0x1p-1f, 1.0f, 0x1p10f, 0x1p15f};
+            for (int si = 0; si < 7; si++) {
+                const float ulp = scales[si] < 0x1p-14f ? 0x1p-24f : scales[si] * 0x1p-10f; // a half's ulp there
+                for (int m = 0; m < 2; m++) { // an even and an odd last bit below the tie
+                    const float base = si == 0 ? (float)(m + 1) * ulp : scales[si] + (float)m * ulp;
+                    const float tie = base + 0.5f * ulp;
+                    e[n++] = tie;
+                    e[n++] = nextafterf(tie, 0.0f);
+                    e[n++] = nextafterf(tie, 1e30f);
+                }
+            }
+            const float special[] = {0.0f, 0x1p-25f, 0x1.8p-25f, 0x1p-14f - 0x1p-25f, 65504.0f, 65519.99f, 65520.0f, 0x1.ffcp15f - 1.0f, 1e-8f, 3e-5f};
+            for (int i = 0; i < (int)(sizeof special / sizeof special[0]); i++) e[n++] = special[i];
+            const int half = n;
+            for (int i = 0; i < half; i++) e[n++] = -e[i];
+            uint16_t h[256];
+            float r[256];
+            for (int i = 0; i < n; i++) {
+                h[i] = kite_f32_to_f16(e[i]);
+                r[i] = kite_f16_to_f32(h[i]);
+            }
+            put("f16_edge_x.bin", e, (size_t)n * 4);
+            put("f16_edge_h.bin", h, (size_t)n * 2);
+            put("f16_edge_r.bin", r, (size_t)n * 4);
+        }
         // a sliding window of 16 (token at p sees p-15..p) with scores soft-capped at 2 (scale
         // 0.125 / 2 inside the tanh: the flash path's form, kite__attend_head_capped FA_F32)
         for (int t = 0; t < n_tok; t++)

@@ -21,8 +21,8 @@ import { GRID_WORDS, iqGrids } from './iq_grids.js';
 // headDims: the head sizes to build the tiled prompt attention for (every size it takes by
 // default; [] none: those prompts go to the per-query kernels).
 // f16: the shader-f16 variants (only where the device has the feature; not with cpuRounding)
-// of the F16 GEMV and GEMM (F16 rows as f16 storage; the GEMM's tiles in f16, activations
-// rounded to f16) and of the f16 KV cache's write and attention (the cache as f16 storage).
+// of the F16 GEMV, GEMM and get-rows (F16 rows as f16 storage; the GEMM's tiles in f16,
+// activations rounded to f16) and of the f16 KV cache's write and attention (the cache as f16 storage).
 // Their keys end in F16_SUFFIX (a device may hold both forms); the specs' `base` is the key of
 // the f32 form they replace.
 export const F16_SUFFIX = '.h';
@@ -36,7 +36,7 @@ export function kernelSpecs({ types = TYPE_NAMES, kv = ['f32', 'f16'], subgroups
     const h = f16 && t === 'f16';
     if (weightKernels.includes('gemv')) specs.push(spec(`gemv_${t}`, h, gemvWgsl(t, { subgroups, cpuRounding, f16: h })));
     if (weightKernels.includes('gemm')) specs.push(spec(`gemm_${t}`, h, gemmWgsl(t, { cpuRounding, f16: h })));
-    if (weightKernels.includes('getrows')) specs.push({ key: `getrows_${t}`, code: getRowsWgsl(t) });
+    if (weightKernels.includes('getrows')) specs.push(spec(`getrows_${t}`, h, getRowsWgsl(t, { f16: h })));
   }
   specs.push({ key: 'rmsnorm', code: rmsnormWgsl(false, { subgroups }) }, { key: 'rmsnorm_inplace', code: rmsnormWgsl(true, { subgroups }) },
     { key: 'softmax', code: SOFTMAX }, { key: 'elemwise', code: elemwiseWgsl(false) },
@@ -247,7 +247,7 @@ export class Kernels {
   getRows(rec, W, ids, y, { nIds = 1, idsOff = 0, yOff = 0, yStride = W.cols } = {}) {
     for (const p of W.pieces) {
       const u = rec.uniform([p.rows, W.cols, W.rowBytes, p.row0, nIds, idsOff, yOff, yStride, 0]);
-      rec.dispatch(`getrows_${W.type}`, [p.buffer, ids, y, u, ...this.#grids(W.type)], Math.ceil((nIds * Math.ceil(W.cols / 32)) / 64));
+      rec.dispatch(this.#key(`getrows_${W.type}`), [p.buffer, ids, y, u, ...this.#grids(W.type)], Math.ceil((nIds * Math.ceil(W.cols / 32)) / 64));
     }
   }
 

@@ -433,9 +433,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 // get-rows: X holds the row ids as u32 bit patterns (ntok of them from x_off); thread i
 // decodes unit i % units of id i / units into Y[y_off + id_index * y_stride + ...] when that
-// row lies in this piece. Exact: the values are the decoder's.
-export function getRowsWgsl(type) {
-  return params() + decodeWgsl(type, { gridBinding: 4 }) + /* wgsl */ `
+// row lies in this piece. Exact: the values are the decoder's. f16 (shader-f16, F16 rows):
+// read as f16 storage (the tests' bit-exact check of f16 storage reads, subnormals included).
+export function getRowsWgsl(type, { f16 = false } = {}) {
+  const h = f16 && type === 'f16';
+  return params(h ? 'f16' : 'u32') + decodeWgsl(type, { gridBinding: 4, f16: h }) + /* wgsl */ `
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 64u;
