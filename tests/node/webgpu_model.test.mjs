@@ -30,6 +30,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { launchChromium } from './chromium.mjs';
 import { kiteBin, modelsDir, repoRoot } from './helpers.mjs';
 import { serve } from '../../web/serve.mjs';
@@ -83,10 +84,15 @@ const MADE = [
   ['rand-llama-spm-MXFP4.gguf', ['--tensor-type', 'blk=mxfp4', 'Q8_0'], 8e-2, 5e-3],
 ].filter(([f]) => !process.env.KITE_WEBGPU_MODELS || process.env.KITE_WEBGPU_MODELS.split(',').some((m) => f.includes(m)));
 
-async function greedyBoth({ glue, dir, models }) {
-  const { createGpu } = await import('/web/webgpu/device.js');
-  const { createKernels } = await import('/web/webgpu/kernels.js');
-  const { WebGpuBackend } = await import('/web/webgpu/backend.js');
+// Runs in the page, or in Node with a WebGPU implementation on globalThis.navigator.gpu (root:
+// the repository's file: URL; nodeGlue: the glue's path, its Node branch reading the wasm
+// beside it; model urls are file: URLs there). models: [{ url, prompt, steps, device }], device: undefined (every
+// feature the adapter has), 'plain' (none: no subgroups, no shader-f16), 'no-f16' (subgroups,
+// no shader-f16) or 'cpu-rounding'.
+async function greedyBoth({ glue, dir, models, root = '', nodeGlue }) {
+  const { createGpu } = await import(root + '/web/webgpu/device.js');
+  const { createKernels } = await import(root + '/web/webgpu/kernels.js');
+  const { WebGpuBackend } = await import(root + '/web/webgpu/backend.js');
   let gpu;
   try {
     gpu = await createGpu();
@@ -94,19 +100,26 @@ async function greedyBoth({ glue, dir, models }) {
     if (e.code === 'no-webgpu' || e.code === 'no-adapter') return { skip: e.message };
     throw e;
   }
-  const { TYPE_NAMES } = await import('/web/webgpu/types.js');
+  const { TYPE_NAMES } = await import(root + '/web/webgpu/types.js');
   // Each model's kernels are created before it loads, with the pipelines of its tensor types
   // only (as the worker does; a device's pipelines are cached, so a type is compiled once per
   // device).
   let mainKernels = await createKernels(gpu, { types: [] });
   let kernels = mainKernels; // the backend factory's (each model's device)
   const plain = {}; // the device without optional features, made when a model asks for it
+  const noF16 = {}; // the device with subgroups but without shader-f16, likewise
   let cpuRoundingGpu = null; // for kernels that round as the CPU does (their own device: the
   // pipeline cache is per device), made when a model asks
-  const factory = new Function(`${await (await fetch(glue)).text()}\n;return createKiteST;`)();
+  // (in Node the glue's Node branch runs: require, __filename, __dirname given as a CommonJS
+  // module has them; the package is an ES module one, so require() would not load it as one)
+  const factory = nodeGlue
+    ? new Function('require', '__filename', '__dirname', `${await (await import('node:fs/promises')).readFile(nodeGlue, 'utf8')}\n;return createKiteST;`)(
+      (await import('node:module')).createRequire(nodeGlue), nodeGlue, nodeGlue.replace(/\/[^/]*$/, ''))
+    : new Function(`${await (await fetch(glue)).text()}\n;return createKiteST;`)();
   let backend = null;
   const M = await factory({
-    locateFile: (p) => dir + p,
+    // (Node: the wasm's bytes given; the glue would fetch() its path, which Node's fetch refuses)
+    ...(nodeGlue ? { wasmBinary: await (await import('node:fs/promises')).readFile(nodeGlue.replace(/\.js$/, '.wasm')) } : { locateFile: (p) => dir + p }),
     print: () => {},
     printErr: () => {},
     kiteWebGpu: (cfg, memory) => (backend = new WebGpuBackend(kernels, memory, cfg)),
@@ -132,7 +145,9 @@ async function greedyBoth({ glue, dir, models }) {
   };
   const out = [];
   for (const { url, prompt, steps, device } of models) {
-    const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+    const bytes = nodeGlue // (Node's fetch takes no file: URL)
+      ? new Uint8Array(await (await import('node:fs/promises')).readFile(new URL(url)))
+      : new Uint8Array(await (await fetch(url)).arrayBuffer());
     const load = () => {
       const buf = M._kw_alloc(bytes.length) >>> 0;
       new Uint8Array(heap()).set(bytes, buf);
@@ -150,6 +165,9 @@ async function greedyBoth({ glue, dir, models }) {
     if (device === 'plain') {
       plain.gpu ??= await createGpu({ features: [] });
       plain.kernels = kernels = await createKernels(plain.gpu, { types });
+    } else if (device === 'no-f16') {
+      noF16.gpu ??= await createGpu({ features: ['subgroups'] });
+      noF16.kernels = kernels = await createKernels(noF16.gpu, { types });
     } else if (device === 'cpu-rounding') {
       cpuRoundingGpu ??= await createGpu();
       kernels = await createKernels(cpuRoundingGpu, { types, cpuRounding: true });
@@ -168,7 +186,7 @@ async function greedyBoth({ glue, dir, models }) {
       return new Float32Array(heap(), ev.get('logits'), ev.get('n_vocab')).slice();
     };
     const argmax = (l) => l.reduce((b, v, i) => (v > l[b] ? i : b), 0);
-    const run = { tokens: { cpu: [], gpu: [] }, worst: 0, ties: [] };
+    const run = { tokens: { cpu: [], gpu: [] }, worst: 0, ties: [], f16: kernels.f16, subgroups: kernels.subgroups };
     let lc = await evalOn(cpu, prompt), lg = await evalOn(onGpu, prompt);
     for (let s = 0; s < steps; s++) {
       const scale = lc.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
@@ -187,7 +205,29 @@ async function greedyBoth({ glue, dir, models }) {
     M._kw_model_free(onGpu);
     out.push(run);
   }
-  return { adapter: gpu.name, subgroups: mainKernels.subgroups, plainSubgroups: plain.kernels?.subgroups, out };
+  for (const g of [gpu, plain.gpu, noF16.gpu, cpuRoundingGpu]) g?.destroy();
+  return { adapter: gpu.name, features: [...gpu.features], subgroups: mainKernels.subgroups, plainSubgroups: plain.kernels?.subgroups, out };
+}
+
+// Prints greedyBoth's result r for `models` ({ name, tol, nearTie }) and asserts it: each
+// model's greedy tokens the CPU's (or another at a near tie), its logits within tolerance.
+function report(r, models) {
+  console.log(`adapter: ${r.adapter}; features: ${r.features.join(', ') || 'none'}; GEMV with subgroups: ${r.subgroups}; the plain device's: ${r.plainSubgroups}`);
+  if (r.plainSubgroups !== undefined) assert.equal(r.plainSubgroups, false, 'the device requested without subgroups has none');
+  r.out.forEach((o, i) => {
+    const m = models[i];
+    console.log(`${m.name} (kernels: ${o.subgroups ? 'subgroups' : 'no subgroups'}, ${o.f16 ? 'shader-f16' : 'f32'}): worst |logit diff| / max |logit| = ${o.worst.toExponential(2)}; GPU tokens ${o.tokens.gpu.join(' ')}; CPU tokens ${o.tokens.cpu.join(' ')}`);
+    for (const x of o.ties) {
+      console.log(`  step ${x.step}: the CPU's logit of the GPU's token ${x.margin.toExponential(3)} below its best (max |logit| ${x.scale.toFixed(3)}); ` +
+        `the GPU's ${x.gpuMargin.toExponential(3)} above the CPU's token; largest |logit diff| ${x.diff.toExponential(3)}`);
+    }
+  });
+  r.out.forEach((o, i) => {
+    const m = models[i];
+    if (!m.nearTie) assert.deepEqual(o.tokens.gpu, o.tokens.cpu, `${m.name}: greedy tokens`);
+    for (const x of o.ties) assert.ok(x.margin <= m.nearTie * x.scale, `${m.name}: step ${x.step} picks a token ${x.margin} below the CPU's best (max |logit| ${x.scale}): not a near tie`);
+    assert.ok(o.worst < m.tol, `${m.name}: logits differ by ${o.worst} of the largest (tolerance ${m.tol})`);
+  });
 }
 
 test('whole models on the WebGPU backend: the CPU build\'s greedy tokens and logits within tolerance', async (t) => {
@@ -231,26 +271,63 @@ test('whole models on the WebGPU backend: the CPU build\'s greedy tokens and log
       t.skip(`no WebGPU adapter in this browser: ${r.skip}`);
       return;
     }
-    console.log(`adapter: ${r.adapter}; GEMV with subgroups: ${r.subgroups}; the plain device's: ${r.plainSubgroups}`);
-    if (r.plainSubgroups !== undefined) assert.equal(r.plainSubgroups, false, 'the device requested without subgroups has none');
-    r.out.forEach((o, i) => {
-      const m = models[i];
-      console.log(`${m.name}: worst |logit diff| / max |logit| = ${o.worst.toExponential(2)}; GPU tokens ${o.tokens.gpu.join(' ')}; CPU tokens ${o.tokens.cpu.join(' ')}`);
-      for (const x of o.ties) {
-        console.log(`  step ${x.step}: the CPU's logit of the GPU's token ${x.margin.toExponential(3)} below its best (max |logit| ${x.scale.toFixed(3)}); ` +
-          `the GPU's ${x.gpuMargin.toExponential(3)} above the CPU's token; largest |logit diff| ${x.diff.toExponential(3)}`);
-      }
-    });
-    r.out.forEach((o, i) => {
-      const m = models[i];
-      if (!m.nearTie) assert.deepEqual(o.tokens.gpu, o.tokens.cpu, `${m.name}: greedy tokens`);
-      for (const x of o.ties) assert.ok(x.margin <= m.nearTie * x.scale, `${m.name}: step ${x.step} picks a token ${x.margin} below the CPU's best (max |logit| ${x.scale}): not a near tie`);
-      assert.ok(o.worst < m.tol, `${m.name}: logits differ by ${o.worst} of the largest (tolerance ${m.tol})`);
-    });
+    report(r, models);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
     await server.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// The same check in Node on a Vulkan adapter through the `webgpu` package (Dawn's Node
+// bindings; here Mesa's lavapipe: subgroups of 8 and shader-f16, see webgpu.test.mjs), the
+// glue of build/wasm-st-webgpu loaded with require (its ENVIRONMENT includes node). A few
+// models, each with the adapter's features (the shader-f16 kernels where it has them) and
+// again on a device requested without shader-f16: F32, F16 (GEMM, GEMV and f16 KV cache in
+// their f16 variants) and Q8_0. Skipped where the package, an adapter or the build is missing
+// (a failure under CI=true but for the build).
+const NODE_MODELS = [
+  ['stories260K.gguf', [1, 403, 407, 261, 378], 24, 1e-2, 0],
+  ['rand-llama-spm-f16.gguf', PROMPT, 8, 1e-2, 0],
+  ['ref/rand-llama-spm-Q8_0.gguf', PROMPT, 8, 8e-2, 0],
+  ['arch/qwen3.gguf', LONG, 8, 1e-2, 0],
+  ['stories260K.gguf', [1, 403, 407, 261, 378], 24, 1e-2, 0, 'no-f16'],
+  ['rand-llama-spm-f16.gguf', PROMPT, 8, 1e-2, 0, 'no-f16'],
+  ['ref/rand-llama-spm-Q8_0.gguf', PROMPT, 8, 8e-2, 0, 'no-f16'],
+].filter(([f]) => !process.env.KITE_WEBGPU_MODELS || process.env.KITE_WEBGPU_MODELS.split(',').some((m) => f.includes(m)));
+test('whole models on the WebGPU backend in Node (a Vulkan adapter through the webgpu package), with and without shader-f16', async (t) => {
+  const missing = (why) => {
+    if (process.env.CI === 'true') assert.fail(`${why} (CI=true: scripts/setup.sh installs it)`);
+    t.skip(why);
+  };
+  const glue = join(repoRoot, BUILD, 'kite-st-webgpu.js');
+  if (!existsSync(glue)) {
+    t.skip(`${BUILD} is not built (scripts/build.sh wasm-st-webgpu)`);
+    return;
+  }
+  let webgpu;
+  try {
+    webgpu = await import('webgpu');
+  } catch (e) {
+    missing(`the webgpu package is not installed (npm ci): ${e.message.split('\n')[0]}`);
+    return;
+  }
+  Object.assign(globalThis, webgpu.globals);
+  globalThis.navigator = { gpu: webgpu.create([]) };
+  if (!(await globalThis.navigator.gpu.requestAdapter())) {
+    missing('no Vulkan adapter for Dawn (Debian 12: mesa-vulkan-drivers from bookworm-backports)');
+    return;
+  }
+  const models = NODE_MODELS.filter(([f]) => existsSync(join(modelsDir(), f))).map(([f, prompt, steps, tol, nearTie, device]) =>
+    ({ url: pathToFileURL(join(modelsDir(), f)).href, prompt, steps, name: device ? `${f} [${device}]` : f, tol, nearTie, device }));
+  assert.ok(models.length > 0, `no test models in ${modelsDir()}`);
+  const t0 = performance.now();
+  const r = await greedyBoth({ glue, nodeGlue: glue, models: models.map(({ url, prompt, steps, device }) => ({ url, prompt, steps, device })),
+    root: pathToFileURL(repoRoot).href });
+  assert.ok(!r.skip, r.skip);
+  console.log(`${models.length} runs in ${Math.round(performance.now() - t0)} ms`);
+  report(r, models);
+  // the adapter's features: the shader-f16 kernels where it has the feature; without: none
+  r.out.forEach((o, i) => assert.equal(o.f16, models[i].device === 'no-f16' ? false : r.features.includes('shader-f16'), `${models[i].name}: f16 kernels`));
 });
