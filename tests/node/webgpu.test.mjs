@@ -21,8 +21,8 @@
 //    kernels/attend_ref.c, within the tolerances stated at each check;
 //  - routed experts (router, top-k, expert batches, weighted sum), in one piece and split.
 //  - shader-f16 (where the device has it, kernels.f16): the F16 GEMV, GEMM and get-rows read
-//    F16 rows as f16 storage (get-rows bit-exact, subnormal halves included), the F16 GEMM
-//    rounds x to f16 (over halves: the f32 bound; over random x: plus the rounding's), the f16
+//    F16 rows as f16 storage (get-rows bit-exact, subnormal halves included), the F16 GEMV and
+//    GEMM round x to f16 (over halves: the f32 bound; over random x: plus the rounding's), the f16
 //    KV cache is written and read as f16 storage; f16 rounding's edge cases (ties, subnormals,
 //    overflow: kite_f32_to_f16's bits) through both caches on every device.
 // Skips with a message where the browser has no WebGPU adapter.
@@ -117,11 +117,11 @@ async function kernelChecks({ base, only, root = '', types = null, features }) {
     for (let c = 0; c < cols; c++) { const p = dq[r * cols + c] * x[xo + c]; s += p; a += Math.abs(p); aw += Math.abs(dq[r * cols + c]); }
     return [s, a, aw];
   };
-  // The shader-f16 GEMM of F16 weights (k.f16) rounds the activations to f16 first (as
+  // The shader-f16 GEMV and GEMM of F16 weights (k.f16) round the activations to f16 first (as
   // llama.cpp's CPU does): each x moves by at most 2^-11 |x| (normal halves) or 2^-25 (their
   // subnormal range), so the dot by at most 2^-11 sum |wx| + 2^-25 sum |w|; 1.01 covers the
   // gamma bound's growth with the moved x. 0 for the kernels that keep f32 activations.
-  const xRound = (k, type, nt) => (nt > 1 && k.f16 && type === 'f16' ? ([, a, aw]) => 1.01 * (2 ** -11 * a + 2 ** -25 * aw) : () => 0);
+  const xRound = (k, type) => (k.f16 && type === 'f16' ? ([, a, aw]) => 1.01 * (2 ** -11 * a + 2 ** -25 * aw) : () => 0);
   // n values that are halves (so the f16 GEMM's rounding of x leaves them as they are): random
   // signs, 10-bit mantissas and exponents 2^-5 .. 2^1, built from their fields
   const randHalves = (n) => Float32Array.from({ length: n }, () => {
@@ -158,7 +158,7 @@ async function kernelChecks({ base, only, root = '', types = null, features }) {
   async function fusedChecks(g, k, tag, w, name, nt) {
     const depth = nt === 1 ? gemvDepth(g, k, w.type, w.cols) : w.cols + 1, gv = gamma(depth);
     const kind = nt === 1 ? 'GEMV' : `GEMM x ${nt} tokens`;
-    const xr = xRound(k, w.type, nt), xrTag = nt > 1 && k.f16 && w.type === 'f16' ? ' (f16 activations: + their rounding)' : '';
+    const xr = xRound(k, w.type), xrTag = k.f16 && w.type === 'f16' ? ' (f16 activations: + their rounding)' : '';
     const X = randArr(nt * w.cols, 2);
     const XBuf = g.buffer(X.byteLength, X);
     const W = k.weight(w.type, w.rows, w.cols, w.q, w.file);
@@ -264,9 +264,17 @@ async function kernelChecks({ base, only, root = '', types = null, features }) {
       const y = await run(g, yBuf, w.rows, (rec) => k.matmul(rec, W, xBuf, yBuf));
       const ref = Array.from({ length: w.rows }, (_, r) => refDot(w.dq, w.cols, r, x, 0));
       const depth = gemvDepth(g, k, w.type, w.cols);
-      const gv = gamma(depth);
-      check(`${tag}GEMV ${name} ${k.subgroups ? '(subgroups) ' : ''}within gamma(${depth})*sum|wx|`,
-        ...((r) => [r.ok, r])(within(y, ref.map((v) => v[0]), (i) => gv * ref[i][1] + 1e-30)));
+      const gv = gamma(depth), xr = xRound(k, w.type);
+      check(`${tag}GEMV ${name} ${k.subgroups ? '(subgroups) ' : ''}within gamma(${depth})*sum|wx|${k.f16 && w.type === 'f16' ? ' (f16: + the rounding of x to f16)' : ''}`,
+        ...((r) => [r.ok, r])(within(y, ref.map((v) => v[0]), (i) => gv * ref[i][1] + xr(ref[i]) + 1e-30)));
+      if (k.f16 && w.type === 'f16') { // over halves: the f32 bound as it is
+        const xh = randHalves(w.cols);
+        g.write(xBuf, 0, xh);
+        const yh = await run(g, yBuf, w.rows, (rec) => k.matmul(rec, W, xBuf, yBuf));
+        const refH = Array.from({ length: w.rows }, (_, r) => refDot(w.dq, w.cols, r, xh, 0));
+        check(`${tag}GEMV ${name} ${k.subgroups ? '(subgroups) ' : ''}within gamma(${depth})*sum|wx| (f16, x already halves)`,
+          ...((r) => [r.ok, r])(within(yh, refH.map((v) => v[0]), (i) => gv * refH[i][1] + 1e-30)));
+      }
 
       xBuf.destroy(), yBuf.destroy();
       await fusedChecks(g, k, tag, w, name, 1);
@@ -278,13 +286,13 @@ async function kernelChecks({ base, only, root = '', types = null, features }) {
       // GEMM: the tiled GEMM (64 rows x 64 tokens a workgroup) over 37 tokens (a partial token
       // tile) and 100 (a full tile and a partial one); each output is one sum over the row in
       // order: depth cols + 1
-      // (the shader-f16 GEMM of F16 weights rounds x to f16: over halves, the f32 bound as it
+      // (the shader-f16 GEMM of F16 weights rounds x to f16, as the GEMV: over halves, the f32 bound as it
       // is; over random x, plus the rounding's, xRound)
       const h16 = k.f16 && w.type === 'f16';
       for (const [nt, halves] of [[37, false], [100, false], ...(h16 ? [[37, true]] : [])]) {
         const X = halves ? randHalves(nt * w.cols) : randArr(nt * w.cols, 2);
         const XBuf = g.buffer(X.byteLength, X), YBuf = g.buffer(nt * w.rows * 4);
-        const refs = [], xr = halves ? () => 0 : xRound(k, w.type, nt);
+        const refs = [], xr = halves ? () => 0 : xRound(k, w.type);
         for (let t = 0; t < nt; t++) for (let r = 0; r < w.rows; r++) refs.push(refDot(w.dq, w.cols, r, X, t * w.cols));
         g.device.queue.writeBuffer(YBuf, 0, new Float32Array(nt * w.rows).fill(NaN)); // an output left unwritten fails
         const Y = await run(g, YBuf, nt * w.rows, (rec) => k.matmul(rec, W, XBuf, YBuf, { ntok: nt }));

@@ -124,13 +124,15 @@ export function gemvRows(sgSize) {
 }
 
 // f16 (shader-f16; F16 weights only, not with cpuRounding): the F16 rows are read as f16
-// storage (W: array<f16>) instead of halves unpacked from u32 words; each value converted to
-// f32 exactly, the products and sums as before (the same results).
+// storage (W: array<f16>) instead of halves unpacked from u32 words, and x is rounded to f16
+// (to nearest even: round_f16), as the GEMM's f16 tiles hold it (and as llama.cpp's CPU
+// converts activations for F16 weights): one token or many, the same products; each f16 x f16
+// product is exact in f32, the sums f32 as before.
 export function gemvWgsl(type, { subgroups = false, cpuRounding = false, f16 = false } = {}) {
+  const h = f16 && type === 'f16' && !cpuRounding;
   // rows of float types may end inside a unit: x is read as 0 there (it may hold anything)
   let xv = TYPES[type].block === 1 ? 'select(0.0, X[xb + j], u * 32u + j < P.cols)' : 'X[xb + j]';
-  if (cpuRounding && type === 'f16') xv = `round_f16(${xv})`;
-  const h = f16 && type === 'f16' && !cpuRounding;
+  if ((cpuRounding || h) && type === 'f16') xv = `round_f16(${xv})`;
   const head = (subgroups ? 'enable subgroups;\n' : '') + params(h ? 'f16' : 'u32') + IDS + ROUND_F16 + decodeWgsl(type, { gridBinding: 6, f16: h }) + /* wgsl */ `
 const WG = ${GEMV_WG}u;
 const RS = ${GEMV_RS}u;
@@ -181,7 +183,7 @@ fn rows_dot(rows: array<u32, ${GEMV_RS}>, x0: u32, u0: u32, step: u32) {
   // row past the piece reads the first row (its sum is not written).
   const load = {
     f32: 'let x = X[x0 + k];',
-    f16: 'let xa = X[x0 + 2u * k];\n      let xb = X[x0 + 2u * k + 1u];',
+    f16: h ? 'let xa = round_f16(X[x0 + 2u * k]);\n      let xb = round_f16(X[x0 + 2u * k + 1u]);' : 'let xa = X[x0 + 2u * k];\n      let xb = X[x0 + 2u * k + 1u];',
     bf16: 'let xa = X[x0 + 2u * k];\n      let xb = X[x0 + 2u * k + 1u];',
   }[type];
   const word = {
