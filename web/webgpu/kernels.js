@@ -21,8 +21,9 @@ import { GRID_WORDS, iqGrids } from './iq_grids.js';
 // headDims: the head sizes to build the tiled prompt attention for (every size it takes by
 // default; [] none: those prompts go to the per-query kernels).
 // f16: the shader-f16 variants (only where the device has the feature; not with cpuRounding)
-// of the F16 GEMV, GEMM and get-rows (F16 rows as f16 storage; the GEMM's tiles in f16,
-// activations rounded to f16) and of the f16 KV cache's write and attention (the cache as f16 storage).
+// of the F16 GEMV, GEMM and get-rows (F16 rows as f16 storage; the GEMV and GEMM on
+// activations rounded to f16, the GEMM's tiles in f16) and of the f16 KV cache's write and
+// attention (the cache as f16 storage).
 // Their keys end in F16_SUFFIX (a device may hold both forms); the specs' `base` is the key of
 // the f32 form they replace.
 export const F16_SUFFIX = '.h';

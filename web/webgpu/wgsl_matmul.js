@@ -114,6 +114,7 @@ const IDS = /* wgsl */ `
 // of a lane in order; words: a word's products, then the word sums in order).
 // cpuRounding (GEMV and GEMM; a diagnostic, see kernelSpecs): the F16 kernels round x to f16
 // first, as the CPU path (and ggml's) converts activations for F16 weights.
+// (The shader-f16 variants of the F16 kernels, `f16` below, round x so too, in normal use.)
 export const GEMV_WG = 64;
 export const GEMV_ROWS = 4;
 export const GEMV_RS = 4;
