@@ -128,6 +128,22 @@ fn round_f16(x: f32) -> f32 {
 }
 `;
 
+// The f16 bits of x (kite_f32_to_f16's: to nearest even, past the largest half infinity, NaN
+// sign | 0x7e00), by integer operations on round_f16's result (which ROUND_F16 declares):
+// pack2x16float's rounding is the implementation's (SwiftShader truncates in the halves'
+// subnormal range).
+export const F16_BITS = /* wgsl */ `
+fn f16_bits(x: f32) -> u32 {
+  let b = bitcast<u32>(round_f16(x));
+  let sign = (b >> 16u) & 0x8000u;
+  let a = b & 0x7fffffffu;
+  if (a > 0x7f800000u) { return sign | 0x7e00u; }
+  if (a >= 0x47800000u) { return sign | 0x7c00u; }
+  if (a < 0x38800000u) { return sign | u32(bitcast<f32>(a) * 16777216.0); } // k 2^-24, exact
+  return sign | ((a - 0x38000000u) >> 13u);
+}
+`;
+
 // tanh(z) in f32 to a few ulp: an odd Taylor polynomial below |z| = 0.25 (where 1 - e^-2|z|
 // would cancel), (1 - e) / (1 + e) with e = exp(-2|z|) above (no overflow for large |z|).
 // WGSL's own tanh is only bounded through sinh / cosh.
@@ -454,7 +470,7 @@ fn ${name}_at(e: u32) -> f32 { return unpack2x16float(${name}[e >> 1u])[e & 1u];
 
 // Writes n_tok rows of `width` values (from src_off) into the cache, token t at row
 // SEQ[t] * n_ctx + POS[t] (POS, SEQ: i32 from meta_off; has_seq 0: sequence 0), rounded to f16
-// (round to nearest even). With 'f16' storage width is even.
+// (round to nearest even: round_f16, f16_bits). With 'f16' storage width is even.
 // pair: the K and the V write of a layer in one dispatch: S2 (binding 5) into C2 (binding 6),
 // its rows src2_stride floats apart from src2_off, after the first's work items.
 // f16 (shader-f16, kind 'f16'): the cache is f16 storage (array<f16>, the same bytes as the
@@ -489,9 +505,9 @@ fn cache_row(t: u32) -> u32 {
     let cb = P.c_off + cache_row(t) * P.width + c;
     ${cache}[cb] = f16(round_f16(${src}[sb]));
     ${cache}[cb + 1u] = f16(round_f16(${src}[sb + 1u]));` : `
-    ${cache}[(P.c_off + cache_row(t) * P.width + c) / 2u] = pack2x16float(vec2<f32>(${src}[sb], ${src}[sb + 1u]));`}`);
+    ${cache}[(P.c_off + cache_row(t) * P.width + c) / 2u] = f16_bits(${src}[sb]) | (f16_bits(${src}[sb + 1u]) << 16u);`}`);
   const items = kind === 'f32' ? 'P.n_tok * P.width' : '(P.n_tok * P.width) / 2u';
-  return head + (kind === 'f32' || h ? ROUND_F16 : '') + /* wgsl */ `
+  return head + ROUND_F16 + (kind === 'f16' && !h ? F16_BITS : '') + /* wgsl */ `
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   var i = gid.x + gid.y * nwg.x * 64u;
