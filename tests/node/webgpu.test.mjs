@@ -497,13 +497,14 @@ async function kernelChecks({ base, only, root = '', types = null, features }) {
     {
       // GeGLU: ggml's GELU table (made in JS with the C's f32 roundings) looked up at the gate
       // rounded to f16, times up: one f32 product, bit-exact with kite__geglu over every finite
-      // f16 gate value and 4000 random ones; in place too (dst = gate, the forward pass's call)
+      // f16 gate value, 4000 random ones and 2048 between subnormal halves (ties and just above:
+      // the rounding there); in place too (dst = gate, the forward pass's call)
       const n = manifest.geglu_n;
       const gv = await get('geglu_g.bin'), uv = await get('geglu_u.bin'), want = await get('geglu_y.bin');
       const gb = buf(gv), ub = buf(uv), yb = g.buffer(n * 4);
       let y = await run(g, yb, n, (rec) => k.elemwise(rec, 'geglu', gb, ub, yb, { n }));
       let sb = sameBits(y, want);
-      check(`GeGLU bit-exact with kite__geglu (${n} gates: every finite f16, then random)`, sb.bad === 0, sb);
+      check(`GeGLU bit-exact with kite__geglu (${n} gates: every finite f16, random, subnormal-range ties)`, sb.bad === 0, sb);
       y = await run(g, gb, n, (rec) => k.elemwise(rec, 'geglu', gb, ub, gb, { n }));
       sb = sameBits(y, want);
       check('GeGLU in place bit-exact', sb.bad === 0, sb);

@@ -186,15 +186,21 @@ static void ops(void) {
     }
     // GeGLU (kite__geglu, ggml's tabulated GELU): every finite f16 value as the gate (all table
     // entries and both clamps), then 4000 random values in [-12, 12) (rounded to f16 in the
-    // lookup), up in [-2, 2)
+    // lookup), then 2048 in the halves' subnormal range between two of them (ties and just
+    // above, both signs: the lookup's rounding there), up in [-2, 2)
     {
         int n = 0;
-        float *g = xmalloc((65536 + 4000) * 4);
+        float *g = xmalloc((65536 + 4000 + 2048) * 4);
         for (int i = 0; i < 65536; i++) {
             const float v = kite_f16_to_f32((uint16_t)i);
             if (isfinite(v)) g[n++] = v;
         }
         for (int i = 0; i < 4000; i++) g[n++] = frand() * 12.0f;
+        for (int i = 0; i < 1024; i++) {
+            const float tie = ((float)i + 0.5f) * 0x1p-24f * (i & 1 ? -1.0f : 1.0f);
+            g[n++] = tie;
+            g[n++] = nextafterf(tie, tie > 0 ? 1.0f : -1.0f);
+        }
         float *u = frands((size_t)n, 2.0f), *y = xmalloc((size_t)n * 4);
         memcpy(y, g, (size_t)n * 4);
         kite__geglu(y, u, n);

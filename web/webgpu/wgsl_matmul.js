@@ -35,7 +35,7 @@
 // A piece computes the rows of the whole tensor that lie in it; the others are left alone.
 import { decodeWgsl } from './wgsl_dequant.js';
 import { TYPES } from './types.js';
-import { ROUND_F16, geluLookupWgsl } from './wgsl_ops.js';
+import { F16_BITS, ROUND_F16, geluLookupWgsl } from './wgsl_ops.js';
 
 // wElem: W's element type ('u32': bytes of GGUF blocks; 'f16': F16 rows read as f16 storage
 // by the shader-f16 variants, whose WGSL starts with `enable f16;`)
@@ -55,7 +55,7 @@ const EPI_ADD = 1u;
 const EPI_GLU = 2u;
 const EPI_GEGLU = 3u;
 const EPI_BIAS = 4u;
-${geluLookupWgsl('gelu', 'EP')}
+${ROUND_F16}${F16_BITS}${geluLookupWgsl('gelu', 'EP')}
 // the gated activation of a gate|up pair: silu(g) * u (EPI_GLU, the SwiGLU kernel's formula)
 // or gelu(g) * u (EPI_GEGLU, the GeGLU kernel's lookup in ggml's table)
 fn glu(g: f32, u: f32) -> f32 {
@@ -134,7 +134,7 @@ export function gemvWgsl(type, { subgroups = false, cpuRounding = false, f16 = f
   // rows of float types may end inside a unit: x is read as 0 there (it may hold anything)
   let xv = TYPES[type].block === 1 ? 'select(0.0, X[xb + j], u * 32u + j < P.cols)' : 'X[xb + j]';
   if ((cpuRounding || h) && type === 'f16') xv = `round_f16(${xv})`;
-  const head = (subgroups ? 'enable subgroups;\n' : '') + params(h ? 'f16' : 'u32') + IDS + ROUND_F16 + decodeWgsl(type, { gridBinding: 6, f16: h }) + /* wgsl */ `
+  const head = (subgroups ? 'enable subgroups;\n' : '') + params(h ? 'f16' : 'u32') + IDS + decodeWgsl(type, { gridBinding: 6, f16: h }) + /* wgsl */ `
 const WG = ${GEMV_WG}u;
 const RS = ${GEMV_RS}u;
 const NONE = 0xffffffffu;
@@ -321,7 +321,7 @@ export function gemmWgsl(type, { cpuRounding = false, f16 = false } = {}) {
       }
     }
   }
-  return params(h ? 'f16' : 'u32') + IDS + ROUND_F16 + decodeWgsl(type, { gridBinding: 6, f16: h }) + /* wgsl */ `
+  return params(h ? 'f16' : 'u32') + IDS + decodeWgsl(type, { gridBinding: 6, f16: h }) + /* wgsl */ `
 const BM = ${GEMM_BM}u;
 const BN = ${GEMM_BN}u;
 const WG = ${GEMM_WG}u;

@@ -208,12 +208,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 
 // WGSL: fn name(x), ggml's GELU as the GeGLU op takes it: 0 at or below -10, x from 10 on (and
-// NaN), else the table (buf: u32 pairs of halves, geluTable in kernels.js) at x rounded to f16.
+// NaN), else the table (buf: u32 pairs of halves, geluTable in kernels.js) at x rounded to f16
+// (f16_bits: the includer declares ROUND_F16 and F16_BITS).
 export const geluLookupWgsl = (name, buf) => /* wgsl */ `
 fn ${name}(x: f32) -> f32 {
   if (x <= -10.0) { return 0.0; }
   if (x < 10.0) {
-    let h = pack2x16float(vec2<f32>(x, 0.0)) & 0xffffu;
+    let h = f16_bits(x);
     return unpack2x16float(${buf}[h >> 1u])[h & 1u];
   }
   return x;
@@ -237,7 +238,7 @@ fn load_a(i: u32) -> f32 { return Y[i]; }`
 @group(0) @binding(4) var<uniform> P: Params;
 fn load_a(i: u32) -> f32 { return A[i]; }`;
   return params([['n', 'u32'], ['mode', 'u32'], ['a_off', 'u32'], ['b_off', 'u32'], ['y_off', 'u32'], ['width', 'u32'],
-    ['a_stride', 'u32'], ['b_stride', 'u32'], ['y_stride', 'u32']]) + binds + geluLookupWgsl('gelu', 'T') + /* wgsl */ `
+    ['a_stride', 'u32'], ['b_stride', 'u32'], ['y_stride', 'u32']]) + binds + ROUND_F16 + F16_BITS + geluLookupWgsl('gelu', 'T') + /* wgsl */ `
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 256u;
