@@ -89,7 +89,7 @@ async function benchInPage({ url, threads, promptTokens, nGen, reps, webgpu }) {
           wall: performance.now() - t0, reported: 1000 * (s.prefillSeconds + s.decodeSeconds) });
       }
       out[key] = { prefill: best(runs, 'prefill'), decode: best(runs, 'decode'), nPrompt: runs[0].nPrompt, nGen: runs[0].nGen,
-        wall: runs.at(-1).wall, reported: runs.at(-1).reported, loadMs, device: m.device };
+        wall: runs.at(-1).wall, reported: runs.at(-1).reported, loadMs, device: m.device, gpuBytes: m.gpuBytes };
     } finally {
       await m.dispose();
     }
@@ -238,7 +238,8 @@ try {
         const w = r.wllama, ratio = (k) => `${f(r[k].prefill)}/${f(r[k].decode)} (${(r[k].prefill / w.prefill).toFixed(2)}x/${(r[k].decode / w.decode).toFixed(2)}x)`;
         console.log(`${basename(file)} on ${r.adapter} (${r.kiteGpu.device}): prefill/decode tok/s (ratio to wllama WebGPU): ` +
           `Kite WebGPU ${ratio('kiteGpu')}, Kite wasm ${ratio('kite')}, wllama WebGPU ${f(w.prefill)}/${f(w.decode)}; ` +
-          `load ms ${r.kiteGpu.loadMs.toFixed(0)} / ${r.kite.loadMs.toFixed(0)} / ${w.loadMs.toFixed(0)}`);
+          `load ms ${r.kiteGpu.loadMs.toFixed(0)} / ${r.kite.loadMs.toFixed(0)} / ${w.loadMs.toFixed(0)}; ` +
+          `Kite WebGPU holds ${(r.kiteGpu.gpuBytes / 2 ** 20).toFixed(1)} MiB of GPU memory`);
         continue;
       }
       console.log(basename(file).padEnd(28) +

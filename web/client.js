@@ -14,7 +14,7 @@ export class Client {
   threads;
   build; // the wasm file loaded: kite-mt, kite-st, kite-mt-relaxed, kite-st-relaxed, kite-mt-webgpu, kite-st-webgpu, kite-st64
   // where the model runs, as the worker last said: { device, gpuLayers, adapter, gpuError }
-  placement = { device: 'cpu', gpuLayers: 0, adapter: null, gpuError: null };
+  placement = { device: 'cpu', gpuLayers: 0, adapter: null, gpuError: null, gpuBytes: 0 };
 
   // opts were checked by options.js (threads within 1..MAX_THREADS) before this is called.
   static async start(opts = {}) {

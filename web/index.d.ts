@@ -361,6 +361,9 @@ export interface Model {
   readonly gpuLayers: number;
   /** The WebGPU adapter's name when the WebGPU build runs the model, else null. */
   readonly adapter: string | null;
+  /** Bytes of GPU memory the model holds (its weights on the GPU, the KV cache, activations);
+   *  0 when it runs on the CPU. */
+  readonly gpuBytes: number;
   /** Why the model is not, or no longer, on the GPU when WebGPU was asked for (no adapter, a
    *  pipeline that failed to compile, a lost device, ...); null otherwise. */
   readonly gpuError: string | null;

@@ -117,6 +117,8 @@ class Model {
   get gpuLayers() { return this.#client.placement.gpuLayers; }
   // The WebGPU adapter's name in the WebGPU build, else null.
   get adapter() { return this.#client.placement.adapter; }
+  // Bytes of GPU memory the model holds (weights, KV cache, activations); 0 on the CPU.
+  get gpuBytes() { return this.#client.placement.gpuBytes ?? 0; }
   // Why the model is not (or no longer) on the GPU, when WebGPU was asked for; else null.
   get gpuError() { return this.#client.placement.gpuError; }
 

@@ -461,7 +461,7 @@ async function placeOnGpu(info, { gpuLayers, fallback }) {
 // Where the model runs, for the load's reply and Model.device.
 function placement() {
   const n = device === 'webgpu' ? Math.min(gpuOpts.gpuLayers ?? Infinity, modelInfoCache?.n_layer ?? Infinity) : 0;
-  return { device, gpuLayers: n, adapter: gpu?.gpu.name ?? null, gpuError };
+  return { device, gpuLayers: n, adapter: gpu?.gpu.name ?? null, gpuError, gpuBytes: device === 'webgpu' ? gpu?.backend?.gpuBytes ?? 0 : 0 };
 }
 let modelInfoCache = null;
 

@@ -7,7 +7,8 @@
 // chat turn and its keepContext continuation, under a grammar, and a repeated prompt that keeps all
 // but its last token in the KV cache); gpuLayers 2 (the first layers on
 // the CPU in the same worker: on a pool of 2 threads in kite-mt-webgpu, and in kite-st-webgpu)
-// gives them too; a pipeline that fails to compile (device.js served
+// gives them too (Model.gpuBytes: over half the file with every layer on the GPU, less with 2,
+// 0 on the CPU); a pipeline that fails to compile (device.js served
 // with compile() throwing, as a driver refusing a shader would) falls back to the CPU with
 // Model.gpuError naming it ('auto': reloaded into a CPU build), or rejects with fallback: false; a
 // device lost in the middle of a generation (device.js served so that the 5th step destroys the
@@ -18,7 +19,7 @@
 // where dist/kite-mt-webgpu.wasm exists, the isolated page's default is that pthread build.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { launchChromium } from './chromium.mjs';
 import { serve } from '../../web/serve.mjs';
@@ -99,7 +100,7 @@ async function runCase({ url, prompt, n, opts, again, extra }) {
       return { error: err(e) };
     }
   };
-  const before = { device: m.device, build: m.build, adapter: m.adapter, gpuLayers: m.gpuLayers, gpuError: m.gpuError, flavor: m.flavor, threads: m.threads };
+  const before = { device: m.device, build: m.build, adapter: m.adapter, gpuLayers: m.gpuLayers, gpuError: m.gpuError, flavor: m.flavor, threads: m.threads, gpuBytes: m.gpuBytes };
   // extra: a generation stopped by its signal after the first piece, a chat turn and its
   // continuation from the KV cache (keepContext), a grammar, then the plain generation again
   const more = async () => {
@@ -172,7 +173,7 @@ test('Chromium (WebGPU): device webgpu/auto, gpuLayers and the CPU fallback thro
     const origin = `http://127.0.0.1:${server.port}`;
     const urls = MODELS.map(([f, prompt, n]) => {
       symlinkSync(model(f), join(dir, basename(f)));
-      return { url: `${origin}/build/webgpu-npm-models/${basename(f)}`, prompt, n, name: f };
+      return { url: `${origin}/build/webgpu-npm-models/${basename(f)}`, prompt, n, name: f, fileBytes: statSync(model(f)).size };
     });
     const page = await browser.newPage();
     const errors = [];
@@ -192,10 +193,12 @@ test('Chromium (WebGPU): device webgpu/auto, gpuLayers and the CPU fallback thro
     };
     const cpu = [];
     let cpuExtras = null;
+    let allLayersBytes = 0; // stories260K's GPU bytes with every layer there
     for (const [i, u] of urls.entries()) {
       const r = await run(u, { device: 'cpu', flavor: 'st', simd: 'simd128' }, { extra: i === 0 });
       if (i === 0) cpuExtras = r.extras;
       assert.equal(r.before.device, 'cpu');
+      assert.equal(r.before.gpuBytes, 0, 'no GPU memory on the CPU');
       assert.equal(r.before.build, 'kite-st');
       assert.equal(r.first.tokens?.length, u.n, `${u.name} on the CPU: ${JSON.stringify(r.first)}`);
       cpu.push(r.first.tokens);
@@ -215,6 +218,9 @@ test('Chromium (WebGPU): device webgpu/auto, gpuLayers and the CPU fallback thro
       assert.equal(r.before.build, gpuBuild);
       assert.match(r.before.adapter, /\w/);
       assert.equal(r.before.gpuError, null);
+      // every layer's weights and the head are on the GPU: at least half the file's bytes
+      assert.ok(r.before.gpuBytes > u.fileBytes / 2, `${what}: ${r.before.gpuBytes} GPU bytes for a ${u.fileBytes}-byte file`);
+      if (i === 0) allLayersBytes = r.before.gpuBytes;
       assert.deepEqual(r.first.tokens, cpu[i], `${what}: the CPU build's greedy tokens (${JSON.stringify(r.first.error)})`);
       if (i === 0) assert.deepEqual(r.extras, { ...cpuExtras, again: cpu[0] }, `${what}: abort, chat, keepContext as on the CPU`);
     }
@@ -226,6 +232,7 @@ test('Chromium (WebGPU): device webgpu/auto, gpuLayers and the CPU fallback thro
       console.log(`gpuLayers 2, ${JSON.stringify(opts)}: ${JSON.stringify(r.before)} tokens ${r.first.tokens?.join(' ')}`);
       assert.equal(r.before.device, 'webgpu', r.before.gpuError);
       assert.equal(r.before.gpuLayers, 2);
+      assert.ok(r.before.gpuBytes > 0 && r.before.gpuBytes < allLayersBytes, `gpuLayers 2: ${r.before.gpuBytes} GPU bytes, all layers ${allLayersBytes}`);
       assert.equal(r.before.build, build);
       assert.equal(r.before.threads, build === 'kite-mt-webgpu' ? 2 : 1);
       assert.deepEqual(r.first.tokens, cpu[0], `gpuLayers 2 (${build}): the CPU build's tokens (${JSON.stringify(r.first.error)})`);

@@ -431,9 +431,19 @@ export class WebGpuBackend {
     return this.error?.message ?? '';
   }
 
-  destroy() {
-    for (const w of [...this.weights.values(), ...this.cats.values()]) w.destroy();
+  // Everything this backend holds on the GPU: GpuTensors (weights) and GPUBuffers.
+  #held() {
     const moe = this.moeBufs ? Object.values(this.moeBufs).filter((b) => b instanceof GPUBuffer) : [];
-    for (const b of [...this.host.values(), ...this.acts, ...this.kCache, ...this.vCache, this.pos, this.ids, this.rows, this.cs, this.seq, this.outBuffer, ...moe]) b?.destroy();
+    return [...this.weights.values(), ...this.cats.values(), ...this.host.values(), ...this.acts, ...this.kCache,
+      ...this.vCache, this.pos, this.ids, this.rows, this.cs, this.seq, this.outBuffer, ...moe].filter(Boolean);
+  }
+
+  // Bytes of GPU memory this backend holds now (weights, KV cache, activations, ...).
+  get gpuBytes() {
+    return this.#held().reduce((sum, b) => sum + (b.pieces ? b.pieces.reduce((s, p) => s + p.buffer.size, 0) : b.size), 0);
+  }
+
+  destroy() {
+    for (const b of this.#held()) b.destroy();
   }
 }
