@@ -53,7 +53,7 @@ async function benchKite({ web, model, threads, simd, promptTokens, nGen, reps }
     await m.generate('Hello', { maxTokens: 4, temperature: 0 }).text(); // warm-up
     const runs = [];
     for (let r = 0; r < reps; r++) {
-      const g = m.generate(prompt, { maxTokens: nGen, temperature: 0 });
+      const g = m.generate(prompt, { maxTokens: nGen, temperature: 0, cachePrompt: false });
       await g.text();
       const s = await g.result;
       runs.push({ pp: s.nPrompt / s.prefillSeconds, tg: s.nGenerated / s.decodeSeconds, nPrompt: s.nPrompt, nGen: s.nGenerated });

@@ -82,7 +82,7 @@ async function benchInPage({ url, threads, promptTokens, nGen, reps, webgpu }) {
       const runs = [];
       for (let r = 0; r < reps; r++) {
         const t0 = performance.now();
-        const g = m.generate(prompt, { maxTokens: nGen, temperature: 0 });
+        const g = m.generate(prompt, { maxTokens: nGen, temperature: 0, cachePrompt: false });
         await g.text();
         const s = await g.result;
         runs.push({ prefill: s.nPrompt / s.prefillSeconds, decode: s.nGenerated / s.decodeSeconds, nPrompt: s.nPrompt, nGen: s.nGenerated,
