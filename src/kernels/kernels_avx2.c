@@ -4,6 +4,7 @@
 #include "kernels/kernels_x86_tokens.inc"
 #include "kernels/kernels_x86_set.inc"
 #include "kernels/kernels_x86_iq.inc"
+#include "kernels/kernels_x86_x8.inc"
 
 #include "kernels/attend.h"
 
@@ -14,5 +15,6 @@ void kite__kernels_fill_avx2(kite__kernels *k) {
     k->f32_to_f16_row = kite__f32_to_f16_row_avx2;
     x86_fill(k);
     x86_fill_iq(k);
+    x86_fill_x8(k);
     kite__kernels_packed_avx2(k); // 16 tokens or more: the packed GEMM
 }

@@ -62,7 +62,27 @@ typedef struct kite__kernels {
     // `attend` gives it; a row of floats to f16 with kite_f32_to_f16's bits
     void (*attend_group)(const kite_attn_group *g);
     void (*f32_to_f16_row)(const float *src, uint16_t *dst, int32_t n);
+    // optional (NULL: matmul reads X8 weights back into rows): the GEMV over the X8 layout, the
+    // tile signature with w at a group's first row, ws the row layout's row bytes, nr a multiple
+    // of 8 and nt == 1; the _ref's bits for every row
+    kite__tile_fn gemv_x8[KITE_TYPE_COUNT];
 } kite__kernels;
+
+// ---- the X8 layout (repack_x8.c; kite_kernels.h) --------------------------------------------
+// Q4_K: a group of 8 rows holds, per super-block b, one KITE_X8_Q4K_BYTES block at b * 1152 from
+// the group's start (the 8 rows' 8 * 144 bytes, rearranged): d[8] and dmin[8] (f16, row i at i),
+// the 12 packed scale bytes k of row i at SCALES + 8k + i, and qs bytes 32p + 8c .. 32p + 8c + 7
+// of row i (p: sub-block pair, c: 8-byte chunk, both 0..3) at QS + 256p + 64c + 8i.
+enum {
+    KITE_X8_Q4K_BYTES = 8 * 144,
+    KITE_X8_Q4K_D = 0,
+    KITE_X8_Q4K_DMIN = 16,
+    KITE_X8_Q4K_SCALES = 32,
+    KITE_X8_Q4K_QS = 128,
+};
+
+// Row r of an X8 matrix (w, row bytes ws, n_out rows) in the row layout into dst (ws bytes).
+void kite__x8_row(kite_type wtype, const void *w, size_t ws, int64_t n_out, int64_t r, void *dst);
 
 // The set in use (never NULL; selected on first call).
 const kite__kernels *kite__kernels_active(void);

@@ -34,6 +34,31 @@ size_t kite_matmul_scratch_size(kite_type wtype, int64_t n_in, int64_t n_tok);
 kite_status kite_matmul(kite_pool *pool, kite_type wtype, const void *w, int64_t n_in, int64_t n_out,
                         const float *x, int64_t n_tok, float *y, void *scratch, size_t scratch_size);
 
+// Weight layouts kite_matmul_layout reads:
+//   KITE_LAYOUT_ROWS: as in a GGUF file (kite_matmul's W).
+//   KITE_LAYOUT_X8:   made by kite_matmul_repack_x8 for a type kite_matmul_x8_type accepts: each
+//                     group of 8 rows (rows 8g..8g+7, the same bytes as those rows in the row
+//                     layout) interleaved block by block so a GEMV decodes 8 rows from one
+//                     stream; the last n_out % 8 rows stay in the row layout.
+typedef enum kite_weight_layout { KITE_LAYOUT_ROWS = 0, KITE_LAYOUT_X8 = 1 } kite_weight_layout;
+
+// As kite_matmul, with W in `layout` (the same results, bit for bit, in either layout).
+kite_status kite_matmul_layout(kite_pool *pool, kite_type wtype, kite_weight_layout layout, const void *w,
+                               int64_t n_in, int64_t n_out, const float *x, int64_t n_tok, float *y, void *scratch,
+                               size_t scratch_size);
+
+// True when wtype has an X8 layout (Q4_K).
+bool kite_matmul_x8_type(kite_type wtype);
+
+// True when the kernel set in use decodes wtype from the X8 layout directly (the x86 sets: Q4_K);
+// elsewhere an X8 matrix still works, read back into rows per tile.
+bool kite_matmul_prefers_x8(kite_type wtype);
+
+// Writes the n_out x n_in matrix src (row layout) to dst in the X8 layout (the same size);
+// dst may be src. KITE_ERR_UNSUPPORTED for a type without an X8 layout, KITE_ERR_INVALID for a
+// bad shape, KITE_ERR_NOMEM when the group buffer cannot be allocated.
+kite_status kite_matmul_repack_x8(kite_type wtype, const void *src, void *dst, int64_t n_in, int64_t n_out);
+
 // True when kite_matmul has kernels for wtype.
 bool kite_matmul_supports(kite_type wtype);
 

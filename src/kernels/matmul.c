@@ -50,17 +50,20 @@ void kite__tile_call(kite__tile_fn tile, int n, const void *w, size_t ws, int nr
 typedef struct mm_job {
     const kite__kernels *k;
     kite__tile_fn tile;
-    kite_type partner;
+    kite_type wtype, partner;
     const float *x; // f32 activations
     char *a;        // converted activations, one row of `as` bytes per token
     size_t as;
-    const char *w; // weight rows of `ws` bytes
+    const char *w; // weight rows of `ws` bytes (in `layout`)
     size_t ws;
+    kite_weight_layout layout;
+    kite__tile_fn gemv_x8; // the set's X8 GEMV for the type, or NULL
     int n_in;
     int64_t n_out, n_tok;
     float *y;
     int64_t chunk_rows, n_chunks; // rows per chunk (a multiple of ROW_ALIGN), chunks in all
     atomic_llong next_chunk;      // the next chunk nobody has taken
+    atomic_int failed;            // a worker could not allocate its row buffer
 } mm_job;
 
 // Converts activation rows [t0, t1) to the partner format.
@@ -98,6 +101,34 @@ static void convert_worker(void *ctx, int ith, int nth) {
     }
 }
 
+// X8 weights: the GEMV reads the groups in place (the tail rows are rows); everything else reads
+// each ROW_BLOCK (or gemm_rows) rows back into the row layout in `rows` first, then runs the tiles.
+static void run_rows_x8(const mm_job *j, int64_t r0, int64_t r1, char *rows) {
+    const int64_t grouped = KITE_MIN(r1, j->n_out & ~(int64_t)7);
+    if (j->n_tok == 1 && j->gemv_x8) {
+        KITE_ASSERT(r0 % 8 == 0);
+        if (grouped > r0)
+            j->gemv_x8(j->n_in, j->w + r0 * j->ws, j->ws, (int)(grouped - r0), j->a, j->as, 1, j->y + r0,
+                       (size_t)j->n_out);
+        if (r1 > KITE_MAX(r0, grouped))
+            j->tile(j->n_in, j->w + KITE_MAX(r0, grouped) * j->ws, j->ws, (int)(r1 - KITE_MAX(r0, grouped)), j->a,
+                    j->as, 1, j->y + KITE_MAX(r0, grouped), (size_t)j->n_out);
+        return;
+    }
+    const int64_t row_block = j->k->gemm_rows ? j->k->gemm_rows : ROW_BLOCK;
+    const int64_t tok_block = j->k->gemm_tokens ? j->k->gemm_tokens : TOK_BLOCK;
+    for (int64_t rb = r0; rb < r1; rb += row_block) {
+        int nr = (int)KITE_MIN(row_block, r1 - rb);
+        for (int i = 0; i < nr; i++) kite__x8_row(j->wtype, j->w, j->ws, j->n_out, rb + i,
+                                                  rows + (size_t)i * j->ws);
+        for (int64_t tb = 0; tb < j->n_tok; tb += tok_block) {
+            int nt = (int)KITE_MIN(tok_block, j->n_tok - tb);
+            j->tile(j->n_in, rows, j->ws, nr, j->a + tb * j->as, j->as, nt, j->y + tb * j->n_out + rb,
+                    (size_t)j->n_out);
+        }
+    }
+}
+
 // Rows [r0, r1) for every token: one tile call for GEMV, ROW_BLOCK x TOK_BLOCK tiles for GEMM.
 static void run_rows(const mm_job *j, int64_t r0, int64_t r1) {
     if (j->n_tok == 1) { // GEMV: the tile kernel walks the whole chunk a few rows at a time
@@ -119,16 +150,35 @@ static void run_rows(const mm_job *j, int64_t r0, int64_t r1) {
 static void matmul_worker(void *ctx, int ith, int nth) {
     mm_job *j = ctx;
     (void)ith, (void)nth;
+    char *rows = NULL; // X8 weights read back into rows (not needed by the X8 GEMV)
+    if (j->layout == KITE_LAYOUT_X8 && !(j->n_tok == 1 && j->gemv_x8)) {
+        const int64_t row_block = j->k->gemm_rows ? j->k->gemm_rows : ROW_BLOCK;
+        rows = malloc((size_t)row_block * j->ws);
+        if (!rows) {
+            atomic_store(&j->failed, 1);
+            return;
+        }
+    }
     for (;;) {
         int64_t c = atomic_fetch_add_explicit(&j->next_chunk, 1, memory_order_relaxed);
-        if (c >= j->n_chunks) return;
+        if (c >= j->n_chunks) break;
         int64_t r0 = c * j->chunk_rows;
-        run_rows(j, r0, KITE_MIN(j->n_out, r0 + j->chunk_rows));
+        if (j->layout == KITE_LAYOUT_X8)
+            run_rows_x8(j, r0, KITE_MIN(j->n_out, r0 + j->chunk_rows), rows);
+        else
+            run_rows(j, r0, KITE_MIN(j->n_out, r0 + j->chunk_rows));
     }
+    free(rows);
 }
 
 kite_status kite_matmul(kite_pool *pool, kite_type wtype, const void *w, int64_t n_in, int64_t n_out,
                         const float *x, int64_t n_tok, float *y, void *scratch, size_t scratch_size) {
+    return kite_matmul_layout(pool, wtype, KITE_LAYOUT_ROWS, w, n_in, n_out, x, n_tok, y, scratch, scratch_size);
+}
+
+kite_status kite_matmul_layout(kite_pool *pool, kite_type wtype, kite_weight_layout layout, const void *w,
+                               int64_t n_in, int64_t n_out, const float *x, int64_t n_tok, float *y, void *scratch,
+                               size_t scratch_size) {
     const kite__kernels *k = kite__kernels_active();
     kite_type partner = kite__dot_partner(wtype);
     if (partner == KITE_TYPE_COUNT || (unsigned)wtype >= KITE_TYPE_COUNT || !k->tile[wtype])
@@ -141,11 +191,14 @@ kite_status kite_matmul(kite_pool *pool, kite_type wtype, const void *w, int64_t
         return kite__fail(KITE_ERR_INVALID, "matmul: row length %lld is not a multiple of the %s block size",
                           (long long)n_in, n_in % wt->block_size ? wt->name : pt->name);
     if (!w || !x || !y) return kite__fail(KITE_ERR_INVALID, "matmul: NULL operand");
+    if (layout != KITE_LAYOUT_ROWS && !(layout == KITE_LAYOUT_X8 && kite_matmul_x8_type(wtype)))
+        return kite__fail(KITE_ERR_UNSUPPORTED, "matmul: no layout %d for %s", (int)layout, kite_type_name(wtype));
 
     mm_job j = {
-        .k = k, .tile = k->tile[wtype], .partner = partner, .x = x, .w = w,
+        .k = k, .tile = k->tile[wtype], .wtype = wtype, .partner = partner, .x = x, .w = w,
         .ws = (size_t)kite_type_row_bytes(wtype, (uint64_t)n_in), .n_in = (int)n_in,
-        .n_out = n_out, .n_tok = n_tok, .y = y,
+        .n_out = n_out, .n_tok = n_tok, .y = y, .layout = layout,
+        .gemv_x8 = layout == KITE_LAYOUT_X8 ? k->gemv_x8[wtype] : NULL,
     };
     void *owned = NULL;
     if (partner == KITE_TYPE_F32) {
@@ -175,7 +228,9 @@ kite_status kite_matmul(kite_pool *pool, kite_type wtype, const void *w, int64_t
     j.chunk_rows = nth == 1 ? n_out : (per + ROW_ALIGN - 1) / ROW_ALIGN * ROW_ALIGN;
     j.n_chunks = (n_out + j.chunk_rows - 1) / j.chunk_rows;
     atomic_store(&j.next_chunk, 0); // (reused after the conversion run)
+    atomic_init(&j.failed, 0);
     kite_pool_run_shared(pool, matmul_worker, &j);
     free(owned);
+    if (atomic_load(&j.failed)) return kite__fail(KITE_ERR_NOMEM, "matmul: out of memory for a row block");
     return KITE_OK;
 }

@@ -304,6 +304,64 @@ static void test_isa_vs_ref(kite_pool *pool2) {
     kite_kernels_set_isa(dflt);
 }
 
+// ---- 2b. X8 weights (8 rows interleaved): every set gives the _ref's bits on the row layout ---
+static void test_x8_vs_ref(kite_pool *pool2) {
+    static const int shapes[][3] = {// n_in / 256, n_out, n_tok
+                                    {1, 8, 1},  {3, 13, 1}, {8, 37, 1}, {2, 5, 1},   {5, 64, 1},
+                                    {9, 70, 1}, {1, 29, 2}, {3, 21, 17}, {2, 70, 40}, {1, 19, 300}};
+    const kite_type t = KITE_TYPE_Q4_K;
+    const char *dflt = kite_kernels_isa();
+    CHECK(kite_matmul_x8_type(t) && !kite_matmul_x8_type(KITE_TYPE_Q8_0), "X8 types");
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const int n_in = 256 * shapes[si][0], n_out = shapes[si][1], n_tok = shapes[si][2];
+        const size_t ws = (size_t)kite_type_row_bytes(t, (uint64_t)n_in), wb = ws * (size_t)n_out;
+        uint8_t *w = malloc(wb), *w8 = malloc(wb), *row = malloc(ws);
+        float *x = malloc((size_t)n_in * n_tok * 4);
+        float *yr = malloc((size_t)n_out * n_tok * 4), *yi = malloc((size_t)n_out * n_tok * 4);
+        size_t ss = kite_matmul_scratch_size(t, n_in, n_tok);
+        void *scratch = malloc(ss);
+        fill_weights(t, w, n_in, n_out);
+        fill_acts(x, (int64_t)n_in * n_tok);
+        CHECK(kite_matmul_repack_x8(t, w, w8, n_in, n_out) == KITE_OK, "repack");
+        // the layout reads back to the file's rows, and repacking in place gives the same bytes
+        int same = 1;
+        for (int r = 0; r < n_out; r++) {
+            kite__x8_row(t, w8, ws, n_out, r, row);
+            same &= memcmp(row, w + (size_t)r * ws, ws) == 0;
+        }
+        CHECK(same, "X8 rows read back n_in=%d n_out=%d", n_in, n_out);
+        uint8_t *inplace = malloc(wb);
+        memcpy(inplace, w, wb);
+        CHECK(kite_matmul_repack_x8(t, inplace, inplace, n_in, n_out) == KITE_OK && memcmp(inplace, w8, wb) == 0,
+              "in-place repack n_in=%d n_out=%d", n_in, n_out);
+        free(inplace);
+        CHECK(kite_kernels_set_isa("scalar") == KITE_OK, "scalar set");
+        CHECK(kite_matmul(NULL, t, w, n_in, n_out, x, n_tok, yr, scratch, ss) == KITE_OK, "scalar matmul");
+        for (int i = 0; i < kite_kernels_isa_count(); i++) {
+            const char *isa = kite_kernels_isa_name(i);
+            CHECK(kite_kernels_set_isa(isa) == KITE_OK, "set %s", isa);
+            for (int th = 0; th < 2; th++) {
+                for (int64_t k = 0; k < (int64_t)n_out * n_tok; k++) yi[k] = NAN;
+                kite_status st = kite_matmul_layout(th ? pool2 : NULL, t, KITE_LAYOUT_X8, w8, n_in, n_out, x, n_tok, yi,
+                                                    scratch, ss);
+                CHECK(st == KITE_OK, "%s: X8 matmul failed", isa);
+                int bad = 0;
+                for (int64_t k = 0; k < (int64_t)n_out * n_tok && bad < 3; k++)
+                    if (memcmp(&yi[k], &yr[k], sizeof(float)) != 0) {
+                        bad++;
+                        CHECK(0, "%s X8 Q4_K n_in=%d n_out=%d n_tok=%d threads=%d: y[t=%d][o=%d] = %.9g, _ref %.9g", isa,
+                              n_in, n_out, n_tok, th + 1, (int)(k / n_out), (int)(k % n_out), yi[k], yr[k]);
+                    }
+                if (!bad) check_passed++;
+            }
+        }
+        free(w), free(w8), free(row), free(x), free(yr), free(yi), free(scratch);
+    }
+    block_q8_0 q8 = {0};
+    CHECK(kite_matmul_repack_x8(KITE_TYPE_Q8_0, &q8, &q8, 32, 1) == KITE_ERR_UNSUPPORTED, "Q8_0 has no X8");
+    kite_kernels_set_isa(dflt);
+}
+
 // ---- 3. activation quantizers of each set write the _ref bytes ----------------------------
 static void test_act_quant(void) {
     int n = 256 * 3;
@@ -442,6 +500,7 @@ int main(void) {
     kite_pool *pool2 = kite_pool_new(2);
     test_ref_vs_ggml();
     test_isa_vs_ref(pool2);
+    test_x8_vs_ref(pool2);
     test_act_quant();
     test_pool();
     test_pool_shared();

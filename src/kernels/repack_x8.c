@@ -1,0 +1,72 @@
+// repack_x8.c - the X8 weight layout (8 rows interleaved per super-block, see kite_kernels.h) and
+// its conversions to and from the file's row layout. Portable C: every build can repack and
+// read back; only the x86 sets have a GEMV that reads X8 directly (kernels_x86_x8.inc).
+#include "kernels/kernels_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/internal.h"
+
+bool kite_matmul_x8_type(kite_type wtype) { return wtype == KITE_TYPE_Q4_K; }
+
+bool kite_matmul_prefers_x8(kite_type wtype) {
+    return kite_matmul_x8_type(wtype) && kite__kernels_active()->gemv_x8[wtype] != NULL;
+}
+
+// One super-block of row i (0..7) of a group: block_q4_K <-> its share of the X8 block
+// (kernels_internal.h has the byte map). to_x8: src is the row block, else dst is.
+static void q4_K_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
+    block_q4_K *b = (block_q4_K *)row;
+    uint16_t *d = (uint16_t *)(x8 + KITE_X8_Q4K_D), *dmin = (uint16_t *)(x8 + KITE_X8_Q4K_DMIN);
+    uint8_t *sc = x8 + KITE_X8_Q4K_SCALES, *qs = x8 + KITE_X8_Q4K_QS;
+    if (to_x8) {
+        memcpy(&d[i], &b->d, 2), memcpy(&dmin[i], &b->dmin, 2);
+        for (int k = 0; k < K_SCALE_SIZE; k++) sc[8 * k + i] = b->scales[k];
+        for (int p = 0; p < 4; p++)
+            for (int c = 0; c < 4; c++) memcpy(qs + 256 * p + 64 * c + 8 * i, b->qs + 32 * p + 8 * c, 8);
+    } else {
+        memcpy(&b->d, &d[i], 2), memcpy(&b->dmin, &dmin[i], 2);
+        for (int k = 0; k < K_SCALE_SIZE; k++) b->scales[k] = sc[8 * k + i];
+        for (int p = 0; p < 4; p++)
+            for (int c = 0; c < 4; c++) memcpy(b->qs + 32 * p + 8 * c, qs + 256 * p + 64 * c + 8 * i, 8);
+    }
+}
+
+void kite__x8_row(kite_type wtype, const void *w, size_t ws, int64_t n_out, int64_t r, void *dst) {
+    const uint8_t *row = (const uint8_t *)w + (size_t)r * ws;
+    if (r >= (n_out & ~(int64_t)7)) { // the tail rows keep the row layout
+        memcpy(dst, row, ws);
+        return;
+    }
+    KITE_ASSERT(wtype == KITE_TYPE_Q4_K);
+    const uint8_t *g = (const uint8_t *)w + (size_t)(r & ~(int64_t)7) * ws;
+    const size_t nb = ws / sizeof(block_q4_K);
+    for (size_t b = 0; b < nb; b++)
+        q4_K_row_block((uint8_t *)g + b * KITE_X8_Q4K_BYTES, (uint8_t *)dst + b * sizeof(block_q4_K), (int)(r & 7),
+                       false);
+}
+
+kite_status kite_matmul_repack_x8(kite_type wtype, const void *src, void *dst, int64_t n_in, int64_t n_out) {
+    if (!kite_matmul_x8_type(wtype))
+        return kite__fail(KITE_ERR_UNSUPPORTED, "repack: no X8 layout for %s", kite_type_name(wtype));
+    if (n_in <= 0 || n_out <= 0 || n_in % QK_K != 0 || !src || !dst)
+        return kite__fail(KITE_ERR_INVALID, "repack: bad shape n_in=%lld n_out=%lld", (long long)n_in,
+                          (long long)n_out);
+    const size_t ws = (size_t)kite_type_row_bytes(wtype, (uint64_t)n_in), nb = ws / sizeof(block_q4_K);
+    const int64_t n_groups = n_out / 8;
+    uint8_t *tmp = malloc(8 * ws); // a group's rows, so that dst may be src
+    if (!tmp) return kite__fail(KITE_ERR_NOMEM, "repack: out of memory");
+    for (int64_t g = 0; g < n_groups; g++) {
+        memcpy(tmp, (const uint8_t *)src + (size_t)g * 8 * ws, 8 * ws);
+        uint8_t *out = (uint8_t *)dst + (size_t)g * 8 * ws;
+        for (size_t b = 0; b < nb; b++)
+            for (int i = 0; i < 8; i++)
+                q4_K_row_block(out + b * KITE_X8_Q4K_BYTES, tmp + (size_t)i * ws + b * sizeof(block_q4_K), i, true);
+    }
+    free(tmp);
+    if (dst != src && n_out % 8) // the tail rows as they are
+        memcpy((uint8_t *)dst + (size_t)n_groups * 8 * ws, (const uint8_t *)src + (size_t)n_groups * 8 * ws,
+               (size_t)(n_out % 8) * ws);
+    return KITE_OK;
+}
