@@ -97,6 +97,19 @@ bool kite_file_map_open(const char *path, kite_file_map *m, char *err, size_t er
     return true;
 }
 
+bool kite_file_map_drop(const kite_file_map *m, const void *data, uint64_t len) {
+    const uintptr_t lo = (uintptr_t)data, base = (uintptr_t)m->data;
+    if (!m->data || lo < base || lo - base > m->size || len > m->size - (lo - base)) return false;
+#if !defined(__wasi__)
+    if (m->mapped) {
+        const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+        const uintptr_t a = (lo + page - 1) & ~(page - 1), b = (lo + (uintptr_t)len) & ~(page - 1);
+        if (b > a) madvise((void *)a, (size_t)(b - a), MADV_DONTNEED); // advice only: a failure changes nothing
+    }
+#endif
+    return true;
+}
+
 void kite_file_map_close(kite_file_map *m) {
     if (m->data && m->size) {
 #if !defined(__wasi__)

@@ -21,6 +21,11 @@ typedef struct kite_file_map {
 // (naming the path) into err.
 bool kite_file_map_open(const char *path, kite_file_map *m, char *err, size_t err_size);
 
+// Drops the pages wholly inside [data, data + len) from the process's resident memory when the
+// range lies in m's mapping (a later read maps them in again from the file); does nothing for a
+// heap copy or a range outside m. Returns true when the range was m's.
+bool kite_file_map_drop(const kite_file_map *m, const void *data, uint64_t len);
+
 // Releases the view. Safe on a zeroed struct.
 void kite_file_map_close(kite_file_map *m);
 

@@ -193,6 +193,15 @@ static bool open_split(model_session *s) {
     return true;
 }
 
+// kite_model_params.release: the load repacked a range into its own memory, so its mapped pages
+// need not stay resident.
+static void release_range(void *user, const void *data, uint64_t len) {
+    model_session *s = user;
+    if (kite_file_map_drop(&s->map, data, len)) return;
+    for (int32_t i = 0; i < s->n_more; i++)
+        if (kite_file_map_drop(&s->more[i], data, len)) return;
+}
+
 bool model_session_open(model_session *s, const model_opts *o) {
     static char def[4096];
     memset(s, 0, sizeof *s);
@@ -237,7 +246,8 @@ bool model_session_open(model_session *s, const model_opts *o) {
         bufs[i + 1] = s->more[i].data;
         lens[i + 1] = s->more[i].size;
     }
-    kite_status st = kite_model_load_split(bufs, lens, n_files, NULL, &s->model);
+    const kite_model_params mp = {.release = release_range, .release_user = s};
+    kite_status st = kite_model_load_split(bufs, lens, n_files, &mp, &s->model);
     free(bufs);
     free(lens);
     if (st != KITE_OK) {

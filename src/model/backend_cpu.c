@@ -131,8 +131,8 @@ static void cpu_matmul(kite_backend *b, const kite_weight *w, kite_view x, int32
     KITE_ASSERT(x.stride == w->n_in && y.stride == w->n_out);
     if (c->err != KITE_OK) return;
     observe(c, w, -1, 1, at(c, x), n);
-    kite_status s = kite_matmul(c->pool, w->type, w->data, w->n_in, w->n_out, at(c, x), n, at(c, y), c->scratch,
-                                c->scratch_size);
+    kite_status s = kite_matmul_layout(c->pool, w->type, w->layout, w->data, w->n_in, w->n_out, at(c, x), n, at(c, y),
+                                       c->scratch, c->scratch_size);
     if (s != KITE_OK) fail(c, s);
 }
 
@@ -252,7 +252,8 @@ static void cpu_rmsnorm_heads(kite_backend *b, kite_view x, int32_t n, int32_t n
 // ---- routed experts -----------------------------------------------------------------------
 
 static kite_status mm(cpu_backend *c, const kite_weight *w, const float *x, int32_t n, float *y) {
-    return kite_matmul(c->pool, w->type, w->data, w->n_in, w->n_out, x, n, y, c->scratch, c->scratch_size);
+    return kite_matmul_layout(c->pool, w->type, w->layout, w->data, w->n_in, w->n_out, x, n, y, c->scratch,
+                              c->scratch_size);
 }
 
 // One expert's matrix of a 3-D expert tensor.

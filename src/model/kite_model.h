@@ -77,13 +77,22 @@ typedef struct kite_hparams {
 // Options of kite_model_load. Zero-initialize (or pass NULL) for defaults.
 typedef struct kite_model_params {
     bool vocab_only; // parse metadata and vocabulary only; no forward pass possible
+    // Optional: when the load repacks weights for the host's decode kernels (KITE_REPACK; see
+    // kite_model_load), called with each source range it no longer reads, so a host that mapped
+    // the file read-only can drop those pages (madvise MADV_DONTNEED) and keep resident memory
+    // at the file's size. Never called for a range another view still uses.
+    void (*release)(void *user, const void *data, uint64_t len);
+    void *release_user;
 } kite_model_params;
 
 // Parses the GGUF file in buf[0..len), checks the architecture, shapes and every tensor the
 // forward pass needs, and loads the vocabulary. The weights stay in buf (no copy), which must
-// outlive the model. An unknown architecture returns KITE_ERR_UNSUPPORTED naming it; a missing
-// or misshapen tensor returns KITE_ERR_INVALID naming it. On success *out must be freed with
-// kite_model_free.
+// outlive the model. Exception: where the kernels decode a type faster from another layout
+// (x86: Q4_K matrices, 8 rows interleaved; kite_matmul_prefers_x8), those matrices are copied
+// into that layout in memory the model owns; KITE_REPACK=0 in the environment keeps every weight
+// in buf, KITE_REPACK=1 repacks (the default: see model_repack.c). An unknown architecture
+// returns KITE_ERR_UNSUPPORTED naming it; a missing or misshapen tensor returns KITE_ERR_INVALID
+// naming it. On success *out must be freed with kite_model_free.
 kite_status kite_model_load(const uint8_t *buf, uint64_t len, const kite_model_params *p, kite_model **out);
 
 // As kite_model_load for a model split into n files (llama-gguf-split's

@@ -7,16 +7,19 @@
 
 #include "base/internal.h"
 #include "grammar/kite_grammar.h"
+#include "kernels/kite_kernels.h"
 #include "model/kite_model.h"
 #include "model/ops.h"
 
 // Longest tensor name a weight keeps, NUL included (ggml's GGML_MAX_NAME).
 #define KITE_WEIGHT_NAME_MAX 64
 
-// A weight matrix as it lies in the file: n_out rows of n_in elements of `type`.
+// A weight matrix: n_out rows of n_in elements of `type`, as it lies in the file (layout ROWS) or
+// repacked by kite__model_repack into memory the model owns (layout X8).
 typedef struct kite_weight {
     const void *data;
     kite_type type;
+    kite_weight_layout layout;
     int32_t n_in;  // row length (ne[0])
     int32_t n_out; // row count (ne[1])
     char name[KITE_WEIGHT_NAME_MAX]; // the file's tensor name ("blk.0.attn_q.weight"), for observers
@@ -60,10 +63,15 @@ struct kite_model {
     const float *rope_short;   // phi3 LongRoPE factors (n_rot/2) or NULL
     const float *rope_long;
     kite_layer *layers;        // (n_layer)
+    void *repacked;            // the X8 copies of kite__model_repack, or NULL
     // the vocabulary's token texts as code points for grammar masking, built on first use
     // (kite__model_grammar_vocab) and shared by every sequence
     _Atomic(kite_grammar_vocab *) grammar_vocab;
 };
+
+// Moves the matrices the kernel set decodes faster from the X8 layout into m->repacked (as
+// KITE_REPACK says; model_repack.c), calling p->release (p may be NULL) for each source range.
+kite_status kite__model_repack(kite_model *m, const kite_model_params *p);
 
 // The model's token table for grammars, built on the first call (thread-safe). NULL with the
 // error set when it cannot be built.

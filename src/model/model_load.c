@@ -419,6 +419,7 @@ kite_status kite_model_load_split(const uint8_t *const *bufs, const uint64_t *le
     }
     if (s == KITE_OK) s = load_hparams(m->gguf, &m->hp);
     if (s == KITE_OK && !p->vocab_only) s = load_weights(m);
+    if (s == KITE_OK && !p->vocab_only) s = kite__model_repack(m, p);
     if (s == KITE_OK) s = kite_vocab_load(m->gguf, &m->vocab);
     // every id the output can produce needs a text, every token an embedding (llama.cpp
     // refuses the mismatch too, as a wrong token_embd shape)
@@ -442,6 +443,7 @@ void kite_model_free(kite_model *m) {
     kite_grammar_vocab_free(atomic_load(&m->grammar_vocab));
     kite_vocab_free(m->vocab);
     free(m->layers);
+    free(m->repacked);
     for (int32_t i = 0; i < m->n_parts; i++) kite_gguf_free(m->parts[i]);
     free(m->parts);
     free(m);

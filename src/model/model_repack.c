@@ -1,0 +1,69 @@
+// model_repack.c - after the load, moves the matrices the kernel set decodes faster from the X8
+// layout (kite_matmul_prefers_x8: Q4_K on x86) into one buffer the model owns, in that layout,
+// and hands each source range to the host's release callback (kite_model_params).
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kite_kernels.h"
+#include "model/model_internal.h"
+
+// KITE_REPACK=0 keeps the file's layout, KITE_REPACK=1 repacks; unset: the default below.
+static bool repack_wanted(void) {
+    const char *e = getenv("KITE_REPACK");
+    if (e && *e) return strcmp(e, "0") != 0;
+    return false;
+}
+
+// The dense matrices a decode step reads (not the embeddings, which are looked up by row, nor a
+// tied output, nor the experts, whose views are cut from one 3-D tensor).
+static int collect(kite_model *m, kite_weight **out, int cap) {
+    int n = 0;
+    for (int il = 0; il < m->hp.n_layer; il++) {
+        kite_layer *L = &m->layers[il];
+        kite_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_gate_up, &L->w_down};
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
+            if (ws[i]->data && kite_matmul_prefers_x8(ws[i]->type) && ws[i]->n_out >= 8 && n < cap) out[n++] = ws[i];
+    }
+    if (m->output.data && m->output.data != m->tok_embd.data && kite_matmul_prefers_x8(m->output.type) &&
+        m->output.n_out >= 8 && n < cap)
+        out[n++] = &m->output;
+    return n;
+}
+
+static uint64_t bytes_of(const kite_weight *w) {
+    return kite_type_row_bytes(w->type, (uint64_t)w->n_in) * (uint64_t)w->n_out;
+}
+
+kite_status kite__model_repack(kite_model *m, const kite_model_params *p) {
+    if (!repack_wanted()) return KITE_OK;
+    const int cap = 9 * m->hp.n_layer + 1;
+    kite_weight **ws = malloc((size_t)cap * sizeof *ws);
+    if (!ws) return kite__fail(KITE_ERR_NOMEM, "repack: out of memory");
+    const int n = collect(m, ws, cap);
+    uint64_t total = 0;
+    for (int i = 0; i < n; i++) total += (bytes_of(ws[i]) + 63) & ~(uint64_t)63;
+    if (n == 0 || total > SIZE_MAX / 2) {
+        free(ws);
+        return KITE_OK;
+    }
+    uint8_t *buf = aligned_alloc(64, (size_t)total);
+    if (!buf) {
+        free(ws);
+        return kite__fail(KITE_ERR_NOMEM, "repack: cannot allocate %llu bytes", (unsigned long long)total);
+    }
+    uint64_t off = 0;
+    kite_status s = KITE_OK;
+    for (int i = 0; i < n && s == KITE_OK; i++) {
+        kite_weight *w = ws[i];
+        const uint64_t len = bytes_of(w);
+        s = kite_matmul_repack_x8(w->type, w->data, buf + off, w->n_in, w->n_out);
+        if (s != KITE_OK) break;
+        if (p && p->release) p->release(p->release_user, w->data, len);
+        w->data = buf + off;
+        w->layout = KITE_LAYOUT_X8;
+        off += (len + 63) & ~(uint64_t)63;
+    }
+    free(ws);
+    m->repacked = buf; // freed with the model, also after a failure (some weights may point in)
+    return s;
+}
