@@ -62,9 +62,9 @@ typedef struct kite__kernels {
     // `attend` gives it; a row of floats to f16 with kite_f32_to_f16's bits
     void (*attend_group)(const kite_attn_group *g);
     void (*f32_to_f16_row)(const float *src, uint16_t *dst, int32_t n);
-    // optional (NULL: matmul reads X8 weights back into rows): the GEMV over the X8 layout, the
-    // tile signature with w at a group's first row, ws the row layout's row bytes, nr a multiple
-    // of 8 and nt == 1; the _ref's bits for every row
+    // optional (NULL: matmul reads X8 weights back into rows): the tile over the X8 layout, with
+    // w at a group's first row, ws the row layout's row bytes, nr a multiple of 8; matmul calls
+    // it below KITE_X8_GEMM_MIN tokens (decode, small batches); the _ref's bits for every row
     kite__tile_fn gemv_x8[KITE_TYPE_COUNT];
 } kite__kernels;
 
@@ -80,6 +80,9 @@ enum {
     KITE_X8_Q4K_SCALES = 32,
     KITE_X8_Q4K_QS = 128,
 };
+
+// Tokens from which kite_matmul reads X8 weights back into rows for the set's GEMM tiles.
+enum { KITE_X8_GEMM_MIN = 16 };
 
 // Row r of an X8 matrix (w, row bytes ws, n_out rows) in the row layout into dst (ws bytes).
 void kite__x8_row(kite_type wtype, const void *w, size_t ws, int64_t n_out, int64_t r, void *dst);

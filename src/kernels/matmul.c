@@ -101,18 +101,21 @@ static void convert_worker(void *ctx, int ith, int nth) {
     }
 }
 
-// X8 weights: the GEMV reads the groups in place (the tail rows are rows); everything else reads
-// each ROW_BLOCK (or gemm_rows) rows back into the row layout in `rows` first, then runs the tiles.
+static bool x8_direct(const mm_job *j) { return j->gemv_x8 && j->n_tok < KITE_X8_GEMM_MIN; }
+
+// X8 weights: below KITE_X8_GEMM_MIN tokens the set's X8 tile reads the groups in place (the tail
+// rows are rows); from there (or without one) each ROW_BLOCK (or gemm_rows) rows are read back
+// into the row layout in `rows` first, then the GEMM tiles run on them.
 static void run_rows_x8(const mm_job *j, int64_t r0, int64_t r1, char *rows) {
     const int64_t grouped = KITE_MIN(r1, j->n_out & ~(int64_t)7);
-    if (j->n_tok == 1 && j->gemv_x8) {
+    if (x8_direct(j)) {
         KITE_ASSERT(r0 % 8 == 0);
+        const int nt = (int)j->n_tok, rest = (int)KITE_MAX(r0, grouped);
         if (grouped > r0)
-            j->gemv_x8(j->n_in, j->w + r0 * j->ws, j->ws, (int)(grouped - r0), j->a, j->as, 1, j->y + r0,
+            j->gemv_x8(j->n_in, j->w + r0 * j->ws, j->ws, (int)(grouped - r0), j->a, j->as, nt, j->y + r0,
                        (size_t)j->n_out);
-        if (r1 > KITE_MAX(r0, grouped))
-            j->tile(j->n_in, j->w + KITE_MAX(r0, grouped) * j->ws, j->ws, (int)(r1 - KITE_MAX(r0, grouped)), j->a,
-                    j->as, 1, j->y + KITE_MAX(r0, grouped), (size_t)j->n_out);
+        if (r1 > rest) j->tile(j->n_in, j->w + rest * j->ws, j->ws, (int)(r1 - rest), j->a, j->as, nt, j->y + rest,
+                               (size_t)j->n_out);
         return;
     }
     const int64_t row_block = j->k->gemm_rows ? j->k->gemm_rows : ROW_BLOCK;
@@ -151,7 +154,7 @@ static void matmul_worker(void *ctx, int ith, int nth) {
     mm_job *j = ctx;
     (void)ith, (void)nth;
     char *rows = NULL; // X8 weights read back into rows (not needed by the X8 GEMV)
-    if (j->layout == KITE_LAYOUT_X8 && !(j->n_tok == 1 && j->gemv_x8)) {
+    if (j->layout == KITE_LAYOUT_X8 && !x8_direct(j)) {
         const int64_t row_block = j->k->gemm_rows ? j->k->gemm_rows : ROW_BLOCK;
         rows = malloc((size_t)row_block * j->ws);
         if (!rows) {

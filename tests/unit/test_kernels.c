@@ -308,7 +308,8 @@ static void test_isa_vs_ref(kite_pool *pool2) {
 static void test_x8_vs_ref(kite_pool *pool2) {
     static const int shapes[][3] = {// n_in / 256, n_out, n_tok
                                     {1, 8, 1},  {3, 13, 1}, {8, 37, 1}, {2, 5, 1},   {5, 64, 1},
-                                    {9, 70, 1}, {1, 29, 2}, {3, 21, 17}, {2, 70, 40}, {1, 19, 300}};
+                                    {9, 70, 1}, {1, 29, 2}, {2, 13, 5}, {4, 70, 15}, {3, 21, 17},
+                                    {2, 70, 40}, {1, 19, 300}};
     const kite_type t = KITE_TYPE_Q4_K;
     const char *dflt = kite_kernels_isa();
     CHECK(kite_matmul_x8_type(t) && !kite_matmul_x8_type(KITE_TYPE_Q8_0), "X8 types");
