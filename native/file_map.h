@@ -22,8 +22,9 @@ typedef struct kite_file_map {
 bool kite_file_map_open(const char *path, kite_file_map *m, char *err, size_t err_size);
 
 // Drops the pages wholly inside [data, data + len) from the process's resident memory when the
-// range lies in m's mapping (a later read maps them in again from the file); does nothing for a
-// heap copy or a range outside m. Returns true when the range was m's.
+// range lies in m's mapping: they become inaccessible (a later read faults), for ranges nothing
+// reads again (kite_model_params.release). Does nothing for a heap copy or a range outside m.
+// Returns true when the range was m's.
 bool kite_file_map_drop(const kite_file_map *m, const void *data, uint64_t len);
 
 // Releases the view. Safe on a zeroed struct.

@@ -80,7 +80,8 @@ typedef struct kite_model_params {
     // Optional: when the load repacks weights for the host's decode kernels (KITE_REPACK; see
     // kite_model_load), called with each source range it no longer reads, so a host that mapped
     // the file read-only can drop those pages (madvise MADV_DONTNEED) and keep resident memory
-    // at the file's size. Never called for a range another view still uses.
+    // at the file's size. The model never reads such a range again (the host may unmap it);
+    // never called for a range another view still uses.
     void (*release)(void *user, const void *data, uint64_t len);
     void *release_user;
 } kite_model_params;
