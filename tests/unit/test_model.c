@@ -346,8 +346,56 @@ static void test_arch_missing(void) {
     }
 }
 
+// The X8 repack (KITE_REPACK, on by default on x86) gives the file layout's logits bit for bit: a
+// 20-token prefill (the GEMM on rows read back), a 5-token step (the X8 tile, 5 tokens) and three
+// 1-token steps (the X8 GEMV), with 1 and 2 threads.
+static void eval_steps(kite_model *m, int threads, float *out, int n_vocab) {
+    kite_ctx *c = NULL;
+    kite_ctx_params cp = {.n_ctx = 64, .n_threads = threads};
+    CHECK(kite_ctx_new(m, &cp, &c) == KITE_OK, "ctx: %s", kite_last_error());
+    if (!c) return;
+    int32_t toks[20];
+    for (int i = 0; i < 20; i++) toks[i] = 1 + (i * 7919) % (n_vocab - 1);
+    const int lens[] = {20, 5, 1, 1, 1};
+    const float *lg = NULL;
+    for (int k = 0, at = 0; k < 5; at += lens[k], k++) {
+        CHECK(kite_ctx_eval(c, toks + at % 15, lens[k], &lg) == KITE_OK, "eval: %s", kite_last_error());
+        if (lg) memcpy(out + (size_t)k * n_vocab, lg, (size_t)n_vocab * sizeof(float));
+    }
+    kite_ctx_free(c);
+}
+
+static void test_repack_bits(void) {
+    size_t len;
+    unsigned char *buf = check_read_model("ref/rand-llama-spm-Q4_K_M.gguf", &len);
+    if (!buf) return;
+    const char *old = getenv("KITE_REPACK");
+    char *saved = old ? strdup(old) : NULL;
+    kite_model *m[2] = {NULL, NULL};
+    for (int r = 0; r < 2; r++) {
+        setenv("KITE_REPACK", r ? "1" : "0", 1);
+        CHECK(kite_model_load(buf, len, NULL, &m[r]) == KITE_OK, "load: %s", kite_last_error());
+    }
+    if (saved) setenv("KITE_REPACK", saved, 1);
+    else unsetenv("KITE_REPACK");
+    free(saved);
+    if (m[0] && m[1]) {
+        const int nv = kite_model_hparams(m[0])->n_vocab;
+        float *a = calloc((size_t)5 * nv, sizeof(float)), *b = calloc((size_t)5 * nv, sizeof(float));
+        for (int th = 1; th <= 2; th++) {
+            eval_steps(m[0], th, a, nv);
+            eval_steps(m[1], th, b, nv);
+            CHECK(!memcmp(a, b, (size_t)5 * nv * sizeof(float)), "repacked logits differ (%d threads)", th);
+        }
+        free(a), free(b);
+    }
+    kite_model_free(m[0]), kite_model_free(m[1]);
+    free(buf);
+}
+
 int main(void) {
     test_hparams();
+    test_repack_bits();
     test_arch_hparams();
     test_arch_missing();
     size_t len;
