@@ -84,8 +84,9 @@ enum {
 // Tokens from which kite_matmul reads X8 weights back into rows for the set's GEMM tiles.
 enum { KITE_X8_GEMM_MIN = 16 };
 
-// Row r of an X8 matrix (w, row bytes ws, n_out rows) in the row layout into dst (ws bytes).
-void kite__x8_row(kite_type wtype, const void *w, size_t ws, int64_t n_out, int64_t r, void *dst);
+// Rows r0 .. r0 + nr - 1 of an X8 matrix (w, row bytes ws, n_out rows) in the row layout into
+// dst (nr * ws bytes).
+void kite__x8_rows(kite_type wtype, const void *w, size_t ws, int64_t n_out, int64_t r0, int nr, void *dst);
 
 // The set in use (never NULL; selected on first call).
 const kite__kernels *kite__kernels_active(void);

@@ -122,8 +122,7 @@ static void run_rows_x8(const mm_job *j, int64_t r0, int64_t r1, char *rows) {
     const int64_t tok_block = j->k->gemm_tokens ? j->k->gemm_tokens : TOK_BLOCK;
     for (int64_t rb = r0; rb < r1; rb += row_block) {
         int nr = (int)KITE_MIN(row_block, r1 - rb);
-        for (int i = 0; i < nr; i++) kite__x8_row(j->wtype, j->w, j->ws, j->n_out, rb + i,
-                                                  rows + (size_t)i * j->ws);
+        kite__x8_rows(j->wtype, j->w, j->ws, j->n_out, rb, nr, rows);
         for (int64_t tb = 0; tb < j->n_tok; tb += tok_block) {
             int nt = (int)KITE_MIN(tok_block, j->n_tok - tb);
             j->tile(j->n_in, rows, j->ws, nr, j->a + tb * j->as, j->as, nt, j->y + tb * j->n_out + rb,

@@ -33,18 +33,26 @@ static void q4_K_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
     }
 }
 
-void kite__x8_row(kite_type wtype, const void *w, size_t ws, int64_t n_out, int64_t r, void *dst) {
-    const uint8_t *row = (const uint8_t *)w + (size_t)r * ws;
-    if (r >= (n_out & ~(int64_t)7)) { // the tail rows keep the row layout
-        memcpy(dst, row, ws);
-        return;
-    }
-    KITE_ASSERT(wtype == KITE_TYPE_Q4_K);
-    const uint8_t *g = (const uint8_t *)w + (size_t)(r & ~(int64_t)7) * ws;
+void kite__x8_rows(kite_type wtype, const void *w, size_t ws, int64_t n_out, int64_t r0, int nr, void *dst) {
+    const int64_t grouped = n_out & ~(int64_t)7;
     const size_t nb = ws / sizeof(block_q4_K);
-    for (size_t b = 0; b < nb; b++)
-        q4_K_row_block((uint8_t *)g + b * KITE_X8_Q4K_BYTES, (uint8_t *)dst + b * sizeof(block_q4_K), (int)(r & 7),
-                       false);
+    for (int64_t r = r0; r < r0 + nr;) {
+        uint8_t *out = (uint8_t *)dst + (size_t)(r - r0) * ws;
+        if (r >= grouped) { // the tail rows keep the row layout
+            memcpy(out, (const uint8_t *)w + (size_t)r * ws, ws);
+            r++;
+            continue;
+        }
+        KITE_ASSERT(wtype == KITE_TYPE_Q4_K);
+        // rows r .. up to the group's end or r0 + nr, each group block read once for all of them
+        const int64_t g0 = r & ~(int64_t)7, end = KITE_MIN(g0 + 8, r0 + nr);
+        const uint8_t *g = (const uint8_t *)w + (size_t)g0 * ws;
+        for (size_t b = 0; b < nb; b++)
+            for (int64_t i = r; i < end; i++)
+                q4_K_row_block((uint8_t *)g + b * KITE_X8_Q4K_BYTES,
+                               out + (size_t)(i - r) * ws + b * sizeof(block_q4_K), (int)(i - g0), false);
+        r = end;
+    }
 }
 
 kite_status kite_matmul_repack_x8(kite_type wtype, const void *src, void *dst, int64_t n_in, int64_t n_out) {

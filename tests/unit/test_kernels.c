@@ -316,7 +316,7 @@ static void test_x8_vs_ref(kite_pool *pool2) {
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         const int n_in = 256 * shapes[si][0], n_out = shapes[si][1], n_tok = shapes[si][2];
         const size_t ws = (size_t)kite_type_row_bytes(t, (uint64_t)n_in), wb = ws * (size_t)n_out;
-        uint8_t *w = malloc(wb), *w8 = malloc(wb), *row = malloc(ws);
+        uint8_t *w = malloc(wb), *w8 = malloc(wb), *row = malloc(ws), *back = malloc(wb);
         float *x = malloc((size_t)n_in * n_tok * 4);
         float *yr = malloc((size_t)n_out * n_tok * 4), *yi = malloc((size_t)n_out * n_tok * 4);
         size_t ss = kite_matmul_scratch_size(t, n_in, n_tok);
@@ -326,9 +326,11 @@ static void test_x8_vs_ref(kite_pool *pool2) {
         CHECK(kite_matmul_repack_x8(t, w, w8, n_in, n_out) == KITE_OK, "repack");
         // the layout reads back to the file's rows, and repacking in place gives the same bytes
         int same = 1;
-        for (int r = 0; r < n_out; r++) {
-            kite__x8_row(t, w8, ws, n_out, r, row);
+        for (int r = 0; r < n_out; r++) { // one row, then the rows from r on (across groups and the tail)
+            kite__x8_rows(t, w8, ws, n_out, r, 1, row);
             same &= memcmp(row, w + (size_t)r * ws, ws) == 0;
+            kite__x8_rows(t, w8, ws, n_out, r, n_out - r, back);
+            same &= memcmp(back, w + (size_t)r * ws, (size_t)(n_out - r) * ws) == 0;
         }
         CHECK(same, "X8 rows read back n_in=%d n_out=%d", n_in, n_out);
         uint8_t *inplace = malloc(wb);
@@ -356,7 +358,7 @@ static void test_x8_vs_ref(kite_pool *pool2) {
                 if (!bad) check_passed++;
             }
         }
-        free(w), free(w8), free(row), free(x), free(yr), free(yi), free(scratch);
+        free(w), free(w8), free(row), free(back), free(x), free(yr), free(yi), free(scratch);
     }
     block_q8_0 q8 = {0};
     CHECK(kite_matmul_repack_x8(KITE_TYPE_Q8_0, &q8, &q8, 32, 1) == KITE_ERR_UNSUPPORTED, "Q8_0 has no X8");
