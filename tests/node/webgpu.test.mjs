@@ -34,6 +34,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { launchChromium } from './chromium.mjs';
 import { repoRoot } from './helpers.mjs';
+import { nodeWebGpuAdapter } from './webgpu_node.mjs';
 import { serve } from '../../web/serve.mjs';
 
 const REF_BIN = process.env.KITE_WEBGPU_REF || join(repoRoot, 'build/native/webgpu_ref');
@@ -895,24 +896,8 @@ test('WebGPU kernels match the C core (Chromium, SwiftShader or a real adapter)'
 // (lavapipe has it: the first run checks the f16 variants, the second the f32 forms). Skipped where the package or an adapter is missing, a failure under CI=true.
 const VULKAN_TYPES = ['f32', 'f16', 'bf16', 'q4_0', 'q5_1', 'q8_0', 'q2_K', 'q3_K', 'q4_K', 'q6_K', 'iq4_xs', 'tq2_0', 'mxfp4', 'iq2_xxs', 'iq3_s', 'iq1_m', 'f16_172'];
 test('WebGPU kernels match the C core (Node, a Vulkan adapter through the webgpu package)', async (t) => {
-  const missing = (why) => {
-    if (process.env.CI === 'true') assert.fail(`${why} (CI=true: scripts/setup.sh installs it)`);
-    t.skip(why);
-  };
-  let webgpu;
-  try {
-    webgpu = await import('webgpu');
-  } catch (e) {
-    missing(`the webgpu package is not installed (npm ci): ${e.message.split('\n')[0]}`);
-    return;
-  }
-  Object.assign(globalThis, webgpu.globals);
-  globalThis.navigator = { gpu: webgpu.create([]) };
-  const adapter = await globalThis.navigator.gpu.requestAdapter();
-  if (!adapter) {
-    missing('no Vulkan adapter for Dawn (Debian 12: mesa-vulkan-drivers from bookworm-backports)');
-    return;
-  }
+  const adapter = await nodeWebGpuAdapter(t);
+  if (!adapter) return;
   if (!existsSync(REF_BIN)) throw new Error(`${REF_BIN} not found: cmake --build --preset native --target webgpu_ref`);
   const dir = join(repoRoot, 'build/webgpu-fixtures-node');
   rmSync(dir, { recursive: true, force: true });

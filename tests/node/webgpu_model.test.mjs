@@ -33,6 +33,7 @@ import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { launchChromium } from './chromium.mjs';
 import { kiteBin, modelsDir, repoRoot } from './helpers.mjs';
+import { nodeWebGpuAdapter } from './webgpu_node.mjs';
 import { serve } from '../../web/serve.mjs';
 
 const BUILD = 'build/wasm-st-webgpu';
@@ -315,28 +316,12 @@ const NODE_MODELS = [
   ['ref/rand-llama-spm-Q8_0.gguf', PROMPT, 8, 8e-2, 0, 'no-f16'],
 ].filter(([f]) => !process.env.KITE_WEBGPU_MODELS || process.env.KITE_WEBGPU_MODELS.split(',').some((m) => f.includes(m)));
 test('whole models on the WebGPU backend in Node (a Vulkan adapter through the webgpu package), with and without shader-f16', async (t) => {
-  const missing = (why) => {
-    if (process.env.CI === 'true') assert.fail(`${why} (CI=true: scripts/setup.sh installs it)`);
-    t.skip(why);
-  };
   const glue = join(repoRoot, BUILD, 'kite-st-webgpu.js');
   if (!existsSync(glue)) {
     t.skip(`${BUILD} is not built (scripts/build.sh wasm-st-webgpu)`);
     return;
   }
-  let webgpu;
-  try {
-    webgpu = await import('webgpu');
-  } catch (e) {
-    missing(`the webgpu package is not installed (npm ci): ${e.message.split('\n')[0]}`);
-    return;
-  }
-  Object.assign(globalThis, webgpu.globals);
-  globalThis.navigator = { gpu: webgpu.create([]) };
-  if (!(await globalThis.navigator.gpu.requestAdapter())) {
-    missing('no Vulkan adapter for Dawn (Debian 12: mesa-vulkan-drivers from bookworm-backports)');
-    return;
-  }
+  if (!(await nodeWebGpuAdapter(t))) return;
   const models = NODE_MODELS.filter(([f]) => existsSync(join(modelsDir(), f))).map(([f, prompt, steps, tol, nearTie, device]) =>
     ({ url: pathToFileURL(join(modelsDir(), f)).href, prompt, steps, name: device ? `${f} [${device}]` : f, tol, nearTie, device }));
   assert.ok(models.length > 0, `no test models in ${modelsDir()}`);
