@@ -19,7 +19,7 @@
 // MODEL defaults: the shared rand-llama-spm-f16 and its llama-quantize Q8_0 / Q4_0 / Q4_K_M.
 import { CHROMIUM, CHROMIUM_FLAGS, launchChromium } from '../tests/node/chromium.mjs';
 import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -235,9 +235,11 @@ try {
       const r = await page.evaluate(benchInPage, { url, threads, promptTokens, nGen, reps, webgpu });
       const f = (x) => x.toFixed(1);
       if (webgpu) {
-        const w = r.wllama, ratio = (k) => `${f(r[k].prefill)}/${f(r[k].decode)} (${(r[k].prefill / w.prefill).toFixed(2)}x/${(r[k].decode / w.decode).toFixed(2)}x)`;
-        console.log(`${basename(file)} on ${r.adapter} (${r.kiteGpu.device}): prefill/decode tok/s (ratio to wllama WebGPU): ` +
-          `Kite WebGPU ${ratio('kiteGpu')}, Kite wasm ${ratio('kite')}, wllama WebGPU ${f(w.prefill)}/${f(w.decode)}; ` +
+        // decode GB/s: the file's bytes per generated token (every weight read once per token)
+        const w = r.wllama, gbs = (tps) => (tps * statSync(file).size / 1e9).toFixed(2);
+        const ratio = (k) => `${f(r[k].prefill)}/${f(r[k].decode)} (${(r[k].prefill / w.prefill).toFixed(2)}x/${(r[k].decode / w.decode).toFixed(2)}x; ${gbs(r[k].decode)} GB/s)`;
+        console.log(`${basename(file)} on ${r.adapter} (${r.kiteGpu.device}): prefill/decode tok/s (ratio to wllama WebGPU; decode GB/s): ` +
+          `Kite WebGPU ${ratio('kiteGpu')}, Kite wasm ${ratio('kite')}, wllama WebGPU ${f(w.prefill)}/${f(w.decode)} (${gbs(w.decode)} GB/s); ` +
           `load ms ${r.kiteGpu.loadMs.toFixed(0)} / ${r.kite.loadMs.toFixed(0)} / ${w.loadMs.toFixed(0)}; ` +
           `Kite WebGPU holds ${(r.kiteGpu.gpuBytes / 2 ** 20).toFixed(1)} MiB of GPU memory`);
         continue;
