@@ -273,7 +273,7 @@ test('demo page with WebGPU: the header shows the device (auto picks the GPU), a
     await loaded('webgpu');
     assert.equal(await page.locator('#error').isHidden(), true, `load failed: ${await page.locator('#error').textContent()}`);
     assert.match(await page.locator('#runtime-badge').textContent(), /^WebGPU · \S/);
-    assert.match(await page.locator('#runtime-note').textContent(), /runs on the GPU through WebGPU: 5 of 5 layers/);
+    assert.match(await page.locator('#runtime-note').textContent(), /runs on the GPU through WebGPU: 5 of 5 layers and the output head, [1-9][0-9.]* MiB of GPU memory/);
     assert.equal(await generateGreedy(page), expected, 'WebGPU output vs kite run --temp 0');
     await page.screenshot({ path: join(outDir, 'demo-webgpu.png'), fullPage: true });
     await page.selectOption('#device', 'cpu'); // reloads the model

@@ -95,7 +95,8 @@ function showRuntime(model) {
   // Why WebGPU is not used, when it was asked for or picked and then left.
   const gpuNote = model && !onGpu && model.gpuError && state.device !== 'cpu' ? ` WebGPU is not used: ${model.gpuError}.` : '';
   $('#runtime-note').textContent = onGpu
-    ? `The model runs on the GPU through WebGPU: ${model.gpuLayers} of ${layers} layers and the output head.`
+    ? `The model runs on the GPU through WebGPU: ${model.gpuLayers} of ${layers} layers and the output head, ` +
+      `${(model.gpuBytes / 2 ** 20).toFixed(1)} MiB of GPU memory.`
     : (isolated
       ? 'This page is cross-origin isolated, so the multi-threaded build runs.'
       : 'This page is not cross-origin isolated, so the single-thread build runs: it works, only slower. ' +
