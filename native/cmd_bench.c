@@ -14,13 +14,14 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: kite bench [-m MODEL] [-p N] [-n N] [-t T1,T2,...] [-r N] [-b N] [-o md|csv|json]\n"
+            "usage: kite bench [-m MODEL] [-p N] [-n N] [-t T1,T2,...] [-r N] [-b N] [-o md|csv|json] [-nr]\n"
             "  -p N    prompt tokens of the prefill test (default 128; 0 skips it)\n"
             "  -n N    tokens of the decode test (default 64; 0 skips it)\n"
             "  -t LIST thread counts (default: the physical cores this process may use)\n"
             "  -r N    repetitions, the mean and deviation are shown (default 3)\n"
             "  -o FMT  md (a table with aligned columns, default), csv (a header line, then one line per\n"
             "          test) or json (one object per line)\n"
+            "  -nr, --no-repack  keep the weights in the file's layout (x86 repacks Q4_K at load)\n"
             "GB/s = weight bytes read per token x tokens/s (decode reads every weight once per token).\n");
 }
 
@@ -67,12 +68,17 @@ static double run_once(kite_ctx *c, int32_t n_vocab, int32_t n_p, int32_t n_g, u
 int kite_cmd_bench(int argc, char **argv) {
     const char *model = NULL, *fmt = "md";
     int32_t n_p = 128, n_g = 64, reps = 3, n_batch = 0;
+    bool no_repack = false;
     int32_t threads[MAX_THREAD_SETS] = {cli_default_threads()}, n_threads = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 0;
+        }
+        if (!strcmp(a, "-nr") || !strcmp(a, "--no-repack") || !strcmp(a, "--repack")) {
+            no_repack = strcmp(a, "--repack") != 0;
+            continue;
         }
         if (i + 1 >= argc) {
             fprintf(stderr, "kite bench: unknown option or missing value '%s'\n", a);
@@ -117,6 +123,7 @@ int kite_cmd_bench(int argc, char **argv) {
     o.n_ctx = n_p + n_g + 1;
     o.n_batch = n_batch;
     o.n_threads = threads[0];
+    o.no_repack = no_repack;
     model_session s;
     if (!model_session_open(&s, &o)) return 1;
     const kite_hparams *hp = kite_model_hparams(s.model);

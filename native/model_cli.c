@@ -65,6 +65,11 @@ int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
                                        "--hf-repo", "--grammar", "--grammar-file", "-j", "--json-schema", "-jf",
                                        "--json-schema-file", "-rea", "--reasoning", "--reasoning-budget",
                                        "--reasoning-budget-message"};
+    // llama.cpp's switch for its load-time weight repacking (Kite's X8 layout on x86)
+    if (!strcmp(a, "-nr") || !strcmp(a, "--no-repack") || !strcmp(a, "--repack")) {
+        o->no_repack = strcmp(a, "--repack") != 0;
+        return 1;
+    }
     bool known = false;
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) known |= !strcmp(a, with_value[k]);
     if (!known) return 0;
@@ -246,7 +251,7 @@ bool model_session_open(model_session *s, const model_opts *o) {
         bufs[i + 1] = s->more[i].data;
         lens[i + 1] = s->more[i].size;
     }
-    const kite_model_params mp = {.release = release_range, .release_user = s};
+    const kite_model_params mp = {.release = release_range, .release_user = s, .no_repack = o->no_repack};
     kite_status st = kite_model_load_split(bufs, lens, n_files, &mp, &s->model);
     free(bufs);
     free(lens);

@@ -36,6 +36,7 @@ typedef struct model_opts {
                                // reasoning block before its end is forced (see model_cli_reasoning)
     const char *reasoning_budget_message; // --reasoning-budget-message: forced before the end tag
     bool quiet;                // --log-disable: no notices or warnings on stderr (errors still)
+    bool no_repack;            // -nr, --no-repack: weights stay in the file's layout (--repack: the default)
     const char *grammar;       // --grammar GBNF
     const char *grammar_file;  // --grammar-file FILE
     const char *json_schema;   // -j, --json-schema JSON
@@ -45,7 +46,7 @@ typedef struct model_opts {
 // Sets llama.cpp's defaults (sampling as llama-cli's; n_predict -1).
 void model_opts_init(model_opts *o);
 
-// Tries to parse argv[*i] (and its value) as one of the shared flags. Returns 1 when it was
+// Tries to parse argv[*i] (and its value, for flags that take one) as one of the shared flags. Returns 1 when it was
 // one (advancing *i past its value), 0 when it is not a shared flag, -1 on a bad value (a
 // message naming the flag is printed to stderr).
 int model_opts_parse(model_opts *o, int argc, char **argv, int *i);

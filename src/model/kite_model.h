@@ -84,6 +84,7 @@ typedef struct kite_model_params {
     // never called for a range another view still uses.
     void (*release)(void *user, const void *data, uint64_t len);
     void *release_user;
+    bool no_repack; // keep every weight in the file's layout (as KITE_REPACK=0; llama.cpp's --no-repack)
 } kite_model_params;
 
 // Parses the GGUF file in buf[0..len), checks the architecture, shapes and every tensor the
@@ -123,6 +124,10 @@ kite_status kite_model_grammar_parse(const kite_model *m, const char *text, cons
 // Bytes of weights read for one token's forward pass (every matrix once, plus one embedding
 // row): the numerator of the GB/s figure of a decode benchmark.
 uint64_t kite_model_weight_bytes(const kite_model *m);
+
+// Bytes of weights the load moved into a layout of the model's own (the X8 repack of Q4_K on
+// x86; see kite_model_load): 0 when every weight stays in the file's bytes.
+uint64_t kite_model_repacked_bytes(const kite_model *m);
 
 // ---- context ------------------------------------------------------------------------
 

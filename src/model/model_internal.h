@@ -64,6 +64,7 @@ struct kite_model {
     const float *rope_long;
     kite_layer *layers;        // (n_layer)
     void *repacked;            // the X8 copies of kite__model_repack, or NULL
+    uint64_t repacked_bytes;   // the weight bytes in it
     // the vocabulary's token texts as code points for grammar masking, built on first use
     // (kite__model_grammar_vocab) and shared by every sequence
     _Atomic(kite_grammar_vocab *) grammar_vocab;

@@ -35,7 +35,7 @@ static uint64_t bytes_of(const kite_weight *w) {
 }
 
 kite_status kite__model_repack(kite_model *m, const kite_model_params *p) {
-    if (!repack_wanted()) return KITE_OK;
+    if (!repack_wanted() || (p && p->no_repack)) return KITE_OK;
     const int cap = 9 * m->hp.n_layer + 1;
     kite_weight **ws = malloc((size_t)cap * sizeof *ws);
     if (!ws) return kite__fail(KITE_ERR_NOMEM, "repack: out of memory");
@@ -61,9 +61,12 @@ kite_status kite__model_repack(kite_model *m, const kite_model_params *p) {
         if (p && p->release) p->release(p->release_user, w->data, len);
         w->data = buf + off;
         w->layout = KITE_LAYOUT_X8;
+        m->repacked_bytes += len;
         off += (len + 63) & ~(uint64_t)63;
     }
     free(ws);
     m->repacked = buf; // freed with the model, also after a failure (some weights may point in)
     return s;
 }
+
+uint64_t kite_model_repacked_bytes(const kite_model *m) { return m->repacked_bytes; }

@@ -53,6 +53,22 @@ test('run: -p, -f FILE, -p - and -f - give llama.cpp\'s greedy text', () => {
   assert.match(missing.stderr, /nope\.txt/);
 });
 
+test('run, bench: -nr / --no-repack and --repack (llama.cpp\'s flags) give the same greedy text (Q4_K repacked or not)', () => {
+  requireModels();
+  const q4 = join(modelsDir(), 'ref/rand-llama-spm-Q4_K_M.gguf');
+  assert.ok(existsSync(q4), `${q4} is missing`);
+  const out = ['-nr', '--no-repack', '--repack', null].map((flag) => {
+    const r = kite(['run', '-m', q4, '--temp', '0', '--no-stats', '-n', '16', '-p', 'Once upon a time', ...(flag ? [flag] : [])]);
+    assert.equal(r.status, 0, `${flag}: ${r.stderr}`);
+    return r.stdout;
+  });
+  assert.ok(out[0].length > 0);
+  for (const o of out) assert.equal(o, out[0]);
+  const b = kite(['bench', '-m', q4, '-p', '0', '-n', '2', '-r', '1', '-t', '1', '-nr']);
+  assert.equal(b.status, 0, b.stderr);
+  assert.match(b.stdout, /tg2/);
+});
+
 test('run: -r stops after the reverse prompt (shown), --stop before it (not shown), exit 0', () => {
   const r = kite(['run', ...greedy, '-p', 'Once upon a time', '-r', 'Lily']);
   assert.equal(r.status, 0, r.stderr);

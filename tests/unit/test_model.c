@@ -371,11 +371,22 @@ static void test_repack_bits(void) {
     if (!buf) return;
     const char *old = getenv("KITE_REPACK");
     char *saved = old ? strdup(old) : NULL;
-    kite_model *m[2] = {NULL, NULL};
-    for (int r = 0; r < 2; r++) {
-        setenv("KITE_REPACK", r ? "1" : "0", 1);
-        CHECK(kite_model_load(buf, len, NULL, &m[r]) == KITE_OK, "load: %s", kite_last_error());
-    }
+    kite_model *m[2] = {NULL, NULL}, *env_off = NULL;
+    // m[0] kept in the file's layout by the load parameter (the CLI's --no-repack), m[1]
+    // repacked where the kernels decode X8; env_off by KITE_REPACK=0
+    const kite_model_params keep = {.no_repack = true};
+    setenv("KITE_REPACK", "1", 1);
+    CHECK(kite_model_load(buf, len, &keep, &m[0]) == KITE_OK, "load: %s", kite_last_error());
+    CHECK(kite_model_load(buf, len, NULL, &m[1]) == KITE_OK, "load: %s", kite_last_error());
+    setenv("KITE_REPACK", "0", 1);
+    CHECK(kite_model_load(buf, len, NULL, &env_off) == KITE_OK, "load: %s", kite_last_error());
+    CHECK(!m[0] || kite_model_repacked_bytes(m[0]) == 0, "no_repack: nothing repacked");
+    CHECK(!env_off || kite_model_repacked_bytes(env_off) == 0, "KITE_REPACK=0: nothing repacked");
+    // (the Q4_K matrices of this file: every layer's but attn_v / ffn_down in some, a few MB)
+    CHECK(!m[1] || (kite_model_repacked_bytes(m[1]) > 0) == kite_matmul_prefers_x8(KITE_TYPE_Q4_K),
+          "repacked %llu bytes where the kernels %s X8", (unsigned long long)(m[1] ? kite_model_repacked_bytes(m[1]) : 0),
+          kite_matmul_prefers_x8(KITE_TYPE_Q4_K) ? "decode" : "do not decode");
+    kite_model_free(env_off);
     if (saved) setenv("KITE_REPACK", saved, 1);
     else unsetenv("KITE_REPACK");
     free(saved);
