@@ -55,6 +55,7 @@ static void usage(FILE *f) {
             "  -c N -t N -b N -fa on|off|auto --temp T --top-k K --top-p P --min-p P\n"
             "  --repeat-penalty R --repeat-last-n N --seed S\n"
             "  -ngl N, --device NAME  the last N layers on the GPU backend (see kite run --help)\n"
+            "  -nr, --no-repack       keep the weights in the file's layout (see kite run --help)\n"
             "commands: /help /exit /bye /clear /save FILE /load FILE /stats\n");
 }
 

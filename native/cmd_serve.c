@@ -54,6 +54,7 @@ static void usage(FILE *f) {
             "  --reasoning-budget-message TEXT  forced before </think> when the budget runs out\n"
             "  --temp --top-k --top-p --min-p --repeat-penalty --repeat-last-n --seed\n"
             "                         default sampling (each request may override it)\n"
+            "  -nr, --no-repack       keep the weights in the file's layout (see kite run --help)\n"
             "  -np, --parallel N      slots for generation requests (default 4), each with its own KV\n"
             "                         cache and sampler; their decode steps run as one batch\n"
             "                         (continuous batching: new requests join between steps). A slot\n"
