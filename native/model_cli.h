@@ -46,9 +46,9 @@ typedef struct model_opts {
 // Sets llama.cpp's defaults (sampling as llama-cli's; n_predict -1).
 void model_opts_init(model_opts *o);
 
-// Tries to parse argv[*i] (and its value, for flags that take one) as one of the shared flags. Returns 1 when it was
-// one (advancing *i past its value), 0 when it is not a shared flag, -1 on a bad value (a
-// message naming the flag is printed to stderr).
+// Tries to parse argv[*i] (and its value, for flags that take one) as one of the shared flags.
+// Returns 1 when it was one (advancing *i past its value), 0 when it is not a shared flag, -1 on
+// a bad value (a message naming the flag is printed to stderr).
 int model_opts_parse(model_opts *o, int argc, char **argv, int *i);
 
 // Sets gp's reasoning budget from --reasoning-budget / --reasoning-budget-message for replies
