@@ -101,6 +101,19 @@ static void convert_worker(void *ctx, int ith, int nth) {
     }
 }
 
+// Rows per GEMM row block: the set's, else ROW_BLOCK.
+static int64_t gemm_row_block(const mm_job *j) { return j->k->gemm_rows ? j->k->gemm_rows : ROW_BLOCK; }
+
+// The GEMM tiles of one row block: rows rb .. rb + nr - 1, their weights at w in the row layout,
+// for every token, TOK_BLOCK (or the set's gemm_tokens) tokens a tile.
+static void gemm_row_tiles(const mm_job *j, const char *w, int64_t rb, int nr) {
+    const int64_t tok_block = j->k->gemm_tokens ? j->k->gemm_tokens : TOK_BLOCK;
+    for (int64_t tb = 0; tb < j->n_tok; tb += tok_block) {
+        int nt = (int)KITE_MIN(tok_block, j->n_tok - tb);
+        j->tile(j->n_in, w, j->ws, nr, j->a + tb * j->as, j->as, nt, j->y + tb * j->n_out + rb, (size_t)j->n_out);
+    }
+}
+
 static bool x8_direct(const mm_job *j) { return j->gemv_x8 && j->n_tok < KITE_X8_GEMM_MIN; }
 
 // X8 weights: below KITE_X8_GEMM_MIN tokens the set's X8 tile reads the groups in place (the tail
@@ -118,16 +131,11 @@ static void run_rows_x8(const mm_job *j, int64_t r0, int64_t r1, char *rows) {
                                (size_t)j->n_out);
         return;
     }
-    const int64_t row_block = j->k->gemm_rows ? j->k->gemm_rows : ROW_BLOCK;
-    const int64_t tok_block = j->k->gemm_tokens ? j->k->gemm_tokens : TOK_BLOCK;
+    const int64_t row_block = gemm_row_block(j);
     for (int64_t rb = r0; rb < r1; rb += row_block) {
         int nr = (int)KITE_MIN(row_block, r1 - rb);
         kite__x8_rows(j->wtype, j->w, j->ws, j->n_out, rb, nr, rows);
-        for (int64_t tb = 0; tb < j->n_tok; tb += tok_block) {
-            int nt = (int)KITE_MIN(tok_block, j->n_tok - tb);
-            j->tile(j->n_in, rows, j->ws, nr, j->a + tb * j->as, j->as, nt, j->y + tb * j->n_out + rb,
-                    (size_t)j->n_out);
-        }
+        gemm_row_tiles(j, rows, rb, nr);
     }
 }
 
@@ -137,16 +145,9 @@ static void run_rows(const mm_job *j, int64_t r0, int64_t r1) {
         j->tile(j->n_in, j->w + r0 * j->ws, j->ws, (int)(r1 - r0), j->a, j->as, 1, j->y + r0, (size_t)j->n_out);
         return;
     }
-    const int64_t row_block = j->k->gemm_rows ? j->k->gemm_rows : ROW_BLOCK;
-    const int64_t tok_block = j->k->gemm_tokens ? j->k->gemm_tokens : TOK_BLOCK;
-    for (int64_t rb = r0; rb < r1; rb += row_block) {
-        int nr = (int)KITE_MIN(row_block, r1 - rb);
-        for (int64_t tb = 0; tb < j->n_tok; tb += tok_block) {
-            int nt = (int)KITE_MIN(tok_block, j->n_tok - tb);
-            j->tile(j->n_in, j->w + rb * j->ws, j->ws, nr, j->a + tb * j->as, j->as, nt,
-                    j->y + tb * j->n_out + rb, (size_t)j->n_out);
-        }
-    }
+    const int64_t row_block = gemm_row_block(j);
+    for (int64_t rb = r0; rb < r1; rb += row_block)
+        gemm_row_tiles(j, j->w + rb * j->ws, rb, (int)KITE_MIN(row_block, r1 - rb));
 }
 
 static void matmul_worker(void *ctx, int ith, int nth) {
@@ -154,8 +155,7 @@ static void matmul_worker(void *ctx, int ith, int nth) {
     (void)ith, (void)nth;
     char *rows = NULL; // X8 weights read back into rows (not needed by the X8 GEMV)
     if (j->layout == KITE_LAYOUT_X8 && !x8_direct(j)) {
-        const int64_t row_block = j->k->gemm_rows ? j->k->gemm_rows : ROW_BLOCK;
-        rows = malloc((size_t)row_block * j->ws);
+        rows = malloc((size_t)gemm_row_block(j) * j->ws);
         if (!rows) {
             atomic_store(&j->failed, 1);
             return;
