@@ -76,10 +76,7 @@ int kite_cmd_bench(int argc, char **argv) {
             usage(stdout);
             return 0;
         }
-        if (!strcmp(a, "-nr") || !strcmp(a, "--no-repack") || !strcmp(a, "--repack")) {
-            no_repack = strcmp(a, "--repack") != 0;
-            continue;
-        }
+        if (model_cli_repack_flag(a, &no_repack)) continue;
         if (i + 1 >= argc) {
             fprintf(stderr, "kite bench: unknown option or missing value '%s'\n", a);
             usage(stderr);

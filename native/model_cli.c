@@ -55,6 +55,12 @@ static bool parse_float(const char *flag, const char *s, float lo, float hi, flo
     return true;
 }
 
+bool model_cli_repack_flag(const char *a, bool *no_repack) {
+    if (strcmp(a, "-nr") && strcmp(a, "--no-repack") && strcmp(a, "--repack")) return false;
+    *no_repack = strcmp(a, "--repack") != 0;
+    return true;
+}
+
 int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
     const char *a = argv[*i];
     static const char *with_value[] = {"-m", "--model", "-p", "--prompt", "-f", "--file", "--chat-template",
@@ -65,11 +71,7 @@ int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
                                        "--hf-repo", "--grammar", "--grammar-file", "-j", "--json-schema", "-jf",
                                        "--json-schema-file", "-rea", "--reasoning", "--reasoning-budget",
                                        "--reasoning-budget-message"};
-    // llama.cpp's switch for its load-time weight repacking (Kite's X8 layout on x86)
-    if (!strcmp(a, "-nr") || !strcmp(a, "--no-repack") || !strcmp(a, "--repack")) {
-        o->no_repack = strcmp(a, "--repack") != 0;
-        return 1;
-    }
+    if (model_cli_repack_flag(a, &o->no_repack)) return 1;
     bool known = false;
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) known |= !strcmp(a, with_value[k]);
     if (!known) return 0;
