@@ -66,6 +66,11 @@ typedef struct kite__kernels {
     // w at a group's first row, ws the row layout's row bytes, nr a multiple of 8; matmul calls
     // it below KITE_X8_GEMM_MIN tokens (decode, small batches); the _ref's bits for every row
     kite__tile_fn gemv_x8[KITE_TYPE_COUNT];
+    // optional (NULL: matmul reads X8 weights back into rows for `tile`): the GEMM tile over the
+    // X8 layout, with gemv_x8's w, ws and nr, up to gemm_rows x gemm_tokens; matmul calls it from
+    // KITE_X8_GEMM_MIN tokens on (prefill), `tile`'s bits; only where gemv_x8 is (it may pass
+    // a call's last few tokens to it)
+    kite__tile_fn gemm_x8[KITE_TYPE_COUNT];
 } kite__kernels;
 
 // ---- the X8 layout (repack_x8.c; kite_kernels.h) --------------------------------------------
@@ -81,7 +86,8 @@ enum {
     KITE_X8_Q4K_QS = 128,
 };
 
-// Tokens from which kite_matmul reads X8 weights back into rows for the set's GEMM tiles.
+// Tokens from which kite_matmul runs X8 weights through the set's GEMM: its gemm_x8 tile, else
+// the rows read back for its `tile`.
 enum { KITE_X8_GEMM_MIN = 16 };
 
 // Rows r0 .. r0 + nr - 1 of an X8 matrix (w, row bytes ws, n_out rows) in the row layout into

@@ -58,6 +58,7 @@ typedef struct mm_job {
     size_t ws;
     kite_weight_layout layout;
     kite__tile_fn gemv_x8; // the set's X8 GEMV for the type, or NULL
+    kite__tile_fn gemm_x8; // the set's X8 GEMM tile for the type from KITE_X8_GEMM_MIN tokens, or NULL
     int n_in;
     int64_t n_out, n_tok;
     float *y;
@@ -104,21 +105,24 @@ static void convert_worker(void *ctx, int ith, int nth) {
 // Rows per GEMM row block: the set's, else ROW_BLOCK.
 static int64_t gemm_row_block(const mm_job *j) { return j->k->gemm_rows ? j->k->gemm_rows : ROW_BLOCK; }
 
-// The GEMM tiles of one row block: rows rb .. rb + nr - 1, their weights at w in the row layout,
-// for every token, TOK_BLOCK (or the set's gemm_tokens) tokens a tile.
-static void gemm_row_tiles(const mm_job *j, const char *w, int64_t rb, int nr) {
+// The GEMM tiles of one row block: rows rb .. rb + nr - 1, their weights at w (in the layout
+// `tile` reads), for every token, TOK_BLOCK (or the set's gemm_tokens) tokens a tile.
+static void gemm_row_tiles(const mm_job *j, kite__tile_fn tile, const char *w, int64_t rb, int nr) {
     const int64_t tok_block = j->k->gemm_tokens ? j->k->gemm_tokens : TOK_BLOCK;
     for (int64_t tb = 0; tb < j->n_tok; tb += tok_block) {
         int nt = (int)KITE_MIN(tok_block, j->n_tok - tb);
-        j->tile(j->n_in, w, j->ws, nr, j->a + tb * j->as, j->as, nt, j->y + tb * j->n_out + rb, (size_t)j->n_out);
+        tile(j->n_in, w, j->ws, nr, j->a + tb * j->as, j->as, nt, j->y + tb * j->n_out + rb, (size_t)j->n_out);
     }
 }
 
 static bool x8_direct(const mm_job *j) { return j->gemv_x8 && j->n_tok < KITE_X8_GEMM_MIN; }
 
-// X8 weights: below KITE_X8_GEMM_MIN tokens the set's X8 tile reads the groups in place (the tail
-// rows are rows); from there (or without one) each ROW_BLOCK (or gemm_rows) rows are read back
-// into the row layout in `rows` first, then the GEMM tiles run on them.
+// Whether the X8 rows are read back into the row layout (no X8 GEMV or GEMM tile for the count).
+static bool x8_read_back(const mm_job *j) { return !x8_direct(j) && !j->gemm_x8; }
+
+// X8 weights: below KITE_X8_GEMM_MIN tokens the set's X8 GEMV reads the groups in place (the tail
+// rows are rows), from there its X8 GEMM tiles do; without one each ROW_BLOCK (or gemm_rows) rows
+// are read back into the row layout in `rows` first, then the GEMM tiles run on them.
 static void run_rows_x8(const mm_job *j, int64_t r0, int64_t r1, char *rows) {
     const int64_t grouped = KITE_MIN(r1, j->n_out & ~(int64_t)7);
     if (x8_direct(j)) {
@@ -134,8 +138,17 @@ static void run_rows_x8(const mm_job *j, int64_t r0, int64_t r1, char *rows) {
     const int64_t row_block = gemm_row_block(j);
     for (int64_t rb = r0; rb < r1; rb += row_block) {
         int nr = (int)KITE_MIN(row_block, r1 - rb);
-        kite__x8_rows(j->wtype, j->w, j->ws, j->n_out, rb, nr, rows);
-        gemm_row_tiles(j, rows, rb, nr);
+        if (x8_read_back(j)) {
+            kite__x8_rows(j->wtype, j->w, j->ws, j->n_out, rb, nr, rows);
+            gemm_row_tiles(j, j->tile, rows, rb, nr);
+            continue;
+        }
+        // the block's whole groups in place (it starts at one: chunks and blocks are multiples
+        // of 8 rows), then its tail rows in the row layout
+        const int ng = (int)KITE_MAX(0, KITE_MIN(rb + nr, grouped) - rb);
+        KITE_ASSERT(ng == 0 || rb % 8 == 0);
+        if (ng > 0) gemm_row_tiles(j, j->gemm_x8, j->w + rb * j->ws, rb, ng);
+        if (nr > ng) gemm_row_tiles(j, j->tile, j->w + (rb + ng) * j->ws, rb + ng, nr - ng);
     }
 }
 
@@ -147,14 +160,14 @@ static void run_rows(const mm_job *j, int64_t r0, int64_t r1) {
     }
     const int64_t row_block = gemm_row_block(j);
     for (int64_t rb = r0; rb < r1; rb += row_block)
-        gemm_row_tiles(j, j->w + rb * j->ws, rb, (int)KITE_MIN(row_block, r1 - rb));
+        gemm_row_tiles(j, j->tile, j->w + rb * j->ws, rb, (int)KITE_MIN(row_block, r1 - rb));
 }
 
 static void matmul_worker(void *ctx, int ith, int nth) {
     mm_job *j = ctx;
     (void)ith, (void)nth;
-    char *rows = NULL; // X8 weights read back into rows (not needed by the X8 GEMV)
-    if (j->layout == KITE_LAYOUT_X8 && !x8_direct(j)) {
+    char *rows = NULL; // X8 weights read back into rows (not needed by the X8 GEMV or GEMM tile)
+    if (j->layout == KITE_LAYOUT_X8 && x8_read_back(j)) {
         rows = malloc((size_t)gemm_row_block(j) * j->ws);
         if (!rows) {
             atomic_store(&j->failed, 1);
@@ -201,6 +214,7 @@ kite_status kite_matmul_layout(kite_pool *pool, kite_type wtype, kite_weight_lay
         .ws = (size_t)kite_type_row_bytes(wtype, (uint64_t)n_in), .n_in = (int)n_in,
         .n_out = n_out, .n_tok = n_tok, .y = y, .layout = layout,
         .gemv_x8 = layout == KITE_LAYOUT_X8 ? k->gemv_x8[wtype] : NULL,
+        .gemm_x8 = layout == KITE_LAYOUT_X8 && n_tok >= KITE_X8_GEMM_MIN ? k->gemm_x8[wtype] : NULL,
     };
     void *owned = NULL;
     if (partner == KITE_TYPE_F32) {

@@ -305,11 +305,16 @@ static void test_isa_vs_ref(kite_pool *pool2) {
 }
 
 // ---- 2b. X8 weights (8 rows interleaved): every set gives the _ref's bits on the row layout ---
+// From 16 tokens the GEMM: the X8 tiles' row tiles of 8 / 16 rows and their calls of up to 64
+// rows (a tail of rows in the row layout, a half row tile), token groups of 16 with 1..15 left
+// over (the X8 GEMV's) and calls of 256 tokens; with 2 threads several row chunks.
 static void test_x8_vs_ref(kite_pool *pool2) {
     static const int shapes[][3] = {// n_in / 256, n_out, n_tok
-                                    {1, 8, 1},  {3, 13, 1}, {8, 37, 1}, {2, 5, 1},   {5, 64, 1},
-                                    {9, 70, 1}, {1, 29, 2}, {2, 13, 5}, {4, 70, 15}, {3, 21, 17},
-                                    {2, 70, 40}, {1, 19, 300}};
+                                    {1, 8, 1},   {3, 13, 1},   {8, 37, 1},   {2, 5, 1},    {5, 64, 1},
+                                    {9, 70, 1},  {1, 29, 2},   {2, 13, 5},   {4, 70, 15},  {3, 21, 17},
+                                    {2, 70, 40}, {1, 19, 300}, {2, 8, 16},   {1, 5, 16},   {3, 24, 31},
+                                    {1, 200, 32}, {2, 133, 64}, {4, 88, 128}, {1, 72, 255}, {1, 45, 256},
+                                    {2, 136, 257}, {1, 264, 300}};
     const kite_type t = KITE_TYPE_Q4_K;
     const char *dflt = kite_kernels_isa();
     CHECK(kite_matmul_x8_type(t) && !kite_matmul_x8_type(KITE_TYPE_Q8_0), "X8 types");
@@ -343,6 +348,12 @@ static void test_x8_vs_ref(kite_pool *pool2) {
         for (int i = 0; i < kite_kernels_isa_count(); i++) {
             const char *isa = kite_kernels_isa_name(i);
             CHECK(kite_kernels_set_isa(isa) == KITE_OK, "set %s", isa);
+            const kite__kernels *ks = kite__kernels_active();
+            CHECK(!ks->gemm_x8[t] || ks->gemv_x8[t], "%s: an X8 GEMM tile needs the X8 GEMV", isa);
+#if defined(__x86_64__)
+            // (so that the comparisons below test the X8 GEMM, not the rows read back)
+            if (strcmp(isa, "scalar") != 0) CHECK(ks->gemm_x8[t] != NULL, "%s: X8 GEMM tile for Q4_K", isa);
+#endif
             for (int th = 0; th < 2; th++) {
                 for (int64_t k = 0; k < (int64_t)n_out * n_tok; k++) yi[k] = NAN;
                 kite_status st = kite_matmul_layout(th ? pool2 : NULL, t, KITE_LAYOUT_X8, w8, n_in, n_out, x, n_tok, yi,
