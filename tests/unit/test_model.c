@@ -347,8 +347,8 @@ static void test_arch_missing(void) {
 }
 
 // The X8 repack (KITE_REPACK, on by default on x86) gives the file layout's logits bit for bit: a
-// 20-token prefill (the GEMM on rows read back), a 5-token step (the X8 tile, 5 tokens) and three
-// 1-token steps (the X8 GEMV), with 1 and 2 threads.
+// 20-token prefill (the X8 GEMM tile, its last 4 tokens on the X8 GEMV), a 5-token step (the X8
+// GEMV, 5 tokens) and three 1-token steps (the X8 GEMV), with 1 and 2 threads.
 static void eval_steps(kite_model *m, int threads, float *out, int n_vocab) {
     kite_ctx *c = NULL;
     kite_ctx_params cp = {.n_ctx = 64, .n_threads = threads};
