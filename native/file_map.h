@@ -1,5 +1,6 @@
 // file_map.h - read-only views of whole files for the CLI: mmap natively, a heap copy where
-// mmap is unavailable (WASI). The core only ever sees the (ptr, len) pair.
+// mmap is unavailable (WASI; the owner may write it: model_cli.c lets the model repack in it).
+// The core only ever sees the (ptr, len) pair.
 #ifndef KITE_NATIVE_FILE_MAP_H
 #define KITE_NATIVE_FILE_MAP_H
 

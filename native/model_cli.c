@@ -253,7 +253,11 @@ bool model_session_open(model_session *s, const model_opts *o) {
         bufs[i + 1] = s->more[i].data;
         lens[i + 1] = s->more[i].size;
     }
-    const kite_model_params mp = {.release = release_range, .release_user = s, .no_repack = o->no_repack};
+    // a heap copy (WASI: no mmap) is the session's alone: repacked in place, not copied
+    bool heap = !s->map.mapped;
+    for (int32_t i = 0; i < s->n_more; i++) heap &= !s->more[i].mapped;
+    const kite_model_params mp = {
+        .release = release_range, .release_user = s, .no_repack = o->no_repack, .in_place = heap};
     kite_status st = kite_model_load_split(bufs, lens, n_files, &mp, &s->model);
     free(bufs);
     free(lens);

@@ -67,7 +67,9 @@ EMSCRIPTEN_KEEPALIVE int kw_model_load(kw_load_args *a) {
         bufs[i + 1] = a->more[i];
         lens[i + 1] = a->more_lens[i];
     }
-    kite_model_params mp = {.vocab_only = a->vocab_only != 0};
+    // the file blocks are the model's from here (and the caller frees them on failure): the
+    // matrices the kernels read faster in X8 are repacked where they lie, no second copy
+    kite_model_params mp = {.vocab_only = a->vocab_only != 0, .in_place = true};
     kite_status s = kite_model_load_split(bufs, lens, n, &mp, &h->m);
     free(bufs);
     free(lens);

@@ -59,6 +59,11 @@ bool kite_matmul_prefers_x8(kite_type wtype);
 // bad shape, KITE_ERR_NOMEM when the group buffer cannot be allocated.
 kite_status kite_matmul_repack_x8(kite_type wtype, const void *src, void *dst, int64_t n_in, int64_t n_out);
 
+// The inverse of kite_matmul_repack_x8 in place: the n_out x n_in X8 matrix w back to the row
+// layout (a consumer that reads rows, e.g. the WebGPU upload, of a matrix repacked at load).
+// Errors as kite_matmul_repack_x8.
+kite_status kite_matmul_unpack_x8(kite_type wtype, void *w, int64_t n_in, int64_t n_out);
+
 // True when kite_matmul has kernels for wtype.
 bool kite_matmul_supports(kite_type wtype);
 

@@ -383,6 +383,28 @@ static kite_status upload_ffn(wgpu_backend *w, const kite_weight *gate, const ki
     return js_status(w, kite_wgpu_weight_glu(w->h, gate->data, ud, (int)gate->type, gate->n_in, f));
 }
 
+// The GPU kernels read rows: a matrix the load repacked to X8 (kite_matmul_prefers_x8: Q4_K on
+// wasm) goes back to the row layout where it lies, before its upload. Its layer (or the head) is
+// this backend's, so the host's kernels do not read it; they follow w->layout if they ever do.
+static kite_status to_rows(const kite_weight *cw) {
+    if (!cw->data || cw->layout != KITE_LAYOUT_X8) return KITE_OK;
+    kite_weight *w = (kite_weight *)cw; // the model's weight table: the backend owns these layers now
+    const kite_status s = kite_matmul_unpack_x8(w->type, (void *)w->data, w->n_in, w->n_out);
+    if (s == KITE_OK) w->layout = KITE_LAYOUT_ROWS;
+    return s;
+}
+
+// to_rows for every matrix the backend uploads: the head's and those of its layers.
+static kite_status layers_to_rows(const kite_backend_config *cfg) {
+    kite_status s = cfg->output ? to_rows(&cfg->m->output) : KITE_OK;
+    for (int32_t il = cfg->layer_first; il < cfg->layer_last && s == KITE_OK; il++) {
+        const kite_layer *L = &cfg->m->layers[il];
+        const kite_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_gate_up, &L->w_down};
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0] && s == KITE_OK; i++) s = to_rows(ws[i]);
+    }
+    return s;
+}
+
 kite_status kite__backend_webgpu_new(const kite_backend_config *cfg, kite_backend **out) {
     *out = NULL;
     // Read-back is asynchronous: a step must end on this backend (it runs the output head), so
@@ -456,8 +478,8 @@ kite_status kite__backend_webgpu_new(const kite_backend_config *cfg, kite_backen
         wg_free(&w->b);
         return kite__fail(KITE_ERR_UNSUPPORTED, "no WebGPU device in this worker (Module.kiteWebGpu is not set)");
     }
-    kite_status s = KITE_OK;
-    if (cfg->embed) s = upload(w, &cfg->m->tok_embd);
+    kite_status s = layers_to_rows(cfg);
+    if (cfg->embed && s == KITE_OK) s = upload(w, &cfg->m->tok_embd);
     if (s == KITE_OK && cfg->output) s = upload(w, &cfg->m->output);
     for (int32_t il = cfg->layer_first; il < cfg->layer_last && s == KITE_OK; il++) {
         const kite_layer *L = &cfg->m->layers[il];

@@ -85,13 +85,17 @@ typedef struct kite_model_params {
     void (*release)(void *user, const void *data, uint64_t len);
     void *release_user;
     bool no_repack; // keep every weight in the file's layout (as KITE_REPACK=0; llama.cpp's --no-repack)
+    // The buffers are the host's writable memory, read by nothing but the model while it lives
+    // (the wasm exports' file blocks, the WASI CLI's heap copy): the load repacks weights in
+    // place (no second buffer, no release calls), so the buffers' tensor bytes change.
+    bool in_place;
 } kite_model_params;
 
 // Parses the GGUF file in buf[0..len), checks the architecture, shapes and every tensor the
 // forward pass needs, and loads the vocabulary. The weights stay in buf (no copy), which must
 // outlive the model. Exception: where the kernels decode a type faster from another layout
-// (x86: Q4_K matrices, 8 rows interleaved; kite_matmul_prefers_x8), those matrices are copied
-// into that layout in memory the model owns; KITE_REPACK=0 in the environment keeps every weight
+// (x86 and wasm: Q4_K matrices, 8 rows interleaved; kite_matmul_prefers_x8), those matrices are
+// copied into that layout in memory the model owns (p->in_place: rewritten in buf); KITE_REPACK=0 in the environment keeps every weight
 // in buf, KITE_REPACK=1 repacks (the default: see model_repack.c). An unknown architecture
 // returns KITE_ERR_UNSUPPORTED naming it; a missing or misshapen tensor returns KITE_ERR_INVALID
 // naming it. On success *out must be freed with kite_model_free.

@@ -1,6 +1,7 @@
 // model_repack.c - after the load, moves the matrices the kernel set decodes faster from the X8
-// layout (kite_matmul_prefers_x8: Q4_K on x86) into one buffer the model owns, in that layout,
-// and hands each source range to the host's release callback (kite_model_params).
+// layout (kite_matmul_prefers_x8: Q4_K on x86 and wasm) into one buffer the model owns, in that
+// layout, and hands each source range to the host's release callback (kite_model_params); with
+// kite_model_params.in_place, rewrites them in the host's buffers instead.
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,18 @@ kite_status kite__model_repack(kite_model *m, const kite_model_params *p) {
     kite_weight **ws = malloc((size_t)cap * sizeof *ws);
     if (!ws) return kite__fail(KITE_ERR_NOMEM, "repack: out of memory");
     const int n = collect(m, ws, cap);
+    if (p && p->in_place) { // the host's buffers: each matrix rewritten where it lies
+        kite_status s = KITE_OK;
+        for (int i = 0; i < n && s == KITE_OK; i++) {
+            kite_weight *w = ws[i];
+            s = kite_matmul_repack_x8(w->type, w->data, (void *)w->data, w->n_in, w->n_out);
+            if (s != KITE_OK) break;
+            w->layout = KITE_LAYOUT_X8;
+            m->repacked_bytes += bytes_of(w);
+        }
+        free(ws);
+        return s;
+    }
     uint64_t total = 0;
     for (int i = 0; i < n; i++) total += (bytes_of(ws[i]) + 63) & ~(uint64_t)63;
     if (n == 0 || total > SIZE_MAX / 2) {

@@ -342,6 +342,8 @@ static void test_x8_vs_ref(kite_pool *pool2) {
         memcpy(inplace, w, wb);
         CHECK(kite_matmul_repack_x8(t, inplace, inplace, n_in, n_out) == KITE_OK && memcmp(inplace, w8, wb) == 0,
               "in-place repack n_in=%d n_out=%d", n_in, n_out);
+        CHECK(kite_matmul_unpack_x8(t, inplace, n_in, n_out) == KITE_OK && memcmp(inplace, w, wb) == 0,
+              "unpack back to rows n_in=%d n_out=%d", n_in, n_out);
         free(inplace);
         CHECK(kite_kernels_set_isa("scalar") == KITE_OK, "scalar set");
         CHECK(kite_matmul(NULL, t, w, n_in, n_out, x, n_tok, yr, scratch, ss) == KITE_OK, "scalar matmul");
@@ -373,6 +375,7 @@ static void test_x8_vs_ref(kite_pool *pool2) {
     }
     block_q8_0 q8 = {0};
     CHECK(kite_matmul_repack_x8(KITE_TYPE_Q8_0, &q8, &q8, 32, 1) == KITE_ERR_UNSUPPORTED, "Q8_0 has no X8");
+    CHECK(kite_matmul_unpack_x8(KITE_TYPE_Q8_0, &q8, 32, 1) == KITE_ERR_UNSUPPORTED, "Q8_0 has no X8 to unpack");
     kite_kernels_set_isa(dflt);
 }
 

@@ -371,13 +371,20 @@ static void test_repack_bits(void) {
     if (!buf) return;
     const char *old = getenv("KITE_REPACK");
     char *saved = old ? strdup(old) : NULL;
-    kite_model *m[2] = {NULL, NULL}, *env_off = NULL;
+    kite_model *m[3] = {NULL, NULL, NULL}, *env_off = NULL;
     // m[0] kept in the file's layout by the load parameter (the CLI's --no-repack), m[1]
-    // repacked where the kernels decode X8; env_off by KITE_REPACK=0
-    const kite_model_params keep = {.no_repack = true};
+    // repacked where the kernels decode X8, m[2] repacked in place in its own copy of the file
+    // (the wasm exports' in_place); env_off by KITE_REPACK=0
+    const kite_model_params keep = {.no_repack = true}, in_place = {.in_place = true};
+    unsigned char *own = malloc(len);
+    if (own) memcpy(own, buf, len);
     setenv("KITE_REPACK", "1", 1);
     CHECK(kite_model_load(buf, len, &keep, &m[0]) == KITE_OK, "load: %s", kite_last_error());
     CHECK(kite_model_load(buf, len, NULL, &m[1]) == KITE_OK, "load: %s", kite_last_error());
+    CHECK(own && kite_model_load(own, len, &in_place, &m[2]) == KITE_OK, "load in place: %s", kite_last_error());
+    CHECK(!m[1] || !m[2] || kite_model_repacked_bytes(m[2]) == kite_model_repacked_bytes(m[1]),
+          "in place: %llu bytes repacked, %llu copied", (unsigned long long)(m[2] ? kite_model_repacked_bytes(m[2]) : 0),
+          (unsigned long long)(m[1] ? kite_model_repacked_bytes(m[1]) : 0));
     setenv("KITE_REPACK", "0", 1);
     CHECK(kite_model_load(buf, len, NULL, &env_off) == KITE_OK, "load: %s", kite_last_error());
     CHECK(!m[0] || kite_model_repacked_bytes(m[0]) == 0, "no_repack: nothing repacked");
@@ -390,17 +397,21 @@ static void test_repack_bits(void) {
     if (saved) setenv("KITE_REPACK", saved, 1);
     else unsetenv("KITE_REPACK");
     free(saved);
-    if (m[0] && m[1]) {
+    if (m[0] && m[1] && m[2]) {
         const int nv = kite_model_hparams(m[0])->n_vocab;
         float *a = calloc((size_t)5 * nv, sizeof(float)), *b = calloc((size_t)5 * nv, sizeof(float));
         for (int th = 1; th <= 2; th++) {
             eval_steps(m[0], th, a, nv);
-            eval_steps(m[1], th, b, nv);
-            CHECK(!memcmp(a, b, (size_t)5 * nv * sizeof(float)), "repacked logits differ (%d threads)", th);
+            for (int k = 1; k < 3; k++) {
+                eval_steps(m[k], th, b, nv);
+                CHECK(!memcmp(a, b, (size_t)5 * nv * sizeof(float)), "repacked%s logits differ (%d threads)",
+                      k == 2 ? " in place" : "", th);
+            }
         }
         free(a), free(b);
     }
-    kite_model_free(m[0]), kite_model_free(m[1]);
+    kite_model_free(m[0]), kite_model_free(m[1]), kite_model_free(m[2]);
+    free(own);
     free(buf);
 }
 
