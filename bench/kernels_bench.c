@@ -2,11 +2,12 @@
 // SmolLM2-135M shapes, against the memory bandwidth measured in the same run and against
 // llama.cpp's own vec_dot kernels (node-llama-cpp's libggml-cpu, dlopen'd) on the same rows.
 // Not a test: prints numbers. Usage: kernels_bench [--all] [--iq] [--types q8_0,q4_K,...] [--quick]
-// [--hot | --gemm [--isa NAME]] (--iq: Q4_K next to the IQ4, grid, ternary and microscaled formats;
+// [--hot | --gemm [--isa NAME] [--x8]] (--iq: Q4_K next to the IQ4, grid, ternary and microscaled formats;
 // compare their GB/s of weight bytes, the rate decode reads them at. --hot: only the hot-weight
 // GEMV table, in CPU time, per kernel set: the kernels' own rate, steady on a shared machine;
 // --gemm: the same for prefill, a 128-token GEMM per SmolLM2 shape; --isa: that kernel set only,
-// e.g. wasm-simd128, wasm-relaxed, avx2, avx512, scalar.)
+// e.g. wasm-simd128, wasm-relaxed, avx2, avx512, scalar; --x8: each type with an X8 layout also
+// in it, a row "q4_K/x8".)
 #if !defined(__EMSCRIPTEN__) && !defined(__wasi__)
 #include <dlfcn.h>
 #define HAVE_PEER 1 // llama.cpp's native kernels can be dlopen'd
@@ -200,7 +201,9 @@ static double run_gemm(kite_pool *pool, kite_type t, const shape *s, const unsig
 // Hot-weight GEMV (decode of a matrix that stays in cache: the kernels' own rate, which is what
 // wasm decode is bound by), one thread, timed in CPU seconds, the types interleaved over rounds
 // and the best round kept: GB/s of weight bytes per type, and the ratio to the first type.
-static void hot_gemv(const kite_type *types, int nt, double min_time) {
+// x8: also each type with an X8 layout (kite_matmul_x8_type) in it, as the load repacks it
+// (a row "q4_K/x8").
+static void hot_gemv(const kite_type *types, int nt, double min_time, bool x8) {
     enum { ROUNDS = 7, MAXT = 32 };
     const shape s = {"ffn_down 1536->576", 1536, 576};
     unsigned char *w[MAXT];
@@ -210,10 +213,10 @@ static void hot_gemv(const kite_type *types, int nt, double min_time) {
     size_t ss = 0;
     for (int ti = 0; ti < nt && ti < MAXT; ti++) ss = fmax(ss, kite_matmul_scratch_size(types[ti], s.n_in, 1));
     void *scr = malloc(ss);
-    double best[MAXT], pbest[MAXT];
-    void *aq[MAXT];
+    double best[MAXT], pbest[MAXT], best8[MAXT];
+    void *aq[MAXT], *w8[MAXT];
     for (int ti = 0; ti < nt && ti < MAXT; ti++) {
-        pbest[ti] = 0, aq[ti] = NULL;
+        pbest[ti] = 0, aq[ti] = NULL, w8[ti] = NULL, best8[ti] = 0;
         if (peer_dot(types[ti])) { // llama.cpp's vec_dot on the same rows, activations converted once
             kite_type p = kite_matmul_act_type(types[ti]);
             aq[ti] = malloc((size_t)kite_type_row_bytes(p, s.n_in));
@@ -226,6 +229,8 @@ static void hot_gemv(const kite_type *types, int nt, double min_time) {
         w[ti] = malloc(mb[ti]);
         fill(types[ti], w[ti], mb[ti], s.n_in);
         best[ti] = 0;
+        if (x8 && kite_matmul_x8_type(types[ti]) && (w8[ti] = malloc(mb[ti])))
+            kite_matmul_repack_x8(types[ti], w[ti], w8[ti], s.n_in, s.n_out);
     }
     for (int round = 0; round < ROUNDS; round++)
         for (int ti = 0; ti < nt && ti < MAXT; ti++) {
@@ -237,6 +242,15 @@ static void hot_gemv(const kite_type *types, int nt, double min_time) {
                 el = cpu_now() - t0;
             } while (el < min_time / ROUNDS || calls < 3);
             best[ti] = fmax(best[ti], (double)mb[ti] * calls / el / 1e9);
+            if (w8[ti]) {
+                calls = 0, t0 = cpu_now();
+                do {
+                    kite_matmul_layout(NULL, types[ti], KITE_LAYOUT_X8, w8[ti], s.n_in, s.n_out, x, 1, y, scr, ss);
+                    calls++;
+                    el = cpu_now() - t0;
+                } while (el < min_time / ROUNDS || calls < 3);
+                best8[ti] = fmax(best8[ti], (double)mb[ti] * calls / el / 1e9);
+            }
             if (!aq[ti]) continue;
             const ggml_dot_fn pd = peer_dot(types[ti]);
             const size_t ws = mb[ti] / s.n_out;
@@ -256,7 +270,13 @@ static void hot_gemv(const kite_type *types, int nt, double min_time) {
         if (pbest[ti] > 0) snprintf(pc, sizeof pc, "%6.2f (x%.2f)", pbest[ti], best[ti] / pbest[ti]);
         printf("%-8s %10.3f %10.2f %11.2fx %14s\n", kite_type_name(types[ti]), 8.0 * mb[ti] / ((double)s.n_in * s.n_out),
                best[ti], best[ti] / best[0], pc);
-        free(w[ti]), free(aq[ti]);
+        if (w8[ti]) {
+            char n8[32];
+            snprintf(n8, sizeof n8, "%s/x8", kite_type_name(types[ti]));
+            printf("%-8s %10.3f %10.2f %11.2fx\n", n8, 8.0 * mb[ti] / ((double)s.n_in * s.n_out), best8[ti],
+                   best8[ti] / best[0]);
+        }
+        free(w[ti]), free(aq[ti]), free(w8[ti]);
     }
     free(x), free(y), free(scr);
 }
@@ -264,7 +284,8 @@ static void hot_gemv(const kite_type *types, int nt, double min_time) {
 // Hot-weight GEMM (prefill of a matrix that stays in cache), n_tok tokens, one thread, CPU time,
 // the types interleaved over rounds and the best round kept: GOP/s (2 ops per multiply-add) on
 // each SmolLM2-135M shape whose rows the type's blocks divide.
-static void hot_gemm(const kite_type *types, int nt, int n_tok, double min_time) {
+// x8: also each type with an X8 layout in it (a row "q4_K/x8": the X8 read-back per row block).
+static void hot_gemm(const kite_type *types, int nt, int n_tok, double min_time, bool x8) {
     enum { ROUNDS = 5, MAXT = 32, NS = 3 };
     static const shape S[NS] = {{"attn_q 576->576", 576, 576}, {"ffn_up 576->1536", 576, 1536}, {"ffn_down 1536->576", 1536, 576}};
     printf("\nGEMM with hot weights (%d tokens, 1 thread, best of %d interleaved rounds, CPU time), kernel set %s, GOP/s\n",
@@ -272,7 +293,8 @@ static void hot_gemm(const kite_type *types, int nt, int n_tok, double min_time)
     printf("%-8s", "type");
     for (int si = 0; si < NS; si++) printf(" %20s", S[si].name);
     printf("\n");
-    for (int ti = 0; ti < nt && ti < MAXT; ti++) {
+    for (int ti = 0, pass = 0; ti < nt && ti < MAXT; pass = x8 && !pass && kite_matmul_x8_type(types[ti]), ti += !pass) {
+        const kite_weight_layout lay = pass ? KITE_LAYOUT_X8 : KITE_LAYOUT_ROWS; // pass 1: the same type in X8
         double best[NS] = {0};
         unsigned char *w[NS] = {0};
         for (int si = 0; si < NS; si++) {
@@ -280,6 +302,7 @@ static void hot_gemm(const kite_type *types, int nt, int n_tok, double min_time)
             size_t mb = (size_t)kite_type_row_bytes(types[ti], S[si].n_in) * S[si].n_out;
             w[si] = malloc(mb);
             fill(types[ti], w[si], mb, S[si].n_in);
+            if (pass) kite_matmul_repack_x8(types[ti], w[si], w[si], S[si].n_in, S[si].n_out);
         }
         float *x = malloc((size_t)1536 * n_tok * 4), *y = malloc((size_t)1536 * n_tok * 4);
         for (int i = 0; i < 1536 * n_tok; i++) x[i] = rndf();
@@ -291,13 +314,13 @@ static void hot_gemm(const kite_type *types, int nt, int n_tok, double min_time)
                 int calls = 0;
                 double t0 = cpu_now(), el;
                 do {
-                    kite_matmul(NULL, types[ti], w[si], S[si].n_in, S[si].n_out, x, n_tok, y, scr, ss);
+                    kite_matmul_layout(NULL, types[ti], lay, w[si], S[si].n_in, S[si].n_out, x, n_tok, y, scr, ss);
                     calls++;
                     el = cpu_now() - t0;
                 } while (el < min_time / ROUNDS || calls < 2);
                 best[si] = fmax(best[si], 2.0 * S[si].n_in * S[si].n_out * n_tok * calls / el / 1e9);
             }
-        printf("%-8s", kite_type_name(types[ti]));
+        printf("%-8s%s", kite_type_name(types[ti]), pass ? "/x8" : "");
         for (int si = 0; si < NS; si++) {
             if (w[si]) printf(" %20.2f", best[si]);
             else printf(" %20s", "n/a");
@@ -322,7 +345,7 @@ int main(int argc, char **argv) {
                                    KITE_TYPE_IQ1_S, KITE_TYPE_IQ1_M, KITE_TYPE_TQ1_0, KITE_TYPE_TQ2_0, KITE_TYPE_MXFP4};
     kite_type types[32];
     int nt = 0;
-    bool quick = false, hot_only = false, gemm_only = false;
+    bool quick = false, hot_only = false, gemm_only = false, x8 = false;
     const char *only_isa = NULL;
     for (int i = 0; i < (int)(sizeof DEFAULT / sizeof DEFAULT[0]); i++) types[nt++] = DEFAULT[i];
     for (int i = 1; i < argc; i++) {
@@ -338,6 +361,8 @@ int main(int argc, char **argv) {
             gemm_only = true;
         } else if (!strcmp(argv[i], "--isa") && i + 1 < argc) {
             only_isa = argv[++i];
+        } else if (!strcmp(argv[i], "--x8")) {
+            x8 = true;
         } else if (!strcmp(argv[i], "--quick")) {
             quick = true;
         } else if (!strcmp(argv[i], "--types") && i + 1 < argc) {
@@ -345,7 +370,7 @@ int main(int argc, char **argv) {
             for (char *tok = strtok(argv[++i], ","); tok && nt < 32; tok = strtok(NULL, ","))
                 if (kite_type_from_name(tok, &types[nt])) nt++;
         } else {
-            fprintf(stderr, "usage: %s [--all] [--iq] [--hot | --gemm] [--isa NAME] [--quick] [--types q8_0,q4_K,...]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--all] [--iq] [--hot | --gemm] [--isa NAME] [--x8] [--quick] [--types q8_0,q4_K,...]\n", argv[0]);
             return 2;
         }
     }
@@ -358,7 +383,7 @@ int main(int argc, char **argv) {
         for (int ii = kite_kernels_isa_count() - 1; ii >= 1; ii--) {
             if (only_isa && strcmp(only_isa, kite_kernels_isa_name(ii))) continue;
             kite_kernels_set_isa(kite_kernels_isa_name(ii));
-            hot_gemm(types, nt, 128, min_time * 10);
+            hot_gemm(types, nt, 128, min_time * 10, x8);
         }
         kite_kernels_set_isa(d0);
         return 0;
@@ -369,7 +394,7 @@ int main(int argc, char **argv) {
         for (int ii = kite_kernels_isa_count() - 1; ii >= 0; ii--) {
             if (only_isa && strcmp(only_isa, kite_kernels_isa_name(ii))) continue;
             kite_kernels_set_isa(kite_kernels_isa_name(ii));
-            hot_gemv(types, nt, min_time * 10);
+            hot_gemv(types, nt, min_time * 10, x8);
         }
         kite_kernels_set_isa(d0);
         return 0;
