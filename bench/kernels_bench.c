@@ -320,7 +320,9 @@ static void hot_gemm(const kite_type *types, int nt, int n_tok, double min_time,
                 } while (el < min_time / ROUNDS || calls < 2);
                 best[si] = fmax(best[si], 2.0 * S[si].n_in * S[si].n_out * n_tok * calls / el / 1e9);
             }
-        printf("%-8s%s", kite_type_name(types[ti]), pass ? "/x8" : "");
+        char name[32];
+        snprintf(name, sizeof name, "%s%s", kite_type_name(types[ti]), pass ? "/x8" : "");
+        printf("%-8s", name);
         for (int si = 0; si < NS; si++) {
             if (w[si]) printf(" %20.2f", best[si]);
             else printf(" %20s", "n/a");

@@ -65,7 +65,7 @@ static void usage(FILE *f) {
             "  -ngl, --gpu-layers N   run the last N layers (N > layers: the output too) on the GPU\n"
             "                         backend; without one in this build they stay on the CPU\n"
             "  -dev, --device NAME    the offload backend ('cpu': a second CPU instance, for tests)\n"
-            "  -nr, --no-repack       keep the weights in the file's layout (x86 repacks Q4_K at load\n"
+            "  -nr, --no-repack       keep the weights in the file's layout (x86, wasm repack Q4_K at load\n"
             "                         for a faster decode; KITE_REPACK=0 does the same; --repack: on)\n"
             "  --temp T               temperature, 0 = greedy (default 0.8)\n"
             "  --top-k K --top-p P --min-p P --repeat-penalty R --repeat-last-n N --seed S\n"

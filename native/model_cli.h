@@ -57,8 +57,9 @@ int model_opts_parse(model_opts *o, int argc, char **argv, int *i);
 // (kite_chat_no_think_text) is what the budget sees first.
 void model_cli_reasoning(const model_opts *o, const char *tmpl, kite_gen_params *gp);
 
-// llama.cpp's switch for its load-time weight repacking (Kite's X8 layout on x86): true when a
-// is -nr / --no-repack (*no_repack = true) or --repack (false); false for any other argument.
+// llama.cpp's switch for its load-time weight repacking (Kite's X8 layout on x86, wasm): true
+// when a is -nr / --no-repack (*no_repack = true) or --repack (false); false for any other
+// argument.
 bool model_cli_repack_flag(const char *a, bool *no_repack);
 
 // Parses an integer flag value in [lo, hi]; false (and a message) if it is not one.

@@ -50,7 +50,7 @@ kite_status kite_matmul_layout(kite_pool *pool, kite_type wtype, kite_weight_lay
 // True when wtype has an X8 layout (Q4_K).
 bool kite_matmul_x8_type(kite_type wtype);
 
-// True when the kernel set in use decodes wtype from the X8 layout directly (the x86 sets: Q4_K);
+// True when the kernel set in use decodes wtype from the X8 layout directly (x86, wasm: Q4_K);
 // elsewhere an X8 matrix still works, read back into rows per tile.
 bool kite_matmul_prefers_x8(kite_type wtype);
 
