@@ -86,6 +86,25 @@ enum {
     KITE_X8_Q4K_QS = 128,
 };
 
+// Q6_K: a group of 8 rows holds, per super-block b, one KITE_X8_Q6K_BYTES block at b * 1680 from
+// the group's start (the 8 rows' 8 * 210 bytes, rearranged):
+//   D      + 2i:            d (f16) of row i
+//   SCALES + 8j + i:        scales[j] (int8, sub-block j = elements 16j .. 16j + 15) of row i
+//   QL     + 32k + 4i + m:  ql[4k + m] of row i (k 0..31, m 0..3)
+//   QH     + 32k + 4i + m:  qh[4k + m] of row i (k 0..15, m 0..3)
+// So one 32-byte load at QL + 32k (or QH + 32k) is 4 bytes of each of the 8 rows, row i in
+// 32-bit lane i: a 4-byte activation broadcast meets all 8 rows. Row i's element 128h + 32s + l
+// (h 0..1, s 0..3, l 0..31) is, as in block_q6_K, nibble s >> 1 of ql[64h + 32(s & 1) + l] with
+// bits 2s, 2s + 1 of qh[32h + l] above it, minus 32: the loads at QL + 32(16h + q),
+// QL + 32(16h + 8 + q) and QH + 32(8h + q) give levels 128h + 32s + 4q .. + 3 for s = 0..3.
+enum {
+    KITE_X8_Q6K_BYTES = 8 * 210,
+    KITE_X8_Q6K_D = 0,
+    KITE_X8_Q6K_SCALES = 16,
+    KITE_X8_Q6K_QL = 144,
+    KITE_X8_Q6K_QH = 1168,
+};
+
 // Tokens from which kite_matmul runs X8 weights through the set's GEMM: its gemm_x8 tile, else
 // the rows read back for its `tile`.
 enum { KITE_X8_GEMM_MIN = 16 };

@@ -1,5 +1,5 @@
 // model_repack.c - after the load, moves the matrices the kernel set decodes faster from the X8
-// layout (kite_matmul_prefers_x8: Q4_K on x86) into one buffer the model owns, in that layout,
+// layout (kite_matmul_prefers_x8: Q4_K, Q6_K on x86) into one buffer the model owns, in that layout,
 // and hands each source range to the host's release callback (kite_model_params).
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +14,9 @@ static bool repack_wanted(void) {
     return !(e && strcmp(e, "0") == 0);
 }
 
-// The dense matrices a decode step reads (not the embeddings, which are looked up by row, nor a
-// tied output, nor the experts, whose views are cut from one 3-D tensor).
+// The dense matrices a decode step reads, the output head also where it is the token embeddings
+// (tied: their lookup reads a row back, kite_matmul_x8_row); not untied embeddings, which are
+// only looked up, nor the experts, whose views are cut from one 3-D tensor.
 static int collect(kite_model *m, kite_weight **out, int cap) {
     int n = 0;
     for (int il = 0; il < m->hp.n_layer; il++) {
@@ -24,8 +25,7 @@ static int collect(kite_model *m, kite_weight **out, int cap) {
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
             if (ws[i]->data && kite_matmul_prefers_x8(ws[i]->type) && ws[i]->n_out >= 8 && n < cap) out[n++] = ws[i];
     }
-    if (m->output.data && m->output.data != m->tok_embd.data && kite_matmul_prefers_x8(m->output.type) &&
-        m->output.n_out >= 8 && n < cap)
+    if (m->output.data && kite_matmul_prefers_x8(m->output.type) && m->output.n_out >= 8 && n < cap)
         out[n++] = &m->output;
     return n;
 }
@@ -59,6 +59,10 @@ kite_status kite__model_repack(kite_model *m, const kite_model_params *p) {
         s = kite_matmul_repack_x8(w->type, w->data, buf + off, w->n_in, w->n_out);
         if (s != KITE_OK) break;
         if (p && p->release) p->release(p->release_user, w->data, len);
+        if (w == &m->output && m->tok_embd.data == w->data) { // tied: the lookup reads the same bytes
+            m->tok_embd.data = buf + off;
+            m->tok_embd.layout = KITE_LAYOUT_X8;
+        }
         w->data = buf + off;
         w->layout = KITE_LAYOUT_X8;
         m->repacked_bytes += len;
