@@ -4,6 +4,7 @@
 // GEMM's decode (packK_x8, kernels_x86_packed_levels.inc).
 #include "kernels/kernels_internal.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,21 +35,26 @@ static void q4_K_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
     }
 }
 
-// The same for block_q6_K.
+// The same for block_q6_K: the byte at QS + 192c + 32u + 4i + m is row byte q6_K_src(c, u) + m.
+static size_t q6_K_src(int c, int u) {
+    const int h = c >> 2, p = c & 3;
+    return u < 4 ? offsetof(block_q6_K, ql) + 64 * h + 32 * (u >> 1) + 8 * p + 4 * (u & 1)
+                 : offsetof(block_q6_K, qh) + 32 * h + 8 * p + 4 * (u - 4);
+}
+
 static void q6_K_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
     block_q6_K *b = (block_q6_K *)row;
-    uint8_t *d = x8 + KITE_X8_Q6K_D + 2 * i, *sc = x8 + KITE_X8_Q6K_SCALES + i;
-    uint8_t *ql = x8 + KITE_X8_Q6K_QL + 4 * i, *qh = x8 + KITE_X8_Q6K_QH + 4 * i;
+    uint8_t *d = x8 + KITE_X8_Q6K_D + 2 * i, *sc = x8 + KITE_X8_Q6K_SCALES + i, *qs = x8 + KITE_X8_Q6K_QS + 4 * i;
     if (to_x8) {
         memcpy(d, &b->d, 2);
         for (int j = 0; j < 16; j++) sc[8 * j] = (uint8_t)b->scales[j];
-        for (int k = 0; k < 32; k++) memcpy(ql + 32 * k, b->ql + 4 * k, 4);
-        for (int k = 0; k < 16; k++) memcpy(qh + 32 * k, b->qh + 4 * k, 4);
+        for (int c = 0; c < 8; c++)
+            for (int u = 0; u < 6; u++) memcpy(qs + 192 * c + 32 * u, row + q6_K_src(c, u), 4);
     } else {
         memcpy(&b->d, d, 2);
         for (int j = 0; j < 16; j++) b->scales[j] = (int8_t)sc[8 * j];
-        for (int k = 0; k < 32; k++) memcpy(b->ql + 4 * k, ql + 32 * k, 4);
-        for (int k = 0; k < 16; k++) memcpy(b->qh + 4 * k, qh + 32 * k, 4);
+        for (int c = 0; c < 8; c++)
+            for (int u = 0; u < 6; u++) memcpy(row + q6_K_src(c, u), qs + 192 * c + 32 * u, 4);
     }
 }
 
