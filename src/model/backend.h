@@ -2,7 +2,7 @@
 // compute device instance: it owns a set of activation buffers, the KV cache of the layers
 // placed on it, and implements the ops of the forward pass over them. forward.c is written
 // once against this table; each backend implements ops, not models. Weights are named by their
-// kite_weight (its bytes on the host: the file's rows, or on x86 Q4_K rows repacked at load,
+// kite_weight (its bytes on the host: the file's rows, or on x86 Q4_K / Q6_K rows repacked at load,
 // w->layout KITE_LAYOUT_X8, which kite__x8_rows reads back); a backend that computes elsewhere
 // keeps its own copy, made when it is created (create() below gets the layers it will run), and
 // must read w->layout (the WebGPU build never repacks: wasm has no X8 kernel).
