@@ -47,11 +47,11 @@ kite_status kite_matmul_layout(kite_pool *pool, kite_type wtype, kite_weight_lay
                                int64_t n_in, int64_t n_out, const float *x, int64_t n_tok, float *y, void *scratch,
                                size_t scratch_size);
 
-// True when wtype has an X8 layout (Q4_K).
+// True when wtype has an X8 layout (Q4_K, Q6_K).
 bool kite_matmul_x8_type(kite_type wtype);
 
-// True when the kernel set in use decodes wtype from the X8 layout directly (x86, wasm: Q4_K);
-// elsewhere an X8 matrix still works, read back into rows per tile.
+// True when the kernel set in use decodes wtype from the X8 layout directly (the x86 sets: Q4_K,
+// Q6_K; wasm: Q4_K); elsewhere an X8 matrix still works, read back into rows per tile.
 bool kite_matmul_prefers_x8(kite_type wtype);
 
 // Writes the n_out x n_in matrix src (row layout) to dst in the X8 layout (the same size);
@@ -63,6 +63,11 @@ kite_status kite_matmul_repack_x8(kite_type wtype, const void *src, void *dst, i
 // layout (a consumer that reads rows, e.g. the WebGPU upload, of a matrix repacked at load).
 // Errors as kite_matmul_repack_x8.
 kite_status kite_matmul_unpack_x8(kite_type wtype, void *w, int64_t n_in, int64_t n_out);
+
+// Row r (0 <= r < n_out) of the n_out x n_in X8 matrix w, in the row layout, into dst (the row's
+// kite_type_row_bytes): an embedding lookup in a repacked matrix. KITE_ERR_UNSUPPORTED for a type
+// without an X8 layout, KITE_ERR_INVALID for a bad shape or row.
+kite_status kite_matmul_x8_row(kite_type wtype, const void *w, int64_t n_in, int64_t n_out, int64_t r, void *dst);
 
 // True when kite_matmul has kernels for wtype.
 bool kite_matmul_supports(kite_type wtype);

@@ -5,12 +5,13 @@
 // kernels_x86_packed_levels.inc).
 #include "kernels/kernels_internal.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/internal.h"
 
-bool kite_matmul_x8_type(kite_type wtype) { return wtype == KITE_TYPE_Q4_K; }
+bool kite_matmul_x8_type(kite_type wtype) { return wtype == KITE_TYPE_Q4_K || wtype == KITE_TYPE_Q6_K; }
 
 bool kite_matmul_prefers_x8(kite_type wtype) {
     return kite_matmul_x8_type(wtype) && kite__kernels_active()->gemv_x8[wtype] != NULL;
@@ -35,9 +36,42 @@ static void q4_K_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
     }
 }
 
+// The same for block_q6_K: the byte at QS + 192c + 32u + 4i + m is row byte q6_K_src(c, u) + m.
+static size_t q6_K_src(int c, int u) {
+    const int h = c >> 2, p = c & 3;
+    return u < 4 ? offsetof(block_q6_K, ql) + 64 * h + 32 * (u >> 1) + 8 * p + 4 * (u & 1)
+                 : offsetof(block_q6_K, qh) + 32 * h + 8 * p + 4 * (u - 4);
+}
+
+static void q6_K_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
+    block_q6_K *b = (block_q6_K *)row;
+    uint8_t *d = x8 + KITE_X8_Q6K_D + 2 * i, *sc = x8 + KITE_X8_Q6K_SCALES + i, *qs = x8 + KITE_X8_Q6K_QS + 4 * i;
+    if (to_x8) {
+        memcpy(d, &b->d, 2);
+        for (int j = 0; j < 16; j++) sc[8 * j] = (uint8_t)b->scales[j];
+        for (int c = 0; c < 8; c++)
+            for (int u = 0; u < 6; u++) memcpy(qs + 192 * c + 32 * u, row + q6_K_src(c, u), 4);
+    } else {
+        memcpy(&b->d, d, 2);
+        for (int j = 0; j < 16; j++) b->scales[j] = (int8_t)sc[8 * j];
+        for (int c = 0; c < 8; c++)
+            for (int u = 0; u < 6; u++) memcpy(row + q6_K_src(c, u), qs + 192 * c + 32 * u, 4);
+    }
+}
+
+// One super-block of row i of a group of wtype (an X8 type) to or from the X8 block at x8.
+static void row_block(kite_type wtype, uint8_t *x8, uint8_t *row, int i, bool to_x8) {
+    if (wtype == KITE_TYPE_Q4_K) q4_K_row_block(x8, row, i, to_x8);
+    else q6_K_row_block(x8, row, i, to_x8);
+}
+
+// Bytes of one row's super-block of an X8 type (an X8 block is 8 of them).
+static size_t block_bytes(kite_type wtype) { return wtype == KITE_TYPE_Q4_K ? sizeof(block_q4_K) : sizeof(block_q6_K); }
+
 void kite__x8_rows(kite_type wtype, const void *w, size_t ws, int64_t n_out, int64_t r0, int nr, void *dst) {
+    KITE_ASSERT(kite_matmul_x8_type(wtype));
     const int64_t grouped = n_out & ~(int64_t)7;
-    const size_t nb = ws / sizeof(block_q4_K);
+    const size_t bb = block_bytes(wtype), nb = ws / bb;
     for (int64_t r = r0; r < r0 + nr;) {
         uint8_t *out = (uint8_t *)dst + (size_t)(r - r0) * ws;
         if (r >= grouped) { // the tail rows keep the row layout
@@ -45,14 +79,12 @@ void kite__x8_rows(kite_type wtype, const void *w, size_t ws, int64_t n_out, int
             r++;
             continue;
         }
-        KITE_ASSERT(wtype == KITE_TYPE_Q4_K);
         // rows r .. up to the group's end or r0 + nr, each group block read once for all of them
         const int64_t g0 = r & ~(int64_t)7, end = KITE_MIN(g0 + 8, r0 + nr);
         const uint8_t *g = (const uint8_t *)w + (size_t)g0 * ws;
         for (size_t b = 0; b < nb; b++)
             for (int64_t i = r; i < end; i++)
-                q4_K_row_block((uint8_t *)g + b * KITE_X8_Q4K_BYTES,
-                               out + (size_t)(i - r) * ws + b * sizeof(block_q4_K), (int)(i - g0), false);
+                row_block(wtype, (uint8_t *)g + b * 8 * bb, out + (size_t)(i - r) * ws + b * bb, (int)(i - g0), false);
         r = end;
     }
 }
@@ -70,7 +102,7 @@ static kite_status check_x8(kite_type wtype, const void *src, const void *dst, i
 kite_status kite_matmul_repack_x8(kite_type wtype, const void *src, void *dst, int64_t n_in, int64_t n_out) {
     const kite_status st = check_x8(wtype, src, dst, n_in, n_out);
     if (st != KITE_OK) return st;
-    const size_t ws = (size_t)kite_type_row_bytes(wtype, (uint64_t)n_in), nb = ws / sizeof(block_q4_K);
+    const size_t ws = (size_t)kite_type_row_bytes(wtype, (uint64_t)n_in), bb = block_bytes(wtype), nb = ws / bb;
     const int64_t n_groups = n_out / 8;
     uint8_t *tmp = malloc(8 * ws); // a group's rows, so that dst may be src
     if (!tmp) return kite__fail(KITE_ERR_NOMEM, "repack: out of memory");
@@ -79,7 +111,7 @@ kite_status kite_matmul_repack_x8(kite_type wtype, const void *src, void *dst, i
         uint8_t *out = (uint8_t *)dst + (size_t)g * 8 * ws;
         for (size_t b = 0; b < nb; b++)
             for (int i = 0; i < 8; i++)
-                q4_K_row_block(out + b * KITE_X8_Q4K_BYTES, tmp + (size_t)i * ws + b * sizeof(block_q4_K), i, true);
+                row_block(wtype, out + b * 8 * bb, tmp + (size_t)i * ws + b * bb, i, true);
     }
     free(tmp);
     if (dst != src && n_out % 8) // the tail rows as they are
@@ -99,5 +131,15 @@ kite_status kite_matmul_unpack_x8(kite_type wtype, void *w, int64_t n_in, int64_
         memcpy((uint8_t *)w + (size_t)g * 8 * ws, tmp, 8 * ws);
     }
     free(tmp);
+    return KITE_OK;
+}
+
+kite_status kite_matmul_x8_row(kite_type wtype, const void *w, int64_t n_in, int64_t n_out, int64_t r, void *dst) {
+    if (!kite_matmul_x8_type(wtype))
+        return kite__fail(KITE_ERR_UNSUPPORTED, "X8 row: no X8 layout for %s", kite_type_name(wtype));
+    if (n_in <= 0 || n_in % QK_K != 0 || r < 0 || r >= n_out || !w || !dst)
+        return kite__fail(KITE_ERR_INVALID, "X8 row: bad row %lld of %lld x %lld", (long long)r, (long long)n_out,
+                          (long long)n_in);
+    kite__x8_rows(wtype, w, (size_t)kite_type_row_bytes(wtype, (uint64_t)n_in), n_out, r, 1, dst);
     return KITE_OK;
 }

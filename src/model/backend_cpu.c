@@ -109,7 +109,8 @@ static void cpu_bind_output(kite_backend *b, float *out, int32_t n_rows, int32_t
 static void cpu_embed(kite_backend *b, const kite_weight *w, const int32_t *tokens, int32_t n, kite_view dst) {
     cpu_backend *c = cpu(b);
     for (int32_t t = 0; t < n && c->err == KITE_OK; t++) {
-        kite_status s = kite__embed_row(w->type, w->data, w->n_in, tokens[t], at(c, dst) + (size_t)t * dst.stride);
+        kite_status s = kite__embed_row(w->type, w->layout, w->data, w->n_in, w->n_out, tokens[t],
+                                        at(c, dst) + (size_t)t * dst.stride);
         if (s != KITE_OK) fail(c, s);
     }
 }

@@ -394,9 +394,13 @@ static kite_status to_rows(const kite_weight *cw) {
     return s;
 }
 
-// to_rows for every matrix the backend uploads: the head's and those of its layers.
+// to_rows for every matrix the backend uploads: the head's (the embeddings' where tied) and
+// those of its layers.
 static kite_status layers_to_rows(const kite_backend_config *cfg) {
-    kite_status s = cfg->output ? to_rows(&cfg->m->output) : KITE_OK;
+    kite_weight *head = (kite_weight *)&cfg->m->output, *embd = (kite_weight *)&cfg->m->tok_embd;
+    const bool tied = head->data && embd->data == head->data; // one matrix: repacked as the head
+    kite_status s = cfg->output || (cfg->embed && tied) ? to_rows(head) : KITE_OK;
+    if (tied) embd->layout = head->layout; // the lookup, here or on the host, reads the same bytes
     for (int32_t il = cfg->layer_first; il < cfg->layer_last && s == KITE_OK; il++) {
         const kite_layer *L = &cfg->m->layers[il];
         const kite_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_gate_up, &L->w_down};

@@ -1,7 +1,7 @@
 // model_repack.c - after the load, moves the matrices the kernel set decodes faster from the X8
-// layout (kite_matmul_prefers_x8: Q4_K on x86 and wasm) into one buffer the model owns, in that
-// layout, and hands each source range to the host's release callback (kite_model_params); with
-// kite_model_params.in_place, rewrites them in the host's buffers instead.
+// layout (kite_matmul_prefers_x8: Q4_K, Q6_K on x86, Q4_K on wasm) into one buffer the model
+// owns, in that layout, and hands each source range to the host's release callback
+// (kite_model_params); with kite_model_params.in_place, rewrites them in the host's buffers.
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,8 +15,9 @@ static bool repack_wanted(void) {
     return !(e && strcmp(e, "0") == 0);
 }
 
-// The dense matrices a decode step reads (not the embeddings, which are looked up by row, nor a
-// tied output, nor the experts, whose views are cut from one 3-D tensor).
+// The dense matrices a decode step reads, the output head also where it is the token embeddings
+// (tied: their lookup reads a row back, kite_matmul_x8_row); not untied embeddings, which are
+// only looked up, nor the experts, whose views are cut from one 3-D tensor.
 static int collect(kite_model *m, kite_weight **out, int cap) {
     int n = 0;
     for (int il = 0; il < m->hp.n_layer; il++) {
@@ -25,14 +26,28 @@ static int collect(kite_model *m, kite_weight **out, int cap) {
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
             if (ws[i]->data && kite_matmul_prefers_x8(ws[i]->type) && ws[i]->n_out >= 8 && n < cap) out[n++] = ws[i];
     }
-    if (m->output.data && m->output.data != m->tok_embd.data && kite_matmul_prefers_x8(m->output.type) &&
-        m->output.n_out >= 8 && n < cap)
+    if (m->output.data && kite_matmul_prefers_x8(m->output.type) && m->output.n_out >= 8 && n < cap)
         out[n++] = &m->output;
     return n;
 }
 
+// Rows are repacked (and their source released) about this many bytes at a time: the tied
+// output head of Qwen3-0.6B is 127 MB, which repacked whole raised the CLI's peak RSS by as much.
+#define SLICE_BYTES ((uint64_t)4 << 20)
+
 static uint64_t bytes_of(const kite_weight *w) {
     return kite_type_row_bytes(w->type, (uint64_t)w->n_in) * (uint64_t)w->n_out;
+}
+
+// w's bytes are now at data in the X8 layout (and the token embeddings' too where they are w's).
+static void mark_repacked(kite_model *m, kite_weight *w, const void *data) {
+    if (w == &m->output && m->tok_embd.data == w->data) { // tied: the lookup reads the same bytes
+        m->tok_embd.data = data;
+        m->tok_embd.layout = KITE_LAYOUT_X8;
+    }
+    w->data = data;
+    w->layout = KITE_LAYOUT_X8;
+    m->repacked_bytes += bytes_of(w);
 }
 
 kite_status kite__model_repack(kite_model *m, const kite_model_params *p) {
@@ -46,9 +61,7 @@ kite_status kite__model_repack(kite_model *m, const kite_model_params *p) {
         for (int i = 0; i < n && s == KITE_OK; i++) {
             kite_weight *w = ws[i];
             s = kite_matmul_repack_x8(w->type, w->data, (void *)w->data, w->n_in, w->n_out);
-            if (s != KITE_OK) break;
-            w->layout = KITE_LAYOUT_X8;
-            m->repacked_bytes += bytes_of(w);
+            if (s == KITE_OK) mark_repacked(m, w, w->data);
         }
         free(ws);
         return s;
@@ -69,12 +82,18 @@ kite_status kite__model_repack(kite_model *m, const kite_model_params *p) {
     for (int i = 0; i < n && s == KITE_OK; i++) {
         kite_weight *w = ws[i];
         const uint64_t len = bytes_of(w);
-        s = kite_matmul_repack_x8(w->type, w->data, buf + off, w->n_in, w->n_out);
+        // slices of rows in turn, each source slice released once repacked (with the one before:
+        // a page across their border), so the resident memory grows by a slice, not a matrix
+        const uint64_t ws = kite_type_row_bytes(w->type, (uint64_t)w->n_in);
+        const int64_t rows = KITE_MAX(8, (int64_t)(SLICE_BYTES / ws) & ~(int64_t)7);
+        const uint8_t *src = w->data;
+        for (int64_t r0 = 0; r0 < w->n_out && s == KITE_OK; r0 += rows) {
+            const int64_t nr = KITE_MIN(rows, w->n_out - r0), from = KITE_MAX(0, r0 - rows);
+            s = kite_matmul_repack_x8(w->type, src + r0 * ws, buf + off + r0 * ws, w->n_in, nr);
+            if (s == KITE_OK && p && p->release) p->release(p->release_user, src + from * ws, (r0 + nr - from) * ws);
+        }
         if (s != KITE_OK) break;
-        if (p && p->release) p->release(p->release_user, w->data, len);
-        w->data = buf + off;
-        w->layout = KITE_LAYOUT_X8;
-        m->repacked_bytes += len;
+        mark_repacked(m, w, buf + off);
         off += (len + 63) & ~(uint64_t)63;
     }
     free(ws);

@@ -126,8 +126,17 @@ void kite__add(float *x, const float *b, int32_t n) {
     for (int32_t i = 0; i < n; i++) x[i] += b[i];
 }
 
-kite_status kite__embed_row(kite_type t, const void *data, int32_t n, int32_t row, float *out) {
+kite_status kite__embed_row(kite_type t, kite_weight_layout layout, const void *data, int32_t n, int32_t n_rows,
+                            int32_t row, float *out) {
     const uint64_t rb = kite_type_row_bytes(t, (uint64_t)n);
+    if (layout == KITE_LAYOUT_X8) { // the row read back into the row layout first
+        uint8_t *tmp = malloc((size_t)rb);
+        if (!tmp) return kite__fail(KITE_ERR_NOMEM, "embedding: out of memory");
+        kite_status s = kite_matmul_x8_row(t, data, n, n_rows, row, tmp);
+        if (s == KITE_OK) s = kite_dequantize_row(t, tmp, out, n);
+        free(tmp);
+        return s;
+    }
     const uint8_t *src = (const uint8_t *)data + rb * (uint64_t)row;
     if (t == KITE_TYPE_F32) {
         memcpy(out, src, (size_t)n * sizeof(float));

@@ -9,6 +9,7 @@
 #include "base/kite_types.h"
 #include "base/kite_base.h"
 #include "kernels/attend.h"
+#include "kernels/kite_kernels.h"
 #include <math.h>
 
 // y = x / sqrt(mean(x^2) + eps) * w over n elements (sum in double, as ggml does). y may be x.
@@ -51,7 +52,9 @@ void kite__swiglu(float *g, const float *u, int32_t n);
 // x[i] += b[i].
 void kite__add(float *x, const float *b, int32_t n);
 
-// Row `row` of an embedding matrix of n-wide rows in type t, as f32.
-kite_status kite__embed_row(kite_type t, const void *data, int32_t n, int32_t row, float *out);
+// Row `row` of an embedding matrix of n_rows rows of n elements in type t and `layout` (X8: a
+// repacked tied output head), as f32.
+kite_status kite__embed_row(kite_type t, kite_weight_layout layout, const void *data, int32_t n, int32_t n_rows,
+                            int32_t row, float *out);
 
 #endif

@@ -315,10 +315,14 @@ static void test_x8_vs_ref(kite_pool *pool2) {
                                     {2, 70, 40}, {1, 19, 300}, {2, 8, 16},   {1, 5, 16},   {3, 24, 31},
                                     {1, 200, 32}, {2, 133, 64}, {4, 88, 128}, {1, 72, 255}, {1, 45, 256},
                                     {2, 136, 257}, {1, 264, 300}};
-    const kite_type t = KITE_TYPE_Q4_K;
+    static const kite_type types[] = {KITE_TYPE_Q4_K, KITE_TYPE_Q6_K};
     const char *dflt = kite_kernels_isa();
-    CHECK(kite_matmul_x8_type(t) && !kite_matmul_x8_type(KITE_TYPE_Q8_0), "X8 types");
+    CHECK(kite_matmul_x8_type(KITE_TYPE_Q4_K) && kite_matmul_x8_type(KITE_TYPE_Q6_K) &&
+              !kite_matmul_x8_type(KITE_TYPE_Q8_0) && !kite_matmul_x8_type(KITE_TYPE_Q5_K),
+          "X8 types");
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const kite_type t = types[ti];
         const int n_in = 256 * shapes[si][0], n_out = shapes[si][1], n_tok = shapes[si][2];
         const size_t ws = (size_t)kite_type_row_bytes(t, (uint64_t)n_in), wb = ws * (size_t)n_out;
         uint8_t *w = malloc(wb), *w8 = malloc(wb), *row = malloc(ws), *back = malloc(wb);
@@ -337,13 +341,17 @@ static void test_x8_vs_ref(kite_pool *pool2) {
             kite__x8_rows(t, w8, ws, n_out, r, n_out - r, back);
             same &= memcmp(back, w + (size_t)r * ws, (size_t)(n_out - r) * ws) == 0;
         }
-        CHECK(same, "X8 rows read back n_in=%d n_out=%d", n_in, n_out);
+        for (int r = 0; r < n_out; r++) { // the public one-row read (the embedding lookup's)
+            memset(row, 0xAB, ws);
+            same &= kite_matmul_x8_row(t, w8, n_in, n_out, r, row) == KITE_OK && !memcmp(row, w + (size_t)r * ws, ws);
+        }
+        CHECK(same, "%s X8 rows read back n_in=%d n_out=%d", kite_type_name(t), n_in, n_out);
         uint8_t *inplace = malloc(wb);
         memcpy(inplace, w, wb);
         CHECK(kite_matmul_repack_x8(t, inplace, inplace, n_in, n_out) == KITE_OK && memcmp(inplace, w8, wb) == 0,
-              "in-place repack n_in=%d n_out=%d", n_in, n_out);
+              "%s in-place repack n_in=%d n_out=%d", kite_type_name(t), n_in, n_out);
         CHECK(kite_matmul_unpack_x8(t, inplace, n_in, n_out) == KITE_OK && memcmp(inplace, w, wb) == 0,
-              "unpack back to rows n_in=%d n_out=%d", n_in, n_out);
+              "%s unpack back to rows n_in=%d n_out=%d", kite_type_name(t), n_in, n_out);
         free(inplace);
         CHECK(kite_kernels_set_isa("scalar") == KITE_OK, "scalar set");
         CHECK(kite_matmul(NULL, t, w, n_in, n_out, x, n_tok, yr, scratch, ss) == KITE_OK, "scalar matmul");
@@ -353,8 +361,10 @@ static void test_x8_vs_ref(kite_pool *pool2) {
             const kite__kernels *ks = kite__kernels_active();
             CHECK(!ks->gemm_x8[t] || ks->gemv_x8[t], "%s: an X8 GEMM tile needs the X8 GEMV", isa);
 #if defined(__x86_64__)
-            // (so that the comparisons below test the X8 GEMM, not the rows read back)
-            if (strcmp(isa, "scalar") != 0) CHECK(ks->gemm_x8[t] != NULL, "%s: X8 GEMM tile for Q4_K", isa);
+            // (so that the comparisons below test the X8 GEMM, not the rows read back; Q6_K has
+            // none yet: its rows are read back from 16 tokens)
+            if (strcmp(isa, "scalar") != 0 && t == KITE_TYPE_Q4_K)
+                CHECK(ks->gemm_x8[t] != NULL, "%s: X8 GEMM tile for Q4_K", isa);
 #endif
             for (int th = 0; th < 2; th++) {
                 for (int64_t k = 0; k < (int64_t)n_out * n_tok; k++) yi[k] = NAN;
@@ -365,8 +375,9 @@ static void test_x8_vs_ref(kite_pool *pool2) {
                 for (int64_t k = 0; k < (int64_t)n_out * n_tok && bad < 3; k++)
                     if (memcmp(&yi[k], &yr[k], sizeof(float)) != 0) {
                         bad++;
-                        CHECK(0, "%s X8 Q4_K n_in=%d n_out=%d n_tok=%d threads=%d: y[t=%d][o=%d] = %.9g, _ref %.9g", isa,
-                              n_in, n_out, n_tok, th + 1, (int)(k / n_out), (int)(k % n_out), yi[k], yr[k]);
+                        CHECK(0, "%s X8 %s n_in=%d n_out=%d n_tok=%d threads=%d: y[t=%d][o=%d] = %.9g, _ref %.9g", isa,
+                              kite_type_name(t), n_in, n_out, n_tok, th + 1, (int)(k / n_out), (int)(k % n_out), yi[k],
+                              yr[k]);
                     }
                 if (!bad) check_passed++;
             }
@@ -376,6 +387,7 @@ static void test_x8_vs_ref(kite_pool *pool2) {
     block_q8_0 q8 = {0};
     CHECK(kite_matmul_repack_x8(KITE_TYPE_Q8_0, &q8, &q8, 32, 1) == KITE_ERR_UNSUPPORTED, "Q8_0 has no X8");
     CHECK(kite_matmul_unpack_x8(KITE_TYPE_Q8_0, &q8, 32, 1) == KITE_ERR_UNSUPPORTED, "Q8_0 has no X8 to unpack");
+    CHECK(kite_matmul_x8_row(KITE_TYPE_Q8_0, &q8, 32, 1, 0, &q8) == KITE_ERR_UNSUPPORTED, "Q8_0 has no X8 row");
     kite_kernels_set_isa(dflt);
 }
 

@@ -365,9 +365,35 @@ static void eval_steps(kite_model *m, int threads, float *out, int n_vocab) {
     kite_ctx_free(c);
 }
 
-static void test_repack_bits(void) {
+// Each dense matrix (and the tied output head, with the embeddings it is) is in the X8 layout
+// exactly where the kernel set decodes its type from X8 (and it has 8 rows); returns the bytes.
+static uint64_t check_x8_where_decoded(const kite_model *m, const char *file) {
+    uint64_t bytes = 0;
+    int wrong = 0;
+    for (int il = 0; il < m->hp.n_layer; il++) {
+        const kite_layer *L = &m->layers[il];
+        const kite_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_gate_up, &L->w_down};
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
+            if (!ws[i]->data) continue;
+            const bool x8 = kite_matmul_prefers_x8(ws[i]->type) && ws[i]->n_out >= 8;
+            wrong += (ws[i]->layout == KITE_LAYOUT_X8) != x8;
+            if (x8) bytes += kite_type_row_bytes(ws[i]->type, (uint64_t)ws[i]->n_in) * (uint64_t)ws[i]->n_out;
+        }
+    }
+    const bool out_x8 = kite_matmul_prefers_x8(m->output.type);
+    wrong += (m->output.layout == KITE_LAYOUT_X8) != out_x8;
+    // tied: the lookup reads the same (repacked) bytes; else the embeddings keep the file's rows
+    wrong += m->output.data == m->tok_embd.data ? m->tok_embd.layout != m->output.layout
+                                                : m->tok_embd.layout != KITE_LAYOUT_ROWS;
+    if (out_x8) bytes += kite_type_row_bytes(m->output.type, (uint64_t)m->output.n_in) * (uint64_t)m->output.n_out;
+    CHECK(!wrong, "%s: %d matrices in the wrong layout", file, wrong);
+    return bytes;
+}
+
+// file: a model whose matrices are Q6_K, and Q4_K too where has_q4_K.
+static void test_repack_bits_file(const char *file, bool has_q4_K) {
     size_t len;
-    unsigned char *buf = check_read_model("ref/rand-llama-spm-Q4_K_M.gguf", &len);
+    unsigned char *buf = check_read_model(file, &len);
     if (!buf) return;
     const char *old = getenv("KITE_REPACK");
     char *saved = old ? strdup(old) : NULL;
@@ -389,10 +415,17 @@ static void test_repack_bits(void) {
     CHECK(kite_model_load(buf, len, NULL, &env_off) == KITE_OK, "load: %s", kite_last_error());
     CHECK(!m[0] || kite_model_repacked_bytes(m[0]) == 0, "no_repack: nothing repacked");
     CHECK(!env_off || kite_model_repacked_bytes(env_off) == 0, "KITE_REPACK=0: nothing repacked");
-    // (the Q4_K matrices of this file: every layer's but attn_v / ffn_down in some, a few MB)
-    CHECK(!m[1] || (kite_model_repacked_bytes(m[1]) > 0) == kite_matmul_prefers_x8(KITE_TYPE_Q4_K),
-          "repacked %llu bytes where the kernels %s X8", (unsigned long long)(m[1] ? kite_model_repacked_bytes(m[1]) : 0),
-          kite_matmul_prefers_x8(KITE_TYPE_Q4_K) ? "decode" : "do not decode");
+    // (Q4_K_M: the Q4_K matrices, the Q6_K ones of attn_v / ffn_down in some layers and the tied
+    // Q6_K output head; Q6_K: all of them)
+    if (m[1]) {
+        const uint64_t want = check_x8_where_decoded(m[1], file);
+        CHECK(kite_model_repacked_bytes(m[1]) == want, "%s: repacked %llu bytes, %llu decoded from X8", file,
+              (unsigned long long)kite_model_repacked_bytes(m[1]), (unsigned long long)want);
+        const bool decoded = kite_matmul_prefers_x8(KITE_TYPE_Q6_K) || (has_q4_K && kite_matmul_prefers_x8(KITE_TYPE_Q4_K));
+        CHECK((want > 0) == decoded, "%s: repacked where the kernels decode X8", file);
+        CHECK(m[1]->output.data == m[1]->tok_embd.data, "%s: tied output", file);
+    }
+    CHECK(!m[0] || m[0]->output.layout == KITE_LAYOUT_ROWS, "%s: no_repack keeps the rows", file);
     kite_model_free(env_off);
     if (saved) setenv("KITE_REPACK", saved, 1);
     else unsetenv("KITE_REPACK");
@@ -404,7 +437,7 @@ static void test_repack_bits(void) {
             eval_steps(m[0], th, a, nv);
             for (int k = 1; k < 3; k++) {
                 eval_steps(m[k], th, b, nv);
-                CHECK(!memcmp(a, b, (size_t)5 * nv * sizeof(float)), "repacked%s logits differ (%d threads)",
+                CHECK(!memcmp(a, b, (size_t)5 * nv * sizeof(float)), "%s: repacked%s logits differ (%d threads)", file,
                       k == 2 ? " in place" : "", th);
             }
         }
@@ -413,6 +446,11 @@ static void test_repack_bits(void) {
     kite_model_free(m[0]), kite_model_free(m[1]), kite_model_free(m[2]);
     free(own);
     free(buf);
+}
+
+static void test_repack_bits(void) {
+    test_repack_bits_file("ref/rand-llama-spm-Q4_K_M.gguf", true);
+    test_repack_bits_file("ref/rand-llama-spm-Q6_K.gguf", false);
 }
 
 int main(void) {
