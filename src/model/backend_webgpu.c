@@ -403,7 +403,7 @@ static kite_status layers_to_rows(const kite_backend_config *cfg) {
     if (tied) embd->layout = head->layout; // the lookup, here or on the host, reads the same bytes
     for (int32_t il = cfg->layer_first; il < cfg->layer_last && s == KITE_OK; il++) {
         const kite_layer *L = &cfg->m->layers[il];
-        const kite_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_gate_up, &L->w_down};
+        const kite_weight *ws[] = KITE_LAYER_DENSE_WEIGHTS(L);
         for (size_t i = 0; i < sizeof ws / sizeof ws[0] && s == KITE_OK; i++) s = to_rows(ws[i]);
     }
     return s;

@@ -98,7 +98,8 @@ typedef struct kite_model_params {
 // matrices are copied into that layout in memory the model owns (p->in_place: rewritten in buf);
 // KITE_REPACK=0 in the environment keeps every weight in buf, KITE_REPACK=1 repacks (the
 // default: see model_repack.c). An unknown architecture returns KITE_ERR_UNSUPPORTED naming it;
-// a missing or misshapen tensor returns KITE_ERR_INVALID naming it. On success *out must be freed with kite_model_free.
+// a missing or misshapen tensor returns KITE_ERR_INVALID naming it. On success *out must be
+// freed with kite_model_free.
 kite_status kite_model_load(const uint8_t *buf, uint64_t len, const kite_model_params *p, kite_model **out);
 
 // As kite_model_load for a model split into n files (llama-gguf-split's
@@ -130,7 +131,8 @@ kite_status kite_model_grammar_parse(const kite_model *m, const char *text, cons
 uint64_t kite_model_weight_bytes(const kite_model *m);
 
 // Bytes of weights the load moved into a layout of the model's own (the X8 repack of Q4_K and
-// Q6_K on x86; see kite_model_load): 0 when every weight stays in the file's bytes.
+// Q6_K on x86, Q4_K on wasm; see kite_model_load): 0 when every weight stays in the file's
+// layout.
 uint64_t kite_model_repacked_bytes(const kite_model *m);
 
 // ---- context ------------------------------------------------------------------------

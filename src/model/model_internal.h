@@ -50,6 +50,12 @@ typedef struct kite_layer {
     float rope_base, rope_scale; // this layer's rope theta base and frequency scale
 } kite_layer;
 
+// An initializer of an array of the dense matrices of layer L (a kite_layer *, const or not):
+// q, k, v, fused qkv, attention output, gate, up, fused gate_up, down; those the architecture
+// lacks have data NULL. What the X8 repack may move and a backend that reads rows must convert.
+#define KITE_LAYER_DENSE_WEIGHTS(L) \
+    {&(L)->wq, &(L)->wk, &(L)->wv, &(L)->wqkv, &(L)->wo, &(L)->w_gate, &(L)->w_up, &(L)->w_gate_up, &(L)->w_down}
+
 struct kite_model {
     kite_hparams hp;
     kite_gguf *gguf;           // the metadata: parts[0]

@@ -22,7 +22,7 @@ static int collect(kite_model *m, kite_weight **out, int cap) {
     int n = 0;
     for (int il = 0; il < m->hp.n_layer; il++) {
         kite_layer *L = &m->layers[il];
-        kite_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_gate_up, &L->w_down};
+        kite_weight *ws[] = KITE_LAYER_DENSE_WEIGHTS(L);
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
             if (ws[i]->data && kite_matmul_prefers_x8(ws[i]->type) && ws[i]->n_out >= 8 && n < cap) out[n++] = ws[i];
     }

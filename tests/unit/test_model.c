@@ -372,7 +372,7 @@ static uint64_t check_x8_where_decoded(const kite_model *m, const char *file) {
     int wrong = 0;
     for (int il = 0; il < m->hp.n_layer; il++) {
         const kite_layer *L = &m->layers[il];
-        const kite_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_gate_up, &L->w_down};
+        const kite_weight *ws[] = KITE_LAYER_DENSE_WEIGHTS(L);
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
             if (!ws[i]->data) continue;
             const bool x8 = kite_matmul_prefers_x8(ws[i]->type) && ws[i]->n_out >= 8;
