@@ -1,11 +1,12 @@
 // kernels_wasm.c - the WebAssembly SIMD128 kernel set: kernels_wasm.inc's tiles for every type,
 // kernels_wasm_iq.inc's for the grid, ternary and microscaled formats, kernels_wasm_x8.inc's GEMV
-// over X8 Q4_K, the packed prefill GEMM of kernels_wasm_packed.inc for the integer block types,
-// and the activation quantizers.
+// over X8 Q4_K and kernels_wasm_x8_q6.inc's over X8 Q6_K, the packed prefill GEMM of
+// kernels_wasm_packed.inc for the integer block types, and the activation quantizers.
 #include "kernels/kernels_wasm.inc"
 #include "kernels/kernels_wasm_kgemv.inc"
 #define WX8_RELAXED 0
 #include "kernels/kernels_wasm_x8.inc"
+#include "kernels/kernels_wasm_x8_q6.inc"
 #include "kernels/kernels_wasm_iq.inc"
 #define WPK_RELAXED 0
 #include "kernels/kernels_wasm_packed.inc"
@@ -153,5 +154,6 @@ void kite__kernels_fill_wasm(kite__kernels *k) {
     KITE_SET_TILES(k);
     KITE_SET_TILES_IQ(k);
     k->gemv_x8[KITE_TYPE_Q4_K] = wx8_gemv_q4_K;
+    k->gemv_x8[KITE_TYPE_Q6_K] = wx8_gemv_q6_K;
     wpk_fill(k);
 }
