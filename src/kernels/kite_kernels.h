@@ -50,8 +50,8 @@ kite_status kite_matmul_layout(kite_pool *pool, kite_type wtype, kite_weight_lay
 // True when wtype has an X8 layout (Q4_K, Q6_K).
 bool kite_matmul_x8_type(kite_type wtype);
 
-// True when the kernel set in use decodes wtype from the X8 layout directly (the x86 sets: Q4_K,
-// Q6_K; wasm: Q4_K); elsewhere an X8 matrix still works, read back into rows per tile.
+// True when the kernel set in use decodes wtype from the X8 layout directly (the x86 and wasm
+// sets: Q4_K, Q6_K); elsewhere an X8 matrix still works, read back into rows per tile.
 bool kite_matmul_prefers_x8(kite_type wtype);
 
 // Writes the n_out x n_in matrix src (row layout) to dst in the X8 layout (the same size);

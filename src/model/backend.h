@@ -3,7 +3,7 @@
 // placed on it, and implements the ops of the forward pass over them. forward.c is written
 // once against this table; each backend implements ops, not models. Weights are named by their
 // kite_weight (its bytes on the host: the file's rows, or Q4_K / Q6_K rows repacked at load on
-// x86, Q4_K on wasm: w->layout KITE_LAYOUT_X8, which kite__x8_rows reads back); a backend that
+// x86 and wasm: w->layout KITE_LAYOUT_X8, which kite__x8_rows reads back); a backend that
 // computes elsewhere keeps its own copy, made when it is created (create() below gets the layers
 // it will run), and must read w->layout (the WebGPU backend turns its X8 matrices back into rows
 // first).

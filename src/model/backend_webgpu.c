@@ -383,9 +383,10 @@ static kite_status upload_ffn(wgpu_backend *w, const kite_weight *gate, const ki
     return js_status(w, kite_wgpu_weight_glu(w->h, gate->data, ud, (int)gate->type, gate->n_in, f));
 }
 
-// The GPU kernels read rows: a matrix the load repacked to X8 (kite_matmul_prefers_x8: Q4_K on
-// wasm) goes back to the row layout where it lies, before its upload. Its layer (or the head) is
-// this backend's, so the host's kernels do not read it; they follow w->layout if they ever do.
+// The GPU kernels read rows: a matrix the load repacked to X8 (kite_matmul_prefers_x8: Q4_K and
+// Q6_K on wasm; a tied head's token embeddings with it) goes back to the row layout where it
+// lies, before its upload. Its layer (or the head) is this backend's, so the host's kernels do
+// not read it; they follow w->layout if they ever do.
 static kite_status to_rows(const kite_weight *cw) {
     if (!cw->data || cw->layout != KITE_LAYOUT_X8) return KITE_OK;
     kite_weight *w = (kite_weight *)cw; // the model's weight table: the backend owns these layers now

@@ -94,7 +94,7 @@ typedef struct kite_model_params {
 // Parses the GGUF file in buf[0..len), checks the architecture, shapes and every tensor the
 // forward pass needs, and loads the vocabulary. The weights stay in buf (no copy), which must
 // outlive the model. Exception: where the kernels decode a type faster from another layout
-// (x86: Q4_K and Q6_K matrices, wasm: Q4_K, 8 rows interleaved; kite_matmul_prefers_x8), those
+// (x86 and wasm: Q4_K and Q6_K matrices, 8 rows interleaved; kite_matmul_prefers_x8), those
 // matrices are copied into that layout in memory the model owns (p->in_place: rewritten in buf);
 // KITE_REPACK=0 in the environment keeps every weight in buf, KITE_REPACK=1 repacks (the
 // default: see model_repack.c). An unknown architecture returns KITE_ERR_UNSUPPORTED naming it;
@@ -131,8 +131,7 @@ kite_status kite_model_grammar_parse(const kite_model *m, const char *text, cons
 uint64_t kite_model_weight_bytes(const kite_model *m);
 
 // Bytes of weights the load moved into a layout of the model's own (the X8 repack of Q4_K and
-// Q6_K on x86, Q4_K on wasm; see kite_model_load): 0 when every weight stays in the file's
-// layout.
+// Q6_K on x86 and wasm; see kite_model_load): 0 when every weight stays in the file's layout.
 uint64_t kite_model_repacked_bytes(const kite_model *m);
 
 // ---- context ------------------------------------------------------------------------
