@@ -107,6 +107,17 @@ enum {
     KITE_X8_Q6K_QS = 144,
 };
 
+// Q8_0: a group of 8 rows holds, per 32-element block b, one KITE_X8_Q80_BYTES block at b * 272
+// from the group's start (the 8 rows' 8 * 34 bytes, rearranged): d (f16) of row i at D + 2i (one
+// 16-byte load: the 8 rows' scales), and qs bytes 8c .. 8c + 7 of row i (c 0..3) at QS + 64c + 8i
+// (Q4_K's order: a 512-bit load is 8 bytes of each row, an 8-byte activation broadcast meets all
+// 8 rows; 256 bits are rows 0-3 or 4-7).
+enum {
+    KITE_X8_Q80_BYTES = 8 * 34,
+    KITE_X8_Q80_D = 0,
+    KITE_X8_Q80_QS = 16,
+};
+
 // Tokens from which kite_matmul runs X8 weights through the set's GEMM: its gemm_x8 tile, else
 // the rows read back for its `tile`.
 enum { KITE_X8_GEMM_MIN = 16 };

@@ -315,15 +315,18 @@ static void test_x8_vs_ref(kite_pool *pool2) {
                                     {2, 70, 40}, {1, 19, 300}, {2, 8, 16},   {1, 5, 16},   {3, 24, 31},
                                     {1, 200, 32}, {2, 133, 64}, {4, 88, 128}, {1, 72, 255}, {1, 45, 256},
                                     {2, 136, 257}, {1, 264, 300}};
-    static const kite_type types[] = {KITE_TYPE_Q4_K, KITE_TYPE_Q6_K};
+    static const kite_type types[] = {KITE_TYPE_Q4_K, KITE_TYPE_Q6_K, KITE_TYPE_Q8_0};
     const char *dflt = kite_kernels_isa();
     CHECK(kite_matmul_x8_type(KITE_TYPE_Q4_K) && kite_matmul_x8_type(KITE_TYPE_Q6_K) &&
-              !kite_matmul_x8_type(KITE_TYPE_Q8_0) && !kite_matmul_x8_type(KITE_TYPE_Q5_K),
+              kite_matmul_x8_type(KITE_TYPE_Q8_0) && !kite_matmul_x8_type(KITE_TYPE_Q4_0) &&
+              !kite_matmul_x8_type(KITE_TYPE_Q5_K),
           "X8 types");
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         const kite_type t = types[ti];
-        const int n_in = 256 * shapes[si][0], n_out = shapes[si][1], n_tok = shapes[si][2];
+        // (Q8_0: 32-element blocks, rows of 5 .. 72 of them, not only multiples of 8)
+        const int n_in = 256 * shapes[si][0] - (t == KITE_TYPE_Q8_0 ? 32 * (int)(si % 4) : 0);
+        const int n_out = shapes[si][1], n_tok = shapes[si][2];
         const size_t ws = (size_t)kite_type_row_bytes(t, (uint64_t)n_in), wb = ws * (size_t)n_out;
         uint8_t *w = malloc(wb), *w8 = malloc(wb), *row = malloc(ws), *back = malloc(wb);
         float *x = malloc((size_t)n_in * n_tok * 4);
@@ -383,10 +386,12 @@ static void test_x8_vs_ref(kite_pool *pool2) {
         }
         free(w), free(w8), free(row), free(back), free(x), free(yr), free(yi), free(scratch);
     }
-    block_q8_0 q8 = {0};
-    CHECK(kite_matmul_repack_x8(KITE_TYPE_Q8_0, &q8, &q8, 32, 1) == KITE_ERR_UNSUPPORTED, "Q8_0 has no X8");
-    CHECK(kite_matmul_unpack_x8(KITE_TYPE_Q8_0, &q8, 32, 1) == KITE_ERR_UNSUPPORTED, "Q8_0 has no X8 to unpack");
-    CHECK(kite_matmul_x8_row(KITE_TYPE_Q8_0, &q8, 32, 1, 0, &q8) == KITE_ERR_UNSUPPORTED, "Q8_0 has no X8 row");
+    block_q4_0 q4 = {0};
+    CHECK(kite_matmul_repack_x8(KITE_TYPE_Q4_0, &q4, &q4, 32, 1) == KITE_ERR_UNSUPPORTED, "Q4_0 has no X8");
+    CHECK(kite_matmul_unpack_x8(KITE_TYPE_Q4_0, &q4, 32, 1) == KITE_ERR_UNSUPPORTED, "Q4_0 has no X8 to unpack");
+    CHECK(kite_matmul_x8_row(KITE_TYPE_Q4_0, &q4, 32, 1, 0, &q4) == KITE_ERR_UNSUPPORTED, "Q4_0 has no X8 row");
+    block_q8_0 q8[2] = {{0}};
+    CHECK(kite_matmul_repack_x8(KITE_TYPE_Q8_0, q8, q8, 48, 1) == KITE_ERR_INVALID, "Q8_0 X8: n_in a multiple of 32");
     kite_kernels_set_isa(dflt);
 }
 
