@@ -391,7 +391,8 @@ static uint64_t check_x8_where_decoded(const kite_model *m, const char *file) {
 }
 
 // file: a model whose matrices are Q6_K, and Q4_K too where has_q4_K.
-static void test_repack_bits_file(const char *file, bool has_q4_K) {
+// has_q4_K: the file has Q4_K matrices; q8_0: all its matrices are Q8_0 (else Q6_K ones too).
+static void test_repack_bits_file(const char *file, bool has_q4_K, bool q8_0) {
     size_t len;
     unsigned char *buf = check_read_model(file, &len);
     if (!buf) return;
@@ -416,12 +417,13 @@ static void test_repack_bits_file(const char *file, bool has_q4_K) {
     CHECK(!m[0] || kite_model_repacked_bytes(m[0]) == 0, "no_repack: nothing repacked");
     CHECK(!env_off || kite_model_repacked_bytes(env_off) == 0, "KITE_REPACK=0: nothing repacked");
     // (Q4_K_M: the Q4_K matrices, the Q6_K ones of attn_v / ffn_down in some layers and the tied
-    // Q6_K output head; Q6_K: all of them)
+    // Q6_K output head; Q6_K, Q8_0: all of them)
     if (m[1]) {
         const uint64_t want = check_x8_where_decoded(m[1], file);
         CHECK(kite_model_repacked_bytes(m[1]) == want, "%s: repacked %llu bytes, %llu decoded from X8", file,
               (unsigned long long)kite_model_repacked_bytes(m[1]), (unsigned long long)want);
-        const bool decoded = kite_matmul_prefers_x8(KITE_TYPE_Q6_K) || (has_q4_K && kite_matmul_prefers_x8(KITE_TYPE_Q4_K));
+        const bool decoded = q8_0 ? kite_matmul_prefers_x8(KITE_TYPE_Q8_0)
+                                  : kite_matmul_prefers_x8(KITE_TYPE_Q6_K) || (has_q4_K && kite_matmul_prefers_x8(KITE_TYPE_Q4_K));
         CHECK((want > 0) == decoded, "%s: repacked where the kernels decode X8", file);
         CHECK(m[1]->output.data == m[1]->tok_embd.data, "%s: tied output", file);
     }
@@ -449,8 +451,9 @@ static void test_repack_bits_file(const char *file, bool has_q4_K) {
 }
 
 static void test_repack_bits(void) {
-    test_repack_bits_file("ref/rand-llama-spm-Q4_K_M.gguf", true);
-    test_repack_bits_file("ref/rand-llama-spm-Q6_K.gguf", false);
+    test_repack_bits_file("ref/rand-llama-spm-Q4_K_M.gguf", true, false);
+    test_repack_bits_file("ref/rand-llama-spm-Q6_K.gguf", false, false);
+    test_repack_bits_file("ref/rand-llama-spm-Q8_0.gguf", false, true);
 }
 
 int main(void) {
