@@ -47,11 +47,11 @@ kite_status kite_matmul_layout(kite_pool *pool, kite_type wtype, kite_weight_lay
                                int64_t n_in, int64_t n_out, const float *x, int64_t n_tok, float *y, void *scratch,
                                size_t scratch_size);
 
-// True when wtype has an X8 layout (Q4_K, Q6_K).
+// True when wtype has an X8 layout (Q4_K, Q6_K, Q8_0; n_in a multiple of its block, 256 or 32).
 bool kite_matmul_x8_type(kite_type wtype);
 
-// True when the kernel set in use decodes wtype from the X8 layout directly (the x86 and wasm
-// sets: Q4_K, Q6_K); elsewhere an X8 matrix still works, read back into rows per tile.
+// True when the kernel set in use decodes wtype from the X8 layout directly (the x86 sets: Q4_K,
+// Q6_K, Q8_0; wasm: Q4_K, Q6_K); elsewhere an X8 matrix still works, read back into rows per tile.
 bool kite_matmul_prefers_x8(kite_type wtype);
 
 // Writes the n_out x n_in matrix src (row layout) to dst in the X8 layout (the same size);
