@@ -21,7 +21,7 @@ static void usage(FILE *f) {
             "  -r N    repetitions, the mean and deviation are shown (default 3)\n"
             "  -o FMT  md (a table with aligned columns, default), csv (a header line, then one line per\n"
             "          test) or json (one object per line)\n"
-            "  -nr, --no-repack  keep the weights in the file's layout (x86, wasm repack Q4_K at load)\n"
+            "  -nr, --no-repack  keep the weights in the file's layout (see kite run --help)\n"
             "GB/s = weight bytes read per token x tokens/s (decode reads every weight once per token).\n");
 }
 
