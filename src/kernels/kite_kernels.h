@@ -47,6 +47,38 @@ kite_status kite_matmul_layout(kite_pool *pool, kite_type wtype, kite_weight_lay
                                int64_t n_in, int64_t n_out, const float *x, int64_t n_tok, float *y, void *scratch,
                                size_t scratch_size);
 
+// Most matrices one kite_matmul_parts call takes.
+#define KITE_MATMUL_PARTS_MAX 4
+
+// One matrix of a kite_matmul_parts call: n_out rows of wtype in `layout` (as kite_matmul_layout's
+// W); row t of its product goes to y + t * y_stride (y_stride >= n_out floats).
+typedef struct kite_matmul_part {
+    kite_type wtype;
+    kite_weight_layout layout;
+    const void *w;
+    int64_t n_out;
+    float *y;
+    int64_t y_stride;
+} kite_matmul_part;
+
+// Called by whichever thread finished them once rows [r0, r1) of `part`'s product (part -1:
+// of every part, in a lockstep call) are final for every token; calls for distinct ranges may
+// run at once on different threads.
+typedef void (*kite_matmul_done)(void *user, int part, int64_t r0, int64_t r1);
+
+// The products of x (n_tok rows of n_in) with n_parts (1..KITE_MATMUL_PARTS_MAX) matrices, in one
+// pool run: x is converted once and the threads take chunks of rows of any part, so a layer's
+// q, k and v (or gate and up) cost one dispatch. Each part's results are kite_matmul_layout's,
+// bit for bit, at any thread count. lockstep: the parts have equal n_out and a chunk is the
+// same rows of each (done sees both halves of gate and up together). done (may be NULL) runs on
+// each chunk's rows after they are computed. Parts whose types take different activation
+// formats run one call each (done then sees each part, or each lockstep range, whole). scratch
+// as kite_matmul's for parts[0]'s type; errors as kite_matmul_layout's, KITE_ERR_INVALID for a
+// bad part count or lockstep parts of unequal n_out.
+kite_status kite_matmul_parts(kite_pool *pool, const kite_matmul_part *parts, int n_parts, bool lockstep, int64_t n_in,
+                              const float *x, int64_t n_tok, kite_matmul_done done, void *user, void *scratch,
+                              size_t scratch_size);
+
 // True when wtype has an X8 layout (Q4_K, Q6_K, Q8_0; n_in a multiple of its block, 256 or 32).
 bool kite_matmul_x8_type(kite_type wtype);
 

@@ -47,24 +47,37 @@ void kite__tile_call(kite__tile_fn tile, int n, const void *w, size_t ws, int nr
     tile(n, w, ws, nr, a, as, nt, y, ys);
 }
 
-typedef struct mm_job {
-    const kite__kernels *k;
+// One matrix of a call: its weights, its output columns and its share of the chunks.
+typedef struct mm_part {
     kite__tile_fn tile;
-    kite_type wtype, partner;
-    const float *x; // f32 activations
-    char *a;        // converted activations, one row of `as` bytes per token
-    size_t as;
+    kite_type wtype;
     const char *w; // weight rows of `ws` bytes (in `layout`)
     size_t ws;
     kite_weight_layout layout;
     kite__tile_fn gemv_x8; // the set's X8 GEMV for the type, or NULL
     kite__tile_fn gemm_x8; // the set's X8 GEMM tile for the type from KITE_X8_GEMM_MIN tokens, or NULL
+    int64_t n_out;
+    float *y;  // row t of the output at y + t * ys
+    size_t ys;
+    int64_t chunk_rows, first_chunk; // rows per chunk (a multiple of ROW_ALIGN); the part's first chunk
+} mm_part;
+
+typedef struct mm_job {
+    const kite__kernels *k;
+    kite_type partner;
+    const float *x; // f32 activations
+    char *a;        // converted activations, one row of `as` bytes per token
+    size_t as;
     int n_in;
-    int64_t n_out, n_tok;
-    float *y;
-    int64_t chunk_rows, n_chunks; // rows per chunk (a multiple of ROW_ALIGN), chunks in all
-    atomic_llong next_chunk;      // the next chunk nobody has taken
-    atomic_int failed;            // a worker could not allocate its row buffer
+    int64_t n_tok;
+    mm_part *parts;
+    int n_parts;
+    bool lockstep;   // a chunk is the same rows of every part (equal n_out)
+    int64_t n_chunks; // chunks in all
+    kite_matmul_done done;
+    void *user;
+    atomic_llong next_chunk; // the next chunk nobody has taken
+    atomic_int failed;       // a worker could not allocate its row buffer
 } mm_job;
 
 // Converts activation rows [t0, t1) to the partner format.
@@ -107,81 +120,93 @@ static int64_t gemm_row_block(const mm_job *j) { return j->k->gemm_rows ? j->k->
 
 // The GEMM tiles of one row block: rows rb .. rb + nr - 1, their weights at w (in the layout
 // `tile` reads), for every token, TOK_BLOCK (or the set's gemm_tokens) tokens a tile.
-static void gemm_row_tiles(const mm_job *j, kite__tile_fn tile, const char *w, int64_t rb, int nr) {
+static void gemm_row_tiles(const mm_job *j, const mm_part *p, kite__tile_fn tile, const char *w, int64_t rb, int nr) {
     const int64_t tok_block = j->k->gemm_tokens ? j->k->gemm_tokens : TOK_BLOCK;
     for (int64_t tb = 0; tb < j->n_tok; tb += tok_block) {
         int nt = (int)KITE_MIN(tok_block, j->n_tok - tb);
-        tile(j->n_in, w, j->ws, nr, j->a + tb * j->as, j->as, nt, j->y + tb * j->n_out + rb, (size_t)j->n_out);
+        tile(j->n_in, w, p->ws, nr, j->a + tb * j->as, j->as, nt, p->y + tb * (int64_t)p->ys + rb, p->ys);
     }
 }
 
-static bool x8_direct(const mm_job *j) { return j->gemv_x8 && j->n_tok < KITE_X8_GEMM_MIN; }
+static bool x8_direct(const mm_job *j, const mm_part *p) { return p->gemv_x8 && j->n_tok < KITE_X8_GEMM_MIN; }
 
 // Whether the X8 rows are read back into the row layout (no X8 GEMV or GEMM tile for the count).
-static bool x8_read_back(const mm_job *j) { return !x8_direct(j) && !j->gemm_x8; }
+static bool x8_read_back(const mm_job *j, const mm_part *p) { return !x8_direct(j, p) && !p->gemm_x8; }
 
 // X8 weights: below KITE_X8_GEMM_MIN tokens the set's X8 GEMV reads the groups in place (the tail
 // rows are rows), from there its X8 GEMM tiles do; without one each ROW_BLOCK (or gemm_rows) rows
 // are read back into the row layout in `rows` first, then the GEMM tiles run on them.
-static void run_rows_x8(const mm_job *j, int64_t r0, int64_t r1, char *rows) {
-    const int64_t grouped = KITE_MIN(r1, j->n_out & ~(int64_t)7);
-    if (x8_direct(j)) {
+static void run_rows_x8(const mm_job *j, const mm_part *p, int64_t r0, int64_t r1, char *rows) {
+    const int64_t grouped = KITE_MIN(r1, p->n_out & ~(int64_t)7);
+    if (x8_direct(j, p)) {
         KITE_ASSERT(r0 % 8 == 0);
         const int nt = (int)j->n_tok, rest = (int)KITE_MAX(r0, grouped);
         if (grouped > r0)
-            j->gemv_x8(j->n_in, j->w + r0 * j->ws, j->ws, (int)(grouped - r0), j->a, j->as, nt, j->y + r0,
-                       (size_t)j->n_out);
-        if (r1 > rest) j->tile(j->n_in, j->w + rest * j->ws, j->ws, (int)(r1 - rest), j->a, j->as, nt, j->y + rest,
-                               (size_t)j->n_out);
+            p->gemv_x8(j->n_in, p->w + r0 * p->ws, p->ws, (int)(grouped - r0), j->a, j->as, nt, p->y + r0, p->ys);
+        if (r1 > rest)
+            p->tile(j->n_in, p->w + rest * p->ws, p->ws, (int)(r1 - rest), j->a, j->as, nt, p->y + rest, p->ys);
         return;
     }
     const int64_t row_block = gemm_row_block(j);
     for (int64_t rb = r0; rb < r1; rb += row_block) {
         int nr = (int)KITE_MIN(row_block, r1 - rb);
-        if (x8_read_back(j)) {
-            kite__x8_rows(j->wtype, j->w, j->ws, j->n_out, rb, nr, rows);
-            gemm_row_tiles(j, j->tile, rows, rb, nr);
+        if (x8_read_back(j, p)) {
+            kite__x8_rows(p->wtype, p->w, p->ws, p->n_out, rb, nr, rows);
+            gemm_row_tiles(j, p, p->tile, rows, rb, nr);
             continue;
         }
         // the block's whole groups in place (it starts at one: chunks and blocks are multiples
         // of 8 rows), then its tail rows in the row layout
         const int ng = (int)KITE_MAX(0, KITE_MIN(rb + nr, grouped) - rb);
         KITE_ASSERT(ng == 0 || rb % 8 == 0);
-        if (ng > 0) gemm_row_tiles(j, j->gemm_x8, j->w + rb * j->ws, rb, ng);
-        if (nr > ng) gemm_row_tiles(j, j->tile, j->w + (rb + ng) * j->ws, rb + ng, nr - ng);
+        if (ng > 0) gemm_row_tiles(j, p, p->gemm_x8, p->w + rb * p->ws, rb, ng);
+        if (nr > ng) gemm_row_tiles(j, p, p->tile, p->w + (rb + ng) * p->ws, rb + ng, nr - ng);
     }
 }
 
 // Rows [r0, r1) for every token: one tile call for GEMV, ROW_BLOCK x TOK_BLOCK tiles for GEMM.
-static void run_rows(const mm_job *j, int64_t r0, int64_t r1) {
+static void run_rows(const mm_job *j, const mm_part *p, int64_t r0, int64_t r1, char *rows) {
+    if (p->layout == KITE_LAYOUT_X8) {
+        run_rows_x8(j, p, r0, r1, rows);
+        return;
+    }
     if (j->n_tok == 1) { // GEMV: the tile kernel walks the whole chunk a few rows at a time
-        j->tile(j->n_in, j->w + r0 * j->ws, j->ws, (int)(r1 - r0), j->a, j->as, 1, j->y + r0, (size_t)j->n_out);
+        p->tile(j->n_in, p->w + r0 * p->ws, p->ws, (int)(r1 - r0), j->a, j->as, 1, p->y + r0, p->ys);
         return;
     }
     const int64_t row_block = gemm_row_block(j);
     for (int64_t rb = r0; rb < r1; rb += row_block)
-        gemm_row_tiles(j, j->tile, j->w + rb * j->ws, rb, (int)KITE_MIN(row_block, r1 - rb));
+        gemm_row_tiles(j, p, p->tile, p->w + rb * p->ws, rb, (int)KITE_MIN(row_block, r1 - rb));
 }
 
 static void matmul_worker(void *ctx, int ith, int nth) {
     mm_job *j = ctx;
     (void)ith, (void)nth;
     char *rows = NULL; // X8 weights read back into rows (not needed by the X8 GEMV or GEMM tile)
-    if (j->layout == KITE_LAYOUT_X8 && x8_read_back(j)) {
-        rows = malloc((size_t)gemm_row_block(j) * j->ws);
-        if (!rows) {
-            atomic_store(&j->failed, 1);
-            return;
-        }
+    size_t most = 0;   // the widest row of a part that reads its X8 rows back
+    for (int i = 0; i < j->n_parts; i++) {
+        const mm_part *p = &j->parts[i];
+        if (p->layout == KITE_LAYOUT_X8 && x8_read_back(j, p)) most = KITE_MAX(most, p->ws);
+    }
+    if (most && !(rows = malloc((size_t)gemm_row_block(j) * most))) {
+        atomic_store(&j->failed, 1);
+        return;
     }
     for (;;) {
         int64_t c = atomic_fetch_add_explicit(&j->next_chunk, 1, memory_order_relaxed);
         if (c >= j->n_chunks) break;
-        int64_t r0 = c * j->chunk_rows;
-        if (j->layout == KITE_LAYOUT_X8)
-            run_rows_x8(j, r0, KITE_MIN(j->n_out, r0 + j->chunk_rows), rows);
-        else
-            run_rows(j, r0, KITE_MIN(j->n_out, r0 + j->chunk_rows));
+        if (j->lockstep) { // the same rows of every part, then the callback
+            const int64_t r0 = c * j->parts[0].chunk_rows, r1 = KITE_MIN(j->parts[0].n_out, r0 + j->parts[0].chunk_rows);
+            for (int i = 0; i < j->n_parts; i++) run_rows(j, &j->parts[i], r0, r1, rows);
+            if (j->done) j->done(j->user, -1, r0, r1);
+            continue;
+        }
+        int i = j->n_parts - 1;
+        while (j->parts[i].first_chunk > c) i--;
+        const mm_part *p = &j->parts[i];
+        const int64_t r0 = (c - p->first_chunk) * p->chunk_rows, r1 = KITE_MIN(p->n_out, r0 + p->chunk_rows);
+        run_rows(j, p, r0, r1, rows);
+        if (j->done) j->done(j->user, i, r0, r1);
     }
     free(rows);
 }
@@ -194,34 +219,77 @@ kite_status kite_matmul(kite_pool *pool, kite_type wtype, const void *w, int64_t
 kite_status kite_matmul_layout(kite_pool *pool, kite_type wtype, kite_weight_layout layout, const void *w,
                                int64_t n_in, int64_t n_out, const float *x, int64_t n_tok, float *y, void *scratch,
                                size_t scratch_size) {
-    const kite__kernels *k = kite__kernels_active();
+    const kite_matmul_part part = {.wtype = wtype, .layout = layout, .w = w, .n_out = n_out, .y = y, .y_stride = n_out};
+    return kite_matmul_parts(pool, &part, 1, false, n_in, x, n_tok, NULL, NULL, scratch, scratch_size);
+}
+
+// Checks one part of a call; fills its kernels.
+static kite_status part_setup(const kite__kernels *k, const kite_matmul_part *in, int64_t n_in, int64_t n_tok,
+                              mm_part *p) {
+    const kite_type wtype = in->wtype;
     kite_type partner = kite__dot_partner(wtype);
     if (partner == KITE_TYPE_COUNT || (unsigned)wtype >= KITE_TYPE_COUNT || !k->tile[wtype])
         return kite__fail(KITE_ERR_UNSUPPORTED, "matmul: no kernel for weight type %s", kite_type_name(wtype));
     const kite_type_traits *wt = kite_type_get(wtype), *pt = kite_type_get(partner);
-    if (n_in <= 0 || n_out <= 0 || n_tok <= 0 || n_in > INT32_MAX / 2)
+    if (n_in <= 0 || in->n_out <= 0 || n_tok <= 0 || n_in > INT32_MAX / 2 || in->y_stride < in->n_out)
         return kite__fail(KITE_ERR_INVALID, "matmul: bad shape n_in=%lld n_out=%lld n_tok=%lld", (long long)n_in,
-                          (long long)n_out, (long long)n_tok);
+                          (long long)in->n_out, (long long)n_tok);
     if (n_in % wt->block_size != 0 || n_in % pt->block_size != 0)
         return kite__fail(KITE_ERR_INVALID, "matmul: row length %lld is not a multiple of the %s block size",
                           (long long)n_in, n_in % wt->block_size ? wt->name : pt->name);
-    if (!w || !x || !y) return kite__fail(KITE_ERR_INVALID, "matmul: NULL operand");
+    if (!in->w || !in->y) return kite__fail(KITE_ERR_INVALID, "matmul: NULL operand");
+    const kite_weight_layout layout = in->layout;
     if (layout != KITE_LAYOUT_ROWS && !(layout == KITE_LAYOUT_X8 && kite_matmul_x8_type(wtype)))
         return kite__fail(KITE_ERR_UNSUPPORTED, "matmul: no layout %d for %s", (int)layout, kite_type_name(wtype));
-
-    mm_job j = {
-        .k = k, .tile = k->tile[wtype], .wtype = wtype, .partner = partner, .x = x, .w = w,
-        .ws = (size_t)kite_type_row_bytes(wtype, (uint64_t)n_in), .n_in = (int)n_in,
-        .n_out = n_out, .n_tok = n_tok, .y = y, .layout = layout,
+    *p = (mm_part){
+        .tile = k->tile[wtype], .wtype = wtype, .w = in->w, .ws = (size_t)kite_type_row_bytes(wtype, (uint64_t)n_in),
+        .layout = layout, .n_out = in->n_out, .y = in->y, .ys = (size_t)in->y_stride,
         .gemv_x8 = layout == KITE_LAYOUT_X8 ? k->gemv_x8[wtype] : NULL,
         .gemm_x8 = layout == KITE_LAYOUT_X8 && n_tok >= KITE_X8_GEMM_MIN ? k->gemm_x8[wtype] : NULL,
     };
+    return KITE_OK;
+}
+
+// Rows per chunk of an n_out-row matrix split over nth threads.
+static int64_t chunk_rows_for(int64_t n_out, int nth) {
+    if (nth == 1) return n_out;
+    int64_t per = (n_out + (int64_t)nth * CHUNKS_PER_THREAD - 1) / ((int64_t)nth * CHUNKS_PER_THREAD);
+    return (per + ROW_ALIGN - 1) / ROW_ALIGN * ROW_ALIGN;
+}
+
+kite_status kite_matmul_parts(kite_pool *pool, const kite_matmul_part *parts, int n_parts, bool lockstep, int64_t n_in,
+                              const float *x, int64_t n_tok, kite_matmul_done done, void *user, void *scratch,
+                              size_t scratch_size) {
+    const kite__kernels *k = kite__kernels_active();
+    if (n_parts < 1 || n_parts > KITE_MATMUL_PARTS_MAX || !x)
+        return kite__fail(KITE_ERR_INVALID, "matmul: %d parts", n_parts);
+    mm_part ps[KITE_MATMUL_PARTS_MAX];
+    for (int i = 0; i < n_parts; i++) {
+        KITE_TRY(part_setup(k, &parts[i], n_in, n_tok, &ps[i]));
+        if (lockstep && parts[i].n_out != parts[0].n_out)
+            return kite__fail(KITE_ERR_INVALID, "matmul: lockstep parts of %lld and %lld rows",
+                              (long long)parts[0].n_out, (long long)parts[i].n_out);
+    }
+    const kite_type partner = kite__dot_partner(parts[0].wtype);
+    for (int i = 1; i < n_parts; i++)
+        if (kite__dot_partner(parts[i].wtype) != partner) { // activations of two formats: one call each
+            for (int q = 0; q < n_parts; q++) {
+                KITE_TRY(kite_matmul_parts(pool, &parts[q], 1, false, n_in, x, n_tok, NULL, NULL, scratch,
+                                           scratch_size));
+                if (done && !lockstep) done(user, q, 0, parts[q].n_out);
+            }
+            if (done && lockstep) done(user, -1, 0, parts[0].n_out);
+            return KITE_OK;
+        }
+
+    mm_job j = {.k = k, .partner = partner, .x = x, .n_in = (int)n_in, .n_tok = n_tok, .parts = ps,
+                .n_parts = n_parts, .lockstep = lockstep, .done = done, .user = user};
     void *owned = NULL;
     if (partner == KITE_TYPE_F32) {
         j.a = (char *)x;
         j.as = (size_t)n_in * sizeof(float);
     } else {
-        size_t need = kite_matmul_scratch_size(wtype, n_in, n_tok);
+        size_t need = kite_matmul_scratch_size(parts[0].wtype, n_in, n_tok);
         if (!scratch) {
             scratch = owned = malloc(need);
             if (!owned) return kite__fail(KITE_ERR_NOMEM, "matmul: cannot allocate %zu scratch bytes", need);
@@ -239,10 +307,18 @@ kite_status kite_matmul_layout(kite_pool *pool, kite_type wtype, kite_weight_lay
             convert_rows(&j, 0, n_tok);
         }
     }
-    int nth = kite_pool_size(pool);
-    int64_t per = (n_out + (int64_t)nth * CHUNKS_PER_THREAD - 1) / ((int64_t)nth * CHUNKS_PER_THREAD);
-    j.chunk_rows = nth == 1 ? n_out : (per + ROW_ALIGN - 1) / ROW_ALIGN * ROW_ALIGN;
-    j.n_chunks = (n_out + j.chunk_rows - 1) / j.chunk_rows;
+    const int nth = kite_pool_size(pool);
+    if (lockstep) { // chunks as one matrix of n_out rows would have
+        const int64_t cr = chunk_rows_for(ps[0].n_out, nth);
+        for (int i = 0; i < n_parts; i++) ps[i].chunk_rows = cr;
+        j.n_chunks = (ps[0].n_out + cr - 1) / cr;
+    } else {
+        for (int i = 0; i < n_parts; i++) {
+            ps[i].chunk_rows = chunk_rows_for(ps[i].n_out, nth);
+            ps[i].first_chunk = j.n_chunks;
+            j.n_chunks += (ps[i].n_out + ps[i].chunk_rows - 1) / ps[i].chunk_rows;
+        }
+    }
     atomic_store(&j.next_chunk, 0); // (reused after the conversion run)
     atomic_init(&j.failed, 0);
     kite_pool_run_shared(pool, matmul_worker, &j);
