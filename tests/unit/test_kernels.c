@@ -395,6 +395,97 @@ static void test_x8_vs_ref(kite_pool *pool2) {
     kite_kernels_set_isa(dflt);
 }
 
+// ---- 2c. kite_matmul_parts: each part's columns are the scalar _ref's bits -----------------
+// Parts of X8 and row weights, of types that share the Q8_K activations (one conversion) and
+// one that does not (Q8_0: a call each), written as column ranges of one wider output; 1 to 4
+// threads; the done callback sees every row of every part exactly once.
+typedef struct parts_seen {
+    atomic_int rows[4][256]; // [part][row] (lockstep: part 0)
+} parts_seen;
+
+static void parts_done(void *user, int part, int64_t r0, int64_t r1) {
+    parts_seen *s = user;
+    for (int64_t r = r0; r < r1; r++) atomic_fetch_add(&s->rows[part < 0 ? 0 : part][r], 1);
+}
+
+static void test_matmul_parts(void) {
+    typedef struct pcase {
+        kite_type t;
+        kite_weight_layout layout;
+        int n_out;
+    } pcase;
+    static const pcase sets[][3] = {
+        {{KITE_TYPE_Q4_K, KITE_LAYOUT_X8, 200}, {KITE_TYPE_Q6_K, KITE_LAYOUT_X8, 77}, {KITE_TYPE_Q4_K, KITE_LAYOUT_ROWS, 45}},
+        {{KITE_TYPE_Q4_K, KITE_LAYOUT_X8, 136}, {KITE_TYPE_Q6_K, KITE_LAYOUT_X8, 136}, {KITE_TYPE_COUNT, 0, 0}},
+        {{KITE_TYPE_Q4_K, KITE_LAYOUT_X8, 64}, {KITE_TYPE_Q8_0, KITE_LAYOUT_ROWS, 33}, {KITE_TYPE_COUNT, 0, 0}},
+    };
+    static const int toks[] = {1, 5, 40};
+    const int n_in = 512;
+    kite_pool *pools[4] = {NULL, kite_pool_new(2), kite_pool_new(3), kite_pool_new(4)};
+    for (size_t si = 0; si < sizeof sets / sizeof sets[0]; si++)
+    for (size_t ki = 0; ki < sizeof toks / sizeof toks[0]; ki++) {
+        const int n_tok = toks[ki];
+        int n_parts = 0, width = 0;
+        while (n_parts < 3 && sets[si][n_parts].t != KITE_TYPE_COUNT) width += sets[si][n_parts++].n_out;
+        const bool lockstep = si == 1;
+        uint8_t *w[3] = {0}, *wl[3] = {0};
+        float *x = malloc((size_t)n_in * n_tok * 4), *yr = malloc((size_t)width * n_tok * 4);
+        float *yi = malloc((size_t)width * n_tok * 4);
+        size_t ss = 0;
+        fill_acts(x, (int64_t)n_in * n_tok);
+        kite_matmul_part parts[3];
+        for (int p = 0, col = 0; p < n_parts; col += sets[si][p].n_out, p++) {
+            const pcase *pc = &sets[si][p];
+            const size_t wb = (size_t)kite_type_row_bytes(pc->t, (uint64_t)n_in) * (size_t)pc->n_out;
+            w[p] = malloc(wb), wl[p] = malloc(wb);
+            fill_weights(pc->t, w[p], n_in, pc->n_out);
+            if (pc->layout == KITE_LAYOUT_X8) CHECK(kite_matmul_repack_x8(pc->t, w[p], wl[p], n_in, pc->n_out) == KITE_OK, "repack");
+            else memcpy(wl[p], w[p], wb);
+            const size_t need = kite_matmul_scratch_size(pc->t, n_in, n_tok);
+            if (need > ss) ss = need;
+            parts[p] = (kite_matmul_part){.wtype = pc->t, .layout = pc->layout, .w = wl[p], .n_out = pc->n_out,
+                                          .y = yi + col, .y_stride = width};
+        }
+        void *scratch = malloc(ss);
+        const char *dflt = kite_kernels_isa();
+        CHECK(kite_kernels_set_isa("scalar") == KITE_OK, "scalar set");
+        float *yp = malloc((size_t)width * n_tok * 4);
+        for (int p = 0, col = 0; p < n_parts; col += sets[si][p].n_out, p++) {
+            const int no = sets[si][p].n_out;
+            CHECK(kite_matmul(NULL, sets[si][p].t, w[p], n_in, no, x, n_tok, yp, scratch, ss) == KITE_OK, "ref");
+            for (int t = 0; t < n_tok; t++) memcpy(yr + (size_t)t * width + col, yp + (size_t)t * no, (size_t)no * 4);
+        }
+        free(yp);
+        kite_kernels_set_isa(dflt);
+        for (int th = 0; th < 4; th++) {
+            for (int64_t k = 0; k < (int64_t)width * n_tok; k++) yi[k] = NAN;
+            parts_seen *seen = calloc(1, sizeof *seen);
+            kite_status st = kite_matmul_parts(pools[th], parts, n_parts, lockstep, n_in, x, n_tok, parts_done, seen,
+                                               scratch, ss);
+            CHECK(st == KITE_OK, "matmul_parts: %s", kite_last_error());
+            CHECK(memcmp(yi, yr, (size_t)width * n_tok * 4) == 0, "matmul_parts set %zu n_tok=%d threads=%d: not the _ref's bits",
+                  si, n_tok, th + 1);
+            int wrong = 0;
+            for (int p = 0; p < (lockstep ? 1 : n_parts); p++)
+                for (int r = 0; r < 256; r++) wrong += atomic_load(&seen->rows[p][r]) != (r < sets[si][p].n_out);
+            CHECK(!wrong, "matmul_parts set %zu threads=%d: %d rows done other than once", si, th + 1, wrong);
+            free(seen);
+        }
+        for (int p = 0; p < n_parts; p++) free(w[p]), free(wl[p]);
+        free(x), free(yr), free(yi), free(scratch);
+    }
+    // lockstep parts of unequal rows, and part counts out of range
+    float x1[256] = {0}, y1[16];
+    uint8_t wq[2 * 144 * 16] = {0};
+    kite_matmul_part bad[2] = {{.wtype = KITE_TYPE_Q4_K, .w = wq, .n_out = 16, .y = y1, .y_stride = 16},
+                               {.wtype = KITE_TYPE_Q4_K, .w = wq, .n_out = 8, .y = y1, .y_stride = 8}};
+    CHECK(kite_matmul_parts(NULL, bad, 2, true, 256, x1, 1, NULL, NULL, NULL, 0) == KITE_ERR_INVALID, "lockstep rows");
+    CHECK(kite_matmul_parts(NULL, bad, 0, false, 256, x1, 1, NULL, NULL, NULL, 0) == KITE_ERR_INVALID, "0 parts");
+    CHECK(kite_matmul_parts(NULL, bad, KITE_MATMUL_PARTS_MAX + 1, false, 256, x1, 1, NULL, NULL, NULL, 0) ==
+              KITE_ERR_INVALID, "too many parts");
+    for (int i = 1; i < 4; i++) kite_pool_free(pools[i]);
+}
+
 // ---- 3. activation quantizers of each set write the _ref bytes ----------------------------
 static void test_act_quant(void) {
     int n = 256 * 3;
@@ -534,6 +625,7 @@ int main(void) {
     test_ref_vs_ggml();
     test_isa_vs_ref(pool2);
     test_x8_vs_ref(pool2);
+    test_matmul_parts();
     test_act_quant();
     test_pool();
     test_pool_shared();
