@@ -1,6 +1,6 @@
 // test_batch_invariance.c - one float order whatever the split: the logits of every token of a
 // sequence are the same bits when it is evaluated in one forward pass, in steps of 7 tokens or
-// token by token (n_batch 1), with one or two threads, on models whose weights take the F16,
+// token by token (n_batch 1), with one, two or three threads, on models whose weights take the F16,
 // Q8_0 and arch paths (rand-llama-spm-f16, rand-llama-spm-Q8_0, qwen3, qwen3moe): 128 tokens
 // with the plain attention path; with flash attention 63 tokens, the most for which ggml's CPU
 // flash attention (and so Kite's, which follows it) keeps its row kernel. From 64 tokens a step
@@ -79,12 +79,12 @@ static void test_model(const char *file) {
         const size_t n_floats = (size_t)N_TOK * nv;
         float *want = malloc(n_floats * sizeof(float)), *got = malloc(n_floats * sizeof(float));
         const kite_flash_attn fas[] = {KITE_FA_ON, KITE_FA_OFF};
-        const int32_t batches[] = {1, 7}, threads[] = {1, 2};
+        const int32_t batches[] = {1, 7}, threads[] = {1, 2, 3};
         for (int f = 0; f < 2; f++) {
             const int32_t n = fas[f] == KITE_FA_ON ? N_TOK_FLASH : N_TOK;
             CHECK(run(m, fas[f], n, 0, 1, want), "%s: one pass: %s", file, kite_last_error());
             for (int b = 0; b < 2; b++)
-                for (int t = 0; t < 2; t++) {
+                for (int t = 0; t < 3; t++) {
                     CHECK(run(m, fas[f], n, batches[b], threads[t], got), "%s: -b %d: %s", file, batches[b],
                           kite_last_error());
                     int32_t row = -1;

@@ -348,7 +348,7 @@ static void test_arch_missing(void) {
 
 // The X8 repack (KITE_REPACK, on by default on x86) gives the file layout's logits bit for bit: a
 // 20-token prefill (the X8 GEMM tile, its last 4 tokens on the X8 GEMV), a 5-token step (the X8
-// GEMV, 5 tokens) and three 1-token steps (the X8 GEMV), with 1 and 2 threads.
+// GEMV, 5 tokens) and three 1-token steps (the X8 GEMV), with 1, 2 and 3 threads (the same bits).
 static void eval_steps(kite_model *m, int threads, float *out, int n_vocab) {
     kite_ctx *c = NULL;
     kite_ctx_params cp = {.n_ctx = 64, .n_threads = threads};
@@ -435,15 +435,18 @@ static void test_repack_bits_file(const char *file, bool has_q4_K, bool q8_0) {
     if (m[0] && m[1] && m[2]) {
         const int nv = kite_model_hparams(m[0])->n_vocab;
         float *a = calloc((size_t)5 * nv, sizeof(float)), *b = calloc((size_t)5 * nv, sizeof(float));
-        for (int th = 1; th <= 2; th++) {
-            eval_steps(m[0], th, a, nv);
+        float *a1 = calloc((size_t)5 * nv, sizeof(float));
+        for (int th = 1; th <= 3; th++) { // (and the same bits at any thread count)
+            eval_steps(m[0], th, th == 1 ? a1 : a, nv);
+            if (th == 1) memcpy(a, a1, (size_t)5 * nv * sizeof(float));
+            CHECK(!memcmp(a, a1, (size_t)5 * nv * sizeof(float)), "%s: %d threads' logits differ from 1 thread's", file, th);
             for (int k = 1; k < 3; k++) {
                 eval_steps(m[k], th, b, nv);
                 CHECK(!memcmp(a, b, (size_t)5 * nv * sizeof(float)), "%s: repacked%s logits differ (%d threads)", file,
                       k == 2 ? " in place" : "", th);
             }
         }
-        free(a), free(b);
+        free(a), free(b), free(a1);
     }
     kite_model_free(m[0]), kite_model_free(m[1]), kite_model_free(m[2]);
     free(own);
