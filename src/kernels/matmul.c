@@ -1,5 +1,6 @@
-// matmul.c - kite_matmul: converts the activations once to the weight type's partner format,
-// then splits the weight rows over the pool's threads and runs the active kernel set's tiles.
+// matmul.c - kite_matmul and kite_matmul_parts: converts the activations once to the weight
+// type's partner format, then splits the rows of the weight matrices (one, or a few that read
+// the same activations) over the pool's threads in one run and runs the active kernel set's tiles.
 #include "kernels/kernels_internal.h"
 
 #include <stdatomic.h>

@@ -164,10 +164,11 @@ struct kite_backend {
     void (*attention)(kite_backend *b, int32_t layer, kite_view q, kite_view out, int32_t n, const int32_t *rows,
                       const kite_attn *a);
 
-    // Optional fused ops (NULL: forward.c runs the ops each stands for, as the CPU backend
-    // does, so the CPU's float order stays the ops' own). A backend that has one computes what
-    // those ops compute, within its matmul's tolerance, in fewer passes over memory (a GPU:
-    // fewer dispatches).
+    // Optional fused ops (NULL: forward.c runs the ops each stands for). A backend that has one
+    // computes what those ops compute in fewer passes over memory or dispatches: the CPU's
+    // matmul_add, ffn_swiglu, ffn_geglu and matmul_cat give the separate ops' bits (the same
+    // matrix rows and element-wise ops, in one pool run); a GPU's are within its matmul's
+    // tolerance.
     // y rows += x rows times w's rows (a matmul into a scratch row, then add: the residual add
     // after the attention output and FFN down projections; x and y contiguous, distinct).
     void (*matmul_add)(kite_backend *b, const kite_weight *w, kite_view x, int32_t n, kite_view y);
