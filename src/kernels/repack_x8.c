@@ -81,13 +81,8 @@ static void row_block(kite_type wtype, uint8_t *x8, uint8_t *row, int i, bool to
     else q8_0_row_block(x8, row, i, to_x8);
 }
 
-// Bytes of one row's super-block of an X8 type (an X8 block is 8 of them; Q8_0: its 32-element block).
-static size_t block_bytes(kite_type wtype) {
-    return wtype == KITE_TYPE_Q4_K ? sizeof(block_q4_K) : wtype == KITE_TYPE_Q6_K ? sizeof(block_q6_K) : sizeof(block_q8_0);
-}
-
-// Elements of one row's super-block of an X8 type.
-static int64_t block_elems(kite_type wtype) { return wtype == KITE_TYPE_Q8_0 ? 32 : QK_K; }
+// Bytes of one row's block of an X8 type (an X8 block is 8 of them): its type's block.
+static size_t block_bytes(kite_type wtype) { return kite_type_get(wtype)->type_size; }
 
 void kite__x8_rows(kite_type wtype, const void *w, size_t ws, int64_t n_out, int64_t r0, int nr, void *dst) {
     KITE_ASSERT(kite_matmul_x8_type(wtype));
@@ -114,7 +109,7 @@ void kite__x8_rows(kite_type wtype, const void *w, size_t ws, int64_t n_out, int
 static kite_status check_x8(kite_type wtype, const void *src, const void *dst, int64_t n_in, int64_t n_out) {
     if (!kite_matmul_x8_type(wtype))
         return kite__fail(KITE_ERR_UNSUPPORTED, "repack: no X8 layout for %s", kite_type_name(wtype));
-    if (n_in <= 0 || n_out <= 0 || n_in % block_elems(wtype) != 0 || !src || !dst)
+    if (n_in <= 0 || n_out <= 0 || n_in % kite_type_get(wtype)->block_size != 0 || !src || !dst)
         return kite__fail(KITE_ERR_INVALID, "repack: bad shape n_in=%lld n_out=%lld", (long long)n_in,
                           (long long)n_out);
     return KITE_OK;
@@ -158,7 +153,7 @@ kite_status kite_matmul_unpack_x8(kite_type wtype, void *w, int64_t n_in, int64_
 kite_status kite_matmul_x8_row(kite_type wtype, const void *w, int64_t n_in, int64_t n_out, int64_t r, void *dst) {
     if (!kite_matmul_x8_type(wtype))
         return kite__fail(KITE_ERR_UNSUPPORTED, "X8 row: no X8 layout for %s", kite_type_name(wtype));
-    if (n_in <= 0 || n_in % block_elems(wtype) != 0 || r < 0 || r >= n_out || !w || !dst)
+    if (n_in <= 0 || n_in % kite_type_get(wtype)->block_size != 0 || r < 0 || r >= n_out || !w || !dst)
         return kite__fail(KITE_ERR_INVALID, "X8 row: bad row %lld of %lld x %lld", (long long)r, (long long)n_out,
                           (long long)n_in);
     kite__x8_rows(wtype, w, (size_t)kite_type_row_bytes(wtype, (uint64_t)n_in), n_out, r, 1, dst);
