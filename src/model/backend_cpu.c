@@ -139,127 +139,6 @@ static void cpu_matmul(kite_backend *b, const kite_weight *w, kite_view x, int32
     if (s != KITE_OK) fail(c, s);
 }
 
-// ---- fused matmuls: one pool run for the matrices that read the same rows ------------------
-// The threads take chunks of rows of any of the matrices and finish each chunk's element-wise
-// op (bias, SwiGLU/GeGLU, residual add) on those rows at once, so a layer's q|k|v or gate|up
-// cost one dispatch and the activations are quantized once. Every element gets the bits the
-// separate ops give it (the same matmul rows, then the same element-wise op).
-
-typedef struct fused_op {
-    cpu_backend *c;
-    int n;                      // rows (tokens)
-    float *y[KITE_MATMUL_PARTS_MAX];
-    int64_t ys[KITE_MATMUL_PARTS_MAX];
-    const float *bias[KITE_MATMUL_PARTS_MAX]; // matmul_cat: added to each part's columns, or NULL
-    const float *src;           // matmul_add: the product rows (src_stride apart) added into y[0]
-    int64_t src_stride;
-    int glu;                    // 0: none, 1: SwiGLU, 2: GeGLU of y[0] (gate) and y[1] (up) into y[0]
-} fused_op;
-
-static void fused_done(void *user, int part, int64_t r0, int64_t r1) {
-    const fused_op *f = user;
-    const int32_t w = (int32_t)(r1 - r0);
-    for (int32_t t = 0; t < f->n; t++) {
-        if (f->glu) {
-            float *g = f->y[0] + t * f->ys[0] + r0;
-            const float *u = f->y[1] + t * f->ys[1] + r0;
-            if (f->glu == 2) kite__geglu(g, u, w);
-            else kite__swiglu(g, u, w);
-        } else if (f->src) {
-            kite__add(f->y[0] + t * f->ys[0] + r0, f->src + t * f->src_stride + r0, w);
-        } else if (part >= 0 && f->bias[part]) {
-            kite__add(f->y[part] + t * f->ys[part] + r0, f->bias[part] + r0, w);
-        }
-    }
-}
-
-static kite_matmul_part part_of(const kite_weight *w, float *y, int64_t ys) {
-    return (kite_matmul_part){.wtype = w->type, .layout = w->layout, .w = w->data, .n_out = w->n_out, .y = y,
-                              .y_stride = ys};
-}
-
-static void run_fused(cpu_backend *c, const kite_matmul_part *parts, int count, bool lockstep, const float *x,
-                      int64_t n_in, int32_t n, fused_op *f) {
-    kite_status s = kite_matmul_parts(c->pool, parts, count, lockstep, n_in, x, n, fused_done, f, c->scratch,
-                                      c->scratch_size);
-    if (s != KITE_OK) fail(c, s);
-}
-
-static void cpu_matmul_cat(kite_backend *b, const kite_weight *const *ws, const float *const *bias, int32_t count,
-                           kite_view x, int32_t n, kite_view y) {
-    cpu_backend *c = cpu(b);
-    KITE_ASSERT(count >= 1 && count <= KITE_MATMUL_PARTS_MAX && x.stride == ws[0]->n_in);
-    if (c->err != KITE_OK) return;
-    fused_op f = {.c = c, .n = n};
-    kite_matmul_part parts[KITE_MATMUL_PARTS_MAX];
-    int64_t col = 0;
-    for (int32_t i = 0; i < count; i++) {
-        KITE_ASSERT(ws[i]->n_in == ws[0]->n_in);
-        observe(c, ws[i], -1, 1, at(c, x), n);
-        f.y[i] = at(c, y) + col;
-        f.ys[i] = y.stride;
-        f.bias[i] = bias ? bias[i] : NULL;
-        parts[i] = part_of(ws[i], f.y[i], y.stride);
-        col += ws[i]->n_out;
-    }
-    KITE_ASSERT(col <= y.stride);
-    run_fused(c, parts, count, false, at(c, x), ws[0]->n_in, n, &f);
-}
-
-// gate and up (or phi3's gate_up, gate rows then up rows) into dst through KITE_ACT_FF, then the GLU
-static void ffn_glu(kite_backend *b, const kite_weight *gate, const kite_weight *up, kite_view x, int32_t n,
-                    kite_view dst, int glu) {
-    cpu_backend *c = cpu(b);
-    if (c->err != KITE_OK) return;
-    const int64_t f = up ? gate->n_out : gate->n_out / 2;
-    KITE_ASSERT(x.stride == gate->n_in && dst.act != KITE_ACT_FF && dst.stride >= f);
-    fused_op op = {.c = c, .n = n, .glu = glu};
-    if (!up) { // one matrix: its product into FF (2f wide), then the GLU of its halves into dst
-        observe(c, gate, -1, 1, at(c, x), n);
-        const kite_matmul_part part = part_of(gate, at(c, (kite_view){KITE_ACT_FF, 0, 2 * f}), 2 * f);
-        fused_op plain = {.c = c, .n = n}; // (no per-chunk op: the halves are in different chunks)
-        run_fused(c, &part, 1, false, at(c, x), gate->n_in, n, &plain);
-        for (int32_t t = 0; t < n && c->err == KITE_OK; t++) {
-            float *g = c->acts[KITE_ACT_FF] + (size_t)t * 2 * f, *d = at(c, dst) + (size_t)t * dst.stride;
-            if (glu == 2) kite__geglu(g, g + f, (int32_t)f);
-            else kite__swiglu(g, g + f, (int32_t)f);
-            memmove(d, g, (size_t)f * sizeof(float));
-        }
-        return;
-    }
-    KITE_ASSERT(up->n_out == f && up->n_in == gate->n_in);
-    observe(c, gate, -1, 1, at(c, x), n);
-    observe(c, up, -1, 1, at(c, x), n);
-    op.y[0] = at(c, dst);
-    op.ys[0] = dst.stride;
-    op.y[1] = c->acts[KITE_ACT_FF];
-    op.ys[1] = f;
-    const kite_matmul_part parts[2] = {part_of(gate, op.y[0], op.ys[0]), part_of(up, op.y[1], op.ys[1])};
-    run_fused(c, parts, 2, true, at(c, x), gate->n_in, n, &op);
-}
-
-static void cpu_ffn_swiglu(kite_backend *b, const kite_weight *gate, const kite_weight *up, kite_view x, int32_t n,
-                           kite_view dst) {
-    ffn_glu(b, gate, up, x, n, dst, 1);
-}
-
-static void cpu_ffn_geglu(kite_backend *b, const kite_weight *gate, const kite_weight *up, kite_view x, int32_t n,
-                          kite_view dst) {
-    ffn_glu(b, gate, up, x, n, dst, 2);
-}
-
-// y rows += w times x rows: the product into the backend's add scratch, each chunk added as it
-// is done
-static void cpu_matmul_add(kite_backend *b, const kite_weight *w, kite_view x, int32_t n, kite_view y) {
-    cpu_backend *c = cpu(b);
-    KITE_ASSERT(x.stride == w->n_in && y.stride == w->n_out && w->n_out <= c->add_width);
-    if (c->err != KITE_OK) return;
-    observe(c, w, -1, 1, at(c, x), n);
-    fused_op f = {.c = c, .n = n, .y = {at(c, y)}, .ys = {y.stride}, .src = c->add_tmp, .src_stride = w->n_out};
-    const kite_matmul_part part = part_of(w, c->add_tmp, w->n_out);
-    run_fused(c, &part, 1, false, at(c, x), w->n_in, n, &f);
-}
-
 // ---- row-wise ops over the pool --------------------------------------------------------------
 // The element-wise ops work token by token, each row alone: for a batch the pool's threads take
 // rows ROWS_CHUNK at a time (the same bits as one thread); below ROWS_PAR_MIN rows one thread does
@@ -371,6 +250,121 @@ static void cpu_rmsnorm_heads(kite_backend *b, kite_view x, int32_t n, int32_t n
     row_op op = {.c = cpu(b), .a = x, .w = w, .n_heads = n_heads, .head_dim = head_dim, .eps = eps,
                  .fn = rmsnorm_heads_row, .n = n};
     run_rows(&op);
+}
+
+// ---- fused matmuls: one pool run for the matrices that read the same rows ------------------
+// The threads take chunks of rows of any of the matrices and finish each chunk's element-wise
+// op (bias, SwiGLU/GeGLU, residual add) on those rows at once, so a layer's q|k|v or gate|up
+// cost one dispatch and the activations are quantized once. Every element gets the bits the
+// separate ops give it (the same matmul rows, then the same element-wise op).
+
+typedef struct fused_op {
+    cpu_backend *c;
+    int n;                      // rows (tokens)
+    float *y[KITE_MATMUL_PARTS_MAX];
+    int64_t ys[KITE_MATMUL_PARTS_MAX];
+    const float *bias[KITE_MATMUL_PARTS_MAX]; // matmul_cat: added to each part's columns, or NULL
+    const float *src;           // matmul_add: the product rows (src_stride apart) added into y[0]
+    int64_t src_stride;
+    int glu;                    // 0: none, 1: SwiGLU, 2: GeGLU of y[0] (gate) and y[1] (up) into y[0]
+} fused_op;
+
+static void fused_done(void *user, int part, int64_t r0, int64_t r1) {
+    const fused_op *f = user;
+    const int32_t w = (int32_t)(r1 - r0);
+    for (int32_t t = 0; t < f->n; t++) {
+        if (f->glu) {
+            float *g = f->y[0] + t * f->ys[0] + r0;
+            const float *u = f->y[1] + t * f->ys[1] + r0;
+            if (f->glu == 2) kite__geglu(g, u, w);
+            else kite__swiglu(g, u, w);
+        } else if (f->src) {
+            kite__add(f->y[0] + t * f->ys[0] + r0, f->src + t * f->src_stride + r0, w);
+        } else if (part >= 0 && f->bias[part]) {
+            kite__add(f->y[part] + t * f->ys[part] + r0, f->bias[part] + r0, w);
+        }
+    }
+}
+
+static kite_matmul_part part_of(const kite_weight *w, float *y, int64_t ys) {
+    return (kite_matmul_part){.wtype = w->type, .layout = w->layout, .w = w->data, .n_out = w->n_out, .y = y,
+                              .y_stride = ys};
+}
+
+static void run_fused(cpu_backend *c, const kite_matmul_part *parts, int count, bool lockstep, const float *x,
+                      int64_t n_in, int32_t n, fused_op *f) {
+    kite_status s = kite_matmul_parts(c->pool, parts, count, lockstep, n_in, x, n, fused_done, f, c->scratch,
+                                      c->scratch_size);
+    if (s != KITE_OK) fail(c, s);
+}
+
+static void cpu_matmul_cat(kite_backend *b, const kite_weight *const *ws, const float *const *bias, int32_t count,
+                           kite_view x, int32_t n, kite_view y) {
+    cpu_backend *c = cpu(b);
+    KITE_ASSERT(count >= 1 && count <= KITE_MATMUL_PARTS_MAX && x.stride == ws[0]->n_in);
+    if (c->err != KITE_OK) return;
+    fused_op f = {.c = c, .n = n};
+    kite_matmul_part parts[KITE_MATMUL_PARTS_MAX];
+    int64_t col = 0;
+    for (int32_t i = 0; i < count; i++) {
+        KITE_ASSERT(ws[i]->n_in == ws[0]->n_in);
+        observe(c, ws[i], -1, 1, at(c, x), n);
+        f.y[i] = at(c, y) + col;
+        f.ys[i] = y.stride;
+        f.bias[i] = bias ? bias[i] : NULL;
+        parts[i] = part_of(ws[i], f.y[i], y.stride);
+        col += ws[i]->n_out;
+    }
+    KITE_ASSERT(col <= y.stride);
+    run_fused(c, parts, count, false, at(c, x), ws[0]->n_in, n, &f);
+}
+
+// gate and up (or phi3's gate_up, gate rows then up rows) into dst through KITE_ACT_FF, then the GLU
+static void ffn_glu(kite_backend *b, const kite_weight *gate, const kite_weight *up, kite_view x, int32_t n,
+                    kite_view dst, int glu) {
+    cpu_backend *c = cpu(b);
+    if (c->err != KITE_OK) return;
+    const int64_t f = up ? gate->n_out : gate->n_out / 2;
+    KITE_ASSERT(x.stride == gate->n_in && dst.act != KITE_ACT_FF && dst.stride >= f);
+    if (!up) { // one matrix: no chunk holds both halves, so its product into FF, then the GLU op
+        const kite_view g = {KITE_ACT_FF, 0, (int32_t)(2 * f)}, u = {KITE_ACT_FF, (int32_t)f, (int32_t)(2 * f)};
+        cpu_matmul(b, gate, x, n, g);
+        if (glu == 2) cpu_geglu(b, dst, g, u, n, (int32_t)f);
+        else cpu_swiglu(b, dst, g, u, n, (int32_t)f);
+        return;
+    }
+    fused_op op = {.c = c, .n = n, .glu = glu};
+    KITE_ASSERT(up->n_out == f && up->n_in == gate->n_in);
+    observe(c, gate, -1, 1, at(c, x), n);
+    observe(c, up, -1, 1, at(c, x), n);
+    op.y[0] = at(c, dst);
+    op.ys[0] = dst.stride;
+    op.y[1] = c->acts[KITE_ACT_FF];
+    op.ys[1] = f;
+    const kite_matmul_part parts[2] = {part_of(gate, op.y[0], op.ys[0]), part_of(up, op.y[1], op.ys[1])};
+    run_fused(c, parts, 2, true, at(c, x), gate->n_in, n, &op);
+}
+
+static void cpu_ffn_swiglu(kite_backend *b, const kite_weight *gate, const kite_weight *up, kite_view x, int32_t n,
+                           kite_view dst) {
+    ffn_glu(b, gate, up, x, n, dst, 1);
+}
+
+static void cpu_ffn_geglu(kite_backend *b, const kite_weight *gate, const kite_weight *up, kite_view x, int32_t n,
+                          kite_view dst) {
+    ffn_glu(b, gate, up, x, n, dst, 2);
+}
+
+// y rows += w times x rows: the product into the backend's add scratch, each chunk added as it
+// is done
+static void cpu_matmul_add(kite_backend *b, const kite_weight *w, kite_view x, int32_t n, kite_view y) {
+    cpu_backend *c = cpu(b);
+    KITE_ASSERT(x.stride == w->n_in && y.stride == w->n_out && w->n_out <= c->add_width);
+    if (c->err != KITE_OK) return;
+    observe(c, w, -1, 1, at(c, x), n);
+    fused_op f = {.c = c, .n = n, .y = {at(c, y)}, .ys = {y.stride}, .src = c->add_tmp, .src_stride = w->n_out};
+    const kite_matmul_part part = part_of(w, c->add_tmp, w->n_out);
+    run_fused(c, &part, 1, false, at(c, x), w->n_in, n, &f);
 }
 
 // ---- routed experts -----------------------------------------------------------------------
