@@ -22,7 +22,7 @@
 // The wasm side measures generate(): prefill = prompt tokens / prefill seconds, decode =
 // generated tokens / decode seconds (as Kite reports them), the best of --reps after a warm-up;
 // llama-bench's pp / tg are the best of its --reps samples (flash attention on, as Kite; its tg
-// starts from an empty context, Kite's after the prompt). Best, not median: on a shared machine
+// at a depth of --prompt-tokens, `-d`, as Kite's follows the prompt). Best, not median: on a shared machine
 // the best run is the one least slowed by the others.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
@@ -112,12 +112,14 @@ function served(file) {
 
 // ---- the engines ------------------------------------------------------------------------------
 
+// pp from an empty context; tg from a depth of --prompt-tokens (llama-bench -d), the context
+// Kite's decode runs in after its prompt, so both decodes attend over the same number of keys
 function nativeRun(model, threads) {
-  const out = execFileSync(llamaBench, ['-m', model, '-p', String(promptTokens), '-n', String(nGen), '-t', String(threads),
-    '-r', String(reps), '-fa', '1', '-ngl', '0', '-o', 'json'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
-  const rows = JSON.parse(out);
+  const bench = (p, n, d) => JSON.parse(execFileSync(llamaBench, ['-m', model, '-p', String(p), '-n', String(n), '-d', String(d),
+    '-t', String(threads), '-r', String(reps), '-fa', '1', '-ngl', '0', '-o', 'json'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString());
+  const pp = bench(promptTokens, 0, 0), tg = bench(0, nGen, promptTokens);
   const best = (r) => Math.max(...r.samples_ts);
-  return { pp: best(rows.find((r) => r.n_prompt > 0)), tg: best(rows.find((r) => r.n_gen > 0)), build: `llama.cpp ${rows[0].build_commit}` };
+  return { pp: best(pp.find((r) => r.n_prompt > 0)), tg: best(tg.find((r) => r.n_gen > 0)), build: `llama.cpp ${pp[0].build_commit}` };
 }
 
 function nodeRun(webDir, model, threads) {
@@ -170,7 +172,8 @@ if (configs.some(([l]) => l.includes('chromium'))) {
 const f1 = (x) => x.toFixed(1), f2 = (x) => `${x.toFixed(2)}x`;
 const res = new Map(); // `${round}|${model}|${threads}|${label}` -> { pp, tg }
 const key = (...k) => k.join('|');
-console.log(`prefill ~${promptTokens} tokens / decode ${nGen} tokens, tokens/s (best of ${reps}), ${rounds} round(s); ` +
+console.log(`prefill ~${promptTokens} tokens / decode ${nGen} tokens after them (llama-bench: tg at -d ${promptTokens}), ` +
+  `tokens/s (best of ${reps}), ${rounds} round(s); ` +
   `threads ${threadList.join(', ')}; the engines take turns within each round`);
 try {
   for (let round = 1; round <= rounds; round++) {
