@@ -58,7 +58,7 @@ async function stepsInPage({ glue, dir, url, promptTokens, nGen }) {
   const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
   const buf = M._kw_alloc(bytes.length) >>> 0;
   new Uint8Array(heap()).set(bytes, buf);
-  const a = struct('kw_load_args', { buf, len: bytes.length, n_ctx: 1024, n_threads: 1 });
+  const a = struct('kw_load_args', { buf, len: bytes.length, n_ctx: 1024, n_threads: 1, offload_layers: 999 });
   check(M._kw_model_load(a.p));
   const model = a.get('model');
   // the model's tensor types, as the worker compiles them

@@ -25,6 +25,8 @@ typedef struct kw_load_args {
     uint8_t **more;     // a split set's other files (n_more kw_alloc blocks, in order), or NULL;
     size_t *more_lens;  // their sizes; owned like buf
     int32_t n_more;
+    int32_t offload_layers; // the layers (the last ones, and the head) a webgpu context will take:
+                            // kept in the file's layout (kite_model_params.offload_layers)
 } kw_load_args;
 
 // kw_tokenize.

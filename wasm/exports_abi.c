@@ -29,6 +29,7 @@ static const abi_field load_fields[] = {
     F(kw_load_args, buf, P),       F(kw_load_args, len, P),        F(kw_load_args, n_ctx, "i32"),
     F(kw_load_args, n_threads, "i32"), F(kw_load_args, vocab_only, "i32"), F(kw_load_args, model, P),
     F(kw_load_args, more, P),      F(kw_load_args, more_lens, P),  F(kw_load_args, n_more, "i32"),
+    F(kw_load_args, offload_layers, "i32"),
 };
 static const abi_field offload_fields[] = {
     F(kw_offload_args, model, P),        F(kw_offload_args, n_ctx, "i32"),

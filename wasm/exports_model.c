@@ -69,7 +69,7 @@ EMSCRIPTEN_KEEPALIVE int kw_model_load(kw_load_args *a) {
     }
     // the file blocks are the model's from here (and the caller frees them on failure): the
     // matrices the kernels read faster in X8 are repacked where they lie, no second copy
-    kite_model_params mp = {.vocab_only = a->vocab_only != 0, .in_place = true};
+    kite_model_params mp = {.vocab_only = a->vocab_only != 0, .in_place = true, .offload_layers = a->offload_layers};
     kite_status s = kite_model_load_split(bufs, lens, n, &mp, &h->m);
     free(bufs);
     free(lens);

@@ -526,6 +526,8 @@ const ops = {
       a = struct('kw_load_args').set({
         buf: parts[0].ptr, len: parts[0].size, n_ctx: nCtx | 0, n_threads: threads | 0, vocab_only: vocabOnly ? 1 : 0,
         more: table, more_lens: table ? table + ptrSize * nMore : 0, n_more: nMore,
+        // the layers placeOnGpu will offer the GPU stay in the file's layout, which its kernels read
+        offload_layers: gpu && !vocabOnly ? gpuLayers ?? 2 ** 31 - 1 : 0, // (options.js: gpuLayers <= 65536)
       });
       check(M._kw_model_load(a.ptr));
       model = a.get('model');

@@ -383,29 +383,28 @@ static kite_status upload_ffn(wgpu_backend *w, const kite_weight *gate, const ki
     return js_status(w, kite_wgpu_weight_glu(w->h, gate->data, ud, (int)gate->type, gate->n_in, f));
 }
 
-// The GPU kernels read rows: a matrix the load repacked to X8 (kite_matmul_prefers_x8: Q4_K and
-// Q6_K on wasm; a tied head's token embeddings with it) goes back to the row layout where it
-// lies, before its upload. Its layer (or the head) is this backend's, so the host's kernels do
-// not read it; they follow w->layout if they ever do.
-static kite_status to_rows(const kite_weight *cw) {
-    if (!cw->data || cw->layout != KITE_LAYOUT_X8) return KITE_OK;
-    kite_weight *w = (kite_weight *)cw; // the model's weight table: the backend owns these layers now
-    const kite_status s = kite_matmul_unpack_x8(w->type, (void *)w->data, w->n_in, w->n_out);
-    if (s == KITE_OK) w->layout = KITE_LAYOUT_ROWS;
-    return s;
+// The GPU kernels read the file's row layout: a matrix the load repacked for the host's kernels
+// (kite_matmul_prefers_x8) cannot be uploaded as it lies. The load leaves the layers (and the
+// head) an offload backend takes in rows when told (kite_model_params.offload_layers); this
+// backend never rewrites the model's memory, which another context of the model may be reading.
+static kite_status check_rows(const kite_weight *w, const char *what, int32_t layer) {
+    if (!w->data || w->layout != KITE_LAYOUT_X8) return KITE_OK;
+    if (layer < 0)
+        return kite__fail(KITE_ERR_UNSUPPORTED, "the webgpu backend reads the file's layout, but the load repacked the %s "
+                                                "(load with kite_model_params.offload_layers >= the layers it takes)", what);
+    return kite__fail(KITE_ERR_UNSUPPORTED, "the webgpu backend reads the file's layout, but the load repacked layer %d's "
+                                            "matrices (load with kite_model_params.offload_layers >= the layers it takes)",
+                      (int)layer);
 }
 
-// to_rows for every matrix the backend uploads: the head's (the embeddings' where tied) and
-// those of its layers.
-static kite_status layers_to_rows(const kite_backend_config *cfg) {
-    kite_weight *head = (kite_weight *)&cfg->m->output, *embd = (kite_weight *)&cfg->m->tok_embd;
-    const bool tied = head->data && embd->data == head->data; // one matrix: repacked as the head
-    kite_status s = cfg->output || (cfg->embed && tied) ? to_rows(head) : KITE_OK;
-    if (tied) embd->layout = head->layout; // the lookup, here or on the host, reads the same bytes
+// check_rows for every matrix the backend uploads: the embeddings', the head's, its layers'.
+static kite_status layers_in_rows(const kite_backend_config *cfg) {
+    kite_status s = cfg->embed ? check_rows(&cfg->m->tok_embd, "token embeddings", -1) : KITE_OK;
+    if (s == KITE_OK && cfg->output) s = check_rows(&cfg->m->output, "output head", -1);
     for (int32_t il = cfg->layer_first; il < cfg->layer_last && s == KITE_OK; il++) {
         const kite_layer *L = &cfg->m->layers[il];
         const kite_weight *ws[] = KITE_LAYER_DENSE_WEIGHTS(L);
-        for (size_t i = 0; i < sizeof ws / sizeof ws[0] && s == KITE_OK; i++) s = to_rows(ws[i]);
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0] && s == KITE_OK; i++) s = check_rows(ws[i], NULL, il);
     }
     return s;
 }
@@ -417,6 +416,7 @@ kite_status kite__backend_webgpu_new(const kite_backend_config *cfg, kite_backen
     if (!cfg->output)
         return kite__fail(KITE_ERR_UNSUPPORTED, "the webgpu backend must run the output head (offload more layers than "
                                                 "the model has, or place the head on it)");
+    KITE_TRY(layers_in_rows(cfg));
     const kite_hparams *hp = &cfg->m->hp;
     // the experts of a layer are uploaded as one tensor of n_expert matrices: they must lie
     // back to back (the file's 3-D tensors do)
@@ -483,8 +483,7 @@ kite_status kite__backend_webgpu_new(const kite_backend_config *cfg, kite_backen
         wg_free(&w->b);
         return kite__fail(KITE_ERR_UNSUPPORTED, "no WebGPU device in this worker (Module.kiteWebGpu is not set)");
     }
-    kite_status s = layers_to_rows(cfg);
-    if (cfg->embed && s == KITE_OK) s = upload(w, &cfg->m->tok_embd);
+    kite_status s = cfg->embed ? upload(w, &cfg->m->tok_embd) : KITE_OK;
     if (s == KITE_OK && cfg->output) s = upload(w, &cfg->m->output);
     for (int32_t il = cfg->layer_first; il < cfg->layer_last && s == KITE_OK; il++) {
         const kite_layer *L = &cfg->m->layers[il];

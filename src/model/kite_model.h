@@ -89,6 +89,12 @@ typedef struct kite_model_params {
     // (the wasm exports' file blocks, the WASI CLI's heap copy): the load repacks weights in
     // place (no second buffer, no release calls), so the buffers' tensor bytes change.
     bool in_place;
+    // The layers a context's offload backend that reads the file's row layout (webgpu) will take,
+    // counted as kite_ctx_params.n_gpu_layers counts them (the last n repeating layers): the load
+    // leaves their matrices, and the output head when n > 0, in the file's layout, so that backend
+    // uploads them as they lie (it refuses repacked ones). 0: every matrix as the host's kernels
+    // prefer. The host's kernels read either layout (a fallback to the CPU decodes these as rows).
+    int32_t offload_layers;
 } kite_model_params;
 
 // Parses the GGUF file in buf[0..len), checks the architecture, shapes and every tensor the

@@ -403,6 +403,7 @@ kite_status kite_model_load_split(const uint8_t *const *bufs, const uint64_t *le
     kite_model_params defaults = {0};
     if (!p) p = &defaults;
     if (n < 1 || n > 9999 || !bufs || !lens) return kite__fail(KITE_ERR_INVALID, "a model needs 1 to 9999 files, not %d", n);
+    if (p->offload_layers < 0) return kite__fail(KITE_ERR_INVALID, "offload_layers %d is negative", p->offload_layers);
     kite_model *m = calloc(1, sizeof *m);
     if (!m || !(m->parts = calloc((size_t)n, sizeof *m->parts))) {
         free(m);

@@ -15,18 +15,20 @@ static bool repack_wanted(void) {
     return !(e && strcmp(e, "0") == 0);
 }
 
-// The dense matrices a decode step reads, the output head also where it is the token embeddings
-// (tied: their lookup reads a row back, kite_matmul_x8_row); not untied embeddings, which are
-// only looked up, nor the experts, whose views are cut from one 3-D tensor.
-static int collect(kite_model *m, kite_weight **out, int cap) {
+// The dense matrices a decode step on the host reads, the output head also where it is the token
+// embeddings (tied: their lookup reads a row back, kite_matmul_x8_row); not untied embeddings,
+// which are only looked up, nor the experts, whose views are cut from one 3-D tensor, nor the
+// last `offload` layers and then the head (an offload backend's, in the file's layout).
+static int collect(kite_model *m, int32_t offload, kite_weight **out, int cap) {
     int n = 0;
-    for (int il = 0; il < m->hp.n_layer; il++) {
+    const int32_t first_off = m->hp.n_layer - KITE_MIN(offload, m->hp.n_layer);
+    for (int il = 0; il < first_off; il++) {
         kite_layer *L = &m->layers[il];
         kite_weight *ws[] = KITE_LAYER_DENSE_WEIGHTS(L);
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
             if (ws[i]->data && kite_matmul_prefers_x8(ws[i]->type) && ws[i]->n_out >= 8 && n < cap) out[n++] = ws[i];
     }
-    if (m->output.data && kite_matmul_prefers_x8(m->output.type) && m->output.n_out >= 8 && n < cap)
+    if (offload == 0 && m->output.data && kite_matmul_prefers_x8(m->output.type) && m->output.n_out >= 8 && n < cap)
         out[n++] = &m->output;
     return n;
 }
@@ -55,7 +57,7 @@ kite_status kite__model_repack(kite_model *m, const kite_model_params *p) {
     const int cap = 9 * m->hp.n_layer + 1;
     kite_weight **ws = malloc((size_t)cap * sizeof *ws);
     if (!ws) return kite__fail(KITE_ERR_NOMEM, "repack: out of memory");
-    const int n = collect(m, ws, cap);
+    const int n = collect(m, p ? p->offload_layers : 0, ws, cap);
     if (p && p->in_place) { // the host's buffers: each matrix rewritten where it lies
         kite_status s = KITE_OK;
         for (int i = 0; i < n && s == KITE_OK; i++) {

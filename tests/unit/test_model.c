@@ -366,8 +366,10 @@ static void eval_steps(kite_model *m, int threads, float *out, int n_vocab) {
 }
 
 // Each dense matrix (and the tied output head, with the embeddings it is) is in the X8 layout
-// exactly where the kernel set decodes its type from X8 (and it has 8 rows); returns the bytes.
-static uint64_t check_x8_where_decoded(const kite_model *m, const char *file) {
+// exactly where the kernel set decodes its type from X8 (and it has 8 rows), but in the last
+// `offload` layers and (offload > 0) the head, which keep the file's rows
+// (kite_model_params.offload_layers); returns the bytes.
+static uint64_t check_x8_where_decoded(const kite_model *m, const char *file, int offload) {
     uint64_t bytes = 0;
     int wrong = 0;
     for (int il = 0; il < m->hp.n_layer; il++) {
@@ -375,12 +377,12 @@ static uint64_t check_x8_where_decoded(const kite_model *m, const char *file) {
         const kite_weight *ws[] = KITE_LAYER_DENSE_WEIGHTS(L);
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
             if (!ws[i]->data) continue;
-            const bool x8 = kite_matmul_prefers_x8(ws[i]->type) && ws[i]->n_out >= 8;
+            const bool x8 = kite_matmul_prefers_x8(ws[i]->type) && ws[i]->n_out >= 8 && il < m->hp.n_layer - offload;
             wrong += (ws[i]->layout == KITE_LAYOUT_X8) != x8;
             if (x8) bytes += kite_type_row_bytes(ws[i]->type, (uint64_t)ws[i]->n_in) * (uint64_t)ws[i]->n_out;
         }
     }
-    const bool out_x8 = kite_matmul_prefers_x8(m->output.type);
+    const bool out_x8 = kite_matmul_prefers_x8(m->output.type) && offload == 0;
     wrong += (m->output.layout == KITE_LAYOUT_X8) != out_x8;
     // tied: the lookup reads the same (repacked) bytes; else the embeddings keep the file's rows
     wrong += m->output.data == m->tok_embd.data ? m->tok_embd.layout != m->output.layout
@@ -398,17 +400,23 @@ static void test_repack_bits_file(const char *file, bool has_q4_K, bool q8_0) {
     if (!buf) return;
     const char *old = getenv("KITE_REPACK");
     char *saved = old ? strdup(old) : NULL;
-    kite_model *m[3] = {NULL, NULL, NULL}, *env_off = NULL;
+    kite_model *m[4] = {NULL, NULL, NULL, NULL}, *env_off = NULL;
     // m[0] kept in the file's layout by the load parameter (the CLI's --no-repack), m[1]
     // repacked where the kernels decode X8, m[2] repacked in place in its own copy of the file
-    // (the wasm exports' in_place); env_off by KITE_REPACK=0
-    const kite_model_params keep = {.no_repack = true}, in_place = {.in_place = true};
+    // (the wasm exports' in_place), m[3] repacked but for the last layer and the head (an offload
+    // backend's: offload_layers 1); env_off by KITE_REPACK=0
+    const kite_model_params keep = {.no_repack = true}, in_place = {.in_place = true}, off1 = {.offload_layers = 1};
+    const kite_model_params bad = {.offload_layers = -1};
+    kite_model *never = NULL;
+    CHECK(kite_model_load(buf, len, &bad, &never) == KITE_ERR_INVALID && !never && strstr(kite_last_error(), "offload_layers"),
+          "a negative offload_layers is refused by name: %s", kite_last_error());
     unsigned char *own = malloc(len);
     if (own) memcpy(own, buf, len);
     setenv("KITE_REPACK", "1", 1);
     CHECK(kite_model_load(buf, len, &keep, &m[0]) == KITE_OK, "load: %s", kite_last_error());
     CHECK(kite_model_load(buf, len, NULL, &m[1]) == KITE_OK, "load: %s", kite_last_error());
     CHECK(own && kite_model_load(own, len, &in_place, &m[2]) == KITE_OK, "load in place: %s", kite_last_error());
+    CHECK(kite_model_load(buf, len, &off1, &m[3]) == KITE_OK, "load: %s", kite_last_error());
     CHECK(!m[1] || !m[2] || kite_model_repacked_bytes(m[2]) == kite_model_repacked_bytes(m[1]),
           "in place: %llu bytes repacked, %llu copied", (unsigned long long)(m[2] ? kite_model_repacked_bytes(m[2]) : 0),
           (unsigned long long)(m[1] ? kite_model_repacked_bytes(m[1]) : 0));
@@ -419,7 +427,7 @@ static void test_repack_bits_file(const char *file, bool has_q4_K, bool q8_0) {
     // (Q4_K_M: the Q4_K matrices, the Q6_K ones of attn_v / ffn_down in some layers and the tied
     // Q6_K output head; Q6_K, Q8_0: all of them)
     if (m[1]) {
-        const uint64_t want = check_x8_where_decoded(m[1], file);
+        const uint64_t want = check_x8_where_decoded(m[1], file, 0);
         CHECK(kite_model_repacked_bytes(m[1]) == want, "%s: repacked %llu bytes, %llu decoded from X8", file,
               (unsigned long long)kite_model_repacked_bytes(m[1]), (unsigned long long)want);
         const bool decoded = q8_0 ? kite_matmul_prefers_x8(KITE_TYPE_Q8_0)
@@ -428,11 +436,16 @@ static void test_repack_bits_file(const char *file, bool has_q4_K, bool q8_0) {
         CHECK(m[1]->output.data == m[1]->tok_embd.data, "%s: tied output", file);
     }
     CHECK(!m[0] || m[0]->output.layout == KITE_LAYOUT_ROWS, "%s: no_repack keeps the rows", file);
+    if (m[3]) {
+        const uint64_t want = check_x8_where_decoded(m[3], file, 1);
+        CHECK(kite_model_repacked_bytes(m[3]) == want, "%s: offload_layers 1: repacked %llu bytes, %llu expected", file,
+              (unsigned long long)kite_model_repacked_bytes(m[3]), (unsigned long long)want);
+    }
     kite_model_free(env_off);
     if (saved) setenv("KITE_REPACK", saved, 1);
     else unsetenv("KITE_REPACK");
     free(saved);
-    if (m[0] && m[1] && m[2]) {
+    if (m[0] && m[1] && m[2] && m[3]) {
         const int nv = kite_model_hparams(m[0])->n_vocab;
         float *a = calloc((size_t)5 * nv, sizeof(float)), *b = calloc((size_t)5 * nv, sizeof(float));
         float *a1 = calloc((size_t)5 * nv, sizeof(float));
@@ -440,15 +453,15 @@ static void test_repack_bits_file(const char *file, bool has_q4_K, bool q8_0) {
             eval_steps(m[0], th, th == 1 ? a1 : a, nv);
             if (th == 1) memcpy(a, a1, (size_t)5 * nv * sizeof(float));
             CHECK(!memcmp(a, a1, (size_t)5 * nv * sizeof(float)), "%s: %d threads' logits differ from 1 thread's", file, th);
-            for (int k = 1; k < 3; k++) {
+            for (int k = 1; k < 4; k++) {
                 eval_steps(m[k], th, b, nv);
                 CHECK(!memcmp(a, b, (size_t)5 * nv * sizeof(float)), "%s: repacked%s logits differ (%d threads)", file,
-                      k == 2 ? " in place" : "", th);
+                      k == 2 ? " in place" : k == 3 ? " but for the offloaded layer" : "", th);
             }
         }
         free(a), free(b), free(a1);
     }
-    kite_model_free(m[0]), kite_model_free(m[1]), kite_model_free(m[2]);
+    kite_model_free(m[0]), kite_model_free(m[1]), kite_model_free(m[2]), kite_model_free(m[3]);
     free(own);
     free(buf);
 }
