@@ -91,11 +91,6 @@ bool kite_matmul_prefers_x8(kite_type wtype);
 // bad shape, KITE_ERR_NOMEM when the group buffer cannot be allocated.
 kite_status kite_matmul_repack_x8(kite_type wtype, const void *src, void *dst, int64_t n_in, int64_t n_out);
 
-// The inverse of kite_matmul_repack_x8 in place: the n_out x n_in X8 matrix w back to the row
-// layout (a consumer that reads rows, e.g. the WebGPU upload, of a matrix repacked at load).
-// Errors as kite_matmul_repack_x8.
-kite_status kite_matmul_unpack_x8(kite_type wtype, void *w, int64_t n_in, int64_t n_out);
-
 // Row r (0 <= r < n_out) of the n_out x n_in X8 matrix w, in the row layout, into dst (the row's
 // kite_type_row_bytes): an embedding lookup in a repacked matrix. KITE_ERR_UNSUPPORTED for a type
 // without an X8 layout, KITE_ERR_INVALID for a bad shape or row.

@@ -105,7 +105,7 @@ void kite__x8_rows(kite_type wtype, const void *w, size_t ws, int64_t n_out, int
     }
 }
 
-// The arguments' checks of kite_matmul_repack_x8 / kite_matmul_unpack_x8.
+// The arguments' checks of kite_matmul_repack_x8.
 static kite_status check_x8(kite_type wtype, const void *src, const void *dst, int64_t n_in, int64_t n_out) {
     if (!kite_matmul_x8_type(wtype))
         return kite__fail(KITE_ERR_UNSUPPORTED, "repack: no X8 layout for %s", kite_type_name(wtype));
@@ -133,20 +133,6 @@ kite_status kite_matmul_repack_x8(kite_type wtype, const void *src, void *dst, i
     if (dst != src && n_out % 8) // the tail rows as they are
         memcpy((uint8_t *)dst + (size_t)n_groups * 8 * ws, (const uint8_t *)src + (size_t)n_groups * 8 * ws,
                (size_t)(n_out % 8) * ws);
-    return KITE_OK;
-}
-
-kite_status kite_matmul_unpack_x8(kite_type wtype, void *w, int64_t n_in, int64_t n_out) {
-    const kite_status st = check_x8(wtype, w, w, n_in, n_out);
-    if (st != KITE_OK) return st;
-    const size_t ws = (size_t)kite_type_row_bytes(wtype, (uint64_t)n_in);
-    uint8_t *tmp = malloc(8 * ws); // a group's rows: each group holds its own rows' bytes
-    if (!tmp) return kite__fail(KITE_ERR_NOMEM, "repack: out of memory");
-    for (int64_t g = 0; g < n_out / 8; g++) {
-        kite__x8_rows(wtype, w, ws, n_out, 8 * g, 8, tmp);
-        memcpy((uint8_t *)w + (size_t)g * 8 * ws, tmp, 8 * ws);
-    }
-    free(tmp);
     return KITE_OK;
 }
 

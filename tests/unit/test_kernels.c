@@ -353,8 +353,6 @@ static void test_x8_vs_ref(kite_pool *pool2) {
         memcpy(inplace, w, wb);
         CHECK(kite_matmul_repack_x8(t, inplace, inplace, n_in, n_out) == KITE_OK && memcmp(inplace, w8, wb) == 0,
               "%s in-place repack n_in=%d n_out=%d", kite_type_name(t), n_in, n_out);
-        CHECK(kite_matmul_unpack_x8(t, inplace, n_in, n_out) == KITE_OK && memcmp(inplace, w, wb) == 0,
-              "%s unpack back to rows n_in=%d n_out=%d", kite_type_name(t), n_in, n_out);
         free(inplace);
         CHECK(kite_kernels_set_isa("scalar") == KITE_OK, "scalar set");
         CHECK(kite_matmul(NULL, t, w, n_in, n_out, x, n_tok, yr, scratch, ss) == KITE_OK, "scalar matmul");
@@ -388,7 +386,6 @@ static void test_x8_vs_ref(kite_pool *pool2) {
     }
     block_q4_0 q4 = {0};
     CHECK(kite_matmul_repack_x8(KITE_TYPE_Q4_0, &q4, &q4, 32, 1) == KITE_ERR_UNSUPPORTED, "Q4_0 has no X8");
-    CHECK(kite_matmul_unpack_x8(KITE_TYPE_Q4_0, &q4, 32, 1) == KITE_ERR_UNSUPPORTED, "Q4_0 has no X8 to unpack");
     CHECK(kite_matmul_x8_row(KITE_TYPE_Q4_0, &q4, 32, 1, 0, &q4) == KITE_ERR_UNSUPPORTED, "Q4_0 has no X8 row");
     block_q8_0 q8[2] = {{0}};
     CHECK(kite_matmul_repack_x8(KITE_TYPE_Q8_0, q8, q8, 48, 1) == KITE_ERR_INVALID, "Q8_0 X8: n_in a multiple of 32");
