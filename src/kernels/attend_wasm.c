@@ -1,60 +1,45 @@
-// attend_wasm.c - the attention op for wasm SIMD128: the scalar op's results bit for bit in every
-// mode (every sum keeps attend_ref.c's order; wasm has no fused multiply-add), four lanes per instruction.
+// attend_wasm.c - the attention ops for wasm SIMD128, the scalar op's results bit for bit in every
+// mode (every sum keeps attend_ref.c's order; wasm has no fused multiply-add), four lanes per
+// instruction. The group op (kite_kernels_attend_group) is the one implementation: the queries
+// of one KV head share each cache row's load and software f16 -> f32 conversion (wasm has no
+// conversion instruction, so these dominate), and the single-query op is a group of one. FA_F16
+// (decode) runs in passes over chunks of keys: scores and the online softmax's factors first,
+// then the f16 accumulator with a block of dims held in registers across the chunk's keys.
 #include <math.h>
 #include <wasm_simd128.h>
 
-#include "kernels/wasm_f16.h"
 #include "kernels/attend.h"
+#include "kernels/wasm_f16.h"
 
 // Four halves in the high 16 bits of u32 lanes -> floats, for halves known finite (the exact
 // multiply of kite__h2f4_hi without its inf/nan fix-up).
-static inline v128_t h2f4_finite(v128_t x) {
+static inline v128_t kite__aw_h2f4_finite(v128_t x) {
     const v128_t mag = wasm_u32x4_shr(wasm_v128_and(x, wasm_i32x4_splat(0x7fff0000)), 3);
     return wasm_v128_or(wasm_f32x4_mul(mag, wasm_f32x4_splat(0x1p112f)), wasm_v128_and(x, wasm_i32x4_splat((int32_t)0x80000000u)));
 }
 
 // Lanes of 8 halves whose exponent is all ones (inf / nan): all ones there.
-static inline v128_t special8(v128_t h) {
+static inline v128_t kite__aw_special8(v128_t h) {
     const v128_t e = wasm_i16x8_splat(0x7c00);
     return wasm_i16x8_eq(wasm_v128_and(h, e), e);
 }
 
-// Eight halves -> two float vectors; the inf/nan fix-up only where a lane needs it.
-static inline void h2f8(const uint16_t *p, v128_t *lo, v128_t *hi) {
-    const v128_t h = wasm_v128_load(p), z = wasm_i16x8_splat(0);
-    const v128_t a = wasm_i16x8_shuffle(z, h, 0, 8, 1, 9, 2, 10, 3, 11), b = wasm_i16x8_shuffle(z, h, 4, 12, 5, 13, 6, 14, 7, 15);
-    if (wasm_v128_any_true(special8(h))) *lo = kite__h2f4_hi(a), *hi = kite__h2f4_hi(b);
-    else *lo = h2f4_finite(a), *hi = h2f4_finite(b);
+// Eight halves (already loaded) -> two float vectors, for halves known finite.
+static inline void kite__aw_h2f8_finite(v128_t h, v128_t *lo, v128_t *hi) {
+    const v128_t z = wasm_i16x8_splat(0);
+    *lo = kite__aw_h2f4_finite(wasm_i16x8_shuffle(z, h, 0, 8, 1, 9, 2, 10, 3, 11));
+    *hi = kite__aw_h2f4_finite(wasm_i16x8_shuffle(z, h, 4, 12, 5, 13, 6, 14, 7, 15));
 }
 
-// q.k in kite__dot_f16_ggml's order: its 64 lane sums are 16 vectors here, reduced the same way.
-static float dot_ggml(const float *q, const uint16_t *k, int32_t n) {
-    const int32_t np = n & ~63;
-    double sum = 0.0;
-    if (np > 0) {
-        v128_t a[16];
-        for (int j = 0; j < 16; j++) a[j] = wasm_f32x4_splat(0.0f);
-        for (int32_t i = 0; i < np; i += 64)
-            for (int j = 0; j < 16; j += 2) {
-                v128_t lo, hi;
-                h2f8(k + i + 4 * j, &lo, &hi);
-                a[j] = wasm_f32x4_add(a[j], wasm_f32x4_mul(wasm_v128_load(q + i + 4 * j), lo));
-                a[j + 1] = wasm_f32x4_add(a[j + 1], wasm_f32x4_mul(wasm_v128_load(q + i + 4 * j + 4), hi));
-            }
-        // r[l] = (acc[l] + acc[32 + l]) + (acc[16 + l] + acc[48 + l]), l < 16: four vectors
-        v128_t r[4];
-        for (int m = 0; m < 4; m++) r[m] = wasm_f32x4_add(wasm_f32x4_add(a[m], a[8 + m]), wasm_f32x4_add(a[4 + m], a[12 + m]));
-        // h[l] = r[l] + r[l + 8] (l < 8), then h[l] + h[l + 4] (l < 4)
-        const v128_t h = wasm_f32x4_add(wasm_f32x4_add(r[0], r[2]), wasm_f32x4_add(r[1], r[3]));
-        sum = (double)((wasm_f32x4_extract_lane(h, 0) + wasm_f32x4_extract_lane(h, 2)) +
-                       (wasm_f32x4_extract_lane(h, 1) + wasm_f32x4_extract_lane(h, 3)));
-    }
-    for (int32_t i = np; i < n; i++) sum += (double)(q[i] * kite__h2f(k[i]));
-    return (float)sum;
+// Eight halves at p -> two float vectors; the inf/nan fix-up only where a lane needs it.
+static inline void kite__aw_h2f8(const uint16_t *p, v128_t *lo, v128_t *hi) {
+    const v128_t h = wasm_v128_load(p);
+    if (wasm_v128_any_true(kite__aw_special8(h))) kite__h2f8_wasm(p, lo, hi);
+    else kite__aw_h2f8_finite(h, lo, hi);
 }
 
 // kite__f16_round on four lanes (the same bit masks, the same add-then-subtract rounding).
-static inline v128_t f16_round4(v128_t x) {
+static inline v128_t kite__aw_f16_round4(v128_t x) {
     const v128_t a = wasm_v128_and(x, wasm_i32x4_splat(0x7fffffff));
     const v128_t e = wasm_i32x4_max(wasm_u32x4_shr(a, 23), wasm_i32x4_splat(113));
     const v128_t m = wasm_i32x4_shl(wasm_i32x4_add(e, wasm_i32x4_splat(13)), 23);
@@ -64,102 +49,330 @@ static inline v128_t f16_round4(v128_t x) {
     return wasm_v128_or(wasm_v128_bitselect(special, r, big), wasm_v128_and(x, wasm_i32x4_splat((int32_t)0x80000000u)));
 }
 
-// attend_ref.c's attend_fa_f16: online softmax, the V accumulator rounded to f16 after every step.
-static void attend_fa_f16(const float *q16, const uint16_t *k, const uint16_t *v, int32_t kv_stride, int32_t n_kv,
-                          int32_t head_dim, float scale, float *out) {
-    float acc[KITE_ATTN_MAX_HEAD_DIM];
-    for (int32_t d = 0; d < head_dim; d += 4) wasm_v128_store(acc + d, wasm_f32x4_splat(0.0f));
-    float m = -INFINITY, sum = 0.0f;
-    for (int32_t j = 0; j < n_kv; j++) {
-        const uint16_t *kj = k + (int64_t)j * kv_stride, *vj = v + (int64_t)j * kv_stride;
-        const float s = dot_ggml(q16, kj, head_dim) * scale;
-        float ms = 1.0f, vs = 1.0f;
-        if (s > m) {
-            ms = expf(m - s);
-            m = s;
-            const v128_t msv = wasm_f32x4_splat(ms);
-            for (int32_t d = 0; d < head_dim; d += 4)
-                wasm_v128_store(acc + d, f16_round4(wasm_f32x4_mul(wasm_v128_load(acc + d), msv)));
-        } else {
-            vs = expf(s - m);
-        }
-        const v128_t vsv = wasm_f32x4_splat(vs);
-        for (int32_t d = 0; d < head_dim; d += 8) {
-            v128_t lo, hi;
-            h2f8(vj + d, &lo, &hi);
-            wasm_v128_store(acc + d, f16_round4(wasm_f32x4_add(wasm_v128_load(acc + d), wasm_f32x4_mul(lo, vsv))));
-            wasm_v128_store(acc + d + 4, f16_round4(wasm_f32x4_add(wasm_v128_load(acc + d + 4), wasm_f32x4_mul(hi, vsv))));
-        }
-        sum = sum * ms + vs;
-    }
-    const v128_t sv = wasm_f32x4_splat(sum); // divided, as in attend_ref.c
-    for (int32_t d = 0; d < head_dim; d += 4) wasm_v128_store(out + d, wasm_f32x4_div(wasm_v128_load(acc + d), sv));
+// kite__aw_f16_round4 for lanes below 65520 in magnitude (no inf / nan / overflow: the caller
+// checks *seen, the running unsigned maximum of every input's magnitude bits, against
+// 0x477ff000 and redoes the work with kite__aw_f16_round4 where it reached it).
+static inline v128_t kite__aw_f16_round4_small(v128_t x, v128_t *seen) {
+    const v128_t a = wasm_v128_and(x, wasm_i32x4_splat(0x7fffffff));
+    *seen = wasm_u32x4_max(*seen, a);
+    const v128_t m = wasm_i32x4_add(wasm_i32x4_max(wasm_v128_and(a, wasm_i32x4_splat(0x7f800000)), wasm_i32x4_splat(113 << 23)),
+                                    wasm_i32x4_splat(13 << 23));
+    const v128_t r = wasm_f32x4_sub(wasm_f32x4_add(a, m), m);
+    return wasm_v128_or(r, wasm_v128_and(x, wasm_i32x4_splat((int32_t)0x80000000u)));
 }
 
-// The scalar op's FA_F32 scores: q.k_j summed in dim order, for 4 keys at a time (lane = key),
-// so each key's sum keeps its sequential order. Each 8-dim step transposes the keys' halves
-// with shuffles into one vector per dim. Keys past a multiple of 4 are summed one by one.
-static void scores_f32(const float *q, const uint16_t *k, int32_t kv_stride, int32_t n_kv, int32_t head_dim,
-                       float scale, float *scores) {
-    const v128_t z = wasm_i16x8_splat(0), sv = wasm_f32x4_splat(scale);
-    int32_t j = 0;
-    for (; j + 4 <= n_kv; j += 4) {
-        const uint16_t *k0 = k + (int64_t)j * kv_stride;
-        v128_t acc = wasm_f32x4_splat(0.0f);
-        for (int32_t d = 0; d < head_dim; d += 8) {
-            const v128_t r0 = wasm_v128_load(k0 + d), r1 = wasm_v128_load(k0 + kv_stride + d);
-            const v128_t r2 = wasm_v128_load(k0 + 2 * kv_stride + d), r3 = wasm_v128_load(k0 + 3 * kv_stride + d);
-            // (key0, key1) and (key2, key3) pairs per dim, then 4 keys per dim, two dims a vector
-            const v128_t a = wasm_i16x8_shuffle(r0, r1, 0, 8, 1, 9, 2, 10, 3, 11), ah = wasm_i16x8_shuffle(r0, r1, 4, 12, 5, 13, 6, 14, 7, 15);
-            const v128_t b = wasm_i16x8_shuffle(r2, r3, 0, 8, 1, 9, 2, 10, 3, 11), bh = wasm_i16x8_shuffle(r2, r3, 4, 12, 5, 13, 6, 14, 7, 15);
-            const v128_t x[4] = {wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7),
-                                 wasm_i32x4_shuffle(ah, bh, 0, 4, 1, 5), wasm_i32x4_shuffle(ah, bh, 2, 6, 3, 7)};
-            const int special = wasm_v128_any_true(wasm_v128_or(wasm_v128_or(special8(r0), special8(r1)), wasm_v128_or(special8(r2), special8(r3))));
-            for (int i = 0; i < 4; i++) {
-                const v128_t xl = wasm_i16x8_shuffle(z, x[i], 0, 8, 1, 9, 2, 10, 3, 11), xh = wasm_i16x8_shuffle(z, x[i], 4, 12, 5, 13, 6, 14, 7, 15);
-                const v128_t lo = special ? kite__h2f4_hi(xl) : h2f4_finite(xl), hi = special ? kite__h2f4_hi(xh) : h2f4_finite(xh);
-                acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_splat(q[d + 2 * i]), lo));
-                acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_splat(q[d + 2 * i + 1]), hi));
+#define KITE_INLINE static inline __attribute__((always_inline))
+
+enum {
+    QB = 4,  // queries whose accumulators share one pass over a block of dims
+    CH = 32, // FA_F16: keys per chunk (the per-key factors of a chunk live on the stack)
+};
+
+// One cache row's halves -> floats, the inf/nan check once for the row.
+KITE_INLINE void row_f32(const uint16_t *p, float *out, int32_t hd) {
+    v128_t sp = wasm_i32x4_splat(0);
+    for (int32_t d = 0; d < hd; d += 8) {
+        const v128_t h = wasm_v128_load(p + d);
+        sp = wasm_v128_or(sp, kite__aw_special8(h));
+        v128_t lo, hi;
+        kite__aw_h2f8_finite(h, &lo, &hi);
+        wasm_v128_store(out + d, lo);
+        wasm_v128_store(out + d + 4, hi);
+    }
+    if (!wasm_v128_any_true(sp)) return;
+    for (int32_t d = 0; d < hd; d += 8) {
+        v128_t lo, hi;
+        kite__h2f8_wasm(p + d, &lo, &hi);
+        wasm_v128_store(out + d, lo);
+        wasm_v128_store(out + d + 4, hi);
+    }
+}
+
+// q.k for a key already in floats, in kite__dot_f16_ggml's order (its 64 lane sums are 16
+// vectors here, reduced the same way; the tail in double).
+KITE_INLINE float dot_ggml_f(const float *q, const float *k, int32_t n) {
+    const int32_t np = n & ~63;
+    double sum = 0.0;
+    if (np > 0) {
+        v128_t a[16];
+        for (int j = 0; j < 16; j++) a[j] = wasm_f32x4_mul(wasm_v128_load(q + 4 * j), wasm_v128_load(k + 4 * j));
+        for (int32_t i = 64; i < np; i += 64)
+            for (int j = 0; j < 16; j++)
+                a[j] = wasm_f32x4_add(a[j], wasm_f32x4_mul(wasm_v128_load(q + i + 4 * j), wasm_v128_load(k + i + 4 * j)));
+        v128_t r[4];
+        for (int m = 0; m < 4; m++) r[m] = wasm_f32x4_add(wasm_f32x4_add(a[m], a[8 + m]), wasm_f32x4_add(a[4 + m], a[12 + m]));
+        const v128_t h = wasm_f32x4_add(wasm_f32x4_add(r[0], r[2]), wasm_f32x4_add(r[1], r[3]));
+        sum = (double)((wasm_f32x4_extract_lane(h, 0) + wasm_f32x4_extract_lane(h, 2)) +
+                       (wasm_f32x4_extract_lane(h, 1) + wasm_f32x4_extract_lane(h, 3)));
+    }
+    for (int32_t i = np; i < n; i++) sum += (double)(q[i] * k[i]);
+    return (float)sum;
+}
+
+// ---- FA_F16 ----------------------------------------------------------------------------------
+
+// The f16 accumulators acc[i] (queries i < nb) over keys j0..j1-1 of a chunk starting at key c0:
+// per key, acc = round(acc * ms) where the key set a new maximum (ms != 1: a rescale by exactly
+// 1 leaves an f16 value as it is), then acc = round(acc + v * vs), as attend_ref.c's
+// attend_fa_f16. Eight dims at a time stay in registers across the keys with the cheap rounding;
+// a block that met an inf/nan half or a magnitude of 65520 or more is redone with the full one.
+KITE_INLINE void fa_values(int nb, float *const *acc, float (*ms)[CH], float (*vs)[CH], int32_t c0, int32_t j0,
+                           int32_t j1, const uint16_t *v, int32_t kv_stride, int32_t hd) {
+    for (int32_t d = 0; d < hd; d += 8) {
+        v128_t a0[QB], a1[QB];
+        for (int i = 0; i < nb; i++) a0[i] = wasm_v128_load(acc[i] + d), a1[i] = wasm_v128_load(acc[i] + d + 4);
+        v128_t seen = wasm_i32x4_splat(0), sp = wasm_i32x4_splat(0);
+        for (int32_t j = j0; j < j1; j++) {
+            const v128_t h = wasm_v128_load(v + (int64_t)j * kv_stride + d);
+            sp = wasm_v128_or(sp, kite__aw_special8(h));
+            v128_t lo, hi;
+            kite__aw_h2f8_finite(h, &lo, &hi);
+            for (int i = 0; i < nb; i++) {
+                const float f = ms[i][j - c0];
+                if (f != 1.0f) {
+                    const v128_t fv = wasm_f32x4_splat(f);
+                    a0[i] = kite__aw_f16_round4_small(wasm_f32x4_mul(a0[i], fv), &seen);
+                    a1[i] = kite__aw_f16_round4_small(wasm_f32x4_mul(a1[i], fv), &seen);
+                }
+                const v128_t w = wasm_f32x4_splat(vs[i][j - c0]);
+                a0[i] = kite__aw_f16_round4_small(wasm_f32x4_add(a0[i], wasm_f32x4_mul(lo, w)), &seen);
+                a1[i] = kite__aw_f16_round4_small(wasm_f32x4_add(a1[i], wasm_f32x4_mul(hi, w)), &seen);
             }
         }
-        wasm_v128_store(scores + j, wasm_f32x4_mul(acc, sv));
+        const v128_t big = wasm_u32x4_ge(seen, wasm_i32x4_splat(0x477ff000));
+        if (wasm_v128_any_true(wasm_v128_or(sp, big))) { // rare: again from the stored sums, exactly
+            for (int i = 0; i < nb; i++) a0[i] = wasm_v128_load(acc[i] + d), a1[i] = wasm_v128_load(acc[i] + d + 4);
+            for (int32_t j = j0; j < j1; j++) {
+                v128_t lo, hi;
+                kite__aw_h2f8(v + (int64_t)j * kv_stride + d, &lo, &hi);
+                for (int i = 0; i < nb; i++) {
+                    const float f = ms[i][j - c0];
+                    if (f != 1.0f) {
+                        const v128_t fv = wasm_f32x4_splat(f);
+                        a0[i] = kite__aw_f16_round4(wasm_f32x4_mul(a0[i], fv));
+                        a1[i] = kite__aw_f16_round4(wasm_f32x4_mul(a1[i], fv));
+                    }
+                    const v128_t w = wasm_f32x4_splat(vs[i][j - c0]);
+                    a0[i] = kite__aw_f16_round4(wasm_f32x4_add(a0[i], wasm_f32x4_mul(lo, w)));
+                    a1[i] = kite__aw_f16_round4(wasm_f32x4_add(a1[i], wasm_f32x4_mul(hi, w)));
+                }
+            }
+        }
+        for (int i = 0; i < nb; i++) wasm_v128_store(acc[i] + d, a0[i]), wasm_v128_store(acc[i] + d + 4, a1[i]);
     }
-    for (; j < n_kv; j++) {
-        const uint16_t *kj = k + (int64_t)j * kv_stride;
-        float dot = 0.0f;
-        for (int32_t d = 0; d < head_dim; d++) dot += q[d] * kite__h2f(kj[d]);
-        scores[j] = dot * scale;
+}
+
+// fa_values with a constant query count, so that the accumulators stay in registers.
+static void fa_values_n(int nb, float *const *acc, float (*ms)[CH], float (*vs)[CH], int32_t c0, int32_t j0, int32_t j1,
+                        const uint16_t *v, int32_t kv_stride, int32_t hd) {
+    switch (nb) {
+    case 4: fa_values(4, acc, ms, vs, c0, j0, j1, v, kv_stride, hd); break;
+    case 3: fa_values(3, acc, ms, vs, c0, j0, j1, v, kv_stride, hd); break;
+    case 2: fa_values(2, acc, ms, vs, c0, j0, j1, v, kv_stride, hd); break;
+    default: fa_values(1, acc, ms, vs, c0, j0, j1, v, kv_stride, hd); break;
     }
+}
+
+// attend_ref.c's attend_fa_f16 for every query of the group (q already rounded to f16); the
+// accumulators live in the outputs until the final division.
+static void fa_f16(const kite_attn_group *g, const float (*qr)[KITE_ATTN_MAX_HEAD_DIM], int32_t n_min, int32_t n_max) {
+    const int32_t hd = g->head_dim, nq = g->n_q;
+    float kf[KITE_ATTN_MAX_HEAD_DIM], m[KITE_ATTN_GROUP_MAX], sum[KITE_ATTN_GROUP_MAX];
+    float ms[KITE_ATTN_GROUP_MAX][CH], vs[KITE_ATTN_GROUP_MAX][CH];
+    for (int32_t i = 0; i < nq; i++) {
+        m[i] = -INFINITY;
+        sum[i] = 0.0f;
+        for (int32_t d = 0; d < hd; d += 4) wasm_v128_store(g->out[i] + d, wasm_f32x4_splat(0.0f));
+    }
+    for (int32_t c0 = 0; c0 < n_max; c0 += CH) {
+        const int32_t c1 = c0 + CH < n_max ? c0 + CH : n_max;
+        // the chunk's scores and the online softmax's factors, key by key in order per query
+        for (int32_t j = c0; j < c1; j++) {
+            row_f32(g->k + (int64_t)j * g->kv_stride, kf, hd);
+            for (int32_t i = 0; i < nq; i++) {
+                if (j >= g->n_kv[i]) continue;
+                const float s = dot_ggml_f(qr[i], kf, hd) * g->scale;
+                float a = 1.0f, b = 1.0f;
+                if (s > m[i]) {
+                    a = expf(m[i] - s);
+                    m[i] = s;
+                } else {
+                    b = expf(s - m[i]);
+                }
+                ms[i][j - c0] = a;
+                vs[i][j - c0] = b;
+                sum[i] = sum[i] * a + b;
+            }
+        }
+        // the values: the keys every query sees together, then each query's own
+        const int32_t e = c1 < n_min ? c1 : n_min;
+        if (e > c0)
+            for (int32_t i0 = 0; i0 < nq; i0 += QB)
+                fa_values_n(nq - i0 < QB ? nq - i0 : QB, g->out + i0, ms + i0, vs + i0, c0, c0, e, g->v, g->kv_stride, hd);
+        for (int32_t i = 0; i < nq; i++) {
+            const int32_t j0 = e > c0 ? e : c0, j1 = g->n_kv[i] < c1 ? g->n_kv[i] : c1;
+            if (j1 > j0) fa_values_n(1, g->out + i, ms + i, vs + i, c0, j0, j1, g->v, g->kv_stride, hd);
+        }
+    }
+    for (int32_t i = 0; i < nq; i++) {
+        const v128_t sv = wasm_f32x4_splat(sum[i]); // divided, as in attend_ref.c
+        for (int32_t d = 0; d < hd; d += 4) wasm_v128_store(g->out[i] + d, wasm_f32x4_div(wasm_v128_load(g->out[i] + d), sv));
+    }
+}
+
+// ---- MATMUL and FA_F32: scores, softmax, then the probability-weighted values ---------------
+
+// FA_F32 scores of queries q[0..nb-1] with the 4 keys whose floats kt holds transposed (kt[4 d +
+// key]): each sum in dim order from zero, as the scalar op's, the 4 keys in lanes.
+KITE_INLINE void scores4_f32(int nb, const float *const *q, float *const *s, const float *kt, int32_t j, int32_t hd,
+                             float scale) {
+    v128_t acc[QB];
+    for (int i = 0; i < nb; i++) acc[i] = wasm_f32x4_splat(0.0f);
+    for (int32_t d = 0; d < hd; d++) {
+        const v128_t kd = wasm_v128_load(kt + 4 * d);
+        for (int i = 0; i < nb; i++) acc[i] = wasm_f32x4_add(acc[i], wasm_f32x4_mul(wasm_f32x4_splat(q[i][d]), kd));
+    }
+    for (int i = 0; i < nb; i++) wasm_v128_store(s[i] + j, wasm_f32x4_mul(acc[i], wasm_f32x4_splat(scale)));
+}
+
+static void scores4_f32_n(int nb, const float *const *q, float *const *s, const float *kt, int32_t j, int32_t hd,
+                          float scale) {
+    switch (nb) {
+    case 4: scores4_f32(4, q, s, kt, j, hd, scale); break;
+    case 3: scores4_f32(3, q, s, kt, j, hd, scale); break;
+    case 2: scores4_f32(2, q, s, kt, j, hd, scale); break;
+    default: scores4_f32(1, q, s, kt, j, hd, scale); break;
+    }
+}
+
+// out[i] = sum over rows j0..j1-1 of p[i][j] * v_j added to out[i] (from zero where j0 is 0) in row
+// order for queries i < nb, each row converted once for all of them.
+KITE_INLINE void values(int nb, const float *const *p, float *const *out, int32_t j0, int32_t j1, const uint16_t *v,
+                        int32_t kv_stride, int32_t hd) {
+    for (int32_t d = 0; d < hd; d += 8) {
+        v128_t a0[QB], a1[QB];
+        for (int i = 0; i < nb; i++) {
+            a0[i] = j0 == 0 ? wasm_f32x4_splat(0.0f) : wasm_v128_load(out[i] + d);
+            a1[i] = j0 == 0 ? wasm_f32x4_splat(0.0f) : wasm_v128_load(out[i] + d + 4);
+        }
+        for (int32_t j = j0; j < j1; j++) {
+            v128_t lo, hi;
+            kite__aw_h2f8(v + (int64_t)j * kv_stride + d, &lo, &hi);
+            for (int i = 0; i < nb; i++) {
+                const v128_t pi = wasm_f32x4_splat(p[i][j]);
+                a0[i] = wasm_f32x4_add(a0[i], wasm_f32x4_mul(pi, lo));
+                a1[i] = wasm_f32x4_add(a1[i], wasm_f32x4_mul(pi, hi));
+            }
+        }
+        for (int i = 0; i < nb; i++) wasm_v128_store(out[i] + d, a0[i]), wasm_v128_store(out[i] + d + 4, a1[i]);
+    }
+}
+
+static void values_n(int nb, const float *const *p, float *const *out, int32_t j0, int32_t j1, const uint16_t *v,
+                     int32_t kv_stride, int32_t hd) {
+    switch (nb) {
+    case 4: values(4, p, out, j0, j1, v, kv_stride, hd); break;
+    case 3: values(3, p, out, j0, j1, v, kv_stride, hd); break;
+    case 2: values(2, p, out, j0, j1, v, kv_stride, hd); break;
+    default: values(1, p, out, j0, j1, v, kv_stride, hd); break;
+    }
+}
+
+static void scores_softmax_values(const kite_attn_group *g, const float *const *q, int32_t n_min, int32_t n_max) {
+    const int32_t hd = g->head_dim, nq = g->n_q;
+    float *s[KITE_ATTN_GROUP_MAX];
+    for (int32_t i = 0; i < nq; i++) s[i] = g->scores + (size_t)i * (size_t)g->scores_stride;
+    if (g->mode == KITE_ATTN_FA_F32) {
+        float kt[4 * KITE_ATTN_MAX_HEAD_DIM];
+        int32_t j = 0;
+        for (; j + 4 <= n_max; j += 4) {
+            float kf[4][KITE_ATTN_MAX_HEAD_DIM];
+            for (int r = 0; r < 4; r++) row_f32(g->k + (int64_t)(j + r) * g->kv_stride, kf[r], hd);
+            for (int32_t d = 0; d < hd; d += 4) { // 4x4 transposes
+                const v128_t r0 = wasm_v128_load(kf[0] + d), r1 = wasm_v128_load(kf[1] + d);
+                const v128_t r2 = wasm_v128_load(kf[2] + d), r3 = wasm_v128_load(kf[3] + d);
+                const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
+                const v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+                wasm_v128_store(kt + 4 * d, wasm_i64x2_shuffle(t0, t2, 0, 2));
+                wasm_v128_store(kt + 4 * d + 4, wasm_i64x2_shuffle(t0, t2, 1, 3));
+                wasm_v128_store(kt + 4 * d + 8, wasm_i64x2_shuffle(t1, t3, 0, 2));
+                wasm_v128_store(kt + 4 * d + 12, wasm_i64x2_shuffle(t1, t3, 1, 3));
+            }
+            // the queries that see all 4 keys, QB at a time; the others key by key below
+            const float *qb[KITE_ATTN_GROUP_MAX];
+            float *sb[KITE_ATTN_GROUP_MAX];
+            int nb = 0;
+            for (int32_t i = 0; i < nq; i++)
+                if (g->n_kv[i] >= j + 4) qb[nb] = q[i], sb[nb++] = s[i];
+            for (int i0 = 0; i0 < nb; i0 += QB) scores4_f32_n(nb - i0 < QB ? nb - i0 : QB, qb + i0, sb + i0, kt, j, hd, g->scale);
+            for (int32_t i = 0; i < nq; i++) {
+                if (g->n_kv[i] >= j + 4) continue;
+                for (int32_t jj = j; jj < g->n_kv[i]; jj++) {
+                    float dot = 0.0f;
+                    for (int32_t d = 0; d < hd; d++) dot += q[i][d] * kf[jj - j][d];
+                    s[i][jj] = dot * g->scale;
+                }
+            }
+        }
+        float kf[KITE_ATTN_MAX_HEAD_DIM];
+        for (; j < n_max; j++) {
+            row_f32(g->k + (int64_t)j * g->kv_stride, kf, hd);
+            for (int32_t i = 0; i < nq; i++) {
+                if (j >= g->n_kv[i]) continue;
+                float dot = 0.0f;
+                for (int32_t d = 0; d < hd; d++) dot += q[i][d] * kf[d];
+                s[i][j] = dot * g->scale;
+            }
+        }
+    } else {
+        float kf[KITE_ATTN_MAX_HEAD_DIM];
+        for (int32_t j = 0; j < n_max; j++) {
+            row_f32(g->k + (int64_t)j * g->kv_stride, kf, hd);
+            for (int32_t i = 0; i < nq; i++)
+                if (j < g->n_kv[i]) s[i][j] = dot_ggml_f(q[i], kf, hd) * g->scale;
+        }
+    }
+    for (int32_t i = 0; i < nq; i++) {
+        kite__softmax(s[i], g->n_kv[i]);
+        if (g->mode != KITE_ATTN_MATMUL) continue;
+        // MATMUL: the probabilities rounded to f16 once here rather than per use
+        int32_t j = 0;
+        for (; j + 4 <= g->n_kv[i]; j += 4) wasm_v128_store(s[i] + j, kite__aw_f16_round4(wasm_v128_load(s[i] + j)));
+        for (; j < g->n_kv[i]; j++) s[i][j] = kite__f16_round(s[i][j]);
+    }
+    for (int32_t i0 = 0; i0 < nq; i0 += QB)
+        values_n(nq - i0 < QB ? nq - i0 : QB, (const float *const *)s + i0, g->out + i0, 0, n_min, g->v, g->kv_stride, hd);
+    for (int32_t i = 0; i < nq; i++)
+        if (g->n_kv[i] > n_min) values_n(1, (const float *const *)s + i, g->out + i, n_min, g->n_kv[i], g->v, g->kv_stride, hd);
+}
+
+void kite__attend_group_wasm(const kite_attn_group *g) {
+    const int32_t hd = g->head_dim, nq = g->n_q;
+    if (hd % 8 != 0) {
+        kite__attend_group_each(kite__attend_head_ref, g);
+        return;
+    }
+    float qr[KITE_ATTN_GROUP_MAX][KITE_ATTN_MAX_HEAD_DIM]; // q rounded to f16 (MATMUL, FA_F16)
+    const float *q[KITE_ATTN_GROUP_MAX];
+    int32_t n_min = g->n_kv[0], n_max = g->n_kv[0];
+    for (int32_t i = 0; i < nq; i++) {
+        n_min = g->n_kv[i] < n_min ? g->n_kv[i] : n_min;
+        n_max = g->n_kv[i] > n_max ? g->n_kv[i] : n_max;
+        if (g->mode == KITE_ATTN_FA_F32) {
+            q[i] = g->q[i];
+            continue;
+        }
+        for (int32_t d = 0; d < hd; d += 4) wasm_v128_store(qr[i] + d, kite__aw_f16_round4(wasm_v128_load(g->q[i] + d)));
+        q[i] = qr[i];
+    }
+    if (g->mode == KITE_ATTN_FA_F16) fa_f16(g, (const float(*)[KITE_ATTN_MAX_HEAD_DIM])qr, n_min, n_max);
+    else scores_softmax_values(g, q, n_min, n_max);
 }
 
 void kite__attend_head_wasm(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v,
                             int32_t kv_stride, int32_t n_kv, int32_t head_dim, float scale, float *scores,
                             float *out) {
-    if (head_dim % 8 != 0) {
-        kite__attend_head_ref(mode, q, k, v, kv_stride, n_kv, head_dim, scale, scores, out);
-        return;
-    }
-    float qr[KITE_ATTN_MAX_HEAD_DIM];
-    for (int32_t d = 0; d < head_dim; d += 4)
-        wasm_v128_store(qr + d, mode == KITE_ATTN_FA_F32 ? wasm_v128_load(q + d) : f16_round4(wasm_v128_load(q + d)));
-    if (mode == KITE_ATTN_FA_F16) {
-        attend_fa_f16(qr, k, v, kv_stride, n_kv, head_dim, scale, out);
-        return;
-    }
-    if (mode == KITE_ATTN_FA_F32) scores_f32(qr, k, kv_stride, n_kv, head_dim, scale, scores);
-    else
-        for (int32_t j = 0; j < n_kv; j++) scores[j] = dot_ggml(qr, k + (int64_t)j * kv_stride, head_dim) * scale;
-    kite__softmax(scores, n_kv);
-    // out[d] += p_j * v_j[d] in j order, lane by lane as the scalar loop does
-    for (int32_t d = 0; d < head_dim; d += 4) wasm_v128_store(out + d, wasm_f32x4_splat(0.0f));
-    for (int32_t j = 0; j < n_kv; j++) {
-        const uint16_t *vj = v + (int64_t)j * kv_stride;
-        const v128_t p = wasm_f32x4_splat(mode == KITE_ATTN_MATMUL ? kite__f16_round(scores[j]) : scores[j]);
-        for (int32_t d = 0; d < head_dim; d += 8) {
-            v128_t lo, hi;
-            h2f8(vj + d, &lo, &hi);
-            wasm_v128_store(out + d, wasm_f32x4_add(wasm_v128_load(out + d), wasm_f32x4_mul(p, lo)));
-            wasm_v128_store(out + d + 4, wasm_f32x4_add(wasm_v128_load(out + d + 4), wasm_f32x4_mul(p, hi)));
-        }
-    }
+    kite_attn_group g = {.mode = mode, .n_q = 1, .head_dim = head_dim, .kv_stride = kv_stride, .scores_stride = n_kv,
+                         .scale = scale, .k = k, .v = v, .q = {q}, .out = {out}, .n_kv = {n_kv}, .scores = scores};
+    kite__attend_group_wasm(&g);
 }

@@ -4,6 +4,7 @@
 // output is bit for bit what the set's single-query op gives it alone, so batching queries never
 // moves a logit. On x86 the AVX2 and AVX-512 group ops are also checked directly against
 // kite__attend_head_avx2.
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +31,16 @@ enum { MAX_KV = 150, HEADS_KV = 2, MAX_HD = 128, STRIDE = HEADS_KV * MAX_HD };
 typedef void (*group_fn)(const kite_attn_group *g);
 
 // One group op against one single-query op over modes x head sizes x group sizes x lengths.
-static void check_group(const char *what, group_fn group, kite_attend_fn single, const uint16_t *k,
-                        const uint16_t *v) {
+// Equal bits, or both nan where nan_any (C fixes no nan's payload: an operation on two nans may
+// give either's, and the compiler may swap a sum's operands).
+static bool same(const float *a, const float *b, int n, bool nan_any) {
+    for (int d = 0; d < n; d++)
+        if (memcmp(a + d, b + d, sizeof(float)) != 0 && !(nan_any && a[d] != a[d] && b[d] != b[d])) return false;
+    return true;
+}
+
+static void check_group_nan(const char *what, group_fn group, kite_attend_fn single, const uint16_t *k,
+                            const uint16_t *v, bool nan_any) {
     const int dims[] = {64, 128, 80, 96, 8, 72, 20};
     const int sizes[] = {1, 2, 3, 4, 5, 7, 8};
     const int lens[] = {1, 7, 64, 133};
@@ -67,12 +76,23 @@ static void check_group(const char *what, group_fn group, kite_attend_fn single,
                         for (int i = 0; i < nq; i++) {
                             single((kite_attn_mode)mode, q[i], g.k, g.v, STRIDE, g.n_kv[i], hd, g.scale, scores1, b);
                             runs++;
-                            if (memcmp(a[i], b, sizeof(float) * (size_t)hd) != 0 && bad++ < 5)
-                                fprintf(stderr, "%s: mode %d head %d group %d query %d n_kv %d differs\n", what,
-                                        mode, hd, nq, i, g.n_kv[i]);
+                            if (!same(a[i], b, hd, nan_any) && bad++ < 5) {
+                                int d = 0;
+                                while (memcmp(a[i] + d, b + d, sizeof(float)) == 0) d++;
+                                uint32_t x, y;
+                                memcpy(&x, a[i] + d, 4);
+                                memcpy(&y, b + d, 4);
+                                fprintf(stderr, "%s: mode %d head %d group %d query %d n_kv %d differs (dim %d: %08x, not %08x)\n", what,
+                                        mode, hd, nq, i, g.n_kv[i], d, (unsigned)x, (unsigned)y);
+                            }
                         }
                     }
     CHECK(bad == 0, "%s: %d of %d queries differ from the single-query op", what, bad, runs);
+}
+
+static void check_group(const char *what, group_fn group, kite_attend_fn single, const uint16_t *k,
+                        const uint16_t *v) {
+    check_group_nan(what, group, single, k, v, false);
 }
 
 
@@ -106,6 +126,20 @@ int main(void) {
     } else {
         fprintf(stderr, "skip: no AVX-512 on this host, the AVX-512 group op is untested here\n");
     }
+#endif
+#ifdef __wasm_simd128__
+    // the wasm group op against the scalar op itself, on this cache and on one with inf / nan
+    // halves and large values whose f16 sums overflow (its cheap rounding's fallback)
+    check_group("kite__attend_group_wasm vs scalar", kite__attend_group_wasm, kite__attend_head_ref, k, v);
+    for (int i = 0; i < MAX_KV * STRIDE; i++) {
+        const uint32_t r = next_u32() % 4096u;
+        if (r == 0) k[i] = r % 2 ? 0x7c00 : 0xfc00; // +-inf
+        else if (r == 1) v[i] = 0x7c00;
+        else if (r == 2) v[i] = 0x7e01; // nan
+        else if (r < 40) v[i] = kite_f32_to_f16(60000.0f * frand());
+    }
+    check_group_nan("kite__attend_group_wasm vs scalar (inf, nan, overflow)", kite__attend_group_wasm,
+                    kite__attend_head_ref, k, v, true);
 #endif
     free(k);
     free(v);
