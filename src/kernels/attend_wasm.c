@@ -11,11 +11,13 @@
 #include "kernels/attend.h"
 #include "kernels/wasm_f16.h"
 
-// Four halves in the high 16 bits of u32 lanes -> floats, for halves known finite (the exact
-// multiply of kite__h2f4_hi without its inf/nan fix-up).
+// Four halves, sign-extended into i32 lanes -> floats, for halves known finite: shifted left
+// by 13, a half's magnitude bits land in a float's place (its value times 2^-112, normals and
+// subnormals alike: the engine keeps denormals) and its sign in bits 28..31, of which the mask
+// keeps bit 31; one exact multiply fixes the exponent and keeps the sign (-0 included).
 static inline v128_t kite__aw_h2f4_finite(v128_t x) {
-    const v128_t mag = wasm_u32x4_shr(wasm_v128_and(x, wasm_i32x4_splat(0x7fff0000)), 3);
-    return wasm_v128_or(wasm_f32x4_mul(mag, wasm_f32x4_splat(0x1p112f)), wasm_v128_and(x, wasm_i32x4_splat((int32_t)0x80000000u)));
+    const v128_t f = wasm_v128_and(wasm_i32x4_shl(x, 13), wasm_i32x4_splat((int32_t)0x8fffe000u));
+    return wasm_f32x4_mul(f, wasm_f32x4_splat(0x1p112f));
 }
 
 // Lanes of 8 halves whose exponent is all ones (inf / nan): all ones there.
@@ -26,9 +28,8 @@ static inline v128_t kite__aw_special8(v128_t h) {
 
 // Eight halves (already loaded) -> two float vectors, for halves known finite.
 static inline void kite__aw_h2f8_finite(v128_t h, v128_t *lo, v128_t *hi) {
-    const v128_t z = wasm_i16x8_splat(0);
-    *lo = kite__aw_h2f4_finite(wasm_i16x8_shuffle(z, h, 0, 8, 1, 9, 2, 10, 3, 11));
-    *hi = kite__aw_h2f4_finite(wasm_i16x8_shuffle(z, h, 4, 12, 5, 13, 6, 14, 7, 15));
+    *lo = kite__aw_h2f4_finite(wasm_i32x4_extend_low_i16x8(h));
+    *hi = kite__aw_h2f4_finite(wasm_i32x4_extend_high_i16x8(h));
 }
 
 // Eight halves at p -> two float vectors; the inf/nan fix-up only where a lane needs it.

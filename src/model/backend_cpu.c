@@ -583,12 +583,14 @@ static void cpu_attention(kite_backend *b, int32_t layer, kite_view q, kite_view
                     .mode = attn_mode(c, c->step.n, a->head_dim)};
     // a task's queries: the KV head's query heads (at most KITE_ATTN_GROUP_MAX, a divisor of
     // the group) times as many consecutive tokens as fill KITE_ATTN_GROUP_MAX, fewer while that
-    // leaves under 4 tasks per thread (short steps: decoding); one query per task in FA_F16
-    // mode, whose op takes a group's queries one by one anyway
-    const int32_t group = a->n_head / a->n_head_kv, min_tasks = 4 * KITE_MAX(c->cfg.n_threads, 1);
-    job.task_heads = job.mode == KITE_ATTN_FA_F16 ? 1 : KITE_ATTN_GROUP_MAX;
+    // leaves under 4 tasks per thread (short steps: decoding). FA_F16 (decode) asks for one
+    // task per thread only: its group ops share the cache rows' conversions among the heads (the
+    // wasm op; the x86 ops take its queries one by one, so their bits never depend on this)
+    const int32_t group = a->n_head / a->n_head_kv;
+    const int32_t min_tasks = (job.mode == KITE_ATTN_FA_F16 ? 1 : 4) * KITE_MAX(c->cfg.n_threads, 1);
+    job.task_heads = KITE_ATTN_GROUP_MAX;
     while (group % job.task_heads != 0) job.task_heads--;
-    job.task_tokens = job.mode == KITE_ATTN_FA_F16 ? 1 : KITE_ATTN_GROUP_MAX / job.task_heads;
+    job.task_tokens = KITE_ATTN_GROUP_MAX / job.task_heads;
     while (job.task_tokens > 1 && (n + job.task_tokens - 1) / job.task_tokens * (a->n_head / job.task_heads) <
                                       min_tasks)
         job.task_tokens /= 2;
