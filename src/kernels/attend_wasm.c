@@ -50,16 +50,18 @@ static inline v128_t kite__aw_f16_round4(v128_t x) {
     return wasm_v128_or(wasm_v128_bitselect(special, r, big), wasm_v128_and(x, wasm_i32x4_splat((int32_t)0x80000000u)));
 }
 
-// kite__aw_f16_round4 for lanes below 65520 in magnitude (no inf / nan / overflow: the caller
-// checks *seen, the running unsigned maximum of every input's magnitude bits, against
-// 0x477ff000 and redoes the work with kite__aw_f16_round4 where it reached it).
-static inline v128_t kite__aw_f16_round4_small(v128_t x, v128_t *seen) {
+// kite__aw_f16_round4 for lanes whose magnitude lies in f16's normal range [2^-14, 65520): there
+// Veltkamp's split, g = x * (2^13 + 1), x - rounded = g - (g - x), leaves x rounded to 11
+// significant bits, ties to even, exactly as kite__f16_round (checked for every such float,
+// both signs). *seen collects each lane's magnitude minus 2^-14 as an unsigned maximum: a value
+// of (0x477ff000 - 0x38800000) or more there means some input was outside that range (zero,
+// subnormal, too large, inf or nan), and the caller redoes the work with kite__aw_f16_round4.
+#define KITE_AW_SEEN_BAD (0x477ff000 - 0x38800000)
+static inline v128_t kite__aw_f16_round4_normal(v128_t x, v128_t *seen) {
     const v128_t a = wasm_v128_and(x, wasm_i32x4_splat(0x7fffffff));
-    *seen = wasm_u32x4_max(*seen, a);
-    const v128_t m = wasm_i32x4_add(wasm_i32x4_max(wasm_v128_and(a, wasm_i32x4_splat(0x7f800000)), wasm_i32x4_splat(113 << 23)),
-                                    wasm_i32x4_splat(13 << 23));
-    const v128_t r = wasm_f32x4_sub(wasm_f32x4_add(a, m), m);
-    return wasm_v128_or(r, wasm_v128_and(x, wasm_i32x4_splat((int32_t)0x80000000u)));
+    *seen = wasm_u32x4_max(*seen, wasm_i32x4_sub(a, wasm_i32x4_splat(0x38800000)));
+    const v128_t g = wasm_f32x4_mul(x, wasm_f32x4_splat(8193.0f));
+    return wasm_f32x4_sub(g, wasm_f32x4_sub(g, x));
 }
 
 #define KITE_INLINE static inline __attribute__((always_inline))
@@ -132,15 +134,15 @@ KITE_INLINE void fa_values(int nb, float *const *acc, float (*ms)[CH], float (*v
                 const float f = ms[i][j - c0];
                 if (f != 1.0f) {
                     const v128_t fv = wasm_f32x4_splat(f);
-                    a0[i] = kite__aw_f16_round4_small(wasm_f32x4_mul(a0[i], fv), &seen);
-                    a1[i] = kite__aw_f16_round4_small(wasm_f32x4_mul(a1[i], fv), &seen);
+                    a0[i] = kite__aw_f16_round4_normal(wasm_f32x4_mul(a0[i], fv), &seen);
+                    a1[i] = kite__aw_f16_round4_normal(wasm_f32x4_mul(a1[i], fv), &seen);
                 }
                 const v128_t w = wasm_f32x4_splat(vs[i][j - c0]);
-                a0[i] = kite__aw_f16_round4_small(wasm_f32x4_add(a0[i], wasm_f32x4_mul(lo, w)), &seen);
-                a1[i] = kite__aw_f16_round4_small(wasm_f32x4_add(a1[i], wasm_f32x4_mul(hi, w)), &seen);
+                a0[i] = kite__aw_f16_round4_normal(wasm_f32x4_add(a0[i], wasm_f32x4_mul(lo, w)), &seen);
+                a1[i] = kite__aw_f16_round4_normal(wasm_f32x4_add(a1[i], wasm_f32x4_mul(hi, w)), &seen);
             }
         }
-        const v128_t big = wasm_u32x4_ge(seen, wasm_i32x4_splat(0x477ff000));
+        const v128_t big = wasm_u32x4_ge(seen, wasm_i32x4_splat(KITE_AW_SEEN_BAD));
         if (wasm_v128_any_true(wasm_v128_or(sp, big))) { // rare: again from the stored sums, exactly
             for (int i = 0; i < nb; i++) a0[i] = wasm_v128_load(acc[i] + d), a1[i] = wasm_v128_load(acc[i] + d + 4);
             for (int32_t j = j0; j < j1; j++) {
@@ -195,7 +197,9 @@ static void fa_f16(const kite_attn_group *g, const float (*qr)[KITE_ATTN_MAX_HEA
                 const float s = dot_ggml_f(qr[i], kf, hd) * g->scale;
                 float a = 1.0f, b = 1.0f;
                 if (s > m[i]) {
-                    a = expf(m[i] - s);
+                    // the first key's rescale (by 0) meets an accumulator of +0: it changes
+                    // nothing, and the cheap rounding would take its zeros for a fallback
+                    a = j == 0 ? 1.0f : expf(m[i] - s);
                     m[i] = s;
                 } else {
                     b = expf(s - m[i]);
