@@ -91,25 +91,62 @@ KITE_INLINE void row_f32(const uint16_t *p, float *out, int32_t hd) {
     }
 }
 
-// q.k for a key already in floats, in kite__dot_f16_ggml's order (its 64 lane sums are 16
-// vectors here, reduced the same way; the tail in double).
-KITE_INLINE float dot_ggml_f(const float *q, const float *k, int32_t n) {
-    const int32_t np = n & ~63;
-    double sum = 0.0;
+// The 4 lanes that kite__dot_f16_ggml's 64 lane sums of q.k reduce to (16 vectors here, reduced
+// the same way), over the first np dims (a multiple of 64, at least 64), for a key in floats.
+KITE_INLINE v128_t dot_h4(const float *q, const float *k, int32_t np) {
+    v128_t a[16];
+    for (int j = 0; j < 16; j++) a[j] = wasm_f32x4_mul(wasm_v128_load(q + 4 * j), wasm_v128_load(k + 4 * j));
+    for (int32_t i = 64; i < np; i += 64)
+        for (int j = 0; j < 16; j++)
+            a[j] = wasm_f32x4_add(a[j], wasm_f32x4_mul(wasm_v128_load(q + i + 4 * j), wasm_v128_load(k + i + 4 * j)));
+    v128_t r[4];
+    for (int m = 0; m < 4; m++) r[m] = wasm_f32x4_add(wasm_f32x4_add(a[m], a[8 + m]), wasm_f32x4_add(a[4 + m], a[12 + m]));
+    return wasm_f32x4_add(wasm_f32x4_add(r[0], r[2]), wasm_f32x4_add(r[1], r[3]));
+}
+
+// scale * q.k for the nk <= 4 keys in kf[0..nk-1], each as dot_ggml_f * scale: the last
+// horizontal step for the 4 keys at once (transposed, a key per lane).
+KITE_INLINE void dot4_ggml(const float *q, float (*kf)[KITE_ATTN_MAX_HEAD_DIM], int nk, int32_t hd, float scale,
+                           float *out) {
+    const int32_t np = hd & ~63;
+    float hs[4];
     if (np > 0) {
-        v128_t a[16];
-        for (int j = 0; j < 16; j++) a[j] = wasm_f32x4_mul(wasm_v128_load(q + 4 * j), wasm_v128_load(k + 4 * j));
-        for (int32_t i = 64; i < np; i += 64)
-            for (int j = 0; j < 16; j++)
-                a[j] = wasm_f32x4_add(a[j], wasm_f32x4_mul(wasm_v128_load(q + i + 4 * j), wasm_v128_load(k + i + 4 * j)));
-        v128_t r[4];
-        for (int m = 0; m < 4; m++) r[m] = wasm_f32x4_add(wasm_f32x4_add(a[m], a[8 + m]), wasm_f32x4_add(a[4 + m], a[12 + m]));
-        const v128_t h = wasm_f32x4_add(wasm_f32x4_add(r[0], r[2]), wasm_f32x4_add(r[1], r[3]));
-        sum = (double)((wasm_f32x4_extract_lane(h, 0) + wasm_f32x4_extract_lane(h, 2)) +
-                       (wasm_f32x4_extract_lane(h, 1) + wasm_f32x4_extract_lane(h, 3)));
+        v128_t h[4];
+        for (int r = 0; r < 4; r++) h[r] = r < nk ? dot_h4(q, kf[r], np) : wasm_f32x4_splat(0.0f);
+        const v128_t t0 = wasm_i32x4_shuffle(h[0], h[1], 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(h[0], h[1], 2, 6, 3, 7);
+        const v128_t t2 = wasm_i32x4_shuffle(h[2], h[3], 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(h[2], h[3], 2, 6, 3, 7);
+        const v128_t l0 = wasm_i64x2_shuffle(t0, t2, 0, 2), l1 = wasm_i64x2_shuffle(t0, t2, 1, 3);
+        const v128_t l2 = wasm_i64x2_shuffle(t1, t3, 0, 2), l3 = wasm_i64x2_shuffle(t1, t3, 1, 3);
+        const v128_t sum = wasm_f32x4_add(wasm_f32x4_add(l0, l2), wasm_f32x4_add(l1, l3));
+        if (np == hd) { // no tail: the float sums are the dots
+            wasm_v128_store(hs, wasm_f32x4_mul(sum, wasm_f32x4_splat(scale)));
+            for (int r = 0; r < nk; r++) out[r] = hs[r];
+            return;
+        }
+        wasm_v128_store(hs, sum);
     }
-    for (int32_t i = np; i < n; i++) sum += (double)(q[i] * k[i]);
-    return (float)sum;
+    for (int r = 0; r < nk; r++) {
+        double sum = np > 0 ? (double)hs[r] : 0.0;
+        for (int32_t i = np; i < hd; i++) sum += (double)(q[i] * kf[r][i]);
+        out[r] = (float)sum * scale;
+    }
+}
+
+// MATMUL / FA_F16 scores of keys j0..j1-1 for every query of g that sees them: dst[i][j - base]
+// = scale * q[i].k_j, 4 keys at a time, each key converted once for the group.
+static void scores_ggml(const kite_attn_group *g, const float *const *q, int32_t j0, int32_t j1, float *const *dst,
+                        int32_t base) {
+    float kf[4][KITE_ATTN_MAX_HEAD_DIM], tmp[4];
+    for (int32_t j = j0; j < j1; j += 4) {
+        const int nk = j1 - j < 4 ? (int)(j1 - j) : 4;
+        for (int r = 0; r < nk; r++) row_f32(g->k + (int64_t)(j + r) * g->kv_stride, kf[r], g->head_dim);
+        for (int32_t i = 0; i < g->n_q; i++) {
+            const int nki = g->n_kv[i] - j < nk ? (int)(g->n_kv[i] - j) : nk;
+            if (nki <= 0) continue;
+            dot4_ggml(q[i], kf, nki, g->head_dim, g->scale, tmp);
+            for (int r = 0; r < nki; r++) dst[i][j + r - base] = tmp[r];
+        }
+    }
 }
 
 // ---- FA_F16 ----------------------------------------------------------------------------------
@@ -178,23 +215,24 @@ static void fa_values_n(int nb, float *const *acc, float (*ms)[CH], float (*vs)[
 
 // attend_ref.c's attend_fa_f16 for every query of the group (q already rounded to f16); the
 // accumulators live in the outputs until the final division.
-static void fa_f16(const kite_attn_group *g, const float (*qr)[KITE_ATTN_MAX_HEAD_DIM], int32_t n_min, int32_t n_max) {
+static void fa_f16(const kite_attn_group *g, const float *const *q, int32_t n_min, int32_t n_max) {
     const int32_t hd = g->head_dim, nq = g->n_q;
-    float kf[KITE_ATTN_MAX_HEAD_DIM], m[KITE_ATTN_GROUP_MAX], sum[KITE_ATTN_GROUP_MAX];
-    float ms[KITE_ATTN_GROUP_MAX][CH], vs[KITE_ATTN_GROUP_MAX][CH];
+    float m[KITE_ATTN_GROUP_MAX], sum[KITE_ATTN_GROUP_MAX];
+    float ms[KITE_ATTN_GROUP_MAX][CH], vs[KITE_ATTN_GROUP_MAX][CH], *vsp[KITE_ATTN_GROUP_MAX];
     for (int32_t i = 0; i < nq; i++) {
+        vsp[i] = vs[i];
         m[i] = -INFINITY;
         sum[i] = 0.0f;
         for (int32_t d = 0; d < hd; d += 4) wasm_v128_store(g->out[i] + d, wasm_f32x4_splat(0.0f));
     }
     for (int32_t c0 = 0; c0 < n_max; c0 += CH) {
         const int32_t c1 = c0 + CH < n_max ? c0 + CH : n_max;
-        // the chunk's scores and the online softmax's factors, key by key in order per query
-        for (int32_t j = c0; j < c1; j++) {
-            row_f32(g->k + (int64_t)j * g->kv_stride, kf, hd);
-            for (int32_t i = 0; i < nq; i++) {
-                if (j >= g->n_kv[i]) continue;
-                const float s = dot_ggml_f(qr[i], kf, hd) * g->scale;
+        // the chunk's scores (in vs for now), then the online softmax's factors key by key
+        scores_ggml(g, q, c0, c1, vsp, c0);
+        for (int32_t i = 0; i < nq; i++) {
+            const int32_t j1 = g->n_kv[i] < c1 ? g->n_kv[i] : c1;
+            for (int32_t j = c0; j < j1; j++) {
+                const float s = vs[i][j - c0];
                 float a = 1.0f, b = 1.0f;
                 if (s > m[i]) {
                     // the first key's rescale (by 0) meets an accumulator of +0: it changes
@@ -330,12 +368,7 @@ static void scores_softmax_values(const kite_attn_group *g, const float *const *
             }
         }
     } else {
-        float kf[KITE_ATTN_MAX_HEAD_DIM];
-        for (int32_t j = 0; j < n_max; j++) {
-            row_f32(g->k + (int64_t)j * g->kv_stride, kf, hd);
-            for (int32_t i = 0; i < nq; i++)
-                if (j < g->n_kv[i]) s[i][j] = dot_ggml_f(q[i], kf, hd) * g->scale;
-        }
+        scores_ggml(g, q, 0, n_max, s, 0);
     }
     for (int32_t i = 0; i < nq; i++) {
         kite__softmax(s[i], g->n_kv[i]);
@@ -370,7 +403,7 @@ void kite__attend_group_wasm(const kite_attn_group *g) {
         for (int32_t d = 0; d < hd; d += 4) wasm_v128_store(qr[i] + d, kite__aw_f16_round4(wasm_v128_load(g->q[i] + d)));
         q[i] = qr[i];
     }
-    if (g->mode == KITE_ATTN_FA_F16) fa_f16(g, (const float(*)[KITE_ATTN_MAX_HEAD_DIM])qr, n_min, n_max);
+    if (g->mode == KITE_ATTN_FA_F16) fa_f16(g, q, n_min, n_max);
     else scores_softmax_values(g, q, n_min, n_max);
 }
 
