@@ -1,5 +1,5 @@
 // attend_group.c - kite_kernels_attend_group: a group of queries sharing one KV head goes to the
-// active set's group op where it has one (x86), else through its single-query op one by one;
+// active set's group op where it has one (x86, wasm), else through its single-query op one by one;
 // and kite_kernels_f32_to_f16_row, the KV cache's conversion, with F16C on the x86 sets.
 #include "kernels/attend.h"
 #include "kernels/kernels_internal.h"

@@ -104,7 +104,7 @@ KITE_INLINE v128_t dot_h4(const float *q, const float *k, int32_t np) {
     return wasm_f32x4_add(wasm_f32x4_add(r[0], r[2]), wasm_f32x4_add(r[1], r[3]));
 }
 
-// scale * q.k for the nk <= 4 keys in kf[0..nk-1], each as dot_ggml_f * scale: the last
+// scale * q.k for the nk <= 4 keys in kf[0..nk-1], each as kite__dot_f16_ggml * scale: the last
 // horizontal step for the 4 keys at once (transposed, a key per lane).
 KITE_INLINE void dot4_ggml(const float *q, float (*kf)[KITE_ATTN_MAX_HEAD_DIM], int nk, int32_t hd, float scale,
                            float *out) {

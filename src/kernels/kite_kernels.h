@@ -137,7 +137,7 @@ kite_attend_fn kite_kernels_attend(void);
 void kite_kernels_f32_to_f16_row(const float *src, uint16_t *dst, int32_t n);
 
 // Several query heads against one KV head at once, each with exactly the bits kite_kernels_attend's
-// op gives it alone (the x86 sets load and convert each cache row once for the whole group).
+// op gives it alone (the x86 and wasm sets load and convert each cache row once for the whole group).
 // Query i sees rows 0..n_kv[i]-1 of the head whose first cache row k and v point at; q[i] and
 // out[i] (head_dim floats each, not aliasing) are its input and output; scores is scratch of
 // n_q * scores_stride floats, scores_stride >= every n_kv[i] >= 1; 1 <= n_q <= KITE_ATTN_GROUP_MAX.
