@@ -198,6 +198,19 @@ static void expf_row(float *x, int32_t n) {
     for (; k < n; k++) x[k] = expf(x[k]);
 }
 
+// kite__softmax with its expf calls 4 at a time: the same maximum (in the same order), the same
+// arguments, sum (in double, in order) and products.
+static void softmax_row(float *x, int32_t n) {
+    float mx = -INFINITY;
+    for (int32_t i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    for (int32_t i = 0; i < n; i++) x[i] -= mx;
+    expf_row(x, n);
+    double sum = 0.0;
+    for (int32_t i = 0; i < n; i++) sum += x[i];
+    const float inv = (float)(1.0 / sum);
+    for (int32_t i = 0; i < n; i++) x[i] *= inv;
+}
+
 // ---- FA_F16 ----------------------------------------------------------------------------------
 
 // The f16 accumulators acc[i] (queries i < nb) over keys j0..j1-1 of a chunk starting at key c0:
@@ -429,7 +442,7 @@ static void scores_softmax_values(const kite_attn_group *g, const float *const *
         scores_ggml(g, q, 0, n_max, s, 0);
     }
     for (int32_t i = 0; i < nq; i++) {
-        kite__softmax(s[i], g->n_kv[i]);
+        softmax_row(s[i], g->n_kv[i]);
         if (g->mode != KITE_ATTN_MATMUL) continue;
         // MATMUL: the probabilities rounded to f16 once here rather than per use
         int32_t j = 0;
