@@ -17,10 +17,19 @@ enum { ROW_ALIGN = 16 };
 // set may ask for other sizes (gemm_rows, gemm_tokens: the AMX tiles decode their rows once per
 // call, so they take more tokens at a time).
 enum { ROW_BLOCK = 16, TOK_BLOCK = 64 };
-// Row chunks per thread: threads take chunks from a shared counter, so a thread that starts
-// late (a busy machine, a slower core) leaves its share to the others instead of stalling the
-// whole matmul; a few chunks per thread keep each chunk long enough to stream well.
-enum { CHUNKS_PER_THREAD = 4 };
+// Row chunks per thread. Each thread owns a contiguous span of chunks and runs it front to back,
+// one unbroken stream of weight rows; a thread done with its span takes chunks from the back of
+// the others' spans, so a thread that starts late (a busy machine, a slower core) leaves its
+// share to the others instead of stalling the whole matmul. More chunks: finer stealing.
+enum { CHUNKS_PER_THREAD = 8 };
+// Spans of a run (threads beyond it share spans).
+enum { SPANS_MAX = 16 };
+
+// A thread's span of chunks [front, back), both in one word (front low, back high 32 bits):
+// the owner takes the front chunk, thieves the back one, each with one compare-exchange.
+typedef struct mm_span {
+    _Alignas(64) _Atomic uint64_t fb;
+} mm_span;
 // Tokens below which the caller converts activations alone (a pool dispatch costs more).
 enum { PAR_QUANT_MIN_TOK = 4 };
 enum { SCRATCH_ALIGN = 64 };
@@ -77,8 +86,10 @@ typedef struct mm_job {
     int64_t n_chunks; // chunks in all
     kite_matmul_done done;
     void *user;
-    atomic_llong next_chunk; // the next chunk nobody has taken
+    atomic_llong next_chunk; // the next activation row nobody has converted
     atomic_int failed;       // a worker could not allocate its row buffer
+    int n_spans;
+    mm_span spans[SPANS_MAX];
 } mm_job;
 
 // Converts activation rows [t0, t1) to the partner format.
@@ -180,9 +191,42 @@ static void run_rows(const mm_job *j, const mm_part *p, int64_t r0, int64_t r1, 
         gemm_row_tiles(j, p, p->tile, p->w + rb * p->ws, rb, (int)KITE_MIN(row_block, r1 - rb));
 }
 
+// Takes the front (back: the back) chunk of span s into *c; false when the span is empty.
+static bool span_take(mm_span *s, bool back, int64_t *c) {
+    uint64_t v = atomic_load_explicit(&s->fb, memory_order_relaxed);
+    for (;;) {
+        const uint32_t f = (uint32_t)v, b = (uint32_t)(v >> 32);
+        if (f >= b) return false;
+        const uint64_t nv = back ? ((uint64_t)(b - 1) << 32 | f) : ((uint64_t)b << 32 | (f + 1));
+        if (atomic_compare_exchange_weak_explicit(&s->fb, &v, nv, memory_order_relaxed, memory_order_relaxed)) {
+            *c = back ? b - 1 : f;
+            return true;
+        }
+    }
+}
+
+// The next chunk for thread ith: its own span's front, else another span's back; false when
+// no chunk is left.
+static bool next_chunk(mm_job *j, int ith, int64_t *c) {
+    const int own = ith % j->n_spans;
+    if (span_take(&j->spans[own], false, c)) return true;
+    for (int k = 1; k < j->n_spans; k++)
+        if (span_take(&j->spans[(own + k) % j->n_spans], true, c)) return true;
+    return false;
+}
+
+// Splits the job's chunks into contiguous spans, one per thread (up to SPANS_MAX).
+static void spans_init(mm_job *j, int nth) {
+    j->n_spans = KITE_MAX(1, KITE_MIN(nth, SPANS_MAX));
+    for (int s = 0; s < j->n_spans; s++) {
+        const uint64_t f = (uint64_t)(j->n_chunks * s / j->n_spans), b = (uint64_t)(j->n_chunks * (s + 1) / j->n_spans);
+        atomic_init(&j->spans[s].fb, b << 32 | f);
+    }
+}
+
 static void matmul_worker(void *ctx, int ith, int nth) {
     mm_job *j = ctx;
-    (void)ith, (void)nth;
+    (void)nth;
     char *rows = NULL; // X8 weights read back into rows (not needed by the X8 GEMV or GEMM tile)
     size_t most = 0;   // the widest row of a part that reads its X8 rows back
     for (int i = 0; i < j->n_parts; i++) {
@@ -193,9 +237,8 @@ static void matmul_worker(void *ctx, int ith, int nth) {
         atomic_store(&j->failed, 1);
         return;
     }
-    for (;;) {
-        int64_t c = atomic_fetch_add_explicit(&j->next_chunk, 1, memory_order_relaxed);
-        if (c >= j->n_chunks) break;
+    int64_t c;
+    while (next_chunk(j, ith, &c)) {
         if (j->lockstep) { // the same rows of every part, then the callback
             const int64_t r0 = c * j->parts[0].chunk_rows, r1 = KITE_MIN(j->parts[0].n_out, r0 + j->parts[0].chunk_rows);
             for (int i = 0; i < j->n_parts; i++) run_rows(j, &j->parts[i], r0, r1, rows);
@@ -320,7 +363,7 @@ kite_status kite_matmul_parts(kite_pool *pool, const kite_matmul_part *parts, in
             j.n_chunks += (ps[i].n_out + ps[i].chunk_rows - 1) / ps[i].chunk_rows;
         }
     }
-    atomic_store(&j.next_chunk, 0); // (reused after the conversion run)
+    spans_init(&j, nth);
     atomic_init(&j.failed, 0);
     kite_pool_run_shared(pool, matmul_worker, &j);
     free(owned);
