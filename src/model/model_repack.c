@@ -4,6 +4,9 @@
 // (kite_model_params); with kite_model_params.in_place, rewrites them in the host's buffers.
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "kernels/kite_kernels.h"
 #include "model/model_internal.h"
@@ -52,6 +55,23 @@ static void mark_repacked(kite_model *m, kite_weight *w, const void *data) {
     m->repacked_bytes += bytes_of(w);
 }
 
+// Huge pages for the repacked weights where the OS has them: decode streams every byte once a
+// token, and on 4 KB pages that is a TLB miss per 4 KB (and the hardware prefetchers restart at each
+// page). The buffer is aligned to 2 MB and at least 2 MB so transparent huge pages can back it
+// (in "madvise" mode only regions marked so get them). Freed with free().
+enum { HUGE_PAGE = 2 << 20 };
+static void *alloc_weights(uint64_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (bytes >= HUGE_PAGE) {
+        const size_t n = (size_t)((bytes + HUGE_PAGE - 1) & ~(uint64_t)(HUGE_PAGE - 1));
+        void *p = aligned_alloc(HUGE_PAGE, n);
+        if (p) madvise(p, n, MADV_HUGEPAGE); // advice only: 4 KB pages if refused
+        return p;
+    }
+#endif
+    return aligned_alloc(64, (size_t)((bytes + 63) & ~(uint64_t)63));
+}
+
 kite_status kite__model_repack(kite_model *m, const kite_model_params *p) {
     if (!repack_wanted() || (p && p->no_repack)) return KITE_OK;
     const int cap = 9 * m->hp.n_layer + 1;
@@ -74,7 +94,7 @@ kite_status kite__model_repack(kite_model *m, const kite_model_params *p) {
         free(ws);
         return KITE_OK;
     }
-    uint8_t *buf = aligned_alloc(64, (size_t)total);
+    uint8_t *buf = alloc_weights(total);
     if (!buf) {
         free(ws);
         return kite__fail(KITE_ERR_NOMEM, "repack: cannot allocate %llu bytes", (unsigned long long)total);
