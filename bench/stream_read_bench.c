@@ -4,10 +4,11 @@
 // no load can be dropped; prints GB/s (1e9 bytes) per thread count, best and median of the
 // passes. It is the ceiling decode's weight streaming is measured against
 // (bench/decode_bandwidth.sh). Not a test: prints numbers.
-//   stream_read_bench [--mib N] [--threads 1,2] [--reps R] [--isa avx512|avx2|scalar] [--file PATH]
+//   stream_read_bench [--mib N] [--threads 1,2] [--reps R] [--isa avx512|avx2|scalar] [--file PATH] [--huge]
 // --mib: buffer size (default: 8x the last-level cache, at least 1024 MiB); --file: read a
 // mapping of PATH instead (page-cache pages, as decode reads an mmap'd model; its first pass
-// faults the pages in and is not counted).
+// faults the pages in and is not counted); --huge: the anonymous buffer marked MADV_HUGEPAGE
+// (transparent huge pages, as Kite's repacked weights are), else 4 KB pages where THP is "madvise".
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -154,15 +155,17 @@ int main(int argc, char **argv) {
     long mib = 0;
     int reps = 10;
     const char *threads = "1,2", *isa = NULL, *file = NULL;
+    int huge = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--mib") && i + 1 < argc) mib = atol(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = argv[++i];
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--isa") && i + 1 < argc) isa = argv[++i];
         else if (!strcmp(argv[i], "--file") && i + 1 < argc) file = argv[++i];
+        else if (!strcmp(argv[i], "--huge")) huge = 1;
         else {
             fprintf(stderr, "usage: stream_read_bench [--mib N] [--threads 1,2] [--reps R] "
-                            "[--isa avx512|avx2|scalar] [--file PATH]\n");
+                            "[--isa avx512|avx2|scalar] [--file PATH] [--huge]\n");
             return 2;
         }
     }
@@ -208,11 +211,15 @@ int main(int argc, char **argv) {
             fprintf(stderr, "stream_read_bench: out of memory for %ld MiB\n", mib);
             return 1;
         }
+#ifdef MADV_HUGEPAGE
+        if (huge) madvise(buf, n, MADV_HUGEPAGE); // advice: 4 KB pages where refused
+#endif
         memset(buf, 1, n); // every page faulted in before any pass
     }
     uint64_t sink = fn(buf, n); // warm-up pass (for --file: faults the mapping in)
-    printf("streaming read, %s loads, %.0f MiB %s (last-level cache %.0f MiB)\n", fn_name, (double)n / (1 << 20),
-           file ? "mapped from the file" : "anonymous buffer", (double)llc / (1 << 20));
+    printf("streaming read, %s loads, %.0f MiB %s%s (last-level cache %.0f MiB)\n", fn_name, (double)n / (1 << 20),
+           file ? "mapped from the file" : "anonymous buffer", huge && !file ? " (huge pages advised)" : "",
+           (double)llc / (1 << 20));
     for (const char *s = threads; *s;) {
         int nt = atoi(s);
         if (nt >= 1 && nt <= 256) measure(buf, n, nt, reps, fn, &sink);
