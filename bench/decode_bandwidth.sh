@@ -4,7 +4,9 @@
 # weight bytes read per token x tokens/s) and llama.cpp (`llama-bench` from source,
 # bench/build_llama_cpp.sh: its model size x tokens/s), at the same thread counts. The ceiling
 # is bench/stream_read_bench.c (vector loads over a buffer 8x the last-level cache, each thread
-# its own slice), measured just before each model's runs so all three see the same machine.
+# its own slice), measured just before each model's runs so all three see the same machine; on
+# huge pages (PROBE_ARGS, default --huge), as Kite's repacked weights are: on 4 KB pages the read
+# itself is 15-35% slower on a Zen 4 (PROBE_ARGS= gives the 4 KB figure).
 #   bench/decode_bandwidth.sh [BUILD_DIR] [MODEL...]
 # MODEL defaults: the Llama-3.2-1B-shaped Q8_0 and Q4_K_M of bench/arch_vs_llamabench.sh in
 # $KITE_BENCH_DIR (/tmp/kite-bench). THREADS (1 2), ROUNDS (3), N1 (16) and N2 (64) come from
@@ -56,14 +58,15 @@ rates() {
   echo "$1 $2" | awk -v n="$(($3 * (N2 - N1)))" '{ printf "%.2f %.2f", $5 * $6 / 1e9, ($4 > $1 ? $5 * n / ($4 - $1) / 1e9 : 0) }'
 }
 
-"$PROBE" --threads 1 --reps 1 | head -1
+PROBE_ARGS=${PROBE_ARGS-"--huge"}
+"$PROBE" $PROBE_ARGS --threads 1 --reps 1 | head -1
 echo "decode of $N2 tokens (CPU: $N2 minus $N1), GB/s and fraction of the streaming read's"
 echo "| round | model | threads | read GB/s wall / CPU | Kite wall / CPU | fraction | llama.cpp wall / CPU | fraction |"
 echo "|---:|---|---:|---:|---:|---:|---:|---:|"
 for r in $(seq "${ROUNDS:-3}"); do
   for t in ${THREADS:-1 2}; do
     for m in $MODELS; do
-      p=$("$PROBE" --threads "$t" --reps 5 | sed -n 's/.* best, \([0-9.]*\) median.*CPU time [0-9.]* \/ \([0-9.]*\) .*/\1 \2/p')
+      p=$("$PROBE" $PROBE_ARGS --threads "$t" --reps 5 | sed -n 's/.* best, \([0-9.]*\) median.*CPU time [0-9.]* \/ \([0-9.]*\) .*/\1 \2/p')
       bw=${p% *}
       bc=${p#* }
       k2=$(kite "$N2" "$t")
