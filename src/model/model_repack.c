@@ -58,11 +58,14 @@ static void mark_repacked(kite_model *m, kite_weight *w, const void *data) {
 // Huge pages for the repacked weights where the OS has them: decode streams every byte once a
 // token, and on 4 KB pages that is a TLB miss per 4 KB (and the hardware prefetchers restart at each
 // page). The buffer is aligned to 2 MB and at least 2 MB so transparent huge pages can back it
-// (in "madvise" mode only regions marked so get them). Freed with free().
+// (in "madvise" mode only regions marked so get them). Freed with free(). The kernel zeroes each
+// 2 MB page at its first touch, which in a VM can make the load slower (Llama-3.2-1B Q4_K_M on
+// a KVM guest: 1.5 s more system time); KITE_HUGE_PAGES=0 keeps 4 KB pages.
 enum { HUGE_PAGE = 2 << 20 };
 static void *alloc_weights(uint64_t bytes) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-    if (bytes >= HUGE_PAGE) {
+    const char *e = getenv("KITE_HUGE_PAGES");
+    if (bytes >= HUGE_PAGE && !(e && strcmp(e, "0") == 0)) {
         const size_t n = (size_t)((bytes + HUGE_PAGE - 1) & ~(uint64_t)(HUGE_PAGE - 1));
         void *p = aligned_alloc(HUGE_PAGE, n);
         if (p) madvise(p, n, MADV_HUGEPAGE); // advice only: 4 KB pages if refused
