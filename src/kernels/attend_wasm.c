@@ -6,6 +6,7 @@
 // (decode) runs in passes over chunks of keys: scores and the online softmax's factors first,
 // then the f16 accumulator with a block of dims held in registers across the chunk's keys.
 #include <math.h>
+#include <stdbool.h>
 #include <wasm_simd128.h>
 
 #include "kernels/attend.h"
@@ -213,52 +214,58 @@ static void softmax_row(float *x, int32_t n) {
 
 // ---- FA_F16 ----------------------------------------------------------------------------------
 
-// The f16 accumulators acc[i] (queries i < nb) over keys j0..j1-1 of a chunk starting at key c0:
-// per key, acc = round(acc * ms) where the key set a new maximum (ms != 1: a rescale by exactly
-// 1 leaves an f16 value as it is), then acc = round(acc + v * vs), as attend_ref.c's
-// attend_fa_f16. Eight dims at a time stay in registers across the keys with the cheap rounding;
-// a block that met an inf/nan half or a magnitude of 65520 or more is redone with the full one.
+// The f16 rounding of fa_keys: exact (kite__aw_f16_round4) or, in the first pass, the cheap one
+// whose range check collects into *seen.
+KITE_INLINE v128_t fa_round(bool exact, v128_t x, v128_t *seen) {
+    return exact ? kite__aw_f16_round4(x) : kite__aw_f16_round4_normal(x, seen);
+}
+
+// Dims d..d+7 of the accumulators a0/a1 (queries i < nb) over keys j0..j1-1 of a chunk starting
+// at key c0: per key, acc = round(acc * ms) where the key set a new maximum (ms != 1: a rescale by
+// exactly 1 leaves an f16 value as it is), then acc = round(acc + v * vs), as attend_ref.c's
+// attend_fa_f16. exact: every half converted with its inf/nan fix-up and the full rounding; else
+// halves taken as finite (*sp collects the rows' inf/nan lanes) and the cheap rounding (*seen).
+KITE_INLINE void fa_keys(int nb, bool exact, v128_t *a0, v128_t *a1, float (*ms)[CH], float (*vs)[CH], int32_t c0,
+                         int32_t j0, int32_t j1, const uint16_t *v, int32_t kv_stride, int32_t d, v128_t *seen,
+                         v128_t *sp) {
+    for (int32_t j = j0; j < j1; j++) {
+        const uint16_t *p = v + (int64_t)j * kv_stride + d;
+        v128_t lo, hi;
+        if (exact) {
+            kite__aw_h2f8(p, &lo, &hi);
+        } else {
+            const v128_t h = wasm_v128_load(p);
+            *sp = wasm_v128_or(*sp, kite__aw_special8(h));
+            kite__aw_h2f8_finite(h, &lo, &hi);
+        }
+        for (int i = 0; i < nb; i++) {
+            const float f = ms[i][j - c0];
+            if (f != 1.0f) {
+                const v128_t fv = wasm_f32x4_splat(f);
+                a0[i] = fa_round(exact, wasm_f32x4_mul(a0[i], fv), seen);
+                a1[i] = fa_round(exact, wasm_f32x4_mul(a1[i], fv), seen);
+            }
+            const v128_t w = wasm_f32x4_splat(vs[i][j - c0]);
+            a0[i] = fa_round(exact, wasm_f32x4_add(a0[i], wasm_f32x4_mul(lo, w)), seen);
+            a1[i] = fa_round(exact, wasm_f32x4_add(a1[i], wasm_f32x4_mul(hi, w)), seen);
+        }
+    }
+}
+
+// The f16 accumulators acc[i] (queries i < nb) over keys j0..j1-1 of a chunk starting at key c0
+// (fa_keys). Eight dims at a time stay in registers across the keys with the cheap rounding; a
+// block that met an inf/nan half or a magnitude of 65520 or more is redone with the full one.
 KITE_INLINE void fa_values(int nb, float *const *acc, float (*ms)[CH], float (*vs)[CH], int32_t c0, int32_t j0,
                            int32_t j1, const uint16_t *v, int32_t kv_stride, int32_t hd) {
     for (int32_t d = 0; d < hd; d += 8) {
         v128_t a0[QB], a1[QB];
         for (int i = 0; i < nb; i++) a0[i] = wasm_v128_load(acc[i] + d), a1[i] = wasm_v128_load(acc[i] + d + 4);
         v128_t seen = wasm_i32x4_splat(0), sp = wasm_i32x4_splat(0);
-        for (int32_t j = j0; j < j1; j++) {
-            const v128_t h = wasm_v128_load(v + (int64_t)j * kv_stride + d);
-            sp = wasm_v128_or(sp, kite__aw_special8(h));
-            v128_t lo, hi;
-            kite__aw_h2f8_finite(h, &lo, &hi);
-            for (int i = 0; i < nb; i++) {
-                const float f = ms[i][j - c0];
-                if (f != 1.0f) {
-                    const v128_t fv = wasm_f32x4_splat(f);
-                    a0[i] = kite__aw_f16_round4_normal(wasm_f32x4_mul(a0[i], fv), &seen);
-                    a1[i] = kite__aw_f16_round4_normal(wasm_f32x4_mul(a1[i], fv), &seen);
-                }
-                const v128_t w = wasm_f32x4_splat(vs[i][j - c0]);
-                a0[i] = kite__aw_f16_round4_normal(wasm_f32x4_add(a0[i], wasm_f32x4_mul(lo, w)), &seen);
-                a1[i] = kite__aw_f16_round4_normal(wasm_f32x4_add(a1[i], wasm_f32x4_mul(hi, w)), &seen);
-            }
-        }
+        fa_keys(nb, false, a0, a1, ms, vs, c0, j0, j1, v, kv_stride, d, &seen, &sp);
         const v128_t big = wasm_u32x4_ge(seen, wasm_i32x4_splat(KITE_AW_SEEN_BAD));
         if (wasm_v128_any_true(wasm_v128_or(sp, big))) { // rare: again from the stored sums, exactly
             for (int i = 0; i < nb; i++) a0[i] = wasm_v128_load(acc[i] + d), a1[i] = wasm_v128_load(acc[i] + d + 4);
-            for (int32_t j = j0; j < j1; j++) {
-                v128_t lo, hi;
-                kite__aw_h2f8(v + (int64_t)j * kv_stride + d, &lo, &hi);
-                for (int i = 0; i < nb; i++) {
-                    const float f = ms[i][j - c0];
-                    if (f != 1.0f) {
-                        const v128_t fv = wasm_f32x4_splat(f);
-                        a0[i] = kite__aw_f16_round4(wasm_f32x4_mul(a0[i], fv));
-                        a1[i] = kite__aw_f16_round4(wasm_f32x4_mul(a1[i], fv));
-                    }
-                    const v128_t w = wasm_f32x4_splat(vs[i][j - c0]);
-                    a0[i] = kite__aw_f16_round4(wasm_f32x4_add(a0[i], wasm_f32x4_mul(lo, w)));
-                    a1[i] = kite__aw_f16_round4(wasm_f32x4_add(a1[i], wasm_f32x4_mul(hi, w)));
-                }
-            }
+            fa_keys(nb, true, a0, a1, ms, vs, c0, j0, j1, v, kv_stride, d, &seen, &sp);
         }
         for (int i = 0; i < nb; i++) wasm_v128_store(acc[i] + d, a0[i]), wasm_v128_store(acc[i] + d + 4, a1[i]);
     }
@@ -349,6 +356,13 @@ KITE_INLINE void scores4_f32(int nb, const float *const *q, float *const *s, con
     for (int i = 0; i < nb; i++) wasm_v128_store(s[i] + j, wasm_f32x4_mul(acc[i], wasm_f32x4_splat(scale)));
 }
 
+// One FA_F32 score's sum, q.k in dim order from zero (the scalar op's), for a key in floats.
+static inline float dot_f32(const float *q, const float *k, int32_t hd) {
+    float dot = 0.0f;
+    for (int32_t d = 0; d < hd; d++) dot += q[d] * k[d];
+    return dot;
+}
+
 static void scores4_f32_n(int nb, const float *const *q, float *const *s, const float *kt, int32_t j, int32_t hd,
                           float scale) {
     switch (nb) {
@@ -421,21 +435,14 @@ static void scores_softmax_values(const kite_attn_group *g, const float *const *
             for (int i0 = 0; i0 < nb; i0 += QB) scores4_f32_n(nb - i0 < QB ? nb - i0 : QB, qb + i0, sb + i0, kt, j, hd, g->scale);
             for (int32_t i = 0; i < nq; i++) {
                 if (g->n_kv[i] >= j + 4) continue;
-                for (int32_t jj = j; jj < g->n_kv[i]; jj++) {
-                    float dot = 0.0f;
-                    for (int32_t d = 0; d < hd; d++) dot += q[i][d] * kf[jj - j][d];
-                    s[i][jj] = dot * g->scale;
-                }
+                for (int32_t jj = j; jj < g->n_kv[i]; jj++) s[i][jj] = dot_f32(q[i], kf[jj - j], hd) * g->scale;
             }
         }
         float kf[KITE_ATTN_MAX_HEAD_DIM];
         for (; j < n_max; j++) {
             row_f32(g->k + (int64_t)j * g->kv_stride, kf, hd);
             for (int32_t i = 0; i < nq; i++) {
-                if (j >= g->n_kv[i]) continue;
-                float dot = 0.0f;
-                for (int32_t d = 0; d < hd; d++) dot += q[i][d] * kf[d];
-                s[i][j] = dot * g->scale;
+                if (j < g->n_kv[i]) s[i][j] = dot_f32(q[i], kf, hd) * g->scale;
             }
         }
     } else {
