@@ -86,7 +86,7 @@ typedef struct mm_job {
     int64_t n_chunks; // chunks in all
     kite_matmul_done done;
     void *user;
-    atomic_llong next_chunk; // the next activation row nobody has converted
+    atomic_llong next_tok; // the next token whose activation row nobody has converted
     atomic_int failed;       // a worker could not allocate its row buffer
     int n_spans;
     mm_span spans[SPANS_MAX];
@@ -121,7 +121,7 @@ static void convert_worker(void *ctx, int ith, int nth) {
     mm_job *j = ctx;
     (void)ith, (void)nth;
     for (;;) {
-        int64_t t0 = atomic_fetch_add_explicit(&j->next_chunk, 4, memory_order_relaxed);
+        int64_t t0 = atomic_fetch_add_explicit(&j->next_tok, 4, memory_order_relaxed);
         if (t0 >= j->n_tok) return;
         convert_rows(j, t0, KITE_MIN(j->n_tok, t0 + 4));
     }
@@ -345,7 +345,7 @@ kite_status kite_matmul_parts(kite_pool *pool, const kite_matmul_part *parts, in
         j.a = (char *)p;
         j.as = act_row_bytes(partner, n_in);
         if (pool && n_tok >= PAR_QUANT_MIN_TOK) {
-            atomic_init(&j.next_chunk, 0);
+            atomic_init(&j.next_tok, 0);
             kite_pool_run_shared(pool, convert_worker, &j);
         } else {
             convert_rows(&j, 0, n_tok);
