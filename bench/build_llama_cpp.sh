@@ -8,7 +8,9 @@
 # VBMI and BF16 but no AMX, the CPU features of an AMD Zen 4, so an AMX host can also measure the
 # peer those hosts run. LLAMA_AVX2_ONLY=1 builds into build/llama.cpp-avx2 with AVX, AVX2, FMA and
 # F16C only (no AVX-512, no AVX-VNNI, no AMX): the CPU features of an Intel Skylake..Comet Lake or an
-# AMD Zen 2/3, measured on any newer x86 host.
+# AMD Zen 2/3, measured on any newer x86 host. LLAMA_SPR=1 builds into build/llama.cpp-spr without
+# GGML_NATIVE for a Sapphire Rapids host (AVX-512 with VNNI, VBMI and BF16, AVX-VNNI, AMX tiles with
+# int8 and bf16) from any x86 host: a static llama-bench to carry to an AMX machine that has no clang.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bundle="$root/node_modules/node-llama-cpp/llama/gitRelease.bundle"
@@ -26,6 +28,12 @@ if [ "${LLAMA_AVX2_ONLY:-0}" = 1 ]; then
   isa_flags=(-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX_VNNI=OFF
     -DGGML_AVX512=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_BF16=OFF -DGGML_AMX_TILE=OFF
     -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF)
+fi
+if [ "${LLAMA_SPR:-0}" = 1 ]; then
+  out="$root/build/llama.cpp-spr"
+  isa_flags=(-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX_VNNI=ON
+    -DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_BF16=ON -DGGML_AMX_TILE=ON
+    -DGGML_AMX_INT8=ON -DGGML_AMX_BF16=ON)
 fi
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(llama-bench llama-server llama-perplexity llama-imatrix llama-quantize llama-simple llama-cli)
