@@ -13,10 +13,12 @@
 # the environment. Two measures per row:
 #  wall: each tool's own tokens/s of an N2-token decode against the probe's median pass (on a
 #        shared machine these scatter: other jobs take the cores at random moments);
-#  CPU:  one thread only: the process CPU seconds of an N2-token run minus an N1-token one (load,
-#        warm-up and first token cancel out) give the CPU time of N2 - N1 decoded tokens, against
-#        the probe's per-thread CPU-time rate; steadier where other jobs share the cores (with
-#        more threads a waiting thread's spin would count, so no CPU figure there).
+#  CPU:  one thread only, against the probe's per-thread CPU-time rate; steadier where other jobs
+#        share the cores (with more threads a waiting thread's spin would count, so no CPU figure
+#        there). Kite: `kite bench`'s cpu_tps (the process CPU time of the timed runs alone: the
+#        load's system time, which varies with the huge-page allocation, stays out); llama.cpp:
+#        the process CPU seconds of an N2-token run minus an N1-token one (load, warm-up and
+#        first token cancel out) give the CPU time of N2 - N1 decoded tokens.
 set -e
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build/native}
@@ -42,25 +44,27 @@ timed() {
   /usr/bin/time -f "%U %S" -o "$TMP/t" "$@" >"$TMP/out" 2>/dev/null
   awk '{ printf "%.3f", $1 + $2 }' "$TMP/t"
 }
-# kite N T / llama N T: one decode run of N tokens on T threads; prints "CPU_S BYTES TOK_PER_S"
+# kite N T: one decode run of N tokens on T threads; prints "WALL_GBS CPU_GBS" (kite bench's own
+# tokens/s and tokens per CPU second times the weight bytes it reads per token)
 kite() {
-  c=$(timed "$KITE" bench -m "$m" -p 0 -n "$1" -t "$2" -r 1 -o json)
-  echo "$c $(num size <"$TMP/out") $(num tps <"$TMP/out")"
+  "$KITE" bench -m "$m" -p 0 -n "$1" -t "$2" -r 1 -o json >"$TMP/out" 2>/dev/null
+  awk -v b="$(num size <"$TMP/out")" -v w="$(num tps <"$TMP/out")" -v c="$(num cpu_tps <"$TMP/out")" \
+    'BEGIN { printf "%.2f %.2f", b * w / 1e9, b * c / 1e9 }'
 }
+# llama N T: one decode run of N tokens on T threads; prints "CPU_S BYTES TOK_PER_S"
 llama() {
   c=$(timed "$LLAMA_BENCH" -m "$m" -p 0 -n "$1" -t "$2" -r 1 -o jsonl)
   echo "$c $(num model_size <"$TMP/out") $(num avg_ts <"$TMP/out")"
 }
-# rates "CPU1 B TS1" "CPU2 B TS2" K: "WALL_GBS CPU_GBS", CPU_GBS from the difference of the runs,
-# where one run of N tokens decodes K x N: `kite bench -r 1` runs its test twice (a warm-up run,
-# then the timed one), `llama-bench -r 1` once (its warm-up is a single token)
+# rates "CPU1 B TS1" "CPU2 B TS2": llama.cpp's "WALL_GBS CPU_GBS", CPU_GBS from the difference of
+# the runs (`llama-bench -r 1` decodes N tokens once; its warm-up is a single token)
 rates() {
-  echo "$1 $2" | awk -v n="$(($3 * (N2 - N1)))" '{ printf "%.2f %.2f", $5 * $6 / 1e9, ($4 > $1 ? $5 * n / ($4 - $1) / 1e9 : 0) }'
+  echo "$1 $2" | awk -v n="$((N2 - N1))" '{ printf "%.2f %.2f", $5 * $6 / 1e9, ($4 > $1 ? $5 * n / ($4 - $1) / 1e9 : 0) }'
 }
 
 PROBE_ARGS=${PROBE_ARGS-"--huge"}
 "$PROBE" $PROBE_ARGS --threads 1 --reps 1 | head -1
-echo "decode of $N2 tokens (CPU: $N2 minus $N1), GB/s and fraction of the streaming read's"
+echo "decode of $N2 tokens (llama.cpp CPU: $N2 minus $N1), GB/s and fraction of the streaming read's"
 echo "| round | model | threads | read GB/s wall / CPU | Kite wall / CPU | fraction | llama.cpp wall / CPU | fraction |"
 echo "|---:|---|---:|---:|---:|---:|---:|---:|"
 for r in $(seq "${ROUNDS:-3}"); do
@@ -69,19 +73,16 @@ for r in $(seq "${ROUNDS:-3}"); do
       p=$("$PROBE" $PROBE_ARGS --threads "$t" --reps 5 | sed -n 's/.* best, \([0-9.]*\) median.*CPU time [0-9.]* \/ \([0-9.]*\) .*/\1 \2/p')
       bw=${p% *}
       bc=${p#* }
-      k2=$(kite "$N2" "$t")
+      set -- $(kite "$N2" "$t")
+      kw=$1
+      kc=$2
       l2=$(llama "$N2" "$t")
       if [ "$t" = 1 ]; then
-        k1=$(kite "$N1" 1)
         l1=$(llama "$N1" 1)
       else
-        k1=""
         l1=""
         bc="-"
       fi
-      set -- $(rates "${k1:-0 0 0}" "$k2" 2)
-      kw=$1
-      kc=$2
       set -- $(rates "${l1:-0 0 0}" "$l2" 1)
       lw=$1
       lc=$2

@@ -20,16 +20,19 @@ static void usage(FILE *f) {
             "  -t LIST thread counts (default: the physical cores this process may use)\n"
             "  -r N    repetitions, the mean and deviation are shown (default 3)\n"
             "  -o FMT  md (a table with aligned columns, default), csv (a header line, then one line per\n"
-            "          test) or json (one object per line)\n"
+            "          test) or json (one object per line, with cpu_tps: tokens per CPU second of the\n"
+            "          process over the timed runs, a steady rate on a shared machine at one thread)\n"
             "  -nr, --no-repack  keep the weights in the file's layout (see kite run --help)\n"
             "GB/s = weight bytes read per token x tokens/s (decode reads every weight once per token).\n");
 }
 
-static double now_s(void) {
+static double clock_s(clockid_t id) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+
+static double now_s(void) { return clock_s(CLOCK_MONOTONIC); }
 
 // One timed run: prefill n_p random tokens in batches, or decode n_g tokens one by one
 // (after one BOS-like token, as llama-bench's tg test does). Returns seconds, < 0 on error.
@@ -154,6 +157,7 @@ int kite_cmd_bench(int argc, char **argv) {
             if (n == 0) continue;
             run_once(c, hp->n_vocab, np, ng, &rng); // warm-up (page in the weights, spin up threads)
             double sum = 0, sum2 = 0;
+            const double cpu0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
             for (int32_t r = 0; r < reps && rc == 0; r++) {
                 double t = run_once(c, hp->n_vocab, np, ng, &rng);
                 if (t <= 0) {
@@ -165,14 +169,19 @@ int kite_cmd_bench(int argc, char **argv) {
                 sum2 += tps * tps;
             }
             if (rc) break;
+            // tokens per CPU second of the whole process over the timed runs (json's cpu_tps): with
+            // one thread, a rate other jobs on the machine barely move; with more, waiting threads
+            // spin, so it says little
+            const double cpu_s = clock_s(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
             const double mean = sum / reps, var = reps > 1 ? (sum2 - sum * sum / reps) / (reps - 1) : 0;
             const double sd = var > 0 ? sqrt(var) : 0;
             char test_name[32];
             snprintf(test_name, sizeof test_name, "%s%d", np ? "pp" : "tg", n);
             if (json)
                 printf("{\"model\":\"%s\",\"size\":%.0f,\"isa\":\"%s\",\"threads\":%d,\"test\":\"%s\",\"n\":%d,"
-                       "\"tps\":%.3f,\"tps_sd\":%.3f,\"gbps\":%.3f}\n",
-                       name, wbytes, kite_kernels_isa(), threads[ti], test_name, n, mean, sd, wbytes * mean / 1e9);
+                       "\"tps\":%.3f,\"tps_sd\":%.3f,\"gbps\":%.3f,\"cpu_tps\":%.3f}\n",
+                       name, wbytes, kite_kernels_isa(), threads[ti], test_name, n, mean, sd, wbytes * mean / 1e9,
+                       cpu_s > 0 ? (double)n * reps / cpu_s : 0.0);
             else if (csv) // RFC 4180: the name quoted (quotes doubled) when it has a comma or a quote
                 printf("%s%s%s,%.0f,%s,%d,%s,%d,%.3f,%.3f,%.3f\n", strpbrk(name, ",\"") ? "\"" : "", name,
                        strpbrk(name, ",\"") ? "\"" : "", wbytes, kite_kernels_isa(), threads[ti], test_name, n, mean, sd,
