@@ -542,6 +542,7 @@ test('bench -o csv|json|md: one row per test; md columns aligned', () => {
   const json = kite([...args, '-o', 'json']);
   const objs = json.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(objs.map((o) => o.test), ['pp16', 'tg8']);
+  assert.ok(objs.every((o) => o.cpu_tps > 0 && o.tps > 0), 'json rows carry tokens per CPU second');
   const bad = kite([...args, '-o', 'xml']);
   assert.equal(bad.status, 2);
 });
