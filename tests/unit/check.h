@@ -76,21 +76,28 @@ static inline bool check_write_file(const char *path, const void *data, size_t l
     return (fclose(f) == 0) && ok;
 }
 
-// Reads a test model: stories260K.gguf from the repository's models/ (under KITE_ROOT, set by
-// ctest; else the current directory), any other from the shared models (check_models_dir). A
-// missing file fails the test under CI=true, else skips the checks that need it.
-static inline unsigned char *check_read_model(const char *rel, size_t *len) {
-    char path[4096];
-    unsigned char *b = NULL;
+// The path of a test model: stories260K.gguf from the repository's models/ (under KITE_ROOT, set
+// by ctest; else the current directory) when it is there, any other (or a missing stories260K)
+// under the shared models (check_models_dir). Writes it to path (n bytes) and returns path.
+static inline const char *check_model_path(const char *rel, char *path, size_t n) {
     if (!strcmp(rel, "stories260K.gguf")) {
         const char *root = getenv("KITE_ROOT");
-        snprintf(path, sizeof path, "%s/models/%s", root && *root ? root : ".", rel);
-        b = check_read_file(path, len);
+        snprintf(path, n, "%s/models/%s", root && *root ? root : ".", rel);
+        FILE *f = fopen(path, "rb");
+        if (f) {
+            fclose(f);
+            return path;
+        }
     }
-    if (!b) {
-        snprintf(path, sizeof path, "%s/%s", check_models_dir(), rel);
-        b = check_read_file(path, len);
-    }
+    snprintf(path, n, "%s/%s", check_models_dir(), rel);
+    return path;
+}
+
+// Reads a test model (check_model_path). A missing file fails the test under CI=true, else
+// skips the checks that need it.
+static inline unsigned char *check_read_model(const char *rel, size_t *len) {
+    char path[4096];
+    unsigned char *b = check_read_file(check_model_path(rel, path, sizeof path), len);
     if (!b) {
         char what[4200];
         snprintf(what, sizeof what, "test model %s missing", path);

@@ -138,7 +138,7 @@ static void versus_llama(const char *model, const opts *o, const char *label) {
     if (!have_ref) return;
     char in_path[512];
     if (model[0] == '/') snprintf(in_path, sizeof in_path, "%s", model);
-    else snprintf(in_path, sizeof in_path, "%s/%s", check_models_dir(), model);
+    else check_model_path(model, in_path, sizeof in_path);
     size_t len = 0, nl = 0;
     uint8_t *in = model[0] == '/' ? check_read_file(in_path, &len) : check_read_model(model, &len);
     if (!in) return;
@@ -420,7 +420,7 @@ static void test_cli(void) {
         return;
     }
     char model[512], in[512], out[512], trunc[512], link[512];
-    snprintf(model, sizeof model, "%s/stories260K.gguf", check_models_dir());
+    check_model_path("stories260K.gguf", model, sizeof model);
     size_t len = 0;
     uint8_t *orig = check_read_model("stories260K.gguf", &len);
     if (!orig) return;

@@ -275,7 +275,7 @@ static void versus_llama(const char *model, const char *ftype, fmt f, const char
                          const char *excl) {
     if (!have_ref || (f == FMT_GGUF && !have_gw)) return;
     char in_path[512], im_path[512], label[256];
-    snprintf(in_path, sizeof in_path, "%s/%s", check_models_dir(), model);
+    check_model_path(model, in_path, sizeof in_path);
     snprintf(im_path, sizeof im_path, "%s/imatrix-%s.%s", tmpdir, ftype, f == FMT_GGUF ? "gguf" : "dat");
     snprintf(label, sizeof label, "%s %s (%s imatrix%s%s%s%s%s%s)", model, ftype, f == FMT_GGUF ? "GGUF" : "legacy",
              skip ? ", none for " : "", skip ? skip : "", incl ? ", include " : "", incl ? incl : "", excl ? ", exclude " : "",
@@ -443,7 +443,7 @@ static void test_cli(void) {
         return;
     }
     char mp[512], im_path[512], out[512];
-    snprintf(mp, sizeof mp, "%s/stories260K.gguf", check_models_dir());
+    check_model_path("stories260K.gguf", mp, sizeof mp);
     snprintf(im_path, sizeof im_path, "%s/cli.dat", tmpdir);
     snprintf(out, sizeof out, "%s/cli-out.gguf", tmpdir);
     size_t len = 0;

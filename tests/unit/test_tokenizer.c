@@ -508,8 +508,14 @@ static bool write_variant(const char *dir, const variant *va, const char *dst) {
     snprintf(path, sizeof path, "%s/%s", dir, va->src);
     size_t len = 0;
     unsigned char *buf = check_read_file(path, &len);
+    if (!buf) {
+        char what[2100];
+        snprintf(what, sizeof what, "vocab file %s missing", path);
+        check_missing_ref(what);
+        return false;
+    }
     kite_gguf *g = NULL;
-    if (!buf || kite_gguf_parse(buf, len, &g) != KITE_OK || g->n_tensors != 0) {
+    if (kite_gguf_parse(buf, len, &g) != KITE_OK || g->n_tensors != 0) {
         CHECK(0, "cannot read %s as a vocab-only file", path);
         kite_gguf_free(g);
         free(buf);
@@ -635,6 +641,15 @@ static void test_cli(const char *vocab_dir) {
     snprintf(qwen2, sizeof qwen2, "%s/ggml-vocab-qwen2.gguf", vocab_dir);
     cli_result r = cli_run("tokenize", (const char *[]){"--help", NULL}, NULL);
     CHECK(r.code == 0 && strstr(r.out, "usage: kite tokenize"), "kite tokenize --help: rc %d", r.code);
+    size_t len = 0;
+    unsigned char *have = check_read_file(spm, &len), *have2 = check_read_file(qwen2, &len);
+    const bool vocabs = have && have2;
+    free(have);
+    free(have2);
+    if (!vocabs) {
+        check_missing_ref("vocab files ggml-vocab-llama-spm.gguf / ggml-vocab-qwen2.gguf missing: kite tokenize not checked");
+        return;
+    }
     // llama.cpp's vectors: "Hello world" is 15043 3186 in llama-spm; the model adds BOS (1).
     r = cli_run("tokenize", (const char *[]){"-m", spm, "-p", "Hello world", "--ids", NULL}, NULL);
     CHECK(r.code == 0 && strcmp(r.out, "[1, 15043, 3186]\n") == 0, "kite tokenize --ids: rc %d, '%s'", r.code, r.out);
