@@ -10,6 +10,7 @@
 #include <wasm_simd128.h>
 
 #include "kernels/attend.h"
+#include "kernels/wasm_expf.h"
 #include "kernels/wasm_f16.h"
 
 // Four halves, sign-extended into i32 lanes -> floats, for halves known finite: shifted left
@@ -150,51 +151,18 @@ static void scores_ggml(const kite_attn_group *g, const float *const *q, int32_t
     }
 }
 
-// ---- expf, 4 lanes -------------------------------------------------------------------------
-// musl's expf (wasi-libc's and emscripten's libc: ARM's optimized-routines algorithm, all in
-// double, no fused multiply-add in wasm) step for step on two f64 lanes, so each lane gets libm's
-// bits for |x| < 88 (checked for every such x <= 0 against expf); any other lane (large, inf,
-// nan) sends its 4 to libm. Its 2^(i/32) table and constants are musl's __exp2f_data.
-static const uint64_t exp2f_tab[32] = {
-    0x3ff0000000000000, 0x3fefd9b0d3158574, 0x3fefb5586cf9890f, 0x3fef9301d0125b51, 0x3fef72b83c7d517b,
-    0x3fef54873168b9aa, 0x3fef387a6e756238, 0x3fef1e9df51fdee1, 0x3fef06fe0a31b715, 0x3feef1a7373aa9cb,
-    0x3feedea64c123422, 0x3feece086061892d, 0x3feebfdad5362a27, 0x3feeb42b569d4f82, 0x3feeab07dd485429,
-    0x3feea47eb03a5585, 0x3feea09e667f3bcd, 0x3fee9f75e8ec5f74, 0x3feea11473eb0187, 0x3feea589994cce13,
-    0x3feeace5422aa0db, 0x3feeb737b0cdc5e5, 0x3feec49182a3f090, 0x3feed503b23e255d, 0x3feee89f995ad3ad,
-    0x3feeff76f2fb5e47, 0x3fef199bdd85529c, 0x3fef3720dcef9069, 0x3fef5818dcfba487, 0x3fef7c97337b9b5f,
-    0x3fefa4afa2a490da, 0x3fefd0765b6e4540,
-};
-
-static inline v128_t expf2_f64(v128_t xd) {
-    const v128_t shift = wasm_f64x2_splat(0x1.8p+52);
-    const v128_t z = wasm_f64x2_mul(wasm_f64x2_splat(0x1.71547652b82fep+5), xd);
-    v128_t kd = wasm_f64x2_add(z, shift);
-    const v128_t ki = kd;
-    kd = wasm_f64x2_sub(kd, shift);
-    const v128_t r = wasm_f64x2_sub(z, kd);
-    const uint64_t k0 = (uint64_t)wasm_i64x2_extract_lane(ki, 0), k1 = (uint64_t)wasm_i64x2_extract_lane(ki, 1);
-    const v128_t t = wasm_i64x2_add(wasm_i64x2_make((int64_t)exp2f_tab[k0 % 32], (int64_t)exp2f_tab[k1 % 32]),
-                                    wasm_i64x2_shl(ki, 47));
-    const v128_t zz = wasm_f64x2_add(wasm_f64x2_mul(wasm_f64x2_splat(0x1.c6af84b912394p-20), r),
-                                     wasm_f64x2_splat(0x1.ebfce50fac4f3p-13));
-    const v128_t r2 = wasm_f64x2_mul(r, r);
-    v128_t y = wasm_f64x2_add(wasm_f64x2_mul(wasm_f64x2_splat(0x1.62e42ff0c52d6p-6), r), wasm_f64x2_splat(1.0));
-    y = wasm_f64x2_add(wasm_f64x2_mul(zz, r2), y);
-    return wasm_f64x2_mul(y, t);
-}
+// ---- expf, 4 lanes (wasm_expf.h) -----------------------------------------------------------
 
 // x[k] = expf(x[k]) for k < n, libm's bits.
 static void expf_row(float *x, int32_t n) {
     int32_t k = 0;
     for (; k + 4 <= n; k += 4) {
         const v128_t v = wasm_v128_load(x + k);
-        if (wasm_v128_any_true(wasm_i32x4_ge(wasm_v128_and(v, wasm_i32x4_splat(0x7fffffff)), wasm_i32x4_splat(0x42b00000)))) {
+        if (kite__wexpf4_libm(v)) {
             for (int l = 0; l < 4; l++) x[k + l] = expf(x[k + l]); // |x| >= 88, inf or nan: libm's cases
             continue;
         }
-        const v128_t lo = expf2_f64(wasm_f64x2_promote_low_f32x4(v));
-        const v128_t hi = expf2_f64(wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1)));
-        wasm_v128_store(x + k, wasm_i32x4_shuffle(wasm_f32x4_demote_f64x2_zero(lo), wasm_f32x4_demote_f64x2_zero(hi), 0, 1, 4, 5));
+        wasm_v128_store(x + k, kite__wexpf4(v));
     }
     for (; k < n; k++) x[k] = expf(x[k]);
 }
