@@ -58,13 +58,14 @@ if(KITE_WASM_MEMORY64)
   # extract_vector_elt ... Constant:i64"): the loop and SLP vectorizers are off here; the
   # kernels' explicit SIMD128 intrinsics stay.
   target_compile_options(kite PRIVATE -sMEMORY64=1 -fno-vectorize -fno-slp-vectorize)
-  # Its explicit f32x4 lane extractions crash clang 14 the same way: the two kernel files that
+  # Its explicit f32x4 lane extractions crash clang 14 the same way: the kernel files that
   # have them are compiled by clang 19 (emcc --em-config beats EM_CONFIG), whose objects wasm-ld
   # 14 links.
   set(KITE_WASM64_LLVM_BIN ${KITE_LLVM19_BIN})
   configure_file(${CMAKE_SOURCE_DIR}/wasm/em-wasm64.config.in ${CMAKE_BINARY_DIR}/em-wasm64-clang19.config @ONLY)
   set(KITE_WASM64_LLVM_BIN ${KITE_LLVM14_BIN})
   set_source_files_properties(${CMAKE_SOURCE_DIR}/src/kernels/attend_wasm.c ${CMAKE_SOURCE_DIR}/src/kernels/kernels_wasm.c
+    ${CMAKE_SOURCE_DIR}/src/kernels/glu_wasm.c
     TARGET_DIRECTORY kite PROPERTIES COMPILE_OPTIONS
     "--em-config;${CMAKE_BINARY_DIR}/em-wasm64-clang19.config;-mno-reference-types;-mno-multivalue;-Wno-version-check")
 endif()

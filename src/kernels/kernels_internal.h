@@ -71,6 +71,8 @@ typedef struct kite__kernels {
     // KITE_X8_GEMM_MIN tokens on (prefill), `tile`'s bits; only where gemv_x8 is (it may pass
     // a call's last few tokens to it)
     kite__tile_fn gemm_x8[KITE_TYPE_COUNT];
+    // the SwiGLU rows of kite_kernels_swiglu, kite__swiglu_ref's bits (every set has one)
+    void (*swiglu)(float *g, const float *u, int32_t n);
 } kite__kernels;
 
 // ---- the X8 layout (repack_x8.c; kite_kernels.h) --------------------------------------------
@@ -214,6 +216,15 @@ static inline int kite__idot(const int8_t *q, const int8_t *a, int n) {
         (k)->tile[KITE_TYPE_IQ1_M] = tile_iq1_m, (k)->tile[KITE_TYPE_TQ1_0] = tile_tq1_0;         \
         (k)->tile[KITE_TYPE_TQ2_0] = tile_tq2_0, (k)->tile[KITE_TYPE_MXFP4] = tile_mxfp4;         \
     } while (0)
+
+// ---- gated activations (glu_ref.c, glu_wasm.c) -----------------------------------------------
+// The scalar set's SwiGLU rows, the specification: for i < n, in this order, each step rounded to
+// float, g[i] = (g[i] / (1.0f + expf(-g[i]))) * u[i] (libm's expf; no contraction: the build has
+// -ffp-contract=off, and no product here meets an add anyway).
+void kite__swiglu_ref(float *g, const float *u, int32_t n);
+// The same with 4 lanes of wasm SIMD128 (wasm_expf.h's expf): kite__swiglu_ref's bits for every
+// input; a group of 4 with an |g| >= 88, inf or nan goes to kite__swiglu_ref whole.
+void kite__swiglu_wasm(float *g, const float *u, int32_t n);
 
 // ISA sets: each fills the entries it accelerates (compiled only where the ISA exists).
 void kite__kernels_fill_avx2(kite__kernels *k);

@@ -154,6 +154,13 @@ typedef struct kite_attn_group {
 } kite_attn_group;
 void kite_kernels_attend_group(const kite_attn_group *g);
 
+// ---- gated activations -------------------------------------------------------------------
+
+// The SwiGLU gate of a feed-forward row: g[i] = g[i] / (1 + expf(-g[i])) * u[i] for i < n, each
+// operation rounded to float in that order, with libm's expf (glibc natively, musl in wasm): the
+// same bits in every kernel set (the wasm sets take 4 lanes at a time). g and u hold n floats.
+void kite_kernels_swiglu(float *g, const float *u, int32_t n);
+
 // ---- ISA selection -----------------------------------------------------------------------
 
 // Name of the kernel set in use: "scalar", "avx2", "avxvnni", "avx512", "amx", "neon", "wasm-simd128".

@@ -7,6 +7,7 @@
 
 #include "base/kite_f16.h"
 #include "base/internal.h"
+#include "kernels/kite_kernels.h"
 #include "quant/kite_quant.h"
 
 void kite__rmsnorm(float *y, const float *x, const float *w, int32_t n, float eps) {
@@ -118,9 +119,7 @@ void kite__moe_route(const float *logits, int32_t n_expert, int32_t k, float *pr
     for (int32_t j = 0; j < k; j++) weights[j] /= s;
 }
 
-void kite__swiglu(float *g, const float *u, int32_t n) {
-    for (int32_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
-}
+void kite__swiglu(float *g, const float *u, int32_t n) { kite_kernels_swiglu(g, u, n); }
 
 void kite__add(float *x, const float *b, int32_t n) {
     for (int32_t i = 0; i < n; i++) x[i] += b[i];

@@ -46,7 +46,7 @@ void kite__softcap(float *x, int32_t n, float cap);
 // n_expert floats of scratch; logits is left unchanged.
 void kite__moe_route(const float *logits, int32_t n_expert, int32_t k, float *probs, int32_t *ids, float *weights);
 
-// g[i] = silu(g[i]) * u[i].
+// g[i] = silu(g[i]) * u[i]: kite_kernels_swiglu (the same bits in every kernel set).
 void kite__swiglu(float *g, const float *u, int32_t n);
 
 // x[i] += b[i].
