@@ -13,32 +13,11 @@
 #include "kernels/wasm_expf.h"
 #include "kernels/wasm_f16.h"
 
-// Four halves, sign-extended into i32 lanes -> floats, for halves known finite: shifted left
-// by 13, a half's magnitude bits land in a float's place (its value times 2^-112, normals and
-// subnormals alike: the engine keeps denormals) and its sign in bits 28..31, of which the mask
-// keeps bit 31; one exact multiply fixes the exponent and keeps the sign (-0 included).
-static inline v128_t kite__aw_h2f4_finite(v128_t x) {
-    const v128_t f = wasm_v128_and(wasm_i32x4_shl(x, 13), wasm_i32x4_splat((int32_t)0x8fffe000u));
-    return wasm_f32x4_mul(f, wasm_f32x4_splat(0x1p112f));
-}
-
-// Lanes of 8 halves whose exponent is all ones (inf / nan): all ones there.
-static inline v128_t kite__aw_special8(v128_t h) {
-    const v128_t e = wasm_i16x8_splat(0x7c00);
-    return wasm_i16x8_eq(wasm_v128_and(h, e), e);
-}
-
-// Eight halves (already loaded) -> two float vectors, for halves known finite.
-static inline void kite__aw_h2f8_finite(v128_t h, v128_t *lo, v128_t *hi) {
-    *lo = kite__aw_h2f4_finite(wasm_i32x4_extend_low_i16x8(h));
-    *hi = kite__aw_h2f4_finite(wasm_i32x4_extend_high_i16x8(h));
-}
-
 // Eight halves at p -> two float vectors; the inf/nan fix-up only where a lane needs it.
 static inline void kite__aw_h2f8(const uint16_t *p, v128_t *lo, v128_t *hi) {
     const v128_t h = wasm_v128_load(p);
-    if (wasm_v128_any_true(kite__aw_special8(h))) kite__h2f8_wasm(p, lo, hi);
-    else kite__aw_h2f8_finite(h, lo, hi);
+    if (wasm_v128_any_true(kite__h2f_special8_wasm(h))) kite__h2f8_wasm(p, lo, hi);
+    else kite__h2f8_finite_wasm(h, lo, hi);
 }
 
 // kite__f16_round on four lanes (the same bit masks, the same add-then-subtract rounding).
@@ -78,9 +57,9 @@ KITE_INLINE void row_f32(const uint16_t *p, float *out, int32_t hd) {
     v128_t sp = wasm_i32x4_splat(0);
     for (int32_t d = 0; d < hd; d += 8) {
         const v128_t h = wasm_v128_load(p + d);
-        sp = wasm_v128_or(sp, kite__aw_special8(h));
+        sp = wasm_v128_or(sp, kite__h2f_special8_wasm(h));
         v128_t lo, hi;
-        kite__aw_h2f8_finite(h, &lo, &hi);
+        kite__h2f8_finite_wasm(h, &lo, &hi);
         wasm_v128_store(out + d, lo);
         wasm_v128_store(out + d + 4, hi);
     }
@@ -203,8 +182,8 @@ KITE_INLINE void fa_keys(int nb, bool exact, v128_t *a0, v128_t *a1, float (*ms)
             kite__aw_h2f8(p, &lo, &hi);
         } else {
             const v128_t h = wasm_v128_load(p);
-            *sp = wasm_v128_or(*sp, kite__aw_special8(h));
-            kite__aw_h2f8_finite(h, &lo, &hi);
+            *sp = wasm_v128_or(*sp, kite__h2f_special8_wasm(h));
+            kite__h2f8_finite_wasm(h, &lo, &hi);
         }
         for (int i = 0; i < nb; i++) {
             const float f = ms[i][j - c0];

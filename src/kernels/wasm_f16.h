@@ -24,4 +24,27 @@ static inline void kite__h2f8_wasm(const void *p, v128_t *lo, v128_t *hi) {
     *hi = kite__h2f4_hi(wasm_i16x8_shuffle(z, h, 4, 12, 5, 13, 6, 14, 7, 15));
 }
 
+// Four halves, sign-extended into i32 lanes -> floats, for halves known finite: shifted left
+// by 13, a half's magnitude bits land in a float's place (its value times 2^-112, normals and
+// subnormals alike: the engine keeps denormals) and its sign in bits 28..31, of which the mask
+// keeps bit 31; one exact multiply fixes the exponent and keeps the sign (-0 included). The
+// same bits as kite__h2f4_hi for every finite half.
+static inline v128_t kite__h2f4_finite_wasm(v128_t x) {
+    const v128_t f = wasm_v128_and(wasm_i32x4_shl(x, 13), wasm_i32x4_splat((int32_t)0x8fffe000u));
+    return wasm_f32x4_mul(f, wasm_f32x4_splat(0x1p112f));
+}
+
+// Lanes of 8 halves whose exponent is all ones (inf / nan): all ones there.
+static inline v128_t kite__h2f_special8_wasm(v128_t h) {
+    const v128_t e = wasm_i16x8_splat(0x7c00);
+    return wasm_i16x8_eq(wasm_v128_and(h, e), e);
+}
+
+// Eight halves (already loaded) -> two float vectors, for halves known finite
+// (kite__h2f_special8_wasm all zero).
+static inline void kite__h2f8_finite_wasm(v128_t h, v128_t *lo, v128_t *hi) {
+    *lo = kite__h2f4_finite_wasm(wasm_i32x4_extend_low_i16x8(h));
+    *hi = kite__h2f4_finite_wasm(wasm_i32x4_extend_high_i16x8(h));
+}
+
 #endif
