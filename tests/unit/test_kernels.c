@@ -392,6 +392,49 @@ static void test_x8_vs_ref(kite_pool *pool2) {
     kite_kernels_set_isa(dflt);
 }
 
+// ---- 2b'. X8 Q4_K with special d / dmin halves: every set gives _ref's results ----------------
+// The wasm X8 Q4_K kernel converts d and dmin by a finite-only path unless a block's halves hold
+// inf / nan; subnormals, -0, inf and nan here in rows of both halves of a group and of two
+// groups, one or two per super-block. Bits must match; a nan result only needs to be nan.
+static void test_x8_q4k_halves(void) {
+    enum { N_IN = 512, N_OUT = 16, N_TOK = 3 };
+    static const struct { int row, blk, dmin; uint16_t h; } sp[] = {
+        {0, 0, 0, 0x7c00}, {3, 1, 1, 0xfc00}, {5, 0, 0, 0x7e00}, {6, 1, 0, 0x0001}, {9, 0, 0, 0x8000},
+        {10, 1, 1, 0x03ff}, {12, 0, 0, 0x8001}, {13, 1, 1, 0x0000}, {15, 0, 1, 0x7d01}, {15, 1, 0, 0x83ff}};
+    const kite_type t = KITE_TYPE_Q4_K;
+    const size_t ws = (size_t)kite_type_row_bytes(t, N_IN), wb = ws * N_OUT;
+    uint8_t *w = malloc(wb), *w8 = malloc(wb);
+    float *x = malloc(sizeof(float) * N_IN * N_TOK), yr[N_OUT * N_TOK], yi[N_OUT * N_TOK];
+    const size_t ss = kite_matmul_scratch_size(t, N_IN, N_TOK);
+    void *scratch = malloc(ss);
+    fill_weights(t, w, N_IN, N_OUT);
+    fill_acts(x, (int64_t)N_IN * N_TOK);
+    for (size_t i = 0; i < sizeof sp / sizeof sp[0]; i++) {
+        uint8_t *b = w + (size_t)sp[i].row * ws + (size_t)sp[i].blk * sizeof(block_q4_K);
+        memcpy(b + (sp[i].dmin ? offsetof(block_q4_K, dmin) : offsetof(block_q4_K, d)), &sp[i].h, 2);
+    }
+    CHECK(kite_matmul_repack_x8(t, w, w8, N_IN, N_OUT) == KITE_OK, "repack");
+    const char *dflt = kite_kernels_isa();
+    CHECK(kite_kernels_set_isa("scalar") == KITE_OK, "scalar set");
+    CHECK(kite_matmul(NULL, t, w, N_IN, N_OUT, x, N_TOK, yr, scratch, ss) == KITE_OK, "scalar matmul");
+    for (int i = 0; i < kite_kernels_isa_count(); i++) {
+        const char *isa = kite_kernels_isa_name(i);
+        CHECK(kite_kernels_set_isa(isa) == KITE_OK, "set %s", isa);
+        CHECK(kite_matmul_layout(NULL, t, KITE_LAYOUT_X8, w8, N_IN, N_OUT, x, N_TOK, yi, scratch, ss) == KITE_OK,
+              "%s: X8 matmul", isa);
+        int bad = 0;
+        for (int k = 0; k < N_OUT * N_TOK; k++)
+            if (isnan(yr[k]) ? !isnan(yi[k]) : memcmp(&yi[k], &yr[k], sizeof(float)) != 0) {
+                bad++;
+                CHECK(0, "%s X8 q4_K special halves: y[t=%d][o=%d] = %.9g, _ref %.9g", isa, k / N_OUT, k % N_OUT, yi[k],
+                      yr[k]);
+            }
+        if (!bad) check_passed++;
+    }
+    kite_kernels_set_isa(dflt);
+    free(w), free(w8), free(x), free(scratch);
+}
+
 // ---- 2c. kite_matmul_parts: each part's columns are the scalar _ref's bits -----------------
 // Parts of X8 and row weights, of types that share the Q8_K activations (one conversion) and
 // one that does not (Q8_0: a call each), written as column ranges of one wider output; 1 to 4
@@ -622,6 +665,7 @@ int main(void) {
     test_ref_vs_ggml();
     test_isa_vs_ref(pool2);
     test_x8_vs_ref(pool2);
+    test_x8_q4k_halves();
     test_matmul_parts();
     test_act_quant();
     test_pool();
