@@ -96,11 +96,21 @@ test('demo page: greedy text equals the native CLI, Q8_0 download equals kite qu
     assert.equal(await page.locator('#stop-reason').textContent(), 'token limit reached');
 
     // Stop: greedy stories260K never ends on its own, so only the button can end this run early.
+    // The run fills the 512-token context in a few hundred ms, so the page itself clicks Stop the
+    // moment the text passes 20 characters (a round trip to the test per check could miss it).
     await page.fill('#max-tokens', '2000');
-    await page.click('#generate');
-    await page.waitForFunction(() => document.querySelector('#output').textContent.length > 20, null, { timeout: 60_000 });
-    await page.click('#stop');
-    await page.waitForFunction(() => document.querySelector('#stop').disabled, null, { timeout: 10_000 });
+    await page.evaluate(() => {
+      const out = document.querySelector('#output');
+      const obs = new MutationObserver(() => {
+        if (out.textContent.length <= 20) return;
+        obs.disconnect();
+        document.querySelector('#stop').click();
+      });
+      obs.observe(out, { childList: true, characterData: true, subtree: true });
+      document.querySelector('#generate').click();
+    });
+    await page.waitForFunction(() => document.querySelector('#stop').disabled && document.querySelector('#output').textContent.length > 20,
+      null, { timeout: 60_000 });
     assert.equal(await page.locator('#stop-reason').textContent(), 'stopped');
     const n = Number(await page.locator('#token-count').textContent());
     assert.ok(n > 0 && n < 2000, `stopped after ${n} tokens`);
