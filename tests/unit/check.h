@@ -68,6 +68,13 @@ static inline unsigned char *check_read_file(const char *path, size_t *len) {
     return buf;
 }
 
+// Whether path names a file this process can open for reading.
+static inline bool check_file_exists(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (f) fclose(f);
+    return f != NULL;
+}
+
 // Writes len bytes to path (created or truncated); false if it cannot.
 static inline bool check_write_file(const char *path, const void *data, size_t len) {
     FILE *f = fopen(path, "wb");
@@ -83,11 +90,7 @@ static inline const char *check_model_path(const char *rel, char *path, size_t n
     if (!strcmp(rel, "stories260K.gguf")) {
         const char *root = getenv("KITE_ROOT");
         snprintf(path, n, "%s/models/%s", root && *root ? root : ".", rel);
-        FILE *f = fopen(path, "rb");
-        if (f) {
-            fclose(f);
-            return path;
-        }
+        if (check_file_exists(path)) return path;
     }
     snprintf(path, n, "%s/%s", check_models_dir(), rel);
     return path;
