@@ -13,7 +13,8 @@
 # /tmp/llama.cpp/gguf-py, a clone of node-llama-cpp's llama/gitRelease.bundle), then kite quantize.
 # Made once in $KITE_BENCH_DIR (/tmp/kite-bench); PYTHON names a python3 with numpy.
 #   bench/arch_vs_llamabench.sh [BUILD_DIR] [THREADS...]
-# SHAPES (default qwen3-0.6b gemma3-1b), TYPES (Q8_0 Q4_K_M), N_PROMPT (128), N_GEN (64) and
+# SHAPES (default qwen3-0.6b gemma3-1b), TYPES (Q8_0 Q4_K_M; set but empty: with MAKE_ONLY=1, the
+# F16 files alone, no kite binary needed), N_PROMPT (128), N_GEN (64) and
 # REPS (3) come from the environment, LLAMA_ARGS are added to llama-bench's. Prints one markdown
 # row per model, type and thread count. On a CPU with AMX, llama-bench repacks Q8_0/Q4_K/Q6_K
 # weights for its AMX kernels (its -v log: "AMX model buffer size").
@@ -35,7 +36,8 @@ N_PROMPT=${N_PROMPT:-128}
 N_GEN=${N_GEN:-64}
 REPS=${REPS:-3}
 KITE="$BUILD/kite"
-[ -x "$KITE" ] || { echo "no kite binary at $KITE" >&2; exit 1; }
+TYPES=${TYPES-Q8_0 Q4_K_M}
+[ -z "$TYPES" ] || [ -x "$KITE" ] || { echo "no kite binary at $KITE" >&2; exit 1; }
 [ -n "$MAKE_ONLY" ] || [ -x "$LLAMA_BENCH" ] || { echo "no llama-bench at $LLAMA_BENCH (bench/build_llama_cpp.sh)" >&2; exit 1; }
 mkdir -p "$DIR"
 py() { PYTHONPATH="$GGUF_PY" "${PYTHON:-python3}" "$@"; }
@@ -81,7 +83,7 @@ ratio() { awk -v k="$1" -v l="$2" 'BEGIN { if (l > 0) printf "%.2f", k / l; else
 }
 for shape in ${SHAPES:-qwen3-0.6b gemma3-1b}; do
   make "$shape"
-  for type in ${TYPES:-Q8_0 Q4_K_M}; do
+  for type in $TYPES; do
     Q="$DIR/$shape-rand-$type.gguf"
     [ -f "$Q" ] || { "$KITE" quantize "$DIR/$shape-rand-f16.gguf" "$Q.tmp" "$type" >/dev/null 2>&1 && mv "$Q.tmp" "$Q"; }
     [ -n "$MAKE_ONLY" ] && continue
