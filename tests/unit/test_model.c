@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "base/kite_buf.h"
 #include "check.h"
@@ -466,10 +467,123 @@ static void test_repack_bits_file(const char *file, bool has_q4_K, bool q8_0) {
     free(buf);
 }
 
+// mprotect where the platform has it (not WASI: there the releases are only logged).
+static void set_access(uintptr_t lo, uintptr_t hi, bool readable) {
+#if !defined(__wasi__)
+    if (hi > lo) mprotect((void *)lo, hi - lo, readable ? PROT_READ | PROT_WRITE : PROT_NONE);
+#else
+    (void)lo, (void)hi, (void)readable;
+#endif
+}
+
+// The ranges a load hands to kite_model_params.release (offsets into its buffer), whose whole
+// pages the callback makes inaccessible, as the CLI unmaps them: a load that reads a range after
+// releasing it faults.
+typedef struct released_log {
+    unsigned char *base;
+    uint64_t off[4096], len[4096];
+    int n, overflow;
+} released_log;
+
+static void log_release(void *user, const void *data, uint64_t len) {
+    released_log *r = user;
+    if (r->n == 4096) {
+        r->overflow = 1;
+        return;
+    }
+    r->off[r->n] = (uint64_t)((const unsigned char *)data - r->base);
+    r->len[r->n++] = len;
+    const uintptr_t lo = ((uintptr_t)data + 4095) & ~(uintptr_t)4095, hi = ((uintptr_t)data + len) & ~(uintptr_t)4095;
+    set_access(lo, hi, false);
+}
+
+// Gives the pages log_release took back to the buffer (before it is freed).
+static void unprotect(const released_log *r, size_t len) {
+    const uintptr_t lo = ((uintptr_t)r->base + 4095) & ~(uintptr_t)4095, hi = ((uintptr_t)r->base + len) & ~(uintptr_t)4095;
+    set_access(lo, hi, true);
+}
+
+// The dense matrices of m (the layers', then the head), as check_x8_where_decoded walks them.
+static int dense_weights(const kite_model *m, const kite_weight **out, int cap) {
+    int n = 0;
+    for (int il = 0; il < m->hp.n_layer; il++) {
+        const kite_layer *L = &m->layers[il];
+        const kite_weight *ws[] = KITE_LAYER_DENSE_WEIGHTS(L);
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
+            if (ws[i]->data && n < cap) out[n++] = ws[i];
+    }
+    if (m->output.data && n < cap) out[n++] = &m->output;
+    return n;
+}
+
+// The release contract of kite_model_params: a load that repacks hands back every whole page of
+// each repacked matrix's source and never reads a range after it has (the callback makes the
+// pages inaccessible, as the CLI unmaps them: a late read faults), and the X8 bytes it writes are
+// those of a load without the callback.
+// type: the file's matrices' main type (the test needs the kernel set to repack it).
+static void test_repack_release_file(const char *file, kite_type type) {
+    if (!kite_matmul_prefers_x8(type)) return;
+    size_t len;
+    unsigned char *buf = check_read_model(file, &len);
+    if (!buf) return;
+    // a page-aligned copy for the load that releases (its releases leave the copy unreadable there)
+    unsigned char *own = aligned_alloc(4096, (len + 4095) & ~(size_t)4095);
+    if (!own) {
+        CHECK(0, "out of memory");
+        free(buf);
+        return;
+    }
+    memcpy(own, buf, len);
+    const char *old = getenv("KITE_REPACK");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("KITE_REPACK", "1", 1);
+    static released_log log;
+    log = (released_log){.base = own};
+    const kite_model_params keep = {.no_repack = true}, releasing = {.release = log_release, .release_user = &log};
+    kite_model *rows = NULL, *plain = NULL, *m = NULL;
+    CHECK(kite_model_load(buf, len, &keep, &rows) == KITE_OK, "load: %s", kite_last_error());
+    CHECK(kite_model_load(buf, len, NULL, &plain) == KITE_OK, "load: %s", kite_last_error());
+    CHECK(kite_model_load(own, len, &releasing, &m) == KITE_OK, "load with releases: %s", kite_last_error());
+    if (rows && plain && m) {
+        CHECK(kite_model_repacked_bytes(m) == kite_model_repacked_bytes(plain) && kite_model_repacked_bytes(m) > 0,
+              "%s: %llu bytes repacked with releases, %llu without", file, (unsigned long long)kite_model_repacked_bytes(m),
+              (unsigned long long)kite_model_repacked_bytes(plain));
+        const kite_weight *w0[512], *wp[512], *wm[512];
+        const int n = dense_weights(rows, w0, 512);
+        CHECK(dense_weights(plain, wp, 512) == n && dense_weights(m, wm, 512) == n, "%s: the same matrices", file);
+        int differ = 0, uncovered = 0;
+        for (int i = 0; i < n; i++) {
+            if (wp[i]->layout != KITE_LAYOUT_X8) continue;
+            const uint64_t bytes = kite_type_row_bytes(wp[i]->type, (uint64_t)wp[i]->n_in) * (uint64_t)wp[i]->n_out;
+            differ += wm[i]->layout != KITE_LAYOUT_X8 || memcmp(wp[i]->data, wm[i]->data, bytes) != 0;
+            // every whole page of the matrix's source (at the same offset in own as in buf) released
+            const uint64_t lo = (uint64_t)((const unsigned char *)w0[i]->data - buf), hi = lo + bytes;
+            for (uint64_t pg = (lo + 4095) & ~(uint64_t)4095; pg + 4096 <= hi; pg += 4096) {
+                int in = 0;
+                for (int k = 0; k < log.n && !in; k++) in = log.off[k] <= pg && pg + 4096 <= log.off[k] + log.len[k];
+                uncovered += !in;
+            }
+        }
+        CHECK(!differ, "%s: %d matrices repacked with releases differ", file, differ);
+        CHECK(!uncovered && !log.overflow, "%s: %d source pages of repacked matrices never released", file, uncovered);
+        int outside = 0;
+        for (int k = 0; k < log.n; k++) outside += log.off[k] + log.len[k] > len;
+        CHECK(!outside, "%s: %d released ranges outside the file", file, outside);
+    }
+    kite_model_free(rows), kite_model_free(plain), kite_model_free(m);
+    unprotect(&log, len);
+    if (saved) setenv("KITE_REPACK", saved, 1);
+    else unsetenv("KITE_REPACK");
+    free(saved);
+    free(own), free(buf);
+}
+
 static void test_repack_bits(void) {
     test_repack_bits_file("ref/rand-llama-spm-Q4_K_M.gguf", true, false);
     test_repack_bits_file("ref/rand-llama-spm-Q6_K.gguf", false, false);
     test_repack_bits_file("ref/rand-llama-spm-Q8_0.gguf", false, true);
+    test_repack_release_file("ref/rand-llama-spm-Q4_K_M.gguf", KITE_TYPE_Q4_K);
+    test_repack_release_file("ref/rand-llama-spm-Q8_0.gguf", KITE_TYPE_Q8_0);
 }
 
 int main(void) {
