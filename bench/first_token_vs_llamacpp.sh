@@ -11,8 +11,13 @@
 # $KITE_BENCH_DIR (/tmp/kite-bench). ROUNDS (5) and THREADS (1) come from the environment; COLD=1
 # evicts the model file from the page cache before every run (`dd iflag=nocache count=0`, this
 # file only: other files keep their pages), otherwise the cache is warm (every run after the
-# first finds the file in memory). Prints, per model and command, the median and range of the
-# wall and CPU (user + sys) seconds and each peer's median per-round ratio to Kite.
+# first finds the file in memory). IDLE=S sleeps S seconds before every run: on a VM whose guest
+# hands freed memory back to its host (free page reporting; the Firecracker guests here) a run
+# that follows another closely reuses the memory it freed, while one after a few idle seconds
+# faults every fresh page in again on the host (1.3 GB of repacked Q8_0 weights: 0.5 s -> 2-4 s
+# for Kite, docs/BENCHMARKS.md); IDLE=3 gives every run of every engine that fresh-start state.
+# Prints, per model and command, the median and range of the wall and CPU (user + sys) seconds
+# and each peer's median per-round ratio to Kite.
 set -e
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build/native}
@@ -33,6 +38,7 @@ run() {
   name=$1
   shift
   [ "${COLD:-0}" = 1 ] && dd if="$m" iflag=nocache count=0 status=none
+  [ "${IDLE:-0}" != 0 ] && sleep "$IDLE"
   /usr/bin/time -f "%e %U %S" -o "$TMP/t" "$@" >"$TMP/out" 2>&1 || { echo "$name failed:" >&2; cat "$TMP/out" >&2; exit 1; }
   awk '{ printf "%s %.3f\n", $1, $2 + $3 }' "$TMP/t" >>"$TMP/$name"
 }
@@ -49,7 +55,7 @@ ratio() {
     awk '{ v[NR] = $1 } END { printf "%.2fx", v[int((NR + 1) / 2)] }'
 }
 
-echo "to the first token, whole process, $T thread(s), $ROUNDS rounds, page cache $([ "${COLD:-0}" = 1 ] && echo 'cold (file evicted before each run)' || echo warm)"
+echo "to the first token, whole process, $T thread(s), $ROUNDS rounds, page cache $([ "${COLD:-0}" = 1 ] && echo 'cold (file evicted before each run)' || echo warm)$([ "${IDLE:-0}" != 0 ] && echo ", ${IDLE} s idle before each run")"
 for m in $MODELS; do
   [ -f "$m" ] || { echo "no model $m (bench/arch_vs_llamabench.sh makes them)" >&2; exit 1; }
   rm -f "$TMP/kite" "$TMP/completion" "$TMP/simple"
