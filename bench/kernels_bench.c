@@ -33,6 +33,32 @@ static double cpu_now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+// Calls for the time left, at the rate so far (at most 16x as many as done, at least enough for
+// min_calls in all).
+static int next_batch(int calls, double el, double min, int min_calls) {
+    double want = el > 0 ? (min - el) * 1.1 * calls / el : 2.0 * calls;
+    if (want > 16.0 * calls) want = 16.0 * calls;
+    int b = (int)want + 1;
+    if (b < min_calls - calls) b = min_calls - calls;
+    return b < 1 ? 1 : b;
+}
+
+// Runs the statement(s) after the arguments (`calls` counting the calls done before each) until
+// min seconds of cpu_now() and min_calls calls have passed; el gets the seconds. The clock is
+// read once per batch, each batch sized to reach the time left, so a handful of times per
+// measurement: in bench/wasm_kernels_bench.mjs's page a CPU-time read is a synchronous request
+// to the host that costs more renderer CPU than a fast kernel's call, and read after every call
+// it was most of what the loop measured (0.3-0.4 GB/s for every kernel set).
+#define CPU_TIMED(calls, el, min, min_calls, ...)                                                            \
+    do {                                                                                                     \
+        const double t0_ = cpu_now();                                                                        \
+        for (int batch_ = 1, b_;; batch_ = next_batch(calls, el, (min), (min_calls))) {                      \
+            for (b_ = 0; b_ < batch_; b_++, calls++) { __VA_ARGS__; }                                       \
+            el = cpu_now() - t0_;                                                                            \
+            if (el >= (min) && calls >= (min_calls)) break;                                                  \
+        }                                                                                                    \
+    } while (0)
+
 static uint64_t rs = 0x243F6A8885A308D3ull;
 static uint32_t rnd(void) {
     rs ^= rs << 13, rs ^= rs >> 7, rs ^= rs << 17;
@@ -235,31 +261,21 @@ static void hot_gemv(const kite_type *types, int nt, double min_time, bool x8) {
     for (int round = 0; round < ROUNDS; round++)
         for (int ti = 0; ti < nt && ti < MAXT; ti++) {
             int calls = 0;
-            double t0 = cpu_now(), el;
-            do {
-                kite_matmul(NULL, types[ti], w[ti], s.n_in, s.n_out, x, 1, y, scr, ss);
-                calls++;
-                el = cpu_now() - t0;
-            } while (el < min_time / ROUNDS || calls < 3);
+            double el = 0;
+            CPU_TIMED(calls, el, min_time / ROUNDS, 3, kite_matmul(NULL, types[ti], w[ti], s.n_in, s.n_out, x, 1, y, scr, ss));
             best[ti] = fmax(best[ti], (double)mb[ti] * calls / el / 1e9);
             if (w8[ti]) {
-                calls = 0, t0 = cpu_now();
-                do {
-                    kite_matmul_layout(NULL, types[ti], KITE_LAYOUT_X8, w8[ti], s.n_in, s.n_out, x, 1, y, scr, ss);
-                    calls++;
-                    el = cpu_now() - t0;
-                } while (el < min_time / ROUNDS || calls < 3);
+                calls = 0;
+                CPU_TIMED(calls, el, min_time / ROUNDS, 3,
+                          kite_matmul_layout(NULL, types[ti], KITE_LAYOUT_X8, w8[ti], s.n_in, s.n_out, x, 1, y, scr, ss));
                 best8[ti] = fmax(best8[ti], (double)mb[ti] * calls / el / 1e9);
             }
             if (!aq[ti]) continue;
             const ggml_dot_fn pd = peer_dot(types[ti]);
             const size_t ws = mb[ti] / s.n_out;
-            calls = 0, t0 = cpu_now();
-            do {
-                for (int r = 0; r < s.n_out; r++) pd(s.n_in, &y[r], 0, w[ti] + r * ws, 0, aq[ti], 0, 1);
-                calls++;
-                el = cpu_now() - t0;
-            } while (el < min_time / ROUNDS || calls < 3);
+            calls = 0;
+            CPU_TIMED(calls, el, min_time / ROUNDS, 3,
+                      for (int r = 0; r < s.n_out; r++) pd(s.n_in, &y[r], 0, w[ti] + r * ws, 0, aq[ti], 0, 1));
             pbest[ti] = fmax(pbest[ti], (double)mb[ti] * calls / el / 1e9);
         }
     printf("\nGEMV with hot weights (%s, 1 thread, best of %d interleaved rounds, CPU time), kernel set %s\n", s.name,
@@ -312,12 +328,9 @@ static void hot_gemm(const kite_type *types, int nt, int n_tok, double min_time,
             for (int si = 0; si < NS; si++) {
                 if (!w[si]) continue;
                 int calls = 0;
-                double t0 = cpu_now(), el;
-                do {
-                    kite_matmul_layout(NULL, types[ti], lay, w[si], S[si].n_in, S[si].n_out, x, n_tok, y, scr, ss);
-                    calls++;
-                    el = cpu_now() - t0;
-                } while (el < min_time / ROUNDS || calls < 2);
+                double el = 0;
+                CPU_TIMED(calls, el, min_time / ROUNDS, 2,
+                          kite_matmul_layout(NULL, types[ti], lay, w[si], S[si].n_in, S[si].n_out, x, n_tok, y, scr, ss));
                 best[si] = fmax(best[si], 2.0 * S[si].n_in * S[si].n_out * n_tok * calls / el / 1e9);
             }
         char name[32];
