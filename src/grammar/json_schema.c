@@ -1745,6 +1745,9 @@ static kite_status schema_rules(const char *schema, size_t len, const char *name
     conv c = {.root = root};
     set_rule(&c, "space", SPACE_RULE);
     char *r = visit(&c, root, name, "#");
+    // a primitive's rule is named after its type (integer, string, ...), as in llama.cpp, where
+    // the caller refers to the name returned: here the named rule must be there
+    if (r && *name && strcmp(r, name) != 0) free(add_rule(&c, name, r));
     free(r);
     kite_status st = KITE_OK;
     if (c.fatal == KITE_ERR_NOMEM) st = kite__fail(KITE_ERR_NOMEM, "json schema: out of memory");

@@ -562,6 +562,36 @@ static void test_schema_errors(void) {
     free(g);
 }
 
+// kite_json_schema_to_grammar_rule: the named rule is the schema's value whatever the schema is
+// (found by fuzz_json_schema: a primitive's rule was named after its type, integer / string /
+// array, and the conversion failed with "no rule named 'args'").
+static void test_schema_rule(void) {
+    static const struct {
+        const char *schema, *yes, *no;
+    } cases[] = {
+        {"{\"type\": \"integer\"}", "-12", "1.5"},
+        {"{\"type\": \"string\"}", "\"x\"", "x"},
+        {"{\"type\": \"boolean\"}", "true", "null"},
+        {"{\"type\": \"number\", \"minimum\": 1}", "2.5e3", "\"2\""},
+        {"{\"type\": \"array\", \"items\": {}}", "[1, \"a\"]", "{}"},
+        {"{\"type\": \"object\"}", "{\"a\": 1}", "[]"},
+        {"{\"$ref\": \"#/$defs/s\", \"$defs\": {\"s\": {\"type\": \"null\"}}}", "null", "0"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *text = NULL;
+        kite_grammar *g = NULL;
+        kite_status s = kite_json_schema_to_grammar_rule(cases[i].schema, strlen(cases[i].schema), "args", &text);
+        CHECK(s == KITE_OK, "%s as rule args: %s", cases[i].schema, kite_last_error());
+        CHECK(!text || kite_grammar_parse(text, "args", &g) == KITE_OK, "%s: %s", cases[i].schema, kite_last_error());
+        if (g) {
+            CHECK(matches(g, cases[i].yes), "%s: rule args refuses %s", cases[i].schema, cases[i].yes);
+            CHECK(!matches(g, cases[i].no), "%s: rule args accepts %s", cases[i].schema, cases[i].no);
+        }
+        kite_grammar_free(g);
+        free(text);
+    }
+}
+
 int main(void) {
     test_parser_vectors();
     test_errors();
@@ -572,5 +602,6 @@ int main(void) {
     test_integration_cases();
     test_schema_cases();
     test_schema_errors();
+    test_schema_rule();
     return check_done("test_grammar");
 }
