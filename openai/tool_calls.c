@@ -771,24 +771,22 @@ void serve_tool_split_free(serve_tool_split *s) {
     *s = (serve_tool_split){0};
 }
 
-static bool all_space(const char *s, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\n' && s[i] != '\r' && s[i] != '\t') return false;
-    return true;
-}
-
 static bool on_reply_split(void *user, const char *text, size_t len, const serve_tool_call *call) {
     serve_tool_reply *r = user;
     if (call) {
         r->ws.len = 0;
         return r->call(r->user, r->split.n_calls - 1, call);
     }
-    if (all_space(text, len)) return kite_buf_append(&r->ws, text, len);
-    if (r->ws.len > 0) {
-        if (!r->text(r->user, r->ws.ptr, r->ws.len)) return false;
+    // the text's trailing whitespace is held back however the text was cut: "a\n" in one piece
+    // or "a" then "\n" (a call next drops it)
+    size_t keep = len;
+    while (keep > 0 && serve__is_space(text[keep - 1])) keep--;
+    if (keep > 0) {
+        if (r->ws.len > 0 && !r->text(r->user, r->ws.ptr, r->ws.len)) return false;
         r->ws.len = 0;
+        if (!r->text(r->user, text, keep)) return false;
     }
-    return r->text(r->user, text, len);
+    return kite_buf_append(&r->ws, text + keep, len - keep);
 }
 
 static bool on_reply_delta(void *user, size_t index, const char *id, const char *name, const char *args, size_t len) {

@@ -392,7 +392,42 @@ static void test_xml_calls(void) {
     json_free(d);
 }
 
+// serve_tool_reply's text is the same however the reply is cut (found by fuzz_tool_calls: the
+// whitespace before a call was dropped when it came as a piece of its own, kept when it ended a
+// longer piece).
+static bool on_reply_text(void *user, const char *text, size_t len) { return kite_buf_append(user, text, len); }
+static bool on_reply_call(void *user, size_t index, const serve_tool_call *call) {
+    (void)user, (void)index, (void)call;
+    return true;
+}
+
+static void test_reply_whitespace(void) {
+    static const struct {
+        const char *reply, *text;
+    } cases[] = {
+        {"Let me look.\n<tool_call>\n{\"name\": \"f\", \"arguments\": {}}\n</tool_call>", "Let me look."},
+        {"a \n b\t\n<tool_call>{\"name\": \"f\", \"arguments\": {}}</tool_call>\n after \n", "a \n b\n after"},
+        {"no call \n", "no call \n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const size_t n = strlen(cases[i].reply);
+        for (size_t step = 1; step <= n; step++) {
+            kite_buf text = {0};
+            serve_tool_reply r = {.text = on_reply_text, .call = on_reply_call, .user = &text};
+            for (size_t at = 0; at < n; at += step)
+                CHECK(serve_tool_reply_feed(&r, cases[i].reply + at, n - at < step ? n - at : step), "feed");
+            CHECK(serve_tool_reply_flush(&r), "flush");
+            kite_buf_append(&text, "", 1);
+            CHECK(!strcmp(text.ptr, cases[i].text), "reply %zu in pieces of %zu: text '%s', want '%s'", i, step, text.ptr,
+                  cases[i].text);
+            serve_tool_reply_free(&r);
+            kite_buf_free(&text);
+        }
+    }
+}
+
 int main(void) {
+    test_reply_whitespace();
     test_xml_calls();
     test_call_ids();
     test_hermes_split();
