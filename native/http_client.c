@@ -123,7 +123,9 @@ const char *http_tls_version(void) {
 // ---- plain http over sockets ----------------------------------------------------------------
 
 typedef struct conn {
-    int fd;
+    int fd;               // the socket; -1: the bytes come from mem instead
+    const char *mem;      // fd -1: the whole response (tests/fuzz/fuzz_http_client.c feeds it)
+    size_t mem_len, mem_pos, mem_step; // ... and how many bytes a fill takes (pieces as a socket gives them)
     char buf[16384];
     size_t pos, len; // unread bytes buf[pos..len)
 } conn;
@@ -132,8 +134,15 @@ typedef struct conn {
 static ssize_t conn_fill(conn *c) {
     if (c->pos < c->len) return (ssize_t)(c->len - c->pos);
     ssize_t k;
-    do k = recv(c->fd, c->buf, sizeof c->buf, 0);
-    while (k < 0 && errno == EINTR);
+    if (c->fd < 0) {
+        size_t step = c->mem_step && c->mem_step < sizeof c->buf ? c->mem_step : sizeof c->buf;
+        k = (ssize_t)(c->mem_len - c->mem_pos < step ? c->mem_len - c->mem_pos : step);
+        memcpy(c->buf, c->mem + c->mem_pos, (size_t)k);
+        c->mem_pos += (size_t)k;
+    } else {
+        do k = recv(c->fd, c->buf, sizeof c->buf, 0);
+        while (k < 0 && errno == EINTR);
+    }
     if (k <= 0) return k;
     c->pos = 0;
     c->len = (size_t)k;
@@ -233,6 +242,51 @@ static bool read_body(conn *c, int64_t want, http_body_fn body, void *user, cons
     return true;
 }
 
+// Reads one response from c: the status line, the headers into *r (*location set, non-empty, for
+// a redirect with a Location), then for a 2xx status the body through body() (Content-Length,
+// chunked, or up to EOF). True when the response was read whole (a non-2xx status or a redirect:
+// no body delivered); false with a message in err on a malformed status line or headers, a body
+// cut short or a malformed chunk, or body() returning false. Never reads beyond what c gives.
+static bool read_response(conn *c, const char *url, http_body_fn body, void *user, http_response *r, char *location,
+                          size_t loc_size, char *err, size_t en) {
+    char line[8192];
+    size_t ll, header_bytes = 0;
+    if (!conn_line(c, line, sizeof line, &ll) || sscanf(line, "HTTP/%*d.%*d %d", &r->status) != 1) {
+        return fail(err, en, "%s: no HTTP response (%s)", url, errno ? strerror(errno) : "connection closed");
+    }
+    bool chunked = false;
+    for (;;) {
+        if (!conn_line(c, line, sizeof line, &ll) || (header_bytes += ll) > MAX_HEADER_BYTES) {
+            return fail(err, en, "%s: malformed or oversized response headers", url);
+        }
+        if (ll == 0) break;
+        parse_header(r, line, ll, location, loc_size);
+        if (!strncasecmp(line, "transfer-encoding:", 18) && strcasestr(line + 18, "chunked")) chunked = true;
+    }
+    if (r->status / 100 == 3 && location[0]) return true;
+    if (r->status == 200 && r->length >= 0) r->total = r->length;
+    if (r->status / 100 != 2) return true; // no body delivered for errors
+    bool ok = false, stopped = false;
+    if (chunked) {
+        for (;;) {
+            if (!conn_line(c, line, sizeof line, &ll)) break;
+            char *end;
+            long long sz = strtoll(line, &end, 16);
+            if (end == line || sz < 0) break;
+            if (sz == 0) {
+                ok = true;
+                break;
+            }
+            if (!read_body(c, sz, body, user, r, &stopped)) break;
+            if (!conn_line(c, line, sizeof line, &ll)) break; // the CR LF after the chunk
+        }
+    } else {
+        ok = read_body(c, r->length, body, user, r, &stopped);
+    }
+    if (!ok) fail(err, en, stopped ? "%s: transfer stopped" : "%s: the connection closed before the whole body came", url);
+    return ok;
+}
+
 // One request on a new connection. *location is set (non-empty) for a redirect.
 static bool get_once(const char *url, int64_t from, const char *if_range, http_body_fn body, void *user, http_response *r, char *location,
                      size_t loc_size, char *err, size_t en) {
@@ -266,53 +320,34 @@ static bool get_once(const char *url, int64_t from, const char *if_range, http_b
         fail(err, en, "sending the request to %s: %s", u.host, strerror(errno));
         goto done;
     }
-    char line[8192];
-    size_t ll, header_bytes = 0;
-    if (!conn_line(c, line, sizeof line, &ll) || sscanf(line, "HTTP/%*d.%*d %d", &r->status) != 1) {
-        fail(err, en, "%s: no HTTP response (%s)", url, errno ? strerror(errno) : "connection closed");
-        goto done;
-    }
-    bool chunked = false;
-    for (;;) {
-        if (!conn_line(c, line, sizeof line, &ll) || (header_bytes += ll) > MAX_HEADER_BYTES) {
-            fail(err, en, "%s: malformed or oversized response headers", url);
-            goto done;
-        }
-        if (ll == 0) break;
-        parse_header(r, line, ll, location, loc_size);
-        if (!strncasecmp(line, "transfer-encoding:", 18) && strcasestr(line + 18, "chunked")) chunked = true;
-    }
-    if (r->status / 100 == 3 && location[0]) {
-        ok = true;
-        goto done;
-    }
-    if (r->status == 200 && r->length >= 0) r->total = r->length;
-    if (r->status / 100 != 2) { // no body delivered for errors
-        ok = true;
-        goto done;
-    }
-    bool stopped = false;
-    if (chunked) {
-        for (;;) {
-            if (!conn_line(c, line, sizeof line, &ll)) break;
-            char *end;
-            long long sz = strtoll(line, &end, 16);
-            if (end == line || sz < 0) break;
-            if (sz == 0) {
-                ok = true;
-                break;
-            }
-            if (!read_body(c, sz, body, user, r, &stopped)) break;
-            if (!conn_line(c, line, sizeof line, &ll)) break; // the CR LF after the chunk
-        }
-    } else {
-        ok = read_body(c, r->length, body, user, r, &stopped);
-    }
-    if (!ok) fail(err, en, stopped ? "%s: transfer stopped" : "%s: the connection closed before the whole body came", url);
+    ok = read_response(c, url, body, user, r, location, loc_size, err, en);
 done:
     free(c);
     close(fd);
     return ok;
+}
+
+// The URL a redirect from cur (an http:// URL) to location (a Location header's value) leads
+// to: location itself when absolute (http:// or https://), else cur's scheme and host with
+// location's path (one starting with '/'), written to next (cap bytes). false with a message for
+// any other location, one with a space or control byte (it would end the next request line
+// early), or a URL that does not fit.
+static bool redirect_target(const char *cur, const char *location, char *next, size_t cap, char *err, size_t en) {
+    for (const char *p = location; *p; p++)
+        if ((unsigned char)*p <= ' ' || (unsigned char)*p == 127)
+            return fail(err, en, "%s: redirect to a URL with a space or control character", cur);
+    int n;
+    if (!strncmp(location, "https://", 8) || !strncmp(location, "http://", 7)) {
+        n = snprintf(next, cap, "%s", location);
+    } else if (location[0] == '/') { // same host, new path
+        const char *p = strchr(cur + 7, '/');
+        size_t hl = p ? (size_t)(p - cur) : strlen(cur);
+        n = snprintf(next, cap, "%.*s%s", (int)hl, cur, location);
+    } else {
+        return fail(err, en, "%s: unsupported redirect to '%s'", cur, location);
+    }
+    if (n < 0 || (size_t)n >= cap) return fail(err, en, "%s: redirect to a URL longer than %zu bytes", cur, cap - 1);
+    return true;
 }
 
 static bool http_get_plain(const char *url, int64_t from, const char *if_range, http_body_fn body, void *user, http_response *r, char *err,
@@ -325,18 +360,10 @@ static bool http_get_plain(const char *url, int64_t from, const char *if_range, 
         location[0] = 0;
         if (!get_once(cur, from, if_range, body, user, r, location, sizeof location, err, en)) return false;
         if (!(r->status / 100 == 3 && location[0])) return true;
-        if (!strncmp(location, "https://", 8)) return http_get(location, from, if_range, body, user, r, err, en);
-        if (!strncmp(location, "http://", 7)) {
-            snprintf(cur, sizeof cur, "%s", location);
-        } else if (location[0] == '/') { // same host, new path
-            const char *p = strchr(cur + 7, '/');
-            size_t hl = p ? (size_t)(p - cur) : strlen(cur);
-            char next[4096];
-            snprintf(next, sizeof next, "%.*s%s", (int)hl, cur, location);
-            snprintf(cur, sizeof cur, "%s", next);
-        } else {
-            return fail(err, en, "%s: unsupported redirect to '%s'", cur, location);
-        }
+        char next[sizeof cur];
+        if (!redirect_target(cur, location, next, sizeof next, err, en)) return false;
+        if (!strncmp(next, "https://", 8)) return http_get(next, from, if_range, body, user, r, err, en);
+        memcpy(cur, next, sizeof cur);
     }
     return fail(err, en, "%s: more than %d redirects", url, MAX_REDIRECTS);
 }
