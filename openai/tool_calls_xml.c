@@ -324,7 +324,11 @@ static bool prefix_of(const char *s, size_t at, size_t n, const char *p) {
 // comes, as `"key":value` (after a ","); "}" at "</function>" (stage 2). -1: not a call's start.
 bool serve__follow_xml(serve_tool_split *s, void *user) {
     const char *h = s->held.ptr;
-    const size_t n = s->held.len;
+    // the block ends at the first "</tool_call>", as a whole block's call does (a parameter value
+    // that seems to run past it does not): what is held after it is not read here
+    const size_t ol = sizeof SERVE_TOOL_TRIGGER - 1;
+    const char *end = serve__find(h + ol, s->held.len - ol, "</tool_call>");
+    const size_t n = end ? (size_t)(end - h) : s->held.len;
     const bool first = s->open_stage == 0;
     if (first) {
         const size_t at = serve__skip_space(h, sizeof SERVE_TOOL_TRIGGER - 1, n);

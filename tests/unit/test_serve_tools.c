@@ -426,8 +426,48 @@ static void test_reply_whitespace(void) {
     }
 }
 
+// An XML block followed as it is written (delta) ends at its first "</tool_call>", as a whole
+// block does, even when a parameter value seems to run past it (found by fuzz_tool_calls: fed
+// whole, the value was read up to the "</parameter>" after the close tag, which swallowed the
+// text after the block; fed in pieces, the close tag came first).
+typedef struct reply_sink {
+    kite_buf text;
+    int calls;
+} reply_sink;
+static bool on_sink_text(void *user, const char *text, size_t len) {
+    return kite_buf_append(&((reply_sink *)user)->text, text, len);
+}
+static bool on_sink_call(void *user, size_t index, const serve_tool_call *call) {
+    (void)index, (void)call;
+    ((reply_sink *)user)->calls++;
+    return true;
+}
+static bool on_sink_delta(void *user, size_t index, const char *id, const char *name, const char *args, size_t len) {
+    (void)user, (void)index, (void)id, (void)name, (void)args, (void)len;
+    return true;
+}
+
+static void test_xml_close_first(void) {
+    static const char reply[] = "<tool_call>\n<function=f>\n<parameter=a>\nx</tool_call> after\n</parameter>\n";
+    const size_t n = sizeof reply - 1;
+    for (size_t step = 1; step <= n; step++) {
+        reply_sink got = {0};
+        serve_tool_reply r = {.text = on_sink_text, .call = on_sink_call, .delta = on_sink_delta, .user = &got};
+        r.split.xml = true;
+        for (size_t at = 0; at < n; at += step)
+            CHECK(serve_tool_reply_feed(&r, reply + at, n - at < step ? n - at : step), "feed");
+        CHECK(serve_tool_reply_flush(&r), "flush");
+        kite_buf_append(&got.text, "", 1);
+        CHECK(got.calls == 1 && !strcmp(got.text.ptr, " after\n</parameter>"), "pieces of %zu: %d calls, text '%s'", step,
+              got.calls, got.text.ptr);
+        serve_tool_reply_free(&r);
+        kite_buf_free(&got.text);
+    }
+}
+
 int main(void) {
     test_reply_whitespace();
+    test_xml_close_first();
     test_xml_calls();
     test_call_ids();
     test_hermes_split();
