@@ -698,6 +698,7 @@ static bool follow_open(serve_tool_split *s, void *user) {
 // The followed block as a call: its name and the arguments read (the rest of them sent first).
 static bool commit_open(serve_tool_split *s, serve_tool_emit emit, void *user) {
     if (!serve__send_args(s, false, user)) return false;
+    s->args.len = s->args_sent; // a block cut short in a UTF-8 character: the pieces sent are the call
     serve_tool_call c = {.name = s->open_name, .arguments = malloc(s->args.len + 1)};
     s->open_name = NULL;
     if (!c.arguments || !ensure_id(&c, s->open_id)) {

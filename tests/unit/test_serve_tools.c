@@ -153,6 +153,18 @@ static void test_hermes_deltas(void) {
               "args first step %zu: %d pieces", step, d.n_pieces[0]);
         delta_sink_free(&d);
     }
+    // cut short inside a UTF-8 character: the call is the pieces sent, whole characters (found by
+    // fuzz_tool_calls: the call kept the character's lead byte, which no piece had carried)
+    const char *cut_utf8 = "<tool_call>\n{\"name\": \"f\", \"arguments\": {\"a\": \"\xc3\xa9\xe2\x82";
+    for (size_t step = 1; step <= 7; step += 2) {
+        delta_sink d;
+        split_deltas(cut_utf8, step, &d);
+        CHECK(d.base.n_calls == 1 && !strcmp(d.args[0].ptr, "{\"a\":\"\xc3\xa9") &&
+                  !strcmp(d.base.calls[0], "f {\"a\":\"\xc3\xa9"),
+              "cut in a character, step %zu: %d calls, pieces '%s', call '%s'", step, d.base.n_calls, d.args[0].ptr,
+              d.base.calls[0]);
+        delta_sink_free(&d);
+    }
 }
 
 static void test_generic_split(void) {
