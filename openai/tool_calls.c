@@ -667,7 +667,11 @@ static bool follow_open(serve_tool_split *s, void *user) {
     const size_t ol = sizeof SERVE_TOOL_TRIGGER - 1;
     const bool first = s->open_stage == 0;
     if (first) {
-        const int r = read_head(s->held.ptr, ol, s->held.len, &s->open_name, &s->scan);
+        // the head lies before the block's first close tag (a name running past it is not a
+        // call's, however the text was cut: fed whole, the name was read through it)
+        const char *close = serve__find(s->held.ptr + ol, s->held.len - ol, CLOSE_TAG);
+        const size_t n = close ? (size_t)(close - s->held.ptr) : s->held.len;
+        const int r = read_head(s->held.ptr, ol, n, &s->open_name, &s->scan);
         if (r <= 0) {
             if (r < 0) s->open_stage = -1;
             return true;

@@ -153,6 +153,16 @@ static void test_hermes_deltas(void) {
               "args first step %zu: %d pieces", step, d.n_pieces[0]);
         delta_sink_free(&d);
     }
+    // a close tag inside the name ends the block before it is a call, however the text was cut
+    // (found by fuzz_tool_calls: fed whole, the head was read through the close tag)
+    const char *name_close = "<tool_call>\n{\"name\": \"ab</tool_call>cd\", \"arguments\": {\"x\": 1}}\n</tool_call>";
+    for (size_t step = 1; step <= strlen(name_close); step++) {
+        delta_sink d;
+        split_deltas(name_close, step, &d);
+        CHECK(d.base.n_calls == 0 && d.n_pieces[0] == 0 && !strcmp(d.base.text.ptr, name_close), "name with close tag, step %zu: %d calls",
+              step, d.base.n_calls);
+        delta_sink_free(&d);
+    }
     // cut short inside a UTF-8 character: the call is the pieces sent, whole characters (found by
     // fuzz_tool_calls: the call kept the character's lead byte, which no piece had carried)
     const char *cut_utf8 = "<tool_call>\n{\"name\": \"f\", \"arguments\": {\"a\": \"\xc3\xa9\xe2\x82";
