@@ -56,6 +56,12 @@ bool kld_file_open_read(kld_file *k, const char *path, char *err, size_t err_len
         snprintf(err, err_len, "%s: cannot read its %zu tokens", path, n_tok);
         return false;
     }
+    for (size_t i = 0; i < n_tok; i++) // the scores index a row of n_vocab by them
+        if (k->tokens[i] < 0 || k->tokens[i] >= k->n_vocab) {
+            snprintf(err, err_len, "%s: token %zu is %d, outside its vocabulary of %d", path, i, k->tokens[i],
+                     k->n_vocab);
+            return false;
+        }
     return true;
 }
 

@@ -23,7 +23,8 @@ typedef struct kld_file {
 static inline int32_t kld_file_rows(const kld_file *k) { return k->n_ctx - 1 - k->n_ctx / 2; }
 
 // Opens path for reading and checks the header and the file's size against it (every chunk
-// present, nothing after). On failure writes a message naming the problem to err.
+// present, nothing after), and that its tokens are ids of its vocabulary. On failure writes a
+// message naming the problem to err.
 bool kld_file_open_read(kld_file *k, const char *path, char *err, size_t err_len);
 
 // Reads the next chunk's rows into rows (kld_file_rows * kite_kld_row_len uint16).
