@@ -8,7 +8,7 @@
 // its field; the outcome (result, status, lengths, body bytes) does not depend on how the
 // socket cut the bytes; a redirect leads to an http(s):// URL with no space or control byte (or
 // is refused with a message), on the same host when the Location was a path.
-#define _GNU_SOURCE // strcasestr, as http_client.c
+#define _GNU_SOURCE // as http_client.c
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +53,14 @@ static void read_all(const char *resp, size_t n, size_t step, outcome *o) {
     free(c);
 }
 
+// Whether "chunked" is anywhere in s[0..n) (NUL bytes included), any case: then the body may be
+// chunked, whatever Content-Length said.
+static bool has_chunked(const char *s, size_t n) {
+    for (size_t i = 0; i + 7 <= n; i++)
+        if (!strncasecmp(s + i, "chunked", 7)) return true;
+    return false;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1 || size > 1 << 18) return 0;
     const size_t step = 1 + data[0] % 32;
@@ -69,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         a->r.range_start != b->r.range_start || strcmp(a->r.etag, b->r.etag) || strcmp(a->location, b->location) ||
         a->body.bytes != b->body.bytes || a->body.hash != b->body.hash)
         abort();
-    if (a->ok && a->r.status / 100 == 2 && a->r.length >= 0 && !strcasestr(resp, "chunked") &&
+    if (a->ok && a->r.status / 100 == 2 && a->r.length >= 0 && !has_chunked(resp, n) &&
         a->body.bytes != (size_t)a->r.length)
         abort();
     if (a->r.status / 100 != 2 && a->body.bytes) abort();
