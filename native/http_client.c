@@ -74,10 +74,11 @@ static void set_etag(http_response *r, const char *v, size_t n) {
     r->etag[n] = 0;
 }
 
-// Parses one header line (no CR LF) into r; sets *location for a Location header.
-static void parse_header(http_response *r, const char *line, size_t n, char *location, size_t loc_size) {
+// Parses one header line (no CR LF) into r; sets *location for a Location header. false when
+// the Location does not fit in loc_size (a redirect to a URL cut short must not be followed).
+static bool parse_header(http_response *r, const char *line, size_t n, char *location, size_t loc_size) {
     const char *colon = memchr(line, ':', n);
-    if (!colon) return;
+    if (!colon) return true;
     size_t klen = (size_t)(colon - line);
     const char *v = colon + 1, *end = line + n;
     while (v < end && (*v == ' ' || *v == '\t')) v++;
@@ -99,9 +100,11 @@ static void parse_header(http_response *r, const char *line, size_t n, char *loc
     } else if (IS("etag")) {
         if (!r->etag[0]) set_etag(r, v, vlen);
     } else if (IS("location") && location) {
+        if (vlen >= loc_size) return false;
         snprintf(location, loc_size, "%.*s", (int)vlen, v);
     }
 #undef IS
+    return true;
 }
 
 bool http_has_tls(void) {
@@ -260,7 +263,8 @@ static bool read_response(conn *c, const char *url, http_body_fn body, void *use
             return fail(err, en, "%s: malformed or oversized response headers", url);
         }
         if (ll == 0) break;
-        parse_header(r, line, ll, location, loc_size);
+        if (!parse_header(r, line, ll, location, loc_size))
+            return fail(err, en, "%s: a Location header longer than %zu bytes", url, loc_size - 1);
         if (!strncasecmp(line, "transfer-encoding:", 18) && strcasestr(line + 18, "chunked")) chunked = true;
     }
     if (r->status / 100 == 3 && location[0]) return true;
@@ -394,7 +398,7 @@ static size_t curl_header(char *p, size_t size, size_t n, void *user) {
     size_t l = len;
     while (l > 0 && (p[l - 1] == '\n' || p[l - 1] == '\r')) l--;
     if (l > 14 && !strncasecmp(p, "x-linked-etag:", 14)) j->linked = true;
-    parse_header(j->r, p, l, NULL, 0);
+    (void)parse_header(j->r, p, l, NULL, 0);
     if (j->r->status == 200 && j->r->length >= 0) j->r->total = j->r->length;
     return len;
 }

@@ -78,6 +78,12 @@ static void test_responses(void) {
     CHECK(read_mem("HTTP/1.1 302 Found\r\nLocation: /a/b?c\r\n\r\n", 5, &r, loc, &b, err) && r.status == 302 &&
               !strcmp(loc, "/a/b?c") && b.len == 0,
           "302: status %d location '%s'", r.status, loc);
+    // a Location that does not fit is refused, not followed cut short
+    static char long_loc[4200 + 64];
+    int n = snprintf(long_loc, sizeof long_loc, "HTTP/1.1 301 Moved\r\nLocation: /");
+    memset(long_loc + n, 'a', 4200);
+    snprintf(long_loc + n + 4200, sizeof long_loc - (size_t)n - 4200, "\r\n\r\n");
+    CHECK(!read_mem(long_loc, 64, &r, loc, &b, err) && strstr(err, "Location header longer"), "long Location: %s", err);
 }
 
 static void test_redirects(void) {
