@@ -279,6 +279,14 @@ RELAXED_TILE(rtile_q4_K, rmicro_k, K_Q4_K, n / QK_K, 0)
 RELAXED_TILE(rtile_q5_K, rmicro_k, K_Q5_K, n / QK_K, 0)
 RELAXED_TILE(rtile_q6_K, rmicro_k, K_Q6_K, n / QK_K, 0)
 
+// IQ4_XS: the token tiles the SIMD128 set's (tile_k), GEMV the relaxed kg_rgemv.
+static void rtile_iq4_xs(int n, const void *wv, size_t ws, int nr, const void *av, size_t as, int nt, float *y, size_t ys) {
+    const uint8_t *w = wv, *a = av;
+    int t = nt - nt % NT_MAX;
+    if (t > 0) tile_k(K_IQ4_XS, n, w, ws, nr, a, as, t, y, ys);
+    for (; t < nt; t++) kg_rgemv(K_IQ4_XS, n, w, ws, nr, (const block_q8_K *)(a + t * as), y + t * ys);
+}
+
 #include "kernels/kernels_wasm_relaxed_iq.inc"
 #define WPK_RELAXED 1
 #include "kernels/kernels_wasm_packed.inc"
@@ -297,6 +305,7 @@ void kite__kernels_fill_wasm_relaxed(kite__kernels *k) {
     k->gemv_x8[KITE_TYPE_Q6_K] = wx8_gemv_q6_K; // the relaxed one (kernels_wasm_x8_q6.inc)
     k->tile[KITE_TYPE_Q5_K] = rtile_q5_K;
     k->tile[KITE_TYPE_Q6_K] = rtile_q6_K;
+    k->tile[KITE_TYPE_IQ4_XS] = rtile_iq4_xs;
     relaxed_fill_iq(k);
-    wpk_fill(k); // (few tokens fall back to the tiles above: relaxed, or Q2_K/Q3_K/IQ4_XS the SIMD128 set's)
+    wpk_fill(k); // (few tokens fall back to the tiles above: relaxed, or Q2_K/Q3_K the SIMD128 set's)
 }
