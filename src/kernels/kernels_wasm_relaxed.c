@@ -29,6 +29,10 @@ AI void k_levels_relaxed(int kind, const uint8_t *b, v128_t *l0, v128_t *l1) {
         nibbles(qs, l0, l1);
         *l0 = wasm_v128_or(*l0, bits16_to_0x10(qh & 0xffff));
         *l1 = wasm_v128_or(*l1, bits16_to_0x10(qh >> 16));
+    } else if (kind == K_IQ4_NL) { // indices 0..15: the relaxed swizzle (one pshufb) gives the same bytes everywhere
+        const v128_t tbl = ld(kite__kvalues_iq4nl);
+        nibbles(((const block_iq4_nl *)b)->qs, l0, l1);
+        *l0 = wasm_i8x16_relaxed_swizzle(tbl, *l0), *l1 = wasm_i8x16_relaxed_swizzle(tbl, *l1);
     } else {
         k_levels(kind, b, l0, l1);
     }
