@@ -467,8 +467,10 @@ static void test_repack_bits_file(const char *file, bool has_q4_K, bool q8_0) {
     free(buf);
 }
 
-// mprotect where the platform has it (not WASI: there the releases are only logged).
-static void set_access(uintptr_t lo, uintptr_t hi, bool readable) {
+// mprotect of the whole 4 KB pages inside [p, p + len), where the platform has it (not WASI:
+// there the releases are only logged).
+static void set_access(const void *p, uint64_t len, bool readable) {
+    const uintptr_t lo = ((uintptr_t)p + 4095) & ~(uintptr_t)4095, hi = ((uintptr_t)p + len) & ~(uintptr_t)4095;
 #if !defined(__wasi__)
     if (hi > lo) mprotect((void *)lo, hi - lo, readable ? PROT_READ | PROT_WRITE : PROT_NONE);
 #else
@@ -493,15 +495,11 @@ static void log_release(void *user, const void *data, uint64_t len) {
     }
     r->off[r->n] = (uint64_t)((const unsigned char *)data - r->base);
     r->len[r->n++] = len;
-    const uintptr_t lo = ((uintptr_t)data + 4095) & ~(uintptr_t)4095, hi = ((uintptr_t)data + len) & ~(uintptr_t)4095;
-    set_access(lo, hi, false);
+    set_access(data, len, false);
 }
 
 // Gives the pages log_release took back to the buffer (before it is freed).
-static void unprotect(const released_log *r, size_t len) {
-    const uintptr_t lo = ((uintptr_t)r->base + 4095) & ~(uintptr_t)4095, hi = ((uintptr_t)r->base + len) & ~(uintptr_t)4095;
-    set_access(lo, hi, true);
-}
+static void unprotect(const released_log *r, size_t len) { set_access(r->base, len, true); }
 
 // The dense matrices of m (the layers', then the head), as check_x8_where_decoded walks them.
 static int dense_weights(const kite_model *m, const kite_weight **out, int cap) {
