@@ -142,7 +142,8 @@ void serve_tool_split_free(serve_tool_split *s);
 
 // The reply as llama-server answers it: the splitter's text with its trailing whitespace held
 // back (dropped when a call comes next to it: llama-server trims the content around calls; the
-// same text however it was cut into pieces), and its calls. Set split.generic, text, call, delta and user, the rest zeroed, before feeding.
+// same text however it was cut into pieces), and its calls. Set split.generic, text, call, delta
+// and user, the rest zeroed, before feeding.
 typedef struct serve_tool_reply {
     serve_tool_split split;
     kite_buf ws; // whitespace held back
