@@ -120,6 +120,22 @@ enum {
     KITE_X8_Q80_QS = 16,
 };
 
+// IQ4_XS: a group of 8 rows holds, per super-block b, one KITE_X8_IQ4XS_BYTES block at b * 1088
+// from the group's start (the 8 rows' 8 * 136 bytes, rearranged): d (f16) of row i at D + 2i; the
+// low byte of row i's scales_h at SH + i, its high byte at SH + 8 + i; scales_l[k] (k 0..3) of row
+// i at SL + 8k + i (one load holds a scale byte of every row, as Q4_K's); and qs bytes 16s + 8c ..
+// 16s + 8c + 7 of row i (s: sub-block 0..7; c: chunk 0..1, values 8c .. 8c + 7 of the sub-block
+// in the low nibbles, 16 + 8c .. in the high ones) at QS + 128s + 32(i >> 1) + 16c + 8(i & 1):
+// a 16-byte load is one chunk of a row pair, the pair's two chunks follow each other, and an
+// 8-byte activation broadcast meets both rows.
+enum {
+    KITE_X8_IQ4XS_BYTES = 8 * 136,
+    KITE_X8_IQ4XS_D = 0,
+    KITE_X8_IQ4XS_SH = 16,
+    KITE_X8_IQ4XS_SL = 32,
+    KITE_X8_IQ4XS_QS = 64,
+};
+
 // Tokens from which kite_matmul runs X8 weights through the set's GEMM: its gemm_x8 tile, else
 // the rows read back for its `tile`.
 enum { KITE_X8_GEMM_MIN = 16 };

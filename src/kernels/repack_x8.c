@@ -12,7 +12,7 @@
 #include "base/internal.h"
 
 bool kite_matmul_x8_type(kite_type wtype) {
-    return wtype == KITE_TYPE_Q4_K || wtype == KITE_TYPE_Q6_K || wtype == KITE_TYPE_Q8_0;
+    return wtype == KITE_TYPE_Q4_K || wtype == KITE_TYPE_Q6_K || wtype == KITE_TYPE_Q8_0 || wtype == KITE_TYPE_IQ4_XS;
 }
 
 bool kite_matmul_prefers_x8(kite_type wtype) {
@@ -74,10 +74,33 @@ static void q8_0_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
     }
 }
 
+// The same for block_iq4_xs (kernels_internal.h has the byte map).
+static void iq4_xs_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
+    block_iq4_xs *b = (block_iq4_xs *)row;
+    uint8_t *d = x8 + KITE_X8_IQ4XS_D + 2 * i, *sh = x8 + KITE_X8_IQ4XS_SH + i, *sl = x8 + KITE_X8_IQ4XS_SL + i;
+    uint8_t *qs = x8 + KITE_X8_IQ4XS_QS + 32 * (i >> 1) + 8 * (i & 1);
+    uint8_t h[2];
+    if (to_x8) {
+        memcpy(d, &b->d, 2), memcpy(h, &b->scales_h, 2);
+        sh[0] = h[0], sh[8] = h[1];
+        for (int k = 0; k < QK_K / 64; k++) sl[8 * k] = b->scales_l[k];
+        for (int s = 0; s < QK_K / 32; s++)
+            for (int c = 0; c < 2; c++) memcpy(qs + 128 * s + 16 * c, b->qs + 16 * s + 8 * c, 8);
+    } else {
+        memcpy(&b->d, d, 2);
+        h[0] = sh[0], h[1] = sh[8];
+        memcpy(&b->scales_h, h, 2);
+        for (int k = 0; k < QK_K / 64; k++) b->scales_l[k] = sl[8 * k];
+        for (int s = 0; s < QK_K / 32; s++)
+            for (int c = 0; c < 2; c++) memcpy(b->qs + 16 * s + 8 * c, qs + 128 * s + 16 * c, 8);
+    }
+}
+
 // One super-block of row i of a group of wtype (an X8 type) to or from the X8 block at x8.
 static void row_block(kite_type wtype, uint8_t *x8, uint8_t *row, int i, bool to_x8) {
     if (wtype == KITE_TYPE_Q4_K) q4_K_row_block(x8, row, i, to_x8);
     else if (wtype == KITE_TYPE_Q6_K) q6_K_row_block(x8, row, i, to_x8);
+    else if (wtype == KITE_TYPE_IQ4_XS) iq4_xs_row_block(x8, row, i, to_x8);
     else q8_0_row_block(x8, row, i, to_x8);
 }
 
