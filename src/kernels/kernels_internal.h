@@ -136,6 +136,17 @@ enum {
     KITE_X8_IQ4XS_QS = 64,
 };
 
+// Q4_0 and IQ4_NL (32-element blocks: an f16 d, then 16 bytes of nibbles, values 0..15 low and
+// 16..31 high): a group of 8 rows holds, per block b, one KITE_X8_Q40_BYTES block at b * 144 from
+// the group's start: d of row i at D + 2i, and qs bytes 8c .. 8c + 7 of row i (c 0..1) at
+// QS + 32(i >> 1) + 16c + 8(i & 1) (IQ4_XS's sub-block order: a 16-byte load is one chunk of a
+// row pair).
+enum {
+    KITE_X8_Q40_BYTES = 8 * 18,
+    KITE_X8_Q40_D = 0,
+    KITE_X8_Q40_QS = 16,
+};
+
 // Tokens from which kite_matmul runs X8 weights through the set's GEMM: its gemm_x8 tile, else
 // the rows read back for its `tile`.
 enum { KITE_X8_GEMM_MIN = 16 };

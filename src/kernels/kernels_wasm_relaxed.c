@@ -8,6 +8,7 @@
 #include "kernels/kernels_wasm_x8.inc"
 #include "kernels/kernels_wasm_x8_q6.inc"
 #include "kernels/kernels_wasm_x8_iq4.inc"
+#include "kernels/kernels_wasm_x8_b32.inc"
 #include "kernels/kernels_wasm_iq.inc"
 
 // ---- relaxed SIMD build: i32x4.relaxed_dot_i8x16_i7x16_add_s, 16 int8 products per op ---------
@@ -309,6 +310,8 @@ void kite__kernels_fill_wasm_relaxed(kite__kernels *k) {
     k->gemv_x8[KITE_TYPE_Q4_K] = wx8_gemv_q4_K; // the relaxed one (kernels_wasm_x8.inc)
     k->gemv_x8[KITE_TYPE_Q6_K] = wx8_gemv_q6_K; // the relaxed one (kernels_wasm_x8_q6.inc)
     k->gemv_x8[KITE_TYPE_IQ4_XS] = wx8_gemv_iq4_xs; // the relaxed one (kernels_wasm_x8_iq4.inc)
+    k->gemv_x8[KITE_TYPE_Q4_0] = wx8_gemv_q4_0;
+    k->gemv_x8[KITE_TYPE_IQ4_NL] = wx8_gemv_iq4_nl;
     k->tile[KITE_TYPE_Q5_K] = rtile_q5_K;
     k->tile[KITE_TYPE_Q6_K] = rtile_q6_K;
     k->tile[KITE_TYPE_IQ4_XS] = rtile_iq4_xs;

@@ -1,7 +1,7 @@
 // repack_x8.c - the X8 weight layout (8 rows interleaved per super-block, see kite_kernels.h) and
 // its conversions to and from the file's row layout. Portable C: every build can repack and
 // read back; the x86 and wasm sets read X8 directly: a GEMV (kernels_x86_x8.inc,
-// kernels_wasm_x8.inc) and, on x86, the packed GEMM's decode (packK_x8,
+// kernels_wasm_x8*.inc) and, on x86, the packed GEMM's decode (packK_x8,
 // kernels_x86_packed_levels.inc).
 #include "kernels/kernels_internal.h"
 
@@ -12,7 +12,8 @@
 #include "base/internal.h"
 
 bool kite_matmul_x8_type(kite_type wtype) {
-    return wtype == KITE_TYPE_Q4_K || wtype == KITE_TYPE_Q6_K || wtype == KITE_TYPE_Q8_0 || wtype == KITE_TYPE_IQ4_XS;
+    return wtype == KITE_TYPE_Q4_K || wtype == KITE_TYPE_Q6_K || wtype == KITE_TYPE_Q8_0 || wtype == KITE_TYPE_IQ4_XS ||
+           wtype == KITE_TYPE_Q4_0 || wtype == KITE_TYPE_IQ4_NL;
 }
 
 bool kite_matmul_prefers_x8(kite_type wtype) {
@@ -96,11 +97,24 @@ static void iq4_xs_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
     }
 }
 
+// The same for block_q4_0 and block_iq4_nl (the same bytes: d, then 16 of nibbles).
+static void q4_0_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
+    uint8_t *d = x8 + KITE_X8_Q40_D + 2 * i, *qs = x8 + KITE_X8_Q40_QS + 32 * (i >> 1) + 8 * (i & 1);
+    if (to_x8) {
+        memcpy(d, row, 2);
+        for (int c = 0; c < 2; c++) memcpy(qs + 16 * c, row + 2 + 8 * c, 8);
+    } else {
+        memcpy(row, d, 2);
+        for (int c = 0; c < 2; c++) memcpy(row + 2 + 8 * c, qs + 16 * c, 8);
+    }
+}
+
 // One super-block of row i of a group of wtype (an X8 type) to or from the X8 block at x8.
 static void row_block(kite_type wtype, uint8_t *x8, uint8_t *row, int i, bool to_x8) {
     if (wtype == KITE_TYPE_Q4_K) q4_K_row_block(x8, row, i, to_x8);
     else if (wtype == KITE_TYPE_Q6_K) q6_K_row_block(x8, row, i, to_x8);
     else if (wtype == KITE_TYPE_IQ4_XS) iq4_xs_row_block(x8, row, i, to_x8);
+    else if (wtype == KITE_TYPE_Q4_0 || wtype == KITE_TYPE_IQ4_NL) q4_0_row_block(x8, row, i, to_x8);
     else q8_0_row_block(x8, row, i, to_x8);
 }
 

@@ -318,18 +318,21 @@ static void test_x8_vs_ref(kite_pool *pool2) {
                                     // rows longer than the wasm GEMVs' per-token tables (Q6_K 205 and
                                     // 1030 blocks, Q4_K 1030): run in pieces, the sums carried
                                     {205, 8, 3}, {1030, 16, 2}};
-    static const kite_type types[] = {KITE_TYPE_Q4_K, KITE_TYPE_Q6_K, KITE_TYPE_Q8_0, KITE_TYPE_IQ4_XS};
+    static const kite_type types[] = {KITE_TYPE_Q4_K, KITE_TYPE_Q6_K,  KITE_TYPE_Q8_0,
+                                      KITE_TYPE_IQ4_XS, KITE_TYPE_Q4_0, KITE_TYPE_IQ4_NL};
     const char *dflt = kite_kernels_isa();
     CHECK(kite_matmul_x8_type(KITE_TYPE_Q4_K) && kite_matmul_x8_type(KITE_TYPE_Q6_K) &&
               kite_matmul_x8_type(KITE_TYPE_Q8_0) && kite_matmul_x8_type(KITE_TYPE_IQ4_XS) &&
-              !kite_matmul_x8_type(KITE_TYPE_Q4_0) &&
+              kite_matmul_x8_type(KITE_TYPE_Q4_0) && kite_matmul_x8_type(KITE_TYPE_IQ4_NL) &&
+              !kite_matmul_x8_type(KITE_TYPE_Q4_1) &&
               !kite_matmul_x8_type(KITE_TYPE_Q5_K),
           "X8 types");
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         const kite_type t = types[ti];
-        // (Q8_0: 32-element blocks, rows of 5 .. 72 of them, not only multiples of 8)
-        const int n_in = 256 * shapes[si][0] - (t == KITE_TYPE_Q8_0 ? 32 * (int)(si % 4) : 0);
+        // (32-element blocks: rows of 5 .. 72 of them, not only multiples of 8)
+        const int b32 = t == KITE_TYPE_Q8_0 || t == KITE_TYPE_Q4_0 || t == KITE_TYPE_IQ4_NL;
+        const int n_in = 256 * shapes[si][0] - (b32 ? 32 * (int)(si % 4) : 0);
         const int n_out = shapes[si][1], n_tok = shapes[si][2];
         const size_t ws = (size_t)kite_type_row_bytes(t, (uint64_t)n_in), wb = ws * (size_t)n_out;
         uint8_t *w = malloc(wb), *w8 = malloc(wb), *row = malloc(ws), *back = malloc(wb);
@@ -367,8 +370,8 @@ static void test_x8_vs_ref(kite_pool *pool2) {
             CHECK(!ks->gemm_x8[t] || ks->gemv_x8[t], "%s: an X8 GEMM tile needs the X8 GEMV", isa);
 #if defined(__x86_64__)
             // (so that the comparisons below test the X8 GEMM, not the rows read back; x86 reads
-            // IQ4_XS in rows: only the wasm sets have its X8 GEMV)
-            if (strcmp(isa, "scalar") != 0 && t != KITE_TYPE_IQ4_XS)
+            // IQ4_XS, Q4_0 and IQ4_NL in rows: only the wasm sets have their X8 GEMVs)
+            if (strcmp(isa, "scalar") != 0 && (t == KITE_TYPE_Q4_K || t == KITE_TYPE_Q6_K || t == KITE_TYPE_Q8_0))
                 CHECK(ks->gemm_x8[t] != NULL, "%s: X8 GEMM tile for %s", isa, kite_type_name(t));
 #endif
             for (int th = 0; th < 2; th++) {
@@ -389,9 +392,9 @@ static void test_x8_vs_ref(kite_pool *pool2) {
         }
         free(w), free(w8), free(row), free(back), free(x), free(yr), free(yi), free(scratch);
     }
-    block_q4_0 q4 = {0};
-    CHECK(kite_matmul_repack_x8(KITE_TYPE_Q4_0, &q4, &q4, 32, 1) == KITE_ERR_UNSUPPORTED, "Q4_0 has no X8");
-    CHECK(kite_matmul_x8_row(KITE_TYPE_Q4_0, &q4, 32, 1, 0, &q4) == KITE_ERR_UNSUPPORTED, "Q4_0 has no X8 row");
+    block_q4_1 q4 = {0};
+    CHECK(kite_matmul_repack_x8(KITE_TYPE_Q4_1, &q4, &q4, 32, 1) == KITE_ERR_UNSUPPORTED, "Q4_1 has no X8");
+    CHECK(kite_matmul_x8_row(KITE_TYPE_Q4_1, &q4, 32, 1, 0, &q4) == KITE_ERR_UNSUPPORTED, "Q4_1 has no X8 row");
     block_q8_0 q8[2] = {{0}};
     CHECK(kite_matmul_repack_x8(KITE_TYPE_Q8_0, q8, q8, 48, 1) == KITE_ERR_INVALID, "Q8_0 X8: n_in a multiple of 32");
     kite_kernels_set_isa(dflt);
