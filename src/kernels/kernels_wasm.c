@@ -162,5 +162,6 @@ void kite__kernels_fill_wasm(kite__kernels *k) {
     k->gemv_x8[KITE_TYPE_IQ4_XS] = wx8_gemv_iq4_xs;
     k->gemv_x8[KITE_TYPE_Q4_0] = wx8_gemv_q4_0;
     k->gemv_x8[KITE_TYPE_IQ4_NL] = wx8_gemv_iq4_nl;
+    k->gemv_x8[KITE_TYPE_Q8_0] = wx8_gemv_q8_0;
     wpk_fill(k);
 }

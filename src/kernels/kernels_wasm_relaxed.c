@@ -312,6 +312,7 @@ void kite__kernels_fill_wasm_relaxed(kite__kernels *k) {
     k->gemv_x8[KITE_TYPE_IQ4_XS] = wx8_gemv_iq4_xs; // the relaxed one (kernels_wasm_x8_iq4.inc)
     k->gemv_x8[KITE_TYPE_Q4_0] = wx8_gemv_q4_0;
     k->gemv_x8[KITE_TYPE_IQ4_NL] = wx8_gemv_iq4_nl;
+    k->gemv_x8[KITE_TYPE_Q8_0] = wx8_gemv_q8_0;
     k->tile[KITE_TYPE_Q5_K] = rtile_q5_K;
     k->tile[KITE_TYPE_Q6_K] = rtile_q6_K;
     k->tile[KITE_TYPE_IQ4_XS] = rtile_iq4_xs;

@@ -84,7 +84,7 @@ kite_status kite_matmul_parts(kite_pool *pool, const kite_matmul_part *parts, in
 bool kite_matmul_x8_type(kite_type wtype);
 
 // True when the kernel set in use decodes wtype from the X8 layout directly (the x86 sets: Q4_K,
-// Q6_K, Q8_0; wasm: Q4_K, Q6_K, IQ4_XS, Q4_0, IQ4_NL); elsewhere an X8 matrix still works, read
+// Q6_K, Q8_0; wasm: those and IQ4_XS, Q4_0, IQ4_NL); elsewhere an X8 matrix still works, read
 // back into rows per tile.
 bool kite_matmul_prefers_x8(kite_type wtype);
 
