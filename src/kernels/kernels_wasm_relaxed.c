@@ -216,6 +216,7 @@ AI void rgemv32(int kind, int n, const uint8_t *w, size_t ws, int nr, const uint
     const int off = kind == K_Q4_0 ? 3 : kind == K_Q5_0 ? 4 : 0;
     const v128_t zero = wasm_i32x4_splat(0);
     ract R;
+    KG_SINK;
     for (int s0 = 0; s0 < n; s0 += NT_MAX * SEG) {
         const int nb = (n - s0 < NT_MAX * SEG ? n - s0 : NT_MAX * SEG) / 32;
         for (int b = 0; b < nb; b++) {
@@ -242,8 +243,12 @@ AI void rgemv32(int kind, int n, const uint8_t *w, size_t ws, int nr, const uint
             // as one vector, then added to the running sum in block order
             for (; b + 4 <= nb; b += 4) {
                 const uint8_t *wb = wr + b * wsz;
-                const v128_t s = hsum4_i32(rdot_block(kind, wb, &R, b), rdot_block(kind, wb + wsz, &R, b + 1),
-                                           rdot_block(kind, wb + 2 * wsz, &R, b + 2), rdot_block(kind, wb + 3 * wsz, &R, b + 3));
+                v128_t p[4];
+                for (int k = 0; k < 4; k++) {
+                    p[k] = rdot_block(kind, wb + k * wsz, &R, b + k);
+                    kg_fence(p[k]); // the next block's loads after this one (as gemv32)
+                }
+                const v128_t s = hsum4_i32(p[0], p[1], p[2], p[3]);
                 v128_t term = wasm_f32x4_mul(wasm_f32x4_mul(h2f_rows(wb, wsz, 4), ld(R.d + b)), wasm_f32x4_convert_i32x4(s));
                 if (k_has_min(kind)) term = wasm_f32x4_add(term, wasm_f32x4_mul(h2f_rows(wb + 2, wsz, 4), ld(R.s + b)));
                 v = add_lanes(v, term);
