@@ -208,7 +208,8 @@ AI v128_t rdot_block(int kind, const uint8_t *wb, const ract *R, int b) {
 }
 
 // GEMV: rows one after another (a sequential stream, see wide_acts), the activation setup shared
-// through a ract.
+// through a ract; 4 blocks a step, each block's dot fenced (kg_fence: else V8 puts the step's
+// loads first and spills).
 AI void rgemv32(int kind, int n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, float *y) {
     const size_t wsz = k_wsize(kind);
     const size_t asz = k_has_min(kind) ? sizeof(block_q8_1) : sizeof(block_q8_0), aq = k_has_min(kind) ? 4 : 2;
