@@ -400,6 +400,67 @@ static void test_x8_vs_ref(kite_pool *pool2) {
     kite_kernels_set_isa(dflt);
 }
 
+// ---- 2c. IQ3_S and IQ2_S rows that hold every grid index -----------------------------------
+// The wasm kernels compute these formats' 9- and 10-bit grid indices in vectors (qs byte | qh
+// bits): rows whose points run through all 512 (1024) indices, each row from another start, with
+// random signs and scales; one token (the GEMV) and five (a tile of 4 and one more), 1 and 2
+// threads; every set must give the _ref's bits.
+static void test_iq_every_index(kite_pool *pool2) {
+    enum { ROWS = 5 };
+    static const kite_type types[] = {KITE_TYPE_IQ3_S, KITE_TYPE_IQ2_S};
+    const char *dflt = kite_kernels_isa();
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        const kite_type t = types[ti];
+        const int s3 = t == KITE_TYPE_IQ3_S, pts = s3 ? 64 : 32, nidx = s3 ? 512 : 1024; // points per block
+        const int nb = nidx / pts, n_in = 256 * nb;
+        const size_t ws = (size_t)kite_type_row_bytes(t, (uint64_t)n_in);
+        uint8_t *w = malloc(ws * ROWS);
+        fill_weights(t, w, n_in, ROWS); // random signs, scales and d
+        for (int r = 0; r < ROWS; r++)
+            for (int b = 0; b < nb; b++)
+                for (int p = 0; p < pts; p++) {
+                    const int idx = (pts * b + p + 97 * r) % nidx;
+                    if (s3) {
+                        block_iq3_s *x = (block_iq3_s *)(w + r * ws) + b;
+                        x->qs[p] = (uint8_t)idx;
+                        x->qh[p / 8] = (uint8_t)((x->qh[p / 8] & ~(1 << (p % 8))) | (idx >> 8) << (p % 8));
+                    } else { // point k of group g: qs[4g + k], bits 2k, 2k + 1 of qh[g]
+                        block_iq2_s *x = (block_iq2_s *)(w + r * ws) + b;
+                        const int g = p / 4, k = p % 4;
+                        x->qs[p] = (uint8_t)idx;
+                        x->qh[g] = (uint8_t)((x->qh[g] & ~(3 << (2 * k))) | (idx >> 8) << (2 * k));
+                    }
+                }
+        for (int n_tok = 1; n_tok <= 5; n_tok += 4) {
+            float *x = malloc((size_t)n_in * n_tok * 4), yr[ROWS * 5], yi[ROWS * 5];
+            const size_t ss = kite_matmul_scratch_size(t, n_in, n_tok);
+            void *scratch = malloc(ss);
+            fill_acts(x, (int64_t)n_in * n_tok);
+            CHECK(kite_kernels_set_isa("scalar") == KITE_OK, "scalar set");
+            CHECK(kite_matmul(NULL, t, w, n_in, ROWS, x, n_tok, yr, scratch, ss) == KITE_OK, "scalar matmul");
+            for (int i = 0; i < kite_kernels_isa_count(); i++) {
+                const char *isa = kite_kernels_isa_name(i);
+                CHECK(kite_kernels_set_isa(isa) == KITE_OK, "set %s", isa);
+                for (int th = 0; th < 2; th++) {
+                    for (int k = 0; k < ROWS * n_tok; k++) yi[k] = NAN;
+                    CHECK(kite_matmul(th ? pool2 : NULL, t, w, n_in, ROWS, x, n_tok, yi, scratch, ss) == KITE_OK, "%s matmul", isa);
+                    int bad = 0;
+                    for (int k = 0; k < ROWS * n_tok && bad < 3; k++)
+                        if (memcmp(&yi[k], &yr[k], sizeof(float)) != 0) {
+                            bad++;
+                            CHECK(0, "%s %s every index n_tok=%d threads=%d: y[t=%d][o=%d] = %.9g, _ref %.9g", isa,
+                                  kite_type_name(t), n_tok, th + 1, k / ROWS, k % ROWS, yi[k], yr[k]);
+                        }
+                    if (!bad) check_passed++;
+                }
+            }
+            free(x), free(scratch);
+        }
+        free(w);
+    }
+    kite_kernels_set_isa(dflt);
+}
+
 // ---- 2b'. X8 Q4_K with special d / dmin halves: every set gives _ref's results ----------------
 // The wasm X8 Q4_K kernel converts d and dmin by a finite-only path unless a block's halves hold
 // inf / nan; subnormals, -0, inf and nan here in rows of both halves of a group and of two
@@ -674,6 +735,7 @@ int main(void) {
     test_isa_vs_ref(pool2);
     test_x8_vs_ref(pool2);
     test_x8_q4k_halves();
+    test_iq_every_index(pool2);
     test_matmul_parts();
     test_act_quant();
     test_pool();
