@@ -2,9 +2,11 @@
 // SmolLM2-135M shapes, against the memory bandwidth measured in the same run and against
 // llama.cpp's own vec_dot kernels (node-llama-cpp's libggml-cpu, dlopen'd) on the same rows.
 // Not a test: prints numbers. Usage: kernels_bench [--all] [--iq] [--types q8_0,q4_K,...] [--quick]
-// [--hot | --gemm [--isa NAME] [--x8]] (--iq: Q4_K next to the IQ4, grid, ternary and microscaled formats;
+// [--hot | --cold | --gemm [--isa NAME] [--x8]] (--iq: Q4_K next to the IQ4, grid, ternary and microscaled formats;
 // compare their GB/s of weight bytes, the rate decode reads them at. --hot: only the hot-weight
 // GEMV table, in CPU time, per kernel set: the kernels' own rate, steady on a shared machine;
+// --cold: the same table for an 8192 x 8192 matrix, larger than the caches (as a decode reads
+// its weights; best with a few --types: each type's matrix is allocated at once);
 // --gemm: the same for prefill, a 128-token GEMM per SmolLM2 shape; --isa: that kernel set only,
 // e.g. wasm-simd128, wasm-relaxed, avx2, avx512, scalar; --x8: each type with an X8 layout also
 // in it, a row "q4_K/x8".)
@@ -229,9 +231,11 @@ static double run_gemm(kite_pool *pool, kite_type t, const shape *s, const unsig
 // and the best round kept: GB/s of weight bytes per type, and the ratio to the first type.
 // x8: also each type with an X8 layout (kite_matmul_x8_type) in it, as the load repacks it
 // (a row "q4_K/x8").
-static void hot_gemv(const kite_type *types, int nt, double min_time, bool x8) {
+// cold: an 8192 x 8192 matrix instead, larger than the last-level cache.
+static void hot_gemv(const kite_type *types, int nt, double min_time, bool x8, bool cold) {
     enum { ROUNDS = 7, MAXT = 32 };
-    const shape s = {"ffn_down 1536->576", 1536, 576};
+    const shape s =
+        cold ? (shape){"8192->8192, larger than the caches", 8192, 8192} : (shape){"ffn_down 1536->576", 1536, 576};
     unsigned char *w[MAXT];
     size_t mb[MAXT];
     float *x = malloc((size_t)s.n_in * 4), *y = malloc((size_t)s.n_out * 4);
@@ -278,8 +282,8 @@ static void hot_gemv(const kite_type *types, int nt, double min_time, bool x8) {
                       for (int r = 0; r < s.n_out; r++) pd(s.n_in, &y[r], 0, w[ti] + r * ws, 0, aq[ti], 0, 1));
             pbest[ti] = fmax(pbest[ti], (double)mb[ti] * calls / el / 1e9);
         }
-    printf("\nGEMV with hot weights (%s, 1 thread, best of %d interleaved rounds, CPU time), kernel set %s\n", s.name,
-           ROUNDS, kite_kernels_isa());
+    printf("\nGEMV with %s weights (%s, 1 thread, best of %d interleaved rounds, CPU time), kernel set %s\n",
+           cold ? "cold" : "hot", s.name, ROUNDS, kite_kernels_isa());
     printf("%-8s %10s %10s %12s %14s\n", "type", "bits/w", "GB/s", "vs first", "llama.cpp GB/s");
     for (int ti = 0; ti < nt && ti < MAXT; ti++) {
         char pc[48] = "";
@@ -360,7 +364,7 @@ int main(int argc, char **argv) {
                                    KITE_TYPE_IQ1_S, KITE_TYPE_IQ1_M, KITE_TYPE_TQ1_0, KITE_TYPE_TQ2_0, KITE_TYPE_MXFP4};
     kite_type types[32];
     int nt = 0;
-    bool quick = false, hot_only = false, gemm_only = false, x8 = false;
+    bool quick = false, hot_only = false, gemm_only = false, x8 = false, cold = false;
     const char *only_isa = NULL;
     for (int i = 0; i < (int)(sizeof DEFAULT / sizeof DEFAULT[0]); i++) types[nt++] = DEFAULT[i];
     for (int i = 1; i < argc; i++) {
@@ -372,6 +376,8 @@ int main(int argc, char **argv) {
             for (int k = 0; k < (int)(sizeof IQ / sizeof IQ[0]); k++) types[nt++] = IQ[k];
         } else if (!strcmp(argv[i], "--hot")) {
             hot_only = true;
+        } else if (!strcmp(argv[i], "--cold")) {
+            hot_only = cold = true;
         } else if (!strcmp(argv[i], "--gemm")) {
             gemm_only = true;
         } else if (!strcmp(argv[i], "--isa") && i + 1 < argc) {
@@ -385,7 +391,8 @@ int main(int argc, char **argv) {
             for (char *tok = strtok(argv[++i], ","); tok && nt < 32; tok = strtok(NULL, ","))
                 if (kite_type_from_name(tok, &types[nt])) nt++;
         } else {
-            fprintf(stderr, "usage: %s [--all] [--iq] [--hot | --gemm] [--isa NAME] [--x8] [--quick] [--types q8_0,q4_K,...]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--all] [--iq] [--hot | --cold | --gemm] [--isa NAME] [--x8] [--quick] [--types q8_0,q4_K,...]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -409,7 +416,7 @@ int main(int argc, char **argv) {
         for (int ii = kite_kernels_isa_count() - 1; ii >= 0; ii--) {
             if (only_isa && strcmp(only_isa, kite_kernels_isa_name(ii))) continue;
             kite_kernels_set_isa(kite_kernels_isa_name(ii));
-            hot_gemv(types, nt, min_time * 10, x8);
+            hot_gemv(types, nt, min_time * 10, x8, cold);
         }
         kite_kernels_set_isa(d0);
         return 0;

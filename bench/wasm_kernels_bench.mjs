@@ -1,7 +1,8 @@
 // wasm_kernels_bench.mjs - benchmark, not a test: kernels_bench (bench/kernels_bench.c) built for
 // WASI, run in headless Chromium (V8 as a page runs it, wall time) and under Node's node:wasi
 // (CPU time; the relaxed-SIMD build behind a flag before Node 21). Default arguments:
-// --iq --hot (hot-weight GEMV GB/s of weight bytes per type and kernel set, ratios to Q4_K).
+// --iq --hot (hot-weight GEMV GB/s of weight bytes per type and kernel set, ratios to Q4_K);
+// --cold --types T,... the same with a matrix larger than the caches, as a decode reads it.
 // In the page, the CPU-time clocks (what --hot and --gemm time with) read the CPU time of
 // Chromium's renderer processes from /proc (a synchronous request to this script), so a busy
 // machine slows the numbers less than wall time would.
