@@ -461,16 +461,16 @@ static void test_iq_every_index(kite_pool *pool2) {
     kite_kernels_set_isa(dflt);
 }
 
-// ---- 2b'. X8 Q4_K with special d / dmin halves: every set gives _ref's results ----------------
-// The wasm X8 Q4_K kernel converts d and dmin by a finite-only path unless a block's halves hold
-// inf / nan; subnormals, -0, inf and nan here in rows of both halves of a group and of two
-// groups, one or two per super-block. Bits must match; a nan result only needs to be nan.
-static void test_x8_q4k_halves(void) {
+// ---- 2b'. X8 weights with special d / dmin halves: every set gives _ref's results -----------
+// The wasm X8 kernels of Q4_K, IQ4_XS, Q4_0, IQ4_NL and Q8_0 convert d (and Q4_K's dmin) by a
+// finite-only path unless a block's halves hold inf / nan; subnormals, -0, inf and nan here in
+// rows of both halves of a group and of two groups, one or two per block (the dmin entries are
+// d for the types without one). Bits must match; a nan result only needs to be nan.
+static void test_x8_special_halves(kite_type t) {
     enum { N_IN = 512, N_OUT = 16, N_TOK = 3 };
     static const struct { int row, blk, dmin; uint16_t h; } sp[] = {
         {0, 0, 0, 0x7c00}, {3, 1, 1, 0xfc00}, {5, 0, 0, 0x7e00}, {6, 1, 0, 0x0001}, {9, 0, 0, 0x8000},
         {10, 1, 1, 0x03ff}, {12, 0, 0, 0x8001}, {13, 1, 1, 0x0000}, {15, 0, 1, 0x7d01}, {15, 1, 0, 0x83ff}};
-    const kite_type t = KITE_TYPE_Q4_K;
     const size_t ws = (size_t)kite_type_row_bytes(t, N_IN), wb = ws * N_OUT;
     uint8_t *w = malloc(wb), *w8 = malloc(wb);
     float *x = malloc(sizeof(float) * N_IN * N_TOK), yr[N_OUT * N_TOK], yi[N_OUT * N_TOK];
@@ -478,9 +478,9 @@ static void test_x8_q4k_halves(void) {
     void *scratch = malloc(ss);
     fill_weights(t, w, N_IN, N_OUT);
     fill_acts(x, (int64_t)N_IN * N_TOK);
-    for (size_t i = 0; i < sizeof sp / sizeof sp[0]; i++) {
-        uint8_t *b = w + (size_t)sp[i].row * ws + (size_t)sp[i].blk * sizeof(block_q4_K);
-        memcpy(b + (sp[i].dmin ? offsetof(block_q4_K, dmin) : offsetof(block_q4_K, d)), &sp[i].h, 2);
+    for (size_t i = 0; i < sizeof sp / sizeof sp[0]; i++) { // (d starts every block of these types)
+        uint8_t *b = w + (size_t)sp[i].row * ws + (size_t)sp[i].blk * kite_type_get(t)->type_size;
+        memcpy(b + (sp[i].dmin && t == KITE_TYPE_Q4_K ? offsetof(block_q4_K, dmin) : 0), &sp[i].h, 2);
     }
     CHECK(kite_matmul_repack_x8(t, w, w8, N_IN, N_OUT) == KITE_OK, "repack");
     const char *dflt = kite_kernels_isa();
@@ -495,8 +495,8 @@ static void test_x8_q4k_halves(void) {
         for (int k = 0; k < N_OUT * N_TOK; k++)
             if (isnan(yr[k]) ? !isnan(yi[k]) : memcmp(&yi[k], &yr[k], sizeof(float)) != 0) {
                 bad++;
-                CHECK(0, "%s X8 q4_K special halves: y[t=%d][o=%d] = %.9g, _ref %.9g", isa, k / N_OUT, k % N_OUT, yi[k],
-                      yr[k]);
+                CHECK(0, "%s X8 %s special halves: y[t=%d][o=%d] = %.9g, _ref %.9g", isa, kite_type_name(t), k / N_OUT,
+                      k % N_OUT, yi[k], yr[k]);
             }
         if (!bad) check_passed++;
     }
@@ -734,7 +734,8 @@ int main(void) {
     test_ref_vs_ggml();
     test_isa_vs_ref(pool2);
     test_x8_vs_ref(pool2);
-    test_x8_q4k_halves();
+    static const kite_type special[] = {KITE_TYPE_Q4_K, KITE_TYPE_IQ4_XS, KITE_TYPE_Q4_0, KITE_TYPE_IQ4_NL, KITE_TYPE_Q8_0};
+    for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) test_x8_special_halves(special[i]);
     test_iq_every_index(pool2);
     test_matmul_parts();
     test_act_quant();
