@@ -303,8 +303,30 @@ static void rtile_iq4_xs(int n, const void *wv, size_t ws, int nr, const void *a
 #define WPK_RELAXED 1
 #include "kernels/kernels_wasm_packed.inc"
 
+// The packed prefill GEMM of the 32-element types and IQ4_XS: the SIMD128 set's (levels and
+// activations as int16) outruns the relaxed one here, which splits 8-bit levels into two planes
+// (two dots) and offsets the 4-bit ones. Hot GEMM, 128 tokens, 1 thread, Chromium, GOP/s
+// SIMD128 / relaxed (`bench/wasm_kernels_bench.mjs --gemm --quick`): Q8_0 50 / 27, IQ4_NL 50 /
+// 27, IQ4_XS 60 / 34, Q4_0 50 / 43, Q5_0 50 / 44, Q4_1 45 / 41, Q5_1 45 / 41 (the k-quants: relaxed
+// equal or faster). So these types' relaxed tile takes SIMD128's from WPK_MIN_TOK tokens on and
+// keeps the relaxed one below (the GEMV, small batches). Same bits: every set gives the _ref's.
+static kite__tile_fn simd128_gemm[KITE_TYPE_COUNT], relaxed_few[KITE_TYPE_COUNT];
+#define MIXED_TILE(name, wtype)                                                                                    \
+    static void name(int n, const void *w, size_t ws, int nr, const void *a, size_t as, int nt, float *y,       \
+                     size_t ys) {                                                                                \
+        (nt >= WPK_MIN_TOK ? simd128_gemm[wtype] : relaxed_few[wtype])(n, w, ws, nr, a, as, nt, y, ys);          \
+    }
+MIXED_TILE(mtile_q4_0, KITE_TYPE_Q4_0)
+MIXED_TILE(mtile_q4_1, KITE_TYPE_Q4_1)
+MIXED_TILE(mtile_q5_0, KITE_TYPE_Q5_0)
+MIXED_TILE(mtile_q5_1, KITE_TYPE_Q5_1)
+MIXED_TILE(mtile_q8_0, KITE_TYPE_Q8_0)
+MIXED_TILE(mtile_iq4_nl, KITE_TYPE_IQ4_NL)
+MIXED_TILE(mtile_iq4_xs, KITE_TYPE_IQ4_XS)
+
 void kite__kernels_fill_wasm_relaxed(kite__kernels *k) {
     kite__kernels_fill_wasm(k);
+    memcpy(simd128_gemm, k->tile, sizeof simd128_gemm); // (the SIMD128 set's packed tiles)
     k->isa = "wasm-relaxed";
     k->tile[KITE_TYPE_Q4_0] = rtile_q4_0;
     k->tile[KITE_TYPE_Q4_1] = rtile_q4_1;
@@ -324,4 +346,9 @@ void kite__kernels_fill_wasm_relaxed(kite__kernels *k) {
     k->tile[KITE_TYPE_IQ4_XS] = rtile_iq4_xs;
     relaxed_fill_iq(k);
     wpk_fill(k); // (few tokens fall back to the tiles above: relaxed, or Q2_K/Q3_K the SIMD128 set's)
+    memcpy(relaxed_few, k->tile, sizeof relaxed_few);
+    k->tile[KITE_TYPE_Q4_0] = mtile_q4_0, k->tile[KITE_TYPE_Q4_1] = mtile_q4_1;
+    k->tile[KITE_TYPE_Q5_0] = mtile_q5_0, k->tile[KITE_TYPE_Q5_1] = mtile_q5_1;
+    k->tile[KITE_TYPE_Q8_0] = mtile_q8_0, k->tile[KITE_TYPE_IQ4_NL] = mtile_iq4_nl;
+    k->tile[KITE_TYPE_IQ4_XS] = mtile_iq4_xs;
 }
