@@ -13,13 +13,6 @@
 #include "kernels/wasm_expf.h"
 #include "kernels/wasm_f16.h"
 
-// Eight halves at p -> two float vectors; the inf/nan fix-up only where a lane needs it.
-static inline void kite__aw_h2f8(const uint16_t *p, v128_t *lo, v128_t *hi) {
-    const v128_t h = wasm_v128_load(p);
-    if (wasm_v128_any_true(kite__h2f_special8_wasm(h))) kite__h2f8_wasm(p, lo, hi);
-    else kite__h2f8_finite_wasm(h, lo, hi);
-}
-
 // kite__f16_round on four lanes (the same bit masks, the same add-then-subtract rounding).
 static inline v128_t kite__aw_f16_round4(v128_t x) {
     const v128_t a = wasm_v128_and(x, wasm_i32x4_splat(0x7fffffff));
@@ -179,7 +172,7 @@ KITE_INLINE void fa_keys(int nb, bool exact, v128_t *a0, v128_t *a1, float (*ms)
         const uint16_t *p = v + (int64_t)j * kv_stride + d;
         v128_t lo, hi;
         if (exact) {
-            kite__aw_h2f8(p, &lo, &hi);
+            kite__h2f8_any_wasm(p, &lo, &hi);
         } else {
             const v128_t h = wasm_v128_load(p);
             *sp = wasm_v128_or(*sp, kite__h2f_special8_wasm(h));
@@ -332,7 +325,7 @@ KITE_INLINE void values(int nb, const float *const *p, float *const *out, int32_
         }
         for (int32_t j = j0; j < j1; j++) {
             v128_t lo, hi;
-            kite__aw_h2f8(v + (int64_t)j * kv_stride + d, &lo, &hi);
+            kite__h2f8_any_wasm(v + (int64_t)j * kv_stride + d, &lo, &hi);
             for (int i = 0; i < nb; i++) {
                 const v128_t pi = wasm_f32x4_splat(p[i][j]);
                 a0[i] = wasm_f32x4_add(a0[i], wasm_f32x4_mul(pi, lo));

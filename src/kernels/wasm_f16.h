@@ -47,4 +47,12 @@ static inline void kite__h2f8_finite_wasm(v128_t h, v128_t *lo, v128_t *hi) {
     *hi = kite__h2f4_finite_wasm(wasm_i32x4_extend_high_i16x8(h));
 }
 
+// Eight halves at p -> two float vectors, kite_f16_to_f32's bits: the finite-only conversion
+// unless one of them is inf / nan (then the general one).
+static inline void kite__h2f8_any_wasm(const void *p, v128_t *lo, v128_t *hi) {
+    const v128_t h = wasm_v128_load(p);
+    if (wasm_v128_any_true(kite__h2f_special8_wasm(h))) kite__h2f8_wasm(p, lo, hi);
+    else kite__h2f8_finite_wasm(h, lo, hi);
+}
+
 #endif
