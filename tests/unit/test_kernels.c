@@ -319,11 +319,15 @@ static void test_x8_vs_ref(kite_pool *pool2) {
                                     // 1030 blocks, Q4_K 1030): run in pieces, the sums carried
                                     {205, 8, 3}, {1030, 16, 2}};
     static const kite_type types[] = {KITE_TYPE_Q4_K, KITE_TYPE_Q6_K,  KITE_TYPE_Q8_0,
-                                      KITE_TYPE_IQ4_XS, KITE_TYPE_Q4_0, KITE_TYPE_IQ4_NL};
+                                      KITE_TYPE_IQ4_XS, KITE_TYPE_Q4_0, KITE_TYPE_IQ4_NL,
+                                      // the grid types (kernels_wasm_x8_grid.inc)
+                                      KITE_TYPE_IQ3_XXS, KITE_TYPE_IQ2_XXS};
     const char *dflt = kite_kernels_isa();
     CHECK(kite_matmul_x8_type(KITE_TYPE_Q4_K) && kite_matmul_x8_type(KITE_TYPE_Q6_K) &&
               kite_matmul_x8_type(KITE_TYPE_Q8_0) && kite_matmul_x8_type(KITE_TYPE_IQ4_XS) &&
               kite_matmul_x8_type(KITE_TYPE_Q4_0) && kite_matmul_x8_type(KITE_TYPE_IQ4_NL) &&
+              kite_matmul_x8_type(KITE_TYPE_IQ3_XXS) && kite_matmul_x8_type(KITE_TYPE_IQ2_XXS) &&
+              !kite_matmul_x8_type(KITE_TYPE_IQ3_S) &&
               !kite_matmul_x8_type(KITE_TYPE_Q4_1) &&
               !kite_matmul_x8_type(KITE_TYPE_Q5_K),
           "X8 types");
@@ -734,7 +738,8 @@ int main(void) {
     test_ref_vs_ggml();
     test_isa_vs_ref(pool2);
     test_x8_vs_ref(pool2);
-    static const kite_type special[] = {KITE_TYPE_Q4_K, KITE_TYPE_IQ4_XS, KITE_TYPE_Q4_0, KITE_TYPE_IQ4_NL, KITE_TYPE_Q8_0};
+    static const kite_type special[] = {KITE_TYPE_Q4_K, KITE_TYPE_IQ4_XS, KITE_TYPE_Q4_0, KITE_TYPE_IQ4_NL, KITE_TYPE_Q8_0,
+                                        KITE_TYPE_IQ3_XXS, KITE_TYPE_IQ2_XXS};
     for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) test_x8_special_halves(special[i]);
     test_iq_every_index(pool2);
     test_matmul_parts();
