@@ -374,7 +374,7 @@ static void test_x8_vs_ref(kite_pool *pool2) {
             CHECK(!ks->gemm_x8[t] || ks->gemv_x8[t], "%s: an X8 GEMM tile needs the X8 GEMV", isa);
 #if defined(__x86_64__)
             // (so that the comparisons below test the X8 GEMM, not the rows read back; x86 reads
-            // IQ4_XS, Q4_0 and IQ4_NL in rows: only the wasm sets have their X8 GEMVs)
+            // IQ4_XS, Q4_0, IQ4_NL, IQ3_XXS and IQ2_XXS in rows: only the wasm sets have their X8 GEMVs)
             if (strcmp(isa, "scalar") != 0 && (t == KITE_TYPE_Q4_K || t == KITE_TYPE_Q6_K || t == KITE_TYPE_Q8_0))
                 CHECK(ks->gemm_x8[t] != NULL, "%s: X8 GEMM tile for %s", isa, kite_type_name(t));
 #endif
@@ -466,8 +466,9 @@ static void test_iq_every_index(kite_pool *pool2) {
 }
 
 // ---- 2b'. X8 weights with special d / dmin halves: every set gives _ref's results -----------
-// The wasm X8 kernels of Q4_K, IQ4_XS, Q4_0, IQ4_NL and Q8_0 convert d (and Q4_K's dmin) by a
-// finite-only path unless a block's halves hold inf / nan; subnormals, -0, inf and nan here in
+// The wasm X8 kernels of Q4_K, IQ4_XS, Q4_0, IQ4_NL, Q8_0, IQ3_XXS and IQ2_XXS convert d (and
+// Q4_K's dmin) by a finite-only path unless a block's halves hold inf / nan; subnormals, -0, inf
+// and nan here in
 // rows of both halves of a group and of two groups, one or two per block (the dmin entries are
 // d for the types without one). Bits must match; a nan result only needs to be nan.
 static void test_x8_special_halves(kite_type t) {
