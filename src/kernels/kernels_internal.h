@@ -109,6 +109,24 @@ enum {
     KITE_X8_Q6K_QS = 144,
 };
 
+// Q3_K: a group of 8 rows holds, per super-block b, one KITE_X8_Q3K_BYTES block at b * 880 from
+// the group's start (the 8 rows' 8 * 110 bytes, rearranged):
+//   D      + 2i:                   d (f16) of row i
+//   SCALES + 8k + i:               scales[k] (k 0..11, the packed 6-bit scales) of row i
+//   HM     + 64p + 32u + 4i + m:   hmask[8p + 4u + m] (p 0..3, u 0..1, m 0..3) of row i
+//   QS     + 64c + 32u + 4i + m:   qs[32h + 8p + 4u + m] (c = 4h + p, h 0..1) of row i
+// So a 32-byte unit is 4 bytes of each of the 8 rows (row i at 4i), and a kernel takes piece c
+// (elements 128h + 32s + 8p + 4u + m, s 0..3: bits 2s, 2s + 1 of the qs unit, bit 4h + s of the
+// hmask unit above them; Q6_K's pieces' elements) from QS + 64c and HM + 64p. The 12 scale bytes
+// of the 8 rows lie byte-interleaved, so one byte-wide pass decodes the 8 rows' 16 scales.
+enum {
+    KITE_X8_Q3K_BYTES = 8 * 110,
+    KITE_X8_Q3K_D = 0,
+    KITE_X8_Q3K_SCALES = 16,
+    KITE_X8_Q3K_HM = 112,
+    KITE_X8_Q3K_QS = 368,
+};
+
 // Q8_0: a group of 8 rows holds, per 32-element block b, one KITE_X8_Q80_BYTES block at b * 272
 // from the group's start (the 8 rows' 8 * 34 bytes, rearranged): d (f16) of row i at D + 2i (one
 // 16-byte load: the 8 rows' scales), and qs bytes 8c .. 8c + 7 of row i (c 0..3) at QS + 64c + 8i

@@ -321,12 +321,15 @@ static void test_x8_vs_ref(kite_pool *pool2) {
     static const kite_type types[] = {KITE_TYPE_Q4_K, KITE_TYPE_Q6_K,  KITE_TYPE_Q8_0,
                                       KITE_TYPE_IQ4_XS, KITE_TYPE_Q4_0, KITE_TYPE_IQ4_NL,
                                       // the grid types (kernels_wasm_x8_grid.inc)
-                                      KITE_TYPE_IQ3_XXS, KITE_TYPE_IQ2_XXS};
+                                      KITE_TYPE_IQ3_XXS, KITE_TYPE_IQ2_XXS,
+                                      // Q3_K (kernels_wasm_x8_q3.inc)
+                                      KITE_TYPE_Q3_K};
     const char *dflt = kite_kernels_isa();
     CHECK(kite_matmul_x8_type(KITE_TYPE_Q4_K) && kite_matmul_x8_type(KITE_TYPE_Q6_K) &&
               kite_matmul_x8_type(KITE_TYPE_Q8_0) && kite_matmul_x8_type(KITE_TYPE_IQ4_XS) &&
               kite_matmul_x8_type(KITE_TYPE_Q4_0) && kite_matmul_x8_type(KITE_TYPE_IQ4_NL) &&
               kite_matmul_x8_type(KITE_TYPE_IQ3_XXS) && kite_matmul_x8_type(KITE_TYPE_IQ2_XXS) &&
+              kite_matmul_x8_type(KITE_TYPE_Q3_K) && !kite_matmul_x8_type(KITE_TYPE_Q2_K) &&
               !kite_matmul_x8_type(KITE_TYPE_IQ3_S) &&
               !kite_matmul_x8_type(KITE_TYPE_Q4_1) &&
               !kite_matmul_x8_type(KITE_TYPE_Q5_K),
@@ -466,7 +469,7 @@ static void test_iq_every_index(kite_pool *pool2) {
 }
 
 // ---- 2b'. X8 weights with special d / dmin halves: every set gives _ref's results -----------
-// The wasm X8 kernels of Q4_K, IQ4_XS, Q4_0, IQ4_NL, Q8_0, IQ3_XXS and IQ2_XXS convert d (and
+// The wasm X8 kernels of Q4_K, IQ4_XS, Q4_0, IQ4_NL, Q8_0, IQ3_XXS, IQ2_XXS and Q3_K convert d (and
 // Q4_K's dmin) by a finite-only path unless a block's halves hold inf / nan; subnormals, -0, inf
 // and nan here in
 // rows of both halves of a group and of two groups, one or two per block (the dmin entries are
@@ -483,9 +486,12 @@ static void test_x8_special_halves(kite_type t) {
     void *scratch = malloc(ss);
     fill_weights(t, w, N_IN, N_OUT);
     fill_acts(x, (int64_t)N_IN * N_TOK);
-    for (size_t i = 0; i < sizeof sp / sizeof sp[0]; i++) { // (d starts every block of these types)
+    for (size_t i = 0; i < sizeof sp / sizeof sp[0]; i++) { // (d starts every block of these types but Q3_K)
         uint8_t *b = w + (size_t)sp[i].row * ws + (size_t)sp[i].blk * kite_type_get(t)->type_size;
-        memcpy(b + (sp[i].dmin && t == KITE_TYPE_Q4_K ? offsetof(block_q4_K, dmin) : 0), &sp[i].h, 2);
+        const size_t at = t == KITE_TYPE_Q3_K                 ? offsetof(block_q3_K, d)
+                          : sp[i].dmin && t == KITE_TYPE_Q4_K ? offsetof(block_q4_K, dmin)
+                                                              : 0;
+        memcpy(b + at, &sp[i].h, 2);
     }
     CHECK(kite_matmul_repack_x8(t, w, w8, N_IN, N_OUT) == KITE_OK, "repack");
     const char *dflt = kite_kernels_isa();
@@ -740,7 +746,7 @@ int main(void) {
     test_isa_vs_ref(pool2);
     test_x8_vs_ref(pool2);
     static const kite_type special[] = {KITE_TYPE_Q4_K, KITE_TYPE_IQ4_XS, KITE_TYPE_Q4_0, KITE_TYPE_IQ4_NL, KITE_TYPE_Q8_0,
-                                        KITE_TYPE_IQ3_XXS, KITE_TYPE_IQ2_XXS};
+                                        KITE_TYPE_IQ3_XXS, KITE_TYPE_IQ2_XXS, KITE_TYPE_Q3_K};
     for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) test_x8_special_halves(special[i]);
     test_iq_every_index(pool2);
     test_matmul_parts();
