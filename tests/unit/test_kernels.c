@@ -377,7 +377,7 @@ static void test_x8_vs_ref(kite_pool *pool2) {
             CHECK(!ks->gemm_x8[t] || ks->gemv_x8[t], "%s: an X8 GEMM tile needs the X8 GEMV", isa);
 #if defined(__x86_64__)
             // (so that the comparisons below test the X8 GEMM, not the rows read back; x86 reads
-            // IQ4_XS, Q4_0, IQ4_NL, IQ3_XXS and IQ2_XXS in rows: only the wasm sets have their X8 GEMVs)
+            // IQ4_XS, Q4_0, IQ4_NL, IQ3_XXS, IQ2_XXS and Q3_K in rows: only the wasm sets have their X8 GEMVs)
             if (strcmp(isa, "scalar") != 0 && (t == KITE_TYPE_Q4_K || t == KITE_TYPE_Q6_K || t == KITE_TYPE_Q8_0))
                 CHECK(ks->gemm_x8[t] != NULL, "%s: X8 GEMM tile for %s", isa, kite_type_name(t));
 #endif
