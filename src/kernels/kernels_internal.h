@@ -127,6 +127,20 @@ enum {
     KITE_X8_Q3K_QS = 368,
 };
 
+// Q2_K: a group of 8 rows holds, per super-block b, one KITE_X8_Q2K_BYTES block at b * 672 from
+// the group's start (the 8 rows' 8 * 84 bytes, rearranged):
+//   D      + 2i:                   d (f16) of row i
+//   DMIN   + 2i:                   dmin (f16) of row i
+//   SCALES + 8j + i:               scales[j] (sub-block j: scale low nibble, min high) of row i
+//   QS     + 64c + 32u + 4i + m:   qs[32h + 8p + 4u + m] (c = 4h + p), as Q3_K's
+enum {
+    KITE_X8_Q2K_BYTES = 8 * 84,
+    KITE_X8_Q2K_D = 0,
+    KITE_X8_Q2K_DMIN = 16,
+    KITE_X8_Q2K_SCALES = 32,
+    KITE_X8_Q2K_QS = 160,
+};
+
 // Q8_0: a group of 8 rows holds, per 32-element block b, one KITE_X8_Q80_BYTES block at b * 272
 // from the group's start (the 8 rows' 8 * 34 bytes, rearranged): d (f16) of row i at D + 2i (one
 // 16-byte load: the 8 rows' scales), and qs bytes 8c .. 8c + 7 of row i (c 0..3) at QS + 64c + 8i

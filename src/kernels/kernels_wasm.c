@@ -164,6 +164,7 @@ void kite__kernels_fill_wasm(kite__kernels *k) {
     k->gemv_x8[KITE_TYPE_Q4_K] = wx8_gemv_q4_K;
     k->gemv_x8[KITE_TYPE_Q6_K] = wx8_gemv_q6_K;
     k->gemv_x8[KITE_TYPE_Q3_K] = wx8_gemv_q3_K;
+    k->gemv_x8[KITE_TYPE_Q2_K] = wx8_gemv_q2_K;
     k->gemv_x8[KITE_TYPE_IQ4_XS] = wx8_gemv_iq4_xs;
     k->gemv_x8[KITE_TYPE_Q4_0] = wx8_gemv_q4_0;
     k->gemv_x8[KITE_TYPE_IQ4_NL] = wx8_gemv_iq4_nl;

@@ -340,6 +340,7 @@ void kite__kernels_fill_wasm_relaxed(kite__kernels *k) {
     k->gemv_x8[KITE_TYPE_Q4_K] = wx8_gemv_q4_K; // the relaxed one (kernels_wasm_x8.inc)
     k->gemv_x8[KITE_TYPE_Q6_K] = wx8_gemv_q6_K; // the relaxed one (kernels_wasm_x8_q6.inc)
     k->gemv_x8[KITE_TYPE_Q3_K] = wx8_gemv_q3_K; // the relaxed one (kernels_wasm_x8_q3.inc)
+    k->gemv_x8[KITE_TYPE_Q2_K] = wx8_gemv_q2_K; // the relaxed one (kernels_wasm_x8_q3.inc)
     k->gemv_x8[KITE_TYPE_IQ4_XS] = wx8_gemv_iq4_xs; // the relaxed one (kernels_wasm_x8_iq4.inc)
     k->gemv_x8[KITE_TYPE_Q4_0] = wx8_gemv_q4_0;
     k->gemv_x8[KITE_TYPE_IQ4_NL] = wx8_gemv_iq4_nl;

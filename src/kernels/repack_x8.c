@@ -17,7 +17,7 @@ static bool kite__x8_grid_type(kite_type wtype) { return wtype == KITE_TYPE_IQ3_
 bool kite_matmul_x8_type(kite_type wtype) {
     return wtype == KITE_TYPE_Q4_K || wtype == KITE_TYPE_Q6_K || wtype == KITE_TYPE_Q8_0 || wtype == KITE_TYPE_IQ4_XS ||
            wtype == KITE_TYPE_Q4_0 || wtype == KITE_TYPE_IQ4_NL || kite__x8_grid_type(wtype) ||
-           wtype == KITE_TYPE_Q3_K;
+           wtype == KITE_TYPE_Q3_K || wtype == KITE_TYPE_Q2_K;
 }
 
 bool kite_matmul_prefers_x8(kite_type wtype) {
@@ -80,6 +80,22 @@ static void q3_K_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
         memcpy(&b->d, d, 2);
         for (int k = 0; k < 12; k++) b->scales[k] = sc[8 * k];
         for (int q = 0; q < 8; q++) memcpy(b->hmask + 4 * q, hm + 32 * q, 4);
+        for (int q = 0; q < 16; q++) memcpy(b->qs + 4 * q, qs + 32 * q, 4);
+    }
+}
+
+// The same for block_q2_K (kernels_internal.h has the byte map).
+static void q2_K_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
+    block_q2_K *b = (block_q2_K *)row;
+    uint8_t *d = x8 + KITE_X8_Q2K_D + 2 * i, *dm = x8 + KITE_X8_Q2K_DMIN + 2 * i, *sc = x8 + KITE_X8_Q2K_SCALES + i;
+    uint8_t *qs = x8 + KITE_X8_Q2K_QS + 4 * i;
+    if (to_x8) {
+        memcpy(d, &b->d, 2), memcpy(dm, &b->dmin, 2);
+        for (int j = 0; j < 16; j++) sc[8 * j] = b->scales[j];
+        for (int q = 0; q < 16; q++) memcpy(qs + 32 * q, b->qs + 4 * q, 4); // q = 8h + 2p + u
+    } else {
+        memcpy(&b->d, d, 2), memcpy(&b->dmin, dm, 2);
+        for (int j = 0; j < 16; j++) b->scales[j] = sc[8 * j];
         for (int q = 0; q < 16; q++) memcpy(b->qs + 4 * q, qs + 32 * q, 4);
     }
 }
@@ -153,6 +169,7 @@ static void row_block(kite_type wtype, uint8_t *x8, uint8_t *row, int i, bool to
     if (wtype == KITE_TYPE_Q4_K) q4_K_row_block(x8, row, i, to_x8);
     else if (wtype == KITE_TYPE_Q6_K) q6_K_row_block(x8, row, i, to_x8);
     else if (wtype == KITE_TYPE_Q3_K) q3_K_row_block(x8, row, i, to_x8);
+    else if (wtype == KITE_TYPE_Q2_K) q2_K_row_block(x8, row, i, to_x8);
     else if (wtype == KITE_TYPE_IQ4_XS) iq4_xs_row_block(x8, row, i, to_x8);
     else if (wtype == KITE_TYPE_Q4_0 || wtype == KITE_TYPE_IQ4_NL) q4_0_row_block(x8, row, i, to_x8);
     else if (kite__x8_grid_type(wtype)) grid_row_block(wtype, x8, row, i, to_x8);
