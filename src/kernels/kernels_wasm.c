@@ -1,6 +1,6 @@
 // kernels_wasm.c - the WebAssembly SIMD128 kernel set: kernels_wasm.inc's tiles for every type,
 // kernels_wasm_iq.inc's for the grid, ternary and microscaled formats, kernels_wasm_x8.inc's GEMV
-// over X8 Q4_K, kernels_wasm_x8_q6.inc's over X8 Q6_K, kernels_wasm_x8_q3.inc's over X8 Q3_K (and
+// over X8 Q4_K, kernels_wasm_x8_q6.inc's over X8 Q6_K, kernels_wasm_x8_q3.inc's over X8 Q3_K and Q2_K (and
 // the other kernels_wasm_x8_*.inc: IQ4_XS; Q4_0, IQ4_NL, Q8_0; the grid types IQ3_XXS, IQ2_XXS),
 // the packed prefill GEMM of kernels_wasm_packed.inc for the integer block types, and the
 // activation quantizers.
