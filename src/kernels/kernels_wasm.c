@@ -1,11 +1,13 @@
 // kernels_wasm.c - the WebAssembly SIMD128 kernel set: kernels_wasm.inc's tiles for every type,
 // kernels_wasm_iq.inc's for the grid, ternary and microscaled formats, kernels_wasm_x8.inc's GEMV
-// over X8 Q4_K and kernels_wasm_x8_q6.inc's over X8 Q6_K, the packed prefill GEMM of
+// over X8 Q4_K, kernels_wasm_x8_q5.inc's over X8 Q5_K and kernels_wasm_x8_q6.inc's over X8 Q6_K
+// (kernels_wasm_x8_iq4.inc, kernels_wasm_x8_b32.inc: IQ4_XS, Q4_0, IQ4_NL, Q8_0), the packed prefill GEMM of
 // kernels_wasm_packed.inc for the integer block types, and the activation quantizers.
 #include "kernels/kernels_wasm.inc"
 #include "kernels/kernels_wasm_kgemv.inc"
 #define WX8_RELAXED 0
 #include "kernels/kernels_wasm_x8.inc"
+#include "kernels/kernels_wasm_x8_q5.inc"
 #include "kernels/kernels_wasm_x8_q6.inc"
 #include "kernels/kernels_wasm_x8_iq4.inc"
 #include "kernels/kernels_wasm_x8_b32.inc"
@@ -158,6 +160,7 @@ void kite__kernels_fill_wasm(kite__kernels *k) {
     KITE_SET_TILES(k);
     KITE_SET_TILES_IQ(k);
     k->gemv_x8[KITE_TYPE_Q4_K] = wx8_gemv_q4_K;
+    k->gemv_x8[KITE_TYPE_Q5_K] = wx8_gemv_q5_K;
     k->gemv_x8[KITE_TYPE_Q6_K] = wx8_gemv_q6_K;
     k->gemv_x8[KITE_TYPE_IQ4_XS] = wx8_gemv_iq4_xs;
     k->gemv_x8[KITE_TYPE_Q4_0] = wx8_gemv_q4_0;
