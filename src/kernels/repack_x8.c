@@ -28,14 +28,15 @@ static void move(bool to_x8, uint8_t *x, uint8_t *r, size_t n) {
 
 // One super-block of row i (0..7) of a group: block_q4_K (qs at row + qs) or block_q5_K (qh at
 // row + qh, else qh 0) <-> its share of the X8 block (kernels_internal.h has the byte maps: Q5_K's
-// is Q4_K's and its qh). to_x8: src is the row block, else dst is.
+// is Q4_K's with its qh before the qs). to_x8: src is the row block, else dst is.
 static void k4_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8, size_t qs, size_t qh) {
     move(to_x8, x8 + KITE_X8_Q4K_D + 2 * i, row + offsetof(block_q4_K, d), 2);
     move(to_x8, x8 + KITE_X8_Q4K_DMIN + 2 * i, row + offsetof(block_q4_K, dmin), 2);
     for (int k = 0; k < K_SCALE_SIZE; k++)
         move(to_x8, x8 + KITE_X8_Q4K_SCALES + 8 * k + i, row + offsetof(block_q4_K, scales) + k, 1);
+    const size_t xqs = qh ? KITE_X8_Q5K_QS : KITE_X8_Q4K_QS;
     for (int p = 0; p < 4; p++)
-        for (int c = 0; c < 4; c++) move(to_x8, x8 + KITE_X8_Q4K_QS + 256 * p + 64 * c + 8 * i, row + qs + 32 * p + 8 * c, 8);
+        for (int c = 0; c < 4; c++) move(to_x8, x8 + xqs + 256 * p + 64 * c + 8 * i, row + qs + 32 * p + 8 * c, 8);
     for (int c = 0; qh && c < 4; c++) move(to_x8, x8 + KITE_X8_Q5K_QH + 64 * c + 8 * i, row + qh + 8 * c, 8);
 }
 
