@@ -26,9 +26,27 @@ static void move(bool to_x8, uint8_t *x, uint8_t *r, size_t n) {
     else memcpy(r, x, n);
 }
 
+// The bits 0, 2, 4, 6 of b as bits 0..3 (each step halves the gaps), and back.
+static unsigned even_bits(unsigned b) {
+    b &= 0x55;
+    b = (b | b >> 1) & 0x33;
+    return (b | b >> 2) & 0x0F;
+}
+static unsigned spread_bits(unsigned b) {
+    b &= 0x0F;
+    b = (b | b << 2) & 0x33;
+    return (b | b << 1) & 0x55;
+}
+
+// A qh byte of block_q5_K (bits 2p, 2p + 1: pair p's low and high nibbles) to the X8 block's
+// order (bits p, 4 + p), or back (to_x8 false).
+static uint8_t q5_K_qh_bits(uint8_t b, bool to_x8) {
+    return (uint8_t)(to_x8 ? even_bits(b) | even_bits(b >> 1u) << 4 : spread_bits(b) | spread_bits(b >> 4u) << 1);
+}
+
 // One super-block of row i (0..7) of a group: block_q4_K (qs at row + qs) or block_q5_K (qh at
 // row + qh, else qh 0) <-> its share of the X8 block (kernels_internal.h has the byte maps: Q5_K's
-// is Q4_K's with its qh before the qs). to_x8: src is the row block, else dst is.
+// is Q4_K's with its qh, bits reordered, before the qs). to_x8: src is the row block, else dst is.
 static void k4_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8, size_t qs, size_t qh) {
     move(to_x8, x8 + KITE_X8_Q4K_D + 2 * i, row + offsetof(block_q4_K, d), 2);
     move(to_x8, x8 + KITE_X8_Q4K_DMIN + 2 * i, row + offsetof(block_q4_K, dmin), 2);
@@ -37,7 +55,12 @@ static void k4_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8, size_t qs
     const size_t xqs = qh ? KITE_X8_Q5K_QS : KITE_X8_Q4K_QS;
     for (int p = 0; p < 4; p++)
         for (int c = 0; c < 4; c++) move(to_x8, x8 + xqs + 256 * p + 64 * c + 8 * i, row + qs + 32 * p + 8 * c, 8);
-    for (int c = 0; qh && c < 4; c++) move(to_x8, x8 + KITE_X8_Q5K_QH + 64 * c + 8 * i, row + qh + 8 * c, 8);
+    for (int c = 0; qh && c < 4; c++)
+        for (int l = 0; l < 8; l++) {
+            uint8_t *x = x8 + KITE_X8_Q5K_QH + 64 * c + 8 * i + l, *r = row + qh + 8 * c + l;
+            if (to_x8) *x = q5_K_qh_bits(*r, true);
+            else *r = q5_K_qh_bits(*x, false);
+        }
 }
 
 // The same for block_q6_K: the byte at QS + 192c + 32u + 4i + m is row byte q6_K_src(c, u) + m.
