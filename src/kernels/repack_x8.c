@@ -26,22 +26,26 @@ static void move(bool to_x8, uint8_t *x, uint8_t *r, size_t n) {
     else memcpy(r, x, n);
 }
 
-// The bits 0, 2, 4, 6 of b as bits 0..3 (each step halves the gaps), and back.
-static unsigned even_bits(unsigned b) {
-    b &= 0x55;
-    b = (b | b >> 1) & 0x33;
-    return (b | b >> 2) & 0x0F;
+// In each byte of b: its bits 0, 2, 4, 6 as bits 0..3 (each step halves the gaps; the masks drop
+// what crossed a byte), and back.
+static uint64_t even_bits(uint64_t b) {
+    b &= 0x5555555555555555u;
+    b = (b | b >> 1) & 0x3333333333333333u;
+    return (b | b >> 2) & 0x0F0F0F0F0F0F0F0Fu;
 }
-static unsigned spread_bits(unsigned b) {
-    b &= 0x0F;
-    b = (b | b << 2) & 0x33;
-    return (b | b << 1) & 0x55;
+static uint64_t spread_bits(uint64_t b) {
+    b &= 0x0F0F0F0F0F0F0F0Fu;
+    b = (b | b << 2) & 0x3333333333333333u;
+    return (b | b << 1) & 0x5555555555555555u;
 }
 
-// A qh byte of block_q5_K (bits 2p, 2p + 1: pair p's low and high nibbles) to the X8 block's
-// order (bits p, 4 + p), or back (to_x8 false).
-static uint8_t q5_K_qh_bits(uint8_t b, bool to_x8) {
-    return (uint8_t)(to_x8 ? even_bits(b) | even_bits(b >> 1u) << 4 : spread_bits(b) | spread_bits(b >> 4u) << 1);
+// 8 qh bytes of block_q5_K (bits 2p, 2p + 1: pair p's low and high nibbles) from r to the X8
+// block's order (bits p, 4 + p) at x, or (to_x8 false) back.
+static void q5_K_qh_bytes(uint8_t *x, uint8_t *r, bool to_x8) {
+    uint64_t b;
+    memcpy(&b, to_x8 ? r : x, 8);
+    b = to_x8 ? even_bits(b) | even_bits(b >> 1) << 4 : spread_bits(b) | spread_bits(b >> 4) << 1;
+    memcpy(to_x8 ? x : r, &b, 8);
 }
 
 // One super-block of row i (0..7) of a group: block_q4_K (qs at row + qs) or block_q5_K (qh at
@@ -55,12 +59,7 @@ static void k4_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8, size_t qs
     const size_t xqs = qh ? KITE_X8_Q5K_QS : KITE_X8_Q4K_QS;
     for (int p = 0; p < 4; p++)
         for (int c = 0; c < 4; c++) move(to_x8, x8 + xqs + 256 * p + 64 * c + 8 * i, row + qs + 32 * p + 8 * c, 8);
-    for (int c = 0; qh && c < 4; c++)
-        for (int l = 0; l < 8; l++) {
-            uint8_t *x = x8 + KITE_X8_Q5K_QH + 64 * c + 8 * i + l, *r = row + qh + 8 * c + l;
-            if (to_x8) *x = q5_K_qh_bits(*r, true);
-            else *r = q5_K_qh_bits(*x, false);
-        }
+    for (int c = 0; qh && c < 4; c++) q5_K_qh_bytes(x8 + KITE_X8_Q5K_QH + 64 * c + 8 * i, row + qh + 8 * c, to_x8);
 }
 
 // The same for block_q6_K: the byte at QS + 192c + 32u + 4i + m is row byte q6_K_src(c, u) + m.
