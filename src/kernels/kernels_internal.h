@@ -164,6 +164,22 @@ enum {
     KITE_X8_Q40_QS = 16,
 };
 
+// IQ3_XXS and IQ2_XXS (the grid types: per 32-element sub-block ib, grid index bytes and a word
+// of four 7-bit sign indices, bits 7l .. 7l + 6, and a 4-bit scale in bits 28..31): a group of 8
+// rows holds, per super-block b, one X8 block (the 8 rows' blocks, rearranged) at b * BYTES from
+// the group's start: d (f16) of row i at D + 2i; the sign / scale word of sub-block ib of row i
+// at SS + 32ib + 4i (one 16-byte load: the words of rows 0..3 or 4..7, their scales decoded
+// together); the sub-block's grid index bytes of row i at QS + 64ib + 8i (IQ3_XXS: its 8, qs[8ib
+// .. 8ib + 7]) or QS + 32ib + 4i (IQ2_XXS: its 4, the sub-block's first uint32): the 8 rows of a
+// sub-block side by side, against one 32-byte activation load.
+enum {
+    KITE_X8_IQ3XXS_BYTES = 8 * 98,
+    KITE_X8_IQ2XXS_BYTES = 8 * 66,
+    KITE_X8_GRID_D = 0,
+    KITE_X8_GRID_SS = 16,
+    KITE_X8_GRID_QS = 272,
+};
+
 // Tokens from which kite_matmul runs X8 weights through the set's GEMM: its gemm_x8 tile, else
 // the rows read back for its `tile`.
 enum { KITE_X8_GEMM_MIN = 16 };

@@ -11,9 +11,12 @@
 
 #include "base/internal.h"
 
+// The grid types with an X8 layout (their own block: grid_row_block).
+static bool kite__x8_grid_type(kite_type wtype) { return wtype == KITE_TYPE_IQ3_XXS || wtype == KITE_TYPE_IQ2_XXS; }
+
 bool kite_matmul_x8_type(kite_type wtype) {
     return wtype == KITE_TYPE_Q4_K || wtype == KITE_TYPE_Q5_K || wtype == KITE_TYPE_Q6_K || wtype == KITE_TYPE_Q8_0 ||
-           wtype == KITE_TYPE_IQ4_XS || wtype == KITE_TYPE_Q4_0 || wtype == KITE_TYPE_IQ4_NL;
+           wtype == KITE_TYPE_IQ4_XS || wtype == KITE_TYPE_Q4_0 || wtype == KITE_TYPE_IQ4_NL || kite__x8_grid_type(wtype);
 }
 
 bool kite_matmul_prefers_x8(kite_type wtype) {
@@ -132,6 +135,23 @@ static void q4_0_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
     }
 }
 
+// The same for block_iq3_xxs and block_iq2_xxs (kernels_internal.h has the byte map): sub-block
+// ib's ni index bytes (8 or 4) start at byte 8ib of the row block's qs, its sign / scale word
+// follows the 64 index bytes (IQ3_XXS) or its own 4 (IQ2_XXS).
+static void grid_row_block(kite_type wtype, uint8_t *x8, uint8_t *row, int i, bool to_x8) {
+    const bool iq3 = wtype == KITE_TYPE_IQ3_XXS;
+    const int ni = iq3 ? 8 : 4;
+    uint8_t *d = x8 + KITE_X8_GRID_D + 2 * i, *ss = x8 + KITE_X8_GRID_SS + 4 * i, *qs = x8 + KITE_X8_GRID_QS + ni * i;
+    uint8_t *q = row + 2; // after d
+    for (int ib = 0; ib < QK_K / 32; ib++) {
+        uint8_t *rq = q + 8 * ib, *rs = q + (iq3 ? QK_K / 4 + 4 * ib : 8 * ib + 4);
+        if (to_x8) memcpy(qs + 8 * ni * ib, rq, ni), memcpy(ss + 32 * ib, rs, 4);
+        else memcpy(rq, qs + 8 * ni * ib, ni), memcpy(rs, ss + 32 * ib, 4);
+    }
+    if (to_x8) memcpy(d, row, 2);
+    else memcpy(row, d, 2);
+}
+
 // One super-block of row i of a group of wtype (an X8 type) to or from the X8 block at x8.
 static void row_block(kite_type wtype, uint8_t *x8, uint8_t *row, int i, bool to_x8) {
     if (wtype == KITE_TYPE_Q4_K) k4_row_block(x8, row, i, to_x8, offsetof(block_q4_K, qs), 0);
@@ -140,6 +160,7 @@ static void row_block(kite_type wtype, uint8_t *x8, uint8_t *row, int i, bool to
     else if (wtype == KITE_TYPE_Q6_K) q6_K_row_block(x8, row, i, to_x8);
     else if (wtype == KITE_TYPE_IQ4_XS) iq4_xs_row_block(x8, row, i, to_x8);
     else if (wtype == KITE_TYPE_Q4_0 || wtype == KITE_TYPE_IQ4_NL) q4_0_row_block(x8, row, i, to_x8);
+    else if (kite__x8_grid_type(wtype)) grid_row_block(wtype, x8, row, i, to_x8);
     else q8_0_row_block(x8, row, i, to_x8);
 }
 

@@ -319,12 +319,17 @@ static void test_x8_vs_ref(kite_pool *pool2) {
                                     // 1030 blocks, Q4_K 1030): run in pieces, the sums carried
                                     {205, 8, 3}, {1030, 16, 2}};
     static const kite_type types[] = {KITE_TYPE_Q4_K, KITE_TYPE_Q5_K, KITE_TYPE_Q6_K,  KITE_TYPE_Q8_0,
-                                      KITE_TYPE_IQ4_XS, KITE_TYPE_Q4_0, KITE_TYPE_IQ4_NL};
+                                      KITE_TYPE_IQ4_XS, KITE_TYPE_Q4_0, KITE_TYPE_IQ4_NL,
+                                      // the grid types (kernels_wasm_x8_grid.inc)
+                                      KITE_TYPE_IQ3_XXS, KITE_TYPE_IQ2_XXS};
     const char *dflt = kite_kernels_isa();
     CHECK(kite_matmul_x8_type(KITE_TYPE_Q4_K) && kite_matmul_x8_type(KITE_TYPE_Q5_K) &&
               kite_matmul_x8_type(KITE_TYPE_Q6_K) && kite_matmul_x8_type(KITE_TYPE_Q8_0) &&
               kite_matmul_x8_type(KITE_TYPE_IQ4_XS) && kite_matmul_x8_type(KITE_TYPE_Q4_0) &&
-              kite_matmul_x8_type(KITE_TYPE_IQ4_NL) && !kite_matmul_x8_type(KITE_TYPE_Q4_1) &&
+              kite_matmul_x8_type(KITE_TYPE_IQ4_NL) &&
+              kite_matmul_x8_type(KITE_TYPE_IQ3_XXS) && kite_matmul_x8_type(KITE_TYPE_IQ2_XXS) &&
+              !kite_matmul_x8_type(KITE_TYPE_IQ3_S) &&
+              !kite_matmul_x8_type(KITE_TYPE_Q4_1) &&
               !kite_matmul_x8_type(KITE_TYPE_Q5_1),
           "X8 types");
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
@@ -370,7 +375,7 @@ static void test_x8_vs_ref(kite_pool *pool2) {
             CHECK(!ks->gemm_x8[t] || ks->gemv_x8[t], "%s: an X8 GEMM tile needs the X8 GEMV", isa);
 #if defined(__x86_64__)
             // (so that the comparisons below test the X8 GEMM, not the rows read back; x86 reads
-            // Q5_K, IQ4_XS, Q4_0 and IQ4_NL in rows: only the wasm sets have their X8 GEMVs)
+            // Q5_K, IQ4_XS, Q4_0, IQ4_NL, IQ3_XXS and IQ2_XXS in rows: only the wasm sets have their X8 GEMVs)
             if (strcmp(isa, "scalar") != 0 && (t == KITE_TYPE_Q4_K || t == KITE_TYPE_Q6_K || t == KITE_TYPE_Q8_0))
                 CHECK(ks->gemm_x8[t] != NULL, "%s: X8 GEMM tile for %s", isa, kite_type_name(t));
 #endif
@@ -462,10 +467,10 @@ static void test_iq_every_index(kite_pool *pool2) {
 }
 
 // ---- 2b'. X8 weights with special d / dmin halves: every set gives _ref's results -----------
-// The wasm X8 kernels of Q4_K, Q5_K, IQ4_XS, Q4_0, IQ4_NL and Q8_0 convert d (and the K types' dmin) by a
-// finite-only path unless a block's halves hold inf / nan; subnormals, -0, inf and nan here in
-// rows of both halves of a group and of two groups, one or two per block (the dmin entries are
-// d for the types without one). Bits must match; a nan result only needs to be nan.
+// The wasm X8 kernels of Q4_K, Q5_K, IQ4_XS, Q4_0, IQ4_NL, Q8_0, IQ3_XXS and IQ2_XXS convert d
+// (and the K types' dmin) by a finite-only path unless a block's halves hold inf / nan; subnormals,
+// -0, inf and nan here in rows of both halves of a group and of two groups, one or two per block
+// (the dmin entries are d for the types without one). Bits must match; a nan result only needs to be nan.
 static void test_x8_special_halves(kite_type t) {
     enum { N_IN = 512, N_OUT = 16, N_TOK = 3 };
     static const struct { int row, blk, dmin; uint16_t h; } sp[] = {
@@ -735,7 +740,8 @@ int main(void) {
     test_ref_vs_ggml();
     test_isa_vs_ref(pool2);
     test_x8_vs_ref(pool2);
-    static const kite_type special[] = {KITE_TYPE_Q4_K, KITE_TYPE_Q5_K, KITE_TYPE_IQ4_XS, KITE_TYPE_Q4_0, KITE_TYPE_IQ4_NL, KITE_TYPE_Q8_0};
+    static const kite_type special[] = {KITE_TYPE_Q4_K, KITE_TYPE_Q5_K, KITE_TYPE_IQ4_XS, KITE_TYPE_Q4_0, KITE_TYPE_IQ4_NL,
+                                        KITE_TYPE_Q8_0, KITE_TYPE_IQ3_XXS, KITE_TYPE_IQ2_XXS};
     for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) test_x8_special_halves(special[i]);
     test_iq_every_index(pool2);
     test_matmul_parts();
