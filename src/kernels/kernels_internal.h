@@ -88,6 +88,23 @@ enum {
     KITE_X8_Q4K_QS = 128,
 };
 
+// Q5_K: a group of 8 rows holds, per super-block b, one KITE_X8_Q5K_BYTES block at b * 1408 from
+// the group's start (the 8 rows' 8 * 176 bytes, rearranged): d, dmin and the scale bytes at
+// Q4_K's places, as Q4_K's map has them (a Q4_K kernel's d / dmin / scale decode reads it as is);
+// qh bytes 8c .. 8c + 7 of row i (c 0..3) at QH + 64c + 8i, each byte's bits reordered: bit 2p of
+// the row's byte (sub-block 2p's level) as bit p, bit 2p + 1 (sub-block 2p + 1) as bit 4 + p;
+// qs bytes as Q4_K's from QS (at QS + 256p + 64c + 8i). A qs chunk c of every pair p and its qh
+// chunk lie alike; qh before qs, so that a GEMV's first pass over the block reads it in address
+// order.
+enum {
+    KITE_X8_Q5K_BYTES = 8 * 176,
+    KITE_X8_Q5K_D = KITE_X8_Q4K_D,
+    KITE_X8_Q5K_DMIN = KITE_X8_Q4K_DMIN,
+    KITE_X8_Q5K_SCALES = KITE_X8_Q4K_SCALES,
+    KITE_X8_Q5K_QH = KITE_X8_Q4K_QS,
+    KITE_X8_Q5K_QS = KITE_X8_Q4K_QS + 256,
+};
+
 // Q6_K: a group of 8 rows holds, per super-block b, one KITE_X8_Q6K_BYTES block at b * 1680 from
 // the group's start (the 8 rows' 8 * 210 bytes, rearranged):
 //   D      + 2i:                   d (f16) of row i

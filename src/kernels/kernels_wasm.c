@@ -1,13 +1,14 @@
 // kernels_wasm.c - the WebAssembly SIMD128 kernel set: kernels_wasm.inc's tiles for every type,
 // kernels_wasm_iq.inc's for the grid, ternary and microscaled formats, kernels_wasm_x8.inc's GEMV
-// over X8 Q4_K, kernels_wasm_x8_q6.inc's over X8 Q6_K, kernels_wasm_x8_q3.inc's over X8 Q3_K and Q2_K (and
-// the other kernels_wasm_x8_*.inc: IQ4_XS; Q4_0, IQ4_NL, Q8_0; the grid types IQ3_XXS, IQ2_XXS),
-// the packed prefill GEMM of kernels_wasm_packed.inc for the integer block types, and the
-// activation quantizers.
+// over X8 Q4_K, kernels_wasm_x8_q5.inc's over X8 Q5_K, kernels_wasm_x8_q6.inc's over X8 Q6_K,
+// kernels_wasm_x8_q3.inc's over X8 Q3_K and Q2_K (and the other kernels_wasm_x8_*.inc: IQ4_XS;
+// Q4_0, IQ4_NL, Q8_0; the grid types IQ3_XXS, IQ2_XXS), the packed prefill GEMM of
+// kernels_wasm_packed.inc for the integer block types, and the activation quantizers.
 #include "kernels/kernels_wasm.inc"
 #include "kernels/kernels_wasm_kgemv.inc"
 #define WX8_RELAXED 0
 #include "kernels/kernels_wasm_x8.inc"
+#include "kernels/kernels_wasm_x8_q5.inc"
 #include "kernels/kernels_wasm_x8_q6.inc"
 #include "kernels/kernels_wasm_x8_q3.inc"
 #include "kernels/kernels_wasm_x8_iq4.inc"
@@ -162,6 +163,7 @@ void kite__kernels_fill_wasm(kite__kernels *k) {
     KITE_SET_TILES(k);
     KITE_SET_TILES_IQ(k);
     k->gemv_x8[KITE_TYPE_Q4_K] = wx8_gemv_q4_K;
+    k->gemv_x8[KITE_TYPE_Q5_K] = wx8_gemv_q5_K;
     k->gemv_x8[KITE_TYPE_Q6_K] = wx8_gemv_q6_K;
     k->gemv_x8[KITE_TYPE_Q3_K] = wx8_gemv_q3_K;
     k->gemv_x8[KITE_TYPE_Q2_K] = wx8_gemv_q2_K;

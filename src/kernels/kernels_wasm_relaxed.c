@@ -6,6 +6,7 @@
 #include "kernels/kernels_wasm_kgemv.inc"
 #define WX8_RELAXED 1
 #include "kernels/kernels_wasm_x8.inc"
+#include "kernels/kernels_wasm_x8_q5.inc"
 #include "kernels/kernels_wasm_x8_q6.inc"
 #include "kernels/kernels_wasm_x8_q3.inc"
 #include "kernels/kernels_wasm_x8_iq4.inc"
@@ -338,6 +339,7 @@ void kite__kernels_fill_wasm_relaxed(kite__kernels *k) {
     k->tile[KITE_TYPE_IQ4_NL] = rtile_iq4_nl;
     k->tile[KITE_TYPE_Q4_K] = rtile_q4_K;
     k->gemv_x8[KITE_TYPE_Q4_K] = wx8_gemv_q4_K; // the relaxed one (kernels_wasm_x8.inc)
+    k->gemv_x8[KITE_TYPE_Q5_K] = wx8_gemv_q5_K; // the relaxed one (kernels_wasm_x8_q5.inc)
     k->gemv_x8[KITE_TYPE_Q6_K] = wx8_gemv_q6_K; // the relaxed one (kernels_wasm_x8_q6.inc)
     k->gemv_x8[KITE_TYPE_Q3_K] = wx8_gemv_q3_K; // the relaxed one (kernels_wasm_x8_q3.inc)
     k->gemv_x8[KITE_TYPE_Q2_K] = wx8_gemv_q2_K; // the relaxed one (kernels_wasm_x8_q3.inc)

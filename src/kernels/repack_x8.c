@@ -15,8 +15,8 @@
 static bool kite__x8_grid_type(kite_type wtype) { return wtype == KITE_TYPE_IQ3_XXS || wtype == KITE_TYPE_IQ2_XXS; }
 
 bool kite_matmul_x8_type(kite_type wtype) {
-    return wtype == KITE_TYPE_Q4_K || wtype == KITE_TYPE_Q6_K || wtype == KITE_TYPE_Q8_0 || wtype == KITE_TYPE_IQ4_XS ||
-           wtype == KITE_TYPE_Q4_0 || wtype == KITE_TYPE_IQ4_NL || kite__x8_grid_type(wtype) ||
+    return wtype == KITE_TYPE_Q4_K || wtype == KITE_TYPE_Q5_K || wtype == KITE_TYPE_Q6_K || wtype == KITE_TYPE_Q8_0 ||
+           wtype == KITE_TYPE_IQ4_XS || wtype == KITE_TYPE_Q4_0 || wtype == KITE_TYPE_IQ4_NL || kite__x8_grid_type(wtype) ||
            wtype == KITE_TYPE_Q3_K || wtype == KITE_TYPE_Q2_K;
 }
 
@@ -24,23 +24,46 @@ bool kite_matmul_prefers_x8(kite_type wtype) {
     return kite_matmul_x8_type(wtype) && kite__kernels_active()->gemv_x8[wtype] != NULL;
 }
 
-// One super-block of row i (0..7) of a group: block_q4_K <-> its share of the X8 block
-// (kernels_internal.h has the byte map). to_x8: src is the row block, else dst is.
-static void q4_K_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
-    block_q4_K *b = (block_q4_K *)row;
-    uint16_t *d = (uint16_t *)(x8 + KITE_X8_Q4K_D), *dmin = (uint16_t *)(x8 + KITE_X8_Q4K_DMIN);
-    uint8_t *sc = x8 + KITE_X8_Q4K_SCALES, *qs = x8 + KITE_X8_Q4K_QS;
-    if (to_x8) {
-        memcpy(&d[i], &b->d, 2), memcpy(&dmin[i], &b->dmin, 2);
-        for (int k = 0; k < K_SCALE_SIZE; k++) sc[8 * k + i] = b->scales[k];
-        for (int p = 0; p < 4; p++)
-            for (int c = 0; c < 4; c++) memcpy(qs + 256 * p + 64 * c + 8 * i, b->qs + 32 * p + 8 * c, 8);
-    } else {
-        memcpy(&b->d, &d[i], 2), memcpy(&b->dmin, &dmin[i], 2);
-        for (int k = 0; k < K_SCALE_SIZE; k++) b->scales[k] = sc[8 * k + i];
-        for (int p = 0; p < 4; p++)
-            for (int c = 0; c < 4; c++) memcpy(b->qs + 32 * p + 8 * c, qs + 256 * p + 64 * c + 8 * i, 8);
-    }
+// n bytes between an X8 block's x and a row block's r: to_x8, r to x, else x to r.
+static void move(bool to_x8, uint8_t *x, uint8_t *r, size_t n) {
+    if (to_x8) memcpy(x, r, n);
+    else memcpy(r, x, n);
+}
+
+// In each byte of b: its bits 0, 2, 4, 6 as bits 0..3 (each step halves the gaps; the masks drop
+// what crossed a byte), and back.
+static uint64_t even_bits(uint64_t b) {
+    b &= 0x5555555555555555u;
+    b = (b | b >> 1) & 0x3333333333333333u;
+    return (b | b >> 2) & 0x0F0F0F0F0F0F0F0Fu;
+}
+static uint64_t spread_bits(uint64_t b) {
+    b &= 0x0F0F0F0F0F0F0F0Fu;
+    b = (b | b << 2) & 0x3333333333333333u;
+    return (b | b << 1) & 0x5555555555555555u;
+}
+
+// 8 qh bytes of block_q5_K (bits 2p, 2p + 1: pair p's low and high nibbles) from r to the X8
+// block's order (bits p, 4 + p) at x, or (to_x8 false) back.
+static void q5_K_qh_bytes(uint8_t *x, uint8_t *r, bool to_x8) {
+    uint64_t b;
+    memcpy(&b, to_x8 ? r : x, 8);
+    b = to_x8 ? even_bits(b) | even_bits(b >> 1) << 4 : spread_bits(b) | spread_bits(b >> 4) << 1;
+    memcpy(to_x8 ? x : r, &b, 8);
+}
+
+// One super-block of row i (0..7) of a group: block_q4_K (qs at row + qs) or block_q5_K (qh at
+// row + qh, else qh 0) <-> its share of the X8 block (kernels_internal.h has the byte maps: Q5_K's
+// is Q4_K's with its qh, bits reordered, before the qs). to_x8: src is the row block, else dst is.
+static void k4_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8, size_t qs, size_t qh) {
+    move(to_x8, x8 + KITE_X8_Q4K_D + 2 * i, row + offsetof(block_q4_K, d), 2);
+    move(to_x8, x8 + KITE_X8_Q4K_DMIN + 2 * i, row + offsetof(block_q4_K, dmin), 2);
+    for (int k = 0; k < K_SCALE_SIZE; k++)
+        move(to_x8, x8 + KITE_X8_Q4K_SCALES + 8 * k + i, row + offsetof(block_q4_K, scales) + k, 1);
+    const size_t xqs = qh ? KITE_X8_Q5K_QS : KITE_X8_Q4K_QS;
+    for (int p = 0; p < 4; p++)
+        for (int c = 0; c < 4; c++) move(to_x8, x8 + xqs + 256 * p + 64 * c + 8 * i, row + qs + 32 * p + 8 * c, 8);
+    for (int c = 0; qh && c < 4; c++) q5_K_qh_bytes(x8 + KITE_X8_Q5K_QH + 64 * c + 8 * i, row + qh + 8 * c, to_x8);
 }
 
 // The same for block_q6_K: the byte at QS + 192c + 32u + 4i + m is row byte q6_K_src(c, u) + m.
@@ -166,7 +189,9 @@ static void grid_row_block(kite_type wtype, uint8_t *x8, uint8_t *row, int i, bo
 
 // One super-block of row i of a group of wtype (an X8 type) to or from the X8 block at x8.
 static void row_block(kite_type wtype, uint8_t *x8, uint8_t *row, int i, bool to_x8) {
-    if (wtype == KITE_TYPE_Q4_K) q4_K_row_block(x8, row, i, to_x8);
+    if (wtype == KITE_TYPE_Q4_K) k4_row_block(x8, row, i, to_x8, offsetof(block_q4_K, qs), 0);
+    else if (wtype == KITE_TYPE_Q5_K)
+        k4_row_block(x8, row, i, to_x8, offsetof(block_q5_K, qs), offsetof(block_q5_K, qh));
     else if (wtype == KITE_TYPE_Q6_K) q6_K_row_block(x8, row, i, to_x8);
     else if (wtype == KITE_TYPE_Q3_K) q3_K_row_block(x8, row, i, to_x8);
     else if (wtype == KITE_TYPE_Q2_K) q2_K_row_block(x8, row, i, to_x8);

@@ -318,21 +318,22 @@ static void test_x8_vs_ref(kite_pool *pool2) {
                                     // rows longer than the wasm GEMVs' per-token tables (Q6_K 205 and
                                     // 1030 blocks, Q4_K 1030): run in pieces, the sums carried
                                     {205, 8, 3}, {1030, 16, 2}};
-    static const kite_type types[] = {KITE_TYPE_Q4_K, KITE_TYPE_Q6_K,  KITE_TYPE_Q8_0,
+    static const kite_type types[] = {KITE_TYPE_Q4_K, KITE_TYPE_Q5_K, KITE_TYPE_Q6_K,  KITE_TYPE_Q8_0,
                                       KITE_TYPE_IQ4_XS, KITE_TYPE_Q4_0, KITE_TYPE_IQ4_NL,
                                       // the grid types (kernels_wasm_x8_grid.inc)
                                       KITE_TYPE_IQ3_XXS, KITE_TYPE_IQ2_XXS,
                                       // Q3_K, Q2_K (kernels_wasm_x8_q3.inc)
                                       KITE_TYPE_Q3_K, KITE_TYPE_Q2_K};
     const char *dflt = kite_kernels_isa();
-    CHECK(kite_matmul_x8_type(KITE_TYPE_Q4_K) && kite_matmul_x8_type(KITE_TYPE_Q6_K) &&
-              kite_matmul_x8_type(KITE_TYPE_Q8_0) && kite_matmul_x8_type(KITE_TYPE_IQ4_XS) &&
-              kite_matmul_x8_type(KITE_TYPE_Q4_0) && kite_matmul_x8_type(KITE_TYPE_IQ4_NL) &&
+    CHECK(kite_matmul_x8_type(KITE_TYPE_Q4_K) && kite_matmul_x8_type(KITE_TYPE_Q5_K) &&
+              kite_matmul_x8_type(KITE_TYPE_Q6_K) && kite_matmul_x8_type(KITE_TYPE_Q8_0) &&
+              kite_matmul_x8_type(KITE_TYPE_IQ4_XS) && kite_matmul_x8_type(KITE_TYPE_Q4_0) &&
+              kite_matmul_x8_type(KITE_TYPE_IQ4_NL) &&
               kite_matmul_x8_type(KITE_TYPE_IQ3_XXS) && kite_matmul_x8_type(KITE_TYPE_IQ2_XXS) &&
               kite_matmul_x8_type(KITE_TYPE_Q3_K) && kite_matmul_x8_type(KITE_TYPE_Q2_K) &&
               !kite_matmul_x8_type(KITE_TYPE_IQ3_S) &&
               !kite_matmul_x8_type(KITE_TYPE_Q4_1) &&
-              !kite_matmul_x8_type(KITE_TYPE_Q5_K),
+              !kite_matmul_x8_type(KITE_TYPE_Q5_1),
           "X8 types");
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
@@ -377,7 +378,8 @@ static void test_x8_vs_ref(kite_pool *pool2) {
             CHECK(!ks->gemm_x8[t] || ks->gemv_x8[t], "%s: an X8 GEMM tile needs the X8 GEMV", isa);
 #if defined(__x86_64__)
             // (so that the comparisons below test the X8 GEMM, not the rows read back; x86 reads
-            // IQ4_XS, Q4_0, IQ4_NL, IQ3_XXS, IQ2_XXS, Q3_K and Q2_K in rows: only the wasm sets have their X8 GEMVs)
+            // Q5_K, IQ4_XS, Q4_0, IQ4_NL, IQ3_XXS, IQ2_XXS, Q3_K and Q2_K in rows: only the wasm sets have their X8
+            // GEMVs)
             if (strcmp(isa, "scalar") != 0 && (t == KITE_TYPE_Q4_K || t == KITE_TYPE_Q6_K || t == KITE_TYPE_Q8_0))
                 CHECK(ks->gemm_x8[t] != NULL, "%s: X8 GEMM tile for %s", isa, kite_type_name(t));
 #endif
@@ -469,11 +471,11 @@ static void test_iq_every_index(kite_pool *pool2) {
 }
 
 // ---- 2b'. X8 weights with special d / dmin halves: every set gives _ref's results -----------
-// The wasm X8 kernels of Q4_K, IQ4_XS, Q4_0, IQ4_NL, Q8_0, IQ3_XXS, IQ2_XXS, Q3_K and Q2_K convert d (and
-// Q4_K's and Q2_K's dmin) by a finite-only path unless a block's halves hold inf / nan; subnormals, -0, inf
-// and nan here in
-// rows of both halves of a group and of two groups, one or two per block (the dmin entries are
-// d for the types without one). Bits must match; a nan result only needs to be nan.
+// The wasm X8 kernels of Q4_K, Q5_K, IQ4_XS, Q4_0, IQ4_NL, Q8_0, IQ3_XXS, IQ2_XXS, Q3_K and Q2_K
+// convert d (and the K types' dmin) by a finite-only path unless a block's halves hold inf / nan;
+// subnormals, -0, inf and nan here in rows of both halves of a group and of two groups, one or two
+// per block (the dmin entries are d for the types without one). Bits must match; a nan result only
+// needs to be nan.
 static void test_x8_special_halves(kite_type t) {
     enum { N_IN = 512, N_OUT = 16, N_TOK = 3 };
     static const struct { int row, blk, dmin; uint16_t h; } sp[] = {
@@ -488,11 +490,12 @@ static void test_x8_special_halves(kite_type t) {
     fill_acts(x, (int64_t)N_IN * N_TOK);
     for (size_t i = 0; i < sizeof sp / sizeof sp[0]; i++) { // (d starts every block of these types but Q3_K, Q2_K)
         uint8_t *b = w + (size_t)sp[i].row * ws + (size_t)sp[i].blk * kite_type_get(t)->type_size;
-        const size_t at = t == KITE_TYPE_Q3_K   ? offsetof(block_q3_K, d)
-                          : t == KITE_TYPE_Q2_K ? (sp[i].dmin ? offsetof(block_q2_K, dmin) : offsetof(block_q2_K, d))
-                          : sp[i].dmin && t == KITE_TYPE_Q4_K ? offsetof(block_q4_K, dmin)
-                                                              : 0;
-        memcpy(b + at, &sp[i].h, 2);
+        const size_t d = t == KITE_TYPE_Q3_K ? offsetof(block_q3_K, d) : t == KITE_TYPE_Q2_K ? offsetof(block_q2_K, d) : 0;
+        const size_t dmin = t == KITE_TYPE_Q4_K   ? offsetof(block_q4_K, dmin)
+                            : t == KITE_TYPE_Q5_K ? offsetof(block_q5_K, dmin)
+                            : t == KITE_TYPE_Q2_K ? offsetof(block_q2_K, dmin)
+                                                  : d;
+        memcpy(b + (sp[i].dmin ? dmin : d), &sp[i].h, 2);
     }
     CHECK(kite_matmul_repack_x8(t, w, w8, N_IN, N_OUT) == KITE_OK, "repack");
     const char *dflt = kite_kernels_isa();
@@ -746,8 +749,8 @@ int main(void) {
     test_ref_vs_ggml();
     test_isa_vs_ref(pool2);
     test_x8_vs_ref(pool2);
-    static const kite_type special[] = {KITE_TYPE_Q4_K, KITE_TYPE_IQ4_XS, KITE_TYPE_Q4_0, KITE_TYPE_IQ4_NL, KITE_TYPE_Q8_0,
-                                        KITE_TYPE_IQ3_XXS, KITE_TYPE_IQ2_XXS, KITE_TYPE_Q3_K, KITE_TYPE_Q2_K};
+    static const kite_type special[] = {KITE_TYPE_Q4_K, KITE_TYPE_Q5_K, KITE_TYPE_IQ4_XS, KITE_TYPE_Q4_0, KITE_TYPE_IQ4_NL,
+                                        KITE_TYPE_Q8_0, KITE_TYPE_IQ3_XXS, KITE_TYPE_IQ2_XXS, KITE_TYPE_Q3_K, KITE_TYPE_Q2_K};
     for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) test_x8_special_halves(special[i]);
     test_iq_every_index(pool2);
     test_matmul_parts();
