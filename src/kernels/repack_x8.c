@@ -12,12 +12,16 @@
 #include "base/internal.h"
 
 // The grid types with an X8 layout (their own block: grid_row_block).
-static bool kite__x8_grid_type(kite_type wtype) { return wtype == KITE_TYPE_IQ3_XXS || wtype == KITE_TYPE_IQ2_XXS; }
+static bool x8_grid_type(kite_type wtype) { return wtype == KITE_TYPE_IQ3_XXS || wtype == KITE_TYPE_IQ2_XXS; }
 
 bool kite_matmul_x8_type(kite_type wtype) {
-    return wtype == KITE_TYPE_Q4_K || wtype == KITE_TYPE_Q5_K || wtype == KITE_TYPE_Q6_K || wtype == KITE_TYPE_Q8_0 ||
-           wtype == KITE_TYPE_IQ4_XS || wtype == KITE_TYPE_Q4_0 || wtype == KITE_TYPE_IQ4_NL || kite__x8_grid_type(wtype) ||
-           wtype == KITE_TYPE_Q3_K || wtype == KITE_TYPE_Q2_K;
+    switch (wtype) {
+    case KITE_TYPE_Q2_K: case KITE_TYPE_Q3_K: case KITE_TYPE_Q4_K: case KITE_TYPE_Q5_K: case KITE_TYPE_Q6_K:
+    case KITE_TYPE_Q4_0: case KITE_TYPE_Q8_0: case KITE_TYPE_IQ4_NL: case KITE_TYPE_IQ4_XS:
+        return true;
+    default:
+        return x8_grid_type(wtype);
+    }
 }
 
 bool kite_matmul_prefers_x8(kite_type wtype) {
@@ -197,7 +201,7 @@ static void row_block(kite_type wtype, uint8_t *x8, uint8_t *row, int i, bool to
     else if (wtype == KITE_TYPE_Q2_K) q2_K_row_block(x8, row, i, to_x8);
     else if (wtype == KITE_TYPE_IQ4_XS) iq4_xs_row_block(x8, row, i, to_x8);
     else if (wtype == KITE_TYPE_Q4_0 || wtype == KITE_TYPE_IQ4_NL) q4_0_row_block(x8, row, i, to_x8);
-    else if (kite__x8_grid_type(wtype)) grid_row_block(wtype, x8, row, i, to_x8);
+    else if (x8_grid_type(wtype)) grid_row_block(wtype, x8, row, i, to_x8);
     else q8_0_row_block(x8, row, i, to_x8);
 }
 
