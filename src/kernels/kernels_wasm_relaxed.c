@@ -305,6 +305,7 @@ static void rtile_iq4_xs(int n, const void *wv, size_t ws, int nr, const void *a
 #include "kernels/kernels_wasm_x8_grid.inc"
 #define WPK_RELAXED 1
 #include "kernels/kernels_wasm_packed.inc"
+#include "kernels/kernels_wasm_x8_gemm.inc"
 
 // The packed prefill GEMM of the 32-element types and IQ4_XS: the SIMD128 set's (levels and
 // activations as int16) outruns the relaxed one here, which splits 8-bit levels into two planes
@@ -349,6 +350,7 @@ void kite__kernels_fill_wasm_relaxed(kite__kernels *k) {
     k->gemv_x8[KITE_TYPE_Q8_0] = wx8_gemv_q8_0;
     k->gemv_x8[KITE_TYPE_IQ3_XXS] = wx8_gemv_iq3_xxs; // the relaxed ones (kernels_wasm_x8_grid.inc)
     k->gemv_x8[KITE_TYPE_IQ2_XXS] = wx8_gemv_iq2_xxs;
+    k->gemm_x8[KITE_TYPE_Q4_K] = wx8_gemm_q4_K; // the relaxed one (kernels_wasm_x8_gemm.inc)
     k->tile[KITE_TYPE_Q5_K] = rtile_q5_K;
     k->tile[KITE_TYPE_Q6_K] = rtile_q6_K;
     k->tile[KITE_TYPE_IQ4_XS] = rtile_iq4_xs;
