@@ -382,6 +382,10 @@ static void test_x8_vs_ref(kite_pool *pool2) {
             // GEMVs)
             if (strcmp(isa, "scalar") != 0 && (t == KITE_TYPE_Q4_K || t == KITE_TYPE_Q6_K || t == KITE_TYPE_Q8_0))
                 CHECK(ks->gemm_x8[t] != NULL, "%s: X8 GEMM tile for %s", isa, kite_type_name(t));
+#elif defined(__wasm__)
+            // (the wasm sets' X8 GEMM tile: Q4_K, kernels_wasm_x8_gemm.inc)
+            if (strcmp(isa, "scalar") != 0 && t == KITE_TYPE_Q4_K)
+                CHECK(ks->gemm_x8[t] != NULL, "%s: X8 GEMM tile for %s", isa, kite_type_name(t));
 #endif
             for (int th = 0; th < 2; th++) {
                 for (int64_t k = 0; k < (int64_t)n_out * n_tok; k++) yi[k] = NAN;
@@ -475,19 +479,21 @@ static void test_iq_every_index(kite_pool *pool2) {
 // convert d (and the K types' dmin) by a finite-only path unless a block's halves hold inf / nan;
 // subnormals, -0, inf and nan here in rows of both halves of a group and of two groups, one or two
 // per block (the dmin entries are d for the types without one). Bits must match; a nan result only
-// needs to be nan.
-static void test_x8_special_halves(kite_type t) {
-    enum { N_IN = 512, N_OUT = 16, N_TOK = 3 };
+// needs to be nan. n_tok 3 runs the X8 GEMVs, 20 the GEMM (the X8 GEMM tiles, or rows read back).
+static void test_x8_special_halves(kite_type t, int n_tok) {
+    enum { N_IN = 512, N_OUT = 16, TOK_MAX = 20 };
+    CHECK(n_tok <= TOK_MAX, "special halves: %d tokens", n_tok);
+    if (n_tok > TOK_MAX) return;
     static const struct { int row, blk, dmin; uint16_t h; } sp[] = {
         {0, 0, 0, 0x7c00}, {3, 1, 1, 0xfc00}, {5, 0, 0, 0x7e00}, {6, 1, 0, 0x0001}, {9, 0, 0, 0x8000},
         {10, 1, 1, 0x03ff}, {12, 0, 0, 0x8001}, {13, 1, 1, 0x0000}, {15, 0, 1, 0x7d01}, {15, 1, 0, 0x83ff}};
     const size_t ws = (size_t)kite_type_row_bytes(t, N_IN), wb = ws * N_OUT;
     uint8_t *w = malloc(wb), *w8 = malloc(wb);
-    float *x = malloc(sizeof(float) * N_IN * N_TOK), yr[N_OUT * N_TOK], yi[N_OUT * N_TOK];
-    const size_t ss = kite_matmul_scratch_size(t, N_IN, N_TOK);
+    float *x = malloc(sizeof(float) * N_IN * n_tok), yr[N_OUT * TOK_MAX], yi[N_OUT * TOK_MAX];
+    const size_t ss = kite_matmul_scratch_size(t, N_IN, n_tok);
     void *scratch = malloc(ss);
     fill_weights(t, w, N_IN, N_OUT);
-    fill_acts(x, (int64_t)N_IN * N_TOK);
+    fill_acts(x, (int64_t)N_IN * n_tok);
     for (size_t i = 0; i < sizeof sp / sizeof sp[0]; i++) { // (d starts every block of these types but Q3_K, Q2_K)
         uint8_t *b = w + (size_t)sp[i].row * ws + (size_t)sp[i].blk * kite_type_get(t)->type_size;
         const size_t d = t == KITE_TYPE_Q3_K ? offsetof(block_q3_K, d) : t == KITE_TYPE_Q2_K ? offsetof(block_q2_K, d) : 0;
@@ -500,18 +506,18 @@ static void test_x8_special_halves(kite_type t) {
     CHECK(kite_matmul_repack_x8(t, w, w8, N_IN, N_OUT) == KITE_OK, "repack");
     const char *dflt = kite_kernels_isa();
     CHECK(kite_kernels_set_isa("scalar") == KITE_OK, "scalar set");
-    CHECK(kite_matmul(NULL, t, w, N_IN, N_OUT, x, N_TOK, yr, scratch, ss) == KITE_OK, "scalar matmul");
+    CHECK(kite_matmul(NULL, t, w, N_IN, N_OUT, x, n_tok, yr, scratch, ss) == KITE_OK, "scalar matmul");
     for (int i = 0; i < kite_kernels_isa_count(); i++) {
         const char *isa = kite_kernels_isa_name(i);
         CHECK(kite_kernels_set_isa(isa) == KITE_OK, "set %s", isa);
-        CHECK(kite_matmul_layout(NULL, t, KITE_LAYOUT_X8, w8, N_IN, N_OUT, x, N_TOK, yi, scratch, ss) == KITE_OK,
+        CHECK(kite_matmul_layout(NULL, t, KITE_LAYOUT_X8, w8, N_IN, N_OUT, x, n_tok, yi, scratch, ss) == KITE_OK,
               "%s: X8 matmul", isa);
         int bad = 0;
-        for (int k = 0; k < N_OUT * N_TOK; k++)
+        for (int k = 0; k < N_OUT * n_tok; k++)
             if (isnan(yr[k]) ? !isnan(yi[k]) : memcmp(&yi[k], &yr[k], sizeof(float)) != 0) {
                 bad++;
-                CHECK(0, "%s X8 %s special halves: y[t=%d][o=%d] = %.9g, _ref %.9g", isa, kite_type_name(t), k / N_OUT,
-                      k % N_OUT, yi[k], yr[k]);
+                CHECK(0, "%s X8 %s special halves, %d tokens: y[t=%d][o=%d] = %.9g, _ref %.9g", isa, kite_type_name(t),
+                      n_tok, k / N_OUT, k % N_OUT, yi[k], yr[k]);
             }
         if (!bad) check_passed++;
     }
@@ -751,7 +757,10 @@ int main(void) {
     test_x8_vs_ref(pool2);
     static const kite_type special[] = {KITE_TYPE_Q4_K, KITE_TYPE_Q5_K, KITE_TYPE_IQ4_XS, KITE_TYPE_Q4_0, KITE_TYPE_IQ4_NL,
                                         KITE_TYPE_Q8_0, KITE_TYPE_IQ3_XXS, KITE_TYPE_IQ2_XXS, KITE_TYPE_Q3_K, KITE_TYPE_Q2_K};
-    for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) test_x8_special_halves(special[i]);
+    for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) {
+        test_x8_special_halves(special[i], 3);
+        test_x8_special_halves(special[i], 20);
+    }
     test_iq_every_index(pool2);
     test_matmul_parts();
     test_act_quant();
