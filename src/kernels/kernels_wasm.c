@@ -4,7 +4,7 @@
 // kernels_wasm_x8_q3.inc's over X8 Q3_K and Q2_K (and the other kernels_wasm_x8_*.inc: IQ4_XS;
 // Q4_0, IQ4_NL, Q8_0; the grid types IQ3_XXS, IQ2_XXS), the packed prefill GEMM of
 // kernels_wasm_packed.inc for the integer block types, kernels_wasm_x8_gemm.inc's prefill GEMM
-// over X8 Q4_K (the packed engine fed from the groups), and the activation quantizers.
+// over X8 Q4_K and Q6_K (the packed engine fed from the groups), and the activation quantizers.
 #include "kernels/kernels_wasm.inc"
 #include "kernels/kernels_wasm_kgemv.inc"
 #define WX8_RELAXED 0
@@ -177,4 +177,5 @@ void kite__kernels_fill_wasm(kite__kernels *k) {
     k->gemv_x8[KITE_TYPE_IQ2_XXS] = wx8_gemv_iq2_xxs;
     wpk_fill(k);
     k->gemm_x8[KITE_TYPE_Q4_K] = wx8_gemm_q4_K; // (wpk_fill's gemm_rows / gemm_tokens: 2 groups, 256 tokens)
+    k->gemm_x8[KITE_TYPE_Q6_K] = wx8_gemm_q6_K;
 }

@@ -383,8 +383,8 @@ static void test_x8_vs_ref(kite_pool *pool2) {
             if (strcmp(isa, "scalar") != 0 && (t == KITE_TYPE_Q4_K || t == KITE_TYPE_Q6_K || t == KITE_TYPE_Q8_0))
                 CHECK(ks->gemm_x8[t] != NULL, "%s: X8 GEMM tile for %s", isa, kite_type_name(t));
 #elif defined(__wasm__)
-            // (the wasm sets' X8 GEMM tile: Q4_K, kernels_wasm_x8_gemm.inc)
-            if (strcmp(isa, "scalar") != 0 && t == KITE_TYPE_Q4_K)
+            // (the wasm sets' X8 GEMM tiles: Q4_K, Q6_K, kernels_wasm_x8_gemm.inc)
+            if (strcmp(isa, "scalar") != 0 && (t == KITE_TYPE_Q4_K || t == KITE_TYPE_Q6_K))
                 CHECK(ks->gemm_x8[t] != NULL, "%s: X8 GEMM tile for %s", isa, kite_type_name(t));
 #endif
             for (int th = 0; th < 2; th++) {
