@@ -525,6 +525,66 @@ static void test_x8_special_halves(kite_type t, int n_tok) {
     free(w), free(w8), free(x), free(scratch);
 }
 
+// ---- 2b''. k-quant levels and activations at their extremes: every set gives _ref's bits ----
+// Every level byte 0xFF (levels and scales at their largest) or 0x00 against Q8_K activations of
+// all -127, or all +127 but each block's first: the wasm kernels sum level dots in int16 lanes
+// (the relaxed packed GEMM's runs, the X8 GEMVs' pairs), exact only within their bounds, which
+// random levels do not reach. Row and X8 layouts, GEMV and GEMM token counts, 1 and 2 threads.
+static void test_k_extremes(kite_pool *pool2) {
+    enum { N_IN = 512, N_OUT = 16, TOK_MAX = 20 };
+    static const kite_type types[] = {KITE_TYPE_Q2_K, KITE_TYPE_Q3_K, KITE_TYPE_Q4_K, KITE_TYPE_Q5_K, KITE_TYPE_Q6_K};
+    const char *dflt = kite_kernels_isa();
+    const size_t ss = kite_matmul_scratch_size(KITE_TYPE_Q4_K, N_IN, TOK_MAX);
+    void *scratch = malloc(ss);
+    float *x = malloc(sizeof(float) * N_IN * TOK_MAX), *yr = malloc(sizeof(float) * N_OUT * TOK_MAX),
+          *yi = malloc(sizeof(float) * N_OUT * TOK_MAX);
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
+        for (int fillb = 0; fillb < 2; fillb++)
+            for (int sign = 0; sign < 2; sign++)
+                for (int nt = 3; nt <= TOK_MAX; nt += TOK_MAX - 3) {
+                    const kite_type t = types[ti];
+                    const size_t bs = kite_type_get(t)->type_size, ws = (size_t)kite_type_row_bytes(t, N_IN), wb = ws * N_OUT;
+                    uint8_t *w = malloc(wb), *w8 = malloc(wb);
+                    memset(w, fillb ? 0xFF : 0x00, wb);
+                    const size_t d = t == KITE_TYPE_Q2_K   ? offsetof(block_q2_K, d)
+                                     : t == KITE_TYPE_Q3_K ? offsetof(block_q3_K, d)
+                                     : t == KITE_TYPE_Q6_K ? offsetof(block_q6_K, d)
+                                                           : offsetof(block_q4_K, d);
+                    const size_t dmin = t == KITE_TYPE_Q2_K ? offsetof(block_q2_K, dmin) : offsetof(block_q4_K, dmin);
+                    for (size_t b = 0; b < wb / bs; b++) {
+                        set_f16(w + b * bs + d, 0.01f * (float)(1 + b % 3));
+                        if (t == KITE_TYPE_Q2_K || t == KITE_TYPE_Q4_K || t == KITE_TYPE_Q5_K) set_f16(w + b * bs + dmin, 0.005f);
+                    }
+                    // sign 0: all +1 (Q8_K: all -127); 1: each block's first -1, the rest +1 (+127)
+                    for (int i = 0; i < N_IN * nt; i++) x[i] = sign && i % QK_K == 0 ? -1.0f : 1.0f;
+                    CHECK(kite_matmul_repack_x8(t, w, w8, N_IN, N_OUT) == KITE_OK, "repack");
+                    CHECK(kite_kernels_set_isa("scalar") == KITE_OK, "scalar set");
+                    CHECK(kite_matmul(NULL, t, w, N_IN, N_OUT, x, nt, yr, scratch, ss) == KITE_OK, "scalar matmul");
+                    for (int i = 0; i < kite_kernels_isa_count(); i++) {
+                        const char *isa = kite_kernels_isa_name(i);
+                        CHECK(kite_kernels_set_isa(isa) == KITE_OK, "set %s", isa);
+                        for (int v = 0; v < 4; v++) { // layout (rows, X8) x threads
+                            const bool x8 = v & 1;
+                            CHECK(kite_matmul_layout(v & 2 ? pool2 : NULL, t, x8 ? KITE_LAYOUT_X8 : KITE_LAYOUT_ROWS,
+                                                     x8 ? w8 : w, N_IN, N_OUT, x, nt, yi, scratch, ss) == KITE_OK,
+                                  "%s: matmul", isa);
+                            int bad = 0;
+                            for (int k = 0; k < N_OUT * nt && !bad; k++)
+                                if (memcmp(&yi[k], &yr[k], sizeof(float)) != 0) {
+                                    bad = 1;
+                                    CHECK(0, "%s %s%s extremes (bytes 0x%02X, sign %d, %d tokens): y[t=%d][o=%d] = %.9g, _ref %.9g",
+                                          isa, kite_type_name(t), x8 ? "/x8" : "", fillb ? 0xFF : 0, sign, nt, k / N_OUT,
+                                          k % N_OUT, yi[k], yr[k]);
+                                }
+                            if (!bad) check_passed++;
+                        }
+                    }
+                    free(w), free(w8);
+                }
+    kite_kernels_set_isa(dflt);
+    free(x), free(yr), free(yi), free(scratch);
+}
+
 // ---- 2c. kite_matmul_parts: each part's columns are the scalar _ref's bits -----------------
 // Parts of X8 and row weights, of types that share the Q8_K activations (one conversion) and
 // one that does not (Q8_0: a call each), written as column ranges of one wider output; 1 to 4
@@ -761,6 +821,7 @@ int main(void) {
         test_x8_special_halves(special[i], 3);
         test_x8_special_halves(special[i], 20);
     }
+    test_k_extremes(pool2);
     test_iq_every_index(pool2);
     test_matmul_parts();
     test_act_quant();
