@@ -18,6 +18,7 @@ bool kite_matmul_x8_type(kite_type wtype) {
     switch (wtype) {
     case KITE_TYPE_Q2_K: case KITE_TYPE_Q3_K: case KITE_TYPE_Q4_K: case KITE_TYPE_Q5_K: case KITE_TYPE_Q6_K:
     case KITE_TYPE_Q4_0: case KITE_TYPE_Q8_0: case KITE_TYPE_IQ4_NL: case KITE_TYPE_IQ4_XS:
+    case KITE_TYPE_Q5_0:
         return true;
     default:
         return x8_grid_type(wtype);
@@ -174,6 +175,34 @@ static void q4_0_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
     }
 }
 
+// The same for block_q5_0: d and the nibbles as Q4_0's; the qh word's bits to and from the nibble
+// of the X8 qh bytes the row shares with its row pair's neighbour group (kernels_internal.h).
+static void q5_0_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
+    block_q5_0 *b = (block_q5_0 *)row;
+    uint8_t *d = x8 + KITE_X8_Q50_D + 2 * i, *qs = x8 + KITE_X8_Q50_QS + 32 * (i >> 1) + 8 * (i & 1);
+    uint8_t *qh = x8 + KITE_X8_Q50_QH + 16 * (i >> 2) + 8 * (i & 1);
+    const int sh = 4 * ((i >> 1) & 1); // the row pair's nibble of each qh byte
+    uint32_t h;
+    if (to_x8) {
+        memcpy(d, &b->d, 2), memcpy(&h, b->qh, 4);
+        for (int c = 0; c < 2; c++) memcpy(qs + 16 * c, b->qs + 8 * c, 8);
+        for (int p = 0; p < 8; p++) {
+            const unsigned v = (h >> p & 1) | (h >> (16 + p) & 1) << 1 | (h >> (8 + p) & 1) << 2 | (h >> (24 + p) & 1) << 3;
+            qh[p] = (uint8_t)((qh[p] & ~(0x0Fu << sh)) | v << sh);
+        }
+    } else {
+        memcpy(&b->d, d, 2);
+        for (int c = 0; c < 2; c++) memcpy(b->qs + 8 * c, qs + 16 * c, 8);
+        h = 0;
+        for (int p = 0; p < 8; p++) {
+            const unsigned v = qh[p] >> sh;
+            h |= (uint32_t)(v & 1) << p | (uint32_t)(v >> 1 & 1) << (16 + p) | (uint32_t)(v >> 2 & 1) << (8 + p) |
+                 (uint32_t)(v >> 3 & 1) << (24 + p);
+        }
+        memcpy(b->qh, &h, 4);
+    }
+}
+
 // The same for block_iq3_xxs and block_iq2_xxs (kernels_internal.h has the byte map): sub-block
 // ib's ni index bytes (8 or 4) start at byte 8ib of the row block's qs, its sign / scale word
 // follows the 64 index bytes (IQ3_XXS) or its own 4 (IQ2_XXS).
@@ -201,6 +230,7 @@ static void row_block(kite_type wtype, uint8_t *x8, uint8_t *row, int i, bool to
     else if (wtype == KITE_TYPE_Q2_K) q2_K_row_block(x8, row, i, to_x8);
     else if (wtype == KITE_TYPE_IQ4_XS) iq4_xs_row_block(x8, row, i, to_x8);
     else if (wtype == KITE_TYPE_Q4_0 || wtype == KITE_TYPE_IQ4_NL) q4_0_row_block(x8, row, i, to_x8);
+    else if (wtype == KITE_TYPE_Q5_0) q5_0_row_block(x8, row, i, to_x8);
     else if (x8_grid_type(wtype)) grid_row_block(wtype, x8, row, i, to_x8);
     else q8_0_row_block(x8, row, i, to_x8);
 }

@@ -323,7 +323,9 @@ static void test_x8_vs_ref(kite_pool *pool2) {
                                       // the grid types (kernels_wasm_x8_grid.inc)
                                       KITE_TYPE_IQ3_XXS, KITE_TYPE_IQ2_XXS,
                                       // Q3_K, Q2_K (kernels_wasm_x8_q3.inc)
-                                      KITE_TYPE_Q3_K, KITE_TYPE_Q2_K};
+                                      KITE_TYPE_Q3_K, KITE_TYPE_Q2_K,
+                                      // Q5_0 (kernels_wasm_x8_b32.inc)
+                                      KITE_TYPE_Q5_0};
     const char *dflt = kite_kernels_isa();
     CHECK(kite_matmul_x8_type(KITE_TYPE_Q4_K) && kite_matmul_x8_type(KITE_TYPE_Q5_K) &&
               kite_matmul_x8_type(KITE_TYPE_Q6_K) && kite_matmul_x8_type(KITE_TYPE_Q8_0) &&
@@ -331,6 +333,7 @@ static void test_x8_vs_ref(kite_pool *pool2) {
               kite_matmul_x8_type(KITE_TYPE_IQ4_NL) &&
               kite_matmul_x8_type(KITE_TYPE_IQ3_XXS) && kite_matmul_x8_type(KITE_TYPE_IQ2_XXS) &&
               kite_matmul_x8_type(KITE_TYPE_Q3_K) && kite_matmul_x8_type(KITE_TYPE_Q2_K) &&
+              kite_matmul_x8_type(KITE_TYPE_Q5_0) &&
               !kite_matmul_x8_type(KITE_TYPE_IQ3_S) &&
               !kite_matmul_x8_type(KITE_TYPE_Q4_1) &&
               !kite_matmul_x8_type(KITE_TYPE_Q5_1),
@@ -339,7 +342,7 @@ static void test_x8_vs_ref(kite_pool *pool2) {
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         const kite_type t = types[ti];
         // (32-element blocks: rows of 5 .. 72 of them, not only multiples of 8)
-        const int b32 = t == KITE_TYPE_Q8_0 || t == KITE_TYPE_Q4_0 || t == KITE_TYPE_IQ4_NL;
+        const int b32 = t == KITE_TYPE_Q8_0 || t == KITE_TYPE_Q4_0 || t == KITE_TYPE_IQ4_NL || t == KITE_TYPE_Q5_0;
         const int n_in = 256 * shapes[si][0] - (b32 ? 32 * (int)(si % 4) : 0);
         const int n_out = shapes[si][1], n_tok = shapes[si][2];
         const size_t ws = (size_t)kite_type_row_bytes(t, (uint64_t)n_in), wb = ws * (size_t)n_out;
@@ -378,7 +381,7 @@ static void test_x8_vs_ref(kite_pool *pool2) {
             CHECK(!ks->gemm_x8[t] || ks->gemv_x8[t], "%s: an X8 GEMM tile needs the X8 GEMV", isa);
 #if defined(__x86_64__)
             // (so that the comparisons below test the X8 GEMM, not the rows read back; x86 reads
-            // Q5_K, IQ4_XS, Q4_0, IQ4_NL, IQ3_XXS, IQ2_XXS, Q3_K and Q2_K in rows: only the wasm sets have their X8
+            // Q5_K, IQ4_XS, Q4_0, IQ4_NL, Q5_0, IQ3_XXS, IQ2_XXS, Q3_K and Q2_K in rows: only the wasm sets have their X8
             // GEMVs)
             if (strcmp(isa, "scalar") != 0 && (t == KITE_TYPE_Q4_K || t == KITE_TYPE_Q6_K || t == KITE_TYPE_Q8_0))
                 CHECK(ks->gemm_x8[t] != NULL, "%s: X8 GEMM tile for %s", isa, kite_type_name(t));
@@ -471,7 +474,7 @@ static void test_iq_every_index(kite_pool *pool2) {
 }
 
 // ---- 2b'. X8 weights with special d / dmin halves: every set gives _ref's results -----------
-// The wasm X8 kernels of Q4_K, Q5_K, IQ4_XS, Q4_0, IQ4_NL, Q8_0, IQ3_XXS, IQ2_XXS, Q3_K and Q2_K
+// The wasm X8 kernels of Q4_K, Q5_K, IQ4_XS, Q4_0, IQ4_NL, Q5_0, Q8_0, IQ3_XXS, IQ2_XXS, Q3_K and Q2_K
 // convert d (and the K types' dmin) by a finite-only path unless a block's halves hold inf / nan;
 // subnormals, -0, inf and nan here in rows of both halves of a group and of two groups, one or two
 // per block (the dmin entries are d for the types without one). Bits must match; a nan result only
@@ -750,7 +753,8 @@ int main(void) {
     test_isa_vs_ref(pool2);
     test_x8_vs_ref(pool2);
     static const kite_type special[] = {KITE_TYPE_Q4_K, KITE_TYPE_Q5_K, KITE_TYPE_IQ4_XS, KITE_TYPE_Q4_0, KITE_TYPE_IQ4_NL,
-                                        KITE_TYPE_Q8_0, KITE_TYPE_IQ3_XXS, KITE_TYPE_IQ2_XXS, KITE_TYPE_Q3_K, KITE_TYPE_Q2_K};
+                                        KITE_TYPE_Q8_0, KITE_TYPE_IQ3_XXS, KITE_TYPE_IQ2_XXS, KITE_TYPE_Q3_K, KITE_TYPE_Q2_K,
+                                        KITE_TYPE_Q5_0};
     for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) test_x8_special_halves(special[i]);
     test_iq_every_index(pool2);
     test_matmul_parts();
