@@ -212,6 +212,20 @@ enum {
     KITE_X8_Q50_QS = 48,
 };
 
+// Q4_1 and Q5_1 (Q4_0's and Q5_0's blocks with an f16 m after d): per block b one X8 block at
+// b * BYTES from the group's start: d of row i at D + 2i, m at M + 2i, then Q4_0's nibbles at
+// KITE_X8_Q41_QS, or Q5_0's qh bytes and nibbles at KITE_X8_Q51_QH, KITE_X8_Q51_QS (the maps above
+// moved by 16 bytes).
+enum {
+    KITE_X8_Q41_BYTES = 8 * 20,
+    KITE_X8_Q51_BYTES = 8 * 24,
+    KITE_X8_Q41_D = 0,
+    KITE_X8_Q41_M = 16,
+    KITE_X8_Q41_QS = 32,
+    KITE_X8_Q51_QH = 32,
+    KITE_X8_Q51_QS = 64,
+};
+
 // IQ3_XXS and IQ2_XXS (the grid types: per 32-element sub-block ib, grid index bytes and a word
 // of four 7-bit sign indices, bits 7l .. 7l + 6, and a 4-bit scale in bits 28..31): a group of 8
 // rows holds, per super-block b, one X8 block (the 8 rows' blocks, rearranged) at b * BYTES from

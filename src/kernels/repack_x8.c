@@ -18,7 +18,7 @@ bool kite_matmul_x8_type(kite_type wtype) {
     switch (wtype) {
     case KITE_TYPE_Q2_K: case KITE_TYPE_Q3_K: case KITE_TYPE_Q4_K: case KITE_TYPE_Q5_K: case KITE_TYPE_Q6_K:
     case KITE_TYPE_Q4_0: case KITE_TYPE_Q8_0: case KITE_TYPE_IQ4_NL: case KITE_TYPE_IQ4_XS:
-    case KITE_TYPE_Q5_0:
+    case KITE_TYPE_Q5_0: case KITE_TYPE_Q4_1: case KITE_TYPE_Q5_1:
         return true;
     default:
         return x8_grid_type(wtype);
@@ -163,44 +163,55 @@ static void iq4_xs_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
     }
 }
 
-// The same for block_q4_0 and block_iq4_nl (the same bytes: d, then 16 of nibbles).
-static void q4_0_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
-    uint8_t *d = x8 + KITE_X8_Q40_D + 2 * i, *qs = x8 + KITE_X8_Q40_QS + 32 * (i >> 1) + 8 * (i & 1);
-    if (to_x8) {
-        memcpy(d, row, 2);
-        for (int c = 0; c < 2; c++) memcpy(qs + 16 * c, row + 2 + 8 * c, 8);
-    } else {
-        memcpy(row, d, 2);
-        for (int c = 0; c < 2; c++) memcpy(row + 2 + 8 * c, qs + 16 * c, 8);
-    }
+// The nibbles of a Q4_0-like block (16 bytes at r) to or from row i's share of an X8 block's
+// nibbles at qs (Q4_0's map: bytes 8c .. 8c + 7 at 32(i >> 1) + 16c + 8(i & 1)).
+static void nibbles_row(uint8_t *qs, uint8_t *r, int i, bool to_x8) {
+    for (int c = 0; c < 2; c++) move(to_x8, qs + 32 * (i >> 1) + 16 * c + 8 * (i & 1), r + 8 * c, 8);
 }
 
-// The same for block_q5_0: d and the nibbles as Q4_0's; the qh word's bits to and from the nibble
-// of the X8 qh bytes the row shares with its row pair's neighbour group (kernels_internal.h).
-static void q5_0_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
-    block_q5_0 *b = (block_q5_0 *)row;
-    uint8_t *d = x8 + KITE_X8_Q50_D + 2 * i, *qs = x8 + KITE_X8_Q50_QS + 32 * (i >> 1) + 8 * (i & 1);
-    uint8_t *qh = x8 + KITE_X8_Q50_QH + 16 * (i >> 2) + 8 * (i & 1);
+// The same for block_q4_0 and block_iq4_nl (the same bytes: d, then 16 of nibbles).
+static void q4_0_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
+    move(to_x8, x8 + KITE_X8_Q40_D + 2 * i, row, 2);
+    nibbles_row(x8 + KITE_X8_Q40_QS, row + 2, i, to_x8);
+}
+
+// A Q5_0-like qh word (4 bytes at r) to or from row i's nibble of the X8 qh bytes at qh, which it
+// shares with its row pair's neighbour group (kernels_internal.h's Q5_0 map).
+static void qh_row(uint8_t *qh, uint8_t *r, int i, bool to_x8) {
+    uint8_t *x = qh + 16 * (i >> 2) + 8 * (i & 1);
     const int sh = 4 * ((i >> 1) & 1); // the row pair's nibble of each qh byte
-    uint32_t h;
-    if (to_x8) {
-        memcpy(d, &b->d, 2), memcpy(&h, b->qh, 4);
-        for (int c = 0; c < 2; c++) memcpy(qs + 16 * c, b->qs + 8 * c, 8);
-        for (int p = 0; p < 8; p++) {
+    uint32_t h = 0;
+    if (to_x8) memcpy(&h, r, 4);
+    for (int p = 0; p < 8; p++) {
+        if (to_x8) {
             const unsigned v = (h >> p & 1) | (h >> (16 + p) & 1) << 1 | (h >> (8 + p) & 1) << 2 | (h >> (24 + p) & 1) << 3;
-            qh[p] = (uint8_t)((qh[p] & ~(0x0Fu << sh)) | v << sh);
-        }
-    } else {
-        memcpy(&b->d, d, 2);
-        for (int c = 0; c < 2; c++) memcpy(b->qs + 8 * c, qs + 16 * c, 8);
-        h = 0;
-        for (int p = 0; p < 8; p++) {
-            const unsigned v = qh[p] >> sh;
+            x[p] = (uint8_t)((x[p] & ~(0x0Fu << sh)) | v << sh);
+        } else {
+            const unsigned v = x[p] >> sh;
             h |= (uint32_t)(v & 1) << p | (uint32_t)(v >> 1 & 1) << (16 + p) | (uint32_t)(v >> 2 & 1) << (8 + p) |
                  (uint32_t)(v >> 3 & 1) << (24 + p);
         }
-        memcpy(b->qh, &h, 4);
     }
+    if (!to_x8) memcpy(r, &h, 4);
+}
+
+// The same for block_q5_0, block_q4_1 and block_q5_1: d (and m) at D + 2i (M + 2i), the qh word
+// (the 5-bit types) and the nibbles as the maps have them.
+static void q5_0_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
+    move(to_x8, x8 + KITE_X8_Q50_D + 2 * i, row + offsetof(block_q5_0, d), 2);
+    qh_row(x8 + KITE_X8_Q50_QH, row + offsetof(block_q5_0, qh), i, to_x8);
+    nibbles_row(x8 + KITE_X8_Q50_QS, row + offsetof(block_q5_0, qs), i, to_x8);
+}
+static void q4_1_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
+    move(to_x8, x8 + KITE_X8_Q41_D + 2 * i, row + offsetof(block_q4_1, d), 2);
+    move(to_x8, x8 + KITE_X8_Q41_M + 2 * i, row + offsetof(block_q4_1, m), 2);
+    nibbles_row(x8 + KITE_X8_Q41_QS, row + offsetof(block_q4_1, qs), i, to_x8);
+}
+static void q5_1_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
+    move(to_x8, x8 + KITE_X8_Q41_D + 2 * i, row + offsetof(block_q5_1, d), 2);
+    move(to_x8, x8 + KITE_X8_Q41_M + 2 * i, row + offsetof(block_q5_1, m), 2);
+    qh_row(x8 + KITE_X8_Q51_QH, row + offsetof(block_q5_1, qh), i, to_x8);
+    nibbles_row(x8 + KITE_X8_Q51_QS, row + offsetof(block_q5_1, qs), i, to_x8);
 }
 
 // The same for block_iq3_xxs and block_iq2_xxs (kernels_internal.h has the byte map): sub-block
@@ -231,6 +242,8 @@ static void row_block(kite_type wtype, uint8_t *x8, uint8_t *row, int i, bool to
     else if (wtype == KITE_TYPE_IQ4_XS) iq4_xs_row_block(x8, row, i, to_x8);
     else if (wtype == KITE_TYPE_Q4_0 || wtype == KITE_TYPE_IQ4_NL) q4_0_row_block(x8, row, i, to_x8);
     else if (wtype == KITE_TYPE_Q5_0) q5_0_row_block(x8, row, i, to_x8);
+    else if (wtype == KITE_TYPE_Q4_1) q4_1_row_block(x8, row, i, to_x8);
+    else if (wtype == KITE_TYPE_Q5_1) q5_1_row_block(x8, row, i, to_x8);
     else if (x8_grid_type(wtype)) grid_row_block(wtype, x8, row, i, to_x8);
     else q8_0_row_block(x8, row, i, to_x8);
 }

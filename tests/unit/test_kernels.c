@@ -324,8 +324,8 @@ static void test_x8_vs_ref(kite_pool *pool2) {
                                       KITE_TYPE_IQ3_XXS, KITE_TYPE_IQ2_XXS,
                                       // Q3_K, Q2_K (kernels_wasm_x8_q3.inc)
                                       KITE_TYPE_Q3_K, KITE_TYPE_Q2_K,
-                                      // Q5_0 (kernels_wasm_x8_b32.inc)
-                                      KITE_TYPE_Q5_0};
+                                      // Q5_0, Q4_1, Q5_1 (kernels_wasm_x8_b32.inc)
+                                      KITE_TYPE_Q5_0, KITE_TYPE_Q4_1, KITE_TYPE_Q5_1};
     const char *dflt = kite_kernels_isa();
     CHECK(kite_matmul_x8_type(KITE_TYPE_Q4_K) && kite_matmul_x8_type(KITE_TYPE_Q5_K) &&
               kite_matmul_x8_type(KITE_TYPE_Q6_K) && kite_matmul_x8_type(KITE_TYPE_Q8_0) &&
@@ -333,16 +333,16 @@ static void test_x8_vs_ref(kite_pool *pool2) {
               kite_matmul_x8_type(KITE_TYPE_IQ4_NL) &&
               kite_matmul_x8_type(KITE_TYPE_IQ3_XXS) && kite_matmul_x8_type(KITE_TYPE_IQ2_XXS) &&
               kite_matmul_x8_type(KITE_TYPE_Q3_K) && kite_matmul_x8_type(KITE_TYPE_Q2_K) &&
-              kite_matmul_x8_type(KITE_TYPE_Q5_0) &&
-              !kite_matmul_x8_type(KITE_TYPE_IQ3_S) &&
-              !kite_matmul_x8_type(KITE_TYPE_Q4_1) &&
-              !kite_matmul_x8_type(KITE_TYPE_Q5_1),
+              kite_matmul_x8_type(KITE_TYPE_Q5_0) && kite_matmul_x8_type(KITE_TYPE_Q4_1) &&
+              kite_matmul_x8_type(KITE_TYPE_Q5_1) &&
+              !kite_matmul_x8_type(KITE_TYPE_IQ3_S) && !kite_matmul_x8_type(KITE_TYPE_TQ2_0),
           "X8 types");
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         const kite_type t = types[ti];
         // (32-element blocks: rows of 5 .. 72 of them, not only multiples of 8)
-        const int b32 = t == KITE_TYPE_Q8_0 || t == KITE_TYPE_Q4_0 || t == KITE_TYPE_IQ4_NL || t == KITE_TYPE_Q5_0;
+        const int b32 = t == KITE_TYPE_Q8_0 || t == KITE_TYPE_Q4_0 || t == KITE_TYPE_IQ4_NL || t == KITE_TYPE_Q5_0 ||
+                        t == KITE_TYPE_Q4_1 || t == KITE_TYPE_Q5_1;
         const int n_in = 256 * shapes[si][0] - (b32 ? 32 * (int)(si % 4) : 0);
         const int n_out = shapes[si][1], n_tok = shapes[si][2];
         const size_t ws = (size_t)kite_type_row_bytes(t, (uint64_t)n_in), wb = ws * (size_t)n_out;
@@ -381,7 +381,7 @@ static void test_x8_vs_ref(kite_pool *pool2) {
             CHECK(!ks->gemm_x8[t] || ks->gemv_x8[t], "%s: an X8 GEMM tile needs the X8 GEMV", isa);
 #if defined(__x86_64__)
             // (so that the comparisons below test the X8 GEMM, not the rows read back; x86 reads
-            // Q5_K, IQ4_XS, Q4_0, IQ4_NL, Q5_0, IQ3_XXS, IQ2_XXS, Q3_K and Q2_K in rows: only the wasm sets have their X8
+            // Q5_K, IQ4_XS, Q4_0, IQ4_NL, Q5_0, Q4_1, Q5_1, IQ3_XXS, IQ2_XXS, Q3_K and Q2_K in rows: only the wasm sets have their X8
             // GEMVs)
             if (strcmp(isa, "scalar") != 0 && (t == KITE_TYPE_Q4_K || t == KITE_TYPE_Q6_K || t == KITE_TYPE_Q8_0))
                 CHECK(ks->gemm_x8[t] != NULL, "%s: X8 GEMM tile for %s", isa, kite_type_name(t));
@@ -404,9 +404,9 @@ static void test_x8_vs_ref(kite_pool *pool2) {
         }
         free(w), free(w8), free(row), free(back), free(x), free(yr), free(yi), free(scratch);
     }
-    block_q4_1 q4 = {0};
-    CHECK(kite_matmul_repack_x8(KITE_TYPE_Q4_1, &q4, &q4, 32, 1) == KITE_ERR_UNSUPPORTED, "Q4_1 has no X8");
-    CHECK(kite_matmul_x8_row(KITE_TYPE_Q4_1, &q4, 32, 1, 0, &q4) == KITE_ERR_UNSUPPORTED, "Q4_1 has no X8 row");
+    block_iq3_s q3 = {0};
+    CHECK(kite_matmul_repack_x8(KITE_TYPE_IQ3_S, &q3, &q3, 256, 1) == KITE_ERR_UNSUPPORTED, "IQ3_S has no X8");
+    CHECK(kite_matmul_x8_row(KITE_TYPE_IQ3_S, &q3, 256, 1, 0, &q3) == KITE_ERR_UNSUPPORTED, "IQ3_S has no X8 row");
     block_q8_0 q8[2] = {{0}};
     CHECK(kite_matmul_repack_x8(KITE_TYPE_Q8_0, q8, q8, 48, 1) == KITE_ERR_INVALID, "Q8_0 X8: n_in a multiple of 32");
     kite_kernels_set_isa(dflt);
@@ -474,8 +474,8 @@ static void test_iq_every_index(kite_pool *pool2) {
 }
 
 // ---- 2b'. X8 weights with special d / dmin halves: every set gives _ref's results -----------
-// The wasm X8 kernels of Q4_K, Q5_K, IQ4_XS, Q4_0, IQ4_NL, Q5_0, Q8_0, IQ3_XXS, IQ2_XXS, Q3_K and Q2_K
-// convert d (and the K types' dmin) by a finite-only path unless a block's halves hold inf / nan;
+// The wasm X8 kernels of Q4_K, Q5_K, IQ4_XS, Q4_0, IQ4_NL, Q5_0, Q4_1, Q5_1, Q8_0, IQ3_XXS, IQ2_XXS,
+// Q3_K and Q2_K convert d (and the K types' dmin, Q4_1's and Q5_1's m) by a finite-only path unless a block's halves hold inf / nan;
 // subnormals, -0, inf and nan here in rows of both halves of a group and of two groups, one or two
 // per block (the dmin entries are d for the types without one). Bits must match; a nan result only
 // needs to be nan.
@@ -497,6 +497,8 @@ static void test_x8_special_halves(kite_type t) {
         const size_t dmin = t == KITE_TYPE_Q4_K   ? offsetof(block_q4_K, dmin)
                             : t == KITE_TYPE_Q5_K ? offsetof(block_q5_K, dmin)
                             : t == KITE_TYPE_Q2_K ? offsetof(block_q2_K, dmin)
+                            : t == KITE_TYPE_Q4_1 ? offsetof(block_q4_1, m)
+                            : t == KITE_TYPE_Q5_1 ? offsetof(block_q5_1, m)
                                                   : d;
         memcpy(b + (sp[i].dmin ? dmin : d), &sp[i].h, 2);
     }
@@ -754,7 +756,7 @@ int main(void) {
     test_x8_vs_ref(pool2);
     static const kite_type special[] = {KITE_TYPE_Q4_K, KITE_TYPE_Q5_K, KITE_TYPE_IQ4_XS, KITE_TYPE_Q4_0, KITE_TYPE_IQ4_NL,
                                         KITE_TYPE_Q8_0, KITE_TYPE_IQ3_XXS, KITE_TYPE_IQ2_XXS, KITE_TYPE_Q3_K, KITE_TYPE_Q2_K,
-                                        KITE_TYPE_Q5_0};
+                                        KITE_TYPE_Q5_0, KITE_TYPE_Q4_1, KITE_TYPE_Q5_1};
     for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) test_x8_special_halves(special[i]);
     test_iq_every_index(pool2);
     test_matmul_parts();
