@@ -205,18 +205,15 @@ enum {
 // nibble as bit 4h + 2c + 0, 1). So one 16-byte qh load lies as a row pair's nibble load does
 // (and an 8-byte one as a row's), and a shift and a mask in 16-bit lanes put a nibble's 5th bit
 // at bit 4 of its byte; qh before qs, read in address order.
+// Q4_1 and Q5_1 (Q4_0's and Q5_0's blocks with an f16 m after d): per block b one X8 block at
+// b * BYTES from the group's start: d of row i at D + 2i (KITE_X8_Q41_D), m at M + 2i, then Q4_0's
+// nibbles at KITE_X8_Q41_QS, or Q5_0's qh bytes and nibbles at KITE_X8_Q51_QH, KITE_X8_Q51_QS (the
+// maps above moved by 16 bytes).
 enum {
     KITE_X8_Q50_BYTES = 8 * 22,
     KITE_X8_Q50_D = 0,
     KITE_X8_Q50_QH = 16,
     KITE_X8_Q50_QS = 48,
-};
-
-// Q4_1 and Q5_1 (Q4_0's and Q5_0's blocks with an f16 m after d): per block b one X8 block at
-// b * BYTES from the group's start: d of row i at D + 2i, m at M + 2i, then Q4_0's nibbles at
-// KITE_X8_Q41_QS, or Q5_0's qh bytes and nibbles at KITE_X8_Q51_QH, KITE_X8_Q51_QS (the maps above
-// moved by 16 bytes).
-enum {
     KITE_X8_Q41_BYTES = 8 * 20,
     KITE_X8_Q51_BYTES = 8 * 24,
     KITE_X8_Q41_D = 0,
