@@ -175,24 +175,36 @@ static void q4_0_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
     nibbles_row(x8 + KITE_X8_Q40_QS, row + 2, i, to_x8);
 }
 
-// A Q5_0-like qh word (4 bytes at r) to or from row i's nibble of the X8 qh bytes at qh, which it
-// shares with its row pair's neighbour group (kernels_internal.h's Q5_0 map).
+// Bit k of each byte of x as bits 0..7 of one byte (byte p's as bit p: the 8 products of the
+// multiply land at distinct bits, so no carries, and only those of the top byte stay), and back
+// (byte p of the result holds bit p of b as its bit 0: b's bit p alone in byte p, then + 0x7F
+// carries it to bit 7).
+static unsigned gather_bits(uint64_t x, int k) {
+    return (unsigned)((((x >> k) & 0x0101010101010101u) * 0x0102040810204080u) >> 56);
+}
+static uint64_t scatter_bits(unsigned b) {
+    const uint64_t t = ((uint64_t)b * 0x0101010101010101u) & 0x8040201008040201u;
+    return ((t + 0x7F7F7F7F7F7F7F7Fu) >> 7) & 0x0101010101010101u;
+}
+
+// A Q5_0-like qh word (4 bytes at r: bit e, element e's 5th bit) to or from row i's nibble of the
+// X8 qh bytes at qh, which it shares with its row pair's neighbour group (kernels_internal.h's
+// Q5_0 map: byte p's nibble bits 0..3 are elements p, 16 + p, 8 + p, 24 + p: the word's bytes 0,
+// 2, 1, 3).
 static void qh_row(uint8_t *qh, uint8_t *r, int i, bool to_x8) {
     uint8_t *x = qh + 16 * (i >> 2) + 8 * (i & 1);
     const int sh = 4 * ((i >> 1) & 1); // the row pair's nibble of each qh byte
-    uint32_t h = 0;
-    if (to_x8) memcpy(&h, r, 4);
-    for (int p = 0; p < 8; p++) {
-        if (to_x8) {
-            const unsigned v = (h >> p & 1) | (h >> (16 + p) & 1) << 1 | (h >> (8 + p) & 1) << 2 | (h >> (24 + p) & 1) << 3;
-            x[p] = (uint8_t)((x[p] & ~(0x0Fu << sh)) | v << sh);
-        } else {
-            const unsigned v = x[p] >> sh;
-            h |= (uint32_t)(v & 1) << p | (uint32_t)(v >> 1 & 1) << (16 + p) | (uint32_t)(v >> 2 & 1) << (8 + p) |
-                 (uint32_t)(v >> 3 & 1) << (24 + p);
-        }
+    static const int byte_of[4] = {0, 2, 1, 3};
+    uint64_t v;
+    memcpy(&v, x, 8);
+    if (to_x8) {
+        uint64_t n = 0;
+        for (int j = 0; j < 4; j++) n |= scatter_bits(r[byte_of[j]]) << j;
+        v = (v & ~(0x0F0F0F0F0F0F0F0Fu << sh)) | n << sh;
+        memcpy(x, &v, 8);
+    } else {
+        for (int j = 0; j < 4; j++) r[byte_of[j]] = (uint8_t)gather_bits(v, sh + j);
     }
-    if (!to_x8) memcpy(r, &h, 4);
 }
 
 // The same for block_q5_0, block_q4_1 and block_q5_1: d (and m) at D + 2i (M + 2i), the qh word
