@@ -196,6 +196,33 @@ enum {
     KITE_X8_Q40_QS = 16,
 };
 
+// Q5_0 (an f16 d, the qh word: bit e is bit 4 of element e, then Q4_0's 16 bytes of nibbles): a
+// group of 8 rows holds, per block b, one KITE_X8_Q50_BYTES block at b * 176 from the group's
+// start: d of row i at D + 2i; the nibbles at QS as Q4_0's map (row i's bytes 8c .. 8c + 7 at
+// QS + 32(i >> 1) + 16c + 8(i & 1)); and the qh bits laid like the nibble bytes: row i = 2k + u
+// (row pair k = 2q + h) has, at QH + 16q + 8u + p (p 0..7), bits 4h .. 4h + 3 = bit 4 of the
+// elements p, 16 + p, 8 + p, 24 + p (those of its qs bytes p and 8 + p: chunk c's low, high
+// nibble as bit 4h + 2c + 0, 1). So one 16-byte qh load lies as a row pair's nibble load does
+// (and an 8-byte one as a row's), and a shift and a mask in 16-bit lanes put a nibble's 5th bit
+// at bit 4 of its byte; qh before qs, read in address order.
+// Q4_1 and Q5_1 (Q4_0's and Q5_0's blocks with an f16 m after d): per block b one X8 block at
+// b * BYTES from the group's start: d of row i at D + 2i (KITE_X8_Q41_D), m at M + 2i, then Q4_0's
+// nibbles at KITE_X8_Q41_QS, or Q5_0's qh bytes and nibbles at KITE_X8_Q51_QH, KITE_X8_Q51_QS (the
+// maps above moved by 16 bytes).
+enum {
+    KITE_X8_Q50_BYTES = 8 * 22,
+    KITE_X8_Q50_D = 0,
+    KITE_X8_Q50_QH = 16,
+    KITE_X8_Q50_QS = 48,
+    KITE_X8_Q41_BYTES = 8 * 20,
+    KITE_X8_Q51_BYTES = 8 * 24,
+    KITE_X8_Q41_D = 0,
+    KITE_X8_Q41_M = 16,
+    KITE_X8_Q41_QS = 32,
+    KITE_X8_Q51_QH = 32,
+    KITE_X8_Q51_QS = 64,
+};
+
 // IQ3_XXS and IQ2_XXS (the grid types: per 32-element sub-block ib, grid index bytes and a word
 // of four 7-bit sign indices, bits 7l .. 7l + 6, and a 4-bit scale in bits 28..31): a group of 8
 // rows holds, per super-block b, one X8 block (the 8 rows' blocks, rearranged) at b * BYTES from

@@ -2,7 +2,7 @@
 // kernels_wasm_iq.inc's for the grid, ternary and microscaled formats, kernels_wasm_x8.inc's GEMV
 // over X8 Q4_K, kernels_wasm_x8_q5.inc's over X8 Q5_K, kernels_wasm_x8_q6.inc's over X8 Q6_K,
 // kernels_wasm_x8_q3.inc's over X8 Q3_K and Q2_K (and the other kernels_wasm_x8_*.inc: IQ4_XS;
-// Q4_0, IQ4_NL, Q8_0; the grid types IQ3_XXS, IQ2_XXS), the packed prefill GEMM of
+// Q4_0, IQ4_NL, Q5_0, Q4_1, Q5_1, Q8_0; the grid types IQ3_XXS, IQ2_XXS), the packed prefill GEMM of
 // kernels_wasm_packed.inc for the integer block types, kernels_wasm_x8_gemm.inc's prefill GEMM
 // over X8 Q4_K and Q6_K (the packed engine fed from the groups), and the activation quantizers.
 #include "kernels/kernels_wasm.inc"
@@ -173,6 +173,9 @@ void kite__kernels_fill_wasm(kite__kernels *k) {
     k->gemv_x8[KITE_TYPE_Q4_0] = wx8_gemv_q4_0;
     k->gemv_x8[KITE_TYPE_IQ4_NL] = wx8_gemv_iq4_nl;
     k->gemv_x8[KITE_TYPE_Q8_0] = wx8_gemv_q8_0;
+    k->gemv_x8[KITE_TYPE_Q5_0] = wx8_gemv_q5_0; // (kernels_wasm_x8_b32.inc)
+    k->gemv_x8[KITE_TYPE_Q4_1] = wx8_gemv_q4_1;
+    k->gemv_x8[KITE_TYPE_Q5_1] = wx8_gemv_q5_1;
     k->gemv_x8[KITE_TYPE_IQ3_XXS] = wx8_gemv_iq3_xxs;
     k->gemv_x8[KITE_TYPE_IQ2_XXS] = wx8_gemv_iq2_xxs;
     wpk_fill(k);

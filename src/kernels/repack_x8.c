@@ -18,6 +18,7 @@ bool kite_matmul_x8_type(kite_type wtype) {
     switch (wtype) {
     case KITE_TYPE_Q2_K: case KITE_TYPE_Q3_K: case KITE_TYPE_Q4_K: case KITE_TYPE_Q5_K: case KITE_TYPE_Q6_K:
     case KITE_TYPE_Q4_0: case KITE_TYPE_Q8_0: case KITE_TYPE_IQ4_NL: case KITE_TYPE_IQ4_XS:
+    case KITE_TYPE_Q5_0: case KITE_TYPE_Q4_1: case KITE_TYPE_Q5_1:
         return true;
     default:
         return x8_grid_type(wtype);
@@ -162,16 +163,67 @@ static void iq4_xs_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
     }
 }
 
+// The nibbles of a Q4_0-like block (16 bytes at r) to or from row i's share of an X8 block's
+// nibbles at qs (Q4_0's map: bytes 8c .. 8c + 7 at 32(i >> 1) + 16c + 8(i & 1)).
+static void nibbles_row(uint8_t *qs, uint8_t *r, int i, bool to_x8) {
+    for (int c = 0; c < 2; c++) move(to_x8, qs + 32 * (i >> 1) + 16 * c + 8 * (i & 1), r + 8 * c, 8);
+}
+
 // The same for block_q4_0 and block_iq4_nl (the same bytes: d, then 16 of nibbles).
 static void q4_0_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
-    uint8_t *d = x8 + KITE_X8_Q40_D + 2 * i, *qs = x8 + KITE_X8_Q40_QS + 32 * (i >> 1) + 8 * (i & 1);
+    move(to_x8, x8 + KITE_X8_Q40_D + 2 * i, row, 2);
+    nibbles_row(x8 + KITE_X8_Q40_QS, row + 2, i, to_x8);
+}
+
+// Bit k of each byte of x as bits 0..7 of one byte (byte p's as bit p: the 8 products of the
+// multiply land at distinct bits, so no carries, and only those of the top byte stay), and back
+// (byte p of the result holds bit p of b as its bit 0: b's bit p alone in byte p, then + 0x7F
+// carries it to bit 7).
+static unsigned gather_bits(uint64_t x, int k) {
+    return (unsigned)((((x >> k) & 0x0101010101010101u) * 0x0102040810204080u) >> 56);
+}
+static uint64_t scatter_bits(unsigned b) {
+    const uint64_t t = ((uint64_t)b * 0x0101010101010101u) & 0x8040201008040201u;
+    return ((t + 0x7F7F7F7F7F7F7F7Fu) >> 7) & 0x0101010101010101u;
+}
+
+// A Q5_0-like qh word (4 bytes at r: bit e, element e's 5th bit) to or from row i's nibble of the
+// X8 qh bytes at qh, which it shares with its row pair's neighbour group (kernels_internal.h's
+// Q5_0 map: byte p's nibble bits 0..3 are elements p, 16 + p, 8 + p, 24 + p: the word's bytes 0,
+// 2, 1, 3).
+static void qh_row(uint8_t *qh, uint8_t *r, int i, bool to_x8) {
+    uint8_t *x = qh + 16 * (i >> 2) + 8 * (i & 1);
+    const int sh = 4 * ((i >> 1) & 1); // the row pair's nibble of each qh byte
+    static const int byte_of[4] = {0, 2, 1, 3};
+    uint64_t v;
+    memcpy(&v, x, 8);
     if (to_x8) {
-        memcpy(d, row, 2);
-        for (int c = 0; c < 2; c++) memcpy(qs + 16 * c, row + 2 + 8 * c, 8);
+        uint64_t n = 0;
+        for (int j = 0; j < 4; j++) n |= scatter_bits(r[byte_of[j]]) << j;
+        v = (v & ~(0x0F0F0F0F0F0F0F0Fu << sh)) | n << sh;
+        memcpy(x, &v, 8);
     } else {
-        memcpy(row, d, 2);
-        for (int c = 0; c < 2; c++) memcpy(row + 2 + 8 * c, qs + 16 * c, 8);
+        for (int j = 0; j < 4; j++) r[byte_of[j]] = (uint8_t)gather_bits(v, sh + j);
     }
+}
+
+// The same for block_q5_0, block_q4_1 and block_q5_1: d (and m) at D + 2i (M + 2i), the qh word
+// (the 5-bit types) and the nibbles as the maps have them.
+static void q5_0_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
+    move(to_x8, x8 + KITE_X8_Q50_D + 2 * i, row + offsetof(block_q5_0, d), 2);
+    qh_row(x8 + KITE_X8_Q50_QH, row + offsetof(block_q5_0, qh), i, to_x8);
+    nibbles_row(x8 + KITE_X8_Q50_QS, row + offsetof(block_q5_0, qs), i, to_x8);
+}
+static void q4_1_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
+    move(to_x8, x8 + KITE_X8_Q41_D + 2 * i, row + offsetof(block_q4_1, d), 2);
+    move(to_x8, x8 + KITE_X8_Q41_M + 2 * i, row + offsetof(block_q4_1, m), 2);
+    nibbles_row(x8 + KITE_X8_Q41_QS, row + offsetof(block_q4_1, qs), i, to_x8);
+}
+static void q5_1_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
+    move(to_x8, x8 + KITE_X8_Q41_D + 2 * i, row + offsetof(block_q5_1, d), 2);
+    move(to_x8, x8 + KITE_X8_Q41_M + 2 * i, row + offsetof(block_q5_1, m), 2);
+    qh_row(x8 + KITE_X8_Q51_QH, row + offsetof(block_q5_1, qh), i, to_x8);
+    nibbles_row(x8 + KITE_X8_Q51_QS, row + offsetof(block_q5_1, qs), i, to_x8);
 }
 
 // The same for block_iq3_xxs and block_iq2_xxs (kernels_internal.h has the byte map): sub-block
@@ -201,6 +253,9 @@ static void row_block(kite_type wtype, uint8_t *x8, uint8_t *row, int i, bool to
     else if (wtype == KITE_TYPE_Q2_K) q2_K_row_block(x8, row, i, to_x8);
     else if (wtype == KITE_TYPE_IQ4_XS) iq4_xs_row_block(x8, row, i, to_x8);
     else if (wtype == KITE_TYPE_Q4_0 || wtype == KITE_TYPE_IQ4_NL) q4_0_row_block(x8, row, i, to_x8);
+    else if (wtype == KITE_TYPE_Q5_0) q5_0_row_block(x8, row, i, to_x8);
+    else if (wtype == KITE_TYPE_Q4_1) q4_1_row_block(x8, row, i, to_x8);
+    else if (wtype == KITE_TYPE_Q5_1) q5_1_row_block(x8, row, i, to_x8);
     else if (x8_grid_type(wtype)) grid_row_block(wtype, x8, row, i, to_x8);
     else q8_0_row_block(x8, row, i, to_x8);
 }

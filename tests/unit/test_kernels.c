@@ -323,7 +323,9 @@ static void test_x8_vs_ref(kite_pool *pool2) {
                                       // the grid types (kernels_wasm_x8_grid.inc)
                                       KITE_TYPE_IQ3_XXS, KITE_TYPE_IQ2_XXS,
                                       // Q3_K, Q2_K (kernels_wasm_x8_q3.inc)
-                                      KITE_TYPE_Q3_K, KITE_TYPE_Q2_K};
+                                      KITE_TYPE_Q3_K, KITE_TYPE_Q2_K,
+                                      // Q5_0, Q4_1, Q5_1 (kernels_wasm_x8_b32.inc)
+                                      KITE_TYPE_Q5_0, KITE_TYPE_Q4_1, KITE_TYPE_Q5_1};
     const char *dflt = kite_kernels_isa();
     CHECK(kite_matmul_x8_type(KITE_TYPE_Q4_K) && kite_matmul_x8_type(KITE_TYPE_Q5_K) &&
               kite_matmul_x8_type(KITE_TYPE_Q6_K) && kite_matmul_x8_type(KITE_TYPE_Q8_0) &&
@@ -331,15 +333,16 @@ static void test_x8_vs_ref(kite_pool *pool2) {
               kite_matmul_x8_type(KITE_TYPE_IQ4_NL) &&
               kite_matmul_x8_type(KITE_TYPE_IQ3_XXS) && kite_matmul_x8_type(KITE_TYPE_IQ2_XXS) &&
               kite_matmul_x8_type(KITE_TYPE_Q3_K) && kite_matmul_x8_type(KITE_TYPE_Q2_K) &&
-              !kite_matmul_x8_type(KITE_TYPE_IQ3_S) &&
-              !kite_matmul_x8_type(KITE_TYPE_Q4_1) &&
-              !kite_matmul_x8_type(KITE_TYPE_Q5_1),
+              kite_matmul_x8_type(KITE_TYPE_Q5_0) && kite_matmul_x8_type(KITE_TYPE_Q4_1) &&
+              kite_matmul_x8_type(KITE_TYPE_Q5_1) &&
+              !kite_matmul_x8_type(KITE_TYPE_IQ3_S) && !kite_matmul_x8_type(KITE_TYPE_TQ2_0),
           "X8 types");
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         const kite_type t = types[ti];
         // (32-element blocks: rows of 5 .. 72 of them, not only multiples of 8)
-        const int b32 = t == KITE_TYPE_Q8_0 || t == KITE_TYPE_Q4_0 || t == KITE_TYPE_IQ4_NL;
+        const int b32 = t == KITE_TYPE_Q8_0 || t == KITE_TYPE_Q4_0 || t == KITE_TYPE_IQ4_NL || t == KITE_TYPE_Q5_0 ||
+                        t == KITE_TYPE_Q4_1 || t == KITE_TYPE_Q5_1;
         const int n_in = 256 * shapes[si][0] - (b32 ? 32 * (int)(si % 4) : 0);
         const int n_out = shapes[si][1], n_tok = shapes[si][2];
         const size_t ws = (size_t)kite_type_row_bytes(t, (uint64_t)n_in), wb = ws * (size_t)n_out;
@@ -378,7 +381,7 @@ static void test_x8_vs_ref(kite_pool *pool2) {
             CHECK(!ks->gemm_x8[t] || ks->gemv_x8[t], "%s: an X8 GEMM tile needs the X8 GEMV", isa);
 #if defined(__x86_64__)
             // (so that the comparisons below test the X8 GEMM, not the rows read back; x86 reads
-            // Q5_K, IQ4_XS, Q4_0, IQ4_NL, IQ3_XXS, IQ2_XXS, Q3_K and Q2_K in rows: only the wasm sets have their X8
+            // Q5_K, IQ4_XS, Q4_0, IQ4_NL, Q5_0, Q4_1, Q5_1, IQ3_XXS, IQ2_XXS, Q3_K and Q2_K in rows: only the wasm sets have their X8
             // GEMVs)
             if (strcmp(isa, "scalar") != 0 && (t == KITE_TYPE_Q4_K || t == KITE_TYPE_Q6_K || t == KITE_TYPE_Q8_0))
                 CHECK(ks->gemm_x8[t] != NULL, "%s: X8 GEMM tile for %s", isa, kite_type_name(t));
@@ -405,9 +408,9 @@ static void test_x8_vs_ref(kite_pool *pool2) {
         }
         free(w), free(w8), free(row), free(back), free(x), free(yr), free(yi), free(scratch);
     }
-    block_q4_1 q4 = {0};
-    CHECK(kite_matmul_repack_x8(KITE_TYPE_Q4_1, &q4, &q4, 32, 1) == KITE_ERR_UNSUPPORTED, "Q4_1 has no X8");
-    CHECK(kite_matmul_x8_row(KITE_TYPE_Q4_1, &q4, 32, 1, 0, &q4) == KITE_ERR_UNSUPPORTED, "Q4_1 has no X8 row");
+    block_iq3_s q3 = {0};
+    CHECK(kite_matmul_repack_x8(KITE_TYPE_IQ3_S, &q3, &q3, 256, 1) == KITE_ERR_UNSUPPORTED, "IQ3_S has no X8");
+    CHECK(kite_matmul_x8_row(KITE_TYPE_IQ3_S, &q3, 256, 1, 0, &q3) == KITE_ERR_UNSUPPORTED, "IQ3_S has no X8 row");
     block_q8_0 q8[2] = {{0}};
     CHECK(kite_matmul_repack_x8(KITE_TYPE_Q8_0, q8, q8, 48, 1) == KITE_ERR_INVALID, "Q8_0 X8: n_in a multiple of 32");
     kite_kernels_set_isa(dflt);
@@ -475,8 +478,8 @@ static void test_iq_every_index(kite_pool *pool2) {
 }
 
 // ---- 2b'. X8 weights with special d / dmin halves: every set gives _ref's results -----------
-// The wasm X8 kernels of Q4_K, Q5_K, IQ4_XS, Q4_0, IQ4_NL, Q8_0, IQ3_XXS, IQ2_XXS, Q3_K and Q2_K
-// convert d (and the K types' dmin) by a finite-only path unless a block's halves hold inf / nan;
+// The wasm X8 kernels of Q4_K, Q5_K, IQ4_XS, Q4_0, IQ4_NL, Q5_0, Q4_1, Q5_1, Q8_0, IQ3_XXS, IQ2_XXS,
+// Q3_K and Q2_K convert d (and the K types' dmin, Q4_1's and Q5_1's m) by a finite-only path unless a block's halves hold inf / nan;
 // subnormals, -0, inf and nan here in rows of both halves of a group and of two groups, one or two
 // per block (the dmin entries are d for the types without one). Bits must match; a nan result only
 // needs to be nan. n_tok 3 runs the X8 GEMVs, 20 the GEMM (the X8 GEMM tiles, or rows read back).
@@ -494,12 +497,17 @@ static void test_x8_special_halves(kite_type t, int n_tok) {
     void *scratch = malloc(ss);
     fill_weights(t, w, N_IN, N_OUT);
     fill_acts(x, (int64_t)N_IN * n_tok);
-    for (size_t i = 0; i < sizeof sp / sizeof sp[0]; i++) { // (d starts every block of these types but Q3_K, Q2_K)
+    for (size_t i = 0; i < sizeof sp / sizeof sp[0]; i++) { // (d starts every block of these types but Q3_K, Q2_K, Q6_K)
         uint8_t *b = w + (size_t)sp[i].row * ws + (size_t)sp[i].blk * kite_type_get(t)->type_size;
-        const size_t d = t == KITE_TYPE_Q3_K ? offsetof(block_q3_K, d) : t == KITE_TYPE_Q2_K ? offsetof(block_q2_K, d) : 0;
+        const size_t d = t == KITE_TYPE_Q3_K   ? offsetof(block_q3_K, d)
+                         : t == KITE_TYPE_Q2_K ? offsetof(block_q2_K, d)
+                         : t == KITE_TYPE_Q6_K ? offsetof(block_q6_K, d)
+                                               : 0;
         const size_t dmin = t == KITE_TYPE_Q4_K   ? offsetof(block_q4_K, dmin)
                             : t == KITE_TYPE_Q5_K ? offsetof(block_q5_K, dmin)
                             : t == KITE_TYPE_Q2_K ? offsetof(block_q2_K, dmin)
+                            : t == KITE_TYPE_Q4_1 ? offsetof(block_q4_1, m)
+                            : t == KITE_TYPE_Q5_1 ? offsetof(block_q5_1, m)
                                                   : d;
         memcpy(b + (sp[i].dmin ? dmin : d), &sp[i].h, 2);
     }
@@ -583,6 +591,55 @@ static void test_k_extremes(kite_pool *pool2) {
                 }
     kite_kernels_set_isa(dflt);
     free(x), free(yr), free(yi), free(scratch);
+}
+
+// ---- 2b'. X8 Q6_K at the ends of its ranges ----------------------------------------------------
+// Levels all 0, all 63, or alternating, scales -128 / 127 or random, against activations that
+// quantize to all -127, all 127, or alternating pairs: the extremes of the int16 sums that the
+// wasm SIMD128 kernel wraps (kernels_wasm_x8_q6.inc) and of the others' partial sums; 1 and 4
+// tokens; every set must give the _ref's bits.
+static void test_x8_q6_extremes(void) {
+    enum { N_IN = 512, N_OUT = 16, N_TOK = 4, NB = N_IN / QK_K };
+    block_q6_K w[N_OUT * NB], w8[N_OUT * NB];
+    for (int r = 0; r < N_OUT; r++)
+        for (int b = 0; b < NB; b++) {
+            block_q6_K *k = &w[r * NB + b];
+            const int lv = r % 4; // 0: levels 0, 1: 63, 2: alternating 0 / 63, 3: random
+            for (int i = 0; i < QK_K / 2; i++) k->ql[i] = lv == 0 ? 0 : lv == 1 ? 0xFF : lv == 2 ? 0xF0 : (uint8_t)rnd();
+            for (int i = 0; i < QK_K / 4; i++) k->qh[i] = lv == 0 ? 0 : lv == 1 ? 0xFF : lv == 2 ? 0xCC : (uint8_t)rnd();
+            for (int j = 0; j < QK_K / 16; j++)
+                k->scales[j] = (int8_t)(r / 4 == 0 ? -128 : r / 4 == 1 ? 127 : r / 4 == 2 ? (j & 1 ? 127 : -128) : (int)rnd());
+            set_f16(&k->d, 0.001f * (float)(1 + r));
+        }
+    float *x = malloc(sizeof(float) * N_IN * N_TOK), yr[N_OUT * N_TOK], yi[N_OUT * N_TOK];
+    for (int t = 0; t < N_TOK; t++)
+        for (int e = 0; e < N_IN; e++) // all -1, all 1, pairs of signs, pairs of signs the other way
+            x[t * N_IN + e] = t == 0 ? -1.0f : t == 1 ? 1.0f : ((e >> 1) & 1) == (t & 1) ? 1.0f : -1.0f;
+    const size_t ss = kite_matmul_scratch_size(KITE_TYPE_Q6_K, N_IN, N_TOK);
+    void *scratch = malloc(ss);
+    CHECK(kite_matmul_repack_x8(KITE_TYPE_Q6_K, w, w8, N_IN, N_OUT) == KITE_OK, "repack");
+    const char *dflt = kite_kernels_isa();
+    for (int nt = 1; nt <= N_TOK; nt += N_TOK - 1) {
+        CHECK(kite_kernels_set_isa("scalar") == KITE_OK, "scalar set");
+        CHECK(kite_matmul(NULL, KITE_TYPE_Q6_K, w, N_IN, N_OUT, x, nt, yr, scratch, ss) == KITE_OK, "scalar matmul");
+        for (int i = 0; i < kite_kernels_isa_count(); i++) {
+            const char *isa = kite_kernels_isa_name(i);
+            CHECK(kite_kernels_set_isa(isa) == KITE_OK, "set %s", isa);
+            CHECK(kite_matmul_layout(NULL, KITE_TYPE_Q6_K, KITE_LAYOUT_X8, w8, N_IN, N_OUT, x, nt, yi, scratch, ss) ==
+                      KITE_OK,
+                  "%s: X8 matmul", isa);
+            int bad = 0;
+            for (int k = 0; k < N_OUT * nt && bad < 3; k++)
+                if (memcmp(&yi[k], &yr[k], sizeof(float)) != 0) {
+                    bad++;
+                    CHECK(0, "%s X8 q6_K extremes n_tok=%d: y[t=%d][o=%d] = %.9g, _ref %.9g", isa, nt, k / N_OUT,
+                          k % N_OUT, yi[k], yr[k]);
+                }
+            if (!bad) check_passed++;
+        }
+    }
+    kite_kernels_set_isa(dflt);
+    free(x), free(scratch);
 }
 
 // ---- 2c. kite_matmul_parts: each part's columns are the scalar _ref's bits -----------------
@@ -815,8 +872,10 @@ int main(void) {
     test_ref_vs_ggml();
     test_isa_vs_ref(pool2);
     test_x8_vs_ref(pool2);
-    static const kite_type special[] = {KITE_TYPE_Q4_K, KITE_TYPE_Q5_K, KITE_TYPE_IQ4_XS, KITE_TYPE_Q4_0, KITE_TYPE_IQ4_NL,
-                                        KITE_TYPE_Q8_0, KITE_TYPE_IQ3_XXS, KITE_TYPE_IQ2_XXS, KITE_TYPE_Q3_K, KITE_TYPE_Q2_K};
+    test_x8_q6_extremes();
+    static const kite_type special[] = {KITE_TYPE_Q4_K, KITE_TYPE_Q5_K, KITE_TYPE_Q6_K, KITE_TYPE_IQ4_XS, KITE_TYPE_Q4_0,
+                                        KITE_TYPE_IQ4_NL, KITE_TYPE_Q8_0, KITE_TYPE_IQ3_XXS, KITE_TYPE_IQ2_XXS, KITE_TYPE_Q3_K,
+                                        KITE_TYPE_Q2_K, KITE_TYPE_Q5_0, KITE_TYPE_Q4_1, KITE_TYPE_Q5_1};
     for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) {
         test_x8_special_halves(special[i], 3);
         test_x8_special_halves(special[i], 20);
