@@ -110,15 +110,17 @@ enum {
 //   D      + 2i:                   d (f16) of row i
 //   SCALES + 8j + i:               scales[j] (int8, sub-block j = elements 16j .. 16j + 15) of row i
 //   QS + 192c + 32u + 4i + m:      for c = 4h + p (h 0..1, p 0..3), u 0..5, m 0..3, byte
-//                                    u = 0, 1:  ql[64h + 8p + 4u + m]
-//                                    u = 2, 3:  ql[64h + 32 + 8p + 4(u - 2) + m]
-//                                    u = 4, 5:  qh[32h + 8p + 4(u - 4) + m]      of row i
-// So each 32-byte unit is 4 bytes of each of the 8 rows (row i at 4i: a 4-byte activation
-// broadcast meets all 8 rows), and a kernel reads the 192 bytes of c in order. As in block_q6_K,
-// row i's element 128h + 32s + l (s 0..3, l 0..31) is nibble s >> 1 of ql[64h + 32(s & 1) + l]
-// with bits 2s, 2s + 1 of qh[32h + l] above it, minus 32: units (c, u), (c, u + 2), (c, u + 4)
-// (u 0..1) give levels 128h + 32s + 8p + 4u .. + 3 for s = 0..3 (the low nibbles of the first,
-// s = 0, and of the second, s = 1; their high nibbles s = 2, 3; qh's bit pairs s = 0..3).
+//                                    u = 0, 1:  L0 | (L3 >> 4) << 6
+//                                    u = 2, 3:  L1 | (L3 >> 2 & 3) << 6
+//                                    u = 4, 5:  L2 | (L3 & 3) << 6                of row i,
+// L_s (0..63, the level + 32) row i's level of element 128h + 32s + 8p + 4(u & 1) + m. So each
+// 32-byte unit is 4 bytes of each of the 8 rows (row i at 4i: a 4-byte activation broadcast meets
+// all 8 rows), and a kernel reads the 192 bytes of c in order. Units (c, u), (c, u + 2), (c, u + 4)
+// (u 0..1) give levels 128h + 32s + 8p + 4u .. + 3 for s = 0..3: L0, L1, L2 by one mask each (63),
+// L3 from the three units' top bits (masked by 0xC0, shifted into place and or-ed: u16 or u32
+// shifts are exact, as only the masked bits move). As in block_q6_K, the level of element 128h +
+// 32s + l (s 0..3, l 0..31) is nibble s >> 1 of ql[64h + 32(s & 1) + l] with bits 2s, 2s + 1 of
+// qh[32h + l] above it; repack_x8.c moves the bits.
 enum {
     KITE_X8_Q6K_BYTES = 8 * 210,
     KITE_X8_Q6K_D = 0,

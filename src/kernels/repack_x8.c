@@ -71,11 +71,24 @@ static void k4_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8, size_t qs
     for (int c = 0; qh && c < 4; c++) q5_K_qh_bytes(x8 + KITE_X8_Q5K_QH + 64 * c + 8 * i, row + qh + 8 * c, to_x8);
 }
 
-// The same for block_q6_K: the byte at QS + 192c + 32u + 4i + m is row byte q6_K_src(c, u) + m.
-static size_t q6_K_src(int c, int u) {
-    const int h = c >> 2, p = c & 3;
-    return u < 4 ? offsetof(block_q6_K, ql) + 64 * h + 32 * (u >> 1) + 8 * p + 4 * (u & 1)
-                 : offsetof(block_q6_K, qh) + 32 * h + 8 * p + 4 * (u - 4);
+// The same for block_q6_K. The bytes at QS + 192c + 32u + 4i + m (u 0..1) of unit (c, u), (c,
+// u + 2), (c, u + 4) hold the four levels L_s (0..63, s 0..3) of row i's elements 128h + 32s + e,
+// e = 8p + 4u + m (c = 4h + p), as L0 | (L3 >> 4) << 6, L1 | (L3 >> 2 & 3) << 6, L2 | (L3 & 3)
+// << 6 (kernels_internal.h); the row holds L_s as nibble s >> 1 of ql[64h + 32(s & 1) + e] with
+// bits 2s, 2s + 1 of qh[32h + e] above it.
+static void q6_K_levels(uint8_t *x, uint8_t *r, int h, int e, bool to_x8) {
+    uint8_t *l0 = r + offsetof(block_q6_K, ql) + 64 * h + e, *l1 = l0 + 32, *qh = r + offsetof(block_q6_K, qh) + 32 * h + e;
+    unsigned L[4];
+    if (to_x8) {
+        for (int s = 0; s < 4; s++) L[s] = ((s & 1 ? *l1 : *l0) >> 4 * (s >> 1) & 15) | (*qh >> 2 * s & 3) << 4;
+        x[0] = (uint8_t)(L[0] | (L[3] >> 4) << 6), x[64] = (uint8_t)(L[1] | (L[3] >> 2 & 3) << 6);
+        x[128] = (uint8_t)(L[2] | (L[3] & 3) << 6);
+    } else {
+        for (int s = 0; s < 3; s++) L[s] = x[64 * s] & 63u;
+        L[3] = (unsigned)(x[0] >> 6) << 4 | (unsigned)(x[64] >> 6) << 2 | (unsigned)(x[128] >> 6);
+        *l0 = (uint8_t)((L[0] & 15) | (L[2] & 15) << 4), *l1 = (uint8_t)((L[1] & 15) | (L[3] & 15) << 4);
+        *qh = (uint8_t)(L[0] >> 4 | (L[1] >> 4) << 2 | (L[2] >> 4) << 4 | (L[3] >> 4) << 6);
+    }
 }
 
 static void q6_K_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
@@ -84,14 +97,13 @@ static void q6_K_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
     if (to_x8) {
         memcpy(d, &b->d, 2);
         for (int j = 0; j < 16; j++) sc[8 * j] = (uint8_t)b->scales[j];
-        for (int c = 0; c < 8; c++)
-            for (int u = 0; u < 6; u++) memcpy(qs + 192 * c + 32 * u, row + q6_K_src(c, u), 4);
     } else {
         memcpy(&b->d, d, 2);
         for (int j = 0; j < 16; j++) b->scales[j] = (int8_t)sc[8 * j];
-        for (int c = 0; c < 8; c++)
-            for (int u = 0; u < 6; u++) memcpy(row + q6_K_src(c, u), qs + 192 * c + 32 * u, 4);
     }
+    for (int c = 0; c < 8; c++)
+        for (int u = 0; u < 2; u++)
+            for (int m = 0; m < 4; m++) q6_K_levels(qs + 192 * c + 32 * u + m, row, c >> 2, 8 * (c & 3) + 4 * u + m, to_x8);
 }
 
 // The same for block_q3_K (kernels_internal.h has the byte map).
