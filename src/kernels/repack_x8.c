@@ -108,71 +108,37 @@ static void q6_K_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
 
 // The same for block_q3_K (kernels_internal.h has the byte map).
 static void q3_K_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
-    block_q3_K *b = (block_q3_K *)row;
-    uint8_t *d = x8 + KITE_X8_Q3K_D + 2 * i, *sc = x8 + KITE_X8_Q3K_SCALES + i;
-    uint8_t *hm = x8 + KITE_X8_Q3K_HM + 4 * i, *qs = x8 + KITE_X8_Q3K_QS + 4 * i;
-    if (to_x8) {
-        memcpy(d, &b->d, 2);
-        for (int k = 0; k < 12; k++) sc[8 * k] = b->scales[k];
-        for (int q = 0; q < 8; q++) memcpy(hm + 32 * q, b->hmask + 4 * q, 4); // q = 2p + u
-        for (int q = 0; q < 16; q++) memcpy(qs + 32 * q, b->qs + 4 * q, 4);   // q = 8h + 2p + u
-    } else {
-        memcpy(&b->d, d, 2);
-        for (int k = 0; k < 12; k++) b->scales[k] = sc[8 * k];
-        for (int q = 0; q < 8; q++) memcpy(b->hmask + 4 * q, hm + 32 * q, 4);
-        for (int q = 0; q < 16; q++) memcpy(b->qs + 4 * q, qs + 32 * q, 4);
-    }
+    move(to_x8, x8 + KITE_X8_Q3K_D + 2 * i, row + offsetof(block_q3_K, d), 2);
+    for (int k = 0; k < 12; k++) move(to_x8, x8 + KITE_X8_Q3K_SCALES + 8 * k + i, row + offsetof(block_q3_K, scales) + k, 1);
+    for (int q = 0; q < 8; q++) // q = 2p + u
+        move(to_x8, x8 + KITE_X8_Q3K_HM + 32 * q + 4 * i, row + offsetof(block_q3_K, hmask) + 4 * q, 4);
+    for (int q = 0; q < 16; q++) // q = 8h + 2p + u
+        move(to_x8, x8 + KITE_X8_Q3K_QS + 32 * q + 4 * i, row + offsetof(block_q3_K, qs) + 4 * q, 4);
 }
 
 // The same for block_q2_K (kernels_internal.h has the byte map).
 static void q2_K_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
-    block_q2_K *b = (block_q2_K *)row;
-    uint8_t *d = x8 + KITE_X8_Q2K_D + 2 * i, *dm = x8 + KITE_X8_Q2K_DMIN + 2 * i, *sc = x8 + KITE_X8_Q2K_SCALES + i;
-    uint8_t *qs = x8 + KITE_X8_Q2K_QS + 4 * i;
-    if (to_x8) {
-        memcpy(d, &b->d, 2), memcpy(dm, &b->dmin, 2);
-        for (int j = 0; j < 16; j++) sc[8 * j] = b->scales[j];
-        for (int q = 0; q < 16; q++) memcpy(qs + 32 * q, b->qs + 4 * q, 4); // q = 8h + 2p + u
-    } else {
-        memcpy(&b->d, d, 2), memcpy(&b->dmin, dm, 2);
-        for (int j = 0; j < 16; j++) b->scales[j] = sc[8 * j];
-        for (int q = 0; q < 16; q++) memcpy(b->qs + 4 * q, qs + 32 * q, 4);
-    }
+    move(to_x8, x8 + KITE_X8_Q2K_D + 2 * i, row + offsetof(block_q2_K, d), 2);
+    move(to_x8, x8 + KITE_X8_Q2K_DMIN + 2 * i, row + offsetof(block_q2_K, dmin), 2);
+    for (int j = 0; j < 16; j++) move(to_x8, x8 + KITE_X8_Q2K_SCALES + 8 * j + i, row + offsetof(block_q2_K, scales) + j, 1);
+    for (int q = 0; q < 16; q++) // q = 8h + 2p + u
+        move(to_x8, x8 + KITE_X8_Q2K_QS + 32 * q + 4 * i, row + offsetof(block_q2_K, qs) + 4 * q, 4);
 }
 
 // The same for block_q8_0: d at D + 2i, qs bytes 8c .. 8c + 7 at QS + 64c + 8i.
 static void q8_0_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
-    block_q8_0 *b = (block_q8_0 *)row;
-    uint8_t *d = x8 + KITE_X8_Q80_D + 2 * i, *qs = x8 + KITE_X8_Q80_QS + 8 * i;
-    if (to_x8) {
-        memcpy(d, &b->d, 2);
-        for (int c = 0; c < 4; c++) memcpy(qs + 64 * c, b->qs + 8 * c, 8);
-    } else {
-        memcpy(&b->d, d, 2);
-        for (int c = 0; c < 4; c++) memcpy(b->qs + 8 * c, qs + 64 * c, 8);
-    }
+    move(to_x8, x8 + KITE_X8_Q80_D + 2 * i, row + offsetof(block_q8_0, d), 2);
+    for (int c = 0; c < 4; c++) move(to_x8, x8 + KITE_X8_Q80_QS + 64 * c + 8 * i, row + offsetof(block_q8_0, qs) + 8 * c, 8);
 }
 
-// The same for block_iq4_xs (kernels_internal.h has the byte map).
+// The same for block_iq4_xs (kernels_internal.h has the byte map): scales_h's two bytes 8 apart.
 static void iq4_xs_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
-    block_iq4_xs *b = (block_iq4_xs *)row;
-    uint8_t *d = x8 + KITE_X8_IQ4XS_D + 2 * i, *sh = x8 + KITE_X8_IQ4XS_SH + i, *sl = x8 + KITE_X8_IQ4XS_SL + i;
     uint8_t *qs = x8 + KITE_X8_IQ4XS_QS + 32 * (i >> 1) + 8 * (i & 1);
-    uint8_t h[2];
-    if (to_x8) {
-        memcpy(d, &b->d, 2), memcpy(h, &b->scales_h, 2);
-        sh[0] = h[0], sh[8] = h[1];
-        for (int k = 0; k < QK_K / 64; k++) sl[8 * k] = b->scales_l[k];
-        for (int s = 0; s < QK_K / 32; s++)
-            for (int c = 0; c < 2; c++) memcpy(qs + 128 * s + 16 * c, b->qs + 16 * s + 8 * c, 8);
-    } else {
-        memcpy(&b->d, d, 2);
-        h[0] = sh[0], h[1] = sh[8];
-        memcpy(&b->scales_h, h, 2);
-        for (int k = 0; k < QK_K / 64; k++) b->scales_l[k] = sl[8 * k];
-        for (int s = 0; s < QK_K / 32; s++)
-            for (int c = 0; c < 2; c++) memcpy(b->qs + 16 * s + 8 * c, qs + 128 * s + 16 * c, 8);
-    }
+    move(to_x8, x8 + KITE_X8_IQ4XS_D + 2 * i, row + offsetof(block_iq4_xs, d), 2);
+    for (int k = 0; k < 2; k++) move(to_x8, x8 + KITE_X8_IQ4XS_SH + 8 * k + i, row + offsetof(block_iq4_xs, scales_h) + k, 1);
+    for (int k = 0; k < QK_K / 64; k++) move(to_x8, x8 + KITE_X8_IQ4XS_SL + 8 * k + i, row + offsetof(block_iq4_xs, scales_l) + k, 1);
+    for (int s = 0; s < QK_K / 32; s++)
+        for (int c = 0; c < 2; c++) move(to_x8, qs + 128 * s + 16 * c, row + offsetof(block_iq4_xs, qs) + 16 * s + 8 * c, 8);
 }
 
 // The nibbles of a Q4_0-like block (16 bytes at r) to or from row i's share of an X8 block's
