@@ -92,15 +92,9 @@ static void q6_K_levels(uint8_t *x, uint8_t *r, int h, int e, bool to_x8) {
 }
 
 static void q6_K_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
-    block_q6_K *b = (block_q6_K *)row;
-    uint8_t *d = x8 + KITE_X8_Q6K_D + 2 * i, *sc = x8 + KITE_X8_Q6K_SCALES + i, *qs = x8 + KITE_X8_Q6K_QS + 4 * i;
-    if (to_x8) {
-        memcpy(d, &b->d, 2);
-        for (int j = 0; j < 16; j++) sc[8 * j] = (uint8_t)b->scales[j];
-    } else {
-        memcpy(&b->d, d, 2);
-        for (int j = 0; j < 16; j++) b->scales[j] = (int8_t)sc[8 * j];
-    }
+    move(to_x8, x8 + KITE_X8_Q6K_D + 2 * i, row + offsetof(block_q6_K, d), 2);
+    for (int j = 0; j < 16; j++) move(to_x8, x8 + KITE_X8_Q6K_SCALES + 8 * j + i, row + offsetof(block_q6_K, scales) + j, 1);
+    uint8_t *qs = x8 + KITE_X8_Q6K_QS + 4 * i;
     for (int c = 0; c < 8; c++)
         for (int u = 0; u < 2; u++)
             for (int m = 0; m < 4; m++) q6_K_levels(qs + 192 * c + 32 * u + m, row, c >> 2, 8 * (c & 3) + 4 * u + m, to_x8);
