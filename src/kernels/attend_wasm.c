@@ -106,96 +106,10 @@ KITE_INLINE void dot4_ggml(const float *q, float (*kf)[KITE_ATTN_MAX_HEAD_DIM], 
     }
 }
 
-// ---- scores of head sizes that are multiples of 64 ---------------------------------------------
-
-// Four finite halves at p -> floats (kite__h2f4_finite_wasm of the sign-extending load).
-KITE_INLINE v128_t k4_finite(const uint16_t *p) { return kite__h2f4_finite_wasm(wasm_i32x4_load16x4(p)); }
-
-// a[j] of dot_h4 for queries i < nb against one finite key row k: lanes 4j..4j+3 of every 64-dim
-// block, the products summed block by block in order (the first block's product first).
-KITE_INLINE void lane_sums(int nb, const float *const *q, const uint16_t *k, int32_t hd, int j, v128_t *a) {
-    const v128_t k0 = k4_finite(k + 4 * j);
-    for (int i = 0; i < nb; i++) a[i] = wasm_f32x4_mul(wasm_v128_load(q[i] + 4 * j), k0);
-    for (int32_t b = 64; b < hd; b += 64) {
-        const v128_t kb = k4_finite(k + b + 4 * j);
-        for (int i = 0; i < nb; i++) a[i] = wasm_f32x4_add(a[i], wasm_f32x4_mul(wasm_v128_load(q[i] + b + 4 * j), kb));
-    }
-}
-
-// r[m] of dot_h4, (a[m] + a[8+m]) + (a[4+m] + a[12+m]), for queries i < nb.
-KITE_INLINE void quarter_sums(int nb, const float *const *q, const uint16_t *k, int32_t hd, int m, v128_t *r) {
-    v128_t x[QB], y[QB];
-    lane_sums(nb, q, k, hd, m, x);
-    lane_sums(nb, q, k, hd, 8 + m, y);
-    for (int i = 0; i < nb; i++) r[i] = wasm_f32x4_add(x[i], y[i]);
-    lane_sums(nb, q, k, hd, 4 + m, x);
-    lane_sums(nb, q, k, hd, 12 + m, y);
-    for (int i = 0; i < nb; i++) r[i] = wasm_f32x4_add(r[i], wasm_f32x4_add(x[i], y[i]));
-}
-
-// scale * q[i].k for queries i < nb and one finite key row k (hd a multiple of 64), each as
-// dot4_ggml gives it: dot_h4's four lanes, (r0 + r2) + (r1 + r3), summed across as (h0 + h2) +
-// (h1 + h3). The key's halves are converted in registers, once for the nb queries, and only a
-// quarter of the lane sums is live at a time.
-KITE_INLINE void dots_finite(int nb, const float *const *q, const uint16_t *k, int32_t hd, float scale, float *out) {
-    v128_t t[QB], u[QB];
-    quarter_sums(nb, q, k, hd, 0, t);
-    quarter_sums(nb, q, k, hd, 2, u);
-    for (int i = 0; i < nb; i++) t[i] = wasm_f32x4_add(t[i], u[i]);
-    v128_t w[QB];
-    quarter_sums(nb, q, k, hd, 1, u);
-    quarter_sums(nb, q, k, hd, 3, w);
-    for (int i = 0; i < nb; i++) {
-        const v128_t h = wasm_f32x4_add(t[i], wasm_f32x4_add(u[i], w[i]));
-        const v128_t s = wasm_f32x4_add(h, wasm_i32x4_shuffle(h, h, 2, 3, 0, 1)); // h0 + h2, h1 + h3
-        out[i] = wasm_f32x4_extract_lane(wasm_f32x4_add(s, wasm_i32x4_shuffle(s, s, 1, 0, 3, 2)), 0) * scale;
-    }
-}
-
-static void dots_finite_n(int nb, const float *const *q, const uint16_t *k, int32_t hd, float scale, float *out) {
-    switch (nb) {
-    case 4: dots_finite(4, q, k, hd, scale, out); break;
-    case 3: dots_finite(3, q, k, hd, scale, out); break;
-    case 2: dots_finite(2, q, k, hd, scale, out); break;
-    default: dots_finite(1, q, k, hd, scale, out); break;
-    }
-}
-
-// A cache row holds an inf / nan half (its exponent all ones).
-KITE_INLINE bool row_special(const uint16_t *p, int32_t hd) {
-    v128_t mx = wasm_i16x8_splat(0);
-    for (int32_t d = 0; d < hd; d += 8) mx = wasm_u16x8_max(mx, wasm_v128_and(wasm_v128_load(p + d), wasm_i16x8_splat(0x7fff)));
-    return wasm_v128_any_true(wasm_u16x8_ge(mx, wasm_i16x8_splat(0x7c00)));
-}
-
-// scores_ggml for hd a multiple of 64, key by key: a row with an inf / nan half goes through
-// row_f32 and dot4_ggml, the others through dots_finite (the same bits).
-static void scores_ggml64(const kite_attn_group *g, const float *const *q, int32_t j0, int32_t j1, float *const *dst,
-                          int32_t base) {
-    const int32_t hd = g->head_dim, nq = g->n_q;
-    float kf[1][KITE_ATTN_MAX_HEAD_DIM], tmp[KITE_ATTN_GROUP_MAX];
-    for (int32_t j = j0; j < j1; j++) {
-        const uint16_t *k = g->k + (int64_t)j * g->kv_stride;
-        if (row_special(k, hd)) {
-            row_f32(k, kf[0], hd);
-            for (int32_t i = 0; i < nq; i++)
-                if (j < g->n_kv[i]) dot4_ggml(q[i], kf, 1, hd, g->scale, tmp + i);
-        } else {
-            for (int32_t i0 = 0; i0 < nq; i0 += QB) dots_finite_n(nq - i0 < QB ? nq - i0 : QB, q + i0, k, hd, g->scale, tmp + i0);
-        }
-        for (int32_t i = 0; i < nq; i++)
-            if (j < g->n_kv[i]) dst[i][j - base] = tmp[i];
-    }
-}
-
 // MATMUL / FA_F16 scores of keys j0..j1-1 for every query of g that sees them: dst[i][j - base]
 // = scale * q[i].k_j, 4 keys at a time, each key converted once for the group.
 static void scores_ggml(const kite_attn_group *g, const float *const *q, int32_t j0, int32_t j1, float *const *dst,
                         int32_t base) {
-    if (g->head_dim % 64 == 0) {
-        scores_ggml64(g, q, j0, j1, dst, base);
-        return;
-    }
     float kf[4][KITE_ATTN_MAX_HEAD_DIM], tmp[4];
     for (int32_t j = j0; j < j1; j += 4) {
         const int nk = j1 - j < 4 ? (int)(j1 - j) : 4;
@@ -251,11 +165,9 @@ KITE_INLINE v128_t fa_round(bool exact, v128_t x, v128_t *seen) {
 // exactly 1 leaves an f16 value as it is), then acc = round(acc + v * vs), as attend_ref.c's
 // attend_fa_f16. exact: every half converted with its inf/nan fix-up and the full rounding; else
 // halves taken as finite (*sp collects the rows' inf/nan lanes) and the cheap rounding (*seen).
-// rescale false: no key here sets a new maximum for these queries (every ms is 1), and no factor
-// is read.
-KITE_INLINE void fa_keys(int nb, bool rescale, bool exact, v128_t *a0, v128_t *a1, float (*ms)[CH], float (*vs)[CH],
-                         int32_t c0, int32_t j0, int32_t j1, const uint16_t *v, int32_t kv_stride, int32_t d,
-                         v128_t *seen, v128_t *sp) {
+KITE_INLINE void fa_keys(int nb, bool exact, v128_t *a0, v128_t *a1, float (*ms)[CH], float (*vs)[CH], int32_t c0,
+                         int32_t j0, int32_t j1, const uint16_t *v, int32_t kv_stride, int32_t d, v128_t *seen,
+                         v128_t *sp) {
     for (int32_t j = j0; j < j1; j++) {
         const uint16_t *p = v + (int64_t)j * kv_stride + d;
         v128_t lo, hi;
@@ -267,7 +179,7 @@ KITE_INLINE void fa_keys(int nb, bool rescale, bool exact, v128_t *a0, v128_t *a
             kite__h2f8_finite_wasm(h, &lo, &hi);
         }
         for (int i = 0; i < nb; i++) {
-            const float f = rescale ? ms[i][j - c0] : 1.0f;
+            const float f = ms[i][j - c0];
             if (f != 1.0f) {
                 const v128_t fv = wasm_f32x4_splat(f);
                 a0[i] = fa_round(exact, wasm_f32x4_mul(a0[i], fv), seen);
@@ -283,36 +195,31 @@ KITE_INLINE void fa_keys(int nb, bool rescale, bool exact, v128_t *a0, v128_t *a
 // The f16 accumulators acc[i] (queries i < nb) over keys j0..j1-1 of a chunk starting at key c0
 // (fa_keys). Eight dims at a time stay in registers across the keys with the cheap rounding; a
 // block that met an inf/nan half or a magnitude of 65520 or more is redone with the full one.
-KITE_INLINE void fa_values(int nb, bool rescale, float *const *acc, float (*ms)[CH], float (*vs)[CH], int32_t c0,
-                           int32_t j0, int32_t j1, const uint16_t *v, int32_t kv_stride, int32_t hd) {
+KITE_INLINE void fa_values(int nb, float *const *acc, float (*ms)[CH], float (*vs)[CH], int32_t c0, int32_t j0,
+                           int32_t j1, const uint16_t *v, int32_t kv_stride, int32_t hd) {
     for (int32_t d = 0; d < hd; d += 8) {
         v128_t a0[QB], a1[QB];
         for (int i = 0; i < nb; i++) a0[i] = wasm_v128_load(acc[i] + d), a1[i] = wasm_v128_load(acc[i] + d + 4);
         v128_t seen = wasm_i32x4_splat(0), sp = wasm_i32x4_splat(0);
-        fa_keys(nb, rescale, false, a0, a1, ms, vs, c0, j0, j1, v, kv_stride, d, &seen, &sp);
+        fa_keys(nb, false, a0, a1, ms, vs, c0, j0, j1, v, kv_stride, d, &seen, &sp);
         const v128_t big = wasm_u32x4_ge(seen, wasm_i32x4_splat(KITE_AW_SEEN_BAD));
         if (wasm_v128_any_true(wasm_v128_or(sp, big))) { // rare: again from the stored sums, exactly
             for (int i = 0; i < nb; i++) a0[i] = wasm_v128_load(acc[i] + d), a1[i] = wasm_v128_load(acc[i] + d + 4);
-            fa_keys(nb, rescale, true, a0, a1, ms, vs, c0, j0, j1, v, kv_stride, d, &seen, &sp);
+            fa_keys(nb, true, a0, a1, ms, vs, c0, j0, j1, v, kv_stride, d, &seen, &sp);
         }
         for (int i = 0; i < nb; i++) wasm_v128_store(acc[i] + d, a0[i]), wasm_v128_store(acc[i] + d + 4, a1[i]);
     }
 }
 
-// fa_values with a constant query count, so that the accumulators stay in registers, and a
-// constant rescale (most chunks after the first set no new maximum: their loop reads no factor).
-static void fa_values_n(int nb, bool rescale, float *const *acc, float (*ms)[CH], float (*vs)[CH], int32_t c0,
-                        int32_t j0, int32_t j1, const uint16_t *v, int32_t kv_stride, int32_t hd) {
-#define KITE_AW_FA_VALUES(n)                                                                                        \
-    (rescale ? fa_values(n, true, acc, ms, vs, c0, j0, j1, v, kv_stride, hd)                                        \
-             : fa_values(n, false, acc, ms, vs, c0, j0, j1, v, kv_stride, hd))
+// fa_values with a constant query count, so that the accumulators stay in registers.
+static void fa_values_n(int nb, float *const *acc, float (*ms)[CH], float (*vs)[CH], int32_t c0, int32_t j0, int32_t j1,
+                        const uint16_t *v, int32_t kv_stride, int32_t hd) {
     switch (nb) {
-    case 4: KITE_AW_FA_VALUES(4); break;
-    case 3: KITE_AW_FA_VALUES(3); break;
-    case 2: KITE_AW_FA_VALUES(2); break;
-    default: KITE_AW_FA_VALUES(1); break;
+    case 4: fa_values(4, acc, ms, vs, c0, j0, j1, v, kv_stride, hd); break;
+    case 3: fa_values(3, acc, ms, vs, c0, j0, j1, v, kv_stride, hd); break;
+    case 2: fa_values(2, acc, ms, vs, c0, j0, j1, v, kv_stride, hd); break;
+    default: fa_values(1, acc, ms, vs, c0, j0, j1, v, kv_stride, hd); break;
     }
-#undef KITE_AW_FA_VALUES
 }
 
 // attend_ref.c's attend_fa_f16 for every query of the group (q already rounded to f16); the
@@ -333,11 +240,9 @@ static void fa_f16(const kite_attn_group *g, const float *const *q, int32_t n_mi
         // maximum and each key's expf argument in order, the expf calls 4 at a time, then the
         // factors and the sum in order (the same calls on the same arguments as the scalar op)
         scores_ggml(g, q, c0, c1, vsp, c0);
-        bool rescale[KITE_ATTN_GROUP_MAX]; // query i sets a new maximum in this chunk (not at key 0)
         for (int32_t i = 0; i < nq; i++) {
             const int32_t n = (g->n_kv[i] < c1 ? g->n_kv[i] : c1) - c0;
             float *sv = vs[i], *mv = ms[i];
-            bool any = false;
             for (int32_t k = 0; k < n; k++) {
                 const float s = sv[k];
                 if (s > m[i]) {
@@ -347,40 +252,27 @@ static void fa_f16(const kite_attn_group *g, const float *const *q, int32_t n_mi
                     sv[k] = c0 + k == 0 ? 0.0f : m[i] - s;
                     mv[k] = 1.0f; // a new maximum: the exp rescales the accumulator
                     m[i] = s;
-                    any |= c0 + k != 0;
                 } else {
                     sv[k] = s - m[i];
                     mv[k] = 0.0f; // the exp weighs this key's value
                 }
             }
-            rescale[i] = any;
             expf_row(sv, n);
             for (int32_t k = 0; k < n; k++) {
                 const float e = sv[k], a = mv[k] != 0.0f ? e : 1.0f, b = mv[k] != 0.0f ? 1.0f : e;
                 mv[k] = a;
                 sv[k] = b;
+                sum[i] = sum[i] * a + b;
             }
-        }
-        // the sums, each in key order; the queries side by side, so that their chains overlap
-        const int32_t nc = (n_min < c1 ? n_min : c1) - c0;
-        for (int32_t k = 0; k < nc; k++)
-            for (int32_t i = 0; i < nq; i++) sum[i] = sum[i] * ms[i][k] + vs[i][k];
-        for (int32_t i = 0; i < nq; i++) {
-            const int32_t n = (g->n_kv[i] < c1 ? g->n_kv[i] : c1) - c0;
-            for (int32_t k = nc > 0 ? nc : 0; k < n; k++) sum[i] = sum[i] * ms[i][k] + vs[i][k];
         }
         // the values: the keys every query sees together, then each query's own
         const int32_t e = c1 < n_min ? c1 : n_min;
         if (e > c0)
-            for (int32_t i0 = 0; i0 < nq; i0 += QB) {
-                const int nb = nq - i0 < QB ? nq - i0 : QB;
-                bool r = false;
-                for (int i = 0; i < nb; i++) r |= rescale[i0 + i];
-                fa_values_n(nb, r, g->out + i0, ms + i0, vs + i0, c0, c0, e, g->v, g->kv_stride, hd);
-            }
+            for (int32_t i0 = 0; i0 < nq; i0 += QB)
+                fa_values_n(nq - i0 < QB ? nq - i0 : QB, g->out + i0, ms + i0, vs + i0, c0, c0, e, g->v, g->kv_stride, hd);
         for (int32_t i = 0; i < nq; i++) {
             const int32_t j0 = e > c0 ? e : c0, j1 = g->n_kv[i] < c1 ? g->n_kv[i] : c1;
-            if (j1 > j0) fa_values_n(1, rescale[i], g->out + i, ms + i, vs + i, c0, j0, j1, g->v, g->kv_stride, hd);
+            if (j1 > j0) fa_values_n(1, g->out + i, ms + i, vs + i, c0, j0, j1, g->v, g->kv_stride, hd);
         }
     }
     for (int32_t i = 0; i < nq; i++) {
