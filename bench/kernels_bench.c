@@ -9,7 +9,7 @@
 // its weights; best with a few --types: each type's matrix is allocated at once);
 // --gemm: the same for prefill, a 128-token GEMM per SmolLM2 shape; --isa: that kernel set only,
 // e.g. wasm-simd128, wasm-relaxed, avx2, avx512, scalar; --x8: each type with an X8 layout also
-// in it, a row "q4_K/x8".)
+// in it, a row "q4_K/x8"; --attn: the decode attention op alone, see attn_bench.)
 #if !defined(__EMSCRIPTEN__) && !defined(__wasi__)
 #include <dlfcn.h>
 #define HAVE_PEER 1 // llama.cpp's native kernels can be dlopen'd
@@ -351,6 +351,76 @@ static void hot_gemm(const kite_type *types, int nt, int n_tok, double min_time,
     }
 }
 
+// Decode attention (--attn): kite_kernels_attend_group in FA_F16 mode, as one decoded token of the
+// 768-wide model (bench/make_random_model.c ... iq: 12 query heads over 4 KV heads, head size 64)
+// runs it, at several cache depths: a group of 3 queries over n_kv cached keys, per kernel set,
+// CPU time, best of interleaved rounds. Prints microseconds per group call and per token (12
+// layers x 4 KV heads), hot (the cache rows stay in L1/L2 between calls) and cold (64 MiB are
+// written between calls, as a decode's weight stream evicts the KV cache between two layers:
+// this is the op's cost inside a model). The cache holds f16 values of random activations in [-1, 1).
+static void attn_bench(double min_time, const char *only_isa) {
+    enum { ROUNDS = 5, HD = 64, NKVH = 4, GROUP = 3, LAYERS = 12, MAXN = 512, ND = 4 };
+    static const int depths[ND] = {32, 128, 192, 512};
+    const int stride = NKVH * HD;
+    uint16_t *k = malloc(sizeof(uint16_t) * MAXN * stride), *v = malloc(sizeof(uint16_t) * MAXN * stride);
+    float *scores = malloc(sizeof(float) * KITE_ATTN_GROUP_MAX * MAXN);
+    static float q[GROUP][HD], out[GROUP][HD];
+    for (int i = 0; i < MAXN * stride; i++) k[i] = kite_f32_to_f16(rndf()), v[i] = kite_f32_to_f16(rndf());
+    for (int i = 0; i < GROUP; i++)
+        for (int d = 0; d < HD; d++) q[i][d] = 2.0f * rndf();
+    printf("\nDecode attention (FA_F16, %d queries per KV head, head size %d, 1 thread, CPU time, best of %d rounds):\n"
+           "microseconds per group call [per token: %d layers x %d KV heads]\n", GROUP, HD, ROUNDS, LAYERS, NKVH);
+    printf("%-14s", "isa");
+    for (int di = 0; di < ND; di++) printf("   n_kv %4d          ", depths[di]);
+    printf("\n");
+    enum { JUNK = 64 << 20, COLD_CALLS = 16 };
+    unsigned char *junk = calloc(JUNK, 1);
+    // cold calls are timed one by one on the wall clock: only where it ticks finely (not in a
+    // page, whose clock is coarsened)
+    double tick = 0;
+    for (double a = now(), b; tick == 0;) tick = (b = now()) - a;
+    const bool cold_ok = tick < 10e-6;
+    const char *d0 = kite_kernels_isa();
+    for (int ii = kite_kernels_isa_count() - 1; ii >= 0; ii--) {
+        const char *isa = kite_kernels_isa_name(ii);
+        if (only_isa && strcmp(only_isa, isa)) continue;
+        kite_kernels_set_isa(isa);
+        double best[ND], cold[ND];
+        for (int di = 0; di < ND; di++) best[di] = cold[di] = 1e30;
+        for (int round = 0; round < ROUNDS; round++)
+            for (int di = 0; di < ND; di++) {
+                kite_attn_group g = {.mode = KITE_ATTN_FA_F16, .n_q = GROUP, .head_dim = HD, .kv_stride = stride,
+                                     .scores_stride = MAXN, .scale = 0.125f, .k = k + HD, .v = v + HD, .scores = scores};
+                for (int i = 0; i < GROUP; i++) g.q[i] = q[i], g.out[i] = out[i], g.n_kv[i] = depths[di];
+                int calls = 0;
+                double el = 0;
+                CPU_TIMED(calls, el, (ii == 0 ? 0.25 : 1.0) * min_time / ROUNDS, 4, kite_kernels_attend_group(&g));
+                best[di] = fmin(best[di], 1e6 * el / calls);
+                if (ii == 0 || !cold_ok) continue; // the scalar op: hot only
+                double t = 0;
+                for (int c = 0; c < COLD_CALLS; c++) {
+                    for (size_t x = 0; x < JUNK; x += 64) junk[x] = (unsigned char)(junk[x] + 1);
+                    const double t0 = now();
+                    kite_kernels_attend_group(&g);
+                    t += now() - t0;
+                }
+                cold[di] = fmin(cold[di], 1e6 * t / COLD_CALLS);
+            }
+        printf("%-14s", isa);
+        for (int di = 0; di < ND; di++) printf(" %7.2f [%8.1f]    ", best[di], best[di] * LAYERS * NKVH);
+        printf("\n");
+        if (ii > 0 && !cold_ok) printf("  cold: n/a (the wall clock ticks every %.1f us here)\n", tick * 1e6);
+        if (ii > 0 && cold_ok) {
+            printf("%-14s", "  cold");
+            for (int di = 0; di < ND; di++) printf(" %7.2f [%8.1f]    ", cold[di], cold[di] * LAYERS * NKVH);
+            printf("\n");
+        }
+        fflush(stdout);
+    }
+    kite_kernels_set_isa(d0);
+    free(k), free(v), free(scores), free(junk);
+}
+
 int main(int argc, char **argv) {
     static const kite_type DEFAULT[] = {KITE_TYPE_Q8_0, KITE_TYPE_Q4_0, KITE_TYPE_Q5_0, KITE_TYPE_Q4_K, KITE_TYPE_Q5_K, KITE_TYPE_Q6_K, KITE_TYPE_F16};
     static const kite_type ALL[] = {KITE_TYPE_Q8_0, KITE_TYPE_Q4_0, KITE_TYPE_Q4_1, KITE_TYPE_Q5_0, KITE_TYPE_Q5_1,
@@ -364,7 +434,7 @@ int main(int argc, char **argv) {
                                    KITE_TYPE_IQ1_S, KITE_TYPE_IQ1_M, KITE_TYPE_TQ1_0, KITE_TYPE_TQ2_0, KITE_TYPE_MXFP4};
     kite_type types[32];
     int nt = 0;
-    bool quick = false, hot_only = false, gemm_only = false, x8 = false, cold = false;
+    bool quick = false, hot_only = false, gemm_only = false, x8 = false, cold = false, attn_only = false;
     const char *only_isa = NULL;
     for (int i = 0; i < (int)(sizeof DEFAULT / sizeof DEFAULT[0]); i++) types[nt++] = DEFAULT[i];
     for (int i = 1; i < argc; i++) {
@@ -380,6 +450,8 @@ int main(int argc, char **argv) {
             hot_only = cold = true;
         } else if (!strcmp(argv[i], "--gemm")) {
             gemm_only = true;
+        } else if (!strcmp(argv[i], "--attn")) {
+            attn_only = true;
         } else if (!strcmp(argv[i], "--isa") && i + 1 < argc) {
             only_isa = argv[++i];
         } else if (!strcmp(argv[i], "--x8")) {
@@ -391,7 +463,7 @@ int main(int argc, char **argv) {
             for (char *tok = strtok(argv[++i], ","); tok && nt < 32; tok = strtok(NULL, ","))
                 if (kite_type_from_name(tok, &types[nt])) nt++;
         } else {
-            fprintf(stderr, "usage: %s [--all] [--iq] [--hot | --cold | --gemm] [--isa NAME] [--x8] [--quick] [--types q8_0,q4_K,...]\n",
+            fprintf(stderr, "usage: %s [--all] [--iq] [--hot | --cold | --gemm | --attn] [--isa NAME] [--x8] [--quick] [--types q8_0,q4_K,...]\n",
                     argv[0]);
             return 2;
         }
@@ -400,6 +472,10 @@ int main(int argc, char **argv) {
     // SmolLM2-135M: n_embd 576, n_ff 1536, vocab 49152 (q/o 576x576, gate/up, down, output)
     static const shape SHAPES[] = {{"attn_q 576->576", 576, 576}, {"ffn_up 576->1536", 576, 1536},
                                    {"ffn_down 1536->576", 1536, 576}, {"output 576->49152", 576, 49152}};
+    if (attn_only) {
+        attn_bench(min_time * 10, only_isa);
+        return 0;
+    }
     if (gemm_only) { // the hot-weight GEMM table alone, for the default set and every other but scalar
         const char *d0 = kite_kernels_isa();
         for (int ii = kite_kernels_isa_count() - 1; ii >= 1; ii--) {

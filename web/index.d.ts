@@ -307,7 +307,9 @@ export interface GenerateResult {
   toolCalls?: ToolCall[];
 }
 
-/** Text pieces as they are sampled (UTF-8 characters are never split between pieces). */
+/** Text pieces as they are sampled: a run's first 8 pieces one token's text each (unless a stop
+ *  string holds text back), later ones gathered while tokens come less than 33 ms apart (at most
+ *  ~30 pieces a second). UTF-8 characters are never split between pieces. */
 export interface Generation extends AsyncIterableIterator<string> {
   /** Resolves after the last piece with the run's statistics and token ids. */
   result: Promise<GenerateResult>;

@@ -124,3 +124,25 @@ test('stop strings end the text before the match, as in the native CLI', async (
     await m.dispose();
   }
 });
+
+test('pieces: the first 8 of a run one message each, later ones gathered while they come within 33 ms; the text is the same', async () => {
+  requireModels();
+  requireDist(['st']);
+  const m = await loadModel(model('stories260K.gguf'), { flavor: 'st' });
+  try {
+    const full = await m.generate('Once upon a time', { maxTokens: 60, temperature: 0 }).text();
+    const g = m.generate('Once upon a time', { maxTokens: 60, temperature: 0 });
+    const pieces = [];
+    for await (const p of g) pieces.push(p);
+    const r = await g.result;
+    assert.equal(pieces.join(''), full);
+    // the first 8 are the first 8 tokens' text, one each (this story's tokens are plain text:
+    // none is held back)
+    assert.ok(pieces.length >= 8 && pieces.slice(0, 8).every((p) => p.length > 0));
+    assert.equal(pieces.slice(0, 8).join(''), await m.detokenize(r.tokens.slice(0, 8)));
+    // stories260K samples a token in well under 33 ms: the rest come in fewer messages than tokens
+    assert.ok(pieces.length < r.nGenerated, `${pieces.length} pieces for ${r.nGenerated} tokens`);
+  } finally {
+    await m.dispose();
+  }
+});
