@@ -320,10 +320,6 @@ static kite__tile_fn simd128_gemm[KITE_TYPE_COUNT], relaxed_few[KITE_TYPE_COUNT]
                      size_t ys) {                                                                                \
         (nt >= WPK_MIN_TOK ? simd128_gemm[wtype] : relaxed_few[wtype])(n, w, ws, nr, a, as, nt, y, ys);          \
     }
-MIXED_TILE(mtile_q4_0, KITE_TYPE_Q4_0)
-MIXED_TILE(mtile_q4_1, KITE_TYPE_Q4_1)
-MIXED_TILE(mtile_q5_0, KITE_TYPE_Q5_0)
-MIXED_TILE(mtile_q5_1, KITE_TYPE_Q5_1)
 MIXED_TILE(mtile_q8_0, KITE_TYPE_Q8_0)
 MIXED_TILE(mtile_iq4_nl, KITE_TYPE_IQ4_NL)
 MIXED_TILE(mtile_iq4_xs, KITE_TYPE_IQ4_XS)
@@ -361,8 +357,6 @@ void kite__kernels_fill_wasm_relaxed(kite__kernels *k) {
     relaxed_fill_iq(k);
     wpk_fill(k); // (few tokens fall back to the tiles above: relaxed, or Q2_K/Q3_K the SIMD128 set's)
     memcpy(relaxed_few, k->tile, sizeof relaxed_few);
-    k->tile[KITE_TYPE_Q4_0] = mtile_q4_0, k->tile[KITE_TYPE_Q4_1] = mtile_q4_1;
-    k->tile[KITE_TYPE_Q5_0] = mtile_q5_0, k->tile[KITE_TYPE_Q5_1] = mtile_q5_1;
     k->tile[KITE_TYPE_Q8_0] = mtile_q8_0, k->tile[KITE_TYPE_IQ4_NL] = mtile_iq4_nl;
     k->tile[KITE_TYPE_IQ4_XS] = mtile_iq4_xs;
 }

@@ -535,14 +535,18 @@ static void test_x8_special_halves(kite_type t, int n_tok) {
 
 // ---- 2b''. k-quant levels and activations at their extremes: every set gives _ref's bits ----
 // Every level byte 0xFF (levels and scales at their largest) or 0x00 against Q8_K activations of
-// all -127, or all +127 but each block's first: the wasm kernels sum level dots in int16 lanes
+// all -127, or all +127 but each block's first (and the same for Q4_0, Q4_1, Q5_0, Q5_1 against
+// Q8_0 / Q8_1 activations, all +127 or -127 first): the wasm kernels sum level dots in int16 lanes
 // (the relaxed packed GEMM's runs, the X8 GEMVs' pairs), exact only within their bounds, which
 // random levels do not reach. Row and X8 layouts, GEMV and GEMM token counts, 1 and 2 threads.
 static void test_k_extremes(kite_pool *pool2) {
     enum { N_IN = 512, N_OUT = 16, TOK_MAX = 20 };
-    static const kite_type types[] = {KITE_TYPE_Q2_K, KITE_TYPE_Q3_K, KITE_TYPE_Q4_K, KITE_TYPE_Q5_K, KITE_TYPE_Q6_K};
+    static const kite_type types[] = {KITE_TYPE_Q2_K, KITE_TYPE_Q3_K, KITE_TYPE_Q4_K, KITE_TYPE_Q5_K, KITE_TYPE_Q6_K,
+                                      KITE_TYPE_Q4_0, KITE_TYPE_Q4_1, KITE_TYPE_Q5_0, KITE_TYPE_Q5_1};
     const char *dflt = kite_kernels_isa();
-    const size_t ss = kite_matmul_scratch_size(KITE_TYPE_Q4_K, N_IN, TOK_MAX);
+    size_t ss = 0;
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
+        if (kite_matmul_scratch_size(types[ti], N_IN, TOK_MAX) > ss) ss = kite_matmul_scratch_size(types[ti], N_IN, TOK_MAX);
     void *scratch = malloc(ss);
     float *x = malloc(sizeof(float) * N_IN * TOK_MAX), *yr = malloc(sizeof(float) * N_OUT * TOK_MAX),
           *yi = malloc(sizeof(float) * N_OUT * TOK_MAX);
@@ -554,17 +558,22 @@ static void test_k_extremes(kite_pool *pool2) {
                     const size_t bs = kite_type_get(t)->type_size, ws = (size_t)kite_type_row_bytes(t, N_IN), wb = ws * N_OUT;
                     uint8_t *w = malloc(wb), *w8 = malloc(wb);
                     memset(w, fillb ? 0xFF : 0x00, wb);
+                    const int b32 = kite_type_get(t)->block_size == 32; // (d first, then Q4_1's and Q5_1's m)
                     const size_t d = t == KITE_TYPE_Q2_K   ? offsetof(block_q2_K, d)
                                      : t == KITE_TYPE_Q3_K ? offsetof(block_q3_K, d)
                                      : t == KITE_TYPE_Q6_K ? offsetof(block_q6_K, d)
+                                     : b32                 ? 0
                                                            : offsetof(block_q4_K, d);
-                    const size_t dmin = t == KITE_TYPE_Q2_K ? offsetof(block_q2_K, dmin) : offsetof(block_q4_K, dmin);
+                    const size_t dmin = t == KITE_TYPE_Q2_K ? offsetof(block_q2_K, dmin) : b32 ? 2 : offsetof(block_q4_K, dmin);
                     for (size_t b = 0; b < wb / bs; b++) {
                         set_f16(w + b * bs + d, 0.01f * (float)(1 + b % 3));
-                        if (t == KITE_TYPE_Q2_K || t == KITE_TYPE_Q4_K || t == KITE_TYPE_Q5_K) set_f16(w + b * bs + dmin, 0.005f);
+                        if (t == KITE_TYPE_Q2_K || t == KITE_TYPE_Q4_K || t == KITE_TYPE_Q5_K || t == KITE_TYPE_Q4_1 ||
+                            t == KITE_TYPE_Q5_1)
+                            set_f16(w + b * bs + dmin, 0.005f);
                     }
-                    // sign 0: all +1 (Q8_K: all -127); 1: each block's first -1, the rest +1 (+127)
-                    for (int i = 0; i < N_IN * nt; i++) x[i] = sign && i % QK_K == 0 ? -1.0f : 1.0f;
+                    // sign 0: all +1 (Q8_K: all -127; Q8_0 / Q8_1: all +127); 1: each block's first -1, the rest +1
+                    const int blk = b32 ? 32 : QK_K;
+                    for (int i = 0; i < N_IN * nt; i++) x[i] = sign && i % blk == 0 ? -1.0f : 1.0f;
                     CHECK(kite_matmul_repack_x8(t, w, w8, N_IN, N_OUT) == KITE_OK, "repack");
                     CHECK(kite_kernels_set_isa("scalar") == KITE_OK, "scalar set");
                     CHECK(kite_matmul(NULL, t, w, N_IN, N_OUT, x, nt, yr, scratch, ss) == KITE_OK, "scalar matmul");
