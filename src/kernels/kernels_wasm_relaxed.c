@@ -307,13 +307,14 @@ static void rtile_iq4_xs(int n, const void *wv, size_t ws, int nr, const void *a
 #include "kernels/kernels_wasm_packed.inc"
 #include "kernels/kernels_wasm_x8_gemm.inc"
 
-// The packed prefill GEMM of the 32-element types and IQ4_XS: the SIMD128 set's (levels and
-// activations as int16) outruns the relaxed one here, which splits 8-bit levels into two planes
-// (two dots) and offsets the 4-bit ones. Hot GEMM, 128 tokens, 1 thread, Chromium, GOP/s
-// SIMD128 / relaxed (`bench/wasm_kernels_bench.mjs --gemm --quick`): Q8_0 50 / 27, IQ4_NL 50 /
-// 27, IQ4_XS 60 / 34, Q4_0 50 / 43, Q5_0 50 / 44, Q4_1 45 / 41, Q5_1 45 / 41 (the k-quants: relaxed
-// equal or faster). So these types' relaxed tile takes SIMD128's from WPK_MIN_TOK tokens on and
-// keeps the relaxed one below (the GEMV, small batches). Same bits: every set gives the _ref's.
+// The packed prefill GEMM of the 8-bit-level types: the SIMD128 set's (levels and activations as
+// int16) outruns the relaxed one here, which splits 8-bit levels into two planes (two dots). Hot
+// GEMM, 128 tokens, 1 thread, Chromium, GOP/s SIMD128 / relaxed (`bench/wasm_kernels_bench.mjs
+// --gemm --quick`): Q8_0 50 / 27, IQ4_NL 50 / 27, IQ4_XS 60 / 34. So these types' relaxed tile
+// takes SIMD128's from WPK_MIN_TOK tokens on and keeps the relaxed one below (the GEMV, small
+// batches). (Q4_0, Q4_1, Q5_0, Q5_1 ran SIMD128's too, 45-50 against relaxed 41-44, until their
+// relaxed dots went to int16 lanes: now relaxed ~75-80 before the 64-row tiles.) Same bits: every
+// set gives the _ref's.
 static kite__tile_fn simd128_gemm[KITE_TYPE_COUNT], relaxed_few[KITE_TYPE_COUNT];
 #define MIXED_TILE(name, wtype)                                                                                    \
     static void name(int n, const void *w, size_t ws, int nr, const void *a, size_t as, int nt, float *y,       \
