@@ -251,7 +251,7 @@ static void test_isa_vs_ref(kite_pool *pool2) {
         kite_type t = CASES[c].t;
         int bs = (int)kite_type_get(kite__dot_partner(t))->block_size;
         if ((int)kite_type_get(t)->block_size > bs) bs = (int)kite_type_get(t)->block_size;
-        for (int si = 0; si < 8; si++) {
+        for (int si = 0; si < 9; si++) {
             // odd block counts hit every tail; si 3 and 4 (GEMV and GEMM) have rows longer than
             // the wasm tiles' activation segments (4096 and 1024 elements); si 1, 4 and 5 give the
             // lanes = tokens tiles (x86, NEON: groups of up to 8 tokens) groups of 8 + 8 and one
@@ -259,7 +259,8 @@ static void test_isa_vs_ref(kite_pool *pool2) {
             // (plain types: below, across and not a multiple of the 8 lanes and 1024-element chunks);
             // si 6 gives the packed GEMM (groups of 16 tokens x 16 rows) two token groups and 8 tokens
             // left, a full and a partial row group; si 7 more tokens than one call of it takes (256)
-            // and more rows (64)
+            // and more rows (64); si 8 rows long enough that the wasm packed GEMM packs a call's 64
+            // rows in passes (WPK_PASS_BYTES), the last one partial
             int n_in = bs == 1 ? (si == 0 ? 5 : si == 1 ? 67 : si == 2 ? 203 : si == 3 ? 2501 : 1029)
                                : bs * (si == 0 ? 1 : si == 1 ? 3 : si == 2 ? 7 : si == 5 ? 5 : bs == 32 ? 165 : 17);
             int n_out = si == 5 ? 11 : si >= 3 ? 9 : n_outs[(c + si) % 5] + (si == 2 ? 24 : 0);
@@ -267,6 +268,7 @@ static void test_isa_vs_ref(kite_pool *pool2) {
             if (si == 1) n_tok = 17;
             if (si == 6) n_in = bs == 1 ? 40 : bs * 5, n_out = 21, n_tok = 40;
             if (si == 7) n_in = bs == 1 ? 24 : bs * 2, n_out = 70, n_tok = 300; // two token blocks of the packed GEMM
+            if (si == 8) n_in = bs == 1 ? 40 : bs * (bs == 32 ? 165 : 21), n_out = 70, n_tok = 9;
             size_t wb = (size_t)kite_type_row_bytes(t, (uint64_t)n_in) * (size_t)n_out;
             void *w = malloc(wb);
             float *x = malloc((size_t)n_in * n_tok * 4);
@@ -315,6 +317,8 @@ static void test_x8_vs_ref(kite_pool *pool2) {
                                     {2, 70, 40}, {1, 19, 300}, {2, 8, 16},   {1, 5, 16},   {3, 24, 31},
                                     {1, 200, 32}, {2, 133, 64}, {4, 88, 128}, {1, 72, 255}, {1, 45, 256},
                                     {2, 136, 257}, {1, 264, 300},
+                                    // the wasm packed GEMM's records of a call in passes (WPK_PASS_BYTES)
+                                    {21, 72, 17},
                                     // rows longer than the wasm GEMVs' per-token tables (Q6_K 205 and
                                     // 1030 blocks, Q4_K 1030): run in pieces, the sums carried
                                     {205, 8, 3}, {1030, 16, 2}};
