@@ -179,6 +179,8 @@ void kite__kernels_fill_wasm(kite__kernels *k) {
     k->gemv_x8[KITE_TYPE_IQ3_XXS] = wx8_gemv_iq3_xxs;
     k->gemv_x8[KITE_TYPE_IQ2_XXS] = wx8_gemv_iq2_xxs;
     wpk_fill(k);
-    k->gemm_x8[KITE_TYPE_Q4_K] = wx8_gemm_q4_K; // (wpk_fill's gemm_rows / gemm_tokens: 2 groups, 256 tokens)
+    k->gemm_x8[KITE_TYPE_Q4_K] = wx8_gemm_q4_K; // (wpk_fill's gemm_rows / gemm_tokens: 8 groups, 256 tokens)
     k->gemm_x8[KITE_TYPE_Q6_K] = wx8_gemm_q6_K;
+    k->gemm_x8[KITE_TYPE_Q4_0] = wx8_gemm_q4_0, k->gemm_x8[KITE_TYPE_Q4_1] = wx8_gemm_q4_1;
+    k->gemm_x8[KITE_TYPE_Q5_0] = wx8_gemm_q5_0, k->gemm_x8[KITE_TYPE_Q5_1] = wx8_gemm_q5_1;
 }

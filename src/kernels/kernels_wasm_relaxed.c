@@ -307,23 +307,20 @@ static void rtile_iq4_xs(int n, const void *wv, size_t ws, int nr, const void *a
 #include "kernels/kernels_wasm_packed.inc"
 #include "kernels/kernels_wasm_x8_gemm.inc"
 
-// The packed prefill GEMM of the 32-element types and IQ4_XS: the SIMD128 set's (levels and
-// activations as int16) outruns the relaxed one here, which splits 8-bit levels into two planes
-// (two dots) and offsets the 4-bit ones. Hot GEMM, 128 tokens, 1 thread, Chromium, GOP/s
-// SIMD128 / relaxed (`bench/wasm_kernels_bench.mjs --gemm --quick`): Q8_0 50 / 27, IQ4_NL 50 /
-// 27, IQ4_XS 60 / 34, Q4_0 50 / 43, Q5_0 50 / 44, Q4_1 45 / 41, Q5_1 45 / 41 (the k-quants: relaxed
-// equal or faster). So these types' relaxed tile takes SIMD128's from WPK_MIN_TOK tokens on and
-// keeps the relaxed one below (the GEMV, small batches). Same bits: every set gives the _ref's.
+// The packed prefill GEMM of the 8-bit-level types: the SIMD128 set's (levels and activations as
+// int16) outruns the relaxed one here, which splits 8-bit levels into two planes (two dots). Hot
+// GEMM, 128 tokens, 1 thread, Chromium, GOP/s SIMD128 / relaxed (`bench/wasm_kernels_bench.mjs
+// --gemm --quick`): Q8_0 50 / 27, IQ4_NL 50 / 27, IQ4_XS 60 / 34. So these types' relaxed tile
+// takes SIMD128's from WPK_MIN_TOK tokens on and keeps the relaxed one below (the GEMV, small
+// batches). (Q4_0, Q4_1, Q5_0, Q5_1 ran SIMD128's too, 45-50 against relaxed 41-44, until their
+// relaxed dots went to int16 lanes: now relaxed ~75-80 before the 64-row tiles.) Same bits: every
+// set gives the _ref's.
 static kite__tile_fn simd128_gemm[KITE_TYPE_COUNT], relaxed_few[KITE_TYPE_COUNT];
 #define MIXED_TILE(name, wtype)                                                                                    \
     static void name(int n, const void *w, size_t ws, int nr, const void *a, size_t as, int nt, float *y,       \
                      size_t ys) {                                                                                \
         (nt >= WPK_MIN_TOK ? simd128_gemm[wtype] : relaxed_few[wtype])(n, w, ws, nr, a, as, nt, y, ys);          \
     }
-MIXED_TILE(mtile_q4_0, KITE_TYPE_Q4_0)
-MIXED_TILE(mtile_q4_1, KITE_TYPE_Q4_1)
-MIXED_TILE(mtile_q5_0, KITE_TYPE_Q5_0)
-MIXED_TILE(mtile_q5_1, KITE_TYPE_Q5_1)
 MIXED_TILE(mtile_q8_0, KITE_TYPE_Q8_0)
 MIXED_TILE(mtile_iq4_nl, KITE_TYPE_IQ4_NL)
 MIXED_TILE(mtile_iq4_xs, KITE_TYPE_IQ4_XS)
@@ -355,14 +352,16 @@ void kite__kernels_fill_wasm_relaxed(kite__kernels *k) {
     k->gemv_x8[KITE_TYPE_IQ2_XXS] = wx8_gemv_iq2_xxs;
     k->gemm_x8[KITE_TYPE_Q4_K] = wx8_gemm_q4_K; // the relaxed one (kernels_wasm_x8_gemm.inc)
     k->gemm_x8[KITE_TYPE_Q6_K] = wx8_gemm_q6_K; // the relaxed one (kernels_wasm_x8_gemm.inc)
+    k->gemm_x8[KITE_TYPE_Q4_0] = wx8_gemm_q4_0; // the relaxed ones (kernels_wasm_x8_gemm.inc)
+    k->gemm_x8[KITE_TYPE_Q4_1] = wx8_gemm_q4_1;
+    k->gemm_x8[KITE_TYPE_Q5_0] = wx8_gemm_q5_0;
+    k->gemm_x8[KITE_TYPE_Q5_1] = wx8_gemm_q5_1;
     k->tile[KITE_TYPE_Q5_K] = rtile_q5_K;
     k->tile[KITE_TYPE_Q6_K] = rtile_q6_K;
     k->tile[KITE_TYPE_IQ4_XS] = rtile_iq4_xs;
     relaxed_fill_iq(k);
     wpk_fill(k); // (few tokens fall back to the tiles above: relaxed, or Q2_K/Q3_K the SIMD128 set's)
     memcpy(relaxed_few, k->tile, sizeof relaxed_few);
-    k->tile[KITE_TYPE_Q4_0] = mtile_q4_0, k->tile[KITE_TYPE_Q4_1] = mtile_q4_1;
-    k->tile[KITE_TYPE_Q5_0] = mtile_q5_0, k->tile[KITE_TYPE_Q5_1] = mtile_q5_1;
     k->tile[KITE_TYPE_Q8_0] = mtile_q8_0, k->tile[KITE_TYPE_IQ4_NL] = mtile_iq4_nl;
     k->tile[KITE_TYPE_IQ4_XS] = mtile_iq4_xs;
 }

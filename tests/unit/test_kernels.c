@@ -251,7 +251,7 @@ static void test_isa_vs_ref(kite_pool *pool2) {
         kite_type t = CASES[c].t;
         int bs = (int)kite_type_get(kite__dot_partner(t))->block_size;
         if ((int)kite_type_get(t)->block_size > bs) bs = (int)kite_type_get(t)->block_size;
-        for (int si = 0; si < 8; si++) {
+        for (int si = 0; si < 9; si++) {
             // odd block counts hit every tail; si 3 and 4 (GEMV and GEMM) have rows longer than
             // the wasm tiles' activation segments (4096 and 1024 elements); si 1, 4 and 5 give the
             // lanes = tokens tiles (x86, NEON: groups of up to 8 tokens) groups of 8 + 8 and one
@@ -259,7 +259,8 @@ static void test_isa_vs_ref(kite_pool *pool2) {
             // (plain types: below, across and not a multiple of the 8 lanes and 1024-element chunks);
             // si 6 gives the packed GEMM (groups of 16 tokens x 16 rows) two token groups and 8 tokens
             // left, a full and a partial row group; si 7 more tokens than one call of it takes (256)
-            // and more rows (64)
+            // and more rows (64); si 8 rows long enough that the wasm packed GEMM packs a call's 64
+            // rows in passes (WPK_PASS_BYTES), the last one partial
             int n_in = bs == 1 ? (si == 0 ? 5 : si == 1 ? 67 : si == 2 ? 203 : si == 3 ? 2501 : 1029)
                                : bs * (si == 0 ? 1 : si == 1 ? 3 : si == 2 ? 7 : si == 5 ? 5 : bs == 32 ? 165 : 17);
             int n_out = si == 5 ? 11 : si >= 3 ? 9 : n_outs[(c + si) % 5] + (si == 2 ? 24 : 0);
@@ -267,6 +268,7 @@ static void test_isa_vs_ref(kite_pool *pool2) {
             if (si == 1) n_tok = 17;
             if (si == 6) n_in = bs == 1 ? 40 : bs * 5, n_out = 21, n_tok = 40;
             if (si == 7) n_in = bs == 1 ? 24 : bs * 2, n_out = 70, n_tok = 300; // two token blocks of the packed GEMM
+            if (si == 8) n_in = bs == 1 ? 40 : bs * (bs == 32 ? 165 : 21), n_out = 70, n_tok = 9;
             size_t wb = (size_t)kite_type_row_bytes(t, (uint64_t)n_in) * (size_t)n_out;
             void *w = malloc(wb);
             float *x = malloc((size_t)n_in * n_tok * 4);
@@ -315,6 +317,8 @@ static void test_x8_vs_ref(kite_pool *pool2) {
                                     {2, 70, 40}, {1, 19, 300}, {2, 8, 16},   {1, 5, 16},   {3, 24, 31},
                                     {1, 200, 32}, {2, 133, 64}, {4, 88, 128}, {1, 72, 255}, {1, 45, 256},
                                     {2, 136, 257}, {1, 264, 300},
+                                    // the wasm packed GEMM's records of a call in passes (WPK_PASS_BYTES)
+                                    {21, 72, 17},
                                     // rows longer than the wasm GEMVs' per-token tables (Q6_K 205 and
                                     // 1030 blocks, Q4_K 1030): run in pieces, the sums carried
                                     {205, 8, 3}, {1030, 16, 2}};
@@ -535,14 +539,18 @@ static void test_x8_special_halves(kite_type t, int n_tok) {
 
 // ---- 2b''. k-quant levels and activations at their extremes: every set gives _ref's bits ----
 // Every level byte 0xFF (levels and scales at their largest) or 0x00 against Q8_K activations of
-// all -127, or all +127 but each block's first: the wasm kernels sum level dots in int16 lanes
+// all -127, or all +127 but each block's first (and the same for Q4_0, Q4_1, Q5_0, Q5_1 against
+// Q8_0 / Q8_1 activations, all +127 or -127 first): the wasm kernels sum level dots in int16 lanes
 // (the relaxed packed GEMM's runs, the X8 GEMVs' pairs), exact only within their bounds, which
 // random levels do not reach. Row and X8 layouts, GEMV and GEMM token counts, 1 and 2 threads.
 static void test_k_extremes(kite_pool *pool2) {
     enum { N_IN = 512, N_OUT = 16, TOK_MAX = 20 };
-    static const kite_type types[] = {KITE_TYPE_Q2_K, KITE_TYPE_Q3_K, KITE_TYPE_Q4_K, KITE_TYPE_Q5_K, KITE_TYPE_Q6_K};
+    static const kite_type types[] = {KITE_TYPE_Q2_K, KITE_TYPE_Q3_K, KITE_TYPE_Q4_K, KITE_TYPE_Q5_K, KITE_TYPE_Q6_K,
+                                      KITE_TYPE_Q4_0, KITE_TYPE_Q4_1, KITE_TYPE_Q5_0, KITE_TYPE_Q5_1};
     const char *dflt = kite_kernels_isa();
-    const size_t ss = kite_matmul_scratch_size(KITE_TYPE_Q4_K, N_IN, TOK_MAX);
+    size_t ss = 0;
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
+        if (kite_matmul_scratch_size(types[ti], N_IN, TOK_MAX) > ss) ss = kite_matmul_scratch_size(types[ti], N_IN, TOK_MAX);
     void *scratch = malloc(ss);
     float *x = malloc(sizeof(float) * N_IN * TOK_MAX), *yr = malloc(sizeof(float) * N_OUT * TOK_MAX),
           *yi = malloc(sizeof(float) * N_OUT * TOK_MAX);
@@ -554,17 +562,22 @@ static void test_k_extremes(kite_pool *pool2) {
                     const size_t bs = kite_type_get(t)->type_size, ws = (size_t)kite_type_row_bytes(t, N_IN), wb = ws * N_OUT;
                     uint8_t *w = malloc(wb), *w8 = malloc(wb);
                     memset(w, fillb ? 0xFF : 0x00, wb);
+                    const int b32 = kite_type_get(t)->block_size == 32; // (d first, then Q4_1's and Q5_1's m)
                     const size_t d = t == KITE_TYPE_Q2_K   ? offsetof(block_q2_K, d)
                                      : t == KITE_TYPE_Q3_K ? offsetof(block_q3_K, d)
                                      : t == KITE_TYPE_Q6_K ? offsetof(block_q6_K, d)
+                                     : b32                 ? 0
                                                            : offsetof(block_q4_K, d);
-                    const size_t dmin = t == KITE_TYPE_Q2_K ? offsetof(block_q2_K, dmin) : offsetof(block_q4_K, dmin);
+                    const size_t dmin = t == KITE_TYPE_Q2_K ? offsetof(block_q2_K, dmin) : b32 ? 2 : offsetof(block_q4_K, dmin);
                     for (size_t b = 0; b < wb / bs; b++) {
                         set_f16(w + b * bs + d, 0.01f * (float)(1 + b % 3));
-                        if (t == KITE_TYPE_Q2_K || t == KITE_TYPE_Q4_K || t == KITE_TYPE_Q5_K) set_f16(w + b * bs + dmin, 0.005f);
+                        if (t == KITE_TYPE_Q2_K || t == KITE_TYPE_Q4_K || t == KITE_TYPE_Q5_K || t == KITE_TYPE_Q4_1 ||
+                            t == KITE_TYPE_Q5_1)
+                            set_f16(w + b * bs + dmin, 0.005f);
                     }
-                    // sign 0: all +1 (Q8_K: all -127); 1: each block's first -1, the rest +1 (+127)
-                    for (int i = 0; i < N_IN * nt; i++) x[i] = sign && i % QK_K == 0 ? -1.0f : 1.0f;
+                    // sign 0: all +1 (Q8_K: all -127; Q8_0 / Q8_1: all +127); 1: each block's first -1, the rest +1
+                    const int blk = b32 ? 32 : QK_K;
+                    for (int i = 0; i < N_IN * nt; i++) x[i] = sign && i % blk == 0 ? -1.0f : 1.0f;
                     CHECK(kite_matmul_repack_x8(t, w, w8, N_IN, N_OUT) == KITE_OK, "repack");
                     CHECK(kite_kernels_set_isa("scalar") == KITE_OK, "scalar set");
                     CHECK(kite_matmul(NULL, t, w, N_IN, N_OUT, x, nt, yr, scratch, ss) == KITE_OK, "scalar matmul");
