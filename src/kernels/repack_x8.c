@@ -75,19 +75,25 @@ static void k4_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8, size_t qs
 // u + 2), (c, u + 4) hold the four levels L_s (0..63, s 0..3) of row i's elements 128h + 32s + e,
 // e = 8p + 4u + m (c = 4h + p), as L0 | (L3 >> 4) << 6, L1 | (L3 >> 2 & 3) << 6, L2 | (L3 & 3)
 // << 6 (kernels_internal.h); the row holds L_s as nibble s >> 1 of ql[64h + 32(s & 1) + e] with
-// bits 2s, 2s + 1 of qh[32h + e] above it.
+// bits 2s, 2s + 1 of qh[32h + e] above it. Four elements m at once, one per byte of a uint32
+// (every shift's crossed bits masked off).
 static void q6_K_levels(uint8_t *x, uint8_t *r, int h, int e, bool to_x8) {
-    uint8_t *l0 = r + offsetof(block_q6_K, ql) + 64 * h + e, *l1 = l0 + 32, *qh = r + offsetof(block_q6_K, qh) + 32 * h + e;
-    unsigned L[4];
+    const uint32_t b2 = 0x03030303u, b4 = 0x0F0F0F0Fu, b6 = 0x3F3F3F3Fu;
+    uint8_t *ql0 = r + offsetof(block_q6_K, ql) + 64 * h + e, *ql1 = ql0 + 32, *qhp = r + offsetof(block_q6_K, qh) + 32 * h + e;
+    uint32_t l0, l1, qh, u0, u1, u2;
     if (to_x8) {
-        for (int s = 0; s < 4; s++) L[s] = ((s & 1 ? *l1 : *l0) >> 4 * (s >> 1) & 15) | (*qh >> 2 * s & 3) << 4;
-        x[0] = (uint8_t)(L[0] | (L[3] >> 4) << 6), x[64] = (uint8_t)(L[1] | (L[3] >> 2 & 3) << 6);
-        x[128] = (uint8_t)(L[2] | (L[3] & 3) << 6);
+        memcpy(&l0, ql0, 4), memcpy(&l1, ql1, 4), memcpy(&qh, qhp, 4);
+        const uint32_t L0 = (l0 & b4) | (qh & b2) << 4, L1 = (l1 & b4) | (qh >> 2 & b2) << 4;
+        const uint32_t L2 = (l0 >> 4 & b4) | (qh >> 4 & b2) << 4, L3 = (l1 >> 4 & b4) | (qh >> 6 & b2) << 4;
+        u0 = L0 | (L3 >> 4 & b2) << 6, u1 = L1 | (L3 >> 2 & b2) << 6, u2 = L2 | (L3 & b2) << 6;
+        memcpy(x, &u0, 4), memcpy(x + 64, &u1, 4), memcpy(x + 128, &u2, 4);
     } else {
-        for (int s = 0; s < 3; s++) L[s] = x[64 * s] & 63u;
-        L[3] = (unsigned)(x[0] >> 6) << 4 | (unsigned)(x[64] >> 6) << 2 | (unsigned)(x[128] >> 6);
-        *l0 = (uint8_t)((L[0] & 15) | (L[2] & 15) << 4), *l1 = (uint8_t)((L[1] & 15) | (L[3] & 15) << 4);
-        *qh = (uint8_t)(L[0] >> 4 | (L[1] >> 4) << 2 | (L[2] >> 4) << 4 | (L[3] >> 4) << 6);
+        memcpy(&u0, x, 4), memcpy(&u1, x + 64, 4), memcpy(&u2, x + 128, 4);
+        const uint32_t L0 = u0 & b6, L1 = u1 & b6, L2 = u2 & b6;
+        const uint32_t L3 = (u0 >> 6 & b2) << 4 | (u1 >> 6 & b2) << 2 | (u2 >> 6 & b2);
+        l0 = (L0 & b4) | (L2 & b4) << 4, l1 = (L1 & b4) | (L3 & b4) << 4;
+        qh = (L0 >> 4 & b2) | (L1 >> 4 & b2) << 2 | (L2 >> 4 & b2) << 4 | (L3 >> 4 & b2) << 6;
+        memcpy(ql0, &l0, 4), memcpy(ql1, &l1, 4), memcpy(qhp, &qh, 4);
     }
 }
 
@@ -96,8 +102,7 @@ static void q6_K_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
     for (int j = 0; j < 16; j++) move(to_x8, x8 + KITE_X8_Q6K_SCALES + 8 * j + i, row + offsetof(block_q6_K, scales) + j, 1);
     uint8_t *qs = x8 + KITE_X8_Q6K_QS + 4 * i;
     for (int c = 0; c < 8; c++)
-        for (int u = 0; u < 2; u++)
-            for (int m = 0; m < 4; m++) q6_K_levels(qs + 192 * c + 32 * u + m, row, c >> 2, 8 * (c & 3) + 4 * u + m, to_x8);
+        for (int u = 0; u < 2; u++) q6_K_levels(qs + 192 * c + 32 * u, row, c >> 2, 8 * (c & 3) + 4 * u, to_x8);
 }
 
 // The same for block_q3_K (kernels_internal.h has the byte map).
