@@ -350,9 +350,9 @@ void kite__kernels_fill_wasm_relaxed(kite__kernels *k) {
     k->gemv_x8[KITE_TYPE_Q5_1] = wx8_gemv_q5_1;
     k->gemv_x8[KITE_TYPE_IQ3_XXS] = wx8_gemv_iq3_xxs; // the relaxed ones (kernels_wasm_x8_grid.inc)
     k->gemv_x8[KITE_TYPE_IQ2_XXS] = wx8_gemv_iq2_xxs;
-    k->gemm_x8[KITE_TYPE_Q4_K] = wx8_gemm_q4_K; // the relaxed one (kernels_wasm_x8_gemm.inc)
-    k->gemm_x8[KITE_TYPE_Q6_K] = wx8_gemm_q6_K; // the relaxed one (kernels_wasm_x8_gemm.inc)
-    k->gemm_x8[KITE_TYPE_Q4_0] = wx8_gemm_q4_0; // the relaxed ones (kernels_wasm_x8_gemm.inc)
+    k->gemm_x8[KITE_TYPE_Q4_K] = wx8_gemm_q4_K; // the relaxed ones (kernels_wasm_x8_gemm.inc)
+    k->gemm_x8[KITE_TYPE_Q6_K] = wx8_gemm_q6_K;
+    k->gemm_x8[KITE_TYPE_Q4_0] = wx8_gemm_q4_0;
     k->gemm_x8[KITE_TYPE_Q4_1] = wx8_gemm_q4_1;
     k->gemm_x8[KITE_TYPE_Q5_0] = wx8_gemm_q5_0;
     k->gemm_x8[KITE_TYPE_Q5_1] = wx8_gemm_q5_1;
