@@ -1,5 +1,6 @@
-// cmd_bench.c - `kite bench -m MODEL [-p 128] [-n 64] [-t 1,2] [-r 3]`: prefill (pp) and decode
-// (tg) speed in a llama-bench-like table, with the weight bandwidth each implies.
+// cmd_bench.c - `kite bench -m MODEL [-p 128] [-n 64] [-d 0,512] [-t 1,2] [-r 3]`: prefill (pp) and
+// decode (tg) speed in a llama-bench-like table, at the cache depths asked for, with the weight
+// bandwidth each implies.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,13 +11,16 @@
 #include "cpu_cores.h"
 #include "model_cli.h"
 
-#define MAX_THREAD_SETS 16
+#define MAX_LIST 16 // thread counts or depths in one -t / -d list
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: kite bench [-m MODEL] [-p N] [-n N] [-t T1,T2,...] [-r N] [-b N] [-o md|csv|json] [-nr]\n"
+            "usage: kite bench [-m MODEL] [-p N] [-n N] [-d D1,D2,...] [-t T1,T2,...] [-r N] [-b N] [-o md|csv|json]\n"
+            "                  [-nr]\n"
             "  -p N    prompt tokens of the prefill test (default 128; 0 skips it)\n"
             "  -n N    tokens of the decode test (default 64; 0 skips it)\n"
+            "  -d LIST cache depths: each test runs after that many random tokens are in the cache,\n"
+            "          untimed, as llama-bench's -d (default 0)\n"
             "  -t LIST thread counts (default: the physical cores this process may use)\n"
             "  -r N    repetitions, the mean and deviation are shown (default 3)\n"
             "  -o FMT  md (a table with aligned columns, default), csv (a header line, then one line per\n"
@@ -34,28 +38,38 @@ static double clock_s(clockid_t id) {
 
 static double now_s(void) { return clock_s(CLOCK_MONOTONIC); }
 
-// One timed run: prefill n_p random tokens in batches, or decode n_g tokens one by one
-// (after one BOS-like token, as llama-bench's tg test does). Returns seconds, < 0 on error.
-static double run_once(kite_ctx *c, int32_t n_vocab, int32_t n_p, int32_t n_g, uint32_t *rng) {
-    int32_t *toks = malloc(sizeof(int32_t) * (size_t)(n_p > 0 ? n_p : 1));
+static int32_t random_token(int32_t n_vocab, uint32_t *rng) {
+    *rng = *rng * 1664525u + 1013904223u;
+    return (int32_t)((*rng >> 8) % (uint32_t)n_vocab);
+}
+
+// One timed run: prefill n_p random tokens in batches, or decode n_g tokens one by one (after
+// one BOS-like token, as llama-bench's tg test does), after `depth` random tokens (untimed) in the
+// cache. Returns seconds, < 0 on error.
+static double run_once(kite_ctx *c, int32_t n_vocab, int32_t depth, int32_t n_p, int32_t n_g, uint32_t *rng) {
+    const int32_t n_toks = depth > n_p ? depth : n_p;
+    int32_t *toks = malloc(sizeof(int32_t) * (size_t)(n_toks > 0 ? n_toks : 1));
     if (!toks) return -1;
-    for (int32_t i = 0; i < n_p; i++) {
-        *rng = *rng * 1664525u + 1013904223u;
-        toks[i] = (int32_t)((*rng >> 8) % (uint32_t)n_vocab);
-    }
     kite_ctx_reset(c);
     double t = -1;
+    if (depth > 0) {
+        for (int32_t i = 0; i < depth; i++) toks[i] = random_token(n_vocab, rng);
+        if (kite_ctx_eval(c, toks, depth, NULL) != KITE_OK) {
+            free(toks);
+            return -1;
+        }
+    }
+    for (int32_t i = 0; i < n_p; i++) toks[i] = random_token(n_vocab, rng);
     if (n_p > 0) {
         double t0 = now_s();
         if (kite_ctx_eval(c, toks, n_p, NULL) == KITE_OK) t = now_s() - t0;
     } else {
         int32_t tok = 1 % n_vocab;
-        if (kite_ctx_eval(c, &tok, 1, NULL) == KITE_OK) {
+        if (depth > 0 || kite_ctx_eval(c, &tok, 1, NULL) == KITE_OK) {
             double t0 = now_s();
             t = 0;
             for (int32_t i = 0; i < n_g; i++) {
-                *rng = *rng * 1664525u + 1013904223u;
-                tok = (int32_t)((*rng >> 8) % (uint32_t)n_vocab);
+                tok = random_token(n_vocab, rng);
                 if (kite_ctx_eval(c, &tok, 1, NULL) != KITE_OK) {
                     t = -1;
                     break;
@@ -68,11 +82,35 @@ static double run_once(kite_ctx *c, int32_t n_vocab, int32_t n_p, int32_t n_g, u
     return t;
 }
 
+// A comma-separated list of at most MAX_LIST integers in [lo, hi] into out[*n]; false (after
+// printing why) on a bad value, an empty item or an empty list.
+static bool parse_list(const char *flag, const char *v, int32_t lo, int32_t hi, int32_t *out, int32_t *n) {
+    *n = 0;
+    for (const char *p = v;; p++) {
+        const char *end = strchr(p, ',');
+        const size_t len = end ? (size_t)(end - p) : strlen(p);
+        char item[32];
+        if (*n == MAX_LIST) {
+            fprintf(stderr, "kite bench: at most %d values in %s\n", MAX_LIST, flag);
+            return false;
+        }
+        if (len >= sizeof item) {
+            fprintf(stderr, "kite bench: %s expects integers, got '%s'\n", flag, v);
+            return false;
+        }
+        snprintf(item, sizeof item, "%.*s", (int)len, p);
+        if (!model_cli_int(flag, item, lo, hi, &out[(*n)++])) return false;
+        if (!end) return true;
+        p = end;
+    }
+}
+
 int kite_cmd_bench(int argc, char **argv) {
     const char *model = NULL, *fmt = "md";
     int32_t n_p = 128, n_g = 64, reps = 3, n_batch = 0;
     bool no_repack = false;
-    int32_t threads[MAX_THREAD_SETS] = {cli_default_threads()}, n_threads = 1;
+    int32_t threads[MAX_LIST] = {cli_default_threads()}, n_threads = 1;
+    int32_t depths[MAX_LIST] = {0}, n_depths = 1, max_depth = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -97,18 +135,9 @@ int kite_cmd_bench(int argc, char **argv) {
             ok = !strcmp(v, "md") || !strcmp(v, "json") || !strcmp(v, "csv");
             if (!ok) fprintf(stderr, "kite bench: -o expects md, csv or json, got '%s'\n", v);
         } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
-            n_threads = 0;
-            char buf[256];
-            snprintf(buf, sizeof buf, "%s", v);
-            for (char *tok = strtok(buf, ","); tok && ok; tok = strtok(NULL, ",")) {
-                if (n_threads == MAX_THREAD_SETS) {
-                    fprintf(stderr, "kite bench: at most %d thread counts\n", MAX_THREAD_SETS);
-                    ok = false;
-                } else {
-                    ok = model_cli_int("-t", tok, 1, 512, &threads[n_threads++]);
-                }
-            }
-            if (ok && n_threads == 0) ok = model_cli_int("-t", "", 1, 512, &threads[0]);
+            ok = parse_list("-t", v, 1, 512, threads, &n_threads);
+        } else if (!strcmp(a, "-d") || !strcmp(a, "--n-depth")) {
+            ok = parse_list("-d", v, 0, 1 << 20, depths, &n_depths);
         } else {
             fprintf(stderr, "kite bench: unknown option '%s'\n", a);
             usage(stderr);
@@ -120,7 +149,9 @@ int kite_cmd_bench(int argc, char **argv) {
     model_opts o;
     model_opts_init(&o);
     o.model = model;
-    o.n_ctx = n_p + n_g + 1;
+    for (int32_t k = 0; k < n_depths; k++)
+        if (depths[k] > max_depth) max_depth = depths[k];
+    o.n_ctx = max_depth + n_p + n_g + 1;
     o.n_batch = n_batch;
     o.n_threads = threads[0];
     o.no_repack = no_repack;
@@ -133,14 +164,17 @@ int kite_cmd_bench(int argc, char **argv) {
     // md: every column as wide as its widest cell, known before the first row (the model name,
     // fixed-width numbers), so rows can stream out as each test finishes
     const int wm = strlen(name) > 5 ? (int)strlen(name) : 5;
+    const int wt = max_depth > 0 ? 18 : 8; // the test column: "tg64 @ d1048576" fits in 18
     if (csv) {
         printf("model,size_bytes,isa,threads,test,n,tps,tps_sd,gbps\n");
     } else if (!json) {
-        printf("| %-*s | %10s | %-8s | %7s | %8s | %18s | %8s |\n", wm, "model", "weights", "isa", "threads", "test",
-               "t/s", "GB/s");
+        printf("| %-*s | %10s | %-8s | %7s | %*s | %18s | %8s |\n", wm, "model", "weights", "isa", "threads", wt,
+               "test", "t/s", "GB/s");
         printf("| ");
         for (int k = 0; k < wm; k++) putchar('-');
-        printf(" | ---------: | -------- | ------: | -------: | -----------------: | -------: |\n");
+        printf(" | ---------: | -------- | ------: | ");
+        for (int k = 0; k < wt - 1; k++) putchar('-');
+        printf(": | -----------------: | -------: |\n");
     }
     int rc = 0;
     uint32_t rng = 42;
@@ -152,14 +186,15 @@ int kite_cmd_bench(int argc, char **argv) {
             rc = 1;
             break;
         }
-        for (int test = 0; test < 2 && rc == 0; test++) {
-            const int32_t np = test == 0 ? n_p : 0, ng = test == 0 ? 0 : n_g, n = np + ng;
+        for (int test = 0; test < 2 * n_depths && rc == 0; test++) {
+            const int32_t np = test % 2 == 0 ? n_p : 0, ng = test % 2 == 0 ? 0 : n_g, n = np + ng;
+            const int32_t depth = depths[test / 2];
             if (n == 0) continue;
-            run_once(c, hp->n_vocab, np, ng, &rng); // warm-up (page in the weights, spin up threads)
+            run_once(c, hp->n_vocab, depth, np, ng, &rng); // warm-up (page in the weights, spin up threads)
             double sum = 0, sum2 = 0;
             const double cpu0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
             for (int32_t r = 0; r < reps && rc == 0; r++) {
-                double t = run_once(c, hp->n_vocab, np, ng, &rng);
+                double t = run_once(c, hp->n_vocab, depth, np, ng, &rng);
                 if (t <= 0) {
                     fprintf(stderr, "kite bench: %s\n", kite_last_error());
                     rc = 1;
@@ -175,20 +210,21 @@ int kite_cmd_bench(int argc, char **argv) {
             const double cpu_s = clock_s(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
             const double mean = sum / reps, var = reps > 1 ? (sum2 - sum * sum / reps) / (reps - 1) : 0;
             const double sd = var > 0 ? sqrt(var) : 0;
-            char test_name[32];
-            snprintf(test_name, sizeof test_name, "%s%d", np ? "pp" : "tg", n);
+            char test_name[48];
+            if (depth > 0) snprintf(test_name, sizeof test_name, "%s%d @ d%d", np ? "pp" : "tg", n, depth);
+            else snprintf(test_name, sizeof test_name, "%s%d", np ? "pp" : "tg", n);
             if (json)
                 printf("{\"model\":\"%s\",\"size\":%.0f,\"isa\":\"%s\",\"threads\":%d,\"test\":\"%s\",\"n\":%d,"
-                       "\"tps\":%.3f,\"tps_sd\":%.3f,\"gbps\":%.3f,\"cpu_tps\":%.3f}\n",
-                       name, wbytes, kite_kernels_isa(), threads[ti], test_name, n, mean, sd, wbytes * mean / 1e9,
+                       "\"depth\":%d,\"tps\":%.3f,\"tps_sd\":%.3f,\"gbps\":%.3f,\"cpu_tps\":%.3f}\n",
+                       name, wbytes, kite_kernels_isa(), threads[ti], test_name, n, depth, mean, sd, wbytes * mean / 1e9,
                        cpu_s > 0 ? (double)n * reps / cpu_s : 0.0);
             else if (csv) // RFC 4180: the name quoted (quotes doubled) when it has a comma or a quote
                 printf("%s%s%s,%.0f,%s,%d,%s,%d,%.3f,%.3f,%.3f\n", strpbrk(name, ",\"") ? "\"" : "", name,
                        strpbrk(name, ",\"") ? "\"" : "", wbytes, kite_kernels_isa(), threads[ti], test_name, n, mean, sd,
                        wbytes * mean / 1e9);
             else
-                printf("| %-*s | %6.2f MiB | %-8s | %7d | %8s | %9.2f ± %6.2f | %8.2f |\n", wm, name,
-                       wbytes / (1024.0 * 1024.0), kite_kernels_isa(), threads[ti], test_name, mean, sd,
+                printf("| %-*s | %6.2f MiB | %-8s | %7d | %*s | %9.2f ± %6.2f | %8.2f |\n", wm, name,
+                       wbytes / (1024.0 * 1024.0), kite_kernels_isa(), threads[ti], wt, test_name, mean, sd,
                        wbytes * mean / 1e9);
             fflush(stdout);
         }

@@ -545,6 +545,15 @@ test('bench -o csv|json|md: one row per test; md columns aligned', () => {
   assert.ok(objs.every((o) => o.cpu_tps > 0 && o.tps > 0), 'json rows carry tokens per CPU second');
   const bad = kite([...args, '-o', 'xml']);
   assert.equal(bad.status, 2);
+  // -d: every test again after that many cached tokens, named as llama-bench names it
+  const deep = kite([...args, '-d', '0,8', '-o', 'json']);
+  assert.equal(deep.status, 0, deep.stderr);
+  const deepRows = deep.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(deepRows.map((o) => [o.test, o.depth]), [['pp16', 0], ['tg8', 0], ['pp16 @ d8', 8], ['tg8 @ d8', 8]]);
+  const deepMd = kite([...args, '-d', '4', '-o', 'md']).stdout.trimEnd().split('\n');
+  assert.equal(deepMd.length, 4);
+  for (const r of deepMd) assert.deepEqual(bars(r), bars(deepMd[0]), 'md columns aligned at depth');
+  for (const d of ['x', '-1', '1,,2', '']) assert.equal(kite([...args, '-d', d]).status, 2, `-d '${d}' refused`);
 });
 
 test('quantize: progress in MB/s on a terminal (stderr a TTY) only', () => {
