@@ -27,36 +27,70 @@ static inline __m256 round_f16(__m256 v) { return _mm256_cvtph_ps(_mm256_cvtps_p
 
 #define KITE_INLINE static inline __attribute__((always_inline))
 
-enum { PB = 4 }; // query pairs per pass over a row (FA_F32 scores)
 enum { VB = 8 }; // queries per pass over a row (value sums)
 
-// FA_F32 scores of np query pairs with rows j0..j1-1. qq[p] holds pair p's two queries in turns
-// of 8 dims (q0[0..7], q1[0..7], q0[8..15], ...): lanes 0-7 of its accumulator are the AVX2 op's
-// 8-lane sum for the first query, lanes 8-15 for the second.
-KITE_INLINE void scores_f32_pairs(int np, const float *const *qq, float *const *s, const uint16_t *k,
-                                  int32_t kv_stride, int32_t j0, int32_t j1, int32_t head_dim, float scale) {
-    for (int32_t j = j0; j < j1; j++) {
+enum { SB = 6 }; // queries per pass over 8 rows (FA_F32 scores): 4 accumulators each
+
+// FA_F32 scores of queries 0..nb-1 with rows j0..j1-1, j1 - j0 a multiple of 8, keys across
+// lanes: qt[i] holds query i in turns of 8 dims, each twice (q[0..7], q[0..7], q[8..15], ...),
+// and the accumulator of query i and row pair m holds the AVX2 op's 8-lane sum for row j + 2m in
+// lanes 0-7, for row j + 2m + 1 in lanes 8-15 (one conversion of two rows' 8 dims for all nb
+// queries). hsum8's three additions then run as vertical adds across registers, each as
+// hsum8 takes it (first operand first): for 8 rows and two queries, 16 scores in one register.
+KITE_INLINE void scores_f32_rows(int nb, const float *const *qt, float *const *s, const uint16_t *k,
+                                 int32_t kv_stride, int32_t j0, int32_t j1, int32_t head_dim, float scale) {
+    // after the reduction, 128-bit chunk c holds (query a row c, a row c + 4, b row c, b row c + 4)
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    const __m512 sc = _mm512_set1_ps(scale);
+    for (int32_t j = j0; j < j1; j += 8) {
         const uint16_t *kj = k + (int64_t)j * kv_stride;
-        __m512 acc[PB];
-        for (int p = 0; p < np; p++) acc[p] = _mm512_setzero_ps();
+        __m512 acc[SB][4];
+        for (int i = 0; i < nb; i++)
+            for (int m = 0; m < 4; m++) acc[i][m] = _mm512_setzero_ps();
         for (int32_t d = 0; d < head_dim; d += 8) {
-            const __m512 kd = load_f16x8_twice(kj + d);
-            for (int p = 0; p < np; p++) acc[p] = _mm512_fmadd_ps(_mm512_loadu_ps(qq[p] + 2 * d), kd, acc[p]);
+            __m512 qv[SB];
+            for (int i = 0; i < nb; i++) qv[i] = _mm512_loadu_ps(qt[i] + 2 * d);
+            for (int m = 0; m < 4; m++) {
+                const uint16_t *r = kj + (int64_t)(2 * m) * kv_stride + d;
+                const __m512 kv = _mm512_cvtph_ps(_mm256_inserti128_si256(
+                    _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)r)),
+                    _mm_loadu_si128((const __m128i *)(r + kv_stride)), 1));
+                for (int i = 0; i < nb; i++) acc[i][m] = _mm512_fmadd_ps(qv[i], kv, acc[i][m]);
+            }
         }
-        for (int p = 0; p < np; p++) {
-            s[2 * p][j] = hsum8(_mm512_castps512_ps256(acc[p])) * scale;
-            s[2 * p + 1][j] = hsum8(_mm512_extractf32x8_ps(acc[p], 1)) * scale;
+        __m512 t[SB + 1];
+        for (int i = 0; i < nb; i++) {
+            // hsum8's first add, lanes 0-3 + lanes 4-7 of each row: chunks (row 0..3), (row 4..7)
+            const __m512 r03 = _mm512_add_ps(_mm512_shuffle_f32x4(acc[i][0], acc[i][1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                             _mm512_shuffle_f32x4(acc[i][0], acc[i][1], _MM_SHUFFLE(3, 1, 3, 1)));
+            const __m512 r47 = _mm512_add_ps(_mm512_shuffle_f32x4(acc[i][2], acc[i][3], _MM_SHUFFLE(2, 0, 2, 0)),
+                                             _mm512_shuffle_f32x4(acc[i][2], acc[i][3], _MM_SHUFFLE(3, 1, 3, 1)));
+            // its second, lanes 0-1 + lanes 2-3: chunk c (row c: 2 sums, row c + 4: 2 sums)
+            t[i] = _mm512_add_ps(
+                _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(r03), _mm512_castps_pd(r47))),
+                _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(r03), _mm512_castps_pd(r47))));
+        }
+        t[nb] = t[nb - 1]; // an odd last query pairs with itself
+        for (int i = 0; i < nb; i += 2) {
+            // its third, lane 0 + lane 1, for queries i and i + 1 at once
+            __m512 f = _mm512_add_ps(_mm512_shuffle_ps(t[i], t[i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                     _mm512_shuffle_ps(t[i], t[i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+            f = _mm512_permutexvar_ps(order, _mm512_mul_ps(f, sc));
+            _mm256_storeu_ps(s[i] + j, _mm512_castps512_ps256(f));
+            if (i + 1 < nb) _mm256_storeu_ps(s[i + 1] + j, _mm512_extractf32x8_ps(f, 1));
         }
     }
 }
 
-static void scores_f32_pairs_n(int np, const float *const *qq, float *const *s, const uint16_t *k,
-                               int32_t kv_stride, int32_t j0, int32_t j1, int32_t head_dim, float scale) {
-    switch (np) {
-    case 4: scores_f32_pairs(4, qq, s, k, kv_stride, j0, j1, head_dim, scale); break;
-    case 3: scores_f32_pairs(3, qq, s, k, kv_stride, j0, j1, head_dim, scale); break;
-    case 2: scores_f32_pairs(2, qq, s, k, kv_stride, j0, j1, head_dim, scale); break;
-    default: scores_f32_pairs(1, qq, s, k, kv_stride, j0, j1, head_dim, scale); break;
+static void scores_f32_rows_n(int nb, const float *const *qt, float *const *s, const uint16_t *k,
+                              int32_t kv_stride, int32_t j0, int32_t j1, int32_t head_dim, float scale) {
+    switch (nb) {
+    case 6: scores_f32_rows(6, qt, s, k, kv_stride, j0, j1, head_dim, scale); break;
+    case 5: scores_f32_rows(5, qt, s, k, kv_stride, j0, j1, head_dim, scale); break;
+    case 4: scores_f32_rows(4, qt, s, k, kv_stride, j0, j1, head_dim, scale); break;
+    case 3: scores_f32_rows(3, qt, s, k, kv_stride, j0, j1, head_dim, scale); break;
+    case 2: scores_f32_rows(2, qt, s, k, kv_stride, j0, j1, head_dim, scale); break;
+    default: scores_f32_rows(1, qt, s, k, kv_stride, j0, j1, head_dim, scale); break;
     }
 }
 
@@ -184,36 +218,31 @@ void kite__attend_group_avx512(const kite_attn_group *g) {
         return;
     }
     const bool f32 = g->mode == KITE_ATTN_FA_F32;
-    // FA_F32: the queries in pairs (see scores_f32_pairs), an odd last one paired with itself;
-    // MATMUL: each query rounded to f16
-    float qbuf[KITE_ATTN_GROUP_MAX][KITE_ATTN_MAX_HEAD_DIM];
-    float *s[KITE_ATTN_GROUP_MAX + 1] = {0};
+    float *s[KITE_ATTN_GROUP_MAX];
     int32_t n_min = g->n_kv[0], n_max = g->n_kv[0];
     for (int32_t i = 0; i < nq; i++) {
         s[i] = g->scores + (size_t)i * (size_t)g->scores_stride;
         n_min = g->n_kv[i] < n_min ? g->n_kv[i] : n_min;
         n_max = g->n_kv[i] > n_max ? g->n_kv[i] : n_max;
     }
-    if (f32) {
-        const int32_t np = (nq + 1) / 2;
-        const float *qq[KITE_ATTN_GROUP_MAX / 2];
-        for (int32_t p = 0; p < np; p++) {
-            const float *q0 = g->q[2 * p], *q1 = 2 * p + 1 < nq ? g->q[2 * p + 1] : q0;
-            float *dst = qbuf[2 * p]; // two rows of qbuf: room for 2 * head_dim floats
+    if (f32) { // see scores_f32_rows; the rows past the last whole 8 each query alone
+        float qt[KITE_ATTN_GROUP_MAX][2 * KITE_ATTN_MAX_HEAD_DIM];
+        const float *qp[KITE_ATTN_GROUP_MAX];
+        for (int32_t i = 0; i < nq; i++) {
             for (int32_t d = 0; d < hd; d += 8) {
-                _mm256_storeu_ps(dst + 2 * d, _mm256_loadu_ps(q0 + d));
-                _mm256_storeu_ps(dst + 2 * d + 8, _mm256_loadu_ps(q1 + d));
+                const __m256 x = _mm256_loadu_ps(g->q[i] + d);
+                _mm256_storeu_ps(qt[i] + 2 * d, x);
+                _mm256_storeu_ps(qt[i] + 2 * d + 8, x);
             }
-            qq[p] = dst;
+            qp[i] = qt[i];
         }
-        // an odd last query's twin writes its scores over its own (the same values)
-        s[nq] = s[nq - 1];
-        for (int32_t p0 = 0; p0 < np; p0 += PB)
-            scores_f32_pairs_n(np - p0 < PB ? np - p0 : PB, qq + p0, s + 2 * p0, g->k, g->kv_stride, 0, n_min, hd,
-                               g->scale);
+        const int32_t n8 = n_min & ~7;
+        for (int32_t i0 = 0; i0 < nq; i0 += SB)
+            scores_f32_rows_n(nq - i0 < SB ? nq - i0 : SB, qp + i0, s + i0, g->k, g->kv_stride, 0, n8, hd, g->scale);
         for (int32_t i = 0; i < nq; i++)
-            if (g->n_kv[i] > n_min) scores_f32_one(g->q[i], s[i], g->k, g->kv_stride, n_min, g->n_kv[i], hd, g->scale);
-    } else {
+            if (g->n_kv[i] > n8) scores_f32_one(g->q[i], s[i], g->k, g->kv_stride, n8, g->n_kv[i], hd, g->scale);
+    } else { // MATMUL: each query rounded to f16
+        float qbuf[KITE_ATTN_GROUP_MAX][KITE_ATTN_MAX_HEAD_DIM];
         for (int32_t i = 0; i < nq; i++)
             for (int32_t d = 0; d < hd; d += 8) _mm256_storeu_ps(qbuf[i] + d, round_f16(_mm256_loadu_ps(g->q[i] + d)));
         float kf[KITE_ATTN_MAX_HEAD_DIM];
