@@ -27,7 +27,7 @@ static inline __m256 round_f16(__m256 v) { return _mm256_cvtph_ps(_mm256_cvtps_p
 
 #define KITE_INLINE static inline __attribute__((always_inline))
 
-enum { VB = 8 }; // queries per pass over a row (value sums)
+enum { VB = 6 }; // queries per pass over a row (value sums): 4 accumulators each in 64-dim blocks
 
 enum { SB = 6 }; // queries per pass over 8 rows (FA_F32 scores): 4 accumulators each
 
@@ -132,7 +132,23 @@ static inline float dot_ggml_f32k(const float *q, const float *k, int32_t n) {
 KITE_INLINE void values(int nb, const float *const *p, float *const *out, int32_t n_min, const uint16_t *v,
                         int32_t kv_stride, int32_t head_dim) {
     int32_t d = 0;
-    for (; d + 32 <= head_dim; d += 32) {
+    for (; d + 64 <= head_dim; d += 64) {
+        __m512 a[VB][4];
+        for (int i = 0; i < nb; i++)
+            for (int m = 0; m < 4; m++) a[i][m] = _mm512_setzero_ps();
+        for (int32_t j = 0; j < n_min; j++) {
+            const uint16_t *vj = v + (int64_t)j * kv_stride + d;
+            __m512 vr[4];
+            for (int m = 0; m < 4; m++) vr[m] = load_f16x16(vj + 16 * m);
+            for (int i = 0; i < nb; i++) {
+                const __m512 pi = _mm512_set1_ps(p[i][j]);
+                for (int m = 0; m < 4; m++) a[i][m] = _mm512_fmadd_ps(pi, vr[m], a[i][m]);
+            }
+        }
+        for (int i = 0; i < nb; i++)
+            for (int m = 0; m < 4; m++) _mm512_storeu_ps(out[i] + d + 16 * m, a[i][m]);
+    }
+    if (d + 32 <= head_dim) {
         __m512 a0[VB], a1[VB];
         for (int i = 0; i < nb; i++) a0[i] = a1[i] = _mm512_setzero_ps();
         for (int32_t j = 0; j < n_min; j++) {
@@ -148,6 +164,7 @@ KITE_INLINE void values(int nb, const float *const *p, float *const *out, int32_
             _mm512_storeu_ps(out[i] + d, a0[i]);
             _mm512_storeu_ps(out[i] + d + 16, a1[i]);
         }
+        d += 32;
     }
     if (d + 16 <= head_dim) {
         __m512 a0[VB];
@@ -173,8 +190,6 @@ KITE_INLINE void values(int nb, const float *const *p, float *const *out, int32_
 static void values_n(int nb, const float *const *p, float *const *out, int32_t n_min, const uint16_t *v,
                      int32_t kv_stride, int32_t head_dim) {
     switch (nb) {
-    case 8: values(8, p, out, n_min, v, kv_stride, head_dim); break;
-    case 7: values(7, p, out, n_min, v, kv_stride, head_dim); break;
     case 6: values(6, p, out, n_min, v, kv_stride, head_dim); break;
     case 5: values(5, p, out, n_min, v, kv_stride, head_dim); break;
     case 4: values(4, p, out, n_min, v, kv_stride, head_dim); break;
@@ -261,7 +276,8 @@ void kite__attend_group_avx512(const kite_attn_group *g) {
         for (; j + 8 <= g->n_kv[i]; j += 8) _mm256_storeu_ps(s[i] + j, round_f16(_mm256_loadu_ps(s[i] + j)));
         for (; j < g->n_kv[i]; j++) s[i][j] = _cvtsh_ss(_cvtss_sh(s[i][j], _MM_FROUND_TO_NEAREST_INT));
     }
-    values_n(nq, (const float *const *)s, g->out, n_min, g->v, g->kv_stride, hd);
+    for (int32_t i0 = 0; i0 < nq; i0 += VB)
+        values_n(nq - i0 < VB ? nq - i0 : VB, (const float *const *)s + i0, g->out + i0, n_min, g->v, g->kv_stride, hd);
     for (int32_t i = 0; i < nq; i++)
         if (g->n_kv[i] > n_min) values_rest(s[i], g->out[i], n_min, g->n_kv[i], g->v, g->kv_stride, hd);
 }
