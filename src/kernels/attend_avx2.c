@@ -138,6 +138,50 @@ KITE_INLINE void scores_f32(int nb, const float *const *q, float *const *s, cons
     }
 }
 
+enum { RB = 3 }; // queries per pass over 4 rows (FA_F32 scores by rows): 4 accumulators each
+
+// FA_F32 scores of queries q[0..nb-1] with rows j0..j1-1, j1 - j0 a multiple of 4: dot_f32's
+// 8-lane sums of 4 rows for each query (each row converted once for all nb), then hsum's three
+// additions as vertical adds across registers, each as hsum takes it (first operand first): 4
+// rows of two queries per register.
+KITE_INLINE void scores_f32_rows(int nb, const float *const *q, float *const *s, const uint16_t *k,
+                                 int32_t kv_stride, int32_t j0, int32_t j1, int32_t head_dim, float scale) {
+    // after the reduction: (query a row 0, row 2, b row 0, row 2 | a row 1, row 3, b row 1, row 3)
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    const __m256 sc = _mm256_set1_ps(scale);
+    for (int32_t j = j0; j < j1; j += 4) {
+        const uint16_t *kj = k + (int64_t)j * kv_stride;
+        __m256 acc[RB][4];
+        for (int i = 0; i < nb; i++)
+            for (int r = 0; r < 4; r++) acc[i][r] = _mm256_setzero_ps();
+        for (int32_t d = 0; d < head_dim; d += 8)
+            for (int r = 0; r < 4; r++) {
+                const __m256 kd = load_f16(kj + (int64_t)r * kv_stride + d);
+                for (int i = 0; i < nb; i++) acc[i][r] = _mm256_fmadd_ps(_mm256_loadu_ps(q[i] + d), kd, acc[i][r]);
+            }
+        __m256 t[RB + 1];
+        for (int i = 0; i < nb; i++) {
+            // hsum's first add, lanes 0-3 + lanes 4-7: (row 0 | row 1), (row 2 | row 3)
+            const __m256 r01 = _mm256_add_ps(_mm256_permute2f128_ps(acc[i][0], acc[i][1], 0x20),
+                                             _mm256_permute2f128_ps(acc[i][0], acc[i][1], 0x31));
+            const __m256 r23 = _mm256_add_ps(_mm256_permute2f128_ps(acc[i][2], acc[i][3], 0x20),
+                                             _mm256_permute2f128_ps(acc[i][2], acc[i][3], 0x31));
+            // its second, lanes 0-1 + lanes 2-3: (row 0: 2 sums, row 2: 2 | row 1: 2, row 3: 2)
+            t[i] = _mm256_add_ps(_mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(r01), _mm256_castps_pd(r23))),
+                                 _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(r01), _mm256_castps_pd(r23))));
+        }
+        t[nb] = t[nb - 1]; // an odd last query pairs with itself
+        for (int i = 0; i < nb; i += 2) {
+            // its third, lane 0 + lane 1, for queries i and i + 1 at once
+            __m256 f = _mm256_add_ps(_mm256_shuffle_ps(t[i], t[i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                     _mm256_shuffle_ps(t[i], t[i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+            f = _mm256_permutevar8x32_ps(_mm256_mul_ps(f, sc), order);
+            _mm_storeu_ps(s[i] + j, _mm256_castps256_ps128(f));
+            if (i + 1 < nb) _mm_storeu_ps(s[i + 1] + j, _mm256_extractf128_ps(f, 1));
+        }
+    }
+}
+
 // dot_ggml with k already converted to floats
 static inline float dot_ggml_f32k(const float *q, const float *k, int32_t n) { return dot_ggml_k(q, NULL, k, n); }
 
@@ -187,13 +231,12 @@ static void values_rest(const float *p, float *out, int32_t j0, int32_t j1, cons
 }
 
 // The block helpers above with a constant query count, so that their accumulators stay in registers.
-static void scores_f32_n(int nb, const float *const *q, float *const *s, const uint16_t *k, int32_t kv_stride,
-                         int32_t j0, int32_t j1, int32_t head_dim, float scale) {
+static void scores_f32_rows_n(int nb, const float *const *q, float *const *s, const uint16_t *k, int32_t kv_stride,
+                              int32_t j0, int32_t j1, int32_t head_dim, float scale) {
     switch (nb) {
-    case 4: scores_f32(4, q, s, k, kv_stride, j0, j1, head_dim, scale); break;
-    case 3: scores_f32(3, q, s, k, kv_stride, j0, j1, head_dim, scale); break;
-    case 2: scores_f32(2, q, s, k, kv_stride, j0, j1, head_dim, scale); break;
-    default: scores_f32(1, q, s, k, kv_stride, j0, j1, head_dim, scale); break;
+    case 3: scores_f32_rows(3, q, s, k, kv_stride, j0, j1, head_dim, scale); break;
+    case 2: scores_f32_rows(2, q, s, k, kv_stride, j0, j1, head_dim, scale); break;
+    default: scores_f32_rows(1, q, s, k, kv_stride, j0, j1, head_dim, scale); break;
     }
 }
 
@@ -250,10 +293,12 @@ void kite__attend_group_avx2(const kite_attn_group *g) {
     }
     // scores, softmax, then the probability-weighted sum of values, as kite__attend_head_avx2
     if (f32) {
-        for (int32_t i0 = 0; i0 < nq; i0 += QB)
-            scores_f32_n(nq - i0 < QB ? nq - i0 : QB, q + i0, s + i0, g->k, g->kv_stride, 0, n_min, hd, g->scale);
+        // 4 rows at a time by scores_f32_rows, the rest each query alone
+        const int32_t n4 = n_min & ~3;
+        for (int32_t i0 = 0; i0 < nq; i0 += RB)
+            scores_f32_rows_n(nq - i0 < RB ? nq - i0 : RB, q + i0, s + i0, g->k, g->kv_stride, 0, n4, hd, g->scale);
         for (int32_t i = 0; i < nq; i++)
-            scores_f32_n(1, q + i, s + i, g->k, g->kv_stride, n_min, g->n_kv[i], hd, g->scale);
+            scores_f32(1, q + i, s + i, g->k, g->kv_stride, n4, g->n_kv[i], hd, g->scale);
     } else {
         float kf[KITE_ATTN_MAX_HEAD_DIM];
         for (int32_t j = 0; j < n_max; j++) {
