@@ -26,7 +26,7 @@ static uint32_t next_u32(void) {
 }
 static float frand(void) { return (float)(next_u32() >> 8) / 8388608.0f - 1.0f; } // [-1, 1)
 
-enum { MAX_KV = 150, HEADS_KV = 2, MAX_HD = 128, STRIDE = HEADS_KV * MAX_HD };
+enum { MAX_KV = 160, HEADS_KV = 2, MAX_HD = 128, STRIDE = HEADS_KV * MAX_HD };
 
 typedef void (*group_fn)(const kite_attn_group *g);
 
@@ -42,8 +42,8 @@ static bool same(const float *a, const float *b, int n, bool nan_any) {
 static void check_group_nan(const char *what, group_fn group, kite_attend_fn single, const uint16_t *k,
                             const uint16_t *v, bool nan_any) {
     const int dims[] = {64, 128, 80, 96, 8, 72, 20};
-    const int sizes[] = {1, 2, 3, 4, 5, 7, 8};
-    const int lens[] = {1, 7, 64, 133};
+    const int sizes[] = {1, 2, 3, 4, 5, 6, 7, 8};
+    const int lens[] = {1, 7, 64, 133, 141};
     static float q[KITE_ATTN_GROUP_MAX][MAX_HD], a[KITE_ATTN_GROUP_MAX][MAX_HD], b[MAX_HD];
     static float scores[KITE_ATTN_GROUP_MAX * MAX_KV], scores1[MAX_KV];
     int runs = 0, bad = 0;
@@ -96,6 +96,17 @@ static void check_group(const char *what, group_fn group, kite_attend_fn single,
 }
 
 
+// inf / nan halves and large values whose f16 sums overflow, scattered over both caches
+static void poison(uint16_t *k, uint16_t *v) {
+    for (int i = 0; i < MAX_KV * STRIDE; i++) {
+        const uint32_t r = next_u32() % 4096u;
+        if (r == 0) k[i] = r % 2 ? 0x7c00 : 0xfc00; // +-inf
+        else if (r == 1) v[i] = 0x7c00;
+        else if (r == 2) v[i] = 0x7e01; // nan
+        else if (r < 40) v[i] = kite_f32_to_f16(60000.0f * frand());
+    }
+}
+
 int main(void) {
     uint16_t *k = malloc(sizeof(uint16_t) * MAX_KV * STRIDE), *v = malloc(sizeof(uint16_t) * MAX_KV * STRIDE);
     CHECK(k && v, "allocation");
@@ -126,18 +137,30 @@ int main(void) {
     } else {
         fprintf(stderr, "skip: no AVX-512 on this host, the AVX-512 group op is untested here\n");
     }
+    // the same on caches with inf / nan halves (their sums' reductions are the single op's
+    // additions, so the same scores turn nan); on copies: the wasm check below poisons its own
+    if (kite__kernels_get("avx2")) {
+        uint16_t *kp = malloc(sizeof(uint16_t) * MAX_KV * STRIDE), *vp = malloc(sizeof(uint16_t) * MAX_KV * STRIDE);
+        CHECK(kp && vp, "allocation");
+        if (kp && vp) {
+            memcpy(kp, k, sizeof(uint16_t) * MAX_KV * STRIDE);
+            memcpy(vp, v, sizeof(uint16_t) * MAX_KV * STRIDE);
+            poison(kp, vp);
+            check_group_nan("kite__attend_group_avx2 (inf, nan, overflow)", kite__attend_group_avx2,
+                            kite__attend_head_avx2, kp, vp, true);
+            if (kite__kernels_get("avx512"))
+                check_group_nan("kite__attend_group_avx512 (inf, nan, overflow)", kite__attend_group_avx512,
+                                kite__attend_head_avx2, kp, vp, true);
+        }
+        free(kp);
+        free(vp);
+    }
 #endif
 #ifdef __wasm_simd128__
     // the wasm group op against the scalar op itself, on this cache and on one with inf / nan
     // halves and large values whose f16 sums overflow (its cheap rounding's fallback)
     check_group("kite__attend_group_wasm vs scalar", kite__attend_group_wasm, kite__attend_head_ref, k, v);
-    for (int i = 0; i < MAX_KV * STRIDE; i++) {
-        const uint32_t r = next_u32() % 4096u;
-        if (r == 0) k[i] = r % 2 ? 0x7c00 : 0xfc00; // +-inf
-        else if (r == 1) v[i] = 0x7c00;
-        else if (r == 2) v[i] = 0x7e01; // nan
-        else if (r < 40) v[i] = kite_f32_to_f16(60000.0f * frand());
-    }
+    poison(k, v);
     check_group_nan("kite__attend_group_wasm vs scalar (inf, nan, overflow)", kite__attend_group_wasm,
                     kite__attend_head_ref, k, v, true);
 #endif
