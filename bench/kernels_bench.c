@@ -9,7 +9,8 @@
 // its weights; best with a few --types: each type's matrix is allocated at once);
 // --gemm: the same for prefill, a 128-token GEMM per SmolLM2 shape; --isa: that kernel set only,
 // e.g. wasm-simd128, wasm-relaxed, avx2, avx512, scalar; --x8: each type with an X8 layout also
-// in it, a row "q4_K/x8"; --attn: the decode attention op alone, see attn_bench.)
+// in it, a row "q4_K/x8"; --attn: the decode attention op alone, see attn_bench; --attn-prefill:
+// the prefill one at depth, see attn_prefill_bench.)
 #if !defined(__EMSCRIPTEN__) && !defined(__wasi__)
 #include <dlfcn.h>
 #define HAVE_PEER 1 // llama.cpp's native kernels can be dlopen'd
@@ -421,6 +422,53 @@ static void attn_bench(double min_time, const char *only_isa) {
     free(k), free(v), free(scores), free(junk);
 }
 
+// Prefill attention at depth (--attn-prefill): kite_kernels_attend_group in FA_F32 mode (steps of
+// 64+ tokens), as a prefill task of the 768-wide model runs it: 3 query heads of one KV head x 2
+// consecutive tokens (n_kv keys, n_kv + 1 for the second token), head size 64, per kernel set but
+// the scalar one, hot, CPU time, best of interleaved rounds. Prints microseconds per group call
+// and nanoseconds per query and key (scores, softmax with its expf, values).
+static void attn_prefill_bench(double min_time, const char *only_isa) {
+    enum { ROUNDS = 5, HD = 64, NKVH = 4, GROUP = 6, MAXN = 2048 + 1, ND = 3 };
+    static const int depths[ND] = {128, 512, 2048};
+    const int stride = NKVH * HD;
+    uint16_t *k = malloc(sizeof(uint16_t) * MAXN * stride), *v = malloc(sizeof(uint16_t) * MAXN * stride);
+    float *scores = malloc(sizeof(float) * KITE_ATTN_GROUP_MAX * MAXN);
+    static float q[GROUP][HD], out[GROUP][HD];
+    for (int i = 0; i < MAXN * stride; i++) k[i] = kite_f32_to_f16(rndf()), v[i] = kite_f32_to_f16(rndf());
+    for (int i = 0; i < GROUP; i++)
+        for (int d = 0; d < HD; d++) q[i][d] = 2.0f * rndf();
+    printf("\nPrefill attention (FA_F32, %d queries per KV head: 3 heads x 2 tokens, head size %d, 1 thread, CPU "
+           "time, best of %d rounds):\nmicroseconds per group call [ns per query and key]\n",
+           GROUP, HD, ROUNDS);
+    printf("%-14s", "isa");
+    for (int di = 0; di < ND; di++) printf("   n_kv %4d        ", depths[di]);
+    printf("\n");
+    const char *d0 = kite_kernels_isa();
+    for (int ii = kite_kernels_isa_count() - 1; ii >= 1; ii--) {
+        const char *isa = kite_kernels_isa_name(ii);
+        if (only_isa && strcmp(only_isa, isa)) continue;
+        kite_kernels_set_isa(isa);
+        double best[ND];
+        for (int di = 0; di < ND; di++) best[di] = 1e30;
+        for (int round = 0; round < ROUNDS; round++)
+            for (int di = 0; di < ND; di++) {
+                kite_attn_group g = {.mode = KITE_ATTN_FA_F32, .n_q = GROUP, .head_dim = HD, .kv_stride = stride,
+                                     .scores_stride = MAXN, .scale = 0.125f, .k = k + HD, .v = v + HD, .scores = scores};
+                for (int i = 0; i < GROUP; i++) g.q[i] = q[i], g.out[i] = out[i], g.n_kv[i] = depths[di] + i / 3;
+                int calls = 0;
+                double el = 0;
+                CPU_TIMED(calls, el, min_time / ROUNDS, 4, kite_kernels_attend_group(&g));
+                best[di] = fmin(best[di], 1e6 * el / calls);
+            }
+        printf("%-14s", isa);
+        for (int di = 0; di < ND; di++) printf(" %8.2f [%6.2f]    ", best[di], 1e3 * best[di] / GROUP / depths[di]);
+        printf("\n");
+        fflush(stdout);
+    }
+    kite_kernels_set_isa(d0);
+    free(k), free(v), free(scores);
+}
+
 int main(int argc, char **argv) {
     static const kite_type DEFAULT[] = {KITE_TYPE_Q8_0, KITE_TYPE_Q4_0, KITE_TYPE_Q5_0, KITE_TYPE_Q4_K, KITE_TYPE_Q5_K, KITE_TYPE_Q6_K, KITE_TYPE_F16};
     static const kite_type ALL[] = {KITE_TYPE_Q8_0, KITE_TYPE_Q4_0, KITE_TYPE_Q4_1, KITE_TYPE_Q5_0, KITE_TYPE_Q5_1,
@@ -435,6 +483,7 @@ int main(int argc, char **argv) {
     kite_type types[32];
     int nt = 0;
     bool quick = false, hot_only = false, gemm_only = false, x8 = false, cold = false, attn_only = false;
+    bool attn_prefill = false;
     const char *only_isa = NULL;
     for (int i = 0; i < (int)(sizeof DEFAULT / sizeof DEFAULT[0]); i++) types[nt++] = DEFAULT[i];
     for (int i = 1; i < argc; i++) {
@@ -452,6 +501,8 @@ int main(int argc, char **argv) {
             gemm_only = true;
         } else if (!strcmp(argv[i], "--attn")) {
             attn_only = true;
+        } else if (!strcmp(argv[i], "--attn-prefill")) {
+            attn_prefill = true;
         } else if (!strcmp(argv[i], "--isa") && i + 1 < argc) {
             only_isa = argv[++i];
         } else if (!strcmp(argv[i], "--x8")) {
@@ -463,7 +514,7 @@ int main(int argc, char **argv) {
             for (char *tok = strtok(argv[++i], ","); tok && nt < 32; tok = strtok(NULL, ","))
                 if (kite_type_from_name(tok, &types[nt])) nt++;
         } else {
-            fprintf(stderr, "usage: %s [--all] [--iq] [--hot | --cold | --gemm | --attn] [--isa NAME] [--x8] [--quick] [--types q8_0,q4_K,...]\n",
+            fprintf(stderr, "usage: %s [--all] [--iq] [--hot | --cold | --gemm | --attn | --attn-prefill] [--isa NAME] [--x8] [--quick] [--types q8_0,q4_K,...]\n",
                     argv[0]);
             return 2;
         }
@@ -474,6 +525,10 @@ int main(int argc, char **argv) {
                                    {"ffn_down 1536->576", 1536, 576}, {"output 576->49152", 576, 49152}};
     if (attn_only) {
         attn_bench(min_time * 10, only_isa);
+        return 0;
+    }
+    if (attn_prefill) {
+        attn_prefill_bench(min_time * 10, only_isa);
         return 0;
     }
     if (gemm_only) { // the hot-weight GEMM table alone, for the default set and every other but scalar

@@ -1,7 +1,8 @@
 // attend_avx512.c - kite_kernels_attend_group for x86 hosts with AVX-512: the AVX2 op's results
 // bit for bit (kite__attend_head_avx2's sums, term by term and in its order), in 16-lane
-// registers: a pair of queries' 8-lane FA_F32 sums side by side in one register, ggml's 16-lane
-// dot sums (MATMUL) as the AVX2 op's register pairs, and 16 dims per FMA in the value sums.
+// registers: two cache rows' 8-lane FA_F32 sums side by side in one register (their reductions
+// as vertical adds across registers, 16 scores at a time), ggml's 16-lane dot sums (MATMUL) as
+// the AVX2 op's register pairs, and 16 dims per FMA in the value sums.
 #include <immintrin.h>
 #include <math.h>
 #include <stdbool.h>
@@ -18,10 +19,6 @@ static inline float hsum8(__m256 v) { // the AVX2 op's reduction order
 static inline __m256 load_f16x8(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
 static inline __m512 load_f16x16(const uint16_t *p) {
     return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
-}
-// 8 halves converted into both 8-lane halves of a register
-static inline __m512 load_f16x8_twice(const uint16_t *p) {
-    return _mm512_cvtph_ps(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)p)));
 }
 static inline __m256 round_f16(__m256 v) { return _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT)); }
 
