@@ -283,33 +283,104 @@ static void fa_f16(const kite_attn_group *g, const float *const *q, int32_t n_mi
 
 // ---- MATMUL and FA_F32: scores, softmax, then the probability-weighted values ---------------
 
-// FA_F32 scores of queries q[0..nb-1] with the 4 keys whose floats kt holds transposed (kt[4 d +
-// key]): each sum in dim order from zero, as the scalar op's, the 4 keys in lanes.
-KITE_INLINE void scores4_f32(int nb, const float *const *q, float *const *s, const float *kt, int32_t j, int32_t hd,
-                             float scale) {
-    v128_t acc[QB];
-    for (int i = 0; i < nb; i++) acc[i] = wasm_f32x4_splat(0.0f);
-    for (int32_t d = 0; d < hd; d++) {
-        const v128_t kd = wasm_v128_load(kt + 4 * d);
-        for (int i = 0; i < nb; i++) acc[i] = wasm_f32x4_add(acc[i], wasm_f32x4_mul(wasm_f32x4_splat(q[i][d]), kd));
+// A zero cache row: the keys past every query's last in a tile of 8 (their scores are dropped).
+static const uint16_t zero_row[KITE_ATTN_MAX_HEAD_DIM];
+
+// The inf / nan check of raw halves: acc collects each lane's h << 1 as an unsigned maximum, which
+// is 0xf800 or more where some half had an all-ones exponent.
+KITE_INLINE v128_t spec_acc(v128_t acc, v128_t h) { return wasm_u16x8_max(acc, wasm_i16x8_shl(h, 1)); }
+KITE_INLINE bool spec_any(v128_t acc) { return wasm_v128_any_true(wasm_u16x8_ge(acc, wasm_i16x8_splat((int16_t)0xf800))); }
+
+// The 4 rows p[0..3] as floats transposed, kt[4 d + r] = row r's dim d, the halves taken as
+// finite; returns the rows' inf/nan check (spec_acc). The transpose runs on the halves (two
+// rounds of interleaves), then each vector of one dim's 4 keys converts.
+KITE_INLINE v128_t tile4_finite(const uint16_t *const *p, float *kt, int32_t hd) {
+    v128_t sp = wasm_i16x8_splat(0);
+    for (int32_t d = 0; d < hd; d += 8) {
+        const v128_t r0 = wasm_v128_load(p[0] + d), r1 = wasm_v128_load(p[1] + d);
+        const v128_t r2 = wasm_v128_load(p[2] + d), r3 = wasm_v128_load(p[3] + d);
+        sp = spec_acc(spec_acc(spec_acc(spec_acc(sp, r0), r1), r2), r3);
+        // a: (r0, r1) pairs of dims 0..3, b: of dims 4..7; c, e: the same of rows 2 and 3
+        const v128_t a = wasm_i16x8_shuffle(r0, r1, 0, 8, 1, 9, 2, 10, 3, 11);
+        const v128_t b = wasm_i16x8_shuffle(r0, r1, 4, 12, 5, 13, 6, 14, 7, 15);
+        const v128_t c = wasm_i16x8_shuffle(r2, r3, 0, 8, 1, 9, 2, 10, 3, 11);
+        const v128_t e = wasm_i16x8_shuffle(r2, r3, 4, 12, 5, 13, 6, 14, 7, 15);
+        // u[m]: the 4 rows' halves of dims 2m and 2m + 1
+        const v128_t u[4] = {wasm_i32x4_shuffle(a, c, 0, 4, 1, 5), wasm_i32x4_shuffle(a, c, 2, 6, 3, 7),
+                             wasm_i32x4_shuffle(b, e, 0, 4, 1, 5), wasm_i32x4_shuffle(b, e, 2, 6, 3, 7)};
+        for (int m = 0; m < 4; m++) {
+            wasm_v128_store(kt + 4 * (d + 2 * m), kite__h2f4_finite_wasm(wasm_i32x4_extend_low_i16x8(u[m])));
+            wasm_v128_store(kt + 4 * (d + 2 * m + 1), kite__h2f4_finite_wasm(wasm_i32x4_extend_high_i16x8(u[m])));
+        }
     }
-    for (int i = 0; i < nb; i++) wasm_v128_store(s[i] + j, wasm_f32x4_mul(acc[i], wasm_f32x4_splat(scale)));
+    return sp;
 }
 
-// One FA_F32 score's sum, q.k in dim order from zero (the scalar op's), for a key in floats.
-static inline float dot_f32(const float *q, const float *k, int32_t hd) {
-    float dot = 0.0f;
-    for (int32_t d = 0; d < hd; d++) dot += q[d] * k[d];
-    return dot;
+// tile4_finite for rows with inf / nan halves: each row converted exactly, then 4x4 transposes.
+static void tile4_exact(const uint16_t *const *p, float *kt, int32_t hd) {
+    float kf[4][KITE_ATTN_MAX_HEAD_DIM];
+    for (int r = 0; r < 4; r++) row_f32(p[r], kf[r], hd);
+    for (int32_t d = 0; d < hd; d += 4) {
+        const v128_t r0 = wasm_v128_load(kf[0] + d), r1 = wasm_v128_load(kf[1] + d);
+        const v128_t r2 = wasm_v128_load(kf[2] + d), r3 = wasm_v128_load(kf[3] + d);
+        const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
+        const v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+        wasm_v128_store(kt + 4 * d, wasm_i64x2_shuffle(t0, t2, 0, 2));
+        wasm_v128_store(kt + 4 * d + 4, wasm_i64x2_shuffle(t0, t2, 1, 3));
+        wasm_v128_store(kt + 4 * d + 8, wasm_i64x2_shuffle(t1, t3, 0, 2));
+        wasm_v128_store(kt + 4 * d + 12, wasm_i64x2_shuffle(t1, t3, 1, 3));
+    }
 }
 
-static void scores4_f32_n(int nb, const float *const *q, float *const *s, const float *kt, int32_t j, int32_t hd,
-                          float scale) {
+// FA_F32 scores of queries q[0..nb-1] with the 8 keys of two transposed tiles (kt: keys 0..3,
+// kt + 4 hd: keys 4..7): t[i][r] = scale * (q[i].k_r summed in dim order from zero, the scalar
+// op's order), the keys in lanes. Two tiles per query splat, so that 2 nb sums are in flight.
+KITE_INLINE void scores8_f32(int nb, const float *const *q, float (*t)[8], const float *kt, int32_t hd, float scale) {
+    v128_t a0[QB], a1[QB];
+    for (int i = 0; i < nb; i++) a0[i] = a1[i] = wasm_f32x4_splat(0.0f);
+    const float *kt1 = kt + 4 * hd;
+    for (int32_t d = 0; d < hd; d++) {
+        const v128_t k0 = wasm_v128_load(kt + 4 * d), k1 = wasm_v128_load(kt1 + 4 * d);
+        for (int i = 0; i < nb; i++) {
+            const v128_t qd = wasm_f32x4_splat(q[i][d]);
+            a0[i] = wasm_f32x4_add(a0[i], wasm_f32x4_mul(qd, k0));
+            a1[i] = wasm_f32x4_add(a1[i], wasm_f32x4_mul(qd, k1));
+        }
+    }
+    const v128_t sc = wasm_f32x4_splat(scale);
+    for (int i = 0; i < nb; i++) wasm_v128_store(t[i], wasm_f32x4_mul(a0[i], sc)), wasm_v128_store(t[i] + 4, wasm_f32x4_mul(a1[i], sc));
+}
+
+static void scores8_f32_n(int nb, const float *const *q, float (*t)[8], const float *kt, int32_t hd, float scale) {
     switch (nb) {
-    case 4: scores4_f32(4, q, s, kt, j, hd, scale); break;
-    case 3: scores4_f32(3, q, s, kt, j, hd, scale); break;
-    case 2: scores4_f32(2, q, s, kt, j, hd, scale); break;
-    default: scores4_f32(1, q, s, kt, j, hd, scale); break;
+    case 4: scores8_f32(4, q, t, kt, hd, scale); break;
+    case 3: scores8_f32(3, q, t, kt, hd, scale); break;
+    case 2: scores8_f32(2, q, t, kt, hd, scale); break;
+    default: scores8_f32(1, q, t, kt, hd, scale); break;
+    }
+}
+
+// FA_F32 scores s[i][j] for every query and its keys: tiles of 8 keys, each converted and
+// transposed once for the group, then the queries in even batches of at most QB.
+static void scores_f32(const kite_attn_group *g, const float *const *q, float *const *s, int32_t n_max) {
+    const int32_t hd = g->head_dim, nq = g->n_q;
+    float kt[8 * KITE_ATTN_MAX_HEAD_DIM], t[KITE_ATTN_GROUP_MAX][8];
+    const int nbat = (nq + QB - 1) / QB;
+    for (int32_t j = 0; j < n_max; j += 8) {
+        const uint16_t *p[8];
+        for (int r = 0; r < 8; r++) p[r] = j + r < n_max ? g->k + (int64_t)(j + r) * g->kv_stride : zero_row;
+        for (int h = 0; h < 2; h++)
+            if (spec_any(tile4_finite(p + 4 * h, kt + 4 * hd * h, hd))) tile4_exact(p + 4 * h, kt + 4 * hd * h, hd);
+        for (int b = 0, i0 = 0; b < nbat; b++) {
+            const int nb = (nq - i0) / (nbat - b);
+            scores8_f32_n(nb, q + i0, t + i0, kt, hd, g->scale);
+            i0 += nb;
+        }
+        for (int32_t i = 0; i < nq; i++) {
+            const int32_t n = g->n_kv[i] - j;
+            if (n >= 8) wasm_v128_store(s[i] + j, wasm_v128_load(t[i])), wasm_v128_store(s[i] + j + 4, wasm_v128_load(t[i] + 4));
+            else for (int32_t r = 0; r < n; r++) s[i][j + r] = t[i][r];
+        }
     }
 }
 
@@ -346,48 +417,55 @@ static void values_n(int nb, const float *const *p, float *const *out, int32_t j
     }
 }
 
+// values for rows whose halves are all finite, every query of the group (nb <= KITE_ATTN_GROUP_MAX)
+// in one pass: 4 dims at a time, so that nb sums stay in registers while each row's 4 halves
+// convert once for all of them. The same sums in the same order as values.
+KITE_INLINE void values_all(int nb, const float *const *p, float *const *out, int32_t j0, int32_t j1,
+                            const uint16_t *v, int32_t kv_stride, int32_t hd) {
+    for (int32_t d = 0; d < hd; d += 4) {
+        v128_t a[KITE_ATTN_GROUP_MAX];
+        for (int i = 0; i < nb; i++) a[i] = j0 == 0 ? wasm_f32x4_splat(0.0f) : wasm_v128_load(out[i] + d);
+        for (int32_t j = j0; j < j1; j++) {
+            const v128_t x = kite__h2f4_finite_wasm(wasm_i32x4_load16x4(v + (int64_t)j * kv_stride + d));
+            for (int i = 0; i < nb; i++) a[i] = wasm_f32x4_add(a[i], wasm_f32x4_mul(wasm_f32x4_splat(p[i][j]), x));
+        }
+        for (int i = 0; i < nb; i++) wasm_v128_store(out[i] + d, a[i]);
+    }
+}
+
+// values of the queries i < nq over rows j0..j1-1: values_all where the rows are finite (checked
+// here, a block of 32 rows at a time), else values in batches of QB.
+static void values_group(int nq, const float *const *p, float *const *out, int32_t j0, int32_t j1, const uint16_t *v,
+                         int32_t kv_stride, int32_t hd) {
+    for (int32_t b0 = j0; b0 < j1; b0 += CH) {
+        const int32_t b1 = b0 + CH < j1 ? b0 + CH : j1;
+        v128_t sp = wasm_i16x8_splat(0);
+        for (int32_t j = b0; j < b1; j++)
+            for (int32_t d = 0; d < hd; d += 8) sp = spec_acc(sp, wasm_v128_load(v + (int64_t)j * kv_stride + d));
+        if (spec_any(sp)) {
+            for (int i0 = 0; i0 < nq; i0 += QB)
+                values_n(nq - i0 < QB ? nq - i0 : QB, p + i0, out + i0, b0, b1, v, kv_stride, hd);
+            continue;
+        }
+        switch (nq) {
+        case 8: values_all(8, p, out, b0, b1, v, kv_stride, hd); break;
+        case 7: values_all(7, p, out, b0, b1, v, kv_stride, hd); break;
+        case 6: values_all(6, p, out, b0, b1, v, kv_stride, hd); break;
+        case 5: values_all(5, p, out, b0, b1, v, kv_stride, hd); break;
+        case 4: values_all(4, p, out, b0, b1, v, kv_stride, hd); break;
+        case 3: values_all(3, p, out, b0, b1, v, kv_stride, hd); break;
+        case 2: values_all(2, p, out, b0, b1, v, kv_stride, hd); break;
+        default: values_all(1, p, out, b0, b1, v, kv_stride, hd); break;
+        }
+    }
+}
+
 static void scores_softmax_values(const kite_attn_group *g, const float *const *q, int32_t n_min, int32_t n_max) {
     const int32_t hd = g->head_dim, nq = g->n_q;
     float *s[KITE_ATTN_GROUP_MAX];
     for (int32_t i = 0; i < nq; i++) s[i] = g->scores + (size_t)i * (size_t)g->scores_stride;
-    if (g->mode == KITE_ATTN_FA_F32) {
-        float kt[4 * KITE_ATTN_MAX_HEAD_DIM];
-        int32_t j = 0;
-        for (; j + 4 <= n_max; j += 4) {
-            float kf[4][KITE_ATTN_MAX_HEAD_DIM];
-            for (int r = 0; r < 4; r++) row_f32(g->k + (int64_t)(j + r) * g->kv_stride, kf[r], hd);
-            for (int32_t d = 0; d < hd; d += 4) { // 4x4 transposes
-                const v128_t r0 = wasm_v128_load(kf[0] + d), r1 = wasm_v128_load(kf[1] + d);
-                const v128_t r2 = wasm_v128_load(kf[2] + d), r3 = wasm_v128_load(kf[3] + d);
-                const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
-                const v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
-                wasm_v128_store(kt + 4 * d, wasm_i64x2_shuffle(t0, t2, 0, 2));
-                wasm_v128_store(kt + 4 * d + 4, wasm_i64x2_shuffle(t0, t2, 1, 3));
-                wasm_v128_store(kt + 4 * d + 8, wasm_i64x2_shuffle(t1, t3, 0, 2));
-                wasm_v128_store(kt + 4 * d + 12, wasm_i64x2_shuffle(t1, t3, 1, 3));
-            }
-            // the queries that see all 4 keys, QB at a time; the others key by key below
-            const float *qb[KITE_ATTN_GROUP_MAX];
-            float *sb[KITE_ATTN_GROUP_MAX];
-            int nb = 0;
-            for (int32_t i = 0; i < nq; i++)
-                if (g->n_kv[i] >= j + 4) qb[nb] = q[i], sb[nb++] = s[i];
-            for (int i0 = 0; i0 < nb; i0 += QB) scores4_f32_n(nb - i0 < QB ? nb - i0 : QB, qb + i0, sb + i0, kt, j, hd, g->scale);
-            for (int32_t i = 0; i < nq; i++) {
-                if (g->n_kv[i] >= j + 4) continue;
-                for (int32_t jj = j; jj < g->n_kv[i]; jj++) s[i][jj] = dot_f32(q[i], kf[jj - j], hd) * g->scale;
-            }
-        }
-        float kf[KITE_ATTN_MAX_HEAD_DIM];
-        for (; j < n_max; j++) {
-            row_f32(g->k + (int64_t)j * g->kv_stride, kf, hd);
-            for (int32_t i = 0; i < nq; i++) {
-                if (j < g->n_kv[i]) s[i][j] = dot_f32(q[i], kf, hd) * g->scale;
-            }
-        }
-    } else {
-        scores_ggml(g, q, 0, n_max, s, 0);
-    }
+    if (g->mode == KITE_ATTN_FA_F32) scores_f32(g, q, s, n_max);
+    else scores_ggml(g, q, 0, n_max, s, 0);
     for (int32_t i = 0; i < nq; i++) {
         softmax_row(s[i], g->n_kv[i]);
         if (g->mode != KITE_ATTN_MATMUL) continue;
@@ -396,8 +474,7 @@ static void scores_softmax_values(const kite_attn_group *g, const float *const *
         for (; j + 4 <= g->n_kv[i]; j += 4) wasm_v128_store(s[i] + j, kite__aw_f16_round4(wasm_v128_load(s[i] + j)));
         for (; j < g->n_kv[i]; j++) s[i][j] = kite__f16_round(s[i][j]);
     }
-    for (int32_t i0 = 0; i0 < nq; i0 += QB)
-        values_n(nq - i0 < QB ? nq - i0 : QB, (const float *const *)s + i0, g->out + i0, 0, n_min, g->v, g->kv_stride, hd);
+    values_group(nq, (const float *const *)s, g->out, 0, n_min, g->v, g->kv_stride, hd);
     for (int32_t i = 0; i < nq; i++)
         if (g->n_kv[i] > n_min) values_n(1, (const float *const *)s + i, g->out + i, n_min, g->n_kv[i], g->v, g->kv_stride, hd);
 }
