@@ -139,17 +139,54 @@ static void expf_row(float *x, int32_t n) {
     for (; k < n; k++) x[k] = expf(x[k]);
 }
 
-// kite__softmax with its expf calls 4 at a time: the same maximum (in the same order), the same
-// arguments, sum (in double, in order) and products.
-static void softmax_row(float *x, int32_t n) {
-    float mx = -INFINITY;
-    for (int32_t i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
-    for (int32_t i = 0; i < n; i++) x[i] -= mx;
-    expf_row(x, n);
-    double sum = 0.0;
-    for (int32_t i = 0; i < n; i++) sum += x[i];
-    const float inv = (float)(1.0 / sum);
-    for (int32_t i = 0; i < n; i++) x[i] *= inv;
+// The maximum of x[0..n-1] as kite__softmax finds it (mx = x > mx ? x : mx from -inf), 4 lanes
+// at a time: the same value but for the sign of a zero maximum, which changes no x - mx and so
+// no result of the softmax (nan never wins either way).
+static float row_max(const float *x, int32_t n) {
+    v128_t m4 = wasm_f32x4_splat(-INFINITY);
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) m4 = wasm_f32x4_pmax(m4, wasm_v128_load(x + i));
+    float lanes[4], mx = -INFINITY;
+    wasm_v128_store(lanes, m4);
+    for (int l = 0; l < 4; l++) mx = lanes[l] > mx ? lanes[l] : mx;
+    for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    return mx;
+}
+
+// kite__softmax of the rows s[i] (n[i] entries, i < nq) with its expf calls 4 at a time: the
+// same arguments, the same sums (in double, in row order) and products. The rows' sums advance
+// together, so that their additions overlap.
+static __attribute__((noinline)) void softmax_rows(float *const *s, const int32_t *n, int32_t nq) {
+    double sum[KITE_ATTN_GROUP_MAX];
+    int32_t n_min = n[0];
+    for (int32_t i = 0; i < nq; i++) {
+        const float mx = row_max(s[i], n[i]);
+        const v128_t m4 = wasm_f32x4_splat(mx);
+        int32_t j = 0;
+        for (; j + 4 <= n[i]; j += 4) wasm_v128_store(s[i] + j, wasm_f32x4_sub(wasm_v128_load(s[i] + j), m4));
+        for (; j < n[i]; j++) s[i][j] -= mx;
+        expf_row(s[i], n[i]);
+        sum[i] = 0.0;
+        n_min = n[i] < n_min ? n[i] : n_min;
+    }
+    int32_t i = 0;
+    for (; i + 2 <= nq; i += 2) { // two rows per pass: f64x2 lanes
+        v128_t acc = wasm_f64x2_splat(0.0);
+        const float *a = s[i], *b = s[i + 1];
+        for (int32_t j = 0; j < n_min; j++) acc = wasm_f64x2_add(acc, wasm_f64x2_make((double)a[j], (double)b[j]));
+        sum[i] = wasm_f64x2_extract_lane(acc, 0);
+        sum[i + 1] = wasm_f64x2_extract_lane(acc, 1);
+    }
+    for (; i < nq; i++)
+        for (int32_t j = 0; j < n_min; j++) sum[i] += s[i][j];
+    for (i = 0; i < nq; i++) {
+        for (int32_t j = n_min; j < n[i]; j++) sum[i] += s[i][j];
+        const float inv = (float)(1.0 / sum[i]);
+        const v128_t inv4 = wasm_f32x4_splat(inv);
+        int32_t j = 0;
+        for (; j + 4 <= n[i]; j += 4) wasm_v128_store(s[i] + j, wasm_f32x4_mul(wasm_v128_load(s[i] + j), inv4));
+        for (; j < n[i]; j++) s[i][j] *= inv;
+    }
 }
 
 // ---- FA_F16 ----------------------------------------------------------------------------------
@@ -224,7 +261,7 @@ static void fa_values_n(int nb, float *const *acc, float (*ms)[CH], float (*vs)[
 
 // attend_ref.c's attend_fa_f16 for every query of the group (q already rounded to f16); the
 // accumulators live in the outputs until the final division.
-static void fa_f16(const kite_attn_group *g, const float *const *q, int32_t n_min, int32_t n_max) {
+static __attribute__((noinline)) void fa_f16(const kite_attn_group *g, const float *const *q, int32_t n_min, int32_t n_max) {
     const int32_t hd = g->head_dim, nq = g->n_q;
     float m[KITE_ATTN_GROUP_MAX], sum[KITE_ATTN_GROUP_MAX];
     float ms[KITE_ATTN_GROUP_MAX][CH], vs[KITE_ATTN_GROUP_MAX][CH], *vsp[KITE_ATTN_GROUP_MAX];
@@ -460,15 +497,14 @@ static void values_group(int nq, const float *const *p, float *const *out, int32
     }
 }
 
-static void scores_softmax_values(const kite_attn_group *g, const float *const *q, int32_t n_min, int32_t n_max) {
+static __attribute__((noinline)) void scores_softmax_values(const kite_attn_group *g, const float *const *q, int32_t n_min, int32_t n_max) {
     const int32_t hd = g->head_dim, nq = g->n_q;
     float *s[KITE_ATTN_GROUP_MAX];
     for (int32_t i = 0; i < nq; i++) s[i] = g->scores + (size_t)i * (size_t)g->scores_stride;
     if (g->mode == KITE_ATTN_FA_F32) scores_f32(g, q, s, n_max);
     else scores_ggml(g, q, 0, n_max, s, 0);
-    for (int32_t i = 0; i < nq; i++) {
-        softmax_row(s[i], g->n_kv[i]);
-        if (g->mode != KITE_ATTN_MATMUL) continue;
+    softmax_rows(s, g->n_kv, nq);
+    for (int32_t i = 0; i < nq && g->mode == KITE_ATTN_MATMUL; i++) {
         // MATMUL: the probabilities rounded to f16 once here rather than per use
         int32_t j = 0;
         for (; j + 4 <= g->n_kv[i]; j += 4) wasm_v128_store(s[i] + j, kite__aw_f16_round4(wasm_v128_load(s[i] + j)));
