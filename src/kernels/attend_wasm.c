@@ -45,6 +45,11 @@ enum {
     CH = 32, // FA_F16: keys per chunk (the per-key factors of a chunk live on the stack)
 };
 
+// The inf / nan check of raw halves: acc collects each lane's h << 1 as an unsigned maximum, which
+// is 0xf800 or more where some half had an all-ones exponent.
+KITE_INLINE v128_t spec_acc(v128_t acc, v128_t h) { return wasm_u16x8_max(acc, wasm_i16x8_shl(h, 1)); }
+KITE_INLINE bool spec_any(v128_t acc) { return wasm_v128_any_true(wasm_u16x8_ge(acc, wasm_i16x8_splat((int16_t)0xf800))); }
+
 // One cache row's halves -> floats, the inf/nan check once for the row.
 KITE_INLINE void row_f32(const uint16_t *p, float *out, int32_t hd) {
     v128_t sp = wasm_i32x4_splat(0);
@@ -103,6 +108,50 @@ KITE_INLINE void dot4_ggml(const float *q, float (*kf)[KITE_ATTN_MAX_HEAD_DIM], 
         double sum = np > 0 ? (double)hs[r] : 0.0;
         for (int32_t i = np; i < hd; i++) sum += (double)(q[i] * kf[r][i]);
         out[r] = (float)sum * scale;
+    }
+}
+
+// A zero cache row: the keys past every query's last in a tile of 8 (their scores are dropped).
+static const uint16_t zero_row[KITE_ATTN_MAX_HEAD_DIM];
+
+// The 4 rows p[0..3] as floats transposed, kt[4 d + r] = row r's dim d, the halves taken as
+// finite; returns the rows' inf/nan check (spec_acc). The transpose runs on the halves (two
+// rounds of interleaves), then each vector of one dim's 4 keys converts.
+KITE_INLINE v128_t tile4_finite(const uint16_t *const *p, float *kt, int32_t hd) {
+    v128_t sp = wasm_i16x8_splat(0);
+    for (int32_t d = 0; d < hd; d += 8) {
+        const v128_t r0 = wasm_v128_load(p[0] + d), r1 = wasm_v128_load(p[1] + d);
+        const v128_t r2 = wasm_v128_load(p[2] + d), r3 = wasm_v128_load(p[3] + d);
+        sp = spec_acc(spec_acc(spec_acc(spec_acc(sp, r0), r1), r2), r3);
+        // a: (r0, r1) pairs of dims 0..3, b: of dims 4..7; c, e: the same of rows 2 and 3
+        const v128_t a = wasm_i16x8_shuffle(r0, r1, 0, 8, 1, 9, 2, 10, 3, 11);
+        const v128_t b = wasm_i16x8_shuffle(r0, r1, 4, 12, 5, 13, 6, 14, 7, 15);
+        const v128_t c = wasm_i16x8_shuffle(r2, r3, 0, 8, 1, 9, 2, 10, 3, 11);
+        const v128_t e = wasm_i16x8_shuffle(r2, r3, 4, 12, 5, 13, 6, 14, 7, 15);
+        // u[m]: the 4 rows' halves of dims 2m and 2m + 1
+        const v128_t u[4] = {wasm_i32x4_shuffle(a, c, 0, 4, 1, 5), wasm_i32x4_shuffle(a, c, 2, 6, 3, 7),
+                             wasm_i32x4_shuffle(b, e, 0, 4, 1, 5), wasm_i32x4_shuffle(b, e, 2, 6, 3, 7)};
+        for (int m = 0; m < 4; m++) {
+            wasm_v128_store(kt + 4 * (d + 2 * m), kite__h2f4_finite_wasm(wasm_i32x4_extend_low_i16x8(u[m])));
+            wasm_v128_store(kt + 4 * (d + 2 * m + 1), kite__h2f4_finite_wasm(wasm_i32x4_extend_high_i16x8(u[m])));
+        }
+    }
+    return sp;
+}
+
+// tile4_finite for rows with inf / nan halves: each row converted exactly, then 4x4 transposes.
+static void tile4_exact(const uint16_t *const *p, float *kt, int32_t hd) {
+    float kf[4][KITE_ATTN_MAX_HEAD_DIM];
+    for (int r = 0; r < 4; r++) row_f32(p[r], kf[r], hd);
+    for (int32_t d = 0; d < hd; d += 4) {
+        const v128_t r0 = wasm_v128_load(kf[0] + d), r1 = wasm_v128_load(kf[1] + d);
+        const v128_t r2 = wasm_v128_load(kf[2] + d), r3 = wasm_v128_load(kf[3] + d);
+        const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
+        const v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+        wasm_v128_store(kt + 4 * d, wasm_i64x2_shuffle(t0, t2, 0, 2));
+        wasm_v128_store(kt + 4 * d + 4, wasm_i64x2_shuffle(t0, t2, 1, 3));
+        wasm_v128_store(kt + 4 * d + 8, wasm_i64x2_shuffle(t1, t3, 0, 2));
+        wasm_v128_store(kt + 4 * d + 12, wasm_i64x2_shuffle(t1, t3, 1, 3));
     }
 }
 
@@ -197,14 +246,24 @@ KITE_INLINE v128_t fa_round(bool exact, v128_t x, v128_t *seen) {
     return exact ? kite__aw_f16_round4(x) : kite__aw_f16_round4_normal(x, seen);
 }
 
+// Four halves, sign-extended into i32 lanes and known finite, -> their values times 2^-112
+// (kite__h2f4_finite_wasm without its exact multiply by 2^112, which the caller folds into the
+// other factor: w * 2^112 is exact for every weight w <= 1, and the product of the two is the
+// same real number as v * w, so it rounds to the same float).
+KITE_INLINE v128_t h2f4_scaled(v128_t x) {
+    return wasm_v128_and(wasm_i32x4_shl(x, 13), wasm_i32x4_splat((int32_t)0x8fffe000u));
+}
+
 // Dims d..d+7 of the accumulators a0/a1 (queries i < nb) over keys j0..j1-1 of a chunk starting
 // at key c0: per key, acc = round(acc * ms) where the key set a new maximum (ms != 1: a rescale by
-// exactly 1 leaves an f16 value as it is), then acc = round(acc + v * vs), as attend_ref.c's
-// attend_fa_f16. exact: every half converted with its inf/nan fix-up and the full rounding; else
-// halves taken as finite (*sp collects the rows' inf/nan lanes) and the cheap rounding (*seen).
-KITE_INLINE void fa_keys(int nb, bool exact, v128_t *a0, v128_t *a1, float (*ms)[CH], float (*vs)[CH], int32_t c0,
-                         int32_t j0, int32_t j1, const uint16_t *v, int32_t kv_stride, int32_t d, v128_t *seen,
-                         v128_t *sp) {
+// exactly 1 leaves an f16 value as it is; rs: some key of the range may, else none does), then
+// acc = round(acc + v * vs), as attend_ref.c's attend_fa_f16. exact: every half converted with
+// its inf/nan fix-up and the full rounding; else halves taken as finite and scaled by 2^-112
+// against vs2 = vs * 2^112 (*sp collects the rows' inf/nan check, spec_acc) and the cheap
+// rounding (*seen).
+KITE_INLINE void fa_keys(int nb, bool exact, bool rs, v128_t *a0, v128_t *a1, float (*ms)[CH], float (*vs)[CH],
+                         float (*vs2)[CH], int32_t c0, int32_t j0, int32_t j1, const uint16_t *v, int32_t kv_stride,
+                         int32_t d, v128_t *seen, v128_t *sp) {
     for (int32_t j = j0; j < j1; j++) {
         const uint16_t *p = v + (int64_t)j * kv_stride + d;
         v128_t lo, hi;
@@ -212,17 +271,20 @@ KITE_INLINE void fa_keys(int nb, bool exact, v128_t *a0, v128_t *a1, float (*ms)
             kite__h2f8_any_wasm(p, &lo, &hi);
         } else {
             const v128_t h = wasm_v128_load(p);
-            *sp = wasm_v128_or(*sp, kite__h2f_special8_wasm(h));
-            kite__h2f8_finite_wasm(h, &lo, &hi);
+            *sp = spec_acc(*sp, h);
+            lo = h2f4_scaled(wasm_i32x4_extend_low_i16x8(h));
+            hi = h2f4_scaled(wasm_i32x4_extend_high_i16x8(h));
         }
         for (int i = 0; i < nb; i++) {
-            const float f = ms[i][j - c0];
-            if (f != 1.0f) {
-                const v128_t fv = wasm_f32x4_splat(f);
-                a0[i] = fa_round(exact, wasm_f32x4_mul(a0[i], fv), seen);
-                a1[i] = fa_round(exact, wasm_f32x4_mul(a1[i], fv), seen);
+            if (rs) {
+                const float f = ms[i][j - c0];
+                if (f != 1.0f) {
+                    const v128_t fv = wasm_f32x4_splat(f);
+                    a0[i] = fa_round(exact, wasm_f32x4_mul(a0[i], fv), seen);
+                    a1[i] = fa_round(exact, wasm_f32x4_mul(a1[i], fv), seen);
+                }
             }
-            const v128_t w = wasm_f32x4_splat(vs[i][j - c0]);
+            const v128_t w = wasm_f32x4_splat(exact ? vs[i][j - c0] : vs2[i][j - c0]);
             a0[i] = fa_round(exact, wasm_f32x4_add(a0[i], wasm_f32x4_mul(lo, w)), seen);
             a1[i] = fa_round(exact, wasm_f32x4_add(a1[i], wasm_f32x4_mul(hi, w)), seen);
         }
@@ -232,30 +294,43 @@ KITE_INLINE void fa_keys(int nb, bool exact, v128_t *a0, v128_t *a1, float (*ms)
 // The f16 accumulators acc[i] (queries i < nb) over keys j0..j1-1 of a chunk starting at key c0
 // (fa_keys). Eight dims at a time stay in registers across the keys with the cheap rounding; a
 // block that met an inf/nan half or a magnitude of 65520 or more is redone with the full one.
-KITE_INLINE void fa_values(int nb, float *const *acc, float (*ms)[CH], float (*vs)[CH], int32_t c0, int32_t j0,
-                           int32_t j1, const uint16_t *v, int32_t kv_stride, int32_t hd) {
+KITE_INLINE void fa_values(int nb, bool rs, float *const *acc, float (*ms)[CH], float (*vs)[CH], float (*vs2)[CH],
+                           int32_t c0, int32_t j0, int32_t j1, const uint16_t *v, int32_t kv_stride, int32_t hd) {
     for (int32_t d = 0; d < hd; d += 8) {
         v128_t a0[QB], a1[QB];
         for (int i = 0; i < nb; i++) a0[i] = wasm_v128_load(acc[i] + d), a1[i] = wasm_v128_load(acc[i] + d + 4);
-        v128_t seen = wasm_i32x4_splat(0), sp = wasm_i32x4_splat(0);
-        fa_keys(nb, false, a0, a1, ms, vs, c0, j0, j1, v, kv_stride, d, &seen, &sp);
+        v128_t seen = wasm_i32x4_splat(0), sp = wasm_i16x8_splat(0);
+        fa_keys(nb, false, rs, a0, a1, ms, vs, vs2, c0, j0, j1, v, kv_stride, d, &seen, &sp);
         const v128_t big = wasm_u32x4_ge(seen, wasm_i32x4_splat(KITE_AW_SEEN_BAD));
-        if (wasm_v128_any_true(wasm_v128_or(sp, big))) { // rare: again from the stored sums, exactly
+        if (spec_any(sp) || wasm_v128_any_true(big)) { // rare: again from the stored sums, exactly
             for (int i = 0; i < nb; i++) a0[i] = wasm_v128_load(acc[i] + d), a1[i] = wasm_v128_load(acc[i] + d + 4);
-            fa_keys(nb, true, a0, a1, ms, vs, c0, j0, j1, v, kv_stride, d, &seen, &sp);
+            fa_keys(nb, true, true, a0, a1, ms, vs, vs2, c0, j0, j1, v, kv_stride, d, &seen, &sp);
         }
         for (int i = 0; i < nb; i++) wasm_v128_store(acc[i] + d, a0[i]), wasm_v128_store(acc[i] + d + 4, a1[i]);
     }
 }
 
-// fa_values with a constant query count, so that the accumulators stay in registers.
-static void fa_values_n(int nb, float *const *acc, float (*ms)[CH], float (*vs)[CH], int32_t c0, int32_t j0, int32_t j1,
-                        const uint16_t *v, int32_t kv_stride, int32_t hd) {
+// fa_values with a constant query count, so that the accumulators stay in registers, and without
+// the rescales where no key of the range set a new maximum for these queries.
+static void fa_values_n(int nb, float *const *acc, float (*ms)[CH], float (*vs)[CH], float (*vs2)[CH], int32_t c0,
+                        int32_t j0, int32_t j1, const uint16_t *v, int32_t kv_stride, int32_t hd) {
+    bool rs = false;
+    for (int i = 0; i < nb; i++)
+        for (int32_t j = j0; j < j1; j++) rs |= ms[i][j - c0] != 1.0f;
+    if (rs) {
+        switch (nb) {
+        case 4: fa_values(4, true, acc, ms, vs, vs2, c0, j0, j1, v, kv_stride, hd); break;
+        case 3: fa_values(3, true, acc, ms, vs, vs2, c0, j0, j1, v, kv_stride, hd); break;
+        case 2: fa_values(2, true, acc, ms, vs, vs2, c0, j0, j1, v, kv_stride, hd); break;
+        default: fa_values(1, true, acc, ms, vs, vs2, c0, j0, j1, v, kv_stride, hd); break;
+        }
+        return;
+    }
     switch (nb) {
-    case 4: fa_values(4, acc, ms, vs, c0, j0, j1, v, kv_stride, hd); break;
-    case 3: fa_values(3, acc, ms, vs, c0, j0, j1, v, kv_stride, hd); break;
-    case 2: fa_values(2, acc, ms, vs, c0, j0, j1, v, kv_stride, hd); break;
-    default: fa_values(1, acc, ms, vs, c0, j0, j1, v, kv_stride, hd); break;
+    case 4: fa_values(4, false, acc, ms, vs, vs2, c0, j0, j1, v, kv_stride, hd); break;
+    case 3: fa_values(3, false, acc, ms, vs, vs2, c0, j0, j1, v, kv_stride, hd); break;
+    case 2: fa_values(2, false, acc, ms, vs, vs2, c0, j0, j1, v, kv_stride, hd); break;
+    default: fa_values(1, false, acc, ms, vs, vs2, c0, j0, j1, v, kv_stride, hd); break;
     }
 }
 
@@ -264,7 +339,8 @@ static void fa_values_n(int nb, float *const *acc, float (*ms)[CH], float (*vs)[
 static __attribute__((noinline)) void fa_f16(const kite_attn_group *g, const float *const *q, int32_t n_min, int32_t n_max) {
     const int32_t hd = g->head_dim, nq = g->n_q;
     float m[KITE_ATTN_GROUP_MAX], sum[KITE_ATTN_GROUP_MAX];
-    float ms[KITE_ATTN_GROUP_MAX][CH], vs[KITE_ATTN_GROUP_MAX][CH], *vsp[KITE_ATTN_GROUP_MAX];
+    float ms[KITE_ATTN_GROUP_MAX][CH], vs[KITE_ATTN_GROUP_MAX][CH], vs2[KITE_ATTN_GROUP_MAX][CH];
+    float *vsp[KITE_ATTN_GROUP_MAX];
     for (int32_t i = 0; i < nq; i++) {
         vsp[i] = vs[i];
         m[i] = -INFINITY;
@@ -299,6 +375,7 @@ static __attribute__((noinline)) void fa_f16(const kite_attn_group *g, const flo
                 const float e = sv[k], a = mv[k] != 0.0f ? e : 1.0f, b = mv[k] != 0.0f ? 1.0f : e;
                 mv[k] = a;
                 sv[k] = b;
+                vs2[i][k] = b * 0x1p112f; // exact: b <= 1
                 sum[i] = sum[i] * a + b;
             }
         }
@@ -306,10 +383,10 @@ static __attribute__((noinline)) void fa_f16(const kite_attn_group *g, const flo
         const int32_t e = c1 < n_min ? c1 : n_min;
         if (e > c0)
             for (int32_t i0 = 0; i0 < nq; i0 += QB)
-                fa_values_n(nq - i0 < QB ? nq - i0 : QB, g->out + i0, ms + i0, vs + i0, c0, c0, e, g->v, g->kv_stride, hd);
+                fa_values_n(nq - i0 < QB ? nq - i0 : QB, g->out + i0, ms + i0, vs + i0, vs2 + i0, c0, c0, e, g->v, g->kv_stride, hd);
         for (int32_t i = 0; i < nq; i++) {
             const int32_t j0 = e > c0 ? e : c0, j1 = g->n_kv[i] < c1 ? g->n_kv[i] : c1;
-            if (j1 > j0) fa_values_n(1, g->out + i, ms + i, vs + i, c0, j0, j1, g->v, g->kv_stride, hd);
+            if (j1 > j0) fa_values_n(1, g->out + i, ms + i, vs + i, vs2 + i, c0, j0, j1, g->v, g->kv_stride, hd);
         }
     }
     for (int32_t i = 0; i < nq; i++) {
@@ -319,55 +396,6 @@ static __attribute__((noinline)) void fa_f16(const kite_attn_group *g, const flo
 }
 
 // ---- MATMUL and FA_F32: scores, softmax, then the probability-weighted values ---------------
-
-// A zero cache row: the keys past every query's last in a tile of 8 (their scores are dropped).
-static const uint16_t zero_row[KITE_ATTN_MAX_HEAD_DIM];
-
-// The inf / nan check of raw halves: acc collects each lane's h << 1 as an unsigned maximum, which
-// is 0xf800 or more where some half had an all-ones exponent.
-KITE_INLINE v128_t spec_acc(v128_t acc, v128_t h) { return wasm_u16x8_max(acc, wasm_i16x8_shl(h, 1)); }
-KITE_INLINE bool spec_any(v128_t acc) { return wasm_v128_any_true(wasm_u16x8_ge(acc, wasm_i16x8_splat((int16_t)0xf800))); }
-
-// The 4 rows p[0..3] as floats transposed, kt[4 d + r] = row r's dim d, the halves taken as
-// finite; returns the rows' inf/nan check (spec_acc). The transpose runs on the halves (two
-// rounds of interleaves), then each vector of one dim's 4 keys converts.
-KITE_INLINE v128_t tile4_finite(const uint16_t *const *p, float *kt, int32_t hd) {
-    v128_t sp = wasm_i16x8_splat(0);
-    for (int32_t d = 0; d < hd; d += 8) {
-        const v128_t r0 = wasm_v128_load(p[0] + d), r1 = wasm_v128_load(p[1] + d);
-        const v128_t r2 = wasm_v128_load(p[2] + d), r3 = wasm_v128_load(p[3] + d);
-        sp = spec_acc(spec_acc(spec_acc(spec_acc(sp, r0), r1), r2), r3);
-        // a: (r0, r1) pairs of dims 0..3, b: of dims 4..7; c, e: the same of rows 2 and 3
-        const v128_t a = wasm_i16x8_shuffle(r0, r1, 0, 8, 1, 9, 2, 10, 3, 11);
-        const v128_t b = wasm_i16x8_shuffle(r0, r1, 4, 12, 5, 13, 6, 14, 7, 15);
-        const v128_t c = wasm_i16x8_shuffle(r2, r3, 0, 8, 1, 9, 2, 10, 3, 11);
-        const v128_t e = wasm_i16x8_shuffle(r2, r3, 4, 12, 5, 13, 6, 14, 7, 15);
-        // u[m]: the 4 rows' halves of dims 2m and 2m + 1
-        const v128_t u[4] = {wasm_i32x4_shuffle(a, c, 0, 4, 1, 5), wasm_i32x4_shuffle(a, c, 2, 6, 3, 7),
-                             wasm_i32x4_shuffle(b, e, 0, 4, 1, 5), wasm_i32x4_shuffle(b, e, 2, 6, 3, 7)};
-        for (int m = 0; m < 4; m++) {
-            wasm_v128_store(kt + 4 * (d + 2 * m), kite__h2f4_finite_wasm(wasm_i32x4_extend_low_i16x8(u[m])));
-            wasm_v128_store(kt + 4 * (d + 2 * m + 1), kite__h2f4_finite_wasm(wasm_i32x4_extend_high_i16x8(u[m])));
-        }
-    }
-    return sp;
-}
-
-// tile4_finite for rows with inf / nan halves: each row converted exactly, then 4x4 transposes.
-static void tile4_exact(const uint16_t *const *p, float *kt, int32_t hd) {
-    float kf[4][KITE_ATTN_MAX_HEAD_DIM];
-    for (int r = 0; r < 4; r++) row_f32(p[r], kf[r], hd);
-    for (int32_t d = 0; d < hd; d += 4) {
-        const v128_t r0 = wasm_v128_load(kf[0] + d), r1 = wasm_v128_load(kf[1] + d);
-        const v128_t r2 = wasm_v128_load(kf[2] + d), r3 = wasm_v128_load(kf[3] + d);
-        const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
-        const v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
-        wasm_v128_store(kt + 4 * d, wasm_i64x2_shuffle(t0, t2, 0, 2));
-        wasm_v128_store(kt + 4 * d + 4, wasm_i64x2_shuffle(t0, t2, 1, 3));
-        wasm_v128_store(kt + 4 * d + 8, wasm_i64x2_shuffle(t1, t3, 0, 2));
-        wasm_v128_store(kt + 4 * d + 12, wasm_i64x2_shuffle(t1, t3, 1, 3));
-    }
-}
 
 // FA_F32 scores of queries q[0..nb-1] with the 8 keys of two transposed tiles (kt: keys 0..3,
 // kt + 4 hd: keys 4..7): t[i][r] = scale * (q[i].k_r summed in dim order from zero, the scalar
