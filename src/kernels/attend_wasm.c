@@ -498,8 +498,32 @@ KITE_INLINE void values_all(int nb, const float *const *p, float *const *out, in
     }
 }
 
-// values of the queries i < nq over rows j0..j1-1: values_all where the rows are finite (checked
-// here, a block of 32 rows at a time), else values in batches of QB.
+// values_all over 8 dims at a time (two vectors per query: half the weight splats) for nb <= 6
+// queries, whose 2 nb sums still fit the registers.
+KITE_INLINE void values_all8(int nb, const float *const *p, float *const *out, int32_t j0, int32_t j1,
+                             const uint16_t *v, int32_t kv_stride, int32_t hd) {
+    for (int32_t d = 0; d < hd; d += 8) {
+        v128_t a0[6], a1[6];
+        for (int i = 0; i < nb; i++) {
+            a0[i] = j0 == 0 ? wasm_f32x4_splat(0.0f) : wasm_v128_load(out[i] + d);
+            a1[i] = j0 == 0 ? wasm_f32x4_splat(0.0f) : wasm_v128_load(out[i] + d + 4);
+        }
+        for (int32_t j = j0; j < j1; j++) {
+            v128_t lo, hi;
+            kite__h2f8_finite_wasm(wasm_v128_load(v + (int64_t)j * kv_stride + d), &lo, &hi);
+            for (int i = 0; i < nb; i++) {
+                const v128_t w = wasm_f32x4_splat(p[i][j]);
+                a0[i] = wasm_f32x4_add(a0[i], wasm_f32x4_mul(w, lo));
+                a1[i] = wasm_f32x4_add(a1[i], wasm_f32x4_mul(w, hi));
+            }
+        }
+        for (int i = 0; i < nb; i++) wasm_v128_store(out[i] + d, a0[i]), wasm_v128_store(out[i] + d + 4, a1[i]);
+    }
+}
+
+// values of the queries i < nq over rows j0..j1-1: where the rows are finite (checked here, a
+// block of 32 rows at a time) values_all8 (up to 6 queries) or values_all (7 or 8), else values
+// in batches of QB.
 static void values_group(int nq, const float *const *p, float *const *out, int32_t j0, int32_t j1, const uint16_t *v,
                          int32_t kv_stride, int32_t hd) {
     for (int32_t b0 = j0; b0 < j1; b0 += CH) {
@@ -515,12 +539,12 @@ static void values_group(int nq, const float *const *p, float *const *out, int32
         switch (nq) {
         case 8: values_all(8, p, out, b0, b1, v, kv_stride, hd); break;
         case 7: values_all(7, p, out, b0, b1, v, kv_stride, hd); break;
-        case 6: values_all(6, p, out, b0, b1, v, kv_stride, hd); break;
-        case 5: values_all(5, p, out, b0, b1, v, kv_stride, hd); break;
-        case 4: values_all(4, p, out, b0, b1, v, kv_stride, hd); break;
-        case 3: values_all(3, p, out, b0, b1, v, kv_stride, hd); break;
-        case 2: values_all(2, p, out, b0, b1, v, kv_stride, hd); break;
-        default: values_all(1, p, out, b0, b1, v, kv_stride, hd); break;
+        case 6: values_all8(6, p, out, b0, b1, v, kv_stride, hd); break;
+        case 5: values_all8(5, p, out, b0, b1, v, kv_stride, hd); break;
+        case 4: values_all8(4, p, out, b0, b1, v, kv_stride, hd); break;
+        case 3: values_all8(3, p, out, b0, b1, v, kv_stride, hd); break;
+        case 2: values_all8(2, p, out, b0, b1, v, kv_stride, hd); break;
+        default: values_all8(1, p, out, b0, b1, v, kv_stride, hd); break;
         }
     }
 }
