@@ -352,28 +352,26 @@ static void hot_gemm(const kite_type *types, int nt, int n_tok, double min_time,
     }
 }
 
-// Decode attention (--attn): kite_kernels_attend_group in FA_F16 mode, as one decoded token of the
-// 768-wide model (bench/make_random_model.c ... iq: 12 query heads over 4 KV heads, head size 64)
-// runs it, at several cache depths: a group of 3 queries over n_kv cached keys, per kernel set,
-// CPU time, best of interleaved rounds. Prints microseconds per group call and per token (12
-// layers x 4 KV heads), hot (the cache rows stay in L1/L2 between calls) and cold (64 MiB are
-// written between calls, as a decode's weight stream evicts the KV cache between two layers:
-// this is the op's cost inside a model). The cache holds f16 values of random activations in [-1, 1).
+// Attention (--attn): kite_kernels_attend_group as the 768-wide model (bench/make_random_model.c
+// ... iq: 12 query heads over 4 KV heads, head size 64) runs it, at several cache depths, per
+// kernel set, CPU time, best of interleaved rounds. Decode: FA_F16, a group of 3 queries over n_kv
+// cached keys; prints microseconds per group call and per token (12 layers x 4 KV heads), hot
+// (the cache rows stay in L1/L2 between calls) and cold (64 MiB are written between calls, as a
+// decode's weight stream evicts the KV cache between two layers: this is the op's cost inside a
+// model). Prefill: FA_F32 (steps of 64+ tokens), a group of 6 queries (2 consecutive tokens x 3
+// heads, seeing n_kv - 1 and n_kv keys), hot only (a prefill's consecutive groups read the same
+// rows); microseconds per group call [per prefill token at that depth: 12 layers x 4 KV heads / 2].
+// The cache holds f16 values of random activations in [-1, 1).
 static void attn_bench(double min_time, const char *only_isa) {
-    enum { ROUNDS = 5, HD = 64, NKVH = 4, GROUP = 3, LAYERS = 12, MAXN = 512, ND = 4 };
-    static const int depths[ND] = {32, 128, 192, 512};
+    enum { ROUNDS = 5, HD = 64, NKVH = 4, GROUP = 3, LAYERS = 12, MAXN = 2048, ND = 5, NM = 2 };
+    static const int depths[ND] = {128, 512, 1024, 1536, 2048};
     const int stride = NKVH * HD;
     uint16_t *k = malloc(sizeof(uint16_t) * MAXN * stride), *v = malloc(sizeof(uint16_t) * MAXN * stride);
     float *scores = malloc(sizeof(float) * KITE_ATTN_GROUP_MAX * MAXN);
-    static float q[GROUP][HD], out[GROUP][HD];
+    static float q[2 * GROUP][HD], out[2 * GROUP][HD];
     for (int i = 0; i < MAXN * stride; i++) k[i] = kite_f32_to_f16(rndf()), v[i] = kite_f32_to_f16(rndf());
-    for (int i = 0; i < GROUP; i++)
+    for (int i = 0; i < 2 * GROUP; i++)
         for (int d = 0; d < HD; d++) q[i][d] = 2.0f * rndf();
-    printf("\nDecode attention (FA_F16, %d queries per KV head, head size %d, 1 thread, CPU time, best of %d rounds):\n"
-           "microseconds per group call [per token: %d layers x %d KV heads]\n", GROUP, HD, ROUNDS, LAYERS, NKVH);
-    printf("%-14s", "isa");
-    for (int di = 0; di < ND; di++) printf("   n_kv %4d          ", depths[di]);
-    printf("\n");
     enum { JUNK = 64 << 20, COLD_CALLS = 16 };
     unsigned char *junk = calloc(JUNK, 1);
     // cold calls are timed one by one on the wall clock: only where it ticks finely (not in a
@@ -382,41 +380,59 @@ static void attn_bench(double min_time, const char *only_isa) {
     for (double a = now(), b; tick == 0;) tick = (b = now()) - a;
     const bool cold_ok = tick < 10e-6;
     const char *d0 = kite_kernels_isa();
-    for (int ii = kite_kernels_isa_count() - 1; ii >= 0; ii--) {
-        const char *isa = kite_kernels_isa_name(ii);
-        if (only_isa && strcmp(only_isa, isa)) continue;
-        kite_kernels_set_isa(isa);
-        double best[ND], cold[ND];
-        for (int di = 0; di < ND; di++) best[di] = cold[di] = 1e30;
-        for (int round = 0; round < ROUNDS; round++)
-            for (int di = 0; di < ND; di++) {
-                kite_attn_group g = {.mode = KITE_ATTN_FA_F16, .n_q = GROUP, .head_dim = HD, .kv_stride = stride,
-                                     .scores_stride = MAXN, .scale = 0.125f, .k = k + HD, .v = v + HD, .scores = scores};
-                for (int i = 0; i < GROUP; i++) g.q[i] = q[i], g.out[i] = out[i], g.n_kv[i] = depths[di];
-                int calls = 0;
-                double el = 0;
-                CPU_TIMED(calls, el, (ii == 0 ? 0.25 : 1.0) * min_time / ROUNDS, 4, kite_kernels_attend_group(&g));
-                best[di] = fmin(best[di], 1e6 * el / calls);
-                if (ii == 0 || !cold_ok) continue; // the scalar op: hot only
-                double t = 0;
-                for (int c = 0; c < COLD_CALLS; c++) {
-                    for (size_t x = 0; x < JUNK; x += 64) junk[x] = (unsigned char)(junk[x] + 1);
-                    const double t0 = now();
-                    kite_kernels_attend_group(&g);
-                    t += now() - t0;
-                }
-                cold[di] = fmin(cold[di], 1e6 * t / COLD_CALLS);
-            }
-        printf("%-14s", isa);
-        for (int di = 0; di < ND; di++) printf(" %7.2f [%8.1f]    ", best[di], best[di] * LAYERS * NKVH);
+    for (int mi = 0; mi < NM; mi++) {
+        const bool f32 = mi == 1;
+        const int nq = f32 ? 2 * GROUP : GROUP;
+        if (f32)
+            printf("\nPrefill attention (FA_F32, %d queries: 2 tokens x %d heads of a KV head, head size %d, 1 thread, "
+                   "CPU time, best of %d rounds):\nmicroseconds per group call [per prefill token: %d layers x %d KV "
+                   "heads / 2]\n", nq, GROUP, HD, ROUNDS, LAYERS, NKVH);
+        else
+            printf("\nDecode attention (FA_F16, %d queries per KV head, head size %d, 1 thread, CPU time, best of %d "
+                   "rounds):\nmicroseconds per group call [per token: %d layers x %d KV heads]\n", nq, HD, ROUNDS,
+                   LAYERS, NKVH);
+        printf("%-14s", "isa");
+        for (int di = 0; di < ND; di++) printf("   n_kv %4d          ", depths[di]);
         printf("\n");
-        if (ii > 0 && !cold_ok) printf("  cold: n/a (the wall clock ticks every %.1f us here)\n", tick * 1e6);
-        if (ii > 0 && cold_ok) {
-            printf("%-14s", "  cold");
-            for (int di = 0; di < ND; di++) printf(" %7.2f [%8.1f]    ", cold[di], cold[di] * LAYERS * NKVH);
+        const double per_tok = f32 ? LAYERS * NKVH / 2.0 : LAYERS * NKVH;
+        for (int ii = kite_kernels_isa_count() - 1; ii >= 0; ii--) {
+            const char *isa = kite_kernels_isa_name(ii);
+            if (only_isa && strcmp(only_isa, isa)) continue;
+            kite_kernels_set_isa(isa);
+            double best[ND], cold[ND];
+            for (int di = 0; di < ND; di++) best[di] = cold[di] = 1e30;
+            for (int round = 0; round < ROUNDS; round++)
+                for (int di = 0; di < ND; di++) {
+                    kite_attn_group g = {.mode = f32 ? KITE_ATTN_FA_F32 : KITE_ATTN_FA_F16, .n_q = nq, .head_dim = HD,
+                                         .kv_stride = stride, .scores_stride = MAXN, .scale = 0.125f, .k = k + HD,
+                                         .v = v + HD, .scores = scores};
+                    for (int i = 0; i < nq; i++)
+                        g.q[i] = q[i], g.out[i] = out[i], g.n_kv[i] = depths[di] - (f32 && i < GROUP ? 1 : 0);
+                    int calls = 0;
+                    double el = 0;
+                    CPU_TIMED(calls, el, (ii == 0 ? 0.25 : 1.0) * min_time / ROUNDS, 4, kite_kernels_attend_group(&g));
+                    best[di] = fmin(best[di], 1e6 * el / calls);
+                    if (ii == 0 || !cold_ok || f32) continue; // the scalar op and prefill: hot only
+                    double t = 0;
+                    for (int c = 0; c < COLD_CALLS; c++) {
+                        for (size_t x = 0; x < JUNK; x += 64) junk[x] = (unsigned char)(junk[x] + 1);
+                        const double t0 = now();
+                        kite_kernels_attend_group(&g);
+                        t += now() - t0;
+                    }
+                    cold[di] = fmin(cold[di], 1e6 * t / COLD_CALLS);
+                }
+            printf("%-14s", isa);
+            for (int di = 0; di < ND; di++) printf(" %7.2f [%8.1f]    ", best[di], best[di] * per_tok);
             printf("\n");
+            if (ii > 0 && !f32 && !cold_ok) printf("  cold: n/a (the wall clock ticks every %.1f us here)\n", tick * 1e6);
+            if (ii > 0 && !f32 && cold_ok) {
+                printf("%-14s", "  cold");
+                for (int di = 0; di < ND; di++) printf(" %7.2f [%8.1f]    ", cold[di], cold[di] * per_tok);
+                printf("\n");
+            }
+            fflush(stdout);
         }
-        fflush(stdout);
     }
     kite_kernels_set_isa(d0);
     free(k), free(v), free(scores), free(junk);

@@ -38,7 +38,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // the Node child (web: a file URL). Self-contained: the page gets its source text.
 async function benchKite({ web, model, threads, simd, promptTokens, nGen, reps }) {
   const kite = await import(web);
-  const m = await kite.loadModel(model, { threads, nCtx: 1024, simd });
+  const m = await kite.loadModel(model, { threads, nCtx: Math.max(1024, promptTokens + nGen + 16), simd });
   try {
     // a prompt of at most promptTokens tokens (BOS included), as long as the words allow
     const words = 'the quick brown fox jumps over the lazy dog while a small bird sings'.split(' ');

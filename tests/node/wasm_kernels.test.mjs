@@ -132,3 +132,21 @@ test('the other C unit tests built for WASI pass under node:wasi (SIMD128)', { t
     if (name === 'test_quant_simd') assert.match(out, /set compared with the reference: wasm\n/, `${name}: the wasm set did not run`);
   }
 });
+
+// The attention group op (src/kernels/attend_wasm.c) against the scalar op in the relaxed-SIMD
+// build too, in Chromium: the same source, compiled with relaxed SIMD enabled, must keep the bits.
+test('test_attend_group in wasm (relaxed SIMD, Chromium): the group op gives the scalar op\'s bits', { timeout: 300_000 }, async (t) => {
+  const file = [join(repoRoot, 'build/wasi-tests-relaxed/test_attend_group.wasm'), join(repoRoot, 'build/wasi-tests-relaxed/test_attend_group')]
+    .find((p) => existsSync(p));
+  if (!file) {
+    const msg = 'build/wasi-tests-relaxed/test_attend_group is missing: cmake --preset wasi-tests-relaxed && cmake --build --preset wasi-tests-relaxed';
+    if (process.env.CI === 'true') assert.fail(msg);
+    t.skip(msg);
+    return;
+  }
+  const r = await runChromium(file);
+  const out = `${r.stdout}\n${r.stderr}`;
+  assert.equal(r.code, 0, `exit ${r.code}:\n${out.split('\n').filter((l) => l.startsWith('FAIL')).join('\n') || out.slice(-2000)}`);
+  assert.match(out, /kite_kernels_attend_group \(wasm-relaxed\)/, 'the relaxed set did not run');
+  assert.match(out, / passed, 0 failed/, 'no summary line');
+});

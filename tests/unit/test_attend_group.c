@@ -26,7 +26,7 @@ static uint32_t next_u32(void) {
 }
 static float frand(void) { return (float)(next_u32() >> 8) / 8388608.0f - 1.0f; } // [-1, 1)
 
-enum { MAX_KV = 160, HEADS_KV = 2, MAX_HD = 128, STRIDE = HEADS_KV * MAX_HD };
+enum { MAX_KV = 1100, HEADS_KV = 2, MAX_HD = 128, STRIDE = HEADS_KV * MAX_HD };
 
 typedef void (*group_fn)(const kite_attn_group *g);
 
@@ -43,7 +43,8 @@ static void check_group_nan(const char *what, group_fn group, kite_attend_fn sin
                             const uint16_t *v, bool nan_any) {
     const int dims[] = {64, 128, 80, 96, 8, 72, 20};
     const int sizes[] = {1, 2, 3, 4, 5, 6, 7, 8};
-    const int lens[] = {1, 7, 64, 133, 141};
+    // around the SIMD ops' blocks (4 and 8 keys, chunks of 32) and a long cache
+    const int lens[] = {1, 7, 8, 33, 64, 133, 141, 1030};
     static float q[KITE_ATTN_GROUP_MAX][MAX_HD], a[KITE_ATTN_GROUP_MAX][MAX_HD], b[MAX_HD];
     static float scores[KITE_ATTN_GROUP_MAX * MAX_KV], scores1[MAX_KV];
     int runs = 0, bad = 0;
