@@ -52,6 +52,11 @@ static inline float kite__softmax_exp_sum(float *x, int32_t n, float mx) {
 void kite__attend_group_avx2(const kite_attn_group *g);
 // The same with AVX-512 (attend_avx512.c; the avx512 and amx sets): the same bits again.
 void kite__attend_group_avx512(const kite_attn_group *g);
+// The avx2 / avx512 sets' kite_kernels_attend_group (attend_fa16_avx2.c, attend_fa16_avx512.c):
+// FA_F16 groups (head size a multiple of 8 / 16) batched, each query's output still exactly
+// kite__attend_head_avx2's; the other modes and sizes go to kite__attend_group_avx2 / _avx512.
+void kite__attend_group_fa16_avx2(const kite_attn_group *g);
+void kite__attend_group_fa16_avx512(const kite_attn_group *g);
 // kite_kernels_f32_to_f16_row with AVX2 + F16C (f16_row_avx2.c).
 void kite__f32_to_f16_row_avx2(const float *src, uint16_t *dst, int32_t n);
 // wasm SIMD128 (attend_wasm.c): the scalar op's bits in every mode.

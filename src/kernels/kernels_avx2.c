@@ -11,7 +11,7 @@
 void kite__kernels_fill_avx2(kite__kernels *k) {
     k->isa = "avx2";
     k->attend = kite__attend_head_avx2;
-    k->attend_group = kite__attend_group_avx2;
+    k->attend_group = kite__attend_group_fa16_avx2;
     k->f32_to_f16_row = kite__f32_to_f16_row_avx2;
     x86_fill(k);
     x86_fill_iq(k);

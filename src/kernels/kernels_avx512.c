@@ -12,7 +12,7 @@
 void kite__kernels_fill_avx512(kite__kernels *k) {
     k->isa = "avx512";
     k->attend = kite__attend_head_avx2;
-    k->attend_group = kite__attend_group_avx512;
+    k->attend_group = kite__attend_group_fa16_avx512;
     k->f32_to_f16_row = kite__f32_to_f16_row_avx2;
     x86_fill(k);
     x86_fill_iq(k);

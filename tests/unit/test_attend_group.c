@@ -110,6 +110,92 @@ static void poison(uint16_t *k, uint16_t *v) {
 }
 #endif
 
+// FA_F16 group ops (attend_fa16_x86.inc) against kite__attend_head_avx2 on long caches: chunk
+// edges (63..65, 127..129 keys and more), each query's own length (a group's queries split a
+// chunk at different keys), every group size and the head sizes on and off the 16-, 64-wide
+// blocks; the cache k / v given by the caller (random, rising scores, inf / nan / overflow rows).
+enum { LONG_KV = 300 };
+static void check_fa16(const char *what, group_fn group, const uint16_t *k, const uint16_t *v, bool nan_any) {
+    const int dims[] = {64, 128, 80, 96, 16, 32, 48, 8, 72, 24};
+    const int lens[] = {1, 2, 63, 64, 65, 127, 129, 200, LONG_KV};
+    static float q[KITE_ATTN_GROUP_MAX][MAX_HD], a[KITE_ATTN_GROUP_MAX][MAX_HD], b[MAX_HD];
+    static float scores[KITE_ATTN_GROUP_MAX * LONG_KV], scores1[LONG_KV];
+    int runs = 0, bad = 0;
+    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
+        for (int nq = 1; nq <= KITE_ATTN_GROUP_MAX; nq++)
+            for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+                for (int spread = 0; spread < 3; spread++) {
+                    const int hd = dims[di];
+                    kite_attn_group g = {.mode = KITE_ATTN_FA_F16, .n_q = nq, .head_dim = hd, .kv_stride = STRIDE,
+                                         .scores_stride = LONG_KV, .scale = 1.0f / (float)(hd / 8),
+                                         .k = k + MAX_HD, .v = v + MAX_HD, .scores = scores};
+                    for (int i = 0; i < nq; i++) {
+                        for (int d = 0; d < hd; d++)
+                            q[i][d] = i == 1 && spread == 2 ? (d % 2 ? -0.0f : 0.0f) : 2.0f * frand();
+                        const int n = lens[li];
+                        const int r = spread == 0 ? n : spread == 1 ? n + 3 * i : 1 + (int)(next_u32() % (uint32_t)n);
+                        g.n_kv[i] = r > LONG_KV ? LONG_KV : r;
+                        g.q[i] = q[i];
+                        g.out[i] = a[i];
+                        memset(a[i], 0xff, sizeof a[i]);
+                    }
+                    group(&g);
+                    for (int i = 0; i < nq; i++) {
+                        kite__attend_head_avx2(KITE_ATTN_FA_F16, q[i], g.k, g.v, STRIDE, g.n_kv[i], hd, g.scale,
+                                               scores1, b);
+                        runs++;
+                        if (!same(a[i], b, hd, nan_any) && bad++ < 5) {
+                            int d = 0;
+                            while (memcmp(a[i] + d, b + d, sizeof(float)) == 0) d++;
+                            uint32_t x, y;
+                            memcpy(&x, a[i] + d, 4);
+                            memcpy(&y, b + d, 4);
+                            fprintf(stderr, "%s: head %d group %d query %d n_kv %d differs (dim %d: %08x, not %08x)\n",
+                                    what, hd, nq, i, g.n_kv[i], d, (unsigned)x, (unsigned)y);
+                        }
+                    }
+                }
+    CHECK(bad == 0, "%s: %d of %d queries differ from kite__attend_head_avx2", what, bad, runs);
+}
+
+// The FA_F16 checks on three caches of LONG_KV rows.
+static void check_fa16_caches(const char *what, group_fn group) {
+    uint16_t *k = malloc(sizeof(uint16_t) * LONG_KV * STRIDE), *v = malloc(sizeof(uint16_t) * LONG_KV * STRIDE);
+    CHECK(k && v, "allocation");
+    if (!k || !v) return;
+    char name[128];
+    for (int i = 0; i < LONG_KV * STRIDE; i++) { // random, subnormal halves too
+        k[i] = kite_f32_to_f16(2.0f * frand() * (i % 97 == 0 ? 1e-6f : 1.0f));
+        v[i] = kite_f32_to_f16(frand() * (i % 89 == 0 ? 1e-6f : 1.0f));
+    }
+    snprintf(name, sizeof name, "%s (random cache)", what);
+    check_fa16(name, group, k, v, false);
+    // rising: each row a larger multiple of one direction, so a query's maximum moves at many
+    // keys inside a chunk (and falls back where the direction's sign flips for some queries)
+    for (int j = 0; j < LONG_KV; j++)
+        for (int d = 0; d < STRIDE; d++) {
+            const float dir = (float)((d * 7) % 13) / 13.0f - 0.4f;
+            k[j * STRIDE + d] = kite_f32_to_f16(dir * (0.05f * (float)j + (j % 5 == 0 ? 3.0f : 0.0f)));
+        }
+    snprintf(name, sizeof name, "%s (rising scores)", what);
+    check_fa16(name, group, k, v, false);
+    // inf / nan halves and large values whose f16 sums overflow; scores of +-inf and nan
+    for (int i = 0; i < LONG_KV * STRIDE; i++) {
+        k[i] = kite_f32_to_f16(2.0f * frand());
+        const uint32_t r = next_u32() % 4096u;
+        if (r == 0) k[i] = r % 2 ? 0x7c00 : 0xfc00;
+        else if (r == 1) v[i] = 0x7c00;
+        else if (r == 2) v[i] = 0x7e01;
+        else if (r == 3) k[i] = 0x7e00;
+        else if (r < 40) v[i] = kite_f32_to_f16(60000.0f * frand());
+        else if (r < 60) k[i] = kite_f32_to_f16(2000.0f * frand()); // expf arguments past -88
+    }
+    snprintf(name, sizeof name, "%s (inf, nan, overflow)", what);
+    check_fa16(name, group, k, v, true);
+    free(k);
+    free(v);
+}
+
 int main(void) {
     uint16_t *k = malloc(sizeof(uint16_t) * MAX_KV * STRIDE), *v = malloc(sizeof(uint16_t) * MAX_KV * STRIDE);
     CHECK(k && v, "allocation");
@@ -132,11 +218,15 @@ int main(void) {
 #ifdef KITE_X86
     if (kite__kernels_get("avx2")) {
         check_group("kite__attend_group_avx2", kite__attend_group_avx2, kite__attend_head_avx2, k, v);
+        check_group("kite__attend_group_fa16_avx2", kite__attend_group_fa16_avx2, kite__attend_head_avx2, k, v);
+        check_fa16_caches("kite__attend_group_fa16_avx2", kite__attend_group_fa16_avx2);
     } else {
         fprintf(stderr, "skip: no AVX2 on this host, the AVX2 group op is untested here\n");
     }
     if (kite__kernels_get("avx512")) {
         check_group("kite__attend_group_avx512", kite__attend_group_avx512, kite__attend_head_avx2, k, v);
+        check_group("kite__attend_group_fa16_avx512", kite__attend_group_fa16_avx512, kite__attend_head_avx2, k, v);
+        check_fa16_caches("kite__attend_group_fa16_avx512", kite__attend_group_fa16_avx512);
     } else {
         fprintf(stderr, "skip: no AVX-512 on this host, the AVX-512 group op is untested here\n");
     }
@@ -151,9 +241,14 @@ int main(void) {
             poison(kp, vp);
             check_group_nan("kite__attend_group_avx2 (inf, nan, overflow)", kite__attend_group_avx2,
                             kite__attend_head_avx2, kp, vp, true);
-            if (kite__kernels_get("avx512"))
+            check_group_nan("kite__attend_group_fa16_avx2 (inf, nan, overflow)", kite__attend_group_fa16_avx2,
+                            kite__attend_head_avx2, kp, vp, true);
+            if (kite__kernels_get("avx512")) {
                 check_group_nan("kite__attend_group_avx512 (inf, nan, overflow)", kite__attend_group_avx512,
                                 kite__attend_head_avx2, kp, vp, true);
+                check_group_nan("kite__attend_group_fa16_avx512 (inf, nan, overflow)", kite__attend_group_fa16_avx512,
+                                kite__attend_head_avx2, kp, vp, true);
+            }
         }
         free(kp);
         free(vp);

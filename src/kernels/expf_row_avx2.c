@@ -1,0 +1,57 @@
+// expf_row_avx2.c - kite__expf_row_avx2: libm's expf over a row, 8 lanes at a time
+// (x86_expf.h), guarded by a check against expf at first use.
+#include <math.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "kernels/x86_expf.h"
+
+static atomic_int g_ok; // 0: not checked yet, 1: the vector expf agrees with libm's, 2: it does not
+
+// the same 4096 arguments as expf_row_avx512.c's check
+static int check(void) {
+    float x[4096], y[4096];
+    uint32_t rng = 12345;
+    for (int i = 0; i < 4096; i++) {
+        rng = rng * 1664525u + 1013904223u;
+        const float u = (float)(rng >> 8) / 16777216.0f; // [0, 1)
+        x[i] = i % 4 == 0 ? -104.0f * u : i % 4 == 1 ? -u : i % 4 == 2 ? -u * u * u * 20.0f : 90.0f * u - 2.0f;
+    }
+    int ok = 1;
+    for (int i = 0; i < 4096; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        _mm256_storeu_ps(y + i, kite__xexpf8(v));
+        const int sp = kite__xexpf8_libm(v);
+        for (int l = 0; l < 8; l++) {
+            const float want = expf(x[i + l]);
+            if (!(sp >> l & 1) && memcmp(&want, &y[i + l], sizeof want) != 0) ok = 2;
+        }
+    }
+    atomic_store(&g_ok, ok);
+    return ok;
+}
+
+bool kite__expf_vec_ok_avx2(void) {
+    int ok = atomic_load_explicit(&g_ok, memory_order_relaxed);
+    return (ok ? ok : check()) == 1;
+}
+
+void kite__expf_row_avx2(float *x, int32_t n) {
+    if (!kite__expf_vec_ok_avx2()) {
+        for (int32_t i = 0; i < n; i++) x[i] = expf(x[i]);
+        return;
+    }
+    int32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        _mm256_storeu_ps(x + i, kite__xexpf8(v));
+        const int sp = kite__xexpf8_libm(v);
+        if (sp) {
+            float a[8];
+            _mm256_storeu_ps(a, v);
+            for (int l = 0; l < 8; l++)
+                if (sp >> l & 1) x[i + l] = expf(a[l]); // |x| >= 88, inf or nan: libm's cases
+        }
+    }
+    for (; i < n; i++) x[i] = expf(x[i]); // fewer than 8 left
+}
