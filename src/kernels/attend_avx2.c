@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "kernels/attend.h"
+#include "kernels/x86_expf.h"
 
 static inline float hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -263,7 +264,7 @@ static void softmax(float *x, int32_t n) {
     m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
     float mx = _mm_cvtss_f32(m4);
     for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
-    const float inv = kite__softmax_exp_sum(x, n, mx);
+    const float inv = kite__softmax_exp_sum_avx2(x, n, mx); // libm's expf in vector lanes
     const __m256 inv8 = _mm256_set1_ps(inv);
     for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inv8));
     for (; i < n; i++) x[i] *= inv;

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "kernels/attend.h"
+#include "kernels/x86_expf.h"
 
 static inline float hsum8(__m256 v) { // the AVX2 op's reduction order
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -217,7 +218,7 @@ static void softmax(float *x, int32_t n) {
     for (; i + 16 <= n; i += 16) m16 = _mm512_max_ps(_mm512_loadu_ps(x + i), m16);
     float mx = _mm512_reduce_max_ps(m16);
     for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
-    const float inv = kite__softmax_exp_sum(x, n, mx);
+    const float inv = kite__softmax_exp_sum_avx512(x, n, mx); // libm's expf in vector lanes
     const __m512 inv16 = _mm512_set1_ps(inv);
     for (i = 0; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), inv16));
     for (; i < n; i++) x[i] *= inv;

@@ -55,3 +55,13 @@ void kite__expf_row_avx2(float *x, int32_t n) {
     }
     for (; i < n; i++) x[i] = expf(x[i]); // fewer than 8 left
 }
+
+float kite__softmax_exp_sum_avx2(float *x, int32_t n, float mx) {
+    int32_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_sub_ps(_mm256_loadu_ps(x + i), _mm256_set1_ps(mx)));
+    for (; i < n; i++) x[i] = x[i] - mx;
+    kite__expf_row_avx2(x, n);
+    double sum = 0.0;
+    for (i = 0; i < n; i++) sum += x[i];
+    return (float)(1.0 / sum);
+}

@@ -55,3 +55,13 @@ void kite__expf_row_avx512(float *x, int32_t n) {
         }
     }
 }
+
+float kite__softmax_exp_sum_avx512(float *x, int32_t n, float mx) {
+    int32_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, _mm512_sub_ps(_mm512_loadu_ps(x + i), _mm512_set1_ps(mx)));
+    for (; i < n; i++) x[i] = x[i] - mx;
+    kite__expf_row_avx512(x, n);
+    double sum = 0.0;
+    for (i = 0; i < n; i++) sum += x[i];
+    return (float)(1.0 / sum);
+}

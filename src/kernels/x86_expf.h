@@ -13,6 +13,10 @@
 // |x| >= 88, inf and nan (its special cases) always. Compiled where the ISA is (x86 only).
 void kite__expf_row_avx2(float *x, int32_t n);
 void kite__expf_row_avx512(float *x, int32_t n);
+// kite__softmax_exp_sum (attend.h) with these row ops: x[i] = expf(x[i] - mx), the same floats,
+// summed in double in row order; returns 1 / sum rounded to float.
+float kite__softmax_exp_sum_avx2(float *x, int32_t n, float mx);
+float kite__softmax_exp_sum_avx512(float *x, int32_t n, float mx);
 // True when the vector expf agrees with libm's expf on a few thousand values, so the row ops
 // use it (checked once per process; false also on a host without the ISA is the caller's risk:
 // call only where the set runs).
