@@ -7,6 +7,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#endif
 
 // x[i] = expf(x[i]) for i < n with this libm's bits: vector lanes where a check against expf
 // at first use agreed (kite__expf_vec_ok_*), libm's expf for every value otherwise and for
@@ -24,7 +27,6 @@ bool kite__expf_vec_ok_avx2(void);
 bool kite__expf_vec_ok_avx512(void);
 
 #if defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
 
 // glibc's __exp2f_data (N = 32): 2^(i/32) as double bits, and the constants of __expf_fma
 static const uint64_t kite__xexp2f_tab[32] __attribute__((aligned(64))) = {
