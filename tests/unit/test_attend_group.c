@@ -110,6 +110,7 @@ static void poison(uint16_t *k, uint16_t *v) {
 }
 #endif
 
+#ifdef KITE_X86
 // FA_F16 group ops (attend_fa16_x86.inc) against kite__attend_head_avx2 on long caches: chunk
 // edges (63..65, 127..129 keys and more), each query's own length (a group's queries split a
 // chunk at different keys), every group size and the head sizes on and off the 16-, 64-wide
@@ -195,6 +196,7 @@ static void check_fa16_caches(const char *what, group_fn group) {
     free(k);
     free(v);
 }
+#endif
 
 int main(void) {
     uint16_t *k = malloc(sizeof(uint16_t) * MAX_KV * STRIDE), *v = malloc(sizeof(uint16_t) * MAX_KV * STRIDE);
