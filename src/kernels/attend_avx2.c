@@ -5,14 +5,8 @@
 #include <stdbool.h>
 
 #include "kernels/attend.h"
+#include "kernels/attend_x86.h"
 #include "kernels/x86_expf.h"
-
-static inline float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
 
 static inline __m256 load_f16(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
 static inline void store_f16(uint16_t *p, __m256 v) {
@@ -21,36 +15,15 @@ static inline void store_f16(uint16_t *p, __m256 v) {
 // x rounded to f16 and back
 static inline __m256 round_f16(__m256 v) { return _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT)); }
 
-// q.k in ggml_vec_dot_f16's order (see kite__dot_f16_ggml): 4 sums of 16 lanes, here each as
-// two 8-lane registers; products of f16 values are exact, so FMA or not gives the same sums.
-// k is f16 (k16) or already converted to floats (kf, the same values: the same sums).
-static inline __attribute__((always_inline)) float dot_ggml_k(const float *q, const uint16_t *k16, const float *kf,
-                                                              int32_t n) {
-    const int32_t np = n & ~63;
-    double sum = 0.0;
-    if (np > 0) {
-        __m256 a[8];
-        for (int j = 0; j < 8; j++) a[j] = _mm256_setzero_ps();
-        for (int32_t i = 0; i < np; i += 64)
-            for (int j = 0; j < 8; j++)
-                a[j] = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8 * j),
-                                       k16 ? load_f16(k16 + i + 8 * j) : _mm256_loadu_ps(kf + i + 8 * j), a[j]);
-        for (int j = 0; j < 4; j++) a[j] = _mm256_add_ps(a[j], a[j + 4]); // sum0 += sum2, sum1 += sum3
-        a[0] = _mm256_add_ps(a[0], a[2]);                                  // sum0 += sum1 (low lanes)
-        a[1] = _mm256_add_ps(a[1], a[3]);                                  // (high lanes)
-        sum = (double)hsum(_mm256_add_ps(a[0], a[1]));                     // 16 lanes -> 1
-    }
-    for (int32_t i = np; i < n; i++) sum += (double)(q[i] * (k16 ? _cvtsh_ss(k16[i]) : kf[i]));
-    return (float)sum;
+static inline float dot_ggml(const float *q, const uint16_t *k, int32_t n) {
+    return kite__dot_ggml_avx2(q, k, NULL, n);
 }
-
-static inline float dot_ggml(const float *q, const uint16_t *k, int32_t n) { return dot_ggml_k(q, k, NULL, n); }
 
 // plain f32 q.k (ggml's tiled flash-attention path converts k to f32 and uses its own order)
 static inline float dot_f32(const float *q, const uint16_t *k, int32_t head_dim) {
     __m256 acc = _mm256_setzero_ps();
     for (int32_t d = 0; d < head_dim; d += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), load_f16(k + d), acc);
-    return hsum(acc);
+    return kite__hsum8(acc);
 }
 
 void kite__attend_head_avx2(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v,
@@ -135,15 +108,15 @@ KITE_INLINE void scores_f32(int nb, const float *const *q, float *const *s, cons
             const __m256 kd = load_f16(kj + d);
             for (int i = 0; i < nb; i++) acc[i] = _mm256_fmadd_ps(_mm256_loadu_ps(q[i] + d), kd, acc[i]);
         }
-        for (int i = 0; i < nb; i++) s[i][j] = hsum(acc[i]) * scale;
+        for (int i = 0; i < nb; i++) s[i][j] = kite__hsum8(acc[i]) * scale;
     }
 }
 
 enum { RB = 3 }; // queries per pass over 4 rows (FA_F32 scores by rows): 4 accumulators each
 
 // FA_F32 scores of queries q[0..nb-1] with rows j0..j1-1, j1 - j0 a multiple of 4: dot_f32's
-// 8-lane sums of 4 rows for each query (each row converted once for all nb), then hsum's three
-// additions as vertical adds across registers, each as hsum takes it (first operand first): 4
+// 8-lane sums of 4 rows for each query (each row converted once for all nb), then kite__hsum8's three
+// additions as vertical adds across registers, each as kite__hsum8 takes it (first operand first): 4
 // rows of two queries per register.
 KITE_INLINE void scores_f32_rows(int nb, const float *const *q, float *const *s, const uint16_t *k,
                                  int32_t kv_stride, int32_t j0, int32_t j1, int32_t head_dim, float scale) {
@@ -162,7 +135,7 @@ KITE_INLINE void scores_f32_rows(int nb, const float *const *q, float *const *s,
             }
         __m256 t[RB + 1];
         for (int i = 0; i < nb; i++) {
-            // hsum's first add, lanes 0-3 + lanes 4-7: (row 0 | row 1), (row 2 | row 3)
+            // kite__hsum8's first add, lanes 0-3 + lanes 4-7: (row 0 | row 1), (row 2 | row 3)
             const __m256 r01 = _mm256_add_ps(_mm256_permute2f128_ps(acc[i][0], acc[i][1], 0x20),
                                              _mm256_permute2f128_ps(acc[i][0], acc[i][1], 0x31));
             const __m256 r23 = _mm256_add_ps(_mm256_permute2f128_ps(acc[i][2], acc[i][3], 0x20),
@@ -184,7 +157,9 @@ KITE_INLINE void scores_f32_rows(int nb, const float *const *q, float *const *s,
 }
 
 // dot_ggml with k already converted to floats
-static inline float dot_ggml_f32k(const float *q, const float *k, int32_t n) { return dot_ggml_k(q, NULL, k, n); }
+static inline float dot_ggml_f32k(const float *q, const float *k, int32_t n) {
+    return kite__dot_ggml_avx2(q, NULL, k, n);
+}
 
 // out[i] = sum over rows j < n_min of p[i][j] * v_j for queries 0..nb-1, every (query, dim)
 // summed over j in order with one FMA per row from zero, as kite__attend_head_avx2's value loop,

@@ -8,14 +8,8 @@
 #include <stdbool.h>
 
 #include "kernels/attend.h"
+#include "kernels/attend_x86.h"
 #include "kernels/x86_expf.h"
-
-static inline float hsum8(__m256 v) { // the AVX2 op's reduction order
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
 
 static inline __m256 load_f16x8(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
 static inline __m512 load_f16x16(const uint16_t *p) {
@@ -33,8 +27,8 @@ enum { SB = 6 }; // queries per pass over 8 rows (FA_F32 scores): 4 accumulators
 // lanes: qt[i] holds query i in turns of 8 dims, each twice (q[0..7], q[0..7], q[8..15], ...),
 // and the accumulator of query i and row pair m holds the AVX2 op's 8-lane sum for row j + 2m in
 // lanes 0-7, for row j + 2m + 1 in lanes 8-15 (one conversion of two rows' 8 dims for all nb
-// queries). hsum8's three additions then run as vertical adds across registers, each as
-// hsum8 takes it (first operand first): for 8 rows and two queries, 16 scores in one register.
+// queries). kite__hsum8's three additions then run as vertical adds across registers, each as
+// kite__hsum8 takes it (first operand first): for 8 rows and two queries, 16 scores in one register.
 KITE_INLINE void scores_f32_rows(int nb, const float *const *qt, float *const *s, const uint16_t *k,
                                  int32_t kv_stride, int32_t j0, int32_t j1, int32_t head_dim, float scale) {
     // after the reduction, 128-bit chunk c holds (query a row c, a row c + 4, b row c, b row c + 4)
@@ -58,7 +52,7 @@ KITE_INLINE void scores_f32_rows(int nb, const float *const *qt, float *const *s
         }
         __m512 t[SB + 1];
         for (int i = 0; i < nb; i++) {
-            // hsum8's first add, lanes 0-3 + lanes 4-7 of each row: chunks (row 0..3), (row 4..7)
+            // kite__hsum8's first add, lanes 0-3 + lanes 4-7 of each row: chunks (row 0..3), (row 4..7)
             const __m512 r03 = _mm512_add_ps(_mm512_shuffle_f32x4(acc[i][0], acc[i][1], _MM_SHUFFLE(2, 0, 2, 0)),
                                              _mm512_shuffle_f32x4(acc[i][0], acc[i][1], _MM_SHUFFLE(3, 1, 3, 1)));
             const __m512 r47 = _mm512_add_ps(_mm512_shuffle_f32x4(acc[i][2], acc[i][3], _MM_SHUFFLE(2, 0, 2, 0)),
@@ -100,29 +94,10 @@ static void scores_f32_one(const float *q, float *s, const uint16_t *k, int32_t 
         __m256 acc = _mm256_setzero_ps();
         for (int32_t d = 0; d < head_dim; d += 8)
             acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), load_f16x8(kj + d), acc);
-        s[j] = hsum8(acc) * scale;
+        s[j] = kite__hsum8(acc) * scale;
     }
 }
 
-// The AVX2 op's dot_ggml (ggml_vec_dot_f16's order) on k converted to floats: its register pairs
-// a[2m], a[2m + 1] are the two halves of the 16-lane sum m here, added in the same order.
-static inline float dot_ggml_f32k(const float *q, const float *k, int32_t n) {
-    const int32_t np = n & ~63;
-    double sum = 0.0;
-    if (np > 0) {
-        __m512 a[4];
-        for (int m = 0; m < 4; m++) a[m] = _mm512_setzero_ps();
-        for (int32_t i = 0; i < np; i += 64)
-            for (int m = 0; m < 4; m++)
-                a[m] = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16 * m), _mm512_loadu_ps(k + i + 16 * m), a[m]);
-        a[0] = _mm512_add_ps(a[0], a[2]); // sum0 += sum2
-        a[1] = _mm512_add_ps(a[1], a[3]); // sum1 += sum3
-        a[0] = _mm512_add_ps(a[0], a[1]); // sum0 += sum1
-        sum = (double)hsum8(_mm256_add_ps(_mm512_castps512_ps256(a[0]), _mm512_extractf32x8_ps(a[0], 1)));
-    }
-    for (int32_t i = np; i < n; i++) sum += (double)(q[i] * k[i]);
-    return (float)sum;
-}
 
 // out[i] = sum over rows j < n_min of p[i][j] * v_j for queries 0..nb-1: each (query, dim) sum
 // from zero with one FMA per row in row order, as the AVX2 op's value loop (lane width does not
@@ -263,7 +238,7 @@ void kite__attend_group_avx512(const kite_attn_group *g) {
             const uint16_t *kj = g->k + (int64_t)j * g->kv_stride;
             for (int32_t d = 0; d < hd; d += 8) _mm256_storeu_ps(kf + d, load_f16x8(kj + d));
             for (int32_t i = 0; i < nq; i++)
-                if (j < g->n_kv[i]) s[i][j] = dot_ggml_f32k(qbuf[i], kf, hd) * g->scale;
+                if (j < g->n_kv[i]) s[i][j] = kite__dot_ggml_f32k_avx512(qbuf[i], kf, hd) * g->scale;
         }
     }
     for (int32_t i = 0; i < nq; i++) {

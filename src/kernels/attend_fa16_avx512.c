@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "kernels/attend.h"
+#include "kernels/attend_x86.h"
 #include "kernels/x86_expf.h"
 
 typedef __m512 vf;
@@ -25,38 +26,11 @@ typedef __m512 vf;
 #define FA16_EXPF_ROW kite__expf_row_avx512
 #define FA16_EXPF_OK kite__expf_vec_ok_avx512
 
-static inline float hsum8(__m256 v) { // the AVX2 op's reduction order
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-// kite__attend_head_avx2's dot_ggml on k converted to floats: its register pairs a[2m],
-// a[2m + 1] are the two halves of the 16-lane sum m here, added in the same order (as
-// attend_avx512.c's MATMUL scores).
-static inline float dot_ggml_f32k(const float *q, const float *k, int32_t n) {
-    const int32_t np = n & ~63;
-    double sum = 0.0;
-    if (np > 0) {
-        __m512 a[4];
-        for (int m = 0; m < 4; m++) a[m] = _mm512_setzero_ps();
-        for (int32_t i = 0; i < np; i += 64)
-            for (int m = 0; m < 4; m++)
-                a[m] = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16 * m), _mm512_loadu_ps(k + i + 16 * m), a[m]);
-        a[0] = _mm512_add_ps(a[0], a[2]); // sum0 += sum2
-        a[1] = _mm512_add_ps(a[1], a[3]); // sum1 += sum3
-        a[0] = _mm512_add_ps(a[0], a[1]); // sum0 += sum1
-        sum = (double)hsum8(_mm256_add_ps(_mm512_castps512_ps256(a[0]), _mm512_extractf32x8_ps(a[0], 1)));
-    }
-    for (int32_t i = np; i < n; i++) sum += (double)(q[i] * k[i]);
-    return (float)sum;
-}
-#define FA16_DOT dot_ggml_f32k
+#define FA16_DOT kite__dot_ggml_f32k_avx512
 
 // 16 keys' FA16_DOT at once, for head sizes that are multiples of 64 (no scalar tail): each
 // key's 16-lane sum as dot_ggml_f32k's, then the horizontal sums of all 16 folded together,
-// each fold the same lane pairs added as hsum8's (lo + hi halves of 8, of 4, then 2, then 1),
+// each fold the same lane pairs added as kite__hsum8's (lo + hi halves of 8, of 4, then 2, then 1),
 // so each key gets its own sum's bits; s[t] = sum_t * scale.
 static void scores16(const float *q, const float *kf, int32_t hd, float scale, float *s) {
     __m512 v[16];

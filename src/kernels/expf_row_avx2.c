@@ -8,15 +8,10 @@
 
 static atomic_int g_ok; // 0: not checked yet, 1: the vector expf agrees with libm's, 2: it does not
 
-// the same 4096 arguments as expf_row_avx512.c's check
+// kite__expf_check_args' 4096 arguments, each vector result against expf's bits
 static int check(void) {
     float x[4096], y[4096];
-    uint32_t rng = 12345;
-    for (int i = 0; i < 4096; i++) {
-        rng = rng * 1664525u + 1013904223u;
-        const float u = (float)(rng >> 8) / 16777216.0f; // [0, 1)
-        x[i] = i % 4 == 0 ? -104.0f * u : i % 4 == 1 ? -u : i % 4 == 2 ? -u * u * u * 20.0f : 90.0f * u - 2.0f;
-    }
+    kite__expf_check_args(x);
     int ok = 1;
     for (int i = 0; i < 4096; i += 8) {
         const __m256 v = _mm256_loadu_ps(x + i);

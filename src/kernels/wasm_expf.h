@@ -6,36 +6,29 @@
 #include <stdint.h>
 #include <wasm_simd128.h>
 
+#include "kernels/expf_data.h"
+
 // musl's expf (wasi-libc's and emscripten's libc; glibc's is the same ARM optimized-routines
-// algorithm) step for step: all in double, no fused multiply-add in wasm. Its 2^(i/32) table and
-// constants are musl's __exp2f_data.
-static const uint64_t kite__wexp2f_tab[32] = {
-    0x3ff0000000000000, 0x3fefd9b0d3158574, 0x3fefb5586cf9890f, 0x3fef9301d0125b51, 0x3fef72b83c7d517b,
-    0x3fef54873168b9aa, 0x3fef387a6e756238, 0x3fef1e9df51fdee1, 0x3fef06fe0a31b715, 0x3feef1a7373aa9cb,
-    0x3feedea64c123422, 0x3feece086061892d, 0x3feebfdad5362a27, 0x3feeb42b569d4f82, 0x3feeab07dd485429,
-    0x3feea47eb03a5585, 0x3feea09e667f3bcd, 0x3fee9f75e8ec5f74, 0x3feea11473eb0187, 0x3feea589994cce13,
-    0x3feeace5422aa0db, 0x3feeb737b0cdc5e5, 0x3feec49182a3f090, 0x3feed503b23e255d, 0x3feee89f995ad3ad,
-    0x3feeff76f2fb5e47, 0x3fef199bdd85529c, 0x3fef3720dcef9069, 0x3fef5818dcfba487, 0x3fef7c97337b9b5f,
-    0x3fefa4afa2a490da, 0x3fefd0765b6e4540,
-};
+// algorithm) step for step: all in double, no fused multiply-add in wasm (table and constants:
+// expf_data.h).
 
 // exp of two f64 lanes holding floats x with |x| < 88, before musl's final rounding to float:
 // wasm_f32x4_demote_f64x2_zero of it is expf(x) bit for bit (checked under node:wasi against
 // expf for every float with |x| < 88). Other inputs are outside the contract (libm's own cases).
 static inline v128_t kite__wexpf2_f64(v128_t xd) {
-    const v128_t shift = wasm_f64x2_splat(0x1.8p+52);
-    const v128_t z = wasm_f64x2_mul(wasm_f64x2_splat(0x1.71547652b82fep+5), xd);
+    const v128_t shift = wasm_f64x2_splat(KITE_EXP2F_SHIFT);
+    const v128_t z = wasm_f64x2_mul(wasm_f64x2_splat(KITE_EXP2F_INVLN2N), xd);
     v128_t kd = wasm_f64x2_add(z, shift);
     const v128_t ki = kd;
     kd = wasm_f64x2_sub(kd, shift);
     const v128_t r = wasm_f64x2_sub(z, kd);
     const uint64_t k0 = (uint64_t)wasm_i64x2_extract_lane(ki, 0), k1 = (uint64_t)wasm_i64x2_extract_lane(ki, 1);
-    const v128_t t = wasm_i64x2_add(wasm_i64x2_make((int64_t)kite__wexp2f_tab[k0 % 32], (int64_t)kite__wexp2f_tab[k1 % 32]),
+    const v128_t t = wasm_i64x2_add(wasm_i64x2_make((int64_t)kite__exp2f_tab[k0 % 32], (int64_t)kite__exp2f_tab[k1 % 32]),
                                     wasm_i64x2_shl(ki, 47));
-    const v128_t zz = wasm_f64x2_add(wasm_f64x2_mul(wasm_f64x2_splat(0x1.c6af84b912394p-20), r),
-                                     wasm_f64x2_splat(0x1.ebfce50fac4f3p-13));
+    const v128_t zz = wasm_f64x2_add(wasm_f64x2_mul(wasm_f64x2_splat(KITE_EXP2F_C0), r),
+                                     wasm_f64x2_splat(KITE_EXP2F_C1));
     const v128_t r2 = wasm_f64x2_mul(r, r);
-    v128_t y = wasm_f64x2_add(wasm_f64x2_mul(wasm_f64x2_splat(0x1.62e42ff0c52d6p-6), r), wasm_f64x2_splat(1.0));
+    v128_t y = wasm_f64x2_add(wasm_f64x2_mul(wasm_f64x2_splat(KITE_EXP2F_C2), r), wasm_f64x2_splat(1.0));
     y = wasm_f64x2_add(wasm_f64x2_mul(zz, r2), y);
     return wasm_f64x2_mul(y, t);
 }

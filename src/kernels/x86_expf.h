@@ -11,6 +11,8 @@
 #include <immintrin.h>
 #endif
 
+#include "kernels/expf_data.h"
+
 // x[i] = expf(x[i]) for i < n with this libm's bits: vector lanes where a check against expf
 // at first use agreed (kite__expf_vec_ok_*), libm's expf for every value otherwise and for
 // |x| >= 88, inf and nan (its special cases) always. Compiled where the ISA is (x86 only).
@@ -26,39 +28,35 @@ float kite__softmax_exp_sum_avx512(float *x, int32_t n, float mx);
 bool kite__expf_vec_ok_avx2(void);
 bool kite__expf_vec_ok_avx512(void);
 
+// The 4096 arguments the row ops' check at first use compares on: across the softmax's range (x
+// <= 0 mostly, near 0 densely) and a few past it.
+static inline void kite__expf_check_args(float x[4096]) {
+    uint32_t rng = 12345;
+    for (int i = 0; i < 4096; i++) {
+        rng = rng * 1664525u + 1013904223u;
+        const float u = (float)(rng >> 8) / 16777216.0f; // [0, 1)
+        x[i] = i % 4 == 0 ? -104.0f * u : i % 4 == 1 ? -u : i % 4 == 2 ? -u * u * u * 20.0f : 90.0f * u - 2.0f;
+    }
+}
+
 #if defined(__AVX2__) && defined(__FMA__)
 
-// glibc's __exp2f_data (N = 32): 2^(i/32) as double bits, and the constants of __expf_fma
-static const uint64_t kite__xexp2f_tab[32] __attribute__((aligned(64))) = {
-    0x3ff0000000000000, 0x3fefd9b0d3158574, 0x3fefb5586cf9890f, 0x3fef9301d0125b51, 0x3fef72b83c7d517b,
-    0x3fef54873168b9aa, 0x3fef387a6e756238, 0x3fef1e9df51fdee1, 0x3fef06fe0a31b715, 0x3feef1a7373aa9cb,
-    0x3feedea64c123422, 0x3feece086061892d, 0x3feebfdad5362a27, 0x3feeb42b569d4f82, 0x3feeab07dd485429,
-    0x3feea47eb03a5585, 0x3feea09e667f3bcd, 0x3fee9f75e8ec5f74, 0x3feea11473eb0187, 0x3feea589994cce13,
-    0x3feeace5422aa0db, 0x3feeb737b0cdc5e5, 0x3feec49182a3f090, 0x3feed503b23e255d, 0x3feee89f995ad3ad,
-    0x3feeff76f2fb5e47, 0x3fef199bdd85529c, 0x3fef3720dcef9069, 0x3fef5818dcfba487, 0x3fef7c97337b9b5f,
-    0x3fefa4afa2a490da, 0x3fefd0765b6e4540,
-};
-#define KITE_XEXP_INVLN2N 0x1.71547652b82fep+5
-#define KITE_XEXP_SHIFT 0x1.8p+52
-#define KITE_XEXP_C0 0x1.c6af84b912394p-20
-#define KITE_XEXP_C1 0x1.ebfce50fac4f3p-13
-#define KITE_XEXP_C2 0x1.62e42ff0c52d6p-6
 
 // __expf_fma's steps on 4 double lanes holding floats with |x| < 88, before the final rounding
 // to float (as libm disassembles: kd = fma(InvLn2N, x, shift); r = fma(InvLn2N, x, -(kd -
 // shift)); y = fma(fma(C0, r, C1), r * r, fma(r, C2, 1)) * 2^(k/32)).
 static inline __m256d kite__xexpf4_f64(__m256d xd) {
-    const __m256d inv = _mm256_set1_pd(KITE_XEXP_INVLN2N), shift = _mm256_set1_pd(KITE_XEXP_SHIFT);
+    const __m256d inv = _mm256_set1_pd(KITE_EXP2F_INVLN2N), shift = _mm256_set1_pd(KITE_EXP2F_SHIFT);
     __m256d kd = _mm256_fmadd_pd(inv, xd, shift);
     const __m256i ki = _mm256_castpd_si256(kd);
     kd = _mm256_sub_pd(kd, shift);
     const __m256d r = _mm256_fmsub_pd(inv, xd, kd);
-    const __m256i t = _mm256_i64gather_epi64((const long long *)kite__xexp2f_tab,
+    const __m256i t = _mm256_i64gather_epi64((const long long *)kite__exp2f_tab,
                                              _mm256_and_si256(ki, _mm256_set1_epi64x(31)), 8);
     const __m256d s = _mm256_castsi256_pd(_mm256_add_epi64(t, _mm256_slli_epi64(ki, 47)));
-    const __m256d z = _mm256_fmadd_pd(_mm256_set1_pd(KITE_XEXP_C0), r, _mm256_set1_pd(KITE_XEXP_C1));
+    const __m256d z = _mm256_fmadd_pd(_mm256_set1_pd(KITE_EXP2F_C0), r, _mm256_set1_pd(KITE_EXP2F_C1));
     const __m256d r2 = _mm256_mul_pd(r, r);
-    __m256d y = _mm256_fmadd_pd(r, _mm256_set1_pd(KITE_XEXP_C2), _mm256_set1_pd(1.0));
+    __m256d y = _mm256_fmadd_pd(r, _mm256_set1_pd(KITE_EXP2F_C2), _mm256_set1_pd(1.0));
     y = _mm256_fmadd_pd(z, r2, y);
     return _mm256_mul_pd(y, s);
 }
@@ -80,19 +78,19 @@ static inline int kite__xexpf8_libm(__m256 x) {
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
 // The same steps on 8 double lanes; the table from four registers by permutes.
 static inline __m512d kite__xexpf8_f64(__m512d xd) {
-    const __m512d inv = _mm512_set1_pd(KITE_XEXP_INVLN2N), shift = _mm512_set1_pd(KITE_XEXP_SHIFT);
+    const __m512d inv = _mm512_set1_pd(KITE_EXP2F_INVLN2N), shift = _mm512_set1_pd(KITE_EXP2F_SHIFT);
     __m512d kd = _mm512_fmadd_pd(inv, xd, shift);
     const __m512i ki = _mm512_castpd_si512(kd);
     kd = _mm512_sub_pd(kd, shift);
     const __m512d r = _mm512_fmsub_pd(inv, xd, kd);
-    const __m512i *tab = (const __m512i *)kite__xexp2f_tab;
+    const __m512i *tab = (const __m512i *)kite__exp2f_tab;
     const __m512i t0 = _mm512_permutex2var_epi64(_mm512_load_si512(tab), ki, _mm512_load_si512(tab + 1));
     const __m512i t1 = _mm512_permutex2var_epi64(_mm512_load_si512(tab + 2), ki, _mm512_load_si512(tab + 3));
     const __m512i t = _mm512_mask_blend_epi64(_mm512_test_epi64_mask(ki, _mm512_set1_epi64(16)), t0, t1);
     const __m512d s = _mm512_castsi512_pd(_mm512_add_epi64(t, _mm512_slli_epi64(ki, 47)));
-    const __m512d z = _mm512_fmadd_pd(_mm512_set1_pd(KITE_XEXP_C0), r, _mm512_set1_pd(KITE_XEXP_C1));
+    const __m512d z = _mm512_fmadd_pd(_mm512_set1_pd(KITE_EXP2F_C0), r, _mm512_set1_pd(KITE_EXP2F_C1));
     const __m512d r2 = _mm512_mul_pd(r, r);
-    __m512d y = _mm512_fmadd_pd(r, _mm512_set1_pd(KITE_XEXP_C2), _mm512_set1_pd(1.0));
+    __m512d y = _mm512_fmadd_pd(r, _mm512_set1_pd(KITE_EXP2F_C2), _mm512_set1_pd(1.0));
     y = _mm512_fmadd_pd(z, r2, y);
     return _mm512_mul_pd(y, s);
 }
