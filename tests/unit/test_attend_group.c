@@ -30,6 +30,17 @@ enum { MAX_KV = 1100, HEADS_KV = 2, MAX_HD = 128, STRIDE = HEADS_KV * MAX_HD };
 
 typedef void (*group_fn)(const kite_attn_group *g);
 
+// The rest of a mismatch's line: " differs (dim D: GOT, not WANT)" at the first dim whose bits
+// differ (the caller's same() found one).
+static void print_first_diff(const float *got, const float *want) {
+    int d = 0;
+    while (memcmp(got + d, want + d, sizeof(float)) == 0) d++;
+    uint32_t x, y;
+    memcpy(&x, got + d, 4);
+    memcpy(&y, want + d, 4);
+    fprintf(stderr, " differs (dim %d: %08x, not %08x)\n", d, (unsigned)x, (unsigned)y);
+}
+
 // One group op against one single-query op over modes x head sizes x group sizes x lengths.
 // Equal bits, or both nan where nan_any (C fixes no nan's payload: an operation on two nans may
 // give either's, and the compiler may swap a sum's operands).
@@ -78,13 +89,8 @@ static void check_group_nan(const char *what, group_fn group, kite_attend_fn sin
                             single((kite_attn_mode)mode, q[i], g.k, g.v, STRIDE, g.n_kv[i], hd, g.scale, scores1, b);
                             runs++;
                             if (!same(a[i], b, hd, nan_any) && bad++ < 5) {
-                                int d = 0;
-                                while (memcmp(a[i] + d, b + d, sizeof(float)) == 0) d++;
-                                uint32_t x, y;
-                                memcpy(&x, a[i] + d, 4);
-                                memcpy(&y, b + d, 4);
-                                fprintf(stderr, "%s: mode %d head %d group %d query %d n_kv %d differs (dim %d: %08x, not %08x)\n", what,
-                                        mode, hd, nq, i, g.n_kv[i], d, (unsigned)x, (unsigned)y);
+                                fprintf(stderr, "%s: mode %d head %d group %d query %d n_kv %d", what, mode, hd, nq, i, g.n_kv[i]);
+                                print_first_diff(a[i], b);
                             }
                         }
                     }
@@ -146,13 +152,8 @@ static void check_fa16(const char *what, group_fn group, const uint16_t *k, cons
                                                scores1, b);
                         runs++;
                         if (!same(a[i], b, hd, nan_any) && bad++ < 5) {
-                            int d = 0;
-                            while (memcmp(a[i] + d, b + d, sizeof(float)) == 0) d++;
-                            uint32_t x, y;
-                            memcpy(&x, a[i] + d, 4);
-                            memcpy(&y, b + d, 4);
-                            fprintf(stderr, "%s: head %d group %d query %d n_kv %d differs (dim %d: %08x, not %08x)\n",
-                                    what, hd, nq, i, g.n_kv[i], d, (unsigned)x, (unsigned)y);
+                            fprintf(stderr, "%s: head %d group %d query %d n_kv %d", what, hd, nq, i, g.n_kv[i]);
+                            print_first_diff(a[i], b);
                         }
                     }
                 }
