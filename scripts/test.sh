@@ -65,7 +65,8 @@ run_fuzz() {
     local secs=$fuzz_seconds
     case "$name" in fuzz_kld_file | fuzz_http_client) secs=$(((fuzz_seconds + 1) / 2)) ;; esac
     echo "fuzz: $name for ${secs}s"
-    "$f" -max_total_time="$secs" -max_len=65536 -print_final_stats=0 "$corpus" >"$corpus.log" 2>&1 \
+    # -timeout: one input taking 30 s is a failure with its reproducer, not a 20-minute stall
+    "$f" -max_total_time="$secs" -timeout=30 -max_len=65536 -print_final_stats=0 "$corpus" >"$corpus.log" 2>&1 \
       || { tail -40 "$corpus.log"; ok=1; }
     tail -1 "$corpus.log"
     rm -rf "$corpus" "$corpus.log"

@@ -39,12 +39,17 @@ struct kite_grammar {
 };
 
 // A set of parse stacks. Stack i is data[start[i] .. start[i] + size[i]) (element indices into
-// the grammar's elems, the top last); an empty stack means a complete parse.
+// the grammar's elems, the top last); an empty stack means a complete parse. Past a few stacks,
+// lookups go through a hash index of the first `indexed` stacks (slots hold stack number + 1, 0
+// empty; `slots` in use, a power of two, 0 while the set is searched linearly), so a set of n
+// stacks is built in O(n) lookups, not O(n^2) comparisons.
 typedef struct kite__stacks {
     uint32_t *data;
     size_t len, cap;
     uint32_t *start, *size;
     size_t count, cap_count;
+    uint32_t *index;
+    size_t slots, cap_slots, indexed;
 } kite__stacks;
 
 // A parse may not hold more stacks than this: an ambiguous grammar could otherwise grow the

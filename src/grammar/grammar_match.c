@@ -5,18 +5,69 @@
 
 // ---- stack sets ---------------------------------------------------------------------------
 
-void kite__stacks_clear(kite__stacks *s) { s->len = s->count = 0; }
+void kite__stacks_clear(kite__stacks *s) { s->len = s->count = s->slots = s->indexed = 0; }
+
+void kite__stacks_pop(kite__stacks *s) {
+    KITE_ASSERT(s->count > 0);
+    s->count--;
+    s->len = s->start[s->count];
+    s->slots = s->indexed = 0; // the index may name the popped stack: rebuilt when next asked
+}
 
 void kite__stacks_free(kite__stacks *s) {
     free(s->data);
     free(s->start);
     free(s->size);
+    free(s->index);
     *s = (kite__stacks){0};
 }
 
-bool kite__stacks_find(const kite__stacks *s, const uint32_t *e, uint32_t n) {
+// Sets up to this many stacks are searched linearly.
+#define STACKS_LINEAR 16
+
+static uint32_t stack_hash(const uint32_t *e, uint32_t n) {
+    uint32_t h = 2166136261u ^ n;
+    for (uint32_t i = 0; i < n; i++) h = (h ^ e[i]) * 16777619u;
+    return h ^ (h >> 15);
+}
+
+static bool stack_equal(const kite__stacks *s, size_t i, const uint32_t *e, uint32_t n) {
+    return s->size[i] == n && (n == 0 || memcmp(s->data + s->start[i], e, n * sizeof *e) == 0);
+}
+
+// Brings the index up to every stack of s, at most half full; false when out of memory (the
+// caller then searches linearly).
+static bool stacks_index(kite__stacks *s) {
+    size_t want = s->slots ? s->slots : 64;
+    while (want < 2 * s->count) want *= 2;
+    if (want != s->slots) { // (re)build from scratch at the new size
+        if (want > s->cap_slots) {
+            uint32_t *ix = realloc(s->index, want * sizeof *ix);
+            if (!ix) return false;
+            s->index = ix;
+            s->cap_slots = want;
+        }
+        memset(s->index, 0, want * sizeof *s->index);
+        s->slots = want;
+        s->indexed = 0;
+    }
+    for (; s->indexed < s->count; s->indexed++) {
+        const size_t i = s->indexed;
+        size_t slot = stack_hash(s->data + s->start[i], s->size[i]) & (s->slots - 1);
+        while (s->index[slot]) slot = (slot + 1) & (s->slots - 1);
+        s->index[slot] = (uint32_t)i + 1;
+    }
+    return true;
+}
+
+bool kite__stacks_find(kite__stacks *s, const uint32_t *e, uint32_t n) {
+    if (s->count > STACKS_LINEAR && stacks_index(s)) {
+        for (size_t slot = stack_hash(e, n) & (s->slots - 1); s->index[slot]; slot = (slot + 1) & (s->slots - 1))
+            if (stack_equal(s, s->index[slot] - 1, e, n)) return true;
+        return false;
+    }
     for (size_t i = 0; i < s->count; i++)
-        if (s->size[i] == n && memcmp(s->data + s->start[i], e, n * sizeof *e) == 0) return true;
+        if (stack_equal(s, i, e, n)) return true;
     return false;
 }
 
@@ -125,8 +176,7 @@ kite_status kite__grammar_advance(const kite_grammar *g, const uint32_t *stack, 
             cur_cap = cap;
         }
         memcpy(cur, todo->data + todo->start[i], m * sizeof *cur);
-        todo->count--;
-        todo->len = todo->start[i];
+        kite__stacks_pop(todo);
         if (kite__stacks_find(seen, cur, m)) continue;
         if ((st = kite__stacks_push(seen, cur, m)) != KITE_OK) break;
         if (m == 0) {
@@ -299,8 +349,10 @@ bool kite_grammar_state_accept(kite_grammar_state *st, const char *text, size_t 
         return false;
     }
     for (size_t i = 0; i < n; i++) {
-        if (kite__grammar_accept_cp(st, st->cps[i]) != KITE_OK || st->stacks.count == 0) {
-            if (st->stacks.count == 0 && i < n) kite__fail(KITE_ERR_INVALID, "grammar: the text does not match");
+        // a failed step keeps its own reason (out of memory, too many parses)
+        const kite_status s = kite__grammar_accept_cp(st, st->cps[i]);
+        if (s != KITE_OK || st->stacks.count == 0) {
+            if (s == KITE_OK) kite__fail(KITE_ERR_INVALID, "grammar: the text does not match");
             st->dead = true;
             return false;
         }

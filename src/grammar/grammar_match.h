@@ -32,9 +32,13 @@ struct kite_grammar_state {
 // it on as kite_grammar_state_accept does (grammar_lazy.c).
 bool kite__grammar_lazy_accept(kite_grammar_state *st, const char *text, size_t len);
 
+// Empties s (its memory kept).
 void kite__stacks_clear(kite__stacks *s);
+// Drops s's last stack (s not empty).
+void kite__stacks_pop(kite__stacks *s);
 void kite__stacks_free(kite__stacks *s);
-bool kite__stacks_find(const kite__stacks *s, const uint32_t *e, uint32_t n);
+// Whether s holds the stack e[0..n): a hash lookup once s has more than a few stacks.
+bool kite__stacks_find(kite__stacks *s, const uint32_t *e, uint32_t n);
 // Appends a stack; KITE_ERR_INVALID past KITE__GRAMMAR_MAX_STACKS, KITE_ERR_NOMEM.
 kite_status kite__stacks_push(kite__stacks *s, const uint32_t *e, uint32_t n);
 

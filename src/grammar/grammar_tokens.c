@@ -370,7 +370,7 @@ static kite_status accept_token_elements(kite_grammar_state *st, const kite_gram
             const uint32_t m = out.size[i], top = m ? out.data[out.start[i] + m - 1] : 0;
             if (m && !kite__grammar_is_token(&g->elems[top])) any = kite__grammar_match_partial(g, top, pu);
         }
-        if (!any) out.count = 0;
+        if (!any) kite__stacks_clear(&out);
     }
     if (s == KITE_OK && out.count == 0)
         s = kite__fail(KITE_ERR_INVALID, "grammar: token %d does not fit the grammar", id);

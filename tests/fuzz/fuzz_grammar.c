@@ -52,7 +52,12 @@ static void run_tokens(const kite_grammar *g, const uint8_t *data, size_t size) 
         bool kept = logits[id] == 0.0f;
         if (kite_grammar_state_allows(st, v, id) != kept) abort(); // the one-token check is the mask's
         if (!kept) continue;
-        if (kite_grammar_state_accept_token(st, v, id) != KITE_OK) abort(); // an allowed token is taken
+        // an allowed token is taken, unless the parse outgrows its stack limit (an ambiguous
+        // grammar such as x++++++++++++++: each nested repetition doubles the live parses)
+        if (kite_grammar_state_accept_token(st, v, id) != KITE_OK) {
+            if (!strstr(kite_last_error(), "too ambiguous")) abort();
+            break;
+        }
         if (id == N_TOY - 1) break;
     }
     kite_grammar_state_free(st);

@@ -186,6 +186,31 @@ static void test_errors(void) {
     expect_error(__LINE__, deep, NULL, "nested too deeply");
 }
 
+// Nested repetitions double the live parses per level: up to the stack limit (8192) a long text
+// still matches; past it the text is refused with that reason, not as a mismatch.
+static void test_ambiguous(void) {
+    char text[41];
+    memset(text, 'a', 40);
+    text[40] = 0;
+    for (int levels = 10; levels <= 16; levels += 6) {
+        char grammar[64] = "root ::= \"a\"";
+        for (int i = 0; i < levels; i++) strcat(grammar, "+");
+        kite_grammar *g = NULL;
+        kite_grammar_state *st = NULL;
+        CHECK(kite_grammar_parse(grammar, NULL, &g) == KITE_OK, "%s: %s", grammar, kite_last_error());
+        CHECK(g && kite_grammar_state_new(g, &st) == KITE_OK, "%s: %s", grammar, kite_last_error());
+        if (st) {
+            const bool ok = kite_grammar_state_accept(st, text, 40);
+            if (levels == 10) CHECK(ok && kite_grammar_state_can_end(st), "%s: %s", grammar, kite_last_error());
+            else
+                CHECK(!ok && strstr(kite_last_error(), "too ambiguous"), "%s: accepted %d, error \"%s\"", grammar, ok,
+                      kite_last_error());
+        }
+        kite_grammar_state_free(st);
+        kite_grammar_free(g);
+    }
+}
+
 // ---- masking tokens --------------------------------------------------------------------------
 
 // A small vocabulary with ASCII, multi-byte chars, a token split inside a UTF-8 sequence, an
@@ -595,6 +620,7 @@ static void test_schema_rule(void) {
 int main(void) {
     test_parser_vectors();
     test_errors();
+    test_ambiguous();
     test_mask();
     test_lazy();
     test_token_elements();
