@@ -27,9 +27,12 @@ typedef struct cpu_backend {
     kite_step step;           // the current step
     float *acts[KITE_ACT_COUNT];
     int32_t out_rows, out_width;
-    uint16_t *k_cache;        // per layer (n_seq, rows, kv_dim) f16 rotated keys of cfg's layers
+    // Per layer (n_seq, n_head_kv, rows, head_dim) f16 rotated keys of cfg's layers: each KV
+    // head's rows contiguous, so that attention, which reads one KV head's rows in position
+    // order, streams them (in (rows, kv_dim) order its 128-byte rows sat kv_dim * 2 bytes apart)
+    uint16_t *k_cache;
     uint16_t *v_cache;        // the same for values
-    int32_t kv_dim;
+    int32_t n_head_kv, head_dim;
     // Per layer of cfg (index layer - layer_first): where its cache starts (elements), its rows
     // per sequence, and its ring length (0: row = position). A sliding-window layer keeps only
     // the window as a ring of ring = n_swa + n_batch - 1 rows (a step's earliest token needs
@@ -461,12 +464,14 @@ static void cpu_rope(kite_backend *b, kite_view x, int32_t n, int32_t n_heads, i
                          cs + (size_t)(rows ? rows[t] : t) * r->n_rot, r->neox);
 }
 
-// Offset of row `row` of (layer, sequence) in this backend's cache.
-static size_t cache_row(const cpu_backend *c, int32_t layer, int32_t seq, int32_t row) {
+// Offset of KV head kvh's row `row` of (layer, sequence) in this backend's cache; the head's next
+// row follows head_dim elements on.
+static size_t cache_row(const cpu_backend *c, int32_t layer, int32_t seq, int32_t kvh, int32_t row) {
     KITE_ASSERT(layer >= c->cfg.layer_first && layer < c->cfg.layer_last && seq >= 0 && seq < c->cfg.n_seq);
     const int32_t l = layer - c->cfg.layer_first;
-    KITE_ASSERT(row >= 0 && row < c->layer_rows[l]);
-    return c->layer_base[l] + ((size_t)seq * (size_t)c->layer_rows[l] + (size_t)row) * (size_t)c->kv_dim;
+    KITE_ASSERT(row >= 0 && row < c->layer_rows[l] && kvh >= 0 && kvh < c->n_head_kv);
+    const size_t head = (size_t)seq * (size_t)c->n_head_kv + (size_t)kvh;
+    return c->layer_base[l] + (head * (size_t)c->layer_rows[l] + (size_t)row) * (size_t)c->head_dim;
 }
 
 // The row of a position (its ring slot on a sliding-window layer).
@@ -484,9 +489,12 @@ static void cpu_kv_store(kite_backend *b, int32_t layer, kite_view k, kite_view 
         const float *kr = at(c, k) + (size_t)t * k.stride, *vr = at(c, v) + (size_t)t * v.stride;
         // a ring's first n_swa - 1 rows are kept twice: at the slot and after the ring
         for (int32_t copy = 0; copy < (ring && row < n_swa - 1 ? 2 : 1); copy++) {
-            const size_t off = cache_row(c, layer, c->step.seq[t], row + copy * ring);
-            kite_kernels_f32_to_f16_row(kr, c->k_cache + off, c->kv_dim);
-            kite_kernels_f32_to_f16_row(vr, c->v_cache + off, c->kv_dim);
+            for (int32_t kvh = 0; kvh < c->n_head_kv; kvh++) {
+                const size_t off = cache_row(c, layer, c->step.seq[t], kvh, row + copy * ring);
+                const size_t in = (size_t)kvh * (size_t)c->head_dim;
+                kite_kernels_f32_to_f16_row(kr + in, c->k_cache + off, c->head_dim);
+                kite_kernels_f32_to_f16_row(vr + in, c->v_cache + off, c->head_dim);
+            }
         }
     }
 }
@@ -537,7 +545,7 @@ static void attn_worker(void *arg, int ith, int nth) {
     for (int32_t task; (task = atomic_fetch_add_explicit(&j->next_task, 1, memory_order_relaxed)) < n_tasks;) {
         const int32_t t0 = task / head_tasks * tt, h0 = task % head_tasks * th, kvh = h0 / group;
         const int32_t t1 = t0 + tt < j->n_tok ? t0 + tt : j->n_tok;
-        kite_attn_group g = {.mode = j->mode, .head_dim = hd, .kv_stride = c->kv_dim, .scale = a->scale,
+        kite_attn_group g = {.mode = j->mode, .head_dim = hd, .kv_stride = hd, .scale = a->scale,
                              .scores = scores, .scores_stride = c->cfg.n_ctx};
         int32_t g_seq = -1, g_start = -1;
         for (int32_t t = t0; t <= t1; t++) {
@@ -554,14 +562,14 @@ static void attn_worker(void *arg, int ith, int nth) {
             if (t == t1) break;
             g_seq = c->step.seq[tok];
             g_start = start;
-            const size_t off = cache_row(c, j->layer, g_seq, pos_row(c, j->layer, start)) + (size_t)kvh * hd;
+            const size_t off = cache_row(c, j->layer, g_seq, kvh, pos_row(c, j->layer, start));
             g.k = c->k_cache + off;
             g.v = c->v_cache + off;
             for (int32_t h = h0; h < h0 + th; h++) {
                 const float *q = j->q + (size_t)t * j->q_stride + (size_t)h * hd;
                 float *out = j->out + (size_t)t * j->out_stride + (size_t)h * hd;
                 if (a->softcap > 0.0f) { // the SIMD ops have no soft-cap: gemma2's scores take the scalar op
-                    kite__attend_head_capped(j->mode, q, g.k, g.v, c->kv_dim, end - start, hd, a->scale, a->softcap,
+                    kite__attend_head_capped(j->mode, q, g.k, g.v, hd, end - start, hd, a->scale, a->softcap,
                                              scores, out);
                     continue;
                 }
@@ -706,7 +714,8 @@ kite_status kite__backend_cpu_new(const kite_backend_config *cfg, kite_backend *
     for (int i = 0; i < KITE_ACT_COUNT; i++)
         if (widths[i]) ok = ok && (c->acts[i] = malloc(B * widths[i] * sizeof(float)));
     for (int i = 0; i < ROPE_SLOTS; i++) ok = ok && (c->rope[i].cs = malloc(B * (size_t)KITE_MAX(hp->n_rot, 2) * sizeof(float)));
-    c->kv_dim = (int32_t)kv_dim;
+    c->n_head_kv = hp->n_head_kv;
+    c->head_dim = hp->head_dim;
     if (kv_elems) {
         // on 64-byte lines: a head's row (128 B at head size 64) then spans 2 cache lines, not 3,
         // which decode's attention, waiting on these rows at depth, reads a third fewer of
