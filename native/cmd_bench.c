@@ -45,8 +45,10 @@ static int32_t random_token(int32_t n_vocab, uint32_t *rng) {
 
 // One timed run: prefill n_p random tokens in batches, or decode n_g tokens one by one (after
 // one BOS-like token, as llama-bench's tg test does), after `depth` random tokens (untimed) in the
-// cache. Returns seconds, < 0 on error.
-static double run_once(kite_ctx *c, int32_t n_vocab, int32_t depth, int32_t n_p, int32_t n_g, uint32_t *rng) {
+// cache. Returns seconds, < 0 on error, and adds the process's CPU seconds over the same timed
+// part to *cpu.
+static double run_once(kite_ctx *c, int32_t n_vocab, int32_t depth, int32_t n_p, int32_t n_g, uint32_t *rng,
+                       double *cpu) {
     const int32_t n_toks = depth > n_p ? depth : n_p;
     int32_t *toks = malloc(sizeof(int32_t) * (size_t)(n_toks > 0 ? n_toks : 1));
     if (!toks) return -1;
@@ -60,12 +62,14 @@ static double run_once(kite_ctx *c, int32_t n_vocab, int32_t depth, int32_t n_p,
         }
     }
     for (int32_t i = 0; i < n_p; i++) toks[i] = random_token(n_vocab, rng);
+    double cpu0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
     if (n_p > 0) {
         double t0 = now_s();
         if (kite_ctx_eval(c, toks, n_p, NULL) == KITE_OK) t = now_s() - t0;
     } else {
         int32_t tok = 1 % n_vocab;
         if (depth > 0 || kite_ctx_eval(c, &tok, 1, NULL) == KITE_OK) {
+            cpu0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
             double t0 = now_s();
             t = 0;
             for (int32_t i = 0; i < n_g; i++) {
@@ -78,6 +82,7 @@ static double run_once(kite_ctx *c, int32_t n_vocab, int32_t depth, int32_t n_p,
             if (t == 0) t = now_s() - t0;
         }
     }
+    *cpu += clock_s(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
     free(toks);
     return t;
 }
@@ -190,11 +195,12 @@ int kite_cmd_bench(int argc, char **argv) {
             const int32_t np = test % 2 == 0 ? n_p : 0, ng = test % 2 == 0 ? 0 : n_g, n = np + ng;
             const int32_t depth = depths[test / 2];
             if (n == 0) continue;
-            run_once(c, hp->n_vocab, depth, np, ng, &rng); // warm-up (page in the weights, spin up threads)
+            double cpu_s = 0; // CPU seconds of the timed parts (the depth's fill left out)
+            run_once(c, hp->n_vocab, depth, np, ng, &rng, &cpu_s); // warm-up (page in the weights, spin up threads)
+            cpu_s = 0;
             double sum = 0, sum2 = 0;
-            const double cpu0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
             for (int32_t r = 0; r < reps && rc == 0; r++) {
-                double t = run_once(c, hp->n_vocab, depth, np, ng, &rng);
+                double t = run_once(c, hp->n_vocab, depth, np, ng, &rng, &cpu_s);
                 if (t <= 0) {
                     fprintf(stderr, "kite bench: %s\n", kite_last_error());
                     rc = 1;
@@ -204,10 +210,9 @@ int kite_cmd_bench(int argc, char **argv) {
                 sum2 += tps * tps;
             }
             if (rc) break;
-            // tokens per CPU second of the whole process over the timed runs (json's cpu_tps): with
-            // one thread, a rate other jobs on the machine barely move; with more, waiting threads
-            // spin, so it says little
-            const double cpu_s = clock_s(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+            // tokens per CPU second of the whole process over the timed parts of the runs (json's
+            // cpu_tps): with one thread, a rate other jobs on the machine barely move; with more,
+            // waiting threads spin, so it says little
             const double mean = sum / reps, var = reps > 1 ? (sum2 - sum * sum / reps) / (reps - 1) : 0;
             const double sd = var > 0 ? sqrt(var) : 0;
             char test_name[48];
