@@ -546,10 +546,13 @@ test('bench -o csv|json|md: one row per test; md columns aligned', () => {
   const bad = kite([...args, '-o', 'xml']);
   assert.equal(bad.status, 2);
   // -d: every test again after that many cached tokens, named as llama-bench names it
-  const deep = kite([...args, '-d', '0,8', '-o', 'json']);
+  const deep = kite([...args, '-d', '0,256', '-t', '1', '-o', 'json']);
   assert.equal(deep.status, 0, deep.stderr);
   const deepRows = deep.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(deepRows.map((o) => [o.test, o.depth]), [['pp16', 0], ['tg8', 0], ['pp16 @ d8', 8], ['tg8 @ d8', 8]]);
+  assert.deepEqual(deepRows.map((o) => [o.test, o.depth]), [['pp16', 0], ['tg8', 0], ['pp16 @ d256', 256], ['tg8 @ d256', 256]]);
+  // one thread: CPU time is at most the clock's, so cpu_tps is not far below tps unless it counts
+  // the untimed 256-token fill
+  for (const o of deepRows) assert.ok(o.cpu_tps > 0.7 * o.tps, `${o.test}: cpu_tps ${o.cpu_tps}, tps ${o.tps}`);
   const deepMd = kite([...args, '-d', '4', '-o', 'md']).stdout.trimEnd().split('\n');
   assert.equal(deepMd.length, 4);
   for (const r of deepMd) assert.deepEqual(bars(r), bars(deepMd[0]), 'md columns aligned at depth');
