@@ -361,15 +361,27 @@ static void hot_gemm(const kite_type *types, int nt, int n_tok, double min_time,
 // model). Prefill: FA_F32 (steps of 64+ tokens), a group of 6 queries (2 consecutive tokens x 3
 // heads, seeing n_kv - 1 and n_kv keys), hot only (a prefill's consecutive groups read the same
 // rows); microseconds per group call [per prefill token at that depth: 12 layers x 4 KV heads / 2].
-// The cache holds f16 values of random activations in [-1, 1).
+// The cache holds f16 values of random activations in [-1, 1), laid out as the CPU backend's:
+// each KV head's rows contiguous (head_dim apart), or with --kv-rows as before 2026-12-06, a
+// position's KV heads side by side (rows NKVH * head_dim apart).
+static bool kv_rows_layout;
+
+// The op's view of KV head 1 of a cache of maxn positions, NKVH heads of hd: its first row and
+// the elements between its rows.
+static int kv_head1(int maxn, int nkvh, int hd, int *stride) {
+    *stride = kv_rows_layout ? nkvh * hd : hd;
+    return kv_rows_layout ? hd : maxn * hd;
+}
+
 static void attn_bench(double min_time, const char *only_isa) {
     enum { ROUNDS = 5, HD = 64, NKVH = 4, GROUP = 3, LAYERS = 12, MAXN = 2048, ND = 5, NM = 2 };
     static const int depths[ND] = {128, 512, 1024, 1536, 2048};
-    const int stride = NKVH * HD;
-    uint16_t *k = malloc(sizeof(uint16_t) * MAXN * stride), *v = malloc(sizeof(uint16_t) * MAXN * stride);
+    int stride;
+    const int head1 = kv_head1(MAXN, NKVH, HD, &stride);
+    uint16_t *k = malloc(sizeof(uint16_t) * MAXN * NKVH * HD), *v = malloc(sizeof(uint16_t) * MAXN * NKVH * HD);
     float *scores = malloc(sizeof(float) * KITE_ATTN_GROUP_MAX * MAXN);
     static float q[2 * GROUP][HD], out[2 * GROUP][HD];
-    for (int i = 0; i < MAXN * stride; i++) k[i] = kite_f32_to_f16(rndf()), v[i] = kite_f32_to_f16(rndf());
+    for (int i = 0; i < MAXN * NKVH * HD; i++) k[i] = kite_f32_to_f16(rndf()), v[i] = kite_f32_to_f16(rndf());
     for (int i = 0; i < 2 * GROUP; i++)
         for (int d = 0; d < HD; d++) q[i][d] = 2.0f * rndf();
     enum { JUNK = 64 << 20, COLD_CALLS = 16 };
@@ -404,8 +416,8 @@ static void attn_bench(double min_time, const char *only_isa) {
             for (int round = 0; round < ROUNDS; round++)
                 for (int di = 0; di < ND; di++) {
                     kite_attn_group g = {.mode = f32 ? KITE_ATTN_FA_F32 : KITE_ATTN_FA_F16, .n_q = nq, .head_dim = HD,
-                                         .kv_stride = stride, .scores_stride = MAXN, .scale = 0.125f, .k = k + HD,
-                                         .v = v + HD, .scores = scores};
+                                         .kv_stride = stride, .scores_stride = MAXN, .scale = 0.125f, .k = k + head1,
+                                         .v = v + head1, .scores = scores};
                     for (int i = 0; i < nq; i++)
                         g.q[i] = q[i], g.out[i] = out[i], g.n_kv[i] = depths[di] - (f32 && i < GROUP ? 1 : 0);
                     int calls = 0;
@@ -446,11 +458,12 @@ static void attn_bench(double min_time, const char *only_isa) {
 static void attn_prefill_bench(double min_time, const char *only_isa) {
     enum { ROUNDS = 5, HD = 64, NKVH = 4, GROUP = 6, MAXN = 2048 + 1, ND = 3 };
     static const int depths[ND] = {128, 512, 2048};
-    const int stride = NKVH * HD;
-    uint16_t *k = malloc(sizeof(uint16_t) * MAXN * stride), *v = malloc(sizeof(uint16_t) * MAXN * stride);
+    int stride;
+    const int head1 = kv_head1(MAXN, NKVH, HD, &stride);
+    uint16_t *k = malloc(sizeof(uint16_t) * MAXN * NKVH * HD), *v = malloc(sizeof(uint16_t) * MAXN * NKVH * HD);
     float *scores = malloc(sizeof(float) * KITE_ATTN_GROUP_MAX * MAXN);
     static float q[GROUP][HD], out[GROUP][HD];
-    for (int i = 0; i < MAXN * stride; i++) k[i] = kite_f32_to_f16(rndf()), v[i] = kite_f32_to_f16(rndf());
+    for (int i = 0; i < MAXN * NKVH * HD; i++) k[i] = kite_f32_to_f16(rndf()), v[i] = kite_f32_to_f16(rndf());
     for (int i = 0; i < GROUP; i++)
         for (int d = 0; d < HD; d++) q[i][d] = 2.0f * rndf();
     printf("\nPrefill attention (FA_F32, %d queries per KV head: 3 heads x 2 tokens, head size %d, 1 thread, CPU "
@@ -469,7 +482,8 @@ static void attn_prefill_bench(double min_time, const char *only_isa) {
         for (int round = 0; round < ROUNDS; round++)
             for (int di = 0; di < ND; di++) {
                 kite_attn_group g = {.mode = KITE_ATTN_FA_F32, .n_q = GROUP, .head_dim = HD, .kv_stride = stride,
-                                     .scores_stride = MAXN, .scale = 0.125f, .k = k + HD, .v = v + HD, .scores = scores};
+                                     .scores_stride = MAXN, .scale = 0.125f, .k = k + head1, .v = v + head1,
+                                     .scores = scores};
                 for (int i = 0; i < GROUP; i++) g.q[i] = q[i], g.out[i] = out[i], g.n_kv[i] = depths[di] + i / 3;
                 int calls = 0;
                 double el = 0;
@@ -519,6 +533,8 @@ int main(int argc, char **argv) {
             attn_only = true;
         } else if (!strcmp(argv[i], "--attn-prefill")) {
             attn_prefill = true;
+        } else if (!strcmp(argv[i], "--kv-rows")) {
+            kv_rows_layout = true;
         } else if (!strcmp(argv[i], "--isa") && i + 1 < argc) {
             only_isa = argv[++i];
         } else if (!strcmp(argv[i], "--x8")) {
@@ -530,7 +546,7 @@ int main(int argc, char **argv) {
             for (char *tok = strtok(argv[++i], ","); tok && nt < 32; tok = strtok(NULL, ","))
                 if (kite_type_from_name(tok, &types[nt])) nt++;
         } else {
-            fprintf(stderr, "usage: %s [--all] [--iq] [--hot | --cold | --gemm | --attn | --attn-prefill] [--isa NAME] [--x8] [--quick] [--types q8_0,q4_K,...]\n",
+            fprintf(stderr, "usage: %s [--all] [--iq] [--hot | --cold | --gemm | --attn | --attn-prefill] [--kv-rows] [--isa NAME] [--x8] [--quick] [--types q8_0,q4_K,...]\n",
                     argv[0]);
             return 2;
         }
