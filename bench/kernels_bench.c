@@ -6,7 +6,8 @@
 // compare their GB/s of weight bytes, the rate decode reads them at. --hot: only the hot-weight
 // GEMV table, in CPU time, per kernel set: the kernels' own rate, steady on a shared machine;
 // --cold: the same table for an 8192 x 8192 matrix, larger than the caches (as a decode reads
-// its weights; best with a few --types: each type's matrix is allocated at once);
+// its weights; best with a few --types: each type's matrix is allocated at once; the environment's
+// KITE_COLD_SHAPE=N_IN,N_OUT another shape, e.g. 768,98304: a decode's rows, over the L3 in all);
 // --gemm: the same for prefill, a 128-token GEMM per SmolLM2 shape; --isa: that kernel set only,
 // e.g. wasm-simd128, wasm-relaxed, avx2, avx512, scalar; --x8: each type with an X8 layout also
 // in it, a row "q4_K/x8"; --attn: the decode attention op alone, see attn_bench; --attn-prefill:
@@ -235,8 +236,10 @@ static double run_gemm(kite_pool *pool, kite_type t, const shape *s, const unsig
 // cold: an 8192 x 8192 matrix instead, larger than the last-level cache.
 static void hot_gemv(const kite_type *types, int nt, double min_time, bool x8, bool cold) {
     enum { ROUNDS = 7, MAXT = 32 };
-    const shape s =
+    shape s =
         cold ? (shape){"8192->8192, larger than the caches", 8192, 8192} : (shape){"ffn_down 1536->576", 1536, 576};
+    const char *cs = getenv("KITE_COLD_SHAPE");
+    if (cold && cs && sscanf(cs, "%d,%d", &s.n_in, &s.n_out) == 2) s.name = cs;
     unsigned char *w[MAXT];
     size_t mb[MAXT];
     float *x = malloc((size_t)s.n_in * 4), *y = malloc((size_t)s.n_out * 4);
