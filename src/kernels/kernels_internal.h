@@ -241,6 +241,22 @@ enum {
     KITE_X8_GRID_QS = 272,
 };
 
+// IQ2_XS, IQ2_S and IQ3_S (a row block is d, then `rest`, then ns scale bytes: IQ2_XS rest =
+// qs[32] (uint16), ns 8; IQ2_S rest = qs[64], qh[8], ns 8; IQ3_S rest = qs[64], qh[8],
+// signs[32], ns 4): a group of 8 rows holds, per super-block b, one X8 block (the 8 rows'
+// blocks, rearranged) at b * BYTES from the group's start: d (f16) of row i at D + 2i; scale byte
+// u of row i at SC + 8u + i (a 4-byte load: byte u of rows 0..3 or 4..7, their scales decoded
+// together); row i's rest, as the row block holds it, at REST + i * (BYTES / 8 - 2 - ns).
+enum {
+    KITE_X8_IQ2XS_BYTES = 8 * 74,
+    KITE_X8_IQ2S_BYTES = 8 * 82,
+    KITE_X8_IQ3S_BYTES = 8 * 110,
+    KITE_X8_GS_D = 0,
+    KITE_X8_GS_SC = 16,
+    KITE_X8_IQ2_REST = 80, // IQ2_XS, IQ2_S: 16 + 8 * 8
+    KITE_X8_IQ3S_REST = 48, // 16 + 8 * 4
+};
+
 // Tokens from which kite_matmul runs X8 weights through the set's GEMM: its gemm_x8 tile, else
 // the rows read back for its `tile`.
 enum { KITE_X8_GEMM_MIN = 16 };
