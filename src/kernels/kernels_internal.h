@@ -257,6 +257,17 @@ enum {
     KITE_X8_IQ3S_REST = 48, // 16 + 8 * 4
 };
 
+// IQ1_S: a group of 8 rows holds, per super-block b, one KITE_X8_IQ1S_BYTES block at b * 400 from
+// the group's start: d (f16) of row i at D + 2i; qh[g] (uint16) of row i at QH + 16g + 2i (one
+// 16-byte load: group g's words of the 8 rows); qs[4g + k] of row i at QS + 32g + 8k + i (one
+// 8-byte load: point k of group g of the 8 rows, their grid indices computed together).
+enum {
+    KITE_X8_IQ1S_BYTES = 8 * 50,
+    KITE_X8_IQ1S_D = 0,
+    KITE_X8_IQ1S_QH = 16,
+    KITE_X8_IQ1S_QS = 144,
+};
+
 // Tokens from which kite_matmul runs X8 weights through the set's GEMM: its gemm_x8 tile, else
 // the rows read back for its `tile`.
 enum { KITE_X8_GEMM_MIN = 16 };

@@ -328,6 +328,8 @@ static void test_x8_vs_ref(kite_pool *pool2) {
                                       KITE_TYPE_IQ3_XXS, KITE_TYPE_IQ2_XXS,
                                       // (kernels_wasm_x8_grid_s.inc)
                                       KITE_TYPE_IQ2_XS, KITE_TYPE_IQ2_S, KITE_TYPE_IQ3_S,
+                                      // (kernels_wasm_x8_iq1.inc)
+                                      KITE_TYPE_IQ1_S,
                                       // Q3_K, Q2_K (kernels_wasm_x8_q3.inc)
                                       KITE_TYPE_Q3_K, KITE_TYPE_Q2_K,
                                       // Q5_0, Q4_1, Q5_1 (kernels_wasm_x8_b32.inc)
@@ -342,8 +344,8 @@ static void test_x8_vs_ref(kite_pool *pool2) {
               kite_matmul_x8_type(KITE_TYPE_Q5_0) && kite_matmul_x8_type(KITE_TYPE_Q4_1) &&
               kite_matmul_x8_type(KITE_TYPE_Q5_1) &&
               kite_matmul_x8_type(KITE_TYPE_IQ2_XS) && kite_matmul_x8_type(KITE_TYPE_IQ2_S) &&
-              kite_matmul_x8_type(KITE_TYPE_IQ3_S) &&
-              !kite_matmul_x8_type(KITE_TYPE_IQ1_S) && !kite_matmul_x8_type(KITE_TYPE_TQ2_0),
+              kite_matmul_x8_type(KITE_TYPE_IQ3_S) && kite_matmul_x8_type(KITE_TYPE_IQ1_S) &&
+              !kite_matmul_x8_type(KITE_TYPE_IQ1_M) && !kite_matmul_x8_type(KITE_TYPE_TQ2_0),
           "X8 types");
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
@@ -389,7 +391,7 @@ static void test_x8_vs_ref(kite_pool *pool2) {
             CHECK(!ks->gemm_x8[t] || ks->gemv_x8[t], "%s: an X8 GEMM tile needs the X8 GEMV", isa);
 #if defined(__x86_64__)
             // (so that the comparisons below test the X8 GEMM, not the rows read back; x86 reads
-            // Q5_K, IQ4_XS, Q4_0, IQ4_NL, Q5_0, Q4_1, Q5_1, IQ3_XXS, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_S, Q3_K and Q2_K in rows: only the wasm sets have their X8
+            // Q5_K, IQ4_XS, Q4_0, IQ4_NL, Q5_0, Q4_1, Q5_1, IQ3_XXS, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_S, IQ1_S, Q3_K and Q2_K in rows: only the wasm sets have their X8
             // GEMVs)
             if (strcmp(isa, "scalar") != 0 && (t == KITE_TYPE_Q4_K || t == KITE_TYPE_Q6_K || t == KITE_TYPE_Q8_0))
                 CHECK(ks->gemm_x8[t] != NULL, "%s: X8 GEMM tile for %s", isa, kite_type_name(t));
@@ -424,19 +426,20 @@ static void test_x8_vs_ref(kite_pool *pool2) {
     kite_kernels_set_isa(dflt);
 }
 
-// ---- 2c. IQ3_S and IQ2_S rows that hold every grid index -----------------------------------
-// The wasm kernels compute these formats' 9- and 10-bit grid indices in vectors (qs byte | qh
-// bits): rows whose points run through all 512 (1024) indices, each row from another start, with
+// ---- 2c. IQ3_S, IQ2_S and IQ1_S rows that hold every grid index ----------------------------
+// The wasm kernels compute these formats' 9-, 10- and 11-bit grid indices in vectors (qs byte |
+// qh bits): rows whose points run through all 512 (1024, 2048) indices, each row from another start, with
 // random signs and scales; one token (the GEMV) and five (a tile of 4 and one more), 1 and 2
 // threads, in rows and in the X8 layout (a group of 8 and 5 rows after it: the wasm X8 GEMVs
 // compute the 8 rows' offsets a block ahead); every set must give the _ref's bits.
 static void test_iq_every_index(kite_pool *pool2) {
     enum { ROWS = 13 };
-    static const kite_type types[] = {KITE_TYPE_IQ3_S, KITE_TYPE_IQ2_S};
+    static const kite_type types[] = {KITE_TYPE_IQ3_S, KITE_TYPE_IQ2_S, KITE_TYPE_IQ1_S};
     const char *dflt = kite_kernels_isa();
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
         const kite_type t = types[ti];
-        const int s3 = t == KITE_TYPE_IQ3_S, pts = s3 ? 64 : 32, nidx = s3 ? 512 : 1024; // points per block
+        const int s3 = t == KITE_TYPE_IQ3_S, s1 = t == KITE_TYPE_IQ1_S, pts = s3 ? 64 : 32;   // points per block
+        const int nidx = s3 ? 512 : s1 ? 2048 : 1024;
         const int nb = nidx / pts, n_in = 256 * nb;
         const size_t ws = (size_t)kite_type_row_bytes(t, (uint64_t)n_in);
         uint8_t *w = malloc(ws * ROWS);
@@ -449,6 +452,11 @@ static void test_iq_every_index(kite_pool *pool2) {
                         block_iq3_s *x = (block_iq3_s *)(w + r * ws) + b;
                         x->qs[p] = (uint8_t)idx;
                         x->qh[p / 8] = (uint8_t)((x->qh[p / 8] & ~(1 << (p % 8))) | (idx >> 8) << (p % 8));
+                    } else if (s1) { // point k of group g: qs[4g + k], bits 3k .. 3k + 2 of qh[g]
+                        block_iq1_s *x = (block_iq1_s *)(w + r * ws) + b;
+                        const int g = p / 4, k = p % 4;
+                        x->qs[p] = (uint8_t)idx;
+                        x->qh[g] = (uint16_t)((x->qh[g] & ~(7 << (3 * k))) | (idx >> 8) << (3 * k));
                     } else { // point k of group g: qs[4g + k], bits 2k, 2k + 1 of qh[g]
                         block_iq2_s *x = (block_iq2_s *)(w + r * ws) + b;
                         const int g = p / 4, k = p % 4;
@@ -899,7 +907,7 @@ int main(void) {
     static const kite_type special[] = {KITE_TYPE_Q4_K, KITE_TYPE_Q5_K, KITE_TYPE_Q6_K, KITE_TYPE_IQ4_XS, KITE_TYPE_Q4_0,
                                         KITE_TYPE_IQ4_NL, KITE_TYPE_Q8_0, KITE_TYPE_IQ3_XXS, KITE_TYPE_IQ2_XXS, KITE_TYPE_Q3_K,
                                         KITE_TYPE_Q2_K, KITE_TYPE_Q5_0, KITE_TYPE_Q4_1, KITE_TYPE_Q5_1,
-                                        KITE_TYPE_IQ2_XS, KITE_TYPE_IQ2_S, KITE_TYPE_IQ3_S};
+                                        KITE_TYPE_IQ2_XS, KITE_TYPE_IQ2_S, KITE_TYPE_IQ3_S, KITE_TYPE_IQ1_S};
     for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) {
         test_x8_special_halves(special[i], 3);
         test_x8_special_halves(special[i], 20);
