@@ -268,6 +268,17 @@ enum {
     KITE_X8_IQ1S_QS = 144,
 };
 
+// IQ1_M: a group of 8 rows holds, per super-block b, one KITE_X8_IQ1M_BYTES block at b * 448:
+// scale word m (uint16, m 0..3; its top nibble a quarter of d) of row i at SC + 16m + 2i (the 8
+// rows' d put together in vectors); qh[2g + m] (m 0..1) of row i at QH + 16g + 8m + i; qs[4g + k]
+// of row i at QS + 32g + 8k + i (as IQ1_S: point k of group g of the 8 rows in one 8-byte load).
+enum {
+    KITE_X8_IQ1M_BYTES = 8 * 56,
+    KITE_X8_IQ1M_SC = 0,
+    KITE_X8_IQ1M_QH = 64,
+    KITE_X8_IQ1M_QS = 192,
+};
+
 // Tokens from which kite_matmul runs X8 weights through the set's GEMM: its gemm_x8 tile, else
 // the rows read back for its `tile`.
 enum { KITE_X8_GEMM_MIN = 16 };

@@ -184,6 +184,7 @@ void kite__kernels_fill_wasm(kite__kernels *k) {
     k->gemv_x8[KITE_TYPE_IQ2_S] = wx8_gemv_iq2_s;
     k->gemv_x8[KITE_TYPE_IQ3_S] = wx8_gemv_iq3_s;
     k->gemv_x8[KITE_TYPE_IQ1_S] = wx8_gemv_iq1_s; // (kernels_wasm_x8_iq1.inc)
+    k->gemv_x8[KITE_TYPE_IQ1_M] = wx8_gemv_iq1_m;
     wpk_fill(k);
     k->gemm_x8[KITE_TYPE_Q4_K] = wx8_gemm_q4_K; // (wpk_fill's gemm_rows / gemm_tokens: 8 groups, 256 tokens)
     k->gemm_x8[KITE_TYPE_Q6_K] = wx8_gemm_q6_K;
