@@ -2,7 +2,8 @@
 // kernels_wasm_iq.inc's for the grid, ternary and microscaled formats, kernels_wasm_x8.inc's GEMV
 // over X8 Q4_K, kernels_wasm_x8_q5.inc's over X8 Q5_K, kernels_wasm_x8_q6.inc's over X8 Q6_K,
 // kernels_wasm_x8_q3.inc's over X8 Q3_K and Q2_K (and the other kernels_wasm_x8_*.inc: IQ4_XS;
-// Q4_0, IQ4_NL, Q5_0, Q4_1, Q5_1, Q8_0; the grid types IQ3_XXS, IQ2_XXS), the packed prefill GEMM of
+// Q4_0, IQ4_NL, Q5_0, Q4_1, Q5_1, Q8_0; the grid types IQ3_XXS, IQ2_XXS;
+// IQ2_XS, IQ2_S, IQ3_S: kernels_wasm_x8_grid_s.inc; IQ1_S, IQ1_M: kernels_wasm_x8_iq1.inc), the packed prefill GEMM of
 // kernels_wasm_packed.inc for the integer block types, kernels_wasm_x8_gemm.inc's prefill GEMM
 // over X8 Q4_K and Q6_K (the packed engine fed from the groups), and the activation quantizers.
 #include "kernels/kernels_wasm.inc"
