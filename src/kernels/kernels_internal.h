@@ -241,6 +241,44 @@ enum {
     KITE_X8_GRID_QS = 272,
 };
 
+// IQ2_XS, IQ2_S and IQ3_S (a row block is d, then `rest`, then ns scale bytes: IQ2_XS rest =
+// qs[32] (uint16), ns 8; IQ2_S rest = qs[64], qh[8], ns 8; IQ3_S rest = qs[64], qh[8],
+// signs[32], ns 4): a group of 8 rows holds, per super-block b, one X8 block (the 8 rows'
+// blocks, rearranged) at b * BYTES from the group's start: d (f16) of row i at D + 2i; scale byte
+// u of row i at SC + 8u + i (a 4-byte load: byte u of rows 0..3 or 4..7, their scales decoded
+// together); row i's rest, as the row block holds it, at REST + i * (BYTES / 8 - 2 - ns).
+enum {
+    KITE_X8_IQ2XS_BYTES = 8 * 74,
+    KITE_X8_IQ2S_BYTES = 8 * 82,
+    KITE_X8_IQ3S_BYTES = 8 * 110,
+    KITE_X8_GS_D = 0,
+    KITE_X8_GS_SC = 16,
+    KITE_X8_IQ2_REST = 80, // IQ2_XS, IQ2_S: 16 + 8 * 8
+    KITE_X8_IQ3S_REST = 48, // 16 + 8 * 4
+};
+
+// IQ1_S: a group of 8 rows holds, per super-block b, one KITE_X8_IQ1S_BYTES block at b * 400 from
+// the group's start: d (f16) of row i at D + 2i; qh[g] (uint16) of row i at QH + 16g + 2i (one
+// 16-byte load: group g's words of the 8 rows); qs[4g + k] of row i at QS + 32g + 8k + i (one
+// 8-byte load: point k of group g of the 8 rows, their grid indices computed together).
+enum {
+    KITE_X8_IQ1S_BYTES = 8 * 50,
+    KITE_X8_IQ1S_D = 0,
+    KITE_X8_IQ1S_QH = 16,
+    KITE_X8_IQ1S_QS = 144,
+};
+
+// IQ1_M: a group of 8 rows holds, per super-block b, one KITE_X8_IQ1M_BYTES block at b * 448:
+// scale word m (uint16, m 0..3; its top nibble a quarter of d) of row i at SC + 16m + 2i (the 8
+// rows' d put together in vectors); qh[2g + m] (m 0..1) of row i at QH + 16g + 8m + i; qs[4g + k]
+// of row i at QS + 32g + 8k + i (as IQ1_S: point k of group g of the 8 rows in one 8-byte load).
+enum {
+    KITE_X8_IQ1M_BYTES = 8 * 56,
+    KITE_X8_IQ1M_SC = 0,
+    KITE_X8_IQ1M_QH = 64,
+    KITE_X8_IQ1M_QS = 192,
+};
+
 // Tokens from which kite_matmul runs X8 weights through the set's GEMM: its gemm_x8 tile, else
 // the rows read back for its `tile`.
 enum { KITE_X8_GEMM_MIN = 16 };

@@ -2,7 +2,8 @@
 // kernels_wasm_iq.inc's for the grid, ternary and microscaled formats, kernels_wasm_x8.inc's GEMV
 // over X8 Q4_K, kernels_wasm_x8_q5.inc's over X8 Q5_K, kernels_wasm_x8_q6.inc's over X8 Q6_K,
 // kernels_wasm_x8_q3.inc's over X8 Q3_K and Q2_K (and the other kernels_wasm_x8_*.inc: IQ4_XS;
-// Q4_0, IQ4_NL, Q5_0, Q4_1, Q5_1, Q8_0; the grid types IQ3_XXS, IQ2_XXS), the packed prefill GEMM of
+// Q4_0, IQ4_NL, Q5_0, Q4_1, Q5_1, Q8_0; the grid types IQ3_XXS, IQ2_XXS;
+// IQ2_XS, IQ2_S, IQ3_S: kernels_wasm_x8_grid_s.inc; IQ1_S, IQ1_M: kernels_wasm_x8_iq1.inc), the packed prefill GEMM of
 // kernels_wasm_packed.inc for the integer block types, kernels_wasm_x8_gemm.inc's prefill GEMM
 // over X8 Q4_K and Q6_K (the packed engine fed from the groups), and the activation quantizers.
 #include "kernels/kernels_wasm.inc"
@@ -16,6 +17,8 @@
 #include "kernels/kernels_wasm_x8_b32.inc"
 #include "kernels/kernels_wasm_iq.inc"
 #include "kernels/kernels_wasm_x8_grid.inc"
+#include "kernels/kernels_wasm_x8_grid_s.inc"
+#include "kernels/kernels_wasm_x8_iq1.inc"
 #define WPK_RELAXED 0
 #include "kernels/kernels_wasm_packed.inc"
 #include "kernels/kernels_wasm_x8_gemm.inc"
@@ -178,6 +181,11 @@ void kite__kernels_fill_wasm(kite__kernels *k) {
     k->gemv_x8[KITE_TYPE_Q5_1] = wx8_gemv_q5_1;
     k->gemv_x8[KITE_TYPE_IQ3_XXS] = wx8_gemv_iq3_xxs;
     k->gemv_x8[KITE_TYPE_IQ2_XXS] = wx8_gemv_iq2_xxs;
+    k->gemv_x8[KITE_TYPE_IQ2_XS] = wx8_gemv_iq2_xs; // (kernels_wasm_x8_grid_s.inc)
+    k->gemv_x8[KITE_TYPE_IQ2_S] = wx8_gemv_iq2_s;
+    k->gemv_x8[KITE_TYPE_IQ3_S] = wx8_gemv_iq3_s;
+    k->gemv_x8[KITE_TYPE_IQ1_S] = wx8_gemv_iq1_s; // (kernels_wasm_x8_iq1.inc)
+    k->gemv_x8[KITE_TYPE_IQ1_M] = wx8_gemv_iq1_m;
     wpk_fill(k);
     k->gemm_x8[KITE_TYPE_Q4_K] = wx8_gemm_q4_K; // (wpk_fill's gemm_rows / gemm_tokens: 8 groups, 256 tokens)
     k->gemm_x8[KITE_TYPE_Q6_K] = wx8_gemm_q6_K;

@@ -303,6 +303,8 @@ static void rtile_iq4_xs(int n, const void *wv, size_t ws, int nr, const void *a
 
 #include "kernels/kernels_wasm_relaxed_iq.inc"
 #include "kernels/kernels_wasm_x8_grid.inc"
+#include "kernels/kernels_wasm_x8_grid_s.inc"
+#include "kernels/kernels_wasm_x8_iq1.inc"
 #define WPK_RELAXED 1
 #include "kernels/kernels_wasm_packed.inc"
 #include "kernels/kernels_wasm_x8_gemm.inc"
@@ -350,6 +352,11 @@ void kite__kernels_fill_wasm_relaxed(kite__kernels *k) {
     k->gemv_x8[KITE_TYPE_Q5_1] = wx8_gemv_q5_1;
     k->gemv_x8[KITE_TYPE_IQ3_XXS] = wx8_gemv_iq3_xxs; // the relaxed ones (kernels_wasm_x8_grid.inc)
     k->gemv_x8[KITE_TYPE_IQ2_XXS] = wx8_gemv_iq2_xxs;
+    k->gemv_x8[KITE_TYPE_IQ2_XS] = wx8_gemv_iq2_xs; // (kernels_wasm_x8_grid_s.inc)
+    k->gemv_x8[KITE_TYPE_IQ2_S] = wx8_gemv_iq2_s;
+    k->gemv_x8[KITE_TYPE_IQ3_S] = wx8_gemv_iq3_s;
+    k->gemv_x8[KITE_TYPE_IQ1_S] = wx8_gemv_iq1_s; // (kernels_wasm_x8_iq1.inc)
+    k->gemv_x8[KITE_TYPE_IQ1_M] = wx8_gemv_iq1_m;
     k->gemm_x8[KITE_TYPE_Q4_K] = wx8_gemm_q4_K; // the relaxed ones (kernels_wasm_x8_gemm.inc)
     k->gemm_x8[KITE_TYPE_Q6_K] = wx8_gemm_q6_K;
     k->gemm_x8[KITE_TYPE_Q4_0] = wx8_gemm_q4_0;

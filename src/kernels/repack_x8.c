@@ -11,8 +11,14 @@
 
 #include "base/internal.h"
 
-// The grid types with an X8 layout (their own block: grid_row_block).
-static bool x8_grid_type(kite_type wtype) { return wtype == KITE_TYPE_IQ3_XXS || wtype == KITE_TYPE_IQ2_XXS; }
+// The grid types with an X8 layout (their own blocks: grid_row_block, grid_s_row_block).
+static bool x8_grid_s_type(kite_type wtype) {
+    return wtype == KITE_TYPE_IQ2_XS || wtype == KITE_TYPE_IQ2_S || wtype == KITE_TYPE_IQ3_S;
+}
+static bool x8_grid_type(kite_type wtype) {
+    return wtype == KITE_TYPE_IQ3_XXS || wtype == KITE_TYPE_IQ2_XXS || wtype == KITE_TYPE_IQ1_S || wtype == KITE_TYPE_IQ1_M ||
+           x8_grid_s_type(wtype);
+}
 
 bool kite_matmul_x8_type(kite_type wtype) {
     switch (wtype) {
@@ -220,6 +226,38 @@ static void grid_row_block(kite_type wtype, uint8_t *x8, uint8_t *row, int i, bo
     else memcpy(row, d, 2);
 }
 
+// The same for block_iq2_xs, block_iq2_s and block_iq3_s (kernels_internal.h has the byte map):
+// the row block is d, its rest, then ns scale bytes; the X8 block keeps the rest whole per row.
+static void grid_s_row_block(kite_type wtype, uint8_t *x8, uint8_t *row, int i, bool to_x8) {
+    const size_t bb = kite_type_get(wtype)->type_size;
+    const size_t ns = wtype == KITE_TYPE_IQ3_S ? 4 : 8, rest = bb - 2 - ns;
+    const size_t r0 = wtype == KITE_TYPE_IQ3_S ? KITE_X8_IQ3S_REST : KITE_X8_IQ2_REST;
+    move(to_x8, x8 + KITE_X8_GS_D + 2 * i, row, 2);
+    move(to_x8, x8 + r0 + rest * i, row + 2, rest);
+    for (size_t u = 0; u < ns; u++) move(to_x8, x8 + KITE_X8_GS_SC + 8 * u + i, row + 2 + rest + u, 1);
+}
+
+// The same for block_iq1_s (kernels_internal.h has the byte map).
+static void iq1_s_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
+    move(to_x8, x8 + KITE_X8_IQ1S_D + 2 * i, row + offsetof(block_iq1_s, d), 2);
+    for (int g = 0; g < QK_K / 32; g++) {
+        move(to_x8, x8 + KITE_X8_IQ1S_QH + 16 * g + 2 * i, row + offsetof(block_iq1_s, qh) + 2 * g, 2);
+        for (int k = 0; k < 4; k++)
+            move(to_x8, x8 + KITE_X8_IQ1S_QS + 32 * g + 8 * k + i, row + offsetof(block_iq1_s, qs) + 4 * g + k, 1);
+    }
+}
+
+// The same for block_iq1_m.
+static void iq1_m_row_block(uint8_t *x8, uint8_t *row, int i, bool to_x8) {
+    for (int m = 0; m < 4; m++) move(to_x8, x8 + KITE_X8_IQ1M_SC + 16 * m + 2 * i, row + offsetof(block_iq1_m, scales) + 2 * m, 2);
+    for (int g = 0; g < QK_K / 32; g++) {
+        for (int m = 0; m < 2; m++)
+            move(to_x8, x8 + KITE_X8_IQ1M_QH + 16 * g + 8 * m + i, row + offsetof(block_iq1_m, qh) + 2 * g + m, 1);
+        for (int k = 0; k < 4; k++)
+            move(to_x8, x8 + KITE_X8_IQ1M_QS + 32 * g + 8 * k + i, row + offsetof(block_iq1_m, qs) + 4 * g + k, 1);
+    }
+}
+
 // One super-block of row i of a group of wtype (an X8 type) to or from the X8 block at x8.
 static void row_block(kite_type wtype, uint8_t *x8, uint8_t *row, int i, bool to_x8) {
     if (wtype == KITE_TYPE_Q4_K) k4_row_block(x8, row, i, to_x8, offsetof(block_q4_K, qs), 0);
@@ -233,6 +271,9 @@ static void row_block(kite_type wtype, uint8_t *x8, uint8_t *row, int i, bool to
     else if (wtype == KITE_TYPE_Q5_0) q5_0_row_block(x8, row, i, to_x8);
     else if (wtype == KITE_TYPE_Q4_1) q4_1_row_block(x8, row, i, to_x8);
     else if (wtype == KITE_TYPE_Q5_1) q5_1_row_block(x8, row, i, to_x8);
+    else if (x8_grid_s_type(wtype)) grid_s_row_block(wtype, x8, row, i, to_x8);
+    else if (wtype == KITE_TYPE_IQ1_S) iq1_s_row_block(x8, row, i, to_x8);
+    else if (wtype == KITE_TYPE_IQ1_M) iq1_m_row_block(x8, row, i, to_x8);
     else if (x8_grid_type(wtype)) grid_row_block(wtype, x8, row, i, to_x8);
     else q8_0_row_block(x8, row, i, to_x8);
 }

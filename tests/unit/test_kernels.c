@@ -326,6 +326,10 @@ static void test_x8_vs_ref(kite_pool *pool2) {
                                       KITE_TYPE_IQ4_XS, KITE_TYPE_Q4_0, KITE_TYPE_IQ4_NL,
                                       // the grid types (kernels_wasm_x8_grid.inc)
                                       KITE_TYPE_IQ3_XXS, KITE_TYPE_IQ2_XXS,
+                                      // (kernels_wasm_x8_grid_s.inc)
+                                      KITE_TYPE_IQ2_XS, KITE_TYPE_IQ2_S, KITE_TYPE_IQ3_S,
+                                      // (kernels_wasm_x8_iq1.inc)
+                                      KITE_TYPE_IQ1_S, KITE_TYPE_IQ1_M,
                                       // Q3_K, Q2_K (kernels_wasm_x8_q3.inc)
                                       KITE_TYPE_Q3_K, KITE_TYPE_Q2_K,
                                       // Q5_0, Q4_1, Q5_1 (kernels_wasm_x8_b32.inc)
@@ -339,7 +343,9 @@ static void test_x8_vs_ref(kite_pool *pool2) {
               kite_matmul_x8_type(KITE_TYPE_Q3_K) && kite_matmul_x8_type(KITE_TYPE_Q2_K) &&
               kite_matmul_x8_type(KITE_TYPE_Q5_0) && kite_matmul_x8_type(KITE_TYPE_Q4_1) &&
               kite_matmul_x8_type(KITE_TYPE_Q5_1) &&
-              !kite_matmul_x8_type(KITE_TYPE_IQ3_S) && !kite_matmul_x8_type(KITE_TYPE_TQ2_0),
+              kite_matmul_x8_type(KITE_TYPE_IQ2_XS) && kite_matmul_x8_type(KITE_TYPE_IQ2_S) &&
+              kite_matmul_x8_type(KITE_TYPE_IQ3_S) && kite_matmul_x8_type(KITE_TYPE_IQ1_S) &&
+              kite_matmul_x8_type(KITE_TYPE_IQ1_M) && !kite_matmul_x8_type(KITE_TYPE_TQ1_0) && !kite_matmul_x8_type(KITE_TYPE_TQ2_0),
           "X8 types");
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
@@ -385,7 +391,7 @@ static void test_x8_vs_ref(kite_pool *pool2) {
             CHECK(!ks->gemm_x8[t] || ks->gemv_x8[t], "%s: an X8 GEMM tile needs the X8 GEMV", isa);
 #if defined(__x86_64__)
             // (so that the comparisons below test the X8 GEMM, not the rows read back; x86 reads
-            // Q5_K, IQ4_XS, Q4_0, IQ4_NL, Q5_0, Q4_1, Q5_1, IQ3_XXS, IQ2_XXS, Q3_K and Q2_K in rows: only the wasm sets have their X8
+            // Q5_K, IQ4_XS, Q4_0, IQ4_NL, Q5_0, Q4_1, Q5_1, IQ3_XXS, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_S, IQ1_S, IQ1_M, Q3_K and Q2_K in rows: only the wasm sets have their X8
             // GEMVs)
             if (strcmp(isa, "scalar") != 0 && (t == KITE_TYPE_Q4_K || t == KITE_TYPE_Q6_K || t == KITE_TYPE_Q8_0))
                 CHECK(ks->gemm_x8[t] != NULL, "%s: X8 GEMM tile for %s", isa, kite_type_name(t));
@@ -412,26 +418,29 @@ static void test_x8_vs_ref(kite_pool *pool2) {
         }
         free(w), free(w8), free(row), free(back), free(x), free(yr), free(yi), free(scratch);
     }
-    block_iq3_s q3 = {0};
-    CHECK(kite_matmul_repack_x8(KITE_TYPE_IQ3_S, &q3, &q3, 256, 1) == KITE_ERR_UNSUPPORTED, "IQ3_S has no X8");
-    CHECK(kite_matmul_x8_row(KITE_TYPE_IQ3_S, &q3, 256, 1, 0, &q3) == KITE_ERR_UNSUPPORTED, "IQ3_S has no X8 row");
+    block_tq2_0 t2 = {0};
+    CHECK(kite_matmul_repack_x8(KITE_TYPE_TQ2_0, &t2, &t2, 256, 1) == KITE_ERR_UNSUPPORTED, "TQ2_0 has no X8");
+    CHECK(kite_matmul_x8_row(KITE_TYPE_TQ2_0, &t2, 256, 1, 0, &t2) == KITE_ERR_UNSUPPORTED, "TQ2_0 has no X8 row");
     block_q8_0 q8[2] = {{0}};
     CHECK(kite_matmul_repack_x8(KITE_TYPE_Q8_0, q8, q8, 48, 1) == KITE_ERR_INVALID, "Q8_0 X8: n_in a multiple of 32");
     kite_kernels_set_isa(dflt);
 }
 
-// ---- 2c. IQ3_S and IQ2_S rows that hold every grid index -----------------------------------
-// The wasm kernels compute these formats' 9- and 10-bit grid indices in vectors (qs byte | qh
-// bits): rows whose points run through all 512 (1024) indices, each row from another start, with
+// ---- 2c. IQ3_S, IQ2_S, IQ1_S and IQ1_M rows that hold every grid index ---------------------
+// The wasm kernels compute these formats' 9-, 10- and 11-bit grid indices in vectors (qs byte |
+// qh bits): rows whose points run through all 512 (1024, 2048) indices, each row from another start, with
 // random signs and scales; one token (the GEMV) and five (a tile of 4 and one more), 1 and 2
-// threads; every set must give the _ref's bits.
+// threads, in rows and in the X8 layout (a group of 8 and 5 rows after it: the wasm X8 GEMVs
+// compute the 8 rows' offsets a block ahead); every set must give the _ref's bits.
 static void test_iq_every_index(kite_pool *pool2) {
-    enum { ROWS = 5 };
-    static const kite_type types[] = {KITE_TYPE_IQ3_S, KITE_TYPE_IQ2_S};
+    enum { ROWS = 13 };
+    static const kite_type types[] = {KITE_TYPE_IQ3_S, KITE_TYPE_IQ2_S, KITE_TYPE_IQ1_S, KITE_TYPE_IQ1_M};
     const char *dflt = kite_kernels_isa();
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
         const kite_type t = types[ti];
-        const int s3 = t == KITE_TYPE_IQ3_S, pts = s3 ? 64 : 32, nidx = s3 ? 512 : 1024; // points per block
+        const int s3 = t == KITE_TYPE_IQ3_S, s1 = t == KITE_TYPE_IQ1_S, m1 = t == KITE_TYPE_IQ1_M;
+        const int pts = s3 ? 64 : 32; // points per block
+        const int nidx = s3 ? 512 : s1 || m1 ? 2048 : 1024;
         const int nb = nidx / pts, n_in = 256 * nb;
         const size_t ws = (size_t)kite_type_row_bytes(t, (uint64_t)n_in);
         uint8_t *w = malloc(ws * ROWS);
@@ -444,6 +453,16 @@ static void test_iq_every_index(kite_pool *pool2) {
                         block_iq3_s *x = (block_iq3_s *)(w + r * ws) + b;
                         x->qs[p] = (uint8_t)idx;
                         x->qh[p / 8] = (uint8_t)((x->qh[p / 8] & ~(1 << (p % 8))) | (idx >> 8) << (p % 8));
+                    } else if (m1) { // point k of group g: qs[4g + k], bits 0..2 of nibble k & 1 of qh[2g + k / 2]
+                        block_iq1_m *x = (block_iq1_m *)(w + r * ws) + b;
+                        const int g = p / 4, k = p % 4, sh = 4 * (k & 1);
+                        x->qs[p] = (uint8_t)idx;
+                        x->qh[2 * g + k / 2] = (uint8_t)((x->qh[2 * g + k / 2] & ~(7 << sh)) | (idx >> 8) << sh);
+                    } else if (s1) { // point k of group g: qs[4g + k], bits 3k .. 3k + 2 of qh[g]
+                        block_iq1_s *x = (block_iq1_s *)(w + r * ws) + b;
+                        const int g = p / 4, k = p % 4;
+                        x->qs[p] = (uint8_t)idx;
+                        x->qh[g] = (uint16_t)((x->qh[g] & ~(7 << (3 * k))) | (idx >> 8) << (3 * k));
                     } else { // point k of group g: qs[4g + k], bits 2k, 2k + 1 of qh[g]
                         block_iq2_s *x = (block_iq2_s *)(w + r * ws) + b;
                         const int g = p / 4, k = p % 4;
@@ -453,6 +472,8 @@ static void test_iq_every_index(kite_pool *pool2) {
                 }
         for (int n_tok = 1; n_tok <= 5; n_tok += 4) {
             float *x = malloc((size_t)n_in * n_tok * 4), yr[ROWS * 5], yi[ROWS * 5];
+            uint8_t *w8 = malloc(ws * ROWS);
+            CHECK(kite_matmul_repack_x8(t, w, w8, n_in, ROWS) == KITE_OK, "%s every index: repack", kite_type_name(t));
             const size_t ss = kite_matmul_scratch_size(t, n_in, n_tok);
             void *scratch = malloc(ss);
             fill_acts(x, (int64_t)n_in * n_tok);
@@ -461,20 +482,23 @@ static void test_iq_every_index(kite_pool *pool2) {
             for (int i = 0; i < kite_kernels_isa_count(); i++) {
                 const char *isa = kite_kernels_isa_name(i);
                 CHECK(kite_kernels_set_isa(isa) == KITE_OK, "set %s", isa);
-                for (int th = 0; th < 2; th++) {
+                for (int th = 0; th < 4; th++) { // (th & 2: the X8 layout)
                     for (int k = 0; k < ROWS * n_tok; k++) yi[k] = NAN;
-                    CHECK(kite_matmul(th ? pool2 : NULL, t, w, n_in, ROWS, x, n_tok, yi, scratch, ss) == KITE_OK, "%s matmul", isa);
+                    const kite_status st = th & 2 ? kite_matmul_layout((th & 1) ? pool2 : NULL, t, KITE_LAYOUT_X8, w8, n_in, ROWS,
+                                                                       x, n_tok, yi, scratch, ss)
+                                                  : kite_matmul((th & 1) ? pool2 : NULL, t, w, n_in, ROWS, x, n_tok, yi, scratch, ss);
+                    CHECK(st == KITE_OK, "%s matmul", isa);
                     int bad = 0;
                     for (int k = 0; k < ROWS * n_tok && bad < 3; k++)
                         if (memcmp(&yi[k], &yr[k], sizeof(float)) != 0) {
                             bad++;
-                            CHECK(0, "%s %s every index n_tok=%d threads=%d: y[t=%d][o=%d] = %.9g, _ref %.9g", isa,
-                                  kite_type_name(t), n_tok, th + 1, k / ROWS, k % ROWS, yi[k], yr[k]);
+                            CHECK(0, "%s %s%s every index n_tok=%d threads=%d: y[t=%d][o=%d] = %.9g, _ref %.9g", isa,
+                                  kite_type_name(t), th & 2 ? "/x8" : "", n_tok, (th & 1) + 1, k / ROWS, k % ROWS, yi[k], yr[k]);
                         }
                     if (!bad) check_passed++;
                 }
             }
-            free(x), free(scratch);
+            free(x), free(scratch), free(w8);
         }
         free(w);
     }
@@ -513,6 +537,13 @@ static void test_x8_special_halves(kite_type t, int n_tok) {
                             : t == KITE_TYPE_Q4_1 ? offsetof(block_q4_1, m)
                             : t == KITE_TYPE_Q5_1 ? offsetof(block_q5_1, m)
                                                   : d;
+        if (t == KITE_TYPE_IQ1_M) { // d: the top nibbles of the four scale words (kite__iq1m_scale)
+            uint16_t sc[4];
+            memcpy(sc, ((block_iq1_m *)b)->scales, sizeof sc);
+            for (int m = 0; m < 4; m++) sc[m] = (uint16_t)((sc[m] & 0x0fff) | ((sp[i].h >> (4 * m)) & 15) << 12);
+            memcpy(((block_iq1_m *)b)->scales, sc, sizeof sc);
+            continue;
+        }
         memcpy(b + (sp[i].dmin ? dmin : d), &sp[i].h, 2);
     }
     CHECK(kite_matmul_repack_x8(t, w, w8, N_IN, N_OUT) == KITE_OK, "repack");
@@ -888,7 +919,9 @@ int main(void) {
     test_x8_q6_extremes();
     static const kite_type special[] = {KITE_TYPE_Q4_K, KITE_TYPE_Q5_K, KITE_TYPE_Q6_K, KITE_TYPE_IQ4_XS, KITE_TYPE_Q4_0,
                                         KITE_TYPE_IQ4_NL, KITE_TYPE_Q8_0, KITE_TYPE_IQ3_XXS, KITE_TYPE_IQ2_XXS, KITE_TYPE_Q3_K,
-                                        KITE_TYPE_Q2_K, KITE_TYPE_Q5_0, KITE_TYPE_Q4_1, KITE_TYPE_Q5_1};
+                                        KITE_TYPE_Q2_K, KITE_TYPE_Q5_0, KITE_TYPE_Q4_1, KITE_TYPE_Q5_1,
+                                        KITE_TYPE_IQ2_XS, KITE_TYPE_IQ2_S, KITE_TYPE_IQ3_S, KITE_TYPE_IQ1_S,
+                                        KITE_TYPE_IQ1_M};
     for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) {
         test_x8_special_halves(special[i], 3);
         test_x8_special_halves(special[i], 20);
