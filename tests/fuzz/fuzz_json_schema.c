@@ -1,5 +1,5 @@
 // fuzz_json_schema.c - libFuzzer target for the JSON schema -> GBNF converter
-// (src/grammar/json_schema.c), which reads an API client's response_format and tool parameters.
+// (src/grammar/json_schema*.c), which reads an API client's response_format and tool parameters.
 // Input: the schema's bytes, optionally followed by a NUL and "choice" bytes.
 // Invariants: any bytes either fail with a message or give a grammar that kite_grammar_parse
 // accepts; the same schema converts to the same text again, and as a named rule
