@@ -3,7 +3,10 @@
 // token step becomes one submit. Tensors are GpuTensors (weights, split into pieces when
 // larger than a binding) or plain GPUBuffers of f32 (activations); offsets count elements.
 import { EPI_ADD, EPI_BIAS, EPI_GEGLU, EPI_GLU, GEMM_BM, GEMM_BN, gemmWgsl, gemvRows, gemvWgsl, getRowsWgsl, gluRows } from './wgsl_matmul.js';
-import { ATTN_SG_DIMS, ATTN_TILE_MIN_DIM_SG, ATTN_TILE_PAIRS, ATTN_TILE_Q, GATHER, ROPE, ROPE_CACHE, SOFTMAX, attentionSgWgsl, attentionTiledWgsl, attentionWgsl, attnTilePairs, elemwiseWgsl, gegluWgsl, kvWriteWgsl, rmsnormWgsl, ropeNormWgsl, ropeWgsl } from './wgsl_ops.js';
+import { GATHER, SOFTMAX, elemwiseWgsl, gegluWgsl, rmsnormWgsl } from './wgsl_ops.js';
+import { ROPE, ROPE_CACHE, ropeNormWgsl, ropeWgsl } from './wgsl_rope.js';
+import { kvWriteWgsl } from './wgsl_kv_write.js';
+import { ATTN_SG_DIMS, ATTN_TILE_MIN_DIM_SG, ATTN_TILE_PAIRS, ATTN_TILE_Q, attentionSgWgsl, attentionTiledWgsl, attentionWgsl, attnTilePairs } from './wgsl_attention.js';
 import { MAX_EXPERTS, MOE_COMBINE, MOE_GROUP, MOE_ROUTE } from './wgsl_moe.js';
 import { TYPE_NAMES, rowBytes, typeName } from './types.js';
 import { GRID_TYPES } from './wgsl_dequant.js';

@@ -35,7 +35,7 @@
 // A piece computes the rows of the whole tensor that lie in it; the others are left alone.
 import { decodeWgsl } from './wgsl_dequant.js';
 import { TYPES } from './types.js';
-import { F16_BITS, ROUND_F16, geluLookupWgsl } from './wgsl_ops.js';
+import { F16_BITS, ROUND_F16, geluLookupWgsl } from './wgsl_common.js';
 
 // wElem: W's element type ('u32': bytes of GGUF blocks; 'f16': F16 rows read as f16 storage
 // by the shader-f16 variants, whose WGSL starts with `enable f16;`)

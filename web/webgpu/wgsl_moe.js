@@ -2,7 +2,7 @@
 // CPU backend's moe op): the router's softmax and top-k, the grouping of each expert's tokens
 // into one batch, and the weighted sum of each token's expert outputs. The expert matmuls
 // themselves are the GEMV / GEMM of wgsl_matmul.js in their indirect mode (MM_ID).
-import { params, reduceFn } from './wgsl_ops.js';
+import { params, reduceFn } from './wgsl_common.js';
 
 export const MAX_EXPERTS = 512;
 
