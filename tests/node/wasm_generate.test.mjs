@@ -70,6 +70,33 @@ test('greedy tokens of the wasm builds equal the native CLI on every shared mode
   }
 });
 
+// The simd option in this Node: 'simd128' loads the SIMD128 build, 'relaxed' the relaxed-SIMD one
+// where V8 validates relaxed SIMD (Node 22 and later) and is refused as 'unsupported' where not
+// (Node 20); either gives the native CLI's greedy tokens (a k-quant model, whose int8 dots the two
+// builds compute with different instructions).
+test('simd: \'simd128\' and \'relaxed\' load the build they name (or refuse), with the native greedy tokens', async () => {
+  requireModels();
+  requireDist(['st']);
+  const file = model('ref/rand-llama-spm-Q4_K_M.gguf'), prompt = 'The capital of France is';
+  const want = nativeGreedyIds(file, prompt, 16);
+  for (const simd of ['simd128', 'relaxed']) {
+    const build = simd === 'simd128' ? 'kite-st' : autoBuild('st');
+    if (simd === 'relaxed' && build === 'kite-st') {
+      await assert.rejects(loadModel(file, { flavor: 'st', simd }), (e) => e.status === 'unsupported', 'no relaxed SIMD here: refused');
+      continue;
+    }
+    const m = await loadModel(file, { flavor: 'st', simd });
+    try {
+      assert.equal(m.build, build);
+      const g = m.generate(prompt, { maxTokens: 16, temperature: 0 });
+      await g.text();
+      assert.deepEqual((await g.result).tokens, want, m.build);
+    } finally {
+      await m.dispose();
+    }
+  }
+});
+
 test('tokenize agrees with the prompt the native CLI evaluates, and round-trips', async () => {
   requireModels();
   requireDist(['st']);
