@@ -218,10 +218,9 @@ try {
 const range = (xs) => (xs.length ? `${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)}x` : '-');
 const ratios = (fn) => Array.from({ length: rounds }, (_, i) => fn(i + 1)).filter((x) => Number.isFinite(x));
 console.log(`\nranges over ${rounds} round(s) (min-max of the per-round ratios)`);
-console.log('| model | engine | threads | prefill / native | decode / native |');
-console.log('|---|---|---:|---:|---:|');
+if (engines.includes('native')) console.log('| model | engine | threads | prefill / native | decode / native |\n|---|---|---:|---:|---:|');
 for (const [name] of models)
-  for (const [label] of configs) {
+  for (const [label] of engines.includes('native') ? configs : []) {
     if (label === 'llama.cpp native') continue;
     for (const t of threadList) {
       const rel = (k) => ratios((r) => res.get(key(r, name, t, label))?.[k] / res.get(key(r, name, t, 'llama.cpp native'))?.[k]);
@@ -240,7 +239,7 @@ if (threadList.includes(1) && threadList.includes(2)) {
 // each Node run against Chromium's run of the same build (relaxed or SIMD128, as loaded)
 for (const [tag] of webs) {
   const nodeLabels = configs.map(([l]) => l).filter((l) => l.startsWith(`${tag}node`));
-  if (!nodeLabels.length) continue;
+  if (!nodeLabels.length || !configs.some(([l]) => l.startsWith(`${tag}chromium`))) continue;
   console.log(`\n| model | threads | ${tag}Node engine (build) | Node / Chromium same build, prefill | decode |`);
   console.log('|---|---:|---|---:|---:|');
   for (const [name] of models)
