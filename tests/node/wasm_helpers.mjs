@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, kiteBin, modelsDir, requireModels, startKiteServe } from './helpers.mjs';
+import { hasRelaxedSimd } from '../../web/env.js';
 
 export { repoRoot, kiteBin, modelsDir, requireModels, startKiteServe };
 
@@ -18,6 +19,17 @@ export function requireDist(flavors = ['st', 'mt']) {
 }
 
 export const model = (name) => join(modelsDir(), name);
+
+// The build simd: 'auto' loads for a flavour in this Node: the relaxed-SIMD one (kite-st-relaxed,
+// kite-mt-relaxed) where its V8 validates relaxed SIMD (Node 22 and later) and the build is in
+// dist/, else the SIMD128 one (Node 20). A relaxed-capable Node without the relaxed build fails
+// under CI=true (scripts/test.sh builds it), so the relaxed path is really exercised there.
+export function autoBuild(flavor) {
+  if (!hasRelaxedSimd()) return `kite-${flavor}`;
+  if (existsSync(join(repoRoot, 'dist', `kite-${flavor}-relaxed.wasm`))) return `kite-${flavor}-relaxed`;
+  if (process.env.CI === 'true') throw new Error(`dist/kite-${flavor}-relaxed.wasm is missing: run npm run build:wasm-relaxed`);
+  return `kite-${flavor}`;
+}
 
 // Runs the native CLI and returns stdout (throws with stderr on failure).
 export function native(args, opts = {}) {

@@ -17,7 +17,8 @@ export async function nodeWebGpuAdapter(t) {
     return missing(`the webgpu package is not installed (npm ci): ${e.message.split('\n')[0]}`);
   }
   Object.assign(globalThis, webgpu.globals);
-  globalThis.navigator = { gpu: webgpu.create([]) };
+  // Node 21 and later have a global navigator, a getter without gpu: define over it
+  Object.defineProperty(globalThis, 'navigator', { value: { gpu: webgpu.create([]) }, configurable: true, writable: true });
   return (await globalThis.navigator.gpu.requestAdapter())
     ?? missing('no Vulkan adapter for Dawn (Debian 12: mesa-vulkan-drivers from bookworm-backports)');
 }
