@@ -22,11 +22,6 @@ enum { ROW_BLOCK = 16, TOK_BLOCK = 64 };
 // the others' spans, so a thread that starts late (a busy machine, a slower core) leaves its
 // share to the others instead of stalling the whole matmul. More chunks: finer stealing.
 enum { CHUNKS_PER_THREAD = 8 };
-// At most this many weight bytes per chunk (rows of a lockstep chunk counted in every part): the
-// tied head of a small model (49152 rows, ~30 MB) would otherwise come in chunks of ~2 MB, 100-200
-// us each, so a thread that finished early waited that long for the last one at the end of the
-// run (and a wasm worker, spinning 100 us, fell asleep there). Chunks of a span stay contiguous.
-enum { CHUNK_BYTES_MAX = 256 * 1024 };
 // Spans of a run (threads beyond it share spans).
 enum { SPANS_MAX = 16 };
 
@@ -309,13 +304,10 @@ static kite_status part_setup(const kite__kernels *k, const kite_matmul_part *in
     return KITE_OK;
 }
 
-// Rows per chunk of an n_out-row matrix of row_bytes-byte rows split over nth threads: a
-// CHUNKS_PER_THREAD-th of a thread's share, at most CHUNK_BYTES_MAX bytes, a multiple of ROW_ALIGN.
-static int64_t chunk_rows_for(int64_t n_out, size_t row_bytes, int nth) {
+// Rows per chunk of an n_out-row matrix split over nth threads.
+static int64_t chunk_rows_for(int64_t n_out, int nth) {
     if (nth == 1) return n_out;
     int64_t per = (n_out + (int64_t)nth * CHUNKS_PER_THREAD - 1) / ((int64_t)nth * CHUNKS_PER_THREAD);
-    const int64_t most = KITE_MAX((int64_t)(CHUNK_BYTES_MAX / KITE_MAX(row_bytes, 1)) / ROW_ALIGN * ROW_ALIGN, ROW_ALIGN);
-    per = KITE_MIN(per, most);
     return (per + ROW_ALIGN - 1) / ROW_ALIGN * ROW_ALIGN;
 }
 
@@ -371,14 +363,12 @@ kite_status kite_matmul_parts(kite_pool *pool, const kite_matmul_part *parts, in
     }
     const int nth = kite_pool_size(pool);
     if (lockstep) { // chunks as one matrix of n_out rows would have
-        size_t row_bytes = 0;
-        for (int i = 0; i < n_parts; i++) row_bytes += ps[i].ws;
-        const int64_t cr = chunk_rows_for(ps[0].n_out, row_bytes, nth);
+        const int64_t cr = chunk_rows_for(ps[0].n_out, nth);
         for (int i = 0; i < n_parts; i++) ps[i].chunk_rows = cr;
         j.n_chunks = (ps[0].n_out + cr - 1) / cr;
     } else {
         for (int i = 0; i < n_parts; i++) {
-            ps[i].chunk_rows = chunk_rows_for(ps[i].n_out, ps[i].ws, nth);
+            ps[i].chunk_rows = chunk_rows_for(ps[i].n_out, nth);
             ps[i].first_chunk = j.n_chunks;
             j.n_chunks += (ps[i].n_out + ps[i].chunk_rows - 1) / ps[i].chunk_rows;
         }
