@@ -34,7 +34,7 @@ import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { descendants, threads } from './proc_tree.mjs';
+import { autogroupNice, descendants, threads } from './proc_tree.mjs';
 import { smollm2Models } from './smollm2_models.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -161,12 +161,15 @@ for (const [tag, dir] of webs) {
 
 // Every thread of the processes below this one gets this process's niceness (see the top).
 function reniceTree(nice) {
-  for (const { pid } of descendants(process.pid))
+  autogroupNice(process.pid, nice);
+  for (const { pid } of descendants(process.pid)) {
+    autogroupNice(pid, nice); // Chromium's own session (see proc_tree.mjs)
     for (const t of threads(pid)) {
       try {
         if (getPriority(t) !== nice) setPriority(t, nice);
       } catch { /* gone, or not allowed */ }
     }
+  }
 }
 const myNice = getPriority();
 const renicer = myNice !== 0 ? setInterval(() => reniceTree(myNice), 200) : null;

@@ -191,27 +191,32 @@ static void run_rows(const mm_job *j, const mm_part *p, int64_t r0, int64_t r1, 
         gemm_row_tiles(j, p, p->tile, p->w + rb * p->ws, rb, (int)KITE_MIN(row_block, r1 - rb));
 }
 
-// Takes the front (back: the back) chunk of span s into *c; false when the span is empty.
-static bool span_take(mm_span *s, bool back, int64_t *c) {
+// Takes chunks of span s into [*c, *c + *k): from the front half of what is left (at least
+// one), or from the back one; false when the span is empty. The owner's few large takes are few
+// kernel calls (each GEMV call sets itself up again: the wasm ones widen the activations into a
+// table); the thieves' single chunks keep the end of a run balanced.
+static bool span_take(mm_span *s, bool back, int64_t *c, int64_t *k) {
     uint64_t v = atomic_load_explicit(&s->fb, memory_order_relaxed);
     for (;;) {
         const uint32_t f = (uint32_t)v, b = (uint32_t)(v >> 32);
         if (f >= b) return false;
-        const uint64_t nv = back ? ((uint64_t)(b - 1) << 32 | f) : ((uint64_t)b << 32 | (f + 1));
+        const uint32_t n = back ? 1 : (b - f + 1) / 2;
+        const uint64_t nv = back ? ((uint64_t)(b - 1) << 32 | f) : ((uint64_t)b << 32 | (f + n));
         if (atomic_compare_exchange_weak_explicit(&s->fb, &v, nv, memory_order_relaxed, memory_order_relaxed)) {
             *c = back ? b - 1 : f;
+            *k = n;
             return true;
         }
     }
 }
 
-// The next chunk for thread ith: its own span's front, else another span's back; false when
-// no chunk is left.
-static bool next_chunk(mm_job *j, int ith, int64_t *c) {
+// The next chunks [*c, *c + *k) for thread ith: from its own span's front, else one from
+// another span's back; false when no chunk is left.
+static bool next_chunks(mm_job *j, int ith, int64_t *c, int64_t *k) {
     const int own = ith % j->n_spans;
-    if (span_take(&j->spans[own], false, c)) return true;
-    for (int k = 1; k < j->n_spans; k++)
-        if (span_take(&j->spans[(own + k) % j->n_spans], true, c)) return true;
+    if (span_take(&j->spans[own], false, c, k)) return true;
+    for (int o = 1; o < j->n_spans; o++)
+        if (span_take(&j->spans[(own + o) % j->n_spans], true, c, k)) return true;
     return false;
 }
 
@@ -237,20 +242,25 @@ static void matmul_worker(void *ctx, int ith, int nth) {
         atomic_store(&j->failed, 1);
         return;
     }
-    int64_t c;
-    while (next_chunk(j, ith, &c)) {
+    int64_t c, k;
+    while (next_chunks(j, ith, &c, &k)) {
         if (j->lockstep) { // the same rows of every part, then the callback
-            const int64_t r0 = c * j->parts[0].chunk_rows, r1 = KITE_MIN(j->parts[0].n_out, r0 + j->parts[0].chunk_rows);
+            const int64_t cr = j->parts[0].chunk_rows, r0 = c * cr, r1 = KITE_MIN(j->parts[0].n_out, (c + k) * cr);
             for (int i = 0; i < j->n_parts; i++) run_rows(j, &j->parts[i], r0, r1, rows);
             if (j->done) j->done(j->user, -1, r0, r1);
             continue;
         }
-        int i = j->n_parts - 1;
-        while (j->parts[i].first_chunk > c) i--;
-        const mm_part *p = &j->parts[i];
-        const int64_t r0 = (c - p->first_chunk) * p->chunk_rows, r1 = KITE_MIN(p->n_out, r0 + p->chunk_rows);
-        run_rows(j, p, r0, r1, rows);
-        if (j->done) j->done(j->user, i, r0, r1);
+        for (const int64_t end = c + k; c < end;) { // the chunks of each part in the range, one call
+            int i = j->n_parts - 1;
+            while (j->parts[i].first_chunk > c) i--;
+            const mm_part *p = &j->parts[i];
+            const int64_t last = i + 1 < j->n_parts ? KITE_MIN(end, j->parts[i + 1].first_chunk) : end;
+            const int64_t r0 = (c - p->first_chunk) * p->chunk_rows,
+                          r1 = KITE_MIN(p->n_out, (last - p->first_chunk) * p->chunk_rows);
+            run_rows(j, p, r0, r1, rows);
+            if (j->done) j->done(j->user, i, r0, r1);
+            c = last;
+        }
     }
     free(rows);
 }
