@@ -3,11 +3,11 @@
 // the sources it must agree with: the status enum of src/base/kite_base.h, every field of
 // every parameter block in wasm/abi.h (in order, with a type matching its C type, inside the
 // struct's size), the sampling defaults documented in web/index.d.ts, and that web/worker.js
-// hard-codes none of those numbers.
+// and web/worker/ hard-code none of those numbers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, requireDist } from './wasm_helpers.mjs';
 
@@ -88,8 +88,10 @@ test('the generation defaults are the ones index.d.ts documents', async () => {
   assert.equal(g.n_predict, -1);
 });
 
-test('web/worker.js takes its numbers from the table', () => {
-  const worker = src('web/worker.js');
+test('web/worker.js and web/worker/ take their numbers from the table', () => {
+  const files = ['web/worker.js', ...readdirSync(join(repoRoot, 'web/worker')).filter((f) => f.endsWith('.js')).map((f) => `web/worker/${f}`)];
+  assert.ok(files.includes('web/worker/heap.js') && files.includes('web/worker/generate.js'), files.join(' '));
+  const worker = files.map(src).join('\n');
   // status codes, callback returns and struct offsets: no literal next to them
   assert.doesNotMatch(worker, /check\(\d/, 'check(<literal status>)');
   assert.doesNotMatch(worker, /\bst\s*[!=]==?\s*\d/, 'a status compared with a literal');
