@@ -17,6 +17,24 @@ fn ${name}_at(e: u32) -> f32 { return ${name}[e]; }`;
 fn ${name}_at(e: u32) -> f32 { return unpack2x16float(${name}[e >> 1u])[e & 1u]; }`;
 }
 
+// The uniform block of the three attention kernels (the tiled one has no SEQ binding and reads
+// no has_seq).
+const ATTN_PARAMS = params([['n_tok', 'u32'], ['n_head', 'u32'], ['n_kv_head', 'u32'], ['head_dim', 'u32'],
+    ['n_ctx', 'u32'], ['kv_stride', 'u32'], ['scale', 'f32'], ['q_off', 'u32'], ['o_off', 'u32'],
+    ['meta_off', 'u32'], ['has_seq', 'u32'], ['c_off', 'u32'], ['q_stride', 'u32'], ['o_stride', 'u32'],
+    ['window', 'u32'], ['softcap', 'f32']]);
+
+// The per-query kernels' bindings: Q, the K / V cache (kvAccess), O, POS, SEQ and P.
+function queryBindings(kind, h) {
+  return `@group(0) @binding(0) var<storage, read> Q: array<f32>;
+${kvAccess(kind, 'K', 'read', h).replace('BIND', '1')}
+${kvAccess(kind, 'V', 'read', h).replace('BIND', '2')}
+@group(0) @binding(3) var<storage, read_write> O: array<f32>;
+@group(0) @binding(4) var<storage, read> POS: array<i32>;
+@group(0) @binding(5) var<storage, read> SEQ: array<i32>;
+@group(0) @binding(6) var<uniform> P: Params;`;
+}
+
 // Causal GQA attention: token t (of n_tok) of sequence SEQ[t] at position POS[t] and head h
 // attend to cache rows SEQ[t] * n_ctx + start..POS[t] of KV head h / (n_head / n_kv_head),
 // start = max(0, POS[t] + 1 - window) with a sliding window (window 0: start 0):
@@ -40,18 +58,9 @@ fn ${name}_at(e: u32) -> f32 { return unpack2x16float(${name}[e >> 1u])[e & 1u];
 export const ATTN_SG_DIMS = 16;
 export function attentionSgWgsl(kind, { f16 = false } = {}) {
   const h = f16 && kind === 'f16';
-  return (h ? 'enable f16;\n' : '') + 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n' + params([['n_tok', 'u32'], ['n_head', 'u32'], ['n_kv_head', 'u32'], ['head_dim', 'u32'],
-    ['n_ctx', 'u32'], ['kv_stride', 'u32'], ['scale', 'f32'], ['q_off', 'u32'], ['o_off', 'u32'],
-    ['meta_off', 'u32'], ['has_seq', 'u32'], ['c_off', 'u32'], ['q_stride', 'u32'], ['o_stride', 'u32'],
-    ['window', 'u32'], ['softcap', 'f32']]) + TANH + /* wgsl */ `
+  return (h ? 'enable f16;\n' : '') + 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n' + ATTN_PARAMS + TANH + /* wgsl */ `
 struct Pairs { pairs: u32 };
-@group(0) @binding(0) var<storage, read> Q: array<f32>;
-${kvAccess(kind, 'K', 'read', h).replace('BIND', '1')}
-${kvAccess(kind, 'V', 'read', h).replace('BIND', '2')}
-@group(0) @binding(3) var<storage, read_write> O: array<f32>;
-@group(0) @binding(4) var<storage, read> POS: array<i32>;
-@group(0) @binding(5) var<storage, read> SEQ: array<i32>;
-@group(0) @binding(6) var<uniform> P: Params;
+${queryBindings(kind, h)}
 @group(0) @binding(7) var<uniform> PW: Pairs;
 const A = ${ATTN_SG_DIMS}u;
 @compute @workgroup_size(64)
@@ -164,10 +173,7 @@ export function attentionTiledWgsl(kind, { pairs = 16, f16 = false } = {}) {
   const scale = A.map((a) => guard(a, `acc${a} *= corr;`)).join('\n    ');
   const pv = A.map((a) => guard(a, `acc${a} += p * kv[j * hw + part + ${4 * a}u];`)).join('\n      ');
   const out = A.map((a) => guard(a, `O[ob + ${8 * a}u + 2u * part] = acc${a}.x / l; O[ob + ${8 * a}u + 2u * part + 1u] = acc${a}.y / l;`)).join('\n    ');
-  return (h ? 'enable f16;\n' : '') + params([['n_tok', 'u32'], ['n_head', 'u32'], ['n_kv_head', 'u32'], ['head_dim', 'u32'],
-    ['n_ctx', 'u32'], ['kv_stride', 'u32'], ['scale', 'f32'], ['q_off', 'u32'], ['o_off', 'u32'],
-    ['meta_off', 'u32'], ['has_seq', 'u32'], ['c_off', 'u32'], ['q_stride', 'u32'], ['o_stride', 'u32'],
-    ['window', 'u32'], ['softcap', 'f32']]) + TANH + /* wgsl */ `
+  return (h ? 'enable f16;\n' : '') + ATTN_PARAMS + TANH + /* wgsl */ `
 @group(0) @binding(0) var<storage, read> Q: array<f32>;
 @group(0) @binding(1) var<storage, read> K: array<${elem}>;
 @group(0) @binding(2) var<storage, read> V: array<${elem}>;
@@ -319,17 +325,8 @@ export function attentionWgsl(kind, { cpuRounding = false, f16 = false } = {}) {
     }
   }
   return;`;
-  return (h ? 'enable f16;\n' : '') + params([['n_tok', 'u32'], ['n_head', 'u32'], ['n_kv_head', 'u32'], ['head_dim', 'u32'],
-    ['n_ctx', 'u32'], ['kv_stride', 'u32'], ['scale', 'f32'], ['q_off', 'u32'], ['o_off', 'u32'],
-    ['meta_off', 'u32'], ['has_seq', 'u32'], ['c_off', 'u32'], ['q_stride', 'u32'], ['o_stride', 'u32'],
-    ['window', 'u32'], ['softcap', 'f32']]) + TANH + ROUND_F16 + /* wgsl */ `
-@group(0) @binding(0) var<storage, read> Q: array<f32>;
-${kvAccess(kind, 'K', 'read', h).replace('BIND', '1')}
-${kvAccess(kind, 'V', 'read', h).replace('BIND', '2')}
-@group(0) @binding(3) var<storage, read_write> O: array<f32>;
-@group(0) @binding(4) var<storage, read> POS: array<i32>;
-@group(0) @binding(5) var<storage, read> SEQ: array<i32>;
-@group(0) @binding(6) var<uniform> P: Params;
+  return (h ? 'enable f16;\n' : '') + ATTN_PARAMS + TANH + ROUND_F16 + /* wgsl */ `
+${queryBindings(kind, h)}
 var<workgroup> qs: array<f32, 512>;
 var<workgroup> ps: array<f32, 64>;
 var<workgroup> red: array<f32, 64>;
