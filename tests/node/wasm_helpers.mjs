@@ -1,9 +1,8 @@
 // wasm_helpers.mjs - shared by the wasm*.test.mjs files: the built package, the native CLI as
 // the reference runner, a static file server for URL sources.
-import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, kiteBin, modelsDir, requireModels, startKiteServe } from './helpers.mjs';
 import { hasRelaxedSimd } from '../../web/env.js';
