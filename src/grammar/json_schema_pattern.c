@@ -156,6 +156,13 @@ static char *transform(pat *t) {
                     kite_buf_append(&b, p + t->i, el);
                     t->i += el;
                 } else {
+                    // a-b of two ASCII characters with b before a matches nothing: refused
+                    const unsigned char lo = (unsigned char)p[t->i];
+                    if (t->i + 2 < t->len && p[t->i + 1] == '-' && p[t->i + 2] != ']' && p[t->i + 2] != '\\' && lo < 0x80 &&
+                        (unsigned char)p[t->i + 2] < 0x80 && (unsigned char)p[t->i + 2] < lo) {
+                        pat_fail(t, PAT_INVALID, "reversed range in character class");
+                        break;
+                    }
                     kite_buf_append(&b, p + t->i++, 1);
                 }
             }

@@ -545,6 +545,7 @@ static void test_schema_errors(void) {
         {"{\"type\": \"integer\", \"minimum\": 5, \"maximum\": 1}", "no integer lies between"},
         {"{\"type\": \"string\", \"pattern\": \"^(a$\"}", "invalid pattern ^(a$: unbalanced parentheses"},
         {"{\"type\": \"string\", \"pattern\": \"^a{3,1}$\"}", "repetition maximum below its minimum"},
+        {"{\"type\": \"string\", \"pattern\": \"^[a-Z]{2,3}$\"}", "reversed range in character class"},
         {"{\"enum\": []}", "enum must be a non-empty array"},
         {"{\"anyOf\": []}", "must not be empty"},
         {"{\"type\": \"array\", \"minItems\": 5000}", "its grammar is refused"},
