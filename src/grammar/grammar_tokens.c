@@ -116,6 +116,19 @@ static kite_status reject_all(walk *w, const kite__stacks *stacks, const cand *c
 
 static bool is_end_of_seq(const kite__gelem *e) { return e->type == KITE__G_END || e->type == KITE__G_ALT; }
 
+// What a stack with the char element top on top does with candidate c, from c's next code point
+// alone: rejects it, takes it whole (nothing left of it), or takes that code point (the rest of
+// c must be walked on from the stacks after it).
+typedef enum { V_REJECT, V_ACCEPT, V_WALK } verdict;
+static verdict first_verdict(const kite_grammar *g, uint32_t top, const cand *c) {
+    if (c->empty) return V_REJECT; // no text for a char to match
+    if (c->cp == c->end) // used up: rejected only if it ends in a partial char top cannot take
+        return c->pu.n_remain != 0 && !kite__grammar_match_partial(g, top, c->pu) ? V_REJECT : V_ACCEPT;
+    bool ok;
+    kite__grammar_match_char(g, top, *c->cp, &ok);
+    return ok ? V_WALK : V_REJECT;
+}
+
 // The candidates of c[0..n) that the one stack stk[0..m) rejects, into rej (room n).
 static kite_status reject_for_stack(walk *w, const uint32_t *stk, uint32_t m, const cand *c, size_t n, cand *rej,
                                     size_t *n_rej) {
@@ -144,22 +157,12 @@ static kite_status reject_for_stack(walk *w, const uint32_t *stk, uint32_t m, co
     if (!next) return kite__fail(KITE_ERR_NOMEM, "grammar: out of memory");
     size_t nn = 0;
     for (size_t i = 0; i < n; i++) {
-        if (c[i].empty) { // no text for a char to match
+        verdict v = first_verdict(g, top, &c[i]);
+        if (v == V_REJECT) {
             rej[nr++] = c[i];
-            continue;
-        }
-        if (c[i].cp == c[i].end) {
-            // used up: rejected only if it ends in a partial char this position cannot take
-            if (c[i].pu.n_remain != 0 && !kite__grammar_match_partial(g, top, c[i].pu)) rej[nr++] = c[i];
-            continue;
-        }
-        bool ok;
-        kite__grammar_match_char(g, top, *c[i].cp, &ok);
-        if (ok) {
+        } else if (v == V_WALK) {
             next[nn] = c[i];
             next[nn++].cp++;
-        } else {
-            rej[nr++] = c[i];
         }
     }
     kite_status s = KITE_OK;
@@ -192,14 +195,7 @@ static kite_status reject_for_stack(walk *w, const uint32_t *stk, uint32_t m, co
 }
 
 // The candidates every stack rejects: each stack filters what the previous ones rejected.
-static kite_status reject_all(walk *w, const kite__stacks *stacks, const cand *c, size_t n, cand *rej, size_t *n_rej) {
-    *n_rej = 0;
-    if (n == 0) return KITE_OK;
-    if (stacks->count == 0) {
-        memcpy(rej, c, n * sizeof *c);
-        *n_rej = n;
-        return KITE_OK;
-    }
+static kite_status reject_each(walk *w, const kite__stacks *stacks, const cand *c, size_t n, cand *rej, size_t *n_rej) {
     cand *tmp = stacks->count > 1 ? malloc(n * sizeof *tmp) : NULL;
     if (stacks->count > 1 && !tmp) return kite__fail(KITE_ERR_NOMEM, "grammar: out of memory");
     // ping-pong between rej and tmp so the last stack's output lands in rej
@@ -218,6 +214,80 @@ static kite_status reject_all(walk *w, const kite__stacks *stacks, const cand *c
     KITE_ASSERT(s != KITE_OK || in == rej);
     *n_rej = s == KITE_OK ? nin : 0;
     free(tmp);
+    return s;
+}
+
+enum { MAX_TOPS = 16 };
+
+// Whether the char classes that start at elements a and b hold the same elements (then they take
+// and refuse the same code points: a rule written out again, as each nested x+ is, repeats them).
+static bool same_class(const kite_grammar *g, uint32_t a, uint32_t b) {
+    if (a == b) return true;
+    bool ok;
+    uint32_t end_a = kite__grammar_match_char(g, a, 0, &ok), end_b = kite__grammar_match_char(g, b, 0, &ok);
+    if (end_a - a != end_b - b) return false;
+    for (uint32_t i = 0; i < end_a - a; i++)
+        if (g->elems[a + i].type != g->elems[b + i].type || g->elems[a + i].value != g->elems[b + i].value)
+            return false;
+    return true;
+}
+
+// The distinct char classes on top of the stacks (one element where several hold the same class)
+// into tops, their count; 0 when a stack is complete (empty) or has a token element on top, or
+// there are more than MAX_TOPS.
+static size_t distinct_tops(const kite_grammar *g, const kite__stacks *stacks, uint32_t tops[MAX_TOPS]) {
+    size_t nt = 0;
+    for (size_t i = 0; i < stacks->count; i++) {
+        if (stacks->size[i] == 0) return 0;
+        uint32_t top = stacks->data[stacks->start[i] + stacks->size[i] - 1];
+        if (kite__grammar_is_token(&g->elems[top])) return 0;
+        size_t k = 0;
+        while (k < nt && !same_class(g, tops[k], top)) k++;
+        if (k == nt) {
+            if (nt == MAX_TOPS) return 0;
+            tops[nt++] = top;
+        }
+    }
+    return nt;
+}
+
+// The candidates every stack rejects (the intersection of what each stack rejects). Where many
+// stacks share a few top elements (an ambiguous grammar such as x+++ can hold thousands), a
+// candidate that every top rejects at its next code point is rejected, and one that some top takes
+// whole is kept, without walking the stacks one by one; only the rest are walked.
+static kite_status reject_all(walk *w, const kite__stacks *stacks, const cand *c, size_t n, cand *rej, size_t *n_rej) {
+    *n_rej = 0;
+    if (n == 0) return KITE_OK;
+    if (stacks->count == 0) {
+        memcpy(rej, c, n * sizeof *c);
+        *n_rej = n;
+        return KITE_OK;
+    }
+    uint32_t tops[MAX_TOPS];
+    size_t nt = stacks->count >= 4 ? distinct_tops(w->g, stacks, tops) : 0;
+    if (nt == 0 || nt * 2 > stacks->count) return reject_each(w, stacks, c, n, rej, n_rej);
+    // sorted into buf: the candidates to walk from the front, the rejected ones from the back
+    cand *buf = malloc(n * sizeof *buf);
+    if (!buf) return kite__fail(KITE_ERR_NOMEM, "grammar: out of memory");
+    size_t n_walk = 0, n_out = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool accept = false, walk_on = false;
+        for (size_t k = 0; k < nt && !accept; k++) {
+            verdict v = first_verdict(w->g, tops[k], &c[i]);
+            accept = v == V_ACCEPT;
+            walk_on = walk_on || v == V_WALK;
+        }
+        if (accept) continue;
+        if (walk_on) buf[n_walk++] = c[i];
+        else buf[n - ++n_out] = c[i];
+    }
+    size_t nr = 0;
+    kite_status s = n_walk ? reject_each(w, stacks, buf, n_walk, rej, &nr) : KITE_OK;
+    if (s == KITE_OK) {
+        memcpy(rej + nr, buf + n - n_out, n_out * sizeof *buf);
+        *n_rej = nr + n_out;
+    }
+    free(buf);
     return s;
 }
 
