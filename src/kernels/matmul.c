@@ -22,10 +22,6 @@ enum { ROW_BLOCK = 16, TOK_BLOCK = 64 };
 // the others' spans, so a thread that starts late (a busy machine, a slower core) leaves its
 // share to the others instead of stalling the whole matmul. More chunks: finer stealing.
 enum { CHUNKS_PER_THREAD = 8 };
-// Most bytes of weights in a chunk (more chunks where a matrix is larger): the threads of a run
-// wait at its end for the last chunk taken, and a chunk of a large output head (49152 rows of
-// 768 Q6_K: 1.9 MB in 16 chunks) is 0.1-0.2 ms of a wasm thread's time.
-enum { CHUNK_BYTES_MAX = 512 * 1024 };
 // Spans of a run (threads beyond it share spans).
 enum { SPANS_MAX = 16 };
 
@@ -336,8 +332,7 @@ static kite_status part_setup(const kite__kernels *k, const kite_matmul_part *in
 // (one part alone: its rows split into that many chunks); at one thread the whole part.
 static int64_t chunk_rows_for(int64_t n_out, int64_t ws, int64_t total_bytes, int nth) {
     if (nth == 1) return n_out;
-    const int64_t n_chunks = (int64_t)nth * CHUNKS_PER_THREAD,
-                  bytes = KITE_MIN((total_bytes + n_chunks - 1) / n_chunks, (int64_t)CHUNK_BYTES_MAX);
+    const int64_t n_chunks = (int64_t)nth * CHUNKS_PER_THREAD, bytes = (total_bytes + n_chunks - 1) / n_chunks;
     const int64_t per = (bytes + ws - 1) / ws;
     return (per + ROW_ALIGN - 1) / ROW_ALIGN * ROW_ALIGN;
 }
