@@ -27,6 +27,17 @@
 // soon after the last token, and on a machine other jobs share a worker whose caller lost its
 // core gives the core back within SPIN_NS. Timed, not counted: one pause takes ~27 ns on Zen 4,
 // ~40 ns on Skylake-X, a few ns on older cores (1 << 15 pauses were 0.1 to 1.5 ms).
+// wasm (a browser's or Node's workers): the gap between two tokens (sampling, the JS callbacks)
+// is 0.1-0.3 ms there, longer than 100 us with the end of the head's run, so a 100 us spin put
+// the worker to sleep at nearly every token, and a futex wake through JS is costly; it spins
+// 1 ms. Its clock is a JS call (clock_gettime also writes the heap through JS: ~1 us), so the
+// spin reads emscripten_get_now, and every 1024 turns of a loop with no pause instruction.
+#if defined(__EMSCRIPTEN__)
+#include <emscripten/emscripten.h>
+enum { SPIN_NS = 1000 * 1000, SPIN_CHECK = 1024 }; // the clock is read every SPIN_CHECK turns
+
+static uint64_t now_ns(void) { return (uint64_t)(emscripten_get_now() * 1e6); }
+#else
 enum { SPIN_NS = 100 * 1000, SPIN_CHECK = 64 }; // the clock is read every SPIN_CHECK pauses
 
 static uint64_t now_ns(void) {
@@ -34,6 +45,7 @@ static uint64_t now_ns(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+#endif
 
 // One spin step: true while the spin that started at *t0 (0: not yet read) is within SPIN_NS.
 static bool spin_on(int *spins, uint64_t *t0) {

@@ -220,12 +220,35 @@ static bool next_chunks(mm_job *j, int ith, int64_t *c, int64_t *k) {
     return false;
 }
 
-// Splits the job's chunks into contiguous spans, one per thread (up to SPANS_MAX).
-static void spans_init(mm_job *j, int nth) {
+// Bytes of weights chunk c reads (its rows of every part in lockstep, else of its part).
+static int64_t chunk_bytes(const mm_job *j, int64_t c) {
+    if (j->lockstep) {
+        const int64_t cr = j->parts[0].chunk_rows, rows = KITE_MIN(cr, j->parts[0].n_out - c * cr);
+        int64_t ws = 0;
+        for (int i = 0; i < j->n_parts; i++) ws += (int64_t)j->parts[i].ws;
+        return rows * ws;
+    }
+    int i = j->n_parts - 1;
+    while (j->parts[i].first_chunk > c) i--;
+    const mm_part *p = &j->parts[i];
+    return KITE_MIN(p->chunk_rows, p->n_out - (c - p->first_chunk) * p->chunk_rows) * (int64_t)p->ws;
+}
+
+// Splits the job's chunks into contiguous spans, one per thread (up to SPANS_MAX), of about
+// equal bytes: each cut at the chunk boundary nearest to its share (parts of different sizes
+// have chunks of different sizes, so equal chunk counts could be unequal work).
+static void spans_init(mm_job *j, int nth, int64_t total_bytes) {
     j->n_spans = KITE_MAX(1, KITE_MIN(nth, SPANS_MAX));
+    int64_t c = 0, done = 0;
     for (int s = 0; s < j->n_spans; s++) {
-        const uint64_t f = (uint64_t)(j->n_chunks * s / j->n_spans), b = (uint64_t)(j->n_chunks * (s + 1) / j->n_spans);
-        atomic_init(&j->spans[s].fb, b << 32 | f);
+        const uint64_t f = (uint64_t)c;
+        if (s == j->n_spans - 1) {
+            c = j->n_chunks;
+        } else {
+            const int64_t share = total_bytes / j->n_spans * (s + 1) + total_bytes % j->n_spans * (s + 1) / j->n_spans;
+            for (int64_t b; c < j->n_chunks && done + (b = chunk_bytes(j, c)) / 2 < share; c++) done += b;
+        }
+        atomic_init(&j->spans[s].fb, (uint64_t)c << 32 | f);
     }
 }
 
@@ -304,10 +327,13 @@ static kite_status part_setup(const kite__kernels *k, const kite_matmul_part *in
     return KITE_OK;
 }
 
-// Rows per chunk of an n_out-row matrix split over nth threads.
-static int64_t chunk_rows_for(int64_t n_out, int nth) {
+// Rows per chunk of a part of n_out rows of ws bytes in a run of total_bytes of weights over
+// nth threads: about nth * CHUNKS_PER_THREAD chunks of equal bytes in all, a ROW_ALIGN multiple
+// (one part alone: its rows split into that many chunks); at one thread the whole part.
+static int64_t chunk_rows_for(int64_t n_out, int64_t ws, int64_t total_bytes, int nth) {
     if (nth == 1) return n_out;
-    int64_t per = (n_out + (int64_t)nth * CHUNKS_PER_THREAD - 1) / ((int64_t)nth * CHUNKS_PER_THREAD);
+    const int64_t n_chunks = (int64_t)nth * CHUNKS_PER_THREAD, bytes = (total_bytes + n_chunks - 1) / n_chunks;
+    const int64_t per = (bytes + ws - 1) / ws;
     return (per + ROW_ALIGN - 1) / ROW_ALIGN * ROW_ALIGN;
 }
 
@@ -362,18 +388,22 @@ kite_status kite_matmul_parts(kite_pool *pool, const kite_matmul_part *parts, in
         }
     }
     const int nth = kite_pool_size(pool);
-    if (lockstep) { // chunks as one matrix of n_out rows would have
-        const int64_t cr = chunk_rows_for(ps[0].n_out, nth);
+    int64_t total = 0; // bytes of weights in the run
+    for (int i = 0; i < n_parts; i++) total += ps[i].n_out * (int64_t)ps[i].ws;
+    if (lockstep) { // chunks of the same rows of every part, as one matrix of their summed rows would have
+        int64_t ws = 0; // bytes of a chunk row: that row of every part
+        for (int i = 0; i < n_parts; i++) ws += (int64_t)ps[i].ws;
+        const int64_t cr = chunk_rows_for(ps[0].n_out, ws, total, nth);
         for (int i = 0; i < n_parts; i++) ps[i].chunk_rows = cr;
         j.n_chunks = (ps[0].n_out + cr - 1) / cr;
     } else {
         for (int i = 0; i < n_parts; i++) {
-            ps[i].chunk_rows = chunk_rows_for(ps[i].n_out, nth);
+            ps[i].chunk_rows = chunk_rows_for(ps[i].n_out, (int64_t)ps[i].ws, total, nth);
             ps[i].first_chunk = j.n_chunks;
             j.n_chunks += (ps[i].n_out + ps[i].chunk_rows - 1) / ps[i].chunk_rows;
         }
     }
-    spans_init(&j, nth);
+    spans_init(&j, nth, total);
     atomic_init(&j.failed, 0);
     kite_pool_run_shared(pool, matmul_worker, &j);
     free(owned);
