@@ -19,7 +19,7 @@
 // MODEL defaults: the shared rand-llama-spm-f16 and its llama-quantize Q8_0 / Q4_0 / Q4_K_M.
 import { CHROMIUM, CHROMIUM_FLAGS, launchChromium } from '../tests/node/chromium.mjs';
 import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +39,11 @@ const flag = (name) => {
   if (i >= 0) args.splice(i, 1);
   return i >= 0;
 };
+if (flag('--help') || flag('-h')) { // the usage is this file's header comment
+  const head = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
+  console.log(head.slice(0, head.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  process.exit(0);
+}
 const webgpu = flag('--webgpu');
 const loadMode = flag('--load');
 const threads = opt('--threads', 2);
