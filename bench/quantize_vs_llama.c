@@ -165,7 +165,9 @@ static int run(const char *in, const char *type, int threads, int reps) {
     struct stat st;
     stat(in, &st);
     double mb = (double)st.st_size / 1e6;
-    char out_k[] = "/tmp/qvl_kite.gguf", out_l[] = "/tmp/qvl_llama.gguf", th[16];
+    char out_k[64], out_l[64], th[16]; // per process: two runs at once must not share outputs
+    snprintf(out_k, sizeof out_k, "/tmp/qvl_kite.%ld.gguf", (long)getpid());
+    snprintf(out_l, sizeof out_l, "/tmp/qvl_llama.%ld.gguf", (long)getpid());
     snprintf(th, sizeof th, "%d", threads);
     double best_k = 1e30, best_l = 1e30, cpu_k = 1e30, cpu_l = 1e30;
     for (int r = 0; r < reps; r++) {

@@ -8,7 +8,7 @@
 # TYPES and REPS (best of, default 1) come from the environment.
 set -e
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${1:-$ROOT/build/quantB}
+BUILD=${1:-$ROOT/build/native}
 THREADS=${2:-$(nproc)}
 MODELS=${KITE_MODELS:-$ROOT/../shared/models}
 BIN=/tmp/quantize_vs_llama.$$
