@@ -217,7 +217,10 @@ static kite_status reject_each(walk *w, const kite__stacks *stacks, const cand *
     return s;
 }
 
-enum { MAX_TOPS = 16 };
+// At most this many stacks walk on from the union of where their classes lead (reject_by_class);
+// past it (thousands of copies: rebuilding their union per char costs more than it saves) the
+// classes only sort out the tokens decided at their next char before the stack-by-stack walk.
+enum { MAX_TOPS = 16, UNION_MAX_STACKS = 64 };
 
 // Whether the char classes that start at elements a and b hold the same elements (then they take
 // and refuse the same code points: a rule written out again, as each nested x+ is, repeats them).
@@ -232,10 +235,10 @@ static bool same_class(const kite_grammar *g, uint32_t a, uint32_t b) {
     return true;
 }
 
-// The distinct char classes on top of the stacks (one element where several hold the same class)
-// into tops, their count; 0 when a stack is complete (empty) or has a token element on top, or
-// there are more than MAX_TOPS.
-static size_t distinct_tops(const kite_grammar *g, const kite__stacks *stacks, uint32_t tops[MAX_TOPS]) {
+// The distinct char classes on top of the stacks (one element for all that hold the same class)
+// into tops, and each stack's index into tops in cls; returns their count, 0 when a stack is
+// complete (empty) or has a token element on top, or there are more than MAX_TOPS.
+static size_t distinct_tops(const kite_grammar *g, const kite__stacks *stacks, uint32_t tops[MAX_TOPS], uint8_t *cls) {
     size_t nt = 0;
     for (size_t i = 0; i < stacks->count; i++) {
         if (stacks->size[i] == 0) return 0;
@@ -247,14 +250,119 @@ static size_t distinct_tops(const kite_grammar *g, const kite__stacks *stacks, u
             if (nt == MAX_TOPS) return 0;
             tops[nt++] = top;
         }
+        cls[i] = (uint8_t)k;
     }
     return nt;
 }
 
-// The candidates every stack rejects (the intersection of what each stack rejects). Where many
-// stacks share a few top elements (an ambiguous grammar such as x+++ can hold thousands), a
-// candidate that every top rejects at its next code point is rejected, and one that some top takes
-// whole is kept, without walking the stacks one by one; only the rest are walked.
+// A candidate past its next code point, with the classes (bits into the tops) that took it.
+typedef struct walker {
+    uint32_t classes;
+    cand c;
+} walker;
+
+static int by_classes(const void *a, const void *b) {
+    uint32_t x = ((const walker *)a)->classes, y = ((const walker *)b)->classes;
+    return (x > y) - (x < y);
+}
+
+// The stacks that follow the stacks whose class (cls) is in classes once that class took a
+// code point, into out (each once). KITE_ERR_INVALID when they outgrow the stack limit.
+static kite_status advance_classes(walk *w, const kite__stacks *stacks, const uint8_t *cls, uint32_t classes,
+                                   kite__stacks *out) {
+    const kite_grammar *g = w->g;
+    uint32_t *sa = NULL;
+    size_t cap = 0;
+    kite_status s = KITE_OK;
+    for (size_t i = 0; i < stacks->count && s == KITE_OK; i++) {
+        if (!(classes >> cls[i] & 1)) continue;
+        const uint32_t *stk = stacks->data + stacks->start[i];
+        uint32_t m = stacks->size[i];
+        if (m > cap) {
+            uint32_t *t = realloc(sa, (size_t)m * sizeof *t);
+            if (!t) {
+                s = kite__fail(KITE_ERR_NOMEM, "grammar: out of memory");
+                break;
+            }
+            sa = t;
+            cap = m;
+        }
+        bool ok;
+        uint32_t after = kite__grammar_match_char(g, stk[m - 1], 0, &ok);
+        memcpy(sa, stk, (m - 1) * sizeof *sa);
+        uint32_t k = m - 1;
+        if (!is_end_of_seq(&g->elems[after])) sa[k++] = after;
+        s = kite__grammar_advance(g, sa, k, out, &w->st->todo, &w->st->seen);
+    }
+    free(sa);
+    return s;
+}
+
+// reject_all where every stack has one of nt char classes on top (tops, cls). A candidate is
+// judged by each class once: rejected when every class refuses its next code point, kept when
+// one takes it whole; the rest, grouped by the classes that take that code point, walk on from
+// the union of the stacks those classes lead to. The same set as stack by stack (a candidate is
+// rejected by all of a union exactly when it is rejected by all of each part), without walking
+// the same rest once per stack: an ambiguous grammar (x++++) holds many stacks whose walks
+// would multiply at every code point.
+static kite_status reject_by_class(walk *w, const kite__stacks *stacks, const uint32_t *tops, size_t nt,
+                                   const uint8_t *cls, const cand *c, size_t n, cand *rej, size_t *n_rej) {
+    walker *wk = malloc(n * sizeof *wk);
+    cand *in = malloc(n * sizeof *in), *sub = malloc(n * sizeof *sub);
+    kite_status s = wk && in && sub ? KITE_OK : kite__fail(KITE_ERR_NOMEM, "grammar: out of memory");
+    size_t n_walk = 0, nr = 0;
+    for (size_t i = 0; i < n && s == KITE_OK; i++) {
+        uint32_t classes = 0;
+        bool accept = false;
+        for (size_t k = 0; k < nt && !accept; k++) {
+            verdict v = first_verdict(w->g, tops[k], &c[i]);
+            accept = v == V_ACCEPT;
+            if (v == V_WALK) classes |= 1u << k;
+        }
+        if (accept) continue;
+        if (!classes) {
+            rej[nr++] = c[i];
+            continue;
+        }
+        wk[n_walk] = (walker){classes, c[i]};
+        wk[n_walk++].c.cp++;
+    }
+    if (s == KITE_OK) qsort(wk, n_walk, sizeof *wk, by_classes);
+    kite__stacks next = {0};
+    for (size_t a = 0, b = 0; a < n_walk && s == KITE_OK; a = b) {
+        while (b < n_walk && wk[b].classes == wk[a].classes) b++;
+        for (size_t i = a; i < b; i++) in[i - a] = wk[i].c;
+        kite__stacks_clear(&next);
+        size_t ns = 0;
+        s = advance_classes(w, stacks, cls, wk[a].classes, &next);
+        if (s == KITE_OK) {
+            s = reject_all(w, &next, in, b - a, sub, &ns);
+        } else if (s == KITE_ERR_INVALID) { // the union outgrew the stack limit: stack by stack
+            for (size_t i = 0; i < b - a; i++) in[i].cp--;
+            s = reject_each(w, stacks, in, b - a, rej + nr, &ns);
+            nr += s == KITE_OK ? ns : 0;
+            ns = 0;
+        }
+        for (size_t i = 0; s == KITE_OK && i < ns; i++) {
+            rej[nr] = sub[i];
+            rej[nr++].cp--;
+        }
+    }
+    kite__stacks_free(&next);
+    free(wk);
+    free(in);
+    free(sub);
+    *n_rej = s == KITE_OK ? nr : 0;
+    return s;
+}
+
+// The candidates every stack rejects (the intersection of what each stack rejects). Where the
+// stacks' tops are copies of a few char classes (an ambiguous grammar such as x+++; at least two
+// stacks a class): up to UNION_MAX_STACKS stacks, reject_by_class; more (thousands of copies), a
+// candidate that every class refuses at its next code point is rejected and one that a class
+// takes whole is kept without walking the stacks one by one; only the rest are walked. Otherwise
+// (distinct classes: the walk, stack by stack, drops what the first stacks take, and is faster)
+// reject_each.
 static kite_status reject_all(walk *w, const kite__stacks *stacks, const cand *c, size_t n, cand *rej, size_t *n_rej) {
     *n_rej = 0;
     if (n == 0) return KITE_OK;
@@ -263,9 +371,19 @@ static kite_status reject_all(walk *w, const kite__stacks *stacks, const cand *c
         *n_rej = n;
         return KITE_OK;
     }
+    if (stacks->count < 2) return reject_each(w, stacks, c, n, rej, n_rej);
     uint32_t tops[MAX_TOPS];
-    size_t nt = stacks->count >= 4 ? distinct_tops(w->g, stacks, tops) : 0;
-    if (nt == 0 || nt * 2 > stacks->count) return reject_each(w, stacks, c, n, rej, n_rej);
+    uint8_t cls[UNION_MAX_STACKS];
+    if (stacks->count <= UNION_MAX_STACKS) {
+        size_t nt = distinct_tops(w->g, stacks, tops, cls);
+        return nt && nt * 2 <= stacks->count ? reject_by_class(w, stacks, tops, nt, cls, c, n, rej, n_rej)
+                                              : reject_each(w, stacks, c, n, rej, n_rej);
+    }
+    uint8_t *cls_all = malloc(stacks->count);
+    if (!cls_all) return kite__fail(KITE_ERR_NOMEM, "grammar: out of memory");
+    size_t nt = distinct_tops(w->g, stacks, tops, cls_all);
+    free(cls_all);
+    if (nt == 0) return reject_each(w, stacks, c, n, rej, n_rej);
     // sorted into buf: the candidates to walk from the front, the rejected ones from the back
     cand *buf = malloc(n * sizeof *buf);
     if (!buf) return kite__fail(KITE_ERR_NOMEM, "grammar: out of memory");

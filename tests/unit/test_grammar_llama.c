@@ -233,10 +233,10 @@ static void compare_model(llg *r, const char *file) {
             {"negated class + any", "root ::= [^a-m\\n]{2,6} . \"€\" [0-9]+ \"\\n\"?", 25},
             {"nested", "root ::= \"(\" x \")\"\nx ::= [a-c]* | \"[\" x (\",\" x)* \"]\"", 40},
             // ambiguous repetitions: several stacks with copies of one class on top (Kite judges a
-            // token's next char once per distinct class before it walks stack by stack). The walk,
-            // llama.cpp's and Kite's, multiplies by the stacks at every char of a token it
-            // rejects late, so these run on the SentencePiece vocabulary only (the BPE one has
-            // tokens of 15+ letters: minutes a step)
+            // token's next char once per distinct class and walks on from the union of where the
+            // classes lead). llama.cpp's walk, stack by stack, multiplies by the stacks at every
+            // char of a token it rejects late, so these run on the SentencePiece vocabulary only
+            // (on the BPE one, tokens of 15+ letters, llama.cpp takes minutes a step)
             {"ambiguous repetition", strstr(file, "qwen") ? NULL : "root ::= [a-z\\u00e9 ]++ [.!]", 12},
             {"ambiguous groups", strstr(file, "qwen") ? NULL : "root ::= ([a-z]+ \" \"?)+ (\"\\u00e9\" | \".\")", 12},
         };
