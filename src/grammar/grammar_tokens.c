@@ -236,8 +236,8 @@ static bool same_class(const kite_grammar *g, uint32_t a, uint32_t b) {
 }
 
 // The distinct char classes on top of the stacks (one element for all that hold the same class)
-// into tops, and each stack's index into tops in cls; returns their count, 0 when a stack is
-// complete (empty) or has a token element on top, or there are more than MAX_TOPS.
+// into tops, and each stack's index into tops in cls (unless NULL); returns their count, 0 when a
+// stack is complete (empty) or has a token element on top, or there are more than MAX_TOPS.
 static size_t distinct_tops(const kite_grammar *g, const kite__stacks *stacks, uint32_t tops[MAX_TOPS], uint8_t *cls) {
     size_t nt = 0;
     for (size_t i = 0; i < stacks->count; i++) {
@@ -250,7 +250,7 @@ static size_t distinct_tops(const kite_grammar *g, const kite__stacks *stacks, u
             if (nt == MAX_TOPS) return 0;
             tops[nt++] = top;
         }
-        cls[i] = (uint8_t)k;
+        if (cls) cls[i] = (uint8_t)k;
     }
     return nt;
 }
@@ -298,13 +298,14 @@ static kite_status advance_classes(walk *w, const kite__stacks *stacks, const ui
     return s;
 }
 
-// reject_all where every stack has one of nt char classes on top (tops, cls). A candidate is
-// judged by each class once: rejected when every class refuses its next code point, kept when
-// one takes it whole; the rest, grouped by the classes that take that code point, walk on from
-// the union of the stacks those classes lead to. The same set as stack by stack (a candidate is
-// rejected by all of a union exactly when it is rejected by all of each part), without walking
-// the same rest once per stack: an ambiguous grammar (x++++) holds many stacks whose walks
-// would multiply at every code point.
+// reject_all where every stack has one of nt char classes on top (tops; cls: each stack's). A
+// candidate is judged by each class once: rejected when every class refuses its next code point,
+// kept when one takes it whole; the rest, grouped by the classes that take that code point, walk
+// on from the union of the stacks those classes lead to. The same set as stack by stack (a
+// candidate is rejected by all of a union exactly when it is rejected by all of each part),
+// without walking the same rest once per stack: an ambiguous grammar (x++++) holds many stacks
+// whose walks would multiply at every code point. cls NULL (too many stacks to rebuild their
+// union per code point), or a union past the stack limit: the rest walk stack by stack.
 static kite_status reject_by_class(walk *w, const kite__stacks *stacks, const uint32_t *tops, size_t nt,
                                    const uint8_t *cls, const cand *c, size_t n, cand *rej, size_t *n_rej) {
     walker *wk = malloc(n * sizeof *wk);
@@ -327,17 +328,23 @@ static kite_status reject_by_class(walk *w, const kite__stacks *stacks, const ui
         wk[n_walk] = (walker){classes, c[i]};
         wk[n_walk++].c.cp++;
     }
-    if (s == KITE_OK) qsort(wk, n_walk, sizeof *wk, by_classes);
+    if (s == KITE_OK && cls) qsort(wk, n_walk, sizeof *wk, by_classes);
     kite__stacks next = {0};
     for (size_t a = 0, b = 0; a < n_walk && s == KITE_OK; a = b) {
-        while (b < n_walk && wk[b].classes == wk[a].classes) b++;
+        if (cls)
+            while (b < n_walk && wk[b].classes == wk[a].classes) b++;
+        else
+            b = n_walk;
         for (size_t i = a; i < b; i++) in[i - a] = wk[i].c;
-        kite__stacks_clear(&next);
         size_t ns = 0;
-        s = advance_classes(w, stacks, cls, wk[a].classes, &next);
-        if (s == KITE_OK) {
-            s = reject_all(w, &next, in, b - a, sub, &ns);
-        } else if (s == KITE_ERR_INVALID) { // the union outgrew the stack limit: stack by stack
+        bool by_stack = !cls;
+        if (cls) {
+            kite__stacks_clear(&next);
+            s = advance_classes(w, stacks, cls, wk[a].classes, &next);
+            if (s == KITE_OK) s = reject_all(w, &next, in, b - a, sub, &ns);
+            else if (s == KITE_ERR_INVALID) by_stack = true, s = KITE_OK; // the union outgrew the stack limit
+        }
+        if (by_stack) {
             for (size_t i = 0; i < b - a; i++) in[i].cp--;
             s = reject_each(w, stacks, in, b - a, rej + nr, &ns);
             nr += s == KITE_OK ? ns : 0;
@@ -358,9 +365,7 @@ static kite_status reject_by_class(walk *w, const kite__stacks *stacks, const ui
 
 // The candidates every stack rejects (the intersection of what each stack rejects). Where the
 // stacks' tops are copies of a few char classes (an ambiguous grammar such as x+++; at least two
-// stacks a class): up to UNION_MAX_STACKS stacks, reject_by_class; more (thousands of copies), a
-// candidate that every class refuses at its next code point is rejected and one that a class
-// takes whole is kept without walking the stacks one by one; only the rest are walked. Otherwise
+// stacks a class), reject_by_class (past UNION_MAX_STACKS without the unions); otherwise
 // (distinct classes: the walk, stack by stack, drops what the first stacks take, and is faster)
 // reject_each.
 static kite_status reject_all(walk *w, const kite__stacks *stacks, const cand *c, size_t n, cand *rej, size_t *n_rej) {
@@ -374,39 +379,10 @@ static kite_status reject_all(walk *w, const kite__stacks *stacks, const cand *c
     if (stacks->count < 2) return reject_each(w, stacks, c, n, rej, n_rej);
     uint32_t tops[MAX_TOPS];
     uint8_t cls[UNION_MAX_STACKS];
-    if (stacks->count <= UNION_MAX_STACKS) {
-        size_t nt = distinct_tops(w->g, stacks, tops, cls);
-        return nt && nt * 2 <= stacks->count ? reject_by_class(w, stacks, tops, nt, cls, c, n, rej, n_rej)
-                                              : reject_each(w, stacks, c, n, rej, n_rej);
-    }
-    uint8_t *cls_all = malloc(stacks->count);
-    if (!cls_all) return kite__fail(KITE_ERR_NOMEM, "grammar: out of memory");
-    size_t nt = distinct_tops(w->g, stacks, tops, cls_all);
-    free(cls_all);
-    if (nt == 0) return reject_each(w, stacks, c, n, rej, n_rej);
-    // sorted into buf: the candidates to walk from the front, the rejected ones from the back
-    cand *buf = malloc(n * sizeof *buf);
-    if (!buf) return kite__fail(KITE_ERR_NOMEM, "grammar: out of memory");
-    size_t n_walk = 0, n_out = 0;
-    for (size_t i = 0; i < n; i++) {
-        bool accept = false, walk_on = false;
-        for (size_t k = 0; k < nt && !accept; k++) {
-            verdict v = first_verdict(w->g, tops[k], &c[i]);
-            accept = v == V_ACCEPT;
-            walk_on = walk_on || v == V_WALK;
-        }
-        if (accept) continue;
-        if (walk_on) buf[n_walk++] = c[i];
-        else buf[n - ++n_out] = c[i];
-    }
-    size_t nr = 0;
-    kite_status s = n_walk ? reject_each(w, stacks, buf, n_walk, rej, &nr) : KITE_OK;
-    if (s == KITE_OK) {
-        memcpy(rej + nr, buf + n - n_out, n_out * sizeof *buf);
-        *n_rej = nr + n_out;
-    }
-    free(buf);
-    return s;
+    const bool unions = stacks->count <= UNION_MAX_STACKS;
+    const size_t nt = distinct_tops(w->g, stacks, tops, unions ? cls : NULL);
+    if (nt == 0 || nt * 2 > stacks->count) return reject_each(w, stacks, c, n, rej, n_rej);
+    return reject_by_class(w, stacks, tops, nt, unions ? cls : NULL, c, n, rej, n_rej);
 }
 
 kite_status kite_grammar_state_mask(kite_grammar_state *st, const kite_grammar_vocab *v, float *logits,

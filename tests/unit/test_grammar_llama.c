@@ -224,6 +224,7 @@ static void compare_model(llg *r, const char *file) {
         char *json = NULL;
         CHECK(kite_json_schema_to_grammar(PERSON, strlen(PERSON), &json) == KITE_OK, "%s", kite_last_error());
         char name[256];
+        const bool qwen = strstr(file, "qwen") != NULL;
         const struct {
             const char *what, *gbnf;
             int steps;
@@ -237,13 +238,12 @@ static void compare_model(llg *r, const char *file) {
             // classes lead). llama.cpp's walk, stack by stack, multiplies by the stacks at every
             // char of a token it rejects late, so these run on the SentencePiece vocabulary only
             // (on the BPE one, tokens of 15+ letters, llama.cpp takes minutes a step)
-            {"ambiguous repetition", strstr(file, "qwen") ? NULL : "root ::= [a-z\\u00e9 ]++ [.!]", 12},
-            {"ambiguous groups", strstr(file, "qwen") ? NULL : "root ::= ([a-z]+ \" \"?)+ (\"\\u00e9\" | \".\")", 12},
+            {"ambiguous repetition", qwen ? NULL : "root ::= [a-z\\u00e9 ]++ [.!]", 12},
+            {"ambiguous groups", qwen ? NULL : "root ::= ([a-z]+ \" \"?)+ (\"\\u00e9\" | \".\")", 12},
         };
         // token elements: by id, as literals (a control token and a plain one), negated, next to
         // chars (chosen so that no token's text runs from a char into a token element, where
         // llama.cpp judges the rest of the token by its id and its own accept then fails)
-        const bool qwen = strstr(file, "qwen") != NULL;
         const char *tok_cases[][2] = {
             {"tokens by id", "root ::= \"a\" <[1234]> !<[5]>* \"b\""},
             // "<>" is one plain token in both vocabularies (" <>" in the SentencePiece one); "<think>"
