@@ -390,11 +390,13 @@ static void test_x8_vs_ref(kite_pool *pool2) {
             const kite__kernels *ks = kite__kernels_active();
             CHECK(!ks->gemm_x8[t] || ks->gemv_x8[t], "%s: an X8 GEMM tile needs the X8 GEMV", isa);
 #if defined(__x86_64__)
-            // (so that the comparisons below test the X8 GEMM, not the rows read back; x86 reads
-            // Q5_K, IQ4_XS, Q4_0, IQ4_NL, Q5_0, Q4_1, Q5_1, IQ3_XXS, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_S, IQ1_S, IQ1_M, Q3_K and Q2_K in rows: only the wasm sets have their X8
-            // GEMVs)
-            if (strcmp(isa, "scalar") != 0 && (t == KITE_TYPE_Q4_K || t == KITE_TYPE_Q6_K || t == KITE_TYPE_Q8_0))
-                CHECK(ks->gemm_x8[t] != NULL, "%s: X8 GEMM tile for %s", isa, kite_type_name(t));
+            // (so that the comparisons below test the X8 GEMV and GEMM, not the rows read back; x86
+            // reads Q5_K, IQ4_XS, IQ3_XXS, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_S, IQ1_S, IQ1_M, Q3_K and Q2_K
+            // in rows: only the wasm sets have their X8 GEMVs)
+            if (strcmp(isa, "scalar") != 0 &&
+                (t == KITE_TYPE_Q4_K || t == KITE_TYPE_Q6_K || t == KITE_TYPE_Q8_0 || b32))
+                CHECK(ks->gemv_x8[t] != NULL && ks->gemm_x8[t] != NULL, "%s: X8 GEMV and GEMM tile for %s", isa,
+                      kite_type_name(t));
 #elif defined(__wasm__)
             // (the wasm sets' X8 GEMM tiles: Q4_K, Q6_K, kernels_wasm_x8_gemm.inc)
             if (strcmp(isa, "scalar") != 0 && (t == KITE_TYPE_Q4_K || t == KITE_TYPE_Q6_K))
