@@ -390,7 +390,7 @@ void kite__swiglu_ref(float *g, const float *u, int32_t n);
 // input; a group of 4 with an |g| >= 88, inf or nan goes to kite__swiglu_ref whole.
 void kite__swiglu_wasm(float *g, const float *u, int32_t n);
 
-// ---- soft-capping (softcap_ref.c, softcap_avx2.c, softcap_avx512.c) ---------------------------
+// ---- soft-capping (softcap_ref.c, softcap_avx2.c, softcap_avx512.c, softcap_wasm.c) -----------
 // The scalar set's soft-cap row, the specification: inv = 1.0f / cap, then for i < n x[i] = cap *
 // (float)tanh((double)(x[i] * inv)), the products in float, tanh libm's double one.
 void kite__softcap_ref(float *x, int32_t n, float cap);
@@ -403,6 +403,9 @@ void kite__softcap_avx512(float *x, int32_t n, float cap);
 // MATMUL form, inv = 1 / cap and post = scale, and its flash form, inv = scale / cap, post = 1).
 void kite__softcap_scaled_avx2(float *x, int32_t n, float inv, float cap, float post);
 void kite__softcap_scaled_avx512(float *x, int32_t n, float inv, float cap, float post);
+// The same on wasm SIMD128 (softcap_wasm.c: x86_tanh.h's method on f64x2 lanes): kite__softcap_ref's
+// bits for every input.
+void kite__softcap_wasm(float *x, int32_t n, float cap);
 
 // ISA sets: each fills the entries it accelerates (compiled only where the ISA exists).
 void kite__kernels_fill_avx2(kite__kernels *k);

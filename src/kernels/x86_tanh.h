@@ -4,7 +4,8 @@
 // same float; the others (near a float rounding boundary, or nan) are flagged for libm's tanh.
 // libm's tanh is itself within a few double ulps of tanh, so a kept lane's float is what
 // rounding libm's double gives. Checked over all 2^32 inputs by test_softcap (KITE_TANH_ALL=1).
-// Used by the soft-cap rows (softcap_avx2.c, softcap_avx512.c) and the x86 attention ops.
+// Used by the soft-cap rows (softcap_avx2.c, softcap_avx512.c) and the x86 attention ops; the
+// constants (formulas, bound) also by softcap_wasm.c on f64x2 lanes.
 #ifndef KITE_X86_TANH_H
 #define KITE_X86_TANH_H
 
