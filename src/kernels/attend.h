@@ -78,7 +78,8 @@ void kite__attend_head_wasm(kite_attn_mode mode, const float *q, const uint16_t 
                             int32_t kv_stride, int32_t n_kv, int32_t head_dim, float scale, float *scores,
                             float *out);
 // kite_kernels_attend_group for wasm (attend_wasm.c): each query gets kite__attend_head_wasm's
-// bits, i.e. the scalar op's; the queries share each cache row's conversion.
+// bits, i.e. the scalar op's; the queries share each cache row's conversion. With g->softcap:
+// kite__attend_head_capped's bits.
 void kite__attend_group_wasm(const kite_attn_group *g);
 // NEON (attend_neon.c): the scalar op's bits in every mode.
 void kite__attend_head_neon(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v,

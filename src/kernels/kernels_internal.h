@@ -406,6 +406,7 @@ void kite__softcap_scaled_avx512(float *x, int32_t n, float inv, float cap, floa
 // The same on wasm SIMD128 (softcap_wasm.c: x86_tanh.h's method on f64x2 lanes): kite__softcap_ref's
 // bits for every input.
 void kite__softcap_wasm(float *x, int32_t n, float cap);
+void kite__softcap_scaled_wasm(float *x, int32_t n, float inv, float cap, float post);
 
 // ISA sets: each fills the entries it accelerates (compiled only where the ISA exists).
 void kite__kernels_fill_avx2(kite__kernels *k);

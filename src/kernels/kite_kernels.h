@@ -150,9 +150,9 @@ typedef struct kite_attn_group {
     int32_t n_q, head_dim, kv_stride, scores_stride;
     float scale;
     // attention-logit soft-capping (gemma2), 0 = off: each score becomes softcap * tanh(s /
-    // softcap) before the softmax, as kite__attend_head_capped (attend.h) forms it. The x86 sets'
-    // group ops cap in vector lanes (their single-query op's dots, libm's tanh bits); the other
-    // sets run kite__attend_head_capped, the scalar op, query by query.
+    // softcap) before the softmax, as kite__attend_head_capped (attend.h) forms it. The x86 and
+    // wasm sets' group ops cap in vector lanes with libm's tanh bits (x86: on the AVX2 op's dots;
+    // wasm: the scalar op's bits); the others run kite__attend_head_capped query by query.
     float softcap;
     const uint16_t *k, *v;
     const float *q[KITE_ATTN_GROUP_MAX];

@@ -1,4 +1,4 @@
-// softcap_wasm.c - kite__softcap_wasm: the soft-cap row for wasm SIMD128 (both wasm sets), 4
+// softcap_wasm.c - the soft-cap rows for wasm SIMD128 (both wasm sets), 4
 // floats at a time on f64x2 lanes, with x86_tanh.h's method (the same formulas and bound;
 // multiply then add where x86 fuses, still far inside the bound): a lane is kept only where every
 // double within KITE_XTANH_ERR of its tanh rounds to one float, the others (and nan) take libm's
@@ -57,9 +57,9 @@ static inline void wtanh2(v128_t a, v128_t *f, v128_t *lo, v128_t *hi) {
     *hi = wasm_f32x4_demote_f64x2_zero(wasm_f64x2_mul(t, wasm_f64x2_splat(1.0 + KITE_XTANH_ERR)));
 }
 
-void kite__softcap_wasm(float *x, int32_t n, float cap) {
-    const float inv = 1.0f / cap;
+void kite__softcap_scaled_wasm(float *x, int32_t n, float inv, float cap, float post) {
     const v128_t vinv = wasm_f32x4_splat(inv), vcap = wasm_f32x4_splat(cap), sgn = wasm_f32x4_splat(-0.0f);
+    const v128_t vpost = wasm_f32x4_splat(post);
     int32_t i = 0;
     for (; i + 4 <= n; i += 4) {
         const v128_t y = wasm_f32x4_mul(wasm_v128_load(x + i), vinv);
@@ -70,15 +70,17 @@ void kite__softcap_wasm(float *x, int32_t n, float cap) {
         const v128_t f = wasm_i32x4_shuffle(f0, f1, 0, 1, 4, 5);
         const v128_t lo = wasm_i32x4_shuffle(l0, l1, 0, 1, 4, 5), hi = wasm_i32x4_shuffle(h0, h1, 0, 1, 4, 5);
         const v128_t t = wasm_v128_or(f, wasm_v128_and(y, sgn));
-        wasm_v128_store(x + i, wasm_f32x4_mul(vcap, t));
+        wasm_v128_store(x + i, wasm_f32x4_mul(wasm_f32x4_mul(vcap, t), vpost));
         const v128_t ok = wasm_v128_and(wasm_f32x4_eq(lo, hi), wasm_f32x4_eq(y, y));
         const int m = ~wasm_i32x4_bitmask(ok) & 15;
         if (m) { // lanes near a rounding boundary, or nan: libm's tanh
             float a[4];
             wasm_v128_store(a, y);
             for (int l = 0; l < 4; l++)
-                if (m >> l & 1) x[i + l] = cap * (float)tanh((double)a[l]);
+                if (m >> l & 1) x[i + l] = cap * (float)tanh((double)a[l]) * post;
         }
     }
-    for (; i < n; i++) x[i] = cap * (float)tanh((double)(x[i] * inv)); // fewer than 4 left
+    for (; i < n; i++) x[i] = cap * (float)tanh((double)(x[i] * inv)) * post; // fewer than 4 left
 }
+
+void kite__softcap_wasm(float *x, int32_t n, float cap) { kite__softcap_scaled_wasm(x, n, 1.0f / cap, cap, 1.0f); }

@@ -316,6 +316,12 @@ int main(void) {
     poison(k, v);
     check_group_nan("kite__attend_group_wasm vs scalar (inf, nan, overflow)", kite__attend_group_wasm,
                     kite__attend_head_ref, k, v, true);
+    // soft-capped: the scalar capped op's bits
+    g_capped = kite__attend_head_capped;
+    g_softcap = 50.0f;
+    check_group_nan("kite__attend_group_wasm vs scalar (softcap, inf, nan, overflow)", kite__attend_group_wasm, NULL, k,
+                    v, true);
+    g_softcap = 0.0f;
 #endif
     free(k);
     free(v);
