@@ -15,8 +15,9 @@ void kite__attend_head_ref(kite_attn_mode mode, const float *q, const uint16_t *
 
 // kite__attend_head_ref with attention-logit soft-capping (gemma2): each score s becomes
 // softcap * tanh(s / softcap) before the softmax, as ggml does on both of its paths; softcap 0
-// is kite__attend_head_ref. Scalar only. (Sliding windows need no op of their own: the caller
-// passes the window's first cache row and its length.)
+// is kite__attend_head_ref. The wasm group op reproduces it bit for bit with soft-capping on;
+// kite__attend_head_capped_avx2 is the x86 ops' version. (Sliding windows need no op of their
+// own: the caller passes the window's first cache row and its length.)
 void kite__attend_head_capped(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v,
                               int32_t kv_stride, int32_t n_kv, int32_t head_dim, float scale, float softcap,
                               float *scores, float *out);
