@@ -15,8 +15,9 @@ void kite__attend_head_ref(kite_attn_mode mode, const float *q, const uint16_t *
 
 // kite__attend_head_ref with attention-logit soft-capping (gemma2): each score s becomes
 // softcap * tanh(s / softcap) before the softmax, as ggml does on both of its paths; softcap 0
-// is kite__attend_head_ref. Scalar only. (Sliding windows need no op of their own: the caller
-// passes the window's first cache row and its length.)
+// is kite__attend_head_ref. The wasm group op reproduces it bit for bit with soft-capping on;
+// kite__attend_head_capped_avx2 is the x86 ops' version. (Sliding windows need no op of their
+// own: the caller passes the window's first cache row and its length.)
 void kite__attend_head_capped(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v,
                               int32_t kv_stride, int32_t n_kv, int32_t head_dim, float scale, float softcap,
                               float *scores, float *out);
@@ -33,9 +34,23 @@ float kite__dot_f16_ggml(const float *q, const uint16_t *k, int32_t n);
 void kite__attend_head_avx2(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v,
                             int32_t kv_stride, int32_t n_kv, int32_t head_dim, float scale, float *scores,
                             float *out);
+// kite__attend_head_avx2 with attention-logit soft-capping: the score of each key is formed from
+// the AVX2 op's own dot product as kite__attend_head_capped forms it from the scalar one (MATMUL:
+// softcap * tanh(dot * (1 / softcap)) * scale; the flash modes: softcap * tanh(dot * (scale /
+// softcap))), tanh x86_tanh.h's with libm's bits; softcap 0 is kite__attend_head_avx2.
+void kite__attend_head_capped_avx2(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v,
+                                   int32_t kv_stride, int32_t n_kv, int32_t head_dim, float scale, float softcap,
+                                   float *scores, float *out);
+// A single-query op with a soft-cap argument (kite__attend_head_capped, kite__attend_head_capped_avx2).
+typedef void (*kite__attend_capped_fn)(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v,
+                                       int32_t kv_stride, int32_t n_kv, int32_t head_dim, float scale,
+                                       float softcap, float *scores, float *out);
 // A group query by query through one single-query op (the group ops' fallback for the cases they
-// do not batch, and kite_kernels_attend_group's for the sets without a group op).
+// do not batch, and kite_kernels_attend_group's for the sets without a group op); g->softcap is
+// not read.
 void kite__attend_group_each(kite_attend_fn op, const kite_attn_group *g);
+// The same through a soft-capping op, each query with g->softcap.
+void kite__attend_group_each_capped(kite__attend_capped_fn op, const kite_attn_group *g);
 
 // The softmax's middle, shared by the SIMD group ops: x[i] = exp(x[i] - mx), summed in double in
 // row order; returns 1 / sum rounded to float (each probability is then x[i] * it).
@@ -64,7 +79,8 @@ void kite__attend_head_wasm(kite_attn_mode mode, const float *q, const uint16_t 
                             int32_t kv_stride, int32_t n_kv, int32_t head_dim, float scale, float *scores,
                             float *out);
 // kite_kernels_attend_group for wasm (attend_wasm.c): each query gets kite__attend_head_wasm's
-// bits, i.e. the scalar op's; the queries share each cache row's conversion.
+// bits, i.e. the scalar op's; the queries share each cache row's conversion. With g->softcap:
+// kite__attend_head_capped's bits.
 void kite__attend_group_wasm(const kite_attn_group *g);
 // NEON (attend_neon.c): the scalar op's bits in every mode.
 void kite__attend_head_neon(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v,

@@ -6,6 +6,7 @@
 
 #include "kernels/attend.h"
 #include "kernels/attend_x86.h"
+#include "kernels/kernels_internal.h"
 #include "kernels/x86_expf.h"
 
 static inline __m256 load_f16(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
@@ -26,11 +27,26 @@ static inline float dot_f32(const float *q, const uint16_t *k, int32_t head_dim)
     return kite__hsum8(acc);
 }
 
+// x[0..n) are a query's dot products: its soft-capped scores, as kite__attend_head_capped forms
+// them (MATMUL: capped, then scaled; the flash modes: the scale inside the tanh).
+static void cap_scores(kite_attn_mode mode, float *x, int32_t n, float scale, float softcap) {
+    if (mode == KITE_ATTN_MATMUL)
+        kite__softcap_scaled_avx2(x, n, 1.0f / softcap, softcap, scale);
+    else
+        kite__softcap_scaled_avx2(x, n, scale / softcap, softcap, 1.0f);
+}
+
 void kite__attend_head_avx2(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v,
                             int32_t kv_stride, int32_t n_kv, int32_t head_dim, float scale, float *scores,
                             float *out) {
+    kite__attend_head_capped_avx2(mode, q, k, v, kv_stride, n_kv, head_dim, scale, 0.0f, scores, out);
+}
+
+void kite__attend_head_capped_avx2(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v,
+                                   int32_t kv_stride, int32_t n_kv, int32_t head_dim, float scale, float softcap,
+                                   float *scores, float *out) {
     if (head_dim % 8 != 0) {
-        kite__attend_head_ref(mode, q, k, v, kv_stride, n_kv, head_dim, scale, scores, out);
+        kite__attend_head_capped(mode, q, k, v, kv_stride, n_kv, head_dim, scale, softcap, scores, out);
         return;
     }
     float qr[KITE_ATTN_MAX_HEAD_DIM];
@@ -44,7 +60,9 @@ void kite__attend_head_avx2(kite_attn_mode mode, const float *q, const uint16_t 
         float m = -INFINITY, sum = 0.0f;
         for (int32_t j = 0; j < n_kv; j++) {
             const uint16_t *kj = k + (int64_t)j * kv_stride, *vj = v + (int64_t)j * kv_stride;
-            const float s = dot_ggml(qr, kj, head_dim) * scale;
+            const float dot = dot_ggml(qr, kj, head_dim);
+            const float s =
+                softcap == 0.0f ? dot * scale : softcap * (float)tanh((double)(dot * (scale / softcap)));
             float ms = 1.0f, vs = 1.0f;
             if (s > m) {
                 ms = expf(m - s);
@@ -76,8 +94,10 @@ void kite__attend_head_avx2(kite_attn_mode mode, const float *q, const uint16_t 
     // scores, softmax, then the probability-weighted sum of values
     for (int32_t j = 0; j < n_kv; j++) {
         const uint16_t *kj = k + (int64_t)j * kv_stride;
-        scores[j] = (mode == KITE_ATTN_FA_F32 ? dot_f32(qr, kj, head_dim) : dot_ggml(qr, kj, head_dim)) * scale;
+        scores[j] = (mode == KITE_ATTN_FA_F32 ? dot_f32(qr, kj, head_dim) : dot_ggml(qr, kj, head_dim)) *
+                    (softcap == 0.0f ? scale : 1.0f);
     }
+    if (softcap != 0.0f) cap_scores(mode, scores, n_kv, scale, softcap);
     kite__softmax(scores, n_kv);
     for (int32_t d = 0; d < head_dim; d += 8) _mm256_storeu_ps(out + d, _mm256_setzero_ps());
     for (int32_t j = 0; j < n_kv; j++) {
@@ -248,10 +268,11 @@ static void softmax(float *x, int32_t n) {
 void kite__attend_group_avx2(const kite_attn_group *g) {
     const int32_t hd = g->head_dim, nq = g->n_q;
     if (hd % 8 != 0 || g->mode == KITE_ATTN_FA_F16) { // per query: the online softmax branches per row
-        kite__attend_group_each(kite__attend_head_avx2, g);
+        kite__attend_group_each_capped(kite__attend_head_capped_avx2, g);
         return;
     }
     const bool f32 = g->mode == KITE_ATTN_FA_F32;
+    const float sc = g->softcap == 0.0f ? g->scale : 1.0f; // soft-capped: the dots, capped below
     float qr[KITE_ATTN_GROUP_MAX][KITE_ATTN_MAX_HEAD_DIM]; // MATMUL: q rounded to f16
     const float *q[KITE_ATTN_GROUP_MAX];
     float *s[KITE_ATTN_GROUP_MAX];
@@ -272,19 +293,20 @@ void kite__attend_group_avx2(const kite_attn_group *g) {
         // 4 rows at a time by scores_f32_rows, the rest each query alone
         const int32_t n4 = n_min & ~3;
         for (int32_t i0 = 0; i0 < nq; i0 += RB)
-            scores_f32_rows_n(nq - i0 < RB ? nq - i0 : RB, q + i0, s + i0, g->k, g->kv_stride, 0, n4, hd, g->scale);
+            scores_f32_rows_n(nq - i0 < RB ? nq - i0 : RB, q + i0, s + i0, g->k, g->kv_stride, 0, n4, hd, sc);
         for (int32_t i = 0; i < nq; i++)
-            scores_f32(1, q + i, s + i, g->k, g->kv_stride, n4, g->n_kv[i], hd, g->scale);
+            scores_f32(1, q + i, s + i, g->k, g->kv_stride, n4, g->n_kv[i], hd, sc);
     } else {
         float kf[KITE_ATTN_MAX_HEAD_DIM];
         for (int32_t j = 0; j < n_max; j++) {
             const uint16_t *kj = g->k + (int64_t)j * g->kv_stride;
             for (int32_t d = 0; d < hd; d += 8) _mm256_storeu_ps(kf + d, load_f16(kj + d));
             for (int32_t i = 0; i < nq; i++)
-                if (j < g->n_kv[i]) s[i][j] = dot_ggml_f32k(q[i], kf, hd) * g->scale;
+                if (j < g->n_kv[i]) s[i][j] = dot_ggml_f32k(q[i], kf, hd) * sc;
         }
     }
     for (int32_t i = 0; i < nq; i++) {
+        if (g->softcap != 0.0f) cap_scores(g->mode, s[i], g->n_kv[i], g->scale, g->softcap);
         softmax(s[i], g->n_kv[i]);
         if (f32) continue;
         // MATMUL: the probabilities rounded to f16 once here rather than per use

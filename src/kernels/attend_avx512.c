@@ -9,6 +9,7 @@
 
 #include "kernels/attend.h"
 #include "kernels/attend_x86.h"
+#include "kernels/kernels_internal.h"
 #include "kernels/x86_expf.h"
 
 static inline __m256 load_f16x8(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
@@ -202,10 +203,11 @@ static void softmax(float *x, int32_t n) {
 void kite__attend_group_avx512(const kite_attn_group *g) {
     const int32_t hd = g->head_dim, nq = g->n_q;
     if (hd % 8 != 0 || g->mode == KITE_ATTN_FA_F16) { // per query: the online softmax branches per row
-        kite__attend_group_each(kite__attend_head_avx2, g);
+        kite__attend_group_each_capped(kite__attend_head_capped_avx2, g);
         return;
     }
     const bool f32 = g->mode == KITE_ATTN_FA_F32;
+    const float sc = g->softcap == 0.0f ? g->scale : 1.0f; // soft-capped: the dots, capped below
     float *s[KITE_ATTN_GROUP_MAX];
     int32_t n_min = g->n_kv[0], n_max = g->n_kv[0];
     for (int32_t i = 0; i < nq; i++) {
@@ -226,9 +228,9 @@ void kite__attend_group_avx512(const kite_attn_group *g) {
         }
         const int32_t n8 = n_min & ~7;
         for (int32_t i0 = 0; i0 < nq; i0 += SB)
-            scores_f32_rows_n(nq - i0 < SB ? nq - i0 : SB, qp + i0, s + i0, g->k, g->kv_stride, 0, n8, hd, g->scale);
+            scores_f32_rows_n(nq - i0 < SB ? nq - i0 : SB, qp + i0, s + i0, g->k, g->kv_stride, 0, n8, hd, sc);
         for (int32_t i = 0; i < nq; i++)
-            if (g->n_kv[i] > n8) scores_f32_one(g->q[i], s[i], g->k, g->kv_stride, n8, g->n_kv[i], hd, g->scale);
+            if (g->n_kv[i] > n8) scores_f32_one(g->q[i], s[i], g->k, g->kv_stride, n8, g->n_kv[i], hd, sc);
     } else { // MATMUL: each query rounded to f16
         float qbuf[KITE_ATTN_GROUP_MAX][KITE_ATTN_MAX_HEAD_DIM];
         for (int32_t i = 0; i < nq; i++)
@@ -238,10 +240,16 @@ void kite__attend_group_avx512(const kite_attn_group *g) {
             const uint16_t *kj = g->k + (int64_t)j * g->kv_stride;
             for (int32_t d = 0; d < hd; d += 8) _mm256_storeu_ps(kf + d, load_f16x8(kj + d));
             for (int32_t i = 0; i < nq; i++)
-                if (j < g->n_kv[i]) s[i][j] = kite__dot_ggml_f32k_avx512(qbuf[i], kf, hd) * g->scale;
+                if (j < g->n_kv[i]) s[i][j] = kite__dot_ggml_f32k_avx512(qbuf[i], kf, hd) * sc;
         }
     }
     for (int32_t i = 0; i < nq; i++) {
+        if (g->softcap != 0.0f) { // as kite__attend_head_capped_avx2 caps
+            if (g->mode == KITE_ATTN_MATMUL)
+                kite__softcap_scaled_avx512(s[i], g->n_kv[i], 1.0f / g->softcap, g->softcap, g->scale);
+            else
+                kite__softcap_scaled_avx512(s[i], g->n_kv[i], g->scale / g->softcap, g->softcap, 1.0f);
+        }
         softmax(s[i], g->n_kv[i]);
         if (f32) continue;
         // MATMUL: the probabilities rounded to f16 once here rather than per use

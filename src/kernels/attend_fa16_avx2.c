@@ -8,6 +8,7 @@
 
 #include "kernels/attend.h"
 #include "kernels/attend_x86.h"
+#include "kernels/kernels_internal.h"
 #include "kernels/x86_expf.h"
 
 typedef __m256 vf;
@@ -24,6 +25,7 @@ typedef __m256 vf;
 #define FA16_DB 2
 #define FA16_QB 4
 #define FA16_EXPF_ROW kite__expf_row_avx2
+#define FA16_SOFTCAP_ROW kite__softcap_scaled_avx2
 #define FA16_EXPF_OK kite__expf_vec_ok_avx2
 
 static inline float dot_ggml_f32k(const float *q, const float *k, int32_t n) {

@@ -12,9 +12,17 @@ void kite__attend_group_each(kite_attend_fn op, const kite_attn_group *g) {
            g->scores + (size_t)i * (size_t)g->scores_stride, g->out[i]);
 }
 
+void kite__attend_group_each_capped(kite__attend_capped_fn op, const kite_attn_group *g) {
+    for (int32_t i = 0; i < g->n_q; i++)
+        op(g->mode, g->q[i], g->k, g->v, g->kv_stride, g->n_kv[i], g->head_dim, g->scale, g->softcap,
+           g->scores + (size_t)i * (size_t)g->scores_stride, g->out[i]);
+}
+
 void kite_kernels_attend_group(const kite_attn_group *g) {
     const kite__kernels *k = kite__kernels_active();
-    if (k->attend_group)
+    if (g->softcap != 0.0f && !k->attend_group_softcap)
+        kite__attend_group_each_capped(kite__attend_head_capped, g);
+    else if (k->attend_group)
         k->attend_group(g);
     else
         kite__attend_group_each(k->attend, g);

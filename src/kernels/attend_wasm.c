@@ -10,6 +10,7 @@
 #include <wasm_simd128.h>
 
 #include "kernels/attend.h"
+#include "kernels/kernels_internal.h"
 #include "kernels/wasm_expf.h"
 #include "kernels/wasm_f16.h"
 
@@ -336,7 +337,22 @@ static void fa_values_n(int nb, float *const *acc, float (*ms)[CH], float (*vs)[
 
 // attend_ref.c's attend_fa_f16 for every query of the group (q already rounded to f16); the
 // accumulators live in the outputs until the final division.
-static __attribute__((noinline)) void fa_f16(const kite_attn_group *g, const float *const *q, int32_t n_min, int32_t n_max) {
+// g->softcap != 0: g's scores were formed with scale 1 (the dots, exactly); each query's n scores
+// from s[i] become kite__attend_head_capped's (MATMUL: capped, then times `scale`; the flash
+// modes: `scale` inside the tanh), tanh with libm's bits (softcap_wasm.c).
+static void cap_scores(const kite_attn_group *g, float scale, float *const *s, int32_t j0, int32_t j1) {
+    for (int32_t i = 0; i < g->n_q; i++) {
+        const int32_t n = (g->n_kv[i] < j1 ? g->n_kv[i] : j1) - j0;
+        if (n <= 0) continue;
+        if (g->mode == KITE_ATTN_MATMUL)
+            kite__softcap_scaled_wasm(s[i], n, 1.0f / g->softcap, g->softcap, scale);
+        else
+            kite__softcap_scaled_wasm(s[i], n, scale / g->softcap, g->softcap, 1.0f);
+    }
+}
+
+static __attribute__((noinline)) void fa_f16(const kite_attn_group *g, float scale, const float *const *q, int32_t n_min,
+                                             int32_t n_max) {
     const int32_t hd = g->head_dim, nq = g->n_q;
     float m[KITE_ATTN_GROUP_MAX], sum[KITE_ATTN_GROUP_MAX];
     float ms[KITE_ATTN_GROUP_MAX][CH], vs[KITE_ATTN_GROUP_MAX][CH], vs2[KITE_ATTN_GROUP_MAX][CH];
@@ -353,6 +369,7 @@ static __attribute__((noinline)) void fa_f16(const kite_attn_group *g, const flo
         // maximum and each key's expf argument in order, the expf calls 4 at a time, then the
         // factors and the sum in order (the same calls on the same arguments as the scalar op)
         scores_ggml(g, q, c0, c1, vsp, c0);
+        if (g->softcap != 0.0f) cap_scores(g, scale, vsp, c0, c1);
         for (int32_t i = 0; i < nq; i++) {
             const int32_t n = (g->n_kv[i] < c1 ? g->n_kv[i] : c1) - c0;
             float *sv = vs[i], *mv = ms[i];
@@ -549,12 +566,14 @@ static void values_group(int nq, const float *const *p, float *const *out, int32
     }
 }
 
-static __attribute__((noinline)) void scores_softmax_values(const kite_attn_group *g, const float *const *q, int32_t n_min, int32_t n_max) {
+static __attribute__((noinline)) void scores_softmax_values(const kite_attn_group *g, float scale, const float *const *q,
+                                                            int32_t n_min, int32_t n_max) {
     const int32_t hd = g->head_dim, nq = g->n_q;
     float *s[KITE_ATTN_GROUP_MAX];
     for (int32_t i = 0; i < nq; i++) s[i] = g->scores + (size_t)i * (size_t)g->scores_stride;
     if (g->mode == KITE_ATTN_FA_F32) scores_f32(g, q, s, n_max);
     else scores_ggml(g, q, 0, n_max, s, 0);
+    if (g->softcap != 0.0f) cap_scores(g, scale, s, 0, n_max);
     softmax_rows(s, g->n_kv, nq);
     for (int32_t i = 0; i < nq && g->mode == KITE_ATTN_MATMUL; i++) {
         // MATMUL: the probabilities rounded to f16 once here rather than per use
@@ -570,8 +589,16 @@ static __attribute__((noinline)) void scores_softmax_values(const kite_attn_grou
 void kite__attend_group_wasm(const kite_attn_group *g) {
     const int32_t hd = g->head_dim, nq = g->n_q;
     if (hd % 8 != 0) {
-        kite__attend_group_each(kite__attend_head_ref, g);
+        kite__attend_group_each_capped(kite__attend_head_capped, g); // (softcap 0: kite__attend_head_ref)
         return;
+    }
+    // soft-capped (gemma2): the scores are formed as dots (scale 1), then capped and scaled
+    kite_attn_group gc;
+    const float scale = g->scale;
+    if (g->softcap != 0.0f) {
+        gc = *g;
+        gc.scale = 1.0f;
+        g = &gc;
     }
     float qr[KITE_ATTN_GROUP_MAX][KITE_ATTN_MAX_HEAD_DIM]; // q rounded to f16 (MATMUL, FA_F16)
     const float *q[KITE_ATTN_GROUP_MAX];
@@ -586,8 +613,8 @@ void kite__attend_group_wasm(const kite_attn_group *g) {
         for (int32_t d = 0; d < hd; d += 4) wasm_v128_store(qr[i] + d, kite__aw_f16_round4(wasm_v128_load(g->q[i] + d)));
         q[i] = qr[i];
     }
-    if (g->mode == KITE_ATTN_FA_F16) fa_f16(g, q, n_min, n_max);
-    else scores_softmax_values(g, q, n_min, n_max);
+    if (g->mode == KITE_ATTN_FA_F16) fa_f16(g, scale, q, n_min, n_max);
+    else scores_softmax_values(g, scale, q, n_min, n_max);
 }
 
 void kite__attend_head_wasm(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v,

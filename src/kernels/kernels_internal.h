@@ -61,6 +61,9 @@ typedef struct kite__kernels {
     // by query / the scalar conversion): a group of queries sharing a KV head, each with the bits
     // `attend` gives it; a row of floats to f16 with kite_f32_to_f16's bits
     void (*attend_group)(const kite_attn_group *g);
+    // false: kite_kernels_attend_group runs soft-capped groups (g->softcap != 0) query by query through
+    // the scalar kite__attend_head_capped; true where attend_group handles g->softcap itself
+    bool attend_group_softcap;
     void (*f32_to_f16_row)(const float *src, uint16_t *dst, int32_t n);
     // optional (NULL: matmul reads X8 weights back into rows): the tile over the X8 layout, with
     // w at a group's first row, ws the row layout's row bytes, nr a multiple of 8; matmul calls
@@ -73,6 +76,8 @@ typedef struct kite__kernels {
     kite__tile_fn gemm_x8[KITE_TYPE_COUNT];
     // the SwiGLU rows of kite_kernels_swiglu, kite__swiglu_ref's bits (every set has one)
     void (*swiglu)(float *g, const float *u, int32_t n);
+    // the soft-cap rows of kite_kernels_softcap, kite__softcap_ref's bits (every set has one)
+    void (*softcap)(float *x, int32_t n, float cap);
 } kite__kernels;
 
 // ---- the X8 layout (repack_x8.c; kite_kernels.h) --------------------------------------------
@@ -384,6 +389,24 @@ void kite__swiglu_ref(float *g, const float *u, int32_t n);
 // The same with 4 lanes of wasm SIMD128 (wasm_expf.h's expf): kite__swiglu_ref's bits for every
 // input; a group of 4 with an |g| >= 88, inf or nan goes to kite__swiglu_ref whole.
 void kite__swiglu_wasm(float *g, const float *u, int32_t n);
+
+// ---- soft-capping (softcap_ref.c, softcap_avx2.c, softcap_avx512.c, softcap_wasm.c) -----------
+// The scalar set's soft-cap row, the specification: inv = 1.0f / cap, then for i < n x[i] = cap *
+// (float)tanh((double)(x[i] * inv)), the products in float, tanh libm's double one.
+void kite__softcap_ref(float *x, int32_t n, float cap);
+// The same on x86 lanes (x86_tanh.h's tanh, libm's for the lanes it does not settle):
+// kite__softcap_ref's bits for every input (test_softcap: all 2^32 arguments of tanh).
+void kite__softcap_avx2(float *x, int32_t n, float cap);
+void kite__softcap_avx512(float *x, int32_t n, float cap);
+// The same row with the two factors given: x[i] = cap * (float)tanh((double)(x[i] * inv)) * post,
+// each product rounded to float, left to right (the attention ops' soft-caps: attend_ref.c's
+// MATMUL form, inv = 1 / cap and post = scale, and its flash form, inv = scale / cap, post = 1).
+void kite__softcap_scaled_avx2(float *x, int32_t n, float inv, float cap, float post);
+void kite__softcap_scaled_avx512(float *x, int32_t n, float inv, float cap, float post);
+// The same on wasm SIMD128 (softcap_wasm.c: x86_tanh.h's method on f64x2 lanes): kite__softcap_ref's
+// bits for every input.
+void kite__softcap_wasm(float *x, int32_t n, float cap);
+void kite__softcap_scaled_wasm(float *x, int32_t n, float inv, float cap, float post);
 
 // ISA sets: each fills the entries it accelerates (compiled only where the ISA exists).
 void kite__kernels_fill_avx2(kite__kernels *k);

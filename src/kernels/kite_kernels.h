@@ -149,6 +149,11 @@ typedef struct kite_attn_group {
     kite_attn_mode mode;
     int32_t n_q, head_dim, kv_stride, scores_stride;
     float scale;
+    // attention-logit soft-capping (gemma2), 0 = off: each score becomes softcap * tanh(s /
+    // softcap) before the softmax, as kite__attend_head_capped (attend.h) forms it. The x86 and
+    // wasm sets' group ops cap in vector lanes with libm's tanh bits (x86: on the AVX2 op's dots;
+    // wasm: the scalar op's bits); the others run kite__attend_head_capped query by query.
+    float softcap;
     const uint16_t *k, *v;
     const float *q[KITE_ATTN_GROUP_MAX];
     float *out[KITE_ATTN_GROUP_MAX];
@@ -163,6 +168,13 @@ void kite_kernels_attend_group(const kite_attn_group *g);
 // operation rounded to float in that order, with libm's expf (glibc natively, musl in wasm): the
 // same bits in every kernel set (the wasm sets take 4 lanes at a time). g and u hold n floats.
 void kite_kernels_swiglu(float *g, const float *u, int32_t n);
+
+// ---- soft-capping ------------------------------------------------------------------------
+
+// Logit soft-capping (gemma2's and gemma3's output): with inv = 1.0f / cap, x[i] = cap *
+// (float)tanh((double)(x[i] * inv)) for i < n, the products rounded to float and tanh libm's: the
+// same bits in every kernel set (the x86 sets take 8 / 16 lanes at a time). cap > 0.
+void kite_kernels_softcap(float *x, int32_t n, float cap);
 
 // ---- ISA selection -----------------------------------------------------------------------
 

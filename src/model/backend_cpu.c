@@ -239,9 +239,38 @@ static void cpu_geglu(kite_backend *b, kite_view dst, kite_view gate, kite_view 
     run_rows(&op);
 }
 
+// Soft-capping a whole vocabulary's logits (gemma2 / gemma3-shaped models): every element alone,
+// so the pool's threads take SOFTCAP_CHUNK elements of a row at a time, also for a single row
+// (decode); the same bits at any split.
+enum { SOFTCAP_CHUNK = 8192 };
+
+typedef struct softcap_job {
+    float *x;
+    int32_t n, width, stride, chunks_per_row;
+    float cap;
+    atomic_int next;
+} softcap_job;
+
+static void softcap_worker(void *ctx, int ith, int nth) {
+    softcap_job *j = ctx;
+    (void)ith, (void)nth;
+    for (int32_t k; (k = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) < j->n * j->chunks_per_row;) {
+        const int32_t t = k / j->chunks_per_row, i0 = k % j->chunks_per_row * SOFTCAP_CHUNK;
+        const int32_t len = j->width - i0 < SOFTCAP_CHUNK ? j->width - i0 : SOFTCAP_CHUNK;
+        kite__softcap(j->x + (size_t)t * j->stride + i0, len, j->cap);
+    }
+}
+
 static void cpu_softcap(kite_backend *b, kite_view x, int32_t n, int32_t width, float cap) {
     cpu_backend *c = cpu(b);
-    for (int32_t t = 0; t < n; t++) kite__softcap(at(c, x) + (size_t)t * x.stride, width, cap);
+    softcap_job j = {.x = at(c, x), .n = n, .width = width, .stride = x.stride, .cap = cap,
+                     .chunks_per_row = (width + SOFTCAP_CHUNK - 1) / SOFTCAP_CHUNK};
+    if ((int64_t)n * j.chunks_per_row < 2 || kite_pool_size(c->pool) < 2) {
+        for (int32_t t = 0; t < n; t++) kite__softcap(j.x + (size_t)t * x.stride, width, cap);
+        return;
+    }
+    atomic_init(&j.next, 0);
+    kite_pool_run_shared(c->pool, softcap_worker, &j);
 }
 
 static void rmsnorm_heads_row(const row_op *op, int32_t t) {
@@ -546,7 +575,7 @@ static void attn_worker(void *arg, int ith, int nth) {
         const int32_t t0 = task / head_tasks * tt, h0 = task % head_tasks * th, kvh = h0 / group;
         const int32_t t1 = t0 + tt < j->n_tok ? t0 + tt : j->n_tok;
         kite_attn_group g = {.mode = j->mode, .head_dim = hd, .kv_stride = hd, .scale = a->scale,
-                             .scores = scores, .scores_stride = c->cfg.n_ctx};
+                             .softcap = a->softcap, .scores = scores, .scores_stride = c->cfg.n_ctx};
         int32_t g_seq = -1, g_start = -1;
         for (int32_t t = t0; t <= t1; t++) {
             // causal: token t sees its sequence's cache up to and including its own position; a
@@ -568,11 +597,6 @@ static void attn_worker(void *arg, int ith, int nth) {
             for (int32_t h = h0; h < h0 + th; h++) {
                 const float *q = j->q + (size_t)t * j->q_stride + (size_t)h * hd;
                 float *out = j->out + (size_t)t * j->out_stride + (size_t)h * hd;
-                if (a->softcap > 0.0f) { // the SIMD ops have no soft-cap: gemma2's scores take the scalar op
-                    kite__attend_head_capped(j->mode, q, g.k, g.v, hd, end - start, hd, a->scale, a->softcap,
-                                             scores, out);
-                    continue;
-                }
                 g.q[g.n_q] = q;
                 g.out[g.n_q] = out;
                 g.n_kv[g.n_q++] = end - start;

@@ -94,10 +94,7 @@ void kite__geglu(float *g, const float *u, int32_t n) {
     }
 }
 
-void kite__softcap(float *x, int32_t n, float cap) {
-    const float inv = 1.0f / cap;
-    for (int32_t i = 0; i < n; i++) x[i] = cap * (float)tanh((double)(x[i] * inv));
-}
+void kite__softcap(float *x, int32_t n, float cap) { kite_kernels_softcap(x, n, cap); }
 
 void kite__moe_route(const float *logits, int32_t n_expert, int32_t k, float *probs, int32_t *ids, float *weights) {
     memcpy(probs, logits, (size_t)n_expert * sizeof(float));

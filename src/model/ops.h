@@ -37,7 +37,8 @@ float kite__gelu_ggml(float x);
 // g[i] = gelu(g[i]) * u[i] with kite__gelu_ggml (GeGLU).
 void kite__geglu(float *g, const float *u, int32_t n);
 
-// x[i] = cap * tanh(x[i] * (1 / cap)) (logit soft-capping as llama.cpp builds it), cap > 0.
+// x[i] = cap * tanh(x[i] * (1 / cap)) (logit soft-capping as llama.cpp builds it), cap > 0:
+// kite_kernels_softcap (the same bits in every kernel set).
 void kite__softcap(float *x, int32_t n, float cap);
 
 // MoE routing of one token: softmax over the n_expert router logits, the k largest

@@ -30,6 +30,23 @@ enum { MAX_KV = 1100, HEADS_KV = 2, MAX_HD = 128, STRIDE = HEADS_KV * MAX_HD };
 
 typedef void (*group_fn)(const kite_attn_group *g);
 
+// Soft-capped runs (gemma2): the groups get g_softcap and the single-query op is g_capped (0, NULL:
+// uncapped).
+static float g_softcap;
+static kite__attend_capped_fn g_capped;
+
+static void single_op(kite_attend_fn single, kite_attn_mode mode, const float *q, const kite_attn_group *g, int32_t n_kv,
+                      float *scores, float *out) {
+    if (g_softcap != 0.0f)
+        g_capped(mode, q, g->k, g->v, g->kv_stride, n_kv, g->head_dim, g->scale, g_softcap, scores, out);
+    else if (single)
+        single(mode, q, g->k, g->v, g->kv_stride, n_kv, g->head_dim, g->scale, scores, out);
+#ifdef KITE_X86
+    else // check_fa16's uncapped runs
+        kite__attend_head_avx2(mode, q, g->k, g->v, g->kv_stride, n_kv, g->head_dim, g->scale, scores, out);
+#endif
+}
+
 // The rest of a mismatch's line: " differs (dim D: GOT, not WANT)" at the first dim whose bits
 // differ (the caller's same() found one).
 static void print_first_diff(const float *got, const float *want) {
@@ -68,8 +85,8 @@ static void check_group_nan(const char *what, group_fn group, kite_attend_fn sin
                         // the second KV head of the cache: rows are STRIDE apart
                         kite_attn_group g = {.mode = (kite_attn_mode)mode, .n_q = nq, .head_dim = hd,
                                              .kv_stride = STRIDE, .scores_stride = MAX_KV,
-                                             .scale = 1.0f / (float)(hd / 8), .k = k + MAX_HD, .v = v + MAX_HD,
-                                             .scores = scores};
+                                             .scale = 1.0f / (float)(hd / 8), .softcap = g_softcap,
+                                             .k = k + MAX_HD, .v = v + MAX_HD, .scores = scores};
                         for (int i = 0; i < nq; i++) {
                             // a zero query (signed zeros too): every score ties at a zero
                             for (int d = 0; d < hd; d++)
@@ -86,7 +103,7 @@ static void check_group_nan(const char *what, group_fn group, kite_attend_fn sin
                         }
                         group(&g);
                         for (int i = 0; i < nq; i++) {
-                            single((kite_attn_mode)mode, q[i], g.k, g.v, STRIDE, g.n_kv[i], hd, g.scale, scores1, b);
+                            single_op(single, (kite_attn_mode)mode, q[i], &g, g.n_kv[i], scores1, b);
                             runs++;
                             if (!same(a[i], b, hd, nan_any) && bad++ < 5) {
                                 fprintf(stderr, "%s: mode %d head %d group %d query %d n_kv %d", what, mode, hd, nq, i, g.n_kv[i]);
@@ -135,7 +152,7 @@ static void check_fa16(const char *what, group_fn group, const uint16_t *k, cons
                     const int hd = dims[di];
                     kite_attn_group g = {.mode = KITE_ATTN_FA_F16, .n_q = nq, .head_dim = hd, .kv_stride = STRIDE,
                                          .scores_stride = LONG_KV, .scale = 1.0f / (float)(hd / 8),
-                                         .k = k + MAX_HD, .v = v + MAX_HD, .scores = scores};
+                                         .softcap = g_softcap, .k = k + MAX_HD, .v = v + MAX_HD, .scores = scores};
                     for (int i = 0; i < nq; i++) {
                         for (int d = 0; d < hd; d++)
                             q[i][d] = i == 1 && spread == 2 ? (d % 2 ? -0.0f : 0.0f) : 2.0f * frand();
@@ -148,8 +165,7 @@ static void check_fa16(const char *what, group_fn group, const uint16_t *k, cons
                     }
                     group(&g);
                     for (int i = 0; i < nq; i++) {
-                        kite__attend_head_avx2(KITE_ATTN_FA_F16, q[i], g.k, g.v, STRIDE, g.n_kv[i], hd, g.scale,
-                                               scores1, b);
+                        single_op(NULL, KITE_ATTN_FA_F16, q[i], &g, g.n_kv[i], scores1, b);
                         runs++;
                         if (!same(a[i], b, hd, nan_any) && bad++ < 5) {
                             fprintf(stderr, "%s: head %d group %d query %d n_kv %d", what, hd, nq, i, g.n_kv[i]);
@@ -218,6 +234,25 @@ int main(void) {
         check_group(what, kite_kernels_attend_group, kite_kernels_attend(), k, v);
     }
     CHECK(kite_kernels_set_isa(active) == KITE_OK, "restore %s", active);
+    // soft-capped (gemma2): the public entry in every set against its capped op (the x86 sets'
+    // kite__attend_head_capped_avx2, the others' the scalar kite__attend_head_capped)
+    for (int c = 0; c < 2; c++) {
+        g_softcap = c == 0 ? 50.0f : 1.5f;
+        for (int s = 0; s < kite_kernels_isa_count(); s++) {
+            const char *isa = kite_kernels_isa_name(s);
+            CHECK(kite_kernels_set_isa(isa) == KITE_OK, "select %s", isa);
+            g_capped = kite__attend_head_capped;
+#ifdef KITE_X86
+            if (kite__kernels_get(isa)->attend_group_softcap) g_capped = kite__attend_head_capped_avx2;
+#endif
+            char what[80];
+            snprintf(what, sizeof what, "kite_kernels_attend_group (%s, softcap %g)", isa, g_softcap);
+            check_group(what, kite_kernels_attend_group, NULL, k, v);
+        }
+    }
+    g_softcap = 0.0f;
+    g_capped = NULL;
+    CHECK(kite_kernels_set_isa(active) == KITE_OK, "restore %s", active);
 #ifdef KITE_X86
     if (kite__kernels_get("avx2")) {
         check_group("kite__attend_group_avx2", kite__attend_group_avx2, kite__attend_head_avx2, k, v);
@@ -233,6 +268,23 @@ int main(void) {
     } else {
         fprintf(stderr, "skip: no AVX-512 on this host, the AVX-512 group op is untested here\n");
     }
+    // soft-capped (gemma2): the x86 group ops directly against kite__attend_head_capped_avx2 (the
+    // public entry in every set: below), under a cap that leaves most scores inside tanh's curve
+    // and one that saturates them
+    g_capped = kite__attend_head_capped_avx2;
+    for (int c = 0; c < 2; c++) {
+        g_softcap = c == 0 ? 50.0f : 1.5f;
+        if (kite__kernels_get("avx2")) {
+            check_group("kite__attend_group_avx2 (softcap)", kite__attend_group_avx2, NULL, k, v);
+            check_fa16_caches("kite__attend_group_fa16_avx2 (softcap)", kite__attend_group_fa16_avx2);
+        }
+        if (kite__kernels_get("avx512")) {
+            check_group("kite__attend_group_avx512 (softcap)", kite__attend_group_avx512, NULL, k, v);
+            check_fa16_caches("kite__attend_group_fa16_avx512 (softcap)", kite__attend_group_fa16_avx512);
+        }
+    }
+    g_softcap = 0.0f;
+    g_capped = NULL;
     // the same on caches with inf / nan halves (their sums' reductions are the single op's
     // additions, so the same scores turn nan); on copies: the wasm check below poisons its own
     if (kite__kernels_get("avx2")) {
@@ -264,6 +316,12 @@ int main(void) {
     poison(k, v);
     check_group_nan("kite__attend_group_wasm vs scalar (inf, nan, overflow)", kite__attend_group_wasm,
                     kite__attend_head_ref, k, v, true);
+    // soft-capped: the scalar capped op's bits
+    g_capped = kite__attend_head_capped;
+    g_softcap = 50.0f;
+    check_group_nan("kite__attend_group_wasm vs scalar (softcap, inf, nan, overflow)", kite__attend_group_wasm, NULL, k,
+                    v, true);
+    g_softcap = 0.0f;
 #endif
     free(k);
     free(v);

@@ -20,7 +20,9 @@ static float frand(void) { // uniform in [-1, 1)
 
 // One ISA set's attention op against the scalar one. exact: bit for bit (NEON, wasm); else the
 // AVX2 op's tolerance (it sums with FMA in 8 lanes).
-static void check_attention_set(const char *isa, kite_attend_fn fn, bool exact) {
+// capped (may be NULL): the set's soft-capping op (x86: kite__attend_head_capped_avx2), checked the
+// same way against kite__attend_head_capped under caps 50 and 2.
+static void check_attention_set(const char *isa, kite_attend_fn fn, kite__attend_capped_fn capped, bool exact) {
     const int dims[] = {8, 32, 64, 72, 128};
     const int lens[] = {1, 7, 64, 133};
     const int stride = 3 * 128; // rows of a 3-head cache
@@ -35,29 +37,38 @@ static void check_attention_set(const char *isa, kite_attend_fn fn, bool exact) 
         }
     }
     float q[128], a[128], b[128], scores[133];
-    for (int mode = KITE_ATTN_MATMUL; mode <= KITE_ATTN_FA_F32; mode++)
-        for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
-            for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
-                const int hd = dims[di], n = lens[li];
-                for (int d = 0; d < hd; d++) q[d] = frand();
-                const float scale = 1.0f / sqrtf((float)hd);
-                kite__attend_head_ref((kite_attn_mode)mode, q, k + hd, v + hd, stride, n, hd, scale, scores, a);
-                fn((kite_attn_mode)mode, q, k + hd, v + hd, stride, n, hd, scale, scores, b);
-                if (exact) {
-                    // the op keeps every sum's order: bit for bit the scalar op's output
-                    CHECK(!memcmp(a, b, sizeof(float) * (size_t)hd), "mode %d head %d len %d: %s vs scalar differ", mode,
-                          hd, n, isa);
-                    continue;
+    const float caps[] = {0.0f, 50.0f, 2.0f};
+    for (int ci = 0; ci < (capped ? 3 : 1); ci++)
+        for (int mode = KITE_ATTN_MATMUL; mode <= KITE_ATTN_FA_F32; mode++)
+            for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
+                for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+                    const int hd = dims[di], n = lens[li];
+                    for (int d = 0; d < hd; d++) q[d] = frand() * (ci ? 4.0f : 1.0f);
+                    const float scale = 1.0f / sqrtf((float)hd);
+                    if (ci == 0) {
+                        kite__attend_head_ref((kite_attn_mode)mode, q, k + hd, v + hd, stride, n, hd, scale, scores, a);
+                        fn((kite_attn_mode)mode, q, k + hd, v + hd, stride, n, hd, scale, scores, b);
+                    } else {
+                        kite__attend_head_capped((kite_attn_mode)mode, q, k + hd, v + hd, stride, n, hd, scale, caps[ci],
+                                                 scores, a);
+                        capped((kite_attn_mode)mode, q, k + hd, v + hd, stride, n, hd, scale, caps[ci], scores, b);
+                    }
+                    if (exact) {
+                        // the op keeps every sum's order: bit for bit the scalar op's output
+                        CHECK(!memcmp(a, b, sizeof(float) * (size_t)hd), "mode %d head %d len %d: %s vs scalar differ", mode,
+                              hd, n, isa);
+                        continue;
+                    }
+                    double maxd = 0;
+                    for (int d = 0; d < hd; d++) maxd = fmax(maxd, fabs(a[d] - b[d]));
+                    // the scalar op sums some products in another order or unfused; the f16
+                    // accumulator (|v| <= 1) has steps of 2^-11
+                    CHECK(maxd < 2e-3, "cap %g mode %d head %d len %d: %s vs scalar differ by %g", caps[ci], mode, hd, n,
+                          isa, maxd);
+                    if (hd % 64 != 0 && mode == KITE_ATTN_FA_F16)
+                        CHECK(maxd == 0, "cap %g mode %d head %d len %d: below 64 dims both follow ggml's scalar tail, %g",
+                              caps[ci], mode, hd, n, maxd);
                 }
-                double maxd = 0;
-                for (int d = 0; d < hd; d++) maxd = fmax(maxd, fabs(a[d] - b[d]));
-                // the scalar op sums some products in another order or unfused; the f16
-                // accumulator (|v| <= 1) has steps of 2^-11
-                CHECK(maxd < 2e-3, "mode %d head %d len %d: %s vs scalar differ by %g", mode, hd, n, isa, maxd);
-                if (hd % 64 != 0 && mode == KITE_ATTN_FA_F16)
-                    CHECK(maxd == 0, "mode %d head %d len %d: below 64 dims both follow ggml's scalar tail, %g", mode,
-                          hd, n, maxd);
-            }
     free(k);
     free(v);
 }
@@ -78,7 +89,11 @@ static void test_attention(void) {
         const bool x86 = !strcmp(isa, "avx2") || !strcmp(isa, "avxvnni") || !strcmp(isa, "avx512") ||
                          !strcmp(isa, "amx"); // the AVX2 op
         fprintf(stderr, "attention: %s op vs scalar (%s)\n", isa, x86 ? "within 2e-3" : "bit for bit");
-        check_attention_set(isa, ks->attend, !x86);
+        kite__attend_capped_fn capped = NULL;
+#if defined(__x86_64__) || defined(_M_X64)
+        if (x86) capped = kite__attend_head_capped_avx2;
+#endif
+        check_attention_set(isa, ks->attend, capped, !x86);
         simd++;
     }
 #if defined(__x86_64__) || defined(__aarch64__) || defined(__wasm_simd128__)

@@ -1,0 +1,86 @@
+// softcap_wasm.c - the soft-cap rows for wasm SIMD128 (both wasm sets), 4
+// floats at a time on f64x2 lanes, with x86_tanh.h's method (the same formulas and bound;
+// multiply then add where x86 fuses, still far inside the bound): a lane is kept only where every
+// double within KITE_XTANH_ERR of its tanh rounds to one float, the others (and nan) take libm's
+// tanh. kite__softcap_ref's bits (test_softcap under node:wasi; KITE_TANH_ALL=1 for all 2^32).
+#include <math.h>
+#include <wasm_simd128.h>
+
+#include "kernels/kernels_internal.h"
+#include "kernels/x86_tanh.h"
+
+#define MADD(a, b, c) wasm_f64x2_add(wasm_f64x2_mul((a), (b)), (c))
+
+// tanh(a) for 2 double lanes a >= 0 (not nan), within about 2^-48 relative.
+static inline v128_t wtanh2_pos(v128_t a) {
+    const v128_t s = wasm_f64x2_mul(a, a);
+    v128_t p = MADD(wasm_f64x2_splat(KITE_XTANH_T13), s, wasm_f64x2_splat(KITE_XTANH_T11));
+    p = MADD(p, s, wasm_f64x2_splat(KITE_XTANH_T9));
+    p = MADD(p, s, wasm_f64x2_splat(KITE_XTANH_T7));
+    p = MADD(p, s, wasm_f64x2_splat(KITE_XTANH_T5));
+    p = MADD(p, s, wasm_f64x2_splat(KITE_XTANH_T3));
+    const v128_t small = MADD(wasm_f64x2_mul(a, s), p, a);
+    // e = exp(-2a) = 2^k exp(r)
+    const v128_t x = wasm_f64x2_mul(wasm_f64x2_pmin(a, wasm_f64x2_splat(KITE_XTANH_BIG)), wasm_f64x2_splat(-2.0));
+    const v128_t shift = wasm_f64x2_splat(0x1.8p52);
+    v128_t kd = wasm_f64x2_add(wasm_f64x2_mul(x, wasm_f64x2_splat(1.4426950408889634)), shift);
+    const v128_t ki = kd;
+    kd = wasm_f64x2_sub(kd, shift);
+    v128_t r = wasm_f64x2_sub(x, wasm_f64x2_mul(kd, wasm_f64x2_splat(0x1.62e42fefa3800p-1))); // exact product
+    r = wasm_f64x2_sub(r, wasm_f64x2_mul(kd, wasm_f64x2_splat(0x1.ef35793c76730p-45)));
+    v128_t q = wasm_f64x2_splat(1.0 / 6227020800.0);
+    q = MADD(q, r, wasm_f64x2_splat(1.0 / 479001600.0));
+    q = MADD(q, r, wasm_f64x2_splat(1.0 / 39916800.0));
+    q = MADD(q, r, wasm_f64x2_splat(1.0 / 3628800.0));
+    q = MADD(q, r, wasm_f64x2_splat(1.0 / 362880.0));
+    q = MADD(q, r, wasm_f64x2_splat(1.0 / 40320.0));
+    q = MADD(q, r, wasm_f64x2_splat(1.0 / 5040.0));
+    q = MADD(q, r, wasm_f64x2_splat(1.0 / 720.0));
+    q = MADD(q, r, wasm_f64x2_splat(1.0 / 120.0));
+    q = MADD(q, r, wasm_f64x2_splat(1.0 / 24.0));
+    q = MADD(q, r, wasm_f64x2_splat(1.0 / 6.0));
+    q = MADD(q, r, wasm_f64x2_splat(0.5));
+    q = MADD(q, r, wasm_f64x2_splat(1.0));
+    q = MADD(q, r, wasm_f64x2_splat(1.0));
+    const v128_t two_k = wasm_i64x2_add(wasm_i64x2_shl(ki, 52), wasm_i64x2_splat(1023ll << 52));
+    const v128_t e = wasm_f64x2_mul(q, two_k);
+    const v128_t one = wasm_f64x2_splat(1.0);
+    const v128_t large = wasm_f64x2_div(wasm_f64x2_sub(one, e), wasm_f64x2_add(one, e));
+    return wasm_v128_bitselect(small, large, wasm_f64x2_lt(a, wasm_f64x2_splat(KITE_XTANH_SMALL)));
+}
+
+// 2 lanes' tanh rounded to float (lanes 0-1 of *f) and the same of the bound's two ends (*lo, *hi)
+static inline void wtanh2(v128_t a, v128_t *f, v128_t *lo, v128_t *hi) {
+    const v128_t t = wtanh2_pos(a);
+    *f = wasm_f32x4_demote_f64x2_zero(t);
+    *lo = wasm_f32x4_demote_f64x2_zero(wasm_f64x2_mul(t, wasm_f64x2_splat(1.0 - KITE_XTANH_ERR)));
+    *hi = wasm_f32x4_demote_f64x2_zero(wasm_f64x2_mul(t, wasm_f64x2_splat(1.0 + KITE_XTANH_ERR)));
+}
+
+void kite__softcap_scaled_wasm(float *x, int32_t n, float inv, float cap, float post) {
+    const v128_t vinv = wasm_f32x4_splat(inv), vcap = wasm_f32x4_splat(cap), sgn = wasm_f32x4_splat(-0.0f);
+    const v128_t vpost = wasm_f32x4_splat(post);
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const v128_t y = wasm_f32x4_mul(wasm_v128_load(x + i), vinv);
+        const v128_t ay = wasm_v128_andnot(y, sgn);
+        v128_t f0, l0, h0, f1, l1, h1;
+        wtanh2(wasm_f64x2_promote_low_f32x4(ay), &f0, &l0, &h0);
+        wtanh2(wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(ay, ay, 2, 3, 2, 3)), &f1, &l1, &h1);
+        const v128_t f = wasm_i32x4_shuffle(f0, f1, 0, 1, 4, 5);
+        const v128_t lo = wasm_i32x4_shuffle(l0, l1, 0, 1, 4, 5), hi = wasm_i32x4_shuffle(h0, h1, 0, 1, 4, 5);
+        const v128_t t = wasm_v128_or(f, wasm_v128_and(y, sgn));
+        wasm_v128_store(x + i, wasm_f32x4_mul(wasm_f32x4_mul(vcap, t), vpost));
+        const v128_t ok = wasm_v128_and(wasm_f32x4_eq(lo, hi), wasm_f32x4_eq(y, y));
+        const int m = ~wasm_i32x4_bitmask(ok) & 15;
+        if (m) { // lanes near a rounding boundary, or nan: libm's tanh
+            float a[4];
+            wasm_v128_store(a, y);
+            for (int l = 0; l < 4; l++)
+                if (m >> l & 1) x[i + l] = cap * (float)tanh((double)a[l]) * post;
+        }
+    }
+    for (; i < n; i++) x[i] = cap * (float)tanh((double)(x[i] * inv)) * post; // fewer than 4 left
+}
+
+void kite__softcap_wasm(float *x, int32_t n, float cap) { kite__softcap_scaled_wasm(x, n, 1.0f / cap, cap, 1.0f); }
