@@ -265,12 +265,9 @@ static void cpu_softcap(kite_backend *b, kite_view x, int32_t n, int32_t width, 
     cpu_backend *c = cpu(b);
     softcap_job j = {.x = at(c, x), .n = n, .width = width, .stride = x.stride, .cap = cap,
                      .chunks_per_row = (width + SOFTCAP_CHUNK - 1) / SOFTCAP_CHUNK};
-    if ((int64_t)n * j.chunks_per_row < 2 || kite_pool_size(c->pool) < 2) {
-        for (int32_t t = 0; t < n; t++) kite__softcap(j.x + (size_t)t * x.stride, width, cap);
-        return;
-    }
     atomic_init(&j.next, 0);
-    kite_pool_run_shared(c->pool, softcap_worker, &j);
+    if ((int64_t)n * j.chunks_per_row < 2) softcap_worker(&j, 0, 1); // one chunk: no workers woken
+    else kite_pool_run_shared(c->pool, softcap_worker, &j);           // (inline without a pool)
 }
 
 static void rmsnorm_heads_row(const row_op *op, int32_t t) {
