@@ -51,6 +51,13 @@ typedef void (*kite__attend_capped_fn)(kite_attn_mode mode, const float *q, cons
 void kite__attend_group_each(kite_attend_fn op, const kite_attn_group *g);
 // The same through a soft-capping op, each query with g->softcap.
 void kite__attend_group_each_capped(kite__attend_capped_fn op, const kite_attn_group *g);
+// A set's soft-cap row op: x[i] = cap * (float)tanh((double)(x[i] * inv)) * post, libm's bits.
+typedef void (*kite__softcap_row_fn)(float *x, int32_t n, float inv, float cap, float post);
+// One query's dot products x[0..n) made into its soft-capped scores through the set's row op, as
+// kite__attend_head_capped forms them (MATMUL: capped, then times scale; the flash modes: scale
+// inside the tanh).
+void kite__attend_cap_scores(kite__softcap_row_fn row, kite_attn_mode mode, float *x, int32_t n, float scale,
+                             float softcap);
 
 // The softmax's middle, shared by the SIMD group ops: x[i] = exp(x[i] - mx), summed in double in
 // row order; returns 1 / sum rounded to float (each probability is then x[i] * it).

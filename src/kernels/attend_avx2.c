@@ -27,15 +27,6 @@ static inline float dot_f32(const float *q, const uint16_t *k, int32_t head_dim)
     return kite__hsum8(acc);
 }
 
-// x[0..n) are a query's dot products: its soft-capped scores, as kite__attend_head_capped forms
-// them (MATMUL: capped, then scaled; the flash modes: the scale inside the tanh).
-static void cap_scores(kite_attn_mode mode, float *x, int32_t n, float scale, float softcap) {
-    if (mode == KITE_ATTN_MATMUL)
-        kite__softcap_scaled_avx2(x, n, 1.0f / softcap, softcap, scale);
-    else
-        kite__softcap_scaled_avx2(x, n, scale / softcap, softcap, 1.0f);
-}
-
 void kite__attend_head_avx2(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v,
                             int32_t kv_stride, int32_t n_kv, int32_t head_dim, float scale, float *scores,
                             float *out) {
@@ -97,7 +88,7 @@ void kite__attend_head_capped_avx2(kite_attn_mode mode, const float *q, const ui
         scores[j] = (mode == KITE_ATTN_FA_F32 ? dot_f32(qr, kj, head_dim) : dot_ggml(qr, kj, head_dim)) *
                     (softcap == 0.0f ? scale : 1.0f);
     }
-    if (softcap != 0.0f) cap_scores(mode, scores, n_kv, scale, softcap);
+    if (softcap != 0.0f) kite__attend_cap_scores(kite__softcap_scaled_avx2, mode, scores, n_kv, scale, softcap);
     kite__softmax(scores, n_kv);
     for (int32_t d = 0; d < head_dim; d += 8) _mm256_storeu_ps(out + d, _mm256_setzero_ps());
     for (int32_t j = 0; j < n_kv; j++) {
@@ -306,7 +297,8 @@ void kite__attend_group_avx2(const kite_attn_group *g) {
         }
     }
     for (int32_t i = 0; i < nq; i++) {
-        if (g->softcap != 0.0f) cap_scores(g->mode, s[i], g->n_kv[i], g->scale, g->softcap);
+        if (g->softcap != 0.0f)
+            kite__attend_cap_scores(kite__softcap_scaled_avx2, g->mode, s[i], g->n_kv[i], g->scale, g->softcap);
         softmax(s[i], g->n_kv[i]);
         if (f32) continue;
         // MATMUL: the probabilities rounded to f16 once here rather than per use

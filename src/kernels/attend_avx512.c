@@ -244,12 +244,8 @@ void kite__attend_group_avx512(const kite_attn_group *g) {
         }
     }
     for (int32_t i = 0; i < nq; i++) {
-        if (g->softcap != 0.0f) { // as kite__attend_head_capped_avx2 caps
-            if (g->mode == KITE_ATTN_MATMUL)
-                kite__softcap_scaled_avx512(s[i], g->n_kv[i], 1.0f / g->softcap, g->softcap, g->scale);
-            else
-                kite__softcap_scaled_avx512(s[i], g->n_kv[i], g->scale / g->softcap, g->softcap, 1.0f);
-        }
+        if (g->softcap != 0.0f) // as kite__attend_head_capped_avx2 caps
+            kite__attend_cap_scores(kite__softcap_scaled_avx512, g->mode, s[i], g->n_kv[i], g->scale, g->softcap);
         softmax(s[i], g->n_kv[i]);
         if (f32) continue;
         // MATMUL: the probabilities rounded to f16 once here rather than per use

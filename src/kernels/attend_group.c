@@ -12,6 +12,14 @@ void kite__attend_group_each(kite_attend_fn op, const kite_attn_group *g) {
            g->scores + (size_t)i * (size_t)g->scores_stride, g->out[i]);
 }
 
+void kite__attend_cap_scores(kite__softcap_row_fn row, kite_attn_mode mode, float *x, int32_t n, float scale,
+                             float softcap) {
+    if (mode == KITE_ATTN_MATMUL)
+        row(x, n, 1.0f / softcap, softcap, scale);
+    else
+        row(x, n, scale / softcap, softcap, 1.0f);
+}
+
 void kite__attend_group_each_capped(kite__attend_capped_fn op, const kite_attn_group *g) {
     for (int32_t i = 0; i < g->n_q; i++)
         op(g->mode, g->q[i], g->k, g->v, g->kv_stride, g->n_kv[i], g->head_dim, g->scale, g->softcap,

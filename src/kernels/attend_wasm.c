@@ -343,11 +343,7 @@ static void fa_values_n(int nb, float *const *acc, float (*ms)[CH], float (*vs)[
 static void cap_scores(const kite_attn_group *g, float scale, float *const *s, int32_t j0, int32_t j1) {
     for (int32_t i = 0; i < g->n_q; i++) {
         const int32_t n = (g->n_kv[i] < j1 ? g->n_kv[i] : j1) - j0;
-        if (n <= 0) continue;
-        if (g->mode == KITE_ATTN_MATMUL)
-            kite__softcap_scaled_wasm(s[i], n, 1.0f / g->softcap, g->softcap, scale);
-        else
-            kite__softcap_scaled_wasm(s[i], n, scale / g->softcap, g->softcap, 1.0f);
+        if (n > 0) kite__attend_cap_scores(kite__softcap_scaled_wasm, g->mode, s[i], n, scale, g->softcap);
     }
 }
 
