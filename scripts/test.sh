@@ -40,6 +40,22 @@ stage "build native-asan" build native-asan
 ctest_asan() { ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest_in native-asan; }
 stage "ctest native-asan" ctest_asan
 
+# The avxvnni and amx kernel sets on emulated instructions (src/kernels/x86_emulate.h), under
+# ASan + UBSan: test_kernels checks their packing and tile drivers against _ref on hosts that
+# lack AVX-VNNI (VEX) or AMX; test_x86_emulate (in every build) checks the emulation against the
+# real instructions where a host has them.
+emulated_x86_kernels() {
+  [ "$(uname -m)" = x86_64 ] || { echo "not x86-64: nothing to emulate"; return 0; }
+  build native-x86emu || return 1
+  local out; out=$(KITE_ROOT="$root" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 build/native-x86emu/test_kernels 2>&1)
+  local rc=$?
+  echo "$out" | grep -E "^(kernel sets|FAIL|skip|test_kernels)" | head -40
+  [ $rc -eq 0 ] || return 1
+  echo "$out" | grep -q "^kernel sets on this host:.* avxvnni" || { echo "the emulated avxvnni set did not run"; return 1; }
+}
+stage "test_kernels, emulated avxvnni / amx (native-x86emu, ASan+UBSan)" emulated_x86_kernels
+
 stage "build aarch64" build aarch64
 stage "ctest aarch64 (qemu)" ctest_in aarch64
 

@@ -38,6 +38,9 @@ void kite__cpu_x86_features(bool *avx2, bool *avx512) {
 bool kite__cpu_x86_avxvnni(void) {
     bool avx2, avx512;
     kite__cpu_x86_features(&avx2, &avx512);
+#ifdef KITE_X86_EMULATE
+    return avx2; // a test build: the set runs on x86_emulate.h's VPDPBUSD
+#endif
     unsigned last, a, b, c, d; // leaf 7, sub-leaf 0 gives the last sub-leaf; AVX-VNNI is sub-leaf 1's EAX bit 4
     return avx2 && __get_cpuid_count(7, 0, &last, &b, &c, &d) && last >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d) &&
            ((a >> 4) & 1);
@@ -50,6 +53,9 @@ bool kite__cpu_x86_amx(void) {
     unsigned a, b, c, d;
     __cpuid_count(7, 0, a, b, c, d);
     bool tile = (d >> 24) & 1, int8 = (d >> 25) & 1, vbmi = (c >> 1) & 1;
+#ifdef KITE_X86_EMULATE
+    return vbmi; // a test build: the set runs on x86_emulate.h's tiles
+#endif
     if (!tile || !int8 || !vbmi || (xgetbv0() & 0x60000) != 0x60000) return false; // XTILECFG + XTILEDATA
 #if defined(__linux__)
     // Linux hands the 8 KB tile state to a process only on request (ARCH_REQ_XCOMP_PERM for
