@@ -13,6 +13,8 @@ void kite__kernels_fill_avx2(kite__kernels *k) {
     k->attend = kite__attend_head_avx2;
     k->attend_group = kite__attend_group_fa16_avx2;
     k->f32_to_f16_row = kite__f32_to_f16_row_avx2;
+    k->swiglu = kite__swiglu_avx2;
+    k->geglu = kite__geglu_avx2;
     k->softcap = kite__softcap_avx2;
     k->attend_group_softcap = true; // kite__attend_group_fa16_avx2 caps in vector lanes
     x86_fill(k);

@@ -14,6 +14,8 @@ void kite__kernels_fill_avx512(kite__kernels *k) {
     k->attend = kite__attend_head_avx2;
     k->attend_group = kite__attend_group_fa16_avx512;
     k->f32_to_f16_row = kite__f32_to_f16_row_avx2;
+    k->swiglu = kite__swiglu_avx512;
+    k->geglu = kite__geglu_avx512;
     k->softcap = kite__softcap_avx512;
     k->attend_group_softcap = true; // kite__attend_group_fa16_avx512 caps in vector lanes
     x86_fill(k);

@@ -76,6 +76,8 @@ typedef struct kite__kernels {
     kite__tile_fn gemm_x8[KITE_TYPE_COUNT];
     // the SwiGLU rows of kite_kernels_swiglu, kite__swiglu_ref's bits (every set has one)
     void (*swiglu)(float *g, const float *u, int32_t n);
+    // the GeGLU rows of kite_kernels_geglu, kite__geglu_ref's bits (every set has one)
+    void (*geglu)(float *g, const float *u, int32_t n, const float *tab);
     // the soft-cap rows of kite_kernels_softcap, kite__softcap_ref's bits (every set has one)
     void (*softcap)(float *x, int32_t n, float cap);
 } kite__kernels;
@@ -381,7 +383,7 @@ static inline int kite__idot(const int8_t *q, const int8_t *a, int n) {
         (k)->tile[KITE_TYPE_TQ2_0] = tile_tq2_0, (k)->tile[KITE_TYPE_MXFP4] = tile_mxfp4;         \
     } while (0)
 
-// ---- gated activations (glu_ref.c, glu_wasm.c) -----------------------------------------------
+// ---- gated activations (glu_ref.c, glu_wasm.c, glu_avx2.c, glu_avx512.c) ---------------------
 // The scalar set's SwiGLU rows, the specification: for i < n, in this order, each step rounded to
 // float, g[i] = (g[i] / (1.0f + expf(-g[i]))) * u[i] (libm's expf; no contraction: the build has
 // -ffp-contract=off, and no product here meets an add anyway).
@@ -389,6 +391,20 @@ void kite__swiglu_ref(float *g, const float *u, int32_t n);
 // The same with 4 lanes of wasm SIMD128 (wasm_expf.h's expf): kite__swiglu_ref's bits for every
 // input; a group of 4 with an |g| >= 88, inf or nan goes to kite__swiglu_ref whole.
 void kite__swiglu_wasm(float *g, const float *u, int32_t n);
+// The same 8 / 16 lanes at a time on x86 (x86_expf.h's expf where its check at first use passed,
+// kite__expf_vec_ok_*; lanes with |g| >= 88, inf or nan through libm's expf): kite__swiglu_ref's
+// bits for every input.
+void kite__swiglu_avx2(float *g, const float *u, int32_t n);
+void kite__swiglu_avx512(float *g, const float *u, int32_t n);
+// The scalar set's GeGLU rows, the specification (ggml's tabulated GELU): for i < n, with x = g[i],
+// y = x <= -10 ? 0.0f : x >= 10 ? x : tab[kite_f32_to_f16(x)], then g[i] = y * u[i] (rounded to
+// float). tab holds the GELU of every f16 bit pattern (65536 floats; model/ops.c makes it).
+void kite__geglu_ref(float *g, const float *u, int32_t n, const float *tab);
+// The same 8 / 16 lanes at a time on x86: the f16 bits by F16C's round-to-nearest-even conversion
+// (kite_f32_to_f16's for every non-nan float; nan lanes get its sign | 0x7e00), a gather from
+// tab, the clamps as masks: kite__geglu_ref's bits for every input.
+void kite__geglu_avx2(float *g, const float *u, int32_t n, const float *tab);
+void kite__geglu_avx512(float *g, const float *u, int32_t n, const float *tab);
 
 // ---- soft-capping (softcap_ref.c, softcap_avx2.c, softcap_avx512.c, softcap_wasm.c) -----------
 // The scalar set's soft-cap row, the specification: inv = 1.0f / cap, then for i < n x[i] = cap *

@@ -166,8 +166,15 @@ void kite_kernels_attend_group(const kite_attn_group *g);
 
 // The SwiGLU gate of a feed-forward row: g[i] = g[i] / (1 + expf(-g[i])) * u[i] for i < n, each
 // operation rounded to float in that order, with libm's expf (glibc natively, musl in wasm): the
-// same bits in every kernel set (the wasm sets take 4 lanes at a time). g and u hold n floats.
+// same bits in every kernel set (the wasm sets take 4 lanes at a time, the x86 sets 8 / 16). g and
+// u hold n floats.
 void kite_kernels_swiglu(float *g, const float *u, int32_t n);
+
+// The GeGLU gate of a feed-forward row with ggml's tabulated GELU: for i < n, with x = g[i], y =
+// x <= -10 ? 0 : x >= 10 ? x : tab[kite_f32_to_f16(x)] (nan: the index sign | 0x7e00), then g[i]
+// = y * u[i]. tab holds 65536 floats, the GELU of every f16 bit pattern (the caller's; model/ops.c
+// makes it). The same bits in every kernel set (the x86 sets take 8 / 16 lanes at a time).
+void kite_kernels_geglu(float *g, const float *u, int32_t n, const float *tab);
 
 // ---- soft-capping ------------------------------------------------------------------------
 

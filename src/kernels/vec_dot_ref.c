@@ -275,5 +275,6 @@ void kite__kernels_fill_ref(kite__kernels *k) {
     k->quant_q8_K = kite_quantize_row_q8_K_ref;
     k->attend = kite__attend_head_ref;
     k->swiglu = kite__swiglu_ref;
+    k->geglu = kite__geglu_ref;
     k->softcap = kite__softcap_ref;
 }

@@ -84,12 +84,13 @@ float kite__gelu_ggml(float x) {
 
 void kite__geglu(float *g, const float *u, int32_t n) {
     const float *t = gelu_lut();
-    for (int32_t i = 0; i < n; i++) {
+    if (t) {
+        kite_kernels_geglu(g, u, n, t);
+        return;
+    }
+    for (int32_t i = 0; i < n; i++) { // no table (out of memory): each value's GELU computed
         const float x = g[i];
-        const float y = x <= -10.0f ? 0.0f
-                        : x >= 10.0f ? x
-                        : t      ? t[kite_f32_to_f16(x)]
-                                 : gelu_of_f16(kite__f16_round(x));
+        const float y = x <= -10.0f ? 0.0f : x >= 10.0f ? x : gelu_of_f16(kite__f16_round(x));
         g[i] = y * u[i];
     }
 }

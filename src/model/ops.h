@@ -34,7 +34,8 @@ void kite__rmsnorm_heads(float *x, int32_t n_heads, int32_t head_dim, const floa
 // result rounded to f16 (ggml's table), 0 for x <= -10 and x for x >= 10.
 float kite__gelu_ggml(float x);
 
-// g[i] = gelu(g[i]) * u[i] with kite__gelu_ggml (GeGLU).
+// g[i] = gelu(g[i]) * u[i] with kite__gelu_ggml (GeGLU): kite_kernels_geglu on its table (the same
+// bits in every kernel set; the x86 sets take 8 / 16 lanes at a time).
 void kite__geglu(float *g, const float *u, int32_t n);
 
 // x[i] = cap * tanh(x[i] * (1 / cap)) (logit soft-capping as llama.cpp builds it), cap > 0:
