@@ -276,4 +276,5 @@ void kite__kernels_fill_ref(kite__kernels *k) {
     k->attend = kite__attend_head_ref;
     k->swiglu = kite__swiglu_ref;
     k->softcap = kite__softcap_ref;
+    k->rmsnorm_rows = kite__rmsnorm_rows_ref;
 }
