@@ -401,7 +401,7 @@ void kite__softcap_ref(float *x, int32_t n, float cap);
 void kite__softcap_avx2(float *x, int32_t n, float cap);
 void kite__softcap_avx512(float *x, int32_t n, float cap);
 
-// ---- RMS norm (rmsnorm_ref.c, rmsnorm_avx2.c, rmsnorm_avx512.c) ---------------------------------
+// ---- RMS norm (rmsnorm_ref.c, rmsnorm_avx2.c, rmsnorm_avx512.c, rmsnorm_wasm.c) ----------------
 // The scalar set's row, the specification (ggml's order): sum = +0.0 (double), then for i < n in
 // order sum = sum + (double)x[i] * (double)x[i] (the product exact, the add rounded to double);
 // scale = 1.0f / sqrtf((float)(sum / n) + eps); then y[i] = (x[i] * scale) * w[i] in float. y may
@@ -416,6 +416,9 @@ void kite__rmsnorm_rows_avx2(float *const *y, const float *const *x, const float
                              float eps);
 void kite__rmsnorm_rows_avx512(float *const *y, const float *const *x, const float *w, int32_t n, int32_t rows,
                                float eps);
+// The same with rows in wasm SIMD128 f64x2 lanes (rmsnorm_wasm.c; up to 8 rows at once).
+void kite__rmsnorm_rows_wasm(float *const *y, const float *const *x, const float *w, int32_t n, int32_t rows,
+                             float eps);
 // The same row with the two factors given: x[i] = cap * (float)tanh((double)(x[i] * inv)) * post,
 // each product rounded to float, left to right (the attention ops' soft-caps: attend_ref.c's
 // MATMUL form, inv = 1 / cap and post = scale, and its flash form, inv = scale / cap, post = 1).
