@@ -29,7 +29,7 @@ int main(int argc, char **argv) {
         {"qwen3 prefill 128 x 1024", 128, 1024, 0}, {"gemma3 prefill 128 x 1152", 128, 1152, 0},
         {"qwen3 q heads 16 x 128", 16, 128, 0},     {"qwen3 k heads 8 x 128", 8, 128, 0},
         {"gemma3 q heads 4 x 256", 4, 256, 0},      {"cold qwen3 prefill 128 x 1024", 128, 1024, 1},
-        {"cold qwen3 q heads 16 x 128", 16, 128, 1},
+        {"cold qwen3 q heads 16 x 128", 16, 128, 1}, {"cold qwen3 q heads of 64 tokens 1024 x 128", 1024, 128, 1},
     };
     const int n_sets = kite_kernels_isa_count() < MAX_SETS ? kite_kernels_isa_count() : MAX_SETS;
     float *x = malloc(sizeof(float) * POOL), *y = malloc(sizeof(float) * POOL);
@@ -40,8 +40,8 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 1152; i++) w[i] = 1.0f + (float)(i % 17) * 0.01f;
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const int rows = shapes[s].rows, n = shapes[s].n;
-        float *yp[128];
-        const float *xp[128];
+        float *yp[1024];
+        const float *xp[1024];
         for (int r = 0; r < rows; r++) yp[r] = y + (size_t)r * n, xp[r] = x + (size_t)r * n;
         const int reps = 2000000 / (rows * n) + 1;
         const size_t span = (size_t)rows * n, copies = shapes[s].cold ? POOL / span : 1;
