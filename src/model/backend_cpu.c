@@ -306,7 +306,7 @@ static void rmsnorm_heads_block(const row_op *op, int32_t t0, int32_t nt) {
 static void cpu_rmsnorm_heads(kite_backend *b, kite_view x, int32_t n, int32_t n_heads, int32_t head_dim,
                               const float *w, float eps) {
     // a chunk: the tokens whose heads fill RMS_ROWS lanes (one token where it has that many)
-    const int32_t chunk = n_heads >= RMS_ROWS ? 1 : RMS_ROWS / n_heads;
+    const int32_t chunk = n_heads >= RMS_ROWS || n_heads < 1 ? 1 : RMS_ROWS / n_heads;
     row_op op = {.c = cpu(b), .a = x, .w = w, .n_heads = n_heads, .head_dim = head_dim, .eps = eps,
                  .block = rmsnorm_heads_block, .chunk = chunk, .n = n};
     run_rows(&op);
