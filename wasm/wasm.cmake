@@ -65,7 +65,7 @@ if(KITE_WASM_MEMORY64)
   configure_file(${CMAKE_SOURCE_DIR}/wasm/em-wasm64.config.in ${CMAKE_BINARY_DIR}/em-wasm64-clang19.config @ONLY)
   set(KITE_WASM64_LLVM_BIN ${KITE_LLVM14_BIN})
   set_source_files_properties(${CMAKE_SOURCE_DIR}/src/kernels/attend_wasm.c ${CMAKE_SOURCE_DIR}/src/kernels/kernels_wasm.c
-    ${CMAKE_SOURCE_DIR}/src/kernels/glu_wasm.c
+    ${CMAKE_SOURCE_DIR}/src/kernels/glu_wasm.c ${CMAKE_SOURCE_DIR}/src/kernels/rmsnorm_wasm.c
     TARGET_DIRECTORY kite PROPERTIES COMPILE_OPTIONS
     "--em-config;${CMAKE_BINARY_DIR}/em-wasm64-clang19.config;-mno-reference-types;-mno-multivalue;-Wno-version-check")
 endif()

@@ -16,6 +16,7 @@ void kite__kernels_fill_avx2(kite__kernels *k) {
     k->swiglu = kite__swiglu_avx2;
     k->geglu = kite__geglu_avx2;
     k->softcap = kite__softcap_avx2;
+    k->rmsnorm_rows = kite__rmsnorm_rows_avx2;
     k->attend_group_softcap = true; // kite__attend_group_fa16_avx2 caps in vector lanes
     x86_fill(k);
     x86_fill_iq(k);

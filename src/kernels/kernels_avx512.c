@@ -17,6 +17,7 @@ void kite__kernels_fill_avx512(kite__kernels *k) {
     k->swiglu = kite__swiglu_avx512;
     k->geglu = kite__geglu_avx512;
     k->softcap = kite__softcap_avx512;
+    k->rmsnorm_rows = kite__rmsnorm_rows_avx512;
     k->attend_group_softcap = true; // kite__attend_group_fa16_avx512 caps in vector lanes
     x86_fill(k);
     x86_fill_iq(k);

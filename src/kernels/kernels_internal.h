@@ -80,6 +80,8 @@ typedef struct kite__kernels {
     void (*geglu)(float *g, const float *u, int32_t n, const float *tab);
     // the soft-cap rows of kite_kernels_softcap, kite__softcap_ref's bits (every set has one)
     void (*softcap)(float *x, int32_t n, float cap);
+    // the RMS norm rows of kite_kernels_rmsnorm_rows, kite__rmsnorm_rows_ref's bits (every set has one)
+    void (*rmsnorm_rows)(float *const *y, const float *const *x, const float *w, int32_t n, int32_t rows, float eps);
 } kite__kernels;
 
 // ---- the X8 layout (repack_x8.c; kite_kernels.h) --------------------------------------------
@@ -414,6 +416,25 @@ void kite__softcap_ref(float *x, int32_t n, float cap);
 // kite__softcap_ref's bits for every input (test_softcap: all 2^32 arguments of tanh).
 void kite__softcap_avx2(float *x, int32_t n, float cap);
 void kite__softcap_avx512(float *x, int32_t n, float cap);
+
+// ---- RMS norm (rmsnorm_ref.c, rmsnorm_avx2.c, rmsnorm_avx512.c, rmsnorm_wasm.c) ----------------
+// The scalar set's row, the specification (ggml's order): sum = +0.0 (double), then for i < n in
+// order sum = sum + (double)x[i] * (double)x[i] (the product exact, the add rounded to double);
+// scale = 1.0f / sqrtf((float)(sum / n) + eps); then y[i] = (x[i] * scale) * w[i] in float. y may
+// be x.
+void kite__rmsnorm_row_ref(float *y, const float *x, const float *w, int32_t n, float eps);
+// kite__rmsnorm_row_ref(y[r], x[r], w, n, eps) for r < rows, row by row.
+void kite__rmsnorm_rows_ref(float *const *y, const float *const *x, const float *w, int32_t n, int32_t rows,
+                            float eps);
+// The same with rows in vector lanes (each lane one row's sum, in the row's order: 4 double lanes
+// per AVX2 vector, 8 per AVX-512 one; up to 16 rows at once): kite__rmsnorm_rows_ref's bits.
+void kite__rmsnorm_rows_avx2(float *const *y, const float *const *x, const float *w, int32_t n, int32_t rows,
+                             float eps);
+void kite__rmsnorm_rows_avx512(float *const *y, const float *const *x, const float *w, int32_t n, int32_t rows,
+                               float eps);
+// The same with rows in wasm SIMD128 f64x2 lanes (rmsnorm_wasm.c; up to 8 rows at once).
+void kite__rmsnorm_rows_wasm(float *const *y, const float *const *x, const float *w, int32_t n, int32_t rows,
+                             float eps);
 // The same row with the two factors given: x[i] = cap * (float)tanh((double)(x[i] * inv)) * post,
 // each product rounded to float, left to right (the attention ops' soft-caps: attend_ref.c's
 // MATMUL form, inv = 1 / cap and post = scale, and its flash form, inv = scale / cap, post = 1).

@@ -163,6 +163,7 @@ void kite__kernels_fill_wasm(kite__kernels *k) {
     k->attend_group = kite__attend_group_wasm;
     k->swiglu = kite__swiglu_wasm;
     k->softcap = kite__softcap_wasm;
+    k->rmsnorm_rows = kite__rmsnorm_rows_wasm;
     k->attend_group_softcap = true; // kite__attend_group_wasm caps in vector lanes (the scalar op's bits)
     k->quant_q8_0 = quant_q8_0_wasm;
     k->quant_q8_1 = quant_q8_1_wasm;

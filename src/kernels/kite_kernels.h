@@ -183,6 +183,16 @@ void kite_kernels_geglu(float *g, const float *u, int32_t n, const float *tab);
 // same bits in every kernel set (the x86 sets take 8 / 16 lanes at a time). cap > 0.
 void kite_kernels_softcap(float *x, int32_t n, float cap);
 
+// ---- RMS norm ----------------------------------------------------------------------------
+
+// RMS norm of `rows` rows of n floats with the same n weights w: for each r < rows, y[r][i] =
+// x[r][i] * scale * w[i] with scale = 1.0f / sqrtf((float)(sum / n) + eps), sum the row's
+// (double)x * x added in element order in double (ggml's bits). The same bits in every kernel set
+// (the x86 sets take up to 16 rows at once, each in a vector lane). y[r] may be x[r]; otherwise
+// no y row overlaps any x row.
+void kite_kernels_rmsnorm_rows(float *const *y, const float *const *x, const float *w, int32_t n, int32_t rows,
+                               float eps);
+
 // ---- ISA selection -----------------------------------------------------------------------
 
 // Name of the kernel set in use: "scalar", "avx2", "avxvnni", "avx512", "amx", "neon", "wasm-simd128".

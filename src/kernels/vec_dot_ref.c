@@ -277,4 +277,5 @@ void kite__kernels_fill_ref(kite__kernels *k) {
     k->swiglu = kite__swiglu_ref;
     k->geglu = kite__geglu_ref;
     k->softcap = kite__softcap_ref;
+    k->rmsnorm_rows = kite__rmsnorm_rows_ref;
 }

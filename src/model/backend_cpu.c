@@ -145,8 +145,11 @@ static void cpu_matmul(kite_backend *b, const kite_weight *w, kite_view x, int32
 // ---- row-wise ops over the pool --------------------------------------------------------------
 // The element-wise ops work token by token, each row alone: for a batch the pool's threads take
 // rows ROWS_CHUNK at a time (the same bits as one thread); below ROWS_PAR_MIN rows one thread does
-// them all (a pool dispatch costs more). Serial, they were 8-10% of a 2-thread prefill.
-enum { ROWS_CHUNK = 4, ROWS_PAR_MIN = 16 };
+// them all (a pool dispatch costs more). Serial, they were 8-10% of a 2-thread prefill. An op
+// with a `block` function gets its rows `chunk` at a time in one call (the RMS norms: the kernels
+// norm up to RMS_ROWS rows at once, one row per vector lane); every row has the bits it has alone,
+// so no split changes a result.
+enum { ROWS_CHUNK = 4, ROWS_PAR_MIN = 16, RMS_ROWS = 16 };
 
 typedef struct row_op {
     cpu_backend *c;
@@ -155,21 +158,33 @@ typedef struct row_op {
     int32_t width, n_heads, head_dim;
     float eps;
     bool geglu; // glu_row: GeGLU, else SwiGLU
-    void (*fn)(const struct row_op *op, int32_t t); // one row
+    void (*fn)(const struct row_op *op, int32_t t); // one row, or NULL: block
+    void (*block)(const struct row_op *op, int32_t t0, int32_t nt); // rows t0 .. t0 + nt - 1, nt <= chunk
+    int32_t chunk; // rows taken at a time (0: ROWS_CHUNK)
     int32_t n;
     atomic_int next;
 } row_op;
 
+static int32_t chunk_of(const row_op *op) { return op->chunk ? op->chunk : ROWS_CHUNK; }
+
+// Rows t0 .. t0 + chunk - 1 (those below n).
+static void run_chunk(const row_op *op, int32_t t0) {
+    const int32_t nt = op->n - t0 < chunk_of(op) ? op->n - t0 : chunk_of(op);
+    if (op->block) op->block(op, t0, nt);
+    else
+        for (int32_t t = t0; t < t0 + nt; t++) op->fn(op, t);
+}
+
 static void row_op_worker(void *ctx, int ith, int nth) {
     row_op *op = ctx;
     (void)ith, (void)nth;
-    for (int32_t t0; (t0 = atomic_fetch_add_explicit(&op->next, ROWS_CHUNK, memory_order_relaxed)) < op->n;)
-        for (int32_t t = t0; t < op->n && t < t0 + ROWS_CHUNK; t++) op->fn(op, t);
+    for (int32_t t0; (t0 = atomic_fetch_add_explicit(&op->next, chunk_of(op), memory_order_relaxed)) < op->n;)
+        run_chunk(op, t0);
 }
 
 static void run_rows(row_op *op) {
     if (op->n < ROWS_PAR_MIN || kite_pool_size(op->c->pool) < 2) {
-        for (int32_t t = 0; t < op->n; t++) op->fn(op, t);
+        for (int32_t t0 = 0; t0 < op->n; t0 += chunk_of(op)) run_chunk(op, t0);
         return;
     }
     atomic_init(&op->next, 0);
@@ -178,13 +193,17 @@ static void run_rows(row_op *op) {
 
 static float *row_of(const row_op *op, kite_view v, int32_t t) { return at(op->c, v) + (size_t)t * v.stride; }
 
-static void rmsnorm_row(const row_op *op, int32_t t) {
-    kite__rmsnorm(row_of(op, op->dst, t), row_of(op, op->a, t), op->w, op->width, op->eps);
+static void rmsnorm_block(const row_op *op, int32_t t0, int32_t nt) {
+    float *y[RMS_ROWS];
+    const float *x[RMS_ROWS];
+    for (int32_t k = 0; k < nt; k++) y[k] = row_of(op, op->dst, t0 + k), x[k] = row_of(op, op->a, t0 + k);
+    kite_kernels_rmsnorm_rows(y, x, op->w, op->width, nt, op->eps);
 }
 
 static void cpu_rmsnorm(kite_backend *b, kite_view dst, kite_view src, const float *w, int32_t n, int32_t width,
                         float eps) {
-    row_op op = {.c = cpu(b), .dst = dst, .a = src, .w = w, .width = width, .eps = eps, .fn = rmsnorm_row, .n = n};
+    row_op op = {.c = cpu(b), .dst = dst, .a = src, .w = w, .width = width, .eps = eps, .block = rmsnorm_block,
+                 .chunk = RMS_ROWS, .n = n};
     run_rows(&op);
 }
 
@@ -270,14 +289,26 @@ static void cpu_softcap(kite_backend *b, kite_view x, int32_t n, int32_t width, 
     else kite_pool_run_shared(c->pool, softcap_worker, &j);           // (inline without a pool)
 }
 
-static void rmsnorm_heads_row(const row_op *op, int32_t t) {
-    kite__rmsnorm_heads(row_of(op, op->a, t), op->n_heads, op->head_dim, op->w, op->eps);
+// The heads of tokens t0 .. t0 + nt - 1, RMS_ROWS heads (of one token or several) per kernel call.
+static void rmsnorm_heads_block(const row_op *op, int32_t t0, int32_t nt) {
+    float *y[RMS_ROWS];
+    int32_t m = 0;
+    for (int32_t t = t0; t < t0 + nt; t++)
+        for (int32_t h = 0; h < op->n_heads; h++) {
+            y[m++] = row_of(op, op->a, t) + (size_t)h * op->head_dim;
+            if (m == RMS_ROWS || (t == t0 + nt - 1 && h == op->n_heads - 1)) {
+                kite_kernels_rmsnorm_rows(y, (const float *const *)y, op->w, op->head_dim, m, op->eps);
+                m = 0;
+            }
+        }
 }
 
 static void cpu_rmsnorm_heads(kite_backend *b, kite_view x, int32_t n, int32_t n_heads, int32_t head_dim,
                               const float *w, float eps) {
+    // a chunk: the tokens whose heads fill RMS_ROWS lanes (one token where it has that many)
+    const int32_t chunk = n_heads >= RMS_ROWS || n_heads < 1 ? 1 : RMS_ROWS / n_heads;
     row_op op = {.c = cpu(b), .a = x, .w = w, .n_heads = n_heads, .head_dim = head_dim, .eps = eps,
-                 .fn = rmsnorm_heads_row, .n = n};
+                 .block = rmsnorm_heads_block, .chunk = chunk, .n = n};
     run_rows(&op);
 }
 

@@ -11,10 +11,7 @@
 #include "quant/kite_quant.h"
 
 void kite__rmsnorm(float *y, const float *x, const float *w, int32_t n, float eps) {
-    double sum = 0.0;
-    for (int32_t i = 0; i < n; i++) sum += (double)x[i] * x[i];
-    const float scale = 1.0f / sqrtf((float)(sum / n) + eps);
-    for (int32_t i = 0; i < n; i++) y[i] = x[i] * scale * w[i];
+    kite_kernels_rmsnorm_rows(&y, &x, w, n, 1, eps);
 }
 
 void kite__rope_cache(float *cs, int32_t pos, int32_t n_rot, float base, float freq_scale, float attn_factor,
@@ -47,7 +44,14 @@ void kite__rope_apply(float *x, int32_t n_heads, int32_t head_dim, int32_t n_rot
 }
 
 void kite__rmsnorm_heads(float *x, int32_t n_heads, int32_t head_dim, const float *w, float eps) {
-    for (int32_t h = 0; h < n_heads; h++) kite__rmsnorm(x + (int64_t)h * head_dim, x + (int64_t)h * head_dim, w, head_dim, eps);
+    enum { CHUNK = 16 }; // the heads go to the kernels 16 at a time
+    for (int32_t h0 = 0; h0 < n_heads; h0 += CHUNK) {
+        float *y[CHUNK];
+        const float *src[CHUNK];
+        const int32_t nh = n_heads - h0 < CHUNK ? n_heads - h0 : CHUNK;
+        for (int32_t h = 0; h < nh; h++) y[h] = x + (int64_t)(h0 + h) * head_dim, src[h] = y[h];
+        kite_kernels_rmsnorm_rows(y, src, w, head_dim, nh, eps);
+    }
 }
 
 // GELU of an f16 value h: ggml's formula in float, its tanh taken in double and rounded once

@@ -13,6 +13,7 @@
 #include <math.h>
 
 // y = x / sqrt(mean(x^2) + eps) * w over n elements (sum in double, as ggml does). y may be x.
+// One row of kite_kernels_rmsnorm_rows (its bits).
 void kite__rmsnorm(float *y, const float *x, const float *w, int32_t n, float eps);
 
 // Fills cs[0..n_rot) with interleaved (cos, sin) of pos * base^(-2i/n_rot) * freq_scale /
@@ -26,7 +27,8 @@ void kite__rope_cache(float *cs, int32_t pos, int32_t n_rot, float base, float f
 void kite__rope_apply(float *x, int32_t n_heads, int32_t head_dim, int32_t n_rot, const float *cs, bool neox);
 
 // RMSNorm of each of n_heads vectors of head_dim floats in place, with the same head_dim
-// weights for every head (qwen3 / gemma3 q and k norms).
+// weights for every head (qwen3 / gemma3 q and k norms): kite_kernels_rmsnorm_rows, the heads in
+// its lanes.
 void kite__rmsnorm_heads(float *x, int32_t n_heads, int32_t head_dim, const float *w, float eps);
 
 // GELU as ggml's CPU backend computes it: the tanh approximation

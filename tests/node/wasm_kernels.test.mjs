@@ -115,10 +115,11 @@ for (const v of VARIANTS) {
 
 // The rest of the C suite that builds for WASI (GGUF reader/writer and the corrupted-file corpus,
 // quantizers and their SIMD128 searches, the model ops and forward pass, the attention group op against the scalar op, JSON,
-// tool calls, the soft-cap row against musl's tanh) passes inside wasm too: the core is one
+// tool calls, the soft-cap row against musl's tanh, the RMS norm rows with rows in f64x2 lanes) passes inside wasm too: the core is one
 // codebase, and musl's libm, wasm's 32-bit size_t and its memory model must not change a result.
 const OTHER_TESTS = ['test_gguf_corrupt', 'test_gguf_roundtrip', 'test_json', 'test_model', 'test_model_ops', 'test_serve_tools',
-  'test_quant_blocks', 'test_quant_mixture', 'test_quant_simd', 'test_glu_rows', 'test_attend_group', 'test_softcap'];
+  'test_quant_blocks', 'test_quant_mixture', 'test_quant_simd', 'test_glu_rows', 'test_attend_group', 'test_softcap',
+  'test_rmsnorm_rows'];
 test('the other C unit tests built for WASI pass under node:wasi (SIMD128)', { timeout: 600_000 }, (t) => {
   const dir = join(repoRoot, 'build/wasi-tests');
   for (const name of OTHER_TESTS) {

@@ -1,0 +1,4 @@
+// rmsnorm_avx512.c - the RMS norm rows with rows in AVX-512 double lanes (rmsnorm_x86.inc).
+#define KITE_RMS_AVX512 1
+#define RMS_NAME kite__rmsnorm_rows_avx512
+#include "kernels/rmsnorm_x86.inc"
