@@ -417,6 +417,18 @@ void kite__softcap_ref(float *x, int32_t n, float cap);
 void kite__softcap_avx2(float *x, int32_t n, float cap);
 void kite__softcap_avx512(float *x, int32_t n, float cap);
 
+// The same row with the two factors given: x[i] = cap * (float)tanh((double)(x[i] * inv)) * post,
+// each product rounded to float, left to right (the attention ops' soft-caps: attend_ref.c's
+// MATMUL form, inv = 1 / cap and post = scale, and its flash form, inv = scale / cap, post = 1).
+void kite__softcap_scaled_ref(float *x, int32_t n, float inv, float cap, float post);
+// The same with x86_tanh.h's tanh in vector lanes: kite__softcap_scaled_ref's bits.
+void kite__softcap_scaled_avx2(float *x, int32_t n, float inv, float cap, float post);
+void kite__softcap_scaled_avx512(float *x, int32_t n, float inv, float cap, float post);
+// The same on wasm SIMD128 (softcap_wasm.c: x86_tanh.h's method on f64x2 lanes): kite__softcap_ref's
+// bits for every input.
+void kite__softcap_wasm(float *x, int32_t n, float cap);
+void kite__softcap_scaled_wasm(float *x, int32_t n, float inv, float cap, float post);
+
 // ---- RMS norm (rmsnorm_ref.c, rmsnorm_avx2.c, rmsnorm_avx512.c, rmsnorm_wasm.c) ----------------
 // The scalar set's row, the specification (ggml's order): sum = +0.0 (double), then for i < n in
 // order sum = sum + (double)x[i] * (double)x[i] (the product exact, the add rounded to double);
@@ -435,15 +447,6 @@ void kite__rmsnorm_rows_avx512(float *const *y, const float *const *x, const flo
 // The same with rows in wasm SIMD128 f64x2 lanes (rmsnorm_wasm.c; up to 8 rows at once).
 void kite__rmsnorm_rows_wasm(float *const *y, const float *const *x, const float *w, int32_t n, int32_t rows,
                              float eps);
-// The same row with the two factors given: x[i] = cap * (float)tanh((double)(x[i] * inv)) * post,
-// each product rounded to float, left to right (the attention ops' soft-caps: attend_ref.c's
-// MATMUL form, inv = 1 / cap and post = scale, and its flash form, inv = scale / cap, post = 1).
-void kite__softcap_scaled_avx2(float *x, int32_t n, float inv, float cap, float post);
-void kite__softcap_scaled_avx512(float *x, int32_t n, float inv, float cap, float post);
-// The same on wasm SIMD128 (softcap_wasm.c: x86_tanh.h's method on f64x2 lanes): kite__softcap_ref's
-// bits for every input.
-void kite__softcap_wasm(float *x, int32_t n, float cap);
-void kite__softcap_scaled_wasm(float *x, int32_t n, float inv, float cap, float post);
 
 // ISA sets: each fills the entries it accelerates (compiled only where the ISA exists).
 void kite__kernels_fill_avx2(kite__kernels *k);

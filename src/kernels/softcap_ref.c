@@ -4,9 +4,10 @@
 
 #include "kernels/kernels_internal.h"
 
-void kite__softcap_ref(float *x, int32_t n, float cap) {
-    const float inv = 1.0f / cap;
-    for (int32_t i = 0; i < n; i++) x[i] = cap * (float)tanh((double)(x[i] * inv));
+void kite__softcap_ref(float *x, int32_t n, float cap) { kite__softcap_scaled_ref(x, n, 1.0f / cap, cap, 1.0f); }
+
+void kite__softcap_scaled_ref(float *x, int32_t n, float inv, float cap, float post) {
+    for (int32_t i = 0; i < n; i++) x[i] = cap * (float)tanh((double)(x[i] * inv)) * post;
 }
 
 void kite_kernels_softcap(float *x, int32_t n, float cap) { kite__kernels_active()->softcap(x, n, cap); }

@@ -57,13 +57,6 @@ static inline void wtanh2(v128_t a, v128_t *f, v128_t *lo, v128_t *hi) {
     *hi = wasm_f32x4_demote_f64x2_zero(wasm_f64x2_mul(t, wasm_f64x2_splat(1.0 + KITE_XTANH_ERR)));
 }
 
-// The scalar op on x[0..n): cap * (float)tanh((double)(x * inv)) * post. Out of line: a lane read
-// back from a vector in the caller is an i64-indexed extract_vector_elt in wasm64, which clang
-// 14's instruction selection cannot do (it crashed the wasm-st64 build).
-__attribute__((noinline)) static void softcap_scalar(float *x, int32_t n, float inv, float cap, float post) {
-    for (int32_t i = 0; i < n; i++) x[i] = cap * (float)tanh((double)(x[i] * inv)) * post;
-}
-
 void kite__softcap_scaled_wasm(float *x, int32_t n, float inv, float cap, float post) {
     const v128_t vinv = wasm_f32x4_splat(inv), vcap = wasm_f32x4_splat(cap), sgn = wasm_f32x4_splat(-0.0f);
     const v128_t vpost = wasm_f32x4_splat(post);
@@ -76,14 +69,17 @@ void kite__softcap_scaled_wasm(float *x, int32_t n, float inv, float cap, float 
         wtanh2(wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(ay, ay, 2, 3, 2, 3)), &f1, &l1, &h1);
         const v128_t lo = wasm_i32x4_shuffle(l0, l1, 0, 1, 4, 5), hi = wasm_i32x4_shuffle(h0, h1, 0, 1, 4, 5);
         const v128_t ok = wasm_v128_and(wasm_f32x4_eq(lo, hi), wasm_f32x4_eq(y, y));
-        if (!wasm_i32x4_all_true(ok)) { // a lane near a rounding boundary, or nan: the four by libm's
-            softcap_scalar(x + i, 4, inv, cap, post); // tanh (the settled lanes' bits are the same)
+        // a lane near a rounding boundary, or nan: the four by the scalar op from memory (the settled
+        // lanes' bits are the same), never a lane read back from y: that is an i64-indexed
+        // extract_vector_elt in wasm64, which clang 14's instruction selection cannot do
+        if (!wasm_i32x4_all_true(ok)) {
+            kite__softcap_scaled_ref(x + i, 4, inv, cap, post);
             continue;
         }
         const v128_t t = wasm_v128_or(wasm_i32x4_shuffle(f0, f1, 0, 1, 4, 5), wasm_v128_and(y, sgn));
         wasm_v128_store(x + i, wasm_f32x4_mul(wasm_f32x4_mul(vcap, t), vpost));
     }
-    softcap_scalar(x + i, n - i, inv, cap, post); // fewer than 4 left
+    kite__softcap_scaled_ref(x + i, n - i, inv, cap, post); // fewer than 4 left
 }
 
 void kite__softcap_wasm(float *x, int32_t n, float cap) { kite__softcap_scaled_wasm(x, n, 1.0f / cap, cap, 1.0f); }
