@@ -289,18 +289,9 @@ static void cpu_softcap(kite_backend *b, kite_view x, int32_t n, int32_t width, 
     else kite_pool_run_shared(c->pool, softcap_worker, &j);           // (inline without a pool)
 }
 
-// The heads of tokens t0 .. t0 + nt - 1, RMS_ROWS heads (of one token or several) per kernel call.
+// The heads of tokens t0 .. t0 + nt - 1.
 static void rmsnorm_heads_block(const row_op *op, int32_t t0, int32_t nt) {
-    float *y[RMS_ROWS];
-    int32_t m = 0;
-    for (int32_t t = t0; t < t0 + nt; t++)
-        for (int32_t h = 0; h < op->n_heads; h++) {
-            y[m++] = row_of(op, op->a, t) + (size_t)h * op->head_dim;
-            if (m == RMS_ROWS || (t == t0 + nt - 1 && h == op->n_heads - 1)) {
-                kite_kernels_rmsnorm_rows(y, (const float *const *)y, op->w, op->head_dim, m, op->eps);
-                m = 0;
-            }
-        }
+    kite__rmsnorm_heads_rows(row_of(op, op->a, t0), op->a.stride, nt, op->n_heads, op->head_dim, op->w, op->eps);
 }
 
 static void cpu_rmsnorm_heads(kite_backend *b, kite_view x, int32_t n, int32_t n_heads, int32_t head_dim,

@@ -44,14 +44,20 @@ void kite__rope_apply(float *x, int32_t n_heads, int32_t head_dim, int32_t n_rot
 }
 
 void kite__rmsnorm_heads(float *x, int32_t n_heads, int32_t head_dim, const float *w, float eps) {
-    enum { CHUNK = 16 }; // the heads go to the kernels 16 at a time
-    for (int32_t h0 = 0; h0 < n_heads; h0 += CHUNK) {
-        float *y[CHUNK];
-        const float *src[CHUNK];
-        const int32_t nh = n_heads - h0 < CHUNK ? n_heads - h0 : CHUNK;
-        for (int32_t h = 0; h < nh; h++) y[h] = x + (int64_t)(h0 + h) * head_dim, src[h] = y[h];
-        kite_kernels_rmsnorm_rows(y, src, w, head_dim, nh, eps);
-    }
+    kite__rmsnorm_heads_rows(x, 0, 1, n_heads, head_dim, w, eps);
+}
+
+void kite__rmsnorm_heads_rows(float *x, size_t stride, int32_t n, int32_t n_heads, int32_t head_dim, const float *w,
+                              float eps) {
+    enum { CHUNK = 16 }; // heads per kernel call, of one token or several
+    float *y[CHUNK];
+    int32_t m = 0;
+    for (int32_t t = 0; t < n; t++)
+        for (int32_t h = 0; h < n_heads; h++) {
+            y[m++] = x + (size_t)t * stride + (size_t)h * (size_t)head_dim;
+            if (m == CHUNK) kite_kernels_rmsnorm_rows(y, (const float *const *)y, w, head_dim, m, eps), m = 0;
+        }
+    if (m) kite_kernels_rmsnorm_rows(y, (const float *const *)y, w, head_dim, m, eps);
 }
 
 // GELU of an f16 value h: ggml's formula in float, its tanh taken in double and rounded once

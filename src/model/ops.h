@@ -30,6 +30,10 @@ void kite__rope_apply(float *x, int32_t n_heads, int32_t head_dim, int32_t n_rot
 // weights for every head (qwen3 / gemma3 q and k norms): kite_kernels_rmsnorm_rows, the heads in
 // its lanes.
 void kite__rmsnorm_heads(float *x, int32_t n_heads, int32_t head_dim, const float *w, float eps);
+// The same for n tokens' heads, token t's at x + t * stride (floats), 16 heads (of one token or
+// several) per kernel call.
+void kite__rmsnorm_heads_rows(float *x, size_t stride, int32_t n, int32_t n_heads, int32_t head_dim, const float *w,
+                              float eps);
 
 // GELU as ggml's CPU backend computes it: the tanh approximation
 // 0.5x(1 + tanh(sqrt(2/pi) x (1 + 0.044715 x^2))) looked up for x rounded to f16 and the
