@@ -4,7 +4,8 @@
 // added squared to the rows' running sums element after element by FMA (the square of a float is
 // exact in double, so the fused add rounds as the scalar op's add does). Each lane is one row's
 // sum in the scalar op's order (kite__rmsnorm_row_ref): 8 independent add chains where the scalar
-// op has one. The scale step is the scalar op's along the row, 4 lanes at a time.
+// op has one. The scale step is the scalar op's along the row, 4 lanes at a time; the block
+// driver is rmsnorm_rows.inc's.
 #include <arm_neon.h>
 #include <math.h>
 
@@ -53,32 +54,23 @@ static inline __attribute__((always_inline)) void rms_sums(const float *const *p
     for (int g = 0; g < 2 * groups; g++) vst1q_f64(sum + 2 * g, acc[g]);
 }
 
-void kite__rmsnorm_rows_neon(float *const *y, const float *const *x, const float *w, int32_t n, int32_t rows,
-                             float eps) {
-    for (int32_t r0 = 0; r0 < rows; r0 += RMS_BLOCK) {
-        const int nr = rows - r0 < RMS_BLOCK ? (int)(rows - r0) : RMS_BLOCK;
-        if (nr == 1) { // one row: one chain either way
-            kite__rmsnorm_row_ref(y[r0], x[r0], w, n, eps);
-            continue;
-        }
-        const float *p[RMS_BLOCK]; // the block's rows; lanes past them repeat its first row
-        for (int k = 0; k < RMS_BLOCK; k++) p[k] = x[r0 + (k < nr ? k : 0)];
-        double sum[RMS_BLOCK];
-        switch ((nr + 3) / 4) { // groups of 4 rows, each a constant for the unrolled loops
-        case 4: rms_sums(p, 4, n, sum); break;
-        case 3: rms_sums(p, 3, n, sum); break;
-        case 2: rms_sums(p, 2, n, sum); break;
-        default: rms_sums(p, 1, n, sum); break;
-        }
-        // every sum of the block is taken before a row is written (y[r] may be x[r])
-        for (int k = 0; k < nr; k++) {
-            const float scale = 1.0f / sqrtf((float)(sum[k] / n) + eps);
-            float *yr = y[r0 + k];
-            const float *xr = x[r0 + k];
-            const float32x4_t s = vdupq_n_f32(scale);
-            int32_t i = 0;
-            for (; i + 4 <= n; i += 4) vst1q_f32(yr + i, vmulq_f32(vmulq_f32(vld1q_f32(xr + i), s), vld1q_f32(w + i)));
-            for (; i < n; i++) yr[i] = xr[i] * scale * w[i];
-        }
+// the block's sums, its groups of 4 rows a constant for the unrolled loops
+static inline void rms_block_sums(const float *const *p, int nr, int32_t n, double *sum) {
+    switch ((nr + 3) / 4) {
+    case 4: rms_sums(p, 4, n, sum); break;
+    case 3: rms_sums(p, 3, n, sum); break;
+    case 2: rms_sums(p, 2, n, sum); break;
+    default: rms_sums(p, 1, n, sum); break;
     }
 }
+
+// y[i] = (x[i] * scale) * w[i] for i < n (the scalar op's products, in its order).
+static inline void rms_scale_row(float *y, const float *x, const float *w, int32_t n, float scale) {
+    const float32x4_t s = vdupq_n_f32(scale);
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vmulq_f32(vmulq_f32(vld1q_f32(x + i), s), vld1q_f32(w + i)));
+    for (; i < n; i++) y[i] = x[i] * scale * w[i];
+}
+
+#define RMS_NAME kite__rmsnorm_rows_neon
+#include "kernels/rmsnorm_rows.inc"
