@@ -410,6 +410,9 @@ void kite__geglu_ref(float *g, const float *u, int32_t n, const float *tab);
 // tab, the clamps as masks: kite__geglu_ref's bits for every input.
 void kite__geglu_avx2(float *g, const float *u, int32_t n, const float *tab);
 void kite__geglu_avx512(float *g, const float *u, int32_t n, const float *tab);
+// The same 4 lanes at a time on NEON: the f16 bits by FCVTN (nan lanes as above), four loads
+// from tab, the clamps as masks: kite__geglu_ref's bits for every input.
+void kite__geglu_neon(float *g, const float *u, int32_t n, const float *tab);
 
 // ---- soft-capping (softcap_ref.c, softcap_avx2.c, softcap_avx512.c, softcap_wasm.c, softcap_neon.c)
 // The scalar set's soft-cap row, the specification: inv = 1.0f / cap, then for i < n x[i] = cap *
