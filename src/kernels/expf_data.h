@@ -23,8 +23,8 @@ static const uint64_t kite__exp2f_tab[32] __attribute__((aligned(64))) = {
 #define KITE_EXP2F_C1 0x1.ebfce50fac4f3p-13
 #define KITE_EXP2F_C2 0x1.62e42ff0c52d6p-6
 
-// The 4096 arguments the x86 and NEON row ops' check at first use compares on: across the softmax's range (x
-// <= 0 mostly, near 0 densely) and a few past it.
+// The 4096 arguments the x86 and NEON row ops' check at first use compares on: across the
+// softmax's range (x <= 0 mostly, near 0 densely) and a few past it.
 static inline void kite__expf_check_args(float x[4096]) {
     uint32_t rng = 12345;
     for (int i = 0; i < 4096; i++) {
