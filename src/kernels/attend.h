@@ -93,6 +93,13 @@ void kite__attend_group_wasm(const kite_attn_group *g);
 void kite__attend_head_neon(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v,
                             int32_t kv_stride, int32_t n_kv, int32_t head_dim, float scale, float *scores,
                             float *out);
+// The same with soft-capping: kite__attend_head_capped's bits (softcap 0: kite__attend_head_neon).
+void kite__attend_head_capped_neon(kite_attn_mode mode, const float *q, const uint16_t *k, const uint16_t *v,
+                                   int32_t kv_stride, int32_t n_kv, int32_t head_dim, float scale, float softcap,
+                                   float *scores, float *out);
+// kite_kernels_attend_group for NEON: each query through kite__attend_head_capped_neon with
+// g->softcap, so kite__attend_head_capped's bits.
+void kite__attend_group_neon(const kite_attn_group *g);
 
 // f16 bits -> float without a table, written as selects so that loops over rows vectorize
 // (wasm SIMD128 included).

@@ -1,6 +1,7 @@
 // expf_data.h - the data of libm's expf (the ARM optimized-routines algorithm of glibc and musl:
-// __exp2f_data with N = 32), shared by the vector expf of the wasm sets (wasm_expf.h) and of x86
-// (x86_expf.h): both reproduce libm's steps, so both read its table and constants.
+// __exp2f_data with N = 32), shared by the vector expf of the wasm sets (wasm_expf.h), of x86
+// (x86_expf.h) and of NEON (neon_expf.h): all reproduce libm's steps, so all read its table and
+// constants; and the arguments the x86 and NEON row ops check their lanes on at first use.
 #ifndef KITE_EXPF_DATA_H
 #define KITE_EXPF_DATA_H
 
@@ -21,5 +22,16 @@ static const uint64_t kite__exp2f_tab[32] __attribute__((aligned(64))) = {
 #define KITE_EXP2F_C0 0x1.c6af84b912394p-20     // the polynomial in r, highest power first
 #define KITE_EXP2F_C1 0x1.ebfce50fac4f3p-13
 #define KITE_EXP2F_C2 0x1.62e42ff0c52d6p-6
+
+// The 4096 arguments the x86 and NEON row ops' check at first use compares on: across the
+// softmax's range (x <= 0 mostly, near 0 densely) and a few past it.
+static inline void kite__expf_check_args(float x[4096]) {
+    uint32_t rng = 12345;
+    for (int i = 0; i < 4096; i++) {
+        rng = rng * 1664525u + 1013904223u;
+        const float u = (float)(rng >> 8) / 16777216.0f; // [0, 1)
+        x[i] = i % 4 == 0 ? -104.0f * u : i % 4 == 1 ? -u : i % 4 == 2 ? -u * u * u * 20.0f : 90.0f * u - 2.0f;
+    }
+}
 
 #endif

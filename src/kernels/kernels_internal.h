@@ -385,7 +385,7 @@ static inline int kite__idot(const int8_t *q, const int8_t *a, int n) {
         (k)->tile[KITE_TYPE_TQ2_0] = tile_tq2_0, (k)->tile[KITE_TYPE_MXFP4] = tile_mxfp4;         \
     } while (0)
 
-// ---- gated activations (glu_ref.c, glu_wasm.c, glu_avx2.c, glu_avx512.c) ---------------------
+// ---- gated activations (glu_ref.c, glu_wasm.c, glu_avx2.c, glu_avx512.c, glu_neon.c) ---------
 // The scalar set's SwiGLU rows, the specification: for i < n, in this order, each step rounded to
 // float, g[i] = (g[i] / (1.0f + expf(-g[i]))) * u[i] (libm's expf; no contraction: the build has
 // -ffp-contract=off, and no product here meets an add anyway).
@@ -398,6 +398,9 @@ void kite__swiglu_wasm(float *g, const float *u, int32_t n);
 // bits for every input.
 void kite__swiglu_avx2(float *g, const float *u, int32_t n);
 void kite__swiglu_avx512(float *g, const float *u, int32_t n);
+// The same 4 lanes at a time on NEON (neon_expf.h's expf where its check at first use passed,
+// kite__expf_vec_ok_neon; lanes with |g| >= 88, inf or nan through libm's expf).
+void kite__swiglu_neon(float *g, const float *u, int32_t n);
 // The scalar set's GeGLU rows, the specification (ggml's tabulated GELU): for i < n, with x = g[i],
 // y = x <= -10 ? 0.0f : x >= 10 ? x : tab[kite_f32_to_f16(x)], then g[i] = y * u[i] (rounded to
 // float). tab holds the GELU of every f16 bit pattern (65536 floats; model/ops.c makes it).
@@ -407,8 +410,11 @@ void kite__geglu_ref(float *g, const float *u, int32_t n, const float *tab);
 // tab, the clamps as masks: kite__geglu_ref's bits for every input.
 void kite__geglu_avx2(float *g, const float *u, int32_t n, const float *tab);
 void kite__geglu_avx512(float *g, const float *u, int32_t n, const float *tab);
+// The same 4 lanes at a time on NEON: the f16 bits by FCVTN (nan lanes as above), four loads
+// from tab, the clamps as masks: kite__geglu_ref's bits for every input.
+void kite__geglu_neon(float *g, const float *u, int32_t n, const float *tab);
 
-// ---- soft-capping (softcap_ref.c, softcap_avx2.c, softcap_avx512.c, softcap_wasm.c) -----------
+// ---- soft-capping (softcap_ref.c, softcap_avx2.c, softcap_avx512.c, softcap_wasm.c, softcap_neon.c)
 // The scalar set's soft-cap row, the specification: inv = 1.0f / cap, then for i < n x[i] = cap *
 // (float)tanh((double)(x[i] * inv)), the products in float, tanh libm's double one.
 void kite__softcap_ref(float *x, int32_t n, float cap);
@@ -428,8 +434,12 @@ void kite__softcap_scaled_avx512(float *x, int32_t n, float inv, float cap, floa
 // bits for every input.
 void kite__softcap_wasm(float *x, int32_t n, float cap);
 void kite__softcap_scaled_wasm(float *x, int32_t n, float inv, float cap, float post);
+// The same on NEON (softcap_neon.c: x86_tanh.h's method on float64x2 lanes): kite__softcap_ref's
+// and kite__softcap_scaled_ref's bits for every input.
+void kite__softcap_neon(float *x, int32_t n, float cap);
+void kite__softcap_scaled_neon(float *x, int32_t n, float inv, float cap, float post);
 
-// ---- RMS norm (rmsnorm_ref.c, rmsnorm_avx2.c, rmsnorm_avx512.c, rmsnorm_wasm.c) ----------------
+// ---- RMS norm (rmsnorm_ref.c, rmsnorm_avx2.c, rmsnorm_avx512.c, rmsnorm_wasm.c, rmsnorm_neon.c) --
 // The scalar set's row, the specification (ggml's order): sum = +0.0 (double), then for i < n in
 // order sum = sum + (double)x[i] * (double)x[i] (the product exact, the add rounded to double);
 // scale = 1.0f / sqrtf((float)(sum / n) + eps); then y[i] = (x[i] * scale) * w[i] in float. y may
@@ -446,6 +456,9 @@ void kite__rmsnorm_rows_avx512(float *const *y, const float *const *x, const flo
                                float eps);
 // The same with rows in wasm SIMD128 f64x2 lanes (rmsnorm_wasm.c; up to 8 rows at once).
 void kite__rmsnorm_rows_wasm(float *const *y, const float *const *x, const float *w, int32_t n, int32_t rows,
+                             float eps);
+// The same with rows in NEON float64x2 lanes (rmsnorm_neon.c; up to 16 rows at once).
+void kite__rmsnorm_rows_neon(float *const *y, const float *const *x, const float *w, int32_t n, int32_t rows,
                              float eps);
 
 // ISA sets: each fills the entries it accelerates (compiled only where the ISA exists).

@@ -389,6 +389,12 @@ KITE_TILE(tile_bf16, micro_f, K_BF16, n)
 void kite__kernels_fill_neon(kite__kernels *k) {
     k->isa = "neon";
     k->attend = kite__attend_head_neon;
+    k->attend_group = kite__attend_group_neon;
+    k->attend_group_softcap = true; // kite__attend_head_capped_neon caps in vector lanes (the scalar op's bits)
+    k->swiglu = kite__swiglu_neon;
+    k->geglu = kite__geglu_neon;
+    k->softcap = kite__softcap_neon;
+    k->rmsnorm_rows = kite__rmsnorm_rows_neon;
     KITE_SET_TILES(k);
     KITE_SET_TILES_IQ(k);
 }

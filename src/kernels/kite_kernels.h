@@ -150,9 +150,10 @@ typedef struct kite_attn_group {
     int32_t n_q, head_dim, kv_stride, scores_stride;
     float scale;
     // attention-logit soft-capping (gemma2), 0 = off: each score becomes softcap * tanh(s /
-    // softcap) before the softmax, as kite__attend_head_capped (attend.h) forms it. The x86 and
-    // wasm sets' group ops cap in vector lanes with libm's tanh bits (x86: on the AVX2 op's dots;
-    // wasm: the scalar op's bits); the others run kite__attend_head_capped query by query.
+    // softcap) before the softmax, as kite__attend_head_capped (attend.h) forms it. The x86, wasm
+    // and NEON sets' group ops cap in vector lanes with libm's tanh bits (x86: on the AVX2 op's
+    // dots; wasm, NEON: the scalar op's bits); the scalar set runs kite__attend_head_capped query
+    // by query.
     float softcap;
     const uint16_t *k, *v;
     const float *q[KITE_ATTN_GROUP_MAX];
@@ -166,8 +167,8 @@ void kite_kernels_attend_group(const kite_attn_group *g);
 
 // The SwiGLU gate of a feed-forward row: g[i] = g[i] / (1 + expf(-g[i])) * u[i] for i < n, each
 // operation rounded to float in that order, with libm's expf (glibc natively, musl in wasm): the
-// same bits in every kernel set (the wasm sets take 4 lanes at a time, the x86 sets 8 / 16). g and
-// u hold n floats.
+// same bits in every kernel set (the wasm and NEON sets take 4 lanes at a time, the x86 sets 8 /
+// 16). g and u hold n floats.
 void kite_kernels_swiglu(float *g, const float *u, int32_t n);
 
 // The GeGLU gate of a feed-forward row with ggml's tabulated GELU: for i < n, with x = g[i], y =
@@ -180,7 +181,8 @@ void kite_kernels_geglu(float *g, const float *u, int32_t n, const float *tab);
 
 // Logit soft-capping (gemma2's and gemma3's output): with inv = 1.0f / cap, x[i] = cap *
 // (float)tanh((double)(x[i] * inv)) for i < n, the products rounded to float and tanh libm's: the
-// same bits in every kernel set (the x86 sets take 8 / 16 lanes at a time). cap > 0.
+// same bits in every kernel set (the x86 sets take 8 / 16 lanes at a time, the wasm and NEON sets
+// 4). cap > 0.
 void kite_kernels_softcap(float *x, int32_t n, float cap);
 
 // ---- RMS norm ----------------------------------------------------------------------------
@@ -188,8 +190,8 @@ void kite_kernels_softcap(float *x, int32_t n, float cap);
 // RMS norm of `rows` rows of n floats with the same n weights w: for each r < rows, y[r][i] =
 // x[r][i] * scale * w[i] with scale = 1.0f / sqrtf((float)(sum / n) + eps), sum the row's
 // (double)x * x added in element order in double (ggml's bits). The same bits in every kernel set
-// (the x86 sets take up to 16 rows at once, each in a vector lane). y[r] may be x[r]; otherwise
-// no y row overlaps any x row.
+// (the x86 and NEON sets take up to 16 rows at once, the wasm sets 8, each in a vector lane). y[r]
+// may be x[r]; otherwise no y row overlaps any x row.
 void kite_kernels_rmsnorm_rows(float *const *y, const float *const *x, const float *w, int32_t n, int32_t rows,
                                float eps);
 

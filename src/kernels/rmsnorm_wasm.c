@@ -3,7 +3,8 @@
 // so that vector j holds element i + j of the 4 rows; widened to double (two f64x2: rows 0-1 and
 // 2-3), squared (exact) and added to the rows' running sums element after element. Each lane is
 // one row's sum in the scalar op's order (kite__rmsnorm_row_ref): 4 independent add chains where
-// the scalar op has one. The scale step is the scalar op's along the row, 4 lanes at a time.
+// the scalar op has one. The scale step is the scalar op's along the row, 4 lanes at a time; the
+// block driver is rmsnorm_rows.inc's.
 #include <math.h>
 #include <wasm_simd128.h>
 
@@ -42,29 +43,20 @@ static inline __attribute__((always_inline)) void rms_sums(const float *const *p
     for (int g = 0; g < 2 * groups; g++) wasm_v128_store(sum + 2 * g, acc[g]);
 }
 
-void kite__rmsnorm_rows_wasm(float *const *y, const float *const *x, const float *w, int32_t n, int32_t rows,
-                             float eps) {
-    for (int32_t r0 = 0; r0 < rows; r0 += RMS_BLOCK) {
-        const int nr = rows - r0 < RMS_BLOCK ? (int)(rows - r0) : RMS_BLOCK;
-        if (nr == 1) { // one row: one chain either way
-            kite__rmsnorm_row_ref(y[r0], x[r0], w, n, eps);
-            continue;
-        }
-        const float *p[RMS_BLOCK]; // the block's rows; lanes past them repeat its first row
-        for (int k = 0; k < RMS_BLOCK; k++) p[k] = x[r0 + (k < nr ? k : 0)];
-        double sum[RMS_BLOCK];
-        if (nr > 4) rms_sums(p, 2, n, sum);
-        else rms_sums(p, 1, n, sum);
-        // every sum of the block is taken before a row is written (y[r] may be x[r])
-        for (int k = 0; k < nr; k++) {
-            const float scale = 1.0f / sqrtf((float)(sum[k] / n) + eps);
-            float *yr = y[r0 + k];
-            const float *xr = x[r0 + k];
-            const v128_t s = wasm_f32x4_splat(scale);
-            int32_t i = 0;
-            for (; i + 4 <= n; i += 4)
-                wasm_v128_store(yr + i, wasm_f32x4_mul(wasm_f32x4_mul(wasm_v128_load(xr + i), s), wasm_v128_load(w + i)));
-            for (; i < n; i++) yr[i] = xr[i] * scale * w[i];
-        }
-    }
+// the block's sums, its groups of 4 rows a constant for the unrolled loops
+static inline void rms_block_sums(const float *const *p, int nr, int32_t n, double *sum) {
+    if (nr > 4) rms_sums(p, 2, n, sum);
+    else rms_sums(p, 1, n, sum);
 }
+
+// y[i] = (x[i] * scale) * w[i] for i < n (the scalar op's products, in its order).
+static inline void rms_scale_row(float *y, const float *x, const float *w, int32_t n, float scale) {
+    const v128_t s = wasm_f32x4_splat(scale);
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        wasm_v128_store(y + i, wasm_f32x4_mul(wasm_f32x4_mul(wasm_v128_load(x + i), s), wasm_v128_load(w + i)));
+    for (; i < n; i++) y[i] = x[i] * scale * w[i];
+}
+
+#define RMS_NAME kite__rmsnorm_rows_wasm
+#include "kernels/rmsnorm_rows.inc"

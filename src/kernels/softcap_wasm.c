@@ -23,25 +23,13 @@ static inline v128_t wtanh2_pos(v128_t a) {
     // e = exp(-2a) = 2^k exp(r)
     const v128_t x = wasm_f64x2_mul(wasm_f64x2_pmin(a, wasm_f64x2_splat(KITE_XTANH_BIG)), wasm_f64x2_splat(-2.0));
     const v128_t shift = wasm_f64x2_splat(0x1.8p52);
-    v128_t kd = wasm_f64x2_add(wasm_f64x2_mul(x, wasm_f64x2_splat(1.4426950408889634)), shift);
+    v128_t kd = wasm_f64x2_add(wasm_f64x2_mul(x, wasm_f64x2_splat(KITE_XTANH_LOG2E)), shift);
     const v128_t ki = kd;
     kd = wasm_f64x2_sub(kd, shift);
-    v128_t r = wasm_f64x2_sub(x, wasm_f64x2_mul(kd, wasm_f64x2_splat(0x1.62e42fefa3800p-1))); // exact product
-    r = wasm_f64x2_sub(r, wasm_f64x2_mul(kd, wasm_f64x2_splat(0x1.ef35793c76730p-45)));
-    v128_t q = wasm_f64x2_splat(1.0 / 6227020800.0);
-    q = MADD(q, r, wasm_f64x2_splat(1.0 / 479001600.0));
-    q = MADD(q, r, wasm_f64x2_splat(1.0 / 39916800.0));
-    q = MADD(q, r, wasm_f64x2_splat(1.0 / 3628800.0));
-    q = MADD(q, r, wasm_f64x2_splat(1.0 / 362880.0));
-    q = MADD(q, r, wasm_f64x2_splat(1.0 / 40320.0));
-    q = MADD(q, r, wasm_f64x2_splat(1.0 / 5040.0));
-    q = MADD(q, r, wasm_f64x2_splat(1.0 / 720.0));
-    q = MADD(q, r, wasm_f64x2_splat(1.0 / 120.0));
-    q = MADD(q, r, wasm_f64x2_splat(1.0 / 24.0));
-    q = MADD(q, r, wasm_f64x2_splat(1.0 / 6.0));
-    q = MADD(q, r, wasm_f64x2_splat(0.5));
-    q = MADD(q, r, wasm_f64x2_splat(1.0));
-    q = MADD(q, r, wasm_f64x2_splat(1.0));
+    v128_t r = wasm_f64x2_sub(x, wasm_f64x2_mul(kd, wasm_f64x2_splat(KITE_XTANH_LN2_HI))); // exact product
+    r = wasm_f64x2_sub(r, wasm_f64x2_mul(kd, wasm_f64x2_splat(KITE_XTANH_LN2_LO)));
+    v128_t q = wasm_f64x2_splat(kite__xtanh_exp_q[0]);
+    for (int j = 1; j < 14; j++) q = MADD(q, r, wasm_f64x2_splat(kite__xtanh_exp_q[j]));
     const v128_t two_k = wasm_i64x2_add(wasm_i64x2_shl(ki, 52), wasm_i64x2_splat(1023ll << 52));
     const v128_t e = wasm_f64x2_mul(q, two_k);
     const v128_t one = wasm_f64x2_splat(1.0);

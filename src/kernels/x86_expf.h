@@ -28,20 +28,7 @@ float kite__softmax_exp_sum_avx512(float *x, int32_t n, float mx);
 bool kite__expf_vec_ok_avx2(void);
 bool kite__expf_vec_ok_avx512(void);
 
-// The 4096 arguments the row ops' check at first use compares on: across the softmax's range (x
-// <= 0 mostly, near 0 densely) and a few past it.
-static inline void kite__expf_check_args(float x[4096]) {
-    uint32_t rng = 12345;
-    for (int i = 0; i < 4096; i++) {
-        rng = rng * 1664525u + 1013904223u;
-        const float u = (float)(rng >> 8) / 16777216.0f; // [0, 1)
-        x[i] = i % 4 == 0 ? -104.0f * u : i % 4 == 1 ? -u : i % 4 == 2 ? -u * u * u * 20.0f : 90.0f * u - 2.0f;
-    }
-}
-
 #if defined(__AVX2__) && defined(__FMA__)
-
-
 // __expf_fma's steps on 4 double lanes holding floats with |x| < 88, before the final rounding
 // to float (as libm disassembles: kd = fma(InvLn2N, x, shift); r = fma(InvLn2N, x, -(kd -
 // shift)); y = fma(fma(C0, r, C1), r * r, fma(r, C2, 1)) * 2^(k/32)).

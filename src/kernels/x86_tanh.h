@@ -5,7 +5,7 @@
 // libm's tanh is itself within a few double ulps of tanh, so a kept lane's float is what
 // rounding libm's double gives. Checked over all 2^32 inputs by test_softcap (KITE_TANH_ALL=1).
 // Used by the soft-cap rows (softcap_avx2.c, softcap_avx512.c) and the x86 attention ops; the
-// constants (formulas, bound) also by softcap_wasm.c on f64x2 lanes.
+// constants (formulas, bound) also by softcap_wasm.c on f64x2 lanes and softcap_neon.c on float64x2.
 #ifndef KITE_X86_TANH_H
 #define KITE_X86_TANH_H
 
@@ -22,13 +22,25 @@
 // |y| at and above this is taken as this: tanh is 1 - 2^-57 or closer to 1 (one float, 1.0f).
 #define KITE_XTANH_BIG 20.0
 
-// tanh's Taylor coefficients (x^3 .. x^13) and exp's (1/k!, k = 2 .. 13)
+// tanh's Taylor coefficients (x^3 .. x^13)
 #define KITE_XTANH_T3 (-1.0 / 3.0)
 #define KITE_XTANH_T5 (2.0 / 15.0)
 #define KITE_XTANH_T7 (-17.0 / 315.0)
 #define KITE_XTANH_T9 (62.0 / 2835.0)
 #define KITE_XTANH_T11 (-1382.0 / 155925.0)
 #define KITE_XTANH_T13 (21844.0 / 6081075.0)
+
+// exp(x) for x = -2a: x = k ln2 + r with k = round(x log2(e)) and ln2 in two parts (the high
+// part's low bits zero, so that k times it is exact), exp(r) by its Taylor series to r^13
+#define KITE_XTANH_LOG2E 1.4426950408889634
+#define KITE_XTANH_LN2_HI 0x1.62e42fefa3800p-1
+#define KITE_XTANH_LN2_LO 0x1.ef35793c76730p-45
+// exp's Taylor coefficients 1/k!, k = 13 down to 0 (Horner's order)
+static const double kite__xtanh_exp_q[14] = {
+    1.0 / 6227020800.0, 1.0 / 479001600.0, 1.0 / 39916800.0, 1.0 / 3628800.0, 1.0 / 362880.0,
+    1.0 / 40320.0,      1.0 / 5040.0,      1.0 / 720.0,      1.0 / 120.0,     1.0 / 24.0,
+    1.0 / 6.0,          0.5,               1.0,              1.0,
+};
 
 #if defined(__AVX2__) && defined(__FMA__)
 // tanh(a) for 4 double lanes a >= 0 (not nan), within about 2^-49 relative (see above).
@@ -44,25 +56,13 @@ static inline __m256d kite__xtanh4_pos(__m256d a) {
     // large: e = exp(-2a) = 2^k exp(r), |r| <= ln2 / 2, exp(r) by its Taylor series to r^13
     const __m256d x = _mm256_mul_pd(_mm256_min_pd(a, _mm256_set1_pd(KITE_XTANH_BIG)), _mm256_set1_pd(-2.0));
     const __m256d shift = _mm256_set1_pd(0x1.8p52);
-    __m256d kd = _mm256_fmadd_pd(x, _mm256_set1_pd(1.4426950408889634), shift);
+    __m256d kd = _mm256_fmadd_pd(x, _mm256_set1_pd(KITE_XTANH_LOG2E), shift);
     const __m256i ki = _mm256_castpd_si256(kd);
     kd = _mm256_sub_pd(kd, shift);
-    __m256d r = _mm256_fnmadd_pd(kd, _mm256_set1_pd(0x1.62e42fefa3800p-1), x);
-    r = _mm256_fnmadd_pd(kd, _mm256_set1_pd(0x1.ef35793c76730p-45), r);
-    __m256d q = _mm256_set1_pd(1.0 / 6227020800.0);
-    q = _mm256_fmadd_pd(q, r, _mm256_set1_pd(1.0 / 479001600.0));
-    q = _mm256_fmadd_pd(q, r, _mm256_set1_pd(1.0 / 39916800.0));
-    q = _mm256_fmadd_pd(q, r, _mm256_set1_pd(1.0 / 3628800.0));
-    q = _mm256_fmadd_pd(q, r, _mm256_set1_pd(1.0 / 362880.0));
-    q = _mm256_fmadd_pd(q, r, _mm256_set1_pd(1.0 / 40320.0));
-    q = _mm256_fmadd_pd(q, r, _mm256_set1_pd(1.0 / 5040.0));
-    q = _mm256_fmadd_pd(q, r, _mm256_set1_pd(1.0 / 720.0));
-    q = _mm256_fmadd_pd(q, r, _mm256_set1_pd(1.0 / 120.0));
-    q = _mm256_fmadd_pd(q, r, _mm256_set1_pd(1.0 / 24.0));
-    q = _mm256_fmadd_pd(q, r, _mm256_set1_pd(1.0 / 6.0));
-    q = _mm256_fmadd_pd(q, r, _mm256_set1_pd(0.5));
-    q = _mm256_fmadd_pd(q, r, _mm256_set1_pd(1.0));
-    q = _mm256_fmadd_pd(q, r, _mm256_set1_pd(1.0));
+    __m256d r = _mm256_fnmadd_pd(kd, _mm256_set1_pd(KITE_XTANH_LN2_HI), x);
+    r = _mm256_fnmadd_pd(kd, _mm256_set1_pd(KITE_XTANH_LN2_LO), r);
+    __m256d q = _mm256_set1_pd(kite__xtanh_exp_q[0]);
+    for (int j = 1; j < 14; j++) q = _mm256_fmadd_pd(q, r, _mm256_set1_pd(kite__xtanh_exp_q[j]));
     // 2^k (k in [-58, 0]) from the shifted sum's low bits
     const __m256d two_k =
         _mm256_castsi256_pd(_mm256_add_epi64(_mm256_slli_epi64(ki, 52), _mm256_set1_epi64x(1023ll << 52)));
@@ -107,25 +107,13 @@ static inline __m512d kite__xtanh8_pos(__m512d a) {
     const __m512d small = _mm512_fmadd_pd(_mm512_mul_pd(a, s), p, a);
     const __m512d x = _mm512_mul_pd(_mm512_min_pd(a, _mm512_set1_pd(KITE_XTANH_BIG)), _mm512_set1_pd(-2.0));
     const __m512d shift = _mm512_set1_pd(0x1.8p52);
-    __m512d kd = _mm512_fmadd_pd(x, _mm512_set1_pd(1.4426950408889634), shift);
+    __m512d kd = _mm512_fmadd_pd(x, _mm512_set1_pd(KITE_XTANH_LOG2E), shift);
     const __m512i ki = _mm512_castpd_si512(kd);
     kd = _mm512_sub_pd(kd, shift);
-    __m512d r = _mm512_fnmadd_pd(kd, _mm512_set1_pd(0x1.62e42fefa3800p-1), x);
-    r = _mm512_fnmadd_pd(kd, _mm512_set1_pd(0x1.ef35793c76730p-45), r);
-    __m512d q = _mm512_set1_pd(1.0 / 6227020800.0);
-    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(1.0 / 479001600.0));
-    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(1.0 / 39916800.0));
-    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(1.0 / 3628800.0));
-    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(1.0 / 362880.0));
-    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(1.0 / 40320.0));
-    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(1.0 / 5040.0));
-    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(1.0 / 720.0));
-    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(1.0 / 120.0));
-    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(1.0 / 24.0));
-    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(1.0 / 6.0));
-    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(0.5));
-    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(1.0));
-    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(1.0));
+    __m512d r = _mm512_fnmadd_pd(kd, _mm512_set1_pd(KITE_XTANH_LN2_HI), x);
+    r = _mm512_fnmadd_pd(kd, _mm512_set1_pd(KITE_XTANH_LN2_LO), r);
+    __m512d q = _mm512_set1_pd(kite__xtanh_exp_q[0]);
+    for (int j = 1; j < 14; j++) q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(kite__xtanh_exp_q[j]));
     const __m512d two_k =
         _mm512_castsi512_pd(_mm512_add_epi64(_mm512_slli_epi64(ki, 52), _mm512_set1_epi64(1023ll << 52)));
     const __m512d e = _mm512_mul_pd(q, two_k);

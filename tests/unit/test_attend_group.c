@@ -120,7 +120,7 @@ static void check_group(const char *what, group_fn group, kite_attend_fn single,
 }
 
 
-#if defined(KITE_X86) || defined(__wasm_simd128__)
+#if defined(KITE_X86) || defined(__wasm_simd128__) || defined(__aarch64__)
 // inf / nan halves and large values whose f16 sums overflow, scattered over both caches
 static void poison(uint16_t *k, uint16_t *v) {
     for (int i = 0; i < MAX_KV * STRIDE; i++) {
@@ -322,6 +322,23 @@ int main(void) {
     check_group_nan("kite__attend_group_wasm vs scalar (softcap, inf, nan, overflow)", kite__attend_group_wasm, NULL, k,
                     v, true);
     g_softcap = 0.0f;
+#endif
+#ifdef __aarch64__
+    // the NEON group op (kite__attend_head_capped_neon per query) against the scalar op itself, as
+    // the wasm one above: its expf and tanh lanes, their libm fallbacks (scores of +-inf and nan)
+    if (kite__kernels_get("neon")) {
+        check_group("kite__attend_group_neon vs scalar", kite__attend_group_neon, kite__attend_head_ref, k, v);
+        poison(k, v);
+        check_group_nan("kite__attend_group_neon vs scalar (inf, nan, overflow)", kite__attend_group_neon,
+                        kite__attend_head_ref, k, v, true);
+        g_capped = kite__attend_head_capped;
+        g_softcap = 50.0f;
+        check_group_nan("kite__attend_group_neon vs scalar (softcap, inf, nan, overflow)", kite__attend_group_neon, NULL,
+                        k, v, true);
+        g_softcap = 0.0f;
+    } else {
+        fprintf(stderr, "skip: no NEON set on this host, the NEON group op is untested here\n");
+    }
 #endif
     free(k);
     free(v);

@@ -20,8 +20,9 @@ static float frand(void) { // uniform in [-1, 1)
 
 // One ISA set's attention op against the scalar one. exact: bit for bit (NEON, wasm); else the
 // AVX2 op's tolerance (it sums with FMA in 8 lanes).
-// capped (may be NULL): the set's soft-capping op (x86: kite__attend_head_capped_avx2), checked the
-// same way against kite__attend_head_capped under caps 50 and 2.
+// capped (may be NULL): the set's soft-capping op (x86: kite__attend_head_capped_avx2, NEON:
+// kite__attend_head_capped_neon), checked the same way against kite__attend_head_capped under
+// caps 50 and 2.
 static void check_attention_set(const char *isa, kite_attend_fn fn, kite__attend_capped_fn capped, bool exact) {
     const int dims[] = {8, 32, 64, 72, 128};
     const int lens[] = {1, 7, 64, 133};
@@ -92,6 +93,8 @@ static void test_attention(void) {
         kite__attend_capped_fn capped = NULL;
 #if defined(__x86_64__) || defined(_M_X64)
         if (x86) capped = kite__attend_head_capped_avx2;
+#elif defined(__aarch64__)
+        if (!strcmp(isa, "neon")) capped = kite__attend_head_capped_neon;
 #endif
         check_attention_set(isa, ks->attend, capped, !x86);
         simd++;

@@ -1,17 +1,19 @@
-// test_x86_expf.c - the x86 vector expf (x86_expf.h) through its row ops gives this libm's expf
-// bits: on float patterns from a stride through all 2^32 (both zeros, subnormals, |x| >= 88,
-// inf, nan) and densely over the softmax's arguments near 0; KITE_EXPF_ALL=1 checks every one of
-// the 2^32 patterns instead (about 15 s per ISA). Also: the vector path is in use (its check at
-// first use passed), so the comparison is not libm against itself.
+// test_expf_rows.c - the vector expf of x86 (x86_expf.h) and of NEON (neon_expf.h) through their
+// row ops gives this libm's expf bits: on float patterns from a stride through all 2^32 (both
+// zeros, subnormals, |x| >= 88, inf, nan) and densely over the softmax's arguments near 0;
+// KITE_EXPF_ALL=1 checks every one of the 2^32 patterns instead (natively about 15 s per ISA).
+// Also: the vector path is in use (its check at first use passed), so the comparison is not libm
+// against itself.
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "check.h"
 #include "kernels/kernels_internal.h"
+#include "kernels/neon_expf.h"
 #include "kernels/x86_expf.h"
 
-#if defined(__x86_64__) || defined(_M_X64)
+#if defined(__x86_64__) || defined(_M_X64) || defined(__aarch64__)
 enum { BATCH = 4096 };
 
 typedef void (*row_fn)(float *x, int32_t n);
@@ -71,8 +73,13 @@ int main(void) {
         check_isa("kite__expf_row_avx512", kite__expf_row_avx512, kite__expf_vec_ok_avx512);
     else
         fprintf(stderr, "skip: no AVX-512 on this host\n");
+#elif defined(__aarch64__)
+    if (kite__kernels_get("neon"))
+        check_isa("kite__expf_row_neon", kite__expf_row_neon, kite__expf_vec_ok_neon);
+    else
+        fprintf(stderr, "skip: no NEON set on this host\n");
 #else
-    fprintf(stderr, "skip: not x86\n");
+    fprintf(stderr, "skip: no vector expf on this architecture\n");
 #endif
-    return check_done("test_x86_expf");
+    return check_done("test_expf_rows");
 }
