@@ -69,7 +69,8 @@ static void attend_fa_f16(const float *q16, const uint16_t *k, const uint16_t *v
             const float dot = dot_ggml(q16, k + (int64_t)(j0 + c) * kv_stride, head_dim);
             e[c] = softcap == 0.0f ? dot * scale : dot;
         }
-        if (softcap != 0.0f) kite__softcap_scaled_neon(e, nc, scale / softcap, softcap, 1.0f);
+        if (softcap != 0.0f)
+            kite__attend_cap_scores(kite__softcap_scaled_neon, KITE_ATTN_FA_F16, e, nc, scale, softcap);
         for (int32_t c = 0; c < nc; c++) {
             const float s = e[c];
             raise[c] = s > m;
