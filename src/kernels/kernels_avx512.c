@@ -9,6 +9,7 @@
 #include "kernels/kernels_x86_x8_q5k.inc"
 #include "kernels/kernels_x86_x8_iq4xs.inc"
 #include "kernels/kernels_x86_x8_q3k.inc"
+#include "kernels/kernels_x86_x8_q2k.inc"
 
 #include "kernels/attend.h"
 

@@ -85,8 +85,9 @@ kite_status kite_matmul_parts(kite_pool *pool, const kite_matmul_part *parts, in
 bool kite_matmul_x8_type(kite_type wtype);
 
 // True when the kernel set in use decodes wtype from the X8 layout directly (the x86 sets: Q4_K,
-// Q5_K, Q6_K, Q8_0, Q4_0, IQ4_NL, Q5_0, Q4_1, Q5_1; wasm: those and IQ4_XS, IQ3_XXS, IQ2_XXS,
-// IQ2_XS, IQ2_S, IQ3_S, IQ1_S, IQ1_M, Q3_K, Q2_K); elsewhere an X8 matrix still works, read back into rows per tile.
+// Q5_K, Q6_K, Q8_0, IQ4_XS, Q2_K, Q4_0, IQ4_NL, Q5_0, Q4_1, Q5_1; wasm: those and IQ3_XXS,
+// IQ2_XXS, IQ2_XS, IQ2_S, IQ3_S, IQ1_S, IQ1_M, Q3_K); elsewhere an X8 matrix still works, read
+// back into rows per tile.
 bool kite_matmul_prefers_x8(kite_type wtype);
 
 // Writes the n_out x n_in matrix src (row layout) to dst in the X8 layout (the same size);

@@ -1,7 +1,7 @@
 // repack_x8.c - the X8 weight layout (8 rows interleaved per super-block, see kite_kernels.h) and
 // its conversions to and from the file's row layout. Portable C: every build can repack and
 // read back; the x86 and wasm sets read X8 directly: a GEMV (kernels_x86_x8*.inc,
-// kernels_wasm_x8*.inc; x86 has Q3_K, Q4_K, Q5_K, Q6_K, Q8_0, IQ4_XS and the 32-element types') and,
+// kernels_wasm_x8*.inc; x86 has Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_0, IQ4_XS and the 32-element types') and,
 // on x86, the packed GEMM's decode (packK_x8, pack32_x8, kernels_x86_packed_levels.inc).
 #include "kernels/kernels_internal.h"
 

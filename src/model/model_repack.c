@@ -1,6 +1,6 @@
 // model_repack.c - after the load, moves the matrices the kernel set decodes faster from the X8
-// layout (kite_matmul_prefers_x8: Q4_K, Q5_K, Q6_K, Q8_0, IQ4_XS, Q4_0, IQ4_NL, Q5_0, Q4_1, Q5_1, Q3_K
-// on x86; those and IQ3_XXS, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_S, IQ1_S, IQ1_M, Q2_K on wasm) into one buffer the model owns, in that
+// layout (kite_matmul_prefers_x8: Q4_K, Q5_K, Q6_K, Q8_0, IQ4_XS, Q4_0, IQ4_NL, Q5_0, Q4_1, Q5_1, Q3_K,
+// Q2_K on x86; those and IQ3_XXS, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_S, IQ1_S, IQ1_M on wasm) into one buffer the model owns, in that
 // layout, and hands each source range to the host's release callback (kite_model_params); with
 // kite_model_params.in_place, rewrites them in the host's buffers.
 #include <stdlib.h>

@@ -391,11 +391,11 @@ static void test_x8_vs_ref(kite_pool *pool2) {
             CHECK(!ks->gemm_x8[t] || ks->gemv_x8[t], "%s: an X8 GEMM tile needs the X8 GEMV", isa);
 #if defined(__x86_64__)
             // (so that the comparisons below test the X8 GEMV and GEMM, not the rows read back; x86
-            // reads IQ3_XXS, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_S, IQ1_S, IQ1_M and Q2_K in rows: only the
+            // reads IQ3_XXS, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_S, IQ1_S and IQ1_M in rows: only the
             // wasm sets have their X8 GEMVs)
             if (strcmp(isa, "scalar") != 0 &&
                 (t == KITE_TYPE_Q4_K || t == KITE_TYPE_Q5_K || t == KITE_TYPE_Q6_K || t == KITE_TYPE_Q8_0 ||
-                 t == KITE_TYPE_IQ4_XS || t == KITE_TYPE_Q3_K || b32))
+                 t == KITE_TYPE_IQ4_XS || t == KITE_TYPE_Q3_K || t == KITE_TYPE_Q2_K || b32))
                 CHECK(ks->gemv_x8[t] != NULL && ks->gemm_x8[t] != NULL, "%s: X8 GEMV and GEMM tile for %s", isa,
                       kite_type_name(t));
 #elif defined(__wasm__)
