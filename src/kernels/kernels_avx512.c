@@ -5,6 +5,7 @@
 #include "kernels/kernels_x86_tokens.inc"
 #include "kernels/kernels_x86_set.inc"
 #include "kernels/kernels_x86_iq.inc"
+#include "kernels/kernels_x86_iq_gemv.inc"
 #include "kernels/kernels_x86_x8.inc"
 #include "kernels/kernels_x86_x8_q5k.inc"
 #include "kernels/kernels_x86_x8_iq4xs.inc"
