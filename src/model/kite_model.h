@@ -100,7 +100,7 @@ typedef struct kite_model_params {
 // Parses the GGUF file in buf[0..len), checks the architecture, shapes and every tensor the
 // forward pass needs, and loads the vocabulary. The weights stay in buf (no copy), which must
 // outlive the model. Exception: where the kernels decode a type faster from another layout
-// (x86: Q3_K, Q4_K, Q5_K, Q6_K, Q8_0, IQ4_XS and the 32-element types' matrices, wasm: those and the other X8 types of kite_kernels.h,
+// (x86: Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_0, IQ4_XS and the 32-element types' matrices, wasm: those and the other X8 types of kite_kernels.h,
 // 8 rows interleaved; kite_matmul_prefers_x8), those matrices are copied into that layout in memory the model owns
 // (p->in_place: rewritten in buf);
 // KITE_REPACK=0 in the environment keeps every weight in buf, KITE_REPACK=1 repacks (the
