@@ -2,7 +2,10 @@
 // run it) and with llama.cpp's llama_model_quantize (libllama from node-llama-cpp, same thread
 // count), prints seconds, MB/s of input and the ratio, and whether the two files are identical.
 // Also generates a bigger random-weight llama model from a small one ("gen"), since the shared
-// models are too small to time anything but start-up.
+// models are too small to time anything but start-up. With IMATRIX=FILE in the environment both
+// sides quantize with that importance matrix: kite quantize --imatrix FILE, and llama.cpp with
+// the values kite's reader normalizes from it and llama-quantize's kv overrides (as llama-quantize
+// hands them over; the byte check then covers the reader too).
 //
 //   quantize_vs_llama gen SRC.gguf OUT.gguf N_EMBD N_LAYER N_FF
 //   quantize_vs_llama run IN.gguf TYPE THREADS [REPS]      (needs KITE_BIN and KITE_ROOT)
@@ -19,6 +22,7 @@
 #include <unistd.h>
 
 #include "kite.h"
+#include "quant/kite_imatrix.h"
 #include "../tests/unit/llama_quant_ref.h"
 
 static double now_s(void) {
@@ -123,14 +127,17 @@ static double self_cpu_s(void) {
     return tv_s(ru.ru_utime) + tv_s(ru.ru_stime);
 }
 
-// Runs the kite CLI; returns wall seconds (-1 on failure) and its CPU seconds in *cpu.
-static double run_kite(const char *bin, const char *in, const char *out, const char *type, const char *threads, double *cpu) {
+// Runs the kite CLI (with --imatrix im unless im is NULL); returns wall seconds (-1 on failure)
+// and its CPU seconds in *cpu.
+static double run_kite(const char *bin, const char *in, const char *out, const char *type, const char *threads, const char *im,
+                       double *cpu) {
     double t0 = now_s();
     pid_t pid = fork();
     if (pid == 0) {
         int devnull = open("/dev/null", O_WRONLY);
         dup2(devnull, 1);
-        execl(bin, bin, "quantize", "-q", in, out, type, threads, (char *)NULL);
+        if (im) execl(bin, bin, "quantize", "-q", "--imatrix", im, in, out, type, threads, (char *)NULL);
+        else execl(bin, bin, "quantize", "-q", in, out, type, threads, (char *)NULL);
         _exit(127);
     }
     int st;
@@ -162,6 +169,22 @@ static int run(const char *in, const char *type, int threads, int reps) {
         fprintf(stderr, "run: unknown type %s\n", type);
         return 1;
     }
+    // the importance matrix, as llama-quantize hands it to llama_model_quantize
+    const char *im_path = getenv("IMATRIX");
+    kite_imatrix *im = NULL;
+    lq_imat *imd = NULL;
+    lq_kv kv[5];
+    if (im_path && *im_path) {
+        uint64_t il;
+        const uint8_t *ib = map_file(im_path, &il);
+        if (!ib || kite_imatrix_parse(ib, il, &im) != KITE_OK) {
+            fprintf(stderr, "run: cannot read the imatrix %s: %s\n", im_path, kite_last_error());
+            return 1;
+        }
+        munmap((void *)ib, il);
+        imd = calloc(im->n_entries + 1, sizeof *imd);
+        for (size_t i = 0; i < im->n_entries; i++) imd[i] = (lq_imat){im->entries[i].name, im->entries[i].values, im->entries[i].n};
+    } else im_path = NULL;
     struct stat st;
     stat(in, &st);
     double mb = (double)st.st_size / 1e6;
@@ -174,10 +197,11 @@ static int run(const char *in, const char *type, int threads, int reps) {
         lq_params p = ref.default_params();
         p.ftype = ft;
         p.nthread = threads;
+        if (im) lq_set_imatrix(&p, imd, im->n_entries, kv, im_path, im->dataset, im->chunk_count);
         double t0 = now_s(), c0 = self_cpu_s();
         uint32_t rc = ref.quantize(in, out_l, &p);
         double tl = now_s() - t0, cl = self_cpu_s() - c0, ck = 0;
-        double tk = run_kite(bin, in, out_k, type, th, &ck);
+        double tk = run_kite(bin, in, out_k, type, th, im_path, &ck);
         if (rc != 0 || tk < 0) {
             fprintf(stderr, "run: a quantizer failed (llama rc %u, kite %s)\n", rc, tk < 0 ? "failed" : "ok");
             return 1;
@@ -189,11 +213,13 @@ static int run(const char *in, const char *type, int threads, int reps) {
     }
     bool same = same_files(out_k, out_l);
     // CPU seconds are printed too: on a shared machine wall time mostly measures the neighbours
-    printf("%-7s %2d thr | kite %7.2f s %7.1f MB/s (cpu %6.2f s) | llama.cpp %7.2f s %7.1f MB/s (cpu %6.2f s) | "
-           "speed x%.2f wall, x%.2f cpu | %s\n", type, threads, best_k, mb / best_k, cpu_k, best_l, mb / best_l, cpu_l,
+    printf("%-7s%s %2d thr | kite %7.2f s %7.1f MB/s (cpu %6.2f s) | llama.cpp %7.2f s %7.1f MB/s (cpu %6.2f s) | "
+           "speed x%.2f wall, x%.2f cpu | %s\n", type, im ? " +im" : "", threads, best_k, mb / best_k, cpu_k, best_l, mb / best_l, cpu_l,
            best_l / best_k, cpu_l / cpu_k, same ? "same bytes" : "DIFFERENT BYTES");
     unlink(out_k);
     unlink(out_l);
+    free(imd);
+    kite_imatrix_free(im);
     return same ? 0 : 1;
 }
 

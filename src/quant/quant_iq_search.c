@@ -71,6 +71,24 @@ static int snap(const kite__iq_grid *g, const int8_t *codes, const float *xval, 
     return gi;
 }
 
+// fit_sums of nt trials at once: sqx[t] = sum w * x * q and sq2[t] = sum w * q^2 over the n
+// values of trial t's levels Lt[t] (q = 2l + 1), each sum over the values in order as the one-trial
+// loop adds them; the trials are independent lanes (the loop over t vectorizes).
+static void fit_sums_trials(int nt, int n, const float *w, const float *xval, const int8_t Lt[][32], float *sqx,
+                            float *sq2) {
+    float q[32][KITE__IQ_MAX_TRIALS];
+    for (int t = 0; t < nt; t++)
+        for (int i = 0; i < n; i++) q[i][t] = (float)(2 * Lt[t][i] + 1);
+    for (int t = 0; t < nt; t++) sqx[t] = sq2[t] = 0;
+    for (int i = 0; i < n; i++) {
+        const float wi = w[i], wx = w[i] * xval[i];
+        for (int t = 0; t < nt; t++) {
+            sqx[t] += wx * q[i][t];
+            sq2[t] += wi * q[i][t] * q[i][t];
+        }
+    }
+}
+
 // sum w * x * q and sum w * q^2 over n values, with q = 2l + 1.
 static void fit_sums(int n, const float *w, const float *xval, const int8_t *L, float *sqx, float *sq2) {
     float sumqx = 0, sumq2 = 0;
@@ -85,29 +103,35 @@ static void fit_sums(int n, const float *w, const float *xval, const int8_t *L, 
 
 float kite__iq_search_scale(const kite__iq_grid *g, int n, int nlev, float max, float scale, int nstep, float step,
                             kite__iq_resnap resnap, const float *xval, const float *weight, const float *waux, int8_t *L) {
-    const int dim = g->dim, np = n / dim;
-    int8_t Laux[32];
-    bool on_grid[8], on_grid_aux[8];
-    KITE_ASSERT(n <= 32 && np <= 8);
+    const int dim = g->dim, np = n / dim, nt = 2 * nstep + 1;
+    int8_t Lt[KITE__IQ_MAX_TRIALS][32];
+    bool on_grid[8], on_grid_t[KITE__IQ_MAX_TRIALS][8];
+    float sqx[KITE__IQ_MAX_TRIALS], sq2[KITE__IQ_MAX_TRIALS];
+    KITE_ASSERT(n <= 32 && np <= 8 && nt <= KITE__IQ_MAX_TRIALS);
     for (int k = 0; k < np; k++) on_grid[k] = resnap == KITE__IQ_RESNAP_OFF_GRID;
-    float best = 0;
-    for (int is = -nstep; is <= nstep; is++) {
+    // every trial's levels first, then their fits side by side, then the choice in trial order
+    for (int t = 0; t < nt; t++) {
+        const int is = t - nstep;
         const float id = ((float)(2 * nlev - 1) + (float)is * step) / max;
         const float this_scale = 1 / id;
+        int8_t *Laux = Lt[t];
         for (int k = 0; k < np; k++) {
             for (int i = 0; i < dim; i++) {
                 int l = kite__nearest_int(0.5f * (id * xval[dim * k + i] - 1));
                 Laux[dim * k + i] = (int8_t)KITE_MAX(0, KITE_MIN(nlev - 1, l));
             }
-            snap(g, Laux + dim * k, xval + dim * k, waux + dim * k, this_scale, Laux + dim * k, &on_grid_aux[k]);
+            snap(g, Laux + dim * k, xval + dim * k, waux + dim * k, this_scale, Laux + dim * k, &on_grid_t[t][k]);
         }
-        float sumqx, sumq2;
-        fit_sums(n, weight, xval, Laux, &sumqx, &sumq2);
+    }
+    fit_sums_trials(nt, n, weight, xval, (const int8_t(*)[32])Lt, sqx, sq2);
+    float best = 0;
+    for (int t = 0; t < nt; t++) {
+        const float sumqx = sqx[t], sumq2 = sq2[t];
         if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
             scale = sumqx / sumq2;
             best = scale * sumqx;
-            memcpy(L, Laux, (size_t)n);
-            memcpy(on_grid, on_grid_aux, sizeof on_grid);
+            memcpy(L, Lt[t], (size_t)n);
+            memcpy(on_grid, on_grid_t[t], sizeof on_grid);
         }
     }
     int n_off = 0;

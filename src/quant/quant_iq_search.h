@@ -25,6 +25,9 @@ uint8_t kite__iq_fold_signs_even(const float *xb, const float *weight, float *xv
 // The largest of n values (the first n of xval, n >= 1).
 float kite__iq_group_max(const float *xval, int n);
 
+// The most trial scales kite__iq_search_scale takes (2 * nstep + 1).
+#define KITE__IQ_MAX_TRIALS 32
+
 // Which points the search snaps again at the best scale it found.
 typedef enum {
     KITE__IQ_RESNAP_OFF_GRID,   // those still off the grid (IQ2_XS, IQ2_S, IQ3_XXS)
@@ -32,8 +35,8 @@ typedef enum {
     KITE__IQ_RESNAP_ALL,        // all of them, always (IQ2_XXS)
 } kite__iq_resnap;
 
-// ggml's scale search for one group of n sign-folded values xval (>= 0): n / g->dim points on
-// levels 0..nlev-1 of grid g, weights weight (waux = their square roots, for the neighbour
+// ggml's scale search for one group of n <= 32 sign-folded values xval (>= 0): n / g->dim <= 8
+// points on levels 0..nlev-1 of grid g, weights weight (waux = their square roots, for the neighbour
 // search). Tries the 2 * nstep + 1 scales 1/id with id = (2 * nlev - 1 + k * step) / max,
 // snapping every point to the grid (off it: to its best neighbour at that scale), and keeps
 // the best weighted least-squares fit, its levels in L; then snaps points again at that scale

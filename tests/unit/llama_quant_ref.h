@@ -6,6 +6,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "llama_lib.h"
 
@@ -33,6 +35,54 @@ typedef struct lq_tensor_override {
     const char *pattern;
     int type;
 } lq_tensor_override;
+
+// llama.h's llama_model_kv_override and llama_model_imatrix_data.
+typedef struct lq_kv {
+    int tag; // 0 int, 1 float, 2 bool, 3 str
+    char key[128];
+    union {
+        int64_t val_i64;
+        double val_f64;
+        bool val_bool;
+        char val_str[128];
+    };
+} lq_kv;
+
+typedef struct lq_imat {
+    const char *name;
+    const float *data;
+    size_t size;
+} lq_imat;
+
+// Hands n importance-matrix entries d (normalized values, as llama-quantize computes them) to
+// llama_model_quantize in *p with llama-quantize's kv overrides, written to kv (5 slots, the
+// last left zero as the end mark): quantize.imatrix.file (its first 127 bytes, as
+// llama-quantize keeps), .dataset (when not NULL), .entries_count = n, .chunks_count (when
+// chunks > 0). n == 0 leaves *p without an imatrix. d and kv must outlive the quantize call.
+static inline void lq_set_imatrix(lq_params *p, const lq_imat *d, size_t n, lq_kv kv[5], const char *file,
+                                  const char *dataset, int32_t chunks) {
+    memset(kv, 0, 5 * sizeof *kv);
+    if (!n) return;
+    int nk = 0;
+    p->imatrix = d;
+    kv[nk].tag = 3;
+    snprintf(kv[nk].key, 128, "quantize.imatrix.file");
+    memcpy(kv[nk++].val_str, file, strlen(file) < 127 ? strlen(file) : 127);
+    if (dataset) {
+        kv[nk].tag = 3;
+        snprintf(kv[nk].key, 128, "quantize.imatrix.dataset");
+        memcpy(kv[nk++].val_str, dataset, strlen(dataset) < 127 ? strlen(dataset) : 127);
+    }
+    kv[nk].tag = 0;
+    snprintf(kv[nk].key, 128, "quantize.imatrix.entries_count");
+    kv[nk++].val_i64 = (int64_t)n;
+    if (chunks > 0) {
+        kv[nk].tag = 0;
+        snprintf(kv[nk].key, 128, "quantize.imatrix.chunks_count");
+        kv[nk++].val_i64 = chunks;
+    }
+    p->kv_overrides = kv;
+}
 
 // llama-ext.h's llama_quant_model_desc.
 typedef struct lq_model_desc {

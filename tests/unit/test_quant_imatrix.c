@@ -36,24 +36,6 @@ typedef struct gw {
 static gw G;
 static bool have_gw;
 
-// llama.h's llama_model_kv_override and llama_model_imatrix_data.
-typedef struct lq_kv {
-    int tag; // 0 int, 1 float, 2 bool, 3 str
-    char key[128];
-    union {
-        int64_t val_i64;
-        double val_f64;
-        bool val_bool;
-        char val_str[128];
-    };
-} lq_kv;
-
-typedef struct lq_imat {
-    const char *name;
-    const float *data;
-    size_t size;
-} lq_imat;
-
 // ---- the synthetic importance matrix ----------------------------------------------------------
 
 typedef struct tmat {
@@ -203,28 +185,7 @@ static uint8_t *llama_side(const char *in_path, const char *ftype, const imat *m
     for (size_t i = 0; i < m->n; i++)
         if (name_kept(m->t[i].name, incl, excl)) d[n++] = (lq_imat){m->t[i].name, m->t[i].norm, m->t[i].ne0 * m->t[i].n_exp};
     lq_kv kv[5];
-    memset(kv, 0, sizeof kv);
-    int nk = 0;
-    if (n) {
-        p.imatrix = d;
-        kv[nk].tag = 3;
-        snprintf(kv[nk].key, 128, "quantize.imatrix.file");
-        memcpy(kv[nk++].val_str, file, KITE_MIN(strlen(file), 127)); // llama-quantize keeps 127 bytes
-        if (dataset) {
-            kv[nk].tag = 3;
-            snprintf(kv[nk].key, 128, "quantize.imatrix.dataset");
-            memcpy(kv[nk++].val_str, dataset, KITE_MIN(strlen(dataset), 127));
-        }
-        kv[nk].tag = 0;
-        snprintf(kv[nk].key, 128, "quantize.imatrix.entries_count");
-        kv[nk++].val_i64 = (int64_t)n;
-        if (chunks > 0) {
-            kv[nk].tag = 0;
-            snprintf(kv[nk].key, 128, "quantize.imatrix.chunks_count");
-            kv[nk++].val_i64 = chunks;
-        }
-        p.kv_overrides = kv;
-    }
+    lq_set_imatrix(&p, d, n, kv, file, dataset, chunks);
     char out[512];
     snprintf(out, sizeof out, "%s/ref.gguf", tmpdir);
     uint32_t rc = ref.quantize(in_path, out, &p);
