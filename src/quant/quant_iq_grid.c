@@ -52,7 +52,7 @@ static bool build(int which, kite__iq_grid *g) {
                 levels[a] = levels[b], levels[b] = t;
             }
     memset(g, 0, sizeof *g);
-    g->grid_size = size, g->dim = dim, g->bits = bits;
+    g->grid_size = size, g->dim = dim, g->bits = bits, g->nlev = nl;
     g->pts = calloc((size_t)size, 8);
     g->map = malloc((size_t)kmap * sizeof *g->map);
     int *d2 = malloc((size_t)size * sizeof *d2);
@@ -149,6 +149,35 @@ static inline float table_d2(const uint8_t *pg, int dim, const float term[8][16]
     float d2 = 0;
     for (int i = 0; i < dim; i++) d2 += term[i][pg[i]];
     return d2;
+}
+
+void kite__iq_grid_terms(const kite__iq_grid *g, int n, const float *xval, const float *w, float scale, float term[][32]) {
+    for (int q = 1; q < 2 * g->nlev; q += 2)
+        for (int i = 0; i < n; i++) {
+            float diff = scale * (float)q - xval[i];
+            term[q][i] = w[i] * diff * diff;
+        }
+}
+
+int kite__iq_grid_best_neighbour_terms(const kite__iq_grid *g, const uint16_t *nb, const float term[][32], int i0, int8_t *L) {
+    const int dim = g->dim, count = nb[0];
+    float best_d2 = FLT_MAX;
+    int gi = nb[1]; // lists are never empty
+    for (int j = 1; j <= count; j++) {
+        const uint8_t *pg = g->pts + 8 * nb[j];
+        float d2 = 0;
+        if (dim == 8)
+            for (int i = 0; i < 8; i++) d2 += term[pg[i]][i0 + i];
+        else
+            for (int i = 0; i < 4; i++) d2 += term[pg[i]][i0 + i];
+        if (d2 < best_d2) {
+            best_d2 = d2;
+            gi = nb[j];
+        }
+    }
+    const uint8_t *pg = g->pts + 8 * gi;
+    for (int i = 0; i < dim; i++) L[i] = (int8_t)((pg[i] - 1) / 2);
+    return gi;
 }
 
 int kite__iq_grid_best_neighbour(const kite__iq_grid *g, const uint16_t *nb, const float *xval, const float *w, float scale,

@@ -20,6 +20,7 @@ typedef struct kite__iq_grid {
     int grid_size;
     int dim;  // values per point: 8 (IQ2, IQ1) or 4 (IQ3)
     int bits; // bits per code in a map index: 2 (3 levels) or 3 (8 levels)
+    int nlev; // levels its points use: 3 (IQ2, IQ1) or 8 (IQ3)
     // point k: dim bytes 2l+1 (l = the level's rank) at pts + 8k, in the published table's order
     uint8_t *pts;
     // indexed by the packed codes of a point (43692 entries for IQ2/IQ1, 4096 for IQ3): the grid
@@ -44,6 +45,17 @@ const kite__iq_grid *kite__iq_grid_get(int which);
 // weighted by w); writes its codes (pg - 1) / 2 to L and returns its index.
 int kite__iq_grid_best_neighbour(const kite__iq_grid *g, const uint16_t *nb, const float *xval, const float *w, float scale,
                                  int8_t *L);
+
+// The terms of the neighbour distances for n <= 32 values xval with weights w at scale:
+// term[q][i] = w[i] * diff * diff, diff = scale * q - xval[i], for every code q = 2l + 1 of the
+// grid's levels (rows 1, 3, .., 2 * g->nlev - 1 written; term needs 2 * g->nlev rows). Each is
+// the term kite__iq_grid_best_neighbour computes for value i and a grid code q.
+void kite__iq_grid_terms(const kite__iq_grid *g, int n, const float *xval, const float *w, float scale, float term[][32]);
+
+// kite__iq_grid_best_neighbour for the point of values i0 .. i0 + g->dim - 1 from their terms
+// (kite__iq_grid_terms at the same xval, w, scale): the same sums in the same order, so the
+// same result.
+int kite__iq_grid_best_neighbour_terms(const kite__iq_grid *g, const uint16_t *nb, const float term[][32], int i0, int8_t *L);
 
 // ggml's make_qp_quants (quant_ref_weighted.c): the weighted 0..nmax grid for non-negative x.
 float kite__make_qp_quants(int n, int nmax, const float *x, uint8_t *L, const float *w);

@@ -106,8 +106,8 @@ float kite__iq_search_scale(const kite__iq_grid *g, int n, int nlev, float max, 
     const int dim = g->dim, np = n / dim, nt = 2 * nstep + 1;
     int8_t Lt[KITE__IQ_MAX_TRIALS][32];
     bool on_grid[8], on_grid_t[KITE__IQ_MAX_TRIALS][8];
-    float sqx[KITE__IQ_MAX_TRIALS], sq2[KITE__IQ_MAX_TRIALS];
-    KITE_ASSERT(n <= 32 && np <= 8 && nt <= KITE__IQ_MAX_TRIALS);
+    float sqx[KITE__IQ_MAX_TRIALS], sq2[KITE__IQ_MAX_TRIALS], term[16][32];
+    KITE_ASSERT(n <= 32 && np <= 8 && nt <= KITE__IQ_MAX_TRIALS && g->nlev <= 8);
     for (int k = 0; k < np; k++) on_grid[k] = resnap == KITE__IQ_RESNAP_OFF_GRID;
     // every trial's levels first, then their fits side by side, then the choice in trial order
     for (int t = 0; t < nt; t++) {
@@ -115,12 +115,19 @@ float kite__iq_search_scale(const kite__iq_grid *g, int n, int nlev, float max, 
         const float id = ((float)(2 * nlev - 1) + (float)is * step) / max;
         const float this_scale = 1 / id;
         int8_t *Laux = Lt[t];
+        for (int i = 0; i < n; i++) {
+            int l = kite__nearest_int(0.5f * (id * xval[i] - 1));
+            Laux[i] = (int8_t)KITE_MAX(0, KITE_MIN(nlev - 1, l));
+        }
+        // off the grid a point takes its best neighbour at this scale; the distance terms of all
+        // values are made once per trial, on the first point that needs them
+        bool have_terms = false;
         for (int k = 0; k < np; k++) {
-            for (int i = 0; i < dim; i++) {
-                int l = kite__nearest_int(0.5f * (id * xval[dim * k + i] - 1));
-                Laux[dim * k + i] = (int8_t)KITE_MAX(0, KITE_MIN(nlev - 1, l));
-            }
-            snap(g, Laux + dim * k, xval + dim * k, waux + dim * k, this_scale, Laux + dim * k, &on_grid_t[t][k]);
+            const int gi = g->map[kite__iq_grid_pack(g, Laux + dim * k)];
+            on_grid_t[t][k] = gi >= 0;
+            if (gi >= 0) continue;
+            if (!have_terms) kite__iq_grid_terms(g, n, xval, waux, this_scale, term), have_terms = true;
+            kite__iq_grid_best_neighbour_terms(g, g->neighbours - gi - 1, (const float(*)[32])term, dim * k, Laux + dim * k);
         }
     }
     fit_sums_trials(nt, n, weight, xval, (const int8_t(*)[32])Lt, sqx, sq2);
