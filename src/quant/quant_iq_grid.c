@@ -159,27 +159,6 @@ void kite__iq_grid_terms(const kite__iq_grid *g, int n, const float *xval, const
         }
 }
 
-int kite__iq_grid_best_neighbour_terms(const kite__iq_grid *g, const uint16_t *nb, const float term[][32], int i0, int8_t *L) {
-    const int dim = g->dim, count = nb[0];
-    float best_d2 = FLT_MAX;
-    int gi = nb[1]; // lists are never empty
-    for (int j = 1; j <= count; j++) {
-        const uint8_t *pg = g->pts + 8 * nb[j];
-        float d2 = 0;
-        if (dim == 8)
-            for (int i = 0; i < 8; i++) d2 += term[pg[i]][i0 + i];
-        else
-            for (int i = 0; i < 4; i++) d2 += term[pg[i]][i0 + i];
-        if (d2 < best_d2) {
-            best_d2 = d2;
-            gi = nb[j];
-        }
-    }
-    const uint8_t *pg = g->pts + 8 * gi;
-    for (int i = 0; i < dim; i++) L[i] = (int8_t)((pg[i] - 1) / 2);
-    return gi;
-}
-
 int kite__iq_grid_best_neighbour(const kite__iq_grid *g, const uint16_t *nb, const float *xval, const float *w, float scale,
                                  int8_t *L) {
     const int dim = g->dim, nlev = 1 << g->bits, count = nb[0];

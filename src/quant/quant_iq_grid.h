@@ -3,6 +3,7 @@
 #ifndef KITE_QUANT_IQ_GRID_H
 #define KITE_QUANT_IQ_GRID_H
 
+#include <float.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -52,10 +53,28 @@ int kite__iq_grid_best_neighbour(const kite__iq_grid *g, const uint16_t *nb, con
 // the term kite__iq_grid_best_neighbour computes for value i and a grid code q.
 void kite__iq_grid_terms(const kite__iq_grid *g, int n, const float *xval, const float *w, float scale, float term[][32]);
 
-// kite__iq_grid_best_neighbour for the point of values i0 .. i0 + g->dim - 1 from their terms
-// (kite__iq_grid_terms at the same xval, w, scale): the same sums in the same order, so the
-// same result.
-int kite__iq_grid_best_neighbour_terms(const kite__iq_grid *g, const uint16_t *nb, const float term[][32], int i0, int8_t *L);
+// kite__iq_grid_best_neighbour for the point of values i0 .. i0 + dim - 1 (dim = g->dim, given
+// as a constant where it is known) from their terms (kite__iq_grid_terms at the same xval, w,
+// scale): the same sums in the same order, so the same result. Inline: it runs once per point
+// off the grid per trial scale, on short lists.
+static inline int kite__iq_grid_best_neighbour_terms(const kite__iq_grid *g, int dim, const uint16_t *nb, const float term[][32],
+                                                     int i0, int8_t *L) {
+    const int count = nb[0];
+    float best_d2 = FLT_MAX;
+    int gi = nb[1]; // lists are never empty
+    for (int j = 1; j <= count; j++) {
+        const uint8_t *pg = g->pts + 8 * nb[j];
+        float d2 = 0;
+        for (int i = 0; i < dim; i++) d2 += term[pg[i]][i0 + i];
+        if (d2 < best_d2) {
+            best_d2 = d2;
+            gi = nb[j];
+        }
+    }
+    const uint8_t *pg = g->pts + 8 * gi;
+    for (int i = 0; i < dim; i++) L[i] = (int8_t)(pg[i] >> 1); // codes 2l + 1
+    return gi;
+}
 
 // ggml's make_qp_quants (quant_ref_weighted.c): the weighted 0..nmax grid for non-negative x.
 float kite__make_qp_quants(int n, int nmax, const float *x, uint8_t *L, const float *w);

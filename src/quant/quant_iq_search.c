@@ -101,6 +101,29 @@ static void fit_sums(int n, const float *w, const float *xval, const int8_t *L, 
     *sq2 = sumq2;
 }
 
+// One trial of the scale search at 1/id: the levels of the n values (points of dim, a constant
+// where inlined), each point off the grid moved to its best neighbour at scale 1/id (the
+// distance terms of all values made once, on the first point that needs them); on[k] tells
+// which points were on the grid.
+static inline void trial_levels(const kite__iq_grid *g, int dim, int n, int nlev, float id, const float *xval,
+                                const float *waux, float term[16][32], int8_t *Laux, bool *on) {
+    const float this_scale = 1 / id;
+    for (int i = 0; i < n; i++) {
+        int l = kite__nearest_int(0.5f * (id * xval[i] - 1));
+        Laux[i] = (int8_t)KITE_MAX(0, KITE_MIN(nlev - 1, l));
+    }
+    bool have_terms = false;
+    for (int k = 0; k < n / dim; k++) {
+        uint16_t u = 0;
+        for (int i = 0; i < dim; i++) u = (uint16_t)(u | (Laux[dim * k + i] << (g->bits * i)));
+        const int gi = g->map[u];
+        on[k] = gi >= 0;
+        if (gi >= 0) continue;
+        if (!have_terms) kite__iq_grid_terms(g, n, xval, waux, this_scale, term), have_terms = true;
+        kite__iq_grid_best_neighbour_terms(g, dim, g->neighbours - gi - 1, (const float(*)[32])term, dim * k, Laux + dim * k);
+    }
+}
+
 float kite__iq_search_scale(const kite__iq_grid *g, int n, int nlev, float max, float scale, int nstep, float step,
                             kite__iq_resnap resnap, const float *xval, const float *weight, const float *waux, int8_t *L) {
     const int dim = g->dim, np = n / dim, nt = 2 * nstep + 1;
@@ -113,22 +136,10 @@ float kite__iq_search_scale(const kite__iq_grid *g, int n, int nlev, float max, 
     for (int t = 0; t < nt; t++) {
         const int is = t - nstep;
         const float id = ((float)(2 * nlev - 1) + (float)is * step) / max;
-        const float this_scale = 1 / id;
-        int8_t *Laux = Lt[t];
-        for (int i = 0; i < n; i++) {
-            int l = kite__nearest_int(0.5f * (id * xval[i] - 1));
-            Laux[i] = (int8_t)KITE_MAX(0, KITE_MIN(nlev - 1, l));
-        }
-        // off the grid a point takes its best neighbour at this scale; the distance terms of all
-        // values are made once per trial, on the first point that needs them
-        bool have_terms = false;
-        for (int k = 0; k < np; k++) {
-            const int gi = g->map[kite__iq_grid_pack(g, Laux + dim * k)];
-            on_grid_t[t][k] = gi >= 0;
-            if (gi >= 0) continue;
-            if (!have_terms) kite__iq_grid_terms(g, n, xval, waux, this_scale, term), have_terms = true;
-            kite__iq_grid_best_neighbour_terms(g, g->neighbours - gi - 1, (const float(*)[32])term, dim * k, Laux + dim * k);
-        }
+        if (dim == 8)
+            trial_levels(g, 8, n, nlev, id, xval, waux, term, Lt[t], on_grid_t[t]);
+        else
+            trial_levels(g, 4, n, nlev, id, xval, waux, term, Lt[t], on_grid_t[t]);
     }
     fit_sums_trials(nt, n, weight, xval, (const int8_t(*)[32])Lt, sqx, sq2);
     float best = 0;
