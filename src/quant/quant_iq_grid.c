@@ -131,26 +131,6 @@ const kite__iq_grid *kite__iq_grid_get(int which) {
     return st == 2 ? &g_grids[which] : NULL;
 }
 
-// The distance of grid point pg (dim codes 2l+1) from xval at scale, as the direct loop
-// computes it: d2 += w[i] * diff * diff over i in order, diff = scale * pg[i] - xval[i].
-static inline float direct_d2(const uint8_t *pg, int dim, const float *xval, const float *w, float scale) {
-    float d2 = 0;
-    for (int i = 0; i < dim; i++) {
-        float diff = scale * (float)pg[i] - xval[i];
-        d2 += w[i] * diff * diff;
-    }
-    return d2;
-}
-
-// The same distance from term[i][q] = w[i] * diff * diff with diff = scale * q - xval[i] for
-// the codes q = 2l + 1: each term is the direct loop's (same operands, same operations), summed
-// in the same order.
-static inline float table_d2(const uint8_t *pg, int dim, const float term[8][16]) {
-    float d2 = 0;
-    for (int i = 0; i < dim; i++) d2 += term[i][pg[i]];
-    return d2;
-}
-
 void kite__iq_grid_terms(const kite__iq_grid *g, int n, const float *xval, const float *w, float scale, float term[][32]) {
     for (int q = 1; q < 2 * g->nlev; q += 2)
         for (int i = 0; i < n; i++) {
@@ -161,34 +141,7 @@ void kite__iq_grid_terms(const kite__iq_grid *g, int n, const float *xval, const
 
 int kite__iq_grid_best_neighbour(const kite__iq_grid *g, const uint16_t *nb, const float *xval, const float *w, float scale,
                                  int8_t *L) {
-    const int dim = g->dim, nlev = 1 << g->bits, count = nb[0];
-    float best_d2 = FLT_MAX;
-    int gi = nb[1]; // lists are never empty
-    if (count > nlev) {
-        // more candidates than levels: every (value, level) term once, then sums of table entries
-        float term[8][16]; // indexed by the code itself (odd entries used)
-        for (int i = 0; i < dim; i++)
-            for (int q = 1; q < 2 * nlev; q += 2) {
-                float diff = scale * (float)q - xval[i];
-                term[i][q] = w[i] * diff * diff;
-            }
-        for (int j = 1; j <= count; j++) {
-            const float d2 = dim == 8 ? table_d2(g->pts + 8 * nb[j], 8, term) : table_d2(g->pts + 8 * nb[j], dim, term);
-            if (d2 < best_d2) {
-                best_d2 = d2;
-                gi = nb[j];
-            }
-        }
-    } else {
-        for (int j = 1; j <= count; j++) {
-            const float d2 = direct_d2(g->pts + 8 * nb[j], dim, xval, w, scale);
-            if (d2 < best_d2) {
-                best_d2 = d2;
-                gi = nb[j];
-            }
-        }
-    }
-    const uint8_t *pg = g->pts + 8 * gi;
-    for (int i = 0; i < g->dim; i++) L[i] = (int8_t)((pg[i] - 1) / 2);
-    return gi;
+    float term[16][32];
+    kite__iq_grid_terms(g, g->dim, xval, w, scale, term);
+    return kite__iq_grid_best_neighbour_terms(g, g->dim, nb, (const float(*)[32])term, 0, L);
 }
