@@ -103,9 +103,9 @@ AI void run32_kind(const int kind, int nb, const packed *P, const tokens16 *T, c
 
 // ---- 256-element super-blocks -------------------------------------------------------------------
 
-// The largest stored level of a kind (IQ4_XS: of a nibble plane).
+// The largest stored level of a kind (IQ4_XS: of a nibble plane; the grid kinds: 2 * offset).
 AI int kk_max_level(int kind) {
-    return kind == KK_Q5_K ? 31 : kind == KK_Q6_K ? 63 : kind == KK_Q2_K ? 3 : kind == KK_Q3_K ? 7 : 15;
+    return kk_grid(kind) ? 2 * kk_off(kind) : kind == KK_Q5_K ? 31 : kind == KK_Q6_K ? 63 : kind == KK_Q2_K ? 3 : kind == KK_Q3_K ? 7 : 15;
 }
 
 // As run32_kind; each sub-block's int16 sums go to int32 through pmaddwd with the rows' scale (int16
