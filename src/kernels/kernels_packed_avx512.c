@@ -89,21 +89,7 @@ AI void runK_kind(const int kind, int nb, const packed *P, const tokens16 *T, co
 // folded in (kernels_bench --gemm, avx512: 2-7% over one loop for all kinds).
 static void runK(int kind, int nb, const packed *P, const tokens16 *T, const uint8_t *a, size_t as, float *y, size_t ys,
                  __mmask16 m) {
-    switch (kind) {
-    case KK_Q4_K: runK_kind(KK_Q4_K, nb, P, T, a, as, y, ys, m); break;
-    case KK_Q5_K: runK_kind(KK_Q5_K, nb, P, T, a, as, y, ys, m); break;
-    case KK_Q6_K: runK_kind(KK_Q6_K, nb, P, T, a, as, y, ys, m); break;
-    case KK_IQ4_XS: runK_kind(KK_IQ4_XS, nb, P, T, a, as, y, ys, m); break;
-    case KK_Q2_K: runK_kind(KK_Q2_K, nb, P, T, a, as, y, ys, m); break;
-    case KK_Q3_K: runK_kind(KK_Q3_K, nb, P, T, a, as, y, ys, m); break;
-    case KK_IQ2_XXS: runK_kind(KK_IQ2_XXS, nb, P, T, a, as, y, ys, m); break;
-    case KK_IQ2_XS: runK_kind(KK_IQ2_XS, nb, P, T, a, as, y, ys, m); break;
-    case KK_IQ2_S: runK_kind(KK_IQ2_S, nb, P, T, a, as, y, ys, m); break;
-    case KK_IQ3_XXS: runK_kind(KK_IQ3_XXS, nb, P, T, a, as, y, ys, m); break;
-    case KK_IQ3_S: runK_kind(KK_IQ3_S, nb, P, T, a, as, y, ys, m); break;
-    case KK_IQ1_S: runK_kind(KK_IQ1_S, nb, P, T, a, as, y, ys, m); break;
-    default: runK_kind(KK_IQ1_M, nb, P, T, a, as, y, ys, m); break;
-    }
+    KK_EACH(kind, runK_kind, nb, P, T, a, as, y, ys, m)
 }
 
 void kite__kernels_packed_avx512(kite__kernels *k) { packed_fill(k); }
