@@ -1,15 +1,16 @@
 // kernels_packed_avx2.c - the packed prefill GEMM (kernels_x86_packed8.inc) on AVX2, part of the
 // "avx2" set for 16 tokens or more: the rows' levels are decoded once per tile call, unsigned, 8
 // rows per vector (4 elements per int32 lane); each token's 4 activation values are broadcast
-// against it, pmaddubsw gives two int16 pair sums per row and lane, and those add up in int16 for as
-// many steps as cannot saturate (2 * steps * max level * 128 <= 32767: 8 steps for 4-bit levels
-// and nibble planes, 4 for 5-bit, 2 for Q6_K's 6-bit), then pmaddwd folds them into int32, with the
-// sub-block scale as its other operand for the k-quants. So a block's exact integer dot of 8 rows
-// for one token lands in the lanes with no horizontal sums and no weight decoding in the loop, and
-// the float work is the canonical order of kernels_internal.h: the _ref's bits. Q8_0, IQ4_NL and
-// IQ4_XS (level + 128, up to 255) run as two nibble planes, 16 * high + low. The offsets come back
-// out exactly in integers: -offset * sum(activations of the block), or, for the k-quants, the
-// offset's sub-block terms as pairs against the tokens' bsums.
+// against it, pmaddubsw gives two int16 pair sums per row and lane, and those add up in int16 for
+// as many steps as cannot saturate (2 * steps * max level * 128 <= 32767: 8 steps for 4-bit levels
+// and nibble planes, 4 for 5-bit, 2 for Q6_K's 6-bit; for the grid kinds' level + largest magnitude
+// 7 for IQ1, 4 for IQ3_S, 1 for the IQ2 kinds and IQ3_XXS), then pmaddwd folds them into int32,
+// with the sub-block scale as its other operand for the 256-element kinds. So a block's exact
+// integer dot of 8 rows for one token lands in the lanes with no horizontal sums and no weight
+// decoding in the loop, and the float work is the canonical order of kernels_internal.h: the _ref's
+// bits. Q8_0, IQ4_NL and IQ4_XS (level + 128, up to 255) run as two nibble planes, 16 * high + low.
+// The offsets come back out exactly in integers: -offset * sum(activations of the block), or, for
+// the 256-element kinds, the offset's sub-block terms as pairs against the tokens' bsums.
 #include <immintrin.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -103,9 +104,9 @@ AI void run32_kind(const int kind, int nb, const packed *P, const tokens16 *T, c
 
 // ---- 256-element super-blocks -------------------------------------------------------------------
 
-// The largest stored level of a kind (IQ4_XS: of a nibble plane).
+// The largest stored level of a kind (IQ4_XS: of a nibble plane; the grid kinds: 2 * offset).
 AI int kk_max_level(int kind) {
-    return kind == KK_Q5_K ? 31 : kind == KK_Q6_K ? 63 : kind == KK_Q2_K ? 3 : kind == KK_Q3_K ? 7 : 15;
+    return kk_grid(kind) ? 2 * kk_off(kind) : kind == KK_Q5_K ? 31 : kind == KK_Q6_K ? 63 : kind == KK_Q2_K ? 3 : kind == KK_Q3_K ? 7 : 15;
 }
 
 // As run32_kind; each sub-block's int16 sums go to int32 through pmaddwd with the rows' scale (int16
