@@ -31,6 +31,29 @@ static const struct { int size, dim, bits, nwant, kmap; } SHAPE[KITE__IQ_GRID_CO
     {256, 4, 3, 2, 4096},  {512, 4, 3, 3, 4096},
 };
 
+// The transposed neighbour lists of an IQ3 grid (quant_iq_grid.h), from its map and lists.
+static bool build_lanes(kite__iq_grid *g, int kmap) {
+    size_t total = 0;
+    for (int u = 0; u < kmap; u++)
+        if (g->map[u] < 0) total += 32 * (size_t)((g->neighbours[-g->map[u] - 1] + 7) / 8);
+    g->lanes = malloc(total);
+    g->lanes_at = malloc((size_t)kmap * sizeof *g->lanes_at);
+    if (!g->lanes || !g->lanes_at) return false;
+    size_t at = 0;
+    for (int u = 0; u < kmap; u++) {
+        g->lanes_at[u] = 0;
+        if (g->map[u] >= 0) continue;
+        const uint16_t *nb = g->neighbours - g->map[u] - 1;
+        g->lanes_at[u] = (uint32_t)at;
+        for (int c = 0; 8 * c < nb[0]; c++, at += 32)
+            for (int j = 0; j < 8; j++) {
+                const int k = 8 * c + j < nb[0] ? 8 * c + j : 8 * c; // unused lanes: the chunk's first
+                for (int i = 0; i < 4; i++) g->lanes[at + 8 * i + j] = (uint8_t)(g->pts[8 * nb[1 + k] + i] >> 1);
+            }
+    }
+    return true;
+}
+
 static bool build(int which, kite__iq_grid *g) {
     const int size = SHAPE[which].size, dim = SHAPE[which].dim, bits = SHAPE[which].bits, nwant = SHAPE[which].nwant;
     const int kmap = SHAPE[which].kmap, nlev_max = 1 << bits;
@@ -105,12 +128,16 @@ static bool build(int which, kite__iq_grid *g) {
                 if (d2[j] == dist[p]) g->neighbours[used++] = (uint16_t)j;
     }
     free(d2);
+    d2 = NULL;
+    if (dim == 4 && nl == 8 && !build_lanes(g, kmap)) goto fail;
     return true;
 fail:
     free(d2);
     free(g->pts);
     free(g->map);
     free(g->neighbours);
+    free(g->lanes);
+    free(g->lanes_at);
     memset(g, 0, sizeof *g);
     return false;
 }

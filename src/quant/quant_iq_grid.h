@@ -30,6 +30,12 @@ typedef struct kite__iq_grid {
     // IQ3_XXS 2, IQ3_S 3), by distance then index
     int *map;
     uint16_t *neighbours;
+    // IQ3 grids (dim 4, 8 levels), NULL for the others: the neighbour lists again, transposed for
+    // kite__quant_search.iq3_nearest. For an off-grid map index u, lanes + lanes_at[u] holds
+    // ceil(count / 8) chunks of 32 bytes: byte 8i + j of chunk c is the level (0..7) of value i
+    // of neighbour 8c + j; a last chunk's unused lanes repeat its first neighbour.
+    uint8_t *lanes;
+    uint32_t *lanes_at;
 } kite__iq_grid;
 
 // The map index of one point's codes L[0..g->dim): g->bits bits each, the first code lowest.

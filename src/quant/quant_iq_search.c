@@ -124,19 +124,55 @@ static inline void trial_levels(const kite__iq_grid *g, int dim, int n, int nlev
     }
 }
 
+// trial_levels for an IQ3 grid (4-value points, 8 levels, transposed lists) on search set s:
+// the terms transposed (tt[i][l] = term[2l + 1][i], the same float operations) and each point
+// off the grid moved to s->iq3_nearest's pick, the neighbour kite__iq_grid_best_neighbour_terms
+// picks.
+static inline void trial_levels_iq3(const kite__iq_grid *g, const kite__quant_search *s, int n, int nlev, float id,
+                                    const float *xval, const float *waux, float tt[32][8], int8_t *Laux, bool *on) {
+    const float this_scale = 1 / id;
+    for (int i = 0; i < n; i++) {
+        int l = kite__nearest_int(0.5f * (id * xval[i] - 1));
+        Laux[i] = (int8_t)KITE_MAX(0, KITE_MIN(nlev - 1, l));
+    }
+    bool have_terms = false;
+    for (int k = 0; k < n / 4; k++) {
+        int8_t *L = Laux + 4 * k;
+        const uint16_t u = (uint16_t)(L[0] | (L[1] << 3) | (L[2] << 6) | (L[3] << 9));
+        const int gi = g->map[u];
+        on[k] = gi >= 0;
+        if (gi >= 0) continue;
+        if (!have_terms) {
+            for (int i = 0; i < n; i++)
+                for (int l = 0; l < 8; l++) {
+                    const float diff = this_scale * (float)(2 * l + 1) - xval[i];
+                    tt[i][l] = waux[i] * diff * diff;
+                }
+            have_terms = true;
+        }
+        const uint16_t *nb = g->neighbours - gi - 1;
+        const int pos = s->iq3_nearest(g->lanes + g->lanes_at[u], (nb[0] + 7) / 8, (const float(*)[8])tt + 4 * k);
+        const uint8_t *pg = g->pts + 8 * nb[1 + pos];
+        for (int i = 0; i < 4; i++) L[i] = (int8_t)(pg[i] >> 1); // codes 2l + 1
+    }
+}
+
 float kite__iq_search_scale(const kite__iq_grid *g, int n, int nlev, float max, float scale, int nstep, float step,
-                            kite__iq_resnap resnap, const float *xval, const float *weight, const float *waux, int8_t *L) {
+                            kite__iq_resnap resnap, const float *xval, const float *weight, const float *waux, int8_t *L,
+                            const kite__quant_search *s) {
     const int dim = g->dim, np = n / dim, nt = 2 * nstep + 1;
     int8_t Lt[KITE__IQ_MAX_TRIALS][32];
     bool on_grid[8], on_grid_t[KITE__IQ_MAX_TRIALS][8];
-    float sqx[KITE__IQ_MAX_TRIALS], sq2[KITE__IQ_MAX_TRIALS], term[16][32];
+    float sqx[KITE__IQ_MAX_TRIALS], sq2[KITE__IQ_MAX_TRIALS], term[16][32], tt[32][8];
     KITE_ASSERT(n <= 32 && np <= 8 && nt <= KITE__IQ_MAX_TRIALS && g->nlev <= 8);
     for (int k = 0; k < np; k++) on_grid[k] = resnap == KITE__IQ_RESNAP_OFF_GRID;
     // every trial's levels first, then their fits side by side, then the choice in trial order
     for (int t = 0; t < nt; t++) {
         const int is = t - nstep;
         const float id = ((float)(2 * nlev - 1) + (float)is * step) / max;
-        if (dim == 8)
+        if (g->lanes && nlev == 8)
+            trial_levels_iq3(g, s, n, nlev, id, xval, waux, tt, Lt[t], on_grid_t[t]);
+        else if (dim == 8)
             trial_levels(g, 8, n, nlev, id, xval, waux, term, Lt[t], on_grid_t[t]);
         else
             trial_levels(g, 4, n, nlev, id, xval, waux, term, Lt[t], on_grid_t[t]);

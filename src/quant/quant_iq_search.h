@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "quant/quant_iq_grid.h"
+#include "quant/quant_search.h"
 
 // Per-value weights of a group of n: qw * sqrt(sigma2 + x^2) with an importance matrix qw,
 // else x^2 (ggml's IQ3 and IQ1_M).
@@ -41,8 +42,10 @@ typedef enum {
 // snapping every point to the grid (off it: to its best neighbour at that scale), and keeps
 // the best weighted least-squares fit, its levels in L; then snaps points again at that scale
 // as resnap says and refits. scale is the result when no trial fits (L is then left as the
-// caller set it). Returns the scale (negative: the caller flips the signs).
+// caller set it). IQ3 grids search their neighbours on set s (its iq3_nearest; the others do
+// not use s). Returns the scale (negative: the caller flips the signs).
 float kite__iq_search_scale(const kite__iq_grid *g, int n, int nlev, float max, float scale, int nstep, float step,
-                            kite__iq_resnap resnap, const float *xval, const float *weight, const float *waux, int8_t *L);
+                            kite__iq_resnap resnap, const float *xval, const float *weight, const float *waux, int8_t *L,
+                            const kite__quant_search *s);
 
 #endif

@@ -50,7 +50,8 @@ bool kite_quantize_row_iq2_xxs_w_ref(const float *restrict x, block_iq2_xxs *res
                 memset(L, 0, 32);
                 continue;
             }
-            scale = kite__iq_search_scale(g, 32, kMaxQ, eff_max, scale, 6, 0.1f, KITE__IQ_RESNAP_ALL, xval, weight, waux, L);
+            scale = kite__iq_search_scale(g, 32, kMaxQ, eff_max, scale, 6, 0.1f, KITE__IQ_RESNAP_ALL, xval, weight, waux, L,
+                                          &kite__quant_search_ref);
             if (scale < 0) { // cannot happen with weights >= 0; the scale is stored unsigned
                 scale = -scale;
                 for (int k = 0; k < 4; k++) block_signs[k] = (uint8_t)(~block_signs[k] & 127);
@@ -92,7 +93,7 @@ static bool search_group16(const kite__iq_grid *g, int kMaxQ, float eps, const f
     memset(L, 0, 16);
     if (max < eps) return false;
     *scale_out = kite__iq_search_scale(g, 16, kMaxQ, max, max / (float)(2 * kMaxQ - 1), 9, 0.1f, KITE__IQ_RESNAP_OFF_GRID,
-                                       xval, weight, waux, L);
+                                       xval, weight, waux, L, &kite__quant_search_ref);
     return true;
 }
 

@@ -16,8 +16,8 @@
 // zero below GROUP_MAX_EPS_IQ3_XXS) or IQ3_S (8 sign bits, 19 trials, zero only when all are):
 // weights (qw, or x^2 without), folded signs, the scale search, and a negative scale made
 // positive by flipping the signs. false for a group that quantizes to zero (L zeroed).
-static bool quantize_group(const kite__iq_grid *g, bool xxs, const float *xb, const float *qw, float sigma2,
-                           uint8_t signs[4], int8_t L[32], float *scale_out) {
+static bool quantize_group(const kite__iq_grid *g, const kite__quant_search *s, bool xxs, const float *xb, const float *qw,
+                           float sigma2, uint8_t signs[4], int8_t L[32], float *scale_out) {
     const int kMaxQ = 8;
     float weight[32], xval[32], waux[32];
     kite__iq_weights(xb, qw, sigma2, weight, 32);
@@ -29,7 +29,7 @@ static bool quantize_group(const kite__iq_grid *g, bool xxs, const float *xb, co
     memset(L, 0, 32);
     if (xxs ? max < GROUP_MAX_EPS_IQ3_XXS : !max) return false;
     float scale = kite__iq_search_scale(g, 32, kMaxQ, max, max / (float)(2 * kMaxQ - 1), xxs ? 15 : 9, 0.2f,
-                                        xxs ? KITE__IQ_RESNAP_OFF_GRID : KITE__IQ_RESNAP_ALL_IF_OFF, xval, weight, waux, L);
+                                        xxs ? KITE__IQ_RESNAP_OFF_GRID : KITE__IQ_RESNAP_ALL_IF_OFF, xval, weight, waux, L, s);
     if (scale < 0) { // cannot happen with weights >= 0 (ggml flips only the first 4 patterns)
         scale = -scale;
         for (int k = 0; k < 4; k++) signs[k] = xxs ? (uint8_t)(~signs[k] & 127) : (uint8_t)~signs[k];
@@ -38,7 +38,8 @@ static bool quantize_group(const kite__iq_grid *g, bool xxs, const float *xb, co
     return true;
 }
 
-static bool quantize_iq3_xxs(const float *restrict x, block_iq3_xxs *restrict y, int64_t n, const float *qw) {
+static bool quantize_iq3_xxs(const float *restrict x, block_iq3_xxs *restrict y, int64_t n, const float *qw,
+                             const kite__quant_search *s) {
     const kite__iq_grid *g = kite__iq_grid_get(KITE__IQ_GRID_IQ3_XXS);
     if (!g) return false;
     float scales[QK_K / 32];
@@ -58,7 +59,7 @@ static bool quantize_iq3_xxs(const float *restrict x, block_iq3_xxs *restrict y,
         for (int ib = 0; ib < QK_K / 32; ib++) {
             const float *xb = xbl + 32 * ib;
             float scale;
-            if (!quantize_group(g, true, xb, qw ? qw + QK_K * ibl + 32 * ib : NULL, sigma2, block_signs, L, &scale)) {
+            if (!quantize_group(g, s, true, xb, qw ? qw + QK_K * ibl + 32 * ib : NULL, sigma2, block_signs, L, &scale)) {
                 scales[ib] = 0;
                 continue;
             }
@@ -90,7 +91,8 @@ static bool quantize_iq3_xxs(const float *restrict x, block_iq3_xxs *restrict y,
     return true;
 }
 
-static bool quantize_iq3_s(const float *restrict x, block_iq3_s *restrict y, int64_t n, const float *qw) {
+static bool quantize_iq3_s(const float *restrict x, block_iq3_s *restrict y, int64_t n, const float *qw,
+                           const kite__quant_search *s) {
     const kite__iq_grid *g = kite__iq_grid_get(KITE__IQ_GRID_IQ3_S);
     if (!g) return false;
     float scales[QK_K / 32];
@@ -107,7 +109,7 @@ static bool quantize_iq3_s(const float *restrict x, block_iq3_s *restrict y, int
         for (int ib = 0; ib < QK_K / 32; ib++) {
             const float *xb = xbl + 32 * ib;
             float scale;
-            if (!quantize_group(g, false, xb, qw ? qw + QK_K * ibl + 32 * ib : NULL, sigma2, block_signs, L, &scale)) {
+            if (!quantize_group(g, s, false, xb, qw ? qw + QK_K * ibl + 32 * ib : NULL, sigma2, block_signs, L, &scale)) {
                 scales[ib] = 0;
                 continue;
             }
@@ -139,20 +141,30 @@ static bool quantize_iq3_s(const float *restrict x, block_iq3_s *restrict y, int
 
 bool kite_quantize_row_iq3_xxs_ref(const float *restrict x, block_iq3_xxs *restrict y, int64_t n) {
     KITE_ASSERT(n % QK_K == 0);
-    return quantize_iq3_xxs(x, y, n, NULL);
+    return quantize_iq3_xxs(x, y, n, NULL, &kite__quant_search_ref);
 }
 
 bool kite_quantize_row_iq3_s_ref(const float *restrict x, block_iq3_s *restrict y, int64_t n) {
     KITE_ASSERT(n % QK_K == 0);
-    return quantize_iq3_s(x, y, n, NULL);
+    return quantize_iq3_s(x, y, n, NULL, &kite__quant_search_ref);
 }
 
 bool kite_quantize_row_iq3_xxs_w_ref(const float *restrict x, block_iq3_xxs *restrict y, int64_t n, const float *qw) {
     KITE_ASSERT(n % QK_K == 0);
-    return quantize_iq3_xxs(x, y, n, qw);
+    return quantize_iq3_xxs(x, y, n, qw, &kite__quant_search_ref);
 }
 
 bool kite_quantize_row_iq3_s_w_ref(const float *restrict x, block_iq3_s *restrict y, int64_t n, const float *qw) {
     KITE_ASSERT(n % QK_K == 0);
-    return quantize_iq3_s(x, y, n, qw);
+    return quantize_iq3_s(x, y, n, qw, &kite__quant_search_ref);
+}
+
+bool kite__quantize_row_iq3_xxs_w_with(const float *x, block_iq3_xxs *y, int64_t n, const float *qw, const kite__quant_search *s) {
+    KITE_ASSERT(n % QK_K == 0);
+    return quantize_iq3_xxs(x, y, n, qw, s);
+}
+
+bool kite__quantize_row_iq3_s_w_with(const float *x, block_iq3_s *y, int64_t n, const float *qw, const kite__quant_search *s) {
+    KITE_ASSERT(n % QK_K == 0);
+    return quantize_iq3_s(x, y, n, qw, s);
 }

@@ -56,10 +56,19 @@ typedef struct kite__quant_search {
     // Q8_0 weights: n (a multiple of 32) finite values, the bytes of kite_quantize_row_q8_0_ref
     // (d = amax/127 per block, codes roundf(x/d) cast as ggml's x86 build casts them).
     void (*q8_0)(const float *x, block_q8_0 *y, int64_t n);
+    // The IQ3 neighbour search (quant_iq_grid.h): of nchunks >= 1 chunks of 8 neighbours at
+    // lanes (an IQ3 grid's transposed list: byte 8i + j of a chunk is the level of value i of its
+    // neighbour j), the list position of the first with the smallest d2 < FLT_MAX (0 when none),
+    // d2 = tt[0][l0] + tt[1][l1] + tt[2][l2] + tt[3][l3], added left to right: the distance
+    // kite__iq_grid_best_neighbour_terms sums from the same terms (tt[i][l] = term[2l + 1][i]).
+    int (*iq3_nearest)(const uint8_t *lanes, int nchunks, const float tt[][8]);
 } kite__quant_search;
 
 // The scalar specification.
 extern const kite__quant_search kite__quant_search_ref;
+
+// The scalar iq3_nearest (the specification; also the NEON and wasm sets').
+int kite__iq3_nearest_ref(const uint8_t *lanes, int nchunks, const float tt[][8]);
 
 // The set the row API uses: the widest the CPU runs (KITE_FORCE_SCALAR=1: the reference).
 const kite__quant_search *kite__quant_search_active(void);
@@ -84,5 +93,9 @@ void kite__quantize_row_q3_K_w_with(const float *x, block_q3_K *y, int64_t n_per
 void kite__quantize_row_q4_K_w_with(const float *x, block_q4_K *y, int64_t n_per_row, const float *qw, const kite__quant_search *s);
 void kite__quantize_row_q5_K_w_with(const float *x, block_q5_K *y, int64_t n_per_row, const float *qw, const kite__quant_search *s);
 void kite__quantize_row_q6_K_w_with(const float *x, block_q6_K *y, int64_t n_per_row, const float *qw, const kite__quant_search *s);
+// IQ3 with an importance matrix qw (NULL: weights x^2); false where ggml would abort (a point
+// off the grid after the search, a NaN scale) or the grid cannot be built.
+bool kite__quantize_row_iq3_xxs_w_with(const float *x, block_iq3_xxs *y, int64_t n, const float *qw, const kite__quant_search *s);
+bool kite__quantize_row_iq3_s_w_with(const float *x, block_iq3_s *y, int64_t n, const float *qw, const kite__quant_search *s);
 
 #endif

@@ -7,6 +7,7 @@
 // against llama.cpp by test_quant_blocks and test_quant_imatrix.
 #include "check.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 
@@ -246,6 +247,28 @@ static void check_searches(const kite__quant_search *s) {
         }
         free(qx), free(qa), free(qb);
     }
+    // iq3_nearest: random chunks of levels against term tables with ties (few distinct values),
+    // zeros of both signs, infinities, NaNs, FLT_MAX and sums that overflow to infinity
+    {
+        static const float SPECIAL[] = {0.0f, -0.0f, INFINITY, NAN, FLT_MAX, 0x1p127f, 1.0f, 0.5f};
+        uint8_t lanes[32 * 5];
+        float tt[4][8];
+        for (int c = 0; c < 4000; c++) {
+            rng_state = 0x1a3 + (uint64_t)c * 7919;
+            const int nchunks = 1 + c % 5, mode = c / 5 % 4;
+            for (int j = 0; j < 32 * nchunks; j++) lanes[j] = (uint8_t)(rnd() % 8);
+            for (int i = 0; i < 4; i++)
+                for (int l = 0; l < 8; l++) {
+                    const uint32_t u = rnd();
+                    tt[i][l] = mode == 0   ? fabsf(rnd_unit())
+                               : mode == 1 ? (float)(u % 3) * 0.25f
+                               : mode == 2 ? SPECIAL[u % 8]
+                                           : (u % 4 ? (float)(u % 5) : SPECIAL[u / 4 % 8]);
+                }
+            const int pa = r->iq3_nearest(lanes, nchunks, (const float(*)[8])tt), pb = s->iq3_nearest(lanes, nchunks, (const float(*)[8])tt);
+            if (pa != pb && bad++ < 31) CHECK(0, "%s iq3_nearest case %d: position %d, the reference %d", s->isa, c, pb, pa);
+        }
+    }
     // F16 -> F32: all 65536 halves (subnormals, infinities, quiet and signalling NaNs), at
     // offsets that leave a scalar tail
     uint16_t *h = malloc(sizeof(uint16_t) * 65536 + 8);
@@ -288,11 +311,16 @@ W_WRAP(wq5k, kite__quantize_row_q5_K_w_with)
 W_WRAP(wq6k, kite__quantize_row_q6_K_w_with)
 W_WRAP(winl, kite__quantize_row_iq4_nl_with)
 W_WRAP(wixs, kite__quantize_row_iq4_xs_with)
+W_WRAP(wi3x, kite__quantize_row_iq3_xxs_w_with)
+W_WRAP(wi3s, kite__quantize_row_iq3_s_w_with)
+static void i3x(const float *x, void *y, int64_t n, const kite__quant_search *s) { kite__quantize_row_iq3_xxs_w_with(x, y, n, NULL, s); }
+static void i3s(const float *x, void *y, int64_t n, const kite__quant_search *s) { kite__quantize_row_iq3_s_w_with(x, y, n, NULL, s); }
 
 static const struct { kite_type t; plain_fn plain; weighted_fn weighted; } ROWS[] = {
     {KITE_TYPE_Q4_0, NULL, wq40}, {KITE_TYPE_Q4_1, NULL, wq41}, {KITE_TYPE_Q5_0, NULL, wq50}, {KITE_TYPE_Q5_1, NULL, wq51},
     {KITE_TYPE_Q2_K, q2k, wq2k},  {KITE_TYPE_Q3_K, q3k, wq3k},  {KITE_TYPE_Q4_K, q4k, wq4k},  {KITE_TYPE_Q5_K, q5k, wq5k},
     {KITE_TYPE_Q6_K, q6k, wq6k},  {KITE_TYPE_IQ4_NL, inl, winl}, {KITE_TYPE_IQ4_XS, ixs, wixs},
+    {KITE_TYPE_IQ3_XXS, i3x, wi3x}, {KITE_TYPE_IQ3_S, i3s, wi3s},
 };
 
 static void check_rows(const kite__quant_search *s) {
