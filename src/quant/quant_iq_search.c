@@ -165,17 +165,16 @@ float kite__iq_search_scale(const kite__iq_grid *g, int n, int nlev, float max, 
     bool on_grid[8], on_grid_t[KITE__IQ_MAX_TRIALS][8];
     float sqx[KITE__IQ_MAX_TRIALS], sq2[KITE__IQ_MAX_TRIALS], term[16][32], tt[32][8];
     KITE_ASSERT(n <= 32 && np <= 8 && nt <= KITE__IQ_MAX_TRIALS && g->nlev <= 8);
+    KITE_ASSERT(dim == 8 || (g->lanes && nlev == 8)); // 4-value points: the IQ3 grids
     for (int k = 0; k < np; k++) on_grid[k] = resnap == KITE__IQ_RESNAP_OFF_GRID;
     // every trial's levels first, then their fits side by side, then the choice in trial order
     for (int t = 0; t < nt; t++) {
         const int is = t - nstep;
         const float id = ((float)(2 * nlev - 1) + (float)is * step) / max;
-        if (g->lanes && nlev == 8)
+        if (dim == 4)
             trial_levels_iq3(g, s, n, nlev, id, xval, waux, tt, Lt[t], on_grid_t[t]);
-        else if (dim == 8)
-            trial_levels(g, 8, n, nlev, id, xval, waux, term, Lt[t], on_grid_t[t]);
         else
-            trial_levels(g, 4, n, nlev, id, xval, waux, term, Lt[t], on_grid_t[t]);
+            trial_levels(g, 8, n, nlev, id, xval, waux, term, Lt[t], on_grid_t[t]);
     }
     fit_sums_trials(nt, n, weight, xval, (const int8_t(*)[32])Lt, sqx, sq2);
     float best = 0;

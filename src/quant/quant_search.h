@@ -60,7 +60,9 @@ typedef struct kite__quant_search {
     // lanes (an IQ3 grid's transposed list: byte 8i + j of a chunk is the level of value i of its
     // neighbour j), the list position of the first with the smallest d2 < FLT_MAX (0 when none),
     // d2 = tt[0][l0] + tt[1][l1] + tt[2][l2] + tt[3][l3], added left to right: the distance
-    // kite__iq_grid_best_neighbour_terms sums from the same terms (tt[i][l] = term[2l + 1][i]).
+    // kite__iq_grid_best_neighbour_terms sums from the same terms (tt[i][l] = term[2l + 1][i]),
+    // which starts from 0 + tt[0][l0] (a zero's sign may differ; it compares equal), so the
+    // same pick: the IQ3 quantizers' (quant_ref_iq3.c) inner search.
     int (*iq3_nearest)(const uint8_t *lanes, int nchunks, const float tt[][8]);
 } kite__quant_search;
 

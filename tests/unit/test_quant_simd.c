@@ -265,7 +265,8 @@ static void check_searches(const kite__quant_search *s) {
                                : mode == 2 ? SPECIAL[u % 8]
                                            : (u % 4 ? (float)(u % 5) : SPECIAL[u / 4 % 8]);
                 }
-            const int pa = r->iq3_nearest(lanes, nchunks, (const float(*)[8])tt), pb = s->iq3_nearest(lanes, nchunks, (const float(*)[8])tt);
+            const int pa = r->iq3_nearest(lanes, nchunks, (const float(*)[8])tt);
+            const int pb = s->iq3_nearest(lanes, nchunks, (const float(*)[8])tt);
             if (pa != pb && bad++ < 31) CHECK(0, "%s iq3_nearest case %d: position %d, the reference %d", s->isa, c, pb, pa);
         }
     }
