@@ -24,6 +24,14 @@ extern const uint64_t kite__iq1s_grid[2048];
 // E2M1 levels, doubled (MXFP4): 0, 1, 2, 3, 4, 6, 8, 12 and their negatives.
 extern const int8_t kite__kvalues_fp4[16];
 
+// The 32-bit word at p (unaligned; the targets are little-endian, as the files): the IQ blocks'
+// sign-and-scale words and packed index bytes.
+static inline uint32_t kite__rd32(const void *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
 // The f16 super-block scale of an IQ1_M block (spread over the top nibbles of its scales).
 static inline kite_f16 kite__iq1m_scale(const block_iq1_m *b) {
     uint16_t sc[4];

@@ -17,12 +17,6 @@ static inline void signed8(int8_t *q, const uint8_t *grid, uint8_t signs) {
     for (int j = 0; j < 8; j++) q[j] = (int8_t)((signs >> j) & 1 ? -grid[j] : grid[j]);
 }
 
-static inline uint32_t rd32(const void *p) {
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
 // |isum| stays far below 2^31 for every format here (at most 8 * 31 * 32 * 62 * 128).
 
 float kite__vec_dot_iq2_xxs_ref(int n, const block_iq2_xxs *w, const block_q8_K *a) {
@@ -32,7 +26,7 @@ float kite__vec_dot_iq2_xxs_ref(int n, const block_iq2_xxs *w, const block_q8_K 
         int isum = 0;
         for (int ib = 0; ib < 8; ib++) {
             const uint8_t *idx = (const uint8_t *)(w[b].qs + 4 * ib);
-            const uint32_t hi = rd32(idx + 4);
+            const uint32_t hi = kite__rd32(idx + 4);
             for (int l = 0; l < 4; l++)
                 signed8(q + 8 * l, (const uint8_t *)&kite__iq2xxs_grid[idx[l]], kite__ksigns_iq2xs[(hi >> (7 * l)) & 127]);
             isum += (int)(2 * (hi >> 28) + 1) * kite__idot(q, a[b].qs + 32 * ib, 32);
@@ -88,7 +82,7 @@ float kite__vec_dot_iq3_xxs_ref(int n, const block_iq3_xxs *w, const block_q8_K 
         const uint8_t *qs = w[b].qs, *ss = w[b].qs + QK_K / 4;
         int isum = 0;
         for (int ib = 0; ib < 8; ib++) {
-            const uint32_t aux = rd32(ss + 4 * ib);
+            const uint32_t aux = kite__rd32(ss + 4 * ib);
             for (int l = 0; l < 4; l++) {
                 const uint8_t signs = kite__ksigns_iq2xs[(aux >> (7 * l)) & 127];
                 uint8_t g[8];

@@ -7,12 +7,6 @@
 #include "blocks/iq_tables.h"
 #include "blocks/block_util.h"
 
-static inline uint32_t rd32(const void *p) {
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
 // 8 values: dl * grid byte j, negated where bit j of signs is set.
 static inline void put8(float *y, float dl, const uint8_t *grid, uint8_t signs) {
     for (int j = 0; j < 8; j++) y[j] = dl * (float)grid[j] * ((signs >> j) & 1 ? -1.0f : 1.0f);
@@ -24,7 +18,7 @@ void kite_dequantize_row_iq2_xxs_ref(const block_iq2_xxs *x, float *y, int64_t n
         const float d = kite_f16_to_f32(x[i].d);
         for (int ib = 0; ib < QK_K / 32; ib++, y += 32) {
             const uint8_t *idx = (const uint8_t *)(x[i].qs + 4 * ib);
-            const uint32_t hi = rd32(idx + 4);
+            const uint32_t hi = kite__rd32(idx + 4);
             const float db = d * (0.5f + (float)(hi >> 28)) * 0.25f;
             for (int l = 0; l < 4; l++)
                 put8(y + 8 * l, db, (const uint8_t *)&kite__iq2xxs_grid[idx[l]], kite__ksigns_iq2xs[(hi >> (7 * l)) & 127]);
@@ -69,7 +63,7 @@ void kite_dequantize_row_iq3_xxs_ref(const block_iq3_xxs *x, float *y, int64_t n
         const float d = kite_f16_to_f32(x[i].d);
         const uint8_t *qs = x[i].qs, *ss = x[i].qs + QK_K / 4;
         for (int ib = 0; ib < QK_K / 32; ib++, y += 32) {
-            const uint32_t aux = rd32(ss + 4 * ib);
+            const uint32_t aux = kite__rd32(ss + 4 * ib);
             const float db = d * (0.5f + (float)(aux >> 28)) * 0.5f;
             for (int l = 0; l < 4; l++) {
                 const uint8_t signs = kite__ksigns_iq2xs[(aux >> (7 * l)) & 127];
