@@ -31,11 +31,11 @@ static const struct { int size, dim, bits, nwant, kmap; } SHAPE[KITE__IQ_GRID_CO
     {256, 4, 3, 2, 4096},  {512, 4, 3, 3, 4096},
 };
 
-// The transposed neighbour lists of an IQ3 grid (quant_iq_grid.h), from its map and lists.
+// The transposed neighbour lists of a grid (quant_iq_grid.h), from its map and lists.
 static bool build_lanes(kite__iq_grid *g, int kmap) {
     size_t total = 0;
     for (int u = 0; u < kmap; u++)
-        if (g->map[u] < 0) total += 32 * (size_t)((g->neighbours[-g->map[u] - 1] + 7) / 8);
+        if (g->map[u] < 0) total += 8 * (size_t)g->dim * (size_t)((g->neighbours[-g->map[u] - 1] + 7) / 8);
     g->lanes = malloc(total);
     g->lanes_at = malloc((size_t)kmap * sizeof *g->lanes_at);
     if (!g->lanes || !g->lanes_at) return false;
@@ -45,10 +45,10 @@ static bool build_lanes(kite__iq_grid *g, int kmap) {
         if (g->map[u] >= 0) continue;
         const uint16_t *nb = g->neighbours - g->map[u] - 1;
         g->lanes_at[u] = (uint32_t)at;
-        for (int c = 0; 8 * c < nb[0]; c++, at += 32)
+        for (int c = 0; 8 * c < nb[0]; c++, at += 8 * (size_t)g->dim)
             for (int j = 0; j < 8; j++) {
                 const int k = 8 * c + j < nb[0] ? 8 * c + j : 8 * c; // unused lanes: the chunk's first
-                for (int i = 0; i < 4; i++) g->lanes[at + 8 * i + j] = (uint8_t)(g->pts[8 * nb[1 + k] + i] >> 1);
+                for (int i = 0; i < g->dim; i++) g->lanes[at + 8 * i + j] = (uint8_t)(g->pts[8 * nb[1 + k] + i] >> 1);
             }
     }
     return true;

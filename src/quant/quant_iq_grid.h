@@ -31,9 +31,9 @@ typedef struct kite__iq_grid {
     int *map;
     uint16_t *neighbours;
     // IQ3 grids (dim 4, 8 levels), NULL for the others: the neighbour lists again, transposed for
-    // kite__quant_search.iq3_nearest. For an off-grid map index u, lanes + lanes_at[u] holds
-    // ceil(count / 8) chunks of 32 bytes: byte 8i + j of chunk c is the level (0..7) of value i
-    // of neighbour 8c + j; a last chunk's unused lanes repeat its first neighbour.
+    // kite__quant_search.iq_nearest. For an off-grid map index u, lanes + lanes_at[u] holds
+    // ceil(count / 8) chunks of 8 * dim bytes: byte 8i + j of chunk c is the level (0..nlev-1) of
+    // value i of neighbour 8c + j; a last chunk's unused lanes repeat its first neighbour.
     uint8_t *lanes;
     uint32_t *lanes_at;
 } kite__iq_grid;

@@ -126,7 +126,7 @@ static inline void trial_levels(const kite__iq_grid *g, int dim, int n, int nlev
 
 // trial_levels for an IQ3 grid (4-value points, 8 levels, transposed lists) on search set s:
 // the terms transposed (tt[i][l] = term[2l + 1][i], the same float operations) and each point
-// off the grid moved to s->iq3_nearest's pick, the neighbour kite__iq_grid_best_neighbour_terms
+// off the grid moved to s->iq_nearest's pick, the neighbour kite__iq_grid_best_neighbour_terms
 // picks.
 static inline void trial_levels_iq3(const kite__iq_grid *g, const kite__quant_search *s, int n, int nlev, float id,
                                     const float *xval, const float *waux, float tt[32][8], int8_t *Laux, bool *on) {
@@ -151,7 +151,7 @@ static inline void trial_levels_iq3(const kite__iq_grid *g, const kite__quant_se
             have_terms = true;
         }
         const uint16_t *nb = g->neighbours - gi - 1;
-        const int pos = s->iq3_nearest(g->lanes + g->lanes_at[u], (nb[0] + 7) / 8, (const float(*)[8])tt + 4 * k);
+        const int pos = s->iq_nearest(g->lanes + g->lanes_at[u], 4, (nb[0] + 7) / 8, (const float(*)[8])tt + 4 * k);
         const uint8_t *pg = g->pts + 8 * nb[1 + pos];
         for (int i = 0; i < 4; i++) L[i] = (int8_t)(pg[i] >> 1); // codes 2l + 1
     }

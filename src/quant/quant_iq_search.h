@@ -42,7 +42,7 @@ typedef enum {
 // snapping every point to the grid (off it: to its best neighbour at that scale), and keeps
 // the best weighted least-squares fit, its levels in L; then snaps points again at that scale
 // as resnap says and refits. scale is the result when no trial fits (L is then left as the
-// caller set it). IQ3 grids search their neighbours on set s (its iq3_nearest; the others do
+// caller set it). IQ3 grids search their neighbours on set s (its iq_nearest; the others do
 // not use s). Returns the scale (negative: the caller flips the signs).
 float kite__iq_search_scale(const kite__iq_grid *g, int n, int nlev, float max, float scale, int nstep, float step,
                             kite__iq_resnap resnap, const float *xval, const float *weight, const float *waux, int8_t *L,

@@ -56,21 +56,22 @@ typedef struct kite__quant_search {
     // Q8_0 weights: n (a multiple of 32) finite values, the bytes of kite_quantize_row_q8_0_ref
     // (d = amax/127 per block, codes roundf(x/d) cast as ggml's x86 build casts them).
     void (*q8_0)(const float *x, block_q8_0 *y, int64_t n);
-    // The IQ3 neighbour search (quant_iq_grid.h): of nchunks >= 1 chunks of 8 neighbours at
-    // lanes (an IQ3 grid's transposed list: byte 8i + j of a chunk is the level of value i of its
-    // neighbour j), the list position of the first with the smallest d2 < FLT_MAX (0 when none),
-    // d2 = tt[0][l0] + tt[1][l1] + tt[2][l2] + tt[3][l3], added left to right: the distance
-    // kite__iq_grid_best_neighbour_terms sums from the same terms (tt[i][l] = term[2l + 1][i]),
-    // which starts from 0 + tt[0][l0] (a zero's sign may differ; it compares equal), so the
-    // same pick: the IQ3 quantizers' (quant_ref_iq3.c) inner search.
-    int (*iq3_nearest)(const uint8_t *lanes, int nchunks, const float tt[][8]);
+    // The IQ grid neighbour search (quant_iq_grid.h): of nchunks >= 1 chunks of 8 neighbours at
+    // lanes (a grid's transposed list: dim = 4 (IQ3) or 8 (IQ2, IQ1) values a point, 8 * dim
+    // bytes a chunk, byte 8i + j of a chunk the level of value i of its neighbour j), the list
+    // position of the first with the smallest d2 < FLT_MAX (0 when none), d2 = tt[0][l0] +
+    // tt[1][l1] + .. + tt[dim - 1][l(dim-1)], added left to right (each tt row 8 readable
+    // floats): the distance kite__iq_grid_best_neighbour_terms sums from the same terms
+    // (tt[i][l] = term[2l + 1][i]), which starts from 0 + tt[0][l0] (a zero's sign may differ;
+    // it compares equal), so the same pick: the IQ quantizers' (quant_iq_search.c) inner search.
+    int (*iq_nearest)(const uint8_t *lanes, int dim, int nchunks, const float tt[][8]);
 } kite__quant_search;
 
 // The scalar specification.
 extern const kite__quant_search kite__quant_search_ref;
 
-// The scalar iq3_nearest (the specification; also the NEON and wasm sets').
-int kite__iq3_nearest_ref(const uint8_t *lanes, int nchunks, const float tt[][8]);
+// The scalar iq_nearest (the specification; also the NEON and wasm sets').
+int kite__iq_nearest_ref(const uint8_t *lanes, int dim, int nchunks, const float tt[][8]);
 
 // The set the row API uses: the widest the CPU runs (KITE_FORCE_SCALAR=1: the reference).
 const kite__quant_search *kite__quant_search_active(void);

@@ -247,17 +247,19 @@ static void check_searches(const kite__quant_search *s) {
         }
         free(qx), free(qa), free(qb);
     }
-    // iq3_nearest: random chunks of levels against term tables with ties (few distinct values),
-    // zeros of both signs, infinities, NaNs, FLT_MAX and sums that overflow to infinity
+    // iq_nearest, 4-value (IQ3) and 8-value (IQ2, IQ1) points: random chunks of levels against
+    // term tables with ties (few distinct values), zeros of both signs, infinities, NaNs, FLT_MAX
+    // and sums that overflow to infinity
     {
         static const float SPECIAL[] = {0.0f, -0.0f, INFINITY, NAN, FLT_MAX, 0x1p127f, 1.0f, 0.5f};
-        uint8_t lanes[32 * 5];
-        float tt[4][8];
-        for (int c = 0; c < 4000; c++) {
+        uint8_t lanes[64 * 5];
+        float tt[8][8];
+        for (int c = 0; c < 8000; c++) {
             rng_state = 0x1a3 + (uint64_t)c * 7919;
+            const int dim = c < 4000 ? 4 : 8, nlev = dim == 4 ? 8 : 3;
             const int nchunks = 1 + c % 5, mode = c / 5 % 4;
-            for (int j = 0; j < 32 * nchunks; j++) lanes[j] = (uint8_t)(rnd() % 8);
-            for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 8 * dim * nchunks; j++) lanes[j] = (uint8_t)(rnd() % (uint32_t)nlev);
+            for (int i = 0; i < dim; i++)
                 for (int l = 0; l < 8; l++) {
                     const uint32_t u = rnd();
                     tt[i][l] = mode == 0   ? fabsf(rnd_unit())
@@ -265,9 +267,10 @@ static void check_searches(const kite__quant_search *s) {
                                : mode == 2 ? SPECIAL[u % 8]
                                            : (u % 4 ? (float)(u % 5) : SPECIAL[u / 4 % 8]);
                 }
-            const int pa = r->iq3_nearest(lanes, nchunks, (const float(*)[8])tt);
-            const int pb = s->iq3_nearest(lanes, nchunks, (const float(*)[8])tt);
-            if (pa != pb && bad++ < 31) CHECK(0, "%s iq3_nearest case %d: position %d, the reference %d", s->isa, c, pb, pa);
+            const int pa = r->iq_nearest(lanes, dim, nchunks, (const float(*)[8])tt);
+            const int pb = s->iq_nearest(lanes, dim, nchunks, (const float(*)[8])tt);
+            if (pa != pb && bad++ < 31)
+                CHECK(0, "%s iq_nearest dim %d case %d: position %d, the reference %d", s->isa, dim, c, pb, pa);
         }
     }
     // F16 -> F32: all 65536 halves (subnormals, infinities, quiet and signalling NaNs), at
