@@ -1,9 +1,8 @@
-// quant_iq_grid.c - builds the IQ2/IQ1 search structures (quant_iq_grid.h) from the published
-// grids: each grid byte is replaced by 2 * (rank of its level) + 1, every 8-code point gets its
-// grid index, and every point off the grid the list of its nearest grid points.
+// quant_iq_grid.c - builds the IQ grid search structures (quant_iq_grid.h) from the published
+// grids: each grid byte is replaced by 2 * (rank of its level) + 1, every point's codes get its
+// grid index, and every point off the grid the list of its nearest grid points (also transposed).
 #include "quant/quant_iq_grid.h"
 
-#include <float.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,7 +128,7 @@ static bool build(int which, kite__iq_grid *g) {
     }
     free(d2);
     d2 = NULL;
-    if (dim == 4 && nl == 8 && !build_lanes(g, kmap)) goto fail;
+    if (!build_lanes(g, kmap)) goto fail;
     return true;
 fail:
     free(d2);
@@ -156,19 +155,4 @@ const kite__iq_grid *kite__iq_grid_get(int which) {
     while ((st = atomic_load_explicit(&g_state[which], memory_order_acquire)) == 1) {
     }
     return st == 2 ? &g_grids[which] : NULL;
-}
-
-void kite__iq_grid_terms(const kite__iq_grid *g, int n, const float *xval, const float *w, float scale, float term[][32]) {
-    for (int q = 1; q < 2 * g->nlev; q += 2)
-        for (int i = 0; i < n; i++) {
-            float diff = scale * (float)q - xval[i];
-            term[q][i] = w[i] * diff * diff;
-        }
-}
-
-int kite__iq_grid_best_neighbour(const kite__iq_grid *g, const uint16_t *nb, const float *xval, const float *w, float scale,
-                                 int8_t *L) {
-    float term[16][32];
-    kite__iq_grid_terms(g, g->dim, xval, w, scale, term);
-    return kite__iq_grid_best_neighbour_terms(g, g->dim, nb, (const float(*)[32])term, 0, L);
 }

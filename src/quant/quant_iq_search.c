@@ -60,15 +60,14 @@ float kite__iq_group_max(const float *xval, int n) {
     return max;
 }
 
-// The grid point of one point's codes L (g->dim of them): the point itself, or off the grid
-// its best neighbour at scale (then its codes are written to L). *on tells which.
-static int snap(const kite__iq_grid *g, const int8_t *codes, const float *xval, const float *waux, float scale, int8_t *L,
-                bool *on) {
-    const uint16_t u = kite__iq_grid_pack(g, codes);
-    int gi = g->map[u];
-    *on = gi >= 0;
-    if (gi < 0) gi = kite__iq_grid_best_neighbour(g, g->neighbours - g->map[u] - 1, xval, waux, scale, L);
-    return gi;
+const float kite__iq_odd_levels[8] = {1, 3, 5, 7, 9, 11, 13, 15};
+
+// The levels of n values at 1/id: nearest_int(0.5 * (id * x - 1)) clamped to 0..nlev-1.
+static inline void round_levels(int n, int nlev, float id, const float *xval, int8_t *L) {
+    for (int i = 0; i < n; i++) {
+        int l = kite__nearest_int(0.5f * (id * xval[i] - 1));
+        L[i] = (int8_t)KITE_MAX(0, KITE_MIN(nlev - 1, l));
+    }
 }
 
 // fit_sums of nt trials at once: sqx[t] = sum w * x * q and sq2[t] = sum w * q^2 over the n
@@ -102,58 +101,20 @@ static void fit_sums(int n, const float *w, const float *xval, const int8_t *L, 
 }
 
 // One trial of the scale search at 1/id: the levels of the n values (points of dim, a constant
-// where inlined), each point off the grid moved to its best neighbour at scale 1/id (the
-// distance terms of all values made once, on the first point that needs them); on[k] tells
-// which points were on the grid.
-static inline void trial_levels(const kite__iq_grid *g, int dim, int n, int nlev, float id, const float *xval,
-                                const float *waux, float term[16][32], int8_t *Laux, bool *on) {
-    const float this_scale = 1 / id;
-    for (int i = 0; i < n; i++) {
-        int l = kite__nearest_int(0.5f * (id * xval[i] - 1));
-        Laux[i] = (int8_t)KITE_MAX(0, KITE_MIN(nlev - 1, l));
-    }
+// where inlined), each point off the grid moved to its best neighbour at scale 1/id (s's
+// iq_nearest on the distance terms tt of all values, made once, on the first point that needs
+// them); on[k] tells which points were on the grid.
+static inline void trial_levels(const kite__iq_grid *g, const kite__quant_search *s, int dim, int n, int nlev, float id,
+                                const float *xval, const float *waux, float tt[32][8], int8_t *Laux, bool *on) {
+    round_levels(n, nlev, id, xval, Laux);
     bool have_terms = false;
     for (int k = 0; k < n / dim; k++) {
-        uint16_t u = 0;
-        for (int i = 0; i < dim; i++) u = (uint16_t)(u | (Laux[dim * k + i] << (g->bits * i)));
-        const int gi = g->map[u];
-        on[k] = gi >= 0;
-        if (gi >= 0) continue;
-        if (!have_terms) kite__iq_grid_terms(g, n, xval, waux, this_scale, term), have_terms = true;
-        kite__iq_grid_best_neighbour_terms(g, dim, g->neighbours - gi - 1, (const float(*)[32])term, dim * k, Laux + dim * k);
-    }
-}
-
-// trial_levels for an IQ3 grid (4-value points, 8 levels, transposed lists) on search set s:
-// the terms transposed (tt[i][l] = term[2l + 1][i], the same float operations) and each point
-// off the grid moved to s->iq_nearest's pick, the neighbour kite__iq_grid_best_neighbour_terms
-// picks.
-static inline void trial_levels_iq3(const kite__iq_grid *g, const kite__quant_search *s, int n, int nlev, float id,
-                                    const float *xval, const float *waux, float tt[32][8], int8_t *Laux, bool *on) {
-    const float this_scale = 1 / id;
-    for (int i = 0; i < n; i++) {
-        int l = kite__nearest_int(0.5f * (id * xval[i] - 1));
-        Laux[i] = (int8_t)KITE_MAX(0, KITE_MIN(nlev - 1, l));
-    }
-    bool have_terms = false;
-    for (int k = 0; k < n / 4; k++) {
-        int8_t *L = Laux + 4 * k;
-        const uint16_t u = (uint16_t)(L[0] | (L[1] << 3) | (L[2] << 6) | (L[3] << 9));
-        const int gi = g->map[u];
-        on[k] = gi >= 0;
-        if (gi >= 0) continue;
-        if (!have_terms) {
-            for (int i = 0; i < n; i++)
-                for (int l = 0; l < 8; l++) {
-                    const float diff = this_scale * (float)(2 * l + 1) - xval[i];
-                    tt[i][l] = waux[i] * diff * diff;
-                }
-            have_terms = true;
-        }
-        const uint16_t *nb = g->neighbours - gi - 1;
-        const int pos = s->iq_nearest(g->lanes + g->lanes_at[u], 4, (nb[0] + 7) / 8, (const float(*)[8])tt + 4 * k);
-        const uint8_t *pg = g->pts + 8 * nb[1 + pos];
-        for (int i = 0; i < 4; i++) L[i] = (int8_t)(pg[i] >> 1); // codes 2l + 1
+        int8_t *L = Laux + dim * k;
+        const uint16_t u = kite__iq_grid_pack(g, L);
+        on[k] = g->map[u] >= 0;
+        if (on[k]) continue;
+        if (!have_terms) kite__iq_terms(n, kite__iq_odd_levels, xval, waux, 1 / id, tt), have_terms = true;
+        kite__iq_nearest_point(g, s, dim, u, (const float(*)[8])tt + dim * k, L);
     }
 }
 
@@ -163,18 +124,17 @@ float kite__iq_search_scale(const kite__iq_grid *g, int n, int nlev, float max, 
     const int dim = g->dim, np = n / dim, nt = 2 * nstep + 1;
     int8_t Lt[KITE__IQ_MAX_TRIALS][32];
     bool on_grid[8], on_grid_t[KITE__IQ_MAX_TRIALS][8];
-    float sqx[KITE__IQ_MAX_TRIALS], sq2[KITE__IQ_MAX_TRIALS], term[16][32], tt[32][8];
-    KITE_ASSERT(n <= 32 && np <= 8 && nt <= KITE__IQ_MAX_TRIALS && g->nlev <= 8);
-    KITE_ASSERT(dim == 8 || (g->lanes && nlev == 8)); // 4-value points: the IQ3 grids
+    float sqx[KITE__IQ_MAX_TRIALS], sq2[KITE__IQ_MAX_TRIALS], tt[32][8];
+    KITE_ASSERT(n <= 32 && np <= 8 && nt <= KITE__IQ_MAX_TRIALS && g->nlev <= 8 && (dim == 4 || dim == 8));
     for (int k = 0; k < np; k++) on_grid[k] = resnap == KITE__IQ_RESNAP_OFF_GRID;
     // every trial's levels first, then their fits side by side, then the choice in trial order
     for (int t = 0; t < nt; t++) {
         const int is = t - nstep;
         const float id = ((float)(2 * nlev - 1) + (float)is * step) / max;
         if (dim == 4)
-            trial_levels_iq3(g, s, n, nlev, id, xval, waux, tt, Lt[t], on_grid_t[t]);
+            trial_levels(g, s, 4, n, nlev, id, xval, waux, tt, Lt[t], on_grid_t[t]);
         else
-            trial_levels(g, 8, n, nlev, id, xval, waux, term, Lt[t], on_grid_t[t]);
+            trial_levels(g, s, 8, n, nlev, id, xval, waux, tt, Lt[t], on_grid_t[t]);
     }
     fit_sums_trials(nt, n, weight, xval, (const int8_t(*)[32])Lt, sqx, sq2);
     float best = 0;
@@ -193,12 +153,12 @@ float kite__iq_search_scale(const kite__iq_grid *g, int n, int nlev, float max, 
         const float id = 1 / scale;
         for (int k = 0; k < np; k++) {
             if (resnap == KITE__IQ_RESNAP_OFF_GRID && on_grid[k]) continue;
-            int8_t l[8];
-            for (int i = 0; i < dim; i++)
-                l[i] = (int8_t)KITE_MAX(0, KITE_MIN(nlev - 1, kite__nearest_int(0.5f * (id * xval[dim * k + i] - 1))));
-            bool on;
-            const int gi = snap(g, l, xval + dim * k, waux + dim * k, scale, L + dim * k, &on);
-            for (int i = 0; i < dim; i++) L[dim * k + i] = (int8_t)((g->pts[8 * gi + i] - 1) / 2);
+            int8_t *Lk = L + dim * k;
+            round_levels(dim, nlev, id, xval + dim * k, Lk);
+            const uint16_t u = kite__iq_grid_pack(g, Lk);
+            if (g->map[u] >= 0) continue;
+            kite__iq_terms(dim, kite__iq_odd_levels, xval + dim * k, waux + dim * k, scale, tt);
+            kite__iq_nearest_point(g, s, dim, u, (const float(*)[8])tt, Lk);
         }
         float sumqx, sumq2;
         fit_sums(n, weight, xval, L, &sumqx, &sumq2);

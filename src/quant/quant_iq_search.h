@@ -26,6 +26,33 @@ uint8_t kite__iq_fold_signs_even(const float *xb, const float *weight, float *xv
 // The largest of n values (the first n of xval, n >= 1).
 float kite__iq_group_max(const float *xval, int n);
 
+// The distance terms of n <= 32 values xval with weights w at scale, one row of 8 per value:
+// tt[i][l] = w[i] * diff * diff, diff = scale * q[l] - xval[i], for the 8 level values q (IQ2 /
+// IQ3: the codes 2l + 1 of kite__iq_odd_levels; IQ1: its shifted levels, padded). A point's
+// distance to a grid point is the sum of its values' terms at their levels, as ggml adds it.
+static inline void kite__iq_terms(int n, const float q[8], const float *xval, const float *w, float scale, float tt[][8]) {
+    for (int i = 0; i < n; i++)
+        for (int l = 0; l < 8; l++) {
+            const float diff = scale * q[l] - xval[i];
+            tt[i][l] = w[i] * diff * diff;
+        }
+}
+
+// The level values 2l + 1 of the IQ2 and IQ3 grids' codes, l = 0..7.
+extern const float kite__iq_odd_levels[8];
+
+// The point off grid g with map index u (its codes packed): of its neighbour list, the grid
+// point at the smallest distance (the first at it), from the terms tt of its g->dim values
+// (kite__iq_terms), found by s->iq_nearest; its codes go to L, its grid index is returned.
+static inline int kite__iq_nearest_point(const kite__iq_grid *g, const kite__quant_search *s, int dim, uint16_t u,
+                                         const float tt[][8], int8_t *L) {
+    const uint16_t *nb = g->neighbours - g->map[u] - 1;
+    const int gi = nb[1 + s->iq_nearest(g->lanes + g->lanes_at[u], dim, (nb[0] + 7) / 8, tt)];
+    const uint8_t *pg = g->pts + 8 * gi;
+    for (int i = 0; i < dim; i++) L[i] = (int8_t)(pg[i] >> 1); // codes 2l + 1
+    return gi;
+}
+
 // The most trial scales kite__iq_search_scale takes (2 * nstep + 1).
 #define KITE__IQ_MAX_TRIALS 32
 
@@ -42,8 +69,8 @@ typedef enum {
 // snapping every point to the grid (off it: to its best neighbour at that scale), and keeps
 // the best weighted least-squares fit, its levels in L; then snaps points again at that scale
 // as resnap says and refits. scale is the result when no trial fits (L is then left as the
-// caller set it). IQ3 grids search their neighbours on set s (its iq_nearest; the others do
-// not use s). Returns the scale (negative: the caller flips the signs).
+// caller set it). The neighbours are searched on set s (its iq_nearest). Returns the scale
+// (negative: the caller flips the signs).
 float kite__iq_search_scale(const kite__iq_grid *g, int n, int nlev, float max, float scale, int nstep, float step,
                             kite__iq_resnap resnap, const float *xval, const float *weight, const float *waux, int8_t *L,
                             const kite__quant_search *s);

@@ -29,31 +29,6 @@ static void sort_indices(const float *x, int n, int *idx) {
     }
 }
 
-// The neighbour of the off-grid codes whose shifted levels xx fit xval best at scale (ggml's
-// iq1_find_best_neighbour2); writes its codes to L. -1 when no distance is below FLT_MAX
-// (ggml then reads past its arrays: refused here).
-static int best_neighbour2(const kite__iq_grid *g, const uint16_t *nb, const float *xval, const float *w, float scale,
-                           const float *xx, int8_t *L) {
-    float best = FLT_MAX;
-    int gi = -1;
-    for (int j = 1; j <= nb[0]; j++) {
-        const uint8_t *pg = g->pts + 8 * nb[j];
-        float d2 = 0;
-        for (int i = 0; i < 8; i++) {
-            float q = xx[(pg[i] - 1) / 2];
-            float diff = scale * q - xval[i];
-            d2 += w[i] * diff * diff;
-        }
-        if (d2 < best) {
-            best = d2;
-            gi = nb[j];
-        }
-    }
-    if (gi >= 0)
-        for (int i = 0; i < 8; i++) L[i] = (int8_t)((g->pts[8 * gi + i] - 1) / 2);
-    return gi;
-}
-
 // L from the best split of the n values (idx: their ascending order): those before i1 get
 // code 0, up to i2 code 1, the rest 2. A negative scale is made positive by mirroring the
 // codes; returns true when that happened (the shift then changes sign).
@@ -68,19 +43,26 @@ static bool split_codes(const int *idx, int i1, int i2, int n, int8_t *L, float 
 }
 
 // Snaps the codes L of n values (n / 8 points) to the grid, point k on the shifted levels
-// xx[k]; off the grid a point takes its best neighbour (L rewritten), and then the scale is
-// refitted to the points chosen. index gets the grid indices; false where ggml would read
-// past its arrays.
-static bool snap_points(const kite__iq_grid *g, int n, const float *const *xx, const float *xb, const float *weight,
-                        int8_t *L, uint16_t *index, float *scale) {
+// xx[k]; off the grid a point takes its best neighbour at the scale (ggml's
+// iq1_find_best_neighbour2, searched on set s; L rewritten), and then the scale is refitted to
+// the points chosen. index gets the grid indices; false where ggml would read past its arrays
+// (no neighbour at a distance below FLT_MAX).
+static bool snap_points(const kite__iq_grid *g, const kite__quant_search *s, int n, const float *const *xx,
+                        const float *xb, const float *weight, int8_t *L, uint16_t *index, float *scale) {
     bool all_on_grid = true;
     for (int k = 0; k < n / 8; k++) {
-        const uint16_t u = kite__iq_grid_pack(g, L + 8 * k);
+        int8_t *Lk = L + 8 * k;
+        const uint16_t u = kite__iq_grid_pack(g, Lk);
         int gi = g->map[u];
         if (gi < 0) {
             all_on_grid = false;
-            gi = best_neighbour2(g, g->neighbours - g->map[u] - 1, xb + 8 * k, weight + 8 * k, *scale, xx[k], L + 8 * k);
-            if (gi < 0) return false;
+            const float q[8] = {xx[k][0], xx[k][1], xx[k][2]};
+            float tt[8][8];
+            kite__iq_terms(8, q, xb + 8 * k, weight + 8 * k, *scale, tt);
+            gi = kite__iq_nearest_point(g, s, 8, u, (const float(*)[8])tt, Lk);
+            float d2 = tt[0][Lk[0]]; // the pick's distance, as iq_nearest adds it
+            for (int i = 1; i < 8; i++) d2 += tt[i][Lk[i]];
+            if (!(d2 < FLT_MAX)) return false;
         }
         index[k] = (uint16_t)gi;
     }
@@ -99,8 +81,8 @@ static bool snap_points(const kite__iq_grid *g, int n, const float *const *xx, c
     return true;
 }
 
-bool kite_quantize_row_iq1_s_w_ref(const float *restrict x, block_iq1_s *restrict y, int64_t n, const float *qw) {
-    KITE_ASSERT(n % QK_K == 0);
+static bool quantize_iq1_s(const float *restrict x, block_iq1_s *restrict y, int64_t n, const float *qw,
+                           const kite__quant_search *s) {
     const kite__iq_grid *g = kite__iq_grid_get(KITE__IQ_GRID_IQ1);
     if (!g) return false;
     enum { BS = 32 };
@@ -166,7 +148,7 @@ bool kite_quantize_row_iq1_s_w_ref(const float *restrict x, block_iq1_s *restric
             if (split_codes(idx, besti1, besti2, BS, L, &scale)) best_shift = -best_shift;
             const float *xx = best_shift == 1 ? x_p : x_m;
             const float *xxs[BS / 8] = {xx, xx, xx, xx};
-            if (!snap_points(g, BS, xxs, xb, weight, L, index, &scale)) return false;
+            if (!snap_points(g, s, BS, xxs, xb, weight, L, index, &scale)) return false;
             uint16_t h = 0;
             for (int k = 0; k < BS / 8; k++) {
                 y[ibl].qs[(BS / 8) * ib + k] = (uint8_t)(index[k] & 255);
@@ -191,7 +173,8 @@ bool kite_quantize_row_iq1_s_w_ref(const float *restrict x, block_iq1_s *restric
     return true;
 }
 
-static bool quantize_iq1_m(const float *restrict x, block_iq1_m *restrict y, int64_t n, const float *qw) {
+static bool quantize_iq1_m(const float *restrict x, block_iq1_m *restrict y, int64_t n, const float *qw,
+                           const kite__quant_search *s) {
     const kite__iq_grid *g = kite__iq_grid_get(KITE__IQ_GRID_IQ1);
     if (!g) return false;
     enum { BS = 16 };
@@ -269,7 +252,7 @@ static bool quantize_iq1_m(const float *restrict x, block_iq1_m *restrict y, int
             if (split_codes(idx, besti1, besti2, BS, L, &scale)) best_k = 3 - best_k;
             // the halves' shifts: best_k 0 = (+, +), 1 = (+, -), 2 = (-, +), 3 = (-, -)
             const float *xxs[BS / 8] = {best_k < 2 ? x_p : x_m, best_k % 2 == 0 ? x_p : x_m};
-            if (!snap_points(g, BS, xxs, xb, weight, L, index, &scale)) return false;
+            if (!snap_points(g, s, BS, xxs, xb, weight, L, index, &scale)) return false;
             y[ibl].qs[2 * ib] = (uint8_t)(index[0] & 255);
             y[ibl].qs[2 * ib + 1] = (uint8_t)(index[1] & 255);
             y[ibl].qh[ib] = (uint8_t)((index[0] >> 8) | ((index[1] >> 8) << 4));
@@ -311,12 +294,27 @@ static bool quantize_iq1_m(const float *restrict x, block_iq1_m *restrict y, int
     return true;
 }
 
+bool kite_quantize_row_iq1_s_w_ref(const float *restrict x, block_iq1_s *restrict y, int64_t n, const float *qw) {
+    KITE_ASSERT(n % QK_K == 0);
+    return quantize_iq1_s(x, y, n, qw, &kite__quant_search_ref);
+}
+
 bool kite_quantize_row_iq1_m_ref(const float *restrict x, block_iq1_m *restrict y, int64_t n) {
     KITE_ASSERT(n % QK_K == 0);
-    return quantize_iq1_m(x, y, n, NULL);
+    return quantize_iq1_m(x, y, n, NULL, &kite__quant_search_ref);
 }
 
 bool kite_quantize_row_iq1_m_w_ref(const float *restrict x, block_iq1_m *restrict y, int64_t n, const float *qw) {
     KITE_ASSERT(n % QK_K == 0);
-    return quantize_iq1_m(x, y, n, qw);
+    return quantize_iq1_m(x, y, n, qw, &kite__quant_search_ref);
+}
+
+bool kite__quantize_row_iq1_s_w_with(const float *x, block_iq1_s *y, int64_t n, const float *qw, const kite__quant_search *s) {
+    KITE_ASSERT(n % QK_K == 0);
+    return quantize_iq1_s(x, y, n, qw, s);
+}
+
+bool kite__quantize_row_iq1_m_w_with(const float *x, block_iq1_m *y, int64_t n, const float *qw, const kite__quant_search *s) {
+    KITE_ASSERT(n % QK_K == 0);
+    return quantize_iq1_m(x, y, n, qw, s);
 }

@@ -15,8 +15,8 @@
 
 #define GROUP_MAX_EPS 1e-15f
 
-bool kite_quantize_row_iq2_xxs_w_ref(const float *restrict x, block_iq2_xxs *restrict y, int64_t n, const float *qw) {
-    KITE_ASSERT(n % QK_K == 0);
+static bool quantize_iq2_xxs(const float *restrict x, block_iq2_xxs *restrict y, int64_t n, const float *qw,
+                             const kite__quant_search *s) {
     const kite__iq_grid *g = kite__iq_grid_get(KITE__IQ_GRID_IQ2_XXS);
     if (!g) return false;
     const int kMaxQ = 3;
@@ -50,8 +50,7 @@ bool kite_quantize_row_iq2_xxs_w_ref(const float *restrict x, block_iq2_xxs *res
                 memset(L, 0, 32);
                 continue;
             }
-            scale = kite__iq_search_scale(g, 32, kMaxQ, eff_max, scale, 6, 0.1f, KITE__IQ_RESNAP_ALL, xval, weight, waux, L,
-                                          &kite__quant_search_ref);
+            scale = kite__iq_search_scale(g, 32, kMaxQ, eff_max, scale, 6, 0.1f, KITE__IQ_RESNAP_ALL, xval, weight, waux, L, s);
             if (scale < 0) { // cannot happen with weights >= 0; the scale is stored unsigned
                 scale = -scale;
                 for (int k = 0; k < 4; k++) block_signs[k] = (uint8_t)(~block_signs[k] & 127);
@@ -87,18 +86,18 @@ bool kite_quantize_row_iq2_xxs_w_ref(const float *restrict x, block_iq2_xxs *res
 // the grid at the best one are snapped again. false when the group's largest value is below
 // eps (it quantizes to zero); else the levels in L and the scale in *scale_out (negative: the
 // caller flips the signs).
-static bool search_group16(const kite__iq_grid *g, int kMaxQ, float eps, const float *xval, const float *weight,
+static bool search_group16(const kite__iq_grid *g, const kite__quant_search *s, int kMaxQ, float eps, const float *xval, const float *weight,
                            const float *waux, int8_t L[16], float *scale_out) {
     const float max = kite__iq_group_max(xval, 16);
     memset(L, 0, 16);
     if (max < eps) return false;
     *scale_out = kite__iq_search_scale(g, 16, kMaxQ, max, max / (float)(2 * kMaxQ - 1), 9, 0.1f, KITE__IQ_RESNAP_OFF_GRID,
-                                       xval, weight, waux, L, &kite__quant_search_ref);
+                                       xval, weight, waux, L, s);
     return true;
 }
 
-bool kite_quantize_row_iq2_xs_w_ref(const float *restrict x, block_iq2_xs *restrict y, int64_t n, const float *qw) {
-    KITE_ASSERT(n % QK_K == 0);
+static bool quantize_iq2_xs(const float *restrict x, block_iq2_xs *restrict y, int64_t n, const float *qw,
+                            const kite__quant_search *s) {
     const kite__iq_grid *g = kite__iq_grid_get(KITE__IQ_GRID_IQ2_XS);
     if (!g) return false;
     const int kMaxQ = 3;
@@ -121,7 +120,7 @@ bool kite_quantize_row_iq2_xs_w_ref(const float *restrict x, block_iq2_xs *restr
             for (int i = 0; i < 16; i++) waux[i] = sqrtf(weight[i]);
             for (int k = 0; k < 2; k++) block_signs[k] = kite__iq_fold_signs_even(xb + 8 * k, weight + 8 * k, xval + 8 * k);
             float scale;
-            if (!search_group16(g, kMaxQ, GROUP_MAX_EPS, xval, weight, waux, L, &scale)) {
+            if (!search_group16(g, s, kMaxQ, GROUP_MAX_EPS, xval, weight, waux, L, &scale)) {
                 scales[ib] = 0;
                 continue;
             }
@@ -159,7 +158,8 @@ bool kite_quantize_row_iq2_xs_w_ref(const float *restrict x, block_iq2_xs *restr
 
 // IQ2_S: 10-bit grid indices, explicit 8-bit signs (no parity), scales per 16; weights from the
 // importance matrix, or 0.25 * sigma2 + x^2 without one (as ggml).
-static bool quantize_iq2_s(const float *restrict x, block_iq2_s *restrict y, int64_t n, const float *qw) {
+static bool quantize_iq2_s(const float *restrict x, block_iq2_s *restrict y, int64_t n, const float *qw,
+                           const kite__quant_search *s) {
     const kite__iq_grid *g = kite__iq_grid_get(KITE__IQ_GRID_IQ2_S);
     if (!g) return false;
     const int kMaxQ = 3;
@@ -182,7 +182,7 @@ static bool quantize_iq2_s(const float *restrict x, block_iq2_s *restrict y, int
             for (int i = 0; i < 16; i++) waux[i] = sqrtf(weight[i]);
             for (int k = 0; k < 2; k++) block_signs[k] = kite__iq_fold_signs(xb + 8 * k, xval + 8 * k);
             float scale;
-            if (!search_group16(g, kMaxQ, GROUP_MAX_EPS_IQ2_S, xval, weight, waux, L, &scale)) {
+            if (!search_group16(g, s, kMaxQ, GROUP_MAX_EPS_IQ2_S, xval, weight, waux, L, &scale)) {
                 scales[ib] = 0;
                 continue;
             }
@@ -215,12 +215,37 @@ static bool quantize_iq2_s(const float *restrict x, block_iq2_s *restrict y, int
     return true;
 }
 
+bool kite_quantize_row_iq2_xxs_w_ref(const float *restrict x, block_iq2_xxs *restrict y, int64_t n, const float *qw) {
+    KITE_ASSERT(n % QK_K == 0);
+    return quantize_iq2_xxs(x, y, n, qw, &kite__quant_search_ref);
+}
+
+bool kite_quantize_row_iq2_xs_w_ref(const float *restrict x, block_iq2_xs *restrict y, int64_t n, const float *qw) {
+    KITE_ASSERT(n % QK_K == 0);
+    return quantize_iq2_xs(x, y, n, qw, &kite__quant_search_ref);
+}
+
 bool kite_quantize_row_iq2_s_ref(const float *restrict x, block_iq2_s *restrict y, int64_t n) {
     KITE_ASSERT(n % QK_K == 0);
-    return quantize_iq2_s(x, y, n, NULL);
+    return quantize_iq2_s(x, y, n, NULL, &kite__quant_search_ref);
 }
 
 bool kite_quantize_row_iq2_s_w_ref(const float *restrict x, block_iq2_s *restrict y, int64_t n, const float *qw) {
     KITE_ASSERT(n % QK_K == 0);
-    return quantize_iq2_s(x, y, n, qw);
+    return quantize_iq2_s(x, y, n, qw, &kite__quant_search_ref);
+}
+
+bool kite__quantize_row_iq2_xxs_w_with(const float *x, block_iq2_xxs *y, int64_t n, const float *qw, const kite__quant_search *s) {
+    KITE_ASSERT(n % QK_K == 0);
+    return quantize_iq2_xxs(x, y, n, qw, s);
+}
+
+bool kite__quantize_row_iq2_xs_w_with(const float *x, block_iq2_xs *y, int64_t n, const float *qw, const kite__quant_search *s) {
+    KITE_ASSERT(n % QK_K == 0);
+    return quantize_iq2_xs(x, y, n, qw, s);
+}
+
+bool kite__quantize_row_iq2_s_w_with(const float *x, block_iq2_s *y, int64_t n, const float *qw, const kite__quant_search *s) {
+    KITE_ASSERT(n % QK_K == 0);
+    return quantize_iq2_s(x, y, n, qw, s);
 }

@@ -73,11 +73,11 @@ static bool dequantize_any(kite_type t, const void *x, float *y, int64_t n) {
 // uses quantize_any).
 static bool quantize_weighted(kite_type t, const float *x, void *y, int64_t n_per_row, const float *qw, bool *failed) {
     switch (t) {
-    case KITE_TYPE_IQ2_XXS: if (x && !kite_quantize_row_iq2_xxs_w_ref(x, y, n_per_row, qw)) *failed = true; return true;
-    case KITE_TYPE_IQ2_XS: if (x && !kite_quantize_row_iq2_xs_w_ref(x, y, n_per_row, qw)) *failed = true; return true;
-    case KITE_TYPE_IQ1_S: if (x && !kite_quantize_row_iq1_s_w_ref(x, y, n_per_row, qw)) *failed = true; return true;
-    case KITE_TYPE_IQ1_M: if (x && !kite_quantize_row_iq1_m_w_ref(x, y, n_per_row, qw)) *failed = true; return true;
-    case KITE_TYPE_IQ2_S: if (x && !kite_quantize_row_iq2_s_w_ref(x, y, n_per_row, qw)) *failed = true; return true;
+    case KITE_TYPE_IQ2_XXS: if (x && !kite__quantize_row_iq2_xxs_w_with(x, y, n_per_row, qw, kite__quant_search_active())) *failed = true; return true;
+    case KITE_TYPE_IQ2_XS: if (x && !kite__quantize_row_iq2_xs_w_with(x, y, n_per_row, qw, kite__quant_search_active())) *failed = true; return true;
+    case KITE_TYPE_IQ1_S: if (x && !kite__quantize_row_iq1_s_w_with(x, y, n_per_row, qw, kite__quant_search_active())) *failed = true; return true;
+    case KITE_TYPE_IQ1_M: if (x && !kite__quantize_row_iq1_m_w_with(x, y, n_per_row, qw, kite__quant_search_active())) *failed = true; return true;
+    case KITE_TYPE_IQ2_S: if (x && !kite__quantize_row_iq2_s_w_with(x, y, n_per_row, qw, kite__quant_search_active())) *failed = true; return true;
     case KITE_TYPE_IQ3_XXS: if (x && !kite__quantize_row_iq3_xxs_w_with(x, y, n_per_row, qw, kite__quant_search_active())) *failed = true; return true;
     case KITE_TYPE_IQ3_S: if (x && !kite__quantize_row_iq3_s_w_with(x, y, n_per_row, qw, kite__quant_search_active())) *failed = true; return true;
     case KITE_TYPE_Q4_0: if (x) kite__quantize_row_q4_0_w_with(x, y, n_per_row, qw, kite__quant_search_active()); return true;

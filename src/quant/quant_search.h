@@ -61,9 +61,9 @@ typedef struct kite__quant_search {
     // bytes a chunk, byte 8i + j of a chunk the level of value i of its neighbour j), the list
     // position of the first with the smallest d2 < FLT_MAX (0 when none), d2 = tt[0][l0] +
     // tt[1][l1] + .. + tt[dim - 1][l(dim-1)], added left to right (each tt row 8 readable
-    // floats): the distance kite__iq_grid_best_neighbour_terms sums from the same terms
-    // (tt[i][l] = term[2l + 1][i]), which starts from 0 + tt[0][l0] (a zero's sign may differ;
-    // it compares equal), so the same pick: the IQ quantizers' (quant_iq_search.c) inner search.
+    // floats): ggml's neighbour distance from the same terms (kite__iq_terms), which it sums
+    // from 0 + tt[0][l0] (a zero's sign may differ; it compares equal), so the same pick: the
+    // IQ quantizers' (quant_iq_search.c, quant_ref_iq1.c) inner search.
     int (*iq_nearest)(const uint8_t *lanes, int dim, int nchunks, const float tt[][8]);
 } kite__quant_search;
 
@@ -96,8 +96,14 @@ void kite__quantize_row_q3_K_w_with(const float *x, block_q3_K *y, int64_t n_per
 void kite__quantize_row_q4_K_w_with(const float *x, block_q4_K *y, int64_t n_per_row, const float *qw, const kite__quant_search *s);
 void kite__quantize_row_q5_K_w_with(const float *x, block_q5_K *y, int64_t n_per_row, const float *qw, const kite__quant_search *s);
 void kite__quantize_row_q6_K_w_with(const float *x, block_q6_K *y, int64_t n_per_row, const float *qw, const kite__quant_search *s);
-// IQ3 with an importance matrix qw (NULL: weights x^2); false where ggml would abort (a point
-// off the grid after the search, a NaN scale) or the grid cannot be built.
+// The grid types with an importance matrix qw (IQ3, IQ2_S, IQ1_M: NULL for weights x^2, or
+// IQ2_S's 0.25 sigma2 + x^2; IQ2_XXS, IQ2_XS, IQ1_S need one); false where ggml would abort (a
+// point off the grid after the search, a NaN scale) or the grid cannot be built.
+bool kite__quantize_row_iq2_xxs_w_with(const float *x, block_iq2_xxs *y, int64_t n, const float *qw, const kite__quant_search *s);
+bool kite__quantize_row_iq2_xs_w_with(const float *x, block_iq2_xs *y, int64_t n, const float *qw, const kite__quant_search *s);
+bool kite__quantize_row_iq2_s_w_with(const float *x, block_iq2_s *y, int64_t n, const float *qw, const kite__quant_search *s);
+bool kite__quantize_row_iq1_s_w_with(const float *x, block_iq1_s *y, int64_t n, const float *qw, const kite__quant_search *s);
+bool kite__quantize_row_iq1_m_w_with(const float *x, block_iq1_m *y, int64_t n, const float *qw, const kite__quant_search *s);
 bool kite__quantize_row_iq3_xxs_w_with(const float *x, block_iq3_xxs *y, int64_t n, const float *qw, const kite__quant_search *s);
 bool kite__quantize_row_iq3_s_w_with(const float *x, block_iq3_s *y, int64_t n, const float *qw, const kite__quant_search *s);
 
