@@ -53,6 +53,27 @@ static bool build_lanes(kite__iq_grid *g, int kmap) {
     return true;
 }
 
+// d[j] = rows[0][j] + .. + rows[dim - 1][j] for j < n (distances: no overflow); dim a constant
+// where inlined, so the loop over j vectorizes.
+static inline void sum_rows(uint16_t *restrict d, const uint16_t *const *rows, int dim, int n) {
+    for (int j = 0; j < n; j++) {
+        uint16_t t = 0;
+        for (int k = 0; k < dim; k++) t = (uint16_t)(t + rows[k][j]);
+        d[j] = t;
+    }
+}
+
+// The smallest of d[0..n) that is >= lo (all d and lo below 32768), -1 when none is: the
+// unsigned differences d - lo wrap above 32767 for the values below lo (the loop vectorizes).
+static int min_from(const uint16_t *d, int n, int lo) {
+    uint16_t m = UINT16_MAX;
+    for (int j = 0; j < n; j++) {
+        const uint16_t v = (uint16_t)(d[j] - lo);
+        m = v < m ? v : m;
+    }
+    return m < 32768 ? m + lo : -1;
+}
+
 static bool build(int which, kite__iq_grid *g) {
     const int size = SHAPE[which].size, dim = SHAPE[which].dim, bits = SHAPE[which].bits, nwant = SHAPE[which].nwant;
     const int kmap = SHAPE[which].kmap, nlev_max = 1 << bits;
@@ -77,10 +98,11 @@ static bool build(int which, kite__iq_grid *g) {
     g->grid_size = size, g->dim = dim, g->bits = bits, g->nlev = nl;
     g->pts = calloc((size_t)size, 8);
     g->map = malloc((size_t)kmap * sizeof *g->map);
-    int *d2 = malloc((size_t)size * sizeof *d2);
+    uint16_t *d2 = malloc((size_t)size * sizeof *d2), *hit = malloc((size_t)size * sizeof *hit);
+    uint16_t *col = malloc((size_t)dim * (size_t)nlev_max * (size_t)size * sizeof *col);
     size_t cap = 1 << 16, used = 0;
     g->neighbours = malloc(cap * sizeof *g->neighbours);
-    if (!g->pts || !g->map || !d2 || !g->neighbours) goto fail;
+    if (!g->pts || !g->map || !d2 || !hit || !col || !g->neighbours) goto fail;
     for (int i = 0; i < kmap; i++) g->map[i] = -1;
     for (int k = 0; k < size; k++) {
         int index = 0;
@@ -92,28 +114,32 @@ static bool build(int which, kite__iq_grid *g) {
         }
         g->map[index] = k;
     }
-    // neighbour lists: every grid point at the nwant smallest distances, by distance then index
+    // neighbour lists: every grid point at the nwant smallest distances, by distance then index.
+    // col[k][l][j] = the squared distance of grid point j's value k from code 2l + 1 (every l a
+    // map index holds, 0..nlev_max-1), so a point's distances to all grid points are dim
+    // contiguous row adds (they vectorize).
+    for (int k = 0; k < dim; k++)
+        for (int l = 0; l < nlev_max; l++)
+            for (int j = 0; j < size; j++) {
+                const int e = g->pts[8 * j + k] - (2 * l + 1);
+                col[((size_t)k * nlev_max + l) * size + j] = (uint16_t)(e * e);
+            }
     const int mask = (1 << bits) - 1;
     for (int i = 0; i < kmap; i++) {
         if (g->map[i] >= 0) continue;
-        int pos[8];
-        for (int k = 0; k < dim; k++) pos[k] = 2 * ((i >> (bits * k)) & mask) + 1;
+        const uint16_t *rows[8];
+        for (int k = 0; k < dim; k++) rows[k] = col + ((size_t)k * nlev_max + ((i >> (bits * k)) & mask)) * size;
+        if (dim == 8) sum_rows(d2, rows, 8, size);
+        else sum_rows(d2, rows, 4, size);
         int dist[3], nd = 0; // the nwant smallest distinct distances, ascending
-        for (int j = 0; j < size; j++) {
-            const uint8_t *pg = g->pts + 8 * j;
-            int d = 0;
-            for (int k = 0; k < dim; k++) d += (pg[k] - pos[k]) * (pg[k] - pos[k]);
-            d2[j] = d;
-            int p = 0;
-            while (p < nd && dist[p] < d) p++;
-            if ((p < nd && dist[p] == d) || p >= nwant) continue;
-            for (int q = nd < nwant ? nd : nwant - 1; q > p; q--) dist[q] = dist[q - 1];
-            dist[p] = d;
-            if (nd < nwant) nd++;
+        for (int above = 0; nd < nwant; nd++) {
+            const int m = min_from(d2, size, above);
+            if (m < 0) break;
+            dist[nd] = m, above = m + 1;
         }
-        int count = 0;
+        int count = 0; // the grid points at those distances: all at most the largest of them
         for (int j = 0; j < size; j++)
-            for (int p = 0; p < nd; p++) count += d2[j] == dist[p];
+            if (d2[j] <= dist[nd - 1]) hit[count++] = (uint16_t)j;
         if (used + (size_t)count + 1 > cap) {
             while (used + (size_t)count + 1 > cap) cap *= 2;
             uint16_t *nn = realloc(g->neighbours, cap * sizeof *nn);
@@ -123,15 +149,19 @@ static bool build(int which, kite__iq_grid *g) {
         g->map[i] = -(int)(used + 1);
         g->neighbours[used++] = (uint16_t)count;
         for (int p = 0; p < nd; p++)
-            for (int j = 0; j < size; j++)
-                if (d2[j] == dist[p]) g->neighbours[used++] = (uint16_t)j;
+            for (int h = 0; h < count; h++)
+                if (d2[hit[h]] == dist[p]) g->neighbours[used++] = hit[h];
     }
     free(d2);
-    d2 = NULL;
+    free(hit);
+    free(col);
+    d2 = hit = col = NULL;
     if (!build_lanes(g, kmap)) goto fail;
     return true;
 fail:
     free(d2);
+    free(hit);
+    free(col);
     free(g->pts);
     free(g->map);
     free(g->neighbours);
