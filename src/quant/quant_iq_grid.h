@@ -37,11 +37,17 @@ typedef struct kite__iq_grid {
     uint32_t *lanes_at;
 } kite__iq_grid;
 
-// The map index of one point's codes L[0..g->dim): g->bits bits each, the first code lowest.
-static inline uint16_t kite__iq_grid_pack(const kite__iq_grid *g, const int8_t *L) {
+// The map index of the dim codes L, bits bits each, the first code lowest (inline with dim and
+// bits constants where they are known).
+static inline uint16_t kite__iq_pack(int dim, int bits, const int8_t *L) {
     uint16_t u = 0;
-    for (int i = 0; i < g->dim; i++) u = (uint16_t)(u | (L[i] << (g->bits * i)));
+    for (int i = 0; i < dim; i++) u = (uint16_t)(u | (L[i] << (bits * i)));
     return u;
+}
+
+// The map index of one point's codes L[0..g->dim).
+static inline uint16_t kite__iq_grid_pack(const kite__iq_grid *g, const int8_t *L) {
+    return kite__iq_pack(g->dim, g->bits, L);
 }
 
 // The structures of one grid, built on first use (thread-safe); NULL when out of memory.

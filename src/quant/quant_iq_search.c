@@ -100,17 +100,17 @@ static void fit_sums(int n, const float *w, const float *xval, const int8_t *L, 
     *sq2 = sumq2;
 }
 
-// One trial of the scale search at 1/id: the levels of the n values (points of dim, a constant
-// where inlined), each point off the grid moved to its best neighbour at scale 1/id (s's
+// One trial of the scale search at 1/id: the levels of the n values (points of dim with codes
+// of bits, constants where inlined), each point off the grid moved to its best neighbour at scale 1/id (s's
 // iq_nearest on the distance terms tt of all values, made once, on the first point that needs
 // them); on[k] tells which points were on the grid.
-static inline void trial_levels(const kite__iq_grid *g, const kite__quant_search *s, int dim, int n, int nlev, float id,
+static inline void trial_levels(const kite__iq_grid *g, const kite__quant_search *s, int dim, int bits, int n, int nlev, float id,
                                 const float *xval, const float *waux, float tt[32][8], int8_t *Laux, bool *on) {
     round_levels(n, nlev, id, xval, Laux);
     bool have_terms = false;
     for (int k = 0; k < n / dim; k++) {
         int8_t *L = Laux + dim * k;
-        const uint16_t u = kite__iq_grid_pack(g, L);
+        const uint16_t u = kite__iq_pack(dim, bits, L);
         on[k] = g->map[u] >= 0;
         if (on[k]) continue;
         if (!have_terms) kite__iq_terms(n, kite__iq_odd_levels, xval, waux, 1 / id, tt), have_terms = true;
@@ -125,16 +125,17 @@ float kite__iq_search_scale(const kite__iq_grid *g, int n, int nlev, float max, 
     int8_t Lt[KITE__IQ_MAX_TRIALS][32];
     bool on_grid[8], on_grid_t[KITE__IQ_MAX_TRIALS][8];
     float sqx[KITE__IQ_MAX_TRIALS], sq2[KITE__IQ_MAX_TRIALS], tt[32][8];
-    KITE_ASSERT(n <= 32 && np <= 8 && nt <= KITE__IQ_MAX_TRIALS && g->nlev <= 8 && (dim == 4 || dim == 8));
+    KITE_ASSERT(n <= 32 && np <= 8 && nt <= KITE__IQ_MAX_TRIALS && g->nlev <= 8);
+    KITE_ASSERT((dim == 4 && g->bits == 3) || (dim == 8 && g->bits == 2)); // IQ3, IQ2
     for (int k = 0; k < np; k++) on_grid[k] = resnap == KITE__IQ_RESNAP_OFF_GRID;
     // every trial's levels first, then their fits side by side, then the choice in trial order
     for (int t = 0; t < nt; t++) {
         const int is = t - nstep;
         const float id = ((float)(2 * nlev - 1) + (float)is * step) / max;
         if (dim == 4)
-            trial_levels(g, s, 4, n, nlev, id, xval, waux, tt, Lt[t], on_grid_t[t]);
+            trial_levels(g, s, 4, 3, n, nlev, id, xval, waux, tt, Lt[t], on_grid_t[t]);
         else
-            trial_levels(g, s, 8, n, nlev, id, xval, waux, tt, Lt[t], on_grid_t[t]);
+            trial_levels(g, s, 8, 2, n, nlev, id, xval, waux, tt, Lt[t], on_grid_t[t]);
     }
     fit_sums_trials(nt, n, weight, xval, (const int8_t(*)[32])Lt, sqx, sq2);
     float best = 0;
