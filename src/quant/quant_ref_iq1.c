@@ -121,24 +121,24 @@ static bool quantize_iq1_s(const float *restrict x, block_iq1_s *restrict y, int
             float best_score = -FLT_MAX, scale = max;
             int besti1 = -1, besti2 = -1, best_shift = 0;
             for (int i1 = 0; i1 <= BS; i1++) {
+                // the sums of every i2 first (independent lanes: they vectorize), then the
+                // choice in ggml's order (i2 ascending, shift +1 before -1)
+                float qx[2][BS + 1], q2[2][BS + 1];
                 for (int i2 = i1; i2 <= BS; i2++) {
-                    float sumqx = (sumx[i1] - sumx[0]) * x_p[0] + (sumx[i2] - sumx[i1]) * x_p[1] + (sumx[BS] - sumx[i2]) * x_p[2];
-                    float sumq2 = (sumw[i1] - sumw[0]) * x_p[0] * x_p[0] + (sumw[i2] - sumw[i1]) * x_p[1] * x_p[1] +
-                                  (sumw[BS] - sumw[i2]) * x_p[2] * x_p[2];
-                    if (sumq2 > 0 && sumqx * sumqx > best_score * sumq2) {
-                        scale = sumqx / sumq2;
-                        best_score = scale * sumqx;
-                        besti1 = i1, besti2 = i2, best_shift = 1;
-                    }
-                    sumqx = (sumx[i1] - sumx[0]) * x_m[0] + (sumx[i2] - sumx[i1]) * x_m[1] + (sumx[BS] - sumx[i2]) * x_m[2];
-                    sumq2 = (sumw[i1] - sumw[0]) * x_m[0] * x_m[0] + (sumw[i2] - sumw[i1]) * x_m[1] * x_m[1] +
-                            (sumw[BS] - sumw[i2]) * x_m[2] * x_m[2];
-                    if (sumq2 > 0 && sumqx * sumqx > best_score * sumq2) {
-                        scale = sumqx / sumq2;
-                        best_score = scale * sumqx;
-                        besti1 = i1, besti2 = i2, best_shift = -1;
-                    }
+                    qx[0][i2] = (sumx[i1] - sumx[0]) * x_p[0] + (sumx[i2] - sumx[i1]) * x_p[1] + (sumx[BS] - sumx[i2]) * x_p[2];
+                    q2[0][i2] = (sumw[i1] - sumw[0]) * x_p[0] * x_p[0] + (sumw[i2] - sumw[i1]) * x_p[1] * x_p[1] +
+                                (sumw[BS] - sumw[i2]) * x_p[2] * x_p[2];
+                    qx[1][i2] = (sumx[i1] - sumx[0]) * x_m[0] + (sumx[i2] - sumx[i1]) * x_m[1] + (sumx[BS] - sumx[i2]) * x_m[2];
+                    q2[1][i2] = (sumw[i1] - sumw[0]) * x_m[0] * x_m[0] + (sumw[i2] - sumw[i1]) * x_m[1] * x_m[1] +
+                                (sumw[BS] - sumw[i2]) * x_m[2] * x_m[2];
                 }
+                for (int i2 = i1; i2 <= BS; i2++)
+                    for (int h = 0; h < 2; h++)
+                        if (q2[h][i2] > 0 && qx[h][i2] * qx[h][i2] > best_score * q2[h][i2]) {
+                            scale = qx[h][i2] / q2[h][i2];
+                            best_score = scale * qx[h][i2];
+                            besti1 = i1, besti2 = i2, best_shift = 1 - 2 * h;
+                        }
             }
             if (besti1 < 0 || besti2 < 0 || best_shift == 0) {
                 scales[ib] = 0;
@@ -181,7 +181,7 @@ static bool quantize_iq1_m(const float *restrict x, block_iq1_m *restrict y, int
     const float x_p[3] = {-1 + IQ1M_DELTA, IQ1M_DELTA, 1 + IQ1M_DELTA};
     const float x_m[3] = {-1 - IQ1M_DELTA, -IQ1M_DELTA, 1 - IQ1M_DELTA};
     const uint8_t masks[4] = {0x00, 0x80, 0x08, 0x88};
-    float scales[QK_K / BS], weight[BS], sumqx[4], sumq2[4];
+    float scales[QK_K / BS], weight[BS];
     int8_t L[BS], shifts[QK_K / BS];
     int idx[BS];
     uint16_t index[BS / 8];
@@ -222,6 +222,9 @@ static bool quantize_iq1_m(const float *restrict x, block_iq1_m *restrict y, int
             const float cp1 = x_p[0] * x_p[0] - x_p[1] * x_p[1], cp2 = x_p[1] * x_p[1] - x_p[2] * x_p[2];
             const float cm1 = x_m[0] * x_m[0] - x_m[1] * x_m[1], cm2 = x_m[1] * x_m[1] - x_m[2] * x_m[2];
             for (int i1 = 0; i1 <= BS; i1++) {
+                // the sums of every i2 first (independent lanes: they vectorize), then the
+                // choice in ggml's order (i2 ascending, then k)
+                float sumqx[4][BS + 1], sumq2[4][BS + 1];
                 for (int i2 = i1; i2 <= BS; i2++) {
                     float qx_p[2], qx_m[2], q2_p[2], q2_m[2];
                     for (int h = 0; h < 2; h++) {
@@ -231,18 +234,18 @@ static bool quantize_iq1_m(const float *restrict x, block_iq1_m *restrict y, int
                         q2_p[h] = tws[h] * p2 * p2 + pw[h][i1] * cp1 + pw[h][i2] * cp2;
                         q2_m[h] = tws[h] * m2 * m2 + pw[h][i1] * cm1 + pw[h][i2] * cm2;
                     }
-                    sumqx[0] = qx_p[0] + qx_p[1], sumqx[1] = qx_p[0] + qx_m[1];
-                    sumqx[2] = qx_m[0] + qx_p[1], sumqx[3] = qx_m[0] + qx_m[1];
-                    sumq2[0] = q2_p[0] + q2_p[1], sumq2[1] = q2_p[0] + q2_m[1];
-                    sumq2[2] = q2_m[0] + q2_p[1], sumq2[3] = q2_m[0] + q2_m[1];
-                    for (int k = 0; k < 4; k++) {
-                        if (sumq2[k] > 0 && sumqx[k] * sumqx[k] > best_score * sumq2[k]) {
-                            scale = sumqx[k] / sumq2[k];
-                            best_score = scale * sumqx[k];
+                    sumqx[0][i2] = qx_p[0] + qx_p[1], sumqx[1][i2] = qx_p[0] + qx_m[1];
+                    sumqx[2][i2] = qx_m[0] + qx_p[1], sumqx[3][i2] = qx_m[0] + qx_m[1];
+                    sumq2[0][i2] = q2_p[0] + q2_p[1], sumq2[1][i2] = q2_p[0] + q2_m[1];
+                    sumq2[2][i2] = q2_m[0] + q2_p[1], sumq2[3][i2] = q2_m[0] + q2_m[1];
+                }
+                for (int i2 = i1; i2 <= BS; i2++)
+                    for (int k = 0; k < 4; k++)
+                        if (sumq2[k][i2] > 0 && sumqx[k][i2] * sumqx[k][i2] > best_score * sumq2[k][i2]) {
+                            scale = sumqx[k][i2] / sumq2[k][i2];
+                            best_score = scale * sumqx[k][i2];
                             besti1 = i1, besti2 = i2, best_k = k;
                         }
-                    }
-                }
             }
             if (besti1 < 0 || besti2 < 0 || best_k < 0) {
                 scales[ib] = 0;
