@@ -54,6 +54,19 @@ uint8_t kite__iq_fold_signs_even(const float *xb, const float *weight, float *xv
     return s & 127;
 }
 
+float kite__iq_sigma2(const float *xbl, float factor) {
+    float sumx2 = 0;
+    for (int i = 0; i < QK_K; i++) sumx2 += xbl[i] * xbl[i];
+    return factor * sumx2 / QK_K;
+}
+
+void kite__iq_fold_group(const float *xb, const float *weight, int n, bool even, float *waux, float *xval, uint8_t *signs) {
+    for (int i = 0; i < n; i++) waux[i] = sqrtf(weight[i]);
+    for (int k = 0; k < n / 8; k++)
+        signs[k] = even ? kite__iq_fold_signs_even(xb + 8 * k, weight + 8 * k, xval + 8 * k)
+                        : kite__iq_fold_signs(xb + 8 * k, xval + 8 * k);
+}
+
 float kite__iq_group_max(const float *xval, int n) {
     float max = xval[0];
     for (int i = 1; i < n; i++) max = KITE_MAX(max, xval[i]);
@@ -62,12 +75,9 @@ float kite__iq_group_max(const float *xval, int n) {
 
 const float kite__iq_odd_levels[8] = {1, 3, 5, 7, 9, 11, 13, 15};
 
-// The levels of n values at 1/id: nearest_int(0.5 * (id * x - 1)) clamped to 0..nlev-1.
+// The levels of n values at 1/id (kite__iq_level, 0..nlev-1).
 static inline void round_levels(int n, int nlev, float id, const float *xval, int8_t *L) {
-    for (int i = 0; i < n; i++) {
-        int l = kite__nearest_int(0.5f * (id * xval[i] - 1));
-        L[i] = (int8_t)KITE_MAX(0, KITE_MIN(nlev - 1, l));
-    }
+    for (int i = 0; i < n; i++) L[i] = (int8_t)kite__iq_level(id, xval[i], nlev - 1);
 }
 
 // fit_sums of nt trials at once: sqx[t] = sum w * x * q and sq2[t] = sum w * q^2 over the n
@@ -100,12 +110,12 @@ static void fit_sums(int n, const float *w, const float *xval, const int8_t *L, 
     *sq2 = sumq2;
 }
 
-// One trial of the scale search at 1/id: the levels of the n values (points of dim with codes
-// of bits, constants where inlined), each point off the grid moved to its best neighbour at scale 1/id (s's
-// iq_nearest on the distance terms tt of all values, made once, on the first point that needs
-// them); on[k] tells which points were on the grid.
-static inline void trial_levels(const kite__iq_grid *g, const kite__quant_search *s, int dim, int bits, int n, int nlev, float id,
-                                const float *xval, const float *waux, float tt[32][8], int8_t *Laux, bool *on) {
+// One trial of the scale search at 1/id: the levels of the n values (points of dim codes of
+// bits, constants where inlined), each point off the grid moved to its best neighbour at scale
+// 1/id (s's iq_nearest on the distance terms tt of all values, made once, on the first point
+// that needs them); on[k] tells which points were on the grid.
+static inline void trial_levels(const kite__iq_grid *g, const kite__quant_search *s, int dim, int bits, int n, int nlev,
+                                float id, const float *xval, const float *waux, float tt[32][8], int8_t *Laux, bool *on) {
     round_levels(n, nlev, id, xval, Laux);
     bool have_terms = false;
     for (int k = 0; k < n / dim; k++) {

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "blocks/block_util.h"
 #include "quant/quant_iq_grid.h"
 #include "quant/quant_search.h"
 
@@ -22,6 +23,23 @@ uint8_t kite__iq_fold_signs(const float *xb, float *xval);
 // IQ2_XS, IQ3_XXS): an odd count of negatives flips back the value with the least
 // weight * x^2 (it is then stored with the wrong sign). Returns the low 7 bits.
 uint8_t kite__iq_fold_signs_even(const float *xb, const float *weight, float *xval);
+
+// The super-block variance term of ggml's grid quantizers: factor * (sum of x^2 over the QK_K
+// values xbl) / QK_K (factor 1 for IQ2_XXS and IQ2_XS, 2 for the others).
+float kite__iq_sigma2(const float *xbl, float factor);
+
+// One group of n (a multiple of 8) values xb with weights weight: waux = sqrt(weight) (the
+// neighbour search's weights), xval = |xb| and signs[k] the sign bits of values 8k..8k+7 (even:
+// 7 bits of even parity, kite__iq_fold_signs_even; else all 8, kite__iq_fold_signs).
+void kite__iq_fold_group(const float *xb, const float *weight, int n, bool even, float *waux, float *xval, uint8_t *signs);
+
+// The odd-grid code of x at 1/id: nearest_int(0.5 * (id * x - 1)) clamped to 0..lmax (q = 2l + 1
+// nearest x * id). The grid quantizers round a value to its level at a trial scale and a block
+// scale to its code against the super-block's scale d = 1/id with it.
+static inline int kite__iq_level(float id, float x, int lmax) {
+    const int l = kite__nearest_int(0.5f * (id * x - 1));
+    return l < 0 ? 0 : l > lmax ? lmax : l;
+}
 
 // The largest of n values (the first n of xval, n >= 1).
 float kite__iq_group_max(const float *xval, int n);

@@ -98,12 +98,10 @@ static bool quantize_iq1_s(const float *restrict x, block_iq1_s *restrict y, int
         memset(y[ibl].qh, 0, sizeof y[ibl].qh);
         float max_scale = 0;
         const float *xbl = x + QK_K * ibl;
-        float sumx2 = 0;
-        for (int i = 0; i < QK_K; i++) sumx2 += xbl[i] * xbl[i];
-        const float sigma2 = 2 * sumx2 / QK_K;
+        const float sigma2 = kite__iq_sigma2(xbl, 2);
         for (int ib = 0; ib < QK_K / BS; ib++) {
-            const float *xb = xbl + BS * ib, *w = qw + QK_K * ibl + BS * ib;
-            for (int i = 0; i < BS; i++) weight[i] = w[i] * sqrtf(sigma2 + xb[i] * xb[i]);
+            const float *xb = xbl + BS * ib;
+            kite__iq_weights(xb, qw + QK_K * ibl + BS * ib, sigma2, weight, BS);
             float max = fabsf(xb[0]);
             for (int i = 1; i < BS; i++) max = KITE_MAX(max, fabsf(xb[i]));
             if (max < GROUP_MAX_EPS_IQ1_S) {
@@ -124,13 +122,13 @@ static bool quantize_iq1_s(const float *restrict x, block_iq1_s *restrict y, int
                 // the sums of every i2 first (independent lanes: they vectorize), then the
                 // choice in ggml's order (i2 ascending, shift +1 before -1)
                 float qx[2][BS + 1], q2[2][BS + 1];
-                for (int i2 = i1; i2 <= BS; i2++) {
-                    qx[0][i2] = (sumx[i1] - sumx[0]) * x_p[0] + (sumx[i2] - sumx[i1]) * x_p[1] + (sumx[BS] - sumx[i2]) * x_p[2];
-                    q2[0][i2] = (sumw[i1] - sumw[0]) * x_p[0] * x_p[0] + (sumw[i2] - sumw[i1]) * x_p[1] * x_p[1] +
-                                (sumw[BS] - sumw[i2]) * x_p[2] * x_p[2];
-                    qx[1][i2] = (sumx[i1] - sumx[0]) * x_m[0] + (sumx[i2] - sumx[i1]) * x_m[1] + (sumx[BS] - sumx[i2]) * x_m[2];
-                    q2[1][i2] = (sumw[i1] - sumw[0]) * x_m[0] * x_m[0] + (sumw[i2] - sumw[i1]) * x_m[1] * x_m[1] +
-                                (sumw[BS] - sumw[i2]) * x_m[2] * x_m[2];
+                for (int h = 0; h < 2; h++) {
+                    const float *v = h ? x_m : x_p;
+                    for (int i2 = i1; i2 <= BS; i2++) {
+                        qx[h][i2] = (sumx[i1] - sumx[0]) * v[0] + (sumx[i2] - sumx[i1]) * v[1] + (sumx[BS] - sumx[i2]) * v[2];
+                        q2[h][i2] = (sumw[i1] - sumw[0]) * v[0] * v[0] + (sumw[i2] - sumw[i1]) * v[1] * v[1] +
+                                    (sumw[BS] - sumw[i2]) * v[2] * v[2];
+                    }
                 }
                 for (int i2 = i1; i2 <= BS; i2++)
                     for (int h = 0; h < 2; h++)
@@ -165,7 +163,7 @@ static bool quantize_iq1_s(const float *restrict x, block_iq1_s *restrict y, int
         y[ibl].d = kite_f32_to_f16(d * 1.125f); // ggml's fudge factor
         const float id = 1 / d;
         for (int ib = 0; ib < QK_K / BS; ib++) {
-            int l = KITE_MAX(0, KITE_MIN(7, kite__nearest_int(0.5f * (id * scales[ib] - 1))));
+            int l = kite__iq_level(id, scales[ib], 7);
             if (shifts[ib] == -1) l |= 8;
             y[ibl].qh[ib] = (uint16_t)(y[ibl].qh[ib] | (l << 12));
         }
@@ -189,9 +187,7 @@ static bool quantize_iq1_m(const float *restrict x, block_iq1_m *restrict y, int
         memset(&y[ibl], 0, sizeof y[ibl]);
         float max_scale = 0;
         const float *xbl = x + QK_K * ibl;
-        float sumx2 = 0;
-        for (int i = 0; i < QK_K; i++) sumx2 += xbl[i] * xbl[i];
-        const float sigma2 = 2 * sumx2 / QK_K;
+        const float sigma2 = kite__iq_sigma2(xbl, 2);
         for (int ib = 0; ib < QK_K / BS; ib++) {
             const float *xb = xbl + BS * ib;
             kite__iq_weights(xb, qw ? qw + QK_K * ibl + BS * ib : NULL, sigma2, weight, BS);
@@ -271,7 +267,7 @@ static bool quantize_iq1_m(const float *restrict x, block_iq1_m *restrict y, int
         float sqx = 0, sq2 = 0;
         // the super-block scale is refitted to the 3-bit block scales as stored
         for (int ib = 0; ib < QK_K / BS; ib++) {
-            int l = KITE_MAX(0, KITE_MIN(7, kite__nearest_int(0.5f * (id * scales[ib] - 1))));
+            int l = kite__iq_level(id, scales[ib], 7);
             sc[ib / 4] = (uint16_t)(sc[ib / 4] | (l << (3 * (ib % 4))));
             y[ibl].qh[ib] |= masks[shifts[ib]];
             const float *xb = xbl + BS * ib;

@@ -29,14 +29,11 @@ static bool quantize_iq2_xxs(const float *restrict x, block_iq2_xxs *restrict y,
         memset(q2, 0, sizeof q2);
         float max_scale = 0;
         const float *xbl = x + QK_K * ibl;
-        float sumx2 = 0;
-        for (int i = 0; i < QK_K; i++) sumx2 += xbl[i] * xbl[i];
-        const float sigma2 = sumx2 / QK_K;
+        const float sigma2 = kite__iq_sigma2(xbl, 1);
         for (int ib = 0; ib < QK_K / 32; ib++) {
-            const float *xb = xbl + 32 * ib, *w = qw + QK_K * ibl + 32 * ib;
-            for (int i = 0; i < 32; i++) weight[i] = w[i] * sqrtf(sigma2 + xb[i] * xb[i]);
-            for (int i = 0; i < 32; i++) waux[i] = sqrtf(weight[i]);
-            for (int k = 0; k < 4; k++) block_signs[k] = kite__iq_fold_signs_even(xb + 8 * k, weight + 8 * k, xval + 8 * k);
+            const float *xb = xbl + 32 * ib;
+            kite__iq_weights(xb, qw + QK_K * ibl + 32 * ib, sigma2, weight, 32);
+            kite__iq_fold_group(xb, weight, 32, true, waux, xval, block_signs);
             const float max = kite__iq_group_max(xval, 32);
             if (max < GROUP_MAX_EPS) {
                 scales[ib] = 0;
@@ -73,7 +70,7 @@ static bool quantize_iq2_xxs(const float *restrict x, block_iq2_xxs *restrict y,
         y[ibl].d = kite_f32_to_f16(d);
         const float id = 1 / d;
         for (int ib = 0; ib < QK_K / 32; ib++) {
-            int l = KITE_MAX(0, KITE_MIN(15, kite__nearest_int(0.5f * (id * scales[ib] - 1))));
+            int l = kite__iq_level(id, scales[ib], 15);
             q2[2 * ib + 1] |= (uint32_t)l << 28;
         }
         memcpy(y[ibl].qs, q2, sizeof q2);
@@ -111,14 +108,11 @@ static bool quantize_iq2_xs(const float *restrict x, block_iq2_xs *restrict y, i
         memset(y[ibl].scales, 0, sizeof y[ibl].scales);
         float max_scale = 0;
         const float *xbl = x + QK_K * ibl;
-        float sumx2 = 0;
-        for (int i = 0; i < QK_K; i++) sumx2 += xbl[i] * xbl[i];
-        const float sigma2 = sumx2 / QK_K;
+        const float sigma2 = kite__iq_sigma2(xbl, 1);
         for (int ib = 0; ib < QK_K / 16; ib++) {
-            const float *xb = xbl + 16 * ib, *w = qw + QK_K * ibl + 16 * ib;
-            for (int i = 0; i < 16; i++) weight[i] = w[i] * sqrtf(sigma2 + xb[i] * xb[i]);
-            for (int i = 0; i < 16; i++) waux[i] = sqrtf(weight[i]);
-            for (int k = 0; k < 2; k++) block_signs[k] = kite__iq_fold_signs_even(xb + 8 * k, weight + 8 * k, xval + 8 * k);
+            const float *xb = xbl + 16 * ib;
+            kite__iq_weights(xb, qw + QK_K * ibl + 16 * ib, sigma2, weight, 16);
+            kite__iq_fold_group(xb, weight, 16, true, waux, xval, block_signs);
             float scale;
             if (!search_group16(g, s, kMaxQ, GROUP_MAX_EPS, xval, weight, waux, L, &scale)) {
                 scales[ib] = 0;
@@ -145,7 +139,7 @@ static bool quantize_iq2_xs(const float *restrict x, block_iq2_xs *restrict y, i
         y[ibl].d = kite_f32_to_f16(d);
         const float id = 1 / d;
         for (int ib = 0; ib < QK_K / 16; ib++) {
-            int l = KITE_MAX(0, KITE_MIN(15, kite__nearest_int(0.5f * (id * scales[ib] - 1))));
+            int l = kite__iq_level(id, scales[ib], 15);
             if (ib % 2 == 0) y[ibl].scales[ib / 2] = (uint8_t)l;
             else y[ibl].scales[ib / 2] |= (uint8_t)(l << 4);
         }
@@ -170,17 +164,13 @@ static bool quantize_iq2_s(const float *restrict x, block_iq2_s *restrict y, int
         memset(&y[ibl], 0, sizeof y[ibl]);
         float max_scale = 0;
         const float *xbl = x + QK_K * ibl;
-        float sumx2 = 0;
-        for (int i = 0; i < QK_K; i++) sumx2 += xbl[i] * xbl[i];
-        const float sigma2 = 2 * sumx2 / QK_K;
+        const float sigma2 = kite__iq_sigma2(xbl, 2);
         for (int ib = 0; ib < QK_K / 16; ib++) {
             const float *xb = xbl + 16 * ib;
-            if (qw)
-                for (int i = 0; i < 16; i++) weight[i] = qw[QK_K * ibl + 16 * ib + i] * sqrtf(sigma2 + xb[i] * xb[i]);
+            if (qw) kite__iq_weights(xb, qw + QK_K * ibl + 16 * ib, sigma2, weight, 16);
             else
                 for (int i = 0; i < 16; i++) weight[i] = 0.25f * sigma2 + xb[i] * xb[i];
-            for (int i = 0; i < 16; i++) waux[i] = sqrtf(weight[i]);
-            for (int k = 0; k < 2; k++) block_signs[k] = kite__iq_fold_signs(xb + 8 * k, xval + 8 * k);
+            kite__iq_fold_group(xb, weight, 16, false, waux, xval, block_signs);
             float scale;
             if (!search_group16(g, s, kMaxQ, GROUP_MAX_EPS_IQ2_S, xval, weight, waux, L, &scale)) {
                 scales[ib] = 0;
@@ -207,7 +197,7 @@ static bool quantize_iq2_s(const float *restrict x, block_iq2_s *restrict y, int
         y[ibl].d = kite_f32_to_f16(d * 0.9875f); // ggml's fudge factor
         const float id = 1 / d;
         for (int ib = 0; ib < QK_K / 16; ib++) {
-            int l = KITE_MAX(0, KITE_MIN(15, kite__nearest_int(0.5f * (id * scales[ib] - 1))));
+            int l = kite__iq_level(id, scales[ib], 15);
             if (ib % 2 == 0) y[ibl].scales[ib / 2] = (uint8_t)l;
             else y[ibl].scales[ib / 2] |= (uint8_t)(l << 4);
         }

@@ -21,10 +21,7 @@ static bool quantize_group(const kite__iq_grid *g, const kite__quant_search *s, 
     const int kMaxQ = 8;
     float weight[32], xval[32], waux[32];
     kite__iq_weights(xb, qw, sigma2, weight, 32);
-    for (int i = 0; i < 32; i++) waux[i] = sqrtf(weight[i]);
-    for (int k = 0; k < 4; k++)
-        signs[k] = xxs ? kite__iq_fold_signs_even(xb + 8 * k, weight + 8 * k, xval + 8 * k)
-                       : kite__iq_fold_signs(xb + 8 * k, xval + 8 * k);
+    kite__iq_fold_group(xb, weight, 32, xxs, waux, xval, signs);
     const float max = kite__iq_group_max(xval, 32);
     memset(L, 0, 32);
     if (xxs ? max < GROUP_MAX_EPS_IQ3_XXS : !max) return false;
@@ -53,9 +50,7 @@ static bool quantize_iq3_xxs(const float *restrict x, block_iq3_xxs *restrict y,
         memset(sas, 0, sizeof sas);
         float max_scale = 0;
         const float *xbl = x + QK_K * ibl;
-        float sumx2 = 0;
-        for (int i = 0; i < QK_K; i++) sumx2 += xbl[i] * xbl[i];
-        const float sigma2 = 2 * sumx2 / QK_K;
+        const float sigma2 = kite__iq_sigma2(xbl, 2);
         for (int ib = 0; ib < QK_K / 32; ib++) {
             const float *xb = xbl + 32 * ib;
             float scale;
@@ -82,7 +77,7 @@ static bool quantize_iq3_xxs(const float *restrict x, block_iq3_xxs *restrict y,
         y[ibl].d = kite_f32_to_f16(d * 1.0125f); // ggml's fudge factor
         const float id = 1 / d;
         for (int ib = 0; ib < QK_K / 32; ib++) {
-            int l = KITE_MAX(0, KITE_MIN(15, kite__nearest_int(0.5f * (id * scales[ib] - 1))));
+            int l = kite__iq_level(id, scales[ib], 15);
             sas[ib] |= (uint32_t)l << 28;
         }
         memcpy(q3 + QK_K / 4, sas, sizeof sas);
@@ -103,9 +98,7 @@ static bool quantize_iq3_s(const float *restrict x, block_iq3_s *restrict y, int
         uint8_t *qs = y[ibl].qs, *qh = y[ibl].qh, *signs = y[ibl].signs;
         float max_scale = 0;
         const float *xbl = x + QK_K * ibl;
-        float sumx2 = 0;
-        for (int i = 0; i < QK_K; i++) sumx2 += xbl[i] * xbl[i];
-        const float sigma2 = 2 * sumx2 / QK_K;
+        const float sigma2 = kite__iq_sigma2(xbl, 2);
         for (int ib = 0; ib < QK_K / 32; ib++) {
             const float *xb = xbl + 32 * ib;
             float scale;
@@ -131,8 +124,8 @@ static bool quantize_iq3_s(const float *restrict x, block_iq3_s *restrict y, int
         y[ibl].d = kite_f32_to_f16(d * 1.033f); // ggml's fudge factor
         const float id = 1 / d;
         for (int ib = 0; ib < QK_K / 32; ib += 2) {
-            int l1 = KITE_MAX(0, KITE_MIN(15, kite__nearest_int(0.5f * (id * scales[ib] - 1))));
-            int l2 = KITE_MAX(0, KITE_MIN(15, kite__nearest_int(0.5f * (id * scales[ib + 1] - 1))));
+            int l1 = kite__iq_level(id, scales[ib], 15);
+            int l2 = kite__iq_level(id, scales[ib + 1], 15);
             y[ibl].scales[ib / 2] = (uint8_t)(l1 | (l2 << 4));
         }
     }

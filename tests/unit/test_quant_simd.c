@@ -317,14 +317,22 @@ W_WRAP(winl, kite__quantize_row_iq4_nl_with)
 W_WRAP(wixs, kite__quantize_row_iq4_xs_with)
 W_WRAP(wi3x, kite__quantize_row_iq3_xxs_w_with)
 W_WRAP(wi3s, kite__quantize_row_iq3_s_w_with)
+W_WRAP(wi2xx, kite__quantize_row_iq2_xxs_w_with)
+W_WRAP(wi2x, kite__quantize_row_iq2_xs_w_with)
+W_WRAP(wi2s, kite__quantize_row_iq2_s_w_with)
+W_WRAP(wi1s, kite__quantize_row_iq1_s_w_with)
+W_WRAP(wi1m, kite__quantize_row_iq1_m_w_with)
 static void i3x(const float *x, void *y, int64_t n, const kite__quant_search *s) { kite__quantize_row_iq3_xxs_w_with(x, y, n, NULL, s); }
 static void i3s(const float *x, void *y, int64_t n, const kite__quant_search *s) { kite__quantize_row_iq3_s_w_with(x, y, n, NULL, s); }
+static void i2s(const float *x, void *y, int64_t n, const kite__quant_search *s) { kite__quantize_row_iq2_s_w_with(x, y, n, NULL, s); }
+static void i1m(const float *x, void *y, int64_t n, const kite__quant_search *s) { kite__quantize_row_iq1_m_w_with(x, y, n, NULL, s); }
 
 static const struct { kite_type t; plain_fn plain; weighted_fn weighted; } ROWS[] = {
     {KITE_TYPE_Q4_0, NULL, wq40}, {KITE_TYPE_Q4_1, NULL, wq41}, {KITE_TYPE_Q5_0, NULL, wq50}, {KITE_TYPE_Q5_1, NULL, wq51},
     {KITE_TYPE_Q2_K, q2k, wq2k},  {KITE_TYPE_Q3_K, q3k, wq3k},  {KITE_TYPE_Q4_K, q4k, wq4k},  {KITE_TYPE_Q5_K, q5k, wq5k},
     {KITE_TYPE_Q6_K, q6k, wq6k},  {KITE_TYPE_IQ4_NL, inl, winl}, {KITE_TYPE_IQ4_XS, ixs, wixs},
-    {KITE_TYPE_IQ3_XXS, i3x, wi3x}, {KITE_TYPE_IQ3_S, i3s, wi3s},
+    {KITE_TYPE_IQ3_XXS, i3x, wi3x}, {KITE_TYPE_IQ3_S, i3s, wi3s}, {KITE_TYPE_IQ2_XXS, NULL, wi2xx},
+    {KITE_TYPE_IQ2_XS, NULL, wi2x}, {KITE_TYPE_IQ2_S, i2s, wi2s}, {KITE_TYPE_IQ1_S, NULL, wi1s}, {KITE_TYPE_IQ1_M, i1m, wi1m},
 };
 
 static void check_rows(const kite__quant_search *s) {
