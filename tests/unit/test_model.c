@@ -7,7 +7,7 @@
 #include <sys/mman.h>
 
 #include "base/kite_buf.h"
-#include "check.h"
+#include "check_model.h"
 #include "kite.h"
 #include "model/model_internal.h"
 #include "tokenizer/kite_tokenizer.h"
@@ -283,11 +283,9 @@ static void test_arch_hparams(void) {
         {"arch/smollm3.gguf", KITE_ARCH_SMOLLM3, 0, "gggg", "rrr-", 0, 0, 5e6f, 1, 5e6f, 0, 0, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        size_t len;
-        unsigned char *buf = check_read_model(cases[i].file, &len);
+        kite_model *m;
+        unsigned char *buf = check_load_model(cases[i].file, &m);
         if (!buf) continue;
-        kite_model *m = NULL;
-        CHECK(kite_model_load(buf, len, NULL, &m) == KITE_OK, "%s: %s", cases[i].file, kite_last_error());
         if (m) {
             const kite_hparams *hp = kite_model_hparams(m);
             CHECK(hp->arch == cases[i].arch && hp->n_swa == cases[i].n_swa && hp->attn_softcap == cases[i].attn_cap &&

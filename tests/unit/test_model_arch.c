@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "base/kite_buf.h"
-#include "check.h"
+#include "check_model.h"
 #include "kite.h"
 
 static const char *const PROMPTS[2] = {
@@ -142,11 +142,9 @@ int main(void) {
     for (size_t k = 0; k < sizeof MODELS / sizeof MODELS[0]; k++) {
         char rel[256];
         snprintf(rel, sizeof rel, "arch/%s.gguf", MODELS[k].stem);
-        size_t len;
-        unsigned char *buf = check_read_model(rel, &len);
+        kite_model *m;
+        unsigned char *buf = check_load_model(rel, &m);
         if (!buf) continue;
-        kite_model *m = NULL;
-        CHECK(kite_model_load(buf, len, NULL, &m) == KITE_OK, "%s: %s", rel, kite_last_error());
         for (int s = 0; m && s < kite_kernels_isa_count(); s++) {
             const char *isa = kite_kernels_isa_name(s);
             if (kite_kernels_set_isa(isa) != KITE_OK) continue; // not on this CPU
