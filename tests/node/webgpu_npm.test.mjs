@@ -25,15 +25,9 @@ import { launchChromium, newPageAt } from './chromium.mjs';
 import { serve } from '../../web/serve.mjs';
 import { loadModel, KiteError } from '../../web/index.js';
 import { requireDist, requireModels, model, repoRoot } from './wasm_helpers.mjs';
+import { isOptionError } from './option_error.mjs';
 
 const stories = join(repoRoot, 'models/stories260K.gguf');
-
-const isOptionError = (name) => (e) => {
-  assert.ok(e instanceof KiteError, `${name}: KiteError (got ${e?.constructor?.name}: ${e?.message})`);
-  assert.equal(e.status, 'invalid input', name);
-  assert.ok(e.message.includes(name), `the message names ${name}: ${e.message}`);
-  return true;
-};
 
 test('Node: bad device / gpuLayers / fallback values are KiteErrors naming the option', async () => {
   const cases = [
