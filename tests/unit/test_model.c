@@ -234,13 +234,8 @@ static void test_perplexity(kite_model *m) {
     char path[4096];
     snprintf(path, sizeof path, "%s/../text/stories.txt", root && *root ? root : "../shared/models");
     size_t len;
-    char *text = (char *)check_read_file(path, &len);
-    if (!text) {
-        char what[4200];
-        snprintf(what, sizeof what, "%s missing: perplexity not checked", path);
-        check_missing_ref(what);
-        return;
-    }
+    char *text = (char *)check_read_ref("", path, &len, ": perplexity not checked");
+    if (!text) return;
     int32_t *ids = malloc(sizeof(int32_t) * (len + 8));
     int32_t n = 0;
     CHECK(kite_tokenize(kite_model_vocab(m), text, len, true, false, ids, (int32_t)len + 8, &n) == KITE_OK,

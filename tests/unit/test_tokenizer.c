@@ -481,13 +481,8 @@ static bool write_variant(const char *dir, const variant *va, const char *dst) {
     char path[2048];
     snprintf(path, sizeof path, "%s/%s", dir, va->src);
     size_t len = 0;
-    unsigned char *buf = check_read_file(path, &len);
-    if (!buf) {
-        char what[2100];
-        snprintf(what, sizeof what, "vocab file %s missing", path);
-        check_missing_ref(what);
-        return false;
-    }
+    unsigned char *buf = check_read_ref("vocab file ", path, &len, "");
+    if (!buf) return false;
     kite_gguf *g = NULL;
     if (kite_gguf_parse(buf, len, &g) != KITE_OK || g->n_tensors != 0) {
         CHECK(0, "cannot read %s as a vocab-only file", path);
