@@ -20,7 +20,8 @@ static inline float dot_ggml(const float *q, const uint16_t *k, int32_t n) {
 // plain f32 q.k (ggml's tiled flash-attention path converts k to f32 and uses its own order)
 static inline float dot_f32(const float *q, const uint16_t *k, int32_t head_dim) {
     __m256 acc = _mm256_setzero_ps();
-    for (int32_t d = 0; d < head_dim; d += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), kite__load_f16x8(k + d), acc);
+    for (int32_t d = 0; d < head_dim; d += 8)
+        acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), kite__load_f16x8(k + d), acc);
     return kite__hsum8(acc);
 }
 
@@ -56,7 +57,8 @@ void kite__attend_head_capped_avx2(kite_attn_mode mode, const float *q, const ui
                 ms = expf(m - s);
                 m = s;
                 const __m256 msv = _mm256_set1_ps(ms);
-                for (int32_t d = 0; d < head_dim; d += 8) store_f16(acc + d, _mm256_mul_ps(kite__load_f16x8(acc + d), msv));
+                for (int32_t d = 0; d < head_dim; d += 8)
+                    store_f16(acc + d, _mm256_mul_ps(kite__load_f16x8(acc + d), msv));
             } else {
                 vs = expf(s - m);
             }
@@ -76,7 +78,8 @@ void kite__attend_head_capped_avx2(kite_attn_mode mode, const float *q, const ui
             sum = scaled + vs;
         }
         const __m256 sv = _mm256_set1_ps(sum); // divided, as in attend_ref.c
-        for (int32_t d = 0; d < head_dim; d += 8) _mm256_storeu_ps(out + d, _mm256_div_ps(kite__load_f16x8(acc + d), sv));
+        for (int32_t d = 0; d < head_dim; d += 8)
+            _mm256_storeu_ps(out + d, _mm256_div_ps(kite__load_f16x8(acc + d), sv));
         return;
     }
     // scores, softmax, then the probability-weighted sum of values
@@ -262,7 +265,8 @@ void kite__attend_group_avx2(const kite_attn_group *g) {
             q[i] = g->q[i];
             continue;
         }
-        for (int32_t d = 0; d < hd; d += 8) _mm256_storeu_ps(qr[i] + d, kite__round_f16x8(_mm256_loadu_ps(g->q[i] + d)));
+        for (int32_t d = 0; d < hd; d += 8)
+            _mm256_storeu_ps(qr[i] + d, kite__round_f16x8(_mm256_loadu_ps(g->q[i] + d)));
         q[i] = qr[i];
     }
     // scores, softmax, then the probability-weighted sum of values, as kite__attend_head_avx2

@@ -221,7 +221,8 @@ void kite__attend_group_avx512(const kite_attn_group *g) {
     } else { // MATMUL: each query rounded to f16
         float qbuf[KITE_ATTN_GROUP_MAX][KITE_ATTN_MAX_HEAD_DIM];
         for (int32_t i = 0; i < nq; i++)
-            for (int32_t d = 0; d < hd; d += 8) _mm256_storeu_ps(qbuf[i] + d, kite__round_f16x8(_mm256_loadu_ps(g->q[i] + d)));
+            for (int32_t d = 0; d < hd; d += 8)
+                _mm256_storeu_ps(qbuf[i] + d, kite__round_f16x8(_mm256_loadu_ps(g->q[i] + d)));
         float kf[KITE_ATTN_MAX_HEAD_DIM];
         for (int32_t j = 0; j < n_max; j++) {
             const uint16_t *kj = g->k + (int64_t)j * g->kv_stride;
