@@ -36,6 +36,7 @@ typedef struct llref_model_api {
     const void *(*get_vocab)(const void *);
 } llref_model_api;
 
+// llama_log_set's callback that drops every message.
 static inline void llref_quiet_log(int level, const char *text, void *user) { (void)level, (void)text, (void)user; }
 
 // Looks the model functions up in libllama (h from llama_ref_open); when all are there, silences
