@@ -4,6 +4,7 @@
 //   node bench/quantize_npm.mjs MODEL.gguf [TYPES=Q4_K_M,Q6_K,IQ4_XS] [THREADS=1] [REPS=5]
 // THREADS 1 loads the single-thread build (flavor st), more the pthreads one (mt).
 // KITE_WEB=/path/to/web/index.js benchmarks another checkout's package (web/ and its dist/).
+// KITE_IMATRIX=/path/to/imatrix.gguf passes it as quantize()'s imatrix option (the IQ types).
 import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 
@@ -16,14 +17,15 @@ const web = process.env.KITE_WEB ? pathToFileURL(process.env.KITE_WEB).href : ne
 const { quantize } = await import(web);
 const threads = Number(threadsArg), reps = Number(repsArg);
 const flavor = threads > 1 ? 'mt' : 'st';
+const imatrix = process.env.KITE_IMATRIX ? { imatrix: process.env.KITE_IMATRIX } : {};
 const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
-console.log(`${web}: ${model}, ${threads} thread(s) (${flavor}), median of ${reps}`);
+console.log(`${web}: ${model}${imatrix.imatrix ? ` (imatrix ${imatrix.imatrix})` : ''}, ${threads} thread(s) (${flavor}), median of ${reps}`);
 for (const type of types.split(',')) {
   const times = [];
   let digest = '';
   for (let r = 0; r < reps; r++) {
     const t0 = performance.now();
-    const out = await quantize(model, type, { threads, flavor, simd: 'simd128' });
+    const out = await quantize(model, type, { threads, flavor, simd: 'simd128', ...imatrix });
     times.push((performance.now() - t0) / 1000);
     digest = createHash('sha256').update(out).digest('hex').slice(0, 16);
   }
