@@ -62,6 +62,7 @@ AI void store_u8x4(uint8_t *dst, VI v) {
     memcpy(dst, &w, sizeof w);
 }
 
+AI VF vf_pmin(VF a, VF b) { return vbslq_f32(vcltq_f32(b, a), b, a); }
 AI float vf_hmin(VF v) { return vminvq_f32(v); }
 
 AI VB vb_load(const uint8_t *p) { return vld1q_u8(p); }

@@ -57,11 +57,10 @@ AI void store_u8x4(uint8_t *dst, VI v) {
     wasm_v128_store32_lane(dst, b, 0);
 }
 
-// pmin: b < a ? b : a, one minps on x86 (min adds NaN and signed-zero fixups the NaN-free
-// lanes here do not need).
+AI VF vf_pmin(VF a, VF b) { return wasm_f32x4_pmin(a, b); } // b < a ? b : a: one minps on x86
 AI float vf_hmin(VF v) {
-    v = wasm_f32x4_pmin(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
-    v = wasm_f32x4_pmin(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
+    v = vf_pmin(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+    v = vf_pmin(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
     return wasm_f32x4_extract_lane(v, 0);
 }
 
