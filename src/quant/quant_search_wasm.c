@@ -1,6 +1,8 @@
 // quant_search_wasm.c - the quantizers' searches (quant_search_simd128.inc) built for wasm
 // SIMD128: the primitives are the plain IEEE lane operations (no relaxed ones, whose results the
-// engine may choose), so the bytes equal the scalar reference on every engine.
+// engine may choose; the relaxed builds' one exception, i8x16.relaxed_swizzle, only ever gets
+// indices below 16, where every engine gives the same bytes), so the bytes equal the scalar
+// reference on every engine.
 // Not in the memory64 build: LLVM 14's wasm64 back end aborts on it ("Cannot select:
 // extract_vector_elt ... Constant:i64<0>"), so wasm64 keeps the scalar searches.
 #if !defined(__wasm64__)
@@ -68,7 +70,7 @@ AI VB vb_load(const uint8_t *p) { return wasm_v128_load(p); }
 AI VB vb_load8(const uint8_t *p) { return wasm_v128_load64_zero(p); }
 AI VB vb_or(VB a, VB b) { return wasm_v128_or(a, b); }
 AI VB vb_shl2(VB a) { return wasm_i16x8_shl(a, 2); } // bytes below 64 carry nothing into the next
-// Relaxed swizzle is pshufb alone in V8; for indices below 16 every engine gives the same bytes.
+// Relaxed swizzle is pshufb alone in V8 (swizzle adds a saturating add for indices from 16).
 #ifdef __wasm_relaxed_simd__
 AI VB vb_lookup16(VB t, VB i) { return wasm_i8x16_relaxed_swizzle(t, i); }
 #else
