@@ -36,6 +36,7 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { autogroupNice, descendants, threads } from './proc_tree.mjs';
 import { smollm2Models } from './smollm2_models.mjs';
+import { benchArgs } from './args.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -77,14 +78,7 @@ if (process.argv[2] === '--node-child') {
   process.exit(0);
 }
 
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(name);
-  if (i < 0) return def;
-  const v = args[i + 1];
-  args.splice(i, 2);
-  return v;
-};
+const { args, opt } = benchArgs();
 const threadList = opt('--threads', '1,2').split(',').map(Number);
 const promptTokens = Number(opt('--prompt-tokens', '128'));
 const nGen = Number(opt('--gen', '64'));

@@ -14,16 +14,10 @@ import { fileURLToPath } from 'node:url';
 import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { serve } from '../web/serve.mjs';
 import { cpuMs, gpuProcessPids } from './chromium_cpu.mjs';
+import { benchArgs } from './args.mjs';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(name);
-  if (i < 0) return def;
-  const v = Number(args[i + 1]);
-  args.splice(i, 2);
-  return v;
-};
+const { args, num: opt } = benchArgs();
 const promptTokens = opt('--prompt-tokens', 32);
 const nGen = opt('--gen', 16);
 const models = process.env.KITE_MODELS || resolve(root, '../shared/models');

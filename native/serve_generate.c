@@ -501,10 +501,21 @@ static void chunk_head(json_writer *w, const gen_out *g) {
     jw_int(w, 0);
 }
 
+// Sends w's JSON as one event and frees w; false when it ran out of memory or the client is gone.
 static bool send_event(gen_out *g, json_writer *w) {
-    if (w->out.nomem) return false;
-    if (!http_sse_data(g->o, w->out.ptr, w->out.len)) g->client_gone = true;
-    return !g->client_gone;
+    bool ok = !w->out.nomem;
+    if (ok && !http_sse_data(g->o, w->out.ptr, w->out.len)) g->client_gone = true;
+    jw_free(w);
+    return ok && !g->client_gone;
+}
+
+// Ends a chat chunk of chunk_head's after its delta: no finish reason yet.
+static void chunk_end(json_writer *w) {
+    jw_key(w, "finish_reason");
+    jw_null(w);
+    jw_end_object(w);
+    jw_end_array(w);
+    jw_end_object(w);
 }
 
 // The OpenAI "usage" member: token counts of the prompt and the completion.
@@ -712,9 +723,7 @@ static bool stream_chunk(gen_out *g, const char *text, size_t len, const char *f
         if (st) write_usage(&w, st);
         jw_end_object(&w);
     }
-    bool ok = send_event(g, &w);
-    jw_free(&w);
-    return ok;
+    return send_event(g, &w);
 }
 
 static bool stream_start(gen_out *g) {
@@ -735,14 +744,8 @@ static bool stream_start(gen_out *g) {
     jw_key(&w, "content");
     jw_cstr(&w, "");
     jw_end_object(&w);
-    jw_key(&w, "finish_reason");
-    jw_null(&w);
-    jw_end_object(&w);
-    jw_end_array(&w);
-    jw_end_object(&w);
-    bool ok = send_event(g, &w);
-    jw_free(&w);
-    return ok;
+    chunk_end(&w);
+    return send_event(g, &w);
 }
 
 // The reply's text (its tool calls taken out): collected, or streamed as chunks.
@@ -802,14 +805,8 @@ static bool stream_tool_delta(void *user, size_t index, const char *id, const ch
     jw_end_object(&w);
     jw_key(&w, "logprobs");
     jw_null(&w);
-    jw_key(&w, "finish_reason");
-    jw_null(&w);
-    jw_end_object(&w);
-    jw_end_array(&w);
-    jw_end_object(&w);
-    bool ok = send_event(g, &w);
-    jw_free(&w);
-    return ok;
+    chunk_end(&w);
+    return send_event(g, &w);
 }
 
 // A call the reply's splitter found: already streamed piece by piece (stream_tool_delta).
@@ -1018,7 +1015,6 @@ static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned
             json_writer w = {0};
             serve_write_error(&w, status, msg);
             send_event(&g, &w);
-            jw_free(&w);
             if (r->fmt != SERVE_NATIVE) http_sse_data(o, "[DONE]", 6);
             http_sse_end(o);
         }

@@ -28,6 +28,25 @@ static bool is(const kite_chat_turn *m, const char *role) { return strcmp(m->rol
 
 static void put_n(kite_buf *b, const char *s, size_t n) { kite_buf_append(b, s, n); }
 
+// One whole turn: <|im_start|>role, a newline, content, <|im_end|>.
+static void put_turn(kite_buf *b, const char *role, const char *content) {
+    kite_buf_puts(b, "<|im_start|>");
+    kite_buf_puts(b, role);
+    kite_buf_puts(b, "\n");
+    kite_buf_puts(b, content);
+    kite_buf_puts(b, "<|im_end|>\n");
+}
+
+// The tools' part of the system turn, to its end: TOOLS_HEAD, each tool on a line, TOOLS_TAIL.
+static void put_tools(kite_buf *b, const char *const *tools, size_t n_tools) {
+    kite_buf_puts(b, TOOLS_HEAD);
+    for (size_t i = 0; i < n_tools; i++) {
+        kite_buf_puts(b, "\n");
+        kite_buf_puts(b, tools[i]);
+    }
+    kite_buf_puts(b, TOOLS_TAIL);
+}
+
 // The system turn with the tools (Qwen3: the system message's text, if any, then the tools;
 // Qwen2.5: the system message's text or its default).
 static void put_tools_system(kite_buf *b, const kite_chat_turn *m, size_t n, const char *const *tools, size_t n_tools,
@@ -41,12 +60,7 @@ static void put_tools_system(kite_buf *b, const kite_chat_turn *m, size_t n, con
         kite_buf_puts(b, m[0].content);
         kite_buf_puts(b, "\n\n");
     }
-    kite_buf_puts(b, TOOLS_HEAD);
-    for (size_t i = 0; i < n_tools; i++) {
-        kite_buf_puts(b, "\n");
-        kite_buf_puts(b, tools[i]);
-    }
-    kite_buf_puts(b, TOOLS_TAIL);
+    put_tools(b, tools, n_tools);
 }
 
 static void put_call(kite_buf *b, const kite_chat_tool_call *c) {
@@ -55,6 +69,20 @@ static void put_call(kite_buf *b, const kite_chat_tool_call *c) {
     kite_buf_puts(b, "\", \"arguments\": ");
     kite_buf_puts(b, c->arguments);
     kite_buf_puts(b, "}\n</tool_call>");
+}
+
+// An assistant turn with calls, up to its <|im_end|>: content (the text shown, when the turn's
+// own content is not empty) on a line after the role, then each call on a line.
+static void put_calls_turn(kite_buf *b, const kite_chat_turn *t, const char *content) {
+    kite_buf_puts(b, "<|im_start|>assistant");
+    if (t->content[0]) {
+        kite_buf_puts(b, "\n");
+        kite_buf_puts(b, content);
+    }
+    for (size_t k = 0; k < t->n_calls; k++) {
+        kite_buf_puts(b, "\n");
+        put_call(b, &t->calls[k]);
+    }
 }
 
 // A run of tool results: one user turn of <tool_response> blocks.
@@ -126,11 +154,7 @@ static void put_qwen3_assistant(kite_buf *b, const kite_chat_turn *m, size_t i, 
 void kite__chat_qwen3_render(kite_buf *b, const kite_chat_turn *m, size_t n, const char *const *tools, size_t n_tools,
                              unsigned flags) {
     if (n_tools > 0) put_tools_system(b, m, n, tools, n_tools, false);
-    else if (n > 0 && is(&m[0], "system")) {
-        kite_buf_puts(b, "<|im_start|>system\n");
-        kite_buf_puts(b, m[0].content);
-        kite_buf_puts(b, "<|im_end|>\n");
-    }
+    else if (n > 0 && is(&m[0], "system")) put_turn(b, "system", m[0].content);
     // the last user message that is not a wrapped tool response
     size_t last_query = n ? n - 1 : 0;
     for (size_t k = n; k-- > 0;) {
@@ -142,11 +166,7 @@ void kite__chat_qwen3_render(kite_buf *b, const kite_chat_turn *m, size_t n, con
     }
     for (size_t i = 0; i < n; i++) {
         if (is(&m[i], "user") || (is(&m[i], "system") && i > 0)) {
-            kite_buf_puts(b, "<|im_start|>");
-            kite_buf_puts(b, m[i].role);
-            kite_buf_puts(b, "\n");
-            kite_buf_puts(b, m[i].content);
-            kite_buf_puts(b, "<|im_end|>\n");
+            put_turn(b, m[i].role, m[i].content);
         } else if (is(&m[i], "assistant")) {
             put_qwen3_assistant(b, m, i, n, last_query);
         } else if (is(&m[i], "tool")) {
@@ -183,39 +203,20 @@ void kite__chat_qwq_render(kite_buf *b, const char *src, const kite_chat_turn *m
         kite_buf_puts(b, "<|im_start|>system\n");
         if (sys) kite_buf_puts(b, m[0].content);
         kite_buf_puts(b, "\n\n");
-        kite_buf_puts(b, TOOLS_HEAD);
-        for (size_t i = 0; i < n_tools; i++) {
-            kite_buf_puts(b, "\n");
-            kite_buf_puts(b, tools[i]);
-        }
-        kite_buf_puts(b, TOOLS_TAIL);
+        put_tools(b, tools, n_tools);
     } else if (sys) {
-        kite_buf_puts(b, "<|im_start|>system\n");
-        kite_buf_puts(b, m[0].content);
-        kite_buf_puts(b, "<|im_end|>\n");
+        put_turn(b, "system", m[0].content);
     }
     for (size_t i = 0; i < n; i++) {
         if (is(&m[i], "user") || (is(&m[i], "system") && i > 0)) {
-            kite_buf_puts(b, "<|im_start|>");
-            kite_buf_puts(b, m[i].role);
-            kite_buf_puts(b, "\n");
-            kite_buf_puts(b, m[i].content);
-            kite_buf_puts(b, "<|im_end|>\n");
+            put_turn(b, m[i].role, m[i].content);
         } else if (is(&m[i], "assistant")) {
             const char *content = i + 1 == n ? m[i].content : after_last_close(m[i].content);
             if (m[i].n_calls == 0) {
                 kite_buf_puts(b, "<|im_start|>assistant\n");
                 kite_buf_puts(b, content);
             } else {
-                kite_buf_puts(b, "<|im_start|>assistant");
-                if (m[i].content[0]) { // the template tests the message's content, then writes the cut one
-                    kite_buf_puts(b, "\n");
-                    kite_buf_puts(b, content);
-                }
-                for (size_t k = 0; k < m[i].n_calls; k++) {
-                    kite_buf_puts(b, "\n");
-                    put_call(b, &m[i].calls[k]);
-                }
+                put_calls_turn(b, &m[i], content); // the template tests the message's content, writes the cut one
             }
             kite_buf_puts(b, "<|im_end|>\n");
         } else if (is(&m[i], "tool")) {
@@ -234,28 +235,14 @@ static void format_qwen25(kite_buf *b, const kite_chat_turn *m, size_t n, const 
     if (n_tools > 0) {
         put_tools_system(b, m, n, tools, n_tools, true);
     } else {
-        kite_buf_puts(b, "<|im_start|>system\n");
-        kite_buf_puts(b, n > 0 && is(&m[0], "system") ? m[0].content : QWEN_SYSTEM);
-        kite_buf_puts(b, "<|im_end|>\n");
+        put_turn(b, "system", n > 0 && is(&m[0], "system") ? m[0].content : QWEN_SYSTEM);
     }
     for (size_t i = 0; i < n; i++) {
         const bool calls = is(&m[i], "assistant") && m[i].n_calls > 0;
         if (is(&m[i], "user") || (is(&m[i], "system") && i > 0) || (is(&m[i], "assistant") && !calls)) {
-            kite_buf_puts(b, "<|im_start|>");
-            kite_buf_puts(b, m[i].role);
-            kite_buf_puts(b, "\n");
-            kite_buf_puts(b, m[i].content);
-            kite_buf_puts(b, "<|im_end|>\n");
+            put_turn(b, m[i].role, m[i].content);
         } else if (calls) {
-            kite_buf_puts(b, "<|im_start|>assistant");
-            if (m[i].content[0]) {
-                kite_buf_puts(b, "\n");
-                kite_buf_puts(b, m[i].content);
-            }
-            for (size_t k = 0; k < m[i].n_calls; k++) {
-                kite_buf_puts(b, "\n");
-                put_call(b, &m[i].calls[k]);
-            }
+            put_calls_turn(b, &m[i], m[i].content);
             kite_buf_puts(b, "<|im_end|>\n");
         } else if (is(&m[i], "tool")) {
             put_tool_result(b, m, i, n);

@@ -9,12 +9,9 @@
 #include "kernels/kernels_internal.h"
 #include "kernels/x86_expf.h"
 
-static inline __m256 load_f16(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
 static inline void store_f16(uint16_t *p, __m256 v) {
     _mm_storeu_si128((__m128i *)p, _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
 }
-// x rounded to f16 and back
-static inline __m256 round_f16(__m256 v) { return _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT)); }
 
 static inline float dot_ggml(const float *q, const uint16_t *k, int32_t n) {
     return kite__dot_ggml_avx2(q, k, NULL, n);
@@ -23,7 +20,8 @@ static inline float dot_ggml(const float *q, const uint16_t *k, int32_t n) {
 // plain f32 q.k (ggml's tiled flash-attention path converts k to f32 and uses its own order)
 static inline float dot_f32(const float *q, const uint16_t *k, int32_t head_dim) {
     __m256 acc = _mm256_setzero_ps();
-    for (int32_t d = 0; d < head_dim; d += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), load_f16(k + d), acc);
+    for (int32_t d = 0; d < head_dim; d += 8)
+        acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), kite__load_f16x8(k + d), acc);
     return kite__hsum8(acc);
 }
 
@@ -43,7 +41,7 @@ void kite__attend_head_capped_avx2(kite_attn_mode mode, const float *q, const ui
     float qr[KITE_ATTN_MAX_HEAD_DIM];
     for (int32_t d = 0; d < head_dim; d += 8) {
         __m256 x = _mm256_loadu_ps(q + d);
-        _mm256_storeu_ps(qr + d, mode == KITE_ATTN_FA_F32 ? x : round_f16(x));
+        _mm256_storeu_ps(qr + d, mode == KITE_ATTN_FA_F32 ? x : kite__round_f16x8(x));
     }
     if (mode == KITE_ATTN_FA_F16) {
         // online softmax; the V accumulator lives in f16 as in ggml's flash-attention row
@@ -59,7 +57,8 @@ void kite__attend_head_capped_avx2(kite_attn_mode mode, const float *q, const ui
                 ms = expf(m - s);
                 m = s;
                 const __m256 msv = _mm256_set1_ps(ms);
-                for (int32_t d = 0; d < head_dim; d += 8) store_f16(acc + d, _mm256_mul_ps(load_f16(acc + d), msv));
+                for (int32_t d = 0; d < head_dim; d += 8)
+                    store_f16(acc + d, _mm256_mul_ps(kite__load_f16x8(acc + d), msv));
             } else {
                 vs = expf(s - m);
             }
@@ -68,18 +67,19 @@ void kite__attend_head_capped_avx2(kite_attn_mode mode, const float *q, const ui
             const __m256 vsv = _mm256_set1_ps(vs);
             int32_t d = 0;
             for (; d < (head_dim & ~63); d += 8)
-                store_f16(acc + d, _mm256_fmadd_ps(load_f16(vj + d), vsv, load_f16(acc + d)));
+                store_f16(acc + d, _mm256_fmadd_ps(kite__load_f16x8(vj + d), vsv, kite__load_f16x8(acc + d)));
             for (; d < head_dim; d += 8) {
-                __m256 prod = _mm256_mul_ps(load_f16(vj + d), vsv);
+                __m256 prod = _mm256_mul_ps(kite__load_f16x8(vj + d), vsv);
                 __asm__("" : "+x"(prod)); // keeps the compiler from fusing it into an FMA
-                store_f16(acc + d, _mm256_add_ps(load_f16(acc + d), prod));
+                store_f16(acc + d, _mm256_add_ps(kite__load_f16x8(acc + d), prod));
             }
             float scaled = sum * ms;
             __asm__("" : "+x"(scaled)); // unfused, as the scalar op computes it
             sum = scaled + vs;
         }
         const __m256 sv = _mm256_set1_ps(sum); // divided, as in attend_ref.c
-        for (int32_t d = 0; d < head_dim; d += 8) _mm256_storeu_ps(out + d, _mm256_div_ps(load_f16(acc + d), sv));
+        for (int32_t d = 0; d < head_dim; d += 8)
+            _mm256_storeu_ps(out + d, _mm256_div_ps(kite__load_f16x8(acc + d), sv));
         return;
     }
     // scores, softmax, then the probability-weighted sum of values
@@ -94,9 +94,9 @@ void kite__attend_head_capped_avx2(kite_attn_mode mode, const float *q, const ui
     for (int32_t j = 0; j < n_kv; j++) {
         const uint16_t *vj = v + (int64_t)j * kv_stride;
         __m256 p = _mm256_set1_ps(scores[j]);
-        if (mode == KITE_ATTN_MATMUL) p = round_f16(p);
+        if (mode == KITE_ATTN_MATMUL) p = kite__round_f16x8(p);
         for (int32_t d = 0; d < head_dim; d += 8)
-            _mm256_storeu_ps(out + d, _mm256_fmadd_ps(p, load_f16(vj + d), _mm256_loadu_ps(out + d)));
+            _mm256_storeu_ps(out + d, _mm256_fmadd_ps(p, kite__load_f16x8(vj + d), _mm256_loadu_ps(out + d)));
     }
 }
 
@@ -116,7 +116,7 @@ KITE_INLINE void scores_f32(int nb, const float *const *q, float *const *s, cons
         __m256 acc[QB];
         for (int i = 0; i < nb; i++) acc[i] = _mm256_setzero_ps();
         for (int32_t d = 0; d < head_dim; d += 8) {
-            const __m256 kd = load_f16(kj + d);
+            const __m256 kd = kite__load_f16x8(kj + d);
             for (int i = 0; i < nb; i++) acc[i] = _mm256_fmadd_ps(_mm256_loadu_ps(q[i] + d), kd, acc[i]);
         }
         for (int i = 0; i < nb; i++) s[i][j] = kite__hsum8(acc[i]) * scale;
@@ -141,7 +141,7 @@ KITE_INLINE void scores_f32_rows(int nb, const float *const *q, float *const *s,
             for (int r = 0; r < 4; r++) acc[i][r] = _mm256_setzero_ps();
         for (int32_t d = 0; d < head_dim; d += 8)
             for (int r = 0; r < 4; r++) {
-                const __m256 kd = load_f16(kj + (int64_t)r * kv_stride + d);
+                const __m256 kd = kite__load_f16x8(kj + (int64_t)r * kv_stride + d);
                 for (int i = 0; i < nb; i++) acc[i][r] = _mm256_fmadd_ps(_mm256_loadu_ps(q[i] + d), kd, acc[i][r]);
             }
         __m256 t[RB + 1];
@@ -183,7 +183,7 @@ KITE_INLINE void values(int nb, const float *const *p, float *const *out, int32_
         for (int i = 0; i < nb; i++) a0[i] = a1[i] = _mm256_setzero_ps();
         for (int32_t j = 0; j < n_min; j++) {
             const uint16_t *vj = v + (int64_t)j * kv_stride + d;
-            const __m256 v0 = load_f16(vj), v1 = load_f16(vj + 8);
+            const __m256 v0 = kite__load_f16x8(vj), v1 = kite__load_f16x8(vj + 8);
             for (int i = 0; i < nb; i++) {
                 const __m256 pi = _mm256_broadcast_ss(p[i] + j);
                 a0[i] = _mm256_fmadd_ps(pi, v0, a0[i]);
@@ -199,21 +199,10 @@ KITE_INLINE void values(int nb, const float *const *p, float *const *out, int32_
         __m256 a0[QB];
         for (int i = 0; i < nb; i++) a0[i] = _mm256_setzero_ps();
         for (int32_t j = 0; j < n_min; j++) {
-            const __m256 v0 = load_f16(v + (int64_t)j * kv_stride + d);
+            const __m256 v0 = kite__load_f16x8(v + (int64_t)j * kv_stride + d);
             for (int i = 0; i < nb; i++) a0[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(p[i] + j), v0, a0[i]);
         }
         for (int i = 0; i < nb; i++) _mm256_storeu_ps(out[i] + d, a0[i]);
-    }
-}
-
-// out += the terms of rows j0..j1-1 for one query, continuing values' sums in the same order
-static void values_rest(const float *p, float *out, int32_t j0, int32_t j1, const uint16_t *v, int32_t kv_stride,
-                        int32_t head_dim) {
-    for (int32_t d = 0; d < head_dim; d += 8) {
-        __m256 acc = _mm256_loadu_ps(out + d);
-        for (int32_t j = j0; j < j1; j++)
-            acc = _mm256_fmadd_ps(_mm256_broadcast_ss(p + j), load_f16(v + (int64_t)j * kv_stride + d), acc);
-        _mm256_storeu_ps(out + d, acc);
     }
 }
 
@@ -276,7 +265,8 @@ void kite__attend_group_avx2(const kite_attn_group *g) {
             q[i] = g->q[i];
             continue;
         }
-        for (int32_t d = 0; d < hd; d += 8) _mm256_storeu_ps(qr[i] + d, round_f16(_mm256_loadu_ps(g->q[i] + d)));
+        for (int32_t d = 0; d < hd; d += 8)
+            _mm256_storeu_ps(qr[i] + d, kite__round_f16x8(_mm256_loadu_ps(g->q[i] + d)));
         q[i] = qr[i];
     }
     // scores, softmax, then the probability-weighted sum of values, as kite__attend_head_avx2
@@ -291,7 +281,7 @@ void kite__attend_group_avx2(const kite_attn_group *g) {
         float kf[KITE_ATTN_MAX_HEAD_DIM];
         for (int32_t j = 0; j < n_max; j++) {
             const uint16_t *kj = g->k + (int64_t)j * g->kv_stride;
-            for (int32_t d = 0; d < hd; d += 8) _mm256_storeu_ps(kf + d, load_f16(kj + d));
+            for (int32_t d = 0; d < hd; d += 8) _mm256_storeu_ps(kf + d, kite__load_f16x8(kj + d));
             for (int32_t i = 0; i < nq; i++)
                 if (j < g->n_kv[i]) s[i][j] = dot_ggml_f32k(q[i], kf, hd) * sc;
         }
@@ -300,14 +290,11 @@ void kite__attend_group_avx2(const kite_attn_group *g) {
         if (g->softcap != 0.0f)
             kite__attend_cap_scores(kite__softcap_scaled_avx2, g->mode, s[i], g->n_kv[i], g->scale, g->softcap);
         softmax(s[i], g->n_kv[i]);
-        if (f32) continue;
-        // MATMUL: the probabilities rounded to f16 once here rather than per use
-        int32_t j = 0;
-        for (; j + 8 <= g->n_kv[i]; j += 8) _mm256_storeu_ps(s[i] + j, round_f16(_mm256_loadu_ps(s[i] + j)));
-        for (; j < g->n_kv[i]; j++) s[i][j] = _cvtsh_ss(_cvtss_sh(s[i][j], _MM_FROUND_TO_NEAREST_INT));
+        if (!f32) kite__round_f16_row_avx2(s[i], g->n_kv[i]); // MATMUL: once here rather than per use
     }
     for (int32_t i0 = 0; i0 < nq; i0 += QB)
         values_n(nq - i0 < QB ? nq - i0 : QB, (const float *const *)s + i0, g->out + i0, n_min, g->v, g->kv_stride, hd);
     for (int32_t i = 0; i < nq; i++)
-        if (g->n_kv[i] > n_min) values_rest(s[i], g->out[i], n_min, g->n_kv[i], g->v, g->kv_stride, hd);
+        if (g->n_kv[i] > n_min)
+            kite__attend_values_rest_avx2(s[i], g->out[i], n_min, g->n_kv[i], g->v, g->kv_stride, hd);
 }

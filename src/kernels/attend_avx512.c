@@ -12,11 +12,9 @@
 #include "kernels/kernels_internal.h"
 #include "kernels/x86_expf.h"
 
-static inline __m256 load_f16x8(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
 static inline __m512 load_f16x16(const uint16_t *p) {
     return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
 }
-static inline __m256 round_f16(__m256 v) { return _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT)); }
 
 #define KITE_INLINE static inline __attribute__((always_inline))
 
@@ -94,7 +92,7 @@ static void scores_f32_one(const float *q, float *s, const uint16_t *k, int32_t 
         const uint16_t *kj = k + (int64_t)j * kv_stride;
         __m256 acc = _mm256_setzero_ps();
         for (int32_t d = 0; d < head_dim; d += 8)
-            acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), load_f16x8(kj + d), acc);
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), kite__load_f16x8(kj + d), acc);
         s[j] = kite__hsum8(acc) * scale;
     }
 }
@@ -154,7 +152,7 @@ KITE_INLINE void values(int nb, const float *const *p, float *const *out, int32_
         __m256 a0[VB];
         for (int i = 0; i < nb; i++) a0[i] = _mm256_setzero_ps();
         for (int32_t j = 0; j < n_min; j++) {
-            const __m256 v0 = load_f16x8(v + (int64_t)j * kv_stride + d);
+            const __m256 v0 = kite__load_f16x8(v + (int64_t)j * kv_stride + d);
             for (int i = 0; i < nb; i++) a0[i] = _mm256_fmadd_ps(_mm256_set1_ps(p[i][j]), v0, a0[i]);
         }
         for (int i = 0; i < nb; i++) _mm256_storeu_ps(out[i] + d, a0[i]);
@@ -170,17 +168,6 @@ static void values_n(int nb, const float *const *p, float *const *out, int32_t n
     case 3: values(3, p, out, n_min, v, kv_stride, head_dim); break;
     case 2: values(2, p, out, n_min, v, kv_stride, head_dim); break;
     default: values(1, p, out, n_min, v, kv_stride, head_dim); break;
-    }
-}
-
-// out += the terms of rows j0..j1-1 for one query, continuing values' sums in the same order
-static void values_rest(const float *p, float *out, int32_t j0, int32_t j1, const uint16_t *v, int32_t kv_stride,
-                        int32_t head_dim) {
-    for (int32_t d = 0; d < head_dim; d += 8) {
-        __m256 acc = _mm256_loadu_ps(out + d);
-        for (int32_t j = j0; j < j1; j++)
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(p[j]), load_f16x8(v + (int64_t)j * kv_stride + d), acc);
-        _mm256_storeu_ps(out + d, acc);
     }
 }
 
@@ -234,11 +221,12 @@ void kite__attend_group_avx512(const kite_attn_group *g) {
     } else { // MATMUL: each query rounded to f16
         float qbuf[KITE_ATTN_GROUP_MAX][KITE_ATTN_MAX_HEAD_DIM];
         for (int32_t i = 0; i < nq; i++)
-            for (int32_t d = 0; d < hd; d += 8) _mm256_storeu_ps(qbuf[i] + d, round_f16(_mm256_loadu_ps(g->q[i] + d)));
+            for (int32_t d = 0; d < hd; d += 8)
+                _mm256_storeu_ps(qbuf[i] + d, kite__round_f16x8(_mm256_loadu_ps(g->q[i] + d)));
         float kf[KITE_ATTN_MAX_HEAD_DIM];
         for (int32_t j = 0; j < n_max; j++) {
             const uint16_t *kj = g->k + (int64_t)j * g->kv_stride;
-            for (int32_t d = 0; d < hd; d += 8) _mm256_storeu_ps(kf + d, load_f16x8(kj + d));
+            for (int32_t d = 0; d < hd; d += 8) _mm256_storeu_ps(kf + d, kite__load_f16x8(kj + d));
             for (int32_t i = 0; i < nq; i++)
                 if (j < g->n_kv[i]) s[i][j] = kite__dot_ggml_f32k_avx512(qbuf[i], kf, hd) * sc;
         }
@@ -247,14 +235,11 @@ void kite__attend_group_avx512(const kite_attn_group *g) {
         if (g->softcap != 0.0f) // as kite__attend_head_capped_avx2 caps
             kite__attend_cap_scores(kite__softcap_scaled_avx512, g->mode, s[i], g->n_kv[i], g->scale, g->softcap);
         softmax(s[i], g->n_kv[i]);
-        if (f32) continue;
-        // MATMUL: the probabilities rounded to f16 once here rather than per use
-        int32_t j = 0;
-        for (; j + 8 <= g->n_kv[i]; j += 8) _mm256_storeu_ps(s[i] + j, round_f16(_mm256_loadu_ps(s[i] + j)));
-        for (; j < g->n_kv[i]; j++) s[i][j] = _cvtsh_ss(_cvtss_sh(s[i][j], _MM_FROUND_TO_NEAREST_INT));
+        if (!f32) kite__round_f16_row_avx2(s[i], g->n_kv[i]); // MATMUL: once here rather than per use
     }
     for (int32_t i0 = 0; i0 < nq; i0 += VB)
         values_n(nq - i0 < VB ? nq - i0 : VB, (const float *const *)s + i0, g->out + i0, n_min, g->v, g->kv_stride, hd);
     for (int32_t i = 0; i < nq; i++)
-        if (g->n_kv[i] > n_min) values_rest(s[i], g->out[i], n_min, g->n_kv[i], g->v, g->kv_stride, hd);
+        if (g->n_kv[i] > n_min)
+            kite__attend_values_rest_avx2(s[i], g->out[i], n_min, g->n_kv[i], g->v, g->kv_stride, hd);
 }

@@ -8,6 +8,35 @@
 #include <immintrin.h>
 #include <stdint.h>
 
+// 8 halves at p as floats.
+static inline __m256 kite__load_f16x8(const uint16_t *p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+}
+
+// v's lanes rounded to f16 and back (F16C rounds to nearest even: kite__f16_round's bits).
+static inline __m256 kite__round_f16x8(__m256 v) {
+    return _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+}
+
+// x[j] rounded to f16 and back for j < n (the MATMUL mode's probabilities, once per row).
+static inline void kite__round_f16_row_avx2(float *x, int32_t n) {
+    int32_t j = 0;
+    for (; j + 8 <= n; j += 8) _mm256_storeu_ps(x + j, kite__round_f16x8(_mm256_loadu_ps(x + j)));
+    for (; j < n; j++) x[j] = _cvtsh_ss(_cvtss_sh(x[j], _MM_FROUND_TO_NEAREST_INT));
+}
+
+// out += the terms p[j] * v_j of rows j0..j1-1 for one query: kite__attend_head_avx2's value sums
+// (8 dims per register, one FMA per row, in row order) continued from out; head_dim a multiple of 8.
+static inline void kite__attend_values_rest_avx2(const float *p, float *out, int32_t j0, int32_t j1, const uint16_t *v,
+                                                 int32_t kv_stride, int32_t head_dim) {
+    for (int32_t d = 0; d < head_dim; d += 8) {
+        __m256 acc = _mm256_loadu_ps(out + d);
+        for (int32_t j = j0; j < j1; j++)
+            acc = _mm256_fmadd_ps(_mm256_broadcast_ss(p + j), kite__load_f16x8(v + (int64_t)j * kv_stride + d), acc);
+        _mm256_storeu_ps(out + d, acc);
+    }
+}
+
 // The 8 lanes of v summed as ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)): the AVX2 op's
 // reduction order, which every x86 score follows.
 static inline float kite__hsum8(__m256 v) {

@@ -272,11 +272,7 @@ AI void rgemv32(int kind, int n, const uint8_t *w, size_t ws, int nr, const uint
                      size_t ys) {                                                                             \
         const uint8_t *w = wv, *a = av;                                                                       \
         int t = 0;                                                                                            \
-        for (; t + NT_MAX <= nt; t += NT_MAX) {                                                               \
-            int r = 0;                                                                                        \
-            for (; r + 4 <= nr; r += 4) micro(kind, len, w + r * ws, ws, a + t * as, as, y + t * ys + r, ys, 4, NT_MAX); \
-            for (; r < nr; r++) micro(kind, len, w + r * ws, ws, a + t * as, as, y + t * ys + r, ys, 1, NT_MAX);  \
-        }                                                                                                     \
+        for (; t + NT_MAX <= nt; t += NT_MAX) KITE_TILE_ROWS(micro, kind, len, NT_MAX)                        \
         for (; t < nt; t++) { /* GEMV: rows in sequence (see wide_acts), k-quants kg_rgemv */           \
             if (is32) rgemv32(kind, n, w, ws, nr, a + t * as, y + t * ys);                                     \
             else kg_rgemv(kind, n, w, ws, nr, (const block_q8_K *)(a + t * as), y + t * ys);                      \

@@ -58,7 +58,8 @@ typedef struct kite__quant_search {
     void (*q8_0)(const float *x, block_q8_0 *y, int64_t n);
     // The IQ grid neighbour search (quant_iq_grid.h): of nchunks >= 1 chunks of 8 neighbours at
     // lanes (a grid's transposed list: dim = 4 (IQ3) or 8 (IQ2, IQ1) values a point, 8 * dim
-    // bytes a chunk, byte 8i + j of a chunk the level of value i of its neighbour j), the list
+    // bytes a chunk, byte 8i + j of a chunk the level of value i of its neighbour j: below 8 for
+    // dim 4, below 4 for dim 8 (the IQ2 / IQ1 grids' 3 levels)), the list
     // position of the first with the smallest d2 < FLT_MAX (0 when none), d2 = tt[0][l0] +
     // tt[1][l1] + .. + tt[dim - 1][l(dim-1)], added left to right (each tt row 8 readable
     // floats): ggml's neighbour distance from the same terms (kite__iq_terms), which it sums
@@ -69,9 +70,6 @@ typedef struct kite__quant_search {
 
 // The scalar specification.
 extern const kite__quant_search kite__quant_search_ref;
-
-// The scalar iq_nearest (the specification; also the NEON and wasm sets').
-int kite__iq_nearest_ref(const uint8_t *lanes, int dim, int nchunks, const float tt[][8]);
 
 // The set the row API uses: the widest the CPU runs (KITE_FORCE_SCALAR=1: the reference).
 const kite__quant_search *kite__quant_search_active(void);

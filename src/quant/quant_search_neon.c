@@ -12,6 +12,7 @@
 typedef float32x4_t VF;
 typedef int32x4_t VI;
 typedef uint32x4_t VM;
+typedef uint8x16_t VB;
 
 AI VF vf_set1(float a) { return vdupq_n_f32(a); }
 AI VF vf_make(float a, float b, float c, float d) {
@@ -59,6 +60,20 @@ AI void store_u8x4(uint8_t *dst, VI v) {
     uint8x8_t b = vmovn_u16(vcombine_u16(h, h));
     const uint32_t w = vget_lane_u32(vreinterpret_u32_u8(b), 0);
     memcpy(dst, &w, sizeof w);
+}
+
+AI VF vf_pmin(VF a, VF b) { return vbslq_f32(vcltq_f32(b, a), b, a); }
+AI float vf_hmin(VF v) { return vminvq_f32(v); }
+
+AI VB vb_load(const uint8_t *p) { return vld1q_u8(p); }
+AI VB vb_load8(const uint8_t *p) { return vcombine_u8(vld1_u8(p), vdup_n_u8(0)); }
+AI VB vb_or(VB a, VB b) { return vorrq_u8(a, b); }
+AI VB vb_shl2(VB a) { return vshlq_n_u8(a, 2); }
+AI VB vb_lookup16(VB t, VB i) { return vqtbl1q_u8(t, i); }
+AI VF vf_lookup16(VB t, VB i) { return vreinterpretq_f32_u8(vqtbl1q_u8(t, i)); }
+AI VF vf_lookup32(VB t0, VB t1, VB i) {
+    const uint8x16x2_t t = {{t0, t1}};
+    return vreinterpretq_f32_u8(vqtbl2q_u8(t, i));
 }
 
 // FCVT converts every finite half exactly (subnormals included); infinities and NaNs (exponent

@@ -252,7 +252,7 @@ static void f16_to_f32_ref(const uint16_t *x, float *y, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] = kite_f16_to_f32(x[i]);
 }
 
-int kite__iq_nearest_ref(const uint8_t *lanes, int dim, int nchunks, const float tt[][8]) {
+static int iq_nearest_ref(const uint8_t *lanes, int dim, int nchunks, const float tt[][8]) {
     float best = FLT_MAX;
     int pos = 0;
     for (int j = 0; j < 8 * nchunks; j++) {
@@ -277,5 +277,5 @@ const kite__quant_search kite__quant_search_ref = {
     .iq4_pack = iq4_pack_ref,
     .f16_to_f32 = f16_to_f32_ref,
     .q8_0 = kite_quantize_row_q8_0_ref,
-    .iq_nearest = kite__iq_nearest_ref,
+    .iq_nearest = iq_nearest_ref,
 };

@@ -1,6 +1,8 @@
 // quant_search_wasm.c - the quantizers' searches (quant_search_simd128.inc) built for wasm
 // SIMD128: the primitives are the plain IEEE lane operations (no relaxed ones, whose results the
-// engine may choose), so the bytes equal the scalar reference on every engine.
+// engine may choose; the relaxed builds' one exception, i8x16.relaxed_swizzle, only ever gets
+// indices below 16, where every engine gives the same bytes), so the bytes equal the scalar
+// reference on every engine.
 // Not in the memory64 build: LLVM 14's wasm64 back end aborts on it ("Cannot select:
 // extract_vector_elt ... Constant:i64<0>"), so wasm64 keeps the scalar searches.
 #if !defined(__wasm64__)
@@ -14,6 +16,7 @@
 typedef v128_t VF;
 typedef v128_t VI;
 typedef v128_t VM;
+typedef v128_t VB;
 
 AI VF vf_set1(float a) { return wasm_f32x4_splat(a); }
 AI VF vf_make(float a, float b, float c, float d) { return wasm_f32x4_make(a, b, c, d); }
@@ -54,6 +57,29 @@ AI void store_u8x4(uint8_t *dst, VI v) {
     v128_t h = wasm_i16x8_narrow_i32x4(v, v);
     v128_t b = wasm_u8x16_narrow_i16x8(h, h);
     wasm_v128_store32_lane(dst, b, 0);
+}
+
+AI VF vf_pmin(VF a, VF b) { return wasm_f32x4_pmin(a, b); } // b < a ? b : a: one minps on x86
+AI float vf_hmin(VF v) {
+    v = vf_pmin(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+    v = vf_pmin(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
+    return wasm_f32x4_extract_lane(v, 0);
+}
+
+AI VB vb_load(const uint8_t *p) { return wasm_v128_load(p); }
+AI VB vb_load8(const uint8_t *p) { return wasm_v128_load64_zero(p); }
+AI VB vb_or(VB a, VB b) { return wasm_v128_or(a, b); }
+AI VB vb_shl2(VB a) { return wasm_i16x8_shl(a, 2); } // bytes below 64 carry nothing into the next
+// Relaxed swizzle is pshufb alone in V8 (swizzle adds a saturating add for indices from 16).
+#ifdef __wasm_relaxed_simd__
+AI VB vb_lookup16(VB t, VB i) { return wasm_i8x16_relaxed_swizzle(t, i); }
+#else
+AI VB vb_lookup16(VB t, VB i) { return wasm_i8x16_swizzle(t, i); }
+#endif
+AI VF vf_lookup16(VB t, VB i) { return vb_lookup16(t, i); }
+// swizzle gives 0 for indices from 16: i ^ 16 moves t1's indices to 0..15 and t0's out of range.
+AI VF vf_lookup32(VB t0, VB t1, VB i) {
+    return wasm_v128_or(wasm_i8x16_swizzle(t0, i), wasm_i8x16_swizzle(t1, wasm_v128_xor(i, wasm_i8x16_splat(16))));
 }
 
 // Halves to floats with integer operations: the exponent and mantissa shifted into place read as

@@ -12,7 +12,7 @@ import { createServer } from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { CHROMIUM, launchChromium } from './chromium.mjs';
+import { CHROMIUM, launchChromium, newPageAt } from './chromium.mjs';
 import { serve } from '../../web/serve.mjs';
 import { kiteBin, modelsDir, repoRoot, requireModels } from './helpers.mjs';
 
@@ -49,10 +49,7 @@ function nativeText(file = model()) {
 // Opens the page from a fresh server; returns { page, close, errors } (uncaught page errors).
 async function openPage({ isolation }) {
   const server = await serve({ port: 0, isolation });
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(server.url);
+  const { page, errors } = await newPageAt(browser, server.url, { viewport: { width: 1280, height: 900 } });
   return { page, errors, close: async () => { await page.close(); await server.close(); } };
 }
 
@@ -268,10 +265,7 @@ test('demo page with WebGPU: the header shows the device (auto picks the GPU), a
   const gpuBrowser = await launchChromium({ webgpu: true });
   const server = await serve({ port: 0 });
   try {
-    const page = await gpuBrowser.newPage({ viewport: { width: 1280, height: 900 } });
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(server.url);
+    const { page, errors } = await newPageAt(gpuBrowser, server.url, { viewport: { width: 1280, height: 900 } });
     if (!(await page.evaluate(async () => !!(await navigator.gpu?.requestAdapter())))) {
       t.skip('no WebGPU adapter in this browser');
       return;

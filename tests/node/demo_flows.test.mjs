@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { launchChromium } from './chromium.mjs';
+import { launchChromium, newPageAt } from './chromium.mjs';
 import { serve } from '../../web/serve.mjs';
 import { kiteBin, modelsDir, repoRoot, requireModels } from './helpers.mjs';
 import { execFileSync } from 'node:child_process';
@@ -35,10 +35,7 @@ after(async () => {
 
 async function openPage(viewport, intercept) {
   const server = await serve({ port: 0, intercept });
-  const page = await browser.newPage({ viewport });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(server.url);
+  const { page, errors } = await newPageAt(browser, server.url, { viewport });
   return { page, errors, origin: `http://127.0.0.1:${server.port}`, close: async () => { await page.close(); await server.close(); } };
 }
 

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { launchChromium } from './chromium.mjs';
+import { launchChromium, newPageAt } from './chromium.mjs';
 import { serve } from '../../web/serve.mjs';
 import { requireDist, requireModels, model, nativeGreedyIds, repoRoot } from './wasm_helpers.mjs';
 
@@ -71,10 +71,7 @@ test('in Chromium every build (mt/st, SIMD128/relaxed) gives the native greedy t
     });
     // stories260K also comes as a Blob and an ArrayBuffer (fetched in the page first).
     urls.push({ ...urls[0], source: 'blob' }, { ...urls[0], source: 'arraybuffer' });
-    const page = await browser.newPage();
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${origin}/package.json`);
+    const { page, errors } = await newPageAt(browser, `${origin}/package.json`);
     const builds = [['mt', 'simd128', 'kite-mt'], ['st', 'simd128', 'kite-st']];
     if (relaxedBuilt) builds.push(['mt', 'relaxed', 'kite-mt-relaxed'], ['st', 'relaxed', 'kite-st-relaxed']);
     else console.log('# relaxed builds not in dist/ (npm run build:wasm-relaxed): not tested');

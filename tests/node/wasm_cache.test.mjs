@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launchChromium } from './chromium.mjs';
+import { launchChromium, newPageAt } from './chromium.mjs';
 import { serve } from '../../web/serve.mjs';
 import { loadModel, KiteError } from '../../web/index.js';
 import { requireDist, repoRoot, serveDir } from './wasm_helpers.mjs';
@@ -137,10 +137,7 @@ test('Chromium: cached loads make no request, a cut download resumes, a bad chec
   const browser = await launchChromium();
   try {
     const origin = `http://127.0.0.1:${server.port}`;
-    const page = await browser.newPage();
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${origin}/package.json`);
+    const { page, errors } = await newPageAt(browser, `${origin}/package.json`);
     const r = await page.evaluate(inPage, { origin, flavor: 'mt' });
     const count = (p) => routes.log.filter((x) => x.path === p).length;
 

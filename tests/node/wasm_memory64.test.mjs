@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { launchChromium } from './chromium.mjs';
+import { launchChromium, newPageAt } from './chromium.mjs';
 import { serve } from '../../web/serve.mjs';
 import { loadModel, KiteError } from '../../web/index.js';
 import { requireDist, requireModels, model, native, nativeGreedyIds, repoRoot } from './wasm_helpers.mjs';
@@ -80,10 +80,7 @@ test('Chromium: the memory64 build gives the native tokens and bytes; auto takes
       return { url: `${origin}/build/wasm-memory64-models/${basename(name)}`, prompt, n, source: 'url', want: nativeGreedyIds(model(name), prompt, n), name };
     });
     urls.push({ ...urls[0], source: 'blob' }, { ...urls[0], source: 'arraybuffer' });
-    const page = await browser.newPage();
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${origin}/package.json`);
+    const { page, errors } = await newPageAt(browser, `${origin}/package.json`);
     const r = await page.evaluate(inPage, {
       urls: urls.map(({ want, name, ...u }) => u), quantUrl: urls[0].url, bigUrl: `${origin}/big.gguf`,
     });

@@ -9,15 +9,9 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { loadModel, inspect, quantize, KiteError, MAX_THREADS } from '../../web/index.js';
 import { requireDist, repoRoot } from './wasm_helpers.mjs';
+import { isOptionError } from './option_error.mjs';
 
 const stories = join(repoRoot, 'models/stories260K.gguf');
-
-const isOptionError = (name) => (e) => {
-  assert.ok(e instanceof KiteError, `${name}: KiteError (got ${e?.constructor?.name}: ${e?.message})`);
-  assert.equal(e.status, 'invalid input', name);
-  assert.ok(e.message.includes(name), `the message names ${name}: ${e.message}`);
-  return true;
-};
 
 test('threads: 10000 and 1000 are refused at once, in a process that stays alive', () => {
   // In a child process: before the fix, 10000 killed Node (V8 out of memory).

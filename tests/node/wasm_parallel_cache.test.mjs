@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { launchChromium } from './chromium.mjs';
+import { launchChromium, newPageAt } from './chromium.mjs';
 import { serve } from '../../web/serve.mjs';
 import { requireDist, requireModels, model } from './wasm_helpers.mjs';
 import { rangeRoutes, requestedRanges } from './range_server.mjs';
@@ -47,10 +47,7 @@ test('Chromium: parallel ranges into OPFS, no request on the second load, an abo
   const browser = await launchChromium();
   try {
     const origin = `http://127.0.0.1:${server.port}`;
-    const page = await browser.newPage();
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${origin}/package.json`);
+    const { page, errors } = await newPageAt(browser, `${origin}/package.json`);
     const opts = { connections: 3, partSize: 2 * MiB };
     const parts = Math.ceil(bytes.length / (2 * MiB));
 

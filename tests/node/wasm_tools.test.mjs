@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kiteBin, modelsDir, repoRoot, requireModels, requireDist, startKiteServe } from './wasm_helpers.mjs';
-import { launchChromium } from './chromium.mjs';
+import { launchChromium, newPageAt } from './chromium.mjs';
 import { serve as serveRepo } from '../../web/serve.mjs';
 import { QWEN3_TEMPLATE } from './qwen3_template.mjs';
 import { ggufAppend } from './gguf_append.mjs';
@@ -267,10 +267,7 @@ test("in Chromium (st build) the required call is kite serve's too", async () =>
   const browser = await launchChromium();
   try {
     const origin = `http://127.0.0.1:${web.port}`;
-    const page = await browser.newPage();
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${origin}/package.json`);
+    const { page, errors } = await newPageAt(browser, `${origin}/package.json`);
     const r = await page.evaluate(async ({ url, tools }) => {
       const kite = await import('/web/index.js');
       const m = await kite.loadModel(url, { flavor: 'st', simd: 'simd128', nCtx: 2048 });

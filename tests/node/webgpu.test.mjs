@@ -32,7 +32,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { launchChromium } from './chromium.mjs';
+import { launchChromium, newPageAt } from './chromium.mjs';
 import { repoRoot } from './helpers.mjs';
 import { nodeWebGpuAdapter } from './webgpu_node.mjs';
 import { serve } from '../../web/serve.mjs';
@@ -863,10 +863,7 @@ test('WebGPU kernels match the C core (Chromium, SwiftShader or a real adapter)'
   const browser = await launchChromium({ webgpu: true });
   try {
     const origin = `http://127.0.0.1:${server.port}`;
-    const page = await browser.newPage();
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${origin}/package.json`);
+    const { page, errors } = await newPageAt(browser, `${origin}/package.json`);
     const r = await page.evaluate(kernelChecks, { base: `${origin}/build/webgpu-fixtures/`, only: ONLY });
     if (r.skip) {
       t.skip(`no WebGPU adapter in this browser: ${r.skip}`);

@@ -31,7 +31,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { launchChromium } from './chromium.mjs';
+import { launchChromium, newPageAt } from './chromium.mjs';
 import { kiteBin, modelsDir, repoRoot } from './helpers.mjs';
 import { nodeWebGpuAdapter } from './webgpu_node.mjs';
 import { serve } from '../../web/serve.mjs';
@@ -273,10 +273,7 @@ test('whole models on the WebGPU backend: the CPU build\'s greedy tokens and log
       models.push({ url: `${origin}/build/webgpu-models/${f}`, prompt: PROMPT, steps: 8, name: `${f} (kite quantize ${args.join(' ')})`, tol, nearTie });
     }
     assert.ok(models.length > 0, `no test models in ${modelsDir()}`);
-    const page = await browser.newPage();
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${origin}/package.json`);
+    const { page, errors } = await newPageAt(browser, `${origin}/package.json`);
     const r = await page.evaluate(greedyBoth, { glue: `${origin}/${BUILD}/kite-st-webgpu.js`, dir: `${origin}/${BUILD}/`,
       models: models.map(({ url, prompt, steps, device }) => ({ url, prompt, steps, device })) });
     if (r.skip) {

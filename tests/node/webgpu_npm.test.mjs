@@ -21,19 +21,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { launchChromium } from './chromium.mjs';
+import { launchChromium, newPageAt } from './chromium.mjs';
 import { serve } from '../../web/serve.mjs';
 import { loadModel, KiteError } from '../../web/index.js';
 import { requireDist, requireModels, model, repoRoot } from './wasm_helpers.mjs';
+import { isOptionError } from './option_error.mjs';
 
 const stories = join(repoRoot, 'models/stories260K.gguf');
-
-const isOptionError = (name) => (e) => {
-  assert.ok(e instanceof KiteError, `${name}: KiteError (got ${e?.constructor?.name}: ${e?.message})`);
-  assert.equal(e.status, 'invalid input', name);
-  assert.ok(e.message.includes(name), `the message names ${name}: ${e.message}`);
-  return true;
-};
 
 test('Node: bad device / gpuLayers / fallback values are KiteErrors naming the option', async () => {
   const cases = [
@@ -175,10 +169,7 @@ test('Chromium (WebGPU): device webgpu/auto, gpuLayers and the CPU fallback thro
       symlinkSync(model(f), join(dir, basename(f)));
       return { url: `${origin}/build/webgpu-npm-models/${basename(f)}`, prompt, n, name: f, fileBytes: statSync(model(f)).size };
     });
-    const page = await browser.newPage();
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${origin}/package.json`);
+    const { page, errors } = await newPageAt(browser, `${origin}/package.json`);
     if (!(await page.evaluate(async () => !!(await navigator.gpu?.requestAdapter())))) {
       t.skip('no WebGPU adapter in this browser');
       return;

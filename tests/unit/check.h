@@ -96,17 +96,22 @@ static inline const char *check_model_path(const char *rel, char *path, size_t n
     return path;
 }
 
-// Reads a test model (check_model_path). A missing file fails the test under CI=true, else
-// skips the checks that need it.
-static inline unsigned char *check_read_model(const char *rel, size_t *len) {
-    char path[4096];
-    unsigned char *b = check_read_file(check_model_path(rel, path, sizeof path), len);
+// Reads a file that checks need (check_read_file). A missing one fails the test under CI=true,
+// else skips those checks; either way reported as "<kind><path> missing<consequence>".
+static inline unsigned char *check_read_ref(const char *kind, const char *path, size_t *len, const char *consequence) {
+    unsigned char *b = check_read_file(path, len);
     if (!b) {
-        char what[4200];
-        snprintf(what, sizeof what, "test model %s missing", path);
+        char what[4400];
+        snprintf(what, sizeof what, "%s%s missing%s", kind, path, consequence);
         check_missing_ref(what);
     }
     return b;
+}
+
+// Reads a test model (check_model_path) as a check_read_ref.
+static inline unsigned char *check_read_model(const char *rel, size_t *len) {
+    char path[4096];
+    return check_read_ref("test model ", check_model_path(rel, path, sizeof path), len, "");
 }
 
 static inline int check_done(const char *suite) {

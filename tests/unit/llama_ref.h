@@ -25,6 +25,48 @@ typedef struct llref_chat_message { const char *role; const char *content; } llr
 // *ci_fail, elsewhere the caller skips the comparisons).
 static inline void *llama_ref_open(int *ci_fail) { return llama_lib_open("libllama.v0.5.0.so", ci_fail); }
 
+// llama.cpp's model API, enough to load a model's vocabulary (llama_model_*). llama_model_params
+// is handled as bytes: padded, with vocab_only's offset in this llama.h.
+typedef struct llref_params { unsigned char b[512]; } llref_params;
+#define LLREF_VOCAB_ONLY_OFFSET 72
+typedef struct llref_model_api {
+    llref_params (*default_params)(void);
+    void *(*load)(const char *, llref_params);
+    void (*free_model)(void *);
+    const void *(*get_vocab)(const void *);
+} llref_model_api;
+
+// llama_log_set's callback that drops every message.
+static inline void llref_quiet_log(int level, const char *text, void *user) { (void)level, (void)text, (void)user; }
+
+// Looks the model functions up in libllama (h from llama_ref_open); when all are there, silences
+// its log and initializes its backend. False if a symbol is missing (then nothing is called).
+static inline bool llref_model_load(void *h, llref_model_api *m) {
+    void (*backend_init)(void) = (void (*)(void))llama_lib_sym(h, "llama_backend_init");
+    void (*log_set)(void (*)(int, const char *, void *), void *) =
+        (void (*)(void (*)(int, const char *, void *), void *))llama_lib_sym(h, "llama_log_set");
+    *(void **)&m->default_params = llama_lib_sym(h, "llama_model_default_params");
+    *(void **)&m->load = llama_lib_sym(h, "llama_model_load_from_file");
+    *(void **)&m->free_model = llama_lib_sym(h, "llama_model_free");
+    *(void **)&m->get_vocab = llama_lib_sym(h, "llama_model_get_vocab");
+    if (!(backend_init && log_set && m->default_params && m->load && m->free_model && m->get_vocab)) return false;
+    log_set(llref_quiet_log, NULL);
+    backend_init();
+    return true;
+}
+
+// The model at path loaded by libllama with its vocabulary only (free with m->free_model), or
+// NULL; a failed load, or default params whose layout is not the one above, is a check failure.
+static inline void *llref_vocab_model(const llref_model_api *m, const char *path) {
+    llref_params p = m->default_params();
+    CHECK(p.b[LLREF_VOCAB_ONLY_OFFSET] == 0 && p.b[LLREF_VOCAB_ONLY_OFFSET + 2] == 1,
+          "llama_model_params layout is not the expected one (vocab_only at %d)", LLREF_VOCAB_ONLY_OFFSET);
+    p.b[LLREF_VOCAB_ONLY_OFFSET] = 1;
+    void *model = m->load(path, p);
+    CHECK(model != NULL, "libllama cannot load %s", path);
+    return model;
+}
+
 // llama.cpp's sampler API (llama_sampler_*).
 typedef struct llref_sampler_api {
     void *(*chain_init)(llref_chain_params);

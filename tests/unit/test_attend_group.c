@@ -133,6 +133,26 @@ static void poison(uint16_t *k, uint16_t *v) {
 }
 #endif
 
+#if defined(__wasm_simd128__) || defined(__aarch64__)
+// The group op kite__attend_group_<isa> against the scalar op itself: on the cache k / v, then on
+// it poisoned (inf / nan halves, large values whose f16 sums overflow: the libm fallbacks of its
+// expf lanes, its cheap rounding's), then soft-capped there (the scalar capped op's bits; its tanh).
+static void check_group_vs_scalar(const char *isa, group_fn group, uint16_t *k, uint16_t *v) {
+    char what[96];
+    snprintf(what, sizeof what, "kite__attend_group_%s vs scalar", isa);
+    check_group(what, group, kite__attend_head_ref, k, v);
+    poison(k, v);
+    snprintf(what, sizeof what, "kite__attend_group_%s vs scalar (inf, nan, overflow)", isa);
+    check_group_nan(what, group, kite__attend_head_ref, k, v, true);
+    g_capped = kite__attend_head_capped;
+    g_softcap = 50.0f;
+    snprintf(what, sizeof what, "kite__attend_group_%s vs scalar (softcap, inf, nan, overflow)", isa);
+    check_group_nan(what, group, NULL, k, v, true);
+    g_softcap = 0.0f;
+    g_capped = NULL;
+}
+#endif
+
 #ifdef KITE_X86
 // FA_F16 group ops (attend_fa16_x86.inc) against kite__attend_head_avx2 on long caches: chunk
 // edges (63..65, 127..129 keys and more), each query's own length (a group's queries split a
@@ -310,32 +330,12 @@ int main(void) {
     }
 #endif
 #ifdef __wasm_simd128__
-    // the wasm group op against the scalar op itself, on this cache and on one with inf / nan
-    // halves and large values whose f16 sums overflow (its cheap rounding's fallback)
-    check_group("kite__attend_group_wasm vs scalar", kite__attend_group_wasm, kite__attend_head_ref, k, v);
-    poison(k, v);
-    check_group_nan("kite__attend_group_wasm vs scalar (inf, nan, overflow)", kite__attend_group_wasm,
-                    kite__attend_head_ref, k, v, true);
-    // soft-capped: the scalar capped op's bits
-    g_capped = kite__attend_head_capped;
-    g_softcap = 50.0f;
-    check_group_nan("kite__attend_group_wasm vs scalar (softcap, inf, nan, overflow)", kite__attend_group_wasm, NULL, k,
-                    v, true);
-    g_softcap = 0.0f;
+    check_group_vs_scalar("wasm", kite__attend_group_wasm, k, v);
 #endif
 #ifdef __aarch64__
-    // the NEON group op (kite__attend_head_capped_neon per query) against the scalar op itself, as
-    // the wasm one above: its expf and tanh lanes, their libm fallbacks (scores of +-inf and nan)
+    // the NEON group op runs kite__attend_head_capped_neon per query: its expf and tanh lanes
     if (kite__kernels_get("neon")) {
-        check_group("kite__attend_group_neon vs scalar", kite__attend_group_neon, kite__attend_head_ref, k, v);
-        poison(k, v);
-        check_group_nan("kite__attend_group_neon vs scalar (inf, nan, overflow)", kite__attend_group_neon,
-                        kite__attend_head_ref, k, v, true);
-        g_capped = kite__attend_head_capped;
-        g_softcap = 50.0f;
-        check_group_nan("kite__attend_group_neon vs scalar (softcap, inf, nan, overflow)", kite__attend_group_neon, NULL,
-                        k, v, true);
-        g_softcap = 0.0f;
+        check_group_vs_scalar("neon", kite__attend_group_neon, k, v);
     } else {
         fprintf(stderr, "skip: no NEON set on this host, the NEON group op is untested here\n");
     }

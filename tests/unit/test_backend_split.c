@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "check_model.h"
 #include "kite.h"
 
 #define N_PROMPT 9
@@ -39,11 +39,9 @@ static bool run(kite_model *m, int32_t ngl, kite_flash_attn fa, int32_t n_batch,
 }
 
 static void test_splits(const char *file) {
-    size_t len;
-    unsigned char *buf = check_read_model(file, &len);
+    kite_model *m;
+    unsigned char *buf = check_load_model(file, &m);
     if (!buf) return;
-    kite_model *m = NULL;
-    CHECK(kite_model_load(buf, len, NULL, &m) == KITE_OK, "%s: %s", file, kite_last_error());
     if (m) {
         const int32_t n_layer = kite_model_hparams(m)->n_layer, nv = kite_model_hparams(m)->n_vocab;
         const size_t n_floats = (size_t)(N_DECODE + 1 + N_PROMPT + N_DECODE) * nv;
@@ -68,11 +66,9 @@ static void test_splits(const char *file) {
 
 // llama.cpp's -ngl rule: layers [n_layer - N, n_layer) offloaded; the output head when N > n_layer.
 static void test_placement(void) {
-    size_t len;
-    unsigned char *buf = check_read_model("stories260K.gguf", &len);
+    kite_model *m;
+    unsigned char *buf = check_load_model("stories260K.gguf", &m);
     if (!buf) return;
-    kite_model *m = NULL;
-    CHECK(kite_model_load(buf, len, NULL, &m) == KITE_OK, "stories260K: %s", kite_last_error());
     if (m) {
         const int32_t n_layer = kite_model_hparams(m)->n_layer; // 5
         for (int32_t ngl = 0; ngl <= n_layer + 2; ngl++) {
@@ -116,11 +112,9 @@ static void test_placement(void) {
 #define N_SEQ 3
 #define N_STEPS 4
 static void test_sequences(const char *file, int32_t ngl) {
-    size_t len;
-    unsigned char *buf = check_read_model(file, &len);
+    kite_model *m;
+    unsigned char *buf = check_load_model(file, &m);
     if (!buf) return;
-    kite_model *m = NULL;
-    CHECK(kite_model_load(buf, len, NULL, &m) == KITE_OK, "%s: %s", file, kite_last_error());
     if (!m) {
         free(buf);
         return;
@@ -216,11 +210,9 @@ static void test_sequences(const char *file, int32_t ngl) {
 // step past the point where the ring wraps gives the logits of a cache that holds every position
 // (a context too short for the ring to pay off), bit for bit, in less memory.
 static void test_window_ring(void) {
-    size_t len;
-    unsigned char *buf = check_read_model("arch/gemma3.gguf", &len);
+    kite_model *m;
+    unsigned char *buf = check_load_model("arch/gemma3.gguf", &m);
     if (!buf) return;
-    kite_model *m = NULL;
-    CHECK(kite_model_load(buf, len, NULL, &m) == KITE_OK, "gemma3: %s", kite_last_error());
     const kite_hparams *hp = m ? kite_model_hparams(m) : NULL;
     for (int32_t nb = 1; hp && nb <= 4; nb += 3) {
         const int32_t rows = hp->n_swa + nb - 1 + hp->n_swa - 1, n_tok = rows - rows % nb; // 23 or 26: wraps

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "check_model.h"
 #include "kite.h"
 
 #define N_TOK 128      // plain attention
@@ -69,11 +69,9 @@ static void test_trimmed(kite_model *m, const char *file) {
 }
 
 static void test_model(const char *file) {
-    size_t len;
-    unsigned char *buf = check_read_model(file, &len);
+    kite_model *m;
+    unsigned char *buf = check_load_model(file, &m);
     if (!buf) return;
-    kite_model *m = NULL;
-    CHECK(kite_model_load(buf, len, NULL, &m) == KITE_OK, "%s: %s", file, kite_last_error());
     if (m) {
         const int32_t nv = kite_model_hparams(m)->n_vocab;
         const size_t n_floats = (size_t)N_TOK * nv;
@@ -103,11 +101,9 @@ static void test_model(const char *file) {
 
 // test_trimmed on a model file.
 static void test_trimmed_file(const char *file) {
-    size_t len;
-    unsigned char *buf = check_read_model(file, &len);
+    kite_model *m;
+    unsigned char *buf = check_load_model(file, &m);
     if (!buf) return;
-    kite_model *m = NULL;
-    CHECK(kite_model_load(buf, len, NULL, &m) == KITE_OK, "%s: %s", file, kite_last_error());
     if (m) test_trimmed(m, file);
     kite_model_free(m);
     free(buf);

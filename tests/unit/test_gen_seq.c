@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "base/kite_buf.h"
-#include "check.h"
+#include "check_model.h"
 #include "kite.h"
 
 // llama.cpp (llama-simple, greedy, 60 tokens) continues "Once upon a time" with exactly this.
@@ -212,11 +212,9 @@ static void test_tokens(kite_model *m) {
 }
 
 int main(void) {
-    size_t len;
-    unsigned char *buf = check_read_model("stories260K.gguf", &len);
+    kite_model *m;
+    unsigned char *buf = check_load_model("stories260K.gguf", &m);
     if (buf) {
-        kite_model *m = NULL;
-        CHECK(kite_model_load(buf, len, NULL, &m) == KITE_OK, "stories260K: %s", kite_last_error());
         if (m) {
             test_batched(m);
             test_contract(m);

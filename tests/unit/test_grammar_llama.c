@@ -20,20 +20,12 @@
 #include "kite.h"
 #include "llama_ref.h"
 
-typedef struct llref_params { unsigned char b[512]; } llref_params; // llama_model_params, padded
-#define LLREF_VOCAB_ONLY_OFFSET 72 // offsetof(llama_model_params, vocab_only) in this llama.h
-
 typedef struct llg {
     void *h;
-    llref_params (*default_params)(void);
-    void *(*load)(const char *, llref_params);
-    void (*free_model)(void *);
-    const void *(*get_vocab)(const void *);
+    llref_model_api m;
     void *(*grammar)(const void *, const char *, const char *);
     llref_sampler_api s;
 } llg;
-
-static void quiet_log(int level, const char *text, void *user) { (void)level, (void)text, (void)user; }
 
 static bool llg_init(llg *r) {
     int ci_fail;
@@ -41,21 +33,10 @@ static bool llg_init(llg *r) {
     r->h = llama_ref_open(&ci_fail);
     if (ci_fail) check_failed++;
     if (!r->h) return false;
-    void (*backend_init)(void) = (void (*)(void))llama_lib_sym(r->h, "llama_backend_init");
-    void (*log_set)(void (*)(int, const char *, void *), void *) =
-        (void (*)(void (*)(int, const char *, void *), void *))llama_lib_sym(r->h, "llama_log_set");
-    *(void **)&r->default_params = llama_lib_sym(r->h, "llama_model_default_params");
-    *(void **)&r->load = llama_lib_sym(r->h, "llama_model_load_from_file");
-    *(void **)&r->free_model = llama_lib_sym(r->h, "llama_model_free");
-    *(void **)&r->get_vocab = llama_lib_sym(r->h, "llama_model_get_vocab");
     *(void **)&r->grammar = llama_lib_sym(r->h, "llama_sampler_init_grammar");
-    bool ok = backend_init && log_set && r->default_params && r->load && r->free_model && r->get_vocab && r->grammar &&
-              llref_sampler_load(r->h, &r->s);
+    bool ok = llref_model_load(r->h, &r->m) && r->grammar && llref_sampler_load(r->h, &r->s);
     CHECK(ok, "libllama lacks a symbol the grammar comparison needs");
-    if (!ok) return false;
-    log_set(quiet_log, NULL);
-    backend_init();
-    return true;
+    return ok;
 }
 
 static int32_t piece_fn(void *user, int32_t id, char *buf, int32_t cap) {
@@ -213,14 +194,9 @@ static void compare_model(llg *r, const char *file) {
           kite_last_error());
     if (v)
         CHECK(kite_grammar_vocab_new(kite_vocab_n_tokens(v), piece_fn, eog_fn, v, &gv) == KITE_OK, "%s", kite_last_error());
-    llref_params p = r->default_params();
-    CHECK(p.b[LLREF_VOCAB_ONLY_OFFSET] == 0 && p.b[LLREF_VOCAB_ONLY_OFFSET + 2] == 1,
-          "llama_model_params layout is not the expected one (vocab_only at %d)", LLREF_VOCAB_ONLY_OFFSET);
-    p.b[LLREF_VOCAB_ONLY_OFFSET] = 1;
-    void *model = r->load(path, p);
-    CHECK(model != NULL, "libllama cannot load %s", path);
+    void *model = llref_vocab_model(&r->m, path);
     if (model && gv) {
-        const void *rv = r->get_vocab(model);
+        const void *rv = r->m.get_vocab(model);
         char *json = NULL;
         CHECK(kite_json_schema_to_grammar(PERSON, strlen(PERSON), &json) == KITE_OK, "%s", kite_last_error());
         char name[256];
@@ -267,7 +243,7 @@ static void compare_model(llg *r, const char *file) {
         }
         free(json);
     }
-    if (model) r->free_model(model);
+    if (model) r->m.free_model(model);
     kite_grammar_vocab_free(gv);
     kite_vocab_free(v);
     kite_gguf_free(gg);

@@ -7,7 +7,7 @@
 #include <sys/mman.h>
 
 #include "base/kite_buf.h"
-#include "check.h"
+#include "check_model.h"
 #include "kite.h"
 #include "model/model_internal.h"
 #include "tokenizer/kite_tokenizer.h"
@@ -234,13 +234,8 @@ static void test_perplexity(kite_model *m) {
     char path[4096];
     snprintf(path, sizeof path, "%s/../text/stories.txt", root && *root ? root : "../shared/models");
     size_t len;
-    char *text = (char *)check_read_file(path, &len);
-    if (!text) {
-        char what[4200];
-        snprintf(what, sizeof what, "%s missing: perplexity not checked", path);
-        check_missing_ref(what);
-        return;
-    }
+    char *text = (char *)check_read_ref("", path, &len, ": perplexity not checked");
+    if (!text) return;
     int32_t *ids = malloc(sizeof(int32_t) * (len + 8));
     int32_t n = 0;
     CHECK(kite_tokenize(kite_model_vocab(m), text, len, true, false, ids, (int32_t)len + 8, &n) == KITE_OK,
@@ -283,11 +278,9 @@ static void test_arch_hparams(void) {
         {"arch/smollm3.gguf", KITE_ARCH_SMOLLM3, 0, "gggg", "rrr-", 0, 0, 5e6f, 1, 5e6f, 0, 0, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        size_t len;
-        unsigned char *buf = check_read_model(cases[i].file, &len);
+        kite_model *m;
+        unsigned char *buf = check_load_model(cases[i].file, &m);
         if (!buf) continue;
-        kite_model *m = NULL;
-        CHECK(kite_model_load(buf, len, NULL, &m) == KITE_OK, "%s: %s", cases[i].file, kite_last_error());
         if (m) {
             const kite_hparams *hp = kite_model_hparams(m);
             CHECK(hp->arch == cases[i].arch && hp->n_swa == cases[i].n_swa && hp->attn_softcap == cases[i].attn_cap &&

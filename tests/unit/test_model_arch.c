@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "base/kite_buf.h"
-#include "check.h"
+#include "check_model.h"
 #include "kite.h"
 
 static const char *const PROMPTS[2] = {
@@ -48,13 +48,8 @@ static char *llama_continuation(const char *stem, int i) {
     char path[4096];
     snprintf(path, sizeof path, "%s/arch/%s.%d.txt", check_models_dir(), stem, i + 1);
     size_t len;
-    char *text = (char *)check_read_file(path, &len);
-    if (!text) {
-        char what[4200];
-        snprintf(what, sizeof what, "%s missing", path);
-        check_missing_ref(what);
-        return NULL;
-    }
+    char *text = (char *)check_read_ref("", path, &len, "");
+    if (!text) return NULL;
     char *t = realloc(text, len + 1);
     if (!t) {
         free(text);
@@ -129,12 +124,7 @@ int main(void) {
     char path[4096];
     snprintf(path, sizeof path, "%s/../text/stories.txt", check_models_dir());
     size_t text_len = 0;
-    char *text = (char *)check_read_file(path, &text_len);
-    if (!text) {
-        char what[4200];
-        snprintf(what, sizeof what, "%s missing: perplexity not checked", path);
-        check_missing_ref(what);
-    }
+    char *text = (char *)check_read_ref("", path, &text_len, ": perplexity not checked");
     const char *best = kite_kernels_isa();
     const char *emu = getenv("KITE_EMULATED"); // set by tests.cmake in cross builds (qemu)
     const bool emulated = emu && *emu && strcmp(emu, "0") != 0;
@@ -142,11 +132,9 @@ int main(void) {
     for (size_t k = 0; k < sizeof MODELS / sizeof MODELS[0]; k++) {
         char rel[256];
         snprintf(rel, sizeof rel, "arch/%s.gguf", MODELS[k].stem);
-        size_t len;
-        unsigned char *buf = check_read_model(rel, &len);
+        kite_model *m;
+        unsigned char *buf = check_load_model(rel, &m);
         if (!buf) continue;
-        kite_model *m = NULL;
-        CHECK(kite_model_load(buf, len, NULL, &m) == KITE_OK, "%s: %s", rel, kite_last_error());
         for (int s = 0; m && s < kite_kernels_isa_count(); s++) {
             const char *isa = kite_kernels_isa_name(s);
             if (kite_kernels_set_isa(isa) != KITE_OK) continue; // not on this CPU

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "base/kite_buf.h"
-#include "check.h"
+#include "check_model.h"
 #include "kite.h"
 
 #define NA 20
@@ -278,11 +278,9 @@ out:
 }
 
 static void test_model(const char *file, bool ring) {
-    size_t len;
-    unsigned char *buf = check_read_model(file, &len);
+    kite_model *m;
+    unsigned char *buf = check_load_model(file, &m);
     if (!buf) return;
-    kite_model *m = NULL;
-    CHECK(kite_model_load(buf, len, NULL, &m) == KITE_OK, "%s: %s", file, kite_last_error());
     if (m) {
         const kite_flash_attn fas[] = {KITE_FA_ON, KITE_FA_OFF};
         for (int f = 0; f < 2; f++) {

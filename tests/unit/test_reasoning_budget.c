@@ -9,7 +9,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "check.h"
+#include "check_model.h"
 #include "kite.h"
 #include "model/kite_model.h"
 #include "tokenizer/kite_tokenizer.h"
@@ -162,11 +162,9 @@ static void test_lazy_grammar(const kite_model *m, const toks *open, const toks 
 }
 
 int main(void) {
-    size_t len;
-    unsigned char *buf = check_read_model("stories260K.gguf", &len);
+    kite_model *m;
+    unsigned char *buf = check_load_model("stories260K.gguf", &m);
     if (!buf) return check_done("test_reasoning_budget");
-    kite_model *m = NULL;
-    CHECK(kite_model_load(buf, len, NULL, &m) == KITE_OK, "stories260K: %s", kite_last_error());
     if (!m) return check_done("test_reasoning_budget");
     vocab = kite_model_vocab(m);
     n_vocab = kite_model_hparams(m)->n_vocab;

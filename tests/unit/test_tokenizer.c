@@ -279,15 +279,9 @@ static void test_api(const char *dir) {
 
 // ---- against llama.cpp itself (libllama from node-llama-cpp, dlopen) ---------------------------
 
-typedef struct llref_params { unsigned char b[512]; } llref_params; // llama_model_params, padded
-#define LLREF_VOCAB_ONLY_OFFSET 72 // offsetof(llama_model_params, vocab_only) in this llama.h
-
 typedef struct llref {
     void *h;
-    llref_params (*default_params)(void);
-    void *(*load)(const char *, llref_params);
-    void (*free_model)(void *);
-    const void *(*get_vocab)(const void *);
+    llref_model_api m;
     int32_t (*tokenize)(const void *, const char *, int32_t, int32_t *, int32_t, bool, bool);
     int32_t (*detokenize)(const void *, const int32_t *, int32_t, char *, int32_t, bool, bool);
     int32_t (*piece)(const void *, int32_t, char *, int32_t, int32_t, bool);
@@ -297,21 +291,12 @@ typedef struct llref {
     bool (*is_eog)(const void *, int32_t), (*is_control)(const void *, int32_t);
 } llref;
 
-static void quiet_log(int level, const char *text, void *user) { (void)level, (void)text, (void)user; }
-
 static bool llref_init(llref *r) {
     int ci_fail;
     memset(r, 0, sizeof *r);
     r->h = llama_ref_open(&ci_fail);
     if (ci_fail) check_failed++;
     if (!r->h) return false;
-    void (*backend_init)(void) = (void (*)(void))dlsym(r->h, "llama_backend_init");
-    void (*log_set)(void (*)(int, const char *, void *), void *) =
-        (void (*)(void (*)(int, const char *, void *), void *))dlsym(r->h, "llama_log_set");
-    *(void **)&r->default_params = dlsym(r->h, "llama_model_default_params");
-    *(void **)&r->load = dlsym(r->h, "llama_model_load_from_file");
-    *(void **)&r->free_model = dlsym(r->h, "llama_model_free");
-    *(void **)&r->get_vocab = dlsym(r->h, "llama_model_get_vocab");
     *(void **)&r->tokenize = dlsym(r->h, "llama_tokenize");
     *(void **)&r->detokenize = dlsym(r->h, "llama_detokenize");
     *(void **)&r->piece = dlsym(r->h, "llama_token_to_piece");
@@ -323,17 +308,11 @@ static bool llref_init(llref *r) {
     *(void **)&r->add_eos = dlsym(r->h, "llama_vocab_get_add_eos");
     *(void **)&r->is_eog = dlsym(r->h, "llama_vocab_is_eog");
     *(void **)&r->is_control = dlsym(r->h, "llama_vocab_is_control");
-    bool ok = backend_init && log_set && r->default_params && r->load && r->free_model && r->get_vocab &&
-              r->tokenize && r->detokenize && r->piece && r->n_tokens && r->bos && r->eos && r->eot &&
-              r->add_bos && r->add_eos && r->is_eog && r->is_control;
+    bool ok = llref_model_load(r->h, &r->m) && r->tokenize && r->detokenize && r->piece && r->n_tokens && r->bos &&
+              r->eos && r->eot && r->add_bos && r->add_eos && r->is_eog && r->is_control;
     CHECK(ok, "libllama lacks a symbol the tokenizer comparison needs");
-    if (!ok) {
-        r->h = NULL;
-        return false;
-    }
-    log_set(quiet_log, NULL);
-    backend_init();
-    return true;
+    if (!ok) r->h = NULL;
+    return ok;
 }
 
 // A random text from fragments that stress the pre-tokenizers and the special-token split.
@@ -403,17 +382,12 @@ static void compare_with_llama(llref *r, const char *path, const char *name, con
     loaded l;
     if (!load_path(path, &l)) return;
     const kite_vocab *v = l.v;
-    llref_params p = r->default_params();
-    CHECK(p.b[LLREF_VOCAB_ONLY_OFFSET] == 0 && p.b[LLREF_VOCAB_ONLY_OFFSET + 2] == 1,
-          "llama_model_params layout is not the expected one (vocab_only at %d)", LLREF_VOCAB_ONLY_OFFSET);
-    p.b[LLREF_VOCAB_ONLY_OFFSET] = 1;
-    void *model = r->load(path, p);
-    CHECK(model != NULL, "libllama cannot load %s", path);
+    void *model = llref_vocab_model(&r->m, path);
     if (!model) {
         unload(&l);
         return;
     }
-    const void *rv = r->get_vocab(model);
+    const void *rv = r->m.get_vocab(model);
     int32_t nt = r->n_tokens(rv);
     CHECK(kite_vocab_n_tokens(v) == nt, "%s: %d tokens, llama.cpp %d", name, kite_vocab_n_tokens(v), nt);
     CHECK(kite_vocab_bos(v) == r->bos(rv) && kite_vocab_eos(v) == r->eos(rv) && kite_vocab_eot(v) == r->eot(rv),
@@ -480,7 +454,7 @@ static void compare_with_llama(llref *r, const char *path, const char *name, con
     printf("%s: %d texts x 4 modes, %d token pieces, eog/control flags vs libllama: %s\n", name, n_texts, nt,
            bad ? "DIFFER" : "identical");
     free(inp);
-    r->free_model(model);
+    r->m.free_model(model);
     unload(&l);
 }
 
@@ -507,13 +481,8 @@ static bool write_variant(const char *dir, const variant *va, const char *dst) {
     char path[2048];
     snprintf(path, sizeof path, "%s/%s", dir, va->src);
     size_t len = 0;
-    unsigned char *buf = check_read_file(path, &len);
-    if (!buf) {
-        char what[2100];
-        snprintf(what, sizeof what, "vocab file %s missing", path);
-        check_missing_ref(what);
-        return false;
-    }
+    unsigned char *buf = check_read_ref("vocab file ", path, &len, "");
+    if (!buf) return false;
     kite_gguf *g = NULL;
     if (kite_gguf_parse(buf, len, &g) != KITE_OK || g->n_tensors != 0) {
         CHECK(0, "cannot read %s as a vocab-only file", path);

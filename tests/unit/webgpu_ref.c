@@ -105,6 +105,28 @@ static void weights(kite_type t, int rows, int cols, int first, int tail) {
     free(dq);
 }
 
+// A KV cache of n values each: K random in +-2 and V in +-1 (drawn in that order), their f16 bits
+// (k, v: what the cache holds) and the f32 values those bits are (kr, vr).
+typedef struct kv16 {
+    float *kf, *vf, *kr, *vr;
+    uint16_t *k, *v;
+} kv16;
+
+static kv16 kv16_random(size_t n) {
+    kv16 c;
+    c.kf = frands(n, 2.0f);
+    c.vf = frands(n, 1.0f);
+    c.k = xmalloc(n * 2), c.v = xmalloc(n * 2), c.kr = xmalloc(n * 4), c.vr = xmalloc(n * 4);
+    for (size_t i = 0; i < n; i++) {
+        c.k[i] = kite_f32_to_f16(c.kf[i]);
+        c.v[i] = kite_f32_to_f16(c.vf[i]);
+        c.kr[i] = kite_f16_to_f32(c.k[i]);
+        c.vr[i] = kite_f16_to_f32(c.v[i]);
+    }
+    return c;
+}
+
+static void kv16_free(kv16 *c) { free(c->kf), free(c->vf), free(c->kr), free(c->vr), free(c->k), free(c->v); }
 
 // Attention of a prompt step: n_tok query tokens (n_head heads of hd) at positions
 // pos0 .. pos0 + n_tok - 1 over a cache of n_kv positions (n_kv_head heads; causal), scale
@@ -114,17 +136,11 @@ static void weights(kite_type t, int rows, int cols, int first, int tail) {
 static void attn_prompt(const char *name, int n_head, int n_kv_head, int hd, int n_kv, int n_tok, int pos0) {
     const int stride = n_kv_head * hd;
     const float scale = 1.0f / sqrtf((float)hd);
-    float *q = frands((size_t)n_tok * n_head * hd, 2.0f), *kf = frands((size_t)n_kv * stride, 2.0f);
-    float *vf = frands((size_t)n_kv * stride, 1.0f), *out = xmalloc((size_t)n_tok * n_head * hd * 4);
+    float *q = frands((size_t)n_tok * n_head * hd, 2.0f);
+    kv16 c = kv16_random((size_t)n_kv * stride);
+    const uint16_t *k = c.k, *v = c.v;
+    float *out = xmalloc((size_t)n_tok * n_head * hd * 4);
     float *cap = xmalloc((size_t)n_tok * n_head * hd * 4), *scores = xmalloc((size_t)n_kv * 4);
-    uint16_t *k = xmalloc((size_t)n_kv * stride * 2), *v = xmalloc((size_t)n_kv * stride * 2);
-    float *kr = xmalloc((size_t)n_kv * stride * 4), *vr = xmalloc((size_t)n_kv * stride * 4);
-    for (int i = 0; i < n_kv * stride; i++) {
-        k[i] = kite_f32_to_f16(kf[i]);
-        v[i] = kite_f32_to_f16(vf[i]);
-        kr[i] = kite_f16_to_f32(k[i]);
-        vr[i] = kite_f16_to_f32(v[i]);
-    }
     for (int t = 0; t < n_tok; t++)
         for (int h = 0; h < n_head; h++) {
             const int kvh = h / (n_head / n_kv_head), end = pos0 + t + 1, start = end > 16 ? end - 16 : 0;
@@ -138,15 +154,16 @@ static void attn_prompt(const char *name, int n_head, int n_kv_head, int hd, int
     char file[64];
     const struct { const char *suffix; const void *data; size_t bytes; } files[] = {
         {"q", q, (size_t)n_tok * n_head * hd * 4}, {"k16", k, (size_t)n_kv * stride * 2},
-        {"v16", v, (size_t)n_kv * stride * 2},     {"k32", kr, (size_t)n_kv * stride * 4},
-        {"v32", vr, (size_t)n_kv * stride * 4},    {"out", out, (size_t)n_tok * n_head * hd * 4},
+        {"v16", v, (size_t)n_kv * stride * 2},     {"k32", c.kr, (size_t)n_kv * stride * 4},
+        {"v32", c.vr, (size_t)n_kv * stride * 4},    {"out", out, (size_t)n_tok * n_head * hd * 4},
         {"swa_cap_out", cap, (size_t)n_tok * n_head * hd * 4},
     };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(file, sizeof file, "%s_%s.bin", name, files[i].suffix);
         put(file, files[i].data, files[i].bytes);
     }
-    free(q), free(kf), free(vf), free(out), free(cap), free(scores), free(k), free(v), free(kr), free(vr);
+    free(q), free(out), free(cap), free(scores);
+    kv16_free(&c);
 }
 
 static void ops(void) {
@@ -281,16 +298,10 @@ static void ops(void) {
     {
         const int n_head = 8, n_kv_head = 2, hd = 64, n_kv = 40, n_tok = 5, pos0 = 35;
         const int stride = n_kv_head * hd;
-        float *q = frands((size_t)n_tok * n_head * hd, 2.0f), *kf = frands((size_t)n_kv * stride, 2.0f);
-        float *vf = frands((size_t)n_kv * stride, 1.0f), *out = xmalloc((size_t)n_tok * n_head * hd * 4);
-        uint16_t *k = xmalloc((size_t)n_kv * stride * 2), *v = xmalloc((size_t)n_kv * stride * 2);
-        float *kr = xmalloc((size_t)n_kv * stride * 4), *vr = xmalloc((size_t)n_kv * stride * 4), scores[64];
-        for (int i = 0; i < n_kv * stride; i++) {
-            k[i] = kite_f32_to_f16(kf[i]);
-            v[i] = kite_f32_to_f16(vf[i]);
-            kr[i] = kite_f16_to_f32(k[i]);
-            vr[i] = kite_f16_to_f32(v[i]);
-        }
+        float *q = frands((size_t)n_tok * n_head * hd, 2.0f);
+        kv16 c = kv16_random((size_t)n_kv * stride);
+        const uint16_t *k = c.k, *v = c.v;
+        float *out = xmalloc((size_t)n_tok * n_head * hd * 4), scores[64];
         for (int t = 0; t < n_tok; t++)
             for (int h = 0; h < n_head; h++) {
                 const int kvh = h / (n_head / n_kv_head);
@@ -298,12 +309,12 @@ static void ops(void) {
                                   pos0 + t + 1, hd, 0.125f, scores, out + ((size_t)t * n_head + h) * hd);
             }
         put("attn_q.bin", q, (size_t)n_tok * n_head * hd * 4);
-        put("attn_kraw.bin", kf, (size_t)n_kv * stride * 4); // before rounding (the kv-write input)
-        put("attn_vraw.bin", vf, (size_t)n_kv * stride * 4);
+        put("attn_kraw.bin", c.kf, (size_t)n_kv * stride * 4); // before rounding (the kv-write input)
+        put("attn_vraw.bin", c.vf, (size_t)n_kv * stride * 4);
         put("attn_k16.bin", k, (size_t)n_kv * stride * 2);
         put("attn_v16.bin", v, (size_t)n_kv * stride * 2);
-        put("attn_k32.bin", kr, (size_t)n_kv * stride * 4);
-        put("attn_v32.bin", vr, (size_t)n_kv * stride * 4);
+        put("attn_k32.bin", c.kr, (size_t)n_kv * stride * 4);
+        put("attn_v32.bin", c.vr, (size_t)n_kv * stride * 4);
         put("attn_out.bin", out, (size_t)n_tok * n_head * hd * 4);
         // f16 rounding's edge cases (the KV write's; kite_f32_to_f16 the reference): ties to
         // even both ways and one f32 ulp either side of them, at several exponents and in the
@@ -348,7 +359,8 @@ static void ops(void) {
                                          out + ((size_t)t * n_head + h) * hd);
             }
         put("attn_swa_cap_out.bin", out, (size_t)n_tok * n_head * hd * 4);
-        free(q), free(kf), free(vf), free(out), free(k), free(v), free(kr), free(vr);
+        free(q), free(out);
+        kv16_free(&c);
     }
     // Prompt steps for the tiled attention (several query tiles and key chunks): heads of 64
     // (GQA 4, 40 tokens at positions 0..39: a whole prompt), of 128 (2 heads over one, 37
