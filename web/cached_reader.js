@@ -106,6 +106,27 @@ function recordedParts(m) {
   return parts;
 }
 
+// Aborts a download's fetch (when it still runs) and gives back its slot.
+function releaseDownload(desc) {
+  desc.fetchCtrl?.abort();
+  desc.release?.();
+}
+
+// A load's result that the cache does not keep (info.warning says why): commit and discard do
+// nothing.
+const uncached = (loaded, info) => ({ ...loaded, cache: info, commit: async () => {}, discard: async () => {} });
+
+// A body sent without its length, read into the heap uncached: there is nothing to resume or
+// verify against.
+async function readUncached(body, desc, io, info) {
+  info.warning ??= 'not cached: the server did not send the file size';
+  try {
+    return uncached(await readUnknownLength(body, desc, io), info);
+  } finally {
+    releaseDownload(desc);
+  }
+}
+
 async function downloadToOpfs(entry, m, desc, io, info) {
   let access = null;
   try {
@@ -144,8 +165,7 @@ async function downloadToOpfs(entry, m, desc, io, info) {
     const cr = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(res.headers.get('content-range') || '');
     if (!cr || Number(cr[1]) !== have || Number(cr[3]) !== m.size) {
       // Not the rest of the same file: start over.
-      desc.fetchCtrl?.abort();
-      desc.release?.();
+      releaseDownload(desc);
       have = 0;
       ({ body, size, res } = await startDownload(desc, io));
     } else {
@@ -155,26 +175,16 @@ async function downloadToOpfs(entry, m, desc, io, info) {
   } else {
     have = 0;
   }
-  const release = () => {
-    desc.fetchCtrl?.abort();
-    desc.release?.();
-  };
   if (size === undefined) {
-    // No length: nothing to resume or verify against; read it uncached.
     access?.close();
     await entry.remove();
-    info.warning ??= 'not cached: the server did not send the file size';
-    try {
-      return { ...(await readUnknownLength(body, desc, io)), cache: info, commit: async () => {}, discard: async () => {} };
-    } finally {
-      release();
-    }
+    return readUncached(body, desc, io, info);
   }
   try {
     checkSize(size, desc.name);
   } catch (e) {
     access?.close();
-    release();
+    releaseDownload(desc);
     throw e;
   }
   const meta = {
@@ -206,9 +216,9 @@ async function downloadToOpfs(entry, m, desc, io, info) {
       await entry.remove();
       const again = await startDownload(desc, io);
       info.warning ??= 'not cached: the server stopped answering byte ranges';
-      return { ...(await readBody(again.body, again.size, desc, io)), cache: info, commit: async () => {}, discard: async () => {} };
+      return uncached(await readBody(again.body, again.size, desc, io), info);
     } finally {
-      release();
+      releaseDownload(desc);
     }
   }
   const dropCache = async (e) => {
@@ -256,7 +266,7 @@ async function downloadToOpfs(entry, m, desc, io, info) {
         // the handle went with the worker
       }
     }
-    release();
+    releaseDownload(desc);
   }
   info.stored = !!access;
   return opfsResult(entry, meta, ptr, size, info);
@@ -366,22 +376,11 @@ async function storeParts({ entry, access, meta, desc, io, info, parts, validato
 
 async function downloadToCacheApi(entry, desc, io, info) {
   const { body, size, res } = await startDownload(desc, io);
-  const release = () => {
-    desc.fetchCtrl?.abort();
-    desc.release?.();
-  };
-  if (size === undefined) {
-    info.warning = 'not cached: the server did not send the file size';
-    try {
-      return { ...(await readUnknownLength(body, desc, io)), cache: info, commit: async () => {}, discard: async () => {} };
-    } finally {
-      release();
-    }
-  }
+  if (size === undefined) return readUncached(body, desc, io, info);
   try {
     checkSize(size, desc.name);
   } catch (e) {
-    release();
+    releaseDownload(desc);
     throw e;
   }
   const free = await freeSpace();
@@ -408,12 +407,12 @@ async function downloadToCacheApi(entry, desc, io, info) {
     await streamToHeap(toHeap, ptr, size, desc, io);
   } catch (e) {
     io.free(ptr);
-    release();
+    releaseDownload(desc);
     await stored;
     await entry.remove();
     throw e;
   }
   info.stored = stored ? await stored : false;
-  release();
+  releaseDownload(desc);
   return { ptr, size, cache: info, commit: async () => {}, discard: async () => entry.remove() };
 }

@@ -73,6 +73,19 @@ float kite__iq_group_max(const float *xval, int n) {
     return max;
 }
 
+bool kite__iq_grid_indices(const kite__iq_grid *g, const int8_t *L, int npoints, int *gi) {
+    for (int k = 0; k < npoints; k++) {
+        gi[k] = g->map[kite__iq_grid_pack(g, L + g->dim * k)];
+        if (gi[k] < 0) return false;
+    }
+    return true;
+}
+
+void kite__iq_pack_levels4(float id, const float *scales, int n, uint8_t *out) {
+    for (int i = 0; i < n; i += 2)
+        out[i / 2] = (uint8_t)(kite__iq_level(id, scales[i], 15) | (kite__iq_level(id, scales[i + 1], 15) << 4));
+}
+
 const float kite__iq_odd_levels[8] = {1, 3, 5, 7, 9, 11, 13, 15};
 
 // The levels of n values at 1/id (kite__iq_level, 0..nlev-1).
@@ -176,4 +189,22 @@ float kite__iq_search_scale(const kite__iq_grid *g, int n, int nlev, float max, 
         if (sumq2 > 0) scale = sumqx / sumq2;
     }
     return scale;
+}
+
+bool kite__iq_quantize_group(const kite__iq_grid *g, const kite__quant_search *s, const kite__iq_group_opts *o,
+                             const float *xb, const float *weight, uint8_t *signs, int8_t *L, float *scale_out) {
+    KITE_ASSERT(o->n <= 32);
+    float xval[32], waux[32];
+    kite__iq_fold_group(xb, weight, o->n, o->even, waux, xval, signs);
+    const float max = kite__iq_group_max(xval, o->n);
+    memset(L, 0, (size_t)o->n);
+    if (max < o->eps) return false;
+    float scale = kite__iq_search_scale(g, o->n, o->nlev, max, max / (float)(2 * o->nlev - 1), o->nstep, o->step, o->resnap,
+                                        xval, weight, waux, L, s);
+    if (scale < 0) {
+        scale = -scale;
+        for (int k = 0; k < o->n / 8; k++) signs[k] = o->even ? (uint8_t)(~signs[k] & 127) : (uint8_t)~signs[k];
+    }
+    *scale_out = scale;
+    return true;
 }

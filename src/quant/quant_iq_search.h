@@ -1,6 +1,7 @@
 // quant_iq_search.h - the pieces the grid quantizers (IQ1, IQ2, IQ3: quant_ref_iq*.c) share:
-// sign folding, per-value weights and ggml's scale search over a group of grid points
-// (internal to src/quant). Float operation order follows ggml: the bytes must match it.
+// sign folding, per-value weights, ggml's scale search over a group of grid points and the
+// group step built on them, grid indices and block-scale codes (internal to src/quant). Float
+// operation order follows ggml: the bytes must match it.
 #ifndef KITE_QUANT_IQ_SEARCH_H
 #define KITE_QUANT_IQ_SEARCH_H
 
@@ -43,6 +44,14 @@ static inline int kite__iq_level(float id, float x, int lmax) {
 
 // The largest of n values (the first n of xval, n >= 1).
 float kite__iq_group_max(const float *xval, int n);
+
+// The grid indices of npoints points of grid g (point k's codes at L + g->dim * k) into gi;
+// false when one is off the grid (where ggml aborts: "point not on grid").
+bool kite__iq_grid_indices(const kite__iq_grid *g, const int8_t *L, int npoints, int *gi);
+
+// The 4-bit codes (kite__iq_level, 0..15) of n block scales against the super-block scale 1/id,
+// two to a byte: block 2i in the low nibble of out[i], block 2i + 1 in the high one.
+void kite__iq_pack_levels4(float id, const float *scales, int n, uint8_t *out);
 
 // The distance terms of n <= 32 values xval with weights w at scale, one row of 8 per value:
 // tt[i][l] = w[i] * diff * diff, diff = scale * q[l] - xval[i], for the 8 level values q (IQ2 /
@@ -92,5 +101,24 @@ typedef enum {
 float kite__iq_search_scale(const kite__iq_grid *g, int n, int nlev, float max, float scale, int nstep, float step,
                             kite__iq_resnap resnap, const float *xval, const float *weight, const float *waux, int8_t *L,
                             const kite__quant_search *s);
+
+// ggml's settings for one group of a grid format (kite__iq_quantize_group).
+typedef struct kite__iq_group_opts {
+    int n;                  // values in the group (<= 32)
+    int nlev;               // grid levels a value can take (IQ2: 3, IQ3: 8)
+    bool even;              // 7 sign bits of even parity per 8 values (else all 8 stored)
+    float eps;              // a group whose largest |x| is below eps quantizes to zero
+    int nstep;              // kite__iq_search_scale's trials: 2 * nstep + 1, step apart
+    float step;
+    kite__iq_resnap resnap; // and which points it snaps again
+} kite__iq_group_opts;
+
+// One group of o->n values xb with weights weight, as ggml's IQ2_XS, IQ2_S, IQ3_XXS and IQ3_S
+// quantizers search it: signs folded out into signs (kite__iq_fold_group), the scale search
+// from max / (2 * nlev - 1) (kite__iq_search_scale), a negative scale (not seen with weights
+// >= 0) made positive by flipping the signs. false for a group that quantizes to zero (L
+// zeroed); else the levels in L and the scale in *scale_out.
+bool kite__iq_quantize_group(const kite__iq_grid *g, const kite__quant_search *s, const kite__iq_group_opts *o,
+                             const float *xb, const float *weight, uint8_t *signs, int8_t *L, float *scale_out);
 
 #endif

@@ -81,8 +81,9 @@ static bool snap_points(const kite__iq_grid *g, const kite__quant_search *s, int
     return true;
 }
 
-static bool quantize_iq1_s(const float *restrict x, block_iq1_s *restrict y, int64_t n, const float *qw,
-                           const kite__quant_search *s) {
+bool kite__quantize_row_iq1_s_w_with(const float *restrict x, block_iq1_s *restrict y, int64_t n, const float *qw,
+                                     const kite__quant_search *s) {
+    KITE_ASSERT(n % QK_K == 0);
     const kite__iq_grid *g = kite__iq_grid_get(KITE__IQ_GRID_IQ1);
     if (!g) return false;
     enum { BS = 32 };
@@ -171,8 +172,9 @@ static bool quantize_iq1_s(const float *restrict x, block_iq1_s *restrict y, int
     return true;
 }
 
-static bool quantize_iq1_m(const float *restrict x, block_iq1_m *restrict y, int64_t n, const float *qw,
-                           const kite__quant_search *s) {
+bool kite__quantize_row_iq1_m_w_with(const float *restrict x, block_iq1_m *restrict y, int64_t n, const float *qw,
+                                     const kite__quant_search *s) {
+    KITE_ASSERT(n % QK_K == 0);
     const kite__iq_grid *g = kite__iq_grid_get(KITE__IQ_GRID_IQ1);
     if (!g) return false;
     enum { BS = 16 };
@@ -294,26 +296,13 @@ static bool quantize_iq1_m(const float *restrict x, block_iq1_m *restrict y, int
 }
 
 bool kite_quantize_row_iq1_s_w_ref(const float *restrict x, block_iq1_s *restrict y, int64_t n, const float *qw) {
-    KITE_ASSERT(n % QK_K == 0);
-    return quantize_iq1_s(x, y, n, qw, &kite__quant_search_ref);
+    return kite__quantize_row_iq1_s_w_with(x, y, n, qw, &kite__quant_search_ref);
 }
 
 bool kite_quantize_row_iq1_m_ref(const float *restrict x, block_iq1_m *restrict y, int64_t n) {
-    KITE_ASSERT(n % QK_K == 0);
-    return quantize_iq1_m(x, y, n, NULL, &kite__quant_search_ref);
+    return kite__quantize_row_iq1_m_w_with(x, y, n, NULL, &kite__quant_search_ref);
 }
 
 bool kite_quantize_row_iq1_m_w_ref(const float *restrict x, block_iq1_m *restrict y, int64_t n, const float *qw) {
-    KITE_ASSERT(n % QK_K == 0);
-    return quantize_iq1_m(x, y, n, qw, &kite__quant_search_ref);
-}
-
-bool kite__quantize_row_iq1_s_w_with(const float *x, block_iq1_s *y, int64_t n, const float *qw, const kite__quant_search *s) {
-    KITE_ASSERT(n % QK_K == 0);
-    return quantize_iq1_s(x, y, n, qw, s);
-}
-
-bool kite__quantize_row_iq1_m_w_with(const float *x, block_iq1_m *y, int64_t n, const float *qw, const kite__quant_search *s) {
-    KITE_ASSERT(n % QK_K == 0);
-    return quantize_iq1_m(x, y, n, qw, s);
+    return kite__quantize_row_iq1_m_w_with(x, y, n, qw, &kite__quant_search_ref);
 }

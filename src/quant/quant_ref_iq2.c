@@ -15,8 +15,9 @@
 
 #define GROUP_MAX_EPS 1e-15f
 
-static bool quantize_iq2_xxs(const float *restrict x, block_iq2_xxs *restrict y, int64_t n, const float *qw,
-                             const kite__quant_search *s) {
+bool kite__quantize_row_iq2_xxs_w_with(const float *restrict x, block_iq2_xxs *restrict y, int64_t n, const float *qw,
+                                       const kite__quant_search *s) {
+    KITE_ASSERT(n % QK_K == 0);
     const kite__iq_grid *g = kite__iq_grid_get(KITE__IQ_GRID_IQ2_XXS);
     if (!g) return false;
     const int kMaxQ = 3;
@@ -52,10 +53,10 @@ static bool quantize_iq2_xxs(const float *restrict x, block_iq2_xxs *restrict y,
                 scale = -scale;
                 for (int k = 0; k < 4; k++) block_signs[k] = (uint8_t)(~block_signs[k] & 127);
             }
+            int gi[4];
+            if (!kite__iq_grid_indices(g, L, 4, gi)) return false; // ggml aborts here
             for (int k = 0; k < 4; k++) {
-                int gi = g->map[kite__iq_grid_pack(g, L + 8 * k)];
-                if (gi < 0) return false; // ggml aborts here ("point not on grid")
-                q2[2 * ib] |= (uint32_t)gi << (8 * k);
+                q2[2 * ib] |= (uint32_t)gi[k] << (8 * k);
                 q2[2 * ib + 1] |= (uint32_t)block_signs[k] << (7 * k);
             }
             if (!(scale >= 0)) return false; // ggml asserts
@@ -78,27 +79,16 @@ static bool quantize_iq2_xxs(const float *restrict x, block_iq2_xxs *restrict y,
     return true;
 }
 
-// The scale search of ggml's IQ2_XS and IQ2_S quantizers for one group of 16 folded (|x|)
-// values, two points of 8 on grid g's levels 0..kMaxQ-1: 19 candidate scales; points still off
-// the grid at the best one are snapped again. false when the group's largest value is below
-// eps (it quantizes to zero); else the levels in L and the scale in *scale_out (negative: the
-// caller flips the signs).
-static bool search_group16(const kite__iq_grid *g, const kite__quant_search *s, int kMaxQ, float eps, const float *xval, const float *weight,
-                           const float *waux, int8_t L[16], float *scale_out) {
-    const float max = kite__iq_group_max(xval, 16);
-    memset(L, 0, 16);
-    if (max < eps) return false;
-    *scale_out = kite__iq_search_scale(g, 16, kMaxQ, max, max / (float)(2 * kMaxQ - 1), 9, 0.1f, KITE__IQ_RESNAP_OFF_GRID,
-                                       xval, weight, waux, L, s);
-    return true;
-}
+// The groups of 16 of IQ2_XS (7 sign bits of even parity per 8) and IQ2_S (all 8 stored).
+static const kite__iq_group_opts IQ2_XS_GROUP = {16, 3, true, GROUP_MAX_EPS, 9, 0.1f, KITE__IQ_RESNAP_OFF_GRID};
+static const kite__iq_group_opts IQ2_S_GROUP = {16, 3, false, 1e-8f, 9, 0.1f, KITE__IQ_RESNAP_OFF_GRID};
 
-static bool quantize_iq2_xs(const float *restrict x, block_iq2_xs *restrict y, int64_t n, const float *qw,
-                            const kite__quant_search *s) {
+bool kite__quantize_row_iq2_xs_w_with(const float *restrict x, block_iq2_xs *restrict y, int64_t n, const float *qw,
+                                      const kite__quant_search *s) {
+    KITE_ASSERT(n % QK_K == 0);
     const kite__iq_grid *g = kite__iq_grid_get(KITE__IQ_GRID_IQ2_XS);
     if (!g) return false;
-    const int kMaxQ = 3;
-    float scales[QK_K / 16], weight[16], xval[16], waux[16];
+    float scales[QK_K / 16];
     int8_t L[16];
     uint8_t block_signs[2];
     uint16_t q2[2 * (QK_K / 16)];
@@ -111,22 +101,15 @@ static bool quantize_iq2_xs(const float *restrict x, block_iq2_xs *restrict y, i
         const float sigma2 = kite__iq_sigma2(xbl, 1);
         for (int ib = 0; ib < QK_K / 16; ib++) {
             const float *xb = xbl + 16 * ib;
+            float weight[16], scale;
             kite__iq_weights(xb, qw + QK_K * ibl + 16 * ib, sigma2, weight, 16);
-            kite__iq_fold_group(xb, weight, 16, true, waux, xval, block_signs);
-            float scale;
-            if (!search_group16(g, s, kMaxQ, GROUP_MAX_EPS, xval, weight, waux, L, &scale)) {
+            if (!kite__iq_quantize_group(g, s, &IQ2_XS_GROUP, xb, weight, block_signs, L, &scale)) {
                 scales[ib] = 0;
                 continue;
             }
-            if (scale < 0) {
-                scale = -scale;
-                for (int k = 0; k < 2; k++) block_signs[k] = (uint8_t)(~block_signs[k] & 127);
-            }
-            for (int k = 0; k < 2; k++) {
-                int gi = g->map[kite__iq_grid_pack(g, L + 8 * k)];
-                if (gi < 0) return false; // ggml aborts here
-                q2[2 * ib + k] = (uint16_t)(gi | (block_signs[k] << 9));
-            }
+            int gi[2];
+            if (!kite__iq_grid_indices(g, L, 2, gi)) return false; // ggml aborts here
+            for (int k = 0; k < 2; k++) q2[2 * ib + k] = (uint16_t)(gi[k] | (block_signs[k] << 9));
             if (!(scale >= 0)) return false;
             scales[ib] = scale;
             max_scale = KITE_MAX(max_scale, scale);
@@ -137,27 +120,20 @@ static bool quantize_iq2_xs(const float *restrict x, block_iq2_xs *restrict y, i
         }
         const float d = max_scale / 31;
         y[ibl].d = kite_f32_to_f16(d);
-        const float id = 1 / d;
-        for (int ib = 0; ib < QK_K / 16; ib++) {
-            int l = kite__iq_level(id, scales[ib], 15);
-            if (ib % 2 == 0) y[ibl].scales[ib / 2] = (uint8_t)l;
-            else y[ibl].scales[ib / 2] |= (uint8_t)(l << 4);
-        }
+        kite__iq_pack_levels4(1 / d, scales, QK_K / 16, y[ibl].scales);
         memcpy(y[ibl].qs, q2, sizeof q2);
     }
     return true;
 }
 
-#define GROUP_MAX_EPS_IQ2_S 1e-8f
-
 // IQ2_S: 10-bit grid indices, explicit 8-bit signs (no parity), scales per 16; weights from the
 // importance matrix, or 0.25 * sigma2 + x^2 without one (as ggml).
-static bool quantize_iq2_s(const float *restrict x, block_iq2_s *restrict y, int64_t n, const float *qw,
-                           const kite__quant_search *s) {
+bool kite__quantize_row_iq2_s_w_with(const float *restrict x, block_iq2_s *restrict y, int64_t n, const float *qw,
+                                     const kite__quant_search *s) {
+    KITE_ASSERT(n % QK_K == 0);
     const kite__iq_grid *g = kite__iq_grid_get(KITE__IQ_GRID_IQ2_S);
     if (!g) return false;
-    const int kMaxQ = 3;
-    float scales[QK_K / 16], weight[16], xval[16], waux[16];
+    float scales[QK_K / 16];
     int8_t L[16];
     uint8_t block_signs[2];
     for (int64_t ibl = 0; ibl < n / QK_K; ibl++) {
@@ -167,25 +143,20 @@ static bool quantize_iq2_s(const float *restrict x, block_iq2_s *restrict y, int
         const float sigma2 = kite__iq_sigma2(xbl, 2);
         for (int ib = 0; ib < QK_K / 16; ib++) {
             const float *xb = xbl + 16 * ib;
+            float weight[16], scale;
             if (qw) kite__iq_weights(xb, qw + QK_K * ibl + 16 * ib, sigma2, weight, 16);
             else
                 for (int i = 0; i < 16; i++) weight[i] = 0.25f * sigma2 + xb[i] * xb[i];
-            kite__iq_fold_group(xb, weight, 16, false, waux, xval, block_signs);
-            float scale;
-            if (!search_group16(g, s, kMaxQ, GROUP_MAX_EPS_IQ2_S, xval, weight, waux, L, &scale)) {
+            if (!kite__iq_quantize_group(g, s, &IQ2_S_GROUP, xb, weight, block_signs, L, &scale)) {
                 scales[ib] = 0;
                 continue;
             }
-            if (scale < 0) {
-                scale = -scale;
-                for (int k = 0; k < 2; k++) block_signs[k] = (uint8_t)~block_signs[k];
-            }
+            int gi[2];
+            if (!kite__iq_grid_indices(g, L, 2, gi)) return false; // ggml aborts here
             for (int k = 0; k < 2; k++) {
-                int gi = g->map[kite__iq_grid_pack(g, L + 8 * k)];
-                if (gi < 0) return false; // ggml aborts here
                 const int i8 = 2 * ib + k;
-                y[ibl].qs[i8] = (uint8_t)(gi & 255);
-                y[ibl].qh[i8 / 4] |= (uint8_t)((gi >> 8) << (2 * (i8 % 4)));
+                y[ibl].qs[i8] = (uint8_t)(gi[k] & 255);
+                y[ibl].qh[i8 / 4] |= (uint8_t)((gi[k] >> 8) << (2 * (i8 % 4)));
                 y[ibl].qs[QK_K / 8 + i8] = block_signs[k];
             }
             if (!(scale >= 0)) return false;
@@ -195,47 +166,23 @@ static bool quantize_iq2_s(const float *restrict x, block_iq2_s *restrict y, int
         if (!max_scale) continue;
         const float d = max_scale / 31;
         y[ibl].d = kite_f32_to_f16(d * 0.9875f); // ggml's fudge factor
-        const float id = 1 / d;
-        for (int ib = 0; ib < QK_K / 16; ib++) {
-            int l = kite__iq_level(id, scales[ib], 15);
-            if (ib % 2 == 0) y[ibl].scales[ib / 2] = (uint8_t)l;
-            else y[ibl].scales[ib / 2] |= (uint8_t)(l << 4);
-        }
+        kite__iq_pack_levels4(1 / d, scales, QK_K / 16, y[ibl].scales);
     }
     return true;
 }
 
 bool kite_quantize_row_iq2_xxs_w_ref(const float *restrict x, block_iq2_xxs *restrict y, int64_t n, const float *qw) {
-    KITE_ASSERT(n % QK_K == 0);
-    return quantize_iq2_xxs(x, y, n, qw, &kite__quant_search_ref);
+    return kite__quantize_row_iq2_xxs_w_with(x, y, n, qw, &kite__quant_search_ref);
 }
 
 bool kite_quantize_row_iq2_xs_w_ref(const float *restrict x, block_iq2_xs *restrict y, int64_t n, const float *qw) {
-    KITE_ASSERT(n % QK_K == 0);
-    return quantize_iq2_xs(x, y, n, qw, &kite__quant_search_ref);
+    return kite__quantize_row_iq2_xs_w_with(x, y, n, qw, &kite__quant_search_ref);
 }
 
 bool kite_quantize_row_iq2_s_ref(const float *restrict x, block_iq2_s *restrict y, int64_t n) {
-    KITE_ASSERT(n % QK_K == 0);
-    return quantize_iq2_s(x, y, n, NULL, &kite__quant_search_ref);
+    return kite__quantize_row_iq2_s_w_with(x, y, n, NULL, &kite__quant_search_ref);
 }
 
 bool kite_quantize_row_iq2_s_w_ref(const float *restrict x, block_iq2_s *restrict y, int64_t n, const float *qw) {
-    KITE_ASSERT(n % QK_K == 0);
-    return quantize_iq2_s(x, y, n, qw, &kite__quant_search_ref);
-}
-
-bool kite__quantize_row_iq2_xxs_w_with(const float *x, block_iq2_xxs *y, int64_t n, const float *qw, const kite__quant_search *s) {
-    KITE_ASSERT(n % QK_K == 0);
-    return quantize_iq2_xxs(x, y, n, qw, s);
-}
-
-bool kite__quantize_row_iq2_xs_w_with(const float *x, block_iq2_xs *y, int64_t n, const float *qw, const kite__quant_search *s) {
-    KITE_ASSERT(n % QK_K == 0);
-    return quantize_iq2_xs(x, y, n, qw, s);
-}
-
-bool kite__quantize_row_iq2_s_w_with(const float *x, block_iq2_s *y, int64_t n, const float *qw, const kite__quant_search *s) {
-    KITE_ASSERT(n % QK_K == 0);
-    return quantize_iq2_s(x, y, n, qw, s);
+    return kite__quantize_row_iq2_s_w_with(x, y, n, qw, &kite__quant_search_ref);
 }

@@ -6,37 +6,21 @@
 // best kept; then 4-bit block scales against the super-block's largest.
 #include "quant/quant_iq_search.h"
 
+#include <float.h>
+
 #include "base/internal.h"
 #include "quant/kite_quant.h"
 #include "blocks/block_util.h"
 
-#define GROUP_MAX_EPS_IQ3_XXS 1e-8f
+// The groups of 32: IQ3_XXS keeps 7 sign bits of even parity per 8 and tries 31 scales, IQ3_S
+// stores all 8 and tries 19, and is zero only when every value is (max below the least
+// subnormal).
+static const kite__iq_group_opts IQ3_XXS_GROUP = {32, 8, true, 1e-8f, 15, 0.2f, KITE__IQ_RESNAP_OFF_GRID};
+static const kite__iq_group_opts IQ3_S_GROUP = {32, 8, false, FLT_TRUE_MIN, 9, 0.2f, KITE__IQ_RESNAP_ALL_IF_OFF};
 
-// One group of 32 values of IQ3_XXS (xxs: 7 sign bits of even parity per 8, 31 trial scales,
-// zero below GROUP_MAX_EPS_IQ3_XXS) or IQ3_S (8 sign bits, 19 trials, zero only when all are):
-// weights (qw, or x^2 without), folded signs, the scale search, and a negative scale made
-// positive by flipping the signs. false for a group that quantizes to zero (L zeroed).
-static bool quantize_group(const kite__iq_grid *g, const kite__quant_search *s, bool xxs, const float *xb, const float *qw,
-                           float sigma2, uint8_t signs[4], int8_t L[32], float *scale_out) {
-    const int kMaxQ = 8;
-    float weight[32], xval[32], waux[32];
-    kite__iq_weights(xb, qw, sigma2, weight, 32);
-    kite__iq_fold_group(xb, weight, 32, xxs, waux, xval, signs);
-    const float max = kite__iq_group_max(xval, 32);
-    memset(L, 0, 32);
-    if (xxs ? max < GROUP_MAX_EPS_IQ3_XXS : !max) return false;
-    float scale = kite__iq_search_scale(g, 32, kMaxQ, max, max / (float)(2 * kMaxQ - 1), xxs ? 15 : 9, 0.2f,
-                                        xxs ? KITE__IQ_RESNAP_OFF_GRID : KITE__IQ_RESNAP_ALL_IF_OFF, xval, weight, waux, L, s);
-    if (scale < 0) { // cannot happen with weights >= 0 (ggml flips only the first 4 patterns)
-        scale = -scale;
-        for (int k = 0; k < 4; k++) signs[k] = xxs ? (uint8_t)(~signs[k] & 127) : (uint8_t)~signs[k];
-    }
-    *scale_out = scale;
-    return true;
-}
-
-static bool quantize_iq3_xxs(const float *restrict x, block_iq3_xxs *restrict y, int64_t n, const float *qw,
-                             const kite__quant_search *s) {
+bool kite__quantize_row_iq3_xxs_w_with(const float *restrict x, block_iq3_xxs *restrict y, int64_t n, const float *qw,
+                                       const kite__quant_search *s) {
+    KITE_ASSERT(n % QK_K == 0);
     const kite__iq_grid *g = kite__iq_grid_get(KITE__IQ_GRID_IQ3_XXS);
     if (!g) return false;
     float scales[QK_K / 32];
@@ -53,16 +37,15 @@ static bool quantize_iq3_xxs(const float *restrict x, block_iq3_xxs *restrict y,
         const float sigma2 = kite__iq_sigma2(xbl, 2);
         for (int ib = 0; ib < QK_K / 32; ib++) {
             const float *xb = xbl + 32 * ib;
-            float scale;
-            if (!quantize_group(g, s, true, xb, qw ? qw + QK_K * ibl + 32 * ib : NULL, sigma2, block_signs, L, &scale)) {
+            float weight[32], scale;
+            kite__iq_weights(xb, qw ? qw + QK_K * ibl + 32 * ib : NULL, sigma2, weight, 32);
+            if (!kite__iq_quantize_group(g, s, &IQ3_XXS_GROUP, xb, weight, block_signs, L, &scale)) {
                 scales[ib] = 0;
                 continue;
             }
-            for (int k = 0; k < 8; k++) {
-                int gi = g->map[kite__iq_grid_pack(g, L + 4 * k)];
-                if (gi < 0) return false; // ggml aborts here
-                q3[8 * ib + k] = (uint8_t)gi;
-            }
+            int gi[8];
+            if (!kite__iq_grid_indices(g, L, 8, gi)) return false; // ggml aborts here
+            for (int k = 0; k < 8; k++) q3[8 * ib + k] = (uint8_t)gi[k];
             sas[ib] = (uint32_t)block_signs[0] | ((uint32_t)block_signs[1] << 7) | ((uint32_t)block_signs[2] << 14) |
                       ((uint32_t)block_signs[3] << 21);
             if (!(scale >= 0)) return false;
@@ -86,8 +69,9 @@ static bool quantize_iq3_xxs(const float *restrict x, block_iq3_xxs *restrict y,
     return true;
 }
 
-static bool quantize_iq3_s(const float *restrict x, block_iq3_s *restrict y, int64_t n, const float *qw,
-                           const kite__quant_search *s) {
+bool kite__quantize_row_iq3_s_w_with(const float *restrict x, block_iq3_s *restrict y, int64_t n, const float *qw,
+                                     const kite__quant_search *s) {
+    KITE_ASSERT(n % QK_K == 0);
     const kite__iq_grid *g = kite__iq_grid_get(KITE__IQ_GRID_IQ3_S);
     if (!g) return false;
     float scales[QK_K / 32];
@@ -101,16 +85,17 @@ static bool quantize_iq3_s(const float *restrict x, block_iq3_s *restrict y, int
         const float sigma2 = kite__iq_sigma2(xbl, 2);
         for (int ib = 0; ib < QK_K / 32; ib++) {
             const float *xb = xbl + 32 * ib;
-            float scale;
-            if (!quantize_group(g, s, false, xb, qw ? qw + QK_K * ibl + 32 * ib : NULL, sigma2, block_signs, L, &scale)) {
+            float weight[32], scale;
+            kite__iq_weights(xb, qw ? qw + QK_K * ibl + 32 * ib : NULL, sigma2, weight, 32);
+            if (!kite__iq_quantize_group(g, s, &IQ3_S_GROUP, xb, weight, block_signs, L, &scale)) {
                 scales[ib] = 0;
                 continue;
             }
+            int gi[8];
+            if (!kite__iq_grid_indices(g, L, 8, gi)) return false; // ggml aborts here
             for (int k = 0; k < 8; k++) {
-                int gi = g->map[kite__iq_grid_pack(g, L + 4 * k)];
-                if (gi < 0) return false; // ggml aborts here
-                qs[k] = (uint8_t)(gi & 255);
-                qh[(ib * 8 + k) / 8] |= (uint8_t)((gi >> 8) << ((ib * 8 + k) % 8));
+                qs[k] = (uint8_t)(gi[k] & 255);
+                qh[(ib * 8 + k) / 8] |= (uint8_t)((gi[k] >> 8) << ((ib * 8 + k) % 8));
             }
             qs += 8;
             memcpy(signs, block_signs, 4);
@@ -122,42 +107,23 @@ static bool quantize_iq3_s(const float *restrict x, block_iq3_s *restrict y, int
         if (!max_scale) continue;
         const float d = max_scale / 31;
         y[ibl].d = kite_f32_to_f16(d * 1.033f); // ggml's fudge factor
-        const float id = 1 / d;
-        for (int ib = 0; ib < QK_K / 32; ib += 2) {
-            int l1 = kite__iq_level(id, scales[ib], 15);
-            int l2 = kite__iq_level(id, scales[ib + 1], 15);
-            y[ibl].scales[ib / 2] = (uint8_t)(l1 | (l2 << 4));
-        }
+        kite__iq_pack_levels4(1 / d, scales, QK_K / 32, y[ibl].scales);
     }
     return true;
 }
 
 bool kite_quantize_row_iq3_xxs_ref(const float *restrict x, block_iq3_xxs *restrict y, int64_t n) {
-    KITE_ASSERT(n % QK_K == 0);
-    return quantize_iq3_xxs(x, y, n, NULL, &kite__quant_search_ref);
+    return kite__quantize_row_iq3_xxs_w_with(x, y, n, NULL, &kite__quant_search_ref);
 }
 
 bool kite_quantize_row_iq3_s_ref(const float *restrict x, block_iq3_s *restrict y, int64_t n) {
-    KITE_ASSERT(n % QK_K == 0);
-    return quantize_iq3_s(x, y, n, NULL, &kite__quant_search_ref);
+    return kite__quantize_row_iq3_s_w_with(x, y, n, NULL, &kite__quant_search_ref);
 }
 
 bool kite_quantize_row_iq3_xxs_w_ref(const float *restrict x, block_iq3_xxs *restrict y, int64_t n, const float *qw) {
-    KITE_ASSERT(n % QK_K == 0);
-    return quantize_iq3_xxs(x, y, n, qw, &kite__quant_search_ref);
+    return kite__quantize_row_iq3_xxs_w_with(x, y, n, qw, &kite__quant_search_ref);
 }
 
 bool kite_quantize_row_iq3_s_w_ref(const float *restrict x, block_iq3_s *restrict y, int64_t n, const float *qw) {
-    KITE_ASSERT(n % QK_K == 0);
-    return quantize_iq3_s(x, y, n, qw, &kite__quant_search_ref);
-}
-
-bool kite__quantize_row_iq3_xxs_w_with(const float *x, block_iq3_xxs *y, int64_t n, const float *qw, const kite__quant_search *s) {
-    KITE_ASSERT(n % QK_K == 0);
-    return quantize_iq3_xxs(x, y, n, qw, s);
-}
-
-bool kite__quantize_row_iq3_s_w_with(const float *x, block_iq3_s *y, int64_t n, const float *qw, const kite__quant_search *s) {
-    KITE_ASSERT(n % QK_K == 0);
-    return quantize_iq3_s(x, y, n, qw, s);
+    return kite__quantize_row_iq3_s_w_with(x, y, n, qw, &kite__quant_search_ref);
 }

@@ -6,21 +6,12 @@
 // come from a kite__quant_search set (quant_search.h): _ref runs the scalar one.
 #include "quant/kite_quant.h"
 #include "quant/quant_search.h"
+#include "quant/quant_store.h"
 
 #include "base/internal.h"
 #include "blocks/block_util.h"
 
 #define GROUP_MAX_EPS 1e-15f // below this a group counts as all zero (ggml's GROUP_MAX_EPS)
-
-// ---- scale searches --------------------------------------------------------------------
-
-// Packs 256 two-bit codes as Q2_K/Q3_K store them: in half h, byte l holds elements
-// 128h + l, +32, +64, +96 in bit pairs 0, 2, 4, 6.
-static void pack_2bit(const uint8_t *L, uint8_t *qs) {
-    for (int j = 0; j < QK_K; j += 128)
-        for (int l = 0; l < 32; l++)
-            qs[j / 4 + l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
-}
 
 // ---- Q2_K: 16 x 16 values, 2-bit codes, 4-bit scale and min per 16 --------------------
 
@@ -55,14 +46,7 @@ void kite__quantize_row_q2_K_with(const float *restrict x, block_q2_K *restrict 
         } else {
             y[i].dmin = kite_f32_to_f16(0.0f);
         }
-        // re-round each value against the scale and min as stored
-        for (int j = 0; j < QK_K / 16; j++) {
-            const float d = kite_f16_to_f32(y[i].d) * (float)(y[i].scales[j] & 0xF);
-            if (d == 0.0f) continue;
-            const float dm = kite_f16_to_f32(y[i].dmin) * (float)(y[i].scales[j] >> 4);
-            s->round_min(x + 16 * j, 16, d, dm, 3, L + 16 * j);
-        }
-        pack_2bit(L, y[i].qs);
+        kite__q2_K_store_codes(x, &y[i], L, s);
     }
 }
 
@@ -84,36 +68,21 @@ void kite__quantize_row_q3_K_with(const float *restrict x, block_q3_K *restrict 
             float a = fabsf(scales[j]);
             if (a > amax) { amax = a; max_scale = scales[j]; }
         }
-        memset(y[i].scales, 0, sizeof y[i].scales);
         if (max_scale != 0.0f) {
             // -32/max: the largest scale lands on -32, the end of -32..31 with the extra level
             const float iscale = -32.0f / max_scale;
+            int8_t ls[QK_K / 16];
             for (int j = 0; j < QK_K / 16; j++) {
                 int8_t l = (int8_t)kite__nearest_int(iscale * scales[j]);
-                l = (int8_t)(KITE_MAX(-32, KITE_MIN(31, l)) + 32);
-                if (j < 8) y[i].scales[j] = (uint8_t)(l & 0xF);
-                else y[i].scales[j - 8] |= (uint8_t)((l & 0xF) << 4);
-                y[i].scales[j % 4 + 8] |= (uint8_t)((l >> 4) << (2 * (j / 4)));
+                ls[j] = (int8_t)(KITE_MAX(-32, KITE_MIN(31, l)) + 32);
             }
+            kite__q3_K_store_scales(ls, y[i].scales);
             y[i].d = kite_f32_to_f16(1.0f / iscale);
         } else {
+            memset(y[i].scales, 0, sizeof y[i].scales);
             y[i].d = kite_f32_to_f16(0.0f);
         }
-        for (int j = 0; j < QK_K / 16; j++) {
-            int lo = j < 8 ? y[i].scales[j] & 0xF : y[i].scales[j - 8] >> 4;
-            int sc = (lo | (((y[i].scales[8 + j % 4] >> (2 * (j / 4))) & 3) << 4)) - 32;
-            const float d = kite_f16_to_f32(y[i].d) * (float)sc;
-            if (d == 0.0f) continue;
-            s->round_sym(x + 16 * j, 16, d, -4, 3, L + 16 * j);
-        }
-        // bit 2 of element j goes to hmask[j % 32], bit j / 32; qs keeps the low 2 bits
-        memset(y[i].hmask, 0, sizeof y[i].hmask);
-        uint8_t low[QK_K];
-        for (int j = 0; j < QK_K; j++) {
-            if (L[j] > 3) y[i].hmask[j % 32] |= (uint8_t)(1u << (j / 32));
-            low[j] = (uint8_t)(L[j] & 3);
-        }
-        pack_2bit(low, y[i].qs);
+        kite__q3_K_store_codes(x, &y[i], L, s);
     }
 }
 
@@ -122,19 +91,6 @@ void kite_quantize_row_q3_K_ref(const float *restrict x, block_q3_K *restrict y,
 }
 
 // ---- Q4_K / Q5_K: 8 x 32 values, 4/5-bit codes, 6-bit scale and min per 32 -------------
-
-// Stores eight 6-bit scales and mins into the 12 bytes read by kite__unpack_scales_k4.
-static void pack_scale_min_k4(const uint8_t *ls, const uint8_t *lm, uint8_t s[12]) {
-    for (int j = 0; j < 4; j++) {
-        s[j] = ls[j];
-        s[j + 4] = lm[j];
-    }
-    for (int j = 4; j < 8; j++) {
-        s[j + 4] = (uint8_t)((ls[j] & 0xF) | ((lm[j] & 0xF) << 4));
-        s[j - 4] |= (uint8_t)((ls[j] >> 4) << 6);
-        s[j] |= (uint8_t)((lm[j] >> 4) << 6);
-    }
-}
 
 // The shared front half of Q4_K and Q5_K: sub-block searches (weights sqrt(mean x^2) + |x|),
 // 6-bit scales/mins against d = max/63, then codes re-rounded to 0..nmax. Writes d, dmin,
@@ -164,17 +120,10 @@ static void quantize_k4_common(const float *x, kite_f16 *dh, kite_f16 *dminh, ui
         ls[j] = KITE_MIN(63, s);
         lm[j] = KITE_MIN(63, m);
     }
-    pack_scale_min_k4(ls, lm, scales12);
+    kite__k4_store_scales(ls, lm, scales12);
     *dh = kite_f32_to_f16(max_scale / 63.0f);
     *dminh = kite_f32_to_f16(max_min / 63.0f);
-    uint8_t sc[QK_K / 32], mn[QK_K / 32];
-    kite__unpack_scales_k4(scales12, sc, mn);
-    for (int j = 0; j < QK_K / 32; j++) {
-        const float d = kite_f16_to_f32(*dh) * (float)sc[j];
-        if (d == 0.0f) continue;
-        const float dm = kite_f16_to_f32(*dminh) * (float)mn[j];
-        s->round_min(x + 32 * j, 32, d, dm, nmax, L + 32 * j);
-    }
+    kite__k4_round_codes(x, *dh, *dminh, scales12, nmax, L, s);
 }
 
 void kite__quantize_row_q4_K_with(const float *restrict x, block_q4_K *restrict y, int64_t n, const kite__quant_search *s) {
@@ -182,9 +131,7 @@ void kite__quantize_row_q4_K_with(const float *restrict x, block_q4_K *restrict 
     uint8_t L[QK_K];
     for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
         quantize_k4_common(x, &y[i].d, &y[i].dmin, y[i].scales, L, 15, -1.0f, 20, s);
-        // chunk c of 64: byte l = element 64c + l (low nibble) | 64c + 32 + l (high nibble)
-        for (int c = 0; c < 4; c++)
-            for (int l = 0; l < 32; l++) y[i].qs[32 * c + l] = (uint8_t)(L[64 * c + l] | (L[64 * c + l + 32] << 4));
+        kite__q4_K_pack_codes(L, y[i].qs);
     }
 }
 
@@ -197,16 +144,7 @@ void kite__quantize_row_q5_K_with(const float *restrict x, block_q5_K *restrict 
     uint8_t L[QK_K];
     for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
         quantize_k4_common(x, &y[i].d, &y[i].dmin, y[i].scales, L, 31, -0.5f, 15, s);
-        // as Q4_K, with bit 4 of element 64c + l in qh[l] bit 2c, of 64c + 32 + l in bit 2c+1
-        memset(y[i].qh, 0, sizeof y[i].qh);
-        for (int c = 0; c < 4; c++) {
-            for (int l = 0; l < 32; l++) {
-                int l1 = L[64 * c + l], l2 = L[64 * c + l + 32];
-                if (l1 > 15) { l1 -= 16; y[i].qh[l] |= (uint8_t)(1u << (2 * c)); }
-                if (l2 > 15) { l2 -= 16; y[i].qh[l] |= (uint8_t)(2u << (2 * c)); }
-                y[i].qs[32 * c + l] = (uint8_t)(l1 | (l2 << 4));
-            }
-        }
+        kite__q5_K_pack_codes(L, y[i].qs, y[i].qh);
     }
 }
 

@@ -9,6 +9,7 @@
 #include "base/internal.h"
 #include "quant/quant_iq_grid.h"
 #include "quant/quant_search.h"
+#include "quant/quant_store.h"
 #include "blocks/block_util.h"
 
 #define GROUP_MAX_EPS 1e-15f // below this a group counts as all zero (ggml's GROUP_MAX_EPS)
@@ -93,29 +94,47 @@ static void weights_of(const float *x, const float *qw, float sigma2, float *w, 
     for (int j = 0; j < n; j++) w[j] = qw[j] * sqrtf(sigma2 + x[j] * x[j]);
 }
 
+// weights_of over ngroups consecutive groups of len values, and each group's total weight
+// sw[g] (summed in order): what the k-quants' sub-block scale grids are weighted by.
+static void group_weights(const float *x, const float *qw, float sigma2, int ngroups, int len, float *w, float *sw) {
+    for (int g = 0; g < ngroups; g++) {
+        weights_of(x + len * g, qw + len * g, sigma2, w + len * g, len);
+        float sum = 0.0f;
+        for (int l = 0; l < len; l++) sum += w[len * g + l];
+        sw[g] = sum;
+    }
+}
+
 // ---- 32-value formats (sigma^2 over the whole row) --------------------------------------------
 
-static void pack_q5(const uint8_t *q, uint8_t *qs, uint8_t qh_out[4]) {
-    uint32_t qh = 0;
-    for (int j = 0; j < 16; j++) {
-        qs[j] = (uint8_t)((q[j] & 0x0F) | ((q[j + 16] & 0x0F) << 4));
-        qh |= ((q[j] & 0x10u) >> 4) << j;
-        qh |= ((q[j + 16] & 0x10u) >> 4) << (j + 16);
-    }
-    for (int b = 0; b < 4; b++) qh_out[b] = (uint8_t)(qh >> (8 * b));
+// The codes L of one block x of 32 values on the symmetric grid -nmax..nmax-1 (Q4_0: 8, Q5_0:
+// 16; make_qx_quants), weighted by weights_of(qw, sigma2). Returns the scale.
+static float block_codes_sym(const float *x, const float *qw, float sigma2, int nmax, const kite__quant_search *s,
+                             uint8_t L[32]) {
+    float w[32];
+    weights_of(x, qw, sigma2, w, 32);
+    return s->qx(32, nmax, x, (int8_t *)L, w);
+}
+
+// The codes L of one block x of 32 values on the grid d * (0..nmax) - m (Q4_1: 15, Q5_1: 31;
+// make_qkx3_quants), weighted by weights_of(qw, sigma2). Returns d, the min m in *m.
+static float block_codes_min(const float *x, const float *qw, float sigma2, int nmax, const kite__quant_search *s,
+                             uint8_t L[32], float *m) {
+    float w[32], min;
+    weights_of(x, qw, sigma2, w, 32);
+    const float d = s->qkx(32, nmax, x, w, L, &min, -0.9f, 0.05f, 36, false);
+    *m = -min;
+    return d;
 }
 
 void kite__quantize_row_q4_0_w_with(const float *restrict x, block_q4_0 *restrict y, int64_t n_per_row, const float *qw,
                                   const kite__quant_search *s) {
     KITE_ASSERT(n_per_row % QK4_0 == 0);
     const float sigma2 = sum_sq(x, n_per_row) / (float)n_per_row;
-    float w[QK4_0];
-    int8_t L[QK4_0];
+    uint8_t L[QK4_0];
     for (int64_t ib = 0; ib < n_per_row / QK4_0; ib++) {
-        const float *xb = x + QK4_0 * ib;
-        weights_of(xb, qw + QK4_0 * ib, sigma2, w, QK4_0);
-        y[ib].d = kite_f32_to_f16(s->qx(QK4_0, 8, xb, L, w));
-        for (int j = 0; j < 16; j++) y[ib].qs[j] = (uint8_t)(L[j] | (L[j + 16] << 4));
+        y[ib].d = kite_f32_to_f16(block_codes_sym(x + QK4_0 * ib, qw + QK4_0 * ib, sigma2, 8, s, L));
+        kite__pack_q4(L, y[ib].qs);
     }
 }
 
@@ -123,15 +142,12 @@ void kite__quantize_row_q4_1_w_with(const float *restrict x, block_q4_1 *restric
                                   const kite__quant_search *s) {
     KITE_ASSERT(n_per_row % QK4_1 == 0);
     const float sigma2 = sum_sq(x, n_per_row) / (float)n_per_row;
-    float w[QK4_1], min;
     uint8_t L[QK4_1];
+    float m;
     for (int64_t ib = 0; ib < n_per_row / QK4_1; ib++) {
-        const float *xb = x + QK4_1 * ib;
-        weights_of(xb, qw + QK4_1 * ib, sigma2, w, QK4_1);
-        float d = s->qkx(QK4_1, 15, xb, w, L, &min, -0.9f, 0.05f, 36, false);
-        y[ib].d = kite_f32_to_f16(d);
-        y[ib].m = kite_f32_to_f16(-min);
-        for (int j = 0; j < 16; j++) y[ib].qs[j] = (uint8_t)(L[j] | (L[j + 16] << 4));
+        y[ib].d = kite_f32_to_f16(block_codes_min(x + QK4_1 * ib, qw + QK4_1 * ib, sigma2, 15, s, L, &m));
+        y[ib].m = kite_f32_to_f16(m);
+        kite__pack_q4(L, y[ib].qs);
     }
 }
 
@@ -139,13 +155,10 @@ void kite__quantize_row_q5_0_w_with(const float *restrict x, block_q5_0 *restric
                                   const kite__quant_search *s) {
     KITE_ASSERT(n_per_row % QK5_0 == 0);
     const float sigma2 = sum_sq(x, n_per_row) / (float)n_per_row;
-    float w[QK5_0];
-    int8_t L[QK5_0];
+    uint8_t L[QK5_0];
     for (int64_t ib = 0; ib < n_per_row / QK5_0; ib++) {
-        const float *xb = x + QK5_0 * ib;
-        weights_of(xb, qw + QK5_0 * ib, sigma2, w, QK5_0);
-        y[ib].d = kite_f32_to_f16(s->qx(QK5_0, 16, xb, L, w));
-        pack_q5((const uint8_t *)L, y[ib].qs, y[ib].qh);
+        y[ib].d = kite_f32_to_f16(block_codes_sym(x + QK5_0 * ib, qw + QK5_0 * ib, sigma2, 16, s, L));
+        kite__pack_q5(L, y[ib].qs, y[ib].qh);
     }
 }
 
@@ -153,25 +166,16 @@ void kite__quantize_row_q5_1_w_with(const float *restrict x, block_q5_1 *restric
                                   const kite__quant_search *s) {
     KITE_ASSERT(n_per_row % QK5_1 == 0);
     const float sigma2 = sum_sq(x, n_per_row) / (float)n_per_row;
-    float w[QK5_1], min;
     uint8_t L[QK5_1];
+    float m;
     for (int64_t ib = 0; ib < n_per_row / QK5_1; ib++) {
-        const float *xb = x + QK5_1 * ib;
-        weights_of(xb, qw + QK5_1 * ib, sigma2, w, QK5_1);
-        float d = s->qkx(QK5_1, 31, xb, w, L, &min, -0.9f, 0.05f, 36, false);
-        y[ib].d = kite_f32_to_f16(d);
-        y[ib].m = kite_f32_to_f16(-min);
-        pack_q5(L, y[ib].qs, y[ib].qh);
+        y[ib].d = kite_f32_to_f16(block_codes_min(x + QK5_1 * ib, qw + QK5_1 * ib, sigma2, 31, s, L, &m));
+        y[ib].m = kite_f32_to_f16(m);
+        kite__pack_q5(L, y[ib].qs, y[ib].qh);
     }
 }
 
 // ---- k-quants (sigma^2 per super-block) --------------------------------------------------------
-
-static void pack_2bit(const uint8_t *L, uint8_t *qs) {
-    for (int j = 0; j < QK_K; j += 128)
-        for (int l = 0; l < 32; l++)
-            qs[j / 4 + l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
-}
 
 void kite__quantize_row_q2_K_w_with(const float *restrict x, block_q2_K *restrict y, int64_t n_per_row, const float *qw,
                                   const kite__quant_search *s) {
@@ -180,23 +184,12 @@ void kite__quantize_row_q2_K_w_with(const float *restrict x, block_q2_K *restric
     float mins[QK_K / 16], scales[QK_K / 16], sw[QK_K / 16], w[QK_K];
     for (int64_t i = 0; i < n_per_row / QK_K; i++, x += QK_K) {
         const float sigma2 = sum_sq(x, QK_K) / (float)QK_K;
-        for (int j = 0; j < QK_K / 16; j++) {
-            weights_of(x + 16 * j, qw + QK_K * i + 16 * j, sigma2, w + 16 * j, 16);
-            sw[j] = 0.0f;
-            for (int l = 0; l < 16; l++) sw[j] += w[16 * j + l];
-        }
+        group_weights(x, qw + QK_K * i, sigma2, QK_K / 16, 16, w, sw);
         s->qkx_groups(QK_K / 16, 16, 3, x, w, L, scales, mins, -0.9f, 0.05f, 36, false);
         y[i].d = kite_f32_to_f16(kite__make_qp_quants(QK_K / 16, 15, scales, Ls, sw));
         y[i].dmin = kite_f32_to_f16(kite__make_qp_quants(QK_K / 16, 15, mins, Lm, sw));
-        const float dm = kite_f16_to_f32(y[i].d), mm = kite_f16_to_f32(y[i].dmin);
         for (int j = 0; j < QK_K / 16; j++) y[i].scales[j] = (uint8_t)(Ls[j] | (Lm[j] << 4));
-        for (int j = 0; j < QK_K / 16; j++) {
-            const float d = dm * (float)(y[i].scales[j] & 0xF);
-            if (d == 0.0f) continue;
-            const float m = mm * (float)(y[i].scales[j] >> 4);
-            s->round_min(x + 16 * j, 16, d, m, 3, L + 16 * j);
-        }
-        pack_2bit(L, y[i].qs);
+        kite__q2_K_store_codes(x, &y[i], L, s);
     }
 }
 
@@ -207,37 +200,13 @@ void kite__quantize_row_q3_K_w_with(const float *restrict x, block_q3_K *restric
     float scales[QK_K / 16], w[QK_K], sw[QK_K / 16];
     for (int64_t i = 0; i < n_per_row / QK_K; i++, x += QK_K) {
         const float sigma2 = 2.0f * sum_sq(x, QK_K) / (float)QK_K;
-        for (int j = 0; j < QK_K / 16; j++) {
-            weights_of(x + 16 * j, qw + QK_K * i + 16 * j, sigma2, w + 16 * j, 16);
-            float sumw = 0.0f;
-            for (int l = 0; l < 16; l++) sumw += w[16 * j + l];
-            sw[j] = sumw;
-        }
+        group_weights(x, qw + QK_K * i, sigma2, QK_K / 16, 16, w, sw);
         s->qx_groups(QK_K / 16, 16, 4, x, L, w, scales);
-        memset(y[i].scales, 0, sizeof y[i].scales);
         // the 16 scales get a weighted 6-bit grid of their own; codes 0..63 stand for -32..31
         const float d_block = s->qx(QK_K / 16, 32, scales, Ls, sw);
-        for (int j = 0; j < QK_K / 16; j++) {
-            int l = Ls[j];
-            if (j < 8) y[i].scales[j] = (uint8_t)(l & 0xF);
-            else y[i].scales[j - 8] |= (uint8_t)((l & 0xF) << 4);
-            y[i].scales[j % 4 + 8] |= (uint8_t)((l >> 4) << (2 * (j / 4)));
-        }
+        kite__q3_K_store_scales(Ls, y[i].scales);
         y[i].d = kite_f32_to_f16(d_block);
-        for (int j = 0; j < QK_K / 16; j++) {
-            int lo = j < 8 ? y[i].scales[j] & 0xF : y[i].scales[j - 8] >> 4;
-            int sc = (lo | (((y[i].scales[8 + j % 4] >> (2 * (j / 4))) & 3) << 4)) - 32;
-            const float d = kite_f16_to_f32(y[i].d) * (float)sc;
-            if (d == 0.0f) continue;
-            s->round_sym(x + 16 * j, 16, d, -4, 3, L + 16 * j);
-        }
-        memset(y[i].hmask, 0, sizeof y[i].hmask);
-        uint8_t low[QK_K];
-        for (int j = 0; j < QK_K; j++) {
-            if (L[j] > 3) y[i].hmask[j % 32] |= (uint8_t)(1u << (j / 32));
-            low[j] = (uint8_t)(L[j] & 3);
-        }
-        pack_2bit(low, y[i].qs);
+        kite__q3_K_store_codes(x, &y[i], L, s);
     }
 }
 
@@ -248,42 +217,22 @@ static void k4_common_w(const float *x, const float *qw, kite_f16 *dh, kite_f16 
     uint8_t Ls[QK_K / 32], Lm[QK_K / 32];
     float w[QK_K], sw[QK_K / 32], mins[QK_K / 32], scales[QK_K / 32];
     const float sigma2 = 2.0f * sum_sq(x, QK_K) / (float)QK_K;
-    for (int j = 0; j < QK_K / 32; j++) {
-        weights_of(x + 32 * j, qw + 32 * j, sigma2, w + 32 * j, 32);
-        float sumw = 0.0f;
-        for (int l = 0; l < 32; l++) sumw += w[32 * j + l];
-        sw[j] = sumw;
-    }
+    group_weights(x, qw, sigma2, QK_K / 32, 32, w, sw);
     srch->qkx_groups(QK_K / 32, 32, nmax, x, w, L, scales, mins, -0.9f, 0.05f, 36, false);
     const float d_block = kite__make_qp_quants(QK_K / 32, 63, scales, Ls, sw);
     const float m_block = kite__make_qp_quants(QK_K / 32, 63, mins, Lm, sw);
-    for (int j = 0; j < QK_K / 32; j++) {
-        // ggml's Q5_K clamps to 6 bits, its Q4_K does not: they differ only on a code that
-        // wrapped (a negative scale), and then the bytes must still match
-        uint8_t ls = Ls[j], lm = Lm[j];
-        if (nmax == 31) {
-            ls = KITE_MIN(63, ls);
-            lm = KITE_MIN(63, lm);
-        }
-        if (j < 4) {
-            s[j] = ls;
-            s[j + 4] = lm;
-        } else {
-            s[j + 4] = (uint8_t)((ls & 0xF) | ((lm & 0xF) << 4));
-            s[j - 4] |= (uint8_t)((ls >> 4) << 6);
-            s[j] |= (uint8_t)((lm >> 4) << 6);
+    // ggml's Q5_K clamps the codes to 6 bits, its Q4_K does not: they differ only on a code that
+    // wrapped (a negative scale), and then the bytes must still match
+    if (nmax == 31) {
+        for (int j = 0; j < QK_K / 32; j++) {
+            Ls[j] = KITE_MIN(63, Ls[j]);
+            Lm[j] = KITE_MIN(63, Lm[j]);
         }
     }
+    kite__k4_store_scales(Ls, Lm, s);
     *dh = kite_f32_to_f16(d_block);
     *dminh = kite_f32_to_f16(m_block);
-    uint8_t scs[8], mns[8];
-    kite__unpack_scales_k4(s, scs, mns);
-    for (int j = 0; j < QK_K / 32; j++) {
-        const float d = kite_f16_to_f32(*dh) * (float)scs[j];
-        if (d == 0.0f) continue;
-        const float dm = kite_f16_to_f32(*dminh) * (float)mns[j];
-        srch->round_min(x + 32 * j, 32, d, dm, nmax, L + 32 * j);
-    }
+    kite__k4_round_codes(x, *dh, *dminh, s, nmax, L, srch);
 }
 
 void kite__quantize_row_q4_K_w_with(const float *restrict x, block_q4_K *restrict y, int64_t n_per_row, const float *qw,
@@ -292,8 +241,7 @@ void kite__quantize_row_q4_K_w_with(const float *restrict x, block_q4_K *restric
     uint8_t L[QK_K];
     for (int64_t i = 0; i < n_per_row / QK_K; i++, x += QK_K) {
         k4_common_w(x, qw + QK_K * i, &y[i].d, &y[i].dmin, y[i].scales, L, 15, s);
-        for (int c = 0; c < 4; c++)
-            for (int l = 0; l < 32; l++) y[i].qs[32 * c + l] = (uint8_t)(L[64 * c + l] | (L[64 * c + l + 32] << 4));
+        kite__q4_K_pack_codes(L, y[i].qs);
     }
 }
 
@@ -303,15 +251,7 @@ void kite__quantize_row_q5_K_w_with(const float *restrict x, block_q5_K *restric
     uint8_t L[QK_K];
     for (int64_t i = 0; i < n_per_row / QK_K; i++, x += QK_K) {
         k4_common_w(x, qw + QK_K * i, &y[i].d, &y[i].dmin, y[i].scales, L, 31, s);
-        memset(y[i].qh, 0, sizeof y[i].qh);
-        for (int c = 0; c < 4; c++) {
-            for (int l = 0; l < 32; l++) {
-                int l1 = L[64 * c + l], l2 = L[64 * c + l + 32];
-                if (l1 > 15) { l1 -= 16; y[i].qh[l] |= (uint8_t)(1u << (2 * c)); }
-                if (l2 > 15) { l2 -= 16; y[i].qh[l] |= (uint8_t)(2u << (2 * c)); }
-                y[i].qs[32 * c + l] = (uint8_t)(l1 | (l2 << 4));
-            }
-        }
+        kite__q5_K_pack_codes(L, y[i].qs, y[i].qh);
     }
 }
 

@@ -52,17 +52,17 @@ kite_status kite__split_punct_runs(const kite__cpt_text *t, const kite__pieces *
     return split_runs(t, in, out, is_punct_class);
 }
 
-// ---- deepseek-coder's splits: a match may start anywhere, text between matches is a piece --
+// ---- searched splits: a match may start anywhere, text between matches is a piece ---------
 
-// The end of the match of a regex at i (piece end: end), or i when none starts there.
-typedef size_t (*match_fn)(const kite__cpt_text *t, size_t i, size_t end);
-
-static kite_status split_search(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out, match_fn m) {
+// Splits every piece into the matches of scanner m (with its options o), leftmost first, and the
+// text between them.
+static kite_status split_search(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out, kite__match_fn m,
+                                const void *o) {
     size_t ini = 0;
     for (size_t pi = 0; pi < in->n; pi++) {
         size_t end = ini + in->len[pi], start = ini;
         for (size_t i = ini; i < end;) {
-            size_t e = m(t, i, end);
+            size_t e = m(t, i, end, o);
             if (e == i) {
                 i++;
                 continue;
@@ -87,27 +87,32 @@ static size_t ws_then_run(const kite__cpt_text *t, size_t i, size_t end, uint16_
     return e > j ? e : i;
 }
 
+// deepseek-coder's scanners (gpt2's, llama3's and gpt4o's are in pretok_<name>.c).
 // regex: [\r\n]
-static size_t m_newline(const kite__cpt_text *t, size_t i, size_t end) {
+static size_t m_newline(const kite__cpt_text *t, size_t i, size_t end, const void *o) {
     return i + (t->cpt[i] == '\r' || t->cpt[i] == '\n');
 }
 // regex: \s?\p{L}+
-static size_t m_ws_letters(const kite__cpt_text *t, size_t i, size_t end) { return ws_then_run(t, i, end, KITE_UC_LETTER); }
+static size_t m_ws_letters(const kite__cpt_text *t, size_t i, size_t end, const void *o) {
+    return ws_then_run(t, i, end, KITE_UC_LETTER);
+}
 // regex: \s?\p{P}+
-static size_t m_ws_punct(const kite__cpt_text *t, size_t i, size_t end) { return ws_then_run(t, i, end, KITE_UC_PUNCT); }
+static size_t m_ws_punct(const kite__cpt_text *t, size_t i, size_t end, const void *o) {
+    return ws_then_run(t, i, end, KITE_UC_PUNCT);
+}
 // regex: [一-龥ࠀ-一가-퟿]+ (U+4E00..U+9FA5, U+0800..U+4E00, U+AC00..U+D7FF; llama.cpp hides
 // non-ASCII spaces such as U+3000 from this one)
 static bool cjk(const kite__cpt_text *t, size_t i) {
     uint32_t c = t->cpt[i];
     return !(t->flags[i] & KITE_UC_WHITESPACE) && ((c >= 0x0800 && c <= 0x9FA5) || (c >= 0xAC00 && c <= 0xD7FF));
 }
-static size_t m_cjk(const kite__cpt_text *t, size_t i, size_t end) {
+static size_t m_cjk(const kite__cpt_text *t, size_t i, size_t end, const void *o) {
     while (i < end && cjk(t, i)) i++;
     return i;
 }
 
 // regex: \p{N}{1,3} (minicpm5)
-static size_t m_num3(const kite__cpt_text *t, size_t i, size_t end) {
+static size_t m_num3(const kite__cpt_text *t, size_t i, size_t end, const void *o) {
     size_t j = i;
     while (j < end && j - i < 3 && is_number_class(t, j)) j++;
     return j;
@@ -167,24 +172,24 @@ static kite_status run_split(split_kind k, const kite__cpt_text *t, const kite__
     switch (k) {
     case SPLIT_PUNCT: return kite__split_punct_runs(t, in, out);
     case SPLIT_PUNCT_TICK: return split_runs(t, in, out, is_punct_tick_class);
-    case SPLIT_NEWLINE: return split_search(t, in, out, m_newline);
-    case SPLIT_WS_LETTERS: return split_search(t, in, out, m_ws_letters);
-    case SPLIT_WS_PUNCT: return split_search(t, in, out, m_ws_punct);
-    case SPLIT_CJK: return split_search(t, in, out, m_cjk);
-    case SPLIT_GPT2: return kite__split_gpt2(t, in, out);
+    case SPLIT_NEWLINE: return split_search(t, in, out, m_newline, NULL);
+    case SPLIT_WS_LETTERS: return split_search(t, in, out, m_ws_letters, NULL);
+    case SPLIT_WS_PUNCT: return split_search(t, in, out, m_ws_punct, NULL);
+    case SPLIT_CJK: return split_search(t, in, out, m_cjk, NULL);
+    case SPLIT_GPT2: return split_search(t, in, out, kite__match_gpt2, NULL);
     case SPLIT_NUMBERS: return kite__split_number_runs(t, in, out, false);
     case SPLIT_DIGIT: return kite__split_number_runs(t, in, out, true);
     case SPLIT_TRIPLES: return kite__split_digit_triples(t, in, out);
-    case SPLIT_LLAMA3: return kite__split_llama3(t, in, out, &(kite__llama3_opts){3, false, true, true});
-    case SPLIT_QWEN2: return kite__split_llama3(t, in, out, &(kite__llama3_opts){1, false, true, true});
-    case SPLIT_QWEN35: return kite__split_llama3(t, in, out, &(kite__llama3_opts){1, true, true, true});
-    case SPLIT_SEED_CODER: return kite__split_llama3(t, in, out, &(kite__llama3_opts){1, false, true, false});
-    case SPLIT_UFAKZEKA: return kite__split_llama3(t, in, out, &(kite__llama3_opts){1, false, false, true});
-    case SPLIT_MINICPM5: return kite__split_llama3(t, in, out, &(kite__llama3_opts){SIZE_MAX, false, true, true});
+    case SPLIT_LLAMA3: return split_search(t, in, out, kite__match_llama3, &(kite__llama3_opts){3, false, true, true});
+    case SPLIT_QWEN2: return split_search(t, in, out, kite__match_llama3, &(kite__llama3_opts){1, false, true, true});
+    case SPLIT_QWEN35: return split_search(t, in, out, kite__match_llama3, &(kite__llama3_opts){1, true, true, true});
+    case SPLIT_SEED_CODER: return split_search(t, in, out, kite__match_llama3, &(kite__llama3_opts){1, false, true, false});
+    case SPLIT_UFAKZEKA: return split_search(t, in, out, kite__match_llama3, &(kite__llama3_opts){1, false, false, true});
+    case SPLIT_MINICPM5: return split_search(t, in, out, kite__match_llama3, &(kite__llama3_opts){SIZE_MAX, false, true, true});
     case SPLIT_NL_RUNS: return split_runs(t, in, out, is_newline);
-    case SPLIT_NUM3: return split_search(t, in, out, m_num3);
-    case SPLIT_GPT4O: return kite__split_gpt4o(t, in, out, 3, true);
-    case SPLIT_TEKKEN: return kite__split_gpt4o(t, in, out, 1, false);
+    case SPLIT_NUM3: return split_search(t, in, out, m_num3, NULL);
+    case SPLIT_GPT4O: return split_search(t, in, out, kite__match_gpt4o, &(kite__gpt4o_opts){3, true});
+    case SPLIT_TEKKEN: return split_search(t, in, out, kite__match_gpt4o, &(kite__gpt4o_opts){1, false});
     case SPLIT_END: break;
     }
     return KITE_OK;

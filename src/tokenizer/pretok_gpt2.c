@@ -3,7 +3,6 @@
 #include "tokenizer/tok_internal.h"
 #include "tokenizer/unicode.h"
 
-
 size_t kite__contraction_len(const kite__cpt_text *t, size_t end, size_t p, bool any_case) {
     if (kite__cpt_at(t, end, p) != '\'') return 0;
     uint32_t a = kite__cpt_at(t, end, p + 1), b = kite__cpt_at(t, end, p + 2);
@@ -16,51 +15,31 @@ size_t kite__contraction_len(const kite__cpt_text *t, size_t end, size_t p, bool
     return 0;
 }
 
-kite_status kite__split_gpt2(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out) {
+size_t kite__match_gpt2(const kite__cpt_text *t, size_t pos, size_t end, const void *o) {
     const uint16_t L = KITE_UC_LETTER, N = KITE_UC_NUMBER, WS = KITE_UC_WHITESPACE;
-    size_t ini = 0;
-    for (size_t pi = 0; pi < in->n; pi++) {
-        const size_t end = ini + in->len[pi];
-        size_t pos = ini;
-        while (pos < end) {
-            const size_t start = pos;
-            const uint32_t c = kite__cpt_at(t, end, pos);
-            const uint16_t f = kite__flags_at(t, end, pos);
-            // 's|'t|'re|'ve|'m|'ll|'d
-            size_t nc = kite__contraction_len(t, end, pos, false);
-            if (nc) {
-                pos += nc;
-                goto emit;
-            }
-            uint16_t f2 = c == ' ' ? kite__flags_at(t, end, pos + 1) : f; // the class after an optional space
-            // ' ?\p{L}+' and ' ?\p{N}+'
-            if (f2 & (L | N)) {
-                const uint16_t cls = (f2 & L) ? L : N;
-                pos += c == ' ';
-                while (f2 & cls) f2 = kite__flags_at(t, end, ++pos);
-                goto emit;
-            }
-            // ' ?[^\s\p{L}\p{N}]+'
-            if (!(f2 & (WS | L | N)) && f2) {
-                pos += c == ' ';
-                while (!(f2 & (WS | L | N)) && f2) f2 = kite__flags_at(t, end, ++pos);
-                goto emit;
-            }
-            {
-                size_t nws = 0;
-                while (kite__flags_at(t, end, pos + nws) & WS) nws++;
-                if (nws > 1 && kite__cpt_at(t, end, pos + nws) != UINT32_MAX) {
-                    pos += nws - 1; // '\s+(?!\S)': leave the last space to the next word
-                } else if (nws > 0) {
-                    pos += nws; // '\s+'
-                } else {
-                    pos++; // nothing matched: a piece of one code point
-                }
-            }
-        emit:
-            KITE_TRY(kite__pieces_push(out, pos - start));
-        }
-        ini = end;
+    const uint32_t c = kite__cpt_at(t, end, pos);
+    const uint16_t f = kite__flags_at(t, end, pos);
+    // 's|'t|'re|'ve|'m|'ll|'d
+    size_t nc = kite__contraction_len(t, end, pos, false);
+    if (nc) return pos + nc;
+    uint16_t f2 = c == ' ' ? kite__flags_at(t, end, pos + 1) : f; // the class after an optional space
+    // ' ?\p{L}+' and ' ?\p{N}+'
+    if (f2 & (L | N)) {
+        const uint16_t cls = (f2 & L) ? L : N;
+        pos += c == ' ';
+        while (f2 & cls) f2 = kite__flags_at(t, end, ++pos);
+        return pos;
     }
-    return KITE_OK;
+    // ' ?[^\s\p{L}\p{N}]+'
+    if (!(f2 & (WS | L | N)) && f2) {
+        pos += c == ' ';
+        while (!(f2 & (WS | L | N)) && f2) f2 = kite__flags_at(t, end, ++pos);
+        return pos;
+    }
+    size_t nws = 0;
+    while (kite__flags_at(t, end, pos + nws) & WS) nws++;
+    // '\s+(?!\S)' leaves the last space to the next word; then '\s+'; nothing matched: a piece
+    // of one code point
+    if (nws > 1 && kite__cpt_at(t, end, pos + nws) != UINT32_MAX) return pos + nws - 1;
+    return pos + (nws > 0 ? nws : 1);
 }

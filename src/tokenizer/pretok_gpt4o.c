@@ -76,17 +76,8 @@ static size_t match_at(const scan *s, size_t p, size_t max_digits, bool contract
     return p + 1; // unreachable in practice: every code point matches one alternative
 }
 
-kite_status kite__split_gpt4o(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out,
-                              size_t max_digits, bool contractions) {
-    size_t ini = 0;
-    for (size_t pi = 0; pi < in->n; pi++) {
-        scan s = {t, ini + in->len[pi]};
-        for (size_t p = ini; p < s.end;) {
-            size_t e = match_at(&s, p, max_digits, contractions);
-            KITE_TRY(kite__pieces_push(out, e - p));
-            p = e;
-        }
-        ini = s.end;
-    }
-    return KITE_OK;
+size_t kite__match_gpt4o(const kite__cpt_text *t, size_t p, size_t end, const void *opts) {
+    const kite__gpt4o_opts *o = opts;
+    const scan s = {t, end};
+    return match_at(&s, p, o->max_digits, o->contractions);
 }

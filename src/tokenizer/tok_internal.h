@@ -170,17 +170,30 @@ static inline uint16_t kite__flags_at(const kite__cpt_text *t, size_t end, size_
 // any_case also takes their ASCII capitals (llama3's (?i:...), gpt-4o's '[sS]|...).
 size_t kite__contraction_len(const kite__cpt_text *t, size_t end, size_t p, bool any_case);
 
-kite_status kite__split_gpt2(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out);
+// A scanner: the end of the match of its regex that starts at i, in the piece that ends at end,
+// or i when none starts there (the split makes the text between matches a piece too); o points
+// to the scanner's options (NULL when it has none).
+typedef size_t (*kite__match_fn)(const kite__cpt_text *t, size_t i, size_t end, const void *o);
+
+// The scanners whose regex matches at every code point (so every piece is a match), each the
+// regex's alternatives tried in order:
+// GPT-2's (pretok_gpt2.c; no options).
+size_t kite__match_gpt2(const kite__cpt_text *t, size_t i, size_t end, const void *o);
 typedef struct kite__llama3_opts {
     size_t max_digits;   // \p{N}{1,max_digits} (SIZE_MAX: \p{N}+)
     bool marks;          // [\p{L}\p{M}] in place of \p{L}
     bool contractions;   // the (?i:'s|'t|...) alternative
     bool punct_newlines; // [\r\n]* after a punctuation run
 } kite__llama3_opts;
-kite_status kite__split_llama3(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out,
-                               const kite__llama3_opts *o);
-kite_status kite__split_gpt4o(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out,
-                              size_t max_digits, bool contractions);
+// llama3's and its relatives' (pretok_llama3.c; o: a kite__llama3_opts).
+size_t kite__match_llama3(const kite__cpt_text *t, size_t i, size_t end, const void *o);
+typedef struct kite__gpt4o_opts {
+    size_t max_digits; // \p{N}{1,max_digits}
+    bool contractions; // the '[sS]|'[tT]|... suffix of a word
+} kite__gpt4o_opts;
+// gpt-4o's and tekken's (pretok_gpt4o.c; o: a kite__gpt4o_opts).
+size_t kite__match_gpt4o(const kite__cpt_text *t, size_t i, size_t end, const void *o);
+
 kite_status kite__split_punct_runs(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out);
 kite_status kite__split_number_runs(const kite__cpt_text *t, const kite__pieces *in, kite__pieces *out,
                                     bool single);

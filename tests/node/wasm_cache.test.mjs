@@ -37,12 +37,13 @@ test('Node: sha256 is checked for paths and URLs', async () => {
 });
 
 // Model routes: /m/<name>.gguf serves the file with an ETag and honours Range + If-Range;
-// /cut/<name>.gguf cuts its first full response after half the bytes.
+// /cut/<name>.gguf cuts its first full response after half the bytes; /nolen/<name>.gguf
+// sends it chunked, without a Content-Length.
 function modelRoutes() {
   const log = [];
   let cutDone = false;
   const intercept = async (req, res, headers) => {
-    const m = /^\/(m|cut)\/[\w-]+\.gguf$/.exec(new URL(req.url, 'http://x').pathname);
+    const m = /^\/(m|cut|nolen)\/[\w-]+\.gguf$/.exec(new URL(req.url, 'http://x').pathname);
     if (!m) return false;
     const range = req.headers.range;
     log.push({ path: req.url, range, ifRange: req.headers['if-range'] });
@@ -52,6 +53,11 @@ function modelRoutes() {
       const start = Number(r[1]);
       res.writeHead(206, { ...base, 'content-length': bytes.length - start, 'content-range': `bytes ${start}-${bytes.length - 1}/${bytes.length}` });
       res.end(bytes.subarray(start));
+      return true;
+    }
+    if (m[1] === 'nolen') {
+      res.writeHead(200, { ...headers, 'content-type': 'application/octet-stream' });
+      res.end(bytes);
       return true;
     }
     res.writeHead(200, { ...base, 'content-length': bytes.length });
@@ -118,6 +124,11 @@ async function inPage({ origin, flavor }) {
   out.resumed = await gen(cut);
   out.resumedAgain = await gen(cut);
 
+  // No length: loaded uncached through either store, nothing listed.
+  out.nolen = await gen(`${origin}/nolen/stories.gguf`);
+  out.nolenCapi = await gen(`${origin}/nolen/capi.gguf`, { cache: 'cache-api' });
+  out.nolenList = (await kite.listCachedModels()).filter((e) => e.url.includes('/nolen/'));
+
   const bad = `${origin}/m/bad.gguf`;
   try {
     await gen(bad, { sha256: '0'.repeat(64) });
@@ -180,6 +191,13 @@ test('Chromium: cached loads make no request, a cut download resumes, a bad chec
     assert.equal(r.resumed.cache.resumedFrom, from);
     assert.equal(r.resumed.text, r.first.text, 'the resumed file is whole');
     assert.equal(r.resumedAgain.cache.hit, true);
+
+    for (const [what, storage] of [['nolen', 'opfs'], ['nolenCapi', 'cache-api']]) {
+      assert.equal(r[what].text, r.first.text, what);
+      assert.deepEqual(r[what].cache, { storage, hit: false, resumedFrom: 0, stored: false,
+        warning: 'not cached: the server did not send the file size' }, what);
+    }
+    assert.deepEqual(r.nolenList, []);
 
     assert.match(r.badError ?? '', /SHA-256 mismatch/);
     assert.deepEqual(r.badList, [], 'a file that failed its checksum is not kept');
