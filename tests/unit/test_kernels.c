@@ -645,8 +645,9 @@ static void test_k_extremes(kite_pool *pool2) {
 // Every point of every row the grid point with the largest values (all signs +, IQ1's shift
 // + 1), against activations of one sign, each block's first of magnitude 1 and the rest m / 127
 // (Q8_K: 127, then m) for m = 127, 90, 60, 42: the relaxed packed GEMM sums the grid kinds' level
-// dots in int16 runs, exact only within their bounds (kernels_wasm_packed.inc's wpk_i16), which
-// random points and activations do not reach.
+// dots in int16 runs, exact only within their bounds, longer ones where a call's activations
+// allow (kernels_wasm_packed.inc's wpk_i16, wpk_grid_run), which random points and activations
+// do not reach.
 
 // The index of the grid point (n points, bytes wide, int8 values if sgn) whose values give the
 // largest sum in one int16 lane of the relaxed records: the values e with e % 4 < 2, or those with
@@ -732,6 +733,7 @@ static void test_iq_extremes(kite_pool *pool2) {
         CHECK(kite_matmul_repack_x8(t, w, w8, N_IN, N_OUT) == KITE_OK, "repack");
         const size_t ss = kite_matmul_scratch_size(t, N_IN, TOK_MAX);
         void *scratch = malloc(ss);
+        // the relaxed GEMM's runs: IQ2_XXS 2, 4, 4, 8 vectors, IQ2_XS / IQ2_S 2, 4, 4, 4, IQ3_XXS 4, 4, 8, 8
         static const float mags[] = {127.0f, 90.0f, 60.0f, 42.0f};
         for (int c = 0; c < 16; c++) { // (sign, token count, magnitude)
             const int sign = c & 1, nt = c & 2 ? TOK_MAX : 3;
