@@ -572,6 +572,31 @@ static void test_x8_special_halves(kite_type t, int n_tok) {
     free(w), free(w8), free(x), free(scratch);
 }
 
+// t's matmul of w (row layout) and w8 (X8) against x (nt tokens) in every set, 1 and 2 threads,
+// against the scalar set's yr (yi: room for the output): a failure names the first differing
+// output of each run, after `what` (the case).
+static void extremes_vs_ref(kite_pool *pool2, kite_type t, const void *w, const void *w8, int n_in, int n_out, const float *x,
+                            int nt, const float *yr, float *yi, void *scratch, size_t ss, const char *what) {
+    for (int i = 0; i < kite_kernels_isa_count(); i++) {
+        const char *isa = kite_kernels_isa_name(i);
+        CHECK(kite_kernels_set_isa(isa) == KITE_OK, "set %s", isa);
+        for (int v = 0; v < 4; v++) { // layout (rows, X8) x threads
+            const bool x8 = v & 1;
+            CHECK(kite_matmul_layout(v & 2 ? pool2 : NULL, t, x8 ? KITE_LAYOUT_X8 : KITE_LAYOUT_ROWS, x8 ? w8 : w, n_in, n_out, x,
+                                     nt, yi, scratch, ss) == KITE_OK,
+                  "%s: matmul", isa);
+            int bad = 0;
+            for (int k = 0; k < n_out * nt && !bad; k++)
+                if (memcmp(&yi[k], &yr[k], sizeof(float)) != 0) {
+                    bad = 1;
+                    CHECK(0, "%s %s%s extremes (%s, %d tokens): y[t=%d][o=%d] = %.9g, _ref %.9g", isa, kite_type_name(t),
+                          x8 ? "/x8" : "", what, nt, k / n_out, k % n_out, yi[k], yr[k]);
+                }
+            if (!bad) check_passed++;
+        }
+    }
+}
+
 // ---- 2b''. k-quant levels and activations at their extremes: every set gives _ref's bits ----
 // Every level byte 0xFF (levels and scales at their largest) or 0x00 against Q8_K activations of
 // all -127, or all +127 but each block's first (and the same for Q4_0, Q4_1, Q5_0, Q5_1 against
@@ -616,25 +641,9 @@ static void test_k_extremes(kite_pool *pool2) {
                     CHECK(kite_matmul_repack_x8(t, w, w8, N_IN, N_OUT) == KITE_OK, "repack");
                     CHECK(kite_kernels_set_isa("scalar") == KITE_OK, "scalar set");
                     CHECK(kite_matmul(NULL, t, w, N_IN, N_OUT, x, nt, yr, scratch, ss) == KITE_OK, "scalar matmul");
-                    for (int i = 0; i < kite_kernels_isa_count(); i++) {
-                        const char *isa = kite_kernels_isa_name(i);
-                        CHECK(kite_kernels_set_isa(isa) == KITE_OK, "set %s", isa);
-                        for (int v = 0; v < 4; v++) { // layout (rows, X8) x threads
-                            const bool x8 = v & 1;
-                            CHECK(kite_matmul_layout(v & 2 ? pool2 : NULL, t, x8 ? KITE_LAYOUT_X8 : KITE_LAYOUT_ROWS,
-                                                     x8 ? w8 : w, N_IN, N_OUT, x, nt, yi, scratch, ss) == KITE_OK,
-                                  "%s: matmul", isa);
-                            int bad = 0;
-                            for (int k = 0; k < N_OUT * nt && !bad; k++)
-                                if (memcmp(&yi[k], &yr[k], sizeof(float)) != 0) {
-                                    bad = 1;
-                                    CHECK(0, "%s %s%s extremes (bytes 0x%02X, sign %d, %d tokens): y[t=%d][o=%d] = %.9g, _ref %.9g",
-                                          isa, kite_type_name(t), x8 ? "/x8" : "", fillb ? 0xFF : 0, sign, nt, k / N_OUT,
-                                          k % N_OUT, yi[k], yr[k]);
-                                }
-                            if (!bad) check_passed++;
-                        }
-                    }
+                    char what[64];
+                    snprintf(what, sizeof what, "bytes 0x%02X, sign %d", fillb ? 0xFF : 0, sign);
+                    extremes_vs_ref(pool2, t, w, w8, N_IN, N_OUT, x, nt, yr, yi, scratch, ss, what);
                     free(w), free(w8);
                 }
     kite_kernels_set_isa(dflt);
@@ -741,25 +750,9 @@ static void test_iq_extremes(kite_pool *pool2) {
             for (int i = 0; i < N_IN * nt; i++) x[i] = (sign ? -1.0f : 1.0f) * (i % QK_K == 0 ? 1.0f : m);
             CHECK(kite_kernels_set_isa("scalar") == KITE_OK, "scalar set");
             CHECK(kite_matmul(NULL, t, w, N_IN, N_OUT, x, nt, yr, scratch, ss) == KITE_OK, "scalar matmul");
-            for (int i = 0; i < kite_kernels_isa_count(); i++) {
-                const char *isa = kite_kernels_isa_name(i);
-                CHECK(kite_kernels_set_isa(isa) == KITE_OK, "set %s", isa);
-                for (int v = 0; v < 4; v++) { // layout (rows, X8) x threads
-                    const bool x8 = v & 1;
-                    CHECK(kite_matmul_layout(v & 2 ? pool2 : NULL, t, x8 ? KITE_LAYOUT_X8 : KITE_LAYOUT_ROWS, x8 ? w8 : w, N_IN,
-                                             N_OUT, x, nt, yi, scratch, ss) == KITE_OK,
-                          "%s: matmul", isa);
-                    int bad = 0;
-                    for (int k = 0; k < N_OUT * nt && !bad; k++)
-                        if (memcmp(&yi[k], &yr[k], sizeof(float)) != 0) {
-                            bad = 1;
-                            CHECK(0, "%s %s%s extremes (point %d, sign %d, |a| %g, %d tokens): y[t=%d][o=%d] = %.9g, _ref %.9g",
-                                  isa, kite_type_name(t), x8 ? "/x8" : "", imax[ti], sign, mags[c >> 2], nt, k / N_OUT, k % N_OUT,
-                                  yi[k], yr[k]);
-                        }
-                    if (!bad) check_passed++;
-                }
-            }
+            char what[64];
+            snprintf(what, sizeof what, "point %d, sign %d, |a| %g", imax[ti], sign, (double)mags[c >> 2]);
+            extremes_vs_ref(pool2, t, w, w8, N_IN, N_OUT, x, nt, yr, yi, scratch, ss, what);
         }
         free(w), free(w8), free(scratch);
     }
