@@ -14,6 +14,7 @@
 #include "ggml_ref.h"
 #define HAVE_GGML_REF 1
 #endif
+#include "blocks/iq_tables.h"
 #include "kernels/kernels_internal.h"
 #include "kite.h"
 
@@ -571,6 +572,31 @@ static void test_x8_special_halves(kite_type t, int n_tok) {
     free(w), free(w8), free(x), free(scratch);
 }
 
+// t's matmul of w (row layout) and w8 (X8) against x (nt tokens) in every set, 1 and 2 threads,
+// against the scalar set's yr (yi: room for the output): a failure names the first differing
+// output of each run, after `what` (the case).
+static void extremes_vs_ref(kite_pool *pool2, kite_type t, const void *w, const void *w8, int n_in, int n_out, const float *x,
+                            int nt, const float *yr, float *yi, void *scratch, size_t ss, const char *what) {
+    for (int i = 0; i < kite_kernels_isa_count(); i++) {
+        const char *isa = kite_kernels_isa_name(i);
+        CHECK(kite_kernels_set_isa(isa) == KITE_OK, "set %s", isa);
+        for (int v = 0; v < 4; v++) { // layout (rows, X8) x threads
+            const bool x8 = v & 1;
+            CHECK(kite_matmul_layout(v & 2 ? pool2 : NULL, t, x8 ? KITE_LAYOUT_X8 : KITE_LAYOUT_ROWS, x8 ? w8 : w, n_in, n_out, x,
+                                     nt, yi, scratch, ss) == KITE_OK,
+                  "%s: matmul", isa);
+            int bad = 0;
+            for (int k = 0; k < n_out * nt && !bad; k++)
+                if (memcmp(&yi[k], &yr[k], sizeof(float)) != 0) {
+                    bad = 1;
+                    CHECK(0, "%s %s%s extremes (%s, %d tokens): y[t=%d][o=%d] = %.9g, _ref %.9g", isa, kite_type_name(t),
+                          x8 ? "/x8" : "", what, nt, k / n_out, k % n_out, yi[k], yr[k]);
+                }
+            if (!bad) check_passed++;
+        }
+    }
+}
+
 // ---- 2b''. k-quant levels and activations at their extremes: every set gives _ref's bits ----
 // Every level byte 0xFF (levels and scales at their largest) or 0x00 against Q8_K activations of
 // all -127, or all +127 but each block's first (and the same for Q4_0, Q4_1, Q5_0, Q5_1 against
@@ -615,29 +641,123 @@ static void test_k_extremes(kite_pool *pool2) {
                     CHECK(kite_matmul_repack_x8(t, w, w8, N_IN, N_OUT) == KITE_OK, "repack");
                     CHECK(kite_kernels_set_isa("scalar") == KITE_OK, "scalar set");
                     CHECK(kite_matmul(NULL, t, w, N_IN, N_OUT, x, nt, yr, scratch, ss) == KITE_OK, "scalar matmul");
-                    for (int i = 0; i < kite_kernels_isa_count(); i++) {
-                        const char *isa = kite_kernels_isa_name(i);
-                        CHECK(kite_kernels_set_isa(isa) == KITE_OK, "set %s", isa);
-                        for (int v = 0; v < 4; v++) { // layout (rows, X8) x threads
-                            const bool x8 = v & 1;
-                            CHECK(kite_matmul_layout(v & 2 ? pool2 : NULL, t, x8 ? KITE_LAYOUT_X8 : KITE_LAYOUT_ROWS,
-                                                     x8 ? w8 : w, N_IN, N_OUT, x, nt, yi, scratch, ss) == KITE_OK,
-                                  "%s: matmul", isa);
-                            int bad = 0;
-                            for (int k = 0; k < N_OUT * nt && !bad; k++)
-                                if (memcmp(&yi[k], &yr[k], sizeof(float)) != 0) {
-                                    bad = 1;
-                                    CHECK(0, "%s %s%s extremes (bytes 0x%02X, sign %d, %d tokens): y[t=%d][o=%d] = %.9g, _ref %.9g",
-                                          isa, kite_type_name(t), x8 ? "/x8" : "", fillb ? 0xFF : 0, sign, nt, k / N_OUT,
-                                          k % N_OUT, yi[k], yr[k]);
-                                }
-                            if (!bad) check_passed++;
-                        }
-                    }
+                    char what[64];
+                    snprintf(what, sizeof what, "bytes 0x%02X, sign %d", fillb ? 0xFF : 0, sign);
+                    extremes_vs_ref(pool2, t, w, w8, N_IN, N_OUT, x, nt, yr, yi, scratch, ss, what);
                     free(w), free(w8);
                 }
     kite_kernels_set_isa(dflt);
     free(x), free(yr), free(yi), free(scratch);
+}
+
+// ---- 2b'''. grid levels and activations at their extremes: every set gives _ref's bits ------
+// Every point of every row the grid point with the largest values (all signs +, IQ1's shift
+// + 1), against activations of one sign, each block's first of magnitude 1 and the rest m / 127
+// (Q8_K: 127, then m) for m = 127, 90, 60, 42: the relaxed packed GEMM sums the grid kinds' level
+// dots in int16 runs, exact only within their bounds, longer ones where a call's activations
+// allow (kernels_wasm_packed.inc's wpk_i16, wpk_grid_run), which random points and activations
+// do not reach.
+
+// The index of the grid point (n points, bytes wide, int8 values if sgn) whose values give the
+// largest sum in one int16 lane of the relaxed records: the values e with e % 4 < 2, or those with
+// e % 4 >= 2 (the pair sums of i16x8.relaxed_dot_i8x16_i7x16_s).
+static int grid_max_point(const void *grid, int n, int bytes, int sgn) {
+    int best = 0, bsum = -1000;
+    for (int i = 0; i < n; i++) {
+        int sum[2] = {0, 0};
+        for (int j = 0; j < bytes; j++) {
+            const uint8_t v = ((const uint8_t *)grid)[(size_t)i * bytes + j];
+            sum[j % 4 >= 2] += sgn ? (int8_t)v : v;
+        }
+        for (int h = 0; h < 2; h++)
+            if (sum[h] > bsum) best = i, bsum = sum[h];
+    }
+    return best;
+}
+
+// Sets point p of grid block blk of type t to grid index idx, its signs + (IQ1: its shift + 1).
+static void grid_set_point(kite_type t, uint8_t *blk, int p, int idx) {
+    const int g = p / 4, k = p % 4;
+    switch (t) {
+    case KITE_TYPE_IQ2_XXS: { // group g: 4 index bytes, then signs (bits 0..27) and the scale
+        uint8_t *q = (uint8_t *)((block_iq2_xxs *)blk)->qs + 8 * g;
+        q[k] = (uint8_t)idx, q[4] = q[5] = q[6] = 0, q[7] &= 0xF0;
+        break;
+    }
+    case KITE_TYPE_IQ2_XS: ((block_iq2_xs *)blk)->qs[p] = (uint16_t)idx; break; // (sign index 0)
+    case KITE_TYPE_IQ2_S: {
+        block_iq2_s *x = (block_iq2_s *)blk;
+        x->qs[p] = (uint8_t)idx, x->qs[QK_K / 8 + p] = 0;
+        x->qh[g] = (uint8_t)((x->qh[g] & ~(3 << (2 * k))) | (idx >> 8) << (2 * k));
+        break;
+    }
+    case KITE_TYPE_IQ3_XXS: { // 64 index bytes, then per 32 values signs (bits 0..27) and the scale
+        block_iq3_xxs *x = (block_iq3_xxs *)blk;
+        x->qs[p] = (uint8_t)idx;
+        uint8_t *sg = x->qs + QK_K / 4 + 4 * (p / 8);
+        sg[0] = sg[1] = sg[2] = 0, sg[3] &= 0xF0;
+        break;
+    }
+    case KITE_TYPE_IQ3_S: {
+        block_iq3_s *x = (block_iq3_s *)blk;
+        x->qs[p] = (uint8_t)idx, x->signs[p / 2] = 0;
+        x->qh[p / 8] = (uint8_t)((x->qh[p / 8] & ~(1 << (p % 8))) | (idx >> 8) << (p % 8));
+        break;
+    }
+    case KITE_TYPE_IQ1_S: {
+        block_iq1_s *x = (block_iq1_s *)blk;
+        x->qs[p] = (uint8_t)idx;
+        x->qh[g] = (uint16_t)((x->qh[g] & ~(7 << (3 * k)) & 0x7FFF) | (idx >> 8) << (3 * k));
+        break;
+    }
+    default: { // IQ1_M: bits 0..2 of nibble k & 1 of qh[2g + k / 2], its bit 3 the shift's sign
+        block_iq1_m *x = (block_iq1_m *)blk;
+        const int sh = 4 * (k & 1);
+        x->qs[p] = (uint8_t)idx;
+        x->qh[2 * g + k / 2] = (uint8_t)((x->qh[2 * g + k / 2] & ~(15 << sh)) | (idx >> 8) << sh);
+        break;
+    }
+    }
+}
+
+static void test_iq_extremes(kite_pool *pool2) {
+    enum { N_IN = 512, N_OUT = 16, TOK_MAX = 20 };
+    static const kite_type types[] = {KITE_TYPE_IQ2_XXS, KITE_TYPE_IQ2_XS, KITE_TYPE_IQ2_S, KITE_TYPE_IQ3_XXS,
+                                      KITE_TYPE_IQ3_S, KITE_TYPE_IQ1_S, KITE_TYPE_IQ1_M};
+    const int imax[] = {grid_max_point(kite__iq2xxs_grid, 256, 8, 0), grid_max_point(kite__iq2xs_grid, 512, 8, 0),
+                        grid_max_point(kite__iq2s_grid, 1024, 8, 0), grid_max_point(kite__iq3xxs_grid, 256, 4, 0),
+                        grid_max_point(kite__iq3s_grid, 512, 4, 0), grid_max_point(kite__iq1s_grid, 2048, 8, 1),
+                        grid_max_point(kite__iq1s_grid, 2048, 8, 1)};
+    const char *dflt = kite_kernels_isa();
+    float *x = malloc(sizeof(float) * N_IN * TOK_MAX), *yr = malloc(sizeof(float) * N_OUT * TOK_MAX),
+          *yi = malloc(sizeof(float) * N_OUT * TOK_MAX);
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        const kite_type t = types[ti];
+        const size_t bs = kite_type_get(t)->type_size, ws = (size_t)kite_type_row_bytes(t, N_IN), wb = ws * N_OUT;
+        const int pts = t == KITE_TYPE_IQ3_XXS || t == KITE_TYPE_IQ3_S ? 64 : 32; // points per block
+        uint8_t *w = malloc(wb), *w8 = malloc(wb);
+        fill_weights(t, w, N_IN, N_OUT); // (random d and scales)
+        for (size_t b = 0; b < wb / bs; b++)
+            for (int p = 0; p < pts; p++) grid_set_point(t, w + b * bs, p, imax[ti]);
+        CHECK(kite_matmul_repack_x8(t, w, w8, N_IN, N_OUT) == KITE_OK, "repack");
+        const size_t ss = kite_matmul_scratch_size(t, N_IN, TOK_MAX);
+        void *scratch = malloc(ss);
+        // the relaxed GEMM's runs: IQ2_XXS 2, 4, 4, 8 vectors, IQ2_XS / IQ2_S 2, 4, 4, 4, IQ3_XXS 4, 4, 8, 8
+        static const float mags[] = {127.0f, 90.0f, 60.0f, 42.0f};
+        for (int c = 0; c < 16; c++) { // (sign, token count, magnitude)
+            const int sign = c & 1, nt = c & 2 ? TOK_MAX : 3;
+            const float m = mags[c >> 2] / 127.0f;
+            for (int i = 0; i < N_IN * nt; i++) x[i] = (sign ? -1.0f : 1.0f) * (i % QK_K == 0 ? 1.0f : m);
+            CHECK(kite_kernels_set_isa("scalar") == KITE_OK, "scalar set");
+            CHECK(kite_matmul(NULL, t, w, N_IN, N_OUT, x, nt, yr, scratch, ss) == KITE_OK, "scalar matmul");
+            char what[64];
+            snprintf(what, sizeof what, "point %d, sign %d, |a| %g", imax[ti], sign, (double)mags[c >> 2]);
+            extremes_vs_ref(pool2, t, w, w8, N_IN, N_OUT, x, nt, yr, yi, scratch, ss, what);
+        }
+        free(w), free(w8), free(scratch);
+    }
+    kite_kernels_set_isa(dflt);
+    free(x), free(yr), free(yi);
 }
 
 // ---- 2b'. X8 Q6_K at the ends of its ranges ----------------------------------------------------
@@ -930,6 +1050,7 @@ int main(void) {
         test_x8_special_halves(special[i], 20);
     }
     test_k_extremes(pool2);
+    test_iq_extremes(pool2);
     test_iq_every_index(pool2);
     test_matmul_parts();
     test_act_quant();
