@@ -253,10 +253,11 @@ static void save(const chat *c, const char *path) {
         jw_free(&w);
         return;
     }
-    // only a regular file (or a new name) is replaced, through a temporary file beside it
+    // only a regular file (or a new name) other than the model is replaced, through a temporary
+    // file beside it
     char err[600];
     safe_output out;
-    if (safe_output_check(path, NULL, err, sizeof err) != 0) {
+    if (model_session_output_check(&c->s, path, NULL, err, sizeof err) != 0) {
         fprintf(stderr, "kite chat: /save: %s; not saved\n", err);
     } else if (!safe_output_open(&out, path, err, sizeof err)) {
         fprintf(stderr, "kite chat: /save %s: %s\n", path, strerror(errno));
