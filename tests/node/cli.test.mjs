@@ -171,6 +171,24 @@ test('chat: a banner on stderr; /exit, /bye, /help, unknown commands are never s
   }
 });
 
+test('chat: --chat-template auto is the default (the model\'s own, as kite run); an unknown name is refused before the chat starts', () => {
+  const phi3 = join(modelsDir(), 'rand-phi3-f16.gguf');
+  const args = ['chat', '-m', phi3, '--temp', '0', '-n', '6'];
+  const own = kite(args, { input: 'Hello there\n' });
+  assert.equal(own.status, 0, own.stderr);
+  for (const a of [[...args, '--chat-template', 'auto'], ['run', ...args.slice(1), '-cnv', '--chat-template', 'auto']]) {
+    const auto = kite(a, { input: 'Hello there\n' });
+    assert.equal(auto.status, 0, `${a.join(' ')}: ${auto.stderr}`);
+    assert.equal(auto.stdout, own.stdout, a.join(' '));
+  }
+  for (const a of [[...args, '--chat-template', 'bogus'], ['run', ...args.slice(1), '-cnv', '--chat-template', 'bogus']]) {
+    const bad = kite(a, { input: 'Hello there\n' });
+    assert.equal(bad.status, 2, `${a.join(' ')}: ${bad.stderr}`);
+    assert.match(bad.stderr, /unknown chat template 'bogus'/);
+    assert.doesNotMatch(bad.stderr, /Type a message/, 'refused before the banner');
+  }
+});
+
 test('chat: multi-line input (\\ at a line end, """ blocks); /save writes JSON atomically; /load restores', () => {
   const file = join(tmp, 'conv.json');
   const input = 'first \\\nsecond\n"""\nblock a\n\nblock b\n"""\n"""one line"""\n/save ' + file + '\n/stats\n';
