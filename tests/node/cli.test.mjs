@@ -98,6 +98,15 @@ test('run: --verbose-prompt prints llama.cpp\'s prompt tokens; -e escapes as lla
   assert.notDeepEqual(ids(literal.stderr), ref.prompt);
 });
 
+test('run, chat, serve: --repeat-last-n past the sampler\'s window (1048576) is a usage error naming the flag', () => {
+  for (const cmd of [['run', '-p', 'hi', '-n', '1'], ['chat'], ['serve', '--port', '0']]) {
+    const r = kite([...cmd, '-m', STORIES, '--repeat-last-n', '1048577'], { input: '' });
+    assert.equal(r.status, 2, `${cmd[0]}: ${r.stderr}`);
+    assert.match(r.stderr, /--repeat-last-n expects an integer in \[0, 1048576\], got '1048577'/, cmd[0]);
+  }
+  assert.equal(kite(['run', ...greedy, '-p', 'hi', '-n', '1', '--repeat-last-n', '1048576']).status, 0, 'the limit itself runs');
+});
+
 test('run: --display-prompt shows the prompt first; --no-display-prompt (default) does not', () => {
   const d = kite(['run', ...greedy, '-n', '27', '-p', 'Once upon a time', '--display-prompt']);
   assert.equal(d.stdout, 'Once upon a time' + REF);
