@@ -119,7 +119,8 @@ int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
     else if (!strcmp(a, "--top-p")) ok = parse_float(a, v, 0.0f, 1.0f, &o->sampling.top_p);
     else if (!strcmp(a, "--min-p")) ok = parse_float(a, v, 0.0f, 1.0f, &o->sampling.min_p);
     else if (!strcmp(a, "--repeat-penalty")) ok = parse_float(a, v, 0.0001f, 100.0f, &o->sampling.repeat_penalty);
-    else if (!strcmp(a, "--repeat-last-n")) ok = model_cli_int(a, v, 0, KITE_SAMPLER_MAX_PENALTY_LAST_N, &o->sampling.penalty_last_n);
+    else if (!strcmp(a, "--repeat-last-n"))
+        ok = model_cli_int(a, v, 0, KITE_SAMPLER_MAX_PENALTY_LAST_N, &o->sampling.penalty_last_n);
     else if (!strcmp(a, "-fa") || !strcmp(a, "--flash-attn")) {
         if (!strcmp(v, "on")) o->flash_attn = KITE_FA_ON;
         else if (!strcmp(v, "off")) o->flash_attn = KITE_FA_OFF;
