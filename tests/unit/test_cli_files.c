@@ -3,9 +3,10 @@
 // (a file size limit) and every terminating signal: no temporary file left, an existing OUT
 // unchanged. FIFOs, devices and endless streams given to every command that reads a path:
 // refused at once, never a hang (each run has a timeout, so a regression fails instead of
-// blocking). An output naming the model or the text a command reads (imatrix -o, perplexity
-// --kl-divergence-base, chat /save): refused, the input unchanged. Perplexity contexts too
-// short to score; the file types `kite quantize --help` lists are exactly the ones it runs.
+// blocking). An output naming a file the command reads (quantize's OUT as its --imatrix file;
+// imatrix -o, perplexity --kl-divergence-base, chat /save as the model or the text): refused,
+// the input unchanged. Perplexity contexts too short to score; the file types `kite quantize
+// --help` lists are exactly the ones it runs.
 #include <dirent.h>
 #include <math.h>
 #include <signal.h>
@@ -159,6 +160,17 @@ static void test_out_kinds(void) {
     at(p, sizeof p, "soft.gguf");
     CHECK(symlink(in, p) == 0, "symlink");
     refuse_out("OUT a symbolic link to IN", "soft.gguf", "input");
+    unlink(p);
+    // the --imatrix file, an input too (it was replaced by the quantized model)
+    at(p, sizeof p, "imatrix.gguf");
+    CHECK(check_write_file(p, "keep me", 7), "write the imatrix file");
+    const char *im_out[] = {"-q", "--imatrix", p, in, p, "Q4_K_M", NULL};
+    cli_result r = expect_refused("OUT the --imatrix file", "quantize", im_out, NULL, "is the input file");
+    CHECK(r.code == 2, "OUT the --imatrix file: exit %d, want 2", r.code);
+    b = check_read_file(p, &n);
+    CHECK(b && n == 7 && !memcmp(b, "keep me", 7), "OUT the --imatrix file: the file was modified");
+    free(b);
+    CHECK(leftovers("imatrix.gguf") == 0, "OUT the --imatrix file: temporary file left");
     unlink(p);
     CHECK(input_unchanged(), "input modified");
 }
