@@ -298,6 +298,15 @@ static void test_inputs(void) {
     expect_refused("run -f FIFO", "run", run_file, NULL, "FIFO");
     const char *run_zero[] = {"-m", in, "-f", "/dev/zero", "-n", "1", NULL};
     expect_refused("run -f /dev/zero", "run", run_zero, NULL, "character device");
+    // a NUL byte in the prompt's text: refused, not the prompt cut there
+    char nul[512];
+    at(nul, sizeof nul, "nul.txt");
+    CHECK(check_write_file(nul, "Once\0 upon a time", 17), "write nul.txt");
+    const char *run_nul[] = {"-m", in, "-f", nul, "-n", "1", NULL};
+    expect_refused("run -f FILE with a NUL", "run", run_nul, NULL, "NUL byte (at byte 4)");
+    const char *run_nul_stdin[] = {"-m", in, "-p", "-", "-n", "1", NULL};
+    expect_refused("run -p - with a NUL", "run", run_nul_stdin, nul, "stdin holds a NUL byte");
+    unlink(nul);
     const char *run_stdin[] = {"-m", in, "-p", "-", "-n", "1", NULL};
     expect_refused("run -p - < /dev/zero", "run", run_stdin, "/dev/zero", "too large");
     // chat's /load and /save name files too
