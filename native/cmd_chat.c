@@ -33,7 +33,7 @@ static void usage(FILE *f) {
             "  -m, --model FILE|URL   GGUF model: a path, http(s):// or hf://OWNER/REPO/FILE.gguf URL\n"
             "                         (downloaded once into $KITE_CACHE, default ~/.cache/kite)\n"
             "  -hf OWNER/REPO[:QUANT] a Hugging Face repository's GGUF (see kite run --help)\n"
-            "  --chat-template NAME   built-in template (default: the model's own, else chatml)\n"
+            "  --chat-template NAME   built-in template; auto (the default): the model's own, else chatml\n"
             "  --grammar GBNF, --grammar-file FILE, -j/--json-schema JSON, -jf/--json-schema-file FILE\n"
             "                         constrain every reply (as kite run)\n"
             "  -sys, --system TEXT    system message (kept when old turns are dropped)\n"
@@ -253,10 +253,11 @@ static void save(const chat *c, const char *path) {
         jw_free(&w);
         return;
     }
-    // only a regular file (or a new name) is replaced, through a temporary file beside it
+    // only a regular file (or a new name) other than the model is replaced, through a temporary
+    // file beside it
     char err[600];
     safe_output out;
-    if (safe_output_check(path, NULL, err, sizeof err) != 0) {
+    if (model_session_output_check(&c->s, path, NULL, err, sizeof err) != 0) {
         fprintf(stderr, "kite chat: /save: %s; not saved\n", err);
     } else if (!safe_output_open(&out, path, err, sizeof err)) {
         fprintf(stderr, "kite chat: /save %s: %s\n", path, strerror(errno));
@@ -443,6 +444,12 @@ int kite_cmd_chat(int argc, char **argv) {
         fprintf(stderr, "kite chat: -f is not a chat option (pipe the messages to stdin)\n");
         return 2;
     }
+    // --chat-template auto (as kite run): the model's own, the default
+    const char *named = o.chat_template && strcmp(o.chat_template, "auto") != 0 ? o.chat_template : NULL;
+    if (named && !kite_chat_detect(named)) {
+        fprintf(stderr, "kite chat: unknown chat template '%s'\n", named);
+        return 2;
+    }
     if (!o.seed_given) o.sampling.seed = model_cli_random_seed();
     char *grammar = NULL;
     if (!model_cli_grammar(&o, &grammar)) return 2;
@@ -452,9 +459,9 @@ int kite_cmd_chat(int argc, char **argv) {
         return 1;
     }
 
-    // the template: --chat-template, else the model's own source, else chatml (NULL)
+    // the template: --chat-template NAME, else the model's own source, else chatml (NULL)
     char *tmpl_src = NULL;
-    c.tmpl = o.chat_template;
+    c.tmpl = named;
     kite_str ts;
     if (!c.tmpl && kite_gguf_get_str(kite_model_gguf(c.s.model), "tokenizer.chat_template", &ts))
         c.tmpl = tmpl_src = strndup(ts.ptr, ts.len);
@@ -482,7 +489,7 @@ int kite_cmd_chat(int argc, char **argv) {
         fprintf(stderr,
                 "kite chat: %s (context %d tokens, template: %s)\n"
                 "Type a message; /help lists the commands. /exit, /bye or Ctrl-D leaves; Ctrl-C stops a reply.\n",
-                c.s.path, n_ctx, o.chat_template ? o.chat_template : tmpl_src ? "the model's own" : "the fallback");
+                c.s.path, n_ctx, named ? named : tmpl_src ? "the model's own" : "the fallback");
 
     int rc = 0;
     if (system && !push_msg(&c, "system", system, strlen(system))) rc = 1;

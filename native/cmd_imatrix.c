@@ -268,6 +268,11 @@ int kite_cmd_imatrix(int argc, char **argv) {
     cli_stop_on_signals();
     int rc = 1;
     int32_t n_tok = 0, *ids = NULL;
+    if (model_session_output_check(&s, out_path, NULL, err, sizeof err) != 0) { // -o naming the model
+        fprintf(stderr, "kite imatrix: output: %s\n", err);
+        rc = 2;
+        goto done;
+    }
     if (kite_ctx_set_matmul_observer(s.ctx, imatrix_observe, &col) != KITE_OK) {
         fprintf(stderr, "kite imatrix: %s\n", kite_last_error());
         goto done;

@@ -11,16 +11,24 @@ static kite_status stdout_write(void *user, const void *data, size_t n) {
     return fwrite(data, 1, n, stdout) == n ? KITE_OK : KITE_ERR_IO;
 }
 
-// Prints a string value on one line: control characters escaped, long strings cut.
-static void print_str(kite_str s, size_t max) {
-    size_t n = s.len < max ? (size_t)s.len : max;
+// Prints a string from the file on one line: control characters (DEL too) escaped, so a key,
+// a name or a value cannot move the cursor or send a terminal escape; long strings cut. Returns
+// the characters printed.
+static size_t print_str(kite_str s, size_t max) {
+    size_t n = s.len < max ? (size_t)s.len : max, out = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s.ptr[i];
-        if (c == '\n') fputs("\\n", stdout);
-        else if (c < 0x20) printf("\\x%02x", c);
-        else putchar(c);
+        if (c == '\n') out += (size_t)printf("\\n");
+        else if (c < 0x20 || c == 0x7F) out += (size_t)printf("\\x%02x", c);
+        else out += putchar(c) != EOF;
     }
-    if (s.len > max) printf("... (%llu bytes)", (unsigned long long)s.len);
+    if (s.len > max) out += (size_t)printf("... (%llu bytes)", (unsigned long long)s.len);
+    return out;
+}
+
+// print_str, then spaces up to width characters.
+static void print_padded(kite_str s, size_t width) {
+    for (size_t n = print_str(s, 200); n < width; n++) putchar(' ');
 }
 
 static void print_value(const kite_gguf_value *v) {
@@ -58,7 +66,9 @@ static void print_text(const char *path, const kite_gguf *g) {
     printf("\nmetadata:\n");
     for (uint64_t i = 0; i < g->n_kv; i++) {
         const kite_gguf_kv *kv = &g->kv[i];
-        printf("  %-44.*s %-4s ", (int)kv->key.len, kv->key.ptr, kite_gguf_type_name(kv->val.type));
+        fputs("  ", stdout);
+        print_padded(kv->key, 44);
+        printf(" %-4s ", kite_gguf_type_name(kv->val.type));
         print_value(&kv->val);
         putchar('\n');
     }
@@ -69,8 +79,9 @@ static void print_text(const char *path, const kite_gguf *g) {
         size_t at = 0;
         for (uint32_t d = 0; d < t->n_dims && at < sizeof shape; d++)
             at += (size_t)snprintf(shape + at, sizeof shape - at, d ? " x %llu" : "%llu", (unsigned long long)t->ne[d]);
-        printf("  %-36.*s %-8s %-24s %12llu\n", (int)t->name.len, t->name.ptr, kite_type_name(t->type), shape,
-               (unsigned long long)t->nbytes);
+        fputs("  ", stdout);
+        print_padded(t->name, 36);
+        printf(" %-8s %-24s %12llu\n", kite_type_name(t->type), shape, (unsigned long long)t->nbytes);
     }
     // Per-type breakdown: how much of the file each storage type takes.
     printf("\nby type:\n");

@@ -234,6 +234,11 @@ int kite_cmd_perplexity(int argc, char **argv) {
     if (max_chunks > 0 && max_chunks < n_chunk) n_chunk = max_chunks;
     fprintf(stderr, "perplexity: %d tokens, %d chunks of %d\n", n_tok, n_chunk, o.n_ctx);
     if (base && n_chunk >= 1) { // (--chunks 1 writes a one-chunk base file, as llama-perplexity)
+        if (model_session_output_check(&s, base, o.file, w.err, sizeof w.err) != 0) { // the model or the text
+            fprintf(stderr, "kite perplexity: --kl-divergence-base: %s\n", w.err);
+            rc = 2;
+            goto done;
+        }
         w.n_vocab = kite_model_hparams(s.model)->n_vocab;
         if (!(w.rows = malloc((size_t)(o.n_ctx - 1 - o.n_ctx / 2) * kite_kld_row_len(w.n_vocab) * sizeof(uint16_t)))) {
             fprintf(stderr, "kite perplexity: out of memory\n");

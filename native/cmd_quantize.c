@@ -164,13 +164,15 @@ static bool parse_type(const char *s, int *out) {
 
 // ---- the output path -------------------------------------------------------------------------
 
-// Checks OUT before anything is written: it must not be IN under any name (the same file
-// through a symbolic or a hard link: same device and inode) and must be a regular file or
-// not exist yet. A symbolic link is refused, not written through, so the file replaced is
-// always the one named. Returns 0 when OUT is usable, else prints why and returns the exit code.
-static int check_output(const char *in_path, const char *out_path) {
+// Checks OUT before anything is written: it must not be IN or the --imatrix file (imatrix_path,
+// or NULL) under any name (the same file through a symbolic or a hard link: same device and
+// inode) and must be a regular file or not exist yet. A symbolic link is refused, not written
+// through, so the file replaced is always the one named. Returns 0 when OUT is usable, else
+// prints why and returns the exit code.
+static int check_output(const char *in_path, const char *imatrix_path, const char *out_path) {
     char err[600];
-    const int rc = safe_output_check(out_path, in_path, err, sizeof err);
+    int rc = safe_output_check(out_path, in_path, err, sizeof err);
+    if (rc == 0 && imatrix_path) rc = safe_output_check(out_path, imatrix_path, err, sizeof err);
     if (rc == 2) return usage_error("output %s (see 'kite quantize --help')", err);
     if (rc) fprintf(stderr, "kite quantize: output: %s\n", err);
     return rc;
@@ -324,7 +326,7 @@ int kite_cmd_quantize(int argc, char **argv) {
         rc = usage_error("%s", kite_last_error());
         goto out;
     }
-    if ((rc = check_output(in_path, out_path)) != 0) goto out;
+    if ((rc = check_output(in_path, imatrix_path, out_path)) != 0) goto out;
 
     // ---- run ----
     rc = 1;

@@ -233,7 +233,12 @@ int kite_cmd_serve(int argc, char **argv) {
         } else if (FLAG("--load-delay") && has_value) {
             if (!model_cli_int("--load-delay", argv[++i], 0, 60000, &load_delay)) goto out;
         } else if (FLAG("--api-key") && has_value) {
+            const int before = keys.n;
             if (!list_add_csv(&keys, argv[++i])) goto oom;
+            if (keys.n == before) { // --api-key "$UNSET": the server must not quietly go open
+                fprintf(stderr, "kite serve: --api-key '%s' holds no key (an empty variable?)\n", argv[i]);
+                goto out;
+            }
         } else if (FLAG("--api-key-file") && has_value) {
             if (!read_key_file(&keys, argv[++i])) goto out;
         } else if ((FLAG("--cors-origins") || FLAG("--cors")) && has_value) {

@@ -11,6 +11,7 @@
 
 #include "cpu_cores.h"
 #include "model_fetch.h"
+#include "safe_output.h"
 
 #define DEFAULT_MODEL_NAME "stories260K.gguf"
 
@@ -118,7 +119,8 @@ int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
     else if (!strcmp(a, "--top-p")) ok = parse_float(a, v, 0.0f, 1.0f, &o->sampling.top_p);
     else if (!strcmp(a, "--min-p")) ok = parse_float(a, v, 0.0f, 1.0f, &o->sampling.min_p);
     else if (!strcmp(a, "--repeat-penalty")) ok = parse_float(a, v, 0.0001f, 100.0f, &o->sampling.repeat_penalty);
-    else if (!strcmp(a, "--repeat-last-n")) ok = model_cli_int(a, v, 0, 1 << 22, &o->sampling.penalty_last_n);
+    else if (!strcmp(a, "--repeat-last-n"))
+        ok = model_cli_int(a, v, 0, KITE_SAMPLER_MAX_PENALTY_LAST_N, &o->sampling.penalty_last_n);
     else if (!strcmp(a, "-fa") || !strcmp(a, "--flash-attn")) {
         if (!strcmp(v, "on")) o->flash_attn = KITE_FA_ON;
         else if (!strcmp(v, "off")) o->flash_attn = KITE_FA_OFF;
@@ -175,6 +177,12 @@ static int split_name(const char *path, int *no, size_t *prefix_len) {
     return b;
 }
 
+// The name of file i (1-based) of the split set of count files whose first is first (prefix
+// length plen).
+static void split_part(char *out, size_t n, const char *first, size_t plen, int i, int count) {
+    snprintf(out, n, "%.*s-%05d-of-%05d.gguf", (int)plen, first, i, count);
+}
+
 // Maps the other files of a split set beside s->path (its first file).
 static bool open_split(model_session *s) {
     int no;
@@ -190,7 +198,7 @@ static bool open_split(model_session *s) {
     if (!s->more) return false;
     for (int i = 2; i <= count; i++) {
         char path[4096], err[512];
-        snprintf(path, sizeof path, "%.*s-%05d-of-%05d.gguf", (int)plen, s->path, i, count);
+        split_part(path, sizeof path, s->path, plen, i, count);
         if (!kite_file_map_open(path, &s->more[i - 2], err, sizeof err)) {
             fprintf(stderr, "kite: split set: %s\n", err);
             return false;
@@ -296,6 +304,23 @@ bool model_session_open(model_session *s, const model_opts *o) {
     if (o->n_gpu_layers > 0 && !o->quiet && !strcmp(kite_ctx_layer_backend(s->ctx, n_layer - 1), "cpu"))
         fprintf(stderr, "kite: -ngl %d: this build has no GPU backend; every layer runs on the CPU\n", o->n_gpu_layers);
     return true;
+}
+
+int model_session_output_check(const model_session *s, const char *path, const char *in_path, char *err,
+                               size_t err_len) {
+    int no;
+    size_t plen = 0;
+    const int count = split_name(s->path, &no, &plen);
+    for (int i = 1; i <= (count > 1 ? count : 1); i++) {
+        char part[4096];
+        if (count > 1) split_part(part, sizeof part, s->path, plen, i, count);
+        else snprintf(part, sizeof part, "%s", s->path);
+        if (!strcmp(part, path) || kite_file_same(part, path)) {
+            snprintf(err, err_len, "%s is the model file: choose another name", path);
+            return 2;
+        }
+    }
+    return safe_output_check(path, in_path, err, err_len);
 }
 
 void model_session_close(model_session *s) {

@@ -91,6 +91,13 @@ bool model_session_open(model_session *s, const model_opts *o);
 
 void model_session_close(model_session *s);
 
+// Whether an output file may be written at path while session s (open) reads its model:
+// safe_output_check's answer (in_path: another input, or NULL), and also 2, with err naming
+// the problem, when path is the model file or one of its split set's files (the output would
+// replace the model).
+int model_session_output_check(const model_session *s, const char *path, const char *in_path, char *err,
+                               size_t err_len);
+
 // A seed for runs without --seed (llama.cpp picks a random one too).
 uint32_t model_cli_random_seed(void);
 

@@ -323,7 +323,7 @@ static bool parse_sampling(serve_state *s, const json_value *b, gen_request *r, 
         !opt_float(b, "presence_penalty", -100, 100, &r->sampling.presence_penalty, err, es) ||
         !opt_float(b, "frequency_penalty", -100, 100, &r->sampling.frequency_penalty, err, es) ||
         !opt_float(b, "repeat_penalty", 0.0001, 100, &r->sampling.repeat_penalty, err, es) ||
-        !opt_int(b, "repeat_last_n", 0, 1 << 22, &last_n, err, es) ||
+        !opt_int(b, "repeat_last_n", 0, KITE_SAMPLER_MAX_PENALTY_LAST_N, &last_n, err, es) ||
         !opt_int(b, "seed", -1, 4294967295.0, &seed, err, es) ||
         !opt_int(b, "max_tokens", -1, 1 << 24, &n_predict, err, es) ||
         !opt_int(b, "max_completion_tokens", -1, 1 << 24, &n_predict, err, es) ||

@@ -155,7 +155,7 @@ export interface GenerateOptions {
   /** Sampling, llama.cpp's names and defaults: temperature 0.8 (0: greedy), topK 40,
    *  topP 0.95, minP 0.05, repeatPenalty 1 (off), repeatLastN 64, seed 0xFFFFFFFF.
    *  Ranges (the CLI's): temperature 0..100, topK 0..16777216 (0: off), topP 0..1, minP 0..1,
-   *  repeatPenalty (0, 100], repeatLastN 0..4194304, seed an integer 0..0xFFFFFFFF. */
+   *  repeatPenalty (0, 100], repeatLastN 0..1048576, seed an integer 0..0xFFFFFFFF. */
   temperature?: number;
   topK?: number;
   topP?: number;

@@ -134,7 +134,10 @@ class Model {
   }
 
   async detokenize(ids) {
-    const arr = Array.from(ids ?? [], Number);
+    // an array-like (Array, typed array): Array.from would take a number or null as no ids
+    if (ids === null || typeof ids !== 'object' || !Number.isSafeInteger(ids.length))
+      throw new KiteError(`kite: detokenize(ids) needs an array of token ids (got ${ids === null ? 'null' : typeof ids})`, 'invalid input');
+    const arr = Array.from(ids, Number);
     if (arr.some((x) => !Number.isInteger(x) || x < 0 || x > 0x7fffffff))
       throw new KiteError('kite: detokenize(ids) needs non-negative integer token ids', 'invalid input');
     return this.#live().call('detokenize', { ids: arr });

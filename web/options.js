@@ -98,7 +98,7 @@ export const GENERATE_OPTIONS = {
   topP: num(0, 1),
   minP: num(0, 1),
   repeatPenalty: num(0, 100, { loOpen: true }),
-  repeatLastN: int(0, 1 << 22),
+  repeatLastN: int(0, 1 << 20), // KITE_SAMPLER_MAX_PENALTY_LAST_N (src/sampler/kite_sampler.h)
   seed: int(0, 0xffffffff),
   stop: stringArray,
   signal,

@@ -184,11 +184,12 @@ kite_status kite_quantize_tensor_order(const kite_gguf *g, uint64_t *order);
 // p->n_threads threads where the build has threads (KITE_THREADS), else one.
 // progress (may be NULL) is called with the tensor name, input bytes done and total; returning
 // false stops the run with KITE_ERR_ABORTED. On error the sink may have received part of a
-// file: the host discards it. Errors: KITE_ERR_INVALID (bad params, pattern, type for a
-// tensor's shape, requantizing without allow_requantize, NaN/Inf weights, an importance matrix
-// with a NaN/Inf value or an entry whose size is not the tensor's ne0 * ne2, a type that needs
-// an importance matrix for a tensor without one), KITE_ERR_UNSUPPORTED
-// (a target or source type kite cannot convert), KITE_ERR_IO (the sink failed), KITE_ERR_NOMEM.
+// file: the host discards it. Errors: KITE_ERR_INVALID (bad params, one file of a split set
+// (split.count > 1: it holds only part of the tensors), pattern, type for a tensor's shape,
+// requantizing without allow_requantize, NaN/Inf weights, an importance matrix with a NaN/Inf value
+// or an entry whose size is not the tensor's ne0 * ne2, a type that needs an importance matrix for
+// a tensor without one), KITE_ERR_UNSUPPORTED (a target or source type kite cannot convert),
+// KITE_ERR_IO (the sink failed), KITE_ERR_NOMEM.
 kite_status kite_quantize_gguf(const kite_gguf *in, const kite_sink *out, const kite_quantize_params *p,
                                kite_progress_fn progress, void *user);
 

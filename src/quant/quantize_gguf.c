@@ -374,6 +374,14 @@ kite_status kite_quantize_gguf(const kite_gguf *in, const kite_sink *out, const 
                                kite_progress_fn progress, void *user) {
     KITE_TRY(kite_quantize_params_check(p));
     KITE_TRY(kite_quantize_ftype_check_for(p->ftype, p->imatrix && p->imatrix->n_entries > 0));
+    // one file of a split set holds only some of the tensors: its output would be a model
+    // missing the rest (and, with the split keys dropped below, not even known as a part)
+    uint64_t n_split = 1;
+    if (kite_gguf_find(in, "split.count") && kite_gguf_get_u64(in, "split.count", &n_split) && n_split > 1)
+        return kite__fail(KITE_ERR_INVALID,
+                          "the model is split into %llu files (split.count): quantize takes one whole file (merge "
+                          "the set first: llama-gguf-split --merge)",
+                          (unsigned long long)n_split);
     plan pl;
     kite_status s = make_plan(in, p, &pl);
     if (s != KITE_OK) {

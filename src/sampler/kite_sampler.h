@@ -15,6 +15,10 @@ extern "C" {
 // dist sampler uses) turned into a double in [0,1) the way libstdc++'s generate_canonical
 // does (two draws), so a seed gives the same tokens on every platform and, for the same
 // logits, the same tokens as llama.cpp built with libstdc++.
+// The longest penalty window kite_sampler_new takes (a longer one is surely a mistake: contexts
+// are far shorter); hosts check their flags and options against it.
+#define KITE_SAMPLER_MAX_PENALTY_LAST_N (1 << 20)
+
 typedef struct kite_sampler_params {
     float temp;              // <= 0: greedy (argmax after penalties)
     int32_t top_k;           // <= 0: disabled
@@ -23,8 +27,9 @@ typedef struct kite_sampler_params {
     float repeat_penalty;    // 1: disabled; must be > 0
     float presence_penalty;  // 0: disabled
     float frequency_penalty; // 0: disabled
-    int32_t penalty_last_n;  // window of accepted tokens the penalties look at; 0: disabled.
-                             // llama.cpp's -1 ("whole context") is for the host to resolve.
+    int32_t penalty_last_n;  // window of accepted tokens the penalties look at; 0: disabled;
+                             // at most KITE_SAMPLER_MAX_PENALTY_LAST_N. llama.cpp's -1
+                             // ("whole context") is for the host to resolve.
     uint32_t seed;           // used verbatim (the host picks a random one if it wants)
 } kite_sampler_params;
 

@@ -26,9 +26,6 @@ kite_sampler_params kite_sampler_default_params(void) {
     return p;
 }
 
-// A window of more than 1M tokens is surely a mistake (contexts are far shorter).
-#define MAX_PENALTY_WINDOW (1 << 20)
-
 static kite_status check_params(const kite_sampler_params *p) {
     const struct { const char *name; float v; } f[] = {
         {"temp", p->temp}, {"top_p", p->top_p}, {"min_p", p->min_p},
@@ -39,9 +36,9 @@ static kite_status check_params(const kite_sampler_params *p) {
         if (!isfinite(f[i].v)) return kite__fail(KITE_ERR_INVALID, "sampler: %s is not a finite number", f[i].name);
     if (p->repeat_penalty <= 0.0f)
         return kite__fail(KITE_ERR_INVALID, "sampler: repeat_penalty %g must be > 0", p->repeat_penalty);
-    if (p->penalty_last_n < 0 || p->penalty_last_n > MAX_PENALTY_WINDOW)
+    if (p->penalty_last_n < 0 || p->penalty_last_n > KITE_SAMPLER_MAX_PENALTY_LAST_N)
         return kite__fail(KITE_ERR_INVALID, "sampler: penalty_last_n %d must be in 0..%d", p->penalty_last_n,
-                          MAX_PENALTY_WINDOW);
+                          KITE_SAMPLER_MAX_PENALTY_LAST_N);
     return KITE_OK;
 }
 

@@ -98,6 +98,15 @@ test('run: --verbose-prompt prints llama.cpp\'s prompt tokens; -e escapes as lla
   assert.notDeepEqual(ids(literal.stderr), ref.prompt);
 });
 
+test('run, chat, serve: --repeat-last-n past the sampler\'s window (1048576) is a usage error naming the flag', () => {
+  for (const cmd of [['run', '-p', 'hi', '-n', '1'], ['chat'], ['serve', '--port', '0']]) {
+    const r = kite([...cmd, '-m', STORIES, '--repeat-last-n', '1048577'], { input: '' });
+    assert.equal(r.status, 2, `${cmd[0]}: ${r.stderr}`);
+    assert.match(r.stderr, /--repeat-last-n expects an integer in \[0, 1048576\], got '1048577'/, cmd[0]);
+  }
+  assert.equal(kite(['run', ...greedy, '-p', 'hi', '-n', '1', '--repeat-last-n', '1048576']).status, 0, 'the limit itself runs');
+});
+
 test('run: --display-prompt shows the prompt first; --no-display-prompt (default) does not', () => {
   const d = kite(['run', ...greedy, '-n', '27', '-p', 'Once upon a time', '--display-prompt']);
   assert.equal(d.stdout, 'Once upon a time' + REF);
@@ -168,6 +177,24 @@ test('chat: a banner on stderr; /exit, /bye, /help, unknown commands are never s
     assert.equal(r.stdout, ref.stdout, `the commands were not replied to; nothing after ${leave}`);
     assert.match(r.stderr, /\/save FILE/);
     assert.match(r.stderr, /unknown command \/nonsense/);
+  }
+});
+
+test('chat: --chat-template auto is the default (the model\'s own, as kite run); an unknown name is refused before the chat starts', () => {
+  const phi3 = join(modelsDir(), 'rand-phi3-f16.gguf');
+  const args = ['chat', '-m', phi3, '--temp', '0', '-n', '6'];
+  const own = kite(args, { input: 'Hello there\n' });
+  assert.equal(own.status, 0, own.stderr);
+  for (const a of [[...args, '--chat-template', 'auto'], ['run', ...args.slice(1), '-cnv', '--chat-template', 'auto']]) {
+    const auto = kite(a, { input: 'Hello there\n' });
+    assert.equal(auto.status, 0, `${a.join(' ')}: ${auto.stderr}`);
+    assert.equal(auto.stdout, own.stdout, a.join(' '));
+  }
+  for (const a of [[...args, '--chat-template', 'bogus'], ['run', ...args.slice(1), '-cnv', '--chat-template', 'bogus']]) {
+    const bad = kite(a, { input: 'Hello there\n' });
+    assert.equal(bad.status, 2, `${a.join(' ')}: ${bad.stderr}`);
+    assert.match(bad.stderr, /unknown chat template 'bogus'/);
+    assert.doesNotMatch(bad.stderr, /Type a message/, 'refused before the banner');
   }
 });
 

@@ -1,6 +1,7 @@
 // info.test.mjs - `kite info --json` agrees with an independent GGUF reader
 // (@huggingface/gguf) on every shared model and vocab file: every key and value, every
-// tensor's name, type, shape and offset. Also: corrupted input gives one clear line, exit 1.
+// tensor's name, type, shape and offset. Also: corrupted input gives one clear line, exit 1;
+// control characters in keys, values and tensor names are printed escaped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -9,6 +10,9 @@ import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { gguf } from '@huggingface/gguf';
 import { kiteBin, modelsDir, requireModels } from './helpers.mjs';
+import { cat, str, u32, u64 } from './gguf_bytes.mjs';
+
+const enc = new TextEncoder();
 
 const files = () => {
   const models = modelsDir();
@@ -58,7 +62,7 @@ test('kite info --json matches @huggingface/gguf on every shared file', async ()
   }
 });
 
-test('kite info on bad input: non-zero exit and one line naming the problem', () => {
+test('kite info on bad input: non-zero exit and one line naming the problem; control characters in names escaped', () => {
   requireModels();
   const dir = mkdtempSync(join(tmpdir(), 'kite-info-'));
   const good = readFileSync(join(modelsDir(), 'stories260K.gguf'));
@@ -76,6 +80,21 @@ test('kite info on bad input: non-zero exit and one line naming the problem', ()
     assert.match(err, re, name);
     assert.equal(err.trim().split('\n').length, 1, `${name}: one line: ${err}`);
   }
+  // a key, a value and a tensor name holding terminal escapes and line breaks: printed escaped,
+  // each on its own line (the key and the name used to reach the terminal raw)
+  const evil = '\x1b]0;owned\x07\x1b[2J\r\nfake.key\x7f';
+  const head = cat([enc.encode('GGUF'), u32(3), u64(1), u64(2), str('general.architecture'), u32(8), str('llama'),
+    str(`k.${evil}`), u32(8), str(`v.${evil}`), str(`t.${evil}`), u32(1), u64(32), u32(0), u64(0)]);
+  const pad = new Uint8Array((32 - (head.length % 32)) % 32);
+  const p = join(dir, 'escapes.gguf');
+  writeFileSync(p, cat([head, pad, new Uint8Array(128)]));
+  const shown = spawnSync(kiteBin(), ['info', p]);
+  assert.equal(shown.status, 0, shown.stderr.toString());
+  const out = shown.stdout.toString('latin1');
+  assert.doesNotMatch(out, /[\x00-\x09\x0b-\x1f\x7f]/, 'a control character other than the line ends reached stdout');
+  const esc = String.raw`\x1b]0;owned\x07\x1b[2J\x0d\nfake.key\x7f`;
+  for (const line of [`  k.${esc}`, `  t.${esc}`]) assert.ok(out.split('\n').some((l) => l.startsWith(line)), `${line}: ${out}`);
+  assert.ok(out.includes(`v.${esc}`), out);
   const missing = spawnSync(kiteBin(), ['info', join(dir, 'nope.gguf')]);
   assert.equal(missing.status, 1);
   assert.match(missing.stderr.toString(), /cannot open/);

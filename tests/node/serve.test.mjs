@@ -8,7 +8,7 @@
 // disconnect freeing the slot), access control (API keys, CORS) and the llama-server endpoints. Every step is time-bounded.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { kiteBin, modelsDir, requireModels, startKiteServe } from './helpers.mjs';
@@ -421,7 +421,7 @@ test('no CORS header by default; cross-origin requests are refused', async () =>
   await p.arrayBuffer();
 });
 
-test('API keys (--api-key, --api-key-file): 401 without one, /health open; listed CORS origins need the key', async () => {
+test('API keys (--api-key, --api-key-file): 401 without one, /health open; an empty --api-key refused; listed CORS origins need the key', async () => {
   const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const dir = mkdtempSync(join(tmpdir(), 'kite-serve-'));
@@ -436,6 +436,13 @@ test('API keys (--api-key, --api-key-file): 401 without one, /health open; liste
     const code = await new Promise((r) => bad.on('close', r));
     assert.equal(code, 2);
     assert.match(err, /--cors-origins needs --api-key/);
+
+    // an --api-key without a key (an unset variable) is refused, not a server open to all
+    for (const k of ['', ' , ']) {
+      const empty = spawnSync(kiteBin(), ['serve', '-m', model, '--port', '0', '--api-key', k], { encoding: 'utf8', timeout: T });
+      assert.equal(empty.status, 2, `--api-key '${k}': ${empty.stderr}`);
+      assert.match(empty.stderr, /--api-key '.*' holds no key/);
+    }
 
     // a FIFO as the key file is refused at once, not waited on
     const fifo = join(dir, 'fifo');
@@ -765,6 +772,7 @@ test('unsupported parameters give 400 naming them; limits are named with integer
     [{ json_schema: { type: 'kaboom' } }, /'json_schema': json schema: JSON schema error at #: unrecognized type kaboom/],
     [{ max_tokens: 1e9 }, /'max_tokens' = 1000000000 is out of range \[-1, 16777216\]/],
     [{ top_k: 99999999 }, /\[0, 16777216\]/],
+    [{ repeat_last_n: 2000000 }, /'repeat_last_n' = 2000000 is out of range \[0, 1048576\]/], // the sampler's window limit
   ];
   for (const [extra, re] of cases) {
     for (const path of ['/v1/chat/completions', '/v1/completions']) {

@@ -127,6 +127,9 @@ test('bad calls on a loaded model fail alone; the worker keeps working', async (
   try {
     const ok = await m.generate('Once upon a time', { maxTokens: 8, temperature: 0 }).text();
     await assert.rejects(m.detokenize([1, 99999]), /out of range/);
+    for (const ids of [5, null, undefined, 'abc', true]) // not an array of ids: refused, not read as none
+      await assert.rejects(m.detokenize(ids), (e) => e instanceof KiteError && /detokenize\(ids\) needs an array of token ids/.test(e.message), String(ids));
+    assert.equal(await m.detokenize(new Int32Array([1])), await m.detokenize([1]), 'a typed array is an array of ids');
     await assert.rejects(m.generate('Once upon a time '.repeat(20), { maxTokens: 4 }).text(), /does not fit the context/);
     // Options are checked up front, before the worker sees the call.
     assert.throws(() => m.generate('x', { repeatPenalty: 0 }), /repeat/i);

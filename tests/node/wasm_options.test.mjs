@@ -56,7 +56,7 @@ test('bad generate/chat/tokenize options and prompts with NUL are refused before
     const bad = [
       ['temperature', -1], ['temperature', NaN], ['temperature', Infinity], ['topP', 5], ['topP', -0.1],
       ['topK', -1], ['topK', 1.5], ['minP', 2], ['maxTokens', -5], ['maxTokens', 0], ['maxTokens', 1.5],
-      ['repeatPenalty', 0], ['repeatPenalty', -1], ['repeatLastN', -1], ['seed', -1], ['seed', 2 ** 32], ['seed', 0.5],
+      ['repeatPenalty', 0], ['repeatPenalty', -1], ['repeatLastN', -1], ['repeatLastN', 2 ** 20 + 1], ['seed', -1], ['seed', 2 ** 32], ['seed', 0.5],
       ['stop', 'x'], ['stop', [1]], ['stop', ['']], ['noBos', 1], ['signal', 'x'], ['maxToken', 5],
     ];
     for (const [name, v] of bad) {

@@ -3,8 +3,10 @@
 // (a file size limit) and every terminating signal: no temporary file left, an existing OUT
 // unchanged. FIFOs, devices and endless streams given to every command that reads a path:
 // refused at once, never a hang (each run has a timeout, so a regression fails instead of
-// blocking). Perplexity contexts too short to score; the file types `kite quantize --help`
-// lists are exactly the ones it runs.
+// blocking). An output naming a file the command reads (quantize's OUT as its --imatrix file;
+// imatrix -o, perplexity --kl-divergence-base, chat /save as the model or the text): refused,
+// the input unchanged. Perplexity contexts too short to score; the file types `kite quantize
+// --help` lists are exactly the ones it runs.
 #include <dirent.h>
 #include <math.h>
 #include <signal.h>
@@ -41,6 +43,8 @@ static int leftovers(const char *name) {
     closedir(d);
     return n;
 }
+
+static void restore_input(void) { CHECK(check_write_file(in, orig, orig_len), "cannot rewrite %s", in); }
 
 static bool input_unchanged(void) {
     size_t n = 0;
@@ -156,6 +160,17 @@ static void test_out_kinds(void) {
     at(p, sizeof p, "soft.gguf");
     CHECK(symlink(in, p) == 0, "symlink");
     refuse_out("OUT a symbolic link to IN", "soft.gguf", "input");
+    unlink(p);
+    // the --imatrix file, an input too (it was replaced by the quantized model)
+    at(p, sizeof p, "imatrix.gguf");
+    CHECK(check_write_file(p, "keep me", 7), "write the imatrix file");
+    const char *im_out[] = {"-q", "--imatrix", p, in, p, "Q4_K_M", NULL};
+    cli_result r = expect_refused("OUT the --imatrix file", "quantize", im_out, NULL, "is the input file");
+    CHECK(r.code == 2, "OUT the --imatrix file: exit %d, want 2", r.code);
+    b = check_read_file(p, &n);
+    CHECK(b && n == 7 && !memcmp(b, "keep me", 7), "OUT the --imatrix file: the file was modified");
+    free(b);
+    CHECK(leftovers("imatrix.gguf") == 0, "OUT the --imatrix file: temporary file left");
     unlink(p);
     CHECK(input_unchanged(), "input modified");
 }
@@ -283,6 +298,15 @@ static void test_inputs(void) {
     expect_refused("run -f FIFO", "run", run_file, NULL, "FIFO");
     const char *run_zero[] = {"-m", in, "-f", "/dev/zero", "-n", "1", NULL};
     expect_refused("run -f /dev/zero", "run", run_zero, NULL, "character device");
+    // a NUL byte in the prompt's text: refused, not the prompt cut there
+    char nul[512];
+    at(nul, sizeof nul, "nul.txt");
+    CHECK(check_write_file(nul, "Once\0 upon a time", 17), "write nul.txt");
+    const char *run_nul[] = {"-m", in, "-f", nul, "-n", "1", NULL};
+    expect_refused("run -f FILE with a NUL", "run", run_nul, NULL, "NUL byte (at byte 4)");
+    const char *run_nul_stdin[] = {"-m", in, "-p", "-", "-n", "1", NULL};
+    expect_refused("run -p - with a NUL", "run", run_nul_stdin, nul, "stdin holds a NUL byte");
+    unlink(nul);
     const char *run_stdin[] = {"-m", in, "-p", "-", "-n", "1", NULL};
     expect_refused("run -p - < /dev/zero", "run", run_stdin, "/dev/zero", "too large");
     // chat's /load and /save name files too
@@ -324,6 +348,52 @@ static void test_inputs(void) {
     unlink(big);
     unlink(fifo);
     unlink(text);
+}
+
+// ---- outputs naming an input ---------------------------------------------------------------
+
+// Every other command that writes a file, told to write over the model it reads (or over its
+// text): refused with a message saying so, the file unchanged (imatrix -o, perplexity
+// --kl-divergence-base and chat's /save used to replace the model).
+static void test_outputs_over_inputs(void) {
+    char text[512], cmds[512], script[1200];
+    at(text, sizeof text, "story.txt");
+    char story[4096] = "";
+    for (int i = 0; i < 40; i++) strcat(story, "Once upon a time, there was a little girl named Lily. ");
+    CHECK(check_write_file(text, story, strlen(story)), "write text");
+    const char *im[] = {"-m", in, "-f", text, "-c", "16", "--chunks", "2", "-o", in, NULL};
+    cli_result r = expect_refused("imatrix -o MODEL", "imatrix", im, NULL, "is the model file");
+    CHECK(r.code == 2, "imatrix -o MODEL: exit %d, want 2", r.code);
+    CHECK(input_unchanged(), "imatrix -o MODEL replaced the model");
+    restore_input(); // the next case starts from the whole model whatever happened
+    const char *kld[] = {"-m", in, "-f", text, "-c", "16", "--chunks", "2", "--kl-divergence-base", in, NULL};
+    r = expect_refused("perplexity --kl-divergence-base MODEL", "perplexity", kld, NULL, "is the model file");
+    CHECK(r.code == 2, "perplexity --kl-divergence-base MODEL: exit %d, want 2", r.code);
+    CHECK(input_unchanged(), "perplexity --kl-divergence-base MODEL replaced the model");
+    restore_input(); // the next case starts from the whole model whatever happened
+    const char *kld_text[] = {"-m", in, "-f", text, "-c", "16", "--chunks", "2", "--kl-divergence-base", text, NULL};
+    expect_refused("perplexity --kl-divergence-base TEXT", "perplexity", kld_text, NULL, "is the input file");
+    size_t n = 0;
+    char *back = (char *)check_read_file(text, &n);
+    CHECK(back && n == strlen(story) && !memcmp(back, story, n), "perplexity --kl-divergence-base TEXT replaced the text");
+    free(back);
+    // chat: /save over the model is refused and the session goes on (the next /save works)
+    char saved[512];
+    at(saved, sizeof saved, "chat.json");
+    at(cmds, sizeof cmds, "cmds.txt");
+    snprintf(script, sizeof script, "/save %s\n/save %s\n", in, saved);
+    CHECK(check_write_file(cmds, script, strlen(script)), "write chat script");
+    const char *chat_args[] = {"-m", in, NULL};
+    cli_opts co = {.stdin_path = cmds, .timeout_s = TIMEOUT_S};
+    cli_result cr = cli_run_opts("chat", chat_args, &co);
+    CHECK(!cr.timed_out && cr.code == 0, "chat /save MODEL: exit %d: %s", cr.code, cr.err);
+    CHECK(strstr(cr.err, "is the model file") && strstr(cr.err, "not saved"), "chat /save MODEL: %s", cr.err);
+    CHECK(input_unchanged(), "chat /save MODEL replaced the model");
+    CHECK(kind_of(saved) == S_IFREG, "chat: the /save after the refused one did not write: %s", cr.err);
+    unlink(saved);
+    unlink(cmds);
+    unlink(text);
+    CHECK(leftovers("in.gguf") == 0 && leftovers("story.txt") == 0, "temporary file left");
 }
 
 // ---- perplexity: the shortest context ------------------------------------------------------
@@ -440,6 +510,7 @@ int main(void) {
     test_short_write();
     test_signals();
     test_inputs();
+    test_outputs_over_inputs();
     test_ppl_ctx();
     test_quant_types();
     CHECK(input_unchanged(), "input modified");

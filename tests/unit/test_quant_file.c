@@ -329,6 +329,47 @@ static void test_many_layers(void) {
     unlink(path);
 }
 
+// One file of a split set (llama-gguf-split: split.count > 1) holds only some tensors: refused,
+// naming the split, where the output was a model missing the other files' tensors. A split
+// count of 1 (a whole model, as llama-gguf-split writes it alone) still quantizes.
+static void test_split_part(void) {
+    size_t len = 0;
+    uint8_t *in = check_read_model("stories260K.gguf", &len);
+    if (!in) return;
+    kite_gguf *g = NULL;
+    CHECK(kite_gguf_parse(in, len, &g) == KITE_OK, "parse stories260K");
+    for (uint32_t count = 1; g && count <= 3; count += 2) {
+        kite_gguf_writer *w = kite_gguf_writer_new();
+        kite_gguf_writer_copy_kvs(w, g);
+        kite_gguf_writer_set_u32(w, "split.count", count);
+        for (uint64_t i = 0; i < g->n_tensors; i++) {
+            const kite_gguf_tensor *t = &g->tensors[i];
+            char name[64];
+            snprintf(name, sizeof name, "%.*s", (int)t->name.len, t->name.ptr);
+            kite_gguf_writer_add_tensor(w, name, t->type, t->n_dims, t->ne);
+        }
+        kite_buf mb = {0}, out = {0};
+        kite_sink sink = kite_buf_sink(&mb);
+        kite_status s = kite_gguf_writer_write_header(w, &sink);
+        for (uint64_t i = 0; s == KITE_OK && i < g->n_tensors; i++) s = kite_gguf_writer_write_data(w, &sink, i, g->tensors[i].data);
+        CHECK(s == KITE_OK, "building the split.count %u file: %s", count, kite_last_error());
+        opts q = {.ftype = "Q8_0", .threads = 1};
+        kite_quantize_stats st;
+        s = kite_quantize_buf((const uint8_t *)mb.ptr, mb.len, &q, &out, &st);
+        if (count == 1) {
+            CHECK(s == KITE_OK, "split.count 1: %s", kite_last_error());
+        } else {
+            CHECK(s == KITE_ERR_INVALID, "split.count 3 accepted (status %d)", (int)s);
+            CHECK(strstr(kite_last_error(), "split into 3 files") != NULL, "message: %s", kite_last_error());
+        }
+        kite_buf_free(&out);
+        kite_buf_free(&mb);
+        kite_gguf_writer_free(w);
+    }
+    kite_gguf_free(g);
+    free(in);
+}
+
 // The progress callback can stop a run; the result is KITE_ERR_ABORTED.
 static void test_abort(void) {
     size_t len = 0;
@@ -551,6 +592,7 @@ int main(void) {
     test_options_and_archs();
     test_requantize();
     test_many_layers();
+    test_split_part();
     test_abort();
     test_corrupted();
     test_cli();
