@@ -9,16 +9,16 @@
 extern "C" {
 #endif
 
+// The longest penalty window kite_sampler_new takes (a longer one is surely a mistake: contexts
+// are far shorter); hosts check their flags and options against it.
+#define KITE_SAMPLER_MAX_PENALTY_LAST_N (1 << 20)
+
 // Sampling parameters. The chain runs in llama.cpp's default order:
 //   penalties -> top-k -> top-p -> min-p -> temperature -> draw from the distribution.
 // The random source is our own MT19937 (32-bit Mersenne Twister, the generator llama.cpp's
 // dist sampler uses) turned into a double in [0,1) the way libstdc++'s generate_canonical
 // does (two draws), so a seed gives the same tokens on every platform and, for the same
 // logits, the same tokens as llama.cpp built with libstdc++.
-// The longest penalty window kite_sampler_new takes (a longer one is surely a mistake: contexts
-// are far shorter); hosts check their flags and options against it.
-#define KITE_SAMPLER_MAX_PENALTY_LAST_N (1 << 20)
-
 typedef struct kite_sampler_params {
     float temp;              // <= 0: greedy (argmax after penalties)
     int32_t top_k;           // <= 0: disabled
