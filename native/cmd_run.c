@@ -276,13 +276,7 @@ int kite_cmd_run(int argc, char **argv) {
     if (o.file || (o.prompt && !strcmp(o.prompt, "-"))) {
         size_t len = 0;
         prompt_owned = model_cli_read_text(o.file ? o.file : "-", MAX_PROMPT_BYTES, &len);
-        // the prompt is a C string from here on: a NUL would end it there, the rest unread
-        const char *nul = prompt_owned ? memchr(prompt_owned, 0, len) : NULL;
-        if (nul)
-            fprintf(stderr, "kite run: %s holds a NUL byte (at byte %zu): a prompt is text\n", o.file ? o.file : "stdin",
-                    (size_t)(nul - prompt_owned));
-        if (!prompt_owned || nul) {
-            free(prompt_owned);
+        if (!prompt_owned) {
             free(grammar);
             return RUN_ERROR;
         }

@@ -357,6 +357,14 @@ char *model_cli_read_text(const char *path, size_t max_bytes, size_t *len) {
         text = kite_read_text_file(path, max_bytes, &n, err, sizeof err);
         if (!text) fprintf(stderr, "kite: %s\n", err);
     }
+    // the callers take the text as a C string: a NUL would end it there, the rest unread
+    const char *nul = text ? memchr(text, 0, n) : NULL;
+    if (nul) {
+        fprintf(stderr, "kite: %s holds a NUL byte (at byte %zu): it is read as text\n", strcmp(path, "-") ? path : "stdin",
+                (size_t)(nul - text));
+        free(text);
+        return NULL;
+    }
     if (text && len) *len = n;
     return text;
 }

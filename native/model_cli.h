@@ -106,7 +106,7 @@ void model_cli_print_stats(const kite_gen_stats *st);
 
 // Reads a whole text file, or stdin for "-", into a malloc'd NUL-terminated string (*len its
 // length; len may be NULL). NULL, with a message naming the file on stderr, when it cannot be
-// read or is over max_bytes.
+// read, is over max_bytes or holds a NUL byte (the text would end there).
 char *model_cli_read_text(const char *path, size_t max_bytes, size_t *len);
 
 // Replaces escape sequences in s in place, as llama.cpp's -e does: \n \r \t \' \" \\ and

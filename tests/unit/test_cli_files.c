@@ -306,6 +306,8 @@ static void test_inputs(void) {
     expect_refused("run -f FILE with a NUL", "run", run_nul, NULL, "NUL byte (at byte 4)");
     const char *run_nul_stdin[] = {"-m", in, "-p", "-", "-n", "1", NULL};
     expect_refused("run -p - with a NUL", "run", run_nul_stdin, nul, "stdin holds a NUL byte");
+    const char *run_nul_grammar[] = {"-m", in, "--grammar-file", nul, "-p", "Once", "-n", "1", NULL};
+    expect_refused("run --grammar-file FILE with a NUL", "run", run_nul_grammar, NULL, "NUL byte (at byte 4)");
     unlink(nul);
     const char *run_stdin[] = {"-m", in, "-p", "-", "-n", "1", NULL};
     expect_refused("run -p - < /dev/zero", "run", run_stdin, "/dev/zero", "too large");
