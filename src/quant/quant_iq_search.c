@@ -199,12 +199,42 @@ bool kite__iq_quantize_group(const kite__iq_grid *g, const kite__quant_search *s
     const float max = kite__iq_group_max(xval, o->n);
     memset(L, 0, (size_t)o->n);
     if (max < o->eps) return false;
-    float scale = kite__iq_search_scale(g, o->n, o->nlev, max, max / (float)(2 * o->nlev - 1), o->nstep, o->step, o->resnap,
-                                        xval, weight, waux, L, s);
+    float from = max, scale = max / (float)(2 * o->nlev - 1);
+    if (o->qp_start) {
+        scale = kite__make_qp_quants(o->n, o->nlev + 1, xval, (uint8_t *)L, weight);
+        from = scale * (float)o->nlev;
+        if (from <= 0) {
+            memset(L, 0, (size_t)o->n);
+            return false;
+        }
+    }
+    scale = kite__iq_search_scale(g, o->n, o->nlev, from, scale, o->nstep, o->step, o->resnap, xval, weight, waux, L, s);
     if (scale < 0) {
         scale = -scale;
         for (int k = 0; k < o->n / 8; k++) signs[k] = o->even ? (uint8_t)(~signs[k] & 127) : (uint8_t)~signs[k];
     }
     *scale_out = scale;
+    return true;
+}
+
+bool kite__iq_quantize_superblock(const kite__iq_grid *g, const kite__quant_search *s, const kite__iq_group_opts *o,
+                                  const float *xbl, const float *weight, kite__iq_superblock *sb) {
+    const int ng = QK_K / o->n, np = o->n / g->dim, ns = o->n / 8;
+    KITE_ASSERT(o->n >= 16 && o->n <= 32 && o->n % g->dim == 0);
+    memset(sb, 0, sizeof *sb);
+    for (int ib = 0; ib < ng; ib++) {
+        int8_t L[32];
+        float scale;
+        uint8_t *signs = sb->signs + ns * ib;
+        if (!kite__iq_quantize_group(g, s, o, xbl + o->n * ib, weight + o->n * ib, signs, L, &scale)) {
+            memset(signs, 0, (size_t)ns);
+            continue;
+        }
+        if (!kite__iq_grid_indices(g, L, np, sb->gi + np * ib)) return false;
+        if (!(scale >= 0)) return false;
+        sb->scales[ib] = scale;
+        sb->quantized |= 1u << ib;
+        sb->max_scale = KITE_MAX(sb->max_scale, scale);
+    }
     return true;
 }

@@ -111,14 +111,31 @@ typedef struct kite__iq_group_opts {
     int nstep;              // kite__iq_search_scale's trials: 2 * nstep + 1, step apart
     float step;
     kite__iq_resnap resnap; // and which points it snaps again
+    bool qp_start;          // search from make_qp_quants' fit on levels 0..nlev (IQ2_XXS), not max
 } kite__iq_group_opts;
 
-// One group of o->n values xb with weights weight, as ggml's IQ2_XS, IQ2_S, IQ3_XXS and IQ3_S
-// quantizers search it: signs folded out into signs (kite__iq_fold_group), the scale search
-// from max / (2 * nlev - 1) (kite__iq_search_scale), a negative scale (not seen with weights
-// >= 0) made positive by flipping the signs. false for a group that quantizes to zero (L
-// zeroed); else the levels in L and the scale in *scale_out.
+// One group of o->n values xb with weights weight, as ggml's IQ2 and IQ3 quantizers search it:
+// signs folded out into signs (kite__iq_fold_group), the scale search (kite__iq_search_scale)
+// from max / (2 * nlev - 1) over max, or with o->qp_start from kite__make_qp_quants' scale s
+// over s * nlev (s * nlev <= 0: a zero group), a negative scale (not seen with weights >= 0)
+// made positive by flipping the signs. false for a group that quantizes to zero (L zeroed);
+// else the levels in L and the scale in *scale_out.
 bool kite__iq_quantize_group(const kite__iq_grid *g, const kite__quant_search *s, const kite__iq_group_opts *o,
                              const float *xb, const float *weight, uint8_t *signs, int8_t *L, float *scale_out);
+
+// One super-block of the IQ2 / IQ3 formats, quantized group by group, before its format packs it.
+typedef struct kite__iq_superblock {
+    float scales[QK_K / 16];  // group ib's scale; 0 for a group that quantizes to zero
+    int gi[QK_K / 4];         // grid indices: group ib's o->n / g->dim points from ib * o->n / g->dim
+    uint8_t signs[QK_K / 8];  // sign bytes (kite__iq_fold_group): group ib's o->n / 8 from ib * o->n / 8
+    uint32_t quantized;       // bit ib set for a group that did not quantize to zero
+    float max_scale;          // the largest of scales (0: every group is zero)
+} kite__iq_superblock;
+
+// The QK_K values xbl with weights weight in groups of o->n, each by kite__iq_quantize_group on
+// set s; a zero group's indices and signs are 0. false where ggml aborts: a point off grid g
+// ("point not on grid") or a scale that is not >= 0.
+bool kite__iq_quantize_superblock(const kite__iq_grid *g, const kite__quant_search *s, const kite__iq_group_opts *o,
+                                  const float *xbl, const float *weight, kite__iq_superblock *sb);
 
 #endif
