@@ -217,8 +217,11 @@ bool kite__iq_quantize_group(const kite__iq_grid *g, const kite__quant_search *s
     return true;
 }
 
-bool kite__iq_quantize_superblock(const kite__iq_grid *g, const kite__quant_search *s, const kite__iq_group_opts *o,
-                                  const float *xbl, const float *weight, kite__iq_superblock *sb) {
+// The QK_K values xbl with weights weight in groups of o->n, each by kite__iq_quantize_group on
+// set s; a zero group's indices and signs are 0. false where ggml aborts: a point off grid g
+// ("point not on grid") or a scale that is not >= 0.
+static bool quantize_superblock(const kite__iq_grid *g, const kite__quant_search *s, const kite__iq_group_opts *o,
+                                const float *xbl, const float *weight, kite__iq_superblock *sb) {
     const int ng = QK_K / o->n, np = o->n / g->dim, ns = o->n / 8;
     KITE_ASSERT(o->n >= 16 && o->n <= 32 && o->n % g->dim == 0);
     memset(sb, 0, sizeof *sb);
@@ -235,6 +238,27 @@ bool kite__iq_quantize_superblock(const kite__iq_grid *g, const kite__quant_sear
         sb->scales[ib] = scale;
         sb->quantized |= 1u << ib;
         sb->max_scale = KITE_MAX(sb->max_scale, scale);
+    }
+    return true;
+}
+
+bool kite__iq_quantize_row(const kite__iq_format *f, const kite__quant_search *s, const float *x, void *y, int64_t n,
+                           const float *qw) {
+    KITE_ASSERT(n % QK_K == 0);
+    const kite__iq_grid *g = kite__iq_grid_get(f->grid);
+    if (!g) return false;
+    for (int64_t ibl = 0; ibl < n / QK_K; ibl++) {
+        uint8_t *yb = (uint8_t *)y + f->block_bytes * ibl;
+        memset(yb, 0, f->block_bytes);
+        const float *xbl = x + QK_K * ibl;
+        const float sigma2 = kite__iq_sigma2(xbl, f->sigma2_factor);
+        float weight[QK_K];
+        if (!qw && f->sigma2_weights)
+            for (int i = 0; i < QK_K; i++) weight[i] = 0.25f * sigma2 + xbl[i] * xbl[i];
+        else kite__iq_weights(xbl, qw ? qw + QK_K * ibl : NULL, sigma2, weight, QK_K);
+        kite__iq_superblock sb;
+        if (!quantize_superblock(g, s, &f->group, xbl, weight, &sb)) return false;
+        if (sb.max_scale) f->pack(yb, &sb);
     }
     return true;
 }

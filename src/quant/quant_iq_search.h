@@ -6,6 +6,7 @@
 #define KITE_QUANT_IQ_SEARCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "blocks/block_util.h"
@@ -126,16 +127,29 @@ bool kite__iq_quantize_group(const kite__iq_grid *g, const kite__quant_search *s
 // One super-block of the IQ2 / IQ3 formats, quantized group by group, before its format packs it.
 typedef struct kite__iq_superblock {
     float scales[QK_K / 16];  // group ib's scale; 0 for a group that quantizes to zero
-    int gi[QK_K / 4];         // grid indices: group ib's o->n / g->dim points from ib * o->n / g->dim
-    uint8_t signs[QK_K / 8];  // sign bytes (kite__iq_fold_group): group ib's o->n / 8 from ib * o->n / 8
+    int gi[QK_K / 4];         // the grid indices of the points (4 or 8 values each), in order
+    uint8_t signs[QK_K / 8];  // the sign bits of each 8 values, in order (kite__iq_fold_group)
     uint32_t quantized;       // bit ib set for a group that did not quantize to zero
     float max_scale;          // the largest of scales (0: every group is zero)
 } kite__iq_superblock;
 
-// The QK_K values xbl with weights weight in groups of o->n, each by kite__iq_quantize_group on
-// set s; a zero group's indices and signs are 0. false where ggml aborts: a point off grid g
-// ("point not on grid") or a scale that is not >= 0.
-bool kite__iq_quantize_superblock(const kite__iq_grid *g, const kite__quant_search *s, const kite__iq_group_opts *o,
-                                  const float *xbl, const float *weight, kite__iq_superblock *sb);
+// An IQ2 / IQ3 format as its row quantizer (kite__iq_quantize_row) runs it.
+typedef struct kite__iq_format {
+    int grid;                 // KITE__IQ_GRID_*
+    float sigma2_factor;      // kite__iq_sigma2's factor
+    bool sigma2_weights;      // without an importance matrix: weights 0.25 * sigma2 + x^2 (IQ2_S), else x^2
+    kite__iq_group_opts group;
+    size_t block_bytes;       // one block's size
+    // Packs super-block sb (sb->max_scale > 0) into block y, which is zeroed.
+    void (*pack)(void *y, const kite__iq_superblock *sb);
+} kite__iq_format;
+
+// Row x of n values (a multiple of QK_K) into n / QK_K blocks y of format f, importance qw (n
+// values) or NULL: per super-block the weights (kite__iq_weights, or as f says without qw), its
+// groups (each by kite__iq_quantize_group), then f->pack, or a zeroed block where every group is
+// zero. false where ggml aborts (a point off the grid, a scale not >= 0) or the grid is not
+// there, y then partly written.
+bool kite__iq_quantize_row(const kite__iq_format *f, const kite__quant_search *s, const float *x, void *y, int64_t n,
+                           const float *qw);
 
 #endif

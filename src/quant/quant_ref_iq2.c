@@ -1,9 +1,10 @@
-// quant_ref_iq2.c - reference quantizers of IQ2_XXS and IQ2_XS (8 values per point of a grid of
-// 3-level magnitudes, with sign patterns of even parity), as ggml's quantize_row_iq2_*_impl.
-// They need an importance matrix (ggml asserts one). Search per group of 32 / 16 values: flip
-// signs to make every value >= 0 (fixing the parity on the least important value), try scales
-// around the best uniform fit, snap each 8 values to the grid (or, off the grid, to the best of
-// its precomputed nearest grid points), keep the weighted least-squares best.
+// quant_ref_iq2.c - reference quantizers of IQ2_XXS, IQ2_XS and IQ2_S (8 values per point of a
+// grid of 3-level magnitudes; sign patterns of even parity, IQ2_S's all 8 signs), as ggml's
+// quantize_row_iq2_*_impl. IQ2_XXS / IQ2_XS need an importance matrix (ggml asserts one).
+// Search per group of 32 / 16 values (quant_iq_search.c): flip signs to make every value >= 0
+// (fixing the parity on the least important value), try scales around the best uniform fit, snap
+// each 8 values to the grid (or, off the grid, to the best of its precomputed nearest grid
+// points), keep the weighted least-squares best. Here: each format's settings and its packing.
 #include "quant/quant_iq_search.h"
 
 #include <float.h>
@@ -14,90 +15,70 @@
 
 #define GROUP_MAX_EPS 1e-15f
 
+// IQ2_XXS: per 32 values a uint32 of 4 grid indices, then one of 4 sign indices and the scale.
+static void pack_iq2_xxs(void *yb, const kite__iq_superblock *sb) {
+    block_iq2_xxs *y = yb;
+    const float d = sb->max_scale / 31, id = 1 / d;
+    y->d = kite_f32_to_f16(d);
+    uint32_t q2[2 * (QK_K / 32)] = {0};
+    for (int ib = 0; ib < QK_K / 32; ib++) {
+        for (int k = 0; k < 4; k++) {
+            q2[2 * ib] |= (uint32_t)sb->gi[4 * ib + k] << (8 * k);
+            q2[2 * ib + 1] |= (uint32_t)sb->signs[4 * ib + k] << (7 * k);
+        }
+        q2[2 * ib + 1] |= (uint32_t)kite__iq_level(id, sb->scales[ib], 15) << 28;
+    }
+    memcpy(y->qs, q2, sizeof q2);
+}
+
+// IQ2_XS: per 8 values a 9-bit grid index and 7 sign bits; 4-bit scales per 16.
+static void pack_iq2_xs(void *yb, const kite__iq_superblock *sb) {
+    block_iq2_xs *y = yb;
+    const float d = sb->max_scale / 31;
+    y->d = kite_f32_to_f16(d);
+    kite__iq_pack_levels4(1 / d, sb->scales, QK_K / 16, y->scales);
+    for (int i = 0; i < QK_K / 8; i++) y->qs[i] = (uint16_t)(sb->gi[i] | (sb->signs[i] << 9));
+}
+
+// IQ2_S: 10-bit grid indices, explicit 8-bit signs (no parity), scales per 16.
+static void pack_iq2_s(void *yb, const kite__iq_superblock *sb) {
+    block_iq2_s *y = yb;
+    const float d = sb->max_scale / 31;
+    y->d = kite_f32_to_f16(d * 0.9875f); // ggml's fudge factor
+    kite__iq_pack_levels4(1 / d, sb->scales, QK_K / 16, y->scales);
+    for (int i = 0; i < QK_K / 8; i++) {
+        y->qs[i] = (uint8_t)(sb->gi[i] & 255);
+        y->qh[i / 4] |= (uint8_t)((sb->gi[i] >> 8) << (2 * (i % 4)));
+        y->qs[QK_K / 8 + i] = sb->signs[i];
+    }
+}
+
 // The groups: IQ2_XXS 32 values (7 sign bits of even parity per 8), its search started from
-// make_qp_quants' fit and every point snapped again; IQ2_XS 16 (even parity) and IQ2_S 16 (all
-// 8 sign bits stored).
-static const kite__iq_group_opts IQ2_XXS_GROUP = {32, 3, true, GROUP_MAX_EPS, 6, 0.1f, KITE__IQ_RESNAP_ALL, true};
-static const kite__iq_group_opts IQ2_XS_GROUP = {16, 3, true, GROUP_MAX_EPS, 9, 0.1f, KITE__IQ_RESNAP_OFF_GRID, false};
-static const kite__iq_group_opts IQ2_S_GROUP = {16, 3, false, 1e-8f, 9, 0.1f, KITE__IQ_RESNAP_OFF_GRID, false};
+// make_qp_quants' fit and every point snapped again; IQ2_XS 16 (even parity); IQ2_S 16 (all 8
+// sign bits stored), weighted 0.25 * sigma2 + x^2 without an importance matrix (as ggml).
+static const kite__iq_format IQ2_XXS = {.grid = KITE__IQ_GRID_IQ2_XXS, .sigma2_factor = 1,
+                                        .group = {32, 3, true, GROUP_MAX_EPS, 6, 0.1f, KITE__IQ_RESNAP_ALL, true},
+                                        .block_bytes = sizeof(block_iq2_xxs), .pack = pack_iq2_xxs};
+static const kite__iq_format IQ2_XS = {.grid = KITE__IQ_GRID_IQ2_XS, .sigma2_factor = 1,
+                                       .group = {16, 3, true, GROUP_MAX_EPS, 9, 0.1f, KITE__IQ_RESNAP_OFF_GRID, false},
+                                       .block_bytes = sizeof(block_iq2_xs), .pack = pack_iq2_xs};
+static const kite__iq_format IQ2_S = {.grid = KITE__IQ_GRID_IQ2_S, .sigma2_factor = 2, .sigma2_weights = true,
+                                      .group = {16, 3, false, 1e-8f, 9, 0.1f, KITE__IQ_RESNAP_OFF_GRID, false},
+                                      .block_bytes = sizeof(block_iq2_s), .pack = pack_iq2_s};
 
 bool kite__quantize_row_iq2_xxs_w_with(const float *restrict x, block_iq2_xxs *restrict y, int64_t n, const float *qw,
                                        const kite__quant_search *s) {
-    KITE_ASSERT(n % QK_K == 0);
-    const kite__iq_grid *g = kite__iq_grid_get(KITE__IQ_GRID_IQ2_XXS);
-    if (!g) return false;
-    for (int64_t ibl = 0; ibl < n / QK_K; ibl++) {
-        memset(&y[ibl], 0, sizeof y[ibl]);
-        const float *xbl = x + QK_K * ibl;
-        float weight[QK_K];
-        kite__iq_weights(xbl, qw + QK_K * ibl, kite__iq_sigma2(xbl, 1), weight, QK_K);
-        kite__iq_superblock sb;
-        if (!kite__iq_quantize_superblock(g, s, &IQ2_XXS_GROUP, xbl, weight, &sb)) return false;
-        if (!sb.max_scale) continue;
-        const float d = sb.max_scale / 31, id = 1 / d;
-        y[ibl].d = kite_f32_to_f16(d);
-        uint32_t q2[2 * (QK_K / 32)] = {0}; // per 32 values: 4 grid indices; 4 sign indices, the scale
-        for (int ib = 0; ib < QK_K / 32; ib++) {
-            for (int k = 0; k < 4; k++) {
-                q2[2 * ib] |= (uint32_t)sb.gi[4 * ib + k] << (8 * k);
-                q2[2 * ib + 1] |= (uint32_t)sb.signs[4 * ib + k] << (7 * k);
-            }
-            q2[2 * ib + 1] |= (uint32_t)kite__iq_level(id, sb.scales[ib], 15) << 28;
-        }
-        memcpy(y[ibl].qs, q2, sizeof q2);
-    }
-    return true;
+    return kite__iq_quantize_row(&IQ2_XXS, s, x, y, n, qw);
 }
 
 bool kite__quantize_row_iq2_xs_w_with(const float *restrict x, block_iq2_xs *restrict y, int64_t n, const float *qw,
                                       const kite__quant_search *s) {
-    KITE_ASSERT(n % QK_K == 0);
-    const kite__iq_grid *g = kite__iq_grid_get(KITE__IQ_GRID_IQ2_XS);
-    if (!g) return false;
-    for (int64_t ibl = 0; ibl < n / QK_K; ibl++) {
-        memset(&y[ibl], 0, sizeof y[ibl]);
-        const float *xbl = x + QK_K * ibl;
-        float weight[QK_K];
-        kite__iq_weights(xbl, qw + QK_K * ibl, kite__iq_sigma2(xbl, 1), weight, QK_K);
-        kite__iq_superblock sb;
-        if (!kite__iq_quantize_superblock(g, s, &IQ2_XS_GROUP, xbl, weight, &sb)) return false;
-        if (!sb.max_scale) continue;
-        const float d = sb.max_scale / 31;
-        y[ibl].d = kite_f32_to_f16(d);
-        kite__iq_pack_levels4(1 / d, sb.scales, QK_K / 16, y[ibl].scales);
-        for (int i = 0; i < QK_K / 8; i++) y[ibl].qs[i] = (uint16_t)(sb.gi[i] | (sb.signs[i] << 9));
-    }
-    return true;
+    return kite__iq_quantize_row(&IQ2_XS, s, x, y, n, qw);
 }
 
-// IQ2_S: 10-bit grid indices, explicit 8-bit signs (no parity), scales per 16; weights from the
-// importance matrix, or 0.25 * sigma2 + x^2 without one (as ggml).
 bool kite__quantize_row_iq2_s_w_with(const float *restrict x, block_iq2_s *restrict y, int64_t n, const float *qw,
                                      const kite__quant_search *s) {
-    KITE_ASSERT(n % QK_K == 0);
-    const kite__iq_grid *g = kite__iq_grid_get(KITE__IQ_GRID_IQ2_S);
-    if (!g) return false;
-    for (int64_t ibl = 0; ibl < n / QK_K; ibl++) {
-        memset(&y[ibl], 0, sizeof y[ibl]);
-        const float *xbl = x + QK_K * ibl;
-        const float sigma2 = kite__iq_sigma2(xbl, 2);
-        float weight[QK_K];
-        if (qw) kite__iq_weights(xbl, qw + QK_K * ibl, sigma2, weight, QK_K);
-        else
-            for (int i = 0; i < QK_K; i++) weight[i] = 0.25f * sigma2 + xbl[i] * xbl[i];
-        kite__iq_superblock sb;
-        if (!kite__iq_quantize_superblock(g, s, &IQ2_S_GROUP, xbl, weight, &sb)) return false;
-        if (!sb.max_scale) continue;
-        const float d = sb.max_scale / 31;
-        y[ibl].d = kite_f32_to_f16(d * 0.9875f); // ggml's fudge factor
-        kite__iq_pack_levels4(1 / d, sb.scales, QK_K / 16, y[ibl].scales);
-        for (int i = 0; i < QK_K / 8; i++) {
-            y[ibl].qs[i] = (uint8_t)(sb.gi[i] & 255);
-            y[ibl].qh[i / 4] |= (uint8_t)((sb.gi[i] >> 8) << (2 * (i % 4)));
-            y[ibl].qs[QK_K / 8 + i] = sb.signs[i];
-        }
-    }
-    return true;
+    return kite__iq_quantize_row(&IQ2_S, s, x, y, n, qw);
 }
 
 bool kite_quantize_row_iq2_xxs_w_ref(const float *restrict x, block_iq2_xxs *restrict y, int64_t n, const float *qw) {
