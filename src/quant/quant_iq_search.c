@@ -208,7 +208,8 @@ bool kite__iq_quantize_group(const kite__iq_grid *g, const kite__quant_search *s
             return false;
         }
     }
-    scale = kite__iq_search_scale(g, o->n, o->nlev, from, scale, o->nstep, o->step, o->resnap, xval, weight, waux, L, s);
+    scale = kite__iq_search_scale(g, o->n, o->nlev, from, scale, o->nstep, o->step, o->resnap, xval, weight, waux,
+                                  L, s);
     if (scale < 0) {
         scale = -scale;
         for (int k = 0; k < o->n / 8; k++) signs[k] = o->even ? (uint8_t)(~signs[k] & 127) : (uint8_t)~signs[k];
