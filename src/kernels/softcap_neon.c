@@ -8,32 +8,21 @@
 #include "kernels/kernels_internal.h"
 #include "kernels/x86_tanh.h"
 
-// tanh(a) for 2 double lanes a >= 0 (not nan), within about 2^-49 relative.
-static inline float64x2_t ntanh2_pos(float64x2_t a) {
-    // small: a + a^3 p(a^2)
-    const float64x2_t s = vmulq_f64(a, a);
-    float64x2_t p = vfmaq_f64(vdupq_n_f64(KITE_XTANH_T11), vdupq_n_f64(KITE_XTANH_T13), s);
-    p = vfmaq_f64(vdupq_n_f64(KITE_XTANH_T9), p, s);
-    p = vfmaq_f64(vdupq_n_f64(KITE_XTANH_T7), p, s);
-    p = vfmaq_f64(vdupq_n_f64(KITE_XTANH_T5), p, s);
-    p = vfmaq_f64(vdupq_n_f64(KITE_XTANH_T3), p, s);
-    const float64x2_t small = vfmaq_f64(a, vmulq_f64(a, s), p);
-    // large: (1 - e) / (1 + e), e = exp(-2a) = 2^k exp(r)
-    const float64x2_t x = vmulq_f64(vminq_f64(a, vdupq_n_f64(KITE_XTANH_BIG)), vdupq_n_f64(-2.0));
-    const float64x2_t shift = vdupq_n_f64(0x1.8p52);
-    float64x2_t kd = vfmaq_f64(shift, x, vdupq_n_f64(KITE_XTANH_LOG2E));
-    const int64x2_t ki = vreinterpretq_s64_f64(kd);
-    kd = vsubq_f64(kd, shift);
-    float64x2_t r = vfmsq_f64(x, kd, vdupq_n_f64(KITE_XTANH_LN2_HI));
-    r = vfmsq_f64(r, kd, vdupq_n_f64(KITE_XTANH_LN2_LO));
-    float64x2_t q = vdupq_n_f64(kite__xtanh_exp_q[0]);
-    for (int j = 1; j < 14; j++) q = vfmaq_f64(vdupq_n_f64(kite__xtanh_exp_q[j]), q, r);
-    // 2^k (k in [-58, 0]) from the shifted sum's low bits
-    const float64x2_t two_k = vreinterpretq_f64_s64(vaddq_s64(vshlq_n_s64(ki, 52), vdupq_n_s64(1023ll << 52)));
-    const float64x2_t e = vmulq_f64(q, two_k), one = vdupq_n_f64(1.0);
-    const float64x2_t large = vdivq_f64(vsubq_f64(one, e), vaddq_f64(one, e));
-    return vbslq_f64(vcltq_f64(a, vdupq_n_f64(KITE_XTANH_SMALL)), small, large);
-}
+// tanh_pos.inc on 2 double lanes
+#define TANH_POS ntanh2_pos
+#define VD float64x2_t
+#define SPLAT vdupq_n_f64
+#define MUL vmulq_f64
+#define ADD vaddq_f64
+#define SUB vsubq_f64
+#define DIV vdivq_f64
+#define MIN vminq_f64
+#define MADD(a, b, c) vfmaq_f64(c, a, b)
+#define NMADD(a, b, c) vfmsq_f64(c, a, b)
+#define POW2_LOW(v) \
+    vreinterpretq_f64_s64(vaddq_s64(vshlq_n_s64(vreinterpretq_s64_f64(v), 52), vdupq_n_s64(1023ll << 52)))
+#define SELECT_LT(a, b, x, y) vbslq_f64(vcltq_f64(a, b), x, y)
+#include "kernels/tanh_pos.inc"
 
 void kite__softcap_scaled_neon(float *x, int32_t n, float inv, float cap, float post) {
     const float32x4_t vinv = vdupq_n_f32(inv), vcap = vdupq_n_f32(cap), vpost = vdupq_n_f32(post);

@@ -9,33 +9,20 @@
 #include "kernels/kernels_internal.h"
 #include "kernels/x86_tanh.h"
 
-#define MADD(a, b, c) wasm_f64x2_add(wasm_f64x2_mul((a), (b)), (c))
-
-// tanh(a) for 2 double lanes a >= 0 (not nan), within about 2^-48 relative.
-static inline v128_t wtanh2_pos(v128_t a) {
-    const v128_t s = wasm_f64x2_mul(a, a);
-    v128_t p = MADD(wasm_f64x2_splat(KITE_XTANH_T13), s, wasm_f64x2_splat(KITE_XTANH_T11));
-    p = MADD(p, s, wasm_f64x2_splat(KITE_XTANH_T9));
-    p = MADD(p, s, wasm_f64x2_splat(KITE_XTANH_T7));
-    p = MADD(p, s, wasm_f64x2_splat(KITE_XTANH_T5));
-    p = MADD(p, s, wasm_f64x2_splat(KITE_XTANH_T3));
-    const v128_t small = MADD(wasm_f64x2_mul(a, s), p, a);
-    // e = exp(-2a) = 2^k exp(r)
-    const v128_t x = wasm_f64x2_mul(wasm_f64x2_pmin(a, wasm_f64x2_splat(KITE_XTANH_BIG)), wasm_f64x2_splat(-2.0));
-    const v128_t shift = wasm_f64x2_splat(0x1.8p52);
-    v128_t kd = wasm_f64x2_add(wasm_f64x2_mul(x, wasm_f64x2_splat(KITE_XTANH_LOG2E)), shift);
-    const v128_t ki = kd;
-    kd = wasm_f64x2_sub(kd, shift);
-    v128_t r = wasm_f64x2_sub(x, wasm_f64x2_mul(kd, wasm_f64x2_splat(KITE_XTANH_LN2_HI))); // exact product
-    r = wasm_f64x2_sub(r, wasm_f64x2_mul(kd, wasm_f64x2_splat(KITE_XTANH_LN2_LO)));
-    v128_t q = wasm_f64x2_splat(kite__xtanh_exp_q[0]);
-    for (int j = 1; j < 14; j++) q = MADD(q, r, wasm_f64x2_splat(kite__xtanh_exp_q[j]));
-    const v128_t two_k = wasm_i64x2_add(wasm_i64x2_shl(ki, 52), wasm_i64x2_splat(1023ll << 52));
-    const v128_t e = wasm_f64x2_mul(q, two_k);
-    const v128_t one = wasm_f64x2_splat(1.0);
-    const v128_t large = wasm_f64x2_div(wasm_f64x2_sub(one, e), wasm_f64x2_add(one, e));
-    return wasm_v128_bitselect(small, large, wasm_f64x2_lt(a, wasm_f64x2_splat(KITE_XTANH_SMALL)));
-}
+// tanh_pos.inc on 2 double lanes (multiply then add; the products by LN2_HI are exact)
+#define TANH_POS wtanh2_pos
+#define VD v128_t
+#define SPLAT wasm_f64x2_splat
+#define MUL wasm_f64x2_mul
+#define ADD wasm_f64x2_add
+#define SUB wasm_f64x2_sub
+#define DIV wasm_f64x2_div
+#define MIN wasm_f64x2_pmin
+#define MADD(a, b, c) wasm_f64x2_add(wasm_f64x2_mul(a, b), c)
+#define NMADD(a, b, c) wasm_f64x2_sub(c, wasm_f64x2_mul(a, b))
+#define POW2_LOW(v) wasm_i64x2_add(wasm_i64x2_shl(v, 52), wasm_i64x2_splat(1023ll << 52))
+#define SELECT_LT(a, b, x, y) wasm_v128_bitselect(x, y, wasm_f64x2_lt(a, b))
+#include "kernels/tanh_pos.inc"
 
 // 2 lanes' tanh rounded to float (lanes 0-1 of *f) and the same of the bound's two ends (*lo, *hi)
 static inline void wtanh2(v128_t a, v128_t *f, v128_t *lo, v128_t *hi) {
