@@ -1,7 +1,7 @@
 // quant_iq_search.h - the pieces the grid quantizers (IQ1, IQ2, IQ3: quant_ref_iq*.c) share:
-// sign folding, per-value weights, ggml's scale search over a group of grid points and the
-// group step built on them, grid indices and block-scale codes (internal to src/quant). Float
-// operation order follows ggml: the bytes must match it.
+// sign folding, per-value weights, ggml's scale search over a group of grid points, the group
+// step built on them and the IQ2 / IQ3 row loop over that step, grid indices and block-scale
+// codes (internal to src/quant). Float operation order follows ggml: the bytes must match it.
 #ifndef KITE_QUANT_IQ_SEARCH_H
 #define KITE_QUANT_IQ_SEARCH_H
 
