@@ -178,11 +178,17 @@ test('hostile requests get 4xx with a message naming the problem; the server kee
     [{ messages: [] }, /non-empty array/],
     [{ messages: [{ content: 'x' }] }, /messages\[0\]\.role is missing/],
     [{ messages: [{ role: 'user', content: [{ type: 'image_url' }] }] }, /text/],
+    // a role OpenAI does not have: refused, not rendered as a turn of its own
+    [{ messages: [{ role: 'user', content: 'x' }, { role: 'robot', content: 'y' }] },
+      /^messages\[1\]\.role is 'robot': expected system, developer, user, assistant or tool$/],
+    [{ messages: [{ role: 'User', content: 'x' }] }, /messages\[0\]\.role is 'User'/],
   ];
   for (const [body, re] of chat) {
     const r = await post('/v1/chat/completions', body);
     assert.equal(r.status, 400);
-    assert.match((await r.json()).error.message, re);
+    const e = (await r.json()).error;
+    assert.match(e.message, re);
+    assert.equal(e.type, 'invalid_request_error');
   }
   const nf = await fetch(base + '/v1/nothing', { signal: AbortSignal.timeout(T) });
   assert.equal(nf.status, 404);
@@ -914,6 +920,9 @@ test('llama-server endpoints: /completion, /tokenize and /detokenize (as llama.c
   // chatml as published: <|im_start|>role\ncontent<|im_end|>\n ... then the assistant's turn
   const at = await (await post('/apply-template', { messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }] })).json();
   assert.equal(at.prompt, '<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n');
+  // OpenAI's developer role is the system's (llama.cpp maps it so for every template but GPT-OSS's)
+  const dev = await (await post('/apply-template', { messages: [{ role: 'developer', content: 'Be brief.' }, { role: 'user', content: 'Hi' }] })).json();
+  assert.equal(dev.prompt, at.prompt);
 
   const props = await (await fetch(base + '/props', { signal: AbortSignal.timeout(T) })).json();
   assert.equal(props.total_slots, 4);
