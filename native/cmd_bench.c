@@ -151,6 +151,11 @@ int kite_cmd_bench(int argc, char **argv) {
         if (!ok) return 2;
     }
 
+    if (n_p == 0 && n_g == 0) { // llama-bench skips both tests too, then prints an empty table
+        fprintf(stderr, "kite bench: -p 0 and -n 0 leave nothing to measure: give -p or -n a token count above 0\n");
+        return 2;
+    }
+
     model_opts o;
     model_opts_init(&o);
     o.model = model;

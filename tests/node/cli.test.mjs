@@ -586,6 +586,13 @@ test('bench -o csv|json|md: one row per test; md columns aligned', () => {
   for (const d of ['x', '-1', '1,,2', '']) assert.equal(kite([...args, '-d', d]).status, 2, `-d '${d}' refused`);
 });
 
+test('bench: -p 0 -n 0 is refused (nothing to measure)', () => {
+  const none = kite(['bench', '-m', STORIES, '-p', '0', '-n', '0']);
+  assert.equal(none.status, 2);
+  assert.equal(none.stdout, '', 'no table header');
+  assert.match(none.stderr, /^kite bench: -p 0 and -n 0 leave nothing to measure/);
+});
+
 test('quantize: progress in MB/s on a terminal (stderr a TTY) only', () => {
   requireModels();
   const out = join(tmp, 'q8.gguf');
