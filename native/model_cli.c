@@ -376,7 +376,7 @@ static int hex_digit(char c) {
     return -1;
 }
 
-void model_cli_unescape(char *s) {
+bool model_cli_unescape(char *s, const char *what) {
     char *w = s;
     for (const char *r = s; *r;) {
         if (r[0] != '\\' || !r[1]) {
@@ -390,6 +390,11 @@ void model_cli_unescape(char *s) {
         else if (c == 't') *w++ = '\t';
         else if (c == '\'' || c == '"' || c == '\\') *w++ = c;
         else if (c == 'x' && r[2] && (hi = hex_digit(r[2])) >= 0 && r[3] && (lo = hex_digit(r[3])) >= 0) {
+            if (hi == 0 && lo == 0) { // the text is a C string: it would end here, the rest unread
+                fprintf(stderr, "kite: %s holds a NUL byte (%.4s at byte %zu): it is read as text\n", what, r,
+                        (size_t)(r - s));
+                return false;
+            }
             *w++ = (char)(hi * 16 + lo);
             r += 4;
             continue;
@@ -400,6 +405,7 @@ void model_cli_unescape(char *s) {
         r += 2;
     }
     *w = 0;
+    return true;
 }
 
 // ---- reply text ------------------------------------------------------------------------------
