@@ -444,6 +444,12 @@ static int32_t syntax_only_token(void *user, const char *text, size_t len, int32
     return 1;
 }
 
+// The library's warnings while a schema converts (a pattern it cannot follow, bounds it does not
+// enforce: llama.cpp warns of both on stderr too), named by the flag that gave the schema.
+static void print_warning(kite_log_level level, const char *msg, void *flag) {
+    if (level >= KITE_LOG_WARN) fprintf(stderr, "kite: %s: warning: %s\n", (const char *)flag, msg);
+}
+
 bool model_cli_grammar(const model_opts *o, char **out) {
     *out = NULL;
     int n = !!o->grammar + !!o->grammar_file + !!o->json_schema + !!o->json_schema_file;
@@ -467,7 +473,9 @@ bool model_cli_grammar(const model_opts *o, char **out) {
     char *gbnf = text;
     if (o->json_schema || o->json_schema_file) {
         gbnf = NULL;
+        if (!o->quiet) kite_log_set(print_warning, (void *)flag);
         kite_status s = kite_json_schema_to_grammar(text, len, &gbnf);
+        kite_log_set(NULL, NULL);
         free(text);
         if (s != KITE_OK) {
             fprintf(stderr, "kite: %s: %s\n", flag, kite_last_error());
