@@ -151,6 +151,11 @@ int kite_cmd_bench(int argc, char **argv) {
         if (!ok) return 2;
     }
 
+    if (n_p == 0 && n_g == 0) { // llama-bench skips both tests too, then prints an empty table
+        fprintf(stderr, "kite bench: -p 0 and -n 0 leave nothing to measure: give -p or -n a token count above 0\n");
+        return 2;
+    }
+
     model_opts o;
     model_opts_init(&o);
     o.model = model;
@@ -160,9 +165,21 @@ int kite_cmd_bench(int argc, char **argv) {
     o.n_batch = n_batch;
     o.n_threads = threads[0];
     o.no_repack = no_repack;
+    o.quiet = true; // the session's warnings name -c, which the user did not give: bench warns below
     model_session s;
     if (!model_session_open(&s, &o)) return 1;
     const kite_hparams *hp = kite_model_hparams(s.model);
+    // the longest test: its last position, named in the flags that make it
+    const bool pp_longest = n_p >= n_g;
+    const int32_t n_longest = pp_longest ? n_p : n_g;
+    if (hp->n_ctx_train > 0 && max_depth + n_longest > hp->n_ctx_train) {
+        char depth[32] = "";
+        if (max_depth > 0) snprintf(depth, sizeof depth, "-d %d + ", max_depth);
+        fprintf(stderr,
+                "kite bench: warning: %s%s %d is more than the %d tokens the model was trained on; the speed is "
+                "measured all the same\n",
+                depth, pp_longest ? "-p" : "-n", n_longest, hp->n_ctx_train);
+    }
     const double wbytes = (double)kite_model_weight_bytes(s.model);
     const bool json = !strcmp(fmt, "json"), csv = !strcmp(fmt, "csv");
     const char *name = strrchr(s.path, '/') ? strrchr(s.path, '/') + 1 : s.path;

@@ -43,11 +43,12 @@ int kite_cmd_embed(int argc, char **argv) {
             continue;
         }
         if (!strcmp(argv[i], "--embd-normalize")) {
-            if (!model_cli_int(argv[i], argv[i + 1], -1, 2, &norm) || (norm != -1 && norm != 2)) {
-                fprintf(stderr, "kite embed: --embd-normalize expects -1 or 2\n");
+            const char *v = argv[++i]; // two choices: a word match, one message for any other text
+            if (strcmp(v, "-1") && strcmp(v, "2")) {
+                fprintf(stderr, "kite embed: --embd-normalize expects -1 (none) or 2 (Euclidean), got '%s'\n", v);
                 return 2;
             }
-            i++;
+            norm = (int32_t)atoi(v);
             continue;
         }
         fprintf(stderr, "kite embed: unknown option '%s'\n", argv[i]);

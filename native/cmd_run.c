@@ -288,17 +288,20 @@ int kite_cmd_run(int argc, char **argv) {
             return RUN_ERROR;
         }
     }
-    if (escape) model_cli_unescape(prompt_owned);
+    int rc = RUN_OK;
+    if (escape && !model_cli_unescape(prompt_owned, "the prompt")) rc = RUN_USAGE;
     char *strs[2 * MAX_STOPS];
     int n_strs = 0;
-    for (int k = 0; k < n_rev + n_stops; k++) {
+    for (int k = 0; rc == RUN_OK && k < n_rev + n_stops; k++) {
         strs[n_strs] = strdup(k < n_rev ? rev[k] : stops[k - n_rev]);
-        if (!strs[n_strs]) break;
-        if (escape) model_cli_unescape(strs[n_strs]);
+        if (!strs[n_strs]) {
+            rc = RUN_ERROR;
+            break;
+        }
         n_strs++;
+        const char *what = k < n_rev ? "the -r text" : "the --stop text";
+        if (escape && !model_cli_unescape(strs[n_strs - 1], what)) rc = RUN_USAGE;
     }
-    int rc = RUN_OK;
-    if (n_strs < n_rev + n_stops) rc = RUN_ERROR;
 
     model_session s;
     reply_printer_init(&out.print, o.hide_think);

@@ -376,7 +376,7 @@ static int hex_digit(char c) {
     return -1;
 }
 
-void model_cli_unescape(char *s) {
+bool model_cli_unescape(char *s, const char *what) {
     char *w = s;
     for (const char *r = s; *r;) {
         if (r[0] != '\\' || !r[1]) {
@@ -390,6 +390,11 @@ void model_cli_unescape(char *s) {
         else if (c == 't') *w++ = '\t';
         else if (c == '\'' || c == '"' || c == '\\') *w++ = c;
         else if (c == 'x' && r[2] && (hi = hex_digit(r[2])) >= 0 && r[3] && (lo = hex_digit(r[3])) >= 0) {
+            if (hi == 0 && lo == 0) { // the text is a C string: it would end here, the rest unread
+                fprintf(stderr, "kite: %s holds a NUL byte (%.4s at byte %zu): it is read as text\n", what, r,
+                        (size_t)(r - s));
+                return false;
+            }
             *w++ = (char)(hi * 16 + lo);
             r += 4;
             continue;
@@ -400,6 +405,7 @@ void model_cli_unescape(char *s) {
         r += 2;
     }
     *w = 0;
+    return true;
 }
 
 // ---- reply text ------------------------------------------------------------------------------
@@ -438,6 +444,12 @@ static int32_t syntax_only_token(void *user, const char *text, size_t len, int32
     return 1;
 }
 
+// The library's warnings while a schema converts (a pattern it cannot follow, bounds it does not
+// enforce: llama.cpp warns of both on stderr too), named by the flag that gave the schema.
+static void print_warning(kite_log_level level, const char *msg, void *flag) {
+    if (level >= KITE_LOG_WARN) fprintf(stderr, "kite: %s: warning: %s\n", (const char *)flag, msg);
+}
+
 bool model_cli_grammar(const model_opts *o, char **out) {
     *out = NULL;
     int n = !!o->grammar + !!o->grammar_file + !!o->json_schema + !!o->json_schema_file;
@@ -461,7 +473,9 @@ bool model_cli_grammar(const model_opts *o, char **out) {
     char *gbnf = text;
     if (o->json_schema || o->json_schema_file) {
         gbnf = NULL;
+        if (!o->quiet) kite_log_set(print_warning, (void *)flag);
         kite_status s = kite_json_schema_to_grammar(text, len, &gbnf);
+        kite_log_set(NULL, NULL);
         free(text);
         if (s != KITE_OK) {
             fprintf(stderr, "kite: %s: %s\n", flag, kite_last_error());

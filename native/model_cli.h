@@ -110,8 +110,10 @@ void model_cli_print_stats(const kite_gen_stats *st);
 char *model_cli_read_text(const char *path, size_t max_bytes, size_t *len);
 
 // Replaces escape sequences in s in place, as llama.cpp's -e does: \n \r \t \' \" \\ and
-// \xHH (two hex digits); any other backslash sequence is kept as written.
-void model_cli_unescape(char *s);
+// \xHH (two hex digits); any other backslash sequence is kept as written. False, with a message
+// naming what (e.g. "the prompt") on stderr, when an escape would make a NUL byte (\x00): s is
+// read as a C string, so it would end there (s is then partly rewritten).
+bool model_cli_unescape(char *s, const char *what);
 
 // A reply's text on stdout, less its <think>...</think> reasoning block when hide_think is set
 // (--think hide): the block may span pieces, so the text goes through a splitter.

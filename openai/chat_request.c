@@ -214,6 +214,23 @@ static bool append_continuation(const char *chat_tmpl, const json_value *last, s
     return ok;
 }
 
+// The role a message is rendered with: OpenAI's roles, "developer" as "system" (as llama.cpp maps
+// it, but for GPT-OSS, whose template has a developer turn); NULL, with a message naming the
+// member and the roles, for any other.
+static const char *message_role(const char *chat_tmpl, const char *role, size_t i, char *err, size_t es) {
+    static const char *const roles[] = {"system", "user", "assistant", "tool"};
+    for (size_t k = 0; k < sizeof roles / sizeof *roles; k++)
+        if (!strcmp(role, roles[k])) return roles[k];
+    if (!strcmp(role, "developer")) {
+        const char *family = kite_chat_detect(chat_tmpl);
+        return family && !strcmp(family, "gpt-oss") ? "developer" : "system";
+    }
+    const char *const expected = "expected system, developer, user, assistant or tool";
+    if (strlen(role) <= 40) snprintf(err, es, "messages[%zu].role is '%s': %s", i, role, expected);
+    else snprintf(err, es, "messages[%zu].role is not a role: %s", i, expected); // not cut inside a character
+    return NULL;
+}
+
 bool chat_request_prompt(const char *chat_tmpl, const json_value *b, unsigned flags, char **prompt, size_t *reply_at,
                          char *err, size_t es) {
     *prompt = NULL;
@@ -257,10 +274,10 @@ bool chat_request_prompt(const char *chat_tmpl, const json_value *b, unsigned fl
         } else if (!role) {
             snprintf(err, es, "%s is missing", what);
             ok = false;
-        } else if (!chat_request_plain_string(role, what, err, es)) {
+        } else if (!chat_request_plain_string(role, what, err, es) ||
+                   !(m[i].role = message_role(chat_tmpl, role->str, i, err, es))) {
             ok = false;
         } else {
-            m[i].role = role->str;
             m[i].content = message_text(json_get(x, "content"), i, "", err, es);
             if (!m[i].content) ok = false;
             else if (!chat_request_is_unset(tc)) ok = message_calls(tc, i, &m[i], err, es);

@@ -191,14 +191,16 @@ class Model {
         wake?.();
       },
     });
-    result.then(
-      () => { if (split) enqueue(split.flush()); finished = true; wake?.(); },
-      (e) => { failure = e; finished = true; wake?.(); },
-    ).finally(() => ab.release());
+    // onToken runs once the run is done, before the stream ends: what it throws fails the run
+    // for every reader (the iterator, text(), .result), as a failure of the run itself does
     const stats = result.then((r) => {
       if (onToken) r.tokens.forEach((t) => onToken(t));
       return r;
     });
+    stats.then(
+      () => { if (split) enqueue(split.flush()); finished = true; wake?.(); },
+      (e) => { failure = e; finished = true; wake?.(); },
+    ).finally(() => ab.release());
     stats.catch(() => {}); // reported through the iterator; .result rejects on its own too
     const iterator = {
       async next() {

@@ -125,18 +125,27 @@ uint32_t kite__grammar_match_char(const kite_grammar *g, uint32_t pos, uint32_t 
     return pos;
 }
 
+// The Unicode scalar values that the bits `value` of a len-byte sequence, n_remain continuation
+// bytes still due, can complete to: [*low, *high] (one range: a prefix can only reach the
+// surrogates at the end of its range, ED's). False when there are none (ill-formed bytes).
+static bool completions(uint32_t value, int n_remain, int len, uint32_t *low, uint32_t *high) {
+    static const uint32_t min_of[5] = {0, 0, 0x80, 0x800, 0x10000}, max_of[5] = {0, 0x7F, 0x7FF, 0xFFFF, 0x10FFFF};
+    uint32_t lo = value << (n_remain * 6), hi = lo | ((1u << (n_remain * 6)) - 1);
+    if (lo < min_of[len]) lo = min_of[len]; // shorter forms of these are overlong
+    if (hi > max_of[len]) hi = max_of[len];
+    if (hi >= 0xD800 && hi <= 0xDFFF) hi = 0xD7FF; // past the surrogates' start: they are not chars
+    if (lo >= 0xD800 && lo <= 0xDFFF) lo = 0xE000;
+    *low = lo;
+    *high = hi;
+    return lo <= hi;
+}
+
 bool kite__grammar_match_partial(const kite_grammar *g, uint32_t pos, kite__partial_utf8 pu) {
     const kite__gelem *e = g->elems;
     bool positive = e[pos].type == KITE__G_CHAR || e[pos].type == KITE__G_CHAR_ANY;
-    // an invalid sequence, or a 7-bit char split over two bytes (overlong)
-    if (pu.n_remain < 0 || (pu.n_remain == 1 && pu.value < 2)) return false;
     // the code points this partial sequence can still complete to
-    uint32_t low = pu.value << (pu.n_remain * 6);
-    uint32_t high = low | ((1u << (pu.n_remain * 6)) - 1);
-    if (low == 0) {
-        if (pu.n_remain == 2) low = 1u << 11;
-        else if (pu.n_remain == 3) low = 1u << 16;
-    }
+    uint32_t low, high;
+    if (pu.n_remain <= 0 || !completions(pu.value, pu.n_remain, pu.len, &low, &high)) return false;
     do {
         if (e[pos + 1].type == KITE__G_CHAR_RNG_UPPER) {
             if (e[pos].value <= high && low <= e[pos + 1].value) return positive;
@@ -293,37 +302,33 @@ kite_status kite__grammar_accept_cp(kite_grammar_state *st, uint32_t c) {
 
 size_t kite__grammar_utf8_decode(const uint8_t *b, size_t n, kite__partial_utf8 *pu, uint32_t *out) {
     static const int8_t lookup[16] = {1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 2, 2, 3, 4};
+    static const kite__partial_utf8 invalid = {0, -1, 0};
     size_t k = 0, i = 0;
-    uint32_t value = pu->value;
-    int n_remain = pu->n_remain;
+    uint32_t value = pu->value, low, high;
+    int n_remain = pu->n_remain, len = pu->len;
     if (n_remain < 0) return 0; // already invalid
-    bool continuing = n_remain > 0;
-    while (i < n && n_remain > 0) { // finish the previous sequence
-        if ((b[i] >> 6) != 2) {
-            *pu = (kite__partial_utf8){0, -1};
-            return 0;
-        }
-        value = (value << 6) + (b[i] & 0x3F);
-        i++;
-        n_remain--;
-    }
-    if (continuing && n_remain == 0) out[k++] = value;
     while (i < n) {
-        n_remain = lookup[b[i] >> 4] - 1;
-        if (n_remain < 0) {
-            *pu = (kite__partial_utf8){0, -1};
-            return 0;
-        }
-        value = b[i] & ((1u << (7 - n_remain)) - 1);
-        i++;
-        while (i < n && n_remain > 0) {
+        if (n_remain == 0) { // a lead byte
+            len = lookup[b[i] >> 4];
+            if (len == 0) break; // a continuation byte with no lead
+            n_remain = len - 1;
+            value = b[i] & ((1u << (7 - n_remain)) - 1);
+        } else if ((b[i] >> 6) == 2) {
             value = (value << 6) + (b[i] & 0x3F);
-            i++;
             n_remain--;
+        } else {
+            break; // the sequence is cut off
         }
+        i++;
+        // every byte must leave a prefix of some well-formed sequence
+        if (len > 1 && !completions(value, n_remain, len, &low, &high)) break;
         if (n_remain == 0) out[k++] = value;
     }
-    *pu = (kite__partial_utf8){value, n_remain};
+    if (i < n) {
+        *pu = invalid;
+        return 0;
+    }
+    *pu = (kite__partial_utf8){value, n_remain, n_remain > 0 ? len : 0};
     return k;
 }
 

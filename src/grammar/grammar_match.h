@@ -5,11 +5,12 @@
 
 #include "grammar/grammar_internal.h"
 
-// A UTF-8 sequence cut short: the bits so far and how many continuation bytes are still due
-// (-1: the bytes were invalid).
+// A UTF-8 sequence cut short: the bits so far, how many continuation bytes are still due (-1:
+// the bytes were invalid) and the sequence's whole length in bytes (2 to 4 while n_remain > 0).
 typedef struct kite__partial_utf8 {
     uint32_t value;
     int n_remain;
+    int len;
 } kite__partial_utf8;
 
 struct kite_grammar_state {
@@ -46,7 +47,7 @@ kite_status kite__stacks_push(kite__stacks *s, const uint32_t *e, uint32_t n);
 // element after the class.
 uint32_t kite__grammar_match_char(const kite_grammar *g, uint32_t pos, uint32_t c, bool *ok);
 
-// Could some completion of the partial char satisfy the class at pos?
+// Could some completion of the partial char into a Unicode scalar value satisfy the class at pos?
 bool kite__grammar_match_partial(const kite_grammar *g, uint32_t pos, kite__partial_utf8 pu);
 
 // Expands stack[0..n) until every resulting stack has a char class on top (or is empty) and
@@ -72,9 +73,12 @@ kite_status kite__grammar_accept_cp_set(const kite_grammar *g, const kite__stack
 // Moves every stack of st over code point c (stacks that cannot take it are dropped).
 kite_status kite__grammar_accept_cp(kite_grammar_state *st, uint32_t c);
 
-// Decodes bytes b[0..n) continuing the partial char *pu, as llama.cpp's decode_utf8 does:
-// complete code points go to out (room for n + 1), *pu becomes the trailing partial char
-// (n_remain -1 and 0 code points on invalid bytes). Returns the number of code points.
+// Decodes bytes b[0..n) continuing the partial char *pu, as llama.cpp's decode_utf8 does but
+// strictly: complete code points go to out (room for n + 1), *pu becomes the trailing partial
+// char. A byte that makes the text ill-formed UTF-8 (Unicode's table 3-7: a stray continuation
+// byte, C0 / C1 / F5-FF, an overlong form, a surrogate, past U+10FFFF) is caught where it
+// occurs: n_remain -1 and 0 code points. So no grammar, however it negates its classes, takes a
+// token that breaks the text's UTF-8. Returns the number of code points.
 size_t kite__grammar_utf8_decode(const uint8_t *b, size_t n, kite__partial_utf8 *pu, uint32_t *out);
 
 #endif

@@ -81,7 +81,7 @@ kite_status kite_grammar_vocab_new(int32_t n_tokens, int32_t (*piece)(void *user
     size_t nc = 0;
     for (int32_t id = 0; id < n_tokens && s == KITE_OK; id++) {
         v->coff[id] = nc;
-        kite__partial_utf8 pu = {0, 0};
+        kite__partial_utf8 pu = {0, 0, 0};
         nc += kite__grammar_utf8_decode(v->bytes + v->boff[id], v->boff[id + 1] - v->boff[id], &pu, v->cps + nc);
         v->tail[id] = pu;
     }
@@ -417,7 +417,7 @@ kite_status kite_grammar_state_mask(kite_grammar_state *st, const kite_grammar_v
         }
         if (logits[id] == -INFINITY) continue; // already out
         if (v->flags[id] & TOK_EMPTY) {
-            c[nc] = text_cand(id, v->cps, v->cps, (kite__partial_utf8){0, 0});
+            c[nc] = text_cand(id, v->cps, v->cps, (kite__partial_utf8){0, 0, 0});
             c[nc++].empty = true;
             continue;
         }
@@ -457,7 +457,7 @@ bool kite_grammar_state_allows(kite_grammar_state *st, const kite_grammar_vocab 
     cand c, rej;
     uint32_t *cps = NULL;
     if (v->flags[id] & TOK_EMPTY) {
-        c = text_cand(id, v->cps, v->cps, (kite__partial_utf8){0, 0});
+        c = text_cand(id, v->cps, v->cps, (kite__partial_utf8){0, 0, 0});
         c.empty = true;
     } else if (st->partial.n_remain == 0) {
         c = text_cand(id, v->cps + v->coff[id], v->cps + v->coff[id + 1], v->tail[id]);

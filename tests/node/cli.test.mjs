@@ -586,6 +586,25 @@ test('bench -o csv|json|md: one row per test; md columns aligned', () => {
   for (const d of ['x', '-1', '1,,2', '']) assert.equal(kite([...args, '-d', d]).status, 2, `-d '${d}' refused`);
 });
 
+test('bench: -p 0 -n 0 is refused (nothing to measure); a test past the training context warns in the flags given', () => {
+  const none = kite(['bench', '-m', STORIES, '-p', '0', '-n', '0']);
+  assert.equal(none.status, 2);
+  assert.equal(none.stdout, '', 'no table header');
+  assert.match(none.stderr, /^kite bench: -p 0 and -n 0 leave nothing to measure/);
+  // stories260K was trained on 2048 tokens; the warning names -p / -n / -d, never a -c not given
+  const one = ['-m', STORIES, '-r', '1', '-t', '1', '-o', 'json'];
+  const long = kite(['bench', ...one, '-p', '2100', '-n', '0']);
+  assert.equal(long.status, 0, long.stderr);
+  assert.match(long.stderr, /^kite bench: warning: -p 2100 is more than the 2048 tokens the model was trained on/);
+  assert.doesNotMatch(long.stderr, /-c /);
+  const deep = kite(['bench', ...one, '-p', '8', '-n', '64', '-d', '1990']);
+  assert.equal(deep.status, 0, deep.stderr);
+  assert.match(deep.stderr, /^kite bench: warning: -d 1990 \+ -n 64 is more than the 2048 tokens/);
+  const fits = kite(['bench', ...one, '-p', '8', '-n', '8']);
+  assert.equal(fits.status, 0, fits.stderr);
+  assert.equal(fits.stderr, '');
+});
+
 test('quantize: progress in MB/s on a terminal (stderr a TTY) only', () => {
   requireModels();
   const out = join(tmp, 'q8.gguf');

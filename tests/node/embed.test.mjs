@@ -76,11 +76,19 @@ for (const file of ['stories260K.gguf', 'rand-qwen2-f16.gguf']) {
   });
 }
 
-test('bad embed arguments are usage errors naming the problem', () => {
-  for (const [args, re] of [[['--pooling', 'max'], /mean, cls or last/], [['--embd-normalize', '3'], /-1 or 2/], [[], /-p TEXT/]]) {
+test('bad embed arguments are usage errors naming the problem, in one message', () => {
+  const cases = [
+    [['--pooling', 'max'], /mean, cls or last/],
+    [['--embd-normalize', '3'], /-1 \(none\) or 2 \(Euclidean\), got '3'/],
+    [['--embd-normalize', '-5'], /-1 \(none\) or 2 \(Euclidean\), got '-5'/],
+    [['--embd-normalize', 'x'], /-1 \(none\) or 2 \(Euclidean\), got 'x'/],
+    [[], /-p TEXT/],
+  ];
+  for (const [args, re] of cases) {
     let err;
     try { execFileSync(kiteBin(), ['embed', ...args], { encoding: 'utf8', stdio: 'pipe' }); } catch (e) { err = e; }
-    assert.equal(err?.status, 2);
+    assert.equal(err?.status, 2, args.join(' '));
     assert.match(err.stderr, re);
+    assert.equal(err.stderr.trim().split('\n').length, 1, `one message for ${args.join(' ')}: ${err.stderr}`);
   }
 });

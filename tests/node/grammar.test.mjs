@@ -112,6 +112,17 @@ test('kite run: -j / -jf / --grammar / --grammar-file constrain the text; bad on
       assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, re);
     }
+    // a pattern without ^...$: llama.cpp's json-schema-to-grammar takes any string then, with a
+    // warning on stderr; kite too, the warning naming the flag (none with --log-disable)
+    const loose = ['-m', LLAMA(), '-p', 'x', '-n', '4', '--temp', '0', '-j', '{"type": "string", "pattern": "[0-9]+"}'];
+    const warned = run(loose);
+    assert.equal(warned.status, 0, warned.stderr);
+    assert.match(warned.stderr,
+      /--json-schema: warning: json schema: pattern \[0-9\]\+ is not supported \(not anchored with '\^' and '\$'\), accepting any string/);
+    assert.match(warned.stdout, /^"/);
+    const quiet = run([...loose, '--log-disable']);
+    assert.equal(quiet.status, 0, quiet.stderr);
+    assert.doesNotMatch(quiet.stderr, /warning/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

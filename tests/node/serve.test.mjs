@@ -178,11 +178,17 @@ test('hostile requests get 4xx with a message naming the problem; the server kee
     [{ messages: [] }, /non-empty array/],
     [{ messages: [{ content: 'x' }] }, /messages\[0\]\.role is missing/],
     [{ messages: [{ role: 'user', content: [{ type: 'image_url' }] }] }, /text/],
+    // a role OpenAI does not have: refused, not rendered as a turn of its own
+    [{ messages: [{ role: 'user', content: 'x' }, { role: 'robot', content: 'y' }] },
+      /^messages\[1\]\.role is 'robot': expected system, developer, user, assistant or tool$/],
+    [{ messages: [{ role: 'User', content: 'x' }] }, /messages\[0\]\.role is 'User'/],
   ];
   for (const [body, re] of chat) {
     const r = await post('/v1/chat/completions', body);
     assert.equal(r.status, 400);
-    assert.match((await r.json()).error.message, re);
+    const e = (await r.json()).error;
+    assert.match(e.message, re);
+    assert.equal(e.type, 'invalid_request_error');
   }
   const nf = await fetch(base + '/v1/nothing', { signal: AbortSignal.timeout(T) });
   assert.equal(nf.status, 404);
@@ -829,8 +835,20 @@ test('reasoning off renders Qwen3\'s template as llama-server does: chat_templat
     return (await r.json()).prompt;
   };
   await withServer(['--chat-template', QWEN3_TEMPLATE], async (b) => {
-    for (const [i, messages] of CONVERSATIONS.entries()) {
+    // a role OpenAI lacks (Qwen3's template drops it, llama-server passes it on) is refused by
+    // name; the conversation without it renders as the template renders the whole
+    const openaiRoles = async (all) => {
+      const messages = all.filter((m) => ['system', 'developer', 'user', 'assistant', 'tool'].includes(m.role));
+      if (messages.length < all.length) {
+        const r = await apply(b, { messages: all });
+        assert.equal(r.status, 400);
+        assert.match((await r.json()).error.message, /^messages\[\d+\]\.role is 'critic': expected system, developer, user, assistant or tool$/);
+      }
+      return messages;
+    };
+    for (const [i, all] of CONVERSATIONS.entries()) {
       const want = LLAMA_SERVER_PROMPTS[i];
+      const messages = await openaiRoles(all);
       assert.equal(await prompt(b, { messages }), want.thinking);
       assert.equal(await prompt(b, { messages, chat_template_kwargs: { enable_thinking: true } }), want.thinking);
       assert.equal(await prompt(b, { messages, chat_template_kwargs: { enable_thinking: false } }), want.off);
@@ -839,9 +857,10 @@ test('reasoning off renders Qwen3\'s template as llama-server does: chat_templat
     // multi-turn conversations with reasoning in the replies: the Jinja engine's rendering
     const { MULTI_TURN } = await import('./qwen3_template.mjs');
     const { renderQwen3 } = await import('../unit/data/gen_qwen3_cases.mjs');
-    for (const messages of MULTI_TURN) {
-      assert.equal(await prompt(b, { messages }), renderQwen3(messages, true, false));
-      assert.equal(await prompt(b, { messages, chat_template_kwargs: { enable_thinking: false } }), renderQwen3(messages, true, true));
+    for (const all of MULTI_TURN) {
+      const messages = await openaiRoles(all);
+      assert.equal(await prompt(b, { messages }), renderQwen3(all, true, false));
+      assert.equal(await prompt(b, { messages, chat_template_kwargs: { enable_thinking: false } }), renderQwen3(all, true, true));
     }
     // a reasoning budget (llama-server's reasoning_budget_tokens / thinking_budget_tokens): this
     // random model opens no block, so the reply is the same; bad values are refused
@@ -914,6 +933,9 @@ test('llama-server endpoints: /completion, /tokenize and /detokenize (as llama.c
   // chatml as published: <|im_start|>role\ncontent<|im_end|>\n ... then the assistant's turn
   const at = await (await post('/apply-template', { messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }] })).json();
   assert.equal(at.prompt, '<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n');
+  // OpenAI's developer role is the system's (llama.cpp maps it so for every template but GPT-OSS's)
+  const dev = await (await post('/apply-template', { messages: [{ role: 'developer', content: 'Be brief.' }, { role: 'user', content: 'Hi' }] })).json();
+  assert.equal(dev.prompt, at.prompt);
 
   const props = await (await fetch(base + '/props', { signal: AbortSignal.timeout(T) })).json();
   assert.equal(props.total_slots, 4);

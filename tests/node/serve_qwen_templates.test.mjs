@@ -81,15 +81,16 @@ test('QwQ and Qwen3.5 conversations equal the Jinja rendering of their templates
 });
 
 test("Qwen3.5's template refuses what it raises on", async () => {
-  for (const [messages, msg] of [
+  for (const [messages, msg, served] of [
     [[{ role: 'system', content: 'S' }], 'No user query found in messages.'],
     [[{ role: 'user', content: 'a' }, { role: 'system', content: 'S' }], 'System message must be at the beginning.'],
-    [[{ role: 'user', content: 'a' }, { role: 'critic', content: 'x' }], 'Unexpected message role.'],
+    // (a role OpenAI lacks is refused before the template: named as the request's member)
+    [[{ role: 'user', content: 'a' }, { role: 'critic', content: 'x' }], 'Unexpected message role.', /messages\[1\]\.role is 'critic'/],
   ]) {
     assert.throws(() => jinja(QWEN35, { messages }, true), new RegExp(msg.replace('.', '\\.')));
     const r = await post(qwen35, '/apply-template', { messages });
     assert.equal(r.status, 400);
-    assert.match((await r.json()).error.message, new RegExp(msg.replace('.', '\\.')));
+    assert.match((await r.json()).error.message, served ?? new RegExp(msg.replace('.', '\\.')));
   }
 });
 

@@ -152,6 +152,28 @@ test('bad calls on a loaded model fail alone; the worker keeps working', async (
   }
 });
 
+test('an onToken that throws fails the run however it is read: the loop, text() and .result', async () => {
+  requireModels();
+  requireDist(['st']);
+  const m = await loadModel(stories(), { flavor: 'st' });
+  try {
+    const boom = new Error('onToken failed');
+    const onToken = () => { throw boom; };
+    const opts = { maxTokens: 4, temperature: 0, onToken };
+    await assert.rejects(m.generate('Once upon a time', opts).text(), (e) => e === boom, 'text()');
+    await assert.rejects(m.generate('Once upon a time', opts).result, (e) => e === boom, '.result');
+    await assert.rejects(m.chat([{ role: 'user', content: 'Hi' }], opts).text(), (e) => e === boom, 'chat text()');
+    await assert.rejects(async () => { for await (const _ of m.generate('Once upon a time', opts)); }, (e) => e === boom, 'for await');
+    // the model is still usable, and a quiet onToken still sees every token
+    const ids = [];
+    const g = m.generate('Once upon a time', { maxTokens: 4, temperature: 0, onToken: (t) => ids.push(t) });
+    await g.text();
+    assert.equal(ids.length, (await g.result).nGenerated);
+  } finally {
+    await m.dispose();
+  }
+});
+
 test('dispose() ends the worker and its thread pool: Node exits', () => {
   requireModels();
   requireDist(['mt']);

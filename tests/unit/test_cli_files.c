@@ -309,6 +309,17 @@ static void test_inputs(void) {
     const char *run_nul_grammar[] = {"-m", in, "--grammar-file", nul, "-p", "Once", "-n", "1", NULL};
     expect_refused("run --grammar-file FILE with a NUL", "run", run_nul_grammar, NULL, "NUL byte (at byte 4)");
     unlink(nul);
+    // ... nor one made by escape processing (llama.cpp's -e \xHH), in the prompt or a stop text
+    const char *run_nul_esc[] = {"-m", in, "-p", "Once\\x00 upon", "-n", "1", NULL};
+    cli_result r =
+        expect_refused("run -p with \\x00", "run", run_nul_esc, NULL, "the prompt holds a NUL byte (\\x00 at byte 4)");
+    CHECK(r.code == 2, "run -p with \\x00: exit %d, want 2", r.code);
+    const char *run_nul_stop[] = {"-m", in, "-p", "Once", "--stop", "a\\x00b", "-n", "1", NULL};
+    expect_refused("run --stop with \\x00", "run", run_nul_stop, NULL,
+                   "the --stop text holds a NUL byte (\\x00 at byte 1)");
+    const char *run_esc_off[] = {"-m", in, "-p", "Once\\x00 upon", "--no-escape", "-n", "1", NULL};
+    r = cli_run("run", run_esc_off, NULL);
+    CHECK(r.code == 0, "run --no-escape -p 'Once\\x00 upon' (taken literally): exit %d: %s", r.code, r.err);
     const char *run_stdin[] = {"-m", in, "-p", "-", "-n", "1", NULL};
     expect_refused("run -p - < /dev/zero", "run", run_stdin, "/dev/zero", "too large");
     // chat's /load and /save name files too

@@ -11,6 +11,7 @@
 #include "data/grammar_cases.h"
 #include "grammar/grammar_match.h"
 #include "kite.h"
+#include "utf8_ref.h"
 
 // Does the grammar accept the whole text (llama.cpp's match_string)?
 static bool matches(const kite_grammar *g, const char *text) {
@@ -293,6 +294,79 @@ static void test_mask(void) {
     kite_grammar_state_free(st);
     kite_grammar_vocab_free(v);
     kite_grammar_free(g);
+}
+
+// ---- byte tokens and UTF-8 ------------------------------------------------------------------
+
+// A vocabulary of the 256 single bytes (byte-fallback tokens: <0xNN>), then EOG (256).
+static int32_t byte_piece(void *user, int32_t id, char *buf, int32_t cap) {
+    (void)user;
+    if (id == 256) return 0;
+    if (cap < 1) return -1;
+    buf[0] = (char)id;
+    return 1;
+}
+static bool byte_eog(void *user, int32_t id) { return (void)user, id == 256; }
+
+// Walks byte tokens after `prefix` (a well-formed start): each next byte is allowed exactly when
+// the bytes stay well-formed UTF-8 and (grammar `[^a]*`) are not 'a' or NUL (a NUL ends a C
+// string: never a token's text); the grammar that negates every code point allows no byte.
+static void check_bytes_after(const kite_grammar *not_a, const kite_grammar *none, const kite_grammar_vocab *v,
+                              const uint8_t *prefix, size_t n) {
+    kite_grammar_state *sa = NULL, *sn = NULL;
+    CHECK(kite_grammar_state_new(not_a, &sa) == KITE_OK && kite_grammar_state_new(none, &sn) == KITE_OK, "state");
+    for (size_t k = 0; sa && k < n; k++)
+        CHECK(kite_grammar_state_accept_token(sa, v, prefix[k]) == KITE_OK, "prefix byte %zu (0x%02X) refused", k,
+              prefix[k]);
+    float logits[257];
+    for (int i = 0; i < 257; i++) logits[i] = 0.0f;
+    CHECK(sa && kite_grammar_state_mask(sa, v, logits, 257) == KITE_OK, "mask");
+    uint8_t b[8];
+    if (n) memcpy(b, prefix, n);
+    for (int32_t id = 0; id < 256 && sa; id++) {
+        b[n] = (uint8_t)id;
+        const bool want = id != 0 && id != 'a' && utf8_prefix_ok(b, n + 1);
+        CHECK(kite_grammar_state_allows(sa, v, id) == want, "[^a]* after %zu bytes (%02X..): byte 0x%02X %s", n,
+              n ? prefix[0] : 0, id, want ? "refused" : "allowed");
+        CHECK((logits[id] == 0.0f) == want, "[^a]* after %zu bytes: the mask %s byte 0x%02X", n,
+              want ? "drops" : "keeps", id);
+        if (n == 0)
+            CHECK(sn && !kite_grammar_state_allows(sn, v, id), "[^\\x00-\\U0010FFFF]*: byte 0x%02X allowed", id);
+    }
+    kite_grammar_state_free(sa);
+    kite_grammar_state_free(sn);
+}
+
+static void test_utf8_bytes(void) {
+    kite_grammar *not_a = NULL, *none = NULL;
+    kite_grammar_vocab *v = NULL;
+    CHECK(kite_grammar_parse("root ::= [^a]*", NULL, &not_a) == KITE_OK, "%s", kite_last_error());
+    CHECK(kite_grammar_parse("root ::= [^\\x00-\\U0010FFFF]*", NULL, &none) == KITE_OK, "%s", kite_last_error());
+    CHECK(kite_grammar_vocab_new(257, byte_piece, byte_eog, NULL, &v) == KITE_OK, "%s", kite_last_error());
+    if (!not_a || !none || !v) goto done;
+    check_bytes_after(not_a, none, v, NULL, 0);
+    // every lead byte, then the sequences at the edges of table 3-7 (overlong, surrogate, U+10FFFF)
+    for (int c = 0xC2; c <= 0xF4; c++) check_bytes_after(not_a, none, v, (const uint8_t[]){(uint8_t)c}, 1);
+    static const uint8_t edges[][3] = {{0xE0, 0xA0},       {0xED, 0x9F},       {0xEF, 0xBF},      {0xF0, 0x90},
+                                       {0xF4, 0x8F},       {0xF0, 0x90, 0x80}, {0xF4, 0x8F, 0xBF}, {0xF3, 0xBF, 0xBF}};
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++)
+        check_bytes_after(not_a, none, v, edges[i], edges[i][2] ? 3 : 2);
+    // the same bytes as text: the ill-formed ones are not matched, the well-formed ones are
+    static const char *const bad[] = {"\xC0\x80", "\xC1\xBF", "\xE0\x80\x80", "\xE0\x9F\xBF", "\xED\xA0\x80",
+                                      "\xED\xBF\xBF", "\xF0\x80\x80\x80", "\xF0\x8F\xBF\xBF", "\xF4\x90\x80\x80",
+                                      "\xF5\x80\x80\x80", "\xF8\x88\x80\x80\x80", "\xFF", "\x80", "b\xBF"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK(!matches(not_a, bad[i]), "[^a]* matches ill-formed bytes #%zu", i);
+        CHECK(!matches(none, bad[i]), "[^\\x00-\\U0010FFFF]* matches ill-formed bytes #%zu", i);
+    }
+    static const char *const good[] = {"\xC2\x80", "\xE0\xA0\x80", "\xED\x9F\xBF", "\xEE\x80\x80", "\xF0\x90\x80\x80",
+                                       "\xF4\x8F\xBF\xBF", "b\xC3\xA9"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        CHECK(matches(not_a, good[i]), "[^a]* refuses well-formed #%zu", i);
+done:
+    kite_grammar_vocab_free(v);
+    kite_grammar_free(not_a);
+    kite_grammar_free(none);
 }
 
 // A lazy grammar (trigger word `{"`): free text first, the grammar from the trigger on, even
@@ -623,6 +697,7 @@ int main(void) {
     test_errors();
     test_ambiguous();
     test_mask();
+    test_utf8_bytes();
     test_lazy();
     test_token_elements();
     test_token_literals();

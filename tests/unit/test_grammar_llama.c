@@ -2,12 +2,15 @@
 // (llama_sampler_init_grammar in node-llama-cpp's libllama, dlopen): on the real vocabularies
 // of the shared models (SentencePiece 32000, BPE 151936), for GBNF grammars and a JSON schema's
 // grammar, the tokens Kite rejects at every step of a walk are the tokens llama.cpp rejects.
-// One deliberate difference is left out of the comparison: llama.cpp matches a control token
+// Two deliberate differences are left out of the comparison. llama.cpp matches a control token
 // (<|im_start|>, <unk>) by the text it has when special tokens are rendered, which generated
 // text never shows; Kite matches tokens by the text they add to the output, in which those are
 // empty, so it never allows one by text (as llama.cpp never allows an empty token); a token
 // element (<|im_start|>, !<[5]>) takes it by id in both. Tokens whose output text is empty are
-// counted apart. Token elements: grammars with <[id]>, <...> literals and their negations are
+// counted apart. And llama.cpp's UTF-8 decoding takes ill-formed bytes (a surrogate, an
+// overlong form, F5-FF) as chars, so a negated class or `.` lets a byte token break the text's
+// UTF-8; Kite never allows such a token (counted apart too, each checked against Unicode's
+// definition). Token elements: grammars with <[id]>, <...> literals and their negations are
 // walked the same way, and bad token syntax must be refused by both (llama_sampler_init_grammar
 // returns NULL) with Kite's message naming the problem and its column.
 #include <math.h>
@@ -19,6 +22,7 @@
 #include "check.h"
 #include "kite.h"
 #include "llama_ref.h"
+#include "utf8_ref.h"
 
 typedef struct llg {
     void *h;
@@ -49,6 +53,16 @@ static uint64_t rng_next(uint64_t *s) {
     return *s;
 }
 
+// Whether token id's text after text[0..n) (well-formed so far) keeps it well-formed UTF-8: false
+// when the pair breaks it (where Kite differs from llama.cpp on purpose, see the top of the file).
+static bool well_formed_after(const kite_vocab *v, int32_t id, const uint8_t *text, size_t n) {
+    uint8_t b[8192 + 256];
+    int32_t k = kite_token_to_piece(v, id, (char *)b + n, 256, false);
+    if (k <= 0) return true;
+    memcpy(b, text, n);
+    return utf8_prefix_ok(b, n + (size_t)k);
+}
+
 // Walks `steps` tokens through the grammar in both, comparing the rejected sets at each step.
 // The next token is drawn among the allowed ones, preferring multi-char tokens half the time
 // so that the walk reaches deep into the grammar.
@@ -69,7 +83,9 @@ static void compare_walk(llg *r, const void *rv, const kite_vocab *v, const kite
     llref_token_data *td = malloc((size_t)n * sizeof *td);
     int32_t *allowed = malloc((size_t)n * sizeof *allowed);
     double t_mask = 0, t_llama = 0;
-    int n_masks = 0, n_control_diff = 0, n_compared = 0;
+    int n_masks = 0, n_control_diff = 0, n_utf8_diff = 0, n_compared = 0;
+    uint8_t text[8192]; // the walk's output so far (well-formed UTF-8, maybe cut inside a char)
+    size_t n_text = 0;
     for (int step = 0; lg && step < steps; step++) {
         for (int32_t i = 0; i < n; i++) mine[i] = 0.0f, td[i] = (llref_token_data){i, 0.0f, 0.0f};
         struct timespec t0, t1;
@@ -91,6 +107,8 @@ static void compare_walk(llg *r, const void *rv, const kite_vocab *v, const kite
                 char t[8];
                 if (!kite_vocab_is_eog(v, i) && l_ok && kite_token_to_piece(v, i, t, sizeof t, false) == 0) {
                     n_control_diff++; // the deliberate difference (see the top of the file)
+                } else if (l_ok && !k_ok && !well_formed_after(v, i, text, n_text)) {
+                    n_utf8_diff++; // the other one (see the top of the file)
                 } else if (n_diff++ < 5) {
                     char p[64];
                     int32_t k = kite_token_to_piece(v, i, p, sizeof p - 1, false);
@@ -121,10 +139,12 @@ static void compare_walk(llg *r, const void *rv, const kite_vocab *v, const kite
         if (kite_vocab_is_eog(v, tok)) break;
         CHECK(kite_grammar_state_accept_token(st, gv, tok) == KITE_OK, "%s: step %d: %s", name, step, kite_last_error());
         r->s.accept(lg, tok);
+        int32_t k = kite_token_to_piece(v, tok, (char *)text + n_text, (int32_t)(sizeof text - n_text), false);
+        n_text += k > 0 ? (size_t)k : 0;
     }
-    printf("%s: %d steps compared (%d token decisions), %d empty-text tokens llama.cpp allows; mask %.2f ms/step "
-           "(llama.cpp %.2f)\n",
-           name, n_masks, n_compared, n_control_diff, n_masks ? 1e3 * t_mask / n_masks : 0.0,
+    printf("%s: %d steps compared (%d token decisions), %d empty-text tokens and %d ill-formed UTF-8 ones llama.cpp "
+           "allows; mask %.2f ms/step (llama.cpp %.2f)\n",
+           name, n_masks, n_compared, n_control_diff, n_utf8_diff, n_masks ? 1e3 * t_mask / n_masks : 0.0,
            n_masks ? 1e3 * t_llama / n_masks : 0.0);
     if (lg) r->s.free_(lg);
     free(mine);

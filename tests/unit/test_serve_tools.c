@@ -1,10 +1,12 @@
 // test_serve_tools.c - the server's tool-call pieces (openai/tool_calls.c): replies split into
 // text and Hermes <tool_call> blocks however the text is cut into pieces, the generic format's
 // JSON replies, the call grammar against the format Qwen's templates teach (<tool_call>\n{"name":
-// ..., "arguments": ...}\n</tool_call>), and minja's indented JSON for the generic prompt.
+// ..., "arguments": ...}\n</tool_call>), minja's indented JSON for the generic prompt, and the
+// roles a chat request may name (openai/chat_request.c).
 #include <string.h>
 
 #include "check.h"
+#include "../../openai/chat_request.c"
 #include "../../openai/json.c"
 #include "../../openai/tool_calls.c"
 #include "../../openai/tool_calls_xml.c"
@@ -487,7 +489,41 @@ static void test_xml_close_first(void) {
     }
 }
 
+// The prompt of {"messages": [{role, "Be brief."}, {"user", "Hi"}]} with template tmpl, or the
+// error (into out either way).
+static bool role_prompt(const char *tmpl, const char *role, char *out, size_t cap) {
+    char body[200];
+    snprintf(body, sizeof body, "{\"messages\": [{\"role\": \"%s\", \"content\": \"Be brief.\"}, "
+             "{\"role\": \"user\", \"content\": \"Hi\"}]}", role);
+    json_doc *d = NULL;
+    const json_value *b = parse_body(&d, body);
+    char *prompt = NULL;
+    bool ok = b && chat_request_prompt(tmpl, b, KITE_CHAT_ADD_ASSISTANT, &prompt, NULL, out, cap);
+    if (ok) snprintf(out, cap, "%s", prompt);
+    free(prompt);
+    json_free(d);
+    return ok;
+}
+
+// OpenAI's roles pass; "developer" is the system's, as llama.cpp maps it, but for GPT-OSS, whose
+// template has a developer turn (llama.cpp keeps it there); any other role is refused by name.
+static void test_roles(void) {
+    char got[512], sys[512];
+    CHECK(role_prompt("chatml", "system", sys, sizeof sys), "system: %s", sys);
+    CHECK(role_prompt("chatml", "developer", got, sizeof got) && !strcmp(got, sys), "chatml developer: %s", got);
+    // llama.cpp's OpenAI-MoE template: <|start|>ROLE<|message|>TEXT<|end|> ... <|start|>assistant
+    CHECK(role_prompt("gpt-oss", "developer", got, sizeof got) &&
+              !strcmp(got, "<|start|>developer<|message|>Be brief.<|end|><|start|>user<|message|>Hi<|end|>"
+                           "<|start|>assistant"),
+          "gpt-oss developer: %s", got);
+    CHECK(!role_prompt("chatml", "robot", got, sizeof got) &&
+              !strcmp(got, "messages[0].role is 'robot': expected system, developer, user, assistant or tool"),
+          "robot: %s", got);
+    CHECK(!role_prompt("chatml", "", got, sizeof got) && strstr(got, "messages[0].role is ''"), "empty role: %s", got);
+}
+
 int main(void) {
+    test_roles();
     test_reply_whitespace();
     test_xml_close_first();
     test_xml_calls();
