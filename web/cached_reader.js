@@ -161,7 +161,7 @@ async function downloadToOpfs(entry, m, desc, io, info) {
     throw e;
   }
   let { body, size, res } = dl;
-  if (res.status === 206) {
+  if (have && res.status === 206) {
     const cr = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(res.headers.get('content-range') || '');
     if (!cr || Number(cr[1]) !== have || Number(cr[3]) !== m.size) {
       // Not the rest of the same file: start over.

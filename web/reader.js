@@ -165,7 +165,8 @@ function stallError(desc, ms) {
 
 // The download's request (with extra request headers), its headers awaited under the stall
 // timeout and the signal. Resolves to { body, size, res } (size undefined when the server does
-// not say it). An HTTP error status rejects with an Error whose httpStatus is that status.
+// not say it). An HTTP error status rejects with an Error whose httpStatus is that status; a
+// request without a Range header answered with part of the file (206) rejects naming it.
 export async function startDownload(desc, io, headers = {}) {
   const ctrl = new AbortController();
   const onAbort = () => ctrl.abort();
@@ -187,6 +188,17 @@ export async function startDownload(desc, io, headers = {}) {
     const e = new Error(`cannot fetch ${desc.url}: HTTP ${res.status} ${res.statusText}`);
     e.httpStatus = res.status;
     throw e;
+  }
+  if (res.status === 206 && !headers.range) {
+    // Asked for the whole file, given a part (206): only bytes 0..N-1 of N is the whole file.
+    const cr = res.headers.get('content-range');
+    const m = /^bytes 0-(\d+)\/(\d+)$/.exec(cr || '');
+    if (!m || Number(m[1]) + 1 !== Number(m[2])) {
+      desc.release();
+      ctrl.abort();
+      throw new Error(`cannot fetch ${desc.url}: the server answered a request for the whole file with ` +
+        `a part of it (HTTP 206, Content-Range ${cr === null ? 'missing' : JSON.stringify(cr)})`);
+    }
   }
   const len = res.headers.get('content-length');
   // A compressed body's Content-Length is not the file size.

@@ -3,8 +3,9 @@
 // shared model (tests/node/range_server.mjs): the bytes must arrive identical (the package's
 // sha256 check), with several Range requests in flight but never more than `connections`,
 // covering the file exactly once; progress reports bytes and a speed; a server without Range,
-// or one that claims Range but ignores it, gives the same bytes over one stream; an abort and
-// a stall stop every part.
+// or one that claims Range but ignores it, gives the same bytes over one stream; a 206 to a
+// request for the whole file is read when it is the whole file, else refused; an abort and a
+// stall stop every part.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -84,6 +85,17 @@ test('a server without Range, or one that ignores it, gives the same bytes over 
     routes.log.length = 0;
     await inspect(`${base}/r/${NAME}`, { sha256: sha, connections: 1, partSize: 4 * MiB });
     assert.deepEqual(routes.log.map((x) => x.range), [undefined]);
+  });
+});
+
+test('a 206 to a request for the whole file: bytes 0-(N-1)/N is read, a part is refused naming the URL', async () => {
+  requireDist(['st']);
+  await withServer({}, async (base, routes) => {
+    await inspect(`${base}/whole206/${NAME}`, { sha256: sha, connections: 4, partSize: 4 * MiB });
+    assert.deepEqual(routes.log.map((x) => x.range), [undefined], 'one request, no Range');
+    const url = `${base}/half206/${NAME}`;
+    await assert.rejects(inspect(url, { connections: 4, partSize: 4 * MiB }), (e) => e instanceof KiteError &&
+      e.message.includes(url) && e.message.includes(`HTTP 206, Content-Range "bytes 0-${(bytes.length >> 1) - 1}/${bytes.length}"`));
   });
 });
 
