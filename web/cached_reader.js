@@ -6,7 +6,7 @@
 // says why.
 import { openEntry, freeSpace } from './model_cache.js';
 import { CHUNK, checkSize, iterate, readBody, readUnknownLength, startDownload, streamToHeap } from './reader.js';
-import { DEFAULT_PART_SIZE, downloadParts, layoutParts, parallelUsable, rangeValidator } from './ranged_download.js';
+import { DEFAULT_PART_SIZE, downloadParts, layoutParts, otherVersion, parallelUsable, rangeValidator } from './ranged_download.js';
 
 const mib = (n) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
@@ -163,8 +163,8 @@ async function downloadToOpfs(entry, m, desc, io, info) {
   let { body, size, res } = dl;
   if (have && res.status === 206) {
     const cr = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(res.headers.get('content-range') || '');
-    if (!cr || Number(cr[1]) !== have || Number(cr[3]) !== m.size) {
-      // Not the rest of the same file: start over.
+    if (!cr || Number(cr[1]) !== have || Number(cr[3]) !== m.size || otherVersion(res, validator) !== null) {
+      // Not the rest of the same file (a server that ignores If-Range): start over.
       releaseDownload(desc);
       have = 0;
       ({ body, size, res } = await startDownload(desc, io));

@@ -4,8 +4,9 @@
 // sha256 check), with several Range requests in flight but never more than `connections`,
 // covering the file exactly once; progress reports bytes and a speed; a server without Range,
 // or one that claims Range but ignores it, gives the same bytes over one stream; a 206 to a
-// request for the whole file is read when it is the whole file, else refused; an abort and a
-// stall stop every part.
+// request for the whole file is read when it is the whole file, else refused; a file that
+// changes between the first request and a part (If-Range ignored) is read again whole; an
+// abort and a stall stop every part.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -96,6 +97,21 @@ test('a 206 to a request for the whole file: bytes 0-(N-1)/N is read, a part is 
     const url = `${base}/half206/${NAME}`;
     await assert.rejects(inspect(url, { connections: 4, partSize: 4 * MiB }), (e) => e instanceof KiteError &&
       e.message.includes(url) && e.message.includes(`HTTP 206, Content-Range "bytes 0-${(bytes.length >> 1) - 1}/${bytes.length}"`));
+  });
+});
+
+test('a file changed between the first request and a part (If-Range ignored): one stream reads the new file', async () => {
+  requireDist(['st']);
+  // The new version differs inside part 0 (tensor data, after the 5.9 MB header) and in the
+  // last byte: part 0 of the old file beside the new file's other parts would be neither.
+  const changed = Buffer.from(bytes);
+  changed[8 * MiB - 100] ^= 1;
+  changed[changed.length - 1] ^= 1;
+  const changedSha = createHash('sha256').update(changed).digest('hex');
+  await withServer({ changed }, async (base, routes) => {
+    await inspect(`${base}/changing/${NAME}`, { sha256: changedSha, connections: 2, partSize: 8 * MiB });
+    assert.equal(routes.log[0].range, undefined);
+    assert.ok(routes.log.length > 1 && routes.log.at(-1).range === undefined, `started over: ${JSON.stringify(routes.log)}`);
   });
 });
 
