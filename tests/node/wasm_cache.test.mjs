@@ -2,7 +2,8 @@
 // server that counts the requests for the model: the second load of a URL makes no request
 // (OPFS, and the Cache API when asked for; OPFS also while another worker holds the stored file), listCachedModels/deleteCachedModel see and remove
 // it, a download cut in the middle resumes with a Range request tied to the ETag, and a
-// SHA-256 that does not match is refused and not kept. In Node: sha256 checks any source.
+// SHA-256 that does not match is refused and not kept, and so is an HTML error page served as
+// 200 (it used to be kept and served on every later load). In Node: sha256 checks any source.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -38,16 +39,29 @@ test('Node: sha256 is checked for paths and URLs', async () => {
 
 // Model routes: /m/<name>.gguf serves the file with an ETag and honours Range + If-Range;
 // /cut/<name>.gguf cuts its first full response after half the bytes; /nolen/<name>.gguf
-// sends it chunked, without a Content-Length.
+// sends it chunked, without a Content-Length; /html/<name>.gguf answers its first request with
+// an HTML error page as 200 (a rate limit, a proxy's login page), later ones as /m/;
+// /w206/<name>.gguf answers a request without Range with 206 and the whole file.
+const ERROR_PAGE = '<!DOCTYPE html><html><body>Too many requests, try later</body></html>';
 function modelRoutes() {
   const log = [];
   let cutDone = false;
   const intercept = async (req, res, headers) => {
-    const m = /^\/(m|cut|nolen)\/[\w-]+\.gguf$/.exec(new URL(req.url, 'http://x').pathname);
+    const m = /^\/(m|cut|nolen|html|w206)\/[\w-]+\.gguf$/.exec(new URL(req.url, 'http://x').pathname);
     if (!m) return false;
     const range = req.headers.range;
     log.push({ path: req.url, range, ifRange: req.headers['if-range'] });
     const base = { ...headers, 'content-type': 'application/octet-stream', etag: ETAG, 'accept-ranges': 'bytes' };
+    if (m[1] === 'html' && log.filter((x) => x.path === req.url).length === 1) {
+      res.writeHead(200, { ...headers, 'content-type': 'text/html', 'content-length': ERROR_PAGE.length });
+      res.end(ERROR_PAGE);
+      return true;
+    }
+    if (m[1] === 'w206' && !range) {
+      res.writeHead(206, { ...base, 'content-length': bytes.length, 'content-range': `bytes 0-${bytes.length - 1}/${bytes.length}` });
+      res.end(bytes);
+      return true;
+    }
     const r = range && /^bytes=(\d+)-$/.exec(range);
     if (r && req.headers['if-range'] === ETAG) {
       const start = Number(r[1]);
@@ -201,6 +215,59 @@ test('Chromium: cached loads make no request, a cut download resumes, a bad chec
 
     assert.match(r.badError ?? '', /SHA-256 mismatch/);
     assert.deepEqual(r.badList, [], 'a file that failed its checksum is not kept');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
+
+// In the page: an error page served as 200 through each store, then the same URL again; a 206
+// for the whole file into OPFS, then again.
+async function inPageLying({ origin, flavor }) {
+  const kite = await import('/web/index.js');
+  const load = async (url, opts) => {
+    try {
+      const m = await kite.loadModel(url, { flavor, threads: 2, vocabOnly: true, ...opts });
+      await m.dispose();
+      return { cache: m.cache };
+    } catch (e) {
+      return { error: e.message };
+    }
+  };
+  const out = {};
+  for (const cache of ['opfs', 'cache-api']) {
+    const url = `${origin}/html/${cache}.gguf`;
+    const first = await load(url, { cache });
+    const listed = (await kite.listCachedModels()).filter((e) => e.url === url);
+    out[cache] = { url, first, listed, second: await load(url, { cache }) };
+  }
+  out.w206 = await load(`${origin}/w206/stories.gguf`, { cache: 'opfs' });
+  out.w206again = await load(`${origin}/w206/stories.gguf`, { cache: 'opfs' });
+  for (const e of await kite.listCachedModels()) await kite.deleteCachedModel(e.url);
+  return out;
+}
+
+test('Chromium: an error page served as 200 is refused and not cached; a 206 of the whole file is cached', async () => {
+  requireDist(['st', 'mt']);
+  const routes = modelRoutes();
+  const server = await serve({ port: 0, intercept: routes.intercept });
+  const browser = await launchChromium();
+  try {
+    const origin = `http://127.0.0.1:${server.port}`;
+    const { page, errors } = await newPageAt(browser, `${origin}/package.json`);
+    const r = await page.evaluate(inPageLying, { origin, flavor: 'mt' });
+    for (const storage of ['opfs', 'cache-api']) {
+      const x = r[storage];
+      assert.ok(x.first.error?.includes(x.url) && x.first.error.includes('not a GGUF file') &&
+        x.first.error.includes('<!DOCTYPE html>'), `${storage}: ${JSON.stringify(x.first)}`);
+      assert.deepEqual(x.listed, [], `${storage}: the error page is not kept`);
+      // the next load asks the server again and gets the model
+      assert.deepEqual(x.second.cache, { storage, hit: false, resumedFrom: 0, stored: true }, `${storage}: ${JSON.stringify(x.second)}`);
+      assert.equal(routes.log.filter((e) => e.path === `/html/${storage}.gguf`).length, 2);
+    }
+    assert.deepEqual(r.w206.cache, { storage: 'opfs', hit: false, resumedFrom: 0, stored: true }, JSON.stringify(r.w206));
+    assert.equal(r.w206again.cache?.hit, true, JSON.stringify(r.w206again));
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
