@@ -3,7 +3,7 @@
 // (OPFS, and the Cache API when asked for; OPFS also while another worker holds the stored file), listCachedModels/deleteCachedModel see and remove
 // it, a download cut in the middle resumes with a Range request tied to the ETag, and a
 // SHA-256 that does not match is refused and not kept, and so is an HTML error page served as
-// 200 (it used to be kept and served on every later load). In Node: sha256 checks any source.
+// 200. In Node: sha256 checks any source.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';

@@ -1,5 +1,5 @@
 // wasm_errors.test.mjs - aborts (generate, quantize), bad inputs (missing, truncated, garbage,
-// oversized files, HTTP errors, bad options) reaching JS as errors with the C core's message
+// oversized files, detached buffers, HTTP errors, bad options) reaching JS as errors with the C core's message
 // while the worker stays usable, and dispose() ending the thread pool so Node exits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -109,6 +109,14 @@ test('bad files give KiteErrors with the reader\'s message', async () => {
     await assert.rejects(inspect(join(dir, 'fifo.gguf')), /not a regular file/);
     assert.ok(Date.now() - t1 < 5000, 'refused at once');
     await assert.rejects(loadModel(42), (e) => e instanceof KiteError && /a model source is/.test(e.message));
+    // Bytes whose buffer was transferred away (detached): a KiteError saying so, not a TypeError.
+    const view = new Uint8Array(bytes);
+    const { buffer } = view;
+    structuredClone(buffer, { transfer: [buffer] });
+    for (const [what, src] of [['ArrayBuffer', buffer], ['typed array', view]]) {
+      await assert.rejects(loadModel(src, { flavor: 'st' }), (e) => e instanceof KiteError &&
+        e.message.includes(`the model's ${what} is detached`), what);
+    }
     // An aborted load: an AbortError, before or while the bytes stream in.
     await assert.rejects(loadModel(stories(), { flavor: 'st', signal: AbortSignal.abort() }), (e) => e.name === 'AbortError');
     const ac = new AbortController();
