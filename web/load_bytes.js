@@ -2,8 +2,8 @@
 // model cache for http(s) URLs when caching is on (cached_reader.js), else directly
 // (ranged_download.js for URLs, reader.js for the rest); then, when the caller gave one, the
 // SHA-256 is checked before anything uses the bytes (a mismatch frees them and drops the cache
-// entry). The cache keeps only files that start with GGUF's magic: an error page a server sent
-// as 200 is refused naming the URL, never stored to be served later without a request.
+// entry). A URL's bytes must start with GGUF's magic: an error page a server sent as 200 is
+// refused naming the URL, and never kept in the cache to be served later without a request.
 import { readPlain } from './reader.js';
 import { readCached } from './cached_reader.js';
 import { readUrl } from './ranged_download.js';
@@ -13,27 +13,27 @@ import { Sha256 } from './sha256.js';
 const HASH_CHUNK = 4 * 2 ** 20;
 const GGUF_MAGIC = [0x47, 0x47, 0x55, 0x46]; // "GGUF"
 
-// null when a heap block starts with GGUF's magic, else an error naming the source and showing
+// null when a heap block starts with GGUF's magic, else an error naming the URL and showing
 // what the bytes start with.
 function notGguf(desc, io, r) {
   const head = io.heap().subarray(r.ptr, r.ptr + Math.min(r.size, 16));
   if (r.size >= 4 && GGUF_MAGIC.every((b, i) => head[i] === b)) return null;
   const shown = String.fromCharCode(...head).replace(/[^\x20-\x7e]/g, '.');
   const e = new Error(`${desc.name}: not a GGUF file (${r.size} bytes starting ${JSON.stringify(shown)}): ` +
-    'the server may have sent an error page; it is not cached');
+    'the server may have sent an error page');
   e.status = 'invalid input';
   return e;
 }
 
-// io: as readPlain's, plus connections and partSize (ranged_download.js), cache (false, true, 'opfs' or 'cache-api') and sha256 (lower-case
-// hex, optional). Resolves to { ptr, size, cache } (cache: null when the cache was not used).
+// io: as readPlain's, plus connections and partSize (ranged_download.js), cache (false, true, 'opfs' or 'cache-api'), sha256 (lower-case
+// hex, optional) and gguf (false: a URL's bytes need not be a GGUF file). Resolves to { ptr, size, cache } (cache: null when the cache was not used).
 export async function readIntoHeap(desc, io) {
   const backend = desc.kind === 'url' && cacheableUrl(desc.url) ? pickBackend(io.cache) : null;
   const r = backend
     ? await readCached(desc, io, backend)
     : { ...(await (desc.kind === 'url' ? readUrl(desc, io) : readPlain(desc, io))), cache: null };
   try {
-    const bad = r.cache && notGguf(desc, io, r);
+    const bad = desc.kind === 'url' && io.gguf !== false && notGguf(desc, io, r);
     if (bad) {
       await r.discard?.();
       throw bad;

@@ -72,6 +72,9 @@ test('bad files give KiteErrors with the reader\'s message', async () => {
   requireDist(['st']);
   const dir = mkdtempSync(join(tmpdir(), 'kite-wasm-bad-'));
   const server = await serveDir(modelsDir());
+  // an error page served as 200 for a model URL (a proxy's, a rate limit's)
+  writeFileSync(join(dir, 'page.gguf'), '<!DOCTYPE html><html><body>Please log in</body></html>');
+  const pages = await serveDir(dir);
   try {
     const bytes = readFileSync(stories());
     const cases = [
@@ -81,6 +84,7 @@ test('bad files give KiteErrors with the reader\'s message', async () => {
       ['garbage', new Uint8Array(4096).fill(7), /magic|GGUF/i],
       ['empty', new Uint8Array(0), /./],
       ['HTTP 404', server.url + 'missing.gguf', /HTTP 404/],
+      ['HTML page', pages.url + 'page.gguf', new RegExp(`^${pages.url}page.gguf: not a GGUF file \\(54 bytes starting "<!DOCTYPE html><"\\)`)],
       ['vocab-only file as a model', model('../vocab/ggml-vocab-llama-spm.gguf'), /tensor|weight/i],
     ];
     for (const [what, src, re] of cases) {
@@ -124,6 +128,7 @@ test('bad files give KiteErrors with the reader\'s message', async () => {
       (e) => e.name === 'AbortError' && /aborted/.test(e.message));
   } finally {
     await server.close();
+    await pages.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -14,8 +14,8 @@ const NULL_PTR = 0;
 
 // Reads a model source (a URL, bytes the caller serves through 'pull's, a file) into a malloc'd
 // heap block: { ptr, size, cache }. part: which file of a split set (the caller serves
-// in-memory bytes per file).
-async function readSource(source, { stallTimeout, cache, sha256, connections, partSize } = {}, part = 0) {
+// in-memory bytes per file). gguf: false for a file that need not be a GGUF (an imatrix .dat).
+async function readSource(source, { stallTimeout, cache, sha256, connections, partSize, gguf = true } = {}, part = 0) {
   current.stage = 'read';
   const r = await readIntoHeap(source, {
     alloc: (n) => {
@@ -42,6 +42,7 @@ async function readSource(source, { stallTimeout, cache, sha256, connections, pa
     sha256,
     connections,
     partSize,
+    gguf,
   });
   return r;
 }
@@ -178,7 +179,7 @@ export const ops = {
 
   // imatrix: an importance matrix file's source (read whole, then parsed by the C side), or null
   async quantize({ source, type, opts, download, imatrix }) {
-    const im = imatrix ? await readSource(imatrix.desc, { ...download, cache: false, sha256: undefined }, 1) : null;
+    const im = imatrix ? await readSource(imatrix.desc, { ...download, cache: false, sha256: undefined, gguf: false }, 1) : null;
     let ptr = 0;
     let size = 0;
     try {
