@@ -30,6 +30,8 @@ function isDetached(buffer) {
 export async function describeSource(source) {
   if (source instanceof URL) source = source.href;
   if (typeof source === 'string') {
+    // '' would resolve to the working directory (Node) or the page itself (browsers)
+    if (source === '') throw new KiteError('kite: the model source is an empty string (give a path, URL or hf:// reference)', 'invalid input');
     if (source.startsWith('hf://')) return { desc: { kind: 'url', url: hfUrl(source), name: source } };
     if (/^(https?|blob|data):/i.test(source)) return { desc: { kind: 'url', url: source, name: source } };
     if (isNode) {

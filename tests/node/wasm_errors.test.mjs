@@ -113,6 +113,7 @@ test('bad files give KiteErrors with the reader\'s message', async () => {
     await assert.rejects(inspect(join(dir, 'fifo.gguf')), /not a regular file/);
     assert.ok(Date.now() - t1 < 5000, 'refused at once');
     await assert.rejects(loadModel(42), (e) => e instanceof KiteError && /a model source is/.test(e.message));
+    await assert.rejects(loadModel(''), (e) => e instanceof KiteError && /the model source is an empty string/.test(e.message));
     // Bytes whose buffer was transferred away (detached): a KiteError saying so, not a TypeError.
     const view = new Uint8Array(bytes);
     const { buffer } = view;
