@@ -41,13 +41,17 @@ test('Node: sha256 is checked for paths and URLs', async () => {
 // /cut/<name>.gguf cuts its first full response after half the bytes; /nolen/<name>.gguf
 // sends it chunked, without a Content-Length; /html/<name>.gguf answers its first request with
 // an HTML error page as 200 (a rate limit, a proxy's login page), later ones as /m/;
-// /w206/<name>.gguf answers a request without Range with 206 and the whole file.
+// /w206/<name>.gguf answers a request without Range with 206 and the whole file;
+// /moved/<name>.gguf sends `older` (the file before the server's copy changed) to its first
+// request, the file to later ones.
+const older = Buffer.from(bytes);
+older[older.length - 1] ^= 1;
 const ERROR_PAGE = '<!DOCTYPE html><html><body>Too many requests, try later</body></html>';
 function modelRoutes() {
   const log = [];
   let cutDone = false;
   const intercept = async (req, res, headers) => {
-    const m = /^\/(m|cut|nolen|html|w206)\/[\w-]+\.gguf$/.exec(new URL(req.url, 'http://x').pathname);
+    const m = /^\/(m|cut|nolen|html|w206|moved)\/[\w-]+\.gguf$/.exec(new URL(req.url, 'http://x').pathname);
     if (!m) return false;
     const range = req.headers.range;
     log.push({ path: req.url, range, ifRange: req.headers['if-range'] });
@@ -55,6 +59,11 @@ function modelRoutes() {
     if (m[1] === 'html' && log.filter((x) => x.path === req.url).length === 1) {
       res.writeHead(200, { ...headers, 'content-type': 'text/html', 'content-length': ERROR_PAGE.length });
       res.end(ERROR_PAGE);
+      return true;
+    }
+    if (m[1] === 'moved' && log.filter((x) => x.path === req.url).length === 1) {
+      res.writeHead(200, { ...headers, 'content-type': 'application/octet-stream', 'content-length': older.length });
+      res.end(older);
       return true;
     }
     if (m[1] === 'w206' && !range) {
@@ -222,9 +231,10 @@ test('Chromium: cached loads make no request, a cut download resumes, a bad chec
   }
 });
 
-// In the page: an error page served as 200 through each store, then the same URL again; a 206
-// for the whole file into OPFS, then again.
-async function inPageLying({ origin, flavor }) {
+// In the page: an error page served as 200 through each store, then the same URL again; a copy
+// cached before the server's file changed, loaded with the new file's SHA-256; a 206 for the
+// whole file into OPFS, then again.
+async function inPageLying({ origin, flavor, sha }) {
   const kite = await import('/web/index.js');
   const load = async (url, opts) => {
     try {
@@ -242,13 +252,19 @@ async function inPageLying({ origin, flavor }) {
     const listed = (await kite.listCachedModels()).filter((e) => e.url === url);
     out[cache] = { url, first, listed, second: await load(url, { cache }) };
   }
+  for (const cache of ['opfs', 'cache-api']) {
+    // cached without a checksum; then the server's file changed, and the caller gives its SHA-256
+    const url = `${origin}/moved/${cache}.gguf`;
+    out.moved ??= {};
+    out.moved[cache] = [await load(url, { cache }), await load(url, { cache, sha256: sha }), await load(url, { cache, sha256: sha })];
+  }
   out.w206 = await load(`${origin}/w206/stories.gguf`, { cache: 'opfs' });
   out.w206again = await load(`${origin}/w206/stories.gguf`, { cache: 'opfs' });
   for (const e of await kite.listCachedModels()) await kite.deleteCachedModel(e.url);
   return out;
 }
 
-test('Chromium: an error page served as 200 is refused and not cached; a 206 of the whole file is cached', async () => {
+test('Chromium: an error page served as 200 is not cached, a stale copy is read again, a 206 of the whole file is cached', async () => {
   requireDist(['st', 'mt']);
   const routes = modelRoutes();
   const server = await serve({ port: 0, intercept: routes.intercept });
@@ -256,7 +272,7 @@ test('Chromium: an error page served as 200 is refused and not cached; a 206 of 
   try {
     const origin = `http://127.0.0.1:${server.port}`;
     const { page, errors } = await newPageAt(browser, `${origin}/package.json`);
-    const r = await page.evaluate(inPageLying, { origin, flavor: 'mt' });
+    const r = await page.evaluate(inPageLying, { origin, flavor: 'mt', sha });
     for (const storage of ['opfs', 'cache-api']) {
       const x = r[storage];
       assert.ok(x.first.error?.includes(x.url) && x.first.error.includes('not a GGUF file') &&
@@ -265,6 +281,14 @@ test('Chromium: an error page served as 200 is refused and not cached; a 206 of 
       // the next load asks the server again and gets the model
       assert.deepEqual(x.second.cache, { storage, hit: false, resumedFrom: 0, stored: true }, `${storage}: ${JSON.stringify(x.second)}`);
       assert.equal(routes.log.filter((e) => e.path === `/html/${storage}.gguf`).length, 2);
+    }
+    for (const storage of ['opfs', 'cache-api']) {
+      // the stale copy fails the checksum: dropped, and the file downloaded again in the same load
+      const [first, second, third] = r.moved[storage];
+      assert.deepEqual(first.cache, { storage, hit: false, resumedFrom: 0, stored: true }, `${storage}: ${JSON.stringify(first)}`);
+      assert.deepEqual(second.cache, { storage, hit: false, resumedFrom: 0, stored: true }, `${storage}: ${JSON.stringify(second)}`);
+      assert.equal(third.cache?.hit, true, `${storage}: ${JSON.stringify(third)}`);
+      assert.equal(routes.log.filter((e) => e.path === `/moved/${storage}.gguf`).length, 2);
     }
     assert.deepEqual(r.w206.cache, { storage: 'opfs', hit: false, resumedFrom: 0, stored: true }, JSON.stringify(r.w206));
     assert.equal(r.w206again.cache?.hit, true, JSON.stringify(r.w206again));
