@@ -164,7 +164,9 @@ async function inPage({ origin, flavor }) {
   return out;
 }
 
-test('Chromium: cached loads make no request, a cut download resumes, a bad checksum is not kept', async () => {
+// Runs pageFn(args) in a fresh Chromium page served by modelRoutes (origin added to args), then
+// check(result, routes, origin); the page must raise no uncaught error.
+async function inChromium(pageFn, args, check) {
   requireDist(['st', 'mt']);
   const routes = modelRoutes();
   const server = await serve({ port: 0, intercept: routes.intercept });
@@ -172,7 +174,16 @@ test('Chromium: cached loads make no request, a cut download resumes, a bad chec
   try {
     const origin = `http://127.0.0.1:${server.port}`;
     const { page, errors } = await newPageAt(browser, `${origin}/package.json`);
-    const r = await page.evaluate(inPage, { origin, flavor: 'mt' });
+    check(await page.evaluate(pageFn, { origin, ...args }), routes, origin);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+test('Chromium: cached loads make no request, a cut download resumes, a bad checksum is not kept', () =>
+  inChromium(inPage, { flavor: 'mt' }, (r, routes, origin) => {
     const count = (p) => routes.log.filter((x) => x.path === p).length;
 
     assert.ok(r.first.text.length > 10);
@@ -224,12 +235,7 @@ test('Chromium: cached loads make no request, a cut download resumes, a bad chec
 
     assert.match(r.badError ?? '', /SHA-256 mismatch/);
     assert.deepEqual(r.badList, [], 'a file that failed its checksum is not kept');
-    assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    await server.close();
-  }
-});
+  }));
 
 // In the page: an error page served as 200 through each store, then the same URL again; a copy
 // cached before the server's file changed, loaded with the new file's SHA-256; a 206 for the
@@ -264,15 +270,8 @@ async function inPageLying({ origin, flavor, sha }) {
   return out;
 }
 
-test('Chromium: an error page served as 200 is not cached, a stale copy is read again, a 206 of the whole file is cached', async () => {
-  requireDist(['st', 'mt']);
-  const routes = modelRoutes();
-  const server = await serve({ port: 0, intercept: routes.intercept });
-  const browser = await launchChromium();
-  try {
-    const origin = `http://127.0.0.1:${server.port}`;
-    const { page, errors } = await newPageAt(browser, `${origin}/package.json`);
-    const r = await page.evaluate(inPageLying, { origin, flavor: 'mt', sha });
+test('Chromium: an error page served as 200 is not cached, a stale copy is read again, a 206 of the whole file is cached', () =>
+  inChromium(inPageLying, { flavor: 'mt', sha }, (r, routes) => {
     for (const storage of ['opfs', 'cache-api']) {
       const x = r[storage];
       assert.ok(x.first.error?.includes(x.url) && x.first.error.includes('not a GGUF file') &&
@@ -292,9 +291,4 @@ test('Chromium: an error page served as 200 is not cached, a stale copy is read 
     }
     assert.deepEqual(r.w206.cache, { storage: 'opfs', hit: false, resumedFrom: 0, stored: true }, JSON.stringify(r.w206));
     assert.equal(r.w206again.cache?.hit, true, JSON.stringify(r.w206again));
-    assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    await server.close();
-  }
-});
+  }));
