@@ -20,7 +20,11 @@ export async function readCached(desc, io, backend) {
   const noop = { commit: async () => {}, discard: async () => entry.remove() };
 
   if (m?.complete && !(io.sha256 && m.sha256 && m.sha256 !== io.sha256)) {
-    const hit = await readHit(entry, m, desc, io);
+    // a copy whose bytes do not match its record is dropped below and downloaded again
+    const hit = await readHit(entry, m, desc, io).catch((e) => {
+      if (!e.damaged) throw e;
+      return null;
+    });
     if (hit) return { ...hit, ...noop, cache: { ...info, hit: true, stored: true }, verified: !!io.sha256 && m.sha256 === io.sha256 };
   }
   if (entry.meta?.complete || (entry.meta && !m)) await entry.remove(); // stale, damaged or a key clash
@@ -28,7 +32,11 @@ export async function readCached(desc, io, backend) {
   return downloadToCacheApi(entry, desc, io, info);
 }
 
-// A complete entry into the heap; null when its bytes are missing or of the wrong size.
+// An error saying a cache entry's bytes do not match its record (e.damaged set).
+const damaged = (desc, what) => Object.assign(new Error(`${desc.name}: ${what}`), { damaged: true });
+
+// A complete entry into the heap; null when its bytes are missing or of the wrong size (an
+// error with e.damaged when that shows only while reading).
 async function readHit(entry, m, desc, io) {
   checkSize(m.size, desc.name);
   if (entry.backend === 'opfs') {
@@ -52,7 +60,7 @@ async function readHit(entry, m, desc, io) {
       for (let off = 0; off < m.size;) {
         const n = Math.min(CHUNK, m.size - off);
         const chunk = new Uint8Array(await file.slice(off, off + n).arrayBuffer());
-        if (chunk.byteLength !== n) throw new Error(`${desc.name}: the cached copy is shorter than recorded`);
+        if (chunk.byteLength !== n) throw damaged(desc, 'the cached copy is shorter than recorded');
         io.heap().set(chunk, ptr + off);
         off += n;
         io.progress(off, m.size);
@@ -70,12 +78,12 @@ async function readHit(entry, m, desc, io) {
     let off = 0;
     io.progress(0, m.size);
     for await (const chunk of iterate(body, desc, io)) {
-      if (off + chunk.byteLength > m.size) throw new Error(`${desc.name}: the cached copy is longer than recorded`);
+      if (off + chunk.byteLength > m.size) throw damaged(desc, 'the cached copy is longer than recorded');
       io.heap().set(chunk, ptr + off);
       off += chunk.byteLength;
       io.progress(off, m.size);
     }
-    if (off !== m.size) throw new Error(`${desc.name}: the cached copy is shorter than recorded`);
+    if (off !== m.size) throw damaged(desc, 'the cached copy is shorter than recorded');
     return { ptr, size: m.size };
   } catch (e) {
     io.free(ptr);
@@ -297,7 +305,7 @@ async function copyStored(access, ptr, parts, size, desc, io) {
   for (const p of parts) {
     for (let off = p.start; off < p.start + p.got;) {
       const n = access.read(tmp.subarray(0, Math.min(tmp.length, p.start + p.got - off)), { at: off });
-      if (n <= 0) throw new Error(`${desc.name}: the cached part is shorter than recorded`);
+      if (n <= 0) throw damaged(desc, 'the cached part is shorter than recorded');
       io.heap().set(tmp.subarray(0, n), ptr + off);
       off += n;
       done += n;

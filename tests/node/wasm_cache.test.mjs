@@ -3,7 +3,8 @@
 // (OPFS, and the Cache API when asked for; OPFS also while another worker holds the stored file), listCachedModels/deleteCachedModel see and remove
 // it, a download cut in the middle resumes with a Range request tied to the ETag, and a
 // SHA-256 that does not match is refused and not kept, and so is an HTML error page served as
-// 200. In Node: sha256 checks any source.
+// 200; a cached copy that fails the SHA-256 given now, or whose body is shorter than its record,
+// is downloaded again. In Node: sha256 checks any source.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -238,8 +239,8 @@ test('Chromium: cached loads make no request, a cut download resumes, a bad chec
   }));
 
 // In the page: an error page served as 200 through each store, then the same URL again; a copy
-// cached before the server's file changed, loaded with the new file's SHA-256; a 206 for the
-// whole file into OPFS, then again.
+// cached before the server's file changed, loaded with the new file's SHA-256; a Cache API copy
+// cut short; a 206 for the whole file into OPFS, then again.
 async function inPageLying({ origin, flavor, sha }) {
   const kite = await import('/web/index.js');
   const load = async (url, opts) => {
@@ -264,6 +265,15 @@ async function inPageLying({ origin, flavor, sha }) {
     out.moved ??= {};
     out.moved[cache] = [await load(url, { cache }), await load(url, { cache, sha256: sha }), await load(url, { cache, sha256: sha })];
   }
+  // A Cache API entry whose body is shorter than its record says (damaged storage, another
+  // script): dropped and downloaded again.
+  const cut = `${origin}/m/capi-cut.gguf`;
+  await load(cut, { cache: 'cache-api' });
+  const store = await caches.open('kite-models');
+  const stored = await store.match(cut);
+  const body = new Uint8Array(await stored.arrayBuffer());
+  await store.put(cut, new Response(body.subarray(0, body.length - 100), { headers: stored.headers }));
+  out.capiCut = [await load(cut, { cache: 'cache-api' }), await load(cut, { cache: 'cache-api' })];
   out.w206 = await load(`${origin}/w206/stories.gguf`, { cache: 'opfs' });
   out.w206again = await load(`${origin}/w206/stories.gguf`, { cache: 'opfs' });
   for (const e of await kite.listCachedModels()) await kite.deleteCachedModel(e.url);
@@ -289,6 +299,9 @@ test('Chromium: an error page served as 200 is not cached, a stale copy is read 
       assert.equal(third.cache?.hit, true, `${storage}: ${JSON.stringify(third)}`);
       assert.equal(routes.log.filter((e) => e.path === `/moved/${storage}.gguf`).length, 2);
     }
+    assert.deepEqual(r.capiCut[0].cache, { storage: 'cache-api', hit: false, resumedFrom: 0, stored: true }, JSON.stringify(r.capiCut[0]));
+    assert.equal(r.capiCut[1].cache?.hit, true, JSON.stringify(r.capiCut[1]));
+    assert.equal(routes.log.filter((e) => e.path === '/m/capi-cut.gguf').length, 2);
     assert.deepEqual(r.w206.cache, { storage: 'opfs', hit: false, resumedFrom: 0, stored: true }, JSON.stringify(r.w206));
     assert.equal(r.w206again.cache?.hit, true, JSON.stringify(r.w206again));
   }));
