@@ -43,8 +43,9 @@ function checksumError(desc, io, r) {
 
 // io: as readPlain's, plus connections and partSize (ranged_download.js), cache (false, true,
 // 'opfs' or 'cache-api'), sha256 (lower-case hex, optional) and gguf (false: a URL's bytes need
-// not be a GGUF file). Resolves to { ptr, size, cache } (cache: null when the cache was not
-// used). again: this is the second read, after a cached copy failed a check.
+// not be a GGUF file). Resolves to { ptr, size, cache, drop } (cache: null when the cache was
+// not used; drop(): removes the cache entry the bytes are kept in, for a caller that finds them
+// malformed). again: this is the second read, after a cached copy failed a check.
 export async function readIntoHeap(desc, io, again = false) {
   const backend = desc.kind === 'url' && cacheableUrl(desc.url) ? pickBackend(io.cache) : null;
   const r = backend
@@ -59,7 +60,7 @@ export async function readIntoHeap(desc, io, again = false) {
     io.free(r.ptr);
     throw e;
   }
-  if (!bad) return { ptr: r.ptr, size: r.size, cache: r.cache };
+  if (!bad) return { ptr: r.ptr, size: r.size, cache: r.cache, drop: async () => r.discard?.() };
   io.free(r.ptr);
   await r.discard?.();
   // A cached copy that fails a check (stored without a checksum before the server's file

@@ -44,7 +44,8 @@ test('Node: sha256 is checked for paths and URLs', async () => {
 // an HTML error page as 200 (a rate limit, a proxy's login page), later ones as /m/;
 // /w206/<name>.gguf answers a request without Range with 206 and the whole file;
 // /moved/<name>.gguf sends `older` (the file before the server's copy changed) to its first
-// request, the file to later ones.
+// request, the file to later ones; /short/<name>.gguf sends its first request only the first
+// half of the file (a Content-Length to match), later ones the file.
 const older = Buffer.from(bytes);
 older[older.length - 1] ^= 1;
 const ERROR_PAGE = '<!DOCTYPE html><html><body>Too many requests, try later</body></html>';
@@ -52,7 +53,7 @@ function modelRoutes() {
   const log = [];
   let cutDone = false;
   const intercept = async (req, res, headers) => {
-    const m = /^\/(m|cut|nolen|html|w206|moved)\/[\w-]+\.gguf$/.exec(new URL(req.url, 'http://x').pathname);
+    const m = /^\/(m|cut|nolen|html|w206|moved|short)\/[\w-]+\.gguf$/.exec(new URL(req.url, 'http://x').pathname);
     if (!m) return false;
     const range = req.headers.range;
     log.push({ path: req.url, range, ifRange: req.headers['if-range'] });
@@ -65,6 +66,11 @@ function modelRoutes() {
     if (m[1] === 'moved' && log.filter((x) => x.path === req.url).length === 1) {
       res.writeHead(200, { ...headers, 'content-type': 'application/octet-stream', 'content-length': older.length });
       res.end(older);
+      return true;
+    }
+    if (m[1] === 'short' && log.filter((x) => x.path === req.url).length === 1) {
+      res.writeHead(200, { ...base, 'content-length': bytes.length >> 1 });
+      res.end(bytes.subarray(0, bytes.length >> 1));
       return true;
     }
     if (m[1] === 'w206' && !range) {
@@ -265,6 +271,13 @@ async function inPageLying({ origin, flavor, sha }) {
     out.moved ??= {};
     out.moved[cache] = [await load(url, { cache }), await load(url, { cache, sha256: sha }), await load(url, { cache, sha256: sha })];
   }
+  // A file the server cut short, with a Content-Length to match: the load fails, and the next
+  // one downloads it again instead of failing from the cache.
+  for (const cache of ['opfs', 'cache-api']) {
+    const url = `${origin}/short/${cache}.gguf`;
+    out.short ??= {};
+    out.short[cache] = [await load(url, { cache }), (await kite.listCachedModels()).filter((e) => e.url === url), await load(url, { cache })];
+  }
   // A Cache API entry whose body is shorter than its record says (damaged storage, another
   // script): dropped and downloaded again.
   const cut = `${origin}/m/capi-cut.gguf`;
@@ -298,6 +311,13 @@ test('Chromium: an error page served as 200 is not cached, a stale copy is read 
       assert.deepEqual(second.cache, { storage, hit: false, resumedFrom: 0, stored: true }, `${storage}: ${JSON.stringify(second)}`);
       assert.equal(third.cache?.hit, true, `${storage}: ${JSON.stringify(third)}`);
       assert.equal(routes.log.filter((e) => e.path === `/moved/${storage}.gguf`).length, 2);
+    }
+    for (const storage of ['opfs', 'cache-api']) {
+      const [first, listed, second] = r.short[storage];
+      assert.match(first.error ?? '', /past end of file/, `${storage}: ${JSON.stringify(first)}`);
+      assert.deepEqual(listed, [], `${storage}: the cut file is not kept`);
+      assert.deepEqual(second.cache, { storage, hit: false, resumedFrom: 0, stored: true }, `${storage}: ${JSON.stringify(second)}`);
+      assert.equal(routes.log.filter((e) => e.path === `/short/${storage}.gguf`).length, 2);
     }
     assert.deepEqual(r.capiCut[0].cache, { storage: 'cache-api', hit: false, resumedFrom: 0, stored: true }, JSON.stringify(r.capiCut[0]));
     assert.equal(r.capiCut[1].cache?.hit, true, JSON.stringify(r.capiCut[1]));
