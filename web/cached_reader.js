@@ -151,8 +151,9 @@ async function downloadToOpfs(entry, m, desc, io, info) {
     try {
       return await storeParts({ entry, access, meta, desc, io, info, parts: recorded, validator: m.validator ?? validator });
     } catch (e) {
-      if (!e.restart) throw e;
-      // The file changed on the server (or it stopped taking ranges): start over.
+      if (!e.restart && !e.damaged) throw e;
+      // The file changed on the server (or it stopped taking ranges, or the stored file lost
+      // bytes its record claims): start over.
       info.resumedFrom = 0;
       await entry.remove();
       access = await entry.access().catch(() => null);
