@@ -95,7 +95,11 @@ async function readHit(entry, m, desc, io) {
 const spaceWarning = (reason, need, free) =>
   `not cached: ${reason} (the model needs ${mib(need)}; the browser allows this site ` +
   `${free === Infinity ? 'an unknown amount' : mib(Math.max(0, free))} more)`;
-const errorReason = (e) => (e?.name === 'QuotaExceededError' ? 'the storage quota is full' : `writing the cache failed: ${e?.message || e}`);
+// A synchronous access handle's write that took fewer bytes than given: Chromium's answer to a
+// full quota.
+const SHORT_WRITE = 'the storage quota is likely full, a write to the cache fell short';
+const errorReason = (e) => (e?.name === 'QuotaExceededError' ? 'the storage quota is full'
+  : e?.message === SHORT_WRITE ? SHORT_WRITE : `writing the cache failed: ${e?.message || e}`);
 
 // The parts' progress as the entry records it: { size: partSize, got: [bytes per part] }.
 const partsMeta = (partSize, parts) => ({ size: partSize, got: parts.map((p) => p.got) });
@@ -253,7 +257,7 @@ async function downloadToOpfs(entry, m, desc, io, info) {
       io.heap().set(chunk, ptr + off);
       if (access) {
         try {
-          if (access.write(chunk, { at: off }) !== chunk.byteLength) throw new Error('a short write to the cache');
+          if (access.write(chunk, { at: off }) !== chunk.byteLength) throw new Error(SHORT_WRITE);
         } catch (e) {
           await dropCache(e);
         }
@@ -334,7 +338,7 @@ async function storeParts({ entry, access, meta, desc, io, info, parts, validato
     }).catch(() => {});
     return saving;
   };
-  let dropped = false; // a write to the cache failed: the entry goes, the download goes on
+  let dropped = null; // why a write to the cache failed: the entry goes, the download goes on
   const dropCache = (e) => {
     if (!access) return;
     try {
@@ -343,8 +347,7 @@ async function storeParts({ entry, access, meta, desc, io, info, parts, validato
       // already closed
     }
     access = null;
-    dropped = true;
-    info.warning = spaceWarning(errorReason(e), size, Infinity);
+    dropped = e;
   };
   const ptr = io.alloc(size);
   try {
@@ -355,7 +358,7 @@ async function storeParts({ entry, access, meta, desc, io, info, parts, validato
         io.heap().set(chunk, ptr + off);
         if (!access) return;
         try {
-          if (access.write(chunk, { at: off }) !== chunk.byteLength) throw new Error('a short write to the cache');
+          if (access.write(chunk, { at: off }) !== chunk.byteLength) throw new Error(SHORT_WRITE);
         } catch (e) {
           dropCache(e);
         }
@@ -376,7 +379,10 @@ async function storeParts({ entry, access, meta, desc, io, info, parts, validato
         // the handle went with the worker
       }
     }
-    if (dropped) await entry.remove();
+    if (dropped) {
+      info.warning = spaceWarning(errorReason(dropped), size, await freeSpace());
+      await entry.remove();
+    }
   }
   const done = { ...meta };
   delete done.parts;

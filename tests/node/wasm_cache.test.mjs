@@ -4,7 +4,8 @@
 // it, a download cut in the middle resumes with a Range request tied to the ETag, and a
 // SHA-256 that does not match is refused and not kept, and so is an HTML error page served as
 // 200; a cached copy that fails the SHA-256 given now, or whose body is shorter than its record,
-// is downloaded again. In Node: sha256 checks any source.
+// is downloaded again; a quota too small loads the model uncached, saying why. In Node: sha256
+// checks any source.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -172,8 +173,9 @@ async function inPage({ origin, flavor }) {
 }
 
 // Runs pageFn(args) in a fresh Chromium page served by modelRoutes (origin added to args), then
-// check(result, routes, origin); the page must raise no uncaught error.
-async function inChromium(pageFn, args, check) {
+// check(result, routes, origin); the page must raise no uncaught error. setup(page, origin),
+// when given, runs first.
+async function inChromium(pageFn, args, check, setup) {
   requireDist(['st', 'mt']);
   const routes = modelRoutes();
   const server = await serve({ port: 0, intercept: routes.intercept });
@@ -181,6 +183,7 @@ async function inChromium(pageFn, args, check) {
   try {
     const origin = `http://127.0.0.1:${server.port}`;
     const { page, errors } = await newPageAt(browser, `${origin}/package.json`);
+    await setup?.(page, origin);
     check(await page.evaluate(pageFn, { origin, ...args }), routes, origin);
     assert.deepEqual(errors, []);
   } finally {
@@ -324,4 +327,31 @@ test('Chromium: an error page served as 200 is not cached, a stale copy is read 
     assert.equal(routes.log.filter((e) => e.path === '/m/capi-cut.gguf').length, 2);
     assert.deepEqual(r.w206.cache, { storage: 'opfs', hit: false, resumedFrom: 0, stored: true }, JSON.stringify(r.w206));
     assert.equal(r.w206again.cache?.hit, true, JSON.stringify(r.w206again));
+  }));
+
+// In the page: one load through each store (the origin's quota is smaller than the model).
+async function inPageQuota({ origin, flavor }) {
+  const kite = await import('/web/index.js');
+  const out = {};
+  for (const cache of ['opfs', 'cache-api']) {
+    const url = `${origin}/m/quota-${cache}.gguf`;
+    const m = await kite.loadModel(url, { flavor, threads: 2, vocabOnly: true, cache });
+    await m.dispose();
+    out[cache] = { cache: m.cache, listed: (await kite.listCachedModels()).filter((e) => e.url === url) };
+  }
+  return out;
+}
+
+test('Chromium: a full quota while storing: the model loads uncached and the warning says the quota is full', () =>
+  inChromium(inPageQuota, { flavor: 'mt' }, (r) => {
+    for (const storage of ['opfs', 'cache-api']) {
+      const { cache, listed } = r[storage];
+      assert.equal(cache.stored, false, storage);
+      assert.match(cache.warning ?? '', /^not cached: the storage quota is (likely )?full/, `${storage}: ${cache.warning}`);
+      assert.deepEqual(listed, [], `${storage}: nothing kept`);
+    }
+  }, async (page, origin) => {
+    // (navigator.storage.estimate does not see this override: the writes themselves fail)
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 500 * 1024 });
   }));
