@@ -63,9 +63,7 @@ export async function readPlain(desc, io) {
           if (bytesRead === 0) throw new Error(`${desc.path}: file shrank while reading (${off} of ${size} bytes)`);
           off += bytesRead;
         } else {
-          const chunk = desc.kind === 'blob'
-            ? new Uint8Array(await desc.blob.slice(off, off + n).arrayBuffer())
-            : await io.pull(off, n);
+          const chunk = desc.kind === 'blob' ? await readSlice(desc, off, n) : await io.pull(off, n);
           if (chunk.byteLength !== n) throw new Error(`${desc.name}: short read at ${off}`);
           io.heap().set(chunk, ptr + off);
           off += n;
@@ -79,6 +77,17 @@ export async function readPlain(desc, io) {
     }
   } finally {
     await fh?.close();
+  }
+}
+
+// n bytes of a Blob from off. A File changed on disk since it was picked cannot be read
+// (Chromium: NotReadableError, which names no file): the error names it.
+async function readSlice(desc, off, n) {
+  try {
+    return new Uint8Array(await desc.blob.slice(off, off + n).arrayBuffer());
+  } catch (e) {
+    throw Object.assign(new Error(`${desc.name}: cannot read the file (changed or removed since it was picked?): ${e.message}`),
+      { status: 'i/o error' });
   }
 }
 
