@@ -51,7 +51,7 @@ async function readSource(source, { stallTimeout, cache, sha256, connections, pa
 // Runs a C call that parses the files read by readSource (reads); when it finds one malformed,
 // their browser cache entries are dropped, so the next load downloads them again instead of
 // failing from the cache (a file a server cut short, consistently with its Content-Length).
-async function parse(reads, call) {
+async function parseFiles(reads, call) {
   try {
     check(call());
   } catch (e) {
@@ -83,7 +83,7 @@ export const ops = {
     const read = await readSource(source, download);
     const { ptr, size } = read;
     try {
-      await parse([read], () => M._kw_gguf_parse(ptr, size, scratch));
+      await parseFiles([read], () => M._kw_gguf_parse(ptr, size, scratch));
       const g = ptrAt(scratch);
       try {
         return json((out) => M._kw_gguf_info_json(g, out));
@@ -117,7 +117,7 @@ export const ops = {
         // the layers placeOnGpu will offer the GPU stay in the file's layout, which its kernels read
         offload_layers: gpu && !vocabOnly ? gpuLayers ?? 2 ** 31 - 1 : 0, // (options.js: gpuLayers <= 65536)
       });
-      await parse(parts, () => M._kw_model_load(a.ptr));
+      await parseFiles(parts, () => M._kw_model_load(a.ptr));
       setModel(a.get('model'));
     } catch (e) {
       parts.forEach((p) => M._kw_free(p.ptr)); // on success the model owns the files' blocks
