@@ -19,12 +19,15 @@ export function rangeValidator(res) {
 }
 
 // Whether a full (200) response of `size` bytes can be read in parallel parts: the server said
-// it takes byte ranges, the size is known and uncompressed, and there is more than one part.
+// it takes byte ranges, the size is known and uncompressed, there is more than one part, and
+// the response names its version (rangeValidator): without one, parts of a file changed between
+// two requests would be mixed unseen.
 export function parallelUsable(res, size, io) {
   const connections = io.connections ?? DEFAULT_CONNECTIONS;
   const partSize = io.partSize ?? DEFAULT_PART_SIZE;
   return connections > 1 && res.status === 200 && size !== undefined && size > partSize &&
-    /\bbytes\b/i.test(res.headers.get('accept-ranges') || '') && !res.headers.get('content-encoding');
+    /\bbytes\b/i.test(res.headers.get('accept-ranges') || '') && !res.headers.get('content-encoding') &&
+    rangeValidator(res) !== null;
 }
 
 // The parts of a file: [{ start, end (exclusive), got }].
