@@ -59,7 +59,8 @@ export interface DownloadOptions {
    *  Hashing runs in JS at tens of MB/s. */
   sha256?: string;
   /** Downloads (URL sources) whose server takes byte ranges (Accept-Ranges: bytes, a known
-   *  uncompressed size) and that are larger than partSize are read in parts of partSize bytes
+   *  uncompressed size, a strong ETag or a Last-Modified date to tie the parts to the same
+   *  file) and that are larger than partSize are read in parts of partSize bytes
    *  over up to this many requests at once, each tied to the ETag/Last-Modified with If-Range
    *  (an interrupted OPFS download resumes each part). A server without ranges, or one that
    *  answers a part with the whole file, is read as one stream. 1..16, default 4 (1: one
