@@ -6,7 +6,7 @@
 // says why.
 import { openEntry, freeSpace } from './model_cache.js';
 import { CHUNK, checkSize, iterate, readBody, readUnknownLength, startDownload, streamToHeap } from './reader.js';
-import { DEFAULT_PART_SIZE, downloadParts, layoutParts, parallelUsable, rangeValidator } from './ranged_download.js';
+import { DEFAULT_PART_SIZE, downloadParts, layoutParts, otherVersion, parallelUsable, rangeValidator } from './ranged_download.js';
 
 const mib = (n) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
@@ -20,7 +20,11 @@ export async function readCached(desc, io, backend) {
   const noop = { commit: async () => {}, discard: async () => entry.remove() };
 
   if (m?.complete && !(io.sha256 && m.sha256 && m.sha256 !== io.sha256)) {
-    const hit = await readHit(entry, m, desc, io);
+    // a copy whose bytes do not match its record is dropped below and downloaded again
+    const hit = await readHit(entry, m, desc, io).catch((e) => {
+      if (!e.damaged) throw e;
+      return null;
+    });
     if (hit) return { ...hit, ...noop, cache: { ...info, hit: true, stored: true }, verified: !!io.sha256 && m.sha256 === io.sha256 };
   }
   if (entry.meta?.complete || (entry.meta && !m)) await entry.remove(); // stale, damaged or a key clash
@@ -28,7 +32,11 @@ export async function readCached(desc, io, backend) {
   return downloadToCacheApi(entry, desc, io, info);
 }
 
-// A complete entry into the heap; null when its bytes are missing or of the wrong size.
+// An error saying a cache entry's bytes do not match its record (e.damaged set).
+const damaged = (desc, what) => Object.assign(new Error(`${desc.name}: ${what}`), { damaged: true });
+
+// A complete entry into the heap; null when its bytes are missing or of the wrong size (an
+// error with e.damaged when that shows only while reading).
 async function readHit(entry, m, desc, io) {
   checkSize(m.size, desc.name);
   if (entry.backend === 'opfs') {
@@ -52,7 +60,7 @@ async function readHit(entry, m, desc, io) {
       for (let off = 0; off < m.size;) {
         const n = Math.min(CHUNK, m.size - off);
         const chunk = new Uint8Array(await file.slice(off, off + n).arrayBuffer());
-        if (chunk.byteLength !== n) throw new Error(`${desc.name}: the cached copy is shorter than recorded`);
+        if (chunk.byteLength !== n) throw damaged(desc, 'the cached copy is shorter than recorded');
         io.heap().set(chunk, ptr + off);
         off += n;
         io.progress(off, m.size);
@@ -70,12 +78,12 @@ async function readHit(entry, m, desc, io) {
     let off = 0;
     io.progress(0, m.size);
     for await (const chunk of iterate(body, desc, io)) {
-      if (off + chunk.byteLength > m.size) throw new Error(`${desc.name}: the cached copy is longer than recorded`);
+      if (off + chunk.byteLength > m.size) throw damaged(desc, 'the cached copy is longer than recorded');
       io.heap().set(chunk, ptr + off);
       off += chunk.byteLength;
       io.progress(off, m.size);
     }
-    if (off !== m.size) throw new Error(`${desc.name}: the cached copy is shorter than recorded`);
+    if (off !== m.size) throw damaged(desc, 'the cached copy is shorter than recorded');
     return { ptr, size: m.size };
   } catch (e) {
     io.free(ptr);
@@ -87,7 +95,11 @@ async function readHit(entry, m, desc, io) {
 const spaceWarning = (reason, need, free) =>
   `not cached: ${reason} (the model needs ${mib(need)}; the browser allows this site ` +
   `${free === Infinity ? 'an unknown amount' : mib(Math.max(0, free))} more)`;
-const errorReason = (e) => (e?.name === 'QuotaExceededError' ? 'the storage quota is full' : `writing the cache failed: ${e?.message || e}`);
+// A synchronous access handle's write that took fewer bytes than given: Chromium's answer to a
+// full quota.
+const SHORT_WRITE = 'the storage quota is likely full, a write to the cache fell short';
+const errorReason = (e) => (e?.name === 'QuotaExceededError' ? 'the storage quota is full'
+  : e?.message === SHORT_WRITE ? SHORT_WRITE : `writing the cache failed: ${e?.message || e}`);
 
 // The parts' progress as the entry records it: { size: partSize, got: [bytes per part] }.
 const partsMeta = (partSize, parts) => ({ size: partSize, got: parts.map((p) => p.got) });
@@ -143,8 +155,9 @@ async function downloadToOpfs(entry, m, desc, io, info) {
     try {
       return await storeParts({ entry, access, meta, desc, io, info, parts: recorded, validator: m.validator ?? validator });
     } catch (e) {
-      if (!e.restart) throw e;
-      // The file changed on the server (or it stopped taking ranges): start over.
+      if (!e.restart && !e.damaged) throw e;
+      // The file changed on the server (or it stopped taking ranges, or the stored file lost
+      // bytes its record claims): start over.
       info.resumedFrom = 0;
       await entry.remove();
       access = await entry.access().catch(() => null);
@@ -161,10 +174,10 @@ async function downloadToOpfs(entry, m, desc, io, info) {
     throw e;
   }
   let { body, size, res } = dl;
-  if (res.status === 206) {
+  if (have && res.status === 206) {
     const cr = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(res.headers.get('content-range') || '');
-    if (!cr || Number(cr[1]) !== have || Number(cr[3]) !== m.size) {
-      // Not the rest of the same file: start over.
+    if (!cr || Number(cr[1]) !== have || Number(cr[3]) !== m.size || otherVersion(res, validator) !== null) {
+      // Not the rest of the same file (a server that ignores If-Range): start over.
       releaseDownload(desc);
       have = 0;
       ({ body, size, res } = await startDownload(desc, io));
@@ -244,7 +257,7 @@ async function downloadToOpfs(entry, m, desc, io, info) {
       io.heap().set(chunk, ptr + off);
       if (access) {
         try {
-          if (access.write(chunk, { at: off }) !== chunk.byteLength) throw new Error('a short write to the cache');
+          if (access.write(chunk, { at: off }) !== chunk.byteLength) throw new Error(SHORT_WRITE);
         } catch (e) {
           await dropCache(e);
         }
@@ -297,7 +310,7 @@ async function copyStored(access, ptr, parts, size, desc, io) {
   for (const p of parts) {
     for (let off = p.start; off < p.start + p.got;) {
       const n = access.read(tmp.subarray(0, Math.min(tmp.length, p.start + p.got - off)), { at: off });
-      if (n <= 0) throw new Error(`${desc.name}: the cached part is shorter than recorded`);
+      if (n <= 0) throw damaged(desc, 'the cached part is shorter than recorded');
       io.heap().set(tmp.subarray(0, n), ptr + off);
       off += n;
       done += n;
@@ -325,7 +338,7 @@ async function storeParts({ entry, access, meta, desc, io, info, parts, validato
     }).catch(() => {});
     return saving;
   };
-  let dropped = false; // a write to the cache failed: the entry goes, the download goes on
+  let dropped = null; // why a write to the cache failed: the entry goes, the download goes on
   const dropCache = (e) => {
     if (!access) return;
     try {
@@ -334,8 +347,7 @@ async function storeParts({ entry, access, meta, desc, io, info, parts, validato
       // already closed
     }
     access = null;
-    dropped = true;
-    info.warning = spaceWarning(errorReason(e), size, Infinity);
+    dropped = e;
   };
   const ptr = io.alloc(size);
   try {
@@ -346,7 +358,7 @@ async function storeParts({ entry, access, meta, desc, io, info, parts, validato
         io.heap().set(chunk, ptr + off);
         if (!access) return;
         try {
-          if (access.write(chunk, { at: off }) !== chunk.byteLength) throw new Error('a short write to the cache');
+          if (access.write(chunk, { at: off }) !== chunk.byteLength) throw new Error(SHORT_WRITE);
         } catch (e) {
           dropCache(e);
         }
@@ -367,7 +379,10 @@ async function storeParts({ entry, access, meta, desc, io, info, parts, validato
         // the handle went with the worker
       }
     }
-    if (dropped) await entry.remove();
+    if (dropped) {
+      info.warning = spaceWarning(errorReason(dropped), size, await freeSpace());
+      await entry.remove();
+    }
   }
   const done = { ...meta };
   delete done.parts;

@@ -51,13 +51,16 @@ export interface DownloadOptions {
    *  fetch a changed file again, deleteCachedModel(url) or cache: false); an interrupted OPFS
    *  download resumes with a Range request tied to the ETag. A cache that cannot be written
    *  (quota, another tab) never fails the load: Model.cache.warning says why, and how much
-   *  space the model needs. */
+   *  space the model needs. A response that is not a GGUF file (an error page sent as 200)
+   *  rejects naming the URL and is never cached. */
   cache?: boolean | 'opfs' | 'cache-api';
   /** The file's SHA-256 (64 hex digits): the bytes are checked before use (a mismatch
-   *  rejects, and a cached copy is dropped). Hashing runs in JS at tens of MB/s. */
+   *  rejects; a cached copy that fails it is dropped and the URL downloaded again, once).
+   *  Hashing runs in JS at tens of MB/s. */
   sha256?: string;
   /** Downloads (URL sources) whose server takes byte ranges (Accept-Ranges: bytes, a known
-   *  uncompressed size) and that are larger than partSize are read in parts of partSize bytes
+   *  uncompressed size, a strong ETag or a Last-Modified date to tie the parts to the same
+   *  file) and that are larger than partSize are read in parts of partSize bytes
    *  over up to this many requests at once, each tied to the ETag/Last-Modified with If-Range
    *  (an interrupted OPFS download resumes each part). A server without ranges, or one that
    *  answers a part with the whole file, is read as one stream. 1..16, default 4 (1: one

@@ -19,12 +19,15 @@ export function rangeValidator(res) {
 }
 
 // Whether a full (200) response of `size` bytes can be read in parallel parts: the server said
-// it takes byte ranges, the size is known and uncompressed, and there is more than one part.
+// it takes byte ranges, the size is known and uncompressed, there is more than one part, and
+// the response names its version (rangeValidator): without one, parts of a file changed between
+// two requests would be mixed unseen.
 export function parallelUsable(res, size, io) {
   const connections = io.connections ?? DEFAULT_CONNECTIONS;
   const partSize = io.partSize ?? DEFAULT_PART_SIZE;
   return connections > 1 && res.status === 200 && size !== undefined && size > partSize &&
-    /\bbytes\b/i.test(res.headers.get('accept-ranges') || '') && !res.headers.get('content-encoding');
+    /\bbytes\b/i.test(res.headers.get('accept-ranges') || '') && !res.headers.get('content-encoding') &&
+    rangeValidator(res) !== null;
 }
 
 // The parts of a file: [{ start, end (exclusive), got }].
@@ -34,14 +37,26 @@ export function layoutParts(size, partSize) {
   return parts;
 }
 
-// A part's response must be the exact range asked for, of a file of the same size; anything
-// else (200: the server ignored the range or If-Range found the file changed) is refused with
-// e.restart set: the caller starts over with one stream.
-function checkPart(res, desc, from, last, size) {
+// When a response names a version of the file other than validator (rangeValidator's: a strong
+// ETag, which is quoted, or a Last-Modified date), that version's ETag or date; else null. A
+// server that ignores If-Range answers a changed file's range with 206 all the same: this tells.
+export function otherVersion(res, validator) {
+  if (!validator) return null;
+  const now = validator.startsWith('"') ? res.headers.get('etag') : res.headers.get('last-modified');
+  return now !== null && now !== validator ? now : null;
+}
+
+// A part's response must be the exact range asked for, of a file of the same size and version;
+// anything else (200: the server ignored the range or If-Range found the file changed) is
+// refused with e.restart set: the caller starts over with one stream.
+function checkPart(res, desc, from, last, size, validator) {
   const cr = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(res.headers.get('content-range') || '');
-  if (res.status === 206 && cr && Number(cr[1]) === from && Number(cr[2]) === last && Number(cr[3]) === size) return;
+  const ok = res.status === 206 && cr && Number(cr[1]) === from && Number(cr[2]) === last && Number(cr[3]) === size;
+  const other = otherVersion(res, validator);
+  if (ok && other === null) return;
   const e = new Error(`${desc.url}: the server answered bytes ${from}-${last} with ` +
-    (res.status === 206 ? `Content-Range "${res.headers.get('content-range')}"` : `HTTP ${res.status} (the whole file)`));
+    (ok ? `another version of the file (${other}, not ${validator})`
+      : res.status === 206 ? `Content-Range "${res.headers.get('content-range')}"` : `HTTP ${res.status} (the whole file)`));
   e.restart = true;
   throw e;
 }
@@ -98,7 +113,7 @@ export async function downloadParts({ desc, io, size, parts, validator, first, w
       const pdesc = { ...desc, fetchCtrl: null, release: null };
       const { body, res } = await startDownload(pdesc, pio, headers);
       try {
-        checkPart(res, desc, from, p.end - 1, size);
+        checkPart(res, desc, from, p.end - 1, size, validator);
       } catch (e) {
         pdesc.fetchCtrl?.abort();
         pdesc.release?.();

@@ -63,9 +63,7 @@ export async function readPlain(desc, io) {
           if (bytesRead === 0) throw new Error(`${desc.path}: file shrank while reading (${off} of ${size} bytes)`);
           off += bytesRead;
         } else {
-          const chunk = desc.kind === 'blob'
-            ? new Uint8Array(await desc.blob.slice(off, off + n).arrayBuffer())
-            : await io.pull(off, n);
+          const chunk = desc.kind === 'blob' ? await readSlice(desc, off, n) : await io.pull(off, n);
           if (chunk.byteLength !== n) throw new Error(`${desc.name}: short read at ${off}`);
           io.heap().set(chunk, ptr + off);
           off += n;
@@ -79,6 +77,17 @@ export async function readPlain(desc, io) {
     }
   } finally {
     await fh?.close();
+  }
+}
+
+// n bytes of a Blob from off. A File changed on disk since it was picked cannot be read
+// (Chromium: NotReadableError, which names no file): the error names it.
+async function readSlice(desc, off, n) {
+  try {
+    return new Uint8Array(await desc.blob.slice(off, off + n).arrayBuffer());
+  } catch (e) {
+    throw Object.assign(new Error(`${desc.name}: cannot read the file (changed or removed since it was picked?): ${e.message}`),
+      { status: 'i/o error' });
   }
 }
 
@@ -165,7 +174,8 @@ function stallError(desc, ms) {
 
 // The download's request (with extra request headers), its headers awaited under the stall
 // timeout and the signal. Resolves to { body, size, res } (size undefined when the server does
-// not say it). An HTTP error status rejects with an Error whose httpStatus is that status.
+// not say it). An HTTP error status rejects with an Error whose httpStatus is that status; a
+// request without a Range header answered with part of the file (206) rejects naming it.
 export async function startDownload(desc, io, headers = {}) {
   const ctrl = new AbortController();
   const onAbort = () => ctrl.abort();
@@ -187,6 +197,17 @@ export async function startDownload(desc, io, headers = {}) {
     const e = new Error(`cannot fetch ${desc.url}: HTTP ${res.status} ${res.statusText}`);
     e.httpStatus = res.status;
     throw e;
+  }
+  if (res.status === 206 && !headers.range) {
+    // Asked for the whole file, given a part (206): only bytes 0..N-1 of N is the whole file.
+    const cr = res.headers.get('content-range');
+    const m = /^bytes 0-(\d+)\/(\d+)$/.exec(cr || '');
+    if (!m || Number(m[1]) + 1 !== Number(m[2])) {
+      desc.release();
+      ctrl.abort();
+      throw new Error(`cannot fetch ${desc.url}: the server answered a request for the whole file with ` +
+        `a part of it (HTTP 206, Content-Range ${cr === null ? 'missing' : JSON.stringify(cr)})`);
+    }
   }
   const len = res.headers.get('content-length');
   // A compressed body's Content-Length is not the file size.

@@ -13,11 +13,25 @@ export function hfUrl(ref) {
   return `https://huggingface.co/${owner}/${repo}/resolve/${encodeURIComponent(rev || 'main')}/${path}`;
 }
 
+// Whether an ArrayBuffer was detached (transferred): its .detached where the engine has it
+// (Node 22, Chromium 114), else whether a view of it can still be made.
+function isDetached(buffer) {
+  if (typeof buffer.detached === 'boolean') return buffer.detached;
+  try {
+    new Uint8Array(buffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 // Returns { desc, serve }: desc goes to the worker ({kind: 'path'|'url'|'blob'|'bytes', ...});
 // serve(offset, length) gives a copy of the next bytes of an in-memory source (else null).
 export async function describeSource(source) {
   if (source instanceof URL) source = source.href;
   if (typeof source === 'string') {
+    // '' would resolve to the working directory (Node) or the page itself (browsers)
+    if (source === '') throw new KiteError('kite: the model source is an empty string (give a path, URL or hf:// reference)', 'invalid input');
     if (source.startsWith('hf://')) return { desc: { kind: 'url', url: hfUrl(source), name: source } };
     if (/^(https?|blob|data):/i.test(source)) return { desc: { kind: 'url', url: source, name: source } };
     if (isNode) {
@@ -33,13 +47,14 @@ export async function describeSource(source) {
     // A Blob is cloned to the worker by reference: its bytes are not copied.
     return { desc: { kind: 'blob', blob: source, size: source.size, name: source.name || 'blob' } };
   }
-  let bytes = null;
-  if (source instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && source instanceof SharedArrayBuffer)) {
-    bytes = new Uint8Array(source);
-  } else if (ArrayBuffer.isView(source)) {
-    bytes = new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
-  }
-  if (bytes) {
+  const buffer = source instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && source instanceof SharedArrayBuffer)
+    ? source : ArrayBuffer.isView(source) ? source.buffer : null;
+  if (buffer) {
+    if (isDetached(buffer)) {
+      throw new KiteError(`kite: the model's ${buffer === source ? 'ArrayBuffer' : 'typed array'} is detached (its memory ` +
+        'was transferred, e.g. to a worker): pass bytes that are still readable', 'invalid input');
+    }
+    const bytes = buffer === source ? new Uint8Array(source) : new Uint8Array(buffer, source.byteOffset, source.byteLength);
     // Served in slices on request, so the worker never holds a second full copy.
     return {
       desc: { kind: 'bytes', size: bytes.byteLength, name: 'buffer' },

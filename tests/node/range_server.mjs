@@ -6,11 +6,18 @@
 //   /liar/NAME   says Accept-Ranges: bytes, but answers every request with the whole file
 //   /hold/NAME   as /r/, but a response whose range starts at or after holdFrom sends its
 //                headers and then nothing until release() (a download to abort)
-// Bodies go out in 256 KiB pieces a few ms apart, so parallel requests overlap in time.
+//   /whole206/NAME  as /r/, but a request without Range gets 206 with bytes 0-(size-1)/size
+//   /half206/NAME   as /r/, but a request without Range gets 206 with only the first half
+//   /changing/NAME  as /r/ for the first request; every later one sees the file `changed`
+//                (same size, ETag `changedEtag`) and If-Range is ignored, as by a server that
+//                does not implement it
+// Bodies go out in 256 KiB pieces a few ms apart, so parallel requests overlap in time. etag:
+// null sends none (and no Last-Modified: nothing names the file's version).
 
 const PIECE = 256 * 1024;
 
-export function rangeRoutes(bytes, { etag = '"kite-test-1"', holdFrom = Infinity, pieceDelayMs = 3 } = {}) {
+export function rangeRoutes(bytes, { etag = '"kite-test-1"', holdFrom = Infinity, pieceDelayMs = 3, changed = null,
+  changedEtag = '"kite-test-2"' } = {}) {
   const log = [];
   const open = new Set();
   let inFlight = 0;
@@ -51,19 +58,27 @@ export function rangeRoutes(bytes, { etag = '"kite-test-1"', holdFrom = Infinity
   };
 
   const intercept = async (req, res, headers) => {
-    const m = /^\/(r|norange|liar|hold)\/[\w.-]+$/.exec(new URL(req.url, 'http://x').pathname);
+    const m = /^\/(r|norange|liar|hold|whole206|half206|changing)\/[\w.-]+$/.exec(new URL(req.url, 'http://x').pathname);
     if (!m) return false;
     const kind = m[1];
     const range = req.headers.range;
     log.push({ kind, range, ifRange: req.headers['if-range'], t: Date.now(), inFlight, rangedInFlight });
+    const later = kind === 'changing' && log.filter((x) => x.kind === 'changing').length > 1;
+    const body = later ? changed : bytes;
     const base = { ...headers, 'content-type': 'application/octet-stream' };
     if (kind !== 'norange') {
-      base.etag = etag;
+      if (etag) base.etag = later ? changedEtag : etag;
       base['accept-ranges'] = 'bytes';
     }
+    if (!range && (kind === 'whole206' || kind === 'half206')) {
+      const n = kind === 'whole206' ? size : size >> 1;
+      res.writeHead(206, { ...base, 'content-length': n, 'content-range': `bytes 0-${n - 1}/${size}` });
+      send(res, bytes.subarray(0, n), false, true);
+      return true;
+    }
     const r = range && /^bytes=(\d+)-(\d*)$/.exec(range);
-    const ifRangeOk = req.headers['if-range'] === undefined || req.headers['if-range'] === etag;
-    if ((kind === 'r' || kind === 'hold') && r && ifRangeOk) {
+    const ifRangeOk = req.headers['if-range'] === undefined || req.headers['if-range'] === etag || kind === 'changing';
+    if (kind !== 'norange' && kind !== 'liar' && r && ifRangeOk) {
       const start = Number(r[1]);
       const last = r[2] === '' ? size - 1 : Math.min(size - 1, Number(r[2]));
       if (start >= size || last < start) {
@@ -72,11 +87,11 @@ export function rangeRoutes(bytes, { etag = '"kite-test-1"', holdFrom = Infinity
         return true;
       }
       res.writeHead(206, { ...base, 'content-length': last - start + 1, 'content-range': `bytes ${start}-${last}/${size}` });
-      send(res, bytes.subarray(start, last + 1), kind === 'hold' && start >= hold.from, true);
+      send(res, body.subarray(start, last + 1), kind === 'hold' && start >= hold.from, true);
       return true;
     }
     res.writeHead(200, { ...base, 'content-length': size });
-    send(res, bytes, false);
+    send(res, body, false);
     return true;
   };
 

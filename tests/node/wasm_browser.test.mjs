@@ -2,10 +2,11 @@
 // build the browser can run (mt and st, SIMD128 and relaxed SIMD) samples the native CLI's
 // greedy tokens on F32, F16, Q8_0 and Q4_K_M models (the int8 dot kernels the relaxed build
 // changes) and on every architecture of ../shared/models/arch, loading from a URL, a Blob and
-// an ArrayBuffer.
+// an ArrayBuffer. A picked File changed on disk before it is read: an error naming it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { launchChromium, newPageAt } from './chromium.mjs';
 import { serve } from '../../web/serve.mjs';
@@ -95,6 +96,39 @@ test('in Chromium every build (mt/st, SIMD128/relaxed) gives the native greedy t
       return b;
     }, urls[0].url);
     assert.equal(auto, relaxedBuilt ? 'kite-mt-relaxed' : 'kite-mt');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('in Chromium a picked File changed on disk before it is read gives an error naming it', async () => {
+  requireModels();
+  requireDist(['st']);
+  const dir = mkdtempSync(join(tmpdir(), 'kite-picked-'));
+  const server = await serve({ port: 0 });
+  const browser = await launchChromium();
+  try {
+    const { page, errors } = await newPageAt(browser, `http://127.0.0.1:${server.port}/package.json`);
+    await page.setContent('<input type="file" id="f">');
+    const file = join(dir, 'picked.gguf');
+    copyFileSync(model('stories260K.gguf'), file);
+    await page.setInputFiles('#f', file);
+    // new contents and modification time: Chromium refuses to read the File (NotReadableError)
+    writeFileSync(file, Buffer.alloc(1000, 7));
+    utimesSync(file, new Date(), new Date(Date.now() + 60000));
+    const msg = await page.evaluate(async () => {
+      const kite = await import('/web/index.js');
+      try {
+        await kite.loadModel(document.getElementById('f').files[0], { flavor: 'st' });
+        return null;
+      } catch (e) {
+        return e.message;
+      }
+    });
+    assert.match(msg ?? '', /^picked\.gguf: cannot read the file \(changed or removed since it was picked\?\)/, msg);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

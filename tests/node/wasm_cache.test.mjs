@@ -2,7 +2,10 @@
 // server that counts the requests for the model: the second load of a URL makes no request
 // (OPFS, and the Cache API when asked for; OPFS also while another worker holds the stored file), listCachedModels/deleteCachedModel see and remove
 // it, a download cut in the middle resumes with a Range request tied to the ETag, and a
-// SHA-256 that does not match is refused and not kept. In Node: sha256 checks any source.
+// SHA-256 that does not match is refused and not kept, and so is an HTML error page served as
+// 200; a cached copy that fails the SHA-256 given now, or whose body is shorter than its record,
+// is downloaded again; a quota too small loads the model uncached, saying why. In Node: sha256
+// checks any source.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -38,16 +41,44 @@ test('Node: sha256 is checked for paths and URLs', async () => {
 
 // Model routes: /m/<name>.gguf serves the file with an ETag and honours Range + If-Range;
 // /cut/<name>.gguf cuts its first full response after half the bytes; /nolen/<name>.gguf
-// sends it chunked, without a Content-Length.
+// sends it chunked, without a Content-Length; /html/<name>.gguf answers its first request with
+// an HTML error page as 200 (a rate limit, a proxy's login page), later ones as /m/;
+// /w206/<name>.gguf answers a request without Range with 206 and the whole file;
+// /moved/<name>.gguf sends `older` (the file before the server's copy changed) to its first
+// request, the file to later ones; /short/<name>.gguf sends its first request only the first
+// half of the file (a Content-Length to match), later ones the file.
+const older = Buffer.from(bytes);
+older[older.length - 1] ^= 1;
+const ERROR_PAGE = '<!DOCTYPE html><html><body>Too many requests, try later</body></html>';
 function modelRoutes() {
   const log = [];
   let cutDone = false;
   const intercept = async (req, res, headers) => {
-    const m = /^\/(m|cut|nolen)\/[\w-]+\.gguf$/.exec(new URL(req.url, 'http://x').pathname);
+    const m = /^\/(m|cut|nolen|html|w206|moved|short)\/[\w-]+\.gguf$/.exec(new URL(req.url, 'http://x').pathname);
     if (!m) return false;
     const range = req.headers.range;
     log.push({ path: req.url, range, ifRange: req.headers['if-range'] });
     const base = { ...headers, 'content-type': 'application/octet-stream', etag: ETAG, 'accept-ranges': 'bytes' };
+    if (m[1] === 'html' && log.filter((x) => x.path === req.url).length === 1) {
+      res.writeHead(200, { ...headers, 'content-type': 'text/html', 'content-length': ERROR_PAGE.length });
+      res.end(ERROR_PAGE);
+      return true;
+    }
+    if (m[1] === 'moved' && log.filter((x) => x.path === req.url).length === 1) {
+      res.writeHead(200, { ...headers, 'content-type': 'application/octet-stream', 'content-length': older.length });
+      res.end(older);
+      return true;
+    }
+    if (m[1] === 'short' && log.filter((x) => x.path === req.url).length === 1) {
+      res.writeHead(200, { ...base, 'content-length': bytes.length >> 1 });
+      res.end(bytes.subarray(0, bytes.length >> 1));
+      return true;
+    }
+    if (m[1] === 'w206' && !range) {
+      res.writeHead(206, { ...base, 'content-length': bytes.length, 'content-range': `bytes 0-${bytes.length - 1}/${bytes.length}` });
+      res.end(bytes);
+      return true;
+    }
     const r = range && /^bytes=(\d+)-$/.exec(range);
     if (r && req.headers['if-range'] === ETAG) {
       const start = Number(r[1]);
@@ -141,7 +172,10 @@ async function inPage({ origin, flavor }) {
   return out;
 }
 
-test('Chromium: cached loads make no request, a cut download resumes, a bad checksum is not kept', async () => {
+// Runs pageFn(args) in a fresh Chromium page served by modelRoutes (origin added to args), then
+// check(result, routes, origin); the page must raise no uncaught error. setup(page, origin),
+// when given, runs first.
+async function inChromium(pageFn, args, check, setup) {
   requireDist(['st', 'mt']);
   const routes = modelRoutes();
   const server = await serve({ port: 0, intercept: routes.intercept });
@@ -149,7 +183,17 @@ test('Chromium: cached loads make no request, a cut download resumes, a bad chec
   try {
     const origin = `http://127.0.0.1:${server.port}`;
     const { page, errors } = await newPageAt(browser, `${origin}/package.json`);
-    const r = await page.evaluate(inPage, { origin, flavor: 'mt' });
+    await setup?.(page, origin);
+    check(await page.evaluate(pageFn, { origin, ...args }), routes, origin);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+test('Chromium: cached loads make no request, a cut download resumes, a bad checksum is not kept', () =>
+  inChromium(inPage, { flavor: 'mt' }, (r, routes, origin) => {
     const count = (p) => routes.log.filter((x) => x.path === p).length;
 
     assert.ok(r.first.text.length > 10);
@@ -201,9 +245,113 @@ test('Chromium: cached loads make no request, a cut download resumes, a bad chec
 
     assert.match(r.badError ?? '', /SHA-256 mismatch/);
     assert.deepEqual(r.badList, [], 'a file that failed its checksum is not kept');
-    assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    await server.close();
+  }));
+
+// In the page: an error page served as 200 through each store, then the same URL again; a copy
+// cached before the server's file changed, loaded with the new file's SHA-256; a Cache API copy
+// cut short; a 206 for the whole file into OPFS, then again.
+async function inPageLying({ origin, flavor, sha }) {
+  const kite = await import('/web/index.js');
+  const load = async (url, opts) => {
+    try {
+      const m = await kite.loadModel(url, { flavor, threads: 2, vocabOnly: true, ...opts });
+      await m.dispose();
+      return { cache: m.cache };
+    } catch (e) {
+      return { error: e.message };
+    }
+  };
+  const out = {};
+  for (const cache of ['opfs', 'cache-api']) {
+    const url = `${origin}/html/${cache}.gguf`;
+    const first = await load(url, { cache });
+    const listed = (await kite.listCachedModels()).filter((e) => e.url === url);
+    out[cache] = { url, first, listed, second: await load(url, { cache }) };
   }
-});
+  for (const cache of ['opfs', 'cache-api']) {
+    // cached without a checksum; then the server's file changed, and the caller gives its SHA-256
+    const url = `${origin}/moved/${cache}.gguf`;
+    out.moved ??= {};
+    out.moved[cache] = [await load(url, { cache }), await load(url, { cache, sha256: sha }), await load(url, { cache, sha256: sha })];
+  }
+  // A file the server cut short, with a Content-Length to match: the load fails, and the next
+  // one downloads it again instead of failing from the cache.
+  for (const cache of ['opfs', 'cache-api']) {
+    const url = `${origin}/short/${cache}.gguf`;
+    out.short ??= {};
+    out.short[cache] = [await load(url, { cache }), (await kite.listCachedModels()).filter((e) => e.url === url), await load(url, { cache })];
+  }
+  // A Cache API entry whose body is shorter than its record says (damaged storage, another
+  // script): dropped and downloaded again.
+  const cut = `${origin}/m/capi-cut.gguf`;
+  await load(cut, { cache: 'cache-api' });
+  const store = await caches.open('kite-models');
+  const stored = await store.match(cut);
+  const body = new Uint8Array(await stored.arrayBuffer());
+  await store.put(cut, new Response(body.subarray(0, body.length - 100), { headers: stored.headers }));
+  out.capiCut = [await load(cut, { cache: 'cache-api' }), await load(cut, { cache: 'cache-api' })];
+  out.w206 = await load(`${origin}/w206/stories.gguf`, { cache: 'opfs' });
+  out.w206again = await load(`${origin}/w206/stories.gguf`, { cache: 'opfs' });
+  for (const e of await kite.listCachedModels()) await kite.deleteCachedModel(e.url);
+  return out;
+}
+
+test('Chromium: an error page served as 200 is not cached, a stale copy is read again, a 206 of the whole file is cached', () =>
+  inChromium(inPageLying, { flavor: 'mt', sha }, (r, routes) => {
+    for (const storage of ['opfs', 'cache-api']) {
+      const x = r[storage];
+      assert.ok(x.first.error?.includes(x.url) && x.first.error.includes('not a GGUF file') &&
+        x.first.error.includes('<!DOCTYPE html>'), `${storage}: ${JSON.stringify(x.first)}`);
+      assert.deepEqual(x.listed, [], `${storage}: the error page is not kept`);
+      // the next load asks the server again and gets the model
+      assert.deepEqual(x.second.cache, { storage, hit: false, resumedFrom: 0, stored: true }, `${storage}: ${JSON.stringify(x.second)}`);
+      assert.equal(routes.log.filter((e) => e.path === `/html/${storage}.gguf`).length, 2);
+    }
+    for (const storage of ['opfs', 'cache-api']) {
+      // the stale copy fails the checksum: dropped, and the file downloaded again in the same load
+      const [first, second, third] = r.moved[storage];
+      assert.deepEqual(first.cache, { storage, hit: false, resumedFrom: 0, stored: true }, `${storage}: ${JSON.stringify(first)}`);
+      assert.deepEqual(second.cache, { storage, hit: false, resumedFrom: 0, stored: true }, `${storage}: ${JSON.stringify(second)}`);
+      assert.equal(third.cache?.hit, true, `${storage}: ${JSON.stringify(third)}`);
+      assert.equal(routes.log.filter((e) => e.path === `/moved/${storage}.gguf`).length, 2);
+    }
+    for (const storage of ['opfs', 'cache-api']) {
+      const [first, listed, second] = r.short[storage];
+      assert.match(first.error ?? '', /past end of file/, `${storage}: ${JSON.stringify(first)}`);
+      assert.deepEqual(listed, [], `${storage}: the cut file is not kept`);
+      assert.deepEqual(second.cache, { storage, hit: false, resumedFrom: 0, stored: true }, `${storage}: ${JSON.stringify(second)}`);
+      assert.equal(routes.log.filter((e) => e.path === `/short/${storage}.gguf`).length, 2);
+    }
+    assert.deepEqual(r.capiCut[0].cache, { storage: 'cache-api', hit: false, resumedFrom: 0, stored: true }, JSON.stringify(r.capiCut[0]));
+    assert.equal(r.capiCut[1].cache?.hit, true, JSON.stringify(r.capiCut[1]));
+    assert.equal(routes.log.filter((e) => e.path === '/m/capi-cut.gguf').length, 2);
+    assert.deepEqual(r.w206.cache, { storage: 'opfs', hit: false, resumedFrom: 0, stored: true }, JSON.stringify(r.w206));
+    assert.equal(r.w206again.cache?.hit, true, JSON.stringify(r.w206again));
+  }));
+
+// In the page: one load through each store (the origin's quota is smaller than the model).
+async function inPageQuota({ origin, flavor }) {
+  const kite = await import('/web/index.js');
+  const out = {};
+  for (const cache of ['opfs', 'cache-api']) {
+    const url = `${origin}/m/quota-${cache}.gguf`;
+    const m = await kite.loadModel(url, { flavor, threads: 2, vocabOnly: true, cache });
+    await m.dispose();
+    out[cache] = { cache: m.cache, listed: (await kite.listCachedModels()).filter((e) => e.url === url) };
+  }
+  return out;
+}
+
+test('Chromium: a full quota while storing: the model loads uncached and the warning says the quota is full', () =>
+  inChromium(inPageQuota, { flavor: 'mt' }, (r) => {
+    for (const storage of ['opfs', 'cache-api']) {
+      const { cache, listed } = r[storage];
+      assert.equal(cache.stored, false, storage);
+      assert.match(cache.warning ?? '', /^not cached: the storage quota is (likely )?full/, `${storage}: ${cache.warning}`);
+      assert.deepEqual(listed, [], `${storage}: nothing kept`);
+    }
+  }, async (page, origin) => {
+    // (navigator.storage.estimate does not see this override: the writes themselves fail)
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 500 * 1024 });
+  }));

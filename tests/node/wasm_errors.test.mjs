@@ -1,5 +1,5 @@
 // wasm_errors.test.mjs - aborts (generate, quantize), bad inputs (missing, truncated, garbage,
-// oversized files, HTTP errors, bad options) reaching JS as errors with the C core's message
+// oversized files, detached buffers, HTTP errors, bad options) reaching JS as errors with the C core's message
 // while the worker stays usable, and dispose() ending the thread pool so Node exits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -72,6 +72,9 @@ test('bad files give KiteErrors with the reader\'s message', async () => {
   requireDist(['st']);
   const dir = mkdtempSync(join(tmpdir(), 'kite-wasm-bad-'));
   const server = await serveDir(modelsDir());
+  // an error page served as 200 for a model URL (a proxy's, a rate limit's)
+  writeFileSync(join(dir, 'page.gguf'), '<!DOCTYPE html><html><body>Please log in</body></html>');
+  const pages = await serveDir(dir);
   try {
     const bytes = readFileSync(stories());
     const cases = [
@@ -81,6 +84,7 @@ test('bad files give KiteErrors with the reader\'s message', async () => {
       ['garbage', new Uint8Array(4096).fill(7), /magic|GGUF/i],
       ['empty', new Uint8Array(0), /./],
       ['HTTP 404', server.url + 'missing.gguf', /HTTP 404/],
+      ['HTML page', pages.url + 'page.gguf', new RegExp(`^${pages.url}page.gguf: not a GGUF file \\(54 bytes starting "<!DOCTYPE html><"\\)`)],
       ['vocab-only file as a model', model('../vocab/ggml-vocab-llama-spm.gguf'), /tensor|weight/i],
     ];
     for (const [what, src, re] of cases) {
@@ -109,6 +113,15 @@ test('bad files give KiteErrors with the reader\'s message', async () => {
     await assert.rejects(inspect(join(dir, 'fifo.gguf')), /not a regular file/);
     assert.ok(Date.now() - t1 < 5000, 'refused at once');
     await assert.rejects(loadModel(42), (e) => e instanceof KiteError && /a model source is/.test(e.message));
+    await assert.rejects(loadModel(''), (e) => e instanceof KiteError && /the model source is an empty string/.test(e.message));
+    // Bytes whose buffer was transferred away (detached): a KiteError saying so, not a TypeError.
+    const view = new Uint8Array(bytes);
+    const { buffer } = view;
+    structuredClone(buffer, { transfer: [buffer] });
+    for (const [what, src] of [['ArrayBuffer', buffer], ['typed array', view]]) {
+      await assert.rejects(loadModel(src, { flavor: 'st' }), (e) => e instanceof KiteError &&
+        e.message.includes(`the model's ${what} is detached`), what);
+    }
     // An aborted load: an AbortError, before or while the bytes stream in.
     await assert.rejects(loadModel(stories(), { flavor: 'st', signal: AbortSignal.abort() }), (e) => e.name === 'AbortError');
     const ac = new AbortController();
@@ -116,6 +129,7 @@ test('bad files give KiteErrors with the reader\'s message', async () => {
       (e) => e.name === 'AbortError' && /aborted/.test(e.message));
   } finally {
     await server.close();
+    await pages.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

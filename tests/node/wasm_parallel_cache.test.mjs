@@ -2,7 +2,8 @@
 // model cache, against a 127.0.0.1 server holding a shared model (range_server.mjs): the bytes
 // arrive identical (sha256 option), over several Range requests; the second load makes no
 // request; a download aborted midway keeps its finished parts, and the next load asks only for
-// the bytes still missing (each range tied to the ETag); a server without Range still works.
+// the bytes still missing (each range tied to the ETag), or starts over when the stored file
+// lost bytes its record claims; a server without Range still works.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -87,6 +88,27 @@ test('Chromium: parallel ranges into OPFS, no request on the second load, an abo
     const asked = requestedRanges(routes.log, bytes.length).reduce((n, [a, b]) => n + b - a + 1, 0);
     assert.equal(asked, bytes.length - resumed.cache.resumedFrom, JSON.stringify(routes.log.map((x) => x.range)));
     assert.equal(resumed.list.find((e) => e.url.endsWith(`/hold/${NAME}`)).complete, true);
+
+    // An aborted download whose stored file then lost bytes its record claims (damaged
+    // storage): the next load starts over instead of failing on every load.
+    routes.holdFrom(8 * MiB);
+    const lossy = `${origin}/hold/lossy-${NAME}`;
+    const cut2 = await page.evaluate(loadInPage, { url: lossy, sha, opts, abortAt: 8 * MiB });
+    assert.equal(cut2.name, 'AbortError', cut2.error);
+    routes.destroyAll();
+    routes.holdFrom(Infinity);
+    await page.evaluate(async (url) => {
+      const key = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(url))),
+        (b) => b.toString(16).padStart(2, '0')).join('');
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('kite-models');
+      const w = await (await dir.getFileHandle(`${key}.gguf`)).createWritable({ keepExistingData: true });
+      await w.truncate(2 ** 20);
+      await w.close();
+    }, lossy);
+    const restarted = await page.evaluate(loadInPage, { url: lossy, sha, opts });
+    assert.equal(restarted.error, undefined, restarted.error);
+    assert.equal(restarted.cache.resumedFrom, 0);
+    assert.equal(restarted.cache.stored, true);
 
     // No Range at all: one stream, still cached.
     routes.log.length = 0;

@@ -3,8 +3,11 @@
 // shared model (tests/node/range_server.mjs): the bytes must arrive identical (the package's
 // sha256 check), with several Range requests in flight but never more than `connections`,
 // covering the file exactly once; progress reports bytes and a speed; a server without Range,
-// or one that claims Range but ignores it, gives the same bytes over one stream; an abort and
-// a stall stop every part.
+// one that claims Range but ignores it, or one that names no version of the file (no ETag or
+// Last-Modified) gives the same bytes over one stream; a 206 to a request for the whole file
+// is read when it is the whole file, else refused; a file that changes between the first
+// request and a part (If-Range ignored) is read again whole; an abort and a stall stop every
+// part.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -70,7 +73,7 @@ test('parallel ranges: identical bytes, bounded connections, each byte asked for
   });
 });
 
-test('a server without Range, or one that ignores it, gives the same bytes over one stream', async () => {
+test('a server without Range, one that ignores it, or one naming no version gives the same bytes over one stream', async () => {
   requireDist(['st']);
   await withServer({}, async (base, routes) => {
     await inspect(`${base}/norange/${NAME}`, { sha256: sha, connections: 4, partSize: 4 * MiB });
@@ -84,6 +87,37 @@ test('a server without Range, or one that ignores it, gives the same bytes over 
     routes.log.length = 0;
     await inspect(`${base}/r/${NAME}`, { sha256: sha, connections: 1, partSize: 4 * MiB });
     assert.deepEqual(routes.log.map((x) => x.range), [undefined]);
+  });
+  // No ETag or Last-Modified: nothing could tell parts of two versions apart, so one stream.
+  await withServer({ etag: null }, async (base, routes) => {
+    await inspect(`${base}/r/${NAME}`, { sha256: sha, connections: 4, partSize: 4 * MiB });
+    assert.deepEqual(routes.log.map((x) => x.range), [undefined], 'one request, no Range');
+  });
+});
+
+test('a 206 to a request for the whole file: bytes 0-(N-1)/N is read, a part is refused naming the URL', async () => {
+  requireDist(['st']);
+  await withServer({}, async (base, routes) => {
+    await inspect(`${base}/whole206/${NAME}`, { sha256: sha, connections: 4, partSize: 4 * MiB });
+    assert.deepEqual(routes.log.map((x) => x.range), [undefined], 'one request, no Range');
+    const url = `${base}/half206/${NAME}`;
+    await assert.rejects(inspect(url, { connections: 4, partSize: 4 * MiB }), (e) => e instanceof KiteError &&
+      e.message.includes(url) && e.message.includes(`HTTP 206, Content-Range "bytes 0-${(bytes.length >> 1) - 1}/${bytes.length}"`));
+  });
+});
+
+test('a file changed between the first request and a part (If-Range ignored): one stream reads the new file', async () => {
+  requireDist(['st']);
+  // The new version differs inside part 0 (tensor data, after the 5.9 MB header) and in the
+  // last byte: part 0 of the old file beside the new file's other parts would be neither.
+  const changed = Buffer.from(bytes);
+  changed[8 * MiB - 100] ^= 1;
+  changed[changed.length - 1] ^= 1;
+  const changedSha = createHash('sha256').update(changed).digest('hex');
+  await withServer({ changed }, async (base, routes) => {
+    await inspect(`${base}/changing/${NAME}`, { sha256: changedSha, connections: 2, partSize: 8 * MiB });
+    assert.equal(routes.log[0].range, undefined);
+    assert.ok(routes.log.length > 1 && routes.log.at(-1).range === undefined, `started over: ${JSON.stringify(routes.log)}`);
   });
 });
 

@@ -13,9 +13,10 @@ import { chatRequest, runGenerate } from './generate.js';
 const NULL_PTR = 0;
 
 // Reads a model source (a URL, bytes the caller serves through 'pull's, a file) into a malloc'd
-// heap block: { ptr, size, cache }. part: which file of a split set (the caller serves
-// in-memory bytes per file).
-async function readSource(source, { stallTimeout, cache, sha256, connections, partSize } = {}, part = 0) {
+// heap block: { ptr, size, cache, drop } (load_bytes.js). part: which file of a split set (the
+// caller serves in-memory bytes per file). gguf: false for a file that need not be a GGUF (an
+// imatrix .dat).
+async function readSource(source, { stallTimeout, cache, sha256, connections, partSize, gguf = true } = {}, part = 0) {
   current.stage = 'read';
   const r = await readIntoHeap(source, {
     alloc: (n) => {
@@ -42,8 +43,21 @@ async function readSource(source, { stallTimeout, cache, sha256, connections, pa
     sha256,
     connections,
     partSize,
+    gguf,
   });
   return r;
+}
+
+// Runs a C call that parses the files read by readSource (reads); when it finds one malformed,
+// their browser cache entries are dropped, so the next load downloads them again instead of
+// failing from the cache (a file a server cut short, consistently with its Content-Length).
+async function parseFiles(reads, call) {
+  try {
+    check(call());
+  } catch (e) {
+    if (e.status === 'invalid input') await Promise.all(reads.map((r) => r.drop()));
+    throw e;
+  }
 }
 
 // The file's description plus the loaded model's runtime facts under "model".
@@ -66,9 +80,10 @@ export const ops = {
 
   // Reads the file and describes it (no model: works for any GGUF).
   async inspect({ source, download }) {
-    const { ptr, size } = await readSource(source, download);
+    const read = await readSource(source, download);
+    const { ptr, size } = read;
     try {
-      check(M._kw_gguf_parse(ptr, size, scratch));
+      await parseFiles([read], () => M._kw_gguf_parse(ptr, size, scratch));
       const g = ptrAt(scratch);
       try {
         return json((out) => M._kw_gguf_info_json(g, out));
@@ -102,7 +117,7 @@ export const ops = {
         // the layers placeOnGpu will offer the GPU stay in the file's layout, which its kernels read
         offload_layers: gpu && !vocabOnly ? gpuLayers ?? 2 ** 31 - 1 : 0, // (options.js: gpuLayers <= 65536)
       });
-      check(M._kw_model_load(a.ptr));
+      await parseFiles(parts, () => M._kw_model_load(a.ptr));
       setModel(a.get('model'));
     } catch (e) {
       parts.forEach((p) => M._kw_free(p.ptr)); // on success the model owns the files' blocks
@@ -178,7 +193,7 @@ export const ops = {
 
   // imatrix: an importance matrix file's source (read whole, then parsed by the C side), or null
   async quantize({ source, type, opts, download, imatrix }) {
-    const im = imatrix ? await readSource(imatrix.desc, { ...download, cache: false, sha256: undefined }, 1) : null;
+    const im = imatrix ? await readSource(imatrix.desc, { ...download, cache: false, sha256: undefined, gguf: false }, 1) : null;
     let ptr = 0;
     let size = 0;
     try {
