@@ -458,7 +458,8 @@ export function quantize(source: ModelSource, type: string, opts: QuantizeOption
 export function quantize(source: ModelSource, type: string, opts: QuantizeOptions & { as: 'blob' }): Promise<Blob>;
 export function quantize(source: ModelSource, type: string, opts?: QuantizeOptions): Promise<Uint8Array | Blob>;
 
-/** hf://owner/repo[@rev]/file.gguf -> https://huggingface.co/owner/repo/resolve/<rev|main>/file.gguf */
+/** hf://owner/repo[@rev]/file.gguf -> https://huggingface.co/owner/repo/resolve/<rev|main>/file.gguf
+ *  (a reference with a query, '?', is refused: give the https URL to send one). */
 export function hfUrl(ref: string): string;
 
 /** Largest model file the wasm32 build accepts (4 GiB address space minus room for the
