@@ -107,7 +107,9 @@ export interface CachedModel {
 /** Every model in the browser's cache (empty in Node). */
 export function listCachedModels(): Promise<CachedModel[]>;
 
-/** Removes a URL's cached copy, complete or partial; true when there was one. */
+/** Removes a URL's cached copy, complete or partial; true when there was one. While a running
+ *  load (in this page or another tab) downloads or reads the URL's OPFS copy, rejects with a
+ *  KiteError of status 'busy' naming the URL and keeps the copy: abort that load or wait for it. */
 export function deleteCachedModel(url: string | URL): Promise<boolean>;
 
 export interface LoadOptions extends DownloadOptions {
@@ -467,7 +469,7 @@ export function hfUrl(ref: string): string;
 export const MAX_MODEL_BYTES: number;
 
 /** Every failure: the C core's message, and its status name ('invalid input', 'unsupported',
- *  'out of memory', 'i/o error', 'aborted', ...; 'device lost' for a GPU failure during a call). Aborts have name 'AbortError'. A bad option
+ *  'out of memory', 'i/o error', 'aborted', ...; 'device lost' for a GPU failure during a call; 'busy': deleteCachedModel of a copy a load is using). Aborts have name 'AbortError'. A bad option
  *  or argument is a KiteError with status 'invalid input' naming it. */
 export class KiteError extends Error {
   status?: string;
