@@ -204,7 +204,9 @@ export interface GenerateOptions {
 }
 
 export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant' | 'tool' | string;
+  /** OpenAI's roles, as kite serve's: developer is rendered as system (but for GPT-OSS's template,
+   *  which has a developer turn); any other role is refused (a KiteError naming messages[i].role). */
+  role: 'system' | 'developer' | 'user' | 'assistant' | 'tool';
   /** The text; null (or absent) only beside an assistant's toolCalls. */
   content: string | null;
   /** An assistant's calls (a previous reply's result.toolCalls); arguments as JSON text or an object. */
