@@ -214,10 +214,7 @@ static bool append_continuation(const char *chat_tmpl, const json_value *last, s
     return ok;
 }
 
-// The role a message is rendered with: OpenAI's roles, "developer" as "system" (as llama.cpp maps
-// it, but for GPT-OSS, whose template has a developer turn); NULL, with a message naming the
-// member and the roles, for any other.
-static const char *message_role(const char *chat_tmpl, const char *role, size_t i, char *err, size_t es) {
+const char *chat_request_role(const char *chat_tmpl, const char *role, size_t i, char *err, size_t es) {
     static const char *const roles[] = {"system", "user", "assistant", "tool"};
     for (size_t k = 0; k < sizeof roles / sizeof *roles; k++)
         if (!strcmp(role, roles[k])) return roles[k];
@@ -275,7 +272,7 @@ bool chat_request_prompt(const char *chat_tmpl, const json_value *b, unsigned fl
             snprintf(err, es, "%s is missing", what);
             ok = false;
         } else if (!chat_request_plain_string(role, what, err, es) ||
-                   !(m[i].role = message_role(chat_tmpl, role->str, i, err, es))) {
+                   !(m[i].role = chat_request_role(chat_tmpl, role->str, i, err, es))) {
             ok = false;
         } else {
             m[i].content = message_text(json_get(x, "content"), i, "", err, es);

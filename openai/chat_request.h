@@ -29,6 +29,12 @@
 bool chat_request_prompt(const char *chat_tmpl, const json_value *body, unsigned flags, char **prompt,
                          size_t *reply_at, char *err, size_t es);
 
+// The role message i's role is rendered with (a static string): OpenAI's roles (system, user,
+// assistant, tool) as they are, "developer" as "system" (as llama.cpp maps it) but for a GPT-OSS
+// template (chat_tmpl as chat_request_prompt's), whose own developer turn keeps it; NULL, with a
+// message naming messages[i].role and the roles, for any other role.
+const char *chat_request_role(const char *chat_tmpl, const char *role, size_t i, char *err, size_t es);
+
 // v is a string without NUL bytes (a C string can carry it); else false with a message naming
 // it as what.
 bool chat_request_plain_string(const json_value *v, const char *what, char *err, size_t es);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chat_request.h"
+
 // One model, its inference context, and the heap blocks holding its file(s) (owned).
 typedef struct kw_model {
     uint8_t *buf;
@@ -160,14 +162,25 @@ kite_status kw__model_chat_template(const kw_model *h, char **out) {
 }
 
 // Formats messages with the model's chat template (tokenizer.chat_template; llama.cpp's
-// default, chatml, when absent). msgs holds n (role, content) pointer pairs; flags are
-// kite_chat_apply_ex's KITE_CHAT_* (1: add the assistant's opening, 2: with reasoning off).
+// default, chatml, when absent). msgs holds n (role, content) pointer pairs; a role is one of
+// OpenAI's, developer rendered as kite serve renders it (chat_request_role; any other role is
+// refused naming messages[i].role); flags are kite_chat_apply_ex's KITE_CHAT_* (1: add the
+// assistant's opening, 2: with reasoning off).
 EMSCRIPTEN_KEEPALIVE int kw_chat_apply(const kw_model *h, const kite_chat_msg *msgs, int n, int flags, char **out) {
     if (n < 0) return kite_set_error(KITE_ERR_INVALID, "negative message count");
+    if (flags < 0) return kite_set_error(KITE_ERR_INVALID, "negative chat flags");
     char *tmpl = NULL;
     KW_TRY(kw__model_chat_template(h, &tmpl));
-    kite_status s = flags < 0 ? kite_set_error(KITE_ERR_INVALID, "negative chat flags")
-                              : kite_chat_apply_ex(tmpl, msgs, (size_t)n, (unsigned)flags, out, NULL);
+    kite_chat_msg *m = malloc(sizeof *m * (n > 0 ? (size_t)n : 1));
+    kite_status s = m ? KITE_OK : kite_set_error(KITE_ERR_NOMEM, "out of wasm memory");
+    char err[160];
+    for (int i = 0; s == KITE_OK && i < n; i++) {
+        m[i] = msgs[i];
+        m[i].role = chat_request_role(tmpl, msgs[i].role, (size_t)i, err, sizeof err);
+        if (!m[i].role) s = kite_set_error(KITE_ERR_INVALID, "%s", err);
+    }
+    if (s == KITE_OK) s = kite_chat_apply_ex(tmpl, m, (size_t)n, (unsigned)flags, out, NULL);
+    free(m);
     free(tmpl);
     return s;
 }

@@ -107,7 +107,9 @@ export interface CachedModel {
 /** Every model in the browser's cache (empty in Node). */
 export function listCachedModels(): Promise<CachedModel[]>;
 
-/** Removes a URL's cached copy, complete or partial; true when there was one. */
+/** Removes a URL's cached copy, complete or partial; true when there was one. While a running
+ *  load (in this page or another tab) downloads or reads the URL's OPFS copy, rejects with a
+ *  KiteError of status 'busy' naming the URL and keeps the copy: abort that load or wait for it. */
 export function deleteCachedModel(url: string | URL): Promise<boolean>;
 
 export interface LoadOptions extends DownloadOptions {
@@ -202,7 +204,9 @@ export interface GenerateOptions {
 }
 
 export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant' | 'tool' | string;
+  /** OpenAI's roles, as kite serve's: developer is rendered as system (but for GPT-OSS's template,
+   *  which has a developer turn); any other role is refused (a KiteError naming messages[i].role). */
+  role: 'system' | 'developer' | 'user' | 'assistant' | 'tool';
   /** The text; null (or absent) only beside an assistant's toolCalls. */
   content: string | null;
   /** An assistant's calls (a previous reply's result.toolCalls); arguments as JSON text or an object. */
@@ -458,7 +462,8 @@ export function quantize(source: ModelSource, type: string, opts: QuantizeOption
 export function quantize(source: ModelSource, type: string, opts: QuantizeOptions & { as: 'blob' }): Promise<Blob>;
 export function quantize(source: ModelSource, type: string, opts?: QuantizeOptions): Promise<Uint8Array | Blob>;
 
-/** hf://owner/repo[@rev]/file.gguf -> https://huggingface.co/owner/repo/resolve/<rev|main>/file.gguf */
+/** hf://owner/repo[@rev]/file.gguf -> https://huggingface.co/owner/repo/resolve/<rev|main>/file.gguf
+ *  (a reference with a query, '?', is refused: give the https URL to send one). */
 export function hfUrl(ref: string): string;
 
 /** Largest model file the wasm32 build accepts (4 GiB address space minus room for the
@@ -466,7 +471,7 @@ export function hfUrl(ref: string): string;
 export const MAX_MODEL_BYTES: number;
 
 /** Every failure: the C core's message, and its status name ('invalid input', 'unsupported',
- *  'out of memory', 'i/o error', 'aborted', ...; 'device lost' for a GPU failure during a call). Aborts have name 'AbortError'. A bad option
+ *  'out of memory', 'i/o error', 'aborted', ...; 'device lost' for a GPU failure during a call; 'busy': deleteCachedModel of a copy a load is using). Aborts have name 'AbortError'. A bad option
  *  or argument is a KiteError with status 'invalid input' naming it. */
 export class KiteError extends Error {
   status?: string;

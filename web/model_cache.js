@@ -5,6 +5,8 @@
 // request that If-Range ties to the same ETag. Used by the worker (reader.js) and by the page
 // (listCachedModels, deleteCachedModel). Nothing here runs in Node (no OPFS, no caches).
 
+import { KiteError } from './errors.js';
+
 const DIR = 'kite-models';
 const CACHE_NAME = 'kite-models';
 const META = 'x-kite-meta'; // the Cache API entry's metadata header (JSON)
@@ -70,9 +72,16 @@ export async function openEntry(backend, url) {
       },
       // A synchronous access handle on the data file (dedicated workers only).
       access: async () => (await dir.getFileHandle(`${key}.gguf`, { create: true })).createSyncAccessHandle(),
-      remove: async () => {
+      // Removes the data file, then the record. A data file a running load holds open (its
+      // access handle is exclusive) stays: with busy, remove then throws busy(), keeping the
+      // record too (that load still writes it); without, the record goes all the same.
+      remove: async (busy = null) => {
+        try {
+          await dir.removeEntry(`${key}.gguf`);
+        } catch (e) {
+          if (busy && e?.name === 'NoModificationAllowedError') throw busy();
+        }
         await dir.removeEntry(`${key}.json`).catch(() => {});
-        await dir.removeEntry(`${key}.gguf`).catch(() => {});
       },
     };
   }
@@ -122,14 +131,17 @@ export async function listCachedModels() {
   return out;
 }
 
-// Removes a URL's entries (OPFS and Cache API); true when there was one.
+// Removes a URL's entries (OPFS and Cache API); true when there was one. Rejects, keeping the
+// OPFS entry, while a load in this or another tab downloads or reads it (holds its data file).
 export async function deleteCachedModel(url) {
   let found = false;
+  const busy = () => new KiteError(`kite: deleteCachedModel: ${url} is in use by a running loadModel (downloading or ` +
+    'reading it, in this page or another tab): delete it once that load has ended, or abort the load first', 'busy');
   for (const backend of ['opfs', 'cache-api']) {
     if (pickBackend(backend) !== backend) continue;
     const e = await openEntry(backend, url);
     if (e.meta) found = true;
-    await e.remove();
+    await e.remove(busy);
   }
   return found;
 }

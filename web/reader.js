@@ -52,6 +52,7 @@ export async function readPlain(desc, io) {
   }
   try {
     checkSize(size, desc.name);
+    if (size === 0) throw emptySource(desc);
     const ptr = io.alloc(size);
     try {
       let off = 0;
@@ -78,6 +79,14 @@ export async function readPlain(desc, io) {
   } finally {
     await fh?.close();
   }
+}
+
+// The error for a source of 0 bytes, naming it: a picked File whose disk file was removed since
+// reads as 0 bytes too (Chromium), so for a File it says it could not be read as well.
+function emptySource(desc) {
+  const why = desc.kind === 'blob' ? 'the file is empty or could not be read (0 bytes: removed since it was picked?)'
+    : 'the model is empty (0 bytes)';
+  return Object.assign(new Error(`${desc.name}: ${why}`), { status: 'invalid input' });
 }
 
 // n bytes of a Blob from off. A File changed on disk since it was picked cannot be read

@@ -5,7 +5,13 @@ import { KiteError } from './errors.js';
 
 // hf://owner/repo/path/file.gguf (optionally owner/repo@revision/...) -> the Hugging Face
 // download URL, https://huggingface.co/owner/repo/resolve/<revision or main>/path/file.gguf.
+// A reference names a file, as llama.cpp's -hf does: one with a query ('?') is refused (the
+// https:// URL carries one).
 export function hfUrl(ref) {
+  if (typeof ref === 'string' && ref.includes('?')) {
+    throw new KiteError(`kite: Hugging Face reference ${JSON.stringify(ref)} has a query ('?'): an hf:// reference ` +
+      'names a file (hf://owner/repo/file.gguf); give the https://huggingface.co/owner/repo/resolve/main/... URL to send one', 'invalid input');
+  }
   const m = /^hf:\/\/([^/]+)\/([^/@]+)(?:@([^/]+))?\/(.+)$/.exec(ref);
   if (!m) throw new KiteError(`kite: bad Hugging Face reference ${JSON.stringify(ref)} (expected hf://owner/repo/file.gguf)`, 'invalid input');
   const [, owner, repo, rev, file] = m;

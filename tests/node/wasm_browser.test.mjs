@@ -104,7 +104,7 @@ test('in Chromium every build (mt/st, SIMD128/relaxed) gives the native greedy t
   }
 });
 
-test('in Chromium a picked File changed on disk before it is read gives an error naming it', async () => {
+test('in Chromium a picked File changed or removed on disk before it is read gives an error naming it', async () => {
   requireModels();
   requireDist(['st']);
   const dir = mkdtempSync(join(tmpdir(), 'kite-picked-'));
@@ -112,23 +112,33 @@ test('in Chromium a picked File changed on disk before it is read gives an error
   const browser = await launchChromium();
   try {
     const { page, errors } = await newPageAt(browser, `http://127.0.0.1:${server.port}/package.json`);
-    await page.setContent('<input type="file" id="f">');
+    await page.setContent('<input type="file" id="f"><input type="file" id="g">');
     const file = join(dir, 'picked.gguf');
+    const gone = join(dir, 'gone.gguf');
     copyFileSync(model('stories260K.gguf'), file);
+    copyFileSync(model('stories260K.gguf'), gone);
     await page.setInputFiles('#f', file);
+    await page.setInputFiles('#g', gone);
     // new contents and modification time: Chromium refuses to read the File (NotReadableError)
     writeFileSync(file, Buffer.alloc(1000, 7));
     utimesSync(file, new Date(), new Date(Date.now() + 60000));
-    const msg = await page.evaluate(async () => {
+    // removed: the File reads as 0 bytes, which is not the core's 'truncated GGUF' to the user
+    rmSync(gone);
+    const msgs = await page.evaluate(async () => {
       const kite = await import('/web/index.js');
-      try {
-        await kite.loadModel(document.getElementById('f').files[0], { flavor: 'st' });
-        return null;
-      } catch (e) {
-        return e.message;
+      const out = [];
+      for (const id of ['f', 'g']) {
+        try {
+          await kite.loadModel(document.getElementById(id).files[0], { flavor: 'st' });
+          out.push(null);
+        } catch (e) {
+          out.push(`${e.status}: ${e.message}`);
+        }
       }
+      return out;
     });
-    assert.match(msg ?? '', /^picked\.gguf: cannot read the file \(changed or removed since it was picked\?\)/, msg);
+    assert.match(msgs[0] ?? '', /^i\/o error: picked\.gguf: cannot read the file \(changed or removed since it was picked\?\)/, msgs[0]);
+    assert.equal(msgs[1], 'invalid input: gone.gguf: the file is empty or could not be read (0 bytes: removed since it was picked?)');
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

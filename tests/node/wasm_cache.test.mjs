@@ -4,8 +4,8 @@
 // it, a download cut in the middle resumes with a Range request tied to the ETag, and a
 // SHA-256 that does not match is refused and not kept, and so is an HTML error page served as
 // 200; a cached copy that fails the SHA-256 given now, or whose body is shorter than its record,
-// is downloaded again; a quota too small loads the model uncached, saying why. In Node: sha256
-// checks any source.
+// is downloaded again; a quota too small loads the model uncached, saying why; deleteCachedModel
+// refuses a URL a load is downloading. In Node: sha256 checks any source.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -46,15 +46,24 @@ test('Node: sha256 is checked for paths and URLs', async () => {
 // /w206/<name>.gguf answers a request without Range with 206 and the whole file;
 // /moved/<name>.gguf sends `older` (the file before the server's copy changed) to its first
 // request, the file to later ones; /short/<name>.gguf sends its first request only the first
-// half of the file (a Content-Length to match), later ones the file.
+// half of the file (a Content-Length to match), later ones the file; /hold/<name>.gguf sends
+// half the file, then the rest once /release has been asked for.
 const older = Buffer.from(bytes);
 older[older.length - 1] ^= 1;
 const ERROR_PAGE = '<!DOCTYPE html><html><body>Too many requests, try later</body></html>';
 function modelRoutes() {
   const log = [];
   let cutDone = false;
+  let release;
+  const released = new Promise((r) => (release = r));
   const intercept = async (req, res, headers) => {
-    const m = /^\/(m|cut|nolen|html|w206|moved|short)\/[\w-]+\.gguf$/.exec(new URL(req.url, 'http://x').pathname);
+    if (req.url === '/release') {
+      release();
+      res.writeHead(200, headers);
+      res.end('released');
+      return true;
+    }
+    const m = /^\/(m|cut|nolen|html|w206|moved|short|hold)\/[\w-]+\.gguf$/.exec(new URL(req.url, 'http://x').pathname);
     if (!m) return false;
     const range = req.headers.range;
     log.push({ path: req.url, range, ifRange: req.headers['if-range'] });
@@ -92,6 +101,12 @@ function modelRoutes() {
       return true;
     }
     res.writeHead(200, { ...base, 'content-length': bytes.length });
+    if (m[1] === 'hold') {
+      res.write(bytes.subarray(0, bytes.length >> 1));
+      await released;
+      res.end(bytes.subarray(bytes.length >> 1));
+      return true;
+    }
     if (m[1] === 'cut' && !cutDone) {
       cutDone = true;
       res.write(bytes.subarray(0, bytes.length >> 1), () => setTimeout(() => res.destroy(), 100));
@@ -245,6 +260,47 @@ test('Chromium: cached loads make no request, a cut download resumes, a bad chec
 
     assert.match(r.badError ?? '', /SHA-256 mismatch/);
     assert.deepEqual(r.badList, [], 'a file that failed its checksum is not kept');
+  }));
+
+// In the page: deleteCachedModel while a load downloads the URL into OPFS (the server holds
+// back the second half), then again after the load.
+async function inPageBusy({ origin, flavor }) {
+  const kite = await import('/web/index.js');
+  const url = `${origin}/hold/stories.gguf`;
+  const listed = async () => (await kite.listCachedModels()).filter((e) => e.url === url);
+  const loading = kite.loadModel(url, { flavor });
+  // the entry's record is written once the response's headers came, its data file open
+  while ((await listed()).length === 0) await new Promise((r) => setTimeout(r, 20));
+  const out = {};
+  try {
+    out.deleted = await kite.deleteCachedModel(url);
+  } catch (e) {
+    out.error = { name: e.name, status: e.status, message: e.message };
+  }
+  await fetch(`${origin}/release`);
+  const m = await loading;
+  out.cache = m.cache;
+  await m.dispose();
+  out.listed = await listed();
+  out.deletedAfter = await kite.deleteCachedModel(url);
+  out.listedAfter = await listed();
+  return out;
+}
+
+test('Chromium: deleteCachedModel during the URL\'s download rejects naming it and keeps the copy; after the load it deletes', () =>
+  inChromium(inPageBusy, { flavor: 'st' }, (r, routes, origin) => {
+    const url = `${origin}/hold/stories.gguf`;
+    assert.equal(r.deleted, undefined, 'not deleted while the load writes the file');
+    assert.equal(r.error?.name, 'KiteError', JSON.stringify(r));
+    assert.equal(r.error.status, 'busy');
+    assert.equal(r.error.message, `kite: deleteCachedModel: ${url} is in use by a running loadModel (downloading or ` +
+      'reading it, in this page or another tab): delete it once that load has ended, or abort the load first');
+    // what the refusal says is kept: the load stored the whole file
+    assert.deepEqual(r.cache, { storage: 'opfs', hit: false, resumedFrom: 0, stored: true });
+    assert.equal(r.listed.length, 1);
+    assert.equal(r.listed[0].complete, true);
+    assert.equal(r.deletedAfter, true);
+    assert.deepEqual(r.listedAfter, []);
   }));
 
 // In the page: an error page served as 200 through each store, then the same URL again; a copy

@@ -82,7 +82,7 @@ test('bad files give KiteErrors with the reader\'s message', async () => {
       ['truncated', bytes.subarray(0, 5000), /./],
       ['truncated data', bytes.subarray(0, bytes.length - 100), /./],
       ['garbage', new Uint8Array(4096).fill(7), /magic|GGUF/i],
-      ['empty', new Uint8Array(0), /./],
+      ['empty', new Uint8Array(0), /^buffer: the model is empty \(0 bytes\)$/],
       ['HTTP 404', server.url + 'missing.gguf', /HTTP 404/],
       ['HTML page', pages.url + 'page.gguf', new RegExp(`^${pages.url}page.gguf: not a GGUF file \\(54 bytes starting "<!DOCTYPE html><"\\)`)],
       ['vocab-only file as a model', model('../vocab/ggml-vocab-llama-spm.gguf'), /tensor|weight/i],

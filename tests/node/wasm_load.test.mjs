@@ -20,6 +20,10 @@ test('hf:// references map to Hugging Face download URLs', () => {
     'https://huggingface.co/ggml-org/models/resolve/main/tinyllamas/stories260K.gguf');
   assert.equal(hfUrl('hf://owner/repo@v1.0/m.gguf'), 'https://huggingface.co/owner/repo/resolve/v1.0/m.gguf');
   assert.throws(() => hfUrl('hf://only-owner'), /bad Hugging Face reference/);
+  // a query is refused by name, not sent as the file name's %3F (llama.cpp's -hf takes none)
+  for (const ref of ['hf://owner/repo/m.gguf?download=true', 'hf://owner/repo@v1?x/m.gguf'])
+    assert.throws(() => hfUrl(ref), (e) => e.name === 'KiteError' && e.status === 'invalid input' &&
+      e.message.startsWith(`kite: Hugging Face reference ${JSON.stringify(ref)} has a query ('?')`));
 });
 
 test('every source kind loads the same file into the wasm heap (st and mt)', async () => {

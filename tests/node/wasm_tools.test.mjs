@@ -2,8 +2,9 @@
 // template as its own tokenizer.chat_template answers the same requests as `kite serve` on that
 // file (OpenAI's body, the package's options): the same prompt (its token count), the same greedy
 // reply text, the same calls and finish reason; a required call is valid under the tool's schema;
-// a conversation with earlier calls (toolCalls / tool_calls) and tool results; bad tools and
-// toolChoice values are KiteErrors naming the option; the required call once in Chromium; the
+// a conversation with earlier calls (toolCalls / tool_calls) and tool results; a plain chat's
+// roles are the server's (developer as system, others refused); bad tools and toolChoice values
+// are KiteErrors naming the option; the required call once in Chromium; the
 // README's tool-calling example runs as written (on the built-in model: the generic format).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -225,6 +226,26 @@ test('a last assistant message is continued (assistant prefill), as kite serve d
   }
   await assert.rejects(npm([{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'a' }, { role: 'assistant', content: 'b' }], { maxTokens: 1 }).then((r) => r),
     /Cannot have 2 or more assistant messages at the end of the list/);
+});
+
+test("a plain chat's roles are kite serve's: developer renders as system, any other role is refused by name", async () => {
+  const turns = (role) => [{ role, content: 'Be brief.' }, { role: 'user', content: 'Hi' }];
+  // Qwen3's template writes a first system message and has no branch for developer: rendered as
+  // developer, the message would be left out of the prompt
+  const dev = await npm(turns('developer'), { temperature: 0, maxTokens: 4 });
+  assert.equal(dev.result.nPrompt, (await serve({ messages: turns('developer'), temperature: 0, max_tokens: 4 })).usage.prompt_tokens);
+  const sys = await npm(turns('system'), { temperature: 0, maxTokens: 4 });
+  assert.equal(dev.result.nPrompt, sys.result.nPrompt);
+  assert.equal(dev.text, sys.text);
+  // kite serve's 400 message (openai/chat_request.c), in the plain chat and in the tool-calling one
+  const robot = [{ role: 'user', content: 'x' }, { role: 'robot', content: 'y' }];
+  const refused = /^kite: chat: messages\[1\]\.role is 'robot': expected system, developer, user, assistant or tool$/;
+  for (const opts of [{}, { tools: [WEATHER] }]) {
+    const g = model.chat(robot, { maxTokens: 1, ...opts });
+    await assert.rejects(g.text(), (e) => e.name === 'KiteError' && e.status === 'invalid input' && refused.test(e.message), JSON.stringify(opts));
+    await assert.rejects(g.result);
+  }
+  await assert.rejects(model.chat([{ role: 'User', content: 'x' }], { maxTokens: 1 }).text(), (e) => /^kite: chat: messages\[0\]\.role is 'User'/.test(e.message));
 });
 
 test('bad tools, toolChoice and parallelToolCalls values are KiteErrors naming the option', async () => {

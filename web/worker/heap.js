@@ -29,10 +29,11 @@ export const heap = () => {
   return new Uint8Array(buf);
 };
 
-// Returns on KITE_OK; else throws a CError with C's last error message and the status's name.
-export function check(status) {
+// Returns on KITE_OK; else throws a CError with C's last error message (after prefix, e.g.
+// 'kite: chat: ') and the status's name.
+export function check(status, prefix = '') {
   if (status === abi.status.KITE_OK) return;
-  throw new CError(M.UTF8ToString(M._kw_last_error()) || 'unknown error', abi.statusNames[status] ?? `status ${status}`);
+  throw new CError(prefix + (M.UTF8ToString(M._kw_last_error()) || 'unknown error'), abi.statusNames[status] ?? `status ${status}`);
 }
 
 // The ABI table (exports_abi.c) parsed: read once per instance, before any call that uses a

@@ -181,7 +181,8 @@ export const ops = {
       });
       // kite_chat_apply_ex's flags: 1 adds the assistant's opening, 2 turns reasoning off
       const flags = (opts.addAssistant === false ? 0 : 1) | (opts.thinking === 'off' ? 2 : 0);
-      check(M._kw_chat_apply(model, arr, n, flags, scratch));
+      // as the tool-calling chat's errors: 'kite: chat: messages[1].role is ...'
+      check(M._kw_chat_apply(model, arr, n, flags, scratch), 'kite: chat: ');
     } finally {
       ptrs.forEach((p) => M._kw_free(p));
       M._kw_free(arr);
