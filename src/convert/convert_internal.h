@@ -1,0 +1,46 @@
+// convert_internal.h - what the converter's files share: JSON helpers, the model description
+// read from config.json, and the steps (hparams, vocab) that add GGUF keys.
+#ifndef KITE_CONVERT_INTERNAL_H
+#define KITE_CONVERT_INTERNAL_H
+
+#include "convert/kite_convert.h"
+#include "gguf/kite_gguf.h"
+#include "grammar/json_tree.h"
+
+// Parses text[0..len) as JSON; the error names the file (`what`).
+kite_status kite__hf_json(const char *what, const uint8_t *text, uint64_t len, kite__jval **out);
+
+// A config.json member read as a non-negative integer that fits u32: 1 present (in *out), 0
+// absent (or null), -1 present with another type or range (the error is set, naming key).
+int kite__hf_u32(const kite__jval *obj, const char *key, uint32_t *out);
+// As kite__hf_u32 for a number (integer or not).
+int kite__hf_num(const kite__jval *obj, const char *key, double *out);
+
+// What the tensor step needs to know of the model (from config.json).
+typedef struct kite__hf_model {
+    const char *arch;       // GGUF architecture name
+    bool llama_like;        // llama / smollm3: q/k rows permuted, vocab_size + rope dim keys
+    uint32_t n_layer, n_head, n_head_kv, n_embd, head_dim; // head_dim: config's or n_embd / n_head
+    bool rope_llama3;       // rope_type llama3: rope_freqs.weight is generated
+    float rope_theta, rope_factor, rope_low, rope_high;
+    uint32_t rope_orig_ctx;
+} kite__hf_model;
+
+// Reads the architecture and hyperparameters from config.json into m and adds the
+// general.architecture and <arch>.* keys to w (as llama.cpp's TextModel / LlamaModel
+// set_gguf_parameters do; general.name when name is not NULL; general.file_type is added by the caller). KITE_ERR_UNSUPPORTED
+// names an architecture or rope type it does not convert; KITE_ERR_INVALID a bad or missing
+// value.
+kite_status kite__hf_config(const kite__jval *cfg, const char *name, kite_gguf_writer *w, kite__hf_model *m);
+
+// Adds the tokenizer.ggml.* and tokenizer.chat_template keys from tokenizer.json,
+// tokenizer_config.json (optional), chat_template.jinja (optional) and config.json (special
+// token ids, vocab_size), as llama.cpp's _set_vocab_gpt2 + SpecialVocab do.
+kite_status kite__hf_vocab(const kite_hf_files *files, const kite__jval *cfg, const kite__hf_model *m,
+                           kite_gguf_writer *w);
+
+// llama.cpp's rope_freqs for rope_type llama3: dim / 2 factors (float arithmetic as the
+// converter's float32 torch code).
+void kite__hf_llama3_rope_factors(const kite__hf_model *m, float *out);
+
+#endif
