@@ -39,8 +39,8 @@ kite_status kite__hf_config(const kite__jval *cfg, const char *name, kite_gguf_w
 kite_status kite__hf_vocab(const kite_hf_files *files, const kite__jval *cfg, const kite__hf_model *m,
                            kite_gguf_writer *w);
 
-// llama.cpp's rope_freqs for rope_type llama3: dim / 2 factors (float arithmetic as the
-// converter's float32 torch code).
+// llama.cpp's rope_freqs for rope_type llama3: head_dim / 2 factors (llama.py's
+// generate_extra_tensors formula; see hf_config.c for the arithmetic's precision).
 void kite__hf_llama3_rope_factors(const kite__hf_model *m, float *out);
 
 #endif

@@ -242,23 +242,22 @@ kite_status kite__hf_config(const kite__jval *cfg, const char *name, kite_gguf_w
 }
 
 void kite__hf_llama3_rope_factors(const kite__hf_model *m, float *out) {
-    // Float32 throughout, as the converter's torch tensors are (python scalars meet them as
-    // float32); only the wavelength bounds are python floats (double) it compares against.
+    // The frequencies in float32 (powf, as the float32 arange they come from); the wavelength
+    // and the smoothing in double, as the Python floats of the formula. This gives the bits of
+    // the reference made with numpy (tests: arch/llama3.gguf); torch's float32 arithmetic in
+    // llama.cpp's converter may differ from it by an ulp inside the smoothing band.
     const uint32_t dim = m->head_dim;
-    const float orig = (float)m->rope_orig_ctx;
-    const double low_wavelen = (double)m->rope_orig_ctx / m->rope_low;
-    const double high_wavelen = (double)m->rope_orig_ctx / m->rope_high;
+    const double orig = m->rope_orig_ctx, low = m->rope_low, high = m->rope_high, factor = m->rope_factor;
     for (uint32_t i = 0; i < dim / 2; i++) {
-        float e = (float)(2 * i) / (float)dim;
-        float freq = 1.0f / powf(m->rope_theta, e);
-        float wavelen = (float)6.283185307179586 / freq;
-        if (wavelen < high_wavelen) {
+        float freq = 1.0f / powf(m->rope_theta, (float)(2 * i) / (float)dim);
+        double wavelen = 6.283185307179586 / freq;
+        if (wavelen < orig / high) {
             out[i] = 1.0f;
-        } else if (wavelen > low_wavelen) {
-            out[i] = m->rope_factor;
+        } else if (wavelen > orig / low) {
+            out[i] = (float)factor;
         } else {
-            float smooth = (orig / wavelen - m->rope_low) / (m->rope_high - m->rope_low);
-            out[i] = 1.0f / ((1.0f - smooth) / m->rope_factor + smooth);
+            double smooth = (orig / wavelen - low) / (high - low);
+            out[i] = (float)(1.0 / ((1.0 - smooth) / factor + smooth));
         }
     }
 }

@@ -92,6 +92,14 @@ static kite_status add_shard(conv *c, const char *name) {
 
 static int by_shard_name(const void *a, const void *b) { return strcmp(((const shard *)a)->name, ((const shard *)b)->name); }
 
+// The safetensors reader's error with its "safetensors: " prefix replaced by the file's name.
+static kite_status with_file(kite_status s, const char *file) {
+    char why[512];
+    const char *e = kite_last_error();
+    snprintf(why, sizeof why, "%s", strncmp(e, "safetensors: ", 13) ? e : e + 13);
+    return kite__fail(s, "%s: %s", file, why);
+}
+
 // Reads and checks one shard's header.
 static kite_status load_shard(conv *c, shard *sh) {
     uint64_t size = 0, n = 0;
@@ -100,18 +108,11 @@ static kite_status load_shard(conv *c, shard *sh) {
     if (size < 8) return kite__fail(KITE_ERR_INVALID, "%s: %llu bytes, too short for a safetensors file", sh->name, (unsigned long long)size);
     KITE_TRY(c->f->read_at(c->f->user, sh->name, 0, first8, 8));
     kite_status s = kite_safetensors_header_len(first8, 8, size, &n);
-    if (s != KITE_OK) return kite__fail(s, "%s: %s", sh->name, kite_last_error() + 13); // past "safetensors: "
+    if (s != KITE_OK) return with_file(s, sh->name);
     uint8_t *hdr = malloc(n);
     if (!hdr) return kite__fail(KITE_ERR_NOMEM, "%s: out of memory for a %llu-byte header", sh->name, (unsigned long long)n);
     s = c->f->read_at(c->f->user, sh->name, 8, hdr, n);
-    if (s == KITE_OK) {
-        s = kite_safetensors_parse(hdr, n, size, &sh->st);
-        if (s != KITE_OK) {
-            char why[400];
-            snprintf(why, sizeof why, "%s", kite_last_error() + 13);
-            s = kite__fail(s, "%s: %s", sh->name, why);
-        }
-    }
+    if (s == KITE_OK && (s = kite_safetensors_parse(hdr, n, size, &sh->st)) != KITE_OK) s = with_file(s, sh->name);
     free(hdr);
     return s;
 }

@@ -144,7 +144,24 @@ function writeHf(g, dir, opts) {
     torch_dtype: 'float16',
   };
   if (a('attention.key_length') !== undefined) config.head_dim = a('attention.key_length');
+  if (opts.syntheticVocab) writeSyntheticTokenizer(dir, toks.length);
+  else writeTokenizer(g, dir, opts, config);
   if (opts.config) Object.assign(config, opts.config);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
+  writeWeights(g, dir, opts, nHead, nKv);
+}
+
+// A byte-level BPE tokenizer of n made-up tokens, for the SentencePiece references whose
+// tensors are compared (their vocabulary is not).
+function writeSyntheticTokenizer(dir, n) {
+  const vocab = Array.from({ length: n }, (_, i) => `"t${i}":${i}`).join(',');
+  const head = JSON.stringify({ version: '1.0', added_tokens: [], normalizer: null, pre_tokenizer: PRE_TOKENIZERS['gpt-2'] });
+  writeFileSync(join(dir, 'tokenizer.json'), head.slice(0, -1) + `,"model":{"type":"BPE","vocab":{${vocab}},"merges":["t 0"]}}`);
+}
+
+// tokenizer.json and tokenizer_config.json from g's vocabulary; bos_token_id goes to config.
+function writeTokenizer(g, dir, opts, config) {
+  const toks = g.kv.get('tokenizer.ggml.tokens').value;
   const tc = { tokenizer_class: 'PreTrainedTokenizerFast' };
   const text = (k) => toks[g.kv.get(`tokenizer.ggml.${k}_token_id`).value];
   // Qwen's files: eos / pad by text in tokenizer_config.json, bos by id in config.json; GPT-2's:
@@ -154,16 +171,20 @@ function writeHf(g, dir, opts) {
   tc.eos_token = text('eos');
   if (g.kv.has('tokenizer.ggml.padding_token_id')) tc.pad_token = text('padding');
   if (g.kv.has('tokenizer.chat_template')) tc.chat_template = g.kv.get('tokenizer.chat_template').value;
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(tc, null, 2));
   writeFileSync(join(dir, 'tokenizer.json'), tokenizerJson(g, { pairMerges: opts.pairMerges }));
+}
 
-  const entries = g.tensors.map((t) => {
+// model.safetensors (or two shards + index) with g's tensors in HF's names, shapes and row order;
+// opts.dtype(t) may give a tensor's dtype and bytes instead ({dtype, bytes}).
+function writeWeights(g, dir, opts, nHead, nKv) {
+  const entries = g.tensors.filter((t) => t.name !== 'rope_freqs.weight').map((t) => {
     let bytes = t.bytes;
     const shape = [...t.ne].reverse();
     const m = /^blk\.\d+\.attn_([qk])\.(weight|bias)$/.exec(t.name);
     if (opts.llamaLike && m) bytes = unpermute(bytes, shape[0], m[1] === 'q' ? nHead : nKv);
-    const dtype = { [GGML.F32]: 'F32', [GGML.F16]: 'F16' }[t.type];
+    let dtype = { [GGML.F32]: 'F32', [GGML.F16]: 'F16' }[t.type];
+    if (opts.dtype) ({ dtype, bytes } = opts.dtype(t, dtype, bytes));
     return { name: hfName(t.name), dtype, shape, bytes };
   });
   if ((opts.shards ?? 1) === 1) {
@@ -232,7 +253,7 @@ const CASES = [
 ];
 
 const tmp = mkdtempSync(join(tmpdir(), 'kite-convert-'));
-process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
+if (!process.env.KITE_KEEP_TMP) process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 
 for (const c of CASES) {
   test(`kite convert: ${c.stem} (${c.hfArch}${c.shards === 2 ? ', 2 shards' : ''}) gives the original's tensors and keys`, () => {
@@ -260,3 +281,207 @@ for (const c of CASES) {
     }
   });
 }
+
+// ---- llama: permuted q/k, Q8_0, llama3 rope factors (SentencePiece references: tensors only) --
+
+// The arch's own keys (<arch>.*) equal the reference's.
+function compareArchKeys(want, got) {
+  const arch = want.kv.get('general.architecture').value;
+  assert.equal(got.kv.get('general.architecture').value, arch);
+  for (const [k, v] of want.kv) if (k.startsWith(`${arch}.`)) assert.deepEqual(got.kv.get(k), v, k);
+}
+
+test('kite convert: llama (LlamaForCausalLM) f16 gives rand-llama-spm-f16; --outtype q8_0 gives llama-quantize Q8_0 bytes', () => {
+  requireModels();
+  const want = readGguf(readFileSync(join(modelsDir(), 'rand-llama-spm-f16.gguf')));
+  const dir = join(tmp, 'llama');
+  writeHf(want, dir, { hfArch: 'LlamaForCausalLM', llamaLike: true, syntheticVocab: true });
+  const out = join(tmp, 'llama-f16.gguf');
+  let r = convert([dir, out, '--outtype', 'f16']);
+  assert.equal(r.status, 0, r.stderr);
+  const got = readGguf(readFileSync(out));
+  compareTensors(want, got);
+  compareArchKeys(want, got);
+  assert.equal(got.kv.get('llama.vocab_size').value, 32000);
+
+  // llama.cpp's converter quantizes each matrix with ggml's Q8_0 as llama-quantize does; the
+  // reference is llama-quantize's Q8_0 of the same weights.
+  const q8 = join(tmp, 'llama-q8_0.gguf');
+  r = convert(['--outtype', 'q8_0', dir, q8]);
+  assert.equal(r.status, 0, r.stderr);
+  const ref = readGguf(readFileSync(join(modelsDir(), 'ref/rand-llama-spm-Q8_0.gguf')));
+  const gq = readGguf(readFileSync(q8));
+  compareTensors(ref, gq);
+  assert.equal(gq.kv.get('general.file_type').value, 7);
+});
+
+test('kite convert: llama3 rope_scaling writes rope_freqs.weight equal to llama3.gguf (llama.cpp formula)', () => {
+  requireModels();
+  const want = readGguf(readFileSync(join(modelsDir(), 'arch/llama3.gguf')));
+  const dir = join(tmp, 'llama3');
+  // README: factors made with factor 32, low 1, high 4, original context 256
+  const rope_scaling = { rope_type: 'llama3', factor: 32.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 256 };
+  writeHf(want, dir, { hfArch: 'LlamaForCausalLM', llamaLike: true, syntheticVocab: true, config: { rope_scaling } });
+  const out = join(tmp, 'llama3.gguf');
+  const r = convert([dir, out]);
+  assert.equal(r.status, 0, r.stderr);
+  const got = readGguf(readFileSync(out));
+  compareTensors(want, got);
+  compareArchKeys(want, got);
+});
+
+// ---- output types ------------------------------------------------------------------------
+
+// IEEE half -> float, from the format's definition.
+function halfToFloat(h) {
+  const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 31, m = h & 1023;
+  if (e === 0) return s * m * 2 ** -24;
+  if (e === 31) return m ? NaN : s * Infinity;
+  return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+// float32 bits -> bfloat16, rounding to nearest even.
+const bf16FromBits = (u) => Math.floor((u + 0x7fff + ((u >>> 16) & 1)) / 65536);
+
+test('kite convert: --outtype f32 widens, bf16 rounds to nearest even; a BF16 checkpoint converts to bf16 by default', () => {
+  requireModels();
+  const want = readGguf(readFileSync(join(modelsDir(), 'arch/smollm3.gguf')));
+  const dir = join(tmp, 'smollm3-types');
+  writeHf(want, dir, { hfArch: 'SmolLM3ForCausalLM', llamaLike: true });
+  // every half's float32 bits and bfloat16, tabulated once
+  const f32Bits = new Uint32Array(new Float32Array(65536).map((_, h) => halfToFloat(h)).buffer);
+  const bf16 = Uint16Array.from(f32Bits, bf16FromBits);
+  const expect = (t, type) => {
+    const h = new Uint16Array(t.bytes.buffer.slice(t.bytes.byteOffset, t.bytes.byteOffset + t.bytes.length));
+    const out = type === GGML.F32 ? new Uint32Array(h.length) : new Uint16Array(h.length);
+    const lut = type === GGML.F32 ? f32Bits : bf16;
+    for (let i = 0; i < h.length; i++) out[i] = lut[h[i]];
+    return new Uint8Array(out.buffer);
+  };
+  for (const [flag, type, ftype] of [['f32', GGML.F32, 0], ['bf16', GGML.BF16, 32]]) {
+    const out = join(tmp, `smollm3-${flag}.gguf`);
+    const r = convert([dir, out, '--outtype', flag]);
+    assert.equal(r.status, 0, r.stderr);
+    const got = readGguf(readFileSync(out));
+    assert.equal(got.kv.get('general.file_type').value, ftype);
+    for (const w of want.tensors) {
+      const t = got.tensors.find((x) => x.name === w.name);
+      if (w.type === GGML.F32) {
+        assert.equal(t.type, GGML.F32, w.name);
+        assert.ok(Buffer.from(t.bytes).equals(Buffer.from(w.bytes)), `${w.name}: bytes differ`);
+        continue;
+      }
+      assert.equal(t.type, type, w.name);
+      assert.ok(Buffer.from(t.bytes).equals(Buffer.from(expect(w, type))), `${w.name}: ${flag} bytes differ`);
+    }
+  }
+  // The bf16 file's matrices as a BF16 checkpoint: auto keeps BF16, bytes as they are.
+  const bf = readGguf(readFileSync(join(tmp, 'smollm3-bf16.gguf')));
+  const dirBf = join(tmp, 'smollm3-bf16src');
+  writeHf(want, dirBf, {
+    hfArch: 'SmolLM3ForCausalLM',
+    llamaLike: true,
+    dtype: (t, dtype, bytes) => {
+      if (t.type !== GGML.F16) return { dtype, bytes };
+      const b = bf.tensors.find((x) => x.name === t.name).bytes;
+      const m = /^blk\.\d+\.attn_([qk])\.weight$/.exec(t.name);
+      return { dtype: 'BF16', bytes: m ? unpermute(b, t.ne[1], m[1] === 'q' ? 4 : 2) : b };
+    },
+  });
+  const out = join(tmp, 'smollm3-auto.gguf');
+  const r = convert([dirBf, out]);
+  assert.equal(r.status, 0, r.stderr);
+  const got = readGguf(readFileSync(out));
+  assert.equal(got.kv.get('general.file_type').value, 32);
+  compareTensors(bf, got);
+});
+
+// ---- refused inputs: a clear error, exit 2, no file left ---------------------------------------
+
+const BAD = join(tmp, 'bad');
+let badBase = null;
+// A fresh copy of a small valid checkpoint (smollm3) with edit(dir) applied.
+function badCheckpoint(name, edit) {
+  if (!badBase) {
+    badBase = join(tmp, 'bad-base');
+    writeHf(readGguf(readFileSync(join(modelsDir(), 'arch/smollm3.gguf'))), badBase, { hfArch: 'SmolLM3ForCausalLM', llamaLike: true });
+  }
+  const dir = join(BAD, name);
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(badBase)) writeFileSync(join(dir, f), readFileSync(join(badBase, f)));
+  edit(dir);
+  return dir;
+}
+const editJson = (dir, file, fn) => {
+  const p = join(dir, file);
+  const j = JSON.parse(readFileSync(p, 'utf8'));
+  fn(j);
+  writeFileSync(p, JSON.stringify(j));
+};
+// model.safetensors with its header replaced by fn(header) (data kept), or its length field set.
+const editHeader = (dir, fn, lenOverride) => {
+  const p = join(dir, 'model.safetensors'), b = readFileSync(p);
+  const n = Number(b.readBigUInt64LE(0));
+  const hdr = JSON.parse(b.subarray(8, 8 + n).toString());
+  const json = Buffer.from(JSON.stringify(fn(hdr) ?? hdr));
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64LE(BigInt(lenOverride ?? json.length));
+  // keep the data where the offsets point: pad or cut the header region to the old length
+  writeFileSync(p, Buffer.concat([head, json, b.subarray(8 + n)]));
+};
+const firstMatrix = (h) => Object.keys(h).find((k) => k.endsWith('q_proj.weight'));
+
+const BAD_CASES = [
+  ['unsupported architecture', /architecture GemmaForCausalLM is not supported/, (d) => editJson(d, 'config.json', (j) => { j.architectures = ['GemmaForCausalLM']; })],
+  ['config.json missing', /config\.json is missing/, (d) => rmSync(join(d, 'config.json'))],
+  ['config.json malformed', /config\.json: invalid JSON at byte/, (d) => writeFileSync(join(d, 'config.json'), '{"architectures": [')],
+  ['no weights', /no model\.safetensors or model\.safetensors\.index\.json/, (d) => rmSync(join(d, 'model.safetensors'))],
+  ['PyTorch .bin', /PyTorch \.bin checkpoints are not supported/, (d) => { rmSync(join(d, 'model.safetensors')); writeFileSync(join(d, 'pytorch_model.bin'), 'x'); }],
+  ['tokenizer.json missing', /tokenizer\.json is missing/, (d) => rmSync(join(d, 'tokenizer.json'))],
+  ['SentencePiece only', /tokenizer\.model \(SentencePiece\)/, (d) => { rmSync(join(d, 'tokenizer.json')); writeFileSync(join(d, 'tokenizer.model'), 'x'); }],
+  ['Unigram tokenizer', /model type Unigram is not supported/, (d) => editJson(d, 'tokenizer.json', (j) => { j.model.type = 'Unigram'; })],
+  ['unknown pre-tokenizer', /pre_tokenizer is none Kite knows/, (d) => editJson(d, 'tokenizer.json', (j) => { j.pre_tokenizer = { type: 'Whitespace' }; })],
+  ['NoPE pattern', /no_rope_layers/, (d) => editJson(d, 'config.json', (j) => { j.no_rope_layers = [1, 0, 1, 1]; })],
+  ['unmapped tensor', /cannot map tensor model\.layers\.0\.mlp\.experts\.0\.weight/, (d) =>
+    editHeader(d, (h) => { const k = firstMatrix(h); h['model.layers.0.mlp.experts.0.weight'] = h[k]; delete h[k]; })],
+  ['dtype F64', /dtype F64 \(F32, F16, BF16 are supported\)/, (d) =>
+    editHeader(d, (h) => { const e = h[firstMatrix(h)]; e.dtype = 'F64'; e.shape = [e.shape[0] / 4, e.shape[1]]; })],
+  ['offsets past the file', /data_offsets end \d+ is past the data/, (d) => editHeader(d, (h) => { h[firstMatrix(h)].data_offsets[1] += 1e9; })],
+  ['overlapping tensors', /overlap/, (d) => editHeader(d, (h) => {
+    const ks = Object.keys(h).filter((k) => k !== '__metadata__');
+    h[ks[1]].data_offsets = [...h[ks[0]].data_offsets];
+    h[ks[1]].shape = [...h[ks[0]].shape];
+    h[ks[1]].dtype = h[ks[0]].dtype;
+  })],
+  ['size does not fit the shape', /bytes of data for a F16 tensor of \d+ elements/, (d) => editHeader(d, (h) => { h[firstMatrix(h)].shape[0] += 1; })],
+  ['huge header length', /header length \d+ is over the format's limit/, (d) => editHeader(d, () => null, 2 ** 40)],
+  ['header past the end', /runs past the end of the \d+-byte file/, (d) => editHeader(d, () => null, 90000000)],
+  ['index names a missing shard', /model-00009-of-00009\.safetensors: No such file/, (d) =>
+    writeFileSync(join(d, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { 'model.norm.weight': 'model-00009-of-00009.safetensors' } }))],
+  ['index names a path', /shard "\.\.\/x\.safetensors" is not a file name/, (d) =>
+    writeFileSync(join(d, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { 'model.norm.weight': '../x.safetensors' } }))],
+];
+
+for (const [name, msg, edit] of BAD_CASES) {
+  test(`kite convert refuses: ${name}`, () => {
+    requireModels();
+    const dir = badCheckpoint(name.replace(/\W+/g, '-'), edit);
+    const outDir = join(tmp, 'bad-out', name.replace(/\W+/g, '-'));
+    mkdirSync(outDir, { recursive: true });
+    const r = convert([dir, join(outDir, 'out.gguf')]);
+    assert.equal(r.status, 2, `exit ${r.status}: ${r.stderr}`);
+    assert.match(r.stderr, msg);
+    assert.deepEqual(readdirSync(outDir), [], 'no output (or temporary) file left');
+  });
+}
+
+test('kite convert: bad --outtype and missing arguments exit 2', () => {
+  let r = convert(['a', 'b', '--outtype', 'q4_0']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--outtype needs one of f32, f16, bf16, q8_0, auto/);
+  r = convert(['only-one']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /usage: kite convert/);
+  r = convert([join(tmp, 'no-such-dir'), join(tmp, 'x.gguf')]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /no-such-dir: No such file or directory/);
+});
