@@ -9,6 +9,8 @@
 
 #include <stdio.h>
 
+#define MAX_VOCAB (1u << 24)
+
 enum { TT_NORMAL = 1, TT_CONTROL = 3, TT_USER_DEFINED = 4, TT_UNUSED = 5 };
 
 // The Split regexes of tokenizer.json files as HF ships them (llama-vocab.cpp quotes both).
@@ -352,6 +354,8 @@ static kite_status vocab_keys(const kite_hf_files *f, const kite__jval *cfg, con
         }
     }
     if (n_vocab == 0) return kite__fail(KITE_ERR_INVALID, "tokenizer.json: empty vocabulary");
+    if (n_vocab > MAX_VOCAB) // the largest real vocabularies have about 262k tokens
+        return kite__fail(KITE_ERR_INVALID, "vocab size %u is over %u", n_vocab, MAX_VOCAB);
     if (m->llama_like && kite__json_get(tc, "add_prefix_space") && kite__json_get(tc, "add_prefix_space")->type == KITE__J_BOOL)
         KITE_TRY(set_bool(w, "tokenizer.ggml.add_space_prefix", kite__json_get(tc, "add_prefix_space")->b));
     KITE_TRY(kite_gguf_writer_set_str(w, "tokenizer.ggml.model", "gpt2"));
