@@ -32,8 +32,9 @@ static const char usage_text[] =
     "                auto is bf16 for a BF16 checkpoint, else f16. Norms and biases are f32.\n"
     "  -q, --quiet   no summary line\n"
     "\n"
-    "OUT must be a regular file or a new name; it is written beside itself and renamed only when\n"
-    "complete (an error or Ctrl-C leaves no file). Exit 2: bad or unsupported input.\n";
+    "OUT must be a regular file or a new name, and none of the files read; it is written beside\n"
+    "itself and renamed only when complete (an error or Ctrl-C leaves no file). Exit 2: bad or\n"
+    "unsupported input.\n";
 
 #define KITE_TRY_CLI(expr)                   \
     do {                                     \
@@ -45,6 +46,8 @@ typedef struct dir_files {
     const char *dir;
     char *open_name; // the file fd is open on
     int fd;
+    char **read;     // every file opened (OUT must not replace one of them)
+    size_t n_read;
 } dir_files;
 
 static char *join(const char *dir, const char *name) {
@@ -72,7 +75,25 @@ static kite_status open_file(dir_files *d, const char *name) {
     kite_status s = d->fd < 0 ? kite_set_error(KITE_ERR_INVALID, "%s: %s", path, strerror(errno)) : KITE_OK;
     free(path);
     if (s == KITE_OK && !(d->open_name = strdup(name))) s = kite_set_error(KITE_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; s == KITE_OK && i < d->n_read; i++)
+        if (!strcmp(d->read[i], name)) return KITE_OK;
+    char **r = s == KITE_OK ? realloc(d->read, (d->n_read + 1) * sizeof *r) : NULL;
+    if (s == KITE_OK && (!r || !(r[d->n_read] = strdup(name)))) s = kite_set_error(KITE_ERR_NOMEM, "out of memory");
+    if (r) d->read = r;
+    if (s == KITE_OK) d->n_read++;
     return s;
+}
+
+// 0 when OUT is none of the files read, else 2 (the message in err).
+static int check_not_input(const dir_files *d, const char *out_path, char *err, size_t err_len) {
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < d->n_read; i++) {
+        char *path = join(d->dir, d->read[i]);
+        rc = path ? safe_output_check(out_path, path, err, err_len) : 1;
+        if (!path) snprintf(err, err_len, "out of memory");
+        free(path);
+    }
+    return rc;
 }
 
 static kite_status f_size(void *user, const char *name, uint64_t *size) {
@@ -201,7 +222,7 @@ int kite_cmd_convert(int argc, char **argv) {
         fprintf(stderr, "kite convert: output %s\n", err);
         return rc;
     }
-    dir_files d = {dir, NULL, -1};
+    dir_files d = {dir, NULL, -1, NULL, 0};
     kite_hf_files files = {&d, f_read_all, f_size, f_read_at};
     char *name = dir_name(dir);
     kite_convert_opts o = {outtype, name, keep_going, NULL};
@@ -222,7 +243,10 @@ int kite_cmd_convert(int argc, char **argv) {
     } else if (s != KITE_OK) {
         fprintf(stderr, "kite convert: %s: %s\n", dir, kite_last_error());
         if (s == KITE_ERR_INVALID || s == KITE_ERR_UNSUPPORTED) rc = 2;
+    } else if ((rc = check_not_input(&d, out_path, err, sizeof err)) != 0) {
+        fprintf(stderr, "kite convert: output %s\n", err);
     } else if (!safe_output_commit(&of, err, sizeof err)) {
+        rc = 1;
         fprintf(stderr, "kite convert: %s\n", err);
     } else {
         rc = 0;
@@ -232,6 +256,8 @@ out:
     safe_output_close(&of);
     if (d.fd >= 0) close(d.fd);
     free(d.open_name);
+    for (size_t i = 0; i < d.n_read; i++) free(d.read[i]);
+    free(d.read);
     free(name);
     return rc;
 }

@@ -485,3 +485,14 @@ test('kite convert: bad --outtype and missing arguments exit 2', () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /no-such-dir: No such file or directory/);
 });
+
+test('kite convert: OUT naming one of the files it reads is refused, the file untouched', () => {
+  requireModels();
+  const dir = badCheckpoint('out-is-input', () => {});
+  const shard = join(dir, 'model.safetensors'), before = readFileSync(shard);
+  const r = convert([dir, shard]);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /model\.safetensors is the input file/);
+  assert.ok(readFileSync(shard).equals(before));
+  assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), []);
+});
