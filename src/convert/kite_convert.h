@@ -82,8 +82,9 @@ typedef struct kite_convert_opts {
 // Architectures (config.json "architectures"[0]): LlamaForCausalLM -> llama (q/k rows
 // permuted to llama.cpp's rotary layout; rope_type llama3 -> rope_freqs.weight),
 // SmolLM3ForCausalLM -> smollm3 (llama's mapping; NoPE every 4th layer), Qwen2ForCausalLM ->
-// qwen2, Qwen3ForCausalLM -> qwen3. Tokenizer: tokenizer.json with a byte-level BPE model
-// whose pre-tokenizer is GPT-2's, Llama 3's, Qwen2's or SmolLM's (single digits + GPT-2);
+// qwen2, Qwen3ForCausalLM -> qwen3. Tokenizer: a SentencePiece tokenizer.model when present
+// (as llama.cpp tries it first), else tokenizer.json with a byte-level BPE model whose
+// pre-tokenizer is GPT-2's, Llama 3's, Qwen2's or SmolLM's (single digits + GPT-2);
 // tokenizer_config.json for the special tokens, add_bos/add_eos and the chat template.
 // Weights: model.safetensors, or the shards that model.safetensors.index.json lists; dtypes
 // F32, F16, BF16. Read one row block at a time (never a whole checkpoint in memory).

@@ -144,19 +144,49 @@ function writeHf(g, dir, opts) {
     torch_dtype: 'float16',
   };
   if (a('attention.key_length') !== undefined) config.head_dim = a('attention.key_length');
-  if (opts.syntheticVocab) writeSyntheticTokenizer(dir, toks.length);
+  if (g.kv.get('tokenizer.ggml.model').value === 'llama') writeSpmTokenizer(g, dir);
   else writeTokenizer(g, dir, opts, config);
   if (opts.config) Object.assign(config, opts.config);
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
   writeWeights(g, dir, opts, nHead, nKv);
 }
 
-// A byte-level BPE tokenizer of n made-up tokens, for the SentencePiece references whose
-// tensors are compared (their vocabulary is not).
-function writeSyntheticTokenizer(dir, n) {
-  const vocab = Array.from({ length: n }, (_, i) => `"t${i}":${i}`).join(',');
-  const head = JSON.stringify({ version: '1.0', added_tokens: [], normalizer: null, pre_tokenizer: PRE_TOKENIZERS['gpt-2'] });
-  writeFileSync(join(dir, 'tokenizer.json'), head.slice(0, -1) + `,"model":{"type":"BPE","vocab":{${vocab}},"merges":["t 0"]}}`);
+// A protobuf varint, and a length-delimited / 32-bit field (the wire format, from its spec).
+const varint = (x) => {
+  const b = [];
+  for (; x >= 0x80; x = Math.floor(x / 128)) b.push((x & 0x7f) | 0x80);
+  b.push(x);
+  return Buffer.from(b);
+};
+const pbBytes = (field, bytes) => Buffer.concat([varint(field * 8 + 2), varint(bytes.length), bytes]);
+const pbFloat = (field, x) => { const b = Buffer.alloc(5); b[0] = field * 8 + 5; b.writeFloatLE(x, 1); return b; };
+const pbVarint = (field, x) => Buffer.concat([varint(field * 8), varint(x)]);
+
+// A SentencePiece tokenizer.model (ModelProto: field 1 repeated SentencePiece {1 piece, 2 score,
+// 3 type}; SentencePiece's types are numbered as GGUF's) from g's SPM vocabulary, with what HF's
+// Llama 2 folders hold beside it: tokenizer_config.json and tokenizer.json's added tokens.
+function writeSpmTokenizer(g, dir) {
+  const toks = g.kv.get('tokenizer.ggml.tokens').value, scores = g.kv.get('tokenizer.ggml.scores').value;
+  const types = g.kv.get('tokenizer.ggml.token_type').value;
+  const pieces = toks.map((t, i) => {
+    const body = [pbBytes(1, Buffer.from(t)), pbFloat(2, scores[i])];
+    if (types[i] !== 1) body.push(pbVarint(3, types[i])); // NORMAL is the default
+    return pbBytes(1, Buffer.concat(body));
+  });
+  const trainer = pbBytes(2, pbVarint(3, 1)); // trainer_spec { model_type: UNIGRAM }: read past
+  writeFileSync(join(dir, 'tokenizer.model'), Buffer.concat([...pieces, trainer]));
+  const id = (k) => g.kv.get(`tokenizer.ggml.${k}_token_id`).value;
+  const added = ['unknown', 'bos', 'eos'].map((k) => ({ id: id(k), content: toks[id(k)], normalized: false, special: true }));
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({ version: '1.0', added_tokens: added }));
+  const tc = {
+    add_bos_token: g.kv.get('tokenizer.ggml.add_bos_token').value,
+    add_eos_token: g.kv.get('tokenizer.ggml.add_eos_token').value,
+    bos_token: toks[id('bos')],
+    eos_token: toks[id('eos')],
+    unk_token: toks[id('unknown')],
+    tokenizer_class: 'LlamaTokenizer',
+  };
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(tc));
 }
 
 // tokenizer.json and tokenizer_config.json from g's vocabulary; bos_token_id goes to config.
@@ -214,7 +244,7 @@ const greedy = (file, prompt, n) =>
 // were made by a script, or by an older converter): general.name is the folder's name here.
 const NOT_FROM_CONVERTER = new Set(['general.name', 'qwen2.rope.dimension_count']);
 // Keys the converter adds that the script-made references lack.
-const CONVERTER_ONLY = new Set(['general.type', 'general.quantization_version', 'general.name']);
+const CONVERTER_ONLY = new Set(['general.type', 'general.quantization_version', 'general.name', 'llama.vocab_size']);
 
 function compareMetadata(want, got) {
   for (const [k, v] of want.kv) {
@@ -282,27 +312,22 @@ for (const c of CASES) {
   });
 }
 
-// ---- llama: permuted q/k, Q8_0, llama3 rope factors (SentencePiece references: tensors only) --
+// ---- llama with a SentencePiece tokenizer.model: permuted q/k, Q8_0, llama3 rope factors ----
 
-// The arch's own keys (<arch>.*) equal the reference's.
-function compareArchKeys(want, got) {
-  const arch = want.kv.get('general.architecture').value;
-  assert.equal(got.kv.get('general.architecture').value, arch);
-  for (const [k, v] of want.kv) if (k.startsWith(`${arch}.`)) assert.deepEqual(got.kv.get(k), v, k);
-}
-
-test('kite convert: llama (LlamaForCausalLM) f16 gives rand-llama-spm-f16; --outtype q8_0 gives llama-quantize Q8_0 bytes', () => {
+test('kite convert: llama (LlamaForCausalLM, tokenizer.model) gives rand-llama-spm-f16; --outtype q8_0 gives llama-quantize Q8_0 bytes', () => {
   requireModels();
   const want = readGguf(readFileSync(join(modelsDir(), 'rand-llama-spm-f16.gguf')));
   const dir = join(tmp, 'llama');
-  writeHf(want, dir, { hfArch: 'LlamaForCausalLM', llamaLike: true, syntheticVocab: true });
+  writeHf(want, dir, { hfArch: 'LlamaForCausalLM', llamaLike: true });
   const out = join(tmp, 'llama-f16.gguf');
   let r = convert([dir, out, '--outtype', 'f16']);
   assert.equal(r.status, 0, r.stderr);
   const got = readGguf(readFileSync(out));
   compareTensors(want, got);
-  compareArchKeys(want, got);
+  compareMetadata(want, got);
   assert.equal(got.kv.get('llama.vocab_size').value, 32000);
+  // README: llama-simple, greedy, 16 tokens
+  assert.equal(greedy(out, PROMPTS[0], 16), ' Element AF existing Layout Layout Layout Layout Layout Layout Ladywendung mus Centreськонала teach');
 
   // llama.cpp's converter quantizes each matrix with ggml's Q8_0 as llama-quantize does; the
   // reference is llama-quantize's Q8_0 of the same weights.
@@ -315,19 +340,23 @@ test('kite convert: llama (LlamaForCausalLM) f16 gives rand-llama-spm-f16; --out
   assert.equal(gq.kv.get('general.file_type').value, 7);
 });
 
-test('kite convert: llama3 rope_scaling writes rope_freqs.weight equal to llama3.gguf (llama.cpp formula)', () => {
+test('kite convert: llama3 (rope_scaling llama3 -> rope_freqs.weight, tokenizer.model) gives llama3.gguf and its greedy text', () => {
   requireModels();
   const want = readGguf(readFileSync(join(modelsDir(), 'arch/llama3.gguf')));
   const dir = join(tmp, 'llama3');
   // README: factors made with factor 32, low 1, high 4, original context 256
   const rope_scaling = { rope_type: 'llama3', factor: 32.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 256 };
-  writeHf(want, dir, { hfArch: 'LlamaForCausalLM', llamaLike: true, syntheticVocab: true, config: { rope_scaling } });
+  writeHf(want, dir, { hfArch: 'LlamaForCausalLM', llamaLike: true, config: { rope_scaling } });
   const out = join(tmp, 'llama3.gguf');
   const r = convert([dir, out]);
   assert.equal(r.status, 0, r.stderr);
   const got = readGguf(readFileSync(out));
   compareTensors(want, got);
-  compareArchKeys(want, got);
+  compareMetadata(want, got);
+  for (let i = 0; i < 2; i++) {
+    const text = readFileSync(join(modelsDir(), `arch/llama3.${i + 1}.txt`), 'utf8');
+    assert.equal(greedy(out, PROMPTS[i], 24), text.slice(text.indexOf(PROMPTS[i]) + PROMPTS[i].length).replace(/\n$/, ''), `prompt ${i + 1}`);
+  }
 });
 
 // ---- output types ------------------------------------------------------------------------
@@ -437,7 +466,7 @@ const BAD_CASES = [
   ['no weights', /no model\.safetensors or model\.safetensors\.index\.json/, (d) => rmSync(join(d, 'model.safetensors'))],
   ['PyTorch .bin', /PyTorch \.bin checkpoints are not supported/, (d) => { rmSync(join(d, 'model.safetensors')); writeFileSync(join(d, 'pytorch_model.bin'), 'x'); }],
   ['tokenizer.json missing', /tokenizer\.json is missing/, (d) => rmSync(join(d, 'tokenizer.json'))],
-  ['SentencePiece only', /tokenizer\.model \(SentencePiece\)/, (d) => { rmSync(join(d, 'tokenizer.json')); writeFileSync(join(d, 'tokenizer.model'), 'x'); }],
+  ['tokenizer.model malformed', /tokenizer\.model: malformed protobuf at byte 1/, (d) => writeFileSync(join(d, 'tokenizer.model'), 'x')],
   ['Unigram tokenizer', /model type Unigram is not supported/, (d) => editJson(d, 'tokenizer.json', (j) => { j.model.type = 'Unigram'; })],
   ['unknown pre-tokenizer', /pre_tokenizer is none Kite knows/, (d) => editJson(d, 'tokenizer.json', (j) => { j.pre_tokenizer = { type: 'Whitespace' }; })],
   ['NoPE pattern', /no_rope_layers/, (d) => editJson(d, 'config.json', (j) => { j.no_rope_layers = [1, 0, 1, 1]; })],
