@@ -281,6 +281,9 @@ static kite_status write_tensor(conv *c, kite_gguf_writer *w, const kite_sink *o
     uint64_t chunk = (1u << 22) / cols;
     if (chunk == 0) chunk = 1;
     if (chunk > rows) chunk = rows;
+    if (chunk * cols > SIZE_MAX / 4) // a single row too long to buffer (32-bit builds)
+        return kite__fail(KITE_ERR_UNSUPPORTED, "tensor %s: rows of %llu elements do not fit this build's memory", t->name,
+                          (unsigned long long)cols);
     const uint64_t orow = kite_type_row_bytes(t->type, cols);
     float *f = malloc(chunk * cols * sizeof *f);
     uint8_t *raw = malloc(chunk * cols * 4), *q = malloc(chunk * orow);
