@@ -11,22 +11,19 @@ bool kite__hf_is_type(const kite__jval *v, const char *type) {
     return t && t->type == KITE__J_STR && !strcmp(t->s, type);
 }
 
-// A bool member: def when absent.
 bool kite__hf_bool(const kite__jval *v, const char *key, bool def) {
     const kite__jval *b = kite__json_get(v, key);
     return b && b->type == KITE__J_BOOL ? b->b : def;
 }
 
-// llama.cpp's does_token_look_special.
 bool kite__hf_looks_special(const char *t) {
     size_t n = strlen(t);
     if (!strcmp(t, "<pad>") || !strcmp(t, "<mask>") || !strcmp(t, "<2mass>") || !strcmp(t, "[@BOS@]")) return true;
-    if (n >= 4 && !strncmp(t, "<|", 2) && !strcmp(t + n - 2, "|>")) return true;
-    if (n >= 8 && !strncmp(t, "<\xef\xbd\x9c", 4) && !strcmp(t + n - 4, "\xef\xbd\x9c>")) return true; // <｜ ｜>
+    if (n >= 3 && !strncmp(t, "<|", 2) && !strcmp(t + n - 2, "|>")) return true;
+    if (n >= 5 && !strncmp(t, "<\xef\xbd\x9c", 4) && !strcmp(t + n - 4, "\xef\xbd\x9c>")) return true; // <｜ ｜>
     return n >= 8 && !strncmp(t, "<unused", 7) && t[n - 1] == '>';
 }
 
-// Reads an optional JSON file; *out NULL when absent.
 kite_status kite__hf_read_json(const kite_hf_files *f, const char *name, kite__jval **out) {
     *out = NULL;
     uint8_t *data = NULL;
@@ -49,7 +46,7 @@ kite_status kite__hf_put_strs(kite_gguf_writer *w, const char *key, kite_str *st
 // The special token ids: tokenizer_config.json's <typ>_token (a string or {"content"}) looked
 // up among added_tokens, then config.json's <typ>_token_id for the types still unset.
 static kite_status special_ids(kite_gguf_writer *w, const kite__jval *tc, const kite__jval *added, const kite__jval *cfg,
-                                   uint32_t n_vocab) {
+                               uint32_t n_vocab) {
     static const char *const types[][2] = {
         {"bos", "tokenizer.ggml.bos_token_id"},  {"eos", "tokenizer.ggml.eos_token_id"},
         {"unk", "tokenizer.ggml.unknown_token_id"}, {"sep", "tokenizer.ggml.seperator_token_id"},
@@ -94,7 +91,7 @@ kite_status kite__hf_set_bool(kite_gguf_writer *w, const char *key, bool b) {
 // add_bos / add_eos: from a TemplateProcessing post-processor (its single template's leading /
 // trailing special token), then tokenizer_config.json's add_bos_token / add_eos_token.
 static kite_status add_flags(kite_gguf_writer *w, const kite__jval *tok, const kite__jval *tc, const kite__hf_model *m,
-                                 uint32_t n_vocab) {
+                             uint32_t n_vocab) {
     const kite__jval *pp = kite__json_get(tok, "post_processor");
     const kite__jval *procs = pp ? kite__json_get(pp, "processors") : NULL;
     size_t np = procs && procs->type == KITE__J_ARR ? procs->n : (pp && pp->type == KITE__J_OBJ ? 1 : 0);

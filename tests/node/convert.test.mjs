@@ -525,3 +525,36 @@ test('kite convert: OUT naming one of the files it reads is refused, the file un
   assert.ok(readFileSync(shard).equals(before));
   assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), []);
 });
+
+test('kite convert: added tokens, TemplateProcessing add_bos and chat_template.jinja follow llama.cpp\'s rules', () => {
+  requireModels();
+  // get_vocab_base: an added token is CONTROL when special or when it looks special (<|...|>),
+  // else USER_DEFINED; ids past the tokenizer's become [PADi] UNUSED. SpecialVocab: a
+  // TemplateProcessing whose single template starts with the bos token adds BOS; the template
+  // comes from chat_template.jinja when tokenizer_config.json has none.
+  const dir = badCheckpoint('added-tokens', (d) => {
+    editJson(d, 'tokenizer.json', (j) => {
+      j.added_tokens.push({ id: 50257, content: '<tool_call>', special: false, normalized: false });
+      j.added_tokens.push({ id: 50258, content: '<|im_sep|>', special: false, normalized: false });
+      j.post_processor = {
+        type: 'TemplateProcessing',
+        single: [{ SpecialToken: { id: '<|endoftext|>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+        pair: [],
+        special_tokens: {},
+      };
+    });
+    editJson(d, 'config.json', (j) => { j.vocab_size = 50260; });
+    editJson(d, 'tokenizer_config.json', (j) => { delete j.chat_template; });
+    writeFileSync(join(d, 'chat_template.jinja'), '{{ messages[0].content }}\n');
+  });
+  const out = join(tmp, 'added-tokens.gguf');
+  const r = convert([dir, out]);
+  assert.equal(r.status, 0, r.stderr);
+  const g = readGguf(readFileSync(out));
+  const toks = g.kv.get('tokenizer.ggml.tokens').value, types = g.kv.get('tokenizer.ggml.token_type').value;
+  assert.deepEqual(toks.slice(50256), ['<|endoftext|>', '<tool_call>', '<|im_sep|>', '[PAD50259]']);
+  assert.deepEqual(types.slice(50256), [3, 4, 3, 5]);
+  assert.equal(g.kv.get('tokenizer.ggml.add_bos_token').value, true);
+  assert.equal(g.kv.has('tokenizer.ggml.add_eos_token'), false);
+  assert.equal(g.kv.get('tokenizer.chat_template').value, '{{ messages[0].content }}\n');
+});
