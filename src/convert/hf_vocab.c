@@ -164,9 +164,11 @@ static kite_status check_model(const kite__jval *tok, const char **pre) {
     if (kite__hf_bool(model, "byte_fallback", false))
         return kite__fail(KITE_ERR_UNSUPPORTED, "tokenizer.json: a BPE with byte_fallback (SentencePiece style) is not supported");
     const kite__jval *norm = kite__json_get(tok, "normalizer");
-    if (norm && norm->type != KITE__J_NULL && !kite__hf_is_type(norm, "NFC"))
-        return kite__fail(KITE_ERR_UNSUPPORTED, "tokenizer.json: normalizer %s is not supported",
-                          kite__hf_is_type(norm, "Sequence") ? "Sequence" : "(not NFC)");
+    if (norm && norm->type != KITE__J_NULL && !kite__hf_is_type(norm, "NFC")) { // llama.cpp ignores NFC
+        const kite__jval *nt = kite__json_get(norm, "type");
+        return kite__fail(KITE_ERR_UNSUPPORTED, "tokenizer.json: normalizer %s is not supported (none or NFC only)",
+                          nt && nt->type == KITE__J_STR ? nt->s : "(without a type)");
+    }
     const kite__jval *vocab = kite__json_get(model, "vocab");
     if (!vocab || vocab->type != KITE__J_OBJ) return kite__fail(KITE_ERR_INVALID, "tokenizer.json: model has no \"vocab\" object");
     *pre = pre_name(kite__json_get(tok, "pre_tokenizer"));
