@@ -15,6 +15,8 @@ typedef struct arch_entry {
 
 static const arch_entry arches[] = {
     {"LlamaForCausalLM", "llama", true},
+    {"LLaMAForCausalLM", "llama", true},
+    {"MistralForCausalLM", "llama", true}, // llama.cpp converts Mistral as llama
     {"SmolLM3ForCausalLM", "smollm3", true},
     {"Qwen2ForCausalLM", "qwen2", false},
     {"Qwen3ForCausalLM", "qwen3", false},
@@ -186,7 +188,8 @@ kite_status kite__hf_config(const kite__jval *cfg, const char *name, kite_gguf_w
         }
     if (!m->arch)
         return kite__fail(KITE_ERR_UNSUPPORTED, "config.json: architecture %s is not supported (kite convert knows "
-                                                "LlamaForCausalLM, SmolLM3ForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM)", hf);
+                                                "LlamaForCausalLM, MistralForCausalLM, SmolLM3ForCausalLM, Qwen2ForCausalLM, "
+                                                "Qwen3ForCausalLM)", hf);
     if (kite__json_get(cfg, "text_config"))
         return kite__fail(KITE_ERR_UNSUPPORTED, "config.json: a multimodal config (\"text_config\") is not supported");
     const char *arch = m->arch;

@@ -79,9 +79,9 @@ typedef struct kite_convert_opts {
 
 // Converts a Hugging Face checkpoint folder to a GGUF written to out, as llama.cpp's
 // convert_hf_to_gguf.py does (same tensor names, row order, types, metadata keys).
-// Architectures (config.json "architectures"[0]): LlamaForCausalLM -> llama (q/k rows
-// permuted to llama.cpp's rotary layout; rope_type llama3 -> rope_freqs.weight),
-// SmolLM3ForCausalLM -> smollm3 (llama's mapping; NoPE every 4th layer), Qwen2ForCausalLM ->
+// Architectures (config.json "architectures"[0]): LlamaForCausalLM, MistralForCausalLM ->
+// llama (q/k rows permuted to llama.cpp's rotary layout; rope_type llama3 ->
+// rope_freqs.weight), SmolLM3ForCausalLM -> smollm3 (llama's mapping; NoPE every 4th layer), Qwen2ForCausalLM ->
 // qwen2, Qwen3ForCausalLM -> qwen3. Tokenizer: a SentencePiece tokenizer.model when present
 // (as llama.cpp tries it first), else tokenizer.json with a byte-level BPE model whose
 // pre-tokenizer is GPT-2's, Llama 3's, Qwen2's or SmolLM's (single digits + GPT-2);
@@ -91,8 +91,9 @@ typedef struct kite_convert_opts {
 // Errors: KITE_ERR_UNSUPPORTED (architecture, tokenizer, dtype), KITE_ERR_INVALID (a missing
 // or malformed file, a tensor that does not map or has the wrong shape, a safetensors header
 // that lies), the files' or the sink's error; each message names the file / tensor / key.
-// Nothing is written to out before the whole checkpoint has been read and checked, except
-// tensor data (a read error midway leaves a partial stream: the host discards it).
+// Config, tokenizer and every safetensors header are read and checked before the first byte
+// goes to out; tensor data are read while they are written, so an error there (a read error,
+// a NaN for Q8_0) leaves a partial stream, which the host discards.
 kite_status kite_convert_hf(const kite_hf_files *files, const kite_convert_opts *opts, const kite_sink *out);
 
 #ifdef __cplusplus
