@@ -12,6 +12,7 @@
 
 #include "cli_signals.h"
 #include "commands.h"
+#include "file_map.h"
 #include "safe_output.h"
 #include "kite.h"
 
@@ -66,14 +67,22 @@ static kite_status open_file(dir_files *d, const char *name) {
     d->open_name = NULL;
     char *path = join(d->dir, name);
     if (!path) return kite_set_error(KITE_ERR_NOMEM, "out of memory");
-    d->fd = open(path, O_RDONLY);
+    // non-blocking: a FIFO (or a device) must be refused, not waited on; the type is checked on
+    // the descriptor
+    d->fd = open(path, O_RDONLY | O_NONBLOCK);
     struct stat st;
-    if (d->fd >= 0 && (fstat(d->fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+    kite_status s = KITE_OK;
+    if (d->fd < 0) {
+        s = kite_set_error(KITE_ERR_INVALID, "%s: %s", path, strerror(errno));
+    } else if (fstat(d->fd, &st) != 0) {
+        s = kite_set_error(KITE_ERR_IO, "%s: %s", path, strerror(errno));
+    } else if (!S_ISREG(st.st_mode)) {
+        s = kite_set_error(KITE_ERR_INVALID, "%s is %s, not a regular file", path, kite_file_kind((unsigned)st.st_mode));
+    }
+    if (s != KITE_OK && d->fd >= 0) {
         close(d->fd);
         d->fd = -1;
-        errno = EISDIR;
     }
-    kite_status s = d->fd < 0 ? kite_set_error(KITE_ERR_INVALID, "%s: %s", path, strerror(errno)) : KITE_OK;
     free(path);
     if (s == KITE_OK && !(d->open_name = strdup(name))) s = kite_set_error(KITE_ERR_NOMEM, "out of memory");
     for (size_t i = 0; s == KITE_OK && i < d->n_read; i++)
@@ -121,6 +130,15 @@ static kite_status f_read_at(void *user, const char *name, uint64_t offset, void
         n -= (uint64_t)r;
     }
     return KITE_OK;
+}
+
+static bool f_exists(void *user, const char *name) {
+    dir_files *d = user;
+    char *path = join(d->dir, name);
+    struct stat st;
+    bool found = path && stat(path, &st) == 0;
+    free(path);
+    return found;
 }
 
 // Small files (JSON): up to 1 GiB; absent -> *data NULL.
@@ -224,7 +242,7 @@ int kite_cmd_convert(int argc, char **argv) {
         return rc;
     }
     dir_files d = {dir, NULL, -1, NULL, 0};
-    kite_hf_files files = {&d, f_read_all, f_size, f_read_at};
+    kite_hf_files files = {&d, f_exists, f_read_all, f_size, f_read_at};
     char *name = dir_name(dir);
     kite_convert_opts o = {outtype, name, keep_going, NULL};
     safe_output of = {0};

@@ -124,10 +124,8 @@ static kite_status find_shards(conv *c) {
     uint64_t len = 0;
     KITE_TRY(c->f->read_all(c->f->user, "model.safetensors.index.json", &data, &len));
     if (!data) {
-        uint64_t size;
-        if (c->f->size(c->f->user, "model.safetensors", &size) != KITE_OK) {
-            bool bin = c->f->size(c->f->user, "pytorch_model.bin", &size) == KITE_OK ||
-                       c->f->size(c->f->user, "pytorch_model.bin.index.json", &size) == KITE_OK;
+        if (!c->f->exists(c->f->user, "model.safetensors")) {
+            bool bin = c->f->exists(c->f->user, "pytorch_model.bin") || c->f->exists(c->f->user, "pytorch_model.bin.index.json");
             return kite__fail(bin ? KITE_ERR_UNSUPPORTED : KITE_ERR_INVALID,
                               bin ? "PyTorch .bin checkpoints are not supported (safetensors only)"
                                   : "no model.safetensors or model.safetensors.index.json");

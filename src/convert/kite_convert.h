@@ -53,10 +53,13 @@ void kite_safetensors_free(kite_safetensors *st);
 // ---- the converter ----------------------------------------------------------------------
 
 // How the converter reads the checkpoint folder; names are relative to it ("config.json",
-// "model-00001-of-00002.safetensors"). All three return KITE_OK or an error with its message
-// set (kite_set_error).
+// "model-00001-of-00002.safetensors"). The three readers return KITE_OK or an error with its
+// message set (kite_set_error).
 typedef struct kite_hf_files {
     void *user;
+    // Whether the folder has an entry of this name (of any kind: a folder named like a file is
+    // then refused by the readers, naming it).
+    bool (*exists)(void *user, const char *name);
     // The whole of a small file into *data (malloc'd; the converter frees it) and *len; *data
     // NULL (and KITE_OK) when the file does not exist.
     kite_status (*read_all)(void *user, const char *name, uint8_t **data, uint64_t *len);

@@ -5,6 +5,11 @@
 
 #include "convert/convert_internal.h"
 
+static bool none(void *user, const char *name) {
+    (void)user, (void)name;
+    return false;
+}
+
 static kite_status absent(void *user, const char *name, uint8_t **data, uint64_t *len) {
     (void)user, (void)name;
     *data = NULL;
@@ -23,7 +28,7 @@ static kite_status no_read(void *user, const char *name, uint64_t offset, void *
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    kite_hf_files files = {NULL, absent, no_size, no_read};
+    kite_hf_files files = {NULL, none, absent, no_size, no_read};
     kite__hf_model m = {.arch = "llama", .llama_like = true};
     kite_gguf_writer *w = kite_gguf_writer_new();
     if (!w) return 0;

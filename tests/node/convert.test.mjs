@@ -233,7 +233,8 @@ function writeWeights(g, dir, opts, nHead, nKv) {
 
 // ---- checks ------------------------------------------------------------------------------
 
-const convert = (args) => spawnSync(kiteBin(), ['convert', ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
+// (a timeout: a FIFO among the inputs must be refused, not waited on)
+const convert = (args) => spawnSync(kiteBin(), ['convert', ...args], { encoding: 'utf8', maxBuffer: 1 << 24, timeout: 60000 });
 const greedy = (file, prompt, n) =>
   execFileSync(kiteBin(), ['run', '-m', file, '-p', prompt, '-n', String(n), '--temp', '0', '--no-stats'], {
     maxBuffer: 1 << 24,
@@ -486,6 +487,14 @@ const BAD_CASES = [
   ['header past the end', /runs past the end of the \d+-byte file/, (d) => editHeader(d, () => null, 90000000)],
   ['index names a missing shard', /model-00009-of-00009\.safetensors: No such file/, (d) =>
     writeFileSync(join(d, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { 'model.norm.weight': 'model-00009-of-00009.safetensors' } }))],
+  ['config.json a FIFO', /config\.json is a FIFO \(named pipe\), not a regular file/, (d) => {
+    rmSync(join(d, 'config.json'));
+    execFileSync('mkfifo', [join(d, 'config.json')]);
+  }],
+  ['a shard a folder', /model\.safetensors is a directory, not a regular file/, (d) => {
+    rmSync(join(d, 'model.safetensors'));
+    mkdirSync(join(d, 'model.safetensors'));
+  }],
   ['index names a path', /shard "\.\.\/x\.safetensors" is not a file name/, (d) =>
     writeFileSync(join(d, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { 'model.norm.weight': '../x.safetensors' } }))],
 ];
