@@ -1,14 +1,15 @@
 // convert.test.mjs - `kite convert HF_DIR OUT.gguf` against llama.cpp-made references. No
 // Hugging Face checkpoints exist here, so each case writes one from a GGUF that llama.cpp made
-// or runs: config.json, tokenizer.json, tokenizer_config.json and model.safetensors (or shards
-// + index) in HF's own layout (HF tensor names and shapes; llama's q/k rows in HF's
-// rotate_half order, the inverse of the converter's permutation, written here from the
-// definition). Converting it back must give the original's tensor bytes, the metadata keys
-// llama.cpp's converter writes, and llama.cpp's greedy text.
+// or runs: config.json, tokenizer.json (a BPE vocabulary) or tokenizer.model (SentencePiece,
+// protobuf), tokenizer_config.json and model.safetensors (or shards + index) in HF's own layout
+// (HF tensor names and shapes; llama's q/k rows in HF's rotate_half order, the inverse of the
+// converter's permutation, written here from the definition). Converting it back must give the
+// original's tensor bytes, the metadata keys llama.cpp's converter writes, and llama.cpp's
+// greedy text. Then the output types, and the inputs refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kiteBin, modelsDir, requireModels } from './helpers.mjs';
