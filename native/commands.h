@@ -17,5 +17,6 @@ KITE_COMMAND(perplexity);
 KITE_COMMAND(imatrix);
 KITE_COMMAND(embed);
 KITE_COMMAND(serve);
+KITE_COMMAND(convert);
 
 #endif

@@ -15,6 +15,7 @@ typedef struct command {
 static const command commands[] = {
     {"info", kite_cmd_info, "info FILE.gguf [--json]        show metadata and tensors"},
     {"quantize", kite_cmd_quantize, "quantize IN.gguf OUT.gguf TYPE [NTHREADS]   quantize a model"},
+    {"convert", kite_cmd_convert, "convert HF_DIR OUT.gguf [--outtype T]   Hugging Face checkpoint to GGUF"},
     {"run", kite_cmd_run, "run -m MODEL -p PROMPT [-n N]    generate text (-cnv: chat)"},
     {"chat", kite_cmd_chat, "chat -m MODEL                     interactive chat (/help inside)"},
     {"tokenize", kite_cmd_tokenize, "tokenize -m MODEL -p TEXT [--ids] print token ids"},

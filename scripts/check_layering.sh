@@ -11,6 +11,7 @@
 #            chat/                          tokenizers (gguf); chat templates (grammar's JSON
 #                                           tree for tool-call arguments)
 #   level 3  model/                         loader, forward pass, generation
+#            convert/                       Hugging Face checkpoints -> GGUF (gguf, quant, grammar's JSON)
 #   level 4  kite.h                         the umbrella public header (hosts only)
 #
 # Hosts (native/, wasm/, bench/; openai/, the OpenAI request code native/ and wasm/ share) sit
@@ -29,7 +30,7 @@ level() {
     base) echo 0 ;;
     gguf | blocks | sampler | grammar) echo 1 ;;
     quant | kernels | tokenizer | chat) echo 2 ;;
-    model) echo 3 ;;
+    model | convert) echo 3 ;;
     *) echo 99 ;; # an unknown module: refuse until it is placed in the graph above
     esac
 }

@@ -18,6 +18,7 @@
 #include "sampler/kite_sampler.h"
 #include "grammar/kite_grammar.h"
 #include "chat/kite_chat.h"
+#include "convert/kite_convert.h"
 #include "tokenizer/kite_tokenizer.h"
 
 #endif

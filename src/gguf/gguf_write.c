@@ -271,3 +271,8 @@ kite_status kite_gguf_writer_write_data(kite_gguf_writer *w, const kite_sink *si
     KITE_TRY(sink->write(sink->user, data, (size_t)w->t[i].nbytes));
     return sink_pad(sink, pad_to(w->t[i].nbytes, writer_alignment(w)));
 }
+
+kite_status kite_gguf_writer_write_padding(kite_gguf_writer *w, const kite_sink *sink, uint64_t i) {
+    if (i >= w->n_t) return kite__fail(KITE_ERR_INVALID, "gguf writer: tensor index %llu out of range", (unsigned long long)i);
+    return sink_pad(sink, pad_to(w->t[i].nbytes, writer_alignment(w)));
+}

@@ -162,6 +162,10 @@ kite_status kite_gguf_writer_write_header(kite_gguf_writer *w, const kite_sink *
 kite_status kite_gguf_writer_write_data(kite_gguf_writer *w, const kite_sink *sink, uint64_t i,
                                         const void *data);
 
+// For a tensor written in pieces: the caller writes exactly tensor i's nbytes to the sink
+// itself, then this writes the padding after it (what kite_gguf_writer_write_data adds).
+kite_status kite_gguf_writer_write_padding(kite_gguf_writer *w, const kite_sink *sink, uint64_t i);
+
 #ifdef __cplusplus
 }
 #endif

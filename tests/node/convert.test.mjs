@@ -1,0 +1,570 @@
+// convert.test.mjs - `kite convert HF_DIR OUT.gguf` against llama.cpp-made references. No
+// Hugging Face checkpoints exist here, so each case writes one from a GGUF that llama.cpp made
+// or runs: config.json, tokenizer.json (a BPE vocabulary) or tokenizer.model (SentencePiece,
+// protobuf), tokenizer_config.json and model.safetensors (or shards + index) in HF's own layout
+// (HF tensor names and shapes; llama's q/k rows in HF's rotate_half order, the inverse of the
+// converter's permutation, written here from the definition). Converting it back must give the
+// original's tensor bytes, the metadata keys llama.cpp's converter writes, and llama.cpp's
+// greedy text. Then the output types, and the inputs refused.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { kiteBin, modelsDir, requireModels } from './helpers.mjs';
+import { GGML, readGguf } from './gguf_read.mjs';
+
+const PROMPTS = [
+  'The capital of France is',
+  'Once upon a time, in a small village at the edge of a great forest, there lived an old woodcutter and his three',
+];
+
+// ---- writing a Hugging Face checkpoint ---------------------------------------------------
+
+// GGUF names -> HF's (transformers' LlamaForCausalLM / Qwen2ForCausalLM / Qwen3ForCausalLM).
+const LAYER_NAMES = {
+  'attn_norm.weight': 'input_layernorm.weight',
+  'attn_q.weight': 'self_attn.q_proj.weight',
+  'attn_q.bias': 'self_attn.q_proj.bias',
+  'attn_k.weight': 'self_attn.k_proj.weight',
+  'attn_k.bias': 'self_attn.k_proj.bias',
+  'attn_v.weight': 'self_attn.v_proj.weight',
+  'attn_v.bias': 'self_attn.v_proj.bias',
+  'attn_output.weight': 'self_attn.o_proj.weight',
+  'attn_q_norm.weight': 'self_attn.q_norm.weight',
+  'attn_k_norm.weight': 'self_attn.k_norm.weight',
+  'ffn_norm.weight': 'post_attention_layernorm.weight',
+  'ffn_gate.weight': 'mlp.gate_proj.weight',
+  'ffn_up.weight': 'mlp.up_proj.weight',
+  'ffn_down.weight': 'mlp.down_proj.weight',
+};
+function hfName(name) {
+  if (name === 'token_embd.weight') return 'model.embed_tokens.weight';
+  if (name === 'output_norm.weight') return 'model.norm.weight';
+  if (name === 'output.weight') return 'lm_head.weight';
+  const m = /^blk\.(\d+)\.(.+)$/.exec(name);
+  if (!m || !LAYER_NAMES[m[2]]) throw new Error(`no HF name for ${name}`);
+  return `model.layers.${m[1]}.${LAYER_NAMES[m[2]]}`;
+}
+
+// HF keeps each head's rotary pairs as two halves (rotate_half: the first half of a head's rows
+// pairs with the second); llama.cpp's rope pairs neighbouring rows. GGUF row h*hd + 2*j + i is
+// HF row h*hd + i*hd/2 + j (i: 0 or 1, j < hd/2), so HF row k takes GGUF row perm(k).
+function unpermute(bytes, rows, heads) {
+  const rowBytes = bytes.length / rows, hd = rows / heads, half = hd / 2, out = new Uint8Array(bytes.length);
+  for (let h = 0; h < heads; h++)
+    for (let i = 0; i < 2; i++)
+      for (let j = 0; j < half; j++) {
+        const hf = h * hd + i * half + j, gg = h * hd + 2 * j + i;
+        out.set(bytes.subarray(gg * rowBytes, (gg + 1) * rowBytes), hf * rowBytes);
+      }
+  return out;
+}
+
+// A .safetensors file: u64 header length, the JSON header (padded with spaces to 8 bytes, as
+// the safetensors library does), the data.
+function safetensorsBytes(entries) {
+  let off = 0;
+  const hdr = {};
+  for (const e of entries) {
+    hdr[e.name] = { dtype: e.dtype, shape: e.shape, data_offsets: [off, off + e.bytes.length] };
+    off += e.bytes.length;
+  }
+  let json = JSON.stringify({ __metadata__: { format: 'pt' }, ...hdr });
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const head = new Uint8Array(8);
+  new DataView(head.buffer).setBigUint64(0, BigInt(Buffer.byteLength(json)), true);
+  return Buffer.concat([head, Buffer.from(json), ...entries.map((e) => e.bytes)]);
+}
+
+// tokenizer.json's pre_tokenizer for each llama.cpp pre name, as HF ships them.
+const PRE_TOKENIZERS = {
+  'gpt-2': { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+  qwen2: {
+    type: 'Sequence',
+    pretokenizers: [
+      {
+        type: 'Split',
+        pattern: { Regex: "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+" },
+        behavior: 'Isolated',
+        invert: false,
+      },
+      { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
+    ],
+  },
+};
+
+// tokenizer.json written by hand (token texts can be any string, "__proto__" included).
+function tokenizerJson(g, { pairMerges }) {
+  const toks = g.kv.get('tokenizer.ggml.tokens').value, types = g.kv.get('tokenizer.ggml.token_type').value;
+  const pre = g.kv.get('tokenizer.ggml.pre').value;
+  const added = [], vocab = [];
+  toks.forEach((t, id) => {
+    if (/^\[PAD\d+\]$/.test(t)) return; // ids HF's vocabulary leaves unassigned (config.vocab_size is larger)
+    if (types[id] === 3 || types[id] === 4)
+      added.push({ id, content: t, single_word: false, lstrip: false, rstrip: false, normalized: false, special: types[id] === 3 });
+    else vocab.push(`${JSON.stringify(t)}:${id}`);
+  });
+  const merges = g.kv.get('tokenizer.ggml.merges').value.map((m) => (pairMerges ? JSON.stringify(m.split(' ')) : JSON.stringify(m)));
+  const head = {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: added,
+    normalizer: pre === 'qwen2' ? { type: 'NFC' } : null,
+    pre_tokenizer: PRE_TOKENIZERS[pre],
+    post_processor: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
+    decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
+  };
+  const model =
+    '{"type":"BPE","dropout":null,"unk_token":null,"continuing_subword_prefix":"","end_of_word_suffix":"",' +
+    `"fuse_unk":false,"byte_fallback":false,"ignore_merges":false,"vocab":{${vocab.join(',')}},"merges":[${merges.join(',')}]}`;
+  return JSON.stringify(head).slice(0, -1) + `,"model":${model}}`;
+}
+
+// Writes an HF checkpoint folder from GGUF g. opts: hfArch, llamaLike, shards (1 or 2).
+function writeHf(g, dir, opts) {
+  mkdirSync(dir, { recursive: true });
+  const arch = g.kv.get('general.architecture').value;
+  const a = (k) => g.kv.get(`${arch}.${k}`)?.value;
+  const toks = g.kv.get('tokenizer.ggml.tokens').value;
+  const nHead = a('attention.head_count'), nKv = a('attention.head_count_kv');
+  const config = {
+    architectures: [opts.hfArch],
+    hidden_size: a('embedding_length'),
+    intermediate_size: a('feed_forward_length'),
+    num_hidden_layers: a('block_count'),
+    num_attention_heads: nHead,
+    num_key_value_heads: nKv,
+    max_position_embeddings: a('context_length'),
+    rms_norm_eps: a('attention.layer_norm_rms_epsilon'),
+    rope_theta: a('rope.freq_base'),
+    vocab_size: toks.length,
+    tie_word_embeddings: !g.tensors.some((t) => t.name === 'output.weight'),
+    torch_dtype: 'float16',
+  };
+  if (a('attention.key_length') !== undefined) config.head_dim = a('attention.key_length');
+  if (g.kv.get('tokenizer.ggml.model').value === 'llama') writeSpmTokenizer(g, dir);
+  else writeTokenizer(g, dir, opts, config);
+  if (opts.config) Object.assign(config, opts.config);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
+  writeWeights(g, dir, opts, nHead, nKv);
+}
+
+// A protobuf varint, and a length-delimited / 32-bit field (the wire format, from its spec).
+const varint = (x) => {
+  const b = [];
+  for (; x >= 0x80; x = Math.floor(x / 128)) b.push((x & 0x7f) | 0x80);
+  b.push(x);
+  return Buffer.from(b);
+};
+const pbBytes = (field, bytes) => Buffer.concat([varint(field * 8 + 2), varint(bytes.length), bytes]);
+const pbFloat = (field, x) => { const b = Buffer.alloc(5); b[0] = field * 8 + 5; b.writeFloatLE(x, 1); return b; };
+const pbVarint = (field, x) => Buffer.concat([varint(field * 8), varint(x)]);
+
+// A SentencePiece tokenizer.model (ModelProto: field 1 repeated SentencePiece {1 piece, 2 score,
+// 3 type}; SentencePiece's types are numbered as GGUF's) from g's SPM vocabulary, with what HF's
+// Llama 2 folders hold beside it: tokenizer_config.json and tokenizer.json's added tokens.
+function writeSpmTokenizer(g, dir) {
+  const toks = g.kv.get('tokenizer.ggml.tokens').value, scores = g.kv.get('tokenizer.ggml.scores').value;
+  const types = g.kv.get('tokenizer.ggml.token_type').value;
+  const pieces = toks.map((t, i) => {
+    const body = [pbBytes(1, Buffer.from(t)), pbFloat(2, scores[i])];
+    if (types[i] !== 1) body.push(pbVarint(3, types[i])); // NORMAL is the default
+    return pbBytes(1, Buffer.concat(body));
+  });
+  const trainer = pbBytes(2, pbVarint(3, 1)); // trainer_spec { model_type: UNIGRAM }: read past
+  writeFileSync(join(dir, 'tokenizer.model'), Buffer.concat([...pieces, trainer]));
+  const id = (k) => g.kv.get(`tokenizer.ggml.${k}_token_id`).value;
+  const added = ['unknown', 'bos', 'eos'].map((k) => ({ id: id(k), content: toks[id(k)], normalized: false, special: true }));
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({ version: '1.0', added_tokens: added }));
+  const tc = {
+    add_bos_token: g.kv.get('tokenizer.ggml.add_bos_token').value,
+    add_eos_token: g.kv.get('tokenizer.ggml.add_eos_token').value,
+    bos_token: toks[id('bos')],
+    eos_token: toks[id('eos')],
+    unk_token: toks[id('unknown')],
+    tokenizer_class: 'LlamaTokenizer',
+  };
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(tc));
+}
+
+// tokenizer.json and tokenizer_config.json from g's vocabulary; bos_token_id goes to config.
+function writeTokenizer(g, dir, opts, config) {
+  const toks = g.kv.get('tokenizer.ggml.tokens').value;
+  const tc = { tokenizer_class: 'PreTrainedTokenizerFast' };
+  const text = (k) => toks[g.kv.get(`tokenizer.ggml.${k}_token_id`).value];
+  // Qwen's files: eos / pad by text in tokenizer_config.json, bos by id in config.json; GPT-2's:
+  // bos and eos in tokenizer_config.json ({"content"} form and plain string).
+  if (opts.bosInConfig) config.bos_token_id = g.kv.get('tokenizer.ggml.bos_token_id').value;
+  else tc.bos_token = { content: text('bos'), lstrip: false, normalized: false, rstrip: false, single_word: false };
+  tc.eos_token = text('eos');
+  if (g.kv.has('tokenizer.ggml.padding_token_id')) tc.pad_token = text('padding');
+  if (g.kv.has('tokenizer.chat_template')) tc.chat_template = g.kv.get('tokenizer.chat_template').value;
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(tc, null, 2));
+  writeFileSync(join(dir, 'tokenizer.json'), tokenizerJson(g, { pairMerges: opts.pairMerges }));
+}
+
+// model.safetensors (or two shards + index) with g's tensors in HF's names, shapes and row order;
+// opts.dtype(t) may give a tensor's dtype and bytes instead ({dtype, bytes}).
+function writeWeights(g, dir, opts, nHead, nKv) {
+  const entries = g.tensors.filter((t) => t.name !== 'rope_freqs.weight').map((t) => {
+    let bytes = t.bytes;
+    const shape = [...t.ne].reverse();
+    const m = /^blk\.\d+\.attn_([qk])\.(weight|bias)$/.exec(t.name);
+    if (opts.llamaLike && m) bytes = unpermute(bytes, shape[0], m[1] === 'q' ? nHead : nKv);
+    let dtype = { [GGML.F32]: 'F32', [GGML.F16]: 'F16' }[t.type];
+    if (opts.dtype) ({ dtype, bytes } = opts.dtype(t, dtype, bytes));
+    return { name: hfName(t.name), dtype, shape, bytes };
+  });
+  if ((opts.shards ?? 1) === 1) {
+    writeFileSync(join(dir, 'model.safetensors'), safetensorsBytes(entries));
+    return;
+  }
+  const half = Math.ceil(entries.length / 2), parts = [entries.slice(0, half), entries.slice(half)];
+  const weightMap = {};
+  parts.forEach((p, i) => {
+    const file = `model-0000${i + 1}-of-00002.safetensors`;
+    writeFileSync(join(dir, file), safetensorsBytes(p));
+    for (const e of p) weightMap[e.name] = file;
+  });
+  writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: 0 }, weight_map: weightMap }));
+}
+
+// ---- checks ------------------------------------------------------------------------------
+
+// (a timeout: a FIFO among the inputs must be refused, not waited on)
+const convert = (args) => spawnSync(kiteBin(), ['convert', ...args], { encoding: 'utf8', maxBuffer: 1 << 24, timeout: 60000 });
+const greedy = (file, prompt, n) =>
+  execFileSync(kiteBin(), ['run', '-m', file, '-p', prompt, '-n', String(n), '--temp', '0', '--no-stats'], {
+    maxBuffer: 1 << 24,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).toString();
+
+// Keys the reference files carry that today's llama.cpp converter would not write for them (they
+// were made by a script, or by an older converter): general.name is the folder's name here.
+const NOT_FROM_CONVERTER = new Set(['general.name', 'qwen2.rope.dimension_count']);
+// Keys the converter adds that the script-made references lack.
+const CONVERTER_ONLY = new Set(['general.type', 'general.quantization_version', 'general.name', 'llama.vocab_size']);
+
+function compareMetadata(want, got) {
+  for (const [k, v] of want.kv) {
+    if (NOT_FROM_CONVERTER.has(k)) continue;
+    assert.ok(got.kv.has(k), `converted file lacks ${k}`);
+    const g = got.kv.get(k);
+    assert.equal(g.type, v.type, `${k}: value type`);
+    if (k === 'tokenizer.ggml.token_type') {
+      // An id HF leaves unassigned is written as [PADi]; llama.cpp's converter types it UNUSED (5)
+      // today, the older one that made the qwen2 vocabulary USER_DEFINED (4).
+      const toks = want.kv.get('tokenizer.ggml.tokens').value;
+      const fixed = v.value.map((t, i) => (t === 4 && /^\[PAD\d+\]$/.test(toks[i]) ? 5 : t));
+      assert.deepEqual(g.value, fixed, k);
+    } else {
+      assert.deepEqual(g.value, v.value, k);
+    }
+  }
+  for (const k of got.kv.keys()) assert.ok(want.kv.has(k) || CONVERTER_ONLY.has(k), `unexpected key ${k}`);
+}
+
+function compareTensors(want, got) {
+  assert.deepEqual(got.tensors.map((t) => t.name).sort(), want.tensors.map((t) => t.name).sort());
+  for (const w of want.tensors) {
+    const t = got.tensors.find((x) => x.name === w.name);
+    assert.equal(t.type, w.type, `${w.name}: type`);
+    assert.deepEqual(t.ne, w.ne, `${w.name}: shape`);
+    assert.ok(Buffer.from(t.bytes).equals(Buffer.from(w.bytes)), `${w.name}: bytes differ`);
+  }
+}
+
+const CASES = [
+  // stem, file, HF architecture, llama-like, shards, merges as pairs (transformers >= 4.45), bos in config.json
+  { stem: 'qwen3', file: () => join(modelsDir(), 'arch/qwen3.gguf'), hfArch: 'Qwen3ForCausalLM', shards: 2, pairMerges: true, bosInConfig: true },
+  { stem: 'smollm3', file: () => join(modelsDir(), 'arch/smollm3.gguf'), hfArch: 'SmolLM3ForCausalLM', llamaLike: true },
+  { stem: 'rand-qwen2', file: () => join(modelsDir(), 'rand-qwen2-f16.gguf'), hfArch: 'Qwen2ForCausalLM', bosInConfig: true },
+];
+
+const tmp = mkdtempSync(join(tmpdir(), 'kite-convert-'));
+if (!process.env.KITE_KEEP_TMP) process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
+
+for (const c of CASES) {
+  test(`kite convert: ${c.stem} (${c.hfArch}${c.shards === 2 ? ', 2 shards' : ''}) gives the original's tensors and keys`, () => {
+    requireModels();
+    const want = readGguf(readFileSync(c.file()));
+    const dir = join(tmp, c.stem);
+    writeHf(want, dir, c);
+    const out = join(tmp, `${c.stem}.gguf`);
+    const r = convert([dir, out]);
+    assert.equal(r.status, 0, r.stderr);
+    const got = readGguf(readFileSync(out));
+    compareTensors(want, got);
+    compareMetadata(want, got);
+    assert.equal(got.kv.get('general.name').value, c.stem);
+    assert.equal(got.kv.get('general.file_type').value, 1);
+    if (c.stem === 'rand-qwen2') {
+      // README: llama-simple, greedy, 16 tokens
+      assert.equal(greedy(out, PROMPTS[0], 16), ' Cann'.repeat(16));
+    } else {
+      for (let i = 0; i < 2; i++) {
+        const text = readFileSync(join(modelsDir(), `arch/${c.stem}.${i + 1}.txt`), 'utf8');
+        const want = text.slice(text.indexOf(PROMPTS[i]) + PROMPTS[i].length).replace(/\n$/, '');
+        assert.equal(greedy(out, PROMPTS[i], 24), want, `prompt ${i + 1}`);
+      }
+    }
+  });
+}
+
+// ---- llama with a SentencePiece tokenizer.model: permuted q/k, Q8_0, llama3 rope factors ----
+
+test('kite convert: llama (LlamaForCausalLM, tokenizer.model) gives rand-llama-spm-f16; --outtype q8_0 gives llama-quantize Q8_0 bytes', () => {
+  requireModels();
+  const want = readGguf(readFileSync(join(modelsDir(), 'rand-llama-spm-f16.gguf')));
+  const dir = join(tmp, 'llama');
+  writeHf(want, dir, { hfArch: 'LlamaForCausalLM', llamaLike: true });
+  const out = join(tmp, 'llama-f16.gguf');
+  let r = convert([dir, out, '--outtype', 'f16']);
+  assert.equal(r.status, 0, r.stderr);
+  const got = readGguf(readFileSync(out));
+  compareTensors(want, got);
+  compareMetadata(want, got);
+  assert.equal(got.kv.get('llama.vocab_size').value, 32000);
+  // README: llama-simple, greedy, 16 tokens
+  assert.equal(greedy(out, PROMPTS[0], 16), ' Element AF existing Layout Layout Layout Layout Layout Layout Ladywendung mus Centreськонала teach');
+
+  // llama.cpp's converter quantizes each matrix with ggml's Q8_0 as llama-quantize does; the
+  // reference is llama-quantize's Q8_0 of the same weights.
+  const q8 = join(tmp, 'llama-q8_0.gguf');
+  r = convert(['--outtype', 'q8_0', dir, q8]);
+  assert.equal(r.status, 0, r.stderr);
+  const ref = readGguf(readFileSync(join(modelsDir(), 'ref/rand-llama-spm-Q8_0.gguf')));
+  const gq = readGguf(readFileSync(q8));
+  compareTensors(ref, gq);
+  assert.equal(gq.kv.get('general.file_type').value, 7);
+});
+
+test('kite convert: llama3 (rope_scaling llama3 -> rope_freqs.weight, tokenizer.model) gives llama3.gguf and its greedy text', () => {
+  requireModels();
+  const want = readGguf(readFileSync(join(modelsDir(), 'arch/llama3.gguf')));
+  const dir = join(tmp, 'llama3');
+  // README: factors made with factor 32, low 1, high 4, original context 256
+  const rope_scaling = { rope_type: 'llama3', factor: 32.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 256 };
+  writeHf(want, dir, { hfArch: 'LlamaForCausalLM', llamaLike: true, config: { rope_scaling } });
+  const out = join(tmp, 'llama3.gguf');
+  const r = convert([dir, out]);
+  assert.equal(r.status, 0, r.stderr);
+  const got = readGguf(readFileSync(out));
+  compareTensors(want, got);
+  compareMetadata(want, got);
+  for (let i = 0; i < 2; i++) {
+    const text = readFileSync(join(modelsDir(), `arch/llama3.${i + 1}.txt`), 'utf8');
+    assert.equal(greedy(out, PROMPTS[i], 24), text.slice(text.indexOf(PROMPTS[i]) + PROMPTS[i].length).replace(/\n$/, ''), `prompt ${i + 1}`);
+  }
+});
+
+// ---- output types ------------------------------------------------------------------------
+
+// IEEE half -> float, from the format's definition.
+function halfToFloat(h) {
+  const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 31, m = h & 1023;
+  if (e === 0) return s * m * 2 ** -24;
+  if (e === 31) return m ? NaN : s * Infinity;
+  return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+// float32 bits -> bfloat16, rounding to nearest even.
+const bf16FromBits = (u) => Math.floor((u + 0x7fff + ((u >>> 16) & 1)) / 65536);
+
+test('kite convert: --outtype f32 widens, bf16 rounds to nearest even; a BF16 checkpoint converts to bf16 by default', () => {
+  requireModels();
+  const want = readGguf(readFileSync(join(modelsDir(), 'arch/smollm3.gguf')));
+  const dir = join(tmp, 'smollm3-types');
+  writeHf(want, dir, { hfArch: 'SmolLM3ForCausalLM', llamaLike: true });
+  // every half's float32 bits and bfloat16, tabulated once
+  const f32Bits = new Uint32Array(new Float32Array(65536).map((_, h) => halfToFloat(h)).buffer);
+  const bf16 = Uint16Array.from(f32Bits, bf16FromBits);
+  const expect = (t, type) => {
+    const h = new Uint16Array(t.bytes.buffer.slice(t.bytes.byteOffset, t.bytes.byteOffset + t.bytes.length));
+    const out = type === GGML.F32 ? new Uint32Array(h.length) : new Uint16Array(h.length);
+    const lut = type === GGML.F32 ? f32Bits : bf16;
+    for (let i = 0; i < h.length; i++) out[i] = lut[h[i]];
+    return new Uint8Array(out.buffer);
+  };
+  for (const [flag, type, ftype] of [['f32', GGML.F32, 0], ['bf16', GGML.BF16, 32]]) {
+    const out = join(tmp, `smollm3-${flag}.gguf`);
+    const r = convert([dir, out, '--outtype', flag]);
+    assert.equal(r.status, 0, r.stderr);
+    const got = readGguf(readFileSync(out));
+    assert.equal(got.kv.get('general.file_type').value, ftype);
+    for (const w of want.tensors) {
+      const t = got.tensors.find((x) => x.name === w.name);
+      if (w.type === GGML.F32) {
+        assert.equal(t.type, GGML.F32, w.name);
+        assert.ok(Buffer.from(t.bytes).equals(Buffer.from(w.bytes)), `${w.name}: bytes differ`);
+        continue;
+      }
+      assert.equal(t.type, type, w.name);
+      assert.ok(Buffer.from(t.bytes).equals(Buffer.from(expect(w, type))), `${w.name}: ${flag} bytes differ`);
+    }
+  }
+  // The bf16 file's matrices as a BF16 checkpoint: auto keeps BF16, bytes as they are.
+  const bf = readGguf(readFileSync(join(tmp, 'smollm3-bf16.gguf')));
+  const dirBf = join(tmp, 'smollm3-bf16src');
+  writeHf(want, dirBf, {
+    hfArch: 'SmolLM3ForCausalLM',
+    llamaLike: true,
+    dtype: (t, dtype, bytes) => {
+      if (t.type !== GGML.F16) return { dtype, bytes };
+      const b = bf.tensors.find((x) => x.name === t.name).bytes;
+      const m = /^blk\.\d+\.attn_([qk])\.weight$/.exec(t.name);
+      return { dtype: 'BF16', bytes: m ? unpermute(b, t.ne[1], m[1] === 'q' ? 4 : 2) : b };
+    },
+  });
+  const out = join(tmp, 'smollm3-auto.gguf');
+  const r = convert([dirBf, out]);
+  assert.equal(r.status, 0, r.stderr);
+  const got = readGguf(readFileSync(out));
+  assert.equal(got.kv.get('general.file_type').value, 32);
+  compareTensors(bf, got);
+});
+
+// ---- refused inputs: a clear error, exit 2, no file left ---------------------------------------
+
+const BAD = join(tmp, 'bad');
+let badBase = null;
+// A fresh copy of a small valid checkpoint (smollm3) with edit(dir) applied.
+function badCheckpoint(name, edit) {
+  if (!badBase) {
+    badBase = join(tmp, 'bad-base');
+    writeHf(readGguf(readFileSync(join(modelsDir(), 'arch/smollm3.gguf'))), badBase, { hfArch: 'SmolLM3ForCausalLM', llamaLike: true });
+  }
+  const dir = join(BAD, name);
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(badBase)) writeFileSync(join(dir, f), readFileSync(join(badBase, f)));
+  edit(dir);
+  return dir;
+}
+const editJson = (dir, file, fn) => {
+  const p = join(dir, file);
+  const j = JSON.parse(readFileSync(p, 'utf8'));
+  fn(j);
+  writeFileSync(p, JSON.stringify(j));
+};
+// model.safetensors with its header replaced by fn(header) (data kept), or its length field set.
+const editHeader = (dir, fn, lenOverride) => {
+  const p = join(dir, 'model.safetensors'), b = readFileSync(p);
+  const n = Number(b.readBigUInt64LE(0));
+  const hdr = JSON.parse(b.subarray(8, 8 + n).toString());
+  const json = Buffer.from(JSON.stringify(fn(hdr) ?? hdr));
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64LE(BigInt(lenOverride ?? json.length));
+  // keep the data where the offsets point: pad or cut the header region to the old length
+  writeFileSync(p, Buffer.concat([head, json, b.subarray(8 + n)]));
+};
+const firstMatrix = (h) => Object.keys(h).find((k) => k.endsWith('q_proj.weight'));
+
+const BAD_CASES = [
+  ['unsupported architecture', /architecture GemmaForCausalLM is not supported/, (d) => editJson(d, 'config.json', (j) => { j.architectures = ['GemmaForCausalLM']; })],
+  ['config.json missing', /config\.json is missing/, (d) => rmSync(join(d, 'config.json'))],
+  ['config.json malformed', /config\.json: invalid JSON at byte/, (d) => writeFileSync(join(d, 'config.json'), '{"architectures": [')],
+  ['no weights', /no model\.safetensors or model\.safetensors\.index\.json/, (d) => rmSync(join(d, 'model.safetensors'))],
+  ['PyTorch .bin', /PyTorch \.bin checkpoints are not supported/, (d) => { rmSync(join(d, 'model.safetensors')); writeFileSync(join(d, 'pytorch_model.bin'), 'x'); }],
+  ['tokenizer.json missing', /tokenizer\.json is missing/, (d) => rmSync(join(d, 'tokenizer.json'))],
+  ['tokenizer.model malformed', /tokenizer\.model: malformed protobuf at byte 1/, (d) => writeFileSync(join(d, 'tokenizer.model'), 'x')],
+  ['Unigram tokenizer', /model type Unigram is not supported/, (d) => editJson(d, 'tokenizer.json', (j) => { j.model.type = 'Unigram'; })],
+  ['unknown pre-tokenizer', /pre_tokenizer is none Kite knows/, (d) => editJson(d, 'tokenizer.json', (j) => { j.pre_tokenizer = { type: 'Whitespace' }; })],
+  ['NoPE pattern', /no_rope_layers/, (d) => editJson(d, 'config.json', (j) => { j.no_rope_layers = [1, 0, 1, 1]; })],
+  ['unmapped tensor', /cannot map tensor model\.layers\.0\.mlp\.experts\.0\.weight/, (d) =>
+    editHeader(d, (h) => { const k = firstMatrix(h); h['model.layers.0.mlp.experts.0.weight'] = h[k]; delete h[k]; })],
+  ['dtype F64', /dtype F64 \(F32, F16, BF16 are supported\)/, (d) =>
+    editHeader(d, (h) => { const e = h[firstMatrix(h)]; e.dtype = 'F64'; e.shape = [e.shape[0] / 4, e.shape[1]]; })],
+  ['offsets past the file', /data_offsets end \d+ is past the data/, (d) => editHeader(d, (h) => { h[firstMatrix(h)].data_offsets[1] += 1e9; })],
+  ['overlapping tensors', /overlap/, (d) => editHeader(d, (h) => {
+    const ks = Object.keys(h).filter((k) => k !== '__metadata__');
+    h[ks[1]].data_offsets = [...h[ks[0]].data_offsets];
+    h[ks[1]].shape = [...h[ks[0]].shape];
+    h[ks[1]].dtype = h[ks[0]].dtype;
+  })],
+  ['size does not fit the shape', /bytes of data for a F16 tensor of \d+ elements/, (d) => editHeader(d, (h) => { h[firstMatrix(h)].shape[0] += 1; })],
+  ['huge header length', /header length \d+ is over the format's limit/, (d) => editHeader(d, () => null, 2 ** 40)],
+  ['header past the end', /runs past the end of the \d+-byte file/, (d) => editHeader(d, () => null, 90000000)],
+  ['index names a missing shard', /model-00009-of-00009\.safetensors: No such file/, (d) =>
+    writeFileSync(join(d, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { 'model.norm.weight': 'model-00009-of-00009.safetensors' } }))],
+  ['config.json a FIFO', /config\.json is a FIFO \(named pipe\), not a regular file/, (d) => {
+    rmSync(join(d, 'config.json'));
+    execFileSync('mkfifo', [join(d, 'config.json')]);
+  }],
+  ['a shard a folder', /model\.safetensors is a directory, not a regular file/, (d) => {
+    rmSync(join(d, 'model.safetensors'));
+    mkdirSync(join(d, 'model.safetensors'));
+  }],
+  ['index names a path', /shard "\.\.\/x\.safetensors" is not a file name/, (d) =>
+    writeFileSync(join(d, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { 'model.norm.weight': '../x.safetensors' } }))],
+];
+
+for (const [name, msg, edit] of BAD_CASES) {
+  test(`kite convert refuses: ${name}`, () => {
+    requireModels();
+    const dir = badCheckpoint(name.replace(/\W+/g, '-'), edit);
+    const outDir = join(tmp, 'bad-out', name.replace(/\W+/g, '-'));
+    mkdirSync(outDir, { recursive: true });
+    const r = convert([dir, join(outDir, 'out.gguf')]);
+    assert.equal(r.status, 2, `exit ${r.status}: ${r.stderr}`);
+    assert.match(r.stderr, msg);
+    assert.deepEqual(readdirSync(outDir), [], 'no output (or temporary) file left');
+  });
+}
+
+test('kite convert: bad --outtype and missing arguments exit 2', () => {
+  let r = convert(['a', 'b', '--outtype', 'q4_0']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--outtype needs one of f32, f16, bf16, q8_0, auto/);
+  r = convert(['only-one']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /usage: kite convert/);
+  r = convert([join(tmp, 'no-such-dir'), join(tmp, 'x.gguf')]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /no-such-dir: No such file or directory/);
+});
+
+test('kite convert: OUT naming one of the files it reads is refused, the file untouched', () => {
+  requireModels();
+  const dir = badCheckpoint('out-is-input', () => {});
+  const shard = join(dir, 'model.safetensors'), before = readFileSync(shard);
+  const r = convert([dir, shard]);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /model\.safetensors is the input file/);
+  assert.ok(readFileSync(shard).equals(before));
+  assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), []);
+});
+
+test('kite convert: added tokens, TemplateProcessing add_bos and chat_template.jinja follow llama.cpp\'s rules', () => {
+  requireModels();
+  // get_vocab_base: an added token is CONTROL when special or when it looks special (<|...|>),
+  // else USER_DEFINED; ids past the tokenizer's become [PADi] UNUSED. SpecialVocab: a
+  // TemplateProcessing whose single template starts with the bos token adds BOS; the template
+  // comes from chat_template.jinja when tokenizer_config.json has none.
+  const dir = badCheckpoint('added-tokens', (d) => {
+    editJson(d, 'tokenizer.json', (j) => {
+      j.added_tokens.push({ id: 50257, content: '<tool_call>', special: false, normalized: false });
+      j.added_tokens.push({ id: 50258, content: '<|im_sep|>', special: false, normalized: false });
+      j.post_processor = {
+        type: 'TemplateProcessing',
+        single: [{ SpecialToken: { id: '<|endoftext|>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+        pair: [],
+        special_tokens: {},
+      };
+    });
+    editJson(d, 'config.json', (j) => { j.vocab_size = 50260; });
+    editJson(d, 'tokenizer_config.json', (j) => { delete j.chat_template; });
+    writeFileSync(join(d, 'chat_template.jinja'), '{{ messages[0].content }}\n');
+  });
+  const out = join(tmp, 'added-tokens.gguf');
+  const r = convert([dir, out]);
+  assert.equal(r.status, 0, r.stderr);
+  const g = readGguf(readFileSync(out));
+  const toks = g.kv.get('tokenizer.ggml.tokens').value, types = g.kv.get('tokenizer.ggml.token_type').value;
+  assert.deepEqual(toks.slice(50256), ['<|endoftext|>', '<tool_call>', '<|im_sep|>', '[PAD50259]']);
+  assert.deepEqual(types.slice(50256), [3, 4, 3, 5]);
+  assert.equal(g.kv.get('tokenizer.ggml.add_bos_token').value, true);
+  assert.equal(g.kv.has('tokenizer.ggml.add_eos_token'), false);
+  assert.equal(g.kv.get('tokenizer.chat_template').value, '{{ messages[0].content }}\n');
+});
