@@ -505,6 +505,59 @@ test('kite convert: --outtype f32 widens, bf16 rounds to nearest even; a BF16 ch
   compareTensors(bf, got);
 });
 
+// float -> IEEE half bits, rounding to nearest even (from the format's definition; finite values
+// within half's range, subnormals included).
+function halfBits(x) {
+  const s = x < 0 || Object.is(x, -0) ? 0x8000 : 0;
+  x = Math.abs(x);
+  let e = Math.max(Math.floor(Math.log2(x)), -14);
+  if (e > -14 && 2 ** e > x) e--;
+  const q = x / 2 ** (e - 10); // in units of the last place
+  let r = Math.round(q);
+  if (r - q === 0.5 && r % 2) r--; // a tie goes to the even neighbour
+  if (e === -14 && r < 1024) return s | r; // subnormal
+  if (r === 2048) { r = 1024; e++; }
+  assert.ok(e <= 15, `${x} overflows half`);
+  return s | ((e + 15) << 10) | (r - 1024);
+}
+
+test('kite convert: a Gemma norm stored F16 gets its 1 added in half (rounded, as torch), BF16 in float32 (widened first)', () => {
+  requireModels();
+  const want = readGguf(readFileSync(join(modelsDir(), 'arch/gemma2.gguf')));
+  const gemma2 = CASES.find((c) => c.stem === 'gemma2');
+  const f32 = (bytes) => new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+  const kinds = {
+    // the HF bytes of w (a float32 array) and, per stored element, the converted float
+    F16: { encode: (w) => Uint16Array.from(w, halfBits), expect: (h) => halfToFloat(halfBits(halfToFloat(h) + 1)) },
+    BF16: {
+      encode: (w) => Uint16Array.from(new Uint32Array(w.buffer), bf16FromBits),
+      expect: (b) => Math.fround(new Float32Array(new Uint32Array([b * 65536]).buffer)[0] + 1),
+    },
+  };
+  for (const [dtype, k] of Object.entries(kinds)) {
+    const dir = join(tmp, `gemma2-norms-${dtype}`), stored = new Map();
+    writeHf(want, dir, {
+      ...gemma2,
+      dtype: (t, dt, bytes) => {
+        if (!t.name.endsWith('norm.weight')) return { dtype: dt, bytes };
+        const e = k.encode(f32(bytes));
+        stored.set(t.name, e);
+        return { dtype, bytes: new Uint8Array(e.buffer) };
+      },
+    });
+    const out = join(tmp, `gemma2-norms-${dtype}.gguf`);
+    const r = convert([dir, out]);
+    assert.equal(r.status, 0, r.stderr);
+    const got = readGguf(readFileSync(out));
+    assert.equal(stored.size, 4 * 4 + 1);
+    for (const [name, e] of stored) {
+      const t = got.tensors.find((x) => x.name === name);
+      assert.equal(t.type, GGML.F32, name);
+      assert.deepEqual(Array.from(f32(t.bytes)), Array.from(e, k.expect), `${name} (${dtype})`);
+    }
+  }
+});
+
 // ---- refused inputs: a clear error, exit 2, no file left ---------------------------------------
 
 const BAD = join(tmp, 'bad');
