@@ -20,10 +20,23 @@ int kite__hf_u32(const kite__jval *obj, const char *key, uint32_t *out);
 // As kite__hf_u32 for a number (integer or not).
 int kite__hf_num(const kite__jval *obj, const char *key, double *out);
 
+// The tensor-name layouts (and the per-family rules that go with them).
+typedef enum kite__hf_family {
+    KITE__HF_LLAMA,  // llama / mistral / smollm3 / qwen2 / qwen3 names
+    KITE__HF_GEMMA2, // + post-attention / pre- and post-feedforward norms, norms stored as w (1 + w written)
+    KITE__HF_GEMMA3, // gemma2's, + q/k norms
+    KITE__HF_PHI3,   // fused qkv_proj / gate_up_proj, longrope factor tensors
+} kite__hf_family;
+
 // What the tensor step needs to know of the model (from config.json).
 typedef struct kite__hf_model {
     const char *arch;       // GGUF architecture name
+    kite__hf_family family;
     bool llama_like;        // llama / smollm3: q/k rows permuted, vocab_size + rope dim keys
+    bool rope_theta_set;    // config.json gave rope_theta (rope_theta holds 10000 otherwise)
+    // phi3 longrope: config.json's long_factor / short_factor arrays (NULL: none), pointing into
+    // the config tree, so valid only while it is (the tensor plan copies them)
+    const kite__jval *rope_long, *rope_short;
     uint32_t n_layer, n_head, n_head_kv, n_embd, head_dim; // head_dim: config's or n_embd / n_head
     bool rope_llama3;       // rope_type llama3: rope_freqs.weight is generated
     float rope_theta, rope_factor, rope_low, rope_high;
@@ -36,6 +49,23 @@ typedef struct kite__hf_model {
 // names an architecture or rope type it does not convert; KITE_ERR_INVALID a bad or missing
 // value.
 kite_status kite__hf_config(const kite__jval *cfg, const char *name, kite_gguf_writer *w, kite__hf_model *m);
+
+// config.json -> the keys of Gemma2ForCausalLM, Gemma3ForCausalLM and Phi3ForCausalLM, as
+// llama.cpp's Gemma2Model / Gemma3Model / Phi3MiniModel set_gguf_parameters write them
+// (hf_config_arch.c); m->arch is set. Errors as kite__hf_config's.
+kite_status kite__hf_config_gemma2(const kite__jval *cfg, kite_gguf_writer *w, kite__hf_model *m);
+kite_status kite__hf_config_gemma3(const kite__jval *cfg, kite_gguf_writer *w, kite__hf_model *m);
+kite_status kite__hf_config_phi3(const kite__jval *cfg, kite_gguf_writer *w, kite__hf_model *m);
+
+// Adds <arch>.<suffix> = the first of keys (NULL-terminated) that config.json has, as u32 into
+// *out (out may be NULL); a required one refuses when absent, naming keys[0].
+kite_status kite__hf_put_hparam(const kite__jval *cfg, kite_gguf_writer *w, const char *arch, const char *suffix,
+                                const char *const *keys, bool required, uint32_t *out);
+// The rope keys of llama.cpp's TextModel.set_gguf_parameters: rope_parameters / rope_scaling
+// (linear, yarn; llama3 for llama-like arches), rope.freq_base from rope_theta (sets
+// m->rope_theta, m->rope_theta_set), rope.freq_base_swa from rope_local_base_freq (or the other
+// local-theta names).
+kite_status kite__hf_put_rope(const kite__jval *cfg, kite_gguf_writer *w, kite__hf_model *m);
 
 // JSON helpers: whether v is an object with "type": type; a bool member (def when absent).
 bool kite__hf_is_type(const kite__jval *v, const char *type);
@@ -57,7 +87,8 @@ kite_status kite__hf_special_keys(const kite_hf_files *f, const kite__jval *tok,
 
 // The SentencePiece vocabulary (tokenizer.model, model[0..len)) as llama.cpp's
 // _set_vocab_sentencepiece writes it: tokens, scores, types (+ added_tokens.json,
-// tokenizer_config.json's added_tokens_decoder), then the special keys.
+// tokenizer_config.json's added_tokens_decoder; for phi3 Phi3MiniModel.set_vocab's rules, which
+// also take tokenizer.json's added_tokens), then the special keys.
 kite_status kite__hf_spm_vocab(const kite_hf_files *f, const uint8_t *model, uint64_t len, const kite__jval *tok,
                                const kite__jval *tc, const kite__jval *cfg, const kite__hf_model *m, kite_gguf_writer *w);
 

@@ -10,16 +10,20 @@
 typedef struct arch_entry {
     const char *hf;   // config.json "architectures"[0]
     const char *gguf; // general.architecture
+    kite__hf_family family;
     bool llama_like;
 } arch_entry;
 
 static const arch_entry arches[] = {
-    {"LlamaForCausalLM", "llama", true},
-    {"LLaMAForCausalLM", "llama", true},
-    {"MistralForCausalLM", "llama", true}, // llama.cpp converts Mistral as llama
-    {"SmolLM3ForCausalLM", "smollm3", true},
-    {"Qwen2ForCausalLM", "qwen2", false},
-    {"Qwen3ForCausalLM", "qwen3", false},
+    {"LlamaForCausalLM", "llama", KITE__HF_LLAMA, true},
+    {"LLaMAForCausalLM", "llama", KITE__HF_LLAMA, true},
+    {"MistralForCausalLM", "llama", KITE__HF_LLAMA, true}, // llama.cpp converts Mistral as llama
+    {"SmolLM3ForCausalLM", "smollm3", KITE__HF_LLAMA, true},
+    {"Qwen2ForCausalLM", "qwen2", KITE__HF_LLAMA, false},
+    {"Qwen3ForCausalLM", "qwen3", KITE__HF_LLAMA, false},
+    {"Gemma2ForCausalLM", "gemma2", KITE__HF_GEMMA2, false},
+    {"Gemma3ForCausalLM", "gemma3", KITE__HF_GEMMA3, false},
+    {"Phi3ForCausalLM", "phi3", KITE__HF_PHI3, false},
 };
 
 kite_status kite__hf_json(const char *what, const uint8_t *text, uint64_t len, kite__jval **out) {
@@ -69,9 +73,8 @@ static const char *akey(char *buf, size_t n, const char *arch, const char *suffi
     return buf;
 }
 
-// Adds <arch>.<suffix> = the first of keys found (u32); required ones refuse when absent.
-static kite_status put_hparam(const kite__jval *cfg, kite_gguf_writer *w, const char *arch, const char *suffix,
-                              const char *const *keys, bool required, uint32_t *out) {
+kite_status kite__hf_put_hparam(const kite__jval *cfg, kite_gguf_writer *w, const char *arch, const char *suffix,
+                                const char *const *keys, bool required, uint32_t *out) {
     uint32_t x = 0;
     int r = find_u32(cfg, keys, &x);
     if (r < 0) return KITE_ERR_INVALID;
@@ -91,8 +94,7 @@ static bool eq_nocase(const char *a, const char *b) {
     return *a == *b;
 }
 
-// The rope parameters: rope_parameters, else rope_scaling (HF's older name), else none.
-static kite_status put_rope(const kite__jval *cfg, kite_gguf_writer *w, kite__hf_model *m) {
+kite_status kite__hf_put_rope(const kite__jval *cfg, kite_gguf_writer *w, kite__hf_model *m) {
     const kite__jval *rp = kite__json_get(cfg, "rope_parameters");
     if (!rp || rp->type == KITE__J_NULL) rp = kite__json_get(cfg, "rope_scaling");
     if (rp && rp->type == KITE__J_NULL) rp = NULL;
@@ -106,6 +108,7 @@ static kite_status put_rope(const kite__jval *cfg, kite_gguf_writer *w, kite__hf
     if (r == 0) r = kite__hf_num(cfg, "rope_theta", &theta);
     if (r < 0) return KITE_ERR_INVALID;
     m->rope_theta = r ? (float)theta : 10000.0f;
+    m->rope_theta_set = r;
     const kite__jval *type = rp ? kite__json_get(rp, "rope_type") : NULL;
     if (!type || type->type == KITE__J_NULL) type = rp ? kite__json_get(rp, "type") : NULL;
     if (type && type->type != KITE__J_STR) return kite__fail(KITE_ERR_INVALID, "config.json: rope type is not a string");
@@ -155,6 +158,16 @@ static kite_status put_rope(const kite__jval *cfg, kite_gguf_writer *w, kite__hf
         return kite__fail(KITE_ERR_UNSUPPORTED, "config.json: rope type \"%s\" is not supported for %s", t, arch);
     }
     if (r) KITE_TRY(kite_gguf_writer_set_f32(w, akey(k, sizeof k, arch, "rope.freq_base"), (float)theta));
+    // the sliding-window layers' base (Gemma 3's rope_local_base_freq), under the names
+    // llama.cpp's TextModel looks for
+    static const char *const k_local[] = {"local_rope_theta", "rope_local_theta", "rope_theta_local", "swa_rope_theta",
+                                          "rope_local_base_freq"};
+    for (size_t i = 0; i < sizeof k_local / sizeof k_local[0]; i++) {
+        double local = 0;
+        int rl = kite__hf_num(cfg, k_local[i], &local);
+        if (rl < 0) return KITE_ERR_INVALID;
+        if (rl) return kite_gguf_writer_set_f32(w, akey(k, sizeof k, arch, "rope.freq_base_swa"), (float)local);
+    }
     return KITE_OK;
 }
 
@@ -184,18 +197,25 @@ kite_status kite__hf_config(const kite__jval *cfg, const char *name, kite_gguf_w
     for (size_t i = 0; i < sizeof arches / sizeof arches[0] && !m->arch; i++)
         if (!strcmp(arches[i].hf, hf)) {
             m->arch = arches[i].gguf;
+            m->family = arches[i].family;
             m->llama_like = arches[i].llama_like;
         }
+    bool multimodal = kite__json_get(cfg, "text_config") || kite__json_get(cfg, "vision_config");
     if (!m->arch)
-        return kite__fail(KITE_ERR_UNSUPPORTED, "config.json: architecture %s is not supported (kite convert knows "
+        return kite__fail(KITE_ERR_UNSUPPORTED, "config.json: architecture %s is not supported (%skite convert knows "
                                                 "LlamaForCausalLM, MistralForCausalLM, SmolLM3ForCausalLM, Qwen2ForCausalLM, "
-                                                "Qwen3ForCausalLM)", hf);
+                                                "Qwen3ForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM, Phi3ForCausalLM)", hf,
+                          multimodal ? "a multimodal model: text-only checkpoints are converted; " : "");
     if (kite__json_get(cfg, "text_config"))
         return kite__fail(KITE_ERR_UNSUPPORTED, "config.json: a multimodal config (\"text_config\") is not supported");
     const char *arch = m->arch;
     KITE_TRY(kite_gguf_writer_set_str(w, "general.architecture", arch));
     KITE_TRY(kite_gguf_writer_set_str(w, "general.type", "model"));
     if (name) KITE_TRY(kite_gguf_writer_set_str(w, "general.name", name));
+    // these write their own keys (llama.cpp's classes do not all start from TextModel's)
+    if (m->family == KITE__HF_GEMMA2) return kite__hf_config_gemma2(cfg, w, m);
+    if (m->family == KITE__HF_GEMMA3) return kite__hf_config_gemma3(cfg, w, m);
+    if (m->family == KITE__HF_PHI3) return kite__hf_config_phi3(cfg, w, m);
 
     static const char *const k_layers[] = {"n_layers", "num_hidden_layers", "n_layer", "num_layers", NULL};
     static const char *const k_ctx[] = {"max_position_embeddings", "n_ctx", "n_positions", "max_length",
@@ -205,16 +225,16 @@ kite_status kite__hf_config(const kite__jval *cfg, const char *name, kite_gguf_w
                                        "n_inner", "hidden_dim", NULL};
     static const char *const k_head[] = {"num_attention_heads", "n_head", "n_heads", NULL};
     static const char *const k_head_kv[] = {"num_key_value_heads", "n_kv_heads", NULL};
-    KITE_TRY(put_hparam(cfg, w, arch, "block_count", k_layers, true, &m->n_layer));
-    KITE_TRY(put_hparam(cfg, w, arch, "context_length", k_ctx, false, NULL));
-    KITE_TRY(put_hparam(cfg, w, arch, "embedding_length", k_embd, true, &m->n_embd));
-    KITE_TRY(put_hparam(cfg, w, arch, "feed_forward_length", k_ff, true, NULL));
-    KITE_TRY(put_hparam(cfg, w, arch, "attention.head_count", k_head, true, &m->n_head));
+    KITE_TRY(kite__hf_put_hparam(cfg, w, arch, "block_count", k_layers, true, &m->n_layer));
+    KITE_TRY(kite__hf_put_hparam(cfg, w, arch, "context_length", k_ctx, false, NULL));
+    KITE_TRY(kite__hf_put_hparam(cfg, w, arch, "embedding_length", k_embd, true, &m->n_embd));
+    KITE_TRY(kite__hf_put_hparam(cfg, w, arch, "feed_forward_length", k_ff, true, NULL));
+    KITE_TRY(kite__hf_put_hparam(cfg, w, arch, "attention.head_count", k_head, true, &m->n_head));
     m->n_head_kv = m->n_head;
-    KITE_TRY(put_hparam(cfg, w, arch, "attention.head_count_kv", k_head_kv, false, &m->n_head_kv));
+    KITE_TRY(kite__hf_put_hparam(cfg, w, arch, "attention.head_count_kv", k_head_kv, false, &m->n_head_kv));
     if (m->n_layer == 0 || m->n_head == 0 || m->n_head_kv == 0 || m->n_head % m->n_head_kv)
         return kite__fail(KITE_ERR_INVALID, "config.json: %u layers, %u heads, %u kv heads", m->n_layer, m->n_head, m->n_head_kv);
-    KITE_TRY(put_rope(cfg, w, m));
+    KITE_TRY(kite__hf_put_rope(cfg, w, m));
 
     char k[96];
     double eps = 0;

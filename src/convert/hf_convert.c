@@ -20,6 +20,7 @@ typedef struct item {
     uint32_t n_dims;
     uint64_t ne[4];             // GGUF order (ne[0] innermost)
     uint32_t perm_heads;        // llama's q/k row permutation over this many heads (0: none)
+    bool plus_one;              // gemma norm: written as 1 + w (llama.cpp adds it at convert time)
     kite_type type;
 } item;
 
@@ -33,7 +34,7 @@ typedef struct conv {
 } conv;
 
 // HF's per-layer names -> llama.cpp's, for the llama / qwen2 / qwen3 / smollm3 layouts.
-static const char *const layer_map[][2] = {
+static const char *const llama_layers[][2] = {
     {"input_layernorm.weight", "attn_norm.weight"},
     {"self_attn.q_proj.weight", "attn_q.weight"},
     {"self_attn.q_proj.bias", "attn_q.bias"},
@@ -50,14 +51,42 @@ static const char *const layer_map[][2] = {
     {"mlp.down_proj.weight", "ffn_down.weight"},
 };
 
+// Gemma 2 / 3: norms after attention and around the feed-forward block; q/k norms (Gemma 3).
+static const char *const gemma_layers[][2] = {
+    {"input_layernorm.weight", "attn_norm.weight"},
+    {"self_attn.q_proj.weight", "attn_q.weight"},
+    {"self_attn.k_proj.weight", "attn_k.weight"},
+    {"self_attn.v_proj.weight", "attn_v.weight"},
+    {"self_attn.o_proj.weight", "attn_output.weight"},
+    {"self_attn.q_norm.weight", "attn_q_norm.weight"},
+    {"self_attn.k_norm.weight", "attn_k_norm.weight"},
+    {"post_attention_layernorm.weight", "post_attention_norm.weight"},
+    {"pre_feedforward_layernorm.weight", "ffn_norm.weight"},
+    {"post_feedforward_layernorm.weight", "post_ffw_norm.weight"},
+    {"mlp.gate_proj.weight", "ffn_gate.weight"},
+    {"mlp.up_proj.weight", "ffn_up.weight"},
+    {"mlp.down_proj.weight", "ffn_down.weight"},
+};
+
+// Phi-3 / Phi-4-mini: q, k, v in one matrix and gate, up in one, kept fused as llama.cpp does.
+static const char *const phi3_layers[][2] = {
+    {"input_layernorm.weight", "attn_norm.weight"},
+    {"self_attn.qkv_proj.weight", "attn_qkv.weight"},
+    {"self_attn.o_proj.weight", "attn_output.weight"},
+    {"post_attention_layernorm.weight", "ffn_norm.weight"},
+    {"mlp.gate_up_proj.weight", "ffn_up.weight"},
+    {"mlp.down_proj.weight", "ffn_down.weight"},
+};
+
 static bool ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), k = strlen(suffix);
     return n >= k && !strcmp(s + n - k, suffix);
 }
 
 // The GGUF name of an HF tensor into out: 1 mapped, 0 skipped (llama.cpp drops it), -1 unknown.
-static int map_name(const char *hf, uint32_t n_layer, char *out, size_t n) {
-    if (ends_with(hf, ".rotary_emb.inv_freq") || ends_with(hf, ".attention.masked_bias") || ends_with(hf, ".attention.bias"))
+static int map_name(const char *hf, const kite__hf_model *m, char *out, size_t n) {
+    if (ends_with(hf, ".rotary_emb.inv_freq") || ends_with(hf, ".attention.masked_bias") || ends_with(hf, ".attention.bias") ||
+        (m->family == KITE__HF_GEMMA2 && !strcmp(hf, "lm_head.weight"))) // Gemma2Model skips lm_head (tied)
         return 0;
     if (!strcmp(hf, "model.embed_tokens.weight")) return snprintf(out, n, "token_embd.weight"), 1;
     if (!strcmp(hf, "model.norm.weight")) return snprintf(out, n, "output_norm.weight"), 1;
@@ -68,9 +97,15 @@ static int map_name(const char *hf, uint32_t n_layer, char *out, size_t n) {
     uint32_t layer = 0;
     int digits = 0;
     for (; *p >= '0' && *p <= '9' && digits < 7; p++, digits++) layer = layer * 10 + (uint32_t)(*p - '0');
-    if (!digits || *p != '.' || layer >= n_layer || (digits > 1 && hf[sizeof prefix - 1] == '0')) return -1;
-    for (size_t i = 0; i < sizeof layer_map / sizeof layer_map[0]; i++)
-        if (!strcmp(p + 1, layer_map[i][0])) return snprintf(out, n, "blk.%u.%s", layer, layer_map[i][1]), 1;
+    if (!digits || *p != '.' || layer >= m->n_layer || (digits > 1 && hf[sizeof prefix - 1] == '0')) return -1;
+    const char *const(*map)[2] = llama_layers;
+    size_t n_map = sizeof llama_layers / sizeof llama_layers[0];
+    if (m->family == KITE__HF_GEMMA2 || m->family == KITE__HF_GEMMA3)
+        map = gemma_layers, n_map = sizeof gemma_layers / sizeof gemma_layers[0];
+    else if (m->family == KITE__HF_PHI3)
+        map = phi3_layers, n_map = sizeof phi3_layers / sizeof phi3_layers[0];
+    for (size_t i = 0; i < n_map; i++)
+        if (!strcmp(p + 1, map[i][0])) return snprintf(out, n, "blk.%u.%s", layer, map[i][1]), 1;
     return -1;
 }
 
@@ -179,7 +214,7 @@ static kite_type out_type(const item *t, kite_type want) {
 
 static kite_status plan_tensor(conv *c, const shard *sh, const kite_st_tensor *st, kite_type *want) {
     char name[64];
-    int r = map_name(st->name, c->m.n_layer, name, sizeof name);
+    int r = map_name(st->name, &c->m, name, sizeof name);
     if (r == 0) return KITE_OK;
     if (r < 0) return kite__fail(KITE_ERR_INVALID, "%s: cannot map tensor %s to a %s GGUF name", sh->name, st->name, c->m.arch);
     if (strcmp(st->dtype, "F32") && strcmp(st->dtype, "F16") && strcmp(st->dtype, "BF16"))
@@ -198,6 +233,8 @@ static kite_status plan_tensor(conv *c, const shard *sh, const kite_st_tensor *s
     for (uint32_t d = 0; d < 4; d++) t->ne[d] = d < st->n_dims ? st->shape[st->n_dims - 1 - d] : 1;
     if (c->m.llama_like && (ends_with(st->name, "q_proj.weight") || ends_with(st->name, "q_proj.bias"))) t->perm_heads = c->m.n_head;
     if (c->m.llama_like && (ends_with(st->name, "k_proj.weight") || ends_with(st->name, "k_proj.bias"))) t->perm_heads = c->m.n_head_kv;
+    // Gemma's RMS norms scale by 1 + w (Gemma2Model / Gemma3Model add the 1 at convert time)
+    t->plus_one = (c->m.family == KITE__HF_GEMMA2 || c->m.family == KITE__HF_GEMMA3) && ends_with(st->name, "norm.weight");
     if (t->perm_heads && st->shape[0] % (2 * (uint64_t)t->perm_heads))
         return kite__fail(KITE_ERR_INVALID, "%s: tensor %s has %llu rows, not a multiple of 2 x %u heads", sh->name, st->name,
                           (unsigned long long)st->shape[0], t->perm_heads);
@@ -205,18 +242,37 @@ static kite_status plan_tensor(conv *c, const shard *sh, const kite_st_tensor *s
     return KITE_OK;
 }
 
+// A generated 1-D F32 tensor of n elements; *data to fill.
+static kite_status add_generated(conv *c, const char *name, uint64_t n, float **data) {
+    item *t = new_item(c);
+    if (!t || !(t->gen = malloc(n * sizeof(float)))) return kite__fail(KITE_ERR_NOMEM, "convert: out of memory");
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->n_dims = 1;
+    t->ne[0] = n;
+    t->ne[1] = t->ne[2] = t->ne[3] = 1;
+    *data = t->gen;
+    return KITE_OK;
+}
+
 static kite_status plan(conv *c, int outtype, kite_type *want) {
     *want = outtype == KITE_TYPE_F32 || outtype == KITE_TYPE_F16 || outtype == KITE_TYPE_BF16 || outtype == KITE_TYPE_Q8_0
                 ? (kite_type)outtype
                 : (kite_type)-1;
-    if (c->m.rope_llama3) { // generated first, as llama.cpp's generate_extra_tensors
-        item *t = new_item(c);
-        if (!t || !(t->gen = malloc(c->m.head_dim / 2 * sizeof(float)))) return kite__fail(KITE_ERR_NOMEM, "convert: out of memory");
-        snprintf(t->name, sizeof t->name, "rope_freqs.weight");
-        t->n_dims = 1;
-        t->ne[0] = c->m.head_dim / 2;
-        t->ne[1] = t->ne[2] = t->ne[3] = 1;
-        kite__hf_llama3_rope_factors(&c->m, t->gen);
+    // generated tensors first, as llama.cpp's generate_extra_tensors
+    if (c->m.rope_llama3) {
+        float *f = NULL;
+        KITE_TRY(add_generated(c, "rope_freqs.weight", c->m.head_dim / 2, &f));
+        kite__hf_llama3_rope_factors(&c->m, f);
+    }
+    const kite__jval *factors[2] = {c->m.rope_long, c->m.rope_short};
+    static const char *const factor_names[2] = {"rope_factors_long.weight", "rope_factors_short.weight"};
+    for (int k = 0; k < 2 && factors[0]; k++) { // phi3 longrope: config.json's numbers as float32
+        float *f = NULL;
+        KITE_TRY(add_generated(c, factor_names[k], factors[k]->n, &f));
+        for (size_t i = 0; i < factors[k]->n; i++) {
+            const kite__jval *x = factors[k]->items[i];
+            f[i] = (float)(x->is_int ? (double)x->i : x->d);
+        }
     }
     for (size_t i = 0; i < c->n_shards; i++)
         for (uint64_t k = 0; k < c->shards[i].st->n; k++) KITE_TRY(plan_tensor(c, &c->shards[i], &c->shards[i].st->tensors[k], want));
@@ -265,6 +321,13 @@ static kite_status read_rows(conv *c, const item *t, uint64_t r0, uint64_t nr, u
         float *tmp = (float *)(void *)raw; // raw holds at least ne[0] * 4 bytes for a 1-D tensor
         memcpy(tmp, out, t->ne[0] * sizeof *out);
         for (uint64_t i = 0; i < t->ne[0]; i++) out[i] = tmp[perm_src(i, t->ne[0], t->perm_heads)];
+    }
+    if (t->plus_one) { // torch's w + 1 in the tensor's dtype (BF16 is widened to F32 before it)
+        bool half = !strcmp(st->dtype, "F16");
+        for (uint64_t i = 0; i < nr * t->ne[0]; i++) {
+            float v = out[i] + 1.0f;
+            out[i] = half ? kite_f16_to_f32(kite_f32_to_f16(v)) : v;
+        }
     }
     return KITE_OK;
 }

@@ -124,7 +124,9 @@ static kite_status set_added(spm_vocab *v, uint32_t id, const char *text, int32_
 
 // added_tokens.json ({"text": id}: user-defined) and tokenizer_config.json's
 // added_tokens_decoder ({"id": {"content", "special"}}: control when special or looking so).
-static kite_status apply_added(const kite_hf_files *f, const kite__jval *tc, spm_vocab *v) {
+// Phi3MiniModel's rules (phi3): a decoder entry is control only when special, its text kept as
+// is; then tokenizer.json's added_tokens the same way.
+static kite_status apply_added(const kite_hf_files *f, const kite__jval *tc, const kite__jval *tok, bool phi3, spm_vocab *v) {
     kite__jval *at = NULL;
     KITE_TRY(kite__hf_read_json(f, "added_tokens.json", &at));
     kite_status s = KITE_OK;
@@ -145,14 +147,23 @@ static kite_status apply_added(const kite_hf_files *f, const kite__jval *tc, spm
         if (!*e->key || *end || !c || c->type != KITE__J_STR)
             return kite__fail(KITE_ERR_INVALID, "tokenizer_config.json: added_tokens_decoder entry \"%s\" is not id: {content}", e->key);
         if (id >= v->n) continue;
-        bool control = kite__hf_bool(e, "special", false) || kite__hf_looks_special(c->s);
-        KITE_TRY(set_added(v, (uint32_t)id, c->s, control ? SP_CONTROL : SP_USER_DEFINED, !control));
+        bool control = kite__hf_bool(e, "special", false) || (!phi3 && kite__hf_looks_special(c->s));
+        KITE_TRY(set_added(v, (uint32_t)id, c->s, control ? SP_CONTROL : SP_USER_DEFINED, !control && !phi3));
+    }
+    const kite__jval *list = phi3 ? kite__json_get(tok, "added_tokens") : NULL;
+    for (size_t i = 0; list && list->type == KITE__J_ARR && i < list->n; i++) {
+        const kite__jval *e = list->items[i], *id = kite__json_get(e, "id"), *c = kite__json_get(e, "content");
+        if (!id || id->type != KITE__J_NUM || !id->is_int || id->i < 0 || !c || c->type != KITE__J_STR)
+            return kite__fail(KITE_ERR_INVALID, "tokenizer.json: added_tokens[%zu] has no id and content", i);
+        if ((uint64_t)id->i >= v->n) continue; // (llama.cpp would fail on it)
+        bool control = kite__hf_bool(e, "special", false);
+        KITE_TRY(set_added(v, (uint32_t)id->i, c->s, control ? SP_CONTROL : SP_USER_DEFINED, false));
     }
     return KITE_OK;
 }
 
-static kite_status spm_keys(const kite_hf_files *f, const uint8_t *model, uint64_t len, const kite__jval *tc,
-                            const kite__jval *cfg, spm_vocab *v, kite_gguf_writer *w) {
+static kite_status spm_keys(const kite_hf_files *f, const uint8_t *model, uint64_t len, const kite__jval *tok, const kite__jval *tc,
+                            const kite__jval *cfg, bool phi3, spm_vocab *v, kite_gguf_writer *w) {
     uint32_t n_cfg = 0, n_pieces = 0;
     int r = kite__hf_u32(cfg, "vocab_size", &n_cfg);
     if (r < 0) return KITE_ERR_INVALID;
@@ -177,7 +188,7 @@ static kite_status spm_keys(const kite_hf_files *f, const uint8_t *model, uint64
         v->types[i] = SP_UNUSED;
     }
     if (s == KITE_OK) s = read_pieces(model, len, v, &n_pieces);
-    if (s == KITE_OK) s = apply_added(f, tc, v);
+    if (s == KITE_OK) s = apply_added(f, tc, tok, phi3, v);
     if (s == KITE_OK) s = kite_gguf_writer_set_str(w, "tokenizer.ggml.model", "llama");
     if (s == KITE_OK) s = kite_gguf_writer_set_str(w, "tokenizer.ggml.pre", "default");
     if (s == KITE_OK) s = kite__hf_put_strs(w, "tokenizer.ggml.tokens", v->text, v->n);
@@ -196,7 +207,7 @@ static kite_status spm_keys(const kite_hf_files *f, const uint8_t *model, uint64
 kite_status kite__hf_spm_vocab(const kite_hf_files *f, const uint8_t *model, uint64_t len, const kite__jval *tok,
                                const kite__jval *tc, const kite__jval *cfg, const kite__hf_model *m, kite_gguf_writer *w) {
     spm_vocab v = {0};
-    kite_status s = spm_keys(f, model, len, tc, cfg, &v, w);
+    kite_status s = spm_keys(f, model, len, tok, tc, cfg, m->family == KITE__HF_PHI3, &v, w);
     if (s == KITE_OK) s = kite__hf_special_keys(f, tok, tc, cfg, m, v.n, w);
     for (uint32_t i = 0; v.owned && i < v.n; i++) free(v.owned[i]);
     free(v.owned);

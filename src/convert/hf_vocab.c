@@ -233,6 +233,9 @@ kite_status kite__hf_vocab(const kite_hf_files *f, const kite__jval *cfg, const 
     if (s == KITE_OK && m->llama_like && aps && aps->type == KITE__J_BOOL)
         s = kite__hf_set_bool(w, "tokenizer.ggml.add_space_prefix", aps->b);
     if (s == KITE_OK) s = spm ? kite__hf_spm_vocab(f, spm, spm_len, tok, tc, cfg, m, w) : vocab_keys(f, cfg, m, w, tok, tc);
+    // Gemma2Model / Gemma3Model: SentencePiece without the leading space
+    bool gemma = m->family == KITE__HF_GEMMA2 || m->family == KITE__HF_GEMMA3;
+    if (s == KITE_OK && spm && gemma) s = kite__hf_set_bool(w, "tokenizer.ggml.add_space_prefix", false);
     free(spm);
     kite__json_free(tok);
     kite__json_free(tc);

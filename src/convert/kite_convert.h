@@ -85,7 +85,10 @@ typedef struct kite_convert_opts {
 // Architectures (config.json "architectures"[0]): LlamaForCausalLM, MistralForCausalLM ->
 // llama (q/k rows permuted to llama.cpp's rotary layout; rope_type llama3 ->
 // rope_freqs.weight), SmolLM3ForCausalLM -> smollm3 (llama's mapping; NoPE every 4th layer), Qwen2ForCausalLM ->
-// qwen2, Qwen3ForCausalLM -> qwen3. Tokenizer: a SentencePiece tokenizer.model when present
+// qwen2, Qwen3ForCausalLM -> qwen3, Gemma2ForCausalLM -> gemma2 and Gemma3ForCausalLM -> gemma3
+// (RMS norm weights written as 1 + w, in the source dtype's arithmetic as torch does it; a
+// query_pre_attn_scalar or window pattern llama.cpp would not run is refused), Phi3ForCausalLM
+// -> phi3 (fused qkv / gate_up; longrope -> rope_factors_long/short.weight). Tokenizer: a SentencePiece tokenizer.model when present
 // (as llama.cpp tries it first), else tokenizer.json with a byte-level BPE model whose
 // pre-tokenizer is GPT-2's, Llama 3's, Qwen2's or SmolLM's (single digits + GPT-2);
 // tokenizer_config.json for the special tokens, add_bos/add_eos and the chat template.

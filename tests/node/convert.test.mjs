@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kiteBin, modelsDir, requireModels } from './helpers.mjs';
@@ -39,13 +39,24 @@ const LAYER_NAMES = {
   'ffn_up.weight': 'mlp.up_proj.weight',
   'ffn_down.weight': 'mlp.down_proj.weight',
 };
-function hfName(name) {
+// Gemma 2 / 3 (transformers' Gemma2DecoderLayer / Gemma3DecoderLayer): norms after attention and
+// before / after the feed-forward block. Phi-3: fused q|k|v and gate|up matrices.
+const FAMILY_NAMES = {
+  gemma: {
+    ...LAYER_NAMES,
+    'post_attention_norm.weight': 'post_attention_layernorm.weight',
+    'ffn_norm.weight': 'pre_feedforward_layernorm.weight',
+    'post_ffw_norm.weight': 'post_feedforward_layernorm.weight',
+  },
+  phi3: { ...LAYER_NAMES, 'attn_qkv.weight': 'self_attn.qkv_proj.weight', 'ffn_up.weight': 'mlp.gate_up_proj.weight' },
+};
+function hfName(name, family) {
   if (name === 'token_embd.weight') return 'model.embed_tokens.weight';
   if (name === 'output_norm.weight') return 'model.norm.weight';
   if (name === 'output.weight') return 'lm_head.weight';
-  const m = /^blk\.(\d+)\.(.+)$/.exec(name);
-  if (!m || !LAYER_NAMES[m[2]]) throw new Error(`no HF name for ${name}`);
-  return `model.layers.${m[1]}.${LAYER_NAMES[m[2]]}`;
+  const m = /^blk\.(\d+)\.(.+)$/.exec(name), names = FAMILY_NAMES[family] ?? LAYER_NAMES;
+  if (!m || !names[m[2]]) throw new Error(`no HF name for ${name}`);
+  return `model.layers.${m[1]}.${names[m[2]]}`;
 }
 
 // HF keeps each head's rotary pairs as two halves (rotate_half: the first half of a head's rows
@@ -145,9 +156,9 @@ function writeHf(g, dir, opts) {
     torch_dtype: 'float16',
   };
   if (a('attention.key_length') !== undefined) config.head_dim = a('attention.key_length');
-  if (g.kv.get('tokenizer.ggml.model').value === 'llama') writeSpmTokenizer(g, dir);
+  if (g.kv.get('tokenizer.ggml.model').value === 'llama') writeSpmTokenizer(g, dir, opts);
   else writeTokenizer(g, dir, opts, config);
-  if (opts.config) Object.assign(config, opts.config);
+  if (opts.config) Object.assign(config, typeof opts.config === 'function' ? opts.config(g) : opts.config);
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
   writeWeights(g, dir, opts, nHead, nKv);
 }
@@ -166,10 +177,12 @@ const pbVarint = (field, x) => Buffer.concat([varint(field * 8), varint(x)]);
 // A SentencePiece tokenizer.model (ModelProto: field 1 repeated SentencePiece {1 piece, 2 score,
 // 3 type}; SentencePiece's types are numbered as GGUF's) from g's SPM vocabulary, with what HF's
 // Llama 2 folders hold beside it: tokenizer_config.json and tokenizer.json's added tokens.
-function writeSpmTokenizer(g, dir) {
+// opts.spmPieces: Phi-3's layout, a tokenizer.model of that many pieces (Phi-3's 32000) and
+// every control / user-defined token in tokenizer.json's added_tokens (special: control).
+function writeSpmTokenizer(g, dir, opts) {
   const toks = g.kv.get('tokenizer.ggml.tokens').value, scores = g.kv.get('tokenizer.ggml.scores').value;
   const types = g.kv.get('tokenizer.ggml.token_type').value;
-  const pieces = toks.map((t, i) => {
+  const pieces = toks.slice(0, opts.spmPieces ?? toks.length).map((t, i) => {
     const body = [pbBytes(1, Buffer.from(t)), pbFloat(2, scores[i])];
     if (types[i] !== 1) body.push(pbVarint(3, types[i])); // NORMAL is the default
     return pbBytes(1, Buffer.concat(body));
@@ -177,7 +190,9 @@ function writeSpmTokenizer(g, dir) {
   const trainer = pbBytes(2, pbVarint(3, 1)); // trainer_spec { model_type: UNIGRAM }: read past
   writeFileSync(join(dir, 'tokenizer.model'), Buffer.concat([...pieces, trainer]));
   const id = (k) => g.kv.get(`tokenizer.ggml.${k}_token_id`).value;
-  const added = ['unknown', 'bos', 'eos'].map((k) => ({ id: id(k), content: toks[id(k)], normalized: false, special: true }));
+  const added = opts.spmPieces
+    ? [...types.keys()].filter((i) => types[i] === 3 || types[i] === 4).map((i) => ({ id: i, content: toks[i], normalized: false, special: types[i] === 3 }))
+    : ['unknown', 'bos', 'eos'].map((k) => ({ id: id(k), content: toks[id(k)], normalized: false, special: true }));
   writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({ version: '1.0', added_tokens: added }));
   const tc = {
     add_bos_token: g.kv.get('tokenizer.ggml.add_bos_token').value,
@@ -187,6 +202,8 @@ function writeSpmTokenizer(g, dir) {
     unk_token: toks[id('unknown')],
     tokenizer_class: 'LlamaTokenizer',
   };
+  if (g.kv.has('tokenizer.ggml.padding_token_id')) tc.pad_token = toks[id('padding')];
+  if (g.kv.has('tokenizer.chat_template')) tc.chat_template = g.kv.get('tokenizer.chat_template').value;
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(tc));
 }
 
@@ -206,17 +223,29 @@ function writeTokenizer(g, dir, opts, config) {
   writeFileSync(join(dir, 'tokenizer.json'), tokenizerJson(g, { pairMerges: opts.pairMerges }));
 }
 
+// Gemma's RMS norms scale by 1 + w; the GGUF holds 1 + w (llama.cpp adds the 1 when converting),
+// HF the w. F32 g - 1 is exact for every g >= 0.5 (Sterbenz's lemma below 2; above, g and 1 are
+// both multiples of g's ulp), so the converter's (g - 1) + 1 is g again. Smaller g (none in
+// these files: gemma2's norms lie in 0.62..1.31, gemma3's in 0.69..5.1) could round, and
+// compareTensors would report the bytes.
+function normMinusOne(bytes) {
+  const f = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+  return new Uint8Array(f.map((x) => x - 1).buffer);
+}
+
 // model.safetensors (or two shards + index) with g's tensors in HF's names, shapes and row order;
-// opts.dtype(t) may give a tensor's dtype and bytes instead ({dtype, bytes}).
+// opts.dtype(t) may give a tensor's dtype and bytes instead ({dtype, bytes}). Generated tensors
+// (rope_freqs, Phi-3's rope factors: config.json's numbers) are left out.
 function writeWeights(g, dir, opts, nHead, nKv) {
-  const entries = g.tensors.filter((t) => t.name !== 'rope_freqs.weight').map((t) => {
+  const entries = g.tensors.filter((t) => !/^rope_(freqs|factors_long|factors_short)\.weight$/.test(t.name)).map((t) => {
     let bytes = t.bytes;
     const shape = [...t.ne].reverse();
     const m = /^blk\.\d+\.attn_([qk])\.(weight|bias)$/.exec(t.name);
     if (opts.llamaLike && m) bytes = unpermute(bytes, shape[0], m[1] === 'q' ? nHead : nKv);
+    if (opts.family === 'gemma' && t.name.endsWith('norm.weight')) bytes = normMinusOne(bytes);
     let dtype = { [GGML.F32]: 'F32', [GGML.F16]: 'F16' }[t.type];
     if (opts.dtype) ({ dtype, bytes } = opts.dtype(t, dtype, bytes));
-    return { name: hfName(t.name), dtype, shape, bytes };
+    return { name: hfName(t.name, opts.family), dtype, shape, bytes };
   });
   if ((opts.shards ?? 1) === 1) {
     writeFileSync(join(dir, 'model.safetensors'), safetensorsBytes(entries));
@@ -248,23 +277,24 @@ const NOT_FROM_CONVERTER = new Set(['general.name', 'qwen2.rope.dimension_count'
 // Keys the converter adds that the script-made references lack.
 const CONVERTER_ONLY = new Set(['general.type', 'general.quantization_version', 'general.name', 'llama.vocab_size']);
 
-function compareMetadata(want, got) {
+// extra: { notFrom: keys of want to skip, only: keys only got has } for one case.
+function compareMetadata(want, got, extra = {}) {
   for (const [k, v] of want.kv) {
-    if (NOT_FROM_CONVERTER.has(k)) continue;
+    if (NOT_FROM_CONVERTER.has(k) || extra.notFrom?.includes(k)) continue;
     assert.ok(got.kv.has(k), `converted file lacks ${k}`);
     const g = got.kv.get(k);
     assert.equal(g.type, v.type, `${k}: value type`);
     if (k === 'tokenizer.ggml.token_type') {
       // An id HF leaves unassigned is written as [PADi]; llama.cpp's converter types it UNUSED (5)
-      // today, the older one that made the qwen2 vocabulary USER_DEFINED (4).
+      // today, the older ones that made the qwen2 / phi-3 vocabularies USER_DEFINED (4) / UNKNOWN (2).
       const toks = want.kv.get('tokenizer.ggml.tokens').value;
-      const fixed = v.value.map((t, i) => (t === 4 && /^\[PAD\d+\]$/.test(toks[i]) ? 5 : t));
+      const fixed = v.value.map((t, i) => ((t === 4 || t === 2) && /^\[PAD\d+\]$/.test(toks[i]) ? 5 : t));
       assert.deepEqual(g.value, fixed, k);
     } else {
       assert.deepEqual(g.value, v.value, k);
     }
   }
-  for (const k of got.kv.keys()) assert.ok(want.kv.has(k) || CONVERTER_ONLY.has(k), `unexpected key ${k}`);
+  for (const k of got.kv.keys()) assert.ok(want.kv.has(k) || CONVERTER_ONLY.has(k) || extra.only?.includes(k), `unexpected key ${k}`);
 }
 
 function compareTensors(want, got) {
@@ -281,8 +311,50 @@ const CASES = [
   // stem, file, HF architecture, llama-like, shards, merges as pairs (transformers >= 4.45), bos in config.json
   { stem: 'qwen3', file: () => join(modelsDir(), 'arch/qwen3.gguf'), hfArch: 'Qwen3ForCausalLM', shards: 2, pairMerges: true, bosInConfig: true },
   { stem: 'smollm3', file: () => join(modelsDir(), 'arch/smollm3.gguf'), hfArch: 'SmolLM3ForCausalLM', llamaLike: true },
-  { stem: 'rand-qwen2', file: () => join(modelsDir(), 'rand-qwen2-f16.gguf'), hfArch: 'Qwen2ForCausalLM', bosInConfig: true },
+  // README: llama-simple, greedy, 16 tokens
+  { stem: 'rand-qwen2', file: () => join(modelsDir(), 'rand-qwen2-f16.gguf'), hfArch: 'Qwen2ForCausalLM', bosInConfig: true, readme16: ' Cann'.repeat(16) },
+  // Gemma: norms stored as w (the GGUF's 1 + w), soft-caps, sliding window 12 (gemma2 on even
+  // layers, gemma3 5 of 6), query_pre_attn_scalar = head_dim; gemma3's global rope base 1e6
+  // linearly scaled by 8, local base 10000 (arch/README). Gemma2Model writes no rope keys.
+  {
+    stem: 'gemma2', file: () => join(modelsDir(), 'arch/gemma2.gguf'), hfArch: 'Gemma2ForCausalLM', family: 'gemma',
+    config: { attn_logit_softcapping: 50.0, final_logit_softcapping: 30.0, sliding_window: 12, query_pre_attn_scalar: 48, hidden_activation: 'gelu_pytorch_tanh' },
+    notFrom: ['gemma2.rope.freq_base'],
+  },
+  {
+    stem: 'gemma3', file: () => join(modelsDir(), 'arch/gemma3.gguf'), hfArch: 'Gemma3ForCausalLM', family: 'gemma',
+    config: {
+      rope_scaling: { rope_type: 'linear', factor: 8.0 }, rope_local_base_freq: 10000.0, sliding_window: 12, sliding_window_pattern: 6,
+      final_logit_softcapping: 30.0, attn_logit_softcapping: null, query_pre_attn_scalar: 48, hidden_activation: 'gelu_pytorch_tanh',
+    },
+  },
+  // Phi: fused matrices, Phi-3's tokenizer.model of 32000 pieces + added tokens. phi4mini: rope
+  // dim 24 of 32 (partial_rotary_factor 0.75), longrope factors, contexts 131072 / 4096
+  // (arch/README). rand-phi3 was made by an older converter: no original context or window keys.
+  {
+    stem: 'phi4mini', file: () => join(modelsDir(), 'arch/phi4mini.gguf'), hfArch: 'Phi3ForCausalLM', family: 'phi3', spmPieces: 32000,
+    config: (g) => ({
+      original_max_position_embeddings: 4096,
+      partial_rotary_factor: 0.75,
+      rope_scaling: { type: 'longrope', long_factor: f32Values(g, 'rope_factors_long.weight'), short_factor: f32Values(g, 'rope_factors_short.weight') },
+    }),
+  },
+  {
+    stem: 'rand-phi3', file: () => join(modelsDir(), 'rand-phi3-f16.gguf'), hfArch: 'Phi3ForCausalLM', family: 'phi3', spmPieces: 32000,
+    config: { original_max_position_embeddings: 512 }, only: ['phi3.rope.scaling.original_context_length', 'phi3.attention.sliding_window'],
+    readme16: ' ALLmsdn MakelglglglglgровиAccountença bandatively juniorScrollViewcross',
+  },
 ];
+
+// A F32 tensor's values as numbers (each a float32, so config.json's decimal reads back to it).
+function f32Values(g, name) {
+  const b = g.tensors.find((t) => t.name === name).bytes;
+  return Array.from(new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length)));
+}
+
+// As arch.test.mjs records them: where llama-simple and Kite round a near tie of these
+// random-weight models differently, the tokens before it.
+const TIES = { 'gemma3.1': 11, 'gemma3.2': 20, 'phi4mini.1': 22 };
 
 const tmp = mkdtempSync(join(tmpdir(), 'kite-convert-'));
 if (!process.env.KITE_KEEP_TMP) process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
@@ -298,17 +370,24 @@ for (const c of CASES) {
     assert.equal(r.status, 0, r.stderr);
     const got = readGguf(readFileSync(out));
     compareTensors(want, got);
-    compareMetadata(want, got);
+    compareMetadata(want, got, c);
     assert.equal(got.kv.get('general.name').value, c.stem);
     assert.equal(got.kv.get('general.file_type').value, 1);
-    if (c.stem === 'rand-qwen2') {
-      // README: llama-simple, greedy, 16 tokens
-      assert.equal(greedy(out, PROMPTS[0], 16), ' Cann'.repeat(16));
+    if (c.readme16) {
+      assert.equal(greedy(out, PROMPTS[0], 16), c.readme16);
     } else {
       for (let i = 0; i < 2; i++) {
         const text = readFileSync(join(modelsDir(), `arch/${c.stem}.${i + 1}.txt`), 'utf8');
         const want = text.slice(text.indexOf(PROMPTS[i]) + PROMPTS[i].length).replace(/\n$/, '');
-        assert.equal(greedy(out, PROMPTS[i], 24), want, `prompt ${i + 1}`);
+        const tie = TIES[`${c.stem}.${i + 1}`];
+        if (tie === undefined) {
+          assert.equal(greedy(out, PROMPTS[i], 24), want, `prompt ${i + 1}`);
+        } else {
+          // llama.cpp's text up to its near tie; then the reference file's own Kite text
+          const got = greedy(out, PROMPTS[i], tie);
+          assert.ok(want.startsWith(got), `prompt ${i + 1}, first ${tie} tokens: ${JSON.stringify(got)} vs ${JSON.stringify(want)}`);
+          assert.equal(greedy(out, PROMPTS[i], 24), greedy(c.file(), PROMPTS[i], 24), `prompt ${i + 1}`);
+        }
       }
     }
   });
@@ -426,6 +505,59 @@ test('kite convert: --outtype f32 widens, bf16 rounds to nearest even; a BF16 ch
   compareTensors(bf, got);
 });
 
+// float -> IEEE half bits, rounding to nearest even (from the format's definition; finite values
+// within half's range, subnormals included).
+function halfBits(x) {
+  const s = x < 0 || Object.is(x, -0) ? 0x8000 : 0;
+  x = Math.abs(x);
+  let e = Math.max(Math.floor(Math.log2(x)), -14);
+  if (e > -14 && 2 ** e > x) e--;
+  const q = x / 2 ** (e - 10); // in units of the last place
+  let r = Math.round(q);
+  if (r - q === 0.5 && r % 2) r--; // a tie goes to the even neighbour
+  if (e === -14 && r < 1024) return s | r; // subnormal
+  if (r === 2048) { r = 1024; e++; }
+  assert.ok(e <= 15, `${x} overflows half`);
+  return s | ((e + 15) << 10) | (r - 1024);
+}
+
+test('kite convert: a Gemma norm stored F16 gets its 1 added in half (rounded, as torch), BF16 in float32 (widened first)', () => {
+  requireModels();
+  const want = readGguf(readFileSync(join(modelsDir(), 'arch/gemma2.gguf')));
+  const gemma2 = CASES.find((c) => c.stem === 'gemma2');
+  const f32 = (bytes) => new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+  const kinds = {
+    // the HF bytes of w (a float32 array) and, per stored element, the converted float
+    F16: { encode: (w) => Uint16Array.from(w, halfBits), expect: (h) => halfToFloat(halfBits(halfToFloat(h) + 1)) },
+    BF16: {
+      encode: (w) => Uint16Array.from(new Uint32Array(w.buffer), bf16FromBits),
+      expect: (b) => Math.fround(new Float32Array(new Uint32Array([b * 65536]).buffer)[0] + 1),
+    },
+  };
+  for (const [dtype, k] of Object.entries(kinds)) {
+    const dir = join(tmp, `gemma2-norms-${dtype}`), stored = new Map();
+    writeHf(want, dir, {
+      ...gemma2,
+      dtype: (t, dt, bytes) => {
+        if (!t.name.endsWith('norm.weight')) return { dtype: dt, bytes };
+        const e = k.encode(f32(bytes));
+        stored.set(t.name, e);
+        return { dtype, bytes: new Uint8Array(e.buffer) };
+      },
+    });
+    const out = join(tmp, `gemma2-norms-${dtype}.gguf`);
+    const r = convert([dir, out]);
+    assert.equal(r.status, 0, r.stderr);
+    const got = readGguf(readFileSync(out));
+    assert.equal(stored.size, 4 * 4 + 1);
+    for (const [name, e] of stored) {
+      const t = got.tensors.find((x) => x.name === name);
+      assert.equal(t.type, GGML.F32, name);
+      assert.deepEqual(Array.from(f32(t.bytes)), Array.from(e, k.expect), `${name} (${dtype})`);
+    }
+  }
+});
+
 // ---- refused inputs: a clear error, exit 2, no file left ---------------------------------------
 
 const BAD = join(tmp, 'bad');
@@ -504,6 +636,48 @@ for (const [name, msg, edit] of BAD_CASES) {
   test(`kite convert refuses: ${name}`, () => {
     requireModels();
     const dir = badCheckpoint(name.replace(/\W+/g, '-'), edit);
+    const outDir = join(tmp, 'bad-out', name.replace(/\W+/g, '-'));
+    mkdirSync(outDir, { recursive: true });
+    const r = convert([dir, join(outDir, 'out.gguf')]);
+    assert.equal(r.status, 2, `exit ${r.status}: ${r.stderr}`);
+    assert.match(r.stderr, msg);
+    assert.deepEqual(readdirSync(outDir), [], 'no output (or temporary) file left');
+  });
+}
+
+// ---- Gemma / Phi configs refused: a key the architecture needs, values llama.cpp would run wrong ----
+
+// The case's HF folder (the one its conversion test wrote, else a fresh one).
+function caseDir(stem) {
+  const dir = join(tmp, stem);
+  if (!existsSync(dir)) {
+    const c = CASES.find((x) => x.stem === stem);
+    writeHf(readGguf(readFileSync(c.file())), dir, c);
+  }
+  return dir;
+}
+
+const ARCH_BAD = [
+  ['gemma2 without attn_logit_softcapping', 'gemma2', /config\.json: missing "attn_logit_softcapping" \(gemma2 needs it\)/, (j) => { delete j.attn_logit_softcapping; }],
+  ['gemma3 without sliding_window', 'gemma3', /config\.json: missing "sliding_window" \(gemma3 needs it\)/, (j) => { delete j.sliding_window; }],
+  ['gemma3 query_pre_attn_scalar not the head size', 'gemma3', /query_pre_attn_scalar 64 is not the 48 llama\.cpp's gemma3 uses for 6 layers/, (j) => { j.query_pre_attn_scalar = 64; }],
+  ['gemma3 sliding_window_pattern 4', 'gemma3', /sliding_window_pattern 4 is not 6/, (j) => { j.sliding_window_pattern = 4; }],
+  ['gemma3 multimodal', 'gemma3', /architecture Gemma3ForConditionalGeneration is not supported \(a multimodal model/, (j) => {
+    j.text_config = { ...j };
+    j.vision_config = { hidden_size: 1152 };
+    j.architectures = ['Gemma3ForConditionalGeneration'];
+  }],
+  ['phi3 without original_max_position_embeddings', 'rand-phi3', /config\.json: missing "original_max_position_embeddings" \(phi3 needs it\)/, (j) => { delete j.original_max_position_embeddings; }],
+  ['phi3 long_factor of the wrong length', 'phi4mini', /rope_scaling "long_factor" is not 12 numbers/, (j) => { j.rope_scaling.long_factor.pop(); }],
+];
+
+for (const [name, stem, msg, edit] of ARCH_BAD) {
+  test(`kite convert refuses: ${name}`, () => {
+    requireModels();
+    const src = caseDir(stem), dir = join(BAD, name.replace(/\W+/g, '-'));
+    mkdirSync(dir, { recursive: true });
+    for (const f of readdirSync(src)) writeFileSync(join(dir, f), readFileSync(join(src, f)));
+    editJson(dir, 'config.json', edit);
     const outDir = join(tmp, 'bad-out', name.replace(/\W+/g, '-'));
     mkdirSync(outDir, { recursive: true });
     const r = convert([dir, join(outDir, 'out.gguf')]);
