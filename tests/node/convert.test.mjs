@@ -632,16 +632,20 @@ const BAD_CASES = [
     writeFileSync(join(d, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { 'model.norm.weight': '../x.safetensors' } }))],
 ];
 
+// Converts dir into an empty folder of the case's own: exit 2, the message, and no file left.
+function assertRefused(name, dir, msg) {
+  const outDir = join(tmp, 'bad-out', name.replace(/\W+/g, '-'));
+  mkdirSync(outDir, { recursive: true });
+  const r = convert([dir, join(outDir, 'out.gguf')]);
+  assert.equal(r.status, 2, `exit ${r.status}: ${r.stderr}`);
+  assert.match(r.stderr, msg);
+  assert.deepEqual(readdirSync(outDir), [], 'no output (or temporary) file left');
+}
+
 for (const [name, msg, edit] of BAD_CASES) {
   test(`kite convert refuses: ${name}`, () => {
     requireModels();
-    const dir = badCheckpoint(name.replace(/\W+/g, '-'), edit);
-    const outDir = join(tmp, 'bad-out', name.replace(/\W+/g, '-'));
-    mkdirSync(outDir, { recursive: true });
-    const r = convert([dir, join(outDir, 'out.gguf')]);
-    assert.equal(r.status, 2, `exit ${r.status}: ${r.stderr}`);
-    assert.match(r.stderr, msg);
-    assert.deepEqual(readdirSync(outDir), [], 'no output (or temporary) file left');
+    assertRefused(name, badCheckpoint(name.replace(/\W+/g, '-'), edit), msg);
   });
 }
 
@@ -678,12 +682,7 @@ for (const [name, stem, msg, edit] of ARCH_BAD) {
     mkdirSync(dir, { recursive: true });
     for (const f of readdirSync(src)) writeFileSync(join(dir, f), readFileSync(join(src, f)));
     editJson(dir, 'config.json', edit);
-    const outDir = join(tmp, 'bad-out', name.replace(/\W+/g, '-'));
-    mkdirSync(outDir, { recursive: true });
-    const r = convert([dir, join(outDir, 'out.gguf')]);
-    assert.equal(r.status, 2, `exit ${r.status}: ${r.stderr}`);
-    assert.match(r.stderr, msg);
-    assert.deepEqual(readdirSync(outDir), [], 'no output (or temporary) file left');
+    assertRefused(name, dir, msg);
   });
 }
 
