@@ -10,6 +10,8 @@
 // The largest vocabulary accepted (real ones have up to about 262k tokens): larger sizes are
 // refused before per-token tables are allocated.
 #define KITE__HF_MAX_VOCAB (1u << 24)
+// The most experts accepted (llama.cpp's LLAMA_MAX_EXPERTS).
+#define KITE__HF_MAX_EXPERTS 1024u
 
 // Parses text[0..len) as JSON; the error names the file (`what`).
 kite_status kite__hf_json(const char *what, const uint8_t *text, uint64_t len, kite__jval **out);
@@ -22,7 +24,7 @@ int kite__hf_num(const kite__jval *obj, const char *key, double *out);
 
 // The tensor-name layouts (and the per-family rules that go with them).
 typedef enum kite__hf_family {
-    KITE__HF_LLAMA,  // llama / mistral / smollm3 / qwen2 / qwen3 names
+    KITE__HF_LLAMA,  // llama / mistral / smollm3 / qwen2 / qwen3 names (qwen3moe: + router, experts)
     KITE__HF_GEMMA2, // + post-attention / pre- and post-feedforward norms, norms stored as w (1 + w written)
     KITE__HF_GEMMA3, // gemma2's, + q/k norms
     KITE__HF_PHI3,   // fused qkv_proj / gate_up_proj, longrope factor tensors
@@ -38,6 +40,7 @@ typedef struct kite__hf_model {
     // the config tree, so valid only while it is (the tensor plan copies them)
     const kite__jval *rope_long, *rope_short;
     uint32_t n_layer, n_head, n_head_kv, n_embd, head_dim; // head_dim: config's or n_embd / n_head
+    uint32_t n_expert;      // qwen3moe: routed experts per layer (0: a dense model)
     bool rope_llama3;       // rope_type llama3: rope_freqs.weight is generated
     float rope_theta, rope_factor, rope_low, rope_high;
     uint32_t rope_orig_ctx;

@@ -21,6 +21,7 @@ static const arch_entry arches[] = {
     {"SmolLM3ForCausalLM", "smollm3", KITE__HF_LLAMA, true},
     {"Qwen2ForCausalLM", "qwen2", KITE__HF_LLAMA, false},
     {"Qwen3ForCausalLM", "qwen3", KITE__HF_LLAMA, false},
+    {"Qwen3MoeForCausalLM", "qwen3moe", KITE__HF_LLAMA, false},
     {"Gemma2ForCausalLM", "gemma2", KITE__HF_GEMMA2, false},
     {"Gemma3ForCausalLM", "gemma3", KITE__HF_GEMMA3, false},
     {"Phi3ForCausalLM", "phi3", KITE__HF_PHI3, false},
@@ -187,6 +188,36 @@ static kite_status check_nope_layers(const kite__jval *cfg, const kite__hf_model
     return KITE_OK;
 }
 
+// Qwen3MoeModel's expert keys (TextModel's expert_count / expert_used_count, Qwen2MoeModel's
+// expert_feed_forward_length). llama.cpp's qwen3moe runs routed experts on every layer with the
+// top-k weights renormalised and no shared expert, so a config saying otherwise is refused.
+static kite_status put_moe(const kite__jval *cfg, kite_gguf_writer *w, kite__hf_model *m) {
+    static const char *const k_count[] = {"num_local_experts", "num_experts", "n_routed_experts", NULL};
+    static const char *const k_used[] = {"num_experts_per_tok", "num_experts_per_token", "top_k_experts", NULL};
+    static const char *const k_ff[] = {"moe_intermediate_size", NULL};
+    uint32_t used = 0, shared = 0, step = 1;
+    KITE_TRY(kite__hf_put_hparam(cfg, w, m->arch, "expert_count", k_count, true, &m->n_expert));
+    KITE_TRY(kite__hf_put_hparam(cfg, w, m->arch, "expert_used_count", k_used, true, &used));
+    KITE_TRY(kite__hf_put_hparam(cfg, w, m->arch, "expert_feed_forward_length", k_ff, true, NULL));
+    if (m->n_expert == 0 || m->n_expert > KITE__HF_MAX_EXPERTS || used == 0 || used > m->n_expert)
+        return kite__fail(KITE_ERR_INVALID, "config.json: %u experts, %u used per token (1..%u experts, at most all used)", m->n_expert,
+                          used, KITE__HF_MAX_EXPERTS);
+    int r = kite__hf_u32(cfg, "shared_expert_intermediate_size", &shared);
+    if (r < 0) return KITE_ERR_INVALID;
+    if (shared)
+        return kite__fail(KITE_ERR_UNSUPPORTED, "config.json: shared experts (shared_expert_intermediate_size %u) are not supported "
+                                                "for qwen3moe", shared);
+    if ((r = kite__hf_u32(cfg, "decoder_sparse_step", &step)) < 0) return KITE_ERR_INVALID;
+    const kite__jval *dense = kite__json_get(cfg, "mlp_only_layers");
+    if (step != 1 || (dense && dense->type == KITE__J_ARR && dense->n))
+        return kite__fail(KITE_ERR_UNSUPPORTED, "config.json: dense layers (decoder_sparse_step %u, mlp_only_layers) are not "
+                                                "supported: llama.cpp's qwen3moe has experts on every layer", step);
+    if (!kite__hf_bool(cfg, "norm_topk_prob", true))
+        return kite__fail(KITE_ERR_UNSUPPORTED, "config.json: norm_topk_prob false is not supported: llama.cpp's qwen3moe "
+                                                "renormalises the top-k expert weights");
+    return KITE_OK;
+}
+
 kite_status kite__hf_config(const kite__jval *cfg, const char *name, kite_gguf_writer *w, kite__hf_model *m) {
     memset(m, 0, sizeof *m);
     if (cfg->type != KITE__J_OBJ) return kite__fail(KITE_ERR_INVALID, "config.json: not a JSON object");
@@ -204,7 +235,8 @@ kite_status kite__hf_config(const kite__jval *cfg, const char *name, kite_gguf_w
     if (!m->arch)
         return kite__fail(KITE_ERR_UNSUPPORTED, "config.json: architecture %s is not supported (%skite convert knows "
                                                 "LlamaForCausalLM, MistralForCausalLM, SmolLM3ForCausalLM, Qwen2ForCausalLM, "
-                                                "Qwen3ForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM, Phi3ForCausalLM)", hf,
+                                                "Qwen3ForCausalLM, Qwen3MoeForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM, "
+                                                "Phi3ForCausalLM)", hf,
                           multimodal ? "a multimodal model: text-only checkpoints are converted; " : "");
     if (kite__json_get(cfg, "text_config"))
         return kite__fail(KITE_ERR_UNSUPPORTED, "config.json: a multimodal config (\"text_config\") is not supported");
@@ -261,6 +293,7 @@ kite_status kite__hf_config(const kite__jval *cfg, const char *name, kite_gguf_w
         KITE_TRY(kite_gguf_writer_set_u32(w, akey(k, sizeof k, arch, "rope.dimension_count"), m->head_dim));
     }
     if (!strcmp(arch, "smollm3")) KITE_TRY(check_nope_layers(cfg, m));
+    if (!strcmp(arch, "qwen3moe")) KITE_TRY(put_moe(cfg, w, m));
     return KITE_OK;
 }
 

@@ -12,13 +12,19 @@ typedef struct shard {
     kite_safetensors *st;
 } shard;
 
+// A source tensor and the shard that holds it.
+typedef struct part {
+    const kite_st_tensor *src;
+    const char *file;
+} part;
+
 typedef struct item {
     char name[64];              // GGUF name
-    const kite_st_tensor *src;  // NULL for a generated tensor
-    const char *file;           // its shard
+    part one;                   // the source of a 2-D or 1-D tensor (src NULL: generated or stacked)
+    part *experts;              // a stacked expert tensor's ne[2] sources (expert e's src NULL until seen)
     float *gen;                 // generated data (rope_freqs), F32
     uint32_t n_dims;
-    uint64_t ne[4];             // GGUF order (ne[0] innermost)
+    uint64_t ne[4];             // GGUF order (ne[0] innermost; ne[2] the expert for a stacked tensor)
     uint32_t perm_heads;        // llama's q/k row permutation over this many heads (0: none)
     bool plus_one;              // gemma norm: written as 1 + w (llama.cpp adds it at convert time)
     kite_type type;
@@ -49,6 +55,7 @@ static const char *const llama_layers[][2] = {
     {"mlp.gate_proj.weight", "ffn_gate.weight"},
     {"mlp.up_proj.weight", "ffn_up.weight"},
     {"mlp.down_proj.weight", "ffn_down.weight"},
+    {"mlp.gate.weight", "ffn_gate_inp.weight"}, // qwen3moe's router (n_expert > 0 only)
 };
 
 // Gemma 2 / 3: norms after attention and around the feed-forward block; q/k norms (Gemma 3).
@@ -83,8 +90,31 @@ static bool ends_with(const char *s, const char *suffix) {
     return n >= k && !strcmp(s + n - k, suffix);
 }
 
+// An expert's matrix, "experts.E.{gate,up,down}_proj.weight" (after "model.layers.L.mlp."), as
+// the stacked GGUF name into out and E into *expert: 1, else 0 (-1: E not below n_expert).
+static int map_expert(const char *p, uint32_t layer, const kite__hf_model *m, char *out, size_t n, uint32_t *expert) {
+    static const char prefix[] = "experts.";
+    if (!m->n_expert || strncmp(p, prefix, sizeof prefix - 1)) return 0;
+    p += sizeof prefix - 1;
+    uint32_t e = 0;
+    int digits = 0;
+    for (; *p >= '0' && *p <= '9' && digits < 7; p++, digits++) e = e * 10 + (uint32_t)(*p - '0');
+    if (!digits || *p != '.' || e >= m->n_expert || (digits > 1 && p[-digits] == '0')) return -1;
+    static const char *const proj[] = {"gate", "up", "down"};
+    for (size_t i = 0; i < 3; i++) {
+        size_t k = strlen(proj[i]);
+        if (!strncmp(p + 1, proj[i], k) && !strcmp(p + 1 + k, "_proj.weight")) {
+            *expert = e;
+            return snprintf(out, n, "blk.%u.ffn_%s_exps.weight", layer, proj[i]), 1;
+        }
+    }
+    return -1;
+}
+
 // The GGUF name of an HF tensor into out: 1 mapped, 0 skipped (llama.cpp drops it), -1 unknown.
-static int map_name(const char *hf, const kite__hf_model *m, char *out, size_t n) {
+// *expert: the expert an expert's matrix is (stacked into out), else UINT32_MAX.
+static int map_name(const char *hf, const kite__hf_model *m, char *out, size_t n, uint32_t *expert) {
+    *expert = UINT32_MAX;
     if (ends_with(hf, ".rotary_emb.inv_freq") || ends_with(hf, ".attention.masked_bias") || ends_with(hf, ".attention.bias") ||
         (m->family == KITE__HF_GEMMA2 && !strcmp(hf, "lm_head.weight"))) // Gemma2Model skips lm_head (tied)
         return 0;
@@ -98,8 +128,13 @@ static int map_name(const char *hf, const kite__hf_model *m, char *out, size_t n
     int digits = 0;
     for (; *p >= '0' && *p <= '9' && digits < 7; p++, digits++) layer = layer * 10 + (uint32_t)(*p - '0');
     if (!digits || *p != '.' || layer >= m->n_layer || (digits > 1 && hf[sizeof prefix - 1] == '0')) return -1;
+    static const char mlp[] = ".mlp.";
+    if (!strncmp(p, mlp, sizeof mlp - 1)) {
+        int r = map_expert(p + sizeof mlp - 1, layer, m, out, n, expert);
+        if (r) return r;
+    }
     const char *const(*map)[2] = llama_layers;
-    size_t n_map = sizeof llama_layers / sizeof llama_layers[0];
+    size_t n_map = sizeof llama_layers / sizeof llama_layers[0] - (m->n_expert ? 0 : 1); // the router last
     if (m->family == KITE__HF_GEMMA2 || m->family == KITE__HF_GEMMA3)
         map = gemma_layers, n_map = sizeof gemma_layers / sizeof gemma_layers[0];
     else if (m->family == KITE__HF_PHI3)
@@ -204,31 +239,62 @@ static item *new_item(conv *c) {
     return t;
 }
 
-// The output type of a tensor (llama.cpp's prepare_tensors): vectors, norms and non-weights
-// F32; matrices the chosen type, Q8_0 falling back to F16 for rows that are not whole blocks.
+// The output type of a tensor (llama.cpp's prepare_tensors): vectors, norms, non-weights and the
+// MoE router F32; matrices the chosen type, Q8_0 falling back to F16 for rows that are not whole
+// blocks.
 static kite_type out_type(const item *t, kite_type want) {
-    if (t->n_dims <= 1 || ends_with(t->name, "_norm.weight") || !ends_with(t->name, ".weight")) return KITE_TYPE_F32;
+    if (t->n_dims <= 1 || ends_with(t->name, "_norm.weight") || !ends_with(t->name, ".weight") ||
+        ends_with(t->name, ".ffn_gate_inp.weight"))
+        return KITE_TYPE_F32;
     if (want == KITE_TYPE_Q8_0 && t->ne[0] % 32) return KITE_TYPE_F16;
     return want;
 }
 
+// Expert e's matrix st into the stacked tensor t (made on the first expert seen): every expert
+// of the same shape, each once.
+static kite_status plan_expert(conv *c, item *t, const char *name, const shard *sh, const kite_st_tensor *st, uint32_t e) {
+    if (st->n_dims != 2)
+        return kite__fail(KITE_ERR_INVALID, "%s: tensor %s has %u dimensions (2 expected)", sh->name, st->name, st->n_dims);
+    if (!t) {
+        if (!(t = new_item(c)) || !(t->experts = calloc(c->m.n_expert, sizeof *t->experts)))
+            return kite__fail(KITE_ERR_NOMEM, "convert: out of memory");
+        snprintf(t->name, sizeof t->name, "%s", name);
+        t->n_dims = 3;
+        t->ne[0] = st->shape[1];
+        t->ne[1] = st->shape[0];
+        t->ne[2] = c->m.n_expert;
+        t->ne[3] = 1;
+    } else if (t->ne[0] != st->shape[1] || t->ne[1] != st->shape[0]) {
+        return kite__fail(KITE_ERR_INVALID, "%s: tensor %s is %llu x %llu, another expert's is %llu x %llu", sh->name, st->name,
+                          (unsigned long long)st->shape[0], (unsigned long long)st->shape[1], (unsigned long long)t->ne[1],
+                          (unsigned long long)t->ne[0]);
+    }
+    if (t->experts[e].src) return kite__fail(KITE_ERR_INVALID, "%s: tensor %s appears twice", sh->name, st->name);
+    t->experts[e] = (part){st, sh->name};
+    if (t->ne[0] == 0 || t->ne[1] == 0) return kite__fail(KITE_ERR_INVALID, "%s: tensor %s is empty", sh->name, st->name);
+    return KITE_OK;
+}
+
 static kite_status plan_tensor(conv *c, const shard *sh, const kite_st_tensor *st, kite_type *want) {
     char name[64];
-    int r = map_name(st->name, &c->m, name, sizeof name);
+    uint32_t expert = UINT32_MAX;
+    int r = map_name(st->name, &c->m, name, sizeof name, &expert);
     if (r == 0) return KITE_OK;
     if (r < 0) return kite__fail(KITE_ERR_INVALID, "%s: cannot map tensor %s to a %s GGUF name", sh->name, st->name, c->m.arch);
     if (strcmp(st->dtype, "F32") && strcmp(st->dtype, "F16") && strcmp(st->dtype, "BF16"))
         return kite__fail(KITE_ERR_UNSUPPORTED, "%s: tensor %s has dtype %s (F32, F16, BF16 are supported)", sh->name, st->name, st->dtype);
     if (st->n_dims < 1 || st->n_dims > 2)
         return kite__fail(KITE_ERR_INVALID, "%s: tensor %s has %u dimensions (1 or 2 expected)", sh->name, st->name, st->n_dims);
-    for (size_t i = 0; i < c->n_items; i++)
-        if (!strcmp(c->items[i].name, name)) return kite__fail(KITE_ERR_INVALID, "%s: tensor %s appears twice", sh->name, st->name);
     if ((int)*want < 0 && st->n_dims >= 2) *want = strcmp(st->dtype, "BF16") ? KITE_TYPE_F16 : KITE_TYPE_BF16;
+    item *same = NULL;
+    for (size_t i = 0; i < c->n_items && !same; i++)
+        if (!strcmp(c->items[i].name, name)) same = &c->items[i];
+    if (expert != UINT32_MAX) return plan_expert(c, same, name, sh, st, expert);
+    if (same) return kite__fail(KITE_ERR_INVALID, "%s: tensor %s appears twice", sh->name, st->name);
     item *t = new_item(c);
     if (!t) return kite__fail(KITE_ERR_NOMEM, "convert: out of memory");
     snprintf(t->name, sizeof t->name, "%s", name);
-    t->src = st;
-    t->file = sh->name;
+    t->one = (part){st, sh->name};
     t->n_dims = st->n_dims;
     for (uint32_t d = 0; d < 4; d++) t->ne[d] = d < st->n_dims ? st->shape[st->n_dims - 1 - d] : 1;
     if (c->m.llama_like && (ends_with(st->name, "q_proj.weight") || ends_with(st->name, "q_proj.bias"))) t->perm_heads = c->m.n_head;
@@ -251,6 +317,30 @@ static kite_status add_generated(conv *c, const char *name, uint64_t n, float **
     t->ne[0] = n;
     t->ne[1] = t->ne[2] = t->ne[3] = 1;
     *data = t->gen;
+    return KITE_OK;
+}
+
+// A MoE checkpoint: every layer has its router and its three stacked tensors, each with every
+// expert (llama.cpp's Qwen2MoeModel stacks a layer only once it has all of them).
+static kite_status check_moe_layers(const conv *c) {
+    if (!c->m.n_expert) return KITE_OK;
+    static const char *const proj[] = {NULL, "gate", "up", "down"}; // the router, then the experts' matrices
+    for (uint32_t l = 0; l < c->m.n_layer; l++)
+        for (size_t k = 0; k < 4; k++) {
+            char want[64], hf_name[96];
+            if (k) snprintf(want, sizeof want, "blk.%u.ffn_%s_exps.weight", l, proj[k]);
+            else snprintf(want, sizeof want, "blk.%u.ffn_gate_inp.weight", l);
+            const item *t = NULL;
+            for (size_t i = 0; i < c->n_items && !t; i++)
+                if (!strcmp(c->items[i].name, want)) t = &c->items[i];
+            uint32_t missing = 0;
+            while (t && t->experts && missing < c->m.n_expert && t->experts[missing].src) missing++;
+            if (t && (!t->experts || missing == c->m.n_expert)) continue;
+            if (k) snprintf(hf_name, sizeof hf_name, "model.layers.%u.mlp.experts.%u.%s_proj.weight", l, missing, proj[k]);
+            else snprintf(hf_name, sizeof hf_name, "model.layers.%u.mlp.gate.weight", l);
+            return kite__fail(KITE_ERR_INVALID, "the checkpoint lacks %s (%s needs %s)", hf_name, want,
+                              k ? "every expert" : "the router of each layer");
+        }
     return KITE_OK;
 }
 
@@ -283,7 +373,7 @@ static kite_status plan(conv *c, int outtype, kite_type *want) {
         embd |= !strcmp(c->items[i].name, "token_embd.weight");
     }
     if (!embd) return kite__fail(KITE_ERR_INVALID, "the checkpoint has no model.embed_tokens.weight");
-    return KITE_OK;
+    return check_moe_layers(c);
 }
 
 // HF row (or element) of output row r under llama's permutation: HF keeps each head's
@@ -305,16 +395,17 @@ static void to_f32(const char *dtype, const uint8_t *src, float *dst, uint64_t n
     }
 }
 
-// Reads rows [r0, r0 + nr) of t (GGUF rows of ne[0] elements) as floats, permuted as llama.cpp.
-static kite_status read_rows(conv *c, const item *t, uint64_t r0, uint64_t nr, uint8_t *raw, float *out) {
-    const kite_st_tensor *st = t->src;
+// Reads rows [r0, r0 + nr) of t's source p (GGUF rows of ne[0] elements) as floats, permuted as
+// llama.cpp.
+static kite_status read_rows(conv *c, const item *t, part p, uint64_t r0, uint64_t nr, uint8_t *raw, float *out) {
+    const kite_st_tensor *st = p.src;
     const uint64_t es = st->nbytes / (t->ne[0] * t->ne[1]), row = t->ne[0] * es;
     if (t->perm_heads && t->n_dims == 2) {
         for (uint64_t r = 0; r < nr; r++)
-            KITE_TRY(c->f->read_at(c->f->user, t->file, st->offset + perm_src(r0 + r, t->ne[1], t->perm_heads) * row,
+            KITE_TRY(c->f->read_at(c->f->user, p.file, st->offset + perm_src(r0 + r, t->ne[1], t->perm_heads) * row,
                                    raw + r * row, row));
     } else {
-        KITE_TRY(c->f->read_at(c->f->user, t->file, st->offset + r0 * row, raw, nr * row));
+        KITE_TRY(c->f->read_at(c->f->user, p.file, st->offset + r0 * row, raw, nr * row));
     }
     to_f32(st->dtype, raw, out, nr * t->ne[0]);
     if (t->perm_heads && t->n_dims == 1) { // a bias: permute its elements (nr is 1)
@@ -334,7 +425,8 @@ static kite_status read_rows(conv *c, const item *t, uint64_t r0, uint64_t nr, u
 
 static kite_status write_tensor(conv *c, kite_gguf_writer *w, const kite_sink *out, uint64_t idx) {
     const item *t = &c->items[idx];
-    const uint64_t cols = t->ne[0], rows = t->n_dims == 2 ? t->ne[1] : 1;
+    // a stacked expert tensor: expert by expert, each as a 2-D tensor of ne[1] rows
+    const uint64_t cols = t->ne[0], rows = t->n_dims >= 2 ? t->ne[1] : 1, n_parts = t->experts ? t->ne[2] : 1;
     if (t->gen) {
         KITE_TRY(out->write(out->user, t->gen, cols * sizeof(float)));
         return kite_gguf_writer_write_padding(w, out, idx);
@@ -349,12 +441,13 @@ static kite_status write_tensor(conv *c, kite_gguf_writer *w, const kite_sink *o
     float *f = malloc(chunk * cols * sizeof *f);
     uint8_t *raw = malloc(chunk * cols * 4), *q = malloc(chunk * orow);
     kite_status s = f && raw && q ? KITE_OK : kite__fail(KITE_ERR_NOMEM, "convert: out of memory for tensor %s", t->name);
-    for (uint64_t r0 = 0; s == KITE_OK && r0 < rows; r0 += chunk) {
-        uint64_t nr = rows - r0 < chunk ? rows - r0 : chunk;
-        s = read_rows(c, t, r0, nr, raw, f);
-        if (s == KITE_OK) s = kite_quantize_rows(t->type, f, q, (int64_t)nr, (int64_t)cols);
-        if (s == KITE_OK) s = out->write(out->user, q, nr * orow);
-    }
+    for (uint64_t e = 0; s == KITE_OK && e < n_parts; e++)
+        for (uint64_t r0 = 0; s == KITE_OK && r0 < rows; r0 += chunk) {
+            uint64_t nr = rows - r0 < chunk ? rows - r0 : chunk;
+            s = read_rows(c, t, t->experts ? t->experts[e] : t->one, r0, nr, raw, f);
+            if (s == KITE_OK) s = kite_quantize_rows(t->type, f, q, (int64_t)nr, (int64_t)cols);
+            if (s == KITE_OK) s = out->write(out->user, q, nr * orow);
+        }
     free(f);
     free(raw);
     free(q);
@@ -409,7 +502,10 @@ kite_status kite_convert_hf(const kite_hf_files *files, const kite_convert_opts 
         free(c.shards[i].name);
         kite_safetensors_free(c.shards[i].st);
     }
-    for (size_t i = 0; i < c.n_items; i++) free(c.items[i].gen);
+    for (size_t i = 0; i < c.n_items; i++) {
+        free(c.items[i].gen);
+        free(c.items[i].experts);
+    }
     free(c.shards);
     free(c.items);
     return s;

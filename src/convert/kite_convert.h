@@ -85,8 +85,11 @@ typedef struct kite_convert_opts {
 // Architectures (config.json "architectures"[0]): LlamaForCausalLM, MistralForCausalLM ->
 // llama (q/k rows permuted to llama.cpp's rotary layout; rope_type llama3 ->
 // rope_freqs.weight), SmolLM3ForCausalLM -> smollm3 (llama's mapping; NoPE every 4th layer), Qwen2ForCausalLM ->
-// qwen2, Qwen3ForCausalLM -> qwen3, Gemma2ForCausalLM -> gemma2 and Gemma3ForCausalLM -> gemma3
-// (RMS norm weights written as 1 + w, in the source dtype's arithmetic as torch does it; a
+// qwen2, Qwen3ForCausalLM -> qwen3, Qwen3MoeForCausalLM -> qwen3moe (each layer's
+// experts.E.{gate,up,down}_proj stacked into ffn_{gate,up,down}_exps, expert outermost, read
+// expert by expert; the router mlp.gate -> ffn_gate_inp, F32; a missing expert, shared experts,
+// dense layers or norm_topk_prob false refused), Gemma2ForCausalLM -> gemma2 and
+// Gemma3ForCausalLM -> gemma3 (RMS norm weights written as 1 + w, in the source dtype's arithmetic as torch does it; a
 // query_pre_attn_scalar or window pattern llama.cpp would not run is refused), Phi3ForCausalLM
 // -> phi3 (fused qkv / gate_up; longrope -> rope_factors_long/short.weight). Tokenizer: a SentencePiece tokenizer.model when present
 // (as llama.cpp tries it first), else tokenizer.json with a byte-level BPE model whose

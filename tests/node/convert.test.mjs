@@ -3,9 +3,9 @@
 // or runs: config.json, tokenizer.json (a BPE vocabulary) or tokenizer.model (SentencePiece,
 // protobuf), tokenizer_config.json and model.safetensors (or shards + index) in HF's own layout
 // (HF tensor names and shapes; llama's q/k rows in HF's rotate_half order, the inverse of the
-// converter's permutation, written here from the definition). Converting it back must give the
-// original's tensor bytes, the metadata keys llama.cpp's converter writes, and llama.cpp's
-// greedy text. Then the output types, and the inputs refused.
+// converter's permutation, written here from the definition; Qwen3MoE's experts one matrix
+// each). Converting it back must give the original's tensor bytes, the metadata keys llama.cpp's
+// converter writes, and llama.cpp's greedy text. Then the output types, and the inputs refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -38,6 +38,7 @@ const LAYER_NAMES = {
   'ffn_gate.weight': 'mlp.gate_proj.weight',
   'ffn_up.weight': 'mlp.up_proj.weight',
   'ffn_down.weight': 'mlp.down_proj.weight',
+  'ffn_gate_inp.weight': 'mlp.gate.weight', // Qwen3MoE's router
 };
 // Gemma 2 / 3 (transformers' Gemma2DecoderLayer / Gemma3DecoderLayer): norms after attention and
 // before / after the feed-forward block. Phi-3: fused q|k|v and gate|up matrices.
@@ -233,11 +234,25 @@ function normMinusOne(bytes) {
   return new Uint8Array(f.map((x) => x - 1).buffer);
 }
 
+// Qwen3MoE keeps each expert's matrices apart: GGUF's ffn_{gate,up,down}_exps (ne [cols, rows,
+// experts], expert outermost) are HF's model.layers.L.mlp.experts.E.{gate,up,down}_proj.weight.
+function splitExperts(t, entry) {
+  const m = /^blk\.(\d+)\.ffn_(gate|up|down)_exps\.weight$/.exec(t.name);
+  if (!m) return [entry];
+  const [cols, rows, n] = t.ne, size = entry.bytes.length / n;
+  return Array.from({ length: n }, (_, e) => ({
+    ...entry,
+    name: `model.layers.${m[1]}.mlp.experts.${e}.${m[2]}_proj.weight`,
+    shape: [rows, cols],
+    bytes: entry.bytes.subarray(e * size, (e + 1) * size),
+  }));
+}
+
 // model.safetensors (or two shards + index) with g's tensors in HF's names, shapes and row order;
 // opts.dtype(t) may give a tensor's dtype and bytes instead ({dtype, bytes}). Generated tensors
 // (rope_freqs, Phi-3's rope factors: config.json's numbers) are left out.
 function writeWeights(g, dir, opts, nHead, nKv) {
-  const entries = g.tensors.filter((t) => !/^rope_(freqs|factors_long|factors_short)\.weight$/.test(t.name)).map((t) => {
+  const entries = g.tensors.filter((t) => !/^rope_(freqs|factors_long|factors_short)\.weight$/.test(t.name)).flatMap((t) => {
     let bytes = t.bytes;
     const shape = [...t.ne].reverse();
     const m = /^blk\.\d+\.attn_([qk])\.(weight|bias)$/.exec(t.name);
@@ -245,6 +260,7 @@ function writeWeights(g, dir, opts, nHead, nKv) {
     if (opts.family === 'gemma' && t.name.endsWith('norm.weight')) bytes = normMinusOne(bytes);
     let dtype = { [GGML.F32]: 'F32', [GGML.F16]: 'F16' }[t.type];
     if (opts.dtype) ({ dtype, bytes } = opts.dtype(t, dtype, bytes));
+    if (/_exps\.weight$/.test(t.name)) return splitExperts(t, { dtype, bytes });
     return { name: hfName(t.name, opts.family), dtype, shape, bytes };
   });
   if ((opts.shards ?? 1) === 1) {
@@ -344,12 +360,36 @@ const CASES = [
     config: { original_max_position_embeddings: 512 }, only: ['phi3.rope.scaling.original_context_length', 'phi3.attention.sliding_window'],
     readme16: ' ALLmsdn MakelglglglglgровиAccountença bandatively juniorScrollViewcross',
   },
+  // Qwen3MoE: 8 experts, top-2, expert ff 32 (arch/README); experts stacked back expert by
+  // expert. llama.cpp's converter keeps the router F32 (the script-made reference has it F16).
+  {
+    stem: 'qwen3moe', file: () => join(modelsDir(), 'arch/qwen3moe.gguf'), hfArch: 'Qwen3MoeForCausalLM', routerF32: true,
+    config: (g) => ({
+      num_experts: g.kv.get('qwen3moe.expert_count').value,
+      num_experts_per_tok: g.kv.get('qwen3moe.expert_used_count').value,
+      moe_intermediate_size: g.kv.get('qwen3moe.expert_feed_forward_length').value,
+      norm_topk_prob: true,
+      decoder_sparse_step: 1,
+      mlp_only_layers: [],
+    }),
+  },
 ];
 
 // A F32 tensor's values as numbers (each a float32, so config.json's decimal reads back to it).
 function f32Values(g, name) {
   const b = g.tensors.find((t) => t.name === name).bytes;
   return Array.from(new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length)));
+}
+
+// g with its F16 MoE routers (ffn_gate_inp) widened to F32, as llama.cpp's converter writes them.
+function routerAsF32(g) {
+  const tensors = g.tensors.map((t) => {
+    if (!t.name.endsWith('.ffn_gate_inp.weight') || t.type !== GGML.F16) return t;
+    const h = new Uint16Array(t.bytes.buffer.slice(t.bytes.byteOffset, t.bytes.byteOffset + t.bytes.length));
+    return { ...t, type: GGML.F32, bytes: new Uint8Array(Float32Array.from(h, halfToFloat).buffer) };
+  });
+  assert.equal(tensors.filter((t, i) => t !== g.tensors[i]).length, g.kv.get('qwen3moe.block_count').value);
+  return { ...g, tensors };
 }
 
 // As arch.test.mjs records them: where llama-simple and Kite round a near tie of these
@@ -369,7 +409,7 @@ for (const c of CASES) {
     const r = convert([dir, out]);
     assert.equal(r.status, 0, r.stderr);
     const got = readGguf(readFileSync(out));
-    compareTensors(want, got);
+    compareTensors(c.routerF32 ? routerAsF32(want) : want, got);
     compareMetadata(want, got, c);
     assert.equal(got.kv.get('general.name').value, c.stem);
     assert.equal(got.kv.get('general.file_type').value, 1);
@@ -649,7 +689,7 @@ for (const [name, msg, edit] of BAD_CASES) {
   });
 }
 
-// ---- Gemma / Phi configs refused: a key the architecture needs, values llama.cpp would run wrong ----
+// ---- Gemma / Phi / Qwen3MoE refused: a key the arch needs, values llama.cpp would run wrong, an expert missing ----
 
 // The case's HF folder (the one its conversion test wrote, else a fresh one).
 function caseDir(stem) {
@@ -661,18 +701,25 @@ function caseDir(stem) {
   return dir;
 }
 
+// config.json edited by fn
+const cfg = (fn) => (dir) => editJson(dir, 'config.json', fn);
+
 const ARCH_BAD = [
-  ['gemma2 without attn_logit_softcapping', 'gemma2', /config\.json: missing "attn_logit_softcapping" \(gemma2 needs it\)/, (j) => { delete j.attn_logit_softcapping; }],
-  ['gemma3 without sliding_window', 'gemma3', /config\.json: missing "sliding_window" \(gemma3 needs it\)/, (j) => { delete j.sliding_window; }],
-  ['gemma3 query_pre_attn_scalar not the head size', 'gemma3', /query_pre_attn_scalar 64 is not the 48 llama\.cpp's gemma3 uses for 6 layers/, (j) => { j.query_pre_attn_scalar = 64; }],
-  ['gemma3 sliding_window_pattern 4', 'gemma3', /sliding_window_pattern 4 is not 6/, (j) => { j.sliding_window_pattern = 4; }],
-  ['gemma3 multimodal', 'gemma3', /architecture Gemma3ForConditionalGeneration is not supported \(a multimodal model/, (j) => {
+  ['gemma2 without attn_logit_softcapping', 'gemma2', /config\.json: missing "attn_logit_softcapping" \(gemma2 needs it\)/, cfg((j) => { delete j.attn_logit_softcapping; })],
+  ['gemma3 without sliding_window', 'gemma3', /config\.json: missing "sliding_window" \(gemma3 needs it\)/, cfg((j) => { delete j.sliding_window; })],
+  ['gemma3 query_pre_attn_scalar not the head size', 'gemma3', /query_pre_attn_scalar 64 is not the 48 llama\.cpp's gemma3 uses for 6 layers/, cfg((j) => { j.query_pre_attn_scalar = 64; })],
+  ['gemma3 sliding_window_pattern 4', 'gemma3', /sliding_window_pattern 4 is not 6/, cfg((j) => { j.sliding_window_pattern = 4; })],
+  ['gemma3 multimodal', 'gemma3', /architecture Gemma3ForConditionalGeneration is not supported \(a multimodal model/, cfg((j) => {
     j.text_config = { ...j };
     j.vision_config = { hidden_size: 1152 };
     j.architectures = ['Gemma3ForConditionalGeneration'];
-  }],
-  ['phi3 without original_max_position_embeddings', 'rand-phi3', /config\.json: missing "original_max_position_embeddings" \(phi3 needs it\)/, (j) => { delete j.original_max_position_embeddings; }],
-  ['phi3 long_factor of the wrong length', 'phi4mini', /rope_scaling "long_factor" is not 12 numbers/, (j) => { j.rope_scaling.long_factor.pop(); }],
+  })],
+  ['phi3 without original_max_position_embeddings', 'rand-phi3', /config\.json: missing "original_max_position_embeddings" \(phi3 needs it\)/, cfg((j) => { delete j.original_max_position_embeddings; })],
+  ['phi3 long_factor of the wrong length', 'phi4mini', /rope_scaling "long_factor" is not 12 numbers/, cfg((j) => { j.rope_scaling.long_factor.pop(); })],
+  ['qwen3moe with an expert missing', 'qwen3moe', /the checkpoint lacks model\.layers\.1\.mlp\.experts\.5\.up_proj\.weight \(blk\.1\.ffn_up_exps\.weight needs every expert\)/, (d) =>
+    editHeader(d, (h) => { delete h['model.layers.1.mlp.experts.5.up_proj.weight']; })],
+  ['qwen3moe with shared experts', 'qwen3moe', /shared experts \(shared_expert_intermediate_size 64\) are not supported/, cfg((j) => { j.shared_expert_intermediate_size = 64; })],
+  ['qwen3moe norm_topk_prob false', 'qwen3moe', /norm_topk_prob false is not supported/, cfg((j) => { j.norm_topk_prob = false; })],
 ];
 
 for (const [name, stem, msg, edit] of ARCH_BAD) {
@@ -681,7 +728,7 @@ for (const [name, stem, msg, edit] of ARCH_BAD) {
     const src = caseDir(stem), dir = join(BAD, name.replace(/\W+/g, '-'));
     mkdirSync(dir, { recursive: true });
     for (const f of readdirSync(src)) writeFileSync(join(dir, f), readFileSync(join(src, f)));
-    editJson(dir, 'config.json', edit);
+    edit(dir);
     assertRefused(name, dir, msg);
   });
 }
