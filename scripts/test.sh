@@ -67,7 +67,8 @@ run_fuzz() {
     local name corpus
     name=$(basename "$f")
     corpus=$(mktemp -d)
-    # seeds: the real files the target parses (small GGUFs, JSON from tests/fuzz/seeds)
+    # seeds: the real files the target parses (small GGUFs, JSON from tests/fuzz/seeds, safetensors
+    # files made by tests/fuzz/make_safetensors_seeds.mjs)
     case "$name" in
       fuzz_gguf) cp "$KITE_MODELS/stories260K.gguf" "$root/../shared/vocab/ggml-vocab-llama-spm.gguf" "$corpus/" 2>/dev/null ;;
       fuzz_imatrix)
@@ -75,6 +76,7 @@ run_fuzz() {
           build/native/kite imatrix -m models/stories260K.gguf -f "$KITE_MODELS/../text/stories.txt" -c 64 --chunks 2 \
             --output-format "$fmt" -o "$corpus/stories260K.$fmt" >/dev/null 2>&1
         done ;;
+      fuzz_safetensors) node tests/fuzz/make_safetensors_seeds.mjs "$corpus" ;;
     esac
     [ -d "tests/fuzz/seeds_${name#fuzz_}" ] && cp tests/fuzz/seeds_"${name#fuzz_}"/* "$corpus/"
     # the small binary formats (a KL-divergence base file, an HTTP response) saturate in half the time

@@ -1,5 +1,5 @@
 # libFuzzer targets: every tests/fuzz/fuzz_*.c is one executable built with clang's
-# -fsanitize=fuzzer (plus ASan/UBSan from the fuzz preset). Seed corpora: tests/fuzz/seeds_<name without fuzz_>/ (scripts/test.sh copies them).
+# -fsanitize=fuzzer (plus ASan/UBSan from the fuzz preset). Seed corpora: tests/fuzz/seeds_<name without fuzz_>/ (scripts/test.sh copies them) or made by scripts/test.sh (run_fuzz).
 file(GLOB KITE_FUZZ_SRC CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_*.c)
 foreach(src ${KITE_FUZZ_SRC})
   get_filename_component(name ${src} NAME_WE)
