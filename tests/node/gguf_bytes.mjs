@@ -4,7 +4,7 @@
 const enc = new TextEncoder();
 
 // Byte size of one scalar of each GGUF value type (strings and arrays are handled apart).
-const SCALAR = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
+export const SCALAR = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
 
 // Offset just past the value of type `t` starting at `off`.
 function skipValue(dv, off, t) {

@@ -1,7 +1,10 @@
 // gguf_read.mjs - test helper: a GGUF file's metadata values and tensors, read from the GGUF
-// spec (written apart from the C reader it checks): readGguf(bytes) -> { kv: Map(key ->
-// {type, value}), tensors: [{name, type, ne, bytes}] }. Array values are JS arrays (strings
-// decoded as UTF-8, numbers as numbers, 64-bit as BigInt).
+// spec (written apart from the C reader it checks; the walk over the key/value records is
+// gguf_bytes.mjs's readHeader): readGguf(bytes) -> { kv: Map(key -> {type, value}), tensors:
+// [{name, type, ne, bytes}] }. Array values are JS arrays (strings decoded as UTF-8, numbers as
+// numbers, 64-bit as BigInt).
+import { readHeader, SCALAR } from './gguf_bytes.mjs';
+
 const dec = new TextDecoder('utf-8', { fatal: false });
 
 // Block size (elements) and bytes per block of the ggml types the converter tests meet.
@@ -9,9 +12,8 @@ const TYPE = { 0: [1, 4], 1: [1, 2], 8: [32, 34], 30: [1, 2] };
 export const GGML = { F32: 0, F16: 1, Q8_0: 8, BF16: 30 };
 
 export function readGguf(src) {
-  const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
-  if (dv.getUint32(0, true) !== 0x46554747) throw new Error('not a GGUF file');
-  let off = 8;
+  const { dv, nTensors, kvs, align, infoStart } = readHeader(src);
+  let off = 0;
   const u32 = () => { const x = dv.getUint32(off, true); off += 4; return x; };
   const u64 = () => { const x = Number(dv.getBigUint64(off, true)); off += 8; return x; };
   const str = () => { const n = u64(); const s = dec.decode(src.subarray(off, off + n)); off += n; return s; };
@@ -24,7 +26,7 @@ export function readGguf(src) {
     }[t];
     if (!r) throw new Error(`GGUF value type ${t}`);
     const v = r();
-    off += { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 }[t];
+    off += SCALAR[t];
     return v;
   };
   const value = (t) => {
@@ -34,16 +36,15 @@ export function readGguf(src) {
     for (let i = 0; i < n; i++) a[i] = value(et);
     return a;
   };
-  off = 8;
-  const nTensors = u64(), nKv = u64();
+  // each record (readHeader's walk): key, value type, value
   const kv = new Map();
-  let align = 32;
-  for (let i = 0; i < nKv; i++) {
-    const key = str(), type = u32();
-    const v = value(type);
-    kv.set(key, { type, value: v });
-    if (key === 'general.alignment') align = v;
+  for (const { key, bytes } of kvs) {
+    off = bytes.byteOffset - src.byteOffset;
+    str();
+    const type = u32();
+    kv.set(key, { type, value: value(type) });
   }
+  off = infoStart;
   const tensors = [];
   for (let i = 0; i < nTensors; i++) {
     const name = str(), nd = u32(), ne = [];
