@@ -48,6 +48,12 @@ bool kite__cpu_x86_avxvnni(void);
 // the tile registers (on Linux this call asks for them); false elsewhere.
 bool kite__cpu_x86_amx(void);
 
+// Whether the C string s ends with suffix.
+static inline bool kite__ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && memcmp(s + n - k, suffix, k) == 0;
+}
+
 #define KITE_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define KITE_MAX(a, b) ((a) > (b) ? (a) : (b))
 

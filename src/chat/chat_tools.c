@@ -96,11 +96,6 @@ static void put_tool_result(kite_buf *b, const kite_chat_turn *m, size_t i, size
 
 static bool starts_with(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
 
-static bool ends_with(const char *s, const char *p) {
-    size_t n = strlen(s), k = strlen(p);
-    return n >= k && memcmp(s + n - k, p, k) == 0;
-}
-
 // The last occurrence of needle in s (NULL if none).
 static const char *last_of(const char *s, const char *needle) {
     const char *last = NULL;
@@ -159,7 +154,7 @@ void kite__chat_qwen3_render(kite_buf *b, const kite_chat_turn *m, size_t n, con
     size_t last_query = n ? n - 1 : 0;
     for (size_t k = n; k-- > 0;) {
         if (is(&m[k], "user") && !(starts_with(m[k].content, "<tool_response>") &&
-                                   ends_with(m[k].content, "</tool_response>"))) {
+                                   kite__ends_with(m[k].content, "</tool_response>"))) {
             last_query = k;
             break;
         }

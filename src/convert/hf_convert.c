@@ -85,11 +85,6 @@ static const char *const phi3_layers[][2] = {
     {"mlp.down_proj.weight", "ffn_down.weight"},
 };
 
-static bool ends_with(const char *s, const char *suffix) {
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && !strcmp(s + n - k, suffix);
-}
-
 // An expert's matrix, "experts.E.{gate,up,down}_proj.weight" (after "model.layers.L.mlp."), as
 // the stacked GGUF name into out and E into *expert: 1, else 0 (-1: E not below n_expert).
 static int map_expert(const char *p, uint32_t layer, const kite__hf_model *m, char *out, size_t n, uint32_t *expert) {
@@ -115,7 +110,8 @@ static int map_expert(const char *p, uint32_t layer, const kite__hf_model *m, ch
 // *expert: the expert an expert's matrix is (stacked into out), else UINT32_MAX.
 static int map_name(const char *hf, const kite__hf_model *m, char *out, size_t n, uint32_t *expert) {
     *expert = UINT32_MAX;
-    if (ends_with(hf, ".rotary_emb.inv_freq") || ends_with(hf, ".attention.masked_bias") || ends_with(hf, ".attention.bias") ||
+    if (kite__ends_with(hf, ".rotary_emb.inv_freq") || kite__ends_with(hf, ".attention.masked_bias") ||
+        kite__ends_with(hf, ".attention.bias") ||
         (m->family == KITE__HF_GEMMA2 && !strcmp(hf, "lm_head.weight"))) // Gemma2Model skips lm_head (tied)
         return 0;
     if (!strcmp(hf, "model.embed_tokens.weight")) return snprintf(out, n, "token_embd.weight"), 1;
@@ -243,8 +239,8 @@ static item *new_item(conv *c) {
 // MoE router F32; matrices the chosen type, Q8_0 falling back to F16 for rows that are not whole
 // blocks.
 static kite_type out_type(const item *t, kite_type want) {
-    if (t->n_dims <= 1 || ends_with(t->name, "_norm.weight") || !ends_with(t->name, ".weight") ||
-        ends_with(t->name, ".ffn_gate_inp.weight"))
+    if (t->n_dims <= 1 || kite__ends_with(t->name, "_norm.weight") || !kite__ends_with(t->name, ".weight") ||
+        kite__ends_with(t->name, ".ffn_gate_inp.weight"))
         return KITE_TYPE_F32;
     if (want == KITE_TYPE_Q8_0 && t->ne[0] % 32) return KITE_TYPE_F16;
     return want;
@@ -297,10 +293,12 @@ static kite_status plan_tensor(conv *c, const shard *sh, const kite_st_tensor *s
     t->one = (part){st, sh->name};
     t->n_dims = st->n_dims;
     for (uint32_t d = 0; d < 4; d++) t->ne[d] = d < st->n_dims ? st->shape[st->n_dims - 1 - d] : 1;
-    if (c->m.llama_like && (ends_with(st->name, "q_proj.weight") || ends_with(st->name, "q_proj.bias"))) t->perm_heads = c->m.n_head;
-    if (c->m.llama_like && (ends_with(st->name, "k_proj.weight") || ends_with(st->name, "k_proj.bias"))) t->perm_heads = c->m.n_head_kv;
+    if (c->m.llama_like && (kite__ends_with(st->name, "q_proj.weight") || kite__ends_with(st->name, "q_proj.bias")))
+        t->perm_heads = c->m.n_head;
+    if (c->m.llama_like && (kite__ends_with(st->name, "k_proj.weight") || kite__ends_with(st->name, "k_proj.bias")))
+        t->perm_heads = c->m.n_head_kv;
     // Gemma's RMS norms scale by 1 + w (Gemma2Model / Gemma3Model add the 1 at convert time)
-    t->plus_one = (c->m.family == KITE__HF_GEMMA2 || c->m.family == KITE__HF_GEMMA3) && ends_with(st->name, "norm.weight");
+    t->plus_one = (c->m.family == KITE__HF_GEMMA2 || c->m.family == KITE__HF_GEMMA3) && kite__ends_with(st->name, "norm.weight");
     if (t->perm_heads && st->shape[0] % (2 * (uint64_t)t->perm_heads))
         return kite__fail(KITE_ERR_INVALID, "%s: tensor %s has %llu rows, not a multiple of 2 x %u heads", sh->name, st->name,
                           (unsigned long long)st->shape[0], t->perm_heads);

@@ -218,11 +218,6 @@ static int n_dims_of(const int64_t *ne) {
     return 1;
 }
 
-static bool ends_with(const char *s, const char *suffix) {
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && !memcmp(s + n - k, suffix, k);
-}
-
 // Is this tensor quantized at all? Only matrices named *weight, minus the small or
 // precision-critical ones llama.cpp keeps as they are.
 static bool allows_quantization(const kite_quantize_params *p, const kite_quant_tensor *t) {
@@ -231,7 +226,7 @@ static bool allows_quantization(const kite_quantize_params *p, const kite_quant_
     const char *name = t->name;
     // llama.cpp tests rfind("weight") == size - 6, which also holds for a 5-byte name without
     // "weight" (npos == 5 - 6 in size_t arithmetic); kept so the same tensors are quantized
-    if (!ends_with(name, "weight") && !(strlen(name) == 5)) return false;
+    if (!kite__ends_with(name, "weight") && !(strlen(name) == 5)) return false;
     if (has(name, "_norm.weight")) return false;
     if (p->leave_output_tensor && !strcmp(name, "output.weight")) return false;
     // names kept in their type: expert routers, tiny or positional tables, conv kernels, and
