@@ -186,10 +186,9 @@ static kite_status load_shard(conv *c, shard *sh) {
 // The shard list: the index's weight_map files (sorted, as llama.cpp reads them), else
 // model.safetensors. Each index entry must be in the shard it names.
 static kite_status find_shards(conv *c) {
-    uint8_t *data = NULL;
-    uint64_t len = 0;
-    KITE_TRY(c->f->read_all(c->f->user, "model.safetensors.index.json", &data, &len));
-    if (!data) {
+    kite__jval *idx = NULL;
+    KITE_TRY(kite__hf_read_json(c->f, "model.safetensors.index.json", &idx));
+    if (!idx) {
         if (!c->f->exists(c->f->user, "model.safetensors")) {
             bool bin = c->f->exists(c->f->user, "pytorch_model.bin") || c->f->exists(c->f->user, "pytorch_model.bin.index.json");
             return kite__fail(bin ? KITE_ERR_UNSUPPORTED : KITE_ERR_INVALID,
@@ -199,10 +198,7 @@ static kite_status find_shards(conv *c) {
         KITE_TRY(add_shard(c, "model.safetensors"));
         return load_shard(c, &c->shards[0]);
     }
-    kite__jval *idx = NULL;
-    kite_status s = kite__hf_json("model.safetensors.index.json", data, len, &idx);
-    free(data);
-    KITE_TRY(s);
+    kite_status s = KITE_OK;
     const kite__jval *map = kite__json_get(idx, "weight_map");
     if (!map || map->type != KITE__J_OBJ || map->n == 0)
         s = kite__fail(KITE_ERR_INVALID, "model.safetensors.index.json: no \"weight_map\"");
@@ -463,16 +459,11 @@ static uint32_t file_type(kite_type t) {
 }
 
 static kite_status run(conv *c, const kite_convert_opts *o, kite_gguf_writer *w, const kite_sink *out) {
-    uint8_t *data = NULL;
-    uint64_t len = 0;
-    KITE_TRY(c->f->read_all(c->f->user, "config.json", &data, &len));
-    if (!data) return kite__fail(KITE_ERR_INVALID, "config.json is missing");
     kite__jval *cfg = NULL;
-    kite_status s = kite__hf_json("config.json", data, len, &cfg);
-    free(data);
-    KITE_TRY(s);
+    KITE_TRY(kite__hf_read_json(c->f, "config.json", &cfg));
+    if (!cfg) return kite__fail(KITE_ERR_INVALID, "config.json is missing");
     kite_type want = KITE_TYPE_F16;
-    s = kite__hf_config(cfg, o->name, w, &c->m);
+    kite_status s = kite__hf_config(cfg, o->name, w, &c->m);
     if (s == KITE_OK) s = find_shards(c);
     if (s == KITE_OK) s = plan(c, o->outtype, &want);
     if (s == KITE_OK) s = kite_gguf_writer_set_u32(w, "general.file_type", file_type(want));
