@@ -202,7 +202,7 @@ test("the README's convert example runs as written", () => {
   assert.equal(readGguf(readFileSync(join(cwd, 'my-model-Q8_0.gguf'))).kv.get('general.file_type').value, 7, 'Q8_0');
 });
 
-test('in Chromium, picked Files and a base URL convert to the native kite convert bytes', async () => {
+test('in Chromium, picked Files and a base URL convert to the native kite convert bytes; a page without isolation is refused', async () => {
   requireModels();
   requireDist(['st']);
   const c = checkpoints();
@@ -232,6 +232,18 @@ test('in Chromium, picked Files and a base URL convert to the native kite conver
     assert.equal(r.url, sha(c.llamaF16), 'llama from its URL');
     assert.match(r.refused ?? '', /^invalid input: .*config\.json is missing/);
     assert.deepEqual(errors, []);
+    // A page that is not crossOriginIsolated has no SharedArrayBuffer: refused up front.
+    const plain = await serve({ port: 0, isolation: false });
+    try {
+      const { page: p2 } = await newPageAt(browser, `http://127.0.0.1:${plain.port}/package.json`);
+      const msg = await p2.evaluate(async (url) => {
+        const kite = await import('/web/index.js');
+        return kite.convert(url).then(() => null, (e) => `${e.status}: ${e.message}`);
+      }, `http://127.0.0.1:${plain.port}/build/wasm-convert-hf/llama/`);
+      assert.match(msg ?? '', /^unsupported: kite: convert needs SharedArrayBuffer \(a crossOriginIsolated page/);
+    } finally {
+      await plain.close();
+    }
   } finally {
     await browser.close();
     await server.close();
