@@ -27,8 +27,8 @@ export async function convert(source, opts = {}) {
   const stop = new AbortController();
   const forward = () => stop.abort();
   if (signal?.aborted) stop.abort();
-  signal?.addEventListener('abort', forward, { once: true });
   const folder = await openCheckpoint(source, { signal: stop.signal });
+  signal?.addEventListener('abort', forward, { once: true });
   let client = null;
   let out = null;
   const ab = makeAbortFlag(stop.signal);
