@@ -291,6 +291,15 @@ bool model_fetch_url(const char *spec, char *out, size_t n) {
     if (!cache_dir(dir, sizeof dir)) return false;
     int k;
     if (!strncmp(spec, "hf://", 5)) { // hf://owner/repo/path/in/repo
+        // It names a file, as llama.cpp's -hf and the npm package's hf:// do: a query or fragment
+        // would reach the URL but not the cache path, so two references would share one file.
+        if (strpbrk(spec, "?#")) {
+            fprintf(stderr, "kite: hf:// reference '%s' has a %s: an hf:// reference names a file "
+                            "(hf://OWNER/REPO/FILE.gguf); give the https://huggingface.co/OWNER/REPO/resolve/main/... URL "
+                            "to send one\n",
+                    spec, strchr(spec, '?') ? "query ('?')" : "fragment ('#')");
+            return false;
+        }
         const char *p = spec + 5, *s1 = strchr(p, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
         if (!s1 || !s2 || s1 == p || s2 == s1 + 1 || !s2[1] || !safe_rel_path(p, rel, sizeof rel)) {
             fprintf(stderr, "kite: bad model URL '%s' (expected hf://OWNER/REPO/FILE.gguf)\n", spec);

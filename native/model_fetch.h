@@ -17,7 +17,8 @@ bool model_fetch_is_url(const char *spec);
 // its size is checked against the server's, and its SHA-256 against the ETag when that is a
 // SHA-256 (Hugging Face's LFS files) or else a URL.sha256 sidecar when the server has one; only
 // then is it renamed to PATH. On failure prints a message naming the problem and returns false
-// (a partial download is kept for the next try unless its checksum was wrong).
+// (a partial download is kept for the next try unless its checksum was wrong). An hf://
+// reference names a file: one with a query or fragment ('?', '#') is refused before any request.
 bool model_fetch_url(const char *url, char *out, size_t n);
 
 // As model_fetch_url for a Hugging Face repository "owner/repo[:QUANT]": the .gguf file whose

@@ -536,6 +536,20 @@ for (const client of ['sockets', 'curl']) {
   });
 }
 
+test('download: an hf:// reference with a query or fragment is refused as the npm package does, before any request', async () => {
+  const cache = mkdtempSync(join(tmp, 'cache-'));
+  for (const [tail, what] of [['?x=1', "query \\('\\?'\\)"], ['#x', "fragment \\('#'\\)"]]) {
+    const ref = `hf://t/sidecar/stories260K.gguf${tail}`;
+    const n = requests.length;
+    const r = await fetchRun(['-m', ref], cache, 'sockets');
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`hf:// reference '${ref.replace(/[?.]/g, '\\$&')}' has a ${what}: an hf:// reference names a file`));
+    assert.match(r.stderr, /give the https:\/\/huggingface\.co\/OWNER\/REPO\/resolve\/main\/\.\.\. URL to send one/);
+    assert.equal(requests.length, n, 'no request');
+  }
+  assert.deepEqual(readdirSync(cache), [], 'nothing cached');
+});
+
 // ---- help and the other commands ------------------------------------------------------------
 
 test('kite --help lists every command; every command has --help', () => {
