@@ -108,8 +108,9 @@ export interface CachedModel {
 export function listCachedModels(): Promise<CachedModel[]>;
 
 /** Removes a URL's cached copy, complete or partial; true when there was one. While a running
- *  load (in this page or another tab) downloads or reads the URL's OPFS copy, rejects with a
- *  KiteError of status 'busy' naming the URL and keeps the copy: abort that load or wait for it. */
+ *  load (in this page or another tab) downloads, reads or records the URL's copy, rejects with
+ *  a KiteError of status 'busy' naming the URL and keeps the copy: abort that load or wait for
+ *  it (a delete is never undone by a load that finishes storing afterwards). */
 export function deleteCachedModel(url: string | URL): Promise<boolean>;
 
 export interface LoadOptions extends DownloadOptions {

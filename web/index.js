@@ -23,7 +23,7 @@ export async function listCachedModels() {
 
 // Removes a URL's cached copy (complete or partial); true when there was one. The URL is the
 // one given to loadModel (hf:// references are accepted). Rejects (status 'busy') while a load
-// downloads or reads the copy (model_cache.js).
+// downloads, reads or records the copy (model_cache.js).
 export async function deleteCachedModel(url) {
   if (typeof url !== 'string' && !(url instanceof URL)) throw new KiteError('kite: deleteCachedModel(url) needs a URL', 'invalid input');
   if (isNode) return false;

@@ -2,8 +2,11 @@
 // File System (OPFS: resumable, written as the bytes arrive), or in the Cache API where OPFS
 // is missing. Entries are keyed by URL and record the server's ETag / Last-Modified and size:
 // a complete entry is read with no network request; a partial one (OPFS) resumes with a Range
-// request that If-Range ties to the same ETag. Used by the worker (reader.js) and by the page
-// (listCachedModels, deleteCachedModel). Nothing here runs in Node (no OPFS, no caches).
+// request that If-Range ties to the same ETag. A load holds a shared Web Lock on its entry while
+// it reads, downloads or records it; deleteCachedModel takes it exclusively, so a delete is never
+// undone by a load that was writing the entry. Used by the worker (cached_reader.js,
+// load_bytes.js) and by the page (listCachedModels, deleteCachedModel). Nothing here runs in
+// Node (no OPFS, no caches).
 
 import { KiteError } from './errors.js';
 
@@ -21,6 +24,25 @@ export const cacheableUrl = (url) => /^https?:/i.test(url);
 async function keyOf(url) {
   const d = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(url));
   return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+const hasLocks = () => typeof navigator === 'object' && typeof navigator.locks?.request === 'function';
+const lockName = (url) => `kite-model-cache ${url}`;
+
+// Takes a shared lock on a URL's entry for a load (this worker, or another tab's, may share it;
+// deleteCachedModel's exclusive lock waits for every holder). Resolves once held, to release().
+// Without the Web Locks API there is no lock (release does nothing).
+export async function useEntry(url) {
+  if (!hasLocks()) return () => {};
+  let release;
+  const held = new Promise((r) => (release = r));
+  await new Promise((granted, fail) => {
+    navigator.locks.request(lockName(url), { mode: 'shared' }, () => {
+      granted();
+      return held;
+    }).catch(fail);
+  });
+  return release;
 }
 
 async function opfsDir() {
@@ -131,19 +153,27 @@ export async function listCachedModels() {
   return out;
 }
 
-// Removes a URL's entries (OPFS and Cache API); true when there was one. Rejects, keeping the
-// OPFS entry, while a load in this or another tab downloads or reads it (holds its data file).
+// Removes a URL's entries (OPFS and Cache API); true when there was one. Rejects, keeping them,
+// while a load in this or another tab downloads, reads or records one (holds its lock, or where
+// there are no Web Locks, the OPFS data file).
 export async function deleteCachedModel(url) {
-  let found = false;
   const busy = () => new KiteError(`kite: deleteCachedModel: ${url} is in use by a running loadModel (downloading or ` +
     'reading it, in this page or another tab): delete it once that load has ended, or abort the load first', 'busy');
-  for (const backend of ['opfs', 'cache-api']) {
-    if (pickBackend(backend) !== backend) continue;
-    const e = await openEntry(backend, url);
-    if (e.meta) found = true;
-    await e.remove(busy);
-  }
-  return found;
+  const remove = async () => {
+    let found = false;
+    for (const backend of ['opfs', 'cache-api']) {
+      if (pickBackend(backend) !== backend) continue;
+      const e = await openEntry(backend, url);
+      if (e.meta) found = true;
+      await e.remove(busy);
+    }
+    return found;
+  };
+  if (!hasLocks()) return remove();
+  return navigator.locks.request(lockName(url), { mode: 'exclusive', ifAvailable: true }, (lock) => {
+    if (!lock) throw busy();
+    return remove();
+  });
 }
 
 // The free space the origin may still use (bytes), or Infinity when the browser does not say.

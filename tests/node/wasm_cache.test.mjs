@@ -411,3 +411,38 @@ test('Chromium: a full quota while storing: the model loads uncached and the war
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 500 * 1024 });
   }));
+
+// In the page: deleteCachedModel while a load downloads the URL into the Cache API (the server
+// holds back the second half; the entry is written when the download ends), then after it.
+async function inPageBusyCacheApi({ origin, flavor }) {
+  const kite = await import('/web/index.js');
+  const url = `${origin}/hold/capi.gguf`;
+  let started;
+  const receiving = new Promise((r) => (started = r));
+  const loading = kite.loadModel(url, { flavor, cache: 'cache-api', onProgress: (p) => p.loaded > 0 && started() });
+  await receiving;
+  const out = {};
+  try {
+    out.deleted = await kite.deleteCachedModel(url);
+  } catch (e) {
+    out.error = { name: e.name, status: e.status };
+  }
+  await fetch(`${origin}/release`);
+  const m = await loading;
+  out.cache = m.cache;
+  await m.dispose();
+  out.listed = (await kite.listCachedModels()).filter((e) => e.url === url);
+  out.deletedAfter = await kite.deleteCachedModel(url);
+  out.listedAfter = (await kite.listCachedModels()).filter((e) => e.url === url);
+  return out;
+}
+
+test('Chromium: deleteCachedModel during a Cache API download rejects (busy) instead of being undone when the entry is written', () =>
+  inChromium(inPageBusyCacheApi, { flavor: 'st' }, (r) => {
+    assert.equal(r.deleted, undefined, JSON.stringify(r));
+    assert.deepEqual(r.error, { name: 'KiteError', status: 'busy' });
+    assert.deepEqual(r.cache, { storage: 'cache-api', hit: false, resumedFrom: 0, stored: true });
+    assert.equal(r.listed.length, 1);
+    assert.equal(r.deletedAfter, true);
+    assert.deepEqual(r.listedAfter, []);
+  }));
