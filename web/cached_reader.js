@@ -4,7 +4,7 @@
 // bytes go to the heap and to the cache as they arrive. A cache that cannot be written (no
 // space, locked by another tab) never fails the load: the model loads uncached and the result
 // says why.
-import { openEntry, freeSpace } from './model_cache.js';
+import { openEntry, freeSpace, isEntryOf } from './model_cache.js';
 import { CHUNK, checkSize, iterate, readBody, readUnknownLength, startDownload, streamToHeap } from './reader.js';
 import { DEFAULT_PART_SIZE, downloadParts, layoutParts, otherVersion, parallelUsable, rangeValidator } from './ranged_download.js';
 
@@ -12,11 +12,11 @@ const mib = (n) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
 // Resolves to { ptr, size, cache, verified?, commit(sha256), discard() }: cache = { storage,
 // hit, resumedFrom, stored, warning }. commit marks the entry complete (after the caller's
-// checks), discard removes it (a checksum mismatch).
+// checks), discard removes it (a checksum mismatch). The entry is desc.url's, or io.cacheKey's.
 export async function readCached(desc, io, backend) {
-  const entry = await openEntry(backend, desc.url);
+  const entry = await openEntry(backend, desc.url, io.cacheKey ?? null);
   const info = { storage: backend, hit: false, resumedFrom: 0, stored: false }; // + warning when not stored
-  const m = entry.meta?.url === desc.url ? entry.meta : null;
+  const m = isEntryOf(entry.meta, desc.url, io.cacheKey ?? null) ? entry.meta : null;
   const noop = { commit: async () => {}, discard: async () => entry.remove() };
 
   if (m?.complete && !(io.sha256 && m.sha256 && m.sha256 !== io.sha256)) {
@@ -150,7 +150,7 @@ async function downloadToOpfs(entry, m, desc, io, info) {
   // A parallel download cut short: fetch the parts still missing, tied to the same file.
   const recorded = access && m && !m.complete && validator ? recordedParts(m) : null;
   if (recorded) {
-    const meta = { ...m, storedAt: Date.now() };
+    const meta = { ...m, url: desc.url, storedAt: Date.now() };
     info.resumedFrom = recorded.reduce((n, p) => n + p.got, 0);
     try {
       return await storeParts({ entry, access, meta, desc, io, info, parts: recorded, validator: m.validator ?? validator });
@@ -201,7 +201,7 @@ async function downloadToOpfs(entry, m, desc, io, info) {
     throw e;
   }
   const meta = {
-    url: desc.url, size, etag: res.headers.get('etag'), lastModified: res.headers.get('last-modified'),
+    url: desc.url, cacheKey: io.cacheKey ?? null, size, etag: res.headers.get('etag'), lastModified: res.headers.get('last-modified'),
     complete: false, sha256: null, storedAt: Date.now(),
   };
   if (access) {
@@ -402,7 +402,7 @@ async function downloadToCacheApi(entry, desc, io, info) {
   let toHeap = body;
   let stored = null;
   const meta = {
-    url: desc.url, size, etag: res.headers.get('etag'), lastModified: res.headers.get('last-modified'),
+    url: desc.url, cacheKey: io.cacheKey ?? null, size, etag: res.headers.get('etag'), lastModified: res.headers.get('last-modified'),
     complete: true, sha256: io.sha256 ?? null, storedAt: Date.now(),
   };
   if (size > free) {

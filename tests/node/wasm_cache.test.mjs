@@ -446,3 +446,54 @@ test('Chromium: deleteCachedModel during a Cache API download rejects (busy) ins
     assert.equal(r.deletedAfter, true);
     assert.deepEqual(r.listedAfter, []);
   }));
+
+// In the page: a presigned-style URL whose query changes on every load, with and without a
+// cacheKey, through each store.
+async function inPageCacheKey({ origin, flavor }) {
+  const kite = await import('/web/index.js');
+  const load = async (url, opts) => {
+    const m = await kite.loadModel(url, { flavor, vocabOnly: true, ...opts });
+    await m.dispose();
+    return m.cache;
+  };
+  const out = {};
+  for (const cache of ['opfs', 'cache-api']) {
+    const base = `${origin}/m/signed-${cache}.gguf?X-Amz-Signature=`;
+    const o = { loads: [] };
+    o.loads.push(await load(`${base}1`, { cache, cacheKey: 'signed model' }));
+    o.loads.push(await load(`${base}2`, { cache, cacheKey: 'signed model' }));
+    o.loads.push(await load(`${base}3`, { cache }));
+    o.listed = (await kite.listCachedModels()).filter((e) => e.storage === cache && e.url.startsWith(base))
+      .map(({ url, cacheKey, complete }) => ({ url, cacheKey, complete }));
+    o.deleted = await kite.deleteCachedModel(`${base}4`, { cacheKey: 'signed model' });
+    o.listedAfter = (await kite.listCachedModels()).filter((e) => e.storage === cache && e.cacheKey === 'signed model');
+    out[cache] = o;
+  }
+  try {
+    await kite.loadModel(`${origin}/m/x.gguf`, { cacheKey: '' });
+  } catch (e) {
+    out.badKey = e.message;
+  }
+  for (const e of await kite.listCachedModels()) await kite.deleteCachedModel(e.url);
+  return out;
+}
+
+test('Chromium: cacheKey names the cache entry, so a URL whose query changes each time is downloaded once', () =>
+  inChromium(inPageCacheKey, { flavor: 'st' }, (r, routes, origin) => {
+    for (const storage of ['opfs', 'cache-api']) {
+      const o = r[storage];
+      const base = `${origin}/m/signed-${storage}.gguf?X-Amz-Signature=`;
+      assert.deepEqual(o.loads[0], { storage, hit: false, resumedFrom: 0, stored: true }, storage);
+      assert.equal(o.loads[1].hit, true, `${storage}: another URL, the same key: no request`);
+      assert.equal(o.loads[2].hit, false, `${storage}: without the key the URL names the entry`);
+      const asked = routes.log.filter((x) => x.path.startsWith(`/m/signed-${storage}.gguf`)).map((x) => x.path.slice(-1));
+      assert.deepEqual(asked, ['1', '3'], storage);
+      assert.deepEqual(o.listed.sort((a, b) => a.url.localeCompare(b.url)), [
+        { url: `${base}1`, cacheKey: 'signed model', complete: true },
+        { url: `${base}3`, cacheKey: null, complete: true },
+      ], storage);
+      assert.equal(o.deleted, true, storage);
+      assert.deepEqual(o.listedAfter, [], storage);
+    }
+    assert.match(r.badKey ?? '', /option cacheKey/);
+  }));
