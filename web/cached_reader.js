@@ -13,6 +13,9 @@ const mib = (n) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 // Resolves to { ptr, size, cache, verified?, commit(sha256), discard() }: cache = { storage,
 // hit, resumedFrom, stored, warning }. commit marks the entry complete (after the caller's
 // checks), discard removes it (a checksum mismatch). The entry is desc.url's, or io.cacheKey's.
+// verified: a hit the caller need not hash against io.sha256: its record holds that SHA-256 and
+// the page already hashed this backend's copy against it in this session (io.verified lists the
+// backends it did).
 export async function readCached(desc, io, backend) {
   const entry = await openEntry(backend, desc.url, io.cacheKey ?? null);
   const info = { storage: backend, hit: false, resumedFrom: 0, stored: false }; // + warning when not stored
@@ -25,7 +28,8 @@ export async function readCached(desc, io, backend) {
       if (!e.damaged) throw e;
       return null;
     });
-    if (hit) return { ...hit, ...noop, cache: { ...info, hit: true, stored: true }, verified: !!io.sha256 && m.sha256 === io.sha256 };
+    const verified = !!io.sha256 && m.sha256 === io.sha256 && !!io.verified?.includes(backend);
+    if (hit) return { ...hit, ...noop, cache: { ...info, hit: true, stored: true }, verified };
   }
   if (entry.meta?.complete || (entry.meta && !m)) await entry.remove(); // stale, damaged or a key clash
   if (backend === 'opfs') return downloadToOpfs(entry, m, desc, io, info);

@@ -63,7 +63,9 @@ export interface DownloadOptions {
   cacheKey?: string;
   /** The file's SHA-256 (64 hex digits): the bytes are checked before use (a mismatch
    *  rejects; a cached copy that fails it is dropped and the URL downloaded again, once).
-   *  Hashing runs in JS at tens of MB/s. */
+   *  Hashing runs in JS at tens of MB/s: a cached copy is hashed on its first load in each
+   *  page session (a copy changed in storage is caught then), and later loads in the same page
+   *  trust it. */
   sha256?: string;
   /** Downloads (URL sources) whose server takes byte ranges (Accept-Ranges: bytes, a known
    *  uncompressed size, a strong ETag or a Last-Modified date to tie the parts to the same

@@ -51,6 +51,13 @@ export function splitSetNames(source) {
   return Array.from({ length: n }, (_, i) => `${m[1]}-${String(i + 1).padStart(5, '0')}-of-${m[3]}.gguf${m[4]}`);
 }
 
+// Browser cache copies this page hashed against a caller's sha256: "storage entry sha256". A
+// later load of the entry with that sha256 trusts the copy instead of hashing it again (JS, tens
+// of MB/s), so a copy changed in storage (same size) is caught by its first load in each page
+// session (load_bytes.js, cached_reader.js).
+const verifiedCopies = new Set();
+const copyName = (storage, url, cacheKey, sha256) => `${storage} ${cacheKey === undefined ? url : `key:${cacheKey}`} ${sha256}`;
+
 // Sends a source (or the array of a split set's files, in order) to the worker, serving pulls
 // for in-memory bytes; returns the call's result.
 // An abort of signal rejects at once (the caller then ends the worker).
@@ -68,17 +75,20 @@ async function withSource(client, op, source, args, { onProgress, signal, onChun
   const ab = makeAbortFlag(signal);
   try {
     if (signal?.aborted) throw new KiteError('aborted', 'aborted');
+    const sha = sha256?.toLowerCase();
+    const copy = (storage) => (!list && desc.kind === 'url' && sha ? copyName(storage, desc.url, cacheKey, sha) : null);
     const download = {
       stallTimeout: stallTimeout ?? DEFAULT_STALL_TIMEOUT_MS,
       // The model cache: on by default in browsers, never in Node (no OPFS or Cache API there).
       cache: isNode ? false : (cache ?? true),
       cacheKey,
-      sha256: sha256?.toLowerCase(),
+      sha256: sha,
+      verified: ['opfs', 'cache-api'].filter((s) => verifiedCopies.has(copy(s))),
       connections,
       partSize,
     };
     const meter = progressMeter();
-    return await client.call(op, { ...args, source: desc, abort: ab.flag?.buffer, download }, {
+    const r = await client.call(op, { ...args, source: desc, abort: ab.flag?.buffer, download }, {
       cancelOn: signal,
       onEvent: (m) => {
         if (m.type === 'pull') {
@@ -91,6 +101,9 @@ async function withSource(client, op, source, args, { onProgress, signal, onChun
         }
       },
     });
+    // a copy the load stored or read has just passed the sha256 check
+    if (r?.cache?.stored && copy(r.cache.storage)) verifiedCopies.add(copy(r.cache.storage));
+    return r;
   } finally {
     ab.release();
   }

@@ -44,9 +44,11 @@ function checksumError(desc, io, r) {
 
 // io: as readPlain's, plus connections and partSize (ranged_download.js), cache (false, true,
 // 'opfs' or 'cache-api'), cacheKey (the entry's name instead of the URL, optional), sha256
-// (lower-case hex, optional) and gguf (false: a URL's bytes need not be a GGUF file). Resolves to
-// { ptr, size, cache, drop } (cache: null when the cache was not used; drop(): removes the cache
-// entry the bytes are kept in, for a caller that finds them malformed).
+// (lower-case hex, optional), verified (the backends whose copy the page already hashed against
+// sha256 in this session: a hit there is not hashed again) and gguf (false: a URL's bytes need
+// not be a GGUF file). Resolves to { ptr, size, cache, drop } (cache: null when the cache was not
+// used; drop(): removes the cache entry the bytes are kept in, for a caller that finds them
+// malformed).
 export async function readIntoHeap(desc, io) {
   const backend = desc.kind === 'url' && cacheableUrl(desc.url) ? pickBackend(io.cache) : null;
   if (!backend) return readChecked(desc, io, null);

@@ -4,8 +4,10 @@
 // it, a download cut in the middle resumes with a Range request tied to the ETag, and a
 // SHA-256 that does not match is refused and not kept, and so is an HTML error page served as
 // 200; a cached copy that fails the SHA-256 given now, or whose body is shorter than its record,
-// is downloaded again; a quota too small loads the model uncached, saying why; deleteCachedModel
-// refuses a URL a load is downloading. In Node: sha256 checks any source.
+// is downloaded again, and so is one changed in place (same size) on the next page session's
+// load; a quota too small loads the model uncached, saying why; deleteCachedModel refuses a URL
+// a load is downloading (OPFS and Cache API); cacheKey names an entry whatever the URL's query.
+// In Node: sha256 checks any source.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -189,7 +191,8 @@ async function inPage({ origin, flavor }) {
 
 // Runs pageFn(args) in a fresh Chromium page served by modelRoutes (origin added to args), then
 // check(result, routes, origin); the page must raise no uncaught error. setup(page, origin),
-// when given, runs first.
+// when given, runs first. pageFn may be a list, run in turn with the page reloaded between them
+// (each in a new page session, over the same storage): check then gets the list of results.
 async function inChromium(pageFn, args, check, setup) {
   requireDist(['st', 'mt']);
   const routes = modelRoutes();
@@ -199,7 +202,16 @@ async function inChromium(pageFn, args, check, setup) {
     const origin = `http://127.0.0.1:${server.port}`;
     const { page, errors } = await newPageAt(browser, `${origin}/package.json`);
     await setup?.(page, origin);
-    check(await page.evaluate(pageFn, { origin, ...args }), routes, origin);
+    if (!Array.isArray(pageFn)) {
+      check(await page.evaluate(pageFn, { origin, ...args }), routes, origin);
+    } else {
+      const results = [];
+      for (const [i, fn] of pageFn.entries()) {
+        if (i > 0) await page.reload();
+        results.push(await page.evaluate(fn, { origin, ...args }));
+      }
+      check(results, routes, origin);
+    }
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
@@ -410,6 +422,68 @@ test('Chromium: a full quota while storing: the model loads uncached and the war
     // (navigator.storage.estimate does not see this override: the writes themselves fail)
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 500 * 1024 });
+  }));
+
+// In the page: a copy stored with its SHA-256 through each store and loaded again; then one
+// byte of each changed in place (same size: another script, a damaged disk).
+async function inPageStoreThenTamper({ origin, flavor, sha }) {
+  const kite = await import('/web/index.js');
+  const load = async (url, cache) => {
+    const m = await kite.loadModel(url, { flavor, vocabOnly: true, cache, sha256: sha });
+    await m.dispose();
+    return m.cache;
+  };
+  const flipLast = (b) => {
+    const c = new Uint8Array(b);
+    c[c.length - 1] ^= 1;
+    return c;
+  };
+  const opfs = `${origin}/m/tamper-opfs.gguf`, capi = `${origin}/m/tamper-capi.gguf`;
+  const out = { opfs: [await load(opfs, 'opfs'), await load(opfs, 'opfs')], capi: [await load(capi, 'cache-api'), await load(capi, 'cache-api')] };
+  const key = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(opfs))),
+    (b) => b.toString(16).padStart(2, '0')).join('');
+  const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('kite-models');
+  const fh = await dir.getFileHandle(`${key}.gguf`);
+  const before = await fh.getFile();
+  const w = await fh.createWritable({ keepExistingData: true });
+  await w.write({ type: 'write', position: before.size - 1, data: flipLast(await before.slice(before.size - 1).arrayBuffer()) });
+  await w.close();
+  out.opfsSameSize = (await fh.getFile()).size === before.size;
+  const store = await caches.open('kite-models');
+  const stored = await store.match(capi);
+  await store.put(capi, new Response(flipLast(await stored.arrayBuffer()), { headers: stored.headers }));
+  // this page hashed both copies already: it trusts them (the contract: once per page session)
+  out.trusted = [await load(opfs, 'opfs'), await load(capi, 'cache-api')];
+  return out;
+}
+
+// In a new page session: the changed copies loaded twice with the SHA-256 they were stored with.
+async function inPageLoadTampered({ origin, flavor, sha }) {
+  const kite = await import('/web/index.js');
+  const load = async (url, cache) => {
+    const m = await kite.loadModel(url, { flavor, vocabOnly: true, cache, sha256: sha });
+    await m.dispose();
+    return m.cache;
+  };
+  const opfs = `${origin}/m/tamper-opfs.gguf`, capi = `${origin}/m/tamper-capi.gguf`;
+  const out = { opfs: [await load(opfs, 'opfs'), await load(opfs, 'opfs')], capi: [await load(capi, 'cache-api'), await load(capi, 'cache-api')] };
+  for (const e of await kite.listCachedModels()) await kite.deleteCachedModel(e.url);
+  return out;
+}
+
+test('Chromium: a cached copy changed in place (same size) fails the SHA-256 on its next page session\'s load and is downloaded again', () =>
+  inChromium([inPageStoreThenTamper, inPageLoadTampered], { flavor: 'st', sha }, ([a, b], routes) => {
+    const count = (p) => routes.log.filter((x) => x.path === p).length;
+    const stored = (storage) => ({ storage, hit: false, resumedFrom: 0, stored: true });
+    assert.equal(a.opfsSameSize, true);
+    assert.deepEqual(a.trusted.map((c) => c.hit), [true, true], 'not hashed again in the same page session');
+    for (const [storage, what, path] of [['opfs', 'opfs', '/m/tamper-opfs.gguf'], ['cache-api', 'capi', '/m/tamper-capi.gguf']]) {
+      assert.deepEqual(a[what][0], stored(storage), storage);
+      assert.equal(a[what][1].hit, true, `${storage}: the copy is used`);
+      assert.deepEqual(b[what][0], stored(storage), `${storage}: the changed copy is refused and the file downloaded again`);
+      assert.equal(b[what][1].hit, true, `${storage}: the new copy is used`);
+      assert.equal(count(path), 2, storage);
+    }
   }));
 
 // In the page: deleteCachedModel while a load downloads the URL into the Cache API (the server

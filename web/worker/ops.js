@@ -16,7 +16,7 @@ const NULL_PTR = 0;
 // heap block: { ptr, size, cache, drop } (load_bytes.js). part: which file of a split set (the
 // caller serves in-memory bytes per file). gguf: false for a file that need not be a GGUF (an
 // imatrix .dat).
-async function readSource(source, { stallTimeout, cache, cacheKey, sha256, connections, partSize, gguf = true } = {}, part = 0) {
+async function readSource(source, { stallTimeout, cache, cacheKey, sha256, verified, connections, partSize, gguf = true } = {}, part = 0) {
   current.stage = 'read';
   const r = await readIntoHeap(source, {
     alloc: (n) => {
@@ -42,6 +42,7 @@ async function readSource(source, { stallTimeout, cache, cacheKey, sha256, conne
     cache,
     cacheKey,
     sha256,
+    verified,
     connections,
     partSize,
     gguf,
