@@ -192,7 +192,8 @@ async function inPage({ origin, flavor }) {
 // Runs pageFn(args) in a fresh Chromium page served by modelRoutes (origin added to args), then
 // check(result, routes, origin); the page must raise no uncaught error. setup(page, origin),
 // when given, runs first. pageFn may be a list, run in turn with the page reloaded between them
-// (each in a new page session, over the same storage): check then gets the list of results.
+// (each in a new page session, over the same storage; args.session: its index): check then gets
+// the list of results.
 async function inChromium(pageFn, args, check, setup) {
   requireDist(['st', 'mt']);
   const routes = modelRoutes();
@@ -208,7 +209,7 @@ async function inChromium(pageFn, args, check, setup) {
       const results = [];
       for (const [i, fn] of pageFn.entries()) {
         if (i > 0) await page.reload();
-        results.push(await page.evaluate(fn, { origin, ...args }));
+        results.push(await page.evaluate(fn, { origin, ...args, session: i }));
       }
       check(results, routes, origin);
     }
@@ -424,22 +425,27 @@ test('Chromium: a full quota while storing: the model loads uncached and the war
     await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 500 * 1024 });
   }));
 
-// In the page: a copy stored with its SHA-256 through each store and loaded again; then one
-// byte of each changed in place (same size: another script, a damaged disk).
-async function inPageStoreThenTamper({ origin, flavor, sha }) {
+// In the page, session 0: a copy stored with its SHA-256 through each store and loaded again;
+// then one byte of each changed in place (same size: another script, a damaged disk), and each
+// loaded once more. Session 1 (the page reloaded): the changed copies loaded twice.
+async function inPageTamper({ origin, flavor, sha, session }) {
   const kite = await import('/web/index.js');
   const load = async (url, cache) => {
     const m = await kite.loadModel(url, { flavor, vocabOnly: true, cache, sha256: sha });
     await m.dispose();
     return m.cache;
   };
+  const opfs = `${origin}/m/tamper-opfs.gguf`, capi = `${origin}/m/tamper-capi.gguf`;
+  const out = { opfs: [await load(opfs, 'opfs'), await load(opfs, 'opfs')], capi: [await load(capi, 'cache-api'), await load(capi, 'cache-api')] };
+  if (session === 1) {
+    for (const e of await kite.listCachedModels()) await kite.deleteCachedModel(e.url);
+    return out;
+  }
   const flipLast = (b) => {
     const c = new Uint8Array(b);
     c[c.length - 1] ^= 1;
     return c;
   };
-  const opfs = `${origin}/m/tamper-opfs.gguf`, capi = `${origin}/m/tamper-capi.gguf`;
-  const out = { opfs: [await load(opfs, 'opfs'), await load(opfs, 'opfs')], capi: [await load(capi, 'cache-api'), await load(capi, 'cache-api')] };
   const key = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(opfs))),
     (b) => b.toString(16).padStart(2, '0')).join('');
   const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('kite-models');
@@ -457,22 +463,8 @@ async function inPageStoreThenTamper({ origin, flavor, sha }) {
   return out;
 }
 
-// In a new page session: the changed copies loaded twice with the SHA-256 they were stored with.
-async function inPageLoadTampered({ origin, flavor, sha }) {
-  const kite = await import('/web/index.js');
-  const load = async (url, cache) => {
-    const m = await kite.loadModel(url, { flavor, vocabOnly: true, cache, sha256: sha });
-    await m.dispose();
-    return m.cache;
-  };
-  const opfs = `${origin}/m/tamper-opfs.gguf`, capi = `${origin}/m/tamper-capi.gguf`;
-  const out = { opfs: [await load(opfs, 'opfs'), await load(opfs, 'opfs')], capi: [await load(capi, 'cache-api'), await load(capi, 'cache-api')] };
-  for (const e of await kite.listCachedModels()) await kite.deleteCachedModel(e.url);
-  return out;
-}
-
 test('Chromium: a cached copy changed in place (same size) fails the SHA-256 on its next page session\'s load and is downloaded again', () =>
-  inChromium([inPageStoreThenTamper, inPageLoadTampered], { flavor: 'st', sha }, ([a, b], routes) => {
+  inChromium([inPageTamper, inPageTamper], { flavor: 'st', sha }, ([a, b], routes) => {
     const count = (p) => routes.log.filter((x) => x.path === p).length;
     const stored = (storage) => ({ storage, hit: false, resumedFrom: 0, stored: true });
     assert.equal(a.opfsSameSize, true);
