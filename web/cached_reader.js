@@ -6,7 +6,7 @@
 // says why.
 import { openEntry, freeSpace, isEntryOf } from './model_cache.js';
 import { CHUNK, checkSize, iterate, readBody, readUnknownLength, startDownload, streamToHeap } from './reader.js';
-import { DEFAULT_PART_SIZE, downloadParts, layoutParts, otherVersion, parallelUsable, rangeValidator } from './ranged_download.js';
+import { DEFAULT_PART_SIZE, downloadParts, layoutParts, otherVersion, parallelUsable, rangeValidator, readUrl } from './ranged_download.js';
 
 const mib = (n) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
@@ -17,8 +17,15 @@ const mib = (n) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 // the page already hashed this backend's copy against it in this session (io.verified lists the
 // backends it did).
 export async function readCached(desc, io, backend) {
-  const entry = await openEntry(backend, desc.url, io.cacheKey ?? null);
   const info = { storage: backend, hit: false, resumedFrom: 0, stored: false }; // + warning when not stored
+  let entry;
+  try {
+    entry = await openEntry(backend, desc.url, io.cacheKey ?? null);
+  } catch (e) {
+    // the cache's folder or store cannot even be opened (the storage is full): read uncached
+    const r = await readUrl(desc, io);
+    return uncached(r, { ...info, warning: spaceWarning(errorReason(e), r.size, await freeSpace()) });
+  }
   const m = isEntryOf(entry.meta, desc.url, io.cacheKey ?? null) ? entry.meta : null;
   const noop = { commit: async () => {}, discard: async () => entry.remove() };
 
@@ -145,10 +152,13 @@ async function readUncached(body, desc, io, info) {
 
 async function downloadToOpfs(entry, m, desc, io, info) {
   let access = null;
+  let refused = null; // why the data file could not be opened: another tab holds it, or no space
   try {
     access = await entry.access();
   } catch (e) {
-    info.warning = `not cached: ${e.message} (another tab may be downloading the same model)`;
+    refused = e;
+    info.warning = e?.name === 'QuotaExceededError' ? `not cached: ${errorReason(e)}`
+      : `not cached: ${e.message} (another tab may be downloading the same model)`;
   }
   const validator = m?.etag || m?.lastModified;
   // A parallel download cut short: fetch the parts still missing, tied to the same file.
@@ -204,27 +214,34 @@ async function downloadToOpfs(entry, m, desc, io, info) {
     releaseDownload(desc);
     throw e;
   }
+  if (refused?.name === 'QuotaExceededError') info.warning = spaceWarning(errorReason(refused), size, await freeSpace());
   const meta = {
     url: desc.url, cacheKey: io.cacheKey ?? null, size, etag: res.headers.get('etag'), lastModified: res.headers.get('last-modified'),
     complete: false, sha256: null, storedAt: Date.now(),
   };
+  const parallel = parallelUsable(res, size, io);
+  const partSize = io.partSize ?? DEFAULT_PART_SIZE;
+  const parts = parallel ? layoutParts(size, partSize) : null;
+  const pmeta = parallel ? { ...meta, validator: rangeValidator(res), parts: partsMeta(partSize, parts) } : null;
   if (access) {
     const free = await freeSpace();
-    if (size - have > free) {
-      info.warning = spaceWarning('not enough space', size - have, free);
+    let why = size - have > free ? 'not enough space' : null;
+    if (!why) {
+      try {
+        access.truncate(have);
+        await entry.setMeta(pmeta ?? meta);
+      } catch (e) {
+        why = errorReason(e); // the record could not be written: the storage is full
+      }
+    }
+    if (why) {
+      info.warning = spaceWarning(why, size - have, free);
       access.close();
       access = null;
       await entry.remove();
-    } else {
-      access.truncate(have);
-      if (!parallelUsable(res, size, io)) await entry.setMeta(meta);
     }
   }
-  if (parallelUsable(res, size, io)) {
-    const partSize = io.partSize ?? DEFAULT_PART_SIZE;
-    const parts = layoutParts(size, partSize);
-    const pmeta = { ...meta, validator: rangeValidator(res), parts: partsMeta(partSize, parts) };
-    if (access) await entry.setMeta(pmeta);
+  if (parallel) {
     try {
       return await storeParts({ entry, access, meta: pmeta, desc, io, info, parts, validator: pmeta.validator, first: { body, desc } });
     } catch (e) {

@@ -52,9 +52,16 @@ export async function useEntry(url, cacheKey = null) {
   return release;
 }
 
-async function opfsDir() {
+// The cache's OPFS folder; with create false, null when there is none yet (listing or deleting
+// must not make it: with the storage full that fails).
+async function opfsDir(create = true) {
   const root = await navigator.storage.getDirectory();
-  return root.getDirectoryHandle(DIR, { create: true });
+  try {
+    return await root.getDirectoryHandle(DIR, { create });
+  } catch (e) {
+    if (!create && e?.name === 'NotFoundError') return null;
+    throw e;
+  }
 }
 
 async function readJson(dir, name) {
@@ -144,8 +151,8 @@ const listed = (m, storage) => ({ ...m, cacheKey: m.cacheKey ?? null, storage })
 // Every cached model: [{ url, cacheKey, size, complete, etag, sha256, storedAt, storage }].
 export async function listCachedModels() {
   const out = [];
-  if (hasOpfs()) {
-    const dir = await opfsDir();
+  const dir = hasOpfs() ? await opfsDir(false) : null;
+  if (dir) {
     for await (const [name, h] of dir.entries()) {
       if (!name.endsWith('.json') || h.kind !== 'file') continue;
       const m = await readJson(dir, name);
@@ -177,7 +184,7 @@ export async function deleteCachedModel(url, cacheKey = null) {
   const remove = async () => {
     let found = false;
     for (const backend of ['opfs', 'cache-api']) {
-      if (pickBackend(backend) !== backend) continue;
+      if (pickBackend(backend) !== backend || (backend === 'opfs' && !(await opfsDir(false)))) continue;
       const e = await openEntry(backend, url, cacheKey);
       if (e.meta) found = true;
       await e.remove(busy);

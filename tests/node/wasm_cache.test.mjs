@@ -563,3 +563,39 @@ test('Chromium: cacheKey names the cache entry, so a URL whose query changes eac
     }
     assert.match(r.badKey ?? '', /option cacheKey/);
   }));
+
+// In the page: the storage already full (a quota of a few bytes: no folder, file or record can
+// be made): one load through each store, then the list and a delete.
+async function inPageNoRoom({ origin, flavor }) {
+  const kite = await import('/web/index.js');
+  const out = {};
+  const url = `${origin}/m/no-room.gguf`;
+  for (const cache of ['opfs', 'cache-api']) {
+    try {
+      const m = await kite.loadModel(url, { flavor, vocabOnly: true, cache });
+      await m.dispose();
+      out[cache] = m.cache;
+    } catch (e) {
+      out[cache] = { error: e.message };
+    }
+  }
+  const attempt = async (f) => f().catch((e) => `${e.name}: ${e.message}`);
+  out.list = await attempt(() => kite.listCachedModels());
+  out.deleted = await attempt(() => kite.deleteCachedModel(url));
+  return out;
+}
+
+for (const quotaSize of [1, 400]) {
+  test(`Chromium: storage already full (quota ${quotaSize} bytes): the model loads uncached saying so, the list is empty`, () =>
+    inChromium(inPageNoRoom, { flavor: 'st' }, (r) => {
+      for (const storage of ['opfs', 'cache-api']) {
+        assert.equal(r[storage].stored, false, `${storage}: ${JSON.stringify(r[storage])}`);
+        assert.match(r[storage].warning, /^not cached: the storage quota is full \(the model needs 1\.1 MiB/, storage);
+      }
+      assert.deepEqual(r.list, []);
+      assert.equal(r.deleted, false);
+    }, async (page, origin) => {
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize });
+    }));
+}
