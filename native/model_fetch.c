@@ -201,6 +201,23 @@ static bool expected_sha256(const char *url, const char *etag, char hex[65], con
     return true;
 }
 
+// Whether the downloaded file starts with GGUF's magic. An error page a server sent as 200 (a
+// rate limit, a proxy's login page) is not a model, and kept in the cache it would be opened by
+// every later run without a request: it is refused here, showing what it starts with.
+static bool starts_gguf(const char *url, const char *part, long long size) {
+    unsigned char head[16];
+    FILE *f = fopen(part, "rb");
+    const size_t n = f ? fread(head, 1, sizeof head, f) : 0;
+    if (f) fclose(f);
+    if (n >= 4 && !memcmp(head, "GGUF", 4)) return true;
+    char shown[sizeof head + 1];
+    for (size_t i = 0; i < n; i++) shown[i] = head[i] >= 0x20 && head[i] < 0x7f && head[i] != '"' ? (char)head[i] : '.';
+    shown[n] = 0;
+    fprintf(stderr, "kite: %s: not a GGUF file (%lld bytes starting \"%s\"): the server may have sent an error page; "
+                    "the download was removed\n", url, size, shown);
+    return false;
+}
+
 // Downloads url to dest (through dest.part); see model_fetch_url.
 static bool download(const char *url, const char *dest) {
     if (!make_parents(dest)) return false;
@@ -253,6 +270,11 @@ static bool download(const char *url, const char *dest) {
     if (d.total >= 0 && st.st_size != d.total) {
         fprintf(stderr, "kite: %s: got %lld bytes, the server announced %lld; run again to resume\n", url,
                 (long long)st.st_size, (long long)d.total);
+        return false;
+    }
+    if (!starts_gguf(url, part, (long long)st.st_size)) {
+        unlink(part);
+        unlink(etag_file);
         return false;
     }
     // checksum: where the server publishes one

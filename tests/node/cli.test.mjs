@@ -334,6 +334,7 @@ const requests = []; // [{ url, range, ifRange }]
 //   t/gated    401 without "Authorization: Bearer hf_secret"; the file redirects to localhost
 //   t/change   as t/drop, but the ETag changes after the first GET (the file "changed")
 //   t/slow     the body comes in 64 KiB pieces 100 ms apart
+//   t/html     an HTML error page as 200 (a rate limit, a proxy's login page), later the file
 // /api/models/REPO lists README.md, FILE and a Q8_0 name (the same bytes).
 before(async () => {
   const dropped = new Set();
@@ -355,6 +356,12 @@ before(async () => {
     const m = req.url.match(/^\/(t\/\w+)\/resolve\/main\/([\w.-]+?)(\.sha256)?$/);
     if (!m || !m[2].endsWith('.gguf')) return res.writeHead(404).end('not found');
     const mode = m[1].slice(2);
+    if (mode === 'html' && !m[3] && !dropped.has(req.url)) {
+      dropped.add(req.url);
+      const page = '<!DOCTYPE html><html><body>Too many requests</body></html>';
+      res.writeHead(200, { 'content-type': 'text/html', 'content-length': page.length });
+      return res.end(page);
+    }
     if (m[3]) {
       if (mode === 'sidecar') return res.end(`${MODEL_SHA}  ${m[2]}\n`);
       if (mode === 'bad') return res.end('0'.repeat(64) + '\n');
@@ -439,6 +446,18 @@ for (const client of ['sockets', 'curl']) {
     const p = await fetchRun(['-m', 'hf://t/plain/stories260K.gguf'], cache, client);
     assert.equal(p.status, 0, p.stderr);
     assert.match(p.stderr, /\d+ bytes as announced; the server publishes no SHA-256/);
+  });
+
+  test(`download (${client}): an HTML error page served as 200 is refused naming it, not cached; the next run downloads the file`, async () => {
+    const cache = mkdtempSync(join(tmp, 'cache-'));
+    const url = `hf://t/html/${client}.gguf`;
+    const r = await fetchRun(['-m', url], cache, client);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /resolve\/main\/\w+\.gguf: not a GGUF file \(\d+ bytes starting "<!DOCTYPE html><"\): the server may have sent an error page/);
+    assert.deepEqual(readdirSync(join(cache, 'hf/t/html')), [`${client}.gguf.lock`], 'nothing kept');
+    const again = await fetchRun(['-m', url], cache, client);
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(again.stdout, REF);
   });
 
   test(`download (${client}): a wrong SHA-256 is refused and nothing is cached`, async () => {
