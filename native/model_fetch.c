@@ -233,6 +233,10 @@ static bool download(const char *url, const char *dest) {
         if (fgets(etag, sizeof etag, e) && etag[0] && !strpbrk(etag, "\"\r\n")) d.if_range = etag;
         fclose(e);
     }
+    if (d.from > 0 && !d.if_range) { // a plain range could append another version of the file to these bytes
+        fprintf(stderr, "kite: %s has no ETag to resume against (the server sent none); starting over\n", part);
+        d.from = 0;
+    }
     fprintf(stderr, "kite: downloading %s\n      to %s\n", url, dest);
     d.t0 = d.last = now_s();
     char err[1024];
@@ -245,9 +249,14 @@ static bool download(const char *url, const char *dest) {
     if (d.f) draw_progress(&d, true);
     if (!ok || d.failed_write) {
         if (!d.failed_write) fprintf(stderr, "kite: %s\n", err);
-        if (d.base + d.written > 0)
+        if (d.base + d.written > 0 && access(etag_file, F_OK) == 0) {
             fprintf(stderr, "kite: download incomplete (%.1f MB kept in %s); run again to resume\n",
                     (double)(d.base + d.written) / 1e6, part);
+        } else if (d.base + d.written > 0) { // nothing to tie a resume to: nothing worth keeping
+            unlink(part);
+            fprintf(stderr, "kite: download incomplete; the server sent no ETag to resume against, so the next run "
+                            "starts over\n");
+        }
         return false;
     }
     if (r.status == 416 && d.from > 0) { // the range starts at the end: the partial file is whole

@@ -335,6 +335,7 @@ const requests = []; // [{ url, range, ifRange }]
 //   t/change   as t/drop, but the ETag changes after the first GET (the file "changed")
 //   t/slow     the body comes in 64 KiB pieces 100 ms apart
 //   t/html     an HTML error page as 200 (a rate limit, a proxy's login page), later the file
+//   t/noetag   as t/drop, with no ETag (nothing to tie a resume to)
 // /api/models/REPO lists README.md, FILE and a Q8_0 name (the same bytes).
 before(async () => {
   const dropped = new Set();
@@ -388,7 +389,7 @@ before(async () => {
       };
       return tick();
     }
-    if ((mode === 'drop' || mode === 'change') && !range && !dropped.has(req.url)) {
+    if ((mode === 'drop' || mode === 'change' || mode === 'noetag') && !range && !dropped.has(req.url)) {
       dropped.add(req.url);
       res.write(body.subarray(0, body.length >> 1), () => setTimeout(() => res.destroy(), 50));
       return;
@@ -485,6 +486,22 @@ for (const client of ['sockets', 'curl']) {
     assert.equal(resumed.ifRange, `"${MODEL_SHA}"`, 'If-Range: the ETag the partial bytes came with');
     assert.match(second.stderr, /resuming at/);
     assert.ok(readFileSync(join(cache, `hf/t/drop/${client}.gguf`)).equals(MODEL_BYTES));
+  });
+
+  test(`download (${client}): a partial download with no ETag starts over (a range could splice another version of the file on)`, async () => {
+    const cache = mkdtempSync(join(tmp, 'cache-'));
+    const url = `hf://t/noetag/${client}.gguf`;
+    const first = await fetchRun(['-m', url], cache, client);
+    assert.equal(first.status, 1);
+    assert.match(first.stderr, /download incomplete; the server sent no ETag to resume against, so the next run starts over/);
+    assert.ok(!existsSync(join(cache, `hf/t/noetag/${client}.gguf.part`)), 'nothing kept');
+    // a .part left by an older kite (or a server that stopped sending its ETag) is not resumed either
+    writeFileSync(join(cache, `hf/t/noetag/${client}.gguf.part`), MODEL_BYTES.subarray(0, 1000));
+    const r = await fetchRun(['-m', url], cache, client);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(requests.filter((q) => q.url.endsWith('.gguf')).at(-1).range, undefined, 'no Range request');
+    assert.match(r.stderr, /no ETag to resume against .*; starting over/);
+    assert.ok(readFileSync(join(cache, `hf/t/noetag/${client}.gguf`)).equals(MODEL_BYTES));
   });
 
   test(`download (${client}): a file changed on the server since the partial download starts over`, async () => {
