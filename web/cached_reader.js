@@ -203,8 +203,10 @@ async function downloadToOpfs(entry, m, desc, io, info) {
     have = 0;
   }
   if (size === undefined) {
-    access?.close();
-    await entry.remove();
+    if (access) { // (without it, the entry may be another tab's download)
+      access.close();
+      await entry.remove();
+    }
     return readUncached(body, desc, io, info);
   }
   try {
@@ -247,7 +249,7 @@ async function downloadToOpfs(entry, m, desc, io, info) {
     } catch (e) {
       if (!e.restart) throw e;
       // The server stopped taking ranges midway: once more as one stream, uncached.
-      await entry.remove();
+      if (access) await entry.remove();
       const again = await startDownload(desc, io);
       info.warning ??= 'not cached: the server stopped answering byte ranges';
       return uncached(await readBody(again.body, again.size, desc, io), info);

@@ -599,3 +599,41 @@ for (const quotaSize of [1, 400]) {
       await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize });
     }));
 }
+
+// In the page: another tab's partial OPFS download of a URL (its record, and its data file held
+// open by a worker standing in for that tab), then a load of the same URL here, which cannot
+// open the data file and, the server sending no length this time, reads it uncached.
+async function inPageOtherTab({ origin, flavor }) {
+  const kite = await import('/web/index.js');
+  const url = `${origin}/nolen/other-tab.gguf`;
+  const key = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(url))),
+    (b) => b.toString(16).padStart(2, '0')).join('');
+  const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('kite-models', { create: true });
+  const record = { url, cacheKey: null, size: 1185376, etag: '"v1"', lastModified: null, complete: false, sha256: null, storedAt: 1 };
+  const w = await (await dir.getFileHandle(`${key}.json`, { create: true })).createWritable();
+  await w.write(JSON.stringify(record));
+  await w.close();
+  await dir.getFileHandle(`${key}.gguf`, { create: true });
+  const holder = new Worker(URL.createObjectURL(new Blob([`
+    onmessage = async (e) => {
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('kite-models');
+      self.h = await (await dir.getFileHandle(e.data + '.gguf')).createSyncAccessHandle();
+      postMessage('held');
+    };`], { type: 'text/javascript' })));
+  const out = { holder: await new Promise((done) => { holder.onmessage = (e) => done(e.data); holder.postMessage(key); }) };
+  const m = await kite.loadModel(url, { flavor, vocabOnly: true, cache: 'opfs' });
+  await m.dispose();
+  out.cache = m.cache;
+  out.listed = (await kite.listCachedModels()).filter((e) => e.url === url);
+  holder.terminate();
+  return out;
+}
+
+test('Chromium: a load that cannot open another tab\'s OPFS download leaves that download\'s record alone', () =>
+  inChromium(inPageOtherTab, { flavor: 'st' }, (r) => {
+    assert.equal(r.holder, 'held');
+    assert.equal(r.cache.stored, false, JSON.stringify(r.cache));
+    assert.match(r.cache.warning, /another tab may be downloading the same model/);
+    assert.equal(r.listed.length, 1, 'the other tab\'s record is kept');
+    assert.equal(r.listed[0].etag, '"v1"');
+  }));
