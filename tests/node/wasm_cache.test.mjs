@@ -5,9 +5,10 @@
 // SHA-256 that does not match is refused and not kept, and so is an HTML error page served as
 // 200; a cached copy that fails the SHA-256 given now, or whose body is shorter than its record,
 // is downloaded again, and so is one changed in place (same size) on the next page session's
-// load; a quota too small loads the model uncached, saying why; deleteCachedModel refuses a URL
-// a load is downloading (OPFS and Cache API); cacheKey names an entry whatever the URL's query.
-// In Node: sha256 checks any source.
+// load; a quota too small, or storage already full, loads the model uncached, saying why;
+// deleteCachedModel refuses a URL a load is downloading (OPFS and Cache API); cacheKey names an
+// entry whatever the URL's query; a load never removes another tab's download record. In Node:
+// sha256 checks any source.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
