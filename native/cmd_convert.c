@@ -169,8 +169,27 @@ static kite_status f_read_all(void *user, const char *name, uint8_t **data, uint
     return KITE_OK;
 }
 
+// The sink: the output file, checked against the inputs at its first write.
+typedef struct out_sink {
+    safe_output of;
+    const dir_files *in;
+    const char *path;
+    bool checked;
+    int refused; // check_not_input's code when OUT is an input (why in err)
+    char err[600];
+} out_sink;
+
+// The converter reads config, tokenizer and every safetensors header before its first byte out
+// (kite_convert.h), so every file it will read is known here: OUT naming one of them is refused
+// now, not after minutes of converting.
 static kite_status file_write(void *user, const void *data, size_t n) {
-    return safe_output_write(user, data, n) ? KITE_OK : KITE_ERR_IO;
+    out_sink *o = user;
+    if (!o->checked) {
+        o->checked = true;
+        o->refused = check_not_input(o->in, o->path, o->err, sizeof o->err);
+        if (o->refused) return kite_set_error(KITE_ERR_INVALID, "output %s", o->err);
+    }
+    return safe_output_write(&o->of, data, n) ? KITE_OK : KITE_ERR_IO;
 }
 
 static bool keep_going(void *user, const char *what, uint64_t done, uint64_t total) {
@@ -247,26 +266,29 @@ int kite_cmd_convert(int argc, char **argv) {
     kite_hf_files files = {&d, f_exists, f_read_all, f_size, f_read_at};
     char *name = dir_name(dir);
     kite_convert_opts o = {outtype, name, keep_going, NULL};
-    safe_output of = {0};
+    out_sink os = {.in = &d, .path = out_path};
     rc = 1;
     cli_stop_on_signals();
-    if (!safe_output_open(&of, out_path, err, sizeof err)) {
+    if (!safe_output_open(&os.of, out_path, err, sizeof err)) {
         fprintf(stderr, "kite convert: %s\n", err);
         goto out;
     }
-    setvbuf(of.f, NULL, _IOFBF, 4u << 20);
-    kite_sink sink = {file_write, &of};
+    setvbuf(os.of.f, NULL, _IOFBF, 4u << 20);
+    kite_sink sink = {file_write, &os};
     kite_status s = kite_convert_hf(&files, &o, &sink);
-    if (s == KITE_ERR_ABORTED) {
+    if (os.refused) {
+        rc = os.refused;
+        fprintf(stderr, "kite convert: output %s\n", os.err);
+    } else if (s == KITE_ERR_ABORTED) {
         fprintf(stderr, "kite convert: interrupted; %s not written\n", out_path);
-    } else if (s == KITE_ERR_IO && of.err) {
-        fprintf(stderr, "kite convert: writing %s: %s\n", of.tmp_path, strerror(of.err));
+    } else if (s == KITE_ERR_IO && os.of.err) {
+        fprintf(stderr, "kite convert: writing %s: %s\n", os.of.tmp_path, strerror(os.of.err));
     } else if (s != KITE_OK) {
         fprintf(stderr, "kite convert: %s: %s\n", dir, kite_last_error());
         if (s == KITE_ERR_INVALID || s == KITE_ERR_UNSUPPORTED) rc = 2;
-    } else if ((rc = check_not_input(&d, out_path, err, sizeof err)) != 0) {
+    } else if ((rc = check_not_input(&d, out_path, err, sizeof err)) != 0) { // a file first read after the first write
         fprintf(stderr, "kite convert: output %s\n", err);
-    } else if (!safe_output_commit(&of, err, sizeof err)) {
+    } else if (!safe_output_commit(&os.of, err, sizeof err)) {
         rc = 1;
         fprintf(stderr, "kite convert: %s\n", err);
     } else {
@@ -274,7 +296,7 @@ int kite_cmd_convert(int argc, char **argv) {
         if (!quiet) printf("kite convert: %s -> %s\n", dir, out_path);
     }
 out:
-    safe_output_close(&of);
+    safe_output_close(&os.of);
     if (d.fd >= 0) close(d.fd);
     free(d.open_name);
     for (size_t i = 0; i < d.n_read; i++) free(d.read[i]);

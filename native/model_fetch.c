@@ -201,6 +201,23 @@ static bool expected_sha256(const char *url, const char *etag, char hex[65], con
     return true;
 }
 
+// Whether the downloaded file starts with GGUF's magic. An error page a server sent as 200 (a
+// rate limit, a proxy's login page) is not a model, and kept in the cache it would be opened by
+// every later run without a request: it is refused here, showing what it starts with.
+static bool starts_gguf(const char *url, const char *part, long long size) {
+    unsigned char head[16];
+    FILE *f = fopen(part, "rb");
+    const size_t n = f ? fread(head, 1, sizeof head, f) : 0;
+    if (f) fclose(f);
+    if (n >= 4 && !memcmp(head, "GGUF", 4)) return true;
+    char shown[sizeof head + 1];
+    for (size_t i = 0; i < n; i++) shown[i] = head[i] >= 0x20 && head[i] < 0x7f && head[i] != '"' ? (char)head[i] : '.';
+    shown[n] = 0;
+    fprintf(stderr, "kite: %s: not a GGUF file (%lld bytes starting \"%s\"): the server may have sent an error page; "
+                    "the download was removed\n", url, size, shown);
+    return false;
+}
+
 // Downloads url to dest (through dest.part); see model_fetch_url.
 static bool download(const char *url, const char *dest) {
     if (!make_parents(dest)) return false;
@@ -216,6 +233,10 @@ static bool download(const char *url, const char *dest) {
         if (fgets(etag, sizeof etag, e) && etag[0] && !strpbrk(etag, "\"\r\n")) d.if_range = etag;
         fclose(e);
     }
+    if (d.from > 0 && !d.if_range) { // a plain range could append another version of the file to these bytes
+        fprintf(stderr, "kite: %s has no ETag to resume against (the server sent none); starting over\n", part);
+        d.from = 0;
+    }
     fprintf(stderr, "kite: downloading %s\n      to %s\n", url, dest);
     d.t0 = d.last = now_s();
     char err[1024];
@@ -228,9 +249,14 @@ static bool download(const char *url, const char *dest) {
     if (d.f) draw_progress(&d, true);
     if (!ok || d.failed_write) {
         if (!d.failed_write) fprintf(stderr, "kite: %s\n", err);
-        if (d.base + d.written > 0)
+        if (d.base + d.written > 0 && access(etag_file, F_OK) == 0) {
             fprintf(stderr, "kite: download incomplete (%.1f MB kept in %s); run again to resume\n",
                     (double)(d.base + d.written) / 1e6, part);
+        } else if (d.base + d.written > 0) { // nothing to tie a resume to: nothing worth keeping
+            unlink(part);
+            fprintf(stderr, "kite: download incomplete; the server sent no ETag to resume against, so the next run "
+                            "starts over\n");
+        }
         return false;
     }
     if (r.status == 416 && d.from > 0) { // the range starts at the end: the partial file is whole
@@ -253,6 +279,11 @@ static bool download(const char *url, const char *dest) {
     if (d.total >= 0 && st.st_size != d.total) {
         fprintf(stderr, "kite: %s: got %lld bytes, the server announced %lld; run again to resume\n", url,
                 (long long)st.st_size, (long long)d.total);
+        return false;
+    }
+    if (!starts_gguf(url, part, (long long)st.st_size)) {
+        unlink(part);
+        unlink(etag_file);
         return false;
     }
     // checksum: where the server publishes one
@@ -291,6 +322,15 @@ bool model_fetch_url(const char *spec, char *out, size_t n) {
     if (!cache_dir(dir, sizeof dir)) return false;
     int k;
     if (!strncmp(spec, "hf://", 5)) { // hf://owner/repo/path/in/repo
+        // It names a file, as llama.cpp's -hf and the npm package's hf:// do: a query or fragment
+        // would reach the URL but not the cache path, so two references would share one file.
+        if (strpbrk(spec, "?#")) {
+            fprintf(stderr, "kite: hf:// reference '%s' has a %s: an hf:// reference names a file "
+                            "(hf://OWNER/REPO/FILE.gguf); give the https://huggingface.co/OWNER/REPO/resolve/main/... URL "
+                            "to send one\n",
+                    spec, strchr(spec, '?') ? "query ('?')" : "fragment ('#')");
+            return false;
+        }
         const char *p = spec + 5, *s1 = strchr(p, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
         if (!s1 || !s2 || s1 == p || s2 == s1 + 1 || !s2[1] || !safe_rel_path(p, rel, sizeof rel)) {
             fprintf(stderr, "kite: bad model URL '%s' (expected hf://OWNER/REPO/FILE.gguf)\n", spec);

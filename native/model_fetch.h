@@ -13,11 +13,14 @@ bool model_fetch_is_url(const char *spec);
 // Makes the model at url (http://, https:// or hf://owner/repo/path) available locally and writes
 // its cached path to out[0..n). A cached file is used as is. Otherwise it is downloaded into
 // PATH.part with progress on stderr, resuming an earlier partial download with a Range request
-// (and If-Range: the ETag the partial bytes came with, so a file changed since starts over);
-// its size is checked against the server's, and its SHA-256 against the ETag when that is a
-// SHA-256 (Hugging Face's LFS files) or else a URL.sha256 sidecar when the server has one; only
-// then is it renamed to PATH. On failure prints a message naming the problem and returns false
-// (a partial download is kept for the next try unless its checksum was wrong).
+// and If-Range: the ETag the partial bytes came with, so a file changed since starts over (and
+// so does a partial download whose response had no strong ETag);
+// its size is checked against the server's, its first bytes against GGUF's magic (an error page
+// sent as 200 is removed, not cached), and its SHA-256 against the ETag when that is a SHA-256
+// (Hugging Face's LFS files) or else a URL.sha256 sidecar when the server has one; only then is
+// it renamed to PATH. On failure prints a message naming the problem and returns false
+// (a partial download is kept for the next try unless its checksum was wrong). An hf://
+// reference names a file: one with a query or fragment ('?', '#') is refused before any request.
 bool model_fetch_url(const char *url, char *out, size_t n);
 
 // As model_fetch_url for a Hugging Face repository "owner/repo[:QUANT]": the .gguf file whose

@@ -4,19 +4,29 @@
 // bytes go to the heap and to the cache as they arrive. A cache that cannot be written (no
 // space, locked by another tab) never fails the load: the model loads uncached and the result
 // says why.
-import { openEntry, freeSpace } from './model_cache.js';
+import { openEntry, freeSpace, isEntryOf } from './model_cache.js';
 import { CHUNK, checkSize, iterate, readBody, readUnknownLength, startDownload, streamToHeap } from './reader.js';
-import { DEFAULT_PART_SIZE, downloadParts, layoutParts, otherVersion, parallelUsable, rangeValidator } from './ranged_download.js';
+import { DEFAULT_PART_SIZE, downloadParts, layoutParts, otherVersion, parallelUsable, rangeValidator, readUrl } from './ranged_download.js';
 
 const mib = (n) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
 // Resolves to { ptr, size, cache, verified?, commit(sha256), discard() }: cache = { storage,
 // hit, resumedFrom, stored, warning }. commit marks the entry complete (after the caller's
-// checks), discard removes it (a checksum mismatch).
+// checks), discard removes it (a checksum mismatch). The entry is desc.url's, or io.cacheKey's.
+// verified: a hit the caller need not hash against io.sha256: its record holds that SHA-256 and
+// the page already hashed this backend's copy against it in this session (io.verified lists the
+// backends it did).
 export async function readCached(desc, io, backend) {
-  const entry = await openEntry(backend, desc.url);
   const info = { storage: backend, hit: false, resumedFrom: 0, stored: false }; // + warning when not stored
-  const m = entry.meta?.url === desc.url ? entry.meta : null;
+  let entry;
+  try {
+    entry = await openEntry(backend, desc.url, io.cacheKey ?? null);
+  } catch (e) {
+    // the cache's folder or store cannot even be opened (the storage is full): read uncached
+    const r = await readUrl(desc, io);
+    return uncached(r, { ...info, warning: spaceWarning(errorReason(e), r.size, await freeSpace()) });
+  }
+  const m = isEntryOf(entry.meta, desc.url, io.cacheKey ?? null) ? entry.meta : null;
   const noop = { commit: async () => {}, discard: async () => entry.remove() };
 
   if (m?.complete && !(io.sha256 && m.sha256 && m.sha256 !== io.sha256)) {
@@ -25,7 +35,8 @@ export async function readCached(desc, io, backend) {
       if (!e.damaged) throw e;
       return null;
     });
-    if (hit) return { ...hit, ...noop, cache: { ...info, hit: true, stored: true }, verified: !!io.sha256 && m.sha256 === io.sha256 };
+    const verified = !!io.sha256 && m.sha256 === io.sha256 && !!io.verified?.includes(backend);
+    if (hit) return { ...hit, ...noop, cache: { ...info, hit: true, stored: true }, verified };
   }
   if (entry.meta?.complete || (entry.meta && !m)) await entry.remove(); // stale, damaged or a key clash
   if (backend === 'opfs') return downloadToOpfs(entry, m, desc, io, info);
@@ -141,16 +152,19 @@ async function readUncached(body, desc, io, info) {
 
 async function downloadToOpfs(entry, m, desc, io, info) {
   let access = null;
+  let refused = null; // why the data file could not be opened: another tab holds it, or no space
   try {
     access = await entry.access();
   } catch (e) {
-    info.warning = `not cached: ${e.message} (another tab may be downloading the same model)`;
+    refused = e;
+    info.warning = e?.name === 'QuotaExceededError' ? `not cached: ${errorReason(e)}`
+      : `not cached: ${e.message} (another tab may be downloading the same model)`;
   }
   const validator = m?.etag || m?.lastModified;
   // A parallel download cut short: fetch the parts still missing, tied to the same file.
   const recorded = access && m && !m.complete && validator ? recordedParts(m) : null;
   if (recorded) {
-    const meta = { ...m, storedAt: Date.now() };
+    const meta = { ...m, url: desc.url, storedAt: Date.now() };
     info.resumedFrom = recorded.reduce((n, p) => n + p.got, 0);
     try {
       return await storeParts({ entry, access, meta, desc, io, info, parts: recorded, validator: m.validator ?? validator });
@@ -189,8 +203,10 @@ async function downloadToOpfs(entry, m, desc, io, info) {
     have = 0;
   }
   if (size === undefined) {
-    access?.close();
-    await entry.remove();
+    if (access) { // (without it, the entry may be another tab's download)
+      access.close();
+      await entry.remove();
+    }
     return readUncached(body, desc, io, info);
   }
   try {
@@ -200,33 +216,40 @@ async function downloadToOpfs(entry, m, desc, io, info) {
     releaseDownload(desc);
     throw e;
   }
+  if (refused?.name === 'QuotaExceededError') info.warning = spaceWarning(errorReason(refused), size, await freeSpace());
   const meta = {
-    url: desc.url, size, etag: res.headers.get('etag'), lastModified: res.headers.get('last-modified'),
+    url: desc.url, cacheKey: io.cacheKey ?? null, size, etag: res.headers.get('etag'), lastModified: res.headers.get('last-modified'),
     complete: false, sha256: null, storedAt: Date.now(),
   };
+  const parallel = parallelUsable(res, size, io);
+  const partSize = io.partSize ?? DEFAULT_PART_SIZE;
+  const parts = parallel ? layoutParts(size, partSize) : null;
+  const pmeta = parallel ? { ...meta, validator: rangeValidator(res), parts: partsMeta(partSize, parts) } : null;
   if (access) {
     const free = await freeSpace();
-    if (size - have > free) {
-      info.warning = spaceWarning('not enough space', size - have, free);
+    let why = size - have > free ? 'not enough space' : null;
+    if (!why) {
+      try {
+        access.truncate(have);
+        await entry.setMeta(pmeta ?? meta);
+      } catch (e) {
+        why = errorReason(e); // the record could not be written: the storage is full
+      }
+    }
+    if (why) {
+      info.warning = spaceWarning(why, size - have, free);
       access.close();
       access = null;
       await entry.remove();
-    } else {
-      access.truncate(have);
-      if (!parallelUsable(res, size, io)) await entry.setMeta(meta);
     }
   }
-  if (parallelUsable(res, size, io)) {
-    const partSize = io.partSize ?? DEFAULT_PART_SIZE;
-    const parts = layoutParts(size, partSize);
-    const pmeta = { ...meta, validator: rangeValidator(res), parts: partsMeta(partSize, parts) };
-    if (access) await entry.setMeta(pmeta);
+  if (parallel) {
     try {
       return await storeParts({ entry, access, meta: pmeta, desc, io, info, parts, validator: pmeta.validator, first: { body, desc } });
     } catch (e) {
       if (!e.restart) throw e;
       // The server stopped taking ranges midway: once more as one stream, uncached.
-      await entry.remove();
+      if (access) await entry.remove();
       const again = await startDownload(desc, io);
       info.warning ??= 'not cached: the server stopped answering byte ranges';
       return uncached(await readBody(again.body, again.size, desc, io), info);
@@ -402,7 +425,7 @@ async function downloadToCacheApi(entry, desc, io, info) {
   let toHeap = body;
   let stored = null;
   const meta = {
-    url: desc.url, size, etag: res.headers.get('etag'), lastModified: res.headers.get('last-modified'),
+    url: desc.url, cacheKey: io.cacheKey ?? null, size, etag: res.headers.get('etag'), lastModified: res.headers.get('last-modified'),
     complete: true, sha256: io.sha256 ?? null, storedAt: Date.now(),
   };
   if (size > free) {

@@ -54,9 +54,18 @@ export interface DownloadOptions {
    *  space the model needs. A response that is not a GGUF file (an error page sent as 200)
    *  rejects naming the URL and is never cached. */
   cache?: boolean | 'opfs' | 'cache-api';
+  /** Browsers: the name of the model's cache entry instead of its URL, for URLs that change
+   *  while the file does not (a presigned URL's query carries a new signature each time):
+   *  loads with the same cacheKey share one entry whatever the URL, and its copy is served
+   *  with no request. The key must name one file (a new version: a new key); not with a split
+   *  set. listCachedModels shows it; deleteCachedModel(url, { cacheKey }) removes the entry.
+   *  1..1024 characters. */
+  cacheKey?: string;
   /** The file's SHA-256 (64 hex digits): the bytes are checked before use (a mismatch
    *  rejects; a cached copy that fails it is dropped and the URL downloaded again, once).
-   *  Hashing runs in JS at tens of MB/s. */
+   *  Hashing runs in JS at tens of MB/s: a cached copy is hashed on its first load in each
+   *  page session (a copy changed in storage is caught then), and later loads in the same page
+   *  trust it. */
   sha256?: string;
   /** Downloads (URL sources) whose server takes byte ranges (Accept-Ranges: bytes, a known
    *  uncompressed size, a strong ETag or a Last-Modified date to tie the parts to the same
@@ -97,6 +106,8 @@ export interface CachedModel {
   complete: boolean;
   etag: string | null;
   lastModified: string | null;
+  /** The key the entry is stored under (DownloadOptions.cacheKey); null: its URL. */
+  cacheKey: string | null;
   /** The checksum verified when the file was stored (null when none was given). */
   sha256: string | null;
   /** Date.now() when it was stored. */
@@ -107,10 +118,12 @@ export interface CachedModel {
 /** Every model in the browser's cache (empty in Node). */
 export function listCachedModels(): Promise<CachedModel[]>;
 
-/** Removes a URL's cached copy, complete or partial; true when there was one. While a running
- *  load (in this page or another tab) downloads or reads the URL's OPFS copy, rejects with a
- *  KiteError of status 'busy' naming the URL and keeps the copy: abort that load or wait for it. */
-export function deleteCachedModel(url: string | URL): Promise<boolean>;
+/** Removes a URL's cached copy (or, with cacheKey, the copy stored under that key), complete or
+ *  partial; true when there was one. While a running load (in this page or another tab)
+ *  downloads, reads or records that copy, rejects with a KiteError of status 'busy' naming it
+ *  and keeps the copy: abort that load or wait for it (a delete is never undone by a load that
+ *  finishes storing afterwards). */
+export function deleteCachedModel(url: string | URL, opts?: { cacheKey?: string }): Promise<boolean>;
 
 export interface LoadOptions extends DownloadOptions {
   onProgress?: (p: Progress) => void;

@@ -9,7 +9,7 @@ import { hasMemory64 } from './wasm_sig.js';
 import { MAX_MODEL_BYTES } from './reader.js';
 import {
   MAX_THREADS, DEFAULT_STALL_TIMEOUT_MS, LOAD_OPTIONS, INSPECT_OPTIONS, QUANTIZE_OPTIONS, GENERATE_OPTIONS,
-  CHAT_OPTIONS, TOKENIZE_OPTIONS, checkOptions, checkText,
+  CHAT_OPTIONS, TOKENIZE_OPTIONS, DELETE_CACHED_OPTIONS, checkOptions, checkText,
 } from './options.js';
 import { ThinkSplit } from './think.js';
 import { progressMeter } from './progress_meter.js';
@@ -25,14 +25,16 @@ export async function listCachedModels() {
 }
 
 // Removes a URL's cached copy (complete or partial); true when there was one. The URL is the
-// one given to loadModel (hf:// references are accepted). Rejects (status 'busy') while a load
-// downloads or reads the copy (model_cache.js).
-export async function deleteCachedModel(url) {
+// one given to loadModel (hf:// references are accepted); opts.cacheKey: the copy stored under
+// that key instead. Rejects (status 'busy') while a load downloads, reads or records the copy
+// (model_cache.js).
+export async function deleteCachedModel(url, opts = {}) {
   if (typeof url !== 'string' && !(url instanceof URL)) throw new KiteError('kite: deleteCachedModel(url) needs a URL', 'invalid input');
+  const { cacheKey } = checkOptions('deleteCachedModel', opts, DELETE_CACHED_OPTIONS);
   if (isNode) return false;
   const { desc } = await describeSource(url);
   if (desc.kind !== 'url') return false;
-  return (await import('./model_cache.js')).deleteCachedModel(desc.url);
+  return (await import('./model_cache.js')).deleteCachedModel(desc.url, cacheKey ?? null);
 }
 
 // The model this package ships (models/stories260K.gguf, 1.1 MB): a file: URL in Node, an
@@ -52,12 +54,19 @@ export function splitSetNames(source) {
   return Array.from({ length: n }, (_, i) => `${m[1]}-${String(i + 1).padStart(5, '0')}-of-${m[3]}.gguf${m[4]}`);
 }
 
+// Browser cache copies this page hashed against a caller's sha256: "storage entry sha256". A
+// later load of the entry with that sha256 trusts the copy instead of hashing it again (JS, tens
+// of MB/s), so a copy changed in storage (same size) is caught by its first load in each page
+// session (load_bytes.js, cached_reader.js).
+const verifiedCopies = new Set();
+const copyName = (storage, url, cacheKey, sha256) => `${storage} ${cacheKey === undefined ? url : `key:${cacheKey}`} ${sha256}`;
+
 // Sends a source (or the array of a split set's files, in order) to the worker, serving pulls
 // for in-memory bytes; returns the call's result.
 // An abort of signal rejects at once (the caller then ends the worker).
 // extra: a second source the op reads (quantize's importance matrix: { described, ...fields }),
 // served as part 1.
-async function withSource(client, op, source, args, { onProgress, signal, onChunk, stallTimeout, cache, sha256, connections, partSize } = {}, extra = null) {
+async function withSource(client, op, source, args, { onProgress, signal, onChunk, stallTimeout, cache, cacheKey, sha256, connections, partSize } = {}, extra = null) {
   const list = Array.isArray(source) ? source : null;
   if (list && list.length === 0) throw new KiteError('kite: an empty list of model files', 'invalid input');
   const described = await Promise.all((list ?? [source]).map((s) => describeSource(s)));
@@ -69,16 +78,20 @@ async function withSource(client, op, source, args, { onProgress, signal, onChun
   const ab = makeAbortFlag(signal);
   try {
     if (signal?.aborted) throw new KiteError('aborted', 'aborted');
+    const sha = sha256?.toLowerCase();
+    const copy = (storage) => (!list && desc.kind === 'url' && sha ? copyName(storage, desc.url, cacheKey, sha) : null);
     const download = {
       stallTimeout: stallTimeout ?? DEFAULT_STALL_TIMEOUT_MS,
       // The model cache: on by default in browsers, never in Node (no OPFS or Cache API there).
       cache: isNode ? false : (cache ?? true),
-      sha256: sha256?.toLowerCase(),
+      cacheKey,
+      sha256: sha,
+      verified: ['opfs', 'cache-api'].filter((s) => verifiedCopies.has(copy(s))),
       connections,
       partSize,
     };
     const meter = progressMeter();
-    return await client.call(op, { ...args, source: desc, abort: ab.flag?.buffer, download }, {
+    const r = await client.call(op, { ...args, source: desc, abort: ab.flag?.buffer, download }, {
       cancelOn: signal,
       onEvent: (m) => {
         if (m.type === 'pull') {
@@ -91,6 +104,9 @@ async function withSource(client, op, source, args, { onProgress, signal, onChun
         }
       },
     });
+    // a copy the load stored or read has just passed the sha256 check
+    if (r?.cache?.stored && copy(r.cache.storage)) verifiedCopies.add(copy(r.cache.storage));
+    return r;
   } finally {
     ab.release();
   }
@@ -352,19 +368,20 @@ async function onFittingBuild(start, memory64, run, keep = false) {
 
 export async function loadModel(source, opts = {}) {
   checkOptions('loadModel', opts, LOAD_OPTIONS);
-  const { onProgress, threads, nCtx = 0, flavor, simd, signal, vocabOnly = false, stallTimeout, cache, sha256, gpuLayers, fallback = true, connections, partSize, memory64 } = opts;
+  const { onProgress, threads, nCtx = 0, flavor, simd, signal, vocabOnly = false, stallTimeout, cache, cacheKey, sha256, gpuLayers, fallback = true, connections, partSize, memory64 } = opts;
   checkMemory64('loadModel', memory64, flavor);
   const device = memory64 === true ? 'cpu' : pickDevice(opts);
   // a split set: every file, from the first file's name or as a list (paths, URLs, Files, bytes)
   const files = Array.isArray(source) ? source : splitSetNames(source);
   if (files && sha256) throw new KiteError('kite: loadModel: sha256 checks one file, not a split set', 'invalid input');
+  if (files && cacheKey !== undefined) throw new KiteError('kite: loadModel: cacheKey names one file\'s cache entry, not a split set\'s', 'invalid input');
   for (const s of files ?? [source]) await describeSource(s); // a bad source fails before any worker starts
   // A model too large for the wasm32 heap goes to the memory64 build (CPU only) where it can.
   const load = (dev) => onFittingBuild((m64) => Client.start({ flavor, threads, simd, device: m64 ? 'cpu' : dev, memory64: m64 }), memory64,
     async (client) => {
       const d = client.build === 'kite-st64' ? 'cpu' : dev;
       const r = await withSource(client, 'load', files ?? source, { nCtx, threads: client.threads, vocabOnly, device: d, gpuLayers, fallback },
-        { onProgress, signal, stallTimeout, cache, sha256, connections, partSize });
+        { onProgress, signal, stallTimeout, cache, cacheKey, sha256, connections, partSize });
       return { client, r };
     }, true);
   let { client, r } = await load(device);
@@ -412,7 +429,7 @@ export async function inspect(source, opts = {}) {
 
 export async function quantize(source, type, opts = {}) {
   checkOptions('quantize', opts, QUANTIZE_OPTIONS);
-  const { onProgress, signal, threads, flavor, simd, output, allowRequantize, pure, leaveOutputTensor, stallTimeout, cache, sha256, connections, partSize, memory64 } = opts;
+  const { onProgress, signal, threads, flavor, simd, output, allowRequantize, pure, leaveOutputTensor, stallTimeout, cache, cacheKey, sha256, connections, partSize, memory64 } = opts;
   checkMemory64('quantize', memory64, flavor);
   if (typeof type !== 'string' || !type || type.includes('\0'))
     throw new KiteError('kite: quantize(source, type) needs a type name such as "Q4_K_M"', 'invalid input');
@@ -454,7 +471,7 @@ export async function quantize(source, type, opts = {}) {
           stats = await withSource(client, 'quantize', source, {
             type,
             opts: { threads: client.threads, allowRequantize: !!allowRequantize, pure: !!pure, leaveOutputTensor: !!leaveOutputTensor },
-          }, { onProgress, signal: stop.signal, onChunk, stallTimeout, cache, sha256, connections, partSize }, im);
+          }, { onProgress, signal: stop.signal, onChunk, stallTimeout, cache, cacheKey, sha256, connections, partSize }, im);
           break;
         } catch (e) {
           // Too large for the wasm32 heap (refused before any output): once more on the memory64 build.

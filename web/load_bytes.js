@@ -4,11 +4,12 @@
 // SHA-256 is checked before anything uses the bytes (a mismatch frees them and drops the cache
 // entry). A URL's bytes must start with GGUF's magic: an error page a server sent as 200 is
 // refused naming the URL, and never kept in the cache to be served later without a request. A
-// cached copy that fails either check is dropped and the URL read once more.
+// cached copy that fails either check is dropped and the URL read once more. The cache entry is
+// held (model_cache.js useEntry) from the first read to its record, so a delete cannot interleave.
 import { readPlain } from './reader.js';
 import { readCached } from './cached_reader.js';
 import { readUrl } from './ranged_download.js';
-import { cacheableUrl, pickBackend } from './model_cache.js';
+import { cacheableUrl, pickBackend, useEntry } from './model_cache.js';
 import { Sha256 } from './sha256.js';
 
 const HASH_CHUNK = 4 * 2 ** 20;
@@ -42,12 +43,25 @@ function checksumError(desc, io, r) {
 }
 
 // io: as readPlain's, plus connections and partSize (ranged_download.js), cache (false, true,
-// 'opfs' or 'cache-api'), sha256 (lower-case hex, optional) and gguf (false: a URL's bytes need
-// not be a GGUF file). Resolves to { ptr, size, cache, drop } (cache: null when the cache was
-// not used; drop(): removes the cache entry the bytes are kept in, for a caller that finds them
-// malformed). again: this is the second read, after a cached copy failed a check.
-export async function readIntoHeap(desc, io, again = false) {
+// 'opfs' or 'cache-api'), cacheKey (the entry's name instead of the URL, optional), sha256
+// (lower-case hex, optional), verified (the backends whose copy the page already hashed against
+// sha256 in this session: a hit there is not hashed again) and gguf (false: a URL's bytes need
+// not be a GGUF file). Resolves to { ptr, size, cache, drop } (cache: null when the cache was not
+// used; drop(): removes the cache entry the bytes are kept in, for a caller that finds them
+// malformed).
+export async function readIntoHeap(desc, io) {
   const backend = desc.kind === 'url' && cacheableUrl(desc.url) ? pickBackend(io.cache) : null;
+  if (!backend) return readChecked(desc, io, null);
+  const release = await useEntry(desc.url, io.cacheKey ?? null);
+  try {
+    return await readChecked(desc, io, backend);
+  } finally {
+    release();
+  }
+}
+
+// readIntoHeap's read and checks; again: this is the second read, after a cached copy failed one.
+async function readChecked(desc, io, backend, again = false) {
   const r = backend
     ? await readCached(desc, io, backend)
     : { ...(await (desc.kind === 'url' ? readUrl(desc, io) : readPlain(desc, io))), cache: null };
@@ -65,6 +79,6 @@ export async function readIntoHeap(desc, io, again = false) {
   await r.discard?.();
   // A cached copy that fails a check (stored without a checksum before the server's file
   // changed) is dropped and the file downloaded once more.
-  if (r.cache?.hit && !again) return readIntoHeap(desc, io, true);
+  if (r.cache?.hit && !again) return readChecked(desc, io, backend, true);
   throw bad;
 }

@@ -1,9 +1,12 @@
 // model_cache.js - the browser's model cache: downloaded GGUF files kept in the Origin Private
 // File System (OPFS: resumable, written as the bytes arrive), or in the Cache API where OPFS
-// is missing. Entries are keyed by URL and record the server's ETag / Last-Modified and size:
-// a complete entry is read with no network request; a partial one (OPFS) resumes with a Range
-// request that If-Range ties to the same ETag. Used by the worker (reader.js) and by the page
-// (listCachedModels, deleteCachedModel). Nothing here runs in Node (no OPFS, no caches).
+// is missing. Entries are keyed by URL, or by the caller's cacheKey (a presigned URL's query
+// changes on every request), and record the server's ETag / Last-Modified and size: a complete
+// entry is read with no network request; a partial one (OPFS) resumes with a Range request that
+// If-Range ties to the same ETag. A load holds a shared Web Lock on its entry while it reads,
+// downloads or records it; deleteCachedModel takes it exclusively, so a delete is never undone by
+// a load that was writing the entry. Used by the worker (cached_reader.js, load_bytes.js) and by
+// the page (listCachedModels, deleteCachedModel). Nothing here runs in Node (no OPFS, no caches).
 
 import { KiteError } from './errors.js';
 
@@ -17,15 +20,48 @@ const hasCacheApi = () => typeof caches === 'object' && typeof caches?.open === 
 // Whether a URL's bytes may be cached: http(s) only (blob:, data: and file: are local already).
 export const cacheableUrl = (url) => /^https?:/i.test(url);
 
-// The file name of a URL's entry: the hex SHA-256 of the URL.
-async function keyOf(url) {
-  const d = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(url));
+// What names an entry: the URL, or 'key:' and the caller's cacheKey (no URL starts so).
+const entryId = (url, cacheKey) => (cacheKey == null ? url : `key:${cacheKey}`);
+
+// The file name of an entry: the hex SHA-256 of its id.
+async function keyOf(id) {
+  const d = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(id));
   return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-async function opfsDir() {
+// The Cache API request an entry is stored under: the URL, or for a cacheKey a URL no server
+// answers (the Cache API keys by http(s) URL).
+const cacheRequest = (url, cacheKey) => (cacheKey == null ? url : `https://kite-cache-key.invalid/${encodeURIComponent(cacheKey)}`);
+
+const hasLocks = () => typeof navigator === 'object' && typeof navigator.locks?.request === 'function';
+const lockName = (id) => `kite-model-cache ${id}`;
+
+// Takes a shared lock on an entry for a load (this worker, or another tab's, may share it;
+// deleteCachedModel's exclusive lock waits for every holder). Resolves once held, to release().
+// Without the Web Locks API there is no lock (release does nothing).
+export async function useEntry(url, cacheKey = null) {
+  if (!hasLocks()) return () => {};
+  let release;
+  const held = new Promise((r) => (release = r));
+  await new Promise((granted, fail) => {
+    navigator.locks.request(lockName(entryId(url, cacheKey)), { mode: 'shared' }, () => {
+      granted();
+      return held;
+    }).catch(fail);
+  });
+  return release;
+}
+
+// The cache's OPFS folder; with create false, null when there is none yet (listing or deleting
+// must not make it: with the storage full that fails).
+async function opfsDir(create = true) {
   const root = await navigator.storage.getDirectory();
-  return root.getDirectoryHandle(DIR, { create: true });
+  try {
+    return await root.getDirectoryHandle(DIR, { create });
+  } catch (e) {
+    if (!create && e?.name === 'NotFoundError') return null;
+    throw e;
+  }
 }
 
 async function readJson(dir, name) {
@@ -52,10 +88,14 @@ export function pickBackend(want) {
   return hasOpfs() ? 'opfs' : hasCacheApi() ? 'cache-api' : null;
 }
 
-// One URL's entry in a backend. meta: { url, size, etag, lastModified, sha256, complete,
-// storedAt } or null.
-export async function openEntry(backend, url) {
-  const key = await keyOf(url);
+// Whether an entry's record is the one asked for (not another id whose key hashed alike).
+export const isEntryOf = (meta, url, cacheKey = null) =>
+  cacheKey == null ? meta?.url === url && meta.cacheKey == null : meta?.cacheKey === cacheKey;
+
+// One entry (a URL's, or a cacheKey's) in a backend. meta: { url, cacheKey, size, etag,
+// lastModified, sha256, complete, storedAt } or null.
+export async function openEntry(backend, url, cacheKey = null) {
+  const key = await keyOf(entryId(url, cacheKey));
   if (backend === 'opfs') {
     const dir = await opfsDir();
     return {
@@ -86,7 +126,8 @@ export async function openEntry(backend, url) {
     };
   }
   const cache = await caches.open(CACHE_NAME);
-  const hit = await cache.match(url);
+  const request = cacheRequest(url, cacheKey);
+  const hit = await cache.match(request);
   let meta = null;
   try {
     meta = hit ? JSON.parse(hit.headers.get(META)) : null;
@@ -98,22 +139,24 @@ export async function openEntry(backend, url) {
     meta,
     response: hit,
     // Stores a stream of the whole file (resolves when it has been read to the end).
-    put: (stream, m) => cache.put(url, new Response(stream, {
+    put: (stream, m) => cache.put(request, new Response(stream, {
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(m.size), [META]: JSON.stringify(m) },
     })),
-    remove: async () => { await cache.delete(url); },
+    remove: async () => { await cache.delete(request); },
   };
 }
 
-// Every cached model: [{ url, size, complete, etag, sha256, storedAt, storage }].
+const listed = (m, storage) => ({ ...m, cacheKey: m.cacheKey ?? null, storage });
+
+// Every cached model: [{ url, cacheKey, size, complete, etag, sha256, storedAt, storage }].
 export async function listCachedModels() {
   const out = [];
-  if (hasOpfs()) {
-    const dir = await opfsDir();
+  const dir = hasOpfs() ? await opfsDir(false) : null;
+  if (dir) {
     for await (const [name, h] of dir.entries()) {
       if (!name.endsWith('.json') || h.kind !== 'file') continue;
       const m = await readJson(dir, name);
-      if (m?.url) out.push({ ...m, storage: 'opfs' });
+      if (m?.url) out.push(listed(m, 'opfs'));
     }
   }
   if (hasCacheApi()) {
@@ -122,7 +165,7 @@ export async function listCachedModels() {
       const r = await cache.match(req);
       try {
         const m = JSON.parse(r.headers.get(META));
-        if (m?.url) out.push({ ...m, storage: 'cache-api' });
+        if (m?.url) out.push(listed(m, 'cache-api'));
       } catch {
         // not ours
       }
@@ -131,19 +174,28 @@ export async function listCachedModels() {
   return out;
 }
 
-// Removes a URL's entries (OPFS and Cache API); true when there was one. Rejects, keeping the
-// OPFS entry, while a load in this or another tab downloads or reads it (holds its data file).
-export async function deleteCachedModel(url) {
-  let found = false;
-  const busy = () => new KiteError(`kite: deleteCachedModel: ${url} is in use by a running loadModel (downloading or ` +
+// Removes a URL's (or a cacheKey's) entries, OPFS and Cache API; true when there was one.
+// Rejects, keeping them, while a load in this or another tab downloads, reads or records one
+// (holds its lock, or where there are no Web Locks, the OPFS data file).
+export async function deleteCachedModel(url, cacheKey = null) {
+  const what = cacheKey == null ? url : `cacheKey ${JSON.stringify(cacheKey)}`;
+  const busy = () => new KiteError(`kite: deleteCachedModel: ${what} is in use by a running loadModel (downloading or ` +
     'reading it, in this page or another tab): delete it once that load has ended, or abort the load first', 'busy');
-  for (const backend of ['opfs', 'cache-api']) {
-    if (pickBackend(backend) !== backend) continue;
-    const e = await openEntry(backend, url);
-    if (e.meta) found = true;
-    await e.remove(busy);
-  }
-  return found;
+  const remove = async () => {
+    let found = false;
+    for (const backend of ['opfs', 'cache-api']) {
+      if (pickBackend(backend) !== backend || (backend === 'opfs' && !(await opfsDir(false)))) continue;
+      const e = await openEntry(backend, url, cacheKey);
+      if (e.meta) found = true;
+      await e.remove(busy);
+    }
+    return found;
+  };
+  if (!hasLocks()) return remove();
+  return navigator.locks.request(lockName(entryId(url, cacheKey)), { mode: 'exclusive', ifAvailable: true }, (lock) => {
+    if (!lock) throw busy();
+    return remove();
+  });
 }
 
 // The free space the origin may still use (bytes), or Infinity when the browser does not say.

@@ -37,10 +37,12 @@ const stallTimeout = (v) =>
 const common = { onProgress: fn, signal, flavor: oneOf('auto', 'mt', 'st'), simd: oneOf('auto', 'relaxed', 'simd128') };
 const cache = (v) => (v === true || v === false || v === 'opfs' || v === 'cache-api' ? null : "true, false, 'opfs' or 'cache-api'");
 const sha256 = (v) => (typeof v === 'string' && /^[0-9a-fA-F]{64}$/.test(v) ? null : 'a SHA-256 as 64 hex digits');
+const cacheKey = (v) => (typeof v === 'string' && v.length > 0 && v.length <= 1024 && !v.includes('\0') ? null
+  : 'a non-empty string of at most 1024 characters without NUL');
 const memory64 = (v) => (v === true || v === false || v === 'auto' ? null : "true, false or 'auto'");
 const download = {
   memory64,
-  stallTimeout, cache, sha256,
+  stallTimeout, cache, cacheKey, sha256,
   connections: int(1, 16),
   partSize: int(2 ** 20, 2 ** 30, ' (bytes)'),
 };
@@ -147,6 +149,8 @@ export const CHAT_OPTIONS = {
 };
 
 export const TOKENIZE_OPTIONS = { addSpecial: bool, parseSpecial: bool };
+
+export const DELETE_CACHED_OPTIONS = { cacheKey };
 
 // Throws a KiteError for the first bad or unknown option of opts (where: the call's name).
 export function checkOptions(where, opts, rules) {

@@ -334,6 +334,8 @@ const requests = []; // [{ url, range, ifRange }]
 //   t/gated    401 without "Authorization: Bearer hf_secret"; the file redirects to localhost
 //   t/change   as t/drop, but the ETag changes after the first GET (the file "changed")
 //   t/slow     the body comes in 64 KiB pieces 100 ms apart
+//   t/html     an HTML error page as 200 (a rate limit, a proxy's login page), later the file
+//   t/noetag   as t/drop, with no ETag (nothing to tie a resume to)
 // /api/models/REPO lists README.md, FILE and a Q8_0 name (the same bytes).
 before(async () => {
   const dropped = new Set();
@@ -355,6 +357,12 @@ before(async () => {
     const m = req.url.match(/^\/(t\/\w+)\/resolve\/main\/([\w.-]+?)(\.sha256)?$/);
     if (!m || !m[2].endsWith('.gguf')) return res.writeHead(404).end('not found');
     const mode = m[1].slice(2);
+    if (mode === 'html' && !m[3] && !dropped.has(req.url)) {
+      dropped.add(req.url);
+      const page = '<!DOCTYPE html><html><body>Too many requests</body></html>';
+      res.writeHead(200, { 'content-type': 'text/html', 'content-length': page.length });
+      return res.end(page);
+    }
     if (m[3]) {
       if (mode === 'sidecar') return res.end(`${MODEL_SHA}  ${m[2]}\n`);
       if (mode === 'bad') return res.end('0'.repeat(64) + '\n');
@@ -381,7 +389,7 @@ before(async () => {
       };
       return tick();
     }
-    if ((mode === 'drop' || mode === 'change') && !range && !dropped.has(req.url)) {
+    if ((mode === 'drop' || mode === 'change' || mode === 'noetag') && !range && !dropped.has(req.url)) {
       dropped.add(req.url);
       res.write(body.subarray(0, body.length >> 1), () => setTimeout(() => res.destroy(), 50));
       return;
@@ -441,6 +449,18 @@ for (const client of ['sockets', 'curl']) {
     assert.match(p.stderr, /\d+ bytes as announced; the server publishes no SHA-256/);
   });
 
+  test(`download (${client}): an HTML error page served as 200 is refused naming it, not cached; the next run downloads the file`, async () => {
+    const cache = mkdtempSync(join(tmp, 'cache-'));
+    const url = `hf://t/html/${client}.gguf`;
+    const r = await fetchRun(['-m', url], cache, client);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /resolve\/main\/\w+\.gguf: not a GGUF file \(\d+ bytes starting "<!DOCTYPE html><"\): the server may have sent an error page/);
+    assert.deepEqual(readdirSync(join(cache, 'hf/t/html')), [`${client}.gguf.lock`], 'nothing kept');
+    const again = await fetchRun(['-m', url], cache, client);
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(again.stdout, REF);
+  });
+
   test(`download (${client}): a wrong SHA-256 is refused and nothing is cached`, async () => {
     const cache = mkdtempSync(join(tmp, 'cache-'));
     const r = await fetchRun(['-m', 'hf://t/bad/stories260K.gguf'], cache, client);
@@ -466,6 +486,22 @@ for (const client of ['sockets', 'curl']) {
     assert.equal(resumed.ifRange, `"${MODEL_SHA}"`, 'If-Range: the ETag the partial bytes came with');
     assert.match(second.stderr, /resuming at/);
     assert.ok(readFileSync(join(cache, `hf/t/drop/${client}.gguf`)).equals(MODEL_BYTES));
+  });
+
+  test(`download (${client}): a partial download with no ETag starts over (a range could splice another version of the file on)`, async () => {
+    const cache = mkdtempSync(join(tmp, 'cache-'));
+    const url = `hf://t/noetag/${client}.gguf`;
+    const first = await fetchRun(['-m', url], cache, client);
+    assert.equal(first.status, 1);
+    assert.match(first.stderr, /download incomplete; the server sent no ETag to resume against, so the next run starts over/);
+    assert.ok(!existsSync(join(cache, `hf/t/noetag/${client}.gguf.part`)), 'nothing kept');
+    // a .part left by an older kite (or a server that stopped sending its ETag) is not resumed either
+    writeFileSync(join(cache, `hf/t/noetag/${client}.gguf.part`), MODEL_BYTES.subarray(0, 1000));
+    const r = await fetchRun(['-m', url], cache, client);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(requests.filter((q) => q.url.endsWith('.gguf')).at(-1).range, undefined, 'no Range request');
+    assert.match(r.stderr, /no ETag to resume against .*; starting over/);
+    assert.ok(readFileSync(join(cache, `hf/t/noetag/${client}.gguf`)).equals(MODEL_BYTES));
   });
 
   test(`download (${client}): a file changed on the server since the partial download starts over`, async () => {
@@ -535,6 +571,20 @@ for (const client of ['sockets', 'curl']) {
     assert.match(down.stderr, /cannot connect to 127\.0\.0\.1:1|connect to 127\.0\.0\.1 port 1|Couldn't connect/);
   });
 }
+
+test('download: an hf:// reference with a query or fragment is refused as the npm package does, before any request', async () => {
+  const cache = mkdtempSync(join(tmp, 'cache-'));
+  for (const [tail, what] of [['?x=1', "query \\('\\?'\\)"], ['#x', "fragment \\('#'\\)"]]) {
+    const ref = `hf://t/sidecar/stories260K.gguf${tail}`;
+    const n = requests.length;
+    const r = await fetchRun(['-m', ref], cache, 'sockets');
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`hf:// reference '${ref.replace(/[?.]/g, '\\$&')}' has a ${what}: an hf:// reference names a file`));
+    assert.match(r.stderr, /give the https:\/\/huggingface\.co\/OWNER\/REPO\/resolve\/main\/\.\.\. URL to send one/);
+    assert.equal(requests.length, n, 'no request');
+  }
+  assert.deepEqual(readdirSync(cache), [], 'nothing cached');
+});
 
 // ---- help and the other commands ------------------------------------------------------------
 

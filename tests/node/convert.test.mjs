@@ -486,14 +486,25 @@ test('kite convert: bad --outtype and missing arguments exit 2', () => {
   assert.match(r.stderr, /no-such-dir: No such file or directory/);
 });
 
-test('kite convert: OUT naming one of the files it reads is refused, the file untouched', () => {
+test('kite convert: OUT naming one of the files it reads is refused before any tensor is converted, the file untouched', () => {
   requireModels();
-  const dir = badCheckpoint('out-is-input', () => {});
-  const shard = join(dir, 'model.safetensors'), before = readFileSync(shard);
-  const r = convert([dir, shard]);
-  assert.equal(r.status, 2, r.stderr);
-  assert.match(r.stderr, /model\.safetensors is the input file/);
-  assert.ok(readFileSync(shard).equals(before));
+  // Every weight NaN: with --outtype q8_0 the first matrix converted fails (quantizing refuses
+  // NaN), so the refusal below shows OUT was checked before any tensor.
+  const dir = badCheckpoint('out-is-input', (d) => {
+    const p = join(d, 'model.safetensors'), b = readFileSync(p);
+    b.fill(0xff, 8 + Number(b.readBigUInt64LE(0)));
+    writeFileSync(p, b);
+  });
+  for (const name of ['model.safetensors', 'tokenizer.json', 'config.json']) {
+    const file = join(dir, name), before = readFileSync(file);
+    const r = convert([dir, file, '--outtype', 'q8_0']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr, `kite convert: output ${file} is the input file: choose another name\n`);
+    assert.ok(readFileSync(file).equals(before), name);
+  }
+  const r = convert([dir, join(tmp, 'nan.gguf'), '--outtype', 'q8_0']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /quantize .*is NaN/, 'the weights are NaN');
   assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), []);
 });
 

@@ -4,8 +4,11 @@
 // it, a download cut in the middle resumes with a Range request tied to the ETag, and a
 // SHA-256 that does not match is refused and not kept, and so is an HTML error page served as
 // 200; a cached copy that fails the SHA-256 given now, or whose body is shorter than its record,
-// is downloaded again; a quota too small loads the model uncached, saying why; deleteCachedModel
-// refuses a URL a load is downloading. In Node: sha256 checks any source.
+// is downloaded again, and so is one changed in place (same size) on the next page session's
+// load; a quota too small, or storage already full, loads the model uncached, saying why;
+// deleteCachedModel refuses a URL a load is downloading (OPFS and Cache API); cacheKey names an
+// entry whatever the URL's query; a load never removes another tab's download record. In Node:
+// sha256 checks any source.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -189,7 +192,9 @@ async function inPage({ origin, flavor }) {
 
 // Runs pageFn(args) in a fresh Chromium page served by modelRoutes (origin added to args), then
 // check(result, routes, origin); the page must raise no uncaught error. setup(page, origin),
-// when given, runs first.
+// when given, runs first. pageFn may be a list, run in turn with the page reloaded between them
+// (each in a new page session, over the same storage; args.session: its index): check then gets
+// the list of results.
 async function inChromium(pageFn, args, check, setup) {
   requireDist(['st', 'mt']);
   const routes = modelRoutes();
@@ -199,7 +204,16 @@ async function inChromium(pageFn, args, check, setup) {
     const origin = `http://127.0.0.1:${server.port}`;
     const { page, errors } = await newPageAt(browser, `${origin}/package.json`);
     await setup?.(page, origin);
-    check(await page.evaluate(pageFn, { origin, ...args }), routes, origin);
+    if (!Array.isArray(pageFn)) {
+      check(await page.evaluate(pageFn, { origin, ...args }), routes, origin);
+    } else {
+      const results = [];
+      for (const [i, fn] of pageFn.entries()) {
+        if (i > 0) await page.reload();
+        results.push(await page.evaluate(fn, { origin, ...args, session: i }));
+      }
+      check(results, routes, origin);
+    }
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
@@ -410,4 +424,217 @@ test('Chromium: a full quota while storing: the model loads uncached and the war
     // (navigator.storage.estimate does not see this override: the writes themselves fail)
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 500 * 1024 });
+  }));
+
+// In the page, session 0: a copy stored with its SHA-256 through each store and loaded again;
+// then one byte of each changed in place (same size: another script, a damaged disk), and each
+// loaded once more. Session 1 (the page reloaded): the changed copies loaded twice.
+async function inPageTamper({ origin, flavor, sha, session }) {
+  const kite = await import('/web/index.js');
+  const load = async (url, cache) => {
+    const m = await kite.loadModel(url, { flavor, vocabOnly: true, cache, sha256: sha });
+    await m.dispose();
+    return m.cache;
+  };
+  const opfs = `${origin}/m/tamper-opfs.gguf`, capi = `${origin}/m/tamper-capi.gguf`;
+  const out = { opfs: [await load(opfs, 'opfs'), await load(opfs, 'opfs')], capi: [await load(capi, 'cache-api'), await load(capi, 'cache-api')] };
+  if (session === 1) {
+    for (const e of await kite.listCachedModels()) await kite.deleteCachedModel(e.url);
+    return out;
+  }
+  const flipLast = (b) => {
+    const c = new Uint8Array(b);
+    c[c.length - 1] ^= 1;
+    return c;
+  };
+  const key = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(opfs))),
+    (b) => b.toString(16).padStart(2, '0')).join('');
+  const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('kite-models');
+  const fh = await dir.getFileHandle(`${key}.gguf`);
+  const before = await fh.getFile();
+  const w = await fh.createWritable({ keepExistingData: true });
+  await w.write({ type: 'write', position: before.size - 1, data: flipLast(await before.slice(before.size - 1).arrayBuffer()) });
+  await w.close();
+  out.opfsSameSize = (await fh.getFile()).size === before.size;
+  const store = await caches.open('kite-models');
+  const stored = await store.match(capi);
+  await store.put(capi, new Response(flipLast(await stored.arrayBuffer()), { headers: stored.headers }));
+  // this page hashed both copies already: it trusts them (the contract: once per page session)
+  out.trusted = [await load(opfs, 'opfs'), await load(capi, 'cache-api')];
+  return out;
+}
+
+test('Chromium: a cached copy changed in place (same size) fails the SHA-256 on its next page session\'s load and is downloaded again', () =>
+  inChromium([inPageTamper, inPageTamper], { flavor: 'st', sha }, ([a, b], routes) => {
+    const count = (p) => routes.log.filter((x) => x.path === p).length;
+    const stored = (storage) => ({ storage, hit: false, resumedFrom: 0, stored: true });
+    assert.equal(a.opfsSameSize, true);
+    assert.deepEqual(a.trusted.map((c) => c.hit), [true, true], 'not hashed again in the same page session');
+    for (const [storage, what, path] of [['opfs', 'opfs', '/m/tamper-opfs.gguf'], ['cache-api', 'capi', '/m/tamper-capi.gguf']]) {
+      assert.deepEqual(a[what][0], stored(storage), storage);
+      assert.equal(a[what][1].hit, true, `${storage}: the copy is used`);
+      assert.deepEqual(b[what][0], stored(storage), `${storage}: the changed copy is refused and the file downloaded again`);
+      assert.equal(b[what][1].hit, true, `${storage}: the new copy is used`);
+      assert.equal(count(path), 2, storage);
+    }
+  }));
+
+// In the page: deleteCachedModel while a load downloads the URL into the Cache API (the server
+// holds back the second half; the entry is written when the download ends), then after it.
+async function inPageBusyCacheApi({ origin, flavor }) {
+  const kite = await import('/web/index.js');
+  const url = `${origin}/hold/capi.gguf`;
+  let started;
+  const receiving = new Promise((r) => (started = r));
+  const loading = kite.loadModel(url, { flavor, cache: 'cache-api', onProgress: (p) => p.loaded > 0 && started() });
+  await receiving;
+  const out = {};
+  try {
+    out.deleted = await kite.deleteCachedModel(url);
+  } catch (e) {
+    out.error = { name: e.name, status: e.status };
+  }
+  await fetch(`${origin}/release`);
+  const m = await loading;
+  out.cache = m.cache;
+  await m.dispose();
+  out.listed = (await kite.listCachedModels()).filter((e) => e.url === url);
+  out.deletedAfter = await kite.deleteCachedModel(url);
+  out.listedAfter = (await kite.listCachedModels()).filter((e) => e.url === url);
+  return out;
+}
+
+test('Chromium: deleteCachedModel during a Cache API download rejects (busy) instead of being undone when the entry is written', () =>
+  inChromium(inPageBusyCacheApi, { flavor: 'st' }, (r) => {
+    assert.equal(r.deleted, undefined, JSON.stringify(r));
+    assert.deepEqual(r.error, { name: 'KiteError', status: 'busy' });
+    assert.deepEqual(r.cache, { storage: 'cache-api', hit: false, resumedFrom: 0, stored: true });
+    assert.equal(r.listed.length, 1);
+    assert.equal(r.deletedAfter, true);
+    assert.deepEqual(r.listedAfter, []);
+  }));
+
+// In the page: a presigned-style URL whose query changes on every load, with and without a
+// cacheKey, through each store.
+async function inPageCacheKey({ origin, flavor }) {
+  const kite = await import('/web/index.js');
+  const load = async (url, opts) => {
+    const m = await kite.loadModel(url, { flavor, vocabOnly: true, ...opts });
+    await m.dispose();
+    return m.cache;
+  };
+  const out = {};
+  for (const cache of ['opfs', 'cache-api']) {
+    const base = `${origin}/m/signed-${cache}.gguf?X-Amz-Signature=`;
+    const o = { loads: [] };
+    o.loads.push(await load(`${base}1`, { cache, cacheKey: 'signed model' }));
+    o.loads.push(await load(`${base}2`, { cache, cacheKey: 'signed model' }));
+    o.loads.push(await load(`${base}3`, { cache }));
+    o.listed = (await kite.listCachedModels()).filter((e) => e.storage === cache && e.url.startsWith(base))
+      .map(({ url, cacheKey, complete }) => ({ url, cacheKey, complete }));
+    o.deleted = await kite.deleteCachedModel(`${base}4`, { cacheKey: 'signed model' });
+    o.listedAfter = (await kite.listCachedModels()).filter((e) => e.storage === cache && e.cacheKey === 'signed model');
+    out[cache] = o;
+  }
+  try {
+    await kite.loadModel(`${origin}/m/x.gguf`, { cacheKey: '' });
+  } catch (e) {
+    out.badKey = e.message;
+  }
+  for (const e of await kite.listCachedModels()) await kite.deleteCachedModel(e.url);
+  return out;
+}
+
+test('Chromium: cacheKey names the cache entry, so a URL whose query changes each time is downloaded once', () =>
+  inChromium(inPageCacheKey, { flavor: 'st' }, (r, routes, origin) => {
+    for (const storage of ['opfs', 'cache-api']) {
+      const o = r[storage];
+      const base = `${origin}/m/signed-${storage}.gguf?X-Amz-Signature=`;
+      assert.deepEqual(o.loads[0], { storage, hit: false, resumedFrom: 0, stored: true }, storage);
+      assert.equal(o.loads[1].hit, true, `${storage}: another URL, the same key: no request`);
+      assert.equal(o.loads[2].hit, false, `${storage}: without the key the URL names the entry`);
+      const asked = routes.log.filter((x) => x.path.startsWith(`/m/signed-${storage}.gguf`)).map((x) => x.path.slice(-1));
+      assert.deepEqual(asked, ['1', '3'], storage);
+      assert.deepEqual(o.listed.sort((a, b) => a.url.localeCompare(b.url)), [
+        { url: `${base}1`, cacheKey: 'signed model', complete: true },
+        { url: `${base}3`, cacheKey: null, complete: true },
+      ], storage);
+      assert.equal(o.deleted, true, storage);
+      assert.deepEqual(o.listedAfter, [], storage);
+    }
+    assert.match(r.badKey ?? '', /option cacheKey/);
+  }));
+
+// In the page: the storage already full (a quota of a few bytes: no folder, file or record can
+// be made): one load through each store, then the list and a delete.
+async function inPageNoRoom({ origin, flavor }) {
+  const kite = await import('/web/index.js');
+  const out = {};
+  const url = `${origin}/m/no-room.gguf`;
+  for (const cache of ['opfs', 'cache-api']) {
+    try {
+      const m = await kite.loadModel(url, { flavor, vocabOnly: true, cache });
+      await m.dispose();
+      out[cache] = m.cache;
+    } catch (e) {
+      out[cache] = { error: e.message };
+    }
+  }
+  const attempt = async (f) => f().catch((e) => `${e.name}: ${e.message}`);
+  out.list = await attempt(() => kite.listCachedModels());
+  out.deleted = await attempt(() => kite.deleteCachedModel(url));
+  return out;
+}
+
+for (const quotaSize of [1, 400]) {
+  test(`Chromium: storage already full (quota ${quotaSize} bytes): the model loads uncached saying so, the list is empty`, () =>
+    inChromium(inPageNoRoom, { flavor: 'st' }, (r) => {
+      for (const storage of ['opfs', 'cache-api']) {
+        assert.equal(r[storage].stored, false, `${storage}: ${JSON.stringify(r[storage])}`);
+        assert.match(r[storage].warning, /^not cached: the storage quota is full \(the model needs 1\.1 MiB/, storage);
+      }
+      assert.deepEqual(r.list, []);
+      assert.equal(r.deleted, false);
+    }, async (page, origin) => {
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize });
+    }));
+}
+
+// In the page: another tab's partial OPFS download of a URL (its record, and its data file held
+// open by a worker standing in for that tab), then a load of the same URL here, which cannot
+// open the data file and, the server sending no length this time, reads it uncached.
+async function inPageOtherTab({ origin, flavor }) {
+  const kite = await import('/web/index.js');
+  const url = `${origin}/nolen/other-tab.gguf`;
+  const key = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(url))),
+    (b) => b.toString(16).padStart(2, '0')).join('');
+  const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('kite-models', { create: true });
+  const record = { url, cacheKey: null, size: 1185376, etag: '"v1"', lastModified: null, complete: false, sha256: null, storedAt: 1 };
+  const w = await (await dir.getFileHandle(`${key}.json`, { create: true })).createWritable();
+  await w.write(JSON.stringify(record));
+  await w.close();
+  await dir.getFileHandle(`${key}.gguf`, { create: true });
+  const holder = new Worker(URL.createObjectURL(new Blob([`
+    onmessage = async (e) => {
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('kite-models');
+      self.h = await (await dir.getFileHandle(e.data + '.gguf')).createSyncAccessHandle();
+      postMessage('held');
+    };`], { type: 'text/javascript' })));
+  const out = { holder: await new Promise((done) => { holder.onmessage = (e) => done(e.data); holder.postMessage(key); }) };
+  const m = await kite.loadModel(url, { flavor, vocabOnly: true, cache: 'opfs' });
+  await m.dispose();
+  out.cache = m.cache;
+  out.listed = (await kite.listCachedModels()).filter((e) => e.url === url);
+  holder.terminate();
+  return out;
+}
+
+test('Chromium: a load that cannot open another tab\'s OPFS download leaves that download\'s record alone', () =>
+  inChromium(inPageOtherTab, { flavor: 'st' }, (r) => {
+    assert.equal(r.holder, 'held');
+    assert.equal(r.cache.stored, false, JSON.stringify(r.cache));
+    assert.match(r.cache.warning, /another tab may be downloading the same model/);
+    assert.equal(r.listed.length, 1, 'the other tab\'s record is kept');
+    assert.equal(r.listed[0].etag, '"v1"');
   }));

@@ -17,7 +17,7 @@ const NULL_PTR = 0;
 // heap block: { ptr, size, cache, drop } (load_bytes.js). part: which file of a split set (the
 // caller serves in-memory bytes per file). gguf: false for a file that need not be a GGUF (an
 // imatrix .dat).
-async function readSource(source, { stallTimeout, cache, sha256, connections, partSize, gguf = true } = {}, part = 0) {
+async function readSource(source, { stallTimeout, cache, cacheKey, sha256, verified, connections, partSize, gguf = true } = {}, part = 0) {
   current.stage = 'read';
   const r = await readIntoHeap(source, {
     alloc: (n) => {
@@ -41,7 +41,9 @@ async function readSource(source, { stallTimeout, cache, sha256, connections, pa
     signal: current.cancel.signal,
     stallTimeout,
     cache,
+    cacheKey,
     sha256,
+    verified,
     connections,
     partSize,
     gguf,
