@@ -64,9 +64,12 @@ kite_status kite__hf_config_phi3(const kite__jval *cfg, kite_gguf_writer *w, kit
 // *out (out may be NULL); a required one refuses when absent, naming keys[0].
 kite_status kite__hf_put_hparam(const kite__jval *cfg, kite_gguf_writer *w, const char *arch, const char *suffix,
                                 const char *const *keys, bool required, uint32_t *out);
-// The rope keys of llama.cpp's TextModel.set_gguf_parameters: rope_parameters / rope_scaling
-// (linear, yarn; llama3 for llama-like arches), rope.freq_base from rope_theta (sets
-// m->rope_theta, m->rope_theta_set), rope.freq_base_swa from rope_local_base_freq (or the other
+// The rope keys of llama.cpp's TextModel.set_gguf_parameters from rope_parameters /
+// rope_scaling, flat or per attention type ({"full_attention": {...}, "sliding_attention":
+// {...}}): the scaling (linear, yarn; llama3 for llama-like arches) and rope.freq_base
+// (sets m->rope_theta, m->rope_theta_set) from the flat one or full_attention's, the flat
+// form falling back to config.json's rope_theta (or its other names); rope.freq_base_swa from
+// sliding_attention's rope_theta, or in the flat form rope_local_base_freq (or the other
 // local-theta names).
 kite_status kite__hf_put_rope(const kite__jval *cfg, kite_gguf_writer *w, kite__hf_model *m);
 

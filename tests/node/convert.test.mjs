@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kiteBin, modelsDir, requireModels } from './helpers.mjs';
 import { GGML, readGguf } from './gguf_read.mjs';
+import { llama as llamaLib, llamaDispose } from './llama_ref.mjs';
 
 const PROMPTS = [
   'The capital of France is',
@@ -716,6 +717,12 @@ const ARCH_BAD = [
   })],
   ['phi3 without original_max_position_embeddings', 'rand-phi3', /config\.json: missing "original_max_position_embeddings" \(phi3 needs it\)/, cfg((j) => { delete j.original_max_position_embeddings; })],
   ['phi3 long_factor of the wrong length', 'phi4mini', /rope_scaling "long_factor" is not 12 numbers/, cfg((j) => { j.rope_scaling.long_factor.pop(); })],
+  // Phi3MiniModel.set_vocab: tokenizer.json's BPE when tokenizer_class is GPT2Tokenizer (Phi-4-mini),
+  // else tokenizer.model, required (rand-phi3's tokenizer.json holds only its added tokens)
+  ['phi3 without tokenizer.model', 'rand-phi3', /tokenizer\.model is missing \(phi3 needs it unless tokenizer_config\.json's tokenizer_class is GPT2Tokenizer\)/, (d) =>
+    rmSync(join(d, 'tokenizer.model'))],
+  ['phi3 GPT2Tokenizer: tokenizer.json, not tokenizer.model', 'rand-phi3', /tokenizer\.json: missing "model"/, (d) =>
+    editJson(d, 'tokenizer_config.json', (j) => { j.tokenizer_class = 'GPT2Tokenizer'; })],
   ['qwen3moe with an expert missing', 'qwen3moe', /the checkpoint lacks model\.layers\.1\.mlp\.experts\.5\.up_proj\.weight \(blk\.1\.ffn_up_exps\.weight needs every expert\)/, (d) =>
     editHeader(d, (h) => { delete h['model.layers.1.mlp.experts.5.up_proj.weight']; })],
   ['qwen3moe with shared experts', 'qwen3moe', /shared experts \(shared_expert_intermediate_size 64\) are not supported/, cfg((j) => { j.shared_expert_intermediate_size = 64; })],
@@ -788,3 +795,92 @@ test('kite convert: added tokens, TemplateProcessing add_bos and chat_template.j
   assert.equal(g.kv.has('tokenizer.ggml.add_eos_token'), false);
   assert.equal(g.kv.get('tokenizer.chat_template').value, '{{ messages[0].content }}\n');
 });
+
+// o200k's Split as Phi-4-mini's tokenizer.json has it: the matches kept by a "Removed" split
+// inverted (the same pieces as "Isolated", since the regex matches every character).
+const O200K_RE =
+  "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|" +
+  "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|" +
+  "\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+const O200K_PRE = {
+  type: 'Sequence',
+  pretokenizers: [
+    { type: 'Split', pattern: { Regex: O200K_RE }, behavior: 'Removed', invert: true },
+    { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
+  ],
+};
+
+test('kite convert: o200k\'s pre-tokenizer (Phi-4-mini\'s tokenizer.json) is gpt-4o; the file tokenizes as llama.cpp does', async () => {
+  requireModels();
+  // rand-qwen2's vocabulary under o200k's split: llama.cpp names that tokenizer gpt-4o
+  const want = readGguf(readFileSync(join(modelsDir(), 'rand-qwen2-f16.gguf')));
+  const dir = join(tmp, 'gpt4o');
+  writeHf(want, dir, { hfArch: 'Qwen2ForCausalLM', bosInConfig: true });
+  editJson(dir, 'tokenizer.json', (j) => { j.pre_tokenizer = O200K_PRE; });
+  const out = join(tmp, 'gpt4o.gguf');
+  const r = convert([dir, out]);
+  assert.equal(r.status, 0, r.stderr);
+  const got = readGguf(readFileSync(out));
+  assert.equal(got.kv.get('tokenizer.ggml.pre').value, 'gpt-4o');
+  compareMetadata({ ...want, kv: new Map([...want.kv, ['tokenizer.ggml.pre', got.kv.get('tokenizer.ggml.pre')]]) }, got);
+  // llama.cpp's ids for the converted file (and, to show the split matters, for the qwen2 original)
+  const text = "JavaScript on an iPhone, don'T PANIC: ÉtéCAFÉs cost 1234567 at ../x/y\n\n  MixedCASEwords é̃ OK'S";
+  const kite = (file) => JSON.parse(execFileSync(kiteBin(), ['tokenize', '-m', file, '-p', text, '--ids', '--no-bos', '--no-parse-special']).toString());
+  const llama = await llamaLib();
+  try {
+    const ids = async (file) => {
+      const m = await llama.loadModel({ modelPath: file, gpuLayers: 0, vocabOnly: true });
+      try { return m.tokenize(text, false); } finally { await m.dispose(); }
+    };
+    const ref = await ids(out);
+    assert.deepEqual(kite(out), ref);
+    assert.notDeepEqual(ref, await ids(join(modelsDir(), 'rand-qwen2-f16.gguf')), 'o200k and qwen2 split this text alike');
+  } finally {
+    await llamaDispose();
+  }
+});
+
+// ---- transformers 5's rope_parameters ----------------------------------------------------
+
+// rope_parameters in place of rope_scaling / rope_theta / rope_local_base_freq: Gemma 3's per
+// attention type (full_attention's scaling and base, sliding_attention's base; a top-level
+// rope_theta is not read then, as llama.cpp's TextModel reads none), Llama 3's flat. The keys and
+// tensors must be those of the rope_scaling form (whose greedy text the cases above check).
+const ROPE_PARAMETERS = [
+  ['gemma3', (j, g) => {
+    const base = g.kv.get('gemma3.rope.freq_base').value;
+    delete j.rope_scaling;
+    delete j.rope_local_base_freq;
+    j.rope_theta = 5.0;
+    j.rope_parameters = {
+      full_attention: { rope_type: 'linear', factor: 8.0, rope_theta: base },
+      sliding_attention: { rope_type: 'default', rope_theta: 10000.0 },
+    };
+  }],
+  ['llama3', (j) => {
+    j.rope_parameters = { ...j.rope_scaling, rope_theta: j.rope_theta };
+    delete j.rope_scaling;
+    delete j.rope_theta;
+  }],
+];
+
+for (const [stem, edit] of ROPE_PARAMETERS) {
+  test(`kite convert: ${stem} with rope_parameters gives the keys and tensors of its rope_scaling form`, () => {
+    requireModels();
+    const file = join(modelsDir(), `arch/${stem}.gguf`);
+    const want = readGguf(readFileSync(file));
+    const dir = join(tmp, `${stem}-rope-parameters`);
+    const c = CASES.find((x) => x.stem === stem) ?? {
+      hfArch: 'LlamaForCausalLM', llamaLike: true, // as the llama3 test above
+      config: { rope_scaling: { rope_type: 'llama3', factor: 32.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 256 } },
+    };
+    writeHf(want, dir, c);
+    editJson(dir, 'config.json', (j) => edit(j, want));
+    const out = join(tmp, `${stem}-rope-parameters.gguf`);
+    const r = convert([dir, out]);
+    assert.equal(r.status, 0, r.stderr);
+    const got = readGguf(readFileSync(out));
+    compareTensors(want, got);
+    compareMetadata(want, got, c);
+  });
+}
