@@ -35,6 +35,7 @@ typedef struct kite__hf_model {
     const char *arch;       // GGUF architecture name
     kite__hf_family family;
     bool llama_like;        // llama / smollm3: q/k rows permuted, vocab_size + rope dim keys
+    bool base;              // LlamaModel / Qwen2Model / Qwen3Model: names lack "model.", no lm_head
     bool rope_theta_set;    // config.json gave rope_theta (rope_theta holds 10000 otherwise)
     // phi3 longrope: config.json's long_factor / short_factor arrays (NULL: none), pointing into
     // the config tree, so valid only while it is (the tensor plan copies them)

@@ -12,19 +12,24 @@ typedef struct arch_entry {
     const char *gguf; // general.architecture
     kite__hf_family family;
     bool llama_like;
+    bool base; // a base model (LlamaModel...): tensor names without "model.", no lm_head
 } arch_entry;
 
 static const arch_entry arches[] = {
-    {"LlamaForCausalLM", "llama", KITE__HF_LLAMA, true},
-    {"LLaMAForCausalLM", "llama", KITE__HF_LLAMA, true},
-    {"MistralForCausalLM", "llama", KITE__HF_LLAMA, true}, // llama.cpp converts Mistral as llama
-    {"SmolLM3ForCausalLM", "smollm3", KITE__HF_LLAMA, true},
-    {"Qwen2ForCausalLM", "qwen2", KITE__HF_LLAMA, false},
-    {"Qwen3ForCausalLM", "qwen3", KITE__HF_LLAMA, false},
-    {"Qwen3MoeForCausalLM", "qwen3moe", KITE__HF_LLAMA, false},
-    {"Gemma2ForCausalLM", "gemma2", KITE__HF_GEMMA2, false},
-    {"Gemma3ForCausalLM", "gemma3", KITE__HF_GEMMA3, false},
-    {"Phi3ForCausalLM", "phi3", KITE__HF_PHI3, false},
+    {"LlamaForCausalLM", "llama", KITE__HF_LLAMA, true, false},
+    {"LLaMAForCausalLM", "llama", KITE__HF_LLAMA, true, false},
+    {"MistralForCausalLM", "llama", KITE__HF_LLAMA, true, false}, // llama.cpp converts Mistral as llama
+    {"SmolLM3ForCausalLM", "smollm3", KITE__HF_LLAMA, true, false},
+    {"Qwen2ForCausalLM", "qwen2", KITE__HF_LLAMA, false, false},
+    {"Qwen3ForCausalLM", "qwen3", KITE__HF_LLAMA, false, false},
+    {"Qwen3MoeForCausalLM", "qwen3moe", KITE__HF_LLAMA, false, false},
+    {"Gemma2ForCausalLM", "gemma2", KITE__HF_GEMMA2, false, false},
+    {"Gemma3ForCausalLM", "gemma3", KITE__HF_GEMMA3, false, false},
+    {"Phi3ForCausalLM", "phi3", KITE__HF_PHI3, false, false},
+    // the base models llama.cpp registers with these (LlamaModel, Qwen2Model, Qwen3Model)
+    {"LlamaModel", "llama", KITE__HF_LLAMA, true, true},
+    {"Qwen2Model", "qwen2", KITE__HF_LLAMA, false, true},
+    {"Qwen3Model", "qwen3", KITE__HF_LLAMA, false, true},
 };
 
 kite_status kite__hf_json(const char *what, const uint8_t *text, uint64_t len, kite__jval **out) {
@@ -247,13 +252,14 @@ kite_status kite__hf_config(const kite__jval *cfg, const char *name, kite_gguf_w
             m->arch = arches[i].gguf;
             m->family = arches[i].family;
             m->llama_like = arches[i].llama_like;
+            m->base = arches[i].base;
         }
     bool multimodal = kite__json_get(cfg, "text_config") || kite__json_get(cfg, "vision_config");
     if (!m->arch)
         return kite__fail(KITE_ERR_UNSUPPORTED, "config.json: architecture %s is not supported (%skite convert knows "
                                                 "LlamaForCausalLM, MistralForCausalLM, SmolLM3ForCausalLM, Qwen2ForCausalLM, "
                                                 "Qwen3ForCausalLM, Qwen3MoeForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM, "
-                                                "Phi3ForCausalLM)", hf,
+                                                "Phi3ForCausalLM and the base models LlamaModel, Qwen2Model, Qwen3Model)", hf,
                           multimodal ? "a multimodal model: text-only checkpoints are converted; " : "");
     if (kite__json_get(cfg, "text_config"))
         return kite__fail(KITE_ERR_UNSUPPORTED, "config.json: a multimodal config (\"text_config\") is not supported");

@@ -110,6 +110,11 @@ static int map_expert(const char *p, uint32_t layer, const kite__hf_model *m, ch
 // *expert: the expert an expert's matrix is (stacked into out), else UINT32_MAX.
 static int map_name(const char *hf, const kite__hf_model *m, char *out, size_t n, uint32_t *expert) {
     *expert = UINT32_MAX;
+    char full[256];
+    if (m->base && strncmp(hf, "model.", 6)) { // a base model's names: as the ForCausalLM's (llama.cpp adds "model.")
+        if (snprintf(full, sizeof full, "model.%s", hf) >= (int)sizeof full) return -1;
+        hf = full;
+    }
     if (kite__ends_with(hf, ".rotary_emb.inv_freq") || kite__ends_with(hf, ".attention.masked_bias") ||
         kite__ends_with(hf, ".attention.bias") ||
         (m->family == KITE__HF_GEMMA2 && !strcmp(hf, "lm_head.weight"))) // Gemma2Model skips lm_head (tied)

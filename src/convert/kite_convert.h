@@ -91,7 +91,9 @@ typedef struct kite_convert_opts {
 // dense layers or norm_topk_prob false refused), Gemma2ForCausalLM -> gemma2 and
 // Gemma3ForCausalLM -> gemma3 (RMS norm weights written as 1 + w, in the source dtype's arithmetic as torch does it; a
 // query_pre_attn_scalar or window pattern llama.cpp would not run is refused), Phi3ForCausalLM
-// -> phi3 (fused qkv / gate_up; longrope -> rope_factors_long/short.weight). Rope settings:
+// -> phi3 (fused qkv / gate_up; longrope -> rope_factors_long/short.weight); the base models
+// LlamaModel, Qwen2Model, Qwen3Model as their ForCausalLM (tensor names read under "model.";
+// no lm_head, so the output is tied; an lm_head is refused as unmappable). Rope settings:
 // rope_scaling or rope_parameters, flat or per attention type (full_attention's scaling and
 // base, sliding_attention's base). Tokenizer: a SentencePiece tokenizer.model when present
 // (as llama.cpp tries it first; phi3: required unless tokenizer_config.json's tokenizer_class is

@@ -249,7 +249,8 @@ function splitExperts(t, entry) {
   }));
 }
 
-// model.safetensors (or two shards + index) with g's tensors in HF's names, shapes and row order;
+// model.safetensors (or two shards + index) with g's tensors in HF's names (opts.base: a base
+// model's, LlamaModel's..., without "model."), shapes and row order;
 // opts.dtype(t) may give a tensor's dtype and bytes instead ({dtype, bytes}). Generated tensors
 // (rope_freqs, Phi-3's rope factors: config.json's numbers) are left out.
 function writeWeights(g, dir, opts, nHead, nKv) {
@@ -262,7 +263,8 @@ function writeWeights(g, dir, opts, nHead, nKv) {
     let dtype = { [GGML.F32]: 'F32', [GGML.F16]: 'F16' }[t.type];
     if (opts.dtype) ({ dtype, bytes } = opts.dtype(t, dtype, bytes));
     if (/_exps\.weight$/.test(t.name)) return splitExperts(t, { dtype, bytes });
-    return { name: hfName(t.name, opts.family), dtype, shape, bytes };
+    const name = hfName(t.name, opts.family);
+    return { name: opts.base ? name.replace(/^model\./, '') : name, dtype, shape, bytes };
   });
   if ((opts.shards ?? 1) === 1) {
     writeFileSync(join(dir, 'model.safetensors'), safetensorsBytes(entries));
@@ -884,3 +886,44 @@ for (const [stem, edit] of ROPE_PARAMETERS) {
     compareMetadata(want, got, c);
   });
 }
+
+// ---- base models (LlamaModel, Qwen2Model, Qwen3Model) ------------------------------------------
+
+// Saved from the model without its LM head: tensor names lack "model." and there is no lm_head
+// (these files tie the output to the embedding anyway). llama.cpp converts them as the
+// ForCausalLM: the same keys and tensors.
+const LLAMA3_ROPE = { rope_type: 'llama3', factor: 32.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 256 };
+const BASE_MODELS = [
+  ['arch/llama3.gguf', { hfArch: 'LlamaModel', llamaLike: true, config: { rope_scaling: LLAMA3_ROPE } }],
+  ['rand-qwen2-f16.gguf', { hfArch: 'Qwen2Model', bosInConfig: true }],
+  ['arch/qwen3.gguf', { hfArch: 'Qwen3Model', bosInConfig: true, pairMerges: true }],
+];
+// The tensor names of a folder's model.safetensors.
+const stNames = (dir) => {
+  const b = readFileSync(join(dir, 'model.safetensors'));
+  return Object.keys(JSON.parse(b.subarray(8, 8 + Number(b.readBigUInt64LE(0))).toString())).filter((k) => k !== '__metadata__');
+};
+
+for (const [file, opts] of BASE_MODELS) {
+  test(`kite convert: ${opts.hfArch} (a base model's names, no lm_head) converts as its ForCausalLM`, () => {
+    requireModels();
+    const want = readGguf(readFileSync(join(modelsDir(), file)));
+    const dir = join(tmp, `base-${opts.hfArch}`);
+    writeHf(want, dir, { ...opts, base: true });
+    assert.ok(stNames(dir).every((n) => /^(embed_tokens|norm|layers\.\d+)\./.test(n)), 'the fixture has base-model names');
+    const out = join(tmp, `base-${opts.hfArch}.gguf`);
+    const r = convert([dir, out]);
+    assert.equal(r.status, 0, r.stderr);
+    const got = readGguf(readFileSync(out));
+    compareTensors(want, got);
+    compareMetadata(want, got);
+  });
+}
+
+test('kite convert refuses: a LlamaModel with an lm_head (llama.cpp maps its names under "model.")', () => {
+  requireModels();
+  const dir = join(BAD, 'base-lm-head');
+  writeHf(readGguf(readFileSync(join(modelsDir(), 'arch/llama3.gguf'))), dir, { ...BASE_MODELS[0][1], base: true });
+  editHeader(dir, (h) => { h['lm_head.weight'] = h['embed_tokens.weight']; delete h['embed_tokens.weight']; });
+  assertRefused('base-lm-head', dir, /cannot map tensor lm_head\.weight to a llama GGUF name/);
+});
