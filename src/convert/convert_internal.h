@@ -106,6 +106,11 @@ kite_status kite__hf_spm_vocab(const kite_hf_files *f, const uint8_t *model, uin
 kite_status kite__hf_vocab(const kite_hf_files *files, const kite__jval *cfg, const kite__hf_model *m,
                            kite_gguf_writer *w);
 
+// general.sampling.* from generation_config.json (optional), as gguf-py's Metadata.load takes
+// them (top_k, top_p, min_p, temperature, repetition_penalty...; a file that does not parse is
+// skipped, as there; a value of the wrong type is refused) (hf_general.c).
+kite_status kite__hf_sampling_keys(const kite_hf_files *f, kite_gguf_writer *w);
+
 // llama.cpp's rope_freqs for rope_type llama3: head_dim / 2 factors (llama.py's
 // generate_extra_tensors formula; see hf_config.c for the arithmetic's precision).
 void kite__hf_llama3_rope_factors(const kite__hf_model *m, float *out);

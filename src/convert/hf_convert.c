@@ -469,6 +469,7 @@ static kite_status run(conv *c, const kite_convert_opts *o, kite_gguf_writer *w,
     if (!cfg) return kite__fail(KITE_ERR_INVALID, "config.json is missing");
     kite_type want = KITE_TYPE_F16;
     kite_status s = kite__hf_config(cfg, o->name, w, &c->m);
+    if (s == KITE_OK) s = kite__hf_sampling_keys(c->f, w);
     if (s == KITE_OK) s = find_shards(c);
     if (s == KITE_OK) s = plan(c, o->outtype, &want);
     if (s == KITE_OK) s = kite_gguf_writer_set_u32(w, "general.file_type", file_type(want));

@@ -100,7 +100,9 @@ typedef struct kite_convert_opts {
 // GPT2Tokenizer, which means tokenizer.json), else tokenizer.json with a byte-level BPE model
 // whose pre-tokenizer is GPT-2's, Llama 3's, Qwen2's, o200k's (gpt-4o) or SmolLM's (single
 // digits + GPT-2);
-// tokenizer_config.json for the special tokens, add_bos/add_eos and the chat template.
+// tokenizer_config.json for the special tokens, add_bos/add_eos and the chat template;
+// generation_config.json (optional) for general.sampling.* (top_k, top_p, min_p, temperature,
+// repetition_penalty..., as gguf-py's Metadata; skipped when it does not parse).
 // Weights: model.safetensors, or the shards that model.safetensors.index.json lists; dtypes
 // F32, F16, BF16. Read one row block at a time (never a whole checkpoint in memory).
 // Errors: KITE_ERR_UNSUPPORTED (architecture, tokenizer, dtype), KITE_ERR_INVALID (a missing

@@ -927,3 +927,41 @@ test('kite convert refuses: a LlamaModel with an lm_head (llama.cpp maps its nam
   editHeader(dir, (h) => { h['lm_head.weight'] = h['embed_tokens.weight']; delete h['embed_tokens.weight']; });
   assertRefused('base-lm-head', dir, /cannot map tensor lm_head\.weight to a llama GGUF name/);
 });
+
+// ---- generation_config.json ------------------------------------------------------------------
+
+// gguf-py's Metadata.load: generation_config.json's sampling settings -> general.sampling.*
+// (top_k int32; top_p, temperature, repetition_penalty float32); a file that does not parse is
+// skipped; a value gguf-py cannot pack is refused. Its eos_token_id list is no id (SpecialVocab
+// reads only config.json's integer ids, and a list there is skipped too).
+test('kite convert: generation_config.json gives general.sampling.* as gguf-py writes them; eos_token_id lists are not ids', () => {
+  requireModels();
+  const src = caseDir('qwen3');
+  const dir = join(tmp, 'qwen3-generation-config');
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(src)) writeFileSync(join(dir, f), readFileSync(join(src, f)));
+  const gen = { bos_token_id: 151643, do_sample: true, eos_token_id: [151645, 151643], pad_token_id: 151643, temperature: 0.6, top_k: 20, top_p: 0.95, repetition_penalty: 1.05, transformers_version: '4.51.0' };
+  writeFileSync(join(dir, 'generation_config.json'), JSON.stringify(gen));
+  editJson(dir, 'config.json', (j) => { j.eos_token_id = [151645, 151643]; });
+  editJson(dir, 'tokenizer_config.json', (j) => { delete j.eos_token; });
+  const out = join(tmp, 'qwen3-generation-config.gguf');
+  let r = convert([dir, out]);
+  assert.equal(r.status, 0, r.stderr);
+  const sampling = (file) => Object.fromEntries([...readGguf(readFileSync(file)).kv].filter(([k]) => k.startsWith('general.sampling.')));
+  const INT32 = 5, FLOAT32 = 6;
+  assert.deepEqual(sampling(out), {
+    'general.sampling.top_k': { type: INT32, value: 20 },
+    'general.sampling.top_p': { type: FLOAT32, value: Math.fround(0.95) },
+    'general.sampling.temp': { type: FLOAT32, value: Math.fround(0.6) },
+    'general.sampling.penalty_repeat': { type: FLOAT32, value: Math.fround(1.05) },
+  });
+  assert.equal(readGguf(readFileSync(out)).kv.has('tokenizer.ggml.eos_token_id'), false);
+
+  writeFileSync(join(dir, 'generation_config.json'), '{"temperature": 0.6,');
+  r = convert([dir, out]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(sampling(out), {});
+
+  writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ ...gen, top_k: 0.5 }));
+  assertRefused('generation-config-top-k', dir, /generation_config\.json: "top_k" is not an integer in int32's range/);
+});
