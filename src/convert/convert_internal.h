@@ -95,16 +95,18 @@ kite_status kite__hf_special_keys(const kite_hf_files *f, const kite__jval *tok,
 // The SentencePiece vocabulary (tokenizer.model, model[0..len)) as llama.cpp's
 // _set_vocab_sentencepiece writes it: tokens, scores, types (+ added_tokens.json,
 // tokenizer_config.json's added_tokens_decoder; for phi3 Phi3MiniModel.set_vocab's rules, which
-// also take tokenizer.json's added_tokens), then the special keys.
+// also take tokenizer.json's added_tokens), then the special keys. *n_vocab: the token count.
 kite_status kite__hf_spm_vocab(const kite_hf_files *f, const uint8_t *model, uint64_t len, const kite__jval *tok,
-                               const kite__jval *tc, const kite__jval *cfg, const kite__hf_model *m, kite_gguf_writer *w);
+                               const kite__jval *tc, const kite__jval *cfg, const kite__hf_model *m, kite_gguf_writer *w,
+                               uint32_t *n_vocab);
 
 // Adds the tokenizer.ggml.* and tokenizer.chat_template keys, as llama.cpp's llama / qwen2
 // set_vocab: tokenizer.model (SentencePiece) when present, else tokenizer.json's byte-level
-// BPE (_set_vocab_gpt2); then SpecialVocab's keys from tokenizer_config.json (optional),
-// chat_template.jinja (optional) and config.json.
+// BPE (_set_vocab_gpt2; Gemma 2 / 3 need tokenizer.model, Phi-3 too unless tokenizer_config.json
+// says GPT2Tokenizer); then SpecialVocab's keys from tokenizer_config.json (optional),
+// chat_template.jinja (optional) and config.json. *n_vocab: the token count written.
 kite_status kite__hf_vocab(const kite_hf_files *files, const kite__jval *cfg, const kite__hf_model *m,
-                           kite_gguf_writer *w);
+                           kite_gguf_writer *w, uint32_t *n_vocab);
 
 // general.sampling.* from generation_config.json (optional), as gguf-py's Metadata.load takes
 // them (top_k, top_p, min_p, temperature, repetition_penalty...; a file that does not parse is

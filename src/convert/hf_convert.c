@@ -474,8 +474,12 @@ static kite_status run(conv *c, const kite_convert_opts *o, kite_gguf_writer *w,
     if (s == KITE_OK) s = plan(c, o->outtype, &want);
     if (s == KITE_OK) s = kite_gguf_writer_set_u32(w, "general.file_type", file_type(want));
     if (s == KITE_OK) s = kite_gguf_writer_set_u32(w, "general.quantization_version", 2);
-    if (s == KITE_OK) s = kite__hf_vocab(c->f, cfg, &c->m, w);
+    uint32_t n_vocab = 0;
+    if (s == KITE_OK) s = kite__hf_vocab(c->f, cfg, &c->m, w, &n_vocab);
     kite__json_free(cfg);
+    // Gemma3Model drops the embedding's rows past the vocabulary (out-of-vocabulary padding)
+    for (size_t i = 0; s == KITE_OK && c->m.family == KITE__HF_GEMMA3 && i < c->n_items; i++)
+        if (!strcmp(c->items[i].name, "token_embd.weight") && c->items[i].ne[1] > n_vocab) c->items[i].ne[1] = n_vocab;
     for (size_t i = 0; s == KITE_OK && i < c->n_items; i++)
         s = kite_gguf_writer_add_tensor(w, c->items[i].name, c->items[i].type, c->items[i].n_dims, c->items[i].ne);
     if (s == KITE_OK) s = kite_gguf_writer_write_header(w, out);

@@ -190,7 +190,7 @@ static kite_status check_model(const kite__jval *tok, const char **pre) {
 }
 
 static kite_status vocab_keys(const kite_hf_files *f, const kite__jval *cfg, const kite__hf_model *m, kite_gguf_writer *w,
-                              const kite__jval *tok, const kite__jval *tc) {
+                              const kite__jval *tok, const kite__jval *tc, uint32_t *n_out) {
     const char *pre = NULL;
     KITE_TRY(check_model(tok, &pre));
     const kite__jval *model = kite__json_get(tok, "model"), *vocab = kite__json_get(model, "vocab");
@@ -226,10 +226,12 @@ static kite_status vocab_keys(const kite_hf_files *f, const kite__jval *cfg, con
     free(b.types);
     KITE_TRY(s);
     KITE_TRY(put_merges(w, kite__json_get(model, "merges")));
+    *n_out = n_vocab;
     return kite__hf_special_keys(f, tok, tc, cfg, m, n_vocab, w);
 }
 
-kite_status kite__hf_vocab(const kite_hf_files *f, const kite__jval *cfg, const kite__hf_model *m, kite_gguf_writer *w) {
+kite_status kite__hf_vocab(const kite_hf_files *f, const kite__jval *cfg, const kite__hf_model *m, kite_gguf_writer *w,
+                           uint32_t *n_vocab) {
     kite__jval *tok = NULL, *tc = NULL;
     uint8_t *spm = NULL;
     uint64_t spm_len = 0;
@@ -248,14 +250,19 @@ kite_status kite__hf_vocab(const kite_hf_files *f, const kite__jval *cfg, const 
         s = kite__fail(KITE_ERR_INVALID, "tokenizer.model is missing (phi3 needs it unless tokenizer_config.json's tokenizer_class "
                                          "is GPT2Tokenizer)");
     }
+    // Gemma2Model reads tokenizer.model only; Gemma3Model takes tokenizer.json without it, but
+    // names the pre-tokenizer by a hash none of Gemma's SentencePiece-style BPE files matches
+    bool gemma = m->family == KITE__HF_GEMMA2 || m->family == KITE__HF_GEMMA3;
+    if (s == KITE_OK && gemma && !spm)
+        s = kite__fail(KITE_ERR_UNSUPPORTED, "tokenizer.model is missing (%s's vocabulary is converted from it, as llama.cpp "
+                                             "does; its tokenizer.json is a SentencePiece-style BPE)", m->arch);
     if (s == KITE_OK && !spm && !tok) s = kite__fail(KITE_ERR_INVALID, "tokenizer.json is missing (and no tokenizer.model)");
     // LlamaModel.set_vocab: tokenizer_config.json's add_prefix_space, before the vocabulary
     const kite__jval *aps = kite__json_get(tc, "add_prefix_space");
     if (s == KITE_OK && m->llama_like && aps && aps->type == KITE__J_BOOL)
         s = kite__hf_set_bool(w, "tokenizer.ggml.add_space_prefix", aps->b);
-    if (s == KITE_OK) s = spm ? kite__hf_spm_vocab(f, spm, spm_len, tok, tc, cfg, m, w) : vocab_keys(f, cfg, m, w, tok, tc);
+    if (s == KITE_OK) s = spm ? kite__hf_spm_vocab(f, spm, spm_len, tok, tc, cfg, m, w, n_vocab) : vocab_keys(f, cfg, m, w, tok, tc, n_vocab);
     // Gemma2Model / Gemma3Model: SentencePiece without the leading space
-    bool gemma = m->family == KITE__HF_GEMMA2 || m->family == KITE__HF_GEMMA3;
     if (s == KITE_OK && spm && gemma) s = kite__hf_set_bool(w, "tokenizer.ggml.add_space_prefix", false);
     free(spm);
     kite__json_free(tok);

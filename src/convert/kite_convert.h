@@ -90,7 +90,8 @@ typedef struct kite_convert_opts {
 // expert by expert; the router mlp.gate -> ffn_gate_inp, F32; a missing expert, shared experts,
 // dense layers or norm_topk_prob false refused), Gemma2ForCausalLM -> gemma2 and
 // Gemma3ForCausalLM -> gemma3 (RMS norm weights written as 1 + w, in the source dtype's arithmetic as torch does it; a
-// query_pre_attn_scalar or window pattern llama.cpp would not run is refused), Phi3ForCausalLM
+// query_pre_attn_scalar or window pattern llama.cpp would not run is refused; tokenizer.model
+// required; gemma3's embedding rows past the vocabulary dropped), Phi3ForCausalLM
 // -> phi3 (fused qkv / gate_up; longrope -> rope_factors_long/short.weight); the base models
 // LlamaModel, Qwen2Model, Qwen3Model as their ForCausalLM (tensor names read under "model.";
 // no lm_head, so the output is tied; an lm_head is refused as unmappable). Rope settings:

@@ -719,6 +719,10 @@ const ARCH_BAD = [
   })],
   ['phi3 without original_max_position_embeddings', 'rand-phi3', /config\.json: missing "original_max_position_embeddings" \(phi3 needs it\)/, cfg((j) => { delete j.original_max_position_embeddings; })],
   ['phi3 long_factor of the wrong length', 'phi4mini', /rope_scaling "long_factor" is not 12 numbers/, cfg((j) => { j.rope_scaling.long_factor.pop(); })],
+  // Gemma2Model reads tokenizer.model only; Gemma3Model would hash-name tokenizer.json's
+  // SentencePiece-style BPE, which none of llama.cpp's known hashes is
+  ['gemma3 without tokenizer.model', 'gemma3', /tokenizer\.model is missing \(gemma3's vocabulary is converted from it/, (d) =>
+    rmSync(join(d, 'tokenizer.model'))],
   // Phi3MiniModel.set_vocab: tokenizer.json's BPE when tokenizer_class is GPT2Tokenizer (Phi-4-mini),
   // else tokenizer.model, required (rand-phi3's tokenizer.json holds only its added tokens)
   ['phi3 without tokenizer.model', 'rand-phi3', /tokenizer\.model is missing \(phi3 needs it unless tokenizer_config\.json's tokenizer_class is GPT2Tokenizer\)/, (d) =>
@@ -964,4 +968,29 @@ test('kite convert: generation_config.json gives general.sampling.* as gguf-py w
 
   writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ ...gen, top_k: 0.5 }));
   assertRefused('generation-config-top-k', dir, /generation_config\.json: "top_k" is not an integer in int32's range/);
+});
+
+// ---- Gemma 3's embedding rows past the vocabulary --------------------------------------------
+
+test('kite convert: gemma3 drops embedding rows past the vocabulary size, as Gemma3Model does', () => {
+  requireModels();
+  const want = readGguf(readFileSync(join(modelsDir(), 'arch/gemma3.gguf')));
+  const c = CASES.find((x) => x.stem === 'gemma3');
+  // 64 padding rows after the vocabulary's in model.embed_tokens.weight (config.json's vocab_size
+  // stays the token count, as in Gemma 3's checkpoints with a padded embedding)
+  const padded = {
+    ...want,
+    tensors: want.tensors.map((t) => (t.name !== 'token_embd.weight' ? t : {
+      ...t, ne: [t.ne[0], t.ne[1] + 64], bytes: Buffer.concat([t.bytes, Buffer.alloc((t.bytes.length / t.ne[1]) * 64, 0x11)]),
+    })),
+  };
+  const dir = join(tmp, 'gemma3-padded-embd');
+  writeHf(padded, dir, c);
+  assert.equal(JSON.parse(readFileSync(join(dir, 'config.json'))).vocab_size, want.tensors.find((t) => t.name === 'token_embd.weight').ne[1]);
+  const out = join(tmp, 'gemma3-padded-embd.gguf');
+  const r = convert([dir, out]);
+  assert.equal(r.status, 0, r.stderr);
+  const got = readGguf(readFileSync(out));
+  compareTensors(want, got);
+  compareMetadata(want, got, c);
 });
