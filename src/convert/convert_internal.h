@@ -86,9 +86,12 @@ kite_status kite__hf_set_bool(kite_gguf_writer *w, const char *key, bool b);
 bool kite__hf_looks_special(const char *t);
 
 // The keys both vocabulary kinds add after their tokens (gguf-py's SpecialVocab): special
-// token ids (tokenizer_config.json's texts looked up in tokenizer.json's added_tokens, then
-// config.json's *_token_id), add_bos / add_eos (tokenizer.json's TemplateProcessing, then
-// tokenizer_config.json), tokenizer.chat_template. tok and tc may be NULL (file absent).
+// token ids (tokenizer_config.json's texts, as tokenizer.json's TemplateProcessing rewrites
+// them: a trailing token other than the eos becomes the eos, the eos the eot (then eom); looked
+// up in tokenizer.json's added_tokens, then config.json's integer *_token_id; no cls id, which
+// gguf-py does not write), add_bos / add_eos / add_sep (the TemplateProcessing's single
+// template, then tokenizer_config.json), tokenizer.chat_template. tok and tc may be NULL (file
+// absent).
 kite_status kite__hf_special_keys(const kite_hf_files *f, const kite__jval *tok, const kite__jval *tc, const kite__jval *cfg,
                                   const kite__hf_model *m, uint32_t n_vocab, kite_gguf_writer *w);
 

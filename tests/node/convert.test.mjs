@@ -994,3 +994,50 @@ test('kite convert: gemma3 drops embedding rows past the vocabulary size, as Gem
   compareTensors(want, got);
   compareMetadata(want, got, c);
 });
+
+// ---- SpecialVocab's special tokens ------------------------------------------------------------
+
+// gguf-py's SpecialVocab: a TemplateProcessing whose single template ends with a special token
+// other than the eos makes that token the eos and the config's eos the eot (add_eos); a leading
+// one is the bos (and cls) when the config names none; no cls id is written (gguf-py has no
+// writer for it); add_sep_token is taken from tokenizer_config.json.
+test('kite convert: special token ids and add flags follow gguf-py\'s SpecialVocab (eot from a template\'s trailing token, no cls id, add_sep)', () => {
+  requireModels();
+  const extra = (d, cfgTc) => {
+    editJson(d, 'tokenizer.json', (j) => {
+      ['<|im_end|>', '<|im_start|>', '<|sep|>'].forEach((content, i) =>
+        j.added_tokens.push({ id: 50257 + i, content, special: true, normalized: false }));
+      if (cfgTc.template) {
+        j.post_processor = {
+          type: 'TemplateProcessing',
+          single: [{ SpecialToken: { id: '<|im_start|>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '<|im_end|>', type_id: 0 } }],
+          pair: [],
+          special_tokens: {},
+        };
+      }
+    });
+    editJson(d, 'config.json', (j) => { j.vocab_size = 50260; });
+    editJson(d, 'tokenizer_config.json', cfgTc.edit);
+  };
+  const keys = (file) => Object.fromEntries([...readGguf(readFileSync(file)).kv]
+    .filter(([k]) => /^tokenizer\.ggml\.(\w+_token_id|add_\w+_token)$/.test(k)).map(([k, v]) => [k, v.value]));
+  const cases = [
+    // no bos_token; eos <|endoftext|>; template <|im_start|> A <|im_end|>
+    ['template-eot', { template: true, edit: (j) => { delete j.bos_token; } }, {
+      'tokenizer.ggml.bos_token_id': 50258, 'tokenizer.ggml.eos_token_id': 50257, 'tokenizer.ggml.eot_token_id': 50256,
+      'tokenizer.ggml.add_bos_token': true, 'tokenizer.ggml.add_eos_token': true,
+    }],
+    // cls / sep tokens and add flags in tokenizer_config.json, no template
+    ['cls-sep', { edit: (j) => { j.cls_token = '<|sep|>'; j.sep_token = '<|sep|>'; j.add_sep_token = true; j.add_eos_token = false; } }, {
+      'tokenizer.ggml.bos_token_id': 50256, 'tokenizer.ggml.eos_token_id': 50256, 'tokenizer.ggml.seperator_token_id': 50259,
+      'tokenizer.ggml.add_eos_token': false, 'tokenizer.ggml.add_sep_token': true,
+    }],
+  ];
+  for (const [name, cfgTc, want] of cases) {
+    const dir = badCheckpoint(name, (d) => extra(d, cfgTc));
+    const out = join(tmp, `${name}.gguf`);
+    const r = convert([dir, out]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(keys(out), want, name);
+  }
+});
