@@ -25,9 +25,9 @@ export type ModelSource = string | URL | Blob | ArrayBuffer | ArrayBufferView;
 
 export interface Progress {
   /** 'read': bytes into the wasm heap (download / file / Blob); 'quantize': input bytes of
-   *  the tensors converted so far; 'webgpu': the GPU's pipelines and weights being prepared
+   *  the tensors converted so far; 'convert': tensors written so far; 'webgpu': the GPU's pipelines and weights being prepared
    *  (0 of 0 when it starts, 1 of 1 when done). */
-  stage: 'read' | 'quantize' | string;
+  stage: 'read' | 'quantize' | 'convert' | string;
   loaded: number;
   /** 0 while a download's size is unknown. */
   total: number;
@@ -461,6 +461,43 @@ export interface QuantizeOptions extends DownloadOptions {
 export function quantize(source: ModelSource, type: string, opts: QuantizeOptions & { output: string }): Promise<string>;
 export function quantize(source: ModelSource, type: string, opts: QuantizeOptions & { as: 'blob' }): Promise<Blob>;
 export function quantize(source: ModelSource, type: string, opts?: QuantizeOptions): Promise<Uint8Array | Blob>;
+
+/** A Hugging Face checkpoint folder: the Files of a picked folder (a FileList, e.g. of
+ *  `<input type="file" webkitdirectory>`, or a File[]: each found by its path below the picked
+ *  folder, else its name), a Node folder path (or file: URL), `hf://owner/repo` (optionally
+ *  `hf://owner/repo@revision`), or a base URL under which the files are fetched by name
+ *  (safetensors tensors by range requests, one block of rows at a time). */
+export type CheckpointSource = string | URL | FileList | File[];
+
+export interface ConvertOptions {
+  /** Type of the weight matrices, as `kite convert --outtype` and llama.cpp's converter: 'auto'
+   *  (default: bf16 for a BF16 checkpoint, else f16), 'f32', 'f16', 'bf16', 'q8_0'. Norms and
+   *  biases are f32. */
+  outtype?: 'auto' | 'f32' | 'f16' | 'bf16' | 'q8_0';
+  /** general.name; default the folder's name (the picked folder, the path's last part, the
+   *  repository), as llama.cpp names it; '' writes none. */
+  name?: string;
+  onProgress?: (p: Progress) => void;
+  signal?: AbortSignal;
+  simd?: 'auto' | 'relaxed' | 'simd128';
+  /** Node: write the file here, by QuantizeOptions.output's rules (never over a file the
+   *  conversion read). */
+  output?: string;
+  /** Result form; default 'uint8array' in Node, 'blob' in browsers, 'file' with output. */
+  as?: 'uint8array' | 'blob' | 'file';
+}
+
+/** Converts a Hugging Face checkpoint (config.json, tokenizer.json / tokenizer.model,
+ *  tokenizer_config.json, model.safetensors or its shards + model.safetensors.index.json) to
+ *  one GGUF with the bytes of `kite convert` (llama.cpp's convert_hf_to_gguf.py's tensors,
+ *  types and keys; its architectures and tokenizers: README). The checkpoint is read file by
+ *  file, never held whole. Needs SharedArrayBuffer (Node; a crossOriginIsolated page): else a
+ *  KiteError with status 'unsupported'. A checkpoint it cannot convert rejects with the core's
+ *  message ('invalid input': a missing or malformed file; 'unsupported': an architecture,
+ *  tokenizer or dtype it does not convert). Quantize the result with quantize(). */
+export function convert(source: CheckpointSource, opts: ConvertOptions & { output: string }): Promise<string>;
+export function convert(source: CheckpointSource, opts: ConvertOptions & { as: 'blob' }): Promise<Blob>;
+export function convert(source: CheckpointSource, opts?: ConvertOptions): Promise<Uint8Array | Blob>;
 
 /** hf://owner/repo[@rev]/file.gguf -> https://huggingface.co/owner/repo/resolve/<rev|main>/file.gguf
  *  (a reference with a query, '?', is refused: give the https URL to send one). */

@@ -1,5 +1,6 @@
 // index.js - the kite-llm package: load, inspect, run and quantize GGUF models in Node and
-// browsers. Each model (and each quantize call) gets its own worker holding one wasm instance;
+// browsers, and convert Hugging Face checkpoints to GGUF (convert.js). Each model (and each
+// quantize or convert call) gets its own worker holding one wasm instance;
 // this file only shapes requests and streams (see index.d.ts for the documented API).
 import { Client, KiteError, makeAbortFlag } from './client.js';
 import { describeSource, hfUrl } from './source.js';
@@ -12,8 +13,10 @@ import {
 } from './options.js';
 import { ThinkSplit } from './think.js';
 import { progressMeter } from './progress_meter.js';
+import { outputKind, openOutput } from './output_target.js';
 
 export { KiteError, hfUrl, MAX_MODEL_BYTES, MAX_THREADS };
+export { convert } from './convert.js';
 
 // The browser's model cache (OPFS, else the Cache API); empty in Node.
 export async function listCachedModels() {
@@ -413,11 +416,7 @@ export async function quantize(source, type, opts = {}) {
   checkMemory64('quantize', memory64, flavor);
   if (typeof type !== 'string' || !type || type.includes('\0'))
     throw new KiteError('kite: quantize(source, type) needs a type name such as "Q4_K_M"', 'invalid input');
-  const as = opts.as ?? (output !== undefined ? 'file' : isNode ? 'uint8array' : 'blob');
-  if (as === 'file' && !(isNode && typeof output === 'string'))
-    throw new KiteError('kite: quantize: output (a file path) is only for Node, and as: "file" needs it', 'invalid input');
-  if (as !== 'file' && output !== undefined)
-    throw new KiteError(`kite: quantize: output is written as a file: as must be "file" (got ${JSON.stringify(as)})`, 'invalid input');
+  const as = outputKind('quantize', opts);
   const { desc } = await describeSource(source);
   const { imatrix, includeWeights, excludeWeights, imatrixFile } = opts;
   if (imatrix === undefined && (includeWeights || excludeWeights || imatrixFile !== undefined))
@@ -432,35 +431,19 @@ export async function quantize(source, type, opts = {}) {
     const file = imatrixFile ?? (typeof imatrix === 'string' ? imatrix : imatrix instanceof URL ? imatrix.href : (imatrix?.name ?? ''));
     im = { described, file, include: includeWeights ?? [], exclude: excludeWeights ?? [] };
   }
-  // The output is checked before any worker starts: a bad one fails at once.
-  let out = null;
-  if (as === 'file') {
-    const { checkOutput, createOutput } = await import('./output_file.js');
-    const target = await checkOutput(output, desc.kind === 'path' ? desc.path : null);
-    out = await createOutput(target, output);
-  }
   // Our own stop: the caller's signal, or a failed write (which must end the quantization).
   const stop = new AbortController();
   const forward = () => stop.abort();
   if (signal?.aborted) stop.abort();
   signal?.addEventListener('abort', forward, { once: true });
   let client = null;
-  const chunks = [];
-  let writing = Promise.resolve();
-  let writeError = null;
+  let out = null;
   try {
+    // The output is checked before any worker starts: a bad one fails at once.
+    out = await openOutput('quantize', as, output, desc.kind === 'path' ? desc.path : null, () => stop.abort());
+    const onChunk = out.onChunk;
     let m64 = memory64 === true;
     client = await Client.start({ flavor, threads, simd, memory64: m64 });
-    const onChunk = (data) => {
-      if (!out) {
-        chunks.push(data);
-        return;
-      }
-      writing = writing.then(() => (writeError ? undefined : out.write(data))).catch((e) => {
-        writeError ??= e;
-        stop.abort();
-      });
-    };
     // Without a SharedArrayBuffer the worker cannot see an abort: end it instead.
     const hardStop = typeof SharedArrayBuffer !== 'function' ? () => client?.terminate() : null;
     if (hardStop) stop.signal.addEventListener('abort', hardStop, { once: true });
@@ -485,31 +468,15 @@ export async function quantize(source, type, opts = {}) {
     } finally {
       if (hardStop) stop.signal.removeEventListener('abort', hardStop);
     }
-    await writing;
-    if (writeError) throw writeError;
+    await out.settle();
     opts.onStats?.(stats);
-    if (out) {
-      await out.commit();
-      out = null;
-      return output;
-    }
-    if (as === 'blob') return new Blob(chunks, { type: 'application/octet-stream' });
-    const total = chunks.reduce((n, c) => n + c.byteLength, 0);
-    const bytes = new Uint8Array(total);
-    let off = 0;
-    for (const c of chunks.splice(0)) {
-      bytes.set(c, off);
-      off += c.byteLength;
-    }
-    return bytes;
+    return await out.finish();
   } catch (e) {
-    await writing;
-    if (writeError) throw writeError;
+    await out?.discard();
     if (signal?.aborted && !(e.status === 'aborted')) throw new KiteError('aborted', 'aborted');
     throw e;
   } finally {
     signal?.removeEventListener('abort', forward);
-    if (out) await out.discard();
     await client?.terminate();
   }
 }

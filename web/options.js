@@ -1,5 +1,5 @@
-// options.js - checks every option of the public calls (loadModel, inspect, quantize, generate,
-// chat, tokenize) before any worker starts: a bad value or an unknown name throws a KiteError
+// options.js - checks every option of the public calls (loadModel, inspect, quantize, convert,
+// generate, chat, tokenize) before any worker starts: a bad value or an unknown name throws a KiteError
 // naming the option and what it accepts. The ranges follow the native CLI's (native/model_cli.c).
 import { KiteError } from './errors.js';
 import { MAX_THREADS } from './env.js';
@@ -70,6 +70,14 @@ export const QUANTIZE_OPTIONS = {
   imatrixFile: (v) => (typeof v === 'string' && !v.includes('\0') ? null : 'a string without NUL'),
   includeWeights: stringArray,
   excludeWeights: stringArray,
+};
+
+export const CONVERT_OPTIONS = {
+  onProgress: fn, signal, simd: common.simd,
+  outtype: oneOf('auto', 'f32', 'f16', 'bf16', 'q8_0'),
+  name: (v) => (typeof v === 'string' && !v.includes('\0') ? null : 'a string without NUL'),
+  output: path,
+  as: oneOf('uint8array', 'blob', 'file'),
 };
 
 // A JSON schema: a plain object (it crosses to the core as JSON text) or its JSON text.

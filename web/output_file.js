@@ -1,4 +1,4 @@
-// output_file.js - (Node only) the file quantize({ output }) writes, with the native CLI's
+// output_file.js - (Node only) the file quantize({ output }) or convert({ output }) writes, with the native CLI's
 // rules: the output is a regular file or absent (a symlink is followed to its target), never
 // the input itself (same path, or the same file through another name), and it is written to
 // a temporary file in the same directory, every write checked, fsync'd and renamed over the
@@ -8,44 +8,48 @@ import { open, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { KiteError } from './errors.js';
 
-const fail = (msg) => new KiteError(`kite: quantize: ${msg}`, 'invalid input');
+const fail = (where, msg) => new KiteError(`kite: ${where}: ${msg}`, 'invalid input');
 
 // The output path, resolved and checked against the rules above. input: the source's resolved
-// path when the source is a Node file, else null.
-export async function checkOutput(output, input) {
+// path when the source is a Node file, else null. where: the call ('quantize', 'convert').
+export async function checkOutput(output, input, where = 'quantize') {
   let target = resolve(output);
   let st = await stat(target).catch((e) => {
     if (e.code === 'ENOENT') return null;
-    throw fail(`cannot use ${output} as the output: ${e.message}`);
+    throw fail(where, `cannot use ${output} as the output: ${e.message}`);
   });
   if (st) {
     target = await realpath(target); // a symlink: write its target, keep the link
     if (!st.isFile()) {
       const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file';
-      throw fail(`the output ${output} is ${kind}: give a regular file's path (it is replaced) or a new one`);
+      throw fail(where, `the output ${output} is ${kind}: give a regular file's path (it is replaced) or a new one`);
     }
   }
-  if (input) {
-    const inPath = await realpath(input).catch(() => resolve(input));
-    const inSt = await stat(inPath).catch(() => null);
-    const same = inPath === target || (st && inSt && st.dev === inSt.dev && st.ino === inSt.ino);
-    if (same) throw fail(`the output ${output} is the input file: write the quantized model to another path`);
-  }
+  if (input && (await sameFile(target, input)))
+    throw fail(where, `the output ${output} is the input file: write the ${where === 'convert' ? 'converted' : 'quantized'} model to another path`);
   const dir = await stat(dirname(target)).catch(() => null);
-  if (!dir?.isDirectory()) throw fail(`the output's directory ${dirname(target)} does not exist`);
+  if (!dir?.isDirectory()) throw fail(where, `the output's directory ${dirname(target)} does not exist`);
   return target;
+}
+
+// Whether target (resolved) and input name the same file (the same path, or another name of it).
+export async function sameFile(target, input) {
+  const inPath = await realpath(input).catch(() => resolve(input));
+  if (inPath === target) return true;
+  const [st, inSt] = await Promise.all([stat(target).catch(() => null), stat(inPath).catch(() => null)]);
+  return !!(st && inSt && st.dev === inSt.dev && st.ino === inSt.ino);
 }
 
 // A writer for target: write(bytes) appends (every byte or an error), commit() fsyncs and
 // renames into place, discard() removes the temporary file. Errors are KiteErrors naming the
 // output and the system's reason (ENOSPC, EFBIG, ...).
-export async function createOutput(target, output = target) {
+export async function createOutput(target, output = target, where = 'quantize') {
   const tmp = join(dirname(target), `.${basename(target)}.kite-${process.pid}-${Date.now().toString(36)}.tmp`);
-  const fh = await open(tmp, 'wx', 0o644).catch((e) => { throw fail(`cannot create a temporary file beside ${output}: ${e.message}`); });
+  const fh = await open(tmp, 'wx', 0o644).catch((e) => { throw fail(where, `cannot create a temporary file beside ${output}: ${e.message}`); });
   let closed = false;
   let written = 0;
   const ioError = (what, e) =>
-    new KiteError(`kite: quantize: ${what} ${output} failed after ${written} bytes: ${e.code ? `${e.code} ` : ''}${e.message}` +
+    new KiteError(`kite: ${where}: ${what} ${output} failed after ${written} bytes: ${e.code ? `${e.code} ` : ''}${e.message}` +
       ' (nothing was written to the output)', 'i/o error');
   const close = async () => {
     if (closed) return;

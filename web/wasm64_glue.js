@@ -77,6 +77,7 @@ export function memory64Runtime(list, M, onAbort, maxBytes) {
     kw_js_sink: (p, n) => (M.kiteSink ? M.kiteSink(N(p), N(n)) : 1),
     kw_js_piece: (p, n) => (M.kitePiece ? M.kitePiece(N(p), N(n)) : 0),
     kw_js_progress: (what, done, total) => (M.kiteProgress ? M.kiteProgress(utf8ToString(N(what)), done, total) : 0),
+    kw_js_hf: (op, name, offset, dst, n, err, cap) => M.kiteHf(op, utf8ToString(N(name)), offset, N(dst), n, N(err), N(cap)),
     kw_js_token: (id) => {
       M.kiteToken?.(id);
     },

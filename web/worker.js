@@ -2,11 +2,12 @@
 // wasm instance, runs one request at a time, and turns the C ABI of wasm/exports*.c into
 // messages. All numerics stay in C; the worker only moves bytes and strings. This file is the
 // message loop; the rest lives in worker/ (down the module graph, each file one role):
-//   ops.js          the requests (init, inspect, load, tokenize, ..., dispose)
+//   ops.js          the requests (init, inspect, load, tokenize, ..., convert, dispose)
 //   generate.js     a generation run and the tool-calling chat
 //   webgpu.js       the WebGPU placement and its token loop
 //   load_build.js   finding and instantiating a dist/ build
 //   c_callbacks.js  the C side's callbacks as progress/chunk/piece messages
+//   hf_files.js     the checkpoint convert reads, file by file, from the page (sync_bridge.js)
 //   heap.js         the heap and C ABI access layer (pointers, strings, structs, status codes)
 //   port.js         the message channel (browser Worker or Node worker_threads)
 //   state.js        the shared mutable state, and which module writes each part

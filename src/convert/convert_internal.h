@@ -74,6 +74,10 @@ kite_status kite__hf_put_hparam(const kite__jval *cfg, kite_gguf_writer *w, cons
 // local-theta names).
 kite_status kite__hf_put_rope(const kite__jval *cfg, kite_gguf_writer *w, kite__hf_model *m);
 
+// A small file whole, as kite_hf_files.read_all gives it (*data NULL when absent); where the
+// host leaves read_all NULL, through exists, size and read_at (a file of at most 1 GiB).
+kite_status kite__hf_read_all(const kite_hf_files *f, const char *name, uint8_t **data, uint64_t *len);
+
 // JSON helpers: whether v is an object with "type": type; a bool member (def when absent).
 bool kite__hf_is_type(const kite__jval *v, const char *type);
 bool kite__hf_bool(const kite__jval *v, const char *key, bool def);

@@ -49,7 +49,7 @@ kite_status kite__hf_sampling_keys(const kite_hf_files *f, kite_gguf_writer *w) 
     };
     uint8_t *data = NULL;
     uint64_t len = 0;
-    KITE_TRY(f->read_all(f->user, "generation_config.json", &data, &len));
+    KITE_TRY(kite__hf_read_all(f, "generation_config.json", &data, &len));
     if (!data) return KITE_OK;
     kite__jval *gc = NULL;
     kite_status s = kite__json_parse((const char *)data, (size_t)len, &gc);

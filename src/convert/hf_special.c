@@ -24,11 +24,31 @@ bool kite__hf_looks_special(const char *t) {
     return n >= 8 && !strncmp(t, "<unused", 7) && t[n - 1] == '>';
 }
 
+kite_status kite__hf_read_all(const kite_hf_files *f, const char *name, uint8_t **data, uint64_t *len) {
+    if (f->read_all) return f->read_all(f->user, name, data, len);
+    *data = NULL;
+    *len = 0;
+    if (!f->exists(f->user, name)) return KITE_OK;
+    uint64_t size = 0;
+    KITE_TRY(f->size(f->user, name, &size));
+    if (size > (1u << 30)) return kite_set_error(KITE_ERR_INVALID, "%s: %llu bytes, too big", name, (unsigned long long)size);
+    uint8_t *p = malloc(size ? (size_t)size : 1);
+    if (!p) return kite_set_error(KITE_ERR_NOMEM, "%s: out of memory", name);
+    kite_status s = size ? f->read_at(f->user, name, 0, p, size) : KITE_OK;
+    if (s != KITE_OK) {
+        free(p);
+        return s;
+    }
+    *data = p;
+    *len = size;
+    return KITE_OK;
+}
+
 kite_status kite__hf_read_json(const kite_hf_files *f, const char *name, kite__jval **out) {
     *out = NULL;
     uint8_t *data = NULL;
     uint64_t len = 0;
-    KITE_TRY(f->read_all(f->user, name, &data, &len));
+    KITE_TRY(kite__hf_read_all(f, name, &data, &len));
     if (!data) return KITE_OK;
     kite_status s = kite__hf_json(name, data, len, out);
     free(data);
@@ -203,7 +223,7 @@ static kite_status chat_template(const kite_hf_files *f, kite_gguf_writer *w, co
     }
     uint8_t *data = NULL;
     uint64_t len = 0;
-    KITE_TRY(f->read_all(f->user, "chat_template.jinja", &data, &len));
+    KITE_TRY(kite__hf_read_all(f, "chat_template.jinja", &data, &len));
     if (!data) return KITE_OK;
     kite_status s = KITE_OK;
     if (memchr(data, 0, len)) s = kite__fail(KITE_ERR_INVALID, "chat_template.jinja: holds a NUL byte");

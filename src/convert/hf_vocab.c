@@ -235,7 +235,7 @@ kite_status kite__hf_vocab(const kite_hf_files *f, const kite__jval *cfg, const 
     kite__jval *tok = NULL, *tc = NULL;
     uint8_t *spm = NULL;
     uint64_t spm_len = 0;
-    KITE_TRY(f->read_all(f->user, "tokenizer.model", &spm, &spm_len));
+    KITE_TRY(kite__hf_read_all(f, "tokenizer.model", &spm, &spm_len));
     kite_status s = kite__hf_read_json(f, "tokenizer.json", &tok);
     if (s == KITE_OK) s = kite__hf_read_json(f, "tokenizer_config.json", &tc);
     if (s == KITE_OK && tok && tok->type != KITE__J_OBJ) s = kite__fail(KITE_ERR_INVALID, "tokenizer.json: not a JSON object");

@@ -61,7 +61,8 @@ typedef struct kite_hf_files {
     // then refused by the readers, naming it).
     bool (*exists)(void *user, const char *name);
     // The whole of a small file into *data (malloc'd; the converter frees it) and *len; *data
-    // NULL (and KITE_OK) when the file does not exist.
+    // NULL (and KITE_OK) when the file does not exist. May be NULL: the converter then reads
+    // such a file through exists, size and read_at.
     kite_status (*read_all)(void *user, const char *name, uint8_t **data, uint64_t *len);
     // A file's size; an error when it does not exist.
     kite_status (*size)(void *user, const char *name, uint64_t *size);

@@ -12,7 +12,7 @@ const web = fileURLToPath(new URL('../../web/', import.meta.url));
 const LEVELS = [
   ['worker/state.js', 'worker/port.js'],
   ['worker/heap.js'],
-  ['worker/c_callbacks.js'],
+  ['worker/c_callbacks.js', 'worker/hf_files.js'],
   ['worker/load_build.js'],
   ['worker/webgpu.js'],
   ['worker/generate.js'],

@@ -9,6 +9,7 @@ import { port } from './port.js';
 import { loadModule } from './load_build.js';
 import { initGpu, placeOnGpu, placement } from './webgpu.js';
 import { chatRequest, runGenerate } from './generate.js';
+import { hfCallback } from './hf_files.js';
 
 const NULL_PTR = 0;
 
@@ -243,6 +244,24 @@ export const ops = {
       M._kw_free(ptr);
       imStrings.forEach((p) => M._kw_free(p));
       if (im) M._kw_free(im.ptr);
+    }
+  },
+
+  // A Hugging Face checkpoint the page serves file by file ('hf' requests) to a GGUF streamed as
+  // 'chunk's. outtype: kite_convert_opts' (-1: auto); name: general.name, or null.
+  convert({ outtype, name }) {
+    current.stage = 'convert';
+    const n = name ? cstr(name) : NULL_PTR;
+    M.kiteHf = hfCallback();
+    try {
+      const st = M._kw_convert(outtype, n);
+      if (st !== abi.status.KITE_OK) dropOut();
+      check(st);
+      flushOut();
+      return true;
+    } finally {
+      M.kiteHf = null;
+      if (n) M._kw_free(n);
     }
   },
 
