@@ -242,8 +242,8 @@ kite_status kite__hf_vocab(const kite_hf_files *f, const kite__jval *cfg, const 
     if (s == KITE_OK && tc && tc->type != KITE__J_OBJ) s = kite__fail(KITE_ERR_INVALID, "tokenizer_config.json: not a JSON object");
     // Phi3MiniModel.set_vocab: tokenizer_config.json's GPT2Tokenizer (Phi-4-mini) means
     // tokenizer.json's BPE; else tokenizer.model is required
-    const kite__jval *cls = kite__json_get(tc, "tokenizer_class");
-    if (m->family == KITE__HF_PHI3 && cls && cls->type == KITE__J_STR && !strcmp(cls->s, "GPT2Tokenizer")) {
+    const kite__jval *tok_class = kite__json_get(tc, "tokenizer_class");
+    if (m->family == KITE__HF_PHI3 && tok_class && tok_class->type == KITE__J_STR && !strcmp(tok_class->s, "GPT2Tokenizer")) {
         free(spm);
         spm = NULL;
     } else if (s == KITE_OK && m->family == KITE__HF_PHI3 && !spm) {
@@ -261,7 +261,8 @@ kite_status kite__hf_vocab(const kite_hf_files *f, const kite__jval *cfg, const 
     const kite__jval *aps = kite__json_get(tc, "add_prefix_space");
     if (s == KITE_OK && m->llama_like && aps && aps->type == KITE__J_BOOL)
         s = kite__hf_set_bool(w, "tokenizer.ggml.add_space_prefix", aps->b);
-    if (s == KITE_OK) s = spm ? kite__hf_spm_vocab(f, spm, spm_len, tok, tc, cfg, m, w, n_vocab) : vocab_keys(f, cfg, m, w, tok, tc, n_vocab);
+    if (s == KITE_OK)
+        s = spm ? kite__hf_spm_vocab(f, spm, spm_len, tok, tc, cfg, m, w, n_vocab) : vocab_keys(f, cfg, m, w, tok, tc, n_vocab);
     // Gemma2Model / Gemma3Model: SentencePiece without the leading space
     if (s == KITE_OK && spm && gemma) s = kite__hf_set_bool(w, "tokenizer.ggml.add_space_prefix", false);
     free(spm);
