@@ -93,8 +93,8 @@ bool kite__hf_looks_special(const char *t);
 // token ids (tokenizer_config.json's texts, as tokenizer.json's TemplateProcessing rewrites
 // them: a trailing token other than the eos becomes the eos, the eos the eot (then eom); looked
 // up in tokenizer.json's added_tokens, then config.json's integer *_token_id; no cls id, which
-// gguf-py does not write), add_bos / add_eos / add_sep (the TemplateProcessing's single
-// template, then tokenizer_config.json), tokenizer.chat_template. tok and tc may be NULL (file
+// gguf-py does not write), add_bos / add_eos / add_sep (the TemplateProcessing's single and
+// pair templates, then tokenizer_config.json), tokenizer.chat_template. tok and tc may be NULL (file
 // absent).
 kite_status kite__hf_special_keys(const kite_hf_files *f, const kite__jval *tok, const kite__jval *tc, const kite__jval *cfg,
                                   const kite__hf_model *m, uint32_t n_vocab, kite_gguf_writer *w);

@@ -111,14 +111,41 @@ static const kite__jval *template_token(const kite__jval *item) {
     return id && id->type == KITE__J_STR && id->slen ? id : NULL;
 }
 
-// SpecialVocab's reading of a TemplateProcessing's single template: a leading special token is
-// taken as bos / cls where the config names neither, add_bos when it is the bos or cls; a
-// trailing one becomes eos, the config's eos moving to eot (then eom), add_eos. The pair
-// template (add_sep) is not read.
+// A TemplateProcessing item's Sequence id is `id` ("A" or "B").
+static bool is_sequence(const kite__jval *item, const char *id) {
+    const kite__jval *sq = kite__json_get(item, "Sequence"), *v = sq ? kite__json_get(sq, "id") : NULL;
+    return v && v->type == KITE__J_STR && !strcmp(v->s, id);
+}
+
+// SpecialVocab's reading of the pair template, "[first] A [sep] [eos] B [last]" (first / last:
+// the single template's, NULL when it has none): add_sep when a special token between A and B
+// is the sep or eos (the first of two counts only when the single template ends without one);
+// the sep then defaults to the eos.
+static void read_pair(special_state *st, const kite__jval *pair, const kite__jval *first, const kite__jval *last, bool has_tc) {
+    if (!pair || pair->type != KITE__J_ARR || pair->n == 0) return;
+    const kite__jval *t0 = template_token(pair->items[0]), *tn = template_token(pair->items[pair->n - 1]);
+    size_t lo = first && t0 && same_text(first, t0) ? 1 : 0, hi = last && tn && same_text(last, tn) ? pair->n - 1 : pair->n;
+    if (hi <= lo || !is_sequence(pair->items[lo], "A") || !is_sequence(pair->items[hi - 1], "B") || hi - lo < 3) return;
+    bool add_sep = false;
+    for (size_t i = lo + 1; i < hi - 1 && i < lo + 3; i++) { // the middle's first two items
+        const kite__jval *e = template_token(pair->items[i]);
+        bool sep_or_eos = e && (same_text(e, st->text[T_SEP]) || same_text(e, st->text[T_EOS]));
+        if (sep_or_eos && (i > lo + 1 ? hi - lo == 4 : !last)) add_sep = true;
+    }
+    st->add[T_SEP] = add_sep;
+    if (add_sep && !truthy(st->text[T_SEP]) && has_tc) st->text[T_SEP] = st->text[T_EOS];
+}
+
+// SpecialVocab's reading of a TemplateProcessing: of its single template, a leading special
+// token is taken as bos / cls where the config names neither, add_bos when it is the bos or
+// cls; a trailing one becomes eos, the config's eos moving to eot (then eom), add_eos. Then the
+// pair template (read_pair).
 static void read_template(special_state *st, const kite__jval *p, bool has_tc) {
-    const kite__jval *single = kite__json_get(p, "single");
-    if (!single || single->type != KITE__J_ARR || single->n < 2) return;
-    const kite__jval *first = template_token(single->items[0]), *last = template_token(single->items[single->n - 1]);
+    const kite__jval *single = kite__json_get(p, "single"), *first = NULL, *last = NULL;
+    if (single && single->type == KITE__J_ARR && single->n > 1) {
+        first = template_token(single->items[0]);
+        last = template_token(single->items[single->n - 1]);
+    }
     if (first) {
         if (!has_tc) {
             st->text[T_BOS] = first;
@@ -137,6 +164,7 @@ static void read_template(special_state *st, const kite__jval *p, bool has_tc) {
         }
         st->add[T_EOS] = 1;
     }
+    read_pair(st, kite__json_get(p, "pair"), first, last, has_tc);
 }
 
 // The special token ids and add_bos / add_eos / add_sep, as SpecialVocab: tokenizer.json's

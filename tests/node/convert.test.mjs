@@ -738,33 +738,39 @@ test('kite convert: gemma3 drops embedding rows past the vocabulary size, as Gem
 
 // gguf-py's SpecialVocab: a TemplateProcessing whose single template ends with a special token
 // other than the eos makes that token the eos and the config's eos the eot (add_eos); a leading
-// one is the bos (and cls) when the config names none; no cls id is written (gguf-py has no
-// writer for it); add_sep_token is taken from tokenizer_config.json.
-test('kite convert: special token ids and add flags follow gguf-py\'s SpecialVocab (eot from a template\'s trailing token, no cls id, add_sep)', () => {
+// one is the bos (and cls) when the config names none; its pair template gives add_sep (a sep or
+// eos between A and B); no cls id is written (gguf-py has no writer for it); tokenizer_config.json's
+// add_sep_token overrides.
+test('kite convert: special token ids and add flags follow gguf-py\'s SpecialVocab (eot from a template\'s trailing token, add_sep from its pair, no cls id)', () => {
   requireModels();
   const extra = (d, cfgTc) => {
     editJson(d, 'tokenizer.json', (j) => {
       ['<|im_end|>', '<|im_start|>', '<|sep|>'].forEach((content, i) =>
         j.added_tokens.push({ id: 50257 + i, content, special: true, normalized: false }));
-      if (cfgTc.template) {
-        j.post_processor = {
-          type: 'TemplateProcessing',
-          single: [{ SpecialToken: { id: '<|im_start|>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '<|im_end|>', type_id: 0 } }],
-          pair: [],
-          special_tokens: {},
-        };
-      }
+      if (cfgTc.template) j.post_processor = { type: 'TemplateProcessing', ...cfgTc.template, special_tokens: {} };
     });
     editJson(d, 'config.json', (j) => { j.vocab_size = 50260; });
     editJson(d, 'tokenizer_config.json', cfgTc.edit);
   };
+  const sp = (id) => ({ SpecialToken: { id, type_id: 0 } }), A = { Sequence: { id: 'A', type_id: 0 } }, B = { Sequence: { id: 'B', type_id: 1 } };
   const keys = (file) => Object.fromEntries([...readGguf(readFileSync(file)).kv]
     .filter(([k]) => /^tokenizer\.ggml\.(\w+_token_id|add_\w+_token)$/.test(k)).map(([k, v]) => [k, v.value]));
   const cases = [
     // no bos_token; eos <|endoftext|>; template <|im_start|> A <|im_end|>
-    ['template-eot', { template: true, edit: (j) => { delete j.bos_token; } }, {
+    ['template-eot', { template: { single: [sp('<|im_start|>'), A, sp('<|im_end|>')], pair: [] }, edit: (j) => { delete j.bos_token; } }, {
       'tokenizer.ggml.bos_token_id': 50258, 'tokenizer.ggml.eos_token_id': 50257, 'tokenizer.ggml.eot_token_id': 50256,
       'tokenizer.ggml.add_bos_token': true, 'tokenizer.ggml.add_eos_token': true,
+    }],
+    // Llama 3's templates, "X A" and "X A X B" with X not the eos: the pair's middle X is no sep
+    // (add_sep false); X is taken as the cls (never written), so add_bos holds
+    ['template-llama3', { template: { single: [sp('<|im_start|>'), A], pair: [sp('<|im_start|>'), A, sp('<|im_start|>'), B] }, edit: () => {} }, {
+      'tokenizer.ggml.bos_token_id': 50256, 'tokenizer.ggml.eos_token_id': 50256,
+      'tokenizer.ggml.add_bos_token': true, 'tokenizer.ggml.add_sep_token': false,
+    }],
+    // A eos B: add_sep, and the sep (unnamed) is the eos
+    ['template-sep', { template: { single: [A], pair: [A, sp('<|endoftext|>'), B] }, edit: () => {} }, {
+      'tokenizer.ggml.bos_token_id': 50256, 'tokenizer.ggml.eos_token_id': 50256, 'tokenizer.ggml.seperator_token_id': 50256,
+      'tokenizer.ggml.add_sep_token': true,
     }],
     // cls / sep tokens and add flags in tokenizer_config.json, no template
     ['cls-sep', { edit: (j) => { j.cls_token = '<|sep|>'; j.sep_token = '<|sep|>'; j.add_sep_token = true; j.add_eos_token = false; } }, {
