@@ -35,6 +35,7 @@ typedef struct kite__hf_model {
     const char *arch;       // GGUF architecture name
     kite__hf_family family;
     bool llama_like;        // llama / smollm3: q/k rows permuted, vocab_size + rope dim keys
+    bool base;              // LlamaModel / Qwen2Model / Qwen3Model: names lack "model.", no lm_head
     bool rope_theta_set;    // config.json gave rope_theta (rope_theta holds 10000 otherwise)
     // phi3 longrope: config.json's long_factor / short_factor arrays (NULL: none), pointing into
     // the config tree, so valid only while it is (the tensor plan copies them)
@@ -64,9 +65,12 @@ kite_status kite__hf_config_phi3(const kite__jval *cfg, kite_gguf_writer *w, kit
 // *out (out may be NULL); a required one refuses when absent, naming keys[0].
 kite_status kite__hf_put_hparam(const kite__jval *cfg, kite_gguf_writer *w, const char *arch, const char *suffix,
                                 const char *const *keys, bool required, uint32_t *out);
-// The rope keys of llama.cpp's TextModel.set_gguf_parameters: rope_parameters / rope_scaling
-// (linear, yarn; llama3 for llama-like arches), rope.freq_base from rope_theta (sets
-// m->rope_theta, m->rope_theta_set), rope.freq_base_swa from rope_local_base_freq (or the other
+// The rope keys of llama.cpp's TextModel.set_gguf_parameters from rope_parameters /
+// rope_scaling, flat or per attention type ({"full_attention": {...}, "sliding_attention":
+// {...}}): the scaling (linear, yarn; llama3 for llama-like arches) and rope.freq_base
+// (sets m->rope_theta, m->rope_theta_set) from the flat one or full_attention's, the flat
+// form falling back to config.json's rope_theta (or its other names); rope.freq_base_swa from
+// sliding_attention's rope_theta, or in the flat form rope_local_base_freq (or the other
 // local-theta names).
 kite_status kite__hf_put_rope(const kite__jval *cfg, kite_gguf_writer *w, kite__hf_model *m);
 
@@ -86,25 +90,35 @@ kite_status kite__hf_set_bool(kite_gguf_writer *w, const char *key, bool b);
 bool kite__hf_looks_special(const char *t);
 
 // The keys both vocabulary kinds add after their tokens (gguf-py's SpecialVocab): special
-// token ids (tokenizer_config.json's texts looked up in tokenizer.json's added_tokens, then
-// config.json's *_token_id), add_bos / add_eos (tokenizer.json's TemplateProcessing, then
-// tokenizer_config.json), tokenizer.chat_template. tok and tc may be NULL (file absent).
+// token ids (tokenizer_config.json's texts, as tokenizer.json's TemplateProcessing rewrites
+// them: a trailing token other than the eos becomes the eos, the eos the eot (then eom); looked
+// up in tokenizer.json's added_tokens, then config.json's integer *_token_id; no cls id, which
+// gguf-py does not write), add_bos / add_eos / add_sep (the TemplateProcessing's single and
+// pair templates, then tokenizer_config.json), tokenizer.chat_template. tok and tc may be NULL (file
+// absent).
 kite_status kite__hf_special_keys(const kite_hf_files *f, const kite__jval *tok, const kite__jval *tc, const kite__jval *cfg,
                                   const kite__hf_model *m, uint32_t n_vocab, kite_gguf_writer *w);
 
 // The SentencePiece vocabulary (tokenizer.model, model[0..len)) as llama.cpp's
 // _set_vocab_sentencepiece writes it: tokens, scores, types (+ added_tokens.json,
 // tokenizer_config.json's added_tokens_decoder; for phi3 Phi3MiniModel.set_vocab's rules, which
-// also take tokenizer.json's added_tokens), then the special keys.
+// also take tokenizer.json's added_tokens), then the special keys. *n_vocab: the token count.
 kite_status kite__hf_spm_vocab(const kite_hf_files *f, const uint8_t *model, uint64_t len, const kite__jval *tok,
-                               const kite__jval *tc, const kite__jval *cfg, const kite__hf_model *m, kite_gguf_writer *w);
+                               const kite__jval *tc, const kite__jval *cfg, const kite__hf_model *m, kite_gguf_writer *w,
+                               uint32_t *n_vocab);
 
 // Adds the tokenizer.ggml.* and tokenizer.chat_template keys, as llama.cpp's llama / qwen2
 // set_vocab: tokenizer.model (SentencePiece) when present, else tokenizer.json's byte-level
-// BPE (_set_vocab_gpt2); then SpecialVocab's keys from tokenizer_config.json (optional),
-// chat_template.jinja (optional) and config.json.
+// BPE (_set_vocab_gpt2; Gemma 2 / 3 need tokenizer.model, Phi-3 too unless tokenizer_config.json
+// says GPT2Tokenizer); then SpecialVocab's keys from tokenizer_config.json (optional),
+// chat_template.jinja (optional) and config.json. *n_vocab: the token count written.
 kite_status kite__hf_vocab(const kite_hf_files *files, const kite__jval *cfg, const kite__hf_model *m,
-                           kite_gguf_writer *w);
+                           kite_gguf_writer *w, uint32_t *n_vocab);
+
+// general.sampling.* from generation_config.json (optional), as gguf-py's Metadata.load takes
+// them (top_k, top_p, min_p, temperature, repetition_penalty...; a file that does not parse is
+// skipped, as there; a value of the wrong type is refused) (hf_general.c).
+kite_status kite__hf_sampling_keys(const kite_hf_files *f, kite_gguf_writer *w);
 
 // llama.cpp's rope_freqs for rope_type llama3: head_dim / 2 factors (llama.py's
 // generate_extra_tensors formula; see hf_config.c for the arithmetic's precision).

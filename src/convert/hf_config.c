@@ -12,19 +12,24 @@ typedef struct arch_entry {
     const char *gguf; // general.architecture
     kite__hf_family family;
     bool llama_like;
+    bool base; // a base model (LlamaModel...): tensor names without "model.", no lm_head
 } arch_entry;
 
 static const arch_entry arches[] = {
-    {"LlamaForCausalLM", "llama", KITE__HF_LLAMA, true},
-    {"LLaMAForCausalLM", "llama", KITE__HF_LLAMA, true},
-    {"MistralForCausalLM", "llama", KITE__HF_LLAMA, true}, // llama.cpp converts Mistral as llama
-    {"SmolLM3ForCausalLM", "smollm3", KITE__HF_LLAMA, true},
-    {"Qwen2ForCausalLM", "qwen2", KITE__HF_LLAMA, false},
-    {"Qwen3ForCausalLM", "qwen3", KITE__HF_LLAMA, false},
-    {"Qwen3MoeForCausalLM", "qwen3moe", KITE__HF_LLAMA, false},
-    {"Gemma2ForCausalLM", "gemma2", KITE__HF_GEMMA2, false},
-    {"Gemma3ForCausalLM", "gemma3", KITE__HF_GEMMA3, false},
-    {"Phi3ForCausalLM", "phi3", KITE__HF_PHI3, false},
+    {"LlamaForCausalLM", "llama", KITE__HF_LLAMA, true, false},
+    {"LLaMAForCausalLM", "llama", KITE__HF_LLAMA, true, false},
+    {"MistralForCausalLM", "llama", KITE__HF_LLAMA, true, false}, // llama.cpp converts Mistral as llama
+    {"SmolLM3ForCausalLM", "smollm3", KITE__HF_LLAMA, true, false},
+    {"Qwen2ForCausalLM", "qwen2", KITE__HF_LLAMA, false, false},
+    {"Qwen3ForCausalLM", "qwen3", KITE__HF_LLAMA, false, false},
+    {"Qwen3MoeForCausalLM", "qwen3moe", KITE__HF_LLAMA, false, false},
+    {"Gemma2ForCausalLM", "gemma2", KITE__HF_GEMMA2, false, false},
+    {"Gemma3ForCausalLM", "gemma3", KITE__HF_GEMMA3, false, false},
+    {"Phi3ForCausalLM", "phi3", KITE__HF_PHI3, false, false},
+    // the base models llama.cpp registers with these (LlamaModel, Qwen2Model, Qwen3Model)
+    {"LlamaModel", "llama", KITE__HF_LLAMA, true, true},
+    {"Qwen2Model", "qwen2", KITE__HF_LLAMA, false, true},
+    {"Qwen3Model", "qwen3", KITE__HF_LLAMA, false, true},
 };
 
 kite_status kite__hf_json(const char *what, const uint8_t *text, uint64_t len, kite__jval **out) {
@@ -95,23 +100,42 @@ static bool eq_nocase(const char *a, const char *b) {
     return *a == *b;
 }
 
+// The first number of keys (NULL-terminated) that obj has: 1 found, 0 none, -1 bad.
+static int find_num(const kite__jval *obj, const char *const *keys, double *out) {
+    for (; *keys; keys++) {
+        int r = kite__hf_num(obj, *keys, out);
+        if (r) return r;
+    }
+    return 0;
+}
+
 kite_status kite__hf_put_rope(const kite__jval *cfg, kite_gguf_writer *w, kite__hf_model *m) {
-    const kite__jval *rp = kite__json_get(cfg, "rope_parameters");
-    if (!rp || rp->type == KITE__J_NULL) rp = kite__json_get(cfg, "rope_scaling");
-    if (rp && rp->type == KITE__J_NULL) rp = NULL;
-    if (rp && rp->type != KITE__J_OBJ) return kite__fail(KITE_ERR_INVALID, "config.json: \"rope_scaling\" is not an object");
-    if (rp && (kite__json_get(rp, "full_attention") || kite__json_get(rp, "sliding_attention")))
-        return kite__fail(KITE_ERR_UNSUPPORTED, "config.json: per-attention-type rope parameters are not supported");
+    // TextModel: rope_parameters (transformers >= 5) or rope_scaling, either flat (top-level
+    // rope_theta / local theta names mirrored into it) or per attention type, where the
+    // full_attention entry gives the scaling and base, sliding_attention's the local base.
+    const kite__jval *all = kite__json_get(cfg, "rope_parameters");
+    if (!all || all->type == KITE__J_NULL) all = kite__json_get(cfg, "rope_scaling");
+    if (all && all->type == KITE__J_NULL) all = NULL;
+    if (all && all->type != KITE__J_OBJ) return kite__fail(KITE_ERR_INVALID, "config.json: \"rope_scaling\" is not an object");
+    const kite__jval *full = all ? kite__json_get(all, "full_attention") : NULL;
+    const kite__jval *swa = all ? kite__json_get(all, "sliding_attention") : NULL;
+    const bool per_type = full || swa;
+    if ((full && full->type != KITE__J_OBJ) || (swa && swa->type != KITE__J_OBJ))
+        return kite__fail(KITE_ERR_INVALID, "config.json: rope parameters per attention type are not objects");
+    const kite__jval *rp = full ? full : all;
     char k[96];
     const char *arch = m->arch;
     double theta = 0;
+    static const char *const k_theta[] = {"global_rope_theta", "rope_global_theta", "rope_theta_global", "rope_theta",
+                                          "rotary_emb_base", NULL};
     int r = rp ? kite__hf_num(rp, "rope_theta", &theta) : 0;
-    if (r == 0) r = kite__hf_num(cfg, "rope_theta", &theta);
+    if (r == 0 && !per_type) r = find_num(cfg, k_theta, &theta);
     if (r < 0) return KITE_ERR_INVALID;
     m->rope_theta = r ? (float)theta : 10000.0f;
     m->rope_theta_set = r;
     const kite__jval *type = rp ? kite__json_get(rp, "rope_type") : NULL;
-    if (!type || type->type == KITE__J_NULL) type = rp ? kite__json_get(rp, "type") : NULL;
+    if ((!type || type->type == KITE__J_NULL) && !per_type) type = rp ? kite__json_get(rp, "type") : NULL;
+    if (type && type->type == KITE__J_NULL) type = NULL;
     if (type && type->type != KITE__J_STR) return kite__fail(KITE_ERR_INVALID, "config.json: rope type is not a string");
     const char *t = type ? type->s : "default";
     double factor = 0, low = 1.0, high = 4.0, orig = 8192;
@@ -159,16 +183,14 @@ kite_status kite__hf_put_rope(const kite__jval *cfg, kite_gguf_writer *w, kite__
         return kite__fail(KITE_ERR_UNSUPPORTED, "config.json: rope type \"%s\" is not supported for %s", t, arch);
     }
     if (r) KITE_TRY(kite_gguf_writer_set_f32(w, akey(k, sizeof k, arch, "rope.freq_base"), (float)theta));
-    // the sliding-window layers' base (Gemma 3's rope_local_base_freq), under the names
-    // llama.cpp's TextModel looks for
+    // the sliding-window layers' base (Gemma 3's): sliding_attention's, or in the flat form
+    // rope_local_base_freq under the names llama.cpp's TextModel looks for
     static const char *const k_local[] = {"local_rope_theta", "rope_local_theta", "rope_theta_local", "swa_rope_theta",
-                                          "rope_local_base_freq"};
-    for (size_t i = 0; i < sizeof k_local / sizeof k_local[0]; i++) {
-        double local = 0;
-        int rl = kite__hf_num(cfg, k_local[i], &local);
-        if (rl < 0) return KITE_ERR_INVALID;
-        if (rl) return kite_gguf_writer_set_f32(w, akey(k, sizeof k, arch, "rope.freq_base_swa"), (float)local);
-    }
+                                          "rope_local_base_freq", NULL};
+    double local = 0;
+    int rl = per_type ? (swa ? kite__hf_num(swa, "rope_theta", &local) : 0) : find_num(cfg, k_local, &local);
+    if (rl < 0) return KITE_ERR_INVALID;
+    if (rl) return kite_gguf_writer_set_f32(w, akey(k, sizeof k, arch, "rope.freq_base_swa"), (float)local);
     return KITE_OK;
 }
 
@@ -230,13 +252,14 @@ kite_status kite__hf_config(const kite__jval *cfg, const char *name, kite_gguf_w
             m->arch = arches[i].gguf;
             m->family = arches[i].family;
             m->llama_like = arches[i].llama_like;
+            m->base = arches[i].base;
         }
     bool multimodal = kite__json_get(cfg, "text_config") || kite__json_get(cfg, "vision_config");
     if (!m->arch)
         return kite__fail(KITE_ERR_UNSUPPORTED, "config.json: architecture %s is not supported (%skite convert knows "
                                                 "LlamaForCausalLM, MistralForCausalLM, SmolLM3ForCausalLM, Qwen2ForCausalLM, "
                                                 "Qwen3ForCausalLM, Qwen3MoeForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM, "
-                                                "Phi3ForCausalLM)", hf,
+                                                "Phi3ForCausalLM and the base models LlamaModel, Qwen2Model, Qwen3Model)", hf,
                           multimodal ? "a multimodal model: text-only checkpoints are converted; " : "");
     if (kite__json_get(cfg, "text_config"))
         return kite__fail(KITE_ERR_UNSUPPORTED, "config.json: a multimodal config (\"text_config\") is not supported");

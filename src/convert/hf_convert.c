@@ -110,6 +110,11 @@ static int map_expert(const char *p, uint32_t layer, const kite__hf_model *m, ch
 // *expert: the expert an expert's matrix is (stacked into out), else UINT32_MAX.
 static int map_name(const char *hf, const kite__hf_model *m, char *out, size_t n, uint32_t *expert) {
     *expert = UINT32_MAX;
+    char full[256];
+    if (m->base && strncmp(hf, "model.", 6)) { // a base model's names: as the ForCausalLM's (llama.cpp adds "model.")
+        if (snprintf(full, sizeof full, "model.%s", hf) >= (int)sizeof full) return -1;
+        hf = full;
+    }
     if (kite__ends_with(hf, ".rotary_emb.inv_freq") || kite__ends_with(hf, ".attention.masked_bias") ||
         kite__ends_with(hf, ".attention.bias") ||
         (m->family == KITE__HF_GEMMA2 && !strcmp(hf, "lm_head.weight"))) // Gemma2Model skips lm_head (tied)
@@ -464,12 +469,17 @@ static kite_status run(conv *c, const kite_convert_opts *o, kite_gguf_writer *w,
     if (!cfg) return kite__fail(KITE_ERR_INVALID, "config.json is missing");
     kite_type want = KITE_TYPE_F16;
     kite_status s = kite__hf_config(cfg, o->name, w, &c->m);
+    if (s == KITE_OK) s = kite__hf_sampling_keys(c->f, w);
     if (s == KITE_OK) s = find_shards(c);
     if (s == KITE_OK) s = plan(c, o->outtype, &want);
     if (s == KITE_OK) s = kite_gguf_writer_set_u32(w, "general.file_type", file_type(want));
     if (s == KITE_OK) s = kite_gguf_writer_set_u32(w, "general.quantization_version", 2);
-    if (s == KITE_OK) s = kite__hf_vocab(c->f, cfg, &c->m, w);
+    uint32_t n_vocab = 0;
+    if (s == KITE_OK) s = kite__hf_vocab(c->f, cfg, &c->m, w, &n_vocab);
     kite__json_free(cfg);
+    // Gemma3Model drops the embedding's rows past the vocabulary (out-of-vocabulary padding)
+    for (size_t i = 0; s == KITE_OK && c->m.family == KITE__HF_GEMMA3 && i < c->n_items; i++)
+        if (!strcmp(c->items[i].name, "token_embd.weight") && c->items[i].ne[1] > n_vocab) c->items[i].ne[1] = n_vocab;
     for (size_t i = 0; s == KITE_OK && i < c->n_items; i++)
         s = kite_gguf_writer_add_tensor(w, c->items[i].name, c->items[i].type, c->items[i].n_dims, c->items[i].ne);
     if (s == KITE_OK) s = kite_gguf_writer_write_header(w, out);

@@ -1,6 +1,6 @@
 // hf_special.c - what both vocabulary kinds (BPE tokenizer.json, SentencePiece tokenizer.model)
-// add after their tokens, as gguf-py's SpecialVocab does: the special token ids, add_bos /
-// add_eos, the chat template; and the small helpers they share.
+// add after their tokens, as gguf-py's SpecialVocab does: the special token ids (eot / eom
+// included), add_bos / add_eos / add_sep, the chat template; and the small helpers they share.
 #include "convert/convert_internal.h"
 #include "base/internal.h"
 
@@ -63,55 +63,125 @@ kite_status kite__hf_put_strs(kite_gguf_writer *w, const char *key, kite_str *st
     return kite_gguf_writer_set(w, key, &v);
 }
 
-// The special token ids: tokenizer_config.json's <typ>_token (a string or {"content"}) looked
-// up among added_tokens, then config.json's <typ>_token_id for the types still unset.
-static kite_status special_ids(kite_gguf_writer *w, const kite__jval *tc, const kite__jval *added, const kite__jval *cfg,
-                               uint32_t n_vocab) {
-    static const char *const types[][2] = {
-        {"bos", "tokenizer.ggml.bos_token_id"},  {"eos", "tokenizer.ggml.eos_token_id"},
-        {"unk", "tokenizer.ggml.unknown_token_id"}, {"sep", "tokenizer.ggml.seperator_token_id"},
-        {"pad", "tokenizer.ggml.padding_token_id"}, {"cls", "tokenizer.ggml.cls_token_id"},
-        {"mask", "tokenizer.ggml.mask_token_id"},
-    };
-    enum { NT = sizeof types / sizeof types[0] };
-    int64_t ids[NT];
-    for (int t = 0; t < NT; t++) {
-        ids[t] = -1;
-        char key[32];
-        snprintf(key, sizeof key, "%s_token", types[t][0]);
-        const kite__jval *e = tc ? kite__json_get(tc, key) : NULL;
-        if (e && e->type == KITE__J_OBJ) e = kite__json_get(e, "content");
-        if (!e || e->type != KITE__J_STR) continue;
-        for (size_t i = 0; added && i < added->n && ids[t] < 0; i++) {
-            const kite__jval *c = kite__json_get(added->items[i], "content");
-            if (c && c->type == KITE__J_STR && !strcmp(c->s, e->s)) ids[t] = kite__json_get(added->items[i], "id")->i;
-        }
-    }
-    for (int t = 0; t < NT; t++) {
-        char key[32];
-        snprintf(key, sizeof key, "%s_token_id", types[t][0]);
-        const kite__jval *e = kite__json_get(cfg, key);
-        if (ids[t] < 0 && e && e->type == KITE__J_NUM && e->is_int) {
-            if (e->i < 0) return kite__fail(KITE_ERR_INVALID, "config.json: \"%s\" is negative", key);
-            ids[t] = e->i;
-        }
-        if (ids[t] < 0) continue;
-        if (ids[t] >= n_vocab)
-            return kite__fail(KITE_ERR_INVALID, "%s token id %lld is past the vocab size %u", types[t][0], (long long)ids[t], n_vocab);
-        KITE_TRY(kite_gguf_writer_set_u32(w, types[t][1], (uint32_t)ids[t]));
-    }
-    return KITE_OK;
-}
-
 kite_status kite__hf_set_bool(kite_gguf_writer *w, const char *key, bool b) {
     kite_gguf_value v = {.type = KITE_GGUF_BOOL, .u = b};
     return kite_gguf_writer_set(w, key, &v);
 }
 
-// add_bos / add_eos: from a TemplateProcessing post-processor (its single template's leading /
-// trailing special token), then tokenizer_config.json's add_bos_token / add_eos_token.
-static kite_status add_flags(kite_gguf_writer *w, const kite__jval *tok, const kite__jval *tc, const kite__hf_model *m,
-                             uint32_t n_vocab) {
+// gguf-py's SpecialVocab token types, in its order; eot / eom join when a TemplateProcessing
+// replaces the eos token. The GGUF key of each id (NULL: gguf-py has no writer for it, so the
+// cls id is never written).
+enum { T_BOS, T_EOS, T_UNK, T_SEP, T_PAD, T_CLS, T_MASK, T_EOT, T_EOM, NT };
+static const char *const type_name[NT] = {"bos", "eos", "unk", "sep", "pad", "cls", "mask", "eot", "eom"};
+static const char *const id_key[NT] = {"tokenizer.ggml.bos_token_id",     "tokenizer.ggml.eos_token_id",
+                                       "tokenizer.ggml.unknown_token_id", "tokenizer.ggml.seperator_token_id",
+                                       "tokenizer.ggml.padding_token_id", NULL,
+                                       "tokenizer.ggml.mask_token_id",    "tokenizer.ggml.eot_token_id",
+                                       "tokenizer.ggml.eom_token_id"};
+
+// What SpecialVocab works with: tokenizer_config.json's <typ>_token values (a string or an
+// object, compared as Python compares them) as it rewrites them, and the add_<typ>_token flags.
+typedef struct special_state {
+    const kite__jval *text[NT];
+    int n_types; // the types looked up: up to T_EOT, then eot / eom once added
+    int add[NT]; // -1 unset, else 0 / 1 (written for bos, eos, sep: gguf-py's writers)
+} special_state;
+
+// Python's truth value of a JSON value (NULL: absent, None).
+static bool truthy(const kite__jval *v) {
+    if (!v) return false;
+    switch (v->type) {
+    case KITE__J_NULL: return false;
+    case KITE__J_BOOL: return v->b;
+    case KITE__J_NUM: return v->is_int ? v->i != 0 : v->d != 0;
+    case KITE__J_STR: return v->slen != 0;
+    default: return v->n != 0;
+    }
+}
+
+// A template's token text (a string) == a config value, as Python compares them (an object,
+// {"content": ...}, never equals a string).
+static bool same_text(const kite__jval *s, const kite__jval *v) {
+    return v && v->type == KITE__J_STR && v->slen == s->slen && !memcmp(v->s, s->s, s->slen);
+}
+
+// The id of a TemplateProcessing item's SpecialToken (a non-empty string), or NULL.
+static const kite__jval *template_token(const kite__jval *item) {
+    const kite__jval *sp = kite__json_get(item, "SpecialToken"), *id = sp ? kite__json_get(sp, "id") : NULL;
+    return id && id->type == KITE__J_STR && id->slen ? id : NULL;
+}
+
+// A TemplateProcessing item's Sequence id is `id` ("A" or "B").
+static bool is_sequence(const kite__jval *item, const char *id) {
+    const kite__jval *sq = kite__json_get(item, "Sequence"), *v = sq ? kite__json_get(sq, "id") : NULL;
+    return v && v->type == KITE__J_STR && !strcmp(v->s, id);
+}
+
+// SpecialVocab's reading of the pair template, "[first] A [sep] [eos] B [last]" (first / last:
+// the single template's, NULL when it has none): add_sep when a special token between A and B
+// is the sep or eos (the first of two counts only when the single template ends without one);
+// the sep then defaults to the eos.
+static void read_pair(special_state *st, const kite__jval *pair, const kite__jval *first, const kite__jval *last, bool has_tc) {
+    if (!pair || pair->type != KITE__J_ARR || pair->n == 0) return;
+    const kite__jval *t0 = template_token(pair->items[0]), *tn = template_token(pair->items[pair->n - 1]);
+    size_t lo = first && t0 && same_text(first, t0) ? 1 : 0, hi = last && tn && same_text(last, tn) ? pair->n - 1 : pair->n;
+    if (hi <= lo || !is_sequence(pair->items[lo], "A") || !is_sequence(pair->items[hi - 1], "B") || hi - lo < 3) return;
+    bool add_sep = false;
+    for (size_t i = lo + 1; i < hi - 1 && i < lo + 3; i++) { // the middle's first two items
+        const kite__jval *e = template_token(pair->items[i]);
+        bool sep_or_eos = e && (same_text(e, st->text[T_SEP]) || same_text(e, st->text[T_EOS]));
+        if (sep_or_eos && (i > lo + 1 ? hi - lo == 4 : !last)) add_sep = true;
+    }
+    st->add[T_SEP] = add_sep;
+    if (add_sep && !truthy(st->text[T_SEP]) && has_tc) st->text[T_SEP] = st->text[T_EOS];
+}
+
+// SpecialVocab's reading of a TemplateProcessing: of its single template, a leading special
+// token is taken as bos / cls where the config names neither, add_bos when it is the bos or
+// cls; a trailing one becomes eos, the config's eos moving to eot (then eom), add_eos. Then the
+// pair template (read_pair).
+static void read_template(special_state *st, const kite__jval *p, bool has_tc) {
+    const kite__jval *single = kite__json_get(p, "single"), *first = NULL, *last = NULL;
+    if (single && single->type == KITE__J_ARR && single->n > 1) {
+        first = template_token(single->items[0]);
+        last = template_token(single->items[single->n - 1]);
+    }
+    if (first) {
+        if (!has_tc) {
+            st->text[T_BOS] = first;
+        } else if (!same_text(first, st->text[T_BOS]) && !same_text(first, st->text[T_CLS])) {
+            if (!truthy(st->text[T_BOS])) st->text[T_BOS] = first;
+            if (!truthy(st->text[T_CLS])) st->text[T_CLS] = first;
+        }
+        st->add[T_BOS] = same_text(first, st->text[T_BOS]) || same_text(first, st->text[T_CLS]);
+    }
+    if (last) {
+        if (!has_tc) {
+            st->text[T_EOS] = last;
+        } else if (!same_text(last, st->text[T_EOS])) {
+            if (st->n_types < NT) st->text[st->n_types++] = st->text[T_EOS]; // eot, then eom
+            st->text[T_EOS] = last;
+        }
+        st->add[T_EOS] = 1;
+    }
+    read_pair(st, kite__json_get(p, "pair"), first, last, has_tc);
+}
+
+// The special token ids and add_bos / add_eos / add_sep, as SpecialVocab: tokenizer.json's
+// post-processor, then tokenizer_config.json's <typ>_token looked up among added_tokens and its
+// add_<typ>_token flags, then config.json's <typ>_token_id for the types still unset.
+static kite_status special_ids(kite_gguf_writer *w, const kite__jval *tok, const kite__jval *tc, const kite__jval *added,
+                               const kite__jval *cfg, uint32_t n_vocab) {
+    special_state st = {.n_types = T_EOT};
+    const bool has_tc = tc && tc->n; // an empty tokenizer_config.json counts as none, as in Python
+    for (int t = 0; t < NT; t++) st.add[t] = -1;
+    for (int t = 0; t < T_EOT && tc; t++) {
+        char key[32];
+        snprintf(key, sizeof key, "%s_token", type_name[t]);
+        st.text[t] = kite__json_get(tc, key);
+    }
+    if (has_tc && !truthy(st.text[T_BOS]) && truthy(st.text[T_CLS])) st.text[T_BOS] = st.text[T_CLS];
+    if (has_tc && !truthy(st.text[T_EOS]) && truthy(st.text[T_SEP])) st.text[T_EOS] = st.text[T_SEP];
     const kite__jval *pp = kite__json_get(tok, "post_processor");
     const kite__jval *procs = pp ? kite__json_get(pp, "processors") : NULL;
     size_t np = procs && procs->type == KITE__J_ARR ? procs->n : (pp && pp->type == KITE__J_OBJ ? 1 : 0);
@@ -120,30 +190,46 @@ static kite_status add_flags(kite_gguf_writer *w, const kite__jval *tok, const k
         if (kite__hf_is_type(p, "RobertaProcessing") || kite__hf_is_type(p, "BertProcessing"))
             return kite__fail(KITE_ERR_UNSUPPORTED, "tokenizer.json: a %s post-processor is not supported",
                               kite__json_get(p, "type")->s);
-        const kite__jval *single = kite__hf_is_type(p, "TemplateProcessing") ? kite__json_get(p, "single") : NULL;
-        if (!single || single->type != KITE__J_ARR || single->n < 2) continue;
-        // The template names its tokens by text; which are bos / eos comes from the config.
-        const kite__jval *tb = tc ? kite__json_get(tc, "bos_token") : NULL, *te = tc ? kite__json_get(tc, "eos_token") : NULL;
-        if (tb && tb->type == KITE__J_OBJ) tb = kite__json_get(tb, "content");
-        if (te && te->type == KITE__J_OBJ) te = kite__json_get(te, "content");
-        const kite__jval *first = kite__json_get(single->items[0], "SpecialToken");
-        const kite__jval *last = kite__json_get(single->items[single->n - 1], "SpecialToken");
-        const kite__jval *fid = first ? kite__json_get(first, "id") : NULL, *lid = last ? kite__json_get(last, "id") : NULL;
-        if (fid && fid->type == KITE__J_STR)
-            KITE_TRY(kite__hf_set_bool(w, "tokenizer.ggml.add_bos_token", tb && tb->type == KITE__J_STR && !strcmp(tb->s, fid->s)));
-        if (lid && lid->type == KITE__J_STR)
-            KITE_TRY(kite__hf_set_bool(w, "tokenizer.ggml.add_eos_token", te && te->type == KITE__J_STR && !strcmp(te->s, lid->s)));
+        if (kite__hf_is_type(p, "TemplateProcessing")) read_template(&st, p, has_tc);
     }
-    static const char *const flags[][2] = {{"add_bos_token", "tokenizer.ggml.add_bos_token"},
-                                           {"add_eos_token", "tokenizer.ggml.add_eos_token"}};
-    for (int i = 0; i < 2 && tc; i++) {
-        const kite__jval *b = kite__json_get(tc, flags[i][0]);
-        if (b && b->type == KITE__J_BOOL) KITE_TRY(kite__hf_set_bool(w, flags[i][1], b->b));
+    int64_t ids[NT];
+    for (int t = 0; t < NT; t++) {
+        ids[t] = -1;
+        if (t >= st.n_types || !has_tc) continue;
+        char key[32];
+        snprintf(key, sizeof key, "add_%s_token", type_name[t]);
+        const kite__jval *flag = kite__json_get(tc, key);
+        if (flag && flag->type == KITE__J_BOOL) st.add[t] = flag->b;
+        const kite__jval *e = st.text[t];
+        if (e && e->type == KITE__J_OBJ) e = kite__json_get(e, "content");
+        if (!e || e->type != KITE__J_STR) continue;
+        for (size_t i = 0; added && i < added->n && ids[t] < 0; i++) {
+            const kite__jval *c = kite__json_get(added->items[i], "content");
+            if (c && c->type == KITE__J_STR && !strcmp(c->s, e->s)) ids[t] = kite__json_get(added->items[i], "id")->i;
+        }
     }
-    // LlamaModel: granite's small models (vocab 49152, as SmolLM's) add no BOS.
-    if (m->llama_like && n_vocab == 49152) KITE_TRY(kite__hf_set_bool(w, "tokenizer.ggml.add_bos_token", false));
+    for (int t = 0; t < st.n_types; t++) {
+        char key[32];
+        snprintf(key, sizeof key, "%s_token_id", type_name[t]);
+        const kite__jval *e = kite__json_get(cfg, key);
+        if (ids[t] < 0 && e && e->type == KITE__J_NUM && e->is_int) {
+            if (e->i < 0) return kite__fail(KITE_ERR_INVALID, "config.json: \"%s\" is negative", key);
+            ids[t] = e->i;
+        }
+        if (ids[t] < 0 || !id_key[t]) continue;
+        if (ids[t] >= n_vocab)
+            return kite__fail(KITE_ERR_INVALID, "%s token id %lld is past the vocab size %u", type_name[t], (long long)ids[t], n_vocab);
+        KITE_TRY(kite_gguf_writer_set_u32(w, id_key[t], (uint32_t)ids[t]));
+    }
+    static const int add_types[] = {T_BOS, T_EOS, T_SEP};
+    for (size_t i = 0; i < sizeof add_types / sizeof add_types[0]; i++) {
+        char key[40];
+        snprintf(key, sizeof key, "tokenizer.ggml.add_%s_token", type_name[add_types[i]]);
+        if (st.add[add_types[i]] >= 0) KITE_TRY(kite__hf_set_bool(w, key, st.add[add_types[i]]));
+    }
     return KITE_OK;
 }
+
 
 // tokenizer.chat_template: tokenizer_config.json's chat_template (a string, or a list of
 // {name, template}: "default" is the template, the others tokenizer.chat_template.<name>),
@@ -190,8 +276,9 @@ kite_status kite__hf_special_keys(const kite_hf_files *f, const kite__jval *tok,
         if (!id || id->type != KITE__J_NUM || !id->is_int || id->i < 0 || !c || c->type != KITE__J_STR)
             return kite__fail(KITE_ERR_INVALID, "tokenizer.json: added_tokens[%zu] lacks an id or content", i);
     }
-    KITE_TRY(special_ids(w, tc, added, cfg, n_vocab));
-    KITE_TRY(add_flags(w, tok, tc, m, n_vocab));
+    KITE_TRY(special_ids(w, tok, tc, added, cfg, n_vocab));
+    // LlamaModel: granite's small models (vocab 49152, as SmolLM's) add no BOS.
+    if (m->llama_like && n_vocab == 49152) KITE_TRY(kite__hf_set_bool(w, "tokenizer.ggml.add_bos_token", false));
     if (tc) KITE_TRY(chat_template(f, w, tc));
     return KITE_OK;
 }

@@ -205,9 +205,11 @@ static kite_status spm_keys(const kite_hf_files *f, const uint8_t *model, uint64
 }
 
 kite_status kite__hf_spm_vocab(const kite_hf_files *f, const uint8_t *model, uint64_t len, const kite__jval *tok,
-                               const kite__jval *tc, const kite__jval *cfg, const kite__hf_model *m, kite_gguf_writer *w) {
+                               const kite__jval *tc, const kite__jval *cfg, const kite__hf_model *m, kite_gguf_writer *w,
+                               uint32_t *n_vocab) {
     spm_vocab v = {0};
     kite_status s = spm_keys(f, model, len, tok, tc, cfg, m->family == KITE__HF_PHI3, &v, w);
+    *n_vocab = v.n;
     if (s == KITE_OK) s = kite__hf_special_keys(f, tok, tc, cfg, m, v.n, w);
     for (uint32_t i = 0; v.owned && i < v.n; i++) free(v.owned[i]);
     free(v.owned);

@@ -17,6 +17,11 @@ static const char llama3_re[] = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{
                                 "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 static const char qwen2_re[] = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "
                                "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+// o200k's (gpt-4o, Phi-4-mini): case-aware letter runs with the contractions as a suffix.
+static const char gpt4o_re[] = "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+"
+                               "(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+"
+                               "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+"
+                               "[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
 // A ByteLevel pre-tokenizer without a prefix space, using GPT-2's regex or not.
 static bool is_byte_level(const kite__jval *v, bool use_regex) {
@@ -31,12 +36,18 @@ static const char *pre_name(const kite__jval *pt) {
     if (!seq || seq->type != KITE__J_ARR || seq->n != 2) return NULL;
     const kite__jval *a = seq->items[0], *b = seq->items[1];
     if (kite__hf_is_type(a, "Digits") && kite__hf_bool(a, "individual_digits", false) && is_byte_level(b, true)) return "smollm";
-    if (!kite__hf_is_type(a, "Split") || !is_byte_level(b, false) || kite__hf_bool(a, "invert", false)) return NULL;
+    if (!kite__hf_is_type(a, "Split") || !is_byte_level(b, false)) return NULL;
+    // The matches kept as pieces: "Isolated", or "Removed" inverted (the gaps between matches
+    // dropped: as every regex below matches any character, there are none), as Phi-4's files
+    // write it.
     const kite__jval *beh = kite__json_get(a, "behavior"), *pat = kite__json_get(a, "pattern");
     const kite__jval *re = pat ? kite__json_get(pat, "Regex") : NULL;
-    if (!beh || beh->type != KITE__J_STR || strcmp(beh->s, "Isolated") || !re || re->type != KITE__J_STR) return NULL;
+    bool invert = kite__hf_bool(a, "invert", false);
+    if (!beh || beh->type != KITE__J_STR || strcmp(beh->s, invert ? "Removed" : "Isolated") || !re || re->type != KITE__J_STR)
+        return NULL;
     if (!strcmp(re->s, llama3_re)) return "llama-bpe";
     if (!strcmp(re->s, qwen2_re)) return "qwen2";
+    if (!strcmp(re->s, gpt4o_re)) return "gpt-4o";
     return NULL;
 }
 
@@ -173,13 +184,13 @@ static kite_status check_model(const kite__jval *tok, const char **pre) {
     if (!vocab || vocab->type != KITE__J_OBJ) return kite__fail(KITE_ERR_INVALID, "tokenizer.json: model has no \"vocab\" object");
     *pre = pre_name(kite__json_get(tok, "pre_tokenizer"));
     if (!*pre)
-        return kite__fail(KITE_ERR_UNSUPPORTED, "tokenizer.json: pre_tokenizer is none Kite knows (GPT-2's ByteLevel, Llama 3's "
-                                                "or Qwen2's Split regex + ByteLevel, SmolLM's Digits + ByteLevel)");
+        return kite__fail(KITE_ERR_UNSUPPORTED, "tokenizer.json: pre_tokenizer is none Kite knows (GPT-2's ByteLevel, Llama 3's, "
+                                                "Qwen2's or o200k's Split regex + ByteLevel, SmolLM's Digits + ByteLevel)");
     return KITE_OK;
 }
 
 static kite_status vocab_keys(const kite_hf_files *f, const kite__jval *cfg, const kite__hf_model *m, kite_gguf_writer *w,
-                              const kite__jval *tok, const kite__jval *tc) {
+                              const kite__jval *tok, const kite__jval *tc, uint32_t *n_out) {
     const char *pre = NULL;
     KITE_TRY(check_model(tok, &pre));
     const kite__jval *model = kite__json_get(tok, "model"), *vocab = kite__json_get(model, "vocab");
@@ -215,10 +226,12 @@ static kite_status vocab_keys(const kite_hf_files *f, const kite__jval *cfg, con
     free(b.types);
     KITE_TRY(s);
     KITE_TRY(put_merges(w, kite__json_get(model, "merges")));
+    *n_out = n_vocab;
     return kite__hf_special_keys(f, tok, tc, cfg, m, n_vocab, w);
 }
 
-kite_status kite__hf_vocab(const kite_hf_files *f, const kite__jval *cfg, const kite__hf_model *m, kite_gguf_writer *w) {
+kite_status kite__hf_vocab(const kite_hf_files *f, const kite__jval *cfg, const kite__hf_model *m, kite_gguf_writer *w,
+                           uint32_t *n_vocab) {
     kite__jval *tok = NULL, *tc = NULL;
     uint8_t *spm = NULL;
     uint64_t spm_len = 0;
@@ -227,14 +240,30 @@ kite_status kite__hf_vocab(const kite_hf_files *f, const kite__jval *cfg, const 
     if (s == KITE_OK) s = kite__hf_read_json(f, "tokenizer_config.json", &tc);
     if (s == KITE_OK && tok && tok->type != KITE__J_OBJ) s = kite__fail(KITE_ERR_INVALID, "tokenizer.json: not a JSON object");
     if (s == KITE_OK && tc && tc->type != KITE__J_OBJ) s = kite__fail(KITE_ERR_INVALID, "tokenizer_config.json: not a JSON object");
+    // Phi3MiniModel.set_vocab: tokenizer_config.json's GPT2Tokenizer (Phi-4-mini) means
+    // tokenizer.json's BPE; else tokenizer.model is required
+    const kite__jval *tok_class = kite__json_get(tc, "tokenizer_class");
+    if (m->family == KITE__HF_PHI3 && tok_class && tok_class->type == KITE__J_STR && !strcmp(tok_class->s, "GPT2Tokenizer")) {
+        free(spm);
+        spm = NULL;
+    } else if (s == KITE_OK && m->family == KITE__HF_PHI3 && !spm) {
+        s = kite__fail(KITE_ERR_INVALID, "tokenizer.model is missing (phi3 needs it unless tokenizer_config.json's tokenizer_class "
+                                         "is GPT2Tokenizer)");
+    }
+    // Gemma2Model reads tokenizer.model only; Gemma3Model takes tokenizer.json without it, but
+    // names the pre-tokenizer by a hash none of Gemma's SentencePiece-style BPE files matches
+    bool gemma = m->family == KITE__HF_GEMMA2 || m->family == KITE__HF_GEMMA3;
+    if (s == KITE_OK && gemma && !spm)
+        s = kite__fail(KITE_ERR_UNSUPPORTED, "tokenizer.model is missing (%s's vocabulary is converted from it, as llama.cpp "
+                                             "does; its tokenizer.json is a SentencePiece-style BPE)", m->arch);
     if (s == KITE_OK && !spm && !tok) s = kite__fail(KITE_ERR_INVALID, "tokenizer.json is missing (and no tokenizer.model)");
     // LlamaModel.set_vocab: tokenizer_config.json's add_prefix_space, before the vocabulary
     const kite__jval *aps = kite__json_get(tc, "add_prefix_space");
     if (s == KITE_OK && m->llama_like && aps && aps->type == KITE__J_BOOL)
         s = kite__hf_set_bool(w, "tokenizer.ggml.add_space_prefix", aps->b);
-    if (s == KITE_OK) s = spm ? kite__hf_spm_vocab(f, spm, spm_len, tok, tc, cfg, m, w) : vocab_keys(f, cfg, m, w, tok, tc);
+    if (s == KITE_OK)
+        s = spm ? kite__hf_spm_vocab(f, spm, spm_len, tok, tc, cfg, m, w, n_vocab) : vocab_keys(f, cfg, m, w, tok, tc, n_vocab);
     // Gemma2Model / Gemma3Model: SentencePiece without the leading space
-    bool gemma = m->family == KITE__HF_GEMMA2 || m->family == KITE__HF_GEMMA3;
     if (s == KITE_OK && spm && gemma) s = kite__hf_set_bool(w, "tokenizer.ggml.add_space_prefix", false);
     free(spm);
     kite__json_free(tok);

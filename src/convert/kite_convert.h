@@ -91,11 +91,20 @@ typedef struct kite_convert_opts {
 // expert by expert; the router mlp.gate -> ffn_gate_inp, F32; a missing expert, shared experts,
 // dense layers or norm_topk_prob false refused), Gemma2ForCausalLM -> gemma2 and
 // Gemma3ForCausalLM -> gemma3 (RMS norm weights written as 1 + w, in the source dtype's arithmetic as torch does it; a
-// query_pre_attn_scalar or window pattern llama.cpp would not run is refused), Phi3ForCausalLM
-// -> phi3 (fused qkv / gate_up; longrope -> rope_factors_long/short.weight). Tokenizer: a SentencePiece tokenizer.model when present
-// (as llama.cpp tries it first), else tokenizer.json with a byte-level BPE model whose
-// pre-tokenizer is GPT-2's, Llama 3's, Qwen2's or SmolLM's (single digits + GPT-2);
-// tokenizer_config.json for the special tokens, add_bos/add_eos and the chat template.
+// query_pre_attn_scalar or window pattern llama.cpp would not run is refused; tokenizer.model
+// required; gemma3's embedding rows past the vocabulary dropped), Phi3ForCausalLM
+// -> phi3 (fused qkv / gate_up; longrope -> rope_factors_long/short.weight); the base models
+// LlamaModel, Qwen2Model, Qwen3Model as their ForCausalLM (tensor names read under "model.";
+// no lm_head, so the output is tied; an lm_head is refused as unmappable). Rope settings:
+// rope_scaling or rope_parameters, flat or per attention type (full_attention's scaling and
+// base, sliding_attention's base). Tokenizer: a SentencePiece tokenizer.model when present
+// (as llama.cpp tries it first; phi3: required unless tokenizer_config.json's tokenizer_class is
+// GPT2Tokenizer, which means tokenizer.json), else tokenizer.json with a byte-level BPE model
+// whose pre-tokenizer is GPT-2's, Llama 3's, Qwen2's, o200k's (gpt-4o) or SmolLM's (single
+// digits + GPT-2);
+// tokenizer_config.json for the special tokens, add_bos/add_eos and the chat template;
+// generation_config.json (optional) for general.sampling.* (top_k, top_p, min_p, temperature,
+// repetition_penalty..., as gguf-py's Metadata; skipped when it does not parse).
 // Weights: model.safetensors, or the shards that model.safetensors.index.json lists; dtypes
 // F32, F16, BF16. Read one row block at a time (never a whole checkpoint in memory).
 // Errors: KITE_ERR_UNSUPPORTED (architecture, tokenizer, dtype), KITE_ERR_INVALID (a missing

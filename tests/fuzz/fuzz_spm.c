@@ -32,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     kite__hf_model m = {.arch = "llama", .llama_like = true};
     kite_gguf_writer *w = kite_gguf_writer_new();
     if (!w) return 0;
-    kite__hf_spm_vocab(&files, data, size, NULL, NULL, NULL, &m, w);
+    uint32_t n_vocab = 0;
+    kite__hf_spm_vocab(&files, data, size, NULL, NULL, NULL, &m, w, &n_vocab);
     kite_gguf_writer_free(w);
     return 0;
 }

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { kiteBin, modelsDir, requireModels } from './helpers.mjs';
 import { GGML, readGguf } from './gguf_read.mjs';
 import { unpermute, writeHf } from './hf_checkpoint.mjs';
+import { llama as llamaLib, llamaDispose } from './llama_ref.mjs';
 
 const PROMPTS = [
   'The capital of France is',
@@ -457,6 +458,16 @@ const ARCH_BAD = [
   })],
   ['phi3 without original_max_position_embeddings', 'rand-phi3', /config\.json: missing "original_max_position_embeddings" \(phi3 needs it\)/, cfg((j) => { delete j.original_max_position_embeddings; })],
   ['phi3 long_factor of the wrong length', 'phi4mini', /rope_scaling "long_factor" is not 12 numbers/, cfg((j) => { j.rope_scaling.long_factor.pop(); })],
+  // Gemma2Model reads tokenizer.model only; Gemma3Model would hash-name tokenizer.json's
+  // SentencePiece-style BPE, which none of llama.cpp's known hashes is
+  ['gemma3 without tokenizer.model', 'gemma3', /tokenizer\.model is missing \(gemma3's vocabulary is converted from it/, (d) =>
+    rmSync(join(d, 'tokenizer.model'))],
+  // Phi3MiniModel.set_vocab: tokenizer.json's BPE when tokenizer_class is GPT2Tokenizer (Phi-4-mini),
+  // else tokenizer.model, required (rand-phi3's tokenizer.json holds only its added tokens)
+  ['phi3 without tokenizer.model', 'rand-phi3', /tokenizer\.model is missing \(phi3 needs it unless tokenizer_config\.json's tokenizer_class is GPT2Tokenizer\)/, (d) =>
+    rmSync(join(d, 'tokenizer.model'))],
+  ['phi3 GPT2Tokenizer: tokenizer.json, not tokenizer.model', 'rand-phi3', /tokenizer\.json: missing "model"/, (d) =>
+    editJson(d, 'tokenizer_config.json', (j) => { j.tokenizer_class = 'GPT2Tokenizer'; })],
   ['qwen3moe with an expert missing', 'qwen3moe', /the checkpoint lacks model\.layers\.1\.mlp\.experts\.5\.up_proj\.weight \(blk\.1\.ffn_up_exps\.weight needs every expert\)/, (d) =>
     editHeader(d, (h) => { delete h['model.layers.1.mlp.experts.5.up_proj.weight']; })],
   ['qwen3moe with shared experts', 'qwen3moe', /shared experts \(shared_expert_intermediate_size 64\) are not supported/, cfg((j) => { j.shared_expert_intermediate_size = 64; })],
@@ -539,4 +550,250 @@ test('kite convert: added tokens, TemplateProcessing add_bos and chat_template.j
   assert.equal(g.kv.get('tokenizer.ggml.add_bos_token').value, true);
   assert.equal(g.kv.has('tokenizer.ggml.add_eos_token'), false);
   assert.equal(g.kv.get('tokenizer.chat_template').value, '{{ messages[0].content }}\n');
+});
+
+// o200k's Split as Phi-4-mini's tokenizer.json has it: the matches kept by a "Removed" split
+// inverted (the same pieces as "Isolated", since the regex matches every character).
+const O200K_RE =
+  "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|" +
+  "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|" +
+  "\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+const O200K_PRE = {
+  type: 'Sequence',
+  pretokenizers: [
+    { type: 'Split', pattern: { Regex: O200K_RE }, behavior: 'Removed', invert: true },
+    { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
+  ],
+};
+
+test('kite convert: o200k\'s pre-tokenizer (Phi-4-mini\'s tokenizer.json) is gpt-4o; the file tokenizes as llama.cpp does', async () => {
+  requireModels();
+  // rand-qwen2's vocabulary under o200k's split: llama.cpp names that tokenizer gpt-4o
+  const want = readGguf(readFileSync(join(modelsDir(), 'rand-qwen2-f16.gguf')));
+  const dir = join(tmp, 'gpt4o');
+  writeHf(want, dir, { hfArch: 'Qwen2ForCausalLM', bosInConfig: true });
+  editJson(dir, 'tokenizer.json', (j) => { j.pre_tokenizer = O200K_PRE; });
+  const out = join(tmp, 'gpt4o.gguf');
+  const r = convert([dir, out]);
+  assert.equal(r.status, 0, r.stderr);
+  const got = readGguf(readFileSync(out));
+  assert.equal(got.kv.get('tokenizer.ggml.pre').value, 'gpt-4o');
+  compareMetadata({ ...want, kv: new Map([...want.kv, ['tokenizer.ggml.pre', got.kv.get('tokenizer.ggml.pre')]]) }, got);
+  // llama.cpp's ids for the converted file (and, to show the split matters, for the qwen2 original)
+  const text = "JavaScript on an iPhone, don'T PANIC: ÉtéCAFÉs cost 1234567 at ../x/y\n\n  MixedCASEwords é̃ OK'S";
+  const kite = (file) => JSON.parse(execFileSync(kiteBin(), ['tokenize', '-m', file, '-p', text, '--ids', '--no-bos', '--no-parse-special']).toString());
+  const llama = await llamaLib();
+  try {
+    const ids = async (file) => {
+      const m = await llama.loadModel({ modelPath: file, gpuLayers: 0, vocabOnly: true });
+      try { return m.tokenize(text, false); } finally { await m.dispose(); }
+    };
+    const ref = await ids(out);
+    assert.deepEqual(kite(out), ref);
+    assert.notDeepEqual(ref, await ids(join(modelsDir(), 'rand-qwen2-f16.gguf')), 'o200k and qwen2 split this text alike');
+  } finally {
+    await llamaDispose();
+  }
+});
+
+// ---- transformers 5's rope_parameters ----------------------------------------------------
+
+// rope_parameters in place of rope_scaling / rope_theta / rope_local_base_freq: Gemma 3's per
+// attention type (full_attention's scaling and base, sliding_attention's base; a top-level
+// rope_theta is not read then, as llama.cpp's TextModel reads none), Llama 3's flat. The keys and
+// tensors must be those of the rope_scaling form (whose greedy text the cases above check).
+const ROPE_PARAMETERS = [
+  ['gemma3', (j, g) => {
+    const base = g.kv.get('gemma3.rope.freq_base').value;
+    delete j.rope_scaling;
+    delete j.rope_local_base_freq;
+    j.rope_theta = 5.0;
+    j.rope_parameters = {
+      full_attention: { rope_type: 'linear', factor: 8.0, rope_theta: base },
+      sliding_attention: { rope_type: 'default', rope_theta: 10000.0 },
+    };
+  }],
+  ['llama3', (j) => {
+    j.rope_parameters = { ...j.rope_scaling, rope_theta: j.rope_theta };
+    delete j.rope_scaling;
+    delete j.rope_theta;
+  }],
+];
+
+for (const [stem, edit] of ROPE_PARAMETERS) {
+  test(`kite convert: ${stem} with rope_parameters gives the keys and tensors of its rope_scaling form`, () => {
+    requireModels();
+    const file = join(modelsDir(), `arch/${stem}.gguf`);
+    const want = readGguf(readFileSync(file));
+    const dir = join(tmp, `${stem}-rope-parameters`);
+    const c = CASES.find((x) => x.stem === stem) ?? {
+      hfArch: 'LlamaForCausalLM', llamaLike: true, // as the llama3 test above
+      config: { rope_scaling: { rope_type: 'llama3', factor: 32.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 256 } },
+    };
+    writeHf(want, dir, c);
+    editJson(dir, 'config.json', (j) => edit(j, want));
+    const out = join(tmp, `${stem}-rope-parameters.gguf`);
+    const r = convert([dir, out]);
+    assert.equal(r.status, 0, r.stderr);
+    const got = readGguf(readFileSync(out));
+    compareTensors(want, got);
+    compareMetadata(want, got, c);
+  });
+}
+
+// ---- base models (LlamaModel, Qwen2Model, Qwen3Model) ------------------------------------------
+
+// Saved from the model without its LM head: tensor names lack "model." and there is no lm_head
+// (these files tie the output to the embedding anyway). llama.cpp converts them as the
+// ForCausalLM: the same keys and tensors.
+const LLAMA3_ROPE = { rope_type: 'llama3', factor: 32.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 256 };
+const BASE_MODELS = [
+  ['arch/llama3.gguf', { hfArch: 'LlamaModel', llamaLike: true, config: { rope_scaling: LLAMA3_ROPE } }],
+  ['rand-qwen2-f16.gguf', { hfArch: 'Qwen2Model', bosInConfig: true }],
+  ['arch/qwen3.gguf', { hfArch: 'Qwen3Model', bosInConfig: true, pairMerges: true }],
+];
+// The tensor names of a folder's model.safetensors.
+const stNames = (dir) => {
+  const b = readFileSync(join(dir, 'model.safetensors'));
+  return Object.keys(JSON.parse(b.subarray(8, 8 + Number(b.readBigUInt64LE(0))).toString())).filter((k) => k !== '__metadata__');
+};
+
+for (const [file, opts] of BASE_MODELS) {
+  test(`kite convert: ${opts.hfArch} (a base model's names, no lm_head) converts as its ForCausalLM`, () => {
+    requireModels();
+    const want = readGguf(readFileSync(join(modelsDir(), file)));
+    const dir = join(tmp, `base-${opts.hfArch}`);
+    writeHf(want, dir, { ...opts, base: true });
+    assert.ok(stNames(dir).every((n) => /^(embed_tokens|norm|layers\.\d+)\./.test(n)), 'the fixture has base-model names');
+    const out = join(tmp, `base-${opts.hfArch}.gguf`);
+    const r = convert([dir, out]);
+    assert.equal(r.status, 0, r.stderr);
+    const got = readGguf(readFileSync(out));
+    compareTensors(want, got);
+    compareMetadata(want, got);
+  });
+}
+
+test('kite convert refuses: a LlamaModel with an lm_head (llama.cpp maps its names under "model.")', () => {
+  requireModels();
+  const dir = join(BAD, 'base-lm-head');
+  writeHf(readGguf(readFileSync(join(modelsDir(), 'arch/llama3.gguf'))), dir, { ...BASE_MODELS[0][1], base: true });
+  editHeader(dir, (h) => { h['lm_head.weight'] = h['embed_tokens.weight']; delete h['embed_tokens.weight']; });
+  assertRefused('base-lm-head', dir, /cannot map tensor lm_head\.weight to a llama GGUF name/);
+});
+
+// ---- generation_config.json ------------------------------------------------------------------
+
+// gguf-py's Metadata.load: generation_config.json's sampling settings -> general.sampling.*
+// (top_k int32; top_p, temperature, repetition_penalty float32); a file that does not parse is
+// skipped; a value gguf-py cannot pack is refused. Its eos_token_id list is no id (SpecialVocab
+// reads only config.json's integer ids, and a list there is skipped too).
+test('kite convert: generation_config.json gives general.sampling.* as gguf-py writes them; eos_token_id lists are not ids', () => {
+  requireModels();
+  const src = caseDir('qwen3');
+  const dir = join(tmp, 'qwen3-generation-config');
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(src)) writeFileSync(join(dir, f), readFileSync(join(src, f)));
+  const gen = { bos_token_id: 151643, do_sample: true, eos_token_id: [151645, 151643], pad_token_id: 151643, temperature: 0.6, top_k: 20, top_p: 0.95, repetition_penalty: 1.05, transformers_version: '4.51.0' };
+  writeFileSync(join(dir, 'generation_config.json'), JSON.stringify(gen));
+  editJson(dir, 'config.json', (j) => { j.eos_token_id = [151645, 151643]; });
+  editJson(dir, 'tokenizer_config.json', (j) => { delete j.eos_token; });
+  const out = join(tmp, 'qwen3-generation-config.gguf');
+  let r = convert([dir, out]);
+  assert.equal(r.status, 0, r.stderr);
+  const sampling = (file) => Object.fromEntries([...readGguf(readFileSync(file)).kv].filter(([k]) => k.startsWith('general.sampling.')));
+  const INT32 = 5, FLOAT32 = 6;
+  assert.deepEqual(sampling(out), {
+    'general.sampling.top_k': { type: INT32, value: 20 },
+    'general.sampling.top_p': { type: FLOAT32, value: Math.fround(0.95) },
+    'general.sampling.temp': { type: FLOAT32, value: Math.fround(0.6) },
+    'general.sampling.penalty_repeat': { type: FLOAT32, value: Math.fround(1.05) },
+  });
+  assert.equal(readGguf(readFileSync(out)).kv.has('tokenizer.ggml.eos_token_id'), false);
+
+  writeFileSync(join(dir, 'generation_config.json'), '{"temperature": 0.6,');
+  r = convert([dir, out]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(sampling(out), {});
+
+  writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ ...gen, top_k: 0.5 }));
+  assertRefused('generation-config-top-k', dir, /generation_config\.json: "top_k" is not an integer in int32's range/);
+});
+
+// ---- Gemma 3's embedding rows past the vocabulary --------------------------------------------
+
+test('kite convert: gemma3 drops embedding rows past the vocabulary size, as Gemma3Model does', () => {
+  requireModels();
+  const want = readGguf(readFileSync(join(modelsDir(), 'arch/gemma3.gguf')));
+  const c = CASES.find((x) => x.stem === 'gemma3');
+  // 64 padding rows after the vocabulary's in model.embed_tokens.weight (config.json's vocab_size
+  // stays the token count, as in Gemma 3's checkpoints with a padded embedding)
+  const padded = {
+    ...want,
+    tensors: want.tensors.map((t) => (t.name !== 'token_embd.weight' ? t : {
+      ...t, ne: [t.ne[0], t.ne[1] + 64], bytes: Buffer.concat([t.bytes, Buffer.alloc((t.bytes.length / t.ne[1]) * 64, 0x11)]),
+    })),
+  };
+  const dir = join(tmp, 'gemma3-padded-embd');
+  writeHf(padded, dir, c);
+  assert.equal(JSON.parse(readFileSync(join(dir, 'config.json'))).vocab_size, want.tensors.find((t) => t.name === 'token_embd.weight').ne[1]);
+  const out = join(tmp, 'gemma3-padded-embd.gguf');
+  const r = convert([dir, out]);
+  assert.equal(r.status, 0, r.stderr);
+  const got = readGguf(readFileSync(out));
+  compareTensors(want, got);
+  compareMetadata(want, got, c);
+});
+
+// ---- SpecialVocab's special tokens ------------------------------------------------------------
+
+// gguf-py's SpecialVocab: a TemplateProcessing whose single template ends with a special token
+// other than the eos makes that token the eos and the config's eos the eot (add_eos); a leading
+// one is the bos (and cls) when the config names none; its pair template gives add_sep (a sep or
+// eos between A and B); no cls id is written (gguf-py has no writer for it); tokenizer_config.json's
+// add_sep_token overrides.
+test('kite convert: special token ids and add flags follow gguf-py\'s SpecialVocab (eot from a template\'s trailing token, add_sep from its pair, no cls id)', () => {
+  requireModels();
+  const extra = (d, cfgTc) => {
+    editJson(d, 'tokenizer.json', (j) => {
+      ['<|im_end|>', '<|im_start|>', '<|sep|>'].forEach((content, i) =>
+        j.added_tokens.push({ id: 50257 + i, content, special: true, normalized: false }));
+      if (cfgTc.template) j.post_processor = { type: 'TemplateProcessing', ...cfgTc.template, special_tokens: {} };
+    });
+    editJson(d, 'config.json', (j) => { j.vocab_size = 50260; });
+    editJson(d, 'tokenizer_config.json', cfgTc.edit);
+  };
+  const sp = (id) => ({ SpecialToken: { id, type_id: 0 } }), A = { Sequence: { id: 'A', type_id: 0 } }, B = { Sequence: { id: 'B', type_id: 1 } };
+  const keys = (file) => Object.fromEntries([...readGguf(readFileSync(file)).kv]
+    .filter(([k]) => /^tokenizer\.ggml\.(\w+_token_id|add_\w+_token)$/.test(k)).map(([k, v]) => [k, v.value]));
+  const cases = [
+    // no bos_token; eos <|endoftext|>; template <|im_start|> A <|im_end|>
+    ['template-eot', { template: { single: [sp('<|im_start|>'), A, sp('<|im_end|>')], pair: [] }, edit: (j) => { delete j.bos_token; } }, {
+      'tokenizer.ggml.bos_token_id': 50258, 'tokenizer.ggml.eos_token_id': 50257, 'tokenizer.ggml.eot_token_id': 50256,
+      'tokenizer.ggml.add_bos_token': true, 'tokenizer.ggml.add_eos_token': true,
+    }],
+    // Llama 3's templates, "X A" and "X A X B" with X not the eos: the pair's middle X is no sep
+    // (add_sep false); X is taken as the cls (never written), so add_bos holds
+    ['template-llama3', { template: { single: [sp('<|im_start|>'), A], pair: [sp('<|im_start|>'), A, sp('<|im_start|>'), B] }, edit: () => {} }, {
+      'tokenizer.ggml.bos_token_id': 50256, 'tokenizer.ggml.eos_token_id': 50256,
+      'tokenizer.ggml.add_bos_token': true, 'tokenizer.ggml.add_sep_token': false,
+    }],
+    // A eos B: add_sep, and the sep (unnamed) is the eos
+    ['template-sep', { template: { single: [A], pair: [A, sp('<|endoftext|>'), B] }, edit: () => {} }, {
+      'tokenizer.ggml.bos_token_id': 50256, 'tokenizer.ggml.eos_token_id': 50256, 'tokenizer.ggml.seperator_token_id': 50256,
+      'tokenizer.ggml.add_sep_token': true,
+    }],
+    // cls / sep tokens and add flags in tokenizer_config.json, no template
+    ['cls-sep', { edit: (j) => { j.cls_token = '<|sep|>'; j.sep_token = '<|sep|>'; j.add_sep_token = true; j.add_eos_token = false; } }, {
+      'tokenizer.ggml.bos_token_id': 50256, 'tokenizer.ggml.eos_token_id': 50256, 'tokenizer.ggml.seperator_token_id': 50259,
+      'tokenizer.ggml.add_eos_token': false, 'tokenizer.ggml.add_sep_token': true,
+    }],
+  ];
+  for (const [name, cfgTc, want] of cases) {
+    const dir = badCheckpoint(name, (d) => extra(d, cfgTc));
+    const out = join(tmp, `${name}.gguf`);
+    const r = convert([dir, out]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(keys(out), want, name);
+  }
 });

@@ -235,7 +235,8 @@ function splitExperts(t, entry) {
   }));
 }
 
-// model.safetensors (or two shards + index) with g's tensors in HF's names, shapes and row order;
+// model.safetensors (or two shards + index) with g's tensors in HF's names (opts.base: a base
+// model's, LlamaModel's..., without "model."), shapes and row order;
 // opts.dtype(t) may give a tensor's dtype and bytes instead ({dtype, bytes}). Generated tensors
 // (rope_freqs, Phi-3's rope factors: config.json's numbers) are left out.
 function writeWeights(g, dir, opts, nHead, nKv) {
@@ -248,7 +249,8 @@ function writeWeights(g, dir, opts, nHead, nKv) {
     let dtype = { [GGML.F32]: 'F32', [GGML.F16]: 'F16' }[t.type];
     if (opts.dtype) ({ dtype, bytes } = opts.dtype(t, dtype, bytes));
     if (/_exps\.weight$/.test(t.name)) return splitExperts(t, { dtype, bytes });
-    return { name: hfName(t.name, opts.family), dtype, shape, bytes };
+    const name = hfName(t.name, opts.family);
+    return { name: opts.base ? name.replace(/^model\./, '') : name, dtype, shape, bytes };
   });
   if ((opts.shards ?? 1) === 1) {
     writeFileSync(join(dir, 'model.safetensors'), safetensorsBytes(entries));
