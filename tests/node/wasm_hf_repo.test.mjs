@@ -3,7 +3,8 @@
 // serves them at OWNER/REPO/resolve/REV/FILE; the file picked is the one native `kite -hf`
 // picks (the first .gguf holding QUANT, case-insensitive; else Q4_K_M, else the first .gguf;
 // never an mmproj file), a split set loads whole from its first file, and a repository with no
-// fitting file, a missing one or a gated one is refused naming it.
+// fitting file, a missing one or a gated one is refused naming it. In Chromium the picked file
+// is cached under its URL, and a later load with the hub unreachable picks from the cache.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -131,4 +132,82 @@ test('a repository with no fitting .gguf, a missing or gated one is refused nami
   await assert.rejects(inspect('hf://o/r', { hfEndpoint: 'ftp://x' }), /option hfEndpoint must be an http\(s\) URL/);
   // elsewhere a repository reference is refused naming what it is
   assert.throws(() => hfUrl('hf://o/r:Q8_0'), (e) => e.status === 'invalid input' && /names a repository, not a file/.test(e.message));
+});
+
+// In the page: a repository reference loads (and is cached under the picked file's URL), then
+// with the hub's file list unreachable loads again from the cache; a QUANT the cache lacks fails
+// naming the list's URL.
+async function offlineInPage({ origin }) {
+  const kite = await import('/web/index.js');
+  const load = async (ref) => {
+    try {
+      const m = await kite.loadModel(ref, { flavor: 'st', hfEndpoint: origin });
+      await m.dispose();
+      return { arch: m.info.model.arch, cache: m.cache };
+    } catch (e) {
+      return { error: e.message, status: e.status };
+    }
+  };
+  const out = { online: await load('hf://o/r:Q8_0') };
+  out.listed = (await kite.listCachedModels()).map((e) => e.url);
+  await fetch('/hub-off');
+  out.offline = await load('hf://o/r:q8_0');
+  out.offlineNoQuant = await load('hf://o/r'); // no Q4_K_M cached: the first cached .gguf
+  out.offlineMissing = await load('hf://o/r:F16');
+  for (const e of await kite.listCachedModels()) await kite.deleteCachedModel(e.url);
+  return out;
+}
+
+test('Chromium: a repository reference is cached under the picked file, and loads from the cache with the hub unreachable', async () => {
+  requireDist(['st']);
+  const { serve } = await import('../../web/serve.mjs');
+  const { launchChromium, newPageAt } = await import('./chromium.mjs');
+  let off = false;
+  const log = [];
+  const intercept = async (req, res, headers) => {
+    const path = new URL(req.url, 'http://x').pathname;
+    if (path === '/hub-off') {
+      off = true;
+      res.writeHead(200, headers).end('off');
+      return true;
+    }
+    if (!path.startsWith('/api/models/') && !path.startsWith('/o/')) return false;
+    log.push(path);
+    if (path.startsWith('/api/') && off) {
+      req.socket.destroy(); // the hub cannot be reached
+      return true;
+    }
+    if (path === '/api/models/o/r') {
+      res.writeHead(200, { ...headers, 'content-type': 'application/json' }).end(JSON.stringify({ siblings: REPOS['o/r'].map((rfilename) => ({ rfilename })) }));
+      return true;
+    }
+    const ok = /^\/o\/r\/resolve\/main\/([\w.-]+\.gguf)$/.exec(path);
+    if (!ok || !REPOS['o/r'].includes(ok[1])) return res.writeHead(404, headers).end('not found'), true;
+    res.writeHead(200, { ...headers, 'content-type': 'application/octet-stream', 'content-length': whole.length, etag: '"v1"', 'accept-ranges': 'bytes' }).end(whole);
+    return true;
+  };
+  const server = await serve({ port: 0, intercept });
+  const browser = await launchChromium();
+  try {
+    const origin = `http://127.0.0.1:${server.port}`;
+    const { page, errors } = await newPageAt(browser, `${origin}/package.json`);
+    const r = await page.evaluate(offlineInPage, { origin });
+    const file = `${origin}/o/r/resolve/main/stories-Q8_0.gguf`;
+    assert.equal(r.online.arch, 'llama', JSON.stringify(r.online));
+    assert.equal(r.online.cache.stored, true);
+    assert.deepEqual(r.listed, [file]);
+    assert.equal(r.offline.arch, 'llama', JSON.stringify(r.offline));
+    assert.equal(r.offline.cache.hit, true);
+    assert.equal(r.offlineNoQuant.cache?.hit, true, JSON.stringify(r.offlineNoQuant));
+    assert.equal(r.offlineMissing.status, 'i/o error');
+    assert.match(r.offlineMissing.error, new RegExp(`^kite: hf://o/r:F16: cannot fetch the repository's file list ${origin}/api/models/o/r: `));
+    // one download; every later load asked only for the list (refused; Chromium retries a
+    // request whose connection was reset, so it may ask more than once)
+    assert.deepEqual(log.slice(0, 2), ['/api/models/o/r', '/o/r/resolve/main/stories-Q8_0.gguf']);
+    assert.ok(log.length >= 5 && log.slice(2).every((p) => p === '/api/models/o/r'), JSON.stringify(log));
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
 });
