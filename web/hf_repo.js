@@ -8,9 +8,9 @@ import { KiteError } from './errors.js';
 export const DEFAULT_HF_ENDPOINT = 'https://huggingface.co';
 const DEFAULT_QUANT = 'Q4_K_M'; // llama.cpp's choice when -hf names no quantization
 
-// hf://owner/repo, hf://owner/repo@rev, either with :QUANT (a trailing '/' allowed before it
-// is not): { owner, repo, rev (null: main), quant (null: none given) }; null for anything else
-// (a file reference, a bad one).
+// hf://owner/repo or hf://owner/repo@rev, either with :QUANT (a trailing '/' allowed):
+// { owner, repo, rev (null: main), quant (null: none given) }; null for anything else (a file
+// reference, a bad one).
 export function parseHfRepo(ref) {
   const m = typeof ref === 'string' && /^hf:\/\/([^/?#@:]+)\/([^/?#@:]+)(?:@([^/?#@:]+))?(?::([^/?#@:]+))?\/?$/.exec(ref);
   if (!m) return null;

@@ -27,8 +27,8 @@ export async function listCachedModels() {
 
 // Removes a URL's cached copy (complete or partial); true when there was one. The URL is the
 // one given to loadModel (hf:// file references are accepted, from opts.hfEndpoint's hub);
-// opts.cacheKey: the copy stored under that key instead. Rejects (status 'busy') while a load downloads, reads or records the copy
-// (model_cache.js).
+// opts.cacheKey: the copy stored under that key instead. Rejects (status 'busy') while a load
+// downloads, reads or records the copy (model_cache.js).
 export async function deleteCachedModel(url, opts = {}) {
   if (typeof url !== 'string' && !(url instanceof URL)) throw new KiteError('kite: deleteCachedModel(url) needs a URL', 'invalid input');
   const { cacheKey, hfEndpoint } = checkOptions('deleteCachedModel', opts, DELETE_CACHED_OPTIONS);
