@@ -12,6 +12,7 @@
 #include "cpu_cores.h"
 #include "model_fetch.h"
 #include "safe_output.h"
+#include "split_name.h"
 
 #define DEFAULT_MODEL_NAME "stories260K.gguf"
 
@@ -161,26 +162,6 @@ static bool default_model(char *out, size_t n) {
         if (k > 0 && (size_t)k < n && access(out, R_OK) == 0) return true;
     }
     return false;
-}
-
-// A split set's file name: PREFIX-%05d-of-%05d.gguf (llama.cpp's llama_split_path). Returns
-// the count (and *no, 1-based, and the prefix length) or 0 for another name.
-static int split_name(const char *path, int *no, size_t *prefix_len) {
-    const size_t n = strlen(path), tail = strlen("-00001-of-00001.gguf");
-    int a, b;
-    char end[8];
-    if (n <= tail || sscanf(path + n - tail, "-%5d-of-%5d%7s", &a, &b, end) != 3 || strcmp(end, ".gguf") != 0)
-        return 0;
-    if (a < 1 || b < 1 || a > b) return 0;
-    *no = a;
-    *prefix_len = n - tail;
-    return b;
-}
-
-// The name of file i (1-based) of the split set of count files whose first is first (prefix
-// length plen).
-static void split_part(char *out, size_t n, const char *first, size_t plen, int i, int count) {
-    snprintf(out, n, "%.*s-%05d-of-%05d.gguf", (int)plen, first, i, count);
 }
 
 // Maps the other files of a split set beside s->path (its first file).

@@ -20,6 +20,7 @@
 #include "http_client.h"
 #include "json.h"
 #include "sha256.h"
+#include "split_name.h"
 
 #define PATH_CAP 4096
 #define DEFAULT_QUANT "Q4_K_M" // llama.cpp's choice when -hf names no quantization
@@ -317,7 +318,8 @@ static bool download(const char *url, const char *dest) {
 
 // ---- URL -> cache path ----------------------------------------------------------------------
 
-bool model_fetch_url(const char *spec, char *out, size_t n) {
+// model_fetch_url for one file.
+static bool fetch_one(const char *spec, char *out, size_t n) {
     char dir[PATH_CAP], rel[PATH_CAP], url[PATH_CAP];
     if (!cache_dir(dir, sizeof dir)) return false;
     int k;
@@ -374,6 +376,29 @@ bool model_fetch_url(const char *spec, char *out, size_t n) {
 #else
     return download(url, out);
 #endif
+}
+
+bool model_fetch_url(const char *spec, char *out, size_t n) {
+    if (!fetch_one(spec, out, n)) return false;
+    int no;
+    size_t plen;
+    const int count = split_name(spec, &no, &plen);
+    if (count <= 1 || no != 1) return true;
+    // a split set's first file: the others go beside it, where the loader opens them
+    for (int i = 2; i <= count; i++) {
+        char part[PATH_CAP], path[PATH_CAP];
+        split_part(part, sizeof part, spec, plen, i, count);
+        if (!fetch_one(part, path, sizeof path)) return false;
+    }
+    return true;
+}
+
+// A split set's file k of N (NAME-0000k-of-0000N.gguf) becomes its first, NAME-00001-of-0000N.gguf,
+// from which the set loads; any other name stays.
+static void first_of_split(char *name) {
+    int no;
+    size_t plen;
+    if (split_name(name, &no, &plen) > 1) memcpy(name + plen + 1, "00001", 5); // "-0000k-of-..." -> "-00001-of-..."
 }
 
 // True when name (a file in the repo) is a .gguf whose name contains quant (case-insensitive).
@@ -458,6 +483,7 @@ bool model_fetch_hf_repo(const char *spec, char *out, size_t n) {
         if (f) fclose(f);
     }
     if (!found) found = cached_repo_file(repo_dir, quant ? quant : DEFAULT_QUANT, name, sizeof name);
+    if (found) first_of_split(name);
     if (!found) { // ask the hub for the repository's files
         char url[PATH_CAP], err[1024];
         snprintf(url, sizeof url, "%s/api/models/%s", hf_endpoint(), repo);
@@ -497,6 +523,7 @@ bool model_fetch_hf_repo(const char *spec, char *out, size_t n) {
                     quant ? quant : "");
             return false;
         }
+        first_of_split(name);
     }
     char hf[PATH_CAP];
     snprintf(hf, sizeof hf, "hf://%s/%s", repo, name);

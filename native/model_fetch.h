@@ -21,11 +21,14 @@ bool model_fetch_is_url(const char *spec);
 // it renamed to PATH. On failure prints a message naming the problem and returns false
 // (a partial download is kept for the next try unless its checksum was wrong). An hf://
 // reference names a file: one with a query or fragment ('?', '#') is refused before any request.
+// A split set's first file (NAME-00001-of-0000N.gguf) brings files 2..N beside it, each as above
+// (the loader opens them from there); false when any of them fails.
 bool model_fetch_url(const char *url, char *out, size_t n);
 
 // As model_fetch_url for a Hugging Face repository "owner/repo[:QUANT]": the .gguf file whose
 // name contains QUANT (case-insensitive; default Q4_K_M, else the repository's first .gguf),
 // looked up in the cache first, then in the repository's file list (ENDPOINT/api/models/REPO).
+// A split set's file picks its first file, and so the whole set.
 bool model_fetch_hf_repo(const char *repo, char *out, size_t n);
 
 #endif

@@ -1,7 +1,7 @@
 // index.d.ts - the kite-llm package API (the same in Node >= 20 and browsers).
 //
 //   import { loadModel, quantize, builtinModel } from 'kite-llm';
-//   const model = await loadModel(builtinModel, {   // or a path, URL, hf://owner/repo/file.gguf
+//   const model = await loadModel(builtinModel, {   // or a path, URL, hf://owner/repo[:QUANT]
 //     onProgress: (p) => console.log(p.stage, p.loaded, p.total),
 //   });
 //   for await (const piece of model.generate('Once upon a time', { maxTokens: 64 })) process.stdout.write(piece);
@@ -19,8 +19,16 @@
 
 /** Where a model comes from. A string is a URL (http, https, blob, data), a Hugging Face
  *  reference `hf://owner/repo/path/file.gguf` (optionally `owner/repo@revision/...`), or in
- *  Node a file path or file: URL. Bytes are streamed into the wasm heap: the package never
- *  holds a second full copy. */
+ *  Node a file path or file: URL. loadModel, inspect and quantize also take a repository,
+ *  `hf://owner/repo[@revision][:QUANT]`, as `kite -hf` and llama.cpp's -hf do: the hub's file
+ *  list (ENDPOINT/api/models/owner/repo, one request per call) picks its first top-level .gguf
+ *  whose name holds QUANT (case-insensitive; without QUANT the first holding Q4_K_M, else the
+ *  first .gguf; never an mmproj file), which then loads (and is cached) as its file reference
+ *  does; a split set's file loads the whole set. A repository with no such file rejects
+ *  ('invalid input'); the hub's errors (404, 401/403 for a gated or private repository: the
+ *  package sends no token) reject with 'i/o error'. Offline, a browser picks among the
+ *  repository's complete copies in its model cache. Bytes are streamed into the wasm heap: the
+ *  package never holds a second full copy. */
 export type ModelSource = string | URL | Blob | ArrayBuffer | ArrayBufferView;
 
 export interface Progress {
@@ -61,6 +69,9 @@ export interface DownloadOptions {
    *  set. listCachedModels shows it; deleteCachedModel(url, { cacheKey }) removes the entry.
    *  1..1024 characters. */
   cacheKey?: string;
+  /** The Hugging Face hub hf:// references are fetched from (file lists and files): an http(s)
+   *  URL, default 'https://huggingface.co' (a mirror, or a local server in tests). */
+  hfEndpoint?: string;
   /** The file's SHA-256 (64 hex digits): the bytes are checked before use (a mismatch
    *  rejects; a cached copy that fails it is dropped and the URL downloaded again, once).
    *  Hashing runs in JS at tens of MB/s: a cached copy is hashed on its first load in each
@@ -123,7 +134,7 @@ export function listCachedModels(): Promise<CachedModel[]>;
  *  downloads, reads or records that copy, rejects with a KiteError of status 'busy' naming it
  *  and keeps the copy: abort that load or wait for it (a delete is never undone by a load that
  *  finishes storing afterwards). */
-export function deleteCachedModel(url: string | URL, opts?: { cacheKey?: string }): Promise<boolean>;
+export function deleteCachedModel(url: string | URL, opts?: { cacheKey?: string; hfEndpoint?: string }): Promise<boolean>;
 
 export interface LoadOptions extends DownloadOptions {
   onProgress?: (p: Progress) => void;
@@ -513,8 +524,10 @@ export function convert(source: CheckpointSource, opts: ConvertOptions & { as: '
 export function convert(source: CheckpointSource, opts?: ConvertOptions): Promise<Uint8Array | Blob>;
 
 /** hf://owner/repo[@rev]/file.gguf -> https://huggingface.co/owner/repo/resolve/<rev|main>/file.gguf
- *  (a reference with a query, '?', is refused: give the https URL to send one). */
-export function hfUrl(ref: string): string;
+ *  (endpoint: another hub's base URL instead). A reference with a query, '?', is refused (give
+ *  the https URL to send one), and so is a repository reference (hf://owner/repo[:QUANT]: the
+ *  file is picked from the hub's list by loadModel, inspect and quantize). */
+export function hfUrl(ref: string, endpoint?: string): string;
 
 /** Largest model file the wasm32 build accepts (4 GiB address space minus room for the
  *  runtime, KV cache and scratch); larger files are refused before any byte is read. */

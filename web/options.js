@@ -40,8 +40,11 @@ const sha256 = (v) => (typeof v === 'string' && /^[0-9a-fA-F]{64}$/.test(v) ? nu
 const cacheKey = (v) => (typeof v === 'string' && v.length > 0 && v.length <= 1024 && !v.includes('\0') ? null
   : 'a non-empty string of at most 1024 characters without NUL');
 const memory64 = (v) => (v === true || v === false || v === 'auto' ? null : "true, false or 'auto'");
+// The hub hf:// references are fetched from: an http(s) URL.
+const hfEndpoint = (v) => (typeof v === 'string' && /^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/i.test(v) ? null
+  : 'an http(s) URL (the Hugging Face hub, e.g. "https://huggingface.co")');
 const download = {
-  memory64,
+  memory64, hfEndpoint,
   stallTimeout, cache, cacheKey, sha256,
   connections: int(1, 16),
   partSize: int(2 ** 20, 2 ** 30, ' (bytes)'),
@@ -150,7 +153,7 @@ export const CHAT_OPTIONS = {
 
 export const TOKENIZE_OPTIONS = { addSpecial: bool, parseSpecial: bool };
 
-export const DELETE_CACHED_OPTIONS = { cacheKey };
+export const DELETE_CACHED_OPTIONS = { cacheKey, hfEndpoint };
 
 // Throws a KiteError for the first bad or unknown option of opts (where: the call's name).
 export function checkOptions(where, opts, rules) {

@@ -2,21 +2,28 @@
 // ArrayBuffer/typed array, Node path) into a message the worker can read the bytes from.
 import { isNode } from './env.js';
 import { KiteError } from './errors.js';
+import { DEFAULT_HF_ENDPOINT, hfEndpointOf, parseHfRepo } from './hf_repo.js';
 
 // hf://owner/repo/path/file.gguf (optionally owner/repo@revision/...) -> the Hugging Face
-// download URL, https://huggingface.co/owner/repo/resolve/<revision or main>/path/file.gguf.
-// A reference names a file, as llama.cpp's -hf does: one with a query ('?') is refused (the
-// https:// URL carries one).
-export function hfUrl(ref) {
+// download URL, ENDPOINT/owner/repo/resolve/<revision or main>/path/file.gguf (endpoint: the
+// hub's base URL, default https://huggingface.co). A reference names a file, as llama.cpp's -hf
+// does: one with a query ('?') is refused (the https:// URL carries one). A repository reference,
+// hf://owner/repo[@revision][:QUANT], has no file yet: loadModel, inspect and quantize pick it
+// (hf_repo.js resolveHfRepo); here it is refused naming that.
+export function hfUrl(ref, endpoint = DEFAULT_HF_ENDPOINT) {
   if (typeof ref === 'string' && ref.includes('?')) {
     throw new KiteError(`kite: Hugging Face reference ${JSON.stringify(ref)} has a query ('?'): an hf:// reference ` +
       'names a file (hf://owner/repo/file.gguf); give the https://huggingface.co/owner/repo/resolve/main/... URL to send one', 'invalid input');
   }
+  if (parseHfRepo(ref)) {
+    throw new KiteError(`kite: Hugging Face reference ${JSON.stringify(ref)} names a repository, not a file: loadModel, ` +
+      'inspect and quantize pick its .gguf; elsewhere give the file (hf://owner/repo/file.gguf)', 'invalid input');
+  }
   const m = /^hf:\/\/([^/]+)\/([^/@]+)(?:@([^/]+))?\/(.+)$/.exec(ref);
-  if (!m) throw new KiteError(`kite: bad Hugging Face reference ${JSON.stringify(ref)} (expected hf://owner/repo/file.gguf)`, 'invalid input');
+  if (!m) throw new KiteError(`kite: bad Hugging Face reference ${JSON.stringify(ref)} (expected hf://owner/repo/file.gguf or hf://owner/repo[:QUANT])`, 'invalid input');
   const [, owner, repo, rev, file] = m;
   const path = file.split('/').map(encodeURIComponent).join('/');
-  return `https://huggingface.co/${owner}/${repo}/resolve/${encodeURIComponent(rev || 'main')}/${path}`;
+  return `${hfEndpointOf(endpoint)}/${owner}/${repo}/resolve/${encodeURIComponent(rev || 'main')}/${path}`;
 }
 
 // Whether an ArrayBuffer was detached (transferred): its .detached where the engine has it
@@ -33,12 +40,13 @@ function isDetached(buffer) {
 
 // Returns { desc, serve }: desc goes to the worker ({kind: 'path'|'url'|'blob'|'bytes', ...});
 // serve(offset, length) gives a copy of the next bytes of an in-memory source (else null).
-export async function describeSource(source) {
+// hfEndpoint: the hub an hf:// file reference is fetched from (hfUrl's endpoint).
+export async function describeSource(source, { hfEndpoint } = {}) {
   if (source instanceof URL) source = source.href;
   if (typeof source === 'string') {
     // '' would resolve to the working directory (Node) or the page itself (browsers)
     if (source === '') throw new KiteError('kite: the model source is an empty string (give a path, URL or hf:// reference)', 'invalid input');
-    if (source.startsWith('hf://')) return { desc: { kind: 'url', url: hfUrl(source), name: source } };
+    if (source.startsWith('hf://')) return { desc: { kind: 'url', url: hfUrl(source, hfEndpoint), name: source } };
     if (/^(https?|blob|data):/i.test(source)) return { desc: { kind: 'url', url: source, name: source } };
     if (isNode) {
       const { fileURLToPath } = await import('node:url');

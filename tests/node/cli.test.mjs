@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kiteBin, modelsDir, repoRoot, requireModels } from './helpers.mjs';
 import { llamaGreedy, llamaDispose } from './llama_ref.mjs';
+import { ggufSplit } from './gguf_split.mjs';
 
 const STORIES = join(repoRoot, 'models/stories260K.gguf');
 // llama.cpp (llama-simple, greedy) on stories260K after "Once upon a time" (shared models README)
@@ -323,6 +324,9 @@ test('chat: --verbose prints tokens/s after each reply', () => {
 
 const MODEL_BYTES = readFileSync(STORIES);
 const MODEL_SHA = createHash('sha256').update(MODEL_BYTES).digest('hex');
+// t/split: the model as a split set of 3 (llama-gguf-split's layout), listed out of order
+const SPLIT = ggufSplit(MODEL_BYTES, 3);
+const splitName = (k) => `stories260K-Q8_0-0000${k}-of-00003.gguf`;
 let server, base;
 const requests = []; // [{ url, range, ifRange }]
 
@@ -336,7 +340,8 @@ const requests = []; // [{ url, range, ifRange }]
 //   t/slow     the body comes in 64 KiB pieces 100 ms apart
 //   t/html     an HTML error page as 200 (a rate limit, a proxy's login page), later the file
 //   t/noetag   as t/drop, with no ETag (nothing to tie a resume to)
-// /api/models/REPO lists README.md, FILE and a Q8_0 name (the same bytes).
+//   t/split    a split set of 3 files (SPLIT), no checksum published
+// /api/models/REPO lists README.md, FILE and a Q8_0 name (the same bytes); t/split's, its files.
 before(async () => {
   const dropped = new Set();
   server = createServer((req, res) => {
@@ -350,13 +355,16 @@ before(async () => {
     }
     const api = req.url.match(/^\/api\/models\/(t\/\w+)$/);
     if (api) {
-      const body = JSON.stringify({ id: api[1], siblings: [{ rfilename: 'README.md' }, { rfilename: 'stories260K.gguf' }, { rfilename: 'stories260K-Q8_0.gguf' }] });
+      const names = api[1] === 't/split' ? ['README.md', splitName(2), splitName(1), splitName(3)] : ['README.md', 'stories260K.gguf', 'stories260K-Q8_0.gguf'];
+      const body = JSON.stringify({ id: api[1], siblings: names.map((rfilename) => ({ rfilename })) });
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       return res.end(body);
     }
     const m = req.url.match(/^\/(t\/\w+)\/resolve\/main\/([\w.-]+?)(\.sha256)?$/);
     if (!m || !m[2].endsWith('.gguf')) return res.writeHead(404).end('not found');
     const mode = m[1].slice(2);
+    const split = mode === 'split' && /^stories260K-Q8_0-0000([123])-of-00003$/.exec(m[2].slice(0, -5));
+    if (mode === 'split' && !split) return res.writeHead(404).end('not found');
     if (mode === 'html' && !m[3] && !dropped.has(req.url)) {
       dropped.add(req.url);
       const page = '<!DOCTYPE html><html><body>Too many requests</body></html>';
@@ -376,9 +384,10 @@ before(async () => {
     const range = stale ? null : req.headers.range?.match(/^bytes=(\d+)-$/);
     const start = range ? Number(range[1]) : 0;
     if (range && start >= MODEL_BYTES.length) return res.writeHead(416).end();
-    const body = MODEL_BYTES.subarray(start);
+    const file = split ? SPLIT[Number(split[1]) - 1] : MODEL_BYTES;
+    const body = file.subarray(start);
     headers['content-length'] = body.length;
-    if (range) headers['content-range'] = `bytes ${start}-${MODEL_BYTES.length - 1}/${MODEL_BYTES.length}`;
+    if (range) headers['content-range'] = `bytes ${start}-${file.length - 1}/${file.length}`;
     res.writeHead(range ? 206 : 200, headers);
     if (mode === 'slow') { // 64 KiB every 100 ms: about 2 s in all
       let at = 0;
@@ -571,6 +580,30 @@ for (const client of ['sockets', 'curl']) {
     assert.match(down.stderr, /cannot connect to 127\.0\.0\.1:1|connect to 127\.0\.0\.1 port 1|Couldn't connect/);
   });
 }
+
+test('download: -hf OWNER/REPO:QUANT and -m hf://.../NAME-00001-of-00003.gguf fetch the whole split set, then the cache answers', async () => {
+  const files = [1, 2, 3].map(splitName);
+  const cache = mkdtempSync(join(tmp, 'cache-'));
+  const from = requests.length;
+  const r = await fetchRun(['-hf', 't/split:q8_0'], cache, 'sockets');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, REF);
+  // the listing gave file 2 first: file 1 is fetched, then the rest of the set
+  const got = requests.slice(from).map((q) => q.url).filter((u) => !u.endsWith('.sha256'));
+  assert.deepEqual(got, ['/api/models/t/split', ...files.map((f) => `/t/split/resolve/main/${f}`)]);
+  files.forEach((f, i) => assert.ok(readFileSync(join(cache, 'hf/t/split', f)).equals(SPLIT[i]), f));
+  const n = requests.length;
+  const again = await fetchRun(['-hf', 't/split:Q8_0'], cache, 'sockets');
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(again.stdout, REF);
+  assert.equal(requests.length, n, 'no request once cached');
+  // by the first file's reference, into a fresh cache
+  const other = mkdtempSync(join(tmp, 'cache-'));
+  const m = await fetchRun(['-m', `hf://t/split/${files[0]}`], other, 'sockets');
+  assert.equal(m.status, 0, m.stderr);
+  assert.equal(m.stdout, REF);
+  assert.deepEqual(readdirSync(join(other, 'hf/t/split')).filter((f) => f.endsWith('.gguf')).sort(), files);
+});
 
 test('download: an hf:// reference with a query or fragment is refused as the npm package does, before any request', async () => {
   const cache = mkdtempSync(join(tmp, 'cache-'));

@@ -1,0 +1,213 @@
+// wasm_hf_repo.test.mjs - hf://OWNER/REPO[@REV][:QUANT] in loadModel / inspect / quantize: a
+// local hub (option hfEndpoint) lists each repository's files at /api/models/OWNER/REPO and
+// serves them at OWNER/REPO/resolve/REV/FILE; the file picked is the one native `kite -hf`
+// picks (the first .gguf holding QUANT, case-insensitive; else Q4_K_M, else the first .gguf;
+// never an mmproj file), a split set loads whole from its first file, and a repository with no
+// fitting file, a missing one or a gated one is refused naming it. In Chromium the picked file
+// is cached under its URL, and a later load with the hub unreachable picks from the cache.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { loadModel, inspect, quantize, hfUrl } from '../../web/index.js';
+import { requireDist, requireModels, model, native, nativeGreedyIds } from './wasm_helpers.mjs';
+import { ggufSplit } from './gguf_split.mjs';
+
+// Repositories: their files in the hub's order. Every .gguf name serves stories260K's bytes,
+// except the split set's, which serve its three parts.
+const REPOS = {
+  'o/r': ['README.md', 'mmproj-stories-Q4_K_M.gguf', 'sub/stories-Q4_K_M.gguf', 'stories-Q8_0.gguf', 'stories-Q4_K_M.gguf', 'stories-F16.gguf'],
+  'o/noq4': ['.gitattributes', 'mmproj-stories-f16.gguf', 'stories-F16.gguf', 'stories-Q8_0.gguf'],
+  'o/split': ['stories-Q8_0-00002-of-00003.gguf', 'stories-Q8_0-00001-of-00003.gguf', 'stories-Q8_0-00003-of-00003.gguf', 'stories-F16.gguf'],
+  'o/none': ['README.md', 'config.json', 'mmproj-model-f16.gguf'],
+};
+
+let server, hub;
+const requests = [];
+let whole, parts;
+
+before(async () => {
+  requireModels();
+  whole = readFileSync(model('stories260K.gguf'));
+  parts = ggufSplit(whole, 3);
+  server = createServer((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    requests.push(url.pathname);
+    if (url.pathname.startsWith('/o/gated') || url.pathname.startsWith('/api/models/o/gated')) return res.writeHead(401).end('gated');
+    const api = /^\/api\/models\/(o\/\w+)(?:\/revision\/(\w+))?$/.exec(url.pathname);
+    if (api && REPOS[api[1]]) {
+      const body = JSON.stringify({ id: api[1], sha: api[2] ?? 'main', siblings: REPOS[api[1]].map((rfilename) => ({ rfilename })) });
+      return res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    }
+    const file = /^\/(o\/\w+)\/resolve\/(\w+)\/(.+)$/.exec(url.pathname);
+    if (!file || !REPOS[file[1]]?.includes(decodeURIComponent(file[3]))) return res.writeHead(404).end('not found');
+    const k = /-(\d{5})-of-\d{5}\.gguf$/.exec(file[3]);
+    const bytes = k ? parts[Number(k[1]) - 1] : whole;
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length }).end(bytes);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  hub = `http://127.0.0.1:${server.address().port}`;
+});
+after(() => server?.close());
+
+// The files a call fetched from the hub (the listing, then the model's files), in order.
+async function fetched(call) {
+  const from = requests.length;
+  const value = await call();
+  return { value, paths: requests.slice(from) };
+}
+
+const info = () => JSON.parse(native(['info', '--json', model('stories260K.gguf')]).toString());
+const tensors = (i) => i.tensors.map((t) => t.name);
+
+test('hf://owner/repo picks as kite -hf does: Q4_K_M by default, :QUANT case-insensitive, never mmproj or a subfolder', async () => {
+  requireDist(['st']);
+  const want = tensors(info());
+  const cases = [
+    ['hf://o/r', '/o/r/resolve/main/stories-Q4_K_M.gguf'],
+    ['hf://o/r:Q8_0', '/o/r/resolve/main/stories-Q8_0.gguf'],
+    ['hf://o/r:q8_0', '/o/r/resolve/main/stories-Q8_0.gguf'],
+    ['hf://o/r:f16', '/o/r/resolve/main/stories-F16.gguf'],
+    ['hf://o/noq4', '/o/noq4/resolve/main/stories-F16.gguf'], // no Q4_K_M: the first .gguf
+    ['hf://o/r@v2:Q8_0', '/o/r/resolve/v2/stories-Q8_0.gguf'],
+  ];
+  for (const [ref, file] of cases) {
+    const { value, paths } = await fetched(() => inspect(ref, { hfEndpoint: hub }));
+    const repo = ref.slice(5).replace(/[@:].*$/, '');
+    const rev = /@(\w+)/.exec(ref)?.[1];
+    assert.deepEqual(paths, [`/api/models/${repo}${rev ? `/revision/${rev}` : ''}`, file], ref);
+    assert.deepEqual(tensors(value), want, ref);
+  }
+});
+
+test('hf://owner/repo:QUANT naming a split set loads every file of it from the first', async () => {
+  requireDist(['st']);
+  const { value: m, paths } = await fetched(() => loadModel('hf://o/split:Q8_0', { hfEndpoint: hub, flavor: 'st' }));
+  try {
+    assert.equal(paths[0], '/api/models/o/split');
+    assert.deepEqual(paths.slice(1).sort(), [1, 2, 3].map((k) => `/o/split/resolve/main/stories-Q8_0-0000${k}-of-00003.gguf`));
+    assert.equal(m.info.model.arch, 'llama');
+    // the model runs as the whole file does (native kite on the whole file)
+    const g = m.generate('Once upon a time', { maxTokens: 12, temperature: 0 });
+    await g.text();
+    assert.deepEqual((await g.result).tokens, nativeGreedyIds(model('stories260K.gguf'), 'Once upon a time', 12));
+  } finally {
+    await m.dispose();
+  }
+});
+
+test('quantize takes a repository reference too, and hfEndpoint reaches hf:// file references', async () => {
+  requireDist(['st']);
+  const { value: q, paths } = await fetched(() => quantize('hf://o/r:F16', 'Q8_0', { hfEndpoint: hub, flavor: 'st' }));
+  assert.deepEqual(paths, ['/api/models/o/r', '/o/r/resolve/main/stories-F16.gguf']);
+  assert.ok(q.length > 0);
+  const direct = await quantize(model('stories260K.gguf'), 'Q8_0', { flavor: 'st' });
+  assert.ok(Buffer.from(q).equals(Buffer.from(direct)), 'same bytes as from the path');
+  assert.equal(hfUrl('hf://o/r/stories-F16.gguf', `${hub}/`), `${hub}/o/r/resolve/main/stories-F16.gguf`);
+  const { paths: p2 } = await fetched(() => inspect('hf://o/r@v3/stories-F16.gguf', { hfEndpoint: hub }));
+  assert.deepEqual(p2, ['/o/r/resolve/v3/stories-F16.gguf']);
+});
+
+test('a repository with no fitting .gguf, a missing or gated one is refused naming the repository', async () => {
+  const cases = [
+    ['hf://o/r:Q5_K_S', 'invalid input', /^kite: hf:\/\/o\/r:Q5_K_S: the repository has no \.gguf file matching Q5_K_S \(http:\S+\/api\/models\/o\/r\)$/],
+    ['hf://o/none', 'invalid input', /^kite: hf:\/\/o\/none: the repository has no \.gguf file \(/],
+    ['hf://o/missing:Q8_0', 'i/o error', /^kite: hf:\/\/o\/missing:Q8_0: http:\S+\/api\/models\/o\/missing: HTTP 404: no such repository \(or a private one\)$/],
+    ['hf://o/gated', 'i/o error', /^kite: hf:\/\/o\/gated: \S+: HTTP 401: a gated or private repository \(the package sends no token/],
+  ];
+  for (const [ref, status, re] of cases) {
+    for (const call of [() => loadModel(ref, { hfEndpoint: hub }), () => inspect(ref, { hfEndpoint: hub }), () => quantize(ref, 'Q8_0', { hfEndpoint: hub })]) {
+      const { paths, value } = await fetched(() => call().then(() => null, (e) => e));
+      assert.ok(value, `${ref}: refused`);
+      assert.equal(value.name, 'KiteError', ref);
+      assert.equal(value.status, status, ref);
+      assert.match(value.message, re);
+      assert.equal(paths.length, 1, `${ref}: only the file list was asked for`);
+    }
+  }
+  // the hub cannot be reached (nothing listens there): the error names the repository and the list
+  const gone = `http://127.0.0.1:${server.address().port + 1}`;
+  await assert.rejects(inspect('hf://o/r:Q8_0', { hfEndpoint: gone }),
+    (e) => e.status === 'i/o error' && e.message.startsWith(`kite: hf://o/r:Q8_0: cannot fetch the repository's file list ${gone}/api/models/o/r: `));
+  await assert.rejects(inspect('hf://o/r', { hfEndpoint: 'ftp://x' }), /option hfEndpoint must be an http\(s\) URL/);
+  // elsewhere a repository reference is refused naming what it is
+  assert.throws(() => hfUrl('hf://o/r:Q8_0'), (e) => e.status === 'invalid input' && /names a repository, not a file/.test(e.message));
+});
+
+// In the page: a repository reference loads (and is cached under the picked file's URL), then
+// with the hub's file list unreachable loads again from the cache; a QUANT the cache lacks fails
+// naming the list's URL.
+async function offlineInPage({ origin }) {
+  const kite = await import('/web/index.js');
+  const load = async (ref) => {
+    try {
+      const m = await kite.loadModel(ref, { flavor: 'st', hfEndpoint: origin });
+      await m.dispose();
+      return { arch: m.info.model.arch, cache: m.cache };
+    } catch (e) {
+      return { error: e.message, status: e.status };
+    }
+  };
+  const out = { online: await load('hf://o/r:Q8_0') };
+  out.listed = (await kite.listCachedModels()).map((e) => e.url);
+  await fetch('/hub-off');
+  out.offline = await load('hf://o/r:q8_0');
+  out.offlineNoQuant = await load('hf://o/r'); // no Q4_K_M cached: the first cached .gguf
+  out.offlineMissing = await load('hf://o/r:F16');
+  for (const e of await kite.listCachedModels()) await kite.deleteCachedModel(e.url);
+  return out;
+}
+
+test('Chromium: a repository reference is cached under the picked file, and loads from the cache with the hub unreachable', async () => {
+  requireDist(['st']);
+  const { serve } = await import('../../web/serve.mjs');
+  const { launchChromium, newPageAt } = await import('./chromium.mjs');
+  let off = false;
+  const log = [];
+  const intercept = async (req, res, headers) => {
+    const path = new URL(req.url, 'http://x').pathname;
+    if (path === '/hub-off') {
+      off = true;
+      res.writeHead(200, headers).end('off');
+      return true;
+    }
+    if (!path.startsWith('/api/models/') && !path.startsWith('/o/')) return false;
+    log.push(path);
+    if (path.startsWith('/api/') && off) {
+      req.socket.destroy(); // the hub cannot be reached
+      return true;
+    }
+    if (path === '/api/models/o/r') {
+      res.writeHead(200, { ...headers, 'content-type': 'application/json' }).end(JSON.stringify({ siblings: REPOS['o/r'].map((rfilename) => ({ rfilename })) }));
+      return true;
+    }
+    const ok = /^\/o\/r\/resolve\/main\/([\w.-]+\.gguf)$/.exec(path);
+    if (!ok || !REPOS['o/r'].includes(ok[1])) return res.writeHead(404, headers).end('not found'), true;
+    res.writeHead(200, { ...headers, 'content-type': 'application/octet-stream', 'content-length': whole.length, etag: '"v1"', 'accept-ranges': 'bytes' }).end(whole);
+    return true;
+  };
+  const server = await serve({ port: 0, intercept });
+  const browser = await launchChromium();
+  try {
+    const origin = `http://127.0.0.1:${server.port}`;
+    const { page, errors } = await newPageAt(browser, `${origin}/package.json`);
+    const r = await page.evaluate(offlineInPage, { origin });
+    const file = `${origin}/o/r/resolve/main/stories-Q8_0.gguf`;
+    assert.equal(r.online.arch, 'llama', JSON.stringify(r.online));
+    assert.equal(r.online.cache.stored, true);
+    assert.deepEqual(r.listed, [file]);
+    assert.equal(r.offline.arch, 'llama', JSON.stringify(r.offline));
+    assert.equal(r.offline.cache.hit, true);
+    assert.equal(r.offlineNoQuant.cache?.hit, true, JSON.stringify(r.offlineNoQuant));
+    assert.equal(r.offlineMissing.status, 'i/o error');
+    assert.match(r.offlineMissing.error, new RegExp(`^kite: hf://o/r:F16: cannot fetch the repository's file list ${origin}/api/models/o/r: `));
+    // one download; every later load asked only for the list (refused; Chromium retries a
+    // request whose connection was reset, so it may ask more than once)
+    assert.deepEqual(log.slice(0, 2), ['/api/models/o/r', '/o/r/resolve/main/stories-Q8_0.gguf']);
+    assert.ok(log.length >= 5 && log.slice(2).every((p) => p === '/api/models/o/r'), JSON.stringify(log));
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
