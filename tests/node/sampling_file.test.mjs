@@ -138,7 +138,7 @@ test('serve: the file\'s sampling is the server\'s default; its flags and a requ
   }
 });
 
-test('npm generate: the file\'s sampling fills the options not given; info.model.sampling', async () => {
+test('npm generate and chat: the file\'s sampling fills the options not given; info.model.sampling', async () => {
   requireDist(['st']);
   const text = async (m, opts) => m.generate('Once upon a time', { maxTokens: 27, temperature: 1, seed: 42, ...opts }).text();
   const plain = sampled(STORIES).stdout;
@@ -148,6 +148,8 @@ test('npm generate: the file\'s sampling fills the options not given; info.model
     assert.equal(m.info.model.sampling_warning, undefined);
     assert.equal(await text(m, {}), REF, 'top_k 1 from the file');
     assert.equal(await text(m, { topK: 40 }), plain, 'the option given wins');
+    const chat = (opts) => m.chat([{ role: 'user', content: 'Tell me a story' }], { maxTokens: 16, ...opts }).text();
+    assert.equal(await chat({ temperature: 1, seed: 42 }), await chat({ temperature: 0 }), 'chat: top_k 1 from the file, greedy');
   } finally {
     await m.dispose();
   }
