@@ -50,10 +50,12 @@ static void usage(FILE *f) {
             "  -p TEXT                a first user message, sent before reading stdin\n"
             "  -n N                   most tokens per reply (default -1: until end of turn)\n"
             "  --stop TEXT, -r TEXT   end a reply before TEXT (repeatable)\n"
-            "  --verbose              tokens/s and cached prompt tokens after each reply (stderr)\n"
+            "  --verbose              the sampling settings, and tokens/s and cached prompt tokens\n"
+            "                         after each reply (stderr)\n"
             "  --log-disable          no banner or notices on stderr\n"
             "  -c N -t N -b N -fa on|off|auto --temp T --top-k K --top-p P --min-p P\n"
-            "  --repeat-penalty R --repeat-last-n N --seed S\n"
+            "  --repeat-penalty R --repeat-last-n N --seed S (a sampling flag not given takes the\n"
+            "                         model's recommended value, general.sampling.*, if any)\n"
             "  -ngl N, --device NAME  the last N layers on the GPU backend (see kite run --help)\n"
             "  -nr, --no-repack       keep the weights in the file's layout (see kite run --help)\n"
             "commands: /help /exit /bye /clear /save FILE /load FILE /stats\n");
@@ -472,6 +474,8 @@ int kite_cmd_chat(int argc, char **argv) {
     c.verbose = verbose;
     c.hide_think = o.hide_think;
     c.no_thinking = o.no_thinking;
+    const uint32_t from_file = model_cli_file_sampling(&o, c.s.model, "kite chat");
+    if (verbose) model_cli_print_sampling("kite chat", &o.sampling, from_file);
     c.gp = kite_gen_default_params();
     c.gp.n_predict = o.n_predict;
     c.gp.sampling = o.sampling;

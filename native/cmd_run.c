@@ -54,6 +54,7 @@ static void usage(FILE *f) {
             "  --reasoning-budget-message TEXT  forced before </think> when the budget runs out\n"
             "  --no-display-prompt    print only the generated text (default)\n"
             "  --verbose-prompt       print the prompt's tokens to stderr before generating\n"
+            "  -v, --verbose          print the sampling settings (and which came from the model) to stderr\n"
             "  -cnv, --conversation   chat mode: the same as kite chat with these options (-p: first message)\n"
             "  -sys, --system-prompt TEXT  system message; starts chat mode\n"
             "  -t, --threads N        threads (default: the physical cores this process may use)\n"
@@ -71,6 +72,8 @@ static void usage(FILE *f) {
             "                         faster decode; KITE_REPACK=0 does the same; --repack: on)\n"
             "  --temp T               temperature, 0 = greedy (default 0.8)\n"
             "  --top-k K --top-p P --min-p P --repeat-penalty R --repeat-last-n N --seed S\n"
+            "                         a flag not given takes the model's recommended value\n"
+            "                         (general.sampling.*) when the file has one\n"
             "  --grammar GBNF         constrain the output to a GBNF grammar (llama.cpp's syntax)\n"
             "  --grammar-file FILE    the same, read from FILE\n"
             "  -j, --json-schema JSON constrain the output to JSON matching a JSON schema\n"
@@ -216,7 +219,7 @@ int kite_cmd_run(int argc, char **argv) {
     model_opts o;
     model_opts_init(&o);
     run_out out = {.first = true};
-    bool stats = true, escape = true, display = false, verbose_prompt = false;
+    bool stats = true, escape = true, display = false, verbose_prompt = false, verbose = false;
     char *rev[MAX_STOPS], *stops[MAX_STOPS];
     int n_rev = 0, n_stops = 0;
     for (int i = 1; i < argc; i++) {
@@ -232,6 +235,7 @@ int kite_cmd_run(int argc, char **argv) {
         else if (!strcmp(a, "--display-prompt")) display = true;
         else if (!strcmp(a, "--no-display-prompt")) display = false;
         else if (!strcmp(a, "--verbose-prompt")) verbose_prompt = true;
+        else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) verbose = true;
         else if (!strcmp(a, "-no-cnv") || !strcmp(a, "--no-conversation")) {
         } else if (!strcmp(a, "-r") || !strcmp(a, "--reverse-prompt") || !strcmp(a, "--stop")) {
             const bool is_rev = strcmp(a, "--stop") != 0;
@@ -334,6 +338,8 @@ int kite_cmd_run(int argc, char **argv) {
         fprintf(stderr, "kite run: --reasoning-budget applies to chat replies (--chat-template); ignored\n");
     }
     if (verbose_prompt) print_prompt_tokens(s.model, prompt, gp.parse_special);
+    const uint32_t from_file = model_cli_file_sampling(&o, s.model, "kite run");
+    if (verbose) model_cli_print_sampling("kite run", &o.sampling, from_file);
     // a prompt that does not fit the context is a full context, not an error of the model
     int32_t *ids = NULL, n_ids = 0;
     if (kite_tokenize_alloc(kite_model_vocab(s.model), prompt, strlen(prompt), true, gp.parse_special, &ids, &n_ids) ==

@@ -53,7 +53,8 @@ static void usage(FILE *f) {
             "                         llama-server; a request's reasoning_budget_tokens overrides it\n"
             "  --reasoning-budget-message TEXT  forced before </think> when the budget runs out\n"
             "  --temp --top-k --top-p --min-p --repeat-penalty --repeat-last-n --seed\n"
-            "                         default sampling (each request may override it)\n"
+            "                         default sampling (each request may override it); a flag not\n"
+            "                         given takes the model's recommended value (general.sampling.*)\n"
             "  -nr, --no-repack       keep the weights in the file's layout (see kite run --help)\n"
             "  -np, --parallel N      slots for generation requests (default 4), each with its own KV\n"
             "                         cache and sampler; their decode steps run as one batch\n"
@@ -320,6 +321,8 @@ int kite_cmd_serve(int argc, char **argv) {
         const char *base = strrchr(ms.path, '/');
         s.model_id = base ? base + 1 : ms.path;
         s.chat_tmpl = pick_template(&o, ms.model, &tmpl_owned);
+        model_cli_file_sampling(&o, ms.model, "kite serve");
+        s.sampling = o.sampling; // before s.ready: no request reads it yet
         sched = serve_sched_start(&s);
         if (!sched) fprintf(stderr, "kite serve: out of memory\n");
     }

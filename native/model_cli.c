@@ -84,6 +84,14 @@ int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
     const char *v = argv[++*i];
     bool ok = true;
     int32_t iv;
+    // a sampling flag given keeps its value over the model's recommended one
+    static const struct { const char *flag; uint32_t bit; } sampling_flags[] = {
+        {"--temp", KITE_SAMPLING_TEMP}, {"--top-k", KITE_SAMPLING_TOP_K}, {"--top-p", KITE_SAMPLING_TOP_P},
+        {"--min-p", KITE_SAMPLING_MIN_P}, {"--repeat-penalty", KITE_SAMPLING_REPEAT_PENALTY},
+        {"--repeat-last-n", KITE_SAMPLING_PENALTY_LAST_N},
+    };
+    for (size_t k = 0; k < sizeof sampling_flags / sizeof sampling_flags[0]; k++)
+        if (!strcmp(a, sampling_flags[k].flag)) o->sampling_given |= sampling_flags[k].bit;
     if (!strcmp(a, "-m") || !strcmp(a, "--model")) o->model = v;
     else if (!strcmp(a, "-hf") || !strcmp(a, "-hfr") || !strcmp(a, "--hf-repo")) o->hf_repo = v;
     else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) o->prompt = v;
@@ -139,6 +147,26 @@ int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
         }
     }
     return ok ? 1 : -1;
+}
+
+uint32_t model_cli_file_sampling(model_opts *o, const kite_model *m, const char *cmd) {
+    char warn[512];
+    uint32_t from_file = kite_sampling_from_file(kite_model_gguf(m), o->sampling_given, &o->sampling, warn, sizeof warn);
+    if (warn[0] && !o->quiet) fprintf(stderr, "%s: warning: the model's recommended sampling: %s\n", cmd, warn);
+    return from_file;
+}
+
+void model_cli_print_sampling(const char *cmd, const kite_sampler_params *p, uint32_t from_file) {
+    static const struct { uint32_t bit; const char *name; } names[] = {
+        {KITE_SAMPLING_TEMP, "temp"}, {KITE_SAMPLING_TOP_K, "top_k"}, {KITE_SAMPLING_TOP_P, "top_p"},
+        {KITE_SAMPLING_MIN_P, "min_p"}, {KITE_SAMPLING_REPEAT_PENALTY, "repeat_penalty"},
+        {KITE_SAMPLING_PENALTY_LAST_N, "repeat_last_n"},
+    };
+    fprintf(stderr, "%s: sampling: temp %g, top_k %d, top_p %g, min_p %g, repeat_penalty %g, repeat_last_n %d; from the model file:",
+            cmd, (double)p->temp, p->top_k, (double)p->top_p, (double)p->min_p, (double)p->repeat_penalty, p->penalty_last_n);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (from_file & names[i].bit) fprintf(stderr, " %s", names[i].name);
+    fprintf(stderr, "%s\n", from_file ? "" : " none");
 }
 
 // The built-in model: $KITE_DEFAULT_MODEL, else models/ found from the executable's folder

@@ -28,6 +28,8 @@ typedef struct model_opts {
     int32_t n_gpu_layers;      // -ngl: the last N layers on the offload backend
     const char *device;        // --device: the offload backend by name (NULL: the best built in)
     kite_sampler_params sampling; // --temp --top-k --top-p --min-p --repeat-penalty --repeat-last-n --seed
+    uint32_t sampling_given;   // KITE_SAMPLING_* bits of the sampling flags given (the model's
+                               // recommended values fill the others: model_cli_file_sampling)
     bool seed_given;
     bool hide_think;           // --think hide: leave <think>...</think> reasoning out of the printed reply
     bool no_thinking;          // -rea off: the template's reply opening with reasoning turned off
@@ -100,6 +102,16 @@ int model_session_output_check(const model_session *s, const char *path, const c
 
 // A seed for runs without --seed (llama.cpp picks a random one too).
 uint32_t model_cli_random_seed(void);
+
+// Makes the model's recommended sampling (general.sampling.*) the defaults of o->sampling: each
+// setting no flag gave takes the file's value (kite_sampling_from_file), as llama.cpp's tools
+// do. A bad key is warned about on stderr as "cmd: warning: ..." (unless --log-disable); its
+// setting keeps Kite's default. Returns the KITE_SAMPLING_* bits of the settings taken from the file.
+uint32_t model_cli_file_sampling(model_opts *o, const kite_model *m, const char *cmd);
+
+// Prints the sampling settings p to stderr in one line ("cmd: sampling: temp 0.6, top_k 20,
+// ..."), then which of them came from the model file (from_file: KITE_SAMPLING_* bits).
+void model_cli_print_sampling(const char *cmd, const kite_sampler_params *p, uint32_t from_file);
 
 // Writes stats of a generation to stderr in one line.
 void model_cli_print_stats(const kite_gen_stats *st);

@@ -82,6 +82,9 @@ typedef struct kw_gen_args {
     int32_t reuse_prefix;       // (without keep_context) keep the tokens the KV cache shares with
                                 // the prompt, evaluate the rest (kite_gen_params.reuse_prefix)
     double n_cached;            // out: of n_prompt, tokens the cache held (not evaluated)
+    int32_t sampling_given;     // KITE_SAMPLING_* bits (kw_abi_json's samplingBits) of the sampling
+                                // fields the caller gave; the model's recommended values
+                                // (general.sampling.*) replace the others' defaults
 } kw_gen_args;
 
 // kw_chat_request: an OpenAI chat request (JSON text: messages with tool_calls / tool results,

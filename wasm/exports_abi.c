@@ -61,7 +61,7 @@ static const abi_field gen_fields[] = {
     F(kw_gen_args, stopped_string, "i32"), F(kw_gen_args, n_eval, "i32"),
     F(kw_gen_args, grammar_trigger, P),   F(kw_gen_args, tool_reply, "i32"),
     F(kw_gen_args, reply_at, "i32"),      F(kw_gen_args, reuse_prefix, "i32"),
-    F(kw_gen_args, n_cached, "f64"),
+    F(kw_gen_args, n_cached, "f64"),       F(kw_gen_args, sampling_given, "i32"),
 };
 static const abi_field quant_fields[] = {
     F(kw_quant_args, buf, P),           F(kw_quant_args, len, P),
@@ -132,7 +132,7 @@ EMSCRIPTEN_KEEPALIVE void kw_quant_args_init(kw_quant_args *a) {
 //   {"status":{"KITE_OK":0,...}, "statusNames":{"0":"ok",...}, "callback":{"continue":0,"stop":1},
 //    "pointerSize":4,
 //    "structs":{"kw_gen_args":{"size":N,"fields":{"temp":{"offset":O,"type":"f32"},...}},...},
-//    "defaults":{"generate":{...},"quantize":{...}}}
+//    "samplingBits":{"temp":1,...}, "defaults":{"generate":{...},"quantize":{...}}}
 EMSCRIPTEN_KEEPALIVE int kw_abi_json(char **out) {
     kw_membuf b = {0};
     static const struct {
@@ -160,6 +160,10 @@ EMSCRIPTEN_KEEPALIVE int kw_abi_json(char **out) {
     PUT_STRUCT(&b, kw_quant_args, quant_fields, false);
     PUT_STRUCT(&b, kw_chat_request_args, chat_request_fields, false);
     PUT_STRUCT(&b, kite_chat_msg, chat_msg_fields, true);
+    // the kw_gen_args field each KITE_SAMPLING_* bit of sampling_given names
+    kite_buf_printf(&b, "},\"samplingBits\":{\"temp\":%u,\"top_k\":%u,\"top_p\":%u,\"min_p\":%u,\"repeat_penalty\":%u,"
+            "\"repeat_last_n\":%u", KITE_SAMPLING_TEMP, KITE_SAMPLING_TOP_K, KITE_SAMPLING_TOP_P, KITE_SAMPLING_MIN_P,
+            KITE_SAMPLING_REPEAT_PENALTY, KITE_SAMPLING_PENALTY_LAST_N);
     kw_gen_args g;
     kw_gen_args_init(&g);
     kite_buf_printf(&b,

@@ -97,21 +97,43 @@ EMSCRIPTEN_KEEPALIVE int kw_model_load(kw_load_args *a) {
 // The model's GGUF file, for kw_gguf_info_json (the JS adds kw_model_facts_json to it).
 EMSCRIPTEN_KEEPALIVE const kite_gguf *kw_model_gguf(const kw_model *h) { return kite_model_gguf(h->m); }
 
+// The model's recommended sampling as GenerateOptions names ({"temperature":0.6,"topK":20,...};
+// the good general.sampling.* keys), and a "sampling_warning" naming the bad ones if any.
+static void sampling_facts(const kite_model *m, char *out, size_t n) {
+    char warn[512];
+    kite_sampler_params p = kite_sampler_default_params();
+    const uint32_t got = kite_sampling_from_file(kite_model_gguf(m), 0, &p, warn, sizeof warn);
+    int k = snprintf(out, n, "\"sampling\":{");
+#define PUT(bit, fmt, name, v) \
+    if (got & (bit) && k < (int)n) k += snprintf(out + k, n - (size_t)k, "%s\"" name "\":" fmt, out[k - 1] == '{' ? "" : ",", v)
+    PUT(KITE_SAMPLING_TEMP, "%.9g", "temperature", (double)p.temp);
+    PUT(KITE_SAMPLING_TOP_K, "%d", "topK", p.top_k);
+    PUT(KITE_SAMPLING_TOP_P, "%.9g", "topP", (double)p.top_p);
+    PUT(KITE_SAMPLING_MIN_P, "%.9g", "minP", (double)p.min_p);
+    PUT(KITE_SAMPLING_REPEAT_PENALTY, "%.9g", "repeatPenalty", (double)p.repeat_penalty);
+    PUT(KITE_SAMPLING_PENALTY_LAST_N, "%d", "repeatLastN", p.penalty_last_n);
+#undef PUT
+    // the warning names keys and numbers only: nothing to escape
+    if (k < (int)n) snprintf(out + k, n - (size_t)k, warn[0] ? "},\"sampling_warning\":\"%s\"" : "}", warn);
+}
+
 // *out: the runtime facts of a loaded model as a JSON object (architecture, shapes, context
-// length, vocabulary, weight bytes per token); free with kw_free.
+// length, vocabulary, weight bytes per token, its recommended sampling); free with kw_free.
 EMSCRIPTEN_KEEPALIVE int kw_model_facts_json(const kw_model *h, char **out) {
     const kite_hparams *hp = kite_model_hparams(h->m);
     const kite_vocab *v = kite_model_vocab(h->m);
-    char buf[640];
+    char sampling[768], buf[1536];
+    sampling_facts(h->m, sampling, sizeof sampling);
     int n = snprintf(buf, sizeof buf,
                      "{\"arch\":\"%s\",\"n_vocab\":%d,\"n_ctx_train\":%d,\"n_ctx\":%d,\"n_embd\":%d,"
                      "\"n_layer\":%d,\"n_head\":%d,\"n_head_kv\":%d,\"n_ff\":%d,\"vocab_type\":\"%s\","
-                     "\"bos\":%d,\"eos\":%d,\"add_bos\":%s,\"weight_bytes\":%llu}",
+                     "\"bos\":%d,\"eos\":%d,\"add_bos\":%s,\"weight_bytes\":%llu,%s}",
                      hp->arch_name, hp->n_vocab, hp->n_ctx_train, h->c ? kite_ctx_n_ctx(h->c) : 0, hp->n_embd,
                      hp->n_layer, hp->n_head, hp->n_head_kv, hp->n_ff, v ? kite_vocab_type_name(v) : "none",
                      v ? kite_vocab_bos(v) : -1, v ? kite_vocab_eos(v) : -1,
                      v && kite_vocab_add_bos(v) ? "true" : "false",
-                     (unsigned long long)kite_model_weight_bytes(h->m));
+                     (unsigned long long)kite_model_weight_bytes(h->m), sampling);
+    if (n < 0 || n >= (int)sizeof buf) return kite_set_error(KITE_ERR_INVALID, "model facts too long");
     *out = malloc((size_t)n + 1);
     if (!*out) return kite_set_error(KITE_ERR_NOMEM, "out of wasm memory");
     memcpy(*out, buf, (size_t)n + 1);
@@ -238,6 +260,8 @@ static kite_status gen_params(const kw_gen_args *a, kite_gen_params *p, char **f
     p->sampling.repeat_penalty = a->repeat_penalty;
     p->sampling.penalty_last_n = a->repeat_last_n;
     p->sampling.seed = (uint32_t)a->seed;
+    // the options not given take the model's recommended values (its warnings: kw_model_facts_json)
+    kite_sampling_from_file(kite_model_gguf(a->model->m), (uint32_t)a->sampling_given, &p->sampling, NULL, 0);
     p->stop = a->stops;
     p->n_stop = a->n_stop;
     p->no_bos = a->no_bos != 0;

@@ -184,7 +184,9 @@ export interface GenerateOptions {
   /** Sampling, llama.cpp's names and defaults: temperature 0.8 (0: greedy), topK 40,
    *  topP 0.95, minP 0.05, repeatPenalty 1 (off), repeatLastN 64, seed 0xFFFFFFFF.
    *  Ranges (the CLI's): temperature 0..100, topK 0..16777216 (0: off), topP 0..1, minP 0..1,
-   *  repeatPenalty (0, 100], repeatLastN 0..1048576, seed an integer 0..0xFFFFFFFF. */
+   *  repeatPenalty (0, 100], repeatLastN 0..1048576, seed an integer 0..0xFFFFFFFF.
+   *  An option not given takes the model's recommended value (its general.sampling.* keys,
+   *  info.model.sampling) when the file has one, as llama.cpp's tools do. */
   temperature?: number;
   topK?: number;
   topP?: number;
@@ -377,6 +379,11 @@ export interface ModelInfo extends GgufInfo {
     add_bos: boolean;
     /** Weight bytes read per decoded token. */
     weight_bytes: number;
+    /** The file's recommended sampling (general.sampling.*): the defaults of generate and
+     *  chat for the options not given. Only the settings the file has (with a good value). */
+    sampling: Pick<GenerateOptions, 'temperature' | 'topK' | 'topP' | 'minP' | 'repeatPenalty' | 'repeatLastN'>;
+    /** The general.sampling.* keys ignored for a wrong type or an out-of-range value; absent when none. */
+    sampling_warning?: string;
   };
 }
 

@@ -125,6 +125,32 @@ const kite_gguf *kite_model_gguf(const kite_model *m);
 const kite_vocab *kite_model_vocab(const kite_model *m);
 const kite_hparams *kite_model_hparams(const kite_model *m);
 
+// ---- the file's recommended sampling (general.sampling.*) ----------------------------------
+
+// The sampling settings a GGUF file may recommend (llama.cpp's converters write them from
+// generation_config.json), one bit each in the masks of kite_sampling_from_file.
+enum {
+    KITE_SAMPLING_TEMP = 1u << 0,           // general.sampling.temp (f32)        -> temp
+    KITE_SAMPLING_TOP_K = 1u << 1,          // general.sampling.top_k (int)       -> top_k
+    KITE_SAMPLING_TOP_P = 1u << 2,          // general.sampling.top_p (f32)       -> top_p
+    KITE_SAMPLING_MIN_P = 1u << 3,          // general.sampling.min_p (f32)       -> min_p
+    KITE_SAMPLING_REPEAT_PENALTY = 1u << 4, // general.sampling.penalty_repeat    -> repeat_penalty
+    KITE_SAMPLING_PENALTY_LAST_N = 1u << 5, // general.sampling.penalty_last_n    -> penalty_last_n
+    KITE_SAMPLING_ALL = (1u << 6) - 1,
+};
+
+// Makes the file's recommended sampling the defaults, as llama.cpp's tools do
+// (common_init_sampler_from_model): each setting of *p whose bit is not in given (the settings
+// the user gave, which always win) and whose key g holds becomes the file's value. Returns the
+// bits of the settings it set. A key of the wrong type (the floats must be f32/f64, top_k and
+// penalty_last_n an integer type) or with a value out of the range the CLI's flag takes (a
+// non-finite float; temp 0..100, top_k 0..16777216, top_p and min_p 0..1, penalty_repeat
+// (0, 100], penalty_last_n 0..KITE_SAMPLER_MAX_PENALTY_LAST_N) leaves its setting alone and is
+// named, with its value, in warn[0..warn_len) ("" when every key was good; warn may be NULL).
+// The keys of samplers Kite lacks (sequence, xtc_*, mirostat*) are not read.
+uint32_t kite_sampling_from_file(const kite_gguf *g, uint32_t given, kite_sampler_params *p, char *warn,
+                                 size_t warn_len);
+
 // The tokenizer a grammar's <...> token literals resolve with: v's tokens, special tokens
 // recognized, no BOS/EOS. v must outlive the parse.
 kite_grammar_tokenizer kite_vocab_grammar_tokenizer(const kite_vocab *v);

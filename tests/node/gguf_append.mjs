@@ -5,8 +5,9 @@
 import { cat, num, readHeader, str, u32, u64 } from './gguf_bytes.mjs';
 
 const f32 = (x) => num(4, (d) => d.setFloat32(0, x, true));
+const i32 = (x) => num(4, (d) => d.setInt32(0, x, true));
 
-// kvs: [[key, 'u32' | 'f32' | 'str', value]] (a key the file has already is replaced);
+// kvs: [[key, 'u32' | 'i32' | 'f32' | 'str', value]] (a key the file has already is replaced);
 // tensors: [[name, Float32Array]] (1-D, F32).
 export function ggufAppend(buf, kvs, tensors) {
   const src = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -25,8 +26,8 @@ export function ggufAppend(buf, kvs, tensors) {
   const pad = (n) => (align - (n % align)) % align;
   let dataLen = src.length - dataStart;
   dataLen += pad(dataLen);
-  const newKvs = kvs.map(([k, type, v]) =>
-    cat([str(k), u32(type === 'u32' ? 4 : type === 'f32' ? 6 : 8), type === 'u32' ? u32(v) : type === 'f32' ? f32(v) : str(v)]));
+  const kinds = { u32: [4, u32], i32: [5, i32], f32: [6, f32], str: [8, str] }; // GGUF value type ids
+  const newKvs = kvs.map(([k, type, v]) => cat([str(k), u32(kinds[type][0]), kinds[type][1](v)]));
   const infos = [], datas = [];
   let at = dataLen;
   for (const [name, arr] of tensors) {

@@ -88,6 +88,21 @@ test('the generation defaults are the ones index.d.ts documents', async () => {
   assert.equal(g.n_predict, -1);
 });
 
+test('samplingBits are kite_model.h\'s KITE_SAMPLING_* bits, one per sampling field of kw_gen_args', async () => {
+  const abi = await abiTable();
+  const header = src('src/model/kite_model.h');
+  const bit = (name) => {
+    const m = new RegExp(`\\bKITE_SAMPLING_${name} = 1u << (\\d+)`).exec(header);
+    assert.ok(m, `kite_model.h defines KITE_SAMPLING_${name}`);
+    return 2 ** Number(m[1]);
+  };
+  assert.deepEqual(abi.samplingBits, {
+    temp: bit('TEMP'), top_k: bit('TOP_K'), top_p: bit('TOP_P'), min_p: bit('MIN_P'),
+    repeat_penalty: bit('REPEAT_PENALTY'), repeat_last_n: bit('PENALTY_LAST_N'),
+  });
+  for (const f of Object.keys(abi.samplingBits)) assert.ok(abi.structs.kw_gen_args.fields[f], `kw_gen_args.${f}`);
+});
+
 test('web/worker.js and web/worker/ take their numbers from the table', () => {
   const files = ['web/worker.js', ...readdirSync(join(repoRoot, 'web/worker')).filter((f) => f.endsWith('.js')).map((f) => `web/worker/${f}`)];
   assert.ok(files.includes('web/worker/heap.js') && files.includes('web/worker/generate.js'), files.join(' '));

@@ -71,12 +71,17 @@ export async function runGenerate(prompt, o, { trigger = null, toolReply = 0, re
     current.posted = 0;
     current.lastPost = -Infinity;
     current.tokens = [];
-    // The core's defaults first; then only the options the caller gave.
+    // The core's defaults first; then only the options the caller gave (sampling_given names
+    // them: the model's recommended sampling replaces the defaults of the others).
     M._kw_gen_args_init(a.ptr);
+    const sampling = {
+      temp: o.temperature, top_k: o.topK, top_p: o.topP, min_p: o.minP, repeat_penalty: o.repeatPenalty, repeat_last_n: o.repeatLastN,
+    };
+    let given = 0;
+    for (const [field, bit] of Object.entries(abi.samplingBits)) if (sampling[field] !== undefined) given |= bit;
     a.set({
       model, prompt: p, stops: arr, n_stop: sp.length,
-      n_predict: o.maxTokens, temp: o.temperature, top_k: o.topK, top_p: o.topP, min_p: o.minP,
-      repeat_penalty: o.repeatPenalty, repeat_last_n: o.repeatLastN, seed: o.seed,
+      n_predict: o.maxTokens, ...sampling, sampling_given: given, seed: o.seed,
       no_bos: o.noBos ? 1 : 0, keep_context: o.keepContext ? 1 : 0, parse_special: o.parseSpecial ? 1 : 0,
       reuse_prefix: o.cachePrompt === false ? 0 : 1,
       grammar: g, json_schema: js, grammar_trigger: tr, tool_reply: toolReply, reply_at: replyAt,
