@@ -147,6 +147,8 @@ enum {
 // non-finite float; temp 0..100, top_k 0..16777216, top_p and min_p 0..1, penalty_repeat
 // (0, 100], penalty_last_n 0..KITE_SAMPLER_MAX_PENALTY_LAST_N) leaves its setting alone and is
 // named, with its value, in warn[0..warn_len) ("" when every key was good; warn may be NULL).
+// (llama.cpp takes a file's negative penalty_last_n, which its sampler turns into 0, penalties
+// off; Kite warns and keeps its window, as for any value its --repeat-last-n refuses.)
 // The keys of samplers Kite lacks (sequence, xtc_*, mirostat*) are not read.
 uint32_t kite_sampling_from_file(const kite_gguf *g, uint32_t given, kite_sampler_params *p, char *warn,
                                  size_t warn_len);

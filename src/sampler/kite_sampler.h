@@ -28,8 +28,9 @@ typedef struct kite_sampler_params {
     float presence_penalty;  // 0: disabled
     float frequency_penalty; // 0: disabled
     int32_t penalty_last_n;  // window of accepted tokens the penalties look at; 0: disabled;
-                             // at most KITE_SAMPLER_MAX_PENALTY_LAST_N. llama.cpp's -1
-                             // ("whole context") is for the host to resolve.
+                             // at most KITE_SAMPLER_MAX_PENALTY_LAST_N. There is no -1
+                             // ("whole context"): llama.cpp dropped it, its --repeat-last-n
+                             // and server refuse a negative window, as Kite's hosts do.
     uint32_t seed;           // used verbatim (the host picks a random one if it wants)
 } kite_sampler_params;
 

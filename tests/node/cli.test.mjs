@@ -99,11 +99,15 @@ test('run: --verbose-prompt prints llama.cpp\'s prompt tokens; -e escapes as lla
   assert.notDeepEqual(ids(literal.stderr), ref.prompt);
 });
 
-test('run, chat, serve: --repeat-last-n past the sampler\'s window (1048576) is a usage error naming the flag', () => {
+// -1 too: llama.cpp's --repeat-last-n refuses a negative value (common/arg.cpp: "invalid
+// repeat-last-n"); its old -1 = "whole context" is gone (its sampler would take -1 as 0, off).
+test('run, chat, serve: --repeat-last-n past the sampler\'s window (1048576) or negative is a usage error naming the flag', () => {
   for (const cmd of [['run', '-p', 'hi', '-n', '1'], ['chat'], ['serve', '--port', '0']]) {
-    const r = kite([...cmd, '-m', STORIES, '--repeat-last-n', '1048577'], { input: '' });
-    assert.equal(r.status, 2, `${cmd[0]}: ${r.stderr}`);
-    assert.match(r.stderr, /--repeat-last-n expects an integer in \[0, 1048576\], got '1048577'/, cmd[0]);
+    for (const v of ['1048577', '-1']) {
+      const r = kite([...cmd, '-m', STORIES, '--repeat-last-n', v], { input: '' });
+      assert.equal(r.status, 2, `${cmd[0]} ${v}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`--repeat-last-n expects an integer in \\[0, 1048576\\], got '${v}'`), `${cmd[0]} ${v}`);
+    }
   }
   assert.equal(kite(['run', ...greedy, '-p', 'hi', '-n', '1', '--repeat-last-n', '1048576']).status, 0, 'the limit itself runs');
 });

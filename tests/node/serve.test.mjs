@@ -779,6 +779,7 @@ test('unsupported parameters give 400 naming them; limits are named with integer
     [{ max_tokens: 1e9 }, /'max_tokens' = 1000000000 is out of range \[-1, 16777216\]/],
     [{ top_k: 99999999 }, /\[0, 16777216\]/],
     [{ repeat_last_n: 2000000 }, /'repeat_last_n' = 2000000 is out of range \[0, 1048576\]/], // the sampler's window limit
+    [{ repeat_last_n: -1 }, /'repeat_last_n' = -1 is out of range \[0, 1048576\]/], // as llama-server's hard limit [0, INT32_MAX]
   ];
   for (const [extra, re] of cases) {
     for (const path of ['/v1/chat/completions', '/v1/completions']) {
