@@ -181,10 +181,11 @@ function stallError(desc, ms) {
   return e;
 }
 
-// The download's request (with extra request headers), its headers awaited under the stall
-// timeout and the signal. Resolves to { body, size, res } (size undefined when the server does
-// not say it). An HTTP error status rejects with an Error whose httpStatus is that status; a
-// request without a Range header answered with part of the file (206) rejects naming it.
+// The download's request (desc.headers: the hub's token for a URL on it; then the extra request
+// headers), its headers awaited under the stall timeout and the signal. Resolves to
+// { body, size, res } (size undefined when the server does not say it). An HTTP error status
+// rejects with an Error whose httpStatus is that status; a request without a Range header
+// answered with part of the file (206) rejects naming it.
 export async function startDownload(desc, io, headers = {}) {
   const ctrl = new AbortController();
   const onAbort = () => ctrl.abort();
@@ -193,7 +194,7 @@ export async function startDownload(desc, io, headers = {}) {
   desc.release = () => io.signal?.removeEventListener('abort', onAbort);
   let res;
   try {
-    res = await withStall(fetch(desc.url, { signal: ctrl.signal, headers }), desc, io);
+    res = await withStall(fetch(desc.url, { signal: ctrl.signal, headers: { ...desc.headers, ...headers } }), desc, io);
   } catch (e) {
     desc.release();
     if (io.signal?.aborted) throw abortError();
