@@ -57,6 +57,9 @@ export async function convert(source, opts = {}) {
   } catch (e) {
     await out?.discard();
     if (signal?.aborted && e.status !== 'aborted') throw new KiteError('aborted', 'aborted');
+    // a refused request (a gated repository's 401) is why a file seemed missing
+    const refused = folder.refused?.();
+    if (refused && e.status !== 'aborted') throw new KiteError(`kite: convert: ${refused.message}`, refused.status);
     throw e;
   } finally {
     ab.release();

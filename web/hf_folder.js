@@ -26,7 +26,8 @@ function checkName(name) {
 }
 
 // Opens source as a folder: { name (the folder's, for general.name; '' when unknown), exists(name),
-// size(name), read(name, offset, bytes) (fills bytes), paths() (Node: the files read), close() }.
+// size(name), read(name, offset, bytes) (fills bytes), paths() (Node: the files read), close(),
+// and for a URL folder refused() (the first request the server refused: an Error, else null) }.
 // Throws a KiteError naming what is wrong with source. signal: cancels a URL folder's requests;
 // hfEndpoint: the hub of hf:// (default https://huggingface.co); hfToken: sent to that hub only
 // (hf_repo.js hfAuth: in Node $HF_TOKEN when absent).
@@ -146,6 +147,7 @@ function urlFolder(base, name, signal, auth, hub = false) {
   const probed = new Map(); // name -> { size } or { missing: true }
   const whole = new Map(); // name -> the whole file (a server without ranges)
   const ahead = new Map(); // name -> { offset, bytes }: its last range fetched (two names at most)
+  let refused = null; // the first request the server refused (an HTTP error other than 404 / 410)
   const url = (n) => {
     checkName(n);
     return new URL(n.split('/').map(encodeURIComponent).join('/'), base).href;
@@ -168,7 +170,11 @@ function urlFolder(base, name, signal, auth, hub = false) {
       const bytes = new Uint8Array(await res.arrayBuffer());
       whole.set(n, bytes);
       p = { size: bytes.length };
-    } else throw failure(`cannot fetch ${url(n)}: HTTP ${res.status} ${res.statusText}${hub ? hfDenied(res.status, auth) : ''}`, 'i/o error');
+    } else {
+      // the converter reads a failed exists() as a missing file: its error is kept for convert.js
+      refused ??= failure(`cannot fetch ${url(n)}: HTTP ${res.status} ${res.statusText}${hub ? hfDenied(res.status, auth) : ''}`, 'i/o error');
+      throw refused;
+    }
     if (res.status !== 200) await res.body?.cancel();
     if (Number.isNaN(p.size)) throw failure(`${url(n)}: the server's answer to a range request has no Content-Range size`, 'i/o error');
     probed.set(n, p);
@@ -219,6 +225,7 @@ function urlFolder(base, name, signal, auth, hub = false) {
       bytes.set(win.bytes.subarray(offset - win.offset, end - win.offset));
     },
     paths: () => [],
+    refused: () => refused,
     close() {},
   };
 }

@@ -293,3 +293,77 @@ test('Chromium: a repository reference is cached under the picked file, and load
     await server.close();
   }
 });
+
+test('Chromium: hfToken reaches the hub (a same-origin one) and not the cross-origin CDN it redirects to; no cache record holds it', async () => {
+  requireDist(['st']);
+  const { serve } = await import('../../web/serve.mjs');
+  const { launchChromium, newPageAt } = await import('./chromium.mjs');
+  const seen = [];
+  const cors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': '*', 'access-control-expose-headers': '*',
+    'cross-origin-resource-policy': 'cross-origin' };
+  const cdn = createServer((req, res) => {
+    seen.push(['cdn', req.method, req.url, req.headers.authorization, req.headers['access-control-request-headers']]);
+    if (req.method === 'OPTIONS') return res.writeHead(204, cors).end();
+    res.writeHead(200, { ...cors, 'content-type': 'application/octet-stream', 'content-length': whole.length, etag: '"v1"' }).end(whole);
+  });
+  await new Promise((r) => cdn.listen(0, '127.0.0.1', r));
+  const intercept = async (req, res, headers) => {
+    const path = new URL(req.url, 'http://x').pathname;
+    if (!path.startsWith('/api/models/') && !path.startsWith('/o/')) return false;
+    seen.push(['hub', req.method, path, req.headers.authorization]);
+    if (req.headers.authorization !== `Bearer ${TOKEN}`) return res.writeHead(401, headers).end('gated'), true;
+    if (path === '/api/models/o/gated') {
+      res.writeHead(200, { ...headers, 'content-type': 'application/json' }).end(JSON.stringify({ siblings: REPOS['o/gated'].map((rfilename) => ({ rfilename })) }));
+      return true;
+    }
+    res.writeHead(302, { ...headers, location: `http://127.0.0.1:${cdn.address().port}/blob${path}` }).end();
+    return true;
+  };
+  const server = await serve({ port: 0, intercept });
+  const browser = await launchChromium();
+  try {
+    const origin = `http://127.0.0.1:${server.port}`;
+    const { page, errors } = await newPageAt(browser, `${origin}/package.json`);
+    const r = await page.evaluate(async ({ origin, token }) => {
+      const kite = await import('/web/index.js');
+      const load = async (opts) => {
+        try {
+          const m = await kite.loadModel('hf://o/gated:Q8_0', { flavor: 'st', hfEndpoint: origin, ...opts });
+          await m.dispose();
+          return { arch: m.info.model.arch, cache: m.cache };
+        } catch (e) {
+          return { error: e.message };
+        }
+      };
+      const out = { denied: await load({}), loaded: await load({ hfToken: token }) };
+      out.records = JSON.stringify(await kite.listCachedModels());
+      out.again = await load({ hfToken: token });
+      for (const e of await kite.listCachedModels()) await kite.deleteCachedModel(e.url);
+      return out;
+    }, { origin, token: TOKEN });
+    assert.match(r.denied.error ?? '', /HTTP 401: a gated or private repository \(give a token with access: option hfToken/);
+    assert.equal(r.loaded.arch, 'llama', JSON.stringify(r.loaded));
+    assert.equal(r.loaded.cache.stored, true);
+    assert.equal(r.again.cache?.hit, true, JSON.stringify(r.again));
+    assert.ok(r.records.includes('/o/gated/resolve/main/stories-Q8_0.gguf'), r.records);
+    assert.ok(!r.records.includes(TOKEN), `no cache record holds the token: ${r.records}`);
+    const file = '/o/gated/resolve/main/stories-Q8_0.gguf';
+    assert.deepEqual(seen.filter(([h]) => h === 'hub'), [
+      ['hub', 'GET', '/api/models/o/gated', undefined],
+      ['hub', 'GET', '/api/models/o/gated', `Bearer ${TOKEN}`],
+      ['hub', 'GET', file, `Bearer ${TOKEN}`],
+      ['hub', 'GET', '/api/models/o/gated', `Bearer ${TOKEN}`],
+    ]);
+    const atCdn = seen.filter(([h]) => h === 'cdn');
+    assert.ok(atCdn.some(([, m, p]) => m === 'GET' && p === `/blob${file}`), JSON.stringify(atCdn));
+    for (const [, , , auth, asked] of atCdn) {
+      assert.equal(auth, undefined, 'the CDN never gets the token');
+      assert.ok(!/authorization/i.test(asked ?? ''), `no preflight asks to send it: ${asked}`);
+    }
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await server.close();
+    cdn.close();
+  }
+});
