@@ -216,6 +216,27 @@ test('hfToken (else $HF_TOKEN in Node) goes to the hub only: not to the CDN its 
   await assert.rejects(inspect('hf://o/r', { hfEndpoint: hub, hfToken: 'two words' }), /option hfToken must be a Hugging Face token/);
 });
 
+// The hub's file list of repo, as a page's server (web/serve.mjs intercept) answers it.
+const sendList = (res, headers, repo) => res.writeHead(200, { ...headers, 'content-type': 'application/json' })
+  .end(JSON.stringify({ siblings: REPOS[repo].map((rfilename) => ({ rfilename })) }));
+
+// Runs fn({ ...arg, origin }) in a Chromium page served by web/serve.mjs with intercept (the hub
+// at the page's origin): { r (fn's result), errors (the page's), origin }.
+async function inChromium(intercept, fn, arg = {}) {
+  const { serve } = await import('../../web/serve.mjs');
+  const { launchChromium, newPageAt } = await import('./chromium.mjs');
+  const server = await serve({ port: 0, intercept });
+  const browser = await launchChromium();
+  try {
+    const origin = `http://127.0.0.1:${server.port}`;
+    const { page, errors } = await newPageAt(browser, `${origin}/package.json`);
+    return { r: await page.evaluate(fn, { ...arg, origin }), errors, origin };
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
 // In the page: a repository reference loads (and is cached under the picked file's URL), then
 // with the hub's file list unreachable loads again from the cache; a QUANT the cache lacks fails
 // naming the list's URL.
@@ -242,8 +263,6 @@ async function offlineInPage({ origin }) {
 
 test('Chromium: a repository reference is cached under the picked file, and loads from the cache with the hub unreachable', async () => {
   requireDist(['st']);
-  const { serve } = await import('../../web/serve.mjs');
-  const { launchChromium, newPageAt } = await import('./chromium.mjs');
   let off = false;
   const log = [];
   const intercept = async (req, res, headers) => {
@@ -259,45 +278,31 @@ test('Chromium: a repository reference is cached under the picked file, and load
       req.socket.destroy(); // the hub cannot be reached
       return true;
     }
-    if (path === '/api/models/o/r') {
-      res.writeHead(200, { ...headers, 'content-type': 'application/json' }).end(JSON.stringify({ siblings: REPOS['o/r'].map((rfilename) => ({ rfilename })) }));
-      return true;
-    }
+    if (path === '/api/models/o/r') return sendList(res, headers, 'o/r'), true;
     const ok = /^\/o\/r\/resolve\/main\/([\w.-]+\.gguf)$/.exec(path);
     if (!ok || !REPOS['o/r'].includes(ok[1])) return res.writeHead(404, headers).end('not found'), true;
     res.writeHead(200, { ...headers, 'content-type': 'application/octet-stream', 'content-length': whole.length, etag: '"v1"', 'accept-ranges': 'bytes' }).end(whole);
     return true;
   };
-  const server = await serve({ port: 0, intercept });
-  const browser = await launchChromium();
-  try {
-    const origin = `http://127.0.0.1:${server.port}`;
-    const { page, errors } = await newPageAt(browser, `${origin}/package.json`);
-    const r = await page.evaluate(offlineInPage, { origin });
-    const file = `${origin}/o/r/resolve/main/stories-Q8_0.gguf`;
-    assert.equal(r.online.arch, 'llama', JSON.stringify(r.online));
-    assert.equal(r.online.cache.stored, true);
-    assert.deepEqual(r.listed, [file]);
-    assert.equal(r.offline.arch, 'llama', JSON.stringify(r.offline));
-    assert.equal(r.offline.cache.hit, true);
-    assert.equal(r.offlineNoQuant.cache?.hit, true, JSON.stringify(r.offlineNoQuant));
-    assert.equal(r.offlineMissing.status, 'i/o error');
-    assert.match(r.offlineMissing.error, new RegExp(`^kite: hf://o/r:F16: cannot fetch the repository's file list ${origin}/api/models/o/r: `));
-    // one download; every later load asked only for the list (refused; Chromium retries a
-    // request whose connection was reset, so it may ask more than once)
-    assert.deepEqual(log.slice(0, 2), ['/api/models/o/r', '/o/r/resolve/main/stories-Q8_0.gguf']);
-    assert.ok(log.length >= 5 && log.slice(2).every((p) => p === '/api/models/o/r'), JSON.stringify(log));
-    assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    await server.close();
-  }
+  const { r, errors, origin } = await inChromium(intercept, offlineInPage);
+  const file = `${origin}/o/r/resolve/main/stories-Q8_0.gguf`;
+  assert.equal(r.online.arch, 'llama', JSON.stringify(r.online));
+  assert.equal(r.online.cache.stored, true);
+  assert.deepEqual(r.listed, [file]);
+  assert.equal(r.offline.arch, 'llama', JSON.stringify(r.offline));
+  assert.equal(r.offline.cache.hit, true);
+  assert.equal(r.offlineNoQuant.cache?.hit, true, JSON.stringify(r.offlineNoQuant));
+  assert.equal(r.offlineMissing.status, 'i/o error');
+  assert.match(r.offlineMissing.error, new RegExp(`^kite: hf://o/r:F16: cannot fetch the repository's file list ${origin}/api/models/o/r: `));
+  // one download; every later load asked only for the list (refused; Chromium retries a
+  // request whose connection was reset, so it may ask more than once)
+  assert.deepEqual(log.slice(0, 2), ['/api/models/o/r', '/o/r/resolve/main/stories-Q8_0.gguf']);
+  assert.ok(log.length >= 5 && log.slice(2).every((p) => p === '/api/models/o/r'), JSON.stringify(log));
+  assert.deepEqual(errors, []);
 });
 
 test('Chromium: hfToken reaches the hub (a same-origin one) and not the cross-origin CDN it redirects to; no cache record holds it', async () => {
   requireDist(['st']);
-  const { serve } = await import('../../web/serve.mjs');
-  const { launchChromium, newPageAt } = await import('./chromium.mjs');
   const seen = [];
   const cors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': '*', 'access-control-expose-headers': '*',
     'cross-origin-resource-policy': 'cross-origin' };
@@ -312,19 +317,12 @@ test('Chromium: hfToken reaches the hub (a same-origin one) and not the cross-or
     if (!path.startsWith('/api/models/') && !path.startsWith('/o/')) return false;
     seen.push(['hub', req.method, path, req.headers.authorization]);
     if (req.headers.authorization !== `Bearer ${TOKEN}`) return res.writeHead(401, headers).end('gated'), true;
-    if (path === '/api/models/o/gated') {
-      res.writeHead(200, { ...headers, 'content-type': 'application/json' }).end(JSON.stringify({ siblings: REPOS['o/gated'].map((rfilename) => ({ rfilename })) }));
-      return true;
-    }
+    if (path === '/api/models/o/gated') return sendList(res, headers, 'o/gated'), true;
     res.writeHead(302, { ...headers, location: `http://127.0.0.1:${cdn.address().port}/blob${path}` }).end();
     return true;
   };
-  const server = await serve({ port: 0, intercept });
-  const browser = await launchChromium();
   try {
-    const origin = `http://127.0.0.1:${server.port}`;
-    const { page, errors } = await newPageAt(browser, `${origin}/package.json`);
-    const r = await page.evaluate(async ({ origin, token }) => {
+    const { r, errors } = await inChromium(intercept, async ({ origin, token }) => {
       const kite = await import('/web/index.js');
       const load = async (opts) => {
         try {
@@ -340,7 +338,7 @@ test('Chromium: hfToken reaches the hub (a same-origin one) and not the cross-or
       out.again = await load({ hfToken: token });
       for (const e of await kite.listCachedModels()) await kite.deleteCachedModel(e.url);
       return out;
-    }, { origin, token: TOKEN });
+    }, { token: TOKEN });
     assert.match(r.denied.error ?? '', /HTTP 401: a gated or private repository \(give a token with access: option hfToken/);
     assert.equal(r.loaded.arch, 'llama', JSON.stringify(r.loaded));
     assert.equal(r.loaded.cache.stored, true);
@@ -362,8 +360,6 @@ test('Chromium: hfToken reaches the hub (a same-origin one) and not the cross-or
     }
     assert.deepEqual(errors, []);
   } finally {
-    await browser.close();
-    await server.close();
     cdn.close();
   }
 });
