@@ -1,6 +1,7 @@
 // reader.js - (worker side) streams a model's bytes straight into one wasm heap block:
 // Node files by positioned reads, URLs by fetch with progress, Blobs by slices, in-memory
 // buffers by pulling slices from the caller. The model is never held twice in JS.
+import { hfDenied } from './hf_repo.js';
 
 // wasm32 addresses 4 GiB; the model shares it with the runtime, the KV cache and scratch,
 // so a file needs this much headroom below the limit to be worth trying.
@@ -204,7 +205,7 @@ export async function startDownload(desc, io, headers = {}) {
   if (!res.ok) {
     desc.release();
     ctrl.abort();
-    const e = new Error(`cannot fetch ${desc.url}: HTTP ${res.status} ${res.statusText}`);
+    const e = new Error(`cannot fetch ${desc.url}: HTTP ${res.status} ${res.statusText}${desc.hub ? hfDenied(res.status, desc.headers) : ''}`);
     e.httpStatus = res.status;
     throw e;
   }

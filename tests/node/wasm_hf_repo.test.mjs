@@ -206,8 +206,12 @@ test('hfToken (else $HF_TOKEN in Node) goes to the hub only: not to the CDN its 
   const { value: info } = await fetched(() => inspect('hf://o/gated/stories-Q8_0.gguf', { hfEndpoint: hub, hfToken: TOKEN }));
   assert.deepEqual(tensors(info), tensors(JSON.parse(native(['info', '--json', model('stories260K.gguf')]).toString())));
   assert.deepEqual(auths.slice(from), want.slice(1));
-  await assert.rejects(inspect('hf://o/gated', { hfEndpoint: hub, hfToken: 'hf_wrong' }),
-    (e) => e.status === 'i/o error' && /HTTP 401: the hub refused the token \(hfToken or \$HF_TOKEN\)/.test(e.message));
+  for (const ref of ['hf://o/gated', 'hf://o/gated/stories-Q8_0.gguf']) {
+    await assert.rejects(inspect(ref, { hfEndpoint: hub, hfToken: 'hf_wrong' }),
+      (e) => /HTTP 401.*: the hub refused the token \(hfToken or \$HF_TOKEN\)/.test(e.message), ref);
+  }
+  await assert.rejects(inspect('hf://o/gated/stories-Q8_0.gguf', { hfEndpoint: hub, hfToken: '' }),
+    (e) => /HTTP 401 .*: a gated or private repository \(give a token with access: option hfToken/.test(e.message));
   // a URL on another host never gets it
   const other = `http://127.0.0.1:${cdnServer.address().port}/elsewhere/stories-Q8_0.gguf`;
   const at = auths.length;
