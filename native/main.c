@@ -32,7 +32,7 @@ static void usage(FILE *f) {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %s%s\n", commands[i].usage, commands[i].fn ? "" : " (not in this build)");
     fprintf(f, "\nMODEL: a GGUF path, or a URL downloaded once into $KITE_CACHE (default ~/.cache/kite):\n"
-               "  http(s)://HOST/PATH.gguf, hf://OWNER/REPO/FILE.gguf, or -hf OWNER/REPO[:QUANT].\n"
+               "  http(s)://HOST/PATH.gguf, hf://OWNER/REPO[@REV]/FILE.gguf, or -hf OWNER/REPO[@REV][:QUANT].\n"
                "Run 'kite COMMAND --help' for a command's options.\n");
 }
 

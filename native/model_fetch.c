@@ -51,6 +51,15 @@ static const char *hf_endpoint(void) {
     return e;
 }
 
+// A revision (branch, tag or commit) as URLs and cache paths take it: 1..100 of [A-Za-z0-9._-],
+// not '.' or '..' (a branch with '/', such as refs/pr/1, is not taken).
+static bool good_rev(const char *rev, size_t n) {
+    if (n == 0 || n > 100 || (n <= 2 && !strncmp(rev, "..", n))) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-", rev[i]) || !rev[i]) return false;
+    return true;
+}
+
 // A URL path as a relative cache path: every segment non-empty, not '.' or '..', printable
 // ASCII without backslashes; the query and fragment dropped. False when it is not safe.
 static bool safe_rel_path(const char *p, char *out, size_t n) {
@@ -333,12 +342,16 @@ static bool fetch_one(const char *spec, char *out, size_t n) {
                     spec, strchr(spec, '?') ? "query ('?')" : "fragment ('#')");
             return false;
         }
+        // OWNER/REPO@REV: the revision's files, cached under OWNER/REPO@REV (apart from main's)
         const char *p = spec + 5, *s1 = strchr(p, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
-        if (!s1 || !s2 || s1 == p || s2 == s1 + 1 || !s2[1] || !safe_rel_path(p, rel, sizeof rel)) {
-            fprintf(stderr, "kite: bad model URL '%s' (expected hf://OWNER/REPO/FILE.gguf)\n", spec);
+        const char *at = s2 ? memchr(s1 + 1, '@', (size_t)(s2 - s1 - 1)) : NULL, *repo_end = at ? at : s2;
+        if (!s1 || !s2 || s1 == p || repo_end == s1 + 1 || !s2[1] || memchr(p, '@', (size_t)(s1 - p)) ||
+            (at && !good_rev(at + 1, (size_t)(s2 - at - 1))) || !safe_rel_path(p, rel, sizeof rel)) {
+            fprintf(stderr, "kite: bad model URL '%s' (expected hf://OWNER/REPO[@REV]/FILE.gguf)\n", spec);
             return false;
         }
-        k = snprintf(url, sizeof url, "%s/%.*s/resolve/main/%s", hf_endpoint(), (int)(s2 - p), p, s2 + 1);
+        k = snprintf(url, sizeof url, "%s/%.*s/resolve/%.*s/%s", hf_endpoint(), (int)(repo_end - p), p,
+                     at ? (int)(s2 - at - 1) : 4, at ? at + 1 : "main", s2 + 1);
         if (k > 0 && (size_t)k < sizeof url) k = snprintf(out, n, "%s/hf/%s", dir, rel);
     } else {
         const char *host = strstr(spec, "://") + 3, *slash = strchr(host, '/');
@@ -401,23 +414,41 @@ static void first_of_split(char *name) {
     if (split_name(name, &no, &plen) > 1) memcpy(name + plen + 1, "00001", 5); // "-0000k-of-..." -> "-00001-of-..."
 }
 
-// True when name (a file in the repo) is a .gguf whose name contains quant (case-insensitive).
-static bool gguf_matches(const char *name, const char *quant) {
+// True when name (a file's path in the repo) is a .gguf whose path contains quant
+// (case-insensitive; NULL: any), at depth (0: top level, 1: in a first-level folder).
+static bool gguf_matches(const char *name, const char *quant, int depth) {
     size_t l = strlen(name);
+    const char *slash = strchr(name, '/');
+    if (depth == 0 ? slash != NULL : !slash || slash == name || strchr(slash + 1, '/')) return false;
     if (l < 5 || strcasecmp(name + l - 5, ".gguf") != 0) return false;
     if (strcasestr(name, "mmproj")) return false; // vision projectors are not the model
     return !quant || strcasestr(name, quant);
 }
 
-// Scans the cached copy of a repository (cache/hf/OWNER/REPO, top level) for a match.
+// Scans the cached copy of a repository (cache/hf/OWNER/REPO[@REV]) for a match: a top-level
+// file, else one in a first-level folder (as the hub's list is picked); its path there to name.
 static bool cached_repo_file(const char *repo_dir, const char *quant, char *name, size_t n) {
     DIR *d = opendir(repo_dir);
     if (!d) return false;
     bool found = false;
-    for (struct dirent *e; !found && (e = readdir(d));) {
-        if (!gguf_matches(e->d_name, quant)) continue;
-        snprintf(name, n, "%s", e->d_name);
-        found = true;
+    char sub_dir[PATH_CAP], rel[600]; // a folder's path; FOLDER/NAME
+    for (int depth = 0; depth < 2 && !found; depth++) {
+        rewinddir(d);
+        for (struct dirent *e; !found && (e = readdir(d));) {
+            if (e->d_name[0] == '.') continue;
+            if (depth == 0) {
+                found = gguf_matches(e->d_name, quant, 0) && snprintf(name, n, "%s", e->d_name) > 0;
+                continue;
+            }
+            const int k = snprintf(sub_dir, sizeof sub_dir, "%s/%s", repo_dir, e->d_name);
+            DIR *sub = k > 0 && (size_t)k < sizeof sub_dir ? opendir(sub_dir) : NULL;
+            for (struct dirent *f; sub && !found && (f = readdir(sub));) {
+                const int r = snprintf(rel, sizeof rel, "%s/%s", e->d_name, f->d_name);
+                found = r > 0 && (size_t)r < sizeof rel && f->d_name[0] != '.' && gguf_matches(rel, quant, 1) &&
+                        snprintf(name, n, "%s", rel) > 0;
+            }
+            if (sub) closedir(sub);
+        }
     }
     closedir(d);
     return found;
@@ -448,10 +479,13 @@ bool model_fetch_hf_repo(const char *spec, char *out, size_t n) {
     char repo[512], quant_buf[64], dir[PATH_CAP], repo_dir[PATH_CAP + 600], name[512];
     const char *colon = strchr(spec, ':'), *quant = NULL;
     size_t rl = colon ? (size_t)(colon - spec) : strlen(spec);
-    const char *slash = memchr(spec, '/', rl);
-    if (rl == 0 || rl >= sizeof repo || !slash || slash == spec || slash + 1 == spec + rl ||
-        memchr(slash + 1, '/', rl - (size_t)(slash + 1 - spec)) || (colon && (!colon[1] || strlen(colon + 1) >= sizeof quant_buf))) {
-        fprintf(stderr, "kite: -hf expects OWNER/REPO[:QUANT], got '%s'\n", spec);
+    const char *slash = memchr(spec, '/', rl), *at = memchr(spec, '@', rl);
+    // repo: OWNER/REPO[@REV], as cache paths and hf:// references name a revision's files
+    const size_t name_len = at ? (size_t)(at - spec) : rl;
+    if (rl == 0 || rl >= sizeof repo || !slash || slash == spec || slash + 1 >= spec + name_len ||
+        memchr(slash + 1, '/', rl - (size_t)(slash + 1 - spec)) || (at && !good_rev(at + 1, rl - name_len - 1)) ||
+        (colon && (!colon[1] || strlen(colon + 1) >= sizeof quant_buf))) {
+        fprintf(stderr, "kite: -hf expects OWNER/REPO[@REV][:QUANT], got '%s'\n", spec);
         return false;
     }
     memcpy(repo, spec, rl);
@@ -475,7 +509,7 @@ bool model_fetch_hf_repo(const char *spec, char *out, size_t n) {
         if (f && fgets(line, sizeof line, f)) {
             line[strcspn(line, "\n")] = 0;
             snprintf(path, sizeof path, "%s/%s", repo_dir, line);
-            if (gguf_matches(line, NULL) && !strchr(line, '/') && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+            if ((gguf_matches(line, NULL, 0) || gguf_matches(line, NULL, 1)) && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
                 snprintf(name, sizeof name, "%s", line);
                 found = true;
             }
@@ -486,7 +520,8 @@ bool model_fetch_hf_repo(const char *spec, char *out, size_t n) {
     if (found) first_of_split(name);
     if (!found) { // ask the hub for the repository's files
         char url[PATH_CAP], err[1024];
-        snprintf(url, sizeof url, "%s/api/models/%s", hf_endpoint(), repo);
+        snprintf(url, sizeof url, "%s/api/models/%.*s%s%s", hf_endpoint(), (int)name_len, repo, at ? "/revision/" : "",
+                 at ? repo + name_len + 1 : "");
         big_body b = {0};
         http_response r = {0};
         if (!http_get(url, 0, NULL, big_sink, &b, &r, err, sizeof err) || r.status != 200) {
@@ -506,13 +541,14 @@ bool model_fetch_hf_repo(const char *spec, char *out, size_t n) {
             json_free(doc);
             return false;
         }
-        // QUANT given: the first match; else Q4_K_M, else the first .gguf
-        for (int pass = 0; pass < 2 && !found; pass++) {
-            const char *want = pass == 0 ? (quant ? quant : DEFAULT_QUANT) : NULL;
-            if (pass == 1 && quant) break;
+        // QUANT given: the first match; else Q4_K_M, else the first .gguf; each a top-level file
+        // before one in a first-level folder (big repositories keep a quant's split set in one)
+        for (int pass = 0; pass < 4 && !found; pass++) {
+            const char *want = pass < 2 ? (quant ? quant : DEFAULT_QUANT) : NULL;
+            if (pass == 2 && quant) break;
             for (const json_value *e = sib->child; e && !found; e = e->next) {
                 const json_value *f = json_get(e, "rfilename");
-                if (!f || f->type != JSON_STRING || strchr(f->str, '/') || !gguf_matches(f->str, want)) continue;
+                if (!f || f->type != JSON_STRING || !gguf_matches(f->str, want, pass % 2)) continue;
                 snprintf(name, sizeof name, "%s", f->str);
                 found = true;
             }

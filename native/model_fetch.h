@@ -1,5 +1,5 @@
-// model_fetch.h - models named by URL: -m http(s)://..., -m hf://owner/repo/file.gguf and
-// -hf owner/repo[:QUANT] are downloaded once into a cache folder ($KITE_CACHE, default
+// model_fetch.h - models named by URL: -m http(s)://..., -m hf://owner/repo[@rev]/file.gguf and
+// -hf owner/repo[@rev][:QUANT] are downloaded once into a cache folder ($KITE_CACHE, default
 // ~/.cache/kite) and opened from there afterwards without any request.
 #ifndef KITE_NATIVE_MODEL_FETCH_H
 #define KITE_NATIVE_MODEL_FETCH_H
@@ -10,7 +10,8 @@
 // True when spec is a URL (http://, https://, hf://) rather than a file path.
 bool model_fetch_is_url(const char *spec);
 
-// Makes the model at url (http://, https:// or hf://owner/repo/path) available locally and writes
+// Makes the model at url (http://, https:// or hf://owner/repo[@rev]/path: the revision's file,
+// default main, cached apart from other revisions' under owner/repo@rev) available locally and writes
 // its cached path to out[0..n). A cached file is used as is. Otherwise it is downloaded into
 // PATH.part with progress on stderr, resuming an earlier partial download with a Range request
 // and If-Range: the ETag the partial bytes came with, so a file changed since starts over (and
@@ -25,10 +26,12 @@ bool model_fetch_is_url(const char *spec);
 // (the loader opens them from there); false when any of them fails.
 bool model_fetch_url(const char *url, char *out, size_t n);
 
-// As model_fetch_url for a Hugging Face repository "owner/repo[:QUANT]": the .gguf file whose
-// name contains QUANT (case-insensitive; default Q4_K_M, else the repository's first .gguf),
-// looked up in the cache first, then in the repository's file list (ENDPOINT/api/models/REPO).
-// A split set's file picks its first file, and so the whole set.
+// As model_fetch_url for a Hugging Face repository "owner/repo[@rev][:QUANT]": the .gguf file
+// whose path contains QUANT (case-insensitive; default Q4_K_M, else the repository's first
+// .gguf), a top-level file before one in a first-level folder (QUANT/NAME-00001-of-0000N.gguf),
+// looked up in the cache first, then in the revision's file list
+// (ENDPOINT/api/models/REPO[/revision/REV]). A split set's file picks its first file, and so the
+// whole set.
 bool model_fetch_hf_repo(const char *repo, char *out, size_t n);
 
 #endif

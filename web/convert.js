@@ -16,7 +16,7 @@ const OUTTYPES = { auto: -1, f32: 0, f16: 1, q8_0: 8, bf16: 30 };
 
 export async function convert(source, opts = {}) {
   checkOptions('convert', opts, CONVERT_OPTIONS);
-  const { outtype = 'auto', name, onProgress, signal, output, simd } = opts;
+  const { outtype = 'auto', name, onProgress, signal, output, simd, hfEndpoint, hfToken } = opts;
   const as = outputKind('convert', opts);
   // The worker blocks while this side reads: it needs shared memory to be woken through.
   if (typeof SharedArrayBuffer !== 'function' || !(isNode || globalThis.crossOriginIsolated === true)) {
@@ -27,7 +27,7 @@ export async function convert(source, opts = {}) {
   const stop = new AbortController();
   const forward = () => stop.abort();
   if (signal?.aborted) stop.abort();
-  const folder = await openCheckpoint(source, { signal: stop.signal });
+  const folder = await openCheckpoint(source, { signal: stop.signal, hfEndpoint, hfToken });
   signal?.addEventListener('abort', forward, { once: true });
   let client = null;
   let out = null;
@@ -57,6 +57,9 @@ export async function convert(source, opts = {}) {
   } catch (e) {
     await out?.discard();
     if (signal?.aborted && e.status !== 'aborted') throw new KiteError('aborted', 'aborted');
+    // a refused request (a gated repository's 401) is why a file seemed missing
+    const refused = folder.refused?.();
+    if (refused && e.status !== 'aborted') throw new KiteError(`kite: convert: ${refused.message}`, refused.status);
     throw e;
   } finally {
     ab.release();

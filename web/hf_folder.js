@@ -5,17 +5,19 @@
 // sync_bridge.js; each request is served here.
 import { isNode } from './env.js';
 import { KiteError } from './errors.js';
+import { hfAuth, hfDenied, hfEndpointOf } from './hf_repo.js';
 
 const bad = (msg) => new KiteError(`kite: convert: ${msg}`, 'invalid input');
 const failure = (msg, status) => Object.assign(new Error(msg), { status });
 
 // hf://owner/repo or hf://owner/repo@revision (a trailing '/' allowed) -> the base URL of the
-// repository's files and the repository's name; null when ref names no repository so.
-function hfRepo(ref) {
+// repository's files on the hub at endpoint and the repository's name; null when ref names no
+// repository so.
+function hfRepo(ref, endpoint) {
   const m = /^hf:\/\/([^/?#@]+)\/([^/?#@]+)(?:@([^/?#]+))?\/?$/.exec(ref);
   if (!m) return null;
   const [, owner, repo, rev] = m;
-  return { base: `https://huggingface.co/${owner}/${repo}/resolve/${encodeURIComponent(rev || 'main')}/`, name: repo };
+  return { base: `${hfEndpointOf(endpoint)}/${owner}/${repo}/resolve/${encodeURIComponent(rev || 'main')}/`, name: repo };
 }
 
 // A name the converter asks for is relative to the folder: one without '..' or an absolute start.
@@ -24,23 +26,26 @@ function checkName(name) {
 }
 
 // Opens source as a folder: { name (the folder's, for general.name; '' when unknown), exists(name),
-// size(name), read(name, offset, bytes) (fills bytes), paths() (Node: the files read), close() }.
-// Throws a KiteError naming what is wrong with source. signal: cancels a URL folder's requests.
-export async function openCheckpoint(source, { signal } = {}) {
+// size(name), read(name, offset, bytes) (fills bytes), paths() (Node: the files read), close(),
+// and for a URL folder refused() (the first request the server refused: an Error, else null) }.
+// Throws a KiteError naming what is wrong with source. signal: cancels a URL folder's requests;
+// hfEndpoint: the hub of hf:// (default https://huggingface.co); hfToken: sent to that hub only
+// (hf_repo.js hfAuth: in Node $HF_TOKEN when absent).
+export async function openCheckpoint(source, { signal, hfEndpoint, hfToken } = {}) {
   if (source instanceof URL) source = source.href;
   const list = typeof FileList === 'function' && source instanceof FileList ? Array.from(source) : Array.isArray(source) ? source : null;
   if (list) return filesFolder(list);
   if (typeof source !== 'string' || source === '' || source.includes('\0'))
     throw bad('a checkpoint is a FileList or File[] (a picked folder), a Node folder path, or an hf://owner/repo or http(s) base URL');
   if (source.startsWith('hf://')) {
-    const repo = hfRepo(source);
+    const repo = hfRepo(source, hfEndpoint);
     if (!repo) throw bad(`bad Hugging Face repository ${JSON.stringify(source)} (expected hf://owner/repo or hf://owner/repo@revision)`);
-    return urlFolder(repo.base, repo.name, signal);
+    return urlFolder(repo.base, repo.name, signal, hfAuth(repo.base, hfEndpoint, hfToken), true);
   }
   if (/^https?:/i.test(source) || (!isNode && !source.startsWith('file:'))) {
     const url = new URL(source, globalThis.location?.href);
     if (!url.pathname.endsWith('/')) url.pathname += '/';
-    return urlFolder(url.href, decodeURIComponent(url.pathname.split('/').at(-2) ?? ''), signal);
+    return urlFolder(url.href, decodeURIComponent(url.pathname.split('/').at(-2) ?? ''), signal, hfAuth(url.href, hfEndpoint, hfToken));
   }
   if (!isNode) throw bad(`${source}: a folder path is for Node; in a browser give the picked Files or a URL`);
   return pathFolder(source);
@@ -135,18 +140,21 @@ const READ_AHEAD = 16 * 2 ** 20;
 
 // Files under a base URL: each probed once (a one-byte range request gives its size), read by
 // range requests with READ_AHEAD (the last ranges of the two files read last are kept); a server
-// that ignores ranges sends the whole file, which is then kept.
-function urlFolder(base, name, signal) {
+// that ignores ranges sends the whole file, which is then kept. auth: headers sent with each
+// request (the hub's token; a redirect to another origin drops it); hub: whether base is an
+// hf:// repository's (its 401 / 403 then says what a token would do).
+function urlFolder(base, name, signal, auth, hub = false) {
   const probed = new Map(); // name -> { size } or { missing: true }
   const whole = new Map(); // name -> the whole file (a server without ranges)
   const ahead = new Map(); // name -> { offset, bytes }: its last range fetched (two names at most)
+  let refused = null; // the first request the server refused (an HTTP error other than 404 / 410)
   const url = (n) => {
     checkName(n);
     return new URL(n.split('/').map(encodeURIComponent).join('/'), base).href;
   };
   const get = async (n, range) => {
     try {
-      return await fetch(url(n), { headers: { range: `bytes=${range}` }, signal });
+      return await fetch(url(n), { headers: { ...auth, range: `bytes=${range}` }, signal });
     } catch (e) {
       throw failure(`cannot fetch ${url(n)}: ${e.cause?.message || e.message}`, 'i/o error');
     }
@@ -162,7 +170,11 @@ function urlFolder(base, name, signal) {
       const bytes = new Uint8Array(await res.arrayBuffer());
       whole.set(n, bytes);
       p = { size: bytes.length };
-    } else throw failure(`cannot fetch ${url(n)}: HTTP ${res.status} ${res.statusText}`, 'i/o error');
+    } else {
+      // the converter reads a failed exists() as a missing file: its error is kept for convert.js
+      refused ??= failure(`cannot fetch ${url(n)}: HTTP ${res.status} ${res.statusText}${hub ? hfDenied(res.status, auth) : ''}`, 'i/o error');
+      throw refused;
+    }
     if (res.status !== 200) await res.body?.cancel();
     if (Number.isNaN(p.size)) throw failure(`${url(n)}: the server's answer to a range request has no Content-Range size`, 'i/o error');
     probed.set(n, p);
@@ -213,6 +225,7 @@ function urlFolder(base, name, signal) {
       bytes.set(win.bytes.subarray(offset - win.offset, end - win.offset));
     },
     paths: () => [],
+    refused: () => refused,
     close() {},
   };
 }

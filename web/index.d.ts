@@ -72,6 +72,10 @@ export interface DownloadOptions {
   /** The Hugging Face hub hf:// references are fetched from (file lists and files): an http(s)
    *  URL, default 'https://huggingface.co' (a mirror, or a local server in tests). */
   hfEndpoint?: string;
+  /** The token (Authorization: Bearer) for gated or private repositories, sent to hfEndpoint's
+   *  URLs only (a redirect to the CDN drops it), never stored; absent: in Node $HF_TOKEN, as
+   *  huggingface_hub and `kite -hf` read it; '' sends none. */
+  hfToken?: string;
   /** The file's SHA-256 (64 hex digits): the bytes are checked before use (a mismatch
    *  rejects; a cached copy that fails it is dropped and the URL downloaded again, once).
    *  Hashing runs in JS at tens of MB/s: a cached copy is hashed on its first load in each
@@ -516,6 +520,9 @@ export interface ConvertOptions {
   output?: string;
   /** Result form; default 'uint8array' in Node, 'blob' in browsers, 'file' with output. */
   as?: 'uint8array' | 'blob' | 'file';
+  /** As DownloadOptions' hfEndpoint and hfToken, for hf://owner/repo[@revision]. */
+  hfEndpoint?: string;
+  hfToken?: string;
 }
 
 /** Converts a Hugging Face checkpoint (config.json, tokenizer.json / tokenizer.model,

@@ -67,10 +67,10 @@ const copyName = (storage, url, cacheKey, sha256) => `${storage} ${cacheKey === 
 // An abort of signal rejects at once (the caller then ends the worker).
 // extra: a second source the op reads (quantize's importance matrix: { described, ...fields }),
 // served as part 1.
-async function withSource(client, op, source, args, { onProgress, signal, onChunk, stallTimeout, cache, cacheKey, sha256, connections, partSize, hfEndpoint } = {}, extra = null) {
+async function withSource(client, op, source, args, { onProgress, signal, onChunk, stallTimeout, cache, cacheKey, sha256, connections, partSize, hfEndpoint, hfToken } = {}, extra = null) {
   const list = Array.isArray(source) ? source : null;
   if (list && list.length === 0) throw new KiteError('kite: an empty list of model files', 'invalid input');
-  const described = await Promise.all((list ?? [source]).map((s) => describeSource(s, { hfEndpoint })));
+  const described = await Promise.all((list ?? [source]).map((s) => describeSource(s, { hfEndpoint, hfToken })));
   const desc = list ? described.map((d) => d.desc) : described[0].desc;
   if (extra) {
     described[1] = extra.described;
@@ -115,9 +115,9 @@ async function withSource(client, op, source, args, { onProgress, signal, onChun
 
 // A repository reference (hf://owner/repo[@revision][:QUANT]) -> the reference of the file the
 // hub's file list picks (hf_repo.js; a split set's first file); any other source as it is.
-async function pickRepoFile(source, { hfEndpoint, signal }) {
+async function pickRepoFile(source, { hfEndpoint, hfToken, signal }) {
   const s = source instanceof URL ? source.href : source;
-  return parseHfRepo(s) ? resolveHfRepo(s, { hfEndpoint, signal }) : source;
+  return parseHfRepo(s) ? resolveHfRepo(s, { hfEndpoint, hfToken, signal }) : source;
 }
 
 // A loaded model. Methods queue in its worker: one runs at a time.
@@ -376,7 +376,7 @@ async function onFittingBuild(start, memory64, run, keep = false) {
 
 export async function loadModel(source, opts = {}) {
   checkOptions('loadModel', opts, LOAD_OPTIONS);
-  const { onProgress, threads, nCtx = 0, flavor, simd, signal, vocabOnly = false, stallTimeout, cache, cacheKey, sha256, gpuLayers, fallback = true, connections, partSize, memory64, hfEndpoint } = opts;
+  const { onProgress, threads, nCtx = 0, flavor, simd, signal, vocabOnly = false, stallTimeout, cache, cacheKey, sha256, gpuLayers, fallback = true, connections, partSize, memory64, hfEndpoint, hfToken } = opts;
   checkMemory64('loadModel', memory64, flavor);
   const device = memory64 === true ? 'cpu' : pickDevice(opts);
   source = await pickRepoFile(source, opts);
@@ -384,13 +384,13 @@ export async function loadModel(source, opts = {}) {
   const files = Array.isArray(source) ? source : splitSetNames(source);
   if (files && sha256) throw new KiteError('kite: loadModel: sha256 checks one file, not a split set', 'invalid input');
   if (files && cacheKey !== undefined) throw new KiteError('kite: loadModel: cacheKey names one file\'s cache entry, not a split set\'s', 'invalid input');
-  for (const s of files ?? [source]) await describeSource(s, { hfEndpoint }); // a bad source fails before any worker starts
+  for (const s of files ?? [source]) await describeSource(s, { hfEndpoint, hfToken }); // a bad source fails before any worker starts
   // A model too large for the wasm32 heap goes to the memory64 build (CPU only) where it can.
   const load = (dev) => onFittingBuild((m64) => Client.start({ flavor, threads, simd, device: m64 ? 'cpu' : dev, memory64: m64 }), memory64,
     async (client) => {
       const d = client.build === 'kite-st64' ? 'cpu' : dev;
       const r = await withSource(client, 'load', files ?? source, { nCtx, threads: client.threads, vocabOnly, device: d, gpuLayers, fallback },
-        { onProgress, signal, stallTimeout, cache, cacheKey, sha256, connections, partSize, hfEndpoint });
+        { onProgress, signal, stallTimeout, cache, cacheKey, sha256, connections, partSize, hfEndpoint, hfToken });
       return { client, r };
     }, true);
   let { client, r } = await load(device);
@@ -439,19 +439,19 @@ export async function inspect(source, opts = {}) {
 
 export async function quantize(source, type, opts = {}) {
   checkOptions('quantize', opts, QUANTIZE_OPTIONS);
-  const { onProgress, signal, threads, flavor, simd, output, allowRequantize, pure, leaveOutputTensor, stallTimeout, cache, cacheKey, sha256, connections, partSize, memory64, hfEndpoint } = opts;
+  const { onProgress, signal, threads, flavor, simd, output, allowRequantize, pure, leaveOutputTensor, stallTimeout, cache, cacheKey, sha256, connections, partSize, memory64, hfEndpoint, hfToken } = opts;
   checkMemory64('quantize', memory64, flavor);
   if (typeof type !== 'string' || !type || type.includes('\0'))
     throw new KiteError('kite: quantize(source, type) needs a type name such as "Q4_K_M"', 'invalid input');
   const as = outputKind('quantize', opts);
   source = await pickRepoFile(source, opts);
-  const { desc } = await describeSource(source, { hfEndpoint });
+  const { desc } = await describeSource(source, { hfEndpoint, hfToken });
   const { imatrix, includeWeights, excludeWeights, imatrixFile } = opts;
   if (imatrix === undefined && (includeWeights || excludeWeights || imatrixFile !== undefined))
     throw new KiteError('kite: quantize: includeWeights, excludeWeights and imatrixFile need an imatrix', 'invalid input');
   let im = null;
   if (imatrix !== undefined) {
-    const described = await describeSource(imatrix, { hfEndpoint }).catch((e) => {
+    const described = await describeSource(imatrix, { hfEndpoint, hfToken }).catch((e) => {
       throw new KiteError(`kite: quantize: option imatrix: ${e.message.replace(/^kite: /, '').replace('a model source', 'an importance matrix source')}`, 'invalid input');
     });
     // The name quantize.imatrix.file records: imatrixFile, else the path or URL as given
@@ -482,7 +482,7 @@ export async function quantize(source, type, opts = {}) {
           stats = await withSource(client, 'quantize', source, {
             type,
             opts: { threads: client.threads, allowRequantize: !!allowRequantize, pure: !!pure, leaveOutputTensor: !!leaveOutputTensor },
-          }, { onProgress, signal: stop.signal, onChunk, stallTimeout, cache, cacheKey, sha256, connections, partSize, hfEndpoint }, im);
+          }, { onProgress, signal: stop.signal, onChunk, stallTimeout, cache, cacheKey, sha256, connections, partSize, hfEndpoint, hfToken }, im);
           break;
         } catch (e) {
           // Too large for the wasm32 heap (refused before any output): once more on the memory64 build.

@@ -43,8 +43,11 @@ const memory64 = (v) => (v === true || v === false || v === 'auto' ? null : "tru
 // The hub hf:// references are fetched from: an http(s) URL.
 const hfEndpoint = (v) => (typeof v === 'string' && /^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/i.test(v) ? null
   : 'an http(s) URL (the Hugging Face hub, e.g. "https://huggingface.co")');
+// The token sent to that hub: '' (none) or printable ASCII without spaces (a header value).
+const hfToken = (v) => (typeof v === 'string' && /^[\x21-\x7e]*$/.test(v) ? null
+  : "a Hugging Face token (printable ASCII without spaces), or '' to send none");
 const download = {
-  memory64, hfEndpoint,
+  memory64, hfEndpoint, hfToken,
   stallTimeout, cache, cacheKey, sha256,
   connections: int(1, 16),
   partSize: int(2 ** 20, 2 ** 30, ' (bytes)'),
@@ -83,6 +86,7 @@ export const CONVERT_OPTIONS = {
   name: (v) => (typeof v === 'string' && !v.includes('\0') ? null : 'a string without NUL'),
   output: path,
   as: oneOf('uint8array', 'blob', 'file'),
+  hfEndpoint, hfToken,
 };
 
 // A JSON schema: a plain object (it crosses to the core as JSON text) or its JSON text.

@@ -1,6 +1,7 @@
 // reader.js - (worker side) streams a model's bytes straight into one wasm heap block:
 // Node files by positioned reads, URLs by fetch with progress, Blobs by slices, in-memory
 // buffers by pulling slices from the caller. The model is never held twice in JS.
+import { hfDenied } from './hf_repo.js';
 
 // wasm32 addresses 4 GiB; the model shares it with the runtime, the KV cache and scratch,
 // so a file needs this much headroom below the limit to be worth trying.
@@ -181,10 +182,11 @@ function stallError(desc, ms) {
   return e;
 }
 
-// The download's request (with extra request headers), its headers awaited under the stall
-// timeout and the signal. Resolves to { body, size, res } (size undefined when the server does
-// not say it). An HTTP error status rejects with an Error whose httpStatus is that status; a
-// request without a Range header answered with part of the file (206) rejects naming it.
+// The download's request (desc.headers: the hub's token for a URL on it; then the extra request
+// headers), its headers awaited under the stall timeout and the signal. Resolves to
+// { body, size, res } (size undefined when the server does not say it). An HTTP error status
+// rejects with an Error whose httpStatus is that status; a request without a Range header
+// answered with part of the file (206) rejects naming it.
 export async function startDownload(desc, io, headers = {}) {
   const ctrl = new AbortController();
   const onAbort = () => ctrl.abort();
@@ -193,7 +195,7 @@ export async function startDownload(desc, io, headers = {}) {
   desc.release = () => io.signal?.removeEventListener('abort', onAbort);
   let res;
   try {
-    res = await withStall(fetch(desc.url, { signal: ctrl.signal, headers }), desc, io);
+    res = await withStall(fetch(desc.url, { signal: ctrl.signal, headers: { ...desc.headers, ...headers } }), desc, io);
   } catch (e) {
     desc.release();
     if (io.signal?.aborted) throw abortError();
@@ -203,7 +205,7 @@ export async function startDownload(desc, io, headers = {}) {
   if (!res.ok) {
     desc.release();
     ctrl.abort();
-    const e = new Error(`cannot fetch ${desc.url}: HTTP ${res.status} ${res.statusText}`);
+    const e = new Error(`cannot fetch ${desc.url}: HTTP ${res.status} ${res.statusText}${desc.hub ? hfDenied(res.status, desc.headers) : ''}`);
     e.httpStatus = res.status;
     throw e;
   }

@@ -2,7 +2,7 @@
 // ArrayBuffer/typed array, Node path) into a message the worker can read the bytes from.
 import { isNode } from './env.js';
 import { KiteError } from './errors.js';
-import { DEFAULT_HF_ENDPOINT, hfEndpointOf, parseHfRepo } from './hf_repo.js';
+import { DEFAULT_HF_ENDPOINT, hfAuth, hfEndpointOf, parseHfRepo } from './hf_repo.js';
 
 // hf://owner/repo/path/file.gguf (optionally owner/repo@revision/...) -> the Hugging Face
 // download URL, ENDPOINT/owner/repo/resolve/<revision or main>/path/file.gguf (endpoint: the
@@ -40,14 +40,18 @@ function isDetached(buffer) {
 
 // Returns { desc, serve }: desc goes to the worker ({kind: 'path'|'url'|'blob'|'bytes', ...});
 // serve(offset, length) gives a copy of the next bytes of an in-memory source (else null).
-// hfEndpoint: the hub an hf:// file reference is fetched from (hfUrl's endpoint).
-export async function describeSource(source, { hfEndpoint } = {}) {
+// hfEndpoint: the hub an hf:// file reference is fetched from (hfUrl's endpoint); a URL on it
+// carries hfToken (hf_repo.js hfAuth) as desc.headers, sent with each of its requests (never
+// stored: the cache records a URL's copy by its URL); desc.hub: whether it is an hf:// reference
+// (a 401 / 403 then says what a token would do).
+export async function describeSource(source, { hfEndpoint, hfToken } = {}) {
   if (source instanceof URL) source = source.href;
   if (typeof source === 'string') {
     // '' would resolve to the working directory (Node) or the page itself (browsers)
     if (source === '') throw new KiteError('kite: the model source is an empty string (give a path, URL or hf:// reference)', 'invalid input');
-    if (source.startsWith('hf://')) return { desc: { kind: 'url', url: hfUrl(source, hfEndpoint), name: source } };
-    if (/^(https?|blob|data):/i.test(source)) return { desc: { kind: 'url', url: source, name: source } };
+    const web = source.startsWith('hf://') ? hfUrl(source, hfEndpoint) : /^https?:/i.test(source) ? source : null;
+    if (web) return { desc: { kind: 'url', url: web, name: source, headers: hfAuth(web, hfEndpoint, hfToken), hub: source.startsWith('hf://') } };
+    if (/^(blob|data):/i.test(source)) return { desc: { kind: 'url', url: source, name: source } };
     if (isNode) {
       const { fileURLToPath } = await import('node:url');
       const { resolve } = await import('node:path');

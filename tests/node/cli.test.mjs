@@ -345,7 +345,9 @@ const requests = []; // [{ url, range, ifRange }]
 //   t/html     an HTML error page as 200 (a rate limit, a proxy's login page), later the file
 //   t/noetag   as t/drop, with no ETag (nothing to tie a resume to)
 //   t/split    a split set of 3 files (SPLIT), no checksum published
-// /api/models/REPO lists README.md, FILE and a Q8_0 name (the same bytes); t/split's, its files.
+//   t/folders  that split set in a folder, Q8_0/ (and its first file in mmproj/)
+// /api/models/REPO lists README.md, FILE and a Q8_0 name (the same bytes); t/split's and
+// t/folders', their files. Revision v2 (/api/models/REPO/revision/v2, /REPO/resolve/v2/) is main's.
 before(async () => {
   const dropped = new Set();
   server = createServer((req, res) => {
@@ -357,18 +359,20 @@ before(async () => {
         return res.writeHead(302, { location: to }).end();
       }
     }
-    const api = req.url.match(/^\/api\/models\/(t\/\w+)$/);
+    const api = req.url.match(/^\/api\/models\/(t\/\w+)(?:\/revision\/v2)?$/);
     if (api) {
-      const names = api[1] === 't/split' ? ['README.md', splitName(2), splitName(1), splitName(3)] : ['README.md', 'stories260K.gguf', 'stories260K-Q8_0.gguf'];
+      const names = api[1] === 't/split' ? ['README.md', splitName(2), splitName(1), splitName(3)]
+        : api[1] === 't/folders' ? ['README.md', `mmproj/${splitName(1)}`, ...[2, 1, 3].map((k) => `Q8_0/${splitName(k)}`)]
+        : ['README.md', 'stories260K.gguf', 'stories260K-Q8_0.gguf'];
       const body = JSON.stringify({ id: api[1], siblings: names.map((rfilename) => ({ rfilename })) });
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       return res.end(body);
     }
-    const m = req.url.match(/^\/(t\/\w+)\/resolve\/main\/([\w.-]+?)(\.sha256)?$/);
+    const m = req.url.match(/^\/(t\/\w+)\/resolve\/(?:main|v2)\/((?:\w+\/)?[\w.-]+?)(\.sha256)?$/);
     if (!m || !m[2].endsWith('.gguf')) return res.writeHead(404).end('not found');
     const mode = m[1].slice(2);
-    const split = mode === 'split' && /^stories260K-Q8_0-0000([123])-of-00003$/.exec(m[2].slice(0, -5));
-    if (mode === 'split' && !split) return res.writeHead(404).end('not found');
+    const split = (mode === 'split' || mode === 'folders') && /^(?:Q8_0\/)?stories260K-Q8_0-0000([123])-of-00003$/.exec(m[2].slice(0, -5));
+    if ((mode === 'split' || mode === 'folders') && !split) return res.writeHead(404).end('not found');
     if (mode === 'html' && !m[3] && !dropped.has(req.url)) {
       dropped.add(req.url);
       const page = '<!DOCTYPE html><html><body>Too many requests</body></html>';
@@ -607,6 +611,60 @@ test('download: -hf OWNER/REPO:QUANT and -m hf://.../NAME-00001-of-00003.gguf fe
   assert.equal(m.status, 0, m.stderr);
   assert.equal(m.stdout, REF);
   assert.deepEqual(readdirSync(join(other, 'hf/t/split')).filter((f) => f.endsWith('.gguf')).sort(), files);
+});
+
+test('download: -hf OWNER/REPO@REV[:QUANT] and -m hf://OWNER/REPO@REV/FILE fetch that revision, cached apart from main', async () => {
+  const cache = mkdtempSync(join(tmp, 'cache-'));
+  const from = requests.length;
+  const r = await fetchRun(['-hf', 't/etag@v2:q8_0'], cache, 'sockets');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, REF);
+  assert.deepEqual(requests.slice(from).map((q) => q.url), ['/api/models/t/etag/revision/v2', '/t/etag/resolve/v2/stories260K-Q8_0.gguf']);
+  assert.ok(existsSync(join(cache, 'hf/t/etag@v2/stories260K-Q8_0.gguf')));
+  assert.ok(!existsSync(join(cache, 'hf/t/etag')), 'main has its own folder');
+  const n = requests.length;
+  assert.equal((await fetchRun(['-hf', 't/etag@v2:Q8_0'], cache, 'sockets')).status, 0);
+  assert.equal(requests.length, n, 'no request once cached');
+  // main is another revision: asked for again
+  assert.equal((await fetchRun(['-hf', 't/etag:Q8_0'], cache, 'sockets')).status, 0);
+  assert.deepEqual(requests.slice(n).map((q) => q.url), ['/api/models/t/etag', '/t/etag/resolve/main/stories260K-Q8_0.gguf']);
+  const at = requests.length;
+  const m = await fetchRun(['-m', 'hf://t/etag@v2/stories260K.gguf'], cache, 'sockets');
+  assert.equal(m.status, 0, m.stderr);
+  assert.deepEqual(requests.slice(at).map((q) => q.url), ['/t/etag/resolve/v2/stories260K.gguf']);
+  assert.ok(existsSync(join(cache, 'hf/t/etag@v2/stories260K.gguf')));
+  // a revision URLs and cache paths cannot take is refused before any request
+  const before = requests.length;
+  for (const bad of [['-hf', 't/etag@'], ['-hf', 't/etag@a%2Fb'], ['-hf', 't/etag@..:Q8_0'], ['-hf', 'o@x/etag'],
+    ['-m', 'hf://t/etag@/stories260K.gguf'], ['-m', 'hf://t/etag@a=b/stories260K.gguf'], ['-m', 'hf://t@v2/etag/x.gguf']]) {
+    const b = await fetchRun(bad, cache, 'sockets');
+    assert.equal(b.status, 1, bad.join(' '));
+    assert.match(b.stderr, /expects OWNER\/REPO\[@REV\]\[:QUANT\]|expected hf:\/\/OWNER\/REPO\[@REV\]\/FILE\.gguf/, bad.join(' '));
+  }
+  assert.equal(requests.length, before);
+});
+
+test('download: -hf picks a quant kept in a first-level folder (its split set whole), then from the cache', async () => {
+  const files = [1, 2, 3].map((k) => `Q8_0/${splitName(k)}`);
+  for (const quant of ['', ':q8_0']) {
+    const cache = mkdtempSync(join(tmp, 'cache-'));
+    const from = requests.length;
+    const r = await fetchRun(['-hf', `t/folders${quant}`], cache, 'sockets');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, REF);
+    // no top-level .gguf; never the mmproj folder's; file 2 listed first: file 1, then the set
+    const got = requests.slice(from).map((q) => q.url).filter((u) => !u.endsWith('.sha256'));
+    assert.deepEqual(got, ['/api/models/t/folders', ...files.map((f) => `/t/folders/resolve/main/${f}`)], quant);
+    files.forEach((f, i) => assert.ok(readFileSync(join(cache, 'hf/t/folders', f)).equals(SPLIT[i]), f));
+    const n = requests.length;
+    // (with no QUANT and no choice noted, the cache only answers for Q4_K_M: the hub is asked)
+    for (const again of quant ? ['t/folders:Q8_0'] : ['t/folders', 't/folders:Q8_0']) {
+      const a = await fetchRun(['-hf', again], cache, 'sockets');
+      assert.equal(a.status, 0, a.stderr);
+      assert.equal(a.stdout, REF);
+    }
+    assert.deepEqual(requests.slice(n), [], 'no request once cached');
+  }
 });
 
 test('download: an hf:// reference with a query or fragment is refused as the npm package does, before any request', async () => {

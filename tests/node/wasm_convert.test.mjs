@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { convert, loadModel } from '../../web/index.js';
 import { serve } from '../../web/serve.mjs';
@@ -124,6 +125,42 @@ test('convert: a base URL reads the files by name and the tensors by range reque
     assert.ok(Buffer.from(await convert(`${plain.url}llama/`)).equals(c.llamaF16), 'llama from a server without ranges');
   } finally {
     await plain.close();
+  }
+});
+
+test('convert: hf://owner/repo[@rev] reads from hfEndpoint\'s hub; hfToken reaches the hub, not the CDN it redirects to', async () => {
+  requireModels();
+  requireDist(['st']);
+  const c = checkpoints();
+  const seen = []; // [host, path, Authorization]
+  const cdn = createServer((req, res) => {
+    seen.push(['cdn', req.url, req.headers.authorization]);
+    const file = join(c.llama, decodeURIComponent(req.url.slice(1)));
+    if (!existsSync(file)) return res.writeHead(404).end('not found');
+    res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(readFileSync(file)); // no ranges: whole files
+  });
+  await new Promise((r) => cdn.listen(0, '127.0.0.1', r));
+  const hub = createServer((req, res) => {
+    seen.push(['hub', req.url, req.headers.authorization]);
+    if (req.headers.authorization !== 'Bearer hf_secret') return res.writeHead(401).end('gated');
+    const m = /^\/o\/llama\/resolve\/v2\/([\w.-]+)$/.exec(req.url);
+    if (!m) return res.writeHead(404).end('not found');
+    res.writeHead(302, { location: `http://127.0.0.1:${cdn.address().port}/${m[1]}` }).end();
+  });
+  await new Promise((r) => hub.listen(0, '127.0.0.1', r));
+  const endpoint = `http://127.0.0.1:${hub.address().port}`;
+  try {
+    const out = await convert('hf://o/llama@v2', { hfEndpoint: endpoint, hfToken: 'hf_secret' });
+    assert.ok(Buffer.from(out).equals(c.llamaF16), 'the native kite convert bytes');
+    assert.ok(seen.some(([h, p]) => h === 'hub' && p === '/o/llama/resolve/v2/model.safetensors'), JSON.stringify(seen));
+    for (const [host, path, auth] of seen) assert.equal(auth, host === 'hub' ? 'Bearer hf_secret' : undefined, `${host} ${path}`);
+    assert.ok(seen.some(([h]) => h === 'cdn'), 'the files came from the CDN');
+    // without a token the hub's 401 says what a token would do
+    await assert.rejects(convert('hf://o/llama@v2', { hfEndpoint: endpoint, hfToken: '' }),
+      (e) => e.status === 'i/o error' && /HTTP 401 .*a gated or private repository \(give a token with access: option hfToken/.test(e.message));
+  } finally {
+    hub.close();
+    cdn.close();
   }
 });
 
