@@ -7,6 +7,7 @@
 import { openEntry, freeSpace, isEntryOf } from './model_cache.js';
 import { CHUNK, checkSize, iterate, readBody, readUnknownLength, startDownload, streamToHeap } from './reader.js';
 import { DEFAULT_PART_SIZE, downloadParts, layoutParts, otherVersion, parallelUsable, rangeValidator, readUrl } from './ranged_download.js';
+import { failure } from './errors.js';
 
 const mib = (n) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
@@ -276,7 +277,7 @@ async function downloadToOpfs(entry, m, desc, io, info) {
       off = have;
     }
     for await (const chunk of iterate(body, desc, io)) {
-      if (off + chunk.byteLength > size) throw new Error(`${desc.name}: server sent more than its Content-Length (${size})`);
+      if (off + chunk.byteLength > size) throw failure(`${desc.name}: server sent more than its Content-Length (${size})`, 'i/o error');
       io.heap().set(chunk, ptr + off);
       if (access) {
         try {
@@ -288,7 +289,7 @@ async function downloadToOpfs(entry, m, desc, io, info) {
       off += chunk.byteLength;
       io.progress(off, size);
     }
-    if (off !== size) throw new Error(`${desc.name}: download ended after ${off} of ${size} bytes`);
+    if (off !== size) throw failure(`${desc.name}: download ended after ${off} of ${size} bytes`, 'i/o error');
   } catch (e) {
     io.free(ptr);
     throw e;

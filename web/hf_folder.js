@@ -4,11 +4,10 @@
 // files are fetched by name, tensors by range requests). The worker asks for the files through
 // sync_bridge.js; each request is served here.
 import { isNode } from './env.js';
-import { KiteError } from './errors.js';
+import { KiteError, failure } from './errors.js';
 import { hfAuth, hfDenied, hfEndpointOf } from './hf_repo.js';
 
 const bad = (msg) => new KiteError(`kite: convert: ${msg}`, 'invalid input');
-const failure = (msg, status) => Object.assign(new Error(msg), { status });
 
 // hf://owner/repo or hf://owner/repo@revision (a trailing '/' allowed) -> the base URL of the
 // repository's files on the hub at endpoint and the repository's name; null when ref names no

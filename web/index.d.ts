@@ -548,7 +548,7 @@ export function hfUrl(ref: string, endpoint?: string): string;
 export const MAX_MODEL_BYTES: number;
 
 /** Every failure: the C core's message, and its status name ('invalid input', 'unsupported',
- *  'out of memory', 'i/o error', 'aborted', ...; 'device lost' for a GPU failure during a call; 'busy': deleteCachedModel of a copy a load is using). Aborts have name 'AbortError'. A bad option
+ *  'out of memory', 'i/o error', 'aborted', ...; 'device lost' for a GPU failure during a call; 'busy': deleteCachedModel of a copy a load is using; 'i/o error' also for a file that cannot be read or a download that fails: HTTP errors, a cut connection, a stall). Aborts have name 'AbortError'. A bad option
  *  or argument is a KiteError with status 'invalid input' naming it. */
 export class KiteError extends Error {
   status?: string;

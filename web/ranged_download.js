@@ -6,6 +6,7 @@
 // stops every other part before this returns, so nothing writes into a block the caller frees.
 
 import { checkSize, iterate, readBody, startDownload } from './reader.js';
+import { failure } from './errors.js';
 
 export const DEFAULT_CONNECTIONS = 4;
 export const DEFAULT_PART_SIZE = 16 * 2 ** 20;
@@ -54,9 +55,9 @@ function checkPart(res, desc, from, last, size, validator) {
   const ok = res.status === 206 && cr && Number(cr[1]) === from && Number(cr[2]) === last && Number(cr[3]) === size;
   const other = otherVersion(res, validator);
   if (ok && other === null) return;
-  const e = new Error(`${desc.url}: the server answered bytes ${from}-${last} with ` +
+  const e = failure(`${desc.url}: the server answered bytes ${from}-${last} with ` +
     (ok ? `another version of the file (${other}, not ${validator})`
-      : res.status === 206 ? `Content-Range "${res.headers.get('content-range')}"` : `HTTP ${res.status} (the whole file)`));
+      : res.status === 206 ? `Content-Range "${res.headers.get('content-range')}"` : `HTTP ${res.status} (the whole file)`), 'i/o error');
   e.restart = true;
   throw e;
 }
@@ -91,7 +92,7 @@ export async function downloadParts({ desc, io, size, parts, validator, first, w
     for await (const chunk of iterate(body, pdesc, pio)) {
       const off = p.start + p.got;
       const n = Math.min(chunk.byteLength, p.end - off);
-      if (n < chunk.byteLength && !whole) throw new Error(`${desc.url}: the server sent more than bytes ${p.start}-${p.end - 1}`);
+      if (n < chunk.byteLength && !whole) throw failure(`${desc.url}: the server sent more than bytes ${p.start}-${p.end - 1}`, 'i/o error');
       if (n > 0) {
         write(off, n < chunk.byteLength ? chunk.subarray(0, n) : chunk);
         p.got += n;
@@ -100,7 +101,7 @@ export async function downloadParts({ desc, io, size, parts, validator, first, w
       }
       if (whole && p.start + p.got >= p.end) break;
     }
-    if (p.start + p.got < p.end) throw new Error(`${desc.name}: download ended after ${done} of ${size} bytes`);
+    if (p.start + p.got < p.end) throw failure(`${desc.name}: download ended after ${done} of ${size} bytes`, 'i/o error');
     await partDone?.(i);
   };
   const worker = async () => {

@@ -2,6 +2,7 @@
 // Node files by positioned reads, URLs by fetch with progress, Blobs by slices, in-memory
 // buffers by pulling slices from the caller. The model is never held twice in JS.
 import { hfDenied } from './hf_repo.js';
+import { failure } from './errors.js';
 
 // wasm32 addresses 4 GiB; the model shares it with the runtime, the KV cache and scratch,
 // so a file needs this much headroom below the limit to be worth trying.
@@ -62,11 +63,11 @@ export async function readPlain(desc, io) {
         const n = Math.min(CHUNK, size - off);
         if (fh) {
           const { bytesRead } = await fh.read(io.heap(), ptr + off, n, off);
-          if (bytesRead === 0) throw new Error(`${desc.path}: file shrank while reading (${off} of ${size} bytes)`);
+          if (bytesRead === 0) throw failure(`${desc.path}: file shrank while reading (${off} of ${size} bytes)`, 'i/o error');
           off += bytesRead;
         } else {
           const chunk = desc.kind === 'blob' ? await readSlice(desc, off, n) : await io.pull(off, n);
-          if (chunk.byteLength !== n) throw new Error(`${desc.name}: short read at ${off}`);
+          if (chunk.byteLength !== n) throw failure(`${desc.name}: short read at ${off}`, 'i/o error');
           io.heap().set(chunk, ptr + off);
           off += n;
         }
@@ -87,7 +88,7 @@ export async function readPlain(desc, io) {
 function emptySource(desc) {
   const why = desc.kind === 'blob' ? 'the file is empty or could not be read (0 bytes: removed since it was picked?)'
     : 'the model is empty (0 bytes)';
-  return Object.assign(new Error(`${desc.name}: ${why}`), { status: 'invalid input' });
+  return failure(`${desc.name}: ${why}`, 'invalid input');
 }
 
 // n bytes of a Blob from off. A File changed on disk since it was picked cannot be read
@@ -96,8 +97,7 @@ async function readSlice(desc, off, n) {
   try {
     return new Uint8Array(await desc.blob.slice(off, off + n).arrayBuffer());
   } catch (e) {
-    throw Object.assign(new Error(`${desc.name}: cannot read the file (changed or removed since it was picked?): ${e.message}`),
-      { status: 'i/o error' });
+    throw failure(`${desc.name}: cannot read the file (changed or removed since it was picked?): ${e.message}`, 'i/o error');
   }
 }
 
@@ -107,12 +107,12 @@ export async function streamToHeap(body, ptr, size, desc, io) {
   let off = 0;
   io.progress(0, size);
   for await (const chunk of iterate(body, desc, io)) {
-    if (off + chunk.byteLength > size) throw new Error(`${desc.name}: server sent more than its Content-Length (${size})`);
+    if (off + chunk.byteLength > size) throw failure(`${desc.name}: server sent more than its Content-Length (${size})`, 'i/o error');
     io.heap().set(chunk, ptr + off);
     off += chunk.byteLength;
     io.progress(off, size);
   }
-  if (off !== size) throw new Error(`${desc.name}: download ended after ${off} of ${size} bytes`);
+  if (off !== size) throw failure(`${desc.name}: download ended after ${off} of ${size} bytes`, 'i/o error');
 }
 
 // A download's body (size: its Content-Length, undefined when unknown) into a fresh heap block
@@ -164,22 +164,20 @@ export async function readUnknownLength(body, desc, io) {
 async function openRegularFile(path) {
   const fs = await import('node:fs/promises');
   const { constants } = await import('node:fs');
-  const st = await fs.stat(path).catch((e) => { throw new Error(`cannot open ${path}: ${e.message}`); });
-  if (!st.isFile()) throw new Error(`${path} is not a regular file`);
+  const st = await fs.stat(path).catch((e) => { throw failure(`cannot open ${path}: ${e.message}`, 'i/o error'); });
+  if (!st.isFile()) throw failure(`${path} is not a regular file`, 'invalid input');
   const fh = await fs.open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
-    .catch((e) => { throw new Error(`cannot open ${path}: ${e.message}`); });
+    .catch((e) => { throw failure(`cannot open ${path}: ${e.message}`, 'i/o error'); });
   if (!(await fh.stat()).isFile()) {
     await fh.close();
-    throw new Error(`${path} is not a regular file`);
+    throw failure(`${path} is not a regular file`, 'invalid input');
   }
   return fh;
 }
 
 // A stall timer: fails the download when no byte came for io.stallTimeout ms.
 function stallError(desc, ms) {
-  const e = new Error(`download of ${desc.url} stalled: no data for ${ms / 1000} s (option stallTimeout)`);
-  e.status = 'i/o error';
-  return e;
+  return failure(`download of ${desc.url} stalled: no data for ${ms / 1000} s (option stallTimeout)`, 'i/o error');
 }
 
 // The download's request (desc.headers: the hub's token for a URL on it; then the extra request
@@ -200,12 +198,12 @@ export async function startDownload(desc, io, headers = {}) {
     desc.release();
     if (io.signal?.aborted) throw abortError();
     if (e.stalled) throw e;
-    throw new Error(`cannot fetch ${desc.url}: ${e.cause?.message || e.message}`);
+    throw failure(`cannot fetch ${desc.url}: ${e.cause?.message || e.message}`, 'i/o error');
   }
   if (!res.ok) {
     desc.release();
     ctrl.abort();
-    const e = new Error(`cannot fetch ${desc.url}: HTTP ${res.status} ${res.statusText}${desc.hub ? hfDenied(res.status, desc.headers) : ''}`);
+    const e = failure(`cannot fetch ${desc.url}: HTTP ${res.status} ${res.statusText}${desc.hub ? hfDenied(res.status, desc.headers) : ''}`, 'i/o error');
     e.httpStatus = res.status;
     throw e;
   }
@@ -216,8 +214,8 @@ export async function startDownload(desc, io, headers = {}) {
     if (!m || Number(m[1]) + 1 !== Number(m[2])) {
       desc.release();
       ctrl.abort();
-      throw new Error(`cannot fetch ${desc.url}: the server answered a request for the whole file with ` +
-        `a part of it (HTTP 206, Content-Range ${cr === null ? 'missing' : JSON.stringify(cr)})`);
+      throw failure(`cannot fetch ${desc.url}: the server answered a request for the whole file with ` +
+        `a part of it (HTTP 206, Content-Range ${cr === null ? 'missing' : JSON.stringify(cr)})`, 'i/o error');
     }
   }
   const len = res.headers.get('content-length');
@@ -266,7 +264,7 @@ export async function* iterate(stream, desc, io) {
       } catch (e) {
         if (e.stalled || e.status === 'aborted' || io.signal?.aborted) throw e;
         // the connection broke (Chromium says only "network error")
-        throw Object.assign(new Error(`download of ${desc.url} failed: ${e.message}`), { status: 'i/o error' });
+        throw failure(`download of ${desc.url} failed: ${e.message}`, 'i/o error');
       }
       if (r.done) { done = true; return; }
       yield r.value;

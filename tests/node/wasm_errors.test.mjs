@@ -78,19 +78,22 @@ test('bad files give KiteErrors with the reader\'s message', async () => {
   try {
     const bytes = readFileSync(stories());
     const cases = [
-      ['missing path', join(dir, 'nope.gguf'), /cannot open .*nope\.gguf/],
-      ['truncated', bytes.subarray(0, 5000), /./],
-      ['truncated data', bytes.subarray(0, bytes.length - 100), /./],
-      ['garbage', new Uint8Array(4096).fill(7), /magic|GGUF/i],
-      ['empty', new Uint8Array(0), /^buffer: the model is empty \(0 bytes\)$/],
-      ['HTTP 404', server.url + 'missing.gguf', /HTTP 404/],
-      ['HTML page', pages.url + 'page.gguf', new RegExp(`^${pages.url}page.gguf: not a GGUF file \\(54 bytes starting "<!DOCTYPE html><"\\)`)],
-      ['vocab-only file as a model', model('../vocab/ggml-vocab-llama-spm.gguf'), /tensor|weight/i],
+      // [what, source, message, status]: a read or download that failed is an 'i/o error', a
+      // source that is not a model 'invalid input'
+      ['missing path', join(dir, 'nope.gguf'), /cannot open .*nope\.gguf/, 'i/o error'],
+      ['truncated', bytes.subarray(0, 5000), /./, 'invalid input'],
+      ['truncated data', bytes.subarray(0, bytes.length - 100), /./, 'invalid input'],
+      ['garbage', new Uint8Array(4096).fill(7), /magic|GGUF/i, 'invalid input'],
+      ['empty', new Uint8Array(0), /^buffer: the model is empty \(0 bytes\)$/, 'invalid input'],
+      ['HTTP 404', server.url + 'missing.gguf', /HTTP 404/, 'i/o error'],
+      ['HTML page', pages.url + 'page.gguf', new RegExp(`^${pages.url}page.gguf: not a GGUF file \\(54 bytes starting "<!DOCTYPE html><"\\)`), 'invalid input'],
+      ['vocab-only file as a model', model('../vocab/ggml-vocab-llama-spm.gguf'), /tensor|weight/i, 'invalid input'],
     ];
-    for (const [what, src, re] of cases) {
+    for (const [what, src, re, status] of cases) {
       await assert.rejects(loadModel(src, { flavor: 'st' }), (e) => {
         assert.ok(e instanceof KiteError, `${what}: KiteError (got ${e?.constructor?.name}: ${e?.message})`);
         assert.match(e.message, re, what);
+        assert.equal(e.status, status, `${what}: status (${e.message})`);
         return true;
       }, what);
     }
