@@ -2,14 +2,15 @@
 // hf://owner/repo:QUANT reference loads through the hub's file list (a fake hub answering for
 // huggingface.co) and a quantization the repository lacks is named; a file's general.sampling.*
 // keys fill the sampling fields (marked), its top_k 1 makes the page's sampling greedy, and a
-// field the user edits keeps the user's value across loads until given back to the model; a Hugging Face checkpoint folder picked in the page converts to the
-// bytes of `kite convert`, loads and gives llama.cpp's greedy text; a page that is not
-// cross-origin isolated explains why it cannot convert.
+// field the user edits keeps the user's value across loads until given back to the model; a
+// Hugging Face checkpoint folder picked in the page converts (after a cancelled try) to the
+// bytes of `kite convert`, loads and gives llama.cpp's greedy text, and one without config.json
+// is refused in words; a page that is not cross-origin isolated explains why it cannot convert.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { launchChromium, newPageAt } from './chromium.mjs';
@@ -167,6 +168,16 @@ test('demo: a picked Hugging Face checkpoint folder converts to kite convert\'s 
     assert.equal(await page.locator('#convert').isDisabled(), true, 'no folder yet');
     await page.setInputFiles('#convert-folder', dir);
     assert.match(await page.locator('#convert-name').textContent(), /^llama-ckpt: \d+ files/);
+    // Cancel once it has begun: no error, no result, the page ready to convert again.
+    await page.click('#convert');
+    await page.waitForFunction(() => /^converting llama-ckpt: /.test(document.querySelector('#convert-progress .progress-text').textContent),
+      null, { timeout: 60_000, polling: 5 });
+    await page.click('#convert-cancel');
+    await page.waitForFunction(() => !document.querySelector('#convert').disabled, null, { timeout: 60_000 });
+    await noError(page);
+    assert.equal(await page.locator('#convert-result').isHidden(), true, 'a cancelled conversion gives no file');
+    assert.equal(await page.locator('#convert-progress').isHidden(), true);
+
     await page.click('#convert');
     await page.waitForFunction(() => !document.querySelector('#convert-result').hidden || !document.querySelector('#error').hidden,
       null, { timeout: 120_000 });
@@ -183,6 +194,17 @@ test('demo: a picked Hugging Face checkpoint folder converts to kite convert\'s 
     await noError(page);
     assert.equal(await page.locator('#model-name').textContent(), 'llama-ckpt.gguf');
     assert.equal(await generate(page, 'The capital of France is', { '#temperature': '0', '#max-tokens': '16' }), LLAMA_16);
+
+    // a folder without config.json: refused in words, the converter's message as detail
+    const broken = join(tmp, 'no-config');
+    cpSync(dir, broken, { recursive: true });
+    rmSync(join(broken, 'config.json'));
+    await page.setInputFiles('#convert-folder', broken);
+    await page.click('#convert');
+    await page.locator('#error').waitFor({ state: 'visible', timeout: 60_000 });
+    assert.match(await page.locator('#error').textContent(), /Kite cannot convert this folder\..*while converting no-config: .*config\.json is missing/s);
+    assert.equal(await page.locator('#convert-result').isHidden(), true);
+    assert.equal(await page.locator('#generate').isDisabled(), false, 'the loaded model stays');
     assert.deepEqual(errors, []);
   } finally {
     await close();

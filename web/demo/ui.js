@@ -75,6 +75,12 @@ export function explain(e, doing) {
     [/out of memory|cannot allocate|allocation/i, 'The browser ran out of memory.',
       'Close other tabs, or use a smaller model or quantization.'],
   ];
+  // A checkpoint the converter refuses (a missing file, an architecture it does not know)
+  if (/^converting /.test(doing) && (e?.status === 'invalid input' || e?.status === 'unsupported')) {
+    return { title: 'Kite cannot convert this folder.', detail: `while ${doing}: ${msg}`,
+      hint: 'It needs the checkpoint\'s config.json, tokenizer.json or tokenizer.model and its .safetensors files ' +
+        '(with model.safetensors.index.json when sharded), of an architecture kite convert knows (the README lists them).' };
+  }
   const hit = rules.find(([re]) => re.test(msg));
   return hit ? { title: hit[1], hint: hit[2], detail: `while ${doing}: ${msg}` }
     : { title: `Something went wrong while ${doing}.`, hint: '', detail: msg };
