@@ -1,10 +1,13 @@
-// demo.js - the demo page's behaviour: load a model (file, drop, URL), show its card, generate
-// or chat with live speed figures, quantize and offer the result. Uses only the kite-llm package;
+// demo.js - the demo page's behaviour: load a model (file, drop, URL, hf:// repository), show its
+// card, generate or chat with live speed figures, quantize and offer the result (the sampling
+// fields: sampling.js; converting a checkpoint: convert-ui.js). Uses only the kite-llm package;
 // all the work runs in the package's worker, so this thread only updates the page.
 import { loadModel, quantize, inspect } from 'kite-llm';
-import { $, bytes, el, explain, progressBar, secs, timeLeft } from './ui.js';
+import { $, bytes, el, explain, progressBar, rateLeft, secs } from './ui.js';
 import { renderModelCard } from './model-card.js';
 import { measureThreads } from './threads.js';
+import { applyRecommended, sampler, wireSampling } from './sampling.js';
+import { refreshConvert, wireConvert } from './convert-ui.js';
 
 const state = {
   model: null,         // the loaded kite-llm model
@@ -15,7 +18,7 @@ const state = {
   device: 'auto',      // the device picked in the header: 'auto', 'webgpu' or 'cpu'
   name: '',            // file name shown in the card and used for the download's name
   size: 0,             // bytes of the GGUF file
-  busy: null,          // 'load' | 'generate' | 'quantize' while one runs
+  busy: null,          // 'load' | 'generate' | 'quantize' | 'convert' while one runs
   genAbort: null,      // AbortController of the running generation
   quantAbort: null,    // AbortController of the running quantization
   messages: [],        // chat history [{ role, content }]
@@ -76,6 +79,7 @@ function refresh() {
   $('#generate-card').classList.toggle('locked', !ready);
   $('#quantize-card').classList.toggle('locked', !parsed);
   $('#generate').textContent = mode() === 'chat' ? 'Send' : 'Generate';
+  refreshConvert(busy);
 }
 const mode = () => ($('#mode-chat').checked ? 'chat' : 'complete');
 
@@ -155,11 +159,10 @@ async function load(source, name, size) {
   $('#model-name').textContent = name;
   loadBar.show('starting…');
   const t0 = performance.now();
-  const onProgress = ({ stage, loaded, total, bytesPerSecond, secondsLeft }) => {
-    const rate = bytesPerSecond > 0 ? ` · ${bytes(bytesPerSecond)}/s` : '';
-    const left = secondsLeft !== null && secondsLeft !== undefined && bytesPerSecond > 0 ? ` · ${timeLeft(secondsLeft)} left` : '';
-    if (stage === 'read' && total) loadBar.set(loaded / total, `reading ${bytes(loaded)} of ${bytes(total)}${rate}${left}`);
-    else if (stage === 'read') loadBar.busy(`reading ${bytes(loaded)}${rate}`);
+  const onProgress = (p) => {
+    const { stage, loaded, total } = p;
+    if (stage === 'read' && total) loadBar.set(loaded / total, `reading ${bytes(loaded)} of ${bytes(total)}${rateLeft(p)}`);
+    else if (stage === 'read') loadBar.busy(`reading ${bytes(loaded)}${rateLeft({ ...p, secondsLeft: null })}`);
     else if (stage === 'webgpu') loadBar.busy('preparing the GPU…');
     else loadBar.busy('preparing the model…');
   };
@@ -184,6 +187,7 @@ async function load(source, name, size) {
     state.size = size ?? model.info?.file_size ?? NaN;
     loadBar.set(1, `loaded in ${secs((performance.now() - t0) / 1000)}`);
     showModel(model.info, name);
+    applyRecommended(model.info?.model?.sampling);
     showRuntime(model);
   } catch (e) {
     loadBar.hide();
@@ -219,8 +223,12 @@ function loadUrl(text) {
     showError(new Error('the URL field is empty'), 'reading the URL');
     return;
   }
-  let name = url;
-  try { name = decodeURIComponent(new URL(url, location.href).pathname.split('/').pop()) || url; } catch { /* keep it */ }
+  // A repository reference (hf://owner/repo[@rev][:QUANT]) goes to the package as it is (it
+  // picks the file and names any problem); any other text is a URL or a path on this server.
+  let name = url.replace(/^hf:\/\/(?=[^/]+\/[^/]+\/?$)/, '');
+  if (name === url) {
+    try { name = decodeURIComponent(new URL(url, location.href).pathname.split('/').pop()) || url; } catch { /* keep it */ }
+  }
   load(url, name, undefined);
 }
 
@@ -235,22 +243,6 @@ function showModel(info, name) {
 }
 
 // ---- generation ----------------------------------------------------------------------------
-
-function sampler() {
-  const num = (id, fallback) => {
-    const v = Number($(id).value);
-    return $(id).value.trim() === '' || !Number.isFinite(v) ? fallback : v;
-  };
-  const seedText = $('#seed').value.trim();
-  return {
-    temperature: Math.max(0, num('#temperature', 0.8)),
-    topK: Math.max(0, Math.round(num('#top-k', 40))),
-    topP: Math.min(1, Math.max(0, num('#top-p', 0.95))),
-    minP: Math.min(1, Math.max(0, num('#min-p', 0.05))),
-    maxTokens: Math.max(1, Math.round(num('#max-tokens', 64))),
-    seed: seedText === '' ? Math.floor(Math.random() * 2 ** 31) : Math.max(0, Math.round(num('#seed', 0))),
-  };
-}
 
 function resetOutputs() {
   state.messages = [];
@@ -401,20 +393,19 @@ async function runQuantize() {
       signal: ctrl.signal,
       allowRequantize: $('#allow-requantize').checked,
       ...(state.imatrix ? { imatrix: state.imatrix } : {}),
-      onProgress: ({ stage, loaded, total, bytesPerSecond, secondsLeft }) => {
+      onProgress: (p) => {
         // The bar and its text show the same number: the stage's fraction.
-        const f = total ? loaded / total : 0;
+        const f = p.total ? p.loaded / p.total : 0;
         const pct = `${Math.floor(f * 100)}%`;
-        const rate = bytesPerSecond > 0 ? ` · ${bytes(bytesPerSecond)}/s` : '';
-        const left = secondsLeft !== null && secondsLeft !== undefined && bytesPerSecond > 0 ? ` · ${timeLeft(secondsLeft)} left` : '';
-        if (stage === 'read') quantBar.set(f, `reading the model: ${pct}${rate}${left}`);
-        else quantBar.set(f, `quantizing to ${type}: ${pct}${rate}${left}`);
+        quantBar.set(f, `${p.stage === 'read' ? 'reading the model' : `quantizing to ${type}`}: ${pct}${rateLeft(p)}`);
       },
     });
     const dt = (performance.now() - t0) / 1000;
     quantBar.set(1, `done in ${secs(dt)}`);
     state.downloadUrl = URL.createObjectURL(blob);
-    const base = state.name.replace(/\.gguf$/i, '').replace(/[-.](F32|F16|BF16|Q\d\w*|IQ\d\w*)$/i, '');
+    // a repository reference's name is owner/repo[@rev][:QUANT] (a file's holds no '/'): the repository's name
+    const file = state.name.includes('/') ? state.name.replace(/^.*\//, '').replace(/[@:].*$/, '') : state.name;
+    const base = file.replace(/\.gguf$/i, '').replace(/[-.](F32|F16|BF16|Q\d\w*|IQ\d\w*)$/i, '');
     const a = $('#download');
     a.href = state.downloadUrl;
     a.download = `${base}-${type}.gguf`;
@@ -487,6 +478,8 @@ function wire() {
   const q = new URLSearchParams(location.search).get('model');
   fillThreads();
   wireDevice();
+  wireSampling();
+  wireConvert({ busy: () => state.busy, setBusy: (kind) => { state.busy = kind; refresh(); }, loadFile, showError, clearError });
   showRuntime();
   showMode();
   if (q) {

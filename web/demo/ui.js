@@ -58,6 +58,14 @@ export function explain(e, doing) {
       'Quantizing it again loses more precision than quantizing the original: tick "Requantize an already quantized model" to do it anyway.'],
     [/architecture|unsupported/i, 'Kite cannot run this kind of model yet.',
       'Its architecture or one of its tensor types is not supported here. The card below still shows what the file holds, and you can still quantize it.'],
+    [/the repository has no \.gguf file matching/i, 'This repository has no GGUF file of that quantization.',
+      'The part after ":" picks a file by its name (Q4_K_M, Q8_0, …): pick one the repository\'s file list holds, or leave it out for Q4_K_M (else its first .gguf).'],
+    [/the repository has no \.gguf file/i, 'This repository has no GGUF file.',
+      'Kite runs GGUF files. A repository of .safetensors weights can be converted: download its folder and pick it under "Convert a Hugging Face checkpoint".'],
+    [/gated or private repository/i, 'This repository is gated or private.',
+      'The page sends no Hugging Face token: download the file yourself (after accepting its terms) and drop it here.'],
+    [/no such repository/i, 'Hugging Face has no such repository.',
+      'Check the owner and the name in hf://owner/repo (a private repository answers the same).'],
     [/cannot fetch|HTTP \d|failed to fetch|network/i, 'The model could not be downloaded.',
       'Check the URL; a file on another site must allow cross-origin requests (CORS) for a page to read it.'],
     [/truncated|past end|shrank|corrupt|offset/i, 'This GGUF file is damaged or incomplete.',
@@ -67,12 +75,26 @@ export function explain(e, doing) {
     [/out of memory|cannot allocate|allocation/i, 'The browser ran out of memory.',
       'Close other tabs, or use a smaller model or quantization.'],
   ];
+  // A checkpoint the converter refuses (a missing file, an architecture it does not know)
+  if (/^converting /.test(doing) && (e?.status === 'invalid input' || e?.status === 'unsupported')) {
+    return { title: 'Kite cannot convert this folder.', detail: `while ${doing}: ${msg}`,
+      hint: 'It needs the checkpoint\'s config.json, tokenizer.json or tokenizer.model and its .safetensors files ' +
+        '(with model.safetensors.index.json when sharded), of an architecture kite convert knows (the README lists them).' };
+  }
   const hit = rules.find(([re]) => re.test(msg));
   return hit ? { title: hit[1], hint: hit[2], detail: `while ${doing}: ${msg}` }
     : { title: `Something went wrong while ${doing}.`, hint: '', detail: msg };
 }
 
 // ---- progress bars ---------------------------------------------------------------------------
+
+// The speed and the time left of a package progress report, as " · 12 MB/s · 3 s left" (each
+// part only when known).
+export function rateLeft({ bytesPerSecond, secondsLeft }) {
+  if (!(bytesPerSecond > 0)) return '';
+  const left = secondsLeft !== null && secondsLeft !== undefined ? ` · ${timeLeft(secondsLeft)} left` : '';
+  return ` · ${bytes(bytesPerSecond)}/s${left}`;
+}
 
 export function progressBar(sel) {
   const root = $(sel);
