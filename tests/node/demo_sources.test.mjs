@@ -170,9 +170,13 @@ test('demo: a picked Hugging Face checkpoint folder converts to kite convert\'s 
     assert.match(await page.locator('#convert-name').textContent(), /^llama-ckpt: \d+ files/);
     // Cancel once it has begun: no error, no result, the page ready to convert again.
     await page.click('#convert');
-    await page.waitForFunction(() => /^converting llama-ckpt: /.test(document.querySelector('#convert-progress .progress-text').textContent),
-      null, { timeout: 60_000, polling: 5 });
-    await page.click('#convert-cancel');
+    // (clicked in the page the moment the first progress shows, not a round trip later: the
+    // whole conversion takes about 2 s)
+    await page.waitForFunction(() => {
+      if (!/^converting llama-ckpt: /.test(document.querySelector('#convert-progress .progress-text').textContent)) return false;
+      document.querySelector('#convert-cancel').click();
+      return true;
+    }, null, { timeout: 60_000, polling: 5 });
     await page.waitForFunction(() => !document.querySelector('#convert').disabled, null, { timeout: 60_000 });
     await noError(page);
     assert.equal(await page.locator('#convert-result').isHidden(), true, 'a cancelled conversion gives no file');
