@@ -69,6 +69,32 @@ static bool safe_rel_path(const char *p, char *out, size_t n) {
     return true;
 }
 
+// URLs that differ only in their query (get?file=a.gguf, get?file=b.gguf) are different files:
+// when url_path (a URL from its path on) has a non-empty query (the bytes between '?' and '#';
+// the fragment is never sent), the last segment of its cache path rel (capacity n) gets the
+// prefix "q" + the first 12 hex digits of the query's SHA-256 + "-", keeping the file's own name
+// (and a split set's -0000i-of-0000n.gguf tail) readable. Without a query rel is left as is, so
+// caches written before this keep answering. False when the longer name does not fit.
+static bool tag_query(const char *url_path, char *rel, size_t n) {
+    const char *q = url_path + strcspn(url_path, "?#");
+    const size_t ql = *q == '?' ? strcspn(q + 1, "#") : 0;
+    if (ql == 0) return true;
+    sha256_ctx c;
+    char hex[65];
+    sha256_init(&c);
+    sha256_update(&c, q + 1, ql);
+    sha256_final_hex(&c, hex);
+    char *name = strrchr(rel, '/');
+    name = name ? name + 1 : rel;
+    const size_t tag = 1 + 12 + 1, len = strlen(name);
+    if ((size_t)(name - rel) + tag + len >= n) return false;
+    memmove(name + tag, name, len + 1);
+    name[0] = 'q';
+    memcpy(name + 1, hex, 12);
+    name[13] = '-';
+    return true;
+}
+
 // mkdir -p of path's parent folder.
 static bool make_parents(const char *path) {
     char tmp[PATH_CAP];
@@ -346,6 +372,10 @@ static bool fetch_one(const char *spec, char *out, size_t n) {
         size_t hl = slash ? (size_t)(slash - host) : strlen(host);
         if (hl == 0 || hl >= sizeof hostpart || !slash || !safe_rel_path(slash + 1, rel, sizeof rel)) {
             fprintf(stderr, "kite: bad model URL '%s' (expected http(s)://HOST/PATH/FILE.gguf)\n", spec);
+            return false;
+        }
+        if (!tag_query(slash + 1, rel, sizeof rel)) {
+            fprintf(stderr, "kite: model URL too long: %s\n", spec);
             return false;
         }
         memcpy(hostpart, host, hl);

@@ -11,7 +11,10 @@
 bool model_fetch_is_url(const char *spec);
 
 // Makes the model at url (http://, https:// or hf://owner/repo/path) available locally and writes
-// its cached path to out[0..n). A cached file is used as is. Otherwise it is downloaded into
+// its cached path to out[0..n): CACHE/url/HOST/PATH (':' in HOST as '_'), or CACHE/hf/OWNER/REPO/
+// PATH. A URL with a non-empty query is a file of its own: its name is prefixed "q" + the first
+// 12 hex digits of the query's SHA-256 + "-" (get?file=a.gguf -> CACHE/url/HOST/qXXXXXXXXXXXX-get);
+// the fragment is not part of the name. A cached file is used as is. Otherwise it is downloaded into
 // PATH.part with progress on stderr, resuming an earlier partial download with a Range request
 // and If-Range: the ETag the partial bytes came with, so a file changed since starts over (and
 // so does a partial download whose response had no strong ETag);
