@@ -660,6 +660,16 @@ test('download: URLs that differ only in their query are cached apart; a query-l
   assert.equal(requests.length, m, 'an empty query: the plain file, no request');
 });
 
+test('download: a URL\'s fragment is not sent to the server (an HTTP request target has none), by either client', async () => {
+  for (const client of hasCurl ? ['sockets', 'curl'] : ['sockets']) {
+    const cache = mkdtempSync(join(tmp, 'cache-'));
+    const r = await fetchRun(['-m', `${base}/get?file=a.gguf#part`], cache, client);
+    assert.equal(r.status, 0, `${client}: ${r.stderr}`);
+    assert.equal(r.stdout, REF);
+    assert.equal(requests.at(-1).url, '/get?file=a.gguf', client);
+  }
+});
+
 // ---- help and the other commands ------------------------------------------------------------
 
 test('kite --help lists every command; every command has --help', () => {
