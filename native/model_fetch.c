@@ -410,15 +410,27 @@ static bool fetch_one(const char *spec, char *out, size_t n) {
 
 bool model_fetch_url(const char *spec, char *out, size_t n) {
     if (!fetch_one(spec, out, n)) return false;
+    // the name is the URL's path; its query (and fragment) goes with each file of a split set, as
+    // Hugging Face's ?download=true, and so gives them all one cache-name prefix (tag_query)
+    char path_part[PATH_CAP];
+    const size_t pl = strcspn(spec, "?#");
     int no;
     size_t plen;
-    const int count = split_name(spec, &no, &plen);
+    if (pl >= sizeof path_part) return true; // (cannot be: fetch_one refuses a URL this long)
+    memcpy(path_part, spec, pl);
+    path_part[pl] = 0;
+    const int count = split_name(path_part, &no, &plen);
     if (count <= 1 || no != 1) return true;
     // a split set's first file: the others go beside it, where the loader opens them
     for (int i = 2; i <= count; i++) {
-        char part[PATH_CAP], path[PATH_CAP];
-        split_part(part, sizeof part, spec, plen, i, count);
-        if (!fetch_one(part, path, sizeof path)) return false;
+        char part[PATH_CAP], url[PATH_CAP], path[PATH_CAP];
+        split_part(part, sizeof part, path_part, plen, i, count);
+        const int k = snprintf(url, sizeof url, "%s%s", part, spec + pl);
+        if (k <= 0 || (size_t)k >= sizeof url) {
+            fprintf(stderr, "kite: model URL too long: %s\n", part);
+            return false;
+        }
+        if (!fetch_one(url, path, sizeof path)) return false;
     }
     return true;
 }

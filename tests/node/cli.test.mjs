@@ -341,7 +341,7 @@ const requests = []; // [{ url, range, ifRange }]
 //   t/slow     the body comes in 64 KiB pieces 100 ms apart
 //   t/html     an HTML error page as 200 (a rate limit, a proxy's login page), later the file
 //   t/noetag   as t/drop, with no ETag (nothing to tie a resume to)
-//   t/split    a split set of 3 files (SPLIT), no checksum published
+//   t/split    a split set of 3 files (SPLIT), no checksum published; also as FILE?download=true
 // /api/models/REPO lists README.md, FILE and a Q8_0 name (the same bytes); t/split's, its files.
 // /get?file=a.gguf and /get?file=b.gguf (one path, the query names the file) serve stories260K
 // and a copy whose general.name differs, each with its SHA-256 as the ETag.
@@ -373,8 +373,8 @@ before(async () => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       return res.end(body);
     }
-    const m = req.url.match(/^\/(t\/\w+)\/resolve\/main\/([\w.-]+?)(\.sha256)?$/);
-    if (!m || !m[2].endsWith('.gguf')) return res.writeHead(404).end('not found');
+    const m = req.url.match(/^\/(t\/\w+)\/resolve\/main\/([\w.-]+?)(\.sha256)?(\?download=true)?$/);
+    if (!m || !m[2].endsWith('.gguf') || (m[4] && m[1] !== 't/split')) return res.writeHead(404).end('not found');
     const mode = m[1].slice(2);
     const split = mode === 'split' && /^stories260K-Q8_0-0000([123])-of-00003$/.exec(m[2].slice(0, -5));
     if (mode === 'split' && !split) return res.writeHead(404).end('not found');
@@ -594,7 +594,7 @@ for (const client of ['sockets', 'curl']) {
   });
 }
 
-test('download: -hf OWNER/REPO:QUANT and -m hf://.../NAME-00001-of-00003.gguf fetch the whole split set, then the cache answers', async () => {
+test('download: -hf OWNER/REPO:QUANT, -m hf://.../NAME-00001-of-00003.gguf and its URL with a query fetch the whole split set, then the cache answers', async () => {
   const files = [1, 2, 3].map(splitName);
   const cache = mkdtempSync(join(tmp, 'cache-'));
   const from = requests.length;
@@ -616,6 +616,17 @@ test('download: -hf OWNER/REPO:QUANT and -m hf://.../NAME-00001-of-00003.gguf fe
   assert.equal(m.status, 0, m.stderr);
   assert.equal(m.stdout, REF);
   assert.deepEqual(readdirSync(join(other, 'hf/t/split')).filter((f) => f.endsWith('.gguf')).sort(), files);
+  // by a URL with a query: the other files' URLs keep it, and their cache names share its prefix
+  const third = mkdtempSync(join(tmp, 'cache-'));
+  const at = requests.length;
+  const q = await fetchRun(['-m', `${base}/t/split/resolve/main/${files[0]}?download=true`], third, 'sockets');
+  assert.equal(q.status, 0, q.stderr);
+  assert.equal(q.stdout, REF);
+  assert.deepEqual(requests.slice(at).map((x) => x.url).filter((u) => !u.includes('.sha256')),
+    files.map((f) => `/t/split/resolve/main/${f}?download=true`));
+  const tag = `q${sha256('download=true').slice(0, 12)}-`;
+  const dir = join(third, 'url', `127.0.0.1_${server.address().port}`, 't/split/resolve/main');
+  files.forEach((f, i) => assert.ok(readFileSync(join(dir, tag + f)).equals(SPLIT[i]), f));
 });
 
 test('download: an hf:// reference with a query or fragment is refused as the npm package does, before any request', async () => {
