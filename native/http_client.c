@@ -299,9 +299,10 @@ static bool get_once(const char *url, int64_t from, const char *if_range, http_b
     int fd = connect_to(&u, err, en);
     if (fd < 0) return false;
     char req[8192];
+    // the request target: the path and query; RFC 9112 3.2.1 origin-form has no fragment
     int n = snprintf(req, sizeof req,
-                     "GET %s HTTP/1.1\r\nHost: %s%s%s\r\nUser-Agent: kite\r\nAccept: */*\r\nConnection: close\r\n",
-                     u.path, u.host, strcmp(u.port, "80") ? ":" : "", strcmp(u.port, "80") ? u.port : "");
+                     "GET %.*s HTTP/1.1\r\nHost: %s%s%s\r\nUser-Agent: kite\r\nAccept: */*\r\nConnection: close\r\n",
+                     (int)strcspn(u.path, "#"), u.path, u.host, strcmp(u.port, "80") ? ":" : "", strcmp(u.port, "80") ? u.port : "");
     if (from > 0 && n > 0 && (size_t)n < sizeof req) n += snprintf(req + n, sizeof req - (size_t)n, "Range: bytes=%lld-\r\n", (long long)from);
     if (from > 0 && if_range && n > 0 && (size_t)n < sizeof req)
         n += snprintf(req + n, sizeof req - (size_t)n, "If-Range: \"%s\"\r\n", if_range);

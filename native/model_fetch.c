@@ -78,6 +78,32 @@ static bool safe_rel_path(const char *p, char *out, size_t n) {
     return true;
 }
 
+// URLs that differ only in their query (get?file=a.gguf, get?file=b.gguf) are different files:
+// when url_path (a URL from its path on) has a non-empty query (the bytes between '?' and '#';
+// the fragment is never sent), the last segment of its cache path rel (capacity n) gets the
+// prefix "q" + the first 12 hex digits of the query's SHA-256 + "-", keeping the file's own name
+// (and a split set's -0000i-of-0000n.gguf tail) readable. Without a query rel is left as is, so
+// caches written before this keep answering. False when the longer name does not fit.
+static bool tag_query(const char *url_path, char *rel, size_t n) {
+    const char *q = url_path + strcspn(url_path, "?#");
+    const size_t ql = *q == '?' ? strcspn(q + 1, "#") : 0;
+    if (ql == 0) return true;
+    sha256_ctx c;
+    char hex[65];
+    sha256_init(&c);
+    sha256_update(&c, q + 1, ql);
+    sha256_final_hex(&c, hex);
+    char *name = strrchr(rel, '/');
+    name = name ? name + 1 : rel;
+    const size_t tag = 1 + 12 + 1, len = strlen(name);
+    if ((size_t)(name - rel) + tag + len >= n) return false;
+    memmove(name + tag, name, len + 1);
+    name[0] = 'q';
+    memcpy(name + 1, hex, 12);
+    name[13] = '-';
+    return true;
+}
+
 // mkdir -p of path's parent folder.
 static bool make_parents(const char *path) {
     char tmp[PATH_CAP];
@@ -361,6 +387,10 @@ static bool fetch_one(const char *spec, char *out, size_t n) {
             fprintf(stderr, "kite: bad model URL '%s' (expected http(s)://HOST/PATH/FILE.gguf)\n", spec);
             return false;
         }
+        if (!tag_query(slash + 1, rel, sizeof rel)) {
+            fprintf(stderr, "kite: model URL too long: %s\n", spec);
+            return false;
+        }
         memcpy(hostpart, host, hl);
         hostpart[hl] = 0;
         for (char *c = hostpart; *c; c++)
@@ -393,15 +423,27 @@ static bool fetch_one(const char *spec, char *out, size_t n) {
 
 bool model_fetch_url(const char *spec, char *out, size_t n) {
     if (!fetch_one(spec, out, n)) return false;
+    // the name is the URL's path; its query (and fragment) goes with each file of a split set, as
+    // Hugging Face's ?download=true, and so gives them all one cache-name prefix (tag_query)
+    char path_part[PATH_CAP];
+    const size_t pl = strcspn(spec, "?#");
     int no;
     size_t plen;
-    const int count = split_name(spec, &no, &plen);
+    if (pl >= sizeof path_part) return true; // (cannot be: fetch_one refuses a URL this long)
+    memcpy(path_part, spec, pl);
+    path_part[pl] = 0;
+    const int count = split_name(path_part, &no, &plen);
     if (count <= 1 || no != 1) return true;
     // a split set's first file: the others go beside it, where the loader opens them
     for (int i = 2; i <= count; i++) {
-        char part[PATH_CAP], path[PATH_CAP];
-        split_part(part, sizeof part, spec, plen, i, count);
-        if (!fetch_one(part, path, sizeof path)) return false;
+        char part[PATH_CAP], url[PATH_CAP], path[PATH_CAP];
+        split_part(part, sizeof part, path_part, plen, i, count);
+        const int k = snprintf(url, sizeof url, "%s%s", part, spec + pl);
+        if (k <= 0 || (size_t)k >= sizeof url) {
+            fprintf(stderr, "kite: model URL too long: %s\n", part);
+            return false;
+        }
+        if (!fetch_one(url, path, sizeof path)) return false;
     }
     return true;
 }

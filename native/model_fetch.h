@@ -11,9 +11,13 @@
 bool model_fetch_is_url(const char *spec);
 
 // Makes the model at url (http://, https:// or hf://owner/repo[@rev]/path: the revision's file,
-// default main, cached apart from other revisions' under owner/repo@rev) available locally and writes
-// its cached path to out[0..n). A cached file is used as is. Otherwise it is downloaded into
-// PATH.part with progress on stderr, resuming an earlier partial download with a Range request
+// default main, cached apart from other revisions' under owner/repo@rev) available locally and
+// writes its cached path to out[0..n): CACHE/url/HOST/PATH (':' in HOST as '_'), or
+// CACHE/hf/OWNER/REPO[@REV]/PATH. A URL with a non-empty query is a file of its own: its name is
+// prefixed "q" + the first 12 hex digits of the query's SHA-256 + "-" (get?file=a.gguf ->
+// CACHE/url/HOST/qXXXXXXXXXXXX-get); the fragment is not part of the name. A cached file is used
+// as is. Otherwise it is downloaded into PATH.part with progress on stderr, resuming an earlier
+// partial download with a Range request
 // and If-Range: the ETag the partial bytes came with, so a file changed since starts over (and
 // so does a partial download whose response had no strong ETag);
 // its size is checked against the server's, its first bytes against GGUF's magic (an error page
@@ -22,8 +26,9 @@ bool model_fetch_is_url(const char *spec);
 // it renamed to PATH. On failure prints a message naming the problem and returns false
 // (a partial download is kept for the next try unless its checksum was wrong). An hf://
 // reference names a file: one with a query or fragment ('?', '#') is refused before any request.
-// A split set's first file (NAME-00001-of-0000N.gguf) brings files 2..N beside it, each as above
-// (the loader opens them from there); false when any of them fails.
+// A split set's first file (NAME-00001-of-0000N.gguf, then the URL's query if any) brings files
+// 2..N beside it, each as above with the same query (the loader opens them from there); false
+// when any of them fails.
 bool model_fetch_url(const char *url, char *out, size_t n);
 
 // As model_fetch_url for a Hugging Face repository "owner/repo[@rev][:QUANT]": the .gguf file

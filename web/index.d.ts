@@ -130,7 +130,10 @@ export interface CachedModel {
   storage: 'opfs' | 'cache-api';
 }
 
-/** Every model in the browser's cache (empty in Node). */
+/** Every model in the browser's cache (empty in Node). Removes first the OPFS data files that
+ *  have no usable record (a load that ended between storing bytes and recording them leaves
+ *  one; it cannot be resumed or deleted by URL), as each worker's first load does, except
+ *  those a running load holds. */
 export function listCachedModels(): Promise<CachedModel[]>;
 
 /** Removes a URL's cached copy (or, with cacheKey, the copy stored under that key), complete or

@@ -5,8 +5,11 @@
 // entry is read with no network request; a partial one (OPFS) resumes with a Range request that
 // If-Range ties to the same ETag. A load holds a shared Web Lock on its entry while it reads,
 // downloads or records it; deleteCachedModel takes it exclusively, so a delete is never undone by
-// a load that was writing the entry. Used by the worker (cached_reader.js, load_bytes.js) and by
-// the page (listCachedModels, deleteCachedModel). Nothing here runs in Node (no OPFS, no caches).
+// a load that was writing the entry. An OPFS data file whose record is missing or unreadable (a
+// load that ended between the two) cannot be resumed, listed or deleted by URL: the first OPFS
+// use in each page or worker, and every listCachedModels, removes it. Used by the worker
+// (cached_reader.js, load_bytes.js) and by the page (listCachedModels, deleteCachedModel).
+// Nothing here runs in Node (no OPFS, no caches).
 
 import { KiteError } from './errors.js';
 
@@ -34,17 +37,25 @@ async function keyOf(id) {
 const cacheRequest = (url, cacheKey) => (cacheKey == null ? url : `https://kite-cache-key.invalid/${encodeURIComponent(cacheKey)}`);
 
 const hasLocks = () => typeof navigator === 'object' && typeof navigator.locks?.request === 'function';
-const lockName = (id) => `kite-model-cache ${id}`;
+// An entry's lock is named by its key, so a data file found without its record (sweepOrphans)
+// has the lock its load would hold.
+const lockName = (key) => `kite-model-cache ${key}`;
+
+// Runs fn() holding an entry's lock exclusively when no load holds it, else busy(); without the
+// Web Locks API, fn() (the OPFS data file a load holds open is the only guard then).
+const exclusively = (key, fn, busy) => (!hasLocks() ? fn()
+  : navigator.locks.request(lockName(key), { mode: 'exclusive', ifAvailable: true }, (lock) => (lock ? fn() : busy())));
 
 // Takes a shared lock on an entry for a load (this worker, or another tab's, may share it;
 // deleteCachedModel's exclusive lock waits for every holder). Resolves once held, to release().
 // Without the Web Locks API there is no lock (release does nothing).
 export async function useEntry(url, cacheKey = null) {
   if (!hasLocks()) return () => {};
+  const name = lockName(await keyOf(entryId(url, cacheKey)));
   let release;
   const held = new Promise((r) => (release = r));
   await new Promise((granted, fail) => {
-    navigator.locks.request(lockName(entryId(url, cacheKey)), { mode: 'shared' }, () => {
+    navigator.locks.request(name, { mode: 'shared' }, () => {
       granted();
       return held;
     }).catch(fail);
@@ -73,6 +84,30 @@ async function readJson(dir, name) {
   }
 }
 
+// Removes each data file (KEY.gguf) whose record (KEY.json) is missing or unreadable, with that
+// record: a load that ended between creating its data file and writing its record left it, and
+// no load resumes bytes without a record (it starts the file over), nor can the page list them
+// or delete them by URL. An entry whose lock a load holds is left alone, and so is a data file
+// held open (a load before its record, where there are no Web Locks). Never rejects.
+let swept = null; // the sweep of this page or worker (openEntry's first, or listCachedModels' last)
+async function sweepOrphans(dir) {
+  try {
+    const names = new Set();
+    for await (const [name, h] of dir.entries()) if (h.kind === 'file') names.add(name);
+    for (const name of names) {
+      const key = /^([0-9a-f]{64})\.gguf$/.exec(name)?.[1];
+      if (!key || (await readJson(dir, `${key}.json`))?.url) continue;
+      await exclusively(key, async () => {
+        if ((await readJson(dir, `${key}.json`))?.url) return; // its load recorded it meanwhile
+        await dir.removeEntry(name);
+        await dir.removeEntry(`${key}.json`).catch(() => {});
+      }, () => {}).catch(() => {}); // (held open: it stays)
+    }
+  } catch {
+    // a folder that cannot be read is left as it is
+  }
+}
+
 async function writeJson(dir, name, value) {
   const w = await (await dir.getFileHandle(name, { create: true })).createWritable();
   await w.write(JSON.stringify(value));
@@ -98,6 +133,7 @@ export async function openEntry(backend, url, cacheKey = null) {
   const key = await keyOf(entryId(url, cacheKey));
   if (backend === 'opfs') {
     const dir = await opfsDir();
+    await (swept ??= sweepOrphans(dir));
     return {
       backend,
       meta: await readJson(dir, `${key}.json`),
@@ -153,6 +189,7 @@ export async function listCachedModels() {
   const out = [];
   const dir = hasOpfs() ? await opfsDir(false) : null;
   if (dir) {
+    await (swept = sweepOrphans(dir)); // (also those orphaned since this page's first sweep)
     for await (const [name, h] of dir.entries()) {
       if (!name.endsWith('.json') || h.kind !== 'file') continue;
       const m = await readJson(dir, name);
@@ -191,10 +228,8 @@ export async function deleteCachedModel(url, cacheKey = null) {
     }
     return found;
   };
-  if (!hasLocks()) return remove();
-  return navigator.locks.request(lockName(entryId(url, cacheKey)), { mode: 'exclusive', ifAvailable: true }, (lock) => {
-    if (!lock) throw busy();
-    return remove();
+  return exclusively(await keyOf(entryId(url, cacheKey)), remove, () => {
+    throw busy();
   });
 }
 

@@ -6,7 +6,8 @@
 // the oldest turns when the context fills, Ctrl-C mid-reply (the reply stops, the session and
 // the conversation stay; a second Ctrl-C at the prompt leaves); models by URL downloaded from a
 // local HTTP server (127.0.0.1) into a cache: SHA-256 checks, resume after a dropped connection,
-// -hf repository lookup, no request once cached; every command's --help; bench -o csv/json/md.
+// -hf repository lookup, no request once cached, URLs differing in their query cached apart;
+// every command's --help; bench -o csv/json/md.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -344,14 +345,26 @@ const requests = []; // [{ url, range, ifRange }]
 //   t/slow     the body comes in 64 KiB pieces 100 ms apart
 //   t/html     an HTML error page as 200 (a rate limit, a proxy's login page), later the file
 //   t/noetag   as t/drop, with no ETag (nothing to tie a resume to)
-//   t/split    a split set of 3 files (SPLIT), no checksum published
+//   t/split    a split set of 3 files (SPLIT), no checksum published; also as FILE?download=true
 //   t/folders  that split set in a folder, Q8_0/ (and its first file in mmproj/)
 // /api/models/REPO lists README.md, FILE and a Q8_0 name (the same bytes); t/split's and
 // t/folders', their files. Revision v2 (/api/models/REPO/revision/v2, /REPO/resolve/v2/) is main's.
+// /get?file=a.gguf and /get?file=b.gguf (one path, the query names the file) serve stories260K
+// and a copy whose general.name differs, each with its SHA-256 as the ETag.
+const MODEL_B = Buffer.from(MODEL_BYTES);
+MODEL_B[MODEL_BYTES.indexOf('general.name') + 'general.name'.length + 4 + 8] ^= 0x20; // the name's first letter's case
+const byQuery = { 'file=a.gguf': MODEL_BYTES, 'file=b.gguf': MODEL_B };
+const sha256 = (b) => createHash('sha256').update(b).digest('hex');
 before(async () => {
   const dropped = new Set();
   server = createServer((req, res) => {
     requests.push({ url: req.url, host: req.headers.host, range: req.headers.range, ifRange: req.headers['if-range'], auth: req.headers.authorization });
+    const q = req.url.match(/^\/get\?(.*)$/);
+    if (q) {
+      const body = byQuery[q[1]];
+      if (!body) return res.writeHead(404).end('no such file');
+      return res.writeHead(200, { etag: `"${sha256(body)}"`, 'content-length': body.length }).end(body);
+    }
     if (req.url.includes('/t/gated')) { // a gated repository: the token, then a redirect to another host
       if (req.headers.authorization !== 'Bearer hf_secret') return res.writeHead(401).end('gated');
       if (!req.url.startsWith('/api/')) {
@@ -368,8 +381,8 @@ before(async () => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       return res.end(body);
     }
-    const m = req.url.match(/^\/(t\/\w+)\/resolve\/(?:main|v2)\/((?:\w+\/)?[\w.-]+?)(\.sha256)?$/);
-    if (!m || !m[2].endsWith('.gguf')) return res.writeHead(404).end('not found');
+    const m = req.url.match(/^\/(t\/\w+)\/resolve\/(?:main|v2)\/((?:\w+\/)?[\w.-]+?)(\.sha256)?(\?download=true)?$/);
+    if (!m || !m[2].endsWith('.gguf') || (m[4] && m[1] !== 't/split')) return res.writeHead(404).end('not found');
     const mode = m[1].slice(2);
     const split = (mode === 'split' || mode === 'folders') && /^(?:Q8_0\/)?stories260K-Q8_0-0000([123])-of-00003$/.exec(m[2].slice(0, -5));
     if ((mode === 'split' || mode === 'folders') && !split) return res.writeHead(404).end('not found');
@@ -589,7 +602,7 @@ for (const client of ['sockets', 'curl']) {
   });
 }
 
-test('download: -hf OWNER/REPO:QUANT and -m hf://.../NAME-00001-of-00003.gguf fetch the whole split set, then the cache answers', async () => {
+test('download: -hf OWNER/REPO:QUANT, -m hf://.../NAME-00001-of-00003.gguf and its URL with a query fetch the whole split set, then the cache answers', async () => {
   const files = [1, 2, 3].map(splitName);
   const cache = mkdtempSync(join(tmp, 'cache-'));
   const from = requests.length;
@@ -611,6 +624,17 @@ test('download: -hf OWNER/REPO:QUANT and -m hf://.../NAME-00001-of-00003.gguf fe
   assert.equal(m.status, 0, m.stderr);
   assert.equal(m.stdout, REF);
   assert.deepEqual(readdirSync(join(other, 'hf/t/split')).filter((f) => f.endsWith('.gguf')).sort(), files);
+  // by a URL with a query: the other files' URLs keep it, and their cache names share its prefix
+  const third = mkdtempSync(join(tmp, 'cache-'));
+  const at = requests.length;
+  const q = await fetchRun(['-m', `${base}/t/split/resolve/main/${files[0]}?download=true`], third, 'sockets');
+  assert.equal(q.status, 0, q.stderr);
+  assert.equal(q.stdout, REF);
+  assert.deepEqual(requests.slice(at).map((x) => x.url).filter((u) => !u.includes('.sha256')),
+    files.map((f) => `/t/split/resolve/main/${f}?download=true`));
+  const tag = `q${sha256('download=true').slice(0, 12)}-`;
+  const dir = join(third, 'url', `127.0.0.1_${server.address().port}`, 't/split/resolve/main');
+  files.forEach((f, i) => assert.ok(readFileSync(join(dir, tag + f)).equals(SPLIT[i]), f));
 });
 
 test('download: -hf OWNER/REPO@REV[:QUANT] and -m hf://OWNER/REPO@REV/FILE fetch that revision, cached apart from main', async () => {
@@ -679,6 +703,44 @@ test('download: an hf:// reference with a query or fragment is refused as the np
     assert.equal(requests.length, n, 'no request');
   }
   assert.deepEqual(readdirSync(cache), [], 'nothing cached');
+});
+
+test('download: URLs that differ only in their query are cached apart; a query-less URL keeps its plain path', async () => {
+  const cache = mkdtempSync(join(tmp, 'cache-'));
+  const host = `127.0.0.1_${server.address().port}`;
+  // the cache name: "q", the first 12 hex digits of the query's SHA-256, "-", the file's own name
+  const cached = (query) => join(cache, 'url', host, `q${sha256(query).slice(0, 12)}-get`);
+  for (const [query, bytes] of Object.entries(byQuery)) {
+    const r = await fetchRun(['-m', `${base}/get?${query}`], cache, 'sockets');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, REF);
+    assert.match(r.stderr, new RegExp(`SHA-256 ${sha256(bytes)} matches the server's ETag`), query);
+    assert.equal(requests.at(-1).url, `/get?${query}`, `${query} was asked for, not taken from another query's file`);
+    assert.ok(readFileSync(cached(query)).equals(bytes), query);
+  }
+  const n = requests.length;
+  for (const again of ['file=a.gguf', 'file=b.gguf', 'file=a.gguf#part']) { // a fragment is never sent
+    const r = await fetchRun(['-m', `${base}/get?${again}`], cache, 'sockets');
+    assert.equal(r.status, 0, r.stderr);
+  }
+  assert.equal(requests.length, n, 'no request once cached');
+  // a URL without a query (or with an empty one) is cached where earlier kites put it
+  const plain = `${base}/t/etag/resolve/main/stories260K.gguf`;
+  assert.equal((await fetchRun(['-m', plain], cache, 'sockets')).status, 0);
+  assert.ok(readFileSync(join(cache, 'url', host, 't/etag/resolve/main/stories260K.gguf')).equals(MODEL_BYTES));
+  const m = requests.length;
+  assert.equal((await fetchRun(['-m', `${plain}?`], cache, 'sockets')).status, 0);
+  assert.equal(requests.length, m, 'an empty query: the plain file, no request');
+});
+
+test('download: a URL\'s fragment is not sent to the server (an HTTP request target has none), by either client', async () => {
+  for (const client of hasCurl ? ['sockets', 'curl'] : ['sockets']) {
+    const cache = mkdtempSync(join(tmp, 'cache-'));
+    const r = await fetchRun(['-m', `${base}/get?file=a.gguf#part`], cache, client);
+    assert.equal(r.status, 0, `${client}: ${r.stderr}`);
+    assert.equal(r.stdout, REF);
+    assert.equal(requests.at(-1).url, '/get?file=a.gguf', client);
+  }
 });
 
 // ---- help and the other commands ------------------------------------------------------------

@@ -7,8 +7,8 @@
 // is downloaded again, and so is one changed in place (same size) on the next page session's
 // load; a quota too small, or storage already full, loads the model uncached, saying why;
 // deleteCachedModel refuses a URL a load is downloading (OPFS and Cache API); cacheKey names an
-// entry whatever the URL's query; a load never removes another tab's download record. In Node:
-// sha256 checks any source.
+// entry whatever the URL's query; a load never removes another tab's download record; data files
+// without a usable record are swept unless a load holds them. In Node: sha256 checks any source.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -121,8 +121,19 @@ function modelRoutes() {
   return { log, intercept };
 }
 
+// A worker standing in for another tab's load: sent a cache key, it holds the OPFS data file
+// KEY.gguf open (a synchronous access handle, exclusive) and answers 'held'; sent 'close', lets
+// it go. (Pages get it as args.holderWorker: page functions take no closures.)
+const holderWorker = `let h;
+  onmessage = async (e) => {
+    if (e.data === 'close') { h.close(); return postMessage('closed'); }
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('kite-models');
+    h = await (await dir.getFileHandle(e.data + '.gguf')).createSyncAccessHandle();
+    postMessage('held');
+  };`;
+
 // In the page: loads, generates, lists and deletes; returns what it saw.
-async function inPage({ origin, flavor }) {
+async function inPage({ origin, flavor, holderWorker }) {
   const kite = await import('/web/index.js');
   const gen = async (url, opts = {}) => {
     const m = await kite.loadModel(url, { flavor, threads: 2, ...opts });
@@ -140,13 +151,7 @@ async function inPage({ origin, flavor }) {
   // exclusive: the load reads the File instead, still from the cache.
   const key = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(url))),
     (b) => b.toString(16).padStart(2, '0')).join('');
-  const holder = new Worker(URL.createObjectURL(new Blob([`let h;
-    onmessage = async (e) => {
-      if (e.data === 'close') { h.close(); return postMessage('closed'); }
-      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('kite-models');
-      h = await (await dir.getFileHandle(e.data + '.gguf')).createSyncAccessHandle();
-      postMessage('held');
-    };`], { type: 'text/javascript' })));
+  const holder = new Worker(URL.createObjectURL(new Blob([holderWorker], { type: 'text/javascript' })));
   const ask = (msg) => new Promise((done) => { holder.onmessage = (e) => done(e.data); holder.postMessage(msg); });
   out.holder = await ask(key);
   out.held = await gen(url);
@@ -222,7 +227,7 @@ async function inChromium(pageFn, args, check, setup) {
 }
 
 test('Chromium: cached loads make no request, a cut download resumes, a bad checksum is not kept', () =>
-  inChromium(inPage, { flavor: 'mt' }, (r, routes, origin) => {
+  inChromium(inPage, { flavor: 'mt', holderWorker }, (r, routes, origin) => {
     const count = (p) => routes.log.filter((x) => x.path === p).length;
 
     assert.ok(r.first.text.length > 10);
@@ -637,4 +642,61 @@ test('Chromium: a load that cannot open another tab\'s OPFS download leaves that
     assert.match(r.cache.warning, /another tab may be downloading the same model/);
     assert.equal(r.listed.length, 1, 'the other tab\'s record is kept');
     assert.equal(r.listed[0].etag, '"v1"');
+  }));
+
+// In the page: OPFS data files without a usable record, as a load that ended between creating
+// its data file and writing its record leaves them: one with no record, one with a record that
+// is not JSON, one whose entry lock a load (here the page) holds, one a worker holds open; beside
+// them a stored model. Then the list; then, the lock and the handle let go, a load in a new
+// worker (its first use of the cache).
+async function inPageOrphans({ origin, flavor, holderWorker }) {
+  const kite = await import('/web/index.js');
+  const model = `${origin}/m/kept.gguf`;
+  await (await kite.loadModel(model, { flavor, vocabOnly: true })).dispose();
+  const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('kite-models');
+  const key = (c) => c.repeat(64);
+  const write = async (name, data) => {
+    const w = await (await dir.getFileHandle(name, { create: true })).createWritable();
+    await w.write(data);
+    await w.close();
+  };
+  const orphans = { missing: key('a'), corrupt: key('b'), locked: key('c'), open: key('d') };
+  for (const k of Object.values(orphans)) await write(`${k}.gguf`, new Uint8Array(100_000));
+  await write(`${orphans.corrupt}.json`, '{"url": "http://');
+  let unlock;
+  await new Promise((held) => navigator.locks.request(`kite-model-cache ${orphans.locked}`, { mode: 'shared' },
+    () => (held(), new Promise((r) => (unlock = r)))));
+  const holder = new Worker(URL.createObjectURL(new Blob([holderWorker], { type: 'text/javascript' })));
+  const ask = (msg) => new Promise((done) => { holder.onmessage = (e) => done(e.data); holder.postMessage(msg); });
+  const files = async () => {
+    const names = [];
+    for await (const name of dir.keys()) names.push(name);
+    return names.sort();
+  };
+  const out = { orphans, holder: await ask(orphans.open), before: await files() };
+  out.list = (await kite.listCachedModels()).map((e) => e.url);
+  out.afterList = await files();
+  unlock();
+  await ask('close');
+  holder.terminate();
+  const m = await kite.loadModel(model, { flavor, vocabOnly: true });
+  await m.dispose();
+  out.load = m.cache;
+  out.afterLoad = await files();
+  await kite.deleteCachedModel(model);
+  return out;
+}
+
+test('Chromium: OPFS data files without a usable record are removed by the list and by a load, unless a load holds them', () =>
+  inChromium(inPageOrphans, { flavor: 'st', holderWorker }, (r, routes, origin) => {
+    const { missing, corrupt, locked, open } = r.orphans;
+    assert.equal(r.holder, 'held');
+    const stored = r.before.filter((n) => !Object.values(r.orphans).some((k) => n.startsWith(k)));
+    assert.equal(stored.length, 2, `the stored model's data file and record: ${r.before}`);
+    assert.deepEqual(r.before, [...stored, `${missing}.gguf`, `${corrupt}.gguf`, `${corrupt}.json`, `${locked}.gguf`, `${open}.gguf`].sort());
+    assert.deepEqual(r.list, [`${origin}/m/kept.gguf`]);
+    assert.deepEqual(r.afterList, [...stored, `${locked}.gguf`, `${open}.gguf`].sort(), 'the orphans no load holds are gone');
+    assert.equal(r.load.hit, true, JSON.stringify(r.load));
+    assert.deepEqual(r.afterLoad, stored, 'let go, they go at the next use of the cache');
+    assert.equal(routes.log.filter((x) => x.path === '/m/kept.gguf').length, 1);
   }));
