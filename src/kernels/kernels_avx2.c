@@ -2,6 +2,7 @@
 #define KITE_X86_AVX2_BUILD 1
 #include "kernels/kernels_x86.inc"
 #include "kernels/kernels_x86_tokens.inc"
+#include "kernels/kernels_x86_rows4.inc"
 #include "kernels/kernels_x86_set.inc"
 #include "kernels/kernels_x86_iq.inc"
 #include "kernels/kernels_x86_iq_gemv.inc"
