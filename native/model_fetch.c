@@ -214,15 +214,17 @@ static bool is_hex64(const char *s) {
     return true;
 }
 
-// The published SHA-256 of url: the ETag when it is one, else a URL.sha256 sidecar ("HEX" or
-// sha256sum's "HEX  NAME"). Writes a description of the source to what.
+// The published SHA-256 of url: the ETag when it is one, else a sidecar, the file's path +
+// ".sha256" with the file's query after it (PATH.sha256?download=true for PATH?download=true;
+// "HEX" or sha256sum's "HEX  NAME"). Writes a description of the source to what.
 static bool expected_sha256(const char *url, const char *etag, char hex[65], const char **what) {
     if (strlen(etag) == 64 && is_hex64(etag)) {
         memcpy(hex, etag, 65);
         *what = "the server's ETag";
     } else {
         char side[PATH_CAP + 8], err[256];
-        snprintf(side, sizeof side, "%s.sha256", url);
+        const size_t pl = strcspn(url, "?#"), ql = url[pl] == '?' ? strcspn(url + pl, "#") : 0;
+        snprintf(side, sizeof side, "%.*s.sha256%.*s", (int)pl, url, (int)ql, url + pl);
         mem_body m = {{0}, 0};
         http_response r = {0};
         if (!http_get(side, 0, NULL, mem_sink, &m, &r, err, sizeof err) || r.status != 200 || m.len < 64 ||

@@ -382,7 +382,7 @@ before(async () => {
       return res.end(body);
     }
     const m = req.url.match(/^\/(t\/\w+)\/resolve\/(?:main|v2)\/((?:\w+\/)?[\w.-]+?)(\.sha256)?(\?download=true)?$/);
-    if (!m || !m[2].endsWith('.gguf') || (m[4] && m[1] !== 't/split')) return res.writeHead(404).end('not found');
+    if (!m || !m[2].endsWith('.gguf') || (m[4] && m[1] !== 't/split' && m[1] !== 't/sidecar')) return res.writeHead(404).end('not found');
     const mode = m[1].slice(2);
     const split = (mode === 'split' || mode === 'folders') && /^(?:Q8_0\/)?stories260K-Q8_0-0000([123])-of-00003$/.exec(m[2].slice(0, -5));
     if ((mode === 'split' || mode === 'folders') && !split) return res.writeHead(404).end('not found');
@@ -467,6 +467,11 @@ for (const client of ['sockets', 'curl']) {
     assert.equal(again.status, 0);
     assert.equal(again.stdout, REF);
     assert.equal(requests.length, n, 'no request once cached');
+    // by a URL with a query: the sidecar is the path's, with the same query after it
+    const q = await fetchRun(['-m', `${base}/t/sidecar/resolve/main/stories260K.gguf?download=true`], cache, client);
+    assert.equal(q.status, 0, q.stderr);
+    assert.match(q.stderr, new RegExp(`SHA-256 ${MODEL_SHA} matches the \\.sha256 file`));
+    assert.ok(requests.slice(n).some((x) => x.url === '/t/sidecar/resolve/main/stories260K.gguf.sha256?download=true'));
   });
 
   test(`download (${client}): http:// URL with a SHA-256 ETag; no checksum published: the size is checked and said so`, async () => {
