@@ -123,11 +123,13 @@ int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
     } else if (!strcmp(a, "--reasoning-budget-message")) {
         o->reasoning_budget_message = v;
     }
-    else if (!strcmp(a, "--temp")) ok = parse_float(a, v, 0.0f, 100.0f, &o->sampling.temp);
-    else if (!strcmp(a, "--top-k")) ok = model_cli_int(a, v, 0, 1 << 24, &o->sampling.top_k);
+    else if (!strcmp(a, "--temp")) ok = parse_float(a, v, 0.0f, (float)KITE_SAMPLER_MAX_TEMP, &o->sampling.temp);
+    else if (!strcmp(a, "--top-k")) ok = model_cli_int(a, v, 0, KITE_SAMPLER_MAX_TOP_K, &o->sampling.top_k);
     else if (!strcmp(a, "--top-p")) ok = parse_float(a, v, 0.0f, 1.0f, &o->sampling.top_p);
     else if (!strcmp(a, "--min-p")) ok = parse_float(a, v, 0.0f, 1.0f, &o->sampling.min_p);
-    else if (!strcmp(a, "--repeat-penalty")) ok = parse_float(a, v, 0.0001f, 100.0f, &o->sampling.repeat_penalty);
+    else if (!strcmp(a, "--repeat-penalty"))
+        ok = parse_float(a, v, (float)KITE_SAMPLER_MIN_REPEAT_PENALTY, (float)KITE_SAMPLER_MAX_REPEAT_PENALTY,
+                         &o->sampling.repeat_penalty);
     else if (!strcmp(a, "--repeat-last-n"))
         ok = model_cli_int(a, v, 0, KITE_SAMPLER_MAX_PENALTY_LAST_N, &o->sampling.penalty_last_n);
     else if (!strcmp(a, "-fa") || !strcmp(a, "--flash-attn")) {

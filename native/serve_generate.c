@@ -316,13 +316,14 @@ static bool parse_sampling(serve_state *s, const json_value *b, gen_request *r, 
     long long seed = -1, n_predict = r->n_predict, top_k = r->sampling.top_k, last_n = r->sampling.penalty_last_n,
               n = 1;
     bool seeded = json_get(b, "seed") && json_get(b, "seed")->type != JSON_NULL;
-    if (!opt_float(b, "temperature", 0, 100, &r->sampling.temp, err, es) ||
+    if (!opt_float(b, "temperature", 0, KITE_SAMPLER_MAX_TEMP, &r->sampling.temp, err, es) ||
         !opt_float(b, "top_p", 0, 1, &r->sampling.top_p, err, es) ||
         !opt_float(b, "min_p", 0, 1, &r->sampling.min_p, err, es) ||
-        !opt_int(b, "top_k", 0, 1 << 24, &top_k, err, es) ||
+        !opt_int(b, "top_k", 0, KITE_SAMPLER_MAX_TOP_K, &top_k, err, es) ||
         !opt_float(b, "presence_penalty", -100, 100, &r->sampling.presence_penalty, err, es) ||
         !opt_float(b, "frequency_penalty", -100, 100, &r->sampling.frequency_penalty, err, es) ||
-        !opt_float(b, "repeat_penalty", 0.0001, 100, &r->sampling.repeat_penalty, err, es) ||
+        !opt_float(b, "repeat_penalty", KITE_SAMPLER_MIN_REPEAT_PENALTY, KITE_SAMPLER_MAX_REPEAT_PENALTY,
+                   &r->sampling.repeat_penalty, err, es) ||
         !opt_int(b, "repeat_last_n", 0, KITE_SAMPLER_MAX_PENALTY_LAST_N, &last_n, err, es) ||
         !opt_int(b, "seed", -1, 4294967295.0, &seed, err, es) ||
         !opt_int(b, "max_tokens", -1, 1 << 24, &n_predict, err, es) ||

@@ -144,8 +144,9 @@ enum {
 // the user gave, which always win) and whose key g holds becomes the file's value. Returns the
 // bits of the settings it set. A key of the wrong type (the floats must be f32/f64, top_k and
 // penalty_last_n an integer type) or with a value out of the range the CLI's flag takes (a
-// non-finite float; temp 0..100, top_k 0..16777216, top_p and min_p 0..1, penalty_repeat
-// (0, 100], penalty_last_n 0..KITE_SAMPLER_MAX_PENALTY_LAST_N) leaves its setting alone and is
+// non-finite float; kite_sampler.h's KITE_SAMPLER_* ranges: temp 0..100, top_k 0..16777216, top_p
+// and min_p 0..1, penalty_repeat 0.0001..100, penalty_last_n 0..KITE_SAMPLER_MAX_PENALTY_LAST_N)
+// leaves its setting alone and is
 // named, with its value, in warn[0..warn_len) ("" when every key was good; warn may be NULL).
 // (llama.cpp takes a file's negative penalty_last_n, which its sampler turns into 0, penalties
 // off; Kite warns and keeps its window, as for any value its --repeat-last-n refuses.)

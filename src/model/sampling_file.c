@@ -9,17 +9,17 @@ typedef struct sampling_key {
     uint32_t bit;
     const char *key;
     bool is_int;
-    double lo, hi;
-    bool lo_open; // lo itself is out of range (penalty_repeat > 0)
+    double lo, hi; // the range kite run's flag takes (a float's bounds as the float it compares with)
 } sampling_key;
 
 static const sampling_key KEYS[] = {
-    {KITE_SAMPLING_TEMP, "general.sampling.temp", false, 0, 100, false},
-    {KITE_SAMPLING_TOP_K, "general.sampling.top_k", true, 0, 1 << 24, false},
-    {KITE_SAMPLING_TOP_P, "general.sampling.top_p", false, 0, 1, false},
-    {KITE_SAMPLING_MIN_P, "general.sampling.min_p", false, 0, 1, false},
-    {KITE_SAMPLING_REPEAT_PENALTY, "general.sampling.penalty_repeat", false, 0, 100, true},
-    {KITE_SAMPLING_PENALTY_LAST_N, "general.sampling.penalty_last_n", true, 0, KITE_SAMPLER_MAX_PENALTY_LAST_N, false},
+    {KITE_SAMPLING_TEMP, "general.sampling.temp", false, 0, (float)KITE_SAMPLER_MAX_TEMP},
+    {KITE_SAMPLING_TOP_K, "general.sampling.top_k", true, 0, KITE_SAMPLER_MAX_TOP_K},
+    {KITE_SAMPLING_TOP_P, "general.sampling.top_p", false, 0, 1},
+    {KITE_SAMPLING_MIN_P, "general.sampling.min_p", false, 0, 1},
+    {KITE_SAMPLING_REPEAT_PENALTY, "general.sampling.penalty_repeat", false, (float)KITE_SAMPLER_MIN_REPEAT_PENALTY,
+     (float)KITE_SAMPLER_MAX_REPEAT_PENALTY},
+    {KITE_SAMPLING_PENALTY_LAST_N, "general.sampling.penalty_last_n", true, 0, KITE_SAMPLER_MAX_PENALTY_LAST_N},
 };
 
 // Appends "; " (after the first) and a formatted note to warn, truncating at warn_len.
@@ -66,10 +66,10 @@ uint32_t kite_sampling_from_file(const kite_gguf *g, uint32_t given, kite_sample
                 continue;
             }
             v = x;
-            snprintf(what, sizeof what, "%g is not in %s%g, %g]: ignored", v, k->lo_open ? "(" : "[", k->lo, k->hi);
+            snprintf(what, sizeof what, "%g is not in [%g, %g]: ignored", v, k->lo, k->hi);
         }
         // !(a <= b) also catches NaN
-        if (!(v >= k->lo && v <= k->hi) || (k->lo_open && v == k->lo)) {
+        if (!(v >= k->lo && v <= k->hi)) {
             note(warn, warn_len, k->key, what);
             continue;
         }

@@ -13,6 +13,15 @@ extern "C" {
 // are far shorter); hosts check their flags and options against it.
 #define KITE_SAMPLER_MAX_PENALTY_LAST_N (1 << 20)
 
+// The ranges the hosts take for the other settings (kite run's flags, kite serve's request
+// fields, a file's general.sampling.*): temp [0, KITE_SAMPLER_MAX_TEMP], top_k [0,
+// KITE_SAMPLER_MAX_TOP_K], top_p and min_p [0, 1], repeat_penalty [KITE_SAMPLER_MIN_REPEAT_PENALTY,
+// KITE_SAMPLER_MAX_REPEAT_PENALTY].
+#define KITE_SAMPLER_MAX_TEMP 100.0
+#define KITE_SAMPLER_MAX_TOP_K (1 << 24)
+#define KITE_SAMPLER_MIN_REPEAT_PENALTY 0.0001
+#define KITE_SAMPLER_MAX_REPEAT_PENALTY 100.0
+
 // Sampling parameters. The chain runs in llama.cpp's default order:
 //   penalties -> top-k -> top-p -> min-p -> temperature -> draw from the distribution.
 // The random source is our own MT19937 (32-bit Mersenne Twister, the generator llama.cpp's

@@ -102,8 +102,28 @@ static void test_bad_keys(void) {
     kite_buf_free(&b);
 }
 
+// The bounds are kite run's flags' (--repeat-penalty takes 0.0001..100): a file's 0.00005 is
+// refused as the flag would refuse it, 0.0001 and 100 are taken.
+static void test_flag_bounds(void) {
+    const struct { double v; bool taken; } cases[] = {{0.00005, false}, {0.0001, true}, {100, true}, {100.5, false}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const kv kvs[] = {F32("penalty_repeat", cases[c].v)};
+        kite_buf b;
+        kite_gguf *g = make(kvs, 1, &b);
+        kite_sampler_params p = kite_sampler_default_params();
+        char warn[256];
+        uint32_t got = kite_sampling_from_file(g, 0, &p, warn, sizeof warn);
+        CHECK((got == KITE_SAMPLING_REPEAT_PENALTY) == cases[c].taken, "penalty_repeat %g taken: %d (warning '%s')",
+              cases[c].v, cases[c].taken, warn);
+        CHECK(!cases[c].taken || p.repeat_penalty == (float)cases[c].v, "penalty_repeat %g set", cases[c].v);
+        kite_gguf_free(g);
+        kite_buf_free(&b);
+    }
+}
+
 int main(void) {
     test_good_keys();
     test_bad_keys();
+    test_flag_bounds();
     return check_done("test_sampling_file");
 }
