@@ -85,6 +85,19 @@ static const char *const phi3_layers[][2] = {
     {"mlp.down_proj.weight", "ffn_down.weight"},
 };
 
+// The decimal index at *p in a tensor name (1..7 digits, no leading zero), then a '.': true when
+// it is below limit, with *out its value and *p moved to the '.'.
+static bool read_index(const char **p, uint32_t limit, uint32_t *out) {
+    const char *s = *p;
+    uint32_t v = 0;
+    int digits = 0;
+    for (; *s >= '0' && *s <= '9' && digits < 7; s++, digits++) v = v * 10 + (uint32_t)(*s - '0');
+    if (!digits || *s != '.' || v >= limit || (digits > 1 && **p == '0')) return false;
+    *p = s;
+    *out = v;
+    return true;
+}
+
 // An expert's matrix, "experts.E.{gate,up,down}_proj.weight" (after "model.layers.L.mlp."), as
 // the stacked GGUF name into out and E into *expert: 1, else 0 (-1: E not below n_expert).
 static int map_expert(const char *p, uint32_t layer, const kite__hf_model *m, char *out, size_t n, uint32_t *expert) {
@@ -92,9 +105,7 @@ static int map_expert(const char *p, uint32_t layer, const kite__hf_model *m, ch
     if (!m->n_expert || strncmp(p, prefix, sizeof prefix - 1)) return 0;
     p += sizeof prefix - 1;
     uint32_t e = 0;
-    int digits = 0;
-    for (; *p >= '0' && *p <= '9' && digits < 7; p++, digits++) e = e * 10 + (uint32_t)(*p - '0');
-    if (!digits || *p != '.' || e >= m->n_expert || (digits > 1 && p[-digits] == '0')) return -1;
+    if (!read_index(&p, m->n_expert, &e)) return -1;
     static const char *const proj[] = {"gate", "up", "down"};
     for (size_t i = 0; i < 3; i++) {
         size_t k = strlen(proj[i]);
@@ -126,9 +137,7 @@ static int map_name(const char *hf, const kite__hf_model *m, char *out, size_t n
     if (strncmp(hf, prefix, sizeof prefix - 1)) return -1;
     const char *p = hf + sizeof prefix - 1;
     uint32_t layer = 0;
-    int digits = 0;
-    for (; *p >= '0' && *p <= '9' && digits < 7; p++, digits++) layer = layer * 10 + (uint32_t)(*p - '0');
-    if (!digits || *p != '.' || layer >= m->n_layer || (digits > 1 && hf[sizeof prefix - 1] == '0')) return -1;
+    if (!read_index(&p, m->n_layer, &layer)) return -1;
     static const char mlp[] = ".mlp.";
     if (!strncmp(p, mlp, sizeof mlp - 1)) {
         int r = map_expert(p + sizeof mlp - 1, layer, m, out, n, expert);
