@@ -5,19 +5,9 @@
 // sync_bridge.js; each request is served here.
 import { isNode } from './env.js';
 import { KiteError, failure } from './errors.js';
-import { hfAuth, hfDenied, hfEndpointOf } from './hf_repo.js';
+import { hfAuth, hfDenied, hfEndpointOf, parseHfRepo, repoUrls } from './hf_repo.js';
 
 const bad = (msg) => new KiteError(`kite: convert: ${msg}`, 'invalid input');
-
-// hf://owner/repo or hf://owner/repo@revision (a trailing '/' allowed) -> the base URL of the
-// repository's files on the hub at endpoint and the repository's name; null when ref names no
-// repository so.
-function hfRepo(ref, endpoint) {
-  const m = /^hf:\/\/([^/?#@]+)\/([^/?#@]+)(?:@([^/?#]+))?\/?$/.exec(ref);
-  if (!m) return null;
-  const [, owner, repo, rev] = m;
-  return { base: `${hfEndpointOf(endpoint)}/${owner}/${repo}/resolve/${encodeURIComponent(rev || 'main')}/`, name: repo };
-}
 
 // A name the converter asks for is relative to the folder: one without '..' or an absolute start.
 function checkName(name) {
@@ -37,9 +27,11 @@ export async function openCheckpoint(source, { signal, hfEndpoint, hfToken } = {
   if (typeof source !== 'string' || source === '' || source.includes('\0'))
     throw bad('a checkpoint is a FileList or File[] (a picked folder), a Node folder path, or an hf://owner/repo or http(s) base URL');
   if (source.startsWith('hf://')) {
-    const repo = hfRepo(source, hfEndpoint);
-    if (!repo) throw bad(`bad Hugging Face repository ${JSON.stringify(source)} (expected hf://owner/repo or hf://owner/repo@revision)`);
-    return urlFolder(repo.base, repo.name, signal, hfAuth(repo.base, hfEndpoint, hfToken), true);
+    // hf://owner/repo[@revision] (a :QUANT picks a GGUF file: not a checkpoint)
+    const repo = parseHfRepo(source);
+    if (!repo || repo.quant) throw bad(`bad Hugging Face repository ${JSON.stringify(source)} (expected hf://owner/repo or hf://owner/repo@revision)`);
+    const base = repoUrls(repo, hfEndpointOf(hfEndpoint)).files;
+    return urlFolder(base, repo.repo, signal, hfAuth(base, hfEndpoint, hfToken), true);
   }
   if (/^https?:/i.test(source) || (!isNode && !source.startsWith('file:'))) {
     const url = new URL(source, globalThis.location?.href);

@@ -66,8 +66,9 @@ export function hfDenied(status, auth) {
     : ': a gated or private repository (give a token with access: option hfToken, or $HF_TOKEN in Node)';
 }
 
-// The file list's URL and the cached copies' URL prefix of a repository reference.
-function repoUrls(r, endpoint) {
+// The file list's URL and the base URL of the files (the cached copies' URL prefix) of a
+// repository reference (parseHfRepo's) on the hub at endpoint (hfEndpointOf's).
+export function repoUrls(r, endpoint) {
   const rev = encodeURIComponent(r.rev ?? 'main');
   return {
     api: `${endpoint}/api/models/${r.owner}/${r.repo}${r.rev ? `/revision/${rev}` : ''}`,

@@ -197,6 +197,7 @@ test('convert: refused checkpoints and bad arguments reject with a KiteError nam
     [join(tmp, 'nowhere'), {}, /cannot open .*nowhere: ENOENT/],
     [model('stories260K.gguf'), {}, /stories260K\.gguf is not a folder/],
     ['hf://owner', {}, /bad Hugging Face repository "hf:\/\/owner" \(expected hf:\/\/owner\/repo or hf:\/\/owner\/repo@revision\)/],
+    ['hf://owner/repo:Q4_K_M', {}, /bad Hugging Face repository "hf:\/\/owner\/repo:Q4_K_M" \(expected hf:\/\/owner\/repo or hf:\/\/owner\/repo@revision\)/],
     [c.llama, { outtype: 'q4_0' }, /option outtype must be "auto", "f32", "f16", "bf16", "q8_0" or undefined \(got "q4_0"\)/],
     [c.llama, { threads: 2 }, /unknown option "threads"/],
     [c.llama, { as: 'file' }, /output \(a file path\) is only for Node, and as: "file" needs it/],
