@@ -63,6 +63,20 @@ bool model_cli_repack_flag(const char *a, bool *no_repack) {
     return true;
 }
 
+// The sampling settings the model file may recommend (kite_sampling_from_file): each one's
+// KITE_SAMPLING_* bit, its flag, and its name in model_cli_print_sampling's line.
+static const struct {
+    uint32_t bit;
+    const char *flag, *name;
+} sampling_flags[] = {
+    {KITE_SAMPLING_TEMP, "--temp", "temp"},
+    {KITE_SAMPLING_TOP_K, "--top-k", "top_k"},
+    {KITE_SAMPLING_TOP_P, "--top-p", "top_p"},
+    {KITE_SAMPLING_MIN_P, "--min-p", "min_p"},
+    {KITE_SAMPLING_REPEAT_PENALTY, "--repeat-penalty", "repeat_penalty"},
+    {KITE_SAMPLING_PENALTY_LAST_N, "--repeat-last-n", "repeat_last_n"},
+};
+
 int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
     const char *a = argv[*i];
     static const char *with_value[] = {"-m", "--model", "-p", "--prompt", "-f", "--file", "--chat-template",
@@ -85,11 +99,6 @@ int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
     bool ok = true;
     int32_t iv;
     // a sampling flag given keeps its value over the model's recommended one
-    static const struct { const char *flag; uint32_t bit; } sampling_flags[] = {
-        {"--temp", KITE_SAMPLING_TEMP}, {"--top-k", KITE_SAMPLING_TOP_K}, {"--top-p", KITE_SAMPLING_TOP_P},
-        {"--min-p", KITE_SAMPLING_MIN_P}, {"--repeat-penalty", KITE_SAMPLING_REPEAT_PENALTY},
-        {"--repeat-last-n", KITE_SAMPLING_PENALTY_LAST_N},
-    };
     for (size_t k = 0; k < sizeof sampling_flags / sizeof sampling_flags[0]; k++)
         if (!strcmp(a, sampling_flags[k].flag)) o->sampling_given |= sampling_flags[k].bit;
     if (!strcmp(a, "-m") || !strcmp(a, "--model")) o->model = v;
@@ -159,15 +168,10 @@ uint32_t model_cli_file_sampling(model_opts *o, const kite_model *m, const char 
 }
 
 void model_cli_print_sampling(const char *cmd, const kite_sampler_params *p, uint32_t from_file) {
-    static const struct { uint32_t bit; const char *name; } names[] = {
-        {KITE_SAMPLING_TEMP, "temp"}, {KITE_SAMPLING_TOP_K, "top_k"}, {KITE_SAMPLING_TOP_P, "top_p"},
-        {KITE_SAMPLING_MIN_P, "min_p"}, {KITE_SAMPLING_REPEAT_PENALTY, "repeat_penalty"},
-        {KITE_SAMPLING_PENALTY_LAST_N, "repeat_last_n"},
-    };
     fprintf(stderr, "%s: sampling: temp %g, top_k %d, top_p %g, min_p %g, repeat_penalty %g, repeat_last_n %d; from the model file:",
             cmd, (double)p->temp, p->top_k, (double)p->top_p, (double)p->min_p, (double)p->repeat_penalty, p->penalty_last_n);
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (from_file & names[i].bit) fprintf(stderr, " %s", names[i].name);
+    for (size_t i = 0; i < sizeof sampling_flags / sizeof sampling_flags[0]; i++)
+        if (from_file & sampling_flags[i].bit) fprintf(stderr, " %s", sampling_flags[i].name);
     fprintf(stderr, "%s\n", from_file ? "" : " none");
 }
 
