@@ -23,7 +23,10 @@
 #include "split_name.h"
 
 #define PATH_CAP 4096
-#define DEFAULT_QUANT "Q4_K_M" // llama.cpp's choice when -hf names no quantization
+// llama.cpp's choice when -hf names no quantization (common/download.cpp find_best_model): a
+// Q4_K_M file, else a Q8_0 one, else the first model file (NULL: any)
+static const char *const DEFAULT_QUANTS[] = {"Q4_K_M", "Q8_0", NULL};
+#define N_DEFAULT_QUANTS (sizeof DEFAULT_QUANTS / sizeof DEFAULT_QUANTS[0])
 
 bool model_fetch_is_url(const char *spec) {
     return spec && (!strncmp(spec, "http://", 7) || !strncmp(spec, "https://", 8) || !strncmp(spec, "hf://", 5));
@@ -469,33 +472,50 @@ static bool gguf_matches(const char *name, const char *quant, int depth) {
     return !quant || strcasestr(name, quant);
 }
 
+static void free_entries(struct dirent **e, int n) {
+    for (int i = 0; i < n; i++) free(e[i]);
+    free(e);
+}
+
 // Scans the cached copy of a repository (cache/hf/OWNER/REPO[@REV]) for a match: a top-level
-// file, else one in a first-level folder (as the hub's list is picked); its path there to name.
+// file, else one in a first-level folder (as the hub's list is picked), each folder in name
+// order (the same pick on every run); its path there to name.
 static bool cached_repo_file(const char *repo_dir, const char *quant, char *name, size_t n) {
-    DIR *d = opendir(repo_dir);
-    if (!d) return false;
+    struct dirent **top = NULL;
+    const int n_top = scandir(repo_dir, &top, NULL, alphasort);
+    if (n_top < 0) return false;
     bool found = false;
     char sub_dir[PATH_CAP], rel[600]; // a folder's path; FOLDER/NAME
     for (int depth = 0; depth < 2 && !found; depth++) {
-        rewinddir(d);
-        for (struct dirent *e; !found && (e = readdir(d));) {
-            if (e->d_name[0] == '.') continue;
+        for (int i = 0; i < n_top && !found; i++) {
+            const char *d_name = top[i]->d_name;
+            if (d_name[0] == '.') continue;
             if (depth == 0) {
-                found = gguf_matches(e->d_name, quant, 0) && snprintf(name, n, "%s", e->d_name) > 0;
+                found = gguf_matches(d_name, quant, 0) && snprintf(name, n, "%s", d_name) > 0;
                 continue;
             }
-            const int k = snprintf(sub_dir, sizeof sub_dir, "%s/%s", repo_dir, e->d_name);
-            DIR *sub = k > 0 && (size_t)k < sizeof sub_dir ? opendir(sub_dir) : NULL;
-            for (struct dirent *f; sub && !found && (f = readdir(sub));) {
-                const int r = snprintf(rel, sizeof rel, "%s/%s", e->d_name, f->d_name);
-                found = r > 0 && (size_t)r < sizeof rel && f->d_name[0] != '.' && gguf_matches(rel, quant, 1) &&
+            struct dirent **sub = NULL;
+            const int k = snprintf(sub_dir, sizeof sub_dir, "%s/%s", repo_dir, d_name);
+            const int n_sub = k > 0 && (size_t)k < sizeof sub_dir ? scandir(sub_dir, &sub, NULL, alphasort) : -1;
+            for (int j = 0; j < n_sub && !found; j++) {
+                const int r = snprintf(rel, sizeof rel, "%s/%s", d_name, sub[j]->d_name);
+                found = r > 0 && (size_t)r < sizeof rel && sub[j]->d_name[0] != '.' && gguf_matches(rel, quant, 1) &&
                         snprintf(name, n, "%s", rel) > 0;
             }
-            if (sub) closedir(sub);
+            if (n_sub >= 0) free_entries(sub, n_sub);
         }
     }
-    closedir(d);
+    free_entries(top, n_top);
     return found;
+}
+
+// The cached file -hf picks with the hub unreachable, as llama.cpp's -hf picks among its cached
+// files then: QUANT's match, or without QUANT the DEFAULT_QUANTS in turn (cached_repo_file).
+static bool cached_pick(const char *repo_dir, const char *quant, char *name, size_t n) {
+    if (quant) return cached_repo_file(repo_dir, quant, name, n);
+    for (size_t t = 0; t < N_DEFAULT_QUANTS; t++)
+        if (cached_repo_file(repo_dir, DEFAULT_QUANTS[t], name, n)) return true;
+    return false;
 }
 
 typedef struct big_body {
@@ -517,6 +537,37 @@ static bool big_sink(void *user, const http_response *r, const void *data, size_
     b->len += n;
     b->p[b->len] = 0;
     return true;
+}
+
+// The hub's pick from its file list (json, len: ENDPOINT/api/models/REPO's answer at url): the
+// first file matching QUANT, or without QUANT the DEFAULT_QUANTS in turn; for each, a top-level
+// file before one in a first-level folder (big repositories keep a quant's split set in one).
+// False (said on stderr) when the list is not one or nothing fits.
+static bool listed_pick(const char *repo, const char *url, const char *json, size_t len, const char *quant, char *name,
+                        size_t n) {
+    char jerr[256];
+    json_doc *doc = json_parse(json ? json : "", len, jerr, sizeof jerr);
+    const json_value *sib = doc ? json_get(json_root(doc), "siblings") : NULL;
+    if (!sib || sib->type != JSON_ARRAY) {
+        fprintf(stderr, "kite: -hf %s: %s: no file list (%s)\n", repo, url, doc ? "no 'siblings' array" : jerr);
+        json_free(doc);
+        return false;
+    }
+    bool found = false;
+    const size_t tiers = quant ? 1 : N_DEFAULT_QUANTS;
+    for (size_t pass = 0; pass < 2 * tiers && !found; pass++) {
+        const char *want = quant ? quant : DEFAULT_QUANTS[pass / 2];
+        for (const json_value *e = sib->child; e && !found; e = e->next) {
+            const json_value *f = json_get(e, "rfilename");
+            found = f && f->type == JSON_STRING && gguf_matches(f->str, want, (int)(pass % 2)) &&
+                    snprintf(name, n, "%s", f->str) > 0;
+        }
+    }
+    json_free(doc);
+    if (!found)
+        fprintf(stderr, "kite: -hf %s: the repository has no .gguf file%s%s\n", repo, quant ? " matching " : "",
+                quant ? quant : "");
+    return found;
 }
 
 bool model_fetch_hf_repo(const char *spec, char *out, size_t n) {
@@ -560,55 +611,41 @@ bool model_fetch_hf_repo(const char *spec, char *out, size_t n) {
         }
         if (f) fclose(f);
     }
-    if (!found) found = cached_repo_file(repo_dir, quant ? quant : DEFAULT_QUANT, name, sizeof name);
+    // (a cached Q8_0 or other file is not taken while the hub can be asked: it may list a Q4_K_M)
+    if (!found) found = cached_repo_file(repo_dir, quant ? quant : DEFAULT_QUANTS[0], name, sizeof name);
     if (found) first_of_split(name);
+    bool offline_pick = false; // picked from the cache because the hub could not be reached
     if (!found) { // ask the hub for the repository's files
         char url[PATH_CAP], err[1024];
         snprintf(url, sizeof url, "%s/api/models/%.*s%s%s", hf_endpoint(), (int)name_len, repo, at ? "/revision/" : "",
                  at ? repo + name_len + 1 : "");
         big_body b = {0};
         http_response r = {0};
-        if (!http_get(url, 0, NULL, big_sink, &b, &r, err, sizeof err) || r.status != 200) {
+        const bool listed = http_get(url, 0, NULL, big_sink, &b, &r, err, sizeof err) && r.status == 200;
+        if (!listed && !r.status && cached_pick(repo_dir, quant, name, sizeof name)) {
+            // the hub cannot be reached (no answer at all): a cached file, as llama.cpp's -hf falls back
+            fprintf(stderr, "kite: -hf %s: %s: %s; using the cached %s\n", repo, url, err, name);
+            offline_pick = true;
+        } else if (!listed) {
             if (r.status && r.status != 200)
                 fprintf(stderr, "kite: -hf %s: %s: HTTP %d%s\n", repo, url, r.status,
                         r.status == 401 || r.status == 403 ? " (a gated or private repository needs $HF_TOKEN)" : "");
-            else fprintf(stderr, "kite: -hf %s: %s\n", repo, err);
+            else fprintf(stderr, "kite: -hf %s: %s: %s\n", repo, url, err);
+            free(b.p);
+            return false;
+        } else if (!listed_pick(repo, url, b.p, b.len, quant, name, sizeof name)) {
             free(b.p);
             return false;
         }
-        char jerr[256];
-        json_doc *doc = json_parse(b.p ? b.p : "", b.len, jerr, sizeof jerr);
         free(b.p);
-        const json_value *sib = doc ? json_get(json_root(doc), "siblings") : NULL;
-        if (!sib || sib->type != JSON_ARRAY) {
-            fprintf(stderr, "kite: -hf %s: %s: no file list (%s)\n", repo, url, doc ? "no 'siblings' array" : jerr);
-            json_free(doc);
-            return false;
-        }
-        // QUANT given: the first match; else Q4_K_M, else the first .gguf; each a top-level file
-        // before one in a first-level folder (big repositories keep a quant's split set in one)
-        for (int pass = 0; pass < 4 && !found; pass++) {
-            const char *want = pass < 2 ? (quant ? quant : DEFAULT_QUANT) : NULL;
-            if (pass == 2 && quant) break;
-            for (const json_value *e = sib->child; e && !found; e = e->next) {
-                const json_value *f = json_get(e, "rfilename");
-                if (!f || f->type != JSON_STRING || !gguf_matches(f->str, want, pass % 2)) continue;
-                snprintf(name, sizeof name, "%s", f->str);
-                found = true;
-            }
-        }
-        json_free(doc);
-        if (!found) {
-            fprintf(stderr, "kite: -hf %s: the repository has no .gguf file%s%s\n", repo, quant ? " matching " : "",
-                    quant ? quant : "");
-            return false;
-        }
         first_of_split(name);
     }
     char hf[PATH_CAP];
     snprintf(hf, sizeof hf, "hf://%s/%s", repo, name);
     if (!model_fetch_url(hf, out, n)) return false;
-    if (!quant) { // remember the choice (a hint only: a failed write just costs a request next time)
+    // remember the choice (a hint only: a failed write just costs a request next time); not one
+    // made offline, so that the hub's list decides once it can be reached
+    if (!quant && !offline_pick) {
         FILE *f = fopen(note, "w");
         if (f) {
             fprintf(f, "%s\n", name);

@@ -32,11 +32,12 @@ bool model_fetch_is_url(const char *spec);
 bool model_fetch_url(const char *url, char *out, size_t n);
 
 // As model_fetch_url for a Hugging Face repository "owner/repo[@rev][:QUANT]": the .gguf file
-// whose path contains QUANT (case-insensitive; default Q4_K_M, else the repository's first
-// .gguf), a top-level file before one in a first-level folder (QUANT/NAME-00001-of-0000N.gguf),
-// looked up in the cache first, then in the revision's file list
-// (ENDPOINT/api/models/REPO[/revision/REV]). A split set's file picks its first file, and so the
-// whole set.
+// whose path contains QUANT (case-insensitive; without QUANT, as llama.cpp's -hf: Q4_K_M, else
+// Q8_0, else the repository's first .gguf), a top-level file before one in a first-level folder
+// (QUANT/NAME-00001-of-0000N.gguf), looked up in the cache first (without QUANT: the file a
+// bare -hf picked before, else a Q4_K_M), then in the revision's file list
+// (ENDPOINT/api/models/REPO[/revision/REV]); when the hub cannot be reached, the cached files
+// by the same rule. A split set's file picks its first file, and so the whole set.
 bool model_fetch_hf_repo(const char *repo, char *out, size_t n);
 
 #endif

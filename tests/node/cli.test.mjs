@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kiteBin, modelsDir, repoRoot, requireModels } from './helpers.mjs';
@@ -561,7 +561,7 @@ for (const client of ['sockets', 'curl']) {
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, REF);
     const seen = requests.slice(n);
-    assert.ok(seen.some((q) => q.host === 'localhost:' + server.address().port && q.url === '/t/plain/resolve/main/stories260K.gguf'), 'redirected');
+    assert.ok(seen.some((q) => q.host === 'localhost:' + server.address().port && q.url === '/t/plain/resolve/main/stories260K-Q8_0.gguf'), 'redirected');
     for (const q of seen) assert.equal(q.auth, q.host.startsWith('127.0.0.1') ? 'Bearer hf_secret' : undefined, `${q.host}${q.url}`);
   });
 
@@ -586,10 +586,11 @@ for (const client of ['sockets', 'curl']) {
     const again = await fetchRun(['-hf', 't/etag:Q8_0'], cache, client);
     assert.equal(again.status, 0);
     assert.equal(requests.length, n, 'no request once cached');
-    // no QUANT: Q4_K_M is not there, so the first .gguf; the choice is remembered
+    // no QUANT: Q4_K_M is not there, so the Q8_0 (llama.cpp's -hf's second choice, listed after
+    // a plain .gguf); the choice is remembered
     const first = await fetchRun(['-hf', 't/sidecar'], cache, client);
     assert.equal(first.status, 0, first.stderr);
-    assert.ok(existsSync(join(cache, 'hf/t/sidecar/stories260K.gguf')));
+    assert.deepEqual(readdirSync(join(cache, 'hf/t/sidecar')).filter((f) => f.endsWith('.gguf')), ['stories260K-Q8_0.gguf']);
     const m = requests.length;
     assert.equal((await fetchRun(['-hf', 't/sidecar'], cache, client)).status, 0);
     assert.equal(requests.length, m, 'no request once cached');
@@ -694,6 +695,50 @@ test('download: -hf picks a quant kept in a first-level folder (its split set wh
     }
     assert.deepEqual(requests.slice(n), [], 'no request once cached');
   }
+});
+
+test('download: with the hub unreachable, -hf picks among the cached files as llama.cpp\'s -hf does: Q4_K_M, else Q8_0, else the first .gguf', async () => {
+  const cache = mkdtempSync(join(tmp, 'cache-'));
+  const offline = { KITE_HF_ENDPOINT: 'http://127.0.0.1:1' }; // nothing listens: no answer at all
+  // an earlier -hf OWNER/REPO:QUANT cached a split set kept in a folder; the bare form finds it
+  assert.equal((await fetchRun(['-hf', 't/folders:q8_0'], cache, 'sockets')).status, 0);
+  const n = requests.length;
+  const bare = await fetchRun(['-hf', 't/folders'], cache, 'sockets', offline);
+  assert.equal(bare.status, 0, bare.stderr);
+  assert.equal(bare.stdout, REF);
+  assert.match(bare.stderr, /kite: -hf t\/folders: http:\/\/127\.0\.0\.1:1\/api\/models\/t\/folders: .*; using the cached Q8_0\/stories260K-Q8_0-00001-of-00003\.gguf\n/);
+  assert.equal(requests.length, n, 'no request reached the hub');
+  assert.ok(!existsSync(join(cache, 'hf/t/folders/.default')), 'an offline pick is not remembered: online the list decides');
+  // a cache holding a file with no quant in its name (first by name), an mmproj and a Q8_0
+  const dir = join(cache, 'hf/t/etag');
+  mkdirSync(join(dir, 'sub'), { recursive: true });
+  for (const f of ['a-model.gguf', 'mmproj-Q8_0.gguf', 'sub/m-Q8_0.gguf', 'z-Q8_0.gguf']) writeFileSync(join(dir, f), MODEL_BYTES);
+  const picked = async (ref) => {
+    const r = await fetchRun(['-hf', ref], cache, 'sockets', offline);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, REF);
+    return /using the cached (\S+)\n/.exec(r.stderr)?.[1];
+  };
+  assert.equal(await picked('t/etag'), 'z-Q8_0.gguf', 'Q8_0 before any .gguf; top level before a folder; never mmproj');
+  rmSync(join(dir, 'z-Q8_0.gguf'));
+  assert.equal(await picked('t/etag'), 'sub/m-Q8_0.gguf', 'a Q8_0 in a folder before any .gguf');
+  rmSync(join(dir, 'sub'), { recursive: true });
+  assert.equal(await picked('t/etag'), 'a-model.gguf', 'else the first .gguf by name');
+  // a QUANT the cache lacks fails naming the hub's error; a Q4_K_M cached is taken with no request
+  const miss = await fetchRun(['-hf', 't/etag:Q5_K_S'], cache, 'sockets', offline);
+  assert.equal(miss.status, 1);
+  assert.match(miss.stderr, /kite: -hf t\/etag: http:\/\/127\.0\.0\.1:1\/api\/models\/t\/etag: .*connect/);
+  writeFileSync(join(dir, 'b-Q4_K_M.gguf'), MODEL_BYTES);
+  const q4 = await fetchRun(['-hf', 't/etag'], cache, 'sockets', offline);
+  assert.equal(q4.status, 0, q4.stderr);
+  assert.doesNotMatch(q4.stderr, /api\/models/, 'the hub is not asked');
+  assert.equal(readFileSync(join(dir, '.default'), 'utf8'), 'b-Q4_K_M.gguf\n');
+  // a hub that answers with an HTTP error is not unreachable: the cache is not used
+  mkdirSync(join(cache, 'hf/t/gated'));
+  writeFileSync(join(cache, 'hf/t/gated/a-Q8_0.gguf'), MODEL_BYTES);
+  const denied = await fetchRun(['-hf', 't/gated'], cache, 'sockets', { HF_TOKEN: '' });
+  assert.equal(denied.status, 1);
+  assert.match(denied.stderr, /HTTP 401/);
 });
 
 test('download: an hf:// reference with a query or fragment is refused as the npm package does, before any request', async () => {
