@@ -6,7 +6,9 @@ import { isNode } from './env.js';
 import { KiteError } from './errors.js';
 
 export const DEFAULT_HF_ENDPOINT = 'https://huggingface.co';
-const DEFAULT_QUANT = 'Q4_K_M'; // llama.cpp's choice when -hf names no quantization
+// llama.cpp's choice when -hf names no quantization (common/download.cpp find_best_model): a
+// Q4_K_M file, else a Q8_0 one, else the first model file (null: any)
+const DEFAULT_QUANTS = ['Q4_K_M', 'Q8_0', null];
 
 // hf://owner/repo or hf://owner/repo@rev, either with :QUANT (a trailing '/' allowed):
 // { owner, repo, rev (null: main), quant (null: none given) }; null for anything else (a file
@@ -26,11 +28,11 @@ const isGguf = (name, quant, depth = 0) => typeof name === 'string' && name.spli
 // The file a repository reference loads, from the repository's file names (in the hub's order):
 // the first model file whose path holds quant, a top-level one before one in a first-level
 // folder (big repositories keep each quant's split set in one: Q4_K_M/NAME-00001-of-00003.gguf);
-// without quant, so for Q4_K_M, else for any model file (native/model_fetch.c
+// without quant, so for Q4_K_M, else Q8_0, else any model file (native/model_fetch.c
 // model_fetch_hf_repo picks so). A split set's file k of N (NAME-0000k-of-0000N.gguf) gives its
 // first file (the whole set loads from it). null when none fits.
 export function pickGguf(names, quant) {
-  const pick = (quant ? [quant] : [DEFAULT_QUANT, null])
+  const pick = (quant ? [quant] : DEFAULT_QUANTS)
     .flatMap((q) => [0, 1].map((depth) => names.find((n) => isGguf(n, q, depth)))).find(Boolean);
   if (!pick) return null;
   const first = pick.replace(/-\d{5}-of-(\d{5})\.gguf$/i, '-00001-of-$1.gguf');
@@ -100,10 +102,15 @@ async function listFiles(ref, api, signal, auth) {
   return { names: doc.siblings.map((s) => s?.rfilename) };
 }
 
+// A sort key ordering paths as native kite lists its cache: a folder's name before what is in it.
+const byFolderThenName = (path) => path.replaceAll('/', '\0');
+
 // A repository reference's picked file as a file reference, hf://OWNER/REPO[@REV]/FILE. When the
 // hub cannot be reached (a network error, not an HTTP error), a browser picks among the complete
-// copies in its model cache from that repository (model_cache.js), so a model loaded once loads
-// offline; without one the error names the repository. Throws a KiteError 'invalid input' when
+// copies in its model cache from that repository (model_cache.js), in name order, by the same
+// rule (pickGguf: without quant a Q4_K_M, else a Q8_0, else the first; as native kite -hf and
+// llama.cpp's -hf pick among their cached files), so a model loaded once loads offline; without
+// one the error names the repository. Throws a KiteError 'invalid input' when
 // the repository has no .gguf (matching quant), 'i/o error' for the hub's errors. hfToken: as
 // hfTokenOf.
 export async function resolveHfRepo(ref, { hfEndpoint, hfToken, signal } = {}) {
@@ -113,7 +120,9 @@ export async function resolveHfRepo(ref, { hfEndpoint, hfToken, signal } = {}) {
   let names = listed.names;
   if (listed.offline) {
     const cached = isNode ? [] : await (await import('./model_cache.js')).listCachedModels();
-    names = cached.filter((m) => m.complete && m.cacheKey === null && m.url.startsWith(files)).map((m) => decodeURIComponent(m.url.slice(files.length)));
+    names = cached.filter((m) => m.complete && m.cacheKey === null && m.url.startsWith(files))
+      .map((m) => decodeURIComponent(m.url.slice(files.length)))
+      .sort((a, b) => byFolderThenName(a) < byFolderThenName(b) ? -1 : 1);
     if (!pickGguf(names, r.quant)) throw listed.offline;
   }
   const name = pickGguf(names, r.quant);

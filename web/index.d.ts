@@ -22,12 +22,12 @@
  *  Node a file path or file: URL. loadModel, inspect and quantize also take a repository,
  *  `hf://owner/repo[@revision][:QUANT]`, as `kite -hf` and llama.cpp's -hf do: the hub's file
  *  list (ENDPOINT/api/models/owner/repo, one request per call) picks its first top-level .gguf
- *  whose name holds QUANT (case-insensitive; without QUANT the first holding Q4_K_M, else the
- *  first .gguf; never an mmproj file), which then loads (and is cached) as its file reference
+ *  whose name holds QUANT (case-insensitive; without QUANT the first holding Q4_K_M, else
+ *  Q8_0, else the first .gguf; never an mmproj file), which then loads (and is cached) as its file reference
  *  does; a split set's file loads the whole set. A repository with no such file rejects
  *  ('invalid input'); the hub's errors (404, 401/403 for a gated or private repository: the
  *  package sends no token) reject with 'i/o error'. Offline, a browser picks among the
- *  repository's complete copies in its model cache. Bytes are streamed into the wasm heap: the
+ *  repository's complete copies in its model cache by the same rule. Bytes are streamed into the wasm heap: the
  *  package never holds a second full copy. */
 export type ModelSource = string | URL | Blob | ArrayBuffer | ArrayBufferView;
 

@@ -1,17 +1,19 @@
 // wasm_hf_repo.test.mjs - hf://OWNER/REPO[@REV][:QUANT] in loadModel / inspect / quantize: a
 // local hub (option hfEndpoint) lists each repository's files at /api/models/OWNER/REPO and
 // serves them at OWNER/REPO/resolve/REV/FILE; the file picked is the one native `kite -hf`
-// picks (the first .gguf holding QUANT, case-insensitive; else Q4_K_M, else the first .gguf;
-// never an mmproj file), a split set loads whole from its first file, and a repository with no
+// picks (the first .gguf holding QUANT, case-insensitive; else Q4_K_M, else Q8_0, else the first
+// .gguf, as llama.cpp's -hf; never an mmproj file), a split set loads whole from its first file, and a repository with no
 // fitting file, a missing one or a gated one is refused naming it. Quants kept in first-level
 // folders are picked when no top-level file fits. A token (hfToken, else $HF_TOKEN in Node)
 // reaches the hub and not the CDN the hub redirects a file to. In Chromium the picked file is
-// cached under its URL, and a later load with the hub unreachable picks from the cache.
+// cached under its URL, and a later load with the hub unreachable picks from the cache by the
+// same rule.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { loadModel, inspect, quantize, hfUrl } from '../../web/index.js';
+import { pickGguf } from '../../web/hf_repo.js';
 import { requireDist, requireModels, model, native, nativeGreedyIds } from './wasm_helpers.mjs';
 import { ggufSplit } from './gguf_split.mjs';
 
@@ -20,6 +22,7 @@ import { ggufSplit } from './gguf_split.mjs';
 const REPOS = {
   'o/r': ['README.md', 'mmproj-stories-Q4_K_M.gguf', 'sub/stories-Q4_K_M.gguf', 'stories-Q8_0.gguf', 'stories-Q4_K_M.gguf', 'stories-F16.gguf'],
   'o/noq4': ['.gitattributes', 'mmproj-stories-f16.gguf', 'stories-F16.gguf', 'stories-Q8_0.gguf'],
+  'o/noq': ['README.md', 'mmproj-stories-Q8_0.gguf', 'stories-F16.gguf', 'stories-BF16.gguf'],
   'o/split': ['stories-Q8_0-00002-of-00003.gguf', 'stories-Q8_0-00001-of-00003.gguf', 'stories-Q8_0-00003-of-00003.gguf', 'stories-F16.gguf'],
   'o/none': ['README.md', 'config.json', 'mmproj-model-f16.gguf'],
   'o/big': ['README.md', 'stories-F16.gguf', 'Q8_0/stories-Q8_0-00002-of-00003.gguf', 'Q8_0/stories-Q8_0-00001-of-00003.gguf',
@@ -75,6 +78,22 @@ after(() => {
   cdnServer?.close();
 });
 
+test('pickGguf: QUANT\'s first match, else llama.cpp\'s -hf order (Q4_K_M, Q8_0, the first .gguf), top level before a folder', () => {
+  // (common/download.cpp find_best_model: tags Q4_K_M then Q8_0, then the first model file; a
+  // split set's first file; mmproj files are not models)
+  const cases = [
+    [['a.gguf', 'x-Q8_0.gguf', 'x-Q4_K_M.gguf'], null, 'x-Q4_K_M.gguf'],
+    [['a.gguf', 'x-Q8_0.gguf', 'x-F16.gguf'], null, 'x-Q8_0.gguf'],
+    [['a.gguf', 'Q4_K_M/x-00002-of-00002.gguf', 'Q4_K_M/x-00001-of-00002.gguf', 'x-Q8_0.gguf'], null, 'Q4_K_M/x-00001-of-00002.gguf'],
+    [['Q8_0/x-Q8_0.gguf', 'b.gguf', 'x-q8_0.gguf'], null, 'x-q8_0.gguf'],
+    [['mmproj-Q8_0.gguf', 'mmproj-Q4_K_M.gguf', 'b.gguf', 'a.gguf'], null, 'b.gguf'],
+    [['README.md', 'mmproj-f16.gguf'], null, null],
+    [['x-Q8_0.gguf', 'x-Q4_K_M.gguf', 'x-F16.gguf'], 'f16', 'x-F16.gguf'],
+    [['x-Q8_0.gguf', 'x-Q4_K_M.gguf'], 'Q6_K', null],
+  ];
+  for (const [names, quant, want] of cases) assert.equal(pickGguf(names, quant), want, `${quant}: ${names.join(' ')}`);
+});
+
 // The files a call fetched from the hub (the listing, then the model's files), in order.
 async function fetched(call) {
   const from = requests.length;
@@ -93,7 +112,8 @@ test('hf://owner/repo picks as kite -hf does: Q4_K_M by default, :QUANT case-ins
     ['hf://o/r:Q8_0', '/o/r/resolve/main/stories-Q8_0.gguf'],
     ['hf://o/r:q8_0', '/o/r/resolve/main/stories-Q8_0.gguf'],
     ['hf://o/r:f16', '/o/r/resolve/main/stories-F16.gguf'],
-    ['hf://o/noq4', '/o/noq4/resolve/main/stories-F16.gguf'], // no Q4_K_M: the first .gguf
+    ['hf://o/noq4', '/o/noq4/resolve/main/stories-Q8_0.gguf'], // no Q4_K_M: a Q8_0 (listed after an F16)
+    ['hf://o/noq', '/o/noq/resolve/main/stories-F16.gguf'], // neither: the first .gguf (an mmproj never)
     ['hf://o/r@v2:Q8_0', '/o/r/resolve/v2/stories-Q8_0.gguf'],
   ];
   for (const [ref, file] of cases) {
@@ -220,6 +240,13 @@ test('hfToken (else $HF_TOKEN in Node) goes to the hub only: not to the CDN its 
   await assert.rejects(inspect('hf://o/r', { hfEndpoint: hub, hfToken: 'two words' }), /option hfToken must be a Hugging Face token/);
 });
 
+// A copy of a GGUF whose general.name's first letter has the other case.
+function renamed(bytes) {
+  const copy = Buffer.from(bytes);
+  copy[bytes.indexOf('general.name') + 'general.name'.length + 4 + 8] ^= 0x20;
+  return copy;
+}
+
 // The hub's file list of repo, as a page's server (web/serve.mjs intercept) answers it.
 const sendList = (res, headers, repo) => res.writeHead(200, { ...headers, 'content-type': 'application/json' })
   .end(JSON.stringify({ siblings: REPOS[repo].map((rfilename) => ({ rfilename })) }));
@@ -244,28 +271,31 @@ async function inChromium(intercept, fn, arg = {}) {
 // In the page: a repository reference loads (and is cached under the picked file's URL), then
 // with the hub's file list unreachable loads again from the cache; a QUANT the cache lacks fails
 // naming the list's URL.
-async function offlineInPage({ origin }) {
+async function offlineInPage({ origin, cache }) {
   const kite = await import('/web/index.js');
   const load = async (ref) => {
     try {
-      const m = await kite.loadModel(ref, { flavor: 'st', hfEndpoint: origin });
+      const m = await kite.loadModel(ref, { flavor: 'st', hfEndpoint: origin, cache });
       await m.dispose();
-      return { arch: m.info.model.arch, cache: m.cache };
+      return { arch: m.info.model.arch, cache: m.cache, name: m.info.metadata.find((k) => k.key === 'general.name')?.value };
     } catch (e) {
       return { error: e.message, status: e.status };
     }
   };
-  const out = { online: await load('hf://o/r:Q8_0') };
-  out.listed = (await kite.listCachedModels()).map((e) => e.url);
+  const out = { onlineF16: await load('hf://o/r:F16'), online: await load('hf://o/r:Q8_0') };
+  out.listed = (await kite.listCachedModels()).map((e) => e.url).sort();
   await fetch('/hub-off');
   out.offline = await load('hf://o/r:q8_0');
-  out.offlineNoQuant = await load('hf://o/r'); // no Q4_K_M cached: the first cached .gguf
-  out.offlineMissing = await load('hf://o/r:F16');
+  out.offlineNoQuant = await load('hf://o/r'); // no Q4_K_M cached: the Q8_0 (cached after the F16)
+  out.storage = out.offlineNoQuant.cache?.storage;
+  out.offlineMissing = await load('hf://o/r:Q6_K');
   for (const e of await kite.listCachedModels()) await kite.deleteCachedModel(e.url);
   return out;
 }
 
-test('Chromium: a repository reference is cached under the picked file, and loads from the cache with the hub unreachable', async () => {
+// (the cache's default store, OPFS, and the Cache API, which lists its entries in the order they
+// were stored: the F16 first, so the first cached .gguf is not the pick)
+for (const cache of [undefined, 'cache-api']) test(`Chromium: a repository reference is cached under the picked file, and loads from the cache (${cache ?? 'default'}) with the hub unreachable, picked by kite -hf's rule`, async () => {
   requireDist(['st']);
   let off = false;
   const log = [];
@@ -285,23 +315,28 @@ test('Chromium: a repository reference is cached under the picked file, and load
     if (path === '/api/models/o/r') return sendList(res, headers, 'o/r'), true;
     const ok = /^\/o\/r\/resolve\/main\/([\w.-]+\.gguf)$/.exec(path);
     if (!ok || !REPOS['o/r'].includes(ok[1])) return res.writeHead(404, headers).end('not found'), true;
-    res.writeHead(200, { ...headers, 'content-type': 'application/octet-stream', 'content-length': whole.length, etag: '"v1"', 'accept-ranges': 'bytes' }).end(whole);
+    // the F16 file has another general.name (its first letter's case): which file loaded shows
+    const bytes = ok[1] === 'stories-F16.gguf' ? renamed(whole) : whole;
+    res.writeHead(200, { ...headers, 'content-type': 'application/octet-stream', 'content-length': bytes.length, etag: '"v1"', 'accept-ranges': 'bytes' }).end(bytes);
     return true;
   };
-  const { r, errors, origin } = await inChromium(intercept, offlineInPage);
+  const { r, errors, origin } = await inChromium(intercept, offlineInPage, { cache });
+  assert.equal(r.storage, cache ?? 'opfs');
   const file = `${origin}/o/r/resolve/main/stories-Q8_0.gguf`;
   assert.equal(r.online.arch, 'llama', JSON.stringify(r.online));
   assert.equal(r.online.cache.stored, true);
-  assert.deepEqual(r.listed, [file]);
+  assert.notEqual(r.onlineF16.name, r.online.name, 'the F16 and the Q8_0 tell apart');
+  assert.deepEqual(r.listed, [`${origin}/o/r/resolve/main/stories-F16.gguf`, file]);
   assert.equal(r.offline.arch, 'llama', JSON.stringify(r.offline));
   assert.equal(r.offline.cache.hit, true);
   assert.equal(r.offlineNoQuant.cache?.hit, true, JSON.stringify(r.offlineNoQuant));
+  assert.equal(r.offlineNoQuant.name, r.online.name, 'the cached Q8_0, not the F16 cached before it');
   assert.equal(r.offlineMissing.status, 'i/o error');
-  assert.match(r.offlineMissing.error, new RegExp(`^kite: hf://o/r:F16: cannot fetch the repository's file list ${origin}/api/models/o/r: `));
-  // one download; every later load asked only for the list (refused; Chromium retries a
+  assert.match(r.offlineMissing.error, new RegExp(`^kite: hf://o/r:Q6_K: cannot fetch the repository's file list ${origin}/api/models/o/r: `));
+  // two downloads; every later load asked only for the list (refused; Chromium retries a
   // request whose connection was reset, so it may ask more than once)
-  assert.deepEqual(log.slice(0, 2), ['/api/models/o/r', '/o/r/resolve/main/stories-Q8_0.gguf']);
-  assert.ok(log.length >= 5 && log.slice(2).every((p) => p === '/api/models/o/r'), JSON.stringify(log));
+  assert.deepEqual(log.slice(0, 4), ['/api/models/o/r', '/o/r/resolve/main/stories-F16.gguf', '/api/models/o/r', '/o/r/resolve/main/stories-Q8_0.gguf']);
+  assert.ok(log.length >= 7 && log.slice(4).every((p) => p === '/api/models/o/r'), JSON.stringify(log));
   assert.deepEqual(errors, []);
 });
 
@@ -332,7 +367,7 @@ test('Chromium: hfToken reaches the hub (a same-origin one) and not the cross-or
         try {
           const m = await kite.loadModel('hf://o/gated:Q8_0', { flavor: 'st', hfEndpoint: origin, ...opts });
           await m.dispose();
-          return { arch: m.info.model.arch, cache: m.cache };
+          return { arch: m.info.model.arch, cache: m.cache, name: m.info.metadata.find((k) => k.key === 'general.name')?.value };
         } catch (e) {
           return { error: e.message };
         }
