@@ -6,7 +6,7 @@
 import { Client, KiteError, makeAbortFlag } from './client.js';
 import { isNode } from './env.js';
 import { openCheckpoint } from './hf_folder.js';
-import { CONVERT_OPTIONS, checkOptions } from './options.js';
+import { CONVERT_OPTIONS, DEFAULT_STALL_TIMEOUT_MS, checkOptions } from './options.js';
 import { outputKind, openOutput } from './output_target.js';
 import { progressMeter } from './progress_meter.js';
 import { answerSync } from './sync_bridge.js';
@@ -16,7 +16,7 @@ const OUTTYPES = { auto: -1, f32: 0, f16: 1, q8_0: 8, bf16: 30 };
 
 export async function convert(source, opts = {}) {
   checkOptions('convert', opts, CONVERT_OPTIONS);
-  const { outtype = 'auto', name, onProgress, signal, output, simd, hfEndpoint, hfToken } = opts;
+  const { outtype = 'auto', name, onProgress, signal, output, simd, hfEndpoint, hfToken, stallTimeout = DEFAULT_STALL_TIMEOUT_MS } = opts;
   const as = outputKind('convert', opts);
   // The worker blocks while this side reads: it needs shared memory to be woken through.
   if (typeof SharedArrayBuffer !== 'function' || !(isNode || globalThis.crossOriginIsolated === true)) {
@@ -27,16 +27,24 @@ export async function convert(source, opts = {}) {
   const stop = new AbortController();
   const forward = () => stop.abort();
   if (signal?.aborted) stop.abort();
-  const folder = await openCheckpoint(source, { signal: stop.signal, hfEndpoint, hfToken });
+  const folder = await openCheckpoint(source, { signal: stop.signal, hfEndpoint, hfToken, stallTimeout });
   signal?.addEventListener('abort', forward, { once: true });
   let client = null;
   let out = null;
   const ab = makeAbortFlag(stop.signal);
+  // As `kite convert`: the output must not replace a file the conversion reads. The converter
+  // reads config, tokenizer and every safetensors header before its first byte out
+  // (kite_convert.h), so at the first chunk every file it reads is known: the check runs then,
+  // before that chunk is written, and the worker's later reads wait for it (a refused output
+  // stops the conversion there, not after it).
+  let notInput = null;
+  const checkFirst = as === 'file' ? () => (notInput = checkNotInput(output, folder.paths())) : null;
   try {
-    out = await openOutput('convert', as, output, null, () => stop.abort());
+    out = await openOutput('convert', as, output, null, () => stop.abort(), checkFirst);
     client = await Client.start({ flavor: 'st', threads: 1, simd });
     const meter = progressMeter();
-    const serve = (req, bytes) => {
+    const serve = async (req, bytes) => {
+      await notInput;
       if (req.op === 'exists') return folder.exists(req.name);
       if (req.op === 'size') return folder.size(req.name);
       return folder.read(req.name, req.offset, bytes.subarray(0, req.length)).then(() => 0);
@@ -50,9 +58,6 @@ export async function convert(source, opts = {}) {
           onProgress?.({ stage: m.stage, loaded: m.loaded, total: m.total, fraction: m.total ? m.loaded / m.total : 0, ...meter(m) });
       },
     });
-    await out.settle();
-    // As `kite convert`: the output must not replace a file the conversion read.
-    if (as === 'file') await checkNotInput(output, folder.paths());
     return await out.finish();
   } catch (e) {
     await out?.discard();

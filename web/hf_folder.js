@@ -5,7 +5,8 @@
 // sync_bridge.js; each request is served here.
 import { isNode } from './env.js';
 import { KiteError, failure } from './errors.js';
-import { hfAuth, hfDenied, hfEndpointOf, parseHfRepo, repoUrls } from './hf_repo.js';
+import { hfAuth, hfEndpointOf, parseHfRepo, repoUrls } from './hf_repo.js';
+import { iterate, startDownload } from './reader.js';
 
 const bad = (msg) => new KiteError(`kite: convert: ${msg}`, 'invalid input');
 
@@ -18,9 +19,11 @@ function checkName(name) {
 // size(name), read(name, offset, bytes) (fills bytes), paths() (Node: the files read), close(),
 // and for a URL folder refused() (the first request the server refused: an Error, else null) }.
 // Throws a KiteError naming what is wrong with source. signal: cancels a URL folder's requests;
-// hfEndpoint: the hub of hf:// (default https://huggingface.co); hfToken: sent to that hub only
-// (hf_repo.js hfAuth: in Node $HF_TOKEN when absent).
-export async function openCheckpoint(source, { signal, hfEndpoint, hfToken } = {}) {
+// stallTimeout: ms without a byte before a URL folder's request fails naming its URL (default
+// 30000, as model downloads); hfEndpoint: the hub of hf:// (default https://huggingface.co);
+// hfToken: sent to that hub only (hf_repo.js hfAuth: in Node $HF_TOKEN when absent).
+export async function openCheckpoint(source, { signal, stallTimeout, hfEndpoint, hfToken } = {}) {
+  const io = { signal, stallTimeout };
   if (source instanceof URL) source = source.href;
   const list = typeof FileList === 'function' && source instanceof FileList ? Array.from(source) : Array.isArray(source) ? source : null;
   if (list) return filesFolder(list);
@@ -31,12 +34,12 @@ export async function openCheckpoint(source, { signal, hfEndpoint, hfToken } = {
     const repo = parseHfRepo(source);
     if (!repo || repo.quant) throw bad(`bad Hugging Face repository ${JSON.stringify(source)} (expected hf://owner/repo or hf://owner/repo@revision)`);
     const base = repoUrls(repo, hfEndpointOf(hfEndpoint)).files;
-    return urlFolder(base, repo.repo, signal, hfAuth(base, hfEndpoint, hfToken), true);
+    return urlFolder(base, repo.repo, io, hfAuth(base, hfEndpoint, hfToken), true);
   }
   if (/^https?:/i.test(source) || (!isNode && !source.startsWith('file:'))) {
     const url = new URL(source, globalThis.location?.href);
     if (!url.pathname.endsWith('/')) url.pathname += '/';
-    return urlFolder(url.href, decodeURIComponent(url.pathname.split('/').at(-2) ?? ''), signal, hfAuth(url.href, hfEndpoint, hfToken));
+    return urlFolder(url.href, decodeURIComponent(url.pathname.split('/').at(-2) ?? ''), io, hfAuth(url.href, hfEndpoint, hfToken));
   }
   if (!isNode) throw bad(`${source}: a folder path is for Node; in a browser give the picked Files or a URL`);
   return pathFolder(source);
@@ -131,10 +134,12 @@ const READ_AHEAD = 16 * 2 ** 20;
 
 // Files under a base URL: each probed once (a one-byte range request gives its size), read by
 // range requests with READ_AHEAD (the last ranges of the two files read last are kept); a server
-// that ignores ranges sends the whole file, which is then kept. auth: headers sent with each
-// request (the hub's token; a redirect to another origin drops it); hub: whether base is an
-// hf:// repository's (its 401 / 403 then says what a token would do).
-function urlFolder(base, name, signal, auth, hub = false) {
+// that ignores ranges sends the whole file, which is then kept. Each request is a model
+// download's (reader.js): under io.signal, and failed naming its URL when no byte comes for
+// io.stallTimeout ms (headers and body). auth: headers sent with each request (the hub's token;
+// a redirect to another origin drops it); hub: whether base is an hf:// repository's (its
+// 401 / 403 then says what a token would do).
+function urlFolder(base, name, io, auth, hub = false) {
   const probed = new Map(); // name -> { size } or { missing: true }
   const whole = new Map(); // name -> the whole file (a server without ranges)
   const ahead = new Map(); // name -> { offset, bytes }: its last range fetched (two names at most)
@@ -143,30 +148,50 @@ function urlFolder(base, name, signal, auth, hub = false) {
     checkName(n);
     return new URL(n.split('/').map(encodeURIComponent).join('/'), base).href;
   };
+  // A range request: { res, body() (its bytes), cancel() }; an HTTP error rejects with
+  // e.httpStatus (reader.js startDownload).
   const get = async (n, range) => {
-    try {
-      return await fetch(url(n), { headers: { ...auth, range: `bytes=${range}` }, signal });
-    } catch (e) {
-      throw failure(`cannot fetch ${url(n)}: ${e.cause?.message || e.message}`, 'i/o error');
-    }
+    const desc = { url: url(n), name: url(n), headers: auth, hub };
+    const { body, res } = await startDownload(desc, io, { range: `bytes=${range}` });
+    return {
+      res,
+      async body() {
+        const chunks = [];
+        for await (const c of iterate(body, desc, io)) chunks.push(c);
+        const bytes = new Uint8Array(chunks.reduce((k, c) => k + c.byteLength, 0));
+        chunks.reduce((off, c) => (bytes.set(c, off), off + c.byteLength), 0);
+        return bytes;
+      },
+      cancel() {
+        desc.fetchCtrl.abort();
+        desc.release();
+      },
+    };
   };
   const probe = async (n) => {
     if (probed.has(n)) return probed.get(n);
-    const res = await get(n, '0-0');
+    let got;
+    try {
+      got = await get(n, '0-0');
+    } catch (e) {
+      if (e.httpStatus === 404 || e.httpStatus === 410) got = { missing: true };
+      else if (e.httpStatus === 416) got = { empty: true }; // an empty file has no byte 0
+      // the converter reads a failed exists() as a missing file: its error is kept for convert.js
+      else if (e.httpStatus) throw (refused ??= e);
+      else throw e;
+    }
+    const { res } = got;
     let p;
-    if (res.status === 404 || res.status === 410) p = { missing: true };
-    else if (res.status === 416) p = { size: 0 }; // an empty file has no byte 0
-    else if (res.status === 206) p = { size: Number(/\/(\d+)$/.exec(res.headers.get('content-range') ?? '')?.[1] ?? NaN) };
-    else if (res.ok) {
-      const bytes = new Uint8Array(await res.arrayBuffer());
+    if (got.missing) p = { missing: true };
+    else if (got.empty) p = { size: 0 };
+    else if (res.status === 206) {
+      got.cancel();
+      p = { size: Number(/\/(\d+)$/.exec(res.headers.get('content-range') ?? '')?.[1] ?? NaN) };
+    } else {
+      const bytes = await got.body();
       whole.set(n, bytes);
       p = { size: bytes.length };
-    } else {
-      // the converter reads a failed exists() as a missing file: its error is kept for convert.js
-      refused ??= failure(`cannot fetch ${url(n)}: HTTP ${res.status} ${res.statusText}${hub ? hfDenied(res.status, auth) : ''}`, 'i/o error');
-      throw refused;
     }
-    if (res.status !== 200) await res.body?.cancel();
     if (Number.isNaN(p.size)) throw failure(`${url(n)}: the server's answer to a range request has no Content-Range size`, 'i/o error');
     probed.set(n, p);
     return p;
@@ -193,8 +218,9 @@ function urlFolder(base, name, signal, auth, hub = false) {
         const winEnd = win ? win.offset + win.bytes.length : -1;
         const from = !once && win && offset >= win.offset && offset < winEnd ? winEnd : offset;
         const to = once ? end : Math.min(total, Math.max(end, from + READ_AHEAD));
-        const res = await get(n, `${from}-${to - 1}`);
-        const body = new Uint8Array(await res.arrayBuffer());
+        const got = await get(n, `${from}-${to - 1}`);
+        const { res } = got;
+        const body = await got.body();
         if (res.status === 200 && body.length === total) {
           whole.set(n, body);
           return void bytes.set(body.subarray(offset, end));

@@ -526,6 +526,9 @@ export interface ConvertOptions {
   /** As DownloadOptions' hfEndpoint and hfToken, for hf://owner/repo[@revision]. */
   hfEndpoint?: string;
   hfToken?: string;
+  /** A URL checkpoint (hf:// or a base URL): a request that gets no byte for this long fails
+   *  naming its URL, as DownloadOptions.stallTimeout (ms, default 30000; Infinity: never). */
+  stallTimeout?: number;
 }
 
 /** Converts a Hugging Face checkpoint (config.json, tokenizer.json / tokenizer.model,

@@ -86,7 +86,7 @@ export const CONVERT_OPTIONS = {
   name: (v) => (typeof v === 'string' && !v.includes('\0') ? null : 'a string without NUL'),
   output: path,
   as: oneOf('uint8array', 'blob', 'file'),
-  hfEndpoint, hfToken,
+  hfEndpoint, hfToken, stallTimeout,
 };
 
 // A JSON schema: a plain object (it crosses to the core as JSON text) or its JSON text.

@@ -16,10 +16,13 @@ export function outputKind(where, { as, output }) {
 }
 
 // The output of kind (outputKind's) for where; input: the source's path (Node), which the output
-// must not be. A failed write calls onWriteError (the caller stops the work). Returns { onChunk(data),
-// settle() (the writes done; throws a failed write's error), finish() -> the result (the output
-// path, a Blob or a Uint8Array), discard() (removes a partial file; throws a failed write's error) }.
-export async function openOutput(where, kind, output, input, onWriteError) {
+// must not be. A failed write calls onWriteError (the caller stops the work). beforeWrite (a file
+// only; optional): called at the first chunk, before any byte is written; the promise it returns
+// is awaited before that write and its rejection fails the output as a failed write does.
+// Returns { onChunk(data), settle() (the writes done; throws a failed write's error), finish() ->
+// the result (the output path, a Blob or a Uint8Array), discard() (removes a partial file; throws
+// a failed write's error) }.
+export async function openOutput(where, kind, output, input, onWriteError, beforeWrite = null) {
   let out = null;
   if (kind === 'file') {
     const { checkOutput, createOutput } = await import('./output_file.js');
@@ -38,6 +41,11 @@ export async function openOutput(where, kind, output, input, onWriteError) {
       if (!out) {
         chunks.push(data);
         return;
+      }
+      if (beforeWrite) {
+        const check = beforeWrite();
+        beforeWrite = null;
+        writing = writing.then(() => check);
       }
       writing = writing.then(() => (writeError ? undefined : out.write(data))).catch((e) => {
         writeError ??= e;

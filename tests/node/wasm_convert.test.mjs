@@ -2,7 +2,8 @@
 // llama.cpp made, by hf_checkpoint.mjs) converts to the same bytes as the native `kite convert`
 // from a Node folder, from a base URL (tensors read by range requests) and, in Chromium, from
 // picked Files; the result loads and generates llama.cpp's greedy text; refused inputs, bad
-// arguments and an abort reject naming the problem and leave no output file.
+// arguments, an output naming an input (refused at the first chunk), a stalled server and an
+// abort reject naming the problem and leave no output file.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -200,6 +201,7 @@ test('convert: refused checkpoints and bad arguments reject with a KiteError nam
     ['hf://owner/repo:Q4_K_M', {}, /bad Hugging Face repository "hf:\/\/owner\/repo:Q4_K_M" \(expected hf:\/\/owner\/repo or hf:\/\/owner\/repo@revision\)/],
     [c.llama, { outtype: 'q4_0' }, /option outtype must be "auto", "f32", "f16", "bf16", "q8_0" or undefined \(got "q4_0"\)/],
     [c.llama, { threads: 2 }, /unknown option "threads"/],
+    [c.llama, { stallTimeout: 0 }, /option stallTimeout must be a positive number of milliseconds \(or Infinity\) \(got 0\)/],
     [c.llama, { as: 'file' }, /output \(a file path\) is only for Node, and as: "file" needs it/],
     [c.llama, { output: c.llama }, /the output .*llama is a directory/],
     [c.llama, { output: join(c.llama, 'config.json') }, /the output .*config\.json is the input file .*config\.json: write the converted model to another path/],
@@ -207,6 +209,90 @@ test('convert: refused checkpoints and bad arguments reject with a KiteError nam
   for (const [src, opts, msg] of bad)
     await assert.rejects(convert(src, opts), (e) => e.name === 'KiteError' && e.status === 'invalid input' && msg.test(e.message) || assert.fail(`${e.message} vs ${msg}`));
   assert.ok(readFileSync(join(c.llama, 'config.json'), 'utf8').startsWith('{'), 'the input left as it was');
+});
+
+test('convert: an output naming a file it reads is refused at the first chunk, before the conversion goes on', async () => {
+  requireModels();
+  requireDist(['st']);
+  const dir = badCopy('output-is-input', () => {});
+  const weights = join(dir, 'model.safetensors');
+  const kept = readFileSync(weights);
+  const whole = [];
+  await convert(dir, { onProgress: (p) => whole.push(p) });
+  assert.equal(whole.filter((p) => p.stage === 'convert').at(-1)?.fraction, 1, 'a conversion reports its last tensor');
+  const seen = [];
+  await assert.rejects(convert(dir, { output: weights, onProgress: (p) => seen.push(p) }), (e) => e.name === 'KiteError' &&
+    e.status === 'invalid input' && /the output .*model\.safetensors is the input file .*model\.safetensors: write the converted model to another path/.test(e.message) ||
+    assert.fail(`${e.status}: ${e.message}`));
+  // the GGUF's first 4 MiB chunk is about a fifth of it: the tensors after it were never read
+  // (a whole conversion reports every tensor written, as the one above does)
+  const done = Math.max(0, ...seen.filter((p) => p.stage === 'convert').map((p) => p.loaded / p.total));
+  assert.ok(done < 0.5, `stopped after ${done * 100}% of the tensors`);
+  assert.ok(readFileSync(weights).equals(kept), 'the input left as it was');
+  assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp')), [], 'no temporary file');
+});
+
+// A server of the llama checkpoint's files (ranges honoured) whose answers to model.safetensors'
+// requests after its first (from byte 0: the header and the first 16 MiB read ahead) stall:
+// /part/ sends the headers and 1 KiB, then nothing; /silent/ never answers. open: the responses
+// still open.
+async function stallingCheckpointServer(dir) {
+  const open = new Set();
+  const server = createServer((req, res) => {
+    open.add(res);
+    res.on('close', () => open.delete(res));
+    const [, mode, name] = /^\/(part|silent)\/(.+)$/.exec(decodeURIComponent(new URL(req.url, 'http://x').pathname)) ?? [];
+    if (!name || !existsSync(join(dir, name))) return res.writeHead(404).end('not found');
+    const bytes = readFileSync(join(dir, name));
+    const r = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+    const [a, b] = r ? [Number(r[1]), Math.min(Number(r[2]), bytes.length - 1)] : [0, bytes.length - 1];
+    const stall = name === 'model.safetensors' && a > 0;
+    if (stall && mode === 'silent') return;
+    const body = bytes.subarray(a, b + 1);
+    res.writeHead(r ? 206 : 200, { 'content-length': body.length, ...(r ? { 'content-range': `bytes ${a}-${b}/${bytes.length}` } : {}) });
+    if (stall) res.write(body.subarray(0, 1024));
+    else res.end(body);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    base: `http://127.0.0.1:${server.address().port}`,
+    open,
+    close() {
+      for (const r of open) r.destroy();
+      return new Promise((r) => server.close(r));
+    },
+  };
+}
+
+test('convert: a URL checkpoint whose server stops sending fails after stallTimeout naming the URL', async () => {
+  requireModels();
+  requireDist(['st']);
+  const c = checkpoints();
+  const srv = await stallingCheckpointServer(c.llama);
+  const out = join(tmp, 'stalled.gguf');
+  try {
+    for (const mode of ['part', 'silent']) {
+      const url = `${srv.base}/${mode}/model.safetensors`;
+      const t0 = Date.now();
+      let hung;
+      const guard = new Promise((_, reject) => { hung = setTimeout(() => reject(new Error(`${mode}: still waiting after 20 s`)), 20000); });
+      await assert.rejects(Promise.race([convert(`${srv.base}/${mode}/`, { stallTimeout: 500, output: out }), guard]), (e) => {
+        assert.equal(e.name, 'KiteError', `${mode}: ${e.message}`);
+        assert.equal(e.status, 'i/o error', `${mode}: ${e.message}`);
+        assert.match(e.message, /stalled: no data for 0\.5 s \(option stallTimeout\)/, mode);
+        assert.ok(e.message.includes(url), `${mode}: names ${url}: ${e.message}`);
+        return true;
+      }).finally(() => clearTimeout(hung));
+      const dt = Date.now() - t0;
+      assert.ok(dt >= 450 && dt < 15000, `${mode}: failed after ${dt} ms`);
+      const end = Date.now() + 5000;
+      while (srv.open.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(srv.open.size, 0, `${mode}: the stalled request was closed`);
+      assert.ok(!existsSync(out), 'no output file');
+    }
+  } finally {
+    await srv.close();
+  }
 });
 
 test('convert: an abort rejects with an AbortError and leaves no output file', async () => {
