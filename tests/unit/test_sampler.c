@@ -253,64 +253,67 @@ static void compare_chain(const llref_sampler_api *a, const char *what, kite_sam
     a->free_(ref);
 }
 
+// llama.cpp's defaults with seed 42, then the space-separated NAME=VALUE settings (the
+// kite_sampler_params field names).
+static kite_sampler_params with_settings(const char *settings) {
+    kite_sampler_params p = kite_sampler_default_params();
+    p.seed = 42;
+    const struct { const char *name; float *f; int32_t *i; } fields[] = {
+        {"temp", &p.temp, NULL},
+        {"top_k", NULL, &p.top_k},
+        {"top_p", &p.top_p, NULL},
+        {"min_p", &p.min_p, NULL},
+        {"repeat_penalty", &p.repeat_penalty, NULL},
+        {"presence_penalty", &p.presence_penalty, NULL},
+        {"typical_p", &p.typical_p, NULL},
+        {"top_n_sigma", &p.top_n_sigma, NULL},
+        {"xtc_probability", &p.xtc_probability, NULL},
+        {"xtc_threshold", &p.xtc_threshold, NULL},
+        {"mirostat", NULL, &p.mirostat},
+        {"mirostat_tau", &p.mirostat_tau, NULL},
+        {"mirostat_eta", &p.mirostat_eta, NULL},
+    };
+    char name[32];
+    double v;
+    int used;
+    for (const char *s = settings; sscanf(s, " %31[^=]=%lf%n", name, &v, &used) == 2; s += used) {
+        bool known = !strcmp(name, "seed");
+        if (known) p.seed = (uint32_t)v;
+        for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) {
+            if (strcmp(name, fields[k].name)) continue;
+            known = true;
+            if (fields[k].f) *fields[k].f = (float)v;
+            else *fields[k].i = (int32_t)v;
+        }
+        CHECK(known, "test setting '%s' is not a field", name);
+    }
+    return p;
+}
+
 // typical-p, top-n-sigma, XTC and Mirostat in llama.cpp's chain, alone and together.
 static void test_adaptive_against_llama(const llref_sampler_api *a) {
-    kite_sampler_params d = kite_sampler_default_params(), p = d;
-    d.seed = 42;
-    p = d;
-    p.typical_p = 0.9f;
-    compare_chain(a, "typical 0.9 + defaults", p, 1000, 300);
-    p.top_k = 0;
-    p.top_p = 1.0f;
-    p.min_p = 0.0f;
-    p.typical_p = 0.5f;
-    compare_chain(a, "typical 0.5 alone, 32000 vocab", p, 32000, 40);
-    p = d;
-    p.top_n_sigma = 0.1f; // keeps fewer than top-k's 40
-    compare_chain(a, "top-n-sigma 0.1 + defaults", p, 1000, 300);
-    p.top_n_sigma = 2.0f;
-    p.top_k = 0;
-    p.min_p = 0.0f;
-    compare_chain(a, "top-n-sigma 2 + top-p, 32000 vocab", p, 32000, 40);
-    p = d;
-    p.xtc_probability = 0.5f;
-    p.xtc_threshold = 0.03f; // top-k 40 leaves probabilities around 0.025: some pass
-    compare_chain(a, "xtc 0.5/0.03 + defaults", p, 1000, 300);
-    p.top_k = 0;
-    p.top_p = 1.0f;
-    p.min_p = 0.0f;
-    p.temp = 3.0f;
-    p.xtc_probability = 1.0f;
-    p.xtc_threshold = 0.001f;
-    compare_chain(a, "xtc always, hot, 2000 vocab", p, 2000, 200);
-    p = d;
-    p.temp = 0.0f;
-    p.xtc_probability = 0.7f;
-    p.xtc_threshold = 0.02f;
-    p.typical_p = 0.8f;
-    p.repeat_penalty = 1.2f;
-    compare_chain(a, "greedy + xtc + typical + penalties", p, 500, 300);
-    p = d;
-    p.top_n_sigma = 1.5f;
-    p.typical_p = 0.95f;
-    p.xtc_probability = 0.3f;
-    p.presence_penalty = 0.4f;
-    p.seed = 99;
-    compare_chain(a, "all of them", p, 3000, 200);
-    for (int v = 1; v <= 2; v++) {
-        p = d;
-        p.mirostat = v;
-        compare_chain(a, v == 1 ? "mirostat 1" : "mirostat 2", p, 1000, 300);
-        p.temp = 1.3f;
-        p.mirostat_tau = 3.0f;
-        p.mirostat_eta = 0.3f;
-        p.repeat_penalty = 2.0f; // unused by llama.cpp's mirostat chain, and so by kite's
-        p.seed = 7 + (uint32_t)v;
-        compare_chain(a, v == 1 ? "mirostat 1, tau 3 eta 0.3, 32000 vocab" : "mirostat 2, tau 3 eta 0.3, 32000 vocab",
-                      p, 32000, 60);
-        p.temp = 0.0f;
-        compare_chain(a, v == 1 ? "mirostat 1, greedy" : "mirostat 2, greedy", p, 300, 100);
-    }
+    static const struct {
+        const char *settings;
+        int n_vocab, n_steps;
+    } cases[] = {
+        {"typical_p=0.9", 1000, 300},
+        {"typical_p=0.5 top_k=0 top_p=1 min_p=0", 32000, 40},
+        {"top_n_sigma=0.1", 1000, 300}, // keeps fewer than top-k's 40
+        {"top_n_sigma=2 top_k=0 min_p=0", 32000, 40},
+        {"xtc_probability=0.5 xtc_threshold=0.03", 1000, 300}, // top-k 40 leaves p ~ 0.025: some pass
+        {"xtc_probability=1 xtc_threshold=0.001 top_k=0 top_p=1 min_p=0 temp=3", 2000, 200},
+        {"temp=0 xtc_probability=0.7 xtc_threshold=0.02 typical_p=0.8 repeat_penalty=1.2", 500, 300},
+        {"top_n_sigma=1.5 typical_p=0.95 xtc_probability=0.3 presence_penalty=0.4 seed=99", 3000, 200},
+        {"mirostat=1", 1000, 300},
+        {"mirostat=2", 1000, 300},
+        // llama.cpp's mirostat chain has no penalties: repeat_penalty is unused there, and by kite
+        {"mirostat=1 temp=1.3 mirostat_tau=3 mirostat_eta=0.3 repeat_penalty=2 seed=8", 32000, 60},
+        {"mirostat=2 temp=1.3 mirostat_tau=3 mirostat_eta=0.3 repeat_penalty=2 seed=9", 32000, 60},
+        {"mirostat=1 temp=0", 300, 100},
+        {"mirostat=2 temp=0", 300, 100},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        compare_chain(a, cases[i].settings, with_settings(cases[i].settings), cases[i].n_vocab, cases[i].n_steps);
 }
 
 static void test_against_llama(void) {
