@@ -30,11 +30,13 @@ void kite__smp_top_n_sigma(kite__cands *c, float n) {
         if (c->data[i].logit < cut) c->data[i].logit = -INFINITY;
 }
 
-// Sort order of typical's scratch: smaller distance from the entropy first; ties keep the
-// probability order (lower index first).
+// Sort order of typical's scratch: smaller distance from the entropy first, NaN (all logits
+// -inf) last; ties keep the probability order (lower index first). A consistent order even then.
 static int cmp_distance(const void *pa, const void *pb) {
     const kite__cand *a = pa, *b = pb;
-    if (a->logit != b->logit) return a->logit < b->logit ? -1 : 1;
+    bool a_nan = isnan(a->logit), b_nan = isnan(b->logit);
+    if (a_nan != b_nan) return a_nan ? 1 : -1;
+    if (!a_nan && a->logit != b->logit) return a->logit < b->logit ? -1 : 1;
     return (a->id > b->id) - (a->id < b->id);
 }
 

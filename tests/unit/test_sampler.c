@@ -11,6 +11,8 @@
 #include "llama_ref.h"
 #include "sampler/sampler_stages.h"
 
+static kite_sampler_params with_settings(const char *settings);
+
 // ---- llama.cpp's test-sampling.cpp expectations ---------------------------------------------
 
 enum stage { ST_TEMP, ST_TOP_K, ST_TOP_P, ST_MIN_P, ST_TOP_N_SIGMA, ST_TYPICAL, ST_XTC };
@@ -419,6 +421,22 @@ static void test_greedy_and_seed(void) {
         CHECK(kite_sampler_new(&bad_ones[i].p, &bad) == KITE_ERR_INVALID && bad == NULL &&
                   strstr(kite_last_error(), bad_ones[i].name),
               "bad %s accepted or not named (%s)", bad_ones[i].name, kite_last_error());
+    }
+
+    // Logits that are all NaN or -inf give a token in range with every sampler (no crash).
+    float hostile[N];
+    for (int i = 0; i < N; i++) hostile[i] = i % 2 ? NAN : -INFINITY;
+    const char *configs[] = {"typical_p=0.5 top_k=0", "top_n_sigma=1 top_k=0", "xtc_probability=1 xtc_threshold=0",
+                             "mirostat=1", "mirostat=2", "top_n_sigma=1 typical_p=0.9 xtc_probability=1 temp=0"};
+    for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
+        kite_sampler_params hp = with_settings(configs[i]);
+        kite_sampler *h = NULL;
+        CHECK(kite_sampler_new(&hp, &h) == KITE_OK, "%s: %s", configs[i], kite_last_error());
+        for (int step = 0; h && step < 3; step++) {
+            int32_t t = kite_sampler_sample(h, hostile, N);
+            CHECK(t >= 0 && t < N, "%s: token %d for all -inf/NaN logits", configs[i], t);
+        }
+        kite_sampler_free(h);
     }
 
     // Mirostat's running estimate restarts on reset: the seeded sequence replays.
