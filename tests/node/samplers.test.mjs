@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { kiteBin, repoRoot, startKiteServe } from './helpers.mjs';
+import { requireDist } from './wasm_helpers.mjs';
+import { loadModel } from '../../web/index.js';
 
 const STORIES = join(repoRoot, 'models/stories260K.gguf');
 // llama.cpp (llama-simple, greedy) on stories260K after "Once upon a time", 27 tokens (shared models README)
@@ -22,11 +24,18 @@ function kite(args) {
 }
 const sampled = (extra) => kite(['run', '-m', STORIES, '-p', 'Once upon a time', '-n', '27', '--temp', '1', '--seed', '42', '--no-stats', ...extra]);
 
-// [flag, value, setting] that keeps only the most likely token
+// [flags, request fields, npm options] that keep only the most likely token
 const GREEDY_SETTINGS = [
-  [['--top-nsigma', '0.001'], { top_n_sigma: 0.001 }],
-  [['--top-n-sigma', '0.001'], { top_n_sigma: 0.001 }],
-  [['--mirostat', '2', '--mirostat-ent', '0'], { mirostat: 2, mirostat_tau: 0 }],
+  [['--top-nsigma', '0.001'], { top_n_sigma: 0.001 }, { topNSigma: 0.001 }],
+  [['--top-n-sigma', '0.001'], { top_n_sigma: 0.001 }, { topNSigma: 0.001 }],
+  [['--mirostat', '2', '--mirostat-ent', '0'], { mirostat: 2, mirostat_tau: 0 }, { mirostat: 2, mirostatTau: 0 }],
+];
+// [flags, npm options] that change the seeded stream
+const CHANGING = [
+  [['--typical', '0.9'], { typicalP: 0.9 }],
+  [['--xtc-probability', '1', '--xtc-threshold', '0.05'], { xtcProbability: 1, xtcThreshold: 0.05 }],
+  [['--mirostat', '1'], { mirostat: 1 }],
+  [['--mirostat', '2', '--mirostat-lr', '0.5', '--mirostat-ent', '3'], { mirostat: 2, mirostatEta: 0.5, mirostatTau: 3 }],
 ];
 
 test('run: top-n-sigma 0.001 and mirostat 2 at tau 0 give llama.cpp\'s greedy text at temp 1; off they do not', () => {
@@ -38,7 +47,7 @@ test('run: top-n-sigma 0.001 and mirostat 2 at tau 0 give llama.cpp\'s greedy te
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, REF, flags.join(' '));
   }
-  for (const flags of [['--typical', '0.9'], ['--xtc-probability', '1', '--xtc-threshold', '0.05'], ['--mirostat', '1']]) {
+  for (const [flags] of CHANGING) {
     const r = sampled(flags);
     assert.equal(r.status, 0, r.stderr);
     assert.notEqual(r.stdout, plain.stdout, `${flags.join(' ')} changes the seeded stream`);
@@ -86,5 +95,17 @@ test('serve: the fields take llama-server\'s names on /completion and /v1/comple
     }
   } finally {
     proc.kill();
+  }
+});
+
+test('npm generate: the options (camelCase) act as the CLI\'s flags: the same seeded text', async () => {
+  requireDist(['st']);
+  const m = await loadModel(STORIES, { flavor: 'st' });
+  try {
+    const text = (opts) => m.generate('Once upon a time', { maxTokens: 27, temperature: 1, seed: 42, ...opts }).text();
+    for (const [, , opts] of GREEDY_SETTINGS) assert.equal(await text(opts), REF, JSON.stringify(opts));
+    for (const [flags, opts] of CHANGING) assert.equal(await text(opts), sampled(flags).stdout, JSON.stringify(opts));
+  } finally {
+    await m.dispose();
   }
 });

@@ -168,6 +168,13 @@ test('npm generate and chat: the file\'s sampling fills the options not given; i
     assert.equal(m.info.model.sampling_warning, undefined);
     assert.equal(await text(m, {}), REF, 'top_k 1 from the file');
     assert.equal(await text(m, { topK: 40 }), plain, 'the option given wins');
+    const miro = await loadModel(MIRO0, { flavor: 'st' });
+    try {
+      assert.equal(await text(miro, {}), REF, 'the file\'s mirostat 2 at tau 0: greedy');
+      assert.equal(await text(miro, { mirostat: 0 }), plain, 'the option given wins');
+    } finally {
+      await miro.dispose();
+    }
     const chat = (opts) => m.chat([{ role: 'user', content: 'Tell me a story' }], { maxTokens: 16, ...opts }).text();
     assert.equal(await chat({ temperature: 1, seed: 42 }), await chat({ temperature: 0 }), 'chat: top_k 1 from the file, greedy');
   } finally {
@@ -175,14 +182,15 @@ test('npm generate and chat: the file\'s sampling fills the options not given; i
   }
   const full = await loadModel(FULL, { flavor: 'st', vocabOnly: true });
   try {
-    assert.deepEqual(full.info.model.sampling, { temperature: 0.5, topK: 20, topP: 0.75, minP: 0.125, repeatPenalty: 1.25, repeatLastN: 32 });
+    assert.deepEqual(full.info.model.sampling, { temperature: 0.5, topK: 20, topP: 0.75, minP: 0.125, repeatPenalty: 1.25, repeatLastN: 32,
+      xtcProbability: 0.5, xtcThreshold: 0.25, mirostat: 2, mirostatTau: 4.5, mirostatEta: 0.125 });
   } finally {
     await full.dispose();
   }
   const bad = await loadModel(BAD, { flavor: 'st', vocabOnly: true });
   try {
     assert.deepEqual(bad.info.model.sampling, { minP: 0.25 });
-    for (const k of ['temp', 'top_k', 'top_p', 'penalty_repeat', 'penalty_last_n'])
+    for (const k of ['temp', 'top_k', 'top_p', 'penalty_repeat', 'penalty_last_n', 'mirostat', 'xtc_threshold'])
       assert.match(bad.info.model.sampling_warning, new RegExp(`general\\.sampling\\.${k} `), k);
   } finally {
     await bad.dispose();
