@@ -319,7 +319,7 @@ typedef struct kite_gen_stats {
 
 typedef struct kite_gen_params {
     int32_t n_predict;            // most tokens to generate; < 0 = until EOG or the context is full
-    kite_sampler_params sampling; // temp <= 0 is greedy (argmax)
+    kite_sampler_params sampling; // temp <= 0 is greedy (argmax; see kite_sampler_params)
     const char *const *stop;      // n_stop stop strings (output ends before the match)
     int32_t n_stop;
     bool no_bos;                  // never prepend BOS, even if the vocabulary asks for it

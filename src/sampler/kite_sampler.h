@@ -37,7 +37,8 @@ extern "C" {
 // does (two draws), so a seed gives the same tokens on every platform and, for the same
 // logits, the same tokens as llama.cpp built with libstdc++.
 typedef struct kite_sampler_params {
-    float temp;              // <= 0: greedy (argmax after penalties)
+    float temp;              // <= 0: greedy (argmax after penalties; of what typical-p and XTC
+                             // leave when they are on; of the raw logits with Mirostat)
     int32_t top_k;           // <= 0: disabled
     float top_p;             // >= 1: disabled
     float min_p;             // <= 0: disabled
