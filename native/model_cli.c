@@ -75,6 +75,11 @@ static const struct {
     {KITE_SAMPLING_MIN_P, "--min-p", "min_p"},
     {KITE_SAMPLING_REPEAT_PENALTY, "--repeat-penalty", "repeat_penalty"},
     {KITE_SAMPLING_PENALTY_LAST_N, "--repeat-last-n", "repeat_last_n"},
+    {KITE_SAMPLING_XTC_PROBABILITY, "--xtc-probability", "xtc_probability"},
+    {KITE_SAMPLING_XTC_THRESHOLD, "--xtc-threshold", "xtc_threshold"},
+    {KITE_SAMPLING_MIROSTAT, "--mirostat", "mirostat"},
+    {KITE_SAMPLING_MIROSTAT_TAU, "--mirostat-ent", "mirostat_ent"},
+    {KITE_SAMPLING_MIROSTAT_ETA, "--mirostat-lr", "mirostat_lr"},
 };
 
 int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
@@ -86,7 +91,9 @@ int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
                                        "--gpu-layers", "--n-gpu-layers", "-dev", "--device", "--think", "-hf", "-hfr",
                                        "--hf-repo", "--grammar", "--grammar-file", "-j", "--json-schema", "-jf",
                                        "--json-schema-file", "-rea", "--reasoning", "--reasoning-budget",
-                                       "--reasoning-budget-message"};
+                                       "--reasoning-budget-message", "--typical", "--typical-p", "--top-nsigma",
+                                       "--top-n-sigma", "--xtc-probability", "--xtc-threshold", "--mirostat",
+                                       "--mirostat-lr", "--mirostat-ent"};
     if (model_cli_repack_flag(a, &o->no_repack)) return 1;
     bool known = false;
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) known |= !strcmp(a, with_value[k]);
@@ -141,6 +148,16 @@ int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
                          &o->sampling.repeat_penalty);
     else if (!strcmp(a, "--repeat-last-n"))
         ok = model_cli_int(a, v, 0, KITE_SAMPLER_MAX_PENALTY_LAST_N, &o->sampling.penalty_last_n);
+    else if (!strcmp(a, "--typical") || !strcmp(a, "--typical-p"))
+        ok = parse_float(a, v, 0.0f, 1.0f, &o->sampling.typical_p);
+    else if (!strcmp(a, "--top-nsigma") || !strcmp(a, "--top-n-sigma"))
+        ok = parse_float(a, v, -1.0f, (float)KITE_SAMPLER_MAX_TOP_N_SIGMA, &o->sampling.top_n_sigma);
+    else if (!strcmp(a, "--xtc-probability")) ok = parse_float(a, v, 0.0f, 1.0f, &o->sampling.xtc_probability);
+    else if (!strcmp(a, "--xtc-threshold")) ok = parse_float(a, v, 0.0f, 1.0f, &o->sampling.xtc_threshold);
+    else if (!strcmp(a, "--mirostat")) ok = model_cli_int(a, v, 0, 2, &o->sampling.mirostat);
+    else if (!strcmp(a, "--mirostat-lr")) ok = parse_float(a, v, 0.0f, 1.0f, &o->sampling.mirostat_eta);
+    else if (!strcmp(a, "--mirostat-ent"))
+        ok = parse_float(a, v, 0.0f, (float)KITE_SAMPLER_MAX_MIROSTAT_TAU, &o->sampling.mirostat_tau);
     else if (!strcmp(a, "-fa") || !strcmp(a, "--flash-attn")) {
         if (!strcmp(v, "on")) o->flash_attn = KITE_FA_ON;
         else if (!strcmp(v, "off")) o->flash_attn = KITE_FA_OFF;
@@ -168,8 +185,13 @@ uint32_t model_cli_file_sampling(model_opts *o, const kite_model *m, const char 
 }
 
 void model_cli_print_sampling(const char *cmd, const kite_sampler_params *p, uint32_t from_file) {
-    fprintf(stderr, "%s: sampling: temp %g, top_k %d, top_p %g, min_p %g, repeat_penalty %g, repeat_last_n %d; from the model file:",
-            cmd, (double)p->temp, p->top_k, (double)p->top_p, (double)p->min_p, (double)p->repeat_penalty, p->penalty_last_n);
+    fprintf(stderr,
+            "%s: sampling: temp %g, top_k %d, top_p %g, min_p %g, repeat_penalty %g, repeat_last_n %d, typical_p %g, "
+            "top_n_sigma %g, xtc_probability %g, xtc_threshold %g, mirostat %d, mirostat_lr %g, mirostat_ent %g; "
+            "from the model file:",
+            cmd, (double)p->temp, p->top_k, (double)p->top_p, (double)p->min_p, (double)p->repeat_penalty,
+            p->penalty_last_n, (double)p->typical_p, (double)p->top_n_sigma, (double)p->xtc_probability,
+            (double)p->xtc_threshold, p->mirostat, (double)p->mirostat_eta, (double)p->mirostat_tau);
     for (size_t i = 0; i < sizeof sampling_flags / sizeof sampling_flags[0]; i++)
         if (from_file & sampling_flags[i].bit) fprintf(stderr, " %s", sampling_flags[i].name);
     fprintf(stderr, "%s\n", from_file ? "" : " none");

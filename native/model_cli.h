@@ -28,6 +28,8 @@ typedef struct model_opts {
     int32_t n_gpu_layers;      // -ngl: the last N layers on the offload backend
     const char *device;        // --device: the offload backend by name (NULL: the best built in)
     kite_sampler_params sampling; // --temp --top-k --top-p --min-p --repeat-penalty --repeat-last-n --seed
+                                  // --typical --top-nsigma --xtc-probability --xtc-threshold
+                                  // --mirostat --mirostat-lr --mirostat-ent
     uint32_t sampling_given;   // KITE_SAMPLING_* bits of the sampling flags given (the model's
                                // recommended values fill the others: model_cli_file_sampling)
     bool seed_given;

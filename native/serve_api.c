@@ -370,6 +370,17 @@ static void props(serve_state *s, http_out *o) {
     jw_float(&w, s->sampling.presence_penalty);
     jw_key(&w, "frequency_penalty");
     jw_float(&w, s->sampling.frequency_penalty);
+    const struct { const char *key; float v; } more[] = {
+        {"typical_p", s->sampling.typical_p},       {"top_n_sigma", s->sampling.top_n_sigma},
+        {"xtc_probability", s->sampling.xtc_probability}, {"xtc_threshold", s->sampling.xtc_threshold},
+        {"mirostat_tau", s->sampling.mirostat_tau}, {"mirostat_eta", s->sampling.mirostat_eta},
+    };
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) {
+        jw_key(&w, more[i].key);
+        jw_float(&w, more[i].v);
+    }
+    jw_key(&w, "mirostat");
+    jw_int(&w, s->sampling.mirostat);
     jw_end_object(&w);
     jw_end_object(&w);
     jw_key(&w, "total_slots");

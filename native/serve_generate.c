@@ -314,7 +314,7 @@ static bool parse_sampling(serve_state *s, const json_value *b, gen_request *r, 
     r->sampling = s->sampling;
     r->n_predict = s->n_predict;
     long long seed = -1, n_predict = r->n_predict, top_k = r->sampling.top_k, last_n = r->sampling.penalty_last_n,
-              n = 1;
+              n = 1, mirostat = r->sampling.mirostat;
     bool seeded = json_get(b, "seed") && json_get(b, "seed")->type != JSON_NULL;
     if (!opt_float(b, "temperature", 0, KITE_SAMPLER_MAX_TEMP, &r->sampling.temp, err, es) ||
         !opt_float(b, "top_p", 0, 1, &r->sampling.top_p, err, es) ||
@@ -325,6 +325,13 @@ static bool parse_sampling(serve_state *s, const json_value *b, gen_request *r, 
         !opt_float(b, "repeat_penalty", KITE_SAMPLER_MIN_REPEAT_PENALTY, KITE_SAMPLER_MAX_REPEAT_PENALTY,
                    &r->sampling.repeat_penalty, err, es) ||
         !opt_int(b, "repeat_last_n", 0, KITE_SAMPLER_MAX_PENALTY_LAST_N, &last_n, err, es) ||
+        !opt_float(b, "typical_p", 0, 1, &r->sampling.typical_p, err, es) ||
+        !opt_float(b, "top_n_sigma", -1, KITE_SAMPLER_MAX_TOP_N_SIGMA, &r->sampling.top_n_sigma, err, es) ||
+        !opt_float(b, "xtc_probability", 0, 1, &r->sampling.xtc_probability, err, es) ||
+        !opt_float(b, "xtc_threshold", 0, 1, &r->sampling.xtc_threshold, err, es) ||
+        !opt_int(b, "mirostat", 0, 2, &mirostat, err, es) ||
+        !opt_float(b, "mirostat_tau", 0, KITE_SAMPLER_MAX_MIROSTAT_TAU, &r->sampling.mirostat_tau, err, es) ||
+        !opt_float(b, "mirostat_eta", 0, 1, &r->sampling.mirostat_eta, err, es) ||
         !opt_int(b, "seed", -1, 4294967295.0, &seed, err, es) ||
         !opt_int(b, "max_tokens", -1, 1 << 24, &n_predict, err, es) ||
         !opt_int(b, "max_completion_tokens", -1, 1 << 24, &n_predict, err, es) ||
@@ -332,6 +339,7 @@ static bool parse_sampling(serve_state *s, const json_value *b, gen_request *r, 
         return false;
     r->sampling.top_k = (int32_t)top_k;
     r->sampling.penalty_last_n = (int32_t)last_n;
+    r->sampling.mirostat = (int32_t)mirostat;
     r->n_predict = (int32_t)n_predict;
     // No seed (or -1): the server's --seed if it got one, else a fresh one per request.
     if (seeded && seed >= 0) r->sampling.seed = (uint32_t)seed;

@@ -85,6 +85,13 @@ typedef struct kw_gen_args {
     int32_t sampling_given;     // KITE_SAMPLING_* bits (kw_abi_json's samplingBits) of the sampling
                                 // fields the caller gave; the model's recommended values
                                 // (general.sampling.*) replace the others' defaults
+    float typical_p;            // kite_sampler_params' typical_p .. mirostat_eta
+    float top_n_sigma;
+    float xtc_probability;
+    float xtc_threshold;
+    int32_t mirostat;
+    float mirostat_tau;
+    float mirostat_eta;
 } kw_gen_args;
 
 // kw_chat_request: an OpenAI chat request (JSON text: messages with tool_calls / tool results,

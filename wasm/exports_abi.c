@@ -62,6 +62,10 @@ static const abi_field gen_fields[] = {
     F(kw_gen_args, grammar_trigger, P),   F(kw_gen_args, tool_reply, "i32"),
     F(kw_gen_args, reply_at, "i32"),      F(kw_gen_args, reuse_prefix, "i32"),
     F(kw_gen_args, n_cached, "f64"),       F(kw_gen_args, sampling_given, "i32"),
+    F(kw_gen_args, typical_p, "f32"),      F(kw_gen_args, top_n_sigma, "f32"),
+    F(kw_gen_args, xtc_probability, "f32"), F(kw_gen_args, xtc_threshold, "f32"),
+    F(kw_gen_args, mirostat, "i32"),       F(kw_gen_args, mirostat_tau, "f32"),
+    F(kw_gen_args, mirostat_eta, "f32"),
 };
 static const abi_field quant_fields[] = {
     F(kw_quant_args, buf, P),           F(kw_quant_args, len, P),
@@ -106,6 +110,13 @@ EMSCRIPTEN_KEEPALIVE void kw_gen_args_init(kw_gen_args *a) {
         .min_p = p.sampling.min_p,
         .repeat_penalty = p.sampling.repeat_penalty,
         .repeat_last_n = p.sampling.penalty_last_n,
+        .typical_p = p.sampling.typical_p,
+        .top_n_sigma = p.sampling.top_n_sigma,
+        .xtc_probability = p.sampling.xtc_probability,
+        .xtc_threshold = p.sampling.xtc_threshold,
+        .mirostat = p.sampling.mirostat,
+        .mirostat_tau = p.sampling.mirostat_tau,
+        .mirostat_eta = p.sampling.mirostat_eta,
         .seed = p.sampling.seed,
         .no_bos = p.no_bos,
         .keep_context = p.keep_context,
@@ -162,15 +173,20 @@ EMSCRIPTEN_KEEPALIVE int kw_abi_json(char **out) {
     PUT_STRUCT(&b, kite_chat_msg, chat_msg_fields, true);
     // the kw_gen_args field each KITE_SAMPLING_* bit of sampling_given names
     kite_buf_printf(&b, "},\"samplingBits\":{\"temp\":%u,\"top_k\":%u,\"top_p\":%u,\"min_p\":%u,\"repeat_penalty\":%u,"
-            "\"repeat_last_n\":%u", KITE_SAMPLING_TEMP, KITE_SAMPLING_TOP_K, KITE_SAMPLING_TOP_P, KITE_SAMPLING_MIN_P,
-            KITE_SAMPLING_REPEAT_PENALTY, KITE_SAMPLING_PENALTY_LAST_N);
+            "\"repeat_last_n\":%u,\"xtc_probability\":%u,\"xtc_threshold\":%u,\"mirostat\":%u,\"mirostat_tau\":%u,"
+            "\"mirostat_eta\":%u", KITE_SAMPLING_TEMP, KITE_SAMPLING_TOP_K, KITE_SAMPLING_TOP_P, KITE_SAMPLING_MIN_P,
+            KITE_SAMPLING_REPEAT_PENALTY, KITE_SAMPLING_PENALTY_LAST_N, KITE_SAMPLING_XTC_PROBABILITY,
+            KITE_SAMPLING_XTC_THRESHOLD, KITE_SAMPLING_MIROSTAT, KITE_SAMPLING_MIROSTAT_TAU, KITE_SAMPLING_MIROSTAT_ETA);
     kw_gen_args g;
     kw_gen_args_init(&g);
     kite_buf_printf(&b,
             "},\"defaults\":{\"generate\":{\"n_predict\":%d,\"temp\":%.9g,\"top_k\":%d,\"top_p\":%.9g,\"min_p\":%.9g,"
-            "\"repeat_penalty\":%.9g,\"repeat_last_n\":%d,\"seed\":%.0f},",
+            "\"repeat_penalty\":%.9g,\"repeat_last_n\":%d,\"seed\":%.0f,\"typical_p\":%.9g,\"top_n_sigma\":%.9g,"
+            "\"xtc_probability\":%.9g,\"xtc_threshold\":%.9g,\"mirostat\":%d,\"mirostat_tau\":%.9g,"
+            "\"mirostat_eta\":%.9g},",
             g.n_predict, (double)g.temp, g.top_k, (double)g.top_p, (double)g.min_p, (double)g.repeat_penalty,
-            g.repeat_last_n, g.seed);
+            g.repeat_last_n, g.seed, (double)g.typical_p, (double)g.top_n_sigma, (double)g.xtc_probability,
+            (double)g.xtc_threshold, g.mirostat, (double)g.mirostat_tau, (double)g.mirostat_eta);
     kw_quant_args q;
     kw_quant_args_init(&q);
     kite_buf_printf(&b, "\"quantize\":{\"n_threads\":%d,\"allow_requantize\":%d,\"pure\":%d,\"leave_output_tensor\":%d}}}",

@@ -112,6 +112,11 @@ static void sampling_facts(const kite_model *m, char *out, size_t n) {
     PUT(KITE_SAMPLING_MIN_P, "%.9g", "minP", (double)p.min_p);
     PUT(KITE_SAMPLING_REPEAT_PENALTY, "%.9g", "repeatPenalty", (double)p.repeat_penalty);
     PUT(KITE_SAMPLING_PENALTY_LAST_N, "%d", "repeatLastN", p.penalty_last_n);
+    PUT(KITE_SAMPLING_XTC_PROBABILITY, "%.9g", "xtcProbability", (double)p.xtc_probability);
+    PUT(KITE_SAMPLING_XTC_THRESHOLD, "%.9g", "xtcThreshold", (double)p.xtc_threshold);
+    PUT(KITE_SAMPLING_MIROSTAT, "%d", "mirostat", p.mirostat);
+    PUT(KITE_SAMPLING_MIROSTAT_TAU, "%.9g", "mirostatTau", (double)p.mirostat_tau);
+    PUT(KITE_SAMPLING_MIROSTAT_ETA, "%.9g", "mirostatEta", (double)p.mirostat_eta);
 #undef PUT
     // the warning names keys and numbers only: nothing to escape
     if (k < (int)n) snprintf(out + k, n - (size_t)k, warn[0] ? "},\"sampling_warning\":\"%s\"" : "}", warn);
@@ -259,6 +264,13 @@ static kite_status gen_params(const kw_gen_args *a, kite_gen_params *p, char **f
     p->sampling.min_p = a->min_p;
     p->sampling.repeat_penalty = a->repeat_penalty;
     p->sampling.penalty_last_n = a->repeat_last_n;
+    p->sampling.typical_p = a->typical_p;
+    p->sampling.top_n_sigma = a->top_n_sigma;
+    p->sampling.xtc_probability = a->xtc_probability;
+    p->sampling.xtc_threshold = a->xtc_threshold;
+    p->sampling.mirostat = a->mirostat;
+    p->sampling.mirostat_tau = a->mirostat_tau;
+    p->sampling.mirostat_eta = a->mirostat_eta;
     p->sampling.seed = (uint32_t)a->seed;
     // the options not given take the model's recommended values (its warnings: kw_model_facts_json)
     kite_sampling_from_file(kite_model_gguf(a->model->m), (uint32_t)a->sampling_given, &p->sampling, NULL, 0);

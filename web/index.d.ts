@@ -200,6 +200,20 @@ export interface GenerateOptions {
   minP?: number;
   repeatPenalty?: number;
   repeatLastN?: number;
+  /** llama.cpp's other samplers, off by default and in its chain order (penalties, topNSigma,
+   *  topK, typicalP, topP, minP, XTC, temperature): typicalP 1 (off; 0..1: locally typical
+   *  sampling), topNSigma -1 (off; -1..100: keep logits within N standard deviations of the
+   *  best), xtcProbability 0 (off; 0..1) with xtcThreshold 0.1 (0..1; above 0.5: off), mirostat 0
+   *  (off; 1: Mirostat, 2: Mirostat 2.0, which replace the chain after the temperature) with
+   *  mirostatTau 5 (target surprise, 0..100) and mirostatEta 0.1 (learning rate, 0..1). A file's
+   *  general.sampling.xtc_* and mirostat* keys fill the ones not given, as llama.cpp does. */
+  typicalP?: number;
+  topNSigma?: number;
+  xtcProbability?: number;
+  xtcThreshold?: number;
+  mirostat?: 0 | 1 | 2;
+  mirostatTau?: number;
+  mirostatEta?: number;
   seed?: number;
   /** Generation ends before the first of these (non-empty) strings; the text never shows part of one. */
   stop?: string[];
@@ -388,7 +402,8 @@ export interface ModelInfo extends GgufInfo {
     weight_bytes: number;
     /** The file's recommended sampling (general.sampling.*): the defaults of generate and
      *  chat for the options not given. Only the settings the file has (with a good value). */
-    sampling: Pick<GenerateOptions, 'temperature' | 'topK' | 'topP' | 'minP' | 'repeatPenalty' | 'repeatLastN'>;
+    sampling: Pick<GenerateOptions, 'temperature' | 'topK' | 'topP' | 'minP' | 'repeatPenalty' | 'repeatLastN' |
+      'xtcProbability' | 'xtcThreshold' | 'mirostat' | 'mirostatTau' | 'mirostatEta'>;
     /** The general.sampling.* keys ignored for a wrong type or an out-of-range value; absent when none. */
     sampling_warning?: string;
   };

@@ -116,6 +116,14 @@ export const GENERATE_OPTIONS = {
   minP: num(0, 1),
   repeatPenalty: num(0, 100, { loOpen: true }),
   repeatLastN: int(0, 1 << 20), // KITE_SAMPLER_MAX_PENALTY_LAST_N (src/sampler/kite_sampler.h)
+  // llama.cpp's other samplers, kite_sampler.h's ranges (KITE_SAMPLER_MAX_TOP_N_SIGMA, _MIROSTAT_TAU)
+  typicalP: num(0, 1),
+  topNSigma: num(-1, 100),
+  xtcProbability: num(0, 1),
+  xtcThreshold: num(0, 1),
+  mirostat: oneOf(0, 1, 2),
+  mirostatTau: num(0, 100),
+  mirostatEta: num(0, 1),
   seed: int(0, 0xffffffff),
   stop: stringArray,
   signal,

@@ -136,7 +136,12 @@ enum {
     KITE_SAMPLING_MIN_P = 1u << 3,          // general.sampling.min_p (f32)       -> min_p
     KITE_SAMPLING_REPEAT_PENALTY = 1u << 4, // general.sampling.penalty_repeat    -> repeat_penalty
     KITE_SAMPLING_PENALTY_LAST_N = 1u << 5, // general.sampling.penalty_last_n    -> penalty_last_n
-    KITE_SAMPLING_ALL = (1u << 6) - 1,
+    KITE_SAMPLING_XTC_PROBABILITY = 1u << 6, // general.sampling.xtc_probability (f32) -> xtc_probability
+    KITE_SAMPLING_XTC_THRESHOLD = 1u << 7,  // general.sampling.xtc_threshold (f32) -> xtc_threshold
+    KITE_SAMPLING_MIROSTAT = 1u << 8,       // general.sampling.mirostat (int)    -> mirostat
+    KITE_SAMPLING_MIROSTAT_TAU = 1u << 9,   // general.sampling.mirostat_tau (f32) -> mirostat_tau
+    KITE_SAMPLING_MIROSTAT_ETA = 1u << 10,  // general.sampling.mirostat_eta (f32) -> mirostat_eta
+    KITE_SAMPLING_ALL = (1u << 11) - 1,
 };
 
 // Makes the file's recommended sampling the defaults, as llama.cpp's tools do
@@ -145,12 +150,13 @@ enum {
 // bits of the settings it set. A key of the wrong type (the floats must be f32/f64, top_k and
 // penalty_last_n an integer type) or with a value out of the range the CLI's flag takes (a
 // non-finite float; kite_sampler.h's KITE_SAMPLER_* ranges: temp 0..100, top_k 0..16777216, top_p
-// and min_p 0..1, penalty_repeat 0.0001..100, penalty_last_n 0..KITE_SAMPLER_MAX_PENALTY_LAST_N)
+// and min_p 0..1, penalty_repeat 0.0001..100, penalty_last_n 0..KITE_SAMPLER_MAX_PENALTY_LAST_N,
+// xtc_probability and xtc_threshold 0..1, mirostat 0..2, mirostat_tau 0..100, mirostat_eta 0..1)
 // leaves its setting alone and is
 // named, with its value, in warn[0..warn_len) ("" when every key was good; warn may be NULL).
 // (llama.cpp takes a file's negative penalty_last_n, which its sampler turns into 0, penalties
 // off; Kite warns and keeps its window, as for any value its --repeat-last-n refuses.)
-// The keys of samplers Kite lacks (sequence, xtc_*, mirostat*) are not read.
+// These are the keys llama.cpp reads; general.sampling.sequence (a sampler order) is not read.
 uint32_t kite_sampling_from_file(const kite_gguf *g, uint32_t given, kite_sampler_params *p, char *warn,
                                  size_t warn_len);
 
@@ -313,7 +319,7 @@ typedef struct kite_gen_stats {
 
 typedef struct kite_gen_params {
     int32_t n_predict;            // most tokens to generate; < 0 = until EOG or the context is full
-    kite_sampler_params sampling; // temp <= 0 is greedy (argmax)
+    kite_sampler_params sampling; // temp <= 0 is greedy (argmax; see kite_sampler_params)
     const char *const *stop;      // n_stop stop strings (output ends before the match)
     int32_t n_stop;
     bool no_bos;                  // never prepend BOS, even if the vocabulary asks for it

@@ -20,6 +20,11 @@ static const sampling_key KEYS[] = {
     {KITE_SAMPLING_REPEAT_PENALTY, "general.sampling.penalty_repeat", false, (float)KITE_SAMPLER_MIN_REPEAT_PENALTY,
      (float)KITE_SAMPLER_MAX_REPEAT_PENALTY},
     {KITE_SAMPLING_PENALTY_LAST_N, "general.sampling.penalty_last_n", true, 0, KITE_SAMPLER_MAX_PENALTY_LAST_N},
+    {KITE_SAMPLING_XTC_PROBABILITY, "general.sampling.xtc_probability", false, 0, 1},
+    {KITE_SAMPLING_XTC_THRESHOLD, "general.sampling.xtc_threshold", false, 0, 1},
+    {KITE_SAMPLING_MIROSTAT, "general.sampling.mirostat", true, 0, 2},
+    {KITE_SAMPLING_MIROSTAT_TAU, "general.sampling.mirostat_tau", false, 0, (float)KITE_SAMPLER_MAX_MIROSTAT_TAU},
+    {KITE_SAMPLING_MIROSTAT_ETA, "general.sampling.mirostat_eta", false, 0, 1},
 };
 
 // Appends "; " (after the first) and a formatted note to warn, truncating at warn_len.
@@ -38,6 +43,11 @@ static void set(kite_sampler_params *p, uint32_t bit, double v) {
     case KITE_SAMPLING_TOP_P: p->top_p = (float)v; break;
     case KITE_SAMPLING_MIN_P: p->min_p = (float)v; break;
     case KITE_SAMPLING_REPEAT_PENALTY: p->repeat_penalty = (float)v; break;
+    case KITE_SAMPLING_XTC_PROBABILITY: p->xtc_probability = (float)v; break;
+    case KITE_SAMPLING_XTC_THRESHOLD: p->xtc_threshold = (float)v; break;
+    case KITE_SAMPLING_MIROSTAT: p->mirostat = (int32_t)v; break;
+    case KITE_SAMPLING_MIROSTAT_TAU: p->mirostat_tau = (float)v; break;
+    case KITE_SAMPLING_MIROSTAT_ETA: p->mirostat_eta = (float)v; break;
     default: p->penalty_last_n = (int32_t)v; break;
     }
 }

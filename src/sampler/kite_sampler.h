@@ -1,5 +1,5 @@
-// kite_sampler.h - token samplers (greedy, temperature, top-k, top-p, min-p, penalties) and
-// stop-string matching for streamed text.
+// kite_sampler.h - token samplers (greedy, temperature, top-k, top-p, min-p, typical-p,
+// top-n-sigma, XTC, Mirostat 1 and 2, penalties) and stop-string matching for streamed text.
 #ifndef KITE_SAMPLER_H
 #define KITE_SAMPLER_H
 
@@ -21,15 +21,24 @@ extern "C" {
 #define KITE_SAMPLER_MAX_TOP_K (1 << 24)
 #define KITE_SAMPLER_MIN_REPEAT_PENALTY 0.0001
 #define KITE_SAMPLER_MAX_REPEAT_PENALTY 100.0
+// ... and for the others: typical_p, xtc_probability, xtc_threshold [0, 1]; top_n_sigma [-1,
+// KITE_SAMPLER_MAX_TOP_N_SIGMA] (<= 0 is off); mirostat 0, 1 or 2; mirostat_tau [0,
+// KITE_SAMPLER_MAX_MIROSTAT_TAU]; mirostat_eta [0, 1].
+#define KITE_SAMPLER_MAX_TOP_N_SIGMA 100.0
+#define KITE_SAMPLER_MAX_MIROSTAT_TAU 100.0
 
-// Sampling parameters. The chain runs in llama.cpp's default order:
-//   penalties -> top-k -> top-p -> min-p -> temperature -> draw from the distribution.
+// Sampling parameters. The chain runs in llama.cpp's default order (common_sampler's):
+//   penalties -> top-n-sigma -> top-k -> typical-p -> top-p -> min-p -> XTC -> temperature
+//   -> draw from the distribution.
+// Mirostat (1 or 2) replaces the whole chain, as in llama.cpp: temperature -> Mirostat, which
+// draws itself; penalties, top-k, top-p, min-p, typical-p, top-n-sigma and XTC are then unused.
 // The random source is our own MT19937 (32-bit Mersenne Twister, the generator llama.cpp's
 // dist sampler uses) turned into a double in [0,1) the way libstdc++'s generate_canonical
 // does (two draws), so a seed gives the same tokens on every platform and, for the same
 // logits, the same tokens as llama.cpp built with libstdc++.
 typedef struct kite_sampler_params {
-    float temp;              // <= 0: greedy (argmax after penalties)
+    float temp;              // <= 0: greedy (argmax after penalties; of what typical-p and XTC
+                             // leave when they are on; of the raw logits with Mirostat)
     int32_t top_k;           // <= 0: disabled
     float top_p;             // >= 1: disabled
     float min_p;             // <= 0: disabled
@@ -41,10 +50,21 @@ typedef struct kite_sampler_params {
                              // ("whole context"): llama.cpp dropped it, its --repeat-last-n
                              // and server refuse a negative window, as Kite's hosts do.
     uint32_t seed;           // used verbatim (the host picks a random one if it wants)
+    float typical_p;         // locally typical sampling; >= 1: disabled
+    float top_n_sigma;       // keeps logits within n standard deviations of the best; <= 0: disabled
+    float xtc_probability;   // chance that XTC removes the top choices; 0: disabled; in [0, 1]
+    float xtc_threshold;     // XTC removes all but the last of the tokens at least this likely;
+                             // > 0.5: disabled; in [0, 1]. XTC draws from its own MT19937
+                             // seeded with seed, as llama.cpp's does.
+    int32_t mirostat;        // 0: off, 1: Mirostat, 2: Mirostat 2.0
+    float mirostat_tau;      // Mirostat target entropy (surprise), >= 0
+    float mirostat_eta;      // Mirostat learning rate, >= 0
 } kite_sampler_params;
 
 // llama.cpp's defaults (common_params_sampling): temp 0.8, top_k 40, top_p 0.95, min_p 0.05,
-// penalties off (repeat 1, presence 0, frequency 0) with a window of 64, seed 0xFFFFFFFF.
+// penalties off (repeat 1, presence 0, frequency 0) with a window of 64, seed 0xFFFFFFFF;
+// typical_p 1, top_n_sigma -1, xtc_probability 0, xtc_threshold 0.1 (all off), mirostat 0 with
+// tau 5 and eta 0.1.
 kite_sampler_params kite_sampler_default_params(void);
 
 typedef struct kite_sampler kite_sampler;
@@ -65,7 +85,8 @@ int32_t kite_sampler_sample(kite_sampler *s, const float *logits, int32_t n_voca
 // Records a token (prompt or generated) in the penalty window.
 void kite_sampler_accept(kite_sampler *s, int32_t token);
 
-// Clears the penalty window and reseeds the random source with the original seed.
+// Clears the penalty window, reseeds the random sources with the original seed and restarts
+// Mirostat's running estimate (mu = 2 tau).
 void kite_sampler_reset(kite_sampler *s);
 
 // ---- stop strings -------------------------------------------------------------------------

@@ -47,3 +47,11 @@ double kite__mt_uniform(kite__mt19937 *r) {
     if (u >= 1.0) u = 0x1.fffffffffffffp-1; // the largest double below 1
     return u;
 }
+
+float kite__mt_uniform_f32(kite__mt19937 *r) {
+    // 24 mantissa bits fit one 32-bit draw: d / 2^32 in float (rounded when converted), as
+    // libstdc++'s generate_canonical<float, 24> computes it, with its clamp below 1.
+    float u = (float)kite__mt_next(r) / 4294967296.0f;
+    if (u >= 1.0f) u = 0x1.fffffep-1f; // the largest float below 1
+    return u;
+}

@@ -1,4 +1,5 @@
-// sampler.c - the sampler chain: penalties -> top-k -> top-p -> min-p -> temperature -> draw.
+// sampler.c - the sampler chain: penalties -> top-n-sigma -> top-k -> typical-p -> top-p ->
+// min-p -> XTC -> temperature -> draw, or temperature -> Mirostat.
 #include "base/internal.h"
 #include "sampler/kite_sampler.h"
 #include "sampler/sampler_stages.h"
@@ -7,7 +8,9 @@
 
 struct kite_sampler {
     kite_sampler_params p;
-    kite__mt19937 rng;
+    kite__mt19937 rng;     // the draw's (or Mirostat's) random source
+    kite__mt19937 rng_xtc; // XTC's own, seeded alike (llama.cpp's XTC sampler has its own)
+    float mu;              // Mirostat's running maximum surprise
     int32_t *window;  // ring of the last penalty_last_n accepted tokens
     int32_t *scratch; // 2 * penalty_last_n ints: distinct ids, then their counts
     float *pen_vals;  // penalty_last_n penalized logits
@@ -22,6 +25,8 @@ kite_sampler_params kite_sampler_default_params(void) {
         .temp = 0.8f, .top_k = 40, .top_p = 0.95f, .min_p = 0.05f,
         .repeat_penalty = 1.0f, .presence_penalty = 0.0f, .frequency_penalty = 0.0f,
         .penalty_last_n = 64, .seed = 0xFFFFFFFFu,
+        .typical_p = 1.0f, .top_n_sigma = -1.0f, .xtc_probability = 0.0f, .xtc_threshold = 0.1f,
+        .mirostat = 0, .mirostat_tau = 5.0f, .mirostat_eta = 0.1f,
     };
     return p;
 }
@@ -30,12 +35,26 @@ static kite_status check_params(const kite_sampler_params *p) {
     const struct { const char *name; float v; } f[] = {
         {"temp", p->temp}, {"top_p", p->top_p}, {"min_p", p->min_p},
         {"repeat_penalty", p->repeat_penalty}, {"presence_penalty", p->presence_penalty},
-        {"frequency_penalty", p->frequency_penalty},
+        {"frequency_penalty", p->frequency_penalty}, {"typical_p", p->typical_p}, {"top_n_sigma", p->top_n_sigma},
+        {"xtc_probability", p->xtc_probability}, {"xtc_threshold", p->xtc_threshold},
+        {"mirostat_tau", p->mirostat_tau}, {"mirostat_eta", p->mirostat_eta},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (!isfinite(f[i].v)) return kite__fail(KITE_ERR_INVALID, "sampler: %s is not a finite number", f[i].name);
     if (p->repeat_penalty <= 0.0f)
         return kite__fail(KITE_ERR_INVALID, "sampler: repeat_penalty %g must be > 0", p->repeat_penalty);
+    const struct { const char *name; float v; } unit[] = {
+        {"xtc_probability", p->xtc_probability}, {"xtc_threshold", p->xtc_threshold},
+    };
+    for (size_t i = 0; i < sizeof unit / sizeof unit[0]; i++)
+        if (unit[i].v < 0.0f || unit[i].v > 1.0f)
+            return kite__fail(KITE_ERR_INVALID, "sampler: %s %g must be in [0, 1]", unit[i].name, unit[i].v);
+    if (p->mirostat < 0 || p->mirostat > 2)
+        return kite__fail(KITE_ERR_INVALID, "sampler: mirostat %d must be 0, 1 or 2", p->mirostat);
+    if (p->mirostat_tau < 0.0f || p->mirostat_eta < 0.0f)
+        return kite__fail(KITE_ERR_INVALID, "sampler: %s %g must be >= 0",
+                          p->mirostat_tau < 0.0f ? "mirostat_tau" : "mirostat_eta",
+                          p->mirostat_tau < 0.0f ? p->mirostat_tau : p->mirostat_eta);
     if (p->penalty_last_n < 0 || p->penalty_last_n > KITE_SAMPLER_MAX_PENALTY_LAST_N)
         return kite__fail(KITE_ERR_INVALID, "sampler: penalty_last_n %d must be in 0..%d", p->penalty_last_n,
                           KITE_SAMPLER_MAX_PENALTY_LAST_N);
@@ -75,6 +94,8 @@ void kite_sampler_free(kite_sampler *s) {
 void kite_sampler_reset(kite_sampler *s) {
     s->n_window = s->head = 0;
     kite__mt_seed(&s->rng, s->p.seed);
+    kite__mt_seed(&s->rng_xtc, s->p.seed);
+    s->mu = 2.0f * s->p.mirostat_tau;
 }
 
 void kite_sampler_accept(kite_sampler *s, int32_t token) {
@@ -85,11 +106,48 @@ void kite_sampler_accept(kite_sampler *s, int32_t token) {
     if (s->n_window < cap) s->n_window++;
 }
 
+// Makes room for need candidates and as much sort scratch; false (error set) when out of memory.
+static bool reserve(kite_sampler *s, size_t need) {
+    if (need <= s->n_cap) return true;
+    free(s->cand);
+    free(s->tmp);
+    s->cand = malloc(need * sizeof *s->cand);
+    s->tmp = malloc(need * sizeof *s->tmp);
+    s->n_cap = s->cand && s->tmp ? need : 0;
+    if (!s->n_cap) kite__fail(KITE_ERR_NOMEM, "sampler: out of memory for %zu candidates", need);
+    return s->n_cap != 0;
+}
+
+// All n logits as candidates in id order, NaN as -inf, into s->cand.
+static kite__cands all_candidates(kite_sampler *s, const float *logits, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float l = logits[i];
+        s->cand[i] = (kite__cand){(int32_t)i, isnan(l) ? -INFINITY : l, 0.0f};
+    }
+    return (kite__cands){s->cand, n, false, s->tmp};
+}
+
+// llama.cpp's Mirostat chain: temperature, then Mirostat (no penalties, no other stage).
+// Greedy is the argmax of the raw logits, which is what that chain yields for temp <= 0.
+static int32_t sample_mirostat(kite_sampler *s, const float *logits, int32_t n_vocab) {
+    size_t n = (size_t)n_vocab;
+    if (!reserve(s, s->p.temp <= 0.0f ? 1 : n)) return -1;
+    if (s->p.temp <= 0.0f) {
+        kite__select_top_logits(logits, n, NULL, NULL, 0, 1, s->cand);
+        return s->cand[0].id;
+    }
+    kite__cands c = all_candidates(s, logits, n);
+    kite__smp_temp(&c, s->p.temp);
+    int64_t at = kite__smp_mirostat(&c, s->p.mirostat, n_vocab, s->p.mirostat_tau, s->p.mirostat_eta, &s->mu, &s->rng);
+    return at >= 0 ? c.data[at].id : -1;
+}
+
 int32_t kite_sampler_sample(kite_sampler *s, const float *logits, int32_t n_vocab) {
     if (!s || !logits || n_vocab <= 0) {
         kite__fail(KITE_ERR_INVALID, "sampler: no logits (n_vocab %d)", (int)n_vocab);
         return -1;
     }
+    if (s->p.mirostat) return sample_mirostat(s, logits, n_vocab);
     bool penalize = s->n_window > 0 &&
                     (s->p.repeat_penalty != 1.0f || s->p.frequency_penalty != 0.0f || s->p.presence_penalty != 0.0f);
     size_t n = (size_t)n_vocab, n_pen = 0, cap = (size_t)s->p.penalty_last_n;
@@ -102,21 +160,16 @@ int32_t kite_sampler_sample(kite_sampler *s, const float *logits, int32_t n_voca
                                             s->p.frequency_penalty, s->p.presence_penalty);
         }
     }
-    // Greedy is the best single candidate; a small top-k needs only its k candidates. Both are
+    // Greedy is the best single candidate, unless typical-p or XTC may drop it (then the whole
+    // chain runs and temperature 0 keeps the best survivor). A small top-k needs only its k
+    // candidates, unless top-n-sigma needs the whole vocabulary's statistics first. Both are
     // picked straight from the logits (penalized ones swapped in), never building all n.
-    size_t k = s->p.temp <= 0.0f ? 1 : s->p.top_k > 0 && (size_t)s->p.top_k * 8 < n ? (size_t)s->p.top_k : 0;
-    size_t need = k ? k : n;
-    if (need > s->n_cap) {
-        free(s->cand);
-        free(s->tmp);
-        s->cand = malloc(need * sizeof *s->cand);
-        s->tmp = malloc(need * sizeof *s->tmp);
-        s->n_cap = s->cand && s->tmp ? need : 0;
-        if (!s->n_cap) {
-            kite__fail(KITE_ERR_NOMEM, "sampler: out of memory for %zu candidates", need);
-            return -1;
-        }
-    }
+    bool typical = s->p.typical_p < 1.0f, xtc = s->p.xtc_probability > 0.0f && s->p.xtc_threshold <= 0.5f;
+    bool greedy = s->p.temp <= 0.0f && !typical && !xtc;
+    size_t k = greedy                                                                         ? 1
+               : s->p.top_n_sigma <= 0.0f && s->p.top_k > 0 && (size_t)s->p.top_k * 8 < n ? (size_t)s->p.top_k
+                                                                                          : 0;
+    if (!reserve(s, k ? k : n)) return -1;
     kite__cands c = {s->cand, n, false, s->tmp};
     if (k) {
         kite__select_top_logits(logits, n, s->scratch, s->pen_vals, n_pen, k, c.data);
@@ -124,16 +177,16 @@ int32_t kite_sampler_sample(kite_sampler *s, const float *logits, int32_t n_voca
         c.size = k;
         c.sorted = true;
     } else {
-        for (size_t i = 0; i < n; i++) {
-            float l = logits[i];
-            c.data[i] = (kite__cand){(int32_t)i, isnan(l) ? -INFINITY : l, 0.0f};
-        }
+        c = all_candidates(s, logits, n);
         for (size_t i = 0; i < n_pen; i++) // the window's tokens, already penalized above
             if (s->scratch[i] >= 0 && s->scratch[i] < n_vocab) c.data[s->scratch[i]].logit = s->pen_vals[i];
     }
+    kite__smp_top_n_sigma(&c, s->p.top_n_sigma);
     kite__smp_top_k(&c, s->p.top_k);
+    kite__smp_typical(&c, s->p.typical_p, 0);
     kite__smp_top_p(&c, s->p.top_p, 0);
     kite__smp_min_p(&c, s->p.min_p, 0);
+    kite__smp_xtc(&c, s->p.xtc_probability, s->p.xtc_threshold, 0, &s->rng_xtc);
     kite__smp_temp(&c, s->p.temp);
     int64_t at = kite__smp_dist(&c, &s->rng);
     return at >= 0 ? c.data[at].id : -1;

@@ -34,6 +34,8 @@ uint32_t kite__mt_next(kite__mt19937 *r);
 // A double in [0,1) from two draws, as libstdc++'s generate_canonical<double, 53> makes it
 // for std::uniform_real_distribution<double>(0, 1).
 double kite__mt_uniform(kite__mt19937 *r);
+// A float in [0,1) from one draw, as libstdc++'s std::uniform_real_distribution<float>(0, 1).
+float kite__mt_uniform_f32(kite__mt19937 *r);
 
 // Sorts the candidates by descending logit (ties: lower id first) and sets sorted.
 void kite__cands_sort(kite__cands *c);
@@ -75,6 +77,27 @@ void kite__smp_min_p(kite__cands *c, float p, size_t min_keep);
 
 // Divides the logits by t; t <= 0 keeps the first maximum and sets the others to -inf.
 void kite__smp_temp(kite__cands *c, float t);
+
+// Top-n-sigma: sets to -inf every logit below max - n * (standard deviation of the finite
+// logits) (n <= 0 or fewer than 2 candidates: no-op). Keeps size and order.
+void kite__smp_top_n_sigma(kite__cands *c, float n);
+
+// Locally typical sampling: keeps the tokens whose surprise (-log p) is closest to the entropy,
+// closest first, until their probability passes p (p >= 1: no-op), at least min_keep. Uses
+// c->tmp (required, size candidates) as scratch. Leaves the list unsorted (closest first).
+// Tokens of probability 0 add nothing to the entropy (llama.cpp gets NaN there).
+void kite__smp_typical(kite__cands *c, float p, size_t min_keep);
+
+// XTC: with chance prob (drawn as a float from r, only when there are 2+ candidates), drops
+// every token at least thr likely except the least likely of them (prob <= 0 or thr > 0.5:
+// no-op). Advances c->data past the dropped ones. Leaves the list sorted when it cuts.
+void kite__smp_xtc(kite__cands *c, float prob, float thr, size_t min_keep, kite__mt19937 *r);
+
+// Mirostat 1 (m = 100 tokens for the Zipf estimate) over a vocabulary of n_vocab, or
+// Mirostat 2 (version 2), updating *mu; draws as std::discrete_distribution does (no draw for
+// a single candidate). Returns the chosen index in data (-1 for an empty list).
+int64_t kite__smp_mirostat(kite__cands *c, int version, int32_t n_vocab, float tau, float eta, float *mu,
+                           kite__mt19937 *r);
 
 // Softmax, then draws one candidate with r. Returns its index in data (0 for one candidate,
 // -1 for none). Sets p of every candidate.

@@ -30,17 +30,24 @@ function withKeys(name, kvs) {
   return out;
 }
 const TOPK1 = withKeys('topk1', [['top_k', 'i32', 1]]);
-// every key Kite reads (values exact in f32), and three it has no sampler for
+// every key Kite reads (values exact in f32), and the sampler order it does not read
 const FULL = withKeys('full', [
   ['temp', 'f32', 0.5], ['top_k', 'i32', 20], ['top_p', 'f32', 0.75], ['min_p', 'f32', 0.125],
   ['penalty_repeat', 'f32', 1.25], ['penalty_last_n', 'i32', 32],
-  ['mirostat', 'i32', 2], ['xtc_probability', 'f32', 0.5], ['sequence', 'str', 'top_k;temperature'],
+  ['mirostat', 'i32', 2], ['xtc_probability', 'f32', 0.5], ['xtc_threshold', 'f32', 0.25],
+  ['mirostat_tau', 'f32', 4.5], ['mirostat_eta', 'f32', 0.125], ['sequence', 'str', 'top_k;temperature'],
 ]);
+// Mirostat 2 with target surprise 0: only the most likely token survives, every step (mu stays
+// <= 0), so temp 1 gives the greedy text whatever the seed (llama.cpp's mirostat_v2 arithmetic)
+const MIRO0 = withKeys('miro0', [['mirostat', 'i32', 2], ['mirostat_tau', 'f32', 0]]);
 // bad values: NaN, a float top_k, out of range; min_p 0.25 is good
 const BAD = withKeys('bad', [
   ['temp', 'f32', NaN], ['top_k', 'f32', 5], ['top_p', 'f32', 1.5], ['min_p', 'f32', 0.25],
-  ['penalty_repeat', 'f32', 0], ['penalty_last_n', 'i32', -1],
+  ['penalty_repeat', 'f32', 0], ['penalty_last_n', 'i32', -1], ['mirostat', 'i32', 3], ['xtc_threshold', 'f32', -1],
 ]);
+// the rest of kite run -v's line at llama.cpp's defaults (typical_p .. mirostat_ent)
+const REST = 'typical_p 1, top_n_sigma -1, xtc_probability 0, xtc_threshold 0.1, mirostat 0, mirostat_lr 0.1, mirostat_ent 5';
+const REST_FULL = 'typical_p 1, top_n_sigma -1, xtc_probability 0.5, xtc_threshold 0.25, mirostat 2, mirostat_lr 0.125, mirostat_ent 4.5';
 
 function kite(args, opts = {}) {
   const r = spawnSync(kiteBin(), args, { timeout: T, ...opts });
@@ -54,17 +61,20 @@ test('run -v: the file\'s recommended sampling is the default, a flag given wins
   const r = kite(['run', '-m', FULL, '-p', 'Once', '-n', '1', '--no-stats', '-v']);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(settings(r.stderr),
-    'temp 0.5, top_k 20, top_p 0.75, min_p 0.125, repeat_penalty 1.25, repeat_last_n 32; ' +
-    'from the model file: temp top_k top_p min_p repeat_penalty repeat_last_n');
-  assert.doesNotMatch(r.stderr, /warning/, 'mirostat, xtc, sequence: not read');
-  const flags = kite(['run', '-m', FULL, '-p', 'Once', '-n', '1', '--no-stats', '-v', '--temp', '0.25', '--top-k', '7', '--repeat-last-n', '0']);
+    `temp 0.5, top_k 20, top_p 0.75, min_p 0.125, repeat_penalty 1.25, repeat_last_n 32, ${REST_FULL}; ` +
+    'from the model file: temp top_k top_p min_p repeat_penalty repeat_last_n xtc_probability xtc_threshold mirostat ' +
+    'mirostat_ent mirostat_lr');
+  assert.doesNotMatch(r.stderr, /warning/, 'sequence: not read');
+  const flags = kite(['run', '-m', FULL, '-p', 'Once', '-n', '1', '--no-stats', '-v', '--temp', '0.25', '--top-k', '7', '--repeat-last-n', '0',
+    '--mirostat', '0', '--xtc-threshold', '0.5', '--mirostat-lr', '0.25']);
   assert.equal(flags.status, 0, flags.stderr);
   assert.equal(settings(flags.stderr),
-    'temp 0.25, top_k 7, top_p 0.75, min_p 0.125, repeat_penalty 1.25, repeat_last_n 0; ' +
-    'from the model file: top_p min_p repeat_penalty');
+    'temp 0.25, top_k 7, top_p 0.75, min_p 0.125, repeat_penalty 1.25, repeat_last_n 0, typical_p 1, top_n_sigma -1, ' +
+    'xtc_probability 0.5, xtc_threshold 0.5, mirostat 0, mirostat_lr 0.25, mirostat_ent 4.5; ' +
+    'from the model file: top_p min_p repeat_penalty xtc_probability mirostat_ent');
   const plain = kite(['run', '-m', STORIES, '-p', 'Once', '-n', '1', '--no-stats', '-v']);
   assert.equal(settings(plain.stderr),
-    'temp 0.8, top_k 40, top_p 0.95, min_p 0.05, repeat_penalty 1, repeat_last_n 64; from the model file: none',
+    `temp 0.8, top_k 40, top_p 0.95, min_p 0.05, repeat_penalty 1, repeat_last_n 64, ${REST}; from the model file: none`,
     'llama.cpp\'s defaults without the keys');
 });
 
@@ -81,11 +91,11 @@ test('run: the file\'s top_k 1 makes temp 1 give llama.cpp\'s greedy text; --top
 test('run: bad values are warned about (each key named) and Kite\'s defaults kept', () => {
   const r = kite(['run', '-m', BAD, '-p', 'Once', '-n', '1', '--no-stats', '-v']);
   assert.equal(r.status, 0, r.stderr);
-  for (const k of ['temp', 'top_k', 'top_p', 'penalty_repeat', 'penalty_last_n'])
+  for (const k of ['temp', 'top_k', 'top_p', 'penalty_repeat', 'penalty_last_n', 'mirostat', 'xtc_threshold'])
     assert.match(r.stderr, new RegExp(`warning: .*general\\.sampling\\.${k} [^;]*ignored`), k);
   assert.doesNotMatch(r.stderr, /general\.sampling\.min_p/);
   assert.equal(settings(r.stderr),
-    'temp 0.8, top_k 40, top_p 0.95, min_p 0.25, repeat_penalty 1, repeat_last_n 64; from the model file: min_p');
+    `temp 0.8, top_k 40, top_p 0.95, min_p 0.25, repeat_penalty 1, repeat_last_n 64, ${REST}; from the model file: min_p`);
   const quiet = kite(['run', '-m', BAD, '-p', 'Once', '-n', '1', '--log-disable']);
   assert.equal(quiet.status, 0);
   assert.doesNotMatch(quiet.stderr, /warning/, '--log-disable: no warnings');
@@ -95,8 +105,16 @@ test('chat --verbose: the file\'s sampling, a flag given wins', () => {
   const r = kite(['chat', '-m', FULL, '--verbose', '--top-p', '0.5', '-c', '256'], { input: '' });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(settings(r.stderr),
-    'temp 0.5, top_k 20, top_p 0.5, min_p 0.125, repeat_penalty 1.25, repeat_last_n 32; ' +
-    'from the model file: temp top_k min_p repeat_penalty repeat_last_n');
+    `temp 0.5, top_k 20, top_p 0.5, min_p 0.125, repeat_penalty 1.25, repeat_last_n 32, ${REST_FULL}; ` +
+    'from the model file: temp top_k min_p repeat_penalty repeat_last_n xtc_probability xtc_threshold mirostat ' +
+    'mirostat_ent mirostat_lr');
+});
+
+test('run: the file\'s mirostat 2 with tau 0 makes temp 1 give llama.cpp\'s greedy text; --mirostat 0 undoes it', () => {
+  const file = sampled(MIRO0);
+  assert.equal(file.status, 0, file.stderr);
+  assert.equal(file.stdout, REF);
+  assert.equal(sampled(MIRO0, ['--mirostat', '0']).stdout, sampled(STORIES).stdout, 'the flag wins');
 });
 
 async function props(base) {
@@ -133,6 +151,8 @@ test('serve: the file\'s sampling is the server\'s default; its flags and a requ
   try {
     const p = await props(full.base);
     assert.deepEqual([p.temperature, p.top_k, p.top_p, p.min_p, p.repeat_penalty, p.repeat_last_n], [0.5, 20, 0.75, 0.125, 1.25, 32]);
+    assert.deepEqual([p.xtc_probability, p.xtc_threshold, p.mirostat, p.mirostat_tau, p.mirostat_eta, p.typical_p, p.top_n_sigma],
+      [0.5, 0.25, 2, 4.5, 0.125, 1, -1]);
   } finally {
     full.proc.kill();
   }
@@ -148,6 +168,13 @@ test('npm generate and chat: the file\'s sampling fills the options not given; i
     assert.equal(m.info.model.sampling_warning, undefined);
     assert.equal(await text(m, {}), REF, 'top_k 1 from the file');
     assert.equal(await text(m, { topK: 40 }), plain, 'the option given wins');
+    const miro = await loadModel(MIRO0, { flavor: 'st' });
+    try {
+      assert.equal(await text(miro, {}), REF, 'the file\'s mirostat 2 at tau 0: greedy');
+      assert.equal(await text(miro, { mirostat: 0 }), plain, 'the option given wins');
+    } finally {
+      await miro.dispose();
+    }
     const chat = (opts) => m.chat([{ role: 'user', content: 'Tell me a story' }], { maxTokens: 16, ...opts }).text();
     assert.equal(await chat({ temperature: 1, seed: 42 }), await chat({ temperature: 0 }), 'chat: top_k 1 from the file, greedy');
   } finally {
@@ -155,14 +182,15 @@ test('npm generate and chat: the file\'s sampling fills the options not given; i
   }
   const full = await loadModel(FULL, { flavor: 'st', vocabOnly: true });
   try {
-    assert.deepEqual(full.info.model.sampling, { temperature: 0.5, topK: 20, topP: 0.75, minP: 0.125, repeatPenalty: 1.25, repeatLastN: 32 });
+    assert.deepEqual(full.info.model.sampling, { temperature: 0.5, topK: 20, topP: 0.75, minP: 0.125, repeatPenalty: 1.25, repeatLastN: 32,
+      xtcProbability: 0.5, xtcThreshold: 0.25, mirostat: 2, mirostatTau: 4.5, mirostatEta: 0.125 });
   } finally {
     await full.dispose();
   }
   const bad = await loadModel(BAD, { flavor: 'st', vocabOnly: true });
   try {
     assert.deepEqual(bad.info.model.sampling, { minP: 0.25 });
-    for (const k of ['temp', 'top_k', 'top_p', 'penalty_repeat', 'penalty_last_n'])
+    for (const k of ['temp', 'top_k', 'top_p', 'penalty_repeat', 'penalty_last_n', 'mirostat', 'xtc_threshold'])
       assert.match(bad.info.model.sampling_warning, new RegExp(`general\\.sampling\\.${k} `), k);
   } finally {
     await bad.dispose();

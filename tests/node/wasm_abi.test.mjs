@@ -73,7 +73,7 @@ test('the generation defaults are the ones index.d.ts documents', async () => {
   const g = abi.defaults.generate;
   const dts = src('web/index.d.ts');
   const doc = (name) => {
-    const m = new RegExp(`${name} (0x[0-9A-Fa-f]+|[\\d.]+)`).exec(dts);
+    const m = new RegExp(`${name} (0x[0-9A-Fa-f]+|-?[\\d.]+)`).exec(dts);
     assert.ok(m, `index.d.ts documents the ${name} default`);
     return Number(m[1]);
   };
@@ -84,6 +84,13 @@ test('the generation defaults are the ones index.d.ts documents', async () => {
   assert.equal(Math.fround(doc('repeatPenalty')), Math.fround(g.repeat_penalty));
   assert.equal(doc('repeatLastN'), g.repeat_last_n);
   assert.equal(doc('seed'), g.seed);
+  assert.equal(doc('typicalP'), g.typical_p);
+  assert.equal(doc('topNSigma'), g.top_n_sigma);
+  assert.equal(doc('xtcProbability'), g.xtc_probability);
+  assert.equal(Math.fround(doc('xtcThreshold')), Math.fround(g.xtc_threshold));
+  assert.equal(doc('mirostat'), g.mirostat);
+  assert.equal(doc('mirostatTau'), g.mirostat_tau);
+  assert.equal(Math.fround(doc('mirostatEta')), Math.fround(g.mirostat_eta));
   assert.match(dts, /-1 \(default\): until end of text/);
   assert.equal(g.n_predict, -1);
 });
@@ -99,6 +106,8 @@ test('samplingBits are kite_model.h\'s KITE_SAMPLING_* bits, one per sampling fi
   assert.deepEqual(abi.samplingBits, {
     temp: bit('TEMP'), top_k: bit('TOP_K'), top_p: bit('TOP_P'), min_p: bit('MIN_P'),
     repeat_penalty: bit('REPEAT_PENALTY'), repeat_last_n: bit('PENALTY_LAST_N'),
+    xtc_probability: bit('XTC_PROBABILITY'), xtc_threshold: bit('XTC_THRESHOLD'), mirostat: bit('MIROSTAT'),
+    mirostat_tau: bit('MIROSTAT_TAU'), mirostat_eta: bit('MIROSTAT_ETA'),
   });
   for (const f of Object.keys(abi.samplingBits)) assert.ok(abi.structs.kw_gen_args.fields[f], `kw_gen_args.${f}`);
 });

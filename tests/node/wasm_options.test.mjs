@@ -58,6 +58,8 @@ test('bad generate/chat/tokenize options and prompts with NUL are refused before
       ['topK', -1], ['topK', 1.5], ['minP', 2], ['maxTokens', -5], ['maxTokens', 0], ['maxTokens', 1.5],
       ['repeatPenalty', 0], ['repeatPenalty', -1], ['repeatLastN', -1], ['repeatLastN', 2 ** 20 + 1], ['seed', -1], ['seed', 2 ** 32], ['seed', 0.5],
       ['stop', 'x'], ['stop', [1]], ['stop', ['']], ['noBos', 1], ['signal', 'x'], ['maxToken', 5],
+      ['typicalP', 1.5], ['typicalP', NaN], ['topNSigma', -2], ['xtcProbability', 2], ['xtcThreshold', -0.1],
+      ['mirostat', 3], ['mirostat', 1.5], ['mirostat', '1'], ['mirostatTau', -1], ['mirostatEta', 2],
     ];
     for (const [name, v] of bad) {
       assert.throws(() => m.generate('x', { [name]: v }), isOptionError(name), `generate ${name}=${v}`);
@@ -70,7 +72,9 @@ test('bad generate/chat/tokenize options and prompts with NUL are refused before
     await assert.rejects(m.tokenize('a', { addSpecials: true }), isOptionError('addSpecials'));
     // The limits themselves pass, and the model still generates as before.
     for (const o of [{ temperature: 0, topP: 1, minP: 0, topK: 0, maxTokens: -1, seed: 0xffffffff, repeatPenalty: 1 },
-      { temperature: 0, topP: 0, minP: 1, maxTokens: 1, seed: 0, stop: ['\n'] }])
+      { temperature: 0, topP: 0, minP: 1, maxTokens: 1, seed: 0, stop: ['\n'] },
+      { typicalP: 0, topNSigma: 100, xtcProbability: 1, xtcThreshold: 0, mirostatTau: 0, mirostatEta: 1 },
+      { typicalP: 1, topNSigma: -1, xtcProbability: 0, xtcThreshold: 1, mirostat: 2, mirostatTau: 100, mirostatEta: 0 }])
       await m.generate('Once upon a time', { ...o, maxTokens: 2 }).text();
     assert.equal(await m.generate('Once upon a time', { maxTokens: 8, temperature: 0 }).text(), ok);
   } finally {

@@ -80,6 +80,14 @@ typedef struct llref_sampler_api {
     void (*apply)(void *, llref_token_data_array *);
     void (*accept)(void *, int32_t);
     void (*free_)(void *);
+    // Optional (NULL where the library lacks them; llref_sampler_chain then cannot build a
+    // chain that needs one): the samplers beyond the defaults.
+    void *(*typical)(float, size_t);
+    void *(*xtc)(float, float, size_t, uint32_t);
+    void *(*top_n_sigma)(float);
+    void *(*temp)(float);
+    void *(*mirostat)(int32_t, uint32_t, float, float, int32_t);
+    void *(*mirostat_v2)(uint32_t, float, float);
 } llref_sampler_api;
 
 // Looks the sampler functions up in libllama (h from llama_ref_open); false if one is missing.
@@ -95,19 +103,44 @@ static inline bool llref_sampler_load(void *h, llref_sampler_api *a) {
     *(void **)&a->apply = llama_lib_sym(h, "llama_sampler_apply");
     *(void **)&a->accept = llama_lib_sym(h, "llama_sampler_accept");
     *(void **)&a->free_ = llama_lib_sym(h, "llama_sampler_free");
+    *(void **)&a->typical = llama_lib_sym(h, "llama_sampler_init_typical");
+    *(void **)&a->xtc = llama_lib_sym(h, "llama_sampler_init_xtc");
+    *(void **)&a->top_n_sigma = llama_lib_sym(h, "llama_sampler_init_top_n_sigma");
+    *(void **)&a->temp = llama_lib_sym(h, "llama_sampler_init_temp");
+    *(void **)&a->mirostat = llama_lib_sym(h, "llama_sampler_init_mirostat");
+    *(void **)&a->mirostat_v2 = llama_lib_sym(h, "llama_sampler_init_mirostat_v2");
     return a->chain_init && a->chain_add && a->penalties && a->top_k && a->top_p && a->min_p && a->temp_ext &&
            a->dist && a->apply && a->accept && a->free_;
 }
 
+// Whether libllama has every sampler llref_sampler_chain needs for p.
+static inline bool llref_sampler_has(const llref_sampler_api *a, const kite_sampler_params *p) {
+    if (p->mirostat) return a->temp && (p->mirostat == 1 ? a->mirostat != NULL : a->mirostat_v2 != NULL);
+    return (p->typical_p >= 1.0f || a->typical) && (p->xtc_probability <= 0.0f || a->xtc) &&
+           (p->top_n_sigma <= 0.0f || a->top_n_sigma);
+}
+
 // llama.cpp's sampler chain for kite's parameters p (free with a->free_): common_sampler_init's
-// default order, temperature through temp_ext with no dynamic range.
+// default order (penalties, top-n-sigma, top-k, typical, top-p, min-p, XTC, temp_ext with no
+// dynamic range, dist; min_keep 0), or for Mirostat its temp + mirostat(_v2) with m = 100.
+// Check llref_sampler_has first; an optional sampler the library lacks is left out (it is off
+// then).
 static inline void *llref_sampler_chain(const llref_sampler_api *a, const kite_sampler_params *p, int n_vocab) {
     void *c = a->chain_init((llref_chain_params){true});
+    if (p->mirostat) {
+        a->chain_add(c, a->temp(p->temp));
+        a->chain_add(c, p->mirostat == 1 ? a->mirostat(n_vocab, p->seed, p->mirostat_tau, p->mirostat_eta, 100)
+                                         : a->mirostat_v2(p->seed, p->mirostat_tau, p->mirostat_eta));
+        return c;
+    }
     a->chain_add(c, a->penalties(n_vocab, p->penalty_last_n, p->repeat_penalty, p->frequency_penalty,
                                  p->presence_penalty));
+    if (a->top_n_sigma) a->chain_add(c, a->top_n_sigma(p->top_n_sigma));
     a->chain_add(c, a->top_k(p->top_k));
+    if (a->typical) a->chain_add(c, a->typical(p->typical_p, 0));
     a->chain_add(c, a->top_p(p->top_p, 0));
     a->chain_add(c, a->min_p(p->min_p, 0));
+    if (a->xtc) a->chain_add(c, a->xtc(p->xtc_probability, p->xtc_threshold, 0, p->seed));
     a->chain_add(c, a->temp_ext(p->temp, 0.0f, 1.0f));
     a->chain_add(c, a->dist(p->seed));
     return c;

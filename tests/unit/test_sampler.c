@@ -1,6 +1,7 @@
 // test_sampler.c - samplers against llama.cpp: the expectations of its tests/test-sampling.cpp
-// (same inputs, same expected probabilities) and token-for-token agreement with its sampler
-// chain loaded from libllama (dlopen), plus seeds, greedy and stop strings.
+// (same inputs, same expected probabilities; typical, XTC and top-n-sigma included) and
+// token-for-token agreement with its sampler chain (Mirostat 1 / 2 included) loaded from
+// libllama (dlopen), plus seeds, greedy, range checks and stop strings.
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -10,26 +11,32 @@
 #include "llama_ref.h"
 #include "sampler/sampler_stages.h"
 
+static kite_sampler_params with_settings(const char *settings);
+
 // ---- llama.cpp's test-sampling.cpp expectations ---------------------------------------------
 
-enum stage { ST_TEMP, ST_TOP_K, ST_TOP_P, ST_MIN_P };
+enum stage { ST_TEMP, ST_TOP_K, ST_TOP_P, ST_MIN_P, ST_TOP_N_SIGMA, ST_TYPICAL, ST_XTC };
 
 // Builds candidates with logit = log(prob) and p = prob (as its sampler_tester does), applies
-// one stage, then the dist draw (seed 0), and compares the probabilities within 1e-5.
+// one stage (XTC: probability arg, threshold arg2, seed 0), then the dist draw (seed 0; not
+// after typical and XTC, as there), and compares the probabilities within 1e-5.
 static void expect_stage(int line, enum stage st, const float *probs, size_t n, const float *want, size_t n_want,
-                         float arg) {
-    kite__cand d[16];
+                         float arg, float arg2) {
+    kite__cand d[16], tmp[16];
     for (size_t i = 0; i < n; i++) d[i] = (kite__cand){(int32_t)i, logf(probs[i]), probs[i]};
-    kite__cands c = {d, n, false, NULL};
+    kite__cands c = {d, n, false, tmp};
+    kite__mt19937 r;
+    kite__mt_seed(&r, 0);
     switch (st) {
     case ST_TEMP: kite__smp_temp(&c, arg); break;
     case ST_TOP_K: kite__smp_top_k(&c, (int32_t)arg); break;
     case ST_TOP_P: kite__smp_top_p(&c, arg, 0); break;
     case ST_MIN_P: kite__smp_min_p(&c, arg, 0); break;
+    case ST_TOP_N_SIGMA: kite__smp_top_n_sigma(&c, arg); break;
+    case ST_TYPICAL: kite__smp_typical(&c, arg, 0); break;
+    case ST_XTC: kite__smp_xtc(&c, arg, arg2, 0, &r); break;
     }
-    kite__mt19937 r;
-    kite__mt_seed(&r, 0);
-    kite__smp_dist(&c, &r);
+    if (st != ST_TYPICAL && st != ST_XTC) kite__smp_dist(&c, &r);
     CHECK(c.size == n_want, "line %d: %zu candidates left, want %zu", line, c.size, n_want);
     for (size_t i = 0; i < c.size && i < n_want; i++)
         CHECK(fabsf(c.data[i].p - want[i]) < 1e-5f, "line %d: p[%zu] = %f, want %f", line, i, c.data[i].p, want[i]);
@@ -39,7 +46,18 @@ static void expect_stage(int line, enum stage st, const float *probs, size_t n, 
 #define EXPECT(st, arg, ...)                                                                        \
     do {                                                                                            \
         const float w_[] = {__VA_ARGS__};                                                           \
-        expect_stage(__LINE__, st, P4, 4, w_, sizeof w_ / sizeof w_[0], arg);                       \
+        expect_stage(__LINE__, st, P4, 4, w_, sizeof w_ / sizeof w_[0], arg, 0.0f);                 \
+    } while (0)
+#define P4D ((const float[]){0.4f, 0.3f, 0.2f, 0.1f})
+#define EXPECT_XTC(thr, ...)                                                                        \
+    do {                                                                                            \
+        const float w_[] = {__VA_ARGS__};                                                           \
+        expect_stage(__LINE__, ST_XTC, P4D, 4, w_, sizeof w_ / sizeof w_[0], 0.99f, thr);           \
+    } while (0)
+#define EXPECT_TYPICAL(probs, ...)                                                                  \
+    do {                                                                                            \
+        const float w_[] = {__VA_ARGS__};                                                           \
+        expect_stage(__LINE__, ST_TYPICAL, probs, 4, w_, sizeof w_ / sizeof w_[0], 0.5f, 0.0f);     \
     } while (0)
 
 static void expect_penalties(int line, const int32_t *last, size_t n_last, const float *want, float rep, float freq,
@@ -87,6 +105,18 @@ static void test_llama_expectations(void) {
     EXPECT(ST_MIN_P, 0.76f, 1.0f);
     EXPECT(ST_MIN_P, 1.00f, 1.0f);
     EXPECT(ST_MIN_P, 1.05f, 1.0f);
+
+    EXPECT(ST_TOP_N_SIGMA, 1.0f, 0.0f, 0.0f, 0.428571f, 0.571429f);
+    EXPECT(ST_TOP_N_SIGMA, 0.0f, 0.1f, 0.2f, 0.3f, 0.4f);
+    EXPECT(ST_TOP_N_SIGMA, 3.0f, 0.1f, 0.2f, 0.3f, 0.4f);
+
+    EXPECT_XTC(0.09f, 0.1f);
+    EXPECT_XTC(0.19f, 0.2f, 0.1f);
+    EXPECT_XTC(0.29f, 0.3f, 0.2f, 0.1f);
+    EXPECT_XTC(0.39f, 0.4f, 0.3f, 0.2f, 0.1f);
+
+    EXPECT_TYPICAL(((const float[]){0.97f, 0.01f, 0.01f, 0.01f}), 0.97f);
+    EXPECT_TYPICAL(((const float[]){0.4f, 0.2f, 0.2f, 0.2f}), 0.2f, 0.2f, 0.2f);
 
     PEN(T(0), 50.0f, 0.0f, 0.0f, 0, 0.25f, 0.25f, 0.25f, 0.25f);
     PEN(T(0, 1, 2), 50.0f, 0.0f, 0.0f, 0, 0, 0, 0.5f, 0.5f);
@@ -191,6 +221,10 @@ static float next_logit(void) {
 // each token into both) and requires the same token every time.
 static void compare_chain(const llref_sampler_api *a, const char *what, kite_sampler_params p, int n_vocab,
                           int n_steps) {
+    if (!llref_sampler_has(a, &p)) {
+        fprintf(stderr, "test_sampler: skipped '%s': this libllama lacks one of its samplers\n", what);
+        return;
+    }
     void *ref = llref_sampler_chain(a, &p, n_vocab);
     kite_sampler *s = NULL;
     CHECK(kite_sampler_new(&p, &s) == KITE_OK, "%s: kite_sampler_new: %s", what, kite_last_error());
@@ -221,6 +255,69 @@ static void compare_chain(const llref_sampler_api *a, const char *what, kite_sam
     a->free_(ref);
 }
 
+// llama.cpp's defaults with seed 42, then the space-separated NAME=VALUE settings (the
+// kite_sampler_params field names).
+static kite_sampler_params with_settings(const char *settings) {
+    kite_sampler_params p = kite_sampler_default_params();
+    p.seed = 42;
+    const struct { const char *name; float *f; int32_t *i; } fields[] = {
+        {"temp", &p.temp, NULL},
+        {"top_k", NULL, &p.top_k},
+        {"top_p", &p.top_p, NULL},
+        {"min_p", &p.min_p, NULL},
+        {"repeat_penalty", &p.repeat_penalty, NULL},
+        {"presence_penalty", &p.presence_penalty, NULL},
+        {"typical_p", &p.typical_p, NULL},
+        {"top_n_sigma", &p.top_n_sigma, NULL},
+        {"xtc_probability", &p.xtc_probability, NULL},
+        {"xtc_threshold", &p.xtc_threshold, NULL},
+        {"mirostat", NULL, &p.mirostat},
+        {"mirostat_tau", &p.mirostat_tau, NULL},
+        {"mirostat_eta", &p.mirostat_eta, NULL},
+    };
+    char name[32];
+    double v;
+    int used;
+    for (const char *s = settings; sscanf(s, " %31[^=]=%lf%n", name, &v, &used) == 2; s += used) {
+        bool known = !strcmp(name, "seed");
+        if (known) p.seed = (uint32_t)v;
+        for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) {
+            if (strcmp(name, fields[k].name)) continue;
+            known = true;
+            if (fields[k].f) *fields[k].f = (float)v;
+            else *fields[k].i = (int32_t)v;
+        }
+        CHECK(known, "test setting '%s' is not a field", name);
+    }
+    return p;
+}
+
+// typical-p, top-n-sigma, XTC and Mirostat in llama.cpp's chain, alone and together.
+static void test_adaptive_against_llama(const llref_sampler_api *a) {
+    static const struct {
+        const char *settings;
+        int n_vocab, n_steps;
+    } cases[] = {
+        {"typical_p=0.9", 1000, 300},
+        {"typical_p=0.5 top_k=0 top_p=1 min_p=0", 32000, 40},
+        {"top_n_sigma=0.1", 1000, 300}, // keeps fewer than top-k's 40
+        {"top_n_sigma=2 top_k=0 min_p=0", 32000, 40},
+        {"xtc_probability=0.5 xtc_threshold=0.03", 1000, 300}, // top-k 40 leaves p ~ 0.025: some pass
+        {"xtc_probability=1 xtc_threshold=0.001 top_k=0 top_p=1 min_p=0 temp=3", 2000, 200},
+        {"temp=0 xtc_probability=0.7 xtc_threshold=0.02 typical_p=0.8 repeat_penalty=1.2", 500, 300},
+        {"top_n_sigma=1.5 typical_p=0.95 xtc_probability=0.3 presence_penalty=0.4 seed=99", 3000, 200},
+        {"mirostat=1", 1000, 300},
+        {"mirostat=2", 1000, 300},
+        // llama.cpp's mirostat chain has no penalties: repeat_penalty is unused there, and by kite
+        {"mirostat=1 temp=1.3 mirostat_tau=3 mirostat_eta=0.3 repeat_penalty=2 seed=8", 32000, 60},
+        {"mirostat=2 temp=1.3 mirostat_tau=3 mirostat_eta=0.3 repeat_penalty=2 seed=9", 32000, 60},
+        {"mirostat=1 temp=0", 300, 100},
+        {"mirostat=2 temp=0", 300, 100},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        compare_chain(a, cases[i].settings, with_settings(cases[i].settings), cases[i].n_vocab, cases[i].n_steps);
+}
+
 static void test_against_llama(void) {
     int ci_fail;
     void *h = llama_ref_open(&ci_fail);
@@ -240,16 +337,19 @@ static void test_against_llama(void) {
         compare_chain(&a, "defaults + penalties", p, 2000, 300);
         p.top_k = 100; // more than n_vocab / 8: the whole list is built and sorted
         compare_chain(&a, "top-k 100 of 512 + penalties", p, 512, 300);
-        p = (kite_sampler_params){.temp = 1.0f, .top_k = 0, .top_p = 0.9f, .min_p = 0.0f, .repeat_penalty = 1.0f,
+        p = (kite_sampler_params){.typical_p = 1.0f, .temp = 1.0f, .top_k = 0, .top_p = 0.9f, .min_p = 0.0f,
+                                  .repeat_penalty = 1.0f,
                                   .penalty_last_n = 64, .seed = 7};
         compare_chain(&a, "top-p only, 32000 vocab", p, 32000, 60);
-        p = (kite_sampler_params){.temp = 1.5f, .top_k = 0, .top_p = 1.0f, .min_p = 0.1f, .repeat_penalty = 1.3f,
+        p = (kite_sampler_params){.typical_p = 1.0f, .temp = 1.5f, .top_k = 0, .top_p = 1.0f, .min_p = 0.1f,
+                                  .repeat_penalty = 1.3f,
                                   .frequency_penalty = 0.2f, .presence_penalty = 0.3f, .penalty_last_n = 16,
                                   .seed = 1234567};
         compare_chain(&a, "penalties + min-p", p, 500, 300);
         p.temp = 0.0f;
         p.repeat_penalty = 3.0f;
         compare_chain(&a, "greedy + penalties", p, 50, 200);
+        test_adaptive_against_llama(&a);
     }
     dlclose(h);
 }
@@ -308,6 +408,49 @@ static void test_greedy_and_seed(void) {
     p.penalty_last_n = -1;
     CHECK(kite_sampler_new(&p, &bad) == KITE_ERR_INVALID, "negative penalty_last_n accepted");
     CHECK(kite_sampler_sample(NULL, logits, N) == -1, "NULL sampler gave a token");
+    const struct { const char *name; kite_sampler_params p; } bad_ones[] = {
+        {"typical_p", {.typical_p = NAN, .repeat_penalty = 1}},
+        {"top_n_sigma", {.top_n_sigma = INFINITY, .repeat_penalty = 1, .typical_p = 1}},
+        {"xtc_probability", {.xtc_probability = 1.5f, .repeat_penalty = 1, .typical_p = 1}},
+        {"xtc_threshold", {.xtc_threshold = -0.1f, .repeat_penalty = 1, .typical_p = 1}},
+        {"mirostat", {.mirostat = 3, .repeat_penalty = 1, .typical_p = 1}},
+        {"mirostat_tau", {.mirostat = 2, .mirostat_tau = -1, .repeat_penalty = 1, .typical_p = 1}},
+        {"mirostat_eta", {.mirostat = 1, .mirostat_eta = NAN, .repeat_penalty = 1, .typical_p = 1}},
+    };
+    for (size_t i = 0; i < sizeof bad_ones / sizeof bad_ones[0]; i++) {
+        CHECK(kite_sampler_new(&bad_ones[i].p, &bad) == KITE_ERR_INVALID && bad == NULL &&
+                  strstr(kite_last_error(), bad_ones[i].name),
+              "bad %s accepted or not named (%s)", bad_ones[i].name, kite_last_error());
+    }
+
+    // Logits that are all NaN or -inf give a token in range with every sampler (no crash).
+    float hostile[N];
+    for (int i = 0; i < N; i++) hostile[i] = i % 2 ? NAN : -INFINITY;
+    const char *configs[] = {"typical_p=0.5 top_k=0", "top_n_sigma=1 top_k=0", "xtc_probability=1 xtc_threshold=0",
+                             "mirostat=1", "mirostat=2", "top_n_sigma=1 typical_p=0.9 xtc_probability=1 temp=0"};
+    for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
+        kite_sampler_params hp = with_settings(configs[i]);
+        kite_sampler *h = NULL;
+        CHECK(kite_sampler_new(&hp, &h) == KITE_OK, "%s: %s", configs[i], kite_last_error());
+        for (int step = 0; h && step < 3; step++) {
+            int32_t t = kite_sampler_sample(h, hostile, N);
+            CHECK(t >= 0 && t < N, "%s: token %d for all -inf/NaN logits", configs[i], t);
+        }
+        kite_sampler_free(h);
+    }
+
+    // Mirostat's running estimate restarts on reset: the seeded sequence replays.
+    p = kite_sampler_default_params();
+    p.mirostat = 2;
+    p.seed = 11;
+    kite_sampler *m = NULL;
+    CHECK(kite_sampler_new(&p, &m) == KITE_OK, "mirostat sampler: %s", kite_last_error());
+    for (int i = 0; m && i < 64; i++) seq[i] = kite_sampler_sample(m, logits, N);
+    if (m) kite_sampler_reset(m);
+    replay_ok = 1;
+    for (int i = 0; m && i < 64; i++) replay_ok &= seq[i] == kite_sampler_sample(m, logits, N);
+    CHECK(replay_ok, "reset did not replay mirostat's sequence");
+    kite_sampler_free(m);
 }
 
 static void test_stop_match(void) {

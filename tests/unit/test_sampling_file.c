@@ -44,16 +44,18 @@ static void test_good_keys(void) {
     const kv kvs[] = {
         F32("temp", 0.5),           I32("top_k", 20),        F32("top_p", 0.75), F32("min_p", 0.125),
         F32("penalty_repeat", 1.25), U32("penalty_last_n", 32), // any integer type
-        I32("mirostat", 2),         STR("sequence", "top_k;temperature"), // not read
+        F32("xtc_probability", 0.5), F32("xtc_threshold", 0.25), I32("mirostat", 2),
+        F32("mirostat_tau", 4.5),   F32("mirostat_eta", 0.2),  STR("sequence", "top_k;temperature"), // not read
     };
     kite_buf b;
     kite_gguf *g = make(kvs, sizeof kvs / sizeof kvs[0], &b);
     kite_sampler_params p = kite_sampler_default_params();
     char warn[256] = "stale";
     uint32_t got = kite_sampling_from_file(g, 0, &p, warn, sizeof warn);
-    CHECK(got == KITE_SAMPLING_ALL, "all six set (mask %#x)", got);
+    CHECK(got == KITE_SAMPLING_ALL, "all eleven set (mask %#x)", got);
     CHECK(p.temp == 0.5f && p.top_k == 20 && p.top_p == 0.75f && p.min_p == 0.125f && p.repeat_penalty == 1.25f &&
-              p.penalty_last_n == 32,
+              p.penalty_last_n == 32 && p.xtc_probability == 0.5f && p.xtc_threshold == 0.25f && p.mirostat == 2 &&
+              p.mirostat_tau == 4.5f && p.mirostat_eta == 0.2f,
           "the file's values");
     CHECK(warn[0] == 0, "no warning, got '%s'", warn);
     CHECK(p.seed == kite_sampler_default_params().seed && p.presence_penalty == 0, "the rest untouched");
@@ -74,6 +76,7 @@ static void test_bad_keys(void) {
         F32("temp", NAN),         I32("top_k", -3),
         STR("top_p", "0.9"),      F32("min_p", 0.25), // min_p is good
         F32("penalty_repeat", 0), F32("penalty_last_n", 64),
+        I32("mirostat", 3),       F32("xtc_probability", 1.5), F32("mirostat_eta", -0.1),
     };
     kite_buf b;
     kite_gguf *g = make(kvs, sizeof kvs / sizeof kvs[0], &b);
@@ -83,11 +86,13 @@ static void test_bad_keys(void) {
     uint32_t got = kite_sampling_from_file(g, 0, &p, warn, sizeof warn);
     CHECK(got == KITE_SAMPLING_MIN_P, "only min_p set (mask %#x)", got);
     CHECK(p.temp == d.temp && p.top_k == d.top_k && p.top_p == d.top_p && p.min_p == 0.25f &&
-              p.repeat_penalty == d.repeat_penalty && p.penalty_last_n == d.penalty_last_n,
+              p.repeat_penalty == d.repeat_penalty && p.penalty_last_n == d.penalty_last_n &&
+              p.mirostat == d.mirostat && p.xtc_probability == d.xtc_probability && p.mirostat_eta == d.mirostat_eta,
           "Kite's defaults kept for the bad keys");
     static const char *named[] = {"general.sampling.temp nan", "general.sampling.top_k -3",
                                   "general.sampling.top_p is not a float", "general.sampling.penalty_repeat 0",
-                                  "general.sampling.penalty_last_n is not an integer"};
+                                  "general.sampling.penalty_last_n is not an integer", "general.sampling.mirostat 3",
+                                  "general.sampling.xtc_probability 1.5", "general.sampling.mirostat_eta -0.1"};
     for (size_t k = 0; k < sizeof named / sizeof named[0]; k++)
         CHECK(strstr(warn, named[k]) != NULL, "the warning names '%s': '%s'", named[k], warn);
     CHECK(strstr(warn, "min_p") == NULL, "min_p is good: '%s'", warn);

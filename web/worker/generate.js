@@ -76,6 +76,8 @@ export async function runGenerate(prompt, o, { trigger = null, toolReply = 0, re
     M._kw_gen_args_init(a.ptr);
     const sampling = {
       temp: o.temperature, top_k: o.topK, top_p: o.topP, min_p: o.minP, repeat_penalty: o.repeatPenalty, repeat_last_n: o.repeatLastN,
+      typical_p: o.typicalP, top_n_sigma: o.topNSigma, xtc_probability: o.xtcProbability, xtc_threshold: o.xtcThreshold,
+      mirostat: o.mirostat, mirostat_tau: o.mirostatTau, mirostat_eta: o.mirostatEta,
     };
     let given = 0;
     for (const [field, bit] of Object.entries(abi.samplingBits)) if (sampling[field] !== undefined) given |= bit;
