@@ -302,7 +302,8 @@ bool model_session_open(model_session *s, const model_opts *o) {
     bool heap = !s->map.mapped;
     for (int32_t i = 0; i < s->n_more; i++) heap &= !s->more[i].mapped;
     const kite_model_params mp = {
-        .release = release_range, .release_user = s, .no_repack = o->no_repack, .in_place = heap};
+        .release = release_range, .release_user = s, .no_repack = o->no_repack, .in_place = heap,
+        .repack_behind = true}; // the first tokens from the file's rows, not after 1 GB of fresh memory
     kite_status st = kite_model_load_split(bufs, lens, n_files, &mp, &s->model);
     free(bufs);
     free(lens);

@@ -113,8 +113,10 @@ static void cpu_bind_output(kite_backend *b, float *out, int32_t n_rows, int32_t
 
 static void cpu_embed(kite_backend *b, const kite_weight *w, const int32_t *tokens, int32_t n, kite_view dst) {
     cpu_backend *c = cpu(b);
+    const void *data;
+    const kite_weight_layout layout = kite__weight_bytes(w, &data);
     for (int32_t t = 0; t < n && c->err == KITE_OK; t++) {
-        kite_status s = kite__embed_row(w->type, w->layout, w->data, w->n_in, w->n_out, tokens[t],
+        kite_status s = kite__embed_row(w->type, layout, data, w->n_in, w->n_out, tokens[t],
                                         at(c, dst) + (size_t)t * dst.stride);
         if (s != KITE_OK) fail(c, s);
     }
@@ -137,7 +139,9 @@ static void cpu_matmul(kite_backend *b, const kite_weight *w, kite_view x, int32
     KITE_ASSERT(x.stride == w->n_in && y.stride == w->n_out);
     if (c->err != KITE_OK) return;
     observe(c, w, -1, 1, at(c, x), n);
-    kite_status s = kite_matmul_layout(c->pool, w->type, w->layout, w->data, w->n_in, w->n_out, at(c, x), n, at(c, y),
+    const void *data;
+    const kite_weight_layout layout = kite__weight_bytes(w, &data);
+    kite_status s = kite_matmul_layout(c->pool, w->type, layout, data, w->n_in, w->n_out, at(c, x), n, at(c, y),
                                        c->scratch, c->scratch_size);
     if (s != KITE_OK) fail(c, s);
 }
@@ -338,8 +342,9 @@ static void fused_done(void *user, int part, int64_t r0, int64_t r1) {
 }
 
 static kite_matmul_part part_of(const kite_weight *w, float *y, int64_t ys) {
-    return (kite_matmul_part){.wtype = w->type, .layout = w->layout, .w = w->data, .n_out = w->n_out, .y = y,
-                              .y_stride = ys};
+    const void *data;
+    const kite_weight_layout layout = kite__weight_bytes(w, &data);
+    return (kite_matmul_part){.wtype = w->type, .layout = layout, .w = data, .n_out = w->n_out, .y = y, .y_stride = ys};
 }
 
 static void run_fused(cpu_backend *c, const kite_matmul_part *parts, int count, bool lockstep, const float *x,
@@ -421,8 +426,9 @@ static void cpu_matmul_add(kite_backend *b, const kite_weight *w, kite_view x, i
 // ---- routed experts -----------------------------------------------------------------------
 
 static kite_status mm(cpu_backend *c, const kite_weight *w, const float *x, int32_t n, float *y) {
-    return kite_matmul_layout(c->pool, w->type, w->layout, w->data, w->n_in, w->n_out, x, n, y, c->scratch,
-                              c->scratch_size);
+    const void *data;
+    const kite_weight_layout layout = kite__weight_bytes(w, &data);
+    return kite_matmul_layout(c->pool, w->type, layout, data, w->n_in, w->n_out, x, n, y, c->scratch, c->scratch_size);
 }
 
 // One expert's matrix of a 3-D expert tensor.

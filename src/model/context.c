@@ -261,7 +261,9 @@ kite_status kite_ctx_decode(kite_ctx *c, const kite_batch *b, float *logits) {
             if (b->want && b->want[i0 + t]) c->out_rows[n_out++] = t;
         }
         const kite_step st = {.n = n, .pos = c->step_pos, .seq = c->step_seq};
+        const int rs = kite__model_read_begin(c->m); // (the file rows a repack behind still may release)
         s = kite__forward(c, &st, b->tokens + i0, c->out_rows, n_out, out);
+        kite__model_read_end(c->m, rs);
         out += (size_t)n_out * c->m->hp.n_vocab;
     }
     if (s != KITE_OK) memcpy(c->seq_pos, pos_before, (size_t)c->n_seq * sizeof(int32_t));

@@ -95,6 +95,15 @@ typedef struct kite_model_params {
     // uploads them as they lie (it refuses repacked ones). 0: every matrix as the host's kernels
     // prefer. The host's kernels read either layout (a fallback to the CPU decodes these as rows).
     int32_t offload_layers;
+    // Repack behind the first tokens (native builds; ignored with in_place or offload_layers > 0,
+    // and where the build has no threads): the load returns with every matrix in the file's
+    // layout and a background thread (not one of a context's) writes the X8 copies one matrix at a
+    // time, each published for the matmuls that start after it; the forward passes read the
+    // file's rows until then, with the same bits (every layout gives the same results). The
+    // release callback is then called from that thread, for a matrix's source once no forward
+    // step that began before its copy was published still runs. KITE_REPACK_BEHIND=0 in the
+    // environment turns it off (the load repacks before it returns, as without the flag).
+    bool repack_behind;
 } kite_model_params;
 
 // Parses the GGUF file in buf[0..len), checks the architecture, shapes and every tensor the
@@ -174,7 +183,15 @@ uint64_t kite_model_weight_bytes(const kite_model *m);
 
 // Bytes of weights the load moved into a layout of the model's own (the X8 repack of Q4_K and
 // Q6_K on x86 and wasm; see kite_model_load): 0 when every weight stays in the file's layout.
+// While a repack behind runs, the bytes published so far.
 uint64_t kite_model_repacked_bytes(const kite_model *m);
+
+// Waits until the repack behind the first tokens (kite_model_params.repack_behind), if one runs,
+// has published every X8 copy and released their sources (a benchmark of the decode measures
+// after it). KITE_OK, or the repack's failure with its message: the matrices it could not
+// repack keep the file's layout, which every kernel reads, so the model still works. Not
+// thread-safe against itself or kite_model_free.
+kite_status kite_model_repack_wait(kite_model *m);
 
 // ---- context ------------------------------------------------------------------------
 

@@ -15,11 +15,14 @@
 #define KITE_WEIGHT_NAME_MAX 64
 
 // A weight matrix: n_out rows of n_in elements of `type`, as it lies in the file (layout ROWS) or
-// repacked by kite__model_repack into memory the model owns (layout X8).
+// repacked by kite__model_repack into memory the model owns (layout X8). A repack behind the
+// first tokens (kite_model_params.repack_behind) leaves data / layout as the file's and publishes
+// the X8 copy in x8 when it is done (read both with kite__weight_bytes).
 typedef struct kite_weight {
     const void *data;
     kite_type type;
     kite_weight_layout layout;
+    _Atomic(const void *) x8; // the X8 copy of a repack behind, once published; else NULL
     int32_t n_in;  // row length (ne[0])
     int32_t n_out; // row count (ne[1])
     char name[KITE_WEIGHT_NAME_MAX]; // the file's tensor name ("blk.0.attn_q.weight"), for observers
@@ -70,7 +73,15 @@ struct kite_model {
     const float *rope_long;
     kite_layer *layers;        // (n_layer)
     void *repacked;            // the X8 copies of kite__model_repack, or NULL
-    uint64_t repacked_bytes;   // the weight bytes in it
+    _Atomic uint64_t repacked_bytes; // the weight bytes in it (published ones, for a repack behind)
+    // a repack behind the first tokens (model_repack.c), NULL when none was started; while it
+    // runs, each forward step is a read section (kite__model_read_begin / _end) so that the
+    // file's rows a step may still read are released only after the steps that began before the
+    // X8 copy was published have ended
+    struct kite_repack_behind *behind;
+    _Atomic bool behind_running;     // the repack behind still publishes or releases
+    _Atomic uint32_t read_epoch;     // its grace periods: the parity of the readers counted now
+    _Atomic uint32_t readers[2];     // forward steps in a read section, by the parity they began in
     // the vocabulary's token texts as code points for grammar masking, built on first use
     // (kite__model_grammar_vocab) and shared by every sequence
     _Atomic(kite_grammar_vocab *) grammar_vocab;
@@ -79,6 +90,24 @@ struct kite_model {
 // Moves the matrices the kernel set decodes faster from the X8 layout into m->repacked (as
 // KITE_REPACK says; model_repack.c), calling p->release (p may be NULL) for each source range.
 kite_status kite__model_repack(kite_model *m, const kite_model_params *p);
+
+// The bytes of w a reader uses now and their layout: the published X8 copy of a repack behind,
+// else w->data in w->layout. A step reads each matrix through one such call per matmul, so a
+// matmul in flight keeps the layout it started with.
+static inline kite_weight_layout kite__weight_bytes(const kite_weight *w, const void **data) {
+    const void *x8 = atomic_load_explicit(&((kite_weight *)w)->x8, memory_order_acquire);
+    *data = x8 ? x8 : w->data;
+    return x8 ? KITE_LAYOUT_X8 : w->layout;
+}
+
+// Enters a read section of m's weights (a forward step): until kite__model_read_end, the source
+// rows of a matrix the repack behind publishes stay readable. Returns the token for _end (-1
+// when no repack runs behind: then nothing is counted).
+int kite__model_read_begin(kite_model *m);
+void kite__model_read_end(kite_model *m, int token);
+
+// Stops and joins the repack behind (kite_model_free, before the buffers go).
+void kite__model_repack_stop(kite_model *m);
 
 // The model's token table for grammars, built on the first call (thread-safe). NULL with the
 // error set when it cannot be built.

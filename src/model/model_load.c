@@ -441,6 +441,7 @@ kite_status kite_model_load(const uint8_t *buf, uint64_t len, const kite_model_p
 
 void kite_model_free(kite_model *m) {
     if (!m) return;
+    kite__model_repack_stop(m); // (its thread writes into m->repacked)
     kite_grammar_vocab_free(atomic_load(&m->grammar_vocab));
     kite_vocab_free(m->vocab);
     free(m->layers);

@@ -3,10 +3,21 @@
 // Q2_K on x86; those and IQ3_XXS, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_S, IQ1_S, IQ1_M on wasm) into one buffer the model owns, in that
 // layout, and hands each source range to the host's release callback (kite_model_params); with
 // kite_model_params.in_place, rewrites them in the host's buffers.
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(__linux__)
 #include <sys/mman.h>
+#endif
+#if !defined(__EMSCRIPTEN__) && !defined(__wasi__)
+#include <pthread.h>
+#include <time.h>
+#if defined(__linux__)
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+#define HAVE_BEHIND 1 // native builds: a repack behind the first tokens (kite_model_params.repack_behind)
 #endif
 
 #include "kernels/kite_kernels.h"
@@ -56,6 +67,168 @@ static void mark_repacked(kite_model *m, kite_weight *w, const void *data) {
     m->repacked_bytes += bytes_of(w);
 }
 
+#if HAVE_BEHIND
+// ---- the repack behind the first tokens ------------------------------------------------------
+// One thread of its own writes the X8 copies matrix by matrix and publishes each in its weight's
+// x8 (release; the readers' kite__weight_bytes loads it with acquire). The source rows of a
+// published matrix may still be read by a forward step that began before: they are released
+// after a grace period, as read-copy-update does it: the thread flips m->read_epoch and waits
+// (polling between matrices, never blocking the steps) until no step counted under the old
+// parity runs; every step that begins after the flip sees the copies published before it.
+
+struct kite_repack_behind {
+    kite_model *m;
+    kite_weight **ws;      // (n) the matrices, in the order they are repacked
+    uint64_t *off;         // (n) where each copy lies in m->repacked
+    int n;
+    void (*release)(void *user, const void *data, uint64_t len);
+    void *release_user;
+    unsigned delay_us;     // KITE_REPACK_DELAY_US: a pause before each matrix (tests: a repack racing the decode)
+    pthread_t th;
+    _Atomic bool stop;
+    kite_status status;    // the thread's result (read after the join)
+    char err[256];
+    // grace periods (the thread's alone)
+    int published, released, covered; // matrices published, sources released, published at the flip
+    bool flip_pending;
+    uint32_t old_parity;
+};
+
+int kite__model_read_begin(kite_model *m) {
+    if (!atomic_load_explicit(&m->behind_running, memory_order_acquire)) return -1;
+    for (;;) { // counted under the parity current after the count (seq_cst: ordered against the flip)
+        const uint32_t p = atomic_load(&m->read_epoch) & 1;
+        atomic_fetch_add(&m->readers[p], 1);
+        if ((atomic_load(&m->read_epoch) & 1) == p) return (int)p;
+        atomic_fetch_sub(&m->readers[p], 1);
+    }
+}
+
+void kite__model_read_end(kite_model *m, int token) {
+    if (token >= 0) atomic_fetch_sub(&m->readers[token], 1);
+}
+
+static void sleep_us(unsigned us) {
+    struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000};
+    nanosleep(&ts, NULL);
+}
+
+// Releases the sources of the matrices published before the last flip once its old readers
+// have ended, and starts a new grace period for those published since. Never waits.
+static void behind_poll(struct kite_repack_behind *b) {
+    kite_model *m = b->m;
+    if (b->flip_pending && atomic_load(&m->readers[b->old_parity]) == 0) {
+        for (int i = b->released; i < b->covered; i++)
+            if (b->release) b->release(b->release_user, b->ws[i]->data, bytes_of(b->ws[i]));
+        b->released = b->covered;
+        b->flip_pending = false;
+    }
+    if (!b->flip_pending && b->published > b->released) {
+        b->covered = b->published;
+        b->old_parity = atomic_fetch_add(&m->read_epoch, 1) & 1;
+        b->flip_pending = true;
+    }
+}
+
+static void *behind_main(void *arg) {
+    struct kite_repack_behind *b = arg;
+    kite_model *m = b->m;
+    uint8_t *buf = m->repacked;
+#if defined(__linux__) && defined(SYS_gettid)
+    // below the forward pass's threads where they share a core (Linux's nice is per thread): a
+    // decode on every core goes on at its pace and the repack takes what is left (a failure
+    // changes nothing)
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+#endif
+    for (int i = 0; i < b->n && !atomic_load(&b->stop); i++) {
+        if (b->delay_us) sleep_us(b->delay_us);
+        kite_weight *w = b->ws[i];
+        // in slices of rows, so that a stop (the model freed, at a process's end) waits for one
+        const uint64_t ws = kite_type_row_bytes(w->type, (uint64_t)w->n_in);
+        const int64_t rows = KITE_MAX(8, (int64_t)(SLICE_BYTES / ws) & ~(int64_t)7);
+        const uint8_t *src = w->data;
+        kite_status s = KITE_OK;
+        for (int64_t r0 = 0; r0 < w->n_out && s == KITE_OK && !atomic_load(&b->stop); r0 += rows)
+            s = kite_matmul_repack_x8(w->type, src + r0 * ws, buf + b->off[i] + r0 * ws, w->n_in,
+                                      KITE_MIN(rows, w->n_out - r0));
+        if (atomic_load(&b->stop)) break;
+        if (s != KITE_OK) { // the rest keep the file's rows (every kernel reads them)
+            b->status = s;
+            snprintf(b->err, sizeof b->err, "repack behind: %s: %s", w->name, kite_last_error());
+            break;
+        }
+        const void *x8 = buf + b->off[i];
+        if (w == &m->output && m->tok_embd.data == w->data) // tied: the lookup reads the same bytes
+            atomic_store_explicit(&m->tok_embd.x8, x8, memory_order_release);
+        atomic_store_explicit(&w->x8, x8, memory_order_release);
+        atomic_fetch_add(&m->repacked_bytes, bytes_of(w));
+        b->published = i + 1;
+        behind_poll(b);
+    }
+    while (b->released < b->published && !atomic_load(&b->stop)) { // the last grace periods
+        behind_poll(b);
+        if (b->released < b->published) sleep_us(500);
+    }
+    atomic_store_explicit(&m->behind_running, false, memory_order_release);
+    return NULL;
+}
+
+static bool behind_wanted(const kite_model_params *p) {
+    const char *e = getenv("KITE_REPACK_BEHIND");
+    return p && p->repack_behind && !p->in_place && p->offload_layers == 0 && !(e && strcmp(e, "0") == 0);
+}
+
+// Starts the repack behind of the n matrices ws (taken over, as their copies' room in
+// m->repacked); KITE_ERR_UNSUPPORTED (ws freed, nothing set) when no thread can be started.
+static kite_status behind_start(kite_model *m, const kite_model_params *p, kite_weight **ws, int n) {
+    struct kite_repack_behind *b = calloc(1, sizeof *b);
+    uint64_t *off = malloc((size_t)n * sizeof *off);
+    if (!b || !off) {
+        free(b), free(off), free(ws);
+        return kite__fail(KITE_ERR_NOMEM, "repack: out of memory");
+    }
+    uint64_t at = 0;
+    for (int i = 0; i < n; i++) {
+        off[i] = at;
+        at += (bytes_of(ws[i]) + 63) & ~(uint64_t)63;
+    }
+    const char *d = getenv("KITE_REPACK_DELAY_US");
+    *b = (struct kite_repack_behind){.m = m, .ws = ws, .off = off, .n = n, .release = p->release,
+                                     .release_user = p->release_user, .delay_us = d ? (unsigned)strtoul(d, NULL, 10) : 0};
+    m->behind = b;
+    atomic_store(&m->behind_running, true);
+    if (pthread_create(&b->th, NULL, behind_main, b) != 0) {
+        atomic_store(&m->behind_running, false);
+        m->behind = NULL;
+        free(b), free(off), free(ws);
+        return KITE_ERR_UNSUPPORTED;
+    }
+    return KITE_OK;
+}
+
+kite_status kite_model_repack_wait(kite_model *m) {
+    struct kite_repack_behind *b = m->behind;
+    if (!b) return KITE_OK;
+    pthread_join(b->th, NULL);
+    m->behind = NULL;
+    const kite_status s = b->status;
+    if (s != KITE_OK) kite__fail(s, "%s", b->err);
+    free(b->ws), free(b->off), free(b);
+    return s;
+}
+
+void kite__model_repack_stop(kite_model *m) {
+    if (!m->behind) return;
+    atomic_store(&m->behind->stop, true);
+    (void)kite_model_repack_wait(m);
+}
+#else
+int kite__model_read_begin(kite_model *m) { return (void)m, -1; }
+void kite__model_read_end(kite_model *m, int token) { (void)m, (void)token; }
+kite_status kite_model_repack_wait(kite_model *m) { return (void)m, KITE_OK; }
+void kite__model_repack_stop(kite_model *m) { (void)m; }
+#endif
+
 // Huge pages for the repacked weights where the OS has them: decode streams every byte once a
 // token, and on 4 KB pages that is a TLB miss per 4 KB (and the hardware prefetchers restart at each
 // page). The buffer is aligned to 2 MB and at least 2 MB so transparent huge pages can back it
@@ -103,6 +276,16 @@ kite_status kite__model_repack(kite_model *m, const kite_model_params *p) {
         free(ws);
         return kite__fail(KITE_ERR_NOMEM, "repack: cannot allocate %llu bytes", (unsigned long long)total);
     }
+#if HAVE_BEHIND
+    if (behind_wanted(p)) {
+        m->repacked = buf; // (written by the thread; freed with the model after its join)
+        const kite_status bs = behind_start(m, p, ws, n);
+        if (bs != KITE_ERR_UNSUPPORTED) return bs;
+        ws = malloc((size_t)cap * sizeof *ws); // no thread: repack here, as without the flag
+        if (!ws) return kite__fail(KITE_ERR_NOMEM, "repack: out of memory");
+        collect(m, 0, ws, cap);
+    }
+#endif
     uint64_t off = 0;
     kite_status s = KITE_OK;
     for (int i = 0; i < n && s == KITE_OK; i++) {
@@ -127,4 +310,4 @@ kite_status kite__model_repack(kite_model *m, const kite_model_params *p) {
     return s;
 }
 
-uint64_t kite_model_repacked_bytes(const kite_model *m) { return m->repacked_bytes; }
+uint64_t kite_model_repacked_bytes(const kite_model *m) { return atomic_load(&((kite_model *)m)->repacked_bytes); }

@@ -8,6 +8,7 @@
 
 #include "base/kite_buf.h"
 #include "check_model.h"
+#include "check_weights.h"
 #include "kite.h"
 #include "model/model_internal.h"
 #include "tokenizer/kite_tokenizer.h"
@@ -494,19 +495,6 @@ static void log_release(void *user, const void *data, uint64_t len) {
 // Gives the pages log_release took back to the buffer (before it is freed).
 static void unprotect(const released_log *r, size_t len) { set_access(r->base, len, true); }
 
-// The dense matrices of m (the layers', then the head), as check_x8_where_decoded walks them.
-static int dense_weights(const kite_model *m, const kite_weight **out, int cap) {
-    int n = 0;
-    for (int il = 0; il < m->hp.n_layer; il++) {
-        const kite_layer *L = &m->layers[il];
-        const kite_weight *ws[] = KITE_LAYER_DENSE_WEIGHTS(L);
-        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
-            if (ws[i]->data && n < cap) out[n++] = ws[i];
-    }
-    if (m->output.data && n < cap) out[n++] = &m->output;
-    return n;
-}
-
 // The release contract of kite_model_params: a load that repacks hands back every whole page of
 // each repacked matrix's source and never reads a range after it has (the callback makes the
 // pages inaccessible, as the CLI unmaps them: a late read faults), and the X8 bytes it writes are
@@ -540,8 +528,8 @@ static void test_repack_release_file(const char *file, kite_type type) {
               "%s: %llu bytes repacked with releases, %llu without", file, (unsigned long long)kite_model_repacked_bytes(m),
               (unsigned long long)kite_model_repacked_bytes(plain));
         const kite_weight *w0[512], *wp[512], *wm[512];
-        const int n = dense_weights(rows, w0, 512);
-        CHECK(dense_weights(plain, wp, 512) == n && dense_weights(m, wm, 512) == n, "%s: the same matrices", file);
+        const int n = check_dense_weights(rows, w0, 512);
+        CHECK(check_dense_weights(plain, wp, 512) == n && check_dense_weights(m, wm, 512) == n, "%s: the same matrices", file);
         int differ = 0, uncovered = 0;
         for (int i = 0; i < n; i++) {
             if (wp[i]->layout != KITE_LAYOUT_X8) continue;
