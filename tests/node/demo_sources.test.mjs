@@ -136,6 +136,18 @@ test('demo: a file\'s recommended sampling fills the fields and applies; a field
 
     assert.match(await page.locator('#sampling-note').textContent(), /Temperature: recommended by the model \(marked\)\. Top-k: your value\./);
 
+    // a file recommending Mirostat 2 with tau 0 (only the most likely token passes, as in
+    // llama.cpp's chain): "More samplers" opens with its fields marked, and the page's text is
+    // greedy again at temperature 1 (Mirostat replaces top-k, so the user's top-k 40 does not count)
+    const miro = withKeys('miro', [['temp', 'f32', 1], ['mirostat', 'i32', 2], ['mirostat_tau', 'f32', 0]]);
+    await page.setInputFiles('#model-file', miro);
+    await loaded(page);
+    await noError(page);
+    assert.equal(await page.locator('.more-samplers').evaluate((e) => e.open), true);
+    assert.deepEqual(await Promise.all(['#mirostat', '#mirostat-tau', '#mirostat-eta'].map(async (id) => [await page.inputValue(id),
+      await page.locator(id).evaluate((e) => e.classList.contains('recommended'))])), [['2', true], ['0', true], ['0.1', false]]);
+    assert.equal(await generate(page, 'Once upon a time', { '#max-tokens': '27', '#seed': '42' }), STORIES_27);
+
     // a file without the keys: the demo's defaults, none marked; the user's top-k stays until given back
     await page.setInputFiles('#model-file', stories());
     await loaded(page);

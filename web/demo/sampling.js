@@ -11,6 +11,11 @@ const FIELDS = {
   '#top-p': ['topP', 0.95, (v) => Math.min(1, Math.max(0, v))],
   '#min-p': ['minP', 0.05, (v) => Math.min(1, Math.max(0, v))],
   '#repeat-penalty': ['repeatPenalty', 1, (v) => Math.max(0.01, v)],
+  '#xtc-probability': ['xtcProbability', 0, (v) => Math.min(1, Math.max(0, v))],
+  '#xtc-threshold': ['xtcThreshold', 0.1, (v) => Math.min(1, Math.max(0, v))],
+  '#mirostat': ['mirostat', 0, (v) => Math.min(2, Math.max(0, Math.round(v)))],
+  '#mirostat-tau': ['mirostatTau', 5, (v) => Math.min(100, Math.max(0, v))],
+  '#mirostat-eta': ['mirostatEta', 0.1, (v) => Math.min(1, Math.max(0, v))],
 };
 
 let recommended = null; // the loaded model's info.model.sampling ({} : none; null: no model loaded yet)
@@ -46,6 +51,9 @@ export function applyRecommended(sampling) {
   for (const [id, [key, fallback]] of Object.entries(FIELDS)) {
     if (!isUsers($(id))) $(id).value = String(recommended[key] ?? fallback);
   }
+  // a model that recommends XTC or Mirostat shows those fields
+  if (['xtcProbability', 'xtcThreshold', 'mirostat', 'mirostatTau', 'mirostatEta'].some((k) => recommended[k] !== undefined))
+    $('.more-samplers').open = true;
   describe();
 }
 
