@@ -255,7 +255,7 @@ test('in Chromium, picked Files and a base URL convert to the native kite conver
       const kite = await import('/web/index.js');
       const hex = async (blob) => Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer())),
         (b) => b.toString(16).padStart(2, '0')).join('');
-      const files = await kite.convert(document.getElementById('f').files, { name: 'qwen3' });
+      const files = await kite.convert(document.getElementById('f').files, { name: 'Qwen3' }); // picked Files have no folder name: native's 'qwen3' folder gives 'Qwen3'
       const fromUrl = await kite.convert(url);
       let refused = null;
       try {
