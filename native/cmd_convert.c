@@ -36,7 +36,15 @@ static const char usage_text[] =
     "options (as convert_hf_to_gguf.py's):\n"
     "  --outtype T   f32, f16, bf16, q8_0 or auto (default): the type of the weight matrices;\n"
     "                auto is bf16 for a BF16 checkpoint, else f16. Norms and biases are f32.\n"
+    "  --model-name NAME  general.name (default: found as convert_hf_to_gguf.py finds it:\n"
+    "                README.md's model card, config.json's _name_or_path, the folder's name)\n"
     "  -q, --quiet   no summary line\n"
+    "\n"
+    "The model's identity is written as llama.cpp's converter writes it: general.name, basename,\n"
+    "finetune, version and size_label from the names (\"Qwen2.5-1.5B-Instruct\"; the size label\n"
+    "otherwise from the parameter count), license, tags, languages, base_model.* and dataset.*\n"
+    "from README.md's YAML front matter (a subset of YAML: other forms are warned about and\n"
+    "skipped).\n"
     "\n"
     "OUT must be a regular file or a new name, and none of the files read; it is written beside\n"
     "itself and renamed only when complete (an error or Ctrl-C leaves no file). Exit 2: bad or\n"
@@ -199,6 +207,12 @@ static bool keep_going(void *user, const char *what, uint64_t done, uint64_t tot
     return !cli_stop_requested;
 }
 
+// The converter's warnings (a model card entry it cannot read) on stderr.
+static void print_warning(kite_log_level level, const char *msg, void *user) {
+    (void)user;
+    if (level >= KITE_LOG_WARN) fprintf(stderr, "kite convert: warning: %s\n", msg);
+}
+
 static int parse_outtype(const char *s) {
     static const struct { const char *name; int type; } tab[] = {
         {"f32", KITE_TYPE_F32}, {"f16", KITE_TYPE_F16}, {"bf16", KITE_TYPE_BF16}, {"q8_0", KITE_TYPE_Q8_0}, {"auto", -1}};
@@ -207,8 +221,11 @@ static int parse_outtype(const char *s) {
     return -2;
 }
 
-// The folder's last path component (llama.cpp names the model after it).
-static char *dir_name(const char *dir) {
+// The folder's last path component (llama.cpp names the model after it), of its real path so
+// that "." names the folder.
+static char *dir_name(const char *path) {
+    char *real = realpath(path, NULL);
+    const char *dir = real ? real : path;
     size_t n = strlen(dir);
     while (n > 1 && dir[n - 1] == '/') n--;
     size_t b = n;
@@ -218,11 +235,13 @@ static char *dir_name(const char *dir) {
         memcpy(s, dir + b, n - b);
         s[n - b] = 0;
     }
+    free(real);
     return s;
 }
 
 int kite_cmd_convert(int argc, char **argv) {
     const char *pos[2] = {0};
+    const char *model_name = NULL;
     int n_pos = 0, outtype = -1;
     bool quiet = false;
     for (int i = 1; i < argc; i++) {
@@ -235,6 +254,12 @@ int kite_cmd_convert(int argc, char **argv) {
                 fprintf(stderr, "kite convert: --outtype needs one of f32, f16, bf16, q8_0, auto (see 'kite convert --help')\n");
                 return 2;
             }
+        } else if (!strcmp(a, "--model-name")) {
+            if (i + 1 >= argc || !argv[i + 1][0]) {
+                fprintf(stderr, "kite convert: --model-name needs a name (see 'kite convert --help')\n");
+                return 2;
+            }
+            model_name = argv[++i];
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             quiet = true;
         } else if (a[0] == '-' && a[1]) {
@@ -267,7 +292,7 @@ int kite_cmd_convert(int argc, char **argv) {
     dir_files d = {dir, NULL, -1, NULL, 0};
     kite_hf_files files = {&d, f_exists, f_read_all, f_size, f_read_at};
     char *name = dir_name(dir);
-    kite_convert_opts o = {outtype, name, keep_going, NULL};
+    kite_convert_opts o = {outtype, model_name, keep_going, NULL, name};
     out_sink os = {.in = &d, .path = out_path};
     rc = 1;
     cli_stop_on_signals();
@@ -277,7 +302,9 @@ int kite_cmd_convert(int argc, char **argv) {
     }
     setvbuf(os.of.f, NULL, _IOFBF, 4u << 20);
     kite_sink sink = {file_write, &os};
+    if (!quiet) kite_log_set(print_warning, NULL);
     kite_status s = kite_convert_hf(&files, &o, &sink);
+    kite_log_set(NULL, NULL);
     if (os.refused) {
         rc = os.refused;
         fprintf(stderr, "kite convert: output %s\n", os.err);

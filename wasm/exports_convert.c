@@ -46,9 +46,11 @@ static kite_status hf_read_at(void *user, const char *name, uint64_t offset, voi
 }
 
 // Converts the checkpoint Module.kiteHf serves to a GGUF streamed to Module.kiteSink.
-// outtype: KITE_TYPE_F32 / F16 / BF16 / Q8_0, or -1 (auto); name: general.name, or NULL.
-EMSCRIPTEN_KEEPALIVE int kw_convert(int outtype, const char *name) {
+// outtype: KITE_TYPE_F32 / F16 / BF16 / Q8_0, or -1 (auto); name: general.name over the
+// heuristics' (kite convert --model-name), or NULL; dir: the folder's name (what the name
+// heuristics read last), or NULL.
+EMSCRIPTEN_KEEPALIVE int kw_convert(int outtype, const char *name, const char *dir) {
     kite_hf_files files = {NULL, hf_exists, NULL, hf_size, hf_read_at}; // small files: exists + size + read_at
-    kite_convert_opts o = {outtype, name, kw__js_progress, NULL};
+    kite_convert_opts o = {outtype, name, kw__js_progress, NULL, dir};
     return kite_convert_hf(&files, &o, &kw__js_sink);
 }

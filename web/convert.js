@@ -49,7 +49,7 @@ export async function convert(source, opts = {}) {
       if (req.op === 'size') return folder.size(req.name);
       return folder.read(req.name, req.offset, bytes.subarray(0, req.length)).then(() => 0);
     };
-    await client.call('convert', { outtype: OUTTYPES[outtype], name: name ?? (folder.name || null), abort: ab.flag.buffer }, {
+    await client.call('convert', { outtype: OUTTYPES[outtype], name: name ?? null, dir: folder.name || null, abort: ab.flag.buffer }, {
       cancelOn: stop.signal,
       onEvent: (m) => {
         if (m.type === 'hf') answerSync(m, serve);

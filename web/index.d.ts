@@ -527,8 +527,10 @@ export interface ConvertOptions {
    *  (default: bf16 for a BF16 checkpoint, else f16), 'f32', 'f16', 'bf16', 'q8_0'. Norms and
    *  biases are f32. */
   outtype?: 'auto' | 'f32' | 'f16' | 'bf16' | 'q8_0';
-  /** general.name; default the folder's name (the picked folder, the path's last part, the
-   *  repository), as llama.cpp names it; '' writes none. */
+  /** general.name, as kite convert's --model-name (llama.cpp's); default: found as llama.cpp's
+   *  converter finds it (README.md's model card, config.json's _name_or_path, then the folder's
+   *  name: the picked folder, the path's last part, the repository), as are general.basename,
+   *  finetune, version and size_label; '' writes none. */
   name?: string;
   onProgress?: (p: Progress) => void;
   signal?: AbortSignal;

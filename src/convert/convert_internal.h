@@ -48,11 +48,11 @@ typedef struct kite__hf_model {
 } kite__hf_model;
 
 // Reads the architecture and hyperparameters from config.json into m and adds the
-// general.architecture and <arch>.* keys to w (as llama.cpp's TextModel / LlamaModel
-// set_gguf_parameters do; general.name when name is not NULL; general.file_type is added by the caller). KITE_ERR_UNSUPPORTED
-// names an architecture or rope type it does not convert; KITE_ERR_INVALID a bad or missing
-// value.
-kite_status kite__hf_config(const kite__jval *cfg, const char *name, kite_gguf_writer *w, kite__hf_model *m);
+// general.architecture, general.type and <arch>.* keys to w (as llama.cpp's TextModel /
+// LlamaModel set_gguf_parameters do; general.file_type and the identity keys are added by the
+// caller). KITE_ERR_UNSUPPORTED names an architecture or rope type it does not convert;
+// KITE_ERR_INVALID a bad or missing value.
+kite_status kite__hf_config(const kite__jval *cfg, kite_gguf_writer *w, kite__hf_model *m);
 
 // config.json -> the keys of Gemma2ForCausalLM, Gemma3ForCausalLM and Phi3ForCausalLM, as
 // llama.cpp's Gemma2Model / Gemma3Model / Phi3MiniModel set_gguf_parameters write them
@@ -119,6 +119,39 @@ kite_status kite__hf_vocab(const kite_hf_files *files, const kite__jval *cfg, co
 // them (top_k, top_p, min_p, temperature, repetition_penalty...; a file that does not parse is
 // skipped, as there; a value of the wrong type is refused) (hf_general.c).
 kite_status kite__hf_sampling_keys(const kite_hf_files *f, kite_gguf_writer *w);
+
+// The parameter count gguf-py's GGUFWriter.get_total_parameter_count gives the tensors written:
+// every element (total); expert tensors ("_exps." with 3 dimensions) split into one expert's
+// share (expert, summed over tensors) and their expert count (expert_count: the mean over them,
+// 0 for a dense model); shared = the rest.
+typedef struct kite__hf_params {
+    uint64_t total, shared, expert, expert_count;
+} kite__hf_params;
+
+// gguf-py's size_label: "135M", "1.5B" (two significant digits at least, Python's rounding), or
+// for a MoE "<experts>x<shared + one expert's>" ("128x3.3B"); into out[0..n).
+void kite__hf_size_label(const kite__hf_params *p, char *out, size_t n);
+
+// README.md's YAML front matter (text[0..len); gguf-py's load_model_card: lines after a first
+// "---" up to the next, tabs as two spaces) as an object of the top-level keys gguf-py's
+// heuristics read (name, license, tags, language, base_model, datasets...). The YAML subset read:
+// "key: value" entries whose value is a scalar (plain, '...' or "..." with \ \" \n \t escapes;
+// null / ~ / nothing is null; other plain scalars are strings), a one-line [a, b] list, or a
+// "- " list of scalars or of one-level "key: value" mappings. Any other form of a key it reads
+// is logged as a warning (kite__log) and left out; other keys are not looked at. *out NULL when
+// the file has no front matter. Errors: KITE_ERR_NOMEM only.
+kite_status kite__hf_model_card(const uint8_t *text, uint64_t len, kite__jval **out);
+
+// The identity keys of gguf-py's Metadata (general.name, author, version, organization,
+// finetune, basename, description, size_label, license (+ .name, .link), source.*,
+// base_model.*, dataset.*, tags, languages), found as Metadata.load and prepare_metadata do:
+// README.md's model card first, then config.json's _name_or_path (a model id, not a path), then
+// the folder's name dir_name (may be NULL), each filling what is still unset; name (may be NULL)
+// overrides general.name (llama.cpp's --model-name); the size label from params when no name
+// gave one. Empty strings and lists are not written (as gguf-py's writer). Errors: the files'
+// reader's, KITE_ERR_NOMEM.
+kite_status kite__hf_identity_keys(const kite_hf_files *f, const kite__jval *cfg, const char *dir_name, const char *name,
+                                   const kite__hf_params *params, kite_gguf_writer *w);
 
 // llama.cpp's rope_freqs for rope_type llama3: head_dim / 2 factors (llama.py's
 // generate_extra_tensors formula; see hf_config.c for the arithmetic's precision).

@@ -240,7 +240,7 @@ static kite_status put_moe(const kite__jval *cfg, kite_gguf_writer *w, kite__hf_
     return KITE_OK;
 }
 
-kite_status kite__hf_config(const kite__jval *cfg, const char *name, kite_gguf_writer *w, kite__hf_model *m) {
+kite_status kite__hf_config(const kite__jval *cfg, kite_gguf_writer *w, kite__hf_model *m) {
     memset(m, 0, sizeof *m);
     if (cfg->type != KITE__J_OBJ) return kite__fail(KITE_ERR_INVALID, "config.json: not a JSON object");
     const kite__jval *a = kite__json_get(cfg, "architectures");
@@ -266,7 +266,6 @@ kite_status kite__hf_config(const kite__jval *cfg, const char *name, kite_gguf_w
     const char *arch = m->arch;
     KITE_TRY(kite_gguf_writer_set_str(w, "general.architecture", arch));
     KITE_TRY(kite_gguf_writer_set_str(w, "general.type", "model"));
-    if (name) KITE_TRY(kite_gguf_writer_set_str(w, "general.name", name));
     // these write their own keys (llama.cpp's classes do not all start from TextModel's)
     if (m->family == KITE__HF_GEMMA2) return kite__hf_config_gemma2(cfg, w, m);
     if (m->family == KITE__HF_GEMMA3) return kite__hf_config_gemma3(cfg, w, m);

@@ -463,6 +463,28 @@ static kite_status write_tensor(conv *c, kite_gguf_writer *w, const kite_sink *o
     return kite_gguf_writer_write_padding(w, out, idx);
 }
 
+// The parameter count of the tensors written, as GGUFWriter.get_total_parameter_count.
+static kite__hf_params count_params(const conv *c) {
+    kite__hf_params p = {0};
+    uint64_t expert_sum = 0, n_expert_tensors = 0;
+    for (size_t i = 0; i < c->n_items; i++) {
+        const item *t = &c->items[i];
+        uint64_t size = 1;
+        for (uint32_t d = 0; d < t->n_dims; d++) size *= t->ne[d];
+        if (strstr(t->name, "_exps.") && t->n_dims >= 3) {
+            uint64_t n_exp = t->ne[strstr(t->name, ".bias") ? 1 : 2];
+            p.expert += size / n_exp;
+            expert_sum += n_exp;
+            n_expert_tensors++;
+        } else {
+            p.shared += size;
+        }
+        p.total += size;
+    }
+    p.expert_count = n_expert_tensors ? expert_sum / n_expert_tensors : 0;
+    return p;
+}
+
 static uint32_t file_type(kite_type t) {
     switch (t) {
     case KITE_TYPE_F32: return 0;
@@ -477,7 +499,7 @@ static kite_status run(conv *c, const kite_convert_opts *o, kite_gguf_writer *w,
     KITE_TRY(kite__hf_read_json(c->f, "config.json", &cfg));
     if (!cfg) return kite__fail(KITE_ERR_INVALID, "config.json is missing");
     kite_type want = KITE_TYPE_F16;
-    kite_status s = kite__hf_config(cfg, o->name, w, &c->m);
+    kite_status s = kite__hf_config(cfg, w, &c->m);
     if (s == KITE_OK) s = kite__hf_sampling_keys(c->f, w);
     if (s == KITE_OK) s = find_shards(c);
     if (s == KITE_OK) s = plan(c, o->outtype, &want);
@@ -485,10 +507,14 @@ static kite_status run(conv *c, const kite_convert_opts *o, kite_gguf_writer *w,
     if (s == KITE_OK) s = kite_gguf_writer_set_u32(w, "general.quantization_version", 2);
     uint32_t n_vocab = 0;
     if (s == KITE_OK) s = kite__hf_vocab(c->f, cfg, &c->m, w, &n_vocab);
-    kite__json_free(cfg);
     // Gemma3Model drops the embedding's rows past the vocabulary (out-of-vocabulary padding)
     for (size_t i = 0; s == KITE_OK && c->m.family == KITE__HF_GEMMA3 && i < c->n_items; i++)
         if (!strcmp(c->items[i].name, "token_embd.weight") && c->items[i].ne[1] > n_vocab) c->items[i].ne[1] = n_vocab;
+    if (s == KITE_OK) {
+        kite__hf_params p = count_params(c);
+        s = kite__hf_identity_keys(c->f, cfg, o->dir_name, o->name, &p, w);
+    }
+    kite__json_free(cfg);
     for (size_t i = 0; s == KITE_OK && i < c->n_items; i++)
         s = kite_gguf_writer_add_tensor(w, c->items[i].name, c->items[i].type, c->items[i].n_dims, c->items[i].ne);
     if (s == KITE_OK) s = kite_gguf_writer_write_header(w, out);

@@ -76,9 +76,13 @@ typedef struct kite_convert_opts {
     // else F16. Vectors and norms are F32 always; a Q8_0 matrix whose rows are not a multiple
     // of 32 falls back to F16 (as llama.cpp's converter does).
     int outtype;
-    const char *name;              // general.name (llama.cpp uses the folder's name); NULL: none
+    const char *name;              // general.name, over what the heuristics find (llama.cpp's --model-name); NULL: none
     kite_progress_fn progress;     // per tensor written; may be NULL
     void *progress_user;
+    // The checkpoint folder's name (its last path component: "SmolLM2-135M-Instruct"), which
+    // llama.cpp's name heuristics read last (general.name, basename, size_label, finetune,
+    // version when the model card and config.json's _name_or_path leave them unset); NULL: none.
+    const char *dir_name;
 } kite_convert_opts;
 
 // Converts a Hugging Face checkpoint folder to a GGUF written to out, as llama.cpp's
@@ -104,7 +108,11 @@ typedef struct kite_convert_opts {
 // digits + GPT-2);
 // tokenizer_config.json for the special tokens, add_bos/add_eos and the chat template;
 // generation_config.json (optional) for general.sampling.* (top_k, top_p, min_p, temperature,
-// repetition_penalty..., as gguf-py's Metadata; skipped when it does not parse).
+// repetition_penalty..., as gguf-py's Metadata; skipped when it does not parse); the model's
+// identity (general.name, basename, finetune, version, size_label, license, tags, languages,
+// base_model.*, dataset.*) as gguf-py's Metadata heuristics find it in README.md's YAML front
+// matter (a subset of YAML: other forms are logged as warnings and skipped), config.json's
+// _name_or_path and opts->dir_name, the size label otherwise from the parameter count.
 // Weights: model.safetensors, or the shards that model.safetensors.index.json lists; dtypes
 // F32, F16, BF16. Read one row block at a time (never a whole checkpoint in memory).
 // Errors: KITE_ERR_UNSUPPORTED (architecture, tokenizer, dtype), KITE_ERR_INVALID (a missing

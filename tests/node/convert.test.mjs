@@ -32,8 +32,10 @@ const greedy = (file, prompt, n) =>
 // Keys the reference files carry that today's llama.cpp converter would not write for them (they
 // were made by a script, or by an older converter): general.name is the folder's name here.
 const NOT_FROM_CONVERTER = new Set(['general.name', 'qwen2.rope.dimension_count']);
-// Keys the converter adds that the script-made references lack.
-const CONVERTER_ONLY = new Set(['general.type', 'general.quantization_version', 'general.name', 'llama.vocab_size']);
+// Keys the converter adds that the script-made references lack (the identity keys found from
+// the folder's name and the parameter count: convert_identity.test.mjs checks them).
+const CONVERTER_ONLY = new Set(['general.type', 'general.quantization_version', 'general.name', 'llama.vocab_size',
+  'general.size_label', 'general.basename', 'general.finetune', 'general.version']);
 
 // extra: { notFrom: keys of want to skip, only: keys only got has } for one case.
 function compareMetadata(want, got, extra = {}) {
@@ -64,6 +66,13 @@ function compareTensors(want, got) {
     assert.ok(Buffer.from(t.bytes).equals(Buffer.from(w.bytes)), `${w.name}: bytes differ`);
   }
 }
+
+// general.name for each folder: gguf-py's Metadata.id_to_title(get_model_id_components(stem)[0])
+// (pinned llama.cpp, /usr/bin/python3 with PYTHONPATH=gguf-py).
+const TITLES = {
+  qwen3: 'Qwen3', smollm3: 'Smollm3', 'rand-qwen2': 'Rand Qwen2', gemma2: 'Gemma2', gemma3: 'Gemma3', phi4mini: 'Phi4Mini',
+  'rand-phi3': 'Rand Phi3', qwen3moe: 'Qwen3Moe',
+};
 
 const CASES = [
   // stem, file, HF architecture, llama-like, shards, merges as pairs (transformers >= 4.45), bos in config.json
@@ -153,7 +162,7 @@ for (const c of CASES) {
     const got = readGguf(readFileSync(out));
     compareTensors(c.routerF32 ? routerAsF32(want) : want, got);
     compareMetadata(want, got, c);
-    assert.equal(got.kv.get('general.name').value, c.stem);
+    assert.equal(got.kv.get('general.name').value, TITLES[c.stem], 'the folder\'s name as gguf-py\'s id_to_title writes it');
     assert.equal(got.kv.get('general.file_type').value, 1);
     if (c.readme16) {
       assert.equal(greedy(out, PROMPTS[0], 16), c.readme16);

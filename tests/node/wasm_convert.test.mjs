@@ -75,7 +75,7 @@ test('convert: a Node folder gives the native kite convert bytes (auto, q8_0; 2 
   assert.ok(Buffer.from(await convert(c.llama, { outtype: 'q8_0' })).equals(c.llamaQ8), 'llama q8_0: the bytes of kite convert --outtype q8_0');
   const q = await convert(c.qwen3);
   assert.ok(Buffer.from(q).equals(c.qwen3F16), 'qwen3 (2 shards): the bytes of kite convert');
-  assert.equal(readGguf(q).kv.get('general.name').value, 'qwen3', 'general.name: the folder\'s name');
+  assert.equal(readGguf(q).kv.get('general.name').value, 'Qwen3', 'general.name: the folder\'s name as gguf-py titles it');
 
   assert.equal(await greedyText(f16, PROMPT, 16), LLAMA_16);
   const ref = readFileSync(model('arch/qwen3.1.txt'), 'utf8');
@@ -322,7 +322,7 @@ test("the README's convert example runs as written", () => {
   const f16 = readGguf(readFileSync(join(cwd, 'my-model-f16.gguf')));
   const want = readGguf(c.llamaF16);
   assert.deepEqual(f16.tensors.map((t) => [t.name, t.type]), want.tensors.map((t) => [t.name, t.type]));
-  assert.equal(f16.kv.get('general.name').value, 'my-model');
+  assert.equal(f16.kv.get('general.name').value, 'My Model'); // gguf-py's id_to_title of the folder's name
   assert.equal(readGguf(readFileSync(join(cwd, 'my-model-Q8_0.gguf'))).kv.get('general.file_type').value, 7, 'Q8_0');
 });
 
@@ -341,7 +341,7 @@ test('in Chromium, picked Files and a base URL convert to the native kite conver
       const kite = await import('/web/index.js');
       const hex = async (blob) => Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer())),
         (b) => b.toString(16).padStart(2, '0')).join('');
-      const files = await kite.convert(document.getElementById('f').files, { name: 'qwen3' });
+      const files = await kite.convert(document.getElementById('f').files, { name: 'Qwen3' }); // picked Files have no folder name: native's 'qwen3' folder gives 'Qwen3'
       const fromUrl = await kite.convert(url);
       let refused = null;
       try {

@@ -250,13 +250,15 @@ export const ops = {
   },
 
   // A Hugging Face checkpoint the page serves file by file ('hf' requests) to a GGUF streamed as
-  // 'chunk's. outtype: kite_convert_opts' (-1: auto); name: general.name, or null.
-  convert({ outtype, name }) {
+  // 'chunk's. outtype: kite_convert_opts' (-1: auto); name: general.name over the heuristics'
+  // (--model-name), or null; dir: the folder's name the heuristics read, or null.
+  convert({ outtype, name, dir }) {
     current.stage = 'convert';
-    const n = name ? cstr(name) : NULL_PTR;
+    const n = name != null ? cstr(name) : NULL_PTR;
+    const d = dir ? cstr(dir) : NULL_PTR;
     M.kiteHf = hfCallback();
     try {
-      const st = M._kw_convert(outtype, n);
+      const st = M._kw_convert(outtype, n, d);
       if (st !== abi.status.KITE_OK) dropOut();
       check(st);
       flushOut();
@@ -264,6 +266,7 @@ export const ops = {
     } finally {
       M.kiteHf = null;
       if (n) M._kw_free(n);
+      if (d) M._kw_free(d);
     }
   },
 
