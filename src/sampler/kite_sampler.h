@@ -26,6 +26,9 @@ extern "C" {
 // KITE_SAMPLER_MAX_MIROSTAT_TAU]; mirostat_eta [0, 1].
 #define KITE_SAMPLER_MAX_TOP_N_SIGMA 100.0
 #define KITE_SAMPLER_MAX_MIROSTAT_TAU 100.0
+// ... and dry_multiplier, dry_base [0, KITE_SAMPLER_MAX_DRY]; dry_allowed_length,
+// dry_penalty_last_n [0, KITE_SAMPLER_MAX_PENALTY_LAST_N].
+#define KITE_SAMPLER_MAX_DRY 1e6
 
 // Sampling parameters. The chain runs in llama.cpp's default order (common_sampler's):
 //   penalties -> DRY -> top-n-sigma -> top-k -> typical-p -> top-p -> min-p -> XTC -> temperature

@@ -1,0 +1,57 @@
+// dry.test.mjs - DRY through kite run's flags (llama.cpp's spellings: --dry-multiplier
+// --dry-base --dry-allowed-length --dry-penalty-last-n --dry-sequence-breaker). The
+// token-for-token agreement with libllama's dry sampler (on a real vocabulary, breakers made
+// from text) is test_sampler's; here the flags are checked by their consequences: DRY on
+// changes the seeded and the greedy stream, its off values (multiplier 0, base below 1, window 0)
+// leave it alone, the breakers matter (none, llama.cpp's defaults and "e" give three different
+// greedy texts), and bad values are refused naming the flag.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { kiteBin, repoRoot } from './helpers.mjs';
+
+const STORIES = join(repoRoot, 'models/stories260K.gguf');
+const T = 60_000;
+
+function kite(args) {
+  const r = spawnSync(kiteBin(), args, { timeout: T });
+  return { status: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+function text(extra) {
+  const r = kite(['run', '-m', STORIES, '-p', 'Once upon a time', '-n', '150', '--seed', '42', '--no-stats', ...extra]);
+  assert.equal(r.status, 0, `${extra.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+test('run: DRY changes the sampled and the greedy text; its off values do not', () => {
+  for (const temp of ['1', '0']) {
+    const plain = text(['--temp', temp]);
+    assert.notEqual(text(['--temp', temp, '--dry-multiplier', '0.8']), plain, `temp ${temp}: DRY 0.8`);
+    for (const off of [['--dry-multiplier', '0'], ['--dry-multiplier', '3', '--dry-base', '0.9'],
+      ['--dry-multiplier', '3', '--dry-penalty-last-n', '0']])
+      assert.equal(text(['--temp', temp, ...off]), plain, `temp ${temp}: ${off.join(' ')} is off`);
+  }
+});
+
+test('run: --dry-sequence-breaker replaces the defaults; none leaves no breaker', () => {
+  const dry = ['--temp', '0', '--dry-multiplier', '3', '--dry-allowed-length', '1'];
+  const defaults = text(dry), none = text([...dry, '--dry-sequence-breaker', 'none']);
+  const e = text([...dry, '--dry-sequence-breaker', 'e']);
+  assert.notEqual(defaults, none);
+  assert.notEqual(e, none);
+  assert.notEqual(e, defaults);
+  // the defaults given by hand are the defaults
+  const byHand = ['\n', ':', '"', '*'].flatMap((b) => ['--dry-sequence-breaker', b]);
+  assert.equal(text([...dry, ...byHand]), defaults);
+});
+
+test('run: bad DRY values are refused naming the flag (exit 2)', () => {
+  const bad = [['--dry-multiplier', '-1'], ['--dry-multiplier', 'nan'], ['--dry-base', 'x'],
+    ['--dry-allowed-length', '-1'], ['--dry-penalty-last-n', '-1'], ['--dry-penalty-last-n', '1.5']];
+  for (const [flag, v] of bad) {
+    const r = kite(['run', '-m', STORIES, '-p', 'Once', '-n', '1', flag, v]);
+    assert.equal(r.status, 2, `${flag} ${v}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`${flag} expects`), `${flag} ${v}`);
+  }
+});
