@@ -1,7 +1,8 @@
 // dry.test.mjs - DRY through kite run's flags (llama.cpp's spellings: --dry-multiplier
 // --dry-base --dry-allowed-length --dry-penalty-last-n --dry-sequence-breaker) and kite serve's
-// request fields (llama-server's names: dry_multiplier ... dry_sequence_breakers), which give
-// kite run's text for the same settings. The
+// request fields (llama-server's names: dry_multiplier ... dry_sequence_breakers) and the npm
+// package's options (dryMultiplier ... drySequenceBreakers), which give kite run's text for the
+// same settings. The
 // token-for-token agreement with libllama's dry sampler (on a real vocabulary, breakers made
 // from text) is test_sampler's; here the flags are checked by their consequences: DRY on
 // changes the seeded and the greedy stream, its off values (multiplier 0, base below 1, window 0)
@@ -12,6 +13,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { kiteBin, repoRoot, startKiteServe } from './helpers.mjs';
+import { requireDist } from './wasm_helpers.mjs';
+import { loadModel } from '../../web/index.js';
 
 const STORIES = join(repoRoot, 'models/stories260K.gguf');
 const T = 60_000;
@@ -91,5 +94,28 @@ test('serve: the dry_* fields give kite run\'s text; bad ones are refused', asyn
     }
   } finally {
     proc.kill();
+  }
+});
+
+test('npm generate: the dry* options give kite run\'s text', async () => {
+  requireDist(['st']);
+  const m = await loadModel(STORIES, { flavor: 'st' });
+  try {
+    const gen = (opts) => m.generate('Once upon a time', { maxTokens: 150, seed: 42, ...opts }).text();
+    const cases = [
+      [['--temp', '1', '--dry-multiplier', '0.8'], { temperature: 1, dryMultiplier: 0.8 }],
+      [['--temp', '0', '--dry-multiplier', '3', '--dry-allowed-length', '1', '--dry-base', '1.5',
+        '--dry-penalty-last-n', '40', '--dry-sequence-breaker', 'e'],
+      { temperature: 0, dryMultiplier: 3, dryAllowedLength: 1, dryBase: 1.5, dryPenaltyLastN: 40, drySequenceBreakers: ['e'] }],
+      [['--temp', '0', '--dry-multiplier', '3', '--dry-allowed-length', '1', '--dry-sequence-breaker', 'none'],
+        { temperature: 0, dryMultiplier: 3, dryAllowedLength: 1, drySequenceBreakers: [] }],
+    ];
+    for (const [flags, opts] of cases) {
+      const want = text(flags);
+      assert.notEqual(want, text(flags.slice(0, 2)), `${flags.join(' ')} changes the text`);
+      assert.equal(await gen(opts), want, JSON.stringify(opts));
+    }
+  } finally {
+    await m.dispose();
   }
 });
