@@ -445,6 +445,57 @@ static int32_t *compare_dry(const llref_sampler_api *a, const dry_vocab *x, cons
     return out;
 }
 
+// Kite's vocabulary callbacks, as the generation start (model/gen_dry.c) passes them.
+static int32_t kite_text(void *ud, int32_t id, char *buf, int32_t cap) {
+    return kite_detokenize(ud, &id, 1, buf, cap, false, true);
+}
+
+static int32_t kite_tok(void *ud, const char *text, int32_t len, int32_t *out, int32_t cap) {
+    int32_t n = 0;
+    kite_status st = kite_tokenize(ud, text, (size_t)len, false, false, out, cap, &n);
+    return st == KITE_OK ? n : n > cap ? -n : INT32_MIN;
+}
+
+// The breakers made through Kite's own tokenizer equal those made through libllama's vocabulary
+// (llama.cpp's defaults and strings that overlap token ends, so tails get tokenized).
+static void compare_dry_breakers(const llref_dry_api *d, const llref_model_api *m, const char *file) {
+    char path[2048], rel[256];
+    snprintf(rel, sizeof rel, "../vocab/%s", file);
+    snprintf(path, sizeof path, "%s/%s", check_models_dir(), rel);
+    size_t len = 0;
+    unsigned char *buf = check_read_model(rel, &len);
+    if (!buf) return;
+    kite_gguf *gg = NULL;
+    kite_vocab *v = NULL;
+    CHECK(kite_gguf_parse(buf, len, &gg) == KITE_OK && kite_vocab_load(gg, &v) == KITE_OK, "%s: %s", file,
+          kite_last_error());
+    void *model = llref_vocab_model(m, path);
+    if (v && model) {
+        dry_vocab x = {d, m->get_vocab(model)};
+        const char *strs[] = {"\n", ":", "\"", "*", "ing the", " sat on", "ion:", "é日本"};
+        size_t n_strs = sizeof strs / sizeof strs[0];
+        int32_t *want = NULL, *got = NULL;
+        size_t n_want = 0, n_got = 0;
+        CHECK(kite_sampler_dry_breakers(strs, n_strs, d->n_tokens(x.v), dry_text, dry_tokenize, &x, &want, &n_want) ==
+                      KITE_OK &&
+                  kite_sampler_dry_breakers(strs, n_strs, kite_vocab_n_tokens(v), kite_text, kite_tok, v, &got,
+                                            &n_got) == KITE_OK,
+              "%s: %s", file, kite_last_error());
+        size_t at = 0;
+        while (at < n_want && at < n_got && want[at] == got[at]) at++;
+        CHECK(n_want > 100 && n_got == n_want && at == n_want,
+              "%s: kite's DRY breakers differ from those through libllama at int %zu (%zu vs %zu ints)", file, at,
+              n_got, n_want);
+        printf("dry breakers through kite's tokenizer, %s: %zu ints, the same\n", file, n_got);
+        free(want);
+        free(got);
+    }
+    if (model) m->free_model(model);
+    kite_vocab_free(v);
+    kite_gguf_free(gg);
+    free(buf);
+}
+
 static void test_dry_against_llama(void *h, const llref_sampler_api *a) {
     llref_model_api m;
     llref_dry_api d;
@@ -482,6 +533,8 @@ static void test_dry_against_llama(void *h, const llref_sampler_api *a) {
     p = with_settings("dry_multiplier=0.5 dry_base=3 dry_allowed_length=3 dry_penalty_last_n=256 top_k=0 min_p=0");
     free(compare_dry(a, &x, "DRY exponent clamp", p, defaults, 4, loop, 200, 8.0f, 60));
     m.free_model(model);
+    static const char *vocabs[] = {"ggml-vocab-llama-spm.gguf", "ggml-vocab-qwen2.gguf", "ggml-vocab-phi-3.gguf"};
+    for (size_t i = 0; i < sizeof vocabs / sizeof vocabs[0]; i++) compare_dry_breakers(&d, &m, vocabs[i]);
 }
 
 static void test_against_llama(void) {
