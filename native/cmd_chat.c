@@ -56,7 +56,8 @@ static void usage(FILE *f) {
             "  -c N -t N -b N -fa on|off|auto --temp T --top-k K --top-p P --min-p P\n"
             "  --repeat-penalty R --repeat-last-n N --seed S --typical P --top-nsigma N\n"
             "  --xtc-probability P --xtc-threshold T --mirostat 0|1|2 --mirostat-lr ETA\n"
-            "  --mirostat-ent TAU (see kite run --help; a sampling flag not given takes the\n"
+            "  --mirostat-ent TAU --dry-multiplier M --dry-base B --dry-allowed-length N\n"
+            "  --dry-penalty-last-n N --dry-sequence-breaker S (see kite run --help; a sampling flag not given takes the\n"
             "                         model's recommended value, general.sampling.*, if any)\n"
             "  -ngl N, --device NAME  the last N layers on the GPU backend (see kite run --help)\n"
             "  -nr, --no-repack       keep the weights in the file's layout (see kite run --help)\n"
@@ -481,6 +482,8 @@ int kite_cmd_chat(int argc, char **argv) {
     c.gp = kite_gen_default_params();
     c.gp.n_predict = o.n_predict;
     c.gp.sampling = o.sampling;
+    c.gp.dry_sequence_breakers = o.dry_breakers_given ? o.dry_breakers : NULL;
+    c.gp.n_dry_sequence_breakers = o.n_dry_breakers;
     c.gp.parse_special = true;
     c.gp.reuse_prefix = true; // each turn's whole rendering, less what the cache shares with it
     c.gp.stop = stops;

@@ -76,6 +76,10 @@ static void usage(FILE *f) {
             "  --typical P --top-nsigma N --xtc-probability P --xtc-threshold T\n"
             "  --mirostat 0|1|2 --mirostat-lr ETA --mirostat-ent TAU   llama.cpp's samplers, in its\n"
             "                         order (all off by default; Mirostat replaces the others)\n"
+            "  --dry-multiplier M --dry-base B --dry-allowed-length N --dry-penalty-last-n N\n"
+            "  --dry-sequence-breaker S   DRY, after the penalties (off: multiplier 0; base 1.75,\n"
+            "                         allowed 2, last 64; breakers \\n : \" * until the first\n"
+            "                         --dry-sequence-breaker, 'none' for none), as llama.cpp\n"
             "                         a flag not given takes the model's recommended value\n"
             "                         (general.sampling.*) when the file has one\n"
             "  --grammar GBNF         constrain the output to a GBNF grammar (llama.cpp's syntax)\n"
@@ -365,6 +369,8 @@ int kite_cmd_run(int argc, char **argv) {
     kite_gen_stats st;
     gp.n_predict = o.n_predict;
     gp.sampling = o.sampling;
+    gp.dry_sequence_breakers = o.dry_breakers_given ? o.dry_breakers : NULL;
+    gp.n_dry_sequence_breakers = o.n_dry_breakers;
     gp.stats = &st;
     gp.on_token = on_token;
     gp.stop = (const char *const *)strs + n_rev;

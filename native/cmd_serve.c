@@ -54,6 +54,8 @@ static void usage(FILE *f) {
             "  --reasoning-budget-message TEXT  forced before </think> when the budget runs out\n"
             "  --temp --top-k --top-p --min-p --repeat-penalty --repeat-last-n --seed --typical\n"
             "  --top-nsigma --xtc-probability --xtc-threshold --mirostat --mirostat-lr --mirostat-ent\n"
+            "  --dry-multiplier --dry-base --dry-allowed-length --dry-penalty-last-n\n"
+            "  --dry-sequence-breaker (see kite run --help)\n"
             "                         default sampling (each request may override it); a flag not\n"
             "                         given takes the model's recommended value (general.sampling.*)\n"
             "  -nr, --no-repack       keep the weights in the file's layout (see kite run --help)\n"
@@ -293,6 +295,7 @@ int kite_cmd_serve(int argc, char **argv) {
         .ms = &ms, .sampling = o.sampling, .seed_given = o.seed_given, .n_predict = o.n_predict,
         .no_thinking = o.no_thinking, .reasoning_budget = o.reasoning_budget,
         .reasoning_budget_message = o.reasoning_budget_message,
+        .dry_breakers = o.dry_breakers_given ? o.dry_breakers : NULL, .n_dry_breakers = o.n_dry_breakers,
         .started = (long long)time(NULL), .verbose = verbose, .n_parallel = n_parallel, .max_queue = max_queue,
         .metrics = metrics, .api_keys = keys.items, .n_api_keys = keys.n, .cors_origins = origins.items,
         .n_cors_origins = origins.n, .token_delay_ms = token_delay, .n_batch = o.n_batch,

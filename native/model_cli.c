@@ -93,7 +93,8 @@ int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
                                        "--json-schema-file", "-rea", "--reasoning", "--reasoning-budget",
                                        "--reasoning-budget-message", "--typical", "--typical-p", "--top-nsigma",
                                        "--top-n-sigma", "--xtc-probability", "--xtc-threshold", "--mirostat",
-                                       "--mirostat-lr", "--mirostat-ent"};
+                                       "--mirostat-lr", "--mirostat-ent", "--dry-multiplier", "--dry-base",
+                                       "--dry-allowed-length", "--dry-penalty-last-n", "--dry-sequence-breaker"};
     if (model_cli_repack_flag(a, &o->no_repack)) return 1;
     bool known = false;
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) known |= !strcmp(a, with_value[k]);
@@ -158,6 +159,23 @@ int model_opts_parse(model_opts *o, int argc, char **argv, int *i) {
     else if (!strcmp(a, "--mirostat-lr")) ok = parse_float(a, v, 0.0f, 1.0f, &o->sampling.mirostat_eta);
     else if (!strcmp(a, "--mirostat-ent"))
         ok = parse_float(a, v, 0.0f, (float)KITE_SAMPLER_MAX_MIROSTAT_TAU, &o->sampling.mirostat_tau);
+    else if (!strcmp(a, "--dry-multiplier")) ok = parse_float(a, v, 0.0f, (float)KITE_SAMPLER_MAX_DRY, &o->sampling.dry_multiplier);
+    else if (!strcmp(a, "--dry-base")) ok = parse_float(a, v, 0.0f, (float)KITE_SAMPLER_MAX_DRY, &o->sampling.dry_base);
+    else if (!strcmp(a, "--dry-allowed-length"))
+        ok = model_cli_int(a, v, 0, KITE_SAMPLER_MAX_PENALTY_LAST_N, &o->sampling.dry_allowed_length);
+    else if (!strcmp(a, "--dry-penalty-last-n"))
+        ok = model_cli_int(a, v, 0, KITE_SAMPLER_MAX_PENALTY_LAST_N, &o->sampling.dry_penalty_last_n);
+    else if (!strcmp(a, "--dry-sequence-breaker")) {
+        // llama.cpp: the first one replaces the defaults; "none" means no breakers at all
+        if (!o->dry_breakers_given) o->n_dry_breakers = 0;
+        o->dry_breakers_given = true;
+        if (!strcmp(v, "none")) o->n_dry_breakers = 0;
+        else if (o->n_dry_breakers < MODEL_CLI_MAX_DRY_BREAKERS) o->dry_breakers[o->n_dry_breakers++] = v;
+        else {
+            fprintf(stderr, "kite: %s: at most %d breakers\n", a, MODEL_CLI_MAX_DRY_BREAKERS);
+            ok = false;
+        }
+    }
     else if (!strcmp(a, "-fa") || !strcmp(a, "--flash-attn")) {
         if (!strcmp(v, "on")) o->flash_attn = KITE_FA_ON;
         else if (!strcmp(v, "off")) o->flash_attn = KITE_FA_OFF;
@@ -187,11 +205,12 @@ uint32_t model_cli_file_sampling(model_opts *o, const kite_model *m, const char 
 void model_cli_print_sampling(const char *cmd, const kite_sampler_params *p, uint32_t from_file) {
     fprintf(stderr,
             "%s: sampling: temp %g, top_k %d, top_p %g, min_p %g, repeat_penalty %g, repeat_last_n %d, typical_p %g, "
-            "top_n_sigma %g, xtc_probability %g, xtc_threshold %g, mirostat %d, mirostat_lr %g, mirostat_ent %g; "
-            "from the model file:",
+            "top_n_sigma %g, xtc_probability %g, xtc_threshold %g, mirostat %d, mirostat_lr %g, mirostat_ent %g, "
+            "dry_multiplier %g, dry_base %g, dry_allowed_length %d, dry_penalty_last_n %d; from the model file:",
             cmd, (double)p->temp, p->top_k, (double)p->top_p, (double)p->min_p, (double)p->repeat_penalty,
             p->penalty_last_n, (double)p->typical_p, (double)p->top_n_sigma, (double)p->xtc_probability,
-            (double)p->xtc_threshold, p->mirostat, (double)p->mirostat_eta, (double)p->mirostat_tau);
+            (double)p->xtc_threshold, p->mirostat, (double)p->mirostat_eta, (double)p->mirostat_tau,
+            (double)p->dry_multiplier, (double)p->dry_base, p->dry_allowed_length, p->dry_penalty_last_n);
     for (size_t i = 0; i < sizeof sampling_flags / sizeof sampling_flags[0]; i++)
         if (from_file & sampling_flags[i].bit) fprintf(stderr, " %s", sampling_flags[i].name);
     fprintf(stderr, "%s\n", from_file ? "" : " none");

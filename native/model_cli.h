@@ -10,6 +10,8 @@
 #include "kite.h"
 #include "chat/kite_chat.h"
 
+#define MODEL_CLI_MAX_DRY_BREAKERS 64
+
 typedef struct model_opts {
     const char *model;         // -m: a path, or a URL (http(s)://, hf://); NULL = the built-in default model
     const char *hf_repo;       // -hf OWNER/REPO[:QUANT]: a Hugging Face repository's GGUF
@@ -29,7 +31,13 @@ typedef struct model_opts {
     const char *device;        // --device: the offload backend by name (NULL: the best built in)
     kite_sampler_params sampling; // --temp --top-k --top-p --min-p --repeat-penalty --repeat-last-n --seed
                                   // --typical --top-nsigma --xtc-probability --xtc-threshold
-                                  // --mirostat --mirostat-lr --mirostat-ent
+                                  // --mirostat --mirostat-lr --mirostat-ent --dry-multiplier
+                                  // --dry-base --dry-allowed-length --dry-penalty-last-n
+    // --dry-sequence-breaker S (repeatable; the first one replaces llama.cpp's defaults, "none"
+    // leaves no breaker): dry_breakers_given false keeps the defaults
+    const char *dry_breakers[MODEL_CLI_MAX_DRY_BREAKERS];
+    int32_t n_dry_breakers;
+    bool dry_breakers_given;
     uint32_t sampling_given;   // KITE_SAMPLING_* bits of the sampling flags given (the model's
                                // recommended values fill the others: model_cli_file_sampling)
     bool seed_given;

@@ -374,6 +374,7 @@ static void props(serve_state *s, http_out *o) {
         {"typical_p", s->sampling.typical_p},       {"top_n_sigma", s->sampling.top_n_sigma},
         {"xtc_probability", s->sampling.xtc_probability}, {"xtc_threshold", s->sampling.xtc_threshold},
         {"mirostat_tau", s->sampling.mirostat_tau}, {"mirostat_eta", s->sampling.mirostat_eta},
+        {"dry_multiplier", s->sampling.dry_multiplier}, {"dry_base", s->sampling.dry_base},
     };
     for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) {
         jw_key(&w, more[i].key);
@@ -381,6 +382,10 @@ static void props(serve_state *s, http_out *o) {
     }
     jw_key(&w, "mirostat");
     jw_int(&w, s->sampling.mirostat);
+    jw_key(&w, "dry_allowed_length");
+    jw_int(&w, s->sampling.dry_allowed_length);
+    jw_key(&w, "dry_penalty_last_n");
+    jw_int(&w, s->sampling.dry_penalty_last_n);
     jw_end_object(&w);
     jw_end_object(&w);
     jw_key(&w, "total_slots");

@@ -39,6 +39,8 @@ typedef struct serve_state {
     bool no_thinking;             // --reasoning off: chat prompts open the reply with reasoning off
     int32_t reasoning_budget;     // --reasoning-budget: default of a chat request's (-1 unlimited)
     const char *reasoning_budget_message; // --reasoning-budget-message (NULL: none)
+    const char *const *dry_breakers; // --dry-sequence-breaker: DRY's default breakers (NULL:
+    int32_t n_dry_breakers;          // llama.cpp's "\n" ":" "\"" "*"); a request's replace them
     long long started;            // unix time the server started ("created" of the model)
     bool verbose;                 // log one line per request to stderr
     int n_parallel;               // slots (= the sequences of ms->ctx)

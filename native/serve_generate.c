@@ -27,6 +27,8 @@ typedef struct gen_request {
     int32_t n_predict;
     const char *stop[MAX_STOP];
     int32_t n_stop;
+    const char *dry_breakers[MAX_STOP]; // 'dry_sequence_breakers' (replaces the server's)
+    int32_t n_dry_breakers;             // 0: the server's
     bool logprobs;  // return each token's log-probability ...
     int32_t n_top;  // ... and this many alternatives
     char *prompt; // malloc'd
@@ -314,7 +316,8 @@ static bool parse_sampling(serve_state *s, const json_value *b, gen_request *r, 
     r->sampling = s->sampling;
     r->n_predict = s->n_predict;
     long long seed = -1, n_predict = r->n_predict, top_k = r->sampling.top_k, last_n = r->sampling.penalty_last_n,
-              n = 1, mirostat = r->sampling.mirostat;
+              n = 1, mirostat = r->sampling.mirostat, dry_allowed = r->sampling.dry_allowed_length,
+              dry_last_n = r->sampling.dry_penalty_last_n;
     bool seeded = json_get(b, "seed") && json_get(b, "seed")->type != JSON_NULL;
     if (!opt_float(b, "temperature", 0, KITE_SAMPLER_MAX_TEMP, &r->sampling.temp, err, es) ||
         !opt_float(b, "top_p", 0, 1, &r->sampling.top_p, err, es) ||
@@ -332,6 +335,10 @@ static bool parse_sampling(serve_state *s, const json_value *b, gen_request *r, 
         !opt_int(b, "mirostat", 0, 2, &mirostat, err, es) ||
         !opt_float(b, "mirostat_tau", 0, KITE_SAMPLER_MAX_MIROSTAT_TAU, &r->sampling.mirostat_tau, err, es) ||
         !opt_float(b, "mirostat_eta", 0, 1, &r->sampling.mirostat_eta, err, es) ||
+        !opt_float(b, "dry_multiplier", 0, KITE_SAMPLER_MAX_DRY, &r->sampling.dry_multiplier, err, es) ||
+        !opt_float(b, "dry_base", 0, KITE_SAMPLER_MAX_DRY, &r->sampling.dry_base, err, es) ||
+        !opt_int(b, "dry_allowed_length", 0, KITE_SAMPLER_MAX_PENALTY_LAST_N, &dry_allowed, err, es) ||
+        !opt_int(b, "dry_penalty_last_n", 0, KITE_SAMPLER_MAX_PENALTY_LAST_N, &dry_last_n, err, es) ||
         !opt_int(b, "seed", -1, 4294967295.0, &seed, err, es) ||
         !opt_int(b, "max_tokens", -1, 1 << 24, &n_predict, err, es) ||
         !opt_int(b, "max_completion_tokens", -1, 1 << 24, &n_predict, err, es) ||
@@ -340,6 +347,20 @@ static bool parse_sampling(serve_state *s, const json_value *b, gen_request *r, 
     r->sampling.top_k = (int32_t)top_k;
     r->sampling.penalty_last_n = (int32_t)last_n;
     r->sampling.mirostat = (int32_t)mirostat;
+    r->sampling.dry_allowed_length = (int32_t)dry_allowed;
+    r->sampling.dry_penalty_last_n = (int32_t)dry_last_n;
+    // llama-server: a non-empty array of strings that replaces the default breakers
+    const json_value *brk = json_get(b, "dry_sequence_breakers");
+    if (brk && brk->type != JSON_NULL) {
+        if (brk->type != JSON_ARRAY || brk->len == 0 || brk->len > MAX_STOP) {
+            snprintf(err, es, "'dry_sequence_breakers' must be a non-empty array of at most %d strings", MAX_STOP);
+            return false;
+        }
+        for (const json_value *x = brk->child; x; x = x->next) {
+            if (!chat_request_plain_string(x, "each 'dry_sequence_breakers' entry", err, es)) return false;
+            r->dry_breakers[r->n_dry_breakers++] = x->str;
+        }
+    }
     r->n_predict = (int32_t)n_predict;
     // No seed (or -1): the server's --seed if it got one, else a fresh one per request.
     if (seeded && seed >= 0) r->sampling.seed = (uint32_t)seed;
@@ -980,6 +1001,8 @@ static void run_generation(serve_state *s, http_out *o, gen_request *r, unsigned
     job->gen.sampling = r->sampling;
     job->gen.stop = r->n_stop ? r->stop : NULL;
     job->gen.n_stop = r->n_stop;
+    job->gen.dry_sequence_breakers = r->n_dry_breakers ? r->dry_breakers : s->dry_breakers;
+    job->gen.n_dry_sequence_breakers = r->n_dry_breakers ? r->n_dry_breakers : s->n_dry_breakers;
     job->gen.parse_special = r->fmt != SERVE_OAI_COMPLETION; // chat: the template's markers; native: as llama-server
     job->gen.grammar = r->grammar;
     job->gen.grammar_triggers = r->n_triggers ? r->triggers : NULL;

@@ -92,6 +92,12 @@ typedef struct kw_gen_args {
     int32_t mirostat;
     float mirostat_tau;
     float mirostat_eta;
+    float dry_multiplier;       // kite_sampler_params' dry_* (DRY; multiplier 0: off)
+    float dry_base;
+    int32_t dry_allowed_length;
+    int32_t dry_penalty_last_n;
+    const char *const *dry_breakers; // n_dry_breakers strings (kite_gen_params'
+    int32_t n_dry_breakers;          // dry_sequence_breakers); -1: llama.cpp's defaults
 } kw_gen_args;
 
 // kw_chat_request: an OpenAI chat request (JSON text: messages with tool_calls / tool results,

@@ -66,6 +66,9 @@ static const abi_field gen_fields[] = {
     F(kw_gen_args, xtc_probability, "f32"), F(kw_gen_args, xtc_threshold, "f32"),
     F(kw_gen_args, mirostat, "i32"),       F(kw_gen_args, mirostat_tau, "f32"),
     F(kw_gen_args, mirostat_eta, "f32"),
+    F(kw_gen_args, dry_multiplier, "f32"), F(kw_gen_args, dry_base, "f32"),
+    F(kw_gen_args, dry_allowed_length, "i32"), F(kw_gen_args, dry_penalty_last_n, "i32"),
+    F(kw_gen_args, dry_breakers, P),       F(kw_gen_args, n_dry_breakers, "i32"),
 };
 static const abi_field quant_fields[] = {
     F(kw_quant_args, buf, P),           F(kw_quant_args, len, P),
@@ -117,6 +120,11 @@ EMSCRIPTEN_KEEPALIVE void kw_gen_args_init(kw_gen_args *a) {
         .mirostat = p.sampling.mirostat,
         .mirostat_tau = p.sampling.mirostat_tau,
         .mirostat_eta = p.sampling.mirostat_eta,
+        .dry_multiplier = p.sampling.dry_multiplier,
+        .dry_base = p.sampling.dry_base,
+        .dry_allowed_length = p.sampling.dry_allowed_length,
+        .dry_penalty_last_n = p.sampling.dry_penalty_last_n,
+        .n_dry_breakers = -1,
         .seed = p.sampling.seed,
         .no_bos = p.no_bos,
         .keep_context = p.keep_context,
@@ -183,10 +191,12 @@ EMSCRIPTEN_KEEPALIVE int kw_abi_json(char **out) {
             "},\"defaults\":{\"generate\":{\"n_predict\":%d,\"temp\":%.9g,\"top_k\":%d,\"top_p\":%.9g,\"min_p\":%.9g,"
             "\"repeat_penalty\":%.9g,\"repeat_last_n\":%d,\"seed\":%.0f,\"typical_p\":%.9g,\"top_n_sigma\":%.9g,"
             "\"xtc_probability\":%.9g,\"xtc_threshold\":%.9g,\"mirostat\":%d,\"mirostat_tau\":%.9g,"
-            "\"mirostat_eta\":%.9g},",
+            "\"mirostat_eta\":%.9g,\"dry_multiplier\":%.9g,\"dry_base\":%.9g,\"dry_allowed_length\":%d,"
+            "\"dry_penalty_last_n\":%d},",
             g.n_predict, (double)g.temp, g.top_k, (double)g.top_p, (double)g.min_p, (double)g.repeat_penalty,
             g.repeat_last_n, g.seed, (double)g.typical_p, (double)g.top_n_sigma, (double)g.xtc_probability,
-            (double)g.xtc_threshold, g.mirostat, (double)g.mirostat_tau, (double)g.mirostat_eta);
+            (double)g.xtc_threshold, g.mirostat, (double)g.mirostat_tau, (double)g.mirostat_eta,
+            (double)g.dry_multiplier, (double)g.dry_base, g.dry_allowed_length, g.dry_penalty_last_n);
     kw_quant_args q;
     kw_quant_args_init(&q);
     kite_buf_printf(&b, "\"quantize\":{\"n_threads\":%d,\"allow_requantize\":%d,\"pure\":%d,\"leave_output_tensor\":%d}}}",

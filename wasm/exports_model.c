@@ -271,6 +271,12 @@ static kite_status gen_params(const kw_gen_args *a, kite_gen_params *p, char **f
     p->sampling.mirostat = a->mirostat;
     p->sampling.mirostat_tau = a->mirostat_tau;
     p->sampling.mirostat_eta = a->mirostat_eta;
+    p->sampling.dry_multiplier = a->dry_multiplier;
+    p->sampling.dry_base = a->dry_base;
+    p->sampling.dry_allowed_length = a->dry_allowed_length;
+    p->sampling.dry_penalty_last_n = a->dry_penalty_last_n;
+    p->dry_sequence_breakers = a->n_dry_breakers >= 0 ? a->dry_breakers : NULL;
+    p->n_dry_sequence_breakers = a->n_dry_breakers >= 0 ? a->n_dry_breakers : 0;
     p->sampling.seed = (uint32_t)a->seed;
     // the options not given take the model's recommended values (its warnings: kw_model_facts_json)
     kite_sampling_from_file(kite_model_gguf(a->model->m), (uint32_t)a->sampling_given, &p->sampling, NULL, 0);

@@ -214,6 +214,15 @@ export interface GenerateOptions {
   mirostat?: 0 | 1 | 2;
   mirostatTau?: number;
   mirostatEta?: number;
+  /** DRY, llama.cpp's, right after the penalties: dryMultiplier 0 (off; 0..1e6), dryBase 1.75
+   *  (0..1e6; below 1: off), dryAllowedLength 2 (0..1048576), dryPenaltyLastN 64 (0..1048576;
+   *  0: off); drySequenceBreakers (default "\n", ":", "\"", "*"; [] for none) are matched on
+   *  token text, as llama.cpp does. */
+  dryMultiplier?: number;
+  dryBase?: number;
+  dryAllowedLength?: number;
+  dryPenaltyLastN?: number;
+  drySequenceBreakers?: string[];
   seed?: number;
   /** Generation ends before the first of these (non-empty) strings; the text never shows part of one. */
   stop?: string[];

@@ -124,6 +124,13 @@ export const GENERATE_OPTIONS = {
   mirostat: oneOf(0, 1, 2),
   mirostatTau: num(0, 100),
   mirostatEta: num(0, 1),
+  // DRY (kite_sampler.h: KITE_SAMPLER_MAX_DRY, KITE_SAMPLER_MAX_PENALTY_LAST_N); the breakers
+  // replace llama.cpp's defaults ("\n", ":", "\"", "*"); [] leaves none
+  dryMultiplier: num(0, 1e6),
+  dryBase: num(0, 1e6),
+  dryAllowedLength: int(0, 1 << 20),
+  dryPenaltyLastN: int(0, 1 << 20),
+  drySequenceBreakers: stringArray,
   seed: int(0, 0xffffffff),
   stop: stringArray,
   signal,

@@ -370,6 +370,12 @@ typedef struct kite_gen_params {
     // block: a trigger word written while reasoning does not start it.
     const char *reasoning_start, *reasoning_end, *reasoning_message, *reasoning_prefill;
     int32_t reasoning_budget;
+    // DRY's sequence breakers as text (sampling.dry_breakers is ignored: the start makes them
+    // from these over the model's vocabulary, as llama.cpp does, when DRY is on): NULL gives
+    // llama.cpp's defaults "\n", ":", "\"", "*"; otherwise the n_dry_sequence_breakers strings
+    // (0: none, llama.cpp's --dry-sequence-breaker none).
+    const char *const *dry_sequence_breakers;
+    int32_t n_dry_sequence_breakers;
 } kite_gen_params;
 
 // n_predict -1, llama.cpp's sampling defaults (kite_sampler_default_params), no stop strings.

@@ -113,6 +113,10 @@ void kite__model_repack_stop(kite_model *m);
 // error set when it cannot be built.
 const kite_grammar_vocab *kite__model_grammar_vocab(const kite_model *m);
 
+// The sampler for gen->sampling, with DRY's sequence breakers made from
+// gen->dry_sequence_breakers over v when DRY is on (model/gen_dry.c).
+kite_status kite__gen_sampler_new(const kite_vocab *v, const kite_gen_params *gen, kite_sampler **out);
+
 typedef struct kite_backend kite_backend;
 
 // Most backends one context runs on: the host CPU and one offload backend.

@@ -1,5 +1,5 @@
 // kite_sampler.h - token samplers (greedy, temperature, top-k, top-p, min-p, typical-p,
-// top-n-sigma, XTC, Mirostat 1 and 2, penalties) and stop-string matching for streamed text.
+// top-n-sigma, XTC, Mirostat 1 and 2, penalties, DRY) and stop-string matching for streamed text.
 #ifndef KITE_SAMPLER_H
 #define KITE_SAMPLER_H
 
@@ -26,12 +26,15 @@ extern "C" {
 // KITE_SAMPLER_MAX_MIROSTAT_TAU]; mirostat_eta [0, 1].
 #define KITE_SAMPLER_MAX_TOP_N_SIGMA 100.0
 #define KITE_SAMPLER_MAX_MIROSTAT_TAU 100.0
+// ... and dry_multiplier, dry_base [0, KITE_SAMPLER_MAX_DRY]; dry_allowed_length,
+// dry_penalty_last_n [0, KITE_SAMPLER_MAX_PENALTY_LAST_N].
+#define KITE_SAMPLER_MAX_DRY 1e6
 
 // Sampling parameters. The chain runs in llama.cpp's default order (common_sampler's):
-//   penalties -> top-n-sigma -> top-k -> typical-p -> top-p -> min-p -> XTC -> temperature
+//   penalties -> DRY -> top-n-sigma -> top-k -> typical-p -> top-p -> min-p -> XTC -> temperature
 //   -> draw from the distribution.
 // Mirostat (1 or 2) replaces the whole chain, as in llama.cpp: temperature -> Mirostat, which
-// draws itself; penalties, top-k, top-p, min-p, typical-p, top-n-sigma and XTC are then unused.
+// draws itself; penalties, DRY, top-k, top-p, min-p, typical-p, top-n-sigma and XTC are then unused.
 // The random source is our own MT19937 (32-bit Mersenne Twister, the generator llama.cpp's
 // dist sampler uses) turned into a double in [0,1) the way libstdc++'s generate_canonical
 // does (two draws), so a seed gives the same tokens on every platform and, for the same
@@ -59,12 +62,28 @@ typedef struct kite_sampler_params {
     int32_t mirostat;        // 0: off, 1: Mirostat, 2: Mirostat 2.0
     float mirostat_tau;      // Mirostat target entropy (surprise), >= 0
     float mirostat_eta;      // Mirostat learning rate, >= 0
+    // DRY ("don't repeat yourself"): a token that would extend a sequence of the last
+    // dry_penalty_last_n accepted tokens that already occurs earlier in them, longer than
+    // dry_allowed_length, loses dry_multiplier * dry_base ^ (length - dry_allowed_length)
+    // of its logit; no sequence reaches back across a sequence breaker.
+    float dry_multiplier;       // 0: disabled
+    float dry_base;             // < 1: disabled
+    int32_t dry_allowed_length; // >= 0
+    int32_t dry_penalty_last_n; // 0: disabled; at most KITE_SAMPLER_MAX_PENALTY_LAST_N (no -1,
+                                // as llama.cpp's --dry-penalty-last-n refuses a negative one)
+    // The sequence breakers as token sequences, flat: each is its length n >= 1, then n token
+    // ids (the head token, then the tail tokens that follow it), n_dry_breakers ints in all;
+    // kite_sampler_dry_breakers makes them from text. Copied by kite_sampler_new. NULL: none.
+    const int32_t *dry_breakers;
+    size_t n_dry_breakers;
 } kite_sampler_params;
 
 // llama.cpp's defaults (common_params_sampling): temp 0.8, top_k 40, top_p 0.95, min_p 0.05,
 // penalties off (repeat 1, presence 0, frequency 0) with a window of 64, seed 0xFFFFFFFF;
 // typical_p 1, top_n_sigma -1, xtc_probability 0, xtc_threshold 0.1 (all off), mirostat 0 with
-// tau 5 and eta 0.1.
+// tau 5 and eta 0.1; DRY off (multiplier 0) with base 1.75, allowed length 2, a window of 64
+// and no breakers (llama.cpp's default breakers "\n", ":", "\"", "*" need the vocabulary: see
+// kite_sampler_dry_breakers and KITE_SAMPLER_DRY_DEFAULT_BREAKERS).
 kite_sampler_params kite_sampler_default_params(void);
 
 typedef struct kite_sampler kite_sampler;
@@ -88,6 +107,27 @@ void kite_sampler_accept(kite_sampler *s, int32_t token);
 // Clears the penalty window, reseeds the random sources with the original seed and restarts
 // Mirostat's running estimate (mu = 2 tau).
 void kite_sampler_reset(kite_sampler *s);
+
+// llama.cpp's default DRY sequence breakers, for kite_sampler_dry_breakers.
+#define KITE_SAMPLER_DRY_DEFAULT_BREAKERS {"\n", ":", "\"", "*"}
+
+// Writes token id's text (special tokens rendered; what llama.cpp's detokenize of that one
+// token gives) into buf[0..cap) without a terminator and returns its length, or -(length) when
+// cap is too small.
+typedef int32_t (*kite_token_text_fn)(void *ud, int32_t id, char *buf, int32_t cap);
+// Tokenizes text[0..len) (no BOS/EOS added, special tokens' texts as plain text) into
+// out[0..cap) and returns the token count, or -(count) when cap is too small.
+typedef int32_t (*kite_tokenize_fn)(void *ud, const char *text, int32_t len, int32_t *out, int32_t cap);
+
+// DRY's sequence breakers for the n_strs strings (NULL or empty ones skipped, each cut to 40
+// bytes) over a vocabulary of n_vocab tokens, in kite_sampler_params.dry_breakers's flat form,
+// as llama.cpp prepares them: a token whose text contains a string is a breaker by itself; a
+// token whose text ends with the start of a string is a breaker's head, its tail the (at most
+// 20) tokens of the rest of the string. The vocabulary is reached through the callbacks (the
+// sampler does not depend on the tokenizer). *out (free it) and *n_out are set on success;
+// fails with KITE_ERR_INVALID (a callback failed) or KITE_ERR_NOMEM.
+kite_status kite_sampler_dry_breakers(const char *const *strs, size_t n_strs, int32_t n_vocab, kite_token_text_fn text,
+                                      kite_tokenize_fn tokenize, void *ud, int32_t **out, size_t *n_out);
 
 // ---- stop strings -------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
-// sampler.c - the sampler chain: penalties -> top-n-sigma -> top-k -> typical-p -> top-p ->
+// sampler.c - the sampler chain: penalties -> DRY -> top-n-sigma -> top-k -> typical-p -> top-p ->
 // min-p -> XTC -> temperature -> draw, or temperature -> Mirostat.
 #include "base/internal.h"
 #include "sampler/kite_sampler.h"
+#include "sampler/dry.h"
 #include "sampler/sampler_stages.h"
 
 #include <math.h>
@@ -11,6 +12,7 @@ struct kite_sampler {
     kite__mt19937 rng;     // the draw's (or Mirostat's) random source
     kite__mt19937 rng_xtc; // XTC's own, seeded alike (llama.cpp's XTC sampler has its own)
     float mu;              // Mirostat's running maximum surprise
+    kite__dry *dry;        // NULL: DRY off
     int32_t *window;  // ring of the last penalty_last_n accepted tokens
     int32_t *scratch; // 2 * penalty_last_n ints: distinct ids, then their counts
     float *pen_vals;  // penalty_last_n penalized logits
@@ -27,6 +29,7 @@ kite_sampler_params kite_sampler_default_params(void) {
         .penalty_last_n = 64, .seed = 0xFFFFFFFFu,
         .typical_p = 1.0f, .top_n_sigma = -1.0f, .xtc_probability = 0.0f, .xtc_threshold = 0.1f,
         .mirostat = 0, .mirostat_tau = 5.0f, .mirostat_eta = 0.1f,
+        .dry_multiplier = 0.0f, .dry_base = 1.75f, .dry_allowed_length = 2, .dry_penalty_last_n = 64,
     };
     return p;
 }
@@ -38,6 +41,7 @@ static kite_status check_params(const kite_sampler_params *p) {
         {"frequency_penalty", p->frequency_penalty}, {"typical_p", p->typical_p}, {"top_n_sigma", p->top_n_sigma},
         {"xtc_probability", p->xtc_probability}, {"xtc_threshold", p->xtc_threshold},
         {"mirostat_tau", p->mirostat_tau}, {"mirostat_eta", p->mirostat_eta},
+        {"dry_multiplier", p->dry_multiplier}, {"dry_base", p->dry_base},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (!isfinite(f[i].v)) return kite__fail(KITE_ERR_INVALID, "sampler: %s is not a finite number", f[i].name);
@@ -58,6 +62,12 @@ static kite_status check_params(const kite_sampler_params *p) {
     if (p->penalty_last_n < 0 || p->penalty_last_n > KITE_SAMPLER_MAX_PENALTY_LAST_N)
         return kite__fail(KITE_ERR_INVALID, "sampler: penalty_last_n %d must be in 0..%d", p->penalty_last_n,
                           KITE_SAMPLER_MAX_PENALTY_LAST_N);
+    if (p->dry_penalty_last_n < 0 || p->dry_penalty_last_n > KITE_SAMPLER_MAX_PENALTY_LAST_N)
+        return kite__fail(KITE_ERR_INVALID, "sampler: dry_penalty_last_n %d must be in 0..%d", p->dry_penalty_last_n,
+                          KITE_SAMPLER_MAX_PENALTY_LAST_N);
+    if (p->dry_allowed_length < 0 || p->dry_allowed_length > KITE_SAMPLER_MAX_PENALTY_LAST_N)
+        return kite__fail(KITE_ERR_INVALID, "sampler: dry_allowed_length %d must be in 0..%d", p->dry_allowed_length,
+                          KITE_SAMPLER_MAX_PENALTY_LAST_N);
     return KITE_OK;
 }
 
@@ -76,6 +86,13 @@ kite_status kite_sampler_new(const kite_sampler_params *p, kite_sampler **out) {
             return kite__fail(KITE_ERR_NOMEM, "sampler: out of memory for a window of %d tokens", p->penalty_last_n);
         }
     }
+    kite_status st = kite__dry_new(p, &s->dry);
+    if (st != KITE_OK) {
+        kite_sampler_free(s);
+        return st;
+    }
+    s->p.dry_breakers = NULL; // the copy lives in s->dry
+    s->p.n_dry_breakers = 0;
     kite_sampler_reset(s);
     *out = s;
     return KITE_OK;
@@ -88,6 +105,7 @@ void kite_sampler_free(kite_sampler *s) {
     free(s->pen_vals);
     free(s->cand);
     free(s->tmp);
+    kite__dry_free(s->dry);
     free(s);
 }
 
@@ -96,9 +114,11 @@ void kite_sampler_reset(kite_sampler *s) {
     kite__mt_seed(&s->rng, s->p.seed);
     kite__mt_seed(&s->rng_xtc, s->p.seed);
     s->mu = 2.0f * s->p.mirostat_tau;
+    kite__dry_reset(s->dry);
 }
 
 void kite_sampler_accept(kite_sampler *s, int32_t token) {
+    kite__dry_accept(s->dry, token);
     size_t cap = (size_t)s->p.penalty_last_n;
     if (cap == 0) return;
     s->window[s->head] = token; // the oldest token drops out once the ring is full
@@ -165,8 +185,13 @@ int32_t kite_sampler_sample(kite_sampler *s, const float *logits, int32_t n_voca
     // candidates, unless top-n-sigma needs the whole vocabulary's statistics first. Both are
     // picked straight from the logits (penalized ones swapped in), never building all n.
     bool typical = s->p.typical_p < 1.0f, xtc = s->p.xtc_probability > 0.0f && s->p.xtc_threshold <= 0.5f;
+    // DRY's penalties go onto the whole list, indexed by id (none: the fast paths stay).
+    const int32_t *dry_ids;
+    const float *dry_pens;
+    size_t n_dry = kite__dry_penalties(s->dry, &dry_ids, &dry_pens);
     bool greedy = s->p.temp <= 0.0f && !typical && !xtc;
-    size_t k = greedy                                                                         ? 1
+    size_t k = n_dry                                                                          ? 0
+               : greedy                                                                       ? 1
                : s->p.top_n_sigma <= 0.0f && s->p.top_k > 0 && (size_t)s->p.top_k * 8 < n ? (size_t)s->p.top_k
                                                                                           : 0;
     if (!reserve(s, k ? k : n)) return -1;
@@ -180,6 +205,8 @@ int32_t kite_sampler_sample(kite_sampler *s, const float *logits, int32_t n_voca
         c = all_candidates(s, logits, n);
         for (size_t i = 0; i < n_pen; i++) // the window's tokens, already penalized above
             if (s->scratch[i] >= 0 && s->scratch[i] < n_vocab) c.data[s->scratch[i]].logit = s->pen_vals[i];
+        for (size_t i = 0; i < n_dry; i++)
+            if (dry_ids[i] >= 0 && dry_ids[i] < n_vocab) c.data[dry_ids[i]].logit -= dry_pens[i];
     }
     kite__smp_top_n_sigma(&c, s->p.top_n_sigma);
     kite__smp_top_k(&c, s->p.top_k);

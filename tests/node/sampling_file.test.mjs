@@ -45,9 +45,11 @@ const BAD = withKeys('bad', [
   ['temp', 'f32', NaN], ['top_k', 'f32', 5], ['top_p', 'f32', 1.5], ['min_p', 'f32', 0.25],
   ['penalty_repeat', 'f32', 0], ['penalty_last_n', 'i32', -1], ['mirostat', 'i32', 3], ['xtc_threshold', 'f32', -1],
 ]);
-// the rest of kite run -v's line at llama.cpp's defaults (typical_p .. mirostat_ent)
-const REST = 'typical_p 1, top_n_sigma -1, xtc_probability 0, xtc_threshold 0.1, mirostat 0, mirostat_lr 0.1, mirostat_ent 5';
-const REST_FULL = 'typical_p 1, top_n_sigma -1, xtc_probability 0.5, xtc_threshold 0.25, mirostat 2, mirostat_lr 0.125, mirostat_ent 4.5';
+// the rest of kite run -v's line at llama.cpp's defaults (typical_p .. dry_penalty_last_n; a file
+// recommends no DRY setting)
+const DRY = 'dry_multiplier 0, dry_base 1.75, dry_allowed_length 2, dry_penalty_last_n 64';
+const REST = `typical_p 1, top_n_sigma -1, xtc_probability 0, xtc_threshold 0.1, mirostat 0, mirostat_lr 0.1, mirostat_ent 5, ${DRY}`;
+const REST_FULL = `typical_p 1, top_n_sigma -1, xtc_probability 0.5, xtc_threshold 0.25, mirostat 2, mirostat_lr 0.125, mirostat_ent 4.5, ${DRY}`;
 
 function kite(args, opts = {}) {
   const r = spawnSync(kiteBin(), args, { timeout: T, ...opts });
@@ -70,7 +72,7 @@ test('run -v: the file\'s recommended sampling is the default, a flag given wins
   assert.equal(flags.status, 0, flags.stderr);
   assert.equal(settings(flags.stderr),
     'temp 0.25, top_k 7, top_p 0.75, min_p 0.125, repeat_penalty 1.25, repeat_last_n 0, typical_p 1, top_n_sigma -1, ' +
-    'xtc_probability 0.5, xtc_threshold 0.5, mirostat 0, mirostat_lr 0.25, mirostat_ent 4.5; ' +
+    `xtc_probability 0.5, xtc_threshold 0.5, mirostat 0, mirostat_lr 0.25, mirostat_ent 4.5, ${DRY}; ` +
     'from the model file: top_p min_p repeat_penalty xtc_probability mirostat_ent');
   const plain = kite(['run', '-m', STORIES, '-p', 'Once', '-n', '1', '--no-stats', '-v']);
   assert.equal(settings(plain.stderr),

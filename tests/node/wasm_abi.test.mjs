@@ -91,6 +91,10 @@ test('the generation defaults are the ones index.d.ts documents', async () => {
   assert.equal(doc('mirostat'), g.mirostat);
   assert.equal(doc('mirostatTau'), g.mirostat_tau);
   assert.equal(Math.fround(doc('mirostatEta')), Math.fround(g.mirostat_eta));
+  assert.equal(doc('dryMultiplier'), g.dry_multiplier);
+  assert.equal(Math.fround(doc('dryBase')), Math.fround(g.dry_base));
+  assert.equal(doc('dryAllowedLength'), g.dry_allowed_length);
+  assert.equal(doc('dryPenaltyLastN'), g.dry_penalty_last_n);
   assert.match(dts, /-1 \(default\): until end of text/);
   assert.equal(g.n_predict, -1);
 });

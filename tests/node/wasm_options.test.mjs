@@ -60,6 +60,8 @@ test('bad generate/chat/tokenize options and prompts with NUL are refused before
       ['stop', 'x'], ['stop', [1]], ['stop', ['']], ['noBos', 1], ['signal', 'x'], ['maxToken', 5],
       ['typicalP', 1.5], ['typicalP', NaN], ['topNSigma', -2], ['xtcProbability', 2], ['xtcThreshold', -0.1],
       ['mirostat', 3], ['mirostat', 1.5], ['mirostat', '1'], ['mirostatTau', -1], ['mirostatEta', 2],
+      ['dryMultiplier', -1], ['dryMultiplier', NaN], ['dryBase', 1e7], ['dryAllowedLength', -1], ['dryAllowedLength', 1.5],
+      ['dryPenaltyLastN', 2 ** 20 + 1], ['drySequenceBreakers', 'x'], ['drySequenceBreakers', ['']],
     ];
     for (const [name, v] of bad) {
       assert.throws(() => m.generate('x', { [name]: v }), isOptionError(name), `generate ${name}=${v}`);
@@ -74,7 +76,9 @@ test('bad generate/chat/tokenize options and prompts with NUL are refused before
     for (const o of [{ temperature: 0, topP: 1, minP: 0, topK: 0, maxTokens: -1, seed: 0xffffffff, repeatPenalty: 1 },
       { temperature: 0, topP: 0, minP: 1, maxTokens: 1, seed: 0, stop: ['\n'] },
       { typicalP: 0, topNSigma: 100, xtcProbability: 1, xtcThreshold: 0, mirostatTau: 0, mirostatEta: 1 },
-      { typicalP: 1, topNSigma: -1, xtcProbability: 0, xtcThreshold: 1, mirostat: 2, mirostatTau: 100, mirostatEta: 0 }])
+      { typicalP: 1, topNSigma: -1, xtcProbability: 0, xtcThreshold: 1, mirostat: 2, mirostatTau: 100, mirostatEta: 0 },
+      { dryMultiplier: 1e6, dryBase: 1e6, dryAllowedLength: 0, dryPenaltyLastN: 2 ** 20, drySequenceBreakers: [] },
+      { dryMultiplier: 0.5, dryBase: 0, dryAllowedLength: 2 ** 20, dryPenaltyLastN: 0, drySequenceBreakers: ['a', '\n'] }])
       await m.generate('Once upon a time', { ...o, maxTokens: 2 }).text();
     assert.equal(await m.generate('Once upon a time', { maxTokens: 8, temperature: 0 }).text(), ok);
   } finally {

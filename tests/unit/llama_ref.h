@@ -120,14 +120,46 @@ static inline bool llref_sampler_has(const llref_sampler_api *a, const kite_samp
            (p->top_n_sigma <= 0.0f || a->top_n_sigma);
 }
 
+// llama.cpp's DRY sampler and the vocabulary calls that prepare its breakers (llama_vocab_*,
+// llama_tokenize, llama_detokenize).
+typedef struct llref_dry_api {
+    void *(*dry)(const void *vocab, float multiplier, float base, int32_t allowed_length, int32_t last_n,
+                 const char **breakers, size_t n_breakers);
+    int32_t (*n_tokens)(const void *vocab);
+    int32_t (*tokenize)(const void *vocab, const char *text, int32_t len, int32_t *out, int32_t cap, bool add_special,
+                        bool parse_special);
+    int32_t (*detokenize)(const void *vocab, const int32_t *toks, int32_t n, char *text, int32_t cap,
+                          bool remove_special, bool unparse_special);
+} llref_dry_api;
+
+// Looks the DRY functions up in libllama (h from llama_ref_open); false if one is missing.
+static inline bool llref_dry_load(void *h, llref_dry_api *d) {
+    *(void **)&d->dry = llama_lib_sym(h, "llama_sampler_init_dry");
+    *(void **)&d->n_tokens = llama_lib_sym(h, "llama_vocab_n_tokens");
+    *(void **)&d->tokenize = llama_lib_sym(h, "llama_tokenize");
+    *(void **)&d->detokenize = llama_lib_sym(h, "llama_detokenize");
+    return d->dry && d->n_tokens && d->tokenize && d->detokenize;
+}
+
+static inline void *llref_sampler_chain_with(const llref_sampler_api *a, const kite_sampler_params *p, int n_vocab,
+                                             void *after_penalties);
+
 // llama.cpp's sampler chain for kite's parameters p (free with a->free_): common_sampler_init's
 // default order (penalties, top-n-sigma, top-k, typical, top-p, min-p, XTC, temp_ext with no
 // dynamic range, dist; min_keep 0), or for Mirostat its temp + mirostat(_v2) with m = 100.
 // Check llref_sampler_has first; an optional sampler the library lacks is left out (it is off
 // then).
 static inline void *llref_sampler_chain(const llref_sampler_api *a, const kite_sampler_params *p, int n_vocab) {
+    return llref_sampler_chain_with(a, p, n_vocab, NULL);
+}
+
+// The same chain with the sampler after_penalties (the chain takes it; NULL: none) right after
+// the penalties, where common_sampler_init puts DRY.
+static inline void *llref_sampler_chain_with(const llref_sampler_api *a, const kite_sampler_params *p, int n_vocab,
+                                             void *after_penalties) {
     void *c = a->chain_init((llref_chain_params){true});
     if (p->mirostat) {
+        if (after_penalties) a->free_(after_penalties); // llama.cpp's Mirostat chain has no penalties
         a->chain_add(c, a->temp(p->temp));
         a->chain_add(c, p->mirostat == 1 ? a->mirostat(n_vocab, p->seed, p->mirostat_tau, p->mirostat_eta, 100)
                                          : a->mirostat_v2(p->seed, p->mirostat_tau, p->mirostat_eta));
@@ -135,6 +167,7 @@ static inline void *llref_sampler_chain(const llref_sampler_api *a, const kite_s
     }
     a->chain_add(c, a->penalties(n_vocab, p->penalty_last_n, p->repeat_penalty, p->frequency_penalty,
                                  p->presence_penalty));
+    if (after_penalties) a->chain_add(c, after_penalties);
     if (a->top_n_sigma) a->chain_add(c, a->top_n_sigma(p->top_n_sigma));
     a->chain_add(c, a->top_k(p->top_k));
     if (a->typical) a->chain_add(c, a->typical(p->typical_p, 0));

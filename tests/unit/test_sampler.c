@@ -9,6 +9,7 @@
 #include "check.h"
 #include "kite.h"
 #include "llama_ref.h"
+#include "sampler/dry.h"
 #include "sampler/sampler_stages.h"
 
 static kite_sampler_params with_settings(const char *settings);
@@ -274,6 +275,10 @@ static kite_sampler_params with_settings(const char *settings) {
         {"mirostat", NULL, &p.mirostat},
         {"mirostat_tau", &p.mirostat_tau, NULL},
         {"mirostat_eta", &p.mirostat_eta, NULL},
+        {"dry_multiplier", &p.dry_multiplier, NULL},
+        {"dry_base", &p.dry_base, NULL},
+        {"dry_allowed_length", NULL, &p.dry_allowed_length},
+        {"dry_penalty_last_n", NULL, &p.dry_penalty_last_n},
     };
     char name[32];
     double v;
@@ -318,6 +323,224 @@ static void test_adaptive_against_llama(const llref_sampler_api *a) {
         compare_chain(a, cases[i].settings, with_settings(cases[i].settings), cases[i].n_vocab, cases[i].n_steps);
 }
 
+// ---- DRY against llama.cpp on a real vocabulary ----------------------------------------------
+
+typedef struct dry_vocab {
+    const llref_dry_api *d;
+    const void *v;
+} dry_vocab;
+
+// The vocabulary callbacks of kite_sampler_dry_breakers through libllama's own vocabulary (so
+// the comparison is of DRY, not of the tokenizers; Kite's tokenizer has its own tests).
+static int32_t dry_text(void *ud, int32_t id, char *buf, int32_t cap) {
+    const dry_vocab *x = ud;
+    return x->d->detokenize(x->v, &id, 1, buf, cap, false, true);
+}
+
+static int32_t dry_tokenize(void *ud, const char *text, int32_t len, int32_t *out, int32_t cap) {
+    const dry_vocab *x = ud;
+    return x->d->tokenize(x->v, text, len, out, cap, false, false);
+}
+
+// Accepts the prompt, then samples n_steps tokens with llama.cpp's chain (DRY after the
+// penalties) and kite's from the same logits: random ones with the prompt's tokens raised by
+// boost, so the draws repeat the prompt's sequences. Requires the same token every step, DRY's
+// logits bit for bit the same as llama.cpp's dry sampler alone gives, and that DRY changed some
+// token (a Kite sampler without DRY runs alongside). Returns the tokens
+// (n_steps, free them).
+static int32_t *compare_dry(const llref_sampler_api *a, const dry_vocab *x, const char *what, kite_sampler_params p,
+                            const char **breakers, size_t n_breakers, const int32_t *prompt, int n_prompt,
+                            float boost, int n_steps) {
+    int n_vocab = x->d->n_tokens(x->v);
+    int32_t *flat = NULL;
+    size_t n_flat = 0;
+    CHECK(kite_sampler_dry_breakers(breakers, n_breakers, n_vocab, dry_text, dry_tokenize, (void *)x, &flat,
+                                    &n_flat) == KITE_OK,
+          "%s: kite_sampler_dry_breakers: %s", what, kite_last_error());
+    p.dry_breakers = flat;
+    p.n_dry_breakers = n_flat;
+    kite_sampler_params p0 = p;
+    p0.dry_multiplier = 0.0f;
+    kite_sampler *s = NULL, *s0 = NULL;
+    CHECK(kite_sampler_new(&p, &s) == KITE_OK && kite_sampler_new(&p0, &s0) == KITE_OK, "%s: %s", what,
+          kite_last_error());
+    void *ref = llref_sampler_chain_with(a, &p, n_vocab,
+                                         x->d->dry(x->v, p.dry_multiplier, p.dry_base, p.dry_allowed_length,
+                                                   p.dry_penalty_last_n, breakers, n_breakers));
+    void *ref_dry = a->chain_init((llref_chain_params){true});
+    a->chain_add(ref_dry, x->d->dry(x->v, p.dry_multiplier, p.dry_base, p.dry_allowed_length, p.dry_penalty_last_n,
+                                    breakers, n_breakers));
+    p.dry_breakers = flat;
+    kite__dry *kd = NULL;
+    CHECK(kite__dry_new(&p, &kd) == KITE_OK && kd, "%s: kite__dry_new: %s", what, kite_last_error());
+    free(flat); // kite_sampler_new and kite__dry_new copied it
+    float *logits = malloc((size_t)n_vocab * sizeof *logits), *dry_logits = malloc((size_t)n_vocab * sizeof *logits);
+    llref_token_data *cur = malloc((size_t)n_vocab * sizeof *cur);
+    int32_t *out = calloc((size_t)n_steps, sizeof *out);
+    for (int i = 0; s && s0 && i < n_prompt; i++) {
+        kite__dry_accept(kd, prompt[i]);
+        a->accept(ref_dry, prompt[i]);
+        a->accept(ref, prompt[i]);
+        kite_sampler_accept(s, prompt[i]);
+        kite_sampler_accept(s0, prompt[i]);
+    }
+    int mismatches = 0, changed = 0, logit_diffs = 0, penalized = 0;
+    lcg_state = 777u + (uint32_t)n_steps;
+    for (int step = 0; s && s0 && step < n_steps; step++) {
+        // distinct logits: llama.cpp orders tied candidates in no defined way
+        for (int i = 0; i < n_vocab; i++) logits[i] = (float)i;
+        for (int i = n_vocab - 1; i > 0; i--) {
+            int j = (int)((next_logit() / 12.0f + 0.5f) * (float)(i + 1));
+            float t = logits[i];
+            logits[i] = logits[j < i ? j : i];
+            logits[j < i ? j : i] = t;
+        }
+        for (int i = 0; i < n_vocab; i++) logits[i] = logits[i] / (float)n_vocab * 12.0f - 6.0f;
+        for (int i = 0; i < n_prompt; i++) // once per token (the raw values are at most 6)
+            if (logits[prompt[i]] <= 6.0f) logits[prompt[i]] = boost + logits[prompt[i]] * 0.1f;
+        // DRY alone: llama.cpp's logits against kite's penalties
+        for (int i = 0; i < n_vocab; i++) cur[i] = (llref_token_data){i, logits[i], 0.0f};
+        llref_token_data_array arr = {cur, (size_t)n_vocab, -1, false};
+        a->apply(ref_dry, &arr);
+        memcpy(dry_logits, logits, (size_t)n_vocab * sizeof *logits);
+        const int32_t *ids;
+        const float *pens;
+        size_t n_pen = kite__dry_penalties(kd, &ids, &pens);
+        for (size_t i = 0; i < n_pen; i++) dry_logits[ids[i]] -= pens[i];
+        penalized += (int)n_pen;
+        for (int i = 0; i < n_vocab; i++) {
+            bool same = cur[i].id == i && memcmp(&cur[i].logit, &dry_logits[i], sizeof(float)) == 0;
+            if (!same && logit_diffs++ < 3)
+                fprintf(stderr, "%s: step %d: token %d: kite %.9g, llama.cpp %.9g\n", what, step, i, dry_logits[i],
+                        cur[i].logit);
+        }
+        for (int i = 0; i < n_vocab; i++) cur[i] = (llref_token_data){i, logits[i], 0.0f};
+        arr = (llref_token_data_array){cur, (size_t)n_vocab, -1, false};
+        a->apply(ref, &arr);
+        int want = arr.selected >= 0 ? arr.data[arr.selected].id : -1;
+        int got = kite_sampler_sample(s, logits, n_vocab), without = kite_sampler_sample(s0, logits, n_vocab);
+        if (got != want && mismatches++ < 3) fprintf(stderr, "%s: step %d: kite %d, llama.cpp %d\n", what, step, got, want);
+        changed += without != want;
+        out[step] = want;
+        kite__dry_accept(kd, want);
+        a->accept(ref_dry, want);
+        a->accept(ref, want);
+        kite_sampler_accept(s, want);
+        kite_sampler_accept(s0, want);
+    }
+    CHECK(mismatches == 0, "%s: %d of %d tokens differ from llama.cpp", what, mismatches, n_steps);
+    CHECK(logit_diffs == 0 && penalized > 0, "%s: %d logits after DRY differ from llama.cpp's (%d penalized)", what,
+          logit_diffs, penalized);
+    CHECK(changed > 0, "%s: DRY changed no token: the case tests nothing", what);
+    printf("dry '%s': %d steps, %d tokens changed by DRY, %d penalties, %zu breaker ints\n", what, n_steps, changed,
+           penalized, n_flat);
+    free(logits);
+    free(dry_logits);
+    kite__dry_free(kd);
+    a->free_(ref_dry);
+    free(cur);
+    kite_sampler_free(s);
+    kite_sampler_free(s0);
+    a->free_(ref);
+    return out;
+}
+
+// Kite's vocabulary callbacks, as the generation start (model/gen_dry.c) passes them.
+static int32_t kite_text(void *ud, int32_t id, char *buf, int32_t cap) {
+    return kite_detokenize(ud, &id, 1, buf, cap, false, true);
+}
+
+static int32_t kite_tok(void *ud, const char *text, int32_t len, int32_t *out, int32_t cap) {
+    int32_t n = 0;
+    kite_status st = kite_tokenize(ud, text, (size_t)len, false, false, out, cap, &n);
+    return st == KITE_OK ? n : n > cap ? -n : INT32_MIN;
+}
+
+// The breakers made through Kite's own tokenizer equal those made through libllama's vocabulary
+// (llama.cpp's defaults and strings that overlap token ends, so tails get tokenized).
+static void compare_dry_breakers(const llref_dry_api *d, const llref_model_api *m, const char *file) {
+    char path[2048], rel[256];
+    snprintf(rel, sizeof rel, "../vocab/%s", file);
+    snprintf(path, sizeof path, "%s/%s", check_models_dir(), rel);
+    size_t len = 0;
+    unsigned char *buf = check_read_model(rel, &len);
+    if (!buf) return;
+    kite_gguf *gg = NULL;
+    kite_vocab *v = NULL;
+    CHECK(kite_gguf_parse(buf, len, &gg) == KITE_OK && kite_vocab_load(gg, &v) == KITE_OK, "%s: %s", file,
+          kite_last_error());
+    void *model = llref_vocab_model(m, path);
+    if (v && model) {
+        dry_vocab x = {d, m->get_vocab(model)};
+        const char *strs[] = {"\n", ":", "\"", "*", "ing the", " sat on", "ion:", "é日本"};
+        size_t n_strs = sizeof strs / sizeof strs[0];
+        int32_t *want = NULL, *got = NULL;
+        size_t n_want = 0, n_got = 0;
+        CHECK(kite_sampler_dry_breakers(strs, n_strs, d->n_tokens(x.v), dry_text, dry_tokenize, &x, &want, &n_want) ==
+                      KITE_OK &&
+                  kite_sampler_dry_breakers(strs, n_strs, kite_vocab_n_tokens(v), kite_text, kite_tok, v, &got,
+                                            &n_got) == KITE_OK,
+              "%s: %s", file, kite_last_error());
+        size_t at = 0;
+        while (at < n_want && at < n_got && want[at] == got[at]) at++;
+        CHECK(n_want > 100 && n_got == n_want && at == n_want,
+              "%s: kite's DRY breakers differ from those through libllama at int %zu (%zu vs %zu ints)", file, at,
+              n_got, n_want);
+        printf("dry breakers through kite's tokenizer, %s: %zu ints, the same\n", file, n_got);
+        free(want);
+        free(got);
+    }
+    if (model) m->free_model(model);
+    kite_vocab_free(v);
+    kite_gguf_free(gg);
+    free(buf);
+}
+
+static void test_dry_against_llama(void *h, const llref_sampler_api *a) {
+    llref_model_api m;
+    llref_dry_api d;
+    if (!llref_dry_load(h, &d) || !llref_model_load(h, &m)) {
+        fprintf(stderr, "test_sampler: skipped DRY: this libllama lacks llama_sampler_init_dry or a vocab call\n");
+        return;
+    }
+    char path[2048];
+    snprintf(path, sizeof path, "%s/../vocab/ggml-vocab-llama-spm.gguf", check_models_dir());
+    size_t len;
+    unsigned char *file = check_read_model("../vocab/ggml-vocab-llama-spm.gguf", &len); // missing: skipped
+    if (!file) return;
+    free(file);
+    void *model = llref_vocab_model(&m, path);
+    if (!model) return;
+    dry_vocab x = {&d, m.get_vocab(model)};
+    static const char text[] = "Once: the cat sat on the mat and the dog sat on the mat,\nand \"the cat sat on the "
+                               "mat\" * and the dog sat on the";
+    int32_t prompt[256];
+    int n_prompt = d.tokenize(x.v, text, (int32_t)strlen(text), prompt, 256, true, false);
+    CHECK(n_prompt > 20, "tokenizing the DRY prompt gave %d", n_prompt);
+    const char *defaults[] = KITE_SAMPLER_DRY_DEFAULT_BREAKERS;
+    const char *custom[] = {"at on", " sat on the", "\n", "", "and \"the"}; // overlaps; "" is skipped
+    kite_sampler_params p = with_settings("dry_multiplier=0.8");
+    int32_t *with = compare_dry(a, &x, "defaults + DRY 0.8", p, defaults, 4, prompt, n_prompt, 8.0f, 150);
+    int32_t *none = compare_dry(a, &x, "defaults + DRY 0.8, no breakers", p, NULL, 0, prompt, n_prompt, 8.0f, 150);
+    CHECK(memcmp(with, none, 150 * sizeof *with) != 0, "DRY's breakers changed no token");
+    free(with);
+    free(none);
+    p = with_settings("dry_multiplier=2 dry_base=1.1 dry_allowed_length=1 dry_penalty_last_n=32 repeat_penalty=1.2");
+    free(compare_dry(a, &x, "DRY window 32, allowed 1", p, custom, 5, prompt, n_prompt, 8.0f, 150));
+    p = with_settings("temp=0 dry_multiplier=0.5 dry_penalty_last_n=300 top_k=0 min_p=0.1");
+    free(compare_dry(a, &x, "greedy + DRY, custom breakers", p, custom, 5, prompt, n_prompt, 8.0f, 150));
+    p = with_settings("dry_multiplier=1 dry_base=1 dry_allowed_length=0 typical_p=0.9 xtc_probability=0.5");
+    free(compare_dry(a, &x, "DRY base 1, allowed 0 + typical + XTC", p, defaults, 4, prompt, n_prompt, 8.0f, 100));
+    // a long repeat: base 3's exponent stops at log(FLT_MAX) / log(3) = 80
+    int32_t loop[200];
+    for (int i = 0; i < 200; i++) loop[i] = prompt[3 + i % 7];
+    p = with_settings("dry_multiplier=0.5 dry_base=3 dry_allowed_length=3 dry_penalty_last_n=256 top_k=0 min_p=0");
+    free(compare_dry(a, &x, "DRY exponent clamp", p, defaults, 4, loop, 200, 8.0f, 60));
+    m.free_model(model);
+    static const char *vocabs[] = {"ggml-vocab-llama-spm.gguf", "ggml-vocab-qwen2.gguf", "ggml-vocab-phi-3.gguf"};
+    for (size_t i = 0; i < sizeof vocabs / sizeof vocabs[0]; i++) compare_dry_breakers(&d, &m, vocabs[i]);
+}
+
 static void test_against_llama(void) {
     int ci_fail;
     void *h = llama_ref_open(&ci_fail);
@@ -350,6 +573,7 @@ static void test_against_llama(void) {
         p.repeat_penalty = 3.0f;
         compare_chain(&a, "greedy + penalties", p, 50, 200);
         test_adaptive_against_llama(&a);
+        test_dry_against_llama(h, &a);
     }
     dlclose(h);
 }
@@ -469,12 +693,72 @@ static void test_stop_match(void) {
     CHECK(r.n_release == 3 && !r.stopped, "no stop strings");
 }
 
+// ---- DRY's breakers from text, and its parameter checks ------------------------------------
+
+static const char *const toy_vocab[] = {"a", "ab", "b:", "zb:x", "b"};
+
+static int32_t toy_text(void *ud, int32_t id, char *buf, int32_t cap) {
+    (void)ud;
+    int32_t n = (int32_t)strlen(toy_vocab[id]);
+    if (n > cap) return -n;
+    memcpy(buf, toy_vocab[id], (size_t)n);
+    return n;
+}
+
+// One token per byte: 'x' is 5, ':' is 6, anything else 7.
+static int32_t toy_tokenize(void *ud, const char *text, int32_t len, int32_t *out, int32_t cap) {
+    (void)ud;
+    if (len > cap) return -len;
+    for (int32_t i = 0; i < len; i++) out[i] = text[i] == 'x' ? 5 : text[i] == ':' ? 6 : 7;
+    return len;
+}
+
+static void test_dry_breakers_and_params(void) {
+    // llama.cpp's rule for the breaker "b:x": "zb:x" contains it (a breaker alone); "ab", "b:"
+    // and "b" end with its start "b", "b:", "b" (heads, the rest ":x", "x", ":x" tokenized as
+    // the tails); "a" has no part of it. "" is skipped.
+    const char *strs[] = {"b:x", ""};
+    int32_t *flat = NULL;
+    size_t n = 0;
+    CHECK(kite_sampler_dry_breakers(strs, 2, 5, toy_text, toy_tokenize, NULL, &flat, &n) == KITE_OK, "%s",
+          kite_last_error());
+    static const int32_t want[] = {3, 1, 6, 5, 2, 2, 5, 1, 3, 3, 4, 6, 5};
+    CHECK(flat && n == sizeof want / sizeof want[0] && !memcmp(flat, want, sizeof want), "toy breakers: %zu ints", n);
+    free(flat);
+    kite_sampler_params p = kite_sampler_default_params();
+    p.dry_multiplier = 1.0f;
+    static const int32_t bad[][3] = {{0, 1, 1}, {3, 1, 1}, {-1, 1, 1}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        kite_sampler *s = NULL;
+        p.dry_breakers = bad[i];
+        p.n_dry_breakers = 3;
+        CHECK(kite_sampler_new(&p, &s) == KITE_ERR_INVALID && !s && strstr(kite_last_error(), "dry_breakers"),
+              "malformed breakers %zu: %s", i, kite_last_error());
+    }
+    p.dry_breakers = NULL;
+    const struct { const char *what; float mult, base; int32_t allowed, last_n; } refused[] = {
+        {"dry_multiplier", NAN, 1.75f, 2, 64}, {"dry_base", 1.0f, INFINITY, 2, 64},
+        {"dry_allowed_length", 1.0f, 1.75f, -1, 64}, {"dry_penalty_last_n", 1.0f, 1.75f, 2, -1},
+        {"dry_penalty_last_n", 1.0f, 1.75f, 2, KITE_SAMPLER_MAX_PENALTY_LAST_N + 1},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        kite_sampler *s = NULL;
+        p.dry_multiplier = refused[i].mult;
+        p.dry_base = refused[i].base;
+        p.dry_allowed_length = refused[i].allowed;
+        p.dry_penalty_last_n = refused[i].last_n;
+        CHECK(kite_sampler_new(&p, &s) == KITE_ERR_INVALID && !s && strstr(kite_last_error(), refused[i].what),
+              "%s refused: %s", refused[i].what, kite_last_error());
+    }
+}
+
 int main(void) {
     test_llama_expectations();
     test_sampler_queues();
     test_mt19937();
     test_greedy_and_seed();
     test_stop_match();
+    test_dry_breakers_and_params();
     test_against_llama();
     return check_done("test_sampler");
 }

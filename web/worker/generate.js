@@ -59,6 +59,8 @@ export async function runGenerate(prompt, o, { trigger = null, toolReply = 0, re
   const stops = (o.stop || []).map(String);
   const sp = stops.map(cstr);
   const arr = addr(M._kw_alloc(abi.pointerSize * Math.max(1, sp.length)));
+  const bp = (o.drySequenceBreakers || []).map((b) => cstr(String(b))); // none given: llama.cpp's defaults
+  const barr = addr(M._kw_alloc(abi.pointerSize * Math.max(1, bp.length)));
   const g = o.grammar !== undefined ? cstr(o.grammar) : 0;
   const js = o.jsonSchema !== undefined ? cstr(typeof o.jsonSchema === 'string' ? o.jsonSchema : JSON.stringify(o.jsonSchema)) : 0;
   const tr = trigger !== null ? cstr(trigger) : 0;
@@ -66,6 +68,7 @@ export async function runGenerate(prompt, o, { trigger = null, toolReply = 0, re
   const a = struct('kw_gen_args');
   try {
     sp.forEach((s, i) => setPtr(arr + abi.pointerSize * i, s));
+    bp.forEach((s, i) => setPtr(barr + abi.pointerSize * i, s));
     current.decoder = new TextDecoder('utf-8');
     current.held = ''; // text not sent yet (onPiece)
     current.posted = 0;
@@ -83,6 +86,8 @@ export async function runGenerate(prompt, o, { trigger = null, toolReply = 0, re
     for (const [field, bit] of Object.entries(abi.samplingBits)) if (sampling[field] !== undefined) given |= bit;
     a.set({
       model, prompt: p, stops: arr, n_stop: sp.length,
+      dry_multiplier: o.dryMultiplier, dry_base: o.dryBase, dry_allowed_length: o.dryAllowedLength,
+      dry_penalty_last_n: o.dryPenaltyLastN, dry_breakers: barr, n_dry_breakers: o.drySequenceBreakers ? bp.length : -1,
       n_predict: o.maxTokens, ...sampling, sampling_given: given, seed: o.seed,
       no_bos: o.noBos ? 1 : 0, keep_context: o.keepContext ? 1 : 0, parse_special: o.parseSpecial ? 1 : 0,
       reuse_prefix: o.cachePrompt === false ? 0 : 1,
@@ -106,6 +111,8 @@ export async function runGenerate(prompt, o, { trigger = null, toolReply = 0, re
     M._kw_free(p);
     sp.forEach((s) => M._kw_free(s));
     M._kw_free(arr);
+    bp.forEach((s) => M._kw_free(s));
+    M._kw_free(barr);
     if (g) M._kw_free(g);
     if (js) M._kw_free(js);
     if (tr) M._kw_free(tr);
