@@ -13,6 +13,7 @@ packages=(
   clang-19 lld-19 llvm-19                       # wasm relaxed-SIMD builds (emcc through clang-19)
   wasi-libc libclang-rt-14-dev-wasm32           # WASI build
   chromium                                      # browser tests (Debian's build, never a download)
+  git python3-numpy python3-yaml                # llama.cpp's gguf-py (from node-llama-cpp's source bundle): the convert identity reference
 )
 # Node 20+ with npm: Debian's nodejs only where the machine has no node of its own (Debian's
 # npm package conflicts with a node that ships its own npm).
@@ -50,6 +51,13 @@ if [ ! -d node_modules/node-llama-cpp ] || [ package-lock.json -nt node_modules/
   # npm install does (same pinned versions, the missing optional packages skipped).
   npm ci --no-audit --no-fund --loglevel=error 2>/dev/null \
     || npm install --no-audit --no-fund --no-save --loglevel=error
+fi
+# llama.cpp's source from the bundle node-llama-cpp ships (its pinned release), in the place
+# bench/build_llama_cpp.sh clones it to: the tests run its gguf-py (convert_identity.test.mjs).
+if [ ! -d build/llama.cpp-src/.git ] && [ -f node_modules/node-llama-cpp/llama/gitRelease.bundle ]; then
+  echo "setup: llama.cpp source from node-llama-cpp's bundle into build/llama.cpp-src"
+  rm -rf build/llama.cpp-src && mkdir -p build
+  git clone --quiet node_modules/node-llama-cpp/llama/gitRelease.bundle build/llama.cpp-src 2>/dev/null
 fi
 # The wasm64 system libraries for the memory64 build (wasm-st64): Debian ships none, so emcc
 # builds them once into build/emcache-wasm64 (docs/TOOLCHAIN.md; ~8 min on 2 cores).

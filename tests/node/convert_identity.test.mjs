@@ -3,8 +3,8 @@
 // as llama.cpp's converter does: each folder's keys are compared with what llama.cpp's own
 // gguf-py code (Metadata.load + prepare_metadata, run by llama_metadata.py) writes for the same
 // folder and tensors. That needs python3 with numpy and yaml and llama.cpp's gguf-py
-// (KITE_LLAMA_CPP, build/llama.cpp-src beside /work/main, or /tmp/llama.cpp); the live cases
-// are skipped without them. The size labels below were also printed by llama_metadata.py
+// (KITE_LLAMA_CPP, or build/llama.cpp-src: scripts/setup.sh installs both); the live cases
+// are skipped without them, and fail in CI (CI=true). The size labels below were also printed by llama_metadata.py
 // (pinned llama.cpp), so they are checked even without python.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,14 +20,17 @@ const tmp = mkdtempSync(join(tmpdir(), 'kite-identity-'));
 if (!process.env.KITE_KEEP_TMP) process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 
 // gguf-py of llama.cpp's pinned source, and a python3 that has numpy and yaml.
-const GGUF_PY = [process.env.KITE_LLAMA_CPP, join(repoRoot, 'build/llama.cpp-src'), '/work/main/build/llama.cpp-src', '/tmp/llama.cpp']
+// (scripts/setup.sh clones it into build/llama.cpp-src; KITE_LLAMA_CPP names another clone)
+const GGUF_PY = [process.env.KITE_LLAMA_CPP, join(repoRoot, 'build/llama.cpp-src')]
   .filter(Boolean)
   .map((d) => join(d, 'gguf-py'))
   .find((d) => existsSync(join(d, 'gguf/metadata.py')));
 const PYTHON = ['/usr/bin/python3', 'python3'].find(
   (p) => spawnSync(p, ['-c', 'import numpy, yaml'], { stdio: 'ignore' }).status === 0,
 );
-const noRef = !GGUF_PY || !PYTHON ? 'needs python3 with numpy + yaml and llama.cpp\'s gguf-py' : false;
+const noRef = !GGUF_PY || !PYTHON ? 'needs python3 with numpy + yaml and llama.cpp\'s gguf-py (scripts/setup.sh)' : false;
+// In CI the reference is part of the set-up: its absence fails instead of skipping 15 cases.
+if (noRef && process.env.CI === 'true') throw new Error(`convert_identity: ${noRef}`);
 
 // llama.cpp's identity keys for each job [folder, [[tensor name, ne]...], model name or null], by one
 // python run (importing gguf-py takes seconds).
