@@ -222,9 +222,13 @@ static int parse_outtype(const char *s) {
 }
 
 // The folder's last path component (llama.cpp names the model after it), of its real path so
-// that "." names the folder.
+// that "." names the folder (WASI's libc has no realpath: there, the path as given).
 static char *dir_name(const char *path) {
+#if defined(__wasi__)
+    char *real = NULL;
+#else
     char *real = realpath(path, NULL);
+#endif
     const char *dir = real ? real : path;
     size_t n = strlen(dir);
     while (n > 1 && dir[n - 1] == '/') n--;
