@@ -5,6 +5,7 @@
 // run --ids` prints the generated ids); the text is also checked against the llama-simple
 // outputs listed in the models README. `kite perplexity` gives llama-perplexity's
 // 3.9096 for stories260K at -c 128 (to 3 decimals), and bad flags are usage errors (exit 2).
+// Quantized models: equal ids, or a first difference at a tie llama.cpp itself breaks either way.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -12,7 +13,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { kiteBin, modelsDir, requireModels } from './helpers.mjs';
-import { llamaGreedy, llamaDispose } from './llama_ref.mjs';
+import { llamaGreedy, llamaNextLogits, llamaDispose } from './llama_ref.mjs';
 import { ggufAppend } from './gguf_append.mjs';
 
 after(llamaDispose);
@@ -35,6 +36,29 @@ const readme = {
   'rand-qwen2-f16.gguf': ' Cann Cann Cann Cann Cann Cann Cann Cann Cann Cann Cann Cann Cann Cann Cann Cann',
 };
 
+// Quantized models: llama.cpp's greedy tokens depend on the CPU it runs on (node-llama-cpp loads
+// a different ggml-cpu build per ISA, and its AVX2 and AVX-512 builds round the Q4_0 flash
+// attention differently) while Kite's are the same on every ISA. So greedy equality is not the
+// measure there (the house rule on quantized fidelity): the ids must equal llama.cpp's up to a
+// first difference, and at that step the two tokens must be a tie that llama.cpp itself breaks
+// either way, i.e. llama.cpp's logit gap between them (on the path it ran) no wider than the amount llama.cpp's own
+// two attention paths (flash attention on and off) move those logits at the same step.
+async function assertSameOrLlamaTie(path, ref, ids, fa) {
+  assert.equal(ids.length, ref.ids.length, `kite gave ${ids.length} ids, llama.cpp ${ref.ids.length}`);
+  const d = ids.findIndex((t, i) => t !== ref.ids[i]);
+  if (d < 0) return;
+  const before = [...ref.prompt, ...ref.ids.slice(0, d)];
+  const on = await llamaNextLogits(path, before, { flashAttention: true });
+  const off = await llamaNextLogits(path, before, { flashAttention: false });
+  const [a, b] = [ref.ids[d], ids[d]];
+  const used = fa ? on : off; // the logits of the path the reference ran
+  const gap = Math.abs(used.get(a) - used.get(b));
+  const spread = Math.max(Math.abs(on.get(a) - off.get(a)), Math.abs(on.get(b) - off.get(b)));
+  assert.ok(gap <= spread,
+    `step ${d}: llama.cpp chose ${a} (logit ${used.get(a)}), kite ${b} (logit ${used.get(b)}): ` +
+    `gap ${gap.toFixed(4)} wider than llama.cpp's own flash-attention on/off spread ${spread.toFixed(4)}`);
+}
+
 const kite = (args) => execFileSync(kiteBin(), args, { maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 
 for (const [file, prompt, n] of cases) {
@@ -48,7 +72,8 @@ for (const [file, prompt, n] of cases) {
       const common = ['run', '-m', path, '-p', prompt, '-n', String(n), '--temp', '0', '-c', '512', '--no-stats'];
       if (!fa) common.push('-fa', 'off');
       const ids = kite([...common, '--ids']).trim().split(/\s+/).map(Number);
-      assert.deepEqual(ids, ref.ids);
+      if (file.startsWith('ref/')) await assertSameOrLlamaTie(path, ref, ids, fa);
+      else assert.deepEqual(ids, ref.ids);
       const text = kite(common);
       if (readme[file]) assert.equal(text, readme[file]);
     });

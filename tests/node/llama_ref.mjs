@@ -31,6 +31,25 @@ export async function llamaGreedy(modelPath, prompt, n, { contextSize = 512, thr
   }
 }
 
+// llama.cpp's logits for the token after `ids` (evaluated from an empty cache, as given: put
+// BOS first yourself), as a Map from token id to logit.
+export async function llamaNextLogits(modelPath, ids, { contextSize = 512, threads = 1, flashAttention = false } = {}) {
+  const model = await (await llama()).loadModel({ modelPath, gpuLayers: 0 });
+  try {
+    const context = await model.createContext({ contextSize, threads, flashAttention });
+    try {
+      const last = ids.length - 1;
+      const res = await context.getSequence().controlledEvaluate(
+        ids.map((t, i) => (i === last ? [t, { generateNext: { logits: true } }] : t)));
+      return new Map(res[last].next.logits);
+    } finally {
+      await context.dispose();
+    }
+  } finally {
+    await model.dispose();
+  }
+}
+
 // Releases the library (lets the process exit).
 export async function llamaDispose() {
   if (llamaPromise) await (await llamaPromise).dispose();
