@@ -97,7 +97,8 @@ struct kite_repack_behind {
     pthread_mutex_t err_lock;
     kite_status status;    // the first failure (under err_lock)
     char err[256];
-    // grace periods (the thread's alone)
+    // grace periods (under poll_lock: the thread's, or a helper's when the thread gets no time)
+    pthread_mutex_t poll_lock;
     int published, released, covered; // matrices published (a prefix), sources released, published at the flip
     bool flip_pending;
     uint32_t old_parity;
@@ -150,6 +151,13 @@ static void behind_poll(struct kite_repack_behind *b) {
         b->old_parity = atomic_fetch_add(&m->read_epoch, 1) & 1;
         b->flip_pending = true;
     }
+}
+
+// behind_poll unless another thread runs it now.
+static void try_poll(struct kite_repack_behind *b) {
+    if (pthread_mutex_trylock(&b->poll_lock) != 0) return;
+    behind_poll(b);
+    pthread_mutex_unlock(&b->poll_lock);
 }
 
 // Writes slice k of the order of all (0 <= k < first[n]) and publishes its matrix when it was
@@ -206,13 +214,15 @@ static void *behind_main(void *arg) {
         const int64_t k = atomic_fetch_add(&b->next, 1);
         if (k >= b->first[b->n] || !write_slice(b, k)) break;
         atomic_fetch_add(&b->thread_slices, 1);
-        behind_poll(b);
+        try_poll(b);
     }
     // the helpers' last slices, then the last grace periods
     for (;;) {
+        pthread_mutex_lock(&b->poll_lock);
         behind_poll(b);
-        const bool writing = !atomic_load(&b->failed) && b->published < b->n;
-        if (atomic_load(&b->stop) || (!writing && b->released == b->published)) break;
+        const bool writing = !atomic_load(&b->failed) && b->published < b->n, left = b->released < b->published;
+        pthread_mutex_unlock(&b->poll_lock);
+        if (atomic_load(&b->stop) || (!writing && !left)) break;
         sleep_us(500);
     }
     atomic_store(&m->behind_running, false);
@@ -254,6 +264,7 @@ void kite__model_repack_help(kite_model *m, kite_backend *be) {
                           .max_slices = e ? (unsigned)strtoul(e, NULL, 10) : 0};
             if (be->run_all) be->run_all(be, help_worker, &j);
             else help_worker(&j, 0, 1);
+            try_poll(b); // (releases the sources the thread would: outside a step, it never waits)
             atomic_store(&b->help_at_ns, now_ns());
         }
     }
@@ -290,12 +301,14 @@ static kite_status behind_start(kite_model *m, const kite_model_params *p, kite_
                                      .release = p->release, .release_user = p->release_user,
                                      .delay_us = d ? (unsigned)strtoul(d, NULL, 10) : 0};
     pthread_mutex_init(&b->err_lock, NULL);
+    pthread_mutex_init(&b->poll_lock, NULL);
     m->behind = b;
     atomic_store(&m->behind_running, true);
     if (pthread_create(&b->th, NULL, behind_main, b) != 0) {
         atomic_store(&m->behind_running, false);
         m->behind = NULL;
         pthread_mutex_destroy(&b->err_lock);
+        pthread_mutex_destroy(&b->poll_lock);
         free(b), free(off), free(first), free((void *)left), free(ws);
         return KITE_ERR_UNSUPPORTED;
     }
@@ -310,6 +323,7 @@ kite_status kite_model_repack_wait(kite_model *m) {
     const kite_status s = b->status;
     if (s != KITE_OK) kite__fail(s, "%s", b->err);
     pthread_mutex_destroy(&b->err_lock);
+    pthread_mutex_destroy(&b->poll_lock);
     free(b->ws), free(b->off), free(b->first), free((void *)b->left), free(b);
     return s;
 }

@@ -97,6 +97,12 @@ static void test_file(const char *file, kite_type type) {
         goto done;
     }
     decode(rows, 2, want, nv, all, NULL);
+    int n_x8_all = 0; // the matrices a load repacks
+    {
+        const kite_weight *wp[MAXW];
+        const int n = check_dense_weights(plain, wp, MAXW);
+        for (int i = 0; i < n; i++) n_x8_all += wp[i]->layout == KITE_LAYOUT_X8;
+    }
     // racing the decode: a pause before each matrix spreads the publications over the steps
     int racing = 0;
     for (int threads = 1; threads <= 2; threads++) {
@@ -154,9 +160,10 @@ static void test_file(const char *file, kite_type type) {
                 threads, helped_steps - raced_before);
         CHECK(kite_model_repacked_bytes(m) == all, "%s: %d threads' helpers published %llu of %llu bytes in %d steps",
               file, threads, (unsigned long long)kite_model_repacked_bytes(m), (unsigned long long)all, STEPS);
-        CHECK(log.n == 0, "%s: a source released while the thread slept", file);
+        CHECK(log.n > 0 && log.n <= n_x8_all && !log.overflow, "%s: %d sources released by the helpers", file, log.n);
         kite_model_free(m); // (stops the sleeping thread)
         m = NULL;
+        mprotect(own, (len + 4095) & ~(size_t)4095, PROT_READ | PROT_WRITE);
     }
     unsetenv("KITE_REPACK_HELP_SLICES");
     // freed while it runs: the thread stops (a slow repack: 50 ms a matrix)
