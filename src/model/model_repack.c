@@ -255,7 +255,11 @@ static void help_worker(void *arg, int ith, int nth) {
 void kite__model_repack_help(kite_model *m, kite_backend *be) {
     atomic_fetch_add(&m->behind_helpers, 1); // (seq_cst, against the thread's end: it waits for 0)
     struct kite_repack_behind *b = atomic_load(&m->behind_running) ? m->behind : NULL;
-    if (b && atomic_load(&b->next) < b->first[b->n]) {
+    if (!b) {
+        atomic_fetch_sub(&m->behind_helpers, 1);
+        return;
+    }
+    if (atomic_load(&b->next) < b->first[b->n]) {
         const uint64_t t = now_ns(), at = atomic_exchange(&b->help_at_ns, t);
         const uint64_t done = atomic_load(&b->thread_slices), seen = atomic_exchange(&b->thread_seen, done);
         if (at && done - seen < HELP_IF_BELOW) { // not before the first step; a thread with a core needs none
@@ -264,10 +268,10 @@ void kite__model_repack_help(kite_model *m, kite_backend *be) {
                           .max_slices = e ? (unsigned)strtoul(e, NULL, 10) : 0};
             if (be->run_all) be->run_all(be, help_worker, &j);
             else help_worker(&j, 0, 1);
-            try_poll(b); // (releases the sources the thread would: outside a step, it never waits)
             atomic_store(&b->help_at_ns, now_ns());
         }
     }
+    try_poll(b); // the sources' releases, as the thread would (outside a step: it never waits for this one)
     atomic_fetch_sub(&m->behind_helpers, 1);
 }
 
