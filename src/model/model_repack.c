@@ -243,12 +243,13 @@ typedef struct help_job {
 } help_job;
 
 static void help_worker(void *arg, int ith, int nth) {
-    (void)ith, (void)nth;
+    (void)nth;
     help_job *j = arg;
     struct kite_repack_behind *b = j->b;
     for (unsigned i = 0; (!j->max_slices || i < j->max_slices) && !atomic_load(&b->failed) && now_ns() < j->until_ns; i++) {
         const int64_t k = atomic_fetch_add(&b->next, 1);
         if (k >= b->first[b->n] || !write_slice(b, k)) break;
+        if (ith == 0) try_poll(b); // (no step runs now: a source is released soon after its copy is published)
     }
 }
 
