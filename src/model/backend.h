@@ -208,9 +208,6 @@ struct kite_backend {
     // runs (matmul and moe's router and experts) to fn before the product, as
     // kite_matmul_observer describes; fn = NULL stops it.
     void (*set_observer)(kite_backend *b, kite_matmul_observer fn, void *user);
-    // Optional (NULL: run fn(job, 0, 1) inline): runs fn(job, ith, nth) once on each of the
-    // backend's host threads, as kite_pool_run, outside a step (the repack behind's helpers).
-    void (*run_all)(kite_backend *b, void (*fn)(void *job, int ith, int nth), void *job);
 };
 
 // Creates a backend by name for cfg: "cpu" (today's kernels, its own thread pool of

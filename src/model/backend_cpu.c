@@ -128,10 +128,6 @@ static void observe(const cpu_backend *c, const kite_weight *w, int32_t expert, 
     if (c->observer) c->observer(c->observer_user, w->name, expert, n_expert, x, n, w->n_in);
 }
 
-static void cpu_run_all(kite_backend *b, void (*fn)(void *job, int ith, int nth), void *job) {
-    kite_pool_run(cpu(b)->pool, fn, job);
-}
-
 static void cpu_set_observer(kite_backend *b, kite_matmul_observer fn, void *user) {
     cpu_backend *c = cpu(b);
     c->observer = fn;
@@ -736,7 +732,6 @@ kite_status kite__backend_cpu_new(const kite_backend_config *cfg, kite_backend *
         .kv_store = cpu_kv_store,
         .attention = cpu_attention,
         .set_observer = cpu_set_observer,
-        .run_all = cpu_run_all,
     };
     c->cfg = *cfg;
     c->attend = kite_kernels_attend();

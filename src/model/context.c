@@ -246,8 +246,6 @@ kite_status kite_ctx_decode(kite_ctx *c, const kite_batch *b, float *logits) {
     int32_t *pos_before = malloc((size_t)c->n_seq * sizeof(int32_t));
     if (!pos_before) return kite__fail(KITE_ERR_NOMEM, "out of memory");
     memcpy(pos_before, c->seq_pos, (size_t)c->n_seq * sizeof(int32_t));
-    if (atomic_load_explicit(&c->m->behind_running, memory_order_relaxed)) // (a decode on every core: X8 soon)
-        kite__model_repack_help(c->m, c->backends[0]);
     kite_status s = KITE_OK;
     float *out = logits;
     for (int32_t i0 = 0; i0 < b->n && s == KITE_OK; i0 += c->n_batch) {

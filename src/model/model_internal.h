@@ -82,7 +82,6 @@ struct kite_model {
     _Atomic bool behind_running;     // the repack behind still publishes or releases
     _Atomic uint32_t read_epoch;     // its grace periods: the parity of the readers counted now
     _Atomic uint32_t readers[2];     // forward steps in a read section, by the parity they began in
-    _Atomic int32_t behind_helpers;  // forward passes in kite__model_repack_help (the thread ends after them)
     // the vocabulary's token texts as code points for grammar masking, built on first use
     // (kite__model_grammar_vocab) and shared by every sequence
     _Atomic(kite_grammar_vocab *) grammar_vocab;
@@ -106,14 +105,6 @@ static inline kite_weight_layout kite__weight_bytes(const kite_weight *w, const 
 // when no repack runs behind: then nothing is counted).
 int kite__model_read_begin(kite_model *m);
 void kite__model_read_end(kite_model *m, int token);
-
-// Before a forward step of a context on m (be: its host CPU backend): while the repack behind
-// runs and its own thread wrote next to nothing since the last call (a decode on every core
-// leaves the niced thread no time), be's threads write X8 slices for at most as long as the
-// time since the last call's return (about one step), so that the decode reaches the X8
-// copies soon; nothing on the first call or in builds without threads.
-struct kite_backend;
-void kite__model_repack_help(kite_model *m, struct kite_backend *be);
 
 // Stops and joins the repack behind (kite_model_free, before the buffers go).
 void kite__model_repack_stop(kite_model *m);

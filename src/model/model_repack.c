@@ -21,7 +21,6 @@
 #endif
 
 #include "kernels/kite_kernels.h"
-#include "model/backend.h"
 #include "model/model_internal.h"
 
 // KITE_REPACK=0 keeps the file's layout; otherwise (unset or 1) the sets that decode X8 faster get
@@ -81,25 +80,16 @@ struct kite_repack_behind {
     kite_model *m;
     kite_weight **ws;      // (n) the matrices, in the order they are repacked
     uint64_t *off;         // (n) where each copy lies in m->repacked
-    int64_t *first;        // (n + 1) each matrix's first slice in the one order of all; [n] the count
-    _Atomic int64_t *left; // (n) each matrix's slices not yet written (the last writer publishes it)
     int n;
     void (*release)(void *user, const void *data, uint64_t len);
     void *release_user;
     unsigned delay_us;     // KITE_REPACK_DELAY_US: a pause before each matrix (tests: a repack racing the decode)
     pthread_t th;
     _Atomic bool stop;
-    _Atomic int64_t next;  // the next slice to take (the thread and the forward pass's helpers)
-    _Atomic uint64_t thread_slices; // slices the thread wrote (kite__model_repack_help's test of a starved thread)
-    _Atomic uint64_t thread_seen;   // thread_slices at the last help
-    _Atomic uint64_t help_at_ns;    // when the last help returned (0: none yet)
-    _Atomic bool failed;
-    pthread_mutex_t err_lock;
-    kite_status status;    // the first failure (under err_lock)
+    kite_status status;    // the thread's result (read after the join)
     char err[256];
-    // grace periods (under poll_lock: the thread's, or a helper's when the thread gets no time)
-    pthread_mutex_t poll_lock;
-    int published, released, covered; // matrices published (a prefix), sources released, published at the flip
+    // grace periods (the thread's alone)
+    int published, released, covered; // matrices published, sources released, published at the flip
     bool flip_pending;
     uint32_t old_parity;
 };
@@ -123,23 +113,10 @@ static void sleep_us(unsigned us) {
     nanosleep(&ts, NULL);
 }
 
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-// Rows of w repacked at a time: about SLICE_BYTES, a multiple of 8.
-static int64_t slice_rows(const kite_weight *w) {
-    return KITE_MAX(8, (int64_t)(SLICE_BYTES / kite_type_row_bytes(w->type, (uint64_t)w->n_in)) & ~(int64_t)7);
-}
-
 // Releases the sources of the matrices published before the last flip once its old readers
 // have ended, and starts a new grace period for those published since. Never waits.
 static void behind_poll(struct kite_repack_behind *b) {
     kite_model *m = b->m;
-    while (b->published < b->n && atomic_load_explicit(&b->ws[b->published]->x8, memory_order_acquire))
-        b->published++; // (the helpers may finish a later matrix first: the prefix counts)
     if (b->flip_pending && atomic_load(&m->readers[b->old_parity]) == 0) {
         for (int i = b->released; i < b->covered; i++)
             if (b->release) b->release(b->release_user, b->ws[i]->data, bytes_of(b->ws[i]));
@@ -153,127 +130,47 @@ static void behind_poll(struct kite_repack_behind *b) {
     }
 }
 
-// behind_poll unless another thread runs it now.
-static void try_poll(struct kite_repack_behind *b) {
-    if (pthread_mutex_trylock(&b->poll_lock) != 0) return;
-    behind_poll(b);
-    pthread_mutex_unlock(&b->poll_lock);
-}
-
-// Writes slice k of the order of all (0 <= k < first[n]) and publishes its matrix when it was
-// the last one left; false (the first failure kept) when the repack fails. Any thread.
-static bool write_slice(struct kite_repack_behind *b, int64_t k) {
-    int lo = 0, hi = b->n - 1; // the matrix: the last i with first[i] <= k
-    while (lo < hi) {
-        const int mid = (lo + hi + 1) / 2;
-        if (b->first[mid] <= k) lo = mid;
-        else hi = mid - 1;
-    }
-    kite_model *m = b->m;
-    kite_weight *w = b->ws[lo];
-    const uint64_t rb = kite_type_row_bytes(w->type, (uint64_t)w->n_in);
-    const int64_t rows = slice_rows(w), r0 = (k - b->first[lo]) * rows;
-    uint8_t *dst = (uint8_t *)m->repacked + b->off[lo];
-    const kite_status s = kite_matmul_repack_x8(w->type, (const uint8_t *)w->data + r0 * rb, dst + r0 * rb, w->n_in,
-                                                KITE_MIN(rows, w->n_out - r0));
-    if (s != KITE_OK) { // the rest keep the file's rows (every kernel reads them)
-        pthread_mutex_lock(&b->err_lock);
-        if (!atomic_exchange(&b->failed, true)) {
-            b->status = s;
-            snprintf(b->err, sizeof b->err, "repack behind: %s: %s", w->name, kite_last_error());
-        }
-        pthread_mutex_unlock(&b->err_lock);
-        return false;
-    }
-    if (atomic_fetch_sub_explicit(&b->left[lo], 1, memory_order_acq_rel) != 1) return true;
-    // the last slice: every slice's bytes happen before this (the acq_rel count)
-    if (w == &m->output && m->tok_embd.data == w->data) // tied: the lookup reads the same bytes
-        atomic_store_explicit(&m->tok_embd.x8, dst, memory_order_release);
-    atomic_store_explicit(&w->x8, dst, memory_order_release);
-    atomic_fetch_add(&m->repacked_bytes, bytes_of(w));
-    return true;
-}
-
 static void *behind_main(void *arg) {
     struct kite_repack_behind *b = arg;
     kite_model *m = b->m;
+    uint8_t *buf = m->repacked;
 #if defined(__linux__) && defined(SYS_gettid)
     // below the forward pass's threads where they share a core (Linux's nice is per thread): a
     // decode on every core goes on at its pace and the repack takes what is left (a failure
-    // changes nothing); where that is nothing, the forward pass's threads help between steps
+    // changes nothing)
     (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
 #endif
-    // slices in turn, so that a stop (the model freed, at a process's end) waits for one
-    while (!atomic_load(&b->stop) && !atomic_load(&b->failed)) {
-        if (b->delay_us) { // before each matrix (about: the helpers take slices meanwhile), in 1 ms naps
-            const int64_t at = atomic_load(&b->next);
-            for (int i = 0; i < b->n; i++)
-                for (unsigned t = 0; b->first[i] == at && t < b->delay_us && !atomic_load(&b->stop); t += 1000)
-                    sleep_us(KITE_MIN(1000u, b->delay_us - t));
+    for (int i = 0; i < b->n && !atomic_load(&b->stop); i++) {
+        if (b->delay_us) sleep_us(b->delay_us);
+        kite_weight *w = b->ws[i];
+        // in slices of rows, so that a stop (the model freed, at a process's end) waits for one
+        const uint64_t ws = kite_type_row_bytes(w->type, (uint64_t)w->n_in);
+        const int64_t rows = KITE_MAX(8, (int64_t)(SLICE_BYTES / ws) & ~(int64_t)7);
+        const uint8_t *src = w->data;
+        kite_status s = KITE_OK;
+        for (int64_t r0 = 0; r0 < w->n_out && s == KITE_OK && !atomic_load(&b->stop); r0 += rows)
+            s = kite_matmul_repack_x8(w->type, src + r0 * ws, buf + b->off[i] + r0 * ws, w->n_in,
+                                      KITE_MIN(rows, w->n_out - r0));
+        if (atomic_load(&b->stop)) break;
+        if (s != KITE_OK) { // the rest keep the file's rows (every kernel reads them)
+            b->status = s;
+            snprintf(b->err, sizeof b->err, "repack behind: %s: %s", w->name, kite_last_error());
+            break;
         }
-        const int64_t k = atomic_fetch_add(&b->next, 1);
-        if (k >= b->first[b->n] || !write_slice(b, k)) break;
-        atomic_fetch_add(&b->thread_slices, 1);
-        try_poll(b);
-    }
-    // the helpers' last slices, then the last grace periods
-    for (;;) {
-        pthread_mutex_lock(&b->poll_lock);
+        const void *x8 = buf + b->off[i];
+        if (w == &m->output && m->tok_embd.data == w->data) // tied: the lookup reads the same bytes
+            atomic_store_explicit(&m->tok_embd.x8, x8, memory_order_release);
+        atomic_store_explicit(&w->x8, x8, memory_order_release);
+        atomic_fetch_add(&m->repacked_bytes, bytes_of(w));
+        b->published = i + 1;
         behind_poll(b);
-        const bool writing = !atomic_load(&b->failed) && b->published < b->n, left = b->released < b->published;
-        pthread_mutex_unlock(&b->poll_lock);
-        if (atomic_load(&b->stop) || (!writing && !left)) break;
-        sleep_us(500);
     }
-    atomic_store(&m->behind_running, false);
-    while (atomic_load(&m->behind_helpers) > 0) sleep_us(100); // (they stop at their next slice)
+    while (b->released < b->published && !atomic_load(&b->stop)) { // the last grace periods
+        behind_poll(b);
+        if (b->released < b->published) sleep_us(500);
+    }
+    atomic_store_explicit(&m->behind_running, false, memory_order_release);
     return NULL;
-}
-
-// The share of a step's time the forward pass's threads may spend on the repack before the
-// next step: at most as long as the step before took (its latency at most doubles until the
-// copies are done), only while the thread wrote fewer than HELP_IF_BELOW slices since then.
-#define HELP_SHARE 1.0
-#define HELP_IF_BELOW 2
-
-typedef struct help_job {
-    struct kite_repack_behind *b;
-    uint64_t until_ns;
-    unsigned max_slices; // KITE_REPACK_HELP_SLICES: at most this many a thread (tests: a race), 0: no bound
-} help_job;
-
-static void help_worker(void *arg, int ith, int nth) {
-    (void)nth;
-    help_job *j = arg;
-    struct kite_repack_behind *b = j->b;
-    for (unsigned i = 0; (!j->max_slices || i < j->max_slices) && !atomic_load(&b->failed) && now_ns() < j->until_ns; i++) {
-        const int64_t k = atomic_fetch_add(&b->next, 1);
-        if (k >= b->first[b->n] || !write_slice(b, k)) break;
-        if (ith == 0) try_poll(b); // (no step runs now: a source is released soon after its copy is published)
-    }
-}
-
-void kite__model_repack_help(kite_model *m, kite_backend *be) {
-    atomic_fetch_add(&m->behind_helpers, 1); // (seq_cst, against the thread's end: it waits for 0)
-    struct kite_repack_behind *b = atomic_load(&m->behind_running) ? m->behind : NULL;
-    if (!b) {
-        atomic_fetch_sub(&m->behind_helpers, 1);
-        return;
-    }
-    if (atomic_load(&b->next) < b->first[b->n]) {
-        const uint64_t t = now_ns(), at = atomic_exchange(&b->help_at_ns, t);
-        const uint64_t done = atomic_load(&b->thread_slices), seen = atomic_exchange(&b->thread_seen, done);
-        if (at && done - seen < HELP_IF_BELOW) { // not before the first step; a thread with a core needs none
-            const char *e = getenv("KITE_REPACK_HELP_SLICES");
-            help_job j = {.b = b, .until_ns = t + (uint64_t)((double)(t - at) * HELP_SHARE),
-                          .max_slices = e ? (unsigned)strtoul(e, NULL, 10) : 0};
-            if (be->run_all) be->run_all(be, help_worker, &j);
-            else help_worker(&j, 0, 1);
-            atomic_store(&b->help_at_ns, now_ns());
-        }
-    }
-    try_poll(b); // the sources' releases, as the thread would (outside a step: it never waits for this one)
-    atomic_fetch_sub(&m->behind_helpers, 1);
 }
 
 static bool behind_wanted(const kite_model_params *p) {
@@ -286,35 +183,24 @@ static bool behind_wanted(const kite_model_params *p) {
 static kite_status behind_start(kite_model *m, const kite_model_params *p, kite_weight **ws, int n) {
     struct kite_repack_behind *b = calloc(1, sizeof *b);
     uint64_t *off = malloc((size_t)n * sizeof *off);
-    int64_t *first = malloc((size_t)(n + 1) * sizeof *first);
-    _Atomic int64_t *left = malloc((size_t)n * sizeof *left);
-    if (!b || !off || !first || !left) {
-        free(b), free(off), free(first), free((void *)left), free(ws);
+    if (!b || !off) {
+        free(b), free(off), free(ws);
         return kite__fail(KITE_ERR_NOMEM, "repack: out of memory");
     }
     uint64_t at = 0;
-    first[0] = 0;
     for (int i = 0; i < n; i++) {
         off[i] = at;
         at += (bytes_of(ws[i]) + 63) & ~(uint64_t)63;
-        const int64_t rows = slice_rows(ws[i]), slices = (ws[i]->n_out + rows - 1) / rows;
-        atomic_init(&left[i], slices);
-        first[i + 1] = first[i] + slices;
     }
     const char *d = getenv("KITE_REPACK_DELAY_US");
-    *b = (struct kite_repack_behind){.m = m, .ws = ws, .off = off, .first = first, .left = left, .n = n,
-                                     .release = p->release, .release_user = p->release_user,
-                                     .delay_us = d ? (unsigned)strtoul(d, NULL, 10) : 0};
-    pthread_mutex_init(&b->err_lock, NULL);
-    pthread_mutex_init(&b->poll_lock, NULL);
+    *b = (struct kite_repack_behind){.m = m, .ws = ws, .off = off, .n = n, .release = p->release,
+                                     .release_user = p->release_user, .delay_us = d ? (unsigned)strtoul(d, NULL, 10) : 0};
     m->behind = b;
     atomic_store(&m->behind_running, true);
     if (pthread_create(&b->th, NULL, behind_main, b) != 0) {
         atomic_store(&m->behind_running, false);
         m->behind = NULL;
-        pthread_mutex_destroy(&b->err_lock);
-        pthread_mutex_destroy(&b->poll_lock);
-        free(b), free(off), free(first), free((void *)left), free(ws);
+        free(b), free(off), free(ws);
         return KITE_ERR_UNSUPPORTED;
     }
     return KITE_OK;
@@ -327,9 +213,7 @@ kite_status kite_model_repack_wait(kite_model *m) {
     m->behind = NULL;
     const kite_status s = b->status;
     if (s != KITE_OK) kite__fail(s, "%s", b->err);
-    pthread_mutex_destroy(&b->err_lock);
-    pthread_mutex_destroy(&b->poll_lock);
-    free(b->ws), free(b->off), free(b->first), free((void *)b->left), free(b);
+    free(b->ws), free(b->off), free(b);
     return s;
 }
 
@@ -343,7 +227,6 @@ int kite__model_read_begin(kite_model *m) { return (void)m, -1; }
 void kite__model_read_end(kite_model *m, int token) { (void)m, (void)token; }
 kite_status kite_model_repack_wait(kite_model *m) { return (void)m, KITE_OK; }
 void kite__model_repack_stop(kite_model *m) { (void)m; }
-void kite__model_repack_help(kite_model *m, kite_backend *be) { (void)m, (void)be; }
 #endif
 
 // Huge pages for the repacked weights where the OS has them: decode streams every byte once a
