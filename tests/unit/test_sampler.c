@@ -325,22 +325,7 @@ static void test_adaptive_against_llama(const llref_sampler_api *a) {
 
 // ---- DRY against llama.cpp on a real vocabulary ----------------------------------------------
 
-typedef struct dry_vocab {
-    const llref_dry_api *d;
-    const void *v;
-} dry_vocab;
-
-// The vocabulary callbacks of kite_sampler_dry_breakers through libllama's own vocabulary (so
-// the comparison is of DRY, not of the tokenizers; Kite's tokenizer has its own tests).
-static int32_t dry_text(void *ud, int32_t id, char *buf, int32_t cap) {
-    const dry_vocab *x = ud;
-    return x->d->detokenize(x->v, &id, 1, buf, cap, false, true);
-}
-
-static int32_t dry_tokenize(void *ud, const char *text, int32_t len, int32_t *out, int32_t cap) {
-    const dry_vocab *x = ud;
-    return x->d->tokenize(x->v, text, len, out, cap, false, false);
-}
+// (dry_vocab, dry_text, dry_tokenize: libllama's vocabulary as DRY's callbacks, llama_ref.h)
 
 // Accepts the prompt, then samples n_steps tokens with llama.cpp's chain (DRY after the
 // penalties) and kite's from the same logits: random ones with the prompt's tokens raised by
