@@ -3,8 +3,10 @@
 // ones, with the default list, a custom one, another custom one and the defaults again, gets the
 // breakers llama.cpp's walk gives through libllama's own vocabulary; a repeated list reuses what
 // was kept (no second walk); two threads starting generations with different lists at once get
-// theirs (run under native-asan and TSan). The model is the shared models' (KITE_MODELS)
-// rand-qwen2-f16.gguf.
+// theirs. The model is the shared models' (KITE_MODELS) rand-qwen2-f16.gguf. Clean under
+// native-asan and under TSan: this file, src/model/gen_dry.c, gen_seq.c, src/sampler/dry_breakers.c
+// and src/tokenizer/*.c built with -fsanitize=thread against build/native's libkite.a (without
+// the slots' lock TSan reports the race there).
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
