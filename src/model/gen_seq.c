@@ -66,7 +66,7 @@ static kite_status seq_start_owned(const kite_model *m, int32_t *ids, int32_t n_
     else if (g->n_ids >= n_ctx - pos)
         s = kite__fail(KITE_ERR_INVALID, "prompt of %d tokens does not fit the context (%d of %d used)", g->n_ids, pos,
                        n_ctx);
-    if (s == KITE_OK) s = kite__gen_sampler_new(g->vocab, &p->gen, &g->smp);
+    if (s == KITE_OK) s = kite__gen_sampler_new(m, &p->gen, &g->smp);
     if (s == KITE_OK && p->gen.grammar) {
         s = kite_model_grammar_parse(m, p->gen.grammar, NULL, &g->grammar);
         if (s == KITE_OK) s = kite_grammar_state_new(g->grammar, &g->gst);

@@ -85,6 +85,11 @@ struct kite_model {
     // the vocabulary's token texts as code points for grammar masking, built on first use
     // (kite__model_grammar_vocab) and shared by every sequence
     _Atomic(kite_grammar_vocab *) grammar_vocab;
+    // DRY's sequence breakers as token sequences (gen_dry.c), made once per breaker list: [0] for
+    // llama.cpp's default list, [1] for the last other list a generation asked for; dry_lock (a
+    // spin lock held only to look up or swap a slot) guards both
+    _Atomic bool dry_lock;
+    struct kite_dry_breakers *dry_breakers[2];
 };
 
 // Moves the matrices the kernel set decodes faster from the X8 layout into m->repacked (as
@@ -114,8 +119,19 @@ void kite__model_repack_stop(kite_model *m);
 const kite_grammar_vocab *kite__model_grammar_vocab(const kite_model *m);
 
 // The sampler for gen->sampling, with DRY's sequence breakers made from
-// gen->dry_sequence_breakers over v when DRY is on (model/gen_dry.c).
-kite_status kite__gen_sampler_new(const kite_vocab *v, const kite_gen_params *gen, kite_sampler **out);
+// gen->dry_sequence_breakers over m's vocabulary when DRY is on (model/gen_dry.c).
+kite_status kite__gen_sampler_new(const kite_model *m, const kite_gen_params *gen, kite_sampler **out);
+
+// DRY's sequence breakers for the n strings strs (NULL: llama.cpp's default list, n unread; a NULL string
+// counts as an empty one, which is skipped) over m's vocabulary, in kite_sampler_params.
+// dry_breakers's flat form: *out is the caller's copy (free it; NULL when *n_out is 0). The walk
+// over the vocabulary runs once per model for the default list and once for each change of the
+// other list (the last one is kept); safe to call from several threads at once.
+kite_status kite__model_dry_breakers(const kite_model *m, const char *const *strs, int32_t n, int32_t **out,
+                                     size_t *n_out);
+
+// Frees the DRY breakers m keeps (kite_model_free).
+void kite__model_dry_breakers_free(kite_model *m);
 
 typedef struct kite_backend kite_backend;
 

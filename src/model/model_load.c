@@ -443,6 +443,7 @@ void kite_model_free(kite_model *m) {
     if (!m) return;
     kite__model_repack_stop(m); // (its thread writes into m->repacked)
     kite_grammar_vocab_free(atomic_load(&m->grammar_vocab));
+    kite__model_dry_breakers_free(m);
     kite_vocab_free(m->vocab);
     free(m->layers);
     free(m->repacked);

@@ -52,30 +52,23 @@ static kite_status add_partial(flat_out *o, int32_t head, const char *rest, size
     return KITE_OK;
 }
 
-// The breakers for one string (at most MAX_BREAKER_CHARS bytes) over the whole vocabulary.
-static kite_status breakers_for(flat_out *o, const char *str, size_t len, int32_t n_vocab, kite_token_text_fn text,
-                                kite_tokenize_fn tokenize, void *ud, char **buf, int32_t *cap) {
-    for (int32_t id = 0; id < n_vocab; id++) {
-        int32_t wlen = 0;
-        KITE_TRY(token_text(text, ud, id, buf, cap, &wlen));
-        const char *w = *buf;
-        size_t n = (size_t)wlen;
-        bool whole = false;
-        for (size_t at = 0; !whole && at + len <= n; at++) whole = !memcmp(w + at, str, len);
-        if (whole) {
+// The breakers of one string str (len bytes, at most MAX_BREAKER_CHARS) that token id, whose
+// text is w (n bytes), heads.
+static kite_status token_breakers(flat_out *o, int32_t id, const char *w, size_t n, const char *str, size_t len,
+                                  kite_tokenize_fn tokenize, void *ud) {
+    for (size_t at = 0; at + len <= n; at++)
+        if (!memcmp(w + at, str, len)) {
             if (!push(o, 1) || !push(o, id)) return kite__fail(KITE_ERR_NOMEM, "sampler: out of memory for DRY breakers");
-            continue;
+            return KITE_OK;
         }
-        bool seen[MAX_BREAKER_CHARS + 1] = {false}; // the same overlap gives the same tail once
-        for (size_t pos = 0; pos < n; pos++) {
-            if (w[pos] != str[0]) continue;
-            size_t i = 1;
-            while (i < len && pos + i < n && w[pos + i] == str[i]) i++;
-            if (i < len && pos + i < n) continue; // a mismatch inside the word
-            if (seen[i]) continue;
-            seen[i] = true;
-            KITE_TRY(add_partial(o, id, str + i, len - i, tokenize, ud));
-        }
+    bool seen[MAX_BREAKER_CHARS + 1] = {false}; // the same overlap gives the same tail once
+    for (const char *p = memchr(w, str[0], n); p; p = memchr(p + 1, str[0], n - (size_t)(p + 1 - w))) {
+        size_t pos = (size_t)(p - w), i = 1;
+        while (i < len && pos + i < n && w[pos + i] == str[i]) i++;
+        if (i < len && pos + i < n) continue; // a mismatch inside the word
+        if (seen[i]) continue;
+        seen[i] = true;
+        KITE_TRY(add_partial(o, id, str + i, len - i, tokenize, ud));
     }
     return KITE_OK;
 }
@@ -84,17 +77,29 @@ kite_status kite_sampler_dry_breakers(const char *const *strs, size_t n_strs, in
                                       kite_tokenize_fn tokenize, void *ud, int32_t **out, size_t *n_out) {
     if (!out || !n_out || (n_strs && !strs) || !text || !tokenize || n_vocab < 0)
         return kite__fail(KITE_ERR_INVALID, "sampler: DRY breakers: bad argument");
-    flat_out o = {0};
+    // One pass over the vocabulary (each token's text made once) fills one list per string; the
+    // lists are joined in the strings' order, as a walk per string gives them.
+    flat_out *per = calloc(n_strs ? n_strs : 1, sizeof *per);
     int32_t cap = 256;
     char *buf = malloc((size_t)cap);
-    kite_status st = buf ? KITE_OK : kite__fail(KITE_ERR_NOMEM, "sampler: out of memory");
-    for (size_t i = 0; st == KITE_OK && i < n_strs; i++) {
-        if (!strs[i] || !strs[i][0]) continue; // llama.cpp skips empty breakers
-        size_t len = strlen(strs[i]);
-        st = breakers_for(&o, strs[i], len > MAX_BREAKER_CHARS ? MAX_BREAKER_CHARS : len, n_vocab, text, tokenize,
-                          ud, &buf, &cap);
+    kite_status st = buf && per ? KITE_OK : kite__fail(KITE_ERR_NOMEM, "sampler: out of memory");
+    for (int32_t id = 0; st == KITE_OK && id < n_vocab; id++) {
+        int32_t wlen = 0;
+        st = token_text(text, ud, id, &buf, &cap, &wlen);
+        for (size_t i = 0; st == KITE_OK && i < n_strs; i++) {
+            if (!strs[i] || !strs[i][0]) continue; // llama.cpp skips empty breakers
+            size_t len = strlen(strs[i]);
+            st = token_breakers(&per[i], id, buf, (size_t)wlen, strs[i], len > MAX_BREAKER_CHARS ? MAX_BREAKER_CHARS : len,
+                                tokenize, ud);
+        }
     }
     free(buf);
+    flat_out o = {0};
+    for (size_t i = 0; st == KITE_OK && i < n_strs; i++)
+        for (size_t k = 0; st == KITE_OK && k < per[i].n; k++)
+            if (!push(&o, per[i].v[k])) st = kite__fail(KITE_ERR_NOMEM, "sampler: out of memory for DRY breakers");
+    for (size_t i = 0; per && i < n_strs; i++) free(per[i].v);
+    free(per);
     if (st != KITE_OK) {
         free(o.v);
         return st;

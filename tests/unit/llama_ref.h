@@ -141,6 +141,25 @@ static inline bool llref_dry_load(void *h, llref_dry_api *d) {
     return d->dry && d->n_tokens && d->tokenize && d->detokenize;
 }
 
+// A libllama vocabulary (llref_model_api.get_vocab) with its DRY functions, for dry_text and
+// dry_tokenize.
+typedef struct dry_vocab {
+    const llref_dry_api *d;
+    const void *v;
+} dry_vocab;
+
+// The vocabulary callbacks of kite_sampler_dry_breakers (ud: a dry_vocab) through libllama's own
+// vocabulary, so that a comparison is of DRY, not of the tokenizers (Kite's has its own tests).
+static inline int32_t dry_text(void *ud, int32_t id, char *buf, int32_t cap) {
+    const dry_vocab *x = ud;
+    return x->d->detokenize(x->v, &id, 1, buf, cap, false, true);
+}
+
+static inline int32_t dry_tokenize(void *ud, const char *text, int32_t len, int32_t *out, int32_t cap) {
+    const dry_vocab *x = ud;
+    return x->d->tokenize(x->v, text, len, out, cap, false, false);
+}
+
 static inline void *llref_sampler_chain_with(const llref_sampler_api *a, const kite_sampler_params *p, int n_vocab,
                                              void *after_penalties);
 

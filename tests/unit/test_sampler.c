@@ -318,29 +318,42 @@ static void test_adaptive_against_llama(const llref_sampler_api *a) {
         {"mirostat=2 temp=1.3 mirostat_tau=3 mirostat_eta=0.3 repeat_penalty=2 seed=9", 32000, 60},
         {"mirostat=1 temp=0", 300, 100},
         {"mirostat=2 temp=0", 300, 100},
+#if defined(__x86_64__) || defined(__i386__)
+        // Mirostat 1's k past int's range (mu 20: finite, mu 200: 2^mu is inf): llama.cpp's int(k)
+        // is x86's cvttss2si there, INT_MIN, so top-k 1 (an ARM build of llama.cpp saturates instead)
+        {"mirostat=1 mirostat_tau=10 mirostat_eta=0", 1000, 60},
+        {"mirostat=1 mirostat_tau=100", 1000, 60},
+#endif
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         compare_chain(a, cases[i].settings, with_settings(cases[i].settings), cases[i].n_vocab, cases[i].n_steps);
 }
 
+// Mirostat 1's k on every ISA as x86 builds of llama.cpp compute int(k) (float k; out of int's
+// range or NaN: INT_MIN, so top-k 1), checked against libllama above where that is x86. 64
+// candidates with logits -0.1 i: s_hat ~ 0.46, so k ~ (0.064 * 2^mu)^2.2: ~8.6e3 at mu 10 (all
+// kept), ~2.9e10 at mu 20 (past INT_MAX: one kept), inf at mu 200 (one kept).
+static void test_mirostat_k_edge(void) {
+    static const struct {
+        float mu;
+        size_t kept;
+    } cases[] = {{10.0f, 64}, {20.0f, 1}, {200.0f, 1}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        kite__cand d[64], tmp[64];
+        for (int i = 0; i < 64; i++) d[i] = (kite__cand){i, -0.1f * (float)i, 0.0f};
+        kite__cands c = {d, 64, false, tmp};
+        kite__mt19937 r;
+        kite__mt_seed(&r, 3);
+        float mu = cases[k].mu;
+        int64_t at = kite__smp_mirostat(&c, 1, 64, 5.0f, 0.0f, &mu, &r);
+        CHECK(c.size == cases[k].kept && at >= 0 && (cases[k].kept > 1 || c.data[at].id == 0),
+              "mirostat 1 at mu %g: %zu candidates kept, want %zu", cases[k].mu, c.size, cases[k].kept);
+    }
+}
+
 // ---- DRY against llama.cpp on a real vocabulary ----------------------------------------------
 
-typedef struct dry_vocab {
-    const llref_dry_api *d;
-    const void *v;
-} dry_vocab;
-
-// The vocabulary callbacks of kite_sampler_dry_breakers through libllama's own vocabulary (so
-// the comparison is of DRY, not of the tokenizers; Kite's tokenizer has its own tests).
-static int32_t dry_text(void *ud, int32_t id, char *buf, int32_t cap) {
-    const dry_vocab *x = ud;
-    return x->d->detokenize(x->v, &id, 1, buf, cap, false, true);
-}
-
-static int32_t dry_tokenize(void *ud, const char *text, int32_t len, int32_t *out, int32_t cap) {
-    const dry_vocab *x = ud;
-    return x->d->tokenize(x->v, text, len, out, cap, false, false);
-}
+// (dry_vocab, dry_text, dry_tokenize: libllama's vocabulary as DRY's callbacks, llama_ref.h)
 
 // Accepts the prompt, then samples n_steps tokens with llama.cpp's chain (DRY after the
 // penalties) and kite's from the same logits: random ones with the prompt's tokens raised by
@@ -759,6 +772,7 @@ int main(void) {
     test_greedy_and_seed();
     test_stop_match();
     test_dry_breakers_and_params();
+    test_mirostat_k_edge();
     test_against_llama();
     return check_done("test_sampler");
 }
