@@ -11,9 +11,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launchChromium, newPageAt } from './chromium.mjs';
-import { serve } from '../../web/serve.mjs';
-import { requireDist, repoRoot } from './wasm_helpers.mjs';
+import { inServedChromium, requireDist, repoRoot } from './wasm_helpers.mjs';
 
 const bytes = readFileSync(join(repoRoot, 'models/stories260K.gguf'));
 const sha = createHash('sha256').update(bytes).digest('hex');
@@ -53,29 +51,15 @@ function modelRoutes() {
   return { log, intercept };
 }
 
-// Runs pageFns in turn in one Chromium page served by modelRoutes, reloaded between them (each
-// a new page session over the same storage), each given { origin, sha, session }; returns
-// their results and the request log. setup(page, origin) runs first. No uncaught page error.
+// Runs pageFns in turn (inServedChromium's sessions), each given { origin, sha, session }; no
+// uncaught page error; resolves to { results, log: the request log }.
 async function inChromium(pageFns, setup) {
   requireDist(['st']);
   const routes = modelRoutes();
-  const server = await serve({ port: 0, intercept: routes.intercept });
-  const browser = await launchChromium();
-  try {
-    const origin = `http://127.0.0.1:${server.port}`;
-    const { page, errors } = await newPageAt(browser, `${origin}/package.json`);
-    await setup?.(page, origin);
-    const results = [];
-    for (const [session, fn] of pageFns.entries()) {
-      if (session > 0) await page.reload();
-      results.push(await page.evaluate(fn, { origin, sha, session }));
-    }
-    assert.deepEqual(errors, []);
-    return { results, log: routes.log };
-  } finally {
-    await browser.close();
-    await server.close();
-  }
+  const { results, errors } = await inServedChromium(routes.intercept,
+    pageFns.map((fn) => (page, origin, session) => page.evaluate(fn, { origin, sha, session })), setup);
+  assert.deepEqual(errors, []);
+  return { results, log: routes.log };
 }
 
 // In the page: a load while the quota (set small by the test) is reached midway; the quota is
