@@ -50,6 +50,7 @@ export async function openCacheFile(fileHandle) {
   worker.onmessage = (e) => {
     const { id, value, error } = e.data;
     const w = waiting.get(id);
+    if (!w) return; // (failed already: the worker's error event came first)
     waiting.delete(id);
     behind -= w.bytes;
     if (error) {
