@@ -12,6 +12,10 @@ export const SHORT_WRITE = 'the storage quota is likely full, a write to the cac
 // Bytes handed to the writer and not yet written, at most (then write() waits).
 export const WRITE_BEHIND = 64 * 2 ** 20;
 
+// How long opening a data file held open elsewhere is retried, and how often.
+const OPEN_WAIT_MS = 1000;
+const OPEN_RETRY_MS = 50;
+
 // An Error from the writer's answer ({ name, message }); a short write says SHORT_WRITE.
 const errorOf = (f) => Object.assign(new Error(f.name === 'ShortWrite' ? SHORT_WRITE : f.message), { name: f.name === 'ShortWrite' ? 'Error' : f.name });
 
@@ -20,6 +24,8 @@ const errorOf = (f) => Object.assign(new Error(f.name === 'ShortWrite' ? SHORT_W
 // NoModificationAllowedError; no space: QuotaExceededError). Resolves to a CacheFile:
 //   getSize(), truncate(n), flush(), close()   promises (close never rejects; flush rejects
 //                                              with the first failed write)
+//   drain()                                    as flush, without waiting for the disk: every
+//                                              earlier write done (in the OS's cache)
 //   read(n, at)                                a promise of up to n bytes from at (a Uint8Array,
 //                                              valid until the next read)
 //   write(chunk, at)                           queues chunk (its buffer is transferred when the
@@ -78,12 +84,21 @@ export async function openCacheFile(fileHandle) {
     worker.postMessage({ ...msg, id }, transfer);
     return p;
   };
-  try {
-    await ask({ op: 'open', file: fileHandle });
-  } catch (e) {
-    worker.terminate();
-    if (e === dead) return syncCacheFile(await fileHandle.createSyncAccessHandle());
-    throw e;
+  for (let tries = 1; ; tries++) {
+    try {
+      await ask({ op: 'open', file: fileHandle });
+      break;
+    } catch (e) {
+      // Held: by another tab's load, or by the writer of a load whose worker was just ended (an
+      // abort), which lets it go a moment later; asked again for up to OPEN_WAIT_MS.
+      if (e?.name === 'NoModificationAllowedError' && tries * OPEN_RETRY_MS < OPEN_WAIT_MS) {
+        await new Promise((r) => setTimeout(r, OPEN_RETRY_MS));
+        continue;
+      }
+      worker.terminate();
+      if (e === dead) return syncCacheFile(await fileHandle.createSyncAccessHandle());
+      throw e;
+    }
   }
   let closed = false;
   return {
@@ -100,6 +115,10 @@ export async function openCacheFile(fileHandle) {
     },
     flush: async () => {
       await ask({ op: 'flush' });
+      if (failed) throw failed;
+    },
+    drain: async () => {
+      await ask({ op: 'drain' });
       if (failed) throw failed;
     },
     close: async () => {
@@ -130,6 +149,7 @@ export function syncCacheFile(h) {
       return undefined;
     },
     flush: async () => h.flush(),
+    drain: async () => {},
     close: async () => {
       try {
         h.close();

@@ -8,6 +8,7 @@
 //   { op: 'read', at, n }        answers up to n bytes from at (an ArrayBuffer, transferred)
 //   { op: 'write', at, buf }     buf: an ArrayBuffer; answers the bytes it holds
 //   { op: 'flush' }              answers once every earlier write is on disk
+//   { op: 'drain' }              answers once every earlier write is done (in the OS's cache)
 //   { op: 'close' }              closes the handle (then the worker may be ended)
 // A failure answers { id, error: { name, message } }; once a write failed (the storage quota,
 // a write that took fewer bytes than given: { name: 'ShortWrite' }), every later write and
@@ -59,6 +60,9 @@ function answer(msg) {
       if (failed) throw failed;
       unflushed = 0;
       return handle.flush();
+    case 'drain':
+      if (failed) throw failed;
+      return undefined;
     case 'close':
       handle?.close();
       handle = null;

@@ -19,29 +19,6 @@ const mib = (n) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 // the page already hashed this backend's copy against it in this session (io.verified lists the
 // backends it did).
 export async function readCached(desc, io, backend) {
-  // A load aborted here rejects on the page at once, and the page may load the same URL again
-  // while the first load still lets its cache file go (its last writes, its record, the file's
-  // handle): the second waits for that, so it resumes from what the first stored.
-  const id = `${backend}\n${io.cacheKey ?? ''}\n${desc.url}`;
-  const before = inFlight.get(id);
-  let letGo;
-  const mine = new Promise((r) => (letGo = r));
-  inFlight.set(id, mine);
-  try {
-    await before;
-    return await readCachedAlone(desc, io, backend);
-  } finally {
-    letGo();
-    if (inFlight.get(id) === mine) inFlight.delete(id);
-  }
-}
-
-// This worker's reads through the cache that have not let their entry go yet, by backend and
-// entry: a promise each, resolved when it has.
-const inFlight = new Map();
-
-// readCached, once no other load in this worker reads the same entry.
-async function readCachedAlone(desc, io, backend) {
   const info = { storage: backend, hit: false, resumedFrom: 0, stored: false }; // + warning when not stored
   let entry;
   try {
@@ -382,9 +359,11 @@ async function storeParts({ entry, access, meta, desc, io, info, parts, validato
     dropped = e;
   };
   // Metadata writes one after another (a file has one writer at a time), at most one waiting
-  // (it records the progress of when it starts). The progress is taken before the flush, which
-  // waits for every write handed over until then, so the record never claims bytes the file
-  // does not hold; a flush that reports a failed write drops the entry.
+  // (it records the progress of when it starts: a part done meanwhile is in it). The progress
+  // is taken before the drain, which waits for every write handed over until then, so the
+  // record never claims bytes the file does not hold (the OS's cache: the disk is flushed as
+  // the writer goes, and before the entry is complete); a drain that reports a failed write
+  // drops the entry.
   let queued = false;
   const save = () => {
     if (!access || queued) return saving;
@@ -394,7 +373,7 @@ async function storeParts({ entry, access, meta, desc, io, info, parts, validato
       if (!access) return;
       const progress = partsMeta(partSize, parts);
       try {
-        await access.flush();
+        await access.drain();
       } catch (e) {
         dropCache(e);
         return;
@@ -418,13 +397,16 @@ async function storeParts({ entry, access, meta, desc, io, info, parts, validato
           return undefined;
         }
       },
-      partDone: () => { save(); }, // (the next part need not wait for the record)
+      // (awaited: a load aborted on the page ends its worker, the writer's with it, at once; what
+      // the record holds by then is what the next load resumes)
+      partDone: () => save(),
     });
   } catch (e) {
     io.free(ptr);
     throw e;
   } finally {
     // What arrived stays stored (a partial entry): the next load resumes each part from there.
+    await access?.flush().catch(dropCache);
     await save();
     info.stored = !!access;
     await access?.close();
