@@ -8,6 +8,7 @@ import { openEntry, freeSpace, isEntryOf } from './model_cache.js';
 import { CHUNK, checkSize, iterate, readBody, readUnknownLength, startDownload, streamToHeap } from './reader.js';
 import { DEFAULT_PART_SIZE, downloadParts, layoutParts, otherVersion, parallelUsable, rangeValidator, readUrl } from './ranged_download.js';
 import { failure } from './errors.js';
+import { SHORT_WRITE, openCacheFile, syncCacheFile } from './cache_file.js';
 
 const mib = (n) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
@@ -63,7 +64,7 @@ async function readHit(entry, m, desc, io) {
       const access = await entry.access().catch(() => null);
       if (access) {
         try {
-          await copyStored(access, ptr, [{ start: 0, got: m.size }], m.size, desc, io);
+          await copyStored(syncCacheFile(access), ptr, [{ start: 0, got: m.size }], m.size, desc, io);
         } finally {
           access.close();
         }
@@ -107,9 +108,6 @@ async function readHit(entry, m, desc, io) {
 const spaceWarning = (reason, need, free) =>
   `not cached: ${reason} (the model needs ${mib(need)}; the browser allows this site ` +
   `${free === Infinity ? 'an unknown amount' : mib(Math.max(0, free))} more)`;
-// A synchronous access handle's write that took fewer bytes than given: Chromium's answer to a
-// full quota.
-const SHORT_WRITE = 'the storage quota is likely full, a write to the cache fell short';
 const errorReason = (e) => (e?.name === 'QuotaExceededError' ? 'the storage quota is full'
   : e?.message === SHORT_WRITE ? SHORT_WRITE : `writing the cache failed: ${e?.message || e}`);
 
@@ -155,7 +153,8 @@ async function downloadToOpfs(entry, m, desc, io, info) {
   let access = null;
   let refused = null; // why the data file could not be opened: another tab holds it, or no space
   try {
-    access = await entry.access();
+    // written beside the download, in a worker of its own (cache_file.js)
+    access = await openCacheFile(await entry.fileHandle());
   } catch (e) {
     refused = e;
     info.warning = e?.name === 'QuotaExceededError' ? `not cached: ${errorReason(e)}`
@@ -175,17 +174,17 @@ async function downloadToOpfs(entry, m, desc, io, info) {
       // bytes its record claims): start over.
       info.resumedFrom = 0;
       await entry.remove();
-      access = await entry.access().catch(() => null);
+      access = await entry.fileHandle().then(openCacheFile).catch(() => null);
       m = null;
     }
   }
-  let have = access && m && !m.complete && validator && !m.parts ? access.getSize() : 0;
+  let have = access && m && !m.complete && validator && !m.parts ? await access.getSize() : 0;
   if (have >= (m?.size ?? 0)) have = 0;
   let dl;
   try {
     dl = await startDownload(desc, io, have ? { range: `bytes=${have}-`, 'if-range': validator } : {});
   } catch (e) {
-    access?.close();
+    await access?.close();
     throw e;
   }
   let { body, size, res } = dl;
@@ -205,7 +204,7 @@ async function downloadToOpfs(entry, m, desc, io, info) {
   }
   if (size === undefined) {
     if (access) { // (without it, the entry may be another tab's download)
-      access.close();
+      await access.close();
       await entry.remove();
     }
     return readUncached(body, desc, io, info);
@@ -213,7 +212,7 @@ async function downloadToOpfs(entry, m, desc, io, info) {
   try {
     checkSize(size, desc.name);
   } catch (e) {
-    access?.close();
+    await access?.close();
     releaseDownload(desc);
     throw e;
   }
@@ -231,7 +230,7 @@ async function downloadToOpfs(entry, m, desc, io, info) {
     let why = size - have > free ? 'not enough space' : null;
     if (!why) {
       try {
-        access.truncate(have);
+        await access.truncate(have);
         await entry.setMeta(pmeta ?? meta);
       } catch (e) {
         why = errorReason(e); // the record could not be written: the storage is full
@@ -239,7 +238,7 @@ async function downloadToOpfs(entry, m, desc, io, info) {
     }
     if (why) {
       info.warning = spaceWarning(why, size - have, free);
-      access.close();
+      await access.close();
       access = null;
       await entry.remove();
     }
@@ -259,13 +258,10 @@ async function downloadToOpfs(entry, m, desc, io, info) {
     }
   }
   const dropCache = async (e) => {
-    info.warning = spaceWarning(errorReason(e), size, await freeSpace());
-    try {
-      access.close();
-    } catch {
-      // already closed
-    }
+    const closing = access.close();
     access = null;
+    info.warning = spaceWarning(errorReason(e), size, await freeSpace());
+    await closing;
     await entry.remove();
   };
   const ptr = io.alloc(size);
@@ -277,16 +273,17 @@ async function downloadToOpfs(entry, m, desc, io, info) {
       off = have;
     }
     for await (const chunk of iterate(body, desc, io)) {
-      if (off + chunk.byteLength > size) throw failure(`${desc.name}: server sent more than its Content-Length (${size})`, 'i/o error');
+      const n = chunk.byteLength; // (the writer may take the chunk's buffer)
+      if (off + n > size) throw failure(`${desc.name}: server sent more than its Content-Length (${size})`, 'i/o error');
       io.heap().set(chunk, ptr + off);
       if (access) {
         try {
-          if (access.write(chunk, { at: off }) !== chunk.byteLength) throw new Error(SHORT_WRITE);
+          await access.write(chunk, off); // (waits only when the writer is far behind)
         } catch (e) {
           await dropCache(e);
         }
       }
-      off += chunk.byteLength;
+      off += n;
       io.progress(off, size);
     }
     if (off !== size) throw failure(`${desc.name}: download ended after ${off} of ${size} bytes`, 'i/o error');
@@ -294,14 +291,15 @@ async function downloadToOpfs(entry, m, desc, io, info) {
     io.free(ptr);
     throw e;
   } finally {
-    // What arrived stays stored (a partial entry): the next load resumes from there.
+    // What arrived stays stored (a partial entry): the next load resumes from there. The
+    // writes still queued are awaited: the entry is kept only when each of them succeeded.
     if (access) {
       try {
-        access.flush();
-        access.close();
-      } catch {
-        // the handle went with the worker
+        await access.flush();
+      } catch (e) {
+        await dropCache(e);
       }
+      await access?.close();
     }
     releaseDownload(desc);
   }
@@ -327,15 +325,16 @@ function opfsResult(entry, meta, ptr, size, info) {
   };
 }
 
-// Copies the stored bytes of each part ([start, start + got)) from the cache file into the heap.
+// Copies the stored bytes of each part ([start, start + got)) from the cache file (a CacheFile,
+// cache_file.js) into the heap.
 async function copyStored(access, ptr, parts, size, desc, io) {
-  const tmp = new Uint8Array(Math.min(CHUNK, size));
   let done = 0;
   for (const p of parts) {
     for (let off = p.start; off < p.start + p.got;) {
-      const n = access.read(tmp.subarray(0, Math.min(tmp.length, p.start + p.got - off)), { at: off });
+      const got = await access.read(Math.min(CHUNK, p.start + p.got - off), off);
+      const n = got.byteLength;
       if (n <= 0) throw damaged(desc, 'the cached part is shorter than recorded');
-      io.heap().set(tmp.subarray(0, n), ptr + off);
+      io.heap().set(got, ptr + off);
       off += n;
       done += n;
       io.progress(done, size);
@@ -351,27 +350,37 @@ async function storeParts({ entry, access, meta, desc, io, info, parts, validato
   const size = meta.size;
   const partSize = meta.parts.size;
   let saving = Promise.resolve();
-  // Metadata writes one after another (a file has one writer at a time); the bytes are flushed
-  // first, so the record never claims bytes the file does not hold.
-  const save = () => {
-    if (!access) return saving;
-    saving = saving.then(() => {
-      if (!access) return;
-      access.flush();
-      return entry.setMeta({ ...meta, parts: partsMeta(partSize, parts) });
-    }).catch(() => {});
-    return saving;
-  };
   let dropped = null; // why a write to the cache failed: the entry goes, the download goes on
+  let closing = null; // the dropped file's close
   const dropCache = (e) => {
     if (!access) return;
-    try {
-      access.close();
-    } catch {
-      // already closed
-    }
+    closing = access.close();
     access = null;
     dropped = e;
+  };
+  // Metadata writes one after another (a file has one writer at a time), at most one waiting
+  // (it records the progress of when it starts: a part done meanwhile is in it). The progress
+  // is taken before the drain, which waits for every write handed over until then, so the
+  // record never claims bytes the file does not hold (the OS's cache: the disk is flushed as
+  // the writer goes, and before the entry is complete); a drain that reports a failed write
+  // drops the entry.
+  let queued = false;
+  const save = () => {
+    if (!access || queued) return saving;
+    queued = true;
+    saving = saving.then(async () => {
+      queued = false;
+      if (!access) return;
+      const progress = partsMeta(partSize, parts);
+      try {
+        await access.drain();
+      } catch (e) {
+        dropCache(e);
+        return;
+      }
+      await entry.setMeta({ ...meta, parts: progress });
+    }).catch(() => {});
+    return saving;
   };
   const ptr = io.alloc(size);
   try {
@@ -380,13 +389,16 @@ async function storeParts({ entry, access, meta, desc, io, info, parts, validato
       desc, io, size, parts, validator, first,
       write: (off, chunk) => {
         io.heap().set(chunk, ptr + off);
-        if (!access) return;
+        if (!access) return undefined;
         try {
-          if (access.write(chunk, { at: off }) !== chunk.byteLength) throw new Error(SHORT_WRITE);
+          return access.write(chunk, off); // (a promise only when the writer is far behind)
         } catch (e) {
           dropCache(e);
+          return undefined;
         }
       },
+      // (awaited: a load aborted on the page ends its worker, the writer's with it, at once; what
+      // the record holds by then is what the next load resumes)
       partDone: () => save(),
     });
   } catch (e) {
@@ -394,15 +406,11 @@ async function storeParts({ entry, access, meta, desc, io, info, parts, validato
     throw e;
   } finally {
     // What arrived stays stored (a partial entry): the next load resumes each part from there.
+    await access?.flush().catch(dropCache);
     await save();
     info.stored = !!access;
-    if (access) {
-      try {
-        access.close();
-      } catch {
-        // the handle went with the worker
-      }
-    }
+    await access?.close();
+    await closing;
     if (dropped) {
       info.warning = spaceWarning(errorReason(dropped), size, await freeSpace());
       await entry.remove();

@@ -148,6 +148,8 @@ export async function openEntry(backend, url, cacheKey = null) {
       },
       // A synchronous access handle on the data file (dedicated workers only).
       access: async () => (await dir.getFileHandle(`${key}.gguf`, { create: true })).createSyncAccessHandle(),
+      // The data file's FileSystemFileHandle (made when missing), for a writer elsewhere.
+      fileHandle: () => dir.getFileHandle(`${key}.gguf`, { create: true }),
       // Removes the data file, then the record. A data file a running load holds open (its
       // access handle is exclusive) stays: with busy, remove then throws busy(), keeping the
       // record too (that load still writes it); without, the record goes all the same.

@@ -70,7 +70,8 @@ function checkPart(res, desc, from, last, size, validator) {
 //   validator      sent as If-Range with every part (null: none)
 //   first          optional { body, desc }: an open full response whose first part is read
 //                  from it (then it is cancelled) instead of asking for part 0 again
-//   write(off, chunk)  stores bytes (heap, cache); called in order within a part
+//   write(off, chunk)  stores bytes (heap, cache); called in order within a part; may take the
+//                  chunk's buffer; may return a promise, awaited before the part reads on
 //   partDone(i)    optional, awaited when part i is complete
 // Resolves when every part is complete; rejects with the first error (an abort of io.signal:
 // reader.js's abortError) once every request has stopped.
@@ -94,7 +95,7 @@ export async function downloadParts({ desc, io, size, parts, validator, first, w
       const n = Math.min(chunk.byteLength, p.end - off);
       if (n < chunk.byteLength && !whole) throw failure(`${desc.url}: the server sent more than bytes ${p.start}-${p.end - 1}`, 'i/o error');
       if (n > 0) {
-        write(off, n < chunk.byteLength ? chunk.subarray(0, n) : chunk);
+        await write(off, n < chunk.byteLength ? chunk.subarray(0, n) : chunk);
         p.got += n;
         done += n;
         io.progress(done, size);

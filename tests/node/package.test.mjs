@@ -33,6 +33,7 @@ test('npm pack, install the tarball in a fresh project, run the README snippet a
     const packed = JSON.parse(npm(['pack', '--json', '--pack-destination', dir], repoRoot))[0];
     const files = packed.files.map((f) => f.path);
     for (const f of ['web/index.js', 'web/index.d.ts', 'web/worker.js', 'web/options.js', 'web/output_file.js',
+      'web/cache_file_worker.js', // (started by URL, not imported)
       ...['state', 'port', 'heap', 'c_callbacks', 'load_build', 'webgpu', 'generate', 'ops'].map((m) => `web/worker/${m}.js`),
       'dist/kite-st.wasm', 'dist/kite-mt.wasm', 'dist/kite-mt.worker.js', 'dist/kite.wasm', 'dist/package.json',
       'wasm/kite-wasi.mjs', 'models/stories260K.gguf', 'package.json', 'README.md'])

@@ -14,10 +14,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launchChromium, newPageAt } from './chromium.mjs';
-import { serve } from '../../web/serve.mjs';
 import { loadModel, KiteError } from '../../web/index.js';
-import { requireDist, repoRoot, serveDir } from './wasm_helpers.mjs';
+import { inServedChromium, requireDist, repoRoot, serveDir } from './wasm_helpers.mjs';
 
 const stories = join(repoRoot, 'models/stories260K.gguf');
 const bytes = readFileSync(stories);
@@ -203,27 +201,11 @@ async function inPage({ origin, flavor, holderWorker }) {
 async function inChromium(pageFn, args, check, setup) {
   requireDist(['st', 'mt']);
   const routes = modelRoutes();
-  const server = await serve({ port: 0, intercept: routes.intercept });
-  const browser = await launchChromium();
-  try {
-    const origin = `http://127.0.0.1:${server.port}`;
-    const { page, errors } = await newPageAt(browser, `${origin}/package.json`);
-    await setup?.(page, origin);
-    if (!Array.isArray(pageFn)) {
-      check(await page.evaluate(pageFn, { origin, ...args }), routes, origin);
-    } else {
-      const results = [];
-      for (const [i, fn] of pageFn.entries()) {
-        if (i > 0) await page.reload();
-        results.push(await page.evaluate(fn, { origin, ...args, session: i }));
-      }
-      check(results, routes, origin);
-    }
-    assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    await server.close();
-  }
+  const list = Array.isArray(pageFn);
+  const { results, errors, origin } = await inServedChromium(routes.intercept,
+    (list ? pageFn : [pageFn]).map((fn) => (page, at, session) => page.evaluate(fn, { origin: at, ...args, ...(list ? { session } : {}) })), setup);
+  check(list ? results : results[0], routes, origin);
+  assert.deepEqual(errors, []);
 }
 
 test('Chromium: cached loads make no request, a cut download resumes, a bad checksum is not kept', () =>

@@ -63,3 +63,30 @@ export function serveDir(dir, { chunked = false } = {}) {
     });
   });
 }
+
+// Runs sessions in turn in one headless Chromium page of the repository served on 127.0.0.1
+// (web/serve.mjs, intercept(req, res, headers) answering the routes it takes), reloaded between
+// them (each a new page session over the same storage): session(page, origin, i) resolves to
+// that session's result. setup(page, origin), when given, runs first. Resolves to { results,
+// errors (the page's uncaught errors' messages: a test asserts none), origin }. Server and
+// browser are closed either way.
+export async function inServedChromium(intercept, sessions, setup) {
+  const { serve } = await import('../../web/serve.mjs');
+  const { launchChromium, newPageAt } = await import('./chromium.mjs');
+  const server = await serve({ port: 0, intercept });
+  const browser = await launchChromium();
+  try {
+    const origin = `http://127.0.0.1:${server.port}`;
+    const { page, errors } = await newPageAt(browser, `${origin}/package.json`);
+    await setup?.(page, origin);
+    const results = [];
+    for (const [i, session] of sessions.entries()) {
+      if (i > 0) await page.reload();
+      results.push(await session(page, origin, i));
+    }
+    return { results, errors, origin };
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}

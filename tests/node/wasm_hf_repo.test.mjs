@@ -14,7 +14,7 @@ import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { loadModel, inspect, quantize, hfUrl } from '../../web/index.js';
 import { pickGguf } from '../../web/hf_repo.js';
-import { requireDist, requireModels, model, native, nativeGreedyIds } from './wasm_helpers.mjs';
+import { inServedChromium, requireDist, requireModels, model, native, nativeGreedyIds } from './wasm_helpers.mjs';
 import { ggufSplit } from './gguf_split.mjs';
 
 // Repositories: their files in the hub's order. Every .gguf name serves stories260K's bytes,
@@ -254,18 +254,8 @@ const sendList = (res, headers, repo) => res.writeHead(200, { ...headers, 'conte
 // Runs fn({ ...arg, origin }) in a Chromium page served by web/serve.mjs with intercept (the hub
 // at the page's origin): { r (fn's result), errors (the page's), origin }.
 async function inChromium(intercept, fn, arg = {}) {
-  const { serve } = await import('../../web/serve.mjs');
-  const { launchChromium, newPageAt } = await import('./chromium.mjs');
-  const server = await serve({ port: 0, intercept });
-  const browser = await launchChromium();
-  try {
-    const origin = `http://127.0.0.1:${server.port}`;
-    const { page, errors } = await newPageAt(browser, `${origin}/package.json`);
-    return { r: await page.evaluate(fn, { ...arg, origin }), errors, origin };
-  } finally {
-    await browser.close();
-    await server.close();
-  }
+  const { results: [r], errors, origin } = await inServedChromium(intercept, [(page, at) => page.evaluate(fn, { ...arg, origin: at })]);
+  return { r, errors, origin };
 }
 
 // In the page: a repository reference loads (and is cached under the picked file's URL), then

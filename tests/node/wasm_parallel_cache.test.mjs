@@ -101,9 +101,19 @@ test('Chromium: parallel ranges into OPFS, no request on the second load, an abo
       const key = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(url))),
         (b) => b.toString(16).padStart(2, '0')).join('');
       const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('kite-models');
-      const w = await (await dir.getFileHandle(`${key}.gguf`)).createWritable({ keepExistingData: true });
-      await w.truncate(2 ** 20);
-      await w.close();
+      // (the abort rejected at once and ended the load's worker; its cache writer, a worker of
+      // that worker, lets the file go a moment later)
+      for (let tries = 0; ; tries++) {
+        try {
+          const w = await (await dir.getFileHandle(`${key}.gguf`)).createWritable({ keepExistingData: true });
+          await w.truncate(2 ** 20);
+          await w.close();
+          break;
+        } catch (e) {
+          if (e.name !== 'NoModificationAllowedError' || tries === 40) throw e;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
     }, lossy);
     const restarted = await page.evaluate(loadInPage, { url: lossy, sha, opts });
     assert.equal(restarted.error, undefined, restarted.error);
