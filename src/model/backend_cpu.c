@@ -162,6 +162,10 @@ typedef struct row_op {
     int32_t width, n_heads, head_dim;
     float eps;
     bool geglu; // glu_row: GeGLU, else SwiGLU
+    bool neox;  // rope_row: NeoX's rotation (halves), else pairs
+    const float *cs;      // rope_row: the step's cos/sin table
+    const int32_t *rows;  // rope_row: the step's token of each row (NULL: row t)
+    int32_t n_rot, layer; // rope_row: dimensions rotated; kv_row: the layer
     void (*fn)(const struct row_op *op, int32_t t); // one row, or NULL: block
     void (*block)(const struct row_op *op, int32_t t0, int32_t nt); // rows t0 .. t0 + nt - 1, nt <= chunk
     int32_t chunk; // rows taken at a time (0: ROWS_CHUNK)
@@ -508,14 +512,20 @@ static const float *rope_table(cpu_backend *c, const kite_rope *r) {
     return s->cs;
 }
 
+// RoPE on row t of op->dst
+static void rope_row(const row_op *op, int32_t t) {
+    kite__rope_apply(row_of(op, op->dst, t), op->n_heads, op->head_dim, op->n_rot,
+                     op->cs + (size_t)(op->rows ? op->rows[t] : t) * op->n_rot, op->neox);
+}
+
+// (the table is built on the caller's thread, then the rows are rotated over the pool)
 static void cpu_rope(kite_backend *b, kite_view x, int32_t n, int32_t n_heads, int32_t head_dim, const int32_t *rows,
                      const kite_rope *r) {
     cpu_backend *c = cpu(b);
     if (r->n_rot == 0) return;
-    const float *cs = rope_table(c, r);
-    for (int32_t t = 0; t < n; t++)
-        kite__rope_apply(at(c, x) + (size_t)t * x.stride, n_heads, head_dim, r->n_rot,
-                         cs + (size_t)(rows ? rows[t] : t) * r->n_rot, r->neox);
+    row_op op = {.c = c, .dst = x, .n_heads = n_heads, .head_dim = head_dim, .neox = r->neox, .cs = rope_table(c, r),
+                 .rows = rows, .n_rot = r->n_rot, .fn = rope_row, .n = n};
+    run_rows(&op);
 }
 
 // Offset of KV head kvh's row `row` of (layer, sequence) in this backend's cache; the head's next
@@ -535,22 +545,28 @@ static int32_t pos_row(const cpu_backend *c, int32_t layer, int32_t pos) {
     return ring ? pos % ring : pos;
 }
 
-static void cpu_kv_store(kite_backend *b, int32_t layer, kite_view k, kite_view v, int32_t n) {
-    cpu_backend *c = cpu(b);
+// Row t of k (op->a) and v (op->b) into the cache of layer op->layer at the token's position.
+static void kv_row(const row_op *op, int32_t t) {
+    const cpu_backend *c = op->c;
+    const int32_t layer = op->layer;
     const int32_t ring = c->layer_ring[layer - c->cfg.layer_first], n_swa = c->cfg.m->hp.n_swa;
-    for (int32_t t = 0; t < n; t++) {
-        const int32_t row = pos_row(c, layer, c->step.pos[t]);
-        const float *kr = at(c, k) + (size_t)t * k.stride, *vr = at(c, v) + (size_t)t * v.stride;
-        // a ring's first n_swa - 1 rows are kept twice: at the slot and after the ring
-        for (int32_t copy = 0; copy < (ring && row < n_swa - 1 ? 2 : 1); copy++) {
-            for (int32_t kvh = 0; kvh < c->n_head_kv; kvh++) {
-                const size_t off = cache_row(c, layer, c->step.seq[t], kvh, row + copy * ring);
-                const size_t in = (size_t)kvh * (size_t)c->head_dim;
-                kite_kernels_f32_to_f16_row(kr + in, c->k_cache + off, c->head_dim);
-                kite_kernels_f32_to_f16_row(vr + in, c->v_cache + off, c->head_dim);
-            }
+    const int32_t row = pos_row(c, layer, c->step.pos[t]);
+    const float *kr = row_of(op, op->a, t), *vr = row_of(op, op->b, t);
+    // a ring's first n_swa - 1 rows are kept twice: at the slot and after the ring
+    for (int32_t copy = 0; copy < (ring && row < n_swa - 1 ? 2 : 1); copy++) {
+        for (int32_t kvh = 0; kvh < c->n_head_kv; kvh++) {
+            const size_t off = cache_row(c, layer, c->step.seq[t], kvh, row + copy * ring);
+            const size_t in = (size_t)kvh * (size_t)c->head_dim;
+            kite_kernels_f32_to_f16_row(kr + in, c->k_cache + off, c->head_dim);
+            kite_kernels_f32_to_f16_row(vr + in, c->v_cache + off, c->head_dim);
         }
     }
+}
+
+// (the rows of a step are distinct positions, or distinct sequences: no two write one cache row)
+static void cpu_kv_store(kite_backend *b, int32_t layer, kite_view k, kite_view v, int32_t n) {
+    row_op op = {.c = cpu(b), .a = k, .b = v, .layer = layer, .fn = kv_row, .n = n};
+    run_rows(&op);
 }
 
 // ---- attention: tasks of a few consecutive tokens x the query heads of one KV head, spread -----
