@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "kite.h"
+#include "kite_vocab_callbacks.h"
 #include "llama_ref.h"
 
 enum { MAX_ROUNDS = 64 };
@@ -38,17 +39,6 @@ static bool quiet(void *user, const char *p, size_t n) {
     return true;
 }
 
-// A token's text and plain text's tokens, as a generation start hands them to the walk.
-static int32_t token_text(void *ud, int32_t id, char *buf, int32_t cap) {
-    return kite_detokenize(ud, &id, 1, buf, cap, false, true);
-}
-
-static int32_t tokenize(void *ud, const char *text, int32_t len, int32_t *out, int32_t cap) {
-    int32_t n = 0;
-    kite_status st = kite_tokenize(ud, text, (size_t)len, false, false, out, cap, &n);
-    return st == KITE_OK ? n : n > cap ? -n : INT32_MIN;
-}
-
 // Seconds of the walk for the default breakers over m's vocabulary.
 static double walk(const kite_model *m) {
     const char *defaults[] = KITE_SAMPLER_DRY_DEFAULT_BREAKERS;
@@ -56,8 +46,8 @@ static double walk(const kite_model *m) {
     int32_t *flat = NULL;
     size_t n_flat = 0;
     double t0 = now();
-    kite_status st = kite_sampler_dry_breakers(defaults, 4, kite_vocab_n_tokens(v), token_text, tokenize, (void *)v,
-                                               &flat, &n_flat);
+    kite_status st = kite_sampler_dry_breakers(defaults, 4, kite_vocab_n_tokens(v), vocab_cb_token_text,
+                                               vocab_cb_tokenize, (void *)v, &flat, &n_flat);
     double t = now() - t0;
     free(flat);
     if (st != KITE_OK) {

@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "kite.h"
+#include "kite_vocab_callbacks.h"
 #include "llama_ref.h"
 #include "sampler/dry.h"
 #include "sampler/sampler_stages.h"
@@ -458,17 +459,6 @@ static int32_t *compare_dry(const llref_sampler_api *a, const dry_vocab *x, cons
     return out;
 }
 
-// Kite's vocabulary callbacks, as the generation start (model/gen_dry.c) passes them.
-static int32_t kite_text(void *ud, int32_t id, char *buf, int32_t cap) {
-    return kite_detokenize(ud, &id, 1, buf, cap, false, true);
-}
-
-static int32_t kite_tok(void *ud, const char *text, int32_t len, int32_t *out, int32_t cap) {
-    int32_t n = 0;
-    kite_status st = kite_tokenize(ud, text, (size_t)len, false, false, out, cap, &n);
-    return st == KITE_OK ? n : n > cap ? -n : INT32_MIN;
-}
-
 // The breakers made through Kite's own tokenizer equal those made through libllama's vocabulary
 // (llama.cpp's defaults and strings that overlap token ends, so tails get tokenized).
 static void compare_dry_breakers(const llref_dry_api *d, const llref_model_api *m, const char *file) {
@@ -491,8 +481,8 @@ static void compare_dry_breakers(const llref_dry_api *d, const llref_model_api *
         size_t n_want = 0, n_got = 0;
         CHECK(kite_sampler_dry_breakers(strs, n_strs, d->n_tokens(x.v), dry_text, dry_tokenize, &x, &want, &n_want) ==
                       KITE_OK &&
-                  kite_sampler_dry_breakers(strs, n_strs, kite_vocab_n_tokens(v), kite_text, kite_tok, v, &got,
-                                            &n_got) == KITE_OK,
+                  kite_sampler_dry_breakers(strs, n_strs, kite_vocab_n_tokens(v), vocab_cb_token_text,
+                                            vocab_cb_tokenize, v, &got, &n_got) == KITE_OK,
               "%s: %s", file, kite_last_error());
         size_t at = 0;
         while (at < n_want && at < n_got && want[at] == got[at]) at++;
