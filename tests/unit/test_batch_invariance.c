@@ -1,14 +1,14 @@
 // test_batch_invariance.c - one float order whatever the split: the logits of every token of a
 // sequence are the same bits when it is evaluated in one forward pass, in steps of 7 tokens or
 // token by token (n_batch 1), with one, two or three threads, on models whose weights take the F16,
-// Q8_0 and arch paths (rand-llama-spm-f16, rand-llama-spm-Q8_0, qwen3, qwen3moe): 128 tokens
+// Q8_0 and arch paths (rand-llama-spm-f16, rand-llama-spm-Q8_0, qwen3, qwen3moe, gemma2, gemma3): 128 tokens
 // with the plain attention path; with flash attention 63 tokens, the most for which ggml's CPU
 // flash attention (and so Kite's, which follows it) keeps its row kernel. From 64 tokens a step
 // takes ggml's tiled f32 kernel (backend_cpu.c attn_mode), so llama.cpp's and Kite's logits
 // then depend on the batch size. Also: the logits of some tokens of a step (the last layer then
 // attends and runs for those rows only) are the bits those tokens get when every token's logits
 // are wanted, in one step of two interleaved sequences with either attention path
-// (rand-llama-spm-f16, qwen3, phi4mini, gemma2). Under qemu two of the six (batch, threads) pairs.
+// (rand-llama-spm-f16, qwen3, phi4mini, gemma2). Under qemu two of the eight (batch, threads) pairs.
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,12 +77,14 @@ static void test_model(const char *file) {
         const size_t n_floats = (size_t)N_TOK * nv;
         float *want = malloc(n_floats * sizeof(float)), *got = malloc(n_floats * sizeof(float));
         const kite_flash_attn fas[] = {KITE_FA_ON, KITE_FA_OFF};
-        // every (batch, threads) pair natively; under qemu (KITE_EMULATED=1, where this test took
-        // 900 s of the aarch64 stage) two that still split both the steps and the rows
-        const int32_t pairs[][2] = {{1, 1}, {1, 2}, {1, 3}, {7, 1}, {7, 2}, {7, 3}}, emulated_pairs[][2] = {{1, 3}, {7, 2}};
+        // every (batch, threads) pair natively, and the one pass on 2 and 3 threads (a step's row-wise
+        // ops, RoPE and the KV store included, split over the pool); under qemu (KITE_EMULATED=1, where
+        // this test took 900 s of the aarch64 stage) two that still split both the steps and the rows
+        const int32_t pairs[][2] = {{1, 1}, {1, 2}, {1, 3}, {7, 1}, {7, 2}, {7, 3}, {0, 2}, {0, 3}},
+                      emulated_pairs[][2] = {{1, 3}, {7, 2}};
         const char *emu = getenv("KITE_EMULATED");
         const bool emulated = emu && !strcmp(emu, "1");
-        const int n_pairs = emulated ? 2 : 6;
+        const int n_pairs = emulated ? 2 : 8;
         for (int f = 0; f < 2; f++) {
             const int32_t n = fas[f] == KITE_FA_ON ? N_TOK_FLASH : N_TOK;
             CHECK(run(m, fas[f], n, 0, 1, want), "%s: one pass: %s", file, kite_last_error());
@@ -119,6 +121,9 @@ int main(void) {
     test_model("ref/rand-llama-spm-Q8_0.gguf");
     test_model("arch/qwen3.gguf");
     test_model("arch/qwen3moe.gguf");
+    // sliding-window layers (window 12: their cache rings wrap within the 128 tokens) and soft-capping
+    test_model("arch/gemma2.gguf");
+    test_model("arch/gemma3.gguf");
     // rows trimmed: q projected (and q-normed: qwen3) for them alone, or gathered from the fused
     // q|k|v (phi4mini); q scaled, scores soft-capped, a sliding window (gemma2)
     test_trimmed_file("rand-llama-spm-f16.gguf");
