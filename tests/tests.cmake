@@ -8,14 +8,14 @@ endif()
 file(GLOB KITE_TEST_SRC CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/test_*.c)
 set(KITE_WASI_TESTS OFF)
 if(CMAKE_SYSTEM_NAME STREQUAL "WASI")
-  # WASI (preset wasi-tests): no fork, exec or dlopen. Build the tests that need none (sys/wait.h
-  # and cli_run.h mean a child process, dlsym/dlclose a llama.cpp library; test_kernels compiles its
-  # dlopen part out, below); Node runs them (tests/node/wasm_kernels.test.mjs), so no ctest
-  # entries. Benches are not built.
+  # WASI (preset wasi-tests): no fork, exec, dlopen or threads. Build the tests that need none
+  # (sys/wait.h and cli_run.h mean a child process, dlsym/dlclose a llama.cpp library, pthread.h
+  # threads; test_kernels compiles its dlopen part out, below); Node runs them
+  # (tests/node/wasm_kernels.test.mjs), so no ctest entries. Benches are not built.
   set(KITE_WASI_TESTS ON)
   foreach(src ${KITE_TEST_SRC})
     file(READ ${src} body)
-    if(NOT src MATCHES "/test_kernels\\.c$" AND body MATCHES "sys/wait\\.h|cli_run\\.h|dlfcn\\.h|dl(sym|close)\\(")
+    if(NOT src MATCHES "/test_kernels\\.c$" AND body MATCHES "sys/wait\\.h|cli_run\\.h|dlfcn\\.h|dl(sym|close)\\(|pthread\\.h")
       list(REMOVE_ITEM KITE_TEST_SRC ${src})
     endif()
   endforeach()
