@@ -134,6 +134,7 @@ export async function openEntry(backend, url, cacheKey = null) {
   if (backend === 'opfs') {
     const dir = await opfsDir();
     await (swept ??= sweepOrphans(dir));
+    const dataFile = () => dir.getFileHandle(`${key}.gguf`, { create: true });
     return {
       backend,
       meta: await readJson(dir, `${key}.json`),
@@ -147,9 +148,9 @@ export async function openEntry(backend, url, cacheKey = null) {
         }
       },
       // A synchronous access handle on the data file (dedicated workers only).
-      access: async () => (await dir.getFileHandle(`${key}.gguf`, { create: true })).createSyncAccessHandle(),
+      access: async () => (await dataFile()).createSyncAccessHandle(),
       // The data file's FileSystemFileHandle (made when missing), for a writer elsewhere.
-      fileHandle: () => dir.getFileHandle(`${key}.gguf`, { create: true }),
+      fileHandle: dataFile,
       // Removes the data file, then the record. A data file a running load holds open (its
       // access handle is exclusive) stays: with busy, remove then throws busy(), keeping the
       // record too (that load still writes it); without, the record goes all the same.
