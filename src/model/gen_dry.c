@@ -54,6 +54,15 @@ static char *list_key(const char *const *strs, int32_t n, size_t *n_key) {
     return key;
 }
 
+// Whether lists a and b hold the same strings in the same order (a NULL string as an empty one,
+// as list_key keys them).
+static bool same_list(const char *const *a, int32_t na, const char *const *b, int32_t nb) {
+    if (na != nb) return false;
+    for (int32_t i = 0; i < na; i++)
+        if (strcmp(a[i] ? a[i] : "", b[i] ? b[i] : "") != 0) return false;
+    return true;
+}
+
 // The spin lock of m's two slots: held for a key comparison and a copy or a pointer swap only.
 static void slots_lock(kite_model *m) {
     while (atomic_exchange_explicit(&m->dry_lock, true, memory_order_acquire))
@@ -83,16 +92,11 @@ kite_status kite__model_dry_breakers(const kite_model *cm, const char *const *st
     if (!strs) strs = defaults, n = n_defaults;
     if (!cm || !out || !n_out || n < 0) return kite__fail(KITE_ERR_INVALID, "bad DRY sequence breaker list");
     kite_model *m = (kite_model *)cm; // the kept breakers are the only thing written
-    size_t n_key = 0, n_dkey = 0;
-    char *key = list_key(strs, n, &n_key), *dkey = list_key(defaults, n_defaults, &n_dkey);
+    size_t n_key = 0;
+    char *key = list_key(strs, n, &n_key);
     kite_status st = KITE_OK;
-    if (!key || !dkey) {
-        free(key);
-        free(dkey);
-        return kite__fail(KITE_ERR_NOMEM, "out of memory for DRY breakers");
-    }
-    const int slot = n_key == n_dkey && memcmp(key, dkey, n_key) == 0 ? 0 : 1;
-    free(dkey);
+    if (!key) return kite__fail(KITE_ERR_NOMEM, "out of memory for DRY breakers");
+    const int slot = same_list(strs, n, defaults, n_defaults) ? 0 : 1;
     slots_lock(m);
     bool hit = slot_copy(m->dry_breakers[slot], key, n_key, out, n_out, &st);
     slots_unlock(m);
